@@ -1,0 +1,272 @@
+/**
+ * Reads and discards one request body, so that the next pipelined request starts at the right
+ * byte. A static preview server never uses a body; it only has to frame it (RFC 9112 §6.3).
+ *
+ * Contract of `push(buf, offset)`: it looks at buf[offset..] only and returns
+ *   { kind: 'more', consumed }   every byte from offset on was body; push the next chunk of input.
+ *   { kind: 'done', consumed }   the body ended at buf[offset + consumed - 1]; what follows is the
+ *                                next request.
+ *   { kind: 'error', status, code, message }
+ *                                answer `status` (if nothing was sent yet) and close the connection.
+ * After 'done', push returns done with consumed 0; after 'error', the same error again.
+ *
+ * Invariants: never throws; keeps no reference to any Buffer; input may be split at any byte (the
+ * chunked decoder is a state machine with one named state per grammar position); the sum of chunk
+ * sizes never exceeds maxBodyBytes (413 as soon as a chunk-size would pass it, before its data),
+ * and chunk extensions and trailers are bounded (MAX_CHUNK_EXTENSION_BYTES, MAX_TRAILER_BYTES).
+ *
+ * Content-Length bodies: the caller should call `checkContentLength` before sending
+ * `100 Continue` or reading anything; a BodyReader built with a length over the limit answers
+ * that same 413 from its first push without consuming.
+ */
+import { COLON, CR, HTAB, LF, SEMICOLON, SP, TOKEN_CHARS, isFieldValueByte } from './http-grammar';
+import type { ParseError } from './http-parser';
+import { MAX_CHUNK_EXTENSION_BYTES, MAX_CHUNK_SIZE_DIGITS, MAX_TRAILER_BYTES } from './limits';
+
+export type BodyFraming = { kind: 'length'; length: number } | { kind: 'chunked' };
+
+export type BodyPushResult =
+  | { kind: 'done'; consumed: number }
+  | { kind: 'more'; consumed: number }
+  | ParseError;
+
+function bodyError(status: number, code: string, message: string): ParseError {
+  return Object.freeze({ kind: 'error', status, code, message });
+}
+
+const E_BODY_TOO_LARGE = bodyError(413, 'ERR_BODY_TOO_LARGE', 'The request body is too large.');
+const E_INVALID_LENGTH = bodyError(400, 'ERR_INVALID_CONTENT_LENGTH', 'The request body length is invalid.');
+const E_CHUNK_SIZE = bodyError(400, 'ERR_INVALID_CHUNK_SIZE', 'A chunk size is not a valid hexadecimal number.');
+const E_CHUNK_EXTENSION = bodyError(400, 'ERR_INVALID_CHUNK_EXTENSION', 'A chunk extension contains invalid characters.');
+const E_CHUNK_EXTENSIONS_TOO_LARGE = bodyError(
+  413,
+  'ERR_CHUNK_EXTENSIONS_TOO_LARGE',
+  'The chunk extensions of the request body are too large.',
+);
+const E_CHUNK_LINE_ENDING = bodyError(400, 'ERR_INVALID_CHUNK', 'A chunk line or chunk data must end with CR LF.');
+const E_TRAILER = bodyError(400, 'ERR_INVALID_TRAILER', 'The trailer section of the request body is malformed.');
+const E_TRAILER_TOO_LARGE = bodyError(431, 'ERR_TRAILER_TOO_LARGE', 'The trailer section of the request body is too large.');
+
+/**
+ * The up-front check for a Content-Length body: 413 when it exceeds maxBodyBytes (RFC 9110
+ * §15.5.14), else undefined. Call it right after the head, before any `100 Continue`.
+ */
+export function checkContentLength(contentLength: number, maxBodyBytes: number): ParseError | undefined {
+  if (!Number.isSafeInteger(contentLength) || contentLength < 0) return E_INVALID_LENGTH;
+  return contentLength > maxBodyBytes ? E_BODY_TOO_LARGE : undefined;
+}
+
+/**
+ * Positions in the chunked grammar (RFC 9112 §7.1):
+ *
+ *   chunked-body   = *chunk last-chunk trailer-section CRLF
+ *   chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+ *   chunk-size     = 1*HEXDIG
+ *   last-chunk     = 1*("0") [ chunk-ext ] CRLF
+ *   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+ *   trailer-section = *( field-line CRLF )
+ */
+const enum State {
+  /** Content-Length framing: `remaining` bytes to go. */
+  Length,
+  /** In chunk-size (at least one HEXDIG seen once we leave it). */
+  Size,
+  /** BWS after chunk-size: only SP / HTAB, then ";". */
+  SizeBws,
+  /** In chunk-ext, up to the CR. */
+  Extension,
+  /** The LF after the chunk-size line's CR. */
+  SizeLf,
+  /** In chunk-data: `remaining` bytes to go. */
+  Data,
+  /** The CR after chunk-data. */
+  DataCr,
+  /** The LF after chunk-data. */
+  DataLf,
+  /** At the start of a trailer field line, or of the final empty line. */
+  TrailerStart,
+  /** In a trailer field name. */
+  TrailerName,
+  /** In a trailer field value, up to the CR. */
+  TrailerValue,
+  /** The LF ending a trailer field line. */
+  TrailerLf,
+  /** The LF of the final empty line. */
+  FinalLf,
+  Done,
+  Failed,
+}
+
+export class BodyReader {
+  private state: State;
+  private readonly maxBodyBytes: number;
+  /** Bytes left in the body (length framing) or in the current chunk's data. */
+  private remaining = 0;
+  /** Chunk sizes summed so far. */
+  private total = 0;
+  /** The chunk-size being read and its digit count. */
+  private size = 0;
+  private sizeDigits = 0;
+  private extensionBytes = 0;
+  private trailerBytes = 0;
+  private failure: ParseError | undefined;
+
+  constructor(framing: BodyFraming, maxBodyBytes: number) {
+    this.maxBodyBytes = maxBodyBytes;
+    if (framing.kind === 'chunked') {
+      this.state = State.Size;
+    } else {
+      const rejected = checkContentLength(framing.length, maxBodyBytes);
+      if (rejected !== undefined) {
+        this.state = State.Failed;
+        this.failure = rejected;
+      } else {
+        this.state = framing.length === 0 ? State.Done : State.Length;
+        this.remaining = framing.length;
+      }
+    }
+  }
+
+  /** Consumes from buf[offset..]; never throws. See the file comment for the contract. */
+  push(buf: Buffer, offset: number): BodyPushResult {
+    if (this.state === State.Done) return { kind: 'done', consumed: 0 };
+    if (this.failure !== undefined) return this.failure;
+    const len = buf.length;
+    const start = offset >= 0 && offset <= len ? Math.floor(offset) : len;
+
+    if (this.state === State.Length) {
+      const available = len - start;
+      if (available >= this.remaining) {
+        const consumed = this.remaining;
+        this.remaining = 0;
+        this.state = State.Done;
+        return { kind: 'done', consumed };
+      }
+      this.remaining -= available;
+      return { kind: 'more', consumed: available };
+    }
+
+    let i = start;
+    while (i < len) {
+      const b = buf[i] as number;
+      switch (this.state) {
+        case State.Size: {
+          const digit = hexValue(b);
+          if (digit >= 0) {
+            // Too many digits or beyond 2^53 - 1: 400 rather than silent overflow.
+            if (++this.sizeDigits > MAX_CHUNK_SIZE_DIGITS) return this.fail(E_CHUNK_SIZE);
+            this.size = this.size * 16 + digit;
+            if (this.size > Number.MAX_SAFE_INTEGER) return this.fail(E_CHUNK_SIZE);
+            i++;
+            break;
+          }
+          if (this.sizeDigits === 0) return this.fail(E_CHUNK_SIZE);
+          // The size is known: refuse before any of its data is read.
+          if (this.size > this.maxBodyBytes - this.total) return this.fail(E_BODY_TOO_LARGE);
+          if (b === CR) this.state = State.SizeLf;
+          else if (b === SEMICOLON) this.state = State.Extension;
+          else if (b === SP || b === HTAB) this.state = State.SizeBws;
+          else return this.fail(b === LF ? E_CHUNK_LINE_ENDING : E_CHUNK_SIZE);
+          i++;
+          break;
+        }
+        case State.SizeBws:
+          if (b === SEMICOLON) this.state = State.Extension;
+          else if (b !== SP && b !== HTAB) return this.fail(E_CHUNK_SIZE);
+          i++;
+          break;
+        case State.Extension:
+          // The extensions are discarded, so their inner grammar is not parsed; only their bytes
+          // are checked (qdtext / token characters: no CTL but HTAB) and their total is bounded
+          // (the memory/CPU cost of unbounded extensions is a known DoS, cf. CVE-2024-22019).
+          if (b === CR) {
+            this.state = State.SizeLf;
+          } else {
+            if (!isFieldValueByte(b)) return this.fail(E_CHUNK_EXTENSION);
+            if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.fail(E_CHUNK_EXTENSIONS_TOO_LARGE);
+          }
+          i++;
+          break;
+        case State.SizeLf:
+          if (b !== LF) return this.fail(E_CHUNK_LINE_ENDING);
+          i++;
+          if (this.size === 0) {
+            this.state = State.TrailerStart;
+          } else {
+            this.total += this.size;
+            this.remaining = this.size;
+            this.state = State.Data;
+          }
+          break;
+        case State.Data: {
+          const available = len - i;
+          const take = available < this.remaining ? available : this.remaining;
+          i += take;
+          this.remaining -= take;
+          if (this.remaining === 0) this.state = State.DataCr;
+          break;
+        }
+        case State.DataCr:
+          if (b !== CR) return this.fail(E_CHUNK_LINE_ENDING);
+          this.state = State.DataLf;
+          i++;
+          break;
+        case State.DataLf:
+          if (b !== LF) return this.fail(E_CHUNK_LINE_ENDING);
+          this.state = State.Size;
+          this.size = 0;
+          this.sizeDigits = 0;
+          i++;
+          break;
+        case State.TrailerStart:
+          if (b === CR) this.state = State.FinalLf;
+          else if (TOKEN_CHARS[b] === 1) this.state = State.TrailerName;
+          else return this.fail(E_TRAILER); // includes obs-fold (RFC 9112 §5.2) and empty names
+          if (++this.trailerBytes > MAX_TRAILER_BYTES) return this.fail(E_TRAILER_TOO_LARGE);
+          i++;
+          break;
+        case State.TrailerName:
+          // RFC 9112 §5.1: no whitespace between field name and colon.
+          if (b === COLON) this.state = State.TrailerValue;
+          else if (TOKEN_CHARS[b] !== 1) return this.fail(E_TRAILER);
+          if (++this.trailerBytes > MAX_TRAILER_BYTES) return this.fail(E_TRAILER_TOO_LARGE);
+          i++;
+          break;
+        case State.TrailerValue:
+          // RFC 9110 §5.5: no CTL in a field value; the CR ends the line.
+          if (b === CR) this.state = State.TrailerLf;
+          else if (!isFieldValueByte(b)) return this.fail(E_TRAILER);
+          if (++this.trailerBytes > MAX_TRAILER_BYTES) return this.fail(E_TRAILER_TOO_LARGE);
+          i++;
+          break;
+        case State.TrailerLf:
+          if (b !== LF) return this.fail(E_TRAILER);
+          this.state = State.TrailerStart;
+          i++;
+          break;
+        case State.FinalLf:
+          if (b !== LF) return this.fail(E_CHUNK_LINE_ENDING);
+          this.state = State.Done;
+          return { kind: 'done', consumed: i + 1 - start };
+        default:
+          // Length, Done and Failed are handled before the loop.
+          return { kind: 'done', consumed: i - start };
+      }
+    }
+    return { kind: 'more', consumed: len - start };
+  }
+
+  private fail(error: ParseError): ParseError {
+    this.state = State.Failed;
+    this.failure = error;
+    return error;
+  }
+}
+
+/** The value of a HEXDIG byte (RFC 5234: 0-9, A-F, and a-f per RFC 9110 §5.6 case rules), else -1. */
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  const lower = b | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1;
+}

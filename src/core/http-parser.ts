@@ -1,0 +1,651 @@
+/**
+ * The HTTP/1.1 request-head parser: a pure function over a Buffer. Its whole contract:
+ *
+ *   parseRequestHead(buf, scannedSoFar, limits?) →
+ *     { kind: 'complete', head, consumed }  the head ends at buf[consumed - 1] (the blank line's
+ *                                           LF); the body or the next pipelined request starts
+ *                                           at buf[consumed].
+ *     { kind: 'incomplete' }                need more bytes; call again with the grown buffer and
+ *                                           scannedSoFar = the previous buf.length.
+ *     { kind: 'error', status, code, message }
+ *                                           invalid; answer `status` and close the connection
+ *                                           (the framing of what follows is unknown).
+ *
+ * Invariants:
+ * - Never throws, never mutates `buf`, keeps no state between calls. Error and incomplete results
+ *   are shared frozen objects; compare `code`, never identity.
+ * - While incomplete, only the bytes after `scannedSoFar` are searched for the end of the head and
+ *   checked for bare CR/LF (picohttpparser's slowloris counter-measure), so a head trickled in
+ *   byte by byte costs linear time. After a `complete` result the caller drops `consumed` bytes and
+ *   starts again with scannedSoFar = 0.
+ * - Strict by choice (RFC 9112 lets a server be lenient in places; a preview server has no reason
+ *   to be): CRLF line endings only, one SP between request-line parts, no obs-fold, no whitespace
+ *   before a colon, no control characters anywhere. Each rule cites its RFC section.
+ * - Limits are enforced while reading: 414 as soon as the target seen so far is too long, 431 as
+ *   soon as more than maxHeadBytes are buffered without the end of the head.
+ */
+import { COLON, COMMA, CR, DEL, HTAB, LF, SEMICOLON, SP, TOKEN_CHARS } from './http-grammar';
+import { DEFAULT_PARSER_LIMITS, type ParserLimits } from './limits';
+
+export type TargetForm = 'origin' | 'absolute' | 'asterisk' | 'authority';
+
+export interface RequestHead {
+  /** Case-sensitive token, as sent (RFC 9110 §9.1). */
+  method: string;
+  /** The request-target as sent (RFC 9112 §3.2). */
+  target: string;
+  targetForm: TargetForm;
+  /**
+   * origin-form: the target; absolute-form: its path and query ('/' when the path is empty);
+   * asterisk-form: '*'; authority-form (CONNECT only): '' — there is no path to serve.
+   */
+  path: string;
+  version: '1.0' | '1.1';
+  /** In order; names lower-cased, values latin1-decoded and trimmed of OWS. */
+  headers: Array<[name: string, value: string]>;
+  /** The Host value; for absolute-form the target's authority (RFC 9112 §3.2.2). */
+  host: string | undefined;
+  /** Set only when Content-Length was sent (never together with chunked). */
+  contentLength: number | undefined;
+  /** Transfer-Encoding: chunked (the only transfer coding accepted). */
+  chunked: boolean;
+  /** HTTP/1.1: true unless `Connection: close`; HTTP/1.0: only with `Connection: keep-alive`. */
+  keepAlive: boolean;
+  /** `Expect: 100-continue` on an HTTP/1.1 request. */
+  expectContinue: boolean;
+}
+
+export interface ParseError {
+  kind: 'error';
+  /** The status to answer with: 400, 414, 431, 501 or 505. */
+  status: number;
+  /** Stable ERR_* code, for logs and tests. */
+  code: string;
+  /** Plain words for the client; never echoes request bytes. */
+  message: string;
+}
+
+export type ParseResult =
+  | { kind: 'complete'; head: RequestHead; consumed: number }
+  | { kind: 'incomplete' }
+  | ParseError;
+
+function protocolError(status: number, code: string, message: string): ParseError {
+  return Object.freeze({ kind: 'error', status, code, message });
+}
+
+const INCOMPLETE: ParseResult = Object.freeze({ kind: 'incomplete' });
+
+const E_HEAD_TOO_LARGE = protocolError(431, 'ERR_HEADER_TOO_LARGE', 'The request head is too large.');
+const E_TOO_MANY_FIELDS = protocolError(431, 'ERR_TOO_MANY_HEADERS', 'The request has too many header fields.');
+const E_URI_TOO_LONG = protocolError(414, 'ERR_URI_TOO_LONG', 'The request target is too long.');
+const E_LINE_ENDING = protocolError(400, 'ERR_INVALID_LINE_ENDING', 'Every line of the request head must end with CR LF.');
+const E_METHOD = protocolError(400, 'ERR_INVALID_METHOD', 'The request method is missing or is not a valid token.');
+const E_REQUEST_LINE = protocolError(
+  400,
+  'ERR_INVALID_REQUEST_LINE',
+  'The request line must be a method, one space, a target, one space and the HTTP version.',
+);
+const E_TARGET = protocolError(400, 'ERR_INVALID_TARGET', 'The request target is malformed or has a form this method does not allow.');
+const E_TARGET_USERINFO = protocolError(400, 'ERR_INVALID_TARGET', 'The request target must not contain user information.');
+const E_VERSION = protocolError(400, 'ERR_INVALID_VERSION', 'The HTTP version is malformed.');
+const E_VERSION_UNSUPPORTED = protocolError(505, 'ERR_VERSION_NOT_SUPPORTED', 'Only HTTP/1.0 and HTTP/1.1 are supported.');
+const E_FIELD_NAME = protocolError(400, 'ERR_INVALID_HEADER_NAME', 'A header field name is missing or is not a valid token.');
+const E_SPACE_BEFORE_COLON = protocolError(400, 'ERR_SPACE_BEFORE_COLON', 'A header field name must not be followed by whitespace.');
+const E_OBS_FOLD = protocolError(400, 'ERR_OBS_FOLD', 'Header lines must not start with whitespace (line folding is not allowed).');
+const E_FIELD_VALUE = protocolError(400, 'ERR_INVALID_HEADER_VALUE', 'A header field value contains control characters.');
+const E_MISSING_HOST = protocolError(400, 'ERR_MISSING_HOST', 'An HTTP/1.1 request must have a Host header.');
+const E_MULTIPLE_HOST = protocolError(400, 'ERR_MULTIPLE_HOST', 'The request has more than one Host header.');
+const E_INVALID_HOST = protocolError(400, 'ERR_INVALID_HOST', 'The Host header is not a valid host name and port.');
+const E_CONTENT_LENGTH = protocolError(
+  400,
+  'ERR_INVALID_CONTENT_LENGTH',
+  'Content-Length must be a decimal number, identical when repeated.',
+);
+const E_TE_WITH_CL = protocolError(400, 'ERR_TE_WITH_CL', 'A request must not have both Transfer-Encoding and Content-Length.');
+const E_TE_INVALID = protocolError(400, 'ERR_INVALID_TRANSFER_ENCODING', 'The Transfer-Encoding header is malformed.');
+const E_TE_HTTP10 = protocolError(400, 'ERR_INVALID_TRANSFER_ENCODING', 'Transfer-Encoding is not allowed in an HTTP/1.0 request.');
+const E_TE_UNSUPPORTED = protocolError(
+  501,
+  'ERR_UNSUPPORTED_TRANSFER_ENCODING',
+  'Only the chunked transfer coding is supported.',
+);
+
+/** The end of a head: the CRLF ending the last line plus the CRLF of the empty line. */
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+// Character codes used on strings (list parsing, targets).
+const CH_SLASH = 0x2f;
+const CH_STAR = 0x2a;
+const CH_QUESTION = 0x3f;
+const CH_HASH = 0x23;
+const CH_LBRACKET = 0x5b;
+const CH_RBRACKET = 0x5d;
+
+/**
+ * Bytes allowed in a Host value or target authority besides ALPHA / DIGIT: RFC 3986 unreserved
+ * ("-._~"), pct-encoded ("%") and sub-delims ("!$&'()*+,;="). ":" and brackets are handled apart.
+ */
+const HOST_CHARS: Uint8Array = (() => {
+  const table = new Uint8Array(128);
+  for (let c = 0x30; c <= 0x39; c++) table[c] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) table[c] = 1;
+  for (let c = 0x61; c <= 0x7a; c++) table[c] = 1;
+  const others = "-._~%!$&'()*+,;=";
+  for (let i = 0; i < others.length; i++) table[others.charCodeAt(i)] = 1;
+  return table;
+})();
+
+/** Connection option bits. */
+const CONN_CLOSE = 1;
+const CONN_KEEP_ALIVE = 2;
+
+/** The parsed request line; only built once the whole head is here. */
+interface RequestLine {
+  kind: 'line';
+  method: string;
+  target: string;
+  targetForm: TargetForm;
+  path: string;
+  /** absolute-form / authority-form: the authority; else undefined. */
+  authority: string | undefined;
+  version: '1.0' | '1.1';
+}
+
+/**
+ * Parses one request head from the start of `buf` (see the file comment for the contract).
+ * `scannedSoFar`: how many bytes of `buf` a previous call already searched (its buf.length), or 0.
+ */
+export function parseRequestHead(
+  buf: Buffer,
+  scannedSoFar: number,
+  limits: ParserLimits = DEFAULT_PARSER_LIMITS,
+): ParseResult {
+  const len = buf.length;
+  // A caller mistake (NaN, negative, beyond the buffer) only costs a full rescan.
+  const scanned = scannedSoFar > 0 && scannedSoFar <= len ? scannedSoFar : 0;
+
+  // RFC 9112 §2.2: "a server that is expecting to receive and parse a request-line SHOULD ignore
+  // at least one empty line (CRLF) received prior to the request-line". We ignore any number; they
+  // count toward maxHeadBytes, so a stream of empty lines ends in 431.
+  let start = 0;
+  while (start + 1 < len && buf[start] === CR && buf[start + 1] === LF) start += 2;
+
+  let from = scanned - 3;
+  if (from < start) from = start;
+  const blank = buf.indexOf(CRLFCRLF, from);
+  if (blank === -1) return checkIncompleteHead(buf, start, scanned, limits);
+  return parseCompleteHead(buf, start, blank, limits);
+}
+
+/**
+ * Early rejection while the head is still arriving, so that a peer cannot hold a connection with
+ * bytes that can never become a valid head. Each call looks only at the new bytes, except for the
+ * over-long request-line check (memchr-speed, and only once more than maxTargetBytes are buffered).
+ */
+function checkIncompleteHead(buf: Buffer, start: number, scanned: number, limits: ParserLimits): ParseResult {
+  const len = buf.length;
+
+  // RFC 9112 §2.2: a bare LF or bare CR line ending is invalid here (we never accept them).
+  let i = buf.indexOf(LF, scanned > start ? scanned : start);
+  while (i !== -1) {
+    if (buf[i - 1] !== CR) return E_LINE_ENDING;
+    i = buf.indexOf(LF, i + 1);
+  }
+  i = buf.indexOf(CR, scanned - 1 > start ? scanned - 1 : start);
+  while (i !== -1 && i + 1 < len) {
+    if (buf[i + 1] !== LF) return E_LINE_ENDING;
+    i = buf.indexOf(CR, i + 2);
+  }
+
+  // RFC 9112 §3: the request line starts with the method token. Rejects non-HTTP peers (a TLS
+  // ClientHello starts with 0x16) at the first byte instead of at the header timeout.
+  if (start < len) {
+    const first = buf[start] as number;
+    if (first !== CR && TOKEN_CHARS[first] !== 1) return E_METHOD;
+  }
+
+  // RFC 9112 §3: a target longer than we accept → 414 before the rest of the head arrives. Only
+  // while the request line is growing or has just ended: a line that ended in an earlier call
+  // was checked then, or was shorter than the buffer then, so shorter than the limit.
+  if (len - start > limits.maxTargetBytes) {
+    const lf = buf.indexOf(LF, start);
+    if (lf === -1 || lf >= scanned) {
+      const lineEnd = lf === -1 ? len : lf - 1;
+      const sp1 = buf.indexOf(SP, start);
+      if (sp1 === -1 || sp1 >= lineEnd) {
+        if (lineEnd - start > limits.maxTargetBytes) return E_REQUEST_LINE; // no SP in all that
+      } else {
+        let sp2 = buf.indexOf(SP, sp1 + 1);
+        if (sp2 === -1 || sp2 > lineEnd) sp2 = lineEnd;
+        if (sp2 - sp1 - 1 > limits.maxTargetBytes) return E_URI_TOO_LONG;
+      }
+    }
+  }
+
+  // RFC 9110 §15.5 / RFC 6585 §5 (431): every buffered byte belongs to the unfinished head.
+  if (len > limits.maxHeadBytes) return E_HEAD_TOO_LARGE;
+  return INCOMPLETE;
+}
+
+function parseCompleteHead(buf: Buffer, start: number, blank: number, limits: ParserLimits): ParseResult {
+  const headEnd = blank + 4;
+  // One decode per head (latin1: one char per byte, so string indices are buffer offsets); lines,
+  // names and values are sliced from it. It ends after the last field line's CRLF.
+  const text = buf.toString('latin1', 0, blank + 2);
+
+  // The request line ends at the first LF; there is one at blank + 1 at the latest.
+  const firstLf = text.indexOf('\n', start);
+  if (text.charCodeAt(firstLf - 1) !== CR) return E_LINE_ENDING; // RFC 9112 §2.2
+  const line = parseRequestLine(text, start, firstLf - 1, limits);
+  if (line.kind === 'error') return line;
+
+  // RFC 6585 §5: 431 for a head over the limit (checked after the request line so that an
+  // over-long target is a 414 whether the head arrives whole or in pieces).
+  if (headEnd > limits.maxHeadBytes) return E_HEAD_TOO_LARGE;
+
+  const version = line.version;
+  const headers: Array<[name: string, value: string]> = [];
+  const maxFields = limits.maxHeaderFields;
+  let hostCount = 0;
+  let host: string | undefined;
+  let contentLength: number | undefined;
+  let transferEncoding: string | undefined;
+  let connection = 0;
+  let expectContinue = false;
+
+  // field-line = field-name ":" OWS field-value OWS   (RFC 9112 §5)
+  const fieldsEnd = text.length; // the empty line starts here
+  let pos = firstLf + 1;
+  while (pos < fieldsEnd) {
+    const lf = text.indexOf('\n', pos);
+    const end = lf - 1;
+    if (end < pos || text.charCodeAt(end) !== CR) return E_LINE_ENDING; // RFC 9112 §2.2
+
+    // RFC 9112 §5.2: obs-fold is not accepted; whitespace before the first field (§2.2) likewise.
+    const first = text.charCodeAt(pos);
+    if (first === SP || first === HTAB) return E_OBS_FOLD;
+
+    if (headers.length === maxFields) return E_TOO_MANY_FIELDS;
+
+    // field-name = token (RFC 9110 §5.1)
+    let p = pos;
+    let hasUpper = false;
+    while (p < end) {
+      const c = text.charCodeAt(p);
+      if (TOKEN_CHARS[c] !== 1) break;
+      if (c <= 0x5a && c >= 0x41) hasUpper = true;
+      p++;
+    }
+    if (p === end) return E_FIELD_NAME; // no colon
+    const stop = text.charCodeAt(p);
+    if (stop !== COLON) {
+      // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon ... A server
+      // MUST reject, with a response status code of 400 (Bad Request), any received request
+      // message that contains whitespace between a header field name and colon."
+      if (stop === SP || stop === HTAB) return E_SPACE_BEFORE_COLON;
+      return stop === CR ? E_LINE_ENDING : E_FIELD_NAME;
+    }
+    if (p === pos) return E_FIELD_NAME; // empty name
+
+    // RFC 9112 §5.1: leading and trailing OWS is not part of the value.
+    let vs = p + 1;
+    let c = 0;
+    while (vs < end) {
+      c = text.charCodeAt(vs);
+      if (c !== SP && c !== HTAB) break;
+      vs++;
+    }
+    let ve = end;
+    while (ve > vs) {
+      c = text.charCodeAt(ve - 1);
+      if (c !== SP && c !== HTAB) break;
+      ve--;
+    }
+    // RFC 9110 §5.5: "a recipient of CR, LF, or NUL within a field value MUST either reject the
+    // message or replace each of those characters with SP"; we reject every CTL.
+    for (let k = vs; k < ve; k++) {
+      c = text.charCodeAt(k);
+      if (c < SP ? c !== HTAB : c === DEL) return c === CR ? E_LINE_ENDING : E_FIELD_VALUE;
+    }
+
+    const name = hasUpper ? text.slice(pos, p).toLowerCase() : text.slice(pos, p);
+    const value = vs === ve ? '' : text.slice(vs, ve);
+    headers.push([name, value]);
+    pos = lf + 1;
+
+    switch (name) {
+      case 'host':
+        // RFC 9112 §3.2: 400 for more than one Host field line or an invalid Host value.
+        if (++hostCount > 1) return E_MULTIPLE_HOST;
+        if (!isValidHost(value, true, false)) return E_INVALID_HOST;
+        host = value;
+        break;
+      case 'content-length': {
+        // RFC 9110 §8.6: Content-Length = 1*DIGIT; repeated values (several lines or a list)
+        // must all be the same number, else the message is invalid.
+        const n = parseContentLength(value);
+        if (n < 0 || (contentLength !== undefined && contentLength !== n)) return E_CONTENT_LENGTH;
+        contentLength = n;
+        break;
+      }
+      case 'transfer-encoding':
+        // RFC 9110 §5.3: several field lines combine into one list, in order.
+        transferEncoding = transferEncoding === undefined ? value : transferEncoding + ',' + value;
+        break;
+      case 'connection':
+        connection |= parseConnectionOptions(value);
+        break;
+      case 'expect':
+        // RFC 9110 §10.1.1: the expectation is case-insensitive; other expectations are ignored.
+        if (equalsIgnoreCase(value, 0, value.length, '100-continue')) expectContinue = true;
+        break;
+      default:
+        break;
+    }
+  }
+
+  // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+  // request message that lacks a Host header field". HTTP/1.0 may omit it.
+  if (hostCount === 0 && version === '1.1') return E_MISSING_HOST;
+
+  let chunked = false;
+  if (transferEncoding !== undefined) {
+    // RFC 9112 §6.1: "A server MAY reject a request that contains both Content-Length and
+    // Transfer-Encoding ... regardless, the server MUST close the connection after responding".
+    // We reject it (the classic smuggling shape); the caller closes after every error.
+    if (contentLength !== undefined) return E_TE_WITH_CL;
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+    if (version === '1.0') return E_TE_HTTP10;
+    const coding = classifyTransferCodings(transferEncoding);
+    if (coding !== 'chunked') return coding;
+    chunked = true;
+  }
+
+  // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
+  const keepAlive =
+    (connection & CONN_CLOSE) === 0 && (version === '1.1' || (connection & CONN_KEEP_ALIVE) !== 0);
+
+  const head: RequestHead = {
+    method: line.method,
+    target: line.target,
+    targetForm: line.targetForm,
+    path: line.path,
+    version,
+    headers,
+    // RFC 9112 §3.2.2: with absolute-form the target's authority replaces Host.
+    host: line.targetForm === 'absolute' ? line.authority : host,
+    contentLength,
+    chunked,
+    keepAlive,
+    // RFC 9110 §10.1.1: "A server that receives a 100-continue expectation in an HTTP/1.0
+    // request MUST ignore that expectation."
+    expectContinue: expectContinue && version === '1.1',
+  };
+  return { kind: 'complete', head, consumed: headEnd };
+}
+
+/**
+ * request-line = method SP request-target SP HTTP-version   (RFC 9112 §3)
+ * Parses text[s..e) (e is the index of the line's CR).
+ */
+function parseRequestLine(text: string, s: number, e: number, limits: ParserLimits): RequestLine | ParseError {
+  // method = token (RFC 9110 §9.1)
+  let i = s;
+  while (i < e && TOKEN_CHARS[text.charCodeAt(i)] === 1) i++;
+  if (i === e) return i === s ? E_METHOD : E_REQUEST_LINE;
+  const sp = text.charCodeAt(i);
+  if (sp !== SP) return sp === CR ? E_LINE_ENDING : E_METHOD;
+  if (i === s) return E_METHOD;
+  const methodEnd = i;
+
+  // request-target: only visible ASCII; RFC 9112 §3.2 and RFC 3986 allow no SP, CTL or non-ASCII
+  // byte (a raw one → 400), and a single SP ends it (RFC 9112 §3: no other whitespace).
+  const ts = i + 1;
+  let j = ts;
+  while (j < e) {
+    const c = text.charCodeAt(j);
+    if (c <= SP || c >= DEL) break;
+    j++;
+  }
+  // RFC 9112 §3: "A server that receives a request-target longer than any URI it wishes to parse
+  // MUST respond with a 414 (URI Too Long) status code".
+  if (j - ts > limits.maxTargetBytes) return E_URI_TOO_LONG;
+  if (j === e) return E_REQUEST_LINE; // no version
+  const stop = text.charCodeAt(j);
+  if (stop !== SP) return stop === CR ? E_LINE_ENDING : E_TARGET;
+  if (j === ts) return E_REQUEST_LINE; // two spaces: empty target
+
+  const version = parseVersion(text, j + 1, e);
+  if (typeof version !== 'string') return version;
+
+  const method = methodName(text, s, methodEnd);
+  const target = text.slice(ts, j);
+  const t0 = target.charCodeAt(0);
+
+  // RFC 9112 §3.2.3: authority-form is only for CONNECT, and CONNECT only uses authority-form.
+  if (method === 'CONNECT') {
+    if (!isValidHost(target, false, true)) return E_TARGET;
+    return { kind: 'line', method, target, targetForm: 'authority', path: '', authority: target, version };
+  }
+  // RFC 9112 §3.2.1: origin-form = absolute-path [ "?" query ]
+  if (t0 === CH_SLASH) {
+    return { kind: 'line', method, target, targetForm: 'origin', path: target, authority: undefined, version };
+  }
+  // RFC 9112 §3.2.4: asterisk-form only for a server-wide OPTIONS.
+  if (t0 === CH_STAR && target.length === 1) {
+    if (method !== 'OPTIONS') return E_TARGET;
+    return { kind: 'line', method, target, targetForm: 'asterisk', path: '*', authority: undefined, version };
+  }
+  // RFC 9112 §3.2.2: absolute-form = absolute-URI; we accept the http and https schemes.
+  const schemeEnd = httpSchemeLength(target);
+  if (schemeEnd === 0) return E_TARGET;
+  let authEnd = schemeEnd;
+  while (authEnd < target.length) {
+    const c = target.charCodeAt(authEnd);
+    if (c === CH_SLASH || c === CH_QUESTION || c === CH_HASH) break;
+    authEnd++;
+  }
+  const authority = target.slice(schemeEnd, authEnd);
+  // RFC 9110 §4.2.4: a recipient SHOULD treat userinfo in an http(s) URI as an error.
+  if (authority.indexOf('@') !== -1) return E_TARGET_USERINFO;
+  // RFC 9110 §4.2.1: an http URI with an empty host is invalid.
+  if (!isValidHost(authority, false, false)) return E_TARGET;
+  let path = target.slice(authEnd);
+  if (path.length === 0) path = '/';
+  else if (path.charCodeAt(0) !== CH_SLASH) path = '/' + path;
+  return { kind: 'line', method, target, targetForm: 'absolute', path, authority, version };
+}
+
+/**
+ * HTTP-version = HTTP-name "/" DIGIT "." DIGIT   (RFC 9112 §2.3; HTTP-name is case-sensitive)
+ * Well-formed but not 1.0/1.1 → 505 (RFC 9110 §15.6.6); anything else → 400.
+ */
+function parseVersion(text: string, s: number, e: number): '1.0' | '1.1' | ParseError {
+  if (
+    e - s !== 8 ||
+    text.charCodeAt(s) !== 0x48 || // H
+    text.charCodeAt(s + 1) !== 0x54 || // T
+    text.charCodeAt(s + 2) !== 0x54 || // T
+    text.charCodeAt(s + 3) !== 0x50 || // P
+    text.charCodeAt(s + 4) !== CH_SLASH ||
+    text.charCodeAt(s + 6) !== 0x2e // .
+  ) {
+    return E_VERSION;
+  }
+  const major = text.charCodeAt(s + 5) - 0x30;
+  const minor = text.charCodeAt(s + 7) - 0x30;
+  if (major < 0 || major > 9 || minor < 0 || minor > 9) return E_VERSION;
+  if (major === 1 && minor === 1) return '1.1';
+  if (major === 1 && minor === 0) return '1.0';
+  return E_VERSION_UNSUPPORTED;
+}
+
+/** The method string; the commonest ones come from constants instead of a fresh string. */
+function methodName(text: string, s: number, e: number): string {
+  const n = e - s;
+  if (n === 3 && text.charCodeAt(s) === 0x47 && text.charCodeAt(s + 1) === 0x45 && text.charCodeAt(s + 2) === 0x54) return 'GET';
+  if (n === 4 && text.startsWith('HEAD', s)) return 'HEAD';
+  return text.slice(s, e);
+}
+
+/** 7 for "http://", 8 for "https://" (scheme case-insensitive, RFC 3986 §3.1), else 0. */
+function httpSchemeLength(target: string): number {
+  if (target.length > 7 && equalsIgnoreCase(target, 0, 7, 'http://')) return 7;
+  if (target.length > 8 && equalsIgnoreCase(target, 0, 8, 'https://')) return 8;
+  return 0;
+}
+
+/**
+ * Host = uri-host [ ":" port ]   (RFC 9110 §7.2; uri-host and port from RFC 3986 §3.2.2-3.2.3)
+ * uri-host = IP-literal / IPv4address / reg-name; port = *DIGIT.
+ * `allowEmpty`: an empty Host field value is allowed (RFC 9112 §3.2), an empty authority is not.
+ * `requirePort`: authority-form = uri-host ":" port (RFC 9112 §3.2.3), with at least one digit.
+ */
+function isValidHost(value: string, allowEmpty: boolean, requirePort: boolean): boolean {
+  const n = value.length;
+  if (n === 0) return allowEmpty;
+  let i = 0;
+  if (value.charCodeAt(0) === CH_LBRACKET) {
+    // IP-literal = "[" ( IPv6address / IPvFuture ) "]": hex digits, ":", "." and (IPvFuture) the
+    // reg-name characters; the exact address grammar is left to whoever resolves it.
+    i = 1;
+    while (i < n) {
+      const c = value.charCodeAt(i);
+      if (c === CH_RBRACKET) break;
+      if (c !== COLON && (c > 0x7f || HOST_CHARS[c] !== 1)) return false;
+      i++;
+    }
+    if (i === n || i === 1) return false;
+    i++;
+  } else {
+    while (i < n) {
+      const c = value.charCodeAt(i);
+      if (c === COLON) break;
+      if (c > 0x7f || HOST_CHARS[c] !== 1) return false;
+      i++;
+    }
+    if (i === 0) return false; // ":80" — no host
+  }
+  if (i === n) return !requirePort;
+  if (value.charCodeAt(i) !== COLON) return false;
+  i++;
+  if (requirePort && i === n) return false;
+  for (; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/**
+ * Content-Length = 1*DIGIT, also as a list "n, n" (RFC 9110 §8.6). Returns the length, or -1 when
+ * malformed (sign, space inside, hex, empty element), when list members differ, or when the value
+ * exceeds Number.MAX_SAFE_INTEGER.
+ */
+function parseContentLength(value: string): number {
+  const n = value.length;
+  let result = -1;
+  let i = 0;
+  for (;;) {
+    const s = i;
+    let v = 0;
+    while (i < n) {
+      const c = value.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      v = v * 10 + (c - 0x30);
+      if (v > MAX_SAFE) return -1;
+      i++;
+    }
+    if (i === s) return -1;
+    if (result !== -1 && v !== result) return -1;
+    result = v;
+    while (i < n && isOws(value.charCodeAt(i))) i++;
+    if (i === n) return result;
+    if (value.charCodeAt(i) !== COMMA) return -1;
+    i++;
+    while (i < n && isOws(value.charCodeAt(i))) i++;
+  }
+}
+
+/**
+ * Transfer-Encoding = #transfer-coding; transfer-coding = token *( OWS ";" OWS transfer-parameter )
+ * (RFC 9112 §6.1, RFC 9110 §10.1.4). Returns 'chunked' when the list is exactly one `chunked`
+ * (case-insensitive, no parameters), otherwise the error to answer:
+ * - 400: a malformed list (empty element, non-token), `chunked` with parameters, or `chunked`
+ *   more than once (RFC 9112 §7.1: "A sender MUST NOT apply the chunked transfer coding more than
+ *   once"; §6.3: chunked must be final) — framing we cannot trust;
+ * - 501: any other coding, wherever it stands (RFC 9112 §6.1: "A server that receives a request
+ *   message with a transfer coding it does not understand SHOULD respond with 501"): gzip,
+ *   identity, `chunked, gzip`, `gzip, chunked`.
+ */
+function classifyTransferCodings(value: string): 'chunked' | ParseError {
+  const n = value.length;
+  let chunkedCount = 0;
+  let unsupported = false;
+  let i = 0;
+  for (;;) {
+    while (i < n && isOws(value.charCodeAt(i))) i++;
+    const ts = i;
+    while (i < n) {
+      const c = value.charCodeAt(i);
+      if (c > 0x7f || TOKEN_CHARS[c] !== 1) break;
+      i++;
+    }
+    if (i === ts) return E_TE_INVALID; // empty element or a non-token character
+    const isChunked = equalsIgnoreCase(value, ts, i, 'chunked');
+    while (i < n && isOws(value.charCodeAt(i))) i++;
+    if (i < n && value.charCodeAt(i) === SEMICOLON) {
+      if (isChunked) return E_TE_INVALID; // chunked takes no parameters
+      // Parameters of a coding we reject anyway: skip to the next element.
+      while (i < n && value.charCodeAt(i) !== COMMA) i++;
+    }
+    if (isChunked) chunkedCount++;
+    else unsupported = true;
+    if (i === n) break;
+    if (value.charCodeAt(i) !== COMMA) return E_TE_INVALID;
+    i++;
+  }
+  if (unsupported) return E_TE_UNSUPPORTED;
+  if (chunkedCount !== 1) return E_TE_INVALID;
+  return 'chunked';
+}
+
+/**
+ * Connection = #connection-option (RFC 9110 §7.6.1); options are case-insensitive tokens. Returns
+ * CONN_CLOSE / CONN_KEEP_ALIVE bits; other options (and malformed elements) are ignored.
+ */
+function parseConnectionOptions(value: string): number {
+  const n = value.length;
+  let bits = 0;
+  let i = 0;
+  while (i <= n) {
+    let e = value.indexOf(',', i);
+    if (e === -1) e = n;
+    let s = i;
+    let t = e;
+    while (s < t && isOws(value.charCodeAt(s))) s++;
+    while (t > s && isOws(value.charCodeAt(t - 1))) t--;
+    if (equalsIgnoreCase(value, s, t, 'close')) bits |= CONN_CLOSE;
+    else if (equalsIgnoreCase(value, s, t, 'keep-alive')) bits |= CONN_KEEP_ALIVE;
+    i = e + 1;
+  }
+  return bits;
+}
+
+function isOws(c: number): boolean {
+  return c === SP || c === HTAB;
+}
+
+/** str[s..e) equals `lower` (lower-case ASCII) ignoring ASCII case. */
+function equalsIgnoreCase(str: string, s: number, e: number, lower: string): boolean {
+  if (e - s !== lower.length) return false;
+  for (let k = 0; k < lower.length; k++) {
+    let c = str.charCodeAt(s + k);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== lower.charCodeAt(k)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,42 @@
+/**
+ * Protocol limits for the HTTP/1.1 core: the single place these numbers live. Every limit is a
+ * byte or item count that a peer could otherwise grow without bound; exceeding one is answered
+ * with the status named beside it and the connection is closed.
+ *
+ * Invariants: every value is a positive integer; the parser and body reader read limits only
+ * from here or from a caller-supplied `ParserLimits` built from these defaults.
+ */
+
+/** A request head (request line + fields + blank line, leading empty lines included) → 431. */
+export const MAX_HEAD_BYTES = 16 * 1024;
+
+/** Header field lines in one request head → 431. */
+export const MAX_HEADER_FIELDS = 100;
+
+/** The request-target as sent → 414. */
+export const MAX_TARGET_BYTES = 8 * 1024;
+
+/**
+ * Hex digits in one chunk-size, leading zeros included → 400. Sizes above
+ * Number.MAX_SAFE_INTEGER are rejected as overflow (400) whatever the digit count.
+ */
+export const MAX_CHUNK_SIZE_DIGITS = 16;
+
+/** Chunk-extension bytes summed over one body (all chunk lines) → 413. */
+export const MAX_CHUNK_EXTENSION_BYTES = 16 * 1024;
+
+/** Trailer-section bytes of one chunked body (field lines and their CRLFs) → 431. */
+export const MAX_TRAILER_BYTES = 16 * 1024;
+
+/** The limits `parseRequestHead` enforces; tests and benchmarks may pass smaller ones. */
+export interface ParserLimits {
+  readonly maxHeadBytes: number;
+  readonly maxHeaderFields: number;
+  readonly maxTargetBytes: number;
+}
+
+export const DEFAULT_PARSER_LIMITS: ParserLimits = Object.freeze({
+  maxHeadBytes: MAX_HEAD_BYTES,
+  maxHeaderFields: MAX_HEADER_FIELDS,
+  maxTargetBytes: MAX_TARGET_BYTES,
+});
