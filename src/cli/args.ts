@@ -1,0 +1,118 @@
+/**
+ * Flags → options. Pure: no I/O, so tests can feed it argv arrays. Errors are values with a plain
+ * message ("unknown flag --prot").
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_RELOAD, type ServerOptionsInput } from '../core';
+
+export const USAGE = `Usage: porthole [root] [options]
+
+Serves the folder [root] (default: the current folder) over HTTP, on raw sockets.
+
+Options:
+  --port N             port to listen on (default ${DEFAULT_PORT}; 0 = any free port;
+                       when busy, the next free one is taken and said)
+  --host ADDR          address to bind (default ${DEFAULT_HOST}; 0.0.0.0 shares on the network)
+  --log FILE           append a Combined Log Format line per request to FILE
+  --no-listing         answer 404 for folders without index.html instead of listing them
+  --dotfiles           serve files and folders whose name starts with "."
+  --follow-symlinks    serve symlinks that lead outside the root
+  --allowed-host NAME  also answer to this Host name (repeatable; tunnels, custom names)
+  --allowed-client CIDR  only these clients (repeatable, e.g. 192.168.1.0/24); loopback always
+  --no-host-names      do not reverse-resolve client addresses for the log
+  --no-reload          no live reload: pages are served exactly as they are on disk
+  --reload-ignore GLOB changes matching GLOB (relative to the root) never reload pages
+                       (repeatable; always ignored: ${DEFAULT_RELOAD.ignore.join(', ')}, the log file)
+  --reload-debounce MS wait for MS quiet milliseconds before pages follow changes
+                       (default ${DEFAULT_RELOAD.debounceMs})
+  --quiet              print no line per request
+  --open               open the page in the default browser
+  -h, --help           show this help
+  -v, --version        show the version
+`;
+
+export interface CliOptions {
+  readonly server: ServerOptionsInput;
+  readonly quiet: boolean;
+  readonly open: boolean;
+}
+
+export type ParsedArgs =
+  | { readonly kind: 'run'; readonly options: CliOptions }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'error'; readonly message: string };
+
+function parsePort(text: string | undefined): number | string {
+  if (text === undefined) return DEFAULT_PORT;
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return `--port takes a number from 0 to 65535, not "${text}"`;
+  return Number(text);
+}
+
+export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        log: { type: 'string' },
+        'no-listing': { type: 'boolean' },
+        dotfiles: { type: 'boolean' },
+        'follow-symlinks': { type: 'boolean' },
+        'allowed-host': { type: 'string', multiple: true },
+        'allowed-client': { type: 'string', multiple: true },
+        'no-host-names': { type: 'boolean' },
+        'no-reload': { type: 'boolean' },
+        'reload-ignore': { type: 'string', multiple: true },
+        'reload-debounce': { type: 'string' },
+        quiet: { type: 'boolean', short: 'q' },
+        open: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    }));
+  } catch (err) {
+    return { kind: 'error', message: (err as Error).message.replace(/\. To specify a positional.*$/s, '') };
+  }
+  if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
+  if (positionals.length > 1) return { kind: 'error', message: `one root folder only, got: ${positionals.join(' ')}` };
+  const port = parsePort(values.port);
+  if (typeof port === 'string') return { kind: 'error', message: port };
+  const host = values.host ?? DEFAULT_HOST;
+  if (host.length === 0) return { kind: 'error', message: '--host needs an address' };
+  const debounce = values['reload-debounce'] ?? String(DEFAULT_RELOAD.debounceMs);
+  if (!/^\d{1,5}$/.test(debounce) || Number(debounce) > 10_000) {
+    return { kind: 'error', message: `--reload-debounce takes milliseconds from 0 to 10000, not "${debounce}"` };
+  }
+  return {
+    kind: 'run',
+    options: {
+      server: {
+        root: resolve(cwd, positionals[0] ?? '.'),
+        port,
+        host,
+        logFile: values.log === undefined ? undefined : resolve(cwd, values.log),
+        listing: values['no-listing'] !== true,
+        dotfiles: values.dotfiles === true,
+        followSymlinks: values['follow-symlinks'] === true,
+        allowedHosts: values['allowed-host'] ?? [],
+        allowedClients: values['allowed-client'] ?? [],
+        resolveHostNames: values['no-host-names'] !== true,
+        reload: {
+          enabled: values['no-reload'] !== true,
+          ignore: [...DEFAULT_RELOAD.ignore, ...(values['reload-ignore'] ?? [])],
+          debounceMs: Number(debounce),
+        },
+      },
+      quiet: values.quiet === true,
+      open: values.open === true,
+    },
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * Who may talk to the server, decided before any file is touched:
+ * - `HostPolicy` answers DNS rebinding: a page on evil.example that re-points its name at 127.0.0.1
+ *   still sends `Host: evil.example`, so only names we know to be ours are served. Loopback names
+ *   always; the machine's own addresses and host name when bound beyond loopback; plus the user's
+ *   `allowedHosts` (tunnels, custom names).
+ * - `ClientFilter` answers `allowedClients` (CIDR list); loopback clients are always allowed, since
+ *   they are the user at this machine.
+ */
+import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+/** True for 127.0.0.0/8, ::1 and the IPv4-mapped loopback. */
+export function isLoopbackAddress(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
+}
+
+/** True when the bind address is loopback only. */
+export function isLoopbackBind(host: string): boolean {
+  return host === 'localhost' || isLoopbackAddress(host);
+}
+
+/** The host part of a Host header value, lower-cased, without port or trailing dot ('' if malformed). */
+export function hostNameOf(hostHeader: string): string {
+  let value = hostHeader.trim().toLowerCase();
+  if (value.startsWith('[')) {
+    const close = value.indexOf(']');
+    if (close < 0) return '';
+    const rest = value.slice(close + 1);
+    if (rest.length > 0 && !/^:\d{1,5}$/.test(rest)) return '';
+    return value.slice(0, close + 1);
+  }
+  const colon = value.indexOf(':');
+  if (colon >= 0) {
+    if (!/^\d{1,5}$/.test(value.slice(colon + 1))) return '';
+    value = value.slice(0, colon);
+  }
+  if (value.endsWith('.')) value = value.slice(0, -1);
+  return value;
+}
+
+function bracketed(ip: string): string {
+  return isIP(ip) === 6 ? `[${ip}]` : ip;
+}
+
+/** Every address of this machine's interfaces (IPv6 bracketed, zone ids dropped). */
+export function localAddressNames(): string[] {
+  const names: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) names.push(bracketed(info.address.split('%')[0] ?? info.address));
+  }
+  return names;
+}
+
+export class HostPolicy {
+  private readonly names: Set<string>;
+
+  /** `bindHost` is where the server listens; `extra` are the user's allowedHosts. */
+  constructor(bindHost: string, extra: readonly string[]) {
+    this.names = new Set(LOOPBACK_NAMES);
+    for (const name of extra) {
+      const n = hostNameOf(name);
+      if (n.length > 0) this.names.add(n);
+    }
+    if (!isLoopbackBind(bindHost)) {
+      for (const n of localAddressNames()) this.names.add(n);
+      const machine = hostname().toLowerCase();
+      this.names.add(machine);
+      this.names.add(`${machine}.local`);
+      if (bindHost !== '0.0.0.0' && bindHost !== '::') this.names.add(bracketed(bindHost));
+    }
+  }
+
+  /** Adds a name at run time (e.g. the authority VS Code's asExternalUri returns). */
+  add(name: string): void {
+    const n = hostNameOf(name);
+    if (n.length > 0) this.names.add(n);
+  }
+
+  allows(hostHeader: string | undefined): boolean {
+    // HTTP/1.0 without Host: nothing to rebind against.
+    if (hostHeader === undefined) return true;
+    const name = hostNameOf(hostHeader);
+    if (name.length === 0) return false;
+    return this.names.has(name) || name.endsWith('.localhost');
+  }
+}
+
+interface Cidr {
+  readonly v6: boolean;
+  readonly base: bigint;
+  readonly mask: bigint;
+}
+
+function ipToBigInt(ip: string): { v6: boolean; value: bigint } | undefined {
+  const kind = isIP(ip);
+  if (kind === 4) {
+    let v = 0n;
+    for (const p of ip.split('.')) v = (v << 8n) | BigInt(Number(p));
+    return { v6: false, value: v };
+  }
+  if (kind === 6) {
+    const [head = '', tail] = ip.split('%')[0]!.split('::') as [string, string | undefined];
+    const expand = (s: string): string[] => (s.length === 0 ? [] : s.split(':'));
+    let groups = expand(head);
+    let tailGroups = tail === undefined ? [] : expand(tail);
+    // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups.
+    const fix = (g: string[]): string[] => {
+      const last = g[g.length - 1];
+      if (last !== undefined && last.includes('.')) {
+        const n = last.split('.').map(Number) as [number, number, number, number];
+        return [...g.slice(0, -1), ((n[0] << 8) | n[1]).toString(16), ((n[2] << 8) | n[3]).toString(16)];
+      }
+      return g;
+    };
+    groups = fix(groups);
+    tailGroups = fix(tailGroups);
+    const fill = tail === undefined ? [] : new Array<string>(8 - groups.length - tailGroups.length).fill('0');
+    let v = 0n;
+    for (const g of [...groups, ...fill, ...tailGroups]) v = (v << 16n) | BigInt(parseInt(g, 16));
+    return { v6: true, value: v };
+  }
+  return undefined;
+}
+
+/** Parses `a.b.c.d/n`, `x::/n` or a single address; throws with a plain message when invalid. */
+export function parseCidr(text: string): Cidr {
+  const [addr = '', bitsText] = text.trim().split('/');
+  const parsed = ipToBigInt(addr);
+  if (parsed === undefined) throw new Error(`"${text}" is not an IP address or CIDR range`);
+  const width = parsed.v6 ? 128 : 32;
+  const bits = bitsText === undefined ? width : Number(bitsText);
+  if (!Number.isInteger(bits) || bits < 0 || bits > width) throw new Error(`"${text}" has an invalid prefix length`);
+  const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(width - bits);
+  return { v6: parsed.v6, base: parsed.value & mask, mask };
+}
+
+export class ClientFilter {
+  private readonly ranges: readonly Cidr[];
+
+  constructor(cidrs: readonly string[]) {
+    this.ranges = cidrs.map(parseCidr);
+  }
+
+  get active(): boolean {
+    return this.ranges.length > 0;
+  }
+
+  allows(ip: string): boolean {
+    if (this.ranges.length === 0 || isLoopbackAddress(ip)) return true;
+    let parsed = ipToBigInt(ip);
+    if (parsed === undefined) return false;
+    if (parsed.v6 && ip.startsWith('::ffff:') && ip.includes('.')) parsed = ipToBigInt(ip.slice(7));
+    if (parsed === undefined) return false;
+    for (const r of this.ranges) {
+      if (r.v6 === parsed.v6 && (parsed.value & r.mask) === r.base) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Escaping for the little HTML the server generates (listings, error pages). Every name or path
+ * that reaches generated HTML goes through escapeHtml; hrefs are percent-encoded first.
+ */
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+}
+
+/** A complete, minimal, styled HTML document. `bodyHtml` must already be escaped. */
+export function htmlPage(title: string, bodyHtml: string): string {
+  return (
+    '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n' +
+    `<title>${escapeHtml(title)}</title>\n` +
+    '<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#222;background:#fff}' +
+    'a{color:#0b62c4}table{border-collapse:collapse;width:100%}td,th{padding:.2rem .6rem;text-align:left}' +
+    'td.n{text-align:right;font-variant-numeric:tabular-nums}tr:nth-child(even){background:#f3f3f3}' +
+    'code{background:#f3f3f3;padding:0 .2rem}footer{margin-top:2rem;color:#777;font-size:13px}' +
+    '@media (prefers-color-scheme:dark){body{color:#ddd;background:#1e1e1e}a{color:#4aa3ff}tr:nth-child(even),code{background:#2a2a2a}}</style>\n' +
+    `</head>\n<body>\n${bodyHtml}\n<footer>Porthole</footer>\n</body>\n</html>\n`
+  );
+}

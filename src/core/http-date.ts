@@ -1,0 +1,31 @@
+/**
+ * IMF-fixdate formatting (RFC 9110 §5.6.7) with a per-second cache for the `Date` header, and
+ * lenient parsing of the three HTTP-date forms for conditional requests (an unparsable date yields
+ * undefined, and the caller ignores the header).
+ */
+
+let cachedSecond = -1;
+let cachedDate = '';
+
+/** The current time as an IMF-fixdate, recomputed at most once a second. */
+export function currentHttpDate(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedDate = new Date(second * 1000).toUTCString();
+  }
+  return cachedDate;
+}
+
+/** Formats epoch milliseconds as an IMF-fixdate (to the second). */
+export function formatHttpDate(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toUTCString();
+}
+
+/** Whole seconds since the epoch, or undefined when the value is not a date we can read. */
+export function parseHttpDate(value: string): number | undefined {
+  // IMF-fixdate, RFC 850 and asctime all start with a weekday name; Date.parse reads all three.
+  if (value.length < 20 || value.length > 40) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+}

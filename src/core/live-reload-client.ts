@@ -1,0 +1,99 @@
+/**
+ * The browser side of live reload, served from memory at `/__porthole/client.js`.
+ *
+ * It opens one EventSource per tab to `/__porthole/events`, built from `location` (so it works under
+ * any host name or IP the page was opened with) and handles:
+ * - `hello` (data: the server instance id): after a reconnection to a different instance (the
+ *   server restarted), reload — edits made meanwhile were missed;
+ * - `reload`: full reload;
+ * - `css` (data: {"paths": [...]}): swap the matching same-origin stylesheets in place (all of
+ *   them when none matches, e.g. an @import'ed file); the page's JavaScript state is kept;
+ * - `img` (data: {"paths": [...]}): re-fetch the matching <img>; reload when none matches.
+ * When the browser gives up on the stream (readyState CLOSED), it retries with a bounded backoff.
+ */
+import { createHash } from 'node:crypto';
+
+export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live reload". */
+(function () {
+  'use strict';
+  if (window.__portholeReload) return;
+  var state = { id: null, attempts: 0, source: null };
+  window.__portholeReload = state;
+  var MAX_ATTEMPTS = 40;
+  var eventsUrl = new URL('/__porthole/events', location.href).href;
+
+  function decodePath(p) {
+    try { return decodeURIComponent(p); } catch (e) { return p; }
+  }
+  function sameOriginPath(href) {
+    try {
+      var u = new URL(href, location.href);
+      return u.origin === location.origin ? decodePath(u.pathname) : null;
+    } catch (e) { return null; }
+  }
+  function busted(href) {
+    var u = new URL(href, location.href);
+    u.searchParams.set('__porthole', String(Date.now()));
+    return u.href;
+  }
+  function pathsOf(data) {
+    try { var p = JSON.parse(data).paths; return Array.isArray(p) ? p : []; } catch (e) { return []; }
+  }
+  function swapStylesheets(paths) {
+    var links = document.querySelectorAll('link[rel~="stylesheet"][href]');
+    var all = [], matched = [];
+    for (var i = 0; i < links.length; i++) {
+      var link = links[i];
+      if (link.getAttribute('data-porthole-old') !== null) continue;
+      var p = sameOriginPath(link.href);
+      if (p === null) continue;
+      all.push(link);
+      if (paths.indexOf(p) >= 0) matched.push(link);
+    }
+    var targets = matched.length > 0 ? matched : all;
+    targets.forEach(function (old) {
+      var next = old.cloneNode(false);
+      next.href = busted(old.href);
+      old.setAttribute('data-porthole-old', '');
+      var done = function () { if (old.parentNode) old.parentNode.removeChild(old); };
+      next.addEventListener('load', done);
+      next.addEventListener('error', done);
+      old.parentNode.insertBefore(next, old.nextSibling);
+    });
+  }
+  function refreshImages(paths) {
+    var images = document.querySelectorAll('img[src]');
+    var hits = 0;
+    for (var i = 0; i < images.length; i++) {
+      var p = sameOriginPath(images[i].src);
+      if (p !== null && paths.indexOf(p) >= 0) {
+        images[i].src = busted(images[i].src);
+        hits++;
+      }
+    }
+    if (hits === 0) location.reload();
+  }
+  function connect() {
+    var source = new EventSource(eventsUrl);
+    state.source = source;
+    source.addEventListener('hello', function (e) {
+      if (state.id !== null && state.id !== e.data) { location.reload(); return; }
+      state.id = e.data;
+      state.attempts = 0;
+    });
+    source.addEventListener('reload', function () { location.reload(); });
+    source.addEventListener('css', function (e) { swapStylesheets(pathsOf(e.data)); });
+    source.addEventListener('img', function (e) { refreshImages(pathsOf(e.data)); });
+    source.addEventListener('error', function () {
+      if (source.readyState !== 2 || state.attempts >= MAX_ATTEMPTS) return;
+      source.close();
+      var delay = Math.min(10000, 250 * Math.pow(2, state.attempts++));
+      setTimeout(connect, delay);
+    });
+  }
+  connect();
+})();
+`;
+
+/** Changes whenever the script does: part of the client's ETag and of injected pages' ETags. */
+export const CLIENT_VERSION = createHash('sha256').update(CLIENT_SCRIPT).digest('hex').slice(0, 12);

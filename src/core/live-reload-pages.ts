@@ -1,0 +1,206 @@
+/**
+ * Pages as live reload serves them: the HTML filter hooked into the request handler.
+ *
+ * Decided synchronously (`filterPage`): a top-level navigation to something that may be an HTML
+ * page, or any request for a file the editor holds unsaved text for (an overlay), is taken over;
+ * everything else goes to serveStatic untouched. A taken-over request is then answered:
+ * - HTML navigation → the page (overlay text or file bytes) with the client tag injected, a weak
+ *   ETag of its own (`W/"<file etag>-<client version>"`, `W/"o-<hash>-<client version>"` for an
+ *   overlay), the byte-exact Content-Length, no Accept-Ranges, Range ignored;
+ * - an overlay otherwise → the overlay text as is, weak ETag `W/"o-<hash>"`, Range ignored;
+ * - anything else (opted-out page, not HTML, too big) → sendFile, exactly as serveStatic would;
+ * - no regular file found → serveStatic, which answers redirects, listings, 403 and 404.
+ * Containment is checked on the real path as static-files does: a file we serve ourselves is a
+ * regular file inside the real root (or followSymlinks is on); anything else falls back.
+ */
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { extname, join, relative, sep } from 'node:path';
+import type { Exchange } from './connection';
+import { CLIENT_VERSION } from './live-reload-client';
+import { injectClientTag, isNavigationRequest } from './live-reload-inject';
+import { evaluatePreconditions } from './preconditions';
+import type { HeaderList } from './request-record';
+import { resolveRequestPath } from './resolve-path';
+import { contentTypeFor, etagFor, sendFile, serveStatic, type StaticOptions } from './static-files';
+
+/** The tag injected into pages. ASCII; valid in HTML whatever the parsing mode. */
+export const CLIENT_TAG = '<script src="/__porthole/client.js" data-porthole-client></script>';
+/** HTML files above this are served as they are (never read whole into memory to inject). */
+export const MAX_INJECT_BYTES = 16 * 1024 * 1024;
+const INDEX_NAMES = ['index.html', 'index.htm'] as const;
+const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
+
+export interface PageContext {
+  readonly files: StaticOptions;
+  /** The root as configured (before realpath): editors name overlays by this path. */
+  readonly rootGiven: string;
+  /** Number of overlays held (0 → non-navigation requests are never looked at). */
+  readonly overlayCount: number;
+  /** The overlay text for an absolute path, if the editor holds one. */
+  overlayFor(absolutePath: string): string | undefined;
+}
+
+/** True when the request is taken over (and will be answered asynchronously). */
+export function filterPage(ex: Exchange, ctx: PageContext): boolean {
+  const navigation = isNavigationRequest(ex.head.headers);
+  if (!navigation && ctx.overlayCount === 0) return false;
+  const resolved = resolveRequestPath(ex.head.path, ctx.files.dotfiles);
+  if (resolved.kind !== 'ok') return false;
+  const segments = resolved.segments;
+  const last = segments[segments.length - 1];
+  let take = navigation && (resolved.trailingSlash || last === undefined || PAGE_EXTENSIONS.has(extname(last).toLowerCase()));
+  if (!take && ctx.overlayCount > 0) {
+    const names = resolved.trailingSlash ? INDEX_NAMES.map((n) => [...segments, n]) : [segments];
+    take = names.some((s) => overlayOf(ctx, [join(ctx.files.rootReal, ...s), join(ctx.rootGiven, ...s)]) !== undefined);
+  }
+  if (!take) return false;
+  servePage(ex, segments, resolved.trailingSlash, navigation, ctx).catch(() => ex.connection.failExchange(ex));
+  return true;
+}
+
+function overlayOf(ctx: PageContext, candidates: readonly string[]): string | undefined {
+  for (const c of candidates) {
+    const text = ctx.overlayFor(c);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
+
+interface Found {
+  readonly file: FileHandle;
+  readonly stat: Stats;
+  readonly real: string;
+}
+
+async function servePage(
+  ex: Exchange,
+  segments: readonly string[],
+  trailingSlash: boolean,
+  navigation: boolean,
+  ctx: PageContext,
+): Promise<void> {
+  const found = await findFile(join(ctx.files.rootReal, ...segments), trailingSlash, ctx.files);
+  if (found === undefined) {
+    await serveStatic(ex, ex.head.path, ctx.files);
+    return;
+  }
+  const { file, stat, real } = found;
+  let handed = false;
+  try {
+    const rel = relative(ctx.files.rootReal, real);
+    const overlay = overlayOf(ctx, [real, join(ctx.rootGiven, rel)]);
+    const html = contentTypeFor(real).startsWith('text/html');
+    const inject = navigation && html;
+    if (overlay === undefined && (!inject || stat.size > MAX_INJECT_BYTES)) {
+      handed = true;
+      sendFile(ex, file, stat, real);
+      return;
+    }
+    const bytes = overlay !== undefined ? Buffer.from(overlay, 'utf8') : await readWhole(file, stat.size);
+    const base = overlay !== undefined ? `o-${hashOf(bytes)}` : etagFor(stat).slice(1, -1);
+    let body = bytes;
+    let etag = `W/"${base}"`;
+    if (inject) {
+      const result = injectClientTag(bytes, CLIENT_TAG);
+      if (result.kind === 'injected') {
+        body = result.body;
+        etag = `W/"${base}-${CLIENT_VERSION}"`;
+      } else {
+        ex.note = result.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${result.reason}`;
+        if (overlay === undefined) {
+          handed = true;
+          sendFile(ex, file, stat, real);
+          return;
+        }
+      }
+    }
+    ex.filePath = real;
+    sendBytes(ex, body, etag, contentTypeFor(real));
+  } finally {
+    if (!handed) await file.close().catch(() => undefined);
+  }
+}
+
+/** A rewritten body: its own weak validator, If-Match / If-None-Match only, no ranges. */
+function sendBytes(ex: Exchange, body: Buffer, etag: string, type: string): void {
+  const validators: HeaderList = [
+    ['ETag', etag],
+    ['Cache-Control', 'no-cache'],
+  ];
+  const pre = evaluatePreconditions(
+    ex.method,
+    { ifMatch: ex.header('if-match'), ifNoneMatch: ex.header('if-none-match'), ifModifiedSince: undefined, ifUnmodifiedSince: undefined },
+    { etag, lastModifiedSec: 0 },
+  );
+  if (pre === 'not-modified') {
+    ex.respond(304, validators);
+    return;
+  }
+  if (pre === 'failed') {
+    ex.respond(412, [['Content-Type', 'text/plain; charset=utf-8']], 'Precondition failed: the page has changed.\n');
+    return;
+  }
+  ex.respond(200, [['Content-Type', type], ...validators, ['X-Content-Type-Options', 'nosniff']], body);
+}
+
+async function findFile(path: string, trailingSlash: boolean, files: StaticOptions): Promise<Found | undefined> {
+  const target = await openRegular(path, files);
+  if (target.kind === 'file') return target.found;
+  if (target.kind !== 'dir' || !trailingSlash) return undefined;
+  for (const name of INDEX_NAMES) {
+    const index = await openRegular(join(target.real, name), files);
+    if (index.kind === 'file') return index.found;
+  }
+  return undefined;
+}
+
+type Opened =
+  | { readonly kind: 'file'; readonly found: Found }
+  | { readonly kind: 'dir'; readonly real: string }
+  | { readonly kind: 'other' };
+
+async function openRegular(path: string, files: StaticOptions): Promise<Opened> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    return { kind: 'other' };
+  }
+  const root = files.rootReal;
+  if (!files.followSymlinks && real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
+    return { kind: 'other' };
+  }
+  let file: FileHandle;
+  try {
+    file = await open(real, 'r');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EISDIR' ? { kind: 'dir', real } : { kind: 'other' };
+  }
+  try {
+    const stat = await file.stat();
+    if (stat.isFile()) return { kind: 'file', found: { file, stat, real } };
+    await file.close();
+    return stat.isDirectory() ? { kind: 'dir', real } : { kind: 'other' };
+  } catch {
+    await file.close().catch(() => undefined);
+    return { kind: 'other' };
+  }
+}
+
+async function readWhole(file: FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const { bytesRead } = await file.read(buf, offset, size - offset, offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  // A file that shrank while read is sent as read: its length is what Content-Length says.
+  return offset === size ? buf : buf.subarray(0, offset);
+}
+
+function hashOf(bytes: Buffer): string {
+  return createHash('sha1').update(bytes).digest('hex').slice(0, 16);
+}

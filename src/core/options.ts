@@ -1,0 +1,117 @@
+/**
+ * Server options and their defaults: the single place the defaults live. The CLI flags, the
+ * extension's settings (package.json `contributes.configuration`) and the tests all read these;
+ * a test checks that package.json agrees.
+ */
+
+export interface Timeouts {
+  /** A request head must arrive completely within this (408 and close). */
+  readonly headersMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly idleMs: number;
+  /** A write that makes no progress for this long destroys the socket. */
+  readonly writeStallMs: number;
+  /** On close(), sockets still busy after this are destroyed. */
+  readonly closeGraceMs: number;
+}
+
+export interface TlsOptions {
+  /** PEM certificate chain. */
+  readonly cert: string | Buffer;
+  /** PEM private key. */
+  readonly key: string | Buffer;
+}
+
+export interface ReloadOptions {
+  /** Inject the live-reload client into HTML pages and watch the root. */
+  readonly enabled: boolean;
+  /** Glob patterns (relative to the root) whose changes never trigger a reload. */
+  readonly ignore: readonly string[];
+  /** One debounce shared by every client. */
+  readonly debounceMs: number;
+  /** Watch the root with fs.watch; off when the host reports changes itself (the extension). */
+  readonly watch: boolean;
+}
+
+export interface ServerOptions {
+  /** Absolute path of the document root. */
+  readonly root: string;
+  /** 0 = any free port. */
+  readonly port: number;
+  readonly host: string;
+  /** When the port is busy, try the next ones (this many ports in all, the requested one included). */
+  readonly portAttempts: number;
+  /** HTML listing for folders without index.html/index.htm; 404 when off. */
+  readonly listing: boolean;
+  /** Serve path segments starting with `.` (never `.git` or `.env`-like secrets when shared). */
+  readonly dotfiles: boolean;
+  /** Serve symlinks whose target is outside the root. */
+  readonly followSymlinks: boolean;
+  /** Combined Log Format file (plus duration and host name); undefined = no file. */
+  readonly logFile: string | undefined;
+  /** Reverse-DNS the client IP for the log (cached, bounded, never delays a response). */
+  readonly resolveHostNames: boolean;
+  readonly timeouts: Timeouts;
+  /** Connections beyond this are closed at once. */
+  readonly maxConnections: number;
+  /** Request bodies (always discarded) beyond this get 413. */
+  readonly maxBodyBytes: number;
+  /** Extra `Host` names accepted besides loopback names (and LAN addresses when shared). */
+  readonly allowedHosts: readonly string[];
+  /** CIDR list; empty = every client. Others get 403 before any file is touched. */
+  readonly allowedClients: readonly string[];
+  readonly tls: TlsOptions | undefined;
+  readonly reload: ReloadOptions;
+}
+
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  headersMs: 10_000,
+  idleMs: 5_000,
+  writeStallMs: 30_000,
+  closeGraceMs: 2_000,
+};
+
+export const DEFAULT_RELOAD: ReloadOptions = {
+  enabled: true,
+  ignore: ['.git/**', 'node_modules/**', '.vscode/**'],
+  debounceMs: 100,
+  watch: true,
+};
+
+/** The defaults, minus the root (which has none). */
+export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
+  port: DEFAULT_PORT,
+  host: DEFAULT_HOST,
+  portAttempts: 10,
+  listing: true,
+  dotfiles: false,
+  followSymlinks: false,
+  logFile: undefined,
+  resolveHostNames: true,
+  timeouts: DEFAULT_TIMEOUTS,
+  maxConnections: 20_000,
+  maxBodyBytes: 1024 * 1024,
+  allowedHosts: [],
+  allowedClients: [],
+  tls: undefined,
+  reload: DEFAULT_RELOAD,
+};
+
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload'>> & {
+  readonly root: string;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly reload?: Partial<ReloadOptions>;
+};
+
+/** Fills in every default. */
+export function resolveServerOptions(input: ServerOptionsInput): ServerOptions {
+  return {
+    ...DEFAULT_OPTIONS,
+    ...input,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...input.timeouts },
+    reload: { ...DEFAULT_RELOAD, ...input.reload },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Range requests (RFC 9110 §14): `bytes=a-b`, `a-`, `-n`, lists. An unparsable header or another
+ * unit is ignored (full 200). Overlapping or adjacent ranges are merged; more than MAX_RANGES
+ * after merging is treated as abuse and ignored (full 200). Numbers longer than 15 digits are
+ * clamped rather than trusted (overflow guard).
+ */
+/** More ranges than this (after merging) is treated as abuse: the whole file is sent. */
+const MAX_RANGES = 32;
+
+export interface ByteRange {
+  readonly start: number;
+  /** Inclusive. */
+  readonly end: number;
+}
+
+export type RangeResult =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'unsatisfiable' }
+  | { readonly kind: 'ranges'; readonly ranges: readonly ByteRange[] };
+
+const NONE: RangeResult = { kind: 'none' };
+const UNSATISFIABLE: RangeResult = { kind: 'unsatisfiable' };
+const MAX_DIGITS = 15;
+
+function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Parses a Range header for a representation of `size` bytes. */
+export function parseRange(header: string | undefined, size: number): RangeResult {
+  if (header === undefined || size === 0) return NONE;
+  const eq = header.indexOf('=');
+  if (eq < 0 || header.slice(0, eq).trim().toLowerCase() !== 'bytes') return NONE;
+  const specs = header.slice(eq + 1).split(',');
+  const satisfiable: ByteRange[] = [];
+  let sawSpec = false;
+  for (const raw of specs) {
+    const spec = raw.trim();
+    if (spec.length === 0) continue; // empty list elements are allowed (RFC 9110 §5.6.1)
+    const dash = spec.indexOf('-');
+    if (dash < 0) return NONE;
+    const first = spec.slice(0, dash).trim();
+    const last = spec.slice(dash + 1).trim();
+    sawSpec = true;
+    if (first.length === 0) {
+      // suffix-range: the last n bytes
+      if (!isDigits(last)) return NONE;
+      const n = last.length > MAX_DIGITS ? size : Number(last);
+      if (n === 0) continue;
+      satisfiable.push({ start: Math.max(0, size - n), end: size - 1 });
+      continue;
+    }
+    if (!isDigits(first) || (last.length > 0 && !isDigits(last))) return NONE;
+    if (first.length > MAX_DIGITS) continue; // beyond any file we serve: not satisfiable
+    const start = Number(first);
+    // Only a written last-pos can make the spec invalid; `a-` with a past the end is merely
+    // unsatisfiable (416), so the open end is filled in after this check, not before it.
+    if (last.length > 0 && last.length <= MAX_DIGITS && Number(last) < start) return NONE; // invalid byte-range-spec: the whole header is ignored
+    if (start >= size) continue;
+    const end = last.length === 0 || last.length > MAX_DIGITS ? size - 1 : Math.min(Number(last), size - 1);
+    satisfiable.push({ start, end });
+  }
+  if (!sawSpec) return NONE;
+  if (satisfiable.length === 0) return UNSATISFIABLE;
+  const merged = mergeRanges(satisfiable);
+  if (merged.length > MAX_RANGES) return NONE;
+  return { kind: 'ranges', ranges: merged };
+}
+
+/** Sorts and merges overlapping or adjacent ranges. */
+function mergeRanges(ranges: ByteRange[]): ByteRange[] {
+  if (ranges.length === 1) return ranges;
+  const sorted = [...ranges].sort((a, b) => a.start - b.start);
+  const out: ByteRange[] = [];
+  for (const r of sorted) {
+    const prev = out[out.length - 1];
+    if (prev !== undefined && r.start <= prev.end + 1) {
+      out[out.length - 1] = { start: prev.start, end: Math.max(prev.end, r.end) };
+    } else {
+      out.push(r);
+    }
+  }
+  return out;
+}

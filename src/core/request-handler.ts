@@ -1,0 +1,64 @@
+/**
+ * What the server does with a parsed request, in order: client filter (allowedClients), Host check
+ * (DNS rebinding), method (RFC 9110 §9), reserved `/__porthole/` endpoints, then static files.
+ * Refusals are plain-text answers whose reason also goes into the log record's note.
+ */
+import type { Exchange } from './connection';
+import type { ClientFilter, HostPolicy } from './access-policy';
+import type { HeaderList } from './request-record';
+import { serveStatic, type StaticOptions } from './static-files';
+
+export const ALLOW = 'GET, HEAD, OPTIONS';
+const KNOWN_NOT_ALLOWED = new Set(['POST', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'CONNECT']);
+export const RESERVED_PREFIX = '/__porthole/';
+
+/** Handles requests under RESERVED_PREFIX; returns false when the path is not one of its own. */
+export type ReservedHandler = (ex: Exchange, path: string) => boolean;
+
+export interface HandlerContext {
+  readonly hosts: HostPolicy;
+  readonly clients: ClientFilter;
+  readonly files: StaticOptions;
+  reserved: ReservedHandler | undefined;
+  /** Serves a file response of its own (live reload injection); false → serve the file as is. */
+  htmlFilter: ((ex: Exchange) => boolean) | undefined;
+}
+
+function refuse(ex: Exchange, status: number, message: string, extra: HeaderList = []): void {
+  ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ...extra], `${message}\n`);
+}
+
+export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
+  if (!ctx.clients.allows(ex.clientIp)) {
+    ex.note = `client ${ex.clientIp} is not in allowedClients`;
+    refuse(ex, 403, 'Forbidden: this device is not allowed to use this server.');
+    return;
+  }
+  if (!ctx.hosts.allows(ex.head.host)) {
+    ex.note = `Host not allowed: ${ex.head.host ?? ''}`;
+    refuse(
+      ex,
+      403,
+      'Forbidden: this server does not answer to that host name (a guard against DNS rebinding). Add it to allowedHosts if it is yours.',
+    );
+    return;
+  }
+  const method = ex.method;
+  if (method !== 'GET' && method !== 'HEAD') {
+    if (method === 'OPTIONS') {
+      ex.respond(204, [['Allow', ALLOW]]);
+    } else if (KNOWN_NOT_ALLOWED.has(method)) {
+      // TRACE never echoes the request (RFC 9110 §9.3.8 leaves it optional; it leaks headers).
+      ex.note = `method ${method} not allowed`;
+      refuse(ex, 405, `Method ${method} is not allowed here: this is a static file server.`, [['Allow', ALLOW]]);
+    } else {
+      ex.note = `method ${method} not implemented`;
+      refuse(ex, 501, `Method ${method} is not implemented.`);
+    }
+    return;
+  }
+  const path = ex.head.path;
+  if (path.startsWith(RESERVED_PREFIX) && ctx.reserved !== undefined && ctx.reserved(ex, path)) return;
+  if (ctx.htmlFilter !== undefined && ctx.htmlFilter(ex)) return;
+  serveStatic(ex, path, ctx.files).catch(() => ex.connection.failExchange(ex));
+}

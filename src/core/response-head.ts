@@ -1,0 +1,51 @@
+/**
+ * Serialising response heads. Status reason phrases and the fixed headers every response carries
+ * (Date, Server) live here. Header values are checked with the same field-value rule the parser
+ * uses, so nothing a client sent can inject a header line (a bad value is replaced, never sent).
+ */
+import { currentHttpDate } from './http-date';
+import { isValidFieldValue } from './http-grammar';
+import type { HeaderList } from './request-record';
+
+export const REASONS: Readonly<Record<number, string>> = {
+  100: 'Continue',
+  200: 'OK',
+  204: 'No Content',
+  206: 'Partial Content',
+  301: 'Moved Permanently',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  416: 'Range Not Satisfiable',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
+};
+
+export const SERVER_NAME = 'Porthole';
+
+/** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
+export function statusHasNoBody(status: number): boolean {
+  return status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+/**
+ * The status line, the given headers, then Date and Server, then the blank line. The result is
+ * latin1-safe (values were checked). `headers` is the list the log records.
+ */
+export function serializeHead(status: number, headers: HeaderList): string {
+  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\n`;
+  for (const [name, value] of headers) {
+    head += `${name}: ${isValidFieldValue(value) ? value : '-'}\r\n`;
+  }
+  head += `Date: ${currentHttpDate()}\r\nServer: ${SERVER_NAME}\r\n\r\n`;
+  return head;
+}

@@ -1,0 +1,150 @@
+/**
+ * A self-signed certificate for HTTPS on the local network, made with Node's crypto alone: an
+ * ECDSA P-256 key and an X.509 v3 certificate (RFC 5280) DER-encoded here, with subjectAltName
+ * entries for every name and address the server answers to (browsers ignore the CN). Valid for
+ * 365 days (Apple platforms refuse more than 825). The SHA-256 fingerprint is what a user compares
+ * on the phone before trusting it.
+ */
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { isIP } from 'node:net';
+
+export interface SelfSignedCertificate {
+  /** PEM certificate. */
+  readonly cert: string;
+  /** PEM PKCS#8 private key. */
+  readonly key: string;
+  /** SHA-256 fingerprint, colon-separated hex (as browsers show it). */
+  readonly fingerprint256: string;
+  readonly validTo: string;
+}
+
+const VALID_DAYS = 365;
+
+// ---- minimal DER writer (X.690) ----------------------------------------------------------------
+
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function tlv(tag: number, content: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([tag]), derLength(content.length), content]);
+}
+
+const seq = (...items: Buffer[]): Buffer => tlv(0x30, Buffer.concat(items));
+const set = (...items: Buffer[]): Buffer => tlv(0x31, Buffer.concat(items));
+const explicit = (n: number, inner: Buffer): Buffer => tlv(0xa0 + n, inner);
+
+function oid(dotted: string): Buffer {
+  const parts = dotted.split('.').map(Number);
+  const out: number[] = [40 * (parts[0] ?? 0) + (parts[1] ?? 0)];
+  for (const p of parts.slice(2)) {
+    const chunk: number[] = [p & 0x7f];
+    for (let v = Math.floor(p / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
+    out.push(...chunk);
+  }
+  return tlv(0x06, Buffer.from(out));
+}
+
+function integer(bytes: Buffer): Buffer {
+  // Positive: a leading 0x00 when the high bit is set.
+  const content = (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
+  return tlv(0x02, content);
+}
+
+const utf8String = (s: string): Buffer => tlv(0x0c, Buffer.from(s, 'utf8'));
+const bitString = (b: Buffer): Buffer => tlv(0x03, Buffer.concat([Buffer.from([0]), b]));
+const octetString = (b: Buffer): Buffer => tlv(0x04, b);
+const boolTrue = tlv(0x01, Buffer.from([0xff]));
+
+function utcTime(d: Date): Buffer {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const s =
+    p(d.getUTCFullYear() % 100) + p(d.getUTCMonth() + 1) + p(d.getUTCDate()) +
+    p(d.getUTCHours()) + p(d.getUTCMinutes()) + p(d.getUTCSeconds()) + 'Z';
+  return tlv(0x17, Buffer.from(s, 'latin1'));
+}
+
+function ipBytes(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
+  const [head = '', tail] = ip.split('::') as [string, string | undefined];
+  const h = head.length > 0 ? head.split(':') : [];
+  const t = tail !== undefined && tail.length > 0 ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
+}
+
+const OID_EC_PUBLIC_KEY_SIG = '1.2.840.10045.4.3.2'; // ecdsa-with-SHA256
+const OID_CN = '2.5.4.3';
+const OID_ORG = '2.5.4.10';
+
+/**
+ * Makes a key and a certificate for `names` (DNS names and IP addresses; the first is the CN).
+ * Throws only on programming errors (the result is verified with X509Certificate).
+ */
+export function createSelfSignedCertificate(names: readonly string[], now = new Date()): SelfSignedCertificate {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const sigAlg = seq(oid(OID_EC_PUBLIC_KEY_SIG));
+  const unique = [...new Set(names.map((n) => n.replace(/^\[|\]$/g, '')))];
+  const cn = unique[0] ?? 'localhost';
+  const name = seq(set(seq(oid(OID_ORG), utf8String('Porthole (self-signed)'))), set(seq(oid(OID_CN), utf8String(cn))));
+  const notBefore = new Date(now.getTime() - 60 * 60 * 1000);
+  const notAfter = new Date(now.getTime() + VALID_DAYS * 24 * 60 * 60 * 1000);
+  const altNames = unique.map((n) =>
+    isIP(n) !== 0 ? tlv(0x87, ipBytes(n)) : tlv(0x82, Buffer.from(n, 'latin1')),
+  );
+  const extensions = seq(
+    seq(oid('2.5.29.19'), boolTrue, octetString(seq())), // basicConstraints: CA false (critical)
+    seq(oid('2.5.29.15'), boolTrue, octetString(tlv(0x03, Buffer.from([0x07, 0x80])))), // keyUsage: digitalSignature
+    seq(oid('2.5.29.37'), octetString(seq(oid('1.3.6.1.5.5.7.3.1')))), // extKeyUsage: serverAuth
+    seq(oid('2.5.29.17'), octetString(seq(...altNames))), // subjectAltName
+  );
+  const serial = randomBytes(16);
+  serial[0] = (serial[0] ?? 0) & 0x7f;
+  const tbs = seq(
+    explicit(0, integer(Buffer.from([2]))),
+    integer(serial),
+    sigAlg,
+    name,
+    seq(utcTime(notBefore), utcTime(notAfter)),
+    name,
+    spki,
+    tlv(0xa3, extensions),
+  );
+  const signature = sign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' });
+  const der = seq(tbs, sigAlg, bitString(signature));
+  const cert = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+  const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const x509 = new X509Certificate(cert);
+  if (!x509.verify(publicKey) || !x509.checkPrivateKey(createPrivateKey(key))) {
+    throw new Error('self-signed certificate failed its own verification');
+  }
+  return { cert, key, fingerprint256: x509.fingerprint256, validTo: x509.validTo };
+}
+
+/** Reads a PEM pair and checks that they belong together; throws with the path and the reason. */
+export function checkCertificatePair(cert: string, key: string, certPath: string, keyPath: string): void {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (err) {
+    throw new Error(`${certPath} is not a PEM certificate: ${(err as Error).message}`);
+  }
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (err) {
+    throw new Error(`${keyPath} is not a PEM private key: ${(err as Error).message}`);
+  }
+  if (!x509.checkPrivateKey(privateKey)) {
+    throw new Error(`${keyPath} is not the private key of the certificate ${certPath}`);
+  }
+  if (Date.parse(x509.validTo) < Date.now()) {
+    throw new Error(`the certificate ${certPath} expired on ${x509.validTo}`);
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * Static files under one root: path → file, folder (index or listing) or 404, with validators,
+ * preconditions and ranges. The real path of every file served is checked to lie inside the real
+ * root, so a symlink out of the root is a 404 unless `followSymlinks` is on. Files are opened once
+ * and everything (validators, bytes) comes from that descriptor, so a file swapped between stat
+ * and read can't mix two versions in one answer.
+ */
+import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { extname, join, sep } from 'node:path';
+import { contentType as mimeContentType } from 'mime-types';
+import type { BodyPart, Exchange } from './connection';
+import { escapeHtml, htmlPage } from './html';
+import { formatHttpDate } from './http-date';
+import { evaluatePreconditions, ifRangeAllows, type Validators } from './preconditions';
+import { parseRange, type ByteRange } from './range';
+import type { HeaderList } from './request-record';
+import { encodePathSegments, isNeverServed, resolveRequestPath } from './resolve-path';
+
+export interface StaticOptions {
+  /** The root, already resolved with realpath. */
+  readonly rootReal: string;
+  readonly listing: boolean;
+  readonly dotfiles: boolean;
+  readonly followSymlinks: boolean;
+}
+
+/** Files up to this size are read in one call and sent in one write. */
+const SMALL_FILE_BYTES = 64 * 1024;
+const INDEX_NAMES = ['index.html', 'index.htm'] as const;
+const TEXT_PLAIN = 'text/plain; charset=utf-8';
+const TEXT_HTML = 'text/html; charset=utf-8';
+
+const typeCache = new Map<string, string>();
+
+/** Content-Type for a file name: mime-types, charset=utf-8 for text, octet-stream when unknown. */
+export function contentTypeFor(name: string): string {
+  const ext = extname(name).toLowerCase();
+  let type = typeCache.get(ext);
+  if (type === undefined) {
+    type = (ext.length > 0 && mimeContentType(ext)) || 'application/octet-stream';
+    if (typeCache.size < 1000) typeCache.set(ext, type);
+  }
+  return type;
+}
+
+/** Strong ETag from size and mtime (nginx's recipe, with sub-second mtime). */
+export function etagFor(st: Stats): string {
+  return `"${Math.floor(st.mtimeMs * 1000).toString(16)}-${st.size.toString(16)}"`;
+}
+
+export function validatorsFor(st: Stats): Validators {
+  return { etag: etagFor(st), lastModifiedSec: Math.floor(st.mtimeMs / 1000) };
+}
+
+type Opened =
+  | { readonly kind: 'file'; readonly file: FileHandle; readonly stat: Stats; readonly real: string }
+  | { readonly kind: 'dir'; readonly real: string }
+  | { readonly kind: 'missing'; readonly reason: string }
+  | { readonly kind: 'forbidden'; readonly reason: string };
+
+function isInside(real: string, rootReal: string): boolean {
+  return real === rootReal || real.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
+}
+
+/** Opens a path if its real path is inside the root (or symlinks may leave it). */
+async function openContained(fsPath: string, opts: StaticOptions): Promise<Opened> {
+  let real: string;
+  try {
+    real = await realpath(fsPath);
+  } catch (err) {
+    return failure(err);
+  }
+  if (!opts.followSymlinks && !isInside(real, opts.rootReal)) {
+    return { kind: 'missing', reason: 'A symlink leads outside the root (followSymlinks is off).' };
+  }
+  let file: FileHandle;
+  try {
+    file = await open(real, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return { kind: 'dir', real };
+    return failure(err);
+  }
+  try {
+    const st = await file.stat();
+    if (st.isDirectory()) {
+      await file.close();
+      return { kind: 'dir', real };
+    }
+    if (!st.isFile()) {
+      await file.close();
+      return { kind: 'forbidden', reason: 'Not a regular file.' };
+    }
+    return { kind: 'file', file, stat: st, real };
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    return failure(err);
+  }
+}
+
+function failure(err: unknown): Opened {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return { kind: 'forbidden', reason: 'Permission denied.' };
+  return { kind: 'missing', reason: code === 'ENOENT' || code === 'ENOTDIR' ? 'No such file.' : `Cannot open: ${code}` };
+}
+
+function plain(ex: Exchange, status: number, text: string, extra: HeaderList = []): void {
+  ex.respond(status, [['Content-Type', TEXT_PLAIN], ['X-Content-Type-Options', 'nosniff'], ...extra], `${text}\n`);
+}
+
+/** Serves GET/HEAD for `rawPath` (origin-form path with optional query). Never rejects. */
+export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
+  const resolved = resolveRequestPath(rawPath, opts.dotfiles);
+  if (resolved.kind === 'bad-request') {
+    ex.note = resolved.reason;
+    plain(ex, 400, `Bad request: ${resolved.reason}`);
+    return;
+  }
+  if (resolved.kind === 'hidden') {
+    ex.note = resolved.reason;
+    await sendNotFound(ex, rawPath, opts);
+    return;
+  }
+  const target = await openContained(join(opts.rootReal, ...resolved.segments), opts);
+  switch (target.kind) {
+    case 'missing':
+      ex.note = target.reason;
+      await sendNotFound(ex, rawPath, opts);
+      return;
+    case 'forbidden':
+      ex.note = target.reason;
+      plain(ex, 403, 'Forbidden: the server may not read this file.');
+      return;
+    case 'file':
+      sendFile(ex, target.file, target.stat, target.real);
+      return;
+    case 'dir':
+      break;
+  }
+  if (!resolved.trailingSlash) {
+    const q = rawPath.indexOf('?');
+    const location = encodePathSegments(resolved.segments, true) + (q >= 0 ? rawPath.slice(q) : '');
+    ex.respond(301, [['Location', location], ['Content-Type', TEXT_PLAIN]], `Moved to ${location}\n`);
+    return;
+  }
+  for (const name of INDEX_NAMES) {
+    const index = await openContained(join(target.real, name), opts);
+    if (index.kind === 'file') {
+      sendFile(ex, index.file, index.stat, index.real);
+      return;
+    }
+  }
+  if (!opts.listing) {
+    ex.note = 'Folder without index.html, and listing is off.';
+    await sendNotFound(ex, rawPath, opts);
+    return;
+  }
+  await sendListing(ex, target.real, resolved.segments, opts);
+}
+
+/** Sends an open file (GET/HEAD), closing it when the exchange ends. */
+export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string): void {
+  ex.filePath = real;
+  ex.cleanup = () => void file.close().catch(() => undefined);
+  const v = validatorsFor(st);
+  const lastModified = formatHttpDate(st.mtimeMs);
+  const validatorHeaders: HeaderList = [
+    ['ETag', v.etag],
+    ['Last-Modified', lastModified],
+    ['Cache-Control', 'no-cache'],
+  ];
+  const pre = evaluatePreconditions(
+    ex.method,
+    {
+      ifMatch: ex.header('if-match'),
+      ifNoneMatch: ex.header('if-none-match'),
+      ifModifiedSince: ex.header('if-modified-since'),
+      ifUnmodifiedSince: ex.header('if-unmodified-since'),
+    },
+    v,
+  );
+  if (pre === 'not-modified') {
+    ex.respond(304, validatorHeaders);
+    return;
+  }
+  if (pre === 'failed') {
+    ex.respond(412, [['Content-Type', TEXT_PLAIN]], 'Precondition failed: the file has changed.\n');
+    return;
+  }
+  const type = contentTypeFor(real);
+  const size = st.size;
+  const headers: HeaderList = [
+    ['Content-Type', type],
+    ...validatorHeaders,
+    ['Accept-Ranges', 'bytes'],
+    ['X-Content-Type-Options', 'nosniff'],
+  ];
+  const rangeHeader = ex.method === 'GET' ? ex.header('range') : undefined;
+  const range = rangeHeader !== undefined && ifRangeAllows(ex.header('if-range'), v)
+    ? parseRange(rangeHeader, size)
+    : { kind: 'none' as const };
+  if (range.kind === 'unsatisfiable') {
+    ex.respond(416, [['Content-Range', `bytes */${size}`], ['Content-Type', TEXT_PLAIN]], 'Range not satisfiable.\n');
+    return;
+  }
+  if (range.kind === 'ranges') {
+    const ranges = range.ranges;
+    const only = ranges.length === 1 ? ranges[0] : undefined;
+    if (only !== undefined) {
+      headers.push(['Content-Range', `bytes ${only.start}-${only.end}/${size}`]);
+      ex.respondParts(206, headers, only.end - only.start + 1, [{ file, start: only.start, end: only.end }]);
+      return;
+    }
+    sendMultipart(ex, file, size, type, headers, ranges);
+    return;
+  }
+  if (size === 0) {
+    ex.respond(200, headers);
+    return;
+  }
+  if (size <= SMALL_FILE_BYTES && ex.method === 'GET') {
+    readSmall(file, size).then(
+      (body) => {
+        // A file that shrank under us would make Content-Length a lie: send what was planned or fail.
+        if (body.length !== size) ex.connection.failExchange(ex);
+        else ex.respond(200, headers, body);
+      },
+      () => ex.connection.failExchange(ex),
+    );
+    return;
+  }
+  ex.respondParts(200, headers, size, [{ file, start: 0, end: size - 1 }]);
+}
+
+async function readSmall(file: FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const { bytesRead } = await file.read(buf, offset, size - offset, offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  return offset === size ? buf : buf.subarray(0, offset);
+}
+
+/** RFC 9110 §14.6: multipart/byteranges, each part with its own Content-Type and Content-Range. */
+function sendMultipart(
+  ex: Exchange,
+  file: FileHandle,
+  size: number,
+  type: string,
+  headers: HeaderList,
+  ranges: readonly ByteRange[],
+): void {
+  const boundary = `porthole-${ex.id.toString(36)}-${Date.now().toString(36)}`;
+  const parts: BodyPart[] = [];
+  let length = 0;
+  for (const r of ranges) {
+    const partHead = Buffer.from(
+      `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
+      'latin1',
+    );
+    parts.push(partHead, { file, start: r.start, end: r.end });
+    length += partHead.length + (r.end - r.start + 1);
+  }
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
+  parts.push(tail);
+  length += tail.length;
+  const typeIndex = headers.findIndex(([n]) => n === 'Content-Type');
+  headers[typeIndex] = ['Content-Type', `multipart/byteranges; boundary=${boundary}`];
+  ex.respondParts(206, headers, length, parts);
+}
+
+/** 404: the root's own 404.html when there is one (still a 404), else a small page. */
+export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
+  const custom = await openContained(join(opts.rootReal, '404.html'), opts);
+  if (custom.kind === 'file') {
+    try {
+      const body = custom.stat.size <= 1024 * 1024 ? await readSmall(custom.file, custom.stat.size) : undefined;
+      if (body !== undefined) {
+        ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], body);
+        return;
+      }
+    } finally {
+      await custom.file.close().catch(() => undefined);
+    }
+  }
+  const q = rawPath.indexOf('?');
+  const shown = q >= 0 ? rawPath.slice(0, q) : rawPath;
+  let display = shown;
+  try {
+    display = decodeURIComponent(shown);
+  } catch {
+    // keep the raw form
+  }
+  const body = htmlPage(
+    '404 Not Found',
+    `<h1>404 Not Found</h1>\n<p>There is no file at <code>${escapeHtml(display)}</code>.</p>\n<p><a href="/">Back to the start page</a></p>`,
+  );
+  ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], body);
+}
+
+interface Entry {
+  readonly name: string;
+  readonly dir: boolean;
+  readonly size: number | undefined;
+  readonly mtimeMs: number | undefined;
+}
+
+async function sendListing(ex: Exchange, dirReal: string, segments: readonly string[], opts: StaticOptions): Promise<void> {
+  let dirents;
+  try {
+    dirents = await readdir(dirReal, { withFileTypes: true });
+  } catch (err) {
+    const f = failure(err);
+    ex.note = f.kind === 'forbidden' || f.kind === 'missing' ? f.reason : undefined;
+    if (f.kind === 'forbidden') plain(ex, 403, 'Forbidden: the server may not read this folder.');
+    else await sendNotFound(ex, encodePathSegments(segments, true), opts);
+    return;
+  }
+  // Hidden names are listed only when they could be served (never `.git`).
+  const visible = dirents.filter((d) => (opts.dotfiles || !d.name.startsWith('.')) && !isNeverServed(d.name));
+  const entries: Entry[] = await Promise.all(
+    visible.map(async (d): Promise<Entry> => {
+      try {
+        const st = await stat(join(dirReal, d.name));
+        return { name: d.name, dir: st.isDirectory(), size: st.isDirectory() ? undefined : st.size, mtimeMs: st.mtimeMs };
+      } catch {
+        return { name: d.name, dir: d.isDirectory(), size: undefined, mtimeMs: undefined };
+      }
+    }),
+  );
+  entries.sort((a, b) => (a.dir === b.dir ? a.name.localeCompare(b.name) : a.dir ? -1 : 1));
+  const here = encodePathSegments(segments, true);
+  let displayHere = '/' + segments.join('/') + (segments.length > 0 ? '/' : '');
+  displayHere = escapeHtml(displayHere);
+  const rows: string[] = [];
+  if (segments.length > 0) rows.push('<tr><td><a href="../">../</a></td><td></td><td></td></tr>');
+  for (const e of entries) {
+    const href = encodeURIComponent(e.name) + (e.dir ? '/' : '');
+    const label = escapeHtml(e.name) + (e.dir ? '/' : '');
+    const size = e.size === undefined ? (e.dir ? '—' : '?') : formatSize(e.size);
+    const when = e.mtimeMs === undefined ? '' : new Date(e.mtimeMs).toISOString().replace('T', ' ').slice(0, 19);
+    rows.push(`<tr><td><a href="${href}">${label}</a></td><td class="n">${size}</td><td>${when}</td></tr>`);
+  }
+  const body = htmlPage(
+    `Index of ${here}`,
+    `<h1>Index of ${displayHere}</h1>\n<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`,
+  );
+  ex.respond(200, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache'], ['X-Content-Type-Options', 'nosniff']], body);
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

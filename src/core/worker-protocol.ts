@@ -1,0 +1,34 @@
+/**
+ * Messages between a host thread (the extension host, or the benchmark) and the server worker
+ * (`dist/server-worker.js`). Everything here is structured-clone safe. The worker batches request
+ * records so that 1,000 requests a second cost the host ~10 messages a second.
+ */
+import type { ServerOptionsInput } from './options';
+import type { RequestRecord } from './request-record';
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+  /** e.g. http://127.0.0.1:8000/ (https when TLS is on) */
+  readonly url: string;
+  /** The port asked for, when a busy port made us take another one. */
+  readonly requestedPort: number | undefined;
+}
+
+export type DiagnosticLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+export type HostToWorker =
+  | { readonly type: 'listen'; readonly options: ServerOptionsInput }
+  | { readonly type: 'close' }
+  /** Live reload "as you type": the editor's unsaved text for an absolute path (undefined = drop). */
+  | { readonly type: 'overlay'; readonly path: string; readonly text: string | undefined }
+  /** Live reload: files changed (absolute paths), as seen by the host's own watcher. */
+  | { readonly type: 'changed'; readonly paths: readonly string[] };
+
+export type WorkerToHost =
+  | { readonly type: 'listening'; readonly address: BoundAddress }
+  | { readonly type: 'listen-failed'; readonly code: string; readonly message: string }
+  | { readonly type: 'requests'; readonly records: readonly RequestRecord[] }
+  | { readonly type: 'hostname'; readonly ip: string; readonly name: string }
+  | { readonly type: 'diagnostic'; readonly level: DiagnosticLevel; readonly message: string }
+  | { readonly type: 'closed' };

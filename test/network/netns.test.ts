@@ -1,0 +1,177 @@
+/**
+ * A real second host: a network namespace of our own, joined to this one by a veth pair, with a
+ * client (curl) running inside it. The server runs here, in the root namespace. Traffic goes only
+ * to the two addresses this test gives the veth ends. The namespace and the veth are removed in
+ * after(), also when a test fails; without root or iproute2 the suite says so and is skipped.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PreviewServer, type RequestRecord } from '../../src/core';
+import { createSelfSignedCertificate } from '../../src/core/self-signed';
+
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].find((p) => spawnSync(p, ['-V']).status === 0);
+const suffix = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
+const NS = `porthole-${suffix}`;
+const VETH_HOST = `phh${suffix}`.slice(0, 15);
+const VETH_NS = `phn${suffix}`.slice(0, 15);
+const SUBNET = 200 + (process.pid % 50);
+const HOST_IP = `10.231.${SUBNET}.1`;
+const CLIENT_IP = `10.231.${SUBNET}.2`;
+
+function ip(...args: string[]): void {
+  execFileSync(IP as string, args, { stdio: 'pipe' });
+}
+
+/** Why the suite cannot run here, or undefined when it can. */
+function cannotRun(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
+  if (IP === undefined) return 'iproute2 (ip) is not installed';
+  if (spawnSync('curl', ['--version']).status !== 0) return 'curl is not installed';
+  return undefined;
+}
+
+interface CurlResult {
+  readonly exitCode: number;
+  readonly status: number;
+  readonly body: Buffer;
+}
+
+/** curl inside the namespace, bounded by --max-time (async: the server shares this thread). */
+async function curlFromNamespace(url: string, extra: string[] = []): Promise<CurlResult> {
+  const out = join(workDir, `body-${Math.random().toString(36).slice(2)}`);
+  const r = await new Promise<{ status: number; stdout: string }>((resolve) => {
+    execFile(
+      IP as string,
+      ['netns', 'exec', NS, 'curl', '-sS', '--noproxy', '*', '--max-time', '5', '-o', out, '-w', '%{http_code}', ...extra, url],
+      { encoding: 'utf8', timeout: 15_000 },
+      (err, stdout) => resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout }),
+    );
+  });
+  let body = Buffer.alloc(0);
+  try {
+    body = readFileSync(out);
+    rmSync(out);
+  } catch {
+    // no body written (connection refused)
+  }
+  return { exitCode: r.status, status: Number(r.stdout) || 0, body };
+}
+
+let workDir = '';
+let root = '';
+const skipReason = cannotRun();
+
+describe('a second host on a veth pair', { skip: skipReason }, () => {
+  before(() => {
+    workDir = mkdtempSync(join(tmpdir(), 'porthole-netns-'));
+    root = join(workDir, 'site');
+    mkdirSync(root);
+    const sample = join(process.cwd(), 'htdocs-sample');
+    for (const f of ['index.html', 'image.html', 'image.jpg', 'style.css', 'helloworld.html']) {
+      copyFileSync(join(sample, f), join(root, f));
+    }
+    writeFileSync(join(root, '.env'), 'SECRET=1\n');
+    ip('netns', 'add', NS);
+    ip('link', 'add', VETH_HOST, 'type', 'veth', 'peer', 'name', VETH_NS);
+    ip('link', 'set', VETH_NS, 'netns', NS);
+    ip('addr', 'add', `${HOST_IP}/24`, 'dev', VETH_HOST);
+    ip('link', 'set', VETH_HOST, 'up');
+    ip('netns', 'exec', NS, IP as string, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', VETH_NS);
+    ip('netns', 'exec', NS, IP as string, 'link', 'set', VETH_NS, 'up');
+    ip('netns', 'exec', NS, IP as string, 'link', 'set', 'lo', 'up');
+  });
+
+  after(() => {
+    spawnSync(IP as string, ['netns', 'del', NS]);
+    spawnSync(IP as string, ['link', 'del', VETH_HOST]);
+    if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
+  });
+
+  async function withServer(
+    options: Partial<Parameters<PreviewServer['listen']>[0]>,
+    body: (port: number, records: RequestRecord[]) => Promise<void> | void,
+  ): Promise<void> {
+    const server = new PreviewServer();
+    const records: RequestRecord[] = [];
+    server.on('request', (r) => records.push(r));
+    const address = await server.listen({ root, port: 0, resolveHostNames: false, ...options });
+    try {
+      await body(address.port, records);
+    } finally {
+      await server.close();
+    }
+  }
+
+  test('bound to loopback, the other host cannot connect', async () => {
+    await withServer({ host: '127.0.0.1' }, async (port) => {
+      const r = await curlFromNamespace(`http://${HOST_IP}:${port}/`);
+      assert.equal(r.status, 0, 'no HTTP answer may come back');
+      assert.notEqual(r.exitCode, 0, 'curl must fail to connect');
+    });
+  });
+
+  test('shared, the other host loads the page and the image, and the log names it', async () => {
+    await withServer({ host: '0.0.0.0' }, async (port, records) => {
+      const page = await curlFromNamespace(`http://${HOST_IP}:${port}/`);
+      assert.equal(page.status, 200);
+      assert.match(page.body.toString(), /Welcome to the Multi-thread Web Server\./);
+      const image = await curlFromNamespace(`http://${HOST_IP}:${port}/image.jpg`);
+      assert.equal(image.status, 200);
+      assert.deepEqual(image.body, readFileSync(join(root, 'image.jpg')));
+      const env = await curlFromNamespace(`http://${HOST_IP}:${port}/.env`);
+      assert.equal(env.status, 404, '.env stays denied while shared');
+      const fromClient = records.filter((r) => r.clientIp === CLIENT_IP);
+      assert.deepEqual(
+        fromClient.map((r) => `${r.method} ${r.target} ${r.status}`),
+        ['GET / 200', 'GET /image.jpg 200', 'GET /.env 404'],
+      );
+    });
+  });
+
+  test('allowedClients not covering the other host → 403 before any file is touched', async () => {
+    await withServer({ host: '0.0.0.0', allowedClients: ['192.0.2.0/24'] }, async (port, records) => {
+      const r = await curlFromNamespace(`http://${HOST_IP}:${port}/index.html`);
+      assert.equal(r.status, 403);
+      const rec = records.find((x) => x.clientIp === CLIENT_IP);
+      assert.ok(rec?.note?.includes('allowedClients'), `the log line says why: ${rec?.note}`);
+      assert.equal(rec?.filePath, undefined);
+    });
+    await withServer({ host: '0.0.0.0', allowedClients: [`10.231.${SUBNET}.0/24`] }, async (port) => {
+      assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/index.html`)).status, 200);
+    });
+  });
+
+  test('a Host that is not on the list → 403', async () => {
+    await withServer({ host: '0.0.0.0' }, async (port, records) => {
+      const r = await curlFromNamespace(`http://${HOST_IP}:${port}/`, ['-H', 'Host: rebind.example']);
+      assert.equal(r.status, 403);
+      assert.match(r.body.toString(), /host name/);
+      assert.ok(records.some((x) => x.status === 403 && x.note?.includes('rebind.example') === true));
+    });
+    await withServer({ host: '0.0.0.0', allowedHosts: ['tunnel.example'] }, async (port) => {
+      assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/`, ['-H', 'Host: tunnel.example'])).status, 200);
+    });
+  });
+
+  test('over HTTPS with a generated certificate the client trusts, the page loads', async () => {
+    const cert = createSelfSignedCertificate(['localhost', '127.0.0.1', HOST_IP]);
+    const caFile = join(workDir, 'porthole-cert.pem');
+    writeFileSync(caFile, cert.cert);
+    await withServer({ host: '0.0.0.0', tls: { cert: cert.cert, key: cert.key } }, async (port, records) => {
+      const r = await curlFromNamespace(`https://${HOST_IP}:${port}/`, ['--cacert', caFile]);
+      assert.equal(r.status, 200);
+      assert.match(r.body.toString(), /Welcome to the Multi-thread Web Server\./);
+      const untrusted = await curlFromNamespace(`https://${HOST_IP}:${port}/`);
+      assert.notEqual(untrusted.exitCode, 0, 'without the certificate, curl refuses the connection');
+      assert.ok(records.some((x) => x.clientIp === CLIENT_IP && x.status === 200));
+    });
+  });
+});
+
+if (skipReason !== undefined) {
+  test('network namespace tests', { skip: `skipped: ${skipReason}` }, () => undefined);
+}
