@@ -6,8 +6,9 @@
  * Invariants:
  * - Every failure funnels into `destroy()`, which is idempotent; no handler throws out of here.
  * - Exactly one log record per request that got a response or was cut short (aborted).
- * - Timers: a head deadline (absolute, from the first byte of a head), the idle keep-alive timeout
- *   and the write-stall timeout (both socket inactivity timeouts, one at a time).
+ * - Timers: a head deadline (absolute, from the first byte of a head), the idle keep-alive timeout,
+ *   the body-read inactivity timeout (headersMs) and the write-stall timeout (the last three are
+ *   socket inactivity timeouts, one at a time).
  * - A parse error is answered from the fixed table with `Connection: close`, then the socket is
  *   half-closed and what the client still sends is read and dropped for a short linger.
  */

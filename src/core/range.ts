@@ -60,7 +60,8 @@ export function parseRange(header: string | undefined, size: number): RangeResul
     const start = Number(first);
     // Only a written last-pos can make the spec invalid; `a-` with a past the end is merely
     // unsatisfiable (416), so the open end is filled in after this check, not before it.
-    if (last.length > 0 && last.length <= MAX_DIGITS && Number(last) < start) return NONE; // invalid byte-range-spec: the whole header is ignored
+    // An invalid byte-range-spec (last < first): the whole header is ignored.
+    if (last.length > 0 && last.length <= MAX_DIGITS && Number(last) < start) return NONE;
     if (start >= size) continue;
     const end = last.length === 0 || last.length > MAX_DIGITS ? size - 1 : Math.min(Number(last), size - 1);
     satisfiable.push({ start, end });

@@ -1,0 +1,140 @@
+/**
+ * The CLI as a user runs it: `node dist/cli.js <root> --port 0 --log <file>`, a raw-TCP GET,
+ * SIGINT → exit 0 with the log line written; plain-word failures (unknown flag, missing root) exit
+ * 1; a busy port is said on stderr. Needs `npm run build` first (dist/cli.js).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join, resolve } from 'node:path';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { RawClient, request, withTimeout } from '../core/raw-client';
+
+/** out/test/cli → the repo root (the compiled test runs from out/). */
+const REPO = resolve(__dirname, '..', '..', '..');
+const CLI = join(REPO, 'dist', 'cli.js');
+const WAIT_MS = 10_000;
+
+let site: Site;
+const children = new Set<ChildProcess>();
+
+before(async () => {
+  if (!existsSync(CLI)) {
+    throw new Error(`${CLI} is missing: run \`npm run build\` before the CLI tests`);
+  }
+  site = await makeSite({ bigSize: 1024 });
+});
+
+after(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await site.cleanup();
+});
+
+interface Cli {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+function runCli(args: readonly string[]): Cli {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: site.base });
+  children.add(child);
+  const cli: Cli = {
+    child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code))),
+  };
+  child.stdout?.setEncoding('utf8').on('data', (t: string) => (cli.stdout += t));
+  child.stderr?.setEncoding('utf8').on('data', (t: string) => (cli.stderr += t));
+  return cli;
+}
+
+/** Resolves with the port of the `Local: http://127.0.0.1:PORT/` line (bounded). */
+function waitForLocal(cli: Cli): Promise<number> {
+  return withTimeout(
+    new Promise<number>((resolvePort, reject) => {
+      const check = (): void => {
+        const m = /Local: http:\/\/127\.0\.0\.1:(\d+)\//.exec(cli.stdout);
+        if (m !== null) {
+          cli.child.stdout?.off('data', check);
+          resolvePort(Number(m[1]));
+        }
+      };
+      cli.child.stdout?.on('data', check);
+      void cli.exited.then((code) => reject(new Error(`the CLI exited (${code}) before listening: ${cli.stderr}`)));
+      check();
+    }),
+    WAIT_MS,
+    `the "Local:" line (stdout so far: ${JSON.stringify(cli.stdout)})`,
+  );
+}
+
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolveServer, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen({ port, host: '127.0.0.1' }, () => resolveServer(s));
+  });
+}
+
+test('serves over TCP, logs, and exits 0 on SIGINT', async () => {
+  const log = join(site.base, 'cli.log');
+  const cli = runCli([site.root, '--port', '0', '--log', log]);
+  const port = await waitForLocal(cli);
+  const client = await RawClient.connect(port);
+  try {
+    await client.write(request('/hello.txt', { headers: ['User-Agent: cli-test'] }));
+    const res = await client.readResponse();
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), site.hello);
+    assert.equal(res.header('server'), 'Porthole');
+  } finally {
+    client.destroy();
+  }
+  cli.child.kill('SIGINT');
+  const code = await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT');
+  assert.equal(code, 0, cli.stderr);
+  const lines = (await readFile(log, 'utf8')).trim().split('\n');
+  assert.equal(lines.length, 1, lines.join('\n'));
+  assert.match(lines[0] ?? '', /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello\.txt HTTP\/1\.1" 200 \d+ "-" "cli-test" \d+\.\d{3} \S+$/);
+});
+
+test('an unknown flag exits 1 with a message', async () => {
+  const cli = runCli([site.root, '--prot', '8000']);
+  const code = await withTimeout(cli.exited, WAIT_MS, 'exit on an unknown flag');
+  assert.equal(code, 1);
+  assert.match(cli.stderr, /porthole: .*--prot/);
+});
+
+test('a missing root exits 1 with a plain message', async () => {
+  const missing = join(site.base, 'no-such-folder');
+  const cli = runCli([missing, '--port', '0']);
+  const code = await withTimeout(cli.exited, WAIT_MS, 'exit on a missing root');
+  assert.equal(code, 1);
+  assert.equal(cli.stderr.trim(), `porthole: the root folder ${missing} does not exist`);
+});
+
+test('a busy port: stderr says "port N is in use; using N+1"', async () => {
+  const blocker = await listenOn(0);
+  const address = blocker.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const busy = address.port;
+  try {
+    const cli = runCli([site.root, '--port', String(busy), '--quiet']);
+    const port = await waitForLocal(cli);
+    assert.notEqual(port, busy);
+    cli.child.kill('SIGINT');
+    assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0);
+    // Read stderr once the process is gone: its pipe is not ordered with stdout's.
+    assert.ok(cli.stderr.includes(`port ${busy} is in use; using ${port}`), cli.stderr);
+    // N+1 unless that one happened to be busy too.
+    if (port === busy + 1) assert.ok(cli.stderr.includes(`port ${busy} is in use; using ${busy + 1}`));
+  } finally {
+    await new Promise<void>((r) => blocker.close(() => r()));
+  }
+});

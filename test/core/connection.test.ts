@@ -1,0 +1,198 @@
+/**
+ * Connection behaviour over TCP: keep-alive, HTTP/1.0, Connection: close, the idle timeout,
+ * pipelining (with a body and a HEAD in the batch), requests split into tiny writes, and
+ * `Expect: 100-continue`.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { RawClient, request, waitForClose } from './raw-client';
+
+let site: Site;
+let srv: Running;
+let srvIdle: Running;
+
+before(async () => {
+  site = await makeSite({ bigSize: 128 * 1024 });
+  srv = await startServer({ root: site.root });
+  srvIdle = await startServer({ root: site.root, timeouts: { idleMs: 300 } });
+});
+
+after(async () => {
+  await Promise.all([srv.close(), srvIdle.close()]);
+  await site.cleanup();
+});
+
+test('several requests on one keep-alive socket', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    for (let i = 0; i < 5; i++) {
+      await client.write(request(i % 2 === 0 ? '/hello.txt' : '/digits.txt'));
+      const res = await client.readResponse();
+      assert.equal(res.status, 200);
+      assert.equal(res.header('connection'), undefined, 'HTTP/1.1 persists without a Connection header');
+      assert.equal(res.body.toString(), i % 2 === 0 ? site.hello : site.digits);
+    }
+    assert.ok(!client.ended);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('HTTP/1.0 closes after the response unless Connection: keep-alive', async () => {
+  const plain = await RawClient.connect(srv.port);
+  try {
+    await plain.write('GET /hello.txt HTTP/1.0\r\n\r\n');
+    const res = await plain.readResponse();
+    assert.equal(res.status, 200);
+    assert.equal(res.header('connection'), 'close');
+    await plain.waitForEof();
+  } finally {
+    plain.destroy();
+  }
+  const kept = await RawClient.connect(srv.port);
+  try {
+    for (let i = 0; i < 3; i++) {
+      await kept.write('GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+      const res = await kept.readResponse();
+      assert.equal(res.status, 200);
+      assert.equal(res.header('connection'), 'keep-alive');
+    }
+    assert.ok(!kept.ended);
+  } finally {
+    kept.destroy();
+  }
+});
+
+test('Connection: close is honoured, and what follows it in the pipeline is not answered', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/hello.txt', { headers: ['Connection: close'] }) + request('/digits.txt'));
+    const res = await client.readResponse();
+    assert.equal(res.status, 200);
+    assert.equal(res.header('connection'), 'close');
+    await client.waitForEof();
+    assert.equal(client.buffered, 0, 'nothing after the closing response');
+  } finally {
+    client.destroy();
+  }
+});
+
+test('the idle timeout closes a keep-alive socket', async () => {
+  const client = await RawClient.connect(srvIdle.port);
+  try {
+    await client.write(request('/hello.txt'));
+    assert.equal((await client.readResponse()).status, 200);
+    await waitForClose(client.socket, 5_000);
+    assert.equal(client.buffered, 0);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('pipelining: 5 requests in one write (with a body and a HEAD) are answered in order', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    const batch =
+      request('/hello.txt') +
+      'POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 11\r\n\r\nhello=world' +
+      request('/digits.txt', { method: 'HEAD' }) +
+      'PUT /x HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' +
+      request('/digits.txt', { headers: ['Range: bytes=0-2'] });
+    await client.write(batch);
+    const res = await client.readResponses(5, [false, false, true, false, false]);
+    assert.deepEqual(
+      res.map((r) => r.status),
+      [200, 405, 200, 405, 206],
+    );
+    assert.equal(res[0]?.body.toString(), site.hello);
+    assert.equal(res[2]?.header('content-length'), '1000');
+    assert.equal(res[2]?.body.length, 0);
+    assert.equal(res[4]?.body.toString(), '012');
+    assert.ok(!client.ended);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('pipelining: 50 requests in one write, responses in order', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    const targets = Array.from({ length: 50 }, (_, i) => (i % 3 === 0 ? '/hello.txt' : i % 3 === 1 ? '/digits.txt' : '/nope'));
+    await client.write(targets.map((t) => request(t)).join(''));
+    const res = await client.readResponses(targets.length);
+    assert.deepEqual(
+      res.map((r) => r.status),
+      targets.map((t) => (t === '/nope' ? 404 : 200)),
+    );
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a request split across many tiny writes', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    const raw = request('/hello.txt', { headers: ['User-Agent: tiny-writes', 'Accept: */*'] });
+    await client.writePieces(raw, 1);
+    const res = await client.readResponse();
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), site.hello);
+    // A body split too, then a second request split at odd offsets.
+    await client.writePieces('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nabcde' + request('/digits.txt'), 3);
+    const [post, next] = await client.readResponses(2);
+    assert.equal(post?.status, 405);
+    assert.equal(next?.status, 200);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('Expect: 100-continue gets 100 Continue before the body', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write('POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    const interim = await client.readResponse();
+    assert.equal(interim.status, 100);
+    assert.equal(interim.body.length, 0);
+    await client.write('12345');
+    const final = await client.readResponse();
+    assert.equal(final.status, 405);
+    // The connection is still usable.
+    await client.write(request('/hello.txt'));
+    assert.equal((await client.readResponse()).status, 200);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('Expect: 100-continue with a body over the limit gets 413 and no 100', async () => {
+  const small = await startServer({ root: site.root, maxBodyBytes: 10 });
+  const client = await RawClient.connect(small.port);
+  try {
+    await client.write('POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 500\r\nExpect: 100-continue\r\n\r\n');
+    const res = await client.readResponse();
+    assert.equal(res.status, 413);
+    await client.waitForEof();
+  } finally {
+    client.destroy();
+    await small.close();
+  }
+});
+
+test('a client half-close after complete requests still gets every answer, then EOF', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/hello.txt') + request('/digits.txt'));
+    client.end();
+    const res = await client.readResponses(2);
+    assert.deepEqual(
+      res.map((r) => r.status),
+      [200, 200],
+    );
+    await client.waitForEof();
+  } finally {
+    client.destroy();
+  }
+});

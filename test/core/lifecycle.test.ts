@@ -1,0 +1,193 @@
+/**
+ * PreviewServer lifecycle over TCP: busy ports (next one taken, or EADDRINUSE in plain words),
+ * a missing root, and close() with idle, busy and slow connections.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { PreviewServer, ServerError } from '../../src/core';
+import { makeSite, patternBytes, type Site } from '../fixtures/make-site';
+import { startServer } from './harness';
+import { RawClient, request, waitForClose, withTimeout } from './raw-client';
+
+let site: Site;
+
+before(async () => {
+  site = await makeSite();
+});
+
+after(async () => {
+  await site.cleanup();
+});
+
+function occupy(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(undefined));
+    s.listen({ port, host: '127.0.0.1' }, () => resolve(s));
+  });
+}
+
+function release(s: Server | undefined): Promise<void> {
+  return new Promise((resolve) => (s === undefined ? resolve() : s.close(() => resolve())));
+}
+
+/** Occupies `count` consecutive ports (bounded retries); returns the servers and the first port. */
+async function occupyConsecutive(count: number): Promise<{ servers: Server[]; first: number }> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await occupy(0);
+    const address = first?.address();
+    if (first === undefined || address === null || typeof address !== 'object') continue;
+    const servers = [first];
+    for (let i = 1; i < count; i++) {
+      if (address.port + i > 65535) break;
+      const next = await occupy(address.port + i);
+      if (next === undefined) break;
+      servers.push(next);
+    }
+    if (servers.length === count) return { servers, first: address.port };
+    await Promise.all(servers.map(release));
+  }
+  throw new Error(`could not occupy ${count} consecutive ports`);
+}
+
+test('a busy port: the next one is taken and requestedPort reports the asked one', async () => {
+  const { servers, first } = await occupyConsecutive(1);
+  const server = new PreviewServer();
+  const warnings: string[] = [];
+  server.on('diagnostic', (level, message) => {
+    if (level === 'warn') warnings.push(message);
+  });
+  try {
+    const address = await server.listen({ root: site.root, port: first, host: '127.0.0.1', portAttempts: 10, resolveHostNames: false });
+    assert.ok(address.port > first && address.port < first + 10, `bound ${address.port}`);
+    assert.equal(address.requestedPort, first);
+    assert.equal(address.url, `http://127.0.0.1:${address.port}/`);
+    assert.ok(warnings.some((w) => w === `port ${first} is in use; using ${address.port}`), warnings.join('; '));
+    const client = await RawClient.connect(address.port);
+    await client.write(request('/hello.txt'));
+    assert.equal((await client.readResponse()).status, 200);
+    client.destroy();
+  } finally {
+    await server.close();
+    await Promise.all(servers.map(release));
+  }
+});
+
+test('every attempted port busy → ServerError EADDRINUSE with a plain message', async () => {
+  const { servers, first } = await occupyConsecutive(3);
+  const server = new PreviewServer();
+  try {
+    await assert.rejects(
+      server.listen({ root: site.root, port: first, host: '127.0.0.1', portAttempts: 3, resolveHostNames: false }),
+      (err: unknown) => {
+        assert.ok(err instanceof ServerError);
+        assert.equal(err.code, 'EADDRINUSE');
+        assert.match(err.message, new RegExp(`^port ${first} is in use on 127\\.0\\.0\\.1`));
+        assert.ok(err.message.includes(`${first}–${first + 2}`), err.message);
+        assert.ok(!err.message.includes('\n') && !/at \w+ \(/.test(err.message), 'no stack in the message');
+        return true;
+      },
+    );
+  } finally {
+    await server.close();
+    await Promise.all(servers.map(release));
+  }
+});
+
+test('a missing root → ServerError ENOENT; a file as root → ENOTDIR', async () => {
+  const missing = join(site.base, 'does-not-exist');
+  await assert.rejects(new PreviewServer().listen({ root: missing, port: 0 }), (err: unknown) => {
+    assert.ok(err instanceof ServerError);
+    assert.equal(err.code, 'ENOENT');
+    assert.equal(err.message, `the root folder ${missing} does not exist`);
+    return true;
+  });
+  await assert.rejects(new PreviewServer().listen({ root: join(site.root, 'hello.txt'), port: 0 }), (err: unknown) => {
+    assert.ok(err instanceof ServerError);
+    assert.equal(err.code, 'ENOTDIR');
+    return true;
+  });
+});
+
+test('close() with an idle keep-alive socket resolves and the socket sees EOF', async () => {
+  const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 30_000 } });
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/hello.txt'));
+    assert.equal((await client.readResponse()).status, 200);
+    // The grace period is long: only the idle socket being ended at once lets close() resolve.
+    await withTimeout(srv.close(), 5_000, 'close() with an idle socket');
+    await client.waitForEof();
+    assert.equal(srv.server.connectionCount, 0);
+    await assert.rejects(RawClient.connect(srv.port), 'no longer accepting');
+  } finally {
+    client.destroy();
+  }
+});
+
+test('close() twice returns the same promise; close() before listen() resolves', async () => {
+  const srv = await startServer({ root: site.root });
+  const a = srv.close();
+  const b = srv.close();
+  assert.equal(a, b);
+  await a;
+  await new PreviewServer().close();
+});
+
+test('close() during a download that keeps reading lets it finish byte-exact, then ends the socket', async () => {
+  const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 30_000 } });
+  const client = await RawClient.connect(srv.port);
+  client.noTranscript();
+  try {
+    await client.write(request(`/${site.bigName}`));
+    const head = await client.readResponse({ head: true });
+    assert.equal(head.status, 200);
+    const closed = srv.close();
+    const body = await client.readBytes(site.bigSize, 20_000);
+    assert.ok(body.equals(patternBytes(0, site.bigSize)), 'bytes differ');
+    await client.waitForEof();
+    await withTimeout(closed, 10_000, 'close() after the download');
+    assert.equal(srv.server.connectionCount, 0);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('close() during a stalled download destroys it after closeGraceMs and resolves when all sockets are gone', async () => {
+  const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 300 } });
+  const client = await RawClient.connect(srv.port);
+  client.noTranscript();
+  const idle = await RawClient.connect(srv.port);
+  try {
+    await client.write(request(`/${site.bigName}`));
+    await client.readResponse({ head: true });
+    client.socket.pause();
+    await withTimeout(srv.close(), 10_000, 'close() with a stalled download');
+    assert.equal(srv.server.connectionCount, 0);
+    // A paused socket does not read, so it cannot see the close until it reads again.
+    client.socket.resume();
+    await waitForClose(client.socket);
+    await idle.waitForEof();
+    assert.ok(client.buffered < site.bigSize, 'the stalled download did not complete');
+  } finally {
+    client.destroy();
+    idle.destroy();
+  }
+});
+
+test('close() with a half-sent request head does not wait for ever', async () => {
+  const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 300 } });
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127');
+    // Wait until the server has the bytes: a connection with unparsed bytes is not idle.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await withTimeout(srv.close(), 10_000, 'close() with a half-sent head');
+    assert.equal(srv.server.connectionCount, 0);
+    await client.waitForEof();
+  } finally {
+    client.destroy();
+  }
+});

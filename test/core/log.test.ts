@@ -1,0 +1,195 @@
+/**
+ * The request log over TCP: after `close()`, the file has exactly one Combined Log Format line
+ * (plus duration and host name) per request — parse errors, timeouts and aborted transfers
+ * included — and a burst of 10,000 pipelined keep-alive requests loses none. `request` events
+ * fire once per request.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RequestRecord } from '../../src/core';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer } from './harness';
+import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
+
+/**
+ * ip - - [dd/Mon/yyyy:hh:mm:ss ±hhmm] "request" status bytes "referer" "agent" seconds host
+ * Logged strings escape `"`, `\` and non-printables as \xHH, so a quoted field has no raw `"`.
+ */
+const QUOTED = String.raw`"((?:[^"\\]|\\x[0-9A-F]{2})*)"`;
+const LINE = new RegExp(
+  String.raw`^(\S+) - - \[(\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] ` +
+    `${QUOTED} (\\d{3}) (\\d+) ${QUOTED} ${QUOTED} (\\d+\\.\\d{3}) (\\S+)$`,
+);
+
+interface Parsed {
+  readonly ip: string;
+  readonly request: string;
+  readonly status: number;
+  readonly bytes: number;
+  readonly referer: string;
+  readonly agent: string;
+  readonly host: string;
+}
+
+function parseLine(line: string): Parsed {
+  const m = LINE.exec(line);
+  assert.ok(m !== null, `not a combined log line: ${JSON.stringify(line)}`);
+  return {
+    ip: m[1] ?? '',
+    request: m[3] ?? '',
+    status: Number(m[4]),
+    bytes: Number(m[5]),
+    referer: m[6] ?? '',
+    agent: m[7] ?? '',
+    host: m[9] ?? '',
+  };
+}
+
+async function readLines(path: string): Promise<string[]> {
+  const text = await readFile(path, 'utf8');
+  assert.ok(text.endsWith('\n'), 'the file ends with a newline');
+  return text.slice(0, -1).split('\n');
+}
+
+let site: Site;
+
+before(async () => {
+  site = await makeSite();
+});
+
+after(async () => {
+  await site.cleanup();
+});
+
+function waitForCount(records: RequestRecord[], server: { on(e: 'request', f: () => void): unknown; off(e: 'request', f: () => void): unknown }, count: number, timeoutMs = 10_000): Promise<void> {
+  return withTimeout(
+    new Promise<void>((resolve) => {
+      if (records.length >= count) return resolve();
+      const on = (): void => {
+        if (records.length >= count) {
+          server.off('request', on);
+          resolve();
+        }
+      };
+      server.on('request', on);
+    }),
+    timeoutMs,
+    `${count} request events`,
+  );
+}
+
+test('one line per request, every kind included, all in Combined Log Format', async () => {
+  const logFile = join(site.base, 'logs', 'mixed.log');
+  const srv = await startServer({ root: site.root, logFile, resolveHostNames: true, timeouts: { headersMs: 300 } });
+  let expected = 0;
+  try {
+    // 200, 404, 206, HEAD, 405 with a referer and a hostile user agent.
+    const client = await RawClient.connect(srv.port);
+    await client.write(
+      request('/hello.txt', { headers: ['Referer: http://127.0.0.1/', 'User-Agent: test "agent" \\ 1'] }) +
+        request('/nope.txt') +
+        request('/digits.txt', { headers: ['Range: bytes=0-9'] }) +
+        request('/digits.txt', { method: 'HEAD' }) +
+        'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc',
+    );
+    await client.readResponses(5, [false, false, false, true, false]);
+    client.destroy();
+    expected += 5;
+    // A parser 400.
+    assert.equal((await fetchOnce(srv.port, 'GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n')).status, 400);
+    expected += 1;
+    // A 408.
+    const slow = await RawClient.connect(srv.port);
+    await slow.write('GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    assert.equal((await slow.readResponse()).status, 408);
+    slow.destroy();
+    expected += 1;
+    // An aborted transfer.
+    const partial = await RawClient.connect(srv.port);
+    partial.noTranscript();
+    await partial.write(request(`/${site.bigName}`));
+    await partial.readResponse({ head: true });
+    await partial.waitForBytes(128 * 1024);
+    partial.destroy();
+    expected += 1;
+    await waitForCount(srv.records, srv.server, expected);
+  } finally {
+    await srv.close();
+  }
+  assert.equal(srv.records.length, expected, 'one request event per request');
+  const lines = await readLines(logFile);
+  assert.equal(lines.length, expected);
+  const parsed = lines.map(parseLine);
+  for (const p of parsed) {
+    assert.equal(p.ip, '127.0.0.1');
+    assert.equal(p.host, 'localhost');
+  }
+  const byRequest = (prefix: string): Parsed => {
+    const found = parsed.find((p) => p.request.startsWith(prefix));
+    assert.ok(found !== undefined, `no line for ${prefix}:\n${lines.join('\n')}`);
+    return found;
+  };
+  const hello = byRequest('GET /hello.txt HTTP/1.1');
+  assert.equal(hello.status, 200);
+  assert.equal(hello.bytes, Buffer.byteLength(site.hello));
+  assert.equal(hello.referer, 'http://127.0.0.1/');
+  assert.equal(hello.agent, 'test \\x22agent\\x22 \\x5C 1');
+  assert.equal(byRequest('GET /nope.txt').status, 404);
+  const range = byRequest('GET /digits.txt');
+  assert.equal(range.status, 206);
+  assert.equal(range.bytes, 10);
+  const head = byRequest('HEAD /digits.txt');
+  assert.equal(head.status, 200);
+  assert.equal(head.bytes, 0);
+  assert.equal(byRequest('POST /').status, 405);
+  assert.equal(parsed.filter((p) => p.status === 400).length, 1);
+  const timeout = parsed.find((p) => p.status === 408);
+  assert.ok(timeout !== undefined);
+  assert.equal(timeout.request, 'GET /slow HTTP/1.1');
+  const aborted = byRequest(`GET /${site.bigName}`);
+  assert.ok(aborted.bytes < site.bigSize, `aborted transfer logged ${aborted.bytes} bytes`);
+  const abortedRecord = srv.records.find((r) => r.target === `/${site.bigName}`);
+  assert.equal(abortedRecord?.aborted, true);
+});
+
+test('a burst of 10,000 pipelined keep-alive requests → exactly 10,000 lines after close()', async () => {
+  const logFile = join(site.base, 'logs', 'burst.log');
+  const srv = await startServer({ root: site.root, logFile, resolveHostNames: true });
+  const SOCKETS = 8;
+  const PER_SOCKET = 1_250;
+  const BATCH = 125;
+  try {
+    await Promise.all(
+      Array.from({ length: SOCKETS }, async (_, s) => {
+        const client = await RawClient.connect(srv.port);
+        client.noTranscript();
+        try {
+          for (let sent = 0; sent < PER_SOCKET; sent += BATCH) {
+            let batch = '';
+            for (let i = 0; i < BATCH; i++) batch += request(`/hello.txt?s=${s}&i=${sent + i}`);
+            await client.write(batch);
+            const responses = await client.readResponses(BATCH, [], 10_000);
+            for (const r of responses) assert.equal(r.status, 200);
+          }
+        } finally {
+          client.destroy();
+        }
+      }),
+    );
+  } finally {
+    await srv.close();
+  }
+  const total = SOCKETS * PER_SOCKET;
+  assert.equal(srv.records.length, total);
+  const lines = await readLines(logFile);
+  assert.equal(lines.length, total);
+  const seen = new Set<string>();
+  for (const line of lines) {
+    const p = parseLine(line);
+    assert.equal(p.status, 200);
+    seen.add(p.request);
+  }
+  assert.equal(seen.size, total, 'every request logged exactly once');
+});
