@@ -87,7 +87,7 @@ export class LiveReload {
   private readonly logPaths = new Set<string>();
   private readonly startedSec = Math.floor(Date.now() / 1000);
   private readonly pages: PageContext;
-  /** Every event sent, for tests and diagnostics (bounded by the caller's reading). */
+  /** Called with every event sent (tests, diagnostics). */
   onEvent: ((event: ReloadEvent) => void) | undefined;
 
   constructor(private readonly setup: LiveReloadSetup) {

@@ -1,0 +1,31 @@
+/** The live-reload CLI flags: --no-reload, --reload-ignore (repeatable, added to the defaults), --reload-debounce. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCliArgs } from '../../src/cli/args';
+import { DEFAULT_RELOAD } from '../../src/core/options';
+
+function reloadOf(argv: string[]): unknown {
+  const parsed = parseCliArgs(argv, '/tmp');
+  assert.equal(parsed.kind, 'run');
+  return parsed.kind === 'run' ? parsed.options.server.reload : undefined;
+}
+
+test('defaults: on, default globs, default debounce', () => {
+  assert.deepEqual(reloadOf([]), { enabled: true, ignore: [...DEFAULT_RELOAD.ignore], debounceMs: DEFAULT_RELOAD.debounceMs });
+});
+
+test('--no-reload, --reload-ignore (repeatable), --reload-debounce', () => {
+  assert.deepEqual(reloadOf(['--no-reload', '--reload-ignore', 'dist/**', '--reload-ignore', '*.map', '--reload-debounce', '0']), {
+    enabled: false,
+    ignore: [...DEFAULT_RELOAD.ignore, 'dist/**', '*.map'],
+    debounceMs: 0,
+  });
+});
+
+test('a bad debounce is an error in plain words', () => {
+  for (const bad of ['-1', 'fast', '10001', '1.5']) {
+    const parsed = parseCliArgs(['--reload-debounce', bad], '/tmp');
+    assert.equal(parsed.kind, 'error', bad);
+    if (parsed.kind === 'error') assert.match(parsed.message, /--reload-debounce/);
+  }
+});

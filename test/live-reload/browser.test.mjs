@@ -1,0 +1,204 @@
+// Live reload in headless Chromium (Debian's, via playwright-core) against the built CLI:
+//   npm run build && node --test test/live-reload/browser.test.mjs
+// The site is written into a fresh temp folder; the CLI logs into that folder's textlog.txt, so
+// the log changing under the watcher is part of every run. Every wait is bounded by Playwright's
+// timeouts or the test timeout; nothing asserts on durations (see scripts/bench-reload.mjs).
+/* global window, document, getComputedStyle -- used inside page callbacks, which run in the page */
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchChromium, startCli } from '../browser/chromium.mjs';
+
+const TEST_TIMEOUT_MS = 60_000;
+const WAIT_MS = 15_000;
+
+/** @param {string} text */
+const page = (text) => `<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>live</title>
+<link rel="stylesheet" href="css/site.css">
+</head>
+<body>
+<h1>${text}</h1>
+<p>Grüße — 日本語 — 🎉</p>
+<button id="more" type="button">more</button> <span id="count">0</span>
+<script>
+  let count = 0;
+  document.getElementById('more').addEventListener('click', () => {
+    count += 1;
+    document.getElementById('count').textContent = String(count);
+  });
+  window.countValue = () => count;
+  const s = "not the end: </body>";
+</script>
+</body>
+</html>
+`;
+
+/** @type {string} */
+let site;
+/** @type {import('../browser/chromium.mjs').RunningCli} */
+let cli;
+/** @type {import('playwright-core').Browser} */
+let browser;
+
+before(async () => {
+  site = await mkdtemp(path.join(tmpdir(), 'porthole-live-'));
+  await mkdir(path.join(site, 'css'));
+  await writeFile(path.join(site, 'index.html'), page('first'));
+  await writeFile(path.join(site, 'fragment.html'), '<div class="fragment">a fragment</div>\n');
+  await writeFile(path.join(site, 'css', 'site.css'), 'h1 { color: rgb(200, 0, 0); }\n');
+  cli = await startCli([site, '--port', '0', '--log', path.join(site, 'textlog.txt'), '--quiet', '--reload-debounce', '50']);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await cli?.stop();
+  if (site !== undefined) await rm(site, { recursive: true, force: true });
+});
+
+/**
+ * A fresh page on the site, with the live-reload stream connected (its hello received).
+ * @param {string} [url]
+ */
+async function openConnected(url = cli.url) {
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  const response = await tab.goto(url, { waitUntil: 'load' });
+  await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  return { tab, response, context };
+}
+
+test('editing the HTML file reloads the page', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { tab, context } = await openConnected();
+  try {
+    await tab.evaluate(() => {
+      window.__marker = 'before';
+    });
+    await writeFile(path.join(site, 'index.html'), page('second'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'second', undefined, {
+      timeout: WAIT_MS,
+    });
+    assert.equal(await tab.evaluate(() => window.__marker), undefined, 'the page was reloaded');
+  } finally {
+    await context.close();
+  }
+});
+
+test('editing the stylesheet swaps it in place and keeps the page state', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { tab, context } = await openConnected();
+  try {
+    for (let i = 0; i < 3; i++) await tab.click('#more');
+    await tab.evaluate(() => {
+      window.__marker = 'kept';
+    });
+    assert.equal(await tab.evaluate(() => getComputedStyle(document.querySelector('h1')).color), 'rgb(200, 0, 0)');
+    await writeFile(path.join(site, 'css', 'site.css'), 'h1 { color: rgb(0, 0, 200); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 0, 200)', undefined, {
+      timeout: WAIT_MS,
+    });
+    assert.equal(await tab.evaluate(() => window.countValue()), 3);
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept');
+    assert.equal(await tab.locator('#count').textContent(), '3');
+  } finally {
+    await context.close();
+  }
+});
+
+test('fetch() of an HTML file gets the file byte for byte', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { tab, context } = await openConnected();
+  try {
+    for (const name of ['fragment.html', 'index.html']) {
+      const bytes = await tab.evaluate(async (n) => Array.from(new Uint8Array(await (await fetch(n)).arrayBuffer())), name);
+      assert.deepEqual(Buffer.from(bytes), await readFile(path.join(site, name)), name);
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+test('an injected page: Content-Length equals the bytes received', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { response, context } = await openConnected(`${cli.url}index.html`);
+  try {
+    assert.ok(response);
+    const body = await response.body();
+    const headers = await response.allHeaders();
+    assert.equal(Number(headers['content-length']), body.length);
+    assert.ok(body.toString('utf8').includes('/__porthole/client.js'));
+    assert.match(headers.etag ?? '', /^W\//);
+    // The tag went before the last </body>, not the one in the script string.
+    const text = body.toString('utf8');
+    assert.ok(text.includes('"not the end: </body>"'));
+    assert.ok(text.lastIndexOf('/__porthole/client.js') > text.indexOf('not the end'));
+  } finally {
+    await context.close();
+  }
+});
+
+test('the log file changing does not reload the page', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { tab, context } = await openConnected();
+  try {
+    await tab.evaluate(() => {
+      window.__marker = 'still here';
+    });
+    // Requests write the log; then the log is written to directly too.
+    await tab.evaluate(async () => {
+      for (let i = 0; i < 5; i++) await fetch(`fragment.html?n=${i}`);
+    });
+    await appendFile(path.join(site, 'textlog.txt'), '');
+    await appendFile(path.join(site, 'textlog.txt'), '# touched by the test\n');
+    // A stylesheet change after them: its event comes after any event they could have caused.
+    await writeFile(path.join(site, 'css', 'site.css'), 'h1 { color: rgb(0, 120, 0); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 120, 0)', undefined, {
+      timeout: WAIT_MS,
+    });
+    assert.equal(await tab.evaluate(() => window.__marker), 'still here');
+  } finally {
+    await context.close();
+  }
+});
+
+test('with --no-reload nothing is injected', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const off = await startCli([site, '--port', '0', '--quiet', '--no-reload']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    const response = await tab.goto(off.url, { waitUntil: 'load' });
+    assert.ok(response);
+    assert.deepEqual(await response.body(), await readFile(path.join(site, 'index.html')));
+    assert.equal(await tab.evaluate(() => window.__portholeReload), undefined);
+  } finally {
+    await context.close();
+    await off.stop();
+  }
+});
+
+test('after a server restart the page reconnects and reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const first = await startCli([site, '--port', '0', '--quiet']);
+  const context = await browser.newContext();
+  /** @type {import('../browser/chromium.mjs').RunningCli | undefined} */
+  let second;
+  try {
+    const tab = await context.newPage();
+    await tab.goto(first.url, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    await tab.evaluate(() => {
+      window.__marker = 'old server';
+    });
+    await first.stop();
+    second = await startCli([site, '--port', String(first.port), '--quiet']);
+    assert.equal(second.port, first.port);
+    await tab.waitForFunction(() => window.__marker === undefined && window.__portholeReload?.id != null, undefined, {
+      timeout: WAIT_MS,
+    });
+  } finally {
+    await context.close();
+    await first.stop();
+    await second?.stop();
+  }
+});

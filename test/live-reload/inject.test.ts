@@ -1,0 +1,115 @@
+/**
+ * Unit tests of the pure parts of live reload: where the client tag goes (injectClientTag), which
+ * requests are navigations (isNavigationRequest), and the ignore globs.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { injectClientTag, isNavigationRequest } from '../../src/core/live-reload-inject';
+import { compileGlobs } from '../../src/core/live-reload-glob';
+import type { HeaderList } from '../../src/core/request-record';
+
+const TAG = '<script src="/__porthole/client.js"></script>';
+
+function inject(html: string): { text: string; at: string; length: number } {
+  const r = injectClientTag(Buffer.from(html, 'utf8'), TAG);
+  assert.equal(r.kind, 'injected');
+  if (r.kind !== 'injected') throw new Error('not injected');
+  return { text: r.body.toString('utf8'), at: r.at, length: r.body.length };
+}
+
+test('before the last </body>', () => {
+  const r = inject('<html><head></head><body><p>x</p></body></html>');
+  assert.equal(r.text, `<html><head></head><body><p>x</p>${TAG}</body></html>`);
+  assert.equal(r.at, 'before-body-close');
+});
+
+test('a </body> inside a script string earlier in the file is not chosen', () => {
+  const html = '<html><body><script>const s = "</body>";</script><p>end</p></body></html>';
+  const r = inject(html);
+  assert.equal(r.text, `<html><body><script>const s = "</body>";</script><p>end</p>${TAG}</body></html>`);
+});
+
+test('uppercase and spaced tags', () => {
+  assert.equal(inject('<HTML><BODY>x</BODY ></HTML>').text, `<HTML><BODY>x${TAG}</BODY ></HTML>`);
+  assert.equal(inject('<HTML><HEAD lang="en"><TITLE>t</TITLE>').text, `<HTML><HEAD lang="en">${TAG}<TITLE>t</TITLE>`);
+});
+
+test('no body: after the <head> open tag, never after <header>', () => {
+  const r = inject('<!doctype html><header>h</header><head><title>t</title></head><p>x');
+  assert.equal(r.text, `<!doctype html><header>h</header><head>${TAG}<title>t</title></head><p>x`);
+  assert.equal(r.at, 'after-head-open');
+});
+
+test('neither body nor head: appended', () => {
+  const r = inject('<p>fragment</p>');
+  assert.equal(r.text, `<p>fragment</p>${TAG}`);
+  assert.equal(r.at, 'appended');
+  assert.equal(inject('').text, TAG);
+});
+
+test('opt-out attribute on <body>, in any case, with or without a value', () => {
+  for (const body of ['<body data-porthole-no-reload>', '<BODY class="a" DATA-PORTHOLE-NO-RELOAD="">', '<body\ndata-porthole-no-reload/>']) {
+    const r = injectClientTag(Buffer.from(`<html>${body}x</body></html>`), TAG);
+    assert.equal(r.kind, 'opted-out', body);
+  }
+  // The attribute name as text, or on another element, does not opt out.
+  assert.equal(injectClientTag(Buffer.from('<body><p data-porthole-no-reload>x</p></body>'), TAG).kind, 'injected');
+  assert.equal(injectClientTag(Buffer.from('<body data-porthole-no-reloaded>x</body>'), TAG).kind, 'injected');
+});
+
+test('byte-exact length with multibyte UTF-8, bytes untouched', () => {
+  const html = '<html><body>Grüße — 日本語 — 🎉</body></html>';
+  const source = Buffer.from(html, 'utf8');
+  const r = injectClientTag(source, TAG);
+  assert.equal(r.kind, 'injected');
+  if (r.kind !== 'injected') return;
+  assert.equal(r.body.length, source.length + Buffer.byteLength(TAG));
+  assert.equal(r.body.toString('utf8'), html.replace('</body>', `${TAG}</body>`));
+  // Invalid UTF-8 and latin1 bytes survive as they are.
+  const raw = Buffer.from([0x3c, 0x62, 0x3e, 0xff, 0xe9, 0x80, 0x3c, 0x2f, 0x62, 0x6f, 0x64, 0x79, 0x3e]);
+  const r2 = injectClientTag(raw, TAG);
+  assert.equal(r2.kind, 'injected');
+  if (r2.kind !== 'injected') return;
+  assert.deepEqual(r2.body, Buffer.concat([raw.subarray(0, 6), Buffer.from(TAG), raw.subarray(6)]));
+});
+
+test('UTF-16 pages are left alone', () => {
+  const r = injectClientTag(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<body></body>', 'utf16le')]), TAG);
+  assert.equal(r.kind, 'unsupported');
+});
+
+test('navigation: Sec-Fetch-Dest decides when present', () => {
+  const h = (...pairs: [string, string][]): HeaderList => pairs;
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'document'], ['accept', 'text/html'])), true);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'empty'], ['accept', 'text/html'])), false);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'iframe'], ['accept', 'text/html'])), false);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'script'], ['accept', '*/*'])), false);
+});
+
+test('navigation without Fetch Metadata: Accept text/html and not a fetch/XHR', () => {
+  const h = (...pairs: [string, string][]): HeaderList => pairs;
+  assert.equal(isNavigationRequest(h(['accept', 'text/html,application/xhtml+xml,*/*;q=0.8'])), true);
+  assert.equal(isNavigationRequest(h(['accept', 'application/xhtml+xml, text/html;q=0.9'])), true);
+  assert.equal(isNavigationRequest(h(['accept', '*/*'])), false);
+  assert.equal(isNavigationRequest(h()), false);
+  assert.equal(isNavigationRequest(h(['accept', 'text/htmlx'])), false);
+  assert.equal(isNavigationRequest(h(['accept', 'text/html'], ['x-requested-with', 'XMLHttpRequest'])), false);
+  assert.equal(isNavigationRequest(h(['accept', 'text/html'], ['sec-fetch-mode', 'cors'])), false);
+  assert.equal(isNavigationRequest(h(['accept', 'text/html'], ['sec-fetch-mode', 'navigate'])), true);
+});
+
+test('ignore globs', () => {
+  const m = compileGlobs(['.git/**', 'node_modules/**', '*.map', 'build/tmp/*.html', '**/cache/**', '/only-top.txt', '']);
+  const yes = ['.git', '.git/HEAD', '.git/refs/heads/main', 'node_modules/x/index.js', 'a.map', 'deep/er/b.map',
+    'build/tmp/x.html', 'cache/a', 'x/cache/y/z', 'only-top.txt'];
+  const no = ['git/HEAD', 'src/.gitignore', 'src/node_modules_x/a', 'a.mapx', 'build/tmp/sub/x.html', 'x/only-top.txt',
+    'index.html', 'cachex/a'];
+  for (const p of yes) assert.equal(m(p), true, p);
+  for (const p of no) assert.equal(m(p), false, p);
+  assert.equal(compileGlobs(['**'])('any/thing'), true);
+  assert.equal(compileGlobs(['a/**/b.css'])('a/b.css'), true);
+  assert.equal(compileGlobs(['a/**/b.css'])('a/x/y/b.css'), true);
+  assert.equal(compileGlobs(['docs/?.md'])('docs/a.md'), true);
+  assert.equal(compileGlobs(['docs/?.md'])('docs/ab.md'), false);
+  assert.equal(compileGlobs(['a+b (1).html'])('a+b (1).html'), true);
+});

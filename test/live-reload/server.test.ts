@@ -1,0 +1,323 @@
+/**
+ * Live reload through a real PreviewServer, over raw TCP (never node:http): injection rules and
+ * validators, the reserved endpoints, the event stream after file writes, the log file and the
+ * ignore globs staying silent, one debounce coalescing many changes, overlays.
+ * No sleeps decide a result: "nothing was sent" is shown by a later sentinel change arriving alone.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PreviewServer } from '../../src/core/server';
+import type { ReloadEvent } from '../../src/core/live-reload';
+import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/live-reload-client';
+import { CLIENT_TAG } from '../../src/core/live-reload-pages';
+
+const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>Grüße 🎉</p></body></html>\n';
+const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
+const FETCH = 'Sec-Fetch-Dest: empty\r\nSec-Fetch-Mode: cors\r\nAccept: */*\r\n';
+
+interface Answer {
+  status: number;
+  headers: Map<string, string>;
+  body: Buffer;
+}
+
+let root: string;
+let server: PreviewServer;
+let port: number;
+const events: ReloadEvent[] = [];
+let eventWaiters: Array<() => void> = [];
+
+/** One request on its own connection (Connection: close); resolves with the parsed answer. */
+function request(path: string, extra = '', method = 'GET'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const all = Buffer.concat(chunks);
+      const split = all.indexOf('\r\n\r\n');
+      const head = all.subarray(0, split).toString('latin1').split('\r\n');
+      const headers = new Map<string, string>();
+      for (const line of head.slice(1)) {
+        const c = line.indexOf(':');
+        headers.set(line.slice(0, c).toLowerCase(), line.slice(c + 1).trim());
+      }
+      resolve({ status: Number(head[0]?.split(' ')[1]), headers, body: all.subarray(split + 4) });
+    });
+    socket.write(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}Connection: close\r\n\r\n`);
+  });
+}
+
+/** An open event stream: the text received so far, and a way to wait for a piece of it. */
+interface Stream {
+  socket: Socket;
+  text(): string;
+  waitFor(piece: string, from?: number): Promise<number>;
+}
+
+function openStream(extra = ''): Stream {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  let waiters: Array<() => void> = [];
+  socket.setEncoding('utf8');
+  socket.on('data', (c: string) => {
+    received += c;
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  });
+  socket.write(`GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n${extra}\r\n`);
+  return {
+    socket,
+    text: () => received,
+    waitFor: async (piece, from = 0) => {
+      for (;;) {
+        const at = received.indexOf(piece, from);
+        if (at >= 0) return at + piece.length;
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    },
+  };
+}
+
+/** Resolves with the next n-th event (index into `events`) once it has been sent. */
+async function eventAt(index: number): Promise<ReloadEvent> {
+  while (events.length <= index) await new Promise<void>((r) => eventWaiters.push(r));
+  return events[index] as ReloadEvent;
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-reload-'));
+  await mkdir(join(root, 'css'));
+  await mkdir(join(root, 'ignored'));
+  await mkdir(join(root, 'node_modules'));
+  await mkdir(join(root, '__porthole'));
+  await writeFile(join(root, 'index.html'), PAGE);
+  await writeFile(join(root, 'page.html'), PAGE);
+  await writeFile(join(root, 'opt-out.html'), '<html><body data-porthole-no-reload>x</body></html>');
+  await writeFile(join(root, 'css', 'site.css'), 'body { color: red }\n');
+  await writeFile(join(root, 'data.json'), '{"a":1}\n');
+  await writeFile(join(root, '__porthole', 'mine.txt'), 'the user file\n');
+  await writeFile(join(root, '__porthole', 'client.js'), 'the user client\n');
+  server = new PreviewServer();
+  const address = await server.listen({
+    root,
+    port: 0,
+    resolveHostNames: false,
+    logFile: join(root, 'textlog.txt'),
+    reload: { ignore: ['.git/**', 'node_modules/**', 'ignored/**'], debounceMs: 50 },
+  });
+  port = address.port;
+  const live = server.liveReload;
+  assert.ok(live);
+  live.onEvent = (e) => {
+    events.push(e);
+    const w = eventWaiters;
+    eventWaiters = [];
+    for (const f of w) f();
+  };
+});
+
+after(async () => {
+  await server.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+test('a navigation gets the page injected, a weak ETag and the exact Content-Length', async () => {
+  const a = await request('/page.html', NAV);
+  assert.equal(a.status, 200);
+  const expected = PAGE.replace('</body>', `${CLIENT_TAG}</body>`);
+  assert.equal(a.body.toString('utf8'), expected);
+  assert.equal(a.headers.get('content-length'), String(Buffer.byteLength(expected)));
+  assert.equal(Number(a.headers.get('content-length')), a.body.length);
+  const etag = a.headers.get('etag') ?? '';
+  assert.match(etag, new RegExp(`^W/".+-${CLIENT_VERSION}"$`));
+  assert.equal(a.headers.get('accept-ranges'), undefined);
+  assert.equal(a.headers.get('content-type'), 'text/html; charset=utf-8');
+  // Folder index too.
+  const index = await request('/', NAV);
+  assert.equal(index.body.toString('utf8'), expected);
+  // Revalidation with the weak tag → 304; the file's strong tag does not match.
+  const again = await request('/page.html', `${NAV}If-None-Match: ${etag}\r\n`);
+  assert.equal(again.status, 304);
+  assert.equal(again.headers.get('etag'), etag);
+  const plain = await request('/page.html', FETCH);
+  const strong = plain.headers.get('etag') ?? '';
+  const mixed = await request('/page.html', `${NAV}If-None-Match: ${strong}\r\n`);
+  assert.equal(mixed.status, 200);
+  // HEAD: the same length, no body.
+  const head = await request('/page.html', NAV, 'HEAD');
+  assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(expected)));
+  assert.equal(head.body.length, 0);
+});
+
+test('fetch-style and non-navigation requests get the file byte for byte with its strong ETag', async () => {
+  const bytes = await readFile(join(root, 'page.html'));
+  for (const extra of [FETCH, 'Accept: */*\r\n', 'Accept: text/html\r\nX-Requested-With: XMLHttpRequest\r\n', 'Sec-Fetch-Dest: iframe\r\nAccept: text/html\r\n']) {
+    const a = await request('/page.html', extra);
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.body, bytes, extra);
+    assert.match(a.headers.get('etag') ?? '', /^"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.equal(a.headers.get('accept-ranges'), 'bytes');
+  }
+});
+
+test('non-HTML files are never injected, even for a navigation', async () => {
+  const css = await request('/css/site.css', NAV);
+  assert.equal(css.body.toString(), 'body { color: red }\n');
+  const json = await request('/data.json', NAV);
+  assert.equal(json.body.toString(), '{"a":1}\n');
+});
+
+test('opted-out pages are served as they are', async () => {
+  const a = await request('/opt-out.html', NAV);
+  assert.equal(a.body.toString(), '<html><body data-porthole-no-reload>x</body></html>');
+  assert.match(a.headers.get('etag') ?? '', /^"/);
+});
+
+test('Range on an injected page is ignored', async () => {
+  const a = await request('/page.html', `${NAV}Range: bytes=0-9\r\n`);
+  assert.equal(a.status, 200);
+  assert.equal(a.headers.get('content-range'), undefined);
+  assert.equal(a.body.length, Number(a.headers.get('content-length')));
+  assert.ok(a.body.toString().includes(CLIENT_TAG));
+});
+
+test('the reserved prefix: our client and events; every other user file still served', async () => {
+  const client = await request('/__porthole/client.js');
+  assert.equal(client.status, 200);
+  assert.equal(client.body.toString(), CLIENT_SCRIPT);
+  assert.equal(client.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  const revalidated = await request('/__porthole/client.js', `If-None-Match: ${client.headers.get('etag') ?? ''}\r\n`);
+  assert.equal(revalidated.status, 304);
+  const mine = await request('/__porthole/mine.txt');
+  assert.equal(mine.body.toString(), 'the user file\n');
+});
+
+test('the event stream refuses a foreign Origin and accepts ours', async () => {
+  const bad = await request('/__porthole/events', 'Origin: http://evil.example\r\n');
+  assert.equal(bad.status, 403);
+  const nullOrigin = await request('/__porthole/events', 'Origin: null\r\n');
+  assert.equal(nullOrigin.status, 403);
+  const stream = openStream(`Origin: http://localhost:${port}\r\n`);
+  await stream.waitFor('event: hello\n');
+  assert.match(stream.text(), /^HTTP\/1\.1 200 /);
+  assert.match(stream.text(), /content-type: text\/event-stream/i);
+  assert.match(stream.text(), /\r\n\r\nretry: \d+\n/);
+  stream.socket.destroy();
+});
+
+test('a file write streams `reload`; a stylesheet write streams `css`', async () => {
+  const stream = openStream();
+  await stream.waitFor('event: hello\n');
+  const first = events.length;
+  await writeFile(join(root, 'page.html'), PAGE.replace('🎉', '🎈'));
+  const after = await stream.waitFor('event: reload\n');
+  await stream.waitFor('\n\n', after);
+  assert.ok(stream.text().includes('"/page.html"'));
+  const e = await eventAt(first);
+  assert.equal(e.kind, 'reload');
+  await writeFile(join(root, 'css', 'site.css'), 'body { color: blue }\n');
+  await stream.waitFor('event: css\ndata: {"paths":["/css/site.css"]}\n\n');
+  stream.socket.destroy();
+});
+
+test('the log file and ignored paths never emit', async () => {
+  const start = events.length;
+  // Requests write the log (inside the root); wait until a line for this one is there.
+  await request('/page.html?log-marker', FETCH);
+  for (let i = 0; i < 200; i++) {
+    const log = await readFile(join(root, 'textlog.txt'), 'utf8').catch(() => '');
+    if (log.includes('log-marker')) break;
+    await sleep(10);
+  }
+  await writeFile(join(root, 'ignored', 'x.html'), 'x');
+  await writeFile(join(root, 'node_modules', 'y.js'), 'y');
+  await writeFile(join(root, 'sentinel-1.html'), 's');
+  // Changes arrive in order: when the sentinel's event is out, the others would have been too.
+  let e: ReloadEvent;
+  let i = start;
+  do {
+    e = await eventAt(i++);
+    for (const p of e.paths) assert.ok(!/textlog|ignored|node_modules/.test(p), `unexpected ${p}`);
+  } while (!e.paths.includes('/sentinel-1.html'));
+});
+
+test('one debounce coalesces many changes into one event', async () => {
+  const live = server.liveReload;
+  assert.ok(live);
+  const start = events.length;
+  const paths = Array.from({ length: 25 }, (_, i) => join(root, `many-${i}.html`));
+  for (const p of paths) live.notifyChanged([p]);
+  const e = await eventAt(start);
+  assert.equal(e.kind, 'reload');
+  assert.deepEqual([...e.paths].sort(), paths.map((_, i) => `/many-${i}.html`).sort());
+  live.notifyChanged([join(root, 'sentinel-2.html')]);
+  const next = await eventAt(start + 1);
+  assert.deepEqual(next.paths, ['/sentinel-2.html']);
+  // Paths outside the root are not ours.
+  live.notifyChanged([join(tmpdir(), 'elsewhere.html'), join(root, 'sentinel-3.css')]);
+  const third = await eventAt(start + 2);
+  assert.deepEqual(third, { kind: 'css', paths: ['/sentinel-3.css'] });
+});
+
+test('overlays: the editor text is served (injected for navigations) and counts as a change', async () => {
+  const live = server.liveReload;
+  assert.ok(live);
+  const start = events.length;
+  const text = '<html><body>unsaved ✎</body></html>';
+  live.setOverlay(join(root, 'page.html'), text);
+  const e = await eventAt(start);
+  assert.deepEqual(e.paths, ['/page.html']);
+  const nav = await request('/page.html', NAV);
+  assert.equal(nav.body.toString('utf8'), text.replace('</body>', `${CLIENT_TAG}</body>`));
+  assert.equal(Number(nav.headers.get('content-length')), nav.body.length);
+  const fetched = await request('/page.html', FETCH);
+  assert.equal(fetched.body.toString('utf8'), text);
+  assert.match(fetched.headers.get('etag') ?? '', /^W\/"o-/);
+  live.setOverlay(join(root, 'css', 'site.css'), 'body { color: green }');
+  assert.equal((await request('/css/site.css', 'Accept: text/css\r\n')).body.toString(), 'body { color: green }');
+  live.setOverlay(join(root, 'page.html'), undefined);
+  live.setOverlay(join(root, 'css', 'site.css'), undefined);
+  const back = await request('/page.html', FETCH);
+  assert.deepEqual(back.body, await readFile(join(root, 'page.html')));
+});
+
+test('with reload off nothing is injected and the endpoints are not there', async () => {
+  const off = new PreviewServer();
+  const address = await off.listen({ root, port: 0, resolveHostNames: false, reload: { enabled: false } });
+  const saved = port;
+  port = address.port;
+  try {
+    assert.equal(off.liveReload, undefined);
+    const page = await request('/page.html', NAV);
+    assert.deepEqual(page.body, await readFile(join(root, 'page.html')));
+    assert.equal((await request('/__porthole/client.js')).body.toString(), 'the user client\n');
+    assert.equal((await request('/__porthole/events')).status, 404);
+  } finally {
+    port = saved;
+    await off.close();
+  }
+});
+
+test('close() ends open event streams', async () => {
+  const extra = new PreviewServer();
+  const address = await extra.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
+  const saved = port;
+  port = address.port;
+  try {
+    const stream = openStream();
+    await stream.waitFor('event: hello\n');
+    const ended = new Promise<void>((r) => stream.socket.on('end', () => r()));
+    await extra.close();
+    await ended;
+  } finally {
+    port = saved;
+  }
+});
