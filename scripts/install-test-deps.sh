@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suites need, idempotently (a second run only checks):
-#   Debian: chromium (browser tests, never a browser download), fonts-liberation, iproute2
+#   Debian: chromium (browser tests, never a browser download), fonts-liberation, iproute2 and curl
 #           (network-namespace tests), goaccess (reads our log file as COMBINED), libkrb5-dev
 #           (code-server compiles a kerberos module), make/g++/python3 (node-gyp).
 #   code-server + its private Node 24 + playwright-core + vsce, through ../shared/tools/vscode-e2e.
@@ -11,6 +11,7 @@ need=()
 [[ -x /usr/bin/chromium ]] || need+=(chromium fonts-liberation)
 command -v ip >/dev/null || [[ -x /usr/sbin/ip ]] || need+=(iproute2)
 command -v goaccess >/dev/null || need+=(goaccess)
+command -v curl >/dev/null || need+=(curl)
 [[ -f /usr/include/gssapi/gssapi.h ]] || need+=(libkrb5-dev)
 command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)

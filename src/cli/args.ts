@@ -26,16 +26,30 @@ Options:
                        (repeatable; always ignored: ${DEFAULT_RELOAD.ignore.join(', ')}, the log file)
   --reload-debounce MS wait for MS quiet milliseconds before pages follow changes
                        (default ${DEFAULT_RELOAD.debounceMs})
+  --https              serve HTTPS with a self-signed certificate (kept in
+                       ~/.cache/porthole; its fingerprint is printed)
+  --cert FILE          serve HTTPS with this PEM certificate (e.g. from mkcert) ...
+  --key FILE           ... and this PEM private key
+  --qr                 print a QR code of the network URL (with --host 0.0.0.0)
+  --workers N          serve from N processes sharing the port (default 1)
   --quiet              print no line per request
   --open               open the page in the default browser
   -h, --help           show this help
   -v, --version        show the version
 `;
 
+export type TlsChoice =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'self-signed' }
+  | { readonly kind: 'files'; readonly certPath: string; readonly keyPath: string };
+
 export interface CliOptions {
   readonly server: ServerOptionsInput;
+  readonly tls: TlsChoice;
   readonly quiet: boolean;
   readonly open: boolean;
+  readonly qr: boolean;
+  readonly workers: number;
 }
 
 export type ParsedArgs =
@@ -71,6 +85,11 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         'no-reload': { type: 'boolean' },
         'reload-ignore': { type: 'string', multiple: true },
         'reload-debounce': { type: 'string' },
+        https: { type: 'boolean' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        qr: { type: 'boolean' },
+        workers: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         open: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -91,9 +110,28 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (!/^\d{1,5}$/.test(debounce) || Number(debounce) > 10_000) {
     return { kind: 'error', message: `--reload-debounce takes milliseconds from 0 to 10000, not "${debounce}"` };
   }
+  const workersText = values.workers ?? '1';
+  if (!/^\d{1,2}$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
+    return { kind: 'error', message: `--workers takes a number from 1 to 64, not "${workersText}"` };
+  }
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    return { kind: 'error', message: '--cert and --key go together: give both PEM files' };
+  }
+  if (values.https === true && values.cert !== undefined) {
+    return { kind: 'error', message: '--https makes its own certificate; leave it out when you give --cert and --key' };
+  }
+  const tls: TlsChoice =
+    values.cert !== undefined && values.key !== undefined
+      ? { kind: 'files', certPath: resolve(cwd, values.cert), keyPath: resolve(cwd, values.key) }
+      : values.https === true
+        ? { kind: 'self-signed' }
+        : { kind: 'none' };
   return {
     kind: 'run',
     options: {
+      tls,
+      qr: values.qr === true,
+      workers: Number(workersText),
       server: {
         root: resolve(cwd, positionals[0] ?? '.'),
         port,

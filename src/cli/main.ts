@@ -1,32 +1,44 @@
 /**
  * The terminal entry: flags → options → PreviewServer. Prints `Local:` (and one `Network:` line
- * per interface when bound to every interface), then a line per request unless --quiet.
- * SIGINT/SIGTERM stop gracefully (log flushed) and exit 0; errors exit 1 in plain words.
+ * per usable interface address when bound beyond loopback), then a line per request unless
+ * --quiet. SIGINT/SIGTERM stop gracefully (log flushed) and exit 0; errors exit 1 in plain words.
+ *
+ * With --workers N (N > 1) this process is the cluster primary: the first worker binds (and takes
+ * the next port when the asked one is busy), the others join on that port, and the kernel spreads
+ * connections among them (SCHED_NONE). The primary prints the banner and orchestrates shutdown.
  */
 import { spawn } from 'node:child_process';
-import { networkInterfaces } from 'node:os';
-import { PreviewServer, formatShortLine, parseCidr } from '../core';
+import cluster, { type Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { renderUnicodeCompact } from 'uqr';
+import {
+  PreviewServer,
+  checkCertificatePair,
+  formatShortLine,
+  isLoopbackBind,
+  lanAddresses,
+  loadOrCreateCertificate,
+  networkUrls,
+  parseCidr,
+  type BoundAddress,
+  type ServerOptionsInput,
+  type TlsOptions,
+} from '../core';
 import { USAGE, parseCliArgs, type CliOptions } from './args';
 
 declare const PORTHOLE_VERSION: string | undefined;
 
+/** Messages between the cluster primary and its workers. */
+type ClusterMessage =
+  | { readonly type: 'listening'; readonly address: BoundAddress }
+  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'shutdown' };
+
 function fail(message: string): never {
   process.stderr.write(`porthole: ${message}\n`);
   process.exit(1);
-}
-
-/** Every non-internal address, IPv4 first, link-local last. */
-export function networkUrls(port: number, scheme: string): string[] {
-  const v4: string[] = [];
-  const v6: string[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) {
-      if (info.internal) continue;
-      if (info.family === 'IPv4') v4.push(`${scheme}://${info.address}:${port}/`);
-      else if (!info.address.startsWith('fe80:')) v6.push(`${scheme}://[${info.address}]:${port}/`);
-    }
-  }
-  return [...v4, ...v6];
 }
 
 function openBrowser(url: string): void {
@@ -36,16 +48,104 @@ function openBrowser(url: string): void {
       : process.platform === 'win32'
         ? ['cmd', ['/c', 'start', '""', url]]
         : ['xdg-open', [url]];
+  const warn = (): boolean => process.stderr.write(`porthole: could not open a browser; open ${url} yourself\n`);
   try {
     const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
-    child.on('error', () => process.stderr.write(`porthole: could not open a browser; open ${url} yourself\n`));
+    child.on('error', warn);
     child.unref();
   } catch {
-    process.stderr.write(`porthole: could not open a browser; open ${url} yourself\n`);
+    warn();
   }
 }
 
-async function run(options: CliOptions): Promise<void> {
+/** The certificate and key to serve with, or undefined for plain HTTP. Exits on a bad pair. */
+function loadTls(options: CliOptions): { tls: TlsOptions | undefined; notes: string[] } {
+  const choice = options.tls;
+  if (choice.kind === 'none') return { tls: undefined, notes: [] };
+  if (choice.kind === 'files') {
+    let cert: string;
+    let key: string;
+    try {
+      cert = readFileSync(choice.certPath, 'utf8');
+    } catch (err) {
+      fail(`cannot read the certificate ${choice.certPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    try {
+      key = readFileSync(choice.keyPath, 'utf8');
+    } catch (err) {
+      fail(`cannot read the private key ${choice.keyPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    try {
+      checkCertificatePair(cert, key, choice.certPath, choice.keyPath);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    return { tls: { cert, key }, notes: [`HTTPS with ${choice.certPath}`] };
+  }
+  const names = ['localhost', '127.0.0.1', '::1', ...lanAddresses().map((a) => a.address)];
+  if (!isLoopbackBind(options.server.host ?? '127.0.0.1') && !['0.0.0.0', '::'].includes(options.server.host ?? '')) {
+    names.push(options.server.host ?? '');
+  }
+  const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'porthole');
+  const made = loadOrCreateCertificate(dir, names);
+  return {
+    tls: { cert: made.cert, key: made.key },
+    notes: [
+      `HTTPS with a self-signed certificate (${made.created ? 'new' : 'kept'} in ${dir}, valid to ${made.validTo})`,
+      `SHA-256 fingerprint: ${made.fingerprint256}`,
+    ],
+  };
+}
+
+function banner(options: CliOptions, address: BoundAddress, notes: readonly string[]): string {
+  const scheme = address.url.startsWith('https') ? 'https' : 'http';
+  const lines = [`Serving ${options.server.root}`];
+  lines.push(`Local: ${address.url}`);
+  const network = networkUrls(address.host, address.port, scheme);
+  for (const url of network) lines.push(`Network: ${url}`);
+  if (!isLoopbackBind(address.host)) {
+    lines.push('Shared on the network: every device that can reach this machine can read this folder.');
+    if (network.length === 0) lines.push('No network address found: is this machine on a network?');
+    else lines.push('Nothing connects? A firewall is the usual cause: allow this port (e.g. `sudo ufw allow ' + address.port + '/tcp`).');
+    if (options.server.dotfiles === true) lines.push('Warning: --dotfiles is on while shared; .env and .git stay denied only if you keep it off.');
+  }
+  lines.push(...notes);
+  if (options.server.logFile !== undefined) lines.push(`Log: ${options.server.logFile}`);
+  if (options.qr) {
+    const target = network[0] ?? address.url;
+    lines.push(`QR code for ${target}:`, renderUnicodeCompact(target));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function serverOptions(options: CliOptions, tls: TlsOptions | undefined): ServerOptionsInput {
+  return { ...options.server, tls };
+}
+
+/** One process serving (the whole CLI with one worker, or one cluster worker). */
+async function serve(options: CliOptions, input: ServerOptionsInput, onListening: (a: BoundAddress) => void): Promise<PreviewServer> {
+  const server = new PreviewServer();
+  server.on('diagnostic', (level, message) => {
+    if (level === 'error' || level === 'warn') {
+      process.stderr.write(`porthole: ${message}\n`);
+    }
+  });
+  let address: BoundAddress;
+  try {
+    address = await server.listen(input);
+  } catch (err) {
+    if (cluster.isWorker) {
+      process.send?.({ type: 'failed', message: (err as Error).message } satisfies ClusterMessage);
+      process.exit(1);
+    }
+    fail((err as Error).message);
+  }
+  if (!options.quiet) server.addLineSink((r) => process.stdout.write(formatShortLine(r) + '\n'));
+  onListening(address);
+  return server;
+}
+
+function validate(options: CliOptions): void {
   for (const cidr of options.server.allowedClients ?? []) {
     try {
       parseCidr(cidr);
@@ -53,27 +153,15 @@ async function run(options: CliOptions): Promise<void> {
       fail(`--allowed-client: ${(err as Error).message}`);
     }
   }
-  const server = new PreviewServer();
-  server.on('diagnostic', (level, message) => {
-    if (level === 'warn' || level === 'error') process.stderr.write(`porthole: ${message}\n`);
-  });
-  let address;
-  try {
-    address = await server.listen(options.server);
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  if (!options.quiet) server.addLineSink((r) => process.stdout.write(formatShortLine(r) + '\n'));
-  const out: string[] = [];
-  out.push(`Serving ${options.server.root}`);
-  out.push(`Local: ${address.url}`);
-  if (address.host === '0.0.0.0' || address.host === '::') {
-    for (const url of networkUrls(address.port, address.url.split(':')[0] ?? 'http')) out.push(`Network: ${url}`);
-  }
-  if (options.server.logFile !== undefined) out.push(`Log: ${options.server.logFile}`);
-  process.stdout.write(out.join('\n') + '\n');
-  if (options.open) openBrowser(address.url);
+}
 
+async function runSingle(options: CliOptions): Promise<void> {
+  validate(options);
+  const { tls, notes } = loadTls(options);
+  const server = await serve(options, serverOptions(options, tls), (address) => {
+    process.stdout.write(banner(options, address, notes));
+    if (options.open) openBrowser(address.url);
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -90,6 +178,74 @@ async function run(options: CliOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+function runPrimary(options: CliOptions): void {
+  validate(options);
+  const { notes } = loadTls(options);
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const workers: Worker[] = [];
+  let stopping = false;
+  let exitCode = 0;
+  const forkOne = (env: Record<string, string>): Worker => {
+    const w = cluster.fork(env);
+    workers.push(w);
+    w.on('exit', (code) => {
+      workers.splice(workers.indexOf(w), 1);
+      if (code !== 0 && !stopping) {
+        exitCode = 1;
+        process.stderr.write(`porthole: a worker exited with code ${code}; stopping\n`);
+        stopAll();
+      }
+      if (workers.length === 0) process.exit(exitCode);
+    });
+    return w;
+  };
+  const stopAll = (): void => {
+    if (stopping) return;
+    stopping = true;
+    for (const w of workers) w.send({ type: 'shutdown' } satisfies ClusterMessage);
+  };
+  const first = forkOne({});
+  first.on('message', (m: ClusterMessage) => {
+    if (m.type === 'failed') fail(m.message);
+    if (m.type !== 'listening') return;
+    process.stdout.write(banner(options, m.address, [...notes, `Workers: ${options.workers} processes`]));
+    if (options.open) openBrowser(m.address.url);
+    for (let i = 1; i < options.workers; i++) forkOne({ PORTHOLE_CLUSTER_PORT: String(m.address.port) });
+  });
+  let signals = 0;
+  const onSignal = (): void => {
+    if (++signals > 1) process.exit(1);
+    stopAll();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function runWorker(options: CliOptions): Promise<void> {
+  const { tls } = loadTls(options);
+  const fixedPort = process.env.PORTHOLE_CLUSTER_PORT;
+  const input: ServerOptionsInput = {
+    ...serverOptions(options, tls),
+    ...(fixedPort !== undefined ? { port: Number(fixedPort), portAttempts: 1 } : {}),
+  };
+  const server = await serve(options, input, (address) => {
+    process.send?.({ type: 'listening', address } satisfies ClusterMessage);
+  });
+  const stop = (): void => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  // The terminal's Ctrl-C reaches every process of the group: the primary decides.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', stop);
+  process.on('message', (m: ClusterMessage) => {
+    if (m.type === 'shutdown') stop();
+  });
+  process.on('disconnect', stop);
+}
+
 const parsed = parseCliArgs(process.argv.slice(2), process.cwd());
 switch (parsed.kind) {
   case 'help':
@@ -102,7 +258,10 @@ switch (parsed.kind) {
     process.stderr.write(`porthole: ${parsed.message}\n\n${USAGE}`);
     process.exit(1);
     break;
-  case 'run':
-    run(parsed.options).catch((err: unknown) => fail(String(err)));
+  case 'run': {
+    const options = parsed.options;
+    const run = options.workers <= 1 ? runSingle(options) : cluster.isPrimary ? Promise.resolve(runPrimary(options)) : runWorker(options);
+    run.catch((err: unknown) => fail(String(err)));
     break;
+  }
 }

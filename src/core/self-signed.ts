@@ -6,7 +6,9 @@
  * on the phone before trusting it.
  */
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 
 export interface SelfSignedCertificate {
   /** PEM certificate. */
@@ -147,4 +149,39 @@ export function checkCertificatePair(cert: string, key: string, certPath: string
   if (Date.parse(x509.validTo) < Date.now()) {
     throw new Error(`the certificate ${certPath} expired on ${x509.validTo}`);
   }
+}
+
+interface StoredMeta {
+  readonly names: readonly string[];
+  readonly validTo: string;
+}
+
+/**
+ * The certificate kept in `dir` (cert.pem, key.pem, meta.json), made anew when it is missing,
+ * expires within 30 days, or does not cover every name in `names` — so a phone that trusted it
+ * once keeps trusting it while the machine's addresses stay the same.
+ */
+export function loadOrCreateCertificate(dir: string, names: readonly string[]): SelfSignedCertificate & { readonly created: boolean } {
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  const metaPath = join(dir, 'meta.json');
+  try {
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as StoredMeta;
+    const cert = readFileSync(certPath, 'utf8');
+    const key = readFileSync(keyPath, 'utf8');
+    const x509 = new X509Certificate(cert);
+    const fresh = Date.parse(x509.validTo) - Date.now() > 30 * 24 * 60 * 60 * 1000;
+    const covers = names.every((n) => meta.names.includes(n));
+    if (fresh && covers && x509.checkPrivateKey(createPrivateKey(key))) {
+      return { cert, key, fingerprint256: x509.fingerprint256, validTo: x509.validTo, created: false };
+    }
+  } catch {
+    // missing or unreadable: make a new one
+  }
+  const made = createSelfSignedCertificate(names);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(keyPath, made.key, { mode: 0o600 });
+  writeFileSync(certPath, made.cert);
+  writeFileSync(metaPath, JSON.stringify({ names, validTo: made.validTo } satisfies StoredMeta));
+  return { ...made, created: true };
 }

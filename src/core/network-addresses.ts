@@ -1,0 +1,41 @@
+/**
+ * The addresses other devices can reach this machine on, for the `Network:` URLs, the QR code and
+ * the certificate's names. Internal (loopback) addresses are skipped, and IPv6 link-local ones too
+ * unless nothing else is there (they need a zone id most browsers cannot take).
+ */
+import { networkInterfaces } from 'node:os';
+
+export interface LanAddress {
+  readonly address: string;
+  readonly family: 'IPv4' | 'IPv6';
+  readonly interfaceName: string;
+  readonly linkLocal: boolean;
+}
+
+/** IPv4 first, then IPv6; link-local only when there is nothing else. */
+export function lanAddresses(): LanAddress[] {
+  const all: LanAddress[] = [];
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    for (const info of list ?? []) {
+      if (info.internal) continue;
+      const family = info.family === 'IPv4' ? 'IPv4' : 'IPv6';
+      const linkLocal = family === 'IPv4' ? info.address.startsWith('169.254.') : /^fe[89ab]/i.test(info.address);
+      all.push({ address: info.address, family, interfaceName: name, linkLocal });
+    }
+  }
+  const usable = all.filter((a) => !a.linkLocal);
+  const chosen = usable.length > 0 ? usable : all;
+  return [...chosen.filter((a) => a.family === 'IPv4'), ...chosen.filter((a) => a.family === 'IPv6')];
+}
+
+/** The URL of a server on `port` at one address. */
+export function urlFor(scheme: 'http' | 'https', address: string, port: number): string {
+  return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}/`;
+}
+
+/** URLs other devices would use: every LAN address when bound to all interfaces, else the bound one. */
+export function networkUrls(bindHost: string, port: number, scheme: 'http' | 'https'): string[] {
+  if (bindHost === '0.0.0.0' || bindHost === '::') return lanAddresses().map((a) => urlFor(scheme, a.address, port));
+  if (bindHost === 'localhost' || bindHost.startsWith('127.') || bindHost === '::1') return [];
+  return [urlFor(scheme, bindHost, port)];
+}
