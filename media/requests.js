@@ -1,0 +1,539 @@
+// @ts-check
+/**
+ * The Requests view (webview side). A tree: client → requests → details (request headers,
+ * response headers, timing). The host sends a snapshot when this page loads, then batched appends;
+ * this script never re-renders the whole tree for an append. Every request field is hostile data
+ * and is inserted with textContent only. UI state (filter, expanded nodes, focus) is kept with
+ * getState/setState so it survives hide/show. Messages: src/extension/webview-protocol.ts.
+ */
+(function () {
+  'use strict';
+
+  /** @typedef {import('../src/extension/webview-protocol').HostToView} HostToView */
+  /** @typedef {import('../src/extension/webview-protocol').ViewToHost} ViewToHost */
+  /** @typedef {import('../src/extension/webview-protocol').RequestRow} RequestRow */
+  /** @typedef {import('../src/extension/webview-protocol').RequestDetails} RequestDetails */
+  /**
+   * @typedef {{ filter: string, classes: Record<string, boolean>, collapsedClients: string[],
+   *   expanded: string[], focusId: string | undefined, scrollTop: number }} UiState
+   * @typedef {{ row: RequestRow, li: HTMLLIElement, search: string }} RowEntry
+   * @typedef {{ ip: string, li: HTMLLIElement, group: HTMLUListElement, host: HTMLSpanElement,
+   *   count: HTMLSpanElement, total: number, visible: number, search: string }} ClientEntry
+   */
+
+  // @ts-ignore acquireVsCodeApi is injected by VS Code
+  const vscode = acquireVsCodeApi();
+
+  /** @type {UiState} */
+  const ui = Object.assign(
+    { filter: '', classes: { '2xx': true, '3xx': true, '4xx': true, '5xx': true }, collapsedClients: [], expanded: [], focusId: undefined, scrollTop: 0 },
+    vscode.getState() || {},
+  );
+  const collapsedClients = new Set(ui.collapsedClients);
+  /** Ids of expanded request and detail nodes ("r:<key>", "d:<key>:<section>"). */
+  const expanded = new Set(ui.expanded);
+
+  const tree = /** @type {HTMLUListElement} */ (document.getElementById('tree'));
+  const filterInput = /** @type {HTMLInputElement} */ (document.getElementById('filter'));
+  const summary = /** @type {HTMLElement} */ (document.getElementById('summary'));
+  const empty = /** @type {HTMLElement} */ (document.getElementById('empty'));
+  const pauseButton = /** @type {HTMLButtonElement} */ (document.getElementById('pause'));
+  const clearButton = /** @type {HTMLButtonElement} */ (document.getElementById('clear'));
+  const chips = /** @type {HTMLButtonElement[]} */ (Array.from(document.querySelectorAll('.chip')));
+  tree.tabIndex = -1;
+
+  /** @type {Map<number, RowEntry>} */
+  const rows = new Map();
+  /** Keys oldest first (for trimming); `head` is the first live index. */
+  /** @type {number[]} */
+  let order = [];
+  let head = 0;
+  /** @type {Map<string, ClientEntry>} */
+  const clients = new Map();
+  /** @type {Map<number, RequestDetails>} */
+  const details = new Map();
+  let maxEntries = 10000;
+  let dropped = 0;
+  let paused = false;
+  let saveTimer = 0;
+  let filterTimer = 0;
+
+  /** @param {ViewToHost} message */
+  function post(message) {
+    vscode.postMessage(message);
+  }
+
+  function saveState() {
+    if (saveTimer) return;
+    saveTimer = window.setTimeout(() => {
+      saveTimer = 0;
+      ui.collapsedClients = Array.from(collapsedClients);
+      ui.expanded = Array.from(expanded).slice(-500);
+      ui.scrollTop = document.scrollingElement ? document.scrollingElement.scrollTop : 0;
+      vscode.setState(ui);
+    }, 200);
+  }
+
+  /**
+   * @param {string} tag
+   * @param {string} [className]
+   * @param {string} [text]
+   */
+  function el(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  /**
+   * A treeitem <li> with its row <div>; `level` is aria-level.
+   * @param {string} id
+   * @param {number} level
+   * @param {boolean | undefined} expandable
+   */
+  function treeItem(id, level, expandable) {
+    const li = /** @type {HTMLLIElement} */ (el('li', `node level-${Math.min(level, 4)}`));
+    li.setAttribute('role', 'treeitem');
+    li.setAttribute('aria-level', String(level));
+    li.tabIndex = -1;
+    li.dataset.id = id;
+    const row = el('div', 'row');
+    row.appendChild(el('span', 'twisty', expandable ? '' : ' '));
+    li.appendChild(row);
+    return { li, row };
+  }
+
+  // ------------------------------------------------------------------ model → DOM
+
+  /** @param {RequestRow} r */
+  function searchText(r) {
+    return `${r.method} ${r.target} ${r.status} ${r.server} ${r.note || ''}`.toLowerCase();
+  }
+
+  /** @param {RequestRow} r */
+  function ensureClient(r) {
+    let c = clients.get(r.clientIp);
+    if (c) return c;
+    const { li, row } = treeItem(`c:${r.clientIp}`, 1, true);
+    li.classList.add('client');
+    const isOpen = !collapsedClients.has(r.clientIp);
+    li.setAttribute('aria-expanded', String(isOpen));
+    row.appendChild(el('span', 'codicon-like client-icon', '\u25C9'));
+    row.appendChild(el('span', 'client-ip', r.clientIp));
+    const host = /** @type {HTMLSpanElement} */ (el('span', 'client-host', r.clientHost && r.clientHost !== r.clientIp ? r.clientHost : ''));
+    row.appendChild(host);
+    const count = /** @type {HTMLSpanElement} */ (el('span', 'count', '0'));
+    row.appendChild(count);
+    const group = /** @type {HTMLUListElement} */ (el('ul', 'group'));
+    group.setAttribute('role', 'group');
+    group.hidden = !isOpen;
+    li.appendChild(group);
+    tree.appendChild(li);
+    c = { ip: r.clientIp, li, group, host, count, total: 0, visible: 0, search: `${r.clientIp} ${r.clientHost || ''}`.toLowerCase() };
+    clients.set(r.clientIp, c);
+    if (!tree.querySelector('[tabindex="0"]')) li.tabIndex = 0;
+    return c;
+  }
+
+  /** @param {RequestRow} r */
+  function requestItem(r) {
+    const id = `r:${r.key}`;
+    const { li, row } = treeItem(id, 2, true);
+    li.classList.add('request');
+    li.dataset.key = String(r.key);
+    li.setAttribute('aria-expanded', 'false');
+    row.appendChild(el('span', 'method', r.method));
+    const path = el('span', r.hasFile ? 'path link' : 'path', r.target);
+    path.title = r.hasFile ? `${r.target} (click to open the served file)` : r.target;
+    row.appendChild(path);
+    row.appendChild(el('span', `status status-${r.statusClass}`, String(r.status)));
+    row.appendChild(el('span', 'bytes', r.bytesText));
+    row.appendChild(el('span', 'duration', r.durationText));
+    row.appendChild(el('span', 'time', r.timeText));
+    if (r.aborted) row.appendChild(el('span', 'flag', 'aborted'));
+    if (r.note) row.appendChild(el('span', 'note', r.note));
+    li.setAttribute('aria-label', `${r.method} ${r.target} ${r.status} ${r.bytesText} ${r.durationText} at ${r.timeText}`);
+    return li;
+  }
+
+  /** @param {RowEntry} entry @param {ClientEntry} c */
+  function matches(entry, c) {
+    const cls = entry.row.statusClass;
+    if (cls in ui.classes && !ui.classes[cls]) return false;
+    const f = ui.filter.trim().toLowerCase();
+    if (!f) return true;
+    return entry.search.includes(f) || c.search.includes(f);
+  }
+
+  /** @param {ClientEntry} c */
+  function updateClient(c) {
+    c.count.textContent = c.visible === c.total ? String(c.total) : `${c.visible} of ${c.total}`;
+    c.li.hidden = c.visible === 0;
+  }
+
+  function updateSummary() {
+    const total = rows.size;
+    const parts = [`${total} request${total === 1 ? '' : 's'}`];
+    if (dropped > 0) parts.push(`${dropped} older dropped (keeps the last ${maxEntries})`);
+    if (paused) parts.push('paused');
+    summary.textContent = parts.join(' \u00B7 ');
+    empty.hidden = total > 0;
+    pauseButton.textContent = paused ? 'Resume' : 'Pause';
+    pauseButton.setAttribute('aria-pressed', String(paused));
+  }
+
+  /** Adds rows (oldest first) without touching existing ones; newest show first under a client. */
+  /** @param {readonly RequestRow[]} newRows */
+  function addRows(newRows) {
+    /** @type {Map<ClientEntry, DocumentFragment>} */
+    const fragments = new Map();
+    for (let i = newRows.length - 1; i >= 0; i--) {
+      const r = newRows[i];
+      if (!r || rows.has(r.key)) continue;
+      const c = ensureClient(r);
+      const li = requestItem(r);
+      const entry = { row: r, li, search: searchText(r) };
+      rows.set(r.key, entry);
+      c.total++;
+      if (matches(entry, c)) c.visible++;
+      else li.hidden = true;
+      let frag = fragments.get(c);
+      if (!frag) {
+        frag = document.createDocumentFragment();
+        fragments.set(c, frag);
+      }
+      frag.appendChild(li);
+      if (expanded.has(`r:${r.key}`)) setExpanded(li, true);
+    }
+    for (let i = 0; i < newRows.length; i++) {
+      const r = newRows[i];
+      if (r) order.push(r.key);
+    }
+    for (const [c, frag] of fragments) {
+      c.group.insertBefore(frag, c.group.firstChild);
+      updateClient(c);
+    }
+    trim();
+  }
+
+  /** Drops the oldest rows beyond maxEntries (the host counts them in `dropped`). */
+  function trim() {
+    while (rows.size > maxEntries && head < order.length) {
+      const key = /** @type {number} */ (order[head++]);
+      removeRow(key);
+    }
+    if (head > 1024 && head * 2 > order.length) {
+      order = order.slice(head);
+      head = 0;
+    }
+  }
+
+  /** @param {number} key */
+  function removeRow(key) {
+    const entry = rows.get(key);
+    if (!entry) return;
+    rows.delete(key);
+    details.delete(key);
+    const c = clients.get(entry.row.clientIp);
+    if (entry.li.contains(document.activeElement) && c) c.li.focus();
+    entry.li.remove();
+    if (!c) return;
+    c.total--;
+    if (!entry.li.hidden) c.visible--;
+    if (c.total === 0) {
+      if (c.li.contains(document.activeElement)) tree.focus();
+      c.li.remove();
+      clients.delete(c.ip);
+    } else {
+      updateClient(c);
+    }
+  }
+
+  function reset() {
+    tree.textContent = '';
+    rows.clear();
+    clients.clear();
+    details.clear();
+    order = [];
+    head = 0;
+  }
+
+  function applyFilter() {
+    for (const c of clients.values()) c.visible = 0;
+    for (const entry of rows.values()) {
+      const c = clients.get(entry.row.clientIp);
+      if (!c) continue;
+      const show = matches(entry, c);
+      entry.li.hidden = !show;
+      if (show) c.visible++;
+    }
+    for (const c of clients.values()) updateClient(c);
+    for (const chip of chips) chip.setAttribute('aria-pressed', String(ui.classes[chip.dataset.class || ''] !== false));
+    saveState();
+  }
+
+  // ------------------------------------------------------------------ details
+
+  /**
+   * @param {HTMLElement} parent
+   * @param {string} id
+   * @param {string} title
+   * @param {ReadonlyArray<readonly [string, string]>} pairs
+   */
+  function detailSection(parent, id, title, pairs) {
+    const { li, row } = treeItem(id, 3, true);
+    li.classList.add('section');
+    row.appendChild(el('span', 'section-title', title));
+    row.appendChild(el('span', 'count', String(pairs.length)));
+    const group = /** @type {HTMLUListElement} */ (el('ul', 'group'));
+    group.setAttribute('role', 'group');
+    for (const [name, value] of pairs) {
+      const item = treeItem(`${id}:${name}`, 4, false);
+      item.li.classList.add('pair');
+      item.row.appendChild(el('span', 'name', `${name}:`));
+      item.row.appendChild(el('span', 'value', value));
+      item.row.title = `${name}: ${value}`;
+      group.appendChild(item.li);
+    }
+    li.appendChild(group);
+    parent.appendChild(li);
+    setExpanded(li, expanded.has(id));
+  }
+
+  /** @param {HTMLLIElement} li @param {RequestDetails | undefined} d */
+  function renderDetails(li, d) {
+    const key = Number(li.dataset.key);
+    let group = /** @type {HTMLUListElement | null} */ (li.querySelector(':scope > ul'));
+    if (group) group.remove();
+    group = /** @type {HTMLUListElement} */ (el('ul', 'group'));
+    group.setAttribute('role', 'group');
+    if (!d) {
+      const { li: gone } = treeItem(`d:${key}:gone`, 3, false);
+      gone.appendChild(el('span', 'muted', 'Details are no longer available.'));
+      group.appendChild(gone);
+    } else {
+      detailSection(group, `d:${key}:req`, 'Request headers', d.requestHeaders);
+      detailSection(group, `d:${key}:res`, 'Response headers', d.responseHeaders);
+      detailSection(group, `d:${key}:timing`, 'Timing', d.timing);
+    }
+    group.hidden = li.getAttribute('aria-expanded') !== 'true';
+    li.appendChild(group);
+  }
+
+  /** @param {HTMLLIElement} li @param {boolean} open */
+  function setExpanded(li, open) {
+    if (!li.hasAttribute('aria-expanded')) return;
+    li.setAttribute('aria-expanded', String(open));
+    const id = li.dataset.id || '';
+    if (li.classList.contains('client')) {
+      const ip = id.slice(2);
+      if (open) collapsedClients.delete(ip);
+      else collapsedClients.add(ip);
+    } else if (open) expanded.add(id);
+    else expanded.delete(id);
+    const group = /** @type {HTMLElement | null} */ (li.querySelector(':scope > ul'));
+    if (group) group.hidden = !open;
+    if (open && li.classList.contains('request')) {
+      const key = Number(li.dataset.key);
+      const d = details.get(key);
+      if (d) {
+        if (!group) renderDetails(li, d);
+      } else {
+        post({ type: 'getDetails', key });
+      }
+    }
+    saveState();
+  }
+
+  // ------------------------------------------------------------------ keyboard and mouse
+
+  /** Treeitems currently shown (not hidden, every ancestor expanded), in document order. */
+  function visibleItems() {
+    /** @type {HTMLLIElement[]} */
+    const out = [];
+    /** @param {Element} list */
+    const walk = (list) => {
+      for (const child of Array.from(list.children)) {
+        const li = /** @type {HTMLLIElement} */ (child);
+        if (li.hidden || li.getAttribute('role') !== 'treeitem') continue;
+        out.push(li);
+        if (li.getAttribute('aria-expanded') === 'true') {
+          const group = li.querySelector(':scope > ul');
+          if (group) walk(group);
+        }
+      }
+    };
+    walk(tree);
+    return out;
+  }
+
+  /** @param {HTMLLIElement | null | undefined} li */
+  function focusItem(li) {
+    if (!li) return;
+    for (const old of Array.from(tree.querySelectorAll('[tabindex="0"]'))) /** @type {HTMLElement} */ (old).tabIndex = -1;
+    li.tabIndex = 0;
+    li.focus();
+    ui.focusId = li.dataset.id;
+    saveState();
+  }
+
+  /** @param {HTMLLIElement} li */
+  function parentItem(li) {
+    const group = li.parentElement;
+    const parent = group && group.parentElement;
+    return parent && parent.getAttribute('role') === 'treeitem' ? /** @type {HTMLLIElement} */ (parent) : null;
+  }
+
+  /** @param {HTMLLIElement} li */
+  function activate(li) {
+    const key = Number(li.dataset.key);
+    const entry = rows.get(key);
+    if (li.classList.contains('request') && entry && entry.row.hasFile) post({ type: 'openFile', key });
+    else if (li.hasAttribute('aria-expanded')) setExpanded(li, li.getAttribute('aria-expanded') !== 'true');
+  }
+
+  tree.addEventListener('keydown', (event) => {
+    const current = /** @type {HTMLElement} */ (event.target).closest('[role="treeitem"]');
+    if (!current) return;
+    const li = /** @type {HTMLLIElement} */ (current);
+    const items = visibleItems();
+    const i = items.indexOf(li);
+    const isOpen = li.getAttribute('aria-expanded') === 'true';
+    switch (event.key) {
+      case 'ArrowDown':
+        focusItem(items[Math.min(i + 1, items.length - 1)]);
+        break;
+      case 'ArrowUp':
+        focusItem(items[Math.max(i - 1, 0)]);
+        break;
+      case 'Home':
+        focusItem(items[0]);
+        break;
+      case 'End':
+        focusItem(items[items.length - 1]);
+        break;
+      case 'ArrowRight':
+        if (li.hasAttribute('aria-expanded') && !isOpen) setExpanded(li, true);
+        else if (isOpen) focusItem(items[i + 1]);
+        break;
+      case 'ArrowLeft':
+        if (isOpen) setExpanded(li, false);
+        else focusItem(parentItem(li));
+        break;
+      case 'Enter':
+        activate(li);
+        break;
+      case ' ':
+        if (li.hasAttribute('aria-expanded')) setExpanded(li, !isOpen);
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+  });
+
+  tree.addEventListener('click', (event) => {
+    const target = /** @type {HTMLElement} */ (event.target);
+    const li = /** @type {HTMLLIElement | null} */ (target.closest('[role="treeitem"]'));
+    if (!li) return;
+    focusItem(li);
+    if (target.classList.contains('link') && li.classList.contains('request')) {
+      post({ type: 'openFile', key: Number(li.dataset.key) });
+      return;
+    }
+    if (target.closest('.row') && li.hasAttribute('aria-expanded')) setExpanded(li, li.getAttribute('aria-expanded') !== 'true');
+  });
+
+  filterInput.value = ui.filter;
+  filterInput.addEventListener('input', () => {
+    ui.filter = filterInput.value;
+    clearTimeout(filterTimer);
+    filterTimer = window.setTimeout(applyFilter, 150);
+  });
+  for (const chip of chips) {
+    chip.addEventListener('click', () => {
+      const cls = chip.dataset.class || '';
+      ui.classes[cls] = ui.classes[cls] === false;
+      applyFilter();
+    });
+  }
+  pauseButton.addEventListener('click', () => post({ type: 'setPaused', paused: !paused }));
+  clearButton.addEventListener('click', () => post({ type: 'clear' }));
+  window.addEventListener('scroll', saveState, { passive: true });
+
+  // ------------------------------------------------------------------ messages from the host
+
+  window.addEventListener('message', (event) => {
+    /** @type {HostToView} */
+    const m = event.data;
+    switch (m && m.type) {
+      case 'snapshot':
+        if (m.type !== 'snapshot') break;
+        reset();
+        maxEntries = m.maxEntries;
+        dropped = m.dropped;
+        paused = m.paused;
+        addRows(m.rows);
+        applyFilter();
+        restoreFocusAndScroll();
+        break;
+      case 'append':
+        if (m.type !== 'append') break;
+        dropped = m.dropped;
+        addRows(m.rows);
+        break;
+      case 'hostname':
+        if (m.type !== 'hostname') break;
+        {
+          const c = clients.get(m.ip);
+          if (c) {
+            c.host.textContent = m.name !== m.ip ? m.name : '';
+            c.search = `${m.ip} ${m.name}`.toLowerCase();
+          }
+        }
+        break;
+      case 'details':
+        if (m.type !== 'details') break;
+        {
+          const entry = rows.get(m.key);
+          if (m.details) details.set(m.key, m.details);
+          if (entry) renderDetails(entry.li, m.details);
+        }
+        break;
+      case 'cleared':
+        reset();
+        dropped = 0;
+        break;
+      case 'paused':
+        if (m.type !== 'paused') break;
+        paused = m.paused;
+        break;
+      case 'maxEntries':
+        if (m.type !== 'maxEntries') break;
+        maxEntries = m.maxEntries;
+        dropped = m.dropped;
+        trim();
+        break;
+      default:
+        return;
+    }
+    updateSummary();
+  });
+
+  function restoreFocusAndScroll() {
+    if (ui.focusId) {
+      const li = /** @type {HTMLLIElement | null} */ (
+        Array.from(tree.querySelectorAll('[role="treeitem"]')).find((e) => /** @type {HTMLElement} */ (e).dataset.id === ui.focusId) || null
+      );
+      if (li) {
+        for (const old of Array.from(tree.querySelectorAll('[tabindex="0"]'))) /** @type {HTMLElement} */ (old).tabIndex = -1;
+        li.tabIndex = 0;
+      }
+    }
+    if (document.scrollingElement) document.scrollingElement.scrollTop = ui.scrollTop || 0;
+  }
+
+  updateSummary();
+  post({ type: 'ready' });
+})();

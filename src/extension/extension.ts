@@ -1,0 +1,45 @@
+/**
+ * Porthole's entry point. `activate` only wires the pieces together and hands every disposable to
+ * the context; `deactivate` returns the promise that stops every server (flushing their logs).
+ */
+import * as vscode from 'vscode';
+import { CONFIG_SECTION, SETTING_KEYS } from './node-config';
+import { RequestsViewProvider } from './vscode-requests-view';
+import { readFolderConfig } from './vscode-config';
+import { registerCommands } from './vscode-commands';
+import { PortholeOutput } from './vscode-output';
+import { ServerManager } from './vscode-server-manager';
+import { StatusBar } from './vscode-status-bar';
+
+let manager: ServerManager | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = new PortholeOutput();
+  manager = new ServerManager(context, output);
+  const requests = new RequestsViewProvider(context.extensionUri, manager, readFolderConfig(undefined).config.maxEntries);
+  context.subscriptions.push(
+    output,
+    manager,
+    requests,
+    new StatusBar(manager),
+    vscode.window.registerWebviewViewProvider(RequestsViewProvider.viewId, requests),
+    manager.onRequests(({ server, records }) => {
+      // The folder name only tells servers apart in a multi-root workspace.
+      output.requests((vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? server : undefined, records);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${CONFIG_SECTION}.${SETTING_KEYS.maxEntries}`)) {
+        requests.setMaxEntries(readFolderConfig(undefined).config.maxEntries);
+      }
+    }),
+    ...registerCommands({ manager, output, requests }),
+  );
+  const { version } = context.extension.packageJSON as { version?: unknown };
+  output.log('info', `Porthole ${String(version)} ready (Node ${process.version}).`);
+}
+
+export function deactivate(): Promise<void> | undefined {
+  const m = manager;
+  manager = undefined;
+  return m?.shutdown();
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import {
+  DEFAULT_CONFIG,
+  changedKeys,
+  needsRestart,
+  readConfig,
+  resolveLogFile,
+  toServerOptions,
+} from '../../src/extension/node-config';
+
+const from = (values: Record<string, unknown>) => readConfig((key) => values[key]);
+const folder = { folderPath: path.resolve('/work/site'), folderName: 'my site', logDir: path.resolve('/logs/porthole') };
+
+void test('no settings: the defaults, no problems', () => {
+  assert.deepEqual(from({}), { config: DEFAULT_CONFIG, problems: [] });
+});
+
+void test('valid values are taken as they are', () => {
+  const { config, problems } = from({ port: 0, host: '::1', root: 'public', openBrowser: false, listing: false, 'log.file': 'x.log', 'requests.maxEntries': 500 });
+  assert.deepEqual(problems, []);
+  assert.equal(config.port, 0);
+  assert.equal(config.host, '::1');
+  assert.equal(config.root, 'public');
+  assert.equal(config.openBrowser, false);
+  assert.equal(config.listing, false);
+  assert.equal(config.maxEntries, 500);
+});
+
+void test('invalid values fall back to the default, each with a plain reason', () => {
+  const { config, problems } = from({ port: 70000, host: 'a b', root: '../outside', dotfiles: 'yes', 'requests.maxEntries': 1.5 });
+  assert.equal(config.port, 8000);
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.root, '');
+  assert.equal(config.dotfiles, false);
+  assert.equal(config.maxEntries, 10000);
+  assert.equal(problems.length, 5);
+  assert.match(problems.join('\n'), /porthole\.port must be a whole number from 0 to 65535/);
+});
+
+void test('an absolute root is refused (the root is folder-relative)', () => {
+  assert.equal(from({ root: path.resolve('/etc') }).config.root, '');
+});
+
+void test('a restart is needed only when the binding or the root changed', () => {
+  const base = DEFAULT_CONFIG;
+  assert.equal(needsRestart(base, { ...base, listing: false, dotfiles: true, openBrowser: false, maxEntries: 200 }), false);
+  assert.equal(needsRestart(base, { ...base, port: 8001 }), true);
+  assert.equal(needsRestart(base, { ...base, host: '0.0.0.0' }), true);
+  assert.equal(needsRestart(base, { ...base, root: 'www' }), true);
+  assert.deepEqual(changedKeys(base, { ...base, listing: false, logFile: 'a' }), ['porthole.listing', 'porthole.log.file']);
+});
+
+void test('server options: folder-relative root, default log file in the log folder', () => {
+  const options = toServerOptions({ ...DEFAULT_CONFIG, root: 'public' }, folder);
+  assert.equal(options.root, path.join(folder.folderPath, 'public'));
+  assert.equal(options.port, 8000);
+  assert.equal(options.host, '127.0.0.1');
+  assert.equal(options.logFile, path.join(folder.logDir, 'requests-my_site.log'));
+  assert.equal(resolveLogFile({ ...DEFAULT_CONFIG, logFile: 'logs/req.log' }, folder), path.join(folder.folderPath, 'logs', 'req.log'));
+});

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { DEFAULT_OPTIONS } from '../../src/core';
+import { COMMANDS, REQUESTS_VIEW_ID, VIEW_CONTAINER_ID } from '../../src/extension/node-command-ids';
+import { DEFAULT_CONFIG, DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES, MIN_MAX_ENTRIES, SETTING_KEYS } from '../../src/extension/node-config';
+import { readManifest, repoRoot } from './helpers';
+
+const manifest = readManifest();
+const props = manifest.contributes.configuration.properties;
+const prop = (key: string) => {
+  const p = props[`porthole.${key}`];
+  assert.ok(p, `porthole.${key} is contributed`);
+  return p;
+};
+
+void test('the settings defaults are the core\'s own DEFAULT_OPTIONS', () => {
+  assert.equal(prop('port').default, DEFAULT_OPTIONS.port);
+  assert.equal(prop('port').default, 8000);
+  assert.equal(prop('host').default, DEFAULT_OPTIONS.host);
+  assert.equal(prop('host').default, '127.0.0.1');
+  assert.equal(prop('listing').default, DEFAULT_OPTIONS.listing);
+  assert.equal(prop('dotfiles').default, DEFAULT_OPTIONS.dotfiles);
+  assert.equal(prop('followSymlinks').default, DEFAULT_OPTIONS.followSymlinks);
+  assert.equal(prop('log.resolveHostNames').default, DEFAULT_OPTIONS.resolveHostNames);
+  // The core has no log file by default; the extension's '' means "the extension's log folder".
+  assert.equal(DEFAULT_OPTIONS.logFile, undefined);
+  assert.equal(prop('log.file').default, '');
+  assert.equal(prop('requests.maxEntries').default, DEFAULT_MAX_ENTRIES);
+  assert.equal(prop('requests.maxEntries').minimum, MIN_MAX_ENTRIES);
+  assert.equal(prop('requests.maxEntries').maximum, MAX_MAX_ENTRIES);
+});
+
+void test('every contributed setting is in the config snapshot with the same default, and vice versa', () => {
+  const contributed = Object.keys(props).sort();
+  const known = Object.values(SETTING_KEYS).map((k) => `porthole.${k}`).sort();
+  assert.deepEqual(contributed, known);
+  for (const [field, key] of Object.entries(SETTING_KEYS)) {
+    assert.equal(prop(key).default, DEFAULT_CONFIG[field as keyof typeof DEFAULT_CONFIG], `porthole.${key}`);
+  }
+});
+
+void test('every setting has a markdownDescription and a scope; folder-specific ones are resource-scoped', () => {
+  for (const [key, p] of Object.entries(props)) {
+    assert.ok(p.markdownDescription && p.markdownDescription.length > 20, `${key} markdownDescription`);
+    assert.ok(p.scope, `${key} scope`);
+  }
+  for (const key of ['root', 'port', 'host', 'listing', 'dotfiles', 'followSymlinks', 'log.file']) {
+    assert.equal(prop(key).scope, 'resource', key);
+  }
+});
+
+void test('contributed commands are exactly the typed id table, in category Porthole', () => {
+  const ids = manifest.contributes.commands.map((c) => c.command).sort();
+  assert.deepEqual(ids, Object.values(COMMANDS).sort());
+  for (const c of manifest.contributes.commands) assert.equal(c.category, 'Porthole', c.command);
+});
+
+void test('internal commands are hidden from the Command Palette', () => {
+  const palette = manifest.contributes.menus.commandPalette ?? [];
+  for (const id of Object.values(COMMANDS).filter((c) => c.startsWith('porthole._'))) {
+    assert.ok(palette.some((m) => m.command === id && m.when === 'false'), `${id} hidden`);
+  }
+});
+
+void test('Open Current File in Browser is in editor/title and explorer/context for HTML files', () => {
+  for (const menu of ['editor/title', 'explorer/context']) {
+    const entry = manifest.contributes.menus[menu]?.find((m) => m.command === COMMANDS.openFileInBrowser);
+    assert.ok(entry, menu);
+    assert.match(entry.when ?? '', /html/);
+  }
+});
+
+void test('the Porthole view container holds the Requests webview with clear and pause in its title', () => {
+  const container = manifest.contributes.viewsContainers.activitybar.find((c) => c.id === VIEW_CONTAINER_ID);
+  assert.ok(container);
+  assert.equal(container.title, 'Porthole');
+  assert.ok(fs.existsSync(path.join(repoRoot(), container.icon)));
+  const view = manifest.contributes.views[VIEW_CONTAINER_ID]?.find((v) => v.id === REQUESTS_VIEW_ID);
+  assert.equal(view?.type, 'webview');
+  assert.equal(view?.name, 'Requests');
+  const title = manifest.contributes.menus['view/title'] ?? [];
+  for (const id of [COMMANDS.clearRequests, COMMANDS.pauseRequests, COMMANDS.resumeRequests]) {
+    assert.ok(title.some((m) => m.command === id && (m.when ?? '').includes(`view == ${REQUESTS_VIEW_ID}`)), id);
+  }
+});
+
+void test('manifest: main, activation, workspace trust, icon', () => {
+  assert.equal(manifest.main, './dist/extension.js');
+  assert.deepEqual(manifest.activationEvents, ['onStartupFinished']);
+  assert.equal(manifest.capabilities.untrustedWorkspaces.supported, false);
+  assert.ok(manifest.capabilities.untrustedWorkspaces.description);
+  assert.equal(manifest.capabilities.virtualWorkspaces && (manifest.capabilities.virtualWorkspaces as { supported: boolean }).supported, false);
+  const icon = fs.readFileSync(path.join(repoRoot(), manifest.icon));
+  assert.equal(icon.subarray(1, 4).toString('latin1'), 'PNG');
+  assert.equal(icon.readUInt32BE(16), 128, 'width');
+  assert.equal(icon.readUInt32BE(20), 128, 'height');
+});

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from './helpers';
+
+const root = repoRoot();
+
+void test('the webview script type-checks against webview-protocol.ts', () => {
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'media', 'jsconfig.json')], { cwd: root, stdio: 'pipe', timeout: 120_000 });
+});
+
+void test('vsce ls: the .vsix ships only dist/extension.js, dist/server-worker.js, media, manifest, docs', () => {
+  const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
+  const out = execFileSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const files = out.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).sort();
+  const allowed = new Set([
+    'package.json', 'README.md', 'CHANGELOG.md', 'LICENSE',
+    'dist/extension.js', 'dist/server-worker.js',
+    'media/requests.js', 'media/requests.css', 'media/porthole.svg', 'media/icon.png',
+  ]);
+  for (const f of files) assert.ok(allowed.has(f), `unexpected file in the .vsix: ${f}`);
+  for (const f of ['package.json', 'LICENSE', 'CHANGELOG.md', 'media/requests.js', 'media/requests.css', 'media/icon.png']) {
+    assert.ok(files.includes(f), `missing from the .vsix: ${f}`);
+  }
+  assert.ok(!files.some((f) => f.endsWith('.map') || f.endsWith('.ts')), 'no maps or sources');
+});

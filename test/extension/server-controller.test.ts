@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { test } from 'node:test';
+import type { BoundAddress, RequestRecord, ServerOptionsInput } from '../../src/core';
+import { DEFAULT_CONFIG } from '../../src/extension/node-config';
+import type { ControllerLog, ServerHandle } from '../../src/extension/node-server-controller';
+import { ServerController } from '../../src/extension/node-server-controller';
+
+/** A WorkerServer stand-in whose listen/close the test settles by hand. */
+class FakeServer extends EventEmitter implements ServerHandle {
+  options: ServerOptionsInput | undefined;
+  closed = 0;
+  private settle: { resolve: (a: BoundAddress) => void; reject: (e: Error) => void } | undefined;
+  listen(options: ServerOptionsInput): Promise<BoundAddress> {
+    this.options = options;
+    return new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+  }
+  close(): Promise<void> {
+    this.closed++;
+    return Promise.resolve();
+  }
+  succeed(port = 8000, requestedPort?: number): void {
+    this.settle?.resolve({ host: '127.0.0.1', port, url: `http://127.0.0.1:${port}/`, requestedPort });
+  }
+  fail(code: string, message: string): void {
+    this.settle?.reject(Object.assign(new Error(message), { code }));
+  }
+}
+
+function setup() {
+  const servers: FakeServer[] = [];
+  const logs: string[] = [];
+  const failures: string[] = [];
+  const out: ControllerLog = {
+    log: (level, message) => logs.push(`${level}: ${message}`),
+    failure: (summary) => failures.push(summary),
+  };
+  const controller = new ServerController(
+    { folderPath: '/site', folderName: 'site', logDir: '/logs' },
+    () => {
+      const s = new FakeServer();
+      servers.push(s);
+      return s;
+    },
+    out,
+  );
+  const kinds: string[] = [];
+  controller.onDidChangeState((s) => kinds.push(s.kind));
+  return { controller, servers, logs, failures, kinds };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+void test('start → running → stop → stopped, in that order, with the options from the settings', async () => {
+  const { controller, servers, kinds } = setup();
+  const started = controller.start(DEFAULT_CONFIG);
+  await tick();
+  assert.equal(controller.state.kind, 'starting');
+  servers[0]!.succeed();
+  assert.equal((await started).kind, 'running');
+  assert.equal(servers[0]!.options?.root, '/site');
+  assert.equal(servers[0]!.options?.port, 8000);
+  await controller.stop();
+  assert.equal(servers[0]!.closed, 1);
+  assert.deepEqual(kinds, ['starting', 'running', 'stopping', 'stopped']);
+});
+
+void test('a second start while starting or running starts nothing', async () => {
+  const { controller, servers } = setup();
+  const a = controller.start(DEFAULT_CONFIG);
+  const b = controller.start(DEFAULT_CONFIG);
+  await tick();
+  servers[0]!.succeed();
+  await a;
+  assert.equal((await b).kind, 'running');
+  assert.equal(servers.length, 1);
+});
+
+void test('stop during start is queued: the server starts, then stops', async () => {
+  const { controller, servers, kinds } = setup();
+  const started = controller.start(DEFAULT_CONFIG);
+  const stopped = controller.stop();
+  await tick();
+  servers[0]!.succeed();
+  await started;
+  assert.equal((await stopped).kind, 'stopped');
+  assert.deepEqual(kinds, ['starting', 'running', 'stopping', 'stopped']);
+});
+
+void test('a busy port: running on the other port, said in the log', async () => {
+  const { controller, servers, logs } = setup();
+  const started = controller.start(DEFAULT_CONFIG);
+  await tick();
+  servers[0]!.succeed(8001, 8000);
+  const state = await started;
+  assert.equal(state.kind === 'running' && state.address.port, 8001);
+  assert.ok(logs.some((l) => l.startsWith('warn') && l.includes('Port 8000 is busy; using 8001')), logs.join('\n'));
+});
+
+void test('listen failure: stopped with the failure, reported once, worker closed', async () => {
+  const { controller, servers, failures } = setup();
+  const started = controller.start(DEFAULT_CONFIG);
+  await tick();
+  servers[0]!.fail('EACCES', 'Permission denied for port 80');
+  const state = await started;
+  assert.equal(state.kind, 'stopped');
+  assert.equal(state.kind === 'stopped' && state.failure?.code, 'EACCES');
+  assert.equal(failures.length, 1);
+  assert.match(failures[0]!, /could not serve site: Permission denied for port 80/);
+  assert.equal(servers[0]!.closed, 1);
+});
+
+void test('the worker dying while running: stopped with a failure, reported; a new start works', async () => {
+  const { controller, servers, failures } = setup();
+  const started = controller.start(DEFAULT_CONFIG);
+  await tick();
+  servers[0]!.succeed();
+  await started;
+  servers[0]!.emit('exit', new Error('worker crashed'));
+  assert.equal(controller.state.kind, 'stopped');
+  assert.equal(failures.length, 1);
+  const again = controller.start(DEFAULT_CONFIG);
+  await tick();
+  servers[1]!.succeed();
+  assert.equal((await again).kind, 'running');
+});
+
+void test('requests are counted and forwarded; restart resets the count', async () => {
+  const { controller, servers } = setup();
+  const batches: number[] = [];
+  controller.onRequests((r) => batches.push(r.length));
+  const started = controller.start(DEFAULT_CONFIG);
+  await tick();
+  servers[0]!.succeed();
+  await started;
+  servers[0]!.emit('requests', [{} as RequestRecord, {} as RequestRecord]);
+  assert.equal(controller.requestCount, 2);
+  assert.deepEqual(batches, [2]);
+  const restarted = controller.restart({ ...DEFAULT_CONFIG, port: 9000 });
+  await tick();
+  await tick();
+  servers[1]!.succeed(9000);
+  assert.equal((await restarted).kind, 'running');
+  assert.equal(controller.requestCount, 0);
+  // Events of the old server are ignored.
+  servers[0]!.emit('requests', [{} as RequestRecord]);
+  assert.equal(controller.requestCount, 0);
+});
