@@ -56,14 +56,12 @@ export function localAddressNames(): string[] {
 
 export class HostPolicy {
   private readonly names: Set<string>;
+  private extra = new Set<string>();
 
   /** `bindHost` is where the server listens; `extra` are the user's allowedHosts. */
   constructor(bindHost: string, extra: readonly string[]) {
     this.names = new Set(LOOPBACK_NAMES);
-    for (const name of extra) {
-      const n = hostNameOf(name);
-      if (n.length > 0) this.names.add(n);
-    }
+    this.setExtra(extra);
     if (!isLoopbackBind(bindHost)) {
       for (const n of localAddressNames()) this.names.add(n);
       const machine = hostname().toLowerCase();
@@ -79,12 +77,17 @@ export class HostPolicy {
     if (n.length > 0) this.names.add(n);
   }
 
+  /** Replaces the user's allowedHosts (the names the server found itself stay). */
+  setExtra(extra: readonly string[]): void {
+    this.extra = new Set(extra.map(hostNameOf).filter((n) => n.length > 0));
+  }
+
   allows(hostHeader: string | undefined): boolean {
     // HTTP/1.0 without Host: nothing to rebind against.
     if (hostHeader === undefined) return true;
     const name = hostNameOf(hostHeader);
     if (name.length === 0) return false;
-    return this.names.has(name) || name.endsWith('.localhost');
+    return this.names.has(name) || this.extra.has(name) || name.endsWith('.localhost');
   }
 }
 

@@ -95,7 +95,10 @@ export class LiveReload {
     if (setup.logFile !== undefined) this.logPaths.add(resolve(setup.logFile));
     const overlays = this.overlays;
     this.pages = {
-      files: setup.files,
+      // A getter: the server may reconfigure its static options while running.
+      get files() {
+        return setup.files;
+      },
       rootGiven: resolve(setup.root),
       get overlayCount() {
         return overlays.size;

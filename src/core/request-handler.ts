@@ -17,8 +17,10 @@ export type ReservedHandler = (ex: Exchange, path: string) => boolean;
 
 export interface HandlerContext {
   readonly hosts: HostPolicy;
-  readonly clients: ClientFilter;
-  readonly files: StaticOptions;
+  /** Replaced as a whole by PreviewServer.reconfigure. */
+  clients: ClientFilter;
+  /** Replaced as a whole by PreviewServer.reconfigure. */
+  files: StaticOptions;
   reserved: ReservedHandler | undefined;
   /** Serves a file response of its own (live reload injection); false → serve the file as is. */
   htmlFilter: ((ex: Exchange) => boolean) | undefined;

@@ -47,6 +47,16 @@ port.on('message', (message: HostToWorker) => {
         },
       );
       return;
+    case 'reconfigure':
+      try {
+        server.reconfigure(message.changes);
+      } catch (err) {
+        post({ type: 'diagnostic', level: 'error', message: `settings not applied: ${(err as Error).message}` });
+      }
+      return;
+    case 'allow-host':
+      server.allowHost(message.name);
+      return;
     case 'close':
       server.close().then(
         () => {

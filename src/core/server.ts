@@ -21,7 +21,7 @@ import { LiveReload } from './live-reload';
 import { handleRequest, type HandlerContext } from './request-handler';
 import { RequestLog } from './request-log';
 import type { RequestRecord } from './request-record';
-import type { BoundAddress, DiagnosticLevel } from './worker-protocol';
+import type { BoundAddress, DiagnosticLevel, ReconfigurableOptions } from './worker-protocol';
 
 export interface PreviewServerEvents {
   request: [record: RequestRecord];
@@ -130,9 +130,12 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     this.log = log;
     if (opts.reload.enabled) {
+      const ctx = this.handlerContext;
       this.liveReload = new LiveReload({
         root: opts.root,
-        files: this.handlerContext.files,
+        get files() {
+          return ctx.files;
+        },
         hosts: this.handlerContext.hosts,
         reload: opts.reload,
         logFile: opts.logFile,
@@ -156,6 +159,28 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     this.state = { kind: 'listening', server, address };
     return address;
+  }
+
+  /**
+   * Applies options that need no new socket: listing, dotfiles, symlinks and the access lists.
+   * Requests already being answered finish under the old options. Throws on an invalid CIDR.
+   */
+  reconfigure(changes: ReconfigurableOptions): void {
+    const ctx = this.hooks;
+    if (changes.allowedClients !== undefined) ctx.clients = new ClientFilter(changes.allowedClients);
+    if (changes.allowedHosts !== undefined) ctx.hosts.setExtra(changes.allowedHosts);
+    ctx.files = {
+      rootReal: ctx.files.rootReal,
+      listing: changes.listing ?? ctx.files.listing,
+      dotfiles: changes.dotfiles ?? ctx.files.dotfiles,
+      followSymlinks: changes.followSymlinks ?? ctx.files.followSymlinks,
+    };
+    this.opts = { ...this.options, ...changes };
+  }
+
+  /** Adds a name the server answers to while running (the authority asExternalUri returns). */
+  allowHost(name: string): void {
+    this.hooks.hosts.add(name);
   }
 
   /** Adds a line sink fed in order with settled records (log file order). */

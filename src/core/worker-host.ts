@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { ServerOptionsInput } from './options';
 import type { RequestRecord } from './request-record';
-import type { BoundAddress, DiagnosticLevel, HostToWorker, WorkerToHost } from './worker-protocol';
+import type { BoundAddress, DiagnosticLevel, HostToWorker, ReconfigurableOptions, WorkerToHost } from './worker-protocol';
 
 export interface WorkerServerEvents {
   requests: [records: RequestRecord[]];
@@ -41,6 +41,16 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
       this.pendingListen = { resolve, reject };
       this.send({ type: 'listen', options });
     });
+  }
+
+  /** Applies listing/dotfiles/symlink/access-list changes without a restart. */
+  reconfigure(changes: ReconfigurableOptions): void {
+    this.send({ type: 'reconfigure', changes });
+  }
+
+  /** Adds a Host name the server answers to (e.g. the authority asExternalUri returned). */
+  allowHost(name: string): void {
+    this.send({ type: 'allow-host', name });
   }
 
   setOverlay(path: string, text: string | undefined): void {

@@ -3,7 +3,7 @@
  * (`dist/server-worker.js`). Everything here is structured-clone safe. The worker batches request
  * records so that 1,000 requests a second cost the host ~10 messages a second.
  */
-import type { ServerOptionsInput } from './options';
+import type { ServerOptions, ServerOptionsInput } from './options';
 import type { RequestRecord } from './request-record';
 
 export interface BoundAddress {
@@ -15,11 +15,18 @@ export interface BoundAddress {
   readonly requestedPort: number | undefined;
 }
 
+/** Options a running server takes without rebinding (see PreviewServer.reconfigure). */
+export type ReconfigurableOptions = Partial<
+  Pick<ServerOptions, 'listing' | 'dotfiles' | 'followSymlinks' | 'allowedHosts' | 'allowedClients'>
+>;
+
 export type DiagnosticLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 export type HostToWorker =
   | { readonly type: 'listen'; readonly options: ServerOptionsInput }
   | { readonly type: 'close' }
+  | { readonly type: 'reconfigure'; readonly changes: ReconfigurableOptions }
+  | { readonly type: 'allow-host'; readonly name: string }
   /** Live reload "as you type": the editor's unsaved text for an absolute path (undefined = drop). */
   | { readonly type: 'overlay'; readonly path: string; readonly text: string | undefined }
   /** Live reload: files changed (absolute paths), as seen by the host's own watcher. */
