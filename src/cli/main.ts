@@ -158,10 +158,8 @@ function validate(options: CliOptions): void {
 async function runSingle(options: CliOptions): Promise<void> {
   validate(options);
   const { tls, notes } = loadTls(options);
-  const server = await serve(options, serverOptions(options, tls), (address) => {
-    process.stdout.write(banner(options, address, notes));
-    if (options.open) openBrowser(address.url);
-  });
+  // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
+  let server: PreviewServer | undefined;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -169,6 +167,7 @@ async function runSingle(options: CliOptions): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    if (server === undefined) process.exit(0);
     server.close().then(
       () => process.exit(0),
       (err: unknown) => fail(`stopping failed: ${String(err)}`),
@@ -176,6 +175,10 @@ async function runSingle(options: CliOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  server = await serve(options, serverOptions(options, tls), (address) => {
+    process.stdout.write(banner(options, address, notes));
+    if (options.open) openBrowser(address.url);
+  });
 }
 
 function runPrimary(options: CliOptions): void {

@@ -19,13 +19,15 @@ import { BodyReader } from './body-reader';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import type { HeaderList, RequestRecord } from './request-record';
-import { serializeHead, statusHasNoBody } from './response-head';
+import { headTail, serializeHead, statusHasNoBody } from './response-head';
 import type { Timeouts } from './options';
 
 /** How long a closing connection keeps draining input so the client reads our error response. */
 const LINGER_MS = 2_000;
 /** Input buffered beyond this while a response is in progress pauses the socket. */
 const MAX_PIPELINE_BUFFER = 64 * 1024;
+/** Bodies up to this size are copied behind the head and sent in a single write. */
+const COPY_BODY_MAX = 16 * 1024;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 
@@ -103,6 +105,15 @@ export class Exchange {
     const sendBody = !noBody && this.head.method !== 'HEAD';
     if (!noBody) headers.push(['Content-Length', String(length ?? bytes.length)]);
     this.connection.writeResponse(this, status, headers, sendBody ? bytes : undefined);
+  }
+
+  /**
+   * A response whose status line and headers were serialised ahead (a cached file): `head` ends
+   * with the last header's CRLF; `logHeaders` is what the log records (shared, never mutated).
+   * Content-Length must be in `head` already. HEAD requests pass no body.
+   */
+  respondPrepared(status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined): void {
+    this.connection.writePrepared(this, status, head, logHeaders, body);
   }
 
   /** A response whose body is a sequence of buffers and file ranges of exactly `length` bytes. */
@@ -356,9 +367,39 @@ export class Connection {
 
   writeResponse(ex: Exchange, status: number, headers: HeaderList, body: Buffer | undefined): void {
     if (this.phase === 'destroyed') return;
-    const head = this.startResponse(ex, status, headers);
+    this.sendWhole(ex, this.startResponse(ex, status, headers), body);
+  }
+
+  writePrepared(ex: Exchange, status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined): void {
+    if (this.phase === 'destroyed') return;
+    if (ex.answered) throw new Error('response already started');
+    ex.answered = true;
+    ex.status = status;
+    this.bodyBase = -1;
+    let connection = '';
+    if (ex.closeAfter || this.ctx.closing) {
+      ex.closeAfter = true;
+      connection = 'Connection: close\r\n';
+      logHeaders = [...logHeaders, ['Connection', 'close']];
+    } else if (ex.head.version === '1.0') {
+      connection = 'Connection: keep-alive\r\n';
+      logHeaders = [...logHeaders, ['Connection', 'keep-alive']];
+    }
+    ex.responseHeaders = logHeaders;
+    this.sendWhole(ex, head + connection + headTail(), body);
+  }
+
+  /** Writes a head and a whole body in one write, then finishes the exchange. */
+  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined): void {
     if (body === undefined || body.length === 0) {
       this.socket.write(head, 'latin1');
+    } else if (body.length > COPY_BODY_MAX) {
+      // Large: two writes in one writev, no copy.
+      this.socket.cork();
+      this.socket.write(head, 'latin1');
+      this.socket.write(body);
+      this.socket.uncork();
+      ex.bodyBytes = body.length;
     } else {
       const headBytes = Buffer.byteLength(head, 'latin1');
       const out = Buffer.allocUnsafe(headBytes + body.length);

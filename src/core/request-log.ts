@@ -23,8 +23,20 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** nginx's $time_local: `10/Oct/2000:13:55:36 -0700`. */
+let timeLocalSecond = -1;
+let timeLocalText = '';
+
+/** nginx's $time_local: `10/Oct/2000:13:55:36 -0700` (the last second's text is reused). */
 export function formatTimeLocal(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== timeLocalSecond) {
+    timeLocalSecond = second;
+    timeLocalText = formatTimeLocalUncached(second * 1000);
+  }
+  return timeLocalText;
+}
+
+function formatTimeLocalUncached(ms: number): string {
   const d = new Date(ms);
   const offset = -d.getTimezoneOffset();
   const sign = offset >= 0 ? '+' : '-';

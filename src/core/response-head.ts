@@ -37,6 +37,19 @@ export function statusHasNoBody(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
+let tailSecond = '';
+let tail = '';
+
+/** `Date` and `Server` and the blank line that ends a head, rebuilt at most once a second. */
+export function headTail(): string {
+  const date = currentHttpDate();
+  if (date !== tailSecond) {
+    tailSecond = date;
+    tail = `Date: ${date}\r\nServer: ${SERVER_NAME}\r\n\r\n`;
+  }
+  return tail;
+}
+
 /**
  * The status line, the given headers, then Date and Server, then the blank line. The result is
  * latin1-safe (values were checked). `headers` is the list the log records.
@@ -46,6 +59,5 @@ export function serializeHead(status: number, headers: HeaderList): string {
   for (const [name, value] of headers) {
     head += `${name}: ${isValidFieldValue(value) ? value : '-'}\r\n`;
   }
-  head += `Date: ${currentHttpDate()}\r\nServer: ${SERVER_NAME}\r\n\r\n`;
-  return head;
+  return head + headTail();
 }

@@ -6,13 +6,14 @@
  * and read can't mix two versions in one answer.
  */
 import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { extname, join, sep } from 'node:path';
 import { contentType as mimeContentType } from 'mime-types';
 import type { BodyPart, Exchange } from './connection';
 import { escapeHtml, htmlPage } from './html';
 import { formatHttpDate } from './http-date';
-import { evaluatePreconditions, ifRangeAllows, type Validators } from './preconditions';
+import { evaluatePreconditions, ifRangeAllows, type ConditionalHeaders, type Validators } from './preconditions';
+import { CACHE_MAX_FILE_BYTES, cacheKeyOf, fileCacheFor, makeCachedFile, type CachedFile, type FileCache } from './file-cache';
 import { parseRange, type ByteRange } from './range';
 import type { HeaderList } from './request-record';
 import { encodePathSegments, isNeverServed, resolveRequestPath } from './resolve-path';
@@ -98,6 +99,21 @@ async function openContained(fsPath: string, opts: StaticOptions): Promise<Opene
   }
 }
 
+/** The file cache's key for the root's own 404.html (no request path starts with NUL). */
+const CUSTOM_404_KEY = '\u0000/404.html';
+
+/**
+ * One synchronous stat (microseconds, no thread-pool round trip) to tell a missing path early:
+ * true only for ENOENT/ENOTDIR; anything else goes the full way and is judged there.
+ */
+function isSurelyMissing(fsPath: string): boolean {
+  try {
+    return statSync(fsPath, { throwIfNoEntry: false }) === undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}
+
 function failure(err: unknown): Opened {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') return { kind: 'forbidden', reason: 'Permission denied.' };
@@ -110,6 +126,13 @@ function plain(ex: Exchange, status: number, text: string, extra: HeaderList = [
 
 /** Serves GET/HEAD for `rawPath` (origin-form path with optional query). Never rejects. */
 export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
+  const cache = fileCacheFor(opts);
+  const key = cacheKeyOf(rawPath);
+  const hit = cache.lookup(key);
+  if (hit !== undefined) {
+    sendCached(ex, hit);
+    return;
+  }
   const resolved = resolveRequestPath(rawPath, opts.dotfiles);
   if (resolved.kind === 'bad-request') {
     ex.note = resolved.reason;
@@ -121,7 +144,13 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     await sendNotFound(ex, rawPath, opts);
     return;
   }
-  const target = await openContained(join(opts.rootReal, ...resolved.segments), opts);
+  const fsPath = join(opts.rootReal, ...resolved.segments);
+  if (isSurelyMissing(fsPath)) {
+    ex.note = 'No such file.';
+    await sendNotFound(ex, rawPath, opts);
+    return;
+  }
+  const target = await openContained(fsPath, opts);
   switch (target.kind) {
     case 'missing':
       ex.note = target.reason;
@@ -132,7 +161,7 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
       plain(ex, 403, 'Forbidden: the server may not read this file.');
       return;
     case 'file':
-      sendFile(ex, target.file, target.stat, target.real);
+      sendFile(ex, target.file, target.stat, target.real, { cache, key, fsPath, dir: undefined });
       return;
     case 'dir':
       break;
@@ -143,10 +172,13 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     ex.respond(301, [['Location', location], ['Content-Type', TEXT_PLAIN]], `Moved to ${location}\n`);
     return;
   }
+  const dirMtimeMs = (await stat(fsPath).catch(() => undefined))?.mtimeMs;
   for (const name of INDEX_NAMES) {
     const index = await openContained(join(target.real, name), opts);
     if (index.kind === 'file') {
-      sendFile(ex, index.file, index.stat, index.real);
+      const dir = dirMtimeMs === undefined ? undefined : { path: fsPath, mtimeMs: dirMtimeMs };
+      const placement = dir === undefined ? undefined : { cache, key, fsPath: join(fsPath, name), dir };
+      sendFile(ex, index.file, index.stat, index.real, placement);
       return;
     }
   }
@@ -158,62 +190,142 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   await sendListing(ex, target.real, resolved.segments, opts);
 }
 
-/** Sends an open file (GET/HEAD), closing it when the exchange ends. */
-export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string): void {
-  ex.filePath = real;
-  ex.cleanup = () => void file.close().catch(() => undefined);
-  const v = validatorsFor(st);
-  const lastModified = formatHttpDate(st.mtimeMs);
-  const validatorHeaders: HeaderList = [
-    ['ETag', v.etag],
-    ['Last-Modified', lastModified],
-    ['Cache-Control', 'no-cache'],
-  ];
-  const pre = evaluatePreconditions(
-    ex.method,
-    {
-      ifMatch: ex.header('if-match'),
-      ifNoneMatch: ex.header('if-none-match'),
-      ifModifiedSince: ex.header('if-modified-since'),
-      ifUnmodifiedSince: ex.header('if-unmodified-since'),
-    },
-    v,
-  );
+/** Where a file sent by sendFile may be cached: the request's key and path on disk. */
+export interface CachePlacement {
+  readonly cache: FileCache;
+  readonly key: string;
+  readonly fsPath: string;
+  readonly dir: { readonly path: string; readonly mtimeMs: number } | undefined;
+}
+
+/**
+ * What a response is made of: validators, type, size, and how to get bytes of a range (a slice of
+ * a cached buffer or a range of the open file).
+ */
+interface Representation {
+  readonly validators: Validators;
+  readonly lastModified: string;
+  readonly type: string;
+  readonly size: number;
+  partFor(start: number, end: number): BodyPart;
+}
+
+function conditionalHeaders(ex: Exchange): ConditionalHeaders {
+  return {
+    ifMatch: ex.header('if-match'),
+    ifNoneMatch: ex.header('if-none-match'),
+    ifModifiedSince: ex.header('if-modified-since'),
+    ifUnmodifiedSince: ex.header('if-unmodified-since'),
+  };
+}
+
+/**
+ * The part every file answer shares: 412 and 304 from the preconditions, then Range (206, 416 or
+ * multipart). Returns true when it answered; false leaves the full 200 to the caller.
+ */
+function answerConditionally(ex: Exchange, rep: Representation, headers: HeaderList): boolean {
+  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), rep.validators);
   if (pre === 'not-modified') {
-    ex.respond(304, validatorHeaders);
-    return;
+    ex.respond(304, headers.filter(([n]) => n === 'ETag' || n === 'Last-Modified' || n === 'Cache-Control'));
+    return true;
   }
   if (pre === 'failed') {
     ex.respond(412, [['Content-Type', TEXT_PLAIN]], 'Precondition failed: the file has changed.\n');
-    return;
+    return true;
   }
-  const type = contentTypeFor(real);
-  const size = st.size;
-  const headers: HeaderList = [
-    ['Content-Type', type],
-    ...validatorHeaders,
+  const rangeHeader = ex.method === 'GET' ? ex.header('range') : undefined;
+  if (rangeHeader === undefined || !ifRangeAllows(ex.header('if-range'), rep.validators)) return false;
+  const range = parseRange(rangeHeader, rep.size);
+  if (range.kind === 'none') return false;
+  if (range.kind === 'unsatisfiable') {
+    ex.respond(416, [['Content-Range', `bytes */${rep.size}`], ['Content-Type', TEXT_PLAIN]], 'Range not satisfiable.\n');
+    return true;
+  }
+  const only = range.ranges.length === 1 ? range.ranges[0] : undefined;
+  if (only !== undefined) {
+    headers.push(['Content-Range', `bytes ${only.start}-${only.end}/${rep.size}`]);
+    ex.respondParts(206, headers, only.end - only.start + 1, [rep.partFor(only.start, only.end)]);
+    return true;
+  }
+  sendMultipart(ex, rep, headers, range.ranges);
+  return true;
+}
+
+function fileHeaders(rep: Representation): HeaderList {
+  return [
+    ['Content-Type', rep.type],
+    ['ETag', rep.validators.etag],
+    ['Last-Modified', rep.lastModified],
+    ['Cache-Control', 'no-cache'],
     ['Accept-Ranges', 'bytes'],
     ['X-Content-Type-Options', 'nosniff'],
   ];
-  const rangeHeader = ex.method === 'GET' ? ex.header('range') : undefined;
-  const range = rangeHeader !== undefined && ifRangeAllows(ex.header('if-range'), v)
-    ? parseRange(rangeHeader, size)
-    : { kind: 'none' as const };
-  if (range.kind === 'unsatisfiable') {
-    ex.respond(416, [['Content-Range', `bytes */${size}`], ['Content-Type', TEXT_PLAIN]], 'Range not satisfiable.\n');
-    return;
-  }
-  if (range.kind === 'ranges') {
-    const ranges = range.ranges;
-    const only = ranges.length === 1 ? ranges[0] : undefined;
-    if (only !== undefined) {
-      headers.push(['Content-Range', `bytes ${only.start}-${only.end}/${size}`]);
-      ex.respondParts(206, headers, only.end - only.start + 1, [{ file, start: only.start, end: only.end }]);
+}
+
+/** Answers from a cached file: the common 200 and 304 use the pre-serialised heads. */
+export function sendCached(ex: Exchange, entry: CachedFile): void {
+  ex.filePath = entry.real;
+  const hasConditions =
+    ex.header('if-none-match') !== undefined ||
+    ex.header('if-modified-since') !== undefined ||
+    ex.header('if-match') !== undefined ||
+    ex.header('if-unmodified-since') !== undefined ||
+    ex.header('range') !== undefined;
+  if (hasConditions) {
+    const body = entry.body;
+    const rep: Representation = {
+      validators: entry.validators,
+      lastModified: entry.lastModified,
+      type: entry.type,
+      size: entry.size,
+      partFor: (start, end) => body.subarray(start, end + 1),
+    };
+    const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), entry.validators);
+    if (pre === 'not-modified') {
+      ex.respondPrepared(304, entry.head304, entry.log304, undefined);
       return;
     }
-    sendMultipart(ex, file, size, type, headers, ranges);
+    if (answerConditionally(ex, rep, fileHeaders(rep))) return;
+  }
+  ex.respondPrepared(200, entry.head200, entry.log200, ex.method === 'HEAD' ? undefined : entry.body);
+}
+
+/**
+ * Sends an open file (GET/HEAD), closing it when the exchange ends. With a cache placement, a
+ * small file is read whole, cached, and answered from the cache.
+ */
+export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string, placement?: CachePlacement): void {
+  ex.filePath = real;
+  ex.cleanup = () => void file.close().catch(() => undefined);
+  const validators = validatorsFor(st);
+  const lastModified = formatHttpDate(st.mtimeMs);
+  const type = contentTypeFor(real);
+  const size = st.size;
+  if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
+    readSmall(file, size).then(
+      (body) => {
+        // A file that changed size under us would make Content-Length a lie: go the long way.
+        if (body.length !== size) {
+          ex.connection.failExchange(ex);
+          return;
+        }
+        const entry = makeCachedFile(placement.fsPath, real, st, body, type, validators, lastModified, placement.dir);
+        placement.cache.set(placement.key, entry);
+        sendCached(ex, entry);
+      },
+      () => ex.connection.failExchange(ex),
+    );
     return;
   }
+  const rep: Representation = {
+    validators,
+    lastModified,
+    type,
+    size,
+    partFor: (start, end) => ({ file, start, end }),
+  };
+  const headers = fileHeaders(rep);
+  if (answerConditionally(ex, rep, headers)) return;
   if (size === 0) {
     ex.respond(200, headers);
     return;
@@ -221,7 +333,6 @@ export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string
   if (size <= SMALL_FILE_BYTES && ex.method === 'GET') {
     readSmall(file, size).then(
       (body) => {
-        // A file that shrank under us would make Content-Length a lie: send what was planned or fail.
         if (body.length !== size) ex.connection.failExchange(ex);
         else ex.respond(200, headers, body);
       },
@@ -244,23 +355,16 @@ async function readSmall(file: FileHandle, size: number): Promise<Buffer> {
 }
 
 /** RFC 9110 §14.6: multipart/byteranges, each part with its own Content-Type and Content-Range. */
-function sendMultipart(
-  ex: Exchange,
-  file: FileHandle,
-  size: number,
-  type: string,
-  headers: HeaderList,
-  ranges: readonly ByteRange[],
-): void {
+function sendMultipart(ex: Exchange, rep: Representation, headers: HeaderList, ranges: readonly ByteRange[]): void {
   const boundary = `porthole-${ex.id.toString(36)}-${Date.now().toString(36)}`;
   const parts: BodyPart[] = [];
   let length = 0;
   for (const r of ranges) {
     const partHead = Buffer.from(
-      `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
+      `\r\n--${boundary}\r\nContent-Type: ${rep.type}\r\nContent-Range: bytes ${r.start}-${r.end}/${rep.size}\r\n\r\n`,
       'latin1',
     );
-    parts.push(partHead, { file, start: r.start, end: r.end });
+    parts.push(partHead, rep.partFor(r.start, r.end));
     length += partHead.length + (r.end - r.start + 1);
   }
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
@@ -273,11 +377,21 @@ function sendMultipart(
 
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
-  const custom = await openContained(join(opts.rootReal, '404.html'), opts);
-  if (custom.kind === 'file') {
+  const cache = fileCacheFor(opts);
+  const cached = cache.lookup(CUSTOM_404_KEY);
+  if (cached !== undefined) {
+    ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], cached.body);
+    return;
+  }
+  const customPath = join(opts.rootReal, '404.html');
+  const custom = isSurelyMissing(customPath) ? undefined : await openContained(customPath, opts);
+  if (custom?.kind === 'file') {
     try {
-      const body = custom.stat.size <= 1024 * 1024 ? await readSmall(custom.file, custom.stat.size) : undefined;
+      const st = custom.stat;
+      const body = st.size <= CACHE_MAX_FILE_BYTES ? await readSmall(custom.file, st.size) : undefined;
       if (body !== undefined) {
+        const v = validatorsFor(st);
+        cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, TEXT_HTML, v, formatHttpDate(st.mtimeMs), undefined));
         ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], body);
         return;
       }

@@ -1,0 +1,96 @@
+/**
+ * The small-file cache never serves a stale byte: every change a user or an editor makes between
+ * two requests — an in-place edit of the same size, an atomic save by rename, a symlink
+ * re-pointed, a new index.html, a deleted file, a custom 404.html appearing — shows in the very
+ * next response. Real files, real sockets.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request } from './raw-client';
+
+let root = '';
+let running: Running;
+
+async function get(path: string): Promise<{ status: number; body: string }> {
+  const r = await fetchOnce(running.port, request(path));
+  return { status: r.status, body: r.body.toString() };
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-cache-'));
+  await mkdir(join(root, 'v1'));
+  await mkdir(join(root, 'v2'));
+  await mkdir(join(root, 'docs'));
+  await writeFile(join(root, 'v1', 'app.js'), 'version one\n');
+  await writeFile(join(root, 'v2', 'app.js'), 'version two\n');
+  await symlink('v1', join(root, 'current'));
+  await writeFile(join(root, 'docs', 'index.htm'), 'old index\n');
+  running = await startServer({ root, reload: { enabled: false } });
+});
+
+after(async () => {
+  await running.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+test('an in-place edit of the same size is served at once', async () => {
+  await writeFile(join(root, 'same.txt'), 'AAAA\n');
+  assert.equal((await get('/same.txt')).body, 'AAAA\n');
+  assert.equal((await get('/same.txt')).body, 'AAAA\n');
+  await writeFile(join(root, 'same.txt'), 'BBBB\n');
+  assert.equal((await get('/same.txt')).body, 'BBBB\n');
+});
+
+test('an atomic save (write a temp file, rename over) is served at once', async () => {
+  await writeFile(join(root, 'atomic.txt'), 'first\n');
+  assert.equal((await get('/atomic.txt')).body, 'first\n');
+  await writeFile(join(root, 'atomic.txt.tmp'), 'secnd\n');
+  await rename(join(root, 'atomic.txt.tmp'), join(root, 'atomic.txt'));
+  assert.equal((await get('/atomic.txt')).body, 'secnd\n');
+});
+
+test('a symlink re-pointed serves the new target', async () => {
+  assert.equal((await get('/current/app.js')).body, 'version one\n');
+  await unlink(join(root, 'current'));
+  await symlink('v2', join(root, 'current'));
+  assert.equal((await get('/current/app.js')).body, 'version two\n');
+});
+
+test('a new index.html takes over from index.htm', async () => {
+  assert.equal((await get('/docs/')).body, 'old index\n');
+  await writeFile(join(root, 'docs', 'index.html'), 'new index\n');
+  assert.equal((await get('/docs/')).body, 'new index\n');
+});
+
+test('a deleted file is a 404, a recreated one is served', async () => {
+  await writeFile(join(root, 'gone.txt'), 'here\n');
+  assert.equal((await get('/gone.txt')).status, 200);
+  await unlink(join(root, 'gone.txt'));
+  assert.equal((await get('/gone.txt')).status, 404);
+  await writeFile(join(root, 'gone.txt'), 'back\n');
+  assert.deepEqual(await get('/gone.txt'), { status: 200, body: 'back\n' });
+});
+
+test('a custom 404.html appearing and changing is used at once, still with status 404', async () => {
+  const before404 = await get('/missing.txt');
+  assert.equal(before404.status, 404);
+  assert.match(before404.body, /There is no file at/);
+  await writeFile(join(root, '404.html'), '<p>custom one</p>\n');
+  assert.deepEqual(await get('/missing.txt'), { status: 404, body: '<p>custom one</p>\n' });
+  await writeFile(join(root, '404.html'), '<p>custom two</p>\n');
+  assert.deepEqual(await get('/missing.txt'), { status: 404, body: '<p>custom two</p>\n' });
+  await unlink(join(root, '404.html'));
+  assert.match((await get('/missing.txt')).body, /There is no file at/);
+});
+
+test('a file turned into a folder is redirected, not served from the cache', async () => {
+  await writeFile(join(root, 'shape'), 'file\n');
+  assert.equal((await get('/shape')).body, 'file\n');
+  await unlink(join(root, 'shape'));
+  await mkdir(join(root, 'shape'));
+  assert.equal((await get('/shape')).status, 301);
+});
