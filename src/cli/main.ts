@@ -159,7 +159,7 @@ async function runSingle(options: CliOptions): Promise<void> {
   validate(options);
   const { tls, notes } = loadTls(options);
   // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
-  let server: PreviewServer | undefined;
+  const running: { server?: PreviewServer } = {};
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -167,15 +167,15 @@ async function runSingle(options: CliOptions): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    if (server === undefined) process.exit(0);
-    server.close().then(
+    if (running.server === undefined) process.exit(0);
+    running.server.close().then(
       () => process.exit(0),
       (err: unknown) => fail(`stopping failed: ${String(err)}`),
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  server = await serve(options, serverOptions(options, tls), (address) => {
+  running.server = await serve(options, serverOptions(options, tls), (address) => {
     process.stdout.write(banner(options, address, notes));
     if (options.open) openBrowser(address.url);
   });
