@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_RELOAD, type ServerOptionsInput } from '../core';
+import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, type ServerOptionsInput } from '../core';
 
 export const USAGE = `Usage: porthole [root] [options]
 
@@ -32,6 +32,8 @@ Options:
   --key FILE           ... and this PEM private key
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
   --workers N          serve from N processes sharing the port (default 1)
+  --keep-alive-timeout S  close idle keep-alive connections after S seconds (default 5)
+  --header-timeout S   a request head must arrive within S seconds (default 10; 408)
   --quiet              print no line per request
   --open               open the page in the default browser
   -h, --help           show this help
@@ -90,6 +92,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         key: { type: 'string' },
         qr: { type: 'boolean' },
         workers: { type: 'string' },
+        'keep-alive-timeout': { type: 'string' },
+        'header-timeout': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         open: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -114,6 +118,15 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (!/^\d{1,2}$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
     return { kind: 'error', message: `--workers takes a number from 1 to 64, not "${workersText}"` };
   }
+  const seconds = (flag: string, text: string | undefined, fallbackMs: number): number | string => {
+    if (text === undefined) return fallbackMs;
+    if (!/^\d{1,4}(\.\d{1,3})?$/.test(text) || Number(text) <= 0) return `${flag} takes seconds above 0, not "${text}"`;
+    return Math.round(Number(text) * 1000);
+  };
+  const idleMs = seconds('--keep-alive-timeout', values['keep-alive-timeout'], DEFAULT_TIMEOUTS.idleMs);
+  if (typeof idleMs === 'string') return { kind: 'error', message: idleMs };
+  const headersMs = seconds('--header-timeout', values['header-timeout'], DEFAULT_TIMEOUTS.headersMs);
+  if (typeof headersMs === 'string') return { kind: 'error', message: headersMs };
   if ((values.cert === undefined) !== (values.key === undefined)) {
     return { kind: 'error', message: '--cert and --key go together: give both PEM files' };
   }
@@ -133,6 +146,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
       qr: values.qr === true,
       workers: Number(workersText),
       server: {
+        timeouts: { idleMs, headersMs },
         root: resolve(cwd, positionals[0] ?? '.'),
         port,
         host,
