@@ -48,10 +48,9 @@ let records = 0;
 
 const srv = new core.WorkerServer(workerPath);
 if (typeof srv.on === 'function') {
-  srv.on('requests', (batch) => {
-    if (Array.isArray(batch)) records += batch.length;
-    else if (batch && Array.isArray(batch.records)) records += batch.records.length;
-    else records += 1;
+  // Records beyond the per-batch cap arrive as a count (the extension shows them the same way).
+  srv.on('requests', (batch, dropped) => {
+    records += batch.length + (typeof dropped === 'number' ? dropped : 0);
   });
   srv.on('error', (err) => console.error(`worker server error: ${err && err.message ? err.message : err}`));
 }

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { PreviewServer, ServerError } from './server';
 import type { RequestRecord } from './request-record';
-import type { HostToWorker, WorkerToHost } from './worker-protocol';
+import { MAX_RECORDS_PER_BATCH, type HostToWorker, type WorkerToHost } from './worker-protocol';
 
 const BATCH_MS = 100;
 
@@ -15,6 +15,7 @@ if (port === null) throw new Error('server-worker must run in a worker thread');
 
 const server = new PreviewServer();
 let batch: RequestRecord[] = [];
+let dropped = 0;
 let timer: NodeJS.Timeout | undefined;
 
 function post(message: WorkerToHost): void {
@@ -23,14 +24,16 @@ function post(message: WorkerToHost): void {
 
 function flush(): void {
   timer = undefined;
-  if (batch.length === 0) return;
+  if (batch.length === 0 && dropped === 0) return;
   const records = batch;
   batch = [];
-  post({ type: 'requests', records });
+  post({ type: 'requests', records, dropped });
+  dropped = 0;
 }
 
 server.on('request', (record) => {
-  batch.push(record);
+  if (batch.length < MAX_RECORDS_PER_BATCH) batch.push(record);
+  else dropped++;
   timer ??= setTimeout(flush, BATCH_MS);
 });
 server.on('hostname', (ip, name) => post({ type: 'hostname', ip, name }));

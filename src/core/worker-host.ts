@@ -11,7 +11,8 @@ import type { RequestRecord } from './request-record';
 import type { BoundAddress, DiagnosticLevel, HostToWorker, ReconfigurableOptions, WorkerToHost } from './worker-protocol';
 
 export interface WorkerServerEvents {
-  requests: [records: RequestRecord[]];
+  /** `dropped`: requests beyond the per-batch cap, counted but not sent (see MAX_RECORDS_PER_BATCH). */
+  requests: [records: RequestRecord[], dropped: number];
   hostname: [ip: string, name: string];
   diagnostic: [level: DiagnosticLevel, message: string];
   exit: [error: Error | undefined];
@@ -94,7 +95,7 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
         return;
       }
       case 'requests':
-        this.emit('requests', [...m.records]);
+        this.emit('requests', [...m.records], m.dropped);
         return;
       case 'hostname':
         this.emit('hostname', m.ip, m.name);

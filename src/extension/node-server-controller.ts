@@ -4,10 +4,10 @@
  * wait is bounded. No `vscode` import: the server factory and the log are injected, so node tests
  * drive it with a fake server.
  */
-import type { BoundAddress, DiagnosticLevel, RequestRecord, ServerOptionsInput } from '../core';
+import type { BoundAddress, DiagnosticLevel, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../core';
 import { Disposable, Emitter } from './node-disposable';
 import type { FolderContext, PortholeConfig } from './node-config';
-import { toServerOptions } from './node-config';
+import { liveChanges, toServerOptions } from './node-config';
 import { describeFailure, describeListening } from './node-format';
 import type { ServerEvent, ServerFailure, ServerState } from './node-server-state';
 import { INITIAL_STATE, toFailure, transition } from './node-server-state';
@@ -21,7 +21,11 @@ export const CLOSE_TIMEOUT_MS = 10_000;
 export interface ServerHandle {
   listen(options: ServerOptionsInput): Promise<BoundAddress>;
   close(): Promise<void>;
-  on(event: 'requests', listener: (records: RequestRecord[]) => void): unknown;
+  reconfigure(changes: ReconfigurableOptions): void;
+  allowHost(name: string): void;
+  setOverlay(path: string, text: string | undefined): void;
+  notifyChanged(paths: readonly string[]): void;
+  on(event: 'requests', listener: (records: RequestRecord[], dropped: number) => void): unknown;
   on(event: 'hostname', listener: (ip: string, name: string) => void): unknown;
   on(event: 'diagnostic', listener: (level: DiagnosticLevel, message: string) => void): unknown;
   on(event: 'exit', listener: (error: Error | undefined) => void): unknown;
@@ -29,6 +33,12 @@ export interface ServerHandle {
 }
 
 export type ServerFactory = () => ServerHandle;
+
+/**
+ * Completes the options before listening (e.g. HTTPS: reads the PEM files or the self-signed
+ * certificate). Throws with a plain message (path and reason) to fail the start loudly.
+ */
+export type OptionsPreparer = (config: PortholeConfig, options: ServerOptionsInput) => ServerOptionsInput;
 
 /** Where the controller reports; the extension maps it onto the LogOutputChannel. */
 export interface ControllerLog {
@@ -55,6 +65,7 @@ export class ServerController extends Disposable {
     readonly folder: FolderContext,
     private readonly createServer: ServerFactory,
     private readonly out: ControllerLog,
+    private readonly prepare: OptionsPreparer = (_config, options) => options,
   ) {
     super();
   }
@@ -86,6 +97,35 @@ export class ServerController extends Disposable {
     });
   }
 
+  /**
+   * Applies the settings a running server takes live (listing, dotfiles, symlinks, access lists);
+   * returns true when something was sent. Binding/root/HTTPS changes need restart() instead.
+   */
+  reconfigure(config: PortholeConfig): boolean {
+    const state = this.current;
+    if (state.kind !== 'running' || !this.server) return false;
+    const changes = liveChanges(state.config, config);
+    this.apply({ type: 'reconfigured', config });
+    if (!changes) return false;
+    this.server.reconfigure(changes);
+    return true;
+  }
+
+  /** Adds a Host name the running server answers to (the authority asExternalUri returned). */
+  allowHost(name: string): void {
+    this.server?.allowHost(name);
+  }
+
+  /** Live reload: the editor's unsaved text for an absolute path (undefined drops it); only while running. */
+  setOverlay(path: string, text: string | undefined): void {
+    if (this.current.kind === 'running') this.server?.setOverlay(path, text);
+  }
+
+  /** Live reload: files changed on disk (absolute paths), as the editor's watcher saw them; only while running. */
+  notifyChanged(paths: readonly string[]): void {
+    if (this.current.kind === 'running' && paths.length > 0) this.server?.notifyChanged(paths);
+  }
+
   /** Stops the server, then releases everything. */
   async shutdown(): Promise<void> {
     await this.stop();
@@ -111,9 +151,9 @@ export class ServerController extends Disposable {
     this.count = 0;
     const server = this.createServer();
     this.server = server;
-    server.on('requests', (records) => {
+    server.on('requests', (records, dropped) => {
       if (this.server !== server) return;
-      this.count += records.length;
+      this.count += records.length + dropped;
       this.requestsEmitter.fire(records);
     });
     server.on('hostname', (ip, name) => {
@@ -125,7 +165,7 @@ export class ServerController extends Disposable {
     const options = toServerOptions(config, this.folder);
     this.out.log('info', `[${this.folder.folderName}] Starting on ${config.host}:${config.port}, serving ${options.root}`);
     try {
-      const address = await withTimeout(server.listen(options), LISTEN_TIMEOUT_MS, 'ETIMEDOUT', 'The server did not start in time.');
+      const address = await withTimeout(server.listen(this.prepare(config, options)), LISTEN_TIMEOUT_MS, 'ETIMEDOUT', 'The server did not start in time.');
       if (!this.apply({ type: 'listening', address, at: Date.now() })) {
         // The worker died while starting; onExit already reported it.
         return this.current;
