@@ -184,7 +184,9 @@ export class LiveReload {
     for (const base of [this.setup.files.rootReal, this.pages.rootGiven]) {
       const rel = relative(base, absolutePath);
       if (rel === '') return '';
-      if (!rel.startsWith('..') && !isAbsolute(rel)) return sep === '/' ? rel : rel.split(sep).join('/');
+      // Outside is `..` or `../…`; a file named `..foo.html` inside the root is not.
+      const outside = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+      if (!outside) return sep === '/' ? rel : rel.split(sep).join('/');
     }
     return undefined;
   }

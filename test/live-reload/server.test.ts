@@ -265,6 +265,10 @@ test('one debounce coalesces many changes into one event', async () => {
   live.notifyChanged([join(tmpdir(), 'elsewhere.html'), join(root, 'sentinel-3.css')]);
   const third = await eventAt(start + 2);
   assert.deepEqual(third, { kind: 'css', paths: ['/sentinel-3.css'] });
+  // A name that merely starts with two dots is inside the root.
+  live.notifyChanged([join(root, '..dotdot.html')]);
+  const fourth = await eventAt(start + 3);
+  assert.deepEqual(fourth, { kind: 'reload', paths: ['/..dotdot.html'] });
 });
 
 test('overlays: the editor text is served (injected for navigations) and counts as a change', async () => {
