@@ -5,6 +5,9 @@
  * this script never re-renders the whole tree for an append. Every request field is hostile data
  * and is inserted with textContent only. UI state (filter, expanded nodes, focus) is kept with
  * getState/setState so it survives hide/show. Messages: src/extension/webview-protocol.ts.
+ * Above the tree, the sharing panel: each running server's URLs (copyable) and, when shared on the
+ * network, the QR code of the chosen URL — an SVG the host drew with uqr, parsed here as SVG and
+ * kept only if it is nothing but <svg>, <rect> and <path> (no script, no links, no styles).
  */
 (function () {
   'use strict';
@@ -13,12 +16,15 @@
   /** @typedef {import('../src/extension/webview-protocol').ViewToHost} ViewToHost */
   /** @typedef {import('../src/extension/webview-protocol').RequestRow} RequestRow */
   /** @typedef {import('../src/extension/webview-protocol').RequestDetails} RequestDetails */
+  /** @typedef {import('../src/extension/webview-protocol').SharingServer} SharingServer */
   /**
    * @typedef {{ filter: string, classes: Record<string, boolean>, collapsedClients: string[],
-   *   expanded: string[], focusId: string | undefined, scrollTop: number }} UiState
+   *   expanded: string[], focusId: string | undefined, scrollTop: number,
+   *   qrChoice: Record<string, string> }} UiState
    * @typedef {{ row: RequestRow, li: HTMLLIElement, search: string }} RowEntry
    * @typedef {{ ip: string, li: HTMLLIElement, group: HTMLUListElement, host: HTMLSpanElement,
-   *   count: HTMLSpanElement, total: number, visible: number, search: string }} ClientEntry
+   *   count: HTMLSpanElement, seen: HTMLSpanElement, lastSeen: string, total: number, visible: number,
+   *   search: string }} ClientEntry
    */
 
   // @ts-ignore acquireVsCodeApi is injected by VS Code
@@ -26,7 +32,7 @@
 
   /** @type {UiState} */
   const ui = Object.assign(
-    { filter: '', classes: { '2xx': true, '3xx': true, '4xx': true, '5xx': true }, collapsedClients: [], expanded: [], focusId: undefined, scrollTop: 0 },
+    { filter: '', classes: { '2xx': true, '3xx': true, '4xx': true, '5xx': true }, collapsedClients: [], expanded: [], focusId: undefined, scrollTop: 0, qrChoice: {} },
     vscode.getState() || {},
   );
   const collapsedClients = new Set(ui.collapsedClients);
@@ -40,6 +46,7 @@
   const pauseButton = /** @type {HTMLButtonElement} */ (document.getElementById('pause'));
   const clearButton = /** @type {HTMLButtonElement} */ (document.getElementById('clear'));
   const chips = /** @type {HTMLButtonElement[]} */ (Array.from(document.querySelectorAll('.chip')));
+  const sharingPanel = /** @type {HTMLElement} */ (document.getElementById('sharing'));
   tree.tabIndex = -1;
 
   /** @type {Map<number, RowEntry>} */
@@ -123,14 +130,17 @@
     row.appendChild(el('span', 'client-ip', r.clientIp));
     const host = /** @type {HTMLSpanElement} */ (el('span', 'client-host', r.clientHost && r.clientHost !== r.clientIp ? r.clientHost : ''));
     row.appendChild(host);
+    const seen = /** @type {HTMLSpanElement} */ (el('span', 'client-seen', ''));
+    row.appendChild(seen);
     const count = /** @type {HTMLSpanElement} */ (el('span', 'count', '0'));
+    count.title = 'Requests from this device';
     row.appendChild(count);
     const group = /** @type {HTMLUListElement} */ (el('ul', 'group'));
     group.setAttribute('role', 'group');
     group.hidden = !isOpen;
     li.appendChild(group);
     tree.appendChild(li);
-    c = { ip: r.clientIp, li, group, host, count, total: 0, visible: 0, search: `${r.clientIp} ${r.clientHost || ''}`.toLowerCase() };
+    c = { ip: r.clientIp, li, group, host, count, seen, lastSeen: '', total: 0, visible: 0, search: `${r.clientIp} ${r.clientHost || ''}`.toLowerCase() };
     clients.set(r.clientIp, c);
     if (!tree.querySelector('[tabindex="0"]')) li.tabIndex = 0;
     return c;
@@ -169,6 +179,9 @@
   /** @param {ClientEntry} c */
   function updateClient(c) {
     c.count.textContent = c.visible === c.total ? String(c.total) : `${c.visible} of ${c.total}`;
+    c.seen.textContent = c.lastSeen ? `last seen ${c.lastSeen}` : '';
+    const name = c.host.textContent ? ` (${c.host.textContent})` : '';
+    c.li.setAttribute('aria-label', `Device ${c.ip}${name}, ${c.total} request${c.total === 1 ? '' : 's'}${c.lastSeen ? `, last seen ${c.lastSeen}` : ''}`);
     c.li.hidden = c.visible === 0;
   }
 
@@ -192,6 +205,8 @@
       const r = newRows[i];
       if (!r || rows.has(r.key)) continue;
       const c = ensureClient(r);
+      // Rows arrive oldest first and are walked newest first: the first seen is the last seen.
+      if (!fragments.has(c)) c.lastSeen = r.timeText;
       const li = requestItem(r);
       const entry = { row: r, li, search: searchText(r) };
       rows.set(r.key, entry);
@@ -490,6 +505,7 @@
           if (c) {
             c.host.textContent = m.name !== m.ip ? m.name : '';
             c.search = `${m.ip} ${m.name}`.toLowerCase();
+            updateClient(c);
           }
         }
         break;
@@ -509,6 +525,10 @@
         if (m.type !== 'paused') break;
         paused = m.paused;
         break;
+      case 'sharing':
+        if (m.type !== 'sharing') break;
+        renderSharing(m.servers);
+        return;
       case 'maxEntries':
         if (m.type !== 'maxEntries') break;
         maxEntries = m.maxEntries;
@@ -520,6 +540,119 @@
     }
     updateSummary();
   });
+
+  // ------------------------------------------------------------------ sharing panel
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const SVG_ALLOWED = new Set(['svg', 'rect', 'path']);
+  const ATTR_ALLOWED = new Set(['xmlns', 'viewBox', 'width', 'height', 'fill', 'd', 'x', 'y']);
+
+  /**
+   * The host's QR SVG as an element, or null unless it is only <svg>/<rect>/<path> with plain
+   * geometry and fill attributes.
+   * @param {string} text
+   */
+  function parseQr(text) {
+    const doc = new window.DOMParser().parseFromString(text, 'image/svg+xml');
+    const root = doc.documentElement;
+    if (root.namespaceURI !== SVG_NS || root.localName !== 'svg') return null;
+    for (const node of [root, ...Array.from(root.querySelectorAll('*'))]) {
+      if (node.namespaceURI !== SVG_NS || !SVG_ALLOWED.has(node.localName)) return null;
+      for (const attr of Array.from(node.attributes)) if (!ATTR_ALLOWED.has(attr.name)) return null;
+    }
+    const svg = /** @type {Element} */ (document.importNode(root, true));
+    svg.setAttribute('class', 'qr-svg');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('focusable', 'false');
+    return svg;
+  }
+
+  /**
+   * @param {string} url
+   * @param {string} [label]
+   */
+  function urlLine(url, label) {
+    const line = el('div', 'url-line');
+    const text = el('span', 'url', url);
+    text.title = url;
+    line.appendChild(text);
+    if (label) line.appendChild(el('span', 'url-label', label));
+    const copy = /** @type {HTMLButtonElement} */ (el('button', 'copy', 'Copy'));
+    copy.type = 'button';
+    copy.title = `Copy ${url}`;
+    copy.setAttribute('aria-label', `Copy ${url}`);
+    copy.addEventListener('click', () => post({ type: 'copyUrl', url }));
+    line.appendChild(copy);
+    return line;
+  }
+
+  /** @param {readonly SharingServer[]} servers */
+  function renderSharing(servers) {
+    sharingPanel.textContent = '';
+    sharingPanel.hidden = servers.length === 0;
+    for (const s of servers) {
+      const box = el('div', `share-server mode-${s.mode}`);
+      const head = el('div', 'share-head');
+      head.appendChild(el('span', 'share-title', s.server));
+      head.appendChild(el('span', 'mode-text', s.mode === 'shared' ? 'Shared on the network' : 'Local: this machine only'));
+      const action = /** @type {HTMLButtonElement} */ (el('button', 'action share-action', s.mode === 'shared' ? 'Stop Sharing' : 'Share on Network'));
+      action.type = 'button';
+      action.addEventListener('click', () => post({ type: s.mode === 'shared' ? 'stopSharing' : 'shareOnNetwork', server: s.server }));
+      head.appendChild(action);
+      box.appendChild(head);
+      box.appendChild(urlLine(s.localUrl, 'this machine'));
+      if (s.mode === 'shared') {
+        if (s.urls.length === 0) {
+          box.appendChild(el('p', 'muted', 'No network address found: is this machine connected to a network?'));
+        }
+        const chosen = s.urls.find((u) => u.url === ui.qrChoice[s.server]) || s.urls[0];
+        const list = el('div', 'urls');
+        list.setAttribute('role', 'radiogroup');
+        list.setAttribute('aria-label', 'Network URLs (the chosen one is in the QR code)');
+        for (const u of s.urls) {
+          const line = urlLine(u.url, u.label);
+          const radio = /** @type {HTMLInputElement} */ (document.createElement('input'));
+          radio.type = 'radio';
+          radio.name = `qr-${s.server}`;
+          radio.checked = u === chosen;
+          radio.title = 'Show this URL as a QR code';
+          radio.setAttribute('aria-label', `QR code for ${u.url}`);
+          radio.addEventListener('change', () => {
+            ui.qrChoice[s.server] = u.url;
+            saveState();
+            renderSharing(servers);
+          });
+          line.insertBefore(radio, line.firstChild);
+          list.appendChild(line);
+        }
+        box.appendChild(list);
+        if (chosen) {
+          const qr = el('figure', 'qr');
+          const svg = parseQr(chosen.qrSvg);
+          if (svg) {
+            svg.setAttribute('aria-label', `QR code for ${chosen.url}`);
+            qr.appendChild(svg);
+          }
+          qr.appendChild(el('figcaption', 'qr-caption', `Scan to open ${chosen.url}`));
+          box.appendChild(qr);
+        }
+        if (s.allowedClients.length > 0) box.appendChild(el('p', 'restrict', `Only ${s.allowedClients.join(', ')} (and this machine) may connect; others get 403.`));
+        const hint = /** @type {HTMLDetailsElement} */ (el('details', 'hint'));
+        hint.title = s.hint;
+        hint.appendChild(el('summary', undefined, 'Nothing connects?'));
+        hint.appendChild(el('p', undefined, s.hint.replace(/^Nothing connects\? /, '')));
+        box.appendChild(hint);
+      }
+      if (s.certificate) {
+        const cert = el('p', 'cert');
+        cert.appendChild(el('span', 'cert-kind', s.certificate.kind === 'self-signed' ? 'HTTPS, self-signed. SHA-256: ' : 'HTTPS. SHA-256: '));
+        cert.appendChild(el('span', 'fingerprint', s.certificate.fingerprint256));
+        cert.title = `Compare this fingerprint with the one the phone shows before trusting it. Valid until ${s.certificate.validTo}.`;
+        box.appendChild(cert);
+      }
+      sharingPanel.appendChild(box);
+    }
+  }
 
   function restoreFocusAndScroll() {
     if (ui.focusId) {

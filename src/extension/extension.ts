@@ -7,8 +7,10 @@ import { CONFIG_SECTION, SETTING_KEYS } from './node-config';
 import { RequestsViewProvider } from './vscode-requests-view';
 import { readFolderConfig } from './vscode-config';
 import { registerCommands } from './vscode-commands';
+import { LiveReloadBridge } from './vscode-live-reload';
 import { PortholeOutput } from './vscode-output';
 import { ServerManager } from './vscode-server-manager';
+import { Sharing } from './vscode-sharing';
 import { StatusBar } from './vscode-status-bar';
 
 let manager: ServerManager | undefined;
@@ -17,11 +19,14 @@ export function activate(context: vscode.ExtensionContext): void {
   const output = new PortholeOutput();
   manager = new ServerManager(context, output);
   const requests = new RequestsViewProvider(context.extensionUri, manager, readFolderConfig(undefined).config.maxEntries);
+  const sharing = new Sharing(context, manager, output, requests);
   context.subscriptions.push(
     output,
     manager,
     requests,
+    sharing,
     new StatusBar(manager),
+    new LiveReloadBridge(manager),
     vscode.window.registerWebviewViewProvider(RequestsViewProvider.viewId, requests),
     manager.onRequests(({ server, records }) => {
       // The folder name only tells servers apart in a multi-root workspace.
@@ -32,7 +37,7 @@ export function activate(context: vscode.ExtensionContext): void {
         requests.setMaxEntries(readFolderConfig(undefined).config.maxEntries);
       }
     }),
-    ...registerCommands({ manager, output, requests }),
+    ...registerCommands({ manager, output, requests, sharing }),
   );
   const { version } = context.extension.packageJSON as { version?: unknown };
   output.log('info', `Porthole ${String(version)} ready (Node ${process.version}).`);

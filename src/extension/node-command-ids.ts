@@ -14,6 +14,10 @@ export const COMMANDS = {
   clearRequests: 'porthole.clearRequests',
   pauseRequests: 'porthole.pauseRequests',
   resumeRequests: 'porthole.resumeRequests',
+  /** Bind every interface (porthole.host = 0.0.0.0) after a plain-words confirmation. */
+  shareOnNetwork: 'porthole.shareOnNetwork',
+  /** Back to this machine only (porthole.host = 127.0.0.1). */
+  stopSharing: 'porthole.stopSharing',
   /** The status bar's click while a server runs: a quick pick of actions. */
   statusBarMenu: 'porthole._statusBarMenu',
   /** For tests: the state of every folder's server. */

@@ -5,8 +5,10 @@
  * to the default and the reason is reported in `problems`.
  */
 import * as path from 'node:path';
-import { DEFAULT_OPTIONS } from '../core';
-import type { ServerOptionsInput } from '../core';
+import { DEFAULT_OPTIONS, parseCidr } from '../core';
+import type { ReconfigurableOptions, ServerOptionsInput } from '../core';
+import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, toReloadOptions } from './node-reload-config';
+import type { ReloadSettings } from './node-reload-config';
 
 /** The settings section; every key below is `porthole.<key>`. */
 export const CONFIG_SECTION = 'porthole';
@@ -16,8 +18,8 @@ export const DEFAULT_MAX_ENTRIES = 10_000;
 export const MIN_MAX_ENTRIES = 100;
 export const MAX_MAX_ENTRIES = 100_000;
 
-/** Mirrors `contributes.configuration` in package.json, key by key. */
-export interface PortholeConfig {
+/** Mirrors `contributes.configuration` in package.json, key by key (`reload.*`: node-reload-config.ts). */
+export interface PortholeConfig extends ReloadSettings {
   readonly port: number;
   readonly host: string;
   /** Folder-relative; '' = the workspace folder itself. */
@@ -30,6 +32,15 @@ export interface PortholeConfig {
   readonly logFile: string;
   readonly resolveHostNames: boolean;
   readonly maxEntries: number;
+  /** Extra `Host` names (tunnels, custom names). */
+  readonly allowedHosts: readonly string[];
+  /** CIDR ranges; empty = every client. Each entry was checked with parseCidr. */
+  readonly allowedClients: readonly string[];
+  /** PEM paths (folder-relative allowed); both '' = no files. */
+  readonly httpsCert: string;
+  readonly httpsKey: string;
+  /** HTTPS with a self-signed certificate kept in the extension's global storage. */
+  readonly httpsSelfSigned: boolean;
 }
 
 /** The setting keys (relative to `porthole.`) and the snapshot field each one fills. */
@@ -44,6 +55,12 @@ export const SETTING_KEYS = {
   logFile: 'log.file',
   resolveHostNames: 'log.resolveHostNames',
   maxEntries: 'requests.maxEntries',
+  allowedHosts: 'allowedHosts',
+  allowedClients: 'allowedClients',
+  httpsCert: 'https.cert',
+  httpsKey: 'https.key',
+  httpsSelfSigned: 'https.selfSigned',
+  ...RELOAD_SETTING_KEYS,
 } as const satisfies Record<keyof PortholeConfig, string>;
 
 /** The defaults: the core's own, plus the extension-only ones. package.json must agree (tested). */
@@ -58,6 +75,12 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   logFile: '',
   resolveHostNames: DEFAULT_OPTIONS.resolveHostNames,
   maxEntries: DEFAULT_MAX_ENTRIES,
+  allowedHosts: DEFAULT_OPTIONS.allowedHosts,
+  allowedClients: DEFAULT_OPTIONS.allowedClients,
+  httpsCert: '',
+  httpsKey: '',
+  httpsSelfSigned: false,
+  ...DEFAULT_RELOAD_SETTINGS,
 };
 
 export interface ConfigSnapshot {
@@ -93,6 +116,22 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     problems.push(`porthole.${SETTING_KEYS[field]} must be a whole number from ${min} to ${max}; using ${fallback}.`);
     return fallback;
   };
+  /** A list of strings; entries `valid` refuses are dropped, each with its reason. */
+  const list = (field: keyof PortholeConfig, valid: (entry: string) => string | undefined): string[] => {
+    const v = read(SETTING_KEYS[field]);
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) {
+      problems.push(`porthole.${SETTING_KEYS[field]} must be a list of strings; ignoring it.`);
+      return [];
+    }
+    const out: string[] = [];
+    for (const entry of v as unknown[]) {
+      const reason = typeof entry === 'string' ? valid(entry.trim()) : 'is not a string';
+      if (reason === undefined) out.push((entry as string).trim());
+      else problems.push(`porthole.${SETTING_KEYS[field]}: ${JSON.stringify(entry)} ${reason}; ignoring it.`);
+    }
+    return out;
+  };
 
   let host = str('host', DEFAULT_CONFIG.host);
   if (host === '' || /[\s/]/.test(host)) {
@@ -115,20 +154,57 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     logFile: str('logFile', DEFAULT_CONFIG.logFile),
     resolveHostNames: bool('resolveHostNames', DEFAULT_CONFIG.resolveHostNames),
     maxEntries: int('maxEntries', DEFAULT_CONFIG.maxEntries, MIN_MAX_ENTRIES, MAX_MAX_ENTRIES),
+    allowedHosts: list('allowedHosts', (h) => (h === '' || /[\s/@]/.test(h) ? 'is not a host name' : undefined)),
+    allowedClients: list('allowedClients', (c) => {
+      try {
+        parseCidr(c);
+        return undefined;
+      } catch (err) {
+        return `is not valid (${(err as Error).message})`;
+      }
+    }),
+    httpsCert: str('httpsCert', DEFAULT_CONFIG.httpsCert),
+    httpsKey: str('httpsKey', DEFAULT_CONFIG.httpsKey),
+    httpsSelfSigned: bool('httpsSelfSigned', DEFAULT_CONFIG.httpsSelfSigned),
+    ...readReloadSettings(read, problems),
   };
   return { config, problems };
 }
 
-/** True when the running server must restart to honour `next`: its binding or its root changed. */
+/**
+ * True when the running server must restart to honour `next`: its binding, root or HTTPS changed,
+ * or a live-reload listen option (`reload.enabled`, `reload.ignore`, `reload.debounceMs`).
+ */
 export function needsRestart(running: PortholeConfig, next: PortholeConfig): boolean {
-  return running.port !== next.port || running.host !== next.host || running.root !== next.root;
+  return (
+    (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned'] as const).some((k) => running[k] !== next[k]) ||
+    reloadNeedsRestart(running, next)
+  );
 }
+
+const sameValue = (a: unknown, b: unknown): boolean =>
+  Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => x === b[i]) : a === b;
 
 /** The setting keys whose values differ (for "applies at the next start" messages). */
 export function changedKeys(a: PortholeConfig, b: PortholeConfig): string[] {
   return (Object.keys(SETTING_KEYS) as Array<keyof PortholeConfig>)
-    .filter((k) => a[k] !== b[k])
+    .filter((k) => !sameValue(a[k], b[k]))
     .map((k) => `porthole.${SETTING_KEYS[k]}`);
+}
+
+/** Settings a running server takes without a restart (WorkerServer.reconfigure). */
+export const LIVE_SETTINGS = ['listing', 'dotfiles', 'followSymlinks', 'allowedHosts', 'allowedClients'] as const;
+
+/** The live-applicable changes from `running` to `next`, or undefined when there are none. */
+export function liveChanges(running: PortholeConfig, next: PortholeConfig): ReconfigurableOptions | undefined {
+  const changes: { -readonly [K in (typeof LIVE_SETTINGS)[number]]?: PortholeConfig[K] } = {};
+  let any = false;
+  for (const k of LIVE_SETTINGS) {
+    if (sameValue(running[k], next[k])) continue;
+    (changes as Record<string, unknown>)[k] = next[k];
+    any = true;
+  }
+  return any ? changes : undefined;
 }
 
 /** File-system facts the options need that the snapshot cannot know. */
@@ -163,5 +239,8 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
     followSymlinks: config.followSymlinks,
     logFile: resolveLogFile(config, folder),
     resolveHostNames: config.resolveHostNames,
+    allowedHosts: config.allowedHosts,
+    allowedClients: config.allowedClients,
+    reload: toReloadOptions(config),
   };
 }

@@ -147,7 +147,7 @@ export function toDetails(item: StoredRequest): RequestDetails {
 /** Narrows a message from the webview (untrusted input like any other). */
 export function isViewToHost(value: unknown): value is ViewToHost {
   if (typeof value !== 'object' || value === null) return false;
-  const m = value as { type?: unknown; key?: unknown; paused?: unknown };
+  const m = value as { type?: unknown; key?: unknown; paused?: unknown; url?: unknown; server?: unknown };
   switch (m.type) {
     case 'ready':
     case 'clear':
@@ -157,6 +157,11 @@ export function isViewToHost(value: unknown): value is ViewToHost {
       return typeof m.key === 'number' && Number.isSafeInteger(m.key);
     case 'setPaused':
       return typeof m.paused === 'boolean';
+    case 'copyUrl':
+      return typeof m.url === 'string' && m.url.length < 2048;
+    case 'shareOnNetwork':
+    case 'stopSharing':
+      return typeof m.server === 'string' && m.server.length < 1024;
     default:
       return false;
   }

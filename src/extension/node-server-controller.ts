@@ -7,7 +7,7 @@
 import type { BoundAddress, DiagnosticLevel, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../core';
 import { Disposable, Emitter } from './node-disposable';
 import type { FolderContext, PortholeConfig } from './node-config';
-import { liveChanges, toServerOptions } from './node-config';
+import { changedKeys, liveChanges, toServerOptions } from './node-config';
 import { describeFailure, describeListening } from './node-format';
 import type { ServerEvent, ServerFailure, ServerState } from './node-server-state';
 import { INITIAL_STATE, toFailure, transition } from './node-server-state';
@@ -104,6 +104,7 @@ export class ServerController extends Disposable {
   reconfigure(config: PortholeConfig): boolean {
     const state = this.current;
     if (state.kind !== 'running' || !this.server) return false;
+    if (changedKeys(state.config, config).length === 0) return false;
     const changes = liveChanges(state.config, config);
     this.apply({ type: 'reconfigured', config });
     if (!changes) return false;

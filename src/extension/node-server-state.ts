@@ -29,6 +29,8 @@ export type ServerEvent =
   | { readonly type: 'listening'; readonly address: BoundAddress; readonly at: number }
   | { readonly type: 'failed'; readonly failure: ServerFailure }
   | { readonly type: 'stop' }
+  /** Settings applied to the running server without a restart (listing, access lists, …). */
+  | { readonly type: 'reconfigured'; readonly config: PortholeConfig }
   | { readonly type: 'closed' }
   | { readonly type: 'exited'; readonly failure: ServerFailure };
 
@@ -45,6 +47,7 @@ export function transition(state: ServerState, event: ServerEvent): ServerState 
       return undefined;
     case 'running':
       if (event.type === 'stop') return { kind: 'stopping', config: state.config };
+      if (event.type === 'reconfigured') return { ...state, config: event.config };
       if (event.type === 'exited') return { kind: 'stopped', failure: event.failure };
       return undefined;
     case 'stopping':

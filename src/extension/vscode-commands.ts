@@ -3,18 +3,21 @@
  * take a folder accept a Uri (explorer/editor menus) and otherwise ask when there is a choice.
  */
 import * as vscode from 'vscode';
+import { isLoopbackBind } from '../core';
 import { COMMANDS, REQUESTS_VIEW_ID } from './node-command-ids';
 import { measureEventLoopDelay } from './node-event-loop';
 import type { ServerState } from './node-server-state';
 import type { PortholeOutput } from './vscode-output';
 import type { RequestsViewProvider } from './vscode-requests-view';
 import type { ManagedServer, ServerManager } from './vscode-server-manager';
+import type { Sharing } from './vscode-sharing';
 import { openExternal, urlOf } from './vscode-server-manager';
 
 export interface CommandDeps {
   readonly manager: ServerManager;
   readonly output: PortholeOutput;
   readonly requests: RequestsViewProvider;
+  readonly sharing: Sharing;
 }
 
 /** What `porthole._state` returns (for tests). */
@@ -25,7 +28,7 @@ export interface ServerStateReport {
   readonly requestCount: number;
 }
 
-export function registerCommands({ manager, output, requests }: CommandDeps): vscode.Disposable[] {
+export function registerCommands({ manager, output, requests, sharing }: CommandDeps): vscode.Disposable[] {
   const folderOf = (uri: unknown): vscode.WorkspaceFolder | undefined =>
     uri instanceof vscode.Uri ? vscode.workspace.getWorkspaceFolder(uri) : undefined;
 
@@ -98,6 +101,8 @@ export function registerCommands({ manager, output, requests }: CommandDeps): vs
     [COMMANDS.clearRequests]: () => requests.clear(),
     [COMMANDS.pauseRequests]: () => requests.setPaused(true),
     [COMMANDS.resumeRequests]: () => requests.setPaused(false),
+    [COMMANDS.shareOnNetwork]: (uri?: unknown) => sharing.share(folderOf(uri)),
+    [COMMANDS.stopSharing]: (uri?: unknown) => sharing.stopSharing(folderOf(uri)),
     [COMMANDS.statusBarMenu]: async () => {
       const items: Array<vscode.QuickPickItem & { command: string }> = [
         { label: '$(globe) Open in Browser', command: COMMANDS.openInBrowser },
@@ -105,6 +110,9 @@ export function registerCommands({ manager, output, requests }: CommandDeps): vs
         { label: '$(list-tree) Show Requests', command: COMMANDS.showRequests },
         { label: '$(output) Show Request Log', command: COMMANDS.showLog },
         { label: '$(circle-slash) Stop', command: COMMANDS.stop },
+        manager.active().some((s) => s.controller.state.kind === 'running' && !isLoopbackBind(s.controller.state.config.host))
+          ? { label: '$(debug-disconnect) Stop Sharing', command: COMMANDS.stopSharing }
+          : { label: '$(radio-tower) Share on Network', command: COMMANDS.shareOnNetwork },
       ];
       const picked = await vscode.window.showQuickPick(items, { title: 'Porthole', placeHolder: manager.active().map((s) => urlOf(s.controller.state)).join('  ') });
       if (picked) await vscode.commands.executeCommand(picked.command);

@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { CONTEXT_REQUESTS_PAUSED, REQUESTS_VIEW_ID } from './node-command-ids';
-import { Disposable } from './node-disposable';
+import { Disposable, Emitter } from './node-disposable';
 import type { StoredRequest } from './node-request-store';
 import { RequestStore, isViewToHost, toDetails, toRow } from './node-request-store';
-import type { HostToView, ViewToHost } from './webview-protocol';
+import type { HostToView, SharingServer, ViewToHost } from './webview-protocol';
 import type { ServerManager } from './vscode-server-manager';
 
 /** At most this many append messages a second reach the view. */
@@ -24,6 +24,11 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
   private ready = false;
   private pending: StoredRequest[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  private sharing: readonly SharingServer[] = [];
+  private readonly sharingActionEmitter = this.register(new Emitter<{ action: 'share' | 'stop'; server: string }>());
+
+  /** The view's "Share on Network" / "Stop Sharing" buttons (by folder name). */
+  readonly onSharingAction = this.sharingActionEmitter.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -74,6 +79,12 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
     void this.syncPausedContext();
   }
 
+  /** The running servers' URLs and QR codes for the sharing panel. */
+  setSharing(servers: readonly SharingServer[]): void {
+    this.sharing = servers;
+    this.post({ type: 'sharing', servers });
+  }
+
   setMaxEntries(maxEntries: number): void {
     if (maxEntries === this.store.capacity) return;
     this.store.setCapacity(maxEntries);
@@ -117,6 +128,7 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
           maxEntries: this.store.capacity,
           paused: this.store.paused,
         });
+        this.post({ type: 'sharing', servers: this.sharing });
         break;
       case 'getDetails': {
         const item = this.store.get(m.key);
@@ -134,6 +146,19 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
         break;
       case 'setPaused':
         this.setPaused(m.paused);
+        break;
+      case 'copyUrl': {
+        // Only a URL the host itself sent: the view is untrusted.
+        const known = this.sharing.some((s) => s.localUrl === m.url || s.urls.some((u) => u.url === m.url));
+        if (!known) break;
+        void vscode.env.clipboard.writeText(m.url).then(() => vscode.window.setStatusBarMessage(`Porthole: copied ${m.url}`, 3000));
+        break;
+      }
+      case 'shareOnNetwork':
+      case 'stopSharing':
+        if (this.sharing.some((s) => s.server === m.server)) {
+          this.sharingActionEmitter.fire({ action: m.type === 'shareOnNetwork' ? 'share' : 'stop', server: m.server });
+        }
         break;
     }
   }
@@ -171,6 +196,7 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
   <button type="button" id="pause" class="action" aria-pressed="false">Pause</button>
   <button type="button" id="clear" class="action">Clear</button>
 </div>
+<section id="sharing" aria-label="Server addresses" hidden></section>
 <div id="summary" role="status" aria-live="polite"></div>
 <ul id="tree" role="tree" aria-label="Requests by client"></ul>
 <p id="empty">No requests yet. Click <strong>Go Live</strong> in the status bar, then open the page.</p>

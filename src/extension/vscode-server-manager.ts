@@ -6,10 +6,11 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RequestRecord } from '../core';
+import type { RequestRecord, ServerOptionsInput } from '../core';
 import { WorkerServer } from '../core';
 import { Disposable, Emitter } from './node-disposable';
-import { changedKeys, needsRestart, resolveRoot } from './node-config';
+import { changedKeys, liveChanges, needsRestart, resolveRoot } from './node-config';
+import type { PortholeConfig } from './node-config';
 import { ServerController } from './node-server-controller';
 import type { ServerState } from './node-server-state';
 import { fileUrl } from './node-urls';
@@ -30,6 +31,8 @@ export interface RequestBatch {
 
 export class ServerManager extends Disposable {
   private readonly servers = new Map<string, ManagedServer>();
+  /** Completes a folder's options before each start (HTTPS: vscode-sharing.ts); throws to fail it. */
+  prepareOptions: ((folder: vscode.WorkspaceFolder, config: PortholeConfig, options: ServerOptionsInput) => ServerOptionsInput) | undefined;
   private readonly changeEmitter = this.register(new Emitter<void>());
   private readonly requestsEmitter = this.register(new Emitter<RequestBatch>());
   private readonly hostnameEmitter = this.register(new Emitter<{ ip: string; name: string }>());
@@ -71,6 +74,7 @@ export class ServerManager extends Disposable {
       folderContext(folder, this.context.logUri),
       () => new WorkerServer(workerScript),
       this.output,
+      (config, options) => this.prepareOptions?.(folder, config, options) ?? options,
     );
     controller.onDidChangeState(() => this.changeEmitter.fire());
     controller.onRequests((records) => this.requestsEmitter.fire({ server: folder.name, records }));
@@ -166,10 +170,12 @@ export class ServerManager extends Disposable {
       if (state.kind !== 'running') continue;
       const { config } = readFolderConfig(folder);
       if (needsRestart(state.config, config)) {
-        this.output.log('info', `[${folder.name}] The binding or the root changed: restarting.`);
+        this.output.log('info', `[${folder.name}] The binding, the root or the live-reload options changed: restarting.`);
         void controller.restart(config);
       } else {
-        const keys = changedKeys(state.config, config).filter((k) => !NO_RESTART_NEEDED.has(k));
+        const live = liveChanges(state.config, config);
+        if (controller.reconfigure(config) && live) this.output.log('info', `[${folder.name}] Applied ${Object.keys(live).map((k) => `porthole.${k}`).join(', ')} to the running server.`);
+        const keys = changedKeys(state.config, config).filter((k) => !NO_RESTART_NEEDED.has(k) && !(live && k.slice('porthole.'.length) in live));
         if (keys.length > 0) this.output.log('info', `[${folder.name}] ${keys.join(', ')} changed; this applies when the server restarts (Porthole: Restart).`);
       }
     }
@@ -199,7 +205,7 @@ export class ServerManager extends Disposable {
 }
 
 /** Settings read live by the extension (not by the server): changing them needs no restart. */
-const NO_RESTART_NEEDED = new Set(['porthole.openBrowser', 'porthole.requests.maxEntries']);
+const NO_RESTART_NEEDED = new Set(['porthole.openBrowser', 'porthole.requests.maxEntries', 'porthole.reload.on']);
 
 export function urlOf(state: ServerState): string {
   return state.kind === 'running' ? state.address.url : '';

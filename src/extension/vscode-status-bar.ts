@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from './node-command-ids';
 import { Disposable } from './node-disposable';
+import { schemeOf, sharedUrls, sharingModeOf } from './node-sharing';
 import { computeStatusView } from './node-status-view';
 import type { ServerManager } from './vscode-server-manager';
 
@@ -41,6 +42,10 @@ export class StatusBar extends Disposable {
         folderPath: folder.uri.fsPath,
         state: controller.state,
         requestCount: controller.requestCount,
+        networkUrls:
+          controller.state.kind === 'running' && sharingModeOf(controller.state.config.host) === 'shared'
+            ? sharedUrls(controller.state.config.host, controller.state.address.port, schemeOf(controller.state.address)).map((u) => u.url)
+            : undefined,
       })),
     );
     this.item.text = view.text;

@@ -41,7 +41,39 @@ export interface RequestDetails {
   readonly timing: HeaderPairs;
 }
 
+/** One URL other devices use, with its QR code (an SVG document drawn by uqr on the host). */
+export interface SharedUrl {
+  readonly url: string;
+  /** e.g. "eth0 · IPv4" */
+  readonly label: string;
+  readonly qrSvg: string;
+}
+
+export interface CertificateView {
+  readonly kind: 'files' | 'self-signed';
+  /** SHA-256, colon-separated hex (as browsers show it). */
+  readonly fingerprint256: string;
+  readonly validTo: string;
+}
+
+/** A running server in the view's sharing panel. */
+export interface SharingServer {
+  /** Workspace folder name. */
+  readonly server: string;
+  readonly mode: 'local' | 'shared';
+  /** The URL on this machine. */
+  readonly localUrl: string;
+  /** The URLs other devices use (empty when local). */
+  readonly urls: readonly SharedUrl[];
+  readonly allowedClients: readonly string[];
+  readonly certificate: CertificateView | undefined;
+  /** What to check when nothing connects (empty when local). */
+  readonly hint: string;
+}
+
 export type HostToView =
+  /** The running servers, their URLs and QR codes (sent on load and whenever they change). */
+  | { readonly type: 'sharing'; readonly servers: readonly SharingServer[] }
   /** The whole retained list, sent when the view (re)loads. */
   | { readonly type: 'snapshot'; readonly rows: readonly RequestRow[]; readonly dropped: number; readonly maxEntries: number; readonly paused: boolean }
   /** New rows since the last message (at most ~10 of these a second). */
@@ -58,4 +90,9 @@ export type ViewToHost =
   | { readonly type: 'openFile'; readonly key: number }
   | { readonly type: 'getDetails'; readonly key: number }
   | { readonly type: 'clear' }
-  | { readonly type: 'setPaused'; readonly paused: boolean };
+  | { readonly type: 'setPaused'; readonly paused: boolean }
+  /** Copy one of the URLs the host sent (the host checks it is one of them). */
+  | { readonly type: 'copyUrl'; readonly url: string }
+  /** Run Share on Network / Stop Sharing for a server (by folder name). */
+  | { readonly type: 'shareOnNetwork'; readonly server: string }
+  | { readonly type: 'stopSharing'; readonly server: string };

@@ -21,6 +21,8 @@ export interface ConfigProperty {
   markdownDescription?: string;
   minimum?: number;
   maximum?: number;
+  enum?: unknown[];
+  enumDescriptions?: string[];
 }
 
 export interface Manifest {

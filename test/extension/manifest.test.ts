@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { DEFAULT_OPTIONS } from '../../src/core';
 import { COMMANDS, REQUESTS_VIEW_ID, VIEW_CONTAINER_ID } from '../../src/extension/node-command-ids';
 import { DEFAULT_CONFIG, DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES, MIN_MAX_ENTRIES, SETTING_KEYS } from '../../src/extension/node-config';
+import { DEFAULT_RELOAD_ON, MAX_RELOAD_DEBOUNCE_MS, MIN_RELOAD_DEBOUNCE_MS, RELOAD_TRIGGERS } from '../../src/extension/node-reload-config';
 import { readManifest, repoRoot } from './helpers';
 
 const manifest = readManifest();
@@ -30,6 +31,26 @@ void test('the settings defaults are the core\'s own DEFAULT_OPTIONS', () => {
   assert.equal(prop('requests.maxEntries').default, DEFAULT_MAX_ENTRIES);
   assert.equal(prop('requests.maxEntries').minimum, MIN_MAX_ENTRIES);
   assert.equal(prop('requests.maxEntries').maximum, MAX_MAX_ENTRIES);
+  assert.deepEqual(prop('allowedHosts').default, DEFAULT_OPTIONS.allowedHosts);
+  assert.deepEqual(prop('allowedClients').default, DEFAULT_OPTIONS.allowedClients);
+  assert.equal(prop('allowedHosts').type, 'array');
+  assert.equal(prop('allowedClients').type, 'array');
+  // The core's `tls` is undefined by default: no certificate files, no self-signed certificate.
+  assert.equal(DEFAULT_OPTIONS.tls, undefined);
+  assert.equal(prop('https.cert').default, '');
+  assert.equal(prop('https.key').default, '');
+  assert.equal(prop('https.selfSigned').default, false);
+  assert.equal(prop('reload.enabled').default, DEFAULT_OPTIONS.reload.enabled);
+  assert.deepEqual(prop('reload.ignore').default, DEFAULT_OPTIONS.reload.ignore);
+  assert.deepEqual(prop('reload.ignore').default, ['.git/**', 'node_modules/**', '.vscode/**']);
+  assert.equal(prop('reload.debounceMs').default, DEFAULT_OPTIONS.reload.debounceMs);
+  assert.equal(prop('reload.debounceMs').default, 100);
+  assert.equal(prop('reload.debounceMs').minimum, MIN_RELOAD_DEBOUNCE_MS);
+  assert.equal(prop('reload.debounceMs').maximum, MAX_RELOAD_DEBOUNCE_MS);
+  // `reload.on` is the extension's own (the core takes overlays whenever the host sends them).
+  assert.equal(prop('reload.on').default, DEFAULT_RELOAD_ON);
+  assert.deepEqual(prop('reload.on').enum, RELOAD_TRIGGERS);
+  assert.equal(prop('reload.on').enumDescriptions?.length, RELOAD_TRIGGERS.length);
 });
 
 void test('every contributed setting is in the config snapshot with the same default, and vice versa', () => {
@@ -37,7 +58,7 @@ void test('every contributed setting is in the config snapshot with the same def
   const known = Object.values(SETTING_KEYS).map((k) => `porthole.${k}`).sort();
   assert.deepEqual(contributed, known);
   for (const [field, key] of Object.entries(SETTING_KEYS)) {
-    assert.equal(prop(key).default, DEFAULT_CONFIG[field as keyof typeof DEFAULT_CONFIG], `porthole.${key}`);
+    assert.deepEqual(prop(key).default, DEFAULT_CONFIG[field as keyof typeof DEFAULT_CONFIG], `porthole.${key}`);
   }
 });
 
@@ -46,7 +67,7 @@ void test('every setting has a markdownDescription and a scope; folder-specific 
     assert.ok(p.markdownDescription && p.markdownDescription.length > 20, `${key} markdownDescription`);
     assert.ok(p.scope, `${key} scope`);
   }
-  for (const key of ['root', 'port', 'host', 'listing', 'dotfiles', 'followSymlinks', 'log.file']) {
+  for (const key of ['root', 'port', 'host', 'listing', 'dotfiles', 'followSymlinks', 'log.file', 'reload.enabled', 'reload.on', 'reload.ignore', 'reload.debounceMs', 'allowedHosts', 'allowedClients', 'https.cert', 'https.key', 'https.selfSigned']) {
     assert.equal(prop(key).scope, 'resource', key);
   }
 });

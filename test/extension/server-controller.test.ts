@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
-import type { BoundAddress, RequestRecord, ServerOptionsInput } from '../../src/core';
+import type { BoundAddress, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../src/core';
 import { DEFAULT_CONFIG } from '../../src/extension/node-config';
 import type { ControllerLog, ServerHandle } from '../../src/extension/node-server-controller';
 import { ServerController } from '../../src/extension/node-server-controller';
@@ -20,6 +20,22 @@ class FakeServer extends EventEmitter implements ServerHandle {
   close(): Promise<void> {
     this.closed++;
     return Promise.resolve();
+  }
+  reconfigured: ReconfigurableOptions[] = [];
+  allowedHosts: string[] = [];
+  reconfigure(changes: ReconfigurableOptions): void {
+    this.reconfigured.push(changes);
+  }
+  allowHost(name: string): void {
+    this.allowedHosts.push(name);
+  }
+  overlays: Array<[string, string | undefined]> = [];
+  changed: string[][] = [];
+  setOverlay(path: string, text: string | undefined): void {
+    this.overlays.push([path, text]);
+  }
+  notifyChanged(paths: readonly string[]): void {
+    this.changed.push([...paths]);
   }
   succeed(port = 8000, requestedPort?: number): void {
     this.settle?.resolve({ host: '127.0.0.1', port, url: `http://127.0.0.1:${port}/`, requestedPort });
@@ -135,9 +151,13 @@ void test('requests are counted and forwarded; restart resets the count', async 
   await tick();
   servers[0]!.succeed();
   await started;
-  servers[0]!.emit('requests', [{} as RequestRecord, {} as RequestRecord]);
+  servers[0]!.emit('requests', [{} as RequestRecord, {} as RequestRecord], 0);
   assert.equal(controller.requestCount, 2);
   assert.deepEqual(batches, [2]);
+  // Requests beyond the worker's per-batch cap arrive as a count and are counted too.
+  servers[0]!.emit('requests', [{} as RequestRecord], 7);
+  assert.equal(controller.requestCount, 10);
+  assert.deepEqual(batches, [2, 1]);
   const restarted = controller.restart({ ...DEFAULT_CONFIG, port: 9000 });
   await tick();
   await tick();
@@ -145,6 +165,24 @@ void test('requests are counted and forwarded; restart resets the count', async 
   assert.equal((await restarted).kind, 'running');
   assert.equal(controller.requestCount, 0);
   // Events of the old server are ignored.
-  servers[0]!.emit('requests', [{} as RequestRecord]);
+  servers[0]!.emit('requests', [{} as RequestRecord], 0);
   assert.equal(controller.requestCount, 0);
+});
+
+void test('live reload: overlays and changes reach the server only while it runs', async () => {
+  const { controller, servers } = setup();
+  controller.setOverlay('/site/a.html', 'early');
+  const started = controller.start(DEFAULT_CONFIG);
+  await tick();
+  controller.notifyChanged(['/site/a.html']);
+  servers[0]!.succeed();
+  await started;
+  controller.setOverlay('/site/a.html', 'typed');
+  controller.notifyChanged(['/site/b.css']);
+  controller.notifyChanged([]);
+  await controller.stop();
+  controller.setOverlay('/site/a.html', undefined);
+  assert.deepEqual(servers[0]!.overlays, [['/site/a.html', 'typed']]);
+  assert.deepEqual(servers[0]!.changed, [['/site/b.css']]);
+  assert.deepEqual(servers[0]!.options?.reload, { enabled: true, ignore: ['.git/**', 'node_modules/**', '.vscode/**'], debounceMs: 100, watch: false });
 });
