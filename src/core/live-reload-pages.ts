@@ -15,21 +15,29 @@
  */
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { open, realpath, type FileHandle } from 'node:fs/promises';
-import { extname, join, relative, sep } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import { extname, join, relative } from 'node:path';
 import type { Exchange } from './connection';
 import { CLIENT_VERSION } from './live-reload-client';
 import { injectClientTag, isNavigationRequest } from './live-reload-inject';
 import { evaluatePreconditions } from './preconditions';
 import type { HeaderList } from './request-record';
 import { resolveRequestPath } from './resolve-path';
-import { contentTypeFor, etagFor, sendFile, serveStatic, type StaticOptions } from './static-files';
+import {
+  INDEX_NAMES,
+  contentTypeFor,
+  etagFor,
+  openContained,
+  readWhole,
+  sendFile,
+  serveStatic,
+  type StaticOptions,
+} from './static-files';
 
 /** The tag injected into pages. ASCII; valid in HTML whatever the parsing mode. */
 export const CLIENT_TAG = '<script src="/__porthole/client.js" data-porthole-client></script>';
 /** HTML files above this are served as they are (never read whole into memory to inject). */
 export const MAX_INJECT_BYTES = 16 * 1024 * 1024;
-const INDEX_NAMES = ['index.html', 'index.htm'] as const;
 const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
 
 export interface PageContext {
@@ -146,59 +154,14 @@ function sendBytes(ex: Exchange, body: Buffer, etag: string, type: string): void
 }
 
 async function findFile(path: string, trailingSlash: boolean, files: StaticOptions): Promise<Found | undefined> {
-  const target = await openRegular(path, files);
-  if (target.kind === 'file') return target.found;
+  const target = await openContained(path, files);
+  if (target.kind === 'file') return target;
   if (target.kind !== 'dir' || !trailingSlash) return undefined;
   for (const name of INDEX_NAMES) {
-    const index = await openRegular(join(target.real, name), files);
-    if (index.kind === 'file') return index.found;
+    const index = await openContained(join(target.real, name), files);
+    if (index.kind === 'file') return index;
   }
   return undefined;
-}
-
-type Opened =
-  | { readonly kind: 'file'; readonly found: Found }
-  | { readonly kind: 'dir'; readonly real: string }
-  | { readonly kind: 'other' };
-
-async function openRegular(path: string, files: StaticOptions): Promise<Opened> {
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch {
-    return { kind: 'other' };
-  }
-  const root = files.rootReal;
-  if (!files.followSymlinks && real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
-    return { kind: 'other' };
-  }
-  let file: FileHandle;
-  try {
-    file = await open(real, 'r');
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EISDIR' ? { kind: 'dir', real } : { kind: 'other' };
-  }
-  try {
-    const stat = await file.stat();
-    if (stat.isFile()) return { kind: 'file', found: { file, stat, real } };
-    await file.close();
-    return stat.isDirectory() ? { kind: 'dir', real } : { kind: 'other' };
-  } catch {
-    await file.close().catch(() => undefined);
-    return { kind: 'other' };
-  }
-}
-
-async function readWhole(file: FileHandle, size: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(size);
-  let offset = 0;
-  while (offset < size) {
-    const { bytesRead } = await file.read(buf, offset, size - offset, offset);
-    if (bytesRead === 0) break;
-    offset += bytesRead;
-  }
-  // A file that shrank while read is sent as read: its length is what Content-Length says.
-  return offset === size ? buf : buf.subarray(0, offset);
 }
 
 function hashOf(bytes: Buffer): string {

@@ -28,7 +28,8 @@ export interface StaticOptions {
 
 /** Files up to this size are read in one call and sent in one write. */
 const SMALL_FILE_BYTES = 64 * 1024;
-const INDEX_NAMES = ['index.html', 'index.htm'] as const;
+/** Tried in order for a folder request. */
+export const INDEX_NAMES = ['index.html', 'index.htm'] as const;
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 const TEXT_HTML = 'text/html; charset=utf-8';
 
@@ -54,7 +55,7 @@ export function validatorsFor(st: Stats): Validators {
   return { etag: etagFor(st), lastModifiedSec: Math.floor(st.mtimeMs / 1000) };
 }
 
-type Opened =
+export type Opened =
   | { readonly kind: 'file'; readonly file: FileHandle; readonly stat: Stats; readonly real: string }
   | { readonly kind: 'dir'; readonly real: string }
   | { readonly kind: 'missing'; readonly reason: string }
@@ -65,7 +66,7 @@ function isInside(real: string, rootReal: string): boolean {
 }
 
 /** Opens a path if its real path is inside the root (or symlinks may leave it). */
-async function openContained(fsPath: string, opts: StaticOptions): Promise<Opened> {
+export async function openContained(fsPath: string, opts: StaticOptions): Promise<Opened> {
   let real: string;
   try {
     real = await realpath(fsPath);
@@ -302,7 +303,7 @@ export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string
   const type = contentTypeFor(real);
   const size = st.size;
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
-    readSmall(file, size).then(
+    readWhole(file, size).then(
       (body) => {
         // A file that changed size under us would make Content-Length a lie: go the long way.
         if (body.length !== size) {
@@ -331,7 +332,7 @@ export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string
     return;
   }
   if (size <= SMALL_FILE_BYTES && ex.method === 'GET') {
-    readSmall(file, size).then(
+    readWhole(file, size).then(
       (body) => {
         if (body.length !== size) ex.connection.failExchange(ex);
         else ex.respond(200, headers, body);
@@ -343,7 +344,8 @@ export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string
   ex.respondParts(200, headers, size, [{ file, start: 0, end: size - 1 }]);
 }
 
-async function readSmall(file: FileHandle, size: number): Promise<Buffer> {
+/** Reads a file of `size` bytes whole; a file that shrank while read comes back shorter. */
+export async function readWhole(file: FileHandle, size: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(size);
   let offset = 0;
   while (offset < size) {
@@ -388,7 +390,7 @@ export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOp
   if (custom?.kind === 'file') {
     try {
       const st = custom.stat;
-      const body = st.size <= CACHE_MAX_FILE_BYTES ? await readSmall(custom.file, st.size) : undefined;
+      const body = st.size <= CACHE_MAX_FILE_BYTES ? await readWhole(custom.file, st.size) : undefined;
       if (body !== undefined) {
         const v = validatorsFor(st);
         cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, TEXT_HTML, v, formatHttpDate(st.mtimeMs), undefined));
