@@ -13,38 +13,8 @@ const vscode = require('vscode');
 
 const EXTENSION_ID = 'porthole.porthole';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { get, sleep, waitFor } = require('./support');
 
-/** Polls `fn` until it returns a truthy value (at most `timeout` ms). */
-async function waitFor(what, fn, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
-
-/** One raw HTTP/1.1 GET over a TCP socket (Connection: close); resolves {status, head, body}. */
-function get(port, target) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    const chunks = [];
-    socket.setTimeout(5000, () => socket.destroy(new Error('GET timed out')));
-    socket.on('connect', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
-    socket.on('data', (c) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const end = text.indexOf('\r\n\r\n');
-      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), head: text.slice(0, end), body: text.slice(end + 4) });
-    });
-  });
-}
-
-/** True when nothing accepts connections on the port. */
 function portClosed(port) {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1' });

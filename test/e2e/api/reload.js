@@ -14,37 +14,11 @@ const path = require('node:path');
 const vscode = require('vscode');
 
 const EXTENSION_ID = 'porthole.porthole';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { sleep, waitFor, get: getWith } = require('./support');
 
-/** Polls `fn` until it returns a truthy value (at most `timeout` ms). */
-async function waitFor(what, fn, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
+/** A GET as a browser navigation (so HTML gets the reload client). */
+const get = (port, target) => getWith(port, target, ['Accept: text/html']);
 
-/** One raw HTTP/1.1 GET as a browser navigation (so HTML gets the reload client); resolves {status, body}. */
-function get(port, target) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    const chunks = [];
-    socket.setTimeout(5000, () => socket.destroy(new Error('GET timed out')));
-    socket.on('connect', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/html\r\nConnection: close\r\n\r\n`));
-    socket.on('data', (c) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
-    });
-  });
-}
-
-/** An event-stream client on /__porthole/events: `events()` lists {event, data} received so far. */
 function openEvents(port) {
   const socket = net.connect({ port, host: '127.0.0.1' });
   let text = '';

@@ -1,0 +1,44 @@
+// Helpers shared by the API-level suites that run INSIDE code-server's extension host
+// (index.js, reload.js): a bounded poll and one raw HTTP/1.1 GET over loopback TCP.
+/* global require, exports */
+'use strict';
+const net = require('node:net');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value (at most `timeout` ms). */
+async function waitFor(what, fn, timeout = 15000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+/**
+ * One raw HTTP/1.1 GET over a TCP socket (Connection: close), with extra header lines;
+ * resolves {status, head, body}.
+ */
+function get(port, target, headers = []) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    const chunks = [];
+    const extra = headers.map((h) => `${h}\r\n`).join('');
+    socket.setTimeout(5000, () => socket.destroy(new Error('GET timed out')));
+    socket.on('connect', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}Connection: close\r\n\r\n`));
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const end = text.indexOf('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), head: text.slice(0, end), body: text.slice(end + 4) });
+    });
+  });
+}
+
+exports.sleep = sleep;
+exports.waitFor = waitFor;
+exports.get = get;
