@@ -54,14 +54,20 @@ export function localAddressNames(): string[] {
   return names;
 }
 
+/** While shared, unknown Host names re-read the interface addresses at most this often. */
+const ADDRESS_REFRESH_MS = 2_000;
+
 export class HostPolicy {
   private readonly names: Set<string>;
   private extra = new Set<string>();
+  private readonly shared: boolean;
+  private refreshedAt = Date.now();
 
   /** `bindHost` is where the server listens; `extra` are the user's allowedHosts. */
   constructor(bindHost: string, extra: readonly string[]) {
     this.names = new Set(LOOPBACK_NAMES);
     this.setExtra(extra);
+    this.shared = bindHost === '0.0.0.0' || bindHost === '::';
     if (!isLoopbackBind(bindHost)) {
       for (const n of localAddressNames()) this.names.add(n);
       const machine = hostname().toLowerCase();
@@ -87,7 +93,14 @@ export class HostPolicy {
     if (hostHeader === undefined) return true;
     const name = hostNameOf(hostHeader);
     if (name.length === 0) return false;
-    return this.names.has(name) || this.extra.has(name) || name.endsWith('.localhost');
+    if (this.names.has(name) || this.extra.has(name) || name.endsWith('.localhost')) return true;
+    // An interface that came up after the start (joining Wi-Fi) is this machine's too.
+    if (this.shared && Date.now() - this.refreshedAt >= ADDRESS_REFRESH_MS) {
+      this.refreshedAt = Date.now();
+      for (const n of localAddressNames()) this.names.add(n);
+      return this.names.has(name);
+    }
+    return false;
   }
 }
 

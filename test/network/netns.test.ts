@@ -157,6 +157,21 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
     });
   });
 
+  test('an address this machine gains while shared is answered (Host check follows the interfaces)', async () => {
+    const later = `10.231.${SUBNET}.5`;
+    await withServer({ host: '0.0.0.0' }, async (port) => {
+      ip('addr', 'add', `${later}/24`, 'dev', VETH_HOST);
+      try {
+        // The interface list is re-read at most every 2 s, on a Host the server does not know.
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
+        const r = await curlFromNamespace(`http://${later}:${port}/`);
+        assert.equal(r.status, 200);
+      } finally {
+        ip('addr', 'del', `${later}/24`, 'dev', VETH_HOST);
+      }
+    });
+  });
+
   test('over HTTPS with a generated certificate the client trusts, the page loads', async () => {
     const cert = createSelfSignedCertificate(['localhost', '127.0.0.1', HOST_IP]);
     const caFile = join(workDir, 'porthole-cert.pem');
