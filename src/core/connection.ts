@@ -196,7 +196,10 @@ export class Connection {
       ex.onAbort?.();
       runCleanup(ex);
       this.log(ex, true);
-    } else if (!wasClosing && this.pending.length > 0 && this.bodyHead === undefined) {
+    } else if (!wasClosing && this.bodyHead !== undefined) {
+      // A complete head whose body never finished arriving: nothing to answer, but it is logged.
+      this.logUnparsed(400, 'client closed the connection mid-body', true, this.bodyHead);
+    } else if (!wasClosing && this.pending.length > 0) {
       // Bytes of a request head that never completed: nothing to answer, but it is logged.
       this.logUnparsed(400, 'client closed the connection mid-request', true);
     }
