@@ -349,21 +349,26 @@ export class Connection {
 
   // ---- output --------------------------------------------------------------------------------
 
-  private connectionHeader(ex: Exchange, headers: HeaderList): void {
-    if (ex.closeAfter || this.ctx.closing) {
-      ex.closeAfter = true;
-      headers.push(['Connection', 'close']);
-    } else if (ex.head.version === '1.0') {
-      headers.push(['Connection', 'keep-alive']);
-    }
-  }
-
-  private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
+  /**
+   * Marks the exchange answered with `status` and returns the Connection header its response
+   * needs: `close` when this connection ends after it, `keep-alive` for an HTTP/1.0 client that
+   * asked for it, none otherwise.
+   */
+  private begin(ex: Exchange, status: number): [string, string] | undefined {
     if (ex.answered) throw new Error('response already started');
     ex.answered = true;
     ex.status = status;
     this.bodyBase = -1;
-    this.connectionHeader(ex, headers);
+    if (ex.closeAfter || this.ctx.closing) {
+      ex.closeAfter = true;
+      return ['Connection', 'close'];
+    }
+    return ex.head.version === '1.0' ? ['Connection', 'keep-alive'] : undefined;
+  }
+
+  private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
+    const connection = this.begin(ex, status);
+    if (connection !== undefined) headers.push(connection);
     ex.responseHeaders = headers;
     return serializeHead(status, headers);
   }
@@ -375,21 +380,14 @@ export class Connection {
 
   writePrepared(ex: Exchange, status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined): void {
     if (this.phase === 'destroyed') return;
-    if (ex.answered) throw new Error('response already started');
-    ex.answered = true;
-    ex.status = status;
-    this.bodyBase = -1;
-    let connection = '';
-    if (ex.closeAfter || this.ctx.closing) {
-      ex.closeAfter = true;
-      connection = 'Connection: close\r\n';
-      logHeaders = [...logHeaders, ['Connection', 'close']];
-    } else if (ex.head.version === '1.0') {
-      connection = 'Connection: keep-alive\r\n';
-      logHeaders = [...logHeaders, ['Connection', 'keep-alive']];
+    const connection = this.begin(ex, status);
+    if (connection === undefined) {
+      ex.responseHeaders = logHeaders;
+      this.sendWhole(ex, head + headTail(), body);
+    } else {
+      ex.responseHeaders = [...logHeaders, connection];
+      this.sendWhole(ex, `${head}${connection[0]}: ${connection[1]}\r\n${headTail()}`, body);
     }
-    ex.responseHeaders = logHeaders;
-    this.sendWhole(ex, head + connection + headTail(), body);
   }
 
   /** Writes a head and a whole body in one write, then finishes the exchange. */

@@ -16,7 +16,7 @@
 import { statSync, type Stats } from 'node:fs';
 import type { Validators } from './preconditions';
 import type { HeaderList } from './request-record';
-import { REASONS } from './response-head';
+import { serializeStatusAndHeaders } from './response-head';
 
 /** Files up to this size are cached whole. */
 export const CACHE_MAX_FILE_BYTES = 1024 * 1024;
@@ -66,12 +66,6 @@ function currentEpoch(): number {
   return epoch;
 }
 
-function headText(status: number, headers: HeaderList): string {
-  let text = `HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\n`;
-  for (const [n, v] of headers) text += `${n}: ${v}\r\n`;
-  return text;
-}
-
 /** Builds an entry from a file read whole (its Stats from the open descriptor). */
 export function makeCachedFile(
   fsPath: string,
@@ -109,9 +103,9 @@ export function makeCachedFile(
     type,
     validators,
     lastModified,
-    head200: headText(200, log200),
+    head200: serializeStatusAndHeaders(200, log200),
     log200,
-    head304: headText(304, validatorHeaders),
+    head304: serializeStatusAndHeaders(304, validatorHeaders),
     log304: validatorHeaders,
     validatedEpoch: currentEpoch(),
   };

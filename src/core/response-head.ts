@@ -51,13 +51,18 @@ export function headTail(): string {
 }
 
 /**
- * The status line, the given headers, then Date and Server, then the blank line. The result is
- * latin1-safe (values were checked). `headers` is the list the log records.
+ * The status line and the given headers, each line ending in CRLF, without Date/Server and the
+ * blank line (a cached file keeps this part serialised). Latin1-safe: values were checked.
  */
-export function serializeHead(status: number, headers: HeaderList): string {
+export function serializeStatusAndHeaders(status: number, headers: HeaderList): string {
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\n`;
   for (const [name, value] of headers) {
     head += `${name}: ${isValidFieldValue(value) ? value : '-'}\r\n`;
   }
-  return head + headTail();
+  return head;
+}
+
+/** A whole response head: status line, `headers` (what the log records), Date, Server, blank line. */
+export function serializeHead(status: number, headers: HeaderList): string {
+  return serializeStatusAndHeaders(status, headers) + headTail();
 }

@@ -225,7 +225,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const server =
       opts.tls === undefined
         ? createNetServer({ noDelay: true, allowHalfOpen: true }, onSocket)
-        : createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true }, onSocket);
+        : createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true, allowHalfOpen: true }, onSocket);
     if (opts.tls !== undefined) {
       server.on('tlsClientError', (err: Error) => this.emit('diagnostic', 'debug', `TLS handshake failed: ${err.message}`));
     }
@@ -238,7 +238,6 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
     const conn = new Connection(socket, this);
     this.connections.add(conn);
   }

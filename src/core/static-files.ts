@@ -222,12 +222,18 @@ function conditionalHeaders(ex: Exchange): ConditionalHeaders {
 
 /**
  * The part every file answer shares: 412 and 304 from the preconditions, then Range (206, 416 or
- * multipart). Returns true when it answered; false leaves the full 200 to the caller.
+ * multipart). Returns true when it answered; false leaves the full 200 to the caller. `send304`
+ * answers Not Modified (a cached file has its 304 head serialised already).
  */
-function answerConditionally(ex: Exchange, rep: Representation, headers: HeaderList): boolean {
+function answerConditionally(
+  ex: Exchange,
+  rep: Representation,
+  headers: HeaderList,
+  send304 = (): void => ex.respond(304, headers.filter(([n]) => n === 'ETag' || n === 'Last-Modified' || n === 'Cache-Control')),
+): boolean {
   const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), rep.validators);
   if (pre === 'not-modified') {
-    ex.respond(304, headers.filter(([n]) => n === 'ETag' || n === 'Last-Modified' || n === 'Cache-Control'));
+    send304();
     return true;
   }
   if (pre === 'failed') {
@@ -263,16 +269,18 @@ function fileHeaders(rep: Representation): HeaderList {
   ];
 }
 
+/** Request headers that can make a file answer anything but the plain 200. */
+const CONDITIONAL_HEADERS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range']);
+
+function hasConditionalHeaders(ex: Exchange): boolean {
+  for (const [name] of ex.head.headers) if (CONDITIONAL_HEADERS.has(name)) return true;
+  return false;
+}
+
 /** Answers from a cached file: the common 200 and 304 use the pre-serialised heads. */
 export function sendCached(ex: Exchange, entry: CachedFile): void {
   ex.filePath = entry.real;
-  const hasConditions =
-    ex.header('if-none-match') !== undefined ||
-    ex.header('if-modified-since') !== undefined ||
-    ex.header('if-match') !== undefined ||
-    ex.header('if-unmodified-since') !== undefined ||
-    ex.header('range') !== undefined;
-  if (hasConditions) {
+  if (hasConditionalHeaders(ex)) {
     const body = entry.body;
     const rep: Representation = {
       validators: entry.validators,
@@ -281,12 +289,8 @@ export function sendCached(ex: Exchange, entry: CachedFile): void {
       size: entry.size,
       partFor: (start, end) => body.subarray(start, end + 1),
     };
-    const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), entry.validators);
-    if (pre === 'not-modified') {
-      ex.respondPrepared(304, entry.head304, entry.log304, undefined);
-      return;
-    }
-    if (answerConditionally(ex, rep, fileHeaders(rep))) return;
+    const send304 = (): void => ex.respondPrepared(304, entry.head304, entry.log304, undefined);
+    if (answerConditionally(ex, rep, fileHeaders(rep), send304)) return;
   }
   ex.respondPrepared(200, entry.head200, entry.log200, ex.method === 'HEAD' ? undefined : entry.body);
 }
@@ -303,19 +307,11 @@ export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string
   const type = contentTypeFor(real);
   const size = st.size;
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
-    readWhole(file, size).then(
-      (body) => {
-        // A file that changed size under us would make Content-Length a lie: go the long way.
-        if (body.length !== size) {
-          ex.connection.failExchange(ex);
-          return;
-        }
-        const entry = makeCachedFile(placement.fsPath, real, st, body, type, validators, lastModified, placement.dir);
-        placement.cache.set(placement.key, entry);
-        sendCached(ex, entry);
-      },
-      () => ex.connection.failExchange(ex),
-    );
+    withWholeFile(ex, file, size, (body) => {
+      const entry = makeCachedFile(placement.fsPath, real, st, body, type, validators, lastModified, placement.dir);
+      placement.cache.set(placement.key, entry);
+      sendCached(ex, entry);
+    });
     return;
   }
   const rep: Representation = {
@@ -332,16 +328,21 @@ export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string
     return;
   }
   if (size <= SMALL_FILE_BYTES && ex.method === 'GET') {
-    readWhole(file, size).then(
-      (body) => {
-        if (body.length !== size) ex.connection.failExchange(ex);
-        else ex.respond(200, headers, body);
-      },
-      () => ex.connection.failExchange(ex),
-    );
+    withWholeFile(ex, file, size, (body) => ex.respond(200, headers, body));
     return;
   }
   ex.respondParts(200, headers, size, [{ file, start: 0, end: size - 1 }]);
+}
+
+/**
+ * Reads a file whole and hands it to `send`; a file that changed size under us would make
+ * Content-Length a lie, so it (or a read error) fails the exchange instead.
+ */
+function withWholeFile(ex: Exchange, file: FileHandle, size: number, send: (body: Buffer) => void): void {
+  readWhole(file, size).then(
+    (body) => (body.length === size ? send(body) : ex.connection.failExchange(ex)),
+    () => ex.connection.failExchange(ex),
+  );
 }
 
 /** Reads a file of `size` bytes whole; a file that shrank while read comes back shorter. */
