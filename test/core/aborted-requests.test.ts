@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RequestRecord } from '../../src/core';
 import { startServer, type Running } from './harness';
 import { RawClient, waitForClose } from './raw-client';
 
@@ -30,15 +31,20 @@ async function recordsReach(n: number): Promise<void> {
   for (let i = 0; i < 100 && running.records.length < n; i++) await new Promise((r) => setTimeout(r, 20));
 }
 
-test('a client resetting mid-head is logged once, aborted', async () => {
+/** Sends `bytes`, lets the server take them, resets the connection; the records it added. */
+async function sendThenReset(bytes: string): Promise<RequestRecord[]> {
   const before = running.records.length;
   const client = await RawClient.connect(running.port);
-  await client.write('GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Ag');
+  await client.write(bytes);
   await new Promise((r) => setTimeout(r, 50));
   client.socket.resetAndDestroy();
   await waitForClose(client.socket);
   await recordsReach(before + 1);
-  const added = running.records.slice(before);
+  return running.records.slice(before);
+}
+
+test('a client resetting mid-head is logged once, aborted', async () => {
+  const added = await sendThenReset('GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Ag');
   assert.equal(added.length, 1);
   assert.equal(added[0]?.aborted, true);
   assert.equal(added[0]?.target, '/a.txt');
@@ -59,15 +65,7 @@ test('a client half-closing mid-body gets a 400, logged once', async () => {
 });
 
 test('a client resetting mid-body is logged once, aborted, with its method and target', async () => {
-  const before = running.records.length;
-  const client = await RawClient.connect(running.port);
-  await client.write('POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc');
-  // Let the server take the head before the client goes.
-  await new Promise((r) => setTimeout(r, 50));
-  client.socket.resetAndDestroy();
-  await waitForClose(client.socket);
-  await recordsReach(before + 1);
-  const added = running.records.slice(before);
+  const added = await sendThenReset('POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc');
   assert.equal(added.length, 1);
   assert.equal(added[0]?.aborted, true);
   assert.equal(added[0]?.method, 'POST');

@@ -13,7 +13,7 @@ const vscode = require('vscode');
 
 const EXTENSION_ID = 'porthole.porthole';
 
-const { get, sleep, waitFor } = require('./support');
+const { get, runTests, sleep, waitFor } = require('./support');
 
 function portClosed(port) {
   return new Promise((resolve) => {
@@ -204,19 +204,5 @@ const multi = [
 
 exports.run = async function run() {
   const isMulti = (vscode.workspace.workspaceFolders || []).length > 1;
-  const tests = isMulti ? multi : single;
-  let failed = 0;
-  console.log(`porthole API tests (${isMulti ? 'multi-root' : 'single folder'}): ${tests.length} in VS Code ${vscode.version}, Node ${process.version}`);
-  for (const [name, fn] of tests) {
-    const t0 = Date.now();
-    try {
-      await fn();
-      console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-    } catch (err) {
-      failed++;
-      console.error(`not ok - ${name}: ${(err && err.stack) || err}`);
-    }
-  }
-  console.log(`${tests.length - failed} passed, ${failed} failed`);
-  if (failed) throw new Error(`${failed} test(s) failed`);
+  await runTests(`porthole API tests (${isMulti ? 'multi-root' : 'single folder'})`, isMulti ? multi : single);
 };

@@ -14,7 +14,7 @@ const path = require('node:path');
 const vscode = require('vscode');
 
 const EXTENSION_ID = 'porthole.porthole';
-const { sleep, waitFor, get: getWith } = require('./support');
+const { runTests, sleep, waitFor, get: getWith } = require('./support');
 
 /** A GET as a browser navigation (so HTML gets the reload client). */
 const get = (port, target) => getWith(port, target, ['Accept: text/html']);
@@ -122,19 +122,9 @@ const tests = [
 ];
 
 exports.run = async function run() {
-  let failed = 0;
-  console.log(`porthole live-reload API tests: ${tests.length} in VS Code ${vscode.version}, Node ${process.version}`);
-  for (const [name, fn] of tests) {
-    const t0 = Date.now();
-    try {
-      await fn();
-      console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-    } catch (err) {
-      failed++;
-      console.error(`not ok - ${name}: ${(err && err.stack) || err}`);
-    }
+  try {
+    await runTests('porthole live-reload API tests', tests);
+  } finally {
+    stream?.close();
   }
-  stream?.close();
-  console.log(`${tests.length - failed} passed, ${failed} failed`);
-  if (failed) throw new Error(`${failed} test(s) failed`);
 };

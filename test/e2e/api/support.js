@@ -39,6 +39,28 @@ function get(port, target, headers = []) {
   });
 }
 
+/**
+ * Runs [name, fn] pairs in order, logging `ok`/`not ok` lines and the plain `N passed, N failed`
+ * summary; rejects when any failed (runExtensionTests reports that as the exit code).
+ */
+async function runTests(title, tests) {
+  let failed = 0;
+  console.log(`${title}: ${tests.length} in VS Code ${require('vscode').version}, Node ${process.version}`);
+  for (const [name, fn] of tests) {
+    const t0 = Date.now();
+    try {
+      await fn();
+      console.log(`ok - ${name} (${Date.now() - t0} ms)`);
+    } catch (err) {
+      failed++;
+      console.error(`not ok - ${name}: ${(err && err.stack) || err}`);
+    }
+  }
+  console.log(`${tests.length - failed} passed, ${failed} failed`);
+  if (failed) throw new Error(`${failed} test(s) failed`);
+}
+
+exports.runTests = runTests;
 exports.sleep = sleep;
 exports.waitFor = waitFor;
 exports.get = get;
