@@ -3,7 +3,11 @@
  * results are display text only (never parsed back).
  */
 import type { BoundAddress, RequestRecord } from '../core';
+import { formatSize } from '../core/format-size';
 import type { StatusClass } from './webview-protocol';
+
+/** The Requests view and Output channel say KB/MB, as VS Code does. */
+const UI_UNITS = ['KB', 'MB', 'GB', 'TB'];
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
@@ -16,15 +20,7 @@ export function formatTime(epochMs: number): string {
 /** 512 B, 1.2 KB, 3.4 MB, 1.1 GB (binary units, one decimal under 10). */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '-';
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+  return formatSize(bytes, UI_UNITS);
 }
 
 /** 0.4 ms, 3 ms, 1.25 s */
