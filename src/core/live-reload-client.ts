@@ -3,8 +3,11 @@
  *
  * It opens one EventSource per tab to `/__porthole/events`, built from `location` (so it works under
  * any host name or IP the page was opened with) and handles:
- * - `hello` (data: the server instance id): after a reconnection to a different instance (the
- *   server restarted), reload — edits made meanwhile were missed;
+ * - `hello` (data: {"id": server instance, "generation": events sent so far}): reload when the
+ *   page is behind — another instance (the server restarted), or a change sent while this page
+ *   had no stream: between the page's response and the stream's first connection (the served
+ *   page's tag carries the instance and generation it was served at), or during a reconnection;
+ * - every event carries its generation as the SSE `id`;
  * - `reload`: full reload;
  * - `css` (data: {"paths": [...]}): swap the matching same-origin stylesheets in place (all of
  *   them when none matches, e.g. an @import'ed file); the page's JavaScript state is kept;
@@ -17,7 +20,17 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
 (function () {
   'use strict';
   if (window.__portholeReload) return;
-  var state = { id: null, attempts: 0, source: null };
+  var tag = document.currentScript;
+  var servedGeneration = tag ? Number(tag.getAttribute('data-porthole-generation')) : NaN;
+  // id/generation: what the stream last said (null until its first hello); served*: the page's own.
+  var state = {
+    id: null,
+    generation: null,
+    servedId: tag ? tag.getAttribute('data-porthole-instance') : null,
+    servedGeneration: isFinite(servedGeneration) ? servedGeneration : null,
+    attempts: 0,
+    source: null
+  };
   window.__portholeReload = state;
   var MAX_ATTEMPTS = 40;
   var eventsUrl = new URL('/__porthole/events', location.href).href;
@@ -77,13 +90,25 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
     var source = new EventSource(eventsUrl);
     state.source = source;
     source.addEventListener('hello', function (e) {
-      if (state.id !== null && state.id !== e.data) { location.reload(); return; }
-      state.id = e.data;
+      var hello;
+      try { hello = JSON.parse(e.data); } catch (err) { return; }
+      var knownId = state.id !== null ? state.id : state.servedId;
+      var knownGeneration = state.id !== null ? state.generation : state.servedGeneration;
+      if (knownId !== null && (knownId !== hello.id || (knownGeneration !== null && knownGeneration !== hello.generation))) {
+        location.reload();
+        return;
+      }
+      state.id = hello.id;
+      state.generation = hello.generation;
       state.attempts = 0;
     });
-    source.addEventListener('reload', function () { location.reload(); });
-    source.addEventListener('css', function (e) { swapStylesheets(pathsOf(e.data)); });
-    source.addEventListener('img', function (e) { refreshImages(pathsOf(e.data)); });
+    function seen(e) {
+      var n = Number(e.lastEventId);
+      if (e.lastEventId !== '' && isFinite(n)) state.generation = n;
+    }
+    source.addEventListener('reload', function (e) { seen(e); location.reload(); });
+    source.addEventListener('css', function (e) { seen(e); swapStylesheets(pathsOf(e.data)); });
+    source.addEventListener('img', function (e) { seen(e); refreshImages(pathsOf(e.data)); });
     source.addEventListener('error', function () {
       if (source.readyState !== 2 || state.attempts >= MAX_ATTEMPTS) return;
       source.close();

@@ -5,8 +5,10 @@
  * page, or any request for a file the editor holds unsaved text for (an overlay), is taken over;
  * everything else goes to serveStatic untouched. A taken-over request is then answered:
  * - HTML navigation → the page (overlay text or file bytes) with the client tag injected, a weak
- *   ETag of its own (`W/"<file etag>-<client version>"`, `W/"o-<hash>-<client version>"` for an
- *   overlay), the byte-exact Content-Length, no Accept-Ranges, Range ignored;
+ *   ETag of its own (`W/"<file etag>-<client version>-<stamp>"`, `W/"o-<hash>-…"` for an overlay),
+ *   the byte-exact Content-Length, no Accept-Ranges, Range ignored. The tag carries the server
+ *   instance and the change generation the page was served at (the client reloads when the stream
+ *   says a change came after), so the stamp is in the ETag: a 304 never revives an older tag;
  * - an overlay otherwise → the overlay text as is, weak ETag `W/"o-<hash>"`, Range ignored;
  * - anything else (opted-out page, not HTML, too big) → sendFile, exactly as serveStatic would;
  * - no regular file found → serveStatic, which answers redirects, listings, 403 and 404.
@@ -34,8 +36,13 @@ import {
   type StaticOptions,
 } from './static-files';
 
-/** The tag injected into pages. ASCII; valid in HTML whatever the parsing mode. */
-export const CLIENT_TAG = '<script src="/__porthole/client.js" data-porthole-client></script>';
+/**
+ * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
+ * and `generation` (a count of events sent) say which state of the site the page was served at.
+ */
+export function clientTag(instance: string, generation: number): string {
+  return `<script src="/__porthole/client.js" data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}"></script>`;
+}
 /** HTML files above this are served as they are (never read whole into memory to inject). */
 export const MAX_INJECT_BYTES = 16 * 1024 * 1024;
 const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
@@ -48,6 +55,10 @@ export interface PageContext {
   readonly overlayCount: number;
   /** The overlay text for an absolute path, if the editor holds one. */
   overlayFor(absolutePath: string): string | undefined;
+  /** The server instance (changes with each start). */
+  readonly instanceId: string;
+  /** Events sent so far by this instance. */
+  readonly generation: number;
 }
 
 /** True when the request is taken over (and will be answered asynchronously). */
@@ -111,10 +122,12 @@ async function servePage(
     let body = bytes;
     let etag = `W/"${base}"`;
     if (inject) {
-      const result = injectClientTag(bytes, CLIENT_TAG);
+      // Read once: the tag and the ETag must name the same generation.
+      const { instanceId, generation } = ctx;
+      const result = injectClientTag(bytes, clientTag(instanceId, generation));
       if (result.kind === 'injected') {
         body = result.body;
-        etag = `W/"${base}-${CLIENT_VERSION}"`;
+        etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}"`;
       } else {
         ex.note = result.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${result.reason}`;
         if (overlay === undefined) {

@@ -78,6 +78,8 @@ export class LiveReload {
   private readonly clients = new Set<EventClient>();
   private readonly overlays = new Map<string, string>();
   private readonly pending = new Set<string>();
+  /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
+  private generation = 0;
   private overflow = false;
   private debounceTimer: NodeJS.Timeout | undefined;
   private firstPendingAt = 0;
@@ -94,6 +96,7 @@ export class LiveReload {
     this.ignored = compileGlobs(setup.reload.ignore);
     if (setup.logFile !== undefined) this.logPaths.add(resolve(setup.logFile));
     const overlays = this.overlays;
+    const generation = (): number => this.generation;
     this.pages = {
       // A getter: the server may reconfigure its static options while running.
       get files() {
@@ -104,6 +107,10 @@ export class LiveReload {
         return overlays.size;
       },
       overlayFor: (p) => overlays.get(resolve(p)),
+      instanceId: this.instanceId,
+      get generation() {
+        return generation();
+      },
     };
   }
 
@@ -233,8 +240,9 @@ export class LiveReload {
 
   private send(event: ReloadEvent): void {
     this.setup.diagnostic('debug', `live reload: ${event.kind} ${event.paths.join(' ')}`);
+    this.generation += 1;
     this.onEvent?.(event);
-    const frame = `event: ${event.kind}\ndata: ${JSON.stringify({ paths: event.paths })}\n\n`;
+    const frame = `id: ${this.generation}\nevent: ${event.kind}\ndata: ${JSON.stringify({ paths: event.paths })}\n\n`;
     this.broadcast(frame);
   }
 
@@ -326,7 +334,8 @@ export class LiveReload {
       this.clients.delete(client);
       if (this.clients.size === 0) this.stopHeartbeat();
     };
-    writer.write(`retry: ${RETRY_MS}\nevent: hello\ndata: ${this.instanceId}\n\n`);
+    const hello = JSON.stringify({ id: this.instanceId, generation: this.generation });
+    writer.write(`retry: ${RETRY_MS}\nevent: hello\ndata: ${hello}\n\n`);
     if (this.heartbeat === undefined) {
       this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS);
       this.heartbeat.unref();

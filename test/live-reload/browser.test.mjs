@@ -6,6 +6,7 @@
 /* global window, document, getComputedStyle -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -86,6 +87,65 @@ test('editing the HTML file reloads the page', { timeout: TEST_TIMEOUT_MS }, asy
     });
     assert.equal(await tab.evaluate(() => window.__marker), undefined, 'the page was reloaded');
   } finally {
+    await context.close();
+  }
+});
+
+/**
+ * Our own event stream on the CLI, over TCP. `waitFor(piece)` resolves once `piece` has arrived;
+ * bounded by WAIT_MS.
+ */
+function eventStream() {
+  const socket = connect(cli.port, '127.0.0.1');
+  let received = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (c) => {
+    received += c;
+  });
+  socket.on('error', () => {});
+  socket.write(`GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1:${cli.port}\r\nAccept: text/event-stream\r\n\r\n`);
+  return {
+    close: () => socket.destroy(),
+    /** @param {string} piece */
+    async waitFor(piece) {
+      const until = Date.now() + WAIT_MS;
+      while (!received.includes(piece)) {
+        if (Date.now() > until) throw new Error(`no ${JSON.stringify(piece)} on the stream; got ${JSON.stringify(received)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+}
+
+test('a change made after the page loaded but before its stream connected still reloads it', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The browser's first request for the stream is held until the change has gone out to the
+  // streams that were open, as when a reload's new page has not connected yet.
+  await writeFile(path.join(site, 'race.html'), page('race one'));
+  const context = await browser.newContext();
+  /** @type {() => void} */
+  let release = () => {};
+  const held = new Promise((r) => {
+    release = () => r(undefined);
+  });
+  let streams = 0;
+  await context.route('**/__porthole/events', async (route) => {
+    if (++streams === 1) await held;
+    await route.continue();
+  });
+  const watcher = eventStream();
+  try {
+    await watcher.waitFor('event: hello');
+    const tab = await context.newPage();
+    await tab.goto(`${cli.url}race.html`, { waitUntil: 'load' });
+    assert.equal(await tab.locator('h1').textContent(), 'race one');
+    await writeFile(path.join(site, 'race.html'), page('race two'));
+    await watcher.waitFor('"/race.html"');
+    release();
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'race two', undefined, { timeout: WAIT_MS });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  } finally {
+    release();
+    watcher.close();
     await context.close();
   }
 });

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server';
 import type { ReloadEvent } from '../../src/core/live-reload';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/live-reload-client';
-import { CLIENT_TAG } from '../../src/core/live-reload-pages';
+import { clientTag } from '../../src/core/live-reload-pages';
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>Grüße 🎉</p></body></html>\n';
 const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
@@ -86,6 +86,23 @@ function openStream(extra = ''): Stream {
   };
 }
 
+const TAG = /<script src="\/__porthole\/client\.js" data-porthole-client data-porthole-instance="([0-9a-f-]{36})" data-porthole-generation="(\d+)"><\/script>/;
+
+/** The client tag in an injected body: it must be clientTag(this server's instance, a generation). */
+function servedAt(body: Buffer): { tag: string; generation: number } {
+  const m = TAG.exec(body.toString('utf8'));
+  assert.ok(m, `no client tag in ${body.toString('utf8')}`);
+  const generation = Number(m[2]);
+  assert.equal(m[1], server.liveReload?.instanceId);
+  assert.equal(m[0], clientTag(m[1] ?? '', generation));
+  return { tag: m[0], generation };
+}
+
+/** PAGE-like `text` as injected: the tag before </body>. */
+function injected(text: string, body: Buffer): string {
+  return text.replace('</body>', `${servedAt(body).tag}</body>`);
+}
+
 /** Resolves with the next n-th event (index into `events`) once it has been sent. */
 async function eventAt(index: number): Promise<ReloadEvent> {
   while (events.length <= index) await new Promise<void>((r) => eventWaiters.push(r));
@@ -132,17 +149,17 @@ after(async () => {
 test('a navigation gets the page injected, a weak ETag and the exact Content-Length', async () => {
   const a = await request('/page.html', NAV);
   assert.equal(a.status, 200);
-  const expected = PAGE.replace('</body>', `${CLIENT_TAG}</body>`);
+  const expected = injected(PAGE, a.body);
   assert.equal(a.body.toString('utf8'), expected);
   assert.equal(a.headers.get('content-length'), String(Buffer.byteLength(expected)));
   assert.equal(Number(a.headers.get('content-length')), a.body.length);
   const etag = a.headers.get('etag') ?? '';
-  assert.match(etag, new RegExp(`^W/".+-${CLIENT_VERSION}"$`));
+  assert.match(etag, new RegExp(`^W/".+-${CLIENT_VERSION}-[0-9a-f]{8}\\.\\d+"$`));
   assert.equal(a.headers.get('accept-ranges'), undefined);
   assert.equal(a.headers.get('content-type'), 'text/html; charset=utf-8');
   // Folder index too.
   const index = await request('/', NAV);
-  assert.equal(index.body.toString('utf8'), expected);
+  assert.equal(index.body.toString('utf8'), injected(PAGE, index.body));
   // Revalidation with the weak tag → 304; the file's strong tag does not match.
   const again = await request('/page.html', `${NAV}If-None-Match: ${etag}\r\n`);
   assert.equal(again.status, 304);
@@ -186,7 +203,7 @@ test('Range on an injected page is ignored', async () => {
   assert.equal(a.status, 200);
   assert.equal(a.headers.get('content-range'), undefined);
   assert.equal(a.body.length, Number(a.headers.get('content-length')));
-  assert.ok(a.body.toString().includes(CLIENT_TAG));
+  servedAt(a.body);
 });
 
 test('the reserved prefix: our client and events; every other user file still served', async () => {
@@ -226,6 +243,47 @@ test('a file write streams `reload`; a stylesheet write streams `css`', async ()
   await writeFile(join(root, 'css', 'site.css'), 'body { color: blue }\n');
   await stream.waitFor('event: css\ndata: {"paths":["/css/site.css"]}\n\n');
   stream.socket.destroy();
+});
+
+test('the page, the stream and each event name a generation: a client can tell it missed a change', async () => {
+  const live = server.liveReload;
+  assert.ok(live);
+  const served = await request('/page.html', NAV);
+  const before = servedAt(served.body).generation;
+  const etag = served.headers.get('etag') ?? '';
+  const start = events.length;
+  live.notifyChanged([join(root, 'generation-1.html')]);
+  await eventAt(start);
+  // A stream opened after the change says so: its generation is past the page's.
+  const stream = openStream();
+  const helloEnd = await stream.waitFor('event: hello\ndata: ');
+  const hello = JSON.parse(stream.text().slice(helloEnd, stream.text().indexOf('\n', helloEnd))) as { id: string; generation: number };
+  assert.equal(hello.id, live.instanceId);
+  assert.ok(hello.generation > before, `hello ${hello.generation} after a page served at ${before}`);
+  // The page's old validator no longer matches (a 304 would revive the old tag).
+  const again = await request('/page.html', `${NAV}If-None-Match: ${etag}\r\n`);
+  assert.equal(again.status, 200);
+  assert.ok(servedAt(again.body).generation >= hello.generation);
+  // The next event carries the next generation as its SSE id.
+  live.notifyChanged([join(root, 'generation-2.html')]);
+  await stream.waitFor(`id: ${hello.generation + 1}\nevent: reload\ndata: {"paths":["/generation-2.html"]}\n\n`);
+  stream.socket.destroy();
+  // Another instance on the same root: another stamp, so the first one's validator fails too.
+  const other = new PreviewServer();
+  const address = await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
+  const saved = port;
+  port = address.port;
+  try {
+    const fresh = await request('/page.html', NAV);
+    const revalidated = await request('/page.html', `${NAV}If-None-Match: ${fresh.headers.get('etag') ?? ''}\r\n`);
+    assert.equal(revalidated.status, 304);
+    const old = await request('/page.html', `${NAV}If-None-Match: ${again.headers.get('etag') ?? ''}\r\n`);
+    assert.equal(old.status, 200);
+    assert.notEqual(fresh.headers.get('etag'), again.headers.get('etag'));
+  } finally {
+    port = saved;
+    await other.close();
+  }
 });
 
 test('the log file and ignored paths never emit', async () => {
@@ -280,7 +338,7 @@ test('overlays: the editor text is served (injected for navigations) and counts 
   const e = await eventAt(start);
   assert.deepEqual(e.paths, ['/page.html']);
   const nav = await request('/page.html', NAV);
-  assert.equal(nav.body.toString('utf8'), text.replace('</body>', `${CLIENT_TAG}</body>`));
+  assert.equal(nav.body.toString('utf8'), injected(text, nav.body));
   assert.equal(Number(nav.headers.get('content-length')), nav.body.length);
   const fetched = await request('/page.html', FETCH);
   assert.equal(fetched.body.toString('utf8'), text);
