@@ -76,7 +76,21 @@ test('typing without saving: the browser page shows the new text', async () => {
   await page.keyboard.press('Escape');
   await page.locator('.tabs-container .tab.dirty', { hasText: 'index.html' }).first().waitFor({ state: 'visible', timeout: 10_000 });
   await shot(page, 'typed-unsaved');
-  await site.waitForFunction((t) => document.body.innerText.includes(t), TOKEN, { timeout: 15_000 });
+  // First the server (the editor's text reached it), then the page (the reload reached the tab):
+  // a failure says which half broke.
+  const until = Date.now() + 15_000;
+  while (!(await tcpGet(port, '/index.html')).body.includes(TOKEN)) {
+    assert.ok(Date.now() < until, 'the server never served the unsaved text');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  try {
+    await site.waitForFunction((t) => document.body.innerText.includes(t), TOKEN, { timeout: 15_000 });
+  } catch (error) {
+    await site.bringToFront();
+    await shot(site, 'browser-missed-typed-text');
+    const seen = await site.evaluate(() => document.body.innerText.slice(-120));
+    throw new Error(`the page never showed the typed text; it ends with ${JSON.stringify(seen)}`, { cause: error });
+  }
   await site.bringToFront();
   await shot(site, 'browser-shows-typed-text');
   assert.equal(fs.readFileSync(path.join(workspace, 'index.html'), 'utf8').includes(TOKEN), false, 'the file was not saved');
