@@ -97,7 +97,7 @@ test('clicking a path opens the served file in the editor', async () => {
 test('the view keeps its filter across hide/show', async () => {
   let frame = await e2e.findWebviewFrame(page, { extensionId: EXTENSION_ID, selector: 'li.request' });
   await frame.locator('#filter').fill('no-such-path');
-  await frame.locator('li.client').first().waitFor({ state: 'hidden', timeout: 5_000 });
+  await frame.locator('li.client').first().waitFor({ state: 'hidden', timeout: 15_000 });
   await e2e.openViewContainer(page, 'Explorer');
   await e2e.openViewContainer(page, 'Porthole');
   frame = await e2e.findWebviewFrame(page, { extensionId: EXTENSION_ID, selector: '#filter' });
@@ -105,7 +105,7 @@ test('the view keeps its filter across hide/show', async () => {
   assert.equal(await frame.locator('#filter').inputValue(), 'no-such-path');
   assert.equal(await frame.locator('li.client').first().isHidden(), true);
   await frame.locator('#filter').fill('');
-  await frame.locator('li.client').first().waitFor({ state: 'visible', timeout: 5_000 });
+  await frame.locator('li.client').first().waitFor({ state: 'visible', timeout: 15_000 });
 });
 
 test('Stop from the status bar menu closes the port', async () => {
