@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server';
 import type { ReloadEvent } from '../../src/core/live-reload';
+import type { ReloadOptions } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/live-reload-client';
 import { clientTag } from '../../src/core/live-reload-pages';
 
@@ -101,6 +102,23 @@ function servedAt(body: Buffer): { tag: string; generation: number } {
 /** PAGE-like `text` as injected: the tag before </body>. */
 function injected(text: string, body: Buffer): string {
   return text.replace('</body>', `${servedAt(body).tag}</body>`);
+}
+
+/**
+ * Runs `body` with request() and openStream() pointed at another server on the same root (with
+ * `reload` options); the server is closed afterwards, whatever happens.
+ */
+async function onAnotherServer(reload: Partial<ReloadOptions>, body: (other: PreviewServer) => Promise<void>): Promise<void> {
+  const other = new PreviewServer();
+  const address = await other.listen({ root, port: 0, resolveHostNames: false, reload });
+  const saved = port;
+  port = address.port;
+  try {
+    await body(other);
+  } finally {
+    port = saved;
+    await other.close();
+  }
 }
 
 /** Resolves with the next n-th event (index into `events`) once it has been sent. */
@@ -269,21 +287,14 @@ test('the page, the stream and each event name a generation: a client can tell i
   await stream.waitFor(`id: ${hello.generation + 1}\nevent: reload\ndata: {"paths":["/generation-2.html"]}\n\n`);
   stream.socket.destroy();
   // Another instance on the same root: another stamp, so the first one's validator fails too.
-  const other = new PreviewServer();
-  const address = await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
-  const saved = port;
-  port = address.port;
-  try {
+  await onAnotherServer({ watch: false }, async () => {
     const fresh = await request('/page.html', NAV);
     const revalidated = await request('/page.html', `${NAV}If-None-Match: ${fresh.headers.get('etag') ?? ''}\r\n`);
     assert.equal(revalidated.status, 304);
     const old = await request('/page.html', `${NAV}If-None-Match: ${again.headers.get('etag') ?? ''}\r\n`);
     assert.equal(old.status, 200);
     assert.notEqual(fresh.headers.get('etag'), again.headers.get('etag'));
-  } finally {
-    port = saved;
-    await other.close();
-  }
+  });
 });
 
 test('the log file and ignored paths never emit', async () => {
@@ -352,34 +363,21 @@ test('overlays: the editor text is served (injected for navigations) and counts 
 });
 
 test('with reload off nothing is injected and the endpoints are not there', async () => {
-  const off = new PreviewServer();
-  const address = await off.listen({ root, port: 0, resolveHostNames: false, reload: { enabled: false } });
-  const saved = port;
-  port = address.port;
-  try {
+  await onAnotherServer({ enabled: false }, async (off) => {
     assert.equal(off.liveReload, undefined);
     const page = await request('/page.html', NAV);
     assert.deepEqual(page.body, await readFile(join(root, 'page.html')));
     assert.equal((await request('/__porthole/client.js')).body.toString(), 'the user client\n');
     assert.equal((await request('/__porthole/events')).status, 404);
-  } finally {
-    port = saved;
-    await off.close();
-  }
+  });
 });
 
 test('close() ends open event streams', async () => {
-  const extra = new PreviewServer();
-  const address = await extra.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
-  const saved = port;
-  port = address.port;
-  try {
+  await onAnotherServer({ watch: false }, async (extra) => {
     const stream = openStream();
     await stream.waitFor('event: hello\n');
     const ended = new Promise<void>((r) => stream.socket.on('end', () => r()));
     await extra.close();
     await ended;
-  } finally {
-    port = saved;
-  }
+  });
 });
