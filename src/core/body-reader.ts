@@ -34,7 +34,7 @@ function bodyError(status: number, code: string, message: string): ParseError {
   return Object.freeze({ kind: 'error', status, code, message });
 }
 
-const E_BODY_TOO_LARGE = bodyError(413, 'ERR_BODY_TOO_LARGE', 'The request body is too large.');
+const E_BODY_TOO_LARGE = bodyError(413, 'ERR_BODY_TOO_LARGE', 'The request body is larger than this server accepts.');
 const E_INVALID_LENGTH = bodyError(400, 'ERR_INVALID_CONTENT_LENGTH', 'The request body length is invalid.');
 const E_CHUNK_SIZE = bodyError(400, 'ERR_INVALID_CHUNK_SIZE', 'A chunk size is not a valid hexadecimal number.');
 const E_CHUNK_EXTENSION = bodyError(400, 'ERR_INVALID_CHUNK_EXTENSION', 'A chunk extension contains invalid characters.');

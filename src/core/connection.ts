@@ -15,7 +15,7 @@
 import type { Socket } from 'node:net';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { BodyReader } from './body-reader';
+import { BodyReader, checkContentLength } from './body-reader';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import type { HeaderList, RequestRecord } from './request-record';
@@ -284,8 +284,9 @@ export class Connection {
     this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
     this.scanned = 0;
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
-      if (head.contentLength !== undefined && head.contentLength > this.ctx.maxBodyBytes) {
-        this.failRequest(413, 'The request body is larger than this server accepts.', head);
+      const rejected = head.contentLength === undefined ? undefined : checkContentLength(head.contentLength, this.ctx.maxBodyBytes);
+      if (rejected !== undefined) {
+        this.failRequest(rejected.status, rejected.message, head);
         return false;
       }
       this.body = new BodyReader(
@@ -297,7 +298,7 @@ export class Connection {
       // The head deadline ended with the head; a body that stops arriving must not hold the
       // connection for ever (slowloris on the body): no progress for headersMs → 408.
       this.socket.setTimeout(this.ctx.timeouts.headersMs);
-      if (head.expectContinue && head.version === '1.1') this.socket.write(CONTINUE);
+      if (head.expectContinue) this.socket.write(CONTINUE);
       return true;
     }
     this.dispatch(head);
