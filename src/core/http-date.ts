@@ -1,21 +1,8 @@
 /**
- * IMF-fixdate formatting (RFC 9110 §5.6.7) with a per-second cache for the `Date` header, and
- * lenient parsing of the three HTTP-date forms for conditional requests (an unparsable date yields
- * undefined, and the caller ignores the header).
+ * IMF-fixdate formatting (RFC 9110 §5.6.7), and lenient parsing of the three HTTP-date forms for
+ * conditional requests (an unparsable date yields undefined, and the caller ignores the header).
+ * The `Date` header's once-a-second cache lives with the head writer (response-head.ts).
  */
-
-let cachedSecond = -1;
-let cachedDate = '';
-
-/** The current time as an IMF-fixdate, recomputed at most once a second. */
-export function currentHttpDate(now = Date.now()): string {
-  const second = Math.floor(now / 1000);
-  if (second !== cachedSecond) {
-    cachedSecond = second;
-    cachedDate = new Date(second * 1000).toUTCString();
-  }
-  return cachedDate;
-}
 
 /** Formats epoch milliseconds as an IMF-fixdate (to the second). */
 export function formatHttpDate(ms: number): string {

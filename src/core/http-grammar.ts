@@ -1,7 +1,7 @@
 /**
  * The HTTP character grammar shared by the request parser and the response writer: one table of
- * token characters and one field-value check. The writer uses `isToken` / `isValidFieldValue` as
- * its header-injection defence, so both sides agree byte for byte on what a field may hold.
+ * token characters and one field-value check. The writer uses `isValidFieldValue` as its
+ * header-injection defence, so both sides agree byte for byte on what a field may hold.
  *
  * Invariants: `TOKEN_CHARS` has exactly 256 entries (1 = tchar, 0 = not) and is never written
  * after module load; every check here is a pure function of its input.
@@ -52,11 +52,6 @@ function buildTokenTable(): Uint8Array {
 
 /** 1 at index b when byte b is a tchar (RFC 9110 §5.6.2). */
 export const TOKEN_CHARS: Uint8Array = buildTokenTable();
-
-/** True when `byte` is a tchar; any number outside 0..255 (or fractional) is not. */
-export function isTokenByte(byte: number): boolean {
-  return TOKEN_CHARS[byte] === 1;
-}
 
 /** True when `str` is a non-empty token (RFC 9110 §5.6.2), e.g. a method or a field name. */
 export function isToken(str: string): boolean {

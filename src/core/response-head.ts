@@ -3,11 +3,11 @@
  * (Date, Server) live here. Header values are checked with the same field-value rule the parser
  * uses, so nothing a client sent can inject a header line (a bad value is replaced, never sent).
  */
-import { currentHttpDate } from './http-date';
+import { formatHttpDate } from './http-date';
 import { isValidFieldValue } from './http-grammar';
 import type { HeaderList } from './request-record';
 
-export const REASONS: Readonly<Record<number, string>> = {
+const REASONS: Readonly<Record<number, string>> = {
   100: 'Continue',
   200: 'OK',
   204: 'No Content',
@@ -30,22 +30,23 @@ export const REASONS: Readonly<Record<number, string>> = {
   505: 'HTTP Version Not Supported',
 };
 
-export const SERVER_NAME = 'Porthole';
+const SERVER_NAME = 'Porthole';
 
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
 export function statusHasNoBody(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
-let tailSecond = '';
+let tailSecond = -1;
 let tail = '';
 
 /** `Date` and `Server` and the blank line that ends a head, rebuilt at most once a second. */
 export function headTail(): string {
-  const date = currentHttpDate();
-  if (date !== tailSecond) {
-    tailSecond = date;
-    tail = `Date: ${date}\r\nServer: ${SERVER_NAME}\r\n\r\n`;
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== tailSecond) {
+    tailSecond = second;
+    tail = `Date: ${formatHttpDate(now)}\r\nServer: ${SERVER_NAME}\r\n\r\n`;
   }
   return tail;
 }
