@@ -104,6 +104,11 @@ export class HostPolicy {
   }
 }
 
+/** `::ffff:127.0.0.1` → `127.0.0.1` (dual-stack sockets report IPv4 clients mapped). */
+export function normaliseIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
 interface Cidr {
   readonly v6: boolean;
   readonly base: bigint;
@@ -160,15 +165,9 @@ export class ClientFilter {
     this.ranges = cidrs.map(parseCidr);
   }
 
-  get active(): boolean {
-    return this.ranges.length > 0;
-  }
-
   allows(ip: string): boolean {
     if (this.ranges.length === 0 || isLoopbackAddress(ip)) return true;
-    let parsed = ipToBigInt(ip);
-    if (parsed === undefined) return false;
-    if (parsed.v6 && ip.startsWith('::ffff:') && ip.includes('.')) parsed = ipToBigInt(ip.slice(7));
+    const parsed = ipToBigInt(normaliseIp(ip));
     if (parsed === undefined) return false;
     for (const r of this.ranges) {
       if (r.v6 === parsed.v6 && (parsed.value & r.mask) === r.base) return true;

@@ -15,6 +15,7 @@
 import type { Socket } from 'node:net';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { normaliseIp } from './access-policy';
 import { BodyReader, checkContentLength } from './body-reader';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
@@ -584,6 +585,13 @@ export class Connection {
       ex.bodyBytes = Math.max(0, this.socket.bytesWritten - pendingBytes - this.bodyBase);
     }
     const h = ex.head;
+    // One pass over the request's fields for the two the log keeps (first of each, as ex.header).
+    let referer: string | undefined;
+    let userAgent: string | undefined;
+    for (const [name, value] of h.headers) {
+      if (name === 'referer') referer ??= value;
+      else if (name === 'user-agent') userAgent ??= value;
+    }
     this.ctx.record({
       id: ex.id,
       time: ex.startTime,
@@ -596,8 +604,8 @@ export class Connection {
       status: ex.status || (aborted ? 499 : 0),
       bytes: ex.bodyBytes,
       durationMs: Date.now() - ex.startTime,
-      referer: ex.header('referer'),
-      userAgent: ex.header('user-agent'),
+      referer,
+      userAgent,
       requestHeaders: h.headers,
       responseHeaders: ex.responseHeaders,
       aborted,
@@ -654,9 +662,4 @@ function firstLine(buf: Buffer): { method: string; target: string; protocol: str
   const parts = text.split(' ');
   if (parts.length !== 3) return { method: '-', target: text.slice(0, 200) || '-', protocol: '-' };
   return { method: parts[0] ?? '-', target: (parts[1] ?? '-').slice(0, 2048), protocol: parts[2] ?? '-' };
-}
-
-/** `::ffff:127.0.0.1` → `127.0.0.1` (dual-stack sockets report IPv4 clients mapped). */
-export function normaliseIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
