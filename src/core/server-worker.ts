@@ -65,7 +65,6 @@ port.on('message', (message: HostToWorker) => {
         () => {
           if (timer !== undefined) clearTimeout(timer);
           flush();
-          post({ type: 'closed' });
           port.close();
         },
         (err: unknown) => post({ type: 'diagnostic', level: 'error', message: `close failed: ${String(err)}` }),

@@ -103,8 +103,6 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
       case 'diagnostic':
         this.emit('diagnostic', m.level, m.message);
         return;
-      case 'closed':
-        return;
     }
   }
 

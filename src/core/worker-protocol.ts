@@ -45,5 +45,4 @@ export type WorkerToHost =
   /** At most MAX_RECORDS_PER_BATCH records; `dropped` counts those beyond it (the log file has all). */
   | { readonly type: 'requests'; readonly records: readonly RequestRecord[]; readonly dropped: number }
   | { readonly type: 'hostname'; readonly ip: string; readonly name: string }
-  | { readonly type: 'diagnostic'; readonly level: DiagnosticLevel; readonly message: string }
-  | { readonly type: 'closed' };
+  | { readonly type: 'diagnostic'; readonly level: DiagnosticLevel; readonly message: string };
