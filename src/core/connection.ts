@@ -56,6 +56,7 @@ type Phase = 'idle' | 'head' | 'body' | 'handling' | 'closing' | 'destroyed';
 export class Exchange {
   readonly id: number;
   readonly startTime: number;
+  /** The response's status once it has started; 0 before. */
   status = 0;
   responseHeaders: HeaderList = [];
   /** Why a request was refused, for the log. */
@@ -65,7 +66,6 @@ export class Exchange {
   bodyBytes = 0;
   /** Forces `Connection: close` on this response. */
   closeAfter = false;
-  answered = false;
   finished = false;
   /** Runs if the exchange ends before it finished (client left, error). */
   onAbort: (() => void) | undefined;
@@ -91,6 +91,11 @@ export class Exchange {
   }
 
   /** The first value of a request header (name lower-case). */
+  /** True once a response has started (its status is set then, and only then). */
+  get answered(): boolean {
+    return this.status !== 0;
+  }
+
   header(name: string): string | undefined {
     for (const [n, v] of this.head.headers) if (n === name) return v;
     return undefined;
@@ -358,7 +363,6 @@ export class Connection {
    */
   private begin(ex: Exchange, status: number): [string, string] | undefined {
     if (ex.answered) throw new Error('response already started');
-    ex.answered = true;
     ex.status = status;
     this.bodyBase = -1;
     if (ex.closeAfter || this.ctx.closing) {
