@@ -10,14 +10,13 @@
  *   instance and the change generation the page was served at (the client reloads when the stream
  *   says a change came after), so the stamp is in the ETag: a 304 never revives an older tag;
  * - an overlay otherwise → the overlay text as is, weak ETag `W/"o-<hash>"`, Range ignored;
- * - anything else (opted-out page, not HTML, too big) → sendFile, exactly as serveStatic would;
- * - no regular file found → serveStatic, which answers redirects, listings, 403 and 404.
+ * - anything else (opted-out page, not HTML, too big) → sent exactly as serveStatic would.
+ * The file is looked up once (static-files' `lookupPath`): whatever is not rewritten here (a file
+ * sent as it is, a redirect, a listing, 403, 404) goes to static-files' own answer step.
  * Containment is checked on the real path as static-files does: a file we serve ourselves is a
  * regular file inside the real root (or followSymlinks is on); anything else falls back.
  */
 import { createHash } from 'node:crypto';
-import type { Stats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type { Exchange } from './connection';
 import { CLIENT_VERSION } from './live-reload-client';
@@ -25,16 +24,7 @@ import { injectClientTag, isNavigationRequest } from './live-reload-inject';
 import { evaluatePreconditions } from './preconditions';
 import type { HeaderList } from './request-record';
 import { resolveRequestPath } from './resolve-path';
-import {
-  INDEX_NAMES,
-  contentTypeFor,
-  etagFor,
-  openContained,
-  readWhole,
-  sendFile,
-  serveStatic,
-  type StaticOptions,
-} from './static-files';
+import { INDEX_NAMES, answerLookup, contentTypeFor, etagFor, lookupPath, readWhole, type StaticOptions } from './static-files';
 
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
@@ -87,12 +77,6 @@ function overlayOf(ctx: PageContext, candidates: readonly string[]): string | un
   return undefined;
 }
 
-interface Found {
-  readonly file: FileHandle;
-  readonly stat: Stats;
-  readonly real: string;
-}
-
 async function servePage(
   ex: Exchange,
   segments: readonly string[],
@@ -100,9 +84,9 @@ async function servePage(
   navigation: boolean,
   ctx: PageContext,
 ): Promise<void> {
-  const found = await findFile(join(ctx.files.rootReal, ...segments), trailingSlash, ctx.files);
-  if (found === undefined) {
-    await serveStatic(ex, ex.head.path, ctx.files);
+  const found = await lookupPath(segments, trailingSlash, ctx.files);
+  if (found.kind !== 'file') {
+    await answerLookup(ex, ex.head.path, found, ctx.files);
     return;
   }
   const { file, stat, real } = found;
@@ -114,7 +98,7 @@ async function servePage(
     const inject = navigation && html;
     if (overlay === undefined && (!inject || stat.size > MAX_INJECT_BYTES)) {
       handed = true;
-      sendFile(ex, file, stat, real);
+      await answerLookup(ex, ex.head.path, found, ctx.files);
       return;
     }
     const bytes = overlay !== undefined ? Buffer.from(overlay, 'utf8') : await readWhole(file, stat.size);
@@ -132,7 +116,7 @@ async function servePage(
         ex.note = result.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${result.reason}`;
         if (overlay === undefined) {
           handed = true;
-          sendFile(ex, file, stat, real);
+          await answerLookup(ex, ex.head.path, found, ctx.files);
           return;
         }
       }
@@ -164,17 +148,6 @@ function sendBytes(ex: Exchange, body: Buffer, etag: string, type: string): void
     return;
   }
   ex.respond(200, [['Content-Type', type], ...validators, ['X-Content-Type-Options', 'nosniff']], body);
-}
-
-async function findFile(path: string, trailingSlash: boolean, files: StaticOptions): Promise<Found | undefined> {
-  const target = await openContained(path, files);
-  if (target.kind === 'file') return target;
-  if (target.kind !== 'dir' || !trailingSlash) return undefined;
-  for (const name of INDEX_NAMES) {
-    const index = await openContained(join(target.real, name), files);
-    if (index.kind === 'file') return index;
-  }
-  return undefined;
 }
 
 function hashOf(bytes: Buffer): string {

@@ -58,7 +58,8 @@ export function validatorsFor(st: Stats): Validators {
 
 export type Opened =
   | { readonly kind: 'file'; readonly file: FileHandle; readonly stat: Stats; readonly real: string }
-  | { readonly kind: 'dir'; readonly real: string }
+  /** `mtimeMs` from the descriptor; undefined when the folder could not be opened (EISDIR). */
+  | { readonly kind: 'dir'; readonly real: string; readonly mtimeMs: number | undefined }
   | { readonly kind: 'missing'; readonly reason: string }
   | { readonly kind: 'forbidden'; readonly reason: string };
 
@@ -81,14 +82,14 @@ export async function openContained(fsPath: string, opts: StaticOptions): Promis
   try {
     file = await open(real, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return { kind: 'dir', real };
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return { kind: 'dir', real, mtimeMs: undefined };
     return failure(err);
   }
   try {
     const st = await file.stat();
     if (st.isDirectory()) {
       await file.close();
-      return { kind: 'dir', real };
+      return { kind: 'dir', real, mtimeMs: st.mtimeMs };
     }
     if (!st.isFile()) {
       await file.close();
@@ -128,9 +129,7 @@ function plain(ex: Exchange, status: number, text: string, extra: HeaderList = [
 
 /** Serves GET/HEAD for `rawPath` (origin-form path with optional query). Never rejects. */
 export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
-  const cache = fileCacheFor(opts);
-  const key = cacheKeyOf(rawPath);
-  const hit = cache.lookup(key);
+  const hit = fileCacheFor(opts).lookup(cacheKeyOf(rawPath));
   if (hit !== undefined) {
     sendCached(ex, hit);
     return;
@@ -146,50 +145,91 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     await sendNotFound(ex, rawPath, opts);
     return;
   }
-  const fsPath = join(opts.rootReal, ...resolved.segments);
-  if (isSurelyMissing(fsPath)) {
-    ex.note = 'No such file.';
-    await sendNotFound(ex, rawPath, opts);
-    return;
-  }
+  await answerLookup(ex, rawPath, await lookupPath(resolved.segments, resolved.trailingSlash, opts), opts);
+}
+
+/** A file found for a request, or why there is none to send as it is. */
+export type Lookup =
+  | {
+      readonly kind: 'file';
+      readonly file: FileHandle;
+      readonly stat: Stats;
+      readonly real: string;
+      /** Where the file may be cached (its path on disk, its folder for an index); undefined: nowhere. */
+      readonly place: Pick<CachePlacement, 'fsPath' | 'dir'> | undefined;
+    }
+  | { readonly kind: 'missing'; readonly reason: string }
+  | { readonly kind: 'forbidden'; readonly reason: string }
+  /** A folder asked for without its trailing slash. */
+  | { readonly kind: 'moved'; readonly segments: readonly string[] }
+  /** A folder without an index file. */
+  | { readonly kind: 'folder'; readonly real: string; readonly segments: readonly string[] };
+
+/**
+ * The file-system half of serveStatic, for a resolved request path: opens the file, or the
+ * folder's index file, and answers nothing (a found file is open: hand it to answerLookup or
+ * sendFile, or close it).
+ */
+export async function lookupPath(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions): Promise<Lookup> {
+  const fsPath = join(opts.rootReal, ...segments);
+  if (isSurelyMissing(fsPath)) return { kind: 'missing', reason: 'No such file.' };
   const target = await openContained(fsPath, opts);
   switch (target.kind) {
     case 'missing':
-      ex.note = target.reason;
-      await sendNotFound(ex, rawPath, opts);
-      return;
     case 'forbidden':
-      ex.note = target.reason;
-      plain(ex, 403, 'Forbidden: the server may not read this file.');
-      return;
+      return target;
     case 'file':
-      sendFile(ex, target.file, target.stat, target.real, { cache, key, fsPath, dir: undefined });
-      return;
+      return { ...target, place: { fsPath, dir: undefined } };
     case 'dir':
       break;
   }
-  if (!resolved.trailingSlash) {
-    const q = rawPath.indexOf('?');
-    const location = encodePathSegments(resolved.segments, true) + (q >= 0 ? rawPath.slice(q) : '');
-    ex.respond(301, [['Location', location], ['Content-Type', TEXT_PLAIN]], `Moved to ${location}\n`);
-    return;
-  }
-  const dirMtimeMs = (await stat(fsPath).catch(() => undefined))?.mtimeMs;
+  if (!trailingSlash) return { kind: 'moved', segments };
   for (const name of INDEX_NAMES) {
     const index = await openContained(join(target.real, name), opts);
     if (index.kind === 'file') {
+      const dirMtimeMs = target.mtimeMs ?? (await stat(fsPath).catch(() => undefined))?.mtimeMs;
       const dir = dirMtimeMs === undefined ? undefined : { path: fsPath, mtimeMs: dirMtimeMs };
-      const placement = dir === undefined ? undefined : { cache, key, fsPath: join(fsPath, name), dir };
-      sendFile(ex, index.file, index.stat, index.real, placement);
-      return;
+      return { ...index, place: dir === undefined ? undefined : { fsPath: join(fsPath, name), dir } };
     }
   }
-  if (!opts.listing) {
-    ex.note = 'Folder without index.html, and listing is off.';
-    await sendNotFound(ex, rawPath, opts);
-    return;
+  return { kind: 'folder', real: target.real, segments };
+}
+
+/**
+ * The answering half of serveStatic: sends a found file (cached where `place` allows), or answers
+ * 404 (the root's 404.html when there is one), 403, 301 to the folder with its slash, or the
+ * folder's listing (404 when listing is off).
+ */
+export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup, opts: StaticOptions): Promise<void> {
+  switch (found.kind) {
+    case 'file': {
+      const { place } = found;
+      const placement = place === undefined ? undefined : { cache: fileCacheFor(opts), key: cacheKeyOf(rawPath), ...place };
+      sendFile(ex, found.file, found.stat, found.real, placement);
+      return;
+    }
+    case 'missing':
+      ex.note = found.reason;
+      await sendNotFound(ex, rawPath, opts);
+      return;
+    case 'forbidden':
+      ex.note = found.reason;
+      plain(ex, 403, 'Forbidden: the server may not read this file.');
+      return;
+    case 'moved': {
+      const q = rawPath.indexOf('?');
+      const location = encodePathSegments(found.segments, true) + (q >= 0 ? rawPath.slice(q) : '');
+      ex.respond(301, [['Location', location], ['Content-Type', TEXT_PLAIN]], `Moved to ${location}\n`);
+      return;
+    }
+    case 'folder':
+      if (!opts.listing) {
+        ex.note = 'Folder without index.html, and listing is off.';
+        await sendNotFound(ex, rawPath, opts);
+        return;
+      }
+      await sendListing(ex, found.real, found.segments, opts);
   }
-  await sendListing(ex, target.real, resolved.segments, opts);
 }
 
 /** Where a file sent by sendFile may be cached: the request's key and path on disk. */
