@@ -24,7 +24,7 @@ function segmentSource(segment: string): string {
 }
 
 /** One glob as a RegExp over a root-relative path (no leading slash). */
-export function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string): RegExp {
   let pattern = glob.trim().replace(/\\/g, '/');
   while (pattern.startsWith('./')) pattern = pattern.slice(2);
   const anchored = pattern.startsWith('/') || pattern.slice(0, -1).includes('/');

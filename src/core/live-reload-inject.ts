@@ -13,7 +13,7 @@
 import type { HeaderList } from './request-record';
 
 /** The attribute on `<body>` that opts a page out of injection. */
-export const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
+const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
 
 /**
  * True for a top-level navigation. Browsers that send Fetch Metadata say so exactly
@@ -42,7 +42,7 @@ const BODY_CLOSE = /<\/body\s*>/gi;
 /** The `<head>` open tag, attributes allowed, but not `<header>`. */
 const HEAD_OPEN = /<head(?:\s[^>]*)?>/i;
 /** A `<body ...>` open tag carrying the opt-out attribute (any case, with or without a value). */
-const BODY_OPT_OUT = /<body(?:\s[^>]*)?\sdata-porthole-no-reload(?:[\s=>/]|$)/i;
+const BODY_OPT_OUT = new RegExp(`<body(?:\\s[^>]*)?\\s${OPT_OUT_ATTRIBUTE}(?:[\\s=>/]|$)`, 'i');
 
 export type InjectResult =
   | { readonly kind: 'injected'; readonly body: Buffer; readonly at: 'before-body-close' | 'after-head-open' | 'appended' }

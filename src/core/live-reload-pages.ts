@@ -94,7 +94,8 @@ async function servePage(
   try {
     const rel = relative(ctx.files.rootReal, real);
     const overlay = overlayOf(ctx, [real, join(ctx.rootGiven, rel)]);
-    const html = contentTypeFor(real).startsWith('text/html');
+    const type = contentTypeFor(real);
+    const html = type.startsWith('text/html');
     const inject = navigation && html;
     if (overlay === undefined && (!inject || stat.size > MAX_INJECT_BYTES)) {
       handed = true;
@@ -122,7 +123,7 @@ async function servePage(
       }
     }
     ex.filePath = real;
-    sendBytes(ex, body, etag, contentTypeFor(real));
+    sendBytes(ex, body, etag, type);
   } finally {
     if (!handed) await file.close().catch(() => undefined);
   }

@@ -65,17 +65,13 @@ export type ReloadEvent =
   | { readonly kind: 'css'; readonly paths: readonly string[] }
   | { readonly kind: 'img'; readonly paths: readonly string[] };
 
-interface EventClient {
-  readonly writer: StreamWriter;
-}
-
 type Phase = 'created' | 'running' | 'closed';
 
 export class LiveReload {
   /** Changes with each server start: a client that reconnects to another instance reloads. */
   readonly instanceId = randomUUID();
   private phase: Phase = 'created';
-  private readonly clients = new Set<EventClient>();
+  private readonly clients = new Set<StreamWriter>();
   private readonly overlays = new Map<string, string>();
   private readonly pending = new Set<string>();
   /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
@@ -87,7 +83,6 @@ export class LiveReload {
   private watcher: RootWatcher | undefined;
   private readonly ignored: PathMatcher;
   private readonly logPaths = new Set<string>();
-  private readonly startedSec = Math.floor(Date.now() / 1000);
   private readonly pages: PageContext;
   /** Called with every event sent (tests, diagnostics). */
   onEvent: ((event: ReloadEvent) => void) | undefined;
@@ -114,10 +109,6 @@ export class LiveReload {
     };
   }
 
-  get clientCount(): number {
-    return this.clients.size;
-  }
-
   /** Installs the reserved endpoints and the HTML filter. */
   attach(ctx: HandlerContext): void {
     ctx.reserved = (ex, path) => this.handleReserved(ex, path);
@@ -136,7 +127,7 @@ export class LiveReload {
     if (this.setup.reload.watch) {
       this.watcher = watchRoot(
         this.setup.files.rootReal,
-        (path) => this.fileChanged(path),
+        (path) => this.fileChanged(resolve(path)),
         (message) => this.setup.diagnostic('warn', message),
       );
     }
@@ -144,7 +135,7 @@ export class LiveReload {
 
   /** Files changed (absolute paths), as an editor or another watcher saw them. */
   notifyChanged(paths: readonly string[]): void {
-    for (const p of paths) this.fileChanged(p);
+    for (const p of paths) this.fileChanged(resolve(p));
   }
 
   /**
@@ -178,7 +169,7 @@ export class LiveReload {
     if (this.debounceTimer !== undefined) clearTimeout(this.debounceTimer);
     this.debounceTimer = undefined;
     this.stopHeartbeat();
-    for (const client of [...this.clients]) client.writer.end();
+    for (const client of [...this.clients]) client.end();
     this.clients.clear();
     this.overlays.clear();
     this.pending.clear();
@@ -198,9 +189,9 @@ export class LiveReload {
     return undefined;
   }
 
-  private fileChanged(absolutePath: string): void {
+  /** A change of `abs`, an absolute path already `resolve`d. */
+  private fileChanged(abs: string): void {
     if (this.phase === 'closed') return;
-    const abs = resolve(absolutePath);
     if (this.logPaths.has(abs)) return;
     const rel = this.relativeToRoot(abs);
     if (rel === undefined || (rel !== '' && this.ignored(rel))) return;
@@ -248,8 +239,8 @@ export class LiveReload {
 
   private broadcast(frame: string): void {
     for (const client of [...this.clients]) {
-      client.writer.write(frame);
-      if (client.writer.closed) this.clients.delete(client);
+      client.write(frame);
+      if (client.closed) this.clients.delete(client);
     }
     if (this.clients.size === 0) this.stopHeartbeat();
   }
@@ -278,7 +269,7 @@ export class LiveReload {
     const pre = evaluatePreconditions(
       ex.method,
       { ifMatch: undefined, ifNoneMatch: ex.header('if-none-match'), ifModifiedSince: undefined, ifUnmodifiedSince: undefined },
-      { etag: CLIENT_ETAG, lastModifiedSec: this.startedSec },
+      { etag: CLIENT_ETAG, lastModifiedSec: 0 },
     );
     if (pre === 'not-modified') {
       ex.respond(304, headers);
@@ -326,12 +317,11 @@ export class LiveReload {
       return;
     }
     const writer = ex.openStream(200, headers);
-    const client: EventClient = { writer };
-    this.clients.add(client);
+    this.clients.add(writer);
     const previous = ex.cleanup;
     ex.cleanup = () => {
       previous?.();
-      this.clients.delete(client);
+      this.clients.delete(writer);
       if (this.clients.size === 0) this.stopHeartbeat();
     };
     const hello = JSON.stringify({ id: this.instanceId, generation: this.generation });
