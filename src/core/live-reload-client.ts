@@ -21,16 +21,12 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
   'use strict';
   if (window.__portholeReload) return;
   var tag = document.currentScript;
+  // The instance and generation the page was served at (its tag), until the stream says more.
+  var servedId = tag ? tag.getAttribute('data-porthole-instance') : null;
   var servedGeneration = tag ? Number(tag.getAttribute('data-porthole-generation')) : NaN;
-  // id/generation: what the stream last said (null until its first hello); served*: the page's own.
-  var state = {
-    id: null,
-    generation: null,
-    servedId: tag ? tag.getAttribute('data-porthole-instance') : null,
-    servedGeneration: isFinite(servedGeneration) ? servedGeneration : null,
-    attempts: 0,
-    source: null
-  };
+  // id: the instance of the stream's last hello (null until the first); generation: the last
+  // change the page knows of.
+  var state = { id: null, generation: isFinite(servedGeneration) ? servedGeneration : null, attempts: 0 };
   window.__portholeReload = state;
   var MAX_ATTEMPTS = 40;
   var eventsUrl = new URL('/__porthole/events', location.href).href;
@@ -88,13 +84,11 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
   }
   function connect() {
     var source = new EventSource(eventsUrl);
-    state.source = source;
     source.addEventListener('hello', function (e) {
       var hello;
       try { hello = JSON.parse(e.data); } catch (err) { return; }
-      var knownId = state.id !== null ? state.id : state.servedId;
-      var knownGeneration = state.id !== null ? state.generation : state.servedGeneration;
-      if (knownId !== null && (knownId !== hello.id || (knownGeneration !== null && knownGeneration !== hello.generation))) {
+      var knownId = state.id !== null ? state.id : servedId;
+      if (knownId !== null && (knownId !== hello.id || (state.generation !== null && state.generation !== hello.generation))) {
         location.reload();
         return;
       }
