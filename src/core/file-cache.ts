@@ -66,6 +66,28 @@ function currentEpoch(): number {
   return epoch;
 }
 
+/**
+ * The headers of a file's 304: its validators and Cache-Control. Every file answer, cached or
+ * not, builds its headers here and in fileHeaders, so the two paths cannot drift apart.
+ */
+export function fileValidatorHeaders(validators: Validators, lastModified: string): HeaderList {
+  return [
+    ['ETag', validators.etag],
+    ['Last-Modified', lastModified],
+    ['Cache-Control', 'no-cache'],
+  ];
+}
+
+/** The headers of a file's 200, Content-Length aside: the type, the validators, ranges, nosniff. */
+export function fileHeaders(type: string, validators: Validators, lastModified: string): HeaderList {
+  return [
+    ['Content-Type', type],
+    ...fileValidatorHeaders(validators, lastModified),
+    ['Accept-Ranges', 'bytes'],
+    ['X-Content-Type-Options', 'nosniff'],
+  ];
+}
+
 /** Builds an entry from a file read whole (its Stats from the open descriptor). */
 export function makeCachedFile(
   fsPath: string,
@@ -77,18 +99,9 @@ export function makeCachedFile(
   lastModified: string,
   dir: { path: string; mtimeMs: number } | undefined,
 ): CachedFile {
-  const validatorHeaders: HeaderList = [
-    ['ETag', validators.etag],
-    ['Last-Modified', lastModified],
-    ['Cache-Control', 'no-cache'],
-  ];
-  const log200: HeaderList = [
-    ['Content-Type', type],
-    ...validatorHeaders,
-    ['Accept-Ranges', 'bytes'],
-    ['X-Content-Type-Options', 'nosniff'],
-    ['Content-Length', String(body.length)],
-  ];
+  const log200 = fileHeaders(type, validators, lastModified);
+  log200.push(['Content-Length', String(body.length)]);
+  const log304 = fileValidatorHeaders(validators, lastModified);
   return {
     fsPath,
     real,
@@ -105,8 +118,8 @@ export function makeCachedFile(
     lastModified,
     head200: serializeStatusAndHeaders(200, log200),
     log200,
-    head304: serializeStatusAndHeaders(304, validatorHeaders),
-    log304: validatorHeaders,
+    head304: serializeStatusAndHeaders(304, log304),
+    log304,
     validatedEpoch: currentEpoch(),
   };
 }

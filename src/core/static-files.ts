@@ -14,7 +14,16 @@ import { escapeHtml, htmlPage } from './html';
 import { formatSize } from './format-size';
 import { formatHttpDate } from './http-date';
 import { evaluatePreconditions, ifRangeAllows, type ConditionalHeaders, type Validators } from './preconditions';
-import { CACHE_MAX_FILE_BYTES, cacheKeyOf, fileCacheFor, makeCachedFile, type CachedFile, type FileCache } from './file-cache';
+import {
+  CACHE_MAX_FILE_BYTES,
+  cacheKeyOf,
+  fileCacheFor,
+  fileHeaders,
+  fileValidatorHeaders,
+  makeCachedFile,
+  type CachedFile,
+  type FileCache,
+} from './file-cache';
 import { parseRange, type ByteRange } from './range';
 import type { HeaderList } from './request-record';
 import { encodePathSegments, isNeverServed, resolveRequestPath } from './resolve-path';
@@ -270,7 +279,7 @@ function answerConditionally(
   ex: Exchange,
   rep: Representation,
   headers: HeaderList,
-  send304 = (): void => ex.respond(304, headers.filter(([n]) => n === 'ETag' || n === 'Last-Modified' || n === 'Cache-Control')),
+  send304 = (): void => ex.respond(304, fileValidatorHeaders(rep.validators, rep.lastModified)),
 ): boolean {
   const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), rep.validators);
   if (pre === 'not-modified') {
@@ -299,17 +308,6 @@ function answerConditionally(
   return true;
 }
 
-function fileHeaders(rep: Representation): HeaderList {
-  return [
-    ['Content-Type', rep.type],
-    ['ETag', rep.validators.etag],
-    ['Last-Modified', rep.lastModified],
-    ['Cache-Control', 'no-cache'],
-    ['Accept-Ranges', 'bytes'],
-    ['X-Content-Type-Options', 'nosniff'],
-  ];
-}
-
 /** Request headers that can make a file answer anything but the plain 200. */
 const CONDITIONAL_HEADERS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range']);
 
@@ -331,7 +329,7 @@ export function sendCached(ex: Exchange, entry: CachedFile): void {
       partFor: (start, end) => body.subarray(start, end + 1),
     };
     const send304 = (): void => ex.respondPrepared(304, entry.head304, entry.log304, undefined);
-    if (answerConditionally(ex, rep, fileHeaders(rep), send304)) return;
+    if (answerConditionally(ex, rep, fileHeaders(rep.type, rep.validators, rep.lastModified), send304)) return;
   }
   ex.respondPrepared(200, entry.head200, entry.log200, ex.method === 'HEAD' ? undefined : entry.body);
 }
@@ -362,7 +360,7 @@ export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string
     size,
     partFor: (start, end) => ({ file, start, end }),
   };
-  const headers = fileHeaders(rep);
+  const headers = fileHeaders(type, validators, lastModified);
   if (answerConditionally(ex, rep, headers)) return;
   if (size === 0) {
     ex.respond(200, headers);
