@@ -419,41 +419,43 @@ function sendMultipart(ex: Exchange, rep: Representation, headers: HeaderList, r
 
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
+  const body = (await customNotFound(opts)) ?? notFoundPage(rawPath);
+  ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], body);
+}
+
+/** The bytes of the root's 404.html (cached like a file); undefined when there is none, or too big. */
+async function customNotFound(opts: StaticOptions): Promise<Buffer | undefined> {
   const cache = fileCacheFor(opts);
   const cached = cache.lookup(CUSTOM_404_KEY);
-  if (cached !== undefined) {
-    ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], cached.body);
-    return;
-  }
+  if (cached !== undefined) return cached.body;
   const customPath = join(opts.rootReal, '404.html');
   const custom = isSurelyMissing(customPath) ? undefined : await openContained(customPath, opts);
-  if (custom?.kind === 'file') {
-    try {
-      const st = custom.stat;
-      const body = st.size <= CACHE_MAX_FILE_BYTES ? await readWhole(custom.file, st.size) : undefined;
-      if (body !== undefined) {
-        const v = validatorsFor(st);
-        cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, TEXT_HTML, v, formatHttpDate(st.mtimeMs), undefined));
-        ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], body);
-        return;
-      }
-    } finally {
-      await custom.file.close().catch(() => undefined);
-    }
+  if (custom?.kind !== 'file') return undefined;
+  try {
+    const st = custom.stat;
+    if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
+    const body = await readWhole(custom.file, st.size);
+    const v = validatorsFor(st);
+    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, TEXT_HTML, v, formatHttpDate(st.mtimeMs), undefined));
+    return body;
+  } finally {
+    await custom.file.close().catch(() => undefined);
   }
-  const q = rawPath.indexOf('?');
-  const shown = q >= 0 ? rawPath.slice(0, q) : rawPath;
+}
+
+/** The built-in 404 page, naming the path asked for (decoded when it can be). */
+function notFoundPage(rawPath: string): string {
+  const shown = cacheKeyOf(rawPath);
   let display = shown;
   try {
     display = decodeURIComponent(shown);
   } catch {
     // keep the raw form
   }
-  const body = htmlPage(
+  return htmlPage(
     '404 Not Found',
     `<h1>404 Not Found</h1>\n<p>There is no file at <code>${escapeHtml(display)}</code>.</p>\n<p><a href="/">Back to the start page</a></p>`,
   );
-  ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], body);
 }
 
 interface Entry {
