@@ -178,7 +178,37 @@ export function describeCertificate(c: CertificateInfo): string {
   return `${what}, valid until ${c.validTo}. SHA-256 fingerprint: ${c.fingerprint256}`;
 }
 
-/** One running server as the Requests view's sharing panel shows it. */
+/**
+ * The URLs other devices use, per running server, worked out once and kept until refresh(): the
+ * status bar re-renders up to twice a second while requests arrive and must not ask the interfaces
+ * (os.networkInterfaces) each time. The owner refreshes on every server state change, the occasion
+ * on which the sharing panel follows interface changes.
+ */
+export class SharedUrlCache {
+  private readonly byServer = new Map<string, { readonly key: string; readonly urls: ReadonlyArray<{ url: string; label: string }> }>();
+  private lan: readonly LanAddress[] | undefined;
+
+  constructor(private readonly readLan: () => readonly LanAddress[] = lanAddresses) {}
+
+  /** Forgets every list; the next get() asks the interfaces again (once for all servers). */
+  refresh(): void {
+    this.byServer.clear();
+    this.lan = undefined;
+  }
+
+  /** sharedUrls() of one run of `server` (a folder key): computed on the first call after a refresh. */
+  get(server: string, since: number, host: string, address: BoundAddress): ReadonlyArray<{ url: string; label: string }> {
+    const scheme = schemeOf(address);
+    const key = `${since} ${host} ${address.port} ${scheme}`;
+    const kept = this.byServer.get(server);
+    if (kept?.key === key) return kept.urls;
+    const urls = sharingModeOf(host) === 'local' ? [] : sharedUrls(host, address.port, scheme, (this.lan ??= this.readLan()));
+    this.byServer.set(server, { key, urls });
+    return urls;
+  }
+}
+
+/** One running server as the Requests view's sharing panel shows it, its URLs worked out from `lan`. */
 export function toSharingServer(
   folderName: string,
   config: PortholeConfig,
@@ -186,8 +216,19 @@ export function toSharingServer(
   certificate: CertificateInfo | undefined,
   lan: readonly LanAddress[] = lanAddresses(),
 ): SharingServer {
+  return sharingServer(folderName, config, address, certificate, sharedUrls(config.host, address.port, schemeOf(address), lan));
+}
+
+/** One running server as the Requests view's sharing panel shows it, with its URLs already known. */
+export function sharingServer(
+  folderName: string,
+  config: PortholeConfig,
+  address: BoundAddress,
+  certificate: CertificateInfo | undefined,
+  networkUrls: ReadonlyArray<{ url: string; label: string }>,
+): SharingServer {
   const mode = sharingModeOf(config.host);
-  const urls: SharedUrl[] = sharedUrls(config.host, address.port, schemeOf(address), lan).map((u) => ({ ...u, qrSvg: qrSvg(u.url) }));
+  const urls: SharedUrl[] = networkUrls.map((u) => ({ ...u, qrSvg: qrSvg(u.url) }));
   return {
     server: folderName,
     mode,

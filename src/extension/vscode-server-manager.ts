@@ -12,6 +12,7 @@ import { Disposable, Emitter } from './node-disposable';
 import { changedKeys, liveChanges, needsRestart, resolveRoot } from './node-config';
 import type { PortholeConfig } from './node-config';
 import { ServerController } from './node-server-controller';
+import { SharedUrlCache, sharingModeOf } from './node-sharing';
 import type { ServerState } from './node-server-state';
 import { fileUrl } from './node-urls';
 import { affectsPorthole, folderContext, readFolderConfig } from './vscode-config';
@@ -36,6 +37,8 @@ export class ServerManager extends Disposable {
   private readonly changeEmitter = this.register(new Emitter<void>());
   private readonly requestsEmitter = this.register(new Emitter<RequestBatch>());
   private readonly hostnameEmitter = this.register(new Emitter<{ ip: string; name: string }>());
+  /** Network URLs per running server: refreshed on every state change, read on every render. */
+  private readonly networkUrls = new SharedUrlCache();
 
   /** Any server's state changed (request counts change through onRequests). */
   readonly onDidChange = this.changeEmitter.event;
@@ -66,6 +69,19 @@ export class ServerManager extends Disposable {
     return this.servers.get(folder.uri.toString());
   }
 
+  /** The URLs other devices use for a running shared server (undefined unless running and shared). */
+  sharedUrlsOf({ folder, controller }: ManagedServer): ReadonlyArray<{ url: string; label: string }> | undefined {
+    const state = controller.state;
+    if (state.kind !== 'running' || sharingModeOf(state.config.host) !== 'shared') return undefined;
+    return this.networkUrls.get(folder.uri.toString(), state.since, state.config.host, state.address);
+  }
+
+  /** A server's state changed: the URL lists follow the interfaces again, then listeners hear it. */
+  private fireChange(): void {
+    this.networkUrls.refresh();
+    this.changeEmitter.fire();
+  }
+
   private ensure(folder: vscode.WorkspaceFolder): ManagedServer {
     const existing = this.get(folder);
     if (existing) return existing;
@@ -76,7 +92,7 @@ export class ServerManager extends Disposable {
       this.output,
       (config, options) => this.prepareOptions?.(folder, config, options) ?? options,
     );
-    controller.onDidChangeState(() => this.changeEmitter.fire());
+    controller.onDidChangeState(() => this.fireChange());
     controller.onRequests((records) => this.requestsEmitter.fire({ server: folder.name, records }));
     controller.onHostname((h) => this.hostnameEmitter.fire(h));
     const managed = { folder, controller };
@@ -186,7 +202,7 @@ export class ServerManager extends Disposable {
       const managed = this.get(folder);
       if (!managed) continue;
       this.servers.delete(folder.uri.toString());
-      void managed.controller.shutdown().then(() => this.changeEmitter.fire());
+      void managed.controller.shutdown().then(() => this.fireChange());
     }
   }
 

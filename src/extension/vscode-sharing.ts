@@ -20,12 +20,10 @@ import {
   describeCertificate,
   firewallHint,
   prepareTls,
-  schemeOf,
   shareConfirmation,
-  sharedUrls,
   sharingModeOf,
+  sharingServer,
   sharingWarnings,
-  toSharingServer,
 } from './node-sharing';
 import { folderContext, readFolderConfig } from './vscode-config';
 import type { PortholeOutput } from './vscode-output';
@@ -149,12 +147,13 @@ export class Sharing extends Disposable {
   }
 
   /** Once per run: the URLs and the firewall hint in the Output, the notice, asExternalUri. */
-  private async onStarted({ folder, controller }: ManagedServer): Promise<void> {
+  private async onStarted(managed: ManagedServer): Promise<void> {
+    const { folder, controller } = managed;
     const state = controller.state;
     if (state.kind !== 'running') return;
     const { address, config } = state;
     if (sharingModeOf(config.host) === 'shared') {
-      const urls = sharedUrls(config.host, address.port, schemeOf(address)).map((u) => u.url);
+      const urls = (this.manager.sharedUrlsOf(managed) ?? []).map((u) => u.url);
       this.output.log('info', `[${folder.name}] Shared on the network: ${urls.length > 0 ? urls.join('  ') : 'no network address found'}`);
       if (config.allowedClients.length > 0) this.output.log('info', `[${folder.name}] Only ${config.allowedClients.join(', ')} (and this machine) may connect.`);
       this.output.log('info', `[${folder.name}] ${firewallHint(address.port)}`);
@@ -190,9 +189,12 @@ export class Sharing extends Disposable {
 
   /** The Requests view's sharing panel: every running server, in folder order. */
   private publish(): void {
-    const servers = this.manager.active().flatMap(({ folder, controller }) => {
+    const servers = this.manager.active().flatMap((managed) => {
+      const { folder, controller } = managed;
       const s = controller.state;
-      return s.kind === 'running' ? [toSharingServer(folder.name, s.config, s.address, this.certificates.get(folder.uri.toString()))] : [];
+      if (s.kind !== 'running') return [];
+      const urls = this.manager.sharedUrlsOf(managed) ?? [];
+      return [sharingServer(folder.name, s.config, s.address, this.certificates.get(folder.uri.toString()), urls)];
     });
     this.requests.setSharing(servers);
   }

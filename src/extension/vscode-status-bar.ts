@@ -5,7 +5,6 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from './node-command-ids';
 import { Disposable } from './node-disposable';
-import { schemeOf, sharedUrls, sharingModeOf } from './node-sharing';
 import { computeStatusView } from './node-status-view';
 import type { ServerManager } from './vscode-server-manager';
 
@@ -37,15 +36,12 @@ export class StatusBar extends Disposable {
   render(): void {
     if (this.isDisposed) return;
     const view = computeStatusView(
-      this.manager.all().map(({ folder, controller }) => ({
-        folderName: folder.name,
-        folderPath: folder.uri.fsPath,
-        state: controller.state,
-        requestCount: controller.requestCount,
-        networkUrls:
-          controller.state.kind === 'running' && sharingModeOf(controller.state.config.host) === 'shared'
-            ? sharedUrls(controller.state.config.host, controller.state.address.port, schemeOf(controller.state.address)).map((u) => u.url)
-            : undefined,
+      this.manager.all().map((managed) => ({
+        folderName: managed.folder.name,
+        folderPath: managed.folder.uri.fsPath,
+        state: managed.controller.state,
+        requestCount: managed.controller.requestCount,
+        networkUrls: this.manager.sharedUrlsOf(managed)?.map((u) => u.url),
       })),
     );
     this.item.text = view.text;
