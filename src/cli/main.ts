@@ -101,7 +101,7 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${options.server.root}`];
   lines.push(`Local: ${address.url}`);
-  const network = networkUrls(address.host, address.port, scheme);
+  const network = networkUrls(address.host, address.port, scheme).map((u) => u.url);
   for (const url of network) lines.push(`Network: ${url}`);
   if (!isLoopbackBind(address.host)) {
     lines.push('Shared on the network: every device that can reach this machine can read this folder.');

@@ -33,9 +33,24 @@ export function urlFor(scheme: 'http' | 'https', address: string, port: number):
   return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}/`;
 }
 
-/** URLs other devices would use: every LAN address when bound to all interfaces, else the bound one. */
-export function networkUrls(bindHost: string, port: number, scheme: 'http' | 'https'): string[] {
-  if (bindHost === '0.0.0.0' || bindHost === '::') return lanAddresses().map((a) => urlFor(scheme, a.address, port));
+/**
+ * URLs other devices would use, each with what it is (e.g. "wlan0 · IPv4"): every LAN address when
+ * bound to all interfaces, else the bound one; none for loopback. A `0.0.0.0` bind takes IPv4
+ * only (Node's 0.0.0.0 socket never accepts IPv6), so only `::` lists IPv6 addresses too.
+ */
+export function networkUrls(
+  bindHost: string,
+  port: number,
+  scheme: 'http' | 'https',
+  lan: readonly LanAddress[] = lanAddresses(),
+): Array<{ url: string; label: string }> {
+  if (bindHost === '0.0.0.0' || bindHost === '::') {
+    const reachable = bindHost === '0.0.0.0' ? lan.filter((a) => a.family === 'IPv4') : lan;
+    return reachable.map((a) => ({
+      url: urlFor(scheme, a.address, port),
+      label: `${a.interfaceName} · ${a.family}${a.linkLocal ? ' · link-local' : ''}`,
+    }));
+  }
   if (bindHost === 'localhost' || bindHost.startsWith('127.') || bindHost === '::1') return [];
-  return [urlFor(scheme, bindHost, port)];
+  return [{ url: urlFor(scheme, bindHost, port), label: 'bound address' }];
 }

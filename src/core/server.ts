@@ -18,6 +18,7 @@ import { Connection, type ConnectionContext, type Exchange } from './connection'
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from './limits';
 import { resolveServerOptions, type ServerOptions, type ServerOptionsInput } from './options';
 import { LiveReload } from './live-reload';
+import { urlFor } from './network-addresses';
 import { handleRequest, type HandlerContext } from './request-handler';
 import { RequestLog } from './request-log';
 import type { RequestRecord } from './request-record';
@@ -147,11 +148,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     await this.liveReload?.start();
     const scheme = opts.tls === undefined ? 'http' : 'https';
     const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-    const urlHost = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
     const address: BoundAddress = {
       host: opts.host,
       port,
-      url: `${scheme}://${urlHost}:${port}/`,
+      url: urlFor(scheme, shownHost, port),
       requestedPort: opts.port !== 0 && port !== opts.port ? opts.port : undefined,
     };
     if (address.requestedPort !== undefined) {

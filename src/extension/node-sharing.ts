@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { renderSVG } from 'uqr';
 import type { BoundAddress, LanAddress, ServerOptionsInput } from '../core';
-import { checkCertificatePair, isLoopbackBind, lanAddresses, loadOrCreateCertificate, urlFor } from '../core';
+import { checkCertificatePair, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls } from '../core';
 import type { FolderContext, PortholeConfig } from './node-config';
 import type { CertificateView, SharedUrl, SharingServer } from './webview-protocol';
 
@@ -34,20 +34,12 @@ export function schemeOf(address: BoundAddress): 'http' | 'https' {
 }
 
 /**
- * The URLs other devices use for a server bound to `host`: one per usable LAN address when bound
- * to every interface (IPv4 first; internal and link-local skipped unless nothing else), else the
- * bound address itself; none when local.
+ * The URLs other devices use for a server bound to `host` (the core's networkUrls: one per usable
+ * LAN address when bound to every interface, IPv4 only for 0.0.0.0, else the bound address
+ * itself); none when local.
  */
 export function sharedUrls(host: string, port: number, scheme: 'http' | 'https', lan: readonly LanAddress[] = lanAddresses()): Array<{ url: string; label: string }> {
-  if (sharingModeOf(host) === 'local') return [];
-  if (host === '0.0.0.0' || host === '::') {
-    const usable = host === '0.0.0.0' ? lan.filter((a) => a.family === 'IPv4') : lan;
-    return usable.map((a) => ({
-      url: urlFor(scheme, a.address, port),
-      label: `${a.interfaceName} · ${a.family}${a.linkLocal ? ' · link-local' : ''}`,
-    }));
-  }
-  return [{ url: urlFor(scheme, host, port), label: 'bound address' }];
+  return sharingModeOf(host) === 'local' ? [] : networkUrls(host, port, scheme, lan);
 }
 
 /** The QR code of `text` as an SVG document (uqr; black on white with a quiet zone, scannable). */
