@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { DEFAULT_OPTIONS, parseCidr } from '../core';
 import type { ReconfigurableOptions, ServerOptionsInput } from '../core';
-import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, toReloadOptions } from './node-reload-config';
+import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from './node-reload-config';
 import type { ReloadSettings } from './node-reload-config';
 
 /** The settings section; every key below is `porthole.<key>`. */
@@ -182,13 +182,10 @@ export function needsRestart(running: PortholeConfig, next: PortholeConfig): boo
   );
 }
 
-const sameValue = (a: unknown, b: unknown): boolean =>
-  Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => x === b[i]) : a === b;
-
 /** The setting keys whose values differ (for "applies at the next start" messages). */
 export function changedKeys(a: PortholeConfig, b: PortholeConfig): string[] {
   return (Object.keys(SETTING_KEYS) as Array<keyof PortholeConfig>)
-    .filter((k) => !sameValue(a[k], b[k]))
+    .filter((k) => !sameSettingValue(a[k], b[k]))
     .map((k) => `porthole.${SETTING_KEYS[k]}`);
 }
 
@@ -200,7 +197,7 @@ export function liveChanges(running: PortholeConfig, next: PortholeConfig): Reco
   const changes: { -readonly [K in (typeof LIVE_SETTINGS)[number]]?: PortholeConfig[K] } = {};
   let any = false;
   for (const k of LIVE_SETTINGS) {
-    if (sameValue(running[k], next[k])) continue;
+    if (sameSettingValue(running[k], next[k])) continue;
     (changes as Record<string, unknown>)[k] = next[k];
     any = true;
   }
