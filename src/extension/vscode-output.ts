@@ -22,24 +22,9 @@ export class PortholeOutput extends Disposable implements ControllerLog {
     this.channel = this.register(vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
   }
 
+  /** The core's level names are the LogOutputChannel's method names. */
   log(level: DiagnosticLevel, message: string): void {
-    switch (level) {
-      case 'trace':
-        this.channel.trace(message);
-        break;
-      case 'debug':
-        this.channel.debug(message);
-        break;
-      case 'info':
-        this.channel.info(message);
-        break;
-      case 'warn':
-        this.channel.warn(message);
-        break;
-      case 'error':
-        this.channel.error(message);
-        break;
-    }
+    this.channel[level](message);
   }
 
   /** One line per request, within the per-second budget; the rest summarised in one line. */
