@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { isLoopbackBind } from '../core';
+import type { CommandId } from './node-command-ids';
 import { COMMANDS, REQUESTS_VIEW_ID } from './node-command-ids';
 import { measureEventLoopDelay } from './node-event-loop';
 import type { ServerState } from './node-server-state';
@@ -61,7 +62,7 @@ export function registerCommands({ manager, output, requests, sharing }: Command
     return state.kind === 'running' ? state.address.url : undefined;
   };
 
-  const handlers: Record<(typeof COMMANDS)[keyof typeof COMMANDS], (...args: unknown[]) => unknown> = {
+  const handlers: Record<CommandId, (...args: unknown[]) => unknown> = {
     [COMMANDS.start]: async (uri?: unknown) => {
       const folder = folderOf(uri) ?? (await manager.pickFolderToStart());
       return folder ? manager.start(folder, { openBrowser: true }) : undefined;
