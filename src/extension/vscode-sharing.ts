@@ -134,10 +134,11 @@ export class Sharing extends Disposable {
         this.announced.set(key, state.since);
         void this.onStarted(managed);
       }
-      const warnings = sharingWarnings(state.config).join('\n');
-      if (warnings !== (this.warned.get(key) ?? '')) {
-        this.warned.set(key, warnings);
-        for (const w of sharingWarnings(state.config)) {
+      const warnings = sharingWarnings(state.config);
+      const said = warnings.join('\n');
+      if (said !== (this.warned.get(key) ?? '')) {
+        this.warned.set(key, said);
+        for (const w of warnings) {
           this.output.log('warn', `[${managed.folder.name}] ${w}`);
           void vscode.window.showWarningMessage(`Porthole: ${w}`);
         }
