@@ -32,8 +32,8 @@ Options:
   --key FILE           ... and this PEM private key
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
   --workers N          serve from N processes sharing the port (default 1)
-  --keep-alive-timeout S  close idle keep-alive connections after S seconds (default 5)
-  --header-timeout S   a request head must arrive within S seconds (default 10; 408)
+  --keep-alive-timeout S  close idle keep-alive connections after S seconds (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
+  --header-timeout S   a request head must arrive within S seconds (default ${DEFAULT_TIMEOUTS.headersMs / 1000}; 408)
   --quiet              print no line per request
   --open               open the page in the default browser
   -h, --help           show this help
@@ -46,7 +46,8 @@ export type TlsChoice =
   | { readonly kind: 'files'; readonly certPath: string; readonly keyPath: string };
 
 export interface CliOptions {
-  readonly server: ServerOptionsInput;
+  /** The host is always set (DEFAULT_HOST unless --host). */
+  readonly server: ServerOptionsInput & { readonly host: string };
   readonly tls: TlsChoice;
   readonly quiet: boolean;
   readonly open: boolean;

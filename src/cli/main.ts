@@ -83,9 +83,8 @@ function loadTls(options: CliOptions): { tls: TlsOptions | undefined; notes: str
     return { tls: { cert, key }, notes: [`HTTPS with ${choice.certPath}`] };
   }
   const names = ['localhost', '127.0.0.1', '::1', ...lanAddresses().map((a) => a.address)];
-  if (!isLoopbackBind(options.server.host ?? '127.0.0.1') && !['0.0.0.0', '::'].includes(options.server.host ?? '')) {
-    names.push(options.server.host ?? '');
-  }
+  const { host } = options.server;
+  if (!isLoopbackBind(host) && !['0.0.0.0', '::'].includes(host)) names.push(host);
   const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'porthole');
   const made = loadOrCreateCertificate(dir, names);
   return {
