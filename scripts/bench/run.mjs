@@ -441,6 +441,7 @@ function makeServers(ctx) {
     // workload compares like with like (Porthole's own default is 5 s).
     ...(ph.keepAlive ? ['--keep-alive-timeout', '75'] : []), ...extra,
   ];
+  const portholeVersion = () => JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
   const peerVersion = (pkg) => {
     try { return JSON.parse(readFileSync(join(cacheDir, 'npm/node_modules', pkg, 'package.json'), 'utf8')).version; } catch { return undefined; }
   };
@@ -497,21 +498,21 @@ ${temps}
     },
     {
       name: 'porthole',
-      version: () => JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version,
+      version: portholeVersion,
       unavailable: () => ph.missing || null,
       note: `CLI, 1 process, \`--log FILE --quiet\`, live reload on (its default)${ph.keepAlive ? ", '--keep-alive-timeout 75' (nginx's default)" : ""}`,
       start: (port, log) => ({ cmd: process.execPath, args: portholeArgs(port, log), log, stdoutIsLog: false }),
     },
     {
       name: 'porthole-w2',
-      version: () => JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version,
+      version: portholeVersion,
       unavailable: () => ph.missing || null,
       note: `CLI \`--workers 2\`, otherwise as porthole${ph.missing || ph.workers ? '' : ' (`--workers` is not in `--help`)'}`,
       start: (port, log) => ({ cmd: process.execPath, args: portholeArgs(port, log, ['--workers', '2']), log, stdoutIsLog: false }),
     },
     {
       name: 'porthole-thread',
-      version: () => JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version,
+      version: portholeVersion,
       unavailable: () => (existsSync(join(repo, 'dist/core.js')) && existsSync(join(repo, 'dist/server-worker.js'))
         ? null : 'dist/core.js or dist/server-worker.js is missing (npm run build)'),
       note: '`WorkerServer` in a worker thread (as in the VS Code extension), `logFile` on, request events counted on the main thread; default options otherwise',
@@ -655,7 +656,8 @@ function cleanupTmp() {
   if (tmpDir) { try { rmSync(tmpDir, { recursive: true, force: true }); } catch { /* best effort */ } tmpDir = undefined; }
 }
 
-function machineInfo() {
+/** The machine, Node and wrk (`wrkVersionText`: what `wrk -v` printed). */
+function machineInfo(wrkVersionText) {
   const cpus = os.cpus();
   return {
     cpu: cpus[0] ? cpus[0].model.replace(/\s+/g, ' ').trim() : 'unknown',
@@ -664,7 +666,7 @@ function machineInfo() {
     kernel: `${os.type()} ${os.release()}`,
     distro: (() => { try { return (/^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8')) || [])[1]; } catch { return undefined; } })(),
     node: process.version,
-    wrk: (runCapture(wrkPath(), ['-v']).out.match(/wrk (\S+)/) || [])[1],
+    wrk: (wrkVersionText.match(/wrk (\S+)/) || [])[1],
   };
 }
 
@@ -673,7 +675,6 @@ async function main() {
   const reps = flags.reps ?? (flags.quick ? 1 : 3);
   const duration = flags.duration ?? 1;
   const bigReps = flags.quick ? 1 : Math.min(reps, 2);
-  const bigDuration = flags.duration ?? 1;
   const jsonPath = flags.json ?? join(cacheDir, 'results.json');
   const mdPath = jsonPath.replace(/\.json$/i, '') + '.md';
 
@@ -686,7 +687,8 @@ async function main() {
     if (r.status !== 0) throw new Error('scripts/bench/install.sh failed');
   }
   const t0 = Date.now();
-  if (runCapture(wrkPath(), ['-v']).code === null || !/wrk/.test(runCapture(wrkPath(), ['-v']).out)) {
+  const wrkVersion = runCapture(wrkPath(), ['-v']);
+  if (wrkVersion.code === null || !/wrk/.test(wrkVersion.out)) {
     throw new Error('wrk is missing: run without --skip-install (scripts/bench/install.sh installs it)');
   }
   mkdirSync(cacheDir, { recursive: true });
@@ -698,7 +700,7 @@ async function main() {
   if (flags.servers) for (const n of flags.servers) if (!allDefs.some((d) => d.name === n)) throw new Error(`unknown server ${n}`);
   const defs = allDefs.filter((d) => !flags.servers || flags.servers.includes(d.name));
 
-  const machine = machineInfo();
+  const machine = machineInfo(wrkVersion.out);
   machine.loadAverageAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
   if (machine.loadAverageAtStart[0] > machine.cores * 0.5) {
     log(`note: the machine is busy (load average ${machine.loadAverageAtStart[0]} on ${machine.cores} cores); expect noisy req/s — CPU per request is steadier`);
@@ -714,7 +716,7 @@ async function main() {
   }
   const up = () => servers.filter((s) => s.status === 'up' && !s.entry.done);
 
-  const wrkCount = workloads.filter((w) => !w.idle).reduce((n, w) => n + (w.big ? bigReps * bigDuration : reps * duration), 0);
+  const wrkCount = workloads.filter((w) => !w.idle).reduce((n, w) => n + (w.big ? bigReps : reps) * duration, 0);
   const idleOn = workloads.some((w) => w.idle);
   log(`${up().length} servers up; about ${Math.round(up().length * (wrkCount + 1 + (idleOn ? 8 : 0)) * 1.1)} s to run`);
 
@@ -748,7 +750,6 @@ async function main() {
       results[w.id][s.name] = { runs: [], flags: checks[s.name].ok ? [] : [checks[s.name].flag] };
     }
     const r = w.big ? bigReps : reps;
-    const d = w.big ? bigDuration : duration;
     for (let rep = 0; rep < r; rep++) {
       const order = rep % 2 === 0 ? up() : up().reverse();
       for (const s of order) {
@@ -757,7 +758,7 @@ async function main() {
         if (s.ipc) await ipcAsk(s.ipc, { type: 'reset' }, 'reset-ok');
         const cpu0 = cpuSnapshot(s.pid);
         const log0 = fileSize(s.log);
-        const res = await runWrk({ port: s.port, path: w.path, conns: w.conns, duration: d, timeout: w.timeout, headers, script: w.script ? join(here, w.script) : undefined }, s);
+        const res = await runWrk({ port: s.port, path: w.path, conns: w.conns, duration, timeout: w.timeout, headers, script: w.script ? join(here, w.script) : undefined }, s);
         const cpu1 = cpuSnapshot(s.pid);
         const log1 = fileSize(s.log);
         const eld = s.ipc ? await ipcAsk(s.ipc, { type: 'report' }, 'report') : undefined;
@@ -834,7 +835,7 @@ async function main() {
   const report = {
     date: new Date().toISOString(),
     machine,
-    settings: { reps, duration, bigReps, bigDuration, idleCount: flags.idleCount, quick: flags.quick, wrkThreads: 1, idleFdLimit },
+    settings: { reps, duration, bigReps, idleCount: flags.idleCount, quick: flags.quick, wrkThreads: 1, idleFdLimit },
     servers: servers.map((s) => ({ name: s.name, status: s.status, reason: s.reason, version: s.version, note: s.def.note, died: s.died, log: totals[s.name] })),
     workloads: workloads.map((w) => ({ id: w.id, label: w.label, path: w.path, connections: w.conns, expect: w.expect, sizeBytes: w.sizeBytes })),
     results,
@@ -928,7 +929,7 @@ function renderMarkdown(report) {
   const m = report.machine;
   md += `### Benchmark ${report.date.slice(0, 10)}\n\n`;
   md += `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.distro || m.kernel} (${m.kernel}), load average ${m.loadAverageAtStart[0]} at the start; Node ${m.node}; wrk ${m.wrk} (\`-t1\`, on the same machine).\n`;
-  md += `Runs: ${report.settings.reps} × ${report.settings.duration} s per workload (100 MiB: ${report.settings.bigReps} × ${report.settings.bigDuration} s), servers interleaved, medians shown; total ${report.elapsedSeconds} s.\n\n`;
+  md += `Runs: ${report.settings.reps} × ${report.settings.duration} s per workload (100 MiB: ${report.settings.bigReps} × ${report.settings.duration} s), servers interleaved, medians shown; total ${report.elapsedSeconds} s.\n\n`;
   if (wl.length) {
     md += `**Requests per second** (ratio to nginx; the 100 MiB row in bytes per second)\n\n${head}`;
     for (const w of wl) {
