@@ -194,7 +194,7 @@ export class SharedUrlCache {
     const key = `${since} ${host} ${address.port} ${scheme}`;
     const kept = this.byServer.get(server);
     if (kept?.key === key) return kept.urls;
-    const urls = sharingModeOf(host) === 'local' ? [] : sharedUrls(host, address.port, scheme, (this.lan ??= this.readLan()));
+    const urls = sharedUrls(host, address.port, scheme, (this.lan ??= this.readLan()));
     this.byServer.set(server, { key, urls });
     return urls;
   }
