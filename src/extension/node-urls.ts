@@ -1,5 +1,6 @@
 /** URL building for "Open Current File in Browser". Pure. */
 import * as path from 'node:path';
+import { isInsideRoot } from './node-live-reload';
 
 /**
  * The URL of `filePath` on a server whose document root is `root` and base URL is `baseUrl`
@@ -7,9 +8,9 @@ import * as path from 'node:path';
  * percent-encoded; `index.html` stays explicit (the user asked for that file).
  */
 export function fileUrl(baseUrl: string, root: string, filePath: string): string | undefined {
+  if (!isInsideRoot(root, filePath)) return undefined;
   const rel = path.relative(root, filePath);
   if (rel === '') return baseUrl;
-  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
   const encoded = rel.split(path.sep).map((s) => encodeURIComponent(s)).join('/');
   return new URL(encoded, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
 }

@@ -50,4 +50,6 @@ void test('file URLs: encoded segments, only inside the root', () => {
   assert.equal(fileUrl('http://127.0.0.1:8000/', '/site', '/site'), 'http://127.0.0.1:8000/');
   assert.equal(fileUrl('http://127.0.0.1:8000/', '/site', '/site2/x.html'), undefined);
   assert.equal(fileUrl('http://127.0.0.1:8000/', '/site', '/etc/passwd'), undefined);
+  // A name that merely starts with two dots is inside the root.
+  assert.equal(fileUrl('http://127.0.0.1:8000/', '/site', '/site/..notes.html'), 'http://127.0.0.1:8000/..notes.html');
 });
