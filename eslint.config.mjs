@@ -1,6 +1,7 @@
 // Type-aware lint for TypeScript; syntax-only lint for plain JavaScript (scripts, browser and
-// editor tests). The rooms are enforced here: src/core and src/cli never import `vscode`, and
-// nothing may import Node's http, https or http2 (the server is raw sockets).
+// editor tests). The rooms are enforced here: src/core and src/cli never import `vscode`; nothing may
+// import Node's http, https or http2 (the server is raw sockets); the core's rooms import one way
+// (CORE_ROOMS); the CLI and the extension reach the core only through its index.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -8,6 +9,26 @@ const forbiddenHttp = ['http', 'https', 'http2', 'node:http', 'node:https', 'nod
   name,
   message: 'Porthole is built on net/tls: never http, https or http2.',
 }));
+
+const noVscode = { name: 'vscode', message: 'src/core and src/cli are pure Node: only src/extension imports vscode.' };
+
+/** Outside the core, only its public surface (src/core/index.ts) is imported. */
+const throughCoreIndex = { regex: '/core/.+', message: 'Import the core through its index (src/core), not a file inside it.' };
+
+/**
+ * The core's rooms and the rooms each may import (besides src/core/options.ts, which imports
+ * nothing). Lower rooms never import higher ones; ARCHITECTURE.md draws the same arrows.
+ */
+const CORE_ROOMS = {
+  text: [],
+  access: ['text'],
+  http: ['access', 'text'],
+  files: ['http', 'access', 'text'],
+  log: ['http', 'access', 'text'],
+  reload: ['files', 'http', 'access', 'text'],
+  server: ['reload', 'files', 'log', 'http', 'access', 'text'],
+  worker: ['server', 'reload', 'files', 'log', 'http', 'access', 'text'],
+};
 
 const nodeGlobals = Object.fromEntries(
   ['process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', 'fetch'].map((g) => [g, 'readonly']),
@@ -40,12 +61,32 @@ export default tseslint.config(
   },
   { rules: { 'no-restricted-imports': ['error', { paths: forbiddenHttp }] } },
   {
-    files: ['src/core/**/*.ts', 'src/cli/**/*.ts'],
+    files: ['src/cli/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [...forbiddenHttp, noVscode], patterns: [throughCoreIndex] }] },
+  },
+  {
+    files: ['src/extension/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: forbiddenHttp, patterns: [throughCoreIndex] }] },
+  },
+  ...Object.entries(CORE_ROOMS).map(([room, mayUse]) => ({
+    files: [`src/core/${room}/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [...forbiddenHttp, { name: 'vscode', message: 'src/core and src/cli are pure Node: only src/extension imports vscode.' }] },
+        {
+          paths: [...forbiddenHttp, noVscode],
+          patterns: [
+            {
+              regex: `^\\.\\./(?!(${[...mayUse, 'options'].join('|')})(/|$))`,
+              message: `src/core/${room} may import only from ${mayUse.length ? mayUse.join(', ') + ' and ' : ''}options (see ARCHITECTURE.md): the arrows between rooms point one way.`,
+            },
+          ],
+        },
       ],
     },
+  })),
+  {
+    files: ['src/core/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [...forbiddenHttp, noVscode] }] },
   },
 );

@@ -4,7 +4,7 @@
  * response headers, timing). The host sends a snapshot when this page loads, then batched appends;
  * this script never re-renders the whole tree for an append. Every request field is hostile data
  * and is inserted with textContent only. UI state (filter, expanded nodes, focus) is kept with
- * getState/setState so it survives hide/show. Messages: src/extension/webview-protocol.ts.
+ * getState/setState so it survives hide/show. Messages: src/extension/requests/webview-protocol.ts.
  * Above the tree, the sharing panel: each running server's URLs (copyable) and, when shared on the
  * network, the QR code of the chosen URL — an SVG the host drew with uqr, parsed here as SVG and
  * kept only if it is nothing but <svg>, <rect> and <path> (no script, no links, no styles).
@@ -12,11 +12,11 @@
 (function () {
   'use strict';
 
-  /** @typedef {import('../src/extension/webview-protocol').HostToView} HostToView */
-  /** @typedef {import('../src/extension/webview-protocol').ViewToHost} ViewToHost */
-  /** @typedef {import('../src/extension/webview-protocol').RequestRow} RequestRow */
-  /** @typedef {import('../src/extension/webview-protocol').RequestDetails} RequestDetails */
-  /** @typedef {import('../src/extension/webview-protocol').SharingServer} SharingServer */
+  /** @typedef {import('../src/extension/requests/webview-protocol').HostToView} HostToView */
+  /** @typedef {import('../src/extension/requests/webview-protocol').ViewToHost} ViewToHost */
+  /** @typedef {import('../src/extension/requests/webview-protocol').RequestRow} RequestRow */
+  /** @typedef {import('../src/extension/requests/webview-protocol').RequestDetails} RequestDetails */
+  /** @typedef {import('../src/extension/requests/webview-protocol').SharingServer} SharingServer */
   /**
    * @typedef {{ filter: string, classes: Record<string, boolean>, collapsedClients: string[],
    *   expanded: string[], focusId: string | undefined, scrollTop: number,

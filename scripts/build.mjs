@@ -18,7 +18,7 @@ const common = {
 const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { entryPoints: ['src/core/index.ts'], outfile: 'dist/core.js' },
-  { entryPoints: ['src/core/server-worker.ts'], outfile: 'dist/server-worker.js' },
+  { entryPoints: ['src/core/worker/server-worker.ts'], outfile: 'dist/server-worker.js' },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
 ].filter((e) => existsSync(e.entryPoints[0]));
 

@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BodyReader, checkContentLength, type BodyFraming, type BodyPushResult } from '../src/core/body-reader';
-import { parseRequestHead } from '../src/core/http-parser';
-import { MAX_CHUNK_EXTENSION_BYTES, MAX_TRAILER_BYTES } from '../src/core/limits';
+import { BodyReader, checkContentLength, type BodyFraming, type BodyPushResult } from '../src/core/http/body-reader';
+import { parseRequestHead } from '../src/core/http/http-parser';
+import { MAX_CHUNK_EXTENSION_BYTES, MAX_TRAILER_BYTES } from '../src/core/http/limits';
 
 const CHUNKED: BodyFraming = { kind: 'chunked' };
 const LIMIT = 1024 * 1024;

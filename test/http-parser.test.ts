@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRequestHead, type ParseResult, type RequestHead } from '../src/core/http-parser';
-import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES, type ParserLimits } from '../src/core/limits';
-import { isToken, isValidFieldValue, TOKEN_CHARS } from '../src/core/http-grammar';
+import { parseRequestHead, type ParseResult, type RequestHead } from '../src/core/http/http-parser';
+import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES, type ParserLimits } from '../src/core/http/limits';
+import { isToken, isValidFieldValue, TOKEN_CHARS } from '../src/core/http/http-grammar';
 
 type Expectation = { status: number; code?: string } | { complete: Partial<RequestHead> };
 

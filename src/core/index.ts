@@ -1,10 +1,11 @@
 /** The core's public surface: everything outside src/core imports from here. */
 export * from './options';
-export * from './request-record';
-export * from './worker-protocol';
-export { PreviewServer, ServerError } from './server';
-export { WorkerServer } from './worker-host';
-export { formatShortLine } from './request-log';
-export { parseCidr, isLoopbackBind } from './access-policy';
-export { lanAddresses, networkUrls, urlFor, type LanAddress } from './network-addresses';
-export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './self-signed';
+export * from './http/request-record';
+export * from './worker/worker-protocol';
+export { PreviewServer, ServerError } from './server/server';
+export { WorkerServer } from './worker/worker-host';
+export { formatShortLine } from './log/request-log';
+export { parseCidr, isLoopbackBind } from './access/access-policy';
+export { lanAddresses, networkUrls, urlFor, type LanAddress } from './access/network-addresses';
+export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
+export { formatSize } from './text/format-size';

@@ -2,7 +2,12 @@
  * Server options and their defaults: the single place the defaults live. The CLI flags, the
  * extension's settings (package.json `contributes.configuration`) and the tests all read these;
  * a test checks that package.json agrees.
+ * It also holds the few shapes every room of the core shares (a bound address, the options a running
+ * server takes without rebinding, a diagnostic's level, the reserved URL prefix); it imports nothing.
  */
+
+/** URL paths under this prefix are Porthole's own endpoints (live reload), never files. */
+export const RESERVED_PREFIX = '/__porthole/';
 
 export interface Timeouts {
   /** A request head must arrive completely within this (408 and close). */
@@ -115,3 +120,19 @@ export function resolveServerOptions(input: ServerOptionsInput): ServerOptions {
     reload: { ...DEFAULT_RELOAD, ...input.reload },
   };
 }
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+  /** e.g. http://127.0.0.1:8000/ (https when TLS is on) */
+  readonly url: string;
+  /** The port asked for, when a busy port made us take another one. */
+  readonly requestedPort: number | undefined;
+}
+
+/** Options a running server takes without rebinding (see PreviewServer.reconfigure). */
+export type ReconfigurableOptions = Partial<
+  Pick<ServerOptions, 'listing' | 'dotfiles' | 'followSymlinks' | 'allowedHosts' | 'allowedClients'>
+>;
+
+export type DiagnosticLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';

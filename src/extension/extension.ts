@@ -3,15 +3,15 @@
  * the context; `deactivate` returns the promise that stops every server (flushing their logs).
  */
 import * as vscode from 'vscode';
-import { CONFIG_SECTION, SETTING_KEYS } from './node-config';
-import { RequestsViewProvider } from './vscode-requests-view';
-import { readFolderConfig } from './vscode-config';
-import { registerCommands } from './vscode-commands';
-import { LiveReloadBridge } from './vscode-live-reload';
-import { PortholeOutput } from './vscode-output';
-import { ServerManager } from './vscode-server-manager';
-import { Sharing } from './vscode-sharing';
-import { StatusBar } from './vscode-status-bar';
+import { CONFIG_SECTION, SETTING_KEYS } from './config/node-config';
+import { RequestsViewProvider } from './requests/vscode-requests-view';
+import { readFolderConfig } from './config/vscode-config';
+import { registerCommands } from './commands/vscode-commands';
+import { LiveReloadBridge } from './reload/vscode-live-reload';
+import { PortholeOutput } from './output/vscode-output';
+import { ServerManager } from './server/vscode-server-manager';
+import { Sharing } from './sharing/vscode-sharing';
+import { StatusBar } from './status/vscode-status-bar';
 
 let manager: ServerManager | undefined;
 

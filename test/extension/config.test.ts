@@ -8,7 +8,7 @@ import {
   readConfig,
   resolveLogFile,
   toServerOptions,
-} from '../../src/extension/node-config';
+} from '../../src/extension/config/node-config';
 
 const from = (values: Record<string, unknown>) => readConfig((key) => values[key]);
 const folder = { folderPath: path.resolve('/work/site'), folderName: 'my site', logDir: path.resolve('/logs/porthole') };

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeListening, formatBytes, formatDuration, formatRequestLine, sanitizeOneLine, statusClassOf } from '../../src/extension/node-format';
-import { LineBudget } from '../../src/extension/node-line-budget';
-import { fileUrl } from '../../src/extension/node-urls';
+import { describeListening, formatBytes, formatDuration, formatRequestLine, sanitizeOneLine, statusClassOf } from '../../src/extension/output/node-format';
+import { LineBudget } from '../../src/extension/output/node-line-budget';
+import { fileUrl } from '../../src/extension/reload/node-urls';
 import { record } from './helpers';
 
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { afterEach, beforeEach, mock, test } from 'node:test';
-import { ChangeBatcher, MAX_BATCH_PATHS, MAX_OVERLAY_WAIT_MS, OverlayDebouncer, isInsideRoot } from '../../src/extension/node-live-reload';
+import { ChangeBatcher, MAX_BATCH_PATHS, MAX_OVERLAY_WAIT_MS, OverlayDebouncer, isInsideRoot } from '../../src/extension/reload/node-live-reload';
 
 const root = path.resolve('/work/site');
 const file = (name: string) => path.join(root, name);

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_OPTIONS } from '../../src/core';
-import { COMMANDS, REQUESTS_VIEW_ID, VIEW_CONTAINER_ID } from '../../src/extension/node-command-ids';
-import { DEFAULT_CONFIG, DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES, MIN_MAX_ENTRIES, SETTING_KEYS } from '../../src/extension/node-config';
-import { DEFAULT_RELOAD_ON, MAX_RELOAD_DEBOUNCE_MS, MIN_RELOAD_DEBOUNCE_MS, RELOAD_TRIGGERS } from '../../src/extension/node-reload-config';
+import { COMMANDS, REQUESTS_VIEW_ID, VIEW_CONTAINER_ID } from '../../src/extension/commands/node-command-ids';
+import { DEFAULT_CONFIG, DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES, MIN_MAX_ENTRIES, SETTING_KEYS } from '../../src/extension/config/node-config';
+import { DEFAULT_RELOAD_ON, MAX_RELOAD_DEBOUNCE_MS, MIN_RELOAD_DEBOUNCE_MS, RELOAD_TRIGGERS } from '../../src/extension/reload/node-reload-config';
 import { readManifest, repoRoot } from './helpers';
 
 const manifest = readManifest();

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_RELOAD } from '../../src/core';
-import { DEFAULT_CONFIG, changedKeys, needsRestart, readConfig, toServerOptions } from '../../src/extension/node-config';
-import { DEFAULT_RELOAD_SETTINGS, readReloadSettings, reloadNeedsRestart, toReloadOptions } from '../../src/extension/node-reload-config';
+import { DEFAULT_CONFIG, changedKeys, needsRestart, readConfig, toServerOptions } from '../../src/extension/config/node-config';
+import { DEFAULT_RELOAD_SETTINGS, readReloadSettings, reloadNeedsRestart, toReloadOptions } from '../../src/extension/reload/node-reload-config';
 
 const read = (values: Record<string, unknown>) => {
   const problems: string[] = [];

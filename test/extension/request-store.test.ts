@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RequestStore, isViewToHost, toDetails, toRow } from '../../src/extension/node-request-store';
+import { RequestStore, isViewToHost, toDetails, toRow } from '../../src/extension/requests/node-request-store';
 import { record } from './helpers';
 
 const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => record({ id: from + i, target: `/${from + i}` }));

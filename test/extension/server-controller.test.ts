@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import type { BoundAddress, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../src/core';
-import { DEFAULT_CONFIG } from '../../src/extension/node-config';
-import type { ControllerLog, ServerHandle } from '../../src/extension/node-server-controller';
-import { ServerController } from '../../src/extension/node-server-controller';
+import { DEFAULT_CONFIG } from '../../src/extension/config/node-config';
+import type { ControllerLog, ServerHandle } from '../../src/extension/server/node-server-controller';
+import { ServerController } from '../../src/extension/server/node-server-controller';
 
 /** A WorkerServer stand-in whose listen/close the test settles by hand. */
 class FakeServer extends EventEmitter implements ServerHandle {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_CONFIG } from '../../src/extension/node-config';
-import type { ServerEvent, ServerState } from '../../src/extension/node-server-state';
-import { INITIAL_STATE, toFailure, transition } from '../../src/extension/node-server-state';
+import { DEFAULT_CONFIG } from '../../src/extension/config/node-config';
+import type { ServerEvent, ServerState } from '../../src/extension/server/node-server-state';
+import { INITIAL_STATE, toFailure, transition } from '../../src/extension/server/node-server-state';
 
 const address = { host: '127.0.0.1', port: 8000, url: 'http://127.0.0.1:8000/', requestedPort: undefined };
 const failure = { code: 'EADDRINUSE', message: 'busy' };

@@ -6,10 +6,10 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { BoundAddress, LanAddress, ReconfigurableOptions, ServerOptionsInput } from '../../src/core';
 import { createSelfSignedCertificate } from '../../src/core';
-import { DEFAULT_CONFIG, liveChanges, needsRestart, readConfig } from '../../src/extension/node-config';
-import { isViewToHost } from '../../src/extension/node-request-store';
-import type { ServerHandle } from '../../src/extension/node-server-controller';
-import { ServerController } from '../../src/extension/node-server-controller';
+import { DEFAULT_CONFIG, liveChanges, needsRestart, readConfig } from '../../src/extension/config/node-config';
+import { isViewToHost } from '../../src/extension/requests/node-request-store';
+import type { ServerHandle } from '../../src/extension/server/node-server-controller';
+import { ServerController } from '../../src/extension/server/node-server-controller';
 import {
   certificateNames,
   firewallHint,
@@ -20,8 +20,8 @@ import {
   sharingModeOf,
   sharingWarnings,
   toSharingServer,
-} from '../../src/extension/node-sharing';
-import { computeStatusView } from '../../src/extension/node-status-view';
+} from '../../src/extension/sharing/node-sharing';
+import { computeStatusView } from '../../src/extension/status/node-status-view';
 
 const LAN: LanAddress[] = [
   { address: '192.168.1.20', family: 'IPv4', interfaceName: 'wlan0', linkLocal: false },

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_CONFIG } from '../../src/extension/node-config';
-import type { ServerState } from '../../src/extension/node-server-state';
-import { computeStatusView } from '../../src/extension/node-status-view';
+import { DEFAULT_CONFIG } from '../../src/extension/config/node-config';
+import type { ServerState } from '../../src/extension/server/node-server-state';
+import { computeStatusView } from '../../src/extension/status/node-status-view';
 
 const server = (state: ServerState, folderName = 'site', requestCount = 0) => ({ folderName, folderPath: `/w/${folderName}`, state, requestCount });
 const running = (port: number, requestedPort?: number): ServerState => ({

@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { injectClientTag, isNavigationRequest } from '../../src/core/live-reload-inject';
-import { compileGlobs } from '../../src/core/live-reload-glob';
-import type { HeaderList } from '../../src/core/request-record';
+import { injectClientTag, isNavigationRequest } from '../../src/core/reload/live-reload-inject';
+import { compileGlobs } from '../../src/core/reload/live-reload-glob';
+import type { HeaderList } from '../../src/core/http/request-record';
 
 const TAG = '<script src="/__porthole/client.js"></script>';
 

@@ -11,11 +11,11 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PreviewServer } from '../../src/core/server';
-import type { ReloadEvent } from '../../src/core/live-reload';
+import { PreviewServer } from '../../src/core/server/server';
+import type { ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
-import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/live-reload-client';
-import { clientTag } from '../../src/core/live-reload-pages';
+import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
+import { clientTag } from '../../src/core/reload/live-reload-pages';
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>Grüße 🎉</p></body></html>\n';
 const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer, type RequestRecord } from '../../src/core';
-import { createSelfSignedCertificate } from '../../src/core/self-signed';
+import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 
 const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].find((p) => spawnSync(p, ['-V']).status === 0);
 const suffix = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;

@@ -1,0 +1,193 @@
+/**
+ * A cache of small files for the hot path: the bytes, the validators and the response heads
+ * pre-serialised, keyed by the request path. Every hit is revalidated with one stat of the
+ * request's file-system path (following symlinks as the request would): device, inode, size,
+ * mtime and ctime must all match, so an edit, a replacement, a rename or a symlink re-pointed
+ * elsewhere is a miss and goes the full way (realpath containment included). An entry reached
+ * through an index file also checks its folder's mtime, so a new index.html takes over at once.
+ *
+ * One stat serves every request read in the same turn of the event loop (an "epoch", ended by
+ * setImmediate): those requests had all arrived before the stat was made, so answering them with
+ * the state it saw is as if each was answered at that instant.
+ *
+ * The cache belongs to one StaticOptions object: reconfiguring the server (dotfiles, listing…)
+ * replaces that object and so starts an empty cache.
+ */
+import { statSync, type Stats } from 'node:fs';
+import type { Validators } from './preconditions';
+import type { HeaderList } from '../http/request-record';
+import { serializeStatusAndHeaders } from '../http/response-head';
+
+/** Files up to this size are cached whole. */
+export const CACHE_MAX_FILE_BYTES = 1024 * 1024;
+const CACHE_MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+const CACHE_MAX_ENTRIES = 4096;
+
+export interface CachedFile {
+  /** The request's path on disk (before realpath): what a hit stats. */
+  readonly fsPath: string;
+  /** The real path served (the log's filePath). */
+  readonly real: string;
+  /** For index files: the folder whose mtime must not change. */
+  readonly dirPath: string | undefined;
+  readonly dirMtimeMs: number;
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly body: Buffer;
+  readonly type: string;
+  readonly validators: Validators;
+  readonly lastModified: string;
+  /** Status line and headers of a 200 (no Date/Server/Connection, no blank line). */
+  readonly head200: string;
+  readonly log200: HeaderList;
+  readonly head304: string;
+  readonly log304: HeaderList;
+  /** The epoch in which the file was last checked against the disk. */
+  validatedEpoch: number;
+}
+
+let epoch = 0;
+let epochEnding = false;
+
+function endEpoch(): void {
+  epoch++;
+  epochEnding = false;
+}
+
+/** The current turn of the event loop; it ends at the next check phase. */
+function currentEpoch(): number {
+  if (!epochEnding) {
+    epochEnding = true;
+    setImmediate(endEpoch);
+  }
+  return epoch;
+}
+
+/**
+ * The headers of a file's 304: its validators and Cache-Control. Every file answer, cached or
+ * not, builds its headers here and in fileHeaders, so the two paths cannot drift apart.
+ */
+export function fileValidatorHeaders(validators: Validators, lastModified: string): HeaderList {
+  return [
+    ['ETag', validators.etag],
+    ['Last-Modified', lastModified],
+    ['Cache-Control', 'no-cache'],
+  ];
+}
+
+/** The headers of a file's 200, Content-Length aside: the type, the validators, ranges, nosniff. */
+export function fileHeaders(type: string, validators: Validators, lastModified: string): HeaderList {
+  return [
+    ['Content-Type', type],
+    ...fileValidatorHeaders(validators, lastModified),
+    ['Accept-Ranges', 'bytes'],
+    ['X-Content-Type-Options', 'nosniff'],
+  ];
+}
+
+/** Builds an entry from a file read whole (its Stats from the open descriptor). */
+export function makeCachedFile(
+  fsPath: string,
+  real: string,
+  st: Stats,
+  body: Buffer,
+  type: string,
+  validators: Validators,
+  lastModified: string,
+  dir: { path: string; mtimeMs: number } | undefined,
+): CachedFile {
+  const log200 = fileHeaders(type, validators, lastModified);
+  log200.push(['Content-Length', String(body.length)]);
+  const log304 = fileValidatorHeaders(validators, lastModified);
+  return {
+    fsPath,
+    real,
+    dirPath: dir?.path,
+    dirMtimeMs: dir?.mtimeMs ?? 0,
+    dev: st.dev,
+    ino: st.ino,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
+    body,
+    type,
+    validators,
+    lastModified,
+    head200: serializeStatusAndHeaders(200, log200),
+    log200,
+    head304: serializeStatusAndHeaders(304, log304),
+    log304,
+    validatedEpoch: currentEpoch(),
+  };
+}
+
+export class FileCache {
+  private readonly entries = new Map<string, CachedFile>();
+  private totalBytes = 0;
+
+  /** The entry for a request path if the file on disk is still the one cached. */
+  lookup(key: string): CachedFile | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    const now = currentEpoch();
+    if (entry.validatedEpoch === now) return entry;
+    const st = statSync(entry.fsPath, { throwIfNoEntry: false });
+    const same =
+      st !== undefined &&
+      st.ino === entry.ino &&
+      st.dev === entry.dev &&
+      st.size === entry.size &&
+      st.mtimeMs === entry.mtimeMs &&
+      st.ctimeMs === entry.ctimeMs &&
+      (entry.dirPath === undefined || statSync(entry.dirPath, { throwIfNoEntry: false })?.mtimeMs === entry.dirMtimeMs);
+    if (!same) {
+      this.delete(key);
+      return undefined;
+    }
+    entry.validatedEpoch = now;
+    return entry;
+  }
+
+  set(key: string, entry: CachedFile): void {
+    if (entry.body.length > CACHE_MAX_FILE_BYTES) return;
+    this.delete(key);
+    while (
+      this.entries.size > 0 &&
+      (this.entries.size >= CACHE_MAX_ENTRIES || this.totalBytes + entry.body.length > CACHE_MAX_TOTAL_BYTES)
+    ) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.delete(oldest);
+    }
+    this.entries.set(key, entry);
+    this.totalBytes += entry.body.length;
+  }
+
+  private delete(key: string): void {
+    const old = this.entries.get(key);
+    if (old === undefined) return;
+    this.entries.delete(key);
+    this.totalBytes -= old.body.length;
+  }
+}
+
+const caches = new WeakMap<object, FileCache>();
+
+/** The cache that belongs to one options object. */
+export function fileCacheFor(owner: object): FileCache {
+  let cache = caches.get(owner);
+  if (cache === undefined) {
+    cache = new FileCache();
+    caches.set(owner, cache);
+  }
+  return cache;
+}
+
+/** The cache key of a request path: the path without its query. */
+export function cacheKeyOf(rawPath: string): string {
+  const q = rawPath.indexOf('?');
+  return q >= 0 ? rawPath.slice(0, q) : rawPath;
+}

@@ -1,0 +1,86 @@
+/**
+ * Conditional requests, RFC 9110 §13.2.2 order: If-Match, else If-Unmodified-Since (412);
+ * If-None-Match (304 for GET/HEAD, 412 otherwise), else If-Modified-Since (GET/HEAD only, 304).
+ * If-Range (§13.1.5) is decided here too, since it compares the same validators.
+ */
+import { parseHttpDate } from '../http/http-date';
+
+export interface Validators {
+  /** Strong entity tag, quotes included, e.g. "5f3a-1c". */
+  readonly etag: string;
+  /** Last modification, whole seconds since the epoch. */
+  readonly lastModifiedSec: number;
+}
+
+export interface ConditionalHeaders {
+  readonly ifMatch: string | undefined;
+  readonly ifNoneMatch: string | undefined;
+  readonly ifModifiedSince: string | undefined;
+  readonly ifUnmodifiedSince: string | undefined;
+}
+
+export type PreconditionResult = 'proceed' | 'not-modified' | 'failed';
+
+/** Splits an entity-tag list (`"a", W/"b"`), keeping quotes and the W/ prefix. */
+function splitEtagList(value: string): string[] {
+  const tags: string[] = [];
+  for (const part of value.split(',')) {
+    const tag = part.trim();
+    if (tag.length > 0) tags.push(tag);
+  }
+  return tags;
+}
+
+function opaque(tag: string): string {
+  return tag.startsWith('W/') ? tag.slice(2) : tag;
+}
+
+/** Strong comparison (§8.8.3.2): both strong and identical. */
+export function strongMatch(tag: string, etag: string): boolean {
+  return !tag.startsWith('W/') && tag === etag;
+}
+
+/** Weak comparison: the opaque tags are identical, W/ ignored. */
+export function weakMatch(tag: string, etag: string): boolean {
+  return opaque(tag) === opaque(etag);
+}
+
+/** What the conditional headers ask for, evaluated against the current validators. */
+export function evaluatePreconditions(
+  method: string,
+  h: ConditionalHeaders,
+  v: Validators,
+): PreconditionResult {
+  const getOrHead = method === 'GET' || method === 'HEAD';
+  // Step 1 and 2: the request's own preconditions on the current state.
+  if (h.ifMatch !== undefined) {
+    const value = h.ifMatch.trim();
+    if (value !== '*' && !splitEtagList(value).some((t) => strongMatch(t, v.etag))) return 'failed';
+  } else if (h.ifUnmodifiedSince !== undefined) {
+    const date = parseHttpDate(h.ifUnmodifiedSince);
+    if (date !== undefined && v.lastModifiedSec > date) return 'failed';
+  }
+  // Step 3 and 4: cache validation.
+  if (h.ifNoneMatch !== undefined) {
+    const value = h.ifNoneMatch.trim();
+    if (value === '*' || splitEtagList(value).some((t) => weakMatch(t, v.etag))) {
+      return getOrHead ? 'not-modified' : 'failed';
+    }
+  } else if (getOrHead && h.ifModifiedSince !== undefined) {
+    const date = parseHttpDate(h.ifModifiedSince);
+    if (date !== undefined && v.lastModifiedSec <= date) return 'not-modified';
+  }
+  return 'proceed';
+}
+
+/**
+ * If-Range (§13.1.5): true when the Range header may be honoured. An entity tag must match
+ * strongly; a date must equal Last-Modified exactly.
+ */
+export function ifRangeAllows(ifRange: string | undefined, v: Validators): boolean {
+  if (ifRange === undefined) return true;
+  const value = ifRange.trim();
+  if (value.startsWith('"') || value.startsWith('W/')) return strongMatch(value, v.etag);
+  const date = parseHttpDate(value);
+  return date !== undefined && date === v.lastModifiedSec;
+}

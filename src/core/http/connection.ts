@@ -1,0 +1,669 @@
+/**
+ * One client connection: bytes in → request heads (the parser) → bodies discarded → one exchange
+ * at a time handed to the handler → responses out, in order (pipelined requests wait in the buffer
+ * until the response before them is finished, which keeps their answers in order).
+ *
+ * Invariants:
+ * - Every failure funnels into `destroy()`, which is idempotent; no handler throws out of here.
+ * - Exactly one log record per request that got a response or was cut short (aborted).
+ * - Timers: a head deadline (absolute, from the first byte of a head), the idle keep-alive timeout,
+ *   the body-read inactivity timeout (headersMs) and the write-stall timeout (the last three are
+ *   socket inactivity timeouts, one at a time).
+ * - A parse error is answered from the fixed table with `Connection: close`, then the socket is
+ *   half-closed and what the client still sends is read and dropped for a short linger.
+ */
+import type { Socket } from 'node:net';
+import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { normaliseIp } from '../access/access-policy';
+import { BodyReader, checkContentLength } from './body-reader';
+import { parseRequestHead, type RequestHead } from './http-parser';
+import type { ParserLimits } from './limits';
+import type { HeaderList, RequestRecord } from './request-record';
+import { headTail, serializeHead, statusHasNoBody } from './response-head';
+import type { Timeouts } from '../options';
+
+/** How long a closing connection keeps draining input so the client reads our error response. */
+const LINGER_MS = 2_000;
+/** Input buffered beyond this while a response is in progress pauses the socket. */
+const MAX_PIPELINE_BUFFER = 64 * 1024;
+/** Bodies up to this size are copied behind the head and sent in a single write. */
+const COPY_BODY_MAX = 16 * 1024;
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+const EMPTY = Buffer.alloc(0);
+
+export interface ConnectionContext {
+  readonly limits: ParserLimits;
+  readonly timeouts: Timeouts;
+  readonly maxBodyBytes: number;
+  /** True once the server is closing: every response ends its connection. */
+  readonly closing: boolean;
+  nextRequestId(): number;
+  handle(exchange: Exchange): void;
+  record(record: RequestRecord): void;
+  connectionClosed(connection: Connection): void;
+}
+
+/** A part of a streamed body: bytes, or an inclusive byte range of an open file. */
+export type BodyPart = Buffer | { readonly file: FileHandle; readonly start: number; readonly end: number };
+
+type Phase = 'idle' | 'head' | 'body' | 'handling' | 'closing' | 'destroyed';
+
+/**
+ * One request and its response. The handler calls exactly one of `respond`, `respondParts` or
+ * `openStream`; after that the exchange belongs to the connection.
+ */
+export class Exchange {
+  readonly id: number;
+  readonly startTime: number;
+  /** The response's status once it has started; 0 before. */
+  status = 0;
+  responseHeaders: HeaderList = [];
+  /** Why a request was refused, for the log. */
+  note: string | undefined;
+  filePath: string | undefined;
+  /** Body bytes written so far (the log's byte count). */
+  bodyBytes = 0;
+  /** Forces `Connection: close` on this response. */
+  closeAfter = false;
+  finished = false;
+  /** Runs if the exchange ends before it finished (client left, error). */
+  onAbort: (() => void) | undefined;
+  /** Runs once when the exchange ends, finished or not (closes files). */
+  cleanup: (() => void) | undefined;
+
+  constructor(
+    readonly connection: Connection,
+    readonly head: RequestHead,
+    startTime: number,
+    id: number,
+  ) {
+    this.startTime = startTime;
+    this.id = id;
+  }
+
+  get method(): string {
+    return this.head.method;
+  }
+
+  get clientIp(): string {
+    return this.connection.remoteAddress;
+  }
+
+  /** The first value of a request header (name lower-case). */
+  /** True once a response has started (its status is set then, and only then). */
+  get answered(): boolean {
+    return this.status !== 0;
+  }
+
+  header(name: string): string | undefined {
+    for (const [n, v] of this.head.headers) if (n === name) return v;
+    return undefined;
+  }
+
+  /**
+   * A complete response. Content-Length is added from `body`; HEAD and bodiless statuses send the
+   * headers only. `length` overrides Content-Length (HEAD of a file we did not read).
+   */
+  respond(status: number, headers: HeaderList, body: Buffer | string = EMPTY, length?: number): void {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const noBody = statusHasNoBody(status);
+    const sendBody = !noBody && this.head.method !== 'HEAD';
+    if (!noBody) headers.push(['Content-Length', String(length ?? bytes.length)]);
+    this.connection.writeResponse(this, status, headers, sendBody ? bytes : undefined);
+  }
+
+  /**
+   * A response whose status line and headers were serialised ahead (a cached file): `head` ends
+   * with the last header's CRLF; `logHeaders` is what the log records (shared, never mutated).
+   * Content-Length must be in `head` already. HEAD requests pass no body.
+   */
+  respondPrepared(status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined): void {
+    this.connection.writePrepared(this, status, head, logHeaders, body);
+  }
+
+  /** A response whose body is a sequence of buffers and file ranges of exactly `length` bytes. */
+  respondParts(status: number, headers: HeaderList, length: number, parts: readonly BodyPart[]): void {
+    headers.push(['Content-Length', String(length)]);
+    if (this.head.method === 'HEAD') {
+      this.connection.writeResponse(this, status, headers, undefined);
+      return;
+    }
+    this.connection.writeStreamedResponse(this, status, headers, parts);
+  }
+
+  /**
+   * An open-ended response (Server-Sent Events): no length, so the connection closes after it.
+   * Returns a writer; `end()` finishes the exchange.
+   */
+  openStream(status: number, headers: HeaderList): StreamWriter {
+    this.closeAfter = true;
+    return this.connection.openStream(this, status, headers);
+  }
+}
+
+export interface StreamWriter {
+  write(chunk: string): boolean;
+  end(): void;
+  readonly closed: boolean;
+}
+
+export class Connection {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private phase: Phase = 'idle';
+  private pending: Buffer = EMPTY;
+  private scanned = 0;
+  private headStart = 0;
+  private headTimer: NodeJS.Timeout | undefined;
+  private body: BodyReader | undefined;
+  private bodyHead: RequestHead | undefined;
+  private exchange: Exchange | undefined;
+  private driving = false;
+  private paused = false;
+  /** The client half-closed: answer what is complete, then close. */
+  private remoteEnded = false;
+  /** Socket bytesWritten when the current streamed body started; -1 for buffered responses. */
+  private bodyBase = -1;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.remoteAddress = normaliseIp(socket.remoteAddress ?? '-');
+    this.remotePort = socket.remotePort ?? 0;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('timeout', () => this.onInactivity());
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+    socket.on('end', () => this.onEnd());
+    socket.setTimeout(ctx.timeouts.headersMs);
+  }
+
+  /** Idle (between requests, nothing buffered): safe to close at once during shutdown. */
+  get isIdle(): boolean {
+    return this.phase === 'idle' && this.pending.length === 0;
+  }
+
+  /** Server shutdown: idle connections end now; busy ones end after their current response. */
+  shutdown(): void {
+    if (this.isIdle) this.endGracefully();
+  }
+
+  destroy(): void {
+    if (this.phase === 'destroyed') return;
+    const wasClosing = this.phase === 'closing';
+    this.phase = 'destroyed';
+    this.clearHeadTimer();
+    const ex = this.exchange;
+    this.exchange = undefined;
+    if (ex !== undefined && !ex.finished) {
+      ex.finished = true;
+      ex.onAbort?.();
+      runCleanup(ex);
+      this.log(ex, true);
+    } else if (!wasClosing && this.bodyHead !== undefined) {
+      // A complete head whose body never finished arriving: nothing to answer, but it is logged.
+      this.logUnparsed(400, 'client closed the connection mid-body', true, this.bodyHead);
+    } else if (!wasClosing && this.pending.length > 0) {
+      // Bytes of a request head that never completed: nothing to answer, but it is logged.
+      this.logUnparsed(400, 'client closed the connection mid-request', true);
+    }
+    this.pending = EMPTY;
+    this.socket.destroy();
+    this.ctx.connectionClosed(this);
+  }
+
+  // ---- input ---------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === 'closing' || this.phase === 'destroyed') return;
+    if (this.pending.length === 0) {
+      this.pending = chunk;
+      this.scanned = 0;
+    } else {
+      this.pending = Buffer.concat([this.pending, chunk]);
+    }
+    if (this.phase === 'handling') {
+      if (this.pending.length > MAX_PIPELINE_BUFFER && !this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    this.drive();
+  }
+
+  private onEnd(): void {
+    // The client half-closed. Answer what is complete; a partial head can never complete.
+    this.remoteEnded = true;
+    if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
+  }
+
+  /** Parses and dispatches as many buffered requests as can be answered now. */
+  private drive(): void {
+    if (this.driving) return;
+    this.driving = true;
+    try {
+      while (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') {
+        if (this.phase === 'body') {
+          if (!this.continueBody()) break;
+          continue;
+        }
+        if (this.pending.length === 0) break;
+        if (!this.parseNext()) break;
+      }
+      if (this.remoteEnded && (this.phase === 'head' || this.phase === 'body' || this.phase === 'idle')) {
+        if (this.pending.length > 0 || this.phase !== 'idle') {
+          this.failRequest(400, 'The request ended before it was complete.', this.bodyHead);
+        } else {
+          this.endGracefully();
+        }
+      }
+    } finally {
+      this.driving = false;
+    }
+  }
+
+  /** Returns true when a head was consumed and the loop may go on. */
+  private parseNext(): boolean {
+    if (this.phase === 'idle') {
+      this.phase = 'head';
+      this.headStart = Date.now();
+      this.socket.setTimeout(0);
+    }
+    const result = parseRequestHead(this.pending, this.scanned, this.ctx.limits);
+    if (result.kind === 'incomplete') {
+      this.scanned = this.pending.length;
+      if (this.headTimer === undefined) {
+        const left = Math.max(0, this.headStart + this.ctx.timeouts.headersMs - Date.now());
+        this.headTimer = setTimeout(() => this.onHeadTimeout(), left);
+      }
+      return false;
+    }
+    if (result.kind === 'error') {
+      this.failRequest(result.status, result.message);
+      return false;
+    }
+    this.clearHeadTimer();
+    const head = result.head;
+    this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
+    this.scanned = 0;
+    if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
+      const rejected = head.contentLength === undefined ? undefined : checkContentLength(head.contentLength, this.ctx.maxBodyBytes);
+      if (rejected !== undefined) {
+        this.failRequest(rejected.status, rejected.message, head);
+        return false;
+      }
+      this.body = new BodyReader(
+        head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 },
+        this.ctx.maxBodyBytes,
+      );
+      this.bodyHead = head;
+      this.phase = 'body';
+      // The head deadline ended with the head; a body that stops arriving must not hold the
+      // connection for ever (slowloris on the body): no progress for headersMs → 408.
+      this.socket.setTimeout(this.ctx.timeouts.headersMs);
+      if (head.expectContinue) this.socket.write(CONTINUE);
+      return true;
+    }
+    this.dispatch(head);
+    return true;
+  }
+
+  /** Discards body bytes; returns true when the loop may go on. */
+  private continueBody(): boolean {
+    const reader = this.body;
+    const head = this.bodyHead;
+    if (reader === undefined || head === undefined) return false;
+    if (this.pending.length === 0) return false;
+    const result = reader.push(this.pending, 0);
+    if (result.kind === 'error') {
+      this.failRequest(result.status, result.message, head);
+      return false;
+    }
+    this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
+    if (result.kind === 'more') return false;
+    this.body = undefined;
+    this.bodyHead = undefined;
+    this.dispatch(head);
+    return true;
+  }
+
+  private dispatch(head: RequestHead): void {
+    this.phase = 'handling';
+    this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+    const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
+    if (!head.keepAlive || this.ctx.closing) ex.closeAfter = true;
+    this.exchange = ex;
+    try {
+      this.ctx.handle(ex);
+    } catch {
+      this.failExchange(ex);
+    }
+  }
+
+  /** An exchange whose handler failed: 500 if nothing was sent yet, else the socket goes. */
+  failExchange(ex: Exchange): void {
+    if (ex.finished || this.exchange !== ex) return;
+    if (!ex.answered) {
+      ex.closeAfter = true;
+      ex.respond(500, [['Content-Type', 'text/plain; charset=utf-8']], 'The server failed to answer this request.\n');
+    } else {
+      this.destroy();
+    }
+  }
+
+  // ---- output --------------------------------------------------------------------------------
+
+  /**
+   * Marks the exchange answered with `status` and returns the Connection header its response
+   * needs: `close` when this connection ends after it, `keep-alive` for an HTTP/1.0 client that
+   * asked for it, none otherwise.
+   */
+  private begin(ex: Exchange, status: number): [string, string] | undefined {
+    if (ex.answered) throw new Error('response already started');
+    ex.status = status;
+    this.bodyBase = -1;
+    if (ex.closeAfter || this.ctx.closing) {
+      ex.closeAfter = true;
+      return ['Connection', 'close'];
+    }
+    return ex.head.version === '1.0' ? ['Connection', 'keep-alive'] : undefined;
+  }
+
+  private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
+    const connection = this.begin(ex, status);
+    if (connection !== undefined) headers.push(connection);
+    ex.responseHeaders = headers;
+    return serializeHead(status, headers);
+  }
+
+  writeResponse(ex: Exchange, status: number, headers: HeaderList, body: Buffer | undefined): void {
+    if (this.phase === 'destroyed') return;
+    this.sendWhole(ex, this.startResponse(ex, status, headers), body);
+  }
+
+  writePrepared(ex: Exchange, status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined): void {
+    if (this.phase === 'destroyed') return;
+    const connection = this.begin(ex, status);
+    if (connection === undefined) {
+      ex.responseHeaders = logHeaders;
+      this.sendWhole(ex, head + headTail(), body);
+    } else {
+      ex.responseHeaders = [...logHeaders, connection];
+      this.sendWhole(ex, `${head}${connection[0]}: ${connection[1]}\r\n${headTail()}`, body);
+    }
+  }
+
+  /** Writes a head and a whole body in one write, then finishes the exchange. */
+  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined): void {
+    if (body === undefined || body.length === 0) {
+      this.socket.write(head, 'latin1');
+    } else if (body.length > COPY_BODY_MAX) {
+      // Large: two writes in one writev, no copy.
+      this.socket.cork();
+      this.socket.write(head, 'latin1');
+      this.socket.write(body);
+      this.socket.uncork();
+      ex.bodyBytes = body.length;
+    } else {
+      const headBytes = Buffer.byteLength(head, 'latin1');
+      const out = Buffer.allocUnsafe(headBytes + body.length);
+      out.write(head, 0, 'latin1');
+      body.copy(out, headBytes);
+      this.socket.write(out);
+      ex.bodyBytes = body.length;
+    }
+    this.finishExchange(ex);
+  }
+
+  writeStreamedResponse(ex: Exchange, status: number, headers: HeaderList, parts: readonly BodyPart[]): void {
+    if (this.phase === 'destroyed') return;
+    const head = this.startResponse(ex, status, headers);
+    this.socket.write(head, 'latin1');
+    this.bodyBase = this.socket.bytesWritten;
+    let index = 0;
+    let current: ReturnType<typeof createReadStream> | undefined;
+    ex.onAbort = () => current?.destroy();
+    const next = (): void => {
+      if (this.exchange !== ex || this.phase === 'destroyed') return;
+      const part = parts[index++];
+      if (part === undefined) {
+        ex.bodyBytes = this.socket.bytesWritten - this.bodyBase;
+        this.finishExchange(ex);
+        return;
+      }
+      if (Buffer.isBuffer(part)) {
+        if (this.socket.write(part)) next();
+        else this.socket.once('drain', next);
+        return;
+      }
+      const stream = createReadStream('', {
+        fd: part.file,
+        start: part.start,
+        end: part.end,
+        autoClose: false,
+        highWaterMark: 256 * 1024,
+      });
+      current = stream;
+      // A file that shrank after its Content-Length was sent ends its stream early; going on
+      // would leave the client waiting for bytes that never come, or read our next response as
+      // body. Count what was read and end this socket (only) when it falls short.
+      const expected = part.end - part.start + 1;
+      let read = 0;
+      stream.on('data', (chunk: Buffer | string) => {
+        read += chunk.length;
+        if (!this.socket.write(chunk)) {
+          stream.pause();
+          this.socket.once('drain', () => stream.resume());
+        }
+      });
+      stream.on('error', () => this.destroy());
+      stream.on('end', () => {
+        current = undefined;
+        if (read < expected) {
+          this.destroy();
+          return;
+        }
+        next();
+      });
+    };
+    next();
+  }
+
+  openStream(ex: Exchange, status: number, headers: HeaderList): StreamWriter {
+    const head = this.startResponse(ex, status, headers);
+    this.socket.write(head, 'latin1');
+    this.socket.setTimeout(0);
+    const writer = {
+      closed: false,
+      write: (chunk: string): boolean => {
+        if (writer.closed || this.phase === 'destroyed') return false;
+        ex.bodyBytes += Buffer.byteLength(chunk);
+        return this.socket.write(chunk);
+      },
+      end: (): void => {
+        if (writer.closed) return;
+        writer.closed = true;
+        this.finishExchange(ex);
+      },
+    };
+    ex.onAbort = () => {
+      writer.closed = true;
+    };
+    return writer;
+  }
+
+  private finishExchange(ex: Exchange): void {
+    if (ex.finished) return;
+    ex.finished = true;
+    this.exchange = undefined;
+    runCleanup(ex);
+    this.log(ex, false);
+    if (ex.closeAfter || this.ctx.closing) {
+      this.endGracefully();
+      return;
+    }
+    this.phase = 'idle';
+    this.socket.setTimeout(this.ctx.timeouts.idleMs);
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    if ((this.pending.length > 0 || this.remoteEnded) && !this.driving) {
+      // Pipelined requests waiting in the buffer: answer them, off this stack.
+      setImmediate(() => this.drive());
+    }
+  }
+
+  /** Fixed error answer (parse errors, timeouts): logged, then the connection closes. */
+  private failRequest(status: number, message: string, head?: RequestHead): void {
+    if (this.phase === 'destroyed' || this.phase === 'closing') return;
+    this.clearHeadTimer();
+    const body = `${message}\n`;
+    const headers: HeaderList = [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(Buffer.byteLength(body))],
+      ['Connection', 'close'],
+    ];
+    const wire = serializeHead(status, headers) + body;
+    this.socket.write(wire, 'utf8');
+    this.logUnparsed(status, message, false, head, headers, Buffer.byteLength(body));
+    this.pending = EMPTY;
+    this.endGracefully();
+  }
+
+  private endGracefully(): void {
+    if (this.phase === 'destroyed' || this.phase === 'closing') return;
+    this.phase = 'closing';
+    this.clearHeadTimer();
+    this.pending = EMPTY;
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    this.socket.setTimeout(0);
+    this.socket.end();
+    this.headTimer = setTimeout(() => this.destroy(), LINGER_MS);
+  }
+
+  private onHeadTimeout(): void {
+    this.headTimer = undefined;
+    if (this.phase === 'head' || this.phase === 'body') {
+      this.failRequest(408, 'The request did not arrive in time.', this.bodyHead);
+    }
+  }
+
+  private onInactivity(): void {
+    switch (this.phase) {
+      // idle: a fresh connection that never sent anything, or keep-alive idle: close quietly.
+      // handling: a write that made no progress: give up on this socket only.
+      case 'idle':
+      case 'handling':
+        this.destroy();
+        return;
+      // body: no body bytes for headersMs (see parseNext).
+      case 'body':
+        this.failRequest(408, 'The request body did not arrive in time.', this.bodyHead);
+        return;
+      case 'closing':
+      case 'head':
+      case 'destroyed':
+        return;
+    }
+  }
+
+  private clearHeadTimer(): void {
+    if (this.headTimer !== undefined) {
+      clearTimeout(this.headTimer);
+      this.headTimer = undefined;
+    }
+  }
+
+  // ---- log -----------------------------------------------------------------------------------
+
+  private log(ex: Exchange, aborted: boolean): void {
+    if (aborted && ex.answered && this.bodyBase >= 0) {
+      const pendingBytes = this.socket.writableLength;
+      ex.bodyBytes = Math.max(0, this.socket.bytesWritten - pendingBytes - this.bodyBase);
+    }
+    const h = ex.head;
+    // One pass over the request's fields for the two the log keeps (first of each, as ex.header).
+    let referer: string | undefined;
+    let userAgent: string | undefined;
+    for (const [name, value] of h.headers) {
+      if (name === 'referer') referer ??= value;
+      else if (name === 'user-agent') userAgent ??= value;
+    }
+    this.ctx.record({
+      id: ex.id,
+      time: ex.startTime,
+      clientIp: this.remoteAddress,
+      clientPort: this.remotePort,
+      clientHost: undefined,
+      method: h.method,
+      target: h.target,
+      protocol: h.version === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1',
+      status: ex.status || (aborted ? 499 : 0),
+      bytes: ex.bodyBytes,
+      durationMs: Date.now() - ex.startTime,
+      referer,
+      userAgent,
+      requestHeaders: h.headers,
+      responseHeaders: ex.responseHeaders,
+      aborted,
+      note: ex.note,
+      filePath: ex.filePath,
+    });
+  }
+
+  /** A record for a request that never became an exchange (parse error, timeout, cut short). */
+  private logUnparsed(
+    status: number,
+    note: string,
+    aborted: boolean,
+    head?: RequestHead,
+    responseHeaders: HeaderList = [],
+    bytes = 0,
+  ): void {
+    const line = head === undefined ? firstLine(this.pending) : undefined;
+    this.ctx.record({
+      id: this.ctx.nextRequestId(),
+      time: this.headStart || Date.now(),
+      clientIp: this.remoteAddress,
+      clientPort: this.remotePort,
+      clientHost: undefined,
+      method: head?.method ?? line?.method ?? '-',
+      target: head?.target ?? line?.target ?? '-',
+      protocol: head !== undefined ? `HTTP/${head.version}` : (line?.protocol ?? '-'),
+      status: aborted ? 499 : status,
+      bytes,
+      durationMs: this.headStart > 0 ? Date.now() - this.headStart : 0,
+      referer: undefined,
+      userAgent: undefined,
+      requestHeaders: head?.headers ?? [],
+      responseHeaders,
+      aborted,
+      note,
+      filePath: undefined,
+    });
+  }
+}
+
+function runCleanup(ex: Exchange): void {
+  const cleanup = ex.cleanup;
+  ex.cleanup = undefined;
+  cleanup?.();
+}
+
+/** Best effort: the request line of an unparsable head, for the log only (bounded, printable). */
+function firstLine(buf: Buffer): { method: string; target: string; protocol: string } | undefined {
+  if (buf.length === 0) return undefined;
+  let end = buf.indexOf(10);
+  if (end < 0 || end > 512) end = Math.min(buf.length, 512);
+  const text = buf.toString('latin1', 0, end).replace(/\r$/, '');
+  const parts = text.split(' ');
+  if (parts.length !== 3) return { method: '-', target: text.slice(0, 200) || '-', protocol: '-' };
+  return { method: parts[0] ?? '-', target: (parts[1] ?? '-').slice(0, 2048), protocol: parts[2] ?? '-' };
+}

@@ -1,0 +1,234 @@
+/**
+ * The request log: every record goes to the UI listeners at once, and, in arrival order, to the
+ * line sinks (the log file in nginx's `combined` format plus duration and host name, and the CLI's
+ * stdout) once its client's host name is known or its lookup gave up. Lookups never delay a
+ * response: they are cached, bounded in time (HOSTNAME_WAIT_MS) and run off the request path.
+ * Lines are batched per tick into one write. `close()` writes every queued line and resolves when
+ * the file has it.
+ */
+import { Resolver } from 'node:dns';
+import { EventEmitter } from 'node:events';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { isLoopbackAddress } from '../access/access-policy';
+import type { RequestRecord } from '../http/request-record';
+
+/** A record waits at most this long for its host name before its line is written without it. */
+const HOSTNAME_WAIT_MS = 1_500;
+const HOSTNAME_CACHE_MAX = 4_096;
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+let timeLocalSecond = -1;
+let timeLocalText = '';
+
+/** nginx's $time_local: `10/Oct/2000:13:55:36 -0700` (the last second's text is reused). */
+export function formatTimeLocal(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== timeLocalSecond) {
+    timeLocalSecond = second;
+    timeLocalText = formatTimeLocalUncached(second * 1000);
+  }
+  return timeLocalText;
+}
+
+function formatTimeLocalUncached(ms: number): string {
+  const d = new Date(ms);
+  const offset = -d.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  return (
+    `${pad(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ` +
+    `${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}`
+  );
+}
+
+/** nginx's escaping of logged strings: `"`, `\` and non-printable bytes as \xHH. */
+export function escapeLogField(value: string): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) {
+      out += c > 0xff ? '?' : `\\x${c.toString(16).toUpperCase().padStart(2, '0')}`;
+    } else {
+      out += value[i];
+    }
+  }
+  return out;
+}
+
+/**
+ * One line in nginx `combined` format, then the duration in seconds (like $request_time) and the
+ * client host name ('-' when unknown): GoAccess reads it with --log-format=COMBINED.
+ */
+export function formatCombinedLine(r: RequestRecord): string {
+  const request = r.method === '-' && r.target === '-' ? '-' : `${r.method} ${r.target} ${r.protocol}`;
+  return (
+    `${r.clientIp} - - [${formatTimeLocal(r.time)}] "${escapeLogField(request)}" ${r.status} ${r.bytes} ` +
+    `"${escapeLogField(r.referer ?? '-')}" "${escapeLogField(r.userAgent ?? '-')}" ` +
+    `${(r.durationMs / 1000).toFixed(3)} ${r.clientHost ?? '-'}`
+  );
+}
+
+/** A short human line for a terminal or the Output channel. */
+export function formatShortLine(r: RequestRecord): string {
+  const d = new Date(r.time);
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const client = r.clientHost !== undefined && r.clientHost !== r.clientIp ? `${r.clientIp} (${r.clientHost})` : r.clientIp;
+  const extra = r.aborted ? ' aborted' : r.note !== undefined && r.status >= 400 ? ` — ${r.note}` : '';
+  return `${time} ${client} ${r.method} ${escapeLogField(r.target)} ${r.status} ${r.bytes}B ${r.durationMs}ms${extra}`;
+}
+
+export type LineSink = (record: RequestRecord) => void;
+
+/** Cached, bounded reverse DNS. Loopback is `localhost` without asking anyone. */
+export class HostNameResolver {
+  private readonly cache = new Map<string, string | null>();
+  private readonly inFlight = new Map<string, Promise<string | null>>();
+  private readonly resolver = new Resolver({ timeout: 1_000, tries: 1 });
+
+  constructor(private readonly enabled: boolean) {}
+
+  /** The cached name (undefined while unknown, null when there is none). */
+  peek(ip: string): string | null | undefined {
+    if (!this.enabled) return null;
+    if (isLoopbackAddress(ip)) return 'localhost';
+    return this.cache.get(ip);
+  }
+
+  lookup(ip: string): Promise<string | null> {
+    const known = this.peek(ip);
+    if (known !== undefined) return Promise.resolve(known);
+    let p = this.inFlight.get(ip);
+    if (p === undefined) {
+      p = new Promise<string | null>((resolve) => {
+        this.resolver.reverse(ip, (err, names) => resolve(err ? null : (names[0] ?? null)));
+      }).then((name) => {
+        this.inFlight.delete(ip);
+        if (this.cache.size >= HOSTNAME_CACHE_MAX) {
+          const oldest = this.cache.keys().next().value;
+          if (oldest !== undefined) this.cache.delete(oldest);
+        }
+        this.cache.set(ip, name);
+        return name;
+      });
+      this.inFlight.set(ip, p);
+    }
+    return p;
+  }
+
+  close(): void {
+    this.resolver.cancel();
+  }
+}
+
+interface Queued {
+  readonly record: RequestRecord;
+  ready: boolean;
+}
+
+export interface RequestLogEvents {
+  request: [record: RequestRecord];
+  hostname: [ip: string, name: string];
+}
+
+export class RequestLog extends EventEmitter<RequestLogEvents> {
+  private readonly queue: Queued[] = [];
+  private readonly sinks: LineSink[] = [];
+  private file: WriteStream | undefined;
+  private fileError: Error | undefined;
+  private flushScheduled = false;
+  private readonly names: HostNameResolver;
+  private closed = false;
+
+  constructor(resolveHostNames: boolean) {
+    super();
+    this.names = new HostNameResolver(resolveHostNames);
+  }
+
+  /** Opens the log file for appending (its folder is created). Throws with a plain message. */
+  openFile(path: string): Promise<void> {
+    mkdirSync(dirname(path), { recursive: true });
+    const stream = createWriteStream(path, { flags: 'a' });
+    this.file = stream;
+    return new Promise((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', (err) => {
+        this.fileError = err;
+        reject(new Error(`cannot write the log file ${path}: ${err.message}`));
+      });
+    });
+  }
+
+  addLineSink(sink: LineSink): void {
+    this.sinks.push(sink);
+  }
+
+  /** Takes one record: emitted now, written in order once its host name is settled. */
+  add(record: RequestRecord): void {
+    const known = this.names.peek(record.clientIp);
+    if (known !== undefined) record.clientHost = known ?? undefined;
+    this.emit('request', record);
+    const item: Queued = { record, ready: known !== undefined || this.closed };
+    this.queue.push(item);
+    if (!item.ready) {
+      let settled = false;
+      const settle = (name: string | null | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (typeof name === 'string') record.clientHost = name;
+        item.ready = true;
+        this.scheduleFlush();
+      };
+      const timer = setTimeout(() => settle(undefined), HOSTNAME_WAIT_MS);
+      timer.unref();
+      void this.names.lookup(record.clientIp).then((name) => {
+        if (name !== null && !settled) this.emit('hostname', record.clientIp, name);
+        settle(name);
+      });
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushReady(false);
+    });
+  }
+
+  /** Writes the leading ready records (all of them when `force`). */
+  private flushReady(force: boolean): void {
+    let n = 0;
+    while (n < this.queue.length && (force || this.queue[n]!.ready)) n++;
+    if (n === 0) return;
+    const batch = this.queue.splice(0, n);
+    if (this.file !== undefined && this.fileError === undefined) {
+      let text = '';
+      for (const q of batch) text += formatCombinedLine(q.record) + '\n';
+      this.file.write(text);
+    }
+    for (const sink of this.sinks) for (const q of batch) sink(q.record);
+  }
+
+  /** Writes every queued line now and closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.flushReady(true);
+    this.names.close();
+    const file = this.file;
+    this.file = undefined;
+    if (file !== undefined && this.fileError === undefined) {
+      await new Promise<void>((resolve) => file.end(() => resolve()));
+    }
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * LiveReload: pages follow edits. Created by PreviewServer when `reload.enabled`; it hooks into
+ * the request handler (HandlerContext `reserved` and `htmlFilter`) and owns:
+ * - the reserved endpoints `/__porthole/client.js` (the client, from memory, own ETag) and
+ *   `/__porthole/events` (Server-Sent Events on the server's own port). Every other path under
+ *   `/__porthole/` is left to the static files, so a user's file there is still served;
+ * - the change pipeline: watcher (CLI) or `notifyChanged` / `setOverlay` (the extension) →
+ *   root-relative paths → ignore globs and the request log file dropped → ONE debounce for all
+ *   clients → one event: `css` (stylesheets only), `img` (images only) or `reload`;
+ * - the overlays: the editor's unsaved text by absolute path, served instead of the file.
+ *
+ * Lifecycle: created → running (`start()`) → closed (`close()`, idempotent: watcher, timers and
+ * every event stream end). Timers exist only while needed (debounce while changes wait, the
+ * heartbeat while a client is connected) and are unref'ed.
+ */
+import { randomUUID } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
+import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import type { HostPolicy } from '../access/access-policy';
+import type { Exchange, StreamWriter } from '../http/connection';
+import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
+import { compileGlobs, type PathMatcher } from './live-reload-glob';
+import { filterPage, type PageContext } from './live-reload-pages';
+import { watchRoot, type RootWatcher } from './live-reload-watcher';
+import { RESERVED_PREFIX, type DiagnosticLevel, type ReloadOptions } from '../options';
+import { evaluatePreconditions } from '../files/preconditions';
+import type { StaticOptions } from '../files/static-files';
+
+/** Handles requests under RESERVED_PREFIX; returns false when the path is not one of its own. */
+export type ReservedHandler = (ex: Exchange, path: string) => boolean;
+
+/** The request handler's two hooks that live reload fills in (see attach). */
+export interface PageHooks {
+  reserved: ReservedHandler | undefined;
+  /** Serves a file response of its own (live reload injection); false → serve the file as is. */
+  htmlFilter: ((ex: Exchange) => boolean) | undefined;
+}
+
+export const CLIENT_PATH = `${RESERVED_PREFIX}client.js`;
+export const EVENTS_PATH = `${RESERVED_PREFIX}events`;
+/** A comment line on every stream this often keeps proxies and idle timeouts from closing it. */
+export const HEARTBEAT_MS = 15_000;
+/** The reconnection delay the browser is told to use (`retry:`). */
+export const RETRY_MS = 1_000;
+/** Event streams beyond this get 503 (each is one socket; a tab needs one). */
+export const MAX_EVENT_CLIENTS = 1_000;
+/** Paths remembered per debounce window; beyond this the batch becomes a full reload. */
+export const MAX_PENDING_PATHS = 1_000;
+/** Overlays held at once; beyond this the oldest is dropped (its file is served from disk again). */
+export const MAX_OVERLAYS = 1_000;
+/** Continuous changes still flush this long after the first one, however short the gaps. */
+export const MAX_DEBOUNCE_WAIT_MS = 1_000;
+
+const STYLESHEET_EXTENSIONS = new Set(['.css']);
+const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.avif', '.svg', '.ico', '.bmp']);
+const CLIENT_BYTES = Buffer.from(CLIENT_SCRIPT, 'utf8');
+const CLIENT_ETAG = `"porthole-client-${CLIENT_VERSION}"`;
+
+export interface LiveReloadSetup {
+  /** The root as configured (absolute). */
+  readonly root: string;
+  readonly files: StaticOptions;
+  readonly hosts: HostPolicy;
+  readonly reload: ReloadOptions;
+  /** The server's request log: its changes never reload pages. */
+  readonly logFile: string | undefined;
+  readonly diagnostic: (level: DiagnosticLevel, message: string) => void;
+}
+
+/** What one debounce window sends. */
+export type ReloadEvent =
+  | { readonly kind: 'reload'; readonly paths: readonly string[] }
+  | { readonly kind: 'css'; readonly paths: readonly string[] }
+  | { readonly kind: 'img'; readonly paths: readonly string[] };
+
+type Phase = 'created' | 'running' | 'closed';
+
+export class LiveReload {
+  /** Changes with each server start: a client that reconnects to another instance reloads. */
+  readonly instanceId = randomUUID();
+  private phase: Phase = 'created';
+  private readonly clients = new Set<StreamWriter>();
+  private readonly overlays = new Map<string, string>();
+  private readonly pending = new Set<string>();
+  /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
+  private generation = 0;
+  private overflow = false;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private firstPendingAt = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private watcher: RootWatcher | undefined;
+  private readonly ignored: PathMatcher;
+  private readonly logPaths = new Set<string>();
+  private readonly pages: PageContext;
+  /** Called with every event sent (tests, diagnostics). */
+  onEvent: ((event: ReloadEvent) => void) | undefined;
+
+  constructor(private readonly setup: LiveReloadSetup) {
+    this.ignored = compileGlobs(setup.reload.ignore);
+    if (setup.logFile !== undefined) this.logPaths.add(resolve(setup.logFile));
+    const overlays = this.overlays;
+    const generation = (): number => this.generation;
+    this.pages = {
+      // A getter: the server may reconfigure its static options while running.
+      get files() {
+        return setup.files;
+      },
+      rootGiven: resolve(setup.root),
+      get overlayCount() {
+        return overlays.size;
+      },
+      overlayFor: (p) => overlays.get(resolve(p)),
+      instanceId: this.instanceId,
+      get generation() {
+        return generation();
+      },
+    };
+  }
+
+  /** Installs the reserved endpoints and the HTML filter. */
+  attach(ctx: PageHooks): void {
+    ctx.reserved = (ex, path) => this.handleReserved(ex, path);
+    ctx.htmlFilter = (ex) => this.phase !== 'closed' && filterPage(ex, this.pages);
+  }
+
+  /** Resolves the log file's real path and, when `reload.watch`, starts watching the root. */
+  async start(): Promise<void> {
+    if (this.phase !== 'created') return;
+    if (this.setup.logFile !== undefined) {
+      const real = await realpath(this.setup.logFile).catch(() => undefined);
+      if (real !== undefined) this.logPaths.add(real);
+    }
+    if ((this.phase as Phase) === 'closed') return;
+    this.phase = 'running';
+    if (this.setup.reload.watch) {
+      this.watcher = watchRoot(
+        this.setup.files.rootReal,
+        (path) => this.fileChanged(resolve(path)),
+        (message) => this.setup.diagnostic('warn', message),
+      );
+    }
+  }
+
+  /** Files changed (absolute paths), as an editor or another watcher saw them. */
+  notifyChanged(paths: readonly string[]): void {
+    for (const p of paths) this.fileChanged(resolve(p));
+  }
+
+  /**
+   * The editor's unsaved text for an absolute path (undefined drops it). Served instead of the
+   * file's bytes, and counted as a change of that file (no separate notifyChanged needed).
+   */
+  setOverlay(path: string, text: string | undefined): void {
+    if (this.phase === 'closed') return;
+    const key = resolve(path);
+    const before = this.overlays.get(key);
+    if (text === undefined) {
+      if (!this.overlays.delete(key)) return;
+    } else {
+      if (before === text) return;
+      this.overlays.delete(key);
+      this.overlays.set(key, text);
+      if (this.overlays.size > MAX_OVERLAYS) {
+        const oldest = this.overlays.keys().next();
+        if (oldest.done !== true) this.overlays.delete(oldest.value);
+      }
+    }
+    this.fileChanged(key);
+  }
+
+  /** Ends every event stream, stops watching; idempotent. */
+  close(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.debounceTimer !== undefined) clearTimeout(this.debounceTimer);
+    this.debounceTimer = undefined;
+    this.stopHeartbeat();
+    for (const client of [...this.clients]) client.end();
+    this.clients.clear();
+    this.overlays.clear();
+    this.pending.clear();
+  }
+
+  // ---- changes -------------------------------------------------------------------------------
+
+  /** The root-relative path (`/` separators) of an absolute path inside the root, else undefined. */
+  private relativeToRoot(absolutePath: string): string | undefined {
+    for (const base of [this.setup.files.rootReal, this.pages.rootGiven]) {
+      const rel = relative(base, absolutePath);
+      if (rel === '') return '';
+      // Outside is `..` or `../…`; a file named `..foo.html` inside the root is not.
+      const outside = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+      if (!outside) return sep === '/' ? rel : rel.split(sep).join('/');
+    }
+    return undefined;
+  }
+
+  /** A change of `abs`, an absolute path already `resolve`d. */
+  private fileChanged(abs: string): void {
+    if (this.phase === 'closed') return;
+    if (this.logPaths.has(abs)) return;
+    const rel = this.relativeToRoot(abs);
+    if (rel === undefined || (rel !== '' && this.ignored(rel))) return;
+    if (this.pending.size >= MAX_PENDING_PATHS) this.overflow = true;
+    else this.pending.add(rel);
+    const now = Date.now();
+    if (this.debounceTimer === undefined) this.firstPendingAt = now;
+    else clearTimeout(this.debounceTimer);
+    const wait = Math.max(0, Math.min(this.setup.reload.debounceMs, this.firstPendingAt + MAX_DEBOUNCE_WAIT_MS - now));
+    this.debounceTimer = setTimeout(() => this.flush(), wait);
+    this.debounceTimer.unref();
+  }
+
+  private flush(): void {
+    this.debounceTimer = undefined;
+    const paths = [...this.pending].map((rel) => `/${rel}`);
+    const overflow = this.overflow;
+    this.pending.clear();
+    this.overflow = false;
+    if (this.phase === 'closed') return;
+    const css: string[] = [];
+    const img: string[] = [];
+    let reload = overflow;
+    for (const p of paths) {
+      const ext = extname(p).toLowerCase();
+      if (STYLESHEET_EXTENSIONS.has(ext)) css.push(p);
+      else if (IMAGE_EXTENSIONS.has(ext)) img.push(p);
+      else reload = true;
+    }
+    if (reload) {
+      this.send({ kind: 'reload', paths });
+      return;
+    }
+    if (css.length > 0) this.send({ kind: 'css', paths: css });
+    if (img.length > 0) this.send({ kind: 'img', paths: img });
+  }
+
+  private send(event: ReloadEvent): void {
+    this.setup.diagnostic('debug', `live reload: ${event.kind} ${event.paths.join(' ')}`);
+    this.generation += 1;
+    this.onEvent?.(event);
+    const frame = `id: ${this.generation}\nevent: ${event.kind}\ndata: ${JSON.stringify({ paths: event.paths })}\n\n`;
+    this.broadcast(frame);
+  }
+
+  private broadcast(frame: string): void {
+    for (const client of [...this.clients]) {
+      client.write(frame);
+      if (client.closed) this.clients.delete(client);
+    }
+    if (this.clients.size === 0) this.stopHeartbeat();
+  }
+
+  // ---- endpoints -----------------------------------------------------------------------------
+
+  private handleReserved(ex: Exchange, rawPath: string): boolean {
+    const q = rawPath.indexOf('?');
+    const path = q >= 0 ? rawPath.slice(0, q) : rawPath;
+    if (path === CLIENT_PATH) {
+      this.serveClient(ex);
+      return true;
+    }
+    if (path === EVENTS_PATH) {
+      this.openEvents(ex);
+      return true;
+    }
+    return false;
+  }
+
+  private serveClient(ex: Exchange): void {
+    const headers: [string, string][] = [
+      ['ETag', CLIENT_ETAG],
+      ['Cache-Control', 'no-cache'],
+    ];
+    const pre = evaluatePreconditions(
+      ex.method,
+      { ifMatch: undefined, ifNoneMatch: ex.header('if-none-match'), ifModifiedSince: undefined, ifUnmodifiedSince: undefined },
+      { etag: CLIENT_ETAG, lastModifiedSec: 0 },
+    );
+    if (pre === 'not-modified') {
+      ex.respond(304, headers);
+      return;
+    }
+    ex.respond(
+      200,
+      [['Content-Type', 'text/javascript; charset=utf-8'], ...headers, ['X-Content-Type-Options', 'nosniff']],
+      CLIENT_BYTES,
+    );
+  }
+
+  /** `Origin`, when sent, must name one of our hosts (RFC 6454; the DNS-rebinding guard). */
+  private originAllowed(origin: string | undefined): boolean {
+    if (origin === undefined) return true;
+    try {
+      const url = new URL(origin);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && this.setup.hosts.allows(url.host);
+    } catch {
+      return false;
+    }
+  }
+
+  private openEvents(ex: Exchange): void {
+    const plain: [string, string] = ['Content-Type', 'text/plain; charset=utf-8'];
+    if (!this.originAllowed(ex.header('origin'))) {
+      ex.note = `live reload: Origin not allowed: ${ex.header('origin') ?? ''}`;
+      ex.respond(403, [plain], 'Forbidden: this page is not served by this server.\n');
+      return;
+    }
+    if (this.phase !== 'running' || this.clients.size >= MAX_EVENT_CLIENTS) {
+      ex.note = this.phase !== 'running' ? 'live reload: not running' : 'live reload: too many event streams';
+      ex.closeAfter = true;
+      ex.respond(503, [plain, ['Retry-After', '5']], 'Live reload is not available right now.\n');
+      return;
+    }
+    const headers: [string, string][] = [
+      ['Content-Type', 'text/event-stream; charset=utf-8'],
+      ['Cache-Control', 'no-cache, no-transform'],
+      ['X-Accel-Buffering', 'no'],
+      ['X-Content-Type-Options', 'nosniff'],
+    ];
+    if (ex.method === 'HEAD') {
+      ex.respond(200, headers);
+      return;
+    }
+    const writer = ex.openStream(200, headers);
+    this.clients.add(writer);
+    const previous = ex.cleanup;
+    ex.cleanup = () => {
+      previous?.();
+      this.clients.delete(writer);
+      if (this.clients.size === 0) this.stopHeartbeat();
+    };
+    const hello = JSON.stringify({ id: this.instanceId, generation: this.generation });
+    writer.write(`retry: ${RETRY_MS}\nevent: hello\ndata: ${hello}\n\n`);
+    if (this.heartbeat === undefined) {
+      this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS);
+      this.heartbeat.unref();
+    }
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}

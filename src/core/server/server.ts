@@ -1,0 +1,310 @@
+/**
+ * PreviewServer: a static preview server on raw `net` (or `tls`) sockets.
+ *
+ * Lifecycle (a `kind`-tagged state, never booleans): idle → listening → closing → closed.
+ * - `listen()` resolves with the bound address once listening; a busy port is followed by the next
+ *   ones (portAttempts in all), and the address says which port was asked for.
+ * - `close()` stops accepting, lets in-flight responses finish (with `Connection: close`), ends idle
+ *   keep-alive sockets at once, destroys what is left after the grace period, flushes the log, and
+ *   resolves only when every socket is gone.
+ * Events: `request` (RequestRecord, at once), `hostname` (ip, name), `diagnostic` (level, message).
+ */
+import { EventEmitter } from 'node:events';
+import { stat, realpath } from 'node:fs/promises';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { ClientFilter, HostPolicy } from '../access/access-policy';
+import { Connection, type ConnectionContext, type Exchange } from '../http/connection';
+import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
+import { resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
+import { LiveReload } from '../reload/live-reload';
+import { urlFor } from '../access/network-addresses';
+import { handleRequest, type HandlerContext } from './request-handler';
+import { RequestLog } from '../log/request-log';
+import type { RequestRecord } from '../http/request-record';
+
+export interface PreviewServerEvents {
+  request: [record: RequestRecord];
+  hostname: [ip: string, name: string];
+  diagnostic: [level: DiagnosticLevel, message: string];
+}
+
+type State =
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'listening'; readonly server: Server; readonly address: BoundAddress }
+  | { readonly kind: 'closing'; readonly done: Promise<void> }
+  | { readonly kind: 'closed' };
+
+/** An Error with a stable code and a message a user can act on. */
+export class ServerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServerError';
+  }
+}
+
+/** Plain words for the OS errors users meet when starting a server. */
+export function describeListenError(code: string | undefined, host: string, port: number): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return `port ${port} is in use on ${host}; stop the other server or choose another port`;
+    case 'EACCES':
+      return `no permission to listen on port ${port} (ports below 1024 need privileges); choose a port above 1024`;
+    case 'EADDRNOTAVAIL':
+      return `${host} is not an address of this machine; use 127.0.0.1, 0.0.0.0 or one of its interface addresses`;
+    default:
+      return `cannot listen on ${host}:${port} (${code ?? 'unknown error'})`;
+  }
+}
+
+export class PreviewServer extends EventEmitter<PreviewServerEvents> implements ConnectionContext {
+  private state: State = { kind: 'idle' };
+  private readonly connections = new Set<Connection>();
+  private requestIds = 0;
+  private log: RequestLog | undefined;
+  private handlerContext: HandlerContext | undefined;
+  private opts: ServerOptions | undefined;
+  private allGone: (() => void) | undefined;
+  /** Live reload while listening with `reload.enabled` (notifyChanged, setOverlay). */
+  liveReload: LiveReload | undefined;
+  readonly limits: ParserLimits = DEFAULT_PARSER_LIMITS;
+
+  get timeouts(): ServerOptions['timeouts'] {
+    return this.options.timeouts;
+  }
+
+  get maxBodyBytes(): number {
+    return this.options.maxBodyBytes;
+  }
+
+  get closing(): boolean {
+    return this.state.kind === 'closing' || this.state.kind === 'closed';
+  }
+
+  get options(): ServerOptions {
+    if (this.opts === undefined) throw new Error('PreviewServer: not started');
+    return this.opts;
+  }
+
+  /** The bound address while listening. */
+  get address(): BoundAddress | undefined {
+    return this.state.kind === 'listening' ? this.state.address : undefined;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** The handler hooks (reserved endpoints, HTML filter) for features layered on the core. */
+  get hooks(): HandlerContext {
+    if (this.handlerContext === undefined) throw new Error('PreviewServer: not started');
+    return this.handlerContext;
+  }
+
+  /** Starts listening. Rejects with a ServerError (code ENOENT, ENOTDIR, EADDRINUSE, EACCES, …). */
+  async listen(input: ServerOptionsInput): Promise<BoundAddress> {
+    if (this.state.kind !== 'idle') throw new Error('PreviewServer.listen: already started');
+    const opts = resolveServerOptions(input);
+    this.opts = opts;
+    const rootReal = await checkRoot(opts.root);
+    const clients = new ClientFilter(opts.allowedClients);
+    this.handlerContext = {
+      hosts: new HostPolicy(opts.host, opts.allowedHosts),
+      clients,
+      files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks },
+      reserved: undefined,
+      htmlFilter: undefined,
+    };
+    const log = new RequestLog(opts.resolveHostNames);
+    log.on('request', (r) => this.emit('request', r));
+    log.on('hostname', (ip, name) => this.emit('hostname', ip, name));
+    if (opts.logFile !== undefined) {
+      try {
+        await log.openFile(opts.logFile);
+      } catch (err) {
+        throw new ServerError('ELOGFILE', (err as Error).message);
+      }
+    }
+    this.log = log;
+    if (opts.reload.enabled) {
+      const ctx = this.handlerContext;
+      this.liveReload = new LiveReload({
+        root: opts.root,
+        get files() {
+          return ctx.files;
+        },
+        hosts: this.handlerContext.hosts,
+        reload: opts.reload,
+        logFile: opts.logFile,
+        diagnostic: (level, message) => this.emit('diagnostic', level, message),
+      });
+      this.liveReload.attach(this.handlerContext);
+    }
+    const { server, port } = await this.bind(opts);
+    await this.liveReload?.start();
+    const scheme = opts.tls === undefined ? 'http' : 'https';
+    const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+    const address: BoundAddress = {
+      host: opts.host,
+      port,
+      url: urlFor(scheme, shownHost, port),
+      requestedPort: opts.port !== 0 && port !== opts.port ? opts.port : undefined,
+    };
+    if (address.requestedPort !== undefined) {
+      this.emit('diagnostic', 'warn', `port ${address.requestedPort} is in use; using ${port}`);
+    }
+    this.state = { kind: 'listening', server, address };
+    return address;
+  }
+
+  /**
+   * Applies options that need no new socket: listing, dotfiles, symlinks and the access lists.
+   * Requests already being answered finish under the old options. Throws on an invalid CIDR.
+   */
+  reconfigure(changes: ReconfigurableOptions): void {
+    const ctx = this.hooks;
+    if (changes.allowedClients !== undefined) ctx.clients = new ClientFilter(changes.allowedClients);
+    if (changes.allowedHosts !== undefined) ctx.hosts.setExtra(changes.allowedHosts);
+    ctx.files = {
+      rootReal: ctx.files.rootReal,
+      listing: changes.listing ?? ctx.files.listing,
+      dotfiles: changes.dotfiles ?? ctx.files.dotfiles,
+      followSymlinks: changes.followSymlinks ?? ctx.files.followSymlinks,
+    };
+    this.opts = { ...this.options, ...changes };
+  }
+
+  /** Adds a name the server answers to while running (the authority asExternalUri returns). */
+  allowHost(name: string): void {
+    this.hooks.hosts.add(name);
+  }
+
+  /** Adds a line sink fed in order with settled records (log file order). */
+  addLineSink(sink: (record: RequestRecord) => void): void {
+    this.log?.addLineSink(sink);
+  }
+
+  private async bind(opts: ServerOptions): Promise<{ server: Server; port: number }> {
+    const attempts = opts.port === 0 ? 1 : Math.max(1, opts.portAttempts);
+    let lastError: NodeJS.ErrnoException | undefined;
+    for (let i = 0; i < attempts; i++) {
+      const port = opts.port === 0 ? 0 : opts.port + i;
+      if (port > 65535) break;
+      const server = this.createSocketServer(opts);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ port, host: opts.host, backlog: 1024 }, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (err) {
+        lastError = err as NodeJS.ErrnoException;
+        server.close();
+        if (lastError.code !== 'EADDRINUSE') break;
+        this.emit('diagnostic', 'info', `port ${port} is in use; trying ${port + 1}`);
+        continue;
+      }
+      server.on('error', (err) => this.emit('diagnostic', 'error', `server error: ${err.message}`));
+      const bound = server.address();
+      return { server, port: typeof bound === 'object' && bound !== null ? bound.port : port };
+    }
+    await this.log?.close();
+    const code = lastError?.code;
+    const tried = attempts > 1 ? ` (tried ports ${opts.port}–${opts.port + attempts - 1})` : '';
+    throw new ServerError(code ?? 'ELISTEN', describeListenError(code, opts.host, opts.port) + tried);
+  }
+
+  private createSocketServer(opts: ServerOptions): Server {
+    const onSocket = (socket: Socket): void => this.accept(socket);
+    const server =
+      opts.tls === undefined
+        ? createNetServer({ noDelay: true, allowHalfOpen: true }, onSocket)
+        : createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true, allowHalfOpen: true }, onSocket);
+    if (opts.tls !== undefined) {
+      server.on('tlsClientError', (err: Error) => this.emit('diagnostic', 'debug', `TLS handshake failed: ${err.message}`));
+    }
+    server.maxConnections = opts.maxConnections;
+    return server;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, this);
+    this.connections.add(conn);
+  }
+
+  // ---- ConnectionContext --------------------------------------------------------------------
+
+  nextRequestId(): number {
+    return ++this.requestIds;
+  }
+
+  handle(exchange: Exchange): void {
+    handleRequest(exchange, this.hooks);
+  }
+
+  record(record: RequestRecord): void {
+    this.log?.add(record);
+  }
+
+  connectionClosed(connection: Connection): void {
+    this.connections.delete(connection);
+    if (this.connections.size === 0) this.allGone?.();
+  }
+
+  // ---- shutdown -----------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    const state = this.state;
+    if (state.kind === 'closing') return state.done;
+    if (state.kind === 'closed') return Promise.resolve();
+    if (state.kind === 'idle') {
+      this.state = { kind: 'closed' };
+      return Promise.resolve();
+    }
+    const done = this.shutdown(state.server);
+    this.state = { kind: 'closing', done };
+    return done;
+  }
+
+  private async shutdown(server: Server): Promise<void> {
+    this.liveReload?.close();
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    const gone = new Promise<void>((resolve) => {
+      this.allGone = resolve;
+      if (this.connections.size === 0) resolve();
+    });
+    for (const conn of [...this.connections]) conn.shutdown();
+    const grace = setTimeout(() => {
+      for (const conn of [...this.connections]) conn.destroy();
+    }, this.options.timeouts.closeGraceMs);
+    await gone;
+    clearTimeout(grace);
+    await stopped;
+    await this.log?.close();
+    this.state = { kind: 'closed' };
+  }
+}
+
+/** The real path of the root, or a ServerError saying what is wrong with it. */
+async function checkRoot(root: string): Promise<string> {
+  try {
+    const st = await stat(root);
+    if (!st.isDirectory()) throw new ServerError('ENOTDIR', `the root ${root} is not a folder`);
+    return await realpath(root);
+  } catch (err) {
+    if (err instanceof ServerError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? 'EROOT';
+    if (code === 'ENOENT') throw new ServerError(code, `the root folder ${root} does not exist`);
+    if (code === 'EACCES') throw new ServerError(code, `no permission to read the root folder ${root}`);
+    throw new ServerError(code, `cannot use the root folder ${root}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Text formatting shared by the Output channel, the status bar and the Requests view. Pure; the
+ * results are display text only (never parsed back).
+ */
+import { formatSize, type BoundAddress, type RequestRecord } from '../../core';
+import type { StatusClass } from '../requests/webview-protocol';
+
+/** The Requests view and Output channel say KB/MB, as VS Code does. */
+const UI_UNITS = ['KB', 'MB', 'GB', 'TB'];
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/** Local wall-clock time with milliseconds: 14:03:07.123 */
+export function formatTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/** 512 B, 1.2 KB, 3.4 MB, 1.1 GB (binary units, one decimal under 10). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '-';
+  return formatSize(bytes, UI_UNITS);
+}
+
+/** 0.4 ms, 3 ms, 1.25 s */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  if (ms < 1) return `${ms.toFixed(1)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** The status class used for colour and filtering. */
+export function statusClassOf(status: number): StatusClass {
+  if (status >= 100 && status < 200) return '1xx';
+  if (status >= 200 && status < 300) return '2xx';
+  if (status >= 300 && status < 400) return '3xx';
+  if (status >= 400 && status < 500) return '4xx';
+  if (status >= 500 && status < 600) return '5xx';
+  return 'other';
+}
+
+/** "127.0.0.1" or "127.0.0.1 (localhost)" */
+export function formatClient(ip: string, host: string | undefined): string {
+  return host && host !== ip ? `${ip} (${host})` : ip;
+}
+
+/** Control characters out, length bounded: request data is hostile and must stay one line. */
+export function sanitizeOneLine(text: string, max = 2000): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}
+
+/**
+ * One Output line per request: time, client, method, path, status, bytes, duration.
+ * e.g. `14:03:07.123 127.0.0.1 GET /index.html 200 1.2 KB 3 ms`
+ */
+export function formatRequestLine(r: RequestRecord, server?: string): string {
+  const parts = [
+    formatTime(r.time),
+    server ? `[${sanitizeOneLine(server, 80)}]` : undefined,
+    sanitizeOneLine(formatClient(r.clientIp, r.clientHost), 300),
+    sanitizeOneLine(r.method, 40),
+    sanitizeOneLine(r.target),
+    String(r.status),
+    formatBytes(r.bytes),
+    formatDuration(r.durationMs),
+    r.aborted ? '(aborted)' : undefined,
+    r.note ? `- ${sanitizeOneLine(r.note, 300)}` : undefined,
+  ];
+  return parts.filter((p) => p !== undefined).join(' ');
+}
+
+/** "Porthole is serving <folder> at <url>" plus the busy-port note when there is one. */
+export function describeListening(folder: string, address: BoundAddress): string {
+  const base = `Serving ${folder} at ${address.url}`;
+  return address.requestedPort !== undefined && address.requestedPort !== address.port
+    ? `${base} (port ${address.requestedPort} was busy, so port ${address.port} is used for this session)`
+    : base;
+}
+
+/** Plain words for the core's listen error codes. */
+export function describeFailure(code: string, message: string): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return message || 'The port and the next ones are already in use.';
+    case 'EACCES':
+      return message || 'Permission denied for that port (ports under 1024 need privileges).';
+    case 'EADDRNOTAVAIL':
+      return message || 'That host address does not belong to this machine.';
+    case 'ENOENT':
+      return message || 'The folder to serve does not exist.';
+    default:
+      return message || `The server could not start (${code}).`;
+  }
+}

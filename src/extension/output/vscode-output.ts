@@ -1,0 +1,54 @@
+/**
+ * The "Porthole" LogOutputChannel: diagnostics at their levels, one line per request (throttled by
+ * a LineBudget so 1,000 requests a second never flood it), and failures reported in full in the
+ * log plus a one-line notification offering "Show Log".
+ */
+import * as vscode from 'vscode';
+import type { DiagnosticLevel, RequestRecord } from '../../core';
+import { OUTPUT_CHANNEL_NAME } from '../commands/node-command-ids';
+import type { ControllerLog } from '../server/node-server-controller';
+import { Disposable } from '../common/node-disposable';
+import { formatRequestLine } from './node-format';
+import { LineBudget } from './node-line-budget';
+
+const SHOW_LOG = 'Show Log';
+
+export class PortholeOutput extends Disposable implements ControllerLog {
+  readonly channel: vscode.LogOutputChannel;
+  private readonly budget = new LineBudget();
+
+  constructor() {
+    super();
+    this.channel = this.register(vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
+  }
+
+  /** The core's level names are the LogOutputChannel's method names. */
+  log(level: DiagnosticLevel, message: string): void {
+    this.channel[level](message);
+  }
+
+  /** One line per request, within the per-second budget; the rest summarised in one line. */
+  requests(server: string | undefined, records: readonly RequestRecord[]): void {
+    const { write, skip } = this.budget.take(records.length, Date.now());
+    for (let i = 0; i < write; i++) {
+      const r = records[i];
+      if (r) this.channel.info(formatRequestLine(r, server));
+    }
+    if (skip > 0) {
+      this.channel.info(`... ${skip} more request${skip === 1 ? '' : 's'} not shown here (they are in the log file and the Requests view)`);
+    }
+  }
+
+  failure(summary: string, error: unknown): void {
+    this.channel.error(summary);
+    if (error instanceof Error) this.channel.error(error);
+    else if (typeof error === 'string' && error !== summary) this.channel.error(error);
+    void vscode.window.showErrorMessage(summary, SHOW_LOG).then((choice) => {
+      if (choice === SHOW_LOG) this.channel.show(true);
+    });
+  }
+
+  show(): void {
+    this.channel.show(true);
+  }
+}

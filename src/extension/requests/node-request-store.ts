@@ -1,0 +1,168 @@
+/**
+ * The Requests view's data model on the host side: the last `capacity` requests of every server,
+ * in arrival order, with a count of the dropped ones. The view gets a snapshot when it opens and
+ * then only the appended rows. Pure; O(1) per add, drop and lookup (keys are consecutive).
+ */
+import type { RequestRecord } from '../../core';
+import { formatBytes, formatDuration, formatTime, statusClassOf } from '../output/node-format';
+import type { RequestDetails, RequestRow, ViewToHost } from './webview-protocol';
+
+export interface StoredRequest {
+  readonly key: number;
+  readonly server: string;
+  readonly record: RequestRecord;
+}
+
+export class RequestStore {
+  private items: StoredRequest[] = [];
+  /** Index of the oldest retained item in `items` (compacted lazily). */
+  private head = 0;
+  private nextKey = 1;
+  private droppedCount = 0;
+  private pausedFlag = false;
+
+  constructor(private cap: number) {}
+
+  get capacity(): number {
+    return this.cap;
+  }
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  get dropped(): number {
+    return this.droppedCount;
+  }
+  get paused(): boolean {
+    return this.pausedFlag;
+  }
+
+  setPaused(paused: boolean): void {
+    this.pausedFlag = paused;
+  }
+
+  /** Changes the capacity, dropping the oldest entries when it shrinks. */
+  setCapacity(capacity: number): void {
+    this.cap = Math.max(1, Math.floor(capacity));
+    this.trim();
+  }
+
+  /** Adds records (ignored while paused); returns the rows added (for the view's append). */
+  add(server: string, records: readonly RequestRecord[]): StoredRequest[] {
+    if (this.pausedFlag || records.length === 0) return [];
+    const added: StoredRequest[] = [];
+    for (const record of records) {
+      const item = { key: this.nextKey++, server, record };
+      this.items.push(item);
+      added.push(item);
+    }
+    this.trim();
+    // Rows already dropped again (a batch larger than the capacity) are not worth sending.
+    const oldest = this.items[this.head]?.key ?? this.nextKey;
+    return added.filter((a) => a.key >= oldest);
+  }
+
+  /** The retained entries, oldest first. */
+  all(): StoredRequest[] {
+    return this.items.slice(this.head);
+  }
+
+  get(key: number): StoredRequest | undefined {
+    const first = this.items[this.head];
+    if (!first) return undefined;
+    const item = this.items[this.head + (key - first.key)];
+    return item?.key === key ? item : undefined;
+  }
+
+  /** Records the host name for every retained request from `ip`; returns how many changed. */
+  setHostname(ip: string, name: string): number {
+    let changed = 0;
+    for (let i = this.head; i < this.items.length; i++) {
+      const r = this.items[i]?.record;
+      if (r && r.clientIp === ip && r.clientHost !== name) {
+        r.clientHost = name;
+        changed++;
+      }
+    }
+    return changed;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.droppedCount = 0;
+  }
+
+  private trim(): void {
+    const excess = this.size - this.cap;
+    if (excess > 0) {
+      this.head += excess;
+      this.droppedCount += excess;
+    }
+    // Compact once the dead prefix is as large as the live part: amortised O(1).
+    if (this.head > 0 && this.head >= this.size) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** The view's row for a stored request (display text formatted here, once). */
+export function toRow(item: StoredRequest): RequestRow {
+  const r = item.record;
+  return {
+    key: item.key,
+    server: item.server,
+    clientIp: r.clientIp,
+    clientHost: r.clientHost,
+    timeText: formatTime(r.time),
+    method: r.method,
+    target: r.target,
+    status: r.status,
+    statusClass: statusClassOf(r.status),
+    bytesText: formatBytes(r.bytes),
+    durationText: formatDuration(r.durationMs),
+    aborted: r.aborted,
+    hasFile: r.filePath !== undefined,
+    note: r.note,
+  };
+}
+
+/** The details shown under an expanded request. */
+export function toDetails(item: StoredRequest): RequestDetails {
+  const r = item.record;
+  const timing: Array<[string, string]> = [
+    ['Started', new Date(r.time).toISOString()],
+    ['Duration', formatDuration(r.durationMs)],
+    ['Body bytes', String(r.bytes)],
+    ['Protocol', r.protocol],
+    ['Client', `${r.clientIp}:${r.clientPort}${r.clientHost ? ` (${r.clientHost})` : ''}`],
+    ['Server', item.server],
+  ];
+  if (r.aborted) timing.push(['Aborted', 'the client left or the transfer failed before the whole body was sent']);
+  if (r.note) timing.push(['Note', r.note]);
+  if (r.filePath) timing.push(['File', r.filePath]);
+  return { requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, timing };
+}
+
+/** Narrows a message from the webview (untrusted input like any other). */
+export function isViewToHost(value: unknown): value is ViewToHost {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as { type?: unknown; key?: unknown; paused?: unknown; url?: unknown; server?: unknown };
+  switch (m.type) {
+    case 'ready':
+    case 'clear':
+      return true;
+    case 'openFile':
+    case 'getDetails':
+      return typeof m.key === 'number' && Number.isSafeInteger(m.key);
+    case 'setPaused':
+      return typeof m.paused === 'boolean';
+    case 'copyUrl':
+      return typeof m.url === 'string' && m.url.length < 2048;
+    case 'shareOnNetwork':
+    case 'stopSharing':
+      return typeof m.server === 'string' && m.server.length < 1024;
+    default:
+      return false;
+  }
+}

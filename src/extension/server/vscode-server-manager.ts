@@ -1,0 +1,234 @@
+/**
+ * One ServerController per workspace folder, created on demand. Owns the folder choice in
+ * multi-root workspaces (remembered per workspace), applies settings changes (restart only when
+ * the binding or the root changed), follows folders being removed, and stops everything on
+ * shutdown. Emits one change event for the status bar and forwards request batches.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RequestRecord, ServerOptionsInput } from '../../core';
+import { WorkerServer } from '../../core';
+import { Disposable, Emitter } from '../common/node-disposable';
+import { changedKeys, liveChanges, needsRestart, resolveRoot } from '../config/node-config';
+import type { PortholeConfig } from '../config/node-config';
+import { ServerController } from './node-server-controller';
+import { SharedUrlCache, sharingModeOf } from '../sharing/node-sharing';
+import type { ServerState } from './node-server-state';
+import { fileUrl } from '../reload/node-urls';
+import { affectsPorthole, folderContext, readFolderConfig } from '../config/vscode-config';
+import type { PortholeOutput } from '../output/vscode-output';
+
+const LAST_FOLDER_KEY = 'porthole.lastFolder';
+
+export interface ManagedServer {
+  readonly folder: vscode.WorkspaceFolder;
+  readonly controller: ServerController;
+}
+
+export interface RequestBatch {
+  readonly server: string;
+  readonly records: readonly RequestRecord[];
+}
+
+export class ServerManager extends Disposable {
+  private readonly servers = new Map<string, ManagedServer>();
+  /** Completes a folder's options before each start (HTTPS: vscode-sharing.ts); throws to fail it. */
+  prepareOptions: ((folder: vscode.WorkspaceFolder, config: PortholeConfig, options: ServerOptionsInput) => ServerOptionsInput) | undefined;
+  private readonly changeEmitter = this.register(new Emitter<void>());
+  private readonly requestsEmitter = this.register(new Emitter<RequestBatch>());
+  private readonly hostnameEmitter = this.register(new Emitter<{ ip: string; name: string }>());
+  /** Network URLs per running server: refreshed on every state change, read on every render. */
+  private readonly networkUrls = new SharedUrlCache();
+
+  /** Any server's state changed (request counts change through onRequests). */
+  readonly onDidChange = this.changeEmitter.event;
+  readonly onRequests = this.requestsEmitter.event;
+  readonly onHostname = this.hostnameEmitter.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly output: PortholeOutput,
+  ) {
+    super();
+    this.register(vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChanged(e)));
+    this.register(vscode.workspace.onDidChangeWorkspaceFolders((e) => this.onFoldersChanged(e)));
+  }
+
+  all(): ManagedServer[] {
+    return [...this.servers.values()];
+  }
+
+  /** Servers that are running (or starting), in folder order. */
+  active(): ManagedServer[] {
+    return this.all()
+      .filter((s) => s.controller.state.kind === 'running' || s.controller.state.kind === 'starting')
+      .sort((a, b) => a.folder.index - b.folder.index);
+  }
+
+  get(folder: vscode.WorkspaceFolder): ManagedServer | undefined {
+    return this.servers.get(folder.uri.toString());
+  }
+
+  /** The URLs other devices use for a running shared server (undefined unless running and shared). */
+  sharedUrlsOf({ folder, controller }: ManagedServer): ReadonlyArray<{ url: string; label: string }> | undefined {
+    const state = controller.state;
+    if (state.kind !== 'running' || sharingModeOf(state.config.host) !== 'shared') return undefined;
+    return this.networkUrls.get(folder.uri.toString(), state.since, state.config.host, state.address);
+  }
+
+  /** A server's state changed: the URL lists follow the interfaces again, then listeners hear it. */
+  private fireChange(): void {
+    this.networkUrls.refresh();
+    this.changeEmitter.fire();
+  }
+
+  private ensure(folder: vscode.WorkspaceFolder): ManagedServer {
+    const existing = this.get(folder);
+    if (existing) return existing;
+    const workerScript = path.join(this.context.extensionPath, 'dist', 'server-worker.js');
+    const controller = new ServerController(
+      folderContext(folder, this.context.logUri),
+      () => new WorkerServer(workerScript),
+      this.output,
+      (config, options) => this.prepareOptions?.(folder, config, options) ?? options,
+    );
+    controller.onDidChangeState(() => this.fireChange());
+    controller.onRequests((records) => this.requestsEmitter.fire({ server: folder.name, records }));
+    controller.onHostname((h) => this.hostnameEmitter.fire(h));
+    const managed = { folder, controller };
+    this.servers.set(folder.uri.toString(), managed);
+    return managed;
+  }
+
+  /** Starts `folder`'s server; opens the browser when asked and the setting allows it. */
+  async start(folder: vscode.WorkspaceFolder, { openBrowser }: { openBrowser: boolean }): Promise<ServerState> {
+    const { config, problems } = readFolderConfig(folder);
+    for (const p of problems) this.output.log('warn', `[${folder.name}] ${p}`);
+    const { controller } = this.ensure(folder);
+    const wasRunning = controller.state.kind === 'running';
+    const state = await controller.start(config);
+    if (state.kind === 'running' && !wasRunning && openBrowser && config.openBrowser) await openExternal(state.address.url);
+    return state;
+  }
+
+  async stop(folder: vscode.WorkspaceFolder): Promise<ServerState | undefined> {
+    return this.get(folder)?.controller.stop();
+  }
+
+  async restart(folder: vscode.WorkspaceFolder): Promise<ServerState> {
+    const { config, problems } = readFolderConfig(folder);
+    for (const p of problems) this.output.log('warn', `[${folder.name}] ${p}`);
+    return this.ensure(folder).controller.restart(config);
+  }
+
+  /** Stops every server (bounded by the controllers' own timeouts). */
+  async stopAll(): Promise<void> {
+    await Promise.all(this.all().map((s) => s.controller.stop()));
+  }
+
+  /** Folder for "Go Live": the only one, or a quick pick that offers the remembered one first. */
+  async pickFolderToStart(): Promise<vscode.WorkspaceFolder | undefined> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    if (folders.length === 0) {
+      void vscode.window.showInformationMessage('Porthole: open a folder to go live.');
+      return undefined;
+    }
+    if (folders.length === 1) return folders[0];
+    const last = this.context.workspaceState.get<string>(LAST_FOLDER_KEY);
+    const ordered = [...folders].sort((a, b) => Number(b.uri.toString() === last) - Number(a.uri.toString() === last));
+    const picked = await vscode.window.showQuickPick(
+      ordered.map((folder) => {
+        const state = this.get(folder)?.controller.state;
+        return {
+          label: folder.name,
+          description: state?.kind === 'running' ? `running at ${state.address.url}` : folder.uri.toString() === last ? 'last used' : '',
+          detail: folder.uri.fsPath,
+          folder,
+        };
+      }),
+      { title: 'Porthole: Go Live', placeHolder: 'Which folder should Porthole serve?' },
+    );
+    if (!picked) return undefined;
+    await this.context.workspaceState.update(LAST_FOLDER_KEY, picked.folder.uri.toString());
+    return picked.folder;
+  }
+
+  /** A running server to act on: the only one, or a quick pick. */
+  async pickRunning(title: string): Promise<ManagedServer | undefined> {
+    const running = this.active().filter((s) => s.controller.state.kind === 'running');
+    if (running.length <= 1) return running[0];
+    const picked = await vscode.window.showQuickPick(
+      running.map((s) => ({ label: s.folder.name, description: urlOf(s.controller.state), server: s })),
+      { title },
+    );
+    return picked?.server;
+  }
+
+  /** The URL of `file` on its folder's server, starting that server first when needed. */
+  async urlForFile(file: vscode.Uri): Promise<string | undefined> {
+    const folder = vscode.workspace.getWorkspaceFolder(file);
+    if (!folder) {
+      void vscode.window.showWarningMessage('Porthole: that file is not inside a workspace folder.');
+      return undefined;
+    }
+    const state = await this.start(folder, { openBrowser: false });
+    if (state.kind !== 'running') return undefined;
+    const root = resolveRoot(state.config, folderContext(folder, this.context.logUri));
+    const url = fileUrl(state.address.url, root, file.fsPath);
+    if (!url) void vscode.window.showWarningMessage(`Porthole: ${path.basename(file.fsPath)} is outside the served folder ${root}.`);
+    return url;
+  }
+
+  private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+    for (const { folder, controller } of this.all()) {
+      if (!affectsPorthole(event, folder)) continue;
+      const state = controller.state;
+      if (state.kind !== 'running') continue;
+      const { config } = readFolderConfig(folder);
+      if (needsRestart(state.config, config)) {
+        this.output.log('info', `[${folder.name}] The binding, the root or the live-reload options changed: restarting.`);
+        void controller.restart(config);
+      } else {
+        const live = liveChanges(state.config, config);
+        if (controller.reconfigure(config) && live) this.output.log('info', `[${folder.name}] Applied ${Object.keys(live).map((k) => `porthole.${k}`).join(', ')} to the running server.`);
+        const keys = changedKeys(state.config, config).filter((k) => !NO_RESTART_NEEDED.has(k) && !(live && k.slice('porthole.'.length) in live));
+        if (keys.length > 0) this.output.log('info', `[${folder.name}] ${keys.join(', ')} changed; this applies when the server restarts (Porthole: Restart).`);
+      }
+    }
+  }
+
+  private onFoldersChanged(event: vscode.WorkspaceFoldersChangeEvent): void {
+    for (const folder of event.removed) {
+      const managed = this.get(folder);
+      if (!managed) continue;
+      this.servers.delete(folder.uri.toString());
+      void managed.controller.shutdown().then(() => this.fireChange());
+    }
+  }
+
+  /** Stops everything and releases the controllers (deactivate awaits this). */
+  async shutdown(): Promise<void> {
+    const all = this.all();
+    this.servers.clear();
+    await Promise.all(all.map((s) => s.controller.shutdown()));
+  }
+
+  override dispose(): void {
+    for (const s of this.all()) s.controller.dispose();
+    this.servers.clear();
+    super.dispose();
+  }
+}
+
+/** Settings read live by the extension (not by the server): changing them needs no restart. */
+const NO_RESTART_NEEDED = new Set(['porthole.openBrowser', 'porthole.requests.maxEntries', 'porthole.reload.on']);
+
+export function urlOf(state: ServerState): string {
+  return state.kind === 'running' ? state.address.url : '';
+}
+
+/** Opens `url` outside VS Code, through asExternalUri so remote windows forward the port. */
+export async function openExternal(url: string): Promise<boolean> {
+  const external = await vscode.env.asExternalUri(vscode.Uri.parse(url));
+  return vscode.env.openExternal(external);
+}

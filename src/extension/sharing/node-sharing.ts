@@ -1,0 +1,233 @@
+/**
+ * Sharing on the network, the pure part: which mode a configuration means, the URLs other devices
+ * use (with their QR codes, drawn as SVG by uqr), the words of the confirmation and the warnings,
+ * the firewall hint, and HTTPS (PEM files from the settings, or a self-signed certificate kept in
+ * the extension's global storage). No `vscode` import: node tests drive all of it.
+ * Invariant: a bad certificate or key never reaches the core; it fails the start with its path
+ * and the reason (checkCertificatePair).
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import { renderSVG } from 'uqr';
+import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
+import { checkCertificatePair, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls } from '../../core';
+import type { FolderContext, PortholeConfig } from '../config/node-config';
+import type { CertificateView, SharedUrl, SharingServer } from '../requests/webview-protocol';
+
+/** Local (loopback only) or shared (every device that can reach one of the machine's addresses). */
+export type SharingMode = 'local' | 'shared';
+
+export function sharingModeOf(host: string): SharingMode {
+  return isLoopbackBind(host) ? 'local' : 'shared';
+}
+
+/** The address Share on Network writes into `porthole.host`. */
+export const SHARE_HOST = '0.0.0.0';
+/** The address Stop Sharing returns to. */
+export const LOCAL_HOST = '127.0.0.1';
+
+/** `http` or `https`, from the bound URL. */
+export function schemeOf(address: BoundAddress): 'http' | 'https' {
+  return address.url.startsWith('https:') ? 'https' : 'http';
+}
+
+/**
+ * The URLs other devices use for a server bound to `host` (the core's networkUrls: one per usable
+ * LAN address when bound to every interface, IPv4 only for 0.0.0.0, else the bound address
+ * itself); none when local.
+ */
+export function sharedUrls(host: string, port: number, scheme: 'http' | 'https', lan: readonly LanAddress[] = lanAddresses()): Array<{ url: string; label: string }> {
+  return sharingModeOf(host) === 'local' ? [] : networkUrls(host, port, scheme, lan);
+}
+
+/** The QR code of `text` as an SVG document (uqr; black on white with a quiet zone, scannable). */
+export function qrSvg(text: string): string {
+  return renderSVG(text, { ecc: 'M', border: 2, pixelSize: 4, whiteColor: '#ffffff', blackColor: '#000000' });
+}
+
+/** What usually stops a phone from connecting, and how to check. One plain paragraph. */
+export function firewallHint(port: number): string {
+  return (
+    `Nothing connects? Usually a firewall blocks port ${port}: allow incoming TCP on it ` +
+    `(Linux: sudo ufw allow ${port}/tcp; macOS: System Settings › Network › Firewall; Windows: allow ` +
+    `VS Code on private networks). Check that the device is on the same network (not a guest Wi-Fi), ` +
+    `then try the URL from another computer: "connection refused" or a timeout means the firewall, a 403 ` +
+    `names its reason in the Porthole Output.`
+  );
+}
+
+/** The modal confirmation for Share on Network: what becomes visible to whom, in plain words. */
+export function shareConfirmation(folderName: string, port: number, allowedClients: readonly string[]): { message: string; detail: string } {
+  const who =
+    allowedClients.length === 0
+      ? `Every device on your network can read the files of "${folderName}" on port ${port} while it is shared.`
+      : `Devices in ${allowedClients.join(', ')} can read the files of "${folderName}" on port ${port} while it is shared.`;
+  return {
+    message: `Share "${folderName}" on your network?`,
+    detail:
+      `${who} Dotfiles such as .env and .git stay hidden. ` +
+      (allowedClients.length === 0 ? 'To restrict who may connect, list their addresses in porthole.allowedClients (e.g. 192.168.1.0/24). ' : '') +
+      'Stop Sharing returns to this machine only.',
+  };
+}
+
+/** Warnings a configuration deserves (said at start and when settings change). */
+export function sharingWarnings(config: PortholeConfig): string[] {
+  const warnings: string[] = [];
+  if (sharingModeOf(config.host) === 'shared' && config.dotfiles) {
+    warnings.push(
+      'porthole.dotfiles is on while the folder is shared on the network: files starting with "." can be read by other devices (.git and .env stay hidden).',
+    );
+  }
+  return warnings;
+}
+
+/** The certificate the server uses, for the Output and the Requests view. */
+export interface CertificateInfo extends CertificateView {
+  /** Absolute paths for the PEM files from the settings; the storage folder for a self-signed one. */
+  readonly location: string;
+  /** A self-signed certificate was just made (its fingerprint changed). */
+  readonly created: boolean;
+}
+
+/** Names a self-signed certificate covers: loopback, the machine's name, every LAN address. */
+export function certificateNames(lan: readonly LanAddress[] = lanAddresses(), machine = hostname()): string[] {
+  const names = ['localhost', '127.0.0.1', '::1', machine.toLowerCase(), ...lan.filter((a) => !a.linkLocal).map((a) => a.address)];
+  return [...new Set(names)];
+}
+
+export type ReadText = (file: string) => string;
+
+/**
+ * Completes `options` with TLS as the settings say: the PEM files (`porthole.https.cert`/`.key`,
+ * folder-relative allowed), else a self-signed certificate in `storageDir` when
+ * `porthole.https.selfSigned`, else plain HTTP. Throws an Error (code ERR_TLS_CONFIG) naming the
+ * path and the reason when a file is missing, unreadable, not PEM, or the key does not match.
+ */
+export function prepareTls(
+  config: PortholeConfig,
+  folder: FolderContext,
+  storageDir: string,
+  options: ServerOptionsInput,
+  readText: ReadText = (file) => readFileSync(file, 'utf8'),
+): { options: ServerOptionsInput; certificate: CertificateInfo | undefined } {
+  const fail = (message: string): never => {
+    throw Object.assign(new Error(message), { code: 'ERR_TLS_CONFIG' });
+  };
+  if (config.httpsCert !== '' || config.httpsKey !== '') {
+    if (config.httpsCert === '') fail('porthole.https.key is set but porthole.https.cert is empty: set both (PEM files, e.g. from mkcert)');
+    if (config.httpsKey === '') fail('porthole.https.cert is set but porthole.https.key is empty: set both (PEM files, e.g. from mkcert)');
+    const certPath = path.resolve(folder.folderPath, config.httpsCert);
+    const keyPath = path.resolve(folder.folderPath, config.httpsKey);
+    const read = (file: string, what: string): string => {
+      try {
+        return readText(file);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'no permission to read it' : (err as Error).message;
+        return fail(`cannot read the HTTPS ${what} ${file}: ${why}`);
+      }
+    };
+    const cert = read(certPath, 'certificate');
+    const key = read(keyPath, 'key');
+    try {
+      checkCertificatePair(cert, key, certPath, keyPath);
+    } catch (err) {
+      fail(`HTTPS: ${(err as Error).message}`);
+    }
+    const { fingerprint256, validTo } = certificateFacts(cert);
+    return {
+      options: { ...options, tls: { cert, key } },
+      certificate: { kind: 'files', fingerprint256, validTo, location: certPath, created: false },
+    };
+  }
+  if (config.httpsSelfSigned) {
+    const dir = path.join(storageDir, 'tls');
+    let made;
+    try {
+      made = loadOrCreateCertificate(dir, certificateNames());
+    } catch (err) {
+      return fail(`cannot create the self-signed certificate in ${dir}: ${(err as Error).message}`);
+    }
+    return {
+      options: { ...options, tls: { cert: made.cert, key: made.key } },
+      certificate: { kind: 'self-signed', fingerprint256: made.fingerprint256, validTo: made.validTo, location: dir, created: made.created },
+    };
+  }
+  return { options, certificate: undefined };
+}
+
+function certificateFacts(pem: string): { fingerprint256: string; validTo: string } {
+  const x509 = new X509Certificate(pem);
+  return { fingerprint256: x509.fingerprint256, validTo: x509.validTo };
+}
+
+/** The line for the Output when HTTPS is on: the fingerprint a user compares on the phone. */
+export function describeCertificate(c: CertificateInfo): string {
+  const what = c.kind === 'self-signed' ? `Self-signed certificate${c.created ? ' (new)' : ''} in ${c.location}` : `Certificate ${c.location}`;
+  return `${what}, valid until ${c.validTo}. SHA-256 fingerprint: ${c.fingerprint256}`;
+}
+
+/**
+ * The URLs other devices use, per running server, worked out once and kept until refresh(): the
+ * status bar re-renders up to twice a second while requests arrive and must not ask the interfaces
+ * (os.networkInterfaces) each time. The owner refreshes on every server state change, the occasion
+ * on which the sharing panel follows interface changes.
+ */
+export class SharedUrlCache {
+  private readonly byServer = new Map<string, { readonly key: string; readonly urls: ReadonlyArray<{ url: string; label: string }> }>();
+  private lan: readonly LanAddress[] | undefined;
+
+  constructor(private readonly readLan: () => readonly LanAddress[] = lanAddresses) {}
+
+  /** Forgets every list; the next get() asks the interfaces again (once for all servers). */
+  refresh(): void {
+    this.byServer.clear();
+    this.lan = undefined;
+  }
+
+  /** sharedUrls() of one run of `server` (a folder key): computed on the first call after a refresh. */
+  get(server: string, since: number, host: string, address: BoundAddress): ReadonlyArray<{ url: string; label: string }> {
+    const scheme = schemeOf(address);
+    const key = `${since} ${host} ${address.port} ${scheme}`;
+    const kept = this.byServer.get(server);
+    if (kept?.key === key) return kept.urls;
+    const urls = sharedUrls(host, address.port, scheme, (this.lan ??= this.readLan()));
+    this.byServer.set(server, { key, urls });
+    return urls;
+  }
+}
+
+/** One running server as the Requests view's sharing panel shows it, its URLs worked out from `lan`. */
+export function toSharingServer(
+  folderName: string,
+  config: PortholeConfig,
+  address: BoundAddress,
+  certificate: CertificateInfo | undefined,
+  lan: readonly LanAddress[] = lanAddresses(),
+): SharingServer {
+  return sharingServer(folderName, config, address, certificate, sharedUrls(config.host, address.port, schemeOf(address), lan));
+}
+
+/** One running server as the Requests view's sharing panel shows it, with its URLs already known. */
+export function sharingServer(
+  folderName: string,
+  config: PortholeConfig,
+  address: BoundAddress,
+  certificate: CertificateInfo | undefined,
+  networkUrls: ReadonlyArray<{ url: string; label: string }>,
+): SharingServer {
+  const mode = sharingModeOf(config.host);
+  const urls: SharedUrl[] = networkUrls.map((u) => ({ ...u, qrSvg: qrSvg(u.url) }));
+  return {
+    server: folderName,
+    mode,
+    localUrl: address.url,
+    urls,
+    allowedClients: config.allowedClients,
+    certificate: certificate ? { kind: certificate.kind, fingerprint256: certificate.fingerprint256, validTo: certificate.validTo } : undefined,
+    hint: mode === 'shared' ? firewallHint(address.port) : '',
+  };
+}
