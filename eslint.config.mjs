@@ -1,7 +1,8 @@
 // Type-aware lint for TypeScript; syntax-only lint for plain JavaScript (scripts, browser and
 // editor tests). The rooms are enforced here: src/core and src/cli never import `vscode`; nothing may
 // import Node's http, https or http2 (the server is raw sockets); the core's rooms import one way
-// (CORE_ROOMS); the CLI and the extension reach the core only through its index.
+// (CORE_ROOMS), and so do the benchmark's modules (BENCH_MODULES); the CLI and the extension reach
+// the core only through its index.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -29,6 +30,18 @@ const CORE_ROOMS = {
   server: ['reload', 'files', 'log', 'http', 'access', 'text'],
   worker: ['server', 'reload', 'files', 'log', 'http', 'access', 'text'],
 };
+
+/**
+ * The benchmark's modules (scripts/bench) and the ones each may import; run.mjs uses them all.
+ * Pure helpers (docroot.mjs) are not listed: anyone may use them, as before.
+ */
+const BENCH_MODULES = {
+  report: [],
+  measurement: [],
+  servers: ['measurement'],
+  workloads: ['measurement', 'servers'],
+};
+const BENCH_ALL = ['run', ...Object.keys(BENCH_MODULES)];
 
 const nodeGlobals = Object.fromEntries(
   ['process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance', 'fetch'].map((g) => [g, 'readonly']),
@@ -89,4 +102,21 @@ export default tseslint.config(
     files: ['src/core/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [...forbiddenHttp, noVscode] }] },
   },
+  ...Object.entries(BENCH_MODULES).map(([file, mayUse]) => ({
+    files: [`scripts/bench/${file}.mjs`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: forbiddenHttp,
+          patterns: [
+            {
+              regex: `^\\./(${BENCH_ALL.filter((m) => m !== file && !mayUse.includes(m)).join('|')})\\.mjs$`,
+              message: `scripts/bench/${file}.mjs may import ${mayUse.length ? `only ${mayUse.join(', ')}` : 'none'} of the benchmark's modules (see scripts/bench/README.md): the arrows point one way.`,
+            },
+          ],
+        },
+      ],
+    },
+  })),
 );

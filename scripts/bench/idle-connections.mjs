@@ -1,5 +1,5 @@
 // Opens N keep-alive connections to a server on loopback; each sends one GET (the 1 KiB file by
-// default), reads the whole response, then idles. Used by run.mjs to read the server's RSS while
+// default), reads the whole response, then idles. Used by workloads.mjs to read the server's RSS while
 // it holds them.
 //
 //   node idle-connections.mjs --port P [--host 127.0.0.1] [--count 10000] [--path /1k.html]

@@ -1,0 +1,196 @@
+// Benchmark report: from the measured runs to the figures and the markdown.
+//
+// Owns the number formats, the medians and flags of each (workload, server) cell, the targets
+// (Porthole against nginx and http-server, the idle RSS, the worker thread's event-loop delay, the
+// request log) and the README-ready markdown. Pure functions over plain data: imports none of the
+// other benchmark modules, and no Node module.
+
+export const round2 = (x) => (x === undefined ? undefined : Math.round(x * 100) / 100);
+export const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+export const fmtInt = (n) => (n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
+export const fmtRatio = (r) => (r === undefined || !Number.isFinite(r) ? '' : `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}×`);
+export const fmtUs = (s) => (s === undefined ? '–' : s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
+export const fmtRate = (bps) => (bps === undefined ? '–' : bps >= 1e9 ? `${(bps / 1e9).toFixed(2)} GB/s` : `${(bps / 1e6).toFixed(0)} MB/s`);
+export const fmtMB = (b) => (b === undefined ? '–' : `${(b / 1e6).toFixed(1)} MB`);
+
+// ---------------------------------------------------------------------------------------------
+// Medians and flags
+
+/**
+ * Sets `cell.median` from the runs without an error and adds to `cell.flags`: a wrk error, socket
+ * errors, and responses other than workload `w` expects (wrk's non-2xx/3xx count).
+ */
+export function summarizeCell(cell, w) {
+  const ok = cell.runs.filter((x) => !x.error);
+  cell.median = {
+    rps: median(ok.map((x) => x.rps)),
+    cpuUsPerRequest: median(ok.map((x) => x.cpuUsPerRequest)),
+    transferBps: median(ok.map((x) => x.transferBps)),
+    logBytesPerRequest: median(ok.map((x) => x.logBytesPerRequest)),
+    eventLoopDelayP99Ms: round2(median(ok.map((x) => x.eventLoopDelay && x.eventLoopDelay.p99Ms))),
+    eventLoopDelayMaxMs: Math.max(...ok.map((x) => (x.eventLoopDelay ? x.eventLoopDelay.maxMs : -Infinity))),
+    requests: ok.reduce((n, x) => n + x.requests, 0),
+  };
+  if (cell.runs.some((x) => x.error)) cell.flags.push('wrk error');
+  const errs = ok.reduce((n, x) => n + x.socketErrors.connect + x.socketErrors.read + x.socketErrors.write + x.socketErrors.timeout, 0);
+  const errTimeouts = ok.reduce((n, x) => n + x.socketErrors.timeout, 0);
+  if (errs > 0) {
+    cell.flags.push(`socket errors ${errs}${errTimeouts ? ` (${errTimeouts} timeouts)` : ''}`);
+  }
+  const non = ok.reduce((n, x) => n + x.non2xx3xx, 0);
+  const total = ok.reduce((n, x) => n + x.requests, 0);
+  if (w.expect >= 400 ? non < total : non > 0) cell.flags.push(w.expect >= 400 ? `${total - non} not ${w.expect}` : `non-2xx/3xx ${non}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets and markdown
+
+function cellMedian(report, wid, server) {
+  const c = report.results[wid] && report.results[wid][server];
+  return c && c.median ? c.median : undefined;
+}
+
+/** The targets, each { target, value, pass: true | false | null (not measured), shown }. */
+export function evaluateTargets(report) {
+  const out = [];
+  const ratio = (wid, a, b, key = 'rps') => {
+    const x = cellMedian(report, wid, a);
+    const y = cellMedian(report, wid, b);
+    return x && y && x[key] && y[key] ? x[key] / y[key] : undefined;
+  };
+  const add = (what, value, ok, shown) => out.push({ target: what, value, pass: value === undefined ? null : ok, shown });
+  for (const wid of ['ka-1', 'ka-50', 'ka-256']) {
+    if (!report.results[wid]) continue;
+    const r = ratio(wid, 'porthole', 'nginx');
+    add(`${wid}: porthole ≥ 1.0× nginx`, r, r >= 1.0, fmtRatio(r));
+    const h = ratio(wid, 'porthole', 'http-server');
+    add(`${wid}: porthole ≥ 5× http-server`, h, h >= 5, fmtRatio(h));
+    const c = ratio(wid, 'porthole', 'nginx', 'cpuUsPerRequest');
+    add(`${wid}: porthole CPU/request ≤ nginx's`, c, c <= 1.0, fmtRatio(c));
+  }
+  for (const [wid, min] of [['close-50', 0.8], ['148k-50', 0.9], ['100m-4', 0.8]]) {
+    if (!report.results[wid]) continue;
+    const r = ratio(wid, 'porthole', 'nginx');
+    add(`${wid}: porthole ≥ ${min}× nginx`, r, r >= min, fmtRatio(r));
+  }
+  const idle = report.results['idle-10k'] && report.results['idle-10k'].porthole;
+  if (idle && idle.rssAfter !== undefined) {
+    add(`idle-10k: porthole holds ${idle.count.toLocaleString('en-US')} connections with RSS < 150 MB`, idle.rssAfter,
+      idle.rssAfter < 150e6 && idle.held === idle.count, `${fmtMB(idle.rssAfter)}, held ${idle.held}`);
+  }
+  let eldMax;
+  for (const wid of Object.keys(report.results)) {
+    const m = cellMedian(report, wid, 'porthole-thread');
+    if (m && m.eventLoopDelayP99Ms !== undefined) eldMax = Math.max(eldMax ?? 0, m.eventLoopDelayP99Ms);
+  }
+  if (eldMax !== undefined) add('worker thread: main-thread event-loop delay p99 < 20 ms (worst workload median)', eldMax, eldMax < 20, `${eldMax} ms`);
+  for (const name of ['porthole', 'porthole-w2', 'porthole-thread']) {
+    const s = report.servers.find((x) => x.name === name);
+    if (!s || s.status !== 'up' || !s.log) continue;
+    const bpr = s.log.requests ? s.log.logBytes / s.log.requests : 0;
+    add(`${name}: log file written while measured`, bpr, bpr >= 50, `${bpr.toFixed(0)} B/request`);
+  }
+  const th = report.servers.find((x) => x.name === 'porthole-thread');
+  if (th && th.status === 'up' && th.log) {
+    const ev = th.log.requestEvents;
+    const rq = th.log.requests;
+    add('porthole-thread: a request event reaches the main thread for every request', ev, ev !== undefined && rq > 0 && ev >= rq,
+      `${ev === undefined ? '–' : ev.toLocaleString('en-US')} events / ${rq.toLocaleString('en-US')} requests`);
+  }
+  return out;
+}
+
+const SERVER_TITLES = {
+  nginx: 'nginx', porthole: 'porthole', 'porthole-w2': 'porthole ×2 workers', 'porthole-thread': 'porthole (worker thread)',
+  'http-server': 'http-server', sirv: 'sirv', 'live-server': 'live-server',
+};
+
+/** The README-ready markdown of a report (the JSON run.mjs writes, with its targets). */
+export function renderMarkdown(report) {
+  const names = report.servers.map((s) => s.name);
+  const st = Object.fromEntries(report.servers.map((s) => [s.name, s]));
+  const title = (n) => `${SERVER_TITLES[n] || n}${st[n].version ? ` ${st[n].version}` : ''}`;
+  const head = `| Workload | ${names.map(title).join(' | ')} |\n|---|${names.map(() => '---:').join('|')}|\n`;
+  const flags = (c) => (c && c.flags && c.flags.length ? ` ⚠ ${c.flags.join('; ')}` : '');
+  const na = (n) => (st[n].status !== 'up' ? 'n/a' : undefined);
+  const wl = report.workloads.filter((w) => w.id !== 'idle-10k');
+  let md = '';
+  const m = report.machine;
+  md += `### Benchmark ${report.date.slice(0, 10)}\n\n`;
+  md += `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.distro || m.kernel} (${m.kernel}), load average ${m.loadAverageAtStart[0]} at the start; Node ${m.node}; wrk ${m.wrk} (\`-t1\`, on the same machine).\n`;
+  md += `Runs: ${report.settings.reps} × ${report.settings.duration} s per workload (100 MiB: ${report.settings.bigReps} × ${report.settings.duration} s), servers interleaved, medians shown; total ${report.elapsedSeconds} s.\n\n`;
+  if (wl.length) {
+    md += `**Requests per second** (ratio to nginx; the 100 MiB row in bytes per second)\n\n${head}`;
+    for (const w of wl) {
+      const base = cellMedian(report, w.id, 'nginx');
+      const cells = names.map((n) => {
+        if (na(n)) return na(n);
+        const c = report.results[w.id][n];
+        const med = c && c.median;
+        if (!med || med.rps === undefined) return `error${flags(c)}`;
+        const r = base && base.rps && n !== 'nginx' ? ` (${fmtRatio(med.rps / base.rps)})` : '';
+        return `${w.sizeBytes ? fmtRate(med.transferBps) : fmtInt(med.rps)}${r}${flags(c)}`;
+      });
+      md += `| ${w.label} | ${cells.join(' | ')} |\n`;
+    }
+    md += `\n**Server CPU time per request, µs** (user + system, summed over the server's process tree from \`/proc/PID/stat\`; ratio to nginx; lower is better)\n\n${head}`;
+    for (const w of wl) {
+      const base = cellMedian(report, w.id, 'nginx');
+      const cells = names.map((n) => {
+        if (na(n)) return na(n);
+        const med = cellMedian(report, w.id, n);
+        if (!med || med.cpuUsPerRequest === undefined) return '–';
+        const r = base && base.cpuUsPerRequest && n !== 'nginx' ? ` (${fmtRatio(med.cpuUsPerRequest / base.cpuUsPerRequest)})` : '';
+        return `${fmtUs(med.cpuUsPerRequest)}${r}`;
+      });
+      md += `| ${w.label} | ${cells.join(' | ')} |\n`;
+    }
+  }
+  const idle = report.results['idle-10k'];
+  if (idle) {
+    md += `\n**${(report.settings.idleCount).toLocaleString('en-US')} idle keep-alive connections** (each sent one GET of the 1 KiB file; RSS = VmRSS summed over the process tree)\n\n`;
+    md += `| | ${names.map(title).join(' | ')} |\n|---|${names.map(() => '---:').join('|')}|\n`;
+    const row = (label, f) => `| ${label} | ${names.map((n) => {
+      if (na(n)) return 'n/a';
+      const c = idle[n];
+      if (!c) return '–';
+      if (c.skipped) return 'skipped';
+      if (c.error) return 'error';
+      return f(c);
+    }).join(' | ')} |\n`;
+    md += row('RSS before', (c) => fmtMB(c.rssBefore));
+    md += row('RSS with the connections open', (c) => fmtMB(c.rssAfter));
+    md += row('time to open them', (c) => `${(c.openMs / 1000).toFixed(1)} s${c.opened < c.count ? ` (stopped at ${fmtInt(c.opened)})` : ''}`);
+    md += row('connections answered / still open', (c) => `${fmtInt(c.responded)} / ${fmtInt(c.held)}${c.serverFdLimit < c.count + 64 ? ` (server fd limit ${c.serverFdLimit})` : ''}`);
+    md += '\nServers close idle keep-alive connections after their own timeout (Node\'s http servers: 5 s; nginx and Porthole here: 75 s), so fewer are still open when opening them all took longer than that.\n';
+    const skipped = Object.values(idle).find((c) => c && c.skipped);
+    if (skipped) md += `\n${skipped.skipped}\n`;
+  }
+  const thread = st['porthole-thread'];
+  if (thread && thread.status === 'up') {
+    md += `\n**porthole in a worker thread: main-thread event-loop delay p99 under load** (median of runs, ms; \`monitorEventLoopDelay\`, 5 ms resolution; goal < 20 ms)\n\n`;
+    md += `| Workload | p99 | max |\n|---|---:|---:|\n`;
+    for (const w of wl) {
+      const med = cellMedian(report, w.id, 'porthole-thread');
+      if (med && med.eventLoopDelayP99Ms !== undefined) md += `| ${w.label} | ${med.eventLoopDelayP99Ms} | ${Number.isFinite(med.eventLoopDelayMaxMs) ? med.eventLoopDelayMaxMs : '–'} |\n`;
+    }
+  }
+  if (report.targets.length) {
+    md += `\n**Targets**\n\n| Target | Result | |\n|---|---:|:---:|\n`;
+    for (const t of report.targets) md += `| ${t.target} | ${t.shown || '–'} | ${t.pass === null ? 'n/a' : t.pass ? '✅' : '❌'} |\n`;
+  }
+  md += `\n**Servers**\n\n`;
+  for (const s of report.servers) {
+    const logInfo = s.log && s.log.requests ? `; log ${(s.log.logBytes / s.log.requests).toFixed(0)} B/request` : '';
+    md += `- ${title(s.name)}: ${s.status === 'up' ? s.note : `n/a — ${s.reason}`}${logInfo}${s.died ? ` — ${s.died}` : ''}\n`;
+  }
+  md += `\nAll on 127.0.0.1 with wrk on the same ${m.cores} cores, so a server's own processes compete with the load generator; CPU per request is the steadier figure. ` +
+    'The 37 KiB .jpg of the document root is deterministic bytes, not an image. ⚠ marks a status other than the one expected (checked with one request before the load, and from wrk\'s non-2xx/3xx count) or socket errors.\n';
+  return md;
+}
