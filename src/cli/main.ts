@@ -84,7 +84,8 @@ function loadTls(options: CliOptions): { tls: TlsOptions | undefined; notes: str
   }
   const names = ['localhost', '127.0.0.1', '::1', ...lanAddresses().map((a) => a.address)];
   const { host } = options.server;
-  if (!isLoopbackBind(host) && !['0.0.0.0', '::'].includes(host)) names.push(host);
+  // The bound address is in the printed URL, loopback ones (127.0.0.2) too: the certificate names it.
+  if (!['0.0.0.0', '::'].includes(host)) names.push(host.replace(/%.*$/, ''));
   const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'porthole');
   const made = loadOrCreateCertificate(dir, names);
   return {

@@ -92,9 +92,13 @@ export interface CertificateInfo extends CertificateView {
   readonly created: boolean;
 }
 
-/** Names a self-signed certificate covers: loopback, the machine's name, every LAN address. */
-export function certificateNames(lan: readonly LanAddress[] = lanAddresses(), machine = hostname()): string[] {
-  const names = ['localhost', '127.0.0.1', '::1', machine.toLowerCase(), ...lan.filter((a) => !a.linkLocal).map((a) => a.address)];
+/**
+ * Names a self-signed certificate covers: loopback, the machine's name, every LAN address, and the
+ * bind address (`bindHost`, unless it is every interface) since the Local URL names it.
+ */
+export function certificateNames(lan: readonly LanAddress[] = lanAddresses(), machine = hostname(), bindHost = '0.0.0.0'): string[] {
+  const bound = bindHost === '0.0.0.0' || bindHost === '::' ? [] : [bindHost.replace(/%.*$/, '')];
+  const names = ['localhost', '127.0.0.1', '::1', machine.toLowerCase(), ...lan.filter((a) => !a.linkLocal).map((a) => a.address), ...bound];
   return [...new Set(names)];
 }
 
@@ -147,7 +151,7 @@ export function prepareTls(
     const dir = path.join(storageDir, 'tls');
     let made;
     try {
-      made = loadOrCreateCertificate(dir, certificateNames());
+      made = loadOrCreateCertificate(dir, certificateNames(lanAddresses(), hostname(), config.host));
     } catch (err) {
       return fail(`cannot create the self-signed certificate in ${dir}: ${(err as Error).message}`);
     }
