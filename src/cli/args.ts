@@ -6,6 +6,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, type ServerOptionsInput } from '../core';
 
+/** The environment variable the passphrase of an encrypted --key is read from. */
+export const PASSPHRASE_ENV = 'PORTHOLE_KEY_PASSPHRASE';
+
 export const USAGE = `Usage: porthole [root] [options]
 
 Serves the folder [root] (default: the current folder) over HTTP, on raw sockets.
@@ -29,7 +32,10 @@ Options:
   --https              serve HTTPS with a self-signed certificate (kept in
                        ~/.cache/porthole; its fingerprint is printed)
   --cert FILE          serve HTTPS with this PEM certificate (e.g. from mkcert) ...
-  --key FILE           ... and this PEM private key
+  --key FILE           ... and this PEM private key; when it is encrypted, its passphrase
+                       is read from the environment variable ${PASSPHRASE_ENV}
+  --passphrase-file FILE  ... or from the first line of FILE (never from a flag value,
+                       which ps and shell history would show)
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
   --workers N          serve from N processes sharing the port (default 1)
   --keep-alive-timeout S  close idle keep-alive connections after S seconds (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
@@ -43,7 +49,13 @@ Options:
 export type TlsChoice =
   | { readonly kind: 'none' }
   | { readonly kind: 'self-signed' }
-  | { readonly kind: 'files'; readonly certPath: string; readonly keyPath: string };
+  | {
+      readonly kind: 'files';
+      readonly certPath: string;
+      readonly keyPath: string;
+      /** --passphrase-file, absolute; undefined: the environment (PASSPHRASE_ENV) or none. */
+      readonly passphraseFile: string | undefined;
+    };
 
 export interface CliOptions {
   /** The host is always set (DEFAULT_HOST unless --host). */
@@ -68,6 +80,12 @@ function parsePort(text: string | undefined): number | string {
 }
 
 export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
+  if (argv.some((a) => /^--(key-)?passphrase(=|$)/.test(a))) {
+    return {
+      kind: 'error',
+      message: `a passphrase is never taken as a flag value (ps and shell history would show it): put it in a file and pass --passphrase-file FILE, or set ${PASSPHRASE_ENV}`,
+    };
+  }
   let values;
   let positionals;
   try {
@@ -91,6 +109,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         https: { type: 'boolean' },
         cert: { type: 'string' },
         key: { type: 'string' },
+        'passphrase-file': { type: 'string' },
         qr: { type: 'boolean' },
         workers: { type: 'string' },
         'keep-alive-timeout': { type: 'string' },
@@ -134,9 +153,18 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (values.https === true && values.cert !== undefined) {
     return { kind: 'error', message: '--https makes its own certificate; leave it out when you give --cert and --key' };
   }
+  const passphraseFile = values['passphrase-file'];
+  if (passphraseFile !== undefined && values.key === undefined) {
+    return { kind: 'error', message: '--passphrase-file is for an encrypted --key: give --cert and --key too' };
+  }
   const tls: TlsChoice =
     values.cert !== undefined && values.key !== undefined
-      ? { kind: 'files', certPath: resolve(cwd, values.cert), keyPath: resolve(cwd, values.key) }
+      ? {
+          kind: 'files',
+          certPath: resolve(cwd, values.cert),
+          keyPath: resolve(cwd, values.key),
+          passphraseFile: passphraseFile === undefined ? undefined : resolve(cwd, passphraseFile),
+        }
       : values.https === true
         ? { kind: 'self-signed' }
         : { kind: 'none' };

@@ -8,4 +8,5 @@ export { formatShortLine } from './log/request-log';
 export { parseCidr, isLoopbackBind } from './access/access-policy';
 export { lanAddresses, networkUrls, urlFor, type LanAddress } from './access/network-addresses';
 export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
+export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { formatSize } from './text/format-size';
