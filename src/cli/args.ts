@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, type ServerOptionsInput } from '../core';
+import { DEFAULT_HOST, DEFAULT_PORT, DERIVED_PORT_RANGE, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, type ServerOptionsInput } from '../core';
 
 /** The environment variable the passphrase of an encrypted --key is read from. */
 export const PASSPHRASE_ENV = 'PORTHOLE_KEY_PASSPHRASE';
@@ -14,8 +14,9 @@ export const USAGE = `Usage: porthole [root] [options]
 Serves the folder [root] (default: the current folder) over HTTP, on raw sockets.
 
 Options:
-  --port N             port to listen on (default ${DEFAULT_PORT}; 0 = any free port;
-                       when busy, the next free one is taken and said)
+  --port N             port to listen on (default: the folder's own port in
+                       ${DERIVED_PORT_RANGE.first}–${DERIVED_PORT_RANGE.first + DERIVED_PORT_RANGE.count - 1}, derived from its path, the same on every
+                       start; 0 = any free port; when busy, the next free one is taken and said)
   --host ADDR          address to bind (default ${DEFAULT_HOST}; 0.0.0.0 shares on the network)
   --log FILE           append a Combined Log Format line per request to FILE
   --no-listing         answer 404 for folders without index.html instead of listing them
@@ -73,10 +74,10 @@ export type ParsedArgs =
   | { readonly kind: 'version' }
   | { readonly kind: 'error'; readonly message: string };
 
-function parsePort(text: string | undefined): number | string {
-  if (text === undefined) return DEFAULT_PORT;
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return `--port takes a number from 0 to 65535, not "${text}"`;
-  return Number(text);
+function parsePort(text: string | undefined): { port: number | null } | { error: string } {
+  if (text === undefined) return { port: DEFAULT_PORT };
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return { error: `--port takes a number from 0 to 65535, not "${text}"` };
+  return { port: Number(text) };
 }
 
 export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
@@ -126,8 +127,9 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
   if (positionals.length > 1) return { kind: 'error', message: `one root folder only, got: ${positionals.join(' ')}` };
-  const port = parsePort(values.port);
-  if (typeof port === 'string') return { kind: 'error', message: port };
+  const parsedPort = parsePort(values.port);
+  if ('error' in parsedPort) return { kind: 'error', message: parsedPort.error };
+  const port = parsedPort.port;
   const host = values.host ?? DEFAULT_HOST;
   if (host.length === 0) return { kind: 'error', message: '--host needs an address' };
   const debounce = values['reload-debounce'] ?? String(DEFAULT_RELOAD.debounceMs);

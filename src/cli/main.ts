@@ -133,6 +133,7 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${options.server.root}`];
   lines.push(`Local: ${address.url}`);
+  if (options.server.port === null) lines.push(`Port ${address.requestedPort ?? address.port} is this folder's own (derived from its path, the same on every start; --port N chooses another)`);
   const network = networkUrls(address.host, address.port, scheme).map((u) => u.url);
   for (const url of network) lines.push(`Network: ${url}`);
   if (!isLoopbackBind(address.host)) {

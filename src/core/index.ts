@@ -3,6 +3,7 @@ export * from './options';
 export * from './http/request-record';
 export * from './worker/worker-protocol';
 export { PreviewServer, ServerError } from './server/server';
+export { derivePort } from './server/derived-port';
 export { WorkerServer } from './worker/worker-host';
 export { formatShortLine } from './log/request-log';
 export { parseCidr, isLoopbackBind } from './access/access-policy';

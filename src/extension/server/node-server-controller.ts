@@ -165,7 +165,8 @@ export class ServerController extends Disposable {
     server.on('exit', (error) => this.onExit(server, error));
 
     const options = toServerOptions(config, this.folder);
-    this.out.log('info', `[${this.folder.folderName}] Starting on ${config.host}:${config.port}, serving ${options.root}`);
+    const where = config.port === null ? `${config.host} (the folder's own port)` : `${config.host}:${config.port}`;
+    this.out.log('info', `[${this.folder.folderName}] Starting on ${where}, serving ${options.root}`);
     try {
       const prepared = await this.prepare(config, options);
       const address = await withTimeout(server.listen(prepared), LISTEN_TIMEOUT_MS, 'ETIMEDOUT', 'The server did not start in time.');

@@ -10,9 +10,10 @@
  * panel (URLs, QR code) of the Requests view.
  */
 import * as vscode from 'vscode';
-import { isLoopbackBind } from '../../core';
+import { realpathSync } from 'node:fs';
+import { derivePort, isLoopbackBind } from '../../core';
 import { COMMANDS, REQUESTS_VIEW_ID } from '../commands/node-command-ids';
-import { CONFIG_SECTION, SETTING_KEYS } from '../config/node-config';
+import { CONFIG_SECTION, SETTING_KEYS, resolveRoot } from '../config/node-config';
 import { Disposable } from '../common/node-disposable';
 import type { AskPassphrase, CertificateInfo } from './node-sharing';
 import {
@@ -45,6 +46,15 @@ const askPassphrase: AskPassphrase = ({ keyPath, retry }) =>
     password: true,
     ignoreFocusOut: true,
   });
+
+/** The port a folder's server derives (the same function the core uses when it starts). */
+function folderPort(root: string): number {
+  try {
+    return derivePort(realpathSync(root));
+  } catch {
+    return derivePort(root);
+  }
+}
 
 export class Sharing extends Disposable {
   private readonly certificates = new Map<string, CertificateInfo>();
@@ -98,7 +108,7 @@ export class Sharing extends Disposable {
       void vscode.window.showInformationMessage(`Porthole: "${folder.name}" is already shared on the network (porthole.host is ${config.host}).`);
       return;
     }
-    const port = state?.kind === 'running' ? state.address.port : config.port;
+    const port = state?.kind === 'running' ? state.address.port : (config.port ?? folderPort(resolveRoot(config, folderContext(folder, this.context.logUri))));
     const { message, detail } = shareConfirmation(folder.name, port, config.allowedClients);
     const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, SHARE);
     if (choice !== SHARE) return;
