@@ -17,7 +17,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { ClientFilter, HostPolicy } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
-import { resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
+import { DERIVED_PORT, resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor } from '../access/network-addresses';
 import { handleRequest, type HandlerContext } from './request-handler';
@@ -145,9 +145,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       });
       this.liveReload.attach(this.handlerContext);
     }
-    const wanted = opts.port === null ? derivePort(rootReal) : opts.port;
+    // An input that spells `port: undefined` means the default too.
+    const asked = opts.port ?? DERIVED_PORT;
+    const wanted = asked === DERIVED_PORT ? derivePort(rootReal) : asked;
     const candidates =
-      opts.port === null
+      asked === DERIVED_PORT
         ? derivedPortCandidates(wanted, Math.max(1, opts.portAttempts))
         : wanted === 0
           ? [0]
