@@ -6,9 +6,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { makeSite, type Site } from '../fixtures/make-site';
-import { RawClient, request } from '../core/raw-client';
+import { RawClient, request, withTimeout } from '../core/raw-client';
 import { killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalUrl } from './run-cli';
 
 let site: Site;
@@ -78,3 +81,31 @@ for (const bind of ['127.0.0.2', '127.1', '::1', '0:0:0:0:0:0:0:1']) {
     }
   });
 }
+
+test('--host 127.0.0.2 --https: the self-signed certificate names the printed address', async () => {
+  const cache = join(site.base, 'xdg-cache');
+  const cli = runCli([site.root, '--host', '127.0.0.2', '--port', '0', '--https', '--quiet', '--no-reload'], site.base, { XDG_CACHE_HOME: cache });
+  const local = await waitForLocalUrl(cli);
+  try {
+    assert.equal(local.url.hostname, '127.0.0.2');
+    const ca = await readFile(join(cache, 'porthole', 'cert.pem'), 'utf8');
+    // No servername: Node checks the IP address against the certificate's IP subjectAltNames.
+    const status = await withTimeout(
+      new Promise<number>((resolveStatus, reject) => {
+        const socket = connect({ host: '127.0.0.2', port: Number(local.url.port), ca }, () =>
+          socket.write(`GET /hello.txt HTTP/1.1\r\nHost: ${local.authority}\r\nConnection: close\r\n\r\n`),
+        );
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (d: string) => (text += d));
+        socket.on('end', () => resolveStatus(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+        socket.on('error', reject);
+      }),
+      10_000,
+      'an HTTPS response from 127.0.0.2',
+    );
+    assert.equal(status, 200);
+  } finally {
+    assert.equal(await stopCli(cli), 0, cli.stderr);
+  }
+});
