@@ -51,7 +51,10 @@ function openBrowser(url: string): void {
         : ['xdg-open', [url]];
   const warn = (): boolean => process.stderr.write(`porthole: could not open a browser; open ${url} yourself\n`);
   try {
-    const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
+    // The browser is no business of the key's passphrase.
+    const env = { ...process.env };
+    delete env[PASSPHRASE_ENV];
+    const child = spawn(cmd, args, { detached: true, stdio: 'ignore', env });
     child.on('error', warn);
     child.unref();
   } catch {
