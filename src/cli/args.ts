@@ -4,15 +4,19 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, type ServerOptionsInput } from '../core';
+import { DEFAULT_HOST, DEFAULT_PORT, DERIVED_PORT_RANGE, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, type ServerOptionsInput } from '../core';
+
+/** The environment variable the passphrase of an encrypted --key is read from. */
+export const PASSPHRASE_ENV = 'PORTHOLE_KEY_PASSPHRASE';
 
 export const USAGE = `Usage: porthole [root] [options]
 
 Serves the folder [root] (default: the current folder) over HTTP, on raw sockets.
 
 Options:
-  --port N             port to listen on (default ${DEFAULT_PORT}; 0 = any free port;
-                       when busy, the next free one is taken and said)
+  --port N             port to listen on (default: the folder's own port in
+                       ${DERIVED_PORT_RANGE.first}–${DERIVED_PORT_RANGE.first + DERIVED_PORT_RANGE.count - 1}, derived from its path, the same on every
+                       start; 0 = any free port; when busy, the next free one is taken and said)
   --host ADDR          address to bind (default ${DEFAULT_HOST}; 0.0.0.0 shares on the network)
   --log FILE           append a Combined Log Format line per request to FILE
   --no-listing         answer 404 for folders without index.html instead of listing them
@@ -29,7 +33,10 @@ Options:
   --https              serve HTTPS with a self-signed certificate (kept in
                        ~/.cache/porthole; its fingerprint is printed)
   --cert FILE          serve HTTPS with this PEM certificate (e.g. from mkcert) ...
-  --key FILE           ... and this PEM private key
+  --key FILE           ... and this PEM private key; when it is encrypted, its passphrase
+                       is read from the environment variable ${PASSPHRASE_ENV}
+  --passphrase-file FILE  ... or from the first line of FILE (never from a flag value,
+                       which ps and shell history would show)
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
   --workers N          serve from N processes sharing the port (default 1)
   --keep-alive-timeout S  close idle keep-alive connections after S seconds (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
@@ -43,7 +50,13 @@ Options:
 export type TlsChoice =
   | { readonly kind: 'none' }
   | { readonly kind: 'self-signed' }
-  | { readonly kind: 'files'; readonly certPath: string; readonly keyPath: string };
+  | {
+      readonly kind: 'files';
+      readonly certPath: string;
+      readonly keyPath: string;
+      /** --passphrase-file, absolute; undefined: the environment (PASSPHRASE_ENV) or none. */
+      readonly passphraseFile: string | undefined;
+    };
 
 export interface CliOptions {
   /** The host is always set (DEFAULT_HOST unless --host). */
@@ -61,13 +74,19 @@ export type ParsedArgs =
   | { readonly kind: 'version' }
   | { readonly kind: 'error'; readonly message: string };
 
-function parsePort(text: string | undefined): number | string {
-  if (text === undefined) return DEFAULT_PORT;
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return `--port takes a number from 0 to 65535, not "${text}"`;
-  return Number(text);
+function parsePort(text: string | undefined): { port: number | null } | { error: string } {
+  if (text === undefined) return { port: DEFAULT_PORT };
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return { error: `--port takes a number from 0 to 65535, not "${text}"` };
+  return { port: Number(text) };
 }
 
 export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
+  if (argv.some((a) => /^--(key-)?passphrase(=|$)/.test(a))) {
+    return {
+      kind: 'error',
+      message: `a passphrase is never taken as a flag value (ps and shell history would show it): put it in a file and pass --passphrase-file FILE, or set ${PASSPHRASE_ENV}`,
+    };
+  }
   let values;
   let positionals;
   try {
@@ -91,6 +110,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         https: { type: 'boolean' },
         cert: { type: 'string' },
         key: { type: 'string' },
+        'passphrase-file': { type: 'string' },
         qr: { type: 'boolean' },
         workers: { type: 'string' },
         'keep-alive-timeout': { type: 'string' },
@@ -107,8 +127,9 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
   if (positionals.length > 1) return { kind: 'error', message: `one root folder only, got: ${positionals.join(' ')}` };
-  const port = parsePort(values.port);
-  if (typeof port === 'string') return { kind: 'error', message: port };
+  const parsedPort = parsePort(values.port);
+  if ('error' in parsedPort) return { kind: 'error', message: parsedPort.error };
+  const port = parsedPort.port;
   const host = values.host ?? DEFAULT_HOST;
   if (host.length === 0) return { kind: 'error', message: '--host needs an address' };
   const debounce = values['reload-debounce'] ?? String(DEFAULT_RELOAD.debounceMs);
@@ -134,9 +155,18 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (values.https === true && values.cert !== undefined) {
     return { kind: 'error', message: '--https makes its own certificate; leave it out when you give --cert and --key' };
   }
+  const passphraseFile = values['passphrase-file'];
+  if (passphraseFile !== undefined && values.key === undefined) {
+    return { kind: 'error', message: '--passphrase-file is for an encrypted --key: give --cert and --key too' };
+  }
   const tls: TlsChoice =
     values.cert !== undefined && values.key !== undefined
-      ? { kind: 'files', certPath: resolve(cwd, values.cert), keyPath: resolve(cwd, values.key) }
+      ? {
+          kind: 'files',
+          certPath: resolve(cwd, values.cert),
+          keyPath: resolve(cwd, values.key),
+          passphraseFile: passphraseFile === undefined ? undefined : resolve(cwd, passphraseFile),
+        }
       : values.https === true
         ? { kind: 'self-signed' }
         : { kind: 'none' };

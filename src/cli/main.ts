@@ -9,12 +9,13 @@
  */
 import { spawn } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { renderUnicodeCompact } from 'uqr';
 import {
   PreviewServer,
+  PrivateKeyError,
   checkCertificatePair,
   formatShortLine,
   isLoopbackBind,
@@ -26,7 +27,7 @@ import {
   type ServerOptionsInput,
   type TlsOptions,
 } from '../core';
-import { USAGE, parseCliArgs, type CliOptions } from './args';
+import { PASSPHRASE_ENV, USAGE, parseCliArgs, type CliOptions } from './args';
 
 declare const PORTHOLE_VERSION: string | undefined;
 
@@ -50,12 +51,39 @@ function openBrowser(url: string): void {
         : ['xdg-open', [url]];
   const warn = (): boolean => process.stderr.write(`porthole: could not open a browser; open ${url} yourself\n`);
   try {
-    const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
+    // The browser is no business of the key's passphrase.
+    const env = { ...process.env };
+    delete env[PASSPHRASE_ENV];
+    const child = spawn(cmd, args, { detached: true, stdio: 'ignore', env });
     child.on('error', warn);
     child.unref();
   } catch {
     warn();
   }
+}
+
+/**
+ * The passphrase for an encrypted --key: the first line of --passphrase-file (without its line
+ * end, as `openssl -passin file:` reads it), else the PASSPHRASE_ENV environment variable, else
+ * none. Exits on an unreadable or empty file; warns when others may read it.
+ */
+function readPassphrase(file: string | undefined): { passphrase: string; source: string } | undefined {
+  if (file === undefined) {
+    const fromEnv = process.env[PASSPHRASE_ENV];
+    return fromEnv === undefined ? undefined : { passphrase: fromEnv, source: `the environment variable ${PASSPHRASE_ENV}` };
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+    if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
+      process.stderr.write(`porthole: warning: other users may read the passphrase file ${file}; chmod 600 it\n`);
+    }
+  } catch (err) {
+    fail(`cannot read the passphrase file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const passphrase = text.split(/\r?\n/)[0] ?? '';
+  if (passphrase.length === 0) fail(`the passphrase file ${file} is empty: its first line is the passphrase`);
+  return { passphrase, source: file };
 }
 
 /** The certificate and key to serve with, or undefined for plain HTTP. Exits on a bad pair. */
@@ -75,16 +103,24 @@ function loadTls(options: CliOptions): { tls: TlsOptions | undefined; notes: str
     } catch (err) {
       fail(`cannot read the private key ${choice.keyPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
+    const given = readPassphrase(choice.passphraseFile);
+    let usableKey: string;
     try {
-      checkCertificatePair(cert, key, choice.certPath, choice.keyPath);
+      usableKey = checkCertificatePair(cert, key, choice.certPath, choice.keyPath, given?.passphrase);
     } catch (err) {
+      if (err instanceof PrivateKeyError && err.code === 'ERR_KEY_ENCRYPTED') {
+        fail(`${err.message}: put it in a file and pass --passphrase-file FILE, or set ${PASSPHRASE_ENV}`);
+      }
+      if (err instanceof PrivateKeyError && err.code === 'ERR_KEY_PASSPHRASE') fail(`${err.message} (passphrase from ${given?.source ?? '?'})`);
       fail((err as Error).message);
     }
-    return { tls: { cert, key }, notes: [`HTTPS with ${choice.certPath}`] };
+    const decrypted = usableKey !== key ? ` (key decrypted with the passphrase from ${given?.source ?? '?'})` : '';
+    return { tls: { cert, key: usableKey }, notes: [`HTTPS with ${choice.certPath}${decrypted}`] };
   }
   const names = ['localhost', '127.0.0.1', '::1', ...lanAddresses().map((a) => a.address)];
   const { host } = options.server;
-  if (!isLoopbackBind(host) && !['0.0.0.0', '::'].includes(host)) names.push(host);
+  // The bound address is in the printed URL, loopback ones (127.0.0.2) too: the certificate names it.
+  if (!['0.0.0.0', '::'].includes(host)) names.push(host.replace(/%.*$/, ''));
   const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'porthole');
   const made = loadOrCreateCertificate(dir, names);
   return {
@@ -100,6 +136,7 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${options.server.root}`];
   lines.push(`Local: ${address.url}`);
+  if (options.server.port === null) lines.push(`Port ${address.requestedPort ?? address.port} is this folder's own (derived from its path, the same on every start; --port N chooses another)`);
   const network = networkUrls(address.host, address.port, scheme).map((u) => u.url);
   for (const url of network) lines.push(`Network: ${url}`);
   if (!isLoopbackBind(address.host)) {

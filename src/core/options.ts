@@ -41,8 +41,12 @@ export interface ReloadOptions {
 export interface ServerOptions {
   /** Absolute path of the document root. */
   readonly root: string;
-  /** 0 = any free port. */
-  readonly port: number;
+  /**
+   * The TCP port. DERIVED_PORT (null): a port of the root's own, derived from its real path
+   * (derivePort: stable across restarts, distinct per folder, so folders never share an origin);
+   * 0 = any free port.
+   */
+  readonly port: number | typeof DERIVED_PORT;
   readonly host: string;
   /** When the port is busy, try the next ones (this many ports in all, the requested one included). */
   readonly portAttempts: number;
@@ -69,7 +73,17 @@ export interface ServerOptions {
   readonly reload: ReloadOptions;
 }
 
-export const DEFAULT_PORT = 8000;
+/** `port: DERIVED_PORT` asks for the root's own port (derivePort). */
+export const DERIVED_PORT = null;
+
+/**
+ * Derived ports lie in [first, first + count): above the privileged ports, in the range people
+ * expect a preview on, and clear of the ephemeral ports the OS hands out (32768 and up).
+ */
+export const DERIVED_PORT_RANGE = { first: 8000, count: 1000 } as const;
+
+/** Each folder its own port by default (two folders never share an origin's storage). */
+export const DEFAULT_PORT: number | typeof DERIVED_PORT = DERIVED_PORT;
 export const DEFAULT_HOST = '127.0.0.1';
 
 export const DEFAULT_TIMEOUTS: Timeouts = {
@@ -126,7 +140,7 @@ export interface BoundAddress {
   readonly port: number;
   /** e.g. http://127.0.0.1:8000/ (https when TLS is on) */
   readonly url: string;
-  /** The port asked for, when a busy port made us take another one. */
+  /** The port asked for (or derived), when a busy port made us take another one. */
   readonly requestedPort: number | undefined;
 }
 

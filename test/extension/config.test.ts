@@ -30,7 +30,8 @@ void test('valid values are taken as they are', () => {
 
 void test('invalid values fall back to the default, each with a plain reason', () => {
   const { config, problems } = from({ port: 70000, host: 'a b', root: '../outside', dotfiles: 'yes', 'requests.maxEntries': 1.5 });
-  assert.equal(config.port, 8000);
+  // porthole.port falls back to null: the folder's own port, derived by the core.
+  assert.equal(config.port, null);
   assert.equal(config.host, '127.0.0.1');
   assert.equal(config.root, '');
   assert.equal(config.dotfiles, false);
@@ -55,7 +56,7 @@ void test('a restart is needed only when the binding or the root changed', () =>
 void test('server options: folder-relative root, default log file in the log folder', () => {
   const options = toServerOptions({ ...DEFAULT_CONFIG, root: 'public' }, folder);
   assert.equal(options.root, path.join(folder.folderPath, 'public'));
-  assert.equal(options.port, 8000);
+  assert.equal(options.port, null);
   assert.equal(options.host, '127.0.0.1');
   assert.equal(options.logFile, path.join(folder.logDir, 'requests-my_site.log'));
   assert.equal(resolveLogFile({ ...DEFAULT_CONFIG, logFile: 'logs/req.log' }, folder), path.join(folder.folderPath, 'logs', 'req.log'));

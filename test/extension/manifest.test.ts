@@ -18,7 +18,9 @@ const prop = (key: string) => {
 
 void test('the settings defaults are the core\'s own DEFAULT_OPTIONS', () => {
   assert.equal(prop('port').default, DEFAULT_OPTIONS.port);
-  assert.equal(prop('port').default, 8000);
+  // null: each folder its own port, derived from its path (derivePort).
+  assert.equal(prop('port').default, null);
+  assert.deepEqual(prop('port').type, ['integer', 'null']);
   assert.equal(prop('host').default, DEFAULT_OPTIONS.host);
   assert.equal(prop('host').default, '127.0.0.1');
   assert.equal(prop('listing').default, DEFAULT_OPTIONS.listing);

@@ -77,7 +77,7 @@ void test('start → running → stop → stopped, in that order, with the optio
   servers[0]!.succeed();
   assert.equal((await started).kind, 'running');
   assert.equal(servers[0]!.options?.root, '/site');
-  assert.equal(servers[0]!.options?.port, 8000);
+  assert.equal(servers[0]!.options?.port, null);
   await controller.stop();
   assert.equal(servers[0]!.closed, 1);
   assert.deepEqual(kinds, ['starting', 'running', 'stopping', 'stopped']);

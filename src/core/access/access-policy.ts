@@ -2,8 +2,8 @@
  * Who may talk to the server, decided before any file is touched:
  * - `HostPolicy` answers DNS rebinding: a page on evil.example that re-points its name at 127.0.0.1
  *   still sends `Host: evil.example`, so only names we know to be ours are served. Loopback names
- *   always; the machine's own addresses and host name when bound beyond loopback; plus the user's
- *   `allowedHosts` (tunnels, custom names).
+ *   and literals and the bind address always; the machine's own addresses and host name when bound
+ *   beyond loopback; plus the user's `allowedHosts` (tunnels, custom names).
  * - `ClientFilter` answers `allowedClients` (CIDR list); loopback clients are always allowed, since
  *   they are the user at this machine.
  */
@@ -17,20 +17,38 @@ export function isLoopbackAddress(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
 }
 
-/** True when the bind address is loopback only. */
+/**
+ * True when the bind address is loopback only: `localhost` (any case, trailing dot) or an address
+ * in 127.0.0.0/8 or ::1 however it is spelt (`127.1`, `0:0:0:0:0:0:0:1`, `::ffff:127.0.0.1`).
+ */
 export function isLoopbackBind(host: string): boolean {
-  return host === 'localhost' || isLoopbackAddress(host);
+  const name = canonicalHostName(isIP(host) === 6 ? `[${host}]` : host);
+  return name === 'localhost' || isLoopbackName(name);
 }
 
-/** The host part of a Host header value, lower-cased, without port or trailing dot ('' if malformed). */
-export function hostNameOf(hostHeader: string): string {
+/** True for a canonical Host name that is a loopback IP literal (127.0.0.0/8, [::1], [::ffff:7fxx:…]). */
+function isLoopbackName(name: string): boolean {
+  if (isIP(name) === 4) return name.startsWith('127.');
+  return name === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(name);
+}
+
+/**
+ * The host part of a Host header value (RFC 9110 §7.2: uri-host [":" port]) in one canonical
+ * spelling, so that every way of writing one address compares equal: lower-cased, without port,
+ * trailing dot or IPv6 zone id; IP literals as the WHATWG URL host parser writes them (`127.1` and
+ * `0x7f.0.0.1` → `127.0.0.1`, `[0:0:0:0:0:0:0:1]` → `[::1]`), which is also what browsers send.
+ * '' if malformed.
+ */
+export function canonicalHostName(hostHeader: string): string {
   let value = hostHeader.trim().toLowerCase();
   if (value.startsWith('[')) {
     const close = value.indexOf(']');
     if (close < 0) return '';
     const rest = value.slice(close + 1);
     if (rest.length > 0 && !/^:\d{1,5}$/.test(rest)) return '';
-    return value.slice(0, close + 1);
+    const inner = value.slice(1, close).split('%')[0] ?? '';
+    if (isIP(inner) !== 6) return '';
+    return whatwgHost(`[${inner}]`) ?? '';
   }
   const colon = value.indexOf(':');
   if (colon >= 0) {
@@ -38,18 +56,31 @@ export function hostNameOf(hostHeader: string): string {
     value = value.slice(0, colon);
   }
   if (value.endsWith('.')) value = value.slice(0, -1);
+  // Only what the URL parser would read as an IPv4 address (digits, dots, hex) is rewritten.
+  if (/^(0x[0-9a-f]*|\d+)(\.(0x[0-9a-f]*|\d+)){0,3}$/.test(value)) {
+    const parsed = whatwgHost(value);
+    if (parsed !== undefined && isIP(parsed) === 4) return parsed;
+  }
   return value;
+}
+
+function whatwgHost(host: string): string | undefined {
+  try {
+    return new URL(`http://${host}/`).hostname;
+  } catch {
+    return undefined;
+  }
 }
 
 function bracketed(ip: string): string {
   return isIP(ip) === 6 ? `[${ip}]` : ip;
 }
 
-/** Every address of this machine's interfaces (IPv6 bracketed, zone ids dropped). */
+/** Every address of this machine's interfaces (IPv6 bracketed, zone ids dropped, canonical). */
 export function localAddressNames(): string[] {
   const names: string[] = [];
   for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) names.push(bracketed(info.address.split('%')[0] ?? info.address));
+    for (const info of list ?? []) names.push(canonicalHostName(bracketed(info.address.split('%')[0] ?? info.address)));
   }
   return names;
 }
@@ -57,6 +88,13 @@ export function localAddressNames(): string[] {
 /** While shared, unknown Host names re-read the interface addresses at most this often. */
 const ADDRESS_REFRESH_MS = 2_000;
 
+/**
+ * The Host names (RFC 9110 §7.2) a server answers to. Always: `localhost`, `*.localhost`, every
+ * loopback IP literal (127.0.0.0/8, ::1: a literal cannot be re-pointed by DNS, and loopback is
+ * this machine), and the bind address itself in any spelling — so every URL the server prints is
+ * one it answers. Bound beyond loopback: every interface address and the machine's name too.
+ * Plus the user's `allowedHosts`. Names compare in canonicalHostName's spelling.
+ */
 export class HostPolicy {
   private readonly names: Set<string>;
   private extra = new Set<string>();
@@ -67,33 +105,35 @@ export class HostPolicy {
   constructor(bindHost: string, extra: readonly string[]) {
     this.names = new Set(LOOPBACK_NAMES);
     this.setExtra(extra);
-    this.shared = bindHost === '0.0.0.0' || bindHost === '::';
+    const bound = canonicalHostName(bracketed(bindHost));
+    if (bound.length > 0) this.names.add(bound);
+    this.shared = bound === '0.0.0.0' || bound === '[::]';
     if (!isLoopbackBind(bindHost)) {
       for (const n of localAddressNames()) this.names.add(n);
       const machine = hostname().toLowerCase();
       this.names.add(machine);
       this.names.add(`${machine}.local`);
-      if (bindHost !== '0.0.0.0' && bindHost !== '::') this.names.add(bracketed(bindHost));
     }
   }
 
   /** Adds a name at run time (e.g. the authority VS Code's asExternalUri returns). */
   add(name: string): void {
-    const n = hostNameOf(name);
+    const n = canonicalHostName(name);
     if (n.length > 0) this.names.add(n);
   }
 
   /** Replaces the user's allowedHosts (the names the server found itself stay). */
   setExtra(extra: readonly string[]): void {
-    this.extra = new Set(extra.map(hostNameOf).filter((n) => n.length > 0));
+    this.extra = new Set(extra.map(canonicalHostName).filter((n) => n.length > 0));
   }
 
+  /** True when a request with this `Host` field value (undefined: none was sent) may be served. */
   allows(hostHeader: string | undefined): boolean {
     // HTTP/1.0 without Host: nothing to rebind against.
     if (hostHeader === undefined) return true;
-    const name = hostNameOf(hostHeader);
+    const name = canonicalHostName(hostHeader);
     if (name.length === 0) return false;
-    if (this.names.has(name) || this.extra.has(name) || name.endsWith('.localhost')) return true;
+    if (this.names.has(name) || this.extra.has(name) || name.endsWith('.localhost') || isLoopbackName(name)) return true;
     // An interface that came up after the start (joining Wi-Fi) is this machine's too.
     if (this.shared && Date.now() - this.refreshedAt >= ADDRESS_REFRESH_MS) {
       this.refreshedAt = Date.now();

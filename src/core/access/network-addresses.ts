@@ -4,6 +4,7 @@
  * unless nothing else is there (they need a zone id most browsers cannot take).
  */
 import { networkInterfaces } from 'node:os';
+import { isLoopbackBind } from './access-policy';
 
 export interface LanAddress {
   readonly address: string;
@@ -28,9 +29,12 @@ export function lanAddresses(): LanAddress[] {
   return [...chosen.filter((a) => a.family === 'IPv4'), ...chosen.filter((a) => a.family === 'IPv6')];
 }
 
-/** The URL of a server on `port` at one address. */
+/**
+ * The URL of a server on `port` at one address: IPv6 in brackets, a zone id written `%25` as
+ * RFC 6874 says (`fe80::1%eth0` → `http://[fe80::1%25eth0]:8000/`).
+ */
 export function urlFor(scheme: 'http' | 'https', address: string, port: number): string {
-  return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}/`;
+  return `${scheme}://${address.includes(':') ? `[${address.replace('%', '%25')}]` : address}:${port}/`;
 }
 
 /**
@@ -51,6 +55,6 @@ export function networkUrls(
       label: `${a.interfaceName} · ${a.family}${a.linkLocal ? ' · link-local' : ''}`,
     }));
   }
-  if (bindHost === 'localhost' || bindHost.startsWith('127.') || bindHost === '::1') return [];
+  if (isLoopbackBind(bindHost)) return [];
   return [{ url: urlFor(scheme, bindHost, port), label: 'bound address' }];
 }

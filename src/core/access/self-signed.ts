@@ -9,6 +9,7 @@ import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, si
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { isEncryptedPrivateKey, readPrivateKey } from './private-key';
 
 export interface SelfSignedCertificate {
   /** PEM certificate. */
@@ -129,26 +130,28 @@ export function createSelfSignedCertificate(names: readonly string[], now = new 
   return { cert, key, fingerprint256: x509.fingerprint256, validTo: x509.validTo };
 }
 
-/** Reads a PEM pair and checks that they belong together; throws with the path and the reason. */
-export function checkCertificatePair(cert: string, key: string, certPath: string, keyPath: string): void {
+/**
+ * Checks that a PEM certificate and private key belong together and the certificate is in date;
+ * returns the key to serve with: `key` itself, or, when it is encrypted, the key decrypted with
+ * `passphrase` (PEM PKCS#8, kept in memory only). Throws with the path and the reason: a
+ * PrivateKeyError (code ERR_KEY_ENCRYPTED: no passphrase given; ERR_KEY_PASSPHRASE: a wrong one;
+ * ERR_KEY_NOT_PEM) for the key, a plain Error for the certificate or a mismatch.
+ */
+export function checkCertificatePair(cert: string, key: string, certPath: string, keyPath: string, passphrase?: string): string {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
     throw new Error(`${certPath} is not a PEM certificate: ${(err as Error).message}`);
   }
-  let privateKey;
-  try {
-    privateKey = createPrivateKey(key);
-  } catch (err) {
-    throw new Error(`${keyPath} is not a PEM private key: ${(err as Error).message}`);
-  }
+  const privateKey = readPrivateKey(key, keyPath, passphrase);
   if (!x509.checkPrivateKey(privateKey)) {
     throw new Error(`${keyPath} is not the private key of the certificate ${certPath}`);
   }
   if (Date.parse(x509.validTo) < Date.now()) {
     throw new Error(`the certificate ${certPath} expired on ${x509.validTo}`);
   }
+  return isEncryptedPrivateKey(key) ? privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() : key;
 }
 
 interface StoredMeta {

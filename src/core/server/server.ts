@@ -3,7 +3,8 @@
  *
  * Lifecycle (a `kind`-tagged state, never booleans): idle → listening → closing → closed.
  * - `listen()` resolves with the bound address once listening; a busy port is followed by the next
- *   ones (portAttempts in all), and the address says which port was asked for.
+ *   ones (portAttempts in all), and the address says which port was asked for. With no port given
+ *   (DERIVED_PORT) the root gets its own, derived from its real path (derived-port.ts).
  * - `close()` stops accepting, lets in-flight responses finish (with `Connection: close`), ends idle
  *   keep-alive sockets at once, destroys what is left after the grace period, flushes the log, and
  *   resolves only when every socket is gone.
@@ -16,10 +17,11 @@ import { createServer as createTlsServer } from 'node:tls';
 import { ClientFilter, HostPolicy } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
-import { resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
+import { DERIVED_PORT, resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor } from '../access/network-addresses';
 import { handleRequest, type HandlerContext } from './request-handler';
+import { derivePort, derivedPortCandidates } from './derived-port';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
 
@@ -143,7 +145,16 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       });
       this.liveReload.attach(this.handlerContext);
     }
-    const { server, port } = await this.bind(opts);
+    // An input that spells `port: undefined` means the default too.
+    const asked = opts.port ?? DERIVED_PORT;
+    const wanted = asked === DERIVED_PORT ? derivePort(rootReal) : asked;
+    const candidates =
+      asked === DERIVED_PORT
+        ? derivedPortCandidates(wanted, Math.max(1, opts.portAttempts))
+        : wanted === 0
+          ? [0]
+          : Array.from({ length: Math.max(1, opts.portAttempts) }, (_, i) => wanted + i).filter((p) => p <= 65535);
+    const { server, port } = await this.bind(opts, candidates);
     await this.liveReload?.start();
     const scheme = opts.tls === undefined ? 'http' : 'https';
     const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
@@ -151,7 +162,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       host: opts.host,
       port,
       url: urlFor(scheme, shownHost, port),
-      requestedPort: opts.port !== 0 && port !== opts.port ? opts.port : undefined,
+      requestedPort: wanted !== 0 && port !== wanted ? wanted : undefined,
     };
     if (address.requestedPort !== undefined) {
       this.emit('diagnostic', 'warn', `port ${address.requestedPort} is in use; using ${port}`);
@@ -187,12 +198,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     this.log?.addLineSink(sink);
   }
 
-  private async bind(opts: ServerOptions): Promise<{ server: Server; port: number }> {
-    const attempts = opts.port === 0 ? 1 : Math.max(1, opts.portAttempts);
+  /** Listens on the first of `ports` that is free (each busy one said); a ServerError when none is. */
+  private async bind(opts: ServerOptions, ports: readonly number[]): Promise<{ server: Server; port: number }> {
     let lastError: NodeJS.ErrnoException | undefined;
-    for (let i = 0; i < attempts; i++) {
-      const port = opts.port === 0 ? 0 : opts.port + i;
-      if (port > 65535) break;
+    for (const [i, port] of ports.entries()) {
       const server = this.createSocketServer(opts);
       try {
         await new Promise<void>((resolve, reject) => {
@@ -206,7 +215,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         lastError = err as NodeJS.ErrnoException;
         server.close();
         if (lastError.code !== 'EADDRINUSE') break;
-        this.emit('diagnostic', 'info', `port ${port} is in use; trying ${port + 1}`);
+        const next = ports[i + 1];
+        this.emit('diagnostic', 'info', `port ${port} is in use${next === undefined ? '' : `; trying ${next}`}`);
         continue;
       }
       server.on('error', (err) => this.emit('diagnostic', 'error', `server error: ${err.message}`));
@@ -215,8 +225,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     await this.log?.close();
     const code = lastError?.code;
-    const tried = attempts > 1 ? ` (tried ports ${opts.port}–${opts.port + attempts - 1})` : '';
-    throw new ServerError(code ?? 'ELISTEN', describeListenError(code, opts.host, opts.port) + tried);
+    const first = ports[0] ?? 0;
+    const tried = ports.length > 1 ? ` (tried ports ${first}–${ports[ports.length - 1] ?? first})` : '';
+    throw new ServerError(code ?? 'ELISTEN', describeListenError(code, opts.host, first) + tried);
   }
 
   private createSocketServer(opts: ServerOptions): Server {

@@ -20,7 +20,8 @@ export const MAX_MAX_ENTRIES = 100_000;
 
 /** Mirrors `contributes.configuration` in package.json, key by key (`reload.*`: node-reload-config.ts). */
 export interface PortholeConfig extends ReloadSettings {
-  readonly port: number;
+  /** null (the default): the folder's own port, derived from its path by the core; 0: any free port. */
+  readonly port: number | null;
   readonly host: string;
   /** Folder-relative; '' = the workspace folder itself. */
   readonly root: string;
@@ -133,6 +134,15 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     return out;
   };
 
+  /** null (unset too): the folder's own port, derived by the core; else a whole number 0–65535. */
+  const portSetting = (): number | null => {
+    const v = read(SETTING_KEYS.port);
+    if (v === undefined || v === null) return null;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535) return v;
+    problems.push(`porthole.port must be a whole number from 0 to 65535, or null for the folder's own port; using the folder's own port.`);
+    return null;
+  };
+
   let host = str('host', DEFAULT_CONFIG.host);
   if (host === '' || /[\s/]/.test(host)) {
     problems.push(`porthole.host "${host}" is not an address; using ${DEFAULT_CONFIG.host}.`);
@@ -144,7 +154,7 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     root = '';
   }
   const config: PortholeConfig = {
-    port: int('port', DEFAULT_CONFIG.port, 0, 65535),
+    port: portSetting(),
     host,
     root,
     openBrowser: bool('openBrowser', DEFAULT_CONFIG.openBrowser),

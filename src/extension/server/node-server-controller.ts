@@ -36,9 +36,10 @@ export type ServerFactory = () => ServerHandle;
 
 /**
  * Completes the options before listening (e.g. HTTPS: reads the PEM files or the self-signed
- * certificate). Throws with a plain message (path and reason) to fail the start loudly.
+ * certificate, may ask for a key's passphrase; not bounded by LISTEN_TIMEOUT_MS, since the user
+ * may be typing). Throws (or rejects) with a plain message (path and reason) to fail the start loudly.
  */
-export type OptionsPreparer = (config: PortholeConfig, options: ServerOptionsInput) => ServerOptionsInput;
+export type OptionsPreparer = (config: PortholeConfig, options: ServerOptionsInput) => ServerOptionsInput | Promise<ServerOptionsInput>;
 
 /** Where the controller reports; the extension maps it onto the LogOutputChannel. */
 export interface ControllerLog {
@@ -164,9 +165,11 @@ export class ServerController extends Disposable {
     server.on('exit', (error) => this.onExit(server, error));
 
     const options = toServerOptions(config, this.folder);
-    this.out.log('info', `[${this.folder.folderName}] Starting on ${config.host}:${config.port}, serving ${options.root}`);
+    const where = config.port === null ? `${config.host} (the folder's own port)` : `${config.host}:${config.port}`;
+    this.out.log('info', `[${this.folder.folderName}] Starting on ${where}, serving ${options.root}`);
     try {
-      const address = await withTimeout(server.listen(this.prepare(config, options)), LISTEN_TIMEOUT_MS, 'ETIMEDOUT', 'The server did not start in time.');
+      const prepared = await this.prepare(config, options);
+      const address = await withTimeout(server.listen(prepared), LISTEN_TIMEOUT_MS, 'ETIMEDOUT', 'The server did not start in time.');
       if (!this.apply({ type: 'listening', address, at: Date.now() })) {
         // The worker died while starting; onExit already reported it.
         return this.current;

@@ -33,7 +33,9 @@ export interface RequestBatch {
 export class ServerManager extends Disposable {
   private readonly servers = new Map<string, ManagedServer>();
   /** Completes a folder's options before each start (HTTPS: vscode-sharing.ts); throws to fail it. */
-  prepareOptions: ((folder: vscode.WorkspaceFolder, config: PortholeConfig, options: ServerOptionsInput) => ServerOptionsInput) | undefined;
+  prepareOptions:
+    | ((folder: vscode.WorkspaceFolder, config: PortholeConfig, options: ServerOptionsInput) => ServerOptionsInput | Promise<ServerOptionsInput>)
+    | undefined;
   private readonly changeEmitter = this.register(new Emitter<void>());
   private readonly requestsEmitter = this.register(new Emitter<RequestBatch>());
   private readonly hostnameEmitter = this.register(new Emitter<{ ip: string; name: string }>());

@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { renderSVG } from 'uqr';
 import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
-import { checkCertificatePair, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls } from '../../core';
+import { PrivateKeyError, checkCertificatePair, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
 import type { FolderContext, PortholeConfig } from '../config/node-config';
 import type { CertificateView, SharedUrl, SharingServer } from '../requests/webview-protocol';
 
@@ -92,9 +92,13 @@ export interface CertificateInfo extends CertificateView {
   readonly created: boolean;
 }
 
-/** Names a self-signed certificate covers: loopback, the machine's name, every LAN address. */
-export function certificateNames(lan: readonly LanAddress[] = lanAddresses(), machine = hostname()): string[] {
-  const names = ['localhost', '127.0.0.1', '::1', machine.toLowerCase(), ...lan.filter((a) => !a.linkLocal).map((a) => a.address)];
+/**
+ * Names a self-signed certificate covers: loopback, the machine's name, every LAN address, and the
+ * bind address (`bindHost`, unless it is every interface) since the Local URL names it.
+ */
+export function certificateNames(lan: readonly LanAddress[] = lanAddresses(), machine = hostname(), bindHost = '0.0.0.0'): string[] {
+  const bound = bindHost === '0.0.0.0' || bindHost === '::' ? [] : [bindHost.replace(/%.*$/, '')];
+  const names = ['localhost', '127.0.0.1', '::1', machine.toLowerCase(), ...lan.filter((a) => !a.linkLocal).map((a) => a.address), ...bound];
   return [...new Set(names)];
 }
 
@@ -104,7 +108,9 @@ export type ReadText = (file: string) => string;
  * Completes `options` with TLS as the settings say: the PEM files (`porthole.https.cert`/`.key`,
  * folder-relative allowed), else a self-signed certificate in `storageDir` when
  * `porthole.https.selfSigned`, else plain HTTP. Throws an Error (code ERR_TLS_CONFIG) naming the
- * path and the reason when a file is missing, unreadable, not PEM, or the key does not match.
+ * path and the reason when a file is missing, unreadable, not PEM, or the key does not match; its
+ * `keyError` is the PrivateKeyError code when the key is encrypted and `passphrase` is missing
+ * (ERR_KEY_ENCRYPTED) or wrong (ERR_KEY_PASSPHRASE). An encrypted key goes to the core decrypted.
  */
 export function prepareTls(
   config: PortholeConfig,
@@ -112,9 +118,10 @@ export function prepareTls(
   storageDir: string,
   options: ServerOptionsInput,
   readText: ReadText = (file) => readFileSync(file, 'utf8'),
+  passphrase: string | undefined = undefined,
 ): { options: ServerOptionsInput; certificate: CertificateInfo | undefined } {
-  const fail = (message: string): never => {
-    throw Object.assign(new Error(message), { code: 'ERR_TLS_CONFIG' });
+  const fail = (message: string, keyError?: PrivateKeyErrorCode): never => {
+    throw Object.assign(new Error(message), { code: 'ERR_TLS_CONFIG', keyError });
   };
   if (config.httpsCert !== '' || config.httpsKey !== '') {
     if (config.httpsCert === '') fail('porthole.https.key is set but porthole.https.cert is empty: set both (PEM files, e.g. from mkcert)');
@@ -132,14 +139,15 @@ export function prepareTls(
     };
     const cert = read(certPath, 'certificate');
     const key = read(keyPath, 'key');
+    let usableKey = key;
     try {
-      checkCertificatePair(cert, key, certPath, keyPath);
+      usableKey = checkCertificatePair(cert, key, certPath, keyPath, passphrase);
     } catch (err) {
-      fail(`HTTPS: ${(err as Error).message}`);
+      fail(`HTTPS: ${(err as Error).message}`, err instanceof PrivateKeyError ? err.code : undefined);
     }
     const { fingerprint256, validTo } = certificateFacts(cert);
     return {
-      options: { ...options, tls: { cert, key } },
+      options: { ...options, tls: { cert, key: usableKey } },
       certificate: { kind: 'files', fingerprint256, validTo, location: certPath, created: false },
     };
   }
@@ -147,7 +155,7 @@ export function prepareTls(
     const dir = path.join(storageDir, 'tls');
     let made;
     try {
-      made = loadOrCreateCertificate(dir, certificateNames());
+      made = loadOrCreateCertificate(dir, certificateNames(lanAddresses(), hostname(), config.host));
     } catch (err) {
       return fail(`cannot create the self-signed certificate in ${dir}: ${(err as Error).message}`);
     }
@@ -157,6 +165,72 @@ export function prepareTls(
     };
   }
   return { options, certificate: undefined };
+}
+
+/** Where passphrases are kept: VS Code's SecretStorage (`context.secrets`) has this shape. */
+export interface PassphraseStore {
+  get(key: string): PromiseLike<string | undefined>;
+  store(key: string, value: string): PromiseLike<void>;
+  delete(key: string): PromiseLike<void>;
+}
+
+/**
+ * Asks the user for the passphrase of the encrypted key at `keyPath` (`retry`: the last one was
+ * wrong); undefined when they cancel. VS Code: an input box with `password: true`.
+ */
+export type AskPassphrase = (request: { readonly keyPath: string; readonly retry: boolean }) => PromiseLike<string | undefined>;
+
+/** The secret's key for the passphrase of the private key at an absolute path. */
+export function passphraseSecretKey(keyPath: string): string {
+  return `porthole.https.keyPassphrase:${keyPath}`;
+}
+
+/** Wrong passphrases accepted in one start before it fails. */
+export const MAX_PASSPHRASE_ASKS = 3;
+
+/**
+ * prepareTls for a `porthole.https.key` that may be encrypted: the passphrase kept in `secrets`
+ * (per key path) is tried first; when there is none, or it no longer decrypts the key (it is then
+ * forgotten), the user is asked (at most MAX_PASSPHRASE_ASKS times), and a passphrase that works
+ * is kept, so each key is asked for once. Cancelling fails the start (ERR_TLS_CONFIG) saying so.
+ */
+export async function prepareTlsWithPassphrase(
+  config: PortholeConfig,
+  folder: FolderContext,
+  storageDir: string,
+  options: ServerOptionsInput,
+  secrets: PassphraseStore,
+  ask: AskPassphrase,
+  readText: ReadText = (file) => readFileSync(file, 'utf8'),
+): Promise<{ options: ServerOptionsInput; certificate: CertificateInfo | undefined }> {
+  if (config.httpsCert === '' || config.httpsKey === '') return prepareTls(config, folder, storageDir, options, readText);
+  const keyPath = path.resolve(folder.folderPath, config.httpsKey);
+  const secretKey = passphraseSecretKey(keyPath);
+  let stored = await secrets.get(secretKey);
+  let passphrase = stored;
+  for (let asked = 0; ; asked++) {
+    try {
+      const prepared = prepareTls(config, folder, storageDir, options, readText, passphrase);
+      if (passphrase !== undefined && passphrase !== stored) await secrets.store(secretKey, passphrase);
+      return prepared;
+    } catch (err) {
+      const keyError = (err as { keyError?: PrivateKeyErrorCode }).keyError;
+      if (keyError !== 'ERR_KEY_ENCRYPTED' && keyError !== 'ERR_KEY_PASSPHRASE') throw err;
+      if (keyError === 'ERR_KEY_PASSPHRASE' && stored !== undefined && passphrase === stored) {
+        await secrets.delete(secretKey);
+        stored = undefined;
+      }
+      if (asked >= MAX_PASSPHRASE_ASKS) throw err;
+      const answer = await ask({ keyPath, retry: keyError === 'ERR_KEY_PASSPHRASE' && passphrase !== undefined });
+      if (answer === undefined) {
+        throw Object.assign(new Error(`HTTPS: ${keyPath} is an encrypted private key and no passphrase was given; start again to be asked again`), {
+          code: 'ERR_TLS_CONFIG',
+          keyError,
+        });
+      }
+      passphrase = answer;
+    }
+  }
 }
 
 function certificateFacts(pem: string): { fingerprint256: string; validTo: string } {

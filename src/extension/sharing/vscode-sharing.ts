@@ -1,25 +1,27 @@
 /**
  * Sharing on the network, the VS Code part: the Share on Network / Stop Sharing commands (they
  * write `porthole.host` in the workspace folder's settings, sharing only after a modal that says
- * what becomes visible to whom), HTTPS before each start (node-sharing.ts prepareTls; the
- * self-signed certificate lives in the extension's global storage), and, whenever a server starts
+ * what becomes visible to whom), HTTPS before each start (node-sharing.ts prepareTlsWithPassphrase;
+ * the self-signed certificate lives in the extension's global storage, an encrypted key's
+ * passphrase is asked once and kept in SecretStorage), and, whenever a server starts
  * or changes: the network URLs, the firewall hint and the certificate fingerprint in the Output,
  * a one-time notice when a folder is shared by its settings, warnings (dotfiles while shared),
  * the authority `asExternalUri` returns added to the server's Host allow-list, and the sharing
  * panel (URLs, QR code) of the Requests view.
  */
 import * as vscode from 'vscode';
-import { isLoopbackBind } from '../../core';
+import { realpathSync } from 'node:fs';
+import { derivePort, isLoopbackBind } from '../../core';
 import { COMMANDS, REQUESTS_VIEW_ID } from '../commands/node-command-ids';
-import { CONFIG_SECTION, SETTING_KEYS } from '../config/node-config';
+import { CONFIG_SECTION, SETTING_KEYS, resolveRoot } from '../config/node-config';
 import { Disposable } from '../common/node-disposable';
-import type { CertificateInfo } from './node-sharing';
+import type { AskPassphrase, CertificateInfo } from './node-sharing';
 import {
   LOCAL_HOST,
   SHARE_HOST,
   describeCertificate,
   firewallHint,
-  prepareTls,
+  prepareTlsWithPassphrase,
   shareConfirmation,
   sharingModeOf,
   sharingServer,
@@ -36,6 +38,24 @@ const SHOW_QR = 'Show QR Code';
 /** workspaceState: folders whose user has been told they are shared (asked once). */
 const ACK_KEY = 'porthole.sharingAcknowledged';
 
+/** The passphrase of an encrypted `porthole.https.key`, asked in a password input box. */
+const askPassphrase: AskPassphrase = ({ keyPath, retry }) =>
+  vscode.window.showInputBox({
+    title: 'Porthole: passphrase of the HTTPS key',
+    prompt: `${retry ? 'That passphrase does not decrypt it. ' : ''}${keyPath} is an encrypted private key: enter its passphrase (kept in VS Code's secret storage).`,
+    password: true,
+    ignoreFocusOut: true,
+  });
+
+/** The port a folder's server derives (the same function the core uses when it starts). */
+function folderPort(root: string): number {
+  try {
+    return derivePort(realpathSync(root));
+  } catch {
+    return derivePort(root);
+  }
+}
+
 export class Sharing extends Disposable {
   private readonly certificates = new Map<string, CertificateInfo>();
   /** Per folder: the `since` of the run already announced, and the warnings already said. */
@@ -49,9 +69,16 @@ export class Sharing extends Disposable {
     private readonly requests: RequestsViewProvider,
   ) {
     super();
-    manager.prepareOptions = (folder, config, options) => {
+    manager.prepareOptions = async (folder, config, options) => {
       const key = folder.uri.toString();
-      const { options: prepared, certificate } = prepareTls(config, folderContext(folder, context.logUri), context.globalStorageUri.fsPath, options);
+      const { options: prepared, certificate } = await prepareTlsWithPassphrase(
+        config,
+        folderContext(folder, context.logUri),
+        context.globalStorageUri.fsPath,
+        options,
+        context.secrets,
+        askPassphrase,
+      );
       if (certificate) {
         this.certificates.set(key, certificate);
         this.output.log('info', `[${folder.name}] ${describeCertificate(certificate)}`);
@@ -81,7 +108,7 @@ export class Sharing extends Disposable {
       void vscode.window.showInformationMessage(`Porthole: "${folder.name}" is already shared on the network (porthole.host is ${config.host}).`);
       return;
     }
-    const port = state?.kind === 'running' ? state.address.port : config.port;
+    const port = state?.kind === 'running' ? state.address.port : (config.port ?? folderPort(resolveRoot(config, folderContext(folder, this.context.logUri))));
     const { message, detail } = shareConfirmation(folder.name, port, config.allowedClients);
     const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, SHARE);
     if (choice !== SHARE) return;

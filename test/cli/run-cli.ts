@@ -1,0 +1,77 @@
+/**
+ * Spawns the built CLI (dist/cli.js) as a user runs it and reads what it prints: every wait is
+ * bounded, and after() kills whatever a test left running. Needs `npm run build` first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { withTimeout } from '../core/raw-client';
+
+/** out/test/cli → the repo root (the compiled test runs from out/). */
+export const REPO = resolve(__dirname, '..', '..', '..');
+export const CLI = join(REPO, 'dist', 'cli.js');
+export const WAIT_MS = 10_000;
+
+export interface Cli {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Throws when the CLI has not been built. */
+export function requireBuiltCli(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before the CLI tests`);
+}
+
+/** Starts `porthole <args>` in `cwd` with `env` added to this process's environment. */
+export function runCli(args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}): Cli {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...process.env, ...env } });
+  children.add(child);
+  const cli: Cli = {
+    child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code))),
+  };
+  child.stdout?.setEncoding('utf8').on('data', (t: string) => (cli.stdout += t));
+  child.stderr?.setEncoding('utf8').on('data', (t: string) => (cli.stderr += t));
+  return cli;
+}
+
+/**
+ * Resolves with the `Local: <url>` line's URL exactly as printed (bounded; rejects if the CLI
+ * exits first): `authority` is its host[:port] text, unnormalised, as curl would send it in Host.
+ */
+export function waitForLocalUrl(cli: Cli): Promise<{ readonly text: string; readonly authority: string; readonly url: URL }> {
+  return withTimeout(
+    new Promise((resolveUrl, reject) => {
+      const check = (): void => {
+        const m = /^Local: (\S+)$/m.exec(cli.stdout);
+        if (m !== null) {
+          cli.child.stdout?.off('data', check);
+          const text = m[1] ?? '';
+          resolveUrl({ text, authority: /^[a-z]+:\/\/([^/]+)\//.exec(text)?.[1] ?? '', url: new URL(text) });
+        }
+      };
+      cli.child.stdout?.on('data', check);
+      void cli.exited.then((code) => reject(new Error(`the CLI exited (${code}) before listening: ${cli.stderr}`)));
+      check();
+    }),
+    WAIT_MS,
+    `the "Local:" line (stdout so far: ${JSON.stringify(cli.stdout)})`,
+  );
+}
+
+/** SIGINT, then the exit code (bounded). */
+export async function stopCli(cli: Cli): Promise<number | null> {
+  if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGINT');
+  return withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT');
+}
+
+/** Kills every CLI still running (for after()). */
+export function killAllClis(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}

@@ -1,0 +1,55 @@
+/**
+ * Issue 11 item 10, the pure part: HostPolicy answers every URL Porthole prints for a bind (the
+ * Local URL and every Network URL from networkUrls), whatever the spelling of the address, and
+ * still refuses names that are not ours. (The spawned-CLI TCP test is test/cli/bound-host.test.ts.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HostPolicy, canonicalHostName, isLoopbackBind } from '../../src/core/access/access-policy';
+import { lanAddresses, networkUrls, urlFor } from '../../src/core/access/network-addresses';
+
+test('canonicalHostName: one spelling per address, as browsers send it', () => {
+  const cases: Array<[string, string]> = [
+    ['LOCALHOST.:8000', 'localhost'],
+    ['127.1', '127.0.0.1'],
+    ['0x7f.0.0.1:80', '127.0.0.1'],
+    ['2130706433', '127.0.0.1'],
+    ['127.0.0.1.', '127.0.0.1'],
+    ['[0:0:0:0:0:0:0:1]:8000', '[::1]'],
+    ['[FE80::1%25eth0]', '[fe80::1]'],
+    ['[::ffff:127.0.0.1]', '[::ffff:7f00:1]'],
+    ['Example.Test', 'example.test'],
+    ['face.bad', 'face.bad'],
+    ['[::1', ''],
+    ['[nope]', ''],
+    ['host:port', ''],
+  ];
+  for (const [input, want] of cases) assert.equal(canonicalHostName(input), want, input);
+});
+
+test('isLoopbackBind: every spelling of loopback, nothing else', () => {
+  for (const h of ['localhost', 'LocalHost.', '127.0.0.2', '127.1', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) assert.ok(isLoopbackBind(h), h);
+  for (const h of ['0.0.0.0', '::', '192.0.2.2', 'fe80::1', 'example.test', '128.0.0.1']) assert.ok(!isLoopbackBind(h), h);
+});
+
+test('every URL printed for a bind is a Host the policy answers', () => {
+  const lan = lanAddresses();
+  const binds = ['127.0.0.1', '127.0.0.2', '::1', '0.0.0.0', '::', ...lan.map((a) => a.address)];
+  for (const bind of binds) {
+    const policy = new HostPolicy(bind, []);
+    const shown = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind;
+    const urls = [urlFor('http', shown, 8000), urlFor('http', bind, 8000), ...networkUrls(bind, 8000, 'https').map((u) => u.url)];
+    for (const url of urls) {
+      const authority = /^[a-z]+:\/\/([^/]+)\//.exec(url)?.[1] ?? '';
+      assert.ok(policy.allows(authority), `bound to ${bind}: ${url} as printed`);
+      assert.ok(policy.allows(new URL(url).host), `bound to ${bind}: ${url} as a browser sends it`);
+    }
+    assert.ok(!policy.allows('evil.example'), `bound to ${bind}: evil.example`);
+    assert.ok(!policy.allows('198.51.100.7'), `bound to ${bind}: an address not of this machine`);
+  }
+});
+
+test('a zone id is written %25 in a URL (RFC 6874) and dropped for the Host check', () => {
+  assert.equal(urlFor('http', 'fe80::1%eth0', 8000), 'http://[fe80::1%25eth0]:8000/');
+  assert.ok(new HostPolicy('fe80::1%eth0', []).allows('[fe80::1%25eth0]:8000'));
+});
