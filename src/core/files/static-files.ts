@@ -149,7 +149,7 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     plain(ex, 400, `Bad request: ${resolved.reason}`);
     return;
   }
-  if (resolved.kind === 'hidden') {
+  if (resolved.kind === 'hidden' || resolved.kind === 'no-such-file') {
     ex.note = resolved.reason;
     await sendNotFound(ex, rawPath, opts);
     return;
