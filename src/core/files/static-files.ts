@@ -27,6 +27,7 @@ import {
 import { parseRange, type ByteRange } from './range';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, isNeverServed, resolveRequestPath } from './resolve-path';
+import { contentValidators, lastModifiedMsOf, statEtag, statValidators } from './validators';
 
 export interface StaticOptions {
   /** The root, already resolved with realpath. */
@@ -56,13 +57,14 @@ export function contentTypeFor(name: string): string {
   return type;
 }
 
-/** Strong ETag from size and mtime (nginx's recipe, with sub-second mtime). */
+/** Strong ETag of a file known by its Stats (device, inode, size, mtime, ctime): see validators.ts. */
 export function etagFor(st: Stats): string {
-  return `"${Math.floor(st.mtimeMs * 1000).toString(16)}-${st.size.toString(16)}"`;
+  return statEtag(st);
 }
 
+/** Validators of a file streamed from disk; a file read whole gets contentValidators instead. */
 export function validatorsFor(st: Stats): Validators {
-  return { etag: etagFor(st), lastModifiedSec: Math.floor(st.mtimeMs / 1000) };
+  return statValidators(st);
 }
 
 export type Opened =
@@ -342,12 +344,12 @@ export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string
   ex.filePath = real;
   ex.cleanup = () => void file.close().catch(() => undefined);
   const validators = validatorsFor(st);
-  const lastModified = formatHttpDate(st.mtimeMs);
+  const lastModified = formatHttpDate(lastModifiedMsOf(st));
   const type = contentTypeFor(real);
   const size = st.size;
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
     withWholeFile(ex, file, size, (body) => {
-      const entry = makeCachedFile(placement.fsPath, real, st, body, type, validators, lastModified, placement.dir);
+      const entry = makeCachedFile(placement.fsPath, real, st, body, type, contentValidators(st, body), lastModified, placement.dir);
       placement.cache.set(placement.key, entry);
       sendCached(ex, entry);
     });
@@ -435,8 +437,8 @@ async function customNotFound(opts: StaticOptions): Promise<Buffer | undefined> 
     const st = custom.stat;
     if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
     const body = await readWhole(custom.file, st.size);
-    const v = validatorsFor(st);
-    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, TEXT_HTML, v, formatHttpDate(st.mtimeMs), undefined));
+    const v = contentValidators(st, body);
+    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, TEXT_HTML, v, formatHttpDate(lastModifiedMsOf(st)), undefined));
     return body;
   } finally {
     await custom.file.close().catch(() => undefined);
