@@ -52,12 +52,12 @@ describe('headers', () => {
     }
   });
 
-  test('Content-Type: charset for text, octet-stream without extension', async () => {
+  test('Content-Type: charset for UTF-8 text, the bytes decide without extension, octet-stream for .bin', async () => {
     const cases: Array<[string, RegExp]> = [
       ['/index.html', /^text\/html; charset=utf-8$/],
       ['/style.css', /^text\/css; charset=utf-8$/],
       [enc(NAMES.japaneseHtml), /^text\/html; charset=utf-8$/],
-      ['/README', /^application\/octet-stream$/],
+      ['/README', /^text\/plain; charset=utf-8$/],
       ['/big.bin', /^application\/octet-stream$/],
     ];
     for (const [target, type] of cases) {

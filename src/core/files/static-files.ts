@@ -28,6 +28,7 @@ import { parseRange, type ByteRange } from './range';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, isNeverServed, resolveRequestPath } from './resolve-path';
 import { contentValidators, lastModifiedMsOf, statEtag, statValidators } from './validators';
+import { contentTypeOf, contentTypeOfFile, typeFromName, typeNeedsBytes } from './content-type';
 
 export interface StaticOptions {
   /** The root, already resolved with realpath. */
@@ -46,7 +47,11 @@ const TEXT_HTML = 'text/html; charset=utf-8';
 
 const typeCache = new Map<string, string>();
 
-/** Content-Type for a file name: mime-types, charset=utf-8 for text, octet-stream when unknown. */
+/**
+ * Content-Type for a file name alone: mime-types, charset=utf-8 for text, octet-stream when
+ * unknown. Files are not labelled by this (their bytes decide: content-type.ts); kept for
+ * callers that only have a name.
+ */
 export function contentTypeFor(name: string): string {
   const ext = extname(name).toLowerCase();
   let type = typeCache.get(ext);
@@ -343,18 +348,32 @@ export function sendCached(ex: Exchange, entry: CachedFile): void {
 export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string, placement?: CachePlacement): void {
   ex.filePath = real;
   ex.cleanup = () => void file.close().catch(() => undefined);
-  const validators = validatorsFor(st);
   const lastModified = formatHttpDate(lastModifiedMsOf(st));
-  const type = contentTypeFor(real);
   const size = st.size;
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
     withWholeFile(ex, file, size, (body) => {
+      const type = contentTypeOf(real, body);
       const entry = makeCachedFile(placement.fsPath, real, st, body, type, contentValidators(st, body), lastModified, placement.dir);
       placement.cache.set(placement.key, entry);
       sendCached(ex, entry);
     });
     return;
   }
+  // Streamed: the type is decided from the first bytes once per file version (content-type.ts).
+  if (!typeNeedsBytes(real)) {
+    sendStreamed(ex, file, st, lastModified, typeFromName(real) ?? 'application/octet-stream');
+    return;
+  }
+  contentTypeOfFile(real, file, st).then(
+    (type) => sendStreamed(ex, file, st, lastModified, type),
+    () => ex.connection.failExchange(ex),
+  );
+}
+
+/** The uncached half of sendFile: conditionals, ranges, and the body read from the descriptor. */
+function sendStreamed(ex: Exchange, file: FileHandle, st: Stats, lastModified: string, type: string): void {
+  const validators = validatorsFor(st);
+  const size = st.size;
   const rep: Representation = {
     validators,
     lastModified,
@@ -421,15 +440,19 @@ function sendMultipart(ex: Exchange, rep: Representation, headers: HeaderList, r
 
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
-  const body = (await customNotFound(opts)) ?? notFoundPage(rawPath);
-  ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], body);
+  const custom = await customNotFound(opts);
+  const [type, body] = custom !== undefined ? [custom.type, custom.body] : [TEXT_HTML, notFoundPage(rawPath)];
+  ex.respond(404, [['Content-Type', type], ['Cache-Control', 'no-cache']], body);
 }
 
-/** The bytes of the root's 404.html (cached like a file); undefined when there is none, or too big. */
-async function customNotFound(opts: StaticOptions): Promise<Buffer | undefined> {
+/**
+ * The root's 404.html, bytes and Content-Type (cached like a file); undefined when there is none,
+ * or too big.
+ */
+async function customNotFound(opts: StaticOptions): Promise<{ body: Buffer; type: string } | undefined> {
   const cache = fileCacheFor(opts);
   const cached = cache.lookup(CUSTOM_404_KEY);
-  if (cached !== undefined) return cached.body;
+  if (cached !== undefined) return cached;
   const customPath = join(opts.rootReal, '404.html');
   const custom = isSurelyMissing(customPath) ? undefined : await openContained(customPath, opts);
   if (custom?.kind !== 'file') return undefined;
@@ -438,8 +461,9 @@ async function customNotFound(opts: StaticOptions): Promise<Buffer | undefined> 
     if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
     const body = await readWhole(custom.file, st.size);
     const v = contentValidators(st, body);
-    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, TEXT_HTML, v, formatHttpDate(lastModifiedMsOf(st)), undefined));
-    return body;
+    const type = contentTypeOf(customPath, body);
+    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, type, v, formatHttpDate(lastModifiedMsOf(st)), undefined));
+    return { body, type };
   } finally {
     await custom.file.close().catch(() => undefined);
   }
