@@ -27,6 +27,8 @@ import {
 import { parseRange, type ByteRange } from './range';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, isNeverServed, resolveRequestPath } from './resolve-path';
+import { contentValidators, lastModifiedMsOf, statEtag, statValidators } from './validators';
+import { contentTypeOf, contentTypeOfFile, typeFromName, typeNeedsBytes } from './content-type';
 
 export interface StaticOptions {
   /** The root, already resolved with realpath. */
@@ -45,7 +47,11 @@ const TEXT_HTML = 'text/html; charset=utf-8';
 
 const typeCache = new Map<string, string>();
 
-/** Content-Type for a file name: mime-types, charset=utf-8 for text, octet-stream when unknown. */
+/**
+ * Content-Type for a file name alone: mime-types, charset=utf-8 for text, octet-stream when
+ * unknown. Files are not labelled by this (their bytes decide: content-type.ts); kept for
+ * callers that only have a name.
+ */
 export function contentTypeFor(name: string): string {
   const ext = extname(name).toLowerCase();
   let type = typeCache.get(ext);
@@ -56,13 +62,14 @@ export function contentTypeFor(name: string): string {
   return type;
 }
 
-/** Strong ETag from size and mtime (nginx's recipe, with sub-second mtime). */
+/** Strong ETag of a file known by its Stats (device, inode, size, mtime, ctime): see validators.ts. */
 export function etagFor(st: Stats): string {
-  return `"${Math.floor(st.mtimeMs * 1000).toString(16)}-${st.size.toString(16)}"`;
+  return statEtag(st);
 }
 
+/** Validators of a file streamed from disk; a file read whole gets contentValidators instead. */
 export function validatorsFor(st: Stats): Validators {
-  return { etag: etagFor(st), lastModifiedSec: Math.floor(st.mtimeMs / 1000) };
+  return statValidators(st);
 }
 
 export type Opened =
@@ -149,7 +156,7 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     plain(ex, 400, `Bad request: ${resolved.reason}`);
     return;
   }
-  if (resolved.kind === 'hidden') {
+  if (resolved.kind === 'hidden' || resolved.kind === 'no-such-file') {
     ex.note = resolved.reason;
     await sendNotFound(ex, rawPath, opts);
     return;
@@ -341,18 +348,32 @@ export function sendCached(ex: Exchange, entry: CachedFile): void {
 export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string, placement?: CachePlacement): void {
   ex.filePath = real;
   ex.cleanup = () => void file.close().catch(() => undefined);
-  const validators = validatorsFor(st);
-  const lastModified = formatHttpDate(st.mtimeMs);
-  const type = contentTypeFor(real);
+  const lastModified = formatHttpDate(lastModifiedMsOf(st));
   const size = st.size;
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
     withWholeFile(ex, file, size, (body) => {
-      const entry = makeCachedFile(placement.fsPath, real, st, body, type, validators, lastModified, placement.dir);
+      const type = contentTypeOf(real, body);
+      const entry = makeCachedFile(placement.fsPath, real, st, body, type, contentValidators(st, body), lastModified, placement.dir);
       placement.cache.set(placement.key, entry);
       sendCached(ex, entry);
     });
     return;
   }
+  // Streamed: the type is decided from the first bytes once per file version (content-type.ts).
+  if (!typeNeedsBytes(real)) {
+    sendStreamed(ex, file, st, lastModified, typeFromName(real) ?? 'application/octet-stream');
+    return;
+  }
+  contentTypeOfFile(real, file, st).then(
+    (type) => sendStreamed(ex, file, st, lastModified, type),
+    () => ex.connection.failExchange(ex),
+  );
+}
+
+/** The uncached half of sendFile: conditionals, ranges, and the body read from the descriptor. */
+function sendStreamed(ex: Exchange, file: FileHandle, st: Stats, lastModified: string, type: string): void {
+  const validators = validatorsFor(st);
+  const size = st.size;
   const rep: Representation = {
     validators,
     lastModified,
@@ -419,15 +440,19 @@ function sendMultipart(ex: Exchange, rep: Representation, headers: HeaderList, r
 
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
-  const body = (await customNotFound(opts)) ?? notFoundPage(rawPath);
-  ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], body);
+  const custom = await customNotFound(opts);
+  const [type, body] = custom !== undefined ? [custom.type, custom.body] : [TEXT_HTML, notFoundPage(rawPath)];
+  ex.respond(404, [['Content-Type', type], ['Cache-Control', 'no-cache']], body);
 }
 
-/** The bytes of the root's 404.html (cached like a file); undefined when there is none, or too big. */
-async function customNotFound(opts: StaticOptions): Promise<Buffer | undefined> {
+/**
+ * The root's 404.html, bytes and Content-Type (cached like a file); undefined when there is none,
+ * or too big.
+ */
+async function customNotFound(opts: StaticOptions): Promise<{ body: Buffer; type: string } | undefined> {
   const cache = fileCacheFor(opts);
   const cached = cache.lookup(CUSTOM_404_KEY);
-  if (cached !== undefined) return cached.body;
+  if (cached !== undefined) return cached;
   const customPath = join(opts.rootReal, '404.html');
   const custom = isSurelyMissing(customPath) ? undefined : await openContained(customPath, opts);
   if (custom?.kind !== 'file') return undefined;
@@ -435,9 +460,10 @@ async function customNotFound(opts: StaticOptions): Promise<Buffer | undefined> 
     const st = custom.stat;
     if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
     const body = await readWhole(custom.file, st.size);
-    const v = validatorsFor(st);
-    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, TEXT_HTML, v, formatHttpDate(st.mtimeMs), undefined));
-    return body;
+    const v = contentValidators(st, body);
+    const type = contentTypeOf(customPath, body);
+    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, type, v, formatHttpDate(lastModifiedMsOf(st)), undefined));
+    return { body, type };
   } finally {
     await custom.file.close().catch(() => undefined);
   }

@@ -31,8 +31,15 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
   var MAX_ATTEMPTS = 40;
   var eventsUrl = new URL('/__porthole/events', location.href).href;
 
+  // Segment by segment, as the server does: an encoded slash (%2F) is part of a name, never a
+  // separator, so such a URL names no file of the server (null).
   function decodePath(p) {
-    try { return decodeURIComponent(p); } catch (e) { return p; }
+    var parts = p.split('/');
+    for (var i = 0; i < parts.length; i++) {
+      try { parts[i] = decodeURIComponent(parts[i]); } catch (e) { return p; }
+      if (parts[i].indexOf('/') >= 0) return null;
+    }
+    return parts.join('/');
   }
   function sameOriginPath(href) {
     try {

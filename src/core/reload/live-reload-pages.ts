@@ -24,7 +24,8 @@ import { injectClientTag, isNavigationRequest } from './live-reload-inject';
 import { evaluatePreconditions } from '../files/preconditions';
 import type { HeaderList } from '../http/request-record';
 import { resolveRequestPath } from '../files/resolve-path';
-import { INDEX_NAMES, answerLookup, contentTypeFor, etagFor, lookupPath, readWhole, type StaticOptions } from '../files/static-files';
+import { INDEX_NAMES, answerLookup, etagFor, lookupPath, readWhole, type StaticOptions } from '../files/static-files';
+import { contentTypeOf, typeFromName } from '../files/content-type';
 
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
@@ -94,15 +95,24 @@ async function servePage(
   try {
     const rel = relative(ctx.files.rootReal, real);
     const overlay = overlayOf(ctx, [real, join(ctx.rootGiven, rel)]);
-    const type = contentTypeFor(real);
-    const html = type.startsWith('text/html');
-    const inject = navigation && html;
-    if (overlay === undefined && (!inject || stat.size > MAX_INJECT_BYTES)) {
+    // A name without a type may still be a page: its bytes decide (content-type.ts).
+    const nameType = typeFromName(real);
+    const mayInject = navigation && (nameType === undefined || nameType === 'text/html');
+    if (overlay === undefined && (!mayInject || stat.size > MAX_INJECT_BYTES)) {
       handed = true;
       await answerLookup(ex, ex.head.path, found, ctx.files);
       return;
     }
     const bytes = overlay !== undefined ? Buffer.from(overlay, 'utf8') : await readWhole(file, stat.size);
+    // Labelled as static-files labels the file; an overlay is our own UTF-8 encoding of the
+    // editor's text, so it says utf-8 whatever the page declares.
+    const type = contentTypeOf(real, bytes, overlay !== undefined ? 'utf-8' : undefined);
+    const inject = navigation && type.startsWith('text/html');
+    if (overlay === undefined && !inject) {
+      handed = true;
+      await answerLookup(ex, ex.head.path, found, ctx.files);
+      return;
+    }
     const base = overlay !== undefined ? `o-${hashOf(bytes)}` : etagFor(stat).slice(1, -1);
     let body = bytes;
     let etag = `W/"${base}"`;
