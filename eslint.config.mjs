@@ -26,9 +26,10 @@ const CORE_ROOMS = {
   http: ['access', 'text'],
   files: ['http', 'access', 'text'],
   log: ['http', 'access', 'text'],
+  config: ['http', 'access', 'text'],
   reload: ['files', 'http', 'access', 'text'],
-  server: ['reload', 'files', 'log', 'http', 'access', 'text'],
-  worker: ['server', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  server: ['config', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  worker: ['server', 'config', 'reload', 'files', 'log', 'http', 'access', 'text'],
 };
 
 /**
@@ -90,7 +91,8 @@ export default tseslint.config(
           paths: [...forbiddenHttp, noVscode],
           patterns: [
             {
-              regex: `^\\.\\./(?!(${[...mayUse, 'options'].join('|')})(/|$))`,
+              // ../../../schemas/: the JSON Schemas at the repository's root are data, not a room.
+              regex: `^\\.\\./(?!(${[...mayUse, 'options'].join('|')})(/|$)|\\.\\./\\.\\./schemas/)`,
               message: `src/core/${room} may import only from ${mayUse.length ? mayUse.join(', ') + ' and ' : ''}options (see ARCHITECTURE.md): the arrows between rooms point one way.`,
             },
           ],

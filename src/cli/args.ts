@@ -4,7 +4,17 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, DERIVED_PORT_RANGE, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, type ServerOptionsInput } from '../core';
+import {
+  CONFIG_FILE_NAME,
+  DEFAULT_HOST,
+  DEFAULT_SPA_FILE,
+  DERIVED_PORT_RANGE,
+  DEFAULT_RELOAD,
+  DEFAULT_TIMEOUTS,
+  parseHeaderArgument,
+  spaFileProblem,
+  type ServerOptionsInput,
+} from '../core';
 
 /** The environment variable the passphrase of an encrypted --key is read from. */
 export const PASSPHRASE_ENV = 'PORTHOLE_KEY_PASSPHRASE';
@@ -12,6 +22,7 @@ export const PASSPHRASE_ENV = 'PORTHOLE_KEY_PASSPHRASE';
 export const USAGE = `Usage: porthole [root] [options]
 
 Serves the folder [root] (default: the current folder) over HTTP, on raw sockets.
+Options also come from ${CONFIG_FILE_NAME} in the root; flags given here override it.
 
 Options:
   --port N             port to listen on (default: the folder's own port in
@@ -37,6 +48,16 @@ Options:
                        is read from the environment variable ${PASSPHRASE_ENV}
   --passphrase-file FILE  ... or from the first line of FILE (never from a flag value,
                        which ps and shell history would show)
+  --header 'NAME: VALUE'  add this header to every answer (repeatable; per-path
+                       headers: "headers" in ${CONFIG_FILE_NAME})
+  --cross-origin-isolation  send COOP: same-origin and COEP: require-corp, so pages
+                       are cross-origin isolated (SharedArrayBuffer)
+  --cors               let other origins read answers (Access-Control-Allow-Origin: *);
+                       off by default: any web page could read this folder
+  --cors-origin ORIGIN allow only this origin (repeatable; implies --cors)
+  --spa[=FILE]         single-page app: navigations to missing paths get FILE
+                       (default ${DEFAULT_SPA_FILE}); missing assets stay 404
+  --no-config          ignore ${CONFIG_FILE_NAME} in the root
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
   --workers N          serve from N processes sharing the port (default 1)
   --keep-alive-timeout S  close idle keep-alive connections after S seconds (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
@@ -59,8 +80,11 @@ export type TlsChoice =
     };
 
 export interface CliOptions {
-  /** The host is always set (DEFAULT_HOST unless --host). */
-  readonly server: ServerOptionsInput & { readonly host: string };
+  /**
+   * Only what the flags say: an option whose flag is absent is undefined, so the configuration
+   * file (then the default) decides it (layerOptions).
+   */
+  readonly server: ServerOptionsInput;
   readonly tls: TlsChoice;
   readonly quiet: boolean;
   readonly open: boolean;
@@ -74,8 +98,8 @@ export type ParsedArgs =
   | { readonly kind: 'version' }
   | { readonly kind: 'error'; readonly message: string };
 
-function parsePort(text: string | undefined): { port: number | null } | { error: string } {
-  if (text === undefined) return { port: DEFAULT_PORT };
+function parsePort(text: string | undefined): { port: number | undefined } | { error: string } {
+  if (text === undefined) return { port: undefined };
   if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return { error: `--port takes a number from 0 to 65535, not "${text}"` };
   return { port: Number(text) };
 }
@@ -91,7 +115,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   let positionals;
   try {
     ({ values, positionals } = parseArgs({
-      args: [...argv],
+      // `--spa` alone takes no value (the root would be taken for it): it becomes --spa-default.
+      args: argv.map((a) => (a === '--spa' ? '--spa-default' : a)),
       allowPositionals: true,
       strict: true,
       options: {
@@ -111,6 +136,13 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         cert: { type: 'string' },
         key: { type: 'string' },
         'passphrase-file': { type: 'string' },
+        header: { type: 'string', multiple: true },
+        'cross-origin-isolation': { type: 'boolean' },
+        cors: { type: 'boolean' },
+        'cors-origin': { type: 'string', multiple: true },
+        spa: { type: 'string' },
+        'spa-default': { type: 'boolean' },
+        'no-config': { type: 'boolean' },
         qr: { type: 'boolean' },
         workers: { type: 'string' },
         'keep-alive-timeout': { type: 'string' },
@@ -130,24 +162,24 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   const parsedPort = parsePort(values.port);
   if ('error' in parsedPort) return { kind: 'error', message: parsedPort.error };
   const port = parsedPort.port;
-  const host = values.host ?? DEFAULT_HOST;
-  if (host.length === 0) return { kind: 'error', message: '--host needs an address' };
-  const debounce = values['reload-debounce'] ?? String(DEFAULT_RELOAD.debounceMs);
-  if (!/^\d{1,5}$/.test(debounce) || Number(debounce) > 10_000) {
+  const host = values.host;
+  if (host?.length === 0) return { kind: 'error', message: '--host needs an address' };
+  const debounce = values['reload-debounce'];
+  if (debounce !== undefined && (!/^\d{1,5}$/.test(debounce) || Number(debounce) > 10_000)) {
     return { kind: 'error', message: `--reload-debounce takes milliseconds from 0 to 10000, not "${debounce}"` };
   }
   const workersText = values.workers ?? '1';
   if (!/^\d{1,2}$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
     return { kind: 'error', message: `--workers takes a number from 1 to 64, not "${workersText}"` };
   }
-  const seconds = (flag: string, text: string | undefined, fallbackMs: number): number | string => {
-    if (text === undefined) return fallbackMs;
+  const seconds = (flag: string, text: string | undefined): number | string | undefined => {
+    if (text === undefined) return undefined;
     if (!/^\d{1,4}(\.\d{1,3})?$/.test(text) || Number(text) <= 0) return `${flag} takes seconds above 0, not "${text}"`;
     return Math.round(Number(text) * 1000);
   };
-  const idleMs = seconds('--keep-alive-timeout', values['keep-alive-timeout'], DEFAULT_TIMEOUTS.idleMs);
+  const idleMs = seconds('--keep-alive-timeout', values['keep-alive-timeout']);
   if (typeof idleMs === 'string') return { kind: 'error', message: idleMs };
-  const headersMs = seconds('--header-timeout', values['header-timeout'], DEFAULT_TIMEOUTS.headersMs);
+  const headersMs = seconds('--header-timeout', values['header-timeout']);
   if (typeof headersMs === 'string') return { kind: 'error', message: headersMs };
   if ((values.cert === undefined) !== (values.key === undefined)) {
     return { kind: 'error', message: '--cert and --key go together: give both PEM files' };
@@ -159,6 +191,25 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (passphraseFile !== undefined && values.key === undefined) {
     return { kind: 'error', message: '--passphrase-file is for an encrypted --key: give --cert and --key too' };
   }
+  const headers: Record<string, string> = {};
+  for (const text of values.header ?? []) {
+    const parsed = parseHeaderArgument(text);
+    if ('error' in parsed) return { kind: 'error', message: `--header: ${parsed.error}` };
+    headers[parsed.name] = parsed.value;
+  }
+  const corsOrigins = values['cors-origin'] ?? [];
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      return { kind: 'error', message: `--cors-origin takes an origin such as http://localhost:5173 (scheme, host, port; no path), not "${origin}"` };
+    }
+  }
+  if (values.spa !== undefined && values['spa-default'] === true) return { kind: 'error', message: 'give --spa once' };
+  const spa = values['spa-default'] === true ? DEFAULT_SPA_FILE : values.spa;
+  if (spa !== undefined) {
+    const problem = spaFileProblem(spa);
+    if (problem !== undefined) return { kind: 'error', message: `--spa: ${problem}` };
+  }
+  const cors = values.cors === true || corsOrigins.length > 0 ? { enabled: true, origins: corsOrigins } : undefined;
   const tls: TlsChoice =
     values.cert !== undefined && values.key !== undefined
       ? {
@@ -182,17 +233,23 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         port,
         host,
         logFile: values.log === undefined ? undefined : resolve(cwd, values.log),
-        listing: values['no-listing'] !== true,
-        dotfiles: values.dotfiles === true,
-        followSymlinks: values['follow-symlinks'] === true,
-        allowedHosts: values['allowed-host'] ?? [],
-        allowedClients: values['allowed-client'] ?? [],
-        resolveHostNames: values['no-host-names'] !== true,
+        // A flag that is absent leaves the option to the configuration file (undefined).
+        listing: values['no-listing'] === true ? false : undefined,
+        dotfiles: values.dotfiles === true ? true : undefined,
+        followSymlinks: values['follow-symlinks'] === true ? true : undefined,
+        allowedHosts: values['allowed-host'],
+        allowedClients: values['allowed-client'],
+        resolveHostNames: values['no-host-names'] === true ? false : undefined,
         reload: {
-          enabled: values['no-reload'] !== true,
-          ignore: [...DEFAULT_RELOAD.ignore, ...(values['reload-ignore'] ?? [])],
-          debounceMs: Number(debounce),
+          enabled: values['no-reload'] === true ? false : undefined,
+          ignore: values['reload-ignore'] === undefined ? undefined : [...DEFAULT_RELOAD.ignore, ...values['reload-ignore']],
+          debounceMs: debounce === undefined ? undefined : Number(debounce),
         },
+        headers: Object.keys(headers).length === 0 ? undefined : [{ source: '**', headers }],
+        crossOriginIsolation: values['cross-origin-isolation'] === true ? true : undefined,
+        cors,
+        spa,
+        configFile: values['no-config'] === true ? false : undefined,
       },
       quiet: values.quiet === true,
       open: values.open === true,

@@ -9,11 +9,12 @@
  */
 import { spawn } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { renderUnicodeCompact } from 'uqr';
 import {
+  CONFIG_FILE_NAME,
   PreviewServer,
   PrivateKeyError,
   checkCertificatePair,
@@ -23,7 +24,9 @@ import {
   loadOrCreateCertificate,
   networkUrls,
   parseCidr,
+  resolveOptionsWithConfigFile,
   type BoundAddress,
+  type ServerOptions,
   type ServerOptionsInput,
   type TlsOptions,
 } from '../core';
@@ -87,7 +90,7 @@ function readPassphrase(file: string | undefined): { passphrase: string; source:
 }
 
 /** The certificate and key to serve with, or undefined for plain HTTP. Exits on a bad pair. */
-function loadTls(options: CliOptions): { tls: TlsOptions | undefined; notes: string[] } {
+function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptions | undefined; notes: string[] } {
   const choice = options.tls;
   if (choice.kind === 'none') return { tls: undefined, notes: [] };
   if (choice.kind === 'files') {
@@ -118,7 +121,7 @@ function loadTls(options: CliOptions): { tls: TlsOptions | undefined; notes: str
     return { tls: { cert, key: usableKey }, notes: [`HTTPS with ${choice.certPath}${decrypted}`] };
   }
   const names = ['localhost', '127.0.0.1', '::1', ...lanAddresses().map((a) => a.address)];
-  const { host } = options.server;
+  const { host } = effective;
   // The bound address is in the printed URL, loopback ones (127.0.0.2) too: the certificate names it.
   if (!['0.0.0.0', '::'].includes(host)) names.push(host.replace(/%.*$/, ''));
   const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'porthole');
@@ -132,21 +135,22 @@ function loadTls(options: CliOptions): { tls: TlsOptions | undefined; notes: str
   };
 }
 
-function banner(options: CliOptions, address: BoundAddress, notes: readonly string[]): string {
+function banner(options: CliOptions, effective: ServerOptions, address: BoundAddress, notes: readonly string[]): string {
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
-  const lines = [`Serving ${options.server.root}`];
+  const lines = [`Serving ${effective.root}`];
   lines.push(`Local: ${address.url}`);
-  if (options.server.port === null) lines.push(`Port ${address.requestedPort ?? address.port} is this folder's own (derived from its path, the same on every start; --port N chooses another)`);
+  if (effective.port === null) lines.push(`Port ${address.requestedPort ?? address.port} is this folder's own (derived from its path, the same on every start; --port N chooses another)`);
   const network = networkUrls(address.host, address.port, scheme).map((u) => u.url);
   for (const url of network) lines.push(`Network: ${url}`);
   if (!isLoopbackBind(address.host)) {
     lines.push('Shared on the network: every device that can reach this machine can read this folder.');
     if (network.length === 0) lines.push('No network address found: is this machine on a network?');
     else lines.push('Nothing connects? A firewall is the usual cause: allow this port (e.g. `sudo ufw allow ' + address.port + '/tcp`).');
-    if (options.server.dotfiles === true) lines.push('Warning: --dotfiles is on while shared; .env and .git stay denied only if you keep it off.');
+    if (effective.dotfiles) lines.push('Warning: --dotfiles is on while shared; .env and .git stay denied only if you keep it off.');
   }
   lines.push(...notes);
-  if (options.server.logFile !== undefined) lines.push(`Log: ${options.server.logFile}`);
+  if (effective.configFile && configFileIn(effective) !== undefined) lines.push(`Config: ${configFileIn(effective) ?? ''} (flags given here override it; edits apply at once)`);
+  if (effective.logFile !== undefined) lines.push(`Log: ${effective.logFile}`);
   if (options.qr) {
     const target = network[0] ?? address.url;
     lines.push(`QR code for ${target}:`, renderUnicodeCompact(target));
@@ -156,6 +160,24 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
 
 function serverOptions(options: CliOptions, tls: TlsOptions | undefined): ServerOptionsInput {
   return { ...options.server, tls };
+}
+
+/** The configuration file's path when the root has one. */
+function configFileIn(effective: ServerOptions): string | undefined {
+  const path = join(effective.root, CONFIG_FILE_NAME);
+  return existsSync(path) ? path : undefined;
+}
+
+/**
+ * The options the server will run with: the flags over the root's configuration file over the
+ * defaults, read by the same core code the server uses. Exits 1 naming the file, key and reason.
+ */
+async function effectiveOptions(options: CliOptions): Promise<ServerOptions> {
+  try {
+    return await resolveOptionsWithConfigFile(options.server);
+  } catch (err) {
+    fail((err as Error).message);
+  }
 }
 
 /** One process serving (the whole CLI with one worker, or one cluster worker). */
@@ -193,7 +215,8 @@ function validate(options: CliOptions): void {
 
 async function runSingle(options: CliOptions): Promise<void> {
   validate(options);
-  const { tls, notes } = loadTls(options);
+  const effective = await effectiveOptions(options);
+  const { tls, notes } = loadTls(options, effective);
   // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
   const running: { server?: PreviewServer } = {};
   let stopping = false;
@@ -211,15 +234,31 @@ async function runSingle(options: CliOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  running.server = await serve(options, serverOptions(options, tls), (address) => {
-    process.stdout.write(banner(options, address, notes));
-    if (options.open) openBrowser(address.url);
-  });
+  const start = async (first: boolean): Promise<void> => {
+    const shown = first ? effective : await resolveOptionsWithConfigFile(options.server);
+    const server = await serve(options, serverOptions(options, tls), (address) => {
+      process.stdout.write(banner(options, shown, address, notes));
+      if (first && options.open) openBrowser(address.url);
+    });
+    running.server = server;
+    // An edit of the configuration file that changes the binding (port, host, log, reload) restarts.
+    server.on('config', (change) => {
+      if (change.kind !== 'restart' || stopping || running.server !== server) return;
+      process.stdout.write(`${change.message}: restarting\n`);
+      running.server = undefined;
+      server
+        .close()
+        .then(() => (stopping ? undefined : start(false)))
+        .catch((err: unknown) => fail(`restarting failed: ${(err as Error).message}`));
+    });
+  };
+  await start(true);
 }
 
-function runPrimary(options: CliOptions): void {
+async function runPrimary(options: CliOptions): Promise<void> {
   validate(options);
-  const { notes } = loadTls(options);
+  const effective = await effectiveOptions(options);
+  const { notes } = loadTls(options, effective);
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers: Worker[] = [];
   let stopping = false;
@@ -247,7 +286,7 @@ function runPrimary(options: CliOptions): void {
   first.on('message', (m: ClusterMessage) => {
     if (m.type === 'failed') fail(m.message);
     if (m.type !== 'listening') return;
-    process.stdout.write(banner(options, m.address, [...notes, `Workers: ${options.workers} processes`]));
+    process.stdout.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`]));
     if (options.open) openBrowser(m.address.url);
     for (let i = 1; i < options.workers; i++) forkOne({ PORTHOLE_CLUSTER_PORT: String(m.address.port) });
   });
@@ -261,7 +300,7 @@ function runPrimary(options: CliOptions): void {
 }
 
 async function runWorker(options: CliOptions): Promise<void> {
-  const { tls } = loadTls(options);
+  const { tls } = loadTls(options, await effectiveOptions(options));
   const fixedPort = process.env.PORTHOLE_CLUSTER_PORT;
   const input: ServerOptionsInput = {
     ...serverOptions(options, tls),
@@ -299,7 +338,7 @@ switch (parsed.kind) {
     break;
   case 'run': {
     const options = parsed.options;
-    const run = options.workers <= 1 ? runSingle(options) : cluster.isPrimary ? Promise.resolve(runPrimary(options)) : runWorker(options);
+    const run = options.workers <= 1 ? runSingle(options) : cluster.isPrimary ? runPrimary(options) : runWorker(options);
     run.catch((err: unknown) => fail(String(err)));
     break;
   }

@@ -2,7 +2,6 @@
 export * from './options';
 export * from './http/request-record';
 export * from './worker/worker-protocol';
-export { PreviewServer, ServerError } from './server/server';
 export { derivePort } from './server/derived-port';
 export { WorkerServer } from './worker/worker-host';
 export { formatShortLine } from './log/request-log';
@@ -11,3 +10,14 @@ export { lanAddresses, networkUrls, urlFor, type LanAddress } from './access/net
 export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { formatSize } from './text/format-size';
+export { PreviewServer, ServerError, resolveOptionsWithConfigFile } from './server/server';
+export {
+  ConfigFileError,
+  MAX_CONFIG_FILE_BYTES,
+  headerFieldProblem,
+  parseConfigText,
+  parseHeaderArgument,
+  readConfigFile,
+  spaFileProblem,
+  type ConfigFile,
+} from './config/config-file';

@@ -71,7 +71,43 @@ export interface ServerOptions {
   readonly allowedClients: readonly string[];
   readonly tls: TlsOptions | undefined;
   readonly reload: ReloadOptions;
+  /** Response headers added per path glob (`--header`: every path); names and values are checked. */
+  readonly headers: readonly HeaderRule[];
+  /**
+   * Sends `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`
+   * with every answer, so pages are cross-origin isolated (`crossOriginIsolated`, SharedArrayBuffer).
+   */
+  readonly crossOriginIsolation: boolean;
+  readonly cors: CorsOptions;
+  /**
+   * Single-page app fallback: the root-relative file (e.g. `index.html`) a navigation to a missing
+   * path is answered with (200); undefined = off (404 as for any missing file).
+   */
+  readonly spa: string | undefined;
+  /** Read `porthole.config.json` from the root (and follow its changes); false: ignore the file. */
+  readonly configFile: boolean;
 }
+
+/** Headers sent with every answer for a path matching `source` (a glob relative to the root). */
+export interface HeaderRule {
+  /** Glob (`**\/*.wasm`, `assets/**`); `**` = every path. */
+  readonly source: string;
+  /** Field name → value, both checked against RFC 9110's grammar before the server starts. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Cross-Origin Resource Sharing (Fetch standard §3.2). Off by default: a preview server that lets
+ * every origin read its answers lets any web page the user visits read the served folder.
+ */
+export interface CorsOptions {
+  readonly enabled: boolean;
+  /** Origins allowed (`https://app.example:8443`); empty = any origin (`*`, never with credentials). */
+  readonly origins: readonly string[];
+}
+
+/** The configuration file looked for at the root of the served folder. */
+export const CONFIG_FILE_NAME = 'porthole.config.json';
 
 /** `port: DERIVED_PORT` asks for the root's own port (derivePort). */
 export const DERIVED_PORT = null;
@@ -100,6 +136,8 @@ export const DEFAULT_RELOAD: ReloadOptions = {
   watch: true,
 };
 
+export const DEFAULT_CORS: CorsOptions = { enabled: false, origins: [] };
+
 /** The defaults, minus the root (which has none). */
 export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   port: DEFAULT_PORT,
@@ -117,21 +155,64 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   allowedClients: [],
   tls: undefined,
   reload: DEFAULT_RELOAD,
+  headers: [],
+  crossOriginIsolation: false,
+  cors: DEFAULT_CORS,
+  spa: undefined,
+  configFile: true,
 };
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload'>> & {
+/** The SPA fallback file when `--spa` / `spa: true` names none. */
+export const DEFAULT_SPA_FILE = 'index.html';
+
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload' | 'cors'>> & {
   readonly root: string;
   readonly timeouts?: Partial<Timeouts>;
   readonly reload?: Partial<ReloadOptions>;
+  readonly cors?: Partial<CorsOptions>;
 };
+
+/** Options without a root: what a configuration file or a caller's overrides hold. */
+export type OptionLayer = Omit<ServerOptionsInput, 'root'> & { readonly root?: string };
+
+/** `layer` without its `undefined` members (an absent key and `key: undefined` mean the same). */
+function defined<T extends object>(layer: T | undefined): Partial<T> {
+  const out: Partial<T> = {};
+  if (layer === undefined) return out;
+  for (const [k, v] of Object.entries(layer)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/**
+ * Lays option layers over each other, later ones winning key by key (nested `timeouts`, `reload`
+ * and `cors` key by key too; lists are replaced, never concatenated). A key whose value is
+ * `undefined` does not override. Used as: configuration file, then CLI flags or editor settings.
+ */
+export function layerOptions(...layers: readonly (OptionLayer | undefined)[]): OptionLayer {
+  let out: OptionLayer = {};
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    out = {
+      ...out,
+      ...defined(layer),
+      timeouts: { ...out.timeouts, ...defined(layer.timeouts) },
+      reload: { ...out.reload, ...defined(layer.reload) },
+      cors: { ...out.cors, ...defined(layer.cors) },
+    };
+  }
+  return out;
+}
 
 /** Fills in every default. */
 export function resolveServerOptions(input: ServerOptionsInput): ServerOptions {
+  const given = defined(input);
   return {
     ...DEFAULT_OPTIONS,
-    ...input,
-    timeouts: { ...DEFAULT_TIMEOUTS, ...input.timeouts },
-    reload: { ...DEFAULT_RELOAD, ...input.reload },
+    ...given,
+    root: input.root,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...defined(input.timeouts) },
+    reload: { ...DEFAULT_RELOAD, ...defined(input.reload) },
+    cors: { ...DEFAULT_CORS, ...defined(input.cors) },
   };
 }
 
@@ -146,7 +227,33 @@ export interface BoundAddress {
 
 /** Options a running server takes without rebinding (see PreviewServer.reconfigure). */
 export type ReconfigurableOptions = Partial<
-  Pick<ServerOptions, 'listing' | 'dotfiles' | 'followSymlinks' | 'allowedHosts' | 'allowedClients'>
+  Pick<
+    ServerOptions,
+    'listing' | 'dotfiles' | 'followSymlinks' | 'allowedHosts' | 'allowedClients' | 'headers' | 'crossOriginIsolation' | 'cors' | 'spa'
+  >
 >;
 
+/** The options a running server takes live (PreviewServer.reconfigure); any other change rebinds. */
+export const RECONFIGURABLE_KEYS = [
+  'listing',
+  'dotfiles',
+  'followSymlinks',
+  'allowedHosts',
+  'allowedClients',
+  'headers',
+  'crossOriginIsolation',
+  'cors',
+  'spa',
+] as const satisfies readonly (keyof ReconfigurableOptions)[];
+
 export type DiagnosticLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * What a running server did after its configuration file changed: applied the change live,
+ * needs a restart (its binding, root, TLS, log or live-reload setup changed: the host restarts
+ * it), or kept its settings because the file is now invalid (`message` names file, key, reason).
+ */
+export interface ConfigFileChange {
+  readonly kind: 'applied' | 'restart' | 'invalid';
+  readonly message: string;
+}

@@ -71,6 +71,12 @@ export class Exchange {
   onAbort: (() => void) | undefined;
   /** Runs once when the exchange ends, finished or not (closes files). */
   cleanup: (() => void) | undefined;
+  /**
+   * Headers added to whatever response this exchange sends (configured headers, CORS), replacing
+   * a same-named header of the response. Names and values must have been checked against RFC
+   * 9110's grammar (the writer still turns an invalid value into `-`).
+   */
+  extraHeaders: HeaderList | undefined;
 
   constructor(
     readonly connection: Connection,
@@ -374,9 +380,10 @@ export class Connection {
 
   private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
     const connection = this.begin(ex, status);
-    if (connection !== undefined) headers.push(connection);
-    ex.responseHeaders = headers;
-    return serializeHead(status, headers);
+    const all = withExtraHeaders(headers, ex.extraHeaders);
+    if (connection !== undefined) all.push(connection);
+    ex.responseHeaders = all;
+    return serializeHead(status, all);
   }
 
   writeResponse(ex: Exchange, status: number, headers: HeaderList, body: Buffer | undefined): void {
@@ -386,6 +393,12 @@ export class Connection {
 
   writePrepared(ex: Exchange, status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined): void {
     if (this.phase === 'destroyed') return;
+    const extra = ex.extraHeaders;
+    if (extra !== undefined && extra.length > 0) {
+      // A prepared head cannot take extra headers in place (one may replace a header in it).
+      this.sendWhole(ex, this.startResponse(ex, status, [...logHeaders]), body);
+      return;
+    }
     const connection = this.begin(ex, status);
     if (connection === undefined) {
       ex.responseHeaders = logHeaders;
@@ -666,4 +679,17 @@ function firstLine(buf: Buffer): { method: string; target: string; protocol: str
   const parts = text.split(' ');
   if (parts.length !== 3) return { method: '-', target: text.slice(0, 200) || '-', protocol: '-' };
   return { method: parts[0] ?? '-', target: (parts[1] ?? '-').slice(0, 2048), protocol: parts[2] ?? '-' };
+}
+
+/**
+ * `headers` with `extra` added, each extra one replacing same-named headers (names compared
+ * case-insensitively, RFC 9110 §5.1; Vary excepted). Returns `headers` itself when there is nothing to add.
+ */
+function withExtraHeaders(headers: HeaderList, extra: HeaderList | undefined): HeaderList {
+  if (extra === undefined || extra.length === 0) return headers;
+  // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces it.
+  const replaced = new Set(extra.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
+  const out: HeaderList = headers.filter(([n]) => !replaced.has(n.toLowerCase()));
+  out.push(...extra);
+  return out;
 }

@@ -1,14 +1,20 @@
 /**
  * What the server does with a parsed request, in order: client filter (allowedClients), Host check
- * (DNS rebinding), method (RFC 9110 §9), reserved `/__porthole/` endpoints, then static files.
+ * (DNS rebinding), response policy (configured headers, CORS preflights), method (RFC 9110 §9),
+ * reserved `/__porthole/` endpoints, the single-page-app fallback, then static files.
  * Refusals are plain-text answers whose reason also goes into the log record's note.
  */
 import type { Exchange } from '../http/connection';
 import type { ClientFilter, HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { serveStatic, type StaticOptions } from '../files/static-files';
+import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
+import { isNavigationRequest } from '../reload/live-reload-inject';
+import type { ResponsePolicy } from './response-policy';
 
 export const ALLOW = 'GET, HEAD, OPTIONS';
 const KNOWN_NOT_ALLOWED = new Set(['POST', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'CONNECT']);
@@ -19,6 +25,10 @@ export interface HandlerContext extends PageHooks {
   clients: ClientFilter;
   /** Replaced as a whole by PreviewServer.reconfigure. */
   files: StaticOptions;
+  /** Configured headers and CORS; replaced as a whole by PreviewServer.reconfigure. */
+  policy: ResponsePolicy;
+  /** The SPA fallback file (root-relative, `/` separators) or undefined when off. */
+  spa: string | undefined;
 }
 
 function refuse(ex: Exchange, status: number, message: string, extra: HeaderList = []): void {
@@ -40,6 +50,7 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     );
     return;
   }
+  if (ctx.policy.prepare(ex)) return;
   const method = ex.method;
   if (method !== 'GET' && method !== 'HEAD') {
     if (method === 'OPTIONS') {
@@ -56,6 +67,31 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
   }
   const path = ex.head.path;
   if (path.startsWith(RESERVED_PREFIX) && ctx.reserved !== undefined && ctx.reserved(ex, path)) return;
+  if (ctx.spa !== undefined) spaFallback(ex, ctx.spa, ctx.files);
   if (ctx.htmlFilter !== undefined && ctx.htmlFilter(ex)) return;
-  serveStatic(ex, path, ctx.files).catch(() => ex.connection.failExchange(ex));
+  serveStatic(ex, ex.head.path, ctx.files).catch(() => ex.connection.failExchange(ex));
+}
+
+/**
+ * Single-page apps: a navigation (`Sec-Fetch-Dest: document`, or `Accept: text/html` outside
+ * fetch/XHR: isNavigationRequest) to a path where nothing exists is answered with the fallback
+ * file instead, by rewriting the request's path before the page and file stages (so live reload
+ * and validators apply to it as to any page). Anything else that is missing — a script, an image,
+ * a fetch() — stays 404, and so do hidden and malformed paths.
+ */
+function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): void {
+  if (!isNavigationRequest(ex.head.headers)) return;
+  const resolved = resolveRequestPath(ex.head.path, files.dotfiles);
+  if (resolved.kind === 'ok') {
+    try {
+      if (statSync(join(files.rootReal, ...resolved.segments), { throwIfNoEntry: false }) !== undefined) return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') return;
+    }
+  } else if (resolved.kind !== 'no-such-file') {
+    return;
+  }
+  const target = encodePathSegments(fallback.split(/[\\/]/).filter((s) => s.length > 0), false);
+  ex.note = `single-page app: ${ex.head.path} answered with ${target}`;
+  ex.head.path = target;
 }

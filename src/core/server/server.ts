@@ -17,7 +17,21 @@ import { createServer as createTlsServer } from 'node:tls';
 import { ClientFilter, HostPolicy } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
-import { DERIVED_PORT, resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
+import {
+  CONFIG_FILE_NAME,
+  DERIVED_PORT,
+  RECONFIGURABLE_KEYS,
+  layerOptions,
+  resolveServerOptions,
+  type BoundAddress,
+  type ConfigFileChange,
+  type DiagnosticLevel,
+  type ReconfigurableOptions,
+  type ServerOptions,
+  type ServerOptionsInput,
+} from '../options';
+import { ConfigFileError, checkHeaderRules, readConfigFile, spaFileProblem, watchConfigFile } from '../config/config-file';
+import { ResponsePolicy } from './response-policy';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor } from '../access/network-addresses';
 import { handleRequest, type HandlerContext } from './request-handler';
@@ -29,6 +43,8 @@ export interface PreviewServerEvents {
   request: [record: RequestRecord];
   hostname: [ip: string, name: string];
   diagnostic: [level: DiagnosticLevel, message: string];
+  /** The configuration file changed (see ConfigFileChange). */
+  config: [change: ConfigFileChange];
 }
 
 type State =
@@ -70,6 +86,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private handlerContext: HandlerContext | undefined;
   private opts: ServerOptions | undefined;
   private allGone: (() => void) | undefined;
+  /** What listen() was given: the configuration file is laid under it again when it changes. */
+  private input: ServerOptionsInput | undefined;
+  private configWatcher: { close(): void } | undefined;
   /** Live reload while listening with `reload.enabled` (notifyChanged, setOverlay). */
   liveReload: LiveReload | undefined;
   readonly limits: ParserLimits = DEFAULT_PARSER_LIMITS;
@@ -109,7 +128,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   /** Starts listening. Rejects with a ServerError (code ENOENT, ENOTDIR, EADDRINUSE, EACCES, …). */
   async listen(input: ServerOptionsInput): Promise<BoundAddress> {
     if (this.state.kind !== 'idle') throw new Error('PreviewServer.listen: already started');
-    const opts = resolveServerOptions(input);
+    this.input = input;
+    const opts = await resolveOptionsWithConfigFile(input);
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
     const clients = new ClientFilter(opts.allowedClients);
@@ -117,6 +137,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
       clients,
       files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks },
+      policy: new ResponsePolicy(opts),
+      spa: opts.spa,
       reserved: undefined,
       htmlFilter: undefined,
     };
@@ -168,7 +190,55 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       this.emit('diagnostic', 'warn', `port ${address.requestedPort} is in use; using ${port}`);
     }
     this.state = { kind: 'listening', server, address };
+    if (opts.configFile) {
+      this.configWatcher = watchConfigFile(
+        opts.root,
+        () => void this.configFileChanged(),
+        (message) => this.emit('diagnostic', 'warn', message),
+      );
+    }
     return address;
+  }
+
+  /**
+   * The configuration file changed: read it again and apply what can be applied live; a change of
+   * anything else is reported as `restart` (the host restarts the server), an invalid file as
+   * `invalid` (the running settings stay). Never throws.
+   */
+  private async configFileChanged(): Promise<void> {
+    const input = this.input;
+    if (input === undefined || this.state.kind !== 'listening') return;
+    let next: ServerOptions;
+    try {
+      next = await resolveOptionsWithConfigFile(input);
+    } catch (err) {
+      const message = `${(err as Error).message}; keeping the settings in use`;
+      this.emit('diagnostic', 'error', message);
+      this.emit('config', { kind: 'invalid', message });
+      return;
+    }
+    if (this.state.kind !== 'listening') return;
+    const current = this.options;
+    const fixed = (o: ServerOptions): string => {
+      const rest: Record<string, unknown> = { ...o };
+      for (const k of RECONFIGURABLE_KEYS) delete rest[k];
+      return JSON.stringify(rest);
+    };
+    if (fixed(current) !== fixed(next)) {
+      const message = `${CONFIG_FILE_NAME} changed an option that needs a restart (binding, root, log or live reload)`;
+      this.emit('diagnostic', 'info', message);
+      this.emit('config', { kind: 'restart', message });
+      return;
+    }
+    const changes: Record<string, unknown> = {};
+    for (const k of RECONFIGURABLE_KEYS) {
+      if (JSON.stringify(current[k]) !== JSON.stringify(next[k])) changes[k] = next[k];
+    }
+    const keys = Object.keys(changes);
+    if (keys.length > 0) this.reconfigure(changes);
+    const message = keys.length === 0 ? `${CONFIG_FILE_NAME} changed; nothing to apply` : `${CONFIG_FILE_NAME} changed: applied ${keys.join(', ')}`;
+    this.emit('diagnostic', 'info', message);
+    this.emit('config', { kind: 'applied', message });
   }
 
   /**
@@ -177,6 +247,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
    */
   reconfigure(changes: ReconfigurableOptions): void {
     const ctx = this.hooks;
+    const merged = { ...this.options, ...changes };
+    checkOwnOptions(merged);
     if (changes.allowedClients !== undefined) ctx.clients = new ClientFilter(changes.allowedClients);
     if (changes.allowedHosts !== undefined) ctx.hosts.setExtra(changes.allowedHosts);
     ctx.files = {
@@ -185,7 +257,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       dotfiles: changes.dotfiles ?? ctx.files.dotfiles,
       followSymlinks: changes.followSymlinks ?? ctx.files.followSymlinks,
     };
-    this.opts = { ...this.options, ...changes };
+    if (changes.headers !== undefined || changes.cors !== undefined || changes.crossOriginIsolation !== undefined) {
+      ctx.policy = new ResponsePolicy(merged);
+    }
+    if ('spa' in changes) ctx.spa = changes.spa;
+    this.opts = merged;
   }
 
   /** Adds a name the server answers to while running (the authority asExternalUri returns). */
@@ -287,6 +363,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   }
 
   private async shutdown(server: Server): Promise<void> {
+    this.configWatcher?.close();
+    this.configWatcher = undefined;
     this.liveReload?.close();
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     const gone = new Promise<void>((resolve) => {
@@ -302,6 +380,39 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     await stopped;
     await this.log?.close();
     this.state = { kind: 'closed' };
+  }
+}
+
+/**
+ * The options a server runs with: the root's configuration file (unless `configFile: false`)
+ * under the caller's options (CLI flags, editor settings), then the defaults. Throws a
+ * ServerError ECONFIG naming the file, the key and the reason for an invalid file, EOPTIONS for
+ * an invalid header or SPA file given by the caller.
+ */
+export async function resolveOptionsWithConfigFile(input: ServerOptionsInput): Promise<ServerOptions> {
+  let layered: ServerOptionsInput = input;
+  if (input.configFile !== false) {
+    try {
+      const file = await readConfigFile(input.root);
+      layered = { ...layerOptions(file.options, input), root: input.root };
+    } catch (err) {
+      if (err instanceof ConfigFileError) throw new ServerError('ECONFIG', err.message);
+      throw err;
+    }
+  }
+  const opts = resolveServerOptions(layered);
+  checkOwnOptions(opts);
+  return opts;
+}
+
+/** Header fields and the SPA file, whoever gave them: nothing invalid reaches the wire. */
+function checkOwnOptions(opts: ServerOptions): void {
+  checkHeaderRules(opts.headers, (key, reason) => {
+    throw new ServerError('EOPTIONS', `${key}: ${reason}`);
+  });
+  if (opts.spa !== undefined) {
+    const problem = spaFileProblem(opts.spa);
+    if (problem !== undefined) throw new ServerError('EOPTIONS', `spa: ${problem}`);
   }
 }
 

@@ -38,6 +38,7 @@ server.on('request', (record) => {
 });
 server.on('hostname', (ip, name) => post({ type: 'hostname', ip, name }));
 server.on('diagnostic', (level, message) => post({ type: 'diagnostic', level, message }));
+server.on('config', (change) => post({ type: 'config', change }));
 
 port.on('message', (message: HostToWorker) => {
   switch (message.type) {

@@ -8,13 +8,15 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { RequestRecord } from '../http/request-record';
 import type { HostToWorker, WorkerToHost } from './worker-protocol';
-import type { BoundAddress, DiagnosticLevel, ReconfigurableOptions, ServerOptionsInput } from '../options';
+import type { BoundAddress, ConfigFileChange, DiagnosticLevel, ReconfigurableOptions, ServerOptionsInput } from '../options';
 
 export interface WorkerServerEvents {
   /** `dropped`: requests beyond the per-batch cap, counted but not sent (see MAX_RECORDS_PER_BATCH). */
   requests: [records: RequestRecord[], dropped: number];
   hostname: [ip: string, name: string];
   diagnostic: [level: DiagnosticLevel, message: string];
+  /** The configuration file changed (PreviewServer `config`). */
+  config: [change: ConfigFileChange];
   exit: [error: Error | undefined];
 }
 
@@ -99,6 +101,9 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
         return;
       case 'hostname':
         this.emit('hostname', m.ip, m.name);
+        return;
+      case 'config':
+        this.emit('config', m.change);
         return;
       case 'diagnostic':
         this.emit('diagnostic', m.level, m.message);

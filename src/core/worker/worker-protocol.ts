@@ -3,7 +3,7 @@
  * (`dist/server-worker.js`). Everything here is structured-clone safe. The worker batches request
  * records so that 1,000 requests a second cost the host ~10 messages a second.
  */
-import type { BoundAddress, DiagnosticLevel, ReconfigurableOptions, ServerOptionsInput } from '../options';
+import type { BoundAddress, ConfigFileChange, DiagnosticLevel, ReconfigurableOptions, ServerOptionsInput } from '../options';
 import type { RequestRecord } from '../http/request-record';
 
 /**
@@ -29,4 +29,6 @@ export type WorkerToHost =
   /** At most MAX_RECORDS_PER_BATCH records; `dropped` counts those beyond it (the log file has all). */
   | { readonly type: 'requests'; readonly records: readonly RequestRecord[]; readonly dropped: number }
   | { readonly type: 'hostname'; readonly ip: string; readonly name: string }
-  | { readonly type: 'diagnostic'; readonly level: DiagnosticLevel; readonly message: string };
+  | { readonly type: 'diagnostic'; readonly level: DiagnosticLevel; readonly message: string }
+  /** The configuration file changed: applied, needs a restart, or invalid (PreviewServer `config`). */
+  | { readonly type: 'config'; readonly change: ConfigFileChange };

@@ -1,0 +1,267 @@
+/**
+ * `porthole.config.json`: one file at the root of the served folder that the CLI and the editor
+ * both read through this module. The file is checked against its JSON Schema
+ * (schemas/porthole.config.schema.json, the one VS Code completes the file with) by ajv, then
+ * against what the schema cannot say (header grammar, CIDR ranges, paths that stay in the root).
+ * Any problem is a ConfigFileError naming the file, the key and the reason; nothing of an invalid
+ * file is used.
+ *
+ * Keys are the ServerOptions names (`listing`, `timeouts.idleMs`, `reload.ignore`, …) plus the
+ * features only the file can spell per path (`headers`). Paths in the file (`logFile`) are
+ * relative to the served folder.
+ */
+import { readFile } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import schema from '../../../schemas/porthole.config.schema.json';
+import { CONFIG_FILE_NAME, DEFAULT_RELOAD, DEFAULT_SPA_FILE, type HeaderRule, type OptionLayer } from '../options';
+import { isToken, isValidFieldValue } from '../http/http-grammar';
+import { parseCidr } from '../access/access-policy';
+
+/** The file is larger than any sensible configuration: refused rather than parsed. */
+export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
+/** Changes of the file are read once it has been quiet this long (an editor's save is several writes). */
+export const CONFIG_WATCH_DEBOUNCE_MS = 100;
+
+/** A configuration file that cannot be used: which file, which key, why. */
+export class ConfigFileError extends Error {
+  readonly code = 'ECONFIG';
+  constructor(
+    readonly file: string,
+    /** Dotted key (`headers[0].source`), or '' for the file as a whole. */
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${key === '' ? '' : `${key}: `}${reason}`);
+    this.name = 'ConfigFileError';
+  }
+}
+
+/**
+ * Response header names a configuration may not set: they frame the message or belong to one
+ * connection (RFC 9112 §6, RFC 9110 §7.6.1), so a wrong value would corrupt the exchange.
+ */
+const FORBIDDEN_HEADER_NAMES = new Set([
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
+
+/**
+ * Why a response header field may not be sent as given, or undefined when it may: the name must
+ * be a token (RFC 9110 §5.6.2) and not one that frames the message; the value a field-value
+ * (§5.5: no CR, LF, NUL or other control character, nothing above U+00FF).
+ */
+export function headerFieldProblem(name: string, value: string): string | undefined {
+  if (!isToken(name)) return `"${name}" is not a header name (a token: letters, digits and !#$%&'*+-.^_\`|~)`;
+  if (FORBIDDEN_HEADER_NAMES.has(name.toLowerCase())) return `${name} frames the message or the connection; Porthole sets it itself`;
+  if (!isValidFieldValue(value)) return `the value of ${name} holds a control character (CR, LF, NUL…) or a character above U+00FF`;
+  return undefined;
+}
+
+/**
+ * Parses a `--header` argument, `Name: value` (the value's surrounding spaces trimmed); returns
+ * the pair or the reason it is not one.
+ */
+export function parseHeaderArgument(text: string): { name: string; value: string } | { error: string } {
+  const colon = text.indexOf(':');
+  if (colon <= 0) return { error: `"${text}" is not "Name: value"` };
+  const name = text.slice(0, colon);
+  const value = text.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+  const problem = headerFieldProblem(name, value);
+  return problem === undefined ? { name, value } : { error: problem };
+}
+
+/** Checks every rule's header fields; throws `fail(key, reason)` for the first bad one. */
+export function checkHeaderRules(rules: readonly HeaderRule[], fail: (key: string, reason: string) => never): void {
+  rules.forEach((rule, i) => {
+    for (const [name, value] of Object.entries(rule.headers)) {
+      const problem = headerFieldProblem(name, value);
+      if (problem !== undefined) fail(`headers[${i}].headers.${name}`, problem);
+    }
+  });
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** The schema's validator, compiled on first use (a few milliseconds, only when a file exists). */
+function validator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: false, strict: false }).compile(schema);
+  return compiled;
+}
+
+/** `/headers/0/source` → `headers[0].source`. */
+function dottedKey(pointer: string, extra?: string): string {
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) parts.push(extra);
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out;
+}
+
+/** One ajv error in plain words, with the key it is about. */
+function describeSchemaError(error: ErrorObject): { key: string; reason: string } {
+  const params = error.params as Record<string, unknown>;
+  const propertyName = typeof error.propertyName === 'string' ? error.propertyName : undefined;
+  if (propertyName !== undefined) {
+    return { key: dottedKey(error.instancePath, propertyName), reason: `"${propertyName}" is not a header name (a token: letters, digits and !#$%&'*+-.^_\`|~)` };
+  }
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return { key: dottedKey(error.instancePath, String(params.additionalProperty)), reason: 'is not a Porthole setting (misspelt? the schema lists every key)' };
+    case 'required':
+      return { key: dottedKey(error.instancePath, String(params.missingProperty)), reason: 'is required' };
+    case 'type':
+      return { key: dottedKey(error.instancePath), reason: `must be ${String(params.type).replace(',', ' or ')}` };
+    case 'pattern':
+      if (/\/headers\/\d+\/headers\//.test(error.instancePath)) {
+        return { key: dottedKey(error.instancePath), reason: 'holds a control character (CR, LF, NUL…): a header value is one line' };
+      }
+      return { key: dottedKey(error.instancePath), reason: `is not in the expected form (${String(params.pattern)})` };
+    default:
+      return { key: dottedKey(error.instancePath), reason: error.message ?? 'is invalid' };
+  }
+}
+
+/** Where a JSON syntax error is, as "line L, column C", from the message's position if any. */
+function syntaxLocation(text: string, message: string): string {
+  const m = /position (\d+)/.exec(message);
+  if (m === null) return message;
+  const at = Number(m[1]);
+  const before = text.slice(0, at).split('\n');
+  return `not valid JSON at line ${before.length}, column ${(before[before.length - 1]?.length ?? 0) + 1} (${message.replace(/ in JSON at position.*$/, '')})`;
+}
+
+/**
+ * The options a configuration file's text holds, checked (schema, header grammar, CIDR ranges,
+ * paths). `root` is the served folder: relative paths in the file are taken from it.
+ * Throws ConfigFileError(file, key, reason).
+ */
+export function parseConfigText(text: string, file: string, root: string): OptionLayer {
+  const fail = (key: string, reason: string): never => {
+    throw new ConfigFileError(file, key, reason);
+  };
+  let data: unknown;
+  try {
+    data = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    fail('', syntaxLocation(text, (err as Error).message));
+  }
+  const validate = validator();
+  if (!validate(data)) {
+    const first = validate.errors?.[0];
+    if (first === undefined) fail('', 'does not match its schema');
+    const { key, reason } = describeSchemaError(first as ErrorObject);
+    fail(key === '' ? '(the file)' : key, reason);
+  }
+  const raw = data as {
+    [key: string]: unknown;
+    logFile?: string;
+    allowedClients?: string[];
+    headers?: HeaderRule[];
+    reload?: { enabled?: boolean; ignore?: string[]; debounceMs?: number };
+    spa?: boolean | string;
+  };
+  (raw.allowedClients ?? []).forEach((cidr, i) => {
+    try {
+      parseCidr(cidr);
+    } catch (err) {
+      fail(`allowedClients[${i}]`, (err as Error).message);
+    }
+  });
+  checkHeaderRules(raw.headers ?? [], fail);
+  let spa: string | undefined;
+  if (raw.spa === true) spa = DEFAULT_SPA_FILE;
+  else if (typeof raw.spa === 'string') {
+    const problem = spaFileProblem(raw.spa);
+    if (problem !== undefined) fail('spa', problem);
+    spa = raw.spa;
+  }
+  const options: Record<string, unknown> = { ...raw };
+  delete options.$schema;
+  return {
+    ...(options as OptionLayer),
+    logFile: raw.logFile === undefined ? undefined : resolve(root, raw.logFile),
+    reload: raw.reload === undefined ? undefined : { ...raw.reload, ignore: raw.reload.ignore === undefined ? undefined : [...DEFAULT_RELOAD.ignore, ...raw.reload.ignore] },
+    spa,
+  };
+}
+
+/** Why an SPA fallback path cannot be used (absolute, or leaving the root), or undefined. */
+export function spaFileProblem(path: string): string | undefined {
+  if (path.trim() === '') return 'names no file';
+  if (isAbsolute(path) || /^[\\/]/.test(path)) return `"${path}" must be relative to the served folder (e.g. index.html)`;
+  if (path.split(/[\\/]/).includes('..')) return `"${path}" leaves the served folder`;
+  return undefined;
+}
+
+/** The configuration file of a served folder: its path, and its options (none when it is absent). */
+export interface ConfigFile {
+  readonly path: string;
+  /** undefined: there is no file (every option is the caller's or the default). */
+  readonly options: OptionLayer | undefined;
+  /** The text read (to tell a real change from a touch). */
+  readonly text: string | undefined;
+}
+
+/**
+ * Reads `<root>/porthole.config.json`. No file → `options: undefined`. Throws ConfigFileError for
+ * an unreadable, oversized or invalid file.
+ */
+export async function readConfigFile(root: string): Promise<ConfigFile> {
+  const path = join(root, CONFIG_FILE_NAME);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { path, options: undefined, text: undefined };
+    throw new ConfigFileError(path, '', code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? String(err)})`);
+  }
+  if (bytes.length > MAX_CONFIG_FILE_BYTES) {
+    throw new ConfigFileError(path, '', `is ${bytes.length} bytes; a configuration file is at most ${MAX_CONFIG_FILE_BYTES}`);
+  }
+  const text = bytes.toString('utf8');
+  return { path, options: parseConfigText(text, path, root), text };
+}
+
+/**
+ * Calls `onChange` (debounced) when `<root>/porthole.config.json` is created, changed or removed.
+ * Watches the folder, not the file: editors save by writing a new file and renaming it over the
+ * old one, which a watch on the file itself would lose. Returns the watcher's closer; a folder
+ * that cannot be watched returns a no-op and reports through `onError`.
+ */
+export function watchConfigFile(root: string, onChange: () => void, onError: (message: string) => void): { close(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(root, { persistent: false }, (_event, name) => {
+      if (name !== null && name.toString() !== CONFIG_FILE_NAME) return;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        onChange();
+      }, CONFIG_WATCH_DEBOUNCE_MS);
+      timer.unref();
+    });
+  } catch (err) {
+    onError(`cannot follow changes of ${join(root, CONFIG_FILE_NAME)}: ${(err as Error).message}`);
+    return { close: () => undefined };
+  }
+  watcher.on('error', (err) => onError(`stopped following changes of ${join(root, CONFIG_FILE_NAME)}: ${err.message}`));
+  return {
+    close: () => {
+      if (timer !== undefined) clearTimeout(timer);
+      watcher.close();
+    },
+  };
+}

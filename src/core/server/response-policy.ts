@@ -1,0 +1,151 @@
+/**
+ * What the server adds to its answers beyond the files: configured headers per path glob, the
+ * cross-origin isolation pair, and CORS (Fetch standard §3.2). Built once per configuration
+ * (PreviewServer.listen / reconfigure); `prepare` runs per request and sets `ex.extraHeaders`,
+ * which the connection adds to whatever response the exchange sends (files, pages, 404s).
+ *
+ * CORS is off unless configured. On: a request with an allowed `Origin` gets
+ * `Access-Control-Allow-Origin` (`*` when any origin is allowed, else the origin itself with
+ * `Vary: Origin`); credentials are never allowed. A preflight (OPTIONS with `Origin` and
+ * `Access-Control-Request-Method`, §3.2.2) is answered 204 when the origin and method are allowed,
+ * 403 otherwise (and always 403 while CORS is off), so a refusal is visible in the log.
+ */
+import type { Exchange } from '../http/connection';
+import type { HeaderList } from '../http/request-record';
+import { isToken } from '../http/http-grammar';
+import { compileGlobs, type PathMatcher } from '../reload/live-reload-glob';
+import type { CorsOptions, HeaderRule } from '../options';
+
+/** The methods a preflight may ask for: the server answers no others (request-handler's ALLOW). */
+const CORS_METHODS = ['GET', 'HEAD'];
+/** How long a browser may cache a preflight's answer (seconds): short, since settings change. */
+export const PREFLIGHT_MAX_AGE_S = 600;
+/** Request header names a preflight may list before it is refused as abuse. */
+const MAX_PREFLIGHT_HEADERS = 64;
+
+const ISOLATION_HEADERS: HeaderList = [
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Cross-Origin-Embedder-Policy', 'require-corp'],
+];
+
+export interface ResponsePolicyOptions {
+  readonly headers: readonly HeaderRule[];
+  readonly crossOriginIsolation: boolean;
+  readonly cors: CorsOptions;
+}
+
+/** The root-relative path of a request target (`/a/b.wasm?x` → `a/b.wasm`), decoded when it can be. */
+function relativePathOf(rawPath: string): string {
+  const q = rawPath.indexOf('?');
+  const path = (q >= 0 ? rawPath.slice(0, q) : rawPath).replace(/^\/+/, '');
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+export class ResponsePolicy {
+  private readonly rules: ReadonlyArray<{ readonly match: PathMatcher; readonly headers: HeaderList }>;
+  private readonly always: HeaderList;
+  private readonly origins: ReadonlySet<string> | 'any' | undefined;
+
+  constructor(options: ResponsePolicyOptions) {
+    this.always = options.crossOriginIsolation ? ISOLATION_HEADERS : [];
+    this.rules = options.headers.map((rule) => ({
+      match: compileGlobs([rule.source]),
+      headers: Object.entries(rule.headers),
+    }));
+    this.origins = !options.cors.enabled ? undefined : options.cors.origins.length === 0 ? 'any' : new Set(options.cors.origins.map((o) => o.toLowerCase()));
+  }
+
+  /** True when nothing is ever added (the common case costs one check per request). */
+  get inactive(): boolean {
+    return this.always.length === 0 && this.rules.length === 0 && this.origins === undefined;
+  }
+
+  /**
+   * Sets the exchange's extra headers. Returns true when it answered the request itself (a CORS
+   * preflight, allowed or refused).
+   */
+  prepare(ex: Exchange): boolean {
+    if (this.inactive && !isPreflight(ex)) return false;
+    const extra: HeaderList = [...this.always];
+    if (this.rules.length > 0) {
+      const path = relativePathOf(ex.head.path);
+      for (const rule of this.rules) if (rule.match(path)) extra.push(...rule.headers);
+    }
+    const origin = ex.header('origin');
+    const allowed = origin !== undefined && this.allowsOrigin(origin);
+    if (this.origins !== undefined) {
+      if (this.origins !== 'any') extra.push(['Vary', 'Origin']);
+      if (allowed) extra.push(['Access-Control-Allow-Origin', this.origins === 'any' ? '*' : origin]);
+    }
+    ex.extraHeaders = dedupe(extra);
+    if (!isPreflight(ex)) return false;
+    this.answerPreflight(ex, origin ?? '', allowed);
+    return true;
+  }
+
+  private allowsOrigin(origin: string): boolean {
+    if (this.origins === undefined) return false;
+    return this.origins === 'any' || this.origins.has(origin.toLowerCase());
+  }
+
+  private answerPreflight(ex: Exchange, origin: string, allowed: boolean): void {
+    const refuse = (note: string, message: string): void => {
+      ex.note = note;
+      ex.respond(403, [['Content-Type', 'text/plain; charset=utf-8'], ['Vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers']], `${message}\n`);
+    };
+    if (this.origins === undefined) {
+      refuse(`CORS preflight from ${origin} refused: CORS is off`, 'Forbidden: cross-origin requests are off on this server (start it with --cors, or set "cors" in porthole.config.json).');
+      return;
+    }
+    if (!allowed) {
+      refuse(`CORS preflight from ${origin} refused: origin not in cors.origins`, 'Forbidden: this origin is not in the allowed CORS origins.');
+      return;
+    }
+    const method = ex.header('access-control-request-method') ?? '';
+    if (!CORS_METHODS.includes(method)) {
+      refuse(`CORS preflight for ${method} refused`, `Forbidden: ${method} is not answered here (only ${CORS_METHODS.join(', ')}).`);
+      return;
+    }
+    const asked = (ex.header('access-control-request-headers') ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h.length > 0);
+    if (asked.length > MAX_PREFLIGHT_HEADERS || !asked.every(isToken)) {
+      refuse('CORS preflight with malformed Access-Control-Request-Headers', 'Forbidden: Access-Control-Request-Headers is not a list of header names.');
+      return;
+    }
+    const headers: HeaderList = [
+      ['Access-Control-Allow-Methods', CORS_METHODS.join(', ')],
+      ['Access-Control-Max-Age', String(PREFLIGHT_MAX_AGE_S)],
+      ['Vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers'],
+    ];
+    if (asked.length > 0) headers.push(['Access-Control-Allow-Headers', asked.join(', ')]);
+    ex.respond(204, headers);
+  }
+}
+
+/** A CORS preflight (Fetch §3.2.2): OPTIONS with Origin and Access-Control-Request-Method. */
+export function isPreflight(ex: Exchange): boolean {
+  return ex.method === 'OPTIONS' && ex.header('origin') !== undefined && ex.header('access-control-request-method') !== undefined;
+}
+
+/** Later entries win over earlier ones of the same name (a rule for `*.wasm` over one for `**`). */
+function dedupe(headers: HeaderList): HeaderList {
+  const seen = new Map<string, number>();
+  const out: HeaderList = [];
+  for (const [name, value] of headers) {
+    const key = name.toLowerCase();
+    const at = seen.get(key);
+    if (at === undefined) {
+      seen.set(key, out.length);
+      out.push([name, value]);
+    } else {
+      out[at] = [name, value];
+    }
+  }
+  return out;
+}
