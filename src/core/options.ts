@@ -185,8 +185,9 @@ function defined<T extends object>(layer: T | undefined): Partial<T> {
 
 /**
  * Lays option layers over each other, later ones winning key by key (nested `timeouts`, `reload`
- * and `cors` key by key too; lists are replaced, never concatenated). A key whose value is
- * `undefined` does not override. Used as: configuration file, then CLI flags or editor settings.
+ * and `cors` key by key too; lists are replaced, except `headers`, whose rules add up, a later
+ * layer's winning for the same header name). A key whose value is `undefined` does not override.
+ * Used as: configuration file, then CLI flags or editor settings.
  */
 export function layerOptions(...layers: readonly (OptionLayer | undefined)[]): OptionLayer {
   let out: OptionLayer = {};
@@ -198,6 +199,7 @@ export function layerOptions(...layers: readonly (OptionLayer | undefined)[]): O
       timeouts: { ...out.timeouts, ...defined(layer.timeouts) },
       reload: { ...out.reload, ...defined(layer.reload) },
       cors: { ...out.cors, ...defined(layer.cors) },
+      headers: layer.headers === undefined ? out.headers : [...(out.headers ?? []), ...layer.headers],
     };
   }
   return out;

@@ -1,4 +1,4 @@
-/** The live-reload CLI flags: --no-reload, --reload-ignore (repeatable, added to the defaults), --reload-debounce. */
+/** The live-reload CLI flags: --no-reload, --reload-ignore (repeatable, added to the defaults), --reload-debounce; absent flags leave the option unset. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCliArgs } from '../../src/cli/args';
@@ -10,8 +10,8 @@ function reloadOf(argv: string[]): unknown {
   return parsed.kind === 'run' ? parsed.options.server.reload : undefined;
 }
 
-test('defaults: on, default globs, default debounce', () => {
-  assert.deepEqual(reloadOf([]), { enabled: true, ignore: [...DEFAULT_RELOAD.ignore], debounceMs: DEFAULT_RELOAD.debounceMs });
+test('defaults: no flag sets anything, so porthole.config.json (then the default) decides', () => {
+  assert.deepEqual(reloadOf([]), { enabled: undefined, ignore: undefined, debounceMs: undefined });
 });
 
 test('--no-reload, --reload-ignore (repeatable), --reload-debounce', () => {

@@ -224,7 +224,8 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
     bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { path, options: undefined, text: undefined };
+    // ENOTDIR: the root is not a folder; the root's own check says so in plain words.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { path, options: undefined, text: undefined };
     throw new ConfigFileError(path, '', code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? String(err)})`);
   }
   if (bytes.length > MAX_CONFIG_FILE_BYTES) {

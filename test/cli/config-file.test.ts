@@ -1,0 +1,122 @@
+/**
+ * The CLI with porthole.config.json and the new flags, as a user runs it (dist/cli.js, raw TCP):
+ * the file applies and flags override it; an invalid file or flag exits 1 naming the file, the key
+ * and the reason; an edit that changes the binding restarts the server (a second `Local:` line);
+ * --header, --cross-origin-isolation, --cors and --spa reach the wire.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fetchOnce, request, withTimeout } from '../core/raw-client';
+import { WAIT_MS, killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalUrl, type Cli } from './run-cli';
+
+let base: string;
+let count = 0;
+
+before(async () => {
+  requireBuiltCli();
+  base = await mkdtemp(join(tmpdir(), 'porthole-cli-config-'));
+});
+
+after(async () => {
+  killAllClis();
+  await rm(base, { recursive: true, force: true });
+});
+
+async function rootWith(config: unknown): Promise<string> {
+  const root = join(base, `r${++count}`);
+  await mkdir(join(root, 'folder'), { recursive: true });
+  await writeFile(join(root, 'index.html'), '<!doctype html><p>cli-index</p>');
+  await writeFile(join(root, 'folder', 'a.txt'), 'a');
+  if (config !== undefined) await writeFile(join(root, 'porthole.config.json'), JSON.stringify(config));
+  return root;
+}
+
+async function portOf(cli: Cli): Promise<number> {
+  return Number((await waitForLocalUrl(cli)).url.port);
+}
+
+test('an invalid file exits 1 with the file, the key and the reason', async () => {
+  const root = await rootWith({ listing: 'no' });
+  const cli = runCli([root, '--port', '0', '--quiet'], base);
+  const code = await withTimeout(cli.exited, WAIT_MS, 'exit');
+  assert.equal(code, 1);
+  assert.match(cli.stderr, new RegExp(`porthole: ${join(root, 'porthole.config.json').replace(/[.]/g, '\\.')}: listing: must be boolean`));
+});
+
+test('bad --header, --cors-origin and --spa values exit 1 in plain words', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--header', 'X-A'], /--header: "X-A" is not "Name: value"/],
+    [['--header', 'Bad Name: v'], /--header: "Bad Name" is not a header name/],
+    [['--header', 'Content-Length: 5'], /--header: Content-Length frames the message/],
+    [['--cors-origin', 'http://a.example/x'], /--cors-origin takes an origin/],
+    [['--spa=../x.html'], /--spa: "..\/x.html" leaves the served folder/],
+  ];
+  const root = await rootWith(undefined);
+  for (const [args, message] of cases) {
+    const cli = runCli([root, '--port', '0', ...args], base);
+    assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit'), 1, args.join(' '));
+    assert.match(cli.stderr, message);
+  }
+});
+
+test('the file applies, flags override it, and the new flags reach the wire', async () => {
+  const root = await rootWith({ listing: false, headers: [{ source: '*.txt', headers: { 'X-File': 'f' } }] });
+  const cli = runCli([root, '--port', '0', '--quiet', '--header', 'X-Flag: on', '--cross-origin-isolation', '--cors-origin', 'http://app.example', '--spa'], base);
+  const port = await portOf(cli);
+  assert.match(cli.stdout, /Config: .*porthole\.config\.json/);
+  assert.equal((await fetchOnce(port, request('/folder/'))).status, 404, 'listing from the file');
+  const txt = await fetchOnce(port, request('/folder/a.txt', { headers: ['Origin: http://app.example'] }));
+  assert.equal(txt.header('x-file'), 'f');
+  assert.equal(txt.header('x-flag'), 'on');
+  assert.equal(txt.header('cross-origin-embedder-policy'), 'require-corp');
+  assert.equal(txt.header('access-control-allow-origin'), 'http://app.example');
+  const deep = await fetchOnce(port, request('/a/deep/link', { headers: ['Sec-Fetch-Dest: document'] }));
+  assert.equal(deep.status, 200);
+  assert.match(deep.body.toString(), /cli-index/);
+  assert.equal(await stopCli(cli), 0);
+
+  const overridden = runCli([root, '--port', '0', '--quiet', '--no-config'], base);
+  const port2 = await portOf(overridden);
+  assert.equal((await fetchOnce(port2, request('/folder/'))).status, 200, '--no-config: the file is ignored');
+  assert.equal(await stopCli(overridden), 0);
+});
+
+test('an edit that changes the binding restarts the server; a live one is applied without', async () => {
+  const root = await rootWith({ reload: { debounceMs: 40 } });
+  const cli = runCli([root, '--port', '0', '--quiet'], base);
+  const port = await portOf(cli);
+  assert.equal((await fetchOnce(port, request('/folder/'))).status, 200);
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ reload: { debounceMs: 40 }, listing: false }));
+  await withTimeout(
+    (async () => {
+      for (let i = 0; i < 100 && (await fetchOnce(port, request('/folder/'))).status !== 404; i++) await new Promise((r) => setTimeout(r, 50));
+    })(),
+    WAIT_MS,
+    'listing off applied',
+  );
+  assert.equal((await fetchOnce(port, request('/folder/'))).status, 404);
+  assert.equal(cli.stdout.match(/^Local: /gm)?.length, 1, 'no restart for a live option');
+
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ reload: { debounceMs: 60 }, listing: false }));
+  await withTimeout(
+    new Promise<void>((resolveRestart) => {
+      const check = (): void => {
+        if ((cli.stdout.match(/^Local: /gm)?.length ?? 0) >= 2) {
+          cli.child.stdout?.off('data', check);
+          resolveRestart();
+        }
+      };
+      cli.child.stdout?.on('data', check);
+      check();
+    }),
+    WAIT_MS,
+    `a second Local: line (stdout: ${cli.stdout})`,
+  );
+  assert.match(cli.stdout, /porthole\.config\.json changed an option that needs a restart.*: restarting/);
+  const newPort = Number(/^Local: http:\/\/127\.0\.0\.1:(\d+)\/$/m.exec(cli.stdout.split(/restarting\n/)[1] ?? '')?.[1]);
+  assert.equal((await fetchOnce(newPort, request('/folder/'))).status, 404, 'the restarted server keeps the file');
+  assert.equal(await stopCli(cli), 0);
+});

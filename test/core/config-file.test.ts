@@ -1,0 +1,151 @@
+/**
+ * porthole.config.json at the root, over real sockets: its options apply; the caller's options
+ * (CLI flags, editor settings) override it; an invalid file fails the start naming the file, the
+ * key and the reason; edits are followed (applied live, reported as `restart` when the binding
+ * changes, kept out when invalid).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIG_FILE_NAME, ServerError, type ConfigFileChange } from '../../src/core';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request, withTimeout } from './raw-client';
+
+let base: string;
+let count = 0;
+const servers: Running[] = [];
+
+before(async () => {
+  base = await mkdtemp(join(tmpdir(), 'porthole-config-'));
+});
+
+after(async () => {
+  for (const s of servers) await s.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+/** A fresh root with index.html, a folder without index, and `config` as its porthole.config.json. */
+async function rootWith(config: unknown): Promise<string> {
+  const root = join(base, `r${++count}`);
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(root, 'folder'), { recursive: true });
+  await writeFile(join(root, 'index.html'), '<!doctype html><p>index</p>');
+  await writeFile(join(root, 'folder', 'a.txt'), 'a');
+  await writeFile(join(root, CONFIG_FILE_NAME), typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return root;
+}
+
+async function serve(input: Parameters<typeof startServer>[0]): Promise<Running> {
+  const running = await startServer(input);
+  servers.push(running);
+  return running;
+}
+
+test('the file configures the server: listing, headers, CORS, SPA', async () => {
+  const root = await rootWith({
+    $schema: './node_modules/porthole/schemas/porthole.config.schema.json',
+    listing: false,
+    headers: [{ source: '**/*.txt', headers: { 'X-From-File': 'yes' } }],
+    cors: { enabled: true },
+    spa: true,
+  });
+  const s = await serve({ root });
+  assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 404, 'listing: false');
+  const txt = await fetchOnce(s.port, request('/folder/a.txt', { headers: ['Origin: http://x.example'] }));
+  assert.equal(txt.header('x-from-file'), 'yes');
+  assert.equal(txt.header('access-control-allow-origin'), '*');
+  const deep = await fetchOnce(s.port, request('/deep/link', { headers: ['Sec-Fetch-Dest: document'] }));
+  assert.equal(deep.status, 200);
+  assert.match(deep.body.toString(), /index/);
+});
+
+test('options given by the caller (flags, settings) override the file; absent ones do not', async () => {
+  const root = await rootWith({ listing: false, dotfiles: false, crossOriginIsolation: true });
+  const s = await serve({ root, listing: true, dotfiles: undefined });
+  assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200, 'listing: the caller wins');
+  assert.equal(s.server.options.dotfiles, false);
+  assert.equal((await fetchOnce(s.port, request('/'))).header('cross-origin-opener-policy'), 'same-origin', 'the file still applies');
+});
+
+test('configFile: false ignores the file', async () => {
+  const root = await rootWith({ listing: false });
+  const s = await serve({ root, configFile: false });
+  assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200);
+});
+
+test('an invalid file fails the start with the file, the key and the reason', async () => {
+  const cases: Array<[unknown, string, RegExp]> = [
+    [{ listnig: false }, 'listnig', /not a Porthole setting/],
+    [{ port: '8080' }, 'port', /must be integer or null/],
+    [{ port: 70000 }, 'port', /<= 65535/],
+    [{ timeouts: { idleMs: 'soon' } }, 'timeouts.idleMs', /must be integer/],
+    [{ headers: [{ source: '**', headers: { 'X-A': 'a\r\nSet-Cookie: x=1' } }] }, 'headers[0].headers.X-A', /control character/],
+    [{ headers: [{ source: '**', headers: { 'Bad Name': 'v' } }] }, 'headers[0].headers.Bad Name', /not a header name/],
+    [{ headers: [{ source: '**', headers: { 'Content-Length': '1' } }] }, 'headers[0].headers.Content-Length', /frames the message/],
+    [{ headers: [{ headers: {} }] }, 'headers[0].source', /required/],
+    [{ allowedClients: ['10.0.0.0/99'] }, 'allowedClients[0]', /./],
+    [{ spa: '../outside.html' }, 'spa', /leaves the served folder/],
+    [{ cors: { enabled: true, origins: ['http://a.example/path'] } }, 'cors.origins[0]', /expected form/],
+    ['{ "listing": false, }', '', /not valid JSON at line 1/],
+    ['[1, 2]', '(the file)', /must be object/],
+  ];
+  for (const [config, key, reason] of cases) {
+    const root = await rootWith(config);
+    const file = join(root, CONFIG_FILE_NAME);
+    await assert.rejects(
+      startServer({ root }),
+      (err: unknown) => {
+        assert.ok(err instanceof ServerError, String(err));
+        assert.equal(err.code, 'ECONFIG');
+        assert.ok(err.message.startsWith(`${file}: `), err.message);
+        if (key !== '') assert.ok(err.message.includes(`: ${key}: `), `${err.message} names ${key}`);
+        assert.match(err.message, reason);
+        return true;
+      },
+      JSON.stringify(config),
+    );
+  }
+});
+
+/** Rewrites the file and waits for the server's `config` event (bounded). */
+async function edit(s: Running, root: string, config: unknown): Promise<ConfigFileChange> {
+  const event = withTimeout(once(s.server, 'config') as Promise<[ConfigFileChange]>, 5_000, 'the config event');
+  await writeFile(join(root, CONFIG_FILE_NAME), typeof config === 'string' ? config : JSON.stringify(config));
+  return (await event)[0];
+}
+
+test('an edit of the file is applied to the running server; an invalid edit keeps the settings in use', async () => {
+  const root = await rootWith({ headers: [{ source: '**', headers: { 'X-Version': '1' } }] });
+  const s = await serve({ root });
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '1');
+
+  const applied = await edit(s, root, { headers: [{ source: '**', headers: { 'X-Version': '2' } }], listing: false });
+  assert.equal(applied.kind, 'applied');
+  assert.match(applied.message, /headers/);
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '2');
+  assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 404);
+
+  const invalid = await edit(s, root, { headers: [{ source: '**', headers: { 'X-Version': 3 } }] });
+  assert.equal(invalid.kind, 'invalid');
+  assert.match(invalid.message, new RegExp(`${CONFIG_FILE_NAME}: headers\\[0\\]\\.headers\\.X-Version: must be string`));
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '2', 'the last valid settings stay');
+
+  const removed = withTimeout(once(s.server, 'config') as Promise<[ConfigFileChange]>, 5_000, 'the config event');
+  await rm(join(root, CONFIG_FILE_NAME));
+  assert.equal((await removed)[0].kind, 'applied');
+  const after = await fetchOnce(s.port, request('/'));
+  assert.equal(after.header('x-version'), undefined, 'no file: the defaults again');
+  assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200);
+});
+
+test('an edit that changes the binding or live-reload setup asks for a restart and changes nothing itself', async () => {
+  const root = await rootWith({ reload: { debounceMs: 50 } });
+  const s = await serve({ root });
+  const change = await edit(s, root, { reload: { debounceMs: 75 }, listing: false });
+  assert.equal(change.kind, 'restart');
+  assert.equal(s.server.options.reload.debounceMs, 50);
+  assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200, 'nothing applied: the host restarts');
+});

@@ -1,0 +1,101 @@
+/**
+ * The single-page-app fallback over real sockets: a navigation to a missing path gets the
+ * fallback page (200, live reload injected); a missing asset, a fetch/XHR, a hidden path or a
+ * malformed one stays as it was (404/400); existing files are untouched; off by default.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServerError } from '../../src/core';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request } from './raw-client';
+
+let root: string;
+const servers: Running[] = [];
+const INDEX = '<!doctype html><html><head><title>app</title></head><body><div id="app">spa-index</div></body></html>';
+const SHELL = '<!doctype html><html><body>spa-shell</body></html>';
+
+async function serve(input: Omit<Parameters<typeof startServer>[0], 'root'>): Promise<Running> {
+  const running = await startServer({ root, configFile: false, ...input });
+  servers.push(running);
+  return running;
+}
+
+const navigation = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html,application/xhtml+xml,*/*;q=0.8'];
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-spa-'));
+  await mkdir(join(root, 'assets'));
+  await writeFile(join(root, 'index.html'), INDEX);
+  await writeFile(join(root, 'shell.html'), SHELL);
+  await writeFile(join(root, 'assets', 'app.js'), 'console.log(1)\n');
+});
+
+after(async () => {
+  for (const s of servers) await s.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+test('a navigation to a deep link gets index.html (200) with the live-reload client', async () => {
+  const s = await serve({ spa: 'index.html' });
+  for (const path of ['/users/42', '/users/42/edit?tab=1', '/assets/nested/route', '/index.html/extra']) {
+    const r = await fetchOnce(s.port, request(path, { headers: navigation }));
+    assert.equal(r.status, 200, path);
+    assert.match(r.header('content-type') ?? '', /^text\/html/, path);
+    assert.match(r.body.toString(), /spa-index/, path);
+    assert.match(r.body.toString(), /__porthole\/client\.js/, `${path}: live reload injected`);
+  }
+  const record = s.records.find((rec) => rec.target === '/users/42');
+  assert.match(record?.note ?? '', /single-page app/);
+});
+
+test('without Fetch Metadata, Accept: text/html (outside fetch/XHR) is a navigation too', async () => {
+  const s = await serve({ spa: 'index.html' });
+  const r = await fetchOnce(s.port, request('/deep', { headers: ['Accept: text/html'] }));
+  assert.equal(r.status, 200);
+  assert.match(r.body.toString(), /spa-index/);
+});
+
+test('missing assets, fetch() and XHR stay 404; existing files are served as they are', async () => {
+  const s = await serve({ spa: 'index.html' });
+  const cases: Array<[string, string[]]> = [
+    ['/assets/missing.js', ['Sec-Fetch-Dest: script', 'Accept: */*']],
+    ['/missing.png', ['Sec-Fetch-Dest: image', 'Accept: image/avif,image/webp,*/*']],
+    ['/api/users', ['Sec-Fetch-Dest: empty', 'Sec-Fetch-Mode: cors', 'Accept: text/html']],
+    ['/api/users', ['Accept: text/html', 'X-Requested-With: XMLHttpRequest']],
+    ['/no-accept', []],
+    ['/curl-like', ['Accept: */*']],
+  ];
+  for (const [path, headers] of cases) {
+    const r = await fetchOnce(s.port, request(path, { headers }));
+    assert.equal(r.status, 404, `${path} ${headers.join('; ')}`);
+  }
+  const js = await fetchOnce(s.port, request('/assets/app.js', { headers: navigation }));
+  assert.equal(js.status, 200);
+  assert.equal(js.body.toString(), 'console.log(1)\n');
+});
+
+test('hidden and malformed paths are not rescued by the fallback', async () => {
+  const s = await serve({ spa: 'index.html' });
+  assert.equal((await fetchOnce(s.port, request('/.env', { headers: navigation }))).status, 404);
+  assert.equal((await fetchOnce(s.port, request('/a%ZZ', { headers: navigation }))).status, 400);
+});
+
+test('spa names another fallback file; off (the default) answers 404', async () => {
+  const shell = await serve({ spa: 'shell.html' });
+  const r = await fetchOnce(shell.port, request('/deep/link', { headers: navigation }));
+  assert.equal(r.status, 200);
+  assert.match(r.body.toString(), /spa-shell/);
+  const off = await serve({});
+  assert.equal((await fetchOnce(off.port, request('/deep/link', { headers: navigation }))).status, 404);
+});
+
+test('a fallback outside the root is refused at start; a missing fallback file is a 404, not a crash', async () => {
+  for (const spa of ['../outside.html', '/etc/passwd']) {
+    await assert.rejects(startServer({ root, configFile: false, spa }), (err: unknown) => err instanceof ServerError && /spa/.test(err.message), spa);
+  }
+  const s = await serve({ spa: 'nope.html' });
+  assert.equal((await fetchOnce(s.port, request('/deep', { headers: navigation }))).status, 404);
+});
