@@ -165,15 +165,22 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
 /** The SPA fallback file when `--spa` / `spa: true` names none. */
 export const DEFAULT_SPA_FILE = 'index.html';
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload' | 'cors'>> & {
-  readonly root: string;
+/** Options without a root: what a configuration file or a caller's overrides hold. */
+export type OptionLayer = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload' | 'cors'>> & {
+  readonly root?: string;
   readonly timeouts?: Partial<Timeouts>;
   readonly reload?: Partial<ReloadOptions>;
   readonly cors?: Partial<CorsOptions>;
 };
 
-/** Options without a root: what a configuration file or a caller's overrides hold. */
-export type OptionLayer = Omit<ServerOptionsInput, 'root'> & { readonly root?: string };
+/**
+ * What a caller gives the server: the root, its own options (they override the configuration
+ * file), and `fallback`, options of its own that the file may override (the extension's log file).
+ */
+export type ServerOptionsInput = OptionLayer & {
+  readonly root: string;
+  readonly fallback?: OptionLayer;
+};
 
 /** `layer` without its `undefined` members (an absent key and `key: undefined` mean the same). */
 function defined<T extends object>(layer: T | undefined): Partial<T> {

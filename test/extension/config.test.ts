@@ -14,7 +14,7 @@ const from = (values: Record<string, unknown>) => readConfig((key) => values[key
 const folder = { folderPath: path.resolve('/work/site'), folderName: 'my site', logDir: path.resolve('/logs/porthole') };
 
 void test('no settings: the defaults, no problems', () => {
-  assert.deepEqual(from({}), { config: DEFAULT_CONFIG, problems: [] });
+  assert.deepEqual(from({}), { config: { ...DEFAULT_CONFIG, explicit: [] }, problems: [] });
 });
 
 void test('valid values are taken as they are', () => {
@@ -58,6 +58,9 @@ void test('server options: folder-relative root, default log file in the log fol
   assert.equal(options.root, path.join(folder.folderPath, 'public'));
   assert.equal(options.port, null);
   assert.equal(options.host, '127.0.0.1');
-  assert.equal(options.logFile, path.join(folder.logDir, 'requests-my_site.log'));
+  // The extension's own log file is a fallback that porthole.config.json's logFile may replace.
+  assert.equal(options.logFile, undefined);
+  assert.equal(options.fallback?.logFile, path.join(folder.logDir, 'requests-my_site.log'));
+  assert.equal(toServerOptions({ ...DEFAULT_CONFIG, logFile: 'logs/req.log' }, folder).logFile, path.join(folder.folderPath, 'logs', 'req.log'));
   assert.equal(resolveLogFile({ ...DEFAULT_CONFIG, logFile: 'logs/req.log' }, folder), path.join(folder.folderPath, 'logs', 'req.log'));
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_OPTIONS } from '../../src/core';
+import { CONFIG_FILE_NAME, DEFAULT_OPTIONS } from '../../src/core';
 import { COMMANDS, REQUESTS_VIEW_ID, VIEW_CONTAINER_ID } from '../../src/extension/commands/node-command-ids';
 import { DEFAULT_CONFIG, DEFAULT_MAX_ENTRIES, MAX_MAX_ENTRIES, MIN_MAX_ENTRIES, SETTING_KEYS } from '../../src/extension/config/node-config';
 import { DEFAULT_RELOAD_ON, MAX_RELOAD_DEBOUNCE_MS, MIN_RELOAD_DEBOUNCE_MS, RELOAD_TRIGGERS } from '../../src/extension/reload/node-reload-config';
@@ -53,6 +53,28 @@ void test('the settings defaults are the core\'s own DEFAULT_OPTIONS', () => {
   assert.equal(prop('reload.on').default, DEFAULT_RELOAD_ON);
   assert.deepEqual(prop('reload.on').enum, RELOAD_TRIGGERS);
   assert.equal(prop('reload.on').enumDescriptions?.length, RELOAD_TRIGGERS.length);
+  // Headers, isolation, CORS (off: a default-on CORS lets any page read the folder), SPA, the file.
+  assert.deepEqual(prop('headers').default, {});
+  assert.deepEqual(DEFAULT_OPTIONS.headers, []);
+  assert.equal(prop('crossOriginIsolation').default, DEFAULT_OPTIONS.crossOriginIsolation);
+  assert.equal(prop('cors.enabled').default, DEFAULT_OPTIONS.cors.enabled);
+  assert.equal(prop('cors.enabled').default, false);
+  assert.deepEqual(prop('cors.origins').default, DEFAULT_OPTIONS.cors.origins);
+  assert.equal(DEFAULT_OPTIONS.spa, undefined);
+  assert.equal(prop('spa').default, '');
+  assert.equal(prop('configFile').default, DEFAULT_OPTIONS.configFile);
+});
+
+void test('porthole.config.json is completed by the editor: jsonValidation names the schema the core validates with', () => {
+  const contributions = (manifest.contributes as unknown as { jsonValidation?: Array<{ fileMatch: string; url: string }> }).jsonValidation ?? [];
+  const entry = contributions.find((j) => j.fileMatch === CONFIG_FILE_NAME);
+  assert.ok(entry, 'a jsonValidation entry for porthole.config.json');
+  const file = path.join(repoRoot(), entry.url);
+  assert.ok(fs.existsSync(file), `${entry.url} exists`);
+  const schema = JSON.parse(fs.readFileSync(file, 'utf8')) as { properties: Record<string, unknown> };
+  // Every server option the file may hold is in the schema (and nothing the server does not know).
+  const optionKeys = Object.keys(DEFAULT_OPTIONS).filter((k) => !['tls', 'configFile'].includes(k));
+  assert.deepEqual(Object.keys(schema.properties).filter((k) => k !== '$schema').sort(), optionKeys.sort());
 });
 
 void test('every contributed setting is in the config snapshot with the same default, and vice versa', () => {

@@ -19,9 +19,11 @@ void test('vsce ls: the .vsix ships only dist/extension.js, dist/server-worker.j
     'package.json', 'README.md', 'CHANGELOG.md', 'LICENSE',
     'dist/extension.js', 'dist/server-worker.js',
     'media/requests.js', 'media/requests.css', 'media/porthole.svg', 'media/icon.png',
+    'schemas/porthole.config.schema.json',
   ]);
   for (const f of files) assert.ok(allowed.has(f), `unexpected file in the .vsix: ${f}`);
-  for (const f of ['package.json', 'LICENSE', 'CHANGELOG.md', 'media/requests.js', 'media/requests.css', 'media/icon.png']) {
+  // The schema contributed through jsonValidation must ship, or the editor cannot complete porthole.config.json.
+  for (const f of ['package.json', 'LICENSE', 'CHANGELOG.md', 'media/requests.js', 'media/requests.css', 'media/icon.png', 'schemas/porthole.config.schema.json']) {
     assert.ok(files.includes(f), `missing from the .vsix: ${f}`);
   }
   assert.ok(!files.some((f) => f.endsWith('.map') || f.endsWith('.ts')), 'no maps or sources');

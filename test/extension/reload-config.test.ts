@@ -16,7 +16,7 @@ void test('no reload settings: the core\'s defaults, reloading on save', () => {
   assert.deepEqual(DEFAULT_RELOAD_SETTINGS.reloadIgnore, DEFAULT_RELOAD.ignore);
   assert.equal(DEFAULT_RELOAD_SETTINGS.reloadDebounceMs, DEFAULT_RELOAD.debounceMs);
   assert.equal(DEFAULT_RELOAD_SETTINGS.reloadOn, 'save');
-  assert.deepEqual(readConfig(() => undefined).config, DEFAULT_CONFIG);
+  assert.deepEqual(readConfig(() => undefined).config, { ...DEFAULT_CONFIG, explicit: [] });
 });
 
 void test('valid reload settings are taken; globs are trimmed and empty ones dropped', () => {

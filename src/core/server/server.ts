@@ -26,6 +26,7 @@ import {
   type BoundAddress,
   type ConfigFileChange,
   type DiagnosticLevel,
+  type OptionLayer,
   type ReconfigurableOptions,
   type ServerOptions,
   type ServerOptionsInput,
@@ -86,8 +87,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private handlerContext: HandlerContext | undefined;
   private opts: ServerOptions | undefined;
   private allGone: (() => void) | undefined;
-  /** What listen() was given: the configuration file is laid under it again when it changes. */
+  /** What listen() was given (updated by reconfigure): the configuration file lies under it. */
   private input: ServerOptionsInput | undefined;
+  /** The configuration file's options as last read (undefined: no file, or configFile off). */
+  private fileLayer: OptionLayer | undefined;
   private configWatcher: { close(): void } | undefined;
   /** Live reload while listening with `reload.enabled` (notifyChanged, setOverlay). */
   liveReload: LiveReload | undefined;
@@ -129,7 +132,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   async listen(input: ServerOptionsInput): Promise<BoundAddress> {
     if (this.state.kind !== 'idle') throw new Error('PreviewServer.listen: already started');
     this.input = input;
-    const opts = await resolveOptionsWithConfigFile(input);
+    this.fileLayer = await readFileLayer(input);
+    const opts = layeredOptions(input, this.fileLayer);
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
     const clients = new ClientFilter(opts.allowedClients);
@@ -208,9 +212,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private async configFileChanged(): Promise<void> {
     const input = this.input;
     if (input === undefined || this.state.kind !== 'listening') return;
+    let layer: OptionLayer | undefined;
     let next: ServerOptions;
     try {
-      next = await resolveOptionsWithConfigFile(input);
+      layer = await readFileLayer(input);
+      next = layeredOptions(this.input ?? input, layer);
     } catch (err) {
       const message = `${(err as Error).message}; keeping the settings in use`;
       this.emit('diagnostic', 'error', message);
@@ -218,50 +224,48 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       return;
     }
     if (this.state.kind !== 'listening') return;
-    const current = this.options;
-    const fixed = (o: ServerOptions): string => {
-      const rest: Record<string, unknown> = { ...o };
-      for (const k of RECONFIGURABLE_KEYS) delete rest[k];
-      return JSON.stringify(rest);
-    };
-    if (fixed(current) !== fixed(next)) {
+    if (fixedPart(this.options) !== fixedPart(next)) {
       const message = `${CONFIG_FILE_NAME} changed an option that needs a restart (binding, root, log or live reload)`;
       this.emit('diagnostic', 'info', message);
       this.emit('config', { kind: 'restart', message });
       return;
     }
-    const changes: Record<string, unknown> = {};
-    for (const k of RECONFIGURABLE_KEYS) {
-      if (JSON.stringify(current[k]) !== JSON.stringify(next[k])) changes[k] = next[k];
-    }
-    const keys = Object.keys(changes);
-    if (keys.length > 0) this.reconfigure(changes);
+    this.fileLayer = layer;
+    const keys = this.apply(next);
     const message = keys.length === 0 ? `${CONFIG_FILE_NAME} changed; nothing to apply` : `${CONFIG_FILE_NAME} changed: applied ${keys.join(', ')}`;
     this.emit('diagnostic', 'info', message);
     this.emit('config', { kind: 'applied', message });
   }
 
   /**
-   * Applies options that need no new socket: listing, dotfiles, symlinks and the access lists.
-   * Requests already being answered finish under the old options. Throws on an invalid CIDR.
+   * Applies options that need no new socket: listing, dotfiles, symlinks, the access lists,
+   * headers, CORS, cross-origin isolation and the SPA fallback. They replace the caller's own;
+   * the configuration file still lies under them (its header rules stay). Requests already being
+   * answered finish under the old options. Throws, changing nothing, on an invalid CIDR, header
+   * field or SPA file.
    */
   reconfigure(changes: ReconfigurableOptions): void {
+    const input = this.input;
+    if (input === undefined || this.handlerContext === undefined) throw new Error('PreviewServer: not started');
+    const nextInput: ServerOptionsInput = { ...input, ...changes };
+    const next = layeredOptions(nextInput, this.fileLayer);
+    const clients = new ClientFilter(next.allowedClients);
+    this.input = nextInput;
+    this.apply(next, clients);
+  }
+
+  /** Makes `next`'s live options the running ones; returns the keys that changed. */
+  private apply(next: ServerOptions, clients = new ClientFilter(next.allowedClients)): string[] {
     const ctx = this.hooks;
-    const merged = { ...this.options, ...changes };
-    checkOwnOptions(merged);
-    if (changes.allowedClients !== undefined) ctx.clients = new ClientFilter(changes.allowedClients);
-    if (changes.allowedHosts !== undefined) ctx.hosts.setExtra(changes.allowedHosts);
-    ctx.files = {
-      rootReal: ctx.files.rootReal,
-      listing: changes.listing ?? ctx.files.listing,
-      dotfiles: changes.dotfiles ?? ctx.files.dotfiles,
-      followSymlinks: changes.followSymlinks ?? ctx.files.followSymlinks,
-    };
-    if (changes.headers !== undefined || changes.cors !== undefined || changes.crossOriginIsolation !== undefined) {
-      ctx.policy = new ResponsePolicy(merged);
-    }
-    if ('spa' in changes) ctx.spa = changes.spa;
-    this.opts = merged;
+    const current = this.options;
+    const changed = RECONFIGURABLE_KEYS.filter((k) => JSON.stringify(current[k]) !== JSON.stringify(next[k]));
+    ctx.clients = clients;
+    if (changed.includes('allowedHosts')) ctx.hosts.setExtra(next.allowedHosts);
+    ctx.files = { rootReal: ctx.files.rootReal, listing: next.listing, dotfiles: next.dotfiles, followSymlinks: next.followSymlinks };
+    ctx.policy = new ResponsePolicy(next);
+    ctx.spa = next.spa;
+    this.opts = { ...current, ...Object.fromEntries(RECONFIGURABLE_KEYS.map((k) => [k, next[k]])) };
+    return changed;
   }
 
   /** Adds a name the server answers to while running (the authority asExternalUri returns). */
@@ -384,25 +388,43 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
 }
 
 /**
- * The options a server runs with: the root's configuration file (unless `configFile: false`)
- * under the caller's options (CLI flags, editor settings), then the defaults. Throws a
- * ServerError ECONFIG naming the file, the key and the reason for an invalid file, EOPTIONS for
- * an invalid header or SPA file given by the caller.
+ * The options a server runs with, checked: what the caller gave (CLI flags, editor settings),
+ * over the configuration file's layer, over the caller's `fallback`, over the defaults. Throws a
+ * ServerError EOPTIONS for an invalid header field or SPA file, whoever gave it.
  */
-export async function resolveOptionsWithConfigFile(input: ServerOptionsInput): Promise<ServerOptions> {
-  let layered: ServerOptionsInput = input;
-  if (input.configFile !== false) {
-    try {
-      const file = await readConfigFile(input.root);
-      layered = { ...layerOptions(file.options, input), root: input.root };
-    } catch (err) {
-      if (err instanceof ConfigFileError) throw new ServerError('ECONFIG', err.message);
-      throw err;
-    }
-  }
-  const opts = resolveServerOptions(layered);
+function layeredOptions(input: ServerOptionsInput, fileLayer: OptionLayer | undefined): ServerOptions {
+  const { fallback, ...given } = input;
+  const opts = resolveServerOptions({ ...layerOptions(fallback, fileLayer, given), root: input.root });
   checkOwnOptions(opts);
   return opts;
+}
+
+/** The configuration file's options for `input`'s root (none when `configFile: false`); ServerError ECONFIG when invalid. */
+async function readFileLayer(input: ServerOptionsInput): Promise<OptionLayer | undefined> {
+  if (input.configFile === false) return undefined;
+  try {
+    return (await readConfigFile(input.root)).options;
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new ServerError('ECONFIG', err.message);
+    throw err;
+  }
+}
+
+/** Every option a running server cannot change without a new socket, as one comparable string. */
+function fixedPart(o: ServerOptions): string {
+  const rest: Record<string, unknown> = { ...o };
+  for (const k of RECONFIGURABLE_KEYS) delete rest[k];
+  return JSON.stringify(rest);
+}
+
+/**
+ * The options a server started with `input` runs with: the root's configuration file (unless
+ * `configFile: false`) under the caller's options, then the defaults — the code
+ * PreviewServer.listen runs. Throws a ServerError ECONFIG naming the file, the key and the reason
+ * for an invalid file, EOPTIONS for an invalid header or SPA file.
+ */
+export async function resolveOptionsWithConfigFile(input: ServerOptionsInput): Promise<ServerOptions> {
+  return layeredOptions(input, await readFileLayer(input));
 }
 
 /** Header fields and the SPA file, whoever gave them: nothing invalid reaches the wire. */

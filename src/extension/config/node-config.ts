@@ -5,8 +5,8 @@
  * to the default and the reason is reported in `problems`.
  */
 import * as path from 'node:path';
-import { DEFAULT_OPTIONS, parseCidr } from '../../core';
-import type { ReconfigurableOptions, ServerOptionsInput } from '../../core';
+import { DEFAULT_OPTIONS, DEFAULT_SPA_FILE, headerFieldProblem, parseCidr, spaFileProblem } from '../../core';
+import type { OptionLayer, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
 import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from '../reload/node-reload-config';
 import type { ReloadSettings } from '../reload/node-reload-config';
 
@@ -42,6 +42,21 @@ export interface PortholeConfig extends ReloadSettings {
   readonly httpsKey: string;
   /** HTTPS with a self-signed certificate kept in the extension's global storage. */
   readonly httpsSelfSigned: boolean;
+  /** Response headers for every path (name → value, each checked with headerFieldProblem). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly crossOriginIsolation: boolean;
+  readonly corsEnabled: boolean;
+  /** Each entry an origin (`http://host:port`); empty = any origin. */
+  readonly corsOrigins: readonly string[];
+  /** The SPA fallback file, root-relative; '' = off. */
+  readonly spa: string;
+  /** Read `porthole.config.json` from the served folder. */
+  readonly configFile: boolean;
+  /**
+   * The setting keys the user has set (user, workspace or folder level): only these override
+   * porthole.config.json. undefined (a snapshot made in code): every setting counts as set.
+   */
+  readonly explicit?: readonly string[];
 }
 
 /** The setting keys (relative to `porthole.`) and the snapshot field each one fills. */
@@ -61,8 +76,17 @@ export const SETTING_KEYS = {
   httpsCert: 'https.cert',
   httpsKey: 'https.key',
   httpsSelfSigned: 'https.selfSigned',
+  headers: 'headers',
+  crossOriginIsolation: 'crossOriginIsolation',
+  corsEnabled: 'cors.enabled',
+  corsOrigins: 'cors.origins',
+  spa: 'spa',
+  configFile: 'configFile',
   ...RELOAD_SETTING_KEYS,
-} as const satisfies Record<keyof PortholeConfig, string>;
+} as const satisfies Record<Exclude<keyof PortholeConfig, 'explicit'>, string>;
+
+/** The snapshot fields that are settings (every field but `explicit`). */
+export type SettingField = keyof typeof SETTING_KEYS;
 
 /** The defaults: the core's own, plus the extension-only ones. package.json must agree (tested). */
 export const DEFAULT_CONFIG: PortholeConfig = {
@@ -81,6 +105,12 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   httpsCert: '',
   httpsKey: '',
   httpsSelfSigned: false,
+  headers: {},
+  crossOriginIsolation: DEFAULT_OPTIONS.crossOriginIsolation,
+  corsEnabled: DEFAULT_OPTIONS.cors.enabled,
+  corsOrigins: DEFAULT_OPTIONS.cors.origins,
+  spa: '',
+  configFile: DEFAULT_OPTIONS.configFile,
   ...DEFAULT_RELOAD_SETTINGS,
 };
 
@@ -93,24 +123,27 @@ export interface ConfigSnapshot {
 /** Reads a raw value by its setting key (e.g. a WorkspaceConfiguration's `get`). */
 export type RawSettingReader = (key: string) => unknown;
 
-/** Validates every setting; the result never contains an invalid value. */
-export function readConfig(read: RawSettingReader): ConfigSnapshot {
+/**
+ * Validates every setting; the result never contains an invalid value. `isSet` tells which
+ * settings the user has set (default: those `read` returns a value for).
+ */
+export function readConfig(read: RawSettingReader, isSet: (key: string) => boolean = (key) => read(key) !== undefined): ConfigSnapshot {
   const problems: string[] = [];
-  const bool = (field: keyof PortholeConfig, fallback: boolean): boolean => {
+  const bool = (field: SettingField, fallback: boolean): boolean => {
     const v = read(SETTING_KEYS[field]);
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'boolean') return v;
     problems.push(`porthole.${SETTING_KEYS[field]} must be true or false; using ${String(fallback)}.`);
     return fallback;
   };
-  const str = (field: keyof PortholeConfig, fallback: string): string => {
+  const str = (field: SettingField, fallback: string): string => {
     const v = read(SETTING_KEYS[field]);
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'string') return v.trim();
     problems.push(`porthole.${SETTING_KEYS[field]} must be a string; using "${fallback}".`);
     return fallback;
   };
-  const int = (field: keyof PortholeConfig, fallback: number, min: number, max: number): number => {
+  const int = (field: SettingField, fallback: number, min: number, max: number): number => {
     const v = read(SETTING_KEYS[field]);
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
@@ -118,7 +151,7 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     return fallback;
   };
   /** A list of strings; entries `valid` refuses are dropped, each with its reason. */
-  const list = (field: keyof PortholeConfig, valid: (entry: string) => string | undefined): string[] => {
+  const list = (field: SettingField, valid: (entry: string) => string | undefined): string[] => {
     const v = read(SETTING_KEYS[field]);
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) {
@@ -141,6 +174,33 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535) return v;
     problems.push(`porthole.port must be a whole number from 0 to 65535, or null for the folder's own port; using the folder's own port.`);
     return null;
+  };
+
+  /** Name → value; a field RFC 9110's grammar refuses is dropped with its reason. */
+  const headerSetting = (): Record<string, string> => {
+    const v = read(SETTING_KEYS.headers);
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      problems.push('porthole.headers must be an object of header names and values; ignoring it.');
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
+      const reason = typeof value === 'string' ? headerFieldProblem(name, value) : 'the value is not a string';
+      if (reason === undefined) out[name] = value as string;
+      else problems.push(`porthole.headers: ${reason}; ignoring ${JSON.stringify(name)}.`);
+    }
+    return out;
+  };
+  /** '' (off), or a file inside the served folder; `true` means index.html. */
+  const spaSetting = (): string => {
+    const v = read(SETTING_KEYS.spa);
+    if (v === true) return DEFAULT_SPA_FILE;
+    const text = v === false ? '' : str('spa', DEFAULT_CONFIG.spa);
+    const reason = text === '' ? undefined : spaFileProblem(text);
+    if (reason === undefined) return text;
+    problems.push(`porthole.spa: ${reason}; the single-page-app fallback is off.`);
+    return '';
   };
 
   let host = str('host', DEFAULT_CONFIG.host);
@@ -176,7 +236,14 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     httpsCert: str('httpsCert', DEFAULT_CONFIG.httpsCert),
     httpsKey: str('httpsKey', DEFAULT_CONFIG.httpsKey),
     httpsSelfSigned: bool('httpsSelfSigned', DEFAULT_CONFIG.httpsSelfSigned),
+    headers: headerSetting(),
+    crossOriginIsolation: bool('crossOriginIsolation', DEFAULT_CONFIG.crossOriginIsolation),
+    corsEnabled: bool('corsEnabled', DEFAULT_CONFIG.corsEnabled),
+    corsOrigins: list('corsOrigins', (o) => (/^https?:\/\/[^/\s]+$/.test(o) ? undefined : 'is not an origin (scheme://host[:port], no path)')),
+    spa: spaSetting(),
+    configFile: bool('configFile', DEFAULT_CONFIG.configFile),
     ...readReloadSettings(read, problems),
+    explicit: Object.values(SETTING_KEYS).filter((key) => isSet(key)),
   };
   return { config, problems };
 }
@@ -187,31 +254,61 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
  */
 export function needsRestart(running: PortholeConfig, next: PortholeConfig): boolean {
   return (
-    (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned'] as const).some((k) => running[k] !== next[k]) ||
+    (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned', 'configFile'] as const).some((k) => running[k] !== next[k]) ||
+    // A setting set or unset: porthole.config.json decides it now (or no longer); the server re-reads it.
+    !sameSettingValue(running.explicit ?? [], next.explicit ?? []) ||
     reloadNeedsRestart(running, next)
   );
 }
 
 /** The setting keys whose values differ (for "applies at the next start" messages). */
 export function changedKeys(a: PortholeConfig, b: PortholeConfig): string[] {
-  return (Object.keys(SETTING_KEYS) as Array<keyof PortholeConfig>)
+  return (Object.keys(SETTING_KEYS) as SettingField[])
     .filter((k) => !sameSettingValue(a[k], b[k]))
     .map((k) => `porthole.${SETTING_KEYS[k]}`);
 }
 
 /** Settings a running server takes without a restart (WorkerServer.reconfigure). */
-export const LIVE_SETTINGS = ['listing', 'dotfiles', 'followSymlinks', 'allowedHosts', 'allowedClients'] as const;
+export const LIVE_SETTINGS = [
+  'listing',
+  'dotfiles',
+  'followSymlinks',
+  'allowedHosts',
+  'allowedClients',
+  'headers',
+  'crossOriginIsolation',
+  'corsEnabled',
+  'corsOrigins',
+  'spa',
+] as const satisfies readonly SettingField[];
+
+/** The server options the live settings stand for (CORS is one option of two settings). */
+function liveOptions(config: PortholeConfig): Pick<ServerOptions, keyof ReconfigurableOptions> {
+  return {
+    listing: config.listing,
+    dotfiles: config.dotfiles,
+    followSymlinks: config.followSymlinks,
+    allowedHosts: config.allowedHosts,
+    allowedClients: config.allowedClients,
+    headers: Object.keys(config.headers).length === 0 ? [] : [{ source: '**', headers: config.headers }],
+    crossOriginIsolation: config.crossOriginIsolation,
+    cors: { enabled: config.corsEnabled, origins: config.corsOrigins },
+    spa: config.spa === '' ? undefined : config.spa,
+  };
+}
 
 /** The live-applicable changes from `running` to `next`, or undefined when there are none. */
 export function liveChanges(running: PortholeConfig, next: PortholeConfig): ReconfigurableOptions | undefined {
-  const changes: { -readonly [K in (typeof LIVE_SETTINGS)[number]]?: PortholeConfig[K] } = {};
+  const before = liveOptions(running);
+  const after = liveOptions(next);
+  const changes: Record<string, unknown> = {};
   let any = false;
-  for (const k of LIVE_SETTINGS) {
-    if (sameSettingValue(running[k], next[k])) continue;
-    (changes as Record<string, unknown>)[k] = next[k];
+  for (const k of Object.keys(after) as Array<keyof ReconfigurableOptions>) {
+    if (sameSettingValue(before[k], after[k])) continue;
+    changes[k] = after[k];
     any = true;
   }
-  return any ? changes : undefined;
+  return any ? (changes) : undefined;
 }
 
 /** File-system facts the options need that the snapshot cannot know. */
@@ -235,19 +332,39 @@ export function resolveLogFile(config: PortholeConfig, folder: FolderContext): s
   return path.join(folder.logDir, `requests-${safe}.log`);
 }
 
-/** The core's input for one folder: only what the settings say; the core fills in the rest. */
+/**
+ * The core's input for one folder: the settings the user has set (they override
+ * porthole.config.json), and the extension's own log file as a fallback the file may override.
+ */
 export function toServerOptions(config: PortholeConfig, folder: FolderContext): ServerOptionsInput {
+  const set = config.explicit === undefined ? undefined : new Set(config.explicit);
+  const given = <T>(field: SettingField, value: T): T | undefined => (set === undefined || set.has(SETTING_KEYS[field]) ? value : undefined);
+  const live = liveOptions(config);
+  const reload = toReloadOptions(config);
+  const fallback: OptionLayer = { logFile: resolveLogFile(config, folder) };
   return {
     root: resolveRoot(config, folder),
-    port: config.port,
-    host: config.host,
-    listing: config.listing,
-    dotfiles: config.dotfiles,
-    followSymlinks: config.followSymlinks,
-    logFile: resolveLogFile(config, folder),
-    resolveHostNames: config.resolveHostNames,
-    allowedHosts: config.allowedHosts,
-    allowedClients: config.allowedClients,
-    reload: toReloadOptions(config),
+    port: given('port', config.port),
+    host: given('host', config.host),
+    listing: given('listing', live.listing),
+    dotfiles: given('dotfiles', live.dotfiles),
+    followSymlinks: given('followSymlinks', live.followSymlinks),
+    logFile: config.logFile === '' ? undefined : resolveLogFile(config, folder),
+    resolveHostNames: given('resolveHostNames', config.resolveHostNames),
+    allowedHosts: given('allowedHosts', live.allowedHosts),
+    allowedClients: given('allowedClients', live.allowedClients),
+    reload: {
+      enabled: given('reloadEnabled', reload.enabled),
+      ignore: given('reloadIgnore', reload.ignore),
+      debounceMs: given('reloadDebounceMs', reload.debounceMs),
+      // The extension reports changes itself, always.
+      watch: reload.watch,
+    },
+    headers: given('headers', live.headers),
+    crossOriginIsolation: given('crossOriginIsolation', live.crossOriginIsolation),
+    cors: { enabled: given('corsEnabled', live.cors.enabled), origins: given('corsOrigins', live.cors.origins) },
+    spa: given('spa', live.spa),
+    configFile: config.configFile,
+    fallback,
   };
 }

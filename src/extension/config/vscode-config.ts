@@ -8,7 +8,12 @@ import { CONFIG_SECTION, readConfig } from './node-config';
 
 export function readFolderConfig(folder: vscode.WorkspaceFolder | undefined): ConfigSnapshot {
   const section = vscode.workspace.getConfiguration(CONFIG_SECTION, folder?.uri);
-  return readConfig((key) => section.get<unknown>(key));
+  // Set at any level (user, workspace, folder): only these override porthole.config.json.
+  const isSet = (key: string): boolean => {
+    const i = section.inspect(key);
+    return i !== undefined && (i.globalValue !== undefined || i.workspaceValue !== undefined || i.workspaceFolderValue !== undefined);
+  };
+  return readConfig((key) => section.get<unknown>(key), isSet);
 }
 
 export function folderContext(folder: vscode.WorkspaceFolder, logUri: vscode.Uri): FolderContext {

@@ -102,5 +102,11 @@ export function reloadNeedsRestart(running: ReloadSettings, next: ReloadSettings
 /** Equality of two setting values; lists are compared item by item. */
 export function sameSettingValue(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameSettingValue(v, b[i]));
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    // Objects (porthole.headers, the CORS option): the same keys with the same values.
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    return ka.length === kb.length && ka.every((k) => k in b && sameSettingValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
   return a === b;
 }

@@ -4,7 +4,7 @@
  * wait is bounded. No `vscode` import: the server factory and the log are injected, so node tests
  * drive it with a fake server.
  */
-import type { BoundAddress, DiagnosticLevel, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../core';
+import type { BoundAddress, ConfigFileChange, DiagnosticLevel, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../core';
 import { Disposable, Emitter } from '../common/node-disposable';
 import type { FolderContext, PortholeConfig } from '../config/node-config';
 import { changedKeys, liveChanges, toServerOptions } from '../config/node-config';
@@ -29,6 +29,7 @@ export interface ServerHandle {
   on(event: 'hostname', listener: (ip: string, name: string) => void): unknown;
   on(event: 'diagnostic', listener: (level: DiagnosticLevel, message: string) => void): unknown;
   on(event: 'exit', listener: (error: Error | undefined) => void): unknown;
+  on(event: 'config', listener: (change: ConfigFileChange) => void): unknown;
   removeAllListeners(): unknown;
 }
 
@@ -163,6 +164,7 @@ export class ServerController extends Disposable {
     });
     server.on('diagnostic', (level, message) => this.out.log(level, `[${this.folder.folderName}] ${message}`));
     server.on('exit', (error) => this.onExit(server, error));
+    server.on('config', (change) => this.onConfigFileChange(server, change));
 
     const options = toServerOptions(config, this.folder);
     const where = config.port === null ? `${config.host} (the folder's own port)` : `${config.host}:${config.port}`;
@@ -202,6 +204,26 @@ export class ServerController extends Disposable {
     this.out.log('info', `[${this.folder.folderName}] Stopped after ${this.count} request${this.count === 1 ? '' : 's'}`);
     this.apply({ type: 'closed' });
     return this.current;
+  }
+
+  /**
+   * porthole.config.json changed under the running server: it applied the change itself, or kept
+   * its settings (invalid file: the user sees why), or needs a restart with the same settings.
+   */
+  private onConfigFileChange(server: ServerHandle, change: ConfigFileChange): void {
+    const state = this.current;
+    if (this.server !== server || state.kind !== 'running') return;
+    const where = `[${this.folder.folderName}]`;
+    if (change.kind === 'invalid') {
+      this.out.failure(`Porthole: ${change.message}`, change.message);
+      return;
+    }
+    if (change.kind === 'restart') {
+      this.out.log('info', `${where} ${change.message}: restarting.`);
+      void this.restart(state.config);
+      return;
+    }
+    this.out.log('info', `${where} ${change.message}`);
   }
 
   private onExit(server: ServerHandle, error: Error | undefined): void {

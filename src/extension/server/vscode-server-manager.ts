@@ -193,7 +193,7 @@ export class ServerManager extends Disposable {
       } else {
         const live = liveChanges(state.config, config);
         if (controller.reconfigure(config) && live) this.output.log('info', `[${folder.name}] Applied ${Object.keys(live).map((k) => `porthole.${k}`).join(', ')} to the running server.`);
-        const keys = changedKeys(state.config, config).filter((k) => !NO_RESTART_NEEDED.has(k) && !(live && k.slice('porthole.'.length) in live));
+        const keys = changedKeys(state.config, config).filter((k) => !NO_RESTART_NEEDED.has(k) && !(live && (k.slice('porthole.'.length).split('.')[0] ?? '') in live));
         if (keys.length > 0) this.output.log('info', `[${folder.name}] ${keys.join(', ')} changed; this applies when the server restarts (Porthole: Restart).`);
       }
     }
