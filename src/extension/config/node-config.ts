@@ -308,7 +308,7 @@ export function liveChanges(running: PortholeConfig, next: PortholeConfig): Reco
     changes[k] = after[k];
     any = true;
   }
-  return any ? (changes) : undefined;
+  return any ? changes : undefined;
 }
 
 /** File-system facts the options need that the snapshot cannot know. */
