@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { CONFIG_FILE_NAME, ServerError, type ConfigFileChange } from '../../src/core';
 import { startServer, type Running } from './harness';
 import { fetchOnce, request, withTimeout } from './raw-client';
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 
 let base: string;
 let count = 0;
@@ -148,4 +150,10 @@ test('an edit that changes the binding or live-reload setup asks for a restart a
   assert.equal(change.kind, 'restart');
   assert.equal(s.server.options.reload.debounceMs, 50);
   assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200, 'nothing applied: the host restarts');
+});
+
+test('the generated validator is the schema VS Code completes the file with (regenerate after editing the schema)', () => {
+  const repo = resolve(__dirname, '..', '..', '..');
+  // Exits 1 with a message when config-validator.generated.ts differs from what the schema gives.
+  execFileSync(process.execPath, [join(repo, 'scripts', 'gen-config-validator.mjs'), '--check'], { cwd: repo, stdio: 'pipe', timeout: 30_000 });
 });

@@ -1,7 +1,8 @@
 /**
  * `porthole.config.json`: one file at the root of the served folder that the CLI and the editor
  * both read through this module. The file is checked against its JSON Schema
- * (schemas/porthole.config.schema.json, the one VS Code completes the file with) by ajv, then
+ * (schemas/porthole.config.schema.json, the one VS Code completes the file with) by ajv's
+ * standalone validator generated from it, then
  * against what the schema cannot say (header grammar, CIDR ranges, paths that stay in the root).
  * Any problem is a ConfigFileError naming the file, the key and the reason; nothing of an invalid
  * file is used.
@@ -13,8 +14,8 @@
 import { readFile } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import schema from '../../../schemas/porthole.config.schema.json';
+import type { ErrorObject } from 'ajv';
+import { validate as generatedValidate } from './config-validator.generated';
 import { CONFIG_FILE_NAME, DEFAULT_RELOAD, DEFAULT_SPA_FILE, type HeaderRule, type OptionLayer } from '../options';
 import { isToken, isValidFieldValue } from '../http/http-grammar';
 import { parseCidr } from '../access/access-policy';
@@ -88,13 +89,12 @@ export function checkHeaderRules(rules: readonly HeaderRule[], fail: (key: strin
   });
 }
 
-let compiled: ValidateFunction | undefined;
-
-/** The schema's validator, compiled on first use (a few milliseconds, only when a file exists). */
-function validator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: false, strict: false }).compile(schema);
-  return compiled;
-}
+/**
+ * The schema's validator: ajv's standalone code for schemas/porthole.config.schema.json, generated
+ * ahead (scripts/gen-config-validator.mjs; a test checks it matches the schema). It stops at the
+ * first error and leaves it in `errors`.
+ */
+const validate = generatedValidate as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 /** `/headers/0/source` → `headers[0].source`. */
 function dottedKey(pointer: string, extra?: string): string {
@@ -156,7 +156,6 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   } catch (err) {
     fail('', syntaxLocation(text, (err as Error).message));
   }
-  const validate = validator();
   if (!validate(data)) {
     const first = validate.errors?.[0];
     if (first === undefined) fail('', 'does not match its schema');
