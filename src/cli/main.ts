@@ -309,6 +309,12 @@ async function runWorker(options: CliOptions): Promise<void> {
   const server = await serve(options, input, (address) => {
     process.send?.({ type: 'listening', address } satisfies ClusterMessage);
   });
+  // Live options of an edited config file apply in every worker; a new binding cannot be shared.
+  server.on('config', (change) => {
+    if (change.kind === 'restart' && fixedPort === undefined) {
+      process.stderr.write(`porthole: ${change.message}; with --workers, stop and start porthole to apply it\n`);
+    }
+  });
   const stop = (): void => {
     server.close().then(
       () => process.exit(0),

@@ -72,6 +72,18 @@ test('options given by the caller (flags, settings) override the file; absent on
   assert.equal((await fetchOnce(s.port, request('/'))).header('cross-origin-opener-policy'), 'same-origin', 'the file still applies');
 });
 
+test('reconfigure replaces the caller\'s options only: the file\'s header rules stay under them', async () => {
+  const root = await rootWith({ headers: [{ source: '**', headers: { 'X-File': 'f' } }], listing: false });
+  const s = await serve({ root });
+  s.server.reconfigure({ headers: [{ source: '**', headers: { 'X-Setting': 's' } }] });
+  const r = await fetchOnce(s.port, request('/'));
+  assert.equal(r.header('x-file'), 'f');
+  assert.equal(r.header('x-setting'), 's');
+  assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 404, 'the file\'s listing: false stays');
+  s.server.reconfigure({ listing: true });
+  assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200, 'a caller\'s listing wins');
+});
+
 test('configFile: false ignores the file', async () => {
   const root = await rootWith({ listing: false });
   const s = await serve({ root, configFile: false });
