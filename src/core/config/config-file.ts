@@ -41,9 +41,12 @@ export class ConfigFileError extends Error {
 
 /**
  * Response header names a configuration may not set: they frame the message or belong to one
- * connection (RFC 9112 §6, RFC 9110 §7.6.1), so a wrong value would corrupt the exchange.
+ * connection (RFC 9112 §6, RFC 9110 §7.6.1), so a wrong value would corrupt the exchange; `Date`
+ * and `Server` end every head already (a second one would be a duplicate field).
  */
 const FORBIDDEN_HEADER_NAMES = new Set([
+  'date',
+  'server',
   'content-length',
   'transfer-encoding',
   'connection',
@@ -61,7 +64,7 @@ const FORBIDDEN_HEADER_NAMES = new Set([
  */
 export function headerFieldProblem(name: string, value: string): string | undefined {
   if (!isToken(name)) return `"${name}" is not a header name (a token: letters, digits and !#$%&'*+-.^_\`|~)`;
-  if (FORBIDDEN_HEADER_NAMES.has(name.toLowerCase())) return `${name} frames the message or the connection; Porthole sets it itself`;
+  if (FORBIDDEN_HEADER_NAMES.has(name.toLowerCase())) return `${name} frames the message or the connection, or ends every head; Porthole sets it itself`;
   if (!isValidFieldValue(value)) return `the value of ${name} holds a control character (CR, LF, NUL…) or a character above U+00FF`;
   return undefined;
 }
