@@ -149,4 +149,5 @@ test('settings: header fields, CORS origins and the SPA file are validated; only
   assert.equal(liveChanges(running, settings({ 'cors.enabled': true })), undefined, 'an equal snapshot is no change');
   assert.equal(needsRestart(running, settings({ 'cors.enabled': true, headers: { 'X-A': '1' } })), true, 'a newly set setting: the file decides less');
   assert.equal(needsRestart(DEFAULT_CONFIG, { ...DEFAULT_CONFIG, headers: { 'X-A': '1' } }), false);
+  assert.equal(needsRestart(settings({}), settings({ openBrowser: false, 'reload.on': 'type' })), false, 'extension-only settings never restart');
 });

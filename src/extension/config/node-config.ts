@@ -255,10 +255,18 @@ export function readConfig(read: RawSettingReader, isSet: (key: string) => boole
 export function needsRestart(running: PortholeConfig, next: PortholeConfig): boolean {
   return (
     (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned', 'configFile'] as const).some((k) => running[k] !== next[k]) ||
-    // A setting set or unset: porthole.config.json decides it now (or no longer); the server re-reads it.
-    !sameSettingValue(running.explicit ?? [], next.explicit ?? []) ||
+    // A server setting set or unset: porthole.config.json decides it now (or no longer); a restart re-reads it.
+    !sameSettingValue(serverKeysSet(running), serverKeysSet(next)) ||
     reloadNeedsRestart(running, next)
   );
+}
+
+/** Settings of the extension alone: whether they are set never matters to the server. */
+const EXTENSION_ONLY_KEYS: ReadonlySet<string> = new Set([SETTING_KEYS.openBrowser, SETTING_KEYS.maxEntries, SETTING_KEYS.reloadOn]);
+
+/** The set setting keys that the server's options come from. */
+function serverKeysSet(config: PortholeConfig): string[] {
+  return (config.explicit ?? []).filter((k) => !EXTENSION_ONLY_KEYS.has(k));
 }
 
 /** The setting keys whose values differ (for "applies at the next start" messages). */
