@@ -92,7 +92,9 @@ test('configFile: false ignores the file', async () => {
 
 test('an invalid file fails the start with the file, the key and the reason', async () => {
   const cases: Array<[unknown, string, RegExp]> = [
-    [{ listnig: false }, 'listnig', /not a Porthole setting/],
+    [{ listnig: false }, 'listnig', /not a Porthole setting \(did you mean "listing"\?\)/],
+    [{ timeouts: { idleMS: 5 } }, 'timeouts.idleMS', /did you mean "idleMs"/],
+    [{ nothingLikeIt: 1 }, 'nothingLikeIt', /not a Porthole setting \(the schema lists every key\)/],
     [{ port: '8080' }, 'port', /must be integer or null/],
     [{ port: 70000 }, 'port', /<= 65535/],
     [{ timeouts: { idleMs: 'soon' } }, 'timeouts.idleMs', /must be integer/],

@@ -16,7 +16,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate } from './config-validator.generated';
-import { CONFIG_FILE_NAME, DEFAULT_RELOAD, DEFAULT_SPA_FILE, type HeaderRule, type OptionLayer } from '../options';
+import { CONFIG_FILE_NAME, DEFAULT_OPTIONS, DEFAULT_RELOAD, DEFAULT_SPA_FILE, DEFAULT_TIMEOUTS, type HeaderRule, type OptionLayer } from '../options';
 import { isToken, isValidFieldValue } from '../http/http-grammar';
 import { parseCidr } from '../access/access-policy';
 
@@ -111,6 +111,42 @@ function dottedKey(pointer: string, extra?: string): string {
   return out;
 }
 
+/** The keys an object of the file may hold, by its dotted key ('' = the top level): for suggestions. */
+function knownKeys(parent: string): readonly string[] {
+  if (parent === '') return Object.keys(DEFAULT_OPTIONS).filter((k) => k !== 'tls' && k !== 'configFile');
+  if (parent === 'timeouts') return Object.keys(DEFAULT_TIMEOUTS);
+  if (parent === 'reload') return ['enabled', 'ignore', 'debounceMs'];
+  if (parent === 'cors') return ['enabled', 'origins'];
+  if (/^headers\[\d+\]$/.test(parent)) return ['source', 'headers'];
+  return [];
+}
+
+/** Levenshtein distance, for "did you mean" (short keys only: bounded work). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] ?? 0;
+      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** ' (did you mean "listing"?)' for a misspelt key, or ''. */
+function suggestion(parent: string, key: string): string {
+  if (key.length > 64) return '';
+  let best: { name: string; d: number } | undefined;
+  for (const name of knownKeys(parent)) {
+    const d = name.toLowerCase() === key.toLowerCase() ? 0 : distance(name, key);
+    if (d <= 2 && (best === undefined || d < best.d)) best = { name, d };
+  }
+  return best === undefined ? '' : ` (did you mean "${best.name}"?)`;
+}
+
 /** One ajv error in plain words, with the key it is about. */
 function describeSchemaError(error: ErrorObject): { key: string; reason: string } {
   const params = error.params as Record<string, unknown>;
@@ -119,8 +155,11 @@ function describeSchemaError(error: ErrorObject): { key: string; reason: string 
     return { key: dottedKey(error.instancePath, propertyName), reason: `"${propertyName}" is not a header name (a token: letters, digits and !#$%&'*+-.^_\`|~)` };
   }
   switch (error.keyword) {
-    case 'additionalProperties':
-      return { key: dottedKey(error.instancePath, String(params.additionalProperty)), reason: 'is not a Porthole setting (misspelt? the schema lists every key)' };
+    case 'additionalProperties': {
+      const name = String(params.additionalProperty);
+      const hint = suggestion(dottedKey(error.instancePath), name);
+      return { key: dottedKey(error.instancePath, name), reason: `is not a Porthole setting${hint || ' (the schema lists every key)'}` };
+    }
     case 'required':
       return { key: dottedKey(error.instancePath, String(params.missingProperty)), reason: 'is required' };
     case 'type':
