@@ -97,7 +97,7 @@ export async function openContained(fsPath: string, opts: ContainmentOptions, kn
       return failure(err);
     }
   }
-  if (!before.isFile() && !before.isDirectory()) return { kind: 'forbidden', reason: notRegularReason(before) };
+  if (!before.isFile() && !before.isDirectory()) return refuseSpecial(fsPath, before, opts);
   let handle: FileHandle;
   try {
     handle = await open(fsPath, OPEN_FLAGS);
@@ -120,6 +120,16 @@ export async function openContained(fsPath: string, opts: ContainmentOptions, kn
   } finally {
     if (!keep) await handle.close().catch(() => undefined);
   }
+}
+
+/**
+ * A node that is not a regular file or folder, never opened: 403, unless its real path is hidden
+ * or outside the root (then the same 404 as any such path, so the answer tells nothing about it).
+ */
+async function refuseSpecial(fsPath: string, st: Stats, opts: ContainmentOptions): Promise<Opened> {
+  const real = await realpath(fsPath).catch(() => undefined);
+  if (real === undefined) return { kind: 'missing', reason: 'No such file.' };
+  return refusal(real, opts) ?? { kind: 'forbidden', reason: notRegularReason(st) };
 }
 
 function refusal(real: string, opts: ContainmentOptions): Opened | undefined {
