@@ -6,11 +6,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LISTING_MAX_ENTRIES, listingStats } from '../../src/core/files/listing';
+import { statSync, writeFileSync } from 'node:fs';
+import { LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_WAITING, listFolder, listingStats } from '../../src/core/files/listing';
 import { startServer, type Running } from './harness';
 import { RawClient, fetchOnce, request } from './raw-client';
 
@@ -97,4 +97,18 @@ test('a symlink leading outside the root is listed without its target size or da
   assert.ok(!html.includes('2001-02-03'), 'no outside date');
   assert.ok(!/120(\.\d)? Ki?B|123,?457/.test(html), 'no outside size');
   assert.match(html, /<a href="in-link\.txt">in-link\.txt<\/a><\/td><td class="n">7 B<\/td>/, 'a link inside is described through it');
+});
+
+test('builds are bounded: at most LISTING_MAX_BUILDS run, LISTING_MAX_WAITING wait, the rest are busy (503)', async () => {
+  const folder = join(root, 'many');
+  const st = statSync(folder);
+  const options = { rootReal: root, dotfiles: false, followSymlinks: false };
+  const asked = LISTING_MAX_BUILDS + LISTING_MAX_WAITING + 6;
+  // Distinct request paths for the same folder: distinct pages, so nothing is shared.
+  const results = await Promise.all(
+    Array.from({ length: asked }, (_, i) => listFolder({ real: folder, stat: st, handle: undefined, segments: ['many', String(i)] }, options)),
+  );
+  const kinds = results.map((r) => r.kind);
+  assert.equal(kinds.filter((k) => k === 'page').length, LISTING_MAX_BUILDS + LISTING_MAX_WAITING);
+  assert.equal(kinds.filter((k) => k === 'busy').length, 6);
 });
