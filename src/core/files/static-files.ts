@@ -1,9 +1,10 @@
 /**
  * Static files under one root: path → file, folder (index or listing) or 404, with validators,
- * preconditions and ranges. The real path of every file served is checked to lie inside the real
- * root, so a symlink out of the root is a 404 unless `followSymlinks` is on. Files are opened once
- * and everything (validators, bytes) comes from that descriptor, so a file swapped between stat
- * and read can't mix two versions in one answer.
+ * preconditions and ranges. Files are opened by open-contained.ts, which judges containment and
+ * hidden names on the open descriptor's real path (a symlink out of the root is a 404 unless
+ * `followSymlinks` is on) and opens only regular files and folders. Everything (validators, bytes)
+ * comes from that descriptor, so a file swapped between stat and read can't mix two versions in
+ * one answer. Listings are built by listing.ts; the active request log is loopback-only.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
@@ -28,7 +29,6 @@ import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
 import { openContained } from './open-contained';
 import { listFolder, type ListedFolder } from './listing';
-
 import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
 
 export { openContained, type Opened } from './open-contained';
