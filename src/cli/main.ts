@@ -9,9 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { renderUnicodeCompact } from 'uqr';
 import {
   PreviewServer,
@@ -132,6 +132,19 @@ function loadTls(options: CliOptions): { tls: TlsOptions | undefined; notes: str
   };
 }
 
+/** True when `path` lies inside the folder `root` (both made absolute, symlinks resolved where they exist). */
+function isInsideFolder(root: string, path: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const rel = relative(real(root), join(real(dirname(path)), basename(path)));
+  return rel !== '' && rel.split(sep)[0] !== '..' && !isAbsolute(rel);
+}
+
 function banner(options: CliOptions, address: BoundAddress, notes: readonly string[]): string {
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${options.server.root}`];
@@ -144,6 +157,12 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
     if (network.length === 0) lines.push('No network address found: is this machine on a network?');
     else lines.push('Nothing connects? A firewall is the usual cause: allow this port (e.g. `sudo ufw allow ' + address.port + '/tcp`).');
     if (options.server.dotfiles === true) lines.push('Warning: --dotfiles is on while shared; .env and .git stay denied only if you keep it off.');
+    const { logFile, root } = options.server;
+    if (logFile !== undefined && isInsideFolder(root, logFile)) {
+      lines.push(
+        `Note: the request log ${logFile} is inside the shared folder. It names every client and URL; only this computer can read it over HTTP (other devices get 404). To keep it out of the folder, pass --log with a path elsewhere.`,
+      );
+    }
   }
   lines.push(...notes);
   if (options.server.logFile !== undefined) lines.push(`Log: ${options.server.logFile}`);

@@ -76,6 +76,21 @@ void test('dotfiles while shared warn; dotfiles while local do not', () => {
   assert.match(w[0]!, /\.git and \.env stay hidden/);
 });
 
+void test('a request log inside a shared folder is said; outside it, or while local, it is not', () => {
+  const folder = { folderPath: '/work/site', folderName: 'site', logDir: '/home/u/.config/Code/logs/porthole' };
+  const inside = sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0', logFile: 'logs/requests.log' }, folder);
+  assert.equal(inside.length, 1, inside.join('\n'));
+  assert.match(inside[0]!, /request log \/work\/site\/logs\/requests\.log is inside the shared folder/);
+  assert.match(inside[0]!, /other devices get 404/);
+  assert.match(inside[0]!, /porthole\.log\.file/);
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0' }, folder), [], 'the default log lives in the log folder');
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0', logFile: '../requests.log' }, folder), []);
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0', logFile: '..requests.log' }, folder).length, 1, 'a name starting with .. is inside');
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, logFile: 'logs/requests.log' }, folder), [], 'local: nothing to say');
+  // A root below the folder: a log in the folder but beside the root is not served at all.
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0', root: 'public', logFile: 'requests.log' }, folder), []);
+});
+
 void test('the firewall hint names the port and how to check', () => {
   assert.match(firewallHint(8123), /firewall blocks port 8123/);
   assert.match(firewallHint(8123), /ufw allow 8123\/tcp/);

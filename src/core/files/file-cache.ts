@@ -3,8 +3,11 @@
  * pre-serialised, keyed by the request path. Every hit is revalidated with one stat of the
  * request's file-system path (following symlinks as the request would): device, inode, size,
  * mtime and ctime must all match, so an edit, a replacement, a rename or a symlink re-pointed
- * elsewhere is a miss and goes the full way (realpath containment included). An entry reached
- * through an index file also checks its folder's mtime, so a new index.html takes over at once.
+ * elsewhere is a miss and goes the full way (realpath containment included). The real path must
+ * also still be the one served: a folder on the way moved out of the root and replaced by a symlink
+ * to it keeps the file's dev/ino/mtime/ctime, and its entry is dropped all the same (the entry was
+ * only ever made from a descriptor whose real path was checked, see open-contained.ts). An entry
+ * reached through an index file also checks its folder's mtime, so a new index.html takes over at once.
  *
  * One stat serves every request read in the same turn of the event loop (an "epoch", ended by
  * setImmediate): those requests had all arrived before the stat was made, so answering them with
@@ -13,7 +16,7 @@
  * The cache belongs to one StaticOptions object: reconfiguring the server (dotfiles, listing…)
  * replaces that object and so starts an empty cache.
  */
-import { statSync, type Stats } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
@@ -142,7 +145,8 @@ export class FileCache {
       st.size === entry.size &&
       st.mtimeMs === entry.mtimeMs &&
       st.ctimeMs === entry.ctimeMs &&
-      (entry.dirPath === undefined || statSync(entry.dirPath, { throwIfNoEntry: false })?.mtimeMs === entry.dirMtimeMs);
+      (entry.dirPath === undefined || statSync(entry.dirPath, { throwIfNoEntry: false })?.mtimeMs === entry.dirMtimeMs) &&
+      realPathOf(entry.fsPath) === entry.real;
     if (!same) {
       this.delete(key);
       return undefined;
@@ -171,6 +175,15 @@ export class FileCache {
     if (old === undefined) return;
     this.entries.delete(key);
     this.totalBytes -= old.body.length;
+  }
+}
+
+/** The real path of `fsPath` now (one realpath(3) call), or undefined when it cannot be told. */
+function realPathOf(fsPath: string): string | undefined {
+  try {
+    return realpathSync.native(fsPath);
+  } catch {
+    return undefined;
   }
 }
 

@@ -85,7 +85,7 @@ async function servePage(
   navigation: boolean,
   ctx: PageContext,
 ): Promise<void> {
-  const found = await lookupPath(segments, trailingSlash, ctx.files);
+  const found = await lookupPath(segments, trailingSlash, ctx.files, ex.clientIp);
   if (found.kind !== 'file') {
     await answerLookup(ex, ex.head.path, found, ctx.files);
     return;

@@ -12,6 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { stat, realpath } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { ClientFilter, HostPolicy } from '../access/access-policy';
@@ -22,6 +23,7 @@ import { LiveReload } from '../reload/live-reload';
 import { urlFor } from '../access/network-addresses';
 import { handleRequest, type HandlerContext } from './request-handler';
 import { derivePort, derivedPortCandidates } from './derived-port';
+import { LoopbackOnlyFiles } from '../files/loopback-only';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
 
@@ -113,10 +115,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
     const clients = new ClientFilter(opts.allowedClients);
+    const loopbackOnly = new LoopbackOnlyFiles();
     this.handlerContext = {
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
       clients,
-      files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks },
+      files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks, loopbackOnly },
       reserved: undefined,
       htmlFilter: undefined,
     };
@@ -129,6 +132,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       } catch (err) {
         throw new ServerError('ELOGFILE', (err as Error).message);
       }
+      // The active log records every client's address and URLs: only this computer may read it
+      // over HTTP, wherever it lies (by identity, so a link or a rename is the same file).
+      const logStat = statSync(opts.logFile, { throwIfNoEntry: false });
+      if (logStat !== undefined) loopbackOnly.add(logStat);
     }
     this.log = log;
     if (opts.reload.enabled) {
@@ -184,6 +191,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       listing: changes.listing ?? ctx.files.listing,
       dotfiles: changes.dotfiles ?? ctx.files.dotfiles,
       followSymlinks: changes.followSymlinks ?? ctx.files.followSymlinks,
+      loopbackOnly: ctx.files.loopbackOnly,
     };
     this.opts = { ...this.options, ...changes };
   }

@@ -7,13 +7,13 @@
  * and the reason (checkCertificatePair).
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { renderSVG } from 'uqr';
 import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
 import { PrivateKeyError, checkCertificatePair, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
-import type { FolderContext, PortholeConfig } from '../config/node-config';
+import { resolveLogFile, resolveRoot, type FolderContext, type PortholeConfig } from '../config/node-config';
 import type { CertificateView, SharedUrl, SharingServer } from '../requests/webview-protocol';
 
 /** Local (loopback only) or shared (every device that can reach one of the machine's addresses). */
@@ -73,15 +73,40 @@ export function shareConfirmation(folderName: string, port: number, allowedClien
   };
 }
 
-/** Warnings a configuration deserves (said at start and when settings change). */
-export function sharingWarnings(config: PortholeConfig): string[] {
+/**
+ * Warnings a configuration deserves (said at start and when settings change). With `folder`, the
+ * log file's place is judged too: a request log inside a shared root is said (the server answers
+ * it only to this computer, other devices get 404, but it names every client and URL).
+ */
+export function sharingWarnings(config: PortholeConfig, folder?: FolderContext): string[] {
   const warnings: string[] = [];
   if (sharingModeOf(config.host) === 'shared' && config.dotfiles) {
     warnings.push(
       'porthole.dotfiles is on while the folder is shared on the network: files starting with "." can be read by other devices (.git and .env stay hidden).',
     );
   }
+  if (sharingModeOf(config.host) === 'shared' && folder !== undefined) {
+    const logFile = resolveLogFile(config, folder);
+    if (isInsideFolder(resolveRoot(config, folder), logFile)) {
+      warnings.push(
+        `The request log ${logFile} is inside the shared folder. It names every device and URL; only this computer can read it over HTTP (other devices get 404). To keep it out of the folder, set porthole.log.file to a path elsewhere, or leave it empty.`,
+      );
+    }
+  }
   return warnings;
+}
+
+/** True when `file` lies inside `folder` (absolute paths; symlinks resolved where they exist). */
+function isInsideFolder(folder: string, file: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  const rel = path.relative(real(folder), path.join(real(path.dirname(file)), path.basename(file)));
+  return rel !== '' && rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel);
 }
 
 /** The certificate the server uses, for the Output and the Requests view. */

@@ -161,7 +161,7 @@ export class Sharing extends Disposable {
         this.announced.set(key, state.since);
         void this.onStarted(managed);
       }
-      const warnings = sharingWarnings(state.config);
+      const warnings = sharingWarnings(state.config, folderContext(managed.folder, this.context.logUri));
       const said = warnings.join('\n');
       if (said !== (this.warned.get(key) ?? '')) {
         this.warned.set(key, said);
