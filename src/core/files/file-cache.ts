@@ -20,6 +20,7 @@ import { realpathSync, statSync, type Stats } from 'node:fs';
 import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
+import { representationHeaders, validatorHeaders } from './representation';
 
 /** Files up to this size are cached whole. */
 export const CACHE_MAX_FILE_BYTES = 1024 * 1024;
@@ -42,7 +43,6 @@ export interface CachedFile {
   readonly body: Buffer;
   readonly type: string;
   readonly validators: Validators;
-  readonly lastModified: string;
   /** Status line and headers of a 200 (no Date/Server/Connection, no blank line). */
   readonly head200: string;
   readonly log200: HeaderList;
@@ -69,28 +69,6 @@ function currentEpoch(): number {
   return epoch;
 }
 
-/**
- * The headers of a file's 304: its validators and Cache-Control. Every file answer, cached or
- * not, builds its headers here and in fileHeaders, so the two paths cannot drift apart.
- */
-export function fileValidatorHeaders(validators: Validators, lastModified: string): HeaderList {
-  return [
-    ['ETag', validators.etag],
-    ['Last-Modified', lastModified],
-    ['Cache-Control', 'no-cache'],
-  ];
-}
-
-/** The headers of a file's 200, Content-Length aside: the type, the validators, ranges, nosniff. */
-export function fileHeaders(type: string, validators: Validators, lastModified: string): HeaderList {
-  return [
-    ['Content-Type', type],
-    ...fileValidatorHeaders(validators, lastModified),
-    ['Accept-Ranges', 'bytes'],
-    ['X-Content-Type-Options', 'nosniff'],
-  ];
-}
-
 /** Builds an entry from a file read whole (its Stats from the open descriptor). */
 export function makeCachedFile(
   fsPath: string,
@@ -99,12 +77,11 @@ export function makeCachedFile(
   body: Buffer,
   type: string,
   validators: Validators,
-  lastModified: string,
   dir: { path: string; mtimeMs: number } | undefined,
 ): CachedFile {
-  const log200 = fileHeaders(type, validators, lastModified);
+  const log200 = representationHeaders(type, validators, true);
   log200.push(['Content-Length', String(body.length)]);
-  const log304 = fileValidatorHeaders(validators, lastModified);
+  const log304 = validatorHeaders(validators);
   return {
     fsPath,
     real,
@@ -118,7 +95,6 @@ export function makeCachedFile(
     body,
     type,
     validators,
-    lastModified,
     head200: serializeStatusAndHeaders(200, log200),
     log200,
     head304: serializeStatusAndHeaders(304, log304),

@@ -10,24 +10,14 @@ import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import { extname, join } from 'node:path';
 import { contentType as mimeContentType } from 'mime-types';
-import type { BodyPart, Exchange } from '../http/connection';
+import type { Exchange } from '../http/connection';
 import { escapeHtml, htmlPage } from '../text/html';
-import { formatHttpDate } from '../http/http-date';
-import { evaluatePreconditions, ifRangeAllows, type ConditionalHeaders, type Validators } from './preconditions';
-import {
-  CACHE_MAX_FILE_BYTES,
-  cacheKeyOf,
-  fileCacheFor,
-  fileHeaders,
-  fileValidatorHeaders,
-  makeCachedFile,
-  type CachedFile,
-  type FileCache,
-} from './file-cache';
-import { parseRange, type ByteRange } from './range';
+import type { Validators } from './preconditions';
+import { CACHE_MAX_FILE_BYTES, cacheKeyOf, fileCacheFor, makeCachedFile, type CachedFile, type FileCache } from './file-cache';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
-import { contentValidators, lastModifiedMsOf, statEtag, statValidators } from './validators';
+import { contentValidators, statEtag, statValidators } from './validators';
+import { inMemory, sendRepresentation, type Representation } from './representation';
 import { contentTypeOf, contentTypeOfFile, typeFromName, typeNeedsBytes } from './content-type';
 import { openContained } from './open-contained';
 import { listFolder, type ListedFolder } from './listing';
@@ -267,89 +257,25 @@ export interface CachePlacement {
   readonly dir: { readonly path: string; readonly mtimeMs: number } | undefined;
 }
 
-/**
- * What a response is made of: validators, type, size, and how to get bytes of a range (a slice of
- * a cached buffer or a range of the open file).
- */
-interface Representation {
-  readonly validators: Validators;
-  readonly lastModified: string;
-  readonly type: string;
-  readonly size: number;
-  partFor(start: number, end: number): BodyPart;
-}
-
-function conditionalHeaders(ex: Exchange): ConditionalHeaders {
+/** A cached file as a representation: its bytes in memory and its serialised heads. */
+function cachedRepresentation(entry: CachedFile): Representation {
+  const body = entry.body;
   return {
-    ifMatch: ex.header('if-match'),
-    ifNoneMatch: ex.header('if-none-match'),
-    ifModifiedSince: ex.header('if-modified-since'),
-    ifUnmodifiedSince: ex.header('if-unmodified-since'),
+    type: entry.type,
+    size: entry.size,
+    validators: entry.validators,
+    rangeable: true,
+    partFor: (start, end) => body.subarray(start, end + 1),
+    whole: body,
+    readWhole: undefined,
+    prepared: entry,
   };
 }
 
-/**
- * The part every file answer shares: 412 and 304 from the preconditions, then Range (206, 416 or
- * multipart). Returns true when it answered; false leaves the full 200 to the caller. `send304`
- * answers Not Modified (a cached file has its 304 head serialised already).
- */
-function answerConditionally(
-  ex: Exchange,
-  rep: Representation,
-  headers: HeaderList,
-  send304 = (): void => ex.respond(304, fileValidatorHeaders(rep.validators, rep.lastModified)),
-): boolean {
-  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), rep.validators);
-  if (pre === 'not-modified') {
-    send304();
-    return true;
-  }
-  if (pre === 'failed') {
-    ex.respond(412, [['Content-Type', TEXT_PLAIN]], 'Precondition failed: the file has changed.\n');
-    return true;
-  }
-  const rangeHeader = ex.method === 'GET' ? ex.header('range') : undefined;
-  if (rangeHeader === undefined || !ifRangeAllows(ex.header('if-range'), rep.validators)) return false;
-  const range = parseRange(rangeHeader, rep.size);
-  if (range.kind === 'none') return false;
-  if (range.kind === 'unsatisfiable') {
-    ex.respond(416, [['Content-Range', `bytes */${rep.size}`], ['Content-Type', TEXT_PLAIN]], 'Range not satisfiable.\n');
-    return true;
-  }
-  const only = range.ranges.length === 1 ? range.ranges[0] : undefined;
-  if (only !== undefined) {
-    headers.push(['Content-Range', `bytes ${only.start}-${only.end}/${rep.size}`]);
-    ex.respondParts(206, headers, only.end - only.start + 1, [rep.partFor(only.start, only.end)]);
-    return true;
-  }
-  sendMultipart(ex, rep, headers, range.ranges);
-  return true;
-}
-
-/** Request headers that can make a file answer anything but the plain 200. */
-const CONDITIONAL_HEADERS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range']);
-
-function hasConditionalHeaders(ex: Exchange): boolean {
-  for (const [name] of ex.head.headers) if (CONDITIONAL_HEADERS.has(name)) return true;
-  return false;
-}
-
-/** Answers from a cached file: the common 200 and 304 use the pre-serialised heads. */
+/** Answers from a cached file (the common 200 and 304 use its pre-serialised heads). */
 export function sendCached(ex: Exchange, entry: CachedFile): void {
   ex.filePath = entry.real;
-  if (hasConditionalHeaders(ex)) {
-    const body = entry.body;
-    const rep: Representation = {
-      validators: entry.validators,
-      lastModified: entry.lastModified,
-      type: entry.type,
-      size: entry.size,
-      partFor: (start, end) => body.subarray(start, end + 1),
-    };
-    const send304 = (): void => ex.respondPrepared(304, entry.head304, entry.log304, undefined);
-    if (answerConditionally(ex, rep, fileHeaders(rep.type, rep.validators, rep.lastModified), send304)) return;
-  }
-  ex.respondPrepared(200, entry.head200, entry.log200, ex.method === 'HEAD' ? undefined : entry.body);
+  sendRepresentation(ex, cachedRepresentation(entry));
 }
 
 /**
@@ -359,61 +285,45 @@ export function sendCached(ex: Exchange, entry: CachedFile): void {
 export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string, placement?: CachePlacement): void {
   ex.filePath = real;
   ex.cleanup = () => void file.close().catch(() => undefined);
-  const lastModified = formatHttpDate(lastModifiedMsOf(st));
   const size = st.size;
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
-    withWholeFile(ex, file, size, (body) => {
-      const type = contentTypeOf(real, body);
-      const entry = makeCachedFile(placement.fsPath, real, st, body, type, contentValidators(st, body), lastModified, placement.dir);
-      placement.cache.set(placement.key, entry);
-      sendCached(ex, entry);
-    });
+    readWhole(file, size).then(
+      (body) => {
+        // A file that changed size under us would make Content-Length a lie: the socket ends.
+        if (body.length !== size) return ex.connection.failExchange(ex);
+        const type = contentTypeOf(real, body);
+        const entry = makeCachedFile(placement.fsPath, real, st, body, type, contentValidators(st, body), placement.dir);
+        placement.cache.set(placement.key, entry);
+        sendCached(ex, entry);
+      },
+      () => ex.connection.failExchange(ex),
+    );
     return;
   }
   // Streamed: the type is decided from the first bytes once per file version (content-type.ts).
   if (!typeNeedsBytes(real)) {
-    sendStreamed(ex, file, st, lastModified, typeFromName(real) ?? 'application/octet-stream');
+    sendRepresentation(ex, streamedRepresentation(file, st, typeFromName(real) ?? 'application/octet-stream'));
     return;
   }
   contentTypeOfFile(real, file, st).then(
-    (type) => sendStreamed(ex, file, st, lastModified, type),
+    (type) => sendRepresentation(ex, streamedRepresentation(file, st, type)),
     () => ex.connection.failExchange(ex),
   );
 }
 
-/** The uncached half of sendFile: conditionals, ranges, and the body read from the descriptor. */
-function sendStreamed(ex: Exchange, file: FileHandle, st: Stats, lastModified: string, type: string): void {
-  const validators = validatorsFor(st);
+/** A file read from its descriptor: ranges of the file, small ones read whole for one write. */
+function streamedRepresentation(file: FileHandle, st: Stats, type: string): Representation {
   const size = st.size;
-  const rep: Representation = {
-    validators,
-    lastModified,
+  return {
     type,
     size,
+    validators: statValidators(st),
+    rangeable: true,
     partFor: (start, end) => ({ file, start, end }),
+    whole: undefined,
+    readWhole: size <= SMALL_FILE_BYTES ? () => readWhole(file, size) : undefined,
+    prepared: undefined,
   };
-  const headers = fileHeaders(type, validators, lastModified);
-  if (answerConditionally(ex, rep, headers)) return;
-  if (size === 0) {
-    ex.respond(200, headers);
-    return;
-  }
-  if (size <= SMALL_FILE_BYTES && ex.method === 'GET') {
-    withWholeFile(ex, file, size, (body) => ex.respond(200, headers, body));
-    return;
-  }
-  ex.respondParts(200, headers, size, [{ file, start: 0, end: size - 1 }]);
-}
-
-/**
- * Reads a file whole and hands it to `send`; a file that changed size under us would make
- * Content-Length a lie, so it (or a read error) fails the exchange instead.
- */
-function withWholeFile(ex: Exchange, file: FileHandle, size: number, send: (body: Buffer) => void): void {
-  readWhole(file, size).then(
-    (body) => (body.length === size ? send(body) : ex.connection.failExchange(ex)),
-    () => ex.connection.failExchange(ex),
-  );
 }
 
 /** Reads a file of `size` bytes whole; a file that shrank while read comes back shorter. */
@@ -428,42 +338,21 @@ export async function readWhole(file: FileHandle, size: number): Promise<Buffer>
   return offset === size ? buf : buf.subarray(0, offset);
 }
 
-/** RFC 9110 §14.6: multipart/byteranges, each part with its own Content-Type and Content-Range. */
-function sendMultipart(ex: Exchange, rep: Representation, headers: HeaderList, ranges: readonly ByteRange[]): void {
-  const boundary = `porthole-${ex.id.toString(36)}-${Date.now().toString(36)}`;
-  const parts: BodyPart[] = [];
-  let length = 0;
-  for (const r of ranges) {
-    const partHead = Buffer.from(
-      `\r\n--${boundary}\r\nContent-Type: ${rep.type}\r\nContent-Range: bytes ${r.start}-${r.end}/${rep.size}\r\n\r\n`,
-      'latin1',
-    );
-    parts.push(partHead, rep.partFor(r.start, r.end));
-    length += partHead.length + (r.end - r.start + 1);
-  }
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
-  parts.push(tail);
-  length += tail.length;
-  const typeIndex = headers.findIndex(([n]) => n === 'Content-Type');
-  headers[typeIndex] = ['Content-Type', `multipart/byteranges; boundary=${boundary}`];
-  ex.respondParts(206, headers, length, parts);
-}
-
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const custom = await customNotFound(opts);
-  const [type, body] = custom !== undefined ? [custom.type, custom.body] : [TEXT_HTML, notFoundPage(rawPath)];
-  ex.respond(404, [['Content-Type', type], ['Cache-Control', 'no-cache']], body);
+  const page = custom ?? inMemory(TEXT_HTML, Buffer.from(notFoundPage(rawPath), 'utf8'));
+  sendRepresentation(ex, page, 404);
 }
 
 /**
  * The root's 404.html, bytes and Content-Type (cached like a file); undefined when there is none,
  * or too big.
  */
-async function customNotFound(opts: StaticOptions): Promise<{ body: Buffer; type: string } | undefined> {
+async function customNotFound(opts: StaticOptions): Promise<Representation | undefined> {
   const cache = fileCacheFor(opts);
   const cached = cache.lookup(CUSTOM_404_KEY);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) return inMemory(cached.type, cached.body);
   const customPath = join(opts.rootReal, '404.html');
   const known = statFirst(customPath);
   const custom = known === 'missing' ? undefined : await openContained(customPath, opts, known);
@@ -473,10 +362,9 @@ async function customNotFound(opts: StaticOptions): Promise<{ body: Buffer; type
     const st = custom.stat;
     if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
     const body = await readWhole(custom.file, st.size);
-    const v = contentValidators(st, body);
     const type = contentTypeOf(customPath, body);
-    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, type, v, formatHttpDate(lastModifiedMsOf(st)), undefined));
-    return { body, type };
+    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, type, contentValidators(st, body), undefined));
+    return inMemory(type, body);
   } finally {
     await custom.file.close().catch(() => undefined);
   }
@@ -508,7 +396,7 @@ async function sendListing(ex: Exchange, folder: ListedFolder, opts: StaticOptio
   switch (result.kind) {
     case 'page':
       if (result.shown < result.total) ex.note = `listing shows ${result.shown} of ${result.total} entries`;
-      ex.respond(200, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache'], ['X-Content-Type-Options', 'nosniff']], result.body);
+      sendRepresentation(ex, inMemory(TEXT_HTML, typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body));
       return;
     case 'forbidden':
       ex.note = result.reason;

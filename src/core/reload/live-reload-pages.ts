@@ -148,7 +148,7 @@ function sendBytes(ex: Exchange, body: Buffer, etag: string, type: string): void
   const pre = evaluatePreconditions(
     ex.method,
     { ifMatch: ex.header('if-match'), ifNoneMatch: ex.header('if-none-match'), ifModifiedSince: undefined, ifUnmodifiedSince: undefined },
-    { etag, lastModifiedSec: 0 },
+    { etag, lastModifiedSec: undefined, lastModified: undefined },
   );
   if (pre === 'not-modified') {
     ex.respond(304, validators);

@@ -277,7 +277,7 @@ export class LiveReload {
     const pre = evaluatePreconditions(
       ex.method,
       { ifMatch: undefined, ifNoneMatch: ex.header('if-none-match'), ifModifiedSince: undefined, ifUnmodifiedSince: undefined },
-      { etag: CLIENT_ETAG, lastModifiedSec: 0 },
+      { etag: CLIENT_ETAG, lastModifiedSec: undefined, lastModified: undefined },
     );
     if (pre === 'not-modified') {
       ex.respond(304, headers);
