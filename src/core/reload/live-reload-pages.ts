@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { extname, join, relative } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
-import { injectClientTag, isNavigationRequest } from './live-reload-inject';
+import { applyPlan, isNavigationRequest, planPage, type PagePlan } from './live-reload-inject';
 import { evaluatePreconditions } from '../files/preconditions';
 import type { HeaderList } from '../http/request-record';
 import { resolveRequestPath } from '../files/resolve-path';
@@ -35,6 +35,29 @@ export function clientTag(instance: string, generation: number): string {
 }
 /** HTML files above this are served as they are (never read whole into memory to inject). */
 export const MAX_INJECT_BYTES = 16 * 1024 * 1024;
+/**
+ * Plans (where the tag goes, the page's CSP metas) kept by page version: parsing is the costly
+ * step, and a page is served many times per version (every reload of every tab).
+ */
+export const MAX_CACHED_PLANS = 64;
+const plans = new Map<string, PagePlan>();
+
+/** The plan of one version of a page (`key` names it: path and validator, or content hash). */
+function planFor(key: string, bytes: Buffer, tag: string): PagePlan {
+  const cached = plans.get(key);
+  if (cached !== undefined) {
+    plans.delete(key);
+    plans.set(key, cached);
+    return cached;
+  }
+  const plan = planPage(bytes, tag);
+  plans.set(key, plan);
+  if (plans.size > MAX_CACHED_PLANS) {
+    const oldest = plans.keys().next();
+    if (oldest.done !== true) plans.delete(oldest.value);
+  }
+  return plan;
+}
 const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
 
 export interface PageContext {
@@ -109,9 +132,10 @@ async function servePage(
     if (inject) {
       // Read once: the tag and the ETag must name the same generation.
       const { instanceId, generation } = ctx;
-      const result = injectClientTag(bytes, clientTag(instanceId, generation));
-      if (result.kind === 'injected') {
-        body = result.body;
+      const tag = clientTag(instanceId, generation);
+      const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, tag);
+      if (result.kind === 'inject') {
+        body = applyPlan(bytes, result.offset, tag);
         etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}"`;
       } else {
         ex.note = result.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${result.reason}`;
