@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { injectClientTag, isNavigationRequest } from '../../src/core/reload/live-reload-inject';
 import { compileGlobs } from '../../src/core/reload/live-reload-glob';
+import { isEditorTempFile } from '../../src/core/reload/live-reload-temp-files';
 import type { HeaderList } from '../../src/core/http/request-record';
 
 const TAG = '<script src="/__porthole/client.js" data-porthole-client></script>';
@@ -181,4 +182,15 @@ test('ignore globs', () => {
   assert.equal(compileGlobs(['docs/?.md'])('docs/a.md'), true);
   assert.equal(compileGlobs(['docs/?.md'])('docs/ab.md'), false);
   assert.equal(compileGlobs(['a+b (1).html'])('a+b (1).html'), true);
+});
+
+test("editors' temporary files by name, and names that only look alike", () => {
+  const temp = ['.index.html.swp', '.index.html.swo', '.index.html.swa', '.index.html.swx', '%home%me%site%a.css.swp', '4913',
+    '5036', 'site.css~', '.site.css.un~', '#index.html#', '.#index.html', 'a.css___jb_tmp___', 'a.css___jb_old___',
+    'a.css.vsctmp', 'a.css.crswap', '.subl3f2.tmp', '.subl.tmp', '.a.css.kate-swp', '.goutputstream-AB12CD', '.~lock.a.odt#',
+    '~$report.docx', '.DS_Store', 'Thumbs.db'];
+  const kept = ['index.html', 'movie.swf', 'a.swp.html', '4914', '1234', '4913.html', 'site.css', '#hash', 'a#b#c.html',
+    'jb_tmp.css', 'a.tmp', 'x.sublime-project', 'a~b.css', '.swpfile', 'DS_Store'];
+  for (const n of temp) assert.equal(isEditorTempFile(n), true, n);
+  for (const n of kept) assert.equal(isEditorTempFile(n), false, n);
 });

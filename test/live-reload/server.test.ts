@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -140,6 +140,10 @@ before(async () => {
   await writeFile(join(root, 'data.json'), '{"a":1}\n');
   await writeFile(join(root, '__porthole', 'mine.txt'), 'the user file\n');
   await writeFile(join(root, '__porthole', 'client.js'), 'the user client\n');
+  // Files the tests report with notifyChanged: a batch keeps only paths that are there.
+  const reported = ['generation-1.html', 'generation-2.html', 'sentinel-2.html', 'sentinel-3.css', '..dotdot.html'];
+  for (let i = 0; i < 25; i++) reported.push(`many-${i}.html`);
+  for (const name of reported) await writeFile(join(root, name), name);
   server = new PreviewServer();
   const address = await server.listen({
     root,
@@ -334,10 +338,92 @@ test('one debounce coalesces many changes into one event', async () => {
   live.notifyChanged([join(tmpdir(), 'elsewhere.html'), join(root, 'sentinel-3.css')]);
   const third = await eventAt(start + 2);
   assert.deepEqual(third, { kind: 'css', paths: ['/sentinel-3.css'] });
-  // A name that merely starts with two dots is inside the root.
-  live.notifyChanged([join(root, '..dotdot.html')]);
-  const fourth = await eventAt(start + 3);
-  assert.deepEqual(fourth, { kind: 'reload', paths: ['/..dotdot.html'] });
+  // A name that merely starts with two dots is inside the root (hidden while dotfiles are off).
+  const dotted = new PreviewServer();
+  await dotted.listen({ root, port: 0, resolveHostNames: false, dotfiles: true, reload: { watch: false, debounceMs: 10 } });
+  try {
+    const seen = new Promise<ReloadEvent>((resolve) => {
+      assert.ok(dotted.liveReload);
+      dotted.liveReload.onEvent = resolve;
+    });
+    dotted.liveReload?.notifyChanged([join(root, '..dotdot.html')]);
+    assert.deepEqual(await seen, { kind: 'reload', paths: ['/..dotdot.html'] });
+  } finally {
+    await dotted.close();
+  }
+});
+
+/**
+ * What editors write around a save of css/site.css (issue 11, item 8): swap and lock files,
+ * probes, backups, safe-write temporaries renamed onto the file. Resolves when the last step is
+ * done; the caller then writes the stylesheet itself.
+ */
+async function editorsAroundASave(dir: string): Promise<void> {
+  const at = (name: string): string => join(dir, name);
+  // vim: swap file (and its directory probe), the 4913 probe, a backup.
+  await writeFile(at('.site.css.swp'), 'b0VIM 9.0');
+  await writeFile(at('.site.css.swx'), '');
+  await rm(at('.site.css.swx'));
+  await writeFile(at('4913'), '');
+  await rm(at('4913'));
+  await writeFile(at('site.css~'), 'body { color: red }\n');
+  // Emacs: auto-save and lock (a symbolic link that leads nowhere).
+  await writeFile(at('#site.css#'), 'body {');
+  await symlink('user@host.1234:1700000000', at('.#site.css'));
+  // JetBrains safe write, VS Code atomic write, Sublime atomic save: a temporary renamed onto the file.
+  await writeFile(at('site.css___jb_tmp___'), 'body { color: olive }\n');
+  await rename(at('site.css___jb_tmp___'), at('site.css___jb_old___'));
+  await rm(at('site.css___jb_old___'));
+  await writeFile(at('site.css.vsctmp'), 'body { color: teal }\n');
+  await rm(at('site.css.vsctmp'));
+  await writeFile(at('.subl3f2.tmp'), 'body { color: navy }\n');
+  await rm(at('.subl3f2.tmp'));
+  // Kate, gedit.
+  await writeFile(at('.site.css.kate-swp'), 'kate');
+  await writeFile(at('.goutputstream-AB12CD'), 'g');
+  await rm(at('.goutputstream-AB12CD'));
+  // Some other lock: a link to nowhere that is not hidden.
+  await symlink('nowhere-at-all', at('site.lock'));
+}
+
+test("editors' temporary files never emit; a stylesheet saved among them is still swapped in place", async () => {
+  const dir = join(root, 'css');
+  const start = events.length;
+  await editorsAroundASave(dir);
+  await writeFile(join(dir, 'site.css'), 'body { color: green }\n');
+  assert.deepEqual(await eventAt(start), { kind: 'css', paths: ['/css/site.css'] });
+  // Nothing of that batch sticks: the temporaries go away (a path that no longer exists, the
+  // dangling links removed), and the next save is again a stylesheet event alone.
+  const next = events.length;
+  for (const name of ['.site.css.swp', 'site.css~', '#site.css#', '.#site.css', '.site.css.kate-swp', 'site.lock']) {
+    await rm(join(dir, name));
+  }
+  await writeFile(join(dir, 'site.css'), 'body { color: purple }\n');
+  assert.deepEqual(await eventAt(next), { kind: 'css', paths: ['/css/site.css'] });
+});
+
+test("editors' temporary files never emit with dotfiles on either (by name, not only by being hidden)", async () => {
+  const dir = await mkdtemp(join(root, 'dotted-'));
+  const dotted = new PreviewServer();
+  await dotted.listen({ root: dir, port: 0, resolveHostNames: false, dotfiles: true, reload: { debounceMs: 50 } });
+  const seen: ReloadEvent[] = [];
+  let wake: () => void = () => undefined;
+  assert.ok(dotted.liveReload);
+  dotted.liveReload.onEvent = (e) => {
+    seen.push(e);
+    wake();
+  };
+  try {
+    await writeFile(join(dir, 'site.css'), 'body { color: red }\n');
+    while (seen.length === 0) await new Promise<void>((r) => (wake = r));
+    const start = seen.length;
+    await editorsAroundASave(dir);
+    await writeFile(join(dir, 'site.css'), 'body { color: green }\n');
+    while (seen.length <= start) await new Promise<void>((r) => (wake = r));
+    assert.deepEqual(seen[start], { kind: 'css', paths: ['/site.css'] });
+  } finally {
+    await dotted.close();
+  }
 });
 
 test('overlays: the editor text is served (injected for navigations) and counts as a change', async () => {

@@ -5,8 +5,11 @@
  *   `/__porthole/events` (Server-Sent Events on the server's own port). Every other path under
  *   `/__porthole/` is left to the static files, so a user's file there is still served;
  * - the change pipeline: watcher (CLI) or `notifyChanged` / `setOverlay` (the extension) →
- *   root-relative paths → ignore globs and the request log file dropped → ONE debounce for all
- *   clients → one event: `css` (stylesheets only), `img` (images only) or `reload`;
+ *   root-relative paths → dropped: ignore globs, the request log file, editors' temporary files
+ *   (live-reload-temp-files) and paths the server would not serve (hidden) → ONE debounce for all
+ *   clients → dropped at flush: paths no longer there and symbolic links that lead nowhere
+ *   (temporaries, locks) → one event: `css` (stylesheets only), `img` (images only) or `reload`.
+ *   Each batch stands alone: a temporary's deletion never lands in (and spoils) the next one;
  * - the overlays: the editor's unsaved text by absolute path, served instead of the file.
  *
  * Lifecycle: created → running (`start()`) → closed (`close()`, idempotent: watcher, timers and
@@ -14,17 +17,20 @@
  * heartbeat while a client is connected) and are unref'ed.
  */
 import { randomUUID } from 'node:crypto';
+import { lstatSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HostPolicy } from '../access/access-policy';
 import type { Exchange, StreamWriter } from '../http/connection';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
 import { filterPage, type PageContext } from './live-reload-pages';
+import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
 import { RESERVED_PREFIX, type DiagnosticLevel, type ReloadOptions } from '../options';
 import { evaluatePreconditions } from '../files/preconditions';
 import type { StaticOptions } from '../files/static-files';
+import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 
 /** Handles requests under RESERVED_PREFIX; returns false when the path is not one of its own. */
 export type ReservedHandler = (ex: Exchange, path: string) => boolean;
@@ -202,7 +208,7 @@ export class LiveReload {
     if (this.phase === 'closed') return;
     if (this.logPaths.has(abs)) return;
     const rel = this.relativeToRoot(abs);
-    if (rel === undefined || (rel !== '' && this.ignored(rel))) return;
+    if (rel === undefined || (rel !== '' && (this.ignored(rel) || !this.mayAffectPages(rel)))) return;
     if (this.pending.size >= MAX_PENDING_PATHS) this.overflow = true;
     else this.pending.add(rel);
     const now = Date.now();
@@ -213,9 +219,37 @@ export class LiveReload {
     this.debounceTimer.unref();
   }
 
+  /**
+   * False for a change no page can see: an editor's temporary file, or a path the server would
+   * not serve (hidden: dotfiles off, `.git`), checked with the request path rules themselves.
+   */
+  private mayAffectPages(rel: string): boolean {
+    const segments = rel.split('/');
+    if (isEditorTempFile(segments[segments.length - 1] ?? '')) return false;
+    return resolveRequestPath(encodePathSegments(segments, false), this.setup.files.dotfiles).kind === 'ok';
+  }
+
+  /**
+   * True when `rel` is there to be served at flush time: it exists, and is not a symbolic link
+   * that leads nowhere (an editor's lock, e.g. Emacs `.#name`). Editors' saves create and delete
+   * temporaries of every name (atomic saves, probes, backups); a path already gone by the end of
+   * the debounce is one of those, or a deletion, and neither changes what a page shows until its
+   * next load.
+   */
+  private stillThere(rel: string): boolean {
+    const abs = join(this.setup.files.rootReal, rel);
+    try {
+      const link = lstatSync(abs, { throwIfNoEntry: false });
+      if (link === undefined) return false;
+      return !link.isSymbolicLink() || statSync(abs, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      return true;
+    }
+  }
+
   private flush(): void {
     this.debounceTimer = undefined;
-    const paths = [...this.pending].map((rel) => `/${rel}`);
+    const paths = [...this.pending].filter((rel) => this.stillThere(rel)).map((rel) => `/${rel}`);
     const overflow = this.overflow;
     this.pending.clear();
     this.overflow = false;
