@@ -1,18 +1,18 @@
 /**
  * The browser side of live reload, served from memory at `/__porthole/client.js`.
  *
- * It opens one EventSource per tab to `/__porthole/events`, built from `location` (so it works under
- * any host name or IP the page was opened with) and handles:
- * - `hello` (data: {"id": server instance, "generation": events sent so far}): reload when the
+ * It opens one WebSocket per tab to `/__porthole/socket` (live-reload-channel), built from
+ * `location` (so it works under any host name or IP the page was opened with) and handles:
+ * - `hello` ({"id": server instance, "generation": events sent so far}): reload when the
  *   page is behind — another instance (the server restarted), or a change sent while this page
- *   had no stream: between the page's response and the stream's first connection (the served
+ *   had no connection: between the page's response and the first connection (the served
  *   page's tag carries the instance and generation it was served at), or during a reconnection;
- * - every event carries its generation as the SSE `id`;
+ * - every event carries its generation;
  * - `reload`: full reload;
- * - `css` (data: {"paths": [...]}): swap the matching same-origin stylesheets in place (all of
- *   them when none matches, e.g. an @import'ed file); the page's JavaScript state is kept;
- * - `img` (data: {"paths": [...]}): re-fetch the matching <img>; reload when none matches.
- * When the browser gives up on the stream (readyState CLOSED), it retries with a bounded backoff.
+ * - `css` ({"paths": [...]}): swap the matching same-origin stylesheets in place; the page's
+ *   JavaScript state is kept;
+ * - `img` ({"paths": [...]}): re-fetch the matching <img>; reload when none matches.
+ * When the connection closes, it reconnects with a bounded backoff.
  */
 import { createHash } from 'node:crypto';
 
@@ -26,10 +26,12 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
   var servedGeneration = tag ? Number(tag.getAttribute('data-porthole-generation')) : NaN;
   // id: the instance of the stream's last hello (null until the first); generation: the last
   // change the page knows of.
-  var state = { id: null, generation: isFinite(servedGeneration) ? servedGeneration : null, attempts: 0 };
+  var state = { id: null, generation: isFinite(servedGeneration) ? servedGeneration : null, attempts: 0, socket: null };
   window.__portholeReload = state;
   var MAX_ATTEMPTS = 40;
-  var eventsUrl = new URL('/__porthole/events', location.href).href;
+  // One WebSocket per tab: browsers do not count WebSockets in the 6 connections per host they
+  // allow over HTTP/1.1 (an event stream per tab held one of those for good).
+  var socketUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/__porthole/socket';
 
   function decodePath(p) {
     try { return decodeURIComponent(p); } catch (e) { return p; }
@@ -44,9 +46,6 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
     var u = new URL(href, location.href);
     u.searchParams.set('__porthole', String(Date.now()));
     return u.href;
-  }
-  function pathsOf(data) {
-    try { var p = JSON.parse(data).paths; return Array.isArray(p) ? p : []; } catch (e) { return []; }
   }
   function swapStylesheets(paths) {
     var links = document.querySelectorAll('link[rel~="stylesheet"][href]');
@@ -82,33 +81,48 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
     }
     if (hits === 0) location.reload();
   }
-  function connect() {
-    var source = new EventSource(eventsUrl);
-    source.addEventListener('hello', function (e) {
-      var hello;
-      try { hello = JSON.parse(e.data); } catch (err) { return; }
+  function handle(message) {
+    if (!message || typeof message.type !== 'string') return;
+    if (message.type === 'hello') {
       var knownId = state.id !== null ? state.id : servedId;
-      if (knownId !== null && (knownId !== hello.id || (state.generation !== null && state.generation !== hello.generation))) {
+      if (knownId !== null && (knownId !== message.id || (state.generation !== null && state.generation !== message.generation))) {
         location.reload();
         return;
       }
-      state.id = hello.id;
-      state.generation = hello.generation;
+      state.id = message.id;
+      state.generation = message.generation;
       state.attempts = 0;
-    });
-    function seen(e) {
-      var n = Number(e.lastEventId);
-      if (e.lastEventId !== '' && isFinite(n)) state.generation = n;
+      return;
     }
-    source.addEventListener('reload', function (e) { seen(e); location.reload(); });
-    source.addEventListener('css', function (e) { seen(e); swapStylesheets(pathsOf(e.data)); });
-    source.addEventListener('img', function (e) { seen(e); refreshImages(pathsOf(e.data)); });
-    source.addEventListener('error', function () {
-      if (source.readyState !== 2 || state.attempts >= MAX_ATTEMPTS) return;
-      source.close();
-      var delay = Math.min(10000, 250 * Math.pow(2, state.attempts++));
-      setTimeout(connect, delay);
-    });
+    if (typeof message.generation === 'number') state.generation = message.generation;
+    var paths = Array.isArray(message.paths) ? message.paths : [];
+    if (message.type === 'css') swapStylesheets(paths);
+    else if (message.type === 'img') refreshImages(paths);
+    else location.reload();
+  }
+  function retry() {
+    if (state.attempts >= MAX_ATTEMPTS) return;
+    var delay = Math.min(10000, 250 * Math.pow(2, state.attempts++));
+    setTimeout(connect, delay);
+  }
+  function connect() {
+    var socket;
+    try {
+      socket = new WebSocket(socketUrl);
+    } catch (e) {
+      retry();
+      return;
+    }
+    state.socket = socket;
+    socket.onmessage = function (e) {
+      var message;
+      try { message = JSON.parse(e.data); } catch (err) { return; }
+      handle(message);
+    };
+    socket.onclose = function () {
+      if (state.socket === socket) state.socket = null;
+      retry();
+    };
   }
   connect();
 })();

@@ -1,9 +1,10 @@
 /**
  * LiveReload: pages follow edits. Created by PreviewServer when `reload.enabled`; it hooks into
  * the request handler (HandlerContext `reserved` and `htmlFilter`) and owns:
- * - the reserved endpoints `/__porthole/client.js` (the client, from memory, own ETag) and
- *   `/__porthole/events` (Server-Sent Events on the server's own port). Every other path under
- *   `/__porthole/` is left to the static files, so a user's file there is still served;
+ * - the reserved endpoints `/__porthole/client.js` (the client, from memory, own ETag),
+ *   `/__porthole/socket` (the WebSocket the client uses) and `/__porthole/events` (the same
+ *   messages as Server-Sent Events), on the server's own port (live-reload-channel). Every other
+ *   path under `/__porthole/` is left to the static files, so a user's file there is still served;
  * - the change pipeline: watcher (CLI) or `notifyChanged` / `setOverlay` (the extension) →
  *   root-relative paths → dropped: ignore globs, the request log file, editors' temporary files
  *   (live-reload-temp-files) and paths the server would not serve (hidden) → ONE debounce for all
@@ -21,7 +22,8 @@ import { lstatSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HostPolicy } from '../access/access-policy';
-import type { Exchange, StreamWriter } from '../http/connection';
+import type { Exchange } from '../http/connection';
+import { eventStreamChannel, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
 import { filterPage, type PageContext } from './live-reload-pages';
@@ -44,11 +46,11 @@ export interface PageHooks {
 
 export const CLIENT_PATH = `${RESERVED_PREFIX}client.js`;
 export const EVENTS_PATH = `${RESERVED_PREFIX}events`;
-/** A comment line on every stream this often keeps proxies and idle timeouts from closing it. */
+export const SOCKET_PATH = `${RESERVED_PREFIX}socket`;
+/** A ping on every channel this often keeps proxies and idle timeouts from closing it. */
 export const HEARTBEAT_MS = 15_000;
-/** The reconnection delay the browser is told to use (`retry:`). */
-export const RETRY_MS = 1_000;
-/** Event streams beyond this get 503 (each is one socket; a tab needs one). */
+export { RETRY_MS } from './live-reload-channel';
+/** Channels (WebSockets and event streams) beyond this get 503 (each is one socket; a tab needs one). */
 export const MAX_EVENT_CLIENTS = 1_000;
 /** Paths remembered per debounce window; beyond this the batch becomes a full reload. */
 export const MAX_PENDING_PATHS = 1_000;
@@ -85,7 +87,7 @@ export class LiveReload {
   /** Changes with each server start: a client that reconnects to another instance reloads. */
   readonly instanceId = randomUUID();
   private phase: Phase = 'created';
-  private readonly clients = new Set<StreamWriter>();
+  private readonly clients = new Set<ReloadChannel>();
   private readonly overlays = new Map<string, string>();
   private readonly pending = new Set<string>();
   /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
@@ -275,13 +277,13 @@ export class LiveReload {
     this.setup.diagnostic('debug', `live reload: ${event.kind} ${event.paths.join(' ')}`);
     this.generation += 1;
     this.onEvent?.(event);
-    const frame = `id: ${this.generation}\nevent: ${event.kind}\ndata: ${JSON.stringify({ paths: event.paths })}\n\n`;
-    this.broadcast(frame);
+    const message = { type: event.kind, generation: this.generation, paths: event.paths };
+    this.broadcast((client) => client.send(message));
   }
 
-  private broadcast(frame: string): void {
+  private broadcast(act: (client: ReloadChannel) => void): void {
     for (const client of [...this.clients]) {
-      client.write(frame);
+      if (!client.closed) act(client);
       if (client.closed) this.clients.delete(client);
     }
     if (this.clients.size === 0) this.stopHeartbeat();
@@ -298,6 +300,10 @@ export class LiveReload {
     }
     if (path === EVENTS_PATH) {
       this.openEvents(ex);
+      return true;
+    }
+    if (path === SOCKET_PATH) {
+      this.openSocket(ex);
       return true;
     }
     return false;
@@ -335,19 +341,25 @@ export class LiveReload {
     }
   }
 
-  private openEvents(ex: Exchange): void {
+  /** Refuses a channel request that may not open now (foreign Origin, not running, too many). */
+  private refuseChannel(ex: Exchange): boolean {
     const plain: [string, string] = ['Content-Type', 'text/plain; charset=utf-8'];
     if (!this.originAllowed(ex.header('origin'))) {
       ex.note = `live reload: Origin not allowed: ${ex.header('origin') ?? ''}`;
       ex.respond(403, [plain], 'Forbidden: this page is not served by this server.\n');
-      return;
+      return true;
     }
     if (this.phase !== 'running' || this.clients.size >= MAX_EVENT_CLIENTS) {
       ex.note = this.phase !== 'running' ? 'live reload: not running' : 'live reload: too many event streams';
       ex.closeAfter = true;
       ex.respond(503, [plain, ['Retry-After', '5']], 'Live reload is not available right now.\n');
-      return;
+      return true;
     }
+    return false;
+  }
+
+  private openEvents(ex: Exchange): void {
+    if (this.refuseChannel(ex)) return;
     const headers: [string, string][] = [
       ['Content-Type', 'text/event-stream; charset=utf-8'],
       ['Cache-Control', 'no-cache, no-transform'],
@@ -358,18 +370,31 @@ export class LiveReload {
       ex.respond(200, headers);
       return;
     }
-    const writer = ex.openStream(200, headers);
-    this.clients.add(writer);
+    this.addClient(ex, eventStreamChannel(ex.openStream(200, headers)));
+  }
+
+  private openSocket(ex: Exchange): void {
+    if (this.refuseChannel(ex)) return;
+    const channel = openWebSocketChannel(ex, (message) => this.clientMessage(ex, message));
+    if (channel !== undefined) this.addClient(ex, channel);
+  }
+
+  /** A message a page sent over its WebSocket. */
+  private clientMessage(_ex: Exchange, _message: unknown): void {
+    // No client messages yet.
+  }
+
+  private addClient(ex: Exchange, channel: ReloadChannel): void {
+    this.clients.add(channel);
     const previous = ex.cleanup;
     ex.cleanup = () => {
       previous?.();
-      this.clients.delete(writer);
+      this.clients.delete(channel);
       if (this.clients.size === 0) this.stopHeartbeat();
     };
-    const hello = JSON.stringify({ id: this.instanceId, generation: this.generation });
-    writer.write(`retry: ${RETRY_MS}\nevent: hello\ndata: ${hello}\n\n`);
+    channel.send({ type: 'hello', id: this.instanceId, generation: this.generation });
     if (this.heartbeat === undefined) {
-      this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS);
+      this.heartbeat = setInterval(() => this.broadcast((client) => client.ping()), HEARTBEAT_MS);
       this.heartbeat.unref();
     }
   }

@@ -1,0 +1,148 @@
+// Live reload on real pages in headless Chromium (Debian's, via playwright-core) against the built
+// CLI — issue 11, items 5 to 9: a page whose only </body> is in a script string, twenty tabs of
+// one server, stylesheets imported from a <style>, editors' temporary files around a stylesheet
+// save, a strict Content-Security-Policy.
+//   npm run build && node --test test/live-reload/pages.test.mjs
+// Every wait is bounded by Playwright's timeouts or the test timeout; nothing asserts on durations.
+/* global window, document, getComputedStyle -- used inside page callbacks, which run in the page */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchChromium, startCli } from '../browser/chromium.mjs';
+
+const TEST_TIMEOUT_MS = 90_000;
+const WAIT_MS = 15_000;
+
+/** @type {string} */
+let site;
+/** @type {import('../browser/chromium.mjs').RunningCli} */
+let cli;
+/** @type {import('playwright-core').Browser} */
+let browser;
+
+before(async () => {
+  site = await mkdtemp(path.join(tmpdir(), 'porthole-pages-'));
+  await mkdir(path.join(site, 'css'));
+  cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50']);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await cli?.stop();
+  if (site !== undefined) await rm(site, { recursive: true, force: true });
+});
+
+/**
+ * Opens `name` in a fresh tab of `context` and waits until its live-reload channel said hello.
+ * @param {import('playwright-core').BrowserContext} context
+ * @param {string} name
+ */
+async function openConnected(context, name) {
+  const tab = await context.newPage();
+  await tab.goto(`${cli.url}${name}`, { waitUntil: 'load', timeout: WAIT_MS });
+  await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  return tab;
+}
+
+/**
+ * Sets a marker in the page's JavaScript state: gone after a reload, kept by an in-place swap.
+ * @param {import('playwright-core').Page} tab
+ */
+async function mark(tab) {
+  await tab.evaluate(() => {
+    window.__marker = 'kept';
+  });
+}
+
+test('a page whose only </body> is inside a script string runs its script and reloads on an edit', { timeout: TEST_TIMEOUT_MS }, async () => {
+  /** @param {string} word */
+  const page = (word) => `<!doctype html>
+<html><head><meta charset="utf-8"><title>write</title></head>
+<body><h1>${word}</h1>
+<script>
+  window.__pageScriptRan = true;
+  var frame = document.createElement('iframe');
+  document.body.appendChild(frame);
+  frame.contentDocument.open();
+  frame.contentDocument.write('<html><body>Hi</body></html>');
+  frame.contentDocument.close();
+</script>
+</html>
+`;
+  await writeFile(path.join(site, 'write.html'), page('one'));
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'write.html');
+    assert.equal(await tab.evaluate(() => window.__pageScriptRan), true, "the page's own script ran whole");
+    assert.equal(await tab.evaluate(() => document.querySelector('iframe')?.contentDocument?.body?.textContent), 'Hi');
+    await mark(tab);
+    await writeFile(path.join(site, 'write.html'), page('two'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'two', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), undefined);
+  } finally {
+    await context.close();
+  }
+});
+
+test('twenty tabs of one server all load, and all reload on an edit', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const TABS = 20;
+  /** @param {string} word */
+  const page = (word) => `<!doctype html><html><head><title>tabs</title></head><body><h1>${word}</h1></body></html>\n`;
+  await writeFile(path.join(site, 'tabs.html'), page('before'));
+  const context = await browser.newContext();
+  try {
+    const tabs = [];
+    // One after the other, as a person opens them: each waits for its own load.
+    for (let i = 0; i < TABS; i++) tabs.push(await openConnected(context, 'tabs.html'));
+    for (const tab of tabs) await mark(tab);
+    await writeFile(path.join(site, 'tabs.html'), page('after'));
+    for (const tab of tabs) {
+      await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'after', undefined, { timeout: WAIT_MS });
+      assert.equal(await tab.evaluate(() => window.__marker), undefined);
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+test("a stylesheet saved among its editor's temporary files is swapped in place, not reloaded", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const css = path.join(site, 'css');
+  await writeFile(path.join(css, 'temp.css'), 'h1 { color: rgb(200, 0, 0); }\n');
+  await writeFile(
+    path.join(site, 'temp.html'),
+    '<!doctype html><html><head><link rel="stylesheet" href="css/temp.css"></head><body><h1>t</h1></body></html>\n',
+  );
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'temp.html');
+    await mark(tab);
+    const color = () => tab.evaluate(() => getComputedStyle(document.querySelector('h1')).color);
+    // vim: a swap file while editing, nothing saved yet; then the save: 4913 probe, backup, write.
+    await writeFile(path.join(site, '.temp.html.swp'), 'b0VIM 9.0');
+    await writeFile(path.join(css, '.temp.css.swp'), 'b0VIM 9.0');
+    await writeFile(path.join(css, '4913'), '');
+    await rm(path.join(css, '4913'));
+    await writeFile(path.join(css, 'temp.css~'), 'h1 { color: rgb(200, 0, 0); }\n');
+    await writeFile(path.join(css, 'temp.css'), 'h1 { color: rgb(0, 0, 200); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 0, 200)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+    // Emacs (lock link to nowhere, auto-save) and a JetBrains safe write, then the next save.
+    await symlink('me@host.1:1', path.join(css, '.#temp.css'));
+    await writeFile(path.join(css, '#temp.css#'), 'h1 {');
+    await writeFile(path.join(css, 'temp.css___jb_tmp___'), 'h1 { color: rgb(0, 150, 0); }\n');
+    await rename(path.join(css, 'temp.css'), path.join(css, 'temp.css___jb_old___'));
+    await rename(path.join(css, 'temp.css___jb_tmp___'), path.join(css, 'temp.css'));
+    await rm(path.join(css, 'temp.css___jb_old___'));
+    await rm(path.join(css, '.#temp.css'));
+    await rm(path.join(css, '#temp.css#'));
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 150, 0)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place again');
+    // And the page itself still reloads when it is saved.
+    assert.equal(await color(), 'rgb(0, 150, 0)');
+  } finally {
+    await context.close();
+  }
+});
