@@ -146,3 +146,43 @@ test("a stylesheet saved among its editor's temporary files is swapped in place,
     await context.close();
   }
 });
+
+test('stylesheets imported from a <style> or a linked sheet, at any depth, are swapped in place; an unused one reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const css = path.join(site, 'css');
+  await writeFile(path.join(css, 'from-style.css'), 'h1 { color: rgb(200, 0, 0); }\n');
+  await writeFile(path.join(css, 'linked.css'), '@import url("nested.css");\nbody { margin: 3px; }\n');
+  await writeFile(path.join(css, 'nested.css'), "@import 'deep.css' screen;\n");
+  await writeFile(path.join(css, 'deep.css'), 'p { color: rgb(0, 0, 200); }\n');
+  await writeFile(path.join(css, 'unused.css'), 'p { color: black; }\n');
+  await writeFile(
+    path.join(site, 'imports.html'),
+    `<!doctype html><html><head>
+<style>@import url("css/from-style.css"); h2 { color: rgb(1, 2, 3); }</style>
+<link rel="stylesheet" href="css/linked.css">
+</head><body><h1>h</h1><h2>s</h2><p>p</p></body></html>
+`,
+  );
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'imports.html');
+    /** @param {string} selector */
+    const color = (selector) => tab.evaluate((s) => getComputedStyle(document.querySelector(s)).color, selector);
+    assert.equal(await color('h1'), 'rgb(200, 0, 0)');
+    assert.equal(await color('p'), 'rgb(0, 0, 200)');
+    await mark(tab);
+    // Imported from the <style> element.
+    await writeFile(path.join(css, 'from-style.css'), 'h1 { color: rgb(0, 150, 0); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 150, 0)', undefined, { timeout: WAIT_MS });
+    // Imported by a sheet imported by a linked sheet, with a media condition.
+    await writeFile(path.join(css, 'deep.css'), 'p { color: rgb(150, 0, 150); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('p')).color === 'rgb(150, 0, 150)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, not reloaded');
+    assert.equal(await color('h2'), 'rgb(1, 2, 3)', "the <style>'s own rules are still there");
+    assert.equal(await color('h1'), 'rgb(0, 150, 0)');
+    // A stylesheet this page does not use: the change cannot be applied in place, so it reloads.
+    await writeFile(path.join(css, 'unused.css'), 'p { color: white; }\n');
+    await tab.waitForFunction(() => window.__marker === undefined && window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  } finally {
+    await context.close();
+  }
+});

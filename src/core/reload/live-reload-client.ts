@@ -9,9 +9,11 @@
  *   page's tag carries the instance and generation it was served at), or during a reconnection;
  * - every event carries its generation;
  * - `reload`: full reload;
- * - `css` ({"paths": [...]}): swap the matching same-origin stylesheets in place; the page's
- *   JavaScript state is kept;
- * - `img` ({"paths": [...]}): re-fetch the matching <img>; reload when none matches.
+ * - `css` ({"paths": [...]}): swap in place every stylesheet of the page that is one of the
+ *   paths — a `<link>`, or an `@import` (from a `<link>`'s sheet or a `<style>`, at any depth) —
+ *   and keep the page's JavaScript state; reload when none is (never nothing at all);
+ * - `img` ({"paths": [...]}): re-fetch the matching <img>; reload when none matches;
+ * - any other message: reload.
  * When the connection closes, it reconnects with a bounded backoff.
  */
 import { createHash } from 'node:crypto';
@@ -47,27 +49,71 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
     u.searchParams.set('__porthole', String(Date.now()));
     return u.href;
   }
+  // A <link> is swapped for a clone with a cache-busting URL; the old one goes once the new
+  // one has loaded (or failed), so the page is never without its styles in between.
+  function swapLink(old) {
+    var next = old.cloneNode(false);
+    next.href = busted(old.href);
+    old.setAttribute('data-porthole-old', '');
+    var done = function () { if (old.parentNode) old.parentNode.removeChild(old); };
+    next.addEventListener('load', done);
+    next.addEventListener('error', done);
+    old.parentNode.insertBefore(next, old.nextSibling);
+  }
+  function rulesOf(sheet) {
+    try { return sheet.cssRules; } catch (e) { return null; } // another origin's sheet
+  }
+  // @import rules of \`sheet\` (and, recursively, of what they import) whose sheet is one of
+  // \`paths\`: each is replaced, in place, by the same rule with a cache-busting URL. Returns
+  // how many were replaced.
+  function swapImports(sheet, paths, depth) {
+    var rules = rulesOf(sheet);
+    if (rules === null || depth > 16) return 0;
+    var swapped = 0;
+    for (var i = 0; i < rules.length; i++) {
+      var rule = rules[i];
+      if (typeof CSSImportRule === 'undefined' || !(rule instanceof CSSImportRule)) continue;
+      var url;
+      try {
+        url = rule.styleSheet && rule.styleSheet.href ? rule.styleSheet.href : new URL(rule.href, sheet.href || document.baseURI).href;
+      } catch (e) { continue; }
+      var p = sameOriginPath(url);
+      if (p !== null && paths.indexOf(p) >= 0) {
+        var text = rule.cssText.replace(/^@import\\s+(url\\(\\s*(["']?)[^)]*?\\2\\s*\\)|"[^"]*"|'[^']*')/i,
+          '@import url(' + JSON.stringify(busted(url)) + ')');
+        try {
+          sheet.insertRule(text, i);
+          sheet.deleteRule(i + 1);
+          swapped++;
+        } catch (e) { /* not replaceable here: counted as not applied */ }
+      } else if (rule.styleSheet) {
+        swapped += swapImports(rule.styleSheet, paths, depth + 1);
+      }
+    }
+    return swapped;
+  }
+  // Every stylesheet the page uses: <link>s (loaded or still loading), and what any sheet imports,
+  // from a <link> or a <style>, at any depth (document.styleSheets and CSSImportRule). When none
+  // of them is a changed file, the change cannot be applied in place: reload.
   function swapStylesheets(paths) {
+    var handled = 0;
     var links = document.querySelectorAll('link[rel~="stylesheet"][href]');
-    var all = [], matched = [];
     for (var i = 0; i < links.length; i++) {
       var link = links[i];
       if (link.getAttribute('data-porthole-old') !== null) continue;
       var p = sameOriginPath(link.href);
-      if (p === null) continue;
-      all.push(link);
-      if (paths.indexOf(p) >= 0) matched.push(link);
+      if (p !== null && paths.indexOf(p) >= 0) {
+        swapLink(link);
+        handled++;
+      }
     }
-    var targets = matched.length > 0 ? matched : all;
-    targets.forEach(function (old) {
-      var next = old.cloneNode(false);
-      next.href = busted(old.href);
-      old.setAttribute('data-porthole-old', '');
-      var done = function () { if (old.parentNode) old.parentNode.removeChild(old); };
-      next.addEventListener('load', done);
-      next.addEventListener('error', done);
-      old.parentNode.insertBefore(next, old.nextSibling);
-    });
+    var sheets = document.styleSheets;
+    for (var j = 0; j < sheets.length; j++) {
+      var owner = sheets[j].ownerNode;
+      if (owner && owner.getAttribute && owner.getAttribute('data-porthole-old') !== null) continue;
+      handled += swapImports(sheets[j], paths, 0);
+    }
+    if (handled === 0) location.reload();
   }
   function refreshImages(paths) {
     var images = document.querySelectorAll('img[src]');
