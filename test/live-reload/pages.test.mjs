@@ -186,3 +186,76 @@ test('stylesheets imported from a <style> or a linked sheet, at any depth, are s
     await context.close();
   }
 });
+
+test("a page with a strict CSP meta reloads: the policy makes room for our script and socket only", { timeout: TEST_TIMEOUT_MS }, async () => {
+  /** @param {string} word */
+  const page = (word) => `<!doctype html><html><head>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'self'">
+<link rel="stylesheet" href="css/csp.css">
+<title>csp</title></head><body><h1>${word}</h1><script>window.__inline = 'ran';</script></body></html>
+`;
+  await writeFile(path.join(site, 'css', 'csp.css'), 'h1 { color: rgb(200, 0, 0); }\n');
+  await writeFile(path.join(site, 'csp.html'), page('one'));
+  await writeFile(path.join(site, 'other.txt'), 'other\n');
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    /** @type {string[]} */
+    const violations = [];
+    tab.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    await tab.goto(`${cli.url}csp.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    // Nothing wider: the page's own inline script and any other connection stay blocked.
+    assert.equal(await tab.evaluate(() => window.__inline), undefined);
+    assert.equal(await tab.evaluate(() => fetch('/other.txt').then(() => 'fetched', () => 'blocked')), 'blocked');
+    await mark(tab);
+    await writeFile(path.join(site, 'css', 'csp.css'), 'h1 { color: rgb(0, 0, 200); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 0, 200)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept');
+    await writeFile(path.join(site, 'csp.html'), page('two'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'two', undefined, { timeout: WAIT_MS });
+    // Our script and socket were never refused (the page's own inline script and fetch were).
+    assert.ok(!violations.some((v) => /'[^']*\/__porthole\/[^']*' violates/.test(v)), violations.join('\n'));
+    assert.ok(violations.some((v) => /other\.txt' violates/.test(v)), 'the check sees refusals');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a CSP that cannot make room is named once per page, in the CLI', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // upgrade-insecure-requests sends the client's requests to https:// — except on loopback,
+  // which browsers never upgrade. A custom name (mapped to 127.0.0.1 in this browser) is not
+  // loopback to the browser: there live reload cannot work, and the CLI says so, once.
+  await writeFile(
+    path.join(site, 'upgrade.html'),
+    `<!doctype html><html><head>
+<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests; default-src 'self'">
+<title>uir</title></head><body><h1>u</h1></body></html>
+`,
+  );
+  const NAME = 'porthole-uir.test';
+  const named = await startCli([site, '--port', '0', '--quiet', '--allowed-host', NAME]);
+  const mapped = await launchChromium({ extraArgs: [`--host-resolver-rules=MAP ${NAME} 127.0.0.1`] });
+  const context = await mapped.newContext();
+  try {
+    const said = () => named.stderr().split('\n').filter((l) => l.includes('Content-Security-Policy of /upgrade.html'));
+    // On loopback it works, and nothing is said.
+    const local = await context.newPage();
+    await local.goto(`${named.url}upgrade.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    await local.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    for (let i = 0; i < 3; i++) {
+      const tab = await context.newPage();
+      await tab.goto(`http://${NAME}:${named.port}/upgrade.html`, { waitUntil: 'load', timeout: WAIT_MS });
+      await tab.close();
+    }
+    for (let i = 0; i < 100 && said().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(said().length, 1, named.stderr());
+    assert.match(said()[0] ?? '', /live reload is blocked .*upgrade-insecure-requests/);
+  } finally {
+    await context.close();
+    await mapped.close();
+    await named.stop();
+  }
+});

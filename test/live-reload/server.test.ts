@@ -467,3 +467,30 @@ test('close() ends open event streams', async () => {
     await ended;
   });
 });
+
+test("a page's CSP meta is rewritten to admit our tag (by its nonce) and our socket, in place", async () => {
+  const page =
+    '<!doctype html><html><head><meta charset="utf-8">\n' +
+    '<meta http-equiv="content-security-policy" content="default-src &#39;none&#39;; style-src &#39;self&#39;">\n' +
+    '<title>csp</title></head><body><p>Grüße</p></body></html>\n';
+  await writeFile(join(root, 'csp.html'), page);
+  const a = await request('/csp.html', NAV);
+  const text = a.body.toString('utf8');
+  assert.equal(Number(a.headers.get('content-length')), a.body.length);
+  const nonce = /<script src="\/__porthole\/client\.js" nonce="([A-Za-z0-9+/=]+)" data-porthole-client /.exec(text)?.[1];
+  assert.ok(nonce, text);
+  const content = /<meta http-equiv="content-security-policy" (content="[^"]*")>/.exec(text)?.[1];
+  assert.equal(
+    content,
+    `content="default-src 'none'; style-src 'self'; script-src 'nonce-${nonce}'; connect-src ws://127.0.0.1:${port}/__porthole/socket"`,
+  );
+  // Everything else is the page's bytes as they were.
+  const tag = /<script src="\/__porthole\/client\.js"[^>]*><\/script>/.exec(text)?.[0] ?? '';
+  assert.equal(
+    text.replace(tag, '').replace(content ?? '', 'CONTENT'),
+    page.replace(/content="default-src[^"]*"/, 'CONTENT'),
+  );
+  // A fetch gets the file as it is.
+  const plain = await request('/csp.html', FETCH);
+  assert.equal(plain.body.toString('utf8'), page);
+});

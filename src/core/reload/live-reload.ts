@@ -56,6 +56,8 @@ export const MAX_EVENT_CLIENTS = 1_000;
 export const MAX_PENDING_PATHS = 1_000;
 /** Overlays held at once; beyond this the oldest is dropped (its file is served from disk again). */
 export const MAX_OVERLAYS = 1_000;
+/** Pages remembered as "live reload is blocked by its CSP, said so"; beyond this, said again. */
+export const MAX_CSP_WARNINGS = 1_000;
 /** Continuous changes still flush this long after the first one, however short the gaps. */
 export const MAX_DEBOUNCE_WAIT_MS = 1_000;
 
@@ -72,6 +74,8 @@ export interface LiveReloadSetup {
   readonly reload: ReloadOptions;
   /** The server's request log: its changes never reload pages. */
   readonly logFile: string | undefined;
+  /** The server speaks TLS (pages are https, the client's socket wss). */
+  readonly secure?: boolean;
   readonly diagnostic: (level: DiagnosticLevel, message: string) => void;
 }
 
@@ -99,6 +103,8 @@ export class LiveReload {
   private watcher: RootWatcher | undefined;
   private readonly ignored: PathMatcher;
   private readonly logPaths = new Set<string>();
+  /** Pages whose CSP blocks live reload, already said (once per page). */
+  private readonly cspWarned = new Set<string>();
   private readonly pages: PageContext;
   /** Called with every event sent (tests, diagnostics). */
   onEvent: ((event: ReloadEvent) => void) | undefined;
@@ -122,7 +128,19 @@ export class LiveReload {
       get generation() {
         return generation();
       },
+      secure: setup.secure === true,
+      reportCspBlocked: (pagePath, reason) => this.cspBlocked(pagePath, reason),
     };
+  }
+
+  /** Says once per page (Output channel, CLI) that its Content-Security-Policy blocks live reload. */
+  private cspBlocked(pagePath: string, reason: string): void {
+    if (this.cspWarned.has(pagePath)) return;
+    if (this.cspWarned.size >= MAX_CSP_WARNINGS) this.cspWarned.clear();
+    this.cspWarned.add(pagePath);
+    const message = `live reload is blocked by the Content-Security-Policy of ${pagePath}: ${reason}`;
+    // Host names come from requests: nothing that could steer a terminal gets through.
+    this.setup.diagnostic('warn', message.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`));
   }
 
   /** Installs the reserved endpoints and the HTML filter. */
