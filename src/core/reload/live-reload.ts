@@ -140,6 +140,7 @@ export class LiveReload {
     this.cspWarned.add(pagePath);
     const message = `live reload is blocked by the Content-Security-Policy of ${pagePath}: ${reason}`;
     // Host names come from requests: nothing that could steer a terminal gets through.
+    // eslint-disable-next-line no-control-regex -- control characters are what is matched
     this.setup.diagnostic('warn', message.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`));
   }
 
