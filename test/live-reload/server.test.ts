@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server/server';
-import type { ReloadEvent } from '../../src/core/reload/live-reload';
+import { MAX_CSP_WARNINGS, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
-import { clientTag } from '../../src/core/reload/live-reload-pages';
+import { MAX_CACHED_PLANS, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>Grüße 🎉</p></body></html>\n';
 const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
@@ -493,4 +493,87 @@ test("a page's CSP meta is rewritten to admit our tag (by its nonce) and our soc
   // A fetch gets the file as it is.
   const plain = await request('/csp.html', FETCH);
   assert.equal(plain.body.toString('utf8'), page);
+});
+
+test('page plans are kept for MAX_CACHED_PLANS page versions, no more', async () => {
+  for (let i = 0; i < MAX_CACHED_PLANS + 5; i++) {
+    await writeFile(join(root, `plan-${i}.html`), `<!doctype html><title>${i}</title><p>${i}</p>\n`);
+    const a = await request(`/plan-${i}.html`, NAV);
+    assert.equal(a.status, 200);
+    assert.ok(cachedPlanCount() <= MAX_CACHED_PLANS);
+  }
+  assert.equal(cachedPlanCount(), MAX_CACHED_PLANS);
+});
+
+test('a CSP that blocks live reload is said once per page, however often the page is served', async () => {
+  await writeFile(
+    join(root, 'uir.html'),
+    '<!doctype html><head><meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests; default-src \'self\'"></head><p>u</p>\n',
+  );
+  await writeFile(join(root, 'uir-2.html'), await readFile(join(root, 'uir.html')));
+  const named = new PreviewServer();
+  const said: string[] = [];
+  named.on('diagnostic', (level: string, message: string) => {
+    if (level === 'warn' && message.includes('Content-Security-Policy')) said.push(message);
+  });
+  const address = await named.listen({ root, port: 0, resolveHostNames: false, allowedHosts: ['mysite.test'], reload: { watch: false } });
+  const saved = port;
+  port = address.port;
+  try {
+    for (let i = 0; i < 3; i++) {
+      const a = await request('/uir.html', NAV);
+      assert.equal(a.status, 200);
+    }
+    assert.equal(said.length, 0, 'at 127.0.0.1 (loopback, never upgraded) nothing is blocked');
+    for (let i = 0; i < 3; i++) {
+      await requestWithHost('/uir.html', `mysite.test:${port}`);
+      await requestWithHost('/uir-2.html', `mysite.test:${port}`);
+    }
+    assert.deepEqual(said.map((m) => /of (\S+):/.exec(m)?.[1]), ['/uir.html', '/uir-2.html']);
+    assert.match(said[0] ?? '', /upgrade-insecure-requests/);
+  } finally {
+    port = saved;
+    await named.close();
+  }
+});
+
+/** A navigation with its own Host header (request() always sends 127.0.0.1). */
+function requestWithHost(path: string, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('error', reject);
+    socket.on('end', () => resolve(text));
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${NAV}Connection: close\r\n\r\n`);
+  });
+}
+
+test('the pages already warned about are remembered up to MAX_CSP_WARNINGS, then forgotten', async () => {
+  const other = new PreviewServer();
+  const said: string[] = [];
+  other.on('diagnostic', (level: string, message: string) => {
+    if (level === 'warn') said.push(message);
+  });
+  await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
+  try {
+    const live = other.liveReload;
+    assert.ok(live);
+    const warn = (page: string): void => live['cspBlocked'](page, 'a reason');
+    warn('/first.html');
+    warn('/first.html');
+    assert.equal(said.length, 1);
+    for (let i = 0; i < MAX_CSP_WARNINGS; i++) warn(`/p-${i}.html`);
+    assert.equal(said.length, 1 + MAX_CSP_WARNINGS);
+    // The memory was full: it starts over, so the first page is named again (once).
+    warn('/first.html');
+    warn('/first.html');
+    assert.equal(said.length, 2 + MAX_CSP_WARNINGS);
+    // Control characters in a name never reach a terminal.
+    warn('/x\u001b[31m.html');
+    assert.ok(!(said.at(-1) ?? '').includes('\u001b'));
+  } finally {
+    await other.close();
+  }
 });

@@ -44,6 +44,11 @@ export const MAX_INJECT_BYTES = 16 * 1024 * 1024;
 export const MAX_CACHED_PLANS = 64;
 const plans = new Map<string, PagePlan>();
 
+/** How many plans are kept (tests of MAX_CACHED_PLANS). */
+export function cachedPlanCount(): number {
+  return plans.size;
+}
+
 /** The plan of one version of a page (`key` names it: path and validator, or content hash). */
 function planFor(key: string, bytes: Buffer, tag: string): PagePlan {
   const cached = plans.get(key);
