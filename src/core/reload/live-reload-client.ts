@@ -63,32 +63,49 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
   function rulesOf(sheet) {
     try { return sheet.cssRules; } catch (e) { return null; } // another origin's sheet
   }
-  // @import rules of \`sheet\` (and, recursively, of what they import) whose sheet is one of
-  // \`paths\`: each is replaced, in place, by the same rule with a cache-busting URL. Returns
-  // how many were replaced.
-  function swapImports(sheet, paths, depth) {
+  function importUrl(rule, sheet) {
+    try {
+      return rule.styleSheet && rule.styleSheet.href ? rule.styleSheet.href : new URL(rule.href, sheet.href || document.baseURI).href;
+    } catch (e) { return null; }
+  }
+  // True when \`sheet\` imports, at any depth, one of \`paths\`.
+  function importsChanged(sheet, paths, depth) {
     var rules = rulesOf(sheet);
-    if (rules === null || depth > 16) return 0;
+    if (rules === null || depth > 16) return false;
+    for (var i = 0; i < rules.length; i++) {
+      var rule = rules[i];
+      if (typeof CSSImportRule === 'undefined' || !(rule instanceof CSSImportRule)) continue;
+      var url = importUrl(rule, sheet);
+      var p = url === null ? null : sameOriginPath(url);
+      if (p !== null && paths.indexOf(p) >= 0) return true;
+      if (rule.styleSheet && importsChanged(rule.styleSheet, paths, depth + 1)) return true;
+    }
+    return false;
+  }
+  // The @import rules of a top-level sheet (a <link>'s or a <style>'s) that are, or import at any
+  // depth, one of \`paths\`: each is replaced, in place, by the same rule with a cache-busting
+  // URL, which fetches it again; what it imports is revalidated with it (files are served
+  // no-cache). Rules of imported sheets are never edited: Chromium drops the whole <link>'s
+  // styles when an imported sheet gets a new @import. Returns how many were replaced.
+  function swapImports(sheet, paths) {
+    var rules = rulesOf(sheet);
+    if (rules === null) return 0;
     var swapped = 0;
     for (var i = 0; i < rules.length; i++) {
       var rule = rules[i];
       if (typeof CSSImportRule === 'undefined' || !(rule instanceof CSSImportRule)) continue;
-      var url;
-      try {
-        url = rule.styleSheet && rule.styleSheet.href ? rule.styleSheet.href : new URL(rule.href, sheet.href || document.baseURI).href;
-      } catch (e) { continue; }
+      var url = importUrl(rule, sheet);
+      if (url === null) continue;
       var p = sameOriginPath(url);
-      if (p !== null && paths.indexOf(p) >= 0) {
-        var text = rule.cssText.replace(/^@import\\s+(url\\(\\s*(["']?)[^)]*?\\2\\s*\\)|"[^"]*"|'[^']*')/i,
-          '@import url(' + JSON.stringify(busted(url)) + ')');
-        try {
-          sheet.insertRule(text, i);
-          sheet.deleteRule(i + 1);
-          swapped++;
-        } catch (e) { /* not replaceable here: counted as not applied */ }
-      } else if (rule.styleSheet) {
-        swapped += swapImports(rule.styleSheet, paths, depth + 1);
-      }
+      var hit = p !== null && paths.indexOf(p) >= 0;
+      if (!hit && !(rule.styleSheet && importsChanged(rule.styleSheet, paths, 1))) continue;
+      var text = rule.cssText.replace(/^@import\\s+(url\\(\\s*(["']?)[^)]*?\\2\\s*\\)|"[^"]*"|'[^']*')/i,
+        '@import url(' + JSON.stringify(busted(url)) + ')');
+      try {
+        sheet.insertRule(text, i);
+        sheet.deleteRule(i + 1);
+        swapped++;
+      } catch (e) { /* not replaceable here: counted as not applied */ }
     }
     return swapped;
   }
@@ -111,7 +128,7 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
     for (var j = 0; j < sheets.length; j++) {
       var owner = sheets[j].ownerNode;
       if (owner && owner.getAttribute && owner.getAttribute('data-porthole-old') !== null) continue;
-      handled += swapImports(sheets[j], paths, 0);
+      handled += swapImports(sheets[j], paths);
     }
     if (handled === 0) location.reload();
   }
