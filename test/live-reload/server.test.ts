@@ -15,7 +15,7 @@ import { PreviewServer } from '../../src/core/server/server';
 import { MAX_CSP_WARNINGS, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
-import { MAX_CACHED_PLANS, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
+import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>Grüße 🎉</p></body></html>\n';
 const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
@@ -576,4 +576,19 @@ test('the pages already warned about are remembered up to MAX_CSP_WARNINGS, then
   } finally {
     await other.close();
   }
+});
+
+test('pages above MAX_INJECT_BYTES are sent as they are; at the limit they are injected', async () => {
+  const fill = (size: number): Buffer => {
+    const head = Buffer.from('<!doctype html><html><head><title>big</title></head><body><p>');
+    const tail = Buffer.from('</p></body></html>\n');
+    return Buffer.concat([head, Buffer.alloc(size - head.length - tail.length, 0x61), tail]);
+  };
+  await writeFile(join(root, 'big-over.html'), fill(MAX_INJECT_BYTES + 1));
+  await writeFile(join(root, 'big-at.html'), fill(MAX_INJECT_BYTES));
+  const over = await request('/big-over.html', NAV);
+  assert.equal(over.status, 200);
+  assert.deepEqual(over.body, await readFile(join(root, 'big-over.html')));
+  const at = await request('/big-at.html', NAV);
+  assert.equal(at.body.length, MAX_INJECT_BYTES + servedAt(at.body).tag.length);
 });

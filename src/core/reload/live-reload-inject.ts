@@ -8,9 +8,12 @@
  * - The insertion point is found by HTML tokenization and tree construction (parse5, which follows
  *   the WHATWG HTML parsing algorithm), never by searching text: a `</body>` inside a script string,
  *   a comment, a style sheet, a template, a CDATA section or an attribute value is not a tag, and
- *   our tag never lands inside one of those. Each candidate position is checked by parsing the
- *   page with the tag in place: it is taken only if the tag becomes an HTML `<script>` element
- *   outside any `<template>` (so the browser runs it).
+ *   our tag never lands inside one of those. The page is parsed once; a position is taken only
+ *   where the tag becomes an HTML `<script>` element outside any `<template>` (so the browser
+ *   runs it): before the body's end tag when no SVG or MathML element is open there (the parser
+ *   is then in the body, see below), else the first fallback that a parse of the page up to the
+ *   tag, tag included, shows to be one (the parser's handling of the tag depends only on what
+ *   comes before it).
  * - The page's bytes are never re-encoded: the page is parsed in a latin1 view (one char per byte,
  *   so offsets are byte offsets; every byte that matters to HTML syntax is ASCII) and the script
  *   tag is spliced in between two byte slices. The result's `length` is therefore the exact
@@ -82,11 +85,12 @@ export type InjectResult =
  * 2. else at the end of the page (no `</body>`, as in many small pages);
  * 3. else before `</head>`, after the `<head …>` start tag, or at the start of the page (after a
  *    UTF-8 BOM and the doctype).
- * A candidate is taken only if the page parsed with `tag` there has it as an HTML script element
- * outside any template; none → `unsupported`. A page whose body carries
+ * A candidate is taken only where `tag` becomes an HTML script element outside any template;
+ * none → `unsupported`. A page whose body carries
  * `data-porthole-no-reload` (as the parser merges body attributes) is `opted-out`; a UTF-16 page
  * is `unsupported`. `tag` must be ASCII and carry `data-porthole-client`. Also lists the page's
- * Content-Security-Policy metas (see CspMeta). Cost: one to a few parses of the page.
+ * Content-Security-Policy metas (see CspMeta). Cost: one parse of the page (about 0.5 s per MiB),
+ * plus one of the part before each fallback tried.
  */
 export function planPage(html: Buffer, tag: string): PagePlan {
   if (html.length >= 2 && ((html[0] === 0xff && html[1] === 0xfe) || (html[0] === 0xfe && html[1] === 0xff))) {
@@ -107,7 +111,14 @@ export function planPage(html: Buffer, tag: string): PagePlan {
     [head?.sourceCodeLocation?.startTag?.endOffset, 'after-head-open'],
     [documentStart(doc), 'document-start'],
   ];
-  const tried = new Set<number>();
+  // parse5 records the body's end tag when a `</body>` closed it in the body insertion mode (never
+  // inside a template, a table, a select): the tag goes into the body there, unless an SVG or
+  // MathML element is still open, which would make it a foreign script.
+  const bodyEnd = candidates[0]?.[0];
+  if (bodyEnd !== undefined && !foreignOpenAt(doc, bodyEnd)) {
+    return { kind: 'inject', offset: bodyEnd + bom, at: 'before-body-close', csp: cspMetas(head, bom) };
+  }
+  const tried = new Set<number>(bodyEnd === undefined ? [] : [bodyEnd]);
   for (const [offset, at] of candidates) {
     if (offset === undefined || tried.has(offset)) continue;
     tried.add(offset);
@@ -128,9 +139,24 @@ export function injectClientTag(html: Buffer, tag: string): InjectResult {
   return { kind: 'injected', body: applyPlan(html, plan.offset, tag), at: plan.at };
 }
 
+/** True when an SVG or MathML element starts before `offset` and is not closed by then. */
+function foreignOpenAt(doc: Document, offset: number): boolean {
+  const stack: Node[] = [...doc.childNodes];
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    if (!('tagName' in node)) continue;
+    const where = node.sourceCodeLocation;
+    if (where === undefined || where === null || where.startOffset >= offset) continue;
+    if (node.namespaceURI !== HTML_NS && (where.endOffset === undefined || where.endOffset > offset)) return true;
+    for (const child of node.childNodes) stack.push(child);
+  }
+  return false;
+}
+
 /** True when `tag` spliced into `text` at `offset` becomes a script element the browser runs. */
 function runsAt(text: string, offset: number, tag: string): boolean {
-  const doc = parse(text.slice(0, offset) + tag + text.slice(offset), { sourceCodeLocationInfo: true });
+  // Only what comes before the tag decides how the parser takes it.
+  const doc = parse(text.slice(0, offset) + tag, { sourceCodeLocationInfo: true });
   // childNodes only: a template's contents sit in `.content`, never reached from here.
   const stack: Node[] = [...doc.childNodes];
   while (stack.length > 0) {

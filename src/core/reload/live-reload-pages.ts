@@ -35,8 +35,12 @@ export function clientTag(instance: string, generation: number, nonce?: string):
   const nonceAttribute = nonce === undefined ? '' : ` nonce="${nonce}"`;
   return `<script src="/__porthole/client.js"${nonceAttribute} data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}"></script>`;
 }
-/** HTML files above this are served as they are (never read whole into memory to inject). */
-export const MAX_INJECT_BYTES = 16 * 1024 * 1024;
+/**
+ * HTML files above this are served as they are, without the reload script: a page is read whole
+ * and parsed to place the tag (about 0.5 s per MiB, during which this server answers nothing
+ * else), once per version of the page.
+ */
+export const MAX_INJECT_BYTES = 4 * 1024 * 1024;
 /**
  * Plans (where the tag goes, the page's CSP metas) kept by page version: parsing is the costly
  * step, and a page is served many times per version (every reload of every tab).
