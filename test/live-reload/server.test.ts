@@ -388,10 +388,16 @@ async function editorsAroundASave(dir: string): Promise<void> {
 
 test("editors' temporary files never emit; a stylesheet saved among them is still swapped in place", async () => {
   const dir = join(root, 'css');
+  // What a page hears, over TCP: the events after its hello.
+  const stream = openStream();
+  const helloEnd = await stream.waitFor('event: hello\n');
+  const afterHello = await stream.waitFor('\n\n', helloEnd);
   const start = events.length;
   await editorsAroundASave(dir);
   await writeFile(join(dir, 'site.css'), 'body { color: green }\n');
   assert.deepEqual(await eventAt(start), { kind: 'css', paths: ['/css/site.css'] });
+  const firstEnd = await stream.waitFor('\n\n', afterHello);
+  assert.match(stream.text().slice(afterHello, firstEnd), /^id: \d+\nevent: css\ndata: \{"paths":\["\/css\/site\.css"\]\}\n\n$/);
   // Nothing of that batch sticks: the temporaries go away (a path that no longer exists, the
   // dangling links removed), and the next save is again a stylesheet event alone.
   const next = events.length;
@@ -400,6 +406,9 @@ test("editors' temporary files never emit; a stylesheet saved among them is stil
   }
   await writeFile(join(dir, 'site.css'), 'body { color: purple }\n');
   assert.deepEqual(await eventAt(next), { kind: 'css', paths: ['/css/site.css'] });
+  const secondEnd = await stream.waitFor('\n\n', firstEnd);
+  assert.match(stream.text().slice(firstEnd, secondEnd), /^id: \d+\nevent: css\ndata: \{"paths":\["\/css\/site\.css"\]\}\n\n$/);
+  stream.socket.destroy();
 });
 
 test("editors' temporary files never emit with dotfiles on either (by name, not only by being hidden)", async () => {
