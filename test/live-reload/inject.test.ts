@@ -86,6 +86,11 @@ test('never inside an unclosed comment, script, template or SVG at the end of th
     `<html><head><title>t</title>${TAG}</head><body><svg><rect/></body></html>`,
   );
   assert.equal(inject('<template><p>x').text, `${TAG}<template><p>x`);
+  // The same with the html element implied (no tag of its own), and with MathML.
+  assert.equal(inject('<!doctype html><body><svg><rect/></body>').text, `<!doctype html>${TAG}<body><svg><rect/></body>`);
+  assert.equal(inject('<!doctype html><body><math><mi>x</mi></body>').text, `<!doctype html>${TAG}<body><math><mi>x</mi></body>`);
+  // A closed SVG before the </body> is no obstacle.
+  assert.equal(inject('<body><svg><rect/></svg><p>x</p></body>').text, `<body><svg><rect/></svg><p>x</p>${TAG}</body>`);
 });
 
 test('a UTF-8 BOM stays first', () => {

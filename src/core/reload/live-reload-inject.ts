@@ -145,9 +145,12 @@ function foreignOpenAt(doc: Document, offset: number): boolean {
   while (stack.length > 0) {
     const node = stack.pop() as Node;
     if (!('tagName' in node)) continue;
+    // Elements the parser implied (html, head, body without their tags) have no location.
     const where = node.sourceCodeLocation;
-    if (where === undefined || where === null || where.startOffset >= offset) continue;
-    if (node.namespaceURI !== HTML_NS && (where.endOffset === undefined || where.endOffset > offset)) return true;
+    if (where !== undefined && where !== null) {
+      if (where.startOffset >= offset) continue;
+      if (node.namespaceURI !== HTML_NS && (where.endOffset === undefined || where.endOffset > offset)) return true;
+    }
     for (const child of node.childNodes) stack.push(child);
   }
   return false;
