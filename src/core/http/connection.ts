@@ -47,7 +47,7 @@ export interface ConnectionContext {
 /** A part of a streamed body: bytes, or an inclusive byte range of an open file. */
 export type BodyPart = Buffer | { readonly file: FileHandle; readonly start: number; readonly end: number };
 
-type Phase = 'idle' | 'head' | 'body' | 'handling' | 'closing' | 'destroyed';
+type Phase = 'idle' | 'head' | 'body' | 'handling' | 'upgraded' | 'closing' | 'destroyed';
 
 /**
  * One request and its response. The handler calls exactly one of `respond`, `respondParts` or
@@ -133,6 +133,15 @@ export class Exchange {
   }
 
   /**
+   * Switches this connection to another protocol: `101 Switching Protocols` with `headers` (which
+   * must carry `Upgrade` and `Connection: upgrade`), then the socket is the caller's. The
+   * exchange stays open (and unlogged) until `end()` or the client leaves.
+   */
+  upgrade(headers: HeaderList): UpgradedSocket {
+    return this.connection.upgrade(this, headers);
+  }
+
+  /**
    * An open-ended response (Server-Sent Events): no length, so the connection closes after it.
    * Returns a writer; `end()` finishes the exchange.
    */
@@ -140,6 +149,19 @@ export class Exchange {
     this.closeAfter = true;
     return this.connection.openStream(this, status, headers);
   }
+}
+
+/**
+ * The socket of an exchange answered `101 Switching Protocols` (RFC 9110 §15.2.2): the bytes that
+ * follow, both ways, belong to the new protocol. `onData` receives the client's bytes (including
+ * any that arrived with the request); `write` sends raw bytes; `end()` finishes the exchange (it
+ * is logged) and closes the connection after what was written.
+ */
+export interface UpgradedSocket {
+  write(bytes: Buffer): boolean;
+  end(): void;
+  readonly closed: boolean;
+  onData: ((chunk: Buffer) => void) | undefined;
 }
 
 export interface StreamWriter {
@@ -165,6 +187,8 @@ export class Connection {
   private remoteEnded = false;
   /** Socket bytesWritten when the current streamed body started; -1 for buffered responses. */
   private bodyBase = -1;
+  /** The socket handed over by `upgrade`, while phase is 'upgraded'. */
+  private upgraded: UpgradedSocket | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -218,6 +242,10 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.phase === 'closing' || this.phase === 'destroyed') return;
+    if (this.phase === 'upgraded') {
+      this.upgraded?.onData?.(chunk);
+      return;
+    }
     if (this.pending.length === 0) {
       this.pending = chunk;
       this.scanned = 0;
@@ -235,6 +263,11 @@ export class Connection {
   }
 
   private onEnd(): void {
+    if (this.phase === 'upgraded') {
+      // The other protocol's peer left without its closing handshake: nothing more to say.
+      this.destroy();
+      return;
+    }
     // The client half-closed. Answer what is complete; a partial head can never complete.
     this.remoteEnded = true;
     if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
@@ -472,6 +505,51 @@ export class Connection {
     next();
   }
 
+  upgrade(ex: Exchange, headers: HeaderList): UpgradedSocket {
+    ex.closeAfter = false;
+    const head = this.startResponse(ex, 101, headers);
+    const upgraded: UpgradedSocket = {
+      closed: false,
+      onData: undefined,
+      write: (bytes: Buffer): boolean => {
+        if (upgraded.closed || this.phase === 'destroyed') return false;
+        return this.socket.write(bytes);
+      },
+      end: (): void => {
+        if (upgraded.closed) return;
+        (upgraded as { closed: boolean }).closed = true;
+        this.upgraded = undefined;
+        this.phase = 'handling';
+        ex.closeAfter = true;
+        this.finishExchange(ex);
+      },
+    };
+    if (this.phase === 'destroyed') {
+      (upgraded as { closed: boolean }).closed = true;
+      return upgraded;
+    }
+    this.socket.write(head, 'latin1');
+    this.socket.setTimeout(0);
+    this.phase = 'upgraded';
+    this.upgraded = upgraded;
+    ex.onAbort = () => {
+      (upgraded as { closed: boolean }).closed = true;
+    };
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    // Bytes the client sent right behind its request belong to the new protocol.
+    const early = this.pending;
+    this.pending = EMPTY;
+    if (early.length > 0) {
+      setImmediate(() => {
+        if (this.upgraded === upgraded) upgraded.onData?.(early);
+      });
+    }
+    return upgraded;
+  }
+
   openStream(ex: Exchange, status: number, headers: HeaderList): StreamWriter {
     const head = this.startResponse(ex, status, headers);
     this.socket.write(head, 'latin1');
@@ -569,6 +647,7 @@ export class Connection {
         return;
       case 'closing':
       case 'head':
+      case 'upgraded':
       case 'destroyed':
         return;
     }

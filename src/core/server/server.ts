@@ -148,6 +148,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         hosts: this.handlerContext.hosts,
         reload: opts.reload,
         logFile: opts.logFile,
+        secure: opts.tls !== undefined,
         diagnostic: (level, message) => this.emit('diagnostic', level, message),
       });
       this.liveReload.attach(this.handlerContext);
