@@ -22,8 +22,7 @@ import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
 import { makeRoomForClient } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan } from './live-reload-inject';
-import { evaluatePreconditions } from '../files/preconditions';
-import type { HeaderList } from '../http/request-record';
+import { inMemory, sendRepresentation } from '../files/representation';
 import { resolveRequestPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, etagFor, lookupPath, readWhole, type StaticOptions } from '../files/static-files';
 import { contentTypeOf, typeFromName } from '../files/content-type';
@@ -248,26 +247,9 @@ function escapeAttribute(value: string): string {
   return out;
 }
 
-/** A rewritten body: its own weak validator, If-Match / If-None-Match only, no ranges. */
+/** A rewritten body: its own weak validator (If-None-Match only: a weak tag never passes If-Match), no ranges. */
 function sendBytes(ex: Exchange, body: Buffer, etag: string, type: string): void {
-  const validators: HeaderList = [
-    ['ETag', etag],
-    ['Cache-Control', 'no-cache'],
-  ];
-  const pre = evaluatePreconditions(
-    ex.method,
-    { ifMatch: ex.header('if-match'), ifNoneMatch: ex.header('if-none-match'), ifModifiedSince: undefined, ifUnmodifiedSince: undefined },
-    { etag, lastModifiedSec: undefined, lastModified: undefined },
-  );
-  if (pre === 'not-modified') {
-    ex.respond(304, validators);
-    return;
-  }
-  if (pre === 'failed') {
-    ex.respond(412, [['Content-Type', 'text/plain; charset=utf-8']], 'Precondition failed: the page has changed.\n');
-    return;
-  }
-  ex.respond(200, [['Content-Type', type], ...validators, ['X-Content-Type-Options', 'nosniff']], body);
+  sendRepresentation(ex, inMemory(type, body, { etag, lastModifiedSec: undefined, lastModified: undefined }));
 }
 
 function hashOf(bytes: Buffer): string {

@@ -30,7 +30,7 @@ import { filterPage, type PageContext } from './live-reload-pages';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
 import { RESERVED_PREFIX, type DiagnosticLevel, type ReloadOptions } from '../options';
-import { evaluatePreconditions } from '../files/preconditions';
+import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 
@@ -63,8 +63,12 @@ export const MAX_DEBOUNCE_WAIT_MS = 1_000;
 
 const STYLESHEET_EXTENSIONS = new Set(['.css']);
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.avif', '.svg', '.ico', '.bmp']);
-const CLIENT_BYTES = Buffer.from(CLIENT_SCRIPT, 'utf8');
-const CLIENT_ETAG = `"porthole-client-${CLIENT_VERSION}"`;
+/** The client script, served from memory with a strong tag of its version. */
+const CLIENT_REPRESENTATION = inMemory('text/javascript; charset=utf-8', Buffer.from(CLIENT_SCRIPT, 'utf8'), {
+  etag: `"porthole-client-${CLIENT_VERSION}"`,
+  lastModifiedSec: undefined,
+  lastModified: undefined,
+});
 
 export interface LiveReloadSetup {
   /** The root as configured (absolute). */
@@ -329,24 +333,7 @@ export class LiveReload {
   }
 
   private serveClient(ex: Exchange): void {
-    const headers: [string, string][] = [
-      ['ETag', CLIENT_ETAG],
-      ['Cache-Control', 'no-cache'],
-    ];
-    const pre = evaluatePreconditions(
-      ex.method,
-      { ifMatch: undefined, ifNoneMatch: ex.header('if-none-match'), ifModifiedSince: undefined, ifUnmodifiedSince: undefined },
-      { etag: CLIENT_ETAG, lastModifiedSec: undefined, lastModified: undefined },
-    );
-    if (pre === 'not-modified') {
-      ex.respond(304, headers);
-      return;
-    }
-    ex.respond(
-      200,
-      [['Content-Type', 'text/javascript; charset=utf-8'], ...headers, ['X-Content-Type-Options', 'nosniff']],
-      CLIENT_BYTES,
-    );
+    sendRepresentation(ex, CLIENT_REPRESENTATION);
   }
 
   /** `Origin`, when sent, must name one of our hosts (RFC 6454; the DNS-rebinding guard). */
