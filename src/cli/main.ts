@@ -16,6 +16,7 @@ import { renderUnicodeCompact } from 'uqr';
 import {
   PreviewServer,
   checkCertificatePair,
+  escapeForDisplay,
   formatShortLine,
   isLoopbackBind,
   lanAddresses,
@@ -36,8 +37,9 @@ type ClusterMessage =
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'shutdown' };
 
+/** Every line the CLI prints that may carry outside text goes through escapeForDisplay. */
 function fail(message: string): never {
-  process.stderr.write(`porthole: ${message}\n`);
+  process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
   process.exit(1);
 }
 
@@ -126,7 +128,7 @@ async function serve(options: CliOptions, input: ServerOptionsInput, onListening
   const server = new PreviewServer();
   server.on('diagnostic', (level, message) => {
     if (level === 'error' || level === 'warn') {
-      process.stderr.write(`porthole: ${message}\n`);
+      process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
     }
   });
   let address: BoundAddress;
@@ -257,7 +259,7 @@ switch (parsed.kind) {
     process.stdout.write(`${typeof PORTHOLE_VERSION === 'string' ? PORTHOLE_VERSION : 'dev'}\n`);
     break;
   case 'error':
-    process.stderr.write(`porthole: ${parsed.message}\n\n${USAGE}`);
+    process.stderr.write(`porthole: ${escapeForDisplay(parsed.message)}\n\n${USAGE}`);
     process.exit(1);
     break;
   case 'run': {

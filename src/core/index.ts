@@ -9,3 +9,4 @@ export { parseCidr, isLoopbackBind } from './access/access-policy';
 export { lanAddresses, networkUrls, urlFor, type LanAddress } from './access/network-addresses';
 export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { formatSize } from './text/format-size';
+export { escapeForDisplay } from './text/display-text';

@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { makeSite, type Site } from '../fixtures/make-site';
-import { RawClient, request, withTimeout } from '../core/raw-client';
+import { RawClient, fetchOnce, request, withTimeout } from '../core/raw-client';
 
 /** out/test/cli → the repo root (the compiled test runs from out/). */
 const REPO = resolve(__dirname, '..', '..', '..');
@@ -36,6 +37,8 @@ after(async () => {
 interface Cli {
   readonly child: ChildProcess;
   stdout: string;
+  /** stdout exactly as the terminal would get it. */
+  readonly stdoutBytes: Buffer[];
   stderr: string;
   readonly exited: Promise<number | null>;
 }
@@ -46,10 +49,15 @@ function runCli(args: readonly string[]): Cli {
   const cli: Cli = {
     child,
     stdout: '',
+    stdoutBytes: [],
     stderr: '',
     exited: new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code))),
   };
-  child.stdout?.setEncoding('utf8').on('data', (t: string) => (cli.stdout += t));
+  const decoder = new StringDecoder('utf8');
+  child.stdout?.on('data', (b: Buffer) => {
+    cli.stdoutBytes.push(b);
+    cli.stdout += decoder.write(b);
+  });
   child.stderr?.setEncoding('utf8').on('data', (t: string) => (cli.stderr += t));
   return cli;
 }
@@ -137,4 +145,62 @@ test('a busy port: stderr says "port N is in use; using N+1"', async () => {
   } finally {
     await new Promise<void>((r) => blocker.close(() => r()));
   }
+});
+
+/** Resolves once stdout has `count` lines matching `pattern` (bounded). */
+function waitForLines(cli: Cli, pattern: RegExp, count: number): Promise<void> {
+  return withTimeout(
+    new Promise<void>((resolveLines) => {
+      const check = (): void => {
+        if (cli.stdout.split('\n').filter((l) => pattern.test(l)).length >= count) {
+          cli.child.stdout?.off('data', check);
+          resolveLines();
+        }
+      };
+      cli.child.stdout?.on('data', check);
+      check();
+    }),
+    WAIT_MS,
+    `${count} request lines (stdout so far: ${JSON.stringify(cli.stdout)})`,
+  );
+}
+
+test('client bytes never reach the terminal raw: ESC, BEL, C1 and bidi controls are printed escaped', async () => {
+  const cli = runCli([site.root, '--port', '0']);
+  const port = await waitForLocal(cli);
+  const sent: Array<[target: string, host: string]> = [
+    // The issue's input: retitle the window, wipe the screen, cursor home (curl -g '…').
+    ['/.%1b]0;X%07%1b[2J%1b[H', '127.0.0.1'],
+    // OSC 52 (write the clipboard) and an 8-bit C1 CSI.
+    ['/.%1b]52;c;ZXZpbA==%07', '127.0.0.1'],
+    ['/.%c2%9b2J', '127.0.0.1'],
+    // A right-to-left override in a decoded name.
+    ['/.%e2%80%aeevil', '127.0.0.1'],
+  ];
+  for (const [target, host] of sent) {
+    const res = await fetchOnce(port, request(target, { host }));
+    assert.equal(res.status, 404);
+  }
+  // An Origin header carrying a raw C1 CSI byte (obs-text is valid in a field value): the live-reload
+  // endpoint's 403 note quotes it.
+  const hostile = Buffer.concat([
+    Buffer.from('GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil', 'latin1'),
+    Buffer.from([0x9b, 0x32, 0x4a]),
+    Buffer.from('\r\n\r\n', 'latin1'),
+  ]);
+  assert.equal((await fetchOnce(port, hostile)).status, 403);
+  await waitForLines(cli, / (404|403) \d+B /, sent.length + 1);
+  cli.child.kill('SIGINT');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0);
+  const out = Buffer.concat(cli.stdoutBytes);
+  for (const [byte, name] of [[0x1b, 'ESC'], [0x07, 'BEL']] as const) {
+    assert.equal(out.indexOf(byte), -1, `a raw ${name} reached stdout: ${JSON.stringify(cli.stdout)}`);
+  }
+  assert.equal(out.indexOf(Buffer.from('\u009b', 'utf8')), -1, 'a raw C1 CSI reached stdout');
+  assert.equal(out.indexOf(Buffer.from('\u202e', 'utf8')), -1, 'a raw RLO reached stdout');
+  assert.ok(cli.stdout.includes('Dotfiles are not served: .\\x1b]0;X\\x07\\x1b[2J\\x1b[H'), cli.stdout);
+  assert.ok(cli.stdout.includes('Dotfiles are not served: .\\x1b]52;c;ZXZpbA==\\x07'), cli.stdout);
+  assert.ok(cli.stdout.includes('Dotfiles are not served: .\\x9b2J'), cli.stdout);
+  assert.ok(cli.stdout.includes('Dotfiles are not served: .\\u202eevil'), cli.stdout);
+  assert.ok(cli.stdout.includes('Origin not allowed: http://evil\\x9b2J'), cli.stdout);
 });

@@ -9,7 +9,7 @@
  * panel (URLs, QR code) of the Requests view.
  */
 import * as vscode from 'vscode';
-import { isLoopbackBind } from '../../core';
+import { escapeForDisplay, isLoopbackBind } from '../../core';
 import { COMMANDS, REQUESTS_VIEW_ID } from '../commands/node-command-ids';
 import { CONFIG_SECTION, SETTING_KEYS } from '../config/node-config';
 import { Disposable } from '../common/node-disposable';
@@ -78,7 +78,7 @@ export class Sharing extends Disposable {
     const state = this.manager.get(folder)?.controller.state;
     if (sharingModeOf(config.host) === 'shared') {
       if (state?.kind !== 'running') await this.manager.start(folder, { openBrowser: false });
-      void vscode.window.showInformationMessage(`Porthole: "${folder.name}" is already shared on the network (porthole.host is ${config.host}).`);
+      void vscode.window.showInformationMessage(`Porthole: "${escapeForDisplay(folder.name)}" is already shared on the network (porthole.host is ${config.host}).`);
       return;
     }
     const port = state?.kind === 'running' ? state.address.port : config.port;
@@ -179,7 +179,7 @@ export class Sharing extends Disposable {
     if (this.context.workspaceState.get<string[]>(ACK_KEY, []).includes(folder.uri.toString())) return;
     await this.acknowledge(folder);
     const choice = await vscode.window.showInformationMessage(
-      `Porthole is sharing "${folder.name}" on your network${urls[0] ? ` at ${urls[0]}` : ''}: every device on it can read its files. ` +
+      `Porthole is sharing "${escapeForDisplay(folder.name)}" on your network${urls[0] ? ` at ${urls[0]}` : ''}: every device on it can read its files. ` +
         '.env and .git stay hidden; porthole.allowedClients restricts who may connect.',
       SHOW_QR,
       STOP_SHARING,
