@@ -107,7 +107,9 @@ export function createSelfSignedCertificate(names: readonly string[], now = new 
     seq(oid('2.5.29.17'), octetString(seq(...altNames))), // subjectAltName
   );
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  // Positive and minimal (X.690 §8.3.2): a first byte of 0x00 before a byte below 0x80 is
+  // "illegal padding" to OpenSSL, which refused about one certificate in 512.
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   const tbs = seq(
     explicit(0, integer(Buffer.from([2]))),
     integer(serial),
