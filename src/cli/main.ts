@@ -22,7 +22,6 @@ import {
   lanAddresses,
   loadOrCreateCertificate,
   networkUrls,
-  parseCidr,
   type BoundAddress,
   type ServerOptionsInput,
   type TlsOptions,
@@ -146,18 +145,7 @@ async function serve(options: CliOptions, input: ServerOptionsInput, onListening
   return server;
 }
 
-function validate(options: CliOptions): void {
-  for (const cidr of options.server.allowedClients ?? []) {
-    try {
-      parseCidr(cidr);
-    } catch (err) {
-      fail(`--allowed-client: ${(err as Error).message}`);
-    }
-  }
-}
-
 async function runSingle(options: CliOptions): Promise<void> {
-  validate(options);
   const { tls, notes } = loadTls(options);
   // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
   const running: { server?: PreviewServer } = {};
@@ -183,7 +171,6 @@ async function runSingle(options: CliOptions): Promise<void> {
 }
 
 function runPrimary(options: CliOptions): void {
-  validate(options);
   const { notes } = loadTls(options);
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers: Worker[] = [];
@@ -260,6 +247,11 @@ switch (parsed.kind) {
     break;
   case 'error':
     process.stderr.write(`porthole: ${escapeForDisplay(parsed.message)}\n\n${USAGE}`);
+    process.exit(1);
+    break;
+  case 'invalid':
+    // Nothing starts: each invalid value with its flag and the reason (values already escaped).
+    process.stderr.write(parsed.problems.map((p) => `porthole: ${escapeForDisplay(p)}\n`).join('') + 'porthole: nothing was started; `porthole --help` lists the options.\n');
     process.exit(1);
     break;
   case 'run': {

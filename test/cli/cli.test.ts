@@ -204,3 +204,50 @@ test('client bytes never reach the terminal raw: ESC, BEL, C1 and bidi controls 
   assert.ok(cli.stdout.includes('Dotfiles are not served: .\\u202eevil'), cli.stdout);
   assert.ok(cli.stdout.includes('Origin not allowed: http://evil\\x9b2J'), cli.stdout);
 });
+
+/** [argv after the root, what stderr must say: the flag, the value as shown, the reason] */
+const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
+  [['--allowed-client', '192.168.1.0/'], /--allowed-client "192\.168\.1\.0\/": has no prefix length after "\/"/],
+  [['--allowed-client', '10.0.0.0/8', '--allowed-client', '192.168.1.0/2'], /--allowed-client "192\.168\.1\.0\/2": .*did you mean 192\.0\.0\.0\/2\?/],
+  [['--allowed-client', '192.168.1.0/33'], /--allowed-client "192\.168\.1\.0\/33": has an invalid prefix length/],
+  [['--allowed-host', '*.example.com'], /--allowed-host "\*\.example\.com": wildcards are not supported/],
+  [['--allowed-host', 'http://my.test/'], /--allowed-host "http:\/\/my\.test\/": give the host name only/],
+  [['--port', '70000'], /--port "70000": must be a whole number from 0 to 65535/],
+  [['--port', '80a'], /--port "80a": is not a whole number from 0 to 65535/],
+  [['--port', ''], /--port "": is not a whole number/],
+  [['--host', ''], /--host "": is empty/],
+  [['--host', '0.0.0.0/24'], /--host "0\.0\.0\.0\/24": is not an address/],
+  [['--host', '[::1]'], /--host "\[::1\]": write an IPv6 address without brackets/],
+  [['--log', ''], /--log "": is empty/],
+  [['--reload-ignore', 'src/{a,b}'], /--reload-ignore "src\/\{a,b\}": character classes and braces/],
+  [['--reload-ignore', '../elsewhere'], /--reload-ignore "\.\.\/elsewhere": climbs out of the served folder/],
+  [['--reload-debounce', '10001'], /--reload-debounce "10001": must be a whole number from 0 to 10000/],
+  [['--reload-debounce', 'fast'], /--reload-debounce "fast": is not a whole number/],
+  [['--keep-alive-timeout', '0'], /--keep-alive-timeout "0": must be more than 0 and at most 3600 seconds/],
+  [['--keep-alive-timeout', '5s'], /--keep-alive-timeout "5s": takes seconds/],
+  [['--header-timeout', '99999'], /--header-timeout "99999": must be more than 0 and at most 3600 seconds/],
+  [['--workers', '0'], /--workers "0": must be a whole number from 1 to 64/],
+  [['--workers', 'two'], /--workers "two": is not a whole number from 1 to 64/],
+  [['--cert', '', '--key', 'key.pem'], /--cert "": is empty: give the path of a PEM file/],
+  [['--cert', 'cert.pem'], /--cert and --key go together/],
+  [['--dotfiles=yes'], /--dotfiles' does not take an argument/],
+  // A value with terminal controls is quoted escaped: no raw ESC/BEL on stderr either.
+  [['--allowed-host', '\u001b]0;X\u0007'], /--allowed-host "\\x1b\]0;X\\x07": is not a host name/],
+];
+
+test('every invalid flag value: exit 1, the flag, the value and the reason on stderr, nothing served', async () => {
+  for (const [args, said] of INVALID_FLAGS) {
+    const cli = runCli([site.root, '--port', '0', ...args]);
+    const code = await withTimeout(cli.exited, WAIT_MS, `exit on ${JSON.stringify(args)}`);
+    assert.equal(code, 1, `${JSON.stringify(args)}: ${cli.stderr}`);
+    assert.match(cli.stderr, said, JSON.stringify(args));
+    assert.ok(!cli.stdout.includes('Local:'), `${JSON.stringify(args)} started a server: ${cli.stdout}`);
+    assert.ok(!cli.stderr.includes('\u001b') && !cli.stderr.includes('\u0007'), `raw control characters on stderr: ${JSON.stringify(cli.stderr)}`);
+  }
+});
+
+test('an empty root folder argument is refused, not read as the current folder', async () => {
+  const cli = runCli(['', '--port', '0']);
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on an empty root'), 1);
+  assert.match(cli.stderr, /the root folder "": is empty/);
+});
