@@ -111,11 +111,13 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
   }
   lines.push(...notes);
   if (options.server.logFile !== undefined) lines.push(`Log: ${options.server.logFile}`);
+  // Paths (the root, the log file) are names from the disk: escaped like everything else printed.
+  const shown = lines.map(escapeForDisplay);
   if (options.qr) {
     const target = network[0] ?? address.url;
-    lines.push(`QR code for ${target}:`, renderUnicodeCompact(target));
+    shown.push(`QR code for ${escapeForDisplay(target)}:`, renderUnicodeCompact(target));
   }
-  return lines.join('\n') + '\n';
+  return shown.join('\n') + '\n';
 }
 
 function serverOptions(options: CliOptions, tls: TlsOptions | undefined): ServerOptionsInput {
