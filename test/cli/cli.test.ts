@@ -231,6 +231,10 @@ const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   [['--cert', '', '--key', 'key.pem'], /--cert "": is empty: give the path of a PEM file/],
   [['--cert', 'cert.pem'], /--cert and --key go together/],
   [['--dotfiles=yes'], /--dotfiles' does not take an argument/],
+  [['--no-listing=false'], /--no-listing' does not take an argument/],
+  [['--quiet=0'], /--quiet' does not take an argument/],
+  [['--https', '--cert', 'cert.pem', '--key', 'key.pem'], /--https makes its own certificate/],
+  [['--key', '', '--cert', 'cert.pem'], /--key "": is empty/],
   // A value with terminal controls is quoted escaped: no raw ESC/BEL on stderr either.
   [['--allowed-host', '\u001b]0;X\u0007'], /--allowed-host "\\x1b\]0;X\\x07": is not a host name/],
 ];
