@@ -17,12 +17,12 @@ import {
   PreviewServer,
   PrivateKeyError,
   checkCertificatePair,
+  escapeForDisplay,
   formatShortLine,
   isLoopbackBind,
   lanAddresses,
   loadOrCreateCertificate,
   networkUrls,
-  parseCidr,
   type BoundAddress,
   type ServerOptionsInput,
   type TlsOptions,
@@ -37,8 +37,9 @@ type ClusterMessage =
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'shutdown' };
 
+/** Every line the CLI prints that may carry outside text goes through escapeForDisplay. */
 function fail(message: string): never {
-  process.stderr.write(`porthole: ${message}\n`);
+  process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
   process.exit(1);
 }
 
@@ -166,11 +167,13 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
   }
   lines.push(...notes);
   if (options.server.logFile !== undefined) lines.push(`Log: ${options.server.logFile}`);
+  // Paths (the root, the log file) are names from the disk: escaped like everything else printed.
+  const shown = lines.map(escapeForDisplay);
   if (options.qr) {
     const target = network[0] ?? address.url;
-    lines.push(`QR code for ${target}:`, renderUnicodeCompact(target));
+    shown.push(`QR code for ${escapeForDisplay(target)}:`, renderUnicodeCompact(target));
   }
-  return lines.join('\n') + '\n';
+  return shown.join('\n') + '\n';
 }
 
 function serverOptions(options: CliOptions, tls: TlsOptions | undefined): ServerOptionsInput {
@@ -182,7 +185,7 @@ async function serve(options: CliOptions, input: ServerOptionsInput, onListening
   const server = new PreviewServer();
   server.on('diagnostic', (level, message) => {
     if (level === 'error' || level === 'warn') {
-      process.stderr.write(`porthole: ${message}\n`);
+      process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
     }
   });
   let address: BoundAddress;
@@ -200,18 +203,7 @@ async function serve(options: CliOptions, input: ServerOptionsInput, onListening
   return server;
 }
 
-function validate(options: CliOptions): void {
-  for (const cidr of options.server.allowedClients ?? []) {
-    try {
-      parseCidr(cidr);
-    } catch (err) {
-      fail(`--allowed-client: ${(err as Error).message}`);
-    }
-  }
-}
-
 async function runSingle(options: CliOptions): Promise<void> {
-  validate(options);
   const { tls, notes } = loadTls(options);
   // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
   const running: { server?: PreviewServer } = {};
@@ -237,7 +229,6 @@ async function runSingle(options: CliOptions): Promise<void> {
 }
 
 function runPrimary(options: CliOptions): void {
-  validate(options);
   const { notes } = loadTls(options);
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers: Worker[] = [];
@@ -313,7 +304,12 @@ switch (parsed.kind) {
     process.stdout.write(`${typeof PORTHOLE_VERSION === 'string' ? PORTHOLE_VERSION : 'dev'}\n`);
     break;
   case 'error':
-    process.stderr.write(`porthole: ${parsed.message}\n\n${USAGE}`);
+    process.stderr.write(`porthole: ${escapeForDisplay(parsed.message)}\n\n${USAGE}`);
+    process.exit(1);
+    break;
+  case 'invalid':
+    // Nothing starts: each invalid value with its flag and the reason (values already escaped).
+    process.stderr.write(parsed.problems.map((p) => `porthole: ${escapeForDisplay(p)}\n`).join('') + 'porthole: nothing was started; `porthole --help` lists the options.\n');
     process.exit(1);
     break;
   case 'run': {

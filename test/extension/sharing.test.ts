@@ -96,14 +96,16 @@ void test('the firewall hint names the port and how to check', () => {
   assert.match(firewallHint(8123), /ufw allow 8123\/tcp/);
 });
 
-void test('settings: allowedClients entries are checked as CIDR, bad ones dropped with a reason', () => {
+void test('settings: allowedClients entries are checked as CIDR, each bad one a problem with its reason', () => {
   const { config, problems } = readConfig((k) =>
     ({ allowedClients: ['192.168.1.0/24', 'nonsense', '10.0.0.0/40', 'fd00::/64'], allowedHosts: ['my.test', 'a b'] })[k],
   );
   assert.deepEqual(config.allowedClients, ['192.168.1.0/24', 'fd00::/64']);
   assert.deepEqual(config.allowedHosts, ['my.test']);
   assert.equal(problems.length, 3, problems.join('\n'));
-  assert.match(problems.join('\n'), /porthole\.allowedClients: "nonsense" is not valid/);
+  assert.match(problems.join('\n'), /porthole\.allowedClients: "nonsense" is not an IP address or CIDR range/);
+  assert.match(problems.join('\n'), /porthole\.allowedClients: "10\.0\.0\.0\/40" has an invalid prefix length/);
+  assert.match(problems.join('\n'), /porthole\.allowedHosts: "a b" contains a space/);
   const notList = readConfig((k) => (k === 'allowedClients' ? '10.0.0.0/8' : undefined));
   assert.deepEqual(notList.config.allowedClients, []);
   assert.match(notList.problems[0] ?? '', /must be a list of strings/);

@@ -16,6 +16,7 @@ import { statSync } from 'node:fs';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { ClientFilter, HostPolicy } from '../access/access-policy';
+import { checkServerOptions, validateServerOptions, InvalidOptionsError } from '../config/validate-options';
 import { Connection, type ConnectionContext, type Exchange } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
 import { DERIVED_PORT, resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
@@ -108,10 +109,20 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     return this.handlerContext;
   }
 
-  /** Starts listening. Rejects with a ServerError (code ENOENT, ENOTDIR, EADDRINUSE, EACCES, …). */
+  /**
+   * Starts listening. Rejects with a ServerError (code ENOENT, ENOTDIR, EADDRINUSE, EACCES, …), or
+   * with code EINVALIDOPTION naming every invalid option, its value and the reason
+   * (validateServerOptions: nothing invalid is ever read as something else).
+   */
   async listen(input: ServerOptionsInput): Promise<BoundAddress> {
     if (this.state.kind !== 'idle') throw new Error('PreviewServer.listen: already started');
-    const opts = resolveServerOptions(input);
+    let opts: ServerOptions;
+    try {
+      opts = resolveServerOptions(validateServerOptions(input));
+    } catch (err) {
+      if (err instanceof InvalidOptionsError) throw new ServerError(err.code, `invalid options: ${err.message}`);
+      throw err;
+    }
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
     const clients = new ClientFilter(opts.allowedClients);
@@ -181,10 +192,13 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
 
   /**
    * Applies options that need no new socket: listing, dotfiles, symlinks and the access lists.
-   * Requests already being answered finish under the old options. Throws on an invalid CIDR.
+   * Requests already being answered finish under the old options. Throws a ServerError
+   * (EINVALIDOPTION) and changes nothing when any value is invalid.
    */
   reconfigure(changes: ReconfigurableOptions): void {
     const ctx = this.hooks;
+    const problems = checkServerOptions({ ...changes, root: this.options.root });
+    if (problems.length > 0) throw new ServerError('EINVALIDOPTION', `invalid options: ${new InvalidOptionsError(problems).message}`);
     if (changes.allowedClients !== undefined) ctx.clients = new ClientFilter(changes.allowedClients);
     if (changes.allowedHosts !== undefined) ctx.hosts.setExtra(changes.allowedHosts);
     ctx.files = {

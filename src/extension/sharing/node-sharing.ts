@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { renderSVG } from 'uqr';
 import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
-import { PrivateKeyError, checkCertificatePair, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
+import { PrivateKeyError, checkCertificatePair, escapeForDisplay, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
 import { resolveLogFile, resolveRoot, type FolderContext, type PortholeConfig } from '../config/node-config';
 import type { CertificateView, SharedUrl, SharingServer } from '../requests/webview-protocol';
 
@@ -58,8 +58,13 @@ export function firewallHint(port: number): string {
   );
 }
 
-/** The modal confirmation for Share on Network: what becomes visible to whom, in plain words. */
-export function shareConfirmation(folderName: string, port: number, allowedClients: readonly string[]): { message: string; detail: string } {
+/**
+ * The modal confirmation for Share on Network: what becomes visible to whom, in plain words. The
+ * folder name and the client list are escaped (escapeForDisplay): a folder name is outside text.
+ */
+export function shareConfirmation(rawFolderName: string, port: number, rawAllowedClients: readonly string[]): { message: string; detail: string } {
+  const folderName = escapeForDisplay(rawFolderName);
+  const allowedClients = rawAllowedClients.map(escapeForDisplay);
   const who =
     allowedClients.length === 0
       ? `Every device on your network can read the files of "${folderName}" on port ${port} while it is shared.`
@@ -310,7 +315,10 @@ export function toSharingServer(
   return sharingServer(folderName, config, address, certificate, sharedUrls(config.host, address.port, schemeOf(address), lan));
 }
 
-/** One running server as the Requests view's sharing panel shows it, with its URLs already known. */
+/**
+ * One running server as the Requests view's sharing panel shows it, with its URLs already known.
+ * The captions under the QR codes (interface names) and the client list are escaped.
+ */
 export function sharingServer(
   folderName: string,
   config: PortholeConfig,
@@ -319,13 +327,13 @@ export function sharingServer(
   networkUrls: ReadonlyArray<{ url: string; label: string }>,
 ): SharingServer {
   const mode = sharingModeOf(config.host);
-  const urls: SharedUrl[] = networkUrls.map((u) => ({ ...u, qrSvg: qrSvg(u.url) }));
+  const urls: SharedUrl[] = networkUrls.map((u) => ({ url: u.url, label: escapeForDisplay(u.label), qrSvg: qrSvg(u.url) }));
   return {
     server: folderName,
     mode,
     localUrl: address.url,
     urls,
-    allowedClients: config.allowedClients,
+    allowedClients: config.allowedClients.map(escapeForDisplay),
     certificate: certificate ? { kind: certificate.kind, fingerprint256: certificate.fingerprint256, validTo: certificate.validTo } : undefined,
     hint: mode === 'shared' ? firewallHint(address.port) : '',
   };
