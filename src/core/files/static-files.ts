@@ -505,5 +505,11 @@ async function sendListing(ex: Exchange, dirReal: string, segments: readonly str
     `Index of ${here}`,
     `<h1>Index of ${displayHere}</h1>\n<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`,
   );
-  ex.respond(200, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache'], ['X-Content-Type-Options', 'nosniff']], body);
+  // Held until the kernel took it: counted in the server-wide budget of bodies built in memory.
+  const bytes = Buffer.from(body, 'utf8');
+  if (!ex.reserveMemory(bytes.length)) {
+    ex.respondBusy();
+    return;
+  }
+  ex.respond(200, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache'], ['X-Content-Type-Options', 'nosniff']], bytes);
 }

@@ -36,6 +36,8 @@ export function clientTag(instance: string, generation: number): string {
 /** HTML files above this are served as they are (never read whole into memory to inject). */
 export const MAX_INJECT_BYTES = 16 * 1024 * 1024;
 const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
+/** Room reserved for the injected tag beside a page's own bytes (clientTag is under 250 bytes). */
+const TAG_ALLOWANCE = 512;
 
 export interface PageContext {
   readonly files: StaticOptions;
@@ -102,6 +104,14 @@ async function servePage(
       await answerLookup(ex, ex.head.path, found, ctx.files);
       return;
     }
+    // Built in memory: its bytes come out of the server-wide budget first. The build holds three
+    // copies at once (the bytes, the latin1 view the tag is searched in, the spliced result);
+    // what the response keeps until the kernel took it is the result alone.
+    const size = overlay !== undefined ? Buffer.byteLength(overlay, 'utf8') : stat.size;
+    if (!ex.reserveMemory(3 * size + TAG_ALLOWANCE)) {
+      ex.respondBusy();
+      return;
+    }
     const bytes = overlay !== undefined ? Buffer.from(overlay, 'utf8') : await readWhole(file, stat.size);
     const base = overlay !== undefined ? `o-${hashOf(bytes)}` : etagFor(stat).slice(1, -1);
     let body = bytes;
@@ -123,6 +133,7 @@ async function servePage(
       }
     }
     ex.filePath = real;
+    ex.reservation?.shrinkTo(body.length);
     sendBytes(ex, body, etag, type);
   } finally {
     if (!handed) await file.close().catch(() => undefined);

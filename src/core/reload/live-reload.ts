@@ -64,6 +64,8 @@ export interface LiveReloadSetup {
   readonly reload: ReloadOptions;
   /** The server's request log: its changes never reload pages. */
   readonly logFile: string | undefined;
+  /** Event streams one client address may hold (ServerOptions.limits.maxEventStreamsPerClient). */
+  readonly maxStreamsPerClient: number;
   readonly diagnostic: (level: DiagnosticLevel, message: string) => void;
 }
 
@@ -80,6 +82,8 @@ export class LiveReload {
   readonly instanceId = randomUUID();
   private phase: Phase = 'created';
   private readonly clients = new Set<StreamWriter>();
+  /** Open event streams per client address: one address may not take every slot. */
+  private readonly perAddress = new Map<string, number>();
   private readonly overlays = new Map<string, string>();
   private readonly pending = new Set<string>();
   /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
@@ -179,6 +183,7 @@ export class LiveReload {
     this.stopHeartbeat();
     for (const client of [...this.clients]) client.end();
     this.clients.clear();
+    this.perAddress.clear();
     this.overlays.clear();
     this.pending.clear();
   }
@@ -308,8 +313,15 @@ export class LiveReload {
       ex.respond(403, [plain], 'Forbidden: this page is not served by this server.\n');
       return;
     }
-    if (this.phase !== 'running' || this.clients.size >= MAX_EVENT_CLIENTS) {
-      ex.note = this.phase !== 'running' ? 'live reload: not running' : 'live reload: too many event streams';
+    const address = ex.clientIp;
+    const mine = this.perAddress.get(address) ?? 0;
+    if (this.phase !== 'running' || this.clients.size >= MAX_EVENT_CLIENTS || mine >= this.setup.maxStreamsPerClient) {
+      ex.note =
+        this.phase !== 'running'
+          ? 'live reload: not running'
+          : mine >= this.setup.maxStreamsPerClient
+            ? `live reload: ${address} holds ${mine} event streams (maxEventStreamsPerClient)`
+            : 'live reload: too many event streams';
       ex.closeAfter = true;
       ex.respond(503, [plain, ['Retry-After', '5']], 'Live reload is not available right now.\n');
       return;
@@ -326,10 +338,14 @@ export class LiveReload {
     }
     const writer = ex.openStream(200, headers);
     this.clients.add(writer);
+    this.perAddress.set(address, mine + 1);
     const previous = ex.cleanup;
     ex.cleanup = () => {
       previous?.();
       this.clients.delete(writer);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
       if (this.clients.size === 0) this.stopHeartbeat();
     };
     const hello = JSON.stringify({ id: this.instanceId, generation: this.generation });

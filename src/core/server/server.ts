@@ -8,18 +8,27 @@
  *   keep-alive sockets at once, destroys what is left after the grace period, flushes the log, and
  *   resolves only when every socket is gone.
  * Events: `request` (RequestRecord, at once), `hostname` (ip, name), `diagnostic` (level, message).
+ *
+ * Accepting: one `net` server for HTTP and HTTPS. `allowedClients` is applied to the raw TCP socket
+ * as it is accepted (HTTP: a fixed 403, HTTPS: closed before any handshake). An HTTPS socket is
+ * wrapped in a server-side TLSSocket here and tracked until its handshake completes: one that
+ * closes, errors or has not finished within `timeouts.headersMs` is destroyed (a port scan or a
+ * client that connects and leaves must not keep a descriptor). The connection cap counts sockets
+ * in their handshake too and, unless given, derives from the descriptor limit.
  */
 import { EventEmitter } from 'node:events';
 import { stat, realpath } from 'node:fs/promises';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
-import { ClientFilter, HostPolicy } from '../access/access-policy';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { ClientFilter, HostPolicy, normaliseIp } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
-import { resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
+import { MemoryBudget } from '../http/memory-budget';
+import { connectionCapFor, resolveServerOptions, type TransferLimits, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor } from '../access/network-addresses';
-import { handleRequest, type HandlerContext } from './request-handler';
+import { handleRequest, refusesMethod, type HandlerContext } from './request-handler';
+import { readDescriptorLimit } from './descriptor-limit';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
 
@@ -68,6 +77,12 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private handlerContext: HandlerContext | undefined;
   private opts: ServerOptions | undefined;
   private allGone: (() => void) | undefined;
+  /** HTTPS sockets accepted whose handshake has not completed: destroyed on close. */
+  private readonly handshakes = new Set<TLSSocket>();
+  private secureContext: SecureContext | undefined;
+  private memoryBudget: MemoryBudget | undefined;
+  /** The connection cap in force (the option, or derived from the descriptor limit). */
+  private cap = 0;
   /** Live reload while listening with `reload.enabled` (notifyChanged, setOverlay). */
   liveReload: LiveReload | undefined;
   readonly limits: ParserLimits = DEFAULT_PARSER_LIMITS;
@@ -78,6 +93,28 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
 
   get maxBodyBytes(): number {
     return this.options.maxBodyBytes;
+  }
+
+  get transfer(): TransferLimits {
+    return this.options.limits;
+  }
+
+  get budget(): MemoryBudget {
+    this.memoryBudget ??= new MemoryBudget(this.options.limits.maxBuiltBytes);
+    return this.memoryBudget;
+  }
+
+  get crossSiteLoads(): boolean {
+    return this.handlerContext?.crossSiteLoads ?? this.options.crossSiteLoads;
+  }
+
+  /** The connection cap in force: `maxConnections`, or derived from the descriptor limit. */
+  get maxConnections(): number {
+    return this.cap;
+  }
+
+  refusesMethod(method: string): boolean {
+    return refusesMethod(method);
   }
 
   get closing(): boolean {
@@ -94,8 +131,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     return this.state.kind === 'listening' ? this.state.address : undefined;
   }
 
+  /** Open connections, HTTPS sockets still in their handshake included. */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.connections.size + this.handshakes.size;
   }
 
   /** The handler hooks (reserved endpoints, HTML filter) for features layered on the core. */
@@ -117,7 +155,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks },
       reserved: undefined,
       htmlFilter: undefined,
+      crossSiteLoads: opts.crossSiteLoads,
     };
+    this.memoryBudget = new MemoryBudget(opts.limits.maxBuiltBytes);
+    this.cap = opts.maxConnections ?? connectionCapFor(readDescriptorLimit() ?? Number.NaN);
+    this.secureContext = opts.tls === undefined ? undefined : createSecureContext({ cert: opts.tls.cert, key: opts.tls.key });
     const log = new RequestLog(opts.resolveHostNames);
     log.on('request', (r) => this.emit('request', r));
     log.on('hostname', (ip, name) => this.emit('hostname', ip, name));
@@ -139,6 +181,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         hosts: this.handlerContext.hosts,
         reload: opts.reload,
         logFile: opts.logFile,
+        maxStreamsPerClient: opts.limits.maxEventStreamsPerClient,
         diagnostic: (level, message) => this.emit('diagnostic', level, message),
       });
       this.liveReload.attach(this.handlerContext);
@@ -174,6 +217,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       dotfiles: changes.dotfiles ?? ctx.files.dotfiles,
       followSymlinks: changes.followSymlinks ?? ctx.files.followSymlinks,
     };
+    if (changes.crossSiteLoads !== undefined) ctx.crossSiteLoads = changes.crossSiteLoads;
     this.opts = { ...this.options, ...changes };
   }
 
@@ -193,7 +237,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     for (let i = 0; i < attempts; i++) {
       const port = opts.port === 0 ? 0 : opts.port + i;
       if (port > 65535) break;
-      const server = this.createSocketServer(opts);
+      const server = this.createSocketServer();
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -219,16 +263,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     throw new ServerError(code ?? 'ELISTEN', describeListenError(code, opts.host, opts.port) + tried);
   }
 
-  private createSocketServer(opts: ServerOptions): Server {
-    const onSocket = (socket: Socket): void => this.accept(socket);
-    const server =
-      opts.tls === undefined
-        ? createNetServer({ noDelay: true, allowHalfOpen: true }, onSocket)
-        : createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true, allowHalfOpen: true }, onSocket);
-    if (opts.tls !== undefined) {
-      server.on('tlsClientError', (err: Error) => this.emit('diagnostic', 'debug', `TLS handshake failed: ${err.message}`));
-    }
-    server.maxConnections = opts.maxConnections;
+  private createSocketServer(): Server {
+    const server = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    server.maxConnections = this.cap;
     return server;
   }
 
@@ -237,8 +274,67 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       socket.destroy();
       return;
     }
-    const conn = new Connection(socket, this);
-    this.connections.add(conn);
+    const ip = normaliseIp(socket.remoteAddress ?? '-');
+    const allowed = this.hooks.clients.allows(ip);
+    if (this.secureContext === undefined) {
+      const conn = new Connection(socket, this);
+      this.connections.add(conn);
+      if (!allowed) conn.refuseAtOnce(403, `Forbidden: this device (${ip}) is not in this server's allowedClients.`);
+      return;
+    }
+    if (!allowed) {
+      // No handshake for a refused client: TLS could carry no message before one anyway.
+      this.emit('diagnostic', 'debug', `connection from ${ip} closed: not in allowedClients`);
+      socket.destroy();
+      return;
+    }
+    this.startHandshake(socket);
+  }
+
+  /**
+   * Wraps an accepted TCP socket in a server-side TLSSocket; hands it to a Connection once secure.
+   * Before that, its end, close, error or the deadline (headersMs) destroys it.
+   */
+  private startHandshake(raw: Socket): void {
+    const tlsSocket = new TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+    this.handshakes.add(tlsSocket);
+    const fail = (why: string): void => {
+      if (!this.handshakes.delete(tlsSocket)) return;
+      clearTimeout(deadline);
+      this.emit('diagnostic', 'debug', `TLS handshake failed: ${why}`);
+      tlsSocket.destroy();
+      raw.destroy();
+      this.checkAllGone();
+    };
+    const deadline = setTimeout(() => fail('not completed in time'), this.options.timeouts.headersMs);
+    const onEnd = (): void => fail('the client closed the connection');
+    const onClose = (): void => fail('the connection closed');
+    const onError = (err: Error): void => fail(err.message);
+    tlsSocket.on('end', onEnd);
+    tlsSocket.on('close', onClose);
+    tlsSocket.on('error', onError);
+    raw.on('error', onError);
+    raw.on('close', onClose);
+    tlsSocket.once('secure', () => {
+      if (!this.handshakes.delete(tlsSocket)) return;
+      clearTimeout(deadline);
+      tlsSocket.off('end', onEnd);
+      tlsSocket.off('close', onClose);
+      tlsSocket.off('error', onError);
+      raw.off('close', onClose);
+      raw.off('error', onError);
+      raw.on('error', () => tlsSocket.destroy());
+      if (this.closing) {
+        tlsSocket.destroy();
+        this.checkAllGone();
+        return;
+      }
+      this.connections.add(new Connection(tlsSocket, this));
+    });
+  }
+
+  private checkAllGone(): void {
+    if (this.connections.size === 0 && this.handshakes.size === 0) this.allGone?.();
   }
 
   // ---- ConnectionContext --------------------------------------------------------------------
@@ -257,7 +353,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
 
   connectionClosed(connection: Connection): void {
     this.connections.delete(connection);
-    if (this.connections.size === 0) this.allGone?.();
+    this.checkAllGone();
   }
 
   // ---- shutdown -----------------------------------------------------------------------------
@@ -280,8 +376,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     const gone = new Promise<void>((resolve) => {
       this.allGone = resolve;
-      if (this.connections.size === 0) resolve();
+      if (this.connections.size === 0 && this.handshakes.size === 0) resolve();
     });
+    for (const pending of [...this.handshakes]) pending.destroy();
     for (const conn of [...this.connections]) conn.shutdown();
     const grace = setTimeout(() => {
       for (const conn of [...this.connections]) conn.destroy();
