@@ -212,6 +212,8 @@ export class Connection {
   private remoteEnded = false;
   /** Socket bytesWritten when the current streamed body started; -1 for buffered responses. */
   private bodyBase = -1;
+  /** An open-ended response (openStream) is in progress. */
+  private streaming = false;
   /** A response is queued above maxQueuedBytes: nothing more is read or parsed until it drains. */
   private drainWait = false;
   /** The absolute deadline of the body being read (bodyMs). */
@@ -317,6 +319,12 @@ export class Connection {
   private onEnd(): void {
     // The client half-closed. Answer what is complete; a partial head can never complete.
     this.remoteEnded = true;
+    if (this.streaming) {
+      // An open-ended response (event stream) never completes: the client leaving ends it now,
+      // not at the next write that fails (its place counts against the stream caps).
+      this.destroy();
+      return;
+    }
     if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
   }
 
@@ -581,6 +589,7 @@ export class Connection {
     const head = this.startResponse(ex, status, headers);
     this.socket.write(head, 'latin1');
     this.socket.setTimeout(0);
+    this.streaming = true;
     const writer = {
       closed: false,
       write: (chunk: string): boolean => {
@@ -598,6 +607,7 @@ export class Connection {
       end: (): void => {
         if (writer.closed) return;
         writer.closed = true;
+        this.streaming = false;
         this.finishExchange(ex);
       },
     };
