@@ -229,3 +229,26 @@ test('bodies built in memory beyond maxBuiltBytes get 503 with Retry-After, and 
     assert.equal(status, 200);
   });
 });
+
+test('a client that leaves while its page is being built gives the budget back', async () => {
+  await withServer({ limits: { maxBuiltBytes: 60 * MIB } }, async (srv) => {
+    const nav = request('/huge-page.html', { headers: ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'] });
+    // Gone (a reset, so the server sees the close at once) at moments spread over the build.
+    for (let i = 0; i < 30; i++) {
+      const client = await RawClient.connect(srv.port);
+      await client.write(nav);
+      await sleep(i % 15);
+      client.socket.resetAndDestroy();
+    }
+    for (let i = 0; i < 100 && srv.server.budget.inUse > 0; i++) await sleep(20);
+    assert.equal(srv.server.budget.inUse, 0, 'every reservation was given back');
+    const client = await RawClient.connect(srv.port);
+    client.noTranscript();
+    try {
+      await client.write(nav);
+      assert.equal((await client.readResponse({ timeoutMs: 10_000 })).status, 200);
+    } finally {
+      client.destroy();
+    }
+  });
+});

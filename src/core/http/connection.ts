@@ -120,7 +120,7 @@ export class Exchange {
    */
   reserveMemory(bytes: number): boolean {
     this.reservation?.release();
-    this.reservation = this.connection.reserve(bytes);
+    this.reservation = this.finished ? undefined : this.connection.reserve(bytes);
     return this.reservation !== undefined;
   }
 
@@ -279,6 +279,7 @@ export class Connection {
     this.inFlight.clear();
     const ex = this.exchange;
     this.exchange = undefined;
+    ex?.reservation?.release();
     if (ex !== undefined && !ex.finished) {
       ex.finished = true;
       ex.onAbort?.();
