@@ -33,6 +33,12 @@ export interface TransferLimits {
    */
   readonly maxQueuedBytes: number;
   /**
+   * Response bytes queued in memory summed over every connection: past it, a connection whose
+   * own queue is not empty reads and parses nothing more until it drains (many connections that
+   * each stay under maxQueuedBytes cannot add up without bound). Fast readers are not held back.
+   */
+  readonly maxQueuedTotalBytes: number;
+  /**
    * Response bodies built in memory (rewritten pages, overlays, listings), summed over every
    * connection until the kernel took them: beyond it a new one is answered 503 with Retry-After.
    */
@@ -124,6 +130,7 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
 
 export const DEFAULT_LIMITS: TransferLimits = {
   maxQueuedBytes: 1024 * 1024,
+  maxQueuedTotalBytes: 64 * 1024 * 1024,
   maxBuiltBytes: 64 * 1024 * 1024,
   minSendBytesPerSec: 1024,
   minReceiveBytesPerSec: 1024,

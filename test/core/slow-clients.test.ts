@@ -252,3 +252,35 @@ test('a client that leaves while its page is being built gives the budget back',
     }
   });
 });
+
+test('queued output summed over connections is bounded too; a client that reads is not held back', async () => {
+  // Per connection the cap is out of reach here; the total over connections is what stops parsing.
+  await withServer({ limits: { maxQueuedBytes: 100 * MIB, maxQueuedTotalBytes: MIB, maxBuiltBytes: 200 * MIB } }, async (srv) => {
+    const idle = await RawClient.connect(srv.port);
+    idle.noTranscript();
+    idle.socket.pause();
+    const page = request('/huge-page.html', { headers: ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'] });
+    const reader = await RawClient.connect(srv.port);
+    try {
+      await idle.write(page + page + page);
+      await sleep(1_000);
+      assert.equal(srv.records.filter((r) => r.target === '/huge-page.html').length, 1);
+      // Another client that reads what it asks for is answered as usual meanwhile.
+      await reader.write(request('/hello.txt') + request('/digits.txt') + request('/hello.txt'));
+      const res = await reader.readResponses(3);
+      assert.deepEqual(
+        res.map((r) => r.status),
+        [200, 200, 200],
+      );
+      idle.socket.resume();
+      const pages = await idle.readResponses(3, [], 20_000);
+      assert.deepEqual(
+        pages.map((r) => r.status),
+        [200, 200, 200],
+      );
+    } finally {
+      idle.destroy();
+      reader.destroy();
+    }
+  });
+});

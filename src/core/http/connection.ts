@@ -52,6 +52,8 @@ export interface ConnectionContext {
   readonly transfer: TransferLimits;
   /** The server-wide budget of bodies built in memory. */
   readonly budget: MemoryBudget;
+  /** Response bytes queued in memory over every connection (capacity maxQueuedTotalBytes). */
+  readonly queued: MemoryBudget;
   /** False: every response carries `Cross-Origin-Resource-Policy: same-site`. */
   readonly crossSiteLoads: boolean;
   /** True for a method the handler answers 405/501 (its body is never read). */
@@ -501,17 +503,21 @@ export class Connection {
 
   /** Writes a head and a whole body in one write, then finishes the exchange. */
   private sendWhole(ex: Exchange, head: string, body: Buffer | undefined): void {
-    // A body built in memory keeps its budget until the kernel took it (the write's callback).
+    // A body built in memory keeps its budget until the kernel took it (the write's callback);
+    // every response counts in the server-wide queued total for as long.
     const held = ex.reservation;
     ex.reservation = undefined;
-    let done: ((err?: Error | null) => void) | undefined;
-    if (held !== undefined) {
-      this.inFlight.add(held);
-      done = () => {
+    const queued = this.ctx.queued.takeAlways(head.length + (body?.length ?? 0));
+    this.inFlight.add(queued);
+    if (held !== undefined) this.inFlight.add(held);
+    const done = (): void => {
+      queued.release();
+      this.inFlight.delete(queued);
+      if (held !== undefined) {
         held.release();
         this.inFlight.delete(held);
-      };
-    }
+      }
+    };
     if (body === undefined || body.length === 0) {
       this.socket.write(head, 'latin1', done);
     } else if (body.length > COPY_BODY_MAX) {
@@ -631,7 +637,9 @@ export class Connection {
       return;
     }
     this.phase = 'idle';
-    if (this.socket.writableLength > this.ctx.transfer.maxQueuedBytes) {
+    // At or above the socket's high-water mark a write has returned false, so 'drain' will come.
+    const waiting = this.socket.writableLength;
+    if (waiting >= this.socket.writableHighWaterMark && (waiting > this.ctx.transfer.maxQueuedBytes || this.ctx.queued.over)) {
       // The client is not reading as fast as it asks: read and parse nothing more (the next
       // pipelined request included) until what is queued has gone. A write that stops making
       // progress still ends the socket (writeStallMs), a slow one the rate check.

@@ -19,6 +19,18 @@ export class MemoryBudget {
     return this.used;
   }
 
+  /** True while more than the capacity is taken (only `takeAlways` can make it so). */
+  get over(): boolean {
+    return this.used > this.capacity;
+  }
+
+  /** Takes `bytes` even past the capacity: for what is already in memory (queued output). */
+  takeAlways(bytes: number): Reservation {
+    const n = Math.max(0, Math.ceil(bytes));
+    this.used += n;
+    return new Reservation(this, n);
+  }
+
   /** Takes `bytes`, or returns undefined (nothing taken) when they would pass the capacity. */
   take(bytes: number): Reservation | undefined {
     const n = Math.max(0, Math.ceil(bytes));

@@ -81,6 +81,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private readonly handshakes = new Set<TLSSocket>();
   private secureContext: SecureContext | undefined;
   private memoryBudget: MemoryBudget | undefined;
+  private queuedOutput: MemoryBudget | undefined;
   /** The connection cap in force (the option, or derived from the descriptor limit). */
   private cap = 0;
   /** Live reload while listening with `reload.enabled` (notifyChanged, setOverlay). */
@@ -102,6 +103,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   get budget(): MemoryBudget {
     this.memoryBudget ??= new MemoryBudget(this.options.limits.maxBuiltBytes);
     return this.memoryBudget;
+  }
+
+  get queued(): MemoryBudget {
+    this.queuedOutput ??= new MemoryBudget(this.options.limits.maxQueuedTotalBytes);
+    return this.queuedOutput;
   }
 
   get crossSiteLoads(): boolean {
@@ -158,6 +164,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       crossSiteLoads: opts.crossSiteLoads,
     };
     this.memoryBudget = new MemoryBudget(opts.limits.maxBuiltBytes);
+    this.queuedOutput = new MemoryBudget(opts.limits.maxQueuedTotalBytes);
     this.cap = opts.maxConnections ?? connectionCapFor(readDescriptorLimit() ?? Number.NaN);
     this.secureContext = opts.tls === undefined ? undefined : createSecureContext({ cert: opts.tls.cert, key: opts.tls.key });
     const log = new RequestLog(opts.resolveHostNames);
