@@ -37,6 +37,8 @@ Options:
   --no-listing         answer 404 for folders without index.html instead of listing them
   --dotfiles           serve files and folders whose name starts with "."
   --follow-symlinks    serve symlinks that lead outside the root
+  --allow-cross-site   let pages on other sites load these files as scripts, images or
+                       fetch() (default: refused with 403; navigations always work)
   --allowed-host NAME  also answer to this Host name (repeatable; tunnels, custom names)
   --allowed-client CIDR  only these clients (repeatable, e.g. 192.168.1.0/24); loopback always
   --no-host-names      do not reverse-resolve client addresses for the log
@@ -138,6 +140,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         'no-listing': { type: 'boolean' },
         dotfiles: { type: 'boolean' },
         'follow-symlinks': { type: 'boolean' },
+        'allow-cross-site': { type: 'boolean' },
         'allowed-host': { type: 'string', multiple: true },
         'allowed-client': { type: 'string', multiple: true },
         'no-host-names': { type: 'boolean' },
@@ -202,6 +205,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
     listing: values['no-listing'] !== true,
     dotfiles: values.dotfiles === true,
     followSymlinks: values['follow-symlinks'] === true,
+    crossSiteLoads: values['allow-cross-site'] === true,
     allowedHosts: values['allowed-host'] ?? [],
     allowedClients: values['allowed-client'] ?? [],
     resolveHostNames: values['no-host-names'] !== true,

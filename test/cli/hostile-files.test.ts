@@ -91,7 +91,14 @@ test('a FIFO in the root: requests are answered 403, other files served, and SIG
 });
 
 test('out of descriptors (ulimit -n 40): an existing file is 503 with Retry-After, never a 404', async () => {
-  const cli = run('bash', ['-c', `ulimit -n 40 && exec "$0" "$@"`, process.execPath, CLI, root, '--port', '0', '--quiet']);
+  // The default connection cap derives from the descriptor limit (and so keeps the server out of
+  // EMFILE); a cap set above it reaches EMFILE, which must still be a 503. The core, run the way
+  // the CLI runs it, in a process of its own under the low limit.
+  const script = `const { PreviewServer } = require(${JSON.stringify(join(REPO, 'dist', 'core.js'))});
+new PreviewServer().listen({ root: ${JSON.stringify(root)}, port: 0, host: '127.0.0.1', maxConnections: 1000, resolveHostNames: false })
+  .then((a) => console.log('Local: http://127.0.0.1:' + a.port + '/'));
+process.on('SIGTERM', () => process.exit(0));`;
+  const cli = run('bash', ['-c', `ulimit -n 40 && exec "$0" "$@"`, process.execPath, '-e', script]);
   const port = await waitForLocal(cli);
   const first = await RawClient.connect(port);
   const more: RawClient[] = [];

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import {
   DEFAULT_CONFIG,
   changedKeys,
+  liveChanges,
   needsRestart,
   readConfig,
   resolveLogFile,
@@ -62,4 +63,14 @@ void test('server options: folder-relative root, default log file in the log fol
   assert.equal(options.host, '127.0.0.1');
   assert.equal(options.logFile, path.join(folder.logDir, 'requests-my_site.log'));
   assert.equal(resolveLogFile({ ...DEFAULT_CONFIG, logFile: 'logs/req.log' }, folder), path.join(folder.folderPath, 'logs', 'req.log'));
+});
+
+void test('porthole.crossSiteLoads reaches the server options and applies without a restart', () => {
+  assert.equal(DEFAULT_CONFIG.crossSiteLoads, false);
+  const { config, problems } = from({ crossSiteLoads: true });
+  assert.deepEqual(problems, []);
+  assert.equal(config.crossSiteLoads, true);
+  assert.equal(toServerOptions(config, folder).crossSiteLoads, true);
+  assert.equal(needsRestart(DEFAULT_CONFIG, config), false);
+  assert.deepEqual(liveChanges(DEFAULT_CONFIG, config), { crossSiteLoads: true });
 });

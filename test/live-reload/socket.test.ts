@@ -234,7 +234,10 @@ test('refusals: not a WebSocket request (426), another version (426), a bad key 
 
 test('forty channels at once all get the same event; close() ends them all with Going Away', async () => {
   const other = new PreviewServer();
-  const address = await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false, debounceMs: 10 } });
+  const address = await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false, debounceMs: 10 },
+    // Forty from one address: above the default per-address cap (32), which has its own test.
+    limits: { maxEventStreamsPerClient: 64 },
+  });
   const saved = port;
   port = address.port;
   try {

@@ -154,6 +154,18 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
     });
   });
 
+  test('over HTTPS, allowedClients not covering the other host closes its connection before any handshake', async () => {
+    const cert = createSelfSignedCertificate(['localhost', '127.0.0.1', HOST_IP]);
+    const caFile = join(workDir, 'porthole-refused-cert.pem');
+    writeFileSync(caFile, cert.cert);
+    await withServer({ host: '0.0.0.0', allowedClients: ['192.0.2.0/24'], tls: { cert: cert.cert, key: cert.key } }, async (port, records) => {
+      const r = await curlFromNamespace(`https://${HOST_IP}:${port}/index.html`, ['--cacert', caFile]);
+      assert.equal(r.status, 0, 'no HTTP answer: the TLS handshake never happens');
+      assert.notEqual(r.exitCode, 0);
+      assert.equal(records.filter((x) => x.clientIp === CLIENT_IP).length, 0, 'no request was ever parsed');
+    });
+  });
+
   test('a Host that is not on the list → 403', async () => {
     await withServer({ host: '0.0.0.0' }, async (port, records) => {
       const r = await curlFromNamespace(`http://${HOST_IP}:${port}/`, ['-H', 'Host: rebind.example']);

@@ -263,3 +263,28 @@ export class ClientFilter {
     return false;
   }
 }
+
+/** `Sec-Fetch-Dest` values of a navigation: the request loads a page, not a resource into one. */
+const NAVIGATION_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'fencedframe', 'embed', 'object']);
+
+/**
+ * True when Fetch Metadata (W3C Fetch Metadata Request Headers §2) says another site is loading
+ * this URL as a resource into its own page: `Sec-Fetch-Site: cross-site` and not a navigation
+ * (`Sec-Fetch-Mode` other than `navigate`/`nested-navigate`, `Sec-Fetch-Dest` not a document or a
+ * frame). That is how a page elsewhere runs a served script (`<script src>`) or probes which files
+ * exist (`<img>`, fetch). Requests without these headers (old browsers, curl) are not cross-site
+ * loads by this test. `headers`: lower-case names, first value wins.
+ */
+export function isCrossSiteLoad(headers: ReadonlyArray<readonly [string, string]>): boolean {
+  let site: string | undefined;
+  let mode: string | undefined;
+  let dest: string | undefined;
+  for (const [name, value] of headers) {
+    if (name === 'sec-fetch-site') site ??= value.trim().toLowerCase();
+    else if (name === 'sec-fetch-mode') mode ??= value.trim().toLowerCase();
+    else if (name === 'sec-fetch-dest') dest ??= value.trim().toLowerCase();
+  }
+  if (site !== 'cross-site') return false;
+  if (mode === 'navigate' || mode === 'nested-navigate') return false;
+  return dest === undefined || !NAVIGATION_DESTINATIONS.has(dest);
+}

@@ -30,6 +30,10 @@ export type OptionName =
   | 'timeouts.idleMs'
   | 'timeouts.writeStallMs'
   | 'timeouts.closeGraceMs'
+  | 'timeouts.bodyMs'
+  | 'crossSiteLoads'
+  | `limits.${string}`
+  | 'limits'
   | 'maxConnections'
   | 'maxBodyBytes'
   | 'allowedHosts'
@@ -185,9 +189,13 @@ export type RawServerOptions = { readonly [K in keyof ServerOptionsInput]?: unkn
 
 const KNOWN = new Set<string>([
   'root', 'port', 'host', 'portAttempts', 'listing', 'dotfiles', 'followSymlinks', 'logFile', 'resolveHostNames',
-  'timeouts', 'maxConnections', 'maxBodyBytes', 'allowedHosts', 'allowedClients', 'tls', 'reload',
+  'timeouts', 'maxConnections', 'maxBodyBytes', 'allowedHosts', 'allowedClients', 'tls', 'reload', 'crossSiteLoads', 'limits',
 ]);
-const TIMEOUT_KEYS = ['headersMs', 'idleMs', 'writeStallMs', 'closeGraceMs'] as const;
+const TIMEOUT_KEYS = ['headersMs', 'idleMs', 'writeStallMs', 'closeGraceMs', 'bodyMs'] as const;
+/** The transfer limits (options.ts TransferLimits): each a whole number of at least 1. */
+const LIMIT_KEYS = [
+  'maxQueuedBytes', 'maxQueuedTotalBytes', 'maxBuiltBytes', 'minSendBytesPerSec', 'minReceiveBytesPerSec', 'rateWindowMs', 'maxEventStreamsPerClient',
+] as const;
 const RELOAD_KEYS = ['enabled', 'ignore', 'debounceMs', 'watch'] as const;
 
 /**
@@ -208,7 +216,17 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
   if (given(raw.port) && raw.port !== null) add('port', raw.port, wholeNumberProblem(raw.port, OPTION_BOUNDS.port.min, OPTION_BOUNDS.port.max));
   if (given(raw.host)) add('host', raw.host, bindHostProblem(raw.host));
   if (given(raw.portAttempts)) add('portAttempts', raw.portAttempts, wholeNumberProblem(raw.portAttempts, OPTION_BOUNDS.portAttempts.min, OPTION_BOUNDS.portAttempts.max));
-  for (const key of ['listing', 'dotfiles', 'followSymlinks', 'resolveHostNames'] as const) {
+  if (given(raw.limits)) {
+    const l = raw.limits as Record<string, unknown> | null;
+    if (typeof l !== 'object' || l === null) add('limits', l, 'limits must be an object of whole numbers');
+    else {
+      for (const key of Object.keys(l)) {
+        if (!(LIMIT_KEYS as readonly string[]).includes(key)) add(`limits.${key}`, l[key], 'is not an option');
+        else if (given(l[key])) add(`limits.${key}`, l[key], wholeNumberProblem(l[key], 1, Number.MAX_SAFE_INTEGER));
+      }
+    }
+  }
+  for (const key of ['listing', 'dotfiles', 'followSymlinks', 'resolveHostNames', 'crossSiteLoads'] as const) {
     if (given(raw[key])) add(key, raw[key], booleanProblem(raw[key]));
   }
   if (given(raw.logFile)) add('logFile', raw.logFile, absolutePathProblem(raw.logFile));

@@ -396,7 +396,15 @@ async function sendListing(ex: Exchange, folder: ListedFolder, opts: StaticOptio
   switch (result.kind) {
     case 'page':
       if (result.shown < result.total) ex.note = `listing shows ${result.shown} of ${result.total} entries`;
-      sendRepresentation(ex, inMemory(TEXT_HTML, typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body));
+      {
+        const bytes = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body;
+        // Held until the kernel took it: counted in the server-wide budget of bodies built in memory.
+        if (!ex.reserveMemory(bytes.length)) {
+          ex.respondBusy();
+          return;
+        }
+        sendRepresentation(ex, inMemory(TEXT_HTML, bytes));
+      }
       return;
     case 'forbidden':
       ex.note = result.reason;

@@ -70,6 +70,8 @@ function planFor(key: string, bytes: Buffer, tag: string): PagePlan {
   return plan;
 }
 const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
+/** Room reserved for the injected tag beside a page's own bytes (clientTag is under 250 bytes). */
+const TAG_ALLOWANCE = 512;
 
 export interface PageContext {
   readonly files: StaticOptions;
@@ -140,11 +142,20 @@ async function servePage(
       await answerLookup(ex, ex.head.path, found, ctx.files);
       return;
     }
+    // Built in memory: its bytes come out of the server-wide budget first. The build holds three
+    // copies at once (the bytes, the latin1 view the tag is searched in, the spliced result);
+    // what the response keeps until the kernel took it is the result alone.
+    const size = overlay !== undefined ? Buffer.byteLength(overlay, 'utf8') : stat.size;
+    if (!ex.reserveMemory(3 * size + TAG_ALLOWANCE)) {
+      ex.respondBusy();
+      return;
+    }
     const bytes = overlay !== undefined ? Buffer.from(overlay, 'utf8') : await readWhole(file, stat.size);
     // Labelled as static-files labels the file; an overlay is our own UTF-8 encoding of the
     // editor's text, so it says utf-8 whatever the page declares.
     const type = contentTypeOf(real, bytes, overlay !== undefined ? 'utf-8' : undefined);
-    const inject = navigation && type.startsWith('text/html');
+    // The editor's unsaved text is injected under the same size limit as a file (parse cost).
+    const inject = navigation && type.startsWith('text/html') && bytes.length <= MAX_INJECT_BYTES;
     if (overlay === undefined && !inject) {
       handed = true;
       await answerLookup(ex, ex.head.path, found, ctx.files);
@@ -179,6 +190,7 @@ async function servePage(
     }
     if (!inject || body === bytes) etag = `W/"${base}"`;
     ex.filePath = real;
+    ex.reservation?.shrinkTo(body.length);
     sendBytes(ex, body, etag, type);
   } finally {
     if (!handed) await file.close().catch(() => undefined);

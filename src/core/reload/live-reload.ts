@@ -80,6 +80,8 @@ export interface LiveReloadSetup {
   readonly logFile: string | undefined;
   /** The server speaks TLS (pages are https, the client's socket wss). */
   readonly secure?: boolean;
+  /** Channels (event streams, WebSockets) one client address may hold (ServerOptions.limits.maxEventStreamsPerClient). */
+  readonly maxStreamsPerClient: number;
   readonly diagnostic: (level: DiagnosticLevel, message: string) => void;
 }
 
@@ -96,6 +98,8 @@ export class LiveReload {
   readonly instanceId = randomUUID();
   private phase: Phase = 'created';
   private readonly clients = new Set<ReloadChannel>();
+  /** Open channels per client address: one address may not take every slot. */
+  private readonly perAddress = new Map<string, number>();
   private readonly overlays = new Map<string, string>();
   private readonly pending = new Set<string>();
   /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
@@ -210,6 +214,7 @@ export class LiveReload {
     this.stopHeartbeat();
     for (const client of [...this.clients]) client.end();
     this.clients.clear();
+    this.perAddress.clear();
     this.overlays.clear();
     this.pending.clear();
   }
@@ -355,8 +360,15 @@ export class LiveReload {
       ex.respond(403, [plain], 'Forbidden: this page is not served by this server.\n');
       return true;
     }
-    if (this.phase !== 'running' || this.clients.size >= MAX_EVENT_CLIENTS) {
-      ex.note = this.phase !== 'running' ? 'live reload: not running' : 'live reload: too many event streams';
+    const address = ex.clientIp;
+    const mine = this.perAddress.get(address) ?? 0;
+    if (this.phase !== 'running' || this.clients.size >= MAX_EVENT_CLIENTS || mine >= this.setup.maxStreamsPerClient) {
+      ex.note =
+        this.phase !== 'running'
+          ? 'live reload: not running'
+          : mine >= this.setup.maxStreamsPerClient
+            ? `live reload: ${address} holds ${mine} event streams (maxEventStreamsPerClient)`
+            : 'live reload: too many event streams';
       ex.closeAfter = true;
       ex.respond(503, [plain, ['Retry-After', '5']], 'Live reload is not available right now.\n');
       return true;
@@ -390,12 +402,18 @@ export class LiveReload {
     // No client messages yet.
   }
 
+  /** Counts the channel (server-wide and per client address) until its exchange ends. */
   private addClient(ex: Exchange, channel: ReloadChannel): void {
+    const address = ex.clientIp;
     this.clients.add(channel);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const previous = ex.cleanup;
     ex.cleanup = () => {
       previous?.();
       this.clients.delete(channel);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
       if (this.clients.size === 0) this.stopHeartbeat();
     };
     channel.send({ type: 'hello', id: this.instanceId, generation: this.generation });

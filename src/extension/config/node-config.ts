@@ -29,6 +29,8 @@ export interface PortholeConfig extends ReloadSettings {
   readonly listing: boolean;
   readonly dotfiles: boolean;
   readonly followSymlinks: boolean;
+  /** Answer other sites' subresource loads (`<script src>`, `<img>`, fetch) instead of 403. */
+  readonly crossSiteLoads: boolean;
   /** '' = `requests-<folder>.log` in the extension's log folder. */
   readonly logFile: string;
   readonly resolveHostNames: boolean;
@@ -53,6 +55,7 @@ export const SETTING_KEYS = {
   listing: 'listing',
   dotfiles: 'dotfiles',
   followSymlinks: 'followSymlinks',
+  crossSiteLoads: 'crossSiteLoads',
   logFile: 'log.file',
   resolveHostNames: 'log.resolveHostNames',
   maxEntries: 'requests.maxEntries',
@@ -73,6 +76,7 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   listing: DEFAULT_OPTIONS.listing,
   dotfiles: DEFAULT_OPTIONS.dotfiles,
   followSymlinks: DEFAULT_OPTIONS.followSymlinks,
+  crossSiteLoads: DEFAULT_OPTIONS.crossSiteLoads,
   logFile: '',
   resolveHostNames: DEFAULT_OPTIONS.resolveHostNames,
   maxEntries: DEFAULT_MAX_ENTRIES,
@@ -151,6 +155,7 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     listing: bool('listing', DEFAULT_CONFIG.listing),
     dotfiles: bool('dotfiles', DEFAULT_CONFIG.dotfiles),
     followSymlinks: bool('followSymlinks', DEFAULT_CONFIG.followSymlinks),
+    crossSiteLoads: bool('crossSiteLoads', DEFAULT_CONFIG.crossSiteLoads),
     logFile: str('logFile', DEFAULT_CONFIG.logFile),
     resolveHostNames: bool('resolveHostNames', DEFAULT_CONFIG.resolveHostNames),
     maxEntries: int('maxEntries', DEFAULT_CONFIG.maxEntries, MIN_MAX_ENTRIES, MAX_MAX_ENTRIES),
@@ -192,7 +197,7 @@ export function changedKeys(a: PortholeConfig, b: PortholeConfig): string[] {
 }
 
 /** Settings a running server takes without a restart (WorkerServer.reconfigure). */
-export const LIVE_SETTINGS = ['listing', 'dotfiles', 'followSymlinks', 'allowedHosts', 'allowedClients'] as const;
+export const LIVE_SETTINGS = ['listing', 'dotfiles', 'followSymlinks', 'crossSiteLoads', 'allowedHosts', 'allowedClients'] as const;
 
 /** The live-applicable changes from `running` to `next`, or undefined when there are none. */
 export function liveChanges(running: PortholeConfig, next: PortholeConfig): ReconfigurableOptions | undefined {
@@ -236,6 +241,7 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
     listing: config.listing,
     dotfiles: config.dotfiles,
     followSymlinks: config.followSymlinks,
+    crossSiteLoads: config.crossSiteLoads,
     logFile: resolveLogFile(config, folder),
     resolveHostNames: config.resolveHostNames,
     allowedHosts: config.allowedHosts,
