@@ -8,13 +8,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connectionCapFor, FALLBACK_DESCRIPTOR_LIMIT, MAX_CONNECTIONS_CEILING } from '../../src/core/options';
 import { parseDescriptorLimit, readDescriptorLimit } from '../../src/core/server/descriptor-limit';
 import { makeSite, type Site } from '../fixtures/make-site';
-import { RawClient, request, withTimeout } from '../core/raw-client';
+import { RawClient, request } from '../core/raw-client';
+import { runCommand, waitForLocalPort } from './run-cli';
 import { startServer } from '../core/harness';
 
 const REPO = resolve(__dirname, '..', '..', '..');
@@ -70,22 +71,9 @@ test('a server without maxConnections takes its cap from the descriptor limit', 
 
 test(`under ulimit -n ${DESCRIPTORS}, ${CLIENTS} clients that stay do not take the descriptors files need`, { skip: !linux }, async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  child = spawn('bash', ['-c', `ulimit -n ${DESCRIPTORS} && exec "$0" "$@"`, process.execPath, CLI, site.root, '--port', '0', '--quiet', '--no-host-names'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const port = await withTimeout(
-    new Promise<number>((resolvePort, reject) => {
-      child?.stdout?.setEncoding('utf8').on('data', (t: string) => {
-        out += t;
-        const m = /Local: http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-        if (m !== null) resolvePort(Number(m[1]));
-      });
-      child?.once('exit', (code) => reject(new Error(`the CLI exited (${code})`)));
-    }),
-    10_000,
-    'the CLI listening',
-  );
+  const cli = runCommand('bash', ['-c', `ulimit -n ${DESCRIPTORS} && exec "$0" "$@"`, process.execPath, CLI, site.root, '--port', '0', '--quiet', '--no-host-names'], site.root);
+  child = cli.child;
+  const port = await waitForLocalPort(cli);
   const clients: RawClient[] = [];
   try {
     for (let i = 0; i < CLIENTS; i++) {

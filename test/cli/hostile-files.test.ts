@@ -6,23 +6,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { RawClient, request, withTimeout } from '../core/raw-client';
-
-const REPO = resolve(__dirname, '..', '..', '..');
-const CLI = join(REPO, 'dist', 'cli.js');
-const WAIT_MS = 10_000;
+import { REPO, WAIT_MS, killAllClis, requireBuiltCli, runCli, runCommand, waitForLocalPort } from './run-cli';
 
 let base = '';
 let root = '';
-const children = new Set<ChildProcess>();
 
 before(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before the CLI tests`);
+  requireBuiltCli();
   base = await mkdtemp(join(tmpdir(), 'porthole-cli-hostile-'));
   root = join(base, 'site');
   await mkdir(root);
@@ -31,45 +26,13 @@ before(async () => {
 });
 
 after(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killAllClis();
   await rm(base, { recursive: true, force: true });
 });
 
-interface Cli {
-  readonly child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  readonly exited: Promise<number | null>;
-}
-
-function run(command: string, args: readonly string[]): Cli {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: base });
-  children.add(child);
-  const cli: Cli = { child, stdout: '', stderr: '', exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-  child.stdout?.setEncoding('utf8').on('data', (t: string) => (cli.stdout += t));
-  child.stderr?.setEncoding('utf8').on('data', (t: string) => (cli.stderr += t));
-  return cli;
-}
-
-function waitForLocal(cli: Cli): Promise<number> {
-  return withTimeout(
-    new Promise<number>((resolvePort, reject) => {
-      const check = (): void => {
-        const m = /Local: http:\/\/127\.0\.0\.1:(\d+)\//.exec(cli.stdout);
-        if (m !== null) resolvePort(Number(m[1]));
-      };
-      cli.child.stdout?.on('data', check);
-      void cli.exited.then((code) => reject(new Error(`the CLI exited (${code}) before listening: ${cli.stderr}`)));
-      check();
-    }),
-    WAIT_MS,
-    'the "Local:" line',
-  );
-}
-
 test('a FIFO in the root: requests are answered 403, other files served, and SIGTERM stops the process', async () => {
-  const cli = run(process.execPath, [CLI, root, '--port', '0', '--quiet']);
-  const port = await waitForLocal(cli);
+  const cli = runCli([root, '--port', '0', '--quiet'], base);
+  const port = await waitForLocalPort(cli);
   const clients = await Promise.all(Array.from({ length: 8 }, () => RawClient.connect(port)));
   await Promise.all(clients.map((c) => c.write(request('/page.html'))));
   const fifo = await Promise.allSettled(clients.map((c) => c.readResponse({ timeoutMs: 3_000 })));
@@ -98,8 +61,8 @@ test('out of descriptors (ulimit -n 40): an existing file is 503 with Retry-Afte
 new PreviewServer().listen({ root: ${JSON.stringify(root)}, port: 0, host: '127.0.0.1', maxConnections: 1000, resolveHostNames: false })
   .then((a) => console.log('Local: http://127.0.0.1:' + a.port + '/'));
 process.on('SIGTERM', () => process.exit(0));`;
-  const cli = run('bash', ['-c', `ulimit -n 40 && exec "$0" "$@"`, process.execPath, '-e', script]);
-  const port = await waitForLocal(cli);
+  const cli = runCommand('bash', ['-c', `ulimit -n 40 && exec "$0" "$@"`, process.execPath, '-e', script], base);
+  const port = await waitForLocalPort(cli);
   const first = await RawClient.connect(port);
   const more: RawClient[] = [];
   try {
@@ -134,14 +97,14 @@ process.on('SIGTERM', () => process.exit(0));`;
 
 test('shared with the log file inside the root: the banner says so', async () => {
   const log = join(root, 'requests.log');
-  const cli = run(process.execPath, [CLI, root, '--port', '0', '--host', '0.0.0.0', '--allowed-client', '127.0.0.1/32', '--log', log]);
-  await waitForLocal(cli);
+  const cli = runCli([root, '--port', '0', '--host', '0.0.0.0', '--allowed-client', '127.0.0.1/32', '--log', log], base);
+  await waitForLocalPort(cli);
   cli.child.kill('SIGINT');
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0, cli.stderr);
   assert.match(cli.stdout, /request log .*requests\.log is inside the shared folder/);
   assert.match(cli.stdout, /only this computer/);
-  const local = run(process.execPath, [CLI, root, '--port', '0', '--log', log]);
-  await waitForLocal(local);
+  const local = runCli([root, '--port', '0', '--log', log], base);
+  await waitForLocalPort(local);
   local.child.kill('SIGINT');
   assert.equal(await withTimeout(local.exited, WAIT_MS, 'exit after SIGINT'), 0);
   assert.doesNotMatch(local.stdout, /inside the shared folder/, 'not shared: nothing to say');

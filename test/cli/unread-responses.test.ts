@@ -13,13 +13,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { withTimeout } from '../core/raw-client';
+import { runCommand, waitForLocalPort } from './run-cli';
 
 const REPO = resolve(__dirname, '..', '..', '..');
 const CLI = process.env.PORTHOLE_CLI ?? join(REPO, 'dist', 'cli.js');
@@ -54,20 +54,9 @@ before(async () => {
 async function startCli(): Promise<void> {
   child?.kill('SIGKILL');
   const root = join(base, 'site');
-  child = spawn(process.execPath, [CLI, root, '--port', '0', '--quiet', '--no-host-names'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  port = await withTimeout(
-    new Promise<number>((resolvePort, reject) => {
-      child?.stdout?.setEncoding('utf8').on('data', (t: string) => {
-        out += t;
-        const m = /Local: http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-        if (m !== null) resolvePort(Number(m[1]));
-      });
-      child?.once('exit', (code) => reject(new Error(`the CLI exited (${code})`)));
-    }),
-    10_000,
-    'the CLI listening',
-  );
+  const cli = runCommand(process.execPath, [CLI, root, '--port', '0', '--quiet', '--no-host-names'], base);
+  child = cli.child;
+  port = await waitForLocalPort(cli);
 }
 
 after(async () => {
