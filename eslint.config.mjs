@@ -26,8 +26,10 @@ const CORE_ROOMS = {
   http: ['access', 'text'],
   files: ['http', 'access', 'text'],
   log: ['http', 'access', 'text'],
-  config: ['http', 'access', 'text'],
   reload: ['files', 'http', 'access', 'text'],
+  // Strict validation of every option and the porthole.config.json file (used by the CLI, the
+  // extension and PreviewServer).
+  config: ['reload', 'http', 'access', 'text'],
   server: ['config', 'reload', 'files', 'log', 'http', 'access', 'text'],
   worker: ['server', 'config', 'reload', 'files', 'log', 'http', 'access', 'text'],
 };

@@ -9,21 +9,21 @@
  */
 import { spawn } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { renderUnicodeCompact } from 'uqr';
 import {
   CONFIG_FILE_NAME,
   PreviewServer,
   PrivateKeyError,
   checkCertificatePair,
+  escapeForDisplay,
   formatShortLine,
   isLoopbackBind,
   lanAddresses,
   loadOrCreateCertificate,
   networkUrls,
-  parseCidr,
   resolveOptionsWithConfigFile,
   type BoundAddress,
   type ServerOptions,
@@ -40,8 +40,9 @@ type ClusterMessage =
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'shutdown' };
 
+/** Every line the CLI prints that may carry outside text goes through escapeForDisplay. */
 function fail(message: string): never {
-  process.stderr.write(`porthole: ${message}\n`);
+  process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
   process.exit(1);
 }
 
@@ -135,6 +136,19 @@ function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptio
   };
 }
 
+/** True when `path` lies inside the folder `root` (both made absolute, symlinks resolved where they exist). */
+function isInsideFolder(root: string, path: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const rel = relative(real(root), join(real(dirname(path)), basename(path)));
+  return rel !== '' && rel.split(sep)[0] !== '..' && !isAbsolute(rel);
+}
+
 function banner(options: CliOptions, effective: ServerOptions, address: BoundAddress, notes: readonly string[]): string {
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${effective.root}`];
@@ -147,15 +161,23 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
     if (network.length === 0) lines.push('No network address found: is this machine on a network?');
     else lines.push('Nothing connects? A firewall is the usual cause: allow this port (e.g. `sudo ufw allow ' + address.port + '/tcp`).');
     if (effective.dotfiles) lines.push('Warning: --dotfiles is on while shared; .env and .git stay denied only if you keep it off.');
+    const { logFile, root } = effective;
+    if (logFile !== undefined && isInsideFolder(root, logFile)) {
+      lines.push(
+        `Note: the request log ${logFile} is inside the shared folder. It names every client and URL; only this computer can read it over HTTP (other devices get 404). To keep it out of the folder, pass --log with a path elsewhere.`,
+      );
+    }
   }
   lines.push(...notes);
   if (effective.configFile && configFileIn(effective) !== undefined) lines.push(`Config: ${configFileIn(effective) ?? ''} (flags given here override it; edits apply at once)`);
   if (effective.logFile !== undefined) lines.push(`Log: ${effective.logFile}`);
+  // Paths (the root, the log file) are names from the disk: escaped like everything else printed.
+  const shown = lines.map(escapeForDisplay);
   if (options.qr) {
     const target = network[0] ?? address.url;
-    lines.push(`QR code for ${target}:`, renderUnicodeCompact(target));
+    shown.push(`QR code for ${escapeForDisplay(target)}:`, renderUnicodeCompact(target));
   }
-  return lines.join('\n') + '\n';
+  return shown.join('\n') + '\n';
 }
 
 function serverOptions(options: CliOptions, tls: TlsOptions | undefined): ServerOptionsInput {
@@ -185,7 +207,7 @@ async function serve(options: CliOptions, input: ServerOptionsInput, onListening
   const server = new PreviewServer();
   server.on('diagnostic', (level, message) => {
     if (level === 'error' || level === 'warn') {
-      process.stderr.write(`porthole: ${message}\n`);
+      process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
     }
   });
   let address: BoundAddress;
@@ -203,18 +225,7 @@ async function serve(options: CliOptions, input: ServerOptionsInput, onListening
   return server;
 }
 
-function validate(options: CliOptions): void {
-  for (const cidr of options.server.allowedClients ?? []) {
-    try {
-      parseCidr(cidr);
-    } catch (err) {
-      fail(`--allowed-client: ${(err as Error).message}`);
-    }
-  }
-}
-
 async function runSingle(options: CliOptions): Promise<void> {
-  validate(options);
   const effective = await effectiveOptions(options);
   const { tls, notes } = loadTls(options, effective);
   // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
@@ -256,7 +267,6 @@ async function runSingle(options: CliOptions): Promise<void> {
 }
 
 async function runPrimary(options: CliOptions): Promise<void> {
-  validate(options);
   const effective = await effectiveOptions(options);
   const { notes } = loadTls(options, effective);
   cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -339,7 +349,12 @@ switch (parsed.kind) {
     process.stdout.write(`${typeof PORTHOLE_VERSION === 'string' ? PORTHOLE_VERSION : 'dev'}\n`);
     break;
   case 'error':
-    process.stderr.write(`porthole: ${parsed.message}\n\n${USAGE}`);
+    process.stderr.write(`porthole: ${escapeForDisplay(parsed.message)}\n\n${USAGE}`);
+    process.exit(1);
+    break;
+  case 'invalid':
+    // Nothing starts: each invalid value with its flag and the reason (values already escaped).
+    process.stderr.write(parsed.problems.map((p) => `porthole: ${escapeForDisplay(p)}\n`).join('') + 'porthole: nothing was started; `porthole --help` lists the options.\n');
     process.exit(1);
     break;
   case 'run': {

@@ -21,3 +21,23 @@ export {
   spaFileProblem,
   type ConfigFile,
 } from './config/config-file';
+export { escapeForDisplay } from './text/display-text';
+export {
+  OPTION_BOUNDS,
+  InvalidOptionsError,
+  absolutePathProblem,
+  allowedHostProblem,
+  bindHostProblem,
+  booleanProblem,
+  checkServerOptions,
+  originProblem,
+  showValue,
+  toWholeNumber,
+  validateServerOptions,
+  wholeNumberProblem,
+  type OptionName,
+  type OptionProblem,
+  type RawServerOptions,
+} from './config/validate-options';
+export { cidrProblem } from './access/access-policy';
+export { globProblem } from './reload/live-reload-glob';

@@ -28,7 +28,12 @@ export function requireBuiltCli(): void {
 
 /** Starts `porthole <args>` in `cwd` with `env` added to this process's environment. */
 export function runCli(args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}): Cli {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...process.env, ...env } });
+  return runCommand(process.execPath, [CLI, ...args], cwd, env);
+}
+
+/** Starts `command args` like runCli (e.g. bash setting a ulimit, then exec'ing the CLI). */
+export function runCommand(command: string, args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}): Cli {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...process.env, ...env } });
   children.add(child);
   const cli: Cli = {
     child,
@@ -39,6 +44,11 @@ export function runCli(args: readonly string[], cwd: string, env: Record<string,
   child.stdout?.setEncoding('utf8').on('data', (t: string) => (cli.stdout += t));
   child.stderr?.setEncoding('utf8').on('data', (t: string) => (cli.stderr += t));
   return cli;
+}
+
+/** The port of the `Local:` line (bounded; rejects if the CLI exits first). */
+export async function waitForLocalPort(cli: Cli): Promise<number> {
+  return Number((await waitForLocalUrl(cli)).url.port);
 }
 
 /**

@@ -105,6 +105,9 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ allowedClients: ['10.0.0.0/99'] }, 'allowedClients[0]', /./],
     [{ spa: '../outside.html' }, 'spa', /leaves the served folder/],
     [{ cors: { enabled: true, origins: ['http://a.example/path'] } }, 'cors.origins[0]', /expected form/],
+    // The schema lets these through; the strict checks every option passes (validate-options) do not.
+    [{ allowedHosts: ['*.example'] }, 'allowedHosts', /"\*\.example" wildcards are not supported/],
+    [{ host: '[::1]' }, 'host', /without brackets/],
     ['{ "listing": false, }', '', /not valid JSON at line 1/],
     ['[1, 2]', '(the file)', /must be object/],
   ];

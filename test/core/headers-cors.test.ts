@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerError } from '../../src/core';
@@ -85,7 +86,8 @@ test('header names and values outside RFC 9110 grammar refuse to start (no CR/LF
   for (const [headers, reason] of bad) {
     await assert.rejects(
       startServer({ root, configFile: false, headers: [{ source: '**', headers }] }),
-      (err: unknown) => err instanceof ServerError && err.code === 'EOPTIONS' && reason.test(err.message),
+      // The one strict validation of every option (validate-options) refuses them: EINVALIDOPTION.
+      (err: unknown) => err instanceof ServerError && err.code === 'EINVALIDOPTION' && reason.test(err.message),
       JSON.stringify(headers),
     );
   }
@@ -168,4 +170,73 @@ test('reconfigure turns CORS and headers on and off on a running server', async 
   assert.equal(off.header('x-json'), undefined);
   assert.throws(() => s.server.reconfigure({ headers: [{ source: '**', headers: { 'X-A': 'a\r\nb' } }] }), /control character/);
   assert.equal((await fetchOnce(s.port, request('/data.json'))).status, 200, 'a refused reconfigure changes nothing');
+});
+
+const CORS_FETCH = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty'];
+const SCRIPT_LOAD = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script'];
+
+test('a CORS fetch from an origin --cors allows is answered, not refused as a cross-site load; others still are', async () => {
+  const app = 'Origin: http://app.example:5173';
+  const s = await serve({ root, configFile: false, cors: { enabled: true, origins: ['http://app.example:5173'] } });
+  const allowed = await fetchOnce(s.port, request('/data.json', { headers: [app, ...CORS_FETCH] }));
+  assert.equal(allowed.status, 200, 'CORS allows this origin: the cross-site rule must not refuse it');
+  assert.equal(allowed.header('access-control-allow-origin'), 'http://app.example:5173');
+  assert.equal(allowed.body.toString(), '{"a":1}');
+  const other = await fetchOnce(s.port, request('/data.json', { headers: ['Origin: http://evil.example', ...CORS_FETCH] }));
+  assert.equal(other.status, 403, 'an origin CORS does not allow is still a refused cross-site load');
+  assert.equal(other.header('access-control-allow-origin'), undefined);
+  const script = await fetchOnce(s.port, request('/data.json', { headers: [app, ...SCRIPT_LOAD] }));
+  assert.equal(script.status, 403, 'a no-cors load (<script src>) is no CORS request, whatever its Origin');
+  const preflight = await fetchOnce(
+    s.port,
+    request('/data.json', { method: 'OPTIONS', headers: [app, 'Access-Control-Request-Method: GET', ...CORS_FETCH] }),
+  );
+  assert.equal(preflight.status, 204, 'the preflight of an allowed origin is answered');
+  // CORS off: the same fetch is a refused cross-site load, as before.
+  const off = await serve({ root, configFile: false });
+  assert.equal((await fetchOnce(off.port, request('/data.json', { headers: [app, ...CORS_FETCH] }))).status, 403);
+  // Any origin allowed (`*`): every CORS fetch is answered.
+  const any = await serve({ root, configFile: false, cors: { enabled: true } });
+  const anyAnswer = await fetchOnce(any.port, request('/data.json', { headers: ['Origin: http://other.example', ...CORS_FETCH] }));
+  assert.equal(anyAnswer.status, 200);
+  assert.equal(anyAnswer.header('access-control-allow-origin'), '*');
+});
+
+test('configured headers reach refusals, cached files and the 101 of a WebSocket upgrade; a configured CORP replaces the default', async () => {
+  const s = await serve({
+    root,
+    configFile: false,
+    headers: [{ source: '**', headers: { 'X-Everywhere': 'yes', 'Cross-Origin-Resource-Policy': 'cross-origin' } }],
+  });
+  const refused = await fetchOnce(s.port, request('/data.json', { headers: SCRIPT_LOAD }));
+  assert.equal(refused.status, 403);
+  assert.equal(refused.header('x-everywhere'), 'yes');
+  await fetchOnce(s.port, request('/data.json'));
+  const cached = await fetchOnce(s.port, request('/data.json'));
+  assert.equal(cached.header('x-everywhere'), 'yes');
+  assert.deepEqual(cached.headerAll('cross-origin-resource-policy'), ['cross-origin'], 'one CORP, the configured one');
+  const head = await new Promise<string>((resolve, reject) => {
+    const socket = connect(s.port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('no 101 head within 5 s'));
+    }, 5000);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end >= 0) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(text.slice(0, end));
+      }
+    });
+    socket.on('error', reject);
+    socket.write(
+      `GET /__porthole/socket HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${s.port}\r\n\r\n`,
+    );
+  });
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.match(head, /\r\nX-Everywhere: yes(\r\n|$)/i);
 });

@@ -5,7 +5,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://porthole.invalid/schemas/porthole.config.schema.json","title":"Porthole configuration (porthole.config.json at the root of the served folder)","description":"Server options for Porthole, read by the CLI and the VS Code extension alike. Command-line flags and VS Code settings that are set override these values. The file is read again when it changes.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string","description":"The schema this file follows (editors use it for completion)."},"port":{"description":"TCP port. null (the default): the folder's own port, derived from its path; 0: any free port.","type":["integer","null"],"minimum":0,"maximum":65535},"host":{"description":"Address to bind: 127.0.0.1 (default) keeps the server on this machine; 0.0.0.0 shares it on the network.","type":"string","minLength":1,"pattern":"^[^\\s/@]+$"},"portAttempts":{"description":"When the port is busy, try the next ones (this many ports in all).","type":"integer","minimum":1,"maximum":100},"listing":{"description":"List folders without index.html (false: 404).","type":"boolean"},"dotfiles":{"description":"Serve files and folders whose name starts with \".\" (never .git).","type":"boolean"},"followSymlinks":{"description":"Serve symlinks that lead outside the root.","type":"boolean"},"logFile":{"description":"Append a Combined Log Format line per request to this file (relative to the served folder).","type":"string","minLength":1},"resolveHostNames":{"description":"Reverse-resolve client addresses for the log.","type":"boolean"},"maxConnections":{"description":"Connections beyond this are closed at once.","type":"integer","minimum":1,"maximum":1000000},"maxBodyBytes":{"description":"Request bodies beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":1073741824},"allowedHosts":{"description":"Extra Host names the server answers to (tunnels, custom names).","type":"array","items":{"type":"string","minLength":1,"pattern":"^[^\\s/@]+$"}},"allowedClients":{"description":"Only these clients (CIDR ranges, e.g. 192.168.1.0/24); loopback is always allowed. Empty: every client.","type":"array","items":{"type":"string","minLength":1}},"timeouts":{"description":"Connection timeouts in milliseconds.","type":"object","additionalProperties":false,"properties":{"headersMs":{"description":"A request head must arrive within this (408).","type":"integer","minimum":1,"maximum":3600000},"idleMs":{"description":"Idle keep-alive connections are closed after this.","type":"integer","minimum":1,"maximum":3600000},"writeStallMs":{"description":"A write without progress for this long ends the connection.","type":"integer","minimum":1,"maximum":3600000},"closeGraceMs":{"description":"On stop, connections still busy after this are closed.","type":"integer","minimum":0,"maximum":600000}}},"reload":{"description":"Live reload.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Inject the live-reload client into pages and reload them on changes.","type":"boolean"},"ignore":{"description":"Globs (relative to the root) whose changes never reload pages, besides .git/**, node_modules/** and .vscode/**.","type":"array","items":{"type":"string","minLength":1}},"debounceMs":{"description":"Quiet milliseconds before pages follow changes.","type":"integer","minimum":0,"maximum":10000}}},"headers":{"description":"Response headers per path glob, e.g. { \"source\": \"**/*.wasm\", \"headers\": { \"Cache-Control\": \"no-store\" } }.","type":"array","items":{"type":"object","additionalProperties":false,"required":["source","headers"],"properties":{"source":{"description":"Glob relative to the root (\"**\" = every path; \"**/*.wasm\", \"assets/**\").","type":"string","minLength":1},"headers":{"description":"Header name → value. Names are tokens (RFC 9110 §5.6.2); values hold no control characters.","type":"object","propertyNames":{"pattern":"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},"additionalProperties":{"type":"string","pattern":"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"}}}}},"crossOriginIsolation":{"description":"Send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, so pages are cross-origin isolated (SharedArrayBuffer).","type":"boolean"},"cors":{"description":"Cross-Origin Resource Sharing. Off by default: with it on, the origins allowed may read every served file.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Answer CORS requests and preflights.","type":"boolean"},"origins":{"description":"Origins allowed, e.g. \"http://localhost:5173\". Empty: any origin (\"*\", never with credentials).","type":"array","items":{"type":"string","pattern":"^https?://[^/\\s]+$"}}}},"spa":{"description":"Single-page app: a navigation to a missing path answers with this file (true: index.html). Missing assets stay 404.","type":["boolean","string"],"minLength":1}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://porthole.invalid/schemas/porthole.config.schema.json","title":"Porthole configuration (porthole.config.json at the root of the served folder)","description":"Server options for Porthole, read by the CLI and the VS Code extension alike. Command-line flags and VS Code settings that are set override these values. The file is read again when it changes.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string","description":"The schema this file follows (editors use it for completion)."},"port":{"description":"TCP port. null (the default): the folder's own port, derived from its path; 0: any free port.","type":["integer","null"],"minimum":0,"maximum":65535},"host":{"description":"Address to bind: 127.0.0.1 (default) keeps the server on this machine; 0.0.0.0 shares it on the network.","type":"string","minLength":1,"pattern":"^[^\\s/@]+$"},"portAttempts":{"description":"When the port is busy, try the next ones (this many ports in all).","type":"integer","minimum":1,"maximum":100},"listing":{"description":"List folders without index.html (false: 404).","type":"boolean"},"dotfiles":{"description":"Serve files and folders whose name starts with \".\" (never .git).","type":"boolean"},"followSymlinks":{"description":"Serve symlinks that lead outside the root.","type":"boolean"},"logFile":{"description":"Append a Combined Log Format line per request to this file (relative to the served folder).","type":"string","minLength":1},"resolveHostNames":{"description":"Reverse-resolve client addresses for the log.","type":"boolean"},"crossSiteLoads":{"description":"Answer other sites' subresource loads (<script src>, <img>, fetch) instead of refusing them with 403. Navigations are always answered.","type":"boolean"},"limits":{"description":"What one client may cost the server (queued output, in-memory bodies, minimum transfer rates, event streams per client); each a whole number of at least 1.","type":"object","additionalProperties":false,"properties":{"maxQueuedBytes":{"description":"Response bytes one connection may have queued in memory.","type":"integer","minimum":1},"maxQueuedTotalBytes":{"description":"Response bytes queued in memory over every connection.","type":"integer","minimum":1},"maxBuiltBytes":{"description":"Response bodies built in memory, summed; beyond it 503.","type":"integer","minimum":1},"minSendBytesPerSec":{"description":"Slowest reader, bytes per second over rateWindowMs.","type":"integer","minimum":1},"minReceiveBytesPerSec":{"description":"Slowest request body, bytes per second over rateWindowMs.","type":"integer","minimum":1},"rateWindowMs":{"description":"The window both minimum rates are measured over, in ms.","type":"integer","minimum":1},"maxEventStreamsPerClient":{"description":"Live-reload event streams one client address may hold open.","type":"integer","minimum":1}}},"maxConnections":{"description":"Connections beyond this are closed at once.","type":"integer","minimum":1,"maximum":1000000},"maxBodyBytes":{"description":"Request bodies beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":1073741824},"allowedHosts":{"description":"Extra Host names the server answers to (tunnels, custom names).","type":"array","items":{"type":"string","minLength":1,"pattern":"^[^\\s/@]+$"}},"allowedClients":{"description":"Only these clients (CIDR ranges, e.g. 192.168.1.0/24); loopback is always allowed. Empty: every client.","type":"array","items":{"type":"string","minLength":1}},"timeouts":{"description":"Connection timeouts in milliseconds.","type":"object","additionalProperties":false,"properties":{"headersMs":{"description":"A request head must arrive within this (408).","type":"integer","minimum":1,"maximum":3600000},"idleMs":{"description":"Idle keep-alive connections are closed after this.","type":"integer","minimum":1,"maximum":3600000},"writeStallMs":{"description":"A write without progress for this long ends the connection.","type":"integer","minimum":1,"maximum":3600000},"closeGraceMs":{"description":"On stop, connections still busy after this are closed.","type":"integer","minimum":0,"maximum":600000}}},"reload":{"description":"Live reload.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Inject the live-reload client into pages and reload them on changes.","type":"boolean"},"ignore":{"description":"Globs (relative to the root) whose changes never reload pages, besides .git/**, node_modules/** and .vscode/**.","type":"array","items":{"type":"string","minLength":1}},"debounceMs":{"description":"Quiet milliseconds before pages follow changes.","type":"integer","minimum":0,"maximum":10000}}},"headers":{"description":"Response headers per path glob, e.g. { \"source\": \"**/*.wasm\", \"headers\": { \"Cache-Control\": \"no-store\" } }.","type":"array","items":{"type":"object","additionalProperties":false,"required":["source","headers"],"properties":{"source":{"description":"Glob relative to the root (\"**\" = every path; \"**/*.wasm\", \"assets/**\").","type":"string","minLength":1},"headers":{"description":"Header name → value. Names are tokens (RFC 9110 §5.6.2); values hold no control characters.","type":"object","propertyNames":{"pattern":"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},"additionalProperties":{"type":"string","pattern":"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"}}}}},"crossOriginIsolation":{"description":"Send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, so pages are cross-origin isolated (SharedArrayBuffer).","type":"boolean"},"cors":{"description":"Cross-Origin Resource Sharing. Off by default: with it on, the origins allowed may read every served file.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Answer CORS requests and preflights.","type":"boolean"},"origins":{"description":"Origins allowed, e.g. \"http://localhost:5173\". Empty: any origin (\"*\", never with credentials).","type":"array","items":{"type":"string","pattern":"^https?://[^/\\s]+$"}}}},"spa":{"description":"Single-page app: a navigation to a missing path answers with this file (true: index.html). Missing assets stay 404.","type":["boolean","string"],"minLength":1}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[^\\s/@]+$", "u");
@@ -190,26 +190,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.maxConnections !== undefined){
-let data9 = data.maxConnections;
+if(data.crossSiteLoads !== undefined){
 const _errs20 = errors;
-if(!((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9)))){
-validate10.errors = [{instancePath:instancePath+"/maxConnections",schemaPath:"#/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if(typeof data.crossSiteLoads !== "boolean"){
+validate10.errors = [{instancePath:instancePath+"/crossSiteLoads",schemaPath:"#/properties/crossSiteLoads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
-}
-if(errors === _errs20){
-if(typeof data9 == "number"){
-if(data9 > 1000000 || isNaN(data9)){
-validate10.errors = [{instancePath:instancePath+"/maxConnections",schemaPath:"#/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
-return false;
-}
-else {
-if(data9 < 1 || isNaN(data9)){
-validate10.errors = [{instancePath:instancePath+"/maxConnections",schemaPath:"#/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
 }
 var valid0 = _errs20 === errors;
 }
@@ -217,25 +202,177 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.maxBodyBytes !== undefined){
-let data10 = data.maxBodyBytes;
+if(data.limits !== undefined){
+let data10 = data.limits;
 const _errs22 = errors;
-if(!((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10)))){
-validate10.errors = [{instancePath:instancePath+"/maxBodyBytes",schemaPath:"#/properties/maxBodyBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if(errors === _errs22){
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+const _errs24 = errors;
+for(const key1 in data10){
+if(!(((((((key1 === "maxQueuedBytes") || (key1 === "maxQueuedTotalBytes")) || (key1 === "maxBuiltBytes")) || (key1 === "minSendBytesPerSec")) || (key1 === "minReceiveBytesPerSec")) || (key1 === "rateWindowMs")) || (key1 === "maxEventStreamsPerClient"))){
+validate10.errors = [{instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs24 === errors){
+if(data10.maxQueuedBytes !== undefined){
+let data11 = data10.maxQueuedBytes;
+const _errs25 = errors;
+if(!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))){
+validate10.errors = [{instancePath:instancePath+"/limits/maxQueuedBytes",schemaPath:"#/properties/limits/properties/maxQueuedBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs22){
-if(typeof data10 == "number"){
-if(data10 > 1073741824 || isNaN(data10)){
-validate10.errors = [{instancePath:instancePath+"/maxBodyBytes",schemaPath:"#/properties/maxBodyBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1073741824},message:"must be <= 1073741824"}];
+if(errors === _errs25){
+if(typeof data11 == "number"){
+if(data11 < 1 || isNaN(data11)){
+validate10.errors = [{instancePath:instancePath+"/limits/maxQueuedBytes",schemaPath:"#/properties/limits/properties/maxQueuedBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
+}
+}
+}
+var valid1 = _errs25 === errors;
 }
 else {
-if(data10 < 0 || isNaN(data10)){
-validate10.errors = [{instancePath:instancePath+"/maxBodyBytes",schemaPath:"#/properties/maxBodyBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+var valid1 = true;
+}
+if(valid1){
+if(data10.maxQueuedTotalBytes !== undefined){
+let data12 = data10.maxQueuedTotalBytes;
+const _errs27 = errors;
+if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
+validate10.errors = [{instancePath:instancePath+"/limits/maxQueuedTotalBytes",schemaPath:"#/properties/limits/properties/maxQueuedTotalBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs27){
+if(typeof data12 == "number"){
+if(data12 < 1 || isNaN(data12)){
+validate10.errors = [{instancePath:instancePath+"/limits/maxQueuedTotalBytes",schemaPath:"#/properties/limits/properties/maxQueuedTotalBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
+}
+var valid1 = _errs27 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data10.maxBuiltBytes !== undefined){
+let data13 = data10.maxBuiltBytes;
+const _errs29 = errors;
+if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
+validate10.errors = [{instancePath:instancePath+"/limits/maxBuiltBytes",schemaPath:"#/properties/limits/properties/maxBuiltBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs29){
+if(typeof data13 == "number"){
+if(data13 < 1 || isNaN(data13)){
+validate10.errors = [{instancePath:instancePath+"/limits/maxBuiltBytes",schemaPath:"#/properties/limits/properties/maxBuiltBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid1 = _errs29 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data10.minSendBytesPerSec !== undefined){
+let data14 = data10.minSendBytesPerSec;
+const _errs31 = errors;
+if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
+validate10.errors = [{instancePath:instancePath+"/limits/minSendBytesPerSec",schemaPath:"#/properties/limits/properties/minSendBytesPerSec/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs31){
+if(typeof data14 == "number"){
+if(data14 < 1 || isNaN(data14)){
+validate10.errors = [{instancePath:instancePath+"/limits/minSendBytesPerSec",schemaPath:"#/properties/limits/properties/minSendBytesPerSec/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid1 = _errs31 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data10.minReceiveBytesPerSec !== undefined){
+let data15 = data10.minReceiveBytesPerSec;
+const _errs33 = errors;
+if(!((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15)))){
+validate10.errors = [{instancePath:instancePath+"/limits/minReceiveBytesPerSec",schemaPath:"#/properties/limits/properties/minReceiveBytesPerSec/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs33){
+if(typeof data15 == "number"){
+if(data15 < 1 || isNaN(data15)){
+validate10.errors = [{instancePath:instancePath+"/limits/minReceiveBytesPerSec",schemaPath:"#/properties/limits/properties/minReceiveBytesPerSec/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid1 = _errs33 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data10.rateWindowMs !== undefined){
+let data16 = data10.rateWindowMs;
+const _errs35 = errors;
+if(!((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16)))){
+validate10.errors = [{instancePath:instancePath+"/limits/rateWindowMs",schemaPath:"#/properties/limits/properties/rateWindowMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs35){
+if(typeof data16 == "number"){
+if(data16 < 1 || isNaN(data16)){
+validate10.errors = [{instancePath:instancePath+"/limits/rateWindowMs",schemaPath:"#/properties/limits/properties/rateWindowMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid1 = _errs35 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data10.maxEventStreamsPerClient !== undefined){
+let data17 = data10.maxEventStreamsPerClient;
+const _errs37 = errors;
+if(!((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17)))){
+validate10.errors = [{instancePath:instancePath+"/limits/maxEventStreamsPerClient",schemaPath:"#/properties/limits/properties/maxEventStreamsPerClient/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs37){
+if(typeof data17 == "number"){
+if(data17 < 1 || isNaN(data17)){
+validate10.errors = [{instancePath:instancePath+"/limits/maxEventStreamsPerClient",schemaPath:"#/properties/limits/properties/maxEventStreamsPerClient/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid1 = _errs37 === errors;
+}
+else {
+var valid1 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
 }
 }
 var valid0 = _errs22 === errors;
@@ -244,24 +381,78 @@ else {
 var valid0 = true;
 }
 if(valid0){
+if(data.maxConnections !== undefined){
+let data18 = data.maxConnections;
+const _errs39 = errors;
+if(!((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18)))){
+validate10.errors = [{instancePath:instancePath+"/maxConnections",schemaPath:"#/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs39){
+if(typeof data18 == "number"){
+if(data18 > 1000000 || isNaN(data18)){
+validate10.errors = [{instancePath:instancePath+"/maxConnections",schemaPath:"#/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"}];
+return false;
+}
+else {
+if(data18 < 1 || isNaN(data18)){
+validate10.errors = [{instancePath:instancePath+"/maxConnections",schemaPath:"#/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs39 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.maxBodyBytes !== undefined){
+let data19 = data.maxBodyBytes;
+const _errs41 = errors;
+if(!((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19)))){
+validate10.errors = [{instancePath:instancePath+"/maxBodyBytes",schemaPath:"#/properties/maxBodyBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs41){
+if(typeof data19 == "number"){
+if(data19 > 1073741824 || isNaN(data19)){
+validate10.errors = [{instancePath:instancePath+"/maxBodyBytes",schemaPath:"#/properties/maxBodyBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1073741824},message:"must be <= 1073741824"}];
+return false;
+}
+else {
+if(data19 < 0 || isNaN(data19)){
+validate10.errors = [{instancePath:instancePath+"/maxBodyBytes",schemaPath:"#/properties/maxBodyBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs41 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.allowedHosts !== undefined){
-let data11 = data.allowedHosts;
-const _errs24 = errors;
-if(errors === _errs24){
-if(Array.isArray(data11)){
-var valid1 = true;
-const len0 = data11.length;
+let data20 = data.allowedHosts;
+const _errs43 = errors;
+if(errors === _errs43){
+if(Array.isArray(data20)){
+var valid2 = true;
+const len0 = data20.length;
 for(let i0=0; i0<len0; i0++){
-let data12 = data11[i0];
-const _errs26 = errors;
-if(errors === _errs26){
-if(typeof data12 === "string"){
-if(func3(data12) < 1){
+let data21 = data20[i0];
+const _errs45 = errors;
+if(errors === _errs45){
+if(typeof data21 === "string"){
+if(func3(data21) < 1){
 validate10.errors = [{instancePath:instancePath+"/allowedHosts/" + i0,schemaPath:"#/properties/allowedHosts/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
-if(!pattern0.test(data12)){
+if(!pattern0.test(data21)){
 validate10.errors = [{instancePath:instancePath+"/allowedHosts/" + i0,schemaPath:"#/properties/allowedHosts/items/pattern",keyword:"pattern",params:{pattern: "^[^\\s/@]+$"},message:"must match pattern \""+"^[^\\s/@]+$"+"\""}];
 return false;
 }
@@ -272,8 +463,8 @@ validate10.errors = [{instancePath:instancePath+"/allowedHosts/" + i0,schemaPath
 return false;
 }
 }
-var valid1 = _errs26 === errors;
-if(!valid1){
+var valid2 = _errs45 === errors;
+if(!valid2){
 break;
 }
 }
@@ -283,25 +474,25 @@ validate10.errors = [{instancePath:instancePath+"/allowedHosts",schemaPath:"#/pr
 return false;
 }
 }
-var valid0 = _errs24 === errors;
+var valid0 = _errs43 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.allowedClients !== undefined){
-let data13 = data.allowedClients;
-const _errs28 = errors;
-if(errors === _errs28){
-if(Array.isArray(data13)){
-var valid2 = true;
-const len1 = data13.length;
+let data22 = data.allowedClients;
+const _errs47 = errors;
+if(errors === _errs47){
+if(Array.isArray(data22)){
+var valid3 = true;
+const len1 = data22.length;
 for(let i1=0; i1<len1; i1++){
-let data14 = data13[i1];
-const _errs30 = errors;
-if(errors === _errs30){
-if(typeof data14 === "string"){
-if(func3(data14) < 1){
+let data23 = data22[i1];
+const _errs49 = errors;
+if(errors === _errs49){
+if(typeof data23 === "string"){
+if(func3(data23) < 1){
 validate10.errors = [{instancePath:instancePath+"/allowedClients/" + i1,schemaPath:"#/properties/allowedClients/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -311,8 +502,8 @@ validate10.errors = [{instancePath:instancePath+"/allowedClients/" + i1,schemaPa
 return false;
 }
 }
-var valid2 = _errs30 === errors;
-if(!valid2){
+var valid3 = _errs49 === errors;
+if(!valid3){
 break;
 }
 }
@@ -322,132 +513,132 @@ validate10.errors = [{instancePath:instancePath+"/allowedClients",schemaPath:"#/
 return false;
 }
 }
-var valid0 = _errs28 === errors;
+var valid0 = _errs47 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.timeouts !== undefined){
-let data15 = data.timeouts;
-const _errs32 = errors;
-if(errors === _errs32){
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-const _errs34 = errors;
-for(const key1 in data15){
-if(!((((key1 === "headersMs") || (key1 === "idleMs")) || (key1 === "writeStallMs")) || (key1 === "closeGraceMs"))){
-validate10.errors = [{instancePath:instancePath+"/timeouts",schemaPath:"#/properties/timeouts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+let data24 = data.timeouts;
+const _errs51 = errors;
+if(errors === _errs51){
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+const _errs53 = errors;
+for(const key2 in data24){
+if(!((((key2 === "headersMs") || (key2 === "idleMs")) || (key2 === "writeStallMs")) || (key2 === "closeGraceMs"))){
+validate10.errors = [{instancePath:instancePath+"/timeouts",schemaPath:"#/properties/timeouts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs34 === errors){
-if(data15.headersMs !== undefined){
-let data16 = data15.headersMs;
-const _errs35 = errors;
-if(!((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16)))){
+if(_errs53 === errors){
+if(data24.headersMs !== undefined){
+let data25 = data24.headersMs;
+const _errs54 = errors;
+if(!((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25)))){
 validate10.errors = [{instancePath:instancePath+"/timeouts/headersMs",schemaPath:"#/properties/timeouts/properties/headersMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs35){
-if(typeof data16 == "number"){
-if(data16 > 3600000 || isNaN(data16)){
+if(errors === _errs54){
+if(typeof data25 == "number"){
+if(data25 > 3600000 || isNaN(data25)){
 validate10.errors = [{instancePath:instancePath+"/timeouts/headersMs",schemaPath:"#/properties/timeouts/properties/headersMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
 return false;
 }
 else {
-if(data16 < 1 || isNaN(data16)){
+if(data25 < 1 || isNaN(data25)){
 validate10.errors = [{instancePath:instancePath+"/timeouts/headersMs",schemaPath:"#/properties/timeouts/properties/headersMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-var valid3 = _errs35 === errors;
+var valid4 = _errs54 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
-if(data15.idleMs !== undefined){
-let data17 = data15.idleMs;
-const _errs37 = errors;
-if(!((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17)))){
+if(valid4){
+if(data24.idleMs !== undefined){
+let data26 = data24.idleMs;
+const _errs56 = errors;
+if(!((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26)))){
 validate10.errors = [{instancePath:instancePath+"/timeouts/idleMs",schemaPath:"#/properties/timeouts/properties/idleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs37){
-if(typeof data17 == "number"){
-if(data17 > 3600000 || isNaN(data17)){
+if(errors === _errs56){
+if(typeof data26 == "number"){
+if(data26 > 3600000 || isNaN(data26)){
 validate10.errors = [{instancePath:instancePath+"/timeouts/idleMs",schemaPath:"#/properties/timeouts/properties/idleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
 return false;
 }
 else {
-if(data17 < 1 || isNaN(data17)){
+if(data26 < 1 || isNaN(data26)){
 validate10.errors = [{instancePath:instancePath+"/timeouts/idleMs",schemaPath:"#/properties/timeouts/properties/idleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-var valid3 = _errs37 === errors;
+var valid4 = _errs56 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
-if(data15.writeStallMs !== undefined){
-let data18 = data15.writeStallMs;
-const _errs39 = errors;
-if(!((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18)))){
+if(valid4){
+if(data24.writeStallMs !== undefined){
+let data27 = data24.writeStallMs;
+const _errs58 = errors;
+if(!((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27)))){
 validate10.errors = [{instancePath:instancePath+"/timeouts/writeStallMs",schemaPath:"#/properties/timeouts/properties/writeStallMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs39){
-if(typeof data18 == "number"){
-if(data18 > 3600000 || isNaN(data18)){
+if(errors === _errs58){
+if(typeof data27 == "number"){
+if(data27 > 3600000 || isNaN(data27)){
 validate10.errors = [{instancePath:instancePath+"/timeouts/writeStallMs",schemaPath:"#/properties/timeouts/properties/writeStallMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
 return false;
 }
 else {
-if(data18 < 1 || isNaN(data18)){
+if(data27 < 1 || isNaN(data27)){
 validate10.errors = [{instancePath:instancePath+"/timeouts/writeStallMs",schemaPath:"#/properties/timeouts/properties/writeStallMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
-var valid3 = _errs39 === errors;
+var valid4 = _errs58 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
-if(valid3){
-if(data15.closeGraceMs !== undefined){
-let data19 = data15.closeGraceMs;
-const _errs41 = errors;
-if(!((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19)))){
+if(valid4){
+if(data24.closeGraceMs !== undefined){
+let data28 = data24.closeGraceMs;
+const _errs60 = errors;
+if(!((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28)))){
 validate10.errors = [{instancePath:instancePath+"/timeouts/closeGraceMs",schemaPath:"#/properties/timeouts/properties/closeGraceMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs41){
-if(typeof data19 == "number"){
-if(data19 > 600000 || isNaN(data19)){
+if(errors === _errs60){
+if(typeof data28 == "number"){
+if(data28 > 600000 || isNaN(data28)){
 validate10.errors = [{instancePath:instancePath+"/timeouts/closeGraceMs",schemaPath:"#/properties/timeouts/properties/closeGraceMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"}];
 return false;
 }
 else {
-if(data19 < 0 || isNaN(data19)){
+if(data28 < 0 || isNaN(data28)){
 validate10.errors = [{instancePath:instancePath+"/timeouts/closeGraceMs",schemaPath:"#/properties/timeouts/properties/closeGraceMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid3 = _errs41 === errors;
+var valid4 = _errs60 === errors;
 }
 else {
-var valid3 = true;
+var valid4 = true;
 }
 }
 }
@@ -459,51 +650,51 @@ validate10.errors = [{instancePath:instancePath+"/timeouts",schemaPath:"#/proper
 return false;
 }
 }
-var valid0 = _errs32 === errors;
+var valid0 = _errs51 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.reload !== undefined){
-let data20 = data.reload;
-const _errs43 = errors;
-if(errors === _errs43){
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-const _errs45 = errors;
-for(const key2 in data20){
-if(!(((key2 === "enabled") || (key2 === "ignore")) || (key2 === "debounceMs"))){
-validate10.errors = [{instancePath:instancePath+"/reload",schemaPath:"#/properties/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
+let data29 = data.reload;
+const _errs62 = errors;
+if(errors === _errs62){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+const _errs64 = errors;
+for(const key3 in data29){
+if(!(((key3 === "enabled") || (key3 === "ignore")) || (key3 === "debounceMs"))){
+validate10.errors = [{instancePath:instancePath+"/reload",schemaPath:"#/properties/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs45 === errors){
-if(data20.enabled !== undefined){
-const _errs46 = errors;
-if(typeof data20.enabled !== "boolean"){
+if(_errs64 === errors){
+if(data29.enabled !== undefined){
+const _errs65 = errors;
+if(typeof data29.enabled !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/reload/enabled",schemaPath:"#/properties/reload/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid4 = _errs46 === errors;
+var valid5 = _errs65 === errors;
 }
 else {
-var valid4 = true;
-}
-if(valid4){
-if(data20.ignore !== undefined){
-let data22 = data20.ignore;
-const _errs48 = errors;
-if(errors === _errs48){
-if(Array.isArray(data22)){
 var valid5 = true;
-const len2 = data22.length;
+}
+if(valid5){
+if(data29.ignore !== undefined){
+let data31 = data29.ignore;
+const _errs67 = errors;
+if(errors === _errs67){
+if(Array.isArray(data31)){
+var valid6 = true;
+const len2 = data31.length;
 for(let i2=0; i2<len2; i2++){
-let data23 = data22[i2];
-const _errs50 = errors;
-if(errors === _errs50){
-if(typeof data23 === "string"){
-if(func3(data23) < 1){
+let data32 = data31[i2];
+const _errs69 = errors;
+if(errors === _errs69){
+if(typeof data32 === "string"){
+if(func3(data32) < 1){
 validate10.errors = [{instancePath:instancePath+"/reload/ignore/" + i2,schemaPath:"#/properties/reload/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -513,8 +704,8 @@ validate10.errors = [{instancePath:instancePath+"/reload/ignore/" + i2,schemaPat
 return false;
 }
 }
-var valid5 = _errs50 === errors;
-if(!valid5){
+var valid6 = _errs69 === errors;
+if(!valid6){
 break;
 }
 }
@@ -524,37 +715,37 @@ validate10.errors = [{instancePath:instancePath+"/reload/ignore",schemaPath:"#/p
 return false;
 }
 }
-var valid4 = _errs48 === errors;
+var valid5 = _errs67 === errors;
 }
 else {
-var valid4 = true;
+var valid5 = true;
 }
-if(valid4){
-if(data20.debounceMs !== undefined){
-let data24 = data20.debounceMs;
-const _errs52 = errors;
-if(!((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24)))){
+if(valid5){
+if(data29.debounceMs !== undefined){
+let data33 = data29.debounceMs;
+const _errs71 = errors;
+if(!((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33)))){
 validate10.errors = [{instancePath:instancePath+"/reload/debounceMs",schemaPath:"#/properties/reload/properties/debounceMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs52){
-if(typeof data24 == "number"){
-if(data24 > 10000 || isNaN(data24)){
+if(errors === _errs71){
+if(typeof data33 == "number"){
+if(data33 > 10000 || isNaN(data33)){
 validate10.errors = [{instancePath:instancePath+"/reload/debounceMs",schemaPath:"#/properties/reload/properties/debounceMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"}];
 return false;
 }
 else {
-if(data24 < 0 || isNaN(data24)){
+if(data33 < 0 || isNaN(data33)){
 validate10.errors = [{instancePath:instancePath+"/reload/debounceMs",schemaPath:"#/properties/reload/properties/debounceMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid4 = _errs52 === errors;
+var valid5 = _errs71 === errors;
 }
 else {
-var valid4 = true;
+var valid5 = true;
 }
 }
 }
@@ -565,45 +756,45 @@ validate10.errors = [{instancePath:instancePath+"/reload",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs43 === errors;
+var valid0 = _errs62 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.headers !== undefined){
-let data25 = data.headers;
-const _errs54 = errors;
-if(errors === _errs54){
-if(Array.isArray(data25)){
-var valid6 = true;
-const len3 = data25.length;
+let data34 = data.headers;
+const _errs73 = errors;
+if(errors === _errs73){
+if(Array.isArray(data34)){
+var valid7 = true;
+const len3 = data34.length;
 for(let i3=0; i3<len3; i3++){
-let data26 = data25[i3];
-const _errs56 = errors;
-if(errors === _errs56){
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+let data35 = data34[i3];
+const _errs75 = errors;
+if(errors === _errs75){
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
 let missing0;
-if(((data26.source === undefined) && (missing0 = "source")) || ((data26.headers === undefined) && (missing0 = "headers"))){
+if(((data35.source === undefined) && (missing0 = "source")) || ((data35.headers === undefined) && (missing0 = "headers"))){
 validate10.errors = [{instancePath:instancePath+"/headers/" + i3,schemaPath:"#/properties/headers/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
-const _errs58 = errors;
-for(const key3 in data26){
-if(!((key3 === "source") || (key3 === "headers"))){
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3,schemaPath:"#/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
+const _errs77 = errors;
+for(const key4 in data35){
+if(!((key4 === "source") || (key4 === "headers"))){
+validate10.errors = [{instancePath:instancePath+"/headers/" + i3,schemaPath:"#/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs58 === errors){
-if(data26.source !== undefined){
-let data27 = data26.source;
-const _errs59 = errors;
-if(errors === _errs59){
-if(typeof data27 === "string"){
-if(func3(data27) < 1){
+if(_errs77 === errors){
+if(data35.source !== undefined){
+let data36 = data35.source;
+const _errs78 = errors;
+if(errors === _errs78){
+if(typeof data36 === "string"){
+if(func3(data36) < 1){
 validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/source",schemaPath:"#/properties/headers/items/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -613,22 +804,22 @@ validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/source",schem
 return false;
 }
 }
-var valid7 = _errs59 === errors;
+var valid8 = _errs78 === errors;
 }
 else {
-var valid7 = true;
+var valid8 = true;
 }
-if(valid7){
-if(data26.headers !== undefined){
-let data28 = data26.headers;
-const _errs61 = errors;
-if(errors === _errs61){
-if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
-for(const key4 in data28){
-const _errs63 = errors;
-if(typeof key4 === "string"){
-if(!pattern2.test(key4)){
-const err0 = {instancePath:instancePath+"/headers/" + i3+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",propertyName:key4};
+if(valid8){
+if(data35.headers !== undefined){
+let data37 = data35.headers;
+const _errs80 = errors;
+if(errors === _errs80){
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+for(const key5 in data37){
+const _errs82 = errors;
+if(typeof key5 === "string"){
+if(!pattern2.test(key5)){
+const err0 = {instancePath:instancePath+"/headers/" + i3+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",propertyName:key5};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -638,9 +829,9 @@ vErrors.push(err0);
 errors++;
 }
 }
-var valid8 = _errs63 === errors;
-if(!valid8){
-const err1 = {instancePath:instancePath+"/headers/" + i3+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames",keyword:"propertyNames",params:{propertyName: key4},message:"property name must be valid"};
+var valid9 = _errs82 === errors;
+if(!valid9){
+const err1 = {instancePath:instancePath+"/headers/" + i3+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames",keyword:"propertyNames",params:{propertyName: key5},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -653,24 +844,24 @@ return false;
 break;
 }
 }
-if(valid8){
-for(const key5 in data28){
-let data29 = data28[key5];
-const _errs65 = errors;
-if(errors === _errs65){
-if(typeof data29 === "string"){
-if(!pattern3.test(data29)){
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/headers/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/items/properties/headers/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"},message:"must match pattern \""+"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"+"\""}];
+if(valid9){
+for(const key6 in data37){
+let data38 = data37[key6];
+const _errs84 = errors;
+if(errors === _errs84){
+if(typeof data38 === "string"){
+if(!pattern3.test(data38)){
+validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/headers/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/items/properties/headers/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"},message:"must match pattern \""+"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"+"\""}];
 return false;
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/headers/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/items/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/headers/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/items/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid9 = _errs65 === errors;
-if(!valid9){
+var valid10 = _errs84 === errors;
+if(!valid10){
 break;
 }
 }
@@ -681,10 +872,10 @@ validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/headers",sche
 return false;
 }
 }
-var valid7 = _errs61 === errors;
+var valid8 = _errs80 === errors;
 }
 else {
-var valid7 = true;
+var valid8 = true;
 }
 }
 }
@@ -695,8 +886,8 @@ validate10.errors = [{instancePath:instancePath+"/headers/" + i3,schemaPath:"#/p
 return false;
 }
 }
-var valid6 = _errs56 === errors;
-if(!valid6){
+var valid7 = _errs75 === errors;
+if(!valid7){
 break;
 }
 }
@@ -706,63 +897,63 @@ validate10.errors = [{instancePath:instancePath+"/headers",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs54 === errors;
+var valid0 = _errs73 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.crossOriginIsolation !== undefined){
-const _errs67 = errors;
+const _errs86 = errors;
 if(typeof data.crossOriginIsolation !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/crossOriginIsolation",schemaPath:"#/properties/crossOriginIsolation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid0 = _errs67 === errors;
+var valid0 = _errs86 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.cors !== undefined){
-let data31 = data.cors;
-const _errs69 = errors;
-if(errors === _errs69){
-if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
-const _errs71 = errors;
-for(const key6 in data31){
-if(!((key6 === "enabled") || (key6 === "origins"))){
-validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties/cors/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+let data40 = data.cors;
+const _errs88 = errors;
+if(errors === _errs88){
+if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
+const _errs90 = errors;
+for(const key7 in data40){
+if(!((key7 === "enabled") || (key7 === "origins"))){
+validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties/cors/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs71 === errors){
-if(data31.enabled !== undefined){
-const _errs72 = errors;
-if(typeof data31.enabled !== "boolean"){
+if(_errs90 === errors){
+if(data40.enabled !== undefined){
+const _errs91 = errors;
+if(typeof data40.enabled !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/cors/enabled",schemaPath:"#/properties/cors/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid10 = _errs72 === errors;
+var valid11 = _errs91 === errors;
 }
 else {
-var valid10 = true;
-}
-if(valid10){
-if(data31.origins !== undefined){
-let data33 = data31.origins;
-const _errs74 = errors;
-if(errors === _errs74){
-if(Array.isArray(data33)){
 var valid11 = true;
-const len4 = data33.length;
+}
+if(valid11){
+if(data40.origins !== undefined){
+let data42 = data40.origins;
+const _errs93 = errors;
+if(errors === _errs93){
+if(Array.isArray(data42)){
+var valid12 = true;
+const len4 = data42.length;
 for(let i4=0; i4<len4; i4++){
-let data34 = data33[i4];
-const _errs76 = errors;
-if(errors === _errs76){
-if(typeof data34 === "string"){
-if(!pattern4.test(data34)){
+let data43 = data42[i4];
+const _errs95 = errors;
+if(errors === _errs95){
+if(typeof data43 === "string"){
+if(!pattern4.test(data43)){
 validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i4,schemaPath:"#/properties/cors/properties/origins/items/pattern",keyword:"pattern",params:{pattern: "^https?://[^/\\s]+$"},message:"must match pattern \""+"^https?://[^/\\s]+$"+"\""}];
 return false;
 }
@@ -772,8 +963,8 @@ validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i4,schemaPath
 return false;
 }
 }
-var valid11 = _errs76 === errors;
-if(!valid11){
+var valid12 = _errs95 === errors;
+if(!valid12){
 break;
 }
 }
@@ -783,10 +974,10 @@ validate10.errors = [{instancePath:instancePath+"/cors/origins",schemaPath:"#/pr
 return false;
 }
 }
-var valid10 = _errs74 === errors;
+var valid11 = _errs93 === errors;
 }
 else {
-var valid10 = true;
+var valid11 = true;
 }
 }
 }
@@ -796,31 +987,33 @@ validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties
 return false;
 }
 }
-var valid0 = _errs69 === errors;
+var valid0 = _errs88 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.spa !== undefined){
-let data35 = data.spa;
-const _errs78 = errors;
-if((typeof data35 !== "boolean") && (typeof data35 !== "string")){
+let data44 = data.spa;
+const _errs97 = errors;
+if((typeof data44 !== "boolean") && (typeof data44 !== "string")){
 validate10.errors = [{instancePath:instancePath+"/spa",schemaPath:"#/properties/spa/type",keyword:"type",params:{type: schema11.properties.spa.type},message:"must be boolean,string"}];
 return false;
 }
-if(errors === _errs78){
-if(typeof data35 === "string"){
-if(func3(data35) < 1){
+if(errors === _errs97){
+if(typeof data44 === "string"){
+if(func3(data44) < 1){
 validate10.errors = [{instancePath:instancePath+"/spa",schemaPath:"#/properties/spa/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
-var valid0 = _errs78 === errors;
+var valid0 = _errs97 === errors;
 }
 else {
 var valid0 = true;
+}
+}
 }
 }
 }

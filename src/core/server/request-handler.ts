@@ -1,11 +1,12 @@
 /**
  * What the server does with a parsed request, in order: client filter (allowedClients), Host check
- * (DNS rebinding), response policy (configured headers, CORS preflights), method (RFC 9110 §9),
+ * (DNS rebinding), response policy (configured headers, CORS preflights), cross-site loads (Fetch
+ * Metadata, unless `crossSiteLoads` or CORS allows the request's origin), method (RFC 9110 §9),
  * reserved `/__porthole/` endpoints, the single-page-app fallback, then static files.
  * Refusals are plain-text answers whose reason also goes into the log record's note.
  */
 import type { Exchange } from '../http/connection';
-import type { ClientFilter, HostPolicy } from '../access/access-policy';
+import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,11 @@ import type { ResponsePolicy } from './response-policy';
 export const ALLOW = 'GET, HEAD, OPTIONS';
 const KNOWN_NOT_ALLOWED = new Set(['POST', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'CONNECT']);
 
+/** True for a method this server answers 405 or 501 whatever the request says (no body needed). */
+export function refusesMethod(method: string): boolean {
+  return method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
+}
+
 export interface HandlerContext extends PageHooks {
   readonly hosts: HostPolicy;
   /** Replaced as a whole by PreviewServer.reconfigure. */
@@ -29,6 +35,8 @@ export interface HandlerContext extends PageHooks {
   policy: ResponsePolicy;
   /** The SPA fallback file (root-relative, `/` separators) or undefined when off. */
   spa: string | undefined;
+  /** Answer cross-site subresource loads (ServerOptions.crossSiteLoads); reconfigurable. */
+  crossSiteLoads: boolean;
 }
 
 function refuse(ex: Exchange, status: number, message: string, extra: HeaderList = []): void {
@@ -50,7 +58,23 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     );
     return;
   }
+  // The policy first: a CORS preflight is answered there (it reads no file, so the cross-site rule
+  // has nothing to guard), and every refusal below carries the configured headers too.
   if (ctx.policy.prepare(ex)) return;
+  // A CORS request (Sec-Fetch-Mode: cors) from an origin --cors allows is what CORS is for: the
+  // user chose to let that origin read these answers, so the cross-site rule does not refuse it.
+  if (!ctx.crossSiteLoads && isCrossSiteLoad(ex.head.headers) && !ctx.policy.allowsCorsRequest(ex)) {
+    // Decided on the headers alone, before any path is looked at: the answer is the same whether
+    // the file exists or not, so it cannot be used to probe the folder either.
+    ex.note = 'cross-site load refused (crossSiteLoads is off)';
+    refuse(
+      ex,
+      403,
+      'Forbidden: another site may not load files from this server. Open the page from this server itself, or turn on crossSiteLoads (--allow-cross-site) to allow it.',
+      [['Vary', 'Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest']],
+    );
+    return;
+  }
   const method = ex.method;
   if (method !== 'GET' && method !== 'HEAD') {
     if (method === 'OPTIONS') {

@@ -87,6 +87,17 @@ export class ResponsePolicy {
     return true;
   }
 
+  /**
+   * True for a CORS-mode request (`Sec-Fetch-Mode: cors`, Fetch §3.2) whose `Origin` CORS allows:
+   * its answer is meant to be read by that origin, so the cross-site rule lets it through.
+   * A no-cors load (`<script src>`, `<img>`) from the same origin is not a CORS request.
+   */
+  allowsCorsRequest(ex: Exchange): boolean {
+    if (this.origins === undefined) return false;
+    const origin = ex.header('origin');
+    return origin !== undefined && ex.header('sec-fetch-mode')?.trim().toLowerCase() === 'cors' && this.allowsOrigin(origin);
+  }
+
   private allowsOrigin(origin: string): boolean {
     if (this.origins === undefined) return false;
     return this.origins === 'any' || this.origins.has(origin.toLowerCase());
