@@ -27,8 +27,9 @@ const CORE_ROOMS = {
   files: ['http', 'access', 'text'],
   log: ['http', 'access', 'text'],
   reload: ['files', 'http', 'access', 'text'],
-  server: ['reload', 'files', 'log', 'http', 'access', 'text'],
-  worker: ['server', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  proxy: ['reload', 'http', 'access', 'text'],
+  server: ['proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  worker: ['server', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
 };
 
 /**

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, DERIVED_PORT_RANGE, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, type ServerOptionsInput } from '../core';
+import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PROXY, DERIVED_PORT_RANGE, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, parseProxySpec, type ProxyRoute, type ServerOptionsInput } from '../core';
 
 /** The environment variable the passphrase of an encrypted --key is read from. */
 export const PASSPHRASE_ENV = 'PORTHOLE_KEY_PASSPHRASE';
@@ -30,6 +30,13 @@ Options:
                        (repeatable; always ignored: ${DEFAULT_RELOAD.ignore.join(', ')}, the log file)
   --reload-debounce MS wait for MS quiet milliseconds before pages follow changes
                        (default ${DEFAULT_RELOAD.debounceMs})
+  --watch PATH         also reload pages when files under PATH change (repeatable; a
+                       back-end's templates outside the root)
+  --proxy PREFIX=URL   pass requests under PREFIX to a back-end, e.g. /api=http://127.0.0.1:3000
+                       (repeatable; longest prefix wins; bodies, WebSockets and live reload
+                       in its HTML pages included)
+  --proxy-rewrite-host send the back-end its own host:port as Host (default: the browser's)
+  --proxy-timeout S    a back-end must start answering within S seconds (default ${DEFAULT_PROXY.responseTimeoutMs / 1000}; 504)
   --https              serve HTTPS with a self-signed certificate (kept in
                        ~/.cache/porthole; its fingerprint is printed)
   --cert FILE          serve HTTPS with this PEM certificate (e.g. from mkcert) ...
@@ -107,6 +114,10 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         'no-reload': { type: 'boolean' },
         'reload-ignore': { type: 'string', multiple: true },
         'reload-debounce': { type: 'string' },
+        watch: { type: 'string', multiple: true },
+        proxy: { type: 'string', multiple: true },
+        'proxy-rewrite-host': { type: 'boolean' },
+        'proxy-timeout': { type: 'string' },
         https: { type: 'boolean' },
         cert: { type: 'string' },
         key: { type: 'string' },
@@ -149,6 +160,14 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (typeof idleMs === 'string') return { kind: 'error', message: idleMs };
   const headersMs = seconds('--header-timeout', values['header-timeout'], DEFAULT_TIMEOUTS.headersMs);
   if (typeof headersMs === 'string') return { kind: 'error', message: headersMs };
+  const responseTimeoutMs = seconds('--proxy-timeout', values['proxy-timeout'], DEFAULT_PROXY.responseTimeoutMs);
+  if (typeof responseTimeoutMs === 'string') return { kind: 'error', message: responseTimeoutMs };
+  const routes: ProxyRoute[] = [];
+  for (const spec of values.proxy ?? []) {
+    const route = parseProxySpec(spec);
+    if (typeof route === 'string') return { kind: 'error', message: `--proxy: ${route}` };
+    routes.push(route);
+  }
   if ((values.cert === undefined) !== (values.key === undefined)) {
     return { kind: 'error', message: '--cert and --key go together: give both PEM files' };
   }
@@ -192,6 +211,12 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
           enabled: values['no-reload'] !== true,
           ignore: [...DEFAULT_RELOAD.ignore, ...(values['reload-ignore'] ?? [])],
           debounceMs: Number(debounce),
+          watchPaths: (values.watch ?? []).map((p) => resolve(cwd, p)),
+        },
+        proxy: {
+          routes,
+          rewriteHost: values['proxy-rewrite-host'] === true,
+          responseTimeoutMs,
         },
       },
       quiet: values.quiet === true,

@@ -145,6 +145,8 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
     else lines.push('Nothing connects? A firewall is the usual cause: allow this port (e.g. `sudo ufw allow ' + address.port + '/tcp`).');
     if (options.server.dotfiles === true) lines.push('Warning: --dotfiles is on while shared; .env and .git stay denied only if you keep it off.');
   }
+  for (const route of options.server.proxy?.routes ?? []) lines.push(`Proxy: ${route.prefix} → ${route.target}`);
+  for (const folder of options.server.reload?.watchPaths ?? []) lines.push(`Watching also: ${folder}`);
   lines.push(...notes);
   if (options.server.logFile !== undefined) lines.push(`Log: ${options.server.logFile}`);
   if (options.qr) {

@@ -36,6 +36,13 @@ export interface ConnectionContext {
   readonly limits: ParserLimits;
   readonly timeouts: Timeouts;
   readonly maxBodyBytes: number;
+  /**
+   * The body hook (proxied routes): for a head this returns a byte limit for, the exchange is
+   * dispatched as soon as the head is parsed and its body is handed on as it arrives
+   * (`Exchange.readBody`), bounded by that limit instead of maxBodyBytes; undefined → the body
+   * is read and discarded before dispatch, as for static files.
+   */
+  streamedBodyLimit?(head: RequestHead): number | undefined;
   /** True once the server is closing: every response ends its connection. */
   readonly closing: boolean;
   nextRequestId(): number;
@@ -47,7 +54,44 @@ export interface ConnectionContext {
 /** A part of a streamed body: bytes, or an inclusive byte range of an open file. */
 export type BodyPart = Buffer | { readonly file: FileHandle; readonly start: number; readonly end: number };
 
-type Phase = 'idle' | 'head' | 'body' | 'handling' | 'closing' | 'destroyed';
+/**
+ * Where a streamed request body goes (see ConnectionContext.streamedBodyLimit). `data` returns
+ * false to stop the flow (the socket is paused) until `Exchange.resumeBody()`.
+ */
+export interface RequestBodySink {
+  data(chunk: Buffer): boolean;
+  /** The body ended (its trailers, if any, are dropped). */
+  end(): void;
+  /** The body is invalid or the client left; the connection answers or closes itself. */
+  error(message: string): void;
+}
+
+/** A response body written as it comes (`Exchange.startBody`), with backpressure. */
+export interface ResponseBodyWriter {
+  /** False when the socket's buffer is full: wait for `onDrain` before writing more. */
+  write(chunk: Buffer): boolean;
+  onDrain(callback: () => void): void;
+  /** Ends the body and the exchange (the last chunk for chunked framing). */
+  end(): void;
+  readonly closed: boolean;
+}
+
+/** After `Exchange.upgrade`: the raw socket and the bytes the client sent after its head. */
+export interface UpgradedSocket {
+  readonly socket: Socket;
+  readonly head: Buffer;
+}
+
+/** What an exchange went through upstream (proxied routes), for the log record. */
+export interface UpstreamInfo {
+  target: string;
+  /** The back-end's status; 0 when it never answered. */
+  status: number;
+  /** From the request being sent to the back-end's response head (or the failure). */
+  ms: number;
+}
+
+type Phase = 'idle' | 'head' | 'body' | 'handling' | 'tunnel' | 'closing' | 'destroyed';
 
 /**
  * One request and its response. The handler calls exactly one of `respond`, `respondParts` or
@@ -71,6 +115,8 @@ export class Exchange {
   onAbort: (() => void) | undefined;
   /** Runs once when the exchange ends, finished or not (closes files). */
   cleanup: (() => void) | undefined;
+  /** Set by a proxied route: the back-end's part, recorded apart from Porthole's. */
+  upstream: UpstreamInfo | undefined;
 
   constructor(
     readonly connection: Connection,
@@ -140,6 +186,51 @@ export class Exchange {
     this.closeAfter = true;
     return this.connection.openStream(this, status, headers);
   }
+
+  // ---- the body hook (proxied routes) ------------------------------------------------------
+
+  /** True while a streamed request body is still arriving (see ConnectionContext.streamedBodyLimit). */
+  get bodyPending(): boolean {
+    return this.connection.bodyPendingFor(this);
+  }
+
+  /** Hands the streamed request body to `sink` (bytes already buffered come at once). */
+  readBody(sink: RequestBodySink): void {
+    this.connection.attachBodySink(this, sink);
+  }
+
+  /** After `sink.data` returned false: let the body flow again. */
+  resumeBody(): void {
+    this.connection.resumeBody(this);
+  }
+
+  /**
+   * Lifts the socket's inactivity timeout while the handler waits on something it bounds itself
+   * (a back-end's answer); `startBody` sets the write-stall timeout again.
+   */
+  suspendTimeout(): void {
+    this.connection.suspendTimeout(this);
+  }
+
+  /**
+   * Starts a response whose body is written as it comes. `length` known → Content-Length and the
+   * body must be exactly that long (else the socket is destroyed); undefined → chunked
+   * (RFC 9112 §7.1) for HTTP/1.1, close-delimited for HTTP/1.0. HEAD and bodiless statuses send
+   * the head only (with the `length` given, for HEAD). If the request body is still arriving when
+   * the response ends, the connection closes after it.
+   */
+  startBody(status: number, headers: HeaderList, length: number | undefined): ResponseBodyWriter {
+    return this.connection.writeBodyStream(this, status, headers, length);
+  }
+
+  /**
+   * Sends `101 Switching Protocols` with `headers` (RFC 9110 §15.2.2, RFC 6455 §4.2.2), finishes
+   * the exchange and hands over the raw socket: the connection stops reading it, still destroys
+   * it on shutdown, and forgets it when it closes.
+   */
+  upgrade(headers: HeaderList): UpgradedSocket {
+    return this.connection.upgradeSocket(this, headers);
+  }
 }
 
 export interface StreamWriter {
@@ -165,6 +256,8 @@ export class Connection {
   private remoteEnded = false;
   /** Socket bytesWritten when the current streamed body started; -1 for buffered responses. */
   private bodyBase = -1;
+  /** A request body being handed on as it arrives (the body hook). */
+  private streamed: { reader: BodyReader; ex: Exchange; sink: RequestBodySink | undefined; waiting: boolean } | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -197,6 +290,9 @@ export class Connection {
     this.clearHeadTimer();
     const ex = this.exchange;
     this.exchange = undefined;
+    const streamed = this.streamed;
+    this.streamed = undefined;
+    streamed?.sink?.error('the client closed the connection');
     if (ex !== undefined && !ex.finished) {
       ex.finished = true;
       ex.onAbort?.();
@@ -225,6 +321,7 @@ export class Connection {
       this.pending = Buffer.concat([this.pending, chunk]);
     }
     if (this.phase === 'handling') {
+      if (this.streamed !== undefined) this.pumpBody();
       if (this.pending.length > MAX_PIPELINE_BUFFER && !this.paused) {
         this.paused = true;
         this.socket.pause();
@@ -236,6 +333,7 @@ export class Connection {
 
   private onEnd(): void {
     // The client half-closed. Answer what is complete; a partial head can never complete.
+    if (this.phase === 'tunnel') return;
     this.remoteEnded = true;
     if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
   }
@@ -290,15 +388,20 @@ export class Connection {
     this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
     this.scanned = 0;
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
-      const rejected = head.contentLength === undefined ? undefined : checkContentLength(head.contentLength, this.ctx.maxBodyBytes);
+      const streamLimit = this.ctx.streamedBodyLimit?.(head);
+      const limit = streamLimit ?? this.ctx.maxBodyBytes;
+      const rejected = head.contentLength === undefined ? undefined : checkContentLength(head.contentLength, limit);
       if (rejected !== undefined) {
         this.failRequest(rejected.status, rejected.message, head);
         return false;
       }
-      this.body = new BodyReader(
-        head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 },
-        this.ctx.maxBodyBytes,
-      );
+      const reader = new BodyReader(head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 }, limit);
+      if (streamLimit !== undefined) {
+        if (head.expectContinue) this.socket.write(CONTINUE);
+        this.dispatch(head, reader);
+        return true;
+      }
+      this.body = reader;
       this.bodyHead = head;
       this.phase = 'body';
       // The head deadline ended with the head; a body that stops arriving must not hold the
@@ -330,12 +433,13 @@ export class Connection {
     return true;
   }
 
-  private dispatch(head: RequestHead): void {
+  private dispatch(head: RequestHead, streamedBody?: BodyReader): void {
     this.phase = 'handling';
     this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
     const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
     if (!head.keepAlive || this.ctx.closing) ex.closeAfter = true;
     this.exchange = ex;
+    if (streamedBody !== undefined) this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
     try {
       this.ctx.handle(ex);
     } catch {
@@ -499,6 +603,18 @@ export class Connection {
     if (ex.finished) return;
     ex.finished = true;
     this.exchange = undefined;
+    if (this.streamed !== undefined) {
+      // Answered before its body arrived (a refusal, a back-end that answered early): where the
+      // next request starts is unknown without reading on, so this connection ends here.
+      const streamed = this.streamed;
+      this.streamed = undefined;
+      streamed.sink?.error('the response ended before the request body');
+      ex.closeAfter = true;
+      if (this.bodyPaused) {
+        this.bodyPaused = false;
+        this.socket.resume();
+      }
+    }
     runCleanup(ex);
     this.log(ex, false);
     if (ex.closeAfter || this.ctx.closing) {
@@ -569,6 +685,7 @@ export class Connection {
         return;
       case 'closing':
       case 'head':
+      case 'tunnel':
       case 'destroyed':
         return;
     }
@@ -579,6 +696,176 @@ export class Connection {
       clearTimeout(this.headTimer);
       this.headTimer = undefined;
     }
+  }
+
+  // ---- the body hook and upgrades (proxied routes) --------------------------------------------
+
+  private bodyPaused = false;
+
+  bodyPendingFor(ex: Exchange): boolean {
+    return this.streamed?.ex === ex;
+  }
+
+  attachBodySink(ex: Exchange, sink: RequestBodySink): void {
+    const streamed = this.streamed;
+    if (streamed?.ex !== ex) {
+      // No body, or it ended already: nothing more will come.
+      sink.end();
+      return;
+    }
+    streamed.sink = sink;
+    this.pumpBody();
+  }
+
+  resumeBody(ex: Exchange): void {
+    const streamed = this.streamed;
+    if (streamed?.ex !== ex || !streamed.waiting) return;
+    streamed.waiting = false;
+    this.pumpBody();
+    if (this.streamed === streamed && !streamed.waiting && this.bodyPaused) {
+      this.bodyPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  suspendTimeout(ex: Exchange): void {
+    if (this.exchange === ex && this.phase === 'handling') this.socket.setTimeout(0);
+  }
+
+  /** Hands buffered body bytes to the sink until it asks to wait or the input runs out. */
+  private pumpBody(): void {
+    const streamed = this.streamed;
+    if (streamed === undefined || streamed.sink === undefined) return;
+    if (streamed.waiting) {
+      if (!this.bodyPaused) {
+        this.bodyPaused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    if (this.pending.length === 0) return;
+    const sink = streamed.sink;
+    // Time without body bytes counts as a stall of this connection, as for any other body.
+    const result = streamed.reader.push(this.pending, 0, (chunk) => {
+      if (!sink.data(chunk)) streamed.waiting = true;
+    });
+    if (result.kind === 'error') {
+      this.streamed = undefined;
+      const ex = streamed.ex;
+      if (!ex.answered && this.exchange === ex) {
+        ex.note = result.message;
+        ex.closeAfter = true;
+        ex.respond(result.status, [['Content-Type', 'text/plain; charset=utf-8']], `${result.message}\n`);
+      } else {
+        this.destroy();
+      }
+      sink.error(result.message);
+      return;
+    }
+    this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
+    if (result.kind === 'done') {
+      this.streamed = undefined;
+      if (this.bodyPaused) {
+        this.bodyPaused = false;
+        this.socket.resume();
+      }
+      sink.end();
+      return;
+    }
+    if (streamed.waiting && !this.bodyPaused) {
+      this.bodyPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  writeBodyStream(ex: Exchange, status: number, headers: HeaderList, length: number | undefined): ResponseBodyWriter {
+    const noBody = statusHasNoBody(status) || ex.head.method === 'HEAD';
+    let framing: 'none' | 'length' | 'chunked' | 'close';
+    if (noBody) {
+      framing = 'none';
+      if (length !== undefined && !statusHasNoBody(status)) headers.push(['Content-Length', String(length)]);
+    } else if (length !== undefined) {
+      framing = 'length';
+      headers.push(['Content-Length', String(length)]);
+    } else if (ex.head.version === '1.1') {
+      framing = 'chunked';
+      headers.push(['Transfer-Encoding', 'chunked']);
+    } else {
+      framing = 'close';
+      ex.closeAfter = true;
+    }
+    const writer = { closed: false, write: (_chunk: Buffer): boolean => false, onDrain: (_cb: () => void): void => undefined, end: (): void => undefined };
+    if (this.phase === 'destroyed' || this.exchange !== ex) {
+      writer.closed = true;
+      return writer;
+    }
+    this.socket.write(this.startResponse(ex, status, headers), 'latin1');
+    this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+    let written = 0;
+    const alive = (): boolean => !writer.closed && this.phase !== 'destroyed' && this.exchange === ex;
+    writer.write = (chunk: Buffer): boolean => {
+      if (!alive() || chunk.length === 0 || framing === 'none') return true;
+      if (framing === 'length' && written + chunk.length > (length ?? 0)) {
+        // More than announced: the framing would break; end this socket.
+        this.destroy();
+        return false;
+      }
+      written += chunk.length;
+      ex.bodyBytes = written;
+      if (framing === 'chunked') {
+        this.socket.cork();
+        this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        this.socket.write(chunk);
+        const ok = this.socket.write('\r\n', 'latin1');
+        this.socket.uncork();
+        return ok;
+      }
+      return this.socket.write(chunk);
+    };
+    writer.onDrain = (callback: () => void): void => {
+      if (!alive()) return;
+      this.socket.once('drain', callback);
+    };
+    writer.end = (): void => {
+      if (!alive()) return;
+      writer.closed = true;
+      if (framing === 'length' && written !== length) {
+        // The body fell short of its Content-Length: the client must not wait for the rest.
+        this.destroy();
+        return;
+      }
+      if (framing === 'chunked') this.socket.write('0\r\n\r\n', 'latin1');
+      this.finishExchange(ex);
+    };
+    ex.onAbort = chain(ex.onAbort, () => {
+      writer.closed = true;
+    });
+    return writer;
+  }
+
+  upgradeSocket(ex: Exchange, headers: HeaderList): UpgradedSocket {
+    if (this.phase === 'destroyed' || this.exchange !== ex || ex.answered) throw new Error('upgrade: the exchange is not open');
+    ex.status = 101;
+    ex.responseHeaders = headers;
+    this.socket.write(serializeHead(101, headers), 'latin1');
+    ex.finished = true;
+    this.exchange = undefined;
+    this.streamed = undefined;
+    runCleanup(ex);
+    this.log(ex, false);
+    const head = this.pending;
+    this.pending = EMPTY;
+    this.phase = 'tunnel';
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('timeout');
+    this.socket.setTimeout(0);
+    if (this.paused || this.bodyPaused) {
+      this.paused = false;
+      this.bodyPaused = false;
+      this.socket.resume();
+    }
+    this.socket.pause();
+    return { socket: this.socket, head };
   }
 
   // ---- log -----------------------------------------------------------------------------------
@@ -615,6 +902,7 @@ export class Connection {
       aborted,
       note: ex.note,
       filePath: ex.filePath,
+      ...(ex.upstream === undefined ? {} : { upstream: { ...ex.upstream } }),
     });
   }
 
@@ -649,6 +937,15 @@ export class Connection {
       filePath: undefined,
     });
   }
+}
+
+function chain(first: (() => void) | undefined, second: () => void): () => void {
+  return first === undefined
+    ? second
+    : () => {
+        first();
+        second();
+      };
 }
 
 function runCleanup(ex: Exchange): void {

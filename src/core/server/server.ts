@@ -20,7 +20,9 @@ import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
 import { DERIVED_PORT, resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor } from '../access/network-addresses';
-import { handleRequest, type HandlerContext } from './request-handler';
+import { handleRequest, proxyRouteFor, type HandlerContext } from './request-handler';
+import type { RequestHead } from '../http/http-parser';
+import { ProxyConfigError, ReverseProxy } from '../proxy/reverse-proxy';
 import { derivePort, derivedPortCandidates } from './derived-port';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
@@ -70,6 +72,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private handlerContext: HandlerContext | undefined;
   private opts: ServerOptions | undefined;
   private allGone: (() => void) | undefined;
+  private proxy: ReverseProxy | undefined;
   /** Live reload while listening with `reload.enabled` (notifyChanged, setOverlay). */
   liveReload: LiveReload | undefined;
   readonly limits: ParserLimits = DEFAULT_PARSER_LIMITS;
@@ -113,7 +116,20 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
     const clients = new ClientFilter(opts.allowedClients);
+    if (opts.proxy.routes.length > 0) {
+      try {
+        this.proxy = ReverseProxy.create({
+          options: opts.proxy,
+          scheme: opts.tls === undefined ? 'http' : 'https',
+          pageTag: () => this.liveReload?.tagForPage(),
+        });
+      } catch (err) {
+        if (err instanceof ProxyConfigError) throw new ServerError('EPROXY', err.message);
+        throw err;
+      }
+    }
     this.handlerContext = {
+      proxy: this.proxy,
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
       clients,
       files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks },
@@ -262,6 +278,12 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     handleRequest(exchange, this.hooks);
   }
 
+  streamedBodyLimit(head: RequestHead): number | undefined {
+    const ctx = this.handlerContext;
+    if (ctx === undefined || proxyRouteFor(ctx, head.path) === undefined) return undefined;
+    return this.options.proxy.maxBodyBytes;
+  }
+
   record(record: RequestRecord): void {
     this.log?.add(record);
   }
@@ -299,6 +321,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }, this.options.timeouts.closeGraceMs);
     await gone;
     clearTimeout(grace);
+    await this.proxy?.close();
     await stopped;
     await this.log?.close();
     this.state = { kind: 'closed' };

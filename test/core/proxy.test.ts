@@ -1,0 +1,294 @@
+/**
+ * The reverse proxy (`--proxy PREFIX=URL`), end to end over loopback: a raw-`net` back-end started
+ * here, Porthole in front of it, raw clients. Bodies both ways (10 MiB upload, chunked download),
+ * the header rules of a gateway, WebSocket bytes both ways, live reload in proxied pages, 502/504
+ * pages, limits, and a slow back-end that holds nobody else.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { MIB, makeSite, type Site } from '../fixtures/make-site';
+import { decodeChunked, encodeFrame, startBackend, type Backend } from '../fixtures/backend';
+import { startServer, type Running } from './harness';
+import { formatCombinedLine, formatShortLine } from '../../src/core/log/request-log';
+import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
+
+let site: Site;
+let backend: Backend;
+let srv: Running;
+let closedPort: number;
+
+/** A port nothing listens on: bound, then closed. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const address = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+before(async () => {
+  site = await makeSite();
+  backend = await startBackend();
+  closedPort = await freePort();
+  srv = await startServer({
+    root: site.root,
+    timeouts: { idleMs: 60_000 },
+    proxy: {
+      routes: [
+        { prefix: '/api', target: `http://127.0.0.1:${backend.port}` },
+        { prefix: '/api/down', target: `http://127.0.0.1:${closedPort}` },
+      ],
+      responseTimeoutMs: 400,
+      maxBodyBytes: 16 * MIB,
+    },
+  });
+});
+
+after(async () => {
+  await srv.close();
+  await backend.close();
+  await site.cleanup();
+});
+
+function lastRecord(target: string): (typeof srv.records)[number] | undefined {
+  return srv.records.filter((r) => r.target === target).at(-1);
+}
+
+async function waitForRecord(target: string): Promise<(typeof srv.records)[number]> {
+  await withTimeout(
+    (async () => {
+      while (lastRecord(target) === undefined) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    `a record for ${target}`,
+  );
+  const record = lastRecord(target);
+  assert.ok(record !== undefined);
+  return record;
+}
+
+test('a 10 MiB POST body reaches the back-end whole (Content-Length), and the answer comes back', async () => {
+  const body = randomBytes(10 * MIB);
+  const client = await RawClient.connect(srv.port);
+  client.noTranscript();
+  await client.write(request('/api/echo', { method: 'POST', headers: [`Content-Length: ${body.length}`, 'Content-Type: application/octet-stream'] }));
+  await client.write(body);
+  const res = await client.readResponse({ timeoutMs: 20_000 });
+  client.destroy();
+  assert.equal(res.status, 200);
+  const echoed = JSON.parse(res.body.toString('utf8')) as { method: string; length: number; sha256: string };
+  assert.deepEqual(echoed, { method: 'POST', length: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+  const record = await waitForRecord('/api/echo');
+  assert.equal(record.status, 200);
+  assert.equal(record.upstream?.status, 200);
+  assert.equal(record.upstream?.target, `http://127.0.0.1:${backend.port}`);
+  assert.ok((record.upstream?.ms ?? -1) >= 0);
+  // The CLI line and the log file line show the back-end's part apart from Porthole's.
+  assert.match(formatShortLine(record), / 200 \d+B \d+ms \(back-end 200 \d+ms\)$/);
+  assert.ok(formatCombinedLine(record).endsWith(` 200 ${(record.upstream.ms / 1000).toFixed(3)} http://127.0.0.1:${backend.port}`));
+});
+
+test('a chunked request body is passed on (re-framed), then the connection serves the next request', async () => {
+  const payload = randomBytes(300_000);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < payload.length; i += 70_000) {
+    const piece = payload.subarray(i, i + 70_000);
+    parts.push(Buffer.from(`${piece.length.toString(16)};ext=1\r\n`, 'latin1'), piece, Buffer.from('\r\n', 'latin1'));
+  }
+  parts.push(Buffer.from('0\r\nX-Trailer: t\r\n\r\n', 'latin1'));
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/echo', { method: 'PUT', headers: ['Transfer-Encoding: chunked'] }));
+  await client.writePieces(Buffer.concat(parts), 50_000);
+  const res = await client.readResponse({ timeoutMs: 10_000 });
+  assert.equal(res.status, 200);
+  const echoed = JSON.parse(res.body.toString('utf8')) as { method: string; length: number; sha256: string };
+  assert.deepEqual(echoed, { method: 'PUT', length: payload.length, sha256: createHash('sha256').update(payload).digest('hex') });
+  // Keep-alive still works after a streamed body.
+  await client.write(request('/hello.txt'));
+  const next = await client.readResponse();
+  client.destroy();
+  assert.equal(next.status, 200);
+  assert.equal(next.body.toString('utf8'), site.hello);
+});
+
+test('a chunked response from the back-end comes through whole, chunked, with its trailer dropped', async () => {
+  const res = await fetchOnce(srv.port, request('/api/chunked', { headers: ['Connection: close'] }), { timeoutMs: 10_000 });
+  assert.equal(res.status, 200);
+  assert.equal(res.header('transfer-encoding'), 'chunked');
+  assert.equal(res.header('trailer'), undefined, 'Trailer is hop-by-hop here: the trailer is dropped');
+  const decoded = decodeChunked(res.body);
+  assert.ok(decoded !== undefined, 'a complete chunked body');
+  assert.equal(decoded.body.toString('latin1'), `first piece\nsecond piece\n${'x'.repeat(70_000)}\nlast piece\n`);
+  assert.ok(!res.body.toString('latin1').includes('X-Checksum'), 'no trailer field on the wire');
+  const record = await waitForRecord('/api/chunked');
+  assert.equal(record.bytes, decoded.body.length);
+});
+
+test('an HTTP/1.0 client gets a back-end’s unframed answer close-delimited', async () => {
+  const res = await fetchOnce(srv.port, request('/api/chunked', { version: '1.0' }), { timeoutMs: 10_000 });
+  assert.equal(res.status, 200);
+  assert.equal(res.header('transfer-encoding'), undefined);
+  assert.equal(res.body.length, 'first piece\nsecond piece\n'.length + 70_000 + '\nlast piece\n'.length);
+});
+
+test('hop-by-hop fields are removed, Host is kept, X-Forwarded-* and Forwarded are set', async () => {
+  const res = await fetchOnce(
+    srv.port,
+    request('/api/headers?q=1', {
+      host: `localhost:${srv.port}`,
+      headers: ['Connection: keep-alive, X-Hop', 'X-Hop: secret', 'Keep-Alive: timeout=5', 'TE: trailers', 'Proxy-Authorization: Basic eA==', 'X-Forwarded-For: 10.0.0.1', 'X-Kept: yes'],
+    }),
+  );
+  assert.equal(res.status, 200);
+  const got = JSON.parse(res.body.toString('utf8')) as { target: string; headers: Array<[string, string]> };
+  const names = got.headers.map(([n]) => n);
+  const value = (n: string): string | undefined => got.headers.find(([k]) => k === n)?.[1];
+  assert.equal(got.target, '/api/headers?q=1', 'the path and query go unchanged');
+  for (const hop of ['x-hop', 'keep-alive', 'te', 'proxy-authorization']) assert.ok(!names.includes(hop), `${hop} removed`);
+  assert.notEqual(value('connection')?.toLowerCase().includes('x-hop'), true);
+  assert.equal(value('host'), `localhost:${srv.port}`);
+  assert.equal(value('x-kept'), 'yes');
+  assert.equal(value('x-forwarded-for'), '10.0.0.1, 127.0.0.1');
+  assert.equal(value('x-forwarded-proto'), 'http');
+  assert.equal(value('x-forwarded-host'), `localhost:${srv.port}`);
+  assert.equal(value('forwarded'), `for=127.0.0.1;proto=http;host="localhost:${srv.port}"`);
+});
+
+test('rewriteHost sends the target’s authority as Host', async () => {
+  const other = await startServer({
+    root: site.root,
+    proxy: { routes: [{ prefix: '/', target: `http://127.0.0.1:${backend.port}` }], rewriteHost: true },
+  });
+  try {
+    const res = await fetchOnce(other.port, request('/headers'));
+    const got = JSON.parse(res.body.toString('utf8')) as { headers: Array<[string, string]> };
+    assert.equal(got.headers.find(([k]) => k === 'host')?.[1], `127.0.0.1:${backend.port}`);
+    // Under a `/` route, live reload's own endpoints stay Porthole's.
+    const client = await fetchOnce(other.port, request('/__porthole/client.js'));
+    assert.equal(client.status, 200);
+    assert.match(client.header('content-type') ?? '', /javascript/);
+  } finally {
+    await other.close();
+  }
+});
+
+test('a WebSocket upgrade is passed through: 101, then frames both ways', async () => {
+  const client = await RawClient.connect(srv.port);
+  const key = randomBytes(16).toString('base64');
+  await client.write(
+    request('/api/ws', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13'] }),
+  );
+  const res = await client.readResponse();
+  assert.equal(res.status, 101);
+  assert.equal(res.header('upgrade')?.toLowerCase(), 'websocket');
+  assert.equal(res.header('sec-websocket-accept'), createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
+  const mask = randomBytes(4);
+  for (const text of ['hello through porthole', 'x'.repeat(1000)]) {
+    const frame = encodeFrame(0x1, Buffer.from(text, 'utf8'), mask);
+    await client.write(frame);
+    const expected = encodeFrame(0x1, Buffer.from(text, 'utf8'), undefined);
+    const echoed = await client.readBytes(expected.length);
+    assert.deepEqual(echoed, expected);
+  }
+  // A close frame: the back-end answers it and closes; the client's socket closes too.
+  await client.write(encodeFrame(0x8, Buffer.alloc(0), mask));
+  assert.deepEqual(await client.readBytes(2), Buffer.from([0x88, 0x00]));
+  await client.waitForEof();
+  const record = await waitForRecord('/api/ws');
+  assert.equal(record.status, 101);
+  assert.equal(record.upstream?.status, 101);
+});
+
+test('a navigation answered with HTML gets the live-reload client; a fetch() of it does not', async () => {
+  const nav = await fetchOnce(srv.port, request('/api/page', { headers: ['Sec-Fetch-Dest: document', 'Accept: text/html', 'Accept-Encoding: gzip', 'If-None-Match: "b1"'] }));
+  assert.equal(nav.status, 200, 'conditionals are not forwarded for a page that will be rewritten');
+  const html = nav.body.toString('utf8');
+  assert.match(html, /<script src="\/__porthole\/client\.js" data-porthole-client[^>]*><\/script><\/body>/);
+  assert.equal(Number(nav.header('content-length')), nav.body.length);
+  assert.equal(nav.header('etag'), undefined, 'the back-end’s validator described other bytes');
+  const seen = backend.requests.filter((r) => r.target === '/api/page').at(-1);
+  assert.ok(seen !== undefined);
+  assert.ok(!seen.headers.some(([n]) => n === 'accept-encoding' || n === 'if-none-match'));
+
+  const fetched = await fetchOnce(srv.port, request('/api/page', { headers: ['Sec-Fetch-Dest: empty', 'Sec-Fetch-Mode: cors'] }));
+  assert.equal(fetched.status, 200);
+  assert.doesNotMatch(fetched.body.toString('utf8'), /__porthole/);
+  assert.equal(fetched.header('etag'), '"b1"');
+});
+
+test('a back-end that is not running → 502 with a page naming the target and the error', async () => {
+  const res = await fetchOnce(srv.port, request('/api/down/x'));
+  assert.equal(res.status, 502);
+  assert.match(res.header('content-type') ?? '', /^text\/html/);
+  const text = res.body.toString('utf8');
+  assert.ok(text.includes(`http://127.0.0.1:${closedPort}`), 'names the target');
+  assert.match(text, /ECONNREFUSED/);
+  const record = await waitForRecord('/api/down/x');
+  assert.equal(record.status, 502);
+  assert.equal(record.upstream?.status, 0);
+  assert.match(record.note ?? '', /ECONNREFUSED/);
+});
+
+test('a back-end that never answers → 504 after the response timeout, the connection still usable', async () => {
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/never'));
+  const res = await client.readResponse({ timeoutMs: 5_000 });
+  assert.equal(res.status, 504);
+  assert.match(res.body.toString('utf8'), /did not answer within 0\.4 s/);
+  assert.ok(res.body.toString('utf8').includes(`http://127.0.0.1:${backend.port}`));
+  await client.write(request('/hello.txt'));
+  const next = await client.readResponse();
+  client.destroy();
+  assert.equal(next.status, 200);
+});
+
+test('a slow back-end holds only its own exchange: a static file on another connection is answered first', async () => {
+  const slow = await RawClient.connect(srv.port);
+  await slow.write(request('/api/slow?ms=300'));
+  await new Promise((r) => setTimeout(r, 20));
+  const quick = await fetchOnce(srv.port, request('/hello.txt'));
+  assert.equal(quick.status, 200);
+  assert.equal(slow.buffered, 0, 'the slow answer has not come yet');
+  const res = await slow.readResponse();
+  slow.destroy();
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body.toString('utf8')), { slow: 300 });
+});
+
+test('limits still apply to proxied bodies: over maxBodyBytes → 413 before anything is read', async () => {
+  const res = await fetchOnce(srv.port, request('/api/echo', { method: 'POST', headers: [`Content-Length: ${17 * MIB}`] }));
+  assert.equal(res.status, 413);
+  const before = backend.requests.length;
+  const chunked = await RawClient.connect(srv.port);
+  await chunked.write(request('/api/echo', { method: 'POST', headers: ['Transfer-Encoding: chunked'] }));
+  await chunked.write(`${(17 * MIB).toString(16)}\r\n`);
+  const refused = await chunked.readResponse();
+  chunked.destroy();
+  assert.equal(refused.status, 413);
+  assert.ok(backend.requests.length - before <= 1);
+});
+
+test('paths outside every prefix are static files; a prefix matches whole segments only', async () => {
+  const res = await fetchOnce(srv.port, request('/apix'));
+  assert.equal(res.status, 404);
+  assert.equal(lastRecord('/apix')?.upstream, undefined);
+  const post = await fetchOnce(srv.port, request('/hello.txt', { method: 'POST', headers: ['Content-Length: 0'] }));
+  assert.equal(post.status, 405, 'static routes still refuse POST');
+});
+
+test('invalid routes fail the start with a message that says what to change', async () => {
+  await assert.rejects(
+    startServer({ root: site.root, proxy: { routes: [{ prefix: 'api', target: 'http://127.0.0.1:1' }] } }),
+    /proxy prefix "api" must be a URL path starting with \//,
+  );
+  await assert.rejects(
+    startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: 'http://127.0.0.1:1/v1' }] } }),
+    /must be an origin only/,
+  );
+  await assert.rejects(
+    startServer({ root: site.root, proxy: { routes: [{ prefix: '/__porthole/x', target: 'http://127.0.0.1:1' }] } }),
+    /Porthole's own/,
+  );
+});
