@@ -11,4 +11,4 @@ export { lanAddresses, networkUrls, urlFor, type LanAddress } from './access/net
 export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { formatSize } from './text/format-size';
-export { parseProxySpec, compileRoutes } from './proxy/proxy-routes';
+export { parseProxySpec, compileRoute, compileRoutes } from './proxy/proxy-routes';
