@@ -179,8 +179,8 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
         route = { prefix: prefix.trim(), target: e.target.trim() };
       } else route = 'is not a route (a "PREFIX=URL" string or { "path", "target" })';
       const compiled = typeof route === 'string' ? route : compileRoute(route);
-      if (typeof compiled === 'string' || typeof route === 'string') {
-        problems.push(`porthole.proxy: ${JSON.stringify(entry)}: ${typeof compiled === 'string' ? compiled : String(route)}; ignoring it.`);
+      if (typeof route === 'string' || typeof compiled === 'string') {
+        problems.push(`porthole.proxy: ${JSON.stringify(entry)}: ${typeof route === 'string' ? route : (compiled as string)}; ignoring it.`);
         continue;
       }
       out.push(`${route.prefix}=${route.target}`);
