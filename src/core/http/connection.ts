@@ -799,7 +799,11 @@ export class Connection {
       writer.closed = true;
       return writer;
     }
+    // The head waits (corked) for the first body bytes of this turn, so that a small response
+    // leaves in one segment; it goes out on the next turn of the event loop at the latest.
+    this.socket.cork();
     this.socket.write(this.startResponse(ex, status, headers), 'latin1');
+    setImmediate(() => this.socket.uncork());
     this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
     let written = 0;
     const alive = (): boolean => !writer.closed && this.phase !== 'destroyed' && this.exchange === ex;
