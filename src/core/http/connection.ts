@@ -335,6 +335,8 @@ export class Connection {
     // The client half-closed. Answer what is complete; a partial head can never complete.
     if (this.phase === 'tunnel') return;
     this.remoteEnded = true;
+    // A streamed body that can no longer complete fails now, not when the back-end times out.
+    if (this.streamed !== undefined) this.pumpBody();
     if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
   }
 
@@ -743,9 +745,11 @@ export class Connection {
       }
       return;
     }
-    if (this.pending.length === 0) return;
     const sink = streamed.sink;
-    // Time without body bytes counts as a stall of this connection, as for any other body.
+    if (this.pending.length === 0) {
+      if (this.remoteEnded) this.bodyCutShort(streamed, sink);
+      return;
+    }
     const result = streamed.reader.push(this.pending, 0, (chunk) => {
       if (!sink.data(chunk)) streamed.waiting = true;
     });
@@ -772,10 +776,29 @@ export class Connection {
       sink.end();
       return;
     }
+    if (this.remoteEnded && this.streamed === streamed) {
+      this.bodyCutShort(streamed, sink);
+      return;
+    }
     if (streamed.waiting && !this.bodyPaused) {
       this.bodyPaused = true;
       this.socket.pause();
     }
+  }
+
+  /** The client half-closed before its streamed body was complete: 400 (or cut), like any body. */
+  private bodyCutShort(streamed: NonNullable<Connection['streamed']>, sink: RequestBodySink): void {
+    const message = 'The request ended before its body was complete.';
+    this.streamed = undefined;
+    const ex = streamed.ex;
+    if (!ex.answered && this.exchange === ex) {
+      ex.note = message;
+      ex.closeAfter = true;
+      ex.respond(400, [['Content-Type', 'text/plain; charset=utf-8']], `${message}\n`);
+    } else {
+      this.destroy();
+    }
+    sink.error(message);
   }
 
   writeBodyStream(ex: Exchange, status: number, headers: HeaderList, length: number | undefined): ResponseBodyWriter {
