@@ -382,3 +382,18 @@ test('an upload that takes longer than the response timeout is not a 504: the wa
   assert.equal(res.status, 200);
   assert.equal((JSON.parse(res.body.toString('utf8')) as { length: number }).length, 6000);
 });
+
+test('an upgrade the back-end does not accept → 502 that says so', async () => {
+  const res = await fetchOnce(
+    srv.port,
+    request('/api/page', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'] }),
+  );
+  assert.equal(res.status, 502);
+  assert.match(res.body.toString('utf8'), /did not accept the upgrade/);
+});
+
+test('a page that dies while it is read for live reload → 502 (nothing was sent yet)', async () => {
+  const res = await fetchOnce(srv.port, request('/api/truncated?html', { headers: ['Sec-Fetch-Dest: document'] }));
+  assert.equal(res.status, 502);
+  assert.ok(res.body.toString('utf8').includes(`http://127.0.0.1:${backend.port}`));
+});

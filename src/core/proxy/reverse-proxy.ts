@@ -152,12 +152,12 @@ export class ReverseProxy {
       .then((res) => {
         upstream.status = res.statusCode;
         upstream.ms = Date.now() - started;
-        this.answer(ex, res, tag);
+        this.answer(ex, route, res, tag);
       }, failed);
   }
 
   /** Streams the back-end's response to the client (or injects into a page first). */
-  private answer(ex: Exchange, res: Dispatcher.ResponseData, tag: string | undefined): void {
+  private answer(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: string | undefined): void {
     const source = res.body;
     if (ex.finished) {
       source.destroy();
@@ -174,14 +174,14 @@ export class ReverseProxy {
       /^\s*text\/html\s*(;|$)/i.test(type ?? '') &&
       (length === undefined || length <= MAX_INJECT_BYTES);
     if (page) {
-      this.answerPage(ex, res, tag);
+      this.answerPage(ex, route, res, tag);
       return;
     }
     this.pipeBody(ex, source, status, forwardResponseHeaders(res.headers), length, []);
   }
 
   /** Reads a page whole (bounded), injects the live-reload client, answers with the new length. */
-  private answerPage(ex: Exchange, res: Dispatcher.ResponseData, tag: string): void {
+  private answerPage(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: string): void {
     const source = res.body;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -208,7 +208,8 @@ export class ReverseProxy {
     };
     source.on('data', onData);
     source.on('end', onEnd);
-    source.on('error', () => this.cut(ex));
+    // Nothing was sent yet while the page is read: a back-end failing now still gets its 502.
+    source.on('error', (err) => this.fail(ex, route, err));
   }
 
   /** `first` (already read) and then the rest of `source`, with backpressure both ways. */
@@ -302,8 +303,10 @@ export function describeUpstreamError(err: unknown, options: Pick<ProxyOptions, 
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return { status: 502, reason: `has a host name that does not resolve (${code})` };
-    case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
+      if (e.message === 'bad upgrade') return { status: 502, reason: 'did not accept the upgrade (it answered without 101 Switching Protocols)' };
+      return { status: 502, reason: `closed the connection before answering (${code})` };
+    case 'ECONNRESET':
     case 'EPIPE':
       return { status: 502, reason: `closed the connection before answering (${code})` };
     case 'HPE_INVALID_CONSTANT':
