@@ -397,3 +397,9 @@ test('a page that dies while it is read for live reload → 502 (nothing was sen
   assert.equal(res.status, 502);
   assert.ok(res.body.toString('utf8').includes(`http://127.0.0.1:${backend.port}`));
 });
+
+test('a back-end that answers something other than HTTP → 502 naming the parse error', async () => {
+  const res = await fetchOnce(srv.port, request('/api/garbage'));
+  assert.equal(res.status, 502);
+  assert.match(res.body.toString('utf8'), /not valid HTTP\/1\.1 \(HPE_[A-Z_]+\)/);
+});
