@@ -403,3 +403,22 @@ test('a back-end that answers something other than HTTP → 502 naming the parse
   assert.equal(res.status, 502);
   assert.match(res.body.toString('utf8'), /not valid HTTP\/1\.1 \(HPE_[A-Z_]+\)/);
 });
+
+test('a proxied body that stops arriving gets 408 after the header timeout (never a connection held for ever)', async () => {
+  const strict = await startServer({
+    root: site.root,
+    timeouts: { headersMs: 300 },
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }] },
+  });
+  try {
+    const client = await RawClient.connect(strict.port);
+    await client.write(request('/api/echo?stall', { method: 'POST', headers: ['Content-Length: 1000'] }));
+    await client.write(Buffer.alloc(10, 0x63));
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    client.destroy();
+    assert.equal(res.status, 408);
+    assert.equal(res.header('connection'), 'close');
+  } finally {
+    await strict.close();
+  }
+});

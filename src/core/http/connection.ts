@@ -441,7 +441,11 @@ export class Connection {
     const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
     if (!head.keepAlive || this.ctx.closing) ex.closeAfter = true;
     this.exchange = ex;
-    if (streamedBody !== undefined) this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
+    if (streamedBody !== undefined) {
+      this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
+      // While the body arrives, no bytes for headersMs is a stalled body (408), as in parseNext.
+      this.socket.setTimeout(this.ctx.timeouts.headersMs);
+    }
     try {
       this.ctx.handle(ex);
     } catch {
@@ -678,7 +682,14 @@ export class Connection {
       // idle: a fresh connection that never sent anything, or keep-alive idle: close quietly.
       // handling: a write that made no progress: give up on this socket only.
       case 'idle':
+        this.destroy();
+        return;
       case 'handling':
+        // A streamed body (the body hook) with no bytes for headersMs: 408 like any body.
+        if (this.streamed !== undefined && this.exchange !== undefined && !this.exchange.answered) {
+          this.bodyTimedOut(this.streamed);
+          return;
+        }
         this.destroy();
         return;
       // body: no body bytes for headersMs (see parseNext).
@@ -784,6 +795,16 @@ export class Connection {
       this.bodyPaused = true;
       this.socket.pause();
     }
+  }
+
+  private bodyTimedOut(streamed: NonNullable<Connection['streamed']>): void {
+    const message = 'The request body did not arrive in time.';
+    this.streamed = undefined;
+    const ex = streamed.ex;
+    ex.note = message;
+    ex.closeAfter = true;
+    ex.respond(408, [['Content-Type', 'text/plain; charset=utf-8']], `${message}\n`);
+    streamed.sink?.error(message);
   }
 
   /** The client half-closed before its streamed body was complete: 400 (or cut), like any body. */

@@ -111,14 +111,13 @@ export class ReverseProxy {
       previousAbort?.();
       controller.abort();
     };
-    // The wait for the back-end is bounded by the agent's own timeouts.
-    ex.suspendTimeout();
     const flat = headers.flat();
     const failed = (err: unknown): void => {
       upstream.ms = Date.now() - started;
       this.fail(ex, route, err);
     };
     if (upgrade) {
+      ex.suspendTimeout();
       const protocol = ex.header('upgrade') ?? 'websocket';
       this.agent
         // The Agent picks its pool by `origin` (missing from undici's UpgradeOptions type).
@@ -131,12 +130,18 @@ export class ReverseProxy {
       return;
     }
     let body: Readable | undefined;
+    if (!ex.bodyPending) ex.suspendTimeout();
     if (ex.bodyPending) {
       const readable = new Readable({ read: () => ex.resumeBody() });
       body = readable;
       ex.readBody({
         data: (chunk) => readable.push(chunk),
-        end: () => readable.push(null),
+        end: () => {
+          readable.push(null);
+          // The body is in: from here the wait for the back-end is bounded by the agent's own
+          // timeouts, not by the client's socket (until then a stalled body gets 408).
+          ex.suspendTimeout();
+        },
         error: (message) => readable.destroy(new Error(message)),
       });
     }
