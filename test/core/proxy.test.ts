@@ -422,3 +422,11 @@ test('a proxied body that stops arriving gets 408 after the header timeout (neve
     await strict.close();
   }
 });
+
+test('an upgrade the back-end never answers → 504 after the response timeout', async () => {
+  const res = await fetchOnce(
+    srv.port,
+    request('/api/never?ws', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'] }),
+  );
+  assert.equal(res.status, 504);
+});
