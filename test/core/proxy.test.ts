@@ -430,3 +430,14 @@ test('an upgrade the back-end never answers → 504 after the response timeout',
   );
   assert.equal(res.status, 504);
 });
+
+test('closing the server ends an open WebSocket tunnel (both sides), it never holds the close', async () => {
+  const other = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }] } });
+  const client = await RawClient.connect(other.port);
+  await client.write(request('/api/ws', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'] }));
+  const res = await client.readResponse();
+  assert.equal(res.status, 101);
+  await withTimeout(other.close(), 5_000, 'server close with a tunnel open');
+  await client.waitForEof();
+  client.destroy();
+});
