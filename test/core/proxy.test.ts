@@ -41,7 +41,7 @@ before(async () => {
         { prefix: '/api/down', target: `http://127.0.0.1:${closedPort}` },
       ],
       responseTimeoutMs: 1_000,
-      maxBodyBytes: 16 * MIB,
+      maxBodyBytes: 80 * MIB,
     },
   });
 });
@@ -258,12 +258,12 @@ test('a slow back-end holds only its own exchange: a static file on another conn
 });
 
 test('limits still apply to proxied bodies: over maxBodyBytes → 413 before anything is read', async () => {
-  const res = await fetchOnce(srv.port, request('/api/echo', { method: 'POST', headers: [`Content-Length: ${17 * MIB}`] }));
+  const res = await fetchOnce(srv.port, request('/api/echo', { method: 'POST', headers: [`Content-Length: ${81 * MIB}`] }));
   assert.equal(res.status, 413);
   const before = backend.requests.length;
   const chunked = await RawClient.connect(srv.port);
   await chunked.write(request('/api/echo', { method: 'POST', headers: ['Transfer-Encoding: chunked'] }));
-  await chunked.write(`${(17 * MIB).toString(16)}\r\n`);
+  await chunked.write(`${(81 * MIB).toString(16)}\r\n`);
   const refused = await chunked.readResponse();
   chunked.destroy();
   assert.equal(refused.status, 413);
@@ -440,4 +440,49 @@ test('closing the server ends an open WebSocket tunnel (both sides), it never ho
   await withTimeout(other.close(), 5_000, 'server close with a tunnel open');
   await client.waitForEof();
   client.destroy();
+});
+
+test('backpressure, response side: a client that does not read holds the back-end’s writes, not Porthole’s memory', async () => {
+  const size = 64 * MIB;
+  const client = await RawClient.connect(srv.port);
+  client.noTranscript();
+  client.socket.pause(); // read nothing yet
+  await client.write(request('/api/big?mib=64'));
+  await withTimeout(
+    (async () => {
+      while (backend.bigSockets.length === 0) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    'the back-end answering',
+  );
+  const back = backend.bigSockets.at(-1);
+  assert.ok(back !== undefined);
+  await new Promise((r) => setTimeout(r, 500));
+  const taken = size - back.writableLength;
+  // Kernel buffers on two loopback sockets, undici's and Porthole's few chunks: a few MiB at most.
+  assert.ok(taken < 24 * MIB, `the back-end could hand over only what the buffers hold, not ${taken} bytes`);
+  client.socket.resume();
+  const res = await client.readResponse({ timeoutMs: 30_000 });
+  client.destroy();
+  assert.equal(res.status, 200);
+  assert.equal(res.body.length, size);
+});
+
+test('backpressure, request side: a back-end that does not read holds the client’s upload, not Porthole’s memory', async () => {
+  const body = Buffer.alloc(64 * MIB, 0x75);
+  const client = await RawClient.connect(srv.port);
+  backend.holding = true;
+  try {
+    client.socket.write(request('/api/echo', { method: 'POST', headers: [`Content-Length: ${body.length}`] }));
+    client.socket.write(body);
+    await new Promise((r) => setTimeout(r, 700));
+    const sent = body.length - client.socket.writableLength;
+    assert.ok(sent < 24 * MIB, `Porthole took only what the buffers hold while the back-end read nothing, not ${sent} bytes`);
+  } finally {
+    backend.release();
+  }
+  const res = await client.readResponse({ timeoutMs: 30_000 });
+  client.destroy();
+  assert.equal(res.status, 200);
+  assert.equal((JSON.parse(res.body.toString('utf8')) as { length: number }).length, body.length);
 });
