@@ -28,8 +28,11 @@ const CORE_ROOMS = {
   log: ['http', 'access', 'text'],
   reload: ['files', 'http', 'access', 'text'],
   proxy: ['reload', 'http', 'access', 'text'],
-  server: ['proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
-  worker: ['server', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  // Strict validation of every option (used by the CLI, the extension and PreviewServer); it
+  // checks proxy routes with the proxy room's own rule (one way: proxy never imports config).
+  config: ['proxy', 'reload', 'access', 'text'],
+  server: ['config', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  worker: ['server', 'config', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
 };
 
 /**

@@ -12,3 +12,22 @@ export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificateP
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { formatSize } from './text/format-size';
 export { parseProxySpec, compileRoute, compileRoutes } from './proxy/proxy-routes';
+export { escapeForDisplay } from './text/display-text';
+export {
+  OPTION_BOUNDS,
+  InvalidOptionsError,
+  absolutePathProblem,
+  allowedHostProblem,
+  bindHostProblem,
+  booleanProblem,
+  checkServerOptions,
+  showValue,
+  toWholeNumber,
+  validateServerOptions,
+  wholeNumberProblem,
+  type OptionName,
+  type OptionProblem,
+  type RawServerOptions,
+} from './config/validate-options';
+export { cidrProblem } from './access/access-policy';
+export { globProblem } from './reload/live-reload-glob';

@@ -486,3 +486,37 @@ test('backpressure, request side: a back-end that does not read holds the client
   assert.equal(res.status, 200);
   assert.equal((JSON.parse(res.body.toString('utf8')) as { length: number }).length, body.length);
 });
+
+// The merge of main's hostile-client rules with the proxy: their order and their reach.
+test('a cross-site load of a proxied path is refused (403) before the proxy: the back-end never sees it', async () => {
+  const before = backend.requests.length;
+  const res = await fetchOnce(srv.port, request('/api/echo', { headers: ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script'] }));
+  assert.equal(res.status, 403);
+  assert.match(res.body.toString('utf8'), /another site may not load files/);
+  assert.equal(backend.requests.length, before);
+  // The same request from the page's own site still goes through.
+  const own = await fetchOnce(srv.port, request('/api/echo', { headers: ['Sec-Fetch-Site: same-origin', 'Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty'] }));
+  assert.equal(own.status, 200);
+  assert.equal(backend.requests.length, before + 1);
+});
+
+test('methods Porthole refuses for files (PUT, DELETE, PATCH) still stream their bodies to a back-end', async () => {
+  for (const method of ['PUT', 'DELETE', 'PATCH']) {
+    const body = randomBytes(64 * 1024);
+    const client = await RawClient.connect(srv.port);
+    client.noTranscript();
+    await client.write(Buffer.concat([Buffer.from(request('/api/echo', { method, headers: [`Content-Length: ${body.length}`] }), 'latin1'), body, Buffer.from(request('/digits.txt'), 'latin1')]));
+    const [first, second] = await client.readResponses(2);
+    client.destroy();
+    assert.equal(first?.status, 200, method);
+    const echoed = JSON.parse(first?.body.toString('utf8') ?? '{}') as { length: number; method?: string };
+    assert.equal(echoed.length, body.length, method);
+    assert.equal(echoed.method, method);
+    // The connection read the whole body: the pipelined request behind it is answered too.
+    assert.equal(second?.status, 200, method);
+    assert.equal(second?.body.toString('latin1'), site.digits, method);
+  }
+  // A static path still gets the refused-method rule (405 at once).
+  const refused = await fetchOnce(srv.port, request('/digits.txt', { method: 'PUT', headers: ['Content-Length: 5'] }) + 'hello');
+  assert.equal(refused.status, 405);
+});

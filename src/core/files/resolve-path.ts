@@ -9,6 +9,9 @@
  * is refused. Containment on the real path (symlinks) is checked later, by the caller, against the
  * file system.
  */
+import { hiddenSegmentsReason } from './hidden-names';
+
+export { isNeverServed } from './hidden-names';
 
 export type ResolvedPath =
   | { readonly kind: 'ok'; readonly segments: readonly string[]; readonly trailingSlash: boolean }
@@ -19,9 +22,10 @@ export type ResolvedPath =
 
 /**
  * Resolves a request path (origin-form path, query allowed). `allowDotfiles` off hides every
- * segment starting with `.`, except a leading `.well-known` (RFC 8615).
+ * segment starting with `.`, except a leading `.well-known` (RFC 8615). `windows` adds the rules
+ * for names that alias a hidden one on Windows (the platform's by default).
  */
-export function resolveRequestPath(rawPath: string, allowDotfiles: boolean): ResolvedPath {
+export function resolveRequestPath(rawPath: string, allowDotfiles: boolean, windows = process.platform === 'win32'): ResolvedPath {
   const q = rawPath.indexOf('?');
   const path = q >= 0 ? rawPath.slice(0, q) : rawPath;
   if (!path.startsWith('/')) return { kind: 'bad-request', reason: 'The path must start with "/".' };
@@ -49,22 +53,13 @@ export function resolveRequestPath(rawPath: string, allowDotfiles: boolean): Res
   if (segments.some((s) => s.includes('/'))) {
     return { kind: 'no-such-file', reason: 'An encoded slash (%2F) is part of a name, and no file name holds a "/".' };
   }
-  for (let i = 0; i < segments.length; i++) {
-    const s = segments[i] as string;
-    // `.git` is never served, dotfiles on or not (the documented promise of the `dotfiles`
-    // setting); compared case-insensitively for case-insensitive file systems.
-    if (isNeverServed(s)) return { kind: 'hidden', reason: `Never served: ${s}` };
-    if (!allowDotfiles && s.startsWith('.') && !(i === 0 && s === '.well-known')) {
-      return { kind: 'hidden', reason: `Dotfiles are not served: ${s}` };
-    }
-  }
+  // `.git` is never served, dotfiles on or not (the documented promise of the `dotfiles`
+  // setting); compared case-insensitively for case-insensitive file systems. On Windows, names
+  // that alias a hidden one (`.git.`, `GIT~1`, `x::$DATA`) are refused too (hidden-names.ts).
+  const hidden = hiddenSegmentsReason(segments, allowDotfiles, windows);
+  if (hidden !== undefined) return { kind: 'hidden', reason: hidden };
   const trailingSlash = part === '' || part === '.' || part === '..';
   return { kind: 'ok', segments, trailingSlash };
-}
-
-/** A path segment that is hidden even with dotfiles on (and left out of listings). */
-export function isNeverServed(segment: string): boolean {
-  return segment.toLowerCase() === '.git';
 }
 
 /** The canonical URL path for segments: each segment percent-encoded, never starting with `//`. */

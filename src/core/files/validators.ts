@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
+import { formatHttpDate } from '../http/http-date';
 import type { Validators } from './preconditions';
 
 /** The moment Last-Modified states, in milliseconds since the epoch: max(mtime, ctime). */
@@ -43,12 +44,17 @@ export function contentEtag(body: Buffer): string {
   return tag(createHash('sha1').update('c:').update(body).digest('hex'), body.length);
 }
 
-/** Validators of a file streamed from disk: statEtag and Last-Modified in whole seconds. */
+/** Validators of a file streamed from disk: statEtag and Last-Modified (whole seconds). */
 export function statValidators(st: Stats): Validators {
-  return { etag: statEtag(st), lastModifiedSec: Math.floor(lastModifiedMsOf(st) / 1000) };
+  return { etag: statEtag(st), ...lastModifiedOf(st) };
 }
 
 /** Validators of a file read whole into `body` (its Stats from the same descriptor). */
 export function contentValidators(st: Stats, body: Buffer): Validators {
-  return { etag: contentEtag(body), lastModifiedSec: Math.floor(lastModifiedMsOf(st) / 1000) };
+  return { etag: contentEtag(body), ...lastModifiedOf(st) };
+}
+
+function lastModifiedOf(st: Stats): Pick<Validators, 'lastModifiedSec' | 'lastModified'> {
+  const ms = lastModifiedMsOf(st);
+  return { lastModifiedSec: Math.floor(ms / 1000), lastModified: formatHttpDate(ms) };
 }

@@ -6,9 +6,17 @@
  * Invariants:
  * - Every failure funnels into `destroy()`, which is idempotent; no handler throws out of here.
  * - Exactly one log record per request that got a response or was cut short (aborted).
- * - Timers: a head deadline (absolute, from the first byte of a head), the idle keep-alive timeout,
- *   the body-read inactivity timeout (headersMs) and the write-stall timeout (the last three are
- *   socket inactivity timeouts, one at a time).
+ * - Timers: a head deadline (absolute, from the first byte of a head), a body deadline (absolute,
+ *   `bodyMs` from the end of the head), the idle keep-alive timeout, the body-read inactivity
+ *   timeout (headersMs) and the write-stall timeout (the last three are socket inactivity
+ *   timeouts, one at a time), and the rate check every `rateWindowMs`: a response queue that
+ *   drains slower than `minSendBytesPerSec`, or a body that arrives slower than
+ *   `minReceiveBytesPerSec`, ends the connection (slow readers and slow senders hold sockets).
+ * - Output is bounded: once a response is written, the next pipelined request is not parsed (and
+ *   the socket not read) while more than `maxQueuedBytes` wait in the socket's queue; bodies built
+ *   in memory take their bytes from the server-wide MemoryBudget (`Exchange.reserveMemory`).
+ * - A request whose method will be refused (405/501) is answered as soon as its head is parsed,
+ *   without reading its body, and the connection closes.
  * - A parse error is answered from the fixed table with `Connection: close`, then the socket is
  *   half-closed and what the client still sends is read and dropped for a short linger.
  */
@@ -19,9 +27,10 @@ import { normaliseIp } from '../access/access-policy';
 import { BodyReader, checkContentLength } from './body-reader';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
+import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, RequestRecord } from './request-record';
 import { headTail, serializeHead, statusHasNoBody } from './response-head';
-import type { Timeouts } from '../options';
+import type { Timeouts, TransferLimits } from '../options';
 
 /** How long a closing connection keeps draining input so the client reads our error response. */
 const LINGER_MS = 2_000;
@@ -31,6 +40,10 @@ const MAX_PIPELINE_BUFFER = 64 * 1024;
 const COPY_BODY_MAX = 16 * 1024;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
+/** On every response unless cross-site loads are allowed (Fetch: Cross-Origin-Resource-Policy). */
+const CORP: [string, string] = ['Cross-Origin-Resource-Policy', 'same-site'];
+/** What a client is told to wait when the in-memory body budget is spent. */
+const BUSY_RETRY_AFTER_S = 2;
 
 export interface ConnectionContext {
   readonly limits: ParserLimits;
@@ -43,6 +56,15 @@ export interface ConnectionContext {
    * is read and discarded before dispatch, as for static files.
    */
   streamedBodyLimit?(head: RequestHead): number | undefined;
+  readonly transfer: TransferLimits;
+  /** The server-wide budget of bodies built in memory. */
+  readonly budget: MemoryBudget;
+  /** Response bytes queued in memory over every connection (capacity maxQueuedTotalBytes). */
+  readonly queued: MemoryBudget;
+  /** False: every response carries `Cross-Origin-Resource-Policy: same-site`. */
+  readonly crossSiteLoads: boolean;
+  /** True for a method the handler answers 405/501 (its body is never read). */
+  refusesMethod(method: string): boolean;
   /** True once the server is closing: every response ends its connection. */
   readonly closing: boolean;
   nextRequestId(): number;
@@ -76,12 +98,6 @@ export interface ResponseBodyWriter {
   readonly closed: boolean;
 }
 
-/** After `Exchange.upgrade`: the raw socket and the bytes the client sent after its head. */
-export interface UpgradedSocket {
-  readonly socket: Socket;
-  readonly head: Buffer;
-}
-
 /** What an exchange went through upstream (proxied routes), for the log record. */
 export interface UpstreamInfo {
   target: string;
@@ -91,7 +107,7 @@ export interface UpstreamInfo {
   ms: number;
 }
 
-type Phase = 'idle' | 'head' | 'body' | 'handling' | 'tunnel' | 'closing' | 'destroyed';
+type Phase = 'idle' | 'head' | 'body' | 'handling' | 'upgraded' | 'closing' | 'destroyed';
 
 /**
  * One request and its response. The handler calls exactly one of `respond`, `respondParts` or
@@ -117,6 +133,8 @@ export class Exchange {
   cleanup: (() => void) | undefined;
   /** Set by a proxied route: the back-end's part, recorded apart from Porthole's. */
   upstream: UpstreamInfo | undefined;
+  /** Bytes of the server's in-memory body budget this response holds (see reserveMemory). */
+  reservation: Reservation | undefined;
 
   constructor(
     readonly connection: Connection,
@@ -134,6 +152,31 @@ export class Exchange {
 
   get clientIp(): string {
     return this.connection.remoteAddress;
+  }
+
+  /**
+   * Takes `bytes` of the server-wide budget for a body about to be built in memory (a rewritten
+   * page, an overlay, a listing); call it before building. Returns false when the server already
+   * holds too much: answer with `respondBusy()` then. The bytes are given back once the response
+   * left the process (or the exchange ended); one reservation per exchange (a second replaces it).
+   */
+  reserveMemory(bytes: number): boolean {
+    this.reservation?.release();
+    this.reservation = this.finished ? undefined : this.connection.reserve(bytes);
+    return this.reservation !== undefined;
+  }
+
+  /** 503 with Retry-After: the in-memory body budget is spent (RFC 9110 §15.6.4, §10.2.3). */
+  respondBusy(): void {
+    this.note = 'in-memory body budget spent';
+    this.respond(
+      503,
+      [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Retry-After', String(BUSY_RETRY_AFTER_S)],
+      ],
+      'The server is busy sending other pages; try again in a moment.\n',
+    );
   }
 
   /** The first value of a request header (name lower-case). */
@@ -176,6 +219,16 @@ export class Exchange {
       return;
     }
     this.connection.writeStreamedResponse(this, status, headers, parts);
+  }
+
+  /**
+   * Switches this connection to another protocol: `101 Switching Protocols` with `headers` (which
+   * must carry `Upgrade` and `Connection: upgrade`), then the socket is the caller's. The
+   * exchange stays open (and unlogged) until `end()` or the client leaves. The one upgrade
+   * mechanism: live reload's WebSocket channel and the proxy's WebSocket tunnels both use it.
+   */
+  upgrade(headers: HeaderList): UpgradedSocket {
+    return this.connection.upgrade(this, headers);
   }
 
   /**
@@ -222,15 +275,28 @@ export class Exchange {
   startBody(status: number, headers: HeaderList, length: number | undefined): ResponseBodyWriter {
     return this.connection.writeBodyStream(this, status, headers, length);
   }
+}
 
-  /**
-   * Sends `101 Switching Protocols` with `headers` (RFC 9110 §15.2.2, RFC 6455 §4.2.2), finishes
-   * the exchange and hands over the raw socket: the connection stops reading it, still destroys
-   * it on shutdown, and forgets it when it closes.
-   */
-  upgrade(headers: HeaderList): UpgradedSocket {
-    return this.connection.upgradeSocket(this, headers);
-  }
+/**
+ * The socket of an exchange answered `101 Switching Protocols` (RFC 9110 §15.2.2): the bytes that
+ * follow, both ways, belong to the new protocol. `onData` receives the client's bytes (including
+ * any that arrived with the request); `write` sends raw bytes; `end()` finishes the exchange (it
+ * is logged) and closes the connection after what was written.
+ */
+export interface UpgradedSocket {
+  /** False when the socket's buffer is full: `onDrain` is called once it has drained. */
+  write(bytes: Buffer): boolean;
+  end(): void;
+  readonly closed: boolean;
+  onData: ((chunk: Buffer) => void) | undefined;
+  /** After a `write` returned false, once the queued bytes have gone to the kernel. */
+  onDrain: (() => void) | undefined;
+  /** Once, when the connection goes without `end()` (the client left, an error, shutdown). */
+  onClose: (() => void) | undefined;
+  /** Stop reading the client's bytes (backpressure: the other end of a tunnel is full). */
+  pause(): void;
+  /** Read the client's bytes again after `pause`. */
+  resume(): void;
 }
 
 export interface StreamWriter {
@@ -258,6 +324,22 @@ export class Connection {
   private bodyBase = -1;
   /** A request body being handed on as it arrives (the body hook). */
   private streamed: { reader: BodyReader; ex: Exchange; sink: RequestBodySink | undefined; waiting: boolean } | undefined;
+  /** The socket handed over by `upgrade`, while phase is 'upgraded'. */
+  private upgraded: UpgradedSocket | undefined;
+  /** An open-ended response (openStream) is in progress. */
+  private streaming = false;
+  /** A response is queued above maxQueuedBytes: nothing more is read or parsed until it drains. */
+  private drainWait = false;
+  /** The absolute deadline of the body being read (bodyMs). */
+  private bodyTimer: NodeJS.Timeout | undefined;
+  private rateTimer: NodeJS.Timeout | undefined;
+  /** The state at the last rate check: bytes the kernel took, bytes read, what was under way. */
+  private rateSent = 0;
+  private rateRead = 0;
+  private rateBacklog = false;
+  private rateBody: RequestHead | undefined;
+  /** Budget reservations of responses written but not yet taken by the kernel. */
+  private readonly inFlight = new Set<Reservation>();
 
   constructor(
     private readonly socket: Socket,
@@ -271,6 +353,22 @@ export class Connection {
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.onEnd());
     socket.setTimeout(ctx.timeouts.headersMs);
+    this.rateTimer = setInterval(() => this.checkRates(), ctx.transfer.rateWindowMs);
+    this.rateTimer.unref();
+  }
+
+  /**
+   * Answers `status` with `message` before reading anything and closes (a client refused when
+   * its connection was accepted, e.g. not in allowedClients).
+   */
+  refuseAtOnce(status: number, message: string): void {
+    this.failRequest(status, message);
+  }
+
+  /** @internal Exchange.reserveMemory: bytes from the server-wide budget, or undefined. */
+  reserve(bytes: number): Reservation | undefined {
+    if (this.phase === 'destroyed') return undefined;
+    return this.ctx.budget.take(bytes);
   }
 
   /** Idle (between requests, nothing buffered): safe to close at once during shutdown. */
@@ -288,11 +386,17 @@ export class Connection {
     const wasClosing = this.phase === 'closing';
     this.phase = 'destroyed';
     this.clearHeadTimer();
+    this.clearBodyTimer();
+    if (this.rateTimer !== undefined) clearInterval(this.rateTimer);
+    this.rateTimer = undefined;
+    for (const r of this.inFlight) r.release();
+    this.inFlight.clear();
     const ex = this.exchange;
     this.exchange = undefined;
     const streamed = this.streamed;
     this.streamed = undefined;
     streamed?.sink?.error('the client closed the connection');
+    ex?.reservation?.release();
     if (ex !== undefined && !ex.finished) {
       ex.finished = true;
       ex.onAbort?.();
@@ -314,13 +418,17 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.phase === 'closing' || this.phase === 'destroyed') return;
+    if (this.phase === 'upgraded') {
+      this.upgraded?.onData?.(chunk);
+      return;
+    }
     if (this.pending.length === 0) {
       this.pending = chunk;
       this.scanned = 0;
     } else {
       this.pending = Buffer.concat([this.pending, chunk]);
     }
-    if (this.phase === 'handling') {
+    if (this.phase === 'handling' || this.drainWait) {
       if (this.streamed !== undefined) this.pumpBody();
       if (this.pending.length > MAX_PIPELINE_BUFFER && !this.paused) {
         this.paused = true;
@@ -332,9 +440,19 @@ export class Connection {
   }
 
   private onEnd(): void {
+    if (this.phase === 'upgraded') {
+      // The other protocol's peer left without its closing handshake: nothing more to say.
+      this.destroy();
+      return;
+    }
     // The client half-closed. Answer what is complete; a partial head can never complete.
-    if (this.phase === 'tunnel') return;
     this.remoteEnded = true;
+    if (this.streaming) {
+      // An open-ended response (event stream) never completes: the client leaving ends it now,
+      // not at the next write that fails (its place counts against the stream caps).
+      this.destroy();
+      return;
+    }
     // A streamed body that can no longer complete fails now, not when the back-end times out.
     if (this.streamed !== undefined) this.pumpBody();
     if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
@@ -342,7 +460,7 @@ export class Connection {
 
   /** Parses and dispatches as many buffered requests as can be answered now. */
   private drive(): void {
-    if (this.driving) return;
+    if (this.driving || this.drainWait) return;
     this.driving = true;
     try {
       while (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') {
@@ -390,7 +508,16 @@ export class Connection {
     this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
     this.scanned = 0;
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
+      // A proxied route streams its body to the back-end whatever the method: the refused-method
+      // rule (405/501 at once, body never read) is for the routes Porthole answers itself.
       const streamLimit = this.ctx.streamedBodyLimit?.(head);
+      if (streamLimit === undefined && this.ctx.refusesMethod(head.method)) {
+        // 405/501 whatever the body says: answer now, never read the body, and close (the bytes
+        // that follow are body, not a next request; the linger drops them).
+        this.pending = EMPTY;
+        this.dispatch(head, true);
+        return false;
+      }
       const limit = streamLimit ?? this.ctx.maxBodyBytes;
       const rejected = head.contentLength === undefined ? undefined : checkContentLength(head.contentLength, limit);
       if (rejected !== undefined) {
@@ -400,7 +527,7 @@ export class Connection {
       const reader = new BodyReader(head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 }, limit);
       if (streamLimit !== undefined) {
         if (head.expectContinue) this.socket.write(CONTINUE);
-        this.dispatch(head, reader);
+        this.dispatch(head, false, reader);
         return true;
       }
       this.body = reader;
@@ -409,6 +536,8 @@ export class Connection {
       // The head deadline ended with the head; a body that stops arriving must not hold the
       // connection for ever (slowloris on the body): no progress for headersMs → 408.
       this.socket.setTimeout(this.ctx.timeouts.headersMs);
+      // However steadily it trickles in, the whole body must arrive within bodyMs.
+      this.bodyTimer = setTimeout(() => this.onBodyTimeout(), this.ctx.timeouts.bodyMs);
       if (head.expectContinue) this.socket.write(CONTINUE);
       return true;
     }
@@ -431,15 +560,16 @@ export class Connection {
     if (result.kind === 'more') return false;
     this.body = undefined;
     this.bodyHead = undefined;
+    this.clearBodyTimer();
     this.dispatch(head);
     return true;
   }
 
-  private dispatch(head: RequestHead, streamedBody?: BodyReader): void {
+  private dispatch(head: RequestHead, closeAfter = false, streamedBody?: BodyReader): void {
     this.phase = 'handling';
     this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
     const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
-    if (!head.keepAlive || this.ctx.closing) ex.closeAfter = true;
+    if (closeAfter || !head.keepAlive || this.ctx.closing) ex.closeAfter = true;
     this.exchange = ex;
     if (streamedBody !== undefined) {
       this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
@@ -484,6 +614,7 @@ export class Connection {
 
   private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
     const connection = this.begin(ex, status);
+    if (!this.ctx.crossSiteLoads) headers.push(CORP);
     if (connection !== undefined) headers.push(connection);
     ex.responseHeaders = headers;
     return serializeHead(status, headers);
@@ -497,24 +628,42 @@ export class Connection {
   writePrepared(ex: Exchange, status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined): void {
     if (this.phase === 'destroyed') return;
     const connection = this.begin(ex, status);
-    if (connection === undefined) {
+    const extra: HeaderList = [];
+    if (!this.ctx.crossSiteLoads) extra.push(CORP);
+    if (connection !== undefined) extra.push(connection);
+    if (extra.length === 0) {
       ex.responseHeaders = logHeaders;
       this.sendWhole(ex, head + headTail(), body);
     } else {
-      ex.responseHeaders = [...logHeaders, connection];
-      this.sendWhole(ex, `${head}${connection[0]}: ${connection[1]}\r\n${headTail()}`, body);
+      ex.responseHeaders = [...logHeaders, ...extra];
+      this.sendWhole(ex, `${head}${extra.map(([n, v]) => `${n}: ${v}\r\n`).join('')}${headTail()}`, body);
     }
   }
 
   /** Writes a head and a whole body in one write, then finishes the exchange. */
   private sendWhole(ex: Exchange, head: string, body: Buffer | undefined): void {
+    // A body built in memory keeps its budget until the kernel took it (the write's callback);
+    // every response counts in the server-wide queued total for as long.
+    const held = ex.reservation;
+    ex.reservation = undefined;
+    const queued = this.ctx.queued.takeAlways(head.length + (body?.length ?? 0));
+    this.inFlight.add(queued);
+    if (held !== undefined) this.inFlight.add(held);
+    const done = (): void => {
+      queued.release();
+      this.inFlight.delete(queued);
+      if (held !== undefined) {
+        held.release();
+        this.inFlight.delete(held);
+      }
+    };
     if (body === undefined || body.length === 0) {
-      this.socket.write(head, 'latin1');
+      this.socket.write(head, 'latin1', done);
     } else if (body.length > COPY_BODY_MAX) {
       // Large: two writes in one writev, no copy.
       this.socket.cork();
       this.socket.write(head, 'latin1');
-      this.socket.write(body);
+      this.socket.write(body, done);
       this.socket.uncork();
       ex.bodyBytes = body.length;
     } else {
@@ -522,7 +671,7 @@ export class Connection {
       const out = Buffer.allocUnsafe(headBytes + body.length);
       out.write(head, 0, 'latin1');
       body.copy(out, headBytes);
-      this.socket.write(out);
+      this.socket.write(out, done);
       ex.bodyBytes = body.length;
     }
     this.finishExchange(ex);
@@ -582,20 +731,96 @@ export class Connection {
     next();
   }
 
+  upgrade(ex: Exchange, headers: HeaderList): UpgradedSocket {
+    ex.closeAfter = false;
+    const head = this.startResponse(ex, 101, headers);
+    let drainArmed = false;
+    const upgraded: UpgradedSocket = {
+      closed: false,
+      onData: undefined,
+      onDrain: undefined,
+      onClose: undefined,
+      write: (bytes: Buffer): boolean => {
+        if (upgraded.closed || this.phase === 'destroyed') return false;
+        const ok = this.socket.write(bytes);
+        if (!ok && !drainArmed) {
+          drainArmed = true;
+          this.socket.once('drain', () => {
+            drainArmed = false;
+            if (!upgraded.closed) upgraded.onDrain?.();
+          });
+        }
+        return ok;
+      },
+      pause: (): void => {
+        if (!upgraded.closed && this.phase !== 'destroyed') this.socket.pause();
+      },
+      resume: (): void => {
+        if (!upgraded.closed && this.phase !== 'destroyed') this.socket.resume();
+      },
+      end: (): void => {
+        if (upgraded.closed) return;
+        (upgraded as { closed: boolean }).closed = true;
+        this.upgraded = undefined;
+        this.phase = 'handling';
+        ex.closeAfter = true;
+        this.finishExchange(ex);
+      },
+    };
+    if (this.phase === 'destroyed') {
+      (upgraded as { closed: boolean }).closed = true;
+      return upgraded;
+    }
+    this.socket.write(head, 'latin1');
+    this.socket.setTimeout(0);
+    this.phase = 'upgraded';
+    this.upgraded = upgraded;
+    ex.onAbort = chain(ex.onAbort, () => {
+      if (upgraded.closed) return;
+      (upgraded as { closed: boolean }).closed = true;
+      upgraded.onClose?.();
+    });
+    // A body still being handed on (the body hook) ends here: what follows is the new protocol.
+    this.streamed = undefined;
+    if (this.paused || this.bodyPaused) {
+      this.paused = false;
+      this.bodyPaused = false;
+      this.socket.resume();
+    }
+    // Bytes the client sent right behind its request belong to the new protocol.
+    const early = this.pending;
+    this.pending = EMPTY;
+    if (early.length > 0) {
+      setImmediate(() => {
+        if (this.upgraded === upgraded) upgraded.onData?.(early);
+      });
+    }
+    return upgraded;
+  }
+
   openStream(ex: Exchange, status: number, headers: HeaderList): StreamWriter {
     const head = this.startResponse(ex, status, headers);
     this.socket.write(head, 'latin1');
     this.socket.setTimeout(0);
+    this.streaming = true;
     const writer = {
       closed: false,
       write: (chunk: string): boolean => {
         if (writer.closed || this.phase === 'destroyed') return false;
+        if (this.socket.writableLength > this.ctx.transfer.maxQueuedBytes) {
+          // A stream reader that stopped reading: events would pile up for ever.
+          ex.note = 'event stream not read: queued output above maxQueuedBytes';
+          writer.closed = true;
+          this.destroy();
+          return false;
+        }
         ex.bodyBytes += Buffer.byteLength(chunk);
         return this.socket.write(chunk);
       },
       end: (): void => {
         if (writer.closed) return;
         writer.closed = true;
+        this.streaming = false;
         this.finishExchange(ex);
       },
     };
@@ -609,6 +834,8 @@ export class Connection {
     if (ex.finished) return;
     ex.finished = true;
     this.exchange = undefined;
+    ex.reservation?.release();
+    ex.reservation = undefined;
     if (this.streamed !== undefined) {
       // Answered before its body arrived (a refusal, a back-end that answered early): where the
       // next request starts is unknown without reading on, so this connection ends here.
@@ -628,6 +855,33 @@ export class Connection {
       return;
     }
     this.phase = 'idle';
+    // At or above the socket's high-water mark a write has returned false, so 'drain' will come.
+    const waiting = this.socket.writableLength;
+    if (waiting >= this.socket.writableHighWaterMark && (waiting > this.ctx.transfer.maxQueuedBytes || this.ctx.queued.over)) {
+      // The client is not reading as fast as it asks: read and parse nothing more (the next
+      // pipelined request included) until what is queued has gone. A write that stops making
+      // progress still ends the socket (writeStallMs), a slow one the rate check.
+      this.drainWait = true;
+      this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      this.socket.once('drain', () => this.onDrained());
+      return;
+    }
+    this.resumeInput();
+  }
+
+  private onDrained(): void {
+    if (!this.drainWait) return;
+    this.drainWait = false;
+    if (this.phase !== 'idle') return;
+    this.resumeInput();
+  }
+
+  /** Idle again with room in the queue: read on, and answer what is already buffered. */
+  private resumeInput(): void {
     this.socket.setTimeout(this.ctx.timeouts.idleMs);
     if (this.paused) {
       this.paused = false;
@@ -647,8 +901,9 @@ export class Connection {
     const headers: HeaderList = [
       ['Content-Type', 'text/plain; charset=utf-8'],
       ['Content-Length', String(Buffer.byteLength(body))],
-      ['Connection', 'close'],
     ];
+    if (!this.ctx.crossSiteLoads) headers.push(CORP);
+    headers.push(['Connection', 'close']);
     const wire = serializeHead(status, headers) + body;
     this.socket.write(wire, 'utf8');
     this.logUnparsed(status, message, false, head, headers, Buffer.byteLength(body));
@@ -660,6 +915,8 @@ export class Connection {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
     this.phase = 'closing';
     this.clearHeadTimer();
+    this.clearBodyTimer();
+    this.drainWait = false;
     this.pending = EMPTY;
     if (this.paused) {
       this.paused = false;
@@ -698,9 +955,49 @@ export class Connection {
         return;
       case 'closing':
       case 'head':
-      case 'tunnel':
+      case 'upgraded':
       case 'destroyed':
         return;
+    }
+  }
+
+  private onBodyTimeout(): void {
+    this.bodyTimer = undefined;
+    if (this.phase === 'body') this.failRequest(408, 'The request body did not arrive in time.', this.bodyHead);
+  }
+
+  private clearBodyTimer(): void {
+    if (this.bodyTimer !== undefined) {
+      clearTimeout(this.bodyTimer);
+      this.bodyTimer = undefined;
+    }
+  }
+
+  /**
+   * Every rateWindowMs: a response queue that stayed non-empty the whole window and drained less
+   * than minSendBytesPerSec × window ends the connection (the reader is too slow to be worth a
+   * socket); a body read the whole window that brought less than minReceiveBytesPerSec × window
+   * is answered 408.
+   */
+  private checkRates(): void {
+    if (this.phase === 'destroyed' || this.phase === 'closing') return;
+    const { rateWindowMs, minSendBytesPerSec, minReceiveBytesPerSec } = this.ctx.transfer;
+    const sent = this.socket.bytesWritten - this.socket.writableLength;
+    const read = this.socket.bytesRead;
+    const backlog = this.socket.writableLength > 0;
+    const body = this.phase === 'body' ? this.bodyHead : undefined;
+    const tooSlowOut = backlog && this.rateBacklog && sent - this.rateSent < (minSendBytesPerSec * rateWindowMs) / 1000;
+    const tooSlowIn =
+      body !== undefined && body === this.rateBody && read - this.rateRead < (minReceiveBytesPerSec * rateWindowMs) / 1000;
+    this.rateSent = sent;
+    this.rateRead = read;
+    this.rateBacklog = backlog;
+    this.rateBody = body;
+    if (tooSlowIn) {
+      this.failRequest(408, 'The request body arrived too slowly.', body);
+    } else if (tooSlowOut) {
+      if (this.exchange !== undefined) this.exchange.note = `client read slower than ${minSendBytesPerSec} bytes/s`;
+      this.destroy();
     }
   }
 
@@ -889,31 +1186,6 @@ export class Connection {
       writer.closed = true;
     });
     return writer;
-  }
-
-  upgradeSocket(ex: Exchange, headers: HeaderList): UpgradedSocket {
-    if (this.phase === 'destroyed' || this.exchange !== ex || ex.answered) throw new Error('upgrade: the exchange is not open');
-    ex.status = 101;
-    ex.responseHeaders = headers;
-    this.socket.write(serializeHead(101, headers), 'latin1');
-    ex.finished = true;
-    this.exchange = undefined;
-    this.streamed = undefined;
-    runCleanup(ex);
-    this.log(ex, false);
-    const head = this.pending;
-    this.pending = EMPTY;
-    this.phase = 'tunnel';
-    this.socket.removeAllListeners('data');
-    this.socket.removeAllListeners('timeout');
-    this.socket.setTimeout(0);
-    if (this.paused || this.bodyPaused) {
-      this.paused = false;
-      this.bodyPaused = false;
-      this.socket.resume();
-    }
-    this.socket.pause();
-    return { socket: this.socket, head };
   }
 
   // ---- log -----------------------------------------------------------------------------------

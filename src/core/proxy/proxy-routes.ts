@@ -33,8 +33,10 @@ export function parseProxySpec(spec: string): ProxyRoute | string {
 /** One route checked; a message saying what to change when it is not usable. */
 export function compileRoute(route: ProxyRoute): CompiledRoute | string {
   const { prefix, target } = route;
-  if (!prefix.startsWith('/') || /[\s?#]/.test(prefix)) {
-    return `proxy prefix "${prefix}" must be a URL path starting with / (no spaces, ? or #)`;
+  // Paths are matched as sent: a request target holds visible ASCII only (RFC 9112 §3.2), so a
+  // prefix with anything else could never match (and must not reach a terminal raw).
+  if (!prefix.startsWith('/') || /[^\x21-\x7e]|[?#]/.test(prefix)) {
+    return `proxy prefix "${prefix}" must be a URL path starting with / (visible ASCII, percent-encode the rest; no spaces, ? or #)`;
   }
   const reserved = RESERVED_PREFIX.slice(0, -1);
   if (prefix === reserved || prefix.startsWith(RESERVED_PREFIX)) {

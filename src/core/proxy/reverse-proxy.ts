@@ -255,18 +255,32 @@ export class ReverseProxy {
     }
     const headers = forwardResponseHeaders(data.headers);
     headers.unshift(['Connection', 'Upgrade'], ['Upgrade', headerText(data.headers.upgrade) ?? ex.header('upgrade') ?? 'websocket']);
-    const { socket: front, head } = ex.upgrade(headers);
+    // The connection's one upgrade mechanism (Exchange.upgrade, as live reload's channel uses):
+    // the exchange is logged when the tunnel ends; bytes flow both ways with backpressure.
+    const front = ex.upgrade(headers);
+    if (front.closed) {
+      back.destroy();
+      return;
+    }
+    let ended = false;
     const closeBoth = (): void => {
-      front.destroy();
+      if (ended) return;
+      ended = true;
+      front.end();
       back.destroy();
     };
-    front.on('error', closeBoth);
+    front.onClose = closeBoth;
     back.on('error', closeBoth);
-    front.on('close', closeBoth);
     back.on('close', closeBoth);
-    if (head.length > 0) back.write(head);
-    front.pipe(back);
-    back.pipe(front);
+    back.on('end', closeBoth);
+    front.onData = (chunk) => {
+      if (!back.write(chunk)) front.pause();
+    };
+    back.on('drain', () => front.resume());
+    back.on('data', (chunk: Buffer) => {
+      if (!front.write(chunk)) back.pause();
+    });
+    front.onDrain = () => back.resume();
   }
 
   private fail(ex: Exchange, route: CompiledRoute, err: unknown): void {

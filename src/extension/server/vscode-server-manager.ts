@@ -105,10 +105,10 @@ export class ServerManager extends Disposable {
   /** Starts `folder`'s server; opens the browser when asked and the setting allows it. */
   async start(folder: vscode.WorkspaceFolder, { openBrowser }: { openBrowser: boolean }): Promise<ServerState> {
     const { config, problems } = readFolderConfig(folder);
-    for (const p of problems) this.output.log('warn', `[${folder.name}] ${p}`);
     const { controller } = this.ensure(folder);
     const wasRunning = controller.state.kind === 'running';
-    const state = await controller.start(config);
+    // Invalid settings: the controller refuses to start and says why (never a default instead).
+    const state = await controller.start(config, problems);
     if (state.kind === 'running' && !wasRunning && openBrowser && config.openBrowser) await openExternal(state.address.url);
     return state;
   }
@@ -119,8 +119,7 @@ export class ServerManager extends Disposable {
 
   async restart(folder: vscode.WorkspaceFolder): Promise<ServerState> {
     const { config, problems } = readFolderConfig(folder);
-    for (const p of problems) this.output.log('warn', `[${folder.name}] ${p}`);
-    return this.ensure(folder).controller.restart(config);
+    return this.ensure(folder).controller.restart(config, problems);
   }
 
   /** Stops every server (bounded by the controllers' own timeouts). */
@@ -186,8 +185,13 @@ export class ServerManager extends Disposable {
       if (!affectsPorthole(event, folder)) continue;
       const state = controller.state;
       if (state.kind !== 'running') continue;
-      const { config } = readFolderConfig(folder);
-      if (needsRestart(state.config, config)) {
+      const { config, problems } = readFolderConfig(folder);
+      if (problems.length > 0) {
+        // An invalid value is never applied, and the old settings no longer say what the user
+        // wants: stop, and say which value and why (fails closed).
+        this.output.log('warn', `[${folder.name}] A setting is invalid: stopping.`);
+        void controller.restart(config, problems);
+      } else if (needsRestart(state.config, config)) {
         this.output.log('info', `[${folder.name}] The binding, the root or the live-reload options changed: restarting.`);
         void controller.restart(config);
       } else {
