@@ -27,10 +27,12 @@ const CORE_ROOMS = {
   files: ['http', 'access', 'text'],
   log: ['http', 'access', 'text'],
   reload: ['files', 'http', 'access', 'text'],
-  // Strict validation of every option (used by the CLI, the extension and PreviewServer).
-  config: ['reload', 'access', 'text'],
-  server: ['config', 'reload', 'files', 'log', 'http', 'access', 'text'],
-  worker: ['server', 'config', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  proxy: ['reload', 'http', 'access', 'text'],
+  // Strict validation of every option (used by the CLI, the extension and PreviewServer); it
+  // checks proxy routes with the proxy room's own rule (one way: proxy never imports config).
+  config: ['proxy', 'reload', 'access', 'text'],
+  server: ['config', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  worker: ['server', 'config', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
 };
 
 /**

@@ -79,7 +79,8 @@ function portholeHelp() {
 }
 
 /**
- * Every server the benchmark knows, in table order. `ctx`: { tmp, docroot }. Each definition:
+ * Every server the benchmark knows, in table order. `ctx`: { tmp, docroot, ports } (`ports`: the
+ * port of each server started so far, by name; porthole-proxy proxies to nginx's). Each definition:
  * { name, version(), unavailable() → reason or null, note, thread?, start(port, log) → spawn spec }.
  */
 export function makeServers(ctx) {
@@ -170,6 +171,15 @@ ${temps}
         log,
         stdoutIsLog: false,
       }),
+    },
+    {
+      // The proxy's cost: every request goes through Porthole to the nginx above, so its row
+      // beside nginx's is "through Porthole" vs "straight to the back-end".
+      name: 'porthole-proxy',
+      version: portholeVersion,
+      unavailable: () => ph.missing || (ctx.ports?.nginx === undefined ? 'needs the nginx server running (its back-end)' : null),
+      note: 'CLI `--proxy /=http://127.0.0.1:<nginx above>`, otherwise as porthole: every request is passed to nginx and back',
+      start: (port, log) => ({ cmd: process.execPath, args: portholeArgs(port, log, ['--proxy', `/=http://${HOST}:${ctx.ports.nginx}`]), log, stdoutIsLog: false }),
     },
     {
       name: 'porthole-w2',

@@ -165,6 +165,8 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
       );
     }
   }
+  for (const route of options.server.proxy?.routes ?? []) lines.push(`Proxy: ${route.prefix} → ${route.target}`);
+  for (const folder of options.server.reload?.watchPaths ?? []) lines.push(`Watching also: ${folder}`);
   lines.push(...notes);
   if (options.server.logFile !== undefined) lines.push(`Log: ${options.server.logFile}`);
   // Paths (the root, the log file) are names from the disk: escaped like everything else printed.

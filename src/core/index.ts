@@ -11,6 +11,7 @@ export { lanAddresses, networkUrls, urlFor, type LanAddress } from './access/net
 export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { formatSize } from './text/format-size';
+export { parseProxySpec, compileRoute, compileRoutes } from './proxy/proxy-routes';
 export { escapeForDisplay } from './text/display-text';
 export {
   OPTION_BOUNDS,

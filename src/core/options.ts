@@ -73,6 +73,32 @@ export interface ReloadOptions {
   readonly debounceMs: number;
   /** Watch the root with fs.watch; off when the host reports changes itself (the extension). */
   readonly watch: boolean;
+  /**
+   * Absolute folders outside the root whose changes reload pages too (a back-end's templates,
+   * `--watch`); watched whenever reload is enabled, also in the extension.
+   */
+  readonly watchPaths: readonly string[];
+}
+
+/** One proxied route: requests whose path is `prefix` or under it go to `target`. */
+export interface ProxyRoute {
+  /** A URL path starting with `/` (`/` alone proxies everything but Porthole's own endpoints). */
+  readonly prefix: string;
+  /** The back-end's origin, `http://host:port` or `https://…` (the path is sent unchanged). */
+  readonly target: string;
+}
+
+export interface ProxyOptions {
+  /** Longest prefix wins. Empty: no proxy. */
+  readonly routes: readonly ProxyRoute[];
+  /** Send the target's authority as `Host` (true) or keep the client's (false). */
+  readonly rewriteHost: boolean;
+  /** No TCP connection to the back-end within this → 504. */
+  readonly connectTimeoutMs: number;
+  /** No response head from the back-end within this after the request → 504. */
+  readonly responseTimeoutMs: number;
+  /** Request bodies streamed to the back-end beyond this get 413 (static routes: maxBodyBytes). */
+  readonly maxBodyBytes: number;
 }
 
 export interface ServerOptions {
@@ -119,6 +145,7 @@ export interface ServerOptions {
   readonly allowedClients: readonly string[];
   readonly tls: TlsOptions | undefined;
   readonly reload: ReloadOptions;
+  readonly proxy: ProxyOptions;
 }
 
 /** `port: DERIVED_PORT` asks for the root's own port (derivePort). */
@@ -174,6 +201,16 @@ export const DEFAULT_RELOAD: ReloadOptions = {
   ignore: ['.git/**', 'node_modules/**', '.vscode/**'],
   debounceMs: 100,
   watch: true,
+  watchPaths: [],
+};
+
+export const DEFAULT_PROXY: ProxyOptions = {
+  routes: [],
+  rewriteHost: false,
+  connectTimeoutMs: 5_000,
+  responseTimeoutMs: 30_000,
+  // Uploads to a back-end are the point of proxying them; still bounded (a runaway client).
+  maxBodyBytes: 100 * 1024 * 1024,
 };
 
 /** The defaults, minus the root (which has none). */
@@ -195,13 +232,15 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   allowedClients: [],
   tls: undefined,
   reload: DEFAULT_RELOAD,
+  proxy: DEFAULT_PROXY,
 };
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload' | 'limits'>> & {
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload' | 'limits' | 'proxy'>> & {
   readonly root: string;
   readonly timeouts?: Partial<Timeouts>;
   readonly limits?: Partial<TransferLimits>;
   readonly reload?: Partial<ReloadOptions>;
+  readonly proxy?: Partial<ProxyOptions>;
 };
 
 /** Fills in every default. */
@@ -212,6 +251,7 @@ export function resolveServerOptions(input: ServerOptionsInput): ServerOptions {
     timeouts: { ...DEFAULT_TIMEOUTS, ...input.timeouts },
     limits: { ...DEFAULT_LIMITS, ...input.limits },
     reload: { ...DEFAULT_RELOAD, ...input.reload },
+    proxy: { ...DEFAULT_PROXY, ...input.proxy },
   };
 }
 

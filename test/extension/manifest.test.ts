@@ -50,6 +50,11 @@ void test('the settings defaults are the core\'s own DEFAULT_OPTIONS', () => {
   assert.equal(prop('reload.debounceMs').default, 100);
   assert.equal(prop('reload.debounceMs').minimum, MIN_RELOAD_DEBOUNCE_MS);
   assert.equal(prop('reload.debounceMs').maximum, MAX_RELOAD_DEBOUNCE_MS);
+  // The proxy: no routes, the client's Host kept; no folders watched besides the root.
+  assert.deepEqual(prop('proxy').default, []);
+  assert.equal(DEFAULT_OPTIONS.proxy.routes.length, 0);
+  assert.equal(prop('proxyRewriteHost').default, DEFAULT_OPTIONS.proxy.rewriteHost);
+  assert.deepEqual(prop('reload.watch').default, DEFAULT_OPTIONS.reload.watchPaths);
   // `reload.on` is the extension's own (the core takes overlays whenever the host sends them).
   assert.equal(prop('reload.on').default, DEFAULT_RELOAD_ON);
   assert.deepEqual(prop('reload.on').enum, RELOAD_TRIGGERS);
@@ -70,7 +75,7 @@ void test('every setting has a markdownDescription and a scope; folder-specific 
     assert.ok(p.markdownDescription && p.markdownDescription.length > 20, `${key} markdownDescription`);
     assert.ok(p.scope, `${key} scope`);
   }
-  for (const key of ['root', 'port', 'host', 'listing', 'dotfiles', 'followSymlinks', 'crossSiteLoads', 'log.file', 'reload.enabled', 'reload.on', 'reload.ignore', 'reload.debounceMs', 'allowedHosts', 'allowedClients', 'https.cert', 'https.key', 'https.selfSigned']) {
+  for (const key of ['root', 'port', 'host', 'listing', 'dotfiles', 'followSymlinks', 'crossSiteLoads', 'log.file', 'reload.enabled', 'reload.on', 'reload.ignore', 'reload.debounceMs', 'allowedHosts', 'allowedClients', 'https.cert', 'https.key', 'https.selfSigned', 'proxy', 'proxyRewriteHost', 'reload.watch']) {
     assert.equal(prop(key).scope, 'resource', key);
   }
 });

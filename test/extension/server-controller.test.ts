@@ -184,5 +184,5 @@ void test('live reload: overlays and changes reach the server only while it runs
   controller.setOverlay('/site/a.html', undefined);
   assert.deepEqual(servers[0]!.overlays, [['/site/a.html', 'typed']]);
   assert.deepEqual(servers[0]!.changed, [['/site/b.css']]);
-  assert.deepEqual(servers[0]!.options?.reload, { enabled: true, ignore: ['.git/**', 'node_modules/**', '.vscode/**'], debounceMs: 100, watch: false });
+  assert.deepEqual(servers[0]!.options?.reload, { enabled: true, ignore: ['.git/**', 'node_modules/**', '.vscode/**'], debounceMs: 100, watch: false, watchPaths: [] });
 });

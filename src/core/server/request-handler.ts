@@ -1,7 +1,9 @@
 /**
  * What the server does with a parsed request, in order: client filter (allowedClients), Host check
- * (DNS rebinding), cross-site loads (Fetch Metadata, unless `crossSiteLoads`), method (RFC 9110
- * §9), reserved `/__porthole/` endpoints, then static files.
+ * (DNS rebinding), cross-site loads (Fetch Metadata, unless `crossSiteLoads`; proxied routes
+ * too: a back-end behind Porthole gets the same guard), proxied routes (any method; never
+ * Porthole's own live-reload endpoints), method (RFC 9110 §9), reserved `/__porthole/`
+ * endpoints, then static files.
  * Refusals are plain-text answers whose reason also goes into the log record's note.
  */
 import type { Exchange } from '../http/connection';
@@ -10,6 +12,8 @@ import type { HeaderList } from '../http/request-record';
 import { serveStatic, type StaticOptions } from '../files/static-files';
 import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
+import type { ReverseProxy } from '../proxy/reverse-proxy';
+import type { CompiledRoute } from '../proxy/proxy-routes';
 
 export const ALLOW = 'GET, HEAD, OPTIONS';
 const KNOWN_NOT_ALLOWED = new Set(['POST', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'CONNECT']);
@@ -27,6 +31,18 @@ export interface HandlerContext extends PageHooks {
   files: StaticOptions;
   /** Answer cross-site subresource loads (ServerOptions.crossSiteLoads); reconfigurable. */
   crossSiteLoads: boolean;
+  /** Proxied routes (`--proxy`), undefined when there are none. */
+  readonly proxy: ReverseProxy | undefined;
+}
+
+/**
+ * The proxied route for a path, if any. Live reload's own endpoints stay Porthole's even under a
+ * `/` route. The connection asks this too (before reading a body) so that the two agree.
+ */
+export function proxyRouteFor(ctx: HandlerContext, path: string): CompiledRoute | undefined {
+  if (ctx.proxy === undefined) return undefined;
+  if (ctx.reserved !== undefined && path.startsWith(RESERVED_PREFIX)) return undefined;
+  return ctx.proxy.match(path);
 }
 
 function refuse(ex: Exchange, status: number, message: string, extra: HeaderList = []): void {
@@ -58,6 +74,11 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
       'Forbidden: another site may not load files from this server. Open the page from this server itself, or turn on crossSiteLoads (--allow-cross-site) to allow it.',
       [['Vary', 'Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest']],
     );
+    return;
+  }
+  const route = proxyRouteFor(ctx, ex.head.path);
+  if (route !== undefined && ctx.proxy !== undefined) {
+    ctx.proxy.handle(ex, route);
     return;
   }
   const method = ex.method;

@@ -5,7 +5,7 @@
  * back to a default: it is reported in `problems`, and any problem stops the start (fails closed).
  */
 import * as path from 'node:path';
-import { DEFAULT_OPTIONS, OPTION_BOUNDS, allowedHostProblem, bindHostProblem, booleanProblem, cidrProblem, showValue, wholeNumberProblem } from '../../core';
+import { DEFAULT_OPTIONS, OPTION_BOUNDS, allowedHostProblem, bindHostProblem, booleanProblem, cidrProblem, compileRoute, escapeForDisplay, parseProxySpec, showValue, wholeNumberProblem } from '../../core';
 import type { ReconfigurableOptions, ServerOptionsInput } from '../../core';
 import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from '../reload/node-reload-config';
 import type { ReloadSettings } from '../reload/node-reload-config';
@@ -44,6 +44,11 @@ export interface PortholeConfig extends ReloadSettings {
   readonly httpsKey: string;
   /** HTTPS with a self-signed certificate kept in the extension's global storage. */
   readonly httpsSelfSigned: boolean;
+  /** Proxied routes as `PREFIX=URL`, each checked with the core's compileRoute. */
+  readonly proxy: readonly string[];
+  readonly proxyRewriteHost: boolean;
+  /** Folders (folder-relative or absolute) whose changes reload pages too. */
+  readonly reloadWatch: readonly string[];
 }
 
 /** The setting keys (relative to `porthole.`) and the snapshot field each one fills. */
@@ -64,6 +69,9 @@ export const SETTING_KEYS = {
   httpsCert: 'https.cert',
   httpsKey: 'https.key',
   httpsSelfSigned: 'https.selfSigned',
+  proxy: 'proxy',
+  proxyRewriteHost: 'proxyRewriteHost',
+  reloadWatch: 'reload.watch',
   ...RELOAD_SETTING_KEYS,
 } as const satisfies Record<keyof PortholeConfig, string>;
 
@@ -85,6 +93,9 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   httpsCert: '',
   httpsKey: '',
   httpsSelfSigned: false,
+  proxy: DEFAULT_OPTIONS.proxy.routes.map((r) => `${r.prefix}=${r.target}`),
+  proxyRewriteHost: DEFAULT_OPTIONS.proxy.rewriteHost,
+  reloadWatch: DEFAULT_OPTIONS.reload.watchPaths,
   ...DEFAULT_RELOAD_SETTINGS,
 };
 
@@ -143,6 +154,47 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     return out;
   };
 
+  /**
+   * `porthole.proxy`: an object `{ "/api": "http://127.0.0.1:3000" }`, or a list of
+   * `"/api=http://…"` strings or `{ "path": "/api", "target": "http://…" }` objects. Each route is
+   * checked by the core (compileRoute, as validateServerOptions does); a bad one is refused with
+   * its reason, and, like every other problem, stops the start.
+   */
+  const proxySetting = (): string[] => {
+    const v = read(SETTING_KEYS.proxy);
+    if (v === undefined || v === null) return [];
+    let entries: unknown[];
+    if (Array.isArray(v)) entries = v;
+    else if (typeof v === 'object') entries = Object.entries(v as Record<string, unknown>).map(([path, target]) => ({ path, target }));
+    else {
+      refuse('proxy', v, 'must be an object of prefix → URL or a list of routes');
+      return [];
+    }
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      let route: { prefix: string; target: string } | string;
+      if (typeof entry === 'string') route = parseProxySpec(entry);
+      else if (typeof entry === 'object' && entry !== null && typeof (entry as { target?: unknown }).target === 'string') {
+        const e = entry as { path?: unknown; prefix?: unknown; target: string };
+        const prefix = typeof e.path === 'string' ? e.path : typeof e.prefix === 'string' ? e.prefix : '';
+        route = { prefix: prefix.trim(), target: e.target.trim() };
+      } else route = 'is not a route (a "PREFIX=URL" string or { "path", "target" })';
+      const compiled = typeof route === 'string' ? route : compileRoute(route);
+      if (typeof route === 'string' || typeof compiled === 'string') {
+        refuse('proxy', entry, escapeForDisplay(typeof route === 'string' ? route : (compiled as string)));
+        continue;
+      }
+      if (seen.has(compiled.prefix)) {
+        refuse('proxy', entry, `gives the prefix "${escapeForDisplay(compiled.prefix)}" a second time`);
+        continue;
+      }
+      seen.add(compiled.prefix);
+      out.push(`${route.prefix}=${route.target}`);
+    }
+    return out;
+  };
+
   const config: PortholeConfig = {
     port: checked<number | null>('port', null, (v) =>
       typeof v === 'number' ? wholeNumberProblem(v, OPTION_BOUNDS.port.min, OPTION_BOUNDS.port.max) : "must be a whole number from 0 to 65535, or null for the folder's own port",
@@ -164,6 +216,9 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     httpsCert: str('httpsCert', DEFAULT_CONFIG.httpsCert),
     httpsKey: str('httpsKey', DEFAULT_CONFIG.httpsKey),
     httpsSelfSigned: bool('httpsSelfSigned', DEFAULT_CONFIG.httpsSelfSigned),
+    proxy: proxySetting(),
+    proxyRewriteHost: bool('proxyRewriteHost', DEFAULT_CONFIG.proxyRewriteHost),
+    reloadWatch: list('reloadWatch', (p) => (p === '' ? 'is empty: give a folder' : p.includes('\0') ? 'contains a NUL character' : undefined)),
     ...readReloadSettings(read, problems),
   };
   return { config, problems };
@@ -179,12 +234,15 @@ export function describeConfigProblems(folderName: string, problems: readonly st
 }
 
 /**
- * True when the running server must restart to honour `next`: its binding, root or HTTPS changed,
- * or a live-reload listen option (`reload.enabled`, `reload.ignore`, `reload.debounceMs`).
+ * True when the running server must restart to honour `next`: its binding, root, HTTPS or proxy
+ * changed, or a live-reload listen option (`reload.enabled`, `reload.ignore`, `reload.debounceMs`,
+ * `reload.watch`).
  */
 export function needsRestart(running: PortholeConfig, next: PortholeConfig): boolean {
   return (
-    (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned'] as const).some((k) => running[k] !== next[k]) ||
+    (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned', 'proxyRewriteHost'] as const).some((k) => running[k] !== next[k]) ||
+    !sameSettingValue(running.proxy, next.proxy) ||
+    !sameSettingValue(running.reloadWatch, next.reloadWatch) ||
     reloadNeedsRestart(running, next)
   );
 }
@@ -246,6 +304,13 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
     resolveHostNames: config.resolveHostNames,
     allowedHosts: config.allowedHosts,
     allowedClients: config.allowedClients,
-    reload: toReloadOptions(config),
+    reload: { ...toReloadOptions(config), watchPaths: config.reloadWatch.map((p) => path.resolve(folder.folderPath, p)) },
+    proxy: {
+      routes: config.proxy.map((spec) => {
+        const eq = spec.indexOf('=');
+        return { prefix: spec.slice(0, eq), target: spec.slice(eq + 1) };
+      }),
+      rewriteHost: config.proxyRewriteHost,
+    },
   };
 }
