@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-test-deps.sh
+node test/harness/install.mjs
 npm run --silent build
 npm run --silent check-types
 npm run --silent lint

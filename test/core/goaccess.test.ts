@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startServer } from './harness';
 import { fetchOnce, request } from './raw-client';
 
-const goaccessMissing = spawnSync('goaccess', ['--version']).status === 0 ? undefined : 'goaccess is not installed (scripts/install-test-deps.sh installs it)';
+const goaccessMissing = spawnSync('goaccess', ['--version']).status === 0 ? undefined : 'goaccess is not installed (npm run test:deps installs it)';
 let dir = '';
 
 before(async () => {

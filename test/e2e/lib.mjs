@@ -1,16 +1,15 @@
-// Shared pieces of Porthole's end-to-end tests: where the vscode-e2e tool and the .vsix are, a
-// throw-away copy of htdocs-sample with workspace settings, and an API-test runner for multi-root
-// workspaces (the tool's runExtensionTests opens a single folder).
+// Shared pieces of Porthole's end-to-end tests: the harness that drives a real VS Code
+// (test/harness/vscode.mjs), where the .vsix is, a throw-away copy of htdocs-sample with workspace
+// settings, and an API-test runner for multi-root workspaces.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
+import * as e2e from '../harness/vscode.mjs';
 
+export { e2e };
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** CI has shared/ beside the repo (read-only); VSCODE_E2E_TOOL overrides. */
-export const TOOL = process.env.VSCODE_E2E_TOOL || path.resolve(REPO, '..', 'shared', 'tools', 'vscode-e2e', 'vscode-e2e.mjs');
-export const e2e = await import(pathToFileURL(TOOL).href);
 export const OUTPUT_DIR = path.join(REPO, 'test-output', 'e2e');
 export const EXTENSION_ID = 'porthole.porthole';
 
@@ -35,50 +34,29 @@ export function sampleWorkspace(dir, settings) {
   return dir;
 }
 
-/** Two free loopback ports for the servers under test (outside the tool's 19000-19999). */
+/** Two free loopback ports for the servers under test (outside code-server's 19000-19999). */
 export async function freePorts(n) {
   const ports = [];
   for (let i = 0; i < n; i++) ports.push(await e2e.findFreePort({ from: 18000, to: 18999, exclude: ports }));
   return ports;
 }
 
-const NOISE = /^(Ignoring fetching additional builtin|Updating additional builtin|Creating a socket|\[Service Worker\]|\[AgentHost|\[AccountPolicyGate\]|Resolv(ing|ed) connection token|\[reconnection-grace-time\]|Canceled: Canceled)/;
-
 /**
- * Like the tool's runExtensionTests(), but opens a `.code-workspace` file (multi-root).
- * Returns { code, lines }.
+ * The harness's runExtensionTests() on a `.code-workspace` file (multi-root): resolves
+ * { code, lines } with the extension host's console lines.
  */
 export async function runExtensionTestsInWorkspace({ manifest, workspaceFile, extensionDevelopmentPath, extensionTestsPath, timeout = 300_000, screenshot }) {
   const lines = [];
-  const server = await e2e.startCodeServer({
+  const { code } = await e2e.runExtensionTests({
     manifest,
-    workspace: path.dirname(workspaceFile),
-    args: ['--vscode-option', 'enable-smoke-test-driver'],
+    workspaceFile,
+    extensionDevelopmentPath,
+    extensionTestsPath,
+    timeout,
+    screenshot,
+    onLog: (_type, args) => lines.push(format(...args)),
   });
-  let browser;
-  try {
-    browser = await e2e.launchBrowser({ manifest });
-    const { page } = browser;
-    let onExit;
-    const exited = new Promise((resolve) => { onExit = resolve; });
-    await page.exposeFunction('codeAutomationExit', (code) => onExit(code));
-    await page.exposeFunction('codeAutomationLog', (_type, args) => {
-      const line = format(...(Array.isArray(args) ? args : [args]));
-      if (!NOISE.test(line)) lines.push(line);
-    });
-    const remote = (p) => `vscode-remote://127.0.0.1:${server.port}${p.split(path.sep).join('/')}`;
-    const payload = [['extensionDevelopmentPath', remote(extensionDevelopmentPath)], ['extensionTestsPath', remote(extensionTestsPath)]];
-    await page.goto(`${server.url}?workspace=${encodeURIComponent(workspaceFile)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
-    let timer;
-    const code = await Promise.race([exited, new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), timeout); })]);
-    clearTimeout(timer);
-    if (screenshot) await page.screenshot({ path: screenshot }).catch(() => {});
-    if (code === 'timeout') lines.push(`extension tests did not finish within ${timeout} ms`);
-    return { code: code === 'timeout' ? 1 : Number(code), lines };
-  } finally {
-    if (browser) await browser.close();
-    await server.stop({ removeDirs: true });
-  }
+  return { code, lines };
 }
 
 /** Raw HTTP/1.1 GET over TCP (Connection: close), bounded; resolves { status, body }. */
@@ -111,8 +89,7 @@ export async function portClosed(port) {
 
 /**
  * Text of a LogOutputChannel as written to disk. Log channels (createOutputChannel(name, {log:true}))
- * are files named `<name>.log` under the extension host's log folder, not the output_logging_*
- * files the tool's outputChannelLog() reads. Newest first; '' when none.
+ * are files named `<name>.log` under the extension host's log folder, not output_logging_* files. Newest first; '' when none.
  */
 export function logChannelFile(server, name) {
   const found = [];

@@ -1,5 +1,5 @@
-// API-level tests, run INSIDE code-server's extension host by the vscode-e2e tool
-// (runExtensionTests): the host requires this module and awaits run(); a rejection = failure.
+// API-level tests, run INSIDE code-server's extension host by the test harness
+// (test/harness/vscode.mjs runExtensionTests): the host requires this module and awaits run(); a rejection = failure.
 // A single-folder workspace runs the single suite; a multi-root workspace the multi-root suite.
 // Every wait is bounded (waitFor); traffic is loopback only.
 /* global require, exports, __dirname */

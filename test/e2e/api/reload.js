@@ -1,5 +1,5 @@
-// Live reload through the real extension, run INSIDE code-server's extension host by the vscode-e2e
-// tool (runExtensionTests from test/e2e/reload.test.mjs). The workspace settings give
+// Live reload through the real extension, run INSIDE code-server's extension host by the test
+// harness (runExtensionTests from test/e2e/reload.test.mjs). The workspace settings give
 // `porthole.reload.on: "type"` and a request log inside the served folder. Checked over raw TCP:
 // the editor's unsaved text is served (and dropped on switching to `save`, on revert), the
 // workspace watcher reports disk changes to the server (its own fs.watch is off), the log file
