@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { injectClientTag, isNavigationRequest } from '../../src/core/reload/live-reload-inject';
+import { injectClientTag, isNavigationRequest, isPreviewTarget } from '../../src/core/reload/live-reload-inject';
 import { compileGlobs } from '../../src/core/reload/live-reload-glob';
 import type { HeaderList } from '../../src/core/http/request-record';
 
@@ -96,6 +96,25 @@ test('navigation without Fetch Metadata: Accept text/html and not a fetch/XHR', 
   assert.equal(isNavigationRequest(h(['accept', 'text/html'], ['x-requested-with', 'XMLHttpRequest'])), false);
   assert.equal(isNavigationRequest(h(['accept', 'text/html'], ['sec-fetch-mode', 'cors'])), false);
   assert.equal(isNavigationRequest(h(['accept', 'text/html'], ['sec-fetch-mode', 'navigate'])), true);
+});
+
+test('the editor preview: a frame navigation whose target carries the preview marker is a navigation', () => {
+  const h = (...pairs: [string, string][]): HeaderList => pairs;
+  const frame = h(['sec-fetch-dest', 'iframe'], ['sec-fetch-mode', 'navigate'], ['accept', 'text/html']);
+  assert.equal(isNavigationRequest(frame, '/page.html?__porthole_preview=1'), true);
+  assert.equal(isNavigationRequest(frame, '/page.html?a=b&__porthole_preview'), true);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'frame']), '/?x=1&__porthole_preview=1#top'), true);
+  // The page's own iframes, and look-alikes, are not.
+  assert.equal(isNavigationRequest(frame, '/page.html'), false);
+  assert.equal(isNavigationRequest(frame), false);
+  assert.equal(isNavigationRequest(frame, '/page.html?x__porthole_preview=1'), false);
+  assert.equal(isNavigationRequest(frame, '/page.html?__porthole_previewx=1'), false);
+  assert.equal(isNavigationRequest(frame, '/__porthole_preview'), false);
+  // The marker never turns a fetch or a script into a page.
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'empty'], ['accept', 'text/html']), '/p.html?__porthole_preview=1'), false);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'script']), '/p.js?__porthole_preview=1'), false);
+  assert.equal(isPreviewTarget('/?__porthole_preview'), true);
+  assert.equal(isPreviewTarget('/'), false);
 });
 
 test('ignore globs', () => {

@@ -362,6 +362,48 @@ test('overlays: the editor text is served (injected for navigations) and counts 
   assert.deepEqual(back.body, await readFile(join(root, 'page.html')));
 });
 
+test('the editor preview\'s document (iframe + marker) is injected; the page\'s own iframes are not', async () => {
+  const IFRAME = 'Sec-Fetch-Dest: iframe\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
+  const text = await readFile(join(root, 'page.html'), 'utf8');
+  const preview = await request('/page.html?__porthole_preview=1', IFRAME);
+  assert.equal(preview.status, 200);
+  assert.equal(preview.body.toString('utf8'), injected(text, preview.body));
+  const own = await request('/page.html', IFRAME);
+  assert.deepEqual(own.body, await readFile(join(root, 'page.html')));
+  // Folder index through the preview too.
+  const index = await request('/?__porthole_preview=1', IFRAME);
+  assert.equal(index.body.toString('utf8'), injected(PAGE, index.body));
+});
+
+test('navigate: every connected page is told the path; the count of connected pages follows', async () => {
+  const live = server.liveReload;
+  assert.ok(live);
+  const counts: number[] = [];
+  live.onPagesChanged = (n) => counts.push(n);
+  const before = live.connectedPages;
+  const a = openStream();
+  const b = openStream();
+  await a.waitFor('event: hello\n');
+  await b.waitFor('event: hello\n');
+  assert.equal(live.connectedPages, before + 2);
+  assert.equal(live.navigate('/css/../page.html?x=1'), before + 2);
+  for (const s of [a, b]) await s.waitFor('event: navigate\ndata: {"path":"/css/../page.html?x=1"}\n\n');
+  // Not origin-form: refused, nothing sent.
+  for (const bad of ['http://evil.example/', '//evil.example/', 'page.html', '/a\nb', '/a b', '']) assert.equal(live.navigate(bad), 0, bad);
+  const gone = new Promise<void>((r) => a.socket.on('close', () => r()));
+  a.socket.destroy();
+  await gone;
+  for (let i = 0; i < 100 && live.connectedPages !== before + 1; i++) await sleep(20);
+  assert.equal(live.connectedPages, before + 1);
+  b.socket.destroy();
+  for (let i = 0; i < 100 && live.connectedPages !== before; i++) await sleep(20);
+  assert.equal(live.connectedPages, before);
+  assert.deepEqual(counts.slice(0, 2), [before + 1, before + 2]);
+  assert.equal(counts.at(-1), before);
+  assert.ok(!b.text().includes('evil'), 'a refused path is never sent');
+  live.onPagesChanged = undefined;
+});
+
 test('with reload off nothing is injected and the endpoints are not there', async () => {
   await onAnotherServer({ enabled: false }, async (off) => {
     assert.equal(off.liveReload, undefined);

@@ -71,6 +71,8 @@ export class Exchange {
   onAbort: (() => void) | undefined;
   /** Runs once when the exchange ends, finished or not (closes files). */
   cleanup: (() => void) | undefined;
+  /** Set by openStream: the answer is an open-ended stream (a half-close by the client ends it). */
+  streaming = false;
 
   constructor(
     readonly connection: Connection,
@@ -235,6 +237,12 @@ export class Connection {
   }
 
   private onEnd(): void {
+    // A stream's client (an event stream: a tab) half-closing is that tab gone: without this the
+    // stream, and the page it counts as connected, would linger until the next write fails.
+    if (this.exchange?.streaming === true) {
+      this.destroy();
+      return;
+    }
     // The client half-closed. Answer what is complete; a partial head can never complete.
     this.remoteEnded = true;
     if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
@@ -476,6 +484,7 @@ export class Connection {
     const head = this.startResponse(ex, status, headers);
     this.socket.write(head, 'latin1');
     this.socket.setTimeout(0);
+    ex.streaming = true;
     const writer = {
       closed: false,
       write: (chunk: string): boolean => {

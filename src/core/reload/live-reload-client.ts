@@ -11,7 +11,9 @@
  * - `reload`: full reload;
  * - `css` (data: {"paths": [...]}): swap the matching same-origin stylesheets in place (all of
  *   them when none matches, e.g. an @import'ed file); the page's JavaScript state is kept;
- * - `img` (data: {"paths": [...]}): re-fetch the matching <img>; reload when none matches.
+ * - `img` (data: {"paths": [...]}): re-fetch the matching <img>; reload when none matches;
+ * - `navigate` (data: {"path": "/page.html"}): go to that path of this page's own origin (the
+ *   editor's "one tab" and "follow the editor"); a preview page keeps its preview marker.
  * When the browser gives up on the stream (readyState CLOSED), it retries with a bounded backoff.
  */
 import { createHash } from 'node:crypto';
@@ -103,6 +105,14 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
     source.addEventListener('reload', function (e) { seen(e); location.reload(); });
     source.addEventListener('css', function (e) { seen(e); swapStylesheets(pathsOf(e.data)); });
     source.addEventListener('img', function (e) { seen(e); refreshImages(pathsOf(e.data)); });
+    source.addEventListener('navigate', function (e) {
+      var to;
+      try { to = new URL(JSON.parse(e.data).path, location.origin); } catch (err) { return; }
+      if (to.origin !== location.origin) return;
+      var marker = new URL(location.href).searchParams.get('__porthole_preview');
+      if (marker !== null) to.searchParams.set('__porthole_preview', marker);
+      location.href = to.href;
+    });
     source.addEventListener('error', function () {
       if (source.readyState !== 2 || state.attempts >= MAX_ATTEMPTS) return;
       source.close();

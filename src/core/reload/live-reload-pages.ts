@@ -53,7 +53,7 @@ export interface PageContext {
 
 /** True when the request is taken over (and will be answered asynchronously). */
 export function filterPage(ex: Exchange, ctx: PageContext): boolean {
-  const navigation = isNavigationRequest(ex.head.headers);
+  const navigation = isNavigationRequest(ex.head.headers, ex.head.target);
   if (!navigation && ctx.overlayCount === 0) return false;
   const resolved = resolveRequestPath(ex.head.path, ctx.files.dotfiles);
   if (resolved.kind !== 'ok') return false;

@@ -94,6 +94,8 @@ export class LiveReload {
   private readonly pages: PageContext;
   /** Called with every event sent (tests, diagnostics). */
   onEvent: ((event: ReloadEvent) => void) | undefined;
+  /** Called with the number of connected pages whenever a page connects or goes away. */
+  onPagesChanged: ((connected: number) => void) | undefined;
 
   constructor(private readonly setup: LiveReloadSetup) {
     this.ignored = compileGlobs(setup.reload.ignore);
@@ -168,6 +170,26 @@ export class LiveReload {
     this.fileChanged(key);
   }
 
+  /** Pages connected to the event stream now (each open tab, preview or device is one). */
+  get connectedPages(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * Tells every connected page to go to `path` (an origin-form path such as `/about.html`,
+   * optionally with a query; RFC 9112 §3.2.1): a `navigate` event (data: {"path": …}). The page
+   * resolves it against its own origin, so each device stays on the host name it used. Not a
+   * change of the site: the generation is unchanged. Returns the number of pages told; a path that
+   * is not origin-form (no leading `/`, or `//`, or a control character) is refused (0).
+   */
+  navigate(path: string): number {
+    if (this.phase !== 'running' || !/^\/(?!\/)[^\x00-\x20\x7f\\]*$/.test(path)) return 0;
+    const told = this.clients.size;
+    this.setup.diagnostic('debug', `live reload: navigate ${path} (${told} page${told === 1 ? '' : 's'})`);
+    this.broadcast(`event: navigate\ndata: ${JSON.stringify({ path })}\n\n`);
+    return told;
+  }
+
   /** Ends every event stream, stops watching; idempotent. */
   close(): void {
     if (this.phase === 'closed') return;
@@ -177,8 +199,10 @@ export class LiveReload {
     if (this.debounceTimer !== undefined) clearTimeout(this.debounceTimer);
     this.debounceTimer = undefined;
     this.stopHeartbeat();
+    const hadPages = this.clients.size > 0;
     for (const client of [...this.clients]) client.end();
     this.clients.clear();
+    if (hadPages) this.onPagesChanged?.(0);
     this.overlays.clear();
     this.pending.clear();
   }
@@ -246,11 +270,13 @@ export class LiveReload {
   }
 
   private broadcast(frame: string): void {
+    const before = this.clients.size;
     for (const client of [...this.clients]) {
       client.write(frame);
       if (client.closed) this.clients.delete(client);
     }
     if (this.clients.size === 0) this.stopHeartbeat();
+    if (this.clients.size !== before) this.onPagesChanged?.(this.clients.size);
   }
 
   // ---- endpoints -----------------------------------------------------------------------------
@@ -326,10 +352,11 @@ export class LiveReload {
     }
     const writer = ex.openStream(200, headers);
     this.clients.add(writer);
+    this.onPagesChanged?.(this.clients.size);
     const previous = ex.cleanup;
     ex.cleanup = () => {
       previous?.();
-      this.clients.delete(writer);
+      if (this.clients.delete(writer)) this.onPagesChanged?.(this.clients.size);
       if (this.clients.size === 0) this.stopHeartbeat();
     };
     const hello = JSON.stringify({ id: this.instanceId, generation: this.generation });
