@@ -37,6 +37,11 @@ class FakeServer extends EventEmitter implements ServerHandle {
   notifyChanged(paths: readonly string[]): void {
     this.changed.push([...paths]);
   }
+  connectedPages = 0;
+  navigated: string[] = [];
+  navigate(path: string): void {
+    this.navigated.push(path);
+  }
   succeed(port = 8000, requestedPort?: number): void {
     this.settle?.resolve({ host: '127.0.0.1', port, url: `http://127.0.0.1:${port}/`, requestedPort });
   }

@@ -180,10 +180,12 @@ export class LiveReload {
    * optionally with a query; RFC 9112 §3.2.1): a `navigate` event (data: {"path": …}). The page
    * resolves it against its own origin, so each device stays on the host name it used. Not a
    * change of the site: the generation is unchanged. Returns the number of pages told; a path that
-   * is not origin-form (no leading `/`, or `//`, or a control character) is refused (0).
+   * is not origin-form (no leading `/`, or `//`, a space, a control or non-ASCII character, `\`)
+   * is refused (0).
    */
   navigate(path: string): number {
-    if (this.phase !== 'running' || !/^\/(?!\/)[^\x00-\x20\x7f\\]*$/.test(path)) return 0;
+    // Printable ASCII (a URL's path and query are percent-encoded), no `\\`, not `//host`.
+    if (this.phase !== 'running' || !/^\/(?!\/)[!-~]*$/.test(path) || path.includes('\\')) return 0;
     const told = this.clients.size;
     this.setup.diagnostic('debug', `live reload: navigate ${path} (${told} page${told === 1 ? '' : 's'})`);
     this.broadcast(`event: navigate\ndata: ${JSON.stringify({ path })}\n\n`);

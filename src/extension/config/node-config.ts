@@ -42,6 +42,10 @@ export interface PortholeConfig extends ReloadSettings {
   readonly httpsKey: string;
   /** HTTPS with a self-signed certificate kept in the extension's global storage. */
   readonly httpsSelfSigned: boolean;
+  /** `default`, `chrome`, `firefox`, `edge`, or a command line with `%URL%` (node-browser.ts). */
+  readonly browser: string;
+  /** Switching the editor to another HTML file of the served folder takes the connected pages there. */
+  readonly followEditor: boolean;
 }
 
 /** The setting keys (relative to `porthole.`) and the snapshot field each one fills. */
@@ -61,6 +65,8 @@ export const SETTING_KEYS = {
   httpsCert: 'https.cert',
   httpsKey: 'https.key',
   httpsSelfSigned: 'https.selfSigned',
+  browser: 'browser',
+  followEditor: 'followEditor',
   ...RELOAD_SETTING_KEYS,
 } as const satisfies Record<keyof PortholeConfig, string>;
 
@@ -81,6 +87,8 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   httpsCert: '',
   httpsKey: '',
   httpsSelfSigned: false,
+  browser: 'default',
+  followEditor: false,
   ...DEFAULT_RELOAD_SETTINGS,
 };
 
@@ -176,6 +184,8 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     httpsCert: str('httpsCert', DEFAULT_CONFIG.httpsCert),
     httpsKey: str('httpsKey', DEFAULT_CONFIG.httpsKey),
     httpsSelfSigned: bool('httpsSelfSigned', DEFAULT_CONFIG.httpsSelfSigned),
+    browser: str('browser', DEFAULT_CONFIG.browser) || DEFAULT_CONFIG.browser,
+    followEditor: bool('followEditor', DEFAULT_CONFIG.followEditor),
     ...readReloadSettings(read, problems),
   };
   return { config, problems };
