@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { injectClientTag, isNavigationRequest, isPreviewTarget } from '../../src/core/reload/live-reload-inject';
+import { clientSrc } from '../../src/core/reload/live-reload-pages';
 import { compileGlobs } from '../../src/core/reload/live-reload-glob';
 import type { HeaderList } from '../../src/core/http/request-record';
 
@@ -131,4 +132,19 @@ test('ignore globs', () => {
   assert.equal(compileGlobs(['docs/?.md'])('docs/a.md'), true);
   assert.equal(compileGlobs(['docs/?.md'])('docs/ab.md'), false);
   assert.equal(compileGlobs(['a+b (1).html'])('a+b (1).html'), true);
+});
+
+test('the client\'s src is relative to the page (one ../ per directory), so it loads under a proxy\'s path prefix; <base href> pages get the absolute one', () => {
+  const page = Buffer.from('<html><head></head><body></body></html>');
+  assert.equal(clientSrc('/', page), './__porthole/client.js');
+  assert.equal(clientSrc('/index.html?__porthole_preview=1', page), './__porthole/client.js');
+  assert.equal(clientSrc('/docs/', page), '../__porthole/client.js');
+  assert.equal(clientSrc('/a/b/page.html?x=/y/z', page), '../../__porthole/client.js');
+  // What a browser makes of it, directly and behind code-server's /proxy/<port>/ (which strips the prefix).
+  for (const [pagePath, proxied] of [['/a/b/page.html', '/proxy/8123/a/b/page.html'], ['/', '/proxy/8123/']] as const) {
+    const src = clientSrc(pagePath, page);
+    assert.equal(new URL(src, `http://127.0.0.1:8123${pagePath}`).pathname, '/__porthole/client.js');
+    assert.equal(new URL(src, `http://127.0.0.1:9000${proxied}`).pathname, '/proxy/8123/__porthole/client.js');
+  }
+  assert.equal(clientSrc('/a/b/page.html', Buffer.from('<head><BASE target=_top href="/x/"></head>')), '/__porthole/client.js');
 });

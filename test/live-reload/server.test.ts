@@ -87,15 +87,15 @@ function openStream(extra = ''): Stream {
   };
 }
 
-const TAG = /<script src="\/__porthole\/client\.js" data-porthole-client data-porthole-instance="([0-9a-f-]{36})" data-porthole-generation="(\d+)"><\/script>/;
+const TAG = /<script src="((?:\.\/|(?:\.\.\/)+)__porthole\/client\.js)" data-porthole-client data-porthole-instance="([0-9a-f-]{36})" data-porthole-generation="(\d+)"><\/script>/;
 
 /** The client tag in an injected body: it must be clientTag(this server's instance, a generation). */
 function servedAt(body: Buffer): { tag: string; generation: number } {
   const m = TAG.exec(body.toString('utf8'));
   assert.ok(m, `no client tag in ${body.toString('utf8')}`);
-  const generation = Number(m[2]);
-  assert.equal(m[1], server.liveReload?.instanceId);
-  assert.equal(m[0], clientTag(m[1] ?? '', generation));
+  const generation = Number(m[3]);
+  assert.equal(m[2], server.liveReload?.instanceId);
+  assert.equal(m[0], clientTag(m[2] ?? '', generation, m[1]));
   return { tag: m[0], generation };
 }
 

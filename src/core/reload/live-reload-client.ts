@@ -1,8 +1,8 @@
 /**
  * The browser side of live reload, served from memory at `/__porthole/client.js`.
  *
- * It opens one EventSource per tab to `/__porthole/events`, built from `location` (so it works under
- * any host name or IP the page was opened with) and handles:
+ * It opens one EventSource per tab to `__porthole/events` beside its own URL (so it works under
+ * any host name or IP the page was opened with, and under a proxy's path prefix) and handles:
  * - `hello` (data: {"id": server instance, "generation": events sent so far}): reload when the
  *   page is behind — another instance (the server restarted), or a change sent while this page
  *   had no stream: between the page's response and the stream's first connection (the served
@@ -31,7 +31,11 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
   var state = { id: null, generation: isFinite(servedGeneration) ? servedGeneration : null, attempts: 0 };
   window.__portholeReload = state;
   var MAX_ATTEMPTS = 40;
-  var eventsUrl = new URL('/__porthole/events', location.href).href;
+  // The site's root as this page reaches it: the client's own URL minus __porthole/client.js (a
+  // proxy may serve the site under a path prefix, e.g. code-server's /proxy/<port>/).
+  var root = new URL(tag && tag.src ? '../' : '/', tag && tag.src ? tag.src : location.href);
+  var rootPath = root.pathname;
+  var eventsUrl = new URL('__porthole/events', root).href;
 
   function decodePath(p) {
     try { return decodeURIComponent(p); } catch (e) { return p; }
@@ -39,7 +43,10 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
   function sameOriginPath(href) {
     try {
       var u = new URL(href, location.href);
-      return u.origin === location.origin ? decodePath(u.pathname) : null;
+      if (u.origin !== location.origin) return null;
+      // Paths as the server names them: without the proxy's prefix.
+      var p = u.pathname.indexOf(rootPath) === 0 ? '/' + u.pathname.slice(rootPath.length) : u.pathname;
+      return decodePath(p);
     } catch (e) { return null; }
   }
   function busted(href) {
@@ -107,8 +114,8 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
     source.addEventListener('img', function (e) { seen(e); refreshImages(pathsOf(e.data)); });
     source.addEventListener('navigate', function (e) {
       var to;
-      try { to = new URL(JSON.parse(e.data).path, location.origin); } catch (err) { return; }
-      if (to.origin !== location.origin) return;
+      try { to = new URL(String(JSON.parse(e.data).path).slice(1), root); } catch (err) { return; }
+      if (to.origin !== root.origin) return;
       var marker = new URL(location.href).searchParams.get('__porthole_preview');
       if (marker !== null) to.searchParams.set('__porthole_preview', marker);
       location.href = to.href;

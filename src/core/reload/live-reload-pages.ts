@@ -29,9 +29,28 @@ import { INDEX_NAMES, answerLookup, contentTypeFor, etagFor, lookupPath, readWho
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
  * and `generation` (a count of events sent) say which state of the site the page was served at.
+ * `src` is the client's URL as the page should ask for it (clientSrc).
  */
-export function clientTag(instance: string, generation: number): string {
-  return `<script src="/__porthole/client.js" data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}"></script>`;
+export function clientTag(instance: string, generation: number, src = '/__porthole/client.js'): string {
+  return `<script src="${src}" data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}"></script>`;
+}
+
+/** A `<base href>` element: relative URLs in the page no longer resolve against its own URL. */
+const BASE_HREF = /<base\s[^>]*href/i;
+
+/**
+ * The client's URL relative to the page (`./__porthole/client.js`, `../__porthole/client.js`, …
+ * one `../` per directory level of `requestPath`, the origin-form path of RFC 9112 §3.2.1), so it
+ * also loads behind a proxy that serves the site under a path prefix (code-server's
+ * `/proxy/<port>/`, which asExternalUri gives for the preview and the browser). A page with a
+ * `<base href>` gets the root-absolute `/__porthole/client.js` (a relative one would follow the base).
+ */
+export function clientSrc(requestPath: string, page: Buffer): string {
+  const q = requestPath.indexOf('?');
+  const pathOnly = q < 0 ? requestPath : requestPath.slice(0, q);
+  const depth = Math.max(0, pathOnly.split('/').length - 2);
+  if (BASE_HREF.test(page.toString('latin1'))) return '/__porthole/client.js';
+  return `${depth === 0 ? './' : '../'.repeat(depth)}__porthole/client.js`;
 }
 /** HTML files above this are served as they are (never read whole into memory to inject). */
 export const MAX_INJECT_BYTES = 16 * 1024 * 1024;
@@ -109,7 +128,7 @@ async function servePage(
     if (inject) {
       // Read once: the tag and the ETag must name the same generation.
       const { instanceId, generation } = ctx;
-      const result = injectClientTag(bytes, clientTag(instanceId, generation));
+      const result = injectClientTag(bytes, clientTag(instanceId, generation, clientSrc(ex.head.path, bytes)));
       if (result.kind === 'injected') {
         body = result.body;
         etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}"`;

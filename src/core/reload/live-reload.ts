@@ -184,7 +184,7 @@ export class LiveReload {
    * is refused (0).
    */
   navigate(path: string): number {
-    // Printable ASCII (a URL's path and query are percent-encoded), no `\\`, not `//host`.
+    // Printable ASCII (a URL's path and query are percent-encoded), no backslash, not `//host`.
     if (this.phase !== 'running' || !/^\/(?!\/)[!-~]*$/.test(path) || path.includes('\\')) return 0;
     const told = this.clients.size;
     this.setup.diagnostic('debug', `live reload: navigate ${path} (${told} page${told === 1 ? '' : 's'})`);

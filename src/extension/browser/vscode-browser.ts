@@ -136,18 +136,37 @@ export class PageOpener extends Disposable {
     const root = resolveRoot(state.config, folderContext(server.folder, this.logUri));
     const byLink = vscode.workspace.getConfiguration('debug.javascript').get<unknown>('debugByLinkOptions');
     const base = typeof byLink === 'object' && byLink !== null ? (byLink as Record<string, unknown>) : {};
+    // In a remote window js-debug launches the browser on the UI side (its companion) unless told
+    // `browserLaunchLocation: "workspace"`: that browser reaches the page by the external URL,
+    // whose path may carry a proxy's prefix (code-server's /proxy/<port>/), mapped to the root.
+    let target = url;
+    const extra: Record<string, unknown> = {};
+    if (vscode.env.remoteName !== undefined && base.browserLaunchLocation !== 'workspace') {
+      const external = await vscode.env.asExternalUri(vscode.Uri.parse(url));
+      target = external.toString();
+      const prefix = new URL(target).pathname.slice(0, new URL(target).pathname.length - new URL(url).pathname.length + 1);
+      if (prefix !== '/' && prefix.endsWith('/')) extra.pathMapping = { [prefix]: root };
+    }
     const config: vscode.DebugConfiguration = {
       ...base,
+      ...extra,
       type: state.config.browser.toLowerCase() === 'edge' ? 'pwa-msedge' : 'pwa-chrome',
       request: 'launch',
       name: `Porthole: ${url}`,
-      url,
+      url: target,
       webRoot: root,
     };
     const folder = this.manager.isLoose(server.folder) ? undefined : server.folder;
     const started = await vscode.debug.startDebugging(folder, config);
-    if (started) this.output.log('info', `[${server.folder.name}] Debugging ${url} (${config.type}, webRoot ${root}).`);
-    else this.output.log('warn', `[${server.folder.name}] The debugger did not start for ${url}; see the Debug Console.`);
+    if (started) {
+      this.output.log('info', `[${server.folder.name}] Debugging ${target} (${config.type}, webRoot ${root}).`);
+    } else {
+      const hint = vscode.env.remoteName !== undefined
+        ? ' In a remote window or code-server the browser starts on your side; to start it on the remote machine, set "browserLaunchLocation": "workspace" in debug.javascript.debugByLinkOptions.'
+        : ' Is Chrome (or Edge) installed? debug.javascript.debugByLinkOptions can name it ("runtimeExecutable").';
+      this.output.log('warn', `[${server.folder.name}] The debugger did not start a browser on ${target}.${hint}`);
+      void vscode.window.showWarningMessage(`Porthole: the JavaScript debugger could not start a browser on ${target}.${hint}`);
+    }
     return started;
   }
 

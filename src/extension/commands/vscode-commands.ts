@@ -30,6 +30,8 @@ export interface ServerStateReport {
   readonly path: string;
   readonly state: ServerState;
   readonly requestCount: number;
+  /** Pages connected to the live-reload stream (tabs, previews, devices). */
+  readonly connectedPages: number;
 }
 
 export function registerCommands({ manager, output, requests, sharing, pages }: CommandDeps): vscode.Disposable[] {
@@ -157,6 +159,7 @@ export function registerCommands({ manager, output, requests, sharing, pages }: 
         path: folder.uri.fsPath,
         state: controller.state,
         requestCount: controller.requestCount,
+        connectedPages: controller.connectedPages,
       })),
     [COMMANDS.measureEventLoop]: (durationMs?: unknown) =>
       measureEventLoopDelay(typeof durationMs === 'number' ? durationMs : 10_000),
