@@ -84,11 +84,28 @@ test('UI: the preview beside the editor shows the page and reloads on an edit; a
   let browser;
   let site;
   try {
+    // porthole.browser is a user setting (application scope): a browser that does not exist.
+    const userSettings = path.join(server.dirs.userData, 'User', 'settings.json');
+    fs.writeFileSync(userSettings, JSON.stringify({ ...JSON.parse(fs.readFileSync(userSettings, 'utf8')), 'porthole.browser': 'porthole-no-such-browser' }, null, 2));
     browser = await e2e.launchBrowser({ manifest });
     const { page } = browser;
     const shot = (name) => page.screenshot({ path: path.join(OUTPUT_DIR, `editor-ui-${name}.png`) });
     await e2e.openWorkbench(page, server);
     await e2e.statusBarItem(page, 'Go Live').waitFor({ state: 'visible', timeout: 60_000 });
+
+    await t.test('a browser that cannot start says so and offers the default, which opens the page', async () => {
+      await e2e.runCommand(page, 'Porthole: Open in Browser');
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'could not start the browser "porthole-no-such-browser"' }).first();
+      await toast.waitFor({ state: 'visible', timeout: 30_000 });
+      assert.match(await toast.innerText(), /not found/);
+      await shot('browser-failed');
+      const popup = browser.context.waitForEvent('page', { timeout: 20_000 });
+      await toast.getByRole('button', { name: 'Open in Default Browser' }).click();
+      const opened = await popup;
+      await opened.waitForLoadState('domcontentloaded', { timeout: 20_000 }).catch(() => {});
+      assert.match(opened.url(), new RegExp(`(:${port}|/proxy/${port})/$`));
+      await opened.close();
+    });
 
     await t.test('helloworld.html in the editor; the editor-title button opens the preview beside it', async () => {
       await page.keyboard.press('Control+P');
@@ -99,7 +116,8 @@ test('UI: the preview beside the editor shows the page and reloads on an edit; a
       await page.locator('.tabs-container .tab', { hasText: 'helloworld.html' }).first().waitFor({ state: 'visible', timeout: 15_000 });
       await page.locator('.editor-actions [aria-label^="Open Preview to the Side"]').first().click({ timeout: 15_000 });
       const frame = await previewFrame(page, port, 'Hello, world');
-      assert.equal(await frame.evaluate(() => Boolean(window.__portholeReload)), true, 'the live-reload client runs in the preview');
+      // The live-reload client runs in the preview and its stream connected (hello received).
+      await frame.waitForFunction(() => Boolean(window.__portholeReload && window.__portholeReload.id), undefined, { timeout: 15_000 });
       // Beside: two editor groups, the preview in the second.
       assert.equal(await page.locator('.editor-group-container').count(), 2);
       await e2e.statusBarItem(page, `Port : ${port}`).waitFor({ state: 'visible', timeout: 20_000 });
@@ -133,6 +151,14 @@ test('UI: the preview beside the editor shows the page and reloads on an edit; a
       await site.waitForFunction(() => document.title.includes('Porthole sample site'), undefined, { timeout: 15_000 });
       assert.match(logChannelFile(server, 'Porthole'), /Following the editor: took \d+ pages? to \/index\.html/);
       await site.screenshot({ path: path.join(OUTPUT_DIR, 'editor-ui-followed.png') });
+    });
+
+    await t.test('one tab: Open in Browser takes the open page there instead of opening another, and says so', async () => {
+      const pagesBefore = browser.context.pages().length;
+      await e2e.runCommand(page, 'Porthole: Open in Browser');
+      await site.waitForURL(`http://127.0.0.1:${port}/`, { timeout: 15_000 });
+      assert.match(logChannelFile(server, 'Porthole'), /A page of this server is already open: took (it|all \d+) to \/ instead of opening another tab\./);
+      assert.equal(browser.context.pages().length, pagesBefore, 'no new tab');
     });
   } finally {
     await site?.close().catch(() => {});
