@@ -27,6 +27,8 @@ import { browserChoice, startBrowser } from './node-browser';
 /** The integrated browser's command (desktop VS Code 1.109+); absent in code-server and the web. */
 export const INTEGRATED_BROWSER_COMMAND = 'workbench.action.browser.open';
 export const SIMPLE_BROWSER_COMMAND = 'simpleBrowser.api.open';
+/** How long a page told to navigate has to ask for the page before a tab opens instead. */
+export const NAVIGATE_CONFIRM_MS = 3_000;
 /** js-debug, built into VS Code (and code-server); the nightly build replaces it when installed. */
 const JS_DEBUG_IDS = ['ms-vscode.js-debug-nightly', 'ms-vscode.js-debug'];
 
@@ -52,15 +54,40 @@ export class PageOpener extends Disposable {
     this.register(vscode.window.onDidChangeActiveTextEditor((editor) => this.followEditor(editor)));
   }
 
-  /** Shows `url` (a page of `server`): an open page of that server goes there, else a browser opens it. */
+  /**
+   * Shows `url` (a page of `server`): an open page of that server goes there, else a browser opens
+   * it. A navigation counts once a page asks for the path (within NAVIGATE_CONFIRM_MS): a stream
+   * can outlive its page (a proxy that keeps it open, a phone asleep), and then a tab opens after all.
+   */
   async open(server: ManagedServer, url: string): Promise<OpenOutcome> {
     const path = originForm(url);
+    const arrived = this.requestFor(server, new URL(url).pathname, NAVIGATE_CONFIRM_MS);
     const pages = server.controller.navigate(path);
-    if (pages > 0) {
+    if (pages > 0 && (await arrived.promise)) {
       this.output.log('info', `[${server.folder.name}] A page of this server is already open: took ${pages === 1 ? 'it' : `all ${pages}`} to ${path} instead of opening another tab.`);
       return { kind: 'navigated', url, pages };
     }
+    arrived.cancel();
+    if (pages > 0) this.output.log('info', `[${server.folder.name}] ${pages} page${pages === 1 ? '' : 's'} of this server seemed open, but none came to ${path} within ${NAVIGATE_CONFIRM_MS / 1000} s: opening it.`);
     return this.openInBrowser(url);
+  }
+
+  /** Resolves true when `server` answers a GET for `pathname` (any query) within `ms`, else false. */
+  private requestFor(server: ManagedServer, pathname: string, ms: number): { promise: Promise<boolean>; cancel: () => void } {
+    let done: (arrived: boolean) => void = () => undefined;
+    const promise = new Promise<boolean>((resolve) => {
+      done = resolve;
+    });
+    const timer = setTimeout(() => finish(false), ms);
+    const sub = server.controller.onRequests((records) => {
+      if (records.some((r) => r.method === 'GET' && r.target.split('?', 1)[0] === pathname)) finish(true);
+    });
+    const finish = (arrived: boolean): void => {
+      clearTimeout(timer);
+      sub.dispose();
+      done(arrived);
+    };
+    return { promise, cancel: () => finish(false) };
   }
 
   /** Opens `url` in the browser of `porthole.browser` (never reuses a page). */
