@@ -69,7 +69,7 @@ test('API, no folder open: Go Live on a loose HTML file serves its folder; Stop 
   process.env.PORTHOLE_E2E_LOOSE_DIR = dir;
   try {
     const log = await runSuite('loose', { emptyWindow: true });
-    assert.match(log, /5 passed, 0 failed/);
+    assert.match(log, /6 passed, 0 failed/);
   } finally {
     delete process.env.PORTHOLE_E2E_LOOSE_DIR;
   }

@@ -89,7 +89,7 @@ export function registerCommands({ manager, output, requests, sharing, pages }: 
     [COMMANDS.start]: async (uri?: unknown) => {
       // An HTML file outside every workspace folder (the editor title, no folder open): its folder.
       const folder = folderOf(uri) ?? (uri instanceof vscode.Uri && !vscode.workspace.workspaceFolders?.length ? manager.looseFolderFor(uri) : undefined) ?? (await manager.pickFolderToStart());
-      return folder ? manager.start(folder, { openBrowser: true }) : undefined;
+      return folder ? manager.start(folder, { openBrowser: true, file: uri instanceof vscode.Uri ? uri : undefined }) : undefined;
     },
     [COMMANDS.stop]: async (uri?: unknown) => {
       const servers = await targets(uri, 'Porthole: Stop');

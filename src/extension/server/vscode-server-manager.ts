@@ -107,13 +107,13 @@ export class ServerManager extends Disposable {
    * Starts `folder`'s server (no-op when it runs). `openBrowser`: the caller opens the page when
    * the result says `opened` is wanted (Go Live and `porthole.openBrowser`), see `shouldOpen`.
    */
-  async start(folder: vscode.WorkspaceFolder, { openBrowser }: { openBrowser: boolean }): Promise<ServerState> {
+  async start(folder: vscode.WorkspaceFolder, { openBrowser, file }: { openBrowser: boolean; file?: vscode.Uri }): Promise<ServerState> {
     const { config, problems } = readFolderConfig(folder);
     for (const p of problems) this.output.log('warn', `[${folder.name}] ${p}`);
     const { controller } = this.ensure(folder);
     const wasRunning = controller.state.kind === 'running';
     const state = await controller.start(config);
-    if (state.kind === 'running' && !wasRunning && openBrowser && config.openBrowser) await this.openPage?.(this.ensure(folder), this.pageUrl(folder, state));
+    if (state.kind === 'running' && !wasRunning && openBrowser && config.openBrowser) await this.openPage?.(this.ensure(folder), this.pageUrl(folder, state, file));
     if (state.kind !== 'running' && this.isLoose(folder)) this.forget(folder);
     return state;
   }
@@ -122,13 +122,14 @@ export class ServerManager extends Disposable {
   openPage: ((server: ManagedServer, url: string) => Promise<unknown>) | undefined;
 
   /**
-   * The page Go Live opens: the active editor's HTML file when it lies in the served folder, else
-   * the server's root URL.
+   * The page Go Live opens: `file` (the editor title's HTML file), else the active editor's HTML
+   * file, when it lies in the served folder; else the server's root URL.
    */
-  pageUrl(folder: vscode.WorkspaceFolder, state: Extract<ServerState, { kind: 'running' }>): string {
-    const doc = vscode.window.activeTextEditor?.document;
-    if (doc && doc.uri.scheme === 'file' && isHtmlPath(doc.uri.fsPath)) {
-      const url = fileUrl(state.address.url, resolveRoot(state.config, folderContext(folder, this.context.logUri)), doc.uri.fsPath);
+  pageUrl(folder: vscode.WorkspaceFolder, state: Extract<ServerState, { kind: 'running' }>, file?: vscode.Uri): string {
+    const root = resolveRoot(state.config, folderContext(folder, this.context.logUri));
+    for (const uri of [file, vscode.window.activeTextEditor?.document.uri]) {
+      if (!uri || uri.scheme !== 'file' || !isHtmlPath(uri.fsPath)) continue;
+      const url = fileUrl(state.address.url, root, uri.fsPath);
       if (url) return url;
     }
     return state.address.url;

@@ -61,6 +61,17 @@ const tests = [
     assert.equal(await portClosed(port), true);
     assert.deepEqual(await states(), []);
   }],
+  ['Go Live on the file (the editor-title button, no editor active) serves its folder again and opens that file', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const before = opened().length;
+    const state = await vscode.commands.executeCommand('porthole.start', vscode.Uri.file(path.join(DIR, 'other.html')));
+    assert.equal(state && state.kind, 'running', JSON.stringify(state));
+    assert.deepEqual((await states()).map((s) => s.path), [DIR]);
+    await waitFor('the browser', () => opened().length > before);
+    assert.equal(opened().at(-1), (await vscode.env.asExternalUri(vscode.Uri.parse(`http://127.0.0.1:${state.address.port}/other.html`))).toString());
+    await vscode.commands.executeCommand('porthole.stop');
+    assert.deepEqual(await states(), []);
+  }],
   ['with no HTML file active, Go Live has nothing to serve (it says so)', async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     const state = await vscode.commands.executeCommand('porthole.start');
