@@ -127,6 +127,17 @@ test('UI: the preview beside the editor shows the page and reloads on an edit; a
       await shot('preview-reloaded');
     });
 
+    await t.test('a link followed in the preview leads to a page that live-reloads too', async () => {
+      const frame = await previewFrame(page, port, 'Hello, preview');
+      await frame.locator('#link-menu').click();
+      const menu = await previewFrame(page, port, 'Welcome to');
+      assert.match(menu.url(), /\/index\.html\?__porthole_preview=1$/);
+      await menu.waitForFunction(() => Boolean(window.__portholeReload && window.__portholeReload.id), undefined, { timeout: 15_000 });
+      const file = path.join(workspace, 'index.html');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('Welcome to', 'Welcome again to'));
+      await previewFrame(page, port, 'Welcome again to');
+    });
+
     await t.test('porthole.followEditor: a Chromium page of the server follows the editor to index.html, not to style.css', async () => {
       site = await browser.context.newPage();
       await site.goto(`http://127.0.0.1:${port}/helloworld.html`, { timeout: 15_000 });
@@ -143,7 +154,9 @@ test('UI: the preview beside the editor shows the page and reloads on an edit; a
       }
       await site.waitForURL(`http://127.0.0.1:${port}/index.html`, { timeout: 15_000 });
       await site.waitForFunction(() => document.title.includes('Porthole sample site'), undefined, { timeout: 15_000 });
-      assert.match(logChannelFile(server, 'Porthole'), /Following the editor: took \d+ pages? to \/index\.html/);
+      const followed = /Following the editor: took (the page|\d+ pages) to \/index\.html/;
+      for (let i = 0; i < 50 && !followed.test(logChannelFile(server, 'Porthole')); i++) await new Promise((r) => setTimeout(r, 200));
+      assert.match(logChannelFile(server, 'Porthole'), followed);
       await site.screenshot({ path: path.join(OUTPUT_DIR, 'editor-ui-followed.png') });
     });
 
@@ -151,7 +164,9 @@ test('UI: the preview beside the editor shows the page and reloads on an edit; a
       const pagesBefore = browser.context.pages().length;
       await e2e.runCommand(page, 'Porthole: Open in Browser');
       await site.waitForURL(`http://127.0.0.1:${port}/`, { timeout: 15_000 });
-      assert.match(logChannelFile(server, 'Porthole'), /A page of this server is already open: took (it|all \d+) to \/ instead of opening another tab\./);
+      const said = /A page of this server is already open: took (it|all \d+) to \/ instead of opening another tab\./;
+      for (let i = 0; i < 50 && !said.test(logChannelFile(server, 'Porthole')); i++) await new Promise((r) => setTimeout(r, 200));
+      assert.match(logChannelFile(server, 'Porthole'), said);
       assert.equal(browser.context.pages().length, pagesBefore, 'no new tab');
     });
   } finally {

@@ -13,7 +13,8 @@
  *   them when none matches, e.g. an @import'ed file); the page's JavaScript state is kept;
  * - `img` (data: {"paths": [...]}): re-fetch the matching <img>; reload when none matches;
  * - `navigate` (data: {"path": "/page.html"}): go to that path of this page's own origin (the
- *   editor's "one tab" and "follow the editor"); a preview page keeps its preview marker.
+ *   editor's "one tab" and "follow the editor"); a preview page keeps its preview marker, and so
+ *   do the same-origin links clicked in it.
  * When the browser gives up on the stream (readyState CLOSED), it retries with a bounded backoff.
  */
 import { createHash } from 'node:crypto';
@@ -126,6 +127,20 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
       var delay = Math.min(10000, 250 * Math.pow(2, state.attempts++));
       setTimeout(connect, delay);
     });
+  }
+  // The editor's preview (its URL has the marker): links within the site keep the marker, so the
+  // next page is injected too (a page's own iframes never get it).
+  var previewMarker = new URL(location.href).searchParams.get('__porthole_preview');
+  if (previewMarker !== null) {
+    document.addEventListener('click', function (e) {
+      var a = e.target && e.target.closest ? e.target.closest('a[href]') : null;
+      if (!a || (a.target && a.target !== '_self') || a.hasAttribute('download')) return;
+      var u;
+      try { u = new URL(a.href); } catch (err) { return; }
+      if (u.origin !== location.origin || u.searchParams.has('__porthole_preview')) return;
+      u.searchParams.set('__porthole_preview', previewMarker);
+      a.href = u.href;
+    }, true);
   }
   connect();
 })();
