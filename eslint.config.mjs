@@ -27,8 +27,10 @@ const CORE_ROOMS = {
   files: ['http', 'access', 'text'],
   log: ['http', 'access', 'text'],
   reload: ['files', 'http', 'access', 'text'],
-  server: ['reload', 'files', 'log', 'http', 'access', 'text'],
-  worker: ['server', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  // Strict validation of every option (used by the CLI, the extension and PreviewServer).
+  config: ['reload', 'access', 'text'],
+  server: ['config', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  worker: ['server', 'config', 'reload', 'files', 'log', 'http', 'access', 'text'],
 };
 
 /**

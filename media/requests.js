@@ -463,6 +463,9 @@
   filterInput.value = ui.filter;
   filterInput.addEventListener('input', () => {
     ui.filter = filterInput.value;
+    // Kept at once, not on saveState's timer: the view may be hidden (and this page thrown away)
+    // within the next 200 ms, and the filter typed must survive it.
+    vscode.setState(ui);
     clearTimeout(filterTimer);
     filterTimer = window.setTimeout(applyFilter, 150);
   });

@@ -13,6 +13,9 @@ const common = {
   minify: production,
   logLevel: 'warning',
   define: { PORTHOLE_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
+  // encoding-sniffer needs only the Encoding Standard's label table (labelToName); the `-lite`
+  // entry exports the same functions without the legacy multi-byte decoders (~165 KB less).
+  alias: { '@exodus/bytes/encoding.js': '@exodus/bytes/encoding-lite.js' },
 };
 
 const entries = [

@@ -1,10 +1,25 @@
 /**
  * Flags → options. Pure: no I/O, so tests can feed it argv arrays. Errors are values with a plain
- * message ("unknown flag --prot").
+ * message ("unknown flag --prot"); invalid values are listed one per line with the flag, the value
+ * and the reason, checked by the core's own rules.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, DERIVED_PORT_RANGE, DEFAULT_RELOAD, DEFAULT_TIMEOUTS, type ServerOptionsInput } from '../core';
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DERIVED_PORT_RANGE,
+  DEFAULT_RELOAD,
+  DEFAULT_TIMEOUTS,
+  OPTION_BOUNDS,
+  checkServerOptions,
+  showValue,
+  validateServerOptions,
+  wholeNumberProblem,
+  type OptionName,
+  type RawServerOptions,
+  type ServerOptionsInput,
+} from '../core';
 
 /** The environment variable the passphrase of an encrypted --key is read from. */
 export const PASSPHRASE_ENV = 'PORTHOLE_KEY_PASSPHRASE';
@@ -22,6 +37,8 @@ Options:
   --no-listing         answer 404 for folders without index.html instead of listing them
   --dotfiles           serve files and folders whose name starts with "."
   --follow-symlinks    serve symlinks that lead outside the root
+  --allow-cross-site   let pages on other sites load these files as scripts, images or
+                       fetch() (default: refused with 403; navigations always work)
   --allowed-host NAME  also answer to this Host name (repeatable; tunnels, custom names)
   --allowed-client CIDR  only these clients (repeatable, e.g. 192.168.1.0/24); loopback always
   --no-host-names      do not reverse-resolve client addresses for the log
@@ -72,14 +89,36 @@ export type ParsedArgs =
   | { readonly kind: 'run'; readonly options: CliOptions }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  | { readonly kind: 'error'; readonly message: string };
+  /** The command line could not be read (unknown flag, missing value): usage follows. */
+  | { readonly kind: 'error'; readonly message: string }
+  /** A value is invalid: one line per value, `--flag "value": reason`. */
+  | { readonly kind: 'invalid'; readonly problems: readonly string[] };
 
-function parsePort(text: string | undefined): { port: number | null } | { error: string } {
-  if (text === undefined) return { port: DEFAULT_PORT };
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return { error: `--port takes a number from 0 to 65535, not "${text}"` };
-  return { port: Number(text) };
+/** The flag that sets each core option (for messages in the user's own words). */
+const FLAG_OF: Partial<Record<OptionName, string>> = {
+  root: 'the root folder',
+  port: '--port',
+  host: '--host',
+  logFile: '--log',
+  allowedHosts: '--allowed-host',
+  allowedClients: '--allowed-client',
+  'reload.ignore': '--reload-ignore',
+  'reload.debounceMs': '--reload-debounce',
+  'timeouts.idleMs': '--keep-alive-timeout',
+  'timeouts.headersMs': '--header-timeout',
+};
+
+/** Seconds as the timeout flags take them: digits with up to three decimals (`5`, `0.5`). */
+function secondsToMs(text: string): number | undefined {
+  return /^\d{1,7}(\.\d{1,3})?$/.test(text) ? Math.round(Number(text) * 1000) : undefined;
 }
 
+/**
+ * argv → options. Every value is checked strictly, by the core's rules (checkServerOptions) for
+ * the server's options and here for the CLI's own (--workers, the seconds of the timeouts,
+ * --cert/--key): an invalid value is never replaced by a default, it is reported with the flag,
+ * the value and the reason (`kind: 'invalid'`), and the CLI exits 1.
+ */
 export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (argv.some((a) => /^--(key-)?passphrase(=|$)/.test(a))) {
     return {
@@ -101,6 +140,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         'no-listing': { type: 'boolean' },
         dotfiles: { type: 'boolean' },
         'follow-symlinks': { type: 'boolean' },
+        'allow-cross-site': { type: 'boolean' },
         'allowed-host': { type: 'string', multiple: true },
         'allowed-client': { type: 'string', multiple: true },
         'no-host-names': { type: 'boolean' },
@@ -127,38 +167,71 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
   if (positionals.length > 1) return { kind: 'error', message: `one root folder only, got: ${positionals.join(' ')}` };
-  const parsedPort = parsePort(values.port);
-  if ('error' in parsedPort) return { kind: 'error', message: parsedPort.error };
-  const port = parsedPort.port;
-  const host = values.host ?? DEFAULT_HOST;
-  if (host.length === 0) return { kind: 'error', message: '--host needs an address' };
-  const debounce = values['reload-debounce'] ?? String(DEFAULT_RELOAD.debounceMs);
-  if (!/^\d{1,5}$/.test(debounce) || Number(debounce) > 10_000) {
-    return { kind: 'error', message: `--reload-debounce takes milliseconds from 0 to 10000, not "${debounce}"` };
-  }
-  const workersText = values.workers ?? '1';
-  if (!/^\d{1,2}$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 64) {
-    return { kind: 'error', message: `--workers takes a number from 1 to 64, not "${workersText}"` };
-  }
-  const seconds = (flag: string, text: string | undefined, fallbackMs: number): number | string => {
-    if (text === undefined) return fallbackMs;
-    if (!/^\d{1,4}(\.\d{1,3})?$/.test(text) || Number(text) <= 0) return `${flag} takes seconds above 0, not "${text}"`;
-    return Math.round(Number(text) * 1000);
+
+  const problems: string[] = [];
+  const refuse = (flag: string, value: unknown, reason: string): void => {
+    problems.push(`${flag} ${showValue(value)}: ${reason}`);
   };
-  const idleMs = seconds('--keep-alive-timeout', values['keep-alive-timeout'], DEFAULT_TIMEOUTS.idleMs);
-  if (typeof idleMs === 'string') return { kind: 'error', message: idleMs };
-  const headersMs = seconds('--header-timeout', values['header-timeout'], DEFAULT_TIMEOUTS.headersMs);
-  if (typeof headersMs === 'string') return { kind: 'error', message: headersMs };
-  if ((values.cert === undefined) !== (values.key === undefined)) {
-    return { kind: 'error', message: '--cert and --key go together: give both PEM files' };
+  const workersText = values.workers ?? '1';
+  const workersProblem = wholeNumberProblem(workersText, 1, 64);
+  if (workersProblem !== undefined) refuse('--workers', workersText, workersProblem);
+  const seconds = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const ms = secondsToMs(text);
+    if (ms === undefined) refuse(flag, text, 'takes seconds: digits with up to three decimals (e.g. 5 or 0.5)');
+    return ms;
+  };
+  const idleMs = seconds('--keep-alive-timeout', values['keep-alive-timeout']);
+  const headersMs = seconds('--header-timeout', values['header-timeout']);
+  for (const [flag, value] of [['--cert', values.cert], ['--key', values.key]] as const) {
+    if (value === '') refuse(flag, value, 'is empty: give the path of a PEM file');
   }
-  if (values.https === true && values.cert !== undefined) {
-    return { kind: 'error', message: '--https makes its own certificate; leave it out when you give --cert and --key' };
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    problems.push('--cert and --key go together: give both PEM files');
   }
   const passphraseFile = values['passphrase-file'];
   if (passphraseFile !== undefined && values.key === undefined) {
-    return { kind: 'error', message: '--passphrase-file is for an encrypted --key: give --cert and --key too' };
+    problems.push('--passphrase-file is for an encrypted --key: give --cert and --key too');
   }
+  if (values.https === true && values.cert !== undefined) {
+    problems.push('--https makes its own certificate; leave it out when you give --cert and --key');
+  }
+  const path = (text: string | undefined): string | undefined => (text === undefined ? undefined : text === '' ? '' : resolve(cwd, text));
+  const raw: RawServerOptions = {
+    root: positionals[0] === '' ? '' : resolve(cwd, positionals[0] ?? '.'),
+    port: values.port ?? DEFAULT_PORT,
+    host: values.host ?? DEFAULT_HOST,
+    logFile: path(values.log),
+    listing: values['no-listing'] !== true,
+    dotfiles: values.dotfiles === true,
+    followSymlinks: values['follow-symlinks'] === true,
+    crossSiteLoads: values['allow-cross-site'] === true,
+    allowedHosts: values['allowed-host'] ?? [],
+    allowedClients: values['allowed-client'] ?? [],
+    resolveHostNames: values['no-host-names'] !== true,
+    timeouts: { idleMs: idleMs ?? DEFAULT_TIMEOUTS.idleMs, headersMs: headersMs ?? DEFAULT_TIMEOUTS.headersMs },
+    reload: {
+      enabled: values['no-reload'] !== true,
+      ignore: [...DEFAULT_RELOAD.ignore, ...(values['reload-ignore'] ?? [])],
+      debounceMs: values['reload-debounce'] ?? DEFAULT_RELOAD.debounceMs,
+    },
+  };
+  const shownText: Partial<Record<OptionName, string | undefined>> = {
+    'timeouts.idleMs': values['keep-alive-timeout'],
+    'timeouts.headersMs': values['header-timeout'],
+  };
+  for (const p of checkServerOptions(raw)) {
+    const flag = FLAG_OF[p.option] ?? p.option;
+    if (p.option === 'timeouts.idleMs' || p.option === 'timeouts.headersMs') {
+      const max = OPTION_BOUNDS.timeout.max / 1000;
+      refuse(flag, shownText[p.option], `must be more than 0 and at most ${max} seconds`);
+    } else {
+      problems.push(`${flag} ${p.value}: ${p.reason}`);
+    }
+  }
+  if (problems.length > 0) return { kind: 'invalid', problems };
+
+  const server = validateServerOptions(raw) as ServerOptionsInput & { readonly host: string };
   const tls: TlsChoice =
     values.cert !== undefined && values.key !== undefined
       ? {
@@ -176,24 +249,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
       tls,
       qr: values.qr === true,
       workers: Number(workersText),
-      server: {
-        timeouts: { idleMs, headersMs },
-        root: resolve(cwd, positionals[0] ?? '.'),
-        port,
-        host,
-        logFile: values.log === undefined ? undefined : resolve(cwd, values.log),
-        listing: values['no-listing'] !== true,
-        dotfiles: values.dotfiles === true,
-        followSymlinks: values['follow-symlinks'] === true,
-        allowedHosts: values['allowed-host'] ?? [],
-        allowedClients: values['allowed-client'] ?? [],
-        resolveHostNames: values['no-host-names'] !== true,
-        reload: {
-          enabled: values['no-reload'] !== true,
-          ignore: [...DEFAULT_RELOAD.ignore, ...(values['reload-ignore'] ?? [])],
-          debounceMs: Number(debounce),
-        },
-      },
+      server,
       quiet: values.quiet === true,
       open: values.open === true,
     },

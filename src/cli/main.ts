@@ -9,20 +9,20 @@
  */
 import { spawn } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { renderUnicodeCompact } from 'uqr';
 import {
   PreviewServer,
   PrivateKeyError,
   checkCertificatePair,
+  escapeForDisplay,
   formatShortLine,
   isLoopbackBind,
   lanAddresses,
   loadOrCreateCertificate,
   networkUrls,
-  parseCidr,
   type BoundAddress,
   type ServerOptionsInput,
   type TlsOptions,
@@ -37,8 +37,9 @@ type ClusterMessage =
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'shutdown' };
 
+/** Every line the CLI prints that may carry outside text goes through escapeForDisplay. */
 function fail(message: string): never {
-  process.stderr.write(`porthole: ${message}\n`);
+  process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
   process.exit(1);
 }
 
@@ -132,6 +133,19 @@ function loadTls(options: CliOptions): { tls: TlsOptions | undefined; notes: str
   };
 }
 
+/** True when `path` lies inside the folder `root` (both made absolute, symlinks resolved where they exist). */
+function isInsideFolder(root: string, path: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const rel = relative(real(root), join(real(dirname(path)), basename(path)));
+  return rel !== '' && rel.split(sep)[0] !== '..' && !isAbsolute(rel);
+}
+
 function banner(options: CliOptions, address: BoundAddress, notes: readonly string[]): string {
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${options.server.root}`];
@@ -144,14 +158,22 @@ function banner(options: CliOptions, address: BoundAddress, notes: readonly stri
     if (network.length === 0) lines.push('No network address found: is this machine on a network?');
     else lines.push('Nothing connects? A firewall is the usual cause: allow this port (e.g. `sudo ufw allow ' + address.port + '/tcp`).');
     if (options.server.dotfiles === true) lines.push('Warning: --dotfiles is on while shared; .env and .git stay denied only if you keep it off.');
+    const { logFile, root } = options.server;
+    if (logFile !== undefined && isInsideFolder(root, logFile)) {
+      lines.push(
+        `Note: the request log ${logFile} is inside the shared folder. It names every client and URL; only this computer can read it over HTTP (other devices get 404). To keep it out of the folder, pass --log with a path elsewhere.`,
+      );
+    }
   }
   lines.push(...notes);
   if (options.server.logFile !== undefined) lines.push(`Log: ${options.server.logFile}`);
+  // Paths (the root, the log file) are names from the disk: escaped like everything else printed.
+  const shown = lines.map(escapeForDisplay);
   if (options.qr) {
     const target = network[0] ?? address.url;
-    lines.push(`QR code for ${target}:`, renderUnicodeCompact(target));
+    shown.push(`QR code for ${escapeForDisplay(target)}:`, renderUnicodeCompact(target));
   }
-  return lines.join('\n') + '\n';
+  return shown.join('\n') + '\n';
 }
 
 function serverOptions(options: CliOptions, tls: TlsOptions | undefined): ServerOptionsInput {
@@ -163,7 +185,7 @@ async function serve(options: CliOptions, input: ServerOptionsInput, onListening
   const server = new PreviewServer();
   server.on('diagnostic', (level, message) => {
     if (level === 'error' || level === 'warn') {
-      process.stderr.write(`porthole: ${message}\n`);
+      process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
     }
   });
   let address: BoundAddress;
@@ -181,18 +203,7 @@ async function serve(options: CliOptions, input: ServerOptionsInput, onListening
   return server;
 }
 
-function validate(options: CliOptions): void {
-  for (const cidr of options.server.allowedClients ?? []) {
-    try {
-      parseCidr(cidr);
-    } catch (err) {
-      fail(`--allowed-client: ${(err as Error).message}`);
-    }
-  }
-}
-
 async function runSingle(options: CliOptions): Promise<void> {
-  validate(options);
   const { tls, notes } = loadTls(options);
   // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
   const running: { server?: PreviewServer } = {};
@@ -218,7 +229,6 @@ async function runSingle(options: CliOptions): Promise<void> {
 }
 
 function runPrimary(options: CliOptions): void {
-  validate(options);
   const { notes } = loadTls(options);
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers: Worker[] = [];
@@ -294,7 +304,12 @@ switch (parsed.kind) {
     process.stdout.write(`${typeof PORTHOLE_VERSION === 'string' ? PORTHOLE_VERSION : 'dev'}\n`);
     break;
   case 'error':
-    process.stderr.write(`porthole: ${parsed.message}\n\n${USAGE}`);
+    process.stderr.write(`porthole: ${escapeForDisplay(parsed.message)}\n\n${USAGE}`);
+    process.exit(1);
+    break;
+  case 'invalid':
+    // Nothing starts: each invalid value with its flag and the reason (values already escaped).
+    process.stderr.write(parsed.problems.map((p) => `porthole: ${escapeForDisplay(p)}\n`).join('') + 'porthole: nothing was started; `porthole --help` lists the options.\n');
     process.exit(1);
     break;
   case 'run': {

@@ -11,3 +11,22 @@ export { lanAddresses, networkUrls, urlFor, type LanAddress } from './access/net
 export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { formatSize } from './text/format-size';
+export { escapeForDisplay } from './text/display-text';
+export {
+  OPTION_BOUNDS,
+  InvalidOptionsError,
+  absolutePathProblem,
+  allowedHostProblem,
+  bindHostProblem,
+  booleanProblem,
+  checkServerOptions,
+  showValue,
+  toWholeNumber,
+  validateServerOptions,
+  wholeNumberProblem,
+  type OptionName,
+  type OptionProblem,
+  type RawServerOptions,
+} from './config/validate-options';
+export { cidrProblem } from './access/access-policy';
+export { globProblem } from './reload/live-reload-glob';

@@ -25,6 +25,43 @@ export interface Timeouts {
   readonly writeStallMs: number;
   /** On close(), sockets still busy after this are destroyed. */
   readonly closeGraceMs: number;
+  /** A whole request body must arrive within this, counted from the end of its head (408 and close). */
+  readonly bodyMs: number;
+}
+
+/**
+ * What one client may cost the server, beyond the protocol limits of http/limits.ts. Every value is
+ * a positive number; tests pass small ones. README's "Limits" table lists each with its answer.
+ */
+export interface TransferLimits {
+  /**
+   * Response bytes a connection may have queued in memory (socket.writableLength, above what the
+   * kernel took): the next pipelined request is not read or parsed until the queue drains below it.
+   */
+  readonly maxQueuedBytes: number;
+  /**
+   * Response bytes queued in memory summed over every connection: past it, a connection whose
+   * own queue is not empty reads and parses nothing more until it drains (many connections that
+   * each stay under maxQueuedBytes cannot add up without bound). Fast readers are not held back.
+   */
+  readonly maxQueuedTotalBytes: number;
+  /**
+   * Response bodies built in memory (rewritten pages, overlays, listings), summed over every
+   * connection until the kernel took them: beyond it a new one is answered 503 with Retry-After.
+   */
+  readonly maxBuiltBytes: number;
+  /**
+   * Slowest reader, in bytes per second over each `rateWindowMs`: a connection whose queued
+   * response drains slower than this is closed (RFC 9112 §9.5 lets a server close idle or slow
+   * connections).
+   */
+  readonly minSendBytesPerSec: number;
+  /** Slowest request body, in bytes per second over each `rateWindowMs`: slower → 408 and close. */
+  readonly minReceiveBytesPerSec: number;
+  /** The window both minimum rates are measured over, in ms. */
+  readonly rateWindowMs: number;
+  /** Live-reload event streams one client address may hold open at once; beyond → 503. */
+  readonly maxEventStreamsPerClient: number;
 }
 
 export interface TlsOptions {
@@ -68,8 +105,19 @@ export interface ServerOptions {
   /** Reverse-DNS the client IP for the log (cached, bounded, never delays a response). */
   readonly resolveHostNames: boolean;
   readonly timeouts: Timeouts;
-  /** Connections beyond this are closed at once. */
-  readonly maxConnections: number;
+  /**
+   * Connections (HTTPS ones still in their handshake included) beyond this are closed at once;
+   * undefined = derived from the process's descriptor limit (see `connectionCapFor`).
+   */
+  readonly maxConnections: number | undefined;
+  /** Queued output, in-memory bodies, minimum transfer rates, event streams per client. */
+  readonly limits: TransferLimits;
+  /**
+   * Answer cross-site subresource loads (`Sec-Fetch-Site: cross-site` on a script, image, fetch…)
+   * instead of refusing them with 403. Off by default: any web site could otherwise run or probe
+   * the served files. Navigations (pages, iframes) are always answered.
+   */
+  readonly crossSiteLoads: boolean;
   /** Request bodies (always discarded) beyond this get 413. */
   readonly maxBodyBytes: number;
   /** Extra `Host` names accepted besides loopback names (and LAN addresses when shared). */
@@ -98,7 +146,35 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   idleMs: 5_000,
   writeStallMs: 30_000,
   closeGraceMs: 2_000,
+  bodyMs: 30_000,
 };
+
+export const DEFAULT_LIMITS: TransferLimits = {
+  maxQueuedBytes: 1024 * 1024,
+  maxQueuedTotalBytes: 64 * 1024 * 1024,
+  maxBuiltBytes: 64 * 1024 * 1024,
+  minSendBytesPerSec: 1024,
+  minReceiveBytesPerSec: 1024,
+  rateWindowMs: 20_000,
+  maxEventStreamsPerClient: 32,
+};
+
+/** The connection cap never goes above this, however many descriptors the process may open. */
+export const MAX_CONNECTIONS_CEILING = 20_000;
+/** Descriptors kept back for everything that is not a client socket (log, watcher, Node itself). */
+export const RESERVED_DESCRIPTORS = 64;
+/** The descriptor limit assumed where it cannot be read (no /proc). */
+export const FALLBACK_DESCRIPTOR_LIMIT = 1024;
+
+/**
+ * The default connection cap for a process allowed `descriptorLimit` open descriptors (the soft
+ * RLIMIT_NOFILE): each connection may hold its socket and one open file, after RESERVED_DESCRIPTORS
+ * for the rest; at least 16, at most MAX_CONNECTIONS_CEILING. E.g. 1024 → 480, 300 → 118.
+ */
+export function connectionCapFor(descriptorLimit: number): number {
+  const limit = Number.isFinite(descriptorLimit) && descriptorLimit > 0 ? descriptorLimit : FALLBACK_DESCRIPTOR_LIMIT;
+  return Math.max(16, Math.min(MAX_CONNECTIONS_CEILING, Math.floor((limit - RESERVED_DESCRIPTORS) / 2)));
+}
 
 export const DEFAULT_RELOAD: ReloadOptions = {
   enabled: true,
@@ -118,7 +194,9 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   logFile: undefined,
   resolveHostNames: true,
   timeouts: DEFAULT_TIMEOUTS,
-  maxConnections: 20_000,
+  maxConnections: undefined,
+  limits: DEFAULT_LIMITS,
+  crossSiteLoads: false,
   maxBodyBytes: 1024 * 1024,
   allowedHosts: [],
   allowedClients: [],
@@ -126,9 +204,10 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   reload: DEFAULT_RELOAD,
 };
 
-export type ServerOptionsInput = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload'>> & {
+export type ServerOptionsInput = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload' | 'limits'>> & {
   readonly root: string;
   readonly timeouts?: Partial<Timeouts>;
+  readonly limits?: Partial<TransferLimits>;
   readonly reload?: Partial<ReloadOptions>;
 };
 
@@ -138,6 +217,7 @@ export function resolveServerOptions(input: ServerOptionsInput): ServerOptions {
     ...DEFAULT_OPTIONS,
     ...input,
     timeouts: { ...DEFAULT_TIMEOUTS, ...input.timeouts },
+    limits: { ...DEFAULT_LIMITS, ...input.limits },
     reload: { ...DEFAULT_RELOAD, ...input.reload },
   };
 }
@@ -153,7 +233,7 @@ export interface BoundAddress {
 
 /** Options a running server takes without rebinding (see PreviewServer.reconfigure). */
 export type ReconfigurableOptions = Partial<
-  Pick<ServerOptions, 'listing' | 'dotfiles' | 'followSymlinks' | 'allowedHosts' | 'allowedClients'>
+  Pick<ServerOptions, 'listing' | 'dotfiles' | 'followSymlinks' | 'allowedHosts' | 'allowedClients' | 'crossSiteLoads'>
 >;
 
 export type DiagnosticLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';

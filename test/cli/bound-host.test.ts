@@ -1,6 +1,6 @@
 /**
  * Issue 11 item 10: the CLI answers every URL it prints. Bound to any loopback address, in any
- * spelling (127.0.0.2, ::1, 0:0:0:0:0:0:0:1, 127.1), `Local:` names that address and a request
+ * spelling (127.0.0.2, ::1, 0:0:0:0:0:0:0:1), `Local:` names that address and a request
  * carrying the printed authority as its Host gets 200, as do the other spellings of loopback; a
  * name that is not ours still gets 403 (DNS rebinding). Raw TCP to the spawned CLI.
  */
@@ -45,7 +45,9 @@ async function statusFor(connectHost: string, port: number, hostHeader: string):
   }
 }
 
-for (const bind of ['127.0.0.2', '127.1', '::1', '0:0:0:0:0:0:0:1']) {
+// `--host 127.1` (the inet_aton shorthand) is refused by the strict option check (an address is
+// four numbers); as a Host header spelling it is still answered below.
+for (const bind of ['127.0.0.2', '::1', '0:0:0:0:0:0:0:1']) {
   test(`--host ${bind}: the printed Local URL is answered, other loopback spellings too`, async (t) => {
     if (!(await canListen(bind))) {
       t.skip(`cannot listen on ${bind} here`);

@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { makeSite, type Site } from '../fixtures/make-site';
-import { RawClient, request, withTimeout } from '../core/raw-client';
+import { RawClient, fetchOnce, request, withTimeout } from '../core/raw-client';
 
 /** out/test/cli → the repo root (the compiled test runs from out/). */
 const REPO = resolve(__dirname, '..', '..', '..');
@@ -36,6 +37,8 @@ after(async () => {
 interface Cli {
   readonly child: ChildProcess;
   stdout: string;
+  /** stdout exactly as the terminal would get it. */
+  readonly stdoutBytes: Buffer[];
   stderr: string;
   readonly exited: Promise<number | null>;
 }
@@ -46,10 +49,15 @@ function runCli(args: readonly string[]): Cli {
   const cli: Cli = {
     child,
     stdout: '',
+    stdoutBytes: [],
     stderr: '',
     exited: new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code))),
   };
-  child.stdout?.setEncoding('utf8').on('data', (t: string) => (cli.stdout += t));
+  const decoder = new StringDecoder('utf8');
+  child.stdout?.on('data', (b: Buffer) => {
+    cli.stdoutBytes.push(b);
+    cli.stdout += decoder.write(b);
+  });
   child.stderr?.setEncoding('utf8').on('data', (t: string) => (cli.stderr += t));
   return cli;
 }
@@ -137,4 +145,113 @@ test('a busy port: stderr says "port N is in use; using N+1"', async () => {
   } finally {
     await new Promise<void>((r) => blocker.close(() => r()));
   }
+});
+
+/** Resolves once stdout has `count` lines matching `pattern` (bounded). */
+function waitForLines(cli: Cli, pattern: RegExp, count: number): Promise<void> {
+  return withTimeout(
+    new Promise<void>((resolveLines) => {
+      const check = (): void => {
+        if (cli.stdout.split('\n').filter((l) => pattern.test(l)).length >= count) {
+          cli.child.stdout?.off('data', check);
+          resolveLines();
+        }
+      };
+      cli.child.stdout?.on('data', check);
+      check();
+    }),
+    WAIT_MS,
+    `${count} request lines (stdout so far: ${JSON.stringify(cli.stdout)})`,
+  );
+}
+
+test('client bytes never reach the terminal raw: ESC, BEL, C1 and bidi controls are printed escaped', async () => {
+  const cli = runCli([site.root, '--port', '0']);
+  const port = await waitForLocal(cli);
+  const sent: Array<[target: string, host: string]> = [
+    // The issue's input: retitle the window, wipe the screen, cursor home (curl -g '…').
+    ['/.%1b]0;X%07%1b[2J%1b[H', '127.0.0.1'],
+    // OSC 52 (write the clipboard) and an 8-bit C1 CSI.
+    ['/.%1b]52;c;ZXZpbA==%07', '127.0.0.1'],
+    ['/.%c2%9b2J', '127.0.0.1'],
+    // A right-to-left override in a decoded name.
+    ['/.%e2%80%aeevil', '127.0.0.1'],
+  ];
+  for (const [target, host] of sent) {
+    const res = await fetchOnce(port, request(target, { host }));
+    assert.equal(res.status, 404);
+  }
+  // An Origin header carrying a raw C1 CSI byte (obs-text is valid in a field value): the live-reload
+  // endpoint's 403 note quotes it.
+  const hostile = Buffer.concat([
+    Buffer.from('GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil', 'latin1'),
+    Buffer.from([0x9b, 0x32, 0x4a]),
+    Buffer.from('\r\n\r\n', 'latin1'),
+  ]);
+  assert.equal((await fetchOnce(port, hostile)).status, 403);
+  await waitForLines(cli, / (404|403) \d+B /, sent.length + 1);
+  cli.child.kill('SIGINT');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0);
+  const out = Buffer.concat(cli.stdoutBytes);
+  for (const [byte, name] of [[0x1b, 'ESC'], [0x07, 'BEL']] as const) {
+    assert.equal(out.indexOf(byte), -1, `a raw ${name} reached stdout: ${JSON.stringify(cli.stdout)}`);
+  }
+  assert.equal(out.indexOf(Buffer.from('\u009b', 'utf8')), -1, 'a raw C1 CSI reached stdout');
+  assert.equal(out.indexOf(Buffer.from('\u202e', 'utf8')), -1, 'a raw RLO reached stdout');
+  assert.ok(cli.stdout.includes('Dotfiles are not served: .\\x1b]0;X\\x07\\x1b[2J\\x1b[H'), cli.stdout);
+  assert.ok(cli.stdout.includes('Dotfiles are not served: .\\x1b]52;c;ZXZpbA==\\x07'), cli.stdout);
+  assert.ok(cli.stdout.includes('Dotfiles are not served: .\\x9b2J'), cli.stdout);
+  assert.ok(cli.stdout.includes('Dotfiles are not served: .\\u202eevil'), cli.stdout);
+  assert.ok(cli.stdout.includes('Origin not allowed: http://evil\\x9b2J'), cli.stdout);
+});
+
+/** [argv after the root, what stderr must say: the flag, the value as shown, the reason] */
+const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
+  [['--allowed-client', '192.168.1.0/'], /--allowed-client "192\.168\.1\.0\/": has no prefix length after "\/"/],
+  [['--allowed-client', '10.0.0.0/8', '--allowed-client', '192.168.1.0/2'], /--allowed-client "192\.168\.1\.0\/2": .*did you mean 192\.0\.0\.0\/2\?/],
+  [['--allowed-client', '192.168.1.0/33'], /--allowed-client "192\.168\.1\.0\/33": has an invalid prefix length/],
+  [['--allowed-host', '*.example.com'], /--allowed-host "\*\.example\.com": wildcards are not supported/],
+  [['--allowed-host', 'http://my.test/'], /--allowed-host "http:\/\/my\.test\/": give the host name only/],
+  [['--port', '70000'], /--port "70000": must be a whole number from 0 to 65535/],
+  [['--port', '80a'], /--port "80a": is not a whole number from 0 to 65535/],
+  [['--port', ''], /--port "": is not a whole number/],
+  [['--host', ''], /--host "": is empty/],
+  [['--host', '0.0.0.0/24'], /--host "0\.0\.0\.0\/24": is not an address/],
+  [['--host', '[::1]'], /--host "\[::1\]": write an IPv6 address without brackets/],
+  [['--log', ''], /--log "": is empty/],
+  [['--reload-ignore', 'src/{a,b}'], /--reload-ignore "src\/\{a,b\}": character classes and braces/],
+  [['--reload-ignore', '../elsewhere'], /--reload-ignore "\.\.\/elsewhere": climbs out of the served folder/],
+  [['--reload-debounce', '10001'], /--reload-debounce "10001": must be a whole number from 0 to 10000/],
+  [['--reload-debounce', 'fast'], /--reload-debounce "fast": is not a whole number/],
+  [['--keep-alive-timeout', '0'], /--keep-alive-timeout "0": must be more than 0 and at most 3600 seconds/],
+  [['--keep-alive-timeout', '5s'], /--keep-alive-timeout "5s": takes seconds/],
+  [['--header-timeout', '99999'], /--header-timeout "99999": must be more than 0 and at most 3600 seconds/],
+  [['--workers', '0'], /--workers "0": must be a whole number from 1 to 64/],
+  [['--workers', 'two'], /--workers "two": is not a whole number from 1 to 64/],
+  [['--cert', '', '--key', 'key.pem'], /--cert "": is empty: give the path of a PEM file/],
+  [['--cert', 'cert.pem'], /--cert and --key go together/],
+  [['--dotfiles=yes'], /--dotfiles' does not take an argument/],
+  [['--no-listing=false'], /--no-listing' does not take an argument/],
+  [['--quiet=0'], /--quiet' does not take an argument/],
+  [['--https', '--cert', 'cert.pem', '--key', 'key.pem'], /--https makes its own certificate/],
+  [['--key', '', '--cert', 'cert.pem'], /--key "": is empty/],
+  // A value with terminal controls is quoted escaped: no raw ESC/BEL on stderr either.
+  [['--allowed-host', '\u001b]0;X\u0007'], /--allowed-host "\\x1b\]0;X\\x07": is not a host name/],
+];
+
+test('every invalid flag value: exit 1, the flag, the value and the reason on stderr, nothing served', async () => {
+  for (const [args, said] of INVALID_FLAGS) {
+    const cli = runCli([site.root, '--port', '0', ...args]);
+    const code = await withTimeout(cli.exited, WAIT_MS, `exit on ${JSON.stringify(args)}`);
+    assert.equal(code, 1, `${JSON.stringify(args)}: ${cli.stderr}`);
+    assert.match(cli.stderr, said, JSON.stringify(args));
+    assert.ok(!cli.stdout.includes('Local:'), `${JSON.stringify(args)} started a server: ${cli.stdout}`);
+    assert.ok(!cli.stderr.includes('\u001b') && !cli.stderr.includes('\u0007'), `raw control characters on stderr: ${JSON.stringify(cli.stderr)}`);
+  }
+});
+
+test('an empty root folder argument is refused, not read as the current folder', async () => {
+  const cli = runCli(['', '--port', '0']);
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on an empty root'), 1);
+  assert.match(cli.stderr, /the root folder "": is empty/);
 });

@@ -53,7 +53,7 @@ test('a client resetting mid-head is logged once, aborted', async () => {
 test('a client half-closing mid-body gets a 400, logged once', async () => {
   const before = running.records.length;
   const client = await RawClient.connect(running.port);
-  await client.write('POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc');
+  await client.write('GET /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc');
   client.socket.end();
   const response = await client.readResponse();
   assert.equal(response.status, 400);
@@ -65,9 +65,9 @@ test('a client half-closing mid-body gets a 400, logged once', async () => {
 });
 
 test('a client resetting mid-body is logged once, aborted, with its method and target', async () => {
-  const added = await sendThenReset('POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc');
+  const added = await sendThenReset('GET /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc');
   assert.equal(added.length, 1);
   assert.equal(added[0]?.aborted, true);
-  assert.equal(added[0]?.method, 'POST');
+  assert.equal(added[0]?.method, 'GET');
   assert.equal(added[0]?.target, '/upload');
 });

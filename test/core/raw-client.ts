@@ -67,9 +67,10 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, host = '127.0.0.1', timeoutMs = DEFAULT_WAIT_MS): Promise<RawClient> {
+  /** `localAddress`: the loopback address to connect from (e.g. 127.0.0.2 to be another client). */
+  static connect(port: number, host = '127.0.0.1', timeoutMs = DEFAULT_WAIT_MS, localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host });
+      const socket = connect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`connect to ${host}:${port} timed out`));

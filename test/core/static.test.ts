@@ -52,12 +52,12 @@ describe('headers', () => {
     }
   });
 
-  test('Content-Type: charset for text, octet-stream without extension', async () => {
+  test('Content-Type: charset for UTF-8 text, the bytes decide without extension, octet-stream for .bin', async () => {
     const cases: Array<[string, RegExp]> = [
       ['/index.html', /^text\/html; charset=utf-8$/],
       ['/style.css', /^text\/css; charset=utf-8$/],
       [enc(NAMES.japaneseHtml), /^text\/html; charset=utf-8$/],
-      ['/README', /^application\/octet-stream$/],
+      ['/README', /^text\/plain; charset=utf-8$/],
       ['/big.bin', /^application\/octet-stream$/],
     ];
     for (const [target, type] of cases) {
@@ -211,8 +211,8 @@ describe('traversal', () => {
     [`GET /../secret HTTP/1.1\r\n${H}\r\n\r\n`, 400],
     [`GET /%2e%2e/secret HTTP/1.1\r\n${H}\r\n\r\n`, 400],
     [`GET /%2E%2E/secret HTTP/1.1\r\n${H}\r\n\r\n`, 400],
-    [`GET /%2e%2e%2fsecret HTTP/1.1\r\n${H}\r\n\r\n`, 400],
-    [`GET /..%2fsecret HTTP/1.1\r\n${H}\r\n\r\n`, 400],
+    [`GET /%2e%2e%2fsecret HTTP/1.1\r\n${H}\r\n\r\n`, 404],
+    [`GET /..%2fsecret HTTP/1.1\r\n${H}\r\n\r\n`, 404],
     [`GET /..%5csecret HTTP/1.1\r\n${H}\r\n\r\n`, 400],
     [`GET /..%5c..%5csecret HTTP/1.1\r\n${H}\r\n\r\n`, 400],
     [`GET /%252e%252e/secret HTTP/1.1\r\n${H}\r\n\r\n`, 404],

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import {
   DEFAULT_CONFIG,
   changedKeys,
+  liveChanges,
   needsRestart,
   readConfig,
   resolveLogFile,
@@ -28,7 +29,7 @@ void test('valid values are taken as they are', () => {
   assert.equal(config.maxEntries, 500);
 });
 
-void test('invalid values fall back to the default, each with a plain reason', () => {
+void test('invalid values are problems with the value and the reason (they stop the start); the snapshot keeps defaults', () => {
   const { config, problems } = from({ port: 70000, host: 'a b', root: '../outside', dotfiles: 'yes', 'requests.maxEntries': 1.5 });
   // porthole.port falls back to null: the folder's own port, derived by the core.
   assert.equal(config.port, null);
@@ -37,7 +38,9 @@ void test('invalid values fall back to the default, each with a plain reason', (
   assert.equal(config.dotfiles, false);
   assert.equal(config.maxEntries, 10000);
   assert.equal(problems.length, 5);
-  assert.match(problems.join('\n'), /porthole\.port must be a whole number from 0 to 65535/);
+  assert.match(problems.join('\n'), /porthole\.port: 70000 must be a whole number from 0 to 65535/);
+  assert.match(problems.join('\n'), /porthole\.host: "a b" is not an address/);
+  assert.match(problems.join('\n'), /porthole\.dotfiles: "yes" must be true or false/);
 });
 
 void test('an absolute root is refused (the root is folder-relative)', () => {
@@ -60,4 +63,14 @@ void test('server options: folder-relative root, default log file in the log fol
   assert.equal(options.host, '127.0.0.1');
   assert.equal(options.logFile, path.join(folder.logDir, 'requests-my_site.log'));
   assert.equal(resolveLogFile({ ...DEFAULT_CONFIG, logFile: 'logs/req.log' }, folder), path.join(folder.folderPath, 'logs', 'req.log'));
+});
+
+void test('porthole.crossSiteLoads reaches the server options and applies without a restart', () => {
+  assert.equal(DEFAULT_CONFIG.crossSiteLoads, false);
+  const { config, problems } = from({ crossSiteLoads: true });
+  assert.deepEqual(problems, []);
+  assert.equal(config.crossSiteLoads, true);
+  assert.equal(toServerOptions(config, folder).crossSiteLoads, true);
+  assert.equal(needsRestart(DEFAULT_CONFIG, config), false);
+  assert.deepEqual(liveChanges(DEFAULT_CONFIG, config), { crossSiteLoads: true });
 });

@@ -26,6 +26,7 @@ void test('the settings defaults are the core\'s own DEFAULT_OPTIONS', () => {
   assert.equal(prop('listing').default, DEFAULT_OPTIONS.listing);
   assert.equal(prop('dotfiles').default, DEFAULT_OPTIONS.dotfiles);
   assert.equal(prop('followSymlinks').default, DEFAULT_OPTIONS.followSymlinks);
+  assert.equal(prop('crossSiteLoads').default, DEFAULT_OPTIONS.crossSiteLoads);
   assert.equal(prop('log.resolveHostNames').default, DEFAULT_OPTIONS.resolveHostNames);
   // The core has no log file by default; the extension's '' means "the extension's log folder".
   assert.equal(DEFAULT_OPTIONS.logFile, undefined);
@@ -69,7 +70,7 @@ void test('every setting has a markdownDescription and a scope; folder-specific 
     assert.ok(p.markdownDescription && p.markdownDescription.length > 20, `${key} markdownDescription`);
     assert.ok(p.scope, `${key} scope`);
   }
-  for (const key of ['root', 'port', 'host', 'listing', 'dotfiles', 'followSymlinks', 'log.file', 'reload.enabled', 'reload.on', 'reload.ignore', 'reload.debounceMs', 'allowedHosts', 'allowedClients', 'https.cert', 'https.key', 'https.selfSigned']) {
+  for (const key of ['root', 'port', 'host', 'listing', 'dotfiles', 'followSymlinks', 'crossSiteLoads', 'log.file', 'reload.enabled', 'reload.on', 'reload.ignore', 'reload.debounceMs', 'allowedHosts', 'allowedClients', 'https.cert', 'https.key', 'https.selfSigned']) {
     assert.equal(prop(key).scope, 'resource', key);
   }
 });

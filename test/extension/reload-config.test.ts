@@ -19,18 +19,20 @@ void test('no reload settings: the core\'s defaults, reloading on save', () => {
   assert.deepEqual(readConfig(() => undefined).config, DEFAULT_CONFIG);
 });
 
-void test('valid reload settings are taken; globs are trimmed and empty ones dropped', () => {
-  const { settings, problems } = read({ 'reload.enabled': false, 'reload.on': 'type', 'reload.ignore': [' dist/** ', '', '*.map'], 'reload.debounceMs': 0 });
+void test('valid reload settings are taken; globs are trimmed; an empty glob is a problem', () => {
+  const { settings, problems } = read({ 'reload.enabled': false, 'reload.on': 'type', 'reload.ignore': [' dist/** ', '*.map'], 'reload.debounceMs': 0 });
   assert.deepEqual(problems, []);
   assert.deepEqual(settings, { reloadEnabled: false, reloadOn: 'type', reloadIgnore: ['dist/**', '*.map'], reloadDebounceMs: 0 });
+  assert.deepEqual(read({ 'reload.ignore': ['dist/**', ''] }).problems, ['porthole.reload.ignore: "" is empty.']);
 });
 
-void test('invalid reload settings fall back to the defaults, each with a plain reason', () => {
+void test('invalid reload settings are problems with the value and the reason', () => {
   const { settings, problems } = read({ 'reload.enabled': 'yes', 'reload.on': 'always', 'reload.ignore': ['a', 3], 'reload.debounceMs': 10.5 });
-  assert.deepEqual(settings, DEFAULT_RELOAD_SETTINGS);
-  assert.equal(problems.length, 4);
-  assert.match(problems.join('\n'), /porthole\.reload\.on must be "save" or "type"; using "save"/);
-  assert.match(problems.join('\n'), /porthole\.reload\.debounceMs must be a whole number from 0 to 10000; using 100/);
+  assert.deepEqual({ ...settings, reloadIgnore: DEFAULT_RELOAD_SETTINGS.reloadIgnore }, DEFAULT_RELOAD_SETTINGS);
+  assert.equal(problems.length, 4, problems.join('\n'));
+  assert.match(problems.join('\n'), /porthole\.reload\.on: "always" must be "save" or "type"/);
+  assert.match(problems.join('\n'), /porthole\.reload\.debounceMs: 10\.5 must be a whole number from 0 to 10000/);
+  assert.match(problems.join('\n'), /porthole\.reload\.ignore: 3 is not a string/);
   assert.equal(read({ 'reload.debounceMs': 10_001 }).problems.length, 1);
   assert.equal(readConfig((key) => (key === 'reload.on' ? 'never' : undefined)).problems.length, 1);
 });

@@ -76,19 +76,36 @@ void test('dotfiles while shared warn; dotfiles while local do not', () => {
   assert.match(w[0]!, /\.git and \.env stay hidden/);
 });
 
+void test('a request log inside a shared folder is said; outside it, or while local, it is not', () => {
+  const folder = { folderPath: '/work/site', folderName: 'site', logDir: '/home/u/.config/Code/logs/porthole' };
+  const inside = sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0', logFile: 'logs/requests.log' }, folder);
+  assert.equal(inside.length, 1, inside.join('\n'));
+  assert.match(inside[0]!, /request log \/work\/site\/logs\/requests\.log is inside the shared folder/);
+  assert.match(inside[0]!, /other devices get 404/);
+  assert.match(inside[0]!, /porthole\.log\.file/);
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0' }, folder), [], 'the default log lives in the log folder');
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0', logFile: '../requests.log' }, folder), []);
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0', logFile: '..requests.log' }, folder).length, 1, 'a name starting with .. is inside');
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, logFile: 'logs/requests.log' }, folder), [], 'local: nothing to say');
+  // A root below the folder: a log in the folder but beside the root is not served at all.
+  assert.deepEqual(sharingWarnings({ ...DEFAULT_CONFIG, host: '0.0.0.0', root: 'public', logFile: 'requests.log' }, folder), []);
+});
+
 void test('the firewall hint names the port and how to check', () => {
   assert.match(firewallHint(8123), /firewall blocks port 8123/);
   assert.match(firewallHint(8123), /ufw allow 8123\/tcp/);
 });
 
-void test('settings: allowedClients entries are checked as CIDR, bad ones dropped with a reason', () => {
+void test('settings: allowedClients entries are checked as CIDR, each bad one a problem with its reason', () => {
   const { config, problems } = readConfig((k) =>
     ({ allowedClients: ['192.168.1.0/24', 'nonsense', '10.0.0.0/40', 'fd00::/64'], allowedHosts: ['my.test', 'a b'] })[k],
   );
   assert.deepEqual(config.allowedClients, ['192.168.1.0/24', 'fd00::/64']);
   assert.deepEqual(config.allowedHosts, ['my.test']);
   assert.equal(problems.length, 3, problems.join('\n'));
-  assert.match(problems.join('\n'), /porthole\.allowedClients: "nonsense" is not valid/);
+  assert.match(problems.join('\n'), /porthole\.allowedClients: "nonsense" is not an IP address or CIDR range/);
+  assert.match(problems.join('\n'), /porthole\.allowedClients: "10\.0\.0\.0\/40" has an invalid prefix length/);
+  assert.match(problems.join('\n'), /porthole\.allowedHosts: "a b" contains a space/);
   const notList = readConfig((k) => (k === 'allowedClients' ? '10.0.0.0/8' : undefined));
   assert.deepEqual(notList.config.allowedClients, []);
   assert.match(notList.problems[0] ?? '', /must be a list of strings/);

@@ -118,8 +118,8 @@ function eventStream() {
 }
 
 test('a change made after the page loaded but before its stream connected still reloads it', { timeout: TEST_TIMEOUT_MS }, async () => {
-  // The browser's first request for the stream is held until the change has gone out to the
-  // streams that were open, as when a reload's new page has not connected yet.
+  // The page's first connection is held until the change has gone out to the channels that were
+  // open, as when a reload's new page has not connected yet.
   await writeFile(path.join(site, 'race.html'), page('race one'));
   const context = await browser.newContext();
   /** @type {() => void} */
@@ -128,9 +128,9 @@ test('a change made after the page loaded but before its stream connected still 
     release = () => r(undefined);
   });
   let streams = 0;
-  await context.route('**/__porthole/events', async (route) => {
+  await context.routeWebSocket('**/__porthole/socket', async (route) => {
     if (++streams === 1) await held;
-    await route.continue();
+    route.connectToServer();
   });
   const watcher = eventStream();
   try {

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { injectClientTag, isNavigationRequest, isPreviewTarget } from '../../src/core/reload/live-reload-inject';
 import { clientSrc } from '../../src/core/reload/live-reload-pages';
 import { compileGlobs } from '../../src/core/reload/live-reload-glob';
+import { isEditorTempFile } from '../../src/core/reload/live-reload-temp-files';
 import type { HeaderList } from '../../src/core/http/request-record';
 
-const TAG = '<script src="/__porthole/client.js"></script>';
+const TAG = '<script src="/__porthole/client.js" data-porthole-client></script>';
 
 function inject(html: string): { text: string; at: string; length: number } {
   const r = injectClientTag(Buffer.from(html, 'utf8'), TAG);
@@ -32,13 +33,73 @@ test('a </body> inside a script string earlier in the file is not chosen', () =>
 
 test('uppercase and spaced tags', () => {
   assert.equal(inject('<HTML><BODY>x</BODY ></HTML>').text, `<HTML><BODY>x${TAG}</BODY ></HTML>`);
-  assert.equal(inject('<HTML><HEAD lang="en"><TITLE>t</TITLE>').text, `<HTML><HEAD lang="en">${TAG}<TITLE>t</TITLE>`);
+  assert.equal(inject('<HTML><HEAD lang="en"><TITLE>t</TITLE>').text, `<HTML><HEAD lang="en"><TITLE>t</TITLE>${TAG}`);
 });
 
-test('no body: after the <head> open tag, never after <header>', () => {
+test('no </body>: at the end of the page, where the parser is in the body', () => {
   const r = inject('<!doctype html><header>h</header><head><title>t</title></head><p>x');
-  assert.equal(r.text, `<!doctype html><header>h</header><head>${TAG}<title>t</title></head><p>x`);
-  assert.equal(r.at, 'after-head-open');
+  assert.equal(r.text, `<!doctype html><header>h</header><head><title>t</title></head><p>x${TAG}`);
+  assert.equal(r.at, 'appended');
+});
+
+// Issue 11, item 5: the only `</body>` of the page is inside a script string.
+test('a page whose only </body> is inside a script string: the script is left whole', () => {
+  const html = "<!doctype html><html><head><title>w</title></head><body><script>document.write('<html><body>Hi</body></html>')</script></html>";
+  const r = inject(html);
+  assert.equal(r.text, `${html}${TAG}`);
+  assert.ok(r.text.includes("document.write('<html><body>Hi</body></html>')"));
+});
+
+// Every kind of place where `</body>` is text, not a tag; with no real `</body>` after it, the
+// tag goes to the end of the page; with one, right before the real one.
+const NOT_TAGS: ReadonlyArray<[string, string]> = [
+  ['script string', '<script>var s = "</body>";</script>'],
+  ['script comment', '<script>/* </body> */</script>'],
+  ['script with <!-- escape', '<script><!-- document.write("<script></body></script>"); --></script>'],
+  ['comment', '<!-- </body> -->'],
+  ['style', '<style>/* </body> */ p::after { content: "</body>"; }</style>'],
+  ['template', '<template><p>t</p></body></template>'],
+  ['CDATA in SVG', '<svg><![CDATA[ </body> ]]></svg>'],
+  ['attribute value', '<div title="</body>" data-x=\'</body>\'>d</div>'],
+  ['textarea', '<textarea></body></textarea>'],
+  ['title in body', '<title></body></title>'],
+  ['noscript', '<noscript></body></noscript>'],
+  ['xmp', '<xmp></body></xmp>'],
+  ['iframe', '<iframe></body></iframe>'],
+  ['noembed', '<noembed></body></noembed>'],
+];
+for (const [name, inner] of NOT_TAGS) {
+  test(`a </body> inside a ${name} is never the insertion point`, () => {
+    const open = `<!doctype html><html><head><title>t</title></head><body>${inner}<p>end</p>`;
+    assert.equal(inject(open).text, `${open}${TAG}`, 'no real </body>: at the end');
+    const closed = `${open}</body></html>`;
+    assert.equal(inject(closed).text, `${open}${TAG}</body></html>`, 'before the real </body>');
+  });
+}
+
+test('never inside an unclosed comment, script, template or SVG at the end of the page', () => {
+  // The end of the page lies inside a comment: the tag goes to the start, after the doctype.
+  assert.equal(inject('<!doctype html><p>x</p><!-- unfinished').text, `<!doctype html>${TAG}<p>x</p><!-- unfinished`);
+  assert.equal(inject('<p>x</p><script>var a = 1;').text, `${TAG}<p>x</p><script>var a = 1;`);
+  // An SVG left open: a script there would be an SVG script, which never loads `src`.
+  assert.equal(
+    inject('<html><head><title>t</title></head><body><svg><rect/></body></html>').text,
+    `<html><head><title>t</title>${TAG}</head><body><svg><rect/></body></html>`,
+  );
+  assert.equal(inject('<template><p>x').text, `${TAG}<template><p>x`);
+  // The same with the html element implied (no tag of its own), and with MathML.
+  assert.equal(inject('<!doctype html><body><svg><rect/></body>').text, `<!doctype html>${TAG}<body><svg><rect/></body>`);
+  assert.equal(inject('<!doctype html><body><math><mi>x</mi></body>').text, `<!doctype html>${TAG}<body><math><mi>x</mi></body>`);
+  // A closed SVG before the </body> is no obstacle.
+  assert.equal(inject('<body><svg><rect/></svg><p>x</p></body>').text, `<body><svg><rect/></svg><p>x</p>${TAG}</body>`);
+});
+
+test('a UTF-8 BOM stays first', () => {
+  const page = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<!-- open')]);
+  const r = injectClientTag(page, TAG);
+  assert.equal(r.kind, 'injected');
+  if (r.kind !== 'injected') return;
+  assert.deepEqual(r.body, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${TAG}<!-- open`)]));
 });
 
 test('neither body nor head: appended', () => {
@@ -46,6 +107,11 @@ test('neither body nor head: appended', () => {
   assert.equal(r.text, `<p>fragment</p>${TAG}`);
   assert.equal(r.at, 'appended');
   assert.equal(inject('').text, TAG);
+});
+
+test('a frameset page: in the head (a script after the frameset would be dropped)', () => {
+  const html = '<html><head><title>f</title></head><frameset><frame src="a.html"></frameset></html>';
+  assert.equal(inject(html).text, `<html><head><title>f</title>${TAG}</head><frameset><frame src="a.html"></frameset></html>`);
 });
 
 test('opt-out attribute on <body>, in any case, with or without a value', () => {
@@ -56,6 +122,9 @@ test('opt-out attribute on <body>, in any case, with or without a value', () => 
   // The attribute name as text, or on another element, does not opt out.
   assert.equal(injectClientTag(Buffer.from('<body><p data-porthole-no-reload>x</p></body>'), TAG).kind, 'injected');
   assert.equal(injectClientTag(Buffer.from('<body data-porthole-no-reloaded>x</body>'), TAG).kind, 'injected');
+  // Inside a script string it is text, not the page's body.
+  const written = "<html><body><script>document.write('<body data-porthole-no-reload>')</script></body></html>";
+  assert.equal(injectClientTag(Buffer.from(written), TAG).kind, 'injected');
 });
 
 test('byte-exact length with multibyte UTF-8, bytes untouched', () => {
@@ -71,7 +140,13 @@ test('byte-exact length with multibyte UTF-8, bytes untouched', () => {
   const r2 = injectClientTag(raw, TAG);
   assert.equal(r2.kind, 'injected');
   if (r2.kind !== 'injected') return;
-  assert.deepEqual(r2.body, Buffer.concat([raw.subarray(0, 6), Buffer.from(TAG), raw.subarray(6)]));
+  // (The body here is implied, so the parser keeps no place for its end tag: at the end.)
+  assert.deepEqual(r2.body, Buffer.concat([raw, Buffer.from(TAG)]));
+  const withBody = Buffer.concat([Buffer.from('<body>'), raw]);
+  const r3 = injectClientTag(withBody, TAG);
+  assert.equal(r3.kind, 'injected');
+  if (r3.kind !== 'injected') return;
+  assert.deepEqual(r3.body, Buffer.concat([withBody.subarray(0, 12), Buffer.from(TAG), withBody.subarray(12)]));
 });
 
 test('UTF-16 pages are left alone', () => {
@@ -147,4 +222,15 @@ test('the client\'s src is relative to the page (one ../ per directory), so it l
     assert.equal(new URL(src, `http://127.0.0.1:9000${proxied}`).pathname, '/proxy/8123/__porthole/client.js');
   }
   assert.equal(clientSrc('/a/b/page.html', Buffer.from('<head><BASE target=_top href="/x/"></head>')), '/__porthole/client.js');
+});
+
+test("editors' temporary files by name, and names that only look alike", () => {
+  const temp = ['.index.html.swp', '.index.html.swo', '.index.html.swa', '.index.html.swx', '%home%me%site%a.css.swp', '4913',
+    '5036', 'site.css~', '.site.css.un~', '#index.html#', '.#index.html', 'a.css___jb_tmp___', 'a.css___jb_old___',
+    'a.css.vsctmp', 'a.css.crswap', '.subl3f2.tmp', '.subl.tmp', '.a.css.kate-swp', '.goutputstream-AB12CD', '.~lock.a.odt#',
+    '~$report.docx', '.DS_Store', 'Thumbs.db'];
+  const kept = ['index.html', 'movie.swf', 'a.swp.html', '4914', '1234', '4913.html', 'site.css', '#hash', 'a#b#c.html',
+    'jb_tmp.css', 'a.tmp', 'x.sublime-project', 'a~b.css', '.swpfile', 'DS_Store'];
+  for (const n of temp) assert.equal(isEditorTempFile(n), true, n);
+  for (const n of kept) assert.equal(isEditorTempFile(n), false, n);
 });

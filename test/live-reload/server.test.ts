@@ -7,15 +7,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server/server';
-import type { ReloadEvent } from '../../src/core/reload/live-reload';
+import { MAX_CSP_WARNINGS, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
-import { clientTag } from '../../src/core/reload/live-reload-pages';
+import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>Grüße 🎉</p></body></html>\n';
 const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
@@ -140,6 +140,10 @@ before(async () => {
   await writeFile(join(root, 'data.json'), '{"a":1}\n');
   await writeFile(join(root, '__porthole', 'mine.txt'), 'the user file\n');
   await writeFile(join(root, '__porthole', 'client.js'), 'the user client\n');
+  // Files the tests report with notifyChanged: a batch keeps only paths that are there.
+  const reported = ['generation-1.html', 'generation-2.html', 'sentinel-2.html', 'sentinel-3.css', '..dotdot.html'];
+  for (let i = 0; i < 25; i++) reported.push(`many-${i}.html`);
+  for (const name of reported) await writeFile(join(root, name), name);
   server = new PreviewServer();
   const address = await server.listen({
     root,
@@ -334,10 +338,101 @@ test('one debounce coalesces many changes into one event', async () => {
   live.notifyChanged([join(tmpdir(), 'elsewhere.html'), join(root, 'sentinel-3.css')]);
   const third = await eventAt(start + 2);
   assert.deepEqual(third, { kind: 'css', paths: ['/sentinel-3.css'] });
-  // A name that merely starts with two dots is inside the root.
-  live.notifyChanged([join(root, '..dotdot.html')]);
-  const fourth = await eventAt(start + 3);
-  assert.deepEqual(fourth, { kind: 'reload', paths: ['/..dotdot.html'] });
+  // A name that merely starts with two dots is inside the root (hidden while dotfiles are off).
+  const dotted = new PreviewServer();
+  await dotted.listen({ root, port: 0, resolveHostNames: false, dotfiles: true, reload: { watch: false, debounceMs: 10 } });
+  try {
+    const seen = new Promise<ReloadEvent>((resolve) => {
+      assert.ok(dotted.liveReload);
+      dotted.liveReload.onEvent = resolve;
+    });
+    dotted.liveReload?.notifyChanged([join(root, '..dotdot.html')]);
+    assert.deepEqual(await seen, { kind: 'reload', paths: ['/..dotdot.html'] });
+  } finally {
+    await dotted.close();
+  }
+});
+
+/**
+ * What editors write around a save of css/site.css (issue 11, item 8): swap and lock files,
+ * probes, backups, safe-write temporaries renamed onto the file. Resolves when the last step is
+ * done; the caller then writes the stylesheet itself.
+ */
+async function editorsAroundASave(dir: string): Promise<void> {
+  const at = (name: string): string => join(dir, name);
+  // vim: swap file (and its directory probe), the 4913 probe, a backup.
+  await writeFile(at('.site.css.swp'), 'b0VIM 9.0');
+  await writeFile(at('.site.css.swx'), '');
+  await rm(at('.site.css.swx'));
+  await writeFile(at('4913'), '');
+  await rm(at('4913'));
+  await writeFile(at('site.css~'), 'body { color: red }\n');
+  // Emacs: auto-save and lock (a symbolic link that leads nowhere).
+  await writeFile(at('#site.css#'), 'body {');
+  await symlink('user@host.1234:1700000000', at('.#site.css'));
+  // JetBrains safe write, VS Code atomic write, Sublime atomic save: a temporary renamed onto the file.
+  await writeFile(at('site.css___jb_tmp___'), 'body { color: olive }\n');
+  await rename(at('site.css___jb_tmp___'), at('site.css___jb_old___'));
+  await rm(at('site.css___jb_old___'));
+  await writeFile(at('site.css.vsctmp'), 'body { color: teal }\n');
+  await rm(at('site.css.vsctmp'));
+  await writeFile(at('.subl3f2.tmp'), 'body { color: navy }\n');
+  await rm(at('.subl3f2.tmp'));
+  // Kate, gedit.
+  await writeFile(at('.site.css.kate-swp'), 'kate');
+  await writeFile(at('.goutputstream-AB12CD'), 'g');
+  await rm(at('.goutputstream-AB12CD'));
+  // Some other lock: a link to nowhere that is not hidden.
+  await symlink('nowhere-at-all', at('site.lock'));
+}
+
+test("editors' temporary files never emit; a stylesheet saved among them is still swapped in place", async () => {
+  const dir = join(root, 'css');
+  // What a page hears, over TCP: the events after its hello.
+  const stream = openStream();
+  const helloEnd = await stream.waitFor('event: hello\n');
+  const afterHello = await stream.waitFor('\n\n', helloEnd);
+  const start = events.length;
+  await editorsAroundASave(dir);
+  await writeFile(join(dir, 'site.css'), 'body { color: green }\n');
+  assert.deepEqual(await eventAt(start), { kind: 'css', paths: ['/css/site.css'] });
+  const firstEnd = await stream.waitFor('\n\n', afterHello);
+  assert.match(stream.text().slice(afterHello, firstEnd), /^id: \d+\nevent: css\ndata: \{"paths":\["\/css\/site\.css"\]\}\n\n$/);
+  // Nothing of that batch sticks: the temporaries go away (a path that no longer exists, the
+  // dangling links removed), and the next save is again a stylesheet event alone.
+  const next = events.length;
+  for (const name of ['.site.css.swp', 'site.css~', '#site.css#', '.#site.css', '.site.css.kate-swp', 'site.lock']) {
+    await rm(join(dir, name));
+  }
+  await writeFile(join(dir, 'site.css'), 'body { color: purple }\n');
+  assert.deepEqual(await eventAt(next), { kind: 'css', paths: ['/css/site.css'] });
+  const secondEnd = await stream.waitFor('\n\n', firstEnd);
+  assert.match(stream.text().slice(firstEnd, secondEnd), /^id: \d+\nevent: css\ndata: \{"paths":\["\/css\/site\.css"\]\}\n\n$/);
+  stream.socket.destroy();
+});
+
+test("editors' temporary files never emit with dotfiles on either (by name, not only by being hidden)", async () => {
+  const dir = await mkdtemp(join(root, 'dotted-'));
+  const dotted = new PreviewServer();
+  await dotted.listen({ root: dir, port: 0, resolveHostNames: false, dotfiles: true, reload: { debounceMs: 50 } });
+  const seen: ReloadEvent[] = [];
+  let wake: () => void = () => undefined;
+  assert.ok(dotted.liveReload);
+  dotted.liveReload.onEvent = (e) => {
+    seen.push(e);
+    wake();
+  };
+  try {
+    await writeFile(join(dir, 'site.css'), 'body { color: red }\n');
+    while (seen.length === 0) await new Promise<void>((r) => (wake = r));
+    const start = seen.length;
+    await editorsAroundASave(dir);
+    await writeFile(join(dir, 'site.css'), 'body { color: green }\n');
+    while (seen.length <= start) await new Promise<void>((r) => (wake = r));
+    assert.deepEqual(seen[start], { kind: 'css', paths: ['/site.css'] });
+  } finally {
+    await dotted.close();
+  }
 });
 
 test('overlays: the editor text is served (injected for navigations) and counts as a change', async () => {
@@ -422,4 +517,130 @@ test('close() ends open event streams', async () => {
     await extra.close();
     await ended;
   });
+});
+
+test("a page's CSP meta is rewritten to admit our tag (by its nonce) and our socket, in place", async () => {
+  const page =
+    '<!doctype html><html><head><meta charset="utf-8">\n' +
+    '<meta http-equiv="content-security-policy" content="default-src &#39;none&#39;; style-src &#39;self&#39;">\n' +
+    '<title>csp</title></head><body><p>Grüße</p></body></html>\n';
+  await writeFile(join(root, 'csp.html'), page);
+  const a = await request('/csp.html', NAV);
+  const text = a.body.toString('utf8');
+  assert.equal(Number(a.headers.get('content-length')), a.body.length);
+  // The src is relative to the page (clientSrc): ./ at the root.
+  const nonce = /<script src="\.\/__porthole\/client\.js" nonce="([A-Za-z0-9+/=]+)" data-porthole-client /.exec(text)?.[1];
+  assert.ok(nonce, text);
+  const content = /<meta http-equiv="content-security-policy" (content="[^"]*")>/.exec(text)?.[1];
+  assert.equal(
+    content,
+    `content="default-src 'none'; style-src 'self'; script-src 'nonce-${nonce}'; connect-src ws://127.0.0.1:${port}/__porthole/socket"`,
+  );
+  // Everything else is the page's bytes as they were.
+  const tag = /<script src="\.\/__porthole\/client\.js"[^>]*><\/script>/.exec(text)?.[0] ?? '';
+  assert.equal(
+    text.replace(tag, '').replace(content ?? '', 'CONTENT'),
+    page.replace(/content="default-src[^"]*"/, 'CONTENT'),
+  );
+  // A fetch gets the file as it is.
+  const plain = await request('/csp.html', FETCH);
+  assert.equal(plain.body.toString('utf8'), page);
+});
+
+test('page plans are kept for MAX_CACHED_PLANS page versions, no more', async () => {
+  for (let i = 0; i < MAX_CACHED_PLANS + 5; i++) {
+    await writeFile(join(root, `plan-${i}.html`), `<!doctype html><title>${i}</title><p>${i}</p>\n`);
+    const a = await request(`/plan-${i}.html`, NAV);
+    assert.equal(a.status, 200);
+    assert.ok(cachedPlanCount() <= MAX_CACHED_PLANS);
+  }
+  assert.equal(cachedPlanCount(), MAX_CACHED_PLANS);
+});
+
+test('a CSP that blocks live reload is said once per page, however often the page is served', async () => {
+  await writeFile(
+    join(root, 'uir.html'),
+    '<!doctype html><head><meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests; default-src \'self\'"></head><p>u</p>\n',
+  );
+  await writeFile(join(root, 'uir-2.html'), await readFile(join(root, 'uir.html')));
+  const named = new PreviewServer();
+  const said: string[] = [];
+  named.on('diagnostic', (level: string, message: string) => {
+    if (level === 'warn' && message.includes('Content-Security-Policy')) said.push(message);
+  });
+  const address = await named.listen({ root, port: 0, resolveHostNames: false, allowedHosts: ['mysite.test'], reload: { watch: false } });
+  const saved = port;
+  port = address.port;
+  try {
+    for (let i = 0; i < 3; i++) {
+      const a = await request('/uir.html', NAV);
+      assert.equal(a.status, 200);
+    }
+    assert.equal(said.length, 0, 'at 127.0.0.1 (loopback, never upgraded) nothing is blocked');
+    for (let i = 0; i < 3; i++) {
+      await requestWithHost('/uir.html', `mysite.test:${port}`);
+      await requestWithHost('/uir-2.html', `mysite.test:${port}`);
+    }
+    assert.deepEqual(said.map((m) => /of (\S+):/.exec(m)?.[1]), ['/uir.html', '/uir-2.html']);
+    assert.match(said[0] ?? '', /upgrade-insecure-requests/);
+  } finally {
+    port = saved;
+    await named.close();
+  }
+});
+
+/** A navigation with its own Host header (request() always sends 127.0.0.1). */
+function requestWithHost(path: string, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('error', reject);
+    socket.on('end', () => resolve(text));
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${NAV}Connection: close\r\n\r\n`);
+  });
+}
+
+test('the pages already warned about are remembered up to MAX_CSP_WARNINGS, then forgotten', async () => {
+  const other = new PreviewServer();
+  const said: string[] = [];
+  other.on('diagnostic', (level: string, message: string) => {
+    if (level === 'warn') said.push(message);
+  });
+  await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
+  try {
+    const live = other.liveReload;
+    assert.ok(live);
+    const warn = (page: string): void => live['cspBlocked'](page, 'a reason');
+    warn('/first.html');
+    warn('/first.html');
+    assert.equal(said.length, 1);
+    for (let i = 0; i < MAX_CSP_WARNINGS; i++) warn(`/p-${i}.html`);
+    assert.equal(said.length, 1 + MAX_CSP_WARNINGS);
+    // The memory was full: it starts over, so the first page is named again (once).
+    warn('/first.html');
+    warn('/first.html');
+    assert.equal(said.length, 2 + MAX_CSP_WARNINGS);
+    // Control characters in a name never reach a terminal.
+    warn('/x\u001b[31m.html');
+    assert.ok(!(said.at(-1) ?? '').includes('\u001b'));
+  } finally {
+    await other.close();
+  }
+});
+
+test('pages above MAX_INJECT_BYTES are sent as they are; at the limit they are injected', async () => {
+  const fill = (size: number): Buffer => {
+    const head = Buffer.from('<!doctype html><html><head><title>big</title></head><body><p>');
+    const tail = Buffer.from('</p></body></html>\n');
+    return Buffer.concat([head, Buffer.alloc(size - head.length - tail.length, 0x61), tail]);
+  };
+  await writeFile(join(root, 'big-over.html'), fill(MAX_INJECT_BYTES + 1));
+  await writeFile(join(root, 'big-at.html'), fill(MAX_INJECT_BYTES));
+  const over = await request('/big-over.html', NAV);
+  assert.equal(over.status, 200);
+  assert.deepEqual(over.body, await readFile(join(root, 'big-over.html')));
+  const at = await request('/big-at.html', NAV);
+  assert.equal(at.body.length, MAX_INJECT_BYTES + servedAt(at.body).tag.length);
 });

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync, linkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer, type RequestRecord } from '../../src/core';
@@ -59,6 +59,15 @@ async function curlFromNamespace(url: string, extra: string[] = []): Promise<Cur
     // no body written (connection refused)
   }
   return { exitCode: r.status, status: Number(r.stdout) || 0, body };
+}
+
+/** curl on this host (loopback), bounded: the HTTP status, 0 when there was no answer. */
+async function curlFromHost(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    execFile('curl', ['-sS', '--noproxy', '*', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code}', url], { encoding: 'utf8', timeout: 15_000 }, (_err, stdout) =>
+      resolve(Number(stdout) || 0),
+    );
+  });
 }
 
 let workDir = '';
@@ -145,6 +154,18 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
     });
   });
 
+  test('over HTTPS, allowedClients not covering the other host closes its connection before any handshake', async () => {
+    const cert = createSelfSignedCertificate(['localhost', '127.0.0.1', HOST_IP]);
+    const caFile = join(workDir, 'porthole-refused-cert.pem');
+    writeFileSync(caFile, cert.cert);
+    await withServer({ host: '0.0.0.0', allowedClients: ['192.0.2.0/24'], tls: { cert: cert.cert, key: cert.key } }, async (port, records) => {
+      const r = await curlFromNamespace(`https://${HOST_IP}:${port}/index.html`, ['--cacert', caFile]);
+      assert.equal(r.status, 0, 'no HTTP answer: the TLS handshake never happens');
+      assert.notEqual(r.exitCode, 0);
+      assert.equal(records.filter((x) => x.clientIp === CLIENT_IP).length, 0, 'no request was ever parsed');
+    });
+  });
+
   test('a Host that is not on the list → 403', async () => {
     await withServer({ host: '0.0.0.0' }, async (port, records) => {
       const r = await curlFromNamespace(`http://${HOST_IP}:${port}/`, ['-H', 'Host: rebind.example']);
@@ -154,6 +175,31 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
     });
     await withServer({ host: '0.0.0.0', allowedHosts: ['tunnel.example'] }, async (port) => {
       assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/`, ['-H', 'Host: tunnel.example'])).status, 200);
+    });
+  });
+
+  test('the active request log inside the root is 404 for the other host, 200 for this computer', async () => {
+    const logFile = join(root, 'logs', 'requests.log');
+    await withServer({ host: '0.0.0.0', logFile }, async (port) => {
+      // This computer reads it (and so caches it) first: the cache must not hand it out either.
+      const local = await curlFromHost(`http://127.0.0.1:${port}/logs/requests.log`);
+      assert.equal(local, 200);
+      // Let the line for that request reach the file.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const r = await curlFromNamespace(`http://${HOST_IP}:${port}/logs/requests.log`);
+      assert.equal(r.status, 404);
+      assert.ok(!r.body.toString().includes('127.0.0.1 - -'), 'no log line in the answer');
+      // The same file under another name (a hard link) is the same file.
+      linkSync(logFile, join(root, 'logs', 'alias.txt'));
+      try {
+        assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/logs/alias.txt`)).status, 404);
+        assert.equal(await curlFromHost(`http://127.0.0.1:${port}/logs/alias.txt`), 200);
+      } finally {
+        rmSync(join(root, 'logs', 'alias.txt'));
+      }
+      // Other files in the same folder are served to the other host.
+      writeFileSync(join(root, 'logs', 'notes.txt'), 'notes\n');
+      assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/logs/notes.txt`)).status, 200);
     });
   });
 

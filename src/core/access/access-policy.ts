@@ -9,6 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
+import { escapeForDisplay } from '../text/display-text';
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -186,16 +187,63 @@ function ipToBigInt(ip: string): { v6: boolean; value: bigint } | undefined {
   return undefined;
 }
 
-/** Parses `a.b.c.d/n`, `x::/n` or a single address; throws with a plain message when invalid. */
-export function parseCidr(text: string): Cidr {
-  const [addr = '', bitsText] = text.trim().split('/');
+const EXAMPLE_RANGES = 'e.g. 192.168.1.0/24, 192.168.1.7 or fd00::/64';
+
+/** The canonical text of an address value (IPv6 compressed as RFC 5952 says, via the URL parser). */
+function addressText(v6: boolean, value: bigint): string {
+  if (!v6) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
+  const groups: string[] = [];
+  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((value >> s) & 0xffffn).toString(16));
+  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+}
+
+/**
+ * Parses an allowedClients entry: a single address (`192.168.1.7`, `fd00::7`) or a CIDR range
+ * (RFC 4632 §3.1: `192.168.1.0/24`, `fd00::/64`), strictly. Refused, with the reason: anything
+ * that is not an address; a `/` without a prefix length (`192.168.1.0/` once read as `/0`, every
+ * client); a prefix length that is not plain digits from 0 to 32 (IPv4) or 128 (IPv6); bits set
+ * after the prefix (`192.168.1.0/2` is a typo, not 192.0.0.0/2: the message suggests the range);
+ * an IPv6 zone id; surrounding spaces.
+ */
+export function parseCidrStrict(text: string): { cidr: Cidr } | { problem: string } {
+  if (text !== text.trim()) return { problem: `has spaces around it (${EXAMPLE_RANGES})` };
+  const slash = text.indexOf('/');
+  const addr = slash < 0 ? text : text.slice(0, slash);
+  const bitsText = slash < 0 ? undefined : text.slice(slash + 1);
+  if (addr.includes('%')) return { problem: 'has a zone id (%…): give the address or range without it' };
   const parsed = ipToBigInt(addr);
-  if (parsed === undefined) throw new Error(`"${text}" is not an IP address or CIDR range`);
+  if (parsed === undefined) return { problem: `is not an IP address or CIDR range (${EXAMPLE_RANGES})` };
+  if (parsed.v6 && parsed.value >> 32n === 0xffffn) {
+    return { problem: 'is an IPv4-mapped IPv6 address: write the IPv4 address or range instead (IPv4 clients are matched as IPv4)' };
+  }
   const width = parsed.v6 ? 128 : 32;
-  const bits = bitsText === undefined ? width : Number(bitsText);
-  if (!Number.isInteger(bits) || bits < 0 || bits > width) throw new Error(`"${text}" has an invalid prefix length`);
+  let bits = width;
+  if (bitsText !== undefined) {
+    if (bitsText === '') return { problem: `has no prefix length after "/": write e.g. 192.168.1.0/24 for 256 addresses, or the address alone for one client` };
+    if (!/^(0|[1-9]\d{0,2})$/.test(bitsText) || Number(bitsText) > width) {
+      return { problem: `has an invalid prefix length: give a whole number from 0 to ${width} after "/"` };
+    }
+    bits = Number(bitsText);
+  }
   const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(width - bits);
-  return { v6: parsed.v6, base: parsed.value & mask, mask };
+  const base = parsed.value & mask;
+  if (base !== parsed.value) {
+    return { problem: `has address bits set after the first ${bits}: did you mean ${addressText(parsed.v6, base)}/${bits}?` };
+  }
+  return { cidr: { v6: parsed.v6, base, mask } };
+}
+
+/** Why `text` is not a valid allowedClients entry, or undefined when it is (parseCidrStrict). */
+export function cidrProblem(text: string): string | undefined {
+  const r = parseCidrStrict(text);
+  return 'problem' in r ? r.problem : undefined;
+}
+
+/** Parses an allowedClients entry (see parseCidrStrict); throws `"<text>" <reason>` when invalid. */
+export function parseCidr(text: string): Cidr {
+  const r = parseCidrStrict(text);
+  if ('problem' in r) throw new Error(`"${escapeForDisplay(text)}" ${r.problem}`);
+  return r.cidr;
 }
 
 export class ClientFilter {
@@ -214,4 +262,29 @@ export class ClientFilter {
     }
     return false;
   }
+}
+
+/** `Sec-Fetch-Dest` values of a navigation: the request loads a page, not a resource into one. */
+const NAVIGATION_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'fencedframe', 'embed', 'object']);
+
+/**
+ * True when Fetch Metadata (W3C Fetch Metadata Request Headers §2) says another site is loading
+ * this URL as a resource into its own page: `Sec-Fetch-Site: cross-site` and not a navigation
+ * (`Sec-Fetch-Mode` other than `navigate`/`nested-navigate`, `Sec-Fetch-Dest` not a document or a
+ * frame). That is how a page elsewhere runs a served script (`<script src>`) or probes which files
+ * exist (`<img>`, fetch). Requests without these headers (old browsers, curl) are not cross-site
+ * loads by this test. `headers`: lower-case names, first value wins.
+ */
+export function isCrossSiteLoad(headers: ReadonlyArray<readonly [string, string]>): boolean {
+  let site: string | undefined;
+  let mode: string | undefined;
+  let dest: string | undefined;
+  for (const [name, value] of headers) {
+    if (name === 'sec-fetch-site') site ??= value.trim().toLowerCase();
+    else if (name === 'sec-fetch-mode') mode ??= value.trim().toLowerCase();
+    else if (name === 'sec-fetch-dest') dest ??= value.trim().toLowerCase();
+  }
+  if (site !== 'cross-site') return false;
+  if (mode === 'navigate' || mode === 'nested-navigate') return false;
+  return dest === undefined || !NAVIGATION_DESTINATIONS.has(dest);
 }

@@ -6,7 +6,7 @@
  * on the phone before trusting it.
  */
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { isEncryptedPrivateKey, readPrivateKey } from './private-key';
@@ -108,7 +108,9 @@ export function createSelfSignedCertificate(names: readonly string[], now = new 
     seq(oid('2.5.29.17'), octetString(seq(...altNames))), // subjectAltName
   );
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  // Positive and minimal (X.690 §8.3.2): a first byte of 0x00 before a byte below 0x80 is
+  // "illegal padding" to OpenSSL, which refused about one certificate in 512.
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   const tbs = seq(
     explicit(0, integer(Buffer.from([2]))),
     integer(serial),
@@ -159,10 +161,40 @@ interface StoredMeta {
   readonly validTo: string;
 }
 
+/** Mode of the folder that holds the private key: the owner's only. */
+export const KEY_DIR_MODE = 0o700;
+/** Mode of the private key file: read and write by its owner only. */
+export const KEY_FILE_MODE = 0o600;
+
+/**
+ * Writes `text` to `path` as a new file with `mode`, then renames it over the old one: the result
+ * never inherits an old file's mode or inode (writeFileSync's `mode` applies only to a file it
+ * creates), and a reader never sees half a key.
+ */
+function replaceFile(path: string, text: string, mode: number): void {
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temp, text, { mode, flag: 'wx' });
+    chmodSync(temp, mode);
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+}
+
+/** Makes `dir` (and missing parents) and sets its mode to KEY_DIR_MODE even when it existed. */
+function ensureKeyDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: KEY_DIR_MODE });
+  chmodSync(dir, KEY_DIR_MODE);
+}
+
 /**
  * The certificate kept in `dir` (cert.pem, key.pem, meta.json), made anew when it is missing,
  * expires within 30 days, or does not cover every name in `names` — so a phone that trusted it
- * once keeps trusting it while the machine's addresses stay the same.
+ * once keeps trusting it while the machine's addresses stay the same. On every write the folder
+ * is KEY_DIR_MODE (0700) and key.pem KEY_FILE_MODE (0600), whatever they were before; a kept key
+ * whose file or folder was widened is tightened back when it is read.
  */
 export function loadOrCreateCertificate(dir: string, names: readonly string[]): SelfSignedCertificate & { readonly created: boolean } {
   const certPath = join(dir, 'cert.pem');
@@ -176,15 +208,17 @@ export function loadOrCreateCertificate(dir: string, names: readonly string[]): 
     const fresh = Date.parse(x509.validTo) - Date.now() > 30 * 24 * 60 * 60 * 1000;
     const covers = names.every((n) => meta.names.includes(n));
     if (fresh && covers && x509.checkPrivateKey(createPrivateKey(key))) {
+      ensureKeyDir(dir);
+      chmodSync(keyPath, KEY_FILE_MODE);
       return { cert, key, fingerprint256: x509.fingerprint256, validTo: x509.validTo, created: false };
     }
   } catch {
     // missing or unreadable: make a new one
   }
   const made = createSelfSignedCertificate(names);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(keyPath, made.key, { mode: 0o600 });
-  writeFileSync(certPath, made.cert);
-  writeFileSync(metaPath, JSON.stringify({ names, validTo: made.validTo } satisfies StoredMeta));
+  ensureKeyDir(dir);
+  replaceFile(keyPath, made.key, KEY_FILE_MODE);
+  replaceFile(certPath, made.cert, 0o644);
+  replaceFile(metaPath, JSON.stringify({ names, validTo: made.validTo } satisfies StoredMeta), 0o644);
   return { ...made, created: true };
 }

@@ -3,8 +3,11 @@
  * pre-serialised, keyed by the request path. Every hit is revalidated with one stat of the
  * request's file-system path (following symlinks as the request would): device, inode, size,
  * mtime and ctime must all match, so an edit, a replacement, a rename or a symlink re-pointed
- * elsewhere is a miss and goes the full way (realpath containment included). An entry reached
- * through an index file also checks its folder's mtime, so a new index.html takes over at once.
+ * elsewhere is a miss and goes the full way (realpath containment included). The real path must
+ * also still be the one served: a folder on the way moved out of the root and replaced by a symlink
+ * to it keeps the file's dev/ino/mtime/ctime, and its entry is dropped all the same (the entry was
+ * only ever made from a descriptor whose real path was checked, see open-contained.ts). An entry
+ * reached through an index file also checks its folder's mtime, so a new index.html takes over at once.
  *
  * One stat serves every request read in the same turn of the event loop (an "epoch", ended by
  * setImmediate): those requests had all arrived before the stat was made, so answering them with
@@ -13,10 +16,11 @@
  * The cache belongs to one StaticOptions object: reconfiguring the server (dotfiles, listing…)
  * replaces that object and so starts an empty cache.
  */
-import { statSync, type Stats } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
+import { representationHeaders, validatorHeaders } from './representation';
 
 /** Files up to this size are cached whole. */
 export const CACHE_MAX_FILE_BYTES = 1024 * 1024;
@@ -39,7 +43,6 @@ export interface CachedFile {
   readonly body: Buffer;
   readonly type: string;
   readonly validators: Validators;
-  readonly lastModified: string;
   /** Status line and headers of a 200 (no Date/Server/Connection, no blank line). */
   readonly head200: string;
   readonly log200: HeaderList;
@@ -66,28 +69,6 @@ function currentEpoch(): number {
   return epoch;
 }
 
-/**
- * The headers of a file's 304: its validators and Cache-Control. Every file answer, cached or
- * not, builds its headers here and in fileHeaders, so the two paths cannot drift apart.
- */
-export function fileValidatorHeaders(validators: Validators, lastModified: string): HeaderList {
-  return [
-    ['ETag', validators.etag],
-    ['Last-Modified', lastModified],
-    ['Cache-Control', 'no-cache'],
-  ];
-}
-
-/** The headers of a file's 200, Content-Length aside: the type, the validators, ranges, nosniff. */
-export function fileHeaders(type: string, validators: Validators, lastModified: string): HeaderList {
-  return [
-    ['Content-Type', type],
-    ...fileValidatorHeaders(validators, lastModified),
-    ['Accept-Ranges', 'bytes'],
-    ['X-Content-Type-Options', 'nosniff'],
-  ];
-}
-
 /** Builds an entry from a file read whole (its Stats from the open descriptor). */
 export function makeCachedFile(
   fsPath: string,
@@ -96,12 +77,11 @@ export function makeCachedFile(
   body: Buffer,
   type: string,
   validators: Validators,
-  lastModified: string,
   dir: { path: string; mtimeMs: number } | undefined,
 ): CachedFile {
-  const log200 = fileHeaders(type, validators, lastModified);
+  const log200 = representationHeaders(type, validators, true);
   log200.push(['Content-Length', String(body.length)]);
-  const log304 = fileValidatorHeaders(validators, lastModified);
+  const log304 = validatorHeaders(validators);
   return {
     fsPath,
     real,
@@ -115,7 +95,6 @@ export function makeCachedFile(
     body,
     type,
     validators,
-    lastModified,
     head200: serializeStatusAndHeaders(200, log200),
     log200,
     head304: serializeStatusAndHeaders(304, log304),
@@ -142,7 +121,8 @@ export class FileCache {
       st.size === entry.size &&
       st.mtimeMs === entry.mtimeMs &&
       st.ctimeMs === entry.ctimeMs &&
-      (entry.dirPath === undefined || statSync(entry.dirPath, { throwIfNoEntry: false })?.mtimeMs === entry.dirMtimeMs);
+      (entry.dirPath === undefined || statSync(entry.dirPath, { throwIfNoEntry: false })?.mtimeMs === entry.dirMtimeMs) &&
+      realPathOf(entry.fsPath) === entry.real;
     if (!same) {
       this.delete(key);
       return undefined;
@@ -171,6 +151,15 @@ export class FileCache {
     if (old === undefined) return;
     this.entries.delete(key);
     this.totalBytes -= old.body.length;
+  }
+}
+
+/** The real path of `fsPath` now (one realpath(3) call), or undefined when it cannot be told. */
+function realPathOf(fsPath: string): string | undefined {
+  try {
+    return realpathSync.native(fsPath);
+  } catch {
+    return undefined;
   }
 }
 

@@ -8,8 +8,10 @@ import { parseHttpDate } from '../http/http-date';
 export interface Validators {
   /** Strong entity tag, quotes included, e.g. "5f3a-1c". */
   readonly etag: string;
-  /** Last modification, whole seconds since the epoch. */
-  readonly lastModifiedSec: number;
+  /** Last modification, whole seconds since the epoch; undefined when there is none to state. */
+  readonly lastModifiedSec: number | undefined;
+  /** The same moment as the Last-Modified field value (IMF-fixdate, RFC 9110 §5.6.7). */
+  readonly lastModified: string | undefined;
 }
 
 export interface ConditionalHeaders {
@@ -58,7 +60,7 @@ export function evaluatePreconditions(
     if (value !== '*' && !splitEtagList(value).some((t) => strongMatch(t, v.etag))) return 'failed';
   } else if (h.ifUnmodifiedSince !== undefined) {
     const date = parseHttpDate(h.ifUnmodifiedSince);
-    if (date !== undefined && v.lastModifiedSec > date) return 'failed';
+    if (date !== undefined && v.lastModifiedSec !== undefined && v.lastModifiedSec > date) return 'failed';
   }
   // Step 3 and 4: cache validation.
   if (h.ifNoneMatch !== undefined) {
@@ -68,7 +70,7 @@ export function evaluatePreconditions(
     }
   } else if (getOrHead && h.ifModifiedSince !== undefined) {
     const date = parseHttpDate(h.ifModifiedSince);
-    if (date !== undefined && v.lastModifiedSec <= date) return 'not-modified';
+    if (date !== undefined && v.lastModifiedSec !== undefined && v.lastModifiedSec <= date) return 'not-modified';
   }
   return 'proceed';
 }
@@ -82,5 +84,5 @@ export function ifRangeAllows(ifRange: string | undefined, v: Validators): boole
   const value = ifRange.trim();
   if (value.startsWith('"') || value.startsWith('W/')) return strongMatch(value, v.etag);
   const date = parseHttpDate(value);
-  return date !== undefined && date === v.lastModifiedSec;
+  return date !== undefined && v.lastModifiedSec !== undefined && date === v.lastModifiedSec;
 }

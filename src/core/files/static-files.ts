@@ -1,32 +1,29 @@
 /**
  * Static files under one root: path → file, folder (index or listing) or 404, with validators,
- * preconditions and ranges. The real path of every file served is checked to lie inside the real
- * root, so a symlink out of the root is a 404 unless `followSymlinks` is on. Files are opened once
- * and everything (validators, bytes) comes from that descriptor, so a file swapped between stat
- * and read can't mix two versions in one answer.
+ * preconditions and ranges. Files are opened by open-contained.ts, which judges containment and
+ * hidden names on the open descriptor's real path (a symlink out of the root is a 404 unless
+ * `followSymlinks` is on) and opens only regular files and folders. Everything (validators, bytes)
+ * comes from that descriptor, so a file swapped between stat and read can't mix two versions in
+ * one answer. Listings are built by listing.ts; the active request log is loopback-only.
  */
-import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
-import { extname, join, sep } from 'node:path';
+import { extname, join } from 'node:path';
 import { contentType as mimeContentType } from 'mime-types';
-import type { BodyPart, Exchange } from '../http/connection';
+import type { Exchange } from '../http/connection';
 import { escapeHtml, htmlPage } from '../text/html';
-import { formatSize } from '../text/format-size';
-import { formatHttpDate } from '../http/http-date';
-import { evaluatePreconditions, ifRangeAllows, type ConditionalHeaders, type Validators } from './preconditions';
-import {
-  CACHE_MAX_FILE_BYTES,
-  cacheKeyOf,
-  fileCacheFor,
-  fileHeaders,
-  fileValidatorHeaders,
-  makeCachedFile,
-  type CachedFile,
-  type FileCache,
-} from './file-cache';
-import { parseRange, type ByteRange } from './range';
+import type { Validators } from './preconditions';
+import { CACHE_MAX_FILE_BYTES, cacheKeyOf, fileCacheFor, makeCachedFile, type CachedFile, type FileCache } from './file-cache';
 import type { HeaderList } from '../http/request-record';
-import { encodePathSegments, isNeverServed, resolveRequestPath } from './resolve-path';
+import { encodePathSegments, resolveRequestPath } from './resolve-path';
+import { contentValidators, statEtag, statValidators } from './validators';
+import { inMemory, sendRepresentation, type Representation } from './representation';
+import { contentTypeOf, contentTypeOfFile, typeFromName, typeNeedsBytes } from './content-type';
+import { openContained } from './open-contained';
+import { listFolder, type ListedFolder } from './listing';
+import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
+
+export { openContained, type Opened } from './open-contained';
 
 export interface StaticOptions {
   /** The root, already resolved with realpath. */
@@ -34,6 +31,8 @@ export interface StaticOptions {
   readonly listing: boolean;
   readonly dotfiles: boolean;
   readonly followSymlinks: boolean;
+  /** Files only loopback clients may read (the active request log); other hosts get 404. */
+  readonly loopbackOnly?: LoopbackOnlyFiles;
 }
 
 /** Files up to this size are read in one call and sent in one write. */
@@ -45,7 +44,11 @@ const TEXT_HTML = 'text/html; charset=utf-8';
 
 const typeCache = new Map<string, string>();
 
-/** Content-Type for a file name: mime-types, charset=utf-8 for text, octet-stream when unknown. */
+/**
+ * Content-Type for a file name alone: mime-types, charset=utf-8 for text, octet-stream when
+ * unknown. Files are not labelled by this (their bytes decide: content-type.ts); kept for
+ * callers that only have a name.
+ */
 export function contentTypeFor(name: string): string {
   const ext = extname(name).toLowerCase();
   let type = typeCache.get(ext);
@@ -56,80 +59,31 @@ export function contentTypeFor(name: string): string {
   return type;
 }
 
-/** Strong ETag from size and mtime (nginx's recipe, with sub-second mtime). */
+/** Strong ETag of a file known by its Stats (device, inode, size, mtime, ctime): see validators.ts. */
 export function etagFor(st: Stats): string {
-  return `"${Math.floor(st.mtimeMs * 1000).toString(16)}-${st.size.toString(16)}"`;
+  return statEtag(st);
 }
 
+/** Validators of a file streamed from disk; a file read whole gets contentValidators instead. */
 export function validatorsFor(st: Stats): Validators {
-  return { etag: etagFor(st), lastModifiedSec: Math.floor(st.mtimeMs / 1000) };
-}
-
-export type Opened =
-  | { readonly kind: 'file'; readonly file: FileHandle; readonly stat: Stats; readonly real: string }
-  /** `mtimeMs` from the descriptor; undefined when the folder could not be opened (EISDIR). */
-  | { readonly kind: 'dir'; readonly real: string; readonly mtimeMs: number | undefined }
-  | { readonly kind: 'missing'; readonly reason: string }
-  | { readonly kind: 'forbidden'; readonly reason: string };
-
-function isInside(real: string, rootReal: string): boolean {
-  return real === rootReal || real.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
-}
-
-/** Opens a path if its real path is inside the root (or symlinks may leave it). */
-export async function openContained(fsPath: string, opts: StaticOptions): Promise<Opened> {
-  let real: string;
-  try {
-    real = await realpath(fsPath);
-  } catch (err) {
-    return failure(err);
-  }
-  if (!opts.followSymlinks && !isInside(real, opts.rootReal)) {
-    return { kind: 'missing', reason: 'A symlink leads outside the root (followSymlinks is off).' };
-  }
-  let file: FileHandle;
-  try {
-    file = await open(real, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return { kind: 'dir', real, mtimeMs: undefined };
-    return failure(err);
-  }
-  try {
-    const st = await file.stat();
-    if (st.isDirectory()) {
-      await file.close();
-      return { kind: 'dir', real, mtimeMs: st.mtimeMs };
-    }
-    if (!st.isFile()) {
-      await file.close();
-      return { kind: 'forbidden', reason: 'Not a regular file.' };
-    }
-    return { kind: 'file', file, stat: st, real };
-  } catch (err) {
-    await file.close().catch(() => undefined);
-    return failure(err);
-  }
+  return statValidators(st);
 }
 
 /** The file cache's key for the root's own 404.html (no request path starts with NUL). */
 const CUSTOM_404_KEY = '\u0000/404.html';
 
 /**
- * One synchronous stat (microseconds, no thread-pool round trip) to tell a missing path early:
- * true only for ENOENT/ENOTDIR; anything else goes the full way and is judged there.
+ * One synchronous stat (microseconds, no thread-pool round trip) before anything is opened:
+ * 'missing' for ENOENT/ENOTDIR (a missing path is told early), the Stats when it exists (handed to
+ * openContained, which refuses FIFOs, sockets and devices before `open`), undefined for any other
+ * error (judged the full way).
  */
-function isSurelyMissing(fsPath: string): boolean {
+function statFirst(fsPath: string): Stats | 'missing' | undefined {
   try {
-    return statSync(fsPath, { throwIfNoEntry: false }) === undefined;
+    return statSync(fsPath, { throwIfNoEntry: false }) ?? 'missing';
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+    return (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'missing' : undefined;
   }
-}
-
-function failure(err: unknown): Opened {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return { kind: 'forbidden', reason: 'Permission denied.' };
-  return { kind: 'missing', reason: code === 'ENOENT' || code === 'ENOTDIR' ? 'No such file.' : `Cannot open: ${code}` };
 }
 
 function plain(ex: Exchange, status: number, text: string, extra: HeaderList = []): void {
@@ -140,7 +94,13 @@ function plain(ex: Exchange, status: number, text: string, extra: HeaderList = [
 export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const hit = fileCacheFor(opts).lookup(cacheKeyOf(rawPath));
   if (hit !== undefined) {
-    sendCached(ex, hit);
+    const refused = loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly);
+    if (refused === undefined) {
+      sendCached(ex, hit);
+      return;
+    }
+    ex.note = refused;
+    await sendNotFound(ex, rawPath, opts);
     return;
   }
   const resolved = resolveRequestPath(rawPath, opts.dotfiles);
@@ -149,12 +109,12 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     plain(ex, 400, `Bad request: ${resolved.reason}`);
     return;
   }
-  if (resolved.kind === 'hidden') {
+  if (resolved.kind === 'hidden' || resolved.kind === 'no-such-file') {
     ex.note = resolved.reason;
     await sendNotFound(ex, rawPath, opts);
     return;
   }
-  await answerLookup(ex, rawPath, await lookupPath(resolved.segments, resolved.trailingSlash, opts), opts);
+  await answerLookup(ex, rawPath, await lookupPath(resolved.segments, resolved.trailingSlash, opts, ex.clientIp), opts);
 }
 
 /** A file found for a request, or why there is none to send as it is. */
@@ -169,45 +129,78 @@ export type Lookup =
     }
   | { readonly kind: 'missing'; readonly reason: string }
   | { readonly kind: 'forbidden'; readonly reason: string }
+  /** Out of descriptors: 503 with Retry-After. */
+  | { readonly kind: 'unavailable'; readonly reason: string }
   /** A folder asked for without its trailing slash. */
   | { readonly kind: 'moved'; readonly segments: readonly string[] }
-  /** A folder without an index file. */
-  | { readonly kind: 'folder'; readonly real: string; readonly segments: readonly string[] };
+  /**
+   * A folder without an index file: its real path, Stats and open descriptor (undefined where
+   * folders cannot be opened), which answerLookup closes.
+   */
+  | {
+      readonly kind: 'folder';
+      readonly real: string;
+      readonly stat: Stats;
+      readonly handle: FileHandle | undefined;
+      readonly segments: readonly string[];
+    };
 
 /**
  * The file-system half of serveStatic, for a resolved request path: opens the file, or the
- * folder's index file, and answers nothing (a found file is open: hand it to answerLookup or
- * sendFile, or close it).
+ * folder's index file, and answers nothing (a found file or folder is open: hand it to
+ * answerLookup or sendFile, or close it). `clientIp` decides whether a loopback-only file (the
+ * active request log) may be served to the client (a 404 for other hosts).
  */
-export async function lookupPath(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions): Promise<Lookup> {
+export async function lookupPath(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions, clientIp: string): Promise<Lookup> {
   const fsPath = join(opts.rootReal, ...segments);
-  if (isSurelyMissing(fsPath)) return { kind: 'missing', reason: 'No such file.' };
-  const target = await openContained(fsPath, opts);
+  const known = statFirst(fsPath);
+  if (known === 'missing') return { kind: 'missing', reason: 'No such file.' };
+  const target = await openContained(fsPath, opts, known);
   switch (target.kind) {
     case 'missing':
     case 'forbidden':
+    case 'unavailable':
       return target;
     case 'file':
-      return { ...target, place: { fsPath, dir: undefined } };
+      return privateRefusal(target, opts, clientIp) ?? { ...target, place: { fsPath, dir: undefined } };
     case 'dir':
       break;
   }
-  if (!trailingSlash) return { kind: 'moved', segments };
+  if (!trailingSlash) {
+    await target.handle?.close().catch(() => undefined);
+    return { kind: 'moved', segments };
+  }
   for (const name of INDEX_NAMES) {
-    const index = await openContained(join(target.real, name), opts);
+    const indexPath = join(target.real, name);
+    const indexKnown = statFirst(indexPath);
+    if (indexKnown === 'missing') continue;
+    const index = await openContained(indexPath, opts, indexKnown);
+    if (index.kind === 'dir') await index.handle?.close().catch(() => undefined);
+    if (index.kind === 'unavailable') {
+      await target.handle?.close().catch(() => undefined);
+      return index;
+    }
     if (index.kind === 'file') {
-      const dirMtimeMs = target.mtimeMs ?? (await stat(fsPath).catch(() => undefined))?.mtimeMs;
-      const dir = dirMtimeMs === undefined ? undefined : { path: fsPath, mtimeMs: dirMtimeMs };
-      return { ...index, place: dir === undefined ? undefined : { fsPath: join(fsPath, name), dir } };
+      await target.handle?.close().catch(() => undefined);
+      const dir = { path: fsPath, mtimeMs: target.stat.mtimeMs };
+      return privateRefusal(index, opts, clientIp) ?? { ...index, place: { fsPath: join(fsPath, name), dir } };
     }
   }
-  return { kind: 'folder', real: target.real, segments };
+  return { kind: 'folder', real: target.real, stat: target.stat, handle: target.handle, segments };
+}
+
+/** A file that only loopback clients may read, asked for by another host: closed, and a 404. */
+function privateRefusal(found: { readonly file: FileHandle; readonly stat: Stats }, opts: StaticOptions, clientIp: string): Lookup | undefined {
+  const reason = loopbackOnlyRefusal(found.stat, clientIp, opts.loopbackOnly);
+  if (reason === undefined) return undefined;
+  void found.file.close().catch(() => undefined);
+  return { kind: 'missing', reason };
 }
 
 /**
  * The answering half of serveStatic: sends a found file (cached where `place` allows), or answers
- * 404 (the root's 404.html when there is one), 403, 301 to the folder with its slash, or the
- * folder's listing (404 when listing is off).
+ * 404 (the root's 404.html when there is one), 403, 503 (out of descriptors), 301 to the folder
+ * with its slash, or the folder's listing (404 when listing is off).
  */
 export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup, opts: StaticOptions): Promise<void> {
   switch (found.kind) {
@@ -225,6 +218,10 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
       ex.note = found.reason;
       plain(ex, 403, 'Forbidden: the server may not read this file.');
       return;
+    case 'unavailable':
+      ex.note = found.reason;
+      sendUnavailable(ex);
+      return;
     case 'moved': {
       const q = rawPath.indexOf('?');
       const location = encodePathSegments(found.segments, true) + (q >= 0 ? rawPath.slice(q) : '');
@@ -233,12 +230,23 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
     }
     case 'folder':
       if (!opts.listing) {
+        await found.handle?.close().catch(() => undefined);
         ex.note = 'Folder without index.html, and listing is off.';
         await sendNotFound(ex, rawPath, opts);
         return;
       }
-      await sendListing(ex, found.real, found.segments, opts);
+      await sendListing(ex, found, opts);
   }
+}
+
+/** Seconds a client is asked to wait when the server is out of descriptors. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/** 503 with Retry-After: out of file descriptors for now (EMFILE/ENFILE), or too busy (`text` says). */
+export function sendUnavailable(ex: Exchange, text = 'Service unavailable: the server has too many open files right now; try again shortly.'): void {
+  plain(ex, 503, text, [
+    ['Retry-After', String(RETRY_AFTER_SECONDS)],
+  ]);
 }
 
 /** Where a file sent by sendFile may be cached: the request's key and path on disk. */
@@ -249,89 +257,25 @@ export interface CachePlacement {
   readonly dir: { readonly path: string; readonly mtimeMs: number } | undefined;
 }
 
-/**
- * What a response is made of: validators, type, size, and how to get bytes of a range (a slice of
- * a cached buffer or a range of the open file).
- */
-interface Representation {
-  readonly validators: Validators;
-  readonly lastModified: string;
-  readonly type: string;
-  readonly size: number;
-  partFor(start: number, end: number): BodyPart;
-}
-
-function conditionalHeaders(ex: Exchange): ConditionalHeaders {
+/** A cached file as a representation: its bytes in memory and its serialised heads. */
+function cachedRepresentation(entry: CachedFile): Representation {
+  const body = entry.body;
   return {
-    ifMatch: ex.header('if-match'),
-    ifNoneMatch: ex.header('if-none-match'),
-    ifModifiedSince: ex.header('if-modified-since'),
-    ifUnmodifiedSince: ex.header('if-unmodified-since'),
+    type: entry.type,
+    size: entry.size,
+    validators: entry.validators,
+    rangeable: true,
+    partFor: (start, end) => body.subarray(start, end + 1),
+    whole: body,
+    readWhole: undefined,
+    prepared: entry,
   };
 }
 
-/**
- * The part every file answer shares: 412 and 304 from the preconditions, then Range (206, 416 or
- * multipart). Returns true when it answered; false leaves the full 200 to the caller. `send304`
- * answers Not Modified (a cached file has its 304 head serialised already).
- */
-function answerConditionally(
-  ex: Exchange,
-  rep: Representation,
-  headers: HeaderList,
-  send304 = (): void => ex.respond(304, fileValidatorHeaders(rep.validators, rep.lastModified)),
-): boolean {
-  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), rep.validators);
-  if (pre === 'not-modified') {
-    send304();
-    return true;
-  }
-  if (pre === 'failed') {
-    ex.respond(412, [['Content-Type', TEXT_PLAIN]], 'Precondition failed: the file has changed.\n');
-    return true;
-  }
-  const rangeHeader = ex.method === 'GET' ? ex.header('range') : undefined;
-  if (rangeHeader === undefined || !ifRangeAllows(ex.header('if-range'), rep.validators)) return false;
-  const range = parseRange(rangeHeader, rep.size);
-  if (range.kind === 'none') return false;
-  if (range.kind === 'unsatisfiable') {
-    ex.respond(416, [['Content-Range', `bytes */${rep.size}`], ['Content-Type', TEXT_PLAIN]], 'Range not satisfiable.\n');
-    return true;
-  }
-  const only = range.ranges.length === 1 ? range.ranges[0] : undefined;
-  if (only !== undefined) {
-    headers.push(['Content-Range', `bytes ${only.start}-${only.end}/${rep.size}`]);
-    ex.respondParts(206, headers, only.end - only.start + 1, [rep.partFor(only.start, only.end)]);
-    return true;
-  }
-  sendMultipart(ex, rep, headers, range.ranges);
-  return true;
-}
-
-/** Request headers that can make a file answer anything but the plain 200. */
-const CONDITIONAL_HEADERS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range']);
-
-function hasConditionalHeaders(ex: Exchange): boolean {
-  for (const [name] of ex.head.headers) if (CONDITIONAL_HEADERS.has(name)) return true;
-  return false;
-}
-
-/** Answers from a cached file: the common 200 and 304 use the pre-serialised heads. */
+/** Answers from a cached file (the common 200 and 304 use its pre-serialised heads). */
 export function sendCached(ex: Exchange, entry: CachedFile): void {
   ex.filePath = entry.real;
-  if (hasConditionalHeaders(ex)) {
-    const body = entry.body;
-    const rep: Representation = {
-      validators: entry.validators,
-      lastModified: entry.lastModified,
-      type: entry.type,
-      size: entry.size,
-      partFor: (start, end) => body.subarray(start, end + 1),
-    };
-    const send304 = (): void => ex.respondPrepared(304, entry.head304, entry.log304, undefined);
-    if (answerConditionally(ex, rep, fileHeaders(rep.type, rep.validators, rep.lastModified), send304)) return;
-  }
-  ex.respondPrepared(200, entry.head200, entry.log200, ex.method === 'HEAD' ? undefined : entry.body);
+  sendRepresentation(ex, cachedRepresentation(entry));
 }
 
 /**
@@ -341,47 +285,45 @@ export function sendCached(ex: Exchange, entry: CachedFile): void {
 export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string, placement?: CachePlacement): void {
   ex.filePath = real;
   ex.cleanup = () => void file.close().catch(() => undefined);
-  const validators = validatorsFor(st);
-  const lastModified = formatHttpDate(st.mtimeMs);
-  const type = contentTypeFor(real);
   const size = st.size;
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
-    withWholeFile(ex, file, size, (body) => {
-      const entry = makeCachedFile(placement.fsPath, real, st, body, type, validators, lastModified, placement.dir);
-      placement.cache.set(placement.key, entry);
-      sendCached(ex, entry);
-    });
+    readWhole(file, size).then(
+      (body) => {
+        // A file that changed size under us would make Content-Length a lie: the socket ends.
+        if (body.length !== size) return ex.connection.failExchange(ex);
+        const type = contentTypeOf(real, body);
+        const entry = makeCachedFile(placement.fsPath, real, st, body, type, contentValidators(st, body), placement.dir);
+        placement.cache.set(placement.key, entry);
+        sendCached(ex, entry);
+      },
+      () => ex.connection.failExchange(ex),
+    );
     return;
   }
-  const rep: Representation = {
-    validators,
-    lastModified,
-    type,
-    size,
-    partFor: (start, end) => ({ file, start, end }),
-  };
-  const headers = fileHeaders(type, validators, lastModified);
-  if (answerConditionally(ex, rep, headers)) return;
-  if (size === 0) {
-    ex.respond(200, headers);
+  // Streamed: the type is decided from the first bytes once per file version (content-type.ts).
+  if (!typeNeedsBytes(real)) {
+    sendRepresentation(ex, streamedRepresentation(file, st, typeFromName(real) ?? 'application/octet-stream'));
     return;
   }
-  if (size <= SMALL_FILE_BYTES && ex.method === 'GET') {
-    withWholeFile(ex, file, size, (body) => ex.respond(200, headers, body));
-    return;
-  }
-  ex.respondParts(200, headers, size, [{ file, start: 0, end: size - 1 }]);
-}
-
-/**
- * Reads a file whole and hands it to `send`; a file that changed size under us would make
- * Content-Length a lie, so it (or a read error) fails the exchange instead.
- */
-function withWholeFile(ex: Exchange, file: FileHandle, size: number, send: (body: Buffer) => void): void {
-  readWhole(file, size).then(
-    (body) => (body.length === size ? send(body) : ex.connection.failExchange(ex)),
+  contentTypeOfFile(real, file, st).then(
+    (type) => sendRepresentation(ex, streamedRepresentation(file, st, type)),
     () => ex.connection.failExchange(ex),
   );
+}
+
+/** A file read from its descriptor: ranges of the file, small ones read whole for one write. */
+function streamedRepresentation(file: FileHandle, st: Stats, type: string): Representation {
+  const size = st.size;
+  return {
+    type,
+    size,
+    validators: statValidators(st),
+    rangeable: true,
+    partFor: (start, end) => ({ file, start, end }),
+    whole: undefined,
+    readWhole: size <= SMALL_FILE_BYTES ? () => readWhole(file, size) : undefined,
+    prepared: undefined,
+  };
 }
 
 /** Reads a file of `size` bytes whole; a file that shrank while read comes back shorter. */
@@ -396,48 +338,33 @@ export async function readWhole(file: FileHandle, size: number): Promise<Buffer>
   return offset === size ? buf : buf.subarray(0, offset);
 }
 
-/** RFC 9110 §14.6: multipart/byteranges, each part with its own Content-Type and Content-Range. */
-function sendMultipart(ex: Exchange, rep: Representation, headers: HeaderList, ranges: readonly ByteRange[]): void {
-  const boundary = `porthole-${ex.id.toString(36)}-${Date.now().toString(36)}`;
-  const parts: BodyPart[] = [];
-  let length = 0;
-  for (const r of ranges) {
-    const partHead = Buffer.from(
-      `\r\n--${boundary}\r\nContent-Type: ${rep.type}\r\nContent-Range: bytes ${r.start}-${r.end}/${rep.size}\r\n\r\n`,
-      'latin1',
-    );
-    parts.push(partHead, rep.partFor(r.start, r.end));
-    length += partHead.length + (r.end - r.start + 1);
-  }
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
-  parts.push(tail);
-  length += tail.length;
-  const typeIndex = headers.findIndex(([n]) => n === 'Content-Type');
-  headers[typeIndex] = ['Content-Type', `multipart/byteranges; boundary=${boundary}`];
-  ex.respondParts(206, headers, length, parts);
-}
-
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
-  const body = (await customNotFound(opts)) ?? notFoundPage(rawPath);
-  ex.respond(404, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache']], body);
+  const custom = await customNotFound(opts);
+  const page = custom ?? inMemory(TEXT_HTML, Buffer.from(notFoundPage(rawPath), 'utf8'));
+  sendRepresentation(ex, page, 404);
 }
 
-/** The bytes of the root's 404.html (cached like a file); undefined when there is none, or too big. */
-async function customNotFound(opts: StaticOptions): Promise<Buffer | undefined> {
+/**
+ * The root's 404.html, bytes and Content-Type (cached like a file); undefined when there is none,
+ * or too big.
+ */
+async function customNotFound(opts: StaticOptions): Promise<Representation | undefined> {
   const cache = fileCacheFor(opts);
   const cached = cache.lookup(CUSTOM_404_KEY);
-  if (cached !== undefined) return cached.body;
+  if (cached !== undefined) return inMemory(cached.type, cached.body);
   const customPath = join(opts.rootReal, '404.html');
-  const custom = isSurelyMissing(customPath) ? undefined : await openContained(customPath, opts);
+  const known = statFirst(customPath);
+  const custom = known === 'missing' ? undefined : await openContained(customPath, opts, known);
+  if (custom?.kind === 'dir') await custom.handle?.close().catch(() => undefined);
   if (custom?.kind !== 'file') return undefined;
   try {
     const st = custom.stat;
     if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
     const body = await readWhole(custom.file, st.size);
-    const v = validatorsFor(st);
-    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, TEXT_HTML, v, formatHttpDate(st.mtimeMs), undefined));
-    return body;
+    const type = contentTypeOf(customPath, body);
+    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, type, contentValidators(st, body), undefined));
+    return inMemory(type, body);
   } finally {
     await custom.file.close().catch(() => undefined);
   }
@@ -458,52 +385,41 @@ function notFoundPage(rawPath: string): string {
   );
 }
 
-interface Entry {
-  readonly name: string;
-  readonly dir: boolean;
-  readonly size: number | undefined;
-  readonly mtimeMs: number | undefined;
-}
-
-async function sendListing(ex: Exchange, dirReal: string, segments: readonly string[], opts: StaticOptions): Promise<void> {
-  let dirents;
+/** A folder's listing (built or reused, bounded: listing.ts), or why there is none; closes the folder. */
+async function sendListing(ex: Exchange, folder: ListedFolder, opts: StaticOptions): Promise<void> {
+  let result;
   try {
-    dirents = await readdir(dirReal, { withFileTypes: true });
-  } catch (err) {
-    const f = failure(err);
-    ex.note = f.kind === 'forbidden' || f.kind === 'missing' ? f.reason : undefined;
-    if (f.kind === 'forbidden') plain(ex, 403, 'Forbidden: the server may not read this folder.');
-    else await sendNotFound(ex, encodePathSegments(segments, true), opts);
-    return;
+    result = await listFolder(folder, opts);
+  } finally {
+    await folder.handle?.close().catch(() => undefined);
   }
-  // Hidden names are listed only when they could be served (never `.git`).
-  const visible = dirents.filter((d) => (opts.dotfiles || !d.name.startsWith('.')) && !isNeverServed(d.name));
-  const entries: Entry[] = await Promise.all(
-    visible.map(async (d): Promise<Entry> => {
-      try {
-        const st = await stat(join(dirReal, d.name));
-        return { name: d.name, dir: st.isDirectory(), size: st.isDirectory() ? undefined : st.size, mtimeMs: st.mtimeMs };
-      } catch {
-        return { name: d.name, dir: d.isDirectory(), size: undefined, mtimeMs: undefined };
+  switch (result.kind) {
+    case 'page':
+      if (result.shown < result.total) ex.note = `listing shows ${result.shown} of ${result.total} entries`;
+      {
+        const bytes = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body;
+        // Held until the kernel took it: counted in the server-wide budget of bodies built in memory.
+        if (!ex.reserveMemory(bytes.length)) {
+          ex.respondBusy();
+          return;
+        }
+        sendRepresentation(ex, inMemory(TEXT_HTML, bytes));
       }
-    }),
-  );
-  entries.sort((a, b) => (a.dir === b.dir ? a.name.localeCompare(b.name) : a.dir ? -1 : 1));
-  const here = encodePathSegments(segments, true);
-  let displayHere = '/' + segments.join('/') + (segments.length > 0 ? '/' : '');
-  displayHere = escapeHtml(displayHere);
-  const rows: string[] = [];
-  if (segments.length > 0) rows.push('<tr><td><a href="../">../</a></td><td></td><td></td></tr>');
-  for (const e of entries) {
-    const href = encodeURIComponent(e.name) + (e.dir ? '/' : '');
-    const label = escapeHtml(e.name) + (e.dir ? '/' : '');
-    const size = e.size === undefined ? (e.dir ? '—' : '?') : formatSize(e.size);
-    const when = e.mtimeMs === undefined ? '' : new Date(e.mtimeMs).toISOString().replace('T', ' ').slice(0, 19);
-    rows.push(`<tr><td><a href="${href}">${label}</a></td><td class="n">${size}</td><td>${when}</td></tr>`);
+      return;
+    case 'forbidden':
+      ex.note = result.reason;
+      plain(ex, 403, 'Forbidden: the server may not read this folder.');
+      return;
+    case 'unavailable':
+      ex.note = result.reason;
+      sendUnavailable(ex);
+      return;
+    case 'busy':
+      ex.note = result.reason;
+      sendUnavailable(ex, 'Service unavailable: too many folder listings are being built right now; try again shortly.');
+      return;
+    case 'missing':
+      ex.note = result.reason;
+      await sendNotFound(ex, encodePathSegments(folder.segments, true), opts);
   }
-  const body = htmlPage(
-    `Index of ${here}`,
-    `<h1>Index of ${displayHere}</h1>\n<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`,
-  );
-  ex.respond(200, [['Content-Type', TEXT_HTML], ['Cache-Control', 'no-cache'], ['X-Content-Type-Options', 'nosniff']], body);
 }

@@ -6,9 +6,17 @@
  * Invariants:
  * - Every failure funnels into `destroy()`, which is idempotent; no handler throws out of here.
  * - Exactly one log record per request that got a response or was cut short (aborted).
- * - Timers: a head deadline (absolute, from the first byte of a head), the idle keep-alive timeout,
- *   the body-read inactivity timeout (headersMs) and the write-stall timeout (the last three are
- *   socket inactivity timeouts, one at a time).
+ * - Timers: a head deadline (absolute, from the first byte of a head), a body deadline (absolute,
+ *   `bodyMs` from the end of the head), the idle keep-alive timeout, the body-read inactivity
+ *   timeout (headersMs) and the write-stall timeout (the last three are socket inactivity
+ *   timeouts, one at a time), and the rate check every `rateWindowMs`: a response queue that
+ *   drains slower than `minSendBytesPerSec`, or a body that arrives slower than
+ *   `minReceiveBytesPerSec`, ends the connection (slow readers and slow senders hold sockets).
+ * - Output is bounded: once a response is written, the next pipelined request is not parsed (and
+ *   the socket not read) while more than `maxQueuedBytes` wait in the socket's queue; bodies built
+ *   in memory take their bytes from the server-wide MemoryBudget (`Exchange.reserveMemory`).
+ * - A request whose method will be refused (405/501) is answered as soon as its head is parsed,
+ *   without reading its body, and the connection closes.
  * - A parse error is answered from the fixed table with `Connection: close`, then the socket is
  *   half-closed and what the client still sends is read and dropped for a short linger.
  */
@@ -19,9 +27,10 @@ import { normaliseIp } from '../access/access-policy';
 import { BodyReader, checkContentLength } from './body-reader';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
+import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, RequestRecord } from './request-record';
 import { headTail, serializeHead, statusHasNoBody } from './response-head';
-import type { Timeouts } from '../options';
+import type { Timeouts, TransferLimits } from '../options';
 
 /** How long a closing connection keeps draining input so the client reads our error response. */
 const LINGER_MS = 2_000;
@@ -31,11 +40,24 @@ const MAX_PIPELINE_BUFFER = 64 * 1024;
 const COPY_BODY_MAX = 16 * 1024;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
+/** On every response unless cross-site loads are allowed (Fetch: Cross-Origin-Resource-Policy). */
+const CORP: [string, string] = ['Cross-Origin-Resource-Policy', 'same-site'];
+/** What a client is told to wait when the in-memory body budget is spent. */
+const BUSY_RETRY_AFTER_S = 2;
 
 export interface ConnectionContext {
   readonly limits: ParserLimits;
   readonly timeouts: Timeouts;
   readonly maxBodyBytes: number;
+  readonly transfer: TransferLimits;
+  /** The server-wide budget of bodies built in memory. */
+  readonly budget: MemoryBudget;
+  /** Response bytes queued in memory over every connection (capacity maxQueuedTotalBytes). */
+  readonly queued: MemoryBudget;
+  /** False: every response carries `Cross-Origin-Resource-Policy: same-site`. */
+  readonly crossSiteLoads: boolean;
+  /** True for a method the handler answers 405/501 (its body is never read). */
+  refusesMethod(method: string): boolean;
   /** True once the server is closing: every response ends its connection. */
   readonly closing: boolean;
   nextRequestId(): number;
@@ -47,7 +69,7 @@ export interface ConnectionContext {
 /** A part of a streamed body: bytes, or an inclusive byte range of an open file. */
 export type BodyPart = Buffer | { readonly file: FileHandle; readonly start: number; readonly end: number };
 
-type Phase = 'idle' | 'head' | 'body' | 'handling' | 'closing' | 'destroyed';
+type Phase = 'idle' | 'head' | 'body' | 'handling' | 'upgraded' | 'closing' | 'destroyed';
 
 /**
  * One request and its response. The handler calls exactly one of `respond`, `respondParts` or
@@ -71,8 +93,8 @@ export class Exchange {
   onAbort: (() => void) | undefined;
   /** Runs once when the exchange ends, finished or not (closes files). */
   cleanup: (() => void) | undefined;
-  /** Set by openStream: the answer is an open-ended stream (a half-close by the client ends it). */
-  streaming = false;
+  /** Bytes of the server's in-memory body budget this response holds (see reserveMemory). */
+  reservation: Reservation | undefined;
 
   constructor(
     readonly connection: Connection,
@@ -90,6 +112,31 @@ export class Exchange {
 
   get clientIp(): string {
     return this.connection.remoteAddress;
+  }
+
+  /**
+   * Takes `bytes` of the server-wide budget for a body about to be built in memory (a rewritten
+   * page, an overlay, a listing); call it before building. Returns false when the server already
+   * holds too much: answer with `respondBusy()` then. The bytes are given back once the response
+   * left the process (or the exchange ended); one reservation per exchange (a second replaces it).
+   */
+  reserveMemory(bytes: number): boolean {
+    this.reservation?.release();
+    this.reservation = this.finished ? undefined : this.connection.reserve(bytes);
+    return this.reservation !== undefined;
+  }
+
+  /** 503 with Retry-After: the in-memory body budget is spent (RFC 9110 §15.6.4, §10.2.3). */
+  respondBusy(): void {
+    this.note = 'in-memory body budget spent';
+    this.respond(
+      503,
+      [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Retry-After', String(BUSY_RETRY_AFTER_S)],
+      ],
+      'The server is busy sending other pages; try again in a moment.\n',
+    );
   }
 
   /** The first value of a request header (name lower-case). */
@@ -135,6 +182,15 @@ export class Exchange {
   }
 
   /**
+   * Switches this connection to another protocol: `101 Switching Protocols` with `headers` (which
+   * must carry `Upgrade` and `Connection: upgrade`), then the socket is the caller's. The
+   * exchange stays open (and unlogged) until `end()` or the client leaves.
+   */
+  upgrade(headers: HeaderList): UpgradedSocket {
+    return this.connection.upgrade(this, headers);
+  }
+
+  /**
    * An open-ended response (Server-Sent Events): no length, so the connection closes after it.
    * Returns a writer; `end()` finishes the exchange.
    */
@@ -142,6 +198,19 @@ export class Exchange {
     this.closeAfter = true;
     return this.connection.openStream(this, status, headers);
   }
+}
+
+/**
+ * The socket of an exchange answered `101 Switching Protocols` (RFC 9110 §15.2.2): the bytes that
+ * follow, both ways, belong to the new protocol. `onData` receives the client's bytes (including
+ * any that arrived with the request); `write` sends raw bytes; `end()` finishes the exchange (it
+ * is logged) and closes the connection after what was written.
+ */
+export interface UpgradedSocket {
+  write(bytes: Buffer): boolean;
+  end(): void;
+  readonly closed: boolean;
+  onData: ((chunk: Buffer) => void) | undefined;
 }
 
 export interface StreamWriter {
@@ -167,6 +236,22 @@ export class Connection {
   private remoteEnded = false;
   /** Socket bytesWritten when the current streamed body started; -1 for buffered responses. */
   private bodyBase = -1;
+  /** The socket handed over by `upgrade`, while phase is 'upgraded'. */
+  private upgraded: UpgradedSocket | undefined;
+  /** An open-ended response (openStream) is in progress. */
+  private streaming = false;
+  /** A response is queued above maxQueuedBytes: nothing more is read or parsed until it drains. */
+  private drainWait = false;
+  /** The absolute deadline of the body being read (bodyMs). */
+  private bodyTimer: NodeJS.Timeout | undefined;
+  private rateTimer: NodeJS.Timeout | undefined;
+  /** The state at the last rate check: bytes the kernel took, bytes read, what was under way. */
+  private rateSent = 0;
+  private rateRead = 0;
+  private rateBacklog = false;
+  private rateBody: RequestHead | undefined;
+  /** Budget reservations of responses written but not yet taken by the kernel. */
+  private readonly inFlight = new Set<Reservation>();
 
   constructor(
     private readonly socket: Socket,
@@ -180,6 +265,22 @@ export class Connection {
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.onEnd());
     socket.setTimeout(ctx.timeouts.headersMs);
+    this.rateTimer = setInterval(() => this.checkRates(), ctx.transfer.rateWindowMs);
+    this.rateTimer.unref();
+  }
+
+  /**
+   * Answers `status` with `message` before reading anything and closes (a client refused when
+   * its connection was accepted, e.g. not in allowedClients).
+   */
+  refuseAtOnce(status: number, message: string): void {
+    this.failRequest(status, message);
+  }
+
+  /** @internal Exchange.reserveMemory: bytes from the server-wide budget, or undefined. */
+  reserve(bytes: number): Reservation | undefined {
+    if (this.phase === 'destroyed') return undefined;
+    return this.ctx.budget.take(bytes);
   }
 
   /** Idle (between requests, nothing buffered): safe to close at once during shutdown. */
@@ -197,8 +298,14 @@ export class Connection {
     const wasClosing = this.phase === 'closing';
     this.phase = 'destroyed';
     this.clearHeadTimer();
+    this.clearBodyTimer();
+    if (this.rateTimer !== undefined) clearInterval(this.rateTimer);
+    this.rateTimer = undefined;
+    for (const r of this.inFlight) r.release();
+    this.inFlight.clear();
     const ex = this.exchange;
     this.exchange = undefined;
+    ex?.reservation?.release();
     if (ex !== undefined && !ex.finished) {
       ex.finished = true;
       ex.onAbort?.();
@@ -220,13 +327,17 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.phase === 'closing' || this.phase === 'destroyed') return;
+    if (this.phase === 'upgraded') {
+      this.upgraded?.onData?.(chunk);
+      return;
+    }
     if (this.pending.length === 0) {
       this.pending = chunk;
       this.scanned = 0;
     } else {
       this.pending = Buffer.concat([this.pending, chunk]);
     }
-    if (this.phase === 'handling') {
+    if (this.phase === 'handling' || this.drainWait) {
       if (this.pending.length > MAX_PIPELINE_BUFFER && !this.paused) {
         this.paused = true;
         this.socket.pause();
@@ -237,20 +348,25 @@ export class Connection {
   }
 
   private onEnd(): void {
-    // A stream's client (an event stream: a tab) half-closing is that tab gone: without this the
-    // stream, and the page it counts as connected, would linger until the next write fails.
-    if (this.exchange?.streaming === true) {
+    if (this.phase === 'upgraded') {
+      // The other protocol's peer left without its closing handshake: nothing more to say.
       this.destroy();
       return;
     }
     // The client half-closed. Answer what is complete; a partial head can never complete.
     this.remoteEnded = true;
+    if (this.streaming) {
+      // An open-ended response (event stream) never completes: the client leaving ends it now,
+      // not at the next write that fails (its place counts against the stream caps).
+      this.destroy();
+      return;
+    }
     if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
   }
 
   /** Parses and dispatches as many buffered requests as can be answered now. */
   private drive(): void {
-    if (this.driving) return;
+    if (this.driving || this.drainWait) return;
     this.driving = true;
     try {
       while (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') {
@@ -298,6 +414,13 @@ export class Connection {
     this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
     this.scanned = 0;
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
+      if (this.ctx.refusesMethod(head.method)) {
+        // 405/501 whatever the body says: answer now, never read the body, and close (the bytes
+        // that follow are body, not a next request; the linger drops them).
+        this.pending = EMPTY;
+        this.dispatch(head, true);
+        return false;
+      }
       const rejected = head.contentLength === undefined ? undefined : checkContentLength(head.contentLength, this.ctx.maxBodyBytes);
       if (rejected !== undefined) {
         this.failRequest(rejected.status, rejected.message, head);
@@ -312,6 +435,8 @@ export class Connection {
       // The head deadline ended with the head; a body that stops arriving must not hold the
       // connection for ever (slowloris on the body): no progress for headersMs → 408.
       this.socket.setTimeout(this.ctx.timeouts.headersMs);
+      // However steadily it trickles in, the whole body must arrive within bodyMs.
+      this.bodyTimer = setTimeout(() => this.onBodyTimeout(), this.ctx.timeouts.bodyMs);
       if (head.expectContinue) this.socket.write(CONTINUE);
       return true;
     }
@@ -334,15 +459,16 @@ export class Connection {
     if (result.kind === 'more') return false;
     this.body = undefined;
     this.bodyHead = undefined;
+    this.clearBodyTimer();
     this.dispatch(head);
     return true;
   }
 
-  private dispatch(head: RequestHead): void {
+  private dispatch(head: RequestHead, closeAfter = false): void {
     this.phase = 'handling';
     this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
     const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
-    if (!head.keepAlive || this.ctx.closing) ex.closeAfter = true;
+    if (closeAfter || !head.keepAlive || this.ctx.closing) ex.closeAfter = true;
     this.exchange = ex;
     try {
       this.ctx.handle(ex);
@@ -382,6 +508,7 @@ export class Connection {
 
   private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
     const connection = this.begin(ex, status);
+    if (!this.ctx.crossSiteLoads) headers.push(CORP);
     if (connection !== undefined) headers.push(connection);
     ex.responseHeaders = headers;
     return serializeHead(status, headers);
@@ -395,24 +522,42 @@ export class Connection {
   writePrepared(ex: Exchange, status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined): void {
     if (this.phase === 'destroyed') return;
     const connection = this.begin(ex, status);
-    if (connection === undefined) {
+    const extra: HeaderList = [];
+    if (!this.ctx.crossSiteLoads) extra.push(CORP);
+    if (connection !== undefined) extra.push(connection);
+    if (extra.length === 0) {
       ex.responseHeaders = logHeaders;
       this.sendWhole(ex, head + headTail(), body);
     } else {
-      ex.responseHeaders = [...logHeaders, connection];
-      this.sendWhole(ex, `${head}${connection[0]}: ${connection[1]}\r\n${headTail()}`, body);
+      ex.responseHeaders = [...logHeaders, ...extra];
+      this.sendWhole(ex, `${head}${extra.map(([n, v]) => `${n}: ${v}\r\n`).join('')}${headTail()}`, body);
     }
   }
 
   /** Writes a head and a whole body in one write, then finishes the exchange. */
   private sendWhole(ex: Exchange, head: string, body: Buffer | undefined): void {
+    // A body built in memory keeps its budget until the kernel took it (the write's callback);
+    // every response counts in the server-wide queued total for as long.
+    const held = ex.reservation;
+    ex.reservation = undefined;
+    const queued = this.ctx.queued.takeAlways(head.length + (body?.length ?? 0));
+    this.inFlight.add(queued);
+    if (held !== undefined) this.inFlight.add(held);
+    const done = (): void => {
+      queued.release();
+      this.inFlight.delete(queued);
+      if (held !== undefined) {
+        held.release();
+        this.inFlight.delete(held);
+      }
+    };
     if (body === undefined || body.length === 0) {
-      this.socket.write(head, 'latin1');
+      this.socket.write(head, 'latin1', done);
     } else if (body.length > COPY_BODY_MAX) {
       // Large: two writes in one writev, no copy.
       this.socket.cork();
       this.socket.write(head, 'latin1');
-      this.socket.write(body);
+      this.socket.write(body, done);
       this.socket.uncork();
       ex.bodyBytes = body.length;
     } else {
@@ -420,7 +565,7 @@ export class Connection {
       const out = Buffer.allocUnsafe(headBytes + body.length);
       out.write(head, 0, 'latin1');
       body.copy(out, headBytes);
-      this.socket.write(out);
+      this.socket.write(out, done);
       ex.bodyBytes = body.length;
     }
     this.finishExchange(ex);
@@ -480,21 +625,74 @@ export class Connection {
     next();
   }
 
+  upgrade(ex: Exchange, headers: HeaderList): UpgradedSocket {
+    ex.closeAfter = false;
+    const head = this.startResponse(ex, 101, headers);
+    const upgraded: UpgradedSocket = {
+      closed: false,
+      onData: undefined,
+      write: (bytes: Buffer): boolean => {
+        if (upgraded.closed || this.phase === 'destroyed') return false;
+        return this.socket.write(bytes);
+      },
+      end: (): void => {
+        if (upgraded.closed) return;
+        (upgraded as { closed: boolean }).closed = true;
+        this.upgraded = undefined;
+        this.phase = 'handling';
+        ex.closeAfter = true;
+        this.finishExchange(ex);
+      },
+    };
+    if (this.phase === 'destroyed') {
+      (upgraded as { closed: boolean }).closed = true;
+      return upgraded;
+    }
+    this.socket.write(head, 'latin1');
+    this.socket.setTimeout(0);
+    this.phase = 'upgraded';
+    this.upgraded = upgraded;
+    ex.onAbort = () => {
+      (upgraded as { closed: boolean }).closed = true;
+    };
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    // Bytes the client sent right behind its request belong to the new protocol.
+    const early = this.pending;
+    this.pending = EMPTY;
+    if (early.length > 0) {
+      setImmediate(() => {
+        if (this.upgraded === upgraded) upgraded.onData?.(early);
+      });
+    }
+    return upgraded;
+  }
+
   openStream(ex: Exchange, status: number, headers: HeaderList): StreamWriter {
     const head = this.startResponse(ex, status, headers);
     this.socket.write(head, 'latin1');
     this.socket.setTimeout(0);
-    ex.streaming = true;
+    this.streaming = true;
     const writer = {
       closed: false,
       write: (chunk: string): boolean => {
         if (writer.closed || this.phase === 'destroyed') return false;
+        if (this.socket.writableLength > this.ctx.transfer.maxQueuedBytes) {
+          // A stream reader that stopped reading: events would pile up for ever.
+          ex.note = 'event stream not read: queued output above maxQueuedBytes';
+          writer.closed = true;
+          this.destroy();
+          return false;
+        }
         ex.bodyBytes += Buffer.byteLength(chunk);
         return this.socket.write(chunk);
       },
       end: (): void => {
         if (writer.closed) return;
         writer.closed = true;
+        this.streaming = false;
         this.finishExchange(ex);
       },
     };
@@ -508,6 +706,8 @@ export class Connection {
     if (ex.finished) return;
     ex.finished = true;
     this.exchange = undefined;
+    ex.reservation?.release();
+    ex.reservation = undefined;
     runCleanup(ex);
     this.log(ex, false);
     if (ex.closeAfter || this.ctx.closing) {
@@ -515,6 +715,33 @@ export class Connection {
       return;
     }
     this.phase = 'idle';
+    // At or above the socket's high-water mark a write has returned false, so 'drain' will come.
+    const waiting = this.socket.writableLength;
+    if (waiting >= this.socket.writableHighWaterMark && (waiting > this.ctx.transfer.maxQueuedBytes || this.ctx.queued.over)) {
+      // The client is not reading as fast as it asks: read and parse nothing more (the next
+      // pipelined request included) until what is queued has gone. A write that stops making
+      // progress still ends the socket (writeStallMs), a slow one the rate check.
+      this.drainWait = true;
+      this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      this.socket.once('drain', () => this.onDrained());
+      return;
+    }
+    this.resumeInput();
+  }
+
+  private onDrained(): void {
+    if (!this.drainWait) return;
+    this.drainWait = false;
+    if (this.phase !== 'idle') return;
+    this.resumeInput();
+  }
+
+  /** Idle again with room in the queue: read on, and answer what is already buffered. */
+  private resumeInput(): void {
     this.socket.setTimeout(this.ctx.timeouts.idleMs);
     if (this.paused) {
       this.paused = false;
@@ -534,8 +761,9 @@ export class Connection {
     const headers: HeaderList = [
       ['Content-Type', 'text/plain; charset=utf-8'],
       ['Content-Length', String(Buffer.byteLength(body))],
-      ['Connection', 'close'],
     ];
+    if (!this.ctx.crossSiteLoads) headers.push(CORP);
+    headers.push(['Connection', 'close']);
     const wire = serializeHead(status, headers) + body;
     this.socket.write(wire, 'utf8');
     this.logUnparsed(status, message, false, head, headers, Buffer.byteLength(body));
@@ -547,6 +775,8 @@ export class Connection {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
     this.phase = 'closing';
     this.clearHeadTimer();
+    this.clearBodyTimer();
+    this.drainWait = false;
     this.pending = EMPTY;
     if (this.paused) {
       this.paused = false;
@@ -578,8 +808,49 @@ export class Connection {
         return;
       case 'closing':
       case 'head':
+      case 'upgraded':
       case 'destroyed':
         return;
+    }
+  }
+
+  private onBodyTimeout(): void {
+    this.bodyTimer = undefined;
+    if (this.phase === 'body') this.failRequest(408, 'The request body did not arrive in time.', this.bodyHead);
+  }
+
+  private clearBodyTimer(): void {
+    if (this.bodyTimer !== undefined) {
+      clearTimeout(this.bodyTimer);
+      this.bodyTimer = undefined;
+    }
+  }
+
+  /**
+   * Every rateWindowMs: a response queue that stayed non-empty the whole window and drained less
+   * than minSendBytesPerSec × window ends the connection (the reader is too slow to be worth a
+   * socket); a body read the whole window that brought less than minReceiveBytesPerSec × window
+   * is answered 408.
+   */
+  private checkRates(): void {
+    if (this.phase === 'destroyed' || this.phase === 'closing') return;
+    const { rateWindowMs, minSendBytesPerSec, minReceiveBytesPerSec } = this.ctx.transfer;
+    const sent = this.socket.bytesWritten - this.socket.writableLength;
+    const read = this.socket.bytesRead;
+    const backlog = this.socket.writableLength > 0;
+    const body = this.phase === 'body' ? this.bodyHead : undefined;
+    const tooSlowOut = backlog && this.rateBacklog && sent - this.rateSent < (minSendBytesPerSec * rateWindowMs) / 1000;
+    const tooSlowIn =
+      body !== undefined && body === this.rateBody && read - this.rateRead < (minReceiveBytesPerSec * rateWindowMs) / 1000;
+    this.rateSent = sent;
+    this.rateRead = read;
+    this.rateBacklog = backlog;
+    this.rateBody = body;
+    if (tooSlowIn) {
+      this.failRequest(408, 'The request body arrived too slowly.', body);
+    } else if (tooSlowOut) {
+      if (this.exchange !== undefined) this.exchange.note = `client read slower than ${minSendBytesPerSec} bytes/s`;
+      this.destroy();
     }
   }
 

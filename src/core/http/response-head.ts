@@ -9,6 +9,7 @@ import type { HeaderList } from './request-record';
 
 const REASONS: Readonly<Record<number, string>> = {
   100: 'Continue',
+  101: 'Switching Protocols',
   200: 'OK',
   204: 'No Content',
   206: 'Partial Content',
@@ -23,6 +24,7 @@ const REASONS: Readonly<Record<number, string>> = {
   413: 'Content Too Large',
   414: 'URI Too Long',
   416: 'Range Not Satisfiable',
+  426: 'Upgrade Required',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',

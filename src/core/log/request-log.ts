@@ -12,6 +12,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
+import { escapeForDisplay } from '../text/display-text';
 
 /** A record waits at most this long for its host name before its line is written without it. */
 const HOSTNAME_WAIT_MS = 1_500;
@@ -63,25 +64,39 @@ export function escapeLogField(value: string): string {
 }
 
 /**
+ * The host-name field (unquoted, last on the line): escaped like the quoted fields, and spaces
+ * too, since a reverse-DNS answer is whatever the owner of the client's address zone wrote.
+ */
+export function escapeLogHost(host: string | undefined): string {
+  if (host === undefined || host === '') return '-';
+  return escapeLogField(host).replace(/ /g, '\\x20');
+}
+
+/**
  * One line in nginx `combined` format, then the duration in seconds (like $request_time) and the
- * client host name ('-' when unknown): GoAccess reads it with --log-format=COMBINED.
+ * client host name ('-' when unknown): GoAccess reads it with --log-format=COMBINED. Every field a
+ * client controls (request line, referer, user agent, host name) goes through escapeLogField.
  */
 export function formatCombinedLine(r: RequestRecord): string {
   const request = r.method === '-' && r.target === '-' ? '-' : `${r.method} ${r.target} ${r.protocol}`;
   return (
     `${r.clientIp} - - [${formatTimeLocal(r.time)}] "${escapeLogField(request)}" ${r.status} ${r.bytes} ` +
     `"${escapeLogField(r.referer ?? '-')}" "${escapeLogField(r.userAgent ?? '-')}" ` +
-    `${(r.durationMs / 1000).toFixed(3)} ${r.clientHost ?? '-'}`
+    `${(r.durationMs / 1000).toFixed(3)} ${escapeLogHost(r.clientHost)}`
   );
 }
 
-/** A short human line for a terminal or the Output channel. */
+/**
+ * A short human line for a terminal (the CLI's stdout): `14:03:07 127.0.0.1 (name) GET /x 200 12B
+ * 3ms — note`. Every field a client controls (host name, method, target, the note that may quote
+ * them) goes through escapeForDisplay, so no control or bidi character reaches the terminal.
+ */
 export function formatShortLine(r: RequestRecord): string {
   const d = new Date(r.time);
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   const client = r.clientHost !== undefined && r.clientHost !== r.clientIp ? `${r.clientIp} (${r.clientHost})` : r.clientIp;
   const extra = r.aborted ? ' aborted' : r.note !== undefined && r.status >= 400 ? ` — ${r.note}` : '';
-  return `${time} ${client} ${r.method} ${escapeLogField(r.target)} ${r.status} ${r.bytes}B ${r.durationMs}ms${extra}`;
+  return escapeForDisplay(`${time} ${client} ${r.method} ${r.target} ${r.status} ${r.bytes}B ${r.durationMs}ms${extra}`);
 }
 
 export type LineSink = (record: RequestRecord) => void;

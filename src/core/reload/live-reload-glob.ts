@@ -48,6 +48,22 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`${prefix}${source}(?:/.*)?$`);
 }
 
+/**
+ * Why `glob` is not a pattern of the grammar above, or undefined when it is. Refused rather than
+ * read literally, since each would silently match nothing the user meant: an empty pattern,
+ * control characters, a `..` segment (patterns are relative to the root), negation (`!`), and
+ * character classes or braces (`[abc]`, `{a,b}`: not supported).
+ */
+export function globProblem(glob: string): string | undefined {
+  if (glob.trim() === '') return 'is empty';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(glob)) return 'contains a control character';
+  if (glob.startsWith('!')) return 'negation (!) is not supported: list only what to ignore';
+  if (/[[\]{}]/.test(glob)) return 'character classes and braces ([…], {…}) are not supported: use *, ** and ?';
+  if (glob.replace(/\\/g, '/').split('/').includes('..')) return 'climbs out of the served folder (..): patterns are relative to it';
+  return undefined;
+}
+
 /** A matcher that is true when any of `globs` matches; empty patterns are skipped. */
 export function compileGlobs(globs: readonly string[]): PathMatcher {
   const regexps = globs.filter((g) => g.trim().length > 0).map(globToRegExp);

@@ -5,12 +5,24 @@
  * Invariants:
  * - Only top-level navigations are injected (`isNavigationRequest`): never fetch()/XHR, iframes,
  *   subresources. The one iframe that is: the editor's preview document, whose URL carries
- *   PREVIEW_QUERY_PARAMETER (the preview shows the page in an iframe of a webview). Non-HTML files never reach `injectClientTag` (the caller checks the type).
- * - The page's bytes are never re-encoded: tags are searched in a latin1 view (one char per byte,
- *   so indexes are byte offsets) and the script tag is spliced in between two byte slices. The
- *   result's `length` is therefore the exact Content-Length, whatever the page's encoding
- *   (any ASCII-compatible one; UTF-16 pages are left alone).
+ *   PREVIEW_QUERY_PARAMETER (the preview shows the page in an iframe of a webview). Non-HTML
+ *   files never reach `injectClientTag` (the caller checks the type).
+ * - The insertion point is found by HTML tokenization and tree construction (parse5, which follows
+ *   the WHATWG HTML parsing algorithm), never by searching text: a `</body>` inside a script string,
+ *   a comment, a style sheet, a template, a CDATA section or an attribute value is not a tag, and
+ *   our tag never lands inside one of those. The page is parsed once; a position is taken only
+ *   where the tag becomes an HTML `<script>` element outside any `<template>` (so the browser
+ *   runs it): before the body's end tag when no SVG or MathML element is open there (the parser
+ *   is then in the body, see below), else the first fallback that a parse of the page up to the
+ *   tag, tag included, shows to be one (the parser's handling of the tag depends only on what
+ *   comes before it).
+ * - The page's bytes are never re-encoded: the page is parsed in a latin1 view (one char per byte,
+ *   so offsets are byte offsets; every byte that matters to HTML syntax is ASCII) and the script
+ *   tag is spliced in between two byte slices. The result's `length` is therefore the exact
+ *   Content-Length, whatever the page's encoding (any ASCII-compatible one; UTF-16 pages are left
+ *   alone).
  */
+import { html as htmlSpec, parse, type DefaultTreeAdapterMap } from 'parse5';
 import type { HeaderList } from '../http/request-record';
 import { PREVIEW_QUERY_PARAMETER } from '../options';
 
@@ -57,39 +69,165 @@ export function isPreviewTarget(target: string): boolean {
   return query.split('&').some((field) => (field.split('=', 1)[0] ?? '') === PREVIEW_QUERY_PARAMETER);
 }
 
-/** `</body>` closing tags (optional space before `>`), case-insensitive. */
-const BODY_CLOSE = /<\/body\s*>/gi;
-/** The `<head>` open tag, attributes allowed, but not `<header>`. */
-const HEAD_OPEN = /<head(?:\s[^>]*)?>/i;
-/** A `<body ...>` open tag carrying the opt-out attribute (any case, with or without a value). */
-const BODY_OPT_OUT = new RegExp(`<body(?:\\s[^>]*)?\\s${OPT_OUT_ATTRIBUTE}(?:[\\s=>/]|$)`, 'i');
+type Node = DefaultTreeAdapterMap['node'];
+type Element = DefaultTreeAdapterMap['element'];
+type Document = DefaultTreeAdapterMap['document'];
+
+const HTML_NS = htmlSpec.NS.HTML;
+/** The attribute our tag carries; the check parse finds the tag by it. */
+const CLIENT_ATTRIBUTE = 'data-porthole-client';
+
+/** Where the tag went, in order of preference. */
+export type Placement = 'before-body-close' | 'appended' | 'before-head-close' | 'after-head-open' | 'document-start';
+
+/** A `<meta http-equiv="Content-Security-Policy">` of the page's `<head>` (it applies to the page). */
+export interface CspMeta {
+  /** Byte range of the whole `content="…"` attribute in the page. */
+  readonly start: number;
+  readonly end: number;
+  /** The policy as the browser reads it (character references decoded). */
+  readonly policy: string;
+}
+
+/** What a page needs, found once per version of the page (parsing is the costly part). */
+export type PagePlan =
+  | { readonly kind: 'inject'; readonly offset: number; readonly at: Placement; readonly csp: readonly CspMeta[] }
+  | { readonly kind: 'opted-out' }
+  | { readonly kind: 'unsupported'; readonly reason: string };
 
 export type InjectResult =
-  | { readonly kind: 'injected'; readonly body: Buffer; readonly at: 'before-body-close' | 'after-head-open' | 'appended' }
+  | { readonly kind: 'injected'; readonly body: Buffer; readonly at: Placement }
   | { readonly kind: 'opted-out' }
   | { readonly kind: 'unsupported'; readonly reason: string };
 
 /**
- * Inserts `tag` (ASCII) before the LAST `</body>` (an earlier one may sit inside a script string),
- * else right after the `<head ...>` open tag, else at the end. A page whose `<body>` carries
- * `data-porthole-no-reload` is left alone (`opted-out`), as is a UTF-16 page (`unsupported`).
+ * Where `tag` goes in `html`, by parsing it as a browser does (WHATWG HTML §13.2):
+ * 1. before the `</body>` end tag that closed the body element;
+ * 2. else at the end of the page (no `</body>`, as in many small pages);
+ * 3. else before `</head>`, after the `<head …>` start tag, or at the start of the page (after a
+ *    UTF-8 BOM and the doctype).
+ * A candidate is taken only where `tag` becomes an HTML script element outside any template;
+ * none → `unsupported`. A page whose body carries
+ * `data-porthole-no-reload` (as the parser merges body attributes) is `opted-out`; a UTF-16 page
+ * is `unsupported`. `tag` must be ASCII and carry `data-porthole-client`. Also lists the page's
+ * Content-Security-Policy metas (see CspMeta). Cost: one parse of the page (about 0.5 s per MiB),
+ * plus one of the part before each fallback tried.
  */
-export function injectClientTag(html: Buffer, tag: string): InjectResult {
+export function planPage(html: Buffer, tag: string): PagePlan {
   if (html.length >= 2 && ((html[0] === 0xff && html[1] === 0xfe) || (html[0] === 0xfe && html[1] === 0xff))) {
     return { kind: 'unsupported', reason: 'UTF-16 page' };
   }
-  const text = html.toString('latin1');
-  if (BODY_OPT_OUT.test(text)) return { kind: 'opted-out' };
-  const tagBytes = Buffer.from(tag, 'latin1');
-  let last = -1;
-  BODY_CLOSE.lastIndex = 0;
-  for (let m = BODY_CLOSE.exec(text); m !== null; m = BODY_CLOSE.exec(text)) last = m.index;
-  if (last >= 0) return { kind: 'injected', body: splice(html, last, tagBytes), at: 'before-body-close' };
-  const head = HEAD_OPEN.exec(text);
-  if (head !== null) {
-    return { kind: 'injected', body: splice(html, head.index + head[0].length, tagBytes), at: 'after-head-open' };
+  const bom = html.length >= 3 && html[0] === 0xef && html[1] === 0xbb && html[2] === 0xbf ? 3 : 0;
+  const text = html.toString('latin1', bom);
+  const doc = parse(text, { sourceCodeLocationInfo: true });
+  const htmlElement = childElement(doc, 'html');
+  const head = htmlElement === undefined ? undefined : childElement(htmlElement, 'head');
+  const body = htmlElement === undefined ? undefined : childElement(htmlElement, 'body');
+  if (body !== undefined && body.attrs.some((a) => a.name === OPT_OUT_ATTRIBUTE)) return { kind: 'opted-out' };
+
+  const candidates: Array<[number | undefined, Placement]> = [
+    [body?.sourceCodeLocation?.endTag?.startOffset, 'before-body-close'],
+    [text.length, 'appended'],
+    [head?.sourceCodeLocation?.endTag?.startOffset, 'before-head-close'],
+    [head?.sourceCodeLocation?.startTag?.endOffset, 'after-head-open'],
+    [documentStart(doc), 'document-start'],
+  ];
+  // parse5 records the body's end tag when a `</body>` closed it in the body insertion mode (never
+  // inside a template, a table, a select): the tag goes into the body there, unless an SVG or
+  // MathML element is still open, which would make it a foreign script.
+  const bodyEnd = candidates[0]?.[0];
+  if (bodyEnd !== undefined && !foreignOpenAt(doc, bodyEnd)) {
+    return { kind: 'inject', offset: bodyEnd + bom, at: 'before-body-close', csp: cspMetas(head, bom) };
   }
-  return { kind: 'injected', body: Buffer.concat([html, tagBytes]), at: 'appended' };
+  const tried = new Set<number>(bodyEnd === undefined ? [] : [bodyEnd]);
+  for (const [offset, at] of candidates) {
+    if (offset === undefined || tried.has(offset)) continue;
+    tried.add(offset);
+    if (runsAt(text, offset, tag)) return { kind: 'inject', offset: offset + bom, at, csp: cspMetas(head, bom) };
+  }
+  return { kind: 'unsupported', reason: 'no place in the page where the reload script would run' };
+}
+
+/** `html` with `tag` at `plan.offset` (planPage's result for the same bytes). */
+export function applyPlan(html: Buffer, offset: number, tag: string): Buffer {
+  return splice(html, offset, Buffer.from(tag, 'latin1'));
+}
+
+/** planPage + applyPlan in one step (tests, callers that do not cache the plan). */
+export function injectClientTag(html: Buffer, tag: string): InjectResult {
+  const plan = planPage(html, tag);
+  if (plan.kind !== 'inject') return plan;
+  return { kind: 'injected', body: applyPlan(html, plan.offset, tag), at: plan.at };
+}
+
+/** True when an SVG or MathML element starts before `offset` and is not closed by then. */
+function foreignOpenAt(doc: Document, offset: number): boolean {
+  const stack: Node[] = [...doc.childNodes];
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    if (!('tagName' in node)) continue;
+    // Elements the parser implied (html, head, body without their tags) have no location.
+    const where = node.sourceCodeLocation;
+    if (where !== undefined && where !== null) {
+      if (where.startOffset >= offset) continue;
+      if (node.namespaceURI !== HTML_NS && (where.endOffset === undefined || where.endOffset > offset)) return true;
+    }
+    for (const child of node.childNodes) stack.push(child);
+  }
+  return false;
+}
+
+/** True when `tag` spliced into `text` at `offset` becomes a script element the browser runs. */
+function runsAt(text: string, offset: number, tag: string): boolean {
+  // Only what comes before the tag decides how the parser takes it.
+  const doc = parse(text.slice(0, offset) + tag, { sourceCodeLocationInfo: true });
+  // childNodes only: a template's contents sit in `.content`, never reached from here.
+  const stack: Node[] = [...doc.childNodes];
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    if (!('tagName' in node)) continue;
+    if (
+      node.tagName === 'script' &&
+      node.namespaceURI === HTML_NS &&
+      node.sourceCodeLocation?.startTag?.startOffset === offset &&
+      node.attrs.some((a) => a.name === CLIENT_ATTRIBUTE)
+    ) {
+      return true;
+    }
+    for (const child of node.childNodes) stack.push(child);
+  }
+  return false;
+}
+
+/** After the doctype (and anything before it), else 0. */
+function documentStart(doc: Document): number {
+  for (const node of doc.childNodes) {
+    if (node.nodeName === '#documentType') return node.sourceCodeLocation?.endOffset ?? 0;
+  }
+  return 0;
+}
+
+function childElement(parent: Document | Element, name: string): Element | undefined {
+  for (const node of parent.childNodes) {
+    if ('tagName' in node && node.tagName === name && node.namespaceURI === HTML_NS) return node;
+  }
+  return undefined;
+}
+
+/** The head's `<meta http-equiv="content-security-policy" content>` elements (HTML §4.2.5.3). */
+function cspMetas(head: Element | undefined, bom: number): CspMeta[] {
+  const out: CspMeta[] = [];
+  if (head === undefined) return out;
+  for (const node of head.childNodes) {
+    if (!('tagName' in node) || node.tagName !== 'meta') continue;
+    const equiv = node.attrs.find((a) => a.name === 'http-equiv');
+    const content = node.attrs.find((a) => a.name === 'content');
+    const where = node.sourceCodeLocation?.attrs?.['content'];
+    if (equiv === undefined || content === undefined || where === undefined) continue;
+    if (equiv.value.trim().toLowerCase() !== 'content-security-policy') continue;
+    out.push({ start: where.startOffset + bom, end: where.endOffset + bom, policy: content.value });
+  }
+  return out;
 }
 
 function splice(bytes: Buffer, at: number, insert: Buffer): Buffer {

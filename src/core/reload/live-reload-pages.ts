@@ -16,23 +16,25 @@
  * Containment is checked on the real path as static-files does: a file we serve ourselves is a
  * regular file inside the real root (or followSymlinks is on); anything else falls back.
  */
-import { createHash } from 'node:crypto';
-import { extname, join, relative } from 'node:path';
+import { createHash, createHmac } from 'node:crypto';
+import { extname, join, relative, sep } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
-import { injectClientTag, isNavigationRequest } from './live-reload-inject';
-import { evaluatePreconditions } from '../files/preconditions';
-import type { HeaderList } from '../http/request-record';
+import { makeRoomForClient } from './live-reload-csp';
+import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan } from './live-reload-inject';
+import { inMemory, sendRepresentation } from '../files/representation';
 import { resolveRequestPath } from '../files/resolve-path';
-import { INDEX_NAMES, answerLookup, contentTypeFor, etagFor, lookupPath, readWhole, type StaticOptions } from '../files/static-files';
+import { INDEX_NAMES, answerLookup, etagFor, lookupPath, readWhole, type StaticOptions } from '../files/static-files';
+import { contentTypeOf, typeFromName } from '../files/content-type';
 
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
  * and `generation` (a count of events sent) say which state of the site the page was served at.
  * `src` is the client's URL as the page should ask for it (clientSrc).
  */
-export function clientTag(instance: string, generation: number, src = '/__porthole/client.js'): string {
-  return `<script src="${src}" data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}"></script>`;
+export function clientTag(instance: string, generation: number, src = '/__porthole/client.js', nonce?: string): string {
+  const nonceAttribute = nonce === undefined ? '' : ` nonce="${nonce}"`;
+  return `<script src="${src}"${nonceAttribute} data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}"></script>`;
 }
 
 /** A `<base href>` element: relative URLs in the page no longer resolve against its own URL. */
@@ -52,9 +54,47 @@ export function clientSrc(requestPath: string, page: Buffer): string {
   if (BASE_HREF.test(page.toString('latin1'))) return '/__porthole/client.js';
   return `${depth === 0 ? './' : '../'.repeat(depth)}__porthole/client.js`;
 }
-/** HTML files above this are served as they are (never read whole into memory to inject). */
-export const MAX_INJECT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * HTML files above this are served as they are, without the reload script: a page is read whole
+ * and parsed to place the tag (about 0.5 s per MiB, during which this server answers nothing
+ * else), once per version of the page.
+ */
+export const MAX_INJECT_BYTES = 4 * 1024 * 1024;
+/**
+ * Plans (where the tag goes, the page's CSP metas) kept by page version: parsing is the costly
+ * step, and a page is served many times per version (every reload of every tab).
+ */
+export const MAX_CACHED_PLANS = 64;
+const plans = new Map<string, PagePlan>();
+
+/** How many plans are kept (tests of MAX_CACHED_PLANS). */
+export function cachedPlanCount(): number {
+  return plans.size;
+}
+
+/** The plan of one version of a page (`key` names it: path and validator, or content hash). */
+function planFor(key: string, bytes: Buffer, tag: string): PagePlan {
+  const cached = plans.get(key);
+  if (cached !== undefined) {
+    plans.delete(key);
+    plans.set(key, cached);
+    return cached;
+  }
+  const plan = planPage(bytes, tag);
+  plans.set(key, plan);
+  if (plans.size > MAX_CACHED_PLANS) {
+    const oldest = plans.keys().next();
+    if (oldest.done !== true) plans.delete(oldest.value);
+  }
+  return plan;
+}
 const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
+/**
+ * Room reserved for the injected tag beside a page's own bytes (clientTag is under 250 bytes, plus
+ * its relative src: at most 1.5 bytes per byte of the request path, see clientSrc).
+ */
+const TAG_ALLOWANCE = 512;
 
 export interface PageContext {
   readonly files: StaticOptions;
@@ -68,6 +108,10 @@ export interface PageContext {
   readonly instanceId: string;
   /** Events sent so far by this instance. */
   readonly generation: number;
+  /** The server speaks TLS: the page is https, the client's socket wss. */
+  readonly secure: boolean;
+  /** Live reload cannot work on this page because of its CSP (`reason`); said once per page. */
+  reportCspBlocked(pagePath: string, reason: string): void;
 }
 
 /** True when the request is taken over (and will be answered asynchronously). */
@@ -103,7 +147,7 @@ async function servePage(
   navigation: boolean,
   ctx: PageContext,
 ): Promise<void> {
-  const found = await lookupPath(segments, trailingSlash, ctx.files);
+  const found = await lookupPath(segments, trailingSlash, ctx.files, ex.clientIp);
   if (found.kind !== 'file') {
     await answerLookup(ex, ex.head.path, found, ctx.files);
     return;
@@ -113,25 +157,52 @@ async function servePage(
   try {
     const rel = relative(ctx.files.rootReal, real);
     const overlay = overlayOf(ctx, [real, join(ctx.rootGiven, rel)]);
-    const type = contentTypeFor(real);
-    const html = type.startsWith('text/html');
-    const inject = navigation && html;
-    if (overlay === undefined && (!inject || stat.size > MAX_INJECT_BYTES)) {
+    // A name without a type may still be a page: its bytes decide (content-type.ts).
+    const nameType = typeFromName(real);
+    const mayInject = navigation && (nameType === undefined || nameType === 'text/html');
+    if (overlay === undefined && (!mayInject || stat.size > MAX_INJECT_BYTES)) {
       handed = true;
       await answerLookup(ex, ex.head.path, found, ctx.files);
       return;
     }
+    // Built in memory: its bytes come out of the server-wide budget first. The build holds three
+    // copies at once (the bytes, the latin1 view the tag is searched in, the spliced result);
+    // what the response keeps until the kernel took it is the result alone.
+    const size = overlay !== undefined ? Buffer.byteLength(overlay, 'utf8') : stat.size;
+    if (!ex.reserveMemory(3 * size + TAG_ALLOWANCE + 2 * ex.head.path.length)) {
+      ex.respondBusy();
+      return;
+    }
     const bytes = overlay !== undefined ? Buffer.from(overlay, 'utf8') : await readWhole(file, stat.size);
+    // Labelled as static-files labels the file; an overlay is our own UTF-8 encoding of the
+    // editor's text, so it says utf-8 whatever the page declares.
+    const type = contentTypeOf(real, bytes, overlay !== undefined ? 'utf-8' : undefined);
+    // The editor's unsaved text is injected under the same size limit as a file (parse cost).
+    const inject = navigation && type.startsWith('text/html') && bytes.length <= MAX_INJECT_BYTES;
+    if (overlay === undefined && !inject) {
+      handed = true;
+      await answerLookup(ex, ex.head.path, found, ctx.files);
+      return;
+    }
     const base = overlay !== undefined ? `o-${hashOf(bytes)}` : etagFor(stat).slice(1, -1);
     let body = bytes;
     let etag = `W/"${base}"`;
     if (inject) {
       // Read once: the tag and the ETag must name the same generation.
       const { instanceId, generation } = ctx;
-      const result = injectClientTag(bytes, clientTag(instanceId, generation, clientSrc(ex.head.path, bytes)));
-      if (result.kind === 'injected') {
-        body = result.body;
-        etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}"`;
+      etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}"`;
+      const src = clientSrc(ex.head.path, bytes);
+      const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, clientTag(instanceId, generation, src));
+      if (result.kind === 'inject') {
+        if (result.csp.length === 0) {
+          body = applyPlan(bytes, result.offset, clientTag(instanceId, generation, src));
+        } else {
+          // The nonce is derived, not drawn: the same response bytes for the same validator.
+          const host = ex.header('host') ?? '';
+          const nonce = createHmac('sha256', instanceId).update(`${etag}\0${host}`).digest('base64');
+          const tag = clientTag(instanceId, generation, src, nonce);
+          body = withRoomInPolicies(bytes, result.offset, tag, result.csp, nonce, host, `/${rel.split(sep).join('/')}`, ctx);
+        }
       } else {
         ex.note = result.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${result.reason}`;
         if (overlay === undefined) {
@@ -141,33 +212,80 @@ async function servePage(
         }
       }
     }
+    if (!inject || body === bytes) etag = `W/"${base}"`;
     ex.filePath = real;
+    ex.reservation?.shrinkTo(body.length);
     sendBytes(ex, body, etag, type);
   } finally {
     if (!handed) await file.close().catch(() => undefined);
   }
 }
 
-/** A rewritten body: its own weak validator, If-Match / If-None-Match only, no ranges. */
+/**
+ * The page with `tag` at `offset` and each CSP meta's `content` rewritten to make room for the
+ * client (live-reload-csp); a policy that cannot make room is left as it is and reported.
+ */
+function withRoomInPolicies(
+  bytes: Buffer,
+  offset: number,
+  tag: string,
+  metas: readonly CspMeta[],
+  nonce: string,
+  host: string,
+  pagePath: string,
+  ctx: PageContext,
+): Buffer {
+  const http = ctx.secure ? 'https' : 'http';
+  const ws = ctx.secure ? 'wss' : 'ws';
+  const room = {
+    nonce,
+    host,
+    secure: ctx.secure,
+    scriptUrl: `${http}://${host}/__porthole/client.js`,
+    socketUrl: `${ws}://${host}/__porthole/socket`,
+  };
+  const edits: Array<{ start: number; end: number; text: Buffer }> = [{ start: offset, end: offset, text: Buffer.from(tag, 'latin1') }];
+  for (const meta of metas) {
+    const result = makeRoomForClient(meta.policy, room);
+    if (result.blocked !== undefined) {
+      ctx.reportCspBlocked(pagePath, result.blocked);
+      continue;
+    }
+    if (result.policy !== meta.policy) {
+      edits.push({ start: meta.start, end: meta.end, text: Buffer.from(`content="${escapeAttribute(result.policy)}"`, 'latin1') });
+    }
+  }
+  edits.sort((a, b) => a.start - b.start);
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const edit of edits) {
+    parts.push(bytes.subarray(at, edit.start), edit.text);
+    at = edit.end;
+  }
+  parts.push(bytes.subarray(at));
+  return Buffer.concat(parts);
+}
+
+/**
+ * An attribute value in double quotes. Characters up to U+00FF go back as the bytes they were read
+ * from (the page is parsed as latin1); anything above came from a character reference and goes
+ * back as one, so the page's own encoding is never assumed.
+ */
+function escapeAttribute(value: string): string {
+  let out = '';
+  for (const ch of value) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '&') out += '&amp;';
+    else if (ch === '"') out += '&quot;';
+    else if (code > 0xff) out += `&#x${code.toString(16)};`;
+    else out += ch;
+  }
+  return out;
+}
+
+/** A rewritten body: its own weak validator (If-None-Match only: a weak tag never passes If-Match), no ranges. */
 function sendBytes(ex: Exchange, body: Buffer, etag: string, type: string): void {
-  const validators: HeaderList = [
-    ['ETag', etag],
-    ['Cache-Control', 'no-cache'],
-  ];
-  const pre = evaluatePreconditions(
-    ex.method,
-    { ifMatch: ex.header('if-match'), ifNoneMatch: ex.header('if-none-match'), ifModifiedSince: undefined, ifUnmodifiedSince: undefined },
-    { etag, lastModifiedSec: 0 },
-  );
-  if (pre === 'not-modified') {
-    ex.respond(304, validators);
-    return;
-  }
-  if (pre === 'failed') {
-    ex.respond(412, [['Content-Type', 'text/plain; charset=utf-8']], 'Precondition failed: the page has changed.\n');
-    return;
-  }
-  ex.respond(200, [['Content-Type', type], ...validators, ['X-Content-Type-Options', 'nosniff']], body);
+  sendRepresentation(ex, inMemory(type, body, { etag, lastModifiedSec: undefined, lastModified: undefined }));
 }
 
 function hashOf(bytes: Buffer): string {

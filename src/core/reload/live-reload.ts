@@ -1,12 +1,16 @@
 /**
  * LiveReload: pages follow edits. Created by PreviewServer when `reload.enabled`; it hooks into
  * the request handler (HandlerContext `reserved` and `htmlFilter`) and owns:
- * - the reserved endpoints `/__porthole/client.js` (the client, from memory, own ETag) and
- *   `/__porthole/events` (Server-Sent Events on the server's own port). Every other path under
- *   `/__porthole/` is left to the static files, so a user's file there is still served;
+ * - the reserved endpoints `/__porthole/client.js` (the client, from memory, own ETag),
+ *   `/__porthole/socket` (the WebSocket the client uses) and `/__porthole/events` (the same
+ *   messages as Server-Sent Events), on the server's own port (live-reload-channel). Every other
+ *   path under `/__porthole/` is left to the static files, so a user's file there is still served;
  * - the change pipeline: watcher (CLI) or `notifyChanged` / `setOverlay` (the extension) →
- *   root-relative paths → ignore globs and the request log file dropped → ONE debounce for all
- *   clients → one event: `css` (stylesheets only), `img` (images only) or `reload`;
+ *   root-relative paths → dropped: ignore globs, the request log file, editors' temporary files
+ *   (live-reload-temp-files) and paths the server would not serve (hidden) → ONE debounce for all
+ *   clients → dropped at flush: paths no longer there and symbolic links that lead nowhere
+ *   (temporaries, locks) → one event: `css` (stylesheets only), `img` (images only) or `reload`.
+ *   Each batch stands alone: a temporary's deletion never lands in (and spoils) the next one;
  * - the overlays: the editor's unsaved text by absolute path, served instead of the file.
  *
  * Lifecycle: created → running (`start()`) → closed (`close()`, idempotent: watcher, timers and
@@ -14,17 +18,21 @@
  * heartbeat while a client is connected) and are unref'ed.
  */
 import { randomUUID } from 'node:crypto';
+import { lstatSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HostPolicy } from '../access/access-policy';
-import type { Exchange, StreamWriter } from '../http/connection';
+import type { Exchange } from '../http/connection';
+import { eventStreamChannel, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
 import { filterPage, type PageContext } from './live-reload-pages';
+import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
 import { RESERVED_PREFIX, type DiagnosticLevel, type ReloadOptions } from '../options';
-import { evaluatePreconditions } from '../files/preconditions';
+import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
+import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 
 /** Handles requests under RESERVED_PREFIX; returns false when the path is not one of its own. */
 export type ReservedHandler = (ex: Exchange, path: string) => boolean;
@@ -38,23 +46,29 @@ export interface PageHooks {
 
 export const CLIENT_PATH = `${RESERVED_PREFIX}client.js`;
 export const EVENTS_PATH = `${RESERVED_PREFIX}events`;
-/** A comment line on every stream this often keeps proxies and idle timeouts from closing it. */
+export const SOCKET_PATH = `${RESERVED_PREFIX}socket`;
+/** A ping on every channel this often keeps proxies and idle timeouts from closing it. */
 export const HEARTBEAT_MS = 15_000;
-/** The reconnection delay the browser is told to use (`retry:`). */
-export const RETRY_MS = 1_000;
-/** Event streams beyond this get 503 (each is one socket; a tab needs one). */
+export { RETRY_MS } from './live-reload-channel';
+/** Channels (WebSockets and event streams) beyond this get 503 (each is one socket; a tab needs one). */
 export const MAX_EVENT_CLIENTS = 1_000;
 /** Paths remembered per debounce window; beyond this the batch becomes a full reload. */
 export const MAX_PENDING_PATHS = 1_000;
 /** Overlays held at once; beyond this the oldest is dropped (its file is served from disk again). */
 export const MAX_OVERLAYS = 1_000;
+/** Pages remembered as "live reload is blocked by its CSP, said so"; beyond this, said again. */
+export const MAX_CSP_WARNINGS = 1_000;
 /** Continuous changes still flush this long after the first one, however short the gaps. */
 export const MAX_DEBOUNCE_WAIT_MS = 1_000;
 
 const STYLESHEET_EXTENSIONS = new Set(['.css']);
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.avif', '.svg', '.ico', '.bmp']);
-const CLIENT_BYTES = Buffer.from(CLIENT_SCRIPT, 'utf8');
-const CLIENT_ETAG = `"porthole-client-${CLIENT_VERSION}"`;
+/** The client script, served from memory with a strong tag of its version. */
+const CLIENT_REPRESENTATION = inMemory('text/javascript; charset=utf-8', Buffer.from(CLIENT_SCRIPT, 'utf8'), {
+  etag: `"porthole-client-${CLIENT_VERSION}"`,
+  lastModifiedSec: undefined,
+  lastModified: undefined,
+});
 
 export interface LiveReloadSetup {
   /** The root as configured (absolute). */
@@ -64,6 +78,10 @@ export interface LiveReloadSetup {
   readonly reload: ReloadOptions;
   /** The server's request log: its changes never reload pages. */
   readonly logFile: string | undefined;
+  /** The server speaks TLS (pages are https, the client's socket wss). */
+  readonly secure?: boolean;
+  /** Channels (event streams, WebSockets) one client address may hold (ServerOptions.limits.maxEventStreamsPerClient). */
+  readonly maxStreamsPerClient: number;
   readonly diagnostic: (level: DiagnosticLevel, message: string) => void;
 }
 
@@ -79,7 +97,9 @@ export class LiveReload {
   /** Changes with each server start: a client that reconnects to another instance reloads. */
   readonly instanceId = randomUUID();
   private phase: Phase = 'created';
-  private readonly clients = new Set<StreamWriter>();
+  private readonly clients = new Set<ReloadChannel>();
+  /** Open channels per client address: one address may not take every slot. */
+  private readonly perAddress = new Map<string, number>();
   private readonly overlays = new Map<string, string>();
   private readonly pending = new Set<string>();
   /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
@@ -91,6 +111,8 @@ export class LiveReload {
   private watcher: RootWatcher | undefined;
   private readonly ignored: PathMatcher;
   private readonly logPaths = new Set<string>();
+  /** Pages whose CSP blocks live reload, already said (once per page). */
+  private readonly cspWarned = new Set<string>();
   private readonly pages: PageContext;
   /** Called with every event sent (tests, diagnostics). */
   onEvent: ((event: ReloadEvent) => void) | undefined;
@@ -116,7 +138,20 @@ export class LiveReload {
       get generation() {
         return generation();
       },
+      secure: setup.secure === true,
+      reportCspBlocked: (pagePath, reason) => this.cspBlocked(pagePath, reason),
     };
+  }
+
+  /** Says once per page (Output channel, CLI) that its Content-Security-Policy blocks live reload. */
+  private cspBlocked(pagePath: string, reason: string): void {
+    if (this.cspWarned.has(pagePath)) return;
+    if (this.cspWarned.size >= MAX_CSP_WARNINGS) this.cspWarned.clear();
+    this.cspWarned.add(pagePath);
+    const message = `live reload is blocked by the Content-Security-Policy of ${pagePath}: ${reason}`;
+    // Host names come from requests: nothing that could steer a terminal gets through.
+    // eslint-disable-next-line no-control-regex -- control characters are what is matched
+    this.setup.diagnostic('warn', message.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`));
   }
 
   /** Installs the reserved endpoints and the HTML filter. */
@@ -170,7 +205,7 @@ export class LiveReload {
     this.fileChanged(key);
   }
 
-  /** Pages connected to the event stream now (each open tab, preview or device is one). */
+  /** Pages connected now, over the WebSocket or the event stream (each open tab, preview or device is one). */
   get connectedPages(): number {
     return this.clients.size;
   }
@@ -188,11 +223,11 @@ export class LiveReload {
     if (this.phase !== 'running' || !/^\/(?!\/)[!-~]*$/.test(path) || path.includes('\\')) return 0;
     const told = this.clients.size;
     this.setup.diagnostic('debug', `live reload: navigate ${path} (${told} page${told === 1 ? '' : 's'})`);
-    this.broadcast(`event: navigate\ndata: ${JSON.stringify({ path })}\n\n`);
+    this.broadcast((client) => client.send({ type: 'navigate', path }));
     return told;
   }
 
-  /** Ends every event stream, stops watching; idempotent. */
+  /** Ends every channel (WebSockets, event streams), stops watching; idempotent. */
   close(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
@@ -204,6 +239,7 @@ export class LiveReload {
     const hadPages = this.clients.size > 0;
     for (const client of [...this.clients]) client.end();
     this.clients.clear();
+    this.perAddress.clear();
     if (hadPages) this.onPagesChanged?.(0);
     this.overlays.clear();
     this.pending.clear();
@@ -228,7 +264,7 @@ export class LiveReload {
     if (this.phase === 'closed') return;
     if (this.logPaths.has(abs)) return;
     const rel = this.relativeToRoot(abs);
-    if (rel === undefined || (rel !== '' && this.ignored(rel))) return;
+    if (rel === undefined || (rel !== '' && (this.ignored(rel) || !this.mayAffectPages(rel)))) return;
     if (this.pending.size >= MAX_PENDING_PATHS) this.overflow = true;
     else this.pending.add(rel);
     const now = Date.now();
@@ -239,9 +275,37 @@ export class LiveReload {
     this.debounceTimer.unref();
   }
 
+  /**
+   * False for a change no page can see: an editor's temporary file, or a path the server would
+   * not serve (hidden: dotfiles off, `.git`), checked with the request path rules themselves.
+   */
+  private mayAffectPages(rel: string): boolean {
+    const segments = rel.split('/');
+    if (isEditorTempFile(segments[segments.length - 1] ?? '')) return false;
+    return resolveRequestPath(encodePathSegments(segments, false), this.setup.files.dotfiles).kind === 'ok';
+  }
+
+  /**
+   * True when `rel` is there to be served at flush time: it exists, and is not a symbolic link
+   * that leads nowhere (an editor's lock, e.g. Emacs `.#name`). Editors' saves create and delete
+   * temporaries of every name (atomic saves, probes, backups); a path already gone by the end of
+   * the debounce is one of those, or a deletion, and neither changes what a page shows until its
+   * next load.
+   */
+  private stillThere(rel: string): boolean {
+    const abs = join(this.setup.files.rootReal, rel);
+    try {
+      const link = lstatSync(abs, { throwIfNoEntry: false });
+      if (link === undefined) return false;
+      return !link.isSymbolicLink() || statSync(abs, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      return true;
+    }
+  }
+
   private flush(): void {
     this.debounceTimer = undefined;
-    const paths = [...this.pending].map((rel) => `/${rel}`);
+    const paths = [...this.pending].filter((rel) => this.stillThere(rel)).map((rel) => `/${rel}`);
     const overflow = this.overflow;
     this.pending.clear();
     this.overflow = false;
@@ -267,14 +331,14 @@ export class LiveReload {
     this.setup.diagnostic('debug', `live reload: ${event.kind} ${event.paths.join(' ')}`);
     this.generation += 1;
     this.onEvent?.(event);
-    const frame = `id: ${this.generation}\nevent: ${event.kind}\ndata: ${JSON.stringify({ paths: event.paths })}\n\n`;
-    this.broadcast(frame);
+    const message = { type: event.kind, generation: this.generation, paths: event.paths };
+    this.broadcast((client) => client.send(message));
   }
 
-  private broadcast(frame: string): void {
+  private broadcast(act: (client: ReloadChannel) => void): void {
     const before = this.clients.size;
     for (const client of [...this.clients]) {
-      client.write(frame);
+      if (!client.closed) act(client);
       if (client.closed) this.clients.delete(client);
     }
     if (this.clients.size === 0) this.stopHeartbeat();
@@ -294,28 +358,15 @@ export class LiveReload {
       this.openEvents(ex);
       return true;
     }
+    if (path === SOCKET_PATH) {
+      this.openSocket(ex);
+      return true;
+    }
     return false;
   }
 
   private serveClient(ex: Exchange): void {
-    const headers: [string, string][] = [
-      ['ETag', CLIENT_ETAG],
-      ['Cache-Control', 'no-cache'],
-    ];
-    const pre = evaluatePreconditions(
-      ex.method,
-      { ifMatch: undefined, ifNoneMatch: ex.header('if-none-match'), ifModifiedSince: undefined, ifUnmodifiedSince: undefined },
-      { etag: CLIENT_ETAG, lastModifiedSec: 0 },
-    );
-    if (pre === 'not-modified') {
-      ex.respond(304, headers);
-      return;
-    }
-    ex.respond(
-      200,
-      [['Content-Type', 'text/javascript; charset=utf-8'], ...headers, ['X-Content-Type-Options', 'nosniff']],
-      CLIENT_BYTES,
-    );
+    sendRepresentation(ex, CLIENT_REPRESENTATION);
   }
 
   /** `Origin`, when sent, must name one of our hosts (RFC 6454; the DNS-rebinding guard). */
@@ -329,19 +380,32 @@ export class LiveReload {
     }
   }
 
-  private openEvents(ex: Exchange): void {
+  /** Refuses a channel request that may not open now (foreign Origin, not running, too many). */
+  private refuseChannel(ex: Exchange): boolean {
     const plain: [string, string] = ['Content-Type', 'text/plain; charset=utf-8'];
     if (!this.originAllowed(ex.header('origin'))) {
       ex.note = `live reload: Origin not allowed: ${ex.header('origin') ?? ''}`;
       ex.respond(403, [plain], 'Forbidden: this page is not served by this server.\n');
-      return;
+      return true;
     }
-    if (this.phase !== 'running' || this.clients.size >= MAX_EVENT_CLIENTS) {
-      ex.note = this.phase !== 'running' ? 'live reload: not running' : 'live reload: too many event streams';
+    const address = ex.clientIp;
+    const mine = this.perAddress.get(address) ?? 0;
+    if (this.phase !== 'running' || this.clients.size >= MAX_EVENT_CLIENTS || mine >= this.setup.maxStreamsPerClient) {
+      ex.note =
+        this.phase !== 'running'
+          ? 'live reload: not running'
+          : mine >= this.setup.maxStreamsPerClient
+            ? `live reload: ${address} holds ${mine} event streams (maxEventStreamsPerClient)`
+            : 'live reload: too many event streams';
       ex.closeAfter = true;
       ex.respond(503, [plain, ['Retry-After', '5']], 'Live reload is not available right now.\n');
-      return;
+      return true;
     }
+    return false;
+  }
+
+  private openEvents(ex: Exchange): void {
+    if (this.refuseChannel(ex)) return;
     const headers: [string, string][] = [
       ['Content-Type', 'text/event-stream; charset=utf-8'],
       ['Cache-Control', 'no-cache, no-transform'],
@@ -352,19 +416,38 @@ export class LiveReload {
       ex.respond(200, headers);
       return;
     }
-    const writer = ex.openStream(200, headers);
-    this.clients.add(writer);
+    this.addClient(ex, eventStreamChannel(ex.openStream(200, headers)));
+  }
+
+  private openSocket(ex: Exchange): void {
+    if (this.refuseChannel(ex)) return;
+    const channel = openWebSocketChannel(ex, (message) => this.clientMessage(ex, message));
+    if (channel !== undefined) this.addClient(ex, channel);
+  }
+
+  /** A message a page sent over its WebSocket. */
+  private clientMessage(_ex: Exchange, _message: unknown): void {
+    // No client messages yet.
+  }
+
+  /** Counts the channel (server-wide and per client address) until its exchange ends. */
+  private addClient(ex: Exchange, channel: ReloadChannel): void {
+    const address = ex.clientIp;
+    this.clients.add(channel);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     this.onPagesChanged?.(this.clients.size);
     const previous = ex.cleanup;
     ex.cleanup = () => {
       previous?.();
-      if (this.clients.delete(writer)) this.onPagesChanged?.(this.clients.size);
+      if (this.clients.delete(channel)) this.onPagesChanged?.(this.clients.size);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
       if (this.clients.size === 0) this.stopHeartbeat();
     };
-    const hello = JSON.stringify({ id: this.instanceId, generation: this.generation });
-    writer.write(`retry: ${RETRY_MS}\nevent: hello\ndata: ${hello}\n\n`);
+    channel.send({ type: 'hello', id: this.instanceId, generation: this.generation });
     if (this.heartbeat === undefined) {
-      this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS);
+      this.heartbeat = setInterval(() => this.broadcast((client) => client.ping()), HEARTBEAT_MS);
       this.heartbeat.unref();
     }
   }

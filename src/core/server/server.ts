@@ -9,19 +9,31 @@
  *   keep-alive sockets at once, destroys what is left after the grace period, flushes the log, and
  *   resolves only when every socket is gone.
  * Events: `request` (RequestRecord, at once), `hostname` (ip, name), `diagnostic` (level, message).
+ *
+ * Accepting: one `net` server for HTTP and HTTPS. `allowedClients` is applied to the raw TCP socket
+ * as it is accepted (HTTP: a fixed 403, HTTPS: closed before any handshake). An HTTPS socket is
+ * wrapped in a server-side TLSSocket here and tracked until its handshake completes: one that
+ * closes, errors or has not finished within `timeouts.headersMs` is destroyed (a port scan or a
+ * client that connects and leaves must not keep a descriptor). The connection cap counts sockets
+ * in their handshake too and, unless given, derives from the descriptor limit.
  */
 import { EventEmitter } from 'node:events';
 import { stat, realpath } from 'node:fs/promises';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
-import { ClientFilter, HostPolicy } from '../access/access-policy';
+import { statSync } from 'node:fs';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { ClientFilter, HostPolicy, normaliseIp } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
-import { DERIVED_PORT, resolveServerOptions, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
+import { MemoryBudget } from '../http/memory-budget';
+import { checkServerOptions, validateServerOptions, InvalidOptionsError } from '../config/validate-options';
+import { DERIVED_PORT, connectionCapFor, resolveServerOptions, type TransferLimits, type BoundAddress, type DiagnosticLevel, type ReconfigurableOptions, type ServerOptions, type ServerOptionsInput } from '../options';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor } from '../access/network-addresses';
-import { handleRequest, type HandlerContext } from './request-handler';
+import { handleRequest, refusesMethod, type HandlerContext } from './request-handler';
+import { readDescriptorLimit } from './descriptor-limit';
 import { derivePort, derivedPortCandidates } from './derived-port';
+import { LoopbackOnlyFiles } from '../files/loopback-only';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
 
@@ -70,6 +82,13 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private handlerContext: HandlerContext | undefined;
   private opts: ServerOptions | undefined;
   private allGone: (() => void) | undefined;
+  /** HTTPS sockets accepted whose handshake has not completed: destroyed on close. */
+  private readonly handshakes = new Set<TLSSocket>();
+  private secureContext: SecureContext | undefined;
+  private memoryBudget: MemoryBudget | undefined;
+  private queuedOutput: MemoryBudget | undefined;
+  /** The connection cap in force (the option, or derived from the descriptor limit). */
+  private cap = 0;
   /** Live reload while listening with `reload.enabled` (notifyChanged, setOverlay). */
   liveReload: LiveReload | undefined;
   readonly limits: ParserLimits = DEFAULT_PARSER_LIMITS;
@@ -80,6 +99,33 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
 
   get maxBodyBytes(): number {
     return this.options.maxBodyBytes;
+  }
+
+  get transfer(): TransferLimits {
+    return this.options.limits;
+  }
+
+  get budget(): MemoryBudget {
+    this.memoryBudget ??= new MemoryBudget(this.options.limits.maxBuiltBytes);
+    return this.memoryBudget;
+  }
+
+  get queued(): MemoryBudget {
+    this.queuedOutput ??= new MemoryBudget(this.options.limits.maxQueuedTotalBytes);
+    return this.queuedOutput;
+  }
+
+  get crossSiteLoads(): boolean {
+    return this.handlerContext?.crossSiteLoads ?? this.options.crossSiteLoads;
+  }
+
+  /** The connection cap in force: `maxConnections`, or derived from the descriptor limit. */
+  get maxConnections(): number {
+    return this.cap;
+  }
+
+  refusesMethod(method: string): boolean {
+    return refusesMethod(method);
   }
 
   get closing(): boolean {
@@ -96,8 +142,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     return this.state.kind === 'listening' ? this.state.address : undefined;
   }
 
+  /** Open connections, HTTPS sockets still in their handshake included. */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.connections.size + this.handshakes.size;
   }
 
   /** The handler hooks (reserved endpoints, HTML filter) for features layered on the core. */
@@ -106,20 +153,36 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     return this.handlerContext;
   }
 
-  /** Starts listening. Rejects with a ServerError (code ENOENT, ENOTDIR, EADDRINUSE, EACCES, …). */
+  /**
+   * Starts listening. Rejects with a ServerError (code ENOENT, ENOTDIR, EADDRINUSE, EACCES, …), or
+   * with code EINVALIDOPTION naming every invalid option, its value and the reason
+   * (validateServerOptions: nothing invalid is ever read as something else).
+   */
   async listen(input: ServerOptionsInput): Promise<BoundAddress> {
     if (this.state.kind !== 'idle') throw new Error('PreviewServer.listen: already started');
-    const opts = resolveServerOptions(input);
+    let opts: ServerOptions;
+    try {
+      opts = resolveServerOptions(validateServerOptions(input));
+    } catch (err) {
+      if (err instanceof InvalidOptionsError) throw new ServerError(err.code, `invalid options: ${err.message}`);
+      throw err;
+    }
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
     const clients = new ClientFilter(opts.allowedClients);
+    const loopbackOnly = new LoopbackOnlyFiles();
     this.handlerContext = {
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
       clients,
-      files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks },
+      files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks, loopbackOnly },
       reserved: undefined,
       htmlFilter: undefined,
+      crossSiteLoads: opts.crossSiteLoads,
     };
+    this.memoryBudget = new MemoryBudget(opts.limits.maxBuiltBytes);
+    this.queuedOutput = new MemoryBudget(opts.limits.maxQueuedTotalBytes);
+    this.cap = opts.maxConnections ?? connectionCapFor(readDescriptorLimit() ?? Number.NaN);
+    this.secureContext = opts.tls === undefined ? undefined : createSecureContext({ cert: opts.tls.cert, key: opts.tls.key });
     const log = new RequestLog(opts.resolveHostNames);
     log.on('request', (r) => this.emit('request', r));
     log.on('hostname', (ip, name) => this.emit('hostname', ip, name));
@@ -129,6 +192,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       } catch (err) {
         throw new ServerError('ELOGFILE', (err as Error).message);
       }
+      // The active log records every client's address and URLs: only this computer may read it
+      // over HTTP, wherever it lies (by identity, so a link or a rename is the same file).
+      const logStat = statSync(opts.logFile, { throwIfNoEntry: false });
+      if (logStat !== undefined) loopbackOnly.add(logStat);
     }
     this.log = log;
     if (opts.reload.enabled) {
@@ -141,6 +208,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         hosts: this.handlerContext.hosts,
         reload: opts.reload,
         logFile: opts.logFile,
+        maxStreamsPerClient: opts.limits.maxEventStreamsPerClient,
+        secure: opts.tls !== undefined,
         diagnostic: (level, message) => this.emit('diagnostic', level, message),
       });
       this.liveReload.attach(this.handlerContext);
@@ -173,9 +242,12 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
 
   /**
    * Applies options that need no new socket: listing, dotfiles, symlinks and the access lists.
-   * Requests already being answered finish under the old options. Throws on an invalid CIDR.
+   * Requests already being answered finish under the old options. Throws a ServerError
+   * (EINVALIDOPTION) and changes nothing when any value is invalid.
    */
   reconfigure(changes: ReconfigurableOptions): void {
+    const problems = checkServerOptions({ ...changes, root: this.options.root });
+    if (problems.length > 0) throw new ServerError('EINVALIDOPTION', `invalid options: ${new InvalidOptionsError(problems).message}`);
     const ctx = this.hooks;
     if (changes.allowedClients !== undefined) ctx.clients = new ClientFilter(changes.allowedClients);
     if (changes.allowedHosts !== undefined) ctx.hosts.setExtra(changes.allowedHosts);
@@ -184,7 +256,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       listing: changes.listing ?? ctx.files.listing,
       dotfiles: changes.dotfiles ?? ctx.files.dotfiles,
       followSymlinks: changes.followSymlinks ?? ctx.files.followSymlinks,
+      loopbackOnly: ctx.files.loopbackOnly,
     };
+    if (changes.crossSiteLoads !== undefined) ctx.crossSiteLoads = changes.crossSiteLoads;
     this.opts = { ...this.options, ...changes };
   }
 
@@ -202,7 +276,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private async bind(opts: ServerOptions, ports: readonly number[]): Promise<{ server: Server; port: number }> {
     let lastError: NodeJS.ErrnoException | undefined;
     for (const [i, port] of ports.entries()) {
-      const server = this.createSocketServer(opts);
+      const server = this.createSocketServer();
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -230,16 +304,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     throw new ServerError(code ?? 'ELISTEN', describeListenError(code, opts.host, first) + tried);
   }
 
-  private createSocketServer(opts: ServerOptions): Server {
-    const onSocket = (socket: Socket): void => this.accept(socket);
-    const server =
-      opts.tls === undefined
-        ? createNetServer({ noDelay: true, allowHalfOpen: true }, onSocket)
-        : createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true, allowHalfOpen: true }, onSocket);
-    if (opts.tls !== undefined) {
-      server.on('tlsClientError', (err: Error) => this.emit('diagnostic', 'debug', `TLS handshake failed: ${err.message}`));
-    }
-    server.maxConnections = opts.maxConnections;
+  private createSocketServer(): Server {
+    const server = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    server.maxConnections = this.cap;
     return server;
   }
 
@@ -248,8 +315,67 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       socket.destroy();
       return;
     }
-    const conn = new Connection(socket, this);
-    this.connections.add(conn);
+    const ip = normaliseIp(socket.remoteAddress ?? '-');
+    const allowed = this.hooks.clients.allows(ip);
+    if (this.secureContext === undefined) {
+      const conn = new Connection(socket, this);
+      this.connections.add(conn);
+      if (!allowed) conn.refuseAtOnce(403, `Forbidden: this device (${ip}) is not in this server's allowedClients.`);
+      return;
+    }
+    if (!allowed) {
+      // No handshake for a refused client: TLS could carry no message before one anyway.
+      this.emit('diagnostic', 'debug', `connection from ${ip} closed: not in allowedClients`);
+      socket.destroy();
+      return;
+    }
+    this.startHandshake(socket);
+  }
+
+  /**
+   * Wraps an accepted TCP socket in a server-side TLSSocket; hands it to a Connection once secure.
+   * Before that, its end, close, error or the deadline (headersMs) destroys it.
+   */
+  private startHandshake(raw: Socket): void {
+    const tlsSocket = new TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+    this.handshakes.add(tlsSocket);
+    const fail = (why: string): void => {
+      if (!this.handshakes.delete(tlsSocket)) return;
+      clearTimeout(deadline);
+      this.emit('diagnostic', 'debug', `TLS handshake failed: ${why}`);
+      tlsSocket.destroy();
+      raw.destroy();
+      this.checkAllGone();
+    };
+    const deadline = setTimeout(() => fail('not completed in time'), this.options.timeouts.headersMs);
+    const onEnd = (): void => fail('the client closed the connection');
+    const onClose = (): void => fail('the connection closed');
+    const onError = (err: Error): void => fail(err.message);
+    tlsSocket.on('end', onEnd);
+    tlsSocket.on('close', onClose);
+    tlsSocket.on('error', onError);
+    raw.on('error', onError);
+    raw.on('close', onClose);
+    tlsSocket.once('secure', () => {
+      if (!this.handshakes.delete(tlsSocket)) return;
+      clearTimeout(deadline);
+      tlsSocket.off('end', onEnd);
+      tlsSocket.off('close', onClose);
+      tlsSocket.off('error', onError);
+      raw.off('close', onClose);
+      raw.off('error', onError);
+      raw.on('error', () => tlsSocket.destroy());
+      if (this.closing) {
+        tlsSocket.destroy();
+        this.checkAllGone();
+        return;
+      }
+      this.connections.add(new Connection(tlsSocket, this));
+    });
+  }
+
+  private checkAllGone(): void {
+    if (this.connections.size === 0 && this.handshakes.size === 0) this.allGone?.();
   }
 
   // ---- ConnectionContext --------------------------------------------------------------------
@@ -268,7 +394,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
 
   connectionClosed(connection: Connection): void {
     this.connections.delete(connection);
-    if (this.connections.size === 0) this.allGone?.();
+    this.checkAllGone();
   }
 
   // ---- shutdown -----------------------------------------------------------------------------
@@ -291,8 +417,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     const gone = new Promise<void>((resolve) => {
       this.allGone = resolve;
-      if (this.connections.size === 0) resolve();
+      if (this.connections.size === 0 && this.handshakes.size === 0) resolve();
     });
+    for (const pending of [...this.handshakes]) pending.destroy();
     for (const conn of [...this.connections]) conn.shutdown();
     const grace = setTimeout(() => {
       for (const conn of [...this.connections]) conn.destroy();

@@ -1,14 +1,15 @@
 /**
  * The extension's settings (`porthole.*`) as one validated, immutable snapshot per workspace folder.
  * Pure: no `vscode` import, so node tests check it and check that package.json's defaults are the
- * core's own (DEFAULT_OPTIONS). Invariant: an invalid value never reaches the core; it falls back
- * to the default and the reason is reported in `problems`.
+ * core's own (DEFAULT_OPTIONS). Invariant: an invalid value never reaches the core and never falls
+ * back to a default: it is reported in `problems`, and any problem stops the start (fails closed).
  */
 import * as path from 'node:path';
-import { DEFAULT_OPTIONS, parseCidr } from '../../core';
+import { DEFAULT_OPTIONS, OPTION_BOUNDS, allowedHostProblem, bindHostProblem, booleanProblem, cidrProblem, showValue, wholeNumberProblem } from '../../core';
 import type { ReconfigurableOptions, ServerOptionsInput } from '../../core';
 import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from '../reload/node-reload-config';
 import type { ReloadSettings } from '../reload/node-reload-config';
+import { browserChoice } from '../browser/node-browser';
 
 /** The settings section; every key below is `porthole.<key>`. */
 export const CONFIG_SECTION = 'porthole';
@@ -29,6 +30,8 @@ export interface PortholeConfig extends ReloadSettings {
   readonly listing: boolean;
   readonly dotfiles: boolean;
   readonly followSymlinks: boolean;
+  /** Answer other sites' subresource loads (`<script src>`, `<img>`, fetch) instead of 403. */
+  readonly crossSiteLoads: boolean;
   /** '' = `requests-<folder>.log` in the extension's log folder. */
   readonly logFile: string;
   readonly resolveHostNames: boolean;
@@ -57,6 +60,7 @@ export const SETTING_KEYS = {
   listing: 'listing',
   dotfiles: 'dotfiles',
   followSymlinks: 'followSymlinks',
+  crossSiteLoads: 'crossSiteLoads',
   logFile: 'log.file',
   resolveHostNames: 'log.resolveHostNames',
   maxEntries: 'requests.maxEntries',
@@ -79,6 +83,7 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   listing: DEFAULT_OPTIONS.listing,
   dotfiles: DEFAULT_OPTIONS.dotfiles,
   followSymlinks: DEFAULT_OPTIONS.followSymlinks,
+  crossSiteLoads: DEFAULT_OPTIONS.crossSiteLoads,
   logFile: '',
   resolveHostNames: DEFAULT_OPTIONS.resolveHostNames,
   maxEntries: DEFAULT_MAX_ENTRIES,
@@ -94,101 +99,100 @@ export const DEFAULT_CONFIG: PortholeConfig = {
 
 export interface ConfigSnapshot {
   readonly config: PortholeConfig;
-  /** One plain sentence per rejected value (already replaced by its default). */
+  /**
+   * One plain sentence per invalid value: `porthole.<key>: <value> <reason>`. Any problem stops
+   * the start (no server, an error message); `config` then holds defaults in those fields only so
+   * that it stays well-typed, and is never served with.
+   */
   readonly problems: readonly string[];
 }
 
 /** Reads a raw value by its setting key (e.g. a WorkspaceConfiguration's `get`). */
 export type RawSettingReader = (key: string) => unknown;
 
-/** Validates every setting; the result never contains an invalid value. */
+/**
+ * Validates every setting strictly, with the core's own rules for the options the server takes
+ * (bindHostProblem, wholeNumberProblem, cidrProblem, allowedHostProblem, globProblem via
+ * readReloadSettings): the same checks as the CLI's and PreviewServer.listen's.
+ */
 export function readConfig(read: RawSettingReader): ConfigSnapshot {
   const problems: string[] = [];
-  const bool = (field: keyof PortholeConfig, fallback: boolean): boolean => {
+  const name = (field: keyof PortholeConfig): string => `porthole.${SETTING_KEYS[field]}`;
+  const refuse = (field: keyof PortholeConfig, value: unknown, reason: string): void => {
+    problems.push(`${name(field)}: ${showValue(value)} ${reason}.`);
+  };
+  /** The setting's value after `problem` accepted it; the fallback (and a problem) otherwise. */
+  const checked = <T>(field: keyof PortholeConfig, fallback: T, problem: (v: unknown) => string | undefined): T => {
     const v = read(SETTING_KEYS[field]);
     if (v === undefined || v === null) return fallback;
-    if (typeof v === 'boolean') return v;
-    problems.push(`porthole.${SETTING_KEYS[field]} must be true or false; using ${String(fallback)}.`);
+    const reason = problem(v);
+    if (reason === undefined) return v as T;
+    refuse(field, v, reason);
     return fallback;
   };
-  const str = (field: keyof PortholeConfig, fallback: string): string => {
-    const v = read(SETTING_KEYS[field]);
-    if (v === undefined || v === null) return fallback;
-    if (typeof v === 'string') return v.trim();
-    problems.push(`porthole.${SETTING_KEYS[field]} must be a string; using "${fallback}".`);
-    return fallback;
-  };
-  const int = (field: keyof PortholeConfig, fallback: number, min: number, max: number): number => {
-    const v = read(SETTING_KEYS[field]);
-    if (v === undefined || v === null) return fallback;
-    if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
-    problems.push(`porthole.${SETTING_KEYS[field]} must be a whole number from ${min} to ${max}; using ${fallback}.`);
-    return fallback;
-  };
-  /** A list of strings; entries `valid` refuses are dropped, each with its reason. */
+  const bool = (field: keyof PortholeConfig, fallback: boolean): boolean => checked(field, fallback, booleanProblem);
+  const str = (field: keyof PortholeConfig, fallback: string, more: (v: string) => string | undefined = () => undefined): string =>
+    checked<string>(field, fallback, (v) => (typeof v !== 'string' ? 'must be a string' : v.includes('\0') ? 'contains a NUL character' : more(v.trim()))).trim();
+  const int = (field: keyof PortholeConfig, fallback: number, min: number, max: number): number =>
+    checked(field, fallback, (v) => (typeof v === 'number' ? wholeNumberProblem(v, min, max) : `must be a whole number from ${min} to ${max}`));
+  /** A list of strings, each entry trimmed and checked by `valid`; one problem per bad entry. */
   const list = (field: keyof PortholeConfig, valid: (entry: string) => string | undefined): string[] => {
     const v = read(SETTING_KEYS[field]);
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) {
-      problems.push(`porthole.${SETTING_KEYS[field]} must be a list of strings; ignoring it.`);
+      refuse(field, v, 'must be a list of strings');
       return [];
     }
     const out: string[] = [];
     for (const entry of v as unknown[]) {
       const reason = typeof entry === 'string' ? valid(entry.trim()) : 'is not a string';
       if (reason === undefined) out.push((entry as string).trim());
-      else problems.push(`porthole.${SETTING_KEYS[field]}: ${JSON.stringify(entry)} ${reason}; ignoring it.`);
+      else refuse(field, entry, reason);
     }
     return out;
   };
 
-  /** null (unset too): the folder's own port, derived by the core; else a whole number 0–65535. */
-  const portSetting = (): number | null => {
-    const v = read(SETTING_KEYS.port);
-    if (v === undefined || v === null) return null;
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535) return v;
-    problems.push(`porthole.port must be a whole number from 0 to 65535, or null for the folder's own port; using the folder's own port.`);
-    return null;
-  };
-
-  let host = str('host', DEFAULT_CONFIG.host);
-  if (host === '' || /[\s/]/.test(host)) {
-    problems.push(`porthole.host "${host}" is not an address; using ${DEFAULT_CONFIG.host}.`);
-    host = DEFAULT_CONFIG.host;
-  }
-  let root = str('root', DEFAULT_CONFIG.root);
-  if (path.isAbsolute(root) || root.split(/[\\/]/).includes('..')) {
-    problems.push(`porthole.root "${root}" must be a folder inside the workspace folder; serving the workspace folder.`);
-    root = '';
-  }
   const config: PortholeConfig = {
-    port: portSetting(),
-    host,
-    root,
+    port: checked<number | null>('port', null, (v) =>
+      typeof v === 'number' ? wholeNumberProblem(v, OPTION_BOUNDS.port.min, OPTION_BOUNDS.port.max) : "must be a whole number from 0 to 65535, or null for the folder's own port",
+    ),
+    host: str('host', DEFAULT_CONFIG.host, bindHostProblem),
+    root: str('root', DEFAULT_CONFIG.root, (root) =>
+      path.isAbsolute(root) || path.win32.isAbsolute(root) || root.split(/[\\/]/).includes('..') ? 'must be a folder inside the workspace folder (relative, without "..")' : undefined,
+    ),
     openBrowser: bool('openBrowser', DEFAULT_CONFIG.openBrowser),
     listing: bool('listing', DEFAULT_CONFIG.listing),
     dotfiles: bool('dotfiles', DEFAULT_CONFIG.dotfiles),
     followSymlinks: bool('followSymlinks', DEFAULT_CONFIG.followSymlinks),
+    crossSiteLoads: bool('crossSiteLoads', DEFAULT_CONFIG.crossSiteLoads),
     logFile: str('logFile', DEFAULT_CONFIG.logFile),
     resolveHostNames: bool('resolveHostNames', DEFAULT_CONFIG.resolveHostNames),
     maxEntries: int('maxEntries', DEFAULT_CONFIG.maxEntries, MIN_MAX_ENTRIES, MAX_MAX_ENTRIES),
-    allowedHosts: list('allowedHosts', (h) => (h === '' || /[\s/@]/.test(h) ? 'is not a host name' : undefined)),
-    allowedClients: list('allowedClients', (c) => {
-      try {
-        parseCidr(c);
-        return undefined;
-      } catch (err) {
-        return `is not valid (${(err as Error).message})`;
-      }
-    }),
+    allowedHosts: list('allowedHosts', (h) => allowedHostProblem(h)),
+    allowedClients: list('allowedClients', cidrProblem),
     httpsCert: str('httpsCert', DEFAULT_CONFIG.httpsCert),
     httpsKey: str('httpsKey', DEFAULT_CONFIG.httpsKey),
     httpsSelfSigned: bool('httpsSelfSigned', DEFAULT_CONFIG.httpsSelfSigned),
-    browser: str('browser', DEFAULT_CONFIG.browser) || DEFAULT_CONFIG.browser,
+    browser: str('browser', DEFAULT_CONFIG.browser, browserProblem) || DEFAULT_CONFIG.browser,
     followEditor: bool('followEditor', DEFAULT_CONFIG.followEditor),
     ...readReloadSettings(read, problems),
   };
   return { config, problems };
+}
+
+/** Why a `porthole.browser` value cannot name a program (browserChoice's rules); undefined when it can. */
+function browserProblem(value: string): string | undefined {
+  const choice = browserChoice(value, 'http://127.0.0.1/');
+  return choice.kind === 'invalid' ? 'is not "default", "chrome", "firefox", "edge" or a command line (an unclosed quote?)' : undefined;
+}
+
+/**
+ * The one-line failure for a start refused because of invalid settings: every problem, then what
+ * to do. e.g. `Porthole did not start site: porthole.allowedClients: "192.168.1.0/" has no prefix
+ * length after "/" …. Fix the setting and start again.`
+ */
+export function describeConfigProblems(folderName: string, problems: readonly string[]): string {
+  return `Porthole did not start ${folderName}: ${problems.join(' ')} Fix ${problems.length === 1 ? 'the setting' : 'the settings'} and start again.`;
 }
 
 /**
@@ -210,7 +214,7 @@ export function changedKeys(a: PortholeConfig, b: PortholeConfig): string[] {
 }
 
 /** Settings a running server takes without a restart (WorkerServer.reconfigure). */
-export const LIVE_SETTINGS = ['listing', 'dotfiles', 'followSymlinks', 'allowedHosts', 'allowedClients'] as const;
+export const LIVE_SETTINGS = ['listing', 'dotfiles', 'followSymlinks', 'crossSiteLoads', 'allowedHosts', 'allowedClients'] as const;
 
 /** The live-applicable changes from `running` to `next`, or undefined when there are none. */
 export function liveChanges(running: PortholeConfig, next: PortholeConfig): ReconfigurableOptions | undefined {
@@ -254,6 +258,7 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
     listing: config.listing,
     dotfiles: config.dotfiles,
     followSymlinks: config.followSymlinks,
+    crossSiteLoads: config.crossSiteLoads,
     logFile: resolveLogFile(config, folder),
     resolveHostNames: config.resolveHostNames,
     allowedHosts: config.allowedHosts,

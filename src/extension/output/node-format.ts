@@ -2,7 +2,7 @@
  * Text formatting shared by the Output channel, the status bar and the Requests view. Pure; the
  * results are display text only (never parsed back).
  */
-import { formatSize, type BoundAddress, type RequestRecord } from '../../core';
+import { escapeForDisplay, formatSize, type BoundAddress, type RequestRecord } from '../../core';
 import type { StatusClass } from '../requests/webview-protocol';
 
 /** The Requests view and Output channel say KB/MB, as VS Code does. */
@@ -45,11 +45,28 @@ export function formatClient(ip: string, host: string | undefined): string {
   return host && host !== ip ? `${ip} (${host})` : ip;
 }
 
-/** Control characters out, length bounded: request data is hostile and must stay one line. */
+/**
+ * Outside text for the Output channel, a notification or the Requests view: control, bidi and
+ * line-separator characters escaped by the core's escapeForDisplay (the one sanitiser), length
+ * bounded to `max` characters plus `...`. Request data is hostile and must stay one line.
+ */
 export function sanitizeOneLine(text: string, max = 2000): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const clean = escapeForDisplay(text);
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}
+
+/** Longest diagnostic or notification text shown (the firewall hint is ~400 characters). */
+export const MESSAGE_MAX = 4000;
+
+/**
+ * Multi-line outside text (an error's stack) for the Output channel: each line sanitised on its
+ * own (sanitizeOneLine), the line breaks kept.
+ */
+export function sanitizeLines(text: string, max = MESSAGE_MAX): string {
+  return text
+    .split(/\r?\n/)
+    .map((line) => sanitizeOneLine(line, max))
+    .join('\n');
 }
 
 /**

@@ -8,7 +8,7 @@ import type { DiagnosticLevel, RequestRecord } from '../../core';
 import { OUTPUT_CHANNEL_NAME } from '../commands/node-command-ids';
 import type { ControllerLog } from '../server/node-server-controller';
 import { Disposable } from '../common/node-disposable';
-import { formatRequestLine } from './node-format';
+import { MESSAGE_MAX, formatRequestLine, sanitizeLines, sanitizeOneLine } from './node-format';
 import { LineBudget } from './node-line-budget';
 
 const SHOW_LOG = 'Show Log';
@@ -22,9 +22,9 @@ export class PortholeOutput extends Disposable implements ControllerLog {
     this.channel = this.register(vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
   }
 
-  /** The core's level names are the LogOutputChannel's method names. */
+  /** The core's level names are the LogOutputChannel's method names; the text is sanitised. */
   log(level: DiagnosticLevel, message: string): void {
-    this.channel[level](message);
+    this.channel[level](sanitizeOneLine(message, MESSAGE_MAX));
   }
 
   /** One line per request, within the per-second budget; the rest summarised in one line. */
@@ -39,10 +39,12 @@ export class PortholeOutput extends Disposable implements ControllerLog {
     }
   }
 
-  failure(summary: string, error: unknown): void {
+  /** The log and the notification get sanitised text only (an error's message may quote outside text). */
+  failure(rawSummary: string, error: unknown): void {
+    const summary = sanitizeOneLine(rawSummary, MESSAGE_MAX);
     this.channel.error(summary);
-    if (error instanceof Error) this.channel.error(error);
-    else if (typeof error === 'string' && error !== summary) this.channel.error(error);
+    if (error instanceof Error) this.channel.error(sanitizeLines(error.stack ?? `${error.name}: ${error.message}`));
+    else if (typeof error === 'string' && error !== rawSummary) this.channel.error(sanitizeLines(error));
     void vscode.window.showErrorMessage(summary, SHOW_LOG).then((choice) => {
       if (choice === SHOW_LOG) this.channel.show(true);
     });

@@ -2,17 +2,18 @@
  * The live-reload settings (`porthole.reload.*`): their keys, defaults (the core's DEFAULT_RELOAD,
  * plus the extension-only `reload.on`), validation, and what they mean for the server. Pure: no
  * `vscode` import. node-config.ts folds these fields into its snapshot; invariant as there: an
- * invalid value never reaches the core, it falls back to the default with a plain reason.
+ * invalid value never reaches the core; it is a problem (with the value and the reason) that stops
+ * the start.
  */
-import { DEFAULT_RELOAD } from '../../core';
+import { DEFAULT_RELOAD, OPTION_BOUNDS, globProblem, showValue } from '../../core';
 import type { ReloadOptions } from '../../core';
 
 /** When pages follow the editor: on save (the file on disk), or as you type (the unsaved text). */
 export type ReloadTrigger = 'save' | 'type';
 export const RELOAD_TRIGGERS: readonly ReloadTrigger[] = ['save', 'type'];
 export const DEFAULT_RELOAD_ON: ReloadTrigger = 'save';
-export const MIN_RELOAD_DEBOUNCE_MS = 0;
-export const MAX_RELOAD_DEBOUNCE_MS = 10_000;
+export const MIN_RELOAD_DEBOUNCE_MS = OPTION_BOUNDS.debounceMs.min;
+export const MAX_RELOAD_DEBOUNCE_MS = OPTION_BOUNDS.debounceMs.max;
 
 /** The `porthole.reload.*` fields of the config snapshot. */
 export interface ReloadSettings {
@@ -37,10 +38,13 @@ export const DEFAULT_RELOAD_SETTINGS: ReloadSettings = {
   reloadDebounceMs: DEFAULT_RELOAD.debounceMs,
 };
 
-/** Validates the reload settings; each rejected value is replaced by its default and told in `problems`. */
+/** Validates the reload settings; each invalid value is told in `problems` (which stop the start). */
 export function readReloadSettings(read: (key: string) => unknown, problems: string[]): ReloadSettings {
   const d = DEFAULT_RELOAD_SETTINGS;
   const name = (field: keyof ReloadSettings) => `porthole.${RELOAD_SETTING_KEYS[field]}`;
+  const refuse = (field: keyof ReloadSettings, value: unknown, reason: string): void => {
+    problems.push(`${name(field)}: ${showValue(value)} ${reason}.`);
+  };
   const given = (field: keyof ReloadSettings): unknown => {
     const v = read(RELOAD_SETTING_KEYS[field]);
     return v === null ? undefined : v;
@@ -49,27 +53,31 @@ export function readReloadSettings(read: (key: string) => unknown, problems: str
   let reloadEnabled = d.reloadEnabled;
   const enabled = given('reloadEnabled');
   if (typeof enabled === 'boolean') reloadEnabled = enabled;
-  else if (enabled !== undefined) problems.push(`${name('reloadEnabled')} must be true or false; using ${String(d.reloadEnabled)}.`);
+  else if (enabled !== undefined) refuse('reloadEnabled', enabled, 'must be true or false');
 
   let reloadOn = d.reloadOn;
   const on = given('reloadOn');
   if (RELOAD_TRIGGERS.includes(on as ReloadTrigger)) reloadOn = on as ReloadTrigger;
-  else if (on !== undefined) problems.push(`${name('reloadOn')} must be "save" or "type"; using "${d.reloadOn}".`);
+  else if (on !== undefined) refuse('reloadOn', on, 'must be "save" or "type"');
 
   let reloadIgnore = d.reloadIgnore;
   const ignore = given('reloadIgnore');
-  if (Array.isArray(ignore) && ignore.every((g) => typeof g === 'string')) {
-    reloadIgnore = ignore.map((g) => g.trim()).filter((g) => g !== '');
+  if (Array.isArray(ignore)) {
+    const kept: string[] = [];
+    for (const g of ignore as unknown[]) {
+      const reason = typeof g === 'string' ? globProblem(g.trim()) : 'is not a string';
+      if (reason === undefined) kept.push((g as string).trim());
+      else refuse('reloadIgnore', g, reason);
+    }
+    reloadIgnore = kept;
   } else if (ignore !== undefined) {
-    problems.push(`${name('reloadIgnore')} must be a list of glob patterns; using the defaults (${d.reloadIgnore.join(', ')}).`);
+    refuse('reloadIgnore', ignore, 'must be a list of glob patterns');
   }
 
   let reloadDebounceMs = d.reloadDebounceMs;
   const ms = given('reloadDebounceMs');
   if (typeof ms === 'number' && Number.isInteger(ms) && ms >= MIN_RELOAD_DEBOUNCE_MS && ms <= MAX_RELOAD_DEBOUNCE_MS) reloadDebounceMs = ms;
-  else if (ms !== undefined) {
-    problems.push(`${name('reloadDebounceMs')} must be a whole number from ${MIN_RELOAD_DEBOUNCE_MS} to ${MAX_RELOAD_DEBOUNCE_MS}; using ${d.reloadDebounceMs}.`);
-  }
+  else if (ms !== undefined) refuse('reloadDebounceMs', ms, `must be a whole number from ${MIN_RELOAD_DEBOUNCE_MS} to ${MAX_RELOAD_DEBOUNCE_MS}`);
 
   return { reloadEnabled, reloadOn, reloadIgnore, reloadDebounceMs };
 }

@@ -4,8 +4,9 @@
  * then only the appended rows. Pure; O(1) per add, drop and lookup (keys are consecutive).
  */
 import type { RequestRecord } from '../../core';
+import { escapeForDisplay } from '../../core';
 import { formatBytes, formatDuration, formatTime, statusClassOf } from '../output/node-format';
-import type { RequestDetails, RequestRow, ViewToHost } from './webview-protocol';
+import type { HostToView, RequestDetails, RequestRow, ViewToHost } from './webview-protocol';
 
 export interface StoredRequest {
   readonly key: number;
@@ -106,29 +107,42 @@ export class RequestStore {
   }
 }
 
-/** The view's row for a stored request (display text formatted here, once). */
+const shown = (text: string | undefined): string | undefined => (text === undefined ? undefined : escapeForDisplay(text));
+
+/**
+ * The view's row for a stored request (display text formatted here, once). Every field a client
+ * controls (host name, method, target, note) is escaped by escapeForDisplay: the view inserts
+ * text with textContent, but a bidi override would still reorder what it shows.
+ */
 export function toRow(item: StoredRequest): RequestRow {
   const r = item.record;
   return {
     key: item.key,
     server: item.server,
     clientIp: r.clientIp,
-    clientHost: r.clientHost,
+    clientHost: shown(r.clientHost),
     timeText: formatTime(r.time),
-    method: r.method,
-    target: r.target,
+    method: escapeForDisplay(r.method),
+    target: escapeForDisplay(r.target),
     status: r.status,
     statusClass: statusClassOf(r.status),
     bytesText: formatBytes(r.bytes),
     durationText: formatDuration(r.durationMs),
     aborted: r.aborted,
     hasFile: r.filePath !== undefined,
-    note: r.note,
+    note: shown(r.note),
   };
 }
 
-/** The details shown under an expanded request. */
+/** The view's message for a host name that became known (the reverse-DNS name escaped). */
+export function toHostnameMessage(ip: string, name: string): HostToView {
+  return { type: 'hostname', ip, name: escapeForDisplay(name) };
+}
+
+/** The details shown under an expanded request: header names and values and every value escaped. */
 export function toDetails(item: StoredRequest): RequestDetails {
+  const pairs = (list: ReadonlyArray<readonly [string, string]>): Array<[string, string]> =>
+    list.map(([name, value]) => [escapeForDisplay(name), escapeForDisplay(value)]);
   const r = item.record;
   const timing: Array<[string, string]> = [
     ['Started', new Date(r.time).toISOString()],
@@ -141,7 +155,7 @@ export function toDetails(item: StoredRequest): RequestDetails {
   if (r.aborted) timing.push(['Aborted', 'the client left or the transfer failed before the whole body was sent']);
   if (r.note) timing.push(['Note', r.note]);
   if (r.filePath) timing.push(['File', r.filePath]);
-  return { requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, timing };
+  return { requestHeaders: pairs(r.requestHeaders), responseHeaders: pairs(r.responseHeaders), timing: pairs(timing) };
 }
 
 /** Narrows a message from the webview (untrusted input like any other). */

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { CONTEXT_REQUESTS_PAUSED, REQUESTS_VIEW_ID } from '../commands/node-command-ids';
 import { Disposable, Emitter } from '../common/node-disposable';
 import type { StoredRequest } from './node-request-store';
-import { RequestStore, isViewToHost, toDetails, toRow } from './node-request-store';
+import { RequestStore, isViewToHost, toDetails, toHostnameMessage, toRow } from './node-request-store';
 import type { HostToView, SharingServer, ViewToHost } from './webview-protocol';
 import type { ServerManager } from '../server/vscode-server-manager';
 
@@ -39,7 +39,7 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
     this.store = new RequestStore(maxEntries);
     this.register(manager.onRequests(({ server, records }) => this.onRecords(server, records)));
     this.register(manager.onHostname(({ ip, name }) => {
-      if (this.store.setHostname(ip, name) > 0 || this.pending.length > 0) this.post({ type: 'hostname', ip, name });
+      if (this.store.setHostname(ip, name) > 0 || this.pending.length > 0) this.post(toHostnameMessage(ip, name));
     }));
     this.register({ dispose: () => clearTimeout(this.flushTimer) });
     void this.syncPausedContext();

@@ -7,7 +7,7 @@
 import type { BoundAddress, DiagnosticLevel, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../core';
 import { Disposable, Emitter } from '../common/node-disposable';
 import type { FolderContext, PortholeConfig } from '../config/node-config';
-import { changedKeys, liveChanges, toServerOptions } from '../config/node-config';
+import { changedKeys, describeConfigProblems, liveChanges, toServerOptions } from '../config/node-config';
 import { describeFailure, describeListening } from '../output/node-format';
 import type { ServerEvent, ServerFailure, ServerState } from './node-server-state';
 import { INITIAL_STATE, toFailure, transition } from './node-server-state';
@@ -27,7 +27,7 @@ export interface ServerHandle {
   notifyChanged(paths: readonly string[]): void;
   /** Live reload: every connected page goes to this origin-form path. */
   navigate(path: string): void;
-  /** Live reload: pages connected to the event stream, as last reported. */
+  /** Live reload: pages connected (WebSockets and event streams), as last reported. */
   readonly connectedPages: number;
   on(event: 'requests', listener: (records: RequestRecord[], dropped: number) => void): unknown;
   on(event: 'hostname', listener: (ip: string, name: string) => void): unknown;
@@ -84,9 +84,13 @@ export class ServerController extends Disposable {
     return this.count;
   }
 
-  /** Starts the server with `config` (no-op unless stopped); resolves with the resulting state. */
-  start(config: PortholeConfig): Promise<ServerState> {
-    return this.enqueue(() => this.doStart(config));
+  /**
+   * Starts the server with `config` (no-op unless stopped); resolves with the resulting state.
+   * With `problems` (readConfig's invalid settings) nothing starts: the state is stopped with an
+   * EINVALIDCONFIG failure and the user gets an error naming each value and its reason.
+   */
+  start(config: PortholeConfig, problems: readonly string[] = []): Promise<ServerState> {
+    return this.enqueue(() => this.doStart(config, problems));
   }
 
   /** Stops the server (no-op unless running); resolves once it is stopped. */
@@ -94,11 +98,11 @@ export class ServerController extends Disposable {
     return this.enqueue(() => this.doStop());
   }
 
-  /** Stop then start with `config`. */
-  restart(config: PortholeConfig): Promise<ServerState> {
+  /** Stop then start with `config` (nothing starts when there are `problems`, as in start()). */
+  restart(config: PortholeConfig, problems: readonly string[] = []): Promise<ServerState> {
     return this.enqueue(async () => {
       await this.doStop();
-      return this.doStart(config);
+      return this.doStart(config, problems);
     });
   }
 
@@ -167,8 +171,13 @@ export class ServerController extends Disposable {
     return true;
   }
 
-  private async doStart(config: PortholeConfig): Promise<ServerState> {
+  private async doStart(config: PortholeConfig, problems: readonly string[]): Promise<ServerState> {
     if (!this.apply({ type: 'start', config })) return this.current;
+    if (problems.length > 0) {
+      const summary = describeConfigProblems(this.folder.folderName, problems);
+      if (this.apply({ type: 'failed', failure: { code: 'EINVALIDCONFIG', message: summary } })) this.out.failure(summary, summary);
+      return this.current;
+    }
     this.count = 0;
     const server = this.createServer();
     this.server = server;

@@ -109,10 +109,10 @@ export class ServerManager extends Disposable {
    */
   async start(folder: vscode.WorkspaceFolder, { openBrowser, file }: { openBrowser: boolean; file?: vscode.Uri }): Promise<ServerState> {
     const { config, problems } = readFolderConfig(folder);
-    for (const p of problems) this.output.log('warn', `[${folder.name}] ${p}`);
     const { controller } = this.ensure(folder);
     const wasRunning = controller.state.kind === 'running';
-    const state = await controller.start(config);
+    // Invalid settings: the controller refuses to start and says why (never a default instead).
+    const state = await controller.start(config, problems);
     if (state.kind === 'running' && !wasRunning && openBrowser && config.openBrowser) await this.openPage?.(this.ensure(folder), this.pageUrl(folder, state, file));
     if (state.kind !== 'running' && this.isLoose(folder)) this.forget(folder);
     return state;
@@ -186,8 +186,7 @@ export class ServerManager extends Disposable {
 
   async restart(folder: vscode.WorkspaceFolder): Promise<ServerState> {
     const { config, problems } = readFolderConfig(folder);
-    for (const p of problems) this.output.log('warn', `[${folder.name}] ${p}`);
-    return this.ensure(folder).controller.restart(config);
+    return this.ensure(folder).controller.restart(config, problems);
   }
 
   /** Stops every server (bounded by the controllers' own timeouts). */
@@ -268,8 +267,13 @@ export class ServerManager extends Disposable {
       if (!affectsPorthole(event, folder)) continue;
       const state = controller.state;
       if (state.kind !== 'running') continue;
-      const { config } = readFolderConfig(folder);
-      if (needsRestart(state.config, config)) {
+      const { config, problems } = readFolderConfig(folder);
+      if (problems.length > 0) {
+        // An invalid value is never applied, and the old settings no longer say what the user
+        // wants: stop, and say which value and why (fails closed).
+        this.output.log('warn', `[${folder.name}] A setting is invalid: stopping.`);
+        void controller.restart(config, problems);
+      } else if (needsRestart(state.config, config)) {
         this.output.log('info', `[${folder.name}] The binding, the root or the live-reload options changed: restarting.`);
         void controller.restart(config);
       } else {

@@ -7,13 +7,13 @@
  * and the reason (checkCertificatePair).
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { renderSVG } from 'uqr';
 import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
-import { PrivateKeyError, checkCertificatePair, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
-import type { FolderContext, PortholeConfig } from '../config/node-config';
+import { PrivateKeyError, checkCertificatePair, escapeForDisplay, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
+import { resolveLogFile, resolveRoot, type FolderContext, type PortholeConfig } from '../config/node-config';
 import type { CertificateView, SharedUrl, SharingServer } from '../requests/webview-protocol';
 
 /** Local (loopback only) or shared (every device that can reach one of the machine's addresses). */
@@ -58,8 +58,13 @@ export function firewallHint(port: number): string {
   );
 }
 
-/** The modal confirmation for Share on Network: what becomes visible to whom, in plain words. */
-export function shareConfirmation(folderName: string, port: number, allowedClients: readonly string[]): { message: string; detail: string } {
+/**
+ * The modal confirmation for Share on Network: what becomes visible to whom, in plain words. The
+ * folder name and the client list are escaped (escapeForDisplay): a folder name is outside text.
+ */
+export function shareConfirmation(rawFolderName: string, port: number, rawAllowedClients: readonly string[]): { message: string; detail: string } {
+  const folderName = escapeForDisplay(rawFolderName);
+  const allowedClients = rawAllowedClients.map(escapeForDisplay);
   const who =
     allowedClients.length === 0
       ? `Every device on your network can read the files of "${folderName}" on port ${port} while it is shared.`
@@ -73,15 +78,40 @@ export function shareConfirmation(folderName: string, port: number, allowedClien
   };
 }
 
-/** Warnings a configuration deserves (said at start and when settings change). */
-export function sharingWarnings(config: PortholeConfig): string[] {
+/**
+ * Warnings a configuration deserves (said at start and when settings change). With `folder`, the
+ * log file's place is judged too: a request log inside a shared root is said (the server answers
+ * it only to this computer, other devices get 404, but it names every client and URL).
+ */
+export function sharingWarnings(config: PortholeConfig, folder?: FolderContext): string[] {
   const warnings: string[] = [];
   if (sharingModeOf(config.host) === 'shared' && config.dotfiles) {
     warnings.push(
       'porthole.dotfiles is on while the folder is shared on the network: files starting with "." can be read by other devices (.git and .env stay hidden).',
     );
   }
+  if (sharingModeOf(config.host) === 'shared' && folder !== undefined) {
+    const logFile = resolveLogFile(config, folder);
+    if (isInsideFolder(resolveRoot(config, folder), logFile)) {
+      warnings.push(
+        `The request log ${logFile} is inside the shared folder. It names every device and URL; only this computer can read it over HTTP (other devices get 404). To keep it out of the folder, set porthole.log.file to a path elsewhere, or leave it empty.`,
+      );
+    }
+  }
   return warnings;
+}
+
+/** True when `file` lies inside `folder` (absolute paths; symlinks resolved where they exist). */
+function isInsideFolder(folder: string, file: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  const rel = path.relative(real(folder), path.join(real(path.dirname(file)), path.basename(file)));
+  return rel !== '' && rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel);
 }
 
 /** The certificate the server uses, for the Output and the Requests view. */
@@ -285,7 +315,10 @@ export function toSharingServer(
   return sharingServer(folderName, config, address, certificate, sharedUrls(config.host, address.port, schemeOf(address), lan));
 }
 
-/** One running server as the Requests view's sharing panel shows it, with its URLs already known. */
+/**
+ * One running server as the Requests view's sharing panel shows it, with its URLs already known.
+ * The captions under the QR codes (interface names) and the client list are escaped.
+ */
 export function sharingServer(
   folderName: string,
   config: PortholeConfig,
@@ -294,13 +327,13 @@ export function sharingServer(
   networkUrls: ReadonlyArray<{ url: string; label: string }>,
 ): SharingServer {
   const mode = sharingModeOf(config.host);
-  const urls: SharedUrl[] = networkUrls.map((u) => ({ ...u, qrSvg: qrSvg(u.url) }));
+  const urls: SharedUrl[] = networkUrls.map((u) => ({ url: u.url, label: escapeForDisplay(u.label), qrSvg: qrSvg(u.url) }));
   return {
     server: folderName,
     mode,
     localUrl: address.url,
     urls,
-    allowedClients: config.allowedClients,
+    allowedClients: config.allowedClients.map(escapeForDisplay),
     certificate: certificate ? { kind: certificate.kind, fingerprint256: certificate.fingerprint256, validTo: certificate.validTo } : undefined,
     hint: mode === 'shared' ? firewallHint(address.port) : '',
   };

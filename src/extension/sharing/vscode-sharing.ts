@@ -11,7 +11,7 @@
  */
 import * as vscode from 'vscode';
 import { realpathSync } from 'node:fs';
-import { derivePort, isLoopbackBind } from '../../core';
+import { derivePort, escapeForDisplay, isLoopbackBind } from '../../core';
 import { COMMANDS, REQUESTS_VIEW_ID } from '../commands/node-command-ids';
 import { CONFIG_SECTION, SETTING_KEYS, resolveRoot } from '../config/node-config';
 import { Disposable } from '../common/node-disposable';
@@ -105,7 +105,7 @@ export class Sharing extends Disposable {
     const state = this.manager.get(folder)?.controller.state;
     if (sharingModeOf(config.host) === 'shared') {
       if (state?.kind !== 'running') await this.manager.start(folder, { openBrowser: false });
-      void vscode.window.showInformationMessage(`Porthole: "${folder.name}" is already shared on the network (porthole.host is ${config.host}).`);
+      void vscode.window.showInformationMessage(`Porthole: "${escapeForDisplay(folder.name)}" is already shared on the network (porthole.host is ${config.host}).`);
       return;
     }
     const port = state?.kind === 'running' ? state.address.port : (config.port ?? folderPort(resolveRoot(config, folderContext(folder, this.context.logUri))));
@@ -161,7 +161,7 @@ export class Sharing extends Disposable {
         this.announced.set(key, state.since);
         void this.onStarted(managed);
       }
-      const warnings = sharingWarnings(state.config);
+      const warnings = sharingWarnings(state.config, folderContext(managed.folder, this.context.logUri));
       const said = warnings.join('\n');
       if (said !== (this.warned.get(key) ?? '')) {
         this.warned.set(key, said);
@@ -206,7 +206,7 @@ export class Sharing extends Disposable {
     if (this.context.workspaceState.get<string[]>(ACK_KEY, []).includes(folder.uri.toString())) return;
     await this.acknowledge(folder);
     const choice = await vscode.window.showInformationMessage(
-      `Porthole is sharing "${folder.name}" on your network${urls[0] ? ` at ${urls[0]}` : ''}: every device on it can read its files. ` +
+      `Porthole is sharing "${escapeForDisplay(folder.name)}" on your network${urls[0] ? ` at ${urls[0]}` : ''}: every device on it can read its files. ` +
         '.env and .git stay hidden; porthole.allowedClients restricts who may connect.',
       SHOW_QR,
       STOP_SHARING,

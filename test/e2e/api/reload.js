@@ -84,9 +84,18 @@ const tests = [
   }],
   ['the workspace watcher reports disk changes (the core\'s fs.watch is off); the log file never counts', async () => {
     const before = stream.events().length;
-    fs.writeFileSync(path.join(folder().uri.fsPath, 'style.css'), `${fs.readFileSync(path.join(folder().uri.fsPath, 'style.css'), 'utf8')}\n/* ${token} */\n`);
-    const css = await waitFor('a css event for style.css', () =>
-      stream.events().slice(before).find((e) => e.event === 'css' && JSON.parse(e.data).paths.includes('/style.css')));
+    const style = path.join(folder().uri.fsPath, 'style.css');
+    // VS Code's recursive watcher starts asynchronously after the folder opens, and a change made
+    // before it is ready is never reported: write again every 2 s (at most 15 s) until one is.
+    let writes = 0;
+    let lastWrite = 0;
+    const css = await waitFor('a css event for style.css', () => {
+      if (Date.now() >= lastWrite + 2000) {
+        fs.appendFileSync(style, `\n/* ${token} ${writes++} */\n`);
+        lastWrite = Date.now();
+      }
+      return stream.events().slice(before).find((e) => e.event === 'css' && JSON.parse(e.data).paths.includes('/style.css'));
+    });
     assert.ok(css);
     // Requests append to textlog.txt inside the served folder: never an event.
     for (let i = 0; i < 3; i++) await get(port, '/alice.txt');

@@ -1,0 +1,288 @@
+/**
+ * Strict validation of the server options: the one place the CLI, the extension and
+ * PreviewServer.listen/reconfigure check every option, so no invalid value is ever read as
+ * something else (`192.168.1.0/` once meant `/0`: every client allowed). An invalid value never
+ * falls back to a default; the start stops with the option, the value and the reason.
+ *
+ * The rules take `unknown` (a setting's JSON value, a flag's text, an API caller's value): whole
+ * numbers may be given as numbers or as plain decimal digits ("8000"), nothing looser (no sign,
+ * space, exponent, hex or fraction).
+ */
+import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
+import { cidrProblem, canonicalHostName } from '../access/access-policy';
+import { globProblem } from '../reload/live-reload-glob';
+import { escapeForDisplay } from '../text/display-text';
+import type { ServerOptionsInput } from '../options';
+
+/** Dotted names of the options (`timeouts.idleMs`, `reload.ignore`, …). */
+export type OptionName =
+  | 'root'
+  | 'port'
+  | 'host'
+  | 'portAttempts'
+  | 'listing'
+  | 'dotfiles'
+  | 'followSymlinks'
+  | 'logFile'
+  | 'resolveHostNames'
+  | 'timeouts.headersMs'
+  | 'timeouts.idleMs'
+  | 'timeouts.writeStallMs'
+  | 'timeouts.closeGraceMs'
+  | 'timeouts.bodyMs'
+  | 'crossSiteLoads'
+  | `limits.${string}`
+  | 'limits'
+  | 'maxConnections'
+  | 'maxBodyBytes'
+  | 'allowedHosts'
+  | 'allowedClients'
+  | 'tls'
+  | 'reload.enabled'
+  | 'reload.ignore'
+  | 'reload.debounceMs'
+  | 'reload.watch';
+
+/** Inclusive bounds of the numeric options (the defaults are in options.ts). */
+export const OPTION_BOUNDS = {
+  port: { min: 0, max: 65_535 },
+  portAttempts: { min: 1, max: 100 },
+  /** Milliseconds: above 0, at most an hour. */
+  timeout: { min: 1, max: 3_600_000 },
+  closeGraceMs: { min: 0, max: 60_000 },
+  maxConnections: { min: 1, max: 1_000_000 },
+  /** 1 GiB: request bodies are read and discarded, never kept. */
+  maxBodyBytes: { min: 0, max: 1024 * 1024 * 1024 },
+  debounceMs: { min: 0, max: 10_000 },
+} as const;
+
+/** One refused value. */
+export interface OptionProblem {
+  readonly option: OptionName;
+  /** The value as given, quoted and escaped for display (escapeForDisplay), at most ~200 characters. */
+  readonly value: string;
+  /** Why, in plain words, with what to write instead when that helps. */
+  readonly reason: string;
+}
+
+/** Thrown by validateServerOptions; `code` is `EINVALIDOPTION`. The message lists every problem. */
+export class InvalidOptionsError extends Error {
+  readonly code = 'EINVALIDOPTION';
+  constructor(readonly problems: readonly OptionProblem[]) {
+    super(problems.map((p) => `${p.option} ${p.value}: ${p.reason}`).join('; '));
+    this.name = 'InvalidOptionsError';
+  }
+}
+
+/** A value for a message: strings quoted, everything escaped (escapeForDisplay) and bounded. */
+export function showValue(value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') text = `"${value}"`;
+  else if (Buffer.isBuffer(value)) text = `<${value.length} bytes>`;
+  else if (value === undefined) text = 'undefined';
+  else if (typeof value === 'bigint') text = `${value}n`;
+  else {
+    try {
+      // undefined for functions and symbols: their type is enough.
+      text = JSON.stringify(value) ?? `<${typeof value}>`;
+    } catch {
+      text = Object.prototype.toString.call(value);
+    }
+  }
+  const shown = escapeForDisplay(text);
+  return shown.length > 200 ? `${shown.slice(0, 197)}...` : shown;
+}
+
+// ---- single-value rules: a reason, or undefined when the value is valid ---------------------
+
+/** A whole number within [min, max], as a number or as plain decimal digits. */
+export function wholeNumberProblem(value: unknown, min: number, max: number): string | undefined {
+  const range = `a whole number from ${min} to ${max}`;
+  if (typeof value === 'number') {
+    return Number.isInteger(value) && value >= min && value <= max ? undefined : `must be ${range}`;
+  }
+  if (typeof value === 'string') {
+    if (!/^\d{1,16}$/.test(value)) return `is not ${range} (digits only)`;
+    const n = Number(value);
+    return n >= min && n <= max ? undefined : `must be ${range}`;
+  }
+  return `must be ${range}`;
+}
+
+/** The number a valid whole-number value stands for (call after wholeNumberProblem said yes). */
+export function toWholeNumber(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+export function booleanProblem(value: unknown): string | undefined {
+  return typeof value === 'boolean' ? undefined : 'must be true or false';
+}
+
+/** An absolute file-system path (the root, the log file). */
+export function absolutePathProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a path';
+  if (value === '') return 'is empty: give a path';
+  if (value.includes('\0')) return 'contains a NUL character';
+  if (!isAbsolute(value)) return 'must be an absolute path';
+  return undefined;
+}
+
+/** A DNS name (RFC 1123 §2.1; `_` tolerated, as in many local names), at most 253 characters. */
+function dnsNameProblem(name: string): string | undefined {
+  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+  if (bare.length === 0 || bare.length > 253) return 'is not a host name';
+  if (/^[\d.]+$/.test(bare)) return 'is not a valid IPv4 address (four numbers from 0 to 255)';
+  for (const label of bare.split('.')) {
+    if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)) {
+      return 'is not a host name (letters, digits and "-" between dots, e.g. mysite.test)';
+    }
+  }
+  return undefined;
+}
+
+/** The address to bind: an IPv4 or IPv6 address (no brackets), `localhost` or a host name. */
+export function bindHostProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be an address such as 127.0.0.1 or 0.0.0.0';
+  if (value === '') return 'is empty: give an address such as 127.0.0.1 or 0.0.0.0';
+  if (/^\[.*\]$/.test(value)) return 'write an IPv6 address without brackets (e.g. ::1)';
+  if (isIP(value) !== 0) return undefined;
+  if (/[\s/:@]/.test(value)) return 'is not an address (e.g. 127.0.0.1, 0.0.0.0, ::1 or one interface address)';
+  return dnsNameProblem(value);
+}
+
+/**
+ * A name for the `Host` allow-list: a host name, an IPv4 address or a bracketed IPv6 address, with
+ * an optional `:port` (RFC 9110 §7.2); no scheme, path, user info or wildcard.
+ */
+export function allowedHostProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a host name';
+  if (value === '') return 'is empty: give a host name such as mysite.test';
+  if (/\s/.test(value)) return 'contains a space';
+  if (value.includes('/')) return 'give the host name only, without scheme or path (e.g. mysite.test)';
+  if (value.includes('@')) return 'give the host name only, without user info';
+  if (value.includes('*')) return 'wildcards are not supported: list each name';
+  const name = canonicalHostName(value);
+  const port = /:(\d+)$/.exec(value)?.[1];
+  if (name === '') return 'is not a host name, an IPv4 address or a bracketed IPv6 address (with an optional :port)';
+  if (port !== undefined && !value.endsWith(']') && Number(port) > 65_535) return 'has a port above 65535';
+  if (name.startsWith('[')) return isIP(name.slice(1, -1)) === 6 ? undefined : 'is not a valid IPv6 address';
+  if (isIP(name) === 4) return undefined;
+  return dnsNameProblem(name);
+}
+
+/** A list of strings whose entries `entry` checks: one problem per bad entry (value = the entry). */
+function listProblems(option: OptionName, value: unknown, entry: (e: string) => string | undefined): OptionProblem[] {
+  if (!Array.isArray(value)) return [{ option, value: showValue(value), reason: 'must be a list of strings' }];
+  const problems: OptionProblem[] = [];
+  for (const e of value as unknown[]) {
+    const reason = typeof e === 'string' ? entry(e) : 'is not a string';
+    if (reason !== undefined) problems.push({ option, value: showValue(e), reason });
+  }
+  return problems;
+}
+
+// ---- the whole input --------------------------------------------------------------------------
+
+/** ServerOptionsInput with every value not yet checked (numbers may still be decimal text). */
+export type RawServerOptions = { readonly [K in keyof ServerOptionsInput]?: unknown };
+
+const KNOWN = new Set<string>([
+  'root', 'port', 'host', 'portAttempts', 'listing', 'dotfiles', 'followSymlinks', 'logFile', 'resolveHostNames',
+  'timeouts', 'maxConnections', 'maxBodyBytes', 'allowedHosts', 'allowedClients', 'tls', 'reload', 'crossSiteLoads', 'limits',
+]);
+const TIMEOUT_KEYS = ['headersMs', 'idleMs', 'writeStallMs', 'closeGraceMs', 'bodyMs'] as const;
+/** The transfer limits (options.ts TransferLimits): each a whole number of at least 1. */
+const LIMIT_KEYS = [
+  'maxQueuedBytes', 'maxQueuedTotalBytes', 'maxBuiltBytes', 'minSendBytesPerSec', 'minReceiveBytesPerSec', 'rateWindowMs', 'maxEventStreamsPerClient',
+] as const;
+const RELOAD_KEYS = ['enabled', 'ignore', 'debounceMs', 'watch'] as const;
+
+/**
+ * Every problem of `raw` (empty when valid). Absent (undefined) options take their defaults later;
+ * `root` is required. Unknown option names are problems too (a misspelt option is not ignored).
+ */
+export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  const add = (option: OptionName, value: unknown, reason: string | undefined): void => {
+    if (reason !== undefined) problems.push({ option, value: showValue(value), reason });
+  };
+  const given = (value: unknown): boolean => value !== undefined;
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN.has(key)) problems.push({ option: key as OptionName, value: showValue((raw as Record<string, unknown>)[key]), reason: 'is not an option' });
+  }
+  add('root', raw.root, absolutePathProblem(raw.root));
+  // null (DERIVED_PORT): the root's own port, derived from its path.
+  if (given(raw.port) && raw.port !== null) add('port', raw.port, wholeNumberProblem(raw.port, OPTION_BOUNDS.port.min, OPTION_BOUNDS.port.max));
+  if (given(raw.host)) add('host', raw.host, bindHostProblem(raw.host));
+  if (given(raw.portAttempts)) add('portAttempts', raw.portAttempts, wholeNumberProblem(raw.portAttempts, OPTION_BOUNDS.portAttempts.min, OPTION_BOUNDS.portAttempts.max));
+  if (given(raw.limits)) {
+    const l = raw.limits as Record<string, unknown> | null;
+    if (typeof l !== 'object' || l === null) add('limits', l, 'limits must be an object of whole numbers');
+    else {
+      for (const key of Object.keys(l)) {
+        if (!(LIMIT_KEYS as readonly string[]).includes(key)) add(`limits.${key}`, l[key], 'is not an option');
+        else if (given(l[key])) add(`limits.${key}`, l[key], wholeNumberProblem(l[key], 1, Number.MAX_SAFE_INTEGER));
+      }
+    }
+  }
+  for (const key of ['listing', 'dotfiles', 'followSymlinks', 'resolveHostNames', 'crossSiteLoads'] as const) {
+    if (given(raw[key])) add(key, raw[key], booleanProblem(raw[key]));
+  }
+  if (given(raw.logFile)) add('logFile', raw.logFile, absolutePathProblem(raw.logFile));
+  if (given(raw.maxConnections)) add('maxConnections', raw.maxConnections, wholeNumberProblem(raw.maxConnections, OPTION_BOUNDS.maxConnections.min, OPTION_BOUNDS.maxConnections.max));
+  if (given(raw.maxBodyBytes)) add('maxBodyBytes', raw.maxBodyBytes, wholeNumberProblem(raw.maxBodyBytes, OPTION_BOUNDS.maxBodyBytes.min, OPTION_BOUNDS.maxBodyBytes.max));
+  if (given(raw.allowedHosts)) problems.push(...listProblems('allowedHosts', raw.allowedHosts, allowedHostProblem));
+  if (given(raw.allowedClients)) problems.push(...listProblems('allowedClients', raw.allowedClients, cidrProblem));
+  if (given(raw.tls)) {
+    const tls = raw.tls as { cert?: unknown; key?: unknown } | null;
+    const pem = (v: unknown): boolean => (typeof v === 'string' || Buffer.isBuffer(v)) && v.length > 0;
+    if (typeof tls !== 'object' || tls === null || !pem(tls.cert) || !pem(tls.key)) {
+      problems.push({ option: 'tls', value: showValue(typeof tls === 'object' && tls !== null ? '{cert, key}' : tls), reason: 'needs a PEM certificate and its PEM private key' });
+    }
+  }
+  if (given(raw.timeouts)) {
+    const t = raw.timeouts as Record<string, unknown> | null;
+    if (typeof t !== 'object' || t === null) add('timeouts.idleMs', t, 'timeouts must be an object of milliseconds');
+    else {
+      for (const key of Object.keys(t)) if (!(TIMEOUT_KEYS as readonly string[]).includes(key)) add(`timeouts.${key}` as OptionName, t[key], 'is not an option');
+      for (const key of TIMEOUT_KEYS) {
+        if (!given(t[key])) continue;
+        const bounds = key === 'closeGraceMs' ? OPTION_BOUNDS.closeGraceMs : OPTION_BOUNDS.timeout;
+        const reason = wholeNumberProblem(t[key], bounds.min, bounds.max);
+        add(`timeouts.${key}`, t[key], reason === undefined ? undefined : `must be whole milliseconds from ${bounds.min} to ${bounds.max} (${bounds.max / 1000} s)`);
+      }
+    }
+  }
+  if (given(raw.reload)) {
+    const r = raw.reload as Record<string, unknown> | null;
+    if (typeof r !== 'object' || r === null) add('reload.enabled', r, 'reload must be an object');
+    else {
+      for (const key of Object.keys(r)) if (!(RELOAD_KEYS as readonly string[]).includes(key)) add(`reload.${key}` as OptionName, r[key], 'is not an option');
+      if (given(r.enabled)) add('reload.enabled', r.enabled, booleanProblem(r.enabled));
+      if (given(r.watch)) add('reload.watch', r.watch, booleanProblem(r.watch));
+      if (given(r.ignore)) problems.push(...listProblems('reload.ignore', r.ignore, globProblem));
+      if (given(r.debounceMs)) add('reload.debounceMs', r.debounceMs, wholeNumberProblem(r.debounceMs, OPTION_BOUNDS.debounceMs.min, OPTION_BOUNDS.debounceMs.max));
+    }
+  }
+  return problems;
+}
+
+/**
+ * `raw` checked and typed: numbers given as decimal text become numbers. Throws an
+ * InvalidOptionsError naming every invalid option, its value and the reason.
+ */
+export function validateServerOptions(raw: RawServerOptions): ServerOptionsInput {
+  const problems = checkServerOptions(raw);
+  if (problems.length > 0) throw new InvalidOptionsError(problems);
+  const num = (v: unknown): number | undefined => (v === undefined ? undefined : toWholeNumber(v));
+  const t = raw.timeouts as Record<string, unknown> | undefined;
+  const r = raw.reload as Record<string, unknown> | undefined;
+  // Absent options are left out (not set to undefined), so resolveServerOptions fills their defaults.
+  const input: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+  if (raw.port === null) input.port = null;
+  for (const key of ['port', 'portAttempts', 'maxConnections', 'maxBodyBytes'] as const) if (raw[key] !== undefined && raw[key] !== null) input[key] = num(raw[key]);
+  if (t !== undefined) input.timeouts = Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined).map(([k, v]) => [k, num(v)]));
+  if (r !== undefined) input.reload = { ...r, ...(r.debounceMs !== undefined ? { debounceMs: num(r.debounceMs) } : {}) };
+  return input as ServerOptionsInput;
+}

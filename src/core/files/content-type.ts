@@ -1,0 +1,217 @@
+/**
+ * The Content-Type of a file: its type, and for text the encoding of its bytes.
+ *
+ * Type: the name decides when it can (mime-types, by extension); when it gives no type (no
+ * extension, or one no registry knows) the bytes decide, by WHATWG MIME sniffing (mime-sniff.ts),
+ * so an HTML page named `about` is a page and a `LICENSE` is text/plain.
+ *
+ * Charset, for text types only (text/*, JavaScript, JSON and the other types mime-db marks as
+ * text, XML), in this order:
+ * 1. a byte order mark: UTF-8, UTF-16LE or UTF-16BE (it decides in every browser anyway);
+ * 2. what the file declares: HTML by `<meta charset>` / `<meta http-equiv="Content-Type">` in its
+ *    first 1024 bytes (the HTML Standard's prescan, §13.2.3.2, by `encoding-sniffer`), CSS by
+ *    `@charset "…";` at its very start (CSS Syntax §3.2), XML by its declaration's `encoding`;
+ *    labels are resolved by the WHATWG Encoding Standard's table (`gb2312` → GBK) and an unknown
+ *    label declares nothing;
+ * 3. UTF-8 when the bytes are valid UTF-8 (ASCII included);
+ * 4. otherwise no charset: the browser decides, as it would for a page opened from disk.
+ * Saying `charset=utf-8` over a page's own `<meta charset="gbk">` made browsers show mojibake.
+ *
+ * Cost: decided once per file version. A cached file is decided when it enters the cache (its
+ * bytes are in memory: one validity scan); a file streamed from disk is decided on its first
+ * request from its first bytes and a UTF-8 scan of at most CHARSET_SCAN_MAX_BYTES, and the answer
+ * is remembered by (device, inode, size, mtime, ctime).
+ */
+import { isUtf8 } from 'node:buffer';
+import type { Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { charset as mimeCharset, lookup as mimeLookup } from 'mime-types';
+import type * as SnifferModule from 'encoding-sniffer/sniffer' with { 'resolution-mode': 'import' };
+import type * as EncodingModule from '@exodus/bytes/encoding-lite.js' with { 'resolution-mode': 'import' };
+import { RESOURCE_HEADER_BYTES, sniffUnknownType } from './mime-sniff';
+
+// Both packages are ES modules; require() of an ES module works from Node 20.19 on, and esbuild
+// bundles them into the CommonJS builds.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Sniffer, ResultType } = require('encoding-sniffer/sniffer') as typeof SnifferModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { labelToName } = require('@exodus/bytes/encoding-lite.js') as typeof EncodingModule;
+
+/** The HTML prescan looks at this many bytes (HTML Standard §13.2.3.2). */
+const PRESCAN_BYTES = 1024;
+/** CSS Syntax §3.2: an `@charset` rule is looked for in the first 1024 bytes. */
+const CSS_CHARSET_MAX_BYTES = 1024;
+/**
+ * A file streamed from disk (too big for the file cache) is scanned for UTF-8 validity up to this
+ * many bytes, once per version; past it, the first part decides. Bounds the first request's cost.
+ */
+export const CHARSET_SCAN_MAX_BYTES = 16 * 1024 * 1024;
+/** How much of a streamed file is read at a time while scanning. */
+const SCAN_CHUNK_BYTES = 64 * 1024;
+/** Decisions remembered for streamed files (one short string each). */
+const MAX_REMEMBERED = 1024;
+
+const nameTypes = new Map<string, string | undefined>();
+
+/**
+ * The type a file name gives (an essence such as `text/html`, no parameters), or undefined when
+ * it gives none: no extension, or one mime-types does not know.
+ */
+export function typeFromName(name: string): string | undefined {
+  const ext = extname(name).toLowerCase();
+  if (ext.length === 0) return undefined;
+  if (nameTypes.has(ext)) return nameTypes.get(ext);
+  const type = mimeLookup(ext) || undefined;
+  if (nameTypes.size < 1000) nameTypes.set(ext, type);
+  return type;
+}
+
+/** True for types whose bytes are text in some encoding (a charset parameter applies). */
+export function isTextType(essence: string): boolean {
+  return mimeCharset(essence) !== false || essence === 'application/xml' || essence.endsWith('+xml');
+}
+
+function isXmlType(essence: string): boolean {
+  return essence === 'text/xml' || essence === 'application/xml' || essence.endsWith('+xml');
+}
+
+/** True when the name alone cannot decide the Content-Type (no type, or text needing a charset). */
+export function typeNeedsBytes(name: string): boolean {
+  const type = typeFromName(name);
+  return type === undefined || isTextType(type);
+}
+
+/** The encoding a byte order mark names, or undefined. */
+function bomEncoding(bytes: Uint8Array): string | undefined {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return 'utf-8';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  return undefined;
+}
+
+/** CSS Syntax §3.2: `@charset "<label>";` as the file's first bytes; utf-16 labels mean UTF-8. */
+function cssDeclaredEncoding(bytes: Uint8Array): string | undefined {
+  const prefix = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, CSS_CHARSET_MAX_BYTES)).toString('latin1');
+  if (!prefix.startsWith('@charset "')) return undefined;
+  const end = prefix.indexOf('";', 10);
+  if (end < 0) return undefined;
+  const name = labelToName(prefix.slice(10, end));
+  if (name === null) return undefined;
+  return name === 'UTF-16LE' || name === 'UTF-16BE' ? 'UTF-8' : name;
+}
+
+/** The encoding the file's own bytes declare (not a BOM), or undefined. */
+function declaredEncoding(essence: string, head: Uint8Array): string | undefined {
+  if (essence === 'text/css') return cssDeclaredEncoding(head);
+  const html = essence === 'text/html';
+  if (!html && !isXmlType(essence)) return undefined;
+  const sniffer = new Sniffer({ maxBytes: PRESCAN_BYTES });
+  sniffer.write(head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head);
+  const kind = sniffer.resultType;
+  if (html) return kind === ResultType.META_TAG ? sniffer.encoding : undefined;
+  return kind === ResultType.XML_ENCODING || kind === ResultType.XML_PREFIX ? sniffer.encoding : undefined;
+}
+
+/**
+ * The charset to state for text of type `essence`: from a BOM, else the file's declaration,
+ * else `utf-8` when `utf8()` says the bytes are valid UTF-8, else undefined (state none).
+ * `utf8` is only called when needed (it may scan a whole file).
+ */
+function charsetFor(essence: string, head: Uint8Array, utf8: () => boolean): string | undefined {
+  const bom = bomEncoding(head);
+  if (bom !== undefined) return bom;
+  const declared = declaredEncoding(essence, head);
+  if (declared !== undefined) return declared.toLowerCase();
+  return utf8() ? 'utf-8' : undefined;
+}
+
+function withCharset(essence: string, charset: string | undefined): string {
+  return charset === undefined ? essence : `${essence}; charset=${charset}`;
+}
+
+/**
+ * The Content-Type of a file named `name` whose whole content is `body` (a cached file, a page
+ * read to be rewritten). `encoding`: set when we produced the bytes ourselves in a known encoding
+ * (an editor's unsaved text, encoded as UTF-8): it is stated for text, whatever the text declares.
+ */
+export function contentTypeOf(name: string, body: Buffer, encoding?: string): string {
+  const essence = typeFromName(name) ?? sniffUnknownType(body);
+  if (!isTextType(essence)) return essence;
+  if (encoding !== undefined) return withCharset(essence, encoding);
+  return withCharset(essence, charsetFor(essence, body, () => isUtf8(body)));
+}
+
+/** Content-Type by file version (versionKey), least recently used first. */
+const remembered = new Map<string, string>();
+
+function versionKey(name: string, st: Stats): string {
+  return `${name}\u0000${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+/**
+ * The Content-Type of a file streamed from disk (open as `file`, `st` from the same descriptor):
+ * decided from its first bytes and a UTF-8 scan (at most CHARSET_SCAN_MAX_BYTES), once per file
+ * version. Rejects only when reading fails.
+ */
+export async function contentTypeOfFile(name: string, file: FileHandle, st: Stats): Promise<string> {
+  const named = typeFromName(name);
+  if (named !== undefined && !isTextType(named)) return named;
+  const key = versionKey(name, st);
+  const hit = remembered.get(key);
+  if (hit !== undefined) {
+    remembered.delete(key);
+    remembered.set(key, hit);
+    return hit;
+  }
+  const limit = Math.min(st.size, CHARSET_SCAN_MAX_BYTES);
+  const chunk = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(limit, 1)));
+  const headLength = await readAt(file, chunk, 0, Math.min(chunk.length, limit));
+  const head = Buffer.from(chunk.subarray(0, headLength));
+  const essence = named ?? sniffUnknownType(head.subarray(0, RESOURCE_HEADER_BYTES));
+  let type = essence;
+  if (isTextType(essence)) {
+    let scanned: boolean | undefined;
+    const charset = charsetFor(essence, head, () => false);
+    if (charset === undefined) scanned = await isUtf8File(file, chunk, limit, limit === st.size);
+    type = withCharset(essence, charset ?? (scanned === true ? 'utf-8' : undefined));
+  }
+  remembered.set(key, type);
+  if (remembered.size > MAX_REMEMBERED) {
+    const oldest = remembered.keys().next();
+    if (oldest.done !== true) remembered.delete(oldest.value);
+  }
+  return type;
+}
+
+/** Reads up to `length` bytes at `position` into `buf` (from 0); returns how many were read. */
+async function readAt(file: FileHandle, buf: Buffer, position: number, length: number): Promise<number> {
+  let offset = 0;
+  while (offset < length) {
+    const { bytesRead } = await file.read(buf, offset, length - offset, position + offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  return offset;
+}
+
+/**
+ * True when the first `limit` bytes of the file are valid UTF-8. `whole`: `limit` is the file's
+ * end, so a sequence cut off there is invalid; otherwise a sequence cut by the limit is allowed.
+ */
+async function isUtf8File(file: FileHandle, chunk: Buffer, limit: number, whole: boolean): Promise<boolean> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  try {
+    for (let position = 0; position < limit; ) {
+      const n = await readAt(file, chunk, position, Math.min(chunk.length, limit - position));
+      if (n === 0) break;
+      decoder.decode(chunk.subarray(0, n), { stream: true });
+      position += n;
+    }
+    if (whole) decoder.decode();
+    return true;
+  } catch (err) {
+    if (err instanceof TypeError) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * Folder listings at a bounded cost. A folder of 100,000 files used to cost ~2 s of CPU, ~450 MB
+ * and 10.6 MB of HTML per request, four at once 2 GB. Now:
+ * - names are read as a stream (opendir), never all held: only the first LISTING_MAX_ENTRIES in
+ *   listing order (folders first, then by name) are kept, the rest counted and shown as "N more";
+ *   at most LISTING_MAX_SCAN names are read at all ("more than N");
+ * - only the entries shown are described, each with `lstat`: a symlink is described through its
+ *   target only when that target would be served (inside the root and not hidden, or
+ *   followSymlinks on); a FIFO, socket or device is shown by name and kind, never opened or linked;
+ * - a page is built once per state of the folder (its device, inode, mtime and ctime, from the
+ *   open descriptor) and kept for at most LISTING_CACHE_MAX_AGE_MS (sizes and dates of files edited
+ *   in place do not change the folder's mtime); requests for the same folder share one build;
+ * - at most LISTING_MAX_BUILDS builds run at once per process, LISTING_MAX_WAITING more wait;
+ *   beyond that the answer is 503 with Retry-After.
+ * The folder is read through its open descriptor (Linux: `/proc/self/fd/N`), so a folder swapped
+ * for a symlink after it was checked cannot list somewhere else; elsewhere the folder's real path
+ * is re-checked (dev/ino) after reading.
+ */
+import { lstat, opendir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join } from 'node:path';
+import { escapeHtml, htmlPage } from '../text/html';
+import { formatSize } from '../text/format-size';
+import { hiddenSegmentReason, isNeverServed, judgeRealPath } from './hidden-names';
+import { failure, type ContainmentOptions } from './open-contained';
+import { encodePathSegments } from './resolve-path';
+
+/** Entries shown on one listing page; the rest are counted ("N more"). */
+export const LISTING_MAX_ENTRIES = 1_000;
+/** Names read from one folder at most; a bigger folder says "more than N". */
+export const LISTING_MAX_SCAN = 200_000;
+/** Listings built at the same time (per process); others wait. */
+export const LISTING_MAX_BUILDS = 2;
+/** Listing requests waiting for a build slot; beyond this, 503 with Retry-After. */
+export const LISTING_MAX_WAITING = 32;
+/** A built listing is reused while its folder is unchanged, for at most this long. */
+export const LISTING_CACHE_MAX_AGE_MS = 5_000;
+const LISTING_CACHE_MAX_PAGES = 32;
+const LISTING_CACHE_MAX_BYTES = 16 * 1024 * 1024;
+
+/** A folder opened for a request (see static-files' Lookup 'folder'). */
+export interface ListedFolder {
+  readonly real: string;
+  readonly stat: Stats;
+  /** The open folder; undefined where folders cannot be opened (Windows). Not closed here. */
+  readonly handle: FileHandle | undefined;
+  readonly segments: readonly string[];
+}
+
+/** The outcome of building a listing. */
+export type ListingResult =
+  | { readonly kind: 'page'; readonly body: Buffer; readonly shown: number; readonly total: number }
+  | { readonly kind: 'missing' | 'forbidden' | 'unavailable'; readonly reason: string }
+  /** Too many listings are being built: 503 with Retry-After. */
+  | { readonly kind: 'busy'; readonly reason: string };
+
+interface Kept {
+  readonly name: string;
+  readonly dir: boolean;
+}
+
+interface Described {
+  readonly name: string;
+  /** 'file' and 'dir' are linked; the others are shown without a link. */
+  readonly kind: 'file' | 'dir' | 'link' | 'special';
+  readonly size: number | undefined;
+  readonly mtimeMs: number | undefined;
+  /** For 'link' (not served) and 'special' (fifo, socket, device): what to show as size. */
+  readonly label: string | undefined;
+}
+
+const collator = new Intl.Collator(undefined, { sensitivity: 'variant' });
+
+function listingOrder(a: Kept, b: Kept): number {
+  if (a.dir !== b.dir) return a.dir ? -1 : 1;
+  return collator.compare(a.name, b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+interface CachedPage {
+  readonly body: Buffer;
+  readonly shown: number;
+  readonly total: number;
+  readonly builtAt: number;
+}
+
+class ListingCache {
+  readonly pages = new Map<string, CachedPage>();
+  readonly building = new Map<string, Promise<ListingResult>>();
+  private bytes = 0;
+
+  get(key: string, now: number): CachedPage | undefined {
+    const page = this.pages.get(key);
+    if (page === undefined) return undefined;
+    if (now - page.builtAt > LISTING_CACHE_MAX_AGE_MS) {
+      this.delete(key);
+      return undefined;
+    }
+    return page;
+  }
+
+  set(key: string, page: CachedPage): void {
+    this.delete(key);
+    while (this.pages.size > 0 && (this.pages.size >= LISTING_CACHE_MAX_PAGES || this.bytes + page.body.length > LISTING_CACHE_MAX_BYTES)) {
+      const oldest = this.pages.keys().next().value;
+      if (oldest === undefined) break;
+      this.delete(oldest);
+    }
+    this.pages.set(key, page);
+    this.bytes += page.body.length;
+  }
+
+  private delete(key: string): void {
+    const old = this.pages.get(key);
+    if (old === undefined) return;
+    this.pages.delete(key);
+    this.bytes -= old.body.length;
+  }
+}
+
+const caches = new WeakMap<object, ListingCache>();
+
+function cacheFor(owner: object): ListingCache {
+  let cache = caches.get(owner);
+  if (cache === undefined) {
+    cache = new ListingCache();
+    caches.set(owner, cache);
+  }
+  return cache;
+}
+
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** Runs `build` within the process's build slots; 'busy' when even the waiting line is full. */
+async function inBuildSlot<T>(build: () => Promise<T>): Promise<T | 'busy'> {
+  if (running >= LISTING_MAX_BUILDS) {
+    if (waiting.length >= LISTING_MAX_WAITING) return 'busy';
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else {
+    running++;
+  }
+  try {
+    return await build();
+  } finally {
+    const next = waiting.shift();
+    if (next !== undefined) next();
+    else running--;
+  }
+}
+
+/** Counts for tests and diagnostics: builds done since start (cache hits are not builds). */
+export const listingStats = { builds: 0 };
+
+/**
+ * The listing page of an open folder (HTML, UTF-8), built or reused. `options` owns the cache
+ * (reconfiguring the server starts a new one). Never rejects.
+ */
+export async function listFolder(folder: ListedFolder, options: ContainmentOptions): Promise<ListingResult> {
+  const st = folder.stat;
+  const key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${folder.segments.join('/')}`;
+  const cache = cacheFor(options);
+  const cached = cache.get(key, Date.now());
+  if (cached !== undefined) return { kind: 'page', body: cached.body, shown: cached.shown, total: cached.total };
+  let pending = cache.building.get(key);
+  if (pending === undefined) {
+    pending = inBuildSlot(() => buildListing(folder, options)).then(
+      (r) => (r === 'busy' ? { kind: 'busy', reason: 'Too many folder listings are being built at once.' } : r),
+      (err: unknown) => failure(err),
+    );
+    cache.building.set(key, pending);
+    void pending.then((r) => {
+      cache.building.delete(key);
+      if (r.kind === 'page') cache.set(key, { body: r.body, shown: r.shown, total: r.total, builtAt: Date.now() });
+    });
+  }
+  return pending;
+}
+
+async function buildListing(folder: ListedFolder, opts: ContainmentOptions): Promise<ListingResult> {
+  listingStats.builds++;
+  const fd = process.platform === 'linux' ? folder.handle?.fd : undefined;
+  const viaDescriptor = fd !== undefined;
+  const dirPath = viaDescriptor ? `/proc/self/fd/${fd}` : folder.real;
+  const windows = process.platform === 'win32';
+  let kept: Kept[] = [];
+  let total = 0;
+  let complete = true;
+  try {
+    const dir = await opendir(dirPath, { bufferSize: 256 });
+    for await (const d of dir) {
+      if (total >= LISTING_MAX_SCAN) {
+        complete = false;
+        break;
+      }
+      // Hidden names are listed only when they could be served (never `.git`).
+      if ((!opts.dotfiles && d.name.startsWith('.')) || isNeverServed(d.name)) continue;
+      if (hiddenSegmentReason(d.name, folder.segments.length, opts.dotfiles, windows) !== undefined) continue;
+      total++;
+      kept.push({ name: d.name, dir: d.isDirectory() });
+      if (kept.length >= 2 * LISTING_MAX_ENTRIES) kept = kept.sort(listingOrder).slice(0, LISTING_MAX_ENTRIES);
+    }
+  } catch (err) {
+    return failure(err);
+  }
+  kept = kept.sort(listingOrder).slice(0, LISTING_MAX_ENTRIES);
+  const entries = await Promise.all(kept.map((k) => describe(join(dirPath, k.name), k.name, opts)));
+  if (!viaDescriptor) {
+    // The folder read by path must still be the folder that was opened and checked.
+    const again = await stat(folder.real).catch(() => undefined);
+    if (again === undefined || again.dev !== folder.stat.dev || again.ino !== folder.stat.ino) {
+      return { kind: 'missing', reason: 'The folder changed while it was listed.' };
+    }
+  }
+  entries.sort((a, b) => listingOrder({ name: a.name, dir: a.kind === 'dir' }, { name: b.name, dir: b.kind === 'dir' }));
+  const body = Buffer.from(renderListing(folder.segments, entries, total - entries.length, complete), 'utf8');
+  return { kind: 'page', body, shown: entries.length, total };
+}
+
+/** One entry, described with lstat; through a symlink only when its target would be served. */
+async function describe(path: string, name: string, opts: ContainmentOptions): Promise<Described> {
+  const unknown: Described = { name, kind: 'file', size: undefined, mtimeMs: undefined, label: undefined };
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch {
+    return unknown;
+  }
+  if (st.isSymbolicLink()) {
+    const real = await realpath(path).catch(() => undefined);
+    const verdict = real === undefined ? undefined : judgeRealPath(real, opts.rootReal, opts);
+    if (real === undefined || verdict === undefined || verdict.kind === 'hidden' || (verdict.kind === 'outside' && !opts.followSymlinks)) {
+      return { name, kind: 'link', size: undefined, mtimeMs: undefined, label: 'link' };
+    }
+    try {
+      st = await stat(real);
+    } catch {
+      return { name, kind: 'link', size: undefined, mtimeMs: undefined, label: 'link' };
+    }
+  }
+  if (st.isDirectory()) return { name, kind: 'dir', size: undefined, mtimeMs: st.mtimeMs, label: undefined };
+  if (st.isFile()) return { name, kind: 'file', size: st.size, mtimeMs: st.mtimeMs, label: undefined };
+  const label = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : 'device';
+  return { name, kind: 'special', size: undefined, mtimeMs: undefined, label };
+}
+
+function renderListing(segments: readonly string[], entries: readonly Described[], more: number, complete: boolean): string {
+  const here = encodePathSegments(segments, true);
+  const displayHere = escapeHtml('/' + segments.join('/') + (segments.length > 0 ? '/' : ''));
+  const rows: string[] = [];
+  if (segments.length > 0) rows.push('<tr><td><a href="../">../</a></td><td></td><td></td></tr>');
+  for (const e of entries) {
+    const dir = e.kind === 'dir';
+    const label = escapeHtml(e.name) + (dir ? '/' : '');
+    const cell = e.kind === 'file' || dir ? `<a href="${encodeURIComponent(e.name)}${dir ? '/' : ''}">${label}</a>` : label;
+    const size = e.label ?? (e.size === undefined ? (dir ? '—' : '?') : formatSize(e.size));
+    const when = e.mtimeMs === undefined ? '' : new Date(e.mtimeMs).toISOString().replace('T', ' ').slice(0, 19);
+    rows.push(`<tr><td>${cell}</td><td class="n">${size}</td><td>${when}</td></tr>`);
+  }
+  if (more > 0 || !complete) {
+    const n = (x: number): string => x.toLocaleString('en-US');
+    const count = complete ? `${n(more)} more entries` : `More than ${n(more)} more entries (only ${n(LISTING_MAX_SCAN)} names were read)`;
+    rows.push(`<tr><td colspan="3">${count} not shown: a listing shows the first ${n(LISTING_MAX_ENTRIES)}. Open a file by its URL.</td></tr>`);
+  }
+  return htmlPage(
+    `Index of ${here}`,
+    `<h1>Index of ${displayHere}</h1>\n<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`,
+  );
+}

@@ -1,0 +1,154 @@
+/**
+ * Opening what a request names, safely: the one place static files, index files, the custom
+ * 404.html and live-reload pages get a descriptor from.
+ *
+ * - Only regular files and folders are ever opened. A FIFO, socket or device is refused after a
+ *   stat and before `open` (opening a FIFO for reading blocks a thread of libuv's pool until a
+ *   writer comes; four such requests used to jam every file operation and SIGTERM). The open itself
+ *   uses O_NONBLOCK and O_NOCTTY and is followed by fstat, so a node swapped for a FIFO between the
+ *   stat and the open is still refused without blocking.
+ * - Containment and the hidden-name rule are judged on what was actually opened: the descriptor's
+ *   own real path (Linux: `/proc/self/fd/N`; elsewhere the real path after the open, accepted only
+ *   when its dev/ino are those of the open descriptor). A folder swapped for a symlink between a
+ *   check and the open can no longer hand out a file outside the root.
+ * - Errors map to answers: ENOENT/ENOTDIR → missing (404), EACCES/EPERM → forbidden (403),
+ *   EMFILE/ENFILE (out of descriptors) → unavailable (503 with Retry-After), never "404".
+ */
+import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { judgeRealPath } from './hidden-names';
+
+/** The static options openContained needs. */
+export interface ContainmentOptions {
+  /** The root, already resolved with realpath. */
+  readonly rootReal: string;
+  readonly dotfiles: boolean;
+  readonly followSymlinks: boolean;
+}
+
+export type Opened =
+  | { readonly kind: 'file'; readonly file: FileHandle; readonly stat: Stats; readonly real: string }
+  /**
+   * A folder, its Stats from the descriptor (or from stat where folders cannot be opened) and the
+   * open descriptor (undefined where folders cannot be opened: Windows). The caller closes it.
+   */
+  | { readonly kind: 'dir'; readonly real: string; readonly stat: Stats; readonly handle: FileHandle | undefined }
+  | { readonly kind: 'missing'; readonly reason: string }
+  | { readonly kind: 'forbidden'; readonly reason: string }
+  /** Out of descriptors (EMFILE/ENFILE): a passing condition, 503 with Retry-After. */
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/** Read-only, never blocking on a FIFO, never becoming the controlling terminal. */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/** What a stat says about a node that is neither a regular file nor a folder. */
+export function notRegularReason(st: Stats): string {
+  const what = st.isFIFO()
+    ? 'a FIFO (named pipe)'
+    : st.isSocket()
+      ? 'a socket'
+      : st.isCharacterDevice() || st.isBlockDevice()
+        ? 'a device'
+        : 'not a regular file';
+  return `Not served: ${what}; only regular files and folders are ever opened.`;
+}
+
+/** The Opened for an error of stat/open/readdir. */
+export function failure(err: unknown): Opened & { kind: 'missing' | 'forbidden' | 'unavailable' } {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return { kind: 'forbidden', reason: 'Permission denied.' };
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    return { kind: 'unavailable', reason: `Out of file descriptors (${code}): too many open connections or files.` };
+  }
+  return { kind: 'missing', reason: code === 'ENOENT' || code === 'ENOTDIR' ? 'No such file.' : `Cannot open: ${code}` };
+}
+
+/**
+ * The real path of an open descriptor, or undefined when it cannot be told (the file was deleted,
+ * or what the path names now is not what was opened: a swap raced the open).
+ * Linux: the kernel's own record, `/proc/self/fd/N`. Elsewhere (and when /proc is unavailable):
+ * realpath of the path opened, accepted only when a stat of it has the descriptor's dev and ino.
+ */
+export async function descriptorRealPath(handle: FileHandle, fsPath: string, st: Stats): Promise<string | undefined> {
+  if (process.platform === 'linux') {
+    const link = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+    if (link !== undefined && link.startsWith('/') && !link.endsWith(' (deleted)')) return link;
+  }
+  try {
+    const real = await realpath(fsPath);
+    const again = await stat(real);
+    return again.dev === st.dev && again.ino === st.ino ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Opens `fsPath` if it is a regular file or a folder whose real path (the descriptor's) is inside
+ * the root and not hidden, or outside it with followSymlinks on. `known`: a stat of `fsPath` the
+ * caller already made (saves one). A 'file' or 'dir' result holds a descriptor the caller closes.
+ */
+export async function openContained(fsPath: string, opts: ContainmentOptions, known?: Stats): Promise<Opened> {
+  let before = known;
+  if (before === undefined) {
+    try {
+      before = await stat(fsPath);
+    } catch (err) {
+      return failure(err);
+    }
+  }
+  if (!before.isFile() && !before.isDirectory()) return refuseSpecial(fsPath, before, opts);
+  let handle: FileHandle;
+  try {
+    handle = await open(fsPath, OPEN_FLAGS);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return openFolderWithoutDescriptor(fsPath, opts);
+    return failure(err);
+  }
+  let keep = false;
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() && !st.isDirectory()) return { kind: 'forbidden', reason: notRegularReason(st) };
+    const real = await descriptorRealPath(handle, fsPath, st);
+    if (real === undefined) return { kind: 'missing', reason: 'The file changed while it was opened.' };
+    const refused = refusal(real, opts);
+    if (refused !== undefined) return refused;
+    keep = true;
+    return st.isDirectory() ? { kind: 'dir', real, stat: st, handle } : { kind: 'file', file: handle, stat: st, real };
+  } catch (err) {
+    return failure(err);
+  } finally {
+    if (!keep) await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A node that is not a regular file or folder, never opened: 403, unless its real path is hidden
+ * or outside the root (then the same 404 as any such path, so the answer tells nothing about it).
+ */
+async function refuseSpecial(fsPath: string, st: Stats, opts: ContainmentOptions): Promise<Opened> {
+  const real = await realpath(fsPath).catch(() => undefined);
+  if (real === undefined) return { kind: 'missing', reason: 'No such file.' };
+  return refusal(real, opts) ?? { kind: 'forbidden', reason: notRegularReason(st) };
+}
+
+function refusal(real: string, opts: ContainmentOptions): Opened | undefined {
+  const verdict = judgeRealPath(real, opts.rootReal, opts);
+  if (verdict.kind === 'hidden') return { kind: 'missing', reason: verdict.reason };
+  if (verdict.kind === 'outside' && !opts.followSymlinks) {
+    return { kind: 'missing', reason: 'A symlink leads outside the root (followSymlinks is off).' };
+  }
+  return undefined;
+}
+
+/** Where folders cannot be opened (Windows: EISDIR): realpath, then a stat that must agree. */
+async function openFolderWithoutDescriptor(fsPath: string, opts: ContainmentOptions): Promise<Opened> {
+  try {
+    const real = await realpath(fsPath);
+    const st = await stat(real);
+    if (!st.isDirectory()) return { kind: 'missing', reason: 'The file changed while it was opened.' };
+    return refusal(real, opts) ?? { kind: 'dir', real, stat: st, handle: undefined };
+  } catch (err) {
+    return failure(err);
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The one way a body leaves the files room: every answer with content — a cached file, a file
+ * streamed from its descriptor, a page rewritten by live reload, a listing, a 404 page — is first
+ * described as a Representation (RFC 9110 §3.2: its type, its size, its validators, where its bytes
+ * come from), then sendRepresentation evaluates the preconditions (§13.2.2) and the Range header
+ * (§14) against it and writes it. Features that change what a response is made of (an encoding
+ * chosen by Accept-Encoding, a compressed copy, a proxied body, an output budget) attach here once,
+ * instead of once per kind of answer.
+ *
+ * Rules kept here, so no kind of answer can drift from another:
+ * - preconditions and ranges apply only to a 200 with validators; a representation without
+ *   validators (a generated page) always answers in full;
+ * - ranges only when `rangeable` (a strong validator over stable bytes); `Accept-Ranges: bytes` is
+ *   sent exactly then;
+ * - a weak ETag (`W/"…"`) matches If-None-Match (weak comparison) but never If-Match or If-Range
+ *   (strong comparison, §8.8.3.2), which is what a rewritten page wants.
+ */
+import type { BodyPart, Exchange } from '../http/connection';
+import type { HeaderList } from '../http/request-record';
+import { evaluatePreconditions, ifRangeAllows, type ConditionalHeaders, type Validators } from './preconditions';
+import { parseRange, type ByteRange } from './range';
+
+const TEXT_PLAIN = 'text/plain; charset=utf-8';
+
+/** Pre-serialised heads of a cached file (status line and headers, see file-cache.ts). */
+export interface PreparedHeads {
+  readonly head200: string;
+  readonly log200: HeaderList;
+  readonly head304: string;
+  readonly log304: HeaderList;
+}
+
+/** What a response is made of (RFC 9110 §3.2). */
+export interface Representation {
+  /** The Content-Type field value. */
+  readonly type: string;
+  /** Length of the whole body in bytes. */
+  readonly size: number;
+  /** Undefined for generated content: no ETag or Last-Modified, no preconditions, no ranges. */
+  readonly validators: Validators | undefined;
+  /** Byte ranges may be answered (206, multipart/byteranges, 416). */
+  readonly rangeable: boolean;
+  /** Bytes `start`..`end` (inclusive) of the body: a slice of a buffer or a range of a file. */
+  partFor(start: number, end: number): BodyPart;
+  /** The whole body when it is in memory (sent in one write). */
+  readonly whole: Buffer | undefined;
+  /**
+   * For a body on disk: reads it whole (small files go out in one write); undefined when the body
+   * is streamed as parts.
+   */
+  readonly readWhole: (() => Promise<Buffer>) | undefined;
+  /** A cached file's serialised heads: the common 200 and 304 skip the header building. */
+  readonly prepared: PreparedHeads | undefined;
+}
+
+/** The headers of a 304, and the validator part of every 200: ETag, Last-Modified, Cache-Control. */
+export function validatorHeaders(validators: Validators | undefined): HeaderList {
+  const headers: HeaderList = [];
+  if (validators !== undefined) {
+    headers.push(['ETag', validators.etag]);
+    if (validators.lastModified !== undefined) headers.push(['Last-Modified', validators.lastModified]);
+  }
+  // A preview server's content changes under the browser: always revalidate (validators make
+  // that a cheap 304).
+  headers.push(['Cache-Control', 'no-cache']);
+  return headers;
+}
+
+/** The headers of a full answer, Content-Length aside: type, validators, ranges, nosniff. */
+export function representationHeaders(type: string, validators: Validators | undefined, rangeable: boolean): HeaderList {
+  const headers: HeaderList = [['Content-Type', type], ...validatorHeaders(validators)];
+  if (rangeable) headers.push(['Accept-Ranges', 'bytes']);
+  headers.push(['X-Content-Type-Options', 'nosniff']);
+  return headers;
+}
+
+/** A body held in memory: generated pages (listings, 404) and rewritten ones. */
+export function inMemory(type: string, body: Buffer, validators?: Validators): Representation {
+  return {
+    type,
+    size: body.length,
+    validators,
+    rangeable: false,
+    partFor: (start, end) => body.subarray(start, end + 1),
+    whole: body,
+    readWhole: undefined,
+    prepared: undefined,
+  };
+}
+
+/** Request headers that can make an answer anything but the plain one. */
+const CONDITIONAL_HEADERS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range']);
+
+function hasConditionalHeaders(ex: Exchange): boolean {
+  for (const [name] of ex.head.headers) if (CONDITIONAL_HEADERS.has(name)) return true;
+  return false;
+}
+
+function conditionalHeaders(ex: Exchange): ConditionalHeaders {
+  return {
+    ifMatch: ex.header('if-match'),
+    ifNoneMatch: ex.header('if-none-match'),
+    ifModifiedSince: ex.header('if-modified-since'),
+    ifUnmodifiedSince: ex.header('if-unmodified-since'),
+  };
+}
+
+/**
+ * Answers `ex` with `rep` (GET or HEAD): for a 200 with validators, 412 or 304 from the
+ * preconditions, then 206 / 416 / multipart from the Range header when `rep.rangeable`; otherwise,
+ * and when none of these apply, the whole body with `status`. A body that cannot be read whole
+ * (a file that shrank, a read error) fails the exchange (the socket ends) rather than send a body
+ * shorter than its Content-Length. Never throws.
+ */
+export function sendRepresentation(ex: Exchange, rep: Representation, status = 200): void {
+  if (status === 200 && rep.validators !== undefined && hasConditionalHeaders(ex)) {
+    if (answerConditionally(ex, rep, rep.validators)) return;
+  }
+  if (status === 200 && rep.prepared !== undefined) {
+    ex.respondPrepared(200, rep.prepared.head200, rep.prepared.log200, ex.method === 'HEAD' ? undefined : rep.whole);
+    return;
+  }
+  const headers = representationHeaders(rep.type, rep.validators, rep.rangeable);
+  if (rep.whole !== undefined || rep.size === 0) {
+    ex.respond(status, headers, rep.whole ?? Buffer.alloc(0));
+    return;
+  }
+  const readWhole = rep.readWhole;
+  if (readWhole !== undefined && ex.method === 'GET') {
+    readWhole().then(
+      (body) => (body.length === rep.size ? ex.respond(status, headers, body) : ex.connection.failExchange(ex)),
+      () => ex.connection.failExchange(ex),
+    );
+    return;
+  }
+  ex.respondParts(status, headers, rep.size, [rep.partFor(0, rep.size - 1)]);
+}
+
+/** 412 / 304 / 206 / 416 / multipart; true when it answered, false leaves the full 200. */
+function answerConditionally(ex: Exchange, rep: Representation, validators: Validators): boolean {
+  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), validators);
+  if (pre === 'not-modified') {
+    if (rep.prepared !== undefined) ex.respondPrepared(304, rep.prepared.head304, rep.prepared.log304, undefined);
+    else ex.respond(304, validatorHeaders(validators));
+    return true;
+  }
+  if (pre === 'failed') {
+    ex.respond(412, [['Content-Type', TEXT_PLAIN]], 'Precondition failed: the file has changed.\n');
+    return true;
+  }
+  const rangeHeader = rep.rangeable && ex.method === 'GET' ? ex.header('range') : undefined;
+  if (rangeHeader === undefined || !ifRangeAllows(ex.header('if-range'), validators)) return false;
+  const range = parseRange(rangeHeader, rep.size);
+  if (range.kind === 'none') return false;
+  if (range.kind === 'unsatisfiable') {
+    ex.respond(416, [['Content-Range', `bytes */${rep.size}`], ['Content-Type', TEXT_PLAIN]], 'Range not satisfiable.\n');
+    return true;
+  }
+  const headers = representationHeaders(rep.type, validators, true);
+  const only = range.ranges.length === 1 ? range.ranges[0] : undefined;
+  if (only !== undefined) {
+    headers.push(['Content-Range', `bytes ${only.start}-${only.end}/${rep.size}`]);
+    ex.respondParts(206, headers, only.end - only.start + 1, [rep.partFor(only.start, only.end)]);
+    return true;
+  }
+  sendMultipart(ex, rep, headers, range.ranges);
+  return true;
+}
+
+/** RFC 9110 §14.6: multipart/byteranges, each part with its own Content-Type and Content-Range. */
+function sendMultipart(ex: Exchange, rep: Representation, headers: HeaderList, ranges: readonly ByteRange[]): void {
+  const boundary = `porthole-${ex.id.toString(36)}-${Date.now().toString(36)}`;
+  const parts: BodyPart[] = [];
+  let length = 0;
+  for (const r of ranges) {
+    const partHead = Buffer.from(
+      `\r\n--${boundary}\r\nContent-Type: ${rep.type}\r\nContent-Range: bytes ${r.start}-${r.end}/${rep.size}\r\n\r\n`,
+      'latin1',
+    );
+    parts.push(partHead, rep.partFor(r.start, r.end));
+    length += partHead.length + (r.end - r.start + 1);
+  }
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
+  parts.push(tail);
+  length += tail.length;
+  const typeIndex = headers.findIndex(([n]) => n === 'Content-Type');
+  headers[typeIndex] = ['Content-Type', `multipart/byteranges; boundary=${boundary}`];
+  ex.respondParts(206, headers, length, parts);
+}

@@ -1,0 +1,234 @@
+/**
+ * The WebSocket protocol (RFC 6455) on our own sockets: the opening handshake's checks and answer
+ * (§4.2), and the framing (§5) — a reader for the client's frames and an encoder for ours.
+ * Only what a server needs: no extensions (RSV bits must be 0, no permessage-deflate), no
+ * subprotocols. Live reload uses it for its channel to the pages (Connection.upgrade hands the
+ * socket over after the 101).
+ *
+ * Invariants: client frames must be masked and server frames never are (§5.1); control frames are
+ * at most 125 bytes and never fragmented (§5.5); a message (all its fragments) is at most
+ * `maxMessageBytes`; text messages must be valid UTF-8 (§8.1). Any violation is a `fail` with the
+ * close code the RFC names (§7.4.1), after which the reader reads nothing more.
+ */
+import { createHash } from 'node:crypto';
+import type { HeaderList } from './request-record';
+
+/** RFC 6455 §1.3: appended to the client's key before hashing. */
+const HANDSHAKE_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** The only version this server speaks (RFC 6455 §4.1, §11.6). */
+export const WEBSOCKET_VERSION = '13';
+/** A client message (all fragments) above this closes the connection with 1009. */
+export const MAX_WEBSOCKET_MESSAGE_BYTES = 64 * 1024;
+
+/** Frame opcodes (RFC 6455 §5.2, §11.8). */
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
+export type Opcode = (typeof Opcode)[keyof typeof Opcode];
+
+/** Close codes of RFC 6455 §7.4.1 that this server sends. */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  ProtocolError: 1002,
+  UnsupportedData: 1003,
+  InvalidPayload: 1007,
+  PolicyViolation: 1008,
+  TooBig: 1009,
+} as const;
+
+/** `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key` (RFC 6455 §4.2.2 item 5.4). */
+export function acceptKey(key: string): string {
+  return createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
+}
+
+export type HandshakeCheck =
+  | { readonly kind: 'ok'; readonly key: string }
+  | { readonly kind: 'refuse'; readonly status: number; readonly message: string; readonly headers: HeaderList };
+
+function hasToken(value: string | undefined, token: string): boolean {
+  return value !== undefined && value.split(',').some((t) => t.trim().toLowerCase() === token);
+}
+
+/**
+ * Checks an opening handshake (RFC 6455 §4.2.1): GET over HTTP/1.1, `Upgrade: websocket`,
+ * `Connection` naming `upgrade`, a `Sec-WebSocket-Key` that is 16 bytes in base64, and
+ * `Sec-WebSocket-Version: 13`. Refusals: 426 (not a WebSocket request, or another version, with
+ * `Sec-WebSocket-Version: 13` so the client knows which to use) or 400 (a malformed key).
+ */
+export function checkHandshake(method: string, version: string, header: (name: string) => string | undefined): HandshakeCheck {
+  const upgradeRequired: HeaderList = [
+    ['Upgrade', 'websocket'],
+    ['Sec-WebSocket-Version', WEBSOCKET_VERSION],
+  ];
+  if (method !== 'GET' || version !== '1.1' || !hasToken(header('upgrade'), 'websocket') || !hasToken(header('connection'), 'upgrade')) {
+    return {
+      kind: 'refuse',
+      status: 426,
+      message: 'This endpoint speaks WebSocket only: send a GET over HTTP/1.1 with Upgrade: websocket and Connection: Upgrade.',
+      headers: upgradeRequired,
+    };
+  }
+  if (header('sec-websocket-version')?.trim() !== WEBSOCKET_VERSION) {
+    return { kind: 'refuse', status: 426, message: 'Only WebSocket version 13 is supported.', headers: upgradeRequired };
+  }
+  const key = header('sec-websocket-key')?.trim() ?? '';
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) {
+    return { kind: 'refuse', status: 400, message: 'Sec-WebSocket-Key must be 16 bytes in base64.', headers: [] };
+  }
+  return { kind: 'ok', key };
+}
+
+/** One server frame, FIN set, unmasked (RFC 6455 §5.2). Control payloads must be ≤ 125 bytes. */
+export function encodeFrame(opcode: Opcode, payload: Buffer | string = Buffer.alloc(0)): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+  const length = body.length;
+  let head: Buffer;
+  if (length < 126) {
+    head = Buffer.from([0x80 | opcode, length]);
+  } else if (length < 65536) {
+    head = Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff]);
+  } else {
+    head = Buffer.alloc(10);
+    head[0] = 0x80 | opcode;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(length), 2);
+  }
+  return Buffer.concat([head, body]);
+}
+
+/** A Close frame's payload: the code, then a UTF-8 reason (trimmed to fit 125 bytes). */
+export function closePayload(code: number, reason = ''): Buffer {
+  const text = Buffer.from(reason, 'utf8').subarray(0, 123);
+  const out = Buffer.alloc(2 + text.length);
+  out.writeUInt16BE(code, 0);
+  text.copy(out, 2);
+  return out;
+}
+
+export type WebSocketEvent =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'binary'; readonly data: Buffer }
+  | { readonly kind: 'ping'; readonly data: Buffer }
+  | { readonly kind: 'pong' }
+  | { readonly kind: 'close'; readonly code: number | undefined }
+  | { readonly kind: 'fail'; readonly code: number; readonly reason: string };
+
+/**
+ * Reads the client's frames from the bytes of one connection. `push(chunk)` returns the complete
+ * messages and control frames found so far; a protocol violation yields one `fail` and the reader
+ * stops (the caller closes with that code).
+ */
+export class FrameReader {
+  private buffer: Buffer = Buffer.alloc(0);
+  private fragments: Buffer[] = [];
+  private fragmentBytes = 0;
+  private fragmentOpcode: Opcode | undefined;
+  private failed = false;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+
+  constructor(private readonly maxMessageBytes = MAX_WEBSOCKET_MESSAGE_BYTES) {}
+
+  push(chunk: Buffer): WebSocketEvent[] {
+    if (this.failed) return [];
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const out: WebSocketEvent[] = [];
+    for (;;) {
+      const event = this.next();
+      if (event === undefined) break;
+      out.push(event);
+      if (event.kind === 'fail') {
+        this.failed = true;
+        this.buffer = Buffer.alloc(0);
+        break;
+      }
+      if (event.kind === 'close') break;
+    }
+    return out;
+  }
+
+  private fail(code: number, reason: string): WebSocketEvent {
+    return { kind: 'fail', code, reason };
+  }
+
+  /** The next event, or undefined when more bytes are needed. */
+  private next(): WebSocketEvent | undefined {
+    for (;;) {
+      const b = this.buffer;
+      if (b.length < 2) return undefined;
+      const b0 = b[0] as number;
+      const b1 = b[1] as number;
+      const fin = (b0 & 0x80) !== 0;
+      const opcode = b0 & 0x0f;
+      if ((b0 & 0x70) !== 0) return this.fail(CloseCode.ProtocolError, 'reserved bits set without an extension');
+      if ((b1 & 0x80) === 0) return this.fail(CloseCode.ProtocolError, 'client frames must be masked');
+      let length = b1 & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (b.length < 4) return undefined;
+        length = b.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (b.length < 10) return undefined;
+        const big = b.readBigUInt64BE(2);
+        if (big > BigInt(this.maxMessageBytes)) return this.fail(CloseCode.TooBig, 'message too big');
+        length = Number(big);
+        offset = 10;
+      }
+      const control = opcode >= 0x8;
+      if (control && (length > 125 || !fin)) return this.fail(CloseCode.ProtocolError, 'bad control frame');
+      if (!control && this.fragmentBytes + length > this.maxMessageBytes) return this.fail(CloseCode.TooBig, 'message too big');
+      if (b.length < offset + 4 + length) return undefined;
+      const mask = b.subarray(offset, offset + 4);
+      const payload = Buffer.from(b.subarray(offset + 4, offset + 4 + length));
+      for (let i = 0; i < payload.length; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number);
+      this.buffer = b.subarray(offset + 4 + length);
+      switch (opcode) {
+        case Opcode.Ping:
+          return { kind: 'ping', data: payload };
+        case Opcode.Pong:
+          return { kind: 'pong' };
+        case Opcode.Close: {
+          if (payload.length === 1) return this.fail(CloseCode.ProtocolError, 'bad close payload');
+          return { kind: 'close', code: payload.length >= 2 ? payload.readUInt16BE(0) : undefined };
+        }
+        case Opcode.Text:
+        case Opcode.Binary:
+          if (this.fragmentOpcode !== undefined) return this.fail(CloseCode.ProtocolError, 'a new message inside a fragmented one');
+          if (fin) return this.message(opcode, payload);
+          this.fragmentOpcode = opcode;
+          this.fragments = [payload];
+          this.fragmentBytes = payload.length;
+          continue;
+        case Opcode.Continuation: {
+          const first = this.fragmentOpcode;
+          if (first === undefined) return this.fail(CloseCode.ProtocolError, 'a continuation with no message');
+          this.fragments.push(payload);
+          this.fragmentBytes += payload.length;
+          if (!fin) continue;
+          const whole = Buffer.concat(this.fragments);
+          this.fragments = [];
+          this.fragmentBytes = 0;
+          this.fragmentOpcode = undefined;
+          return this.message(first, whole);
+        }
+        default:
+          return this.fail(CloseCode.ProtocolError, `unknown opcode ${opcode}`);
+      }
+    }
+  }
+
+  private message(opcode: Opcode, payload: Buffer): WebSocketEvent {
+    if (opcode === Opcode.Binary) return { kind: 'binary', data: payload };
+    try {
+      return { kind: 'text', text: this.decoder.decode(payload) };
+    } catch {
+      return this.fail(CloseCode.InvalidPayload, 'text message is not UTF-8');
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The one sanitiser for text a client controls (request target, method, header values such as
+ * Host, User-Agent and Referer, notes that quote them, reverse-DNS host names) on its way to a
+ * person: a terminal, VS Code's Output channel, the Requests view, a notification, a QR caption.
+ *
+ * A terminal obeys control sequences in what it prints: ESC `]0;…BEL` retitles the window,
+ * ESC `[2J` wipes the screen, OSC 52 writes the clipboard, OSC 8 plants a link; 8-bit C1 codes
+ * (U+0080–U+009F, e.g. U+009B CSI) do the same on some terminals. Bidirectional overrides and
+ * isolates reorder what is shown ("Trojan Source", CVE-2021-42574), and line separators break a
+ * line in two. Each such character is shown escaped instead, so the text stays one line that
+ * reads as what was sent.
+ */
+
+/**
+ * Characters shown escaped: C0 controls U+0000–U+001F, DEL U+007F, C1 controls U+0080–U+009F,
+ * the Arabic letter mark U+061C, LRM/RLM U+200E–U+200F, LINE/PARAGRAPH SEPARATOR U+2028–U+2029,
+ * the bidi embeddings and overrides U+202A–U+202E (LRE, RLE, PDF, LRO, RLO) and the bidi isolates
+ * U+2066–U+2069 (LRI, RLI, FSI, PDI) — Unicode UAX #9.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_TEST = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * `text` with every unsafe character (see UNSAFE) replaced by its escape: `\xhh` for codes up to
+ * U+00FF (ESC → `\x1b`, BEL → `\x07`, CR LF → `\x0d\x0a`), `\uhhhh` above (RLO → `\u202e`).
+ * Everything else, printable Unicode included, is kept as it is. Pure; O(n); never throws.
+ */
+export function escapeForDisplay(text: string): string {
+  return UNSAFE_TEST.test(text) ? text.replace(UNSAFE, escapeChar) : text;
+}

@@ -1,0 +1,112 @@
+// Cross-site loads in a real browser (issue 10, item 7). Run after `npm run build`:
+//   node --test test/browser/cross-site.test.mjs
+// Porthole (the built CLI) serves app-config.js on 127.0.0.1; a page from "another site" is served
+// by a tiny raw-socket responder in this test on 127.0.0.2 (another IP address is another site).
+// That page tries <script src> of Porthole's app-config.js and reports whether it could read the
+// global it defines. By default Chromium must get nothing; a page served by Porthole itself reads
+// it; with --allow-cross-site the other site reads it too (what any site could do before).
+/* global document -- used inside page.evaluate() callbacks, which run in the page */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchChromium, startCli } from './chromium.mjs';
+
+const SECRET = 'api-key-7f3a91';
+const STEP_TIMEOUT_MS = 20_000;
+
+/** @type {string | undefined} */
+let siteDir;
+/** @type {import('playwright-core').Browser | undefined} */
+let browser;
+/** @type {import('node:net').Server | undefined} */
+let other;
+let otherPort = 0;
+/** The port of Porthole the "other site" page points its script at (set per test). */
+let targetPort = 0;
+
+/** The other site's page: loads Porthole's script and puts what it saw in document.title. */
+function otherSitePage() {
+  return `<!doctype html><html><head><title>pending</title></head><body>
+<script>
+  window.addEventListener('load', () => {
+    const s = document.createElement('script');
+    s.src = 'http://127.0.0.1:${targetPort}/app-config.js';
+    s.onload = () => { document.title = window.APP_CONFIG ? 'read:' + window.APP_CONFIG.apiKey : 'loaded-without-global'; };
+    s.onerror = () => { document.title = 'blocked'; };
+    document.body.appendChild(s);
+  });
+</script></body></html>`;
+}
+
+before(async () => {
+  siteDir = await mkdtemp(path.join(tmpdir(), 'porthole-cross-site-'));
+  await writeFile(path.join(siteDir, 'app-config.js'), `window.APP_CONFIG = { apiKey: '${SECRET}' };\n`);
+  await writeFile(
+    path.join(siteDir, 'index.html'),
+    `<!doctype html><html><head><title>pending</title><script src="/app-config.js"></script></head>
+<body><script>document.title = window.APP_CONFIG ? 'read:' + window.APP_CONFIG.apiKey : 'missing';</script></body></html>\n`,
+  );
+  // One fixed page for any request; a raw HTTP/1.1 answer is enough for a test page.
+  other = createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', () => {
+      const body = Buffer.from(otherSitePage(), 'utf8');
+      socket.end(
+        `HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+  });
+  await new Promise((resolve, reject) => {
+    other?.once('error', reject);
+    other?.listen({ port: 0, host: '127.0.0.2' }, () => resolve(undefined));
+  });
+  const address = other.address();
+  otherPort = typeof address === 'object' && address !== null ? address.port : 0;
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (other ? other.close(() => resolve(undefined)) : resolve(undefined)));
+  if (siteDir) await rm(siteDir, { recursive: true, force: true });
+});
+
+/**
+ * Runs Porthole with `flags`, opens `url(port)` in a fresh page and resolves with the title the
+ * page settled on (anything but "pending").
+ * @param {string[]} flags
+ * @param {(port: number) => string} url
+ */
+async function titleOf(flags, url) {
+  const cli = await startCli([siteDir ?? '', '--port', '0', '--quiet', '--no-reload', ...flags]);
+  const context = await browser?.newContext();
+  try {
+    targetPort = cli.port;
+    const page = await context?.newPage();
+    assert.ok(page);
+    await page.goto(url(cli.port), { timeout: STEP_TIMEOUT_MS });
+    await page.waitForFunction(() => document.title !== 'pending', undefined, { timeout: STEP_TIMEOUT_MS });
+    return await page.title();
+  } finally {
+    await context?.close();
+    await cli.stop();
+  }
+}
+
+test('a page on another site cannot run a served script and read its globals', async () => {
+  const title = await titleOf([], () => `http://127.0.0.2:${otherPort}/`);
+  assert.equal(title, 'blocked');
+});
+
+test('a page served by Porthole itself loads the same script', async () => {
+  const title = await titleOf([], (port) => `http://127.0.0.1:${port}/`);
+  assert.equal(title, `read:${SECRET}`);
+});
+
+test('with --allow-cross-site the other site can load it (the option works, and the test can see a leak)', async () => {
+  const title = await titleOf(['--allow-cross-site'], () => `http://127.0.0.2:${otherPort}/`);
+  assert.equal(title, `read:${SECRET}`);
+});

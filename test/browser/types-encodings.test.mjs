@@ -1,0 +1,136 @@
+// Browser test of encodings and types (issue 11, items 1 and 2), through the built CLI
+// (dist/cli.js), with live reload on (pages rewritten) and off (files sent as they are).
+// Run after `npm run build`:  node --test test/browser/types-encodings.test.mjs
+// - A page saved in GBK with <meta charset="gbk"> shows its Chinese text, and so does the GBK
+//   script it loads (no HTTP charset overrides them);
+// - a Latin-1 text file is not forced to UTF-8 (no U+FFFD);
+// - an HTML page without an extension renders as a page, not a download.
+/* global document, window -- used inside page.evaluate() callbacks, which run in the page */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { launchChromium, REPO_ROOT, startCli } from './chromium.mjs';
+
+const STEP_TIMEOUT_MS = 30_000;
+
+/** GBK bytes of 你好，世界 and 中文, spelled out (Node cannot encode GBK). */
+const GBK_HELLO = Buffer.from([0xc4, 0xe3, 0xba, 0xc3, 0xa3, 0xac, 0xca, 0xc0, 0xbd, 0xe7]);
+const GBK_CHINESE = Buffer.from([0xd6, 0xd0, 0xce, 0xc4]);
+const latin1 = (text) => Buffer.from(text, 'latin1');
+
+const GBK_PAGE = Buffer.concat([
+  latin1('<!DOCTYPE html>\n<html><head><meta charset="gbk"><title>'),
+  GBK_CHINESE,
+  latin1('</title></head><body><p id="hello">'),
+  GBK_HELLO,
+  latin1('</p><p id="script"></p><script src="gbk.js"></script></body></html>\n'),
+]);
+/** A script in GBK without any declaration: the browser decodes it as its page (GBK). */
+const GBK_SCRIPT = Buffer.concat([latin1('document.getElementById("script").textContent = "'), GBK_HELLO, latin1('";\n')]);
+const LATIN1_TEXT = latin1('Le caf\u00e9 est d\u00e9j\u00e0 pr\u00eat, cr\u00e8me br\u00fbl\u00e9e \u00e0 c\u00f4t\u00e9.\n');
+const ABOUT_PAGE = latin1('<!DOCTYPE html>\n<html><head><title>About</title></head><body><h1>About us</h1></body></html>\n');
+
+/** @type {string | undefined} */
+let siteDir;
+/** @type {import('playwright-core').Browser | undefined} */
+let browser;
+/** @type {Array<import('./chromium.mjs').RunningCli>} */
+const clis = [];
+/** @type {Record<string, string>} base URL by mode */
+const bases = {};
+
+before(
+  async () => {
+    siteDir = await mkdtemp(path.join(tmpdir(), 'porthole-encodings-'));
+    await writeFile(path.join(siteDir, 'gbk.html'), GBK_PAGE);
+    await writeFile(path.join(siteDir, 'gbk.js'), GBK_SCRIPT);
+    await writeFile(path.join(siteDir, 'notes.txt'), LATIN1_TEXT);
+    await writeFile(path.join(siteDir, 'about'), ABOUT_PAGE);
+    for (const [mode, extra] of [
+      ['reload', []],
+      ['no-reload', ['--no-reload']],
+    ]) {
+      const cli = await startCli([siteDir, '--port', '0', ...extra], { cwd: REPO_ROOT });
+      clis.push(cli);
+      bases[mode] = cli.url;
+    }
+    browser = await launchChromium();
+  },
+  { timeout: 60_000 },
+);
+
+after(
+  async () => {
+    await browser?.close().catch(() => {});
+    for (const cli of clis) await cli.stop();
+    if (siteDir) await rm(siteDir, { recursive: true, force: true });
+  },
+  { timeout: 20_000 },
+);
+
+/** A fresh page (own context: nothing cached between tests). */
+async function newPage() {
+  assert.ok(browser);
+  const context = await browser.newContext({ acceptDownloads: true });
+  context.setDefaultTimeout(10_000);
+  context.setDefaultNavigationTimeout(10_000);
+  const page = await context.newPage();
+  return { page, close: () => context.close() };
+}
+
+for (const mode of ['reload', 'no-reload']) {
+  describe(`live reload ${mode === 'reload' ? 'on' : 'off'}`, () => {
+    test('a GBK page with <meta charset="gbk"> shows its Chinese text, and so does its GBK script', { timeout: STEP_TIMEOUT_MS }, async () => {
+      const { page, close } = await newPage();
+      try {
+        const response = await page.goto(`${bases[mode]}gbk.html`, { waitUntil: 'load' });
+        assert.equal(response?.status(), 200);
+        assert.equal(await page.evaluate(() => document.characterSet), 'GBK');
+        assert.equal(await page.title(), '中文');
+        assert.equal(await page.evaluate(() => document.getElementById('hello')?.textContent), '你好，世界');
+        assert.equal(await page.evaluate(() => document.getElementById('script')?.textContent), '你好，世界');
+        assert.ok((await page.evaluate(() => document.body.textContent ?? '')).includes('你好，世界'));
+        if (mode === 'reload') {
+          assert.equal(await page.locator('script[data-porthole-client]').count(), 1, 'the reload client is in the page');
+        }
+      } finally {
+        await close();
+      }
+    });
+
+    test('a Latin-1 text file is not forced to UTF-8 (no U+FFFD)', { timeout: STEP_TIMEOUT_MS }, async () => {
+      const { page, close } = await newPage();
+      try {
+        const response = await page.goto(`${bases[mode]}notes.txt`, { waitUntil: 'load' });
+        assert.equal(response?.status(), 200);
+        const text = await page.evaluate(() => document.body.textContent ?? '');
+        assert.ok(!text.includes('\uFFFD'), `replacement characters in: ${text}`);
+        assert.ok(text.includes('café'), text);
+      } finally {
+        await close();
+      }
+    });
+
+    test('an HTML page named without an extension renders as a page, not a download', { timeout: STEP_TIMEOUT_MS }, async () => {
+      const { page, close } = await newPage();
+      /** @type {string[]} */
+      const downloads = [];
+      page.on('download', (d) => downloads.push(d.suggestedFilename()));
+      try {
+        const response = await page.goto(`${bases[mode]}about`, { waitUntil: 'load' });
+        assert.equal(response?.status(), 200);
+        assert.match(response?.headers()['content-type'] ?? '', /^text\/html/);
+        assert.equal(await page.title(), 'About');
+        assert.equal(await page.locator('h1').textContent(), 'About us');
+        assert.deepEqual(downloads, []);
+        if (mode === 'reload') {
+          assert.equal(await page.evaluate(() => typeof window.__portholeReload), 'object', 'the reload client runs');
+        }
+      } finally {
+        await close();
+      }
+    });
+  });
+}

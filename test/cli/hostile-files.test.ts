@@ -1,0 +1,148 @@
+/**
+ * The CLI against hostile file-system states (issue 10): a FIFO in the root no longer jams the
+ * process (requests answered, SIGTERM still stops it: item 8); out of descriptors, an existing file
+ * is answered 503 with Retry-After, not "404 Cannot open: EMFILE" (item 11's open-error mapping);
+ * a log file inside a shared root is said at start (item 10). Needs `npm run build` (dist/cli.js).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { RawClient, request, withTimeout } from '../core/raw-client';
+
+const REPO = resolve(__dirname, '..', '..', '..');
+const CLI = join(REPO, 'dist', 'cli.js');
+const WAIT_MS = 10_000;
+
+let base = '';
+let root = '';
+const children = new Set<ChildProcess>();
+
+before(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before the CLI tests`);
+  base = await mkdtemp(join(tmpdir(), 'porthole-cli-hostile-'));
+  root = join(base, 'site');
+  await mkdir(root);
+  await writeFile(join(root, 'hello.txt'), 'hello\n');
+  execFileSync('mkfifo', [join(root, 'page.html')]);
+});
+
+after(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await rm(base, { recursive: true, force: true });
+});
+
+interface Cli {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+function run(command: string, args: readonly string[]): Cli {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: base });
+  children.add(child);
+  const cli: Cli = { child, stdout: '', stderr: '', exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+  child.stdout?.setEncoding('utf8').on('data', (t: string) => (cli.stdout += t));
+  child.stderr?.setEncoding('utf8').on('data', (t: string) => (cli.stderr += t));
+  return cli;
+}
+
+function waitForLocal(cli: Cli): Promise<number> {
+  return withTimeout(
+    new Promise<number>((resolvePort, reject) => {
+      const check = (): void => {
+        const m = /Local: http:\/\/127\.0\.0\.1:(\d+)\//.exec(cli.stdout);
+        if (m !== null) resolvePort(Number(m[1]));
+      };
+      cli.child.stdout?.on('data', check);
+      void cli.exited.then((code) => reject(new Error(`the CLI exited (${code}) before listening: ${cli.stderr}`)));
+      check();
+    }),
+    WAIT_MS,
+    'the "Local:" line',
+  );
+}
+
+test('a FIFO in the root: requests are answered 403, other files served, and SIGTERM stops the process', async () => {
+  const cli = run(process.execPath, [CLI, root, '--port', '0', '--quiet']);
+  const port = await waitForLocal(cli);
+  const clients = await Promise.all(Array.from({ length: 8 }, () => RawClient.connect(port)));
+  await Promise.all(clients.map((c) => c.write(request('/page.html'))));
+  const fifo = await Promise.allSettled(clients.map((c) => c.readResponse({ timeoutMs: 3_000 })));
+  const other = await RawClient.connect(port);
+  await other.write(request('/hello.txt'));
+  const hello = await other.readResponse({ timeoutMs: 3_000 }).catch((err: Error) => err);
+  for (const c of [...clients, other]) c.destroy();
+  // Whatever happened above, SIGTERM must stop the process.
+  cli.child.kill('SIGTERM');
+  const code = await withTimeout(cli.exited, WAIT_MS, 'exit after SIGTERM').catch((err: Error) => err);
+  assert.deepEqual(
+    fifo.map((r) => (r.status === 'fulfilled' ? r.value.status : r.reason instanceof Error ? r.reason.message : 'failed')),
+    Array(8).fill(403),
+  );
+  assert.ok(!(hello instanceof Error), `another file is served meanwhile: ${hello instanceof Error ? hello.message : ''}`);
+  assert.equal(hello.status, 200);
+  assert.equal(hello.body.toString(), 'hello\n');
+  assert.equal(code, 0, `${String(code)} ${cli.stderr}`);
+});
+
+test('out of descriptors (ulimit -n 40): an existing file is 503 with Retry-After, never a 404', async () => {
+  // The default connection cap derives from the descriptor limit (and so keeps the server out of
+  // EMFILE); a cap set above it reaches EMFILE, which must still be a 503. The core, run the way
+  // the CLI runs it, in a process of its own under the low limit.
+  const script = `const { PreviewServer } = require(${JSON.stringify(join(REPO, 'dist', 'core.js'))});
+new PreviewServer().listen({ root: ${JSON.stringify(root)}, port: 0, host: '127.0.0.1', maxConnections: 1000, resolveHostNames: false })
+  .then((a) => console.log('Local: http://127.0.0.1:' + a.port + '/'));
+process.on('SIGTERM', () => process.exit(0));`;
+  const cli = run('bash', ['-c', `ulimit -n 40 && exec "$0" "$@"`, process.execPath, '-e', script]);
+  const port = await waitForLocal(cli);
+  const first = await RawClient.connect(port);
+  const more: RawClient[] = [];
+  try {
+    // Hold connections until the server's descriptors run out (libuv then accepts and closes).
+    for (let i = 0; i < 60; i++) {
+      const c = await RawClient.connect(port).catch(() => undefined);
+      if (c !== undefined) more.push(c);
+    }
+    await first.write(request('/hello.txt'));
+    const res = await first.readResponse({ timeoutMs: 5_000 });
+    assert.equal(res.status, 503, res.body.toString());
+    assert.match(res.header('retry-after') ?? '', /^\d+$/);
+    assert.match(res.body.toString(), /too many open files/);
+    // Descriptors back: the same file is served again.
+    for (const c of more) c.destroy();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const again = await RawClient.connect(port);
+      await again.write(request('/hello.txt'));
+      status = (await again.readResponse()).status;
+      again.destroy();
+    }
+    assert.equal(status, 200);
+  } finally {
+    first.destroy();
+    for (const c of more) c.destroy();
+  }
+  cli.child.kill('SIGTERM');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGTERM'), 0, cli.stderr);
+});
+
+test('shared with the log file inside the root: the banner says so', async () => {
+  const log = join(root, 'requests.log');
+  const cli = run(process.execPath, [CLI, root, '--port', '0', '--host', '0.0.0.0', '--allowed-client', '127.0.0.1/32', '--log', log]);
+  await waitForLocal(cli);
+  cli.child.kill('SIGINT');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0, cli.stderr);
+  assert.match(cli.stdout, /request log .*requests\.log is inside the shared folder/);
+  assert.match(cli.stdout, /only this computer/);
+  const local = run(process.execPath, [CLI, root, '--port', '0', '--log', log]);
+  await waitForLocal(local);
+  local.child.kill('SIGINT');
+  assert.equal(await withTimeout(local.exited, WAIT_MS, 'exit after SIGINT'), 0);
+  assert.doesNotMatch(local.stdout, /inside the shared folder/, 'not shared: nothing to say');
+});

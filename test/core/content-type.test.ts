@@ -1,0 +1,219 @@
+/**
+ * Content-Type over TCP (issue 11, items 1 and 2).
+ *
+ * Encodings: `charset=utf-8` only for bytes that are UTF-8 (or ASCII); otherwise the encoding the
+ * file declares (BOM, `<meta charset>`, `<meta http-equiv>`, `@charset`, the XML declaration) or
+ * no charset at all. For cached files, streamed (over 1 MiB) files, the root's 404.html, and pages
+ * rewritten by live reload.
+ *
+ * Types: a name that gives no type (no extension, an unknown one) is typed by its bytes after the
+ * WHATWG MIME Sniffing Standard; application/octet-stream only when nothing matches.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request } from './raw-client';
+
+const MIB = 1024 * 1024;
+const NAV = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html'];
+
+/** GBK bytes of 你好，世界 (hello, world) and 中文 (Chinese), spelled out: Node cannot encode GBK. */
+const GBK_HELLO = Buffer.from([0xc4, 0xe3, 0xba, 0xc3, 0xa3, 0xac, 0xca, 0xc0, 0xbd, 0xe7]);
+const GBK_CHINESE = Buffer.from([0xd6, 0xd0, 0xce, 0xc4]);
+/** Shift_JIS bytes of 日本 (Japan). */
+const SJIS_JAPAN = Buffer.from([0x93, 0xfa, 0x96, 0x7b]);
+
+const ascii = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+function gbkPage(meta: string, filler = 0): Buffer {
+  return Buffer.concat([
+    ascii(`<!DOCTYPE html>\n<html><head>${meta}<title>`),
+    GBK_CHINESE,
+    ascii('</title></head><body><p id="t">'),
+    GBK_HELLO,
+    ascii('</p>'),
+    ascii(`<!-- ${'x'.repeat(filler)} -->`),
+    ascii('</body></html>\n'),
+  ]);
+}
+
+/** A PNG signature and the start of an IHDR chunk. */
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]);
+
+/** name → [bytes, the Content-Type it must get]. */
+const FILES: Record<string, [Buffer, string]> = {
+  // Item 1: encodings.
+  'gbk.html': [gbkPage('<meta charset="gbk">'), 'text/html; charset=gbk'],
+  'gb2312.html': [gbkPage('<meta charset=GB2312>'), 'text/html; charset=gbk'],
+  'sjis.html': [
+    Buffer.concat([ascii('<html><head><meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS"></head><body>'), SJIS_JAPAN, ascii('</body></html>')]),
+    'text/html; charset=shift_jis',
+  ],
+  'declared-in-comment.html': [gbkPage('<!-- <meta charset="gbk"> -->'), 'text/html'],
+  'utf16-meta.html': [ascii('<meta charset="utf-16"><p>ascii only</p>'), 'text/html; charset=utf-8'],
+  'utf8.html': [Buffer.from('<!doctype html><meta charset="utf-8"><p>Grüße 🎉</p>'), 'text/html; charset=utf-8'],
+  'undeclared-utf8.html': [Buffer.from('<!doctype html><p>Grüße</p>'), 'text/html; charset=utf-8'],
+  'undeclared-gbk.html': [gbkPage(''), 'text/html'],
+  'utf8-bom.txt': [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom')]), 'text/plain; charset=utf-8'],
+  'utf16le.txt': [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('hi', 'utf16le')]), 'text/plain; charset=utf-16le'],
+  'utf16be.txt': [Buffer.from([0xfe, 0xff, 0x00, 0x68, 0x00, 0x69]), 'text/plain; charset=utf-16be'],
+  'latin1.txt': [ascii('caf\u00e9 cr\u00e8me\n'), 'text/plain'],
+  'ascii.txt': [ascii('plain ascii\n'), 'text/plain; charset=utf-8'],
+  'gbk.js': [Buffer.concat([ascii('document.title = "'), GBK_HELLO, ascii('";\n')]), 'text/javascript'],
+  'utf8.js': [Buffer.from('document.title = "你好";\n'), 'text/javascript; charset=utf-8'],
+  'latin1.css': [ascii('@charset "iso-8859-1";\nbody::after { content: "caf\u00e9"; }\n'), 'text/css; charset=windows-1252'],
+  'late-charset.css': [ascii('body {}\n@charset "iso-8859-1";\n/* caf\u00e9 */\n'), 'text/css'],
+  'gbk-charset.css': [Buffer.concat([ascii('@charset "gbk";\nbody::after { content: "'), GBK_HELLO, ascii('"; }\n')]), 'text/css; charset=gbk'],
+  'latin1.xml': [ascii('<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\u00e9</a>'), 'application/xml; charset=windows-1252'],
+  'data.json': [Buffer.from('{"a":"ü"}'), 'application/json; charset=utf-8'],
+  // Item 2: names without a type.
+  about: [ascii('<!DOCTYPE html>\n<html><head><title>About</title></head><body><h1>About us</h1></body></html>\n'), 'text/html; charset=utf-8'],
+  'about-gbk': [gbkPage('<meta charset="gbk">'), 'text/html; charset=gbk'],
+  'spaced-page': [ascii('\n\n  \t<p>paragraph first</p>'), 'text/html; charset=utf-8'],
+  'page.unknownext': [ascii('<html><body>x</body></html>'), 'text/html; charset=utf-8'],
+  'comment-first': [ascii('<!-- a comment --><div>x</div>'), 'text/html; charset=utf-8'],
+  feed: [ascii('<?xml version="1.0"?><rss></rss>'), 'text/xml; charset=utf-8'],
+  LICENSE: [ascii('MIT License\n\nPermission is hereby granted...\n'), 'text/plain; charset=utf-8'],
+  'notes-latin1': [ascii('caf\u00e9\n'), 'text/plain'],
+  Makefile: [ascii('all:\n\techo hi\n'), 'text/plain; charset=utf-8'],
+  logo: [PNG, 'image/png'],
+  anim: [Buffer.concat([ascii('GIF89a'), Buffer.from([1, 0, 1, 0, 0, 0, 0])]), 'image/gif'],
+  photo: [Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0]), 'image/jpeg'],
+  pic: [Buffer.concat([ascii('RIFF'), Buffer.from([0, 0, 0, 0]), ascii('WEBPVP8 '), Buffer.from([0, 0])]), 'image/webp'],
+  doc: [ascii('%PDF-1.7\n%\u00e2\u00e3\n1 0 obj\n'), 'application/pdf'],
+  archive: [Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0]), Buffer.alloc(20)]), 'application/zip'],
+  packed: [Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3]), 'application/x-gzip'],
+  movie: [
+    Buffer.concat([Buffer.from([0, 0, 0, 0x18]), ascii('ftypmp42'), Buffer.from([0, 0, 0, 0]), ascii('isommp42'), Buffer.alloc(8)]),
+    'video/mp4',
+  ],
+  clip: [
+    Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84]), ascii('webm'), Buffer.alloc(8)]),
+    'video/webm',
+  ],
+  song: [Buffer.concat([ascii('ID3'), Buffer.from([4, 0, 0, 0, 0, 0, 0])]), 'audio/mpeg'],
+  font: [Buffer.concat([ascii('wOF2'), Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])]), 'font/woff2'],
+  module: [Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]), 'application/wasm'],
+  blob: [Buffer.from([0x13, 0x37, 0x00, 0x01, 0x02, 0xfe, 0xff, 0x10]), 'application/octet-stream'],
+  'explicit.bin': [ascii('<html><body>a .bin stays octet-stream</body></html>'), 'application/octet-stream'],
+};
+
+let root: string;
+let root404: string;
+let srv: Running;
+let live: Running;
+let srv404: Running;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-types-'));
+  for (const [name, [bytes]] of Object.entries(FILES)) await writeFile(join(root, name), bytes);
+  // Streamed (too big for the file cache): decided from the first bytes and a UTF-8 scan.
+  await mkdir(join(root, 'big'));
+  await writeFile(join(root, 'big', 'gbk.html'), gbkPage('<meta charset="gbk">', 2 * MIB));
+  await writeFile(join(root, 'big', 'about'), gbkPage('<meta charset="utf-8">', 2 * MIB));
+  await writeFile(join(root, 'big', 'utf8.txt'), Buffer.concat([ascii('a'.repeat(2 * MIB)), Buffer.from('Grüße\n')]));
+  // ASCII for 2 MiB, then one Latin-1 byte: not UTF-8, however late the proof.
+  await writeFile(join(root, 'big', 'latin1.txt'), Buffer.concat([ascii('a'.repeat(2 * MIB)), ascii('caf\u00e9\n')]));
+  await writeFile(join(root, 'big', 'movie'), Buffer.concat([FILES.movie?.[0] ?? Buffer.alloc(0), Buffer.alloc(2 * MIB, 7)]));
+  root404 = await mkdtemp(join(tmpdir(), 'porthole-types-404-'));
+  await writeFile(join(root404, '404.html'), gbkPage('<meta charset="gbk">'));
+  srv = await startServer({ root, reload: { enabled: false } });
+  live = await startServer({ root, reload: { enabled: true } });
+  srv404 = await startServer({ root: root404, reload: { enabled: false } });
+});
+
+after(async () => {
+  await Promise.all([srv.close(), live.close(), srv404.close()]);
+  await rm(root, { recursive: true, force: true });
+  await rm(root404, { recursive: true, force: true });
+});
+
+describe('each file gets the Content-Type its bytes call for', () => {
+  for (const [name, [bytes, type]] of Object.entries(FILES)) {
+    test(`/${name} → ${type}`, async () => {
+      // Twice: the first answer fills the file cache, the second comes from it.
+      for (let i = 0; i < 2; i++) {
+        const res = await fetchOnce(srv.port, request(`/${name}`));
+        assert.equal(res.status, 200);
+        assert.equal(res.header('content-type'), type, `${name}, answer ${i + 1}`);
+        assert.deepEqual(res.body, bytes, 'the bytes are sent as they are');
+      }
+    });
+  }
+
+  test('the GBK fixture really is GBK for 你好，世界', () => {
+    assert.equal(new TextDecoder('gbk').decode(GBK_HELLO), '你好，世界');
+    assert.equal(new TextDecoder('shift_jis').decode(SJIS_JAPAN), '日本');
+  });
+
+  test('a range of a GBK page carries the page charset, in a single and a multipart answer', async () => {
+    const one = await fetchOnce(srv.port, request('/gbk.html', { headers: ['Range: bytes=0-9'] }));
+    assert.equal(one.status, 206);
+    assert.equal(one.header('content-type'), 'text/html; charset=gbk');
+    const many = await fetchOnce(srv.port, request('/gbk.html', { headers: ['Range: bytes=0-1,4-5'] }));
+    assert.equal(many.status, 206);
+    assert.match(many.body.toString('latin1'), /Content-Type: text\/html; charset=gbk\r\n/);
+  });
+});
+
+describe('streamed files (over 1 MiB) are decided once from their bytes', () => {
+  const cases: Array<[string, string]> = [
+    ['/big/gbk.html', 'text/html; charset=gbk'],
+    ['/big/about', 'text/html; charset=utf-8'],
+    ['/big/utf8.txt', 'text/plain; charset=utf-8'],
+    ['/big/latin1.txt', 'text/plain'],
+    ['/big/movie', 'video/mp4'],
+  ];
+  for (const [target, type] of cases) {
+    test(`${target} → ${type} (GET, HEAD and a range)`, async () => {
+      const get = await fetchOnce(srv.port, request(target));
+      assert.equal(get.header('content-type'), type);
+      const head = await fetchOnce(srv.port, request(target, { method: 'HEAD' }), { head: true });
+      assert.equal(head.header('content-type'), type);
+      const ranged = await fetchOnce(srv.port, request(target, { headers: ['Range: bytes=0-99'] }));
+      assert.equal(ranged.status, 206);
+      assert.equal(ranged.header('content-type'), type);
+    });
+  }
+});
+
+describe('the root 404.html and live reload pages keep the page encoding', () => {
+  test('a GBK 404.html is a 404 with charset=gbk', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await fetchOnce(srv404.port, request('/nope'));
+      assert.equal(res.status, 404);
+      assert.equal(res.header('content-type'), 'text/html; charset=gbk');
+      assert.ok(res.body.includes(GBK_HELLO));
+    }
+  });
+
+  for (const [target, type] of [
+    ['/gbk.html', 'text/html; charset=gbk'],
+    ['/sjis.html', 'text/html; charset=shift_jis'],
+    ['/undeclared-gbk.html', 'text/html'],
+    ['/about-gbk', 'text/html; charset=gbk'],
+    ['/big/gbk.html', 'text/html; charset=gbk'],
+  ] as const) {
+    test(`a navigation to ${target} is rewritten (reload tag) and says ${type}`, async () => {
+      const res = await fetchOnce(live.port, request(target, { headers: NAV }));
+      assert.equal(res.status, 200);
+      assert.equal(res.header('content-type'), type);
+      assert.match(res.body.toString('latin1'), /data-porthole-client/);
+    });
+  }
+
+  test('an extensionless page is rewritten on navigation; extensionless text is sent as it is', async () => {
+    const page = await fetchOnce(live.port, request('/about', { headers: NAV }));
+    assert.equal(page.header('content-type'), 'text/html; charset=utf-8');
+    assert.match(page.body.toString(), /data-porthole-client/);
+    const text = await fetchOnce(live.port, request('/LICENSE', { headers: NAV }));
+    assert.equal(text.header('content-type'), 'text/plain; charset=utf-8');
+    assert.deepEqual(text.body, FILES.LICENSE?.[0]);
+    const image = await fetchOnce(live.port, request('/logo', { headers: NAV }));
+    assert.equal(image.header('content-type'), 'image/png');
+    assert.deepEqual(image.body, PNG);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Cross-site loads (issue 10, item 7): by default another site's page may not load served files as
+ * subresources (`Sec-Fetch-Site: cross-site` with a no-cors/cors mode and a non-document
+ * destination → 403), decided before the path is looked at, so the answer is the same whether the
+ * file exists; every response says `Cross-Origin-Resource-Policy: same-site`. Navigations, iframes
+ * included, are answered. `crossSiteLoads: true` turns the refusal and the header off.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request } from './raw-client';
+
+let site: Site;
+let srv: Running;
+let open: Running;
+
+before(async () => {
+  site = await makeSite({ bigSize: 1024 });
+  srv = await startServer({ root: site.root });
+  open = await startServer({ root: site.root, crossSiteLoads: true });
+});
+
+after(async () => {
+  await srv.close();
+  await open.close();
+  await site.cleanup();
+});
+
+const SCRIPT_CROSS = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script'];
+const IMAGE_CROSS = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: image'];
+const FETCH_CROSS = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty'];
+
+test('a cross-site <script src>, <img> or fetch() load gets 403, the same for a file that exists and one that does not', async () => {
+  for (const headers of [SCRIPT_CROSS, IMAGE_CROSS, FETCH_CROSS]) {
+    const existing = await fetchOnce(srv.port, request('/hello.txt', { headers }));
+    const missing = await fetchOnce(srv.port, request('/no-such-file.js', { headers }));
+    const hidden = await fetchOnce(srv.port, request('/.env', { headers }));
+    assert.equal(existing.status, 403, headers.join(' '));
+    assert.equal(missing.status, 403);
+    assert.equal(hidden.status, 403);
+    assert.deepEqual(existing.body, missing.body, 'the body does not tell whether the file exists');
+    assert.deepEqual(existing.body, hidden.body);
+    assert.match(existing.body.toString(), /another site may not load/);
+    assert.doesNotMatch(existing.body.toString(), new RegExp(site.hello.trim()));
+  }
+  const record = srv.records.find((r) => r.status === 403 && r.target === '/hello.txt');
+  assert.equal(record?.filePath, undefined, 'no file was looked up');
+  assert.match(record?.note ?? '', /cross-site/);
+});
+
+test('navigations (a page, an iframe) from another site are answered; same-site and same-origin loads too', async () => {
+  const navigations = [
+    ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: document'],
+    ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: iframe'],
+    ['Sec-Fetch-Site: same-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script'],
+    ['Sec-Fetch-Site: same-origin', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script'],
+    ['Sec-Fetch-Site: none', 'Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: document'],
+    [],
+  ];
+  for (const headers of navigations) {
+    const res = await fetchOnce(srv.port, request('/hello.txt', { headers }));
+    assert.equal(res.status, 200, headers.join(' '));
+    assert.equal(res.body.toString(), site.hello);
+  }
+});
+
+test('every response carries Cross-Origin-Resource-Policy: same-site (files, cached files, errors, parse errors)', async () => {
+  for (const target of ['/hello.txt', '/hello.txt', '/no-such-file', '/']) {
+    const res = await fetchOnce(srv.port, request(target));
+    assert.equal(res.header('cross-origin-resource-policy'), 'same-site', target);
+  }
+  const bad = await fetchOnce(srv.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.header('cross-origin-resource-policy'), 'same-site');
+});
+
+test('crossSiteLoads: true answers cross-site loads and sends no Cross-Origin-Resource-Policy', async () => {
+  const res = await fetchOnce(open.port, request('/hello.txt', { headers: SCRIPT_CROSS }));
+  assert.equal(res.status, 200);
+  assert.equal(res.body.toString(), site.hello);
+  assert.equal(res.header('cross-origin-resource-policy'), undefined);
+});
+
+test('reconfigure turns cross-site loads on and off on a running server', async () => {
+  srv.server.reconfigure({ crossSiteLoads: true });
+  try {
+    assert.equal((await fetchOnce(srv.port, request('/hello.txt', { headers: SCRIPT_CROSS }))).status, 200);
+  } finally {
+    srv.server.reconfigure({ crossSiteLoads: false });
+  }
+  assert.equal((await fetchOnce(srv.port, request('/hello.txt', { headers: SCRIPT_CROSS }))).status, 403);
+});

@@ -1,0 +1,120 @@
+/**
+ * The one sanitiser for client-controlled text (escapeForDisplay) and the core's two line
+ * formatters that use it or the log file's own escaping: no C0/C1 control, DEL, bidi override or
+ * isolate, or line separator survives; each is shown escaped (`\x1b`, `\u202e`); printable text,
+ * non-Latin scripts included, is kept as it is.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { escapeForDisplay, formatShortLine, type RequestRecord } from '../../src/core';
+import { formatCombinedLine } from '../../src/core/log/request-log';
+
+/** Every character a terminal or a bidi renderer acts on: C0, DEL, C1, marks, separators, bidi. */
+const UNSAFE = (code: number): boolean =>
+  code <= 0x1f ||
+  (code >= 0x7f && code <= 0x9f) ||
+  code === 0x061c ||
+  code === 0x200e ||
+  code === 0x200f ||
+  code === 0x2028 ||
+  code === 0x2029 ||
+  (code >= 0x202a && code <= 0x202e) ||
+  (code >= 0x2066 && code <= 0x2069);
+
+function hasUnsafe(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (UNSAFE(text.charCodeAt(i))) return true;
+  return false;
+}
+
+void test('the issue\'s input: ESC and BEL shown escaped, nothing else changed', () => {
+  const decoded = '/.\u001b]0;X\u0007\u001b[2J\u001b[H';
+  assert.equal(escapeForDisplay(decoded), '/.\\x1b]0;X\\x07\\x1b[2J\\x1b[H');
+});
+
+void test('every code unit from U+0000 to U+FFFF: unsafe ones escaped, the rest kept', () => {
+  for (let code = 0; code <= 0xffff; code++) {
+    if (code >= 0xd800 && code <= 0xdfff) continue;
+    const c = String.fromCharCode(code);
+    const out = escapeForDisplay(`a${c}b`);
+    if (UNSAFE(code)) {
+      const expected = code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+      assert.equal(out, `a${expected}b`, `U+${code.toString(16)}`);
+    } else {
+      assert.equal(out, `a${c}b`, `U+${code.toString(16)} is kept`);
+    }
+  }
+});
+
+void test('bidi overrides and isolates, C1 CSI, DEL, CR LF and separators', () => {
+  assert.equal(escapeForDisplay('evil\u202Etxt.exe'), 'evil\\u202etxt.exe');
+  assert.equal(escapeForDisplay('\u2066\u2067\u2068\u2069'), '\\u2066\\u2067\\u2068\\u2069');
+  assert.equal(escapeForDisplay('\u202A\u202B\u202C\u202D'), '\\u202a\\u202b\\u202c\\u202d');
+  assert.equal(escapeForDisplay('\u009B2J\u007F'), '\\x9b2J\\x7f');
+  assert.equal(escapeForDisplay('a\r\nb\u2028c\u2029d'), 'a\\x0d\\x0ab\\u2028c\\u2029d');
+  // OSC 52 (clipboard) and OSC 8 (hyperlink) lose their introducer and terminator.
+  assert.ok(!hasUnsafe(escapeForDisplay('\u001b]52;c;ZXZpbA==\u0007\u001b]8;;http://x\u001b\\link\u001b]8;;\u001b\\')));
+  // Printable text of every script stays readable.
+  assert.equal(escapeForDisplay('/ü/日本/مرحبا/é €'), '/ü/日本/مرحبا/é €');
+  assert.equal(escapeForDisplay(''), '');
+  // Astral characters (surrogate pairs) are kept whole.
+  assert.equal(escapeForDisplay('😀'), '😀');
+});
+
+function record(overrides: Partial<RequestRecord>): RequestRecord {
+  return {
+    id: 1,
+    time: Date.UTC(2026, 0, 2, 3, 4, 5),
+    clientIp: '192.168.1.7',
+    clientPort: 50000,
+    clientHost: undefined,
+    method: 'GET',
+    target: '/',
+    protocol: 'HTTP/1.1',
+    status: 200,
+    bytes: 0,
+    durationMs: 1,
+    referer: undefined,
+    userAgent: undefined,
+    requestHeaders: [],
+    responseHeaders: [],
+    aborted: false,
+    note: undefined,
+    filePath: undefined,
+    ...overrides,
+  };
+}
+
+void test('the CLI line: host name, method, target and note escaped', () => {
+  const line = formatShortLine(
+    record({
+      clientHost: 'ptr.\u001b]0;owned\u0007.example',
+      method: 'GET',
+      target: '/.%1b]0;X%07',
+      status: 404,
+      note: 'Dotfiles are not served: .\u001b]0;X\u0007\u001b[2J\u202E',
+    }),
+  );
+  assert.ok(!hasUnsafe(line), JSON.stringify(line));
+  assert.match(line, /\(ptr\.\\x1b\]0;owned\\x07\.example\)/);
+  assert.ok(line.endsWith('— Dotfiles are not served: .\\x1b]0;X\\x07\\x1b[2J\\u202e'), line);
+  const hostNote = formatShortLine(record({ status: 403, note: 'Host not allowed: a\u0085b\u009b' }));
+  assert.ok(hostNote.endsWith('Host not allowed: a\\x85b\\x9b'), hostNote);
+});
+
+void test('the log file: the reverse-DNS host name is escaped (spaces too), like every quoted field', () => {
+  const line = formatCombinedLine(
+    record({
+      clientHost: 'evil host\u001b[2J\u202E."x"',
+      userAgent: 'ua\u001b\u009b',
+      referer: 'http://r/\u0007',
+      target: '/\u001b',
+    }),
+  );
+  assert.ok(!hasUnsafe(line), JSON.stringify(line));
+  assert.ok(line.endsWith(' evil\\x20host\\x1B[2J?.\\x22x\\x22'), line);
+  // Still eleven space-separated parts after the quoted fields: the host name is one field.
+  const tail = line.slice(line.lastIndexOf('"') + 1).trim().split(' ');
+  assert.equal(tail.length, 2, line);
+  assert.match(line, /"ua\\x1B\\x9B"/);
+  assert.match(line, /"http:\/\/r\/\\x07"/);
+});

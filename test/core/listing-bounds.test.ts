@@ -1,0 +1,114 @@
+/**
+ * Listings at a bounded cost (issue 10, item 9): a folder of 20,000 files gives a page of the first
+ * LISTING_MAX_ENTRIES entries and "N more", built once per state of the folder (concurrent
+ * requests share one build; a new file builds again); and a symlink out of the root is listed
+ * without its target's size or date.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { statSync, writeFileSync } from 'node:fs';
+import { LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_WAITING, listFolder, listingStats } from '../../src/core/files/listing';
+import { startServer, type Running } from './harness';
+import { RawClient, fetchOnce, request } from './raw-client';
+
+const FILES = 20_000;
+let base = '';
+let root = '';
+let srv: Running;
+
+const nameOf = (i: number): string => `f${String(i).padStart(5, '0')}.txt`;
+
+before(async () => {
+  base = await mkdtemp(join(tmpdir(), 'porthole-listing-'));
+  root = join(base, 'site');
+  await mkdir(join(root, 'many'), { recursive: true });
+  await mkdir(join(root, 'links'), { recursive: true });
+  await mkdir(join(base, 'outside'), { recursive: true });
+  for (let i = 0; i < FILES; i++) writeFileSync(join(root, 'many', nameOf(i)), '');
+  await writeFile(join(root, 'many', 'a-folder-sorts-first.txt'), 'x');
+  await mkdir(join(root, 'many', 'zz-dir'));
+  // An outside file with a size and a date nobody else has.
+  await writeFile(join(base, 'outside', 'secret.bin'), Buffer.alloc(123_457));
+  await utimes(join(base, 'outside', 'secret.bin'), new Date('2001-02-03T04:05:06Z'), new Date('2001-02-03T04:05:06Z'));
+  await symlink(join(base, 'outside', 'secret.bin'), join(root, 'links', 'out.bin'));
+  await symlink(join(base, 'outside'), join(root, 'links', 'out-dir'));
+  await writeFile(join(root, 'links', 'inside.txt'), 'inside\n');
+  await symlink('inside.txt', join(root, 'links', 'in-link.txt'));
+  srv = await startServer({ root });
+});
+
+after(async () => {
+  await srv.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+test('a folder of 20,000 files: a bounded page with the first entries in order and "N more"', async () => {
+  const res = await fetchOnce(srv.port, request('/many/'), { timeoutMs: 15_000 });
+  assert.equal(res.status, 200);
+  const html = res.body.toString();
+  assert.ok(res.body.length < 300_000, `the page is bounded: ${res.body.length} bytes`);
+  const rows = html.match(/<tr><td><a href="(?!\.\.\/)/g)?.length ?? 0;
+  assert.equal(rows, LISTING_MAX_ENTRIES, 'exactly the cap of linked rows (besides ../)');
+  const total = FILES + 2;
+  assert.match(html, new RegExp(`${(total - LISTING_MAX_ENTRIES).toLocaleString('en-US')} more entries not shown`));
+  // Folders first, then names in order: the first names are there, the last are not.
+  assert.ok(html.indexOf('>zz-dir/<') >= 0 && html.indexOf('>zz-dir/<') < html.indexOf('>a-folder-sorts-first.txt<'));
+  assert.ok(html.includes(`>${nameOf(0)}<`) && html.includes(`>${nameOf(LISTING_MAX_ENTRIES - 3)}<`));
+  assert.ok(!html.includes(`>${nameOf(FILES - 1)}<`));
+  const rec = srv.records.find((r) => r.target === '/many/');
+  assert.match(rec?.note ?? '', /listing shows 1000 of 20002 entries/);
+});
+
+test('built once per state of the folder: repeated and concurrent requests share a build; a new file builds again', async () => {
+  await fetchOnce(srv.port, request('/many/'), { timeoutMs: 15_000 });
+  const before = listingStats.builds;
+  const clients = await Promise.all(Array.from({ length: 8 }, () => RawClient.connect(srv.port)));
+  try {
+    await Promise.all(clients.map((c) => c.write(request('/many/'))));
+    for (const c of clients) assert.equal((await c.readResponse({ timeoutMs: 15_000 })).status, 200);
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+  assert.equal(listingStats.builds, before, 'served from the page built for this state of the folder');
+  await writeFile(join(root, 'many', '0-new.txt'), 'new');
+  const clients2 = await Promise.all(Array.from({ length: 6 }, () => RawClient.connect(srv.port)));
+  try {
+    await Promise.all(clients2.map((c) => c.write(request('/many/'))));
+    for (const c of clients2) {
+      const res = await c.readResponse({ timeoutMs: 15_000 });
+      assert.equal(res.status, 200);
+      assert.match(res.body.toString(), />0-new\.txt</);
+    }
+  } finally {
+    for (const c of clients2) c.destroy();
+  }
+  assert.equal(listingStats.builds, before + 1, 'six concurrent requests after a change: one build');
+});
+
+test('a symlink leading outside the root is listed without its target size or date', async () => {
+  const res = await fetchOnce(srv.port, request('/links/'));
+  assert.equal(res.status, 200);
+  const html = res.body.toString();
+  assert.match(html, /<td>out\.bin<\/td><td class="n">link<\/td><td><\/td>/);
+  assert.match(html, /<td>out-dir<\/td><td class="n">link<\/td><td><\/td>/);
+  assert.ok(!html.includes('2001-02-03'), 'no outside date');
+  assert.ok(!/120(\.\d)? Ki?B|123,?457/.test(html), 'no outside size');
+  assert.match(html, /<a href="in-link\.txt">in-link\.txt<\/a><\/td><td class="n">7 B<\/td>/, 'a link inside is described through it');
+});
+
+test('builds are bounded: at most LISTING_MAX_BUILDS run, LISTING_MAX_WAITING wait, the rest are busy (503)', async () => {
+  const folder = join(root, 'many');
+  const st = statSync(folder);
+  const options = { rootReal: root, dotfiles: false, followSymlinks: false };
+  const asked = LISTING_MAX_BUILDS + LISTING_MAX_WAITING + 6;
+  // Distinct request paths for the same folder: distinct pages, so nothing is shared.
+  const results = await Promise.all(
+    Array.from({ length: asked }, (_, i) => listFolder({ real: folder, stat: st, handle: undefined, segments: ['many', String(i)] }, options)),
+  );
+  const kinds = results.map((r) => r.kind);
+  assert.equal(kinds.filter((k) => k === 'page').length, LISTING_MAX_BUILDS + LISTING_MAX_WAITING);
+  assert.equal(kinds.filter((k) => k === 'busy').length, 6);
+});

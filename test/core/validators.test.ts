@@ -1,0 +1,146 @@
+/**
+ * Validators over TCP (issue 11, item 4): a changed file never keeps its ETag or Last-Modified,
+ * even when the change put the old size and mtime back (`cp -p`, `rsync -t`, unzip: a same-size
+ * rewrite followed by utimes), or replaced the file by renaming another one over it. Both for a
+ * cached file (tagged by content) and a file streamed from disk (tagged by inode and ctime).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { renameSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request, type RawResponse } from './raw-client';
+
+let root: string;
+let srv: Running;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-validators-'));
+  srv = await startServer({ root, reload: { enabled: false } });
+});
+
+after(async () => {
+  await srv.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Small (cached, tagged by content) and big (streamed, tagged by inode and ctime). */
+const SIZES: Array<[string, number]> = [
+  ['cached', 4 * 1024],
+  ['streamed', 1536 * 1024],
+];
+
+function bytesOf(letter: string, size: number): Buffer {
+  const buf = Buffer.alloc(size, letter);
+  buf.write(`/* version ${letter} */\n`);
+  return buf;
+}
+
+/** A whole-second mtime in the past, as unzip, FAT and `rsync -t` leave them (utimes keeps it exact). */
+const OLD_MTIME_SEC = 1_700_000_000;
+
+/** Writes `bytes` and stamps the old mtime on them; returns the Stats. */
+function writeOld(path: string, bytes: Buffer): Stats {
+  writeFileSync(path, bytes);
+  utimesSync(path, OLD_MTIME_SEC, OLD_MTIME_SEC);
+  return statSync(path);
+}
+
+function get(name: string, headers: string[] = []): Promise<RawResponse> {
+  return fetchOnce(srv.port, request(`/${name}`, { headers }));
+}
+
+/**
+ * Runs `change` until `done(stat)` holds: the kernel stamps ctime from a coarse clock, so two
+ * writes within one tick share it, and that clock may still be in the second Date.now() left.
+ * Bounded: 400 tries, 5 ms apart.
+ */
+async function changeUntil(path: string, change: () => void, done: (st: Stats) => boolean): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    change();
+    if (done(statSync(path))) return;
+    await sleep(5);
+  }
+  assert.fail('the change never showed in ctime');
+}
+
+const secondOf = (ms: number): number => Math.floor(ms / 1000);
+
+/** Waits until the wall clock is in a later second than `ms` (at most ~1 s). */
+async function nextSecondAfter(ms: number): Promise<void> {
+  while (Math.floor(Date.now() / 1000) <= Math.floor(ms / 1000)) await sleep(20);
+}
+
+describe('a changed file gets new validators', () => {
+  for (const [kind, size] of SIZES) {
+    test(`${kind}: same-size rewrite with the old mtime put back (utimes) → 200, new ETag, new Last-Modified`, async () => {
+      const name = `app-${kind}.js`;
+      const path = join(root, name);
+      const old = writeOld(path, bytesOf('a', size));
+      const first = await get(name);
+      assert.equal(first.status, 200);
+      const etag = first.header('etag') ?? '';
+      const lastModified = first.header('last-modified') ?? '';
+      assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+      assert.equal((await get(name, [`If-None-Match: ${etag}`])).status, 304, 'unchanged: 304');
+      // Date validators have whole seconds: the rewrite must fall in a later second to be told apart.
+      await nextSecondAfter(Math.max(old.mtimeMs, old.ctimeMs));
+      await changeUntil(
+        path,
+        () => writeOld(path, bytesOf('b', size)),
+        (st) => secondOf(st.ctimeMs) > secondOf(Math.max(old.mtimeMs, old.ctimeMs)),
+      );
+      const now = statSync(path);
+      assert.equal(now.size, old.size);
+      assert.equal(now.mtimeMs, old.mtimeMs, 'the old mtime is back');
+      for (const headers of [[`If-None-Match: ${etag}`], [`If-Modified-Since: ${lastModified}`], [`If-None-Match: ${etag}`, `If-Modified-Since: ${lastModified}`]]) {
+        const res = await get(name, headers);
+        assert.equal(res.status, 200, `${headers.join(' + ')}: the browser must get the new bytes`);
+        assert.ok(res.body.subarray(0, 20).toString().includes('version b'), 'the new bytes');
+        assert.notEqual(res.header('etag'), etag, 'a new ETag');
+      }
+      // If-Range with the old tag: the whole new file, not a range of it.
+      const ranged = await get(name, ['Range: bytes=0-9', `If-Range: ${etag}`]);
+      assert.equal(ranged.status, 200);
+    });
+
+    test(`${kind}: a file renamed over it (new inode) with the same size and mtime → 200, new ETag`, async () => {
+      const name = `swap-${kind}.js`;
+      const path = join(root, name);
+      const old = writeOld(path, bytesOf('a', size));
+      const etag = (await get(name)).header('etag') ?? '';
+      const tmp = join(root, `.${name}.tmp`);
+      writeOld(tmp, bytesOf('c', size));
+      renameSync(tmp, path);
+      const now = statSync(path);
+      assert.notEqual(now.ino, old.ino, 'a new inode');
+      assert.equal(now.mtimeMs, old.mtimeMs);
+      const res = await get(name, [`If-None-Match: ${etag}`]);
+      assert.equal(res.status, 200);
+      assert.ok(res.body.subarray(0, 20).toString().includes('version c'));
+      assert.notEqual(res.header('etag'), etag);
+    });
+  }
+
+  test('cached: the tag follows the content — a touch or a save of the same bytes keeps it (304)', async () => {
+    const name = 'same.js';
+    const path = join(root, name);
+    writeFileSync(path, bytesOf('a', 2048));
+    const old = statSync(path);
+    const etag = (await get(name)).header('etag') ?? '';
+    await changeUntil(
+      path,
+      () => {
+        writeFileSync(path, bytesOf('a', 2048));
+        utimesSync(path, new Date(), new Date());
+      },
+      (st) => st.ctimeMs !== old.ctimeMs,
+    );
+    const res = await get(name, [`If-None-Match: ${etag}`]);
+    assert.equal(res.status, 304);
+    assert.equal(res.header('etag'), etag);
+  });
+});

@@ -1,0 +1,261 @@
+// Live reload on real pages in headless Chromium (Debian's, via playwright-core) against the built
+// CLI — issue 11, items 5 to 9: a page whose only </body> is in a script string, twenty tabs of
+// one server, stylesheets imported from a <style>, editors' temporary files around a stylesheet
+// save, a strict Content-Security-Policy.
+//   npm run build && node --test test/live-reload/pages.test.mjs
+// Every wait is bounded by Playwright's timeouts or the test timeout; nothing asserts on durations.
+/* global window, document, getComputedStyle -- used inside page callbacks, which run in the page */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchChromium, startCli } from '../browser/chromium.mjs';
+
+const TEST_TIMEOUT_MS = 90_000;
+const WAIT_MS = 15_000;
+
+/** @type {string} */
+let site;
+/** @type {import('../browser/chromium.mjs').RunningCli} */
+let cli;
+/** @type {import('playwright-core').Browser} */
+let browser;
+
+before(async () => {
+  site = await mkdtemp(path.join(tmpdir(), 'porthole-pages-'));
+  await mkdir(path.join(site, 'css'));
+  cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50']);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await cli?.stop();
+  if (site !== undefined) await rm(site, { recursive: true, force: true });
+});
+
+/**
+ * Opens `name` in a fresh tab of `context` and waits until its live-reload channel said hello.
+ * @param {import('playwright-core').BrowserContext} context
+ * @param {string} name
+ */
+async function openConnected(context, name) {
+  const tab = await context.newPage();
+  await tab.goto(`${cli.url}${name}`, { waitUntil: 'load', timeout: WAIT_MS });
+  await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  return tab;
+}
+
+/**
+ * Sets a marker in the page's JavaScript state: gone after a reload, kept by an in-place swap.
+ * @param {import('playwright-core').Page} tab
+ */
+async function mark(tab) {
+  await tab.evaluate(() => {
+    window.__marker = 'kept';
+  });
+}
+
+test('a page whose only </body> is inside a script string runs its script and reloads on an edit', { timeout: TEST_TIMEOUT_MS }, async () => {
+  /** @param {string} word */
+  const page = (word) => `<!doctype html>
+<html><head><meta charset="utf-8"><title>write</title></head>
+<body><h1>${word}</h1>
+<script>
+  window.__pageScriptRan = true;
+  var frame = document.createElement('iframe');
+  document.body.appendChild(frame);
+  frame.contentDocument.open();
+  frame.contentDocument.write('<html><body>Hi</body></html>');
+  frame.contentDocument.close();
+</script>
+</html>
+`;
+  await writeFile(path.join(site, 'write.html'), page('one'));
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'write.html');
+    assert.equal(await tab.evaluate(() => window.__pageScriptRan), true, "the page's own script ran whole");
+    assert.equal(await tab.evaluate(() => document.querySelector('iframe')?.contentDocument?.body?.textContent), 'Hi');
+    await mark(tab);
+    await writeFile(path.join(site, 'write.html'), page('two'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'two', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), undefined);
+  } finally {
+    await context.close();
+  }
+});
+
+test('twenty tabs of one server all load, and all reload on an edit', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const TABS = 20;
+  /** @param {string} word */
+  const page = (word) => `<!doctype html><html><head><title>tabs</title></head><body><h1>${word}</h1></body></html>\n`;
+  await writeFile(path.join(site, 'tabs.html'), page('before'));
+  const context = await browser.newContext();
+  try {
+    const tabs = [];
+    // One after the other, as a person opens them: each waits for its own load.
+    for (let i = 0; i < TABS; i++) tabs.push(await openConnected(context, 'tabs.html'));
+    for (const tab of tabs) await mark(tab);
+    await writeFile(path.join(site, 'tabs.html'), page('after'));
+    for (const tab of tabs) {
+      await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'after', undefined, { timeout: WAIT_MS });
+      assert.equal(await tab.evaluate(() => window.__marker), undefined);
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+test("a stylesheet saved among its editor's temporary files is swapped in place, not reloaded", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const css = path.join(site, 'css');
+  await writeFile(path.join(css, 'temp.css'), 'h1 { color: rgb(200, 0, 0); }\n');
+  await writeFile(
+    path.join(site, 'temp.html'),
+    '<!doctype html><html><head><link rel="stylesheet" href="css/temp.css"></head><body><h1>t</h1></body></html>\n',
+  );
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'temp.html');
+    await mark(tab);
+    const color = () => tab.evaluate(() => getComputedStyle(document.querySelector('h1')).color);
+    // vim: a swap file while editing, nothing saved yet; then the save: 4913 probe, backup, write.
+    await writeFile(path.join(site, '.temp.html.swp'), 'b0VIM 9.0');
+    await writeFile(path.join(css, '.temp.css.swp'), 'b0VIM 9.0');
+    await writeFile(path.join(css, '4913'), '');
+    await rm(path.join(css, '4913'));
+    await writeFile(path.join(css, 'temp.css~'), 'h1 { color: rgb(200, 0, 0); }\n');
+    await writeFile(path.join(css, 'temp.css'), 'h1 { color: rgb(0, 0, 200); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 0, 200)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+    // Emacs (lock link to nowhere, auto-save) and a JetBrains safe write, then the next save.
+    await symlink('me@host.1:1', path.join(css, '.#temp.css'));
+    await writeFile(path.join(css, '#temp.css#'), 'h1 {');
+    await writeFile(path.join(css, 'temp.css___jb_tmp___'), 'h1 { color: rgb(0, 150, 0); }\n');
+    await rename(path.join(css, 'temp.css'), path.join(css, 'temp.css___jb_old___'));
+    await rename(path.join(css, 'temp.css___jb_tmp___'), path.join(css, 'temp.css'));
+    await rm(path.join(css, 'temp.css___jb_old___'));
+    await rm(path.join(css, '.#temp.css'));
+    await rm(path.join(css, '#temp.css#'));
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 150, 0)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place again');
+    // And the page itself still reloads when it is saved.
+    assert.equal(await color(), 'rgb(0, 150, 0)');
+  } finally {
+    await context.close();
+  }
+});
+
+test('stylesheets imported from a <style> or a linked sheet, at any depth, are swapped in place; an unused one reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const css = path.join(site, 'css');
+  await writeFile(path.join(css, 'from-style.css'), 'h1 { color: rgb(200, 0, 0); }\n');
+  await writeFile(path.join(css, 'linked.css'), '@import url("nested.css");\nbody { margin: 3px; }\n');
+  await writeFile(path.join(css, 'nested.css'), "@import 'deep.css' screen;\n");
+  await writeFile(path.join(css, 'deep.css'), 'p { color: rgb(0, 0, 200); }\n');
+  await writeFile(path.join(css, 'unused.css'), 'p { color: black; }\n');
+  await writeFile(
+    path.join(site, 'imports.html'),
+    `<!doctype html><html><head>
+<style>@import url("css/from-style.css"); h2 { color: rgb(1, 2, 3); }</style>
+<link rel="stylesheet" href="css/linked.css">
+</head><body><h1>h</h1><h2>s</h2><p>p</p></body></html>
+`,
+  );
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'imports.html');
+    /** @param {string} selector */
+    const color = (selector) => tab.evaluate((s) => getComputedStyle(document.querySelector(s)).color, selector);
+    assert.equal(await color('h1'), 'rgb(200, 0, 0)');
+    assert.equal(await color('p'), 'rgb(0, 0, 200)');
+    await mark(tab);
+    // Imported from the <style> element.
+    await writeFile(path.join(css, 'from-style.css'), 'h1 { color: rgb(0, 150, 0); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 150, 0)', undefined, { timeout: WAIT_MS });
+    // Imported by a sheet imported by a linked sheet, with a media condition.
+    await writeFile(path.join(css, 'deep.css'), 'p { color: rgb(150, 0, 150); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('p')).color === 'rgb(150, 0, 150)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, not reloaded');
+    assert.equal(await color('h2'), 'rgb(1, 2, 3)', "the <style>'s own rules are still there");
+    assert.equal(await color('h1'), 'rgb(0, 150, 0)');
+    // A stylesheet this page does not use: the change cannot be applied in place, so it reloads.
+    await writeFile(path.join(css, 'unused.css'), 'p { color: white; }\n');
+    await tab.waitForFunction(() => window.__marker === undefined && window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  } finally {
+    await context.close();
+  }
+});
+
+test("a page with a strict CSP meta reloads: the policy makes room for our script and socket only", { timeout: TEST_TIMEOUT_MS }, async () => {
+  /** @param {string} word */
+  const page = (word) => `<!doctype html><html><head>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'self'">
+<link rel="stylesheet" href="css/csp.css">
+<title>csp</title></head><body><h1>${word}</h1><script>window.__inline = 'ran';</script></body></html>
+`;
+  await writeFile(path.join(site, 'css', 'csp.css'), 'h1 { color: rgb(200, 0, 0); }\n');
+  await writeFile(path.join(site, 'csp.html'), page('one'));
+  await writeFile(path.join(site, 'other.txt'), 'other\n');
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    /** @type {string[]} */
+    const violations = [];
+    tab.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    await tab.goto(`${cli.url}csp.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    // Nothing wider: the page's own inline script and any other connection stay blocked.
+    assert.equal(await tab.evaluate(() => window.__inline), undefined);
+    assert.equal(await tab.evaluate(() => fetch('/other.txt').then(() => 'fetched', () => 'blocked')), 'blocked');
+    await mark(tab);
+    await writeFile(path.join(site, 'css', 'csp.css'), 'h1 { color: rgb(0, 0, 200); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 0, 200)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept');
+    await writeFile(path.join(site, 'csp.html'), page('two'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'two', undefined, { timeout: WAIT_MS });
+    // Our script and socket were never refused (the page's own inline script and fetch were).
+    assert.ok(!violations.some((v) => /'[^']*\/__porthole\/[^']*' violates/.test(v)), violations.join('\n'));
+    assert.ok(violations.some((v) => /other\.txt' violates/.test(v)), 'the check sees refusals');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a CSP that cannot make room is named once per page, in the CLI', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // upgrade-insecure-requests sends the client's requests to https:// — except on loopback,
+  // which browsers never upgrade. A custom name (mapped to 127.0.0.1 in this browser) is not
+  // loopback to the browser: there live reload cannot work, and the CLI says so, once.
+  await writeFile(
+    path.join(site, 'upgrade.html'),
+    `<!doctype html><html><head>
+<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests; default-src 'self'">
+<title>uir</title></head><body><h1>u</h1></body></html>
+`,
+  );
+  const NAME = 'porthole-uir.test';
+  const named = await startCli([site, '--port', '0', '--quiet', '--allowed-host', NAME]);
+  const mapped = await launchChromium({ extraArgs: [`--host-resolver-rules=MAP ${NAME} 127.0.0.1`] });
+  const context = await mapped.newContext();
+  try {
+    const said = () => named.stderr().split('\n').filter((l) => l.includes('Content-Security-Policy of /upgrade.html'));
+    // On loopback it works, and nothing is said.
+    const local = await context.newPage();
+    await local.goto(`${named.url}upgrade.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    await local.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    for (let i = 0; i < 3; i++) {
+      const tab = await context.newPage();
+      await tab.goto(`http://${NAME}:${named.port}/upgrade.html`, { waitUntil: 'load', timeout: WAIT_MS });
+      await tab.close();
+    }
+    for (let i = 0; i < 100 && said().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(said().length, 1, named.stderr());
+    assert.match(said()[0] ?? '', /live reload is blocked .*upgrade-insecure-requests/);
+  } finally {
+    await context.close();
+    await mapped.close();
+    await named.stop();
+  }
+});

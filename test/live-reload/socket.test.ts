@@ -1,0 +1,302 @@
+/**
+ * Live reload's WebSocket channel (RFC 6455) through a real PreviewServer, over raw TCP with a
+ * client written here (masking, framing): the opening handshake and its refusals, hello and
+ * events as text frames, ping/pong, the closing handshake, protocol violations closed with the
+ * RFC's codes, close() ending every channel; and many channels at once, which is the point of a
+ * WebSocket (browsers cap HTTP/1.1 connections per host at 6, not WebSockets).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PreviewServer } from '../../src/core/server/server';
+import { acceptKey, FrameReader } from '../../src/core/http/websocket';
+
+const WAIT_MS = 10_000;
+let root: string;
+let server: PreviewServer;
+let port: number;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-socket-'));
+  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>x</p>\n');
+  server = new PreviewServer();
+  const address = await server.listen({ root, port: 0, resolveHostNames: false, reload: { debounceMs: 30 } });
+  port = address.port;
+});
+
+after(async () => {
+  await server.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A client frame: FIN set unless `fin` is false, masked unless `masked` is false. */
+function frame(opcode: number, payload: Buffer | string = '', { fin = true, masked = true } = {}): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const len = body.length;
+  const lengthBytes = len < 126 ? Buffer.from([len]) : len < 65536 ? Buffer.from([126, len >> 8, len & 0xff]) : (() => {
+    const b = Buffer.alloc(9);
+    b[0] = 127;
+    b.writeBigUInt64BE(BigInt(len), 1);
+    return b;
+  })();
+  lengthBytes[0] = (lengthBytes[0] as number) | (masked ? 0x80 : 0);
+  const mask = masked ? randomBytes(4) : Buffer.alloc(0);
+  const data = Buffer.from(body);
+  if (masked) for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) ^ (mask[i & 3] as number);
+  return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode]), lengthBytes, mask, data]);
+}
+
+/** Server frames, read as they come (unmasked; parsed with a tiny reader of our own). */
+interface ServerFrame {
+  opcode: number;
+  payload: Buffer;
+}
+
+interface Client {
+  socket: Socket;
+  /** The raw response head (up to the blank line). */
+  head(): Promise<string>;
+  /** The next server frame. */
+  next(): Promise<ServerFrame>;
+  /** The next text frame's JSON (skipping pings). */
+  message(): Promise<Record<string, unknown>>;
+  ended: Promise<void>;
+}
+
+function open(extra = '', key = randomBytes(16).toString('base64')): Client {
+  const socket = connect(port, '127.0.0.1');
+  let buffer = Buffer.alloc(0);
+  let headText: string | undefined;
+  let wake: () => void = () => undefined;
+  const ended = new Promise<void>((r) => socket.on('close', () => r()));
+  socket.on('data', (c: Buffer) => {
+    buffer = Buffer.concat([buffer, c]);
+    if (headText === undefined) {
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end >= 0) {
+        headText = buffer.subarray(0, end).toString('latin1');
+        buffer = buffer.subarray(end + 4);
+      }
+    }
+    wake();
+  });
+  socket.on('close', () => wake());
+  socket.on('error', () => undefined);
+  socket.write(
+    `GET /__porthole/socket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${port}\r\n${extra}\r\n`,
+  );
+  const until = (ok: () => boolean): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for the server')), WAIT_MS);
+      const check = (): void => {
+        wake = () => undefined;
+        if (ok()) {
+          clearTimeout(timer);
+          resolve();
+        } else if (socket.destroyed) {
+          clearTimeout(timer);
+          reject(new Error('the connection closed'));
+        } else {
+          wake = check;
+        }
+      };
+      check();
+    });
+  const parseFrame = (): ServerFrame | undefined => {
+    if (buffer.length < 2) return undefined;
+    let len = (buffer[1] as number) & 0x7f;
+    let off = 2;
+    if (len === 126) {
+      if (buffer.length < 4) return undefined;
+      len = buffer.readUInt16BE(2);
+      off = 4;
+    } else if (len === 127) {
+      if (buffer.length < 10) return undefined;
+      len = Number(buffer.readBigUInt64BE(2));
+      off = 10;
+    }
+    assert.equal((buffer[1] as number) & 0x80, 0, 'server frames are never masked');
+    if (buffer.length < off + len) return undefined;
+    const f = { opcode: (buffer[0] as number) & 0x0f, payload: buffer.subarray(off, off + len) };
+    buffer = buffer.subarray(off + len);
+    return f;
+  };
+  const client: Client = {
+    socket,
+    ended,
+    async head() {
+      await until(() => headText !== undefined);
+      return headText as string;
+    },
+    async next() {
+      await client.head();
+      let f: ServerFrame | undefined;
+      await until(() => (f = parseFrame()) !== undefined);
+      return f as unknown as ServerFrame;
+    },
+    async message() {
+      for (;;) {
+        const f = await client.next();
+        if (f.opcode === 0x1) return JSON.parse(f.payload.toString('utf8')) as Record<string, unknown>;
+        if (f.opcode === 0x8) throw new Error(`closed: ${f.payload.readUInt16BE(0)}`);
+      }
+    },
+  };
+  return client;
+}
+
+test('the opening handshake: 101 with the RFC 6455 accept key, then hello as a text frame', async () => {
+  // RFC 6455 §1.3's own example.
+  assert.equal(acceptKey('dGhlIHNhbXBsZSBub25jZQ=='), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  const c = open('', 'dGhlIHNhbXBsZSBub25jZQ==');
+  const head = await c.head();
+  assert.match(head, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  assert.match(head, /\r\nupgrade: websocket\r\n/i);
+  assert.match(head, /\r\nconnection: upgrade/i);
+  assert.match(head, /\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
+  assert.doesNotMatch(head, /content-length/i);
+  const hello = await c.message();
+  assert.equal(hello.type, 'hello');
+  assert.equal(hello.id, server.liveReload?.instanceId);
+  assert.equal(typeof hello.generation, 'number');
+  c.socket.destroy();
+});
+
+test('a file write arrives as an event frame; ping gets its pong; Close gets Close and the end', async () => {
+  const c = open();
+  const hello = await c.message();
+  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>y</p>\n');
+  const event = await c.message();
+  assert.deepEqual(event, { type: 'reload', generation: (hello.generation as number) + 1, paths: ['/index.html'] });
+  c.socket.write(frame(0x9, 'are you there'));
+  const pong = await c.next();
+  assert.equal(pong.opcode, 0xa);
+  assert.equal(pong.payload.toString(), 'are you there');
+  // A fragmented text message and unknown JSON are taken quietly.
+  c.socket.write(Buffer.concat([frame(0x1, '{"type":', { fin: false }), frame(0x0, '"nothing"}')]));
+  const code = Buffer.alloc(2);
+  code.writeUInt16BE(1000);
+  c.socket.write(frame(0x8, code));
+  const close = await c.next();
+  assert.equal(close.opcode, 0x8);
+  assert.equal(close.payload.readUInt16BE(0), 1000);
+  await c.ended;
+});
+
+test('navigate reaches WebSocket pages as a text frame; connectedPages and onPagesChanged count WebSocket channels', async () => {
+  const live = server.liveReload;
+  assert.ok(live);
+  const counts: number[] = [];
+  live.onPagesChanged = (n) => counts.push(n);
+  const before = live.connectedPages;
+  const a = open();
+  const b = open();
+  const hello = await a.message();
+  await b.message();
+  assert.equal(live.connectedPages, before + 2);
+  assert.equal(live.navigate('/sub/page.html?x=1'), before + 2);
+  for (const c of [a, b]) assert.deepEqual(await c.message(), { type: 'navigate', path: '/sub/page.html?x=1' });
+  // Not a change of the site: the next event's generation follows the hello's directly.
+  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>navigate</p>\n');
+  assert.deepEqual(await a.message(), { type: 'reload', generation: (hello.generation as number) + 1, paths: ['/index.html'] });
+  a.socket.destroy();
+  await a.ended;
+  for (let i = 0; i < 100 && live.connectedPages !== before + 1; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(live.connectedPages, before + 1);
+  b.socket.destroy();
+  await b.ended;
+  for (let i = 0; i < 100 && live.connectedPages !== before; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(live.connectedPages, before);
+  assert.deepEqual(counts.slice(0, 2), [before + 1, before + 2]);
+  assert.equal(counts.at(-1), before);
+  live.onPagesChanged = undefined;
+});
+
+test('protocol violations close with the code RFC 6455 names', async () => {
+  const cases: Array<[string, Buffer, number]> = [
+    ['an unmasked frame', frame(0x1, '{}', { masked: false }), 1002],
+    ['a reserved bit', Buffer.from([0xc1, 0x80, 0, 0, 0, 0]), 1002],
+    ['an unknown opcode', frame(0x3, ''), 1002],
+    ['a fragmented ping', frame(0x9, 'x', { fin: false }), 1002],
+    ['a continuation with no message', frame(0x0, 'x'), 1002],
+    ['text that is not UTF-8', frame(0x1, Buffer.from([0xff, 0xfe])), 1007],
+    ['a binary message', frame(0x2, Buffer.from([1, 2, 3])), 1003],
+    ['a message over the limit', frame(0x1, Buffer.alloc(70 * 1024, 0x20)), 1009],
+  ];
+  for (const [name, bytes, expected] of cases) {
+    const c = open();
+    await c.message();
+    c.socket.write(bytes);
+    const f = await c.next();
+    assert.equal(f.opcode, 0x8, name);
+    assert.equal(f.payload.readUInt16BE(0), expected, name);
+    await c.ended;
+  }
+});
+
+test('refusals: not a WebSocket request (426), another version (426), a bad key (400), a foreign Origin (403)', async () => {
+  const ask = async (lines: string): Promise<string> => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    socket.write(`GET /__porthole/socket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${lines}Connection: close\r\n\r\n`);
+    await closed;
+    return text;
+  };
+  const key = `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n`;
+  const plain = await ask('');
+  assert.match(plain, /^HTTP\/1\.1 426 /);
+  assert.match(plain, /\r\nsec-websocket-version: 13\r\n/i);
+  assert.match(await ask(`Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 8\r\n`), /^HTTP\/1\.1 426 /);
+  assert.match(await ask('Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n'), /^HTTP\/1\.1 400 /);
+  const evil = await ask(`Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 13\r\nOrigin: http://evil.example\r\n`);
+  assert.match(evil, /^HTTP\/1\.1 403 /);
+});
+
+test('forty channels at once all get the same event; close() ends them all with Going Away', async () => {
+  const other = new PreviewServer();
+  const address = await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false, debounceMs: 10 },
+    // Forty from one address: above the default per-address cap (32), which has its own test.
+    limits: { maxEventStreamsPerClient: 64 },
+  });
+  const saved = port;
+  port = address.port;
+  try {
+    const clients = Array.from({ length: 40 }, () => open());
+    for (const c of clients) assert.equal((await c.message()).type, 'hello');
+    other.liveReload?.notifyChanged([join(root, 'index.html')]);
+    for (const c of clients) assert.deepEqual((await c.message()).paths, ['/index.html']);
+    const closing = other.close();
+    for (const [i, c] of clients.entries()) {
+      const f = await c.next().catch((e: Error) => {
+        throw new Error(`client ${i}: ${e.message}`);
+      });
+      assert.equal(f.opcode, 0x8);
+      assert.equal(f.payload.readUInt16BE(0), 1001);
+      await c.ended;
+    }
+    await closing;
+  } finally {
+    port = saved;
+    await other.close();
+  }
+});
+
+test('FrameReader: frames split at every byte boundary still read whole', () => {
+  const bytes = Buffer.concat([frame(0x1, '{"a":1}'), frame(0x9, 'p'), frame(0x1, 'x'.repeat(300))]);
+  const reader = new FrameReader();
+  const events = [];
+  for (let i = 0; i < bytes.length; i++) events.push(...reader.push(bytes.subarray(i, i + 1)));
+  assert.deepEqual(
+    events.map((e) => e.kind),
+    ['text', 'ping', 'text'],
+  );
+});
