@@ -8,6 +8,13 @@
 
 /** URL paths under this prefix are Porthole's own endpoints (live reload), never files. */
 export const RESERVED_PREFIX = '/__porthole/';
+/**
+ * The query parameter that marks a page opened in the editor's preview (Simple Browser or the
+ * integrated browser): the page lives in an iframe of a webview there, and this parameter lets
+ * live reload inject that one document (`Sec-Fetch-Dest: iframe`) without injecting into the
+ * page's own iframes. Its value does not matter (`?__porthole_preview=1`).
+ */
+export const PREVIEW_QUERY_PARAMETER = '__porthole_preview';
 
 export interface Timeouts {
   /** A request head must arrive completely within this (408 and close). */

@@ -101,6 +101,18 @@ void test('Open Current File in Browser is in editor/title and explorer/context 
   }
 });
 
+void test('Open Preview to the Side is in editor/title for HTML files; Go Live there only with no folder open', () => {
+  const title = manifest.contributes.menus['editor/title'] ?? [];
+  assert.match(title.find((m) => m.command === COMMANDS.openPreview)?.when ?? '', /html/);
+  assert.match(title.find((m) => m.command === COMMANDS.start)?.when ?? '', /workspaceFolderCount == 0 .*html/);
+});
+
+void test('porthole.browser runs a program: user settings only (application scope), never a folder\'s', () => {
+  assert.equal(prop('browser').scope, 'application');
+  assert.equal(prop('browser').default, 'default');
+  assert.equal(prop('followEditor').default, false);
+});
+
 void test('the Porthole view container holds the Requests webview with clear and pause in its title', () => {
   const container = manifest.contributes.viewsContainers.activitybar.find((c) => c.id === VIEW_CONTAINER_ID);
   assert.ok(container);

@@ -122,6 +122,8 @@ export class LiveReload {
   private readonly pages: PageContext;
   /** Called with every event sent (tests, diagnostics). */
   onEvent: ((event: ReloadEvent) => void) | undefined;
+  /** Called with the number of connected pages whenever a page connects or goes away. */
+  onPagesChanged: ((connected: number) => void) | undefined;
 
   constructor(private readonly setup: LiveReloadSetup) {
     this.ignored = compileGlobs(setup.reload.ignore);
@@ -243,7 +245,29 @@ export class LiveReload {
     return this.phase === 'closed' ? undefined : clientTag(this.instanceId, this.generation);
   }
 
-  /** Ends every event stream, stops watching; idempotent. */
+  /** Pages connected now, over the WebSocket or the event stream (each open tab, preview or device is one). */
+  get connectedPages(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * Tells every connected page to go to `path` (an origin-form path such as `/about.html`,
+   * optionally with a query; RFC 9112 §3.2.1): a `navigate` event (data: {"path": …}). The page
+   * resolves it against its own origin, so each device stays on the host name it used. Not a
+   * change of the site: the generation is unchanged. Returns the number of pages told; a path that
+   * is not origin-form (no leading `/`, or `//`, a space, a control or non-ASCII character, `\`)
+   * is refused (0).
+   */
+  navigate(path: string): number {
+    // Printable ASCII (a URL's path and query are percent-encoded), no backslash, not `//host`.
+    if (this.phase !== 'running' || !/^\/(?!\/)[!-~]*$/.test(path) || path.includes('\\')) return 0;
+    const told = this.clients.size;
+    this.setup.diagnostic('debug', `live reload: navigate ${path} (${told} page${told === 1 ? '' : 's'})`);
+    this.broadcast((client) => client.send({ type: 'navigate', path }));
+    return told;
+  }
+
+  /** Ends every channel (WebSockets, event streams), stops watching; idempotent. */
   close(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
@@ -253,9 +277,11 @@ export class LiveReload {
     if (this.debounceTimer !== undefined) clearTimeout(this.debounceTimer);
     this.debounceTimer = undefined;
     this.stopHeartbeat();
+    const hadPages = this.clients.size > 0;
     for (const client of [...this.clients]) client.end();
     this.clients.clear();
     this.perAddress.clear();
+    if (hadPages) this.onPagesChanged?.(0);
     this.overlays.clear();
     this.pending.clear();
   }
@@ -357,11 +383,13 @@ export class LiveReload {
   }
 
   private broadcast(act: (client: ReloadChannel) => void): void {
+    const before = this.clients.size;
     for (const client of [...this.clients]) {
       if (!client.closed) act(client);
       if (client.closed) this.clients.delete(client);
     }
     if (this.clients.size === 0) this.stopHeartbeat();
+    if (this.clients.size !== before) this.onPagesChanged?.(this.clients.size);
   }
 
   // ---- endpoints -----------------------------------------------------------------------------
@@ -454,10 +482,11 @@ export class LiveReload {
     const address = ex.clientIp;
     this.clients.add(channel);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    this.onPagesChanged?.(this.clients.size);
     const previous = ex.cleanup;
     ex.cleanup = () => {
       previous?.();
-      this.clients.delete(channel);
+      if (this.clients.delete(channel)) this.onPagesChanged?.(this.clients.size);
       const left = (this.perAddress.get(address) ?? 1) - 1;
       if (left > 0) this.perAddress.set(address, left);
       else this.perAddress.delete(address);

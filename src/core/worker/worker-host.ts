@@ -16,6 +16,8 @@ export interface WorkerServerEvents {
   hostname: [ip: string, name: string];
   diagnostic: [level: DiagnosticLevel, message: string];
   exit: [error: Error | undefined];
+  /** Live reload: pages connected to the event stream (sent whenever the number changes). */
+  pages: [connected: number];
 }
 
 /** How long close() waits for the worker's own graceful stop before terminating it. */
@@ -26,6 +28,7 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
   private pendingListen: { resolve: (a: BoundAddress) => void; reject: (e: Error) => void } | undefined;
   private closing: Promise<void> | undefined;
   private exited = false;
+  private pages = 0;
 
   constructor(private readonly workerScript: string) {
     super();
@@ -60,6 +63,16 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
 
   notifyChanged(paths: readonly string[]): void {
     this.send({ type: 'changed', paths });
+  }
+
+  /** Live reload: every connected page goes to `path` (origin-form, e.g. `/about.html`). */
+  navigate(path: string): void {
+    this.send({ type: 'navigate', path });
+  }
+
+  /** Live reload: pages connected to the event stream, as the worker last reported (0 when stopped). */
+  get connectedPages(): number {
+    return this.exited ? 0 : this.pages;
   }
 
   close(): Promise<void> {
@@ -102,6 +115,10 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
         return;
       case 'diagnostic':
         this.emit('diagnostic', m.level, m.message);
+        return;
+      case 'pages':
+        this.pages = m.connected;
+        this.emit('pages', m.connected);
         return;
     }
   }

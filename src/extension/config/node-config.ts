@@ -9,6 +9,7 @@ import { DEFAULT_OPTIONS, OPTION_BOUNDS, allowedHostProblem, bindHostProblem, bo
 import type { ReconfigurableOptions, ServerOptionsInput } from '../../core';
 import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from '../reload/node-reload-config';
 import type { ReloadSettings } from '../reload/node-reload-config';
+import { browserChoice } from '../browser/node-browser';
 
 /** The settings section; every key below is `porthole.<key>`. */
 export const CONFIG_SECTION = 'porthole';
@@ -49,6 +50,10 @@ export interface PortholeConfig extends ReloadSettings {
   readonly proxyRewriteHost: boolean;
   /** Folders (folder-relative or absolute) whose changes reload pages too. */
   readonly reloadWatch: readonly string[];
+  /** `default`, `chrome`, `firefox`, `edge`, or a command line with `%URL%` (node-browser.ts). */
+  readonly browser: string;
+  /** Switching the editor to another HTML file of the served folder takes the connected pages there. */
+  readonly followEditor: boolean;
 }
 
 /** The setting keys (relative to `porthole.`) and the snapshot field each one fills. */
@@ -72,6 +77,8 @@ export const SETTING_KEYS = {
   proxy: 'proxy',
   proxyRewriteHost: 'proxyRewriteHost',
   reloadWatch: 'reload.watch',
+  browser: 'browser',
+  followEditor: 'followEditor',
   ...RELOAD_SETTING_KEYS,
 } as const satisfies Record<keyof PortholeConfig, string>;
 
@@ -96,6 +103,8 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   proxy: DEFAULT_OPTIONS.proxy.routes.map((r) => `${r.prefix}=${r.target}`),
   proxyRewriteHost: DEFAULT_OPTIONS.proxy.rewriteHost,
   reloadWatch: DEFAULT_OPTIONS.reload.watchPaths,
+  browser: 'default',
+  followEditor: false,
   ...DEFAULT_RELOAD_SETTINGS,
 };
 
@@ -219,9 +228,17 @@ export function readConfig(read: RawSettingReader): ConfigSnapshot {
     proxy: proxySetting(),
     proxyRewriteHost: bool('proxyRewriteHost', DEFAULT_CONFIG.proxyRewriteHost),
     reloadWatch: list('reloadWatch', (p) => (p === '' ? 'is empty: give a folder' : p.includes('\0') ? 'contains a NUL character' : undefined)),
+    browser: str('browser', DEFAULT_CONFIG.browser, browserProblem) || DEFAULT_CONFIG.browser,
+    followEditor: bool('followEditor', DEFAULT_CONFIG.followEditor),
     ...readReloadSettings(read, problems),
   };
   return { config, problems };
+}
+
+/** Why a `porthole.browser` value cannot name a program (browserChoice's rules); undefined when it can. */
+function browserProblem(value: string): string | undefined {
+  const choice = browserChoice(value, 'http://127.0.0.1/');
+  return choice.kind === 'invalid' ? 'is not "default", "chrome", "firefox", "edge" or a command line (an unclosed quote?)' : undefined;
 }
 
 /**
