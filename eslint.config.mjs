@@ -27,11 +27,13 @@ const CORE_ROOMS = {
   files: ['http', 'access', 'text'],
   log: ['http', 'access', 'text'],
   reload: ['files', 'http', 'access', 'text'],
+  proxy: ['reload', 'http', 'access', 'text'],
   // Strict validation of every option and the porthole.config.json file (used by the CLI, the
-  // extension and PreviewServer).
-  config: ['reload', 'http', 'access', 'text'],
-  server: ['config', 'reload', 'files', 'log', 'http', 'access', 'text'],
-  worker: ['server', 'config', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  // extension and PreviewServer); it checks proxy routes with the proxy room's own rule (one way:
+  // proxy never imports config) and header fields with http's grammar.
+  config: ['proxy', 'reload', 'http', 'access', 'text'],
+  server: ['config', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
+  worker: ['server', 'config', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
 };
 
 /**

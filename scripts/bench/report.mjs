@@ -107,7 +107,7 @@ export function evaluateTargets(report) {
 }
 
 const SERVER_TITLES = {
-  nginx: 'nginx', porthole: 'porthole', 'porthole-w2': 'porthole ×2 workers', 'porthole-thread': 'porthole (worker thread)',
+  nginx: 'nginx', porthole: 'porthole', 'porthole-baseline': 'porthole (baseline)', 'porthole-w2': 'porthole ×2 workers', 'porthole-thread': 'porthole (worker thread)',
   'http-server': 'http-server', sirv: 'sirv', 'live-server': 'live-server',
 };
 

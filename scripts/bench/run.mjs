@@ -40,7 +40,7 @@ const cacheDir = join(repo, '.cache/bench');
 const HELP = `usage: npm run bench [-- options]
   --quick            1 repetition of 1 s per workload (a short run)
   --only LIST        workloads, comma-separated: ${'ka-1,ka-50,ka-256,close-50,148k-50,100m-4,404-50,304-50,random-50,idle-10k'}
-  --servers LIST     servers, comma-separated: nginx,porthole,porthole-w2,porthole-thread,http-server,sirv,live-server
+  --servers LIST     servers, comma-separated: nginx,porthole,porthole-baseline (PORTHOLE_BENCH_BASELINE=DIR),porthole-proxy,porthole-w2,porthole-thread,http-server,sirv,live-server
   --reps N           repetitions of each wrk workload (default 3; 100m-4 uses min(N, 2))
   --duration S       seconds per wrk run (default 1)
   --idle-count N     connections for idle-10k (default 10000)
@@ -128,7 +128,7 @@ async function main() {
   mkdirSync(cacheDir, { recursive: true });
   const { root: docroot } = makeDocroot(DEFAULT_DOCROOT);
   tmpDir = mkdtempSync(join(os.tmpdir(), 'porthole-bench-'));
-  const ctx = { tmp: tmpDir, docroot };
+  const ctx = { tmp: tmpDir, docroot, ports: {} };
 
   const allDefs = makeServers(ctx);
   if (flags.servers) for (const n of flags.servers) if (!allDefs.some((d) => d.name === n)) throw new Error(`unknown server ${n}`);
@@ -146,6 +146,7 @@ async function main() {
     const s = await startServer(def, ctx);
     if (s.error) { servers.push({ def, name: def.name, status: 'n/a', reason: s.error }); log(`${def.name}: n/a (${s.error})`); continue; }
     servers.push({ def, name: def.name, status: 'up', version: def.version(), served: 0, ...s });
+    ctx.ports[def.name] = s.port;
     log(`${def.name}: pid ${s.pid}, http://${HOST}:${s.port}/`);
   }
   const up = () => servers.filter((s) => s.status === 'up' && !s.entry.done);

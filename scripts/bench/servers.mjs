@@ -79,11 +79,13 @@ function portholeHelp() {
 }
 
 /**
- * Every server the benchmark knows, in table order. `ctx`: { tmp, docroot }. Each definition:
+ * Every server the benchmark knows, in table order. `ctx`: { tmp, docroot, ports } (`ports`: the
+ * port of each server started so far, by name; porthole-proxy proxies to nginx's). Each definition:
  * { name, version(), unavailable() → reason or null, note, thread?, start(port, log) → spawn spec }.
  */
 export function makeServers(ctx) {
   const ph = portholeHelp();
+  const baseline = process.env.PORTHOLE_BENCH_BASELINE || undefined;
   const portholeArgs = (port, log, extra = []) => [
     join(repo, 'dist/cli.js'), ctx.docroot, '--port', String(port), '--host', HOST, '--log', log, '--quiet',
     // As users run it: live reload on (its watcher runs; wrk's requests are not navigations).
@@ -152,6 +154,32 @@ ${temps}
       unavailable: () => ph.missing || null,
       note: `CLI, 1 process, \`--log FILE --quiet\`, live reload on (its default)${ph.keepAlive ? ", '--keep-alive-timeout 75' (nginx's default)" : ""}`,
       start: (port, log) => ({ cmd: process.execPath, args: portholeArgs(port, log), log, stdoutIsLog: false }),
+    },
+    {
+      // Another build of Porthole (an older commit's checkout, built), measured in the same run:
+      // PORTHOLE_BENCH_BASELINE=/path/to/checkout npm run bench -- --servers nginx,porthole,porthole-baseline
+      name: 'porthole-baseline',
+      version: () => (baseline === undefined ? undefined : JSON.parse(readFileSync(join(baseline, 'package.json'), 'utf8')).version),
+      unavailable: () =>
+        baseline === undefined
+          ? 'set PORTHOLE_BENCH_BASELINE to another checkout of Porthole (built) to measure it beside this one'
+          : existsSync(join(baseline, 'dist/cli.js')) ? null : `${baseline}/dist/cli.js is missing (npm run build there)`,
+      note: `the CLI of ${baseline ?? 'another checkout'}, run exactly as porthole`,
+      start: (port, log) => ({
+        cmd: process.execPath,
+        args: [join(baseline ?? repo, 'dist/cli.js'), ...portholeArgs(port, log).slice(1)],
+        log,
+        stdoutIsLog: false,
+      }),
+    },
+    {
+      // The proxy's cost: every request goes through Porthole to the nginx above, so its row
+      // beside nginx's is "through Porthole" vs "straight to the back-end".
+      name: 'porthole-proxy',
+      version: portholeVersion,
+      unavailable: () => ph.missing || (ctx.ports?.nginx === undefined ? 'needs the nginx server running (its back-end)' : null),
+      note: 'CLI `--proxy /=http://127.0.0.1:<nginx above>`, otherwise as porthole: every request is passed to nginx and back',
+      start: (port, log) => ({ cmd: process.execPath, args: portholeArgs(port, log, ['--proxy', `/=http://${HOST}:${ctx.ports.nginx}`]), log, stdoutIsLog: false }),
     },
     {
       name: 'porthole-w2',

@@ -8,11 +8,13 @@ import { parseArgs } from 'node:util';
 import {
   CONFIG_FILE_NAME,
   DEFAULT_HOST,
+  DEFAULT_PROXY,
   DEFAULT_SPA_FILE,
   DERIVED_PORT_RANGE,
   DEFAULT_RELOAD,
   DEFAULT_TIMEOUTS,
   OPTION_BOUNDS,
+  parseProxySpec,
   checkServerOptions,
   parseHeaderArgument,
   showValue,
@@ -20,6 +22,7 @@ import {
   validateServerOptions,
   wholeNumberProblem,
   type OptionName,
+  type ProxyRoute,
   type RawServerOptions,
   type ServerOptionsInput,
 } from '../core';
@@ -51,6 +54,13 @@ Options:
                        (repeatable; always ignored: ${DEFAULT_RELOAD.ignore.join(', ')}, the log file)
   --reload-debounce MS wait for MS quiet milliseconds before pages follow changes
                        (default ${DEFAULT_RELOAD.debounceMs})
+  --watch PATH         also reload pages when files under PATH change (repeatable; a
+                       back-end's templates outside the root)
+  --proxy PREFIX=URL   pass requests under PREFIX to a back-end, e.g. /api=http://127.0.0.1:3000
+                       (repeatable; longest prefix wins; bodies, WebSockets and live reload
+                       in its HTML pages included)
+  --proxy-rewrite-host send the back-end its own host:port as Host (default: the browser's)
+  --proxy-timeout S    a back-end must start answering within S seconds (default ${DEFAULT_PROXY.responseTimeoutMs / 1000}; 504)
   --https              serve HTTPS with a self-signed certificate (kept in
                        ~/.cache/porthole; its fingerprint is printed)
   --cert FILE          serve HTTPS with this PEM certificate (e.g. from mkcert) ...
@@ -123,6 +133,9 @@ const FLAG_OF: Partial<Record<OptionName, string>> = {
   'reload.debounceMs': '--reload-debounce',
   'timeouts.idleMs': '--keep-alive-timeout',
   'timeouts.headersMs': '--header-timeout',
+  'reload.watchPaths': '--watch',
+  'proxy.routes': '--proxy',
+  'proxy.responseTimeoutMs': '--proxy-timeout',
 };
 
 /** Seconds as the timeout flags take them: digits with up to three decimals (`5`, `0.5`). */
@@ -165,6 +178,10 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         'no-reload': { type: 'boolean' },
         'reload-ignore': { type: 'string', multiple: true },
         'reload-debounce': { type: 'string' },
+        watch: { type: 'string', multiple: true },
+        proxy: { type: 'string', multiple: true },
+        'proxy-rewrite-host': { type: 'boolean' },
+        'proxy-timeout': { type: 'string' },
         https: { type: 'boolean' },
         cert: { type: 'string' },
         key: { type: 'string' },
@@ -210,6 +227,13 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   const headersMs = seconds('--header-timeout', values['header-timeout']);
   for (const [flag, value] of [['--cert', values.cert], ['--key', values.key]] as const) {
     if (value === '') refuse(flag, value, 'is empty: give the path of a PEM file');
+  }
+  const responseTimeoutMs = seconds('--proxy-timeout', values['proxy-timeout']);
+  const routes: ProxyRoute[] = [];
+  for (const spec of values.proxy ?? []) {
+    const route = parseProxySpec(spec);
+    if (typeof route === 'string') refuse('--proxy', spec, route);
+    else routes.push(route);
   }
   if ((values.cert === undefined) !== (values.key === undefined)) {
     problems.push('--cert and --key go together: give both PEM files');
@@ -260,6 +284,12 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
       enabled: values['no-reload'] === true ? false : undefined,
       ignore: values['reload-ignore'] === undefined ? undefined : [...DEFAULT_RELOAD.ignore, ...values['reload-ignore']],
       debounceMs: values['reload-debounce'],
+      watchPaths: values.watch === undefined ? undefined : values.watch.map((p) => (p === '' ? '' : resolve(cwd, p))),
+    },
+    proxy: {
+      routes: values.proxy === undefined ? undefined : routes,
+      rewriteHost: values['proxy-rewrite-host'] === true ? true : undefined,
+      responseTimeoutMs,
     },
     headers: Object.keys(headers).length === 0 ? undefined : [{ source: '**', headers }],
     crossOriginIsolation: values['cross-origin-isolation'] === true ? true : undefined,
@@ -270,13 +300,14 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   const shownText: Partial<Record<OptionName, string | undefined>> = {
     'timeouts.idleMs': values['keep-alive-timeout'],
     'timeouts.headersMs': values['header-timeout'],
+    'proxy.responseTimeoutMs': values['proxy-timeout'],
   };
   // --header, --cors-origin and --spa were checked above, in the flags' own words.
   const ownWords = new Set<string>(['headers', 'cors.origins', 'spa']);
   for (const p of checkServerOptions(raw)) {
     if (ownWords.has(p.option)) continue;
     const flag = FLAG_OF[p.option] ?? p.option;
-    if (p.option === 'timeouts.idleMs' || p.option === 'timeouts.headersMs') {
+    if (p.option === 'timeouts.idleMs' || p.option === 'timeouts.headersMs' || p.option === 'proxy.responseTimeoutMs') {
       const max = OPTION_BOUNDS.timeout.max / 1000;
       refuse(flag, shownText[p.option], `must be more than 0 and at most ${max} seconds`);
     } else {

@@ -168,6 +168,9 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
       );
     }
   }
+  // The effective routes and folders: the configuration file's too.
+  for (const route of effective.proxy.routes) lines.push(`Proxy: ${route.prefix} → ${route.target}`);
+  for (const folder of effective.reload.watchPaths) lines.push(`Watching also: ${folder}`);
   lines.push(...notes);
   if (effective.configFile && configFileIn(effective) !== undefined) lines.push(`Config: ${configFileIn(effective) ?? ''} (flags given here override it; edits apply at once)`);
   if (effective.logFile !== undefined) lines.push(`Log: ${effective.logFile}`);

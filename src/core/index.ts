@@ -21,6 +21,7 @@ export {
   spaFileProblem,
   type ConfigFile,
 } from './config/config-file';
+export { parseProxySpec, compileRoute, compileRoutes } from './proxy/proxy-routes';
 export { escapeForDisplay } from './text/display-text';
 export {
   OPTION_BOUNDS,

@@ -8,6 +8,13 @@
 
 /** URL paths under this prefix are Porthole's own endpoints (live reload), never files. */
 export const RESERVED_PREFIX = '/__porthole/';
+/**
+ * The query parameter that marks a page opened in the editor's preview (Simple Browser or the
+ * integrated browser): the page lives in an iframe of a webview there, and this parameter lets
+ * live reload inject that one document (`Sec-Fetch-Dest: iframe`) without injecting into the
+ * page's own iframes. Its value does not matter (`?__porthole_preview=1`).
+ */
+export const PREVIEW_QUERY_PARAMETER = '__porthole_preview';
 
 export interface Timeouts {
   /** A request head must arrive completely within this (408 and close). */
@@ -73,6 +80,32 @@ export interface ReloadOptions {
   readonly debounceMs: number;
   /** Watch the root with fs.watch; off when the host reports changes itself (the extension). */
   readonly watch: boolean;
+  /**
+   * Absolute folders outside the root whose changes reload pages too (a back-end's templates,
+   * `--watch`); watched whenever reload is enabled, also in the extension.
+   */
+  readonly watchPaths: readonly string[];
+}
+
+/** One proxied route: requests whose path is `prefix` or under it go to `target`. */
+export interface ProxyRoute {
+  /** A URL path starting with `/` (`/` alone proxies everything but Porthole's own endpoints). */
+  readonly prefix: string;
+  /** The back-end's origin, `http://host:port` or `https://…` (the path is sent unchanged). */
+  readonly target: string;
+}
+
+export interface ProxyOptions {
+  /** Longest prefix wins. Empty: no proxy. */
+  readonly routes: readonly ProxyRoute[];
+  /** Send the target's authority as `Host` (true) or keep the client's (false). */
+  readonly rewriteHost: boolean;
+  /** No TCP connection to the back-end within this → 504. */
+  readonly connectTimeoutMs: number;
+  /** No response head from the back-end within this after the request → 504. */
+  readonly responseTimeoutMs: number;
+  /** Request bodies streamed to the back-end beyond this get 413 (static routes: maxBodyBytes). */
+  readonly maxBodyBytes: number;
 }
 
 export interface ServerOptions {
@@ -134,6 +167,7 @@ export interface ServerOptions {
   readonly spa: string | undefined;
   /** Read `porthole.config.json` from the root (and follow its changes); false: ignore the file. */
   readonly configFile: boolean;
+  readonly proxy: ProxyOptions;
 }
 
 /** Headers sent with every answer for a path matching `source` (a glob relative to the root). */
@@ -210,6 +244,16 @@ export const DEFAULT_RELOAD: ReloadOptions = {
   ignore: ['.git/**', 'node_modules/**', '.vscode/**'],
   debounceMs: 100,
   watch: true,
+  watchPaths: [],
+};
+
+export const DEFAULT_PROXY: ProxyOptions = {
+  routes: [],
+  rewriteHost: false,
+  connectTimeoutMs: 5_000,
+  responseTimeoutMs: 30_000,
+  // Uploads to a back-end are the point of proxying them; still bounded (a runaway client).
+  maxBodyBytes: 100 * 1024 * 1024,
 };
 
 export const DEFAULT_CORS: CorsOptions = { enabled: false, origins: [] };
@@ -238,18 +282,20 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   cors: DEFAULT_CORS,
   spa: undefined,
   configFile: true,
+  proxy: DEFAULT_PROXY,
 };
 
 /** The SPA fallback file when `--spa` / `spa: true` names none. */
 export const DEFAULT_SPA_FILE = 'index.html';
 
 /** Options without a root: what a configuration file or a caller's overrides hold. */
-export type OptionLayer = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload' | 'cors' | 'limits'>> & {
+export type OptionLayer = Partial<Omit<ServerOptions, 'root' | 'timeouts' | 'reload' | 'cors' | 'limits' | 'proxy'>> & {
   readonly root?: string;
   readonly timeouts?: Partial<Timeouts>;
   readonly limits?: Partial<TransferLimits>;
   readonly reload?: Partial<ReloadOptions>;
   readonly cors?: Partial<CorsOptions>;
+  readonly proxy?: Partial<ProxyOptions>;
 };
 
 /**
@@ -270,8 +316,8 @@ function defined<T extends object>(layer: T | undefined): Partial<T> {
 }
 
 /**
- * Lays option layers over each other, later ones winning key by key (nested `timeouts`, `reload`
- * and `cors` key by key too; lists are replaced, except `headers`, whose rules add up, a later
+ * Lays option layers over each other, later ones winning key by key (nested `timeouts`, `limits`,
+ * `reload`, `cors` and `proxy` key by key too; lists are replaced, except `headers`, whose rules add up, a later
  * layer's winning for the same header name). A key whose value is `undefined` does not override.
  * Used as: configuration file, then CLI flags or editor settings.
  */
@@ -286,6 +332,7 @@ export function layerOptions(...layers: readonly (OptionLayer | undefined)[]): O
       limits: { ...out.limits, ...defined(layer.limits) },
       reload: { ...out.reload, ...defined(layer.reload) },
       cors: { ...out.cors, ...defined(layer.cors) },
+      proxy: { ...out.proxy, ...defined(layer.proxy) },
       headers: layer.headers === undefined ? out.headers : [...(out.headers ?? []), ...layer.headers],
     };
   }
@@ -303,6 +350,7 @@ export function resolveServerOptions(input: ServerOptionsInput): ServerOptions {
     limits: { ...DEFAULT_LIMITS, ...defined(input.limits) },
     reload: { ...DEFAULT_RELOAD, ...defined(input.reload) },
     cors: { ...DEFAULT_CORS, ...defined(input.cors) },
+    proxy: { ...DEFAULT_PROXY, ...defined(input.proxy) },
   };
 }
 

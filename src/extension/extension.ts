@@ -9,6 +9,7 @@ import { readFolderConfig } from './config/vscode-config';
 import { registerCommands } from './commands/vscode-commands';
 import { LiveReloadBridge } from './reload/vscode-live-reload';
 import { PortholeOutput } from './output/vscode-output';
+import { PageOpener } from './browser/vscode-browser';
 import { ServerManager } from './server/vscode-server-manager';
 import { Sharing } from './sharing/vscode-sharing';
 import { StatusBar } from './status/vscode-status-bar';
@@ -20,11 +21,13 @@ export function activate(context: vscode.ExtensionContext): void {
   manager = new ServerManager(context, output);
   const requests = new RequestsViewProvider(context.extensionUri, manager, readFolderConfig(undefined).config.maxEntries);
   const sharing = new Sharing(context, manager, output, requests);
+  const pages = new PageOpener(manager, output, context.logUri);
   context.subscriptions.push(
     output,
     manager,
     requests,
     sharing,
+    pages,
     new StatusBar(manager),
     new LiveReloadBridge(manager),
     vscode.window.registerWebviewViewProvider(RequestsViewProvider.viewId, requests),
@@ -37,7 +40,7 @@ export function activate(context: vscode.ExtensionContext): void {
         requests.setMaxEntries(readFolderConfig(undefined).config.maxEntries);
       }
     }),
-    ...registerCommands({ manager, output, requests, sharing }),
+    ...registerCommands({ manager, output, requests, sharing, pages }),
   );
   const { version } = context.extension.packageJSON as { version?: unknown };
   output.log('info', `Porthole ${String(version)} ready (Node ${process.version}).`);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE_NAME, ServerError, type ConfigFileChange } from '../../src/core';
 import { startServer, type Running } from './harness';
+import { startBackend } from '../fixtures/backend';
 import { fetchOnce, request, withTimeout } from './raw-client';
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -108,6 +109,11 @@ test('an invalid file fails the start with the file, the key and the reason', as
     // The schema lets these through; the strict checks every option passes (validate-options) do not.
     [{ allowedHosts: ['*.example'] }, 'allowedHosts', /"\*\.example" wildcards are not supported/],
     [{ host: '[::1]' }, 'host', /without brackets/],
+    [{ proxy: { routes: [{ prefix: 'api', target: 'http://127.0.0.1:1' }] } }, 'proxy.routes[0].prefix', /expected form/],
+    [{ proxy: { rewritehost: true } }, 'proxy.rewritehost', /did you mean "rewriteHost"/],
+    [{ reload: { watchPaths: [''] } }, 'reload.watchPaths[0]', /fewer than 1 character/],
+    // Schema-valid, refused by the proxy room's own rule (validate-options uses it).
+    [{ proxy: { routes: [{ prefix: '/b', target: 'http://127.0.0.1:1' }, { prefix: '/b/', target: 'http://127.0.0.1:2' }] } }, 'proxy.routes', /given twice/],
     ['{ "listing": false, }', '', /not valid JSON at line 1/],
     ['[1, 2]', '(the file)', /must be object/],
   ];
@@ -126,6 +132,34 @@ test('an invalid file fails the start with the file, the key and the reason', as
       },
       JSON.stringify(config),
     );
+  }
+});
+
+test('the file\'s proxy routes and watch folders reach the server; configured headers apply to proxied answers, the SPA fallback does not', async () => {
+  const backend = await startBackend();
+  try {
+    const root = await rootWith({
+      proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }], responseTimeoutMs: 2_000 },
+      reload: { watchPaths: ['../templates'] },
+      headers: [{ source: '**', headers: { 'X-From-File': 'yes' } }],
+      spa: true,
+    });
+    const s = await serve({ root });
+    assert.deepEqual(s.server.options.proxy.routes, [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }]);
+    assert.equal(s.server.options.proxy.responseTimeoutMs, 2_000);
+    assert.deepEqual(s.server.options.reload.watchPaths, [resolve(root, '../templates')], 'relative to the served folder');
+    const proxied = await fetchOnce(s.port, request('/api/status?code=201'));
+    assert.equal(proxied.status, 201);
+    assert.equal(proxied.body.toString(), 'status');
+    assert.equal(proxied.header('x-from-file'), 'yes', 'configured headers reach a proxied answer');
+    // A navigation to a path the back-end does not know gets the back-end's 404, never the SPA file.
+    const missing = await fetchOnce(s.port, request('/api/no-such-route', { headers: ['Sec-Fetch-Dest: document'] }));
+    assert.equal(missing.status, 404);
+    assert.doesNotMatch(missing.body.toString(), /index/);
+    const deep = await fetchOnce(s.port, request('/deep/link', { headers: ['Sec-Fetch-Dest: document'] }));
+    assert.equal(deep.status, 200, 'outside the route the SPA fallback still answers');
+  } finally {
+    await backend.close();
   }
 });
 

@@ -51,6 +51,31 @@ test('a navigation to a deep link gets index.html (200) with the live-reload cli
   assert.match(record?.note ?? '', /single-page app/);
 });
 
+test('the live-reload client is addressed relative to the deep link the browser is on, not to the fallback file', async () => {
+  const s = await serve({ spa: 'index.html' });
+  for (const [path, src] of [
+    ['/users/42', '../__porthole/client.js'],
+    ['/users/42/edit?tab=1', '../../__porthole/client.js'],
+    ['/deep', './__porthole/client.js'],
+  ] as const) {
+    const r = await fetchOnce(s.port, request(path, { headers: navigation }));
+    assert.equal(r.status, 200, path);
+    const found = /<script src="([^"]*)"[^>]*data-porthole-client/.exec(r.body.toString());
+    assert.equal(found?.[1], src, path);
+    // What the browser resolves it to is Porthole's own endpoint.
+    assert.equal(new URL(src, `http://127.0.0.1${path}`).pathname, '/__porthole/client.js', path);
+  }
+});
+
+test('the editor preview\'s document (an iframe marked __porthole_preview) gets the fallback too; the page\'s own iframes do not', async () => {
+  const s = await serve({ spa: 'index.html' });
+  const preview = await fetchOnce(s.port, request('/users/42?__porthole_preview=1', { headers: ['Sec-Fetch-Dest: iframe', 'Sec-Fetch-Mode: navigate'] }));
+  assert.equal(preview.status, 200);
+  assert.match(preview.body.toString(), /spa-index/);
+  const own = await fetchOnce(s.port, request('/users/42', { headers: ['Sec-Fetch-Dest: iframe', 'Sec-Fetch-Mode: navigate'] }));
+  assert.equal(own.status, 404);
+});
+
 test('without Fetch Metadata, Accept: text/html (outside fetch/XHR) is a navigation too', async () => {
   const s = await serve({ spa: 'index.html' });
   const r = await fetchOnce(s.port, request('/deep', { headers: ['Accept: text/html'] }));

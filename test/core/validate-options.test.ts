@@ -84,6 +84,23 @@ const INVALID: Array<[OptionName, RawServerOptions, string, RegExp]> = [
   ['reload.ignore', { root: ROOT, reload: { ignore: ['../outside/**'] } }, '"../outside/**"', /climbs out/],
   ['reload.ignore', { root: ROOT, reload: { ignore: [''] } }, '""', /is empty/],
   ['reload.ignore', { root: ROOT, reload: { ignore: ['a\u001bb'] } }, '"a\\x1bb"', /control character/],
+  // The proxy's options and the watch folders (merged from the proxy branch): known and checked here too.
+  ['reload.watchPaths', { root: ROOT, reload: { watchPaths: ['app/templates'] } }, '"app/templates"', /absolute path/],
+  ['reload.watchPaths', { root: ROOT, reload: { watchPaths: '/srv/views' } }, '"/srv/views"', /list of strings/],
+  ['proxy', { root: ROOT, proxy: 'http://127.0.0.1:3000' }, '"http://127.0.0.1:3000"', /must be an object/],
+  ['proxy.timeout' as OptionName, { root: ROOT, proxy: { timeout: 5 } }, '5', /is not an option/],
+  ['proxy.routes', { root: ROOT, proxy: { routes: '/api=http://x' as never } }, '"/api=http://x"', /list of \{prefix, target\} routes/],
+  ['proxy.routes', { root: ROOT, proxy: { routes: [{ prefix: 'api', target: 'http://127.0.0.1:3000' }] } }, '"api=http://127.0.0.1:3000"', /must be a URL path/],
+  ['proxy.routes', { root: ROOT, proxy: { routes: [{ prefix: '/a\u001b', target: 'http://127.0.0.1:3000' }] } }, '"/a\\x1b=http://127.0.0.1:3000"', /visible ASCII/],
+  ['proxy.routes', { root: ROOT, proxy: { routes: [{ prefix: '/__porthole/x', target: 'http://127.0.0.1:3000' }] } }, '"/__porthole/x=http://127.0.0.1:3000"', /Porthole's own/],
+  ['proxy.routes', { root: ROOT, proxy: { routes: [{ prefix: '/a', target: 'ftp://x' }] } }, '"/a=ftp://x"', /http:\/\/ or https:\/\//],
+  ['proxy.routes', { root: ROOT, proxy: { routes: [{ prefix: '/a', target: 'http://x/app' }] } }, '"/a=http://x/app"', /origin only/],
+  ['proxy.routes', { root: ROOT, proxy: { routes: [{ prefix: '/a', target: 'http://x' }, { prefix: '/a/', target: 'http://y' }] } }, '"/a/=http://y"', /given twice/],
+  ['proxy.routes', { root: ROOT, proxy: { routes: ['/a=http://x'] as never } }, '"/a=http://x"', /is not a route/],
+  ['proxy.rewriteHost', { root: ROOT, proxy: { rewriteHost: 'yes' as never } }, '"yes"', /true or false/],
+  ['proxy.connectTimeoutMs', { root: ROOT, proxy: { connectTimeoutMs: 0 } }, '0', /whole milliseconds from 1/],
+  ['proxy.responseTimeoutMs', { root: ROOT, proxy: { responseTimeoutMs: '30s' as never } }, '"30s"', /whole milliseconds/],
+  ['proxy.maxBodyBytes', { root: ROOT, proxy: { maxBodyBytes: -1 } }, '-1', /whole number/],
   ['reload.debounceMs', { root: ROOT, reload: { debounceMs: 10_001 } }, '10001', /from 0 to 10000/],
 ];
 
@@ -130,6 +147,14 @@ void test('valid spellings pass, and decimal text becomes numbers', () => {
   }
   // Absent options are left to their defaults, not set to undefined.
   assert.deepEqual(Object.keys(validateServerOptions({ root: ROOT, logFile: undefined })), ['root']);
+  // The proxy's options: routes kept as given, timeouts as decimal text become numbers.
+  const proxied = validateServerOptions({
+    root: ROOT,
+    reload: { watchPaths: ['/srv/app/templates'] },
+    proxy: { routes: [{ prefix: '/api', target: 'http://127.0.0.1:3000' }, { prefix: '/', target: 'https://localhost:5000' }], rewriteHost: true, responseTimeoutMs: '2500' },
+  });
+  assert.deepEqual(proxied.proxy, { routes: [{ prefix: '/api', target: 'http://127.0.0.1:3000' }, { prefix: '/', target: 'https://localhost:5000' }], rewriteHost: true, responseTimeoutMs: 2500 });
+  assert.deepEqual(proxied.reload?.watchPaths, ['/srv/app/templates']);
 });
 
 void test('CIDR: a typo never widens the range; the filter matches what the text says', () => {

@@ -43,6 +43,9 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['reload.ignore', ['!keep'], /^porthole\.reload\.ignore: "!keep" negation/],
   ['reload.ignore', 'dist/**', /^porthole\.reload\.ignore: "dist\/\*\*" must be a list of glob patterns/],
   ['reload.debounceMs', 10_001, /^porthole\.reload\.debounceMs: 10001 must be a whole number from 0 to 10000/],
+  ['browser', 'chrome "--incognito', /^porthole\.browser: "chrome "--incognito" is not "default", "chrome", "firefox", "edge" or a command line/],
+  ['browser', 7, /^porthole\.browser: 7 must be a string/],
+  ['followEditor', 'yes', /^porthole\.followEditor: "yes" must be true or false/],
   // A value with terminal or bidi controls is shown escaped in the message.
   ['allowedHosts', ['evil\u202e\u001b[2J'], /^porthole\.allowedHosts: "evil\\u202e\\x1b\[2J" /],
 ];
@@ -68,6 +71,8 @@ class FakeServer extends EventEmitter implements ServerHandle {
   allowHost(_name: string): void {}
   setOverlay(_path: string, _text: string | undefined): void {}
   notifyChanged(_paths: readonly string[]): void {}
+  navigate(_path: string): void {}
+  connectedPages = 0;
 }
 
 function setup() {

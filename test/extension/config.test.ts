@@ -68,6 +68,34 @@ void test('server options: folder-relative root, default log file in the log fol
   assert.equal(resolveLogFile({ ...DEFAULT_CONFIG, logFile: 'logs/req.log' }, folder), path.join(folder.folderPath, 'logs', 'req.log'));
 });
 
+void test('porthole.proxy: an object, strings or {path, target} objects; each bad route refused with its reason (any problem stops the start)', () => {
+  const asObject = from({ proxy: { '/api': 'http://127.0.0.1:3000', '/ws/': 'http://127.0.0.1:4000' }, proxyRewriteHost: true, 'reload.watch': ['../app/templates'] });
+  assert.deepEqual(asObject.problems, []);
+  assert.deepEqual(asObject.config.proxy, ['/api=http://127.0.0.1:3000', '/ws/=http://127.0.0.1:4000']);
+  const options = toServerOptions(asObject.config, folder);
+  assert.deepEqual(options.proxy, {
+    routes: [
+      { prefix: '/api', target: 'http://127.0.0.1:3000' },
+      { prefix: '/ws/', target: 'http://127.0.0.1:4000' },
+    ],
+    rewriteHost: true,
+  });
+  assert.deepEqual(options.reload?.watchPaths, [path.resolve('/work/app/templates')]);
+
+  const asList = from({ proxy: ['/=http://127.0.0.1:5000', { path: '/api', target: 'http://127.0.0.1:3000' }, 'api=http://x', { path: '/a', target: 'ftp://x' }, 7] });
+  assert.deepEqual(asList.config.proxy, ['/=http://127.0.0.1:5000', '/api=http://127.0.0.1:3000']);
+  assert.equal(asList.problems.length, 3);
+  assert.match(asList.problems[0] ?? '', /porthole\.proxy: "api=http:\/\/x" proxy prefix "api" must be a URL path/);
+  assert.match(asList.problems[1] ?? '', /must be http:\/\/ or https:\/\//);
+  assert.match(asList.problems[2] ?? '', /is not a route/);
+  const twice = from({ proxy: ['/api=http://127.0.0.1:3000', '/api/=http://127.0.0.1:4000'] });
+  assert.equal(twice.problems.length, 1);
+  assert.match(twice.problems[0] ?? '', /porthole\.proxy: "\/api\/=http:\/\/127\.0\.0\.1:4000" gives the prefix "\/api" a second time/);
+
+  assert.equal(needsRestart(DEFAULT_CONFIG, asObject.config), true);
+  assert.deepEqual(changedKeys(DEFAULT_CONFIG, asObject.config), ['porthole.proxy', 'porthole.proxyRewriteHost', 'porthole.reload.watch']);
+});
+
 void test('porthole.crossSiteLoads reaches the server options and applies without a restart', () => {
   assert.equal(DEFAULT_CONFIG.crossSiteLoads, false);
   const { config, problems } = from({ crossSiteLoads: true });

@@ -53,3 +53,14 @@ void test('file URLs: encoded segments, only inside the root', () => {
   // A name that merely starts with two dots is inside the root.
   assert.equal(fileUrl('http://127.0.0.1:8000/', '/site', '/site/..notes.html'), 'http://127.0.0.1:8000/..notes.html');
 });
+
+void test('a proxied request line shows the back-end’s status and time apart from Porthole’s', () => {
+  assert.equal(
+    formatRequestLine(record({ status: 502, upstream: { target: 'http://127.0.0.1:3000', status: 0, ms: 2 } })),
+    '14:03:07.123 127.0.0.1 GET /index.html 502 1.2 KB 3 ms (back-end - in 2 ms)',
+  );
+  assert.equal(
+    formatRequestLine(record({ upstream: { target: 'http://127.0.0.1:3000', status: 201, ms: 1250 } })),
+    '14:03:07.123 127.0.0.1 GET /index.html 200 1.2 KB 3 ms (back-end 201 in 1.25 s)',
+  );
+});

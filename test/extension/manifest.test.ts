@@ -50,6 +50,11 @@ void test('the settings defaults are the core\'s own DEFAULT_OPTIONS', () => {
   assert.equal(prop('reload.debounceMs').default, 100);
   assert.equal(prop('reload.debounceMs').minimum, MIN_RELOAD_DEBOUNCE_MS);
   assert.equal(prop('reload.debounceMs').maximum, MAX_RELOAD_DEBOUNCE_MS);
+  // The proxy: no routes, the client's Host kept; no folders watched besides the root.
+  assert.deepEqual(prop('proxy').default, []);
+  assert.equal(DEFAULT_OPTIONS.proxy.routes.length, 0);
+  assert.equal(prop('proxyRewriteHost').default, DEFAULT_OPTIONS.proxy.rewriteHost);
+  assert.deepEqual(prop('reload.watch').default, DEFAULT_OPTIONS.reload.watchPaths);
   // `reload.on` is the extension's own (the core takes overlays whenever the host sends them).
   assert.equal(prop('reload.on').default, DEFAULT_RELOAD_ON);
   assert.deepEqual(prop('reload.on').enum, RELOAD_TRIGGERS);
@@ -92,7 +97,7 @@ void test('every setting has a markdownDescription and a scope; folder-specific 
     assert.ok(p.markdownDescription && p.markdownDescription.length > 20, `${key} markdownDescription`);
     assert.ok(p.scope, `${key} scope`);
   }
-  for (const key of ['root', 'port', 'host', 'listing', 'dotfiles', 'followSymlinks', 'crossSiteLoads', 'log.file', 'reload.enabled', 'reload.on', 'reload.ignore', 'reload.debounceMs', 'allowedHosts', 'allowedClients', 'https.cert', 'https.key', 'https.selfSigned']) {
+  for (const key of ['root', 'port', 'host', 'listing', 'dotfiles', 'followSymlinks', 'crossSiteLoads', 'log.file', 'reload.enabled', 'reload.on', 'reload.ignore', 'reload.debounceMs', 'allowedHosts', 'allowedClients', 'https.cert', 'https.key', 'https.selfSigned', 'proxy', 'proxyRewriteHost', 'reload.watch']) {
     assert.equal(prop(key).scope, 'resource', key);
   }
 });
@@ -116,6 +121,18 @@ void test('Open Current File in Browser is in editor/title and explorer/context 
     assert.ok(entry, menu);
     assert.match(entry.when ?? '', /html/);
   }
+});
+
+void test('Open Preview to the Side is in editor/title for HTML files; Go Live there only with no folder open', () => {
+  const title = manifest.contributes.menus['editor/title'] ?? [];
+  assert.match(title.find((m) => m.command === COMMANDS.openPreview)?.when ?? '', /html/);
+  assert.match(title.find((m) => m.command === COMMANDS.start)?.when ?? '', /workspaceFolderCount == 0 .*html/);
+});
+
+void test('porthole.browser runs a program: user settings only (application scope), never a folder\'s', () => {
+  assert.equal(prop('browser').scope, 'application');
+  assert.equal(prop('browser').default, 'default');
+  assert.equal(prop('followEditor').default, false);
 });
 
 void test('the Porthole view container holds the Requests webview with clear and pause in its title', () => {

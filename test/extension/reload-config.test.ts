@@ -40,8 +40,8 @@ void test('invalid reload settings are problems with the value and the reason', 
 void test('the server gets the reload options with its own watcher off (the extension watches)', () => {
   const folder = { folderPath: path.resolve('/work/site'), folderName: 'site', logDir: path.resolve('/logs') };
   const options = toServerOptions({ ...DEFAULT_CONFIG, reloadIgnore: ['dist/**'], reloadDebounceMs: 250 }, folder);
-  assert.deepEqual(options.reload, { enabled: true, ignore: ['dist/**'], debounceMs: 250, watch: false });
-  assert.deepEqual(toReloadOptions(DEFAULT_RELOAD_SETTINGS), { ...DEFAULT_RELOAD, ignore: [...DEFAULT_RELOAD.ignore], watch: false });
+  assert.deepEqual(options.reload, { enabled: true, ignore: ['dist/**'], debounceMs: 250, watch: false, watchPaths: [] });
+  assert.deepEqual(toReloadOptions(DEFAULT_RELOAD_SETTINGS), { ...DEFAULT_RELOAD, ignore: [...DEFAULT_RELOAD.ignore], watch: false, watchPaths: [] });
 });
 
 void test('reload.enabled, ignore and debounceMs restart the server; reload.on does not', () => {

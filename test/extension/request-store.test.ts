@@ -77,3 +77,12 @@ void test('messages from the webview are narrowed', () => {
   assert.equal(isViewToHost({ type: 'eval' }), false);
   assert.equal(isViewToHost(null), false);
 });
+
+void test('a proxied request’s details name the back-end, its status and its time', () => {
+  const store = new RequestStore(10);
+  const [item] = store.add('site', [record({ upstream: { target: 'http://127.0.0.1:3000', status: 0, ms: 30_000 } })]);
+  const timing = toDetails(item!).timing;
+  assert.ok(timing.some(([k, v]) => k === 'Back-end' && v === 'http://127.0.0.1:3000'));
+  assert.ok(timing.some(([k, v]) => k === 'Back-end status' && v === 'no answer'));
+  assert.ok(timing.some(([k, v]) => k === 'Back-end time' && v === '30.00 s'));
+});

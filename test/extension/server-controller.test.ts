@@ -37,6 +37,11 @@ class FakeServer extends EventEmitter implements ServerHandle {
   notifyChanged(paths: readonly string[]): void {
     this.changed.push([...paths]);
   }
+  connectedPages = 0;
+  navigated: string[] = [];
+  navigate(path: string): void {
+    this.navigated.push(path);
+  }
   succeed(port = 8000, requestedPort?: number): void {
     this.settle?.resolve({ host: '127.0.0.1', port, url: `http://127.0.0.1:${port}/`, requestedPort });
   }
@@ -184,5 +189,25 @@ void test('live reload: overlays and changes reach the server only while it runs
   controller.setOverlay('/site/a.html', undefined);
   assert.deepEqual(servers[0]!.overlays, [['/site/a.html', 'typed']]);
   assert.deepEqual(servers[0]!.changed, [['/site/b.css']]);
-  assert.deepEqual(servers[0]!.options?.reload, { enabled: true, ignore: ['.git/**', 'node_modules/**', '.vscode/**'], debounceMs: 100, watch: false });
+  assert.deepEqual(servers[0]!.options?.reload, { enabled: true, ignore: ['.git/**', 'node_modules/**', '.vscode/**'], debounceMs: 100, watch: false, watchPaths: [] });
+});
+
+void test('navigate: sent only while running with a page connected; the count is 0 otherwise', async () => {
+  const { controller, servers } = setup();
+  assert.equal(controller.navigate('/a.html'), 0);
+  const started = controller.start(DEFAULT_CONFIG);
+  await tick();
+  servers[0]!.connectedPages = 2;
+  assert.equal(controller.connectedPages, 0, 'starting: no pages yet');
+  servers[0]!.succeed();
+  await started;
+  assert.equal(controller.connectedPages, 2);
+  assert.equal(controller.navigate('/b.html'), 2);
+  servers[0]!.connectedPages = 0;
+  assert.equal(controller.navigate('/c.html'), 0);
+  await controller.stop();
+  servers[0]!.connectedPages = 3;
+  assert.equal(controller.connectedPages, 0);
+  assert.equal(controller.navigate('/d.html'), 0);
+  assert.deepEqual(servers[0]!.navigated, ['/b.html']);
 });

@@ -222,6 +222,8 @@ class Fake extends EventEmitter implements ServerHandle {
   }
   setOverlay(): void {}
   notifyChanged(): void {}
+  navigate(): void {}
+  connectedPages = 0;
 }
 
 void test('controller: a failing HTTPS preparation fails the start loudly; live settings reach the running server', async () => {

@@ -435,14 +435,14 @@ export function screenshotter(page, dir) {
  * workbench reports the end through window.codeAutomationExit(code) and the host's console
  * through window.codeAutomationLog(type, args) (printf-style args, given to `onLog` unformatted;
  * the default prints them formatted). Opens `workspace` (a folder) or `workspaceFile` (a
- * .code-workspace, multi-root).
+ * .code-workspace, multi-root), or with `emptyWindow` no folder at all (a window of loose files).
  * Resolves { code (0 = passed), timedOut, durationMs } after at most `timeout` ms (then code 1).
  * @param {{ manifest?: Manifest, extensionDevelopmentPath: string, extensionTestsPath: string, workspace?: string,
- *   workspaceFile?: string, portRange?: { from?: number, to?: number }, timeout?: number, screenshot?: string,
+ *   workspaceFile?: string, emptyWindow?: boolean, portRange?: { from?: number, to?: number }, timeout?: number, screenshot?: string,
  *   onLog?: (type: string, args: unknown[]) => void }} options
  * @returns {Promise<{ code: number, timedOut: boolean, durationMs: number }>}
  */
-export async function runExtensionTests({ manifest = ensureSetup(), extensionDevelopmentPath, extensionTestsPath, workspace, workspaceFile, portRange, timeout = 300_000, screenshot, onLog }) {
+export async function runExtensionTests({ manifest = ensureSetup(), extensionDevelopmentPath, extensionTestsPath, workspace, workspaceFile, emptyWindow = false, portRange, timeout = 300_000, screenshot, onLog }) {
   const t0 = Date.now();
   const log = (type, args) => {
     if (HOST_NOISE.test(format(...args))) return;
@@ -470,7 +470,8 @@ export async function runExtensionTests({ manifest = ensureSetup(), extensionDev
       ['extensionDevelopmentPath', remote(extensionDevelopmentPath)],
       ['extensionTestsPath', remote(extensionTestsPath)],
     ];
-    const target = workspaceFile ? `${server.url}?workspace=${encodeURIComponent(workspaceFile)}` : server.workbenchUrl;
+    // `ew=true`: code-server's empty window (no folder, whatever it opened last).
+    const target = emptyWindow ? `${server.url}?ew=true` : workspaceFile ? `${server.url}?workspace=${encodeURIComponent(workspaceFile)}` : server.workbenchUrl;
     await page.goto(`${target}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
     let timer;
     const code = await Promise.race([

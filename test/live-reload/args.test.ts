@@ -1,17 +1,18 @@
-/** The live-reload CLI flags: --no-reload, --reload-ignore (repeatable, added to the defaults), --reload-debounce; absent flags leave the option unset. */
+/** The live-reload CLI flags: --no-reload, --reload-ignore (repeatable, added to the defaults), --reload-debounce, --watch; absent flags leave the option unset. */
+import { resolve } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCliArgs } from '../../src/cli/args';
 import { DEFAULT_RELOAD } from '../../src/core/options';
 
-function reloadOf(argv: string[]): unknown {
+function reloadOf(argv: string[]): { watchPaths?: readonly string[] } | undefined {
   const parsed = parseCliArgs(argv, '/tmp');
   assert.equal(parsed.kind, 'run');
   return parsed.kind === 'run' ? parsed.options.server.reload : undefined;
 }
 
 test('defaults: no flag sets anything, so porthole.config.json (then the default) decides', () => {
-  assert.deepEqual(reloadOf([]), { enabled: undefined, ignore: undefined, debounceMs: undefined });
+  assert.deepEqual(reloadOf([]), { enabled: undefined, ignore: undefined, debounceMs: undefined, watchPaths: undefined });
 });
 
 test('--no-reload, --reload-ignore (repeatable), --reload-debounce', () => {
@@ -19,7 +20,12 @@ test('--no-reload, --reload-ignore (repeatable), --reload-debounce', () => {
     enabled: false,
     ignore: [...DEFAULT_RELOAD.ignore, 'dist/**', '*.map'],
     debounceMs: 0,
+    watchPaths: undefined,
   });
+});
+
+test('--watch PATH (repeatable) adds folders, resolved against the working folder', () => {
+  assert.deepEqual(reloadOf(['--watch', '../app/templates', '--watch', '/srv/views'])?.watchPaths, [resolve('/tmp', '../app/templates'), resolve('/srv/views')]);
 });
 
 test('a bad debounce is an error in plain words', () => {

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { injectClientTag, isNavigationRequest } from '../../src/core/reload/live-reload-inject';
+import { injectClientTag, isNavigationRequest, isPreviewTarget } from '../../src/core/reload/live-reload-inject';
+import { clientSrc } from '../../src/core/reload/live-reload-pages';
 import { compileGlobs } from '../../src/core/reload/live-reload-glob';
 import { isEditorTempFile } from '../../src/core/reload/live-reload-temp-files';
 import type { HeaderList } from '../../src/core/http/request-record';
@@ -173,6 +174,25 @@ test('navigation without Fetch Metadata: Accept text/html and not a fetch/XHR', 
   assert.equal(isNavigationRequest(h(['accept', 'text/html'], ['sec-fetch-mode', 'navigate'])), true);
 });
 
+test('the editor preview: a frame navigation whose target carries the preview marker is a navigation', () => {
+  const h = (...pairs: [string, string][]): HeaderList => pairs;
+  const frame = h(['sec-fetch-dest', 'iframe'], ['sec-fetch-mode', 'navigate'], ['accept', 'text/html']);
+  assert.equal(isNavigationRequest(frame, '/page.html?__porthole_preview=1'), true);
+  assert.equal(isNavigationRequest(frame, '/page.html?a=b&__porthole_preview'), true);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'frame']), '/?x=1&__porthole_preview=1#top'), true);
+  // The page's own iframes, and look-alikes, are not.
+  assert.equal(isNavigationRequest(frame, '/page.html'), false);
+  assert.equal(isNavigationRequest(frame), false);
+  assert.equal(isNavigationRequest(frame, '/page.html?x__porthole_preview=1'), false);
+  assert.equal(isNavigationRequest(frame, '/page.html?__porthole_previewx=1'), false);
+  assert.equal(isNavigationRequest(frame, '/__porthole_preview'), false);
+  // The marker never turns a fetch or a script into a page.
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'empty'], ['accept', 'text/html']), '/p.html?__porthole_preview=1'), false);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'script']), '/p.js?__porthole_preview=1'), false);
+  assert.equal(isPreviewTarget('/?__porthole_preview'), true);
+  assert.equal(isPreviewTarget('/'), false);
+});
+
 test('ignore globs', () => {
   const m = compileGlobs(['.git/**', 'node_modules/**', '*.map', 'build/tmp/*.html', '**/cache/**', '/only-top.txt', '']);
   const yes = ['.git', '.git/HEAD', '.git/refs/heads/main', 'node_modules/x/index.js', 'a.map', 'deep/er/b.map',
@@ -187,6 +207,21 @@ test('ignore globs', () => {
   assert.equal(compileGlobs(['docs/?.md'])('docs/a.md'), true);
   assert.equal(compileGlobs(['docs/?.md'])('docs/ab.md'), false);
   assert.equal(compileGlobs(['a+b (1).html'])('a+b (1).html'), true);
+});
+
+test('the client\'s src is relative to the page (one ../ per directory), so it loads under a proxy\'s path prefix; <base href> pages get the absolute one', () => {
+  const page = Buffer.from('<html><head></head><body></body></html>');
+  assert.equal(clientSrc('/', page), './__porthole/client.js');
+  assert.equal(clientSrc('/index.html?__porthole_preview=1', page), './__porthole/client.js');
+  assert.equal(clientSrc('/docs/', page), '../__porthole/client.js');
+  assert.equal(clientSrc('/a/b/page.html?x=/y/z', page), '../../__porthole/client.js');
+  // What a browser makes of it, directly and behind code-server's /proxy/<port>/ (which strips the prefix).
+  for (const [pagePath, proxied] of [['/a/b/page.html', '/proxy/8123/a/b/page.html'], ['/', '/proxy/8123/']] as const) {
+    const src = clientSrc(pagePath, page);
+    assert.equal(new URL(src, `http://127.0.0.1:8123${pagePath}`).pathname, '/__porthole/client.js');
+    assert.equal(new URL(src, `http://127.0.0.1:9000${proxied}`).pathname, '/proxy/8123/__porthole/client.js');
+  }
+  assert.equal(clientSrc('/a/b/page.html', Buffer.from('<head><BASE target=_top href="/x/"></head>')), '/__porthole/client.js');
 });
 
 test("editors' temporary files by name, and names that only look alike", () => {

@@ -87,15 +87,15 @@ function openStream(extra = ''): Stream {
   };
 }
 
-const TAG = /<script src="\/__porthole\/client\.js" data-porthole-client data-porthole-instance="([0-9a-f-]{36})" data-porthole-generation="(\d+)"><\/script>/;
+const TAG = /<script src="((?:\.\/|(?:\.\.\/)+)__porthole\/client\.js)" data-porthole-client data-porthole-instance="([0-9a-f-]{36})" data-porthole-generation="(\d+)"><\/script>/;
 
 /** The client tag in an injected body: it must be clientTag(this server's instance, a generation). */
 function servedAt(body: Buffer): { tag: string; generation: number } {
   const m = TAG.exec(body.toString('utf8'));
   assert.ok(m, `no client tag in ${body.toString('utf8')}`);
-  const generation = Number(m[2]);
-  assert.equal(m[1], server.liveReload?.instanceId);
-  assert.equal(m[0], clientTag(m[1] ?? '', generation));
+  const generation = Number(m[3]);
+  assert.equal(m[2], server.liveReload?.instanceId);
+  assert.equal(m[0], clientTag(m[2] ?? '', generation, m[1]));
   return { tag: m[0], generation };
 }
 
@@ -457,6 +457,48 @@ test('overlays: the editor text is served (injected for navigations) and counts 
   assert.deepEqual(back.body, await readFile(join(root, 'page.html')));
 });
 
+test('the editor preview\'s document (iframe + marker) is injected; the page\'s own iframes are not', async () => {
+  const IFRAME = 'Sec-Fetch-Dest: iframe\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
+  const text = await readFile(join(root, 'page.html'), 'utf8');
+  const preview = await request('/page.html?__porthole_preview=1', IFRAME);
+  assert.equal(preview.status, 200);
+  assert.equal(preview.body.toString('utf8'), injected(text, preview.body));
+  const own = await request('/page.html', IFRAME);
+  assert.deepEqual(own.body, await readFile(join(root, 'page.html')));
+  // Folder index through the preview too.
+  const index = await request('/?__porthole_preview=1', IFRAME);
+  assert.equal(index.body.toString('utf8'), injected(PAGE, index.body));
+});
+
+test('navigate: every connected page is told the path; the count of connected pages follows', async () => {
+  const live = server.liveReload;
+  assert.ok(live);
+  const counts: number[] = [];
+  live.onPagesChanged = (n) => counts.push(n);
+  const before = live.connectedPages;
+  const a = openStream();
+  const b = openStream();
+  await a.waitFor('event: hello\n');
+  await b.waitFor('event: hello\n');
+  assert.equal(live.connectedPages, before + 2);
+  assert.equal(live.navigate('/css/../page.html?x=1'), before + 2);
+  for (const s of [a, b]) await s.waitFor('event: navigate\ndata: {"path":"/css/../page.html?x=1"}\n\n');
+  // Not origin-form: refused, nothing sent.
+  for (const bad of ['http://evil.example/', '//evil.example/', 'page.html', '/a\nb', '/a b', '']) assert.equal(live.navigate(bad), 0, bad);
+  const gone = new Promise<void>((r) => a.socket.on('close', () => r()));
+  a.socket.destroy();
+  await gone;
+  for (let i = 0; i < 100 && live.connectedPages !== before + 1; i++) await sleep(20);
+  assert.equal(live.connectedPages, before + 1);
+  b.socket.destroy();
+  for (let i = 0; i < 100 && live.connectedPages !== before; i++) await sleep(20);
+  assert.equal(live.connectedPages, before);
+  assert.deepEqual(counts.slice(0, 2), [before + 1, before + 2]);
+  assert.equal(counts.at(-1), before);
+  assert.ok(!b.text().includes('evil'), 'a refused path is never sent');
+  live.onPagesChanged = undefined;
+});
+
 test('with reload off nothing is injected and the endpoints are not there', async () => {
   await onAnotherServer({ enabled: false }, async (off) => {
     assert.equal(off.liveReload, undefined);
@@ -486,7 +528,8 @@ test("a page's CSP meta is rewritten to admit our tag (by its nonce) and our soc
   const a = await request('/csp.html', NAV);
   const text = a.body.toString('utf8');
   assert.equal(Number(a.headers.get('content-length')), a.body.length);
-  const nonce = /<script src="\/__porthole\/client\.js" nonce="([A-Za-z0-9+/=]+)" data-porthole-client /.exec(text)?.[1];
+  // The src is relative to the page (clientSrc): ./ at the root.
+  const nonce = /<script src="\.\/__porthole\/client\.js" nonce="([A-Za-z0-9+/=]+)" data-porthole-client /.exec(text)?.[1];
   assert.ok(nonce, text);
   const content = /<meta http-equiv="content-security-policy" (content="[^"]*")>/.exec(text)?.[1];
   assert.equal(
@@ -494,7 +537,7 @@ test("a page's CSP meta is rewritten to admit our tag (by its nonce) and our soc
     `content="default-src 'none'; style-src 'self'; script-src 'nonce-${nonce}'; connect-src ws://127.0.0.1:${port}/__porthole/socket"`,
   );
   // Everything else is the page's bytes as they were.
-  const tag = /<script src="\/__porthole\/client\.js"[^>]*><\/script>/.exec(text)?.[0] ?? '';
+  const tag = /<script src="\.\/__porthole\/client\.js"[^>]*><\/script>/.exec(text)?.[0] ?? '';
   assert.equal(
     text.replace(tag, '').replace(content ?? '', 'CONTENT'),
     page.replace(/content="default-src[^"]*"/, 'CONTENT'),

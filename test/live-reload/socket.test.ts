@@ -188,6 +188,35 @@ test('a file write arrives as an event frame; ping gets its pong; Close gets Clo
   await c.ended;
 });
 
+test('navigate reaches WebSocket pages as a text frame; connectedPages and onPagesChanged count WebSocket channels', async () => {
+  const live = server.liveReload;
+  assert.ok(live);
+  const counts: number[] = [];
+  live.onPagesChanged = (n) => counts.push(n);
+  const before = live.connectedPages;
+  const a = open();
+  const b = open();
+  const hello = await a.message();
+  await b.message();
+  assert.equal(live.connectedPages, before + 2);
+  assert.equal(live.navigate('/sub/page.html?x=1'), before + 2);
+  for (const c of [a, b]) assert.deepEqual(await c.message(), { type: 'navigate', path: '/sub/page.html?x=1' });
+  // Not a change of the site: the next event's generation follows the hello's directly.
+  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>navigate</p>\n');
+  assert.deepEqual(await a.message(), { type: 'reload', generation: (hello.generation as number) + 1, paths: ['/index.html'] });
+  a.socket.destroy();
+  await a.ended;
+  for (let i = 0; i < 100 && live.connectedPages !== before + 1; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(live.connectedPages, before + 1);
+  b.socket.destroy();
+  await b.ended;
+  for (let i = 0; i < 100 && live.connectedPages !== before; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(live.connectedPages, before);
+  assert.deepEqual(counts.slice(0, 2), [before + 1, before + 2]);
+  assert.equal(counts.at(-1), before);
+  live.onPagesChanged = undefined;
+});
+
 test('protocol violations close with the code RFC 6455 names', async () => {
   const cases: Array<[string, Buffer, number]> = [
     ['an unmasked frame', frame(0x1, '{}', { masked: false }), 1002],

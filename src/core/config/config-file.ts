@@ -8,15 +8,15 @@
  * file is used.
  *
  * Keys are the ServerOptions names (`listing`, `timeouts.idleMs`, `reload.ignore`, …) plus the
- * features only the file can spell per path (`headers`). Paths in the file (`logFile`) are
- * relative to the served folder.
+ * features only the file can spell per path (`headers`). Paths in the file (`logFile`,
+ * `reload.watchPaths`) are relative to the served folder.
  */
 import { readFile } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate } from './config-validator.generated';
-import { CONFIG_FILE_NAME, DEFAULT_OPTIONS, DEFAULT_RELOAD, DEFAULT_SPA_FILE, DEFAULT_TIMEOUTS, type HeaderRule, type OptionLayer } from '../options';
+import { CONFIG_FILE_NAME, DEFAULT_OPTIONS, DEFAULT_PROXY, DEFAULT_RELOAD, DEFAULT_SPA_FILE, DEFAULT_TIMEOUTS, type HeaderRule, type OptionLayer } from '../options';
 import { isToken, isValidFieldValue } from '../http/http-grammar';
 import { parseCidr } from '../access/access-policy';
 
@@ -115,7 +115,9 @@ function dottedKey(pointer: string, extra?: string): string {
 function knownKeys(parent: string): readonly string[] {
   if (parent === '') return Object.keys(DEFAULT_OPTIONS).filter((k) => k !== 'tls' && k !== 'configFile');
   if (parent === 'timeouts') return Object.keys(DEFAULT_TIMEOUTS);
-  if (parent === 'reload') return ['enabled', 'ignore', 'debounceMs'];
+  if (parent === 'reload') return ['enabled', 'ignore', 'debounceMs', 'watchPaths'];
+  if (parent === 'proxy') return Object.keys(DEFAULT_PROXY);
+  if (/^proxy\.routes\[\d+\]$/.test(parent)) return ['prefix', 'target'];
   if (parent === 'cors') return ['enabled', 'origins'];
   if (/^headers\[\d+\]$/.test(parent)) return ['source', 'headers'];
   return [];
@@ -209,7 +211,7 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     logFile?: string;
     allowedClients?: string[];
     headers?: HeaderRule[];
-    reload?: { enabled?: boolean; ignore?: string[]; debounceMs?: number };
+    reload?: { enabled?: boolean; ignore?: string[]; debounceMs?: number; watchPaths?: string[] };
     spa?: boolean | string;
   };
   (raw.allowedClients ?? []).forEach((cidr, i) => {
@@ -232,7 +234,15 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   return {
     ...(options as OptionLayer),
     logFile: raw.logFile === undefined ? undefined : resolve(root, raw.logFile),
-    reload: raw.reload === undefined ? undefined : { ...raw.reload, ignore: raw.reload.ignore === undefined ? undefined : [...DEFAULT_RELOAD.ignore, ...raw.reload.ignore] },
+    reload:
+      raw.reload === undefined
+        ? undefined
+        : {
+            ...raw.reload,
+            ignore: raw.reload.ignore === undefined ? undefined : [...DEFAULT_RELOAD.ignore, ...raw.reload.ignore],
+            // Folders in the file, like logFile, are taken from the served folder.
+            watchPaths: raw.reload.watchPaths?.map((p) => resolve(root, p)),
+          },
     spa,
   };
 }

@@ -5,13 +5,15 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://porthole.invalid/schemas/porthole.config.schema.json","title":"Porthole configuration (porthole.config.json at the root of the served folder)","description":"Server options for Porthole, read by the CLI and the VS Code extension alike. Command-line flags and VS Code settings that are set override these values. The file is read again when it changes.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string","description":"The schema this file follows (editors use it for completion)."},"port":{"description":"TCP port. null (the default): the folder's own port, derived from its path; 0: any free port.","type":["integer","null"],"minimum":0,"maximum":65535},"host":{"description":"Address to bind: 127.0.0.1 (default) keeps the server on this machine; 0.0.0.0 shares it on the network.","type":"string","minLength":1,"pattern":"^[^\\s/@]+$"},"portAttempts":{"description":"When the port is busy, try the next ones (this many ports in all).","type":"integer","minimum":1,"maximum":100},"listing":{"description":"List folders without index.html (false: 404).","type":"boolean"},"dotfiles":{"description":"Serve files and folders whose name starts with \".\" (never .git).","type":"boolean"},"followSymlinks":{"description":"Serve symlinks that lead outside the root.","type":"boolean"},"logFile":{"description":"Append a Combined Log Format line per request to this file (relative to the served folder).","type":"string","minLength":1},"resolveHostNames":{"description":"Reverse-resolve client addresses for the log.","type":"boolean"},"crossSiteLoads":{"description":"Answer other sites' subresource loads (<script src>, <img>, fetch) instead of refusing them with 403. Navigations are always answered.","type":"boolean"},"limits":{"description":"What one client may cost the server (queued output, in-memory bodies, minimum transfer rates, event streams per client); each a whole number of at least 1.","type":"object","additionalProperties":false,"properties":{"maxQueuedBytes":{"description":"Response bytes one connection may have queued in memory.","type":"integer","minimum":1},"maxQueuedTotalBytes":{"description":"Response bytes queued in memory over every connection.","type":"integer","minimum":1},"maxBuiltBytes":{"description":"Response bodies built in memory, summed; beyond it 503.","type":"integer","minimum":1},"minSendBytesPerSec":{"description":"Slowest reader, bytes per second over rateWindowMs.","type":"integer","minimum":1},"minReceiveBytesPerSec":{"description":"Slowest request body, bytes per second over rateWindowMs.","type":"integer","minimum":1},"rateWindowMs":{"description":"The window both minimum rates are measured over, in ms.","type":"integer","minimum":1},"maxEventStreamsPerClient":{"description":"Live-reload event streams one client address may hold open.","type":"integer","minimum":1}}},"maxConnections":{"description":"Connections beyond this are closed at once.","type":"integer","minimum":1,"maximum":1000000},"maxBodyBytes":{"description":"Request bodies beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":1073741824},"allowedHosts":{"description":"Extra Host names the server answers to (tunnels, custom names).","type":"array","items":{"type":"string","minLength":1,"pattern":"^[^\\s/@]+$"}},"allowedClients":{"description":"Only these clients (CIDR ranges, e.g. 192.168.1.0/24); loopback is always allowed. Empty: every client.","type":"array","items":{"type":"string","minLength":1}},"timeouts":{"description":"Connection timeouts in milliseconds.","type":"object","additionalProperties":false,"properties":{"headersMs":{"description":"A request head must arrive within this (408).","type":"integer","minimum":1,"maximum":3600000},"idleMs":{"description":"Idle keep-alive connections are closed after this.","type":"integer","minimum":1,"maximum":3600000},"writeStallMs":{"description":"A write without progress for this long ends the connection.","type":"integer","minimum":1,"maximum":3600000},"closeGraceMs":{"description":"On stop, connections still busy after this are closed.","type":"integer","minimum":0,"maximum":600000}}},"reload":{"description":"Live reload.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Inject the live-reload client into pages and reload them on changes.","type":"boolean"},"ignore":{"description":"Globs (relative to the root) whose changes never reload pages, besides .git/**, node_modules/** and .vscode/**.","type":"array","items":{"type":"string","minLength":1}},"debounceMs":{"description":"Quiet milliseconds before pages follow changes.","type":"integer","minimum":0,"maximum":10000}}},"headers":{"description":"Response headers per path glob, e.g. { \"source\": \"**/*.wasm\", \"headers\": { \"Cache-Control\": \"no-store\" } }.","type":"array","items":{"type":"object","additionalProperties":false,"required":["source","headers"],"properties":{"source":{"description":"Glob relative to the root (\"**\" = every path; \"**/*.wasm\", \"assets/**\").","type":"string","minLength":1},"headers":{"description":"Header name → value. Names are tokens (RFC 9110 §5.6.2); values hold no control characters.","type":"object","propertyNames":{"pattern":"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},"additionalProperties":{"type":"string","pattern":"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"}}}}},"crossOriginIsolation":{"description":"Send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, so pages are cross-origin isolated (SharedArrayBuffer).","type":"boolean"},"cors":{"description":"Cross-Origin Resource Sharing. Off by default: with it on, the origins allowed may read every served file.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Answer CORS requests and preflights.","type":"boolean"},"origins":{"description":"Origins allowed, e.g. \"http://localhost:5173\". Empty: any origin (\"*\", never with credentials).","type":"array","items":{"type":"string","pattern":"^https?://[^/\\s]+$"}}}},"spa":{"description":"Single-page app: a navigation to a missing path answers with this file (true: index.html). Missing assets stay 404.","type":["boolean","string"],"minLength":1}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://porthole.invalid/schemas/porthole.config.schema.json","title":"Porthole configuration (porthole.config.json at the root of the served folder)","description":"Server options for Porthole, read by the CLI and the VS Code extension alike. Command-line flags and VS Code settings that are set override these values. The file is read again when it changes.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string","description":"The schema this file follows (editors use it for completion)."},"port":{"description":"TCP port. null (the default): the folder's own port, derived from its path; 0: any free port.","type":["integer","null"],"minimum":0,"maximum":65535},"host":{"description":"Address to bind: 127.0.0.1 (default) keeps the server on this machine; 0.0.0.0 shares it on the network.","type":"string","minLength":1,"pattern":"^[^\\s/@]+$"},"portAttempts":{"description":"When the port is busy, try the next ones (this many ports in all).","type":"integer","minimum":1,"maximum":100},"listing":{"description":"List folders without index.html (false: 404).","type":"boolean"},"dotfiles":{"description":"Serve files and folders whose name starts with \".\" (never .git).","type":"boolean"},"followSymlinks":{"description":"Serve symlinks that lead outside the root.","type":"boolean"},"logFile":{"description":"Append a Combined Log Format line per request to this file (relative to the served folder).","type":"string","minLength":1},"resolveHostNames":{"description":"Reverse-resolve client addresses for the log.","type":"boolean"},"crossSiteLoads":{"description":"Answer other sites' subresource loads (<script src>, <img>, fetch) instead of refusing them with 403. Navigations are always answered.","type":"boolean"},"limits":{"description":"What one client may cost the server (queued output, in-memory bodies, minimum transfer rates, event streams per client); each a whole number of at least 1.","type":"object","additionalProperties":false,"properties":{"maxQueuedBytes":{"description":"Response bytes one connection may have queued in memory.","type":"integer","minimum":1},"maxQueuedTotalBytes":{"description":"Response bytes queued in memory over every connection.","type":"integer","minimum":1},"maxBuiltBytes":{"description":"Response bodies built in memory, summed; beyond it 503.","type":"integer","minimum":1},"minSendBytesPerSec":{"description":"Slowest reader, bytes per second over rateWindowMs.","type":"integer","minimum":1},"minReceiveBytesPerSec":{"description":"Slowest request body, bytes per second over rateWindowMs.","type":"integer","minimum":1},"rateWindowMs":{"description":"The window both minimum rates are measured over, in ms.","type":"integer","minimum":1},"maxEventStreamsPerClient":{"description":"Live-reload event streams one client address may hold open.","type":"integer","minimum":1}}},"maxConnections":{"description":"Connections beyond this are closed at once.","type":"integer","minimum":1,"maximum":1000000},"maxBodyBytes":{"description":"Request bodies beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":1073741824},"allowedHosts":{"description":"Extra Host names the server answers to (tunnels, custom names).","type":"array","items":{"type":"string","minLength":1,"pattern":"^[^\\s/@]+$"}},"allowedClients":{"description":"Only these clients (CIDR ranges, e.g. 192.168.1.0/24); loopback is always allowed. Empty: every client.","type":"array","items":{"type":"string","minLength":1}},"timeouts":{"description":"Connection timeouts in milliseconds.","type":"object","additionalProperties":false,"properties":{"headersMs":{"description":"A request head must arrive within this (408).","type":"integer","minimum":1,"maximum":3600000},"idleMs":{"description":"Idle keep-alive connections are closed after this.","type":"integer","minimum":1,"maximum":3600000},"writeStallMs":{"description":"A write without progress for this long ends the connection.","type":"integer","minimum":1,"maximum":3600000},"closeGraceMs":{"description":"On stop, connections still busy after this are closed.","type":"integer","minimum":0,"maximum":600000}}},"reload":{"description":"Live reload.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Inject the live-reload client into pages and reload them on changes.","type":"boolean"},"ignore":{"description":"Globs (relative to the root) whose changes never reload pages, besides .git/**, node_modules/** and .vscode/**.","type":"array","items":{"type":"string","minLength":1}},"debounceMs":{"description":"Quiet milliseconds before pages follow changes.","type":"integer","minimum":0,"maximum":10000},"watchPaths":{"description":"Folders outside the served folder whose changes reload pages too, e.g. a back-end's templates behind a proxy route (relative to the served folder, or absolute). Same as --watch.","type":"array","items":{"type":"string","minLength":1}}}},"proxy":{"description":"Reverse proxy: requests under a route's prefix go to its back-end (every method but CONNECT, bodies, WebSockets; live reload in its HTML pages). Same as --proxy.","type":"object","additionalProperties":false,"properties":{"routes":{"description":"Proxied routes; the longest matching prefix wins; \"/\" passes everything but Porthole's own endpoints.","type":"array","items":{"type":"object","additionalProperties":false,"required":["prefix","target"],"properties":{"prefix":{"description":"A URL path starting with \"/\", e.g. \"/api\".","type":"string","pattern":"^/"},"target":{"description":"The back-end's origin, e.g. \"http://127.0.0.1:3000\" (the request path is sent unchanged).","type":"string","pattern":"^https?://"}}}},"rewriteHost":{"description":"Send the back-end its own host:port as Host instead of the browser's. Same as --proxy-rewrite-host.","type":"boolean"},"connectTimeoutMs":{"description":"No connection to the back-end within this many milliseconds: 504.","type":"integer","minimum":1,"maximum":3600000},"responseTimeoutMs":{"description":"No response head from the back-end within this many milliseconds: 504 (--proxy-timeout, in seconds).","type":"integer","minimum":1,"maximum":3600000},"maxBodyBytes":{"description":"Request bodies passed to a back-end beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":17179869184}}},"headers":{"description":"Response headers per path glob, e.g. { \"source\": \"**/*.wasm\", \"headers\": { \"Cache-Control\": \"no-store\" } }.","type":"array","items":{"type":"object","additionalProperties":false,"required":["source","headers"],"properties":{"source":{"description":"Glob relative to the root (\"**\" = every path; \"**/*.wasm\", \"assets/**\").","type":"string","minLength":1},"headers":{"description":"Header name → value. Names are tokens (RFC 9110 §5.6.2); values hold no control characters.","type":"object","propertyNames":{"pattern":"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},"additionalProperties":{"type":"string","pattern":"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"}}}}},"crossOriginIsolation":{"description":"Send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, so pages are cross-origin isolated (SharedArrayBuffer).","type":"boolean"},"cors":{"description":"Cross-Origin Resource Sharing. Off by default: with it on, the origins allowed may read every served file.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Answer CORS requests and preflights.","type":"boolean"},"origins":{"description":"Origins allowed, e.g. \"http://localhost:5173\". Empty: any origin (\"*\", never with credentials).","type":"array","items":{"type":"string","pattern":"^https?://[^/\\s]+$"}}}},"spa":{"description":"Single-page app: a navigation to a missing path answers with this file (true: index.html). Missing assets stay 404.","type":["boolean","string"],"minLength":1}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[^\\s/@]+$", "u");
-const pattern2 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
-const pattern3 = new RegExp("^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$", "u");
-const pattern4 = new RegExp("^https?://[^/\\s]+$", "u");
+const pattern2 = new RegExp("^/", "u");
+const pattern3 = new RegExp("^https?://", "u");
+const pattern4 = new RegExp("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "u");
+const pattern5 = new RegExp("^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$", "u");
+const pattern6 = new RegExp("^https?://[^/\\s]+$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://porthole.invalid/schemas/porthole.config.schema.json" */;
@@ -663,7 +665,7 @@ if(errors === _errs62){
 if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
 const _errs64 = errors;
 for(const key3 in data29){
-if(!(((key3 === "enabled") || (key3 === "ignore")) || (key3 === "debounceMs"))){
+if(!((((key3 === "enabled") || (key3 === "ignore")) || (key3 === "debounceMs")) || (key3 === "watchPaths"))){
 validate10.errors = [{instancePath:instancePath+"/reload",schemaPath:"#/properties/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -747,6 +749,46 @@ var valid5 = _errs71 === errors;
 else {
 var valid5 = true;
 }
+if(valid5){
+if(data29.watchPaths !== undefined){
+let data34 = data29.watchPaths;
+const _errs73 = errors;
+if(errors === _errs73){
+if(Array.isArray(data34)){
+var valid7 = true;
+const len3 = data34.length;
+for(let i3=0; i3<len3; i3++){
+let data35 = data34[i3];
+const _errs75 = errors;
+if(errors === _errs75){
+if(typeof data35 === "string"){
+if(func3(data35) < 1){
+validate10.errors = [{instancePath:instancePath+"/reload/watchPaths/" + i3,schemaPath:"#/properties/reload/properties/watchPaths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/reload/watchPaths/" + i3,schemaPath:"#/properties/reload/properties/watchPaths/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid7 = _errs75 === errors;
+if(!valid7){
+break;
+}
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/reload/watchPaths",schemaPath:"#/properties/reload/properties/watchPaths/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid5 = _errs73 === errors;
+}
+else {
+var valid5 = true;
+}
+}
 }
 }
 }
@@ -762,64 +804,281 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.headers !== undefined){
-let data34 = data.headers;
-const _errs73 = errors;
-if(errors === _errs73){
-if(Array.isArray(data34)){
-var valid7 = true;
-const len3 = data34.length;
-for(let i3=0; i3<len3; i3++){
-let data35 = data34[i3];
-const _errs75 = errors;
-if(errors === _errs75){
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-let missing0;
-if(((data35.source === undefined) && (missing0 = "source")) || ((data35.headers === undefined) && (missing0 = "headers"))){
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3,schemaPath:"#/properties/headers/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
+if(data.proxy !== undefined){
+let data36 = data.proxy;
 const _errs77 = errors;
-for(const key4 in data35){
-if(!((key4 === "source") || (key4 === "headers"))){
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3,schemaPath:"#/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+if(errors === _errs77){
+if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
+const _errs79 = errors;
+for(const key4 in data36){
+if(!(((((key4 === "routes") || (key4 === "rewriteHost")) || (key4 === "connectTimeoutMs")) || (key4 === "responseTimeoutMs")) || (key4 === "maxBodyBytes"))){
+validate10.errors = [{instancePath:instancePath+"/proxy",schemaPath:"#/properties/proxy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs77 === errors){
-if(data35.source !== undefined){
-let data36 = data35.source;
-const _errs78 = errors;
-if(errors === _errs78){
-if(typeof data36 === "string"){
-if(func3(data36) < 1){
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/source",schemaPath:"#/properties/headers/items/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+if(_errs79 === errors){
+if(data36.routes !== undefined){
+let data37 = data36.routes;
+const _errs80 = errors;
+if(errors === _errs80){
+if(Array.isArray(data37)){
+var valid9 = true;
+const len4 = data37.length;
+for(let i4=0; i4<len4; i4++){
+let data38 = data37[i4];
+const _errs82 = errors;
+if(errors === _errs82){
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+let missing0;
+if(((data38.prefix === undefined) && (missing0 = "prefix")) || ((data38.target === undefined) && (missing0 = "target"))){
+validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4,schemaPath:"#/properties/proxy/properties/routes/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs84 = errors;
+for(const key5 in data38){
+if(!((key5 === "prefix") || (key5 === "target"))){
+validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4,schemaPath:"#/properties/proxy/properties/routes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs84 === errors){
+if(data38.prefix !== undefined){
+let data39 = data38.prefix;
+const _errs85 = errors;
+if(errors === _errs85){
+if(typeof data39 === "string"){
+if(!pattern2.test(data39)){
+validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4+"/prefix",schemaPath:"#/properties/proxy/properties/routes/items/properties/prefix/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
 return false;
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/source",schemaPath:"#/properties/headers/items/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4+"/prefix",schemaPath:"#/properties/proxy/properties/routes/items/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid8 = _errs78 === errors;
+var valid10 = _errs85 === errors;
+}
+else {
+var valid10 = true;
+}
+if(valid10){
+if(data38.target !== undefined){
+let data40 = data38.target;
+const _errs87 = errors;
+if(errors === _errs87){
+if(typeof data40 === "string"){
+if(!pattern3.test(data40)){
+validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4+"/target",schemaPath:"#/properties/proxy/properties/routes/items/properties/target/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""}];
+return false;
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4+"/target",schemaPath:"#/properties/proxy/properties/routes/items/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid10 = _errs87 === errors;
+}
+else {
+var valid10 = true;
+}
+}
+}
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4,schemaPath:"#/properties/proxy/properties/routes/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid9 = _errs82 === errors;
+if(!valid9){
+break;
+}
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/proxy/routes",schemaPath:"#/properties/proxy/properties/routes/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid8 = _errs80 === errors;
 }
 else {
 var valid8 = true;
 }
 if(valid8){
-if(data35.headers !== undefined){
-let data37 = data35.headers;
-const _errs80 = errors;
-if(errors === _errs80){
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-for(const key5 in data37){
-const _errs82 = errors;
-if(typeof key5 === "string"){
-if(!pattern2.test(key5)){
-const err0 = {instancePath:instancePath+"/headers/" + i3+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",propertyName:key5};
+if(data36.rewriteHost !== undefined){
+const _errs89 = errors;
+if(typeof data36.rewriteHost !== "boolean"){
+validate10.errors = [{instancePath:instancePath+"/proxy/rewriteHost",schemaPath:"#/properties/proxy/properties/rewriteHost/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid8 = _errs89 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data36.connectTimeoutMs !== undefined){
+let data42 = data36.connectTimeoutMs;
+const _errs91 = errors;
+if(!((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42)))){
+validate10.errors = [{instancePath:instancePath+"/proxy/connectTimeoutMs",schemaPath:"#/properties/proxy/properties/connectTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs91){
+if(typeof data42 == "number"){
+if(data42 > 3600000 || isNaN(data42)){
+validate10.errors = [{instancePath:instancePath+"/proxy/connectTimeoutMs",schemaPath:"#/properties/proxy/properties/connectTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
+return false;
+}
+else {
+if(data42 < 1 || isNaN(data42)){
+validate10.errors = [{instancePath:instancePath+"/proxy/connectTimeoutMs",schemaPath:"#/properties/proxy/properties/connectTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid8 = _errs91 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data36.responseTimeoutMs !== undefined){
+let data43 = data36.responseTimeoutMs;
+const _errs93 = errors;
+if(!((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43)))){
+validate10.errors = [{instancePath:instancePath+"/proxy/responseTimeoutMs",schemaPath:"#/properties/proxy/properties/responseTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs93){
+if(typeof data43 == "number"){
+if(data43 > 3600000 || isNaN(data43)){
+validate10.errors = [{instancePath:instancePath+"/proxy/responseTimeoutMs",schemaPath:"#/properties/proxy/properties/responseTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
+return false;
+}
+else {
+if(data43 < 1 || isNaN(data43)){
+validate10.errors = [{instancePath:instancePath+"/proxy/responseTimeoutMs",schemaPath:"#/properties/proxy/properties/responseTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid8 = _errs93 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data36.maxBodyBytes !== undefined){
+let data44 = data36.maxBodyBytes;
+const _errs95 = errors;
+if(!((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44)))){
+validate10.errors = [{instancePath:instancePath+"/proxy/maxBodyBytes",schemaPath:"#/properties/proxy/properties/maxBodyBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs95){
+if(typeof data44 == "number"){
+if(data44 > 17179869184 || isNaN(data44)){
+validate10.errors = [{instancePath:instancePath+"/proxy/maxBodyBytes",schemaPath:"#/properties/proxy/properties/maxBodyBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 17179869184},message:"must be <= 17179869184"}];
+return false;
+}
+else {
+if(data44 < 0 || isNaN(data44)){
+validate10.errors = [{instancePath:instancePath+"/proxy/maxBodyBytes",schemaPath:"#/properties/proxy/properties/maxBodyBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid8 = _errs95 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/proxy",schemaPath:"#/properties/proxy/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs77 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.headers !== undefined){
+let data45 = data.headers;
+const _errs97 = errors;
+if(errors === _errs97){
+if(Array.isArray(data45)){
+var valid11 = true;
+const len5 = data45.length;
+for(let i5=0; i5<len5; i5++){
+let data46 = data45[i5];
+const _errs99 = errors;
+if(errors === _errs99){
+if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+let missing1;
+if(((data46.source === undefined) && (missing1 = "source")) || ((data46.headers === undefined) && (missing1 = "headers"))){
+validate10.errors = [{instancePath:instancePath+"/headers/" + i5,schemaPath:"#/properties/headers/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+return false;
+}
+else {
+const _errs101 = errors;
+for(const key6 in data46){
+if(!((key6 === "source") || (key6 === "headers"))){
+validate10.errors = [{instancePath:instancePath+"/headers/" + i5,schemaPath:"#/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs101 === errors){
+if(data46.source !== undefined){
+let data47 = data46.source;
+const _errs102 = errors;
+if(errors === _errs102){
+if(typeof data47 === "string"){
+if(func3(data47) < 1){
+validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/source",schemaPath:"#/properties/headers/items/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/source",schemaPath:"#/properties/headers/items/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid12 = _errs102 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data46.headers !== undefined){
+let data48 = data46.headers;
+const _errs104 = errors;
+if(errors === _errs104){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+for(const key7 in data48){
+const _errs106 = errors;
+if(typeof key7 === "string"){
+if(!pattern4.test(key7)){
+const err0 = {instancePath:instancePath+"/headers/" + i5+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",propertyName:key7};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -829,9 +1088,9 @@ vErrors.push(err0);
 errors++;
 }
 }
-var valid9 = _errs82 === errors;
-if(!valid9){
-const err1 = {instancePath:instancePath+"/headers/" + i3+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames",keyword:"propertyNames",params:{propertyName: key5},message:"property name must be valid"};
+var valid13 = _errs106 === errors;
+if(!valid13){
+const err1 = {instancePath:instancePath+"/headers/" + i5+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -844,50 +1103,50 @@ return false;
 break;
 }
 }
-if(valid9){
-for(const key6 in data37){
-let data38 = data37[key6];
-const _errs84 = errors;
-if(errors === _errs84){
-if(typeof data38 === "string"){
-if(!pattern3.test(data38)){
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/headers/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/items/properties/headers/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"},message:"must match pattern \""+"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"+"\""}];
+if(valid13){
+for(const key8 in data48){
+let data49 = data48[key8];
+const _errs108 = errors;
+if(errors === _errs108){
+if(typeof data49 === "string"){
+if(!pattern5.test(data49)){
+validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/headers/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/items/properties/headers/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"},message:"must match pattern \""+"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"+"\""}];
 return false;
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/headers/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/items/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/headers/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/items/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid10 = _errs84 === errors;
-if(!valid10){
+var valid14 = _errs108 === errors;
+if(!valid14){
 break;
 }
 }
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3+"/headers",schemaPath:"#/properties/headers/items/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/headers",schemaPath:"#/properties/headers/items/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-var valid8 = _errs80 === errors;
+var valid12 = _errs104 === errors;
 }
 else {
-var valid8 = true;
+var valid12 = true;
 }
 }
 }
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/headers/" + i3,schemaPath:"#/properties/headers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate10.errors = [{instancePath:instancePath+"/headers/" + i5,schemaPath:"#/properties/headers/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-var valid7 = _errs75 === errors;
-if(!valid7){
+var valid11 = _errs99 === errors;
+if(!valid11){
 break;
 }
 }
@@ -897,74 +1156,74 @@ validate10.errors = [{instancePath:instancePath+"/headers",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs73 === errors;
+var valid0 = _errs97 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.crossOriginIsolation !== undefined){
-const _errs86 = errors;
+const _errs110 = errors;
 if(typeof data.crossOriginIsolation !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/crossOriginIsolation",schemaPath:"#/properties/crossOriginIsolation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid0 = _errs86 === errors;
+var valid0 = _errs110 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.cors !== undefined){
-let data40 = data.cors;
-const _errs88 = errors;
-if(errors === _errs88){
-if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
-const _errs90 = errors;
-for(const key7 in data40){
-if(!((key7 === "enabled") || (key7 === "origins"))){
-validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties/cors/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
+let data51 = data.cors;
+const _errs112 = errors;
+if(errors === _errs112){
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+const _errs114 = errors;
+for(const key9 in data51){
+if(!((key9 === "enabled") || (key9 === "origins"))){
+validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties/cors/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs90 === errors){
-if(data40.enabled !== undefined){
-const _errs91 = errors;
-if(typeof data40.enabled !== "boolean"){
+if(_errs114 === errors){
+if(data51.enabled !== undefined){
+const _errs115 = errors;
+if(typeof data51.enabled !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/cors/enabled",schemaPath:"#/properties/cors/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid11 = _errs91 === errors;
+var valid15 = _errs115 === errors;
 }
 else {
-var valid11 = true;
+var valid15 = true;
 }
-if(valid11){
-if(data40.origins !== undefined){
-let data42 = data40.origins;
-const _errs93 = errors;
-if(errors === _errs93){
-if(Array.isArray(data42)){
-var valid12 = true;
-const len4 = data42.length;
-for(let i4=0; i4<len4; i4++){
-let data43 = data42[i4];
-const _errs95 = errors;
-if(errors === _errs95){
-if(typeof data43 === "string"){
-if(!pattern4.test(data43)){
-validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i4,schemaPath:"#/properties/cors/properties/origins/items/pattern",keyword:"pattern",params:{pattern: "^https?://[^/\\s]+$"},message:"must match pattern \""+"^https?://[^/\\s]+$"+"\""}];
+if(valid15){
+if(data51.origins !== undefined){
+let data53 = data51.origins;
+const _errs117 = errors;
+if(errors === _errs117){
+if(Array.isArray(data53)){
+var valid16 = true;
+const len6 = data53.length;
+for(let i6=0; i6<len6; i6++){
+let data54 = data53[i6];
+const _errs119 = errors;
+if(errors === _errs119){
+if(typeof data54 === "string"){
+if(!pattern6.test(data54)){
+validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i6,schemaPath:"#/properties/cors/properties/origins/items/pattern",keyword:"pattern",params:{pattern: "^https?://[^/\\s]+$"},message:"must match pattern \""+"^https?://[^/\\s]+$"+"\""}];
 return false;
 }
 }
 else {
-validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i4,schemaPath:"#/properties/cors/properties/origins/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i6,schemaPath:"#/properties/cors/properties/origins/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
-var valid12 = _errs95 === errors;
-if(!valid12){
+var valid16 = _errs119 === errors;
+if(!valid16){
 break;
 }
 }
@@ -974,10 +1233,10 @@ validate10.errors = [{instancePath:instancePath+"/cors/origins",schemaPath:"#/pr
 return false;
 }
 }
-var valid11 = _errs93 === errors;
+var valid15 = _errs117 === errors;
 }
 else {
-var valid11 = true;
+var valid15 = true;
 }
 }
 }
@@ -987,31 +1246,32 @@ validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties
 return false;
 }
 }
-var valid0 = _errs88 === errors;
+var valid0 = _errs112 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.spa !== undefined){
-let data44 = data.spa;
-const _errs97 = errors;
-if((typeof data44 !== "boolean") && (typeof data44 !== "string")){
+let data55 = data.spa;
+const _errs121 = errors;
+if((typeof data55 !== "boolean") && (typeof data55 !== "string")){
 validate10.errors = [{instancePath:instancePath+"/spa",schemaPath:"#/properties/spa/type",keyword:"type",params:{type: schema11.properties.spa.type},message:"must be boolean,string"}];
 return false;
 }
-if(errors === _errs97){
-if(typeof data44 === "string"){
-if(func3(data44) < 1){
+if(errors === _errs121){
+if(typeof data55 === "string"){
+if(func3(data55) < 1){
 validate10.errors = [{instancePath:instancePath+"/spa",schemaPath:"#/properties/spa/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
-var valid0 = _errs97 === errors;
+var valid0 = _errs121 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }

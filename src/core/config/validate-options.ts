@@ -13,6 +13,7 @@ import { isAbsolute } from 'node:path';
 import { cidrProblem, canonicalHostName } from '../access/access-policy';
 import { globProblem } from '../reload/live-reload-glob';
 import { escapeForDisplay } from '../text/display-text';
+import { compileRoute } from '../proxy/proxy-routes';
 import type { ServerOptionsInput } from '../options';
 import { headerFieldProblem, spaFileProblem } from './config-file';
 
@@ -44,6 +45,13 @@ export type OptionName =
   | 'reload.ignore'
   | 'reload.debounceMs'
   | 'reload.watch'
+  | 'reload.watchPaths'
+  | 'proxy'
+  | 'proxy.routes'
+  | 'proxy.rewriteHost'
+  | 'proxy.connectTimeoutMs'
+  | 'proxy.responseTimeoutMs'
+  | 'proxy.maxBodyBytes'
   | 'headers'
   | 'crossOriginIsolation'
   | 'cors.enabled'
@@ -63,6 +71,8 @@ export const OPTION_BOUNDS = {
   /** 1 GiB: request bodies are read and discarded, never kept. */
   maxBodyBytes: { min: 0, max: 1024 * 1024 * 1024 },
   debounceMs: { min: 0, max: 10_000 },
+  /** Bytes streamed to a back-end (never kept): at most 16 GiB. */
+  proxyMaxBodyBytes: { min: 0, max: 16 * 1024 * 1024 * 1024 },
 } as const;
 
 /** One refused value. */
@@ -197,7 +207,7 @@ export type RawServerOptions = { readonly [K in keyof ServerOptionsInput]?: unkn
 
 const KNOWN = new Set<string>([
   'root', 'port', 'host', 'portAttempts', 'listing', 'dotfiles', 'followSymlinks', 'logFile', 'resolveHostNames',
-  'timeouts', 'maxConnections', 'maxBodyBytes', 'allowedHosts', 'allowedClients', 'tls', 'reload', 'crossSiteLoads', 'limits',
+  'timeouts', 'maxConnections', 'maxBodyBytes', 'allowedHosts', 'allowedClients', 'tls', 'reload', 'crossSiteLoads', 'limits', 'proxy',
   'headers', 'crossOriginIsolation', 'cors', 'spa', 'configFile', 'fallback',
 ]);
 const CORS_KEYS = ['enabled', 'origins'] as const;
@@ -206,7 +216,30 @@ const TIMEOUT_KEYS = ['headersMs', 'idleMs', 'writeStallMs', 'closeGraceMs', 'bo
 const LIMIT_KEYS = [
   'maxQueuedBytes', 'maxQueuedTotalBytes', 'maxBuiltBytes', 'minSendBytesPerSec', 'minReceiveBytesPerSec', 'rateWindowMs', 'maxEventStreamsPerClient',
 ] as const;
-const RELOAD_KEYS = ['enabled', 'ignore', 'debounceMs', 'watch'] as const;
+const RELOAD_KEYS = ['enabled', 'ignore', 'debounceMs', 'watch', 'watchPaths'] as const;
+const PROXY_KEYS = ['routes', 'rewriteHost', 'connectTimeoutMs', 'responseTimeoutMs', 'maxBodyBytes'] as const;
+
+/**
+ * The proxy routes (options.ts ProxyRoute, proxy-routes.ts compileRoute): a list of
+ * `{prefix, target}`, each a usable route, no prefix twice. One problem per bad route.
+ */
+function proxyRouteProblems(value: unknown): OptionProblem[] {
+  if (!Array.isArray(value)) return [{ option: 'proxy.routes', value: showValue(value), reason: 'must be a list of {prefix, target} routes' }];
+  const problems: OptionProblem[] = [];
+  const seen = new Set<string>();
+  for (const e of value as unknown[]) {
+    const r = e as { prefix?: unknown; target?: unknown } | null;
+    if (typeof r !== 'object' || r === null || typeof r.prefix !== 'string' || typeof r.target !== 'string') {
+      problems.push({ option: 'proxy.routes', value: showValue(e), reason: 'is not a route: give {prefix, target} strings, e.g. {"prefix": "/api", "target": "http://127.0.0.1:3000"}' });
+      continue;
+    }
+    const compiled = compileRoute({ prefix: r.prefix, target: r.target });
+    if (typeof compiled === 'string') problems.push({ option: 'proxy.routes', value: showValue(`${r.prefix}=${r.target}`), reason: escapeForDisplay(compiled) });
+    else if (seen.has(compiled.prefix)) problems.push({ option: 'proxy.routes', value: showValue(`${r.prefix}=${r.target}`), reason: `prefix "${escapeForDisplay(compiled.prefix)}" is given twice` });
+    else seen.add(compiled.prefix);
+  }
+  return problems;
+}
 
 /**
  * Every problem of `raw` (empty when valid). Absent (undefined) options take their defaults later;
@@ -273,6 +306,22 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
       if (given(r.watch)) add('reload.watch', r.watch, booleanProblem(r.watch));
       if (given(r.ignore)) problems.push(...listProblems('reload.ignore', r.ignore, globProblem));
       if (given(r.debounceMs)) add('reload.debounceMs', r.debounceMs, wholeNumberProblem(r.debounceMs, OPTION_BOUNDS.debounceMs.min, OPTION_BOUNDS.debounceMs.max));
+      if (given(r.watchPaths)) problems.push(...listProblems('reload.watchPaths', r.watchPaths, (e) => absolutePathProblem(e)));
+    }
+  }
+  if (given(raw.proxy)) {
+    const p = raw.proxy as Record<string, unknown> | null;
+    if (typeof p !== 'object' || p === null) add('proxy', p, 'proxy must be an object');
+    else {
+      for (const key of Object.keys(p)) if (!(PROXY_KEYS as readonly string[]).includes(key)) add(`proxy.${key}` as OptionName, p[key], 'is not an option');
+      if (given(p.routes)) problems.push(...proxyRouteProblems(p.routes));
+      if (given(p.rewriteHost)) add('proxy.rewriteHost', p.rewriteHost, booleanProblem(p.rewriteHost));
+      for (const key of ['connectTimeoutMs', 'responseTimeoutMs'] as const) {
+        if (!given(p[key])) continue;
+        const { min, max } = OPTION_BOUNDS.timeout;
+        add(`proxy.${key}`, p[key], wholeNumberProblem(p[key], min, max) === undefined ? undefined : `must be whole milliseconds from ${min} to ${max} (${max / 1000} s)`);
+      }
+      if (given(p.maxBodyBytes)) add('proxy.maxBodyBytes', p.maxBodyBytes, wholeNumberProblem(p.maxBodyBytes, OPTION_BOUNDS.proxyMaxBodyBytes.min, OPTION_BOUNDS.proxyMaxBodyBytes.max));
     }
   }
   if (given(raw.headers)) problems.push(...headerRuleProblems(raw.headers));
@@ -335,11 +384,19 @@ export function validateServerOptions(raw: RawServerOptions): ServerOptionsInput
   const num = (v: unknown): number | undefined => (v === undefined ? undefined : toWholeNumber(v));
   const t = raw.timeouts as Record<string, unknown> | undefined;
   const r = raw.reload as Record<string, unknown> | undefined;
+  const p = raw.proxy as Record<string, unknown> | undefined;
   // Absent options are left out (not set to undefined), so resolveServerOptions fills their defaults.
   const input: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
   if (raw.port === null) input.port = null;
   for (const key of ['port', 'portAttempts', 'maxConnections', 'maxBodyBytes'] as const) if (raw[key] !== undefined && raw[key] !== null) input[key] = num(raw[key]);
   if (t !== undefined) input.timeouts = Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined).map(([k, v]) => [k, num(v)]));
   if (r !== undefined) input.reload = { ...r, ...(r.debounceMs !== undefined ? { debounceMs: num(r.debounceMs) } : {}) };
+  if (p !== undefined) {
+    input.proxy = Object.fromEntries(
+      Object.entries(p)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, k === 'routes' || k === 'rewriteHost' ? v : num(v)]),
+    );
+  }
   return input as ServerOptionsInput;
 }

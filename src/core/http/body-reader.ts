@@ -1,6 +1,8 @@
 /**
- * Reads and discards one request body, so that the next pipelined request starts at the right
- * byte. A static preview server never uses a body; it only has to frame it (RFC 9112 §6.3).
+ * Reads one request body, so that the next pipelined request starts at the right byte (RFC 9112
+ * §6.3). Static files never use a body: it is framed and discarded. A proxied route passes
+ * `onData` to `push` and gets the body's bytes (chunk data only: sizes, extensions and trailers
+ * are framing and stay here), in order, as slices of the input.
  *
  * Contract of `push(buf, offset)`: it looks at buf[offset..] only and returns
  *   { kind: 'more', consumed }   every byte from offset on was body; push the next chunk of input.
@@ -127,8 +129,12 @@ export class BodyReader {
     }
   }
 
-  /** Consumes from buf[offset..]; never throws. See the file comment for the contract. */
-  push(buf: Buffer, offset: number): BodyPushResult {
+  /**
+   * Consumes from buf[offset..]; never throws. See the file comment for the contract. `onData`,
+   * when given, receives each run of body bytes as a subarray of `buf` (not copied: the caller
+   * must not reuse `buf`'s memory while the slice is held).
+   */
+  push(buf: Buffer, offset: number, onData?: (chunk: Buffer) => void): BodyPushResult {
     if (this.state === State.Done) return { kind: 'done', consumed: 0 };
     if (this.failure !== undefined) return this.failure;
     const len = buf.length;
@@ -140,9 +146,11 @@ export class BodyReader {
         const consumed = this.remaining;
         this.remaining = 0;
         this.state = State.Done;
+        if (onData !== undefined && consumed > 0) onData(buf.subarray(start, start + consumed));
         return { kind: 'done', consumed };
       }
       this.remaining -= available;
+      if (onData !== undefined && available > 0) onData(buf.subarray(start, len));
       return { kind: 'more', consumed: available };
     }
 
@@ -201,6 +209,7 @@ export class BodyReader {
         case State.Data: {
           const available = len - i;
           const take = available < this.remaining ? available : this.remaining;
+          if (onData !== undefined && take > 0) onData(buf.subarray(i, i + take));
           i += take;
           this.remaining -= take;
           if (this.remaining === 0) this.state = State.DataCr;

@@ -49,6 +49,13 @@ export interface ConnectionContext {
   readonly limits: ParserLimits;
   readonly timeouts: Timeouts;
   readonly maxBodyBytes: number;
+  /**
+   * The body hook (proxied routes): for a head this returns a byte limit for, the exchange is
+   * dispatched as soon as the head is parsed and its body is handed on as it arrives
+   * (`Exchange.readBody`), bounded by that limit instead of maxBodyBytes; undefined → the body
+   * is read and discarded before dispatch, as for static files.
+   */
+  streamedBodyLimit?(head: RequestHead): number | undefined;
   readonly transfer: TransferLimits;
   /** The server-wide budget of bodies built in memory. */
   readonly budget: MemoryBudget;
@@ -68,6 +75,37 @@ export interface ConnectionContext {
 
 /** A part of a streamed body: bytes, or an inclusive byte range of an open file. */
 export type BodyPart = Buffer | { readonly file: FileHandle; readonly start: number; readonly end: number };
+
+/**
+ * Where a streamed request body goes (see ConnectionContext.streamedBodyLimit). `data` returns
+ * false to stop the flow (the socket is paused) until `Exchange.resumeBody()`.
+ */
+export interface RequestBodySink {
+  data(chunk: Buffer): boolean;
+  /** The body ended (its trailers, if any, are dropped). */
+  end(): void;
+  /** The body is invalid or the client left; the connection answers or closes itself. */
+  error(message: string): void;
+}
+
+/** A response body written as it comes (`Exchange.startBody`), with backpressure. */
+export interface ResponseBodyWriter {
+  /** False when the socket's buffer is full: wait for `onDrain` before writing more. */
+  write(chunk: Buffer): boolean;
+  onDrain(callback: () => void): void;
+  /** Ends the body and the exchange (the last chunk for chunked framing). */
+  end(): void;
+  readonly closed: boolean;
+}
+
+/** What an exchange went through upstream (proxied routes), for the log record. */
+export interface UpstreamInfo {
+  target: string;
+  /** The back-end's status; 0 when it never answered. */
+  status: number;
+  /** From the request being sent to the back-end's response head (or the failure). */
+  ms: number;
+}
 
 type Phase = 'idle' | 'head' | 'body' | 'handling' | 'upgraded' | 'closing' | 'destroyed';
 
@@ -99,6 +137,14 @@ export class Exchange {
    * 9110's grammar (the writer still turns an invalid value into `-`).
    */
   extraHeaders: HeaderList | undefined;
+  /**
+   * The path (and query) of the document's URL in the client when a handler answers it with
+   * another file (the SPA fallback rewrites `head.path`); undefined: `head.path` is that URL.
+   * URLs made relative to the page (the live-reload client's) are computed from it.
+   */
+  documentPath: string | undefined;
+  /** Set by a proxied route: the back-end's part, recorded apart from Porthole's. */
+  upstream: UpstreamInfo | undefined;
   /** Bytes of the server's in-memory body budget this response holds (see reserveMemory). */
   reservation: Reservation | undefined;
 
@@ -190,7 +236,8 @@ export class Exchange {
   /**
    * Switches this connection to another protocol: `101 Switching Protocols` with `headers` (which
    * must carry `Upgrade` and `Connection: upgrade`), then the socket is the caller's. The
-   * exchange stays open (and unlogged) until `end()` or the client leaves.
+   * exchange stays open (and unlogged) until `end()` or the client leaves. The one upgrade
+   * mechanism: live reload's WebSocket channel and the proxy's WebSocket tunnels both use it.
    */
   upgrade(headers: HeaderList): UpgradedSocket {
     return this.connection.upgrade(this, headers);
@@ -204,6 +251,42 @@ export class Exchange {
     this.closeAfter = true;
     return this.connection.openStream(this, status, headers);
   }
+
+  // ---- the body hook (proxied routes) ------------------------------------------------------
+
+  /** True while a streamed request body is still arriving (see ConnectionContext.streamedBodyLimit). */
+  get bodyPending(): boolean {
+    return this.connection.bodyPendingFor(this);
+  }
+
+  /** Hands the streamed request body to `sink` (bytes already buffered come at once). */
+  readBody(sink: RequestBodySink): void {
+    this.connection.attachBodySink(this, sink);
+  }
+
+  /** After `sink.data` returned false: let the body flow again. */
+  resumeBody(): void {
+    this.connection.resumeBody(this);
+  }
+
+  /**
+   * Lifts the socket's inactivity timeout while the handler waits on something it bounds itself
+   * (a back-end's answer); `startBody` sets the write-stall timeout again.
+   */
+  suspendTimeout(): void {
+    this.connection.suspendTimeout(this);
+  }
+
+  /**
+   * Starts a response whose body is written as it comes. `length` known → Content-Length and the
+   * body must be exactly that long (else the socket is destroyed); undefined → chunked
+   * (RFC 9112 §7.1) for HTTP/1.1, close-delimited for HTTP/1.0. HEAD and bodiless statuses send
+   * the head only (with the `length` given, for HEAD). If the request body is still arriving when
+   * the response ends, the connection closes after it.
+   */
+  startBody(status: number, headers: HeaderList, length: number | undefined): ResponseBodyWriter {
+    return this.connection.writeBodyStream(this, status, headers, length);
+  }
 }
 
 /**
@@ -213,10 +296,19 @@ export class Exchange {
  * is logged) and closes the connection after what was written.
  */
 export interface UpgradedSocket {
+  /** False when the socket's buffer is full: `onDrain` is called once it has drained. */
   write(bytes: Buffer): boolean;
   end(): void;
   readonly closed: boolean;
   onData: ((chunk: Buffer) => void) | undefined;
+  /** After a `write` returned false, once the queued bytes have gone to the kernel. */
+  onDrain: (() => void) | undefined;
+  /** Once, when the connection goes without `end()` (the client left, an error, shutdown). */
+  onClose: (() => void) | undefined;
+  /** Stop reading the client's bytes (backpressure: the other end of a tunnel is full). */
+  pause(): void;
+  /** Read the client's bytes again after `pause`. */
+  resume(): void;
 }
 
 export interface StreamWriter {
@@ -242,6 +334,8 @@ export class Connection {
   private remoteEnded = false;
   /** Socket bytesWritten when the current streamed body started; -1 for buffered responses. */
   private bodyBase = -1;
+  /** A request body being handed on as it arrives (the body hook). */
+  private streamed: { reader: BodyReader; ex: Exchange; sink: RequestBodySink | undefined; waiting: boolean } | undefined;
   /** The socket handed over by `upgrade`, while phase is 'upgraded'. */
   private upgraded: UpgradedSocket | undefined;
   /** An open-ended response (openStream) is in progress. */
@@ -311,6 +405,9 @@ export class Connection {
     this.inFlight.clear();
     const ex = this.exchange;
     this.exchange = undefined;
+    const streamed = this.streamed;
+    this.streamed = undefined;
+    streamed?.sink?.error('the client closed the connection');
     ex?.reservation?.release();
     if (ex !== undefined && !ex.finished) {
       ex.finished = true;
@@ -344,6 +441,7 @@ export class Connection {
       this.pending = Buffer.concat([this.pending, chunk]);
     }
     if (this.phase === 'handling' || this.drainWait) {
+      if (this.streamed !== undefined) this.pumpBody();
       if (this.pending.length > MAX_PIPELINE_BUFFER && !this.paused) {
         this.paused = true;
         this.socket.pause();
@@ -367,6 +465,8 @@ export class Connection {
       this.destroy();
       return;
     }
+    // A streamed body that can no longer complete fails now, not when the back-end times out.
+    if (this.streamed !== undefined) this.pumpBody();
     if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
   }
 
@@ -420,22 +520,29 @@ export class Connection {
     this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
     this.scanned = 0;
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
-      if (this.ctx.refusesMethod(head.method)) {
+      // A proxied route streams its body to the back-end whatever the method: the refused-method
+      // rule (405/501 at once, body never read) is for the routes Porthole answers itself.
+      const streamLimit = this.ctx.streamedBodyLimit?.(head);
+      if (streamLimit === undefined && this.ctx.refusesMethod(head.method)) {
         // 405/501 whatever the body says: answer now, never read the body, and close (the bytes
         // that follow are body, not a next request; the linger drops them).
         this.pending = EMPTY;
         this.dispatch(head, true);
         return false;
       }
-      const rejected = head.contentLength === undefined ? undefined : checkContentLength(head.contentLength, this.ctx.maxBodyBytes);
+      const limit = streamLimit ?? this.ctx.maxBodyBytes;
+      const rejected = head.contentLength === undefined ? undefined : checkContentLength(head.contentLength, limit);
       if (rejected !== undefined) {
         this.failRequest(rejected.status, rejected.message, head);
         return false;
       }
-      this.body = new BodyReader(
-        head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 },
-        this.ctx.maxBodyBytes,
-      );
+      const reader = new BodyReader(head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 }, limit);
+      if (streamLimit !== undefined) {
+        if (head.expectContinue) this.socket.write(CONTINUE);
+        this.dispatch(head, false, reader);
+        return true;
+      }
+      this.body = reader;
       this.bodyHead = head;
       this.phase = 'body';
       // The head deadline ended with the head; a body that stops arriving must not hold the
@@ -470,12 +577,17 @@ export class Connection {
     return true;
   }
 
-  private dispatch(head: RequestHead, closeAfter = false): void {
+  private dispatch(head: RequestHead, closeAfter = false, streamedBody?: BodyReader): void {
     this.phase = 'handling';
     this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
     const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
     if (closeAfter || !head.keepAlive || this.ctx.closing) ex.closeAfter = true;
     this.exchange = ex;
+    if (streamedBody !== undefined) {
+      this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
+      // While the body arrives, no bytes for headersMs is a stalled body (408), as in parseNext.
+      this.socket.setTimeout(this.ctx.timeouts.headersMs);
+    }
     try {
       this.ctx.handle(ex);
     } catch {
@@ -642,12 +754,29 @@ export class Connection {
   upgrade(ex: Exchange, headers: HeaderList): UpgradedSocket {
     ex.closeAfter = false;
     const head = this.startResponse(ex, 101, headers);
+    let drainArmed = false;
     const upgraded: UpgradedSocket = {
       closed: false,
       onData: undefined,
+      onDrain: undefined,
+      onClose: undefined,
       write: (bytes: Buffer): boolean => {
         if (upgraded.closed || this.phase === 'destroyed') return false;
-        return this.socket.write(bytes);
+        const ok = this.socket.write(bytes);
+        if (!ok && !drainArmed) {
+          drainArmed = true;
+          this.socket.once('drain', () => {
+            drainArmed = false;
+            if (!upgraded.closed) upgraded.onDrain?.();
+          });
+        }
+        return ok;
+      },
+      pause: (): void => {
+        if (!upgraded.closed && this.phase !== 'destroyed') this.socket.pause();
+      },
+      resume: (): void => {
+        if (!upgraded.closed && this.phase !== 'destroyed') this.socket.resume();
       },
       end: (): void => {
         if (upgraded.closed) return;
@@ -666,11 +795,16 @@ export class Connection {
     this.socket.setTimeout(0);
     this.phase = 'upgraded';
     this.upgraded = upgraded;
-    ex.onAbort = () => {
+    ex.onAbort = chain(ex.onAbort, () => {
+      if (upgraded.closed) return;
       (upgraded as { closed: boolean }).closed = true;
-    };
-    if (this.paused) {
+      upgraded.onClose?.();
+    });
+    // A body still being handed on (the body hook) ends here: what follows is the new protocol.
+    this.streamed = undefined;
+    if (this.paused || this.bodyPaused) {
       this.paused = false;
+      this.bodyPaused = false;
       this.socket.resume();
     }
     // Bytes the client sent right behind its request belong to the new protocol.
@@ -722,6 +856,18 @@ export class Connection {
     this.exchange = undefined;
     ex.reservation?.release();
     ex.reservation = undefined;
+    if (this.streamed !== undefined) {
+      // Answered before its body arrived (a refusal, a back-end that answered early): where the
+      // next request starts is unknown without reading on, so this connection ends here.
+      const streamed = this.streamed;
+      this.streamed = undefined;
+      streamed.sink?.error('the response ended before the request body');
+      ex.closeAfter = true;
+      if (this.bodyPaused) {
+        this.bodyPaused = false;
+        this.socket.resume();
+      }
+    }
     runCleanup(ex);
     this.log(ex, false);
     if (ex.closeAfter || this.ctx.closing) {
@@ -813,7 +959,14 @@ export class Connection {
       // idle: a fresh connection that never sent anything, or keep-alive idle: close quietly.
       // handling: a write that made no progress: give up on this socket only.
       case 'idle':
+        this.destroy();
+        return;
       case 'handling':
+        // A streamed body (the body hook) with no bytes for headersMs: 408 like any body.
+        if (this.streamed !== undefined && this.exchange !== undefined && !this.exchange.answered) {
+          this.bodyTimedOut(this.streamed);
+          return;
+        }
         this.destroy();
         return;
       // body: no body bytes for headersMs (see parseNext).
@@ -875,6 +1028,186 @@ export class Connection {
     }
   }
 
+  // ---- the body hook and upgrades (proxied routes) --------------------------------------------
+
+  private bodyPaused = false;
+
+  bodyPendingFor(ex: Exchange): boolean {
+    return this.streamed?.ex === ex;
+  }
+
+  attachBodySink(ex: Exchange, sink: RequestBodySink): void {
+    const streamed = this.streamed;
+    if (streamed?.ex !== ex) {
+      // No body, or it ended already: nothing more will come.
+      sink.end();
+      return;
+    }
+    streamed.sink = sink;
+    this.pumpBody();
+  }
+
+  resumeBody(ex: Exchange): void {
+    const streamed = this.streamed;
+    if (streamed?.ex !== ex || !streamed.waiting) return;
+    streamed.waiting = false;
+    this.pumpBody();
+    if (this.streamed === streamed && !streamed.waiting && this.bodyPaused) {
+      this.bodyPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  suspendTimeout(ex: Exchange): void {
+    if (this.exchange === ex && this.phase === 'handling') this.socket.setTimeout(0);
+  }
+
+  /** Hands buffered body bytes to the sink until it asks to wait or the input runs out. */
+  private pumpBody(): void {
+    const streamed = this.streamed;
+    if (streamed === undefined || streamed.sink === undefined) return;
+    if (streamed.waiting) {
+      if (!this.bodyPaused) {
+        this.bodyPaused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    const sink = streamed.sink;
+    if (this.pending.length === 0) {
+      if (this.remoteEnded) this.bodyCutShort(streamed, sink);
+      return;
+    }
+    const result = streamed.reader.push(this.pending, 0, (chunk) => {
+      if (!sink.data(chunk)) streamed.waiting = true;
+    });
+    if (result.kind === 'error') {
+      this.streamed = undefined;
+      const ex = streamed.ex;
+      if (!ex.answered && this.exchange === ex) {
+        ex.note = result.message;
+        ex.closeAfter = true;
+        ex.respond(result.status, [['Content-Type', 'text/plain; charset=utf-8']], `${result.message}\n`);
+      } else {
+        this.destroy();
+      }
+      sink.error(result.message);
+      return;
+    }
+    this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
+    if (result.kind === 'done') {
+      this.streamed = undefined;
+      if (this.bodyPaused) {
+        this.bodyPaused = false;
+        this.socket.resume();
+      }
+      sink.end();
+      return;
+    }
+    if (this.remoteEnded && this.streamed === streamed) {
+      this.bodyCutShort(streamed, sink);
+      return;
+    }
+    if (streamed.waiting && !this.bodyPaused) {
+      this.bodyPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private bodyTimedOut(streamed: NonNullable<Connection['streamed']>): void {
+    const message = 'The request body did not arrive in time.';
+    this.streamed = undefined;
+    const ex = streamed.ex;
+    ex.note = message;
+    ex.closeAfter = true;
+    ex.respond(408, [['Content-Type', 'text/plain; charset=utf-8']], `${message}\n`);
+    streamed.sink?.error(message);
+  }
+
+  /** The client half-closed before its streamed body was complete: 400 (or cut), like any body. */
+  private bodyCutShort(streamed: NonNullable<Connection['streamed']>, sink: RequestBodySink): void {
+    const message = 'The request ended before its body was complete.';
+    this.streamed = undefined;
+    const ex = streamed.ex;
+    if (!ex.answered && this.exchange === ex) {
+      ex.note = message;
+      ex.closeAfter = true;
+      ex.respond(400, [['Content-Type', 'text/plain; charset=utf-8']], `${message}\n`);
+    } else {
+      this.destroy();
+    }
+    sink.error(message);
+  }
+
+  writeBodyStream(ex: Exchange, status: number, headers: HeaderList, length: number | undefined): ResponseBodyWriter {
+    const noBody = statusHasNoBody(status) || ex.head.method === 'HEAD';
+    let framing: 'none' | 'length' | 'chunked' | 'close';
+    if (noBody) {
+      framing = 'none';
+      if (length !== undefined && !statusHasNoBody(status)) headers.push(['Content-Length', String(length)]);
+    } else if (length !== undefined) {
+      framing = 'length';
+      headers.push(['Content-Length', String(length)]);
+    } else if (ex.head.version === '1.1') {
+      framing = 'chunked';
+      headers.push(['Transfer-Encoding', 'chunked']);
+    } else {
+      framing = 'close';
+      ex.closeAfter = true;
+    }
+    const writer = { closed: false, write: (_chunk: Buffer): boolean => false, onDrain: (_cb: () => void): void => undefined, end: (): void => undefined };
+    if (this.phase === 'destroyed' || this.exchange !== ex) {
+      writer.closed = true;
+      return writer;
+    }
+    // The head waits (corked) for the first body bytes of this turn, so that a small response
+    // leaves in one segment; it goes out on the next turn of the event loop at the latest.
+    this.socket.cork();
+    this.socket.write(this.startResponse(ex, status, headers), 'latin1');
+    setImmediate(() => this.socket.uncork());
+    this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+    let written = 0;
+    const alive = (): boolean => !writer.closed && this.phase !== 'destroyed' && this.exchange === ex;
+    writer.write = (chunk: Buffer): boolean => {
+      if (!alive() || chunk.length === 0 || framing === 'none') return true;
+      if (framing === 'length' && written + chunk.length > (length ?? 0)) {
+        // More than announced: the framing would break; end this socket.
+        this.destroy();
+        return false;
+      }
+      written += chunk.length;
+      ex.bodyBytes = written;
+      if (framing === 'chunked') {
+        this.socket.cork();
+        this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        this.socket.write(chunk);
+        const ok = this.socket.write('\r\n', 'latin1');
+        this.socket.uncork();
+        return ok;
+      }
+      return this.socket.write(chunk);
+    };
+    writer.onDrain = (callback: () => void): void => {
+      if (!alive()) return;
+      this.socket.once('drain', callback);
+    };
+    writer.end = (): void => {
+      if (!alive()) return;
+      writer.closed = true;
+      if (framing === 'length' && written !== length) {
+        // The body fell short of its Content-Length: the client must not wait for the rest.
+        this.destroy();
+        return;
+      }
+      if (framing === 'chunked') this.socket.write('0\r\n\r\n', 'latin1');
+      this.finishExchange(ex);
+    };
+    ex.onAbort = chain(ex.onAbort, () => {
+      writer.closed = true;
+    });
+    return writer;
+  }
+
   // ---- log -----------------------------------------------------------------------------------
 
   private log(ex: Exchange, aborted: boolean): void {
@@ -909,6 +1242,7 @@ export class Connection {
       aborted,
       note: ex.note,
       filePath: ex.filePath,
+      ...(ex.upstream === undefined ? {} : { upstream: { ...ex.upstream } }),
     });
   }
 
@@ -943,6 +1277,15 @@ export class Connection {
       filePath: undefined,
     });
   }
+}
+
+function chain(first: (() => void) | undefined, second: () => void): () => void {
+  return first === undefined
+    ? second
+    : () => {
+        first();
+        second();
+      };
 }
 
 function runCleanup(ex: Exchange): void {

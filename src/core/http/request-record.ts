@@ -34,4 +34,10 @@ export interface RequestRecord {
   readonly note: string | undefined;
   /** Absolute file path served, when a file was served. */
   readonly filePath: string | undefined;
+  /**
+   * A proxied request's back-end part, apart from Porthole's own status and duration: the target
+   * origin, the back-end's status (0 when it never answered: refused, timed out) and the ms from
+   * sending the request to its response head (or the failure).
+   */
+  readonly upstream?: { readonly target: string; readonly status: number; readonly ms: number };
 }

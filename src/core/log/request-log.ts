@@ -74,15 +74,19 @@ export function escapeLogHost(host: string | undefined): string {
 
 /**
  * One line in nginx `combined` format, then the duration in seconds (like $request_time) and the
- * client host name ('-' when unknown): GoAccess reads it with --log-format=COMBINED. Every field a
- * client controls (request line, referer, user agent, host name) goes through escapeLogField.
+ * client host name ('-' when unknown); for a proxied request, then the back-end's status, time in
+ * seconds and origin. GoAccess reads it with --log-format=COMBINED. Every field a client controls
+ * (request line, referer, user agent, host name) and the back-end's origin go through escapeLogField.
  */
 export function formatCombinedLine(r: RequestRecord): string {
   const request = r.method === '-' && r.target === '-' ? '-' : `${r.method} ${r.target} ${r.protocol}`;
   return (
     `${r.clientIp} - - [${formatTimeLocal(r.time)}] "${escapeLogField(request)}" ${r.status} ${r.bytes} ` +
     `"${escapeLogField(r.referer ?? '-')}" "${escapeLogField(r.userAgent ?? '-')}" ` +
-    `${(r.durationMs / 1000).toFixed(3)} ${escapeLogHost(r.clientHost)}`
+    `${(r.durationMs / 1000).toFixed(3)} ${escapeLogHost(r.clientHost)}` +
+    // Proxied requests: the back-end's status and time (like nginx $upstream_status
+    // $upstream_response_time) and which back-end; other lines end as before.
+    (r.upstream === undefined ? '' : ` ${r.upstream.status || '-'} ${(r.upstream.ms / 1000).toFixed(3)} ${escapeLogHost(r.upstream.target)}`)
   );
 }
 
@@ -96,7 +100,9 @@ export function formatShortLine(r: RequestRecord): string {
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   const client = r.clientHost !== undefined && r.clientHost !== r.clientIp ? `${r.clientIp} (${r.clientHost})` : r.clientIp;
   const extra = r.aborted ? ' aborted' : r.note !== undefined && r.status >= 400 ? ` — ${r.note}` : '';
-  return escapeForDisplay(`${time} ${client} ${r.method} ${r.target} ${r.status} ${r.bytes}B ${r.durationMs}ms${extra}`);
+  // The back-end part (proxied requests) is inside the sanitised text too.
+  const up = r.upstream === undefined ? '' : ` (back-end ${r.upstream.status || '-'} ${r.upstream.ms}ms)`;
+  return escapeForDisplay(`${time} ${client} ${r.method} ${r.target} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
 }
 
 export type LineSink = (record: RequestRecord) => void;

@@ -9,6 +9,7 @@
  * its generation. WebSocket messages are JSON text frames:
  *   {"type":"hello","id":"<instance>","generation":N}
  *   {"type":"reload"|"css"|"img","generation":N,"paths":["/a.css",…]}
+ *   {"type":"navigate","path":"/about.html"}   (event stream: `event: navigate`, data {"path":…})
  * and the client may send {"type":"csp-blocked",…} (see LiveReload). Ping frames keep the
  * connection alive; a client's Close is answered and ends the exchange.
  */
@@ -17,7 +18,9 @@ import { CloseCode, FrameReader, Opcode, acceptKey, checkHandshake, closePayload
 
 export type ReloadMessage =
   | { readonly type: 'hello'; readonly id: string; readonly generation: number }
-  | { readonly type: 'reload' | 'css' | 'img'; readonly generation: number; readonly paths: readonly string[] };
+  | { readonly type: 'reload' | 'css' | 'img'; readonly generation: number; readonly paths: readonly string[] }
+  /** Go to `path` (origin-form, resolved by the page against its own base URL); not a change of the site. */
+  | { readonly type: 'navigate'; readonly path: string };
 
 /** One open page. `closed` turns true when it went away; `end()` closes it from our side. */
 export interface ReloadChannel {
@@ -41,6 +44,8 @@ export function eventStreamChannel(writer: StreamWriter): ReloadChannel {
       if (message.type === 'hello') {
         const data = JSON.stringify({ id: message.id, generation: message.generation });
         writer.write(`retry: ${RETRY_MS}\nevent: hello\ndata: ${data}\n\n`);
+      } else if (message.type === 'navigate') {
+        writer.write(`event: navigate\ndata: ${JSON.stringify({ path: message.path })}\n\n`);
       } else {
         const data = JSON.stringify({ paths: message.paths });
         writer.write(`id: ${message.generation}\nevent: ${message.type}\ndata: ${data}\n\n`);

@@ -1,8 +1,9 @@
 /**
  * The browser side of live reload, served from memory at `/__porthole/client.js`.
  *
- * It opens one WebSocket per tab to `/__porthole/socket` (live-reload-channel), built from
- * `location` (so it works under any host name or IP the page was opened with) and handles:
+ * It opens one WebSocket per tab to `__porthole/socket` (live-reload-channel) beside its own
+ * script's URL (so it works under any host name or IP the page was opened with, and under a
+ * proxy's path prefix such as code-server's `/proxy/<port>/`) and handles:
  * - `hello` ({"id": server instance, "generation": events sent so far}): reload when the
  *   page is behind — another instance (the server restarted), or a change sent while this page
  *   had no connection: between the page's response and the first connection (the served
@@ -13,6 +14,9 @@
  *   paths — a `<link>`, or an `@import` (from a `<link>`'s sheet or a `<style>`, at any depth) —
  *   and keep the page's JavaScript state; reload when none is (never nothing at all);
  * - `img` ({"paths": [...]}): re-fetch the matching <img>; reload when none matches;
+ * - `navigate` ({"path": "/page.html"}): go to that path of the site as this page reaches it
+ *   (origin and proxy prefix; the editor's "one tab" and "follow the editor"); a preview page
+ *   keeps its preview marker, and so do the same-origin links clicked in it;
  * - any other message: reload.
  * When the connection closes, it reconnects with a bounded backoff.
  */
@@ -33,7 +37,14 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
   var MAX_ATTEMPTS = 40;
   // One WebSocket per tab: browsers do not count WebSockets in the 6 connections per host they
   // allow over HTTP/1.1 (an event stream per tab held one of those for good).
-  var socketUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/__porthole/socket';
+  // The site's root as this page reaches it: the client's own URL minus __porthole/client.js (a
+  // proxy may serve the site under a path prefix, e.g. code-server's /proxy/<port>/).
+  var root = new URL(tag && tag.src ? '../' : '/', tag && tag.src ? tag.src : location.href);
+  var rootPath = root.pathname;
+  var socketTarget = new URL('__porthole/socket', root);
+  socketTarget.protocol = socketTarget.protocol === 'https:' ? 'wss:' : 'ws:';
+  var socketUrl = socketTarget.href;
+  var PREVIEW = '__porthole_preview';
 
   // Segment by segment, as the server does: an encoded slash (%2F) is part of a name, never a
   // separator, so such a URL names no file of the server (null).
@@ -48,7 +59,10 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
   function sameOriginPath(href) {
     try {
       var u = new URL(href, location.href);
-      return u.origin === location.origin ? decodePath(u.pathname) : null;
+      if (u.origin !== location.origin) return null;
+      // Paths as the server names them: without the proxy's prefix.
+      var p = u.pathname.indexOf(rootPath) === 0 ? '/' + u.pathname.slice(rootPath.length) : u.pathname;
+      return decodePath(p);
     } catch (e) { return null; }
   }
   function busted(href) {
@@ -164,6 +178,16 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
       state.attempts = 0;
       return;
     }
+    if (message.type === 'navigate') {
+      // Not a change of the site: the generation stays.
+      var to;
+      try { to = new URL(String(message.path).slice(1), root); } catch (err) { return; }
+      if (to.origin !== root.origin) return;
+      var marker = new URL(location.href).searchParams.get(PREVIEW);
+      if (marker !== null) to.searchParams.set(PREVIEW, marker);
+      location.href = to.href;
+      return;
+    }
     if (typeof message.generation === 'number') state.generation = message.generation;
     var paths = Array.isArray(message.paths) ? message.paths : [];
     if (message.type === 'css') swapStylesheets(paths);
@@ -193,6 +217,20 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
       if (state.socket === socket) state.socket = null;
       retry();
     };
+  }
+  // The editor's preview (its URL has the marker): links within the site keep the marker, so the
+  // next page is injected too (a page's own iframes never get it).
+  var previewMarker = new URL(location.href).searchParams.get(PREVIEW);
+  if (previewMarker !== null) {
+    document.addEventListener('click', function (e) {
+      var a = e.target && e.target.closest ? e.target.closest('a[href]') : null;
+      if (!a || (a.target && a.target !== '_self') || a.hasAttribute('download')) return;
+      var u;
+      try { u = new URL(a.href); } catch (err) { return; }
+      if (u.origin !== location.origin || u.searchParams.has(PREVIEW)) return;
+      u.searchParams.set(PREVIEW, previewMarker);
+      a.href = u.href;
+    }, true);
   }
   connect();
 })();

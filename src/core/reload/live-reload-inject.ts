@@ -4,7 +4,9 @@
  *
  * Invariants:
  * - Only top-level navigations are injected (`isNavigationRequest`): never fetch()/XHR, iframes,
- *   subresources. Non-HTML files never reach `injectClientTag` (the caller checks the type).
+ *   subresources. The one iframe that is: the editor's preview document, whose URL carries
+ *   PREVIEW_QUERY_PARAMETER (the preview shows the page in an iframe of a webview). Non-HTML
+ *   files never reach `injectClientTag` (the caller checks the type).
  * - The insertion point is found by HTML tokenization and tree construction (parse5, which follows
  *   the WHATWG HTML parsing algorithm), never by searching text: a `</body>` inside a script string,
  *   a comment, a style sheet, a template, a CDATA section or an attribute value is not a tag, and
@@ -22,6 +24,7 @@
  */
 import { html as htmlSpec, parse, type DefaultTreeAdapterMap } from 'parse5';
 import type { HeaderList } from '../http/request-record';
+import { PREVIEW_QUERY_PARAMETER } from '../options';
 
 /** The attribute on `<body>` that opts a page out of injection. */
 const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
@@ -30,8 +33,11 @@ const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
  * True for a top-level navigation. Browsers that send Fetch Metadata say so exactly
  * (`Sec-Fetch-Dest: document`); without it: `Accept` names text/html, and nothing marks the
  * request as a fetch/XHR (`Sec-Fetch-Mode` other than navigate, `X-Requested-With`).
+ * With `target` (the request-target, RFC 9112 §3.2) carrying PREVIEW_QUERY_PARAMETER, a frame
+ * navigation (`Sec-Fetch-Dest: iframe` or `frame`, WHATWG Fetch "destination") counts too: that is
+ * the editor's preview document. The page's own iframes never carry the parameter.
  */
-export function isNavigationRequest(headers: HeaderList): boolean {
+export function isNavigationRequest(headers: HeaderList, target?: string): boolean {
   let dest: string | undefined;
   let mode: string | undefined;
   let accept: string | undefined;
@@ -42,10 +48,25 @@ export function isNavigationRequest(headers: HeaderList): boolean {
     else if (name === 'accept') accept = accept === undefined ? value : `${accept},${value}`;
     else if (name === 'x-requested-with') requestedWith ??= value;
   }
-  if (dest !== undefined) return dest.trim().toLowerCase() === 'document';
+  if (dest !== undefined) {
+    const d = dest.trim().toLowerCase();
+    return d === 'document' || ((d === 'iframe' || d === 'frame') && target !== undefined && isPreviewTarget(target));
+  }
   if (mode !== undefined && mode.trim().toLowerCase() !== 'navigate') return false;
   if (requestedWith !== undefined) return false;
   return accept !== undefined && /(^|[\s,])text\/html\s*(;|,|$)/i.test(accept);
+}
+
+/**
+ * True when the request-target's query (RFC 3986 §3.4) has a PREVIEW_QUERY_PARAMETER field
+ * (`name` or `name=value`, fields separated by `&`).
+ */
+export function isPreviewTarget(target: string): boolean {
+  const q = target.indexOf('?');
+  if (q < 0) return false;
+  const hash = target.indexOf('#', q);
+  const query = target.slice(q + 1, hash < 0 ? undefined : hash);
+  return query.split('&').some((field) => (field.split('=', 1)[0] ?? '') === PREVIEW_QUERY_PARAMETER);
 }
 
 type Node = DefaultTreeAdapterMap['node'];

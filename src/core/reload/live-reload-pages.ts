@@ -30,11 +30,31 @@ import { contentTypeOf, typeFromName } from '../files/content-type';
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
  * and `generation` (a count of events sent) say which state of the site the page was served at.
+ * `src` is the client's URL as the page should ask for it (clientSrc).
  */
-export function clientTag(instance: string, generation: number, nonce?: string): string {
+export function clientTag(instance: string, generation: number, src = '/__porthole/client.js', nonce?: string): string {
   const nonceAttribute = nonce === undefined ? '' : ` nonce="${nonce}"`;
-  return `<script src="/__porthole/client.js"${nonceAttribute} data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}"></script>`;
+  return `<script src="${src}"${nonceAttribute} data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}"></script>`;
 }
+
+/** A `<base href>` element: relative URLs in the page no longer resolve against its own URL. */
+const BASE_HREF = /<base\s[^>]*href/i;
+
+/**
+ * The client's URL relative to the page (`./__porthole/client.js`, `../__porthole/client.js`, …
+ * one `../` per directory level of `requestPath`, the origin-form path of RFC 9112 §3.2.1), so it
+ * also loads behind a proxy that serves the site under a path prefix (code-server's
+ * `/proxy/<port>/`, which asExternalUri gives for the preview and the browser). A page with a
+ * `<base href>` gets the root-absolute `/__porthole/client.js` (a relative one would follow the base).
+ */
+export function clientSrc(requestPath: string, page: Buffer): string {
+  const q = requestPath.indexOf('?');
+  const pathOnly = q < 0 ? requestPath : requestPath.slice(0, q);
+  const depth = Math.max(0, pathOnly.split('/').length - 2);
+  if (BASE_HREF.test(page.toString('latin1'))) return '/__porthole/client.js';
+  return `${depth === 0 ? './' : '../'.repeat(depth)}__porthole/client.js`;
+}
+
 /**
  * HTML files above this are served as they are, without the reload script: a page is read whole
  * and parsed to place the tag (about 0.5 s per MiB, during which this server answers nothing
@@ -70,7 +90,10 @@ function planFor(key: string, bytes: Buffer, tag: string): PagePlan {
   return plan;
 }
 const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
-/** Room reserved for the injected tag beside a page's own bytes (clientTag is under 250 bytes). */
+/**
+ * Room reserved for the injected tag beside a page's own bytes (clientTag is under 250 bytes, plus
+ * its relative src: at most 1.5 bytes per byte of the request path, see clientSrc).
+ */
 const TAG_ALLOWANCE = 512;
 
 export interface PageContext {
@@ -93,7 +116,7 @@ export interface PageContext {
 
 /** True when the request is taken over (and will be answered asynchronously). */
 export function filterPage(ex: Exchange, ctx: PageContext): boolean {
-  const navigation = isNavigationRequest(ex.head.headers);
+  const navigation = isNavigationRequest(ex.head.headers, ex.head.target);
   if (!navigation && ctx.overlayCount === 0) return false;
   const resolved = resolveRequestPath(ex.head.path, ctx.files.dotfiles);
   if (resolved.kind !== 'ok') return false;
@@ -146,7 +169,9 @@ async function servePage(
     // copies at once (the bytes, the latin1 view the tag is searched in, the spliced result);
     // what the response keeps until the kernel took it is the result alone.
     const size = overlay !== undefined ? Buffer.byteLength(overlay, 'utf8') : stat.size;
-    if (!ex.reserveMemory(3 * size + TAG_ALLOWANCE)) {
+    // The client's relative URL is made from the document's URL (a deep link the SPA fallback answered).
+    const documentPath = ex.documentPath ?? ex.head.path;
+    if (!ex.reserveMemory(3 * size + TAG_ALLOWANCE + 2 * documentPath.length)) {
       ex.respondBusy();
       return;
     }
@@ -168,15 +193,16 @@ async function servePage(
       // Read once: the tag and the ETag must name the same generation.
       const { instanceId, generation } = ctx;
       etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}"`;
-      const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, clientTag(instanceId, generation));
+      const src = clientSrc(documentPath, bytes);
+      const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, clientTag(instanceId, generation, src));
       if (result.kind === 'inject') {
         if (result.csp.length === 0) {
-          body = applyPlan(bytes, result.offset, clientTag(instanceId, generation));
+          body = applyPlan(bytes, result.offset, clientTag(instanceId, generation, src));
         } else {
           // The nonce is derived, not drawn: the same response bytes for the same validator.
           const host = ex.header('host') ?? '';
           const nonce = createHmac('sha256', instanceId).update(`${etag}\0${host}`).digest('base64');
-          const tag = clientTag(instanceId, generation, nonce);
+          const tag = clientTag(instanceId, generation, src, nonce);
           body = withRoomInPolicies(bytes, result.offset, tag, result.csp, nonce, host, `/${rel.split(sep).join('/')}`, ctx);
         }
       } else {

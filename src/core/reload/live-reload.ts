@@ -11,6 +11,9 @@
  *   clients → dropped at flush: paths no longer there and symbolic links that lead nowhere
  *   (temporaries, locks) → one event: `css` (stylesheets only), `img` (images only) or `reload`.
  *   Each batch stands alone: a temporary's deletion never lands in (and spoils) the next one;
+ *   Changes in the extra folders (`reload.watchPaths`: a back-end's templates; editors'
+ *   temporary files there dropped too) always make it `reload`, and their paths are not sent
+ *   (pages never learn paths outside the root);
  * - the overlays: the editor's unsaved text by absolute path, served instead of the file.
  *
  * Lifecycle: created → running (`start()`) → closed (`close()`, idempotent: watcher, timers and
@@ -26,7 +29,7 @@ import type { Exchange } from '../http/connection';
 import { eventStreamChannel, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { filterPage, type PageContext } from './live-reload-pages';
+import { clientTag, filterPage, type PageContext } from './live-reload-pages';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
 import { RESERVED_PREFIX, type DiagnosticLevel, type ReloadOptions } from '../options';
@@ -109,6 +112,9 @@ export class LiveReload {
   private firstPendingAt = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private watcher: RootWatcher | undefined;
+  private readonly extraWatchers: RootWatcher[] = [];
+  /** A change in a watchPaths folder is waiting in the debounce: the batch is a full reload. */
+  private outsideChange = false;
   private readonly ignored: PathMatcher;
   private readonly logPaths = new Set<string>();
   /** Pages whose CSP blocks live reload, already said (once per page). */
@@ -116,6 +122,8 @@ export class LiveReload {
   private readonly pages: PageContext;
   /** Called with every event sent (tests, diagnostics). */
   onEvent: ((event: ReloadEvent) => void) | undefined;
+  /** Called with the number of connected pages whenever a page connects or goes away. */
+  onPagesChanged: ((connected: number) => void) | undefined;
 
   constructor(private readonly setup: LiveReloadSetup) {
     this.ignored = compileGlobs(setup.reload.ignore);
@@ -174,6 +182,32 @@ export class LiveReload {
         (message) => this.setup.diagnostic('warn', message),
       );
     }
+    this.watchExtraFolders();
+  }
+
+  /** Watches each `reload.watchPaths` folder (also when the host watches the root itself). */
+  private watchExtraFolders(): void {
+    for (const folder of this.setup.reload.watchPaths) {
+      const base = resolve(folder);
+      this.extraWatchers.push(
+        watchRoot(
+          base,
+          (path) => this.outsideChanged(base, resolve(path)),
+          (message) => this.setup.diagnostic('warn', `${message} (${base})`),
+        ),
+      );
+    }
+  }
+
+  /** A change under a watchPaths folder; its ignore globs apply relative to that folder. */
+  private outsideChanged(base: string, abs: string): void {
+    if (this.phase === 'closed' || this.logPaths.has(abs)) return;
+    const rel = relative(base, abs).split(sep).join('/');
+    if (rel !== '' && this.ignored(rel)) return;
+    // Editors' temporary, swap and lock files reload nothing here either (as under the root).
+    if (isEditorTempFile(rel.split('/').pop() ?? '')) return;
+    this.outsideChange = true;
+    this.schedule();
   }
 
   /** Files changed (absolute paths), as an editor or another watcher saw them. */
@@ -203,18 +237,51 @@ export class LiveReload {
     this.fileChanged(key);
   }
 
-  /** Ends every event stream, stops watching; idempotent. */
+  /**
+   * The client tag for a page served now by something other than the files (a proxied back-end's
+   * HTML); undefined once closed.
+   */
+  tagForPage(): string | undefined {
+    return this.phase === 'closed' ? undefined : clientTag(this.instanceId, this.generation);
+  }
+
+  /** Pages connected now, over the WebSocket or the event stream (each open tab, preview or device is one). */
+  get connectedPages(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * Tells every connected page to go to `path` (an origin-form path such as `/about.html`,
+   * optionally with a query; RFC 9112 §3.2.1): a `navigate` event (data: {"path": …}). The page
+   * resolves it against its own origin, so each device stays on the host name it used. Not a
+   * change of the site: the generation is unchanged. Returns the number of pages told; a path that
+   * is not origin-form (no leading `/`, or `//`, a space, a control or non-ASCII character, `\`)
+   * is refused (0).
+   */
+  navigate(path: string): number {
+    // Printable ASCII (a URL's path and query are percent-encoded), no backslash, not `//host`.
+    if (this.phase !== 'running' || !/^\/(?!\/)[!-~]*$/.test(path) || path.includes('\\')) return 0;
+    const told = this.clients.size;
+    this.setup.diagnostic('debug', `live reload: navigate ${path} (${told} page${told === 1 ? '' : 's'})`);
+    this.broadcast((client) => client.send({ type: 'navigate', path }));
+    return told;
+  }
+
+  /** Ends every channel (WebSockets, event streams), stops watching; idempotent. */
   close(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.watcher?.close();
     this.watcher = undefined;
+    for (const w of this.extraWatchers.splice(0)) w.close();
     if (this.debounceTimer !== undefined) clearTimeout(this.debounceTimer);
     this.debounceTimer = undefined;
     this.stopHeartbeat();
+    const hadPages = this.clients.size > 0;
     for (const client of [...this.clients]) client.end();
     this.clients.clear();
     this.perAddress.clear();
+    if (hadPages) this.onPagesChanged?.(0);
     this.overlays.clear();
     this.pending.clear();
   }
@@ -241,6 +308,11 @@ export class LiveReload {
     if (rel === undefined || (rel !== '' && (this.ignored(rel) || !this.mayAffectPages(rel)))) return;
     if (this.pending.size >= MAX_PENDING_PATHS) this.overflow = true;
     else this.pending.add(rel);
+    this.schedule();
+  }
+
+  /** Starts or extends the one debounce window. */
+  private schedule(): void {
     const now = Date.now();
     if (this.debounceTimer === undefined) this.firstPendingAt = now;
     else clearTimeout(this.debounceTimer);
@@ -280,9 +352,10 @@ export class LiveReload {
   private flush(): void {
     this.debounceTimer = undefined;
     const paths = [...this.pending].filter((rel) => this.stillThere(rel)).map((rel) => `/${rel}`);
-    const overflow = this.overflow;
+    const overflow = this.overflow || this.outsideChange;
     this.pending.clear();
     this.overflow = false;
+    this.outsideChange = false;
     if (this.phase === 'closed') return;
     const css: string[] = [];
     const img: string[] = [];
@@ -310,11 +383,13 @@ export class LiveReload {
   }
 
   private broadcast(act: (client: ReloadChannel) => void): void {
+    const before = this.clients.size;
     for (const client of [...this.clients]) {
       if (!client.closed) act(client);
       if (client.closed) this.clients.delete(client);
     }
     if (this.clients.size === 0) this.stopHeartbeat();
+    if (this.clients.size !== before) this.onPagesChanged?.(this.clients.size);
   }
 
   // ---- endpoints -----------------------------------------------------------------------------
@@ -407,10 +482,11 @@ export class LiveReload {
     const address = ex.clientIp;
     this.clients.add(channel);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    this.onPagesChanged?.(this.clients.size);
     const previous = ex.cleanup;
     ex.cleanup = () => {
       previous?.();
-      this.clients.delete(channel);
+      if (this.clients.delete(channel)) this.onPagesChanged?.(this.clients.size);
       const left = (this.perAddress.get(address) ?? 1) - 1;
       if (left > 0) this.perAddress.set(address, left);
       else this.perAddress.delete(address);

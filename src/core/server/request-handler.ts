@@ -1,8 +1,11 @@
 /**
  * What the server does with a parsed request, in order: client filter (allowedClients), Host check
- * (DNS rebinding), response policy (configured headers, CORS preflights), cross-site loads (Fetch
- * Metadata, unless `crossSiteLoads` or CORS allows the request's origin), method (RFC 9110 §9),
- * reserved `/__porthole/` endpoints, the single-page-app fallback, then static files.
+ * (DNS rebinding), response policy (configured headers, CORS preflights; proxied routes too),
+ * cross-site loads (Fetch Metadata, unless `crossSiteLoads` or CORS allows the request's origin;
+ * proxied routes too: a back-end behind Porthole gets the same guard), proxied routes (any
+ * method; never Porthole's own live-reload endpoints; no SPA fallback: the back-end answers its
+ * own paths), method (RFC 9110 §9), reserved `/__porthole/` endpoints, the single-page-app
+ * fallback, then static files.
  * Refusals are plain-text answers whose reason also goes into the log record's note.
  */
 import type { Exchange } from '../http/connection';
@@ -16,6 +19,8 @@ import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
 import { isNavigationRequest } from '../reload/live-reload-inject';
 import type { ResponsePolicy } from './response-policy';
+import type { ReverseProxy } from '../proxy/reverse-proxy';
+import type { CompiledRoute } from '../proxy/proxy-routes';
 
 export const ALLOW = 'GET, HEAD, OPTIONS';
 const KNOWN_NOT_ALLOWED = new Set(['POST', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'CONNECT']);
@@ -37,6 +42,18 @@ export interface HandlerContext extends PageHooks {
   spa: string | undefined;
   /** Answer cross-site subresource loads (ServerOptions.crossSiteLoads); reconfigurable. */
   crossSiteLoads: boolean;
+  /** Proxied routes (`--proxy`), undefined when there are none. */
+  readonly proxy: ReverseProxy | undefined;
+}
+
+/**
+ * The proxied route for a path, if any. Live reload's own endpoints stay Porthole's even under a
+ * `/` route. The connection asks this too (before reading a body) so that the two agree.
+ */
+export function proxyRouteFor(ctx: HandlerContext, path: string): CompiledRoute | undefined {
+  if (ctx.proxy === undefined) return undefined;
+  if (ctx.reserved !== undefined && path.startsWith(RESERVED_PREFIX)) return undefined;
+  return ctx.proxy.match(path);
 }
 
 function refuse(ex: Exchange, status: number, message: string, extra: HeaderList = []): void {
@@ -75,6 +92,11 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     );
     return;
   }
+  const route = proxyRouteFor(ctx, ex.head.path);
+  if (route !== undefined && ctx.proxy !== undefined) {
+    ctx.proxy.handle(ex, route);
+    return;
+  }
   const method = ex.method;
   if (method !== 'GET' && method !== 'HEAD') {
     if (method === 'OPTIONS') {
@@ -104,7 +126,8 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
  * a fetch() — stays 404, and so do hidden and malformed paths.
  */
 function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): void {
-  if (!isNavigationRequest(ex.head.headers)) return;
+  // The editor's preview document (an iframe marked with PREVIEW_QUERY_PARAMETER) counts too.
+  if (!isNavigationRequest(ex.head.headers, ex.head.target)) return;
   const resolved = resolveRequestPath(ex.head.path, files.dotfiles);
   if (resolved.kind === 'ok') {
     try {
@@ -117,5 +140,8 @@ function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): void
   }
   const target = encodePathSegments(fallback.split(/[\\/]/).filter((s) => s.length > 0), false);
   ex.note = `single-page app: ${ex.head.path} answered with ${target}`;
+  // The browser's URL stays the deep link: relative URLs Porthole writes into the page (the
+  // live-reload client's) are made from it, not from the fallback file's path.
+  ex.documentPath = ex.head.path;
   ex.head.path = target;
 }

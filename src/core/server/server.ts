@@ -47,8 +47,10 @@ import { MemoryBudget } from '../http/memory-budget';
 import { checkServerOptions, validateServerOptions, InvalidOptionsError } from '../config/validate-options';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor } from '../access/network-addresses';
-import { handleRequest, refusesMethod, type HandlerContext } from './request-handler';
+import { handleRequest, proxyRouteFor, refusesMethod, type HandlerContext } from './request-handler';
 import { readDescriptorLimit } from './descriptor-limit';
+import type { RequestHead } from '../http/http-parser';
+import { ProxyConfigError, ReverseProxy } from '../proxy/reverse-proxy';
 import { derivePort, derivedPortCandidates } from './derived-port';
 import { LoopbackOnlyFiles } from '../files/loopback-only';
 import { RequestLog } from '../log/request-log';
@@ -106,6 +108,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   /** The configuration file's options as last read (undefined: no file, or configFile off). */
   private fileLayer: OptionLayer | undefined;
   private configWatcher: { close(): void } | undefined;
+  private proxy: ReverseProxy | undefined;
   /** HTTPS sockets accepted whose handshake has not completed: destroyed on close. */
   private readonly handshakes = new Set<TLSSocket>();
   private secureContext: SecureContext | undefined;
@@ -192,8 +195,21 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
     const clients = new ClientFilter(opts.allowedClients);
+    if (opts.proxy.routes.length > 0) {
+      try {
+        this.proxy = ReverseProxy.create({
+          options: opts.proxy,
+          scheme: opts.tls === undefined ? 'http' : 'https',
+          pageTag: () => this.liveReload?.tagForPage(),
+        });
+      } catch (err) {
+        if (err instanceof ProxyConfigError) throw new ServerError('EPROXY', err.message);
+        throw err;
+      }
+    }
     const loopbackOnly = new LoopbackOnlyFiles();
     this.handlerContext = {
+      proxy: this.proxy,
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
       clients,
       files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks, loopbackOnly },
@@ -292,7 +308,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     if (this.state.kind !== 'listening') return;
     if (fixedPart(this.options) !== fixedPart(next)) {
-      const message = `${CONFIG_FILE_NAME} changed an option that needs a restart (binding, root, log or live reload)`;
+      const message = `${CONFIG_FILE_NAME} changed an option that needs a restart (binding, root, log, live reload or proxy)`;
       this.emit('diagnostic', 'info', message);
       this.emit('config', { kind: 'restart', message });
       return;
@@ -471,6 +487,12 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     handleRequest(exchange, this.hooks);
   }
 
+  streamedBodyLimit(head: RequestHead): number | undefined {
+    const ctx = this.handlerContext;
+    if (ctx === undefined || proxyRouteFor(ctx, head.path) === undefined) return undefined;
+    return this.options.proxy.maxBodyBytes;
+  }
+
   record(record: RequestRecord): void {
     this.log?.add(record);
   }
@@ -511,6 +533,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }, this.options.timeouts.closeGraceMs);
     await gone;
     clearTimeout(grace);
+    await this.proxy?.close();
     await stopped;
     await this.log?.close();
     this.state = { kind: 'closed' };

@@ -44,7 +44,10 @@ port.on('message', (message: HostToWorker) => {
   switch (message.type) {
     case 'listen':
       server.listen(message.options).then(
-        (address) => post({ type: 'listening', address }),
+        (address) => {
+          if (server.liveReload !== undefined) server.liveReload.onPagesChanged = (connected) => post({ type: 'pages', connected });
+          post({ type: 'listening', address });
+        },
         (err: unknown) => {
           const code = err instanceof ServerError ? err.code : 'ELISTEN';
           post({ type: 'listen-failed', code, message: (err as Error).message });
@@ -73,12 +76,15 @@ port.on('message', (message: HostToWorker) => {
       return;
     case 'overlay':
     case 'changed':
+    case 'navigate':
       if (server.liveReload === undefined) {
         server.emit('diagnostic', 'trace', `live reload message ${message.type} ignored: live reload is not started`);
       } else if (message.type === 'overlay') {
         server.liveReload.setOverlay(message.path, message.text);
-      } else {
+      } else if (message.type === 'changed') {
         server.liveReload.notifyChanged(message.paths);
+      } else {
+        server.liveReload.navigate(message.path);
       }
       return;
   }

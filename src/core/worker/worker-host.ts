@@ -18,6 +18,8 @@ export interface WorkerServerEvents {
   /** The configuration file changed (PreviewServer `config`). */
   config: [change: ConfigFileChange];
   exit: [error: Error | undefined];
+  /** Live reload: pages connected to the event stream (sent whenever the number changes). */
+  pages: [connected: number];
 }
 
 /** How long close() waits for the worker's own graceful stop before terminating it. */
@@ -28,6 +30,7 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
   private pendingListen: { resolve: (a: BoundAddress) => void; reject: (e: Error) => void } | undefined;
   private closing: Promise<void> | undefined;
   private exited = false;
+  private pages = 0;
 
   constructor(private readonly workerScript: string) {
     super();
@@ -62,6 +65,16 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
 
   notifyChanged(paths: readonly string[]): void {
     this.send({ type: 'changed', paths });
+  }
+
+  /** Live reload: every connected page goes to `path` (origin-form, e.g. `/about.html`). */
+  navigate(path: string): void {
+    this.send({ type: 'navigate', path });
+  }
+
+  /** Live reload: pages connected to the event stream, as the worker last reported (0 when stopped). */
+  get connectedPages(): number {
+    return this.exited ? 0 : this.pages;
   }
 
   close(): Promise<void> {
@@ -107,6 +120,10 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
         return;
       case 'diagnostic':
         this.emit('diagnostic', m.level, m.message);
+        return;
+      case 'pages':
+        this.pages = m.connected;
+        this.emit('pages', m.connected);
         return;
     }
   }

@@ -21,7 +21,9 @@ export type HostToWorker =
   /** Live reload "as you type": the editor's unsaved text for an absolute path (undefined = drop). */
   | { readonly type: 'overlay'; readonly path: string; readonly text: string | undefined }
   /** Live reload: files changed (absolute paths), as seen by the host's own watcher. */
-  | { readonly type: 'changed'; readonly paths: readonly string[] };
+  | { readonly type: 'changed'; readonly paths: readonly string[] }
+  /** Live reload: every connected page goes to this origin-form path (LiveReload.navigate). */
+  | { readonly type: 'navigate'; readonly path: string };
 
 export type WorkerToHost =
   | { readonly type: 'listening'; readonly address: BoundAddress }
@@ -31,4 +33,6 @@ export type WorkerToHost =
   | { readonly type: 'hostname'; readonly ip: string; readonly name: string }
   | { readonly type: 'diagnostic'; readonly level: DiagnosticLevel; readonly message: string }
   /** The configuration file changed: applied, needs a restart, or invalid (PreviewServer `config`). */
-  | { readonly type: 'config'; readonly change: ConfigFileChange };
+  | { readonly type: 'config'; readonly change: ConfigFileChange }
+  /** Live reload: the number of pages connected to the event stream, sent whenever it changes. */
+  | { readonly type: 'pages'; readonly connected: number };

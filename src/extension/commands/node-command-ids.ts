@@ -8,6 +8,10 @@ export const COMMANDS = {
   restart: 'porthole.restart',
   openInBrowser: 'porthole.openInBrowser',
   openFileInBrowser: 'porthole.openFileInBrowser',
+  /** The page beside the editor: the integrated browser, else the Simple Browser. */
+  openPreview: 'porthole.openPreview',
+  /** VS Code's JavaScript debugger (js-debug) on the page. */
+  debugInBrowser: 'porthole.debugInBrowser',
   copyUrl: 'porthole.copyUrl',
   showLog: 'porthole.showLog',
   showRequests: 'porthole.showRequests',

@@ -11,14 +11,17 @@ import type { ServerState } from '../server/node-server-state';
 import type { PortholeOutput } from '../output/vscode-output';
 import type { RequestsViewProvider } from '../requests/vscode-requests-view';
 import type { ManagedServer, ServerManager } from '../server/vscode-server-manager';
+import { isHtmlPath } from '../server/vscode-server-manager';
 import type { Sharing } from '../sharing/vscode-sharing';
-import { openExternal, urlOf } from '../server/vscode-server-manager';
+import { urlOf } from '../server/vscode-server-manager';
+import type { PageOpener } from '../browser/vscode-browser';
 
 export interface CommandDeps {
   readonly manager: ServerManager;
   readonly output: PortholeOutput;
   readonly requests: RequestsViewProvider;
   readonly sharing: Sharing;
+  readonly pages: PageOpener;
 }
 
 /** What `porthole._state` returns (for tests). */
@@ -27,11 +30,13 @@ export interface ServerStateReport {
   readonly path: string;
   readonly state: ServerState;
   readonly requestCount: number;
+  /** Pages connected to the live-reload stream (tabs, previews, devices). */
+  readonly connectedPages: number;
 }
 
-export function registerCommands({ manager, output, requests, sharing }: CommandDeps): vscode.Disposable[] {
+export function registerCommands({ manager, output, requests, sharing, pages }: CommandDeps): vscode.Disposable[] {
   const folderOf = (uri: unknown): vscode.WorkspaceFolder | undefined =>
-    uri instanceof vscode.Uri ? vscode.workspace.getWorkspaceFolder(uri) : undefined;
+    uri instanceof vscode.Uri ? manager.folderFor(uri) : undefined;
 
   /** Running servers the command applies to: the uri's folder, the only one, or the user's pick. */
   const targets = async (uri: unknown, title: string): Promise<ManagedServer[]> => {
@@ -52,33 +57,53 @@ export function registerCommands({ manager, output, requests, sharing }: Command
     return picked.server ? [picked.server] : active;
   };
 
-  const runningUrl = async (title: string): Promise<string | undefined> => {
+  /** A running server (the only one, or picked), going live first when none runs. */
+  const runningServer = async (title: string): Promise<ManagedServer | undefined> => {
     const server = await manager.pickRunning(title);
-    if (server) return urlOf(server.controller.state) || undefined;
+    if (server) return server;
     // Nothing running: go live first (the command itself opens the page, not the setting).
     const folder = await manager.pickFolderToStart();
     if (!folder) return undefined;
     const state = await manager.start(folder, { openBrowser: false });
-    return state.kind === 'running' ? state.address.url : undefined;
+    return state.kind === 'running' ? manager.get(folder) : undefined;
+  };
+  const runningUrl = async (title: string): Promise<string | undefined> => {
+    const server = await runningServer(title);
+    return server ? urlOf(server.controller.state) || undefined : undefined;
+  };
+
+  /**
+   * The page a command shows: `uri`'s file, else the active editor's HTML file, on its server;
+   * else a running server's page (Go Live's choice: the active HTML file or `/`).
+   */
+  const pageFor = async (uri: unknown, title: string): Promise<{ server: ManagedServer; url: string } | undefined> => {
+    const active = vscode.window.activeTextEditor?.document.uri;
+    const file = uri instanceof vscode.Uri ? uri : active && active.scheme === 'file' && isHtmlPath(active.fsPath) ? active : undefined;
+    if (file) return manager.serverForFile(file);
+    const server = await runningServer(title);
+    const state = server?.controller.state;
+    return server && state?.kind === 'running' ? { server, url: manager.pageUrl(server.folder, state) } : undefined;
   };
 
   const handlers: Record<CommandId, (...args: unknown[]) => unknown> = {
     [COMMANDS.start]: async (uri?: unknown) => {
-      const folder = folderOf(uri) ?? (await manager.pickFolderToStart());
-      return folder ? manager.start(folder, { openBrowser: true }) : undefined;
+      // An HTML file outside every workspace folder (the editor title, no folder open): its folder.
+      const folder = folderOf(uri) ?? (uri instanceof vscode.Uri && !vscode.workspace.workspaceFolders?.length ? manager.looseFolderFor(uri) : undefined) ?? (await manager.pickFolderToStart());
+      return folder ? manager.start(folder, { openBrowser: true, file: uri instanceof vscode.Uri ? uri : undefined }) : undefined;
     },
     [COMMANDS.stop]: async (uri?: unknown) => {
       const servers = await targets(uri, 'Porthole: Stop');
-      return Promise.all(servers.map((s) => s.controller.stop()));
+      return Promise.all(servers.map((s) => manager.stop(s.folder)));
     },
     [COMMANDS.restart]: async (uri?: unknown) => {
       const servers = await targets(uri, 'Porthole: Restart');
       return Promise.all(servers.map((s) => manager.restart(s.folder)));
     },
     [COMMANDS.openInBrowser]: async () => {
-      const url = await runningUrl('Porthole: Open in Browser');
-      if (url) await openExternal(url);
-      return url;
+      const server = await runningServer('Porthole: Open in Browser');
+      const url = server ? urlOf(server.controller.state) : '';
+      if (server && url) await pages.open(server, url);
+      return url || undefined;
     },
     [COMMANDS.openFileInBrowser]: async (uri?: unknown) => {
       const file = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
@@ -86,9 +111,17 @@ export function registerCommands({ manager, output, requests, sharing }: Command
         void vscode.window.showInformationMessage('Porthole: open an HTML file of the workspace first.');
         return undefined;
       }
-      const url = await manager.urlForFile(file);
-      if (url) await openExternal(url);
-      return url;
+      const page = await manager.serverForFile(file);
+      if (page) await pages.open(page.server, page.url);
+      return page?.url;
+    },
+    [COMMANDS.openPreview]: async (uri?: unknown) => {
+      const page = await pageFor(uri, 'Porthole: Open Preview to the Side');
+      return page ? pages.preview(page.url) : undefined;
+    },
+    [COMMANDS.debugInBrowser]: async (uri?: unknown) => {
+      const page = await pageFor(uri, 'Porthole: Debug in Browser');
+      return page ? { url: page.url, started: await pages.debug(page.server, page.url) } : undefined;
     },
     [COMMANDS.copyUrl]: async () => {
       const url = await runningUrl('Porthole: Copy URL');
@@ -107,6 +140,8 @@ export function registerCommands({ manager, output, requests, sharing }: Command
     [COMMANDS.statusBarMenu]: async () => {
       const items: Array<vscode.QuickPickItem & { command: string }> = [
         { label: '$(globe) Open in Browser', command: COMMANDS.openInBrowser },
+        { label: '$(preview) Open Preview to the Side', command: COMMANDS.openPreview },
+        { label: '$(debug-alt) Debug in Browser', command: COMMANDS.debugInBrowser },
         { label: '$(copy) Copy URL', command: COMMANDS.copyUrl },
         { label: '$(list-tree) Show Requests', command: COMMANDS.showRequests },
         { label: '$(output) Show Request Log', command: COMMANDS.showLog },
@@ -124,6 +159,7 @@ export function registerCommands({ manager, output, requests, sharing }: Command
         path: folder.uri.fsPath,
         state: controller.state,
         requestCount: controller.requestCount,
+        connectedPages: controller.connectedPages,
       })),
     [COMMANDS.measureEventLoop]: (durationMs?: unknown) =>
       measureEventLoopDelay(typeof durationMs === 'number' ? durationMs : 10_000),

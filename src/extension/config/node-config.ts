@@ -13,8 +13,11 @@ import {
   bindHostProblem,
   booleanProblem,
   cidrProblem,
+  compileRoute,
+  escapeForDisplay,
   headerFieldProblem,
   originProblem,
+  parseProxySpec,
   showValue,
   spaFileProblem,
   wholeNumberProblem,
@@ -22,6 +25,7 @@ import {
 import type { OptionLayer, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
 import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from '../reload/node-reload-config';
 import type { ReloadSettings } from '../reload/node-reload-config';
+import { browserChoice } from '../browser/node-browser';
 
 /** The settings section; every key below is `porthole.<key>`. */
 export const CONFIG_SECTION = 'porthole';
@@ -72,6 +76,15 @@ export interface PortholeConfig extends ReloadSettings {
    * porthole.config.json. undefined (a snapshot made in code): every setting counts as set.
    */
   readonly explicit?: readonly string[];
+  /** Proxied routes as `PREFIX=URL`, each checked with the core's compileRoute. */
+  readonly proxy: readonly string[];
+  readonly proxyRewriteHost: boolean;
+  /** Folders (folder-relative or absolute) whose changes reload pages too. */
+  readonly reloadWatch: readonly string[];
+  /** `default`, `chrome`, `firefox`, `edge`, or a command line with `%URL%` (node-browser.ts). */
+  readonly browser: string;
+  /** Switching the editor to another HTML file of the served folder takes the connected pages there. */
+  readonly followEditor: boolean;
 }
 
 /** The setting keys (relative to `porthole.`) and the snapshot field each one fills. */
@@ -98,6 +111,11 @@ export const SETTING_KEYS = {
   corsOrigins: 'cors.origins',
   spa: 'spa',
   configFile: 'configFile',
+  proxy: 'proxy',
+  proxyRewriteHost: 'proxyRewriteHost',
+  reloadWatch: 'reload.watch',
+  browser: 'browser',
+  followEditor: 'followEditor',
   ...RELOAD_SETTING_KEYS,
 } as const satisfies Record<Exclude<keyof PortholeConfig, 'explicit'>, string>;
 
@@ -128,6 +146,11 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   corsOrigins: DEFAULT_OPTIONS.cors.origins,
   spa: '',
   configFile: DEFAULT_OPTIONS.configFile,
+  proxy: DEFAULT_OPTIONS.proxy.routes.map((r) => `${r.prefix}=${r.target}`),
+  proxyRewriteHost: DEFAULT_OPTIONS.proxy.rewriteHost,
+  reloadWatch: DEFAULT_OPTIONS.reload.watchPaths,
+  browser: 'default',
+  followEditor: false,
   ...DEFAULT_RELOAD_SETTINGS,
 };
 
@@ -212,6 +235,47 @@ export function readConfig(read: RawSettingReader, isSet: (key: string) => boole
     return str('spa', DEFAULT_CONFIG.spa, (text) => (text === '' ? undefined : spaFileProblem(text)));
   };
 
+  /**
+   * `porthole.proxy`: an object `{ "/api": "http://127.0.0.1:3000" }`, or a list of
+   * `"/api=http://…"` strings or `{ "path": "/api", "target": "http://…" }` objects. Each route is
+   * checked by the core (compileRoute, as validateServerOptions does); a bad one is refused with
+   * its reason, and, like every other problem, stops the start.
+   */
+  const proxySetting = (): string[] => {
+    const v = read(SETTING_KEYS.proxy);
+    if (v === undefined || v === null) return [];
+    let entries: unknown[];
+    if (Array.isArray(v)) entries = v;
+    else if (typeof v === 'object') entries = Object.entries(v as Record<string, unknown>).map(([path, target]) => ({ path, target }));
+    else {
+      refuse('proxy', v, 'must be an object of prefix → URL or a list of routes');
+      return [];
+    }
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      let route: { prefix: string; target: string } | string;
+      if (typeof entry === 'string') route = parseProxySpec(entry);
+      else if (typeof entry === 'object' && entry !== null && typeof (entry as { target?: unknown }).target === 'string') {
+        const e = entry as { path?: unknown; prefix?: unknown; target: string };
+        const prefix = typeof e.path === 'string' ? e.path : typeof e.prefix === 'string' ? e.prefix : '';
+        route = { prefix: prefix.trim(), target: e.target.trim() };
+      } else route = 'is not a route (a "PREFIX=URL" string or { "path", "target" })';
+      const compiled = typeof route === 'string' ? route : compileRoute(route);
+      if (typeof route === 'string' || typeof compiled === 'string') {
+        refuse('proxy', entry, escapeForDisplay(typeof route === 'string' ? route : (compiled as string)));
+        continue;
+      }
+      if (seen.has(compiled.prefix)) {
+        refuse('proxy', entry, `gives the prefix "${escapeForDisplay(compiled.prefix)}" a second time`);
+        continue;
+      }
+      seen.add(compiled.prefix);
+      out.push(`${route.prefix}=${route.target}`);
+    }
+    return out;
+  };
+
   const config: PortholeConfig = {
     port: checked<number | null>('port', null, (v) =>
       typeof v === 'number' ? wholeNumberProblem(v, OPTION_BOUNDS.port.min, OPTION_BOUNDS.port.max) : "must be a whole number from 0 to 65535, or null for the folder's own port",
@@ -239,10 +303,21 @@ export function readConfig(read: RawSettingReader, isSet: (key: string) => boole
     corsOrigins: list('corsOrigins', originProblem),
     spa: spaSetting(),
     configFile: bool('configFile', DEFAULT_CONFIG.configFile),
+    proxy: proxySetting(),
+    proxyRewriteHost: bool('proxyRewriteHost', DEFAULT_CONFIG.proxyRewriteHost),
+    reloadWatch: list('reloadWatch', (p) => (p === '' ? 'is empty: give a folder' : p.includes('\0') ? 'contains a NUL character' : undefined)),
+    browser: str('browser', DEFAULT_CONFIG.browser, browserProblem) || DEFAULT_CONFIG.browser,
+    followEditor: bool('followEditor', DEFAULT_CONFIG.followEditor),
     ...readReloadSettings(read, problems),
     explicit: Object.values(SETTING_KEYS).filter((key) => isSet(key)),
   };
   return { config, problems };
+}
+
+/** Why a `porthole.browser` value cannot name a program (browserChoice's rules); undefined when it can. */
+function browserProblem(value: string): string | undefined {
+  const choice = browserChoice(value, 'http://127.0.0.1/');
+  return choice.kind === 'invalid' ? 'is not "default", "chrome", "firefox", "edge" or a command line (an unclosed quote?)' : undefined;
 }
 
 /**
@@ -255,12 +330,15 @@ export function describeConfigProblems(folderName: string, problems: readonly st
 }
 
 /**
- * True when the running server must restart to honour `next`: its binding, root or HTTPS changed,
- * or a live-reload listen option (`reload.enabled`, `reload.ignore`, `reload.debounceMs`).
+ * True when the running server must restart to honour `next`: its binding, root, HTTPS or proxy
+ * changed, or a live-reload listen option (`reload.enabled`, `reload.ignore`, `reload.debounceMs`,
+ * `reload.watch`).
  */
 export function needsRestart(running: PortholeConfig, next: PortholeConfig): boolean {
   return (
-    (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned', 'configFile'] as const).some((k) => running[k] !== next[k]) ||
+    (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned', 'configFile', 'proxyRewriteHost'] as const).some((k) => running[k] !== next[k]) ||
+    !sameSettingValue(running.proxy, next.proxy) ||
+    !sameSettingValue(running.reloadWatch, next.reloadWatch) ||
     // A server setting set or unset: porthole.config.json decides it now (or no longer); a restart re-reads it.
     !sameSettingValue(serverKeysSet(running), serverKeysSet(next)) ||
     reloadNeedsRestart(running, next)
@@ -268,7 +346,13 @@ export function needsRestart(running: PortholeConfig, next: PortholeConfig): boo
 }
 
 /** Settings of the extension alone: whether they are set never matters to the server. */
-const EXTENSION_ONLY_KEYS: ReadonlySet<string> = new Set([SETTING_KEYS.openBrowser, SETTING_KEYS.maxEntries, SETTING_KEYS.reloadOn]);
+const EXTENSION_ONLY_KEYS: ReadonlySet<string> = new Set([
+  SETTING_KEYS.openBrowser,
+  SETTING_KEYS.maxEntries,
+  SETTING_KEYS.reloadOn,
+  SETTING_KEYS.browser,
+  SETTING_KEYS.followEditor,
+]);
 
 /** The set setting keys that the server's options come from. */
 function serverKeysSet(config: PortholeConfig): string[] {
@@ -376,11 +460,22 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
       debounceMs: given('reloadDebounceMs', reload.debounceMs),
       // The extension reports changes itself, always.
       watch: reload.watch,
+      watchPaths: given('reloadWatch', config.reloadWatch.map((p) => path.resolve(folder.folderPath, p))),
     },
     headers: given('headers', live.headers),
     crossOriginIsolation: given('crossOriginIsolation', live.crossOriginIsolation),
     cors: { enabled: given('corsEnabled', live.cors.enabled), origins: given('corsOrigins', live.cors.origins) },
     spa: given('spa', live.spa),
+    proxy: {
+      routes: given(
+        'proxy',
+        config.proxy.map((spec) => {
+          const eq = spec.indexOf('=');
+          return { prefix: spec.slice(0, eq), target: spec.slice(eq + 1) };
+        }),
+      ),
+      rewriteHost: given('proxyRewriteHost', config.proxyRewriteHost),
+    },
     configFile: config.configFile,
     fallback,
   };

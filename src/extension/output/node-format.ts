@@ -83,6 +83,7 @@ export function formatRequestLine(r: RequestRecord, server?: string): string {
     String(r.status),
     formatBytes(r.bytes),
     formatDuration(r.durationMs),
+    r.upstream === undefined ? undefined : `(back-end ${r.upstream.status || '-'} in ${formatDuration(r.upstream.ms)})`,
     r.aborted ? '(aborted)' : undefined,
     r.note ? `- ${sanitizeOneLine(r.note, 300)}` : undefined,
   ];

@@ -92,6 +92,7 @@ export function toReloadOptions(settings: ReloadSettings): ReloadOptions {
     ignore: [...settings.reloadIgnore],
     debounceMs: settings.reloadDebounceMs,
     watch: false,
+    watchPaths: [],
   };
 }
 

@@ -155,6 +155,11 @@ export function toDetails(item: StoredRequest): RequestDetails {
   if (r.aborted) timing.push(['Aborted', 'the client left or the transfer failed before the whole body was sent']);
   if (r.note) timing.push(['Note', r.note]);
   if (r.filePath) timing.push(['File', r.filePath]);
+  if (r.upstream !== undefined) {
+    timing.push(['Back-end', r.upstream.target]);
+    timing.push(['Back-end status', r.upstream.status === 0 ? 'no answer' : String(r.upstream.status)]);
+    timing.push(['Back-end time', formatDuration(r.upstream.ms)]);
+  }
   return { requestHeaders: pairs(r.requestHeaders), responseHeaders: pairs(r.responseHeaders), timing: pairs(timing) };
 }
 

@@ -25,6 +25,10 @@ export interface ServerHandle {
   allowHost(name: string): void;
   setOverlay(path: string, text: string | undefined): void;
   notifyChanged(paths: readonly string[]): void;
+  /** Live reload: every connected page goes to this origin-form path. */
+  navigate(path: string): void;
+  /** Live reload: pages connected (WebSockets and event streams), as last reported. */
+  readonly connectedPages: number;
   on(event: 'requests', listener: (records: RequestRecord[], dropped: number) => void): unknown;
   on(event: 'hostname', listener: (ip: string, name: string) => void): unknown;
   on(event: 'diagnostic', listener: (level: DiagnosticLevel, message: string) => void): unknown;
@@ -131,6 +135,21 @@ export class ServerController extends Disposable {
   /** Live reload: files changed on disk (absolute paths), as the editor's watcher saw them; only while running. */
   notifyChanged(paths: readonly string[]): void {
     if (this.current.kind === 'running' && paths.length > 0) this.server?.notifyChanged(paths);
+  }
+
+  /** Live reload: pages of this server open now (browser tabs, the preview, other devices); 0 unless running. */
+  get connectedPages(): number {
+    return this.current.kind === 'running' ? (this.server?.connectedPages ?? 0) : 0;
+  }
+
+  /**
+   * Live reload: takes every connected page to `path` (origin-form, e.g. `/about.html`); returns
+   * how many pages were open (0: nothing was sent).
+   */
+  navigate(path: string): number {
+    const pages = this.connectedPages;
+    if (pages > 0) this.server?.navigate(path);
+    return pages;
   }
 
   /** Stops the server, then releases everything. */

@@ -15,6 +15,7 @@ import { ServerController } from './node-server-controller';
 import { SharedUrlCache, sharingModeOf } from '../sharing/node-sharing';
 import type { ServerState } from './node-server-state';
 import { fileUrl } from '../reload/node-urls';
+import { isInsideRoot } from '../reload/node-live-reload';
 import { affectsPorthole, folderContext, readFolderConfig } from '../config/vscode-config';
 import type { PortholeOutput } from '../output/vscode-output';
 
@@ -102,19 +103,85 @@ export class ServerManager extends Disposable {
     return managed;
   }
 
-  /** Starts `folder`'s server; opens the browser when asked and the setting allows it. */
-  async start(folder: vscode.WorkspaceFolder, { openBrowser }: { openBrowser: boolean }): Promise<ServerState> {
+  /**
+   * Starts `folder`'s server (no-op when it runs). `openBrowser`: the caller opens the page when
+   * the result says `opened` is wanted (Go Live and `porthole.openBrowser`), see `shouldOpen`.
+   */
+  async start(folder: vscode.WorkspaceFolder, { openBrowser, file }: { openBrowser: boolean; file?: vscode.Uri }): Promise<ServerState> {
     const { config, problems } = readFolderConfig(folder);
     const { controller } = this.ensure(folder);
     const wasRunning = controller.state.kind === 'running';
     // Invalid settings: the controller refuses to start and says why (never a default instead).
     const state = await controller.start(config, problems);
-    if (state.kind === 'running' && !wasRunning && openBrowser && config.openBrowser) await openExternal(state.address.url);
+    if (state.kind === 'running' && !wasRunning && openBrowser && config.openBrowser) await this.openPage?.(this.ensure(folder), this.pageUrl(folder, state, file));
+    if (state.kind !== 'running' && this.isLoose(folder)) this.forget(folder);
     return state;
   }
 
+  /** Opens a page of a server (vscode-browser.ts fills it in: porthole.browser, one tab). */
+  openPage: ((server: ManagedServer, url: string) => Promise<unknown>) | undefined;
+
+  /**
+   * The page Go Live opens: `file` (the editor title's HTML file), else the active editor's HTML
+   * file, when it lies in the served folder; else the server's root URL.
+   */
+  pageUrl(folder: vscode.WorkspaceFolder, state: Extract<ServerState, { kind: 'running' }>, file?: vscode.Uri): string {
+    const root = resolveRoot(state.config, folderContext(folder, this.context.logUri));
+    for (const uri of [file, vscode.window.activeTextEditor?.document.uri]) {
+      if (!uri || uri.scheme !== 'file' || !isHtmlPath(uri.fsPath)) continue;
+      const url = fileUrl(state.address.url, root, uri.fsPath);
+      if (url) return url;
+    }
+    return state.address.url;
+  }
+
+  /**
+   * Stops `folder`'s server; a loose folder (a file's folder served without a workspace folder)
+   * is forgotten then.
+   */
   async stop(folder: vscode.WorkspaceFolder): Promise<ServerState | undefined> {
-    return this.get(folder)?.controller.stop();
+    const state = await this.get(folder)?.controller.stop();
+    if (this.isLoose(folder)) this.forget(folder);
+    return state;
+  }
+
+  /**
+   * The folder whose server serves `uri`: its workspace folder, else a loose folder already
+   * served that holds it (the innermost), else undefined.
+   */
+  folderFor(uri: vscode.Uri): vscode.WorkspaceFolder | undefined {
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    if (folder) return folder;
+    if (uri.scheme !== 'file') return undefined;
+    let best: vscode.WorkspaceFolder | undefined;
+    for (const { folder: f } of this.all()) {
+      if (this.isLoose(f) && isInsideRoot(f.uri.fsPath, uri.fsPath) && (!best || f.uri.fsPath.length > best.uri.fsPath.length)) best = f;
+    }
+    return best;
+  }
+
+  /**
+   * Go Live on a file outside every workspace folder (a window with no folder open): its folder,
+   * served as a "loose" folder (index -1) until stopped. Undefined for anything but a `file:` URI.
+   */
+  looseFolderFor(file: vscode.Uri): vscode.WorkspaceFolder | undefined {
+    if (file.scheme !== 'file') return undefined;
+    const existing = this.folderFor(file);
+    if (existing) return existing;
+    const dir = path.dirname(file.fsPath);
+    return { uri: vscode.Uri.file(dir), name: path.basename(dir) || dir, index: -1 };
+  }
+
+  isLoose(folder: vscode.WorkspaceFolder): boolean {
+    return folder.index < 0;
+  }
+
+  private forget(folder: vscode.WorkspaceFolder): void {
+    const managed = this.get(folder);
+    if (!managed || managed.controller.state.kind !== 'stopped') return;
+    this.servers.delete(folder.uri.toString());
+    managed.controller.dispose();
+    this.fireChange();
   }
 
   async restart(folder: vscode.WorkspaceFolder): Promise<ServerState> {
@@ -127,11 +194,17 @@ export class ServerManager extends Disposable {
     await Promise.all(this.all().map((s) => s.controller.stop()));
   }
 
-  /** Folder for "Go Live": the only one, or a quick pick that offers the remembered one first. */
+  /**
+   * Folder for "Go Live": the only one, or a quick pick that offers the remembered one first. With
+   * no folder open: the folder of the active editor's file (a loose folder).
+   */
   async pickFolderToStart(): Promise<vscode.WorkspaceFolder | undefined> {
     const folders = vscode.workspace.workspaceFolders ?? [];
     if (folders.length === 0) {
-      void vscode.window.showInformationMessage('Porthole: open a folder to go live.');
+      const active = vscode.window.activeTextEditor?.document.uri;
+      const loose = active ? this.looseFolderFor(active) : undefined;
+      if (loose) return loose;
+      void vscode.window.showInformationMessage('Porthole: open a folder, or an HTML file, to go live.');
       return undefined;
     }
     if (folders.length === 1) return folders[0];
@@ -167,17 +240,26 @@ export class ServerManager extends Disposable {
 
   /** The URL of `file` on its folder's server, starting that server first when needed. */
   async urlForFile(file: vscode.Uri): Promise<string | undefined> {
-    const folder = vscode.workspace.getWorkspaceFolder(file);
+    return (await this.serverForFile(file))?.url;
+  }
+
+  /**
+   * The server of `file` (its workspace folder's, or with no folder open its own folder's as a
+   * loose folder), started first when needed, and the file's URL on it.
+   */
+  async serverForFile(file: vscode.Uri): Promise<{ server: ManagedServer; url: string } | undefined> {
+    const folder = this.folderFor(file) ?? ((vscode.workspace.workspaceFolders ?? []).length === 0 ? this.looseFolderFor(file) : undefined);
     if (!folder) {
       void vscode.window.showWarningMessage('Porthole: that file is not inside a workspace folder.');
       return undefined;
     }
     const state = await this.start(folder, { openBrowser: false });
-    if (state.kind !== 'running') return undefined;
+    const server = this.get(folder);
+    if (state.kind !== 'running' || !server) return undefined;
     const root = resolveRoot(state.config, folderContext(folder, this.context.logUri));
     const url = fileUrl(state.address.url, root, file.fsPath);
     if (!url) void vscode.window.showWarningMessage(`Porthole: ${path.basename(file.fsPath)} is outside the served folder ${root}.`);
-    return url;
+    return url ? { server, url } : undefined;
   }
 
   private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
@@ -227,14 +309,13 @@ export class ServerManager extends Disposable {
 }
 
 /** Settings read live by the extension (not by the server): changing them needs no restart. */
-const NO_RESTART_NEEDED = new Set(['porthole.openBrowser', 'porthole.requests.maxEntries', 'porthole.reload.on']);
+const NO_RESTART_NEEDED = new Set(['porthole.openBrowser', 'porthole.requests.maxEntries', 'porthole.reload.on', 'porthole.browser', 'porthole.followEditor']);
 
 export function urlOf(state: ServerState): string {
   return state.kind === 'running' ? state.address.url : '';
 }
 
-/** Opens `url` outside VS Code, through asExternalUri so remote windows forward the port. */
-export async function openExternal(url: string): Promise<boolean> {
-  const external = await vscode.env.asExternalUri(vscode.Uri.parse(url));
-  return vscode.env.openExternal(external);
+/** True for a path VS Code shows as an HTML page (`.html`, `.htm`). */
+export function isHtmlPath(fsPath: string): boolean {
+  return /\.html?$/i.test(fsPath);
 }

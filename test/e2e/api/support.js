@@ -40,6 +40,23 @@ function get(port, target, headers = []) {
 }
 
 /**
+ * A raw live-reload event stream (what a page's client opens): `events()` parses what arrived so
+ * far into {event, data}; `close()` ends it. Counts as a connected page on the server.
+ */
+function openEvents(port) {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('connect', () => socket.write(`GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`));
+  socket.on('data', (d) => { text += d; });
+  socket.on('error', () => {});
+  return {
+    events: () => [...text.matchAll(/event: (\w+)\ndata: ([^\n]*)\n/g)].map((m) => ({ event: m[1], data: m[2] })),
+    close: () => socket.destroy(),
+  };
+}
+
+/**
  * Runs [name, fn] pairs in order, logging `ok`/`not ok` lines and the plain `N passed, N failed`
  * summary; rejects when any failed (runExtensionTests reports that as the exit code).
  */
@@ -64,3 +81,4 @@ exports.runTests = runTests;
 exports.sleep = sleep;
 exports.waitFor = waitFor;
 exports.get = get;
+exports.openEvents = openEvents;

@@ -1,0 +1,119 @@
+/**
+ * Header rules of a gateway (RFC 9110 §7.6, §7.6.1; RFC 7239): what is removed, kept and added on
+ * the way to the back-end and back.
+ *
+ * Removed both ways: the hop-by-hop fields (Connection and every field it names, Keep-Alive,
+ * Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer) and the Proxy-* credentials (meant for
+ * the first proxy, which is Porthole); Content-Length is re-derived from the body's framing.
+ * Added toward the back-end: X-Forwarded-For (appended), X-Forwarded-Proto, X-Forwarded-Host and
+ * Forwarded (appended, RFC 7239 §4). Host is kept or rewritten to the target's authority.
+ */
+import { isIPv6 } from 'node:net';
+import type { HeaderList } from '../http/request-record';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
+
+/** Lower-case names listed in Connection headers (RFC 9110 §7.6.1: those are hop-by-hop too). */
+function connectionOptions(headers: readonly (readonly [string, string])[]): Set<string> {
+  const names = new Set<string>();
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() !== 'connection') continue;
+    for (const part of value.split(',')) {
+      const token = part.trim().toLowerCase();
+      if (token !== '') names.add(token);
+    }
+  }
+  return names;
+}
+
+/** True for `Connection: upgrade` (any case, in a list) with an Upgrade field (RFC 9110 §7.8). */
+export function isUpgradeRequest(headers: HeaderList): boolean {
+  return connectionOptions(headers).has('upgrade') && headers.some(([n]) => n === 'upgrade');
+}
+
+export interface ForwardContext {
+  /** The client's address (normalised IP). */
+  readonly clientIp: string;
+  /** The scheme the client used to reach Porthole. */
+  readonly scheme: 'http' | 'https';
+  /** The client's Host (undefined when it sent none: HTTP/1.0). */
+  readonly host: string | undefined;
+  /** The Host to send instead of the client's (rewriteHost), else undefined. */
+  readonly rewriteHostTo: string | undefined;
+  /** Names to leave out as well (lower case), e.g. conditionals when the page will be rewritten. */
+  readonly drop: ReadonlySet<string>;
+}
+
+/** A `for=` / `host=` value of RFC 7239 §4: a token, else a quoted-string (an IPv6 node in brackets, §6). */
+function forwardedValue(value: string, node = false): string {
+  if (/^[A-Za-z0-9.\-_]+$/.test(value)) return value;
+  const v = node && isIPv6(value) ? `[${value}]` : value;
+  return `"${v.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * The request fields for the back-end: hop-by-hop and `drop` removed, Expect removed (Porthole
+ * answered `100 Continue` itself), Host kept or rewritten, the forwarding fields added. Names are
+ * lower case, in the client's order, duplicates kept.
+ */
+export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext): HeaderList {
+  const named = connectionOptions(headers);
+  const out: HeaderList = [];
+  let xff: string | undefined;
+  let forwarded: string | undefined;
+  for (const [name, value] of headers) {
+    if (HOP_BY_HOP.has(name) || named.has(name) || ctx.drop.has(name)) continue;
+    if (name === 'host' || name === 'expect') continue;
+    if (name === 'x-forwarded-for') {
+      xff = xff === undefined ? value : `${xff}, ${value}`;
+      continue;
+    }
+    if (name === 'forwarded') {
+      forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+      continue;
+    }
+    if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue;
+    out.push([name, value]);
+  }
+  const host = ctx.rewriteHostTo ?? ctx.host;
+  if (host !== undefined) out.unshift(['host', host]);
+  out.push(['x-forwarded-for', xff === undefined ? ctx.clientIp : `${xff}, ${ctx.clientIp}`]);
+  out.push(['x-forwarded-proto', ctx.scheme]);
+  if (ctx.host !== undefined) out.push(['x-forwarded-host', ctx.host]);
+  let element = `for=${forwardedValue(ctx.clientIp, true)};proto=${ctx.scheme}`;
+  if (ctx.host !== undefined) element += `;host=${forwardedValue(ctx.host)}`;
+  out.push(['forwarded', forwarded === undefined ? element : `${forwarded}, ${element}`]);
+  return out;
+}
+
+/**
+ * The response fields for the client: hop-by-hop, Content-Length and `drop` removed (the framing
+ * is Porthole's). `raw` is undici's header object (lower-case names; repeated fields as arrays).
+ */
+export function forwardResponseHeaders(raw: Record<string, string | string[] | undefined>, drop: ReadonlySet<string> = new Set()): HeaderList {
+  const pairs: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
+    else pairs.push([name, value]);
+  }
+  const named = connectionOptions(pairs);
+  return pairs.filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name) && name !== 'content-length' && !drop.has(name));
+}
+
+/** The Content-Length of a response, when it is one valid number. */
+export function responseLength(raw: Record<string, string | string[] | undefined>): number | undefined {
+  const value = raw['content-length'];
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return undefined;
+  return Number(value);
+}

@@ -1,0 +1,339 @@
+/**
+ * The reverse proxy: a request whose path falls under a route goes to its back-end, and the
+ * back-end's answer comes back through the same Exchange, streamed both ways with backpressure.
+ *
+ * Outbound side: undici (Node's own HTTP client, the one behind `fetch`), one Agent per server:
+ * keep-alive pools per origin, an llhttp response parser, connect/headers timeouts, upgrades.
+ * The inbound side stays Porthole's parser and Connection (the body hook, `startBody`, `upgrade`).
+ *
+ * - Request body: `Exchange.readBody` → a Readable that undici sends (Content-Length kept, chunked
+ *   otherwise); `data` returning false pauses the client's socket until undici reads again.
+ * - Response body: undici's body stream → `Exchange.startBody` (Content-Length when the back-end
+ *   gave one, else chunked); a full socket pauses the back-end's stream. Trailers are dropped.
+ * - WebSocket (any `Connection: upgrade`): undici's upgrade, then `101` to the client and the two
+ *   sockets piped as bytes both ways; either side closing closes both.
+ * - Navigations answered with HTML get the live-reload client, injected by the same function as
+ *   for files (`injectClientTag`), when live reload is on; the page's validators go (its bytes
+ *   changed) and it is requested whole and unencoded (conditionals and Accept-Encoding dropped).
+ * - Failures: nothing listening / reset / bad answer → 502; no connection or no response head in
+ *   time → 504; a page names the target and the error. Mid-body failures cut the client's
+ *   connection (the status was sent already). Nothing here blocks: a slow back-end holds only
+ *   the exchanges waiting on it.
+ */
+import { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import { Agent, errors as undiciErrors } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Exchange, UpstreamInfo } from '../http/connection';
+import type { HeaderList } from '../http/request-record';
+import { statusHasNoBody } from '../http/response-head';
+import { escapeHtml, htmlPage } from '../text/html';
+import { injectClientTag, isNavigationRequest } from '../reload/live-reload-inject';
+import { MAX_INJECT_BYTES } from '../reload/live-reload-pages';
+import type { ProxyOptions } from '../options';
+import { compileRoutes, matchRoute, type CompiledRoute } from './proxy-routes';
+import { forwardRequestHeaders, forwardResponseHeaders, isUpgradeRequest, responseLength } from './proxy-headers';
+
+/** Request fields dropped when the answer may be rewritten (a page gets the live-reload client). */
+const PAGE_REQUEST_DROP: ReadonlySet<string> = new Set(['accept-encoding', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
+/** Response fields dropped from a rewritten page: they describe the bytes before injection. */
+const PAGE_RESPONSE_DROP: ReadonlySet<string> = new Set(['etag', 'last-modified', 'content-md5', 'digest', 'accept-ranges']);
+const NO_DROP: ReadonlySet<string> = new Set();
+
+export interface ProxySetup {
+  readonly options: ProxyOptions;
+  /** The scheme clients use to reach Porthole (X-Forwarded-Proto, Forwarded proto=). */
+  readonly scheme: 'http' | 'https';
+  /** The live-reload tag for a page served now; undefined when live reload is off. */
+  readonly pageTag: () => string | undefined;
+}
+
+/** Thrown by `ReverseProxy.create` for routes that cannot work; the message says what to change. */
+export class ProxyConfigError extends Error {}
+
+export class ReverseProxy {
+  private readonly agent: Agent;
+
+  private constructor(
+    private readonly setup: ProxySetup,
+    readonly routes: readonly CompiledRoute[],
+  ) {
+    const o = setup.options;
+    this.agent = new Agent({
+      connect: { timeout: o.connectTimeoutMs },
+      headersTimeout: o.responseTimeoutMs,
+      // A streamed response (Server-Sent Events, long polls) may go quiet for as long as the
+      // back-end likes; the client ends it by leaving.
+      bodyTimeout: 0,
+      keepAliveTimeout: 4_000,
+    });
+  }
+
+  /** Checks the routes; throws ProxyConfigError naming the first bad one. */
+  static create(setup: ProxySetup): ReverseProxy {
+    const routes = compileRoutes(setup.options.routes);
+    if (typeof routes === 'string') throw new ProxyConfigError(routes);
+    return new ReverseProxy(setup, routes);
+  }
+
+  /** The route for a request path, longest prefix first. */
+  match(path: string): CompiledRoute | undefined {
+    return matchRoute(this.routes, path);
+  }
+
+  /** Closes pooled connections to the back-ends (in-flight requests are aborted). */
+  async close(): Promise<void> {
+    await this.agent.destroy().catch(() => undefined);
+  }
+
+  /** Answers `ex` from `route`'s back-end. Never throws; every outcome ends the exchange. */
+  handle(ex: Exchange, route: CompiledRoute): void {
+    const started = Date.now();
+    const upstream: UpstreamInfo = { target: route.origin, status: 0, ms: 0 };
+    ex.upstream = upstream;
+    if (ex.method === 'CONNECT') {
+      ex.note = 'proxy: CONNECT is not forwarded';
+      ex.respond(405, [['Content-Type', 'text/plain; charset=utf-8'], ['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']], 'CONNECT is not forwarded to the back-end.\n');
+      return;
+    }
+    const upgrade = isUpgradeRequest(ex.head.headers);
+    const tag = !upgrade && ex.method === 'GET' && isNavigationRequest(ex.head.headers) ? this.setup.pageTag() : undefined;
+    const headers = forwardRequestHeaders(ex.head.headers, {
+      clientIp: ex.clientIp,
+      scheme: this.setup.scheme,
+      host: ex.head.host,
+      rewriteHostTo: this.setup.options.rewriteHost ? route.authority : undefined,
+      drop: tag === undefined ? NO_DROP : PAGE_REQUEST_DROP,
+    });
+    const controller = new AbortController();
+    const previousAbort = ex.onAbort;
+    ex.onAbort = () => {
+      previousAbort?.();
+      controller.abort();
+    };
+    const flat = headers.flat();
+    const failed = (err: unknown): void => {
+      upstream.ms = Date.now() - started;
+      this.fail(ex, route, err);
+    };
+    if (upgrade) {
+      ex.suspendTimeout();
+      const protocol = ex.header('upgrade') ?? 'websocket';
+      this.agent
+        // The Agent picks its pool by `origin` (missing from undici's UpgradeOptions type).
+        .upgrade({ origin: route.origin, path: ex.head.path, method: ex.method, headers: flat, protocol, signal: controller.signal } as Dispatcher.UpgradeOptions)
+        .then((data) => {
+          upstream.status = 101;
+          upstream.ms = Date.now() - started;
+          this.tunnel(ex, data);
+        }, failed);
+      return;
+    }
+    let body: Readable | undefined;
+    if (!ex.bodyPending) ex.suspendTimeout();
+    if (ex.bodyPending) {
+      const readable = new Readable({ read: () => ex.resumeBody() });
+      body = readable;
+      ex.readBody({
+        data: (chunk) => readable.push(chunk),
+        end: () => {
+          readable.push(null);
+          // The body is in: from here the wait for the back-end is bounded by the agent's own
+          // timeouts, not by the client's socket (until then a stalled body gets 408).
+          ex.suspendTimeout();
+        },
+        error: (message) => readable.destroy(new Error(message)),
+      });
+    }
+    this.agent
+      .request({
+        origin: route.origin,
+        path: ex.head.path,
+        method: ex.method as Dispatcher.HttpMethod,
+        headers: flat,
+        body: body ?? null,
+        signal: controller.signal,
+      })
+      .then((res) => {
+        upstream.status = res.statusCode;
+        upstream.ms = Date.now() - started;
+        this.answer(ex, route, res, tag);
+      }, failed);
+  }
+
+  /** Streams the back-end's response to the client (or injects into a page first). */
+  private answer(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: string | undefined): void {
+    const source = res.body;
+    if (ex.finished) {
+      source.destroy();
+      return;
+    }
+    const status = res.statusCode;
+    const length = responseLength(res.headers);
+    const encoding = headerText(res.headers['content-encoding']);
+    const type = headerText(res.headers['content-type']);
+    const page =
+      tag !== undefined &&
+      !statusHasNoBody(status) &&
+      (encoding === undefined || encoding.trim().toLowerCase() === 'identity') &&
+      /^\s*text\/html\s*(;|$)/i.test(type ?? '') &&
+      (length === undefined || length <= MAX_INJECT_BYTES);
+    if (page) {
+      this.answerPage(ex, route, res, tag);
+      return;
+    }
+    this.pipeBody(ex, source, status, forwardResponseHeaders(res.headers), length, []);
+  }
+
+  /** Reads a page whole (bounded), injects the live-reload client, answers with the new length. */
+  private answerPage(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: string): void {
+    const source = res.body;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > MAX_INJECT_BYTES) {
+        // Too big to rewrite: sent as it is, streamed from here on.
+        source.off('data', onData);
+        source.off('end', onEnd);
+        source.pause();
+        this.pipeBody(ex, source, res.statusCode, forwardResponseHeaders(res.headers), responseLength(res.headers), chunks);
+      }
+    };
+    const onEnd = (): void => {
+      if (ex.finished) return;
+      const html = Buffer.concat(chunks, size);
+      const result = injectClientTag(html, tag);
+      if (result.kind === 'injected') {
+        ex.respond(res.statusCode, forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP), result.body);
+      } else {
+        ex.respond(res.statusCode, forwardResponseHeaders(res.headers), html);
+      }
+    };
+    source.on('data', onData);
+    source.on('end', onEnd);
+    // Nothing was sent yet while the page is read: a back-end failing now still gets its 502.
+    source.on('error', (err) => this.fail(ex, route, err));
+  }
+
+  /** `first` (already read) and then the rest of `source`, with backpressure both ways. */
+  private pipeBody(ex: Exchange, source: Readable, status: number, headers: HeaderList, length: number | undefined, first: Buffer[]): void {
+    const writer = ex.startBody(status, headers, length);
+    if (writer.closed) {
+      source.destroy();
+      return;
+    }
+    const previousAbort = ex.onAbort;
+    ex.onAbort = () => {
+      previousAbort?.();
+      source.destroy();
+    };
+    for (const chunk of first) writer.write(chunk);
+    source.on('data', (chunk: Buffer) => {
+      if (!writer.write(chunk)) {
+        source.pause();
+        writer.onDrain(() => source.resume());
+      }
+    });
+    source.on('end', () => writer.end());
+    source.on('error', () => this.cut(ex));
+    source.resume();
+  }
+
+  /** A failure after the status was sent: the client's connection ends short. */
+  private cut(ex: Exchange): void {
+    if (!ex.finished) ex.connection.destroy();
+  }
+
+  /** `101` to the client, then bytes both ways until either side closes. */
+  private tunnel(ex: Exchange, data: Dispatcher.UpgradeData): void {
+    const back: Duplex = data.socket;
+    if (ex.finished) {
+      back.destroy();
+      return;
+    }
+    const headers = forwardResponseHeaders(data.headers);
+    headers.unshift(['Connection', 'Upgrade'], ['Upgrade', headerText(data.headers.upgrade) ?? ex.header('upgrade') ?? 'websocket']);
+    // The connection's one upgrade mechanism (Exchange.upgrade, as live reload's channel uses):
+    // the exchange is logged when the tunnel ends; bytes flow both ways with backpressure.
+    const front = ex.upgrade(headers);
+    if (front.closed) {
+      back.destroy();
+      return;
+    }
+    let ended = false;
+    const closeBoth = (): void => {
+      if (ended) return;
+      ended = true;
+      front.end();
+      back.destroy();
+    };
+    front.onClose = closeBoth;
+    back.on('error', closeBoth);
+    back.on('close', closeBoth);
+    back.on('end', closeBoth);
+    front.onData = (chunk) => {
+      if (!back.write(chunk)) front.pause();
+    };
+    back.on('drain', () => front.resume());
+    back.on('data', (chunk: Buffer) => {
+      if (!front.write(chunk)) back.pause();
+    });
+    front.onDrain = () => back.resume();
+  }
+
+  private fail(ex: Exchange, route: CompiledRoute, err: unknown): void {
+    if (ex.finished) return;
+    if (ex.answered) {
+      this.cut(ex);
+      return;
+    }
+    const { status, reason } = describeUpstreamError(err, this.setup.options);
+    ex.note = `proxy ${route.origin}: ${reason}`;
+    const title = status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway';
+    const body = htmlPage(
+      title,
+      `<h1>${escapeHtml(title)}</h1>\n<p>Porthole passes <code>${escapeHtml(route.prefix)}</code> to <code>${escapeHtml(route.origin)}</code>, ` +
+        `and that back-end ${escapeHtml(reason)}.</p>\n<p>Start the back-end (or check the address in <code>--proxy</code> / <code>porthole.proxy</code>), then reload this page.</p>`,
+    );
+    ex.respond(status, [['Content-Type', 'text/html; charset=utf-8'], ['Cache-Control', 'no-store']], body);
+  }
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The status (502 or 504) and plain words for a failure to get an answer from a back-end. */
+export function describeUpstreamError(err: unknown, options: Pick<ProxyOptions, 'connectTimeoutMs' | 'responseTimeoutMs'>): { status: 502 | 504; reason: string } {
+  const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }>; cause?: { code?: string } };
+  const code = e.code ?? e.errors?.[0]?.code ?? e.cause?.code;
+  const seconds = (ms: number): string => `${ms / 1000} s`;
+  if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
+    return { status: 504, reason: `did not accept a connection within ${seconds(options.connectTimeoutMs)}` };
+  }
+  if (err instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
+    return { status: 504, reason: `did not answer within ${seconds(options.responseTimeoutMs)}` };
+  }
+  switch (code) {
+    case 'ECONNREFUSED':
+      return { status: 502, reason: 'refused the connection (ECONNREFUSED): nothing is listening there; is it running?' };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { status: 502, reason: `has a host name that does not resolve (${code})` };
+    case 'UND_ERR_SOCKET':
+      if (e.message === 'bad upgrade') return { status: 502, reason: 'did not accept the upgrade (it answered without 101 Switching Protocols)' };
+      return { status: 502, reason: `closed the connection before answering (${code})` };
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return { status: 502, reason: `closed the connection before answering (${code})` };
+    case 'HPE_INVALID_CONSTANT':
+    case 'HPE_INVALID_HEADER_TOKEN':
+    case 'HPE_INVALID_VERSION':
+    case 'HPE_INVALID_STATUS':
+      return { status: 502, reason: `sent an answer that is not valid HTTP/1.1 (${code})` };
+    default:
+      return { status: 502, reason: `failed: ${(e.message ?? String(err)).slice(0, 300)}${code === undefined ? '' : ` (${code})`}` };
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * The reverse proxy (`--proxy PREFIX=URL`), end to end over loopback: a raw-`net` back-end started
+ * here, Porthole in front of it, raw clients. Bodies both ways (10 MiB upload, chunked download),
+ * the header rules of a gateway, WebSocket bytes both ways, live reload in proxied pages, 502/504
+ * pages, limits, and a slow back-end that holds nobody else.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { MIB, makeSite, type Site } from '../fixtures/make-site';
+import { decodeChunked, encodeFrame, startBackend, type Backend } from '../fixtures/backend';
+import { startServer, type Running } from './harness';
+import { formatCombinedLine, formatShortLine } from '../../src/core/log/request-log';
+import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
+
+let site: Site;
+let backend: Backend;
+let srv: Running;
+let closedPort: number;
+
+/** A port nothing listens on: bound, then closed. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const address = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+before(async () => {
+  site = await makeSite();
+  backend = await startBackend();
+  closedPort = await freePort();
+  srv = await startServer({
+    root: site.root,
+    timeouts: { idleMs: 60_000 },
+    proxy: {
+      routes: [
+        { prefix: '/api', target: `http://127.0.0.1:${backend.port}` },
+        { prefix: '/api/down', target: `http://127.0.0.1:${closedPort}` },
+      ],
+      responseTimeoutMs: 1_000,
+      maxBodyBytes: 80 * MIB,
+    },
+  });
+});
+
+after(async () => {
+  await srv.close();
+  await backend.close();
+  await site.cleanup();
+});
+
+function lastRecord(target: string): (typeof srv.records)[number] | undefined {
+  return srv.records.filter((r) => r.target === target).at(-1);
+}
+
+async function waitForRecord(target: string): Promise<(typeof srv.records)[number]> {
+  await withTimeout(
+    (async () => {
+      while (lastRecord(target) === undefined) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    `a record for ${target}`,
+  );
+  const record = lastRecord(target);
+  assert.ok(record !== undefined);
+  return record;
+}
+
+test('a 10 MiB POST body reaches the back-end whole (Content-Length), and the answer comes back', async () => {
+  const body = randomBytes(10 * MIB);
+  const client = await RawClient.connect(srv.port);
+  client.noTranscript();
+  await client.write(request('/api/echo', { method: 'POST', headers: [`Content-Length: ${body.length}`, 'Content-Type: application/octet-stream'] }));
+  await client.write(body);
+  const res = await client.readResponse({ timeoutMs: 20_000 });
+  client.destroy();
+  assert.equal(res.status, 200);
+  const echoed = JSON.parse(res.body.toString('utf8')) as { method: string; length: number; sha256: string };
+  assert.deepEqual(echoed, { method: 'POST', length: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+  const record = await waitForRecord('/api/echo');
+  assert.equal(record.status, 200);
+  assert.equal(record.upstream?.status, 200);
+  assert.equal(record.upstream?.target, `http://127.0.0.1:${backend.port}`);
+  assert.ok((record.upstream?.ms ?? -1) >= 0);
+  // The CLI line and the log file line show the back-end's part apart from Porthole's.
+  assert.match(formatShortLine(record), / 200 \d+B \d+ms \(back-end 200 \d+ms\)$/);
+  assert.ok(formatCombinedLine(record).endsWith(` 200 ${(record.upstream.ms / 1000).toFixed(3)} http://127.0.0.1:${backend.port}`));
+});
+
+test('a chunked request body is passed on (re-framed), then the connection serves the next request', async () => {
+  const payload = randomBytes(300_000);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < payload.length; i += 70_000) {
+    const piece = payload.subarray(i, i + 70_000);
+    parts.push(Buffer.from(`${piece.length.toString(16)};ext=1\r\n`, 'latin1'), piece, Buffer.from('\r\n', 'latin1'));
+  }
+  parts.push(Buffer.from('0\r\nX-Trailer: t\r\n\r\n', 'latin1'));
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/echo', { method: 'PUT', headers: ['Transfer-Encoding: chunked'] }));
+  await client.writePieces(Buffer.concat(parts), 50_000);
+  const res = await client.readResponse({ timeoutMs: 10_000 });
+  assert.equal(res.status, 200);
+  const echoed = JSON.parse(res.body.toString('utf8')) as { method: string; length: number; sha256: string };
+  assert.deepEqual(echoed, { method: 'PUT', length: payload.length, sha256: createHash('sha256').update(payload).digest('hex') });
+  // Keep-alive still works after a streamed body.
+  await client.write(request('/hello.txt'));
+  const next = await client.readResponse();
+  client.destroy();
+  assert.equal(next.status, 200);
+  assert.equal(next.body.toString('utf8'), site.hello);
+});
+
+test('a chunked response from the back-end comes through whole, chunked, with its trailer dropped', async () => {
+  const res = await fetchOnce(srv.port, request('/api/chunked', { headers: ['Connection: close'] }), { timeoutMs: 10_000 });
+  assert.equal(res.status, 200);
+  assert.equal(res.header('transfer-encoding'), 'chunked');
+  assert.equal(res.header('trailer'), undefined, 'Trailer is hop-by-hop here: the trailer is dropped');
+  const decoded = decodeChunked(res.body);
+  assert.ok(decoded !== undefined, 'a complete chunked body');
+  assert.equal(decoded.body.toString('latin1'), `first piece\nsecond piece\n${'x'.repeat(70_000)}\nlast piece\n`);
+  assert.ok(!res.body.toString('latin1').includes('X-Checksum'), 'no trailer field on the wire');
+  const record = await waitForRecord('/api/chunked');
+  assert.equal(record.bytes, decoded.body.length);
+});
+
+test('an HTTP/1.0 client gets a back-end’s unframed answer close-delimited', async () => {
+  const res = await fetchOnce(srv.port, request('/api/chunked', { version: '1.0' }), { timeoutMs: 10_000 });
+  assert.equal(res.status, 200);
+  assert.equal(res.header('transfer-encoding'), undefined);
+  assert.equal(res.body.length, 'first piece\nsecond piece\n'.length + 70_000 + '\nlast piece\n'.length);
+});
+
+test('hop-by-hop fields are removed, Host is kept, X-Forwarded-* and Forwarded are set', async () => {
+  const res = await fetchOnce(
+    srv.port,
+    request('/api/headers?q=1', {
+      host: `localhost:${srv.port}`,
+      headers: ['Connection: keep-alive, X-Hop', 'X-Hop: secret', 'Keep-Alive: timeout=5', 'TE: trailers', 'Proxy-Authorization: Basic eA==', 'X-Forwarded-For: 10.0.0.1', 'X-Kept: yes'],
+    }),
+  );
+  assert.equal(res.status, 200);
+  const got = JSON.parse(res.body.toString('utf8')) as { target: string; headers: Array<[string, string]> };
+  const names = got.headers.map(([n]) => n);
+  const value = (n: string): string | undefined => got.headers.find(([k]) => k === n)?.[1];
+  assert.equal(got.target, '/api/headers?q=1', 'the path and query go unchanged');
+  for (const hop of ['x-hop', 'keep-alive', 'te', 'proxy-authorization']) assert.ok(!names.includes(hop), `${hop} removed`);
+  assert.notEqual(value('connection')?.toLowerCase().includes('x-hop'), true);
+  assert.equal(value('host'), `localhost:${srv.port}`);
+  assert.equal(value('x-kept'), 'yes');
+  assert.equal(value('x-forwarded-for'), '10.0.0.1, 127.0.0.1');
+  assert.equal(value('x-forwarded-proto'), 'http');
+  assert.equal(value('x-forwarded-host'), `localhost:${srv.port}`);
+  assert.equal(value('forwarded'), `for=127.0.0.1;proto=http;host="localhost:${srv.port}"`);
+});
+
+test('rewriteHost sends the target’s authority as Host', async () => {
+  const other = await startServer({
+    root: site.root,
+    proxy: { routes: [{ prefix: '/', target: `http://127.0.0.1:${backend.port}` }], rewriteHost: true },
+  });
+  try {
+    const res = await fetchOnce(other.port, request('/headers'));
+    const got = JSON.parse(res.body.toString('utf8')) as { headers: Array<[string, string]> };
+    assert.equal(got.headers.find(([k]) => k === 'host')?.[1], `127.0.0.1:${backend.port}`);
+    // Under a `/` route, live reload's own endpoints stay Porthole's.
+    const client = await fetchOnce(other.port, request('/__porthole/client.js'));
+    assert.equal(client.status, 200);
+    assert.match(client.header('content-type') ?? '', /javascript/);
+  } finally {
+    await other.close();
+  }
+});
+
+test('a WebSocket upgrade is passed through: 101, then frames both ways', async () => {
+  const client = await RawClient.connect(srv.port);
+  const key = randomBytes(16).toString('base64');
+  await client.write(
+    request('/api/ws', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13'] }),
+  );
+  const res = await client.readResponse();
+  assert.equal(res.status, 101);
+  assert.equal(res.header('upgrade')?.toLowerCase(), 'websocket');
+  assert.equal(res.header('sec-websocket-accept'), createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
+  const mask = randomBytes(4);
+  for (const text of ['hello through porthole', 'x'.repeat(1000)]) {
+    const frame = encodeFrame(0x1, Buffer.from(text, 'utf8'), mask);
+    await client.write(frame);
+    const expected = encodeFrame(0x1, Buffer.from(text, 'utf8'), undefined);
+    const echoed = await client.readBytes(expected.length);
+    assert.deepEqual(echoed, expected);
+  }
+  // A close frame: the back-end answers it and closes; the client's socket closes too.
+  await client.write(encodeFrame(0x8, Buffer.alloc(0), mask));
+  assert.deepEqual(await client.readBytes(2), Buffer.from([0x88, 0x00]));
+  await client.waitForEof();
+  const record = await waitForRecord('/api/ws');
+  assert.equal(record.status, 101);
+  assert.equal(record.upstream?.status, 101);
+});
+
+test('a navigation answered with HTML gets the live-reload client; a fetch() of it does not', async () => {
+  const nav = await fetchOnce(srv.port, request('/api/page', { headers: ['Sec-Fetch-Dest: document', 'Accept: text/html', 'Accept-Encoding: gzip', 'If-None-Match: "b1"'] }));
+  assert.equal(nav.status, 200, 'conditionals are not forwarded for a page that will be rewritten');
+  const html = nav.body.toString('utf8');
+  assert.match(html, /<script src="\/__porthole\/client\.js" data-porthole-client[^>]*><\/script><\/body>/);
+  assert.equal(Number(nav.header('content-length')), nav.body.length);
+  assert.equal(nav.header('etag'), undefined, 'the back-end’s validator described other bytes');
+  const seen = backend.requests.filter((r) => r.target === '/api/page').at(-1);
+  assert.ok(seen !== undefined);
+  assert.ok(!seen.headers.some(([n]) => n === 'accept-encoding' || n === 'if-none-match'));
+
+  const fetched = await fetchOnce(srv.port, request('/api/page', { headers: ['Sec-Fetch-Dest: empty', 'Sec-Fetch-Mode: cors'] }));
+  assert.equal(fetched.status, 200);
+  assert.doesNotMatch(fetched.body.toString('utf8'), /__porthole/);
+  assert.equal(fetched.header('etag'), '"b1"');
+});
+
+test('a back-end that is not running → 502 with a page naming the target and the error', async () => {
+  const res = await fetchOnce(srv.port, request('/api/down/x'));
+  assert.equal(res.status, 502);
+  assert.match(res.header('content-type') ?? '', /^text\/html/);
+  const text = res.body.toString('utf8');
+  assert.ok(text.includes(`http://127.0.0.1:${closedPort}`), 'names the target');
+  assert.match(text, /ECONNREFUSED/);
+  const record = await waitForRecord('/api/down/x');
+  assert.equal(record.status, 502);
+  assert.equal(record.upstream?.status, 0);
+  assert.match(record.note ?? '', /ECONNREFUSED/);
+});
+
+test('a back-end that never answers → 504 after the response timeout, the connection still usable', async () => {
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/never'));
+  const res = await client.readResponse({ timeoutMs: 5_000 });
+  assert.equal(res.status, 504);
+  assert.match(res.body.toString('utf8'), /did not answer within 1 s/);
+  assert.ok(res.body.toString('utf8').includes(`http://127.0.0.1:${backend.port}`));
+  await client.write(request('/hello.txt'));
+  const next = await client.readResponse();
+  client.destroy();
+  assert.equal(next.status, 200);
+});
+
+test('a slow back-end holds only its own exchange: a static file on another connection is answered first', async () => {
+  const slow = await RawClient.connect(srv.port);
+  await slow.write(request('/api/slow?ms=300'));
+  await new Promise((r) => setTimeout(r, 20));
+  const quick = await fetchOnce(srv.port, request('/hello.txt'));
+  assert.equal(quick.status, 200);
+  assert.equal(slow.buffered, 0, 'the slow answer has not come yet');
+  const res = await slow.readResponse();
+  slow.destroy();
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body.toString('utf8')), { slow: 300 });
+});
+
+test('limits still apply to proxied bodies: over maxBodyBytes → 413 before anything is read', async () => {
+  const res = await fetchOnce(srv.port, request('/api/echo', { method: 'POST', headers: [`Content-Length: ${81 * MIB}`] }));
+  assert.equal(res.status, 413);
+  const before = backend.requests.length;
+  const chunked = await RawClient.connect(srv.port);
+  await chunked.write(request('/api/echo', { method: 'POST', headers: ['Transfer-Encoding: chunked'] }));
+  await chunked.write(`${(81 * MIB).toString(16)}\r\n`);
+  const refused = await chunked.readResponse();
+  chunked.destroy();
+  assert.equal(refused.status, 413);
+  assert.ok(backend.requests.length - before <= 1);
+});
+
+test('paths outside every prefix are static files; a prefix matches whole segments only', async () => {
+  const res = await fetchOnce(srv.port, request('/apix'));
+  assert.equal(res.status, 404);
+  assert.equal(lastRecord('/apix')?.upstream, undefined);
+  const post = await fetchOnce(srv.port, request('/hello.txt', { method: 'POST', headers: ['Content-Length: 0'] }));
+  assert.equal(post.status, 405, 'static routes still refuse POST');
+});
+
+test('invalid routes fail the start with a message that says what to change', async () => {
+  await assert.rejects(
+    startServer({ root: site.root, proxy: { routes: [{ prefix: 'api', target: 'http://127.0.0.1:1' }] } }),
+    /proxy prefix "api" must be a URL path starting with \//,
+  );
+  await assert.rejects(
+    startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: 'http://127.0.0.1:1/v1' }] } }),
+    /must be an origin only/,
+  );
+  await assert.rejects(
+    startServer({ root: site.root, proxy: { routes: [{ prefix: '/__porthole/x', target: 'http://127.0.0.1:1' }] } }),
+    /Porthole's own/,
+  );
+});
+
+test('HEAD passes the back-end’s Content-Length and no body; statuses keep their RFC 9110 reason phrase', async () => {
+  const head = await fetchOnce(srv.port, request('/api/page', { method: 'HEAD' }), { head: true });
+  assert.equal(head.status, 200);
+  assert.equal(Number(head.header('content-length')), Buffer.byteLength(backend.page()));
+  for (const [code, reason] of [
+    [201, 'Created'],
+    [422, 'Unprocessable Content'],
+    [503, 'Service Unavailable'],
+  ] as const) {
+    const res = await fetchOnce(srv.port, request(`/api/status?code=${code}`));
+    assert.equal(res.status, code);
+    assert.equal(res.reason, reason);
+    assert.equal(res.body.toString('latin1'), 'status');
+  }
+  const down = await fetchOnce(srv.port, request('/api/down'));
+  assert.equal(`${down.status} ${down.reason}`, '502 Bad Gateway');
+});
+
+test('a back-end that dies mid-body cuts the client’s connection short (never a complete-looking answer)', async () => {
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/truncated'));
+  await client.waitForEof();
+  const text = client.transcriptText();
+  client.destroy();
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(text, /\r\nContent-Length: 1000\r\n/i);
+  assert.ok(text.endsWith('\r\n\r\n0123456789'), 'the 10 bytes that came, then the close');
+  const record = await waitForRecord('/api/truncated');
+  assert.equal(record.aborted, true);
+});
+
+test('a client that leaves while the back-end works is logged as aborted, the back-end request dropped', async () => {
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/never?leave'));
+  await withTimeout(
+    (async () => {
+      while (!backend.requests.some((r) => r.target === '/api/never?leave')) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    'the back-end seeing the request',
+  );
+  // A reset (a tab closed mid-request); a plain FIN would be a half-close, still owed an answer.
+  client.socket.resetAndDestroy();
+  const record = await waitForRecord('/api/never?leave');
+  assert.equal(record.aborted, true);
+  assert.equal(record.status, 499);
+  assert.equal(record.upstream?.status, 0);
+  assert.equal(record.note, undefined, 'no 504 was made up for a client that is gone');
+  const after = await fetchOnce(srv.port, request('/hello.txt'));
+  assert.equal(after.status, 200);
+});
+
+test('a client that half-closes before its streamed body is complete gets 400 at once, not a back-end timeout', async () => {
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/echo', { method: 'POST', headers: ['Content-Length: 100000'] }));
+  await client.write(Buffer.alloc(1000, 0x61));
+  client.end();
+  const res = await client.readResponse();
+  client.destroy();
+  assert.equal(res.status, 400);
+  assert.match(res.body.toString('utf8'), /ended before its body was complete/);
+});
+
+test('a POST with its body and a pipelined GET in one write: both answered, in order', async () => {
+  const body = Buffer.from('x'.repeat(5000));
+  const client = await RawClient.connect(srv.port);
+  await client.write(Buffer.concat([Buffer.from(request('/api/echo', { method: 'POST', headers: [`Content-Length: ${body.length}`] }), 'latin1'), body, Buffer.from(request('/digits.txt'), 'latin1')]));
+  const [first, second] = await client.readResponses(2);
+  client.destroy();
+  assert.equal(first?.status, 200);
+  assert.equal((JSON.parse(first?.body.toString('utf8') ?? '{}') as { length: number }).length, 5000);
+  assert.equal(second?.status, 200);
+  assert.equal(second?.body.toString('latin1'), site.digits);
+});
+
+test('an upload that takes longer than the response timeout is not a 504: the wait starts when the body ends', async () => {
+  const client = await RawClient.connect(srv.port);
+  const piece = Buffer.alloc(1000, 0x62);
+  await client.write(request('/api/echo', { method: 'POST', headers: [`Content-Length: ${piece.length * 6}`] }));
+  for (let i = 0; i < 6; i++) {
+    await client.write(piece);
+    // One pause longer than the 1 s response timeout, mid-body (a slow link, a big form).
+    if (i === 2) await new Promise((r) => setTimeout(r, 1_500));
+  }
+  const res = await client.readResponse();
+  client.destroy();
+  assert.equal(res.status, 200);
+  assert.equal((JSON.parse(res.body.toString('utf8')) as { length: number }).length, 6000);
+});
+
+test('an upgrade the back-end does not accept → 502 that says so', async () => {
+  const res = await fetchOnce(
+    srv.port,
+    request('/api/page', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'] }),
+  );
+  assert.equal(res.status, 502);
+  assert.match(res.body.toString('utf8'), /did not accept the upgrade/);
+});
+
+test('a page that dies while it is read for live reload → 502 (nothing was sent yet)', async () => {
+  const res = await fetchOnce(srv.port, request('/api/truncated?html', { headers: ['Sec-Fetch-Dest: document'] }));
+  assert.equal(res.status, 502);
+  assert.ok(res.body.toString('utf8').includes(`http://127.0.0.1:${backend.port}`));
+});
+
+test('a back-end that answers something other than HTTP → 502 naming the parse error', async () => {
+  const res = await fetchOnce(srv.port, request('/api/garbage'));
+  assert.equal(res.status, 502);
+  assert.match(res.body.toString('utf8'), /not valid HTTP\/1\.1 \(HPE_[A-Z_]+\)/);
+});
+
+test('a proxied body that stops arriving gets 408 after the header timeout (never a connection held for ever)', async () => {
+  const strict = await startServer({
+    root: site.root,
+    timeouts: { headersMs: 300 },
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }] },
+  });
+  try {
+    const client = await RawClient.connect(strict.port);
+    await client.write(request('/api/echo?stall', { method: 'POST', headers: ['Content-Length: 1000'] }));
+    await client.write(Buffer.alloc(10, 0x63));
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    client.destroy();
+    assert.equal(res.status, 408);
+    assert.equal(res.header('connection'), 'close');
+  } finally {
+    await strict.close();
+  }
+});
+
+test('an upgrade the back-end never answers → 504 after the response timeout', async () => {
+  const res = await fetchOnce(
+    srv.port,
+    request('/api/never?ws', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'] }),
+  );
+  assert.equal(res.status, 504);
+});
+
+test('closing the server ends an open WebSocket tunnel (both sides), it never holds the close', async () => {
+  const other = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }] } });
+  const client = await RawClient.connect(other.port);
+  await client.write(request('/api/ws', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'] }));
+  const res = await client.readResponse();
+  assert.equal(res.status, 101);
+  await withTimeout(other.close(), 5_000, 'server close with a tunnel open');
+  await client.waitForEof();
+  client.destroy();
+});
+
+test('backpressure, response side: a client that does not read holds the back-end’s writes, not Porthole’s memory', async () => {
+  const size = 64 * MIB;
+  const client = await RawClient.connect(srv.port);
+  client.noTranscript();
+  client.socket.pause(); // read nothing yet
+  await client.write(request('/api/big?mib=64'));
+  await withTimeout(
+    (async () => {
+      while (backend.bigSockets.length === 0) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    'the back-end answering',
+  );
+  const back = backend.bigSockets.at(-1);
+  assert.ok(back !== undefined);
+  await new Promise((r) => setTimeout(r, 500));
+  const taken = size - back.writableLength;
+  // Kernel buffers on two loopback sockets, undici's and Porthole's few chunks: a few MiB at most.
+  assert.ok(taken < 24 * MIB, `the back-end could hand over only what the buffers hold, not ${taken} bytes`);
+  client.socket.resume();
+  const res = await client.readResponse({ timeoutMs: 30_000 });
+  client.destroy();
+  assert.equal(res.status, 200);
+  assert.equal(res.body.length, size);
+});
+
+test('backpressure, request side: a back-end that does not read holds the client’s upload, not Porthole’s memory', async () => {
+  const body = Buffer.alloc(64 * MIB, 0x75);
+  const client = await RawClient.connect(srv.port);
+  backend.holding = true;
+  try {
+    client.socket.write(request('/api/echo', { method: 'POST', headers: [`Content-Length: ${body.length}`] }));
+    client.socket.write(body);
+    await new Promise((r) => setTimeout(r, 700));
+    const sent = body.length - client.socket.writableLength;
+    assert.ok(sent < 24 * MIB, `Porthole took only what the buffers hold while the back-end read nothing, not ${sent} bytes`);
+  } finally {
+    backend.release();
+  }
+  const res = await client.readResponse({ timeoutMs: 30_000 });
+  client.destroy();
+  assert.equal(res.status, 200);
+  assert.equal((JSON.parse(res.body.toString('utf8')) as { length: number }).length, body.length);
+});
+
+// The merge of main's hostile-client rules with the proxy: their order and their reach.
+test('a cross-site load of a proxied path is refused (403) before the proxy: the back-end never sees it', async () => {
+  const before = backend.requests.length;
+  const res = await fetchOnce(srv.port, request('/api/echo', { headers: ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script'] }));
+  assert.equal(res.status, 403);
+  assert.match(res.body.toString('utf8'), /another site may not load files/);
+  assert.equal(backend.requests.length, before);
+  // The same request from the page's own site still goes through.
+  const own = await fetchOnce(srv.port, request('/api/echo', { headers: ['Sec-Fetch-Site: same-origin', 'Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty'] }));
+  assert.equal(own.status, 200);
+  assert.equal(backend.requests.length, before + 1);
+});
+
+test('methods Porthole refuses for files (PUT, DELETE, PATCH) still stream their bodies to a back-end', async () => {
+  for (const method of ['PUT', 'DELETE', 'PATCH']) {
+    const body = randomBytes(64 * 1024);
+    const client = await RawClient.connect(srv.port);
+    client.noTranscript();
+    await client.write(Buffer.concat([Buffer.from(request('/api/echo', { method, headers: [`Content-Length: ${body.length}`] }), 'latin1'), body, Buffer.from(request('/digits.txt'), 'latin1')]));
+    const [first, second] = await client.readResponses(2);
+    client.destroy();
+    assert.equal(first?.status, 200, method);
+    const echoed = JSON.parse(first?.body.toString('utf8') ?? '{}') as { length: number; method?: string };
+    assert.equal(echoed.length, body.length, method);
+    assert.equal(echoed.method, method);
+    // The connection read the whole body: the pipelined request behind it is answered too.
+    assert.equal(second?.status, 200, method);
+    assert.equal(second?.body.toString('latin1'), site.digits, method);
+  }
+  // A static path still gets the refused-method rule (405 at once).
+  const refused = await fetchOnce(srv.port, request('/digits.txt', { method: 'PUT', headers: ['Content-Length: 5'] }) + 'hello');
+  assert.equal(refused.status, 405);
+});

@@ -1,0 +1,157 @@
+// Live reload through the proxy in headless Chromium, against the built CLI:
+//   npm run build && node --test test/live-reload/proxy-browser.test.mjs
+// A tiny template back-end (raw `net`, like a Flask or PHP server in development) renders
+// templates/page.html from disk on every request; Porthole proxies /app to it and watches the
+// templates folder (--watch), which is outside the served root. Editing the template reloads the
+// page. Every wait is bounded; nothing asserts on durations.
+/* global window, document, WebSocket -- used inside page callbacks, which run in the page */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchChromium, startCli } from '../browser/chromium.mjs';
+
+const TEST_TIMEOUT_MS = 60_000;
+const WAIT_MS = 15_000;
+
+/** @param {string} text */
+const template = (text) => `<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>app</title></head>
+<body>
+<h1>${text}</h1>
+</body>
+</html>
+`;
+
+/** @type {string} */
+let base;
+/** @type {import('node:net').Server} */
+let backend;
+/** @type {import('../browser/chromium.mjs').RunningCli} */
+let cli;
+/** @type {import('playwright-core').Browser} */
+let browser;
+
+/**
+ * Answers every request with the template, read from disk now (Connection: close, no keep-alive);
+ * a WebSocket upgrade (RFC 6455 §4.2.2) gets 101 and then every text frame echoed with "echo: ".
+ */
+function startBackend(templates) {
+  const server = createServer((socket) => {
+    let head = '';
+    socket.on('error', () => {});
+    socket.on('data', async (chunk) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      const key = /\r\nsec-websocket-key:\s*(\S+)/i.exec(head);
+      if (key !== null) {
+        socket.removeAllListeners('data');
+        const accept = createHash('sha1').update(`${key[1]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        echoTextFrames(socket);
+        return;
+      }
+      const html = Buffer.from(await readFile(path.join(templates, 'page.html'), 'utf8'), 'utf8');
+      socket.end(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${html.length}\r\nConnection: close\r\n\r\n`, 'latin1'),
+          html,
+        ]),
+      );
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Reads masked client frames (payloads < 126 bytes are enough here) and answers text frames. */
+function echoTextFrames(socket) {
+  let buf = Buffer.alloc(0);
+  socket.on('data', (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 6) {
+      const opcode = buf[0] & 0x0f;
+      const len = buf[1] & 0x7f;
+      if (len >= 126 || buf.length < 6 + len) return;
+      const mask = buf.subarray(2, 6);
+      const payload = Buffer.from(buf.subarray(6, 6 + len)).map((b, i) => b ^ mask[i % 4]);
+      buf = buf.subarray(6 + len);
+      if (opcode === 0x8) {
+        socket.end(Buffer.from([0x88, 0x00]));
+        return;
+      }
+      if (opcode !== 0x1) continue;
+      const reply = Buffer.from(`echo: ${Buffer.from(payload).toString('utf8')}`, 'utf8');
+      socket.write(Buffer.concat([Buffer.from([0x81, reply.length]), reply]));
+    }
+  });
+}
+
+before(async () => {
+  base = await mkdtemp(path.join(tmpdir(), 'porthole-proxy-live-'));
+  const site = path.join(base, 'static');
+  const templates = path.join(base, 'app', 'templates');
+  await mkdir(site, { recursive: true });
+  await mkdir(templates, { recursive: true });
+  await writeFile(path.join(site, 'index.html'), '<!doctype html><title>static</title><p>static</p>\n');
+  await writeFile(path.join(templates, 'page.html'), template('first'));
+  backend = await startBackend(templates);
+  const address = backend.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50', '--proxy', `/app=http://127.0.0.1:${port}`, '--watch', templates]);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await cli?.stop();
+  await new Promise((resolve) => (backend ? backend.close(() => resolve(undefined)) : resolve(undefined)));
+  if (base !== undefined) await rm(base, { recursive: true, force: true });
+});
+
+test('a page from the back-end reloads when its template (in a --watch folder) changes', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  try {
+    const response = await tab.goto(`${cli.url}app/page`, { waitUntil: 'load' });
+    assert.equal(response?.status(), 200);
+    assert.equal(await tab.textContent('h1'), 'first');
+    // The live-reload client came with the back-end's page and connected to Porthole's stream.
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    await tab.evaluate(() => {
+      window.__marker = 'before';
+    });
+    await writeFile(path.join(base, 'app', 'templates', 'page.html'), template('second'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'second', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), undefined, 'the page was reloaded');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a WebSocket opened by the page through the proxy echoes both ways', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  try {
+    await tab.goto(cli.url, { waitUntil: 'load' });
+    const reply = await tab.evaluate(
+      (url) =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(url);
+          ws.onopen = () => ws.send('hello from Chromium');
+          ws.onmessage = (event) => {
+            resolve(String(event.data));
+            ws.close();
+          };
+          ws.onerror = () => reject(new Error('WebSocket error'));
+        }),
+      `${cli.url.replace(/^http/, 'ws')}app/socket`,
+    );
+    assert.equal(reply, 'echo: hello from Chromium');
+  } finally {
+    await context.close();
+  }
+});
