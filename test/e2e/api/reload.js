@@ -9,28 +9,14 @@
 'use strict';
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const vscode = require('vscode');
 
 const EXTENSION_ID = 'porthole.porthole';
-const { runTests, sleep, waitFor, get: getWith } = require('./support');
+const { openEvents, runTests, sleep, waitFor, get: getWith } = require('./support');
 
 /** A GET as a browser navigation (so HTML gets the reload client). */
 const get = (port, target) => getWith(port, target, ['Accept: text/html']);
-
-function openEvents(port) {
-  const socket = net.connect({ port, host: '127.0.0.1' });
-  let text = '';
-  socket.setEncoding('utf8');
-  socket.on('connect', () => socket.write(`GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`));
-  socket.on('data', (d) => { text += d; });
-  socket.on('error', () => {});
-  return {
-    events: () => [...text.matchAll(/event: (\w+)\ndata: ([^\n]*)\n/g)].map((m) => ({ event: m[1], data: m[2] })),
-    close: () => socket.destroy(),
-  };
-}
 
 const folder = () => vscode.workspace.workspaceFolders[0];
 const stateOf = async () => (await vscode.commands.executeCommand('porthole._state')).find((s) => s.folder === folder().name).state;
