@@ -102,8 +102,21 @@ void test('porthole.crossSiteLoads reaches the server options and applies withou
   assert.deepEqual(problems, []);
   assert.equal(config.crossSiteLoads, true);
   assert.equal(toServerOptions(config, folder).crossSiteLoads, true);
-  // Set both times (a setting set or unset hands the option to porthole.config.json: a restart).
   const before = from({ crossSiteLoads: false }).config;
   assert.equal(needsRestart(before, config), false);
   assert.deepEqual(liveChanges(before, config), { crossSiteLoads: true });
+});
+
+void test('a live setting newly set applies live (it overrides porthole.config.json); unset, it restarts', () => {
+  // The e2e sharing suite saves porthole.allowedClients into settings that had none.
+  const unset = from({}).config;
+  const set = from({ allowedClients: ['192.0.2.0/24'] }).config;
+  assert.equal(needsRestart(unset, set), false);
+  assert.deepEqual(liveChanges(unset, set), { allowedClients: ['192.0.2.0/24'] });
+  // Set to the default's value: still sent, since the file may have said otherwise.
+  assert.deepEqual(liveChanges(unset, from({ listing: true }).config), { listing: true });
+  // Unset again: porthole.config.json (or the default) decides, and only a restart re-reads it.
+  assert.equal(needsRestart(set, unset), true);
+  // A setting that is not live, newly set: a restart.
+  assert.equal(needsRestart(unset, from({ 'log.resolveHostNames': false }).config), true);
 });

@@ -339,8 +339,11 @@ export function needsRestart(running: PortholeConfig, next: PortholeConfig): boo
     (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned', 'configFile', 'proxyRewriteHost'] as const).some((k) => running[k] !== next[k]) ||
     !sameSettingValue(running.proxy, next.proxy) ||
     !sameSettingValue(running.reloadWatch, next.reloadWatch) ||
-    // A server setting set or unset: porthole.config.json decides it now (or no longer); a restart re-reads it.
-    !sameSettingValue(serverKeysSet(running), serverKeysSet(next)) ||
+    // A server setting unset: porthole.config.json (or the default) decides it again, and only a
+    // restart re-reads the file. A setting newly set overrides the file: a live one is applied
+    // live (liveChanges), any other restarts.
+    serverKeysSet(running).some((k) => !serverKeysSet(next).includes(k)) ||
+    serverKeysSet(next).some((k) => !serverKeysSet(running).includes(k) && !LIVE_SETTING_KEYS.has(k)) ||
     reloadNeedsRestart(running, next)
   );
 }
@@ -381,6 +384,24 @@ export const LIVE_SETTINGS = [
   'spa',
 ] as const satisfies readonly SettingField[];
 
+/** The setting keys of LIVE_SETTINGS. */
+const LIVE_SETTING_KEYS: ReadonlySet<string> = new Set(LIVE_SETTINGS.map((f) => SETTING_KEYS[f]));
+
+/** The live option each live setting feeds (CORS is one option of two settings). */
+const LIVE_OPTION_OF: Record<(typeof LIVE_SETTINGS)[number], keyof ReconfigurableOptions> = {
+  listing: 'listing',
+  dotfiles: 'dotfiles',
+  followSymlinks: 'followSymlinks',
+  crossSiteLoads: 'crossSiteLoads',
+  allowedHosts: 'allowedHosts',
+  allowedClients: 'allowedClients',
+  headers: 'headers',
+  crossOriginIsolation: 'crossOriginIsolation',
+  corsEnabled: 'cors',
+  corsOrigins: 'cors',
+  spa: 'spa',
+};
+
 /** The server options the live settings stand for (CORS is one option of two settings). */
 function liveOptions(config: PortholeConfig): Pick<ServerOptions, keyof ReconfigurableOptions> {
   return {
@@ -403,8 +424,14 @@ export function liveChanges(running: PortholeConfig, next: PortholeConfig): Reco
   const after = liveOptions(next);
   const changes: Record<string, unknown> = {};
   let any = false;
+  // A live setting newly set overrides porthole.config.json: sent even when it equals the default.
+  const newlySet = new Set(
+    LIVE_SETTINGS.filter((f) => (next.explicit ?? []).includes(SETTING_KEYS[f]) && !(running.explicit ?? []).includes(SETTING_KEYS[f])).map(
+      (f) => LIVE_OPTION_OF[f],
+    ),
+  );
   for (const k of Object.keys(after) as Array<keyof ReconfigurableOptions>) {
-    if (sameSettingValue(before[k], after[k])) continue;
+    if (sameSettingValue(before[k], after[k]) && !newlySet.has(k)) continue;
     changes[k] = after[k];
     any = true;
   }
