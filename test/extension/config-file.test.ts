@@ -147,11 +147,12 @@ test('settings: header fields, CORS origins and the SPA file are validated; only
     cors: { enabled: true, origins: ['http://a.example'] },
   });
   assert.equal(liveChanges(running, settings({ 'cors.enabled': true })), undefined, 'an equal snapshot is no change');
-  // A live setting newly set overrides the file: applied live; unset again, the file decides (restart).
+  // A live setting newly set overrides the file, applied live; unset again, its default, live.
   const withHeaders = settings({ 'cors.enabled': true, headers: { 'X-A': '1' } });
   assert.equal(needsRestart(running, withHeaders), false);
   assert.deepEqual(liveChanges(running, withHeaders), { headers: [{ source: '**', headers: { 'X-A': '1' } }] });
-  assert.equal(needsRestart(withHeaders, running), true, 'an unset setting: the file decides again');
+  assert.equal(needsRestart(withHeaders, running), false);
+  assert.deepEqual(liveChanges(withHeaders, running), { headers: [] });
   assert.equal(needsRestart(DEFAULT_CONFIG, { ...DEFAULT_CONFIG, headers: { 'X-A': '1' } }), false);
   assert.equal(needsRestart(settings({}), settings({ openBrowser: false, 'reload.on': 'type' })), false, 'extension-only settings never restart');
 });

@@ -339,10 +339,9 @@ export function needsRestart(running: PortholeConfig, next: PortholeConfig): boo
     (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned', 'configFile', 'proxyRewriteHost'] as const).some((k) => running[k] !== next[k]) ||
     !sameSettingValue(running.proxy, next.proxy) ||
     !sameSettingValue(running.reloadWatch, next.reloadWatch) ||
-    // A server setting unset: porthole.config.json (or the default) decides it again, and only a
-    // restart re-reads the file. A setting newly set overrides the file: a live one is applied
-    // live (liveChanges), any other restarts.
-    serverKeysSet(running).some((k) => !serverKeysSet(next).includes(k)) ||
+    // A server setting newly set or unset changes what porthole.config.json decides: a live one is
+    // applied live (liveChanges: its value, or its default once unset), any other restarts.
+    serverKeysSet(running).some((k) => !serverKeysSet(next).includes(k) && !LIVE_SETTING_KEYS.has(k)) ||
     serverKeysSet(next).some((k) => !serverKeysSet(running).includes(k) && !LIVE_SETTING_KEYS.has(k)) ||
     reloadNeedsRestart(running, next)
   );
@@ -424,12 +423,11 @@ export function liveChanges(running: PortholeConfig, next: PortholeConfig): Reco
   const after = liveOptions(next);
   const changes: Record<string, unknown> = {};
   let any = false;
-  // A live setting newly set overrides porthole.config.json: sent even when it equals the default.
-  const newlySet = new Set(
-    LIVE_SETTINGS.filter((f) => (next.explicit ?? []).includes(SETTING_KEYS[f]) && !(running.explicit ?? []).includes(SETTING_KEYS[f])).map(
-      (f) => LIVE_OPTION_OF[f],
-    ),
-  );
+  // A live setting newly set or unset is sent even when its value equals the one before: set, it
+  // overrides porthole.config.json; unset, its default does until the next start (a restart here
+  // would race with the next change — a setting saved while the server restarts is lost).
+  const isSet = (config: PortholeConfig, f: (typeof LIVE_SETTINGS)[number]): boolean => (config.explicit ?? []).includes(SETTING_KEYS[f]);
+  const newlySet = new Set(LIVE_SETTINGS.filter((f) => isSet(next, f) !== isSet(running, f)).map((f) => LIVE_OPTION_OF[f]));
   for (const k of Object.keys(after) as Array<keyof ReconfigurableOptions>) {
     if (sameSettingValue(before[k], after[k]) && !newlySet.has(k)) continue;
     changes[k] = after[k];
