@@ -547,6 +547,34 @@ test("a page's CSP meta is rewritten to admit our tag (by its nonce) and our soc
   assert.equal(plain.body.toString('utf8'), page);
 });
 
+test('a Content-Security-Policy header the user configured makes room for the client too', async () => {
+  await writeFile(join(root, 'csp-header.html'), '<!doctype html><html><head><title>h</title></head><body><p>h</p></body></html>\n');
+  const other = new PreviewServer();
+  const address = await other.listen({
+    root,
+    port: 0,
+    resolveHostNames: false,
+    reload: { watch: false },
+    headers: [{ source: '**', headers: { 'Content-Security-Policy': "default-src 'none'" } }],
+  });
+  const saved = port;
+  port = address.port;
+  try {
+    const a = await request('/csp-header.html', NAV);
+    const nonce = /<script src="\.\/__porthole\/client\.js" nonce="([A-Za-z0-9+/=]+)" data-porthole-client /.exec(a.body.toString('utf8'))?.[1];
+    assert.ok(nonce, a.body.toString('utf8'));
+    assert.equal(
+      a.headers.get('content-security-policy'),
+      `default-src 'none'; script-src 'nonce-${nonce}'; connect-src ws://127.0.0.1:${port}/__porthole/socket`,
+    );
+    // A fetch of the same file keeps the policy as configured.
+    assert.equal((await request('/csp-header.html', FETCH)).headers.get('content-security-policy'), "default-src 'none'");
+  } finally {
+    port = saved;
+    await other.close();
+  }
+});
+
 test('page plans are kept for MAX_CACHED_PLANS page versions, no more', async () => {
   for (let i = 0; i < MAX_CACHED_PLANS + 5; i++) {
     await writeFile(join(root, `plan-${i}.html`), `<!doctype html><title>${i}</title><p>${i}</p>\n`);

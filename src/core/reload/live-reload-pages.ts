@@ -20,7 +20,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { extname, join, relative, sep } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
-import { makeRoomForClient } from './live-reload-csp';
+import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan } from './live-reload-inject';
 import { inMemory, sendRepresentation } from '../files/representation';
 import { resolveRequestPath } from '../files/resolve-path';
@@ -196,14 +196,27 @@ async function servePage(
       const src = clientSrc(documentPath, bytes);
       const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, clientTag(instanceId, generation, src));
       if (result.kind === 'inject') {
-        if (result.csp.length === 0) {
+        // A Content-Security-Policy header the user configured (porthole.headers) governs the page
+        // like a meta one: both get room for the client.
+        const headerPolicies = (ex.extraHeaders ?? []).filter(([name]) => name.toLowerCase() === 'content-security-policy');
+        if (result.csp.length === 0 && headerPolicies.length === 0) {
           body = applyPlan(bytes, result.offset, clientTag(instanceId, generation, src));
         } else {
           // The nonce is derived, not drawn: the same response bytes for the same validator.
           const host = ex.header('host') ?? '';
           const nonce = createHmac('sha256', instanceId).update(`${etag}\0${host}`).digest('base64');
           const tag = clientTag(instanceId, generation, src, nonce);
-          body = withRoomInPolicies(bytes, result.offset, tag, result.csp, nonce, host, `/${rel.split(sep).join('/')}`, ctx);
+          const pagePath = `/${rel.split(sep).join('/')}`;
+          body = withRoomInPolicies(bytes, result.offset, tag, result.csp, nonce, host, pagePath, ctx);
+          if (headerPolicies.length > 0) {
+            const room = roomFor(ctx, host, nonce);
+            ex.extraHeaders = (ex.extraHeaders ?? []).map(([name, value]) => {
+              if (name.toLowerCase() !== 'content-security-policy') return [name, value];
+              const made = makeRoomForClient(value, room);
+              if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
+              return [name, made.policy];
+            });
+          }
         }
       } else {
         ex.note = result.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${result.reason}`;
@@ -223,6 +236,19 @@ async function servePage(
   }
 }
 
+/** What the client needs from a page's policy: its nonce, its script and socket URLs on `host`. */
+function roomFor(ctx: PageContext, host: string, nonce: string): ClientRoom {
+  const http = ctx.secure ? 'https' : 'http';
+  const ws = ctx.secure ? 'wss' : 'ws';
+  return {
+    nonce,
+    host,
+    secure: ctx.secure,
+    scriptUrl: `${http}://${host}/__porthole/client.js`,
+    socketUrl: `${ws}://${host}/__porthole/socket`,
+  };
+}
+
 /**
  * The page with `tag` at `offset` and each CSP meta's `content` rewritten to make room for the
  * client (live-reload-csp); a policy that cannot make room is left as it is and reported.
@@ -237,15 +263,7 @@ function withRoomInPolicies(
   pagePath: string,
   ctx: PageContext,
 ): Buffer {
-  const http = ctx.secure ? 'https' : 'http';
-  const ws = ctx.secure ? 'wss' : 'ws';
-  const room = {
-    nonce,
-    host,
-    secure: ctx.secure,
-    scriptUrl: `${http}://${host}/__porthole/client.js`,
-    socketUrl: `${ws}://${host}/__porthole/socket`,
-  };
+  const room = roomFor(ctx, host, nonce);
   const edits: Array<{ start: number; end: number; text: Buffer }> = [{ start: offset, end: offset, text: Buffer.from(tag, 'latin1') }];
   for (const meta of metas) {
     const result = makeRoomForClient(meta.policy, room);
