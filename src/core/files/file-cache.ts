@@ -20,6 +20,7 @@ import { realpathSync, statSync, type Stats } from 'node:fs';
 import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
+import { BoundedBodyMap } from './bounded-map';
 import { representationHeaders, validatorHeaders } from './representation';
 
 /** Files up to this size are cached whole. */
@@ -104,8 +105,7 @@ export function makeCachedFile(
 }
 
 export class FileCache {
-  private readonly entries = new Map<string, CachedFile>();
-  private totalBytes = 0;
+  private readonly entries = new BoundedBodyMap<CachedFile>(CACHE_MAX_ENTRIES, CACHE_MAX_TOTAL_BYTES);
 
   /** The entry for a request path if the file on disk is still the one cached. */
   lookup(key: string): CachedFile | undefined {
@@ -124,7 +124,7 @@ export class FileCache {
       (entry.dirPath === undefined || statSync(entry.dirPath, { throwIfNoEntry: false })?.mtimeMs === entry.dirMtimeMs) &&
       realPathOf(entry.fsPath) === entry.real;
     if (!same) {
-      this.delete(key);
+      this.entries.delete(key);
       return undefined;
     }
     entry.validatedEpoch = now;
@@ -132,25 +132,7 @@ export class FileCache {
   }
 
   set(key: string, entry: CachedFile): void {
-    if (entry.body.length > CACHE_MAX_FILE_BYTES) return;
-    this.delete(key);
-    while (
-      this.entries.size > 0 &&
-      (this.entries.size >= CACHE_MAX_ENTRIES || this.totalBytes + entry.body.length > CACHE_MAX_TOTAL_BYTES)
-    ) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.delete(oldest);
-    }
-    this.entries.set(key, entry);
-    this.totalBytes += entry.body.length;
-  }
-
-  private delete(key: string): void {
-    const old = this.entries.get(key);
-    if (old === undefined) return;
-    this.entries.delete(key);
-    this.totalBytes -= old.body.length;
+    if (entry.body.length <= CACHE_MAX_FILE_BYTES) this.entries.set(key, entry);
   }
 }
 

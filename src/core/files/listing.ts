@@ -24,6 +24,7 @@ import { formatSize } from '../text/format-size';
 import { hiddenSegmentReason, isNeverServed, judgeRealPath } from './hidden-names';
 import { failure, type ContainmentOptions } from './open-contained';
 import { encodePathSegments } from './resolve-path';
+import { BoundedBodyMap } from './bounded-map';
 
 /** Entries shown on one listing page; the rest are counted ("N more"). */
 export const LISTING_MAX_ENTRIES = 1_000;
@@ -84,36 +85,21 @@ interface CachedPage {
 }
 
 class ListingCache {
-  readonly pages = new Map<string, CachedPage>();
+  readonly pages = new BoundedBodyMap<CachedPage>(LISTING_CACHE_MAX_PAGES, LISTING_CACHE_MAX_BYTES);
   readonly building = new Map<string, Promise<ListingResult>>();
-  private bytes = 0;
 
   get(key: string, now: number): CachedPage | undefined {
     const page = this.pages.get(key);
     if (page === undefined) return undefined;
     if (now - page.builtAt > LISTING_CACHE_MAX_AGE_MS) {
-      this.delete(key);
+      this.pages.delete(key);
       return undefined;
     }
     return page;
   }
 
   set(key: string, page: CachedPage): void {
-    this.delete(key);
-    while (this.pages.size > 0 && (this.pages.size >= LISTING_CACHE_MAX_PAGES || this.bytes + page.body.length > LISTING_CACHE_MAX_BYTES)) {
-      const oldest = this.pages.keys().next().value;
-      if (oldest === undefined) break;
-      this.delete(oldest);
-    }
     this.pages.set(key, page);
-    this.bytes += page.body.length;
-  }
-
-  private delete(key: string): void {
-    const old = this.pages.get(key);
-    if (old === undefined) return;
-    this.pages.delete(key);
-    this.bytes -= old.body.length;
   }
 }
 
