@@ -8,15 +8,13 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
-import { extname, join } from 'node:path';
-import { contentType as mimeContentType } from 'mime-types';
+import { join } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { escapeHtml, htmlPage } from '../text/html';
-import type { Validators } from './preconditions';
 import { CACHE_MAX_FILE_BYTES, cacheKeyOf, fileCacheFor, makeCachedFile, type CachedFile, type FileCache } from './file-cache';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
-import { contentValidators, statEtag, statValidators } from './validators';
+import { contentValidators, statValidators } from './validators';
 import { inMemory, sendRepresentation, type Representation } from './representation';
 import { contentTypeOf, contentTypeOfFile, typeFromName, typeNeedsBytes } from './content-type';
 import { openContained } from './open-contained';
@@ -41,33 +39,6 @@ const SMALL_FILE_BYTES = 64 * 1024;
 export const INDEX_NAMES = ['index.html', 'index.htm'] as const;
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 const TEXT_HTML = 'text/html; charset=utf-8';
-
-const typeCache = new Map<string, string>();
-
-/**
- * Content-Type for a file name alone: mime-types, charset=utf-8 for text, octet-stream when
- * unknown. Files are not labelled by this (their bytes decide: content-type.ts); kept for
- * callers that only have a name.
- */
-export function contentTypeFor(name: string): string {
-  const ext = extname(name).toLowerCase();
-  let type = typeCache.get(ext);
-  if (type === undefined) {
-    type = (ext.length > 0 && mimeContentType(ext)) || 'application/octet-stream';
-    if (typeCache.size < 1000) typeCache.set(ext, type);
-  }
-  return type;
-}
-
-/** Strong ETag of a file known by its Stats (device, inode, size, mtime, ctime): see validators.ts. */
-export function etagFor(st: Stats): string {
-  return statEtag(st);
-}
-
-/** Validators of a file streamed from disk; a file read whole gets contentValidators instead. */
-export function validatorsFor(st: Stats): Validators {
-  return statValidators(st);
-}
 
 /** The file cache's key for the root's own 404.html (no request path starts with NUL). */
 const CUSTOM_404_KEY = '\u0000/404.html';

@@ -24,7 +24,8 @@ import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan } from './live-reload-inject';
 import { inMemory, sendRepresentation } from '../files/representation';
 import { resolveRequestPath } from '../files/resolve-path';
-import { INDEX_NAMES, answerLookup, etagFor, lookupPath, readWhole, type StaticOptions } from '../files/static-files';
+import { INDEX_NAMES, answerLookup, lookupPath, readWhole, type StaticOptions } from '../files/static-files';
+import { statEtag } from '../files/validators';
 import { contentTypeOf, typeFromName } from '../files/content-type';
 
 /**
@@ -186,7 +187,7 @@ async function servePage(
       await answerLookup(ex, ex.head.path, found, ctx.files);
       return;
     }
-    const base = overlay !== undefined ? `o-${hashOf(bytes)}` : etagFor(stat).slice(1, -1);
+    const base = overlay !== undefined ? `o-${hashOf(bytes)}` : statEtag(stat).slice(1, -1);
     let body = bytes;
     let etag = `W/"${base}"`;
     if (inject) {
