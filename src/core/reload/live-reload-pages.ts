@@ -195,22 +195,23 @@ async function servePage(
       const { instanceId, generation } = ctx;
       etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}"`;
       const src = clientSrc(documentPath, bytes);
-      const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, clientTag(instanceId, generation, src));
+      const plainTag = clientTag(instanceId, generation, src);
+      const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, plainTag);
       if (result.kind === 'inject') {
         // A Content-Security-Policy header the user configured (porthole.headers) governs the page
         // like a meta one: both get room for the client.
         const headerPolicies = (ex.extraHeaders ?? []).filter(([name]) => name.toLowerCase() === 'content-security-policy');
         if (result.csp.length === 0 && headerPolicies.length === 0) {
-          body = applyPlan(bytes, result.offset, clientTag(instanceId, generation, src));
+          body = applyPlan(bytes, result.offset, plainTag);
         } else {
           // The nonce is derived, not drawn: the same response bytes for the same validator.
           const host = ex.header('host') ?? '';
           const nonce = createHmac('sha256', instanceId).update(`${etag}\0${host}`).digest('base64');
           const tag = clientTag(instanceId, generation, src, nonce);
           const pagePath = `/${rel.split(sep).join('/')}`;
-          body = withRoomInPolicies(bytes, result.offset, tag, result.csp, nonce, host, pagePath, ctx);
+          const room = roomFor(ctx, host, nonce);
+          body = withRoomInPolicies(bytes, result.offset, tag, result.csp, room, pagePath, ctx);
           if (headerPolicies.length > 0) {
-            const room = roomFor(ctx, host, nonce);
             ex.extraHeaders = (ex.extraHeaders ?? []).map(([name, value]) => {
               if (name.toLowerCase() !== 'content-security-policy') return [name, value];
               const made = makeRoomForClient(value, room);
@@ -259,12 +260,10 @@ function withRoomInPolicies(
   offset: number,
   tag: string,
   metas: readonly CspMeta[],
-  nonce: string,
-  host: string,
+  room: ClientRoom,
   pagePath: string,
   ctx: PageContext,
 ): Buffer {
-  const room = roomFor(ctx, host, nonce);
   const edits: Array<{ start: number; end: number; text: Buffer }> = [{ start: offset, end: offset, text: Buffer.from(tag, 'latin1') }];
   for (const meta of metas) {
     const result = makeRoomForClient(meta.policy, room);
