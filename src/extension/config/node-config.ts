@@ -22,7 +22,7 @@ import {
   spaFileProblem,
   wholeNumberProblem,
 } from '../../core';
-import type { OptionLayer, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
+import type { OptionLayer, ProxyRoute, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
 import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from '../reload/node-reload-config';
 import type { ReloadSettings } from '../reload/node-reload-config';
 import { browserChoice } from '../browser/node-browser';
@@ -348,7 +348,7 @@ export function needsRestart(running: PortholeConfig, next: PortholeConfig): boo
 }
 
 /** Settings of the extension alone: whether they are set never matters to the server. */
-const EXTENSION_ONLY_KEYS: ReadonlySet<string> = new Set([
+export const EXTENSION_ONLY_KEYS: ReadonlySet<string> = new Set([
   SETTING_KEYS.openBrowser,
   SETTING_KEYS.maxEntries,
   SETTING_KEYS.reloadOn,
@@ -494,10 +494,8 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
     proxy: {
       routes: given(
         'proxy',
-        config.proxy.map((spec) => {
-          const eq = spec.indexOf('=');
-          return { prefix: spec.slice(0, eq), target: spec.slice(eq + 1) };
-        }),
+        // Each entry was checked by proxySetting: parseProxySpec returns a route for it.
+        config.proxy.map((spec) => parseProxySpec(spec) as ProxyRoute),
       ),
       rewriteHost: given('proxyRewriteHost', config.proxyRewriteHost),
     },

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { RequestRecord, ServerOptionsInput } from '../../core';
 import { WorkerServer } from '../../core';
 import { Disposable, Emitter } from '../common/node-disposable';
-import { changedKeys, liveChanges, needsRestart, resolveRoot } from '../config/node-config';
+import { EXTENSION_ONLY_KEYS, changedKeys, liveChanges, needsRestart, resolveRoot } from '../config/node-config';
 import type { PortholeConfig } from '../config/node-config';
 import { ServerController } from './node-server-controller';
 import { SharedUrlCache, sharingModeOf } from '../sharing/node-sharing';
@@ -279,7 +279,7 @@ export class ServerManager extends Disposable {
       } else {
         const live = liveChanges(state.config, config);
         if (controller.reconfigure(config) && live) this.output.log('info', `[${folder.name}] Applied ${Object.keys(live).map((k) => `porthole.${k}`).join(', ')} to the running server.`);
-        const keys = changedKeys(state.config, config).filter((k) => !NO_RESTART_NEEDED.has(k) && !(live && (k.slice('porthole.'.length).split('.')[0] ?? '') in live));
+        const keys = changedKeys(state.config, config).filter((k) => !EXTENSION_ONLY_KEYS.has(k.slice('porthole.'.length)) && !(live && (k.slice('porthole.'.length).split('.')[0] ?? '') in live));
         if (keys.length > 0) this.output.log('info', `[${folder.name}] ${keys.join(', ')} changed; this applies when the server restarts (Porthole: Restart).`);
       }
     }
@@ -307,9 +307,6 @@ export class ServerManager extends Disposable {
     super.dispose();
   }
 }
-
-/** Settings read live by the extension (not by the server): changing them needs no restart. */
-const NO_RESTART_NEEDED = new Set(['porthole.openBrowser', 'porthole.requests.maxEntries', 'porthole.reload.on', 'porthole.browser', 'porthole.followEditor']);
 
 export function urlOf(state: ServerState): string {
   return state.kind === 'running' ? state.address.url : '';
