@@ -29,7 +29,7 @@ import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, RequestRecord } from './request-record';
-import { headTail, serializeHead, statusHasNoBody } from './response-head';
+import { headTail, serializeHead, serializeHeaders, statusHasNoBody } from './response-head';
 import type { Timeouts, TransferLimits } from '../options';
 
 /** How long a closing connection keeps draining input so the client reads our error response. */
@@ -656,7 +656,7 @@ export class Connection {
       this.sendWhole(ex, head + headTail(), body);
     } else {
       ex.responseHeaders = [...logHeaders, ...extra];
-      this.sendWhole(ex, `${head}${extra.map(([n, v]) => `${n}: ${v}\r\n`).join('')}${headTail()}`, body);
+      this.sendWhole(ex, head + serializeHeaders(extra) + headTail(), body);
     }
   }
 

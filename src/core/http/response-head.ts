@@ -83,11 +83,16 @@ export function headTail(): string {
  * blank line (a cached file keeps this part serialised). Latin1-safe: values were checked.
  */
 export function serializeStatusAndHeaders(status: number, headers: HeaderList): string {
-  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\n`;
+  return `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\n${serializeHeaders(headers)}`;
+}
+
+/** Header lines (`Name: value` CRLF each); a value the field grammar refuses goes out as `-`. */
+export function serializeHeaders(headers: HeaderList): string {
+  let lines = '';
   for (const [name, value] of headers) {
-    head += `${name}: ${isValidFieldValue(value) ? value : '-'}\r\n`;
+    lines += `${name}: ${isValidFieldValue(value) ? value : '-'}\r\n`;
   }
-  return head;
+  return lines;
 }
 
 /** A whole response head: status line, `headers` (what the log records), Date, Server, blank line. */
