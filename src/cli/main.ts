@@ -9,13 +9,14 @@
  */
 import { spawn } from 'node:child_process';
 import cluster, { type Worker } from 'node:cluster';
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { renderUnicodeCompact } from 'uqr';
 import {
   CONFIG_FILE_NAME,
   PreviewServer,
+  liesInsideFolder,
   PrivateKeyError,
   checkCertificatePair,
   escapeForDisplay,
@@ -136,19 +137,6 @@ function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptio
   };
 }
 
-/** True when `path` lies inside the folder `root` (both made absolute, symlinks resolved where they exist). */
-function isInsideFolder(root: string, path: string): boolean {
-  const real = (p: string): string => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  const rel = relative(real(root), join(real(dirname(path)), basename(path)));
-  return rel !== '' && rel.split(sep)[0] !== '..' && !isAbsolute(rel);
-}
-
 function banner(options: CliOptions, effective: ServerOptions, address: BoundAddress, notes: readonly string[]): string {
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${effective.root}`];
@@ -162,7 +150,7 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
     else lines.push('Nothing connects? A firewall is the usual cause: allow this port (e.g. `sudo ufw allow ' + address.port + '/tcp`).');
     if (effective.dotfiles) lines.push('Warning: --dotfiles is on while shared; .env and .git stay denied only if you keep it off.');
     const { logFile, root } = effective;
-    if (logFile !== undefined && isInsideFolder(root, logFile)) {
+    if (logFile !== undefined && liesInsideFolder(root, logFile)) {
       lines.push(
         `Note: the request log ${logFile} is inside the shared folder. It names every client and URL; only this computer can read it over HTTP (other devices get 404). To keep it out of the folder, pass --log with a path elsewhere.`,
       );

@@ -42,3 +42,4 @@ export {
 } from './config/validate-options';
 export { cidrProblem } from './access/access-policy';
 export { globProblem } from './reload/live-reload-glob';
+export { liesInsideFolder } from './files/loopback-only';

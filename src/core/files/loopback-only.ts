@@ -8,6 +8,8 @@
  * loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104): the exchange's client IP, which the kernel
  * reported for the TCP connection. Other hosts get a 404, as for a file that does not exist.
  */
+import { realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 
 /** Device and inode: what a Stats (or a cached entry) says a file is. */
@@ -41,4 +43,21 @@ export class LoopbackOnlyFiles {
 export function loopbackOnlyRefusal(file: FileIdentity, clientIp: string, files: LoopbackOnlyFiles | undefined): string | undefined {
   if (files === undefined || !files.has(file) || isLoopbackAddress(clientIp)) return undefined;
   return 'The active request log is served only to this computer (loopback clients).';
+}
+
+/**
+ * True when `file` lies inside `folder` (absolute paths, symlinks resolved where they exist; a file
+ * that does not exist yet is judged by its folder): whether a log file would be served from a
+ * shared root, for the warning the CLI and the extension give when sharing starts.
+ */
+export function liesInsideFolder(folder: string, file: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const rel = relative(real(folder), join(real(dirname(file)), basename(file)));
+  return rel !== '' && rel.split(sep)[0] !== '..' && !isAbsolute(rel);
 }

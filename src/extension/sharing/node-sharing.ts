@@ -7,12 +7,12 @@
  * and the reason (checkCertificatePair).
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { renderSVG } from 'uqr';
 import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
-import { PrivateKeyError, checkCertificatePair, escapeForDisplay, isLoopbackBind, lanAddresses, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
+import { PrivateKeyError, checkCertificatePair, escapeForDisplay, isLoopbackBind, lanAddresses, liesInsideFolder, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
 import { resolveLogFile, resolveRoot, type FolderContext, type PortholeConfig } from '../config/node-config';
 import type { CertificateView, SharedUrl, SharingServer } from '../requests/webview-protocol';
 
@@ -92,26 +92,13 @@ export function sharingWarnings(config: PortholeConfig, folder?: FolderContext):
   }
   if (sharingModeOf(config.host) === 'shared' && folder !== undefined) {
     const logFile = resolveLogFile(config, folder);
-    if (isInsideFolder(resolveRoot(config, folder), logFile)) {
+    if (liesInsideFolder(resolveRoot(config, folder), logFile)) {
       warnings.push(
         `The request log ${logFile} is inside the shared folder. It names every device and URL; only this computer can read it over HTTP (other devices get 404). To keep it out of the folder, set porthole.log.file to a path elsewhere, or leave it empty.`,
       );
     }
   }
   return warnings;
-}
-
-/** True when `file` lies inside `folder` (absolute paths; symlinks resolved where they exist). */
-function isInsideFolder(folder: string, file: string): boolean {
-  const real = (p: string): string => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return path.resolve(p);
-    }
-  };
-  const rel = path.relative(real(folder), path.join(real(path.dirname(file)), path.basename(file)));
-  return rel !== '' && rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel);
 }
 
 /** The certificate the server uses, for the Output and the Requests view. */
