@@ -38,6 +38,8 @@ const LINGER_MS = 2_000;
 const MAX_PIPELINE_BUFFER = 64 * 1024;
 /** Bodies up to this size are copied behind the head and sent in a single write. */
 const COPY_BODY_MAX = 16 * 1024;
+/** The client half-closed before its streamed body was complete: 400 (or cut), like any body. */
+const BODY_CUT_SHORT = 'The request ended before its body was complete.';
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 /** On every response unless cross-site loads are allowed (Fetch: Cross-Origin-Resource-Policy). */
@@ -1075,23 +1077,14 @@ export class Connection {
     }
     const sink = streamed.sink;
     if (this.pending.length === 0) {
-      if (this.remoteEnded) this.bodyCutShort(streamed, sink);
+      if (this.remoteEnded) this.failStreamedBody(streamed, 400, BODY_CUT_SHORT);
       return;
     }
     const result = streamed.reader.push(this.pending, 0, (chunk) => {
       if (!sink.data(chunk)) streamed.waiting = true;
     });
     if (result.kind === 'error') {
-      this.streamed = undefined;
-      const ex = streamed.ex;
-      if (!ex.answered && this.exchange === ex) {
-        ex.note = result.message;
-        ex.closeAfter = true;
-        ex.respond(result.status, [['Content-Type', 'text/plain; charset=utf-8']], `${result.message}\n`);
-      } else {
-        this.destroy();
-      }
-      sink.error(result.message);
+      this.failStreamedBody(streamed, result.status, result.message);
       return;
     }
     this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
@@ -1105,7 +1098,7 @@ export class Connection {
       return;
     }
     if (this.remoteEnded && this.streamed === streamed) {
-      this.bodyCutShort(streamed, sink);
+      this.failStreamedBody(streamed, 400, BODY_CUT_SHORT);
       return;
     }
     if (streamed.waiting && !this.bodyPaused) {
@@ -1115,28 +1108,24 @@ export class Connection {
   }
 
   private bodyTimedOut(streamed: NonNullable<Connection['streamed']>): void {
-    const message = 'The request body did not arrive in time.';
-    this.streamed = undefined;
-    const ex = streamed.ex;
-    ex.note = message;
-    ex.closeAfter = true;
-    ex.respond(408, [['Content-Type', 'text/plain; charset=utf-8']], `${message}\n`);
-    streamed.sink?.error(message);
+    this.failStreamedBody(streamed, 408, 'The request body did not arrive in time.');
   }
 
-  /** The client half-closed before its streamed body was complete: 400 (or cut), like any body. */
-  private bodyCutShort(streamed: NonNullable<Connection['streamed']>, sink: RequestBodySink): void {
-    const message = 'The request ended before its body was complete.';
+  /**
+   * A streamed (handed-on) request body failed: answered `status` with `message` when nothing was
+   * answered yet (the connection then closes), else the socket is cut; the sink hears why.
+   */
+  private failStreamedBody(streamed: NonNullable<Connection['streamed']>, status: number, message: string): void {
     this.streamed = undefined;
     const ex = streamed.ex;
     if (!ex.answered && this.exchange === ex) {
       ex.note = message;
       ex.closeAfter = true;
-      ex.respond(400, [['Content-Type', 'text/plain; charset=utf-8']], `${message}\n`);
+      ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8']], `${message}\n`);
     } else {
       this.destroy();
     }
-    sink.error(message);
+    streamed.sink?.error(message);
   }
 
   writeBodyStream(ex: Exchange, status: number, headers: HeaderList, length: number | undefined): ResponseBodyWriter {
