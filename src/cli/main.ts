@@ -160,7 +160,8 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   for (const route of effective.proxy.routes) lines.push(`Proxy: ${route.prefix} → ${route.target}`);
   for (const folder of effective.reload.watchPaths) lines.push(`Watching also: ${folder}`);
   lines.push(...notes);
-  if (effective.configFile && configFileIn(effective) !== undefined) lines.push(`Config: ${configFileIn(effective) ?? ''} (flags given here override it; edits apply at once)`);
+  const configFile = effective.configFile ? configFileIn(effective) : undefined;
+  if (configFile !== undefined) lines.push(`Config: ${configFile} (flags given here override it; edits apply at once)`);
   if (effective.logFile !== undefined) lines.push(`Log: ${effective.logFile}`);
   // Paths (the root, the log file) are names from the disk: escaped like everything else printed.
   const shown = lines.map(escapeForDisplay);
@@ -194,7 +195,11 @@ async function effectiveOptions(options: CliOptions): Promise<ServerOptions> {
 }
 
 /** One process serving (the whole CLI with one worker, or one cluster worker). */
-async function serve(options: CliOptions, input: ServerOptionsInput, onListening: (a: BoundAddress) => void): Promise<PreviewServer> {
+async function serve(
+  options: CliOptions,
+  input: ServerOptionsInput,
+  onListening: (a: BoundAddress, effective: ServerOptions) => void,
+): Promise<PreviewServer> {
   const server = new PreviewServer();
   server.on('diagnostic', (level, message) => {
     if (level === 'error' || level === 'warn') {
@@ -212,7 +217,8 @@ async function serve(options: CliOptions, input: ServerOptionsInput, onListening
     fail((err as Error).message);
   }
   if (!options.quiet) server.addLineSink((r) => process.stdout.write(formatShortLine(r) + '\n'));
-  onListening(address);
+  // The options it runs with, the configuration file's included (read once, by listen).
+  onListening(address, server.options);
   return server;
 }
 
@@ -237,9 +243,8 @@ async function runSingle(options: CliOptions): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   const start = async (first: boolean): Promise<void> => {
-    const shown = first ? effective : await resolveOptionsWithConfigFile(options.server);
-    const server = await serve(options, serverOptions(options, tls), (address) => {
-      process.stdout.write(banner(options, shown, address, notes));
+    const server = await serve(options, serverOptions(options, tls), (address, runWith) => {
+      process.stdout.write(banner(options, runWith, address, notes));
       if (first && options.open) openBrowser(address.url);
     });
     running.server = server;
