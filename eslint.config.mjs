@@ -30,8 +30,9 @@ const CORE_ROOMS = {
   proxy: ['reload', 'http', 'access', 'text'],
   // Strict validation of every option and the porthole.config.json file (used by the CLI, the
   // extension and PreviewServer); it checks proxy routes with the proxy room's own rule (one way:
-  // proxy never imports config) and header fields with http's grammar.
-  config: ['proxy', 'reload', 'http', 'access', 'text'],
+  // proxy never imports config), mount prefixes with files' (mounts.ts) and header fields with
+  // http's grammar.
+  config: ['proxy', 'reload', 'files', 'http', 'access', 'text'],
   server: ['config', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
   worker: ['server', 'config', 'proxy', 'reload', 'files', 'log', 'http', 'access', 'text'],
 };

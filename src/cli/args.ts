@@ -15,6 +15,7 @@ import {
   DEFAULT_TIMEOUTS,
   OPTION_BOUNDS,
   parseProxySpec,
+  parseMountSpec,
   checkServerOptions,
   parseHeaderArgument,
   showValue,
@@ -22,6 +23,7 @@ import {
   validateServerOptions,
   wholeNumberProblem,
   type OptionName,
+  type Mount,
   type ProxyRoute,
   type RawServerOptions,
   type ServerOptionsInput,
@@ -77,6 +79,11 @@ Options:
   --cors-origin ORIGIN allow only this origin (repeatable; implies --cors)
   --spa[=FILE]         single-page app: navigations to missing paths get FILE
                        (default ${DEFAULT_SPA_FILE}); missing assets stay 404
+  --mount PREFIX=DIR   also serve folder DIR under the URL path PREFIX, e.g.
+                       /vendor=./node_modules/x (repeatable; DIR relative to the current
+                       folder; longest prefix wins; every rule of the root applies inside)
+  --clean-urls         /about serves about.html when nothing named about exists;
+                       /about.html redirects (301) to /about
   --no-config          ignore ${CONFIG_FILE_NAME} in the root
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
   --workers N          serve from N processes sharing the port (default 1)
@@ -136,6 +143,8 @@ const FLAG_OF: Partial<Record<OptionName, string>> = {
   'reload.watchPaths': '--watch',
   'proxy.routes': '--proxy',
   'proxy.responseTimeoutMs': '--proxy-timeout',
+  mounts: '--mount',
+  cleanUrls: '--clean-urls',
 };
 
 /** Seconds as the timeout flags take them: digits with up to three decimals (`5`, `0.5`). */
@@ -192,6 +201,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         'cors-origin': { type: 'string', multiple: true },
         spa: { type: 'string' },
         'spa-default': { type: 'boolean' },
+        mount: { type: 'string', multiple: true },
+        'clean-urls': { type: 'boolean' },
         'no-config': { type: 'boolean' },
         qr: { type: 'boolean' },
         workers: { type: 'string' },
@@ -234,6 +245,13 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
     const route = parseProxySpec(spec);
     if (typeof route === 'string') refuse('--proxy', spec, route);
     else routes.push(route);
+  }
+  // Folders on the command line are the shell's: relative to the current folder (as --watch, --log).
+  const mounts: Mount[] = [];
+  for (const spec of values.mount ?? []) {
+    const mount = parseMountSpec(spec);
+    if (typeof mount === 'string') refuse('--mount', spec, mount);
+    else mounts.push({ prefix: mount.prefix, folder: resolve(cwd, mount.folder) });
   }
   if ((values.cert === undefined) !== (values.key === undefined)) {
     problems.push('--cert and --key go together: give both PEM files');
@@ -295,6 +313,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
     crossOriginIsolation: values['cross-origin-isolation'] === true ? true : undefined,
     cors,
     spa,
+    mounts: values.mount === undefined ? undefined : mounts,
+    cleanUrls: values['clean-urls'] === true ? true : undefined,
     configFile: values['no-config'] === true ? false : undefined,
   };
   const shownText: Partial<Record<OptionName, string | undefined>> = {

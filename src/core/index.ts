@@ -22,6 +22,7 @@ export {
   type ConfigFile,
 } from './config/config-file';
 export { parseProxySpec, compileRoute, compileRoutes } from './proxy/proxy-routes';
+export { parseMountSpec, mountsFrom, mountPrefixSegments } from './files/mounts';
 export { escapeForDisplay } from './text/display-text';
 export {
   OPTION_BOUNDS,

@@ -108,6 +108,14 @@ export interface ProxyOptions {
   readonly maxBodyBytes: number;
 }
 
+/** A folder served under a URL prefix besides the root (`--mount /vendor=./node_modules/x`). */
+export interface Mount {
+  /** A URL path below `/` (`/vendor`); the longest matching prefix wins. */
+  readonly prefix: string;
+  /** The folder: absolute in ServerOptions (callers resolve relative ones against their base). */
+  readonly folder: string;
+}
+
 export interface ServerOptions {
   /** Absolute path of the document root. */
   readonly root: string;
@@ -168,6 +176,16 @@ export interface ServerOptions {
   /** Read `porthole.config.json` from the root (and follow its changes); false: ignore the file. */
   readonly configFile: boolean;
   readonly proxy: ProxyOptions;
+  /**
+   * More folders served under URL prefixes, every rule of the root applying inside each (hidden
+   * names, containment per mount folder, listings, index files, live reload). Empty: none.
+   */
+  readonly mounts: readonly Mount[];
+  /**
+   * Clean URLs: `/about` serves `about.html` when nothing named `about` exists, and a GET/HEAD
+   * for `/about.html` is redirected (301) to `/about`.
+   */
+  readonly cleanUrls: boolean;
 }
 
 /** Headers sent with every answer for a path matching `source` (a glob relative to the root). */
@@ -283,6 +301,8 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   spa: undefined,
   configFile: true,
   proxy: DEFAULT_PROXY,
+  mounts: [],
+  cleanUrls: false,
 };
 
 /** The SPA fallback file when `--spa` / `spa: true` names none. */
@@ -377,6 +397,7 @@ export type ReconfigurableOptions = Partial<
     | 'crossOriginIsolation'
     | 'cors'
     | 'spa'
+    | 'cleanUrls'
   >
 >;
 
@@ -392,6 +413,7 @@ export const RECONFIGURABLE_KEYS = [
   'crossOriginIsolation',
   'cors',
   'spa',
+  'cleanUrls',
 ] as const satisfies readonly (keyof ReconfigurableOptions)[];
 
 export type DiagnosticLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';

@@ -16,9 +16,10 @@ import { watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate } from './config-validator.generated';
-import { CONFIG_FILE_NAME, DEFAULT_OPTIONS, DEFAULT_PROXY, DEFAULT_RELOAD, DEFAULT_SPA_FILE, DEFAULT_TIMEOUTS, type HeaderRule, type OptionLayer } from '../options';
+import { CONFIG_FILE_NAME, DEFAULT_OPTIONS, DEFAULT_PROXY, DEFAULT_RELOAD, DEFAULT_SPA_FILE, DEFAULT_TIMEOUTS, type HeaderRule, type Mount, type OptionLayer } from '../options';
 import { isToken, isValidFieldValue } from '../http/http-grammar';
 import { parseCidr } from '../access/access-policy';
+import { mountsFrom } from '../files/mounts';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
@@ -213,6 +214,7 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     headers?: HeaderRule[];
     reload?: { enabled?: boolean; ignore?: string[]; debounceMs?: number; watchPaths?: string[] };
     spa?: boolean | string;
+    mounts?: Record<string, string>;
   };
   (raw.allowedClients ?? []).forEach((cidr, i) => {
     try {
@@ -229,6 +231,9 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     if (problem !== undefined) fail('spa', problem);
     spa = raw.spa;
   }
+  // Mount folders, like logFile, are taken from the served folder.
+  const mounts = raw.mounts === undefined ? undefined : mountsFrom(raw.mounts, root);
+  if (typeof mounts === 'string') fail('mounts', mounts);
   const options: Record<string, unknown> = { ...raw };
   delete options.$schema;
   return {
@@ -244,6 +249,7 @@ export function parseConfigText(text: string, file: string, root: string): Optio
             watchPaths: raw.reload.watchPaths?.map((p) => resolve(root, p)),
           },
     spa,
+    mounts: mounts as Mount[] | undefined,
   };
 }
 

@@ -14,6 +14,7 @@ import { cidrProblem, canonicalHostName } from '../access/access-policy';
 import { globProblem } from '../reload/live-reload-glob';
 import { escapeForDisplay } from '../text/display-text';
 import { compileRoute } from '../proxy/proxy-routes';
+import { mountPrefixSegments, mountProxyClash, normalMountPrefix } from '../files/mounts';
 import type { ServerOptionsInput } from '../options';
 import { headerFieldProblem, spaFileProblem } from './config-file';
 
@@ -57,6 +58,8 @@ export type OptionName =
   | 'cors.enabled'
   | 'cors.origins'
   | 'spa'
+  | 'mounts'
+  | 'cleanUrls'
   | 'configFile'
   | 'fallback';
 
@@ -208,7 +211,7 @@ export type RawServerOptions = { readonly [K in keyof ServerOptionsInput]?: unkn
 const KNOWN = new Set<string>([
   'root', 'port', 'host', 'portAttempts', 'listing', 'dotfiles', 'followSymlinks', 'logFile', 'resolveHostNames',
   'timeouts', 'maxConnections', 'maxBodyBytes', 'allowedHosts', 'allowedClients', 'tls', 'reload', 'crossSiteLoads', 'limits', 'proxy',
-  'headers', 'crossOriginIsolation', 'cors', 'spa', 'configFile', 'fallback',
+  'headers', 'crossOriginIsolation', 'cors', 'spa', 'configFile', 'fallback', 'mounts', 'cleanUrls',
 ]);
 const CORS_KEYS = ['enabled', 'origins'] as const;
 const TIMEOUT_KEYS = ['headersMs', 'idleMs', 'writeStallMs', 'closeGraceMs', 'bodyMs'] as const;
@@ -242,6 +245,42 @@ function proxyRouteProblems(value: unknown): OptionProblem[] {
 }
 
 /**
+ * The mounts (options.ts Mount, files/mounts.ts): a list of `{prefix, folder}`, each prefix a
+ * usable URL path (mountPrefixSegments) given once and not under a proxied route, each folder an
+ * absolute path. One problem per bad mount. Whether the folder exists is the start's to say.
+ */
+function mountProblems(value: unknown, proxy: unknown): OptionProblem[] {
+  if (!Array.isArray(value)) return [{ option: 'mounts', value: showValue(value), reason: 'must be a list of {prefix, folder} mounts' }];
+  const routes = (proxy as { routes?: unknown } | null | undefined)?.routes;
+  const proxyPrefixes = Array.isArray(routes)
+    ? (routes as unknown[]).flatMap((r) => (typeof r === 'object' && r !== null && typeof (r as { prefix?: unknown }).prefix === 'string' ? [(r as { prefix: string }).prefix] : []))
+    : [];
+  const problems: OptionProblem[] = [];
+  const seen = new Set<string>();
+  for (const e of value as unknown[]) {
+    const m = e as { prefix?: unknown; folder?: unknown } | null;
+    if (typeof m !== 'object' || m === null || typeof m.prefix !== 'string' || typeof m.folder !== 'string') {
+      problems.push({ option: 'mounts', value: showValue(e), reason: 'is not a mount: give {prefix, folder} strings, e.g. {"prefix": "/vendor", "folder": "/abs/node_modules/x"}' });
+      continue;
+    }
+    const shown = showValue(`${m.prefix}=${m.folder}`);
+    const segments = mountPrefixSegments(m.prefix);
+    if (typeof segments === 'string') {
+      problems.push({ option: 'mounts', value: shown, reason: escapeForDisplay(segments) });
+      continue;
+    }
+    const prefix = normalMountPrefix(m.prefix);
+    const clash = mountProxyClash(segments, proxyPrefixes);
+    if (clash !== undefined) problems.push({ option: 'mounts', value: shown, reason: `prefix "${escapeForDisplay(prefix)}" ${escapeForDisplay(clash)}` });
+    else if (seen.has(segments.join('/'))) problems.push({ option: 'mounts', value: shown, reason: `prefix "${escapeForDisplay(prefix)}" is given twice` });
+    seen.add(segments.join('/'));
+    const folder = absolutePathProblem(m.folder);
+    if (folder !== undefined) problems.push({ option: 'mounts', value: shown, reason: `folder ${folder}` });
+  }
+  return problems;
+}
+
+/**
  * Every problem of `raw` (empty when valid). Absent (undefined) options take their defaults later;
  * `root` is required. Unknown option names are problems too (a misspelt option is not ignored).
  */
@@ -269,7 +308,7 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
       }
     }
   }
-  for (const key of ['listing', 'dotfiles', 'followSymlinks', 'resolveHostNames', 'crossSiteLoads', 'crossOriginIsolation', 'configFile'] as const) {
+  for (const key of ['listing', 'dotfiles', 'followSymlinks', 'resolveHostNames', 'crossSiteLoads', 'crossOriginIsolation', 'configFile', 'cleanUrls'] as const) {
     if (given(raw[key])) add(key, raw[key], booleanProblem(raw[key]));
   }
   if (given(raw.logFile)) add('logFile', raw.logFile, absolutePathProblem(raw.logFile));
@@ -335,6 +374,7 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
     }
   }
   if (given(raw.spa)) add('spa', raw.spa, typeof raw.spa === 'string' ? spaFileProblem(raw.spa) : 'must be a root-relative file such as index.html');
+  if (given(raw.mounts)) problems.push(...mountProblems(raw.mounts, raw.proxy));
   if (given(raw.fallback)) {
     const f = raw.fallback as Record<string, unknown> | null;
     if (typeof f !== 'object' || f === null || Array.isArray(f)) add('fallback', f, 'must be an object of options');

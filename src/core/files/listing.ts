@@ -138,13 +138,14 @@ async function inBuildSlot<T>(build: () => Promise<T>): Promise<T | 'busy'> {
 export const listingStats = { builds: 0 };
 
 /**
- * The listing page of an open folder (HTML, UTF-8), built or reused. `options` owns the cache
+ * The listing page of an open folder (HTML, UTF-8), built or reused. `options` judge its entries
+ * (the root's or a mount's containment root); `cacheOwner` (default `options`) owns the cache
  * (reconfiguring the server starts a new one). Never rejects.
  */
-export async function listFolder(folder: ListedFolder, options: ContainmentOptions): Promise<ListingResult> {
+export async function listFolder(folder: ListedFolder, options: ContainmentOptions, cacheOwner: object = options): Promise<ListingResult> {
   const st = folder.stat;
   const key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${folder.segments.join('/')}`;
-  const cache = cacheFor(options);
+  const cache = cacheFor(cacheOwner);
   const cached = cache.get(key, Date.now());
   if (cached !== undefined) return { kind: 'page', body: cached.body, shown: cached.shown, total: cached.total };
   let pending = cache.building.get(key);

@@ -17,7 +17,8 @@ import { encodePathSegments, resolveRequestPath } from './resolve-path';
 import { contentValidators, statValidators } from './validators';
 import { inMemory, sendRepresentation, type Representation } from './representation';
 import { contentTypeOf, contentTypeOfFile, typeFromName, typeNeedsBytes } from './content-type';
-import { openContained } from './open-contained';
+import { openContained, type ContainmentOptions } from './open-contained';
+import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder } from './listing';
 import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
 
@@ -31,6 +32,48 @@ export interface StaticOptions {
   readonly followSymlinks: boolean;
   /** Files only loopback clients may read (the active request log); other hosts get 404. */
   readonly loopbackOnly?: LoopbackOnlyFiles;
+  /** Folders served under URL prefixes (mounts.ts); each is its own containment root. */
+  readonly mounts?: readonly MountedFolder[];
+  /** `/about` finds `about.html`; `/about.html` is redirected to `/about` (see lookupPath). */
+  readonly cleanUrls?: boolean;
+}
+
+/** Where a request's resolved segments lie on disk: the containment root and the path below it. */
+export interface Placed {
+  /** The root's or the mount's options for openContained (its real path is the containment root). */
+  readonly within: ContainmentOptions;
+  /** The file-system path the segments name (not yet opened, not yet judged). */
+  readonly fsPath: string;
+  /** The segments below the root or the mount (empty for its top folder). */
+  readonly rest: readonly string[];
+}
+
+/**
+ * The folder `segments` lie in (the longest mount prefix, else the root) and the path they name
+ * there. Pure: nothing is touched on disk.
+ */
+export function placeSegments(segments: readonly string[], opts: StaticOptions): Placed {
+  const found = mountFor(segments, opts.mounts);
+  if (found === undefined) return { within: opts, fsPath: join(opts.rootReal, ...segments), rest: segments };
+  const within = { rootReal: found.mount.real, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks };
+  return { within, fsPath: join(found.mount.real, ...found.rest), rest: found.rest };
+}
+
+/**
+ * True when something exists at what the resolved `segments` name, counting the clean URL's
+ * `.html` file when clean URLs are on (one synchronous stat or two; the SPA fallback asks this).
+ * An error other than ENOENT/ENOTDIR counts as existing (the full lookup then says what it is).
+ */
+export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions): boolean {
+  const placed = placeSegments(segments, opts);
+  if (statFirst(placed.fsPath) !== 'missing') return true;
+  return cleanUrlCandidate(placed, trailingSlash, opts) !== undefined && statFirst(`${placed.fsPath}.html`) !== 'missing';
+}
+
+/** The clean URL's `.html` path for a missing path, when clean URLs apply to it. */
+function cleanUrlCandidate(placed: Placed, trailingSlash: boolean, opts: StaticOptions): string | undefined {
+  if (opts.cleanUrls !== true || trailingSlash || placed.rest.length === 0) return undefined;
+  return `${placed.fsPath}.html`;
 }
 
 /** Files up to this size are read in one call and sent in one write. */
@@ -63,7 +106,9 @@ function plain(ex: Exchange, status: number, text: string, extra: HeaderList = [
 
 /** Serves GET/HEAD for `rawPath` (origin-form path with optional query). Never rejects. */
 export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
-  const hit = fileCacheFor(opts).lookup(cacheKeyOf(rawPath));
+  const key = cacheKeyOf(rawPath);
+  // With clean URLs, `x.html` may have to be redirected (whether `x` exists is not in the entry).
+  const hit = opts.cleanUrls === true && key.endsWith('.html') ? undefined : fileCacheFor(opts).lookup(key);
   if (hit !== undefined) {
     const refused = loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly);
     if (refused === undefined) {
@@ -85,7 +130,9 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     await sendNotFound(ex, rawPath, opts);
     return;
   }
-  await answerLookup(ex, rawPath, await lookupPath(resolved.segments, resolved.trailingSlash, opts, ex.clientIp), opts);
+  // A path the SPA fallback rewrote (documentPath set) is never redirected: the browser asked for another.
+  const found = await lookupPath(resolved.segments, resolved.trailingSlash, opts, ex.clientIp, ex.documentPath === undefined);
+  await answerLookup(ex, rawPath, found, opts);
 }
 
 /** A file found for a request, or why there is none to send as it is. */
@@ -102,8 +149,11 @@ export type Lookup =
   | { readonly kind: 'forbidden'; readonly reason: string }
   /** Out of descriptors: 503 with Retry-After. */
   | { readonly kind: 'unavailable'; readonly reason: string }
-  /** A folder asked for without its trailing slash. */
-  | { readonly kind: 'moved'; readonly segments: readonly string[] }
+  /**
+   * Redirect (301) to these segments: a folder asked for without its trailing slash, or, with
+   * clean URLs, `x.html` to `x` (`index.html` to its folder).
+   */
+  | { readonly kind: 'moved'; readonly segments: readonly string[]; readonly trailingSlash: boolean }
   /**
    * A folder without an index file: its real path, Stats and open descriptor (undefined where
    * folders cannot be opened), which answerLookup closes.
@@ -114,38 +164,54 @@ export type Lookup =
       readonly stat: Stats;
       readonly handle: FileHandle | undefined;
       readonly segments: readonly string[];
+      /** The root's or the mount's containment options (the listing judges entries by them). */
+      readonly within: ContainmentOptions;
     };
 
 /**
  * The file-system half of serveStatic, for a resolved request path: opens the file, or the
  * folder's index file, and answers nothing (a found file or folder is open: hand it to
  * answerLookup or sendFile, or close it). `clientIp` decides whether a loopback-only file (the
- * active request log) may be served to the client (a 404 for other hosts).
+ * active request log) may be served to the client (a 404 for other hosts). `redirects` false: a
+ * clean-URL redirect of `x.html` is not made (the SPA fallback's own file is served as it is).
  */
-export async function lookupPath(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions, clientIp: string): Promise<Lookup> {
-  const fsPath = join(opts.rootReal, ...segments);
+export async function lookupPath(
+  segments: readonly string[],
+  trailingSlash: boolean,
+  opts: StaticOptions,
+  clientIp: string,
+  redirects = true,
+): Promise<Lookup> {
+  const placed = placeSegments(segments, opts);
+  const { fsPath, within } = placed;
   const known = statFirst(fsPath);
-  if (known === 'missing') return { kind: 'missing', reason: 'No such file.' };
-  const target = await openContained(fsPath, opts, known);
+  if (known === 'missing') return cleanUrlLookup(placed, trailingSlash, opts, clientIp);
+  const target = await openContained(fsPath, within, known);
   switch (target.kind) {
     case 'missing':
     case 'forbidden':
     case 'unavailable':
       return target;
-    case 'file':
+    case 'file': {
+      const moved = redirects ? cleanUrlRedirect(segments, placed, opts) : undefined;
+      if (moved !== undefined) {
+        await target.file.close().catch(() => undefined);
+        return moved;
+      }
       return privateRefusal(target, opts, clientIp) ?? { ...target, place: { fsPath, dir: undefined } };
+    }
     case 'dir':
       break;
   }
   if (!trailingSlash) {
     await target.handle?.close().catch(() => undefined);
-    return { kind: 'moved', segments };
+    return { kind: 'moved', segments, trailingSlash: true };
   }
   for (const name of INDEX_NAMES) {
     const indexPath = join(target.real, name);
     const indexKnown = statFirst(indexPath);
     if (indexKnown === 'missing') continue;
-    const index = await openContained(indexPath, opts, indexKnown);
+    const index = await openContained(indexPath, within, indexKnown);
     if (index.kind === 'dir') await index.handle?.close().catch(() => undefined);
     if (index.kind === 'unavailable') {
       await target.handle?.close().catch(() => undefined);
@@ -157,7 +223,42 @@ export async function lookupPath(segments: readonly string[], trailingSlash: boo
       return privateRefusal(index, opts, clientIp) ?? { ...index, place: { fsPath: join(fsPath, name), dir } };
     }
   }
-  return { kind: 'folder', real: target.real, stat: target.stat, handle: target.handle, segments };
+  return { kind: 'folder', real: target.real, stat: target.stat, handle: target.handle, segments, within };
+}
+
+/**
+ * Clean URLs, the missing half: `/about` (nothing named `about` there) is answered by `about.html`
+ * beside it, opened and judged like any file (hidden names were refused on the request's own
+ * segments already, so `/.secret` never reaches `.secret.html`). Not cached under the clean path:
+ * an `about` created later must take over at once.
+ */
+async function cleanUrlLookup(placed: Placed, trailingSlash: boolean, opts: StaticOptions, clientIp: string): Promise<Lookup> {
+  const htmlPath = cleanUrlCandidate(placed, trailingSlash, opts);
+  const htmlKnown = htmlPath === undefined ? 'missing' : statFirst(htmlPath);
+  if (htmlPath === undefined || htmlKnown === 'missing') return { kind: 'missing', reason: 'No such file.' };
+  const page = await openContained(htmlPath, placed.within, htmlKnown);
+  if (page.kind === 'dir') {
+    await page.handle?.close().catch(() => undefined);
+    return { kind: 'missing', reason: 'No such file.' };
+  }
+  if (page.kind !== 'file') return page;
+  return privateRefusal(page, opts, clientIp) ?? { ...page, place: undefined };
+}
+
+/**
+ * Clean URLs, the redirect half: a file `x.html` asked for by that name while nothing named `x`
+ * exists beside it moves to `x` (and `index.html` to its folder, `…/`), so each page has one URL.
+ * Only GET and HEAD reach the files, so 301 and 308 would act alike; 301, as for a folder's slash.
+ */
+function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: StaticOptions): Lookup | undefined {
+  const last = segments[segments.length - 1];
+  if (opts.cleanUrls !== true || last === undefined || placed.rest.length === 0 || !last.endsWith('.html')) return undefined;
+  const stem = last.slice(0, -'.html'.length);
+  if (stem === '') return undefined;
+  const parent = segments.slice(0, -1);
+  if (stem === 'index') return { kind: 'moved', segments: parent, trailingSlash: true };
+  if (statFirst(placed.fsPath.slice(0, -'.html'.length)) !== 'missing') return undefined;
+  return { kind: 'moved', segments: [...parent, stem], trailingSlash: false };
 }
 
 /** A file that only loopback clients may read, asked for by another host: closed, and a 404. */
@@ -195,7 +296,7 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
       return;
     case 'moved': {
       const q = rawPath.indexOf('?');
-      const location = encodePathSegments(found.segments, true) + (q >= 0 ? rawPath.slice(q) : '');
+      const location = encodePathSegments(found.segments, found.trailingSlash) + (q >= 0 ? rawPath.slice(q) : '');
       ex.respond(301, [['Location', location], ['Content-Type', TEXT_PLAIN]], `Moved to ${location}\n`);
       return;
     }
@@ -357,10 +458,10 @@ function notFoundPage(rawPath: string): string {
 }
 
 /** A folder's listing (built or reused, bounded: listing.ts), or why there is none; closes the folder. */
-async function sendListing(ex: Exchange, folder: ListedFolder, opts: StaticOptions): Promise<void> {
+async function sendListing(ex: Exchange, folder: ListedFolder & { readonly within: ContainmentOptions }, opts: StaticOptions): Promise<void> {
   let result;
   try {
-    result = await listFolder(folder, opts);
+    result = await listFolder(folder, folder.within, opts);
   } finally {
     await folder.handle?.close().catch(() => undefined);
   }

@@ -148,7 +148,8 @@ async function servePage(
   navigation: boolean,
   ctx: PageContext,
 ): Promise<void> {
-  const found = await lookupPath(segments, trailingSlash, ctx.files, ex.clientIp);
+  // The SPA fallback's file (documentPath set) is served as it is, never redirected (clean URLs).
+  const found = await lookupPath(segments, trailingSlash, ctx.files, ex.clientIp, ex.documentPath === undefined);
   if (found.kind !== 'file') {
     await answerLookup(ex, ex.head.path, found, ctx.files);
     return;

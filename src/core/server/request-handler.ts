@@ -5,15 +5,13 @@
  * proxied routes too: a back-end behind Porthole gets the same guard), proxied routes (any
  * method; never Porthole's own live-reload endpoints; no SPA fallback: the back-end answers its
  * own paths), method (RFC 9110 §9), reserved `/__porthole/` endpoints, the single-page-app
- * fallback, then static files.
+ * fallback, then static files (the root and the mounts, with clean URLs when on).
  * Refusals are plain-text answers whose reason also goes into the log record's note.
  */
 import type { Exchange } from '../http/connection';
 import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
-import { serveStatic, type StaticOptions } from '../files/static-files';
+import { existsForRequest, serveStatic, type StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
@@ -130,11 +128,8 @@ function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): void
   if (!isNavigationRequest(ex.head.headers, ex.head.target)) return;
   const resolved = resolveRequestPath(ex.head.path, files.dotfiles);
   if (resolved.kind === 'ok') {
-    try {
-      if (statSync(join(files.rootReal, ...resolved.segments), { throwIfNoEntry: false }) !== undefined) return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') return;
-    }
+    // In the root or a mount; a clean URL's page counts as existing (clean URL first, then SPA).
+    if (existsForRequest(resolved.segments, resolved.trailingSlash, files)) return;
   } else if (resolved.kind !== 'no-such-file') {
     return;
   }

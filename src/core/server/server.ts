@@ -53,6 +53,7 @@ import type { RequestHead } from '../http/http-parser';
 import { ProxyConfigError, ReverseProxy } from '../proxy/reverse-proxy';
 import { derivePort, derivedPortCandidates } from './derived-port';
 import { LoopbackOnlyFiles } from '../files/loopback-only';
+import { mountPrefixSegments, mountProxyClash, normalMountPrefix, type MountedFolder } from '../files/mounts';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
 
@@ -194,6 +195,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const opts = layeredOptions(input, this.fileLayer);
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
+    const mounts = await checkMounts(opts.mounts, opts.proxy);
     const clients = new ClientFilter(opts.allowedClients);
     if (opts.proxy.routes.length > 0) {
       try {
@@ -212,7 +214,15 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       proxy: this.proxy,
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
       clients,
-      files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks, loopbackOnly },
+      files: {
+        rootReal,
+        listing: opts.listing,
+        dotfiles: opts.dotfiles,
+        followSymlinks: opts.followSymlinks,
+        loopbackOnly,
+        mounts,
+        cleanUrls: opts.cleanUrls,
+      },
       policy: new ResponsePolicy(opts),
       spa: opts.spa,
       reserved: undefined,
@@ -246,7 +256,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
           return ctx.files;
         },
         hosts: this.handlerContext.hosts,
-        reload: opts.reload,
+        // Mounted folders are watched like --watch folders (a change reloads the pages), with
+        // the same ignore globs relative to each.
+        reload: { ...opts.reload, watchPaths: [...opts.reload.watchPaths, ...mounts.map((m) => m.real)] },
         logFile: opts.logFile,
         maxStreamsPerClient: opts.limits.maxEventStreamsPerClient,
         secure: opts.tls !== undefined,
@@ -353,6 +365,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       dotfiles: next.dotfiles,
       followSymlinks: next.followSymlinks,
       loopbackOnly: ctx.files.loopbackOnly,
+      mounts: ctx.files.mounts,
+      cleanUrls: next.cleanUrls,
     };
     ctx.crossSiteLoads = next.crossSiteLoads;
     ctx.policy = new ResponsePolicy(next);
@@ -608,6 +622,38 @@ function checkOwnOptions(opts: ServerOptions): void {
     const problem = spaFileProblem(opts.spa);
     if (problem !== undefined) throw new ServerError('EOPTIONS', `spa: ${problem}`);
   }
+}
+
+/**
+ * Each mount's folder resolved with realpath (validateServerOptions already checked the prefixes
+ * and that the folders are absolute). Checked again on the layered options: a mount from the
+ * configuration file under a proxy route from a flag. A folder that does not exist, or is not a
+ * folder, stops the start: ServerError EMOUNT naming the prefix and the folder.
+ */
+async function checkMounts(mounts: ServerOptions['mounts'], proxy: ServerOptions['proxy']): Promise<MountedFolder[]> {
+  const out: MountedFolder[] = [];
+  const seen = new Set<string>();
+  for (const m of mounts) {
+    const segments = mountPrefixSegments(m.prefix);
+    if (typeof segments === 'string') throw new ServerError('EMOUNT', segments);
+    const clash = mountProxyClash(segments, proxy.routes.map((r) => r.prefix));
+    if (clash !== undefined) throw new ServerError('EMOUNT', `mount prefix "${normalMountPrefix(m.prefix)}" ${clash}`);
+    if (seen.has(segments.join('/'))) throw new ServerError('EMOUNT', `mount prefix "${normalMountPrefix(m.prefix)}" is given twice`);
+    seen.add(segments.join('/'));
+    const shown = `the folder ${m.folder} mounted at ${normalMountPrefix(m.prefix)}`;
+    try {
+      const st = await stat(m.folder);
+      if (!st.isDirectory()) throw new ServerError('EMOUNT', `${shown} is not a folder; mount a folder`);
+      out.push({ prefix: normalMountPrefix(m.prefix), segments, real: await realpath(m.folder) });
+    } catch (err) {
+      if (err instanceof ServerError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new ServerError('EMOUNT', `${shown} does not exist; create it, or fix the mount (--mount, porthole.mounts or "mounts" in ${CONFIG_FILE_NAME})`);
+      if (code === 'EACCES') throw new ServerError('EMOUNT', `no permission to read ${shown}`);
+      throw new ServerError('EMOUNT', `cannot use ${shown}: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /** The real path of the root, or a ServerError saying what is wrong with it. */

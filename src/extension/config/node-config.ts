@@ -16,13 +16,16 @@ import {
   compileRoute,
   escapeForDisplay,
   headerFieldProblem,
+  mountPrefixSegments,
+  mountsFrom,
   originProblem,
+  parseMountSpec,
   parseProxySpec,
   showValue,
   spaFileProblem,
   wholeNumberProblem,
 } from '../../core';
-import type { OptionLayer, ProxyRoute, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
+import type { Mount, OptionLayer, ProxyRoute, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
 import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from '../reload/node-reload-config';
 import type { ReloadSettings } from '../reload/node-reload-config';
 import { browserChoice } from '../browser/node-browser';
@@ -81,6 +84,13 @@ export interface PortholeConfig extends ReloadSettings {
   readonly proxyRewriteHost: boolean;
   /** Folders (folder-relative or absolute) whose changes reload pages too. */
   readonly reloadWatch: readonly string[];
+  /**
+   * Folders served under URL prefixes, as `PREFIX=FOLDER` (the folder as written: relative to the
+   * workspace folder, or absolute), each prefix checked with the core's mountPrefixSegments.
+   */
+  readonly mounts: readonly string[];
+  /** `/about` serves `about.html`; `/about.html` redirects to `/about`. */
+  readonly cleanUrls: boolean;
   /** `default`, `chrome`, `firefox`, `edge`, or a command line with `%URL%` (node-browser.ts). */
   readonly browser: string;
   /** Switching the editor to another HTML file of the served folder takes the connected pages there. */
@@ -114,6 +124,8 @@ export const SETTING_KEYS = {
   proxy: 'proxy',
   proxyRewriteHost: 'proxyRewriteHost',
   reloadWatch: 'reload.watch',
+  mounts: 'mounts',
+  cleanUrls: 'cleanUrls',
   browser: 'browser',
   followEditor: 'followEditor',
   ...RELOAD_SETTING_KEYS,
@@ -149,6 +161,8 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   proxy: DEFAULT_OPTIONS.proxy.routes.map((r) => `${r.prefix}=${r.target}`),
   proxyRewriteHost: DEFAULT_OPTIONS.proxy.rewriteHost,
   reloadWatch: DEFAULT_OPTIONS.reload.watchPaths,
+  mounts: DEFAULT_OPTIONS.mounts.map((m) => `${m.prefix}=${m.folder}`),
+  cleanUrls: DEFAULT_OPTIONS.cleanUrls,
   browser: 'default',
   followEditor: false,
   ...DEFAULT_RELOAD_SETTINGS,
@@ -276,6 +290,41 @@ export function readConfig(read: RawSettingReader, isSet: (key: string) => boole
     return out;
   };
 
+  /**
+   * `porthole.mounts`: an object `{ "/vendor": "node_modules/x" }` or a list of `"PREFIX=FOLDER"`
+   * strings, read by the core's mountsFrom (as porthole.config.json's `mounts`); each prefix checked
+   * by mountPrefixSegments, none twice. Kept as `PREFIX=FOLDER` with the folder as written.
+   */
+  const mountSetting = (): string[] => {
+    const v = read(SETTING_KEYS.mounts);
+    if (v === undefined || v === null) return [];
+    // Resolved against a placeholder: only the prefixes and the shape are judged here.
+    const mounts = mountsFrom(v, '/');
+    if (typeof mounts === 'string') {
+      refuse('mounts', v, escapeForDisplay(mounts));
+      return [];
+    }
+    const written = Array.isArray(v)
+      ? (v as string[]).map((spec) => parseMountSpec(spec) as { prefix: string; folder: string })
+      : Object.entries(v as Record<string, string>).map(([prefix, folder]) => ({ prefix, folder }));
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (const m of written) {
+      const segments = mountPrefixSegments(m.prefix.trim());
+      if (typeof segments === 'string') {
+        refuse('mounts', `${m.prefix}=${m.folder}`, escapeForDisplay(segments));
+        continue;
+      }
+      if (seen.has(segments.join('/'))) {
+        refuse('mounts', `${m.prefix}=${m.folder}`, `gives the prefix "${escapeForDisplay(m.prefix)}" a second time`);
+        continue;
+      }
+      seen.add(segments.join('/'));
+      out.push(`${m.prefix.trim()}=${m.folder.trim()}`);
+    }
+    return out;
+  };
+
   const config: PortholeConfig = {
     port: checked<number | null>('port', null, (v) =>
       typeof v === 'number' ? wholeNumberProblem(v, OPTION_BOUNDS.port.min, OPTION_BOUNDS.port.max) : "must be a whole number from 0 to 65535, or null for the folder's own port",
@@ -306,6 +355,8 @@ export function readConfig(read: RawSettingReader, isSet: (key: string) => boole
     proxy: proxySetting(),
     proxyRewriteHost: bool('proxyRewriteHost', DEFAULT_CONFIG.proxyRewriteHost),
     reloadWatch: list('reloadWatch', (p) => (p === '' ? 'is empty: give a folder' : p.includes('\0') ? 'contains a NUL character' : undefined)),
+    mounts: mountSetting(),
+    cleanUrls: bool('cleanUrls', DEFAULT_CONFIG.cleanUrls),
     browser: str('browser', DEFAULT_CONFIG.browser, browserProblem) || DEFAULT_CONFIG.browser,
     followEditor: bool('followEditor', DEFAULT_CONFIG.followEditor),
     ...readReloadSettings(read, problems),
@@ -339,6 +390,7 @@ export function needsRestart(running: PortholeConfig, next: PortholeConfig): boo
     (['port', 'host', 'root', 'httpsCert', 'httpsKey', 'httpsSelfSigned', 'configFile', 'proxyRewriteHost'] as const).some((k) => running[k] !== next[k]) ||
     !sameSettingValue(running.proxy, next.proxy) ||
     !sameSettingValue(running.reloadWatch, next.reloadWatch) ||
+    !sameSettingValue(running.mounts, next.mounts) ||
     // A server setting newly set or unset changes what porthole.config.json decides: a live one is
     // applied live (liveChanges: its value, or its default once unset), any other restarts.
     serverKeysSet(running).some((k) => !serverKeysSet(next).includes(k) && !LIVE_SETTING_KEYS.has(k)) ||
@@ -381,6 +433,7 @@ export const LIVE_SETTINGS = [
   'corsEnabled',
   'corsOrigins',
   'spa',
+  'cleanUrls',
 ] as const satisfies readonly SettingField[];
 
 /** The setting keys of LIVE_SETTINGS. */
@@ -399,6 +452,7 @@ const LIVE_OPTION_OF: Record<(typeof LIVE_SETTINGS)[number], keyof Reconfigurabl
   corsEnabled: 'cors',
   corsOrigins: 'cors',
   spa: 'spa',
+  cleanUrls: 'cleanUrls',
 };
 
 /** The server options the live settings stand for (CORS is one option of two settings). */
@@ -414,6 +468,7 @@ function liveOptions(config: PortholeConfig): Pick<ServerOptions, keyof Reconfig
     crossOriginIsolation: config.crossOriginIsolation,
     cors: { enabled: config.corsEnabled, origins: config.corsOrigins },
     spa: config.spa === '' ? undefined : config.spa,
+    cleanUrls: config.cleanUrls,
   };
 }
 
@@ -491,6 +546,9 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
     crossOriginIsolation: given('crossOriginIsolation', live.crossOriginIsolation),
     cors: { enabled: given('corsEnabled', live.cors.enabled), origins: given('corsOrigins', live.cors.origins) },
     spa: given('spa', live.spa),
+    cleanUrls: given('cleanUrls', live.cleanUrls),
+    // Folders in the settings are the workspace folder's (as porthole.reload.watch).
+    mounts: given('mounts', mountsFrom(config.mounts, folder.folderPath) as Mount[]),
     proxy: {
       routes: given(
         'proxy',
