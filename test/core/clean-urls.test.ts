@@ -1,0 +1,145 @@
+/**
+ * Clean URLs over real sockets: `/about` finds `about.html` when nothing named `about` exists;
+ * `/about.html` (GET/HEAD) moves (301) to `/about`, the query kept and the Location encoded;
+ * `index.html` moves to its folder; a file or folder named `about` wins; hidden names stay hidden
+ * (`/.secret` never finds `.secret.html`); inside mounts; before the SPA fallback (whose own file
+ * is never redirected); live reload injected; off by default; reconfigurable.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServerOptionsInput } from '../../src/core';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request } from './raw-client';
+
+const NAV = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html,*/*;q=0.8'];
+let base = '';
+let root = '';
+let lib = '';
+const servers: Running[] = [];
+
+async function serve(input: Omit<ServerOptionsInput, 'root'> = {}): Promise<Running> {
+  const running = await startServer({ root, configFile: false, cleanUrls: true, reload: { enabled: false }, ...input });
+  servers.push(running);
+  return running;
+}
+
+before(async () => {
+  base = await mkdtemp(join(tmpdir(), 'porthole-clean-'));
+  root = join(base, 'site');
+  lib = join(base, 'lib');
+  await mkdir(join(root, 'docs'), { recursive: true });
+  await mkdir(join(root, 'both'), { recursive: true });
+  await mkdir(lib, { recursive: true });
+  await writeFile(join(root, 'index.html'), '<!doctype html><p>home</p>');
+  await writeFile(join(root, 'about.html'), '<!doctype html><html><head><title>a</title></head><body>about page</body></html>');
+  await writeFile(join(root, 'café.html'), '<!doctype html><p>café</p>');
+  await writeFile(join(root, 'a b.html'), '<!doctype html><p>space</p>');
+  await writeFile(join(root, 'docs', 'index.html'), '<!doctype html><p>docs index</p>');
+  await writeFile(join(root, 'docs', 'guide.html'), '<!doctype html><p>guide</p>');
+  await writeFile(join(root, 'both.html'), '<!doctype html><p>both.html</p>');
+  await writeFile(join(root, 'both', 'index.html'), '<!doctype html><p>both folder</p>');
+  await writeFile(join(root, 'plain'), 'a file named plain');
+  await writeFile(join(root, 'plain.html'), '<!doctype html><p>plain.html</p>');
+  await writeFile(join(root, '.secret.html'), 'SECRET-PAGE');
+  await writeFile(join(lib, 'widget.html'), '<!doctype html><p>mounted widget</p>');
+});
+
+after(async () => {
+  for (const s of servers) await s.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+test('/about serves about.html, with validators; a trailing slash or another extension does not', async () => {
+  const s = await serve();
+  const r = await fetchOnce(s.port, request('/about'));
+  assert.equal(r.status, 200);
+  assert.match(r.body.toString(), /about page/);
+  assert.match(r.header('content-type') ?? '', /^text\/html/);
+  const etag = r.header('etag');
+  assert.ok(etag !== undefined && r.header('last-modified') !== undefined);
+  assert.equal((await fetchOnce(s.port, request('/about', { headers: [`If-None-Match: ${etag}`] }))).status, 304);
+  assert.equal((await fetchOnce(s.port, request('/about', { headers: ['Range: bytes=0-8'] }))).status, 206);
+  assert.equal((await fetchOnce(s.port, request('/about/'))).status, 404);
+  assert.equal((await fetchOnce(s.port, request('/docs/guide?x=1'))).status, 200);
+  assert.equal((await fetchOnce(s.port, request('/caf%C3%A9'))).status, 200);
+  assert.equal((await fetchOnce(s.port, request('/missing'))).status, 404);
+});
+
+test('/about.html moves (301) to /about, query kept, Location encoded; HEAD too; other methods are not redirected', async () => {
+  const s = await serve();
+  for (const [path, location] of [
+    ['/about.html', '/about'],
+    ['/about.html?tab=2&x=%20', '/about?tab=2&x=%20'],
+    ['/caf%C3%A9.html', '/caf%C3%A9'],
+    ['/a%20b.html', '/a%20b'],
+    ['/docs/guide.html', '/docs/guide'],
+    ['/index.html', '/'],
+    ['/docs/index.html?q', '/docs/?q'],
+  ] as const) {
+    const r = await fetchOnce(s.port, request(path));
+    assert.equal(r.status, 301, path);
+    assert.equal(r.header('location'), location, path);
+  }
+  const head = await fetchOnce(s.port, request('/about.html', { method: 'HEAD' }), { head: true });
+  assert.equal(head.status, 301);
+  assert.equal(head.header('location'), '/about');
+  assert.equal((await fetchOnce(s.port, request('/about.html', { method: 'POST', headers: ['Content-Length: 0'] }))).status, 405);
+});
+
+test('a file or folder named like the clean URL wins, and then x.html is not redirected', async () => {
+  const s = await serve();
+  const folder = await fetchOnce(s.port, request('/both'));
+  assert.equal(folder.status, 301);
+  assert.equal(folder.header('location'), '/both/');
+  assert.match((await fetchOnce(s.port, request('/both.html'))).body.toString(), /both\.html/);
+  assert.equal((await fetchOnce(s.port, request('/plain'))).body.toString(), 'a file named plain');
+  const plainHtml = await fetchOnce(s.port, request('/plain.html'));
+  assert.equal(plainHtml.status, 200);
+  assert.match(plainHtml.body.toString(), /plain\.html/);
+});
+
+test('hidden rules apply: /.secret never finds .secret.html', async () => {
+  const s = await serve();
+  for (const path of ['/.secret', '/%2esecret', '/.secret.html']) {
+    const r = await fetchOnce(s.port, request(path));
+    assert.equal(r.status, 404, path);
+    assert.ok(!r.body.includes('SECRET-PAGE'), path);
+  }
+});
+
+test('inside a mount: /vendor/widget serves widget.html, /vendor/widget.html moves to /vendor/widget', async () => {
+  const s = await serve({ mounts: [{ prefix: '/vendor', folder: lib }] });
+  assert.match((await fetchOnce(s.port, request('/vendor/widget'))).body.toString(), /mounted widget/);
+  const moved = await fetchOnce(s.port, request('/vendor/widget.html'));
+  assert.equal(moved.status, 301);
+  assert.equal(moved.header('location'), '/vendor/widget');
+});
+
+test('with the SPA fallback: the clean URL first, then the fallback (whose own index.html is never redirected)', async () => {
+  const s = await serve({ spa: 'index.html', reload: { enabled: true, watch: false } });
+  const about = await fetchOnce(s.port, request('/about', { headers: NAV }));
+  assert.equal(about.status, 200);
+  assert.match(about.body.toString(), /about page/);
+  assert.match(about.body.toString(), /__porthole\/client\.js/, 'live reload injected into the clean URL page');
+  const deep = await fetchOnce(s.port, request('/users/42', { headers: NAV }));
+  assert.equal(deep.status, 200);
+  assert.match(deep.body.toString(), /home/);
+  const noReload = await serve({ spa: 'index.html' });
+  const plainDeep = await fetchOnce(noReload.port, request('/users/42', { headers: NAV }));
+  assert.equal(plainDeep.status, 200, 'the fallback file is served, not redirected to /');
+  assert.match(plainDeep.body.toString(), /home/);
+  // The browser asking for /index.html itself still moves to /.
+  assert.equal((await fetchOnce(noReload.port, request('/index.html', { headers: NAV }))).status, 301);
+});
+
+test('off by default; reconfigurable while running', async () => {
+  const s = await serve({ cleanUrls: undefined });
+  assert.equal((await fetchOnce(s.port, request('/about'))).status, 404);
+  assert.equal((await fetchOnce(s.port, request('/about.html'))).status, 200);
+  s.server.reconfigure({ cleanUrls: true });
+  assert.equal((await fetchOnce(s.port, request('/about'))).status, 200);
+  assert.equal((await fetchOnce(s.port, request('/about.html'))).status, 301);
+});
