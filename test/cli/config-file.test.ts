@@ -120,3 +120,37 @@ test('an edit that changes the binding restarts the server; a live one is applie
   assert.equal((await fetchOnce(newPort, request('/folder/'))).status, 404, 'the restarted server keeps the file');
   assert.equal(await stopCli(cli), 0);
 });
+
+test('mounts: the file\'s folders are the served folder\'s, --mount\'s the working folder\'s; --clean-urls reaches the wire', async () => {
+  const root = await rootWith({ mounts: { '/from-file': '../shared-lib' }, cleanUrls: false });
+  await mkdir(join(base, 'shared-lib'), { recursive: true });
+  await writeFile(join(base, 'shared-lib', 'lib.js'), 'from the file mount');
+  await mkdir(join(base, 'cwd', 'vendor-x'), { recursive: true });
+  await writeFile(join(base, 'cwd', 'vendor-x', 'v.js'), 'from the flag mount');
+  await writeFile(join(root, 'about.html'), '<!doctype html><p>about</p>');
+  const fileOnly = runCli([root, '--port', '0', '--quiet'], join(base, 'cwd'));
+  const filePort = await portOf(fileOnly);
+  assert.equal((await fetchOnce(filePort, request('/from-file/lib.js'))).body.toString(), 'from the file mount');
+  assert.equal((await fetchOnce(filePort, request('/about'))).status, 404);
+  await stopCli(fileOnly);
+  // Flags override the file: the --mount list replaces the file's, --clean-urls its false.
+  const flags = runCli([root, '--port', '0', '--quiet', '--mount', '/vendor=./vendor-x', '--clean-urls'], join(base, 'cwd'));
+  const port = await portOf(flags);
+  assert.equal((await fetchOnce(port, request('/vendor/v.js'))).body.toString(), 'from the flag mount');
+  assert.equal((await fetchOnce(port, request('/from-file/lib.js'))).status, 404);
+  assert.equal((await fetchOnce(port, request('/about'))).status, 200);
+  assert.equal((await fetchOnce(port, request('/about.html'))).header('location'), '/about');
+  await stopCli(flags);
+});
+
+test('a mount whose folder does not exist exits 1 naming the folder and the prefix', async () => {
+  const root = await rootWith(undefined);
+  const cli = runCli([root, '--port', '0', '--quiet', '--mount', '/vendor=./nowhere'], base);
+  const code = await withTimeout(cli.exited, WAIT_MS, 'exit');
+  assert.equal(code, 1);
+  assert.match(cli.stderr, new RegExp(`${join(base, 'nowhere').replace(/[.]/g, '\\.')} mounted at /vendor does not exist`));
+  const fromFile = await rootWith({ mounts: { '/lib': 'missing-lib' } });
+  const cli2 = runCli([fromFile, '--port', '0', '--quiet'], base);
+  assert.equal(await withTimeout(cli2.exited, WAIT_MS, 'exit'), 1);
+  assert.match(cli2.stderr, /missing-lib mounted at \/lib does not exist/);
+});

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE_NAME, ServerError, type ConfigFileChange } from '../../src/core';
@@ -114,6 +114,16 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ reload: { watchPaths: [''] } }, 'reload.watchPaths[0]', /fewer than 1 character/],
     // Schema-valid, refused by the proxy room's own rule (validate-options uses it).
     [{ proxy: { routes: [{ prefix: '/b', target: 'http://127.0.0.1:1' }, { prefix: '/b/', target: 'http://127.0.0.1:2' }] } }, 'proxy.routes', /given twice/],
+    [{ mounts: ['/vendor=lib'] }, 'mounts', /must be object/],
+    [{ mounts: { vendor: 'lib' } }, 'mounts.vendor', /"vendor" is not a mount prefix: a URL path starting with \//],
+    [{ mounts: { '/vendor': '' } }, 'mounts./vendor', /fewer than 1 character/],
+    [{ mounts: { '/vendor': 7 } }, 'mounts./vendor', /must be string/],
+    [{ cleanUrls: 'yes' }, 'cleanUrls', /must be boolean/],
+    [{ cleanurls: true }, 'cleanurls', /did you mean "cleanUrls"/],
+    // Schema-valid, refused by the files room's own prefix rule (validate-options uses it).
+    [{ mounts: { '/__porthole/x': 'lib' } }, 'mounts', /Porthole's own/],
+    [{ mounts: { '/a/../b': 'lib' } }, 'mounts', /dot segment/],
+    [{ mounts: { '/api': 'lib' }, proxy: { routes: [{ prefix: '/api', target: 'http://127.0.0.1:1' }] } }, 'mounts', /lies under the proxy route/],
     ['{ "listing": false, }', '', /not valid JSON at line 1/],
     ['[1, 2]', '(the file)', /must be object/],
   ];
@@ -133,6 +143,19 @@ test('an invalid file fails the start with the file, the key and the reason', as
       JSON.stringify(config),
     );
   }
+});
+
+test('the file\'s mounts (folders relative to the served folder) and cleanUrls reach the server', async () => {
+  const root = await rootWith({ mounts: { '/shared': '../shared-for-file', '/abs/': '/' }, cleanUrls: true });
+  await mkdir(join(root, '..', 'shared-for-file'), { recursive: true });
+  await writeFile(join(root, '..', 'shared-for-file', 'x.html'), 'mounted x');
+  const s = await serve({ root });
+  assert.deepEqual(s.server.options.mounts, [
+    { prefix: '/shared', folder: resolve(root, '../shared-for-file') },
+    { prefix: '/abs/', folder: '/' },
+  ]);
+  assert.equal(s.server.options.cleanUrls, true);
+  assert.equal((await fetchOnce(s.port, request('/shared/x'))).body.toString(), 'mounted x');
 });
 
 test('the file\'s proxy routes and watch folders reach the server; configured headers apply to proxied answers, the SPA fallback does not', async () => {

@@ -102,6 +102,21 @@ const INVALID: Array<[OptionName, RawServerOptions, string, RegExp]> = [
   ['proxy.responseTimeoutMs', { root: ROOT, proxy: { responseTimeoutMs: '30s' as never } }, '"30s"', /whole milliseconds/],
   ['proxy.maxBodyBytes', { root: ROOT, proxy: { maxBodyBytes: -1 } }, '-1', /whole number/],
   ['reload.debounceMs', { root: ROOT, reload: { debounceMs: 10_001 } }, '10001', /from 0 to 10000/],
+  ['cleanUrls', { root: ROOT, cleanUrls: 'yes' as never }, '"yes"', /true or false/],
+  ['mounts', { root: ROOT, mounts: '/vendor=/lib' as never }, '"/vendor=/lib"', /list of \{prefix, folder\} mounts/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/vendor' }] as never }, '{"prefix":"/vendor"}', /is not a mount/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/vendor', folder: 'lib' }] }, '"/vendor=lib"', /folder must be an absolute path/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: 'vendor', folder: '/lib' }] }, '"vendor=/lib"', /must be a URL path starting with \//],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/', folder: '/lib' }] }, '"/=/lib"', /is the root itself/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/a//b', folder: '/lib' }] }, '"/a//b=/lib"', /empty segment/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/a/%2e%2e', folder: '/lib' }] }, '"/a/%2e%2e=/lib"', /dot segment/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/a%2fb', folder: '/lib' }] }, '"/a%2fb=/lib"', /encodes a separator/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/a%zz', folder: '/lib' }] }, '"/a%zz=/lib"', /malformed percent-encoding/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/a b', folder: '/lib' }] }, '"/a b=/lib"', /visible ASCII/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/a\u001b', folder: '/lib' }] }, '"/a\\x1b=/lib"', /visible ASCII/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/%5F_porthole', folder: '/lib' }] }, '"/%5F_porthole=/lib"', /Porthole's own/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/a', folder: '/x' }, { prefix: '/a/', folder: '/y' }] }, '"/a/=/y"', /given twice/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/app', folder: '/x' }], proxy: { routes: [{ prefix: '/', target: 'http://127.0.0.1:1' }] } }, '"/app=/x"', /lies under the proxy route "\/"/],
 ];
 
 void test('every invalid value of every option is refused with the option, the value and the reason', () => {

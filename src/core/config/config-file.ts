@@ -154,6 +154,9 @@ function suggestion(parent: string, key: string): string {
 function describeSchemaError(error: ErrorObject): { key: string; reason: string } {
   const params = error.params as Record<string, unknown>;
   const propertyName = typeof error.propertyName === 'string' ? error.propertyName : undefined;
+  if (propertyName !== undefined && error.instancePath === '/mounts') {
+    return { key: dottedKey(error.instancePath, propertyName), reason: `"${propertyName}" is not a mount prefix: a URL path starting with / (e.g. "/vendor")` };
+  }
   if (propertyName !== undefined) {
     return { key: dottedKey(error.instancePath, propertyName), reason: `"${propertyName}" is not a header name (a token: letters, digits and !#$%&'*+-.^_\`|~)` };
   }
