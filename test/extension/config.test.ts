@@ -121,3 +121,43 @@ void test('a live setting newly set or unset applies live; another server settin
   // A setting that is not live, newly set: a restart.
   assert.equal(needsRestart(unset, from({ 'log.resolveHostNames': false }).config), true);
 });
+
+void test('porthole.mounts: an object or PREFIX=FOLDER strings, folders from the workspace folder (as the core reads them); bad prefixes refused; a change restarts', () => {
+  const asObject = from({ mounts: { '/vendor': 'node_modules/x', '/img/': '/srv/images' } });
+  assert.deepEqual(asObject.problems, []);
+  assert.deepEqual(asObject.config.mounts, ['/vendor=node_modules/x', '/img/=/srv/images']);
+  assert.deepEqual(toServerOptions(asObject.config, folder).mounts, [
+    { prefix: '/vendor', folder: path.resolve('/work/site/node_modules/x') },
+    { prefix: '/img/', folder: path.resolve('/srv/images') },
+  ]);
+  const asList = from({ mounts: ['/vendor=../shared/lib'] });
+  assert.deepEqual(asList.problems, []);
+  assert.deepEqual(toServerOptions(asList.config, folder).mounts, [{ prefix: '/vendor', folder: path.resolve('/work/shared/lib') }]);
+  // Not set: the configuration file (then the default) decides.
+  assert.equal(toServerOptions(from({}).config, folder).mounts, undefined);
+
+  const bad = from({ mounts: { vendor: 'x', '/__porthole': 'x', '/.git': 'x', '/a': 'x', '/a/': 'y' } });
+  assert.deepEqual(bad.config.mounts, ['/a=x']);
+  assert.equal(bad.problems.length, 4, bad.problems.join('\n'));
+  assert.match(bad.problems[0] ?? '', /porthole\.mounts: "vendor=x" mount prefix "vendor" must be a URL path/);
+  assert.match(bad.problems[1] ?? '', /Porthole's own/);
+  assert.match(bad.problems[2] ?? '', /hidden segment/);
+  assert.match(bad.problems[3] ?? '', /gives the prefix "\/a\/" a second time/);
+  assert.match(from({ mounts: ['vendor'] }).problems[0] ?? '', /porthole\.mounts: \["vendor"\] a mount is PREFIX=FOLDER/);
+  assert.match(from({ mounts: { '/v': 3 } }).problems[0] ?? '', /mount "\/v" needs a folder/);
+  assert.match(from({ mounts: 'x' }).problems[0] ?? '', /must be an object of prefix → folder/);
+
+  assert.equal(needsRestart(DEFAULT_CONFIG, asObject.config), true);
+  assert.deepEqual(changedKeys(DEFAULT_CONFIG, asObject.config), ['porthole.mounts']);
+});
+
+void test('porthole.cleanUrls reaches the server options and applies without a restart', () => {
+  assert.equal(DEFAULT_CONFIG.cleanUrls, false);
+  const { config, problems } = from({ cleanUrls: true });
+  assert.deepEqual(problems, []);
+  assert.equal(toServerOptions(config, folder).cleanUrls, true);
+  const before = from({ cleanUrls: false }).config;
+  assert.equal(needsRestart(before, config), false);
+  assert.deepEqual(liveChanges(before, config), { cleanUrls: true });
+  assert.match(from({ cleanUrls: 'yes' }).problems[0] ?? '', /porthole\.cleanUrls: "yes" must be true or false/);
+});
