@@ -159,6 +159,8 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   // The effective routes and folders: the configuration file's too.
   for (const route of effective.proxy.routes) lines.push(`Proxy: ${route.prefix} → ${route.target}`);
   for (const folder of effective.reload.watchPaths) lines.push(`Watching also: ${folder}`);
+  for (const mount of effective.mounts) lines.push(`Mount: ${mount.prefix} → ${mount.folder}`);
+  if (effective.cleanUrls) lines.push('Clean URLs: /about serves about.html; /about.html redirects to /about');
   lines.push(...notes);
   const configFile = effective.configFile ? configFileIn(effective) : undefined;
   if (configFile !== undefined) lines.push(`Config: ${configFile} (flags given here override it; edits apply at once)`);

@@ -130,6 +130,7 @@ test('mounts: the file\'s folders are the served folder\'s, --mount\'s the worki
   await writeFile(join(root, 'about.html'), '<!doctype html><p>about</p>');
   const fileOnly = runCli([root, '--port', '0', '--quiet'], join(base, 'cwd'));
   const filePort = await portOf(fileOnly);
+  assert.match(fileOnly.stdout, new RegExp(`Mount: /from-file → ${join(base, 'shared-lib').replace(/[.]/g, '\\.')}`), 'the banner names the file\'s mount');
   assert.equal((await fetchOnce(filePort, request('/from-file/lib.js'))).body.toString(), 'from the file mount');
   assert.equal((await fetchOnce(filePort, request('/about'))).status, 404);
   await stopCli(fileOnly);
