@@ -30,6 +30,9 @@ async function serve(input: Omit<ServerOptionsInput, 'root'> = {}): Promise<Runn
   const running = await startServer({
     root,
     configFile: false,
+    // No watchers unless a test asks: one on a folder the swap race churns would flood this
+    // process's event loop for every server in it.
+    reload: { enabled: false },
     mounts: [
       { prefix: '/vendor', folder: lib },
       { prefix: '/vendor/deep/', folder: deep },
@@ -182,7 +185,7 @@ process.stdout.write(String(n));
 `;
 
 test('a mounted folder swapped for a symlink into the served root during requests: zero bytes from outside the mount', async (t) => {
-  const s = await serve({ reload: { enabled: false } });
+  const s = await serve();
   await writeFile(join(root, 'shared', 'f.txt'), `${OUTSIDE} in the served root, same size!\n`);
   const swapper = spawn(process.execPath, ['-e', SWAPPER, join(lib, 'swap'), join(lib, 'swap-held'), join(root, 'shared'), '1500', '1000000'], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -223,26 +226,31 @@ test('a mounted folder swapped for a symlink into the served root during request
 });
 
 test('live reload: mounted pages get the client, and a change in a mounted folder reloads', async () => {
-  const s = await serve({ reload: { debounceMs: 20 } });
-  const page = await fetchOnce(s.port, request('/vendor/page.html', { headers: NAV }));
-  assert.equal(page.status, 200);
-  assert.match(page.body.toString(), /mounted page/);
-  const src = /<script src="([^"]*)"[^>]*data-porthole-client/.exec(page.body.toString())?.[1];
-  assert.equal(src, '../__porthole/client.js');
-  assert.equal(new URL(src ?? '', `http://127.0.0.1/vendor/page.html`).pathname, '/__porthole/client.js');
-  const live = s.server.liveReload;
-  assert.ok(live);
-  const event = new Promise<ReloadEvent>((resolve) => {
-    live.onEvent = resolve;
-  });
-  // Re-written until the watcher reports it (a watch may take a moment to arm), bounded.
-  let got: ReloadEvent | undefined;
-  void event.then((e) => (got = e));
-  for (let i = 0; i < 100 && got === undefined; i++) {
-    await writeFile(join(lib, 'app.js'), `export const fromMount = ${i};\n`);
-    await Promise.race([event, new Promise((r) => setTimeout(r, 100))]);
+  const s = await serve({ reload: { enabled: true, debounceMs: 20 } });
+  servers.splice(servers.indexOf(s), 1);
+  try {
+    const page = await fetchOnce(s.port, request('/vendor/page.html', { headers: NAV }));
+    assert.equal(page.status, 200);
+    assert.match(page.body.toString(), /mounted page/);
+    const src = /<script src="([^"]*)"[^>]*data-porthole-client/.exec(page.body.toString())?.[1];
+    assert.equal(src, '../__porthole/client.js');
+    assert.equal(new URL(src ?? '', `http://127.0.0.1/vendor/page.html`).pathname, '/__porthole/client.js');
+    const live = s.server.liveReload;
+    assert.ok(live);
+    const event = new Promise<ReloadEvent>((resolve) => {
+      live.onEvent = resolve;
+    });
+    // Re-written until the watcher reports it (a watch may take a moment to arm), bounded.
+    let got: ReloadEvent | undefined;
+    void event.then((e) => (got = e));
+    for (let i = 0; i < 100 && got === undefined; i++) {
+      await writeFile(join(lib, 'app.js'), `export const fromMount = ${i};\n`);
+      await Promise.race([event, new Promise((r) => setTimeout(r, 100))]);
+    }
+    assert.equal(got?.kind, 'reload');
+  } finally {
+    await s.close();
   }
-  assert.equal(got?.kind, 'reload');
 });
 
 test('a mount clashing with Porthole\'s own prefix or a proxy route, or with a missing folder, stops the start naming it', async () => {
