@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { PreviewServer, ServerError, type ServerOptionsInput } from '../../src/core';
 import type { ReloadEvent } from '../../src/core/reload/live-reload';
 import { startServer, type Running } from './harness';
-import { RawClient, fetchOnce, request } from './raw-client';
+import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
 
 const OUTSIDE = 'OUTSIDE-OF-THE-MOUNT-5c1e';
 const NAV = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html,*/*;q=0.8'];
@@ -251,6 +251,22 @@ test('live reload: mounted pages get the client, and a change in a mounted folde
   } finally {
     await s.close();
   }
+});
+
+test('the editor\'s unsaved text of a mounted file (an overlay) is served and reloads pages, as in the root', async () => {
+  // The extension's way: no watcher of its own on the root; it reports edits (setOverlay).
+  const s = await serve({ reload: { enabled: true, watch: false, debounceMs: 20 } });
+  const live = s.server.liveReload;
+  assert.ok(live);
+  const event = new Promise<ReloadEvent>((resolve) => {
+    live.onEvent = resolve;
+  });
+  live.setOverlay(join(lib, 'style.css'), 'p { color: blue }\n');
+  assert.equal((await withTimeout(event, 10_000, 'the reload event')).kind, 'reload');
+  const css = await fetchOnce(s.port, request('/vendor/style.css', { headers: ['Sec-Fetch-Dest: style', 'Accept: text/css'] }));
+  assert.equal(css.status, 200);
+  assert.equal(css.body.toString(), 'p { color: blue }\n');
+  live.setOverlay(join(lib, 'style.css'), undefined);
 });
 
 test('a mount clashing with Porthole\'s own prefix or a proxy route, or with a missing folder, stops the start naming it', async () => {

@@ -24,7 +24,7 @@ import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan } from './live-reload-inject';
 import { inMemory, sendRepresentation } from '../files/representation';
 import { resolveRequestPath } from '../files/resolve-path';
-import { INDEX_NAMES, answerLookup, lookupPath, readWhole, type StaticOptions } from '../files/static-files';
+import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
 import { contentTypeOf, typeFromName } from '../files/content-type';
 
@@ -126,7 +126,8 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   let take = navigation && (resolved.trailingSlash || last === undefined || PAGE_EXTENSIONS.has(extname(last).toLowerCase()));
   if (!take && ctx.overlayCount > 0) {
     const names = resolved.trailingSlash ? INDEX_NAMES.map((n) => [...segments, n]) : [segments];
-    take = names.some((s) => overlayOf(ctx, [join(ctx.files.rootReal, ...s), join(ctx.rootGiven, ...s)]) !== undefined);
+    // In the root or a mount: the overlay is held by the file's path on disk.
+    take = names.some((s) => overlayOf(ctx, [placeSegments(s, ctx.files).fsPath, join(ctx.rootGiven, ...s)]) !== undefined);
   }
   if (!take) return false;
   servePage(ex, segments, resolved.trailingSlash, navigation, ctx).catch(() => ex.connection.failExchange(ex));

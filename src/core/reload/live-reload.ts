@@ -305,7 +305,14 @@ export class LiveReload {
     if (this.phase === 'closed') return;
     if (this.logPaths.has(abs)) return;
     const rel = this.relativeToRoot(abs);
-    if (rel === undefined || (rel !== '' && (this.ignored(rel) || !this.mayAffectPages(rel)))) return;
+    if (rel === undefined) {
+      // A file of a watched folder outside the root (a mount, --watch): the editor's overlay or
+      // save of it reloads pages as the folder's own watcher would.
+      const base = this.setup.reload.watchPaths.map((p) => resolve(p)).find((b) => abs === b || abs.startsWith(b.endsWith(sep) ? b : b + sep));
+      if (base !== undefined) this.outsideChanged(base, abs);
+      return;
+    }
+    if (rel !== '' && (this.ignored(rel) || !this.mayAffectPages(rel))) return;
     if (this.pending.size >= MAX_PENDING_PATHS) this.overflow = true;
     else this.pending.add(rel);
     this.schedule();
