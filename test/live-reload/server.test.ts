@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server/server';
-import { MAX_CSP_WARNINGS, type ReloadEvent } from '../../src/core/reload/live-reload';
+import { MAX_CSP_WARNINGS, SETTLE_MS, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
@@ -351,6 +351,39 @@ test('one debounce coalesces many changes into one event', async () => {
   } finally {
     await dotted.close();
   }
+});
+
+test('the first change goes out once settled, before the debounce ends; changes within the debounce make one more event', async () => {
+  const debounceMs = 400;
+  await onAnotherServer({ watch: false, debounceMs }, async (other) => {
+    const live = other.liveReload;
+    assert.ok(live);
+    const seen: ReloadEvent[] = [];
+    let wake: () => void = () => undefined;
+    live.onEvent = (e) => {
+      seen.push(e);
+      wake();
+    };
+    const until = async (n: number): Promise<void> => {
+      while (seen.length < n) await new Promise<void>((r) => (wake = r));
+    };
+    live.notifyChanged([join(root, 'index.html')]);
+    // Timers fire in the order they are due: the settle (SETTLE_MS) ends before this longer sleep.
+    await sleep(SETTLE_MS * 4);
+    assert.deepEqual(seen, [{ kind: 'reload', paths: ['/index.html'] }], 'the first change is sent before the debounce ends');
+    // Within the debounce after it: coalesced into exactly one more event.
+    live.notifyChanged([join(root, 'page.html')]);
+    live.notifyChanged([join(root, 'data.json')]);
+    await until(2);
+    assert.deepEqual(seen[1], { kind: 'reload', paths: ['/page.html', '/data.json'] });
+    // That window ends quietly (its timer is due before this sleep's): the next change leads again.
+    await sleep(debounceMs + SETTLE_MS);
+    assert.equal(seen.length, 2, 'nothing more was sent: the trailing window had no change');
+    live.notifyChanged([join(root, 'css', 'site.css')]);
+    await sleep(SETTLE_MS * 4);
+    assert.deepEqual(seen[2], { kind: 'css', paths: ['/css/site.css'] });
+    assert.equal(seen.length, 3);
+  });
 });
 
 /**
