@@ -22,8 +22,8 @@
  */
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { Agent, errors as undiciErrors } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import type * as UndiciModule from 'undici';
 import type { Exchange, UpstreamInfo } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
@@ -33,6 +33,17 @@ import { MAX_INJECT_BYTES } from '../reload/live-reload-pages';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, type CompiledRoute } from './proxy-routes';
 import { forwardRequestHeaders, forwardResponseHeaders, isUpgradeRequest, responseLength } from './proxy-headers';
+
+/**
+ * undici, loaded on first use: it is most of the CLI bundle's start-up cost (~150 ms to load on a
+ * busy 2-core machine), and only a server with proxy routes needs it.
+ */
+let undiciModule: typeof UndiciModule | undefined;
+function undici(): typeof UndiciModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  undiciModule ??= require('undici') as typeof UndiciModule;
+  return undiciModule;
+}
 
 /** Request fields dropped when the answer may be rewritten (a page gets the live-reload client). */
 const PAGE_REQUEST_DROP: ReadonlySet<string> = new Set(['accept-encoding', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
@@ -59,7 +70,7 @@ export class ReverseProxy {
     readonly routes: readonly CompiledRoute[],
   ) {
     const o = setup.options;
-    this.agent = new Agent({
+    this.agent = new (undici().Agent)({
       connect: { timeout: o.connectTimeoutMs },
       headersTimeout: o.responseTimeoutMs,
       // A streamed response (Server-Sent Events, long polls) may go quiet for as long as the
@@ -310,10 +321,12 @@ export function describeUpstreamError(err: unknown, options: Pick<ProxyOptions, 
   const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }>; cause?: { code?: string } };
   const code = e.code ?? e.errors?.[0]?.code ?? e.cause?.code;
   const seconds = (ms: number): string => `${ms / 1000} s`;
-  if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
+  // Only a proxy made with undici has errors to describe: its module is loaded by then.
+  const undiciErrors = undiciModule?.errors;
+  if ((undiciErrors !== undefined && err instanceof undiciErrors.ConnectTimeoutError) || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
     return { status: 504, reason: `did not accept a connection within ${seconds(options.connectTimeoutMs)}` };
   }
-  if (err instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
+  if ((undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
     return { status: 504, reason: `did not answer within ${seconds(options.responseTimeoutMs)}` };
   }
   switch (code) {
