@@ -2,7 +2,7 @@
 //   npm run build && node --test test/live-reload/browser.test.mjs
 // The site is written into a fresh temp folder; the CLI logs into that folder's textlog.txt, so
 // the log changing under the watcher is part of every run. Every wait is bounded by Playwright's
-// timeouts or the test timeout; nothing asserts on durations (see scripts/bench-reload.mjs).
+// timeouts or the test timeout; nothing asserts on durations (see the reload race of `npm run bench`).
 /* global window, document, getComputedStyle, sessionStorage -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
