@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { stopEntry, sleep } from './measurement.mjs';
 import { HOST, makeServers, startServer } from './servers.mjs';
 
-/** The servers raced, in table order. */
-export const RACE_SERVERS = ['porthole', 'live-server', 'five-server'];
+/** The servers raced, in table order (porthole-baseline: another build, when PORTHOLE_BENCH_BASELINE is set). */
+export const RACE_SERVERS = ['porthole', 'porthole-baseline', 'live-server', 'five-server'];
 /** One edit's page load may take this long before the edit counts as lost. */
 const EDIT_DEADLINE_MS = 10_000;
 /** After a reload, the tab's live-reload channel (WebSocket or event stream) reconnects within this. */

@@ -231,6 +231,7 @@ export function renderMarkdown(report) {
       if (na(n)) return 'n/a';
       const c = idle[n];
       if (!c) return '–';
+      if (c.notRun) return '–';
       if (c.skipped) return 'skipped';
       if (c.error) return 'error';
       return f(c);

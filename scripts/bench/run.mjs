@@ -44,7 +44,7 @@ const cacheDir = join(repo, '.cache/bench');
 /** `--only` ids that are not wrk workloads. */
 const PARTS = ['startup', 'reload'];
 /** The servers whose start-up is measured: the CLIs, nginx, the worker thread (as Go Live), and bare node. */
-const STARTUP_SERVERS = ['nginx', 'porthole', 'porthole-thread', 'http-server', 'sirv', 'live-server', 'five-server', 'node-floor'];
+const STARTUP_SERVERS = ['nginx', 'porthole', 'porthole-baseline', 'porthole-thread', 'http-server', 'sirv', 'live-server', 'five-server', 'node-floor'];
 
 const HELP = `usage: npm run bench [-- options]
   --quick            1 repetition of 1 s per workload (a short run)
@@ -183,7 +183,7 @@ async function main() {
   let idleFdLimit;
   for (const w of workloads) {
     results[w.id] = {};
-    for (const s of skippedHere(w)) results[w.id][s.name] = { skipped: 'not a 1 KiB workload' };
+    for (const s of skippedHere(w)) results[w.id][s.name] = { notRun: 'not a 1 KiB workload' };
     if (w.idle) {
       idleFdLimit = raisedFdLimit();
       if (idleFdLimit < flags.idleCount + 64) {
@@ -273,12 +273,14 @@ async function main() {
   // Start-up and the reload race, with the load servers stopped (nothing of ours competes).
   let startup;
   if (doStartup) {
+    // porthole-baseline only when it is there (PORTHOLE_BENCH_BASELINE): before/after in one run.
     const sdefs = allDefs.filter((d) => STARTUP_SERVERS.includes(d.name) && (!flags.servers || flags.servers.includes(d.name)) && !d.unavailable());
     startup = await measureStartup(sdefs, ctx, startupRuns, log);
   }
   let reload;
   if (doReload) {
-    const names = RACE_SERVERS.filter((n) => !flags.servers || flags.servers.includes(n));
+    const baselineThere = !allDefs.find((d) => d.name === 'porthole-baseline').unavailable();
+    const names = RACE_SERVERS.filter((n) => (!flags.servers || flags.servers.includes(n)) && (n !== 'porthole-baseline' || baselineThere));
     reload = await runReloadRace(names, ctx, reloadEdits, log);
     if (reload.error) log(`reload race: ${reload.error}`);
   }

@@ -221,7 +221,7 @@ ${temps}
       name: 'node-floor',
       version: () => process.versions.node,
       unavailable: () => null,
-      note: "Node's floor: `node-floor.mjs`, a bare `net` server that finds each head's end, keeps the connection or not, answers pipelined requests in order, with one prepared 1 KiB reply (nginx's fields); no path, no file system, no log — the most any server on Node's sockets can do; 1 KiB workloads only",
+      note: "`node-floor.mjs`, a bare `net` server that finds each head's end, keeps the connection or not, answers pipelined requests in order, with one prepared 1 KiB reply (nginx's fields); no path, no file system, no log — the most any server on Node's sockets can do; 1 KiB workloads only",
       workloads: FLOOR_WORKLOADS,
       start: (port, log) => ({
         cmd: process.execPath,
