@@ -202,7 +202,7 @@ export function renderMarkdown(report) {
       const cells = names.map((n) => {
         if (na(n)) return na(n);
         const c = report.results[w.id][n];
-        if (c && c.skipped) return '–';
+        if (c && (c.skipped || c.notRun)) return '–';
         const med = c && c.median;
         if (!med || med.rps === undefined) return `error${flags(c)}`;
         const r = base && base.rps && n !== 'nginx' ? ` (${fmtRatio(med.rps / base.rps)})` : '';
