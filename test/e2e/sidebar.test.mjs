@@ -259,7 +259,11 @@ async function setColorTheme({ theme, label, bodyClass }) {
   const file = path.join(server.dirs.userData, 'User', 'settings.json');
   let written;
   for (const deadline = Date.now() + 10_000; written !== theme && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    written = JSON.parse(fs.readFileSync(file, 'utf8'))['workbench.colorTheme'];
+    try {
+      written = JSON.parse(fs.readFileSync(file, 'utf8'))['workbench.colorTheme'];
+    } catch {
+      // caught mid-write (empty or partial): read again
+    }
   }
   assert.equal(written, theme, 'the picker sets workbench.colorTheme');
   return frame;
