@@ -28,8 +28,8 @@ import type { Exchange, UpstreamInfo } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
-import { injectClientTag, isNavigationRequest } from '../reload/live-reload-inject';
-import { MAX_INJECT_BYTES } from '../reload/live-reload-pages';
+import { isNavigationRequest } from '../reload/live-reload-inject';
+import { MAX_INJECT_BYTES, type ForeignPage } from '../reload/live-reload-pages';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, type CompiledRoute } from './proxy-routes';
 import { forwardRequestHeaders, forwardResponseHeaders, isUpgradeRequest, responseLength } from './proxy-headers';
@@ -44,9 +44,21 @@ export interface ProxySetup {
   readonly options: ProxyOptions;
   /** The scheme clients use to reach Porthole (X-Forwarded-Proto, Forwarded proto=). */
   readonly scheme: 'http' | 'https';
-  /** The live-reload tag for a page served now; undefined when live reload is off. */
-  readonly pageTag: () => string | undefined;
+  /** Injects the live-reload client into a page served now; undefined when live reload is off. */
+  readonly pageInjector: () => PageInjector | undefined;
 }
+
+/**
+ * The page with the live-reload client injected and `headerPolicies` (the response's
+ * Content-Security-Policy values) given room for it (LiveReload.injectForeignPage); `refused`
+ * says why a page takes no tag; undefined when live reload closed meanwhile.
+ */
+export type PageInjector = (
+  html: Buffer,
+  headerPolicies: readonly string[],
+  host: string,
+  pagePath: string,
+) => ForeignPage | { readonly refused: string } | undefined;
 
 /** Thrown by `ReverseProxy.create` for routes that cannot work; the message says what to change. */
 export class ProxyConfigError extends Error {}
@@ -97,7 +109,7 @@ export class ReverseProxy {
       return;
     }
     const upgrade = isUpgradeRequest(ex.head.headers);
-    const tag = !upgrade && ex.method === 'GET' && isNavigationRequest(ex.head.headers) ? this.setup.pageTag() : undefined;
+    const tag = !upgrade && ex.method === 'GET' && isNavigationRequest(ex.head.headers) ? this.setup.pageInjector() : undefined;
     const headers = forwardRequestHeaders(ex.head.headers, {
       clientIp: ex.clientIp,
       scheme: this.setup.scheme,
@@ -162,7 +174,7 @@ export class ReverseProxy {
   }
 
   /** Streams the back-end's response to the client (or injects into a page first). */
-  private answer(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: string | undefined): void {
+  private answer(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: PageInjector | undefined): void {
     const source = res.body;
     if (ex.finished) {
       source.destroy();
@@ -186,7 +198,7 @@ export class ReverseProxy {
   }
 
   /** Reads a page whole (bounded), injects the live-reload client, answers with the new length. */
-  private answerPage(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: string): void {
+  private answerPage(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, inject: PageInjector): void {
     const source = res.body;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -204,10 +216,21 @@ export class ReverseProxy {
     const onEnd = (): void => {
       if (ex.finished) return;
       const html = Buffer.concat(chunks, size);
-      const result = injectClientTag(html, tag);
-      if (result.kind === 'injected') {
-        ex.respond(res.statusCode, forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP), result.body);
+      // Every policy on the response governs the page (CSP3 §4.1): the back-end's own fields and
+      // the user's configured headers (ex.extraHeaders) get room for the client, like a meta one.
+      const isPolicy = ([name]: readonly [string, string]): boolean => name.toLowerCase() === 'content-security-policy';
+      const headers = forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP);
+      const extra = ex.extraHeaders ?? [];
+      const given = [...headers.filter(isPolicy), ...extra.filter(isPolicy)].map(([, value]) => value);
+      const result = inject(html, given, ex.header('host') ?? '', ex.documentPath ?? ex.head.path);
+      if (result !== undefined && 'body' in result) {
+        const made = [...result.policies];
+        const withRoom = (list: HeaderList): HeaderList => list.map((field) => (isPolicy(field) ? [field[0], made.shift() ?? field[1]] : field));
+        const sent = withRoom(headers);
+        if (extra.length > 0) ex.extraHeaders = withRoom(extra);
+        ex.respond(res.statusCode, sent, result.body);
       } else {
+        if (result !== undefined) ex.note = result.refused;
         ex.respond(res.statusCode, forwardResponseHeaders(res.headers), html);
       }
     };

@@ -29,7 +29,7 @@ import type { Exchange } from '../http/connection';
 import { eventStreamChannel, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { clientTag, filterPage, type PageContext } from './live-reload-pages';
+import { filterPage, injectForeignPage, type ForeignPage, type PageContext } from './live-reload-pages';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
 import { RESERVED_PREFIX, type DiagnosticLevel, type ReloadOptions } from '../options';
@@ -238,11 +238,12 @@ export class LiveReload {
   }
 
   /**
-   * The client tag for a page served now by something other than the files (a proxied back-end's
-   * HTML); undefined once closed.
+   * A page served by something other than the files (a proxied back-end's HTML) with the client
+   * injected and room made for it in `headerPolicies` (the response's Content-Security-Policy
+   * values) and the page's CSP metas (injectForeignPage); undefined once closed.
    */
-  tagForPage(): string | undefined {
-    return this.phase === 'closed' ? undefined : clientTag(this.instanceId, this.generation);
+  injectForeignPage(html: Buffer, headerPolicies: readonly string[], host: string, pagePath: string): ForeignPage | { readonly refused: string } | undefined {
+    return this.phase === 'closed' ? undefined : injectForeignPage(html, headerPolicies, host, pagePath, this.pages);
   }
 
   /** Pages connected now, over the WebSocket or the event stream (each open tab, preview or device is one). */
