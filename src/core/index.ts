@@ -23,6 +23,7 @@ export {
 } from './config/config-file';
 export { parseProxySpec, compileRoute, compileRoutes } from './proxy/proxy-routes';
 export { escapeForDisplay } from './text/display-text';
+export { reasonPhrase } from './http/response-head';
 export {
   OPTION_BOUNDS,
   InvalidOptionsError,

@@ -149,6 +149,10 @@ export class Exchange {
   upstream: UpstreamInfo | undefined;
   /** Bytes of the server's in-memory body budget this response holds (see reserveMemory). */
   reservation: Reservation | undefined;
+  /** When the handler got the request (epoch ms). */
+  readonly handedAt = Date.now();
+  /** When the response head was written (epoch ms); 0 before. */
+  headAt = 0;
 
   constructor(
     readonly connection: Connection,
@@ -319,9 +323,17 @@ export interface StreamWriter {
   readonly closed: boolean;
 }
 
+/** The last connection number given (RequestRecord.connectionId); per process. */
+let lastConnectionId = 0;
+
 export class Connection {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  readonly id = ++lastConnectionId;
+  /** The server's end of the socket and whether it is TLS, for the records. */
+  private readonly localAddress: string;
+  private readonly localPort: number;
+  private readonly secure: boolean;
   private phase: Phase = 'idle';
   private pending: Buffer = EMPTY;
   private scanned = 0;
@@ -361,6 +373,9 @@ export class Connection {
   ) {
     this.remoteAddress = normaliseIp(socket.remoteAddress ?? '-');
     this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = normaliseIp(socket.localAddress ?? '-');
+    this.localPort = socket.localPort ?? 0;
+    this.secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onInactivity());
     socket.on('error', () => this.destroy());
@@ -618,6 +633,7 @@ export class Connection {
   private begin(ex: Exchange, status: number): [string, string] | undefined {
     if (ex.answered) throw new Error('response already started');
     ex.status = status;
+    ex.headAt = Date.now();
     this.bodyBase = -1;
     if (ex.closeAfter || this.ctx.closing) {
       ex.closeAfter = true;
@@ -1217,6 +1233,7 @@ export class Connection {
       time: ex.startTime,
       clientIp: this.remoteAddress,
       clientPort: this.remotePort,
+      ...this.connectionFields(),
       clientHost: undefined,
       method: h.method,
       target: h.target,
@@ -1224,6 +1241,8 @@ export class Connection {
       status: ex.status || (aborted ? 499 : 0),
       bytes: ex.bodyBytes,
       durationMs: Date.now() - ex.startTime,
+      requestMs: ex.handedAt - ex.startTime,
+      responseStartMs: ex.headAt > 0 ? ex.headAt - ex.startTime : -1,
       referer,
       userAgent,
       requestHeaders: h.headers,
@@ -1233,6 +1252,10 @@ export class Connection {
       filePath: ex.filePath,
       ...(ex.upstream === undefined ? {} : { upstream: { ...ex.upstream } }),
     });
+  }
+
+  private connectionFields(): Pick<RequestRecord, 'connectionId' | 'secure' | 'serverIp' | 'serverPort'> {
+    return { connectionId: this.id, secure: this.secure, serverIp: this.localAddress, serverPort: this.localPort };
   }
 
   /** A record for a request that never became an exchange (parse error, timeout, cut short). */
@@ -1245,18 +1268,23 @@ export class Connection {
     bytes = 0,
   ): void {
     const line = head === undefined ? firstLine(this.pending) : undefined;
+    const durationMs = this.headStart > 0 ? Date.now() - this.headStart : 0;
     this.ctx.record({
       id: this.ctx.nextRequestId(),
       time: this.headStart || Date.now(),
       clientIp: this.remoteAddress,
       clientPort: this.remotePort,
+      ...this.connectionFields(),
       clientHost: undefined,
       method: head?.method ?? line?.method ?? '-',
       target: head?.target ?? line?.target ?? '-',
       protocol: head !== undefined ? `HTTP/${head.version}` : (line?.protocol ?? '-'),
       status: aborted ? 499 : status,
       bytes,
-      durationMs: this.headStart > 0 ? Date.now() - this.headStart : 0,
+      durationMs,
+      requestMs: -1,
+      // Such an answer is written whole, head and body at once, as the request ends.
+      responseStartMs: responseHeaders.length > 0 ? durationMs : -1,
       referer: undefined,
       userAgent: undefined,
       requestHeaders: head?.headers ?? [],
