@@ -17,7 +17,7 @@ import addFormats from 'ajv-formats';
 import { HTTPSnippet } from 'httpsnippet';
 import type { RequestRecord } from '../../src/core';
 import { buildHar, defaultHarFileName, harTimings, requestUrl, toHarEntry } from '../../src/extension/requests/node-har';
-import { buildCurl, shellQuote } from '../../src/extension/requests/node-curl';
+import { buildCurl, shellQuote, shellWord } from '../../src/extension/requests/node-curl';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startBackend, type Backend } from '../fixtures/backend';
 import { startServer, type Running } from '../core/harness';
@@ -302,6 +302,8 @@ test('Copy as curl: hostile header values (quotes, $(), backticks, ;) stay one a
     `"; touch ${marker}; echo "`,
     `'\\''$(touch ${marker})'`,
     `a\\'b ${'$'}{HOME} & | > ${marker} < *`,
+    // HTAB and obs-text (bytes 0x80-0xFF; 0x9B is a C1 CSI to a terminal): sent as bytes, shown as none.
+    `tab\there \u00e9 \u009b[2J \u00ff'`,
   ];
   const headers = values.map((v, i) => `X-Evil-${i}: ${v}`);
   const target = '/hello.txt?evil=1';
@@ -309,6 +311,7 @@ test('Copy as curl: hostile header values (quotes, $(), backticks, ;) stay one a
   const original = await recordFor(target);
   const curl = buildCurl(original);
   assert.ok(curl);
+  assert.match(curl.command, /^[\x20-\x7e]+$/, 'printable ASCII only: safe to paste into a terminal');
   const run = await runShell(curl.command);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout.toString(), helloBody());
@@ -319,9 +322,14 @@ test('Copy as curl: hostile header values (quotes, $(), backticks, ;) stay one a
   }
 });
 
-test('shellQuote: any string comes back unchanged through sh (printf %s)', () => {
-  const samples = ['plain', "it's", "''", "'\\''", '$(id)`id`${HOME}\\n', ' \t leading and trailing ', 'ünïcödé ✓', '!history', ''];
+test('shellQuote and shellWord: any string comes back byte for byte through sh (printf %s)', () => {
+  const samples = ['plain', "it's", "''", "'\\''", '$(id)`id`${HOME}\\n', ' \t leading and trailing ', '!history', '', 'caf\u00e9\u009b\t\u00ff', "x'\u0085'y"];
   for (const s of samples) {
-    assert.equal(execFileSync('sh', ['-c', `printf %s ${shellQuote(s)}`], { encoding: 'utf8', timeout: 10_000 }), s);
+    const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
+    assert.deepEqual(execFileSync('sh', ['-c', `printf %s ${shellWord(s)}`], { timeout: 10_000 }), latin1(s), `shellWord(${JSON.stringify(s)})`);
+    assert.match(shellWord(s), /^[\x20-\x7e]*$/);
+    if (/^[\x20-\x7e]*$/.test(s)) assert.equal(execFileSync('sh', ['-c', `printf %s ${shellQuote(s)}`], { encoding: 'utf8', timeout: 10_000 }), s);
   }
+  // Up to U+00FF a char is its byte (latin1, as header values are decoded); above, its UTF-8 bytes.
+  assert.deepEqual(execFileSync('sh', ['-c', `printf %s ${shellWord('\u00fc\u2713')}`], { timeout: 10_000 }), Buffer.from([0xfc, 0xe2, 0x9c, 0x93]));
 });

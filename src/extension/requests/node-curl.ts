@@ -15,6 +15,33 @@ export function shellQuote(text: string): string {
 }
 
 /**
+ * One shell word whose bytes are `text`'s, written in printable ASCII only: runs of printable
+ * ASCII single-quoted (shellQuote), every other character by `"$(printf '\ooo')"` (POSIX printf
+ * octal escapes): a char up to U+00FF as that byte (header values are latin1-decoded, one char per
+ * byte, so obs-text 0x80–0xFF and HTAB reach the server as they first did), a higher one as its
+ * UTF-8 bytes. Pasted into a terminal, the command cannot carry a control character (a C1 CSI, an
+ * end-of-bracketed-paste sequence) or a tab that a shell would complete on. `text` holds no LF
+ * or NUL (command substitution drops trailing newlines; no field value holds either).
+ */
+export function shellWord(text: string): string {
+  const parts: string[] = [];
+  for (const run of text.match(/[\x20-\x7e]+|[^\x20-\x7e]+/g) ?? []) {
+    if (/^[\x20-\x7e]/.test(run)) {
+      parts.push(shellQuote(run));
+      continue;
+    }
+    const bytes: number[] = [];
+    for (const ch of run) {
+      const code = ch.codePointAt(0) ?? 0;
+      if (code <= 0xff) bytes.push(code);
+      else bytes.push(...Buffer.from(ch, 'utf8'));
+    }
+    parts.push(`"$(printf '${bytes.map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}')"`);
+  }
+  return parts.length === 0 ? "''" : parts.join('');
+}
+
+/**
  * Request fields curl must not be told to send: hop-by-hop fields (RFC 9110 §7.6.1) and the
  * framing curl writes itself (Content-Length; Transfer-Encoding, Expect), plus Accept-Encoding,
  * replaced by `--compressed` so that curl decodes what it asked for.
@@ -33,7 +60,7 @@ const LEFT_TO_CURL = new Set([
 ]);
 
 export interface CurlCommand {
-  /** The command line, one line, every argument quoted. */
+  /** The command line: one line of printable ASCII, every argument quoted (shellWord). */
   readonly command: string;
   /** The request had a body, which Porthole does not keep: the command reads it from stdin. */
   readonly needsBody: boolean;
@@ -63,7 +90,7 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
     if (lower === 'transfer-encoding' && /chunked/i.test(value)) needsBody = true;
   }
   if (record.method === 'HEAD') args.push('--head');
-  else if (record.method !== 'GET' || needsBody) args.push('--request', shellQuote(record.method));
+  else if (record.method !== 'GET' || needsBody) args.push('--request', shellWord(record.method));
   if (record.protocol === 'HTTP/1.0') args.push('--http1.0');
   const path = record.target.split(/[?#]/, 1)[0] ?? '';
   if (/(^|\/)\.\.?(\/|$)/.test(path)) args.push('--path-as-is');
@@ -77,10 +104,10 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
     }
     if (lower === 'host' && value.toLowerCase() === authority.toLowerCase()) continue;
     // `-H 'Name:'` would remove a header curl sends; `Name;` sends it empty (curl(1), --header).
-    args.push('--header', shellQuote(value === '' ? `${name};` : `${name}: ${value}`));
+    args.push('--header', shellWord(value === '' ? `${name};` : `${name}: ${value}`));
   }
   if (compressed) args.push('--compressed');
   if (needsBody) args.push('--data-binary', '@-');
-  args.push(shellQuote(url));
+  args.push(shellWord(url));
   return { command: args.join(' '), needsBody };
 }
