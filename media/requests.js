@@ -152,6 +152,8 @@
     const { li, row } = treeItem(id, 2, true);
     li.classList.add('request');
     li.dataset.key = String(r.key);
+    // VS Code's webview/context menu ("Copy as curl") gets this object as its argument.
+    li.dataset.vscodeContext = JSON.stringify({ webviewSection: 'request', requestKey: r.key });
     li.setAttribute('aria-expanded', 'false');
     row.appendChild(el('span', 'method', r.method));
     const path = el('span', r.hasFile ? 'path link' : 'path', r.target);
@@ -331,6 +333,12 @@
       detailSection(group, `d:${key}:req`, 'Request headers', d.requestHeaders);
       detailSection(group, `d:${key}:res`, 'Response headers', d.responseHeaders);
       detailSection(group, `d:${key}:timing`, 'Timing', d.timing);
+      const { li: copy, row } = treeItem(`d:${key}:curl`, 3, false);
+      copy.classList.add('action-item', 'copy-curl');
+      copy.dataset.key = String(key);
+      row.appendChild(el('span', 'action-label', 'Copy as curl'));
+      copy.title = 'Copy this request as a curl command line for a POSIX shell (bodies are not kept)';
+      group.appendChild(copy);
     }
     group.hidden = li.getAttribute('aria-expanded') !== 'true';
     li.appendChild(group);
@@ -404,7 +412,8 @@
   function activate(li) {
     const key = Number(li.dataset.key);
     const entry = rows.get(key);
-    if (li.classList.contains('request') && entry && entry.row.hasFile) post({ type: 'openFile', key });
+    if (li.classList.contains('copy-curl')) post({ type: 'copyCurl', key });
+    else if (li.classList.contains('request') && entry && entry.row.hasFile) post({ type: 'openFile', key });
     else if (li.hasAttribute('aria-expanded')) setExpanded(li, li.getAttribute('aria-expanded') !== 'true');
   }
 
@@ -455,6 +464,10 @@
     focusItem(li);
     if (target.classList.contains('link') && li.classList.contains('request')) {
       post({ type: 'openFile', key: Number(li.dataset.key) });
+      return;
+    }
+    if (li.classList.contains('copy-curl')) {
+      post({ type: 'copyCurl', key: Number(li.dataset.key) });
       return;
     }
     if (target.closest('.row') && li.hasAttribute('aria-expanded')) setExpanded(li, li.getAttribute('aria-expanded') !== 'true');

@@ -173,6 +173,7 @@ export function isViewToHost(value: unknown): value is ViewToHost {
       return true;
     case 'openFile':
     case 'getDetails':
+    case 'copyCurl':
       return typeof m.key === 'number' && Number.isSafeInteger(m.key);
     case 'setPaused':
       return typeof m.paused === 'boolean';

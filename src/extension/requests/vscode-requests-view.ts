@@ -12,6 +12,7 @@ import type { StoredRequest } from './node-request-store';
 import { RequestStore, isViewToHost, toDetails, toHostnameMessage, toRow } from './node-request-store';
 import type { HostToView, SharingServer, ViewToHost } from './webview-protocol';
 import type { ServerManager } from '../server/vscode-server-manager';
+import { copyAsCurl, exportHar, type HarExportResult } from './vscode-request-export';
 
 /** At most this many append messages a second reach the view. */
 const FLUSH_INTERVAL_MS = 100;
@@ -34,6 +35,8 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
     private readonly extensionUri: vscode.Uri,
     manager: ServerManager,
     maxEntries: number,
+    /** Porthole's version, for an exported HAR's `log.creator`. */
+    private readonly version: string,
   ) {
     super();
     this.store = new RequestStore(maxEntries);
@@ -77,6 +80,16 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
     this.store.setPaused(paused);
     this.post({ type: 'paused', paused });
     void this.syncPausedContext();
+  }
+
+  /** Writes the kept requests as HAR 1.2 (see vscode-request-export.ts). */
+  exportHar(target: vscode.Uri | undefined, includeSensitive: boolean): Promise<HarExportResult | undefined> {
+    return exportHar(this.store, this.version, target, includeSensitive);
+  }
+
+  /** Copies the kept request `key` as a curl command line; resolves the command. */
+  copyAsCurl(key: number): Promise<string | undefined> {
+    return copyAsCurl(this.store.get(key));
   }
 
   /** The running servers' URLs and QR codes for the sharing panel. */
@@ -141,6 +154,9 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
         else void vscode.window.showInformationMessage('Porthole: that request did not serve a file.');
         break;
       }
+      case 'copyCurl':
+        void this.copyAsCurl(m.key);
+        break;
       case 'clear':
         this.clear();
         break;

@@ -89,6 +89,8 @@ export type ViewToHost =
   | { readonly type: 'ready' }
   | { readonly type: 'openFile'; readonly key: number }
   | { readonly type: 'getDetails'; readonly key: number }
+  /** Copy a kept request as a curl command (built on the host from the record, never from the view). */
+  | { readonly type: 'copyCurl'; readonly key: number }
   | { readonly type: 'clear' }
   | { readonly type: 'setPaused'; readonly paused: boolean }
   /** Copy one of the URLs the host sent (the host checks it is one of them). */
