@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RequestStore, isViewToHost, toDetails, toRow } from '../../src/extension/requests/node-request-store';
+import { RequestStore, isViewToHost, requestKeyOf, toDetails, toRow } from '../../src/extension/requests/node-request-store';
 import { record } from './helpers';
 
 const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => record({ id: from + i, target: `/${from + i}` }));
@@ -76,6 +76,17 @@ void test('messages from the webview are narrowed', () => {
   assert.equal(isViewToHost({ type: 'setPaused', paused: 'yes' }), false);
   assert.equal(isViewToHost({ type: 'eval' }), false);
   assert.equal(isViewToHost(null), false);
+  assert.equal(isViewToHost({ type: 'copyCurl', key: 7 }), true);
+  assert.equal(isViewToHost({ type: 'copyCurl', key: 1.5 }), false);
+  assert.equal(isViewToHost({ type: 'copyCurl', command: 'rm -rf ~' }), false);
+});
+
+void test('Copy as curl takes a request key from a number or the view context menu’s object, nothing else', () => {
+  assert.equal(requestKeyOf(4), 4);
+  assert.equal(requestKeyOf({ webviewSection: 'request', requestKey: 9, webview: 'porthole.requests' }), 9);
+  assert.equal(requestKeyOf({ requestKey: '9' }), undefined);
+  assert.equal(requestKeyOf(Number.NaN), undefined);
+  assert.equal(requestKeyOf(undefined), undefined);
 });
 
 void test('a proxied request’s details name the back-end, its status and its time', () => {

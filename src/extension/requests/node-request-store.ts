@@ -186,3 +186,13 @@ export function isViewToHost(value: unknown): value is ViewToHost {
       return false;
   }
 }
+
+/**
+ * The request key in `porthole.copyAsCurl`'s argument: a number, or the object VS Code passes from
+ * the view's `webview/context` menu (the row's `data-vscode-context`, `{ requestKey }`). Untrusted
+ * like every message from the view: anything else is undefined.
+ */
+export function requestKeyOf(arg: unknown): number | undefined {
+  const key = typeof arg === 'object' && arg !== null ? (arg as { requestKey?: unknown }).requestKey : arg;
+  return typeof key === 'number' && Number.isSafeInteger(key) ? key : undefined;
+}

@@ -82,13 +82,3 @@ export async function copyAsCurl(item: StoredRequest | undefined): Promise<strin
   }
   return curl.command;
 }
-
-/** The request key in a `webview/context` menu's argument (`data-vscode-context` of the row). */
-export function requestKeyOf(arg: unknown): number | undefined {
-  if (typeof arg === 'number') return Number.isSafeInteger(arg) ? arg : undefined;
-  if (typeof arg === 'object' && arg !== null) {
-    const key = (arg as { requestKey?: unknown }).requestKey;
-    return typeof key === 'number' && Number.isSafeInteger(key) ? key : undefined;
-  }
-  return undefined;
-}
