@@ -139,16 +139,37 @@ test('Copy as curl in a request\'s details: the clipboard holds a command that g
   assert.match(command, new RegExp(`^curl .*'http://127\\.0\\.0\\.1:${port}/'$`));
   const out = execFileSync('sh', ['-c', command], { encoding: 'utf8', timeout: 15_000 });
   assert.equal(out, (await tcpGet(port, '/')).body);
+  // The same from the request's context menu (VS Code's webview/context menu).
+  await page.evaluate(() => globalThis.navigator.clipboard.writeText(''));
+  await request.locator(':scope > .row .method').click({ button: 'right' });
+  const item = page.locator('.context-view .action-item', { hasText: 'Copy as curl' }).first();
+  await item.waitFor({ state: 'visible', timeout: 10_000 });
+  await shot('context-menu-copy-as-curl');
+  await item.click();
+  const deadline = Date.now() + 10_000;
+  let again = '';
+  while (again === '' && Date.now() < deadline) again = await page.evaluate(() => globalThis.navigator.clipboard.readText());
+  assert.equal(again, command);
 });
 
 test('Export Requests as HAR in the view title: the save dialog writes a HAR 1.2 file that validates and holds the requests', async () => {
   await tcpGet(port, '/?from=har');
+  // Records reach the view in batches: export once the view shows this one.
+  const frame = await e2e.findWebviewFrame(page, { extensionId: EXTENSION_ID, selector: 'li.request' });
+  await frame.locator('li.request .path', { hasText: /^\/\?from=har$/ }).first().waitFor({ state: 'attached', timeout: 15_000 });
   const target = path.join(root, 'requests.har');
   await page.locator('.part.sidebar .title-actions .action-label[aria-label="Export Requests as HAR"], .part.sidebar .actions-container .action-label[aria-label="Export Requests as HAR"]').first().click();
   // code-server's save dialog is VS Code's simple file dialog: a quick input holding a path.
   const input = page.locator('.quick-input-widget input').first();
   await input.waitFor({ state: 'visible', timeout: 15_000 });
-  assert.match(await input.inputValue(), /porthole-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.har$/, 'the default name has the date');
+  // The dialog fills its value after it shows: poll (bounded) for the default name.
+  const named = /porthole-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.har$/;
+  let value = '';
+  for (const until = Date.now() + 10_000; !named.test(value) && Date.now() < until; ) {
+    value = await input.inputValue();
+    if (!named.test(value)) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(value, named, 'the default name has the date');
   await shot('export-har-dialog');
   await input.fill(target);
   await page.locator('.quick-input-widget .monaco-button', { hasText: /^OK$/ }).first().click();
