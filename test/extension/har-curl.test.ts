@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { HTTPSnippet } from 'httpsnippet';
-import type { RequestRecord } from '../../src/core';
+import { createSelfSignedCertificate, type RequestRecord } from '../../src/core';
 import { buildHar, defaultHarFileName, harTimings, requestUrl, toHarEntry } from '../../src/extension/requests/node-har';
 import { buildCurl, shellQuote, shellWord } from '../../src/extension/requests/node-curl';
 import { makeSite, type Site } from '../fixtures/make-site';
@@ -332,4 +332,39 @@ test('shellQuote and shellWord: any string comes back byte for byte through sh (
   }
   // Up to U+00FF a char is its byte (latin1, as header values are decoded); above, its UTF-8 bytes.
   assert.deepEqual(execFileSync('sh', ['-c', `printf %s ${shellWord('\u00fc\u2713')}`], { timeout: 10_000 }), Buffer.from([0xfc, 0xe2, 0x9c, 0x93]));
+});
+
+test('over TLS: the record says so, the HAR URL is https with the Host the client used, and the curl command (plus --cacert) gets the same page', async () => {
+  const cert = createSelfSignedCertificate(['127.0.0.1', 'localhost']);
+  const certFile = join(scratch, 'cert.pem');
+  writeFileSync(certFile, cert.cert);
+  const tls = await startServer({ root: site.root, tls: { cert: cert.cert, key: cert.key }, reload: { enabled: false } });
+  try {
+    // The real curl is the client: the record holds what it sent.
+    const first = await runShell(`curl --silent --show-error --cacert ${shellQuote(certFile)} ${shellQuote(`https://127.0.0.1:${tls.port}/hello.txt?tls=1`)}`);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout.toString(), helloBody());
+    await withTimeout(
+      (async () => {
+        while (tls.records.length < 1) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      10_000,
+      'the TLS record',
+    );
+    const record = tls.records[0];
+    assert.ok(record);
+    assert.equal(record.secure, true);
+    const har = buildHar([{ server: 'site', record }], { creatorVersion: '1' });
+    harValidator()(har);
+    const entry = har.log.entries[0];
+    assert.equal(entry?.request.url, `https://127.0.0.1:${tls.port}/hello.txt?tls=1`);
+    assert.equal(entry?.serverIPAddress, '127.0.0.1');
+    const curl = buildCurl(record);
+    assert.ok(curl);
+    const again = await runShell(`${curl.command} --silent --show-error --cacert ${shellQuote(certFile)}`);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout.toString(), helloBody());
+  } finally {
+    await tls.close();
+  }
 });
