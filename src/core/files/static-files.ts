@@ -324,7 +324,6 @@ export function sendFile(
   const size = st.size;
   const asset = as === undefined ? encodedAssetOf(real) : undefined;
   const coding: Coding | undefined = as?.coding ?? (asset === undefined ? undefined : { contentEncoding: asset.coding });
-  if (asset !== undefined) noteUnacceptedCoding(ex, asset.coding);
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
     readWhole(file, size).then(
       (body) => {
@@ -476,6 +475,7 @@ function siblingsOf(fsPath: string): Siblings {
  * does, so ranges keep working).
  */
 function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIdentity: (vary: boolean) => void): void {
+  if (id.ownCoding !== undefined) noteUnacceptedCoding(ex, id.ownCoding);
   if (!opts.compression || id.ownCoding !== undefined) {
     sendIdentity(false);
     return;
