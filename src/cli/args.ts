@@ -45,7 +45,8 @@ Options:
   --dotfiles           serve files and folders whose name starts with "."
   --follow-symlinks    serve symlinks that lead outside the root
   --no-compression     send files as they are on disk: no brotli/gzip on the fly, no .br/.gz
-                       file chosen by Accept-Encoding (game.wasm.br keeps Content-Encoding: br)
+                       file chosen by Accept-Encoding (game.wasm.br is still sent with
+                       Content-Encoding: br, or decoded for clients without br)
   --allow-cross-site   let pages on other sites load these files as scripts, images or
                        fetch() (default: refused with 403; navigations always work)
   --allowed-host NAME  also answer to this Host name (repeatable; tunnels, custom names)

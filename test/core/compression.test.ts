@@ -15,6 +15,7 @@ import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from '
 import type { RequestRecord } from '../../src/core';
 import { startServer, type Running } from './harness';
 import { fetchOnce, request, type RawResponse } from './raw-client';
+import { decodeChunked } from '../fixtures/backend';
 
 let root = '';
 let outside = '';
@@ -73,8 +74,13 @@ after(async () => {
   await rm(outside, { recursive: true, force: true });
 });
 
-function get(port: number, target: string, headers: readonly string[] = [], method = 'GET'): Promise<RawResponse> {
-  return fetchOnce(port, request(target, { method, headers }), { head: method === 'HEAD' });
+/** One request on its own connection (closed after the answer, so a chunked body ends at EOF); a chunked body comes back decoded. */
+async function get(port: number, target: string, headers: readonly string[] = [], method = 'GET'): Promise<RawResponse> {
+  const res = await fetchOnce(port, request(target, { method, headers: [...headers, 'Connection: close'] }), { head: method === 'HEAD' });
+  if (res.header('transfer-encoding') !== 'chunked' || method === 'HEAD') return res;
+  const decoded = decodeChunked(res.body);
+  assert.ok(decoded !== undefined, `${target}: a complete chunked body`);
+  return { ...res, body: decoded.body };
 }
 
 function decode(res: RawResponse): Buffer {
@@ -324,15 +330,51 @@ describe('encoded web assets requested by their own name', () => {
       assert.equal(res.header('content-type'), type, target);
       assert.equal(res.header('content-encoding'), coding, target);
       assert.ok(res.body.equals(bytes), target);
-      assert.equal(res.header('vary'), undefined, `${target}: one encoding only`);
+      assert.equal(res.header('vary'), 'Accept-Encoding', `${target}: decoded for other clients`);
+      assert.match(res.header('etag') ?? '', /^"/);
     }
   });
 
-  test('to a client that does not accept the coding: sent as stored all the same, and the log says so', async () => {
-    const res = await get(srv.port, '/game.wasm.br', ['Accept-Encoding: gzip']);
-    assert.equal(res.header('content-encoding'), 'br');
-    assert.ok(res.body.equals(WASM_BR));
-    assert.match((await recordOf(srv, '/game.wasm.br', 2)).note ?? '', /Content-Encoding: br, which the client's Accept-Encoding does not list/);
+  test('to a client that does not accept the coding: decoded (chunked, a weak tag of its own, no ranges), and the log says so', async () => {
+    const stored = await get(srv.port, '/game.wasm.br', ['Accept-Encoding: br']);
+    for (const [headers, nth] of [[['Accept-Encoding: gzip'], 3], [[], 4], [['Accept-Encoding: gzip', 'Range: bytes=0-3'], 5]] as const) {
+      const res = await get(srv.port, '/game.wasm.br', headers);
+      assert.equal(res.status, 200, headers.join());
+      assert.equal(res.header('content-encoding'), undefined);
+      assert.equal(res.header('content-type'), 'application/wasm');
+      assert.equal(res.header('transfer-encoding'), 'chunked');
+      assert.equal(res.header('vary'), 'Accept-Encoding');
+      assert.equal(res.header('accept-ranges'), undefined);
+      assert.match(res.header('etag') ?? '', /^W\/"/);
+      assert.notEqual(res.header('etag'), stored.header('etag'));
+      assert.ok(res.body.equals(WASM), 'the module itself');
+      assert.match((await recordOf(srv, '/game.wasm.br', nth)).note ?? '', /^decoded from br/);
+    }
+    const json = await get(srv.port, '/data.json.gz');
+    assert.equal(json.header('content-type'), 'application/json; charset=utf-8');
+    assert.ok(json.body.equals(JSON_TEXT));
+    const revalidated = await get(srv.port, '/data.json.gz', [`If-None-Match: ${json.header('etag') ?? ''}`]);
+    assert.equal(revalidated.status, 304);
+    assert.equal(revalidated.header('vary'), 'Accept-Encoding');
+    const head = await get(srv.port, '/data.json.gz', [], 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    assert.equal(head.header('etag'), json.header('etag'));
+  });
+
+  test('a big stored asset (over the cache bound) is decoded from its descriptor', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    const stored = gzipSync(big, { level: 1 });
+    assert.ok(stored.length > 1024 * 1024, 'stored above the file cache bound');
+    await writeFile(join(root, 'big.data.gz'), stored);
+    const res = await get(srv.port, '/big.data.gz', [], 'GET');
+    assert.equal(res.status, 200);
+    assert.equal(res.header('content-type'), 'application/octet-stream');
+    assert.ok(res.body.equals(big));
+    const asStored = await get(srv.port, '/big.data.gz', ['Accept-Encoding: gzip']);
+    assert.equal(asStored.header('content-encoding'), 'gzip');
+    assert.ok(asStored.body.equals(stored));
   });
 
   test('archive.tar.gz stays a download: application/gzip, no Content-Encoding', async () => {
@@ -347,7 +389,7 @@ describe('encoded web assets requested by their own name', () => {
 });
 
 describe('compression: false', () => {
-  test('no coding on the fly, no sibling chosen, no Vary; an encoded asset keeps its Content-Encoding', async () => {
+  test('no coding on the fly, no sibling chosen, no Vary; an encoded asset is still sent as stored (or decoded)', async () => {
     const app = await get(srvOff.port, '/app.js', ['Accept-Encoding: br, gzip']);
     assert.equal(app.header('content-encoding'), undefined);
     assert.equal(app.header('vary'), undefined);
@@ -358,6 +400,9 @@ describe('compression: false', () => {
     const wasm = await get(srvOff.port, '/game.wasm.br', ['Accept-Encoding: br']);
     assert.equal(wasm.header('content-encoding'), 'br');
     assert.equal(wasm.header('content-type'), 'application/wasm');
+    const decoded = await get(srvOff.port, '/game.wasm.br');
+    assert.equal(decoded.header('content-encoding'), undefined);
+    assert.ok(decoded.body.equals(WASM));
   });
 
   test('reconfigure turns it on and off on a running server', async () => {

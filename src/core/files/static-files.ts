@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { escapeHtml, htmlPage } from '../text/html';
 import { createHash } from 'node:crypto';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { brotliDecompressSync, createBrotliDecompress, createGunzip, gunzipSync } from 'node:zlib';
 import {
   CACHE_MAX_FILE_BYTES,
   cacheKeyOf,
@@ -26,7 +28,7 @@ import {
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
 import { contentValidators, statValidators } from './validators';
-import { answerFromValidators, inMemory, sendRepresentation, type Coding, type Representation } from './representation';
+import { answerFromValidators, inMemory, representationHeaders, sendRepresentation, type Coding, type Representation } from './representation';
 import { contentTypeOf, contentTypeOfFile, isTextType, typeFromName, typeNeedsBytes } from './content-type';
 import {
   CODING_SUFFIX,
@@ -57,7 +59,8 @@ export interface StaticOptions {
   /**
    * Choose an encoding by Accept-Encoding: a `.br`/`.gz` file beside the one asked for, else
    * text compressed on the fly (content-coding.ts, compressed-cache.ts). Off: every file is sent
-   * as its bytes on disk (`game.wasm.br` still says `Content-Encoding: br`: that is what it is).
+   * as its bytes on disk. A file stored encoded (`game.wasm.br`) is answered the same either way:
+   * as stored with `Content-Encoding: br`, or decoded for a client that does not accept br.
    */
   readonly compression: boolean;
 }
@@ -296,6 +299,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
     size: entry.size,
     validators: entry.validators,
     body: entry.body,
+    file: undefined,
     ownCoding: entry.contentEncoding,
   };
   sendNegotiated(ex, identity, opts, (vary) => sendCached(ex, entry, vary));
@@ -353,6 +357,7 @@ export function sendFile(
       size,
       validators: rep.validators ?? statValidators(st),
       body: undefined,
+      file,
       ownCoding: coding?.contentEncoding,
     };
     sendNegotiated(ex, identity, opts, (vary) => sendRepresentation(ex, vary ? { ...rep, varyAcceptEncoding: true } : rep));
@@ -412,12 +417,6 @@ function encodedAssetType(inner: string, coding: ContentCoding, body: Buffer | u
   }
 }
 
-/** Says in the log when an encoded asset goes to a client that did not say it accepts its coding. */
-function noteUnacceptedCoding(ex: Exchange, coding: ContentCoding): void {
-  if (parseAcceptEncoding(ex.header('accept-encoding'))[coding] > 0) return;
-  ex.note = `sent with Content-Encoding: ${coding}, which the client's Accept-Encoding does not list (the file is stored encoded)`;
-}
-
 /** What is known of a file about to be answered, to choose its encoding. */
 interface Identity {
   /** Its path on disk, where `.br`/`.gz` siblings are looked for; undefined: none are. */
@@ -430,6 +429,8 @@ interface Identity {
   readonly validators: Validators;
   /** Its bytes when they are in memory: only those are compressed on the fly. */
   readonly body: Buffer | undefined;
+  /** Its open descriptor when its bytes are not in memory. */
+  readonly file: FileHandle | undefined;
   /** The file is itself stored encoded (`game.wasm.br`). */
   readonly ownCoding: ContentCoding | undefined;
 }
@@ -467,7 +468,9 @@ function siblingsOf(fsPath: string): Siblings {
 
 /**
  * Sends a file in the encoding its client prefers (RFC 9110 §12.5.3), or as it is through
- * `sendIdentity(vary)`. The file has encodings when compression is on and a `.br`/`.gz` file lies
+ * `sendIdentity(vary)`. A file stored encoded (`game.wasm.br`) goes as it is to a client that
+ * accepts its coding, decoded to any other (sendDecoded), whatever `compression` says. Any other
+ * file has encodings when compression is on and a `.br`/`.gz` file lies
  * beside it, or its bytes are text in memory of COMPRESS_MIN_BYTES..COMPRESS_MAX_BYTES; then every
  * answer, the unencoded one included, says `Vary: Accept-Encoding`. A sibling file is served like
  * any file (same hidden-name and containment rules, its own validators, ranges over its bytes); a
@@ -475,8 +478,13 @@ function siblingsOf(fsPath: string): Siblings {
  * does, so ranges keep working).
  */
 function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIdentity: (vary: boolean) => void): void {
-  if (id.ownCoding !== undefined) noteUnacceptedCoding(ex, id.ownCoding);
-  if (!opts.compression || id.ownCoding !== undefined) {
+  if (id.ownCoding !== undefined) {
+    // Stored encoded: as it is to a client that accepts its coding, decoded for any other.
+    if (parseAcceptEncoding(ex.header('accept-encoding'))[id.ownCoding] > 0) sendIdentity(true);
+    else sendDecoded(ex, id, id.ownCoding);
+    return;
+  }
+  if (!opts.compression) {
     sendIdentity(false);
     return;
   }
@@ -590,8 +598,61 @@ function sendCompressed(ex: Exchange, body: Buffer, id: Pick<Identity, 'type' | 
   );
 }
 
+/**
+ * Sends a file stored encoded (`game.wasm.br`) decoded, to a client whose Accept-Encoding does not
+ * list its coding (Chromium lists no `br` for plain-HTTP origins other than loopback, so a phone
+ * on the LAN could not use a Unity build otherwise): streamed through zlib from memory or the
+ * descriptor, chunked (its length is not known before), with a weak ETag of its own
+ * (`W/"<tag>-identity"`), `Vary: Accept-Encoding`, no ranges. A file that does not decode ends
+ * the response early (the socket closes, so the client sees a truncated body, never a complete wrong one).
+ */
+function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
+  const validators: Validators = { ...id.validators, etag: encodedEtag(id.validators.etag, 'identity') };
+  const codingInfo: Coding = { varyAcceptEncoding: true };
+  if (answerFromValidators(ex, validators, codingInfo)) return;
+  ex.note = `decoded from ${coding}: the client's Accept-Encoding does not list it`;
+  const writer = ex.startBody(200, representationHeaders(id.type, validators, false, codingInfo), undefined);
+  if (ex.method === 'HEAD' || writer.closed) {
+    writer.end();
+    return;
+  }
+  const input =
+    id.body !== undefined
+      ? Readable.from([id.body])
+      : id.file !== undefined && id.size > 0
+        ? createReadStream('', { fd: id.file, start: 0, end: id.size - 1, autoClose: false, highWaterMark: 256 * 1024 })
+        : Readable.from([]);
+  const decoder = coding === 'br' ? createBrotliDecompress() : createGunzip();
+  const fail = (): void => {
+    input.destroy();
+    decoder.destroy();
+    ex.connection.failExchange(ex);
+  };
+  ex.onAbort = chainAbort(ex.onAbort, () => {
+    input.destroy();
+    decoder.destroy();
+  });
+  input.on('error', fail);
+  decoder.on('error', fail);
+  decoder.on('data', (chunk: Buffer) => {
+    if (!writer.write(chunk)) {
+      decoder.pause();
+      writer.onDrain(() => decoder.resume());
+    }
+  });
+  decoder.on('end', () => writer.end());
+  input.pipe(decoder);
+}
+
+function chainAbort(first: (() => void) | undefined, second: () => void): () => void {
+  return () => {
+    first?.();
+    second();
+  };
+}
+
 /** The weak entity tag of an encoding made from a representation tagged `etag`. */
-function encodedEtag(etag: string, coding: ContentCoding): string {
+function encodedEtag(etag: string, coding: ContentCoding | 'identity'): string {
   const opaque = etag.startsWith('W/') ? etag.slice(2) : etag;
   return `W/${opaque.slice(0, -1)}-${coding}"`;
 }
