@@ -8,7 +8,7 @@
 //   refuses a br body ("Failed to fetch"), so Porthole sends it decoded;
 // - a script compressed on the fly runs, and a page with live reload (compressed after the client
 //   is injected) still reloads on a change.
-/* global document, window -- used inside page.evaluate() callbacks */
+/* global document, window, WebAssembly -- used inside page.evaluate() callbacks */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
