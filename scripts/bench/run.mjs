@@ -39,7 +39,7 @@ const cacheDir = join(repo, '.cache/bench');
 
 const HELP = `usage: npm run bench [-- options]
   --quick            1 repetition of 1 s per workload (a short run)
-  --only LIST        workloads, comma-separated: ${'ka-1,ka-50,ka-256,close-50,148k-50,100m-4,404-50,304-50,random-50,idle-10k'}
+  --only LIST        workloads, comma-separated: ${'ka-1,ka-50,ka-256,close-50,148k-50,148k-gz-50,100m-4,404-50,304-50,random-50,idle-10k'}
   --servers LIST     servers, comma-separated: nginx,porthole,porthole-baseline (PORTHOLE_BENCH_BASELINE=DIR),porthole-proxy,porthole-w2,porthole-thread,http-server,sirv,live-server
   --reps N           repetitions of each wrk workload (default 3; 100m-4 uses min(N, 2))
   --duration S       seconds per wrk run (default 1)

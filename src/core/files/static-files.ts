@@ -28,7 +28,7 @@ import {
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
 import { contentValidators, statValidators } from './validators';
-import { answerFromValidators, inMemory, representationHeaders, sendRepresentation, type Coding, type Representation } from './representation';
+import { answerFromValidators, inMemory, representationHeaders, sendRepresentation, type Coding, type PreparedHeads, type Representation } from './representation';
 import { contentTypeOf, contentTypeOfFile, isTextType, typeFromName, typeNeedsBytes } from './content-type';
 import {
   CODING_SUFFIX,
@@ -263,10 +263,10 @@ export interface CachePlacement {
 /** A cached file as a representation: its bytes in memory and its serialised heads. */
 function cachedRepresentation(entry: CachedFile, vary = entry.varyAcceptEncoding): Representation {
   const body = entry.body;
-  let prepared = entry;
+  let prepared: PreparedHeads = entry;
   if (vary && !entry.varyAcceptEncoding) {
     entry.varied ??= prepareHeads(entry.type, entry.validators, entry.size, true, { contentEncoding: entry.contentEncoding, varyAcceptEncoding: true });
-    prepared = { ...entry, ...entry.varied };
+    prepared = entry.varied;
   }
   return {
     type: entry.type,
