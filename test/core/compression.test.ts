@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
@@ -307,6 +307,25 @@ describe('.br / .gz files beside the file', () => {
     assert.equal(plain.header('content-encoding'), undefined);
     assert.equal(plain.header('vary'), 'Accept-Encoding');
     assert.ok(plain.body.equals(DATA));
+  });
+
+  test('a sibling older than the file (left from a build before an edit) is not used: the edit is served', async () => {
+    const built = script(100, 'built');
+    await writeFile(join(root, 'stale.js'), built);
+    const builtBr = brotliCompressSync(built);
+    await writeFile(join(root, 'stale.js.br'), builtBr);
+    // The build wrote the file, then its .br.
+    await utimes(join(root, 'stale.js'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    await utimes(join(root, 'stale.js.br'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const res = await get(srv.port, '/stale.js', ['Accept-Encoding: br']);
+    assert.equal(res.header('content-encoding'), 'br');
+    assert.ok(res.body.equals(builtBr), 'the fresh sibling, as it is');
+    const edited = script(100, 'edited by hand');
+    await writeFile(join(root, 'stale.js'), edited);
+    const after = await get(srv.port, '/stale.js', ['Accept-Encoding: br']);
+    assert.equal(after.header('content-encoding'), 'br', 'compressed on the fly instead');
+    assert.ok(decode(after).equals(edited), 'the edited file, not the stale .br');
+    assert.ok(decode(res).equals(built));
   });
 
   test('a sibling that leads outside the root is never served', async () => {

@@ -301,6 +301,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
     body: entry.body,
     file: undefined,
     ownCoding: entry.contentEncoding,
+    mtimeMs: entry.mtimeMs,
   };
   sendNegotiated(ex, identity, opts, (vary) => sendCached(ex, entry, vary));
 }
@@ -359,6 +360,7 @@ export function sendFile(
       body: undefined,
       file,
       ownCoding: coding?.contentEncoding,
+      mtimeMs: st.mtimeMs,
     };
     sendNegotiated(ex, identity, opts, (vary) => sendRepresentation(ex, vary ? { ...rep, varyAcceptEncoding: true } : rep));
   };
@@ -433,6 +435,8 @@ interface Identity {
   readonly file: FileHandle | undefined;
   /** The file is itself stored encoded (`game.wasm.br`). */
   readonly ownCoding: ContentCoding | undefined;
+  /** Its modification time (ms): a sibling older than this is stale. */
+  readonly mtimeMs: number;
 }
 
 interface Siblings {
@@ -467,6 +471,17 @@ function siblingsOf(fsPath: string): Siblings {
 }
 
 /**
+ * The siblings written after the file was last modified: one older than the file is left over
+ * from a build before an edit (a hand-fixed `dist/app.js` beside its old `app.js.br`, a log beside
+ * last week's `.gz`) and would serve stale bytes, so it is not an encoding of this file.
+ */
+function freshSiblings(siblings: Siblings, mtimeMs: number): Siblings {
+  const br = siblings.br !== undefined && siblings.br.mtimeMs >= mtimeMs ? siblings.br : undefined;
+  const gzip = siblings.gzip !== undefined && siblings.gzip.mtimeMs >= mtimeMs ? siblings.gzip : undefined;
+  return br === siblings.br && gzip === siblings.gzip ? siblings : { br, gzip, epoch: siblings.epoch };
+}
+
+/**
  * Sends a file in the encoding its client prefers (RFC 9110 §12.5.3), or as it is through
  * `sendIdentity(vary)`. A file stored encoded (`game.wasm.br`) goes as it is to a client that
  * accepts its coding, decoded to any other (sendDecoded), whatever `compression` says. Any other
@@ -495,7 +510,7 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
     sendIdentity(true);
     return;
   }
-  const siblings = id.fsPath !== undefined ? siblingsOf(id.fsPath) : NO_SIBLINGS;
+  const siblings = id.fsPath !== undefined ? freshSiblings(siblingsOf(id.fsPath), id.mtimeMs) : NO_SIBLINGS;
   if (!onTheFly && siblings.br === undefined && siblings.gzip === undefined) {
     sendIdentity(false);
     return;
