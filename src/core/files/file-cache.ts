@@ -21,7 +21,8 @@ import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { BoundedBodyMap } from './bounded-map';
-import { representationHeaders, validatorHeaders } from './representation';
+import { representationHeaders, validatorHeaders, type Coding, type PreparedHeads } from './representation';
+import type { ContentCoding } from './content-coding';
 
 /** Files up to this size are cached whole. */
 export const CACHE_MAX_FILE_BYTES = 1024 * 1024;
@@ -49,8 +50,25 @@ export interface CachedFile {
   readonly log200: HeaderList;
   readonly head304: string;
   readonly log304: HeaderList;
+  /** The file's own coding (`game.wasm.br`, a `.br` sibling): `Content-Encoding`. */
+  readonly contentEncoding: ContentCoding | undefined;
+  /** Every answer carries `Vary: Accept-Encoding` (a sibling chosen by Accept-Encoding). */
+  readonly varyAcceptEncoding: boolean;
+  /** The same heads with `Vary: Accept-Encoding`, made on first need (the file has encodings). */
+  varied: PreparedHeads | undefined;
   /** The epoch in which the file was last checked against the disk. */
   validatedEpoch: number;
+}
+
+/**
+ * The serialised 200 and 304 heads of a body of `size` bytes (status line and headers; no
+ * Date/Server/Connection, no blank line).
+ */
+export function prepareHeads(type: string, validators: Validators, size: number, rangeable: boolean, coding: Coding | undefined): PreparedHeads {
+  const log200 = representationHeaders(type, validators, rangeable, coding);
+  log200.push(['Content-Length', String(size)]);
+  const log304 = validatorHeaders(validators, coding?.varyAcceptEncoding === true);
+  return { head200: serializeStatusAndHeaders(200, log200), log200, head304: serializeStatusAndHeaders(304, log304), log304 };
 }
 
 let epoch = 0;
@@ -62,7 +80,7 @@ function endEpoch(): void {
 }
 
 /** The current turn of the event loop; it ends at the next check phase. */
-function currentEpoch(): number {
+export function currentEpoch(): number {
   if (!epochEnding) {
     epochEnding = true;
     setImmediate(endEpoch);
@@ -79,10 +97,9 @@ export function makeCachedFile(
   type: string,
   validators: Validators,
   dir: { path: string; mtimeMs: number } | undefined,
+  coding?: Coding,
 ): CachedFile {
-  const log200 = representationHeaders(type, validators, true);
-  log200.push(['Content-Length', String(body.length)]);
-  const log304 = validatorHeaders(validators);
+  const heads = prepareHeads(type, validators, body.length, true, coding);
   return {
     fsPath,
     real,
@@ -96,10 +113,10 @@ export function makeCachedFile(
     body,
     type,
     validators,
-    head200: serializeStatusAndHeaders(200, log200),
-    log200,
-    head304: serializeStatusAndHeaders(304, log304),
-    log304,
+    ...heads,
+    contentEncoding: coding?.contentEncoding,
+    varyAcceptEncoding: coding?.varyAcceptEncoding === true,
+    varied: coding?.varyAcceptEncoding === true ? heads : undefined,
     validatedEpoch: currentEpoch(),
   };
 }
