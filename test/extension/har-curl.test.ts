@@ -368,3 +368,25 @@ test('over TLS: the record says so, the HAR URL is https with the Host the clien
     await tls.close();
   }
 });
+
+test('a compressed response: content.size is the encoded count and the comment says so; curl --compressed gets the decoded page', async () => {
+  const page = 'compressible text, '.repeat(200);
+  writeFileSync(join(site.root, 'compressible.txt'), page);
+  const target = '/compressible.txt';
+  const res = await fetchOnce(srv.port, request(target, { headers: ['Accept-Encoding: gzip'] }));
+  assert.equal(res.status, 200);
+  assert.equal(res.header('content-encoding'), 'gzip');
+  const record = await recordFor(target);
+  const entry = toHarEntry({ server: 'site', record });
+  assert.ok(entry);
+  assert.equal(entry.response.content.size, res.body.length);
+  assert.ok(entry.response.content.size < Buffer.byteLength(page));
+  assert.match(entry.response.content.comment ?? '', /Content-Encoding: gzip; size is the encoded byte count/);
+  const curl = buildCurl(record);
+  assert.ok(curl);
+  assert.match(curl.command, /--compressed/);
+  assert.doesNotMatch(curl.command, /Accept-Encoding/i);
+  const run = await runShell(curl.command);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout.toString(), page);
+});

@@ -175,6 +175,7 @@ export function toHarEntry(source: HarSource, options: Pick<HarOptions, 'include
   const sensitive = options.includeSensitive === true;
   const contentType = firstHeader(r.responseHeaders, 'content-type');
   const location = firstHeader(r.responseHeaders, 'location');
+  const coding = firstHeader(r.responseHeaders, 'content-encoding');
   const left = [...r.requestHeaders, ...r.responseHeaders]
     .map(([name]) => name)
     .filter((name, i, all) => SENSITIVE_HEADERS.has(name.toLowerCase()) && all.findIndex((n) => n.toLowerCase() === name.toLowerCase()) === i);
@@ -199,7 +200,11 @@ export function toHarEntry(source: HarSource, options: Pick<HarOptions, 'include
       httpVersion: 'HTTP/1.1',
       cookies: sensitive ? responseCookies(r.responseHeaders) : [],
       headers: harHeaders(r.responseHeaders, sensitive),
-      content: { size: r.bytes, mimeType: contentType ?? 'x-unknown', comment: BODY_COMMENT },
+      content: {
+        size: r.bytes,
+        mimeType: contentType ?? 'x-unknown',
+        comment: coding === undefined ? BODY_COMMENT : `${BODY_COMMENT} Sent with Content-Encoding: ${coding}; size is the encoded byte count (the decoded size is not kept).`,
+      },
       redirectURL: location ?? '',
       headersSize: -1,
       bodySize: r.bytes,
