@@ -32,6 +32,35 @@ import type { HeaderList, RequestRecord } from './request-record';
 import { headTail, serializeHead, serializeHeaders, statusHasNoBody } from './response-head';
 import type { Timeouts, TransferLimits } from '../options';
 
+/**
+ * One rate-check timer per window length for every connection, not one per connection: a timer
+ * created and cleared per connection cost `Connection: close` traffic about a tenth of its CPU, and
+ * thousands of idle keep-alive connections as many timers. A connection that joins mid-window only
+ * records its first sample at the next tick (its rateBacklog/rateBody start empty), so each of its
+ * checks still compares two samples a whole window apart.
+ */
+const rateTicks = new Map<number, Set<Connection>>();
+
+function joinRateTick(connection: Connection, windowMs: number): Set<Connection> {
+  let members = rateTicks.get(windowMs);
+  if (members === undefined) {
+    const group = new Set<Connection>();
+    members = group;
+    rateTicks.set(windowMs, group);
+    const timer = setInterval(() => {
+      if (group.size === 0) {
+        clearInterval(timer);
+        if (rateTicks.get(windowMs) === group) rateTicks.delete(windowMs);
+        return;
+      }
+      for (const c of group) c.checkRates();
+    }, windowMs);
+    timer.unref();
+  }
+  members.add(connection);
+  return members;
+}
+
 /** How long a closing connection keeps draining input so the client reads our error response. */
 const LINGER_MS = 2_000;
 /** Input buffered beyond this while a response is in progress pauses the socket. */
@@ -346,7 +375,8 @@ export class Connection {
   private drainWait = false;
   /** The absolute deadline of the body being read (bodyMs). */
   private bodyTimer: NodeJS.Timeout | undefined;
-  private rateTimer: NodeJS.Timeout | undefined;
+  /** The connections checked with this one every rateWindowMs (see joinRateTick). */
+  private rateTick: Set<Connection> | undefined;
   /** The state at the last rate check: bytes the kernel took, bytes read, what was under way. */
   private rateSent = 0;
   private rateRead = 0;
@@ -367,8 +397,7 @@ export class Connection {
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.onEnd());
     socket.setTimeout(ctx.timeouts.headersMs);
-    this.rateTimer = setInterval(() => this.checkRates(), ctx.transfer.rateWindowMs);
-    this.rateTimer.unref();
+    this.rateTick = joinRateTick(this, ctx.transfer.rateWindowMs);
   }
 
   /**
@@ -401,8 +430,8 @@ export class Connection {
     this.phase = 'destroyed';
     this.clearHeadTimer();
     this.clearBodyTimer();
-    if (this.rateTimer !== undefined) clearInterval(this.rateTimer);
-    this.rateTimer = undefined;
+    this.rateTick?.delete(this);
+    this.rateTick = undefined;
     for (const r of this.inFlight) r.release();
     this.inFlight.clear();
     const ex = this.exchange;
@@ -1001,7 +1030,8 @@ export class Connection {
    * socket); a body read the whole window that brought less than minReceiveBytesPerSec × window
    * is answered 408.
    */
-  private checkRates(): void {
+  /** @internal The shared rate tick (joinRateTick). */
+  checkRates(): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
     const { rateWindowMs, minSendBytesPerSec, minReceiveBytesPerSec } = this.ctx.transfer;
     const sent = this.socket.bytesWritten - this.socket.writableLength;
