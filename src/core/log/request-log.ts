@@ -59,8 +59,13 @@ function formatTimeLocalUncached(ms: number): string {
   );
 }
 
+// eslint-disable-next-line no-control-regex -- the control characters are what it looks for
+const NEEDS_LOG_ESCAPE = /[\x00-\x1f"\\\x7f-\uffff]/;
+
 /** nginx's escaping of logged strings: `"`, `\` and non-printable bytes as \xHH. */
 export function escapeLogField(value: string): string {
+  // Most fields need nothing escaped: one scan, and the string itself (no copy built char by char).
+  if (!NEEDS_LOG_ESCAPE.test(value)) return value;
   let out = '';
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
