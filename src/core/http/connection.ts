@@ -384,6 +384,8 @@ export class Connection {
   private rateBody: RequestHead | undefined;
   /** Budget reservations of responses written but not yet taken by the kernel. */
   private readonly inFlight = new Set<Reservation>();
+  /** Bytes of this connection's written responses counted in ctx.queued, not yet taken by the kernel. */
+  private queuedBytes = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -434,6 +436,8 @@ export class Connection {
     this.rateTick = undefined;
     for (const r of this.inFlight) r.release();
     this.inFlight.clear();
+    this.ctx.queued.giveBack(this.queuedBytes);
+    this.queuedBytes = 0;
     const ex = this.exchange;
     this.exchange = undefined;
     const streamed = this.streamed;
@@ -531,12 +535,14 @@ export class Connection {
     if (this.phase === 'idle') {
       this.phase = 'head';
       this.headStart = Date.now();
-      this.socket.setTimeout(0);
     }
     const result = parseRequestHead(this.pending, this.scanned, this.ctx.limits);
     if (result.kind === 'incomplete') {
       this.scanned = this.pending.length;
       if (this.headTimer === undefined) {
+        // The head deadline (headTimer) governs a head in progress, not the idle timeout. (Set
+        // here, not for every head: a complete one goes on to a timeout of its own at once.)
+        this.socket.setTimeout(0);
         const left = Math.max(0, this.headStart + this.ctx.timeouts.headersMs - Date.now());
         this.headTimer = setTimeout(() => this.onHeadTimeout(), left);
       }
@@ -684,48 +690,57 @@ export class Connection {
     if (connection !== undefined) extra.push(connection);
     if (extra.length === 0) {
       ex.responseHeaders = logHeaders;
-      this.sendWhole(ex, head + headTail(), body);
+      this.sendWhole(ex, head, body, headTail());
     } else {
       ex.responseHeaders = [...logHeaders, ...extra];
-      this.sendWhole(ex, head + serializeHeaders(extra) + headTail(), body);
+      this.sendWhole(ex, head, body, serializeHeaders(extra) + headTail());
     }
   }
 
   /** Writes a head and a whole body in one write, then finishes the exchange. */
-  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined): void {
+  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined, tail = ''): void {
     // A body built in memory keeps its budget until the kernel took it (the write's callback);
     // every response counts in the server-wide queued total for as long.
+    // (A counter, not a Reservation in a Set: this runs once per response.)
     const held = ex.reservation;
     ex.reservation = undefined;
-    const queued = this.ctx.queued.takeAlways(head.length + (body?.length ?? 0));
-    this.inFlight.add(queued);
+    const bodyLength = body === undefined ? 0 : body.length;
+    const queued = this.ctx.queued.takeAlwaysCounted(head.length + tail.length + bodyLength);
+    this.queuedBytes += queued;
     if (held !== undefined) this.inFlight.add(held);
-    const done = (): void => {
-      queued.release();
-      this.inFlight.delete(queued);
-      if (held !== undefined) {
-        held.release();
-        this.inFlight.delete(held);
-      }
-    };
-    if (body === undefined || body.length === 0) {
-      this.socket.write(head, 'latin1', done);
-    } else if (body.length > COPY_BODY_MAX) {
+    const done = (): void => this.written(queued, held);
+    if (body === undefined || bodyLength === 0) {
+      this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', done);
+    } else if (bodyLength > COPY_BODY_MAX) {
       // Large: two writes in one writev, no copy.
       this.socket.cork();
-      this.socket.write(head, 'latin1');
+      this.socket.write(tail.length === 0 ? head : head + tail, 'latin1');
       this.socket.write(body, done);
       this.socket.uncork();
-      ex.bodyBytes = body.length;
+      ex.bodyBytes = bodyLength;
     } else {
-      const headBytes = Buffer.byteLength(head, 'latin1');
-      const out = Buffer.allocUnsafe(headBytes + body.length);
+      // Head parts written straight into the buffer (latin1: one byte per character), never
+      // joined into one string first: joining meant flattening a cons string per response.
+      const out = Buffer.allocUnsafe(head.length + tail.length + bodyLength);
       out.write(head, 0, 'latin1');
-      body.copy(out, headBytes);
+      if (tail.length > 0) out.write(tail, head.length, 'latin1');
+      body.copy(out, head.length + tail.length);
       this.socket.write(out, done);
-      ex.bodyBytes = body.length;
+      ex.bodyBytes = bodyLength;
     }
     this.finishExchange(ex);
+  }
+
+  /** A response's bytes were taken by the kernel (or the socket is gone): their budget goes back. */
+  private written(queued: number, held: Reservation | undefined): void {
+    // After destroy() every count was already given back (queuedBytes is 0).
+    const back = Math.min(queued, this.queuedBytes);
+    this.queuedBytes -= back;
+    this.ctx.queued.giveBack(back);
+    if (held !== undefined) {
+      held.release();
+      this.inFlight.delete(held);
+    }
   }
 
   writeStreamedResponse(ex: Exchange, status: number, headers: HeaderList, parts: readonly BodyPart[]): void {
