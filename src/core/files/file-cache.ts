@@ -124,6 +124,22 @@ export class FileCache {
     return entry;
   }
 
+  /** Keys found missing on disk, with the epoch that saw it (the root's 404.html, say). */
+  private readonly absent = new Map<string, number>();
+
+  /**
+   * True when `key` was found missing in this epoch: asked again in the same turn of the event
+   * loop, the answer is the same (the stat's argument above), without another stat.
+   */
+  absentNow(key: string): boolean {
+    return this.absent.get(key) === currentEpoch();
+  }
+
+  /** Records that `key` is missing on disk now (until this epoch ends). */
+  markAbsent(key: string): void {
+    this.absent.set(key, currentEpoch());
+  }
+
   set(key: string, entry: CachedFile): void {
     if (entry.body.length <= CACHE_MAX_FILE_BYTES) this.entries.set(key, entry);
   }
