@@ -708,8 +708,17 @@ export async function readWhole(file: FileHandle, size: number): Promise<Buffer>
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const custom = await customNotFound(opts);
-  const page = custom ?? inMemory(TEXT_HTML, Buffer.from(notFoundPage(rawPath), 'utf8'));
+  const page = custom ?? inMemory(TEXT_HTML, builtInNotFound(rawPath));
   sendRepresentation(ex, page, 404);
+}
+
+/** The last built-in 404 page, by the path it names (a broken link is asked for again and again). */
+let lastNotFound: { readonly shown: string; readonly bytes: Buffer } | undefined;
+
+function builtInNotFound(rawPath: string): Buffer {
+  const shown = cacheKeyOf(rawPath);
+  if (lastNotFound?.shown !== shown) lastNotFound = { shown, bytes: Buffer.from(notFoundPage(shown), 'utf8') };
+  return lastNotFound.bytes;
 }
 
 /**
@@ -720,8 +729,11 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
   const cache = fileCacheFor(opts);
   const cached = cache.lookup(CUSTOM_404_KEY);
   if (cached !== undefined) return inMemory(cached.type, cached.body);
+  // Most roots have none: one stat per turn of the event loop tells, not one per 404.
+  if (cache.absentNow(CUSTOM_404_KEY)) return undefined;
   const customPath = join(opts.rootReal, '404.html');
   const known = statFirst(customPath);
+  if (known === 'missing') cache.markAbsent(CUSTOM_404_KEY);
   const custom = known === 'missing' ? undefined : await openContained(customPath, opts, known);
   if (custom?.kind === 'dir') await custom.handle?.close().catch(() => undefined);
   if (custom?.kind !== 'file') return undefined;
@@ -737,9 +749,8 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
   }
 }
 
-/** The built-in 404 page, naming the path asked for (decoded when it can be). */
-function notFoundPage(rawPath: string): string {
-  const shown = cacheKeyOf(rawPath);
+/** The built-in 404 page, naming the path asked for (`shown`: without its query; decoded when it can be). */
+function notFoundPage(shown: string): string {
   let display = shown;
   try {
     display = decodeURIComponent(shown);
