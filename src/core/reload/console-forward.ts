@@ -103,8 +103,6 @@ export class PageConsole {
     const page = oneLine(message.page, MAX_CONSOLE_URL_CHARS);
     if (page !== undefined) this.page = page;
     const entries = Array.isArray(message.entries) ? (message.entries as unknown[]) : [];
-    const clientDropped = position(message.dropped) ?? 0;
-    this.count(clientDropped + Math.max(0, entries.length - MAX_CONSOLE_ENTRIES_PER_MESSAGE));
     for (const raw of entries.slice(0, MAX_CONSOLE_ENTRIES_PER_MESSAGE)) {
       if (typeof raw !== 'object' || raw === null) continue;
       const e = raw as { [key: string]: unknown };
@@ -127,6 +125,8 @@ export class PageConsole {
         dropped: undefined,
       });
     }
+    // What the page could not queue and what this message held beyond its cap: in this second's summary.
+    this.count((position(message.dropped) ?? 0) + Math.max(0, entries.length - MAX_CONSOLE_ENTRIES_PER_MESSAGE));
   }
 
   /** The page went away: what was dropped and not yet said is said now. */
