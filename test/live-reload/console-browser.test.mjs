@@ -4,7 +4,7 @@
 // throws; the CLI prints the errors with the line and column the browser itself reports, and not
 // the log line (errors mode). The page's console keeps working (same output, same return value).
 // With --console off the page's console is not touched at all. Every wait is bounded.
-/* global window, console -- used inside page callbacks, which run in the page */
+/* global window -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
