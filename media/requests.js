@@ -206,7 +206,11 @@
 
   function updateSummary() {
     const total = rows.size;
-    const parts = [`${total} request${total === 1 ? '' : 's'}`];
+    let messages = 0;
+    for (const entry of rows.values()) if (entry.row.console) messages++;
+    const requests = total - messages;
+    const parts = [`${requests} request${requests === 1 ? '' : 's'}`];
+    if (messages > 0) parts.push(`${messages} console message${messages === 1 ? '' : 's'}`);
     if (dropped > 0) parts.push(`${dropped} older dropped (keeps the last ${maxEntries})`);
     if (paused) parts.push('paused');
     summary.textContent = parts.join(' \u00B7 ');
