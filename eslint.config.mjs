@@ -45,6 +45,8 @@ const BENCH_MODULES = {
   measurement: [],
   servers: ['measurement'],
   workloads: ['measurement', 'servers'],
+  startup: ['measurement', 'servers'],
+  'reload-race': ['measurement', 'servers'],
 };
 const BENCH_ALL = ['run', ...Object.keys(BENCH_MODULES)];
 

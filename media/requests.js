@@ -183,6 +183,8 @@
     if (r.aborted) row.appendChild(el('span', 'flag', 'aborted'));
     if (r.note) row.appendChild(el('span', 'note', r.note));
     li.setAttribute('aria-label', `${r.method} ${r.target} ${r.status} ${r.bytesText} ${r.durationText} at ${r.timeText}`);
+    // The whole line on hover: a narrow side bar hides the time and duration cells (requests.css).
+    row.title = `${r.method} ${r.target} \u2192 ${r.status}, ${r.bytesText}, ${r.durationText}, at ${r.timeText}${r.aborted ? ', aborted' : ''}${r.note ? ` (${r.note})` : ''}`;
     return li;
   }
 
@@ -631,7 +633,11 @@
     const text = el('span', 'url', url);
     text.title = url;
     line.appendChild(text);
-    if (label) line.appendChild(el('span', 'url-label', label));
+    if (label) {
+      const caption = el('span', 'url-label', label);
+      caption.title = label;
+      line.appendChild(caption);
+    }
     const copy = /** @type {HTMLButtonElement} */ (el('button', 'copy', 'Copy'));
     copy.type = 'button';
     copy.title = `Copy ${url}`;
@@ -648,7 +654,9 @@
     for (const s of servers) {
       const box = el('div', `share-server mode-${s.mode}`);
       const head = el('div', 'share-head');
-      head.appendChild(el('span', 'share-title', s.server));
+      const title = el('span', 'share-title', s.server);
+      title.title = s.server;
+      head.appendChild(title);
       head.appendChild(el('span', 'mode-text', s.mode === 'shared' ? 'Shared on the network' : 'Local: this machine only'));
       const action = /** @type {HTMLButtonElement} */ (el('button', 'action share-action', s.mode === 'shared' ? 'Stop Sharing' : 'Share on Network'));
       action.type = 'button';
@@ -678,6 +686,7 @@
             renderSharing(servers);
           });
           line.insertBefore(radio, line.firstChild);
+          line.classList.add('choice');
           list.appendChild(line);
         }
         box.appendChild(list);

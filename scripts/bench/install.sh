@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installer for the benchmark's peers (not part of `npm test`).
 #   - Debian packages: nginx-light (the reference server) and wrk (the load generator).
-#   - npm peers: http-server, sirv-cli and live-server, pinned, installed into
+#   - npm peers: http-server, sirv-cli, live-server and five-server, pinned, installed into
 #     .cache/bench/npm (gitignored) — never into the project's own dependencies.
 # The package's service is never started: apt runs with a policy-rc.d that forbids it.
 set -euo pipefail
@@ -14,6 +14,7 @@ npm_dir="$cache/npm"
 HTTP_SERVER_VERSION=14.1.1
 SIRV_CLI_VERSION=3.0.1
 LIVE_SERVER_VERSION=1.2.2
+FIVE_SERVER_VERSION=0.4.5
 
 log() { printf '[bench:install] %s\n' "$*" >&2; }
 
@@ -57,6 +58,7 @@ need_npm=()
 have http-server "$HTTP_SERVER_VERSION" || need_npm+=("http-server@$HTTP_SERVER_VERSION")
 have sirv-cli "$SIRV_CLI_VERSION" || need_npm+=("sirv-cli@$SIRV_CLI_VERSION")
 have live-server "$LIVE_SERVER_VERSION" || need_npm+=("live-server@$LIVE_SERVER_VERSION")
+have five-server "$FIVE_SERVER_VERSION" || need_npm+=("five-server@$FIVE_SERVER_VERSION")
 if [ "${#need_npm[@]}" -gt 0 ]; then
   log "npm install ${need_npm[*]} into $npm_dir"
   [ -f "$npm_dir/package.json" ] || printf '{ "name": "porthole-bench-peers", "private": true }\n' > "$npm_dir/package.json"

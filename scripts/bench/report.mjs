@@ -1,9 +1,10 @@
 // Benchmark report: from the measured runs to the figures and the markdown.
 //
 // Owns the number formats, the medians and flags of each (workload, server) cell, the targets
-// (Porthole against nginx and http-server, the idle RSS, the worker thread's event-loop delay, the
-// request log) and the README-ready markdown. Pure functions over plain data: imports none of the
-// other benchmark modules, and no Node module.
+// (issue 14's: Porthole against nginx and Node's floor, the reload race, start-up and idle RSS;
+// and the standing ones: http-server, 10k idle connections, the worker thread's event-loop delay,
+// the request log) and the README-ready markdown (with the start-up and reload-race tables).
+// Pure functions over plain data: imports none of the other benchmark modules, and no Node module.
 
 export const round2 = (x) => (x === undefined ? undefined : Math.round(x * 100) / 100);
 export const median = (xs) => {
@@ -18,6 +19,7 @@ export const fmtRatio = (r) => (r === undefined || !Number.isFinite(r) ? '' : `$
 export const fmtUs = (s) => (s === undefined ? '–' : s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
 export const fmtRate = (bps) => (bps === undefined ? '–' : bps >= 1e9 ? `${(bps / 1e9).toFixed(2)} GB/s` : `${(bps / 1e6).toFixed(0)} MB/s`);
 export const fmtMB = (b) => (b === undefined ? '–' : `${(b / 1e6).toFixed(1)} MB`);
+export const fmtMs = (ms) => (ms === undefined ? '–' : `${ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)} ms`);
 
 // ---------------------------------------------------------------------------------------------
 // Medians and flags
@@ -56,7 +58,35 @@ function cellMedian(report, wid, server) {
   return c && c.median ? c.median : undefined;
 }
 
-/** The targets, each { target, value, pass: true | false | null (not measured), shown }. */
+/** Median, min and max of a list of numbers (undefined when empty). */
+export function spread(xs) {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x));
+  return v.length === 0 ? undefined : { median: median(v), min: Math.min(...v), max: Math.max(...v), n: v.length };
+}
+
+/** The start-up figures of one server: medians of the runs without an error. */
+export function startupSummary(report, name) {
+  const s = report.startup && report.startup[name];
+  if (!s) return undefined;
+  const ok = s.runs.filter((r) => !r.error);
+  return {
+    listen: spread(ok.map((r) => r.listenMs)),
+    firstOk: spread(ok.map((r) => r.firstOkMs)),
+    idleRss: spread(ok.map((r) => r.idleRss)),
+    errors: s.runs.filter((r) => r.error).map((r) => r.error),
+  };
+}
+
+/** Save-to-reload spread of one server in the reload race. */
+export function reloadSummary(report, name) {
+  const s = report.reload && report.reload.servers && report.reload.servers[name];
+  return s && s.samples ? { ...spread(s.samples), lost: s.lost } : undefined;
+}
+
+/**
+ * The targets (issue 14's, and the standing ones), each { target, value, pass: true | false |
+ * null (not measured), shown }.
+ */
 export function evaluateTargets(report) {
   const out = [];
   const ratio = (wid, a, b, key = 'rps') => {
@@ -65,19 +95,51 @@ export function evaluateTargets(report) {
     return x && y && x[key] && y[key] ? x[key] / y[key] : undefined;
   };
   const add = (what, value, ok, shown) => out.push({ target: what, value, pass: value === undefined ? null : ok, shown });
-  for (const wid of ['ka-1', 'ka-50', 'ka-256']) {
-    if (!report.results[wid]) continue;
+  const vsNginx = (wid, min, what = `${wid}: porthole ≥ ${min}× nginx`) => {
+    if (!report.results[wid]) return;
     const r = ratio(wid, 'porthole', 'nginx');
-    add(`${wid}: porthole ≥ 1.0× nginx`, r, r >= 1.0, fmtRatio(r));
+    add(what, r, r >= min, fmtRatio(r));
+  };
+  const cpuVsNginx = (wid, max, what, strictlyBelow = false) => {
+    if (!report.results[wid]) return;
+    const c = ratio(wid, 'porthole', 'nginx', 'cpuUsPerRequest');
+    add(what, c, strictlyBelow ? c < max : c <= max, fmtRatio(c));
+  };
+  for (const wid of ['ka-50', 'ka-256']) {
+    vsNginx(wid, 1.3);
+    if (report.results[wid]) {
+      const f = ratio(wid, 'porthole', 'node-floor');
+      add(`${wid}: porthole ≥ 0.8× Node's floor`, f, f >= 0.8, fmtRatio(f));
+    }
+    cpuVsNginx(wid, 0.8, `${wid}: porthole CPU/request ≤ 0.8× nginx's`);
+  }
+  vsNginx('close-50', 0.9);
+  for (const wid of ['404-50', '304-50', 'random-50']) vsNginx(wid, 1.0);
+  vsNginx('ka-1', 1.0);
+  cpuVsNginx('ka-1', 1.2, "ka-1: porthole CPU/request ≤ 1.2× nginx's");
+  vsNginx('148k-50', 1.0);
+  vsNginx('100m-4', 1.0, '100m-4: porthole ≥ 1.0× nginx (bytes/s)');
+  cpuVsNginx('100m-4', 2, "100m-4: porthole CPU per byte < 2× nginx's", true);
+  for (const wid of ['ka-1', 'ka-50', 'ka-256']) {
+    if (!report.results[wid] || !report.results[wid]['http-server']) continue;
     const h = ratio(wid, 'porthole', 'http-server');
     add(`${wid}: porthole ≥ 5× http-server`, h, h >= 5, fmtRatio(h));
-    const c = ratio(wid, 'porthole', 'nginx', 'cpuUsPerRequest');
-    add(`${wid}: porthole CPU/request ≤ nginx's`, c, c <= 1.0, fmtRatio(c));
   }
-  for (const [wid, min] of [['close-50', 0.8], ['148k-50', 0.9], ['100m-4', 0.8]]) {
-    if (!report.results[wid]) continue;
-    const r = ratio(wid, 'porthole', 'nginx');
-    add(`${wid}: porthole ≥ ${min}× nginx`, r, r >= min, fmtRatio(r));
+  const race = reloadSummary(report, 'porthole');
+  if (report.reload && !report.reload.error) {
+    add('reload race: porthole save-to-reload median ≤ 50 ms', race && race.median, race !== undefined && race.median <= 50, race ? `${fmtMs(race.median)}` : '–');
+    for (const other of ['live-server', 'five-server']) {
+      const o = reloadSummary(report, other);
+      const value = race && o ? race.median / o.median : undefined;
+      add(`reload race: porthole's median below ${other}'s`, value, value < 1, race && o ? `${fmtMs(race.median)} vs ${fmtMs(o.median)}` : '–');
+    }
+  }
+  const su = startupSummary(report, 'porthole');
+  if (su) {
+    const l = su.listen && su.listen.median;
+    add('start-up: the porthole CLI listening ≤ 150 ms after spawn (median)', l, l <= 150, l === undefined ? '–' : fmtMs(l));
+    const rss = su.idleRss && su.idleRss.median;
+    add('start-up: idle RSS of the porthole CLI ≤ 60 MB (median)', rss, rss <= 60e6, fmtMB(rss));
   }
   const idle = report.results['idle-10k'] && report.results['idle-10k'].porthole;
   if (idle && idle.rssAfter !== undefined) {
@@ -108,7 +170,7 @@ export function evaluateTargets(report) {
 
 const SERVER_TITLES = {
   nginx: 'nginx', porthole: 'porthole', 'porthole-baseline': 'porthole (baseline)', 'porthole-w2': 'porthole ×2 workers', 'porthole-thread': 'porthole (worker thread)',
-  'http-server': 'http-server', sirv: 'sirv', 'live-server': 'live-server',
+  'http-server': 'http-server', sirv: 'sirv', 'live-server': 'live-server', 'five-server': 'five-server', 'node-floor': "Node's floor",
 };
 
 /** The README-ready markdown of a report (the JSON run.mjs writes, with its targets). */
@@ -116,7 +178,15 @@ export function renderMarkdown(report) {
   const names = report.servers.map((s) => s.name);
   const st = Object.fromEntries(report.servers.map((s) => [s.name, s]));
   const title = (n) => `${SERVER_TITLES[n] || n}${st[n].version ? ` ${st[n].version}` : ''}`;
-  const head = `| Workload | ${names.map(title).join(' | ')} |\n|---|${names.map(() => '---:').join('|')}|\n`;
+  // "porthole ÷ floor": Porthole against the bare net server, where both ran.
+  const floorCol = st['node-floor'] && st['node-floor'].status === 'up' && st.porthole && st.porthole.status === 'up';
+  const head = `| Workload | ${names.map(title).join(' | ')}${floorCol ? ' | porthole ÷ floor' : ''} |\n|---|${names.map(() => '---:').join('|')}${floorCol ? '|---:' : ''}|\n`;
+  const floorCell = (wid, key) => {
+    if (!floorCol) return '';
+    const p = cellMedian(report, wid, 'porthole');
+    const f = cellMedian(report, wid, 'node-floor');
+    return ` | ${p && f && p[key] && f[key] ? fmtRatio(p[key] / f[key]) : ''}`;
+  };
   const flags = (c) => (c && c.flags && c.flags.length ? ` ⚠ ${c.flags.join('; ')}` : '');
   const na = (n) => (st[n].status !== 'up' ? 'n/a' : undefined);
   const wl = report.workloads.filter((w) => w.id !== 'idle-10k');
@@ -132,12 +202,13 @@ export function renderMarkdown(report) {
       const cells = names.map((n) => {
         if (na(n)) return na(n);
         const c = report.results[w.id][n];
+        if (c && (c.skipped || c.notRun)) return '–';
         const med = c && c.median;
         if (!med || med.rps === undefined) return `error${flags(c)}`;
         const r = base && base.rps && n !== 'nginx' ? ` (${fmtRatio(med.rps / base.rps)})` : '';
         return `${w.sizeBytes ? fmtRate(med.transferBps) : fmtInt(med.rps)}${r}${flags(c)}`;
       });
-      md += `| ${w.label} | ${cells.join(' | ')} |\n`;
+      md += `| ${w.label} | ${cells.join(' | ')}${floorCell(w.id, 'rps')} |\n`;
     }
     md += `\n**Server CPU time per request, µs** (user + system, summed over the server's process tree from \`/proc/PID/stat\`; ratio to nginx; lower is better)\n\n${head}`;
     for (const w of wl) {
@@ -149,7 +220,7 @@ export function renderMarkdown(report) {
         const r = base && base.cpuUsPerRequest && n !== 'nginx' ? ` (${fmtRatio(med.cpuUsPerRequest / base.cpuUsPerRequest)})` : '';
         return `${fmtUs(med.cpuUsPerRequest)}${r}`;
       });
-      md += `| ${w.label} | ${cells.join(' | ')} |\n`;
+      md += `| ${w.label} | ${cells.join(' | ')}${floorCell(w.id, 'cpuUsPerRequest')} |\n`;
     }
   }
   const idle = report.results['idle-10k'];
@@ -160,6 +231,7 @@ export function renderMarkdown(report) {
       if (na(n)) return 'n/a';
       const c = idle[n];
       if (!c) return '–';
+      if (c.notRun) return '–';
       if (c.skipped) return 'skipped';
       if (c.error) return 'error';
       return f(c);
@@ -179,6 +251,30 @@ export function renderMarkdown(report) {
     for (const w of wl) {
       const med = cellMedian(report, w.id, 'porthole-thread');
       if (med && med.eventLoopDelayP99Ms !== undefined) md += `| ${w.label} | ${med.eventLoopDelayP99Ms} | ${Number.isFinite(med.eventLoopDelayMaxMs) ? med.eventLoopDelayMaxMs : '–'} |\n`;
+    }
+  }
+  if (report.startup) {
+    const sNames = Object.keys(report.startup);
+    md += `\n**Start-up** (median of ${report.settings.startupRuns} starts each, servers interleaved, min–max in brackets; spawned directly, port polled every ms; idle RSS = VmRSS of the process tree 1 s after the first 200)\n\n`;
+    md += `| | spawn → accepting | spawn → first 200 | idle RSS |\n|---|---:|---:|---:|\n`;
+    const range = (x, f) => (x ? `${f(x.median)} (${f(x.min)}–${f(x.max)})` : '–');
+    for (const n of sNames) {
+      const su = startupSummary(report, n);
+      const label = n === 'porthole-thread' ? 'porthole (worker thread, as Go Live: node + core.js + the worker)' : n === 'node-floor' ? "Node's floor (bare node, net.listen)" : n;
+      const errs = su.errors.length ? ` ⚠ ${su.errors.length} failed: ${su.errors[0]}` : '';
+      md += `| ${label} | ${range(su.listen, fmtMs)} | ${range(su.firstOk, fmtMs)} | ${range(su.idleRss, fmtMB)}${errs} |\n`;
+    }
+  }
+  if (report.reload) {
+    md += `\n**Reload race: save → reloaded page** (headless Chromium, ${report.reload.edits ?? '–'} edits per server, servers interleaved; from just before the file write to the new document's first script, ms; each server with its defaults — Porthole: a leading edge after an 8 ms settle, then a 100 ms debounce; live-server and five-server: \`wait\` 100 ms)\n\n`;
+    if (report.reload.error) md += `${report.reload.error}\n`;
+    else {
+      md += `| | median | min | max | lost |\n|---|---:|---:|---:|---:|\n`;
+      for (const [n, r] of Object.entries(report.reload.servers)) {
+        if (r.skipped) { md += `| ${n} | n/a — ${r.skipped} | | | |\n`; continue; }
+        const x = reloadSummary(report, n);
+        md += `| ${n}${r.version ? ` ${r.version}` : ''} | ${fmtMs(x && x.median)} | ${fmtMs(x && x.min)} | ${fmtMs(x && x.max)} | ${r.lost} |\n`;
+      }
     }
   }
   if (report.targets.length) {

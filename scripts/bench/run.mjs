@@ -16,6 +16,8 @@
 //   servers.mjs     which servers, how each starts, ports, the worker-thread driver's IPC
 //   workloads.mjs   the workloads, wrk, the prechecks, the idle connections
 //   measurement.mjs processes (spawn, track, stop process groups), /proc CPU, RSS, fd limits
+//   startup.mjs     spawn → accepting → first 200, idle RSS, per server
+//   reload-race.mjs save-to-reload in headless Chromium: porthole, live-server, five-server
 //   report.mjs      medians, formats, targets, markdown
 // The state shared by a run lives here (tmpDir, log, the signal handlers) or in measurement.mjs
 // (the tracked processes, the stopping flag), nowhere else.
@@ -28,6 +30,8 @@ import { makeDocroot, DEFAULT_DOCROOT } from './docroot.mjs';
 import { stopEntry, stopAll, sleep, runCapture, cpuSnapshot, cpuDelta, raisedFdLimit, fileSize, machineInfo } from './measurement.mjs';
 import { HOST, makeServers, startServer, ipcAsk } from './servers.mjs';
 import { WORKLOADS, wrkPath, runWrk, precheck, runIdle } from './workloads.mjs';
+import { measureStartup } from './startup.mjs';
+import { RACE_SERVERS, runReloadRace } from './reload-race.mjs';
 import { fmtInt, fmtUs, fmtRate, fmtMB, summarizeCell, evaluateTargets, renderMarkdown } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,10 +41,18 @@ const cacheDir = join(repo, '.cache/bench');
 // ---------------------------------------------------------------------------------------------
 // Flags
 
+/** `--only` ids that are not wrk workloads. */
+const PARTS = ['startup', 'reload'];
+/** The servers whose start-up is measured: the CLIs, nginx, the worker thread (as Go Live), and bare node. */
+const STARTUP_SERVERS = ['nginx', 'porthole', 'porthole-baseline', 'porthole-thread', 'http-server', 'sirv', 'live-server', 'five-server', 'node-floor'];
+
 const HELP = `usage: npm run bench [-- options]
   --quick            1 repetition of 1 s per workload (a short run)
-  --only LIST        workloads, comma-separated: ${'ka-1,ka-50,ka-256,close-50,148k-50,100m-4,404-50,304-50,random-50,idle-10k'}
-  --servers LIST     servers, comma-separated: nginx,porthole,porthole-baseline (PORTHOLE_BENCH_BASELINE=DIR),porthole-proxy,porthole-w2,porthole-thread,http-server,sirv,live-server
+  --only LIST        workloads, comma-separated: ${'ka-1,ka-50,ka-256,close-50,148k-50,100m-4,404-50,304-50,random-50,idle-10k'},
+                     and the parts that are not wrk loads: startup, reload
+  --servers LIST     servers, comma-separated: nginx,porthole,porthole-baseline (PORTHOLE_BENCH_BASELINE=DIR),porthole-proxy,porthole-w2,porthole-thread,http-server,sirv,live-server,five-server,node-floor
+  --startup-runs N   starts of each server for the start-up table (default 5; --quick 3)
+  --reload-edits N   edits per server in the reload race (default 12; --quick 6)
   --reps N           repetitions of each wrk workload (default 3; 100m-4 uses min(N, 2))
   --duration S       seconds per wrk run (default 1)
   --idle-count N     connections for idle-10k (default 10000)
@@ -49,7 +61,7 @@ const HELP = `usage: npm run bench [-- options]
 `;
 
 function parseFlags(argv) {
-  const f = { quick: false, only: null, servers: null, reps: null, duration: null, json: null, idleCount: 10000, skipInstall: false };
+  const f = { quick: false, only: null, servers: null, reps: null, duration: null, json: null, idleCount: 10000, skipInstall: false, startupRuns: null, reloadEdits: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -65,6 +77,8 @@ function parseFlags(argv) {
       case '--reps': f.reps = positiveInt(val(), a); break;
       case '--duration': f.duration = positiveInt(val(), a); break;
       case '--idle-count': f.idleCount = positiveInt(val(), a); break;
+      case '--startup-runs': f.startupRuns = positiveInt(val(), a); break;
+      case '--reload-edits': f.reloadEdits = Math.min(100, positiveInt(val(), a)); break;
       case '--json': f.json = resolve(val()); break;
       case '--skip-install': f.skipInstall = true; break;
       case '-h': case '--help': process.stdout.write(HELP); process.exit(0); break;
@@ -113,8 +127,12 @@ async function main() {
   const mdPath = jsonPath.replace(/\.json$/i, '') + '.md';
 
   const workloads = WORKLOADS.filter((w) => !flags.only || flags.only.includes(w.id));
-  if (flags.only) for (const id of flags.only) if (!WORKLOADS.some((w) => w.id === id)) throw new Error(`unknown workload ${id}`);
-  if (workloads.length === 0) throw new Error('no workload selected');
+  if (flags.only) for (const id of flags.only) if (!WORKLOADS.some((w) => w.id === id) && !PARTS.includes(id)) throw new Error(`unknown workload ${id}`);
+  const doStartup = !flags.only || flags.only.includes('startup');
+  const doReload = !flags.only || flags.only.includes('reload');
+  if (workloads.length === 0 && !doStartup && !doReload) throw new Error('no workload selected');
+  const startupRuns = flags.startupRuns ?? (flags.quick ? 3 : 5);
+  const reloadEdits = flags.reloadEdits ?? (flags.quick ? 6 : 12);
 
   if (!flags.skipInstall) {
     const r = spawnSync('bash', [join(here, 'install.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600000 });
@@ -140,7 +158,7 @@ async function main() {
     log(`note: the machine is busy (load average ${machine.loadAverageAtStart[0]} on ${machine.cores} cores); expect noisy req/s — CPU per request is steadier`);
   }
   const servers = []; // { def, name, status: 'up'|'n/a', reason, ...started }
-  for (const def of defs) {
+  for (const def of workloads.length > 0 ? defs : []) {
     const why = def.unavailable();
     if (why) { servers.push({ def, name: def.name, status: 'n/a', reason: why }); log(`${def.name}: n/a (${why})`); continue; }
     const s = await startServer(def, ctx);
@@ -150,10 +168,13 @@ async function main() {
     log(`${def.name}: pid ${s.pid}, http://${HOST}:${s.port}/`);
   }
   const up = () => servers.filter((s) => s.status === 'up' && !s.entry.done);
+  // The servers that run workload w (node-floor answers only the 1 KiB ones).
+  const upFor = (w) => up().filter((s) => !s.def.workloads || s.def.workloads.includes(w.id));
+  const skippedHere = (w) => up().filter((s) => s.def.workloads && !s.def.workloads.includes(w.id));
 
-  const wrkCount = workloads.filter((w) => !w.idle).reduce((n, w) => n + (w.big ? bigReps : reps) * duration, 0);
+  const wrkCount = workloads.filter((w) => !w.idle).reduce((n, w) => n + (w.big ? bigReps : reps) * duration * upFor(w).length, 0);
   const idleOn = workloads.some((w) => w.idle);
-  log(`${up().length} servers up; about ${Math.round(up().length * (wrkCount + 1 + (idleOn ? 8 : 0)) * 1.1)} s to run`);
+  log(`${up().length} servers up; about ${Math.round((wrkCount + up().length * (1 + (idleOn ? 8 : 0))) * 1.1)} s of load`);
 
   // Warm-up: JIT and caches, the 1 KiB file at 50 connections on each server (not recorded).
   for (const s of up()) await runWrk({ port: s.port, path: '/1k.html', conns: 50, duration: 1 }, s);
@@ -162,15 +183,16 @@ async function main() {
   let idleFdLimit;
   for (const w of workloads) {
     results[w.id] = {};
+    for (const s of skippedHere(w)) results[w.id][s.name] = { notRun: 'not a 1 KiB workload' };
     if (w.idle) {
       idleFdLimit = raisedFdLimit();
       if (idleFdLimit < flags.idleCount + 64) {
         const reason = `skipped: the open-file limit can only be raised to ${idleFdLimit}, ${flags.idleCount + 64} needed`;
         log(`${w.id}: ${reason}`);
-        for (const s of up()) results[w.id][s.name] = { skipped: reason };
+        for (const s of upFor(w)) results[w.id][s.name] = { skipped: reason };
         continue;
       }
-      for (const s of up()) {
+      for (const s of upFor(w)) {
         const r = await runIdle(s, flags.idleCount);
         if (r.responded) s.served += r.responded;
         results[w.id][s.name] = r;
@@ -180,13 +202,13 @@ async function main() {
       continue;
     }
     const checks = {};
-    for (const s of up()) {
+    for (const s of upFor(w)) {
       checks[s.name] = await precheck(w, s);
       results[w.id][s.name] = { runs: [], flags: checks[s.name].ok ? [] : [checks[s.name].flag] };
     }
     const r = w.big ? bigReps : reps;
     for (let rep = 0; rep < r; rep++) {
-      const order = rep % 2 === 0 ? up() : up().reverse();
+      const order = rep % 2 === 0 ? upFor(w) : upFor(w).reverse();
       for (const s of order) {
         const cell = results[w.id][s.name];
         const headers = [...(w.headers || []), ...(checks[s.name].wrkHeaders || [])];
@@ -248,14 +270,31 @@ async function main() {
     if (died) { s.died = died; log(`${s.name}: ${died}`); }
   }
 
+  // Start-up and the reload race, with the load servers stopped (nothing of ours competes).
+  let startup;
+  if (doStartup) {
+    // porthole-baseline only when it is there (PORTHOLE_BENCH_BASELINE): before/after in one run.
+    const sdefs = allDefs.filter((d) => STARTUP_SERVERS.includes(d.name) && (!flags.servers || flags.servers.includes(d.name)) && !d.unavailable());
+    startup = await measureStartup(sdefs, ctx, startupRuns, log);
+  }
+  let reload;
+  if (doReload) {
+    const baselineThere = !allDefs.find((d) => d.name === 'porthole-baseline').unavailable();
+    const names = RACE_SERVERS.filter((n) => (!flags.servers || flags.servers.includes(n)) && (n !== 'porthole-baseline' || baselineThere));
+    reload = await runReloadRace(names, ctx, reloadEdits, log);
+    if (reload.error) log(`reload race: ${reload.error}`);
+  }
+
   const elapsedS = Math.round((Date.now() - t0) / 1000);
   const report = {
     date: new Date().toISOString(),
     machine,
-    settings: { reps, duration, bigReps, idleCount: flags.idleCount, quick: flags.quick, wrkThreads: 1, idleFdLimit },
+    settings: { reps, duration, bigReps, idleCount: flags.idleCount, quick: flags.quick, wrkThreads: 1, idleFdLimit, startupRuns, reloadEdits },
     servers: servers.map((s) => ({ name: s.name, status: s.status, reason: s.reason, version: s.version, note: s.def.note, died: s.died, log: totals[s.name] })),
     workloads: workloads.map((w) => ({ id: w.id, label: w.label, path: w.path, connections: w.conns, expect: w.expect, sizeBytes: w.sizeBytes })),
     results,
+    ...(startup ? { startup } : {}),
+    ...(reload ? { reload } : {}),
     elapsedSeconds: elapsedS,
   };
   report.targets = evaluateTargets(report);

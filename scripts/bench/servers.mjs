@@ -16,13 +16,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
 const cacheDir = join(repo, '.cache/bench');
 const npmBin = (pkg, bin) => join(cacheDir, 'npm/node_modules', pkg, bin);
+/** The workloads node-floor answers (the 1 KiB file); it is skipped for the others. */
+export const FLOOR_WORKLOADS = ['ka-1', 'ka-50', 'ka-256', 'close-50'];
 /** Every server listens here, and every load and check aims here: loopback only. */
 export const HOST = '127.0.0.1';
 
 // ---------------------------------------------------------------------------------------------
 // Ports
 
-async function freePort() {
+export async function freePort() {
   return new Promise((res, rej) => {
     const s = net.createServer();
     s.once('error', rej);
@@ -81,7 +83,8 @@ function portholeHelp() {
 /**
  * Every server the benchmark knows, in table order. `ctx`: { tmp, docroot, ports } (`ports`: the
  * port of each server started so far, by name; porthole-proxy proxies to nginx's). Each definition:
- * { name, version(), unavailable() → reason or null, note, thread?, start(port, log) → spawn spec }.
+ * { name, version(), unavailable() → reason or null, note, thread?, workloads? (the only ids it runs),
+ * start(port, log) → spawn spec }.
  */
 export function makeServers(ctx) {
   const ph = portholeHelp();
@@ -210,6 +213,22 @@ ${temps}
     nodeServer('live-server', 'live-server', 'live-server.js',
       (port) => [`--port=${port}`, `--host=${HOST}`, '--no-browser', '--verbose', ctx.docroot],
       '`--no-browser --verbose` (its request log, to a file; by default it logs errors only); live reload injection stays on'),
+    nodeServer('five-server', 'five-server', 'lib/bin.js',
+      (port) => [`--port=${port}`, `--host=${HOST}`, '--open=false', `--root=${ctx.docroot}`],
+      '`--open=false` (live-server\'s maintained fork; it logs nothing per request); live reload injection stays on'),
+    {
+      // The ceiling: a bare net server that answers every request with one prepared reply.
+      name: 'node-floor',
+      version: () => process.versions.node,
+      unavailable: () => null,
+      note: "`node-floor.mjs`, a bare `net` server that finds each head's end, keeps the connection or not, answers pipelined requests in order, with one prepared 1 KiB reply (nginx's fields); no path, no file system, no log — the most any server on Node's sockets can do; 1 KiB workloads only",
+      workloads: FLOOR_WORKLOADS,
+      start: (port, log) => ({
+        cmd: process.execPath,
+        args: [join(here, 'node-floor.mjs'), '--port', String(port), '--host', HOST, '--file', join(ctx.docroot, '1k.html')],
+        log, stdoutIsLog: false,
+      }),
+    },
   ];
 }
 

@@ -52,8 +52,8 @@ Options:
   --no-reload          no live reload: pages are served exactly as they are on disk
   --reload-ignore GLOB changes matching GLOB (relative to the root) never reload pages
                        (repeatable; always ignored: ${DEFAULT_RELOAD.ignore.join(', ')}, the log file)
-  --reload-debounce MS wait for MS quiet milliseconds before pages follow changes
-                       (default ${DEFAULT_RELOAD.debounceMs})
+  --reload-debounce MS a change reloads pages at once; changes within the next MS
+                       milliseconds make one more reload (default ${DEFAULT_RELOAD.debounceMs})
   --watch PATH         also reload pages when files under PATH change (repeatable; a
                        back-end's templates outside the root)
   --proxy PREFIX=URL   pass requests under PREFIX to a back-end, e.g. /api=http://127.0.0.1:3000

@@ -12,7 +12,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { renderUnicodeCompact } from 'uqr';
+import type * as UqrModule from 'uqr';
 import {
   CONFIG_FILE_NAME,
   PreviewServer,
@@ -172,6 +172,9 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   const shown = lines.map(escapeForDisplay);
   if (options.qr) {
     const target = network[0] ?? address.url;
+    // uqr is loaded only for --qr: nothing else needs it at start-up.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { renderUnicodeCompact } = require('uqr') as typeof UqrModule;
     shown.push(`QR code for ${escapeForDisplay(target)}:`, renderUnicodeCompact(target));
   }
   return shown.join('\n') + '\n';

@@ -76,7 +76,7 @@ export interface ReloadOptions {
   readonly enabled: boolean;
   /** Glob patterns (relative to the root) whose changes never trigger a reload. */
   readonly ignore: readonly string[];
-  /** One debounce shared by every client. */
+  /** Changes within this many ms after a reload was sent are coalesced into one more (shared by every client). */
   readonly debounceMs: number;
   /** Watch the root with fs.watch; off when the host reports changes itself (the extension). */
   readonly watch: boolean;

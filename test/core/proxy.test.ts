@@ -218,6 +218,51 @@ test('a navigation answered with HTML gets the live-reload client; a fetch() of 
   assert.equal(fetched.header('etag'), '"b1"');
 });
 
+test('a proxied page\u2019s policies (the back-end\u2019s header, its meta, a configured header) get room for the client, nothing else', async () => {
+  const own = "default-src 'none'; script-src 'nonce-b4ckend'";
+  const configured = "default-src 'self'; connect-src 'none'";
+  const meta = "script-src 'self'";
+  backend.pageFields = `Content-Security-Policy: ${own}\r\n`;
+  backend.page = () => `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="${meta}"><title>b</title></head><body><p>strict</p></body></html>`;
+  /** The tag's nonce, the policies sent, the meta's policy as sent. */
+  const navigate = async (port: number): Promise<{ nonce: string; policies: string[]; meta: string }> => {
+    const res = await fetchOnce(port, request('/api/page', { headers: ['Sec-Fetch-Dest: document', 'Accept: text/html'] }));
+    assert.equal(res.status, 200);
+    const html = res.body.toString('utf8');
+    assert.equal(Number(res.header('content-length')), res.body.length);
+    const nonce = /<script src="\/__porthole\/client\.js" nonce="([^"]+)"/.exec(html)?.[1];
+    assert.ok(nonce !== undefined, `the tag carries a nonce: ${html}`);
+    const policies = res.headers.filter(([n]) => n === 'content-security-policy').map(([, v]) => v);
+    for (const policy of policies) {
+      assert.ok(policy.includes(`'nonce-${nonce}'`), `script room in ${policy}`);
+      assert.match(policy, /connect-src [^;]*ws:\/\/127\.0\.0\.1(:\d+)?\/__porthole\/socket/, `socket room in ${policy}`);
+    }
+    const metaSent = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? '';
+    assert.ok(metaSent.startsWith("script-src 'self'") && metaSent.includes(`'nonce-${nonce}'`), metaSent);
+    return { nonce, policies, meta: metaSent };
+  };
+  const strict = await startServer({
+    root: site.root,
+    headers: [{ source: '**', headers: { 'Content-Security-Policy': configured } }],
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }] },
+  });
+  try {
+    // The back-end's own field: kept, with its own nonce, plus room for ours.
+    const plain = await navigate(srv.port);
+    assert.equal(plain.policies.length, 1);
+    assert.ok(plain.policies[0]?.startsWith("default-src 'none'; script-src 'nonce-b4ckend' 'nonce-"), plain.policies[0]);
+    // A configured header replaces the back-end's field of the same name (as for files), with room.
+    const replaced = await navigate(strict.port);
+    assert.equal(replaced.policies.length, 1);
+    assert.ok(replaced.policies[0]?.startsWith("default-src 'self'"), replaced.policies[0]);
+    assert.doesNotMatch(replaced.policies[0] ?? '', /'none'/, "a lone 'none' beside a new source is dropped");
+  } finally {
+    backend.pageFields = '';
+    backend.page = () => '<!DOCTYPE html><html><head><title>b</title></head><body><p>back-end</p></body></html>';
+    await strict.close();
+  }
+});
+
 test('a back-end that is not running → 502 with a page naming the target and the error', async () => {
   const res = await fetchOnce(srv.port, request('/api/down/x'));
   assert.equal(res.status, 502);

@@ -383,6 +383,46 @@ export async function openViewContainer(page, title, { timeout = 15_000 } = {}) 
 }
 
 /**
+ * Sets the primary side bar to `width` CSS pixels by dragging its sash as a user would (the
+ * workbench has no setting for it; the width lives in its storage). The drag is measured and
+ * corrected up to 5 times, since the grid may snap or clamp; rejects when the side bar is not
+ * `width` wide (±1 px) afterwards, with the width it has. The side bar must be open. Resolves the
+ * width reached.
+ * @param {import('playwright-core').Page} page
+ * @param {number} width
+ */
+export async function setSidebarWidth(page, width, { timeout = 15_000 } = {}) {
+  const sidebar = page.locator('.part.sidebar').first();
+  const sash = page.locator('.monaco-sash.vertical.primary-sidebar-sash').first();
+  await sidebar.waitFor({ state: 'visible', timeout });
+  await sash.waitFor({ state: 'attached', timeout });
+  const measure = async () => (await sidebar.boundingBox())?.width ?? 0;
+  let now = await measure();
+  for (let attempt = 0; attempt < 5 && Math.abs(now - width) > 1; attempt++) {
+    const box = await sash.boundingBox();
+    if (!box) throw new Error('the side bar has no sash to drag');
+    const x = box.x + box.width / 2;
+    const y = box.y + Math.min(box.height / 2, 200);
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    await page.mouse.move(x + (width - now) / 2, y, { steps: 4 });
+    await page.mouse.move(x + (width - now), y, { steps: 4 });
+    await page.mouse.up();
+    // The grid lays out on the next frame: wait until the width stops changing (bounded).
+    const until = Date.now() + timeout;
+    let last = -1;
+    now = await measure();
+    while (now !== last && Date.now() < until) {
+      last = now;
+      await sleep(100);
+      now = await measure();
+    }
+  }
+  if (Math.abs(now - width) > 1) throw new Error(`the side bar is ${now} px wide, not ${width}`);
+  return now;
+}
+
+/**
  * The Frame holding a webview's own HTML. A webview is two nested iframes: VS Code's host page
  * (`iframe.webview.ready`, src `.../webview/browser/pre/index.html?...&extensionId=<publisher.name>`)
  * and inside it `#active-frame` with the extension's document. Resolves the first inner frame of

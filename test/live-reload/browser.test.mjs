@@ -2,8 +2,8 @@
 //   npm run build && node --test test/live-reload/browser.test.mjs
 // The site is written into a fresh temp folder; the CLI logs into that folder's textlog.txt, so
 // the log changing under the watcher is part of every run. Every wait is bounded by Playwright's
-// timeouts or the test timeout; nothing asserts on durations (see scripts/bench-reload.mjs).
-/* global window, document, getComputedStyle -- used inside page callbacks, which run in the page */
+// timeouts or the test timeout; nothing asserts on durations (see the reload race of `npm run bench`).
+/* global window, document, getComputedStyle, sessionStorage -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -86,6 +86,35 @@ test('editing the HTML file reloads the page', { timeout: TEST_TIMEOUT_MS }, asy
       timeout: WAIT_MS,
     });
     assert.equal(await tab.evaluate(() => window.__marker), undefined, 'the page was reloaded');
+  } finally {
+    await context.close();
+  }
+});
+
+/** @param {string} text  A page that counts its loads in sessionStorage (kept across reloads). */
+const countingPage = (text) => `<!doctype html>
+<html><head><meta charset="utf-8"><title>count</title><link rel="stylesheet" href="css/count.css"></head>
+<body><h1>${text}</h1>
+<script>sessionStorage.setItem('loads', String(Number(sessionStorage.getItem('loads') || 0) + 1));</script>
+</body></html>
+`;
+
+test('two saves in a row: the page shows the last one, reloaded at most twice', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await writeFile(path.join(site, 'css', 'count.css'), 'h1 { color: rgb(200, 0, 0); }\n');
+  await writeFile(path.join(site, 'count.html'), countingPage('v1'));
+  const { tab, context } = await openConnected(`${cli.url}count.html`);
+  try {
+    await writeFile(path.join(site, 'count.html'), countingPage('v2'));
+    await writeFile(path.join(site, 'count.html'), countingPage('v3'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'v3', undefined, { timeout: WAIT_MS });
+    // Events arrive in order: once a later stylesheet change is applied, every reload for the
+    // saves has happened.
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    await writeFile(path.join(site, 'css', 'count.css'), 'h1 { color: rgb(0, 0, 200); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 0, 200)', undefined, { timeout: WAIT_MS });
+    const loads = Number(await tab.evaluate(() => sessionStorage.getItem('loads')));
+    assert.ok(loads >= 2 && loads <= 3, `loaded ${loads} times: the first load, then one or two reloads`);
+    assert.equal(await tab.locator('h1').textContent(), 'v3');
   } finally {
     await context.close();
   }

@@ -27,6 +27,9 @@ const template = (text) => `<!doctype html>
 </html>
 `;
 
+const STRICT_POLICY = "default-src 'none'; script-src 'nonce-backend0nonce'";
+const STRICT_SCRIPTS = '<script nonce="backend0nonce">window.__own = 1</script><script>window.__unsafe = 1</script>';
+
 /** @type {string} */
 let base;
 /** @type {import('node:net').Server} */
@@ -55,10 +58,15 @@ function startBackend(templates) {
         echoTextFrames(socket);
         return;
       }
-      const html = Buffer.from(await readFile(path.join(templates, 'page.html'), 'utf8'), 'utf8');
+      // A strict page, as a framework with a nonce-based policy sends it: the back-end's own
+      // Content-Security-Policy header allows its own nonce and nothing else.
+      const strict = /^GET \S*strict/.test(head);
+      const text = await readFile(path.join(templates, 'page.html'), 'utf8');
+      const html = Buffer.from(strict ? text.replace('</body>', `${STRICT_SCRIPTS}</body>`) : text, 'utf8');
+      const policy = strict ? `Content-Security-Policy: ${STRICT_POLICY}\r\n` : '';
       socket.end(
         Buffer.concat([
-          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${html.length}\r\nConnection: close\r\n\r\n`, 'latin1'),
+          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n${policy}Content-Length: ${html.length}\r\nConnection: close\r\n\r\n`, 'latin1'),
           html,
         ]),
       );
@@ -126,6 +134,32 @@ test('a page from the back-end reloads when its template (in a --watch folder) c
     });
     await writeFile(path.join(base, 'app', 'templates', 'page.html'), template('second'));
     await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'second', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), undefined, 'the page was reloaded');
+  } finally {
+    await context.close();
+  }
+});
+
+test("a back-end page with its own strict Content-Security-Policy header still reloads, and its policy still holds", { timeout: TEST_TIMEOUT_MS }, async () => {
+  await writeFile(path.join(base, 'app', 'templates', 'page.html'), template('strict one'));
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  try {
+    const response = await tab.goto(`${cli.url}app/strict`, { waitUntil: 'load' });
+    assert.equal(response?.status(), 200);
+    const policy = response?.headers()['content-security-policy'] ?? '';
+    assert.match(policy, /'nonce-backend0nonce'/, 'the back-end\'s own nonce is kept');
+    assert.match(policy, /connect-src [^;]*\/__porthole\/socket/, 'the policy names our socket');
+    // The client came through the back-end's policy and connected…
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    // …while the page's own rules still apply: its nonce'd script ran, an inline one without it did not.
+    assert.equal(await tab.evaluate(() => window.__own), 1);
+    assert.equal(await tab.evaluate(() => window.__unsafe), undefined);
+    await tab.evaluate(() => {
+      window.__marker = 'before';
+    });
+    await writeFile(path.join(base, 'app', 'templates', 'page.html'), template('strict two'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'strict two', undefined, { timeout: WAIT_MS });
     assert.equal(await tab.evaluate(() => window.__marker), undefined, 'the page was reloaded');
   } finally {
     await context.close();

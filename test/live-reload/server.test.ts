@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server/server';
-import { MAX_CSP_WARNINGS, type ReloadEvent } from '../../src/core/reload/live-reload';
+import { MAX_CSP_WARNINGS, SETTLE_MS, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
@@ -353,6 +353,88 @@ test('one debounce coalesces many changes into one event', async () => {
   }
 });
 
+test('the first change goes out once settled, before the debounce ends; changes within the debounce make one more event', async () => {
+  const debounceMs = 400;
+  await onAnotherServer({ watch: false, debounceMs }, async (other) => {
+    const live = other.liveReload;
+    assert.ok(live);
+    const seen: ReloadEvent[] = [];
+    let wake: () => void = () => undefined;
+    live.onEvent = (e) => {
+      seen.push(e);
+      wake();
+    };
+    const until = async (n: number): Promise<void> => {
+      while (seen.length < n) await new Promise<void>((r) => (wake = r));
+    };
+    live.notifyChanged([join(root, 'index.html')]);
+    // Timers fire in the order they are due: the settle (SETTLE_MS) ends before this longer sleep.
+    await sleep(SETTLE_MS * 4);
+    assert.deepEqual(seen, [{ kind: 'reload', paths: ['/index.html'] }], 'the first change is sent before the debounce ends');
+    // Within the debounce after it: coalesced into exactly one more event.
+    live.notifyChanged([join(root, 'page.html')]);
+    live.notifyChanged([join(root, 'data.json')]);
+    await until(2);
+    assert.deepEqual(seen[1], { kind: 'reload', paths: ['/page.html', '/data.json'] });
+    // That window ends quietly (its timer is due before this sleep's): the next change leads again.
+    await sleep(debounceMs + SETTLE_MS);
+    assert.equal(seen.length, 2, 'nothing more was sent: the trailing window had no change');
+    live.notifyChanged([join(root, 'css', 'site.css')]);
+    await sleep(SETTLE_MS * 4);
+    assert.deepEqual(seen[2], { kind: 'css', paths: ['/css/site.css'] });
+    assert.equal(seen.length, 3);
+  });
+});
+
+test('the watcher follows the tree: folders made or moved in after the start, folders re-made, and where a link leads', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-tree-'));
+  const elsewhere = await mkdtemp(join(tmpdir(), 'porthole-elsewhere-'));
+  await writeFile(join(elsewhere, 'target.html'), 'one');
+  await symlink(join(elsewhere, 'target.html'), join(dir, 'link.html'));
+  const tree = new PreviewServer();
+  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
+  const paths: string[] = [];
+  let wake: () => void = () => undefined;
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = (e) => {
+    paths.push(...e.paths);
+    wake();
+  };
+  /**
+   * Writes `file` (root-relative) until an event names it: a folder's watch is made when its own
+   * change is read, so a write right after the folder was made may come before it. Bounded: 100
+   * writes, each followed by up to 300 ms of waiting.
+   */
+  const writeUntilNamed = async (file: string): Promise<void> => {
+    for (let i = 0; i < 100 && !paths.includes(`/${file}`); i++) {
+      await writeFile(join(dir, file), `v${i}`);
+      const seen = new Promise<void>((r) => (wake = r));
+      await Promise.race([seen, sleep(300)]);
+    }
+    assert.ok(paths.includes(`/${file}`), `no event named /${file}; got ${paths.join(' ')}`);
+  };
+  try {
+    // A folder made after the start, and one in it: their files are watched.
+    await mkdir(join(dir, 'a', 'b'), { recursive: true });
+    await writeUntilNamed('a/b/x.html');
+    // A folder moved in from elsewhere.
+    await mkdir(join(elsewhere, 'moved'));
+    await rename(join(elsewhere, 'moved'), join(dir, 'moved'));
+    await writeUntilNamed('moved/y.html');
+    // A folder removed and made again is watched again.
+    await rm(join(dir, 'a'), { recursive: true });
+    await mkdir(join(dir, 'a'));
+    await writeUntilNamed('a/z.html');
+    // A change where a link leads is a change of the link.
+    await writeFile(join(elsewhere, 'target.html'), 'two');
+    while (!paths.includes('/link.html')) await new Promise<void>((r) => (wake = r));
+  } finally {
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm(elsewhere, { recursive: true, force: true });
+  }
+});
+
 /**
  * What editors write around a save of css/site.css (issue 11, item 8): swap and lock files,
  * probes, backups, safe-write temporaries renamed onto the file. Resolves when the last step is
@@ -412,7 +494,9 @@ test("editors' temporary files never emit; a stylesheet saved among them is stil
 });
 
 test("editors' temporary files never emit with dotfiles on either (by name, not only by being hidden)", async () => {
-  const dir = await mkdtemp(join(root, 'dotted-'));
+  // Outside the shared root: the main server's watcher must not see this test's writes (its
+  // events would land in the next test's).
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-dotted-'));
   const dotted = new PreviewServer();
   await dotted.listen({ root: dir, port: 0, resolveHostNames: false, dotfiles: true, reload: { debounceMs: 50 } });
   const seen: ReloadEvent[] = [];
@@ -432,6 +516,7 @@ test("editors' temporary files never emit with dotfiles on either (by name, not 
     assert.deepEqual(seen[start], { kind: 'css', paths: ['/site.css'] });
   } finally {
     await dotted.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -22,17 +22,28 @@
  */
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { Agent, errors as undiciErrors } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import type * as UndiciModule from 'undici';
 import type { Exchange, UpstreamInfo } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
-import { injectClientTag, isNavigationRequest } from '../reload/live-reload-inject';
-import { MAX_INJECT_BYTES } from '../reload/live-reload-pages';
+import { isNavigationRequest } from '../reload/live-reload-inject';
+import { MAX_INJECT_BYTES, type ForeignPage } from '../reload/live-reload-pages';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, type CompiledRoute } from './proxy-routes';
 import { forwardRequestHeaders, forwardResponseHeaders, isUpgradeRequest, responseLength } from './proxy-headers';
+
+/**
+ * undici, loaded on first use: it is most of the CLI bundle's start-up cost (~150 ms to load on a
+ * busy 2-core machine), and only a server with proxy routes needs it.
+ */
+let undiciModule: typeof UndiciModule | undefined;
+function undici(): typeof UndiciModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  undiciModule ??= require('undici') as typeof UndiciModule;
+  return undiciModule;
+}
 
 /** Request fields dropped when the answer may be rewritten (a page gets the live-reload client). */
 const PAGE_REQUEST_DROP: ReadonlySet<string> = new Set(['accept-encoding', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
@@ -44,9 +55,21 @@ export interface ProxySetup {
   readonly options: ProxyOptions;
   /** The scheme clients use to reach Porthole (X-Forwarded-Proto, Forwarded proto=). */
   readonly scheme: 'http' | 'https';
-  /** The live-reload tag for a page served now; undefined when live reload is off. */
-  readonly pageTag: () => string | undefined;
+  /** Injects the live-reload client into a page served now; undefined when live reload is off. */
+  readonly pageInjector: () => PageInjector | undefined;
 }
+
+/**
+ * The page with the live-reload client injected and `headerPolicies` (the response's
+ * Content-Security-Policy values) given room for it (LiveReload.injectForeignPage); `refused`
+ * says why a page takes no tag; undefined when live reload closed meanwhile.
+ */
+export type PageInjector = (
+  html: Buffer,
+  headerPolicies: readonly string[],
+  host: string,
+  pagePath: string,
+) => ForeignPage | { readonly refused: string } | undefined;
 
 /** Thrown by `ReverseProxy.create` for routes that cannot work; the message says what to change. */
 export class ProxyConfigError extends Error {}
@@ -59,7 +82,7 @@ export class ReverseProxy {
     readonly routes: readonly CompiledRoute[],
   ) {
     const o = setup.options;
-    this.agent = new Agent({
+    this.agent = new (undici().Agent)({
       connect: { timeout: o.connectTimeoutMs },
       headersTimeout: o.responseTimeoutMs,
       // A streamed response (Server-Sent Events, long polls) may go quiet for as long as the
@@ -97,7 +120,7 @@ export class ReverseProxy {
       return;
     }
     const upgrade = isUpgradeRequest(ex.head.headers);
-    const tag = !upgrade && ex.method === 'GET' && isNavigationRequest(ex.head.headers) ? this.setup.pageTag() : undefined;
+    const tag = !upgrade && ex.method === 'GET' && isNavigationRequest(ex.head.headers) ? this.setup.pageInjector() : undefined;
     const headers = forwardRequestHeaders(ex.head.headers, {
       clientIp: ex.clientIp,
       scheme: this.setup.scheme,
@@ -162,7 +185,7 @@ export class ReverseProxy {
   }
 
   /** Streams the back-end's response to the client (or injects into a page first). */
-  private answer(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: string | undefined): void {
+  private answer(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: PageInjector | undefined): void {
     const source = res.body;
     if (ex.finished) {
       source.destroy();
@@ -186,7 +209,7 @@ export class ReverseProxy {
   }
 
   /** Reads a page whole (bounded), injects the live-reload client, answers with the new length. */
-  private answerPage(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: string): void {
+  private answerPage(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, inject: PageInjector): void {
     const source = res.body;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -204,10 +227,21 @@ export class ReverseProxy {
     const onEnd = (): void => {
       if (ex.finished) return;
       const html = Buffer.concat(chunks, size);
-      const result = injectClientTag(html, tag);
-      if (result.kind === 'injected') {
-        ex.respond(res.statusCode, forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP), result.body);
+      // Every policy on the response governs the page (CSP3 §4.1): the back-end's own fields and
+      // the user's configured headers (ex.extraHeaders) get room for the client, like a meta one.
+      const isPolicy = ([name]: readonly [string, string]): boolean => name.toLowerCase() === 'content-security-policy';
+      const headers = forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP);
+      const extra = ex.extraHeaders ?? [];
+      const given = [...headers.filter(isPolicy), ...extra.filter(isPolicy)].map(([, value]) => value);
+      const result = inject(html, given, ex.header('host') ?? '', ex.documentPath ?? ex.head.path);
+      if (result !== undefined && 'body' in result) {
+        const made = [...result.policies];
+        const withRoom = (list: HeaderList): HeaderList => list.map((field) => (isPolicy(field) ? [field[0], made.shift() ?? field[1]] : field));
+        const sent = withRoom(headers);
+        if (extra.length > 0) ex.extraHeaders = withRoom(extra);
+        ex.respond(res.statusCode, sent, result.body);
       } else {
+        if (result !== undefined) ex.note = result.refused;
         ex.respond(res.statusCode, forwardResponseHeaders(res.headers), html);
       }
     };
@@ -310,10 +344,12 @@ export function describeUpstreamError(err: unknown, options: Pick<ProxyOptions, 
   const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }>; cause?: { code?: string } };
   const code = e.code ?? e.errors?.[0]?.code ?? e.cause?.code;
   const seconds = (ms: number): string => `${ms / 1000} s`;
-  if (err instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
+  // Only a proxy made with undici has errors to describe: its module is loaded by then.
+  const undiciErrors = undiciModule?.errors;
+  if ((undiciErrors !== undefined && err instanceof undiciErrors.ConnectTimeoutError) || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
     return { status: 504, reason: `did not accept a connection within ${seconds(options.connectTimeoutMs)}` };
   }
-  if (err instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
+  if ((undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
     return { status: 504, reason: `did not answer within ${seconds(options.responseTimeoutMs)}` };
   }
   switch (code) {

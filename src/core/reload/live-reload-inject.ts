@@ -22,7 +22,8 @@
  *   Content-Length, whatever the page's encoding (any ASCII-compatible one; UTF-16 pages are left
  *   alone).
  */
-import { html as htmlSpec, parse, type DefaultTreeAdapterMap } from 'parse5';
+import type { DefaultTreeAdapterMap } from 'parse5';
+import type * as Parse5Module from 'parse5';
 import type { HeaderList } from '../http/request-record';
 import { PREVIEW_QUERY_PARAMETER } from '../options';
 
@@ -73,7 +74,19 @@ type Node = DefaultTreeAdapterMap['node'];
 type Element = DefaultTreeAdapterMap['element'];
 type Document = DefaultTreeAdapterMap['document'];
 
-const HTML_NS = htmlSpec.NS.HTML;
+/** The HTML namespace (Infra §8), parse5's `html.NS.HTML`. */
+const HTML_NS = 'http://www.w3.org/1999/xhtml' as Parse5Module.html.NS.HTML;
+
+/**
+ * parse5, loaded when the first page is injected: it (with its entities tables) is a good part
+ * of the CLI's start-up time, and a server that never serves a page needs none of it.
+ */
+let parse5Module: typeof Parse5Module | undefined;
+function parse(text: string, options: { sourceCodeLocationInfo: boolean }): Document {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  parse5Module ??= require('parse5') as typeof Parse5Module;
+  return parse5Module.parse(text, options);
+}
 /** The attribute our tag carries; the check parse finds the tag by it. */
 const CLIENT_ATTRIBUTE = 'data-porthole-client';
 

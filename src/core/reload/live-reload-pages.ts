@@ -16,7 +16,7 @@
  * Containment is checked on the real path as static-files does: a file we serve ourselves is a
  * regular file inside the real root (or followSymlinks is on); anything else falls back.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { extname, join, relative, sep } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
@@ -240,6 +240,45 @@ async function servePage(
   } finally {
     if (!handed) await file.close().catch(() => undefined);
   }
+}
+
+/** A page from elsewhere (a proxied back-end's HTML) with the live-reload client in it. */
+export interface ForeignPage {
+  /** The page with the tag injected, its CSP metas given room for the client. */
+  readonly body: Buffer;
+  /** The response's Content-Security-Policy field values, each given room for the client, in order. */
+  readonly policies: readonly string[];
+}
+
+/**
+ * Injects the client into `html` answered by something other than the files (a proxied
+ * back-end), giving every policy that governs the page room for it: the page's CSP metas and
+ * `headerPolicies`, the values of the response's Content-Security-Policy fields (the back-end's
+ * own and the user's configured headers; CSP3 §4.1 enforces each one). With any policy present the
+ * tag carries a fresh nonce (such pages are never cached by their ETag, PAGE_RESPONSE_DROP); a
+ * policy that cannot make room is left as it is and reported, as for files. Returns the plan's
+ * reason (`opted-out`, `no-place`…) when the page takes no tag.
+ */
+export function injectForeignPage(
+  html: Buffer,
+  headerPolicies: readonly string[],
+  host: string,
+  pagePath: string,
+  ctx: PageContext,
+): ForeignPage | { readonly refused: string } {
+  const plainTag = clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward);
+  const plan = planPage(html, plainTag);
+  if (plan.kind !== 'inject') return { refused: plan.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${plan.reason}` };
+  if (plan.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(html, plan.offset, plainTag), policies: [] };
+  const nonce = randomBytes(16).toString('base64');
+  const room = roomFor(ctx, host, nonce);
+  const body = withRoomInPolicies(html, plan.offset, clientTag(ctx.instanceId, ctx.generation, undefined, nonce, ctx.consoleForward), plan.csp, room, pagePath, ctx);
+  const policies = headerPolicies.map((policy) => {
+    const made = makeRoomForClient(policy, room);
+    if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
+    return made.policy;
+  });
+  return { body, policies };
 }
 
 /** What the client needs from a page's policy: its nonce, its script and socket URLs on `host`. */

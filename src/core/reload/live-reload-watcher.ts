@@ -1,11 +1,18 @@
 /**
- * Watches the root for the CLI (the extension feeds changes itself and turns this off): one
- * recursive `fs.watch` (inotify per folder on Linux, FSEvents / ReadDirectoryChangesW elsewhere).
+ * Watches the root for the CLI (the extension feeds changes itself and turns this off).
  * Reports absolute paths; filtering (ignore globs, the log file) and debouncing are the caller's.
  * Errors are reported once through `onError` and end the watch; they never throw.
+ *
+ * - Linux: one non-recursive `fs.watch` (one inotify watch) per folder, which reports every change
+ *   of the entries in it by name; folders that appear are watched as they come, folders that go
+ *   are dropped. A symbolic link is watched where it leads (a change there is reported as a change
+ *   of the link), never walked into. Node's own `recursive: true` on Linux (measured with Node 20)
+ *   walks the tree too, but with one watch and one `stat` per FILE: for the benchmark's 1,000-file
+ *   root that was ~9 MB of RSS and tens of milliseconds before the server listened.
+ * - Elsewhere: one recursive `fs.watch` (FSEvents, ReadDirectoryChangesW).
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { watch, readdirSync, lstatSync, type FSWatcher } from 'node:fs';
+import { join, sep } from 'node:path';
 
 export interface RootWatcher {
   close(): void;
@@ -16,6 +23,10 @@ export function watchRoot(
   onChange: (absolutePath: string) => void,
   onError: (message: string) => void,
 ): RootWatcher {
+  return process.platform === 'linux' ? watchFolders(rootReal, onChange, onError) : watchRecursive(rootReal, onChange, onError);
+}
+
+function watchRecursive(rootReal: string, onChange: (absolutePath: string) => void, onError: (message: string) => void): RootWatcher {
   let watcher: FSWatcher | undefined;
   try {
     watcher = watch(rootReal, { recursive: true, persistent: false }, (_event, filename) => {
@@ -32,6 +43,105 @@ export function watchRoot(
     active.close();
   });
   return { close: () => active.close() };
+}
+
+/** Linux: a watch per folder (and per symbolic link), kept in step with the tree. */
+function watchFolders(rootReal: string, onChange: (absolutePath: string) => void, onError: (message: string) => void): RootWatcher {
+  const folders = new Map<string, FSWatcher>();
+  const links = new Map<string, FSWatcher>();
+  let closed = false;
+
+  const closeAll = (): void => {
+    closed = true;
+    for (const w of folders.values()) w.close();
+    for (const w of links.values()) w.close();
+    folders.clear();
+    links.clear();
+  };
+  /** A watch that cannot be made: running out of inotify watches ends everything (said once); a path gone is nothing. */
+  const failed = (err: unknown): void => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'ELOOP') return;
+    if (!closed) {
+      onError(describeWatchError(err));
+      closeAll();
+    }
+  };
+  const forget = (path: string): void => {
+    const inside = path + sep;
+    for (const map of [folders, links]) {
+      for (const [p, w] of map) {
+        if (p === path || p.startsWith(inside)) {
+          w.close();
+          map.delete(p);
+        }
+      }
+    }
+  };
+  const addLink = (path: string): void => {
+    if (closed || links.has(path)) return;
+    try {
+      // fs.watch follows the link: changes where it leads are reported as changes of the link.
+      const w = watch(path, { persistent: false }, () => onChange(path));
+      w.on('error', () => {
+        w.close();
+        links.delete(path);
+      });
+      links.set(path, w);
+    } catch (err) {
+      failed(err);
+    }
+  };
+  /** An entry that was created, renamed or deleted: follow the tree's shape. */
+  const entryChanged = (path: string): void => {
+    let st;
+    try {
+      st = lstatSync(path, { throwIfNoEntry: false });
+    } catch {
+      return;
+    }
+    if (st === undefined) forget(path);
+    else if (st.isDirectory()) addFolder(path);
+    else if (st.isSymbolicLink()) addLink(path);
+  };
+  const addFolder = (dir: string): void => {
+    if (closed || folders.has(dir)) return;
+    let w: FSWatcher;
+    try {
+      w = watch(dir, { persistent: false }, (event, filename) => {
+        if (closed) return;
+        // A null name (rare) means "something changed here": the folder itself.
+        const path = filename === null ? dir : join(dir, filename.toString());
+        if (event === 'rename' && path !== dir) entryChanged(path);
+        onChange(path);
+      });
+    } catch (err) {
+      if (dir === rootReal) onError(describeWatchError(err));
+      else failed(err);
+      return;
+    }
+    w.on('error', (err) => {
+      // The folder itself went away (its parent reports that too), or the watch broke.
+      w.close();
+      folders.delete(dir);
+      if (dir === rootReal) failed(err);
+    });
+    folders.set(dir, w);
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) addFolder(join(dir, e.name));
+      else if (e.isSymbolicLink()) addLink(join(dir, e.name));
+    }
+  };
+
+  addFolder(rootReal);
+  return { close: closeAll };
 }
 
 function describeWatchError(err: unknown): string {

@@ -204,7 +204,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         this.proxy = ReverseProxy.create({
           options: opts.proxy,
           scheme: opts.tls === undefined ? 'http' : 'https',
-          pageTag: () => this.liveReload?.tagForPage(),
+          pageInjector: () => {
+            const live = this.liveReload;
+            return live === undefined ? undefined : (html, policies, host, pagePath) => live.injectForeignPage(html, policies, host, pagePath);
+          },
         });
       } catch (err) {
         if (err instanceof ProxyConfigError) throw new ServerError('EPROXY', err.message);

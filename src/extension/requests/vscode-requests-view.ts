@@ -198,8 +198,7 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
 <div class="toolbar" role="toolbar" aria-label="Request filters">
   <input id="filter" type="search" placeholder="Filter: path, method, client, status" aria-label="Filter requests" spellcheck="false">
   <span class="chips" role="group" aria-label="Status classes">${['2xx', '3xx', '4xx', '5xx'].map(chip).join('')}</span>
-  <button type="button" id="pause" class="action" aria-pressed="false">Pause</button>
-  <button type="button" id="clear" class="action">Clear</button>
+  <span class="toolbar-actions"><button type="button" id="pause" class="action" aria-pressed="false">Pause</button><button type="button" id="clear" class="action">Clear</button></span>
 </div>
 <section id="sharing" aria-label="Server addresses" hidden></section>
 <div id="summary" role="status" aria-live="polite"></div>

@@ -1,0 +1,98 @@
+// Benchmark reload race: save-to-reload time of Porthole, live-server and five-server in headless
+// Chromium.
+//
+// Owns the race: each server (as servers.mjs starts it) serves a folder of its own holding one
+// page, `index.html`, whose first script records `Date.now()` (`window.__loadedAt`) and whose
+// `<h1>` carries the edit's number. One headless Chromium (Debian's, through
+// test/browser/chromium.mjs, as the tests use it) opens a tab on each server. Then, `edits` times,
+// for each server in turn (A B C, then C B A): the page is rewritten with the next number, and the
+// time from just before the write to the new document's first script is recorded (same machine,
+// same clock); the tab is then given a moment to reconnect its live-reload channel before that
+// server's next edit (the other servers' edits run in between). Uses measurement.mjs (processes)
+// and servers.mjs (starting servers); imports neither run.mjs, workloads.mjs nor report.mjs.
+/* global window, document -- used inside page callbacks, which run in the page */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stopEntry, sleep } from './measurement.mjs';
+import { HOST, makeServers, startServer } from './servers.mjs';
+
+/** The servers raced, in table order (porthole-baseline: another build, when PORTHOLE_BENCH_BASELINE is set). */
+export const RACE_SERVERS = ['porthole', 'porthole-baseline', 'live-server', 'five-server'];
+/** One edit's page load may take this long before the edit counts as lost. */
+const EDIT_DEADLINE_MS = 10_000;
+/** After a reload, the tab's live-reload channel (WebSocket or event stream) reconnects within this. */
+const RECONNECT_MS = 400;
+
+/** @param {number} n */
+const page = (n) => `<!doctype html>
+<html><head><meta charset="utf-8"><title>reload race</title>
+<script>window.__loadedAt = Date.now();</script>
+</head><body><h1 id="n">${n}</h1><p>The benchmark rewrites this page and times its reload.</p></body></html>
+`;
+
+/**
+ * Runs the race over the servers of `names` that are available. `ctx`: { tmp }; `log(msg)`.
+ * Resolves { edits, servers: { [name]: { samples: ms[], lost, version } | { skipped } } } or
+ * { error } when Chromium cannot start.
+ */
+export async function runReloadRace(names, ctx, edits, log) {
+  let launchChromium;
+  try {
+    ({ launchChromium } = await import('../../test/browser/chromium.mjs'));
+  } catch (err) {
+    return { error: `headless Chromium is not available (${err.message})` };
+  }
+  const out = { edits, servers: {} };
+  const racers = [];
+  try {
+    for (const name of names) {
+      const dir = join(ctx.tmp, `race-${name}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'index.html'), page(0));
+      const def = makeServers({ ...ctx, docroot: dir, ports: {} }).find((d) => d.name === name);
+      const why = def === undefined ? 'unknown server' : def.unavailable();
+      if (why) { out.servers[name] = { skipped: why }; log(`reload race ${name}: n/a (${why})`); continue; }
+      const s = await startServer({ ...def, name: `race-${name}` }, { ...ctx, docroot: dir });
+      if (s.error) { out.servers[name] = { skipped: s.error }; log(`reload race ${name}: n/a (${s.error})`); continue; }
+      racers.push({ name, dir, server: s, samples: [], lost: 0, version: def.version() });
+    }
+    if (racers.length === 0) return out;
+    let browser;
+    try {
+      browser = await launchChromium();
+    } catch (err) {
+      return { error: `headless Chromium did not start (${err.message})` };
+    }
+    try {
+      for (const r of racers) {
+        r.tab = await (await browser.newContext()).newPage();
+        await r.tab.goto(`http://${HOST}:${r.server.port}/index.html`, { waitUntil: 'load' });
+      }
+      await sleep(RECONNECT_MS * 2);
+      for (let i = 1; i <= edits; i++) {
+        for (const r of i % 2 === 1 ? racers : [...racers].reverse()) {
+          const start = Date.now();
+          writeFileSync(join(r.dir, 'index.html'), page(i));
+          try {
+            await r.tab.waitForFunction((n) => document.getElementById('n')?.textContent === String(n), i, { timeout: EDIT_DEADLINE_MS, polling: 'raf' });
+            r.samples.push((await r.tab.evaluate(() => window.__loadedAt)) - start);
+          } catch {
+            r.lost += 1;
+            log(`reload race #${i} ${r.name}: no reload within ${EDIT_DEADLINE_MS / 1000} s`);
+            await r.tab.reload({ waitUntil: 'load' }).catch(() => {});
+          }
+          await sleep(RECONNECT_MS);
+        }
+      }
+    } finally {
+      await browser.close().catch(() => {});
+    }
+    for (const r of racers) {
+      out.servers[r.name] = { samples: r.samples, lost: r.lost, version: r.version };
+      log(`reload race ${r.name}: ${r.samples.join(' ')} ms${r.lost ? `, ${r.lost} lost` : ''}`);
+    }
+    return out;
+  } finally {
+    for (const r of racers) await stopEntry(r.server.entry);
+  }
+}
