@@ -83,7 +83,7 @@ test('the Requests view shows them under the client, with message, stack and sou
   const logged = client.locator('li.console', { hasText: `${MARK} from the page` }).first();
   assert.equal(await logged.locator(':scope > .row .method').textContent(), 'console.error');
   // Expand: the stack and where it came from arrive from the host.
-  await uncaught.locator(':scope > .row .time').click();
+  await uncaught.locator(':scope > .row .method').click();
   await uncaught.locator('li.section', { hasText: 'Stack' }).waitFor({ timeout: 10_000 });
   assert.match(await uncaught.locator('li.section', { hasText: 'Stack' }).innerText(), /at boom \(http:\/\/127\.0\.0\.1:\d+\/console\.js:4:11\)/);
   assert.match(await uncaught.locator('li.section', { hasText: 'Where' }).innerText(), /console\.html/);
