@@ -44,6 +44,9 @@ Options:
   --no-listing         answer 404 for folders without index.html instead of listing them
   --dotfiles           serve files and folders whose name starts with "."
   --follow-symlinks    serve symlinks that lead outside the root
+  --no-compression     send files as they are on disk: no brotli/gzip on the fly, no .br/.gz
+                       file chosen by Accept-Encoding (game.wasm.br is still sent with
+                       Content-Encoding: br, or decoded for clients without br)
   --allow-cross-site   let pages on other sites load these files as scripts, images or
                        fetch() (default: refused with 403; navigations always work)
   --allowed-host NAME  also answer to this Host name (repeatable; tunnels, custom names)
@@ -175,6 +178,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         'no-listing': { type: 'boolean' },
         dotfiles: { type: 'boolean' },
         'follow-symlinks': { type: 'boolean' },
+        'no-compression': { type: 'boolean' },
         'allow-cross-site': { type: 'boolean' },
         'allowed-host': { type: 'string', multiple: true },
         'allowed-client': { type: 'string', multiple: true },
@@ -298,6 +302,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
     },
     headers: Object.keys(headers).length === 0 ? undefined : [{ source: '**', headers }],
     crossOriginIsolation: values['cross-origin-isolation'] === true ? true : undefined,
+    compression: values['no-compression'] === true ? false : undefined,
     cors,
     spa,
     configFile: values['no-config'] === true ? false : undefined,

@@ -159,6 +159,12 @@ export interface ServerOptions {
    * with every answer, so pages are cross-origin isolated (`crossOriginIsolated`, SharedArrayBuffer).
    */
   readonly crossOriginIsolation: boolean;
+  /**
+   * Content codings chosen by Accept-Encoding (files/content-coding.ts): a `.br`/`.gz` file beside
+   * the one asked for, else text of 1 KiB–1 MiB compressed on the fly (brotli or gzip, kept per
+   * version). Off: files go out as their bytes on disk.
+   */
+  readonly compression: boolean;
   readonly cors: CorsOptions;
   /**
    * Single-page app fallback: the root-relative file (e.g. `index.html`) a navigation to a missing
@@ -293,6 +299,7 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   reload: DEFAULT_RELOAD,
   headers: [],
   crossOriginIsolation: false,
+  compression: true,
   cors: DEFAULT_CORS,
   spa: undefined,
   configFile: true,
@@ -390,6 +397,7 @@ export type ReconfigurableOptions = Partial<
     | 'crossSiteLoads'
     | 'headers'
     | 'crossOriginIsolation'
+    | 'compression'
     | 'cors'
     | 'spa'
     | 'consoleForward'
@@ -406,6 +414,7 @@ export const RECONFIGURABLE_KEYS = [
   'crossSiteLoads',
   'headers',
   'crossOriginIsolation',
+  'compression',
   'cors',
   'spa',
   'consoleForward',

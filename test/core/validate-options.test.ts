@@ -44,6 +44,7 @@ const INVALID: Array<[OptionName, RawServerOptions, string, RegExp]> = [
   ['portAttempts', { root: ROOT, portAttempts: 0 }, '0', /from 1 to 100/],
   ['listing', { root: ROOT, listing: 'yes' }, '"yes"', /true or false/],
   ['dotfiles', { root: ROOT, dotfiles: 1 }, '1', /true or false/],
+  ['compression', { root: ROOT, compression: 'yes' }, '"yes"', /true or false/],
   ['followSymlinks', { root: ROOT, followSymlinks: 'false' }, '"false"', /true or false/],
   ['resolveHostNames', { root: ROOT, resolveHostNames: null }, 'null', /true or false/],
   ['logFile', { root: ROOT, logFile: '' }, '""', /is empty/],

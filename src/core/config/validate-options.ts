@@ -54,6 +54,7 @@ export type OptionName =
   | 'proxy.maxBodyBytes'
   | 'headers'
   | 'crossOriginIsolation'
+  | 'compression'
   | 'cors.enabled'
   | 'cors.origins'
   | 'spa'
@@ -214,7 +215,7 @@ export type RawServerOptions = { readonly [K in keyof ServerOptionsInput]?: unkn
 const KNOWN = new Set<string>([
   'root', 'port', 'host', 'portAttempts', 'listing', 'dotfiles', 'followSymlinks', 'logFile', 'resolveHostNames',
   'timeouts', 'maxConnections', 'maxBodyBytes', 'allowedHosts', 'allowedClients', 'tls', 'reload', 'crossSiteLoads', 'limits', 'proxy',
-  'headers', 'crossOriginIsolation', 'cors', 'spa', 'configFile', 'consoleForward', 'fallback',
+  'headers', 'crossOriginIsolation', 'compression', 'cors', 'spa', 'configFile', 'consoleForward', 'fallback',
 ]);
 const CORS_KEYS = ['enabled', 'origins'] as const;
 const TIMEOUT_KEYS = ['headersMs', 'idleMs', 'writeStallMs', 'closeGraceMs', 'bodyMs'] as const;
@@ -275,7 +276,7 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
       }
     }
   }
-  for (const key of ['listing', 'dotfiles', 'followSymlinks', 'resolveHostNames', 'crossSiteLoads', 'crossOriginIsolation', 'configFile'] as const) {
+  for (const key of ['listing', 'dotfiles', 'followSymlinks', 'resolveHostNames', 'crossSiteLoads', 'crossOriginIsolation', 'compression', 'configFile'] as const) {
     if (given(raw[key])) add(key, raw[key], booleanProblem(raw[key]));
   }
   if (given(raw.logFile)) add('logFile', raw.logFile, absolutePathProblem(raw.logFile));

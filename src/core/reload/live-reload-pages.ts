@@ -23,9 +23,8 @@ import { CLIENT_VERSION } from './live-reload-client';
 import type { ConsoleForward } from '../options';
 import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan } from './live-reload-inject';
-import { inMemory, sendRepresentation } from '../files/representation';
 import { resolveRequestPath } from '../files/resolve-path';
-import { INDEX_NAMES, answerLookup, lookupPath, readWhole, type StaticOptions } from '../files/static-files';
+import { INDEX_NAMES, answerLookup, lookupPath, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
 import { contentTypeOf, typeFromName } from '../files/content-type';
 
@@ -236,7 +235,9 @@ async function servePage(
     if (!inject || body === bytes) etag = `W/"${base}"`;
     ex.filePath = real;
     ex.reservation?.shrinkTo(body.length);
-    sendBytes(ex, body, etag, type);
+    // Its own weak validator (If-None-Match only: a weak tag never passes If-Match), no ranges;
+    // compressed (when the client accepts it) after the client was injected.
+    sendBuiltBody(ex, type, body, { etag, lastModifiedSec: undefined, lastModified: undefined }, ctx.files);
   } finally {
     if (!handed) await file.close().catch(() => undefined);
   }
@@ -344,11 +345,6 @@ function escapeAttribute(value: string): string {
     else out += ch;
   }
   return out;
-}
-
-/** A rewritten body: its own weak validator (If-None-Match only: a weak tag never passes If-Match), no ranges. */
-function sendBytes(ex: Exchange, body: Buffer, etag: string, type: string): void {
-  sendRepresentation(ex, inMemory(type, body, { etag, lastModifiedSec: undefined, lastModified: undefined }));
 }
 
 function hashOf(bytes: Buffer): string {

@@ -219,7 +219,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       proxy: this.proxy,
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
       clients,
-      files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks, loopbackOnly },
+      files: { rootReal, listing: opts.listing, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks, loopbackOnly, compression: opts.compression },
       policy: new ResponsePolicy(opts),
       spa: opts.spa,
       reserved: undefined,
@@ -367,6 +367,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       dotfiles: next.dotfiles,
       followSymlinks: next.followSymlinks,
       loopbackOnly: ctx.files.loopbackOnly,
+      compression: next.compression,
     };
     ctx.crossSiteLoads = next.crossSiteLoads;
     ctx.policy = new ResponsePolicy(next);

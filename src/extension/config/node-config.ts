@@ -65,6 +65,7 @@ export interface PortholeConfig extends ReloadSettings {
   /** Response headers for every path (name → value, each checked with headerFieldProblem). */
   readonly headers: Readonly<Record<string, string>>;
   readonly crossOriginIsolation: boolean;
+  readonly compression: boolean;
   readonly corsEnabled: boolean;
   /** Each entry an origin (`http://host:port`); empty = any origin. */
   readonly corsOrigins: readonly string[];
@@ -110,6 +111,7 @@ export const SETTING_KEYS = {
   httpsSelfSigned: 'https.selfSigned',
   headers: 'headers',
   crossOriginIsolation: 'crossOriginIsolation',
+  compression: 'compression',
   corsEnabled: 'cors.enabled',
   corsOrigins: 'cors.origins',
   spa: 'spa',
@@ -146,6 +148,7 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   httpsSelfSigned: false,
   headers: {},
   crossOriginIsolation: DEFAULT_OPTIONS.crossOriginIsolation,
+  compression: DEFAULT_OPTIONS.compression,
   corsEnabled: DEFAULT_OPTIONS.cors.enabled,
   corsOrigins: DEFAULT_OPTIONS.cors.origins,
   spa: '',
@@ -304,6 +307,7 @@ export function readConfig(read: RawSettingReader, isSet: (key: string) => boole
     httpsSelfSigned: bool('httpsSelfSigned', DEFAULT_CONFIG.httpsSelfSigned),
     headers: headerSetting(),
     crossOriginIsolation: bool('crossOriginIsolation', DEFAULT_CONFIG.crossOriginIsolation),
+    compression: bool('compression', DEFAULT_CONFIG.compression),
     corsEnabled: bool('corsEnabled', DEFAULT_CONFIG.corsEnabled),
     corsOrigins: list('corsOrigins', originProblem),
     spa: spaSetting(),
@@ -384,6 +388,7 @@ export const LIVE_SETTINGS = [
   'allowedClients',
   'headers',
   'crossOriginIsolation',
+  'compression',
   'corsEnabled',
   'corsOrigins',
   'spa',
@@ -403,6 +408,7 @@ const LIVE_OPTION_OF: Record<(typeof LIVE_SETTINGS)[number], keyof Reconfigurabl
   allowedClients: 'allowedClients',
   headers: 'headers',
   crossOriginIsolation: 'crossOriginIsolation',
+  compression: 'compression',
   corsEnabled: 'cors',
   corsOrigins: 'cors',
   spa: 'spa',
@@ -420,6 +426,7 @@ function liveOptions(config: PortholeConfig): Pick<ServerOptions, keyof Reconfig
     allowedClients: config.allowedClients,
     headers: Object.keys(config.headers).length === 0 ? [] : [{ source: '**', headers: config.headers }],
     crossOriginIsolation: config.crossOriginIsolation,
+    compression: config.compression,
     cors: { enabled: config.corsEnabled, origins: config.corsOrigins },
     spa: config.spa === '' ? undefined : config.spa,
     consoleForward: config.consoleForward,
@@ -498,6 +505,7 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
     },
     headers: given('headers', live.headers),
     crossOriginIsolation: given('crossOriginIsolation', live.crossOriginIsolation),
+    compression: given('compression', live.compression),
     cors: { enabled: given('corsEnabled', live.cors.enabled), origins: given('corsOrigins', live.cors.origins) },
     spa: given('spa', live.spa),
     consoleForward: given('consoleForward', live.consoleForward),
