@@ -80,6 +80,9 @@ Options:
   --cors-origin ORIGIN allow only this origin (repeatable; implies --cors)
   --spa[=FILE]         single-page app: navigations to missing paths get FILE
                        (default ${DEFAULT_SPA_FILE}); missing assets stay 404
+  --console MODE       what pages send back of their console, printed here: off, errors
+                       (console.error, uncaught errors, unhandled rejections; the
+                       default) or all (also console.warn/info/log/debug)
   --no-config          ignore ${CONFIG_FILE_NAME} in the root
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
   --workers N          serve from N processes sharing the port (default 1)
@@ -139,6 +142,7 @@ const FLAG_OF: Partial<Record<OptionName, string>> = {
   'reload.watchPaths': '--watch',
   'proxy.routes': '--proxy',
   'proxy.responseTimeoutMs': '--proxy-timeout',
+  consoleForward: '--console',
 };
 
 /** Seconds as the timeout flags take them: digits with up to three decimals (`5`, `0.5`). */
@@ -197,6 +201,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         spa: { type: 'string' },
         'spa-default': { type: 'boolean' },
         'no-config': { type: 'boolean' },
+        console: { type: 'string' },
         qr: { type: 'boolean' },
         workers: { type: 'string' },
         'keep-alive-timeout': { type: 'string' },
@@ -301,6 +306,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
     cors,
     spa,
     configFile: values['no-config'] === true ? false : undefined,
+    consoleForward: values.console,
   };
   const shownText: Partial<Record<OptionName, string | undefined>> = {
     'timeouts.idleMs': values['keep-alive-timeout'],

@@ -174,7 +174,21 @@ export interface ServerOptions {
   /** Read `porthole.config.json` from the root (and follow its changes); false: ignore the file. */
   readonly configFile: boolean;
   readonly proxy: ProxyOptions;
+  /**
+   * What live-reloaded pages send back of their console (see ConsoleForward): their messages
+   * appear in the Output channel, the Requests view and the CLI's output. Taken live.
+   */
+  readonly consoleForward: ConsoleForward;
 }
+
+/**
+ * Console forwarding: `off` (the client does not touch `console` at all), `errors`
+ * (`console.error`, uncaught errors and unhandled promise rejections — what DevTools' "Errors"
+ * level shows) or `all` (also `console.warn`, `console.info`, `console.log` and `console.debug`).
+ */
+export type ConsoleForward = 'off' | 'errors' | 'all';
+/** Every ConsoleForward value, in the order the help text lists them. */
+export const CONSOLE_FORWARD_MODES: readonly ConsoleForward[] = ['off', 'errors', 'all'];
 
 /** Headers sent with every answer for a path matching `source` (a glob relative to the root). */
 export interface HeaderRule {
@@ -290,6 +304,7 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   spa: undefined,
   configFile: true,
   proxy: DEFAULT_PROXY,
+  consoleForward: 'errors',
 };
 
 /** The SPA fallback file when `--spa` / `spa: true` names none. */
@@ -385,6 +400,7 @@ export type ReconfigurableOptions = Partial<
     | 'compression'
     | 'cors'
     | 'spa'
+    | 'consoleForward'
   >
 >;
 
@@ -401,6 +417,7 @@ export const RECONFIGURABLE_KEYS = [
   'compression',
   'cors',
   'spa',
+  'consoleForward',
 ] as const satisfies readonly (keyof ReconfigurableOptions)[];
 
 export type DiagnosticLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';

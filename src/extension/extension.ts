@@ -36,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
       // The folder name only tells servers apart in a multi-root workspace.
       output.requests((vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? server : undefined, records);
     }),
+    manager.onConsole(({ server, entries }) => output.console((vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? server : undefined, entries)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${CONFIG_SECTION}.${SETTING_KEYS.maxEntries}`)) {
         requests.setMaxEntries(readFolderConfig(undefined).config.maxEntries);

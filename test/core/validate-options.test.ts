@@ -103,6 +103,8 @@ const INVALID: Array<[OptionName, RawServerOptions, string, RegExp]> = [
   ['proxy.responseTimeoutMs', { root: ROOT, proxy: { responseTimeoutMs: '30s' as never } }, '"30s"', /whole milliseconds/],
   ['proxy.maxBodyBytes', { root: ROOT, proxy: { maxBodyBytes: -1 } }, '-1', /whole number/],
   ['reload.debounceMs', { root: ROOT, reload: { debounceMs: 10_001 } }, '10001', /from 0 to 10000/],
+  ['consoleForward', { root: ROOT, consoleForward: 'warnings' }, '"warnings"', /"off", "errors" or "all"/],
+  ['consoleForward', { root: ROOT, consoleForward: false }, 'false', /"off", "errors" or "all"/],
 ];
 
 void test('every invalid value of every option is refused with the option, the value and the reason', () => {

@@ -14,7 +14,7 @@ import { cidrProblem, canonicalHostName } from '../access/access-policy';
 import { globProblem } from '../reload/live-reload-glob';
 import { escapeForDisplay } from '../text/display-text';
 import { compileRoute } from '../proxy/proxy-routes';
-import type { ServerOptionsInput } from '../options';
+import { CONSOLE_FORWARD_MODES, type ServerOptionsInput } from '../options';
 import { headerFieldProblem, spaFileProblem } from './config-file';
 
 /** Dotted names of the options (`timeouts.idleMs`, `reload.ignore`, …). */
@@ -59,6 +59,7 @@ export type OptionName =
   | 'cors.origins'
   | 'spa'
   | 'configFile'
+  | 'consoleForward'
   | 'fallback';
 
 /** Inclusive bounds of the numeric options (the defaults are in options.ts). */
@@ -201,6 +202,11 @@ function listProblems(option: OptionName, value: unknown, entry: (e: string) => 
   return problems;
 }
 
+/** Why `value` is not a ConsoleForward (`off`, `errors`, `all`), or undefined. */
+export function consoleForwardProblem(value: unknown): string | undefined {
+  return typeof value === 'string' && (CONSOLE_FORWARD_MODES as readonly string[]).includes(value) ? undefined : 'must be "off", "errors" or "all"';
+}
+
 // ---- the whole input --------------------------------------------------------------------------
 
 /** ServerOptionsInput with every value not yet checked (numbers may still be decimal text). */
@@ -209,7 +215,7 @@ export type RawServerOptions = { readonly [K in keyof ServerOptionsInput]?: unkn
 const KNOWN = new Set<string>([
   'root', 'port', 'host', 'portAttempts', 'listing', 'dotfiles', 'followSymlinks', 'logFile', 'resolveHostNames',
   'timeouts', 'maxConnections', 'maxBodyBytes', 'allowedHosts', 'allowedClients', 'tls', 'reload', 'crossSiteLoads', 'limits', 'proxy',
-  'headers', 'crossOriginIsolation', 'compression', 'cors', 'spa', 'configFile', 'fallback',
+  'headers', 'crossOriginIsolation', 'compression', 'cors', 'spa', 'configFile', 'consoleForward', 'fallback',
 ]);
 const CORS_KEYS = ['enabled', 'origins'] as const;
 const TIMEOUT_KEYS = ['headersMs', 'idleMs', 'writeStallMs', 'closeGraceMs', 'bodyMs'] as const;
@@ -336,6 +342,7 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
     }
   }
   if (given(raw.spa)) add('spa', raw.spa, typeof raw.spa === 'string' ? spaFileProblem(raw.spa) : 'must be a root-relative file such as index.html');
+  if (given(raw.consoleForward)) add('consoleForward', raw.consoleForward, consoleForwardProblem(raw.consoleForward));
   if (given(raw.fallback)) {
     const f = raw.fallback as Record<string, unknown> | null;
     if (typeof f !== 'object' || f === null || Array.isArray(f)) add('fallback', f, 'must be an object of options');

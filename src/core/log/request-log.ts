@@ -204,6 +204,11 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     });
   }
 
+  /** The host name of `ip` when already resolved (never starts a lookup; undefined otherwise). */
+  peek(ip: string): string | undefined {
+    return this.names.peek(ip) ?? undefined;
+  }
+
   addLineSink(sink: LineSink): void {
     this.sinks.push(sink);
   }

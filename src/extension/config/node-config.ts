@@ -13,6 +13,7 @@ import {
   bindHostProblem,
   booleanProblem,
   cidrProblem,
+  consoleForwardProblem,
   compileRoute,
   escapeForDisplay,
   headerFieldProblem,
@@ -22,7 +23,7 @@ import {
   spaFileProblem,
   wholeNumberProblem,
 } from '../../core';
-import type { OptionLayer, ProxyRoute, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
+import type { ConsoleForward, OptionLayer, ProxyRoute, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
 import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from '../reload/node-reload-config';
 import type { ReloadSettings } from '../reload/node-reload-config';
 import { browserChoice } from '../browser/node-browser';
@@ -86,6 +87,8 @@ export interface PortholeConfig extends ReloadSettings {
   readonly browser: string;
   /** Switching the editor to another HTML file of the served folder takes the connected pages there. */
   readonly followEditor: boolean;
+  /** What pages send back of their console (`off`, `errors`, `all`); applied live. */
+  readonly consoleForward: ConsoleForward;
 }
 
 /** The setting keys (relative to `porthole.`) and the snapshot field each one fills. */
@@ -118,6 +121,7 @@ export const SETTING_KEYS = {
   reloadWatch: 'reload.watch',
   browser: 'browser',
   followEditor: 'followEditor',
+  consoleForward: 'console.forward',
   ...RELOAD_SETTING_KEYS,
 } as const satisfies Record<Exclude<keyof PortholeConfig, 'explicit'>, string>;
 
@@ -154,6 +158,7 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   reloadWatch: DEFAULT_OPTIONS.reload.watchPaths,
   browser: 'default',
   followEditor: false,
+  consoleForward: DEFAULT_OPTIONS.consoleForward,
   ...DEFAULT_RELOAD_SETTINGS,
 };
 
@@ -312,6 +317,7 @@ export function readConfig(read: RawSettingReader, isSet: (key: string) => boole
     reloadWatch: list('reloadWatch', (p) => (p === '' ? 'is empty: give a folder' : p.includes('\0') ? 'contains a NUL character' : undefined)),
     browser: str('browser', DEFAULT_CONFIG.browser, browserProblem) || DEFAULT_CONFIG.browser,
     followEditor: bool('followEditor', DEFAULT_CONFIG.followEditor),
+    consoleForward: checked<ConsoleForward>('consoleForward', DEFAULT_CONFIG.consoleForward, consoleForwardProblem),
     ...readReloadSettings(read, problems),
     explicit: Object.values(SETTING_KEYS).filter((key) => isSet(key)),
   };
@@ -386,6 +392,7 @@ export const LIVE_SETTINGS = [
   'corsEnabled',
   'corsOrigins',
   'spa',
+  'consoleForward',
 ] as const satisfies readonly SettingField[];
 
 /** The setting keys of LIVE_SETTINGS. */
@@ -405,6 +412,7 @@ const LIVE_OPTION_OF: Record<(typeof LIVE_SETTINGS)[number], keyof Reconfigurabl
   corsEnabled: 'cors',
   corsOrigins: 'cors',
   spa: 'spa',
+  consoleForward: 'consoleForward',
 };
 
 /** The server options the live settings stand for (CORS is one option of two settings). */
@@ -421,6 +429,7 @@ function liveOptions(config: PortholeConfig): Pick<ServerOptions, keyof Reconfig
     compression: config.compression,
     cors: { enabled: config.corsEnabled, origins: config.corsOrigins },
     spa: config.spa === '' ? undefined : config.spa,
+    consoleForward: config.consoleForward,
   };
 }
 
@@ -499,6 +508,7 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
     compression: given('compression', live.compression),
     cors: { enabled: given('corsEnabled', live.cors.enabled), origins: given('corsOrigins', live.cors.origins) },
     spa: given('spa', live.spa),
+    consoleForward: given('consoleForward', live.consoleForward),
     proxy: {
       routes: given(
         'proxy',

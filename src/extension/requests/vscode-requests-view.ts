@@ -41,6 +41,7 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
     super();
     this.store = new RequestStore(maxEntries);
     this.register(manager.onRequests(({ server, records }) => this.onRecords(server, records)));
+    this.register(manager.onConsole(({ server, entries }) => this.queue(this.store.addConsole(server, entries))));
     this.register(manager.onHostname(({ ip, name }) => {
       if (this.store.setHostname(ip, name) > 0 || this.pending.length > 0) this.post(toHostnameMessage(ip, name));
     }));
@@ -109,7 +110,11 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
   }
 
   private onRecords(server: string, records: Parameters<RequestStore['add']>[1]): void {
-    const added = this.store.add(server, records);
+    this.queue(this.store.add(server, records));
+  }
+
+  /** Rows just stored (requests or console messages) go to the view with the next append. */
+  private queue(added: StoredRequest[]): void {
     if (added.length === 0 || !this.ready) return;
     this.pending.push(...added);
     if (this.pending.length > this.store.capacity) this.pending.splice(0, this.pending.length - this.store.capacity);
@@ -149,7 +154,7 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
         break;
       }
       case 'openFile': {
-        const file = this.store.get(m.key)?.record.filePath;
+        const file = this.store.get(m.key)?.record?.filePath;
         if (file) void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { preview: true });
         else void vscode.window.showInformationMessage('Porthole: that request did not serve a file.');
         break;
