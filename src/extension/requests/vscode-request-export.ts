@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
-import { escapeForDisplay } from '../../core';
+import { escapeForDisplay, type RequestRecord } from '../../core';
 import { buildCurl } from './node-curl';
 import { buildHar, defaultHarFileName } from './node-har';
 import type { RequestStore, StoredRequest } from './node-request-store';
@@ -30,7 +30,8 @@ export function targetUri(target: unknown): vscode.Uri | undefined {
  * went wrong and what to do in an error message.
  */
 export async function exportHar(store: RequestStore, creatorVersion: string, target: vscode.Uri | undefined, includeSensitive: boolean): Promise<HarExportResult | undefined> {
-  const items = store.all();
+  // Pages' console messages share the store with requests; a HAR holds requests only.
+  const items = store.all().filter((item): item is Extract<StoredRequest, { record: RequestRecord }> => item.record !== undefined);
   if (items.length === 0) {
     void vscode.window.showInformationMessage('Porthole: there are no requests to export yet. Go Live, open the page, then export.');
     return undefined;
@@ -66,13 +67,18 @@ export async function copyAsCurl(item: StoredRequest | undefined): Promise<strin
     void vscode.window.showInformationMessage('Porthole: that request is no longer kept (the list was cleared or it was dropped).');
     return undefined;
   }
-  const curl = buildCurl(item.record);
+  if (item.record === undefined) {
+    void vscode.window.showInformationMessage('Porthole: that row is a page\'s console message, not a request; choose a request to copy as curl.');
+    return undefined;
+  }
+  const record = item.record;
+  const curl = buildCurl(record);
   if (curl === undefined) {
     void vscode.window.showInformationMessage('Porthole: that request line could not be parsed, so there is no URL to copy.');
     return undefined;
   }
   await vscode.env.clipboard.writeText(curl.command);
-  const what = `${escapeForDisplay(item.record.method)} ${escapeForDisplay(item.record.target)}`;
+  const what = `${escapeForDisplay(record.method)} ${escapeForDisplay(record.target)}`;
   if (curl.needsBody) {
     void vscode.window.showInformationMessage(
       `Porthole: copied ${what} as curl. Porthole does not keep request bodies: the command reads the body from standard input (--data-binary @-), e.g. append \`< body.json\`.`,
