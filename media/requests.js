@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The Requests view (webview side). A tree: client → requests → details (request headers,
- * response headers, timing). The host sends a snapshot when this page loads, then batched appends;
+ * response headers, timing); a page's console messages sit among its client's requests (message,
+ * stack, page and source as their details). The host sends a snapshot when this page loads, then batched appends;
  * this script never re-renders the whole tree for an append. Every request field is hostile data
  * and is inserted with textContent only. UI state (filter, expanded nodes, focus) is kept with
  * getState/setState so it survives hide/show. Messages: src/extension/requests/webview-protocol.ts.
@@ -146,12 +147,32 @@
     return c;
   }
 
+  /** A page's console message: its label, first line and source, coloured by level. */
+  /** @param {RequestRow} r @param {NonNullable<RequestRow['console']>} c */
+  function consoleItem(r, c) {
+    const { li, row } = treeItem(`r:${r.key}`, 2, true);
+    li.classList.add('request', 'console', `console-${c.level}`);
+    li.dataset.key = String(r.key);
+    li.setAttribute('aria-expanded', 'false');
+    row.appendChild(el('span', 'method console-label', r.method));
+    const text = el('span', 'path console-text', r.target);
+    text.title = c.page ? `${r.target}\n${c.page}` : r.target;
+    row.appendChild(text);
+    if (c.where) row.appendChild(el('span', 'console-where', c.where.replace(/^.*\//, '')));
+    row.appendChild(el('span', 'time', r.timeText));
+    li.setAttribute('aria-label', `${r.method}: ${r.target}${c.where ? ` at ${c.where}` : ''}, ${r.timeText}`);
+    return li;
+  }
+
   /** @param {RequestRow} r */
   function requestItem(r) {
+    if (r.console) return consoleItem(r, r.console);
     const id = `r:${r.key}`;
     const { li, row } = treeItem(id, 2, true);
     li.classList.add('request');
     li.dataset.key = String(r.key);
+    // VS Code's webview/context menu ("Copy as curl") gets this object as its argument.
+    li.dataset.vscodeContext = JSON.stringify({ webviewSection: 'request', requestKey: r.key });
     li.setAttribute('aria-expanded', 'false');
     row.appendChild(el('span', 'method', r.method));
     const path = el('span', r.hasFile ? 'path link' : 'path', r.target);
@@ -189,7 +210,11 @@
 
   function updateSummary() {
     const total = rows.size;
-    const parts = [`${total} request${total === 1 ? '' : 's'}`];
+    let messages = 0;
+    for (const entry of rows.values()) if (entry.row.console) messages++;
+    const requests = total - messages;
+    const parts = [`${requests} request${requests === 1 ? '' : 's'}`];
+    if (messages > 0) parts.push(`${messages} console message${messages === 1 ? '' : 's'}`);
     if (dropped > 0) parts.push(`${dropped} older dropped (keeps the last ${maxEntries})`);
     if (paused) parts.push('paused');
     summary.textContent = parts.join(' \u00B7 ');
@@ -318,6 +343,31 @@
     setExpanded(li, expanded.has(id));
   }
 
+  /**
+   * A section of text lines (a console message, a stack), open by default, each line as it is.
+   * @param {HTMLElement} parent
+   * @param {string} id
+   * @param {string} title
+   * @param {readonly string[]} lines
+   */
+  function linesSection(parent, id, title, lines) {
+    const { li, row } = treeItem(id, 3, true);
+    li.classList.add('section');
+    row.appendChild(el('span', 'section-title', title));
+    const group = /** @type {HTMLUListElement} */ (el('ul', 'group'));
+    group.setAttribute('role', 'group');
+    lines.forEach((line, i) => {
+      const item = treeItem(`${id}:${i}`, 4, false);
+      item.li.classList.add('pair', 'line');
+      item.row.appendChild(el('span', 'value', line));
+      item.row.title = line;
+      group.appendChild(item.li);
+    });
+    li.appendChild(group);
+    parent.appendChild(li);
+    setExpanded(li, true);
+  }
+
   /** @param {HTMLLIElement} li @param {RequestDetails | undefined} d */
   function renderDetails(li, d) {
     const key = Number(li.dataset.key);
@@ -329,10 +379,20 @@
       const { li: gone } = treeItem(`d:${key}:gone`, 3, false);
       gone.appendChild(el('span', 'muted', 'Details are no longer available.'));
       group.appendChild(gone);
+    } else if (d.message) {
+      linesSection(group, `d:${key}:msg`, 'Message', d.message);
+      if (d.stack && d.stack.length > 0) linesSection(group, `d:${key}:stack`, 'Stack', d.stack);
+      detailSection(group, `d:${key}:timing`, 'Where', d.timing);
     } else {
       detailSection(group, `d:${key}:req`, 'Request headers', d.requestHeaders);
       detailSection(group, `d:${key}:res`, 'Response headers', d.responseHeaders);
       detailSection(group, `d:${key}:timing`, 'Timing', d.timing);
+      const { li: copy, row } = treeItem(`d:${key}:curl`, 3, false);
+      copy.classList.add('action-item', 'copy-curl');
+      copy.dataset.key = String(key);
+      row.appendChild(el('span', 'action-label', 'Copy as curl'));
+      copy.title = 'Copy this request as a curl command line for a POSIX shell (bodies are not kept)';
+      group.appendChild(copy);
     }
     group.hidden = li.getAttribute('aria-expanded') !== 'true';
     li.appendChild(group);
@@ -406,7 +466,8 @@
   function activate(li) {
     const key = Number(li.dataset.key);
     const entry = rows.get(key);
-    if (li.classList.contains('request') && entry && entry.row.hasFile) post({ type: 'openFile', key });
+    if (li.classList.contains('copy-curl')) post({ type: 'copyCurl', key });
+    else if (li.classList.contains('request') && entry && entry.row.hasFile) post({ type: 'openFile', key });
     else if (li.hasAttribute('aria-expanded')) setExpanded(li, li.getAttribute('aria-expanded') !== 'true');
   }
 
@@ -457,6 +518,10 @@
     focusItem(li);
     if (target.classList.contains('link') && li.classList.contains('request')) {
       post({ type: 'openFile', key: Number(li.dataset.key) });
+      return;
+    }
+    if (li.classList.contains('copy-curl')) {
+      post({ type: 'copyCurl', key: Number(li.dataset.key) });
       return;
     }
     if (target.closest('.row') && li.hasAttribute('aria-expanded')) setExpanded(li, li.getAttribute('aria-expanded') !== 'true');

@@ -48,7 +48,7 @@ const STARTUP_SERVERS = ['nginx', 'porthole', 'porthole-baseline', 'porthole-thr
 
 const HELP = `usage: npm run bench [-- options]
   --quick            1 repetition of 1 s per workload (a short run)
-  --only LIST        workloads, comma-separated: ${'ka-1,ka-50,ka-256,close-50,148k-50,100m-4,404-50,304-50,random-50,idle-10k'},
+  --only LIST        workloads, comma-separated: ${'ka-1,ka-50,ka-256,close-50,148k-50,148k-gz-50,100m-4,404-50,304-50,random-50,idle-10k'},
                      and the parts that are not wrk loads: startup, reload
   --servers LIST     servers, comma-separated: nginx,porthole,porthole-baseline (PORTHOLE_BENCH_BASELINE=DIR),porthole-proxy,porthole-w2,porthole-thread,http-server,sirv,live-server,five-server,node-floor
   --startup-runs N   starts of each server for the start-up table (default 5; --quick 3)

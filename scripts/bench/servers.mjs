@@ -112,7 +112,7 @@ export function makeServers(ctx) {
       name: 'nginx',
       version: () => (runCapture(nginxPath(), ['-v']).out.match(/nginx\/([\d.]+)/) || [])[1],
       unavailable: () => (existsSync(nginxPath()) ? null : 'nginx is not installed'),
-      note: '1 worker process, `access_log` (combined) to a file, `sendfile on`, `tcp_nopush on`, `keepalive_requests 100000`, `etag on` (default)',
+      note: '1 worker process, `access_log` (combined) to a file, `sendfile on`, `tcp_nopush on`, `keepalive_requests 100000`, `etag on` (default), `gzip on` (level 1, its default; text, JS, JSON, SVG, wasm types; no brotli in nginx-light)',
       start: (port, log) => {
         const dir = join(ctx.tmp, `nginx-${port}`);
         mkdirSync(join(dir, 'tmp'), { recursive: true });
@@ -138,6 +138,10 @@ ${mime}  default_type application/octet-stream;
   tcp_nopush on;
   keepalive_timeout 75s;
   keepalive_requests 100000;
+  gzip on;
+  gzip_vary on;
+  gzip_min_length 1024;
+  gzip_types text/plain text/css text/javascript application/javascript application/json application/xml image/svg+xml application/wasm;
 ${temps}
   server {
     listen ${HOST}:${port};

@@ -25,6 +25,9 @@ export const WORKLOADS = [
   { id: 'ka-256', label: '1 KiB, keep-alive, 256 conns', path: '/1k.html', conns: 256, expect: 200 },
   { id: 'close-50', label: '1 KiB, `Connection: close`, 50 conns', path: '/1k.html', conns: 50, expect: 200, headers: ['Connection: close'] },
   { id: '148k-50', label: '148 KiB text, 50 conns', path: '/148k.txt', conns: 50, expect: 200 },
+  // The same text to a client that accepts compression (as every browser does): nginx gzips it per
+  // request (gzip on, level 1; nginx-light has no brotli), Porthole sends brotli compressed once.
+  { id: '148k-gz-50', label: '148 KiB text, `Accept-Encoding: gzip, br`, 50 conns', path: '/148k.txt', conns: 50, expect: 200, headers: ['Accept-Encoding: gzip, br'] },
   // A 1–2 s run completes only a handful of 100 MiB responses, so this one is measured in bytes:
   // requests = bytes read / file size (wrk's Transfer/sec counts partial responses too).
   { id: '100m-4', label: '100 MiB file, 4 conns', path: '/100m.bin', conns: 4, expect: 200, big: true, timeout: '10s', sizeBytes: 100 * 1024 * 1024 },

@@ -46,6 +46,9 @@ Options:
   --no-listing         answer 404 for folders without index.html instead of listing them
   --dotfiles           serve files and folders whose name starts with "."
   --follow-symlinks    serve symlinks that lead outside the root
+  --no-compression     send files as they are on disk: no brotli/gzip on the fly, no .br/.gz
+                       file chosen by Accept-Encoding (game.wasm.br is still sent with
+                       Content-Encoding: br, or decoded for clients without br)
   --allow-cross-site   let pages on other sites load these files as scripts, images or
                        fetch() (default: refused with 403; navigations always work)
   --allowed-host NAME  also answer to this Host name (repeatable; tunnels, custom names)
@@ -84,6 +87,9 @@ Options:
                        folder; longest prefix wins; every rule of the root applies inside)
   --clean-urls         /about serves about.html when nothing named about exists;
                        /about.html redirects (301) to /about
+  --console MODE       what pages send back of their console, printed here: off, errors
+                       (console.error, uncaught errors, unhandled rejections; the
+                       default) or all (also console.warn/info/log/debug)
   --no-config          ignore ${CONFIG_FILE_NAME} in the root
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
   --workers N          serve from N processes sharing the port (default 1)
@@ -145,6 +151,7 @@ const FLAG_OF: Partial<Record<OptionName, string>> = {
   'proxy.responseTimeoutMs': '--proxy-timeout',
   mounts: '--mount',
   cleanUrls: '--clean-urls',
+  consoleForward: '--console',
 };
 
 /** Seconds as the timeout flags take them: digits with up to three decimals (`5`, `0.5`). */
@@ -180,6 +187,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         'no-listing': { type: 'boolean' },
         dotfiles: { type: 'boolean' },
         'follow-symlinks': { type: 'boolean' },
+        'no-compression': { type: 'boolean' },
         'allow-cross-site': { type: 'boolean' },
         'allowed-host': { type: 'string', multiple: true },
         'allowed-client': { type: 'string', multiple: true },
@@ -204,6 +212,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
         mount: { type: 'string', multiple: true },
         'clean-urls': { type: 'boolean' },
         'no-config': { type: 'boolean' },
+        console: { type: 'string' },
         qr: { type: 'boolean' },
         workers: { type: 'string' },
         'keep-alive-timeout': { type: 'string' },
@@ -311,11 +320,13 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
     },
     headers: Object.keys(headers).length === 0 ? undefined : [{ source: '**', headers }],
     crossOriginIsolation: values['cross-origin-isolation'] === true ? true : undefined,
+    compression: values['no-compression'] === true ? false : undefined,
     cors,
     spa,
     mounts: values.mount === undefined ? undefined : mounts,
     cleanUrls: values['clean-urls'] === true ? true : undefined,
     configFile: values['no-config'] === true ? false : undefined,
+    consoleForward: values.console,
   };
   const shownText: Partial<Record<OptionName, string | undefined>> = {
     'timeouts.idleMs': values['keep-alive-timeout'],

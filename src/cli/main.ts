@@ -21,6 +21,7 @@ import {
   checkCertificatePair,
   escapeForDisplay,
   formatShortLine,
+  formatConsoleLines,
   isLoopbackBind,
   lanAddresses,
   loadOrCreateCertificate,
@@ -161,6 +162,10 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   for (const folder of effective.reload.watchPaths) lines.push(`Watching also: ${folder}`);
   for (const mount of effective.mounts) lines.push(`Mount: ${mount.prefix} → ${mount.folder}`);
   if (effective.cleanUrls) lines.push('Clean URLs: /about serves about.html; /about.html redirects to /about');
+  if (effective.reload.enabled && effective.consoleForward !== 'off') {
+    const what = effective.consoleForward === 'all' ? 'console messages' : 'errors (console.error, uncaught errors, unhandled rejections)';
+    lines.push(`Console: pages' ${what} are printed here (--console off|errors|all)`);
+  }
   lines.push(...notes);
   const configFile = effective.configFile ? configFileIn(effective) : undefined;
   if (configFile !== undefined) lines.push(`Config: ${configFile} (flags given here override it; edits apply at once)`);
@@ -222,6 +227,8 @@ async function serve(
     fail((err as Error).message);
   }
   if (!options.quiet) server.addLineSink((r) => process.stdout.write(formatShortLine(r) + '\n'));
+  // Pages' console messages (--console): escaped when received, continuation lines indented.
+  server.on('console', (entry) => process.stdout.write(formatConsoleLines(entry).join('\n') + '\n'));
   // The options it runs with, the configuration file's included (read once, by listen).
   onListening(address, server.options);
   return server;

@@ -23,7 +23,19 @@ export {
 } from './config/config-file';
 export { parseProxySpec, compileRoute, compileRoutes } from './proxy/proxy-routes';
 export { parseMountSpec, mountsFrom, mountPrefixSegments } from './files/mounts';
-export { escapeForDisplay } from './text/display-text';
+export { reasonPhrase } from './http/response-head';
+export { escapeForDisplay, escapeLinesForDisplay } from './text/display-text';
+export {
+  MAX_CONSOLE_ENTRIES_PER_SECOND,
+  MAX_CONSOLE_TEXT_CHARS,
+  MAX_CONSOLE_STACK_CHARS,
+  consoleLabel,
+  consoleWhere,
+  formatConsoleLines,
+  type ConsoleEntry,
+  type ConsoleKind,
+  type ConsoleLevel,
+} from './reload/console-forward';
 export {
   OPTION_BOUNDS,
   InvalidOptionsError,
@@ -32,6 +44,7 @@ export {
   bindHostProblem,
   booleanProblem,
   checkServerOptions,
+  consoleForwardProblem,
   originProblem,
   showValue,
   toWholeNumber,

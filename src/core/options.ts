@@ -167,6 +167,12 @@ export interface ServerOptions {
    * with every answer, so pages are cross-origin isolated (`crossOriginIsolated`, SharedArrayBuffer).
    */
   readonly crossOriginIsolation: boolean;
+  /**
+   * Content codings chosen by Accept-Encoding (files/content-coding.ts): a `.br`/`.gz` file beside
+   * the one asked for, else text of 1 KiB–1 MiB compressed on the fly (brotli or gzip, kept per
+   * version). Off: files go out as their bytes on disk.
+   */
+  readonly compression: boolean;
   readonly cors: CorsOptions;
   /**
    * Single-page app fallback: the root-relative file (e.g. `index.html`) a navigation to a missing
@@ -186,7 +192,21 @@ export interface ServerOptions {
    * for `/about.html` is redirected (301) to `/about`.
    */
   readonly cleanUrls: boolean;
+  /**
+   * What live-reloaded pages send back of their console (see ConsoleForward): their messages
+   * appear in the Output channel, the Requests view and the CLI's output. Taken live.
+   */
+  readonly consoleForward: ConsoleForward;
 }
+
+/**
+ * Console forwarding: `off` (the client does not touch `console` at all), `errors`
+ * (`console.error`, uncaught errors and unhandled promise rejections — what DevTools' "Errors"
+ * level shows) or `all` (also `console.warn`, `console.info`, `console.log` and `console.debug`).
+ */
+export type ConsoleForward = 'off' | 'errors' | 'all';
+/** Every ConsoleForward value, in the order the help text lists them. */
+export const CONSOLE_FORWARD_MODES: readonly ConsoleForward[] = ['off', 'errors', 'all'];
 
 /** Headers sent with every answer for a path matching `source` (a glob relative to the root). */
 export interface HeaderRule {
@@ -297,12 +317,14 @@ export const DEFAULT_OPTIONS: Omit<ServerOptions, 'root'> = {
   reload: DEFAULT_RELOAD,
   headers: [],
   crossOriginIsolation: false,
+  compression: true,
   cors: DEFAULT_CORS,
   spa: undefined,
   configFile: true,
   proxy: DEFAULT_PROXY,
   mounts: [],
   cleanUrls: false,
+  consoleForward: 'errors',
 };
 
 /** The SPA fallback file when `--spa` / `spa: true` names none. */
@@ -395,9 +417,11 @@ export type ReconfigurableOptions = Partial<
     | 'crossSiteLoads'
     | 'headers'
     | 'crossOriginIsolation'
+    | 'compression'
     | 'cors'
     | 'spa'
     | 'cleanUrls'
+    | 'consoleForward'
   >
 >;
 
@@ -411,9 +435,11 @@ export const RECONFIGURABLE_KEYS = [
   'crossSiteLoads',
   'headers',
   'crossOriginIsolation',
+  'compression',
   'cors',
   'spa',
   'cleanUrls',
+  'consoleForward',
 ] as const satisfies readonly (keyof ReconfigurableOptions)[];
 
 export type DiagnosticLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';

@@ -19,7 +19,8 @@ let manager: ServerManager | undefined;
 export function activate(context: vscode.ExtensionContext): void {
   const output = new PortholeOutput();
   manager = new ServerManager(context, output);
-  const requests = new RequestsViewProvider(context.extensionUri, manager, readFolderConfig(undefined).config.maxEntries);
+  const { version } = context.extension.packageJSON as { version?: unknown };
+  const requests = new RequestsViewProvider(context.extensionUri, manager, readFolderConfig(undefined).config.maxEntries, String(version));
   const sharing = new Sharing(context, manager, output, requests);
   const pages = new PageOpener(manager, output, context.logUri);
   context.subscriptions.push(
@@ -35,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
       // The folder name only tells servers apart in a multi-root workspace.
       output.requests((vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? server : undefined, records);
     }),
+    manager.onConsole(({ server, entries }) => output.console((vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? server : undefined, entries)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${CONFIG_SECTION}.${SETTING_KEYS.maxEntries}`)) {
         requests.setMaxEntries(readFolderConfig(undefined).config.maxEntries);
@@ -42,7 +44,6 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     ...registerCommands({ manager, output, requests, sharing, pages }),
   );
-  const { version } = context.extension.packageJSON as { version?: unknown };
   output.log('info', `Porthole ${String(version)} ready (Node ${process.version}).`);
 }
 

@@ -115,6 +115,9 @@ export async function startCli(
     stderrText += chunk;
   });
   const lines = createInterface({ input: proc.stdout, crlfDelay: Infinity });
+  // Every line, from the first: one listener for the whole run (lines of the chunk that holds
+  // "Local:" — the rest of the banner — are not lost between startup and the tests).
+  lines.on('line', (line) => stdoutLines.push(line));
 
   /** @type {ReturnType<RunningCli['stop']> | undefined} */
   let stopping;
@@ -147,7 +150,6 @@ export async function startCli(
         reject(new Error(describe(`the CLI printed no "Local:" line within ${startTimeoutMs} ms`)));
       }, startTimeoutMs);
       const onLine = (line) => {
-        stdoutLines.push(line);
         const match = LOCAL_LINE.exec(line);
         if (match) {
           cleanup();
@@ -180,7 +182,5 @@ export async function startCli(
     throw err;
   }
 
-  // Keep collecting output after startup, for tests that look at it.
-  lines.on('line', (line) => stdoutLines.push(line));
   return { ...found, proc, stdoutLines, stderr: () => stderrText, stop };
 }

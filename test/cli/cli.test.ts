@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -110,6 +110,21 @@ test('serves over TCP, logs, and exits 0 on SIGINT', async () => {
   const lines = (await readFile(log, 'utf8')).trim().split('\n');
   assert.equal(lines.length, 1, lines.join('\n'));
   assert.match(lines[0] ?? '', /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello\.txt HTTP\/1\.1" 200 \d+ "-" "cli-test" \d+\.\d{3} \S+$/);
+});
+
+test('--no-compression: text goes out as it is on disk; without it, a browser gets brotli', async () => {
+  const text = 'compressible line of text\n'.repeat(200);
+  await writeFile(join(site.root, 'cli-compress.txt'), text);
+  for (const [args, coding] of [[[], 'br'], [['--no-compression'], undefined]] as const) {
+    const cli = runCli([site.root, '--port', '0', '--quiet', ...args]);
+    const port = await waitForLocal(cli);
+    const res = await fetchOnce(port, request('/cli-compress.txt', { headers: ['Accept-Encoding: gzip, deflate, br'] }));
+    assert.equal(res.status, 200);
+    assert.equal(res.header('content-encoding'), coding, args.join(' '));
+    if (coding === undefined) assert.equal(res.body.toString(), text);
+    cli.child.kill('SIGINT');
+    assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0, cli.stderr);
+  }
 });
 
 test('an unknown flag exits 1 with a message', async () => {

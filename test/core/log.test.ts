@@ -193,3 +193,26 @@ test('a burst of 10,000 pipelined keep-alive requests → exactly 10,000 lines a
   }
   assert.equal(seen.size, total, 'every request logged exactly once');
 });
+
+test('a running server writes its lines to the file without waiting for close() (buffered at most FILE_FLUSH_MS)', async () => {
+  const logFile = join(site.base, 'logs', 'running.log');
+  const srv = await startServer({ root: site.root, logFile });
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await fetchOnce(srv.port, request(`/hello.txt?running=${i}`))).status, 200);
+    // Polled, not timed: the lines must arrive while the server runs (within the generous deadline).
+    const deadline = Date.now() + 10_000;
+    let lines: string[] = [];
+    while (Date.now() < deadline) {
+      const text = await readFile(logFile, 'utf8').catch(() => '');
+      lines = text.split('\n').filter((l) => l.includes('running='));
+      if (lines.length === 3) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(
+      lines.map((l) => parseLine(l).request),
+      [0, 1, 2].map((i) => `GET /hello.txt?running=${i} HTTP/1.1`),
+    );
+  } finally {
+    await srv.close();
+  }
+});

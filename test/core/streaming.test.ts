@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, truncate, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { MIB, makeSite, patternBytes, writePatternFile, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
@@ -68,6 +69,52 @@ test('the 10 MiB file arrives byte-exact', async () => {
   } finally {
     client.destroy();
   }
+});
+
+test('several ranges of the streamed file, read by a client that stalls, arrive byte-exact in one multipart body', async () => {
+  // The file's ranges go out through two reused read buffers: pieces of one range, and the next
+  // range, must never overwrite bytes the socket has not sent yet. The client stops reading for a
+  // while first, so that the kernel's buffers fill and the server's writes wait in memory.
+  // More than the kernel's socket buffers on loopback hold (several MiB), so that writes wait.
+  const name = 'ranges-32m.bin';
+  const size = 32 * MIB;
+  await writePatternFile(join(site.root, name), size);
+  const ranges: Array<[number, number]> = [
+    [1, 12_000_000],
+    [13_000_000, 13_000_000 + 3 * 262_144],
+    [size - 9_555_555, size - 1],
+  ];
+  const socket = connect({ host: '127.0.0.1', port: srv.port });
+  const chunks: Buffer[] = [];
+  const ended = new Promise<void>((resolve, reject) => {
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', resolve);
+    socket.on('error', reject);
+  });
+  socket.pause();
+  socket.write(request(`/${name}`, { headers: ['Connection: close', `Range: bytes=${ranges.map(([a, b]) => `${a}-${b}`).join(', ')}`] }));
+  await new Promise((r) => setTimeout(r, 300));
+  socket.resume();
+  await withTimeout(ended, 20_000, 'the whole response');
+  socket.destroy();
+  const all = Buffer.concat(chunks);
+  const headEnd0 = all.indexOf('\r\n\r\n', 0, 'latin1');
+  const head = all.subarray(0, headEnd0).toString('latin1');
+  assert.match(head, /^HTTP\/1\.1 206 /);
+  const boundary = /boundary=(\S+)/.exec(head)?.[1] ?? '';
+  assert.notEqual(boundary, '');
+  const res = { body: all.subarray(headEnd0 + 4) };
+  let at = 0;
+  for (const [start, end] of ranges) {
+    at = res.body.indexOf(`--${boundary}\r\n`, at, 'latin1');
+    assert.ok(at >= 0, 'a part delimiter');
+    const headEnd = res.body.indexOf('\r\n\r\n', at, 'latin1');
+    assert.match(res.body.subarray(at, headEnd).toString('latin1'), new RegExp(`Content-Range: bytes ${start}-${end}/${size}`));
+    const body = res.body.subarray(headEnd + 4, headEnd + 4 + (end - start + 1));
+    assert.ok(body.equals(patternBytes(start, end - start + 1)), `bytes ${start}-${end} differ`);
+    at = headEnd + 4 + body.length;
+  }
+  await unlink(join(site.root, name));
 });
 
 test('a client that reads part of the file and leaves: logged as aborted, next client served', async () => {

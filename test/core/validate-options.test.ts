@@ -44,6 +44,7 @@ const INVALID: Array<[OptionName, RawServerOptions, string, RegExp]> = [
   ['portAttempts', { root: ROOT, portAttempts: 0 }, '0', /from 1 to 100/],
   ['listing', { root: ROOT, listing: 'yes' }, '"yes"', /true or false/],
   ['dotfiles', { root: ROOT, dotfiles: 1 }, '1', /true or false/],
+  ['compression', { root: ROOT, compression: 'yes' }, '"yes"', /true or false/],
   ['followSymlinks', { root: ROOT, followSymlinks: 'false' }, '"false"', /true or false/],
   ['resolveHostNames', { root: ROOT, resolveHostNames: null }, 'null', /true or false/],
   ['logFile', { root: ROOT, logFile: '' }, '""', /is empty/],
@@ -117,6 +118,8 @@ const INVALID: Array<[OptionName, RawServerOptions, string, RegExp]> = [
   ['mounts', { root: ROOT, mounts: [{ prefix: '/%5F_porthole', folder: '/lib' }] }, '"/%5F_porthole=/lib"', /Porthole's own/],
   ['mounts', { root: ROOT, mounts: [{ prefix: '/a', folder: '/x' }, { prefix: '/a/', folder: '/y' }] }, '"/a/=/y"', /given twice/],
   ['mounts', { root: ROOT, mounts: [{ prefix: '/app', folder: '/x' }], proxy: { routes: [{ prefix: '/', target: 'http://127.0.0.1:1' }] } }, '"/app=/x"', /lies under the proxy route "\/"/],
+  ['consoleForward', { root: ROOT, consoleForward: 'warnings' }, '"warnings"', /"off", "errors" or "all"/],
+  ['consoleForward', { root: ROOT, consoleForward: false }, 'false', /"off", "errors" or "all"/],
 ];
 
 void test('every invalid value of every option is refused with the option, the value and the reason', () => {

@@ -8,9 +8,26 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { EXTENSION_ID, OUTPUT_DIR, e2e, freePorts, logChannelFile, portClosed, sampleWorkspace, tcpGet, tempDir, vsixPath } from './lib.mjs';
 
 const MAX_VSIX_BYTES = 500 * 1024;
+const require = createRequire(import.meta.url);
+
+/** Asserts `har` is valid HAR 1.2 by the har-schema package's JSON Schema (draft-06). */
+function validateHar(har) {
+  const dir = path.dirname(require.resolve('har-schema'));
+  // har-schema also uses `min`, which is no JSON Schema keyword: strict off.
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addMetaSchema(require('ajv/lib/refs/json-schema-draft-06.json'));
+  for (const f of fs.readdirSync(dir)) if (f.endsWith('.json') && f !== 'har.json') ajv.addSchema(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(dir, 'har.json'), 'utf8')));
+  assert.ok(validate(har), ajv.errorsText(validate.errors));
+}
 let manifest; let root; let server; let browser; let page; let shot; let port;
 
 before(async () => {
@@ -107,6 +124,71 @@ test('the view keeps its filter across hide/show', async () => {
   assert.equal(await frame.locator('li.client').first().isHidden(), true);
   await frame.locator('#filter').fill('');
   await frame.locator('li.client').first().waitFor({ state: 'visible', timeout: 15_000 });
+});
+
+test('Copy as curl in a request\'s details: the clipboard holds a command that gets the same page from the server', async () => {
+  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(page.url()).origin });
+  const frame = await e2e.findWebviewFrame(page, { extensionId: EXTENSION_ID, selector: 'li.request' });
+  const request = frame.locator('li.request[role="treeitem"]').filter({ has: frame.locator('.path', { hasText: /^\/$/ }) }).first();
+  if ((await request.getAttribute('aria-expanded')) !== 'true') await request.locator(':scope > .row .status').click();
+  const copy = request.locator('li.copy-curl');
+  await copy.waitFor({ state: 'visible', timeout: 10_000 });
+  await copy.click();
+  await e2e.statusBarItem(page, 'as curl').waitFor({ state: 'visible', timeout: 10_000 });
+  await shot('copied-as-curl');
+  const command = await page.evaluate(() => globalThis.navigator.clipboard.readText());
+  assert.match(command, new RegExp(`^curl .*'http://127\\.0\\.0\\.1:${port}/'$`));
+  const out = execFileSync('sh', ['-c', command], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(out, (await tcpGet(port, '/')).body);
+  // The same from the request's context menu (VS Code's webview/context menu).
+  await page.evaluate(() => globalThis.navigator.clipboard.writeText(''));
+  await request.locator(':scope > .row .method').click({ button: 'right' });
+  const item = page.locator('.context-view .action-item', { hasText: 'Copy as curl' }).first();
+  await item.waitFor({ state: 'visible', timeout: 10_000 });
+  await shot('context-menu-copy-as-curl');
+  await item.click();
+  const deadline = Date.now() + 10_000;
+  let again = '';
+  while (again === '' && Date.now() < deadline) again = await page.evaluate(() => globalThis.navigator.clipboard.readText());
+  assert.equal(again, command);
+});
+
+test('Export Requests as HAR in the view title: the save dialog writes a HAR 1.2 file that validates and holds the requests', async () => {
+  await tcpGet(port, '/?from=har');
+  // Records reach the view in batches: export once the view shows this one.
+  const frame = await e2e.findWebviewFrame(page, { extensionId: EXTENSION_ID, selector: 'li.request' });
+  await frame.locator('li.request .path', { hasText: /^\/\?from=har$/ }).first().waitFor({ state: 'attached', timeout: 15_000 });
+  const target = path.join(root, 'requests.har');
+  await page.locator('.part.sidebar .title-actions .action-label[aria-label="Export Requests as HAR"], .part.sidebar .actions-container .action-label[aria-label="Export Requests as HAR"]').first().click();
+  // code-server's save dialog is VS Code's simple file dialog: a quick input holding a path.
+  const input = page.locator('.quick-input-widget input').first();
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  // The dialog fills its value after it shows: poll (bounded) for the default name.
+  const named = /porthole-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.har$/;
+  let value = '';
+  for (const until = Date.now() + 10_000; !named.test(value) && Date.now() < until; ) {
+    value = await input.inputValue();
+    if (!named.test(value)) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(value, named, 'the default name has the date');
+  await shot('export-har-dialog');
+  await input.fill(target);
+  await page.locator('.quick-input-widget .monaco-button', { hasText: /^OK$/ }).first().click();
+  const deadline = Date.now() + 20_000;
+  while (!fs.existsSync(target) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (!fs.existsSync(target)) await shot('export-har-not-written');
+  assert.ok(fs.existsSync(target), `${target} written`);
+  const har = JSON.parse(fs.readFileSync(target, 'utf8'));
+  validateHar(har);
+  assert.equal(har.log.creator.name, 'Porthole');
+  const urls = har.log.entries.map((e) => e.request.url);
+  assert.ok(urls.includes(`http://127.0.0.1:${port}/`), urls.join(' '));
+  const query = har.log.entries.find((e) => e.request.url === `http://127.0.0.1:${port}/?from=har`);
+  assert.ok(query, 'the request made just before the export is in it');
+  assert.deepEqual(query.request.queryString, [{ name: 'from', value: 'har' }]);
+  assert.equal(query.response.status, 200);
+  assert.equal(query.serverIPAddress, '127.0.0.1');
+  await shot('exported-har');
 });
 
 test('Stop from the status bar menu closes the port', async () => {

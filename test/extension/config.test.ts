@@ -161,3 +161,19 @@ void test('porthole.cleanUrls reaches the server options and applies without a r
   assert.deepEqual(liveChanges(before, config), { cleanUrls: true });
   assert.match(from({ cleanUrls: 'yes' }).problems[0] ?? '', /porthole\.cleanUrls: "yes" must be true or false/);
 });
+
+void test('porthole.console.forward: off, errors (the default) or all; it reaches the server options and applies without a restart', () => {
+  assert.equal(DEFAULT_CONFIG.consoleForward, 'errors');
+  const { config, problems } = from({ 'console.forward': 'all' });
+  assert.deepEqual(problems, []);
+  assert.equal(config.consoleForward, 'all');
+  assert.equal(toServerOptions(config, folder).consoleForward, 'all');
+  const before = from({ 'console.forward': 'errors' }).config;
+  assert.equal(needsRestart(before, config), false);
+  assert.deepEqual(liveChanges(before, config), { consoleForward: 'all' });
+  // Unset: the core's default decides (and porthole.config.json may).
+  assert.equal(toServerOptions(from({}).config, folder).consoleForward, undefined);
+  const bad = from({ 'console.forward': 'warnings' });
+  assert.deepEqual(bad.problems, ['porthole.console.forward: "warnings" must be "off", "errors" or "all".']);
+  assert.equal(bad.config.consoleForward, 'errors');
+});

@@ -63,6 +63,7 @@ void test('the settings defaults are the core\'s own DEFAULT_OPTIONS', () => {
   assert.deepEqual(prop('headers').default, {});
   assert.deepEqual(DEFAULT_OPTIONS.headers, []);
   assert.equal(prop('crossOriginIsolation').default, DEFAULT_OPTIONS.crossOriginIsolation);
+  assert.equal(prop('compression').default, DEFAULT_OPTIONS.compression);
   assert.equal(prop('cors.enabled').default, DEFAULT_OPTIONS.cors.enabled);
   assert.equal(prop('cors.enabled').default, false);
   assert.deepEqual(prop('cors.origins').default, DEFAULT_OPTIONS.cors.origins);

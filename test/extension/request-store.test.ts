@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RequestStore, isViewToHost, toDetails, toRow } from '../../src/extension/requests/node-request-store';
+import { RequestStore, isViewToHost, requestKeyOf, toDetails, toRow } from '../../src/extension/requests/node-request-store';
 import { record } from './helpers';
 
 const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => record({ id: from + i, target: `/${from + i}` }));
@@ -12,15 +12,15 @@ void test('keeps the last `capacity` entries and counts the dropped', () => {
   assert.equal(added.length, 60);
   assert.equal(store.size, 100);
   assert.equal(store.dropped, 20);
-  assert.equal(store.all()[0]?.record.target, '/20');
-  assert.equal(store.all()[99]?.record.target, '/119');
+  assert.equal(store.all()[0]?.record?.target, '/20');
+  assert.equal(store.all()[99]?.record?.target, '/119');
 });
 
 void test('a batch larger than the capacity returns only what is kept', () => {
   const store = new RequestStore(10);
   const added = store.add('site', many(25));
   assert.equal(added.length, 10);
-  assert.equal(added[0]?.record.target, '/15');
+  assert.equal(added[0]?.record?.target, '/15');
   assert.equal(store.dropped, 15);
 });
 
@@ -28,9 +28,9 @@ void test('lookup by key across compaction, clear, capacity change', () => {
   const store = new RequestStore(50);
   for (let i = 0; i < 20; i++) store.add('site', many(10, i * 10));
   const last = store.all().at(-1)!;
-  assert.equal(store.get(last.key)?.record.target, '/199');
+  assert.equal(store.get(last.key)?.record?.target, '/199');
   assert.equal(store.get(1), undefined);
-  assert.equal(store.get(last.key - 49)?.record.target, '/150');
+  assert.equal(store.get(last.key - 49)?.record?.target, '/150');
   store.setCapacity(10);
   assert.equal(store.size, 10);
   assert.equal(store.get(last.key - 10), undefined);
@@ -53,7 +53,7 @@ void test('host names arrive later and update retained requests', () => {
   const store = new RequestStore(10);
   store.add('site', [record({ clientIp: '10.0.0.2' }), record({ clientIp: '127.0.0.1' })]);
   assert.equal(store.setHostname('10.0.0.2', 'laptop.lan'), 1);
-  assert.equal(store.all()[0]?.record.clientHost, 'laptop.lan');
+  assert.equal(store.all()[0]?.record?.clientHost, 'laptop.lan');
 });
 
 void test('rows are formatted once; details carry headers and timing', () => {
@@ -76,6 +76,17 @@ void test('messages from the webview are narrowed', () => {
   assert.equal(isViewToHost({ type: 'setPaused', paused: 'yes' }), false);
   assert.equal(isViewToHost({ type: 'eval' }), false);
   assert.equal(isViewToHost(null), false);
+  assert.equal(isViewToHost({ type: 'copyCurl', key: 7 }), true);
+  assert.equal(isViewToHost({ type: 'copyCurl', key: 1.5 }), false);
+  assert.equal(isViewToHost({ type: 'copyCurl', command: 'rm -rf ~' }), false);
+});
+
+void test('Copy as curl takes a request key from a number or the view context menu’s object, nothing else', () => {
+  assert.equal(requestKeyOf(4), 4);
+  assert.equal(requestKeyOf({ webviewSection: 'request', requestKey: 9, webview: 'porthole.requests' }), 9);
+  assert.equal(requestKeyOf({ requestKey: '9' }), undefined);
+  assert.equal(requestKeyOf(Number.NaN), undefined);
+  assert.equal(requestKeyOf(undefined), undefined);
 });
 
 void test('a proxied request’s details name the back-end, its status and its time', () => {

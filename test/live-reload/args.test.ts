@@ -37,3 +37,14 @@ test('a bad debounce is an error in plain words', () => {
     assert.match(text, /--reload-debounce/);
   }
 });
+
+test('--console off|errors|all sets consoleForward; absent leaves it to the config file; anything else is refused with the flag', () => {
+  for (const mode of ['off', 'errors', 'all'] as const) {
+    const parsed = parseCliArgs(['--console', mode], '/tmp');
+    assert.equal(parsed.kind === 'run' ? parsed.options.server.consoleForward : parsed.kind, mode);
+  }
+  const none = parseCliArgs([], '/tmp');
+  assert.equal(none.kind === 'run' ? none.options.server.consoleForward : none.kind, undefined);
+  const bad = parseCliArgs(['--console', 'warn'], '/tmp');
+  assert.deepEqual(bad.kind === 'invalid' ? bad.problems : bad.kind, ['--console "warn": must be "off", "errors" or "all"']);
+});

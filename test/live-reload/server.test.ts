@@ -87,7 +87,7 @@ function openStream(extra = ''): Stream {
   };
 }
 
-const TAG = /<script src="((?:\.\/|(?:\.\.\/)+)__porthole\/client\.js)" data-porthole-client data-porthole-instance="([0-9a-f-]{36})" data-porthole-generation="(\d+)"><\/script>/;
+const TAG = /<script src="((?:\.\/|(?:\.\.\/)+)__porthole\/client\.js)" data-porthole-client data-porthole-instance="([0-9a-f-]{36})" data-porthole-generation="(\d+)" data-porthole-console="errors"><\/script>/;
 
 /** The client tag in an injected body: it must be clientTag(this server's instance, a generation). */
 function servedAt(body: Buffer): { tag: string; generation: number } {
@@ -95,7 +95,7 @@ function servedAt(body: Buffer): { tag: string; generation: number } {
   assert.ok(m, `no client tag in ${body.toString('utf8')}`);
   const generation = Number(m[3]);
   assert.equal(m[2], server.liveReload?.instanceId);
-  assert.equal(m[0], clientTag(m[2] ?? '', generation, m[1]));
+  assert.equal(m[0], clientTag(m[2] ?? '', generation, m[1], undefined, 'errors'));
   return { tag: m[0], generation };
 }
 
@@ -176,7 +176,7 @@ test('a navigation gets the page injected, a weak ETag and the exact Content-Len
   assert.equal(a.headers.get('content-length'), String(Buffer.byteLength(expected)));
   assert.equal(Number(a.headers.get('content-length')), a.body.length);
   const etag = a.headers.get('etag') ?? '';
-  assert.match(etag, new RegExp(`^W/".+-${CLIENT_VERSION}-[0-9a-f]{8}\\.\\d+"$`));
+  assert.match(etag, new RegExp(`^W/".+-${CLIENT_VERSION}-[0-9a-f]{8}\\.\\d+\\.errors"$`));
   assert.equal(a.headers.get('accept-ranges'), undefined);
   assert.equal(a.headers.get('content-type'), 'text/html; charset=utf-8');
   // Folder index too.

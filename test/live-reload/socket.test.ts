@@ -7,15 +7,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer } from '../../src/core/server/server';
 import { acceptKey, FrameReader } from '../../src/core/http/websocket';
+import { frame, openWebSocket, type Client } from './ws-client';
 
-const WAIT_MS = 10_000;
 let root: string;
 let server: PreviewServer;
 let port: number;
@@ -33,121 +33,9 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** A client frame: FIN set unless `fin` is false, masked unless `masked` is false. */
-function frame(opcode: number, payload: Buffer | string = '', { fin = true, masked = true } = {}): Buffer {
-  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  const len = body.length;
-  const lengthBytes = len < 126 ? Buffer.from([len]) : len < 65536 ? Buffer.from([126, len >> 8, len & 0xff]) : (() => {
-    const b = Buffer.alloc(9);
-    b[0] = 127;
-    b.writeBigUInt64BE(BigInt(len), 1);
-    return b;
-  })();
-  lengthBytes[0] = (lengthBytes[0] as number) | (masked ? 0x80 : 0);
-  const mask = masked ? randomBytes(4) : Buffer.alloc(0);
-  const data = Buffer.from(body);
-  if (masked) for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) ^ (mask[i & 3] as number);
-  return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode]), lengthBytes, mask, data]);
-}
-
-/** Server frames, read as they come (unmasked; parsed with a tiny reader of our own). */
-interface ServerFrame {
-  opcode: number;
-  payload: Buffer;
-}
-
-interface Client {
-  socket: Socket;
-  /** The raw response head (up to the blank line). */
-  head(): Promise<string>;
-  /** The next server frame. */
-  next(): Promise<ServerFrame>;
-  /** The next text frame's JSON (skipping pings). */
-  message(): Promise<Record<string, unknown>>;
-  ended: Promise<void>;
-}
-
+/** A WebSocket client of this server (ws-client.ts). */
 function open(extra = '', key = randomBytes(16).toString('base64')): Client {
-  const socket = connect(port, '127.0.0.1');
-  let buffer = Buffer.alloc(0);
-  let headText: string | undefined;
-  let wake: () => void = () => undefined;
-  const ended = new Promise<void>((r) => socket.on('close', () => r()));
-  socket.on('data', (c: Buffer) => {
-    buffer = Buffer.concat([buffer, c]);
-    if (headText === undefined) {
-      const end = buffer.indexOf('\r\n\r\n');
-      if (end >= 0) {
-        headText = buffer.subarray(0, end).toString('latin1');
-        buffer = buffer.subarray(end + 4);
-      }
-    }
-    wake();
-  });
-  socket.on('close', () => wake());
-  socket.on('error', () => undefined);
-  socket.write(
-    `GET /__porthole/socket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${port}\r\n${extra}\r\n`,
-  );
-  const until = (ok: () => boolean): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for the server')), WAIT_MS);
-      const check = (): void => {
-        wake = () => undefined;
-        if (ok()) {
-          clearTimeout(timer);
-          resolve();
-        } else if (socket.destroyed) {
-          clearTimeout(timer);
-          reject(new Error('the connection closed'));
-        } else {
-          wake = check;
-        }
-      };
-      check();
-    });
-  const parseFrame = (): ServerFrame | undefined => {
-    if (buffer.length < 2) return undefined;
-    let len = (buffer[1] as number) & 0x7f;
-    let off = 2;
-    if (len === 126) {
-      if (buffer.length < 4) return undefined;
-      len = buffer.readUInt16BE(2);
-      off = 4;
-    } else if (len === 127) {
-      if (buffer.length < 10) return undefined;
-      len = Number(buffer.readBigUInt64BE(2));
-      off = 10;
-    }
-    assert.equal((buffer[1] as number) & 0x80, 0, 'server frames are never masked');
-    if (buffer.length < off + len) return undefined;
-    const f = { opcode: (buffer[0] as number) & 0x0f, payload: buffer.subarray(off, off + len) };
-    buffer = buffer.subarray(off + len);
-    return f;
-  };
-  const client: Client = {
-    socket,
-    ended,
-    async head() {
-      await until(() => headText !== undefined);
-      return headText as string;
-    },
-    async next() {
-      await client.head();
-      let f: ServerFrame | undefined;
-      await until(() => (f = parseFrame()) !== undefined);
-      return f as unknown as ServerFrame;
-    },
-    async message() {
-      for (;;) {
-        const f = await client.next();
-        if (f.opcode === 0x1) return JSON.parse(f.payload.toString('utf8')) as Record<string, unknown>;
-        if (f.opcode === 0x8) throw new Error(`closed: ${f.payload.readUInt16BE(0)}`);
-      }
-    },
-  };
-  return client;
+  return openWebSocket(port, extra, key);
 }
 
 test('the opening handshake: 101 with the RFC 6455 accept key, then hello as a text frame', async () => {

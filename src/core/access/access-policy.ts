@@ -101,6 +101,12 @@ export class HostPolicy {
   private extra = new Set<string>();
   private readonly shared: boolean;
   private refreshedAt = Date.now();
+  /**
+   * The last Host field value allowed, verbatim: a keep-alive client sends the same one on every
+   * request, and the answer for it can only change when setExtra replaces allowedHosts (the
+   * server's own names are only ever added to), which forgets it.
+   */
+  private lastAllowed: string | undefined;
 
   /** `bindHost` is where the server listens; `extra` are the user's allowedHosts. */
   constructor(bindHost: string, extra: readonly string[]) {
@@ -126,22 +132,24 @@ export class HostPolicy {
   /** Replaces the user's allowedHosts (the names the server found itself stay). */
   setExtra(extra: readonly string[]): void {
     this.extra = new Set(extra.map(canonicalHostName).filter((n) => n.length > 0));
+    this.lastAllowed = undefined;
   }
 
   /** True when a request with this `Host` field value (undefined: none was sent) may be served. */
   allows(hostHeader: string | undefined): boolean {
     // HTTP/1.0 without Host: nothing to rebind against.
-    if (hostHeader === undefined) return true;
+    if (hostHeader === undefined || hostHeader === this.lastAllowed) return true;
     const name = canonicalHostName(hostHeader);
     if (name.length === 0) return false;
-    if (this.names.has(name) || this.extra.has(name) || name.endsWith('.localhost') || isLoopbackName(name)) return true;
+    let allowed = this.names.has(name) || this.extra.has(name) || name.endsWith('.localhost') || isLoopbackName(name);
     // An interface that came up after the start (joining Wi-Fi) is this machine's too.
-    if (this.shared && Date.now() - this.refreshedAt >= ADDRESS_REFRESH_MS) {
+    if (!allowed && this.shared && Date.now() - this.refreshedAt >= ADDRESS_REFRESH_MS) {
       this.refreshedAt = Date.now();
       for (const n of localAddressNames()) this.names.add(n);
-      return this.names.has(name);
+      allowed = this.names.has(name);
     }
-    return false;
+    if (allowed) this.lastAllowed = hostHeader;
+    return allowed;
   }
 }
 

@@ -5,7 +5,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://porthole.invalid/schemas/porthole.config.schema.json","title":"Porthole configuration (porthole.config.json at the root of the served folder)","description":"Server options for Porthole, read by the CLI and the VS Code extension alike. Command-line flags and VS Code settings that are set override these values. The file is read again when it changes.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string","description":"The schema this file follows (editors use it for completion)."},"port":{"description":"TCP port. null (the default): the folder's own port, derived from its path; 0: any free port.","type":["integer","null"],"minimum":0,"maximum":65535},"host":{"description":"Address to bind: 127.0.0.1 (default) keeps the server on this machine; 0.0.0.0 shares it on the network.","type":"string","minLength":1,"pattern":"^[^\\s/@]+$"},"portAttempts":{"description":"When the port is busy, try the next ones (this many ports in all).","type":"integer","minimum":1,"maximum":100},"listing":{"description":"List folders without index.html (false: 404).","type":"boolean"},"dotfiles":{"description":"Serve files and folders whose name starts with \".\" (never .git).","type":"boolean"},"followSymlinks":{"description":"Serve symlinks that lead outside the root.","type":"boolean"},"logFile":{"description":"Append a Combined Log Format line per request to this file (relative to the served folder).","type":"string","minLength":1},"resolveHostNames":{"description":"Reverse-resolve client addresses for the log.","type":"boolean"},"crossSiteLoads":{"description":"Answer other sites' subresource loads (<script src>, <img>, fetch) instead of refusing them with 403. Navigations are always answered.","type":"boolean"},"limits":{"description":"What one client may cost the server (queued output, in-memory bodies, minimum transfer rates, event streams per client); each a whole number of at least 1.","type":"object","additionalProperties":false,"properties":{"maxQueuedBytes":{"description":"Response bytes one connection may have queued in memory.","type":"integer","minimum":1},"maxQueuedTotalBytes":{"description":"Response bytes queued in memory over every connection.","type":"integer","minimum":1},"maxBuiltBytes":{"description":"Response bodies built in memory, summed; beyond it 503.","type":"integer","minimum":1},"minSendBytesPerSec":{"description":"Slowest reader, bytes per second over rateWindowMs.","type":"integer","minimum":1},"minReceiveBytesPerSec":{"description":"Slowest request body, bytes per second over rateWindowMs.","type":"integer","minimum":1},"rateWindowMs":{"description":"The window both minimum rates are measured over, in ms.","type":"integer","minimum":1},"maxEventStreamsPerClient":{"description":"Live-reload event streams one client address may hold open.","type":"integer","minimum":1}}},"maxConnections":{"description":"Connections beyond this are closed at once.","type":"integer","minimum":1,"maximum":1000000},"maxBodyBytes":{"description":"Request bodies beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":1073741824},"allowedHosts":{"description":"Extra Host names the server answers to (tunnels, custom names).","type":"array","items":{"type":"string","minLength":1,"pattern":"^[^\\s/@]+$"}},"allowedClients":{"description":"Only these clients (CIDR ranges, e.g. 192.168.1.0/24); loopback is always allowed. Empty: every client.","type":"array","items":{"type":"string","minLength":1}},"timeouts":{"description":"Connection timeouts in milliseconds.","type":"object","additionalProperties":false,"properties":{"headersMs":{"description":"A request head must arrive within this (408).","type":"integer","minimum":1,"maximum":3600000},"idleMs":{"description":"Idle keep-alive connections are closed after this.","type":"integer","minimum":1,"maximum":3600000},"writeStallMs":{"description":"A write without progress for this long ends the connection.","type":"integer","minimum":1,"maximum":3600000},"closeGraceMs":{"description":"On stop, connections still busy after this are closed.","type":"integer","minimum":0,"maximum":600000}}},"reload":{"description":"Live reload.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Inject the live-reload client into pages and reload them on changes.","type":"boolean"},"ignore":{"description":"Globs (relative to the root) whose changes never reload pages, besides .git/**, node_modules/** and .vscode/**.","type":"array","items":{"type":"string","minLength":1}},"debounceMs":{"description":"A change reloads pages at once; changes within the next this many milliseconds are coalesced into one more reload.","type":"integer","minimum":0,"maximum":10000},"watchPaths":{"description":"Folders outside the served folder whose changes reload pages too, e.g. a back-end's templates behind a proxy route (relative to the served folder, or absolute). Same as --watch.","type":"array","items":{"type":"string","minLength":1}}}},"proxy":{"description":"Reverse proxy: requests under a route's prefix go to its back-end (every method but CONNECT, bodies, WebSockets; live reload in its HTML pages). Same as --proxy.","type":"object","additionalProperties":false,"properties":{"routes":{"description":"Proxied routes; the longest matching prefix wins; \"/\" passes everything but Porthole's own endpoints.","type":"array","items":{"type":"object","additionalProperties":false,"required":["prefix","target"],"properties":{"prefix":{"description":"A URL path starting with \"/\", e.g. \"/api\".","type":"string","pattern":"^/"},"target":{"description":"The back-end's origin, e.g. \"http://127.0.0.1:3000\" (the request path is sent unchanged).","type":"string","pattern":"^https?://"}}}},"rewriteHost":{"description":"Send the back-end its own host:port as Host instead of the browser's. Same as --proxy-rewrite-host.","type":"boolean"},"connectTimeoutMs":{"description":"No connection to the back-end within this many milliseconds: 504.","type":"integer","minimum":1,"maximum":3600000},"responseTimeoutMs":{"description":"No response head from the back-end within this many milliseconds: 504 (--proxy-timeout, in seconds).","type":"integer","minimum":1,"maximum":3600000},"maxBodyBytes":{"description":"Request bodies passed to a back-end beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":17179869184}}},"headers":{"description":"Response headers per path glob, e.g. { \"source\": \"**/*.wasm\", \"headers\": { \"Cache-Control\": \"no-store\" } }.","type":"array","items":{"type":"object","additionalProperties":false,"required":["source","headers"],"properties":{"source":{"description":"Glob relative to the root (\"**\" = every path; \"**/*.wasm\", \"assets/**\").","type":"string","minLength":1},"headers":{"description":"Header name → value. Names are tokens (RFC 9110 §5.6.2); values hold no control characters.","type":"object","propertyNames":{"pattern":"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},"additionalProperties":{"type":"string","pattern":"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"}}}}},"crossOriginIsolation":{"description":"Send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, so pages are cross-origin isolated (SharedArrayBuffer).","type":"boolean"},"cors":{"description":"Cross-Origin Resource Sharing. Off by default: with it on, the origins allowed may read every served file.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Answer CORS requests and preflights.","type":"boolean"},"origins":{"description":"Origins allowed, e.g. \"http://localhost:5173\". Empty: any origin (\"*\", never with credentials).","type":"array","items":{"type":"string","pattern":"^https?://[^/\\s]+$"}}}},"spa":{"description":"Single-page app: a navigation to a missing path answers with this file (true: index.html). Missing assets stay 404.","type":["boolean","string"],"minLength":1},"mounts":{"description":"More folders served under URL prefixes, e.g. { \"/vendor\": \"node_modules/x\" } (folders relative to this file's folder, or absolute). Every rule of the root applies inside them; the longest prefix wins. Same as --mount.","type":"object","propertyNames":{"pattern":"^/"},"additionalProperties":{"type":"string","minLength":1}},"cleanUrls":{"description":"Clean URLs: /about serves about.html when nothing named about exists, and /about.html redirects (301) to /about. Same as --clean-urls.","type":"boolean"}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://porthole.invalid/schemas/porthole.config.schema.json","title":"Porthole configuration (porthole.config.json at the root of the served folder)","description":"Server options for Porthole, read by the CLI and the VS Code extension alike. Command-line flags and VS Code settings that are set override these values. The file is read again when it changes.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string","description":"The schema this file follows (editors use it for completion)."},"port":{"description":"TCP port. null (the default): the folder's own port, derived from its path; 0: any free port.","type":["integer","null"],"minimum":0,"maximum":65535},"host":{"description":"Address to bind: 127.0.0.1 (default) keeps the server on this machine; 0.0.0.0 shares it on the network.","type":"string","minLength":1,"pattern":"^[^\\s/@]+$"},"portAttempts":{"description":"When the port is busy, try the next ones (this many ports in all).","type":"integer","minimum":1,"maximum":100},"listing":{"description":"List folders without index.html (false: 404).","type":"boolean"},"dotfiles":{"description":"Serve files and folders whose name starts with \".\" (never .git).","type":"boolean"},"followSymlinks":{"description":"Serve symlinks that lead outside the root.","type":"boolean"},"logFile":{"description":"Append a Combined Log Format line per request to this file (relative to the served folder).","type":"string","minLength":1},"resolveHostNames":{"description":"Reverse-resolve client addresses for the log.","type":"boolean"},"crossSiteLoads":{"description":"Answer other sites' subresource loads (<script src>, <img>, fetch) instead of refusing them with 403. Navigations are always answered.","type":"boolean"},"limits":{"description":"What one client may cost the server (queued output, in-memory bodies, minimum transfer rates, event streams per client); each a whole number of at least 1.","type":"object","additionalProperties":false,"properties":{"maxQueuedBytes":{"description":"Response bytes one connection may have queued in memory.","type":"integer","minimum":1},"maxQueuedTotalBytes":{"description":"Response bytes queued in memory over every connection.","type":"integer","minimum":1},"maxBuiltBytes":{"description":"Response bodies built in memory, summed; beyond it 503.","type":"integer","minimum":1},"minSendBytesPerSec":{"description":"Slowest reader, bytes per second over rateWindowMs.","type":"integer","minimum":1},"minReceiveBytesPerSec":{"description":"Slowest request body, bytes per second over rateWindowMs.","type":"integer","minimum":1},"rateWindowMs":{"description":"The window both minimum rates are measured over, in ms.","type":"integer","minimum":1},"maxEventStreamsPerClient":{"description":"Live-reload event streams one client address may hold open.","type":"integer","minimum":1}}},"maxConnections":{"description":"Connections beyond this are closed at once.","type":"integer","minimum":1,"maximum":1000000},"maxBodyBytes":{"description":"Request bodies beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":1073741824},"allowedHosts":{"description":"Extra Host names the server answers to (tunnels, custom names).","type":"array","items":{"type":"string","minLength":1,"pattern":"^[^\\s/@]+$"}},"allowedClients":{"description":"Only these clients (CIDR ranges, e.g. 192.168.1.0/24); loopback is always allowed. Empty: every client.","type":"array","items":{"type":"string","minLength":1}},"timeouts":{"description":"Connection timeouts in milliseconds.","type":"object","additionalProperties":false,"properties":{"headersMs":{"description":"A request head must arrive within this (408).","type":"integer","minimum":1,"maximum":3600000},"idleMs":{"description":"Idle keep-alive connections are closed after this.","type":"integer","minimum":1,"maximum":3600000},"writeStallMs":{"description":"A write without progress for this long ends the connection.","type":"integer","minimum":1,"maximum":3600000},"closeGraceMs":{"description":"On stop, connections still busy after this are closed.","type":"integer","minimum":0,"maximum":600000}}},"reload":{"description":"Live reload.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Inject the live-reload client into pages and reload them on changes.","type":"boolean"},"ignore":{"description":"Globs (relative to the root) whose changes never reload pages, besides .git/**, node_modules/** and .vscode/**.","type":"array","items":{"type":"string","minLength":1}},"debounceMs":{"description":"A change reloads pages at once; changes within the next this many milliseconds are coalesced into one more reload.","type":"integer","minimum":0,"maximum":10000},"watchPaths":{"description":"Folders outside the served folder whose changes reload pages too, e.g. a back-end's templates behind a proxy route (relative to the served folder, or absolute). Same as --watch.","type":"array","items":{"type":"string","minLength":1}}}},"proxy":{"description":"Reverse proxy: requests under a route's prefix go to its back-end (every method but CONNECT, bodies, WebSockets; live reload in its HTML pages). Same as --proxy.","type":"object","additionalProperties":false,"properties":{"routes":{"description":"Proxied routes; the longest matching prefix wins; \"/\" passes everything but Porthole's own endpoints.","type":"array","items":{"type":"object","additionalProperties":false,"required":["prefix","target"],"properties":{"prefix":{"description":"A URL path starting with \"/\", e.g. \"/api\".","type":"string","pattern":"^/"},"target":{"description":"The back-end's origin, e.g. \"http://127.0.0.1:3000\" (the request path is sent unchanged).","type":"string","pattern":"^https?://"}}}},"rewriteHost":{"description":"Send the back-end its own host:port as Host instead of the browser's. Same as --proxy-rewrite-host.","type":"boolean"},"connectTimeoutMs":{"description":"No connection to the back-end within this many milliseconds: 504.","type":"integer","minimum":1,"maximum":3600000},"responseTimeoutMs":{"description":"No response head from the back-end within this many milliseconds: 504 (--proxy-timeout, in seconds).","type":"integer","minimum":1,"maximum":3600000},"maxBodyBytes":{"description":"Request bodies passed to a back-end beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":17179869184}}},"headers":{"description":"Response headers per path glob, e.g. { \"source\": \"**/*.wasm\", \"headers\": { \"Cache-Control\": \"no-store\" } }.","type":"array","items":{"type":"object","additionalProperties":false,"required":["source","headers"],"properties":{"source":{"description":"Glob relative to the root (\"**\" = every path; \"**/*.wasm\", \"assets/**\").","type":"string","minLength":1},"headers":{"description":"Header name → value. Names are tokens (RFC 9110 §5.6.2); values hold no control characters.","type":"object","propertyNames":{"pattern":"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},"additionalProperties":{"type":"string","pattern":"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"}}}}},"compression":{"description":"Choose an encoding by Accept-Encoding: a .br/.gz file beside the one asked for, else text of 1 KiB to 1 MiB compressed on the fly (brotli or gzip). false: files go out as their bytes on disk. Same as --no-compression.","type":"boolean"},"crossOriginIsolation":{"description":"Send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, so pages are cross-origin isolated (SharedArrayBuffer).","type":"boolean"},"cors":{"description":"Cross-Origin Resource Sharing. Off by default: with it on, the origins allowed may read every served file.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Answer CORS requests and preflights.","type":"boolean"},"origins":{"description":"Origins allowed, e.g. \"http://localhost:5173\". Empty: any origin (\"*\", never with credentials).","type":"array","items":{"type":"string","pattern":"^https?://[^/\\s]+$"}}}},"spa":{"description":"Single-page app: a navigation to a missing path answers with this file (true: index.html). Missing assets stay 404.","type":["boolean","string"],"minLength":1},"mounts":{"description":"More folders served under URL prefixes, e.g. { \"/vendor\": \"node_modules/x\" } (folders relative to this file's folder, or absolute). Every rule of the root applies inside them; the longest prefix wins. Same as --mount.","type":"object","propertyNames":{"pattern":"^/"},"additionalProperties":{"type":"string","minLength":1}},"cleanUrls":{"description":"Clean URLs: /about serves about.html when nothing named about exists, and /about.html redirects (301) to /about. Same as --clean-urls.","type":"boolean"},"consoleForward":{"description":"What live-reloaded pages send back of their console: \"off\", \"errors\" (console.error, uncaught errors, unhandled rejections; the default) or \"all\" (also warn, info, log, debug). Applies live.","enum":["off","errors","all"]}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[^\\s/@]+$", "u");
@@ -1162,10 +1162,10 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.crossOriginIsolation !== undefined){
+if(data.compression !== undefined){
 const _errs110 = errors;
-if(typeof data.crossOriginIsolation !== "boolean"){
-validate10.errors = [{instancePath:instancePath+"/crossOriginIsolation",schemaPath:"#/properties/crossOriginIsolation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+if(typeof data.compression !== "boolean"){
+validate10.errors = [{instancePath:instancePath+"/compression",schemaPath:"#/properties/compression/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs110 === errors;
@@ -1174,45 +1174,57 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cors !== undefined){
-let data51 = data.cors;
+if(data.crossOriginIsolation !== undefined){
 const _errs112 = errors;
-if(errors === _errs112){
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+if(typeof data.crossOriginIsolation !== "boolean"){
+validate10.errors = [{instancePath:instancePath+"/crossOriginIsolation",schemaPath:"#/properties/crossOriginIsolation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs112 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cors !== undefined){
+let data52 = data.cors;
 const _errs114 = errors;
-for(const key9 in data51){
+if(errors === _errs114){
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+const _errs116 = errors;
+for(const key9 in data52){
 if(!((key9 === "enabled") || (key9 === "origins"))){
 validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties/cors/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs114 === errors){
-if(data51.enabled !== undefined){
-const _errs115 = errors;
-if(typeof data51.enabled !== "boolean"){
+if(_errs116 === errors){
+if(data52.enabled !== undefined){
+const _errs117 = errors;
+if(typeof data52.enabled !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/cors/enabled",schemaPath:"#/properties/cors/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid15 = _errs115 === errors;
+var valid15 = _errs117 === errors;
 }
 else {
 var valid15 = true;
 }
 if(valid15){
-if(data51.origins !== undefined){
-let data53 = data51.origins;
-const _errs117 = errors;
-if(errors === _errs117){
-if(Array.isArray(data53)){
-var valid16 = true;
-const len6 = data53.length;
-for(let i6=0; i6<len6; i6++){
-let data54 = data53[i6];
+if(data52.origins !== undefined){
+let data54 = data52.origins;
 const _errs119 = errors;
 if(errors === _errs119){
-if(typeof data54 === "string"){
-if(!pattern6.test(data54)){
+if(Array.isArray(data54)){
+var valid16 = true;
+const len6 = data54.length;
+for(let i6=0; i6<len6; i6++){
+let data55 = data54[i6];
+const _errs121 = errors;
+if(errors === _errs121){
+if(typeof data55 === "string"){
+if(!pattern6.test(data55)){
 validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i6,schemaPath:"#/properties/cors/properties/origins/items/pattern",keyword:"pattern",params:{pattern: "^https?://[^/\\s]+$"},message:"must match pattern \""+"^https?://[^/\\s]+$"+"\""}];
 return false;
 }
@@ -1222,7 +1234,7 @@ validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i6,schemaPath
 return false;
 }
 }
-var valid16 = _errs119 === errors;
+var valid16 = _errs121 === errors;
 if(!valid16){
 break;
 }
@@ -1233,7 +1245,7 @@ validate10.errors = [{instancePath:instancePath+"/cors/origins",schemaPath:"#/pr
 return false;
 }
 }
-var valid15 = _errs117 === errors;
+var valid15 = _errs119 === errors;
 }
 else {
 var valid15 = true;
@@ -1246,40 +1258,40 @@ validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties
 return false;
 }
 }
-var valid0 = _errs112 === errors;
+var valid0 = _errs114 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.spa !== undefined){
-let data55 = data.spa;
-const _errs121 = errors;
-if((typeof data55 !== "boolean") && (typeof data55 !== "string")){
+let data56 = data.spa;
+const _errs123 = errors;
+if((typeof data56 !== "boolean") && (typeof data56 !== "string")){
 validate10.errors = [{instancePath:instancePath+"/spa",schemaPath:"#/properties/spa/type",keyword:"type",params:{type: schema11.properties.spa.type},message:"must be boolean,string"}];
 return false;
 }
-if(errors === _errs121){
-if(typeof data55 === "string"){
-if(func3(data55) < 1){
+if(errors === _errs123){
+if(typeof data56 === "string"){
+if(func3(data56) < 1){
 validate10.errors = [{instancePath:instancePath+"/spa",schemaPath:"#/properties/spa/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
-var valid0 = _errs121 === errors;
+var valid0 = _errs123 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.mounts !== undefined){
-let data56 = data.mounts;
-const _errs123 = errors;
-if(errors === _errs123){
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-for(const key10 in data56){
+let data57 = data.mounts;
 const _errs125 = errors;
+if(errors === _errs125){
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+for(const key10 in data57){
+const _errs127 = errors;
 if(typeof key10 === "string"){
 if(!pattern2.test(key10)){
 const err2 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/propertyNames/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",propertyName:key10};
@@ -1292,7 +1304,7 @@ vErrors.push(err2);
 errors++;
 }
 }
-var valid17 = _errs125 === errors;
+var valid17 = _errs127 === errors;
 if(!valid17){
 const err3 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid"};
 if(vErrors === null){
@@ -1308,12 +1320,12 @@ break;
 }
 }
 if(valid17){
-for(const key11 in data56){
-let data57 = data56[key11];
-const _errs127 = errors;
-if(errors === _errs127){
-if(typeof data57 === "string"){
-if(func3(data57) < 1){
+for(const key11 in data57){
+let data58 = data57[key11];
+const _errs129 = errors;
+if(errors === _errs129){
+if(typeof data58 === "string"){
+if(func3(data58) < 1){
 validate10.errors = [{instancePath:instancePath+"/mounts/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/mounts/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -1323,7 +1335,7 @@ validate10.errors = [{instancePath:instancePath+"/mounts/" + key11.replace(/~/g,
 return false;
 }
 }
-var valid18 = _errs127 === errors;
+var valid18 = _errs129 === errors;
 if(!valid18){
 break;
 }
@@ -1335,22 +1347,37 @@ validate10.errors = [{instancePath:instancePath+"/mounts",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs123 === errors;
+var valid0 = _errs125 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.cleanUrls !== undefined){
-const _errs129 = errors;
+const _errs131 = errors;
 if(typeof data.cleanUrls !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/cleanUrls",schemaPath:"#/properties/cleanUrls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid0 = _errs129 === errors;
+var valid0 = _errs131 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.consoleForward !== undefined){
+let data60 = data.consoleForward;
+const _errs133 = errors;
+if(!(((data60 === "off") || (data60 === "errors")) || (data60 === "all"))){
+validate10.errors = [{instancePath:instancePath+"/consoleForward",schemaPath:"#/properties/consoleForward/enum",keyword:"enum",params:{allowedValues: schema11.properties.consoleForward.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs133 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }

@@ -15,7 +15,7 @@ import { globProblem } from '../reload/live-reload-glob';
 import { escapeForDisplay } from '../text/display-text';
 import { compileRoute } from '../proxy/proxy-routes';
 import { mountPrefixSegments, mountProxyClash, normalMountPrefix } from '../files/mounts';
-import type { ServerOptionsInput } from '../options';
+import { CONSOLE_FORWARD_MODES, type ServerOptionsInput } from '../options';
 import { headerFieldProblem, spaFileProblem } from './config-file';
 
 /** Dotted names of the options (`timeouts.idleMs`, `reload.ignore`, …). */
@@ -55,12 +55,14 @@ export type OptionName =
   | 'proxy.maxBodyBytes'
   | 'headers'
   | 'crossOriginIsolation'
+  | 'compression'
   | 'cors.enabled'
   | 'cors.origins'
   | 'spa'
   | 'mounts'
   | 'cleanUrls'
   | 'configFile'
+  | 'consoleForward'
   | 'fallback';
 
 /** Inclusive bounds of the numeric options (the defaults are in options.ts). */
@@ -203,6 +205,11 @@ function listProblems(option: OptionName, value: unknown, entry: (e: string) => 
   return problems;
 }
 
+/** Why `value` is not a ConsoleForward (`off`, `errors`, `all`), or undefined. */
+export function consoleForwardProblem(value: unknown): string | undefined {
+  return typeof value === 'string' && (CONSOLE_FORWARD_MODES as readonly string[]).includes(value) ? undefined : 'must be "off", "errors" or "all"';
+}
+
 // ---- the whole input --------------------------------------------------------------------------
 
 /** ServerOptionsInput with every value not yet checked (numbers may still be decimal text). */
@@ -211,7 +218,7 @@ export type RawServerOptions = { readonly [K in keyof ServerOptionsInput]?: unkn
 const KNOWN = new Set<string>([
   'root', 'port', 'host', 'portAttempts', 'listing', 'dotfiles', 'followSymlinks', 'logFile', 'resolveHostNames',
   'timeouts', 'maxConnections', 'maxBodyBytes', 'allowedHosts', 'allowedClients', 'tls', 'reload', 'crossSiteLoads', 'limits', 'proxy',
-  'headers', 'crossOriginIsolation', 'cors', 'spa', 'configFile', 'fallback', 'mounts', 'cleanUrls',
+  'headers', 'crossOriginIsolation', 'compression', 'cors', 'spa', 'configFile', 'consoleForward', 'fallback', 'mounts', 'cleanUrls',
 ]);
 const CORS_KEYS = ['enabled', 'origins'] as const;
 const TIMEOUT_KEYS = ['headersMs', 'idleMs', 'writeStallMs', 'closeGraceMs', 'bodyMs'] as const;
@@ -308,7 +315,7 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
       }
     }
   }
-  for (const key of ['listing', 'dotfiles', 'followSymlinks', 'resolveHostNames', 'crossSiteLoads', 'crossOriginIsolation', 'configFile', 'cleanUrls'] as const) {
+  for (const key of ['listing', 'dotfiles', 'followSymlinks', 'resolveHostNames', 'crossSiteLoads', 'crossOriginIsolation', 'compression', 'configFile', 'cleanUrls'] as const) {
     if (given(raw[key])) add(key, raw[key], booleanProblem(raw[key]));
   }
   if (given(raw.logFile)) add('logFile', raw.logFile, absolutePathProblem(raw.logFile));
@@ -375,6 +382,7 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
   }
   if (given(raw.spa)) add('spa', raw.spa, typeof raw.spa === 'string' ? spaFileProblem(raw.spa) : 'must be a root-relative file such as index.html');
   if (given(raw.mounts)) problems.push(...mountProblems(raw.mounts, raw.proxy));
+  if (given(raw.consoleForward)) add('consoleForward', raw.consoleForward, consoleForwardProblem(raw.consoleForward));
   if (given(raw.fallback)) {
     const f = raw.fallback as Record<string, unknown> | null;
     if (typeof f !== 'object' || f === null || Array.isArray(f)) add('fallback', f, 'must be an object of options');

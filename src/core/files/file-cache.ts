@@ -1,27 +1,31 @@
 /**
  * A cache of small files for the hot path: the bytes, the validators and the response heads
- * pre-serialised, keyed by the request path. Every hit is revalidated with one stat of the
- * request's file-system path (following symlinks as the request would): device, inode, size,
+ * pre-serialised, keyed by the request path. Every hit is revalidated with one lstat of the
+ * request's file-system path (a symlink there followed as the request would): device, inode, size,
  * mtime and ctime must all match, so an edit, a replacement, a rename or a symlink re-pointed
  * elsewhere is a miss and goes the full way (realpath containment included). The real path must
  * also still be the one served: a folder on the way moved out of the root and replaced by a symlink
  * to it keeps the file's dev/ino/mtime/ctime, and its entry is dropped all the same (the entry was
- * only ever made from a descriptor whose real path was checked, see open-contained.ts). An entry
+ * only ever made from a descriptor whose real path was checked, see open-contained.ts). For a file
+ * that is not itself a symlink that real path is its folder's real path plus its name, so the
+ * realpath(3) walk is made for the folder, once per epoch (below) for all the files in it. An entry
  * reached through an index file also checks its folder's mtime, so a new index.html takes over at once.
  *
- * One stat serves every request read in the same turn of the event loop (an "epoch", ended by
+ * One stat (and one folder realpath) serves every request read in the same turn of the event loop (an "epoch", ended by
  * setImmediate): those requests had all arrived before the stat was made, so answering them with
  * the state it saw is as if each was answered at that instant.
  *
  * The cache belongs to one StaticOptions object: reconfiguring the server (dotfiles, listing…)
  * replaces that object and so starts an empty cache.
  */
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { BoundedBodyMap } from './bounded-map';
-import { representationHeaders, validatorHeaders } from './representation';
+import { representationHeaders, validatorHeaders, type Coding, type PreparedHeads } from './representation';
+import type { ContentCoding } from './content-coding';
 
 /** Files up to this size are cached whole. */
 export const CACHE_MAX_FILE_BYTES = 1024 * 1024;
@@ -49,8 +53,25 @@ export interface CachedFile {
   readonly log200: HeaderList;
   readonly head304: string;
   readonly log304: HeaderList;
+  /** The file's own coding (`game.wasm.br`, a `.br` sibling): `Content-Encoding`. */
+  readonly contentEncoding: ContentCoding | undefined;
+  /** Every answer carries `Vary: Accept-Encoding` (a sibling chosen by Accept-Encoding). */
+  readonly varyAcceptEncoding: boolean;
+  /** The same heads with `Vary: Accept-Encoding`, made on first need (the file has encodings). */
+  varied: PreparedHeads | undefined;
   /** The epoch in which the file was last checked against the disk. */
   validatedEpoch: number;
+}
+
+/**
+ * The serialised 200 and 304 heads of a body of `size` bytes (status line and headers; no
+ * Date/Server/Connection, no blank line).
+ */
+export function prepareHeads(type: string, validators: Validators, size: number, rangeable: boolean, coding: Coding | undefined): PreparedHeads {
+  const log200 = representationHeaders(type, validators, rangeable, coding);
+  log200.push(['Content-Length', String(size)]);
+  const log304 = validatorHeaders(validators, coding?.varyAcceptEncoding === true);
+  return { head200: serializeStatusAndHeaders(200, log200), log200, head304: serializeStatusAndHeaders(304, log304), log304 };
 }
 
 let epoch = 0;
@@ -62,7 +83,7 @@ function endEpoch(): void {
 }
 
 /** The current turn of the event loop; it ends at the next check phase. */
-function currentEpoch(): number {
+export function currentEpoch(): number {
   if (!epochEnding) {
     epochEnding = true;
     setImmediate(endEpoch);
@@ -79,10 +100,9 @@ export function makeCachedFile(
   type: string,
   validators: Validators,
   dir: { path: string; mtimeMs: number } | undefined,
+  coding?: Coding,
 ): CachedFile {
-  const log200 = representationHeaders(type, validators, true);
-  log200.push(['Content-Length', String(body.length)]);
-  const log304 = validatorHeaders(validators);
+  const heads = prepareHeads(type, validators, body.length, true, coding);
   return {
     fsPath,
     real,
@@ -96,10 +116,10 @@ export function makeCachedFile(
     body,
     type,
     validators,
-    head200: serializeStatusAndHeaders(200, log200),
-    log200,
-    head304: serializeStatusAndHeaders(304, log304),
-    log304,
+    ...heads,
+    contentEncoding: coding?.contentEncoding,
+    varyAcceptEncoding: coding?.varyAcceptEncoding === true,
+    varied: coding?.varyAcceptEncoding === true ? heads : undefined,
     validatedEpoch: currentEpoch(),
   };
 }
@@ -113,17 +133,7 @@ export class FileCache {
     if (entry === undefined) return undefined;
     const now = currentEpoch();
     if (entry.validatedEpoch === now) return entry;
-    const st = statSync(entry.fsPath, { throwIfNoEntry: false });
-    const same =
-      st !== undefined &&
-      st.ino === entry.ino &&
-      st.dev === entry.dev &&
-      st.size === entry.size &&
-      st.mtimeMs === entry.mtimeMs &&
-      st.ctimeMs === entry.ctimeMs &&
-      (entry.dirPath === undefined || statSync(entry.dirPath, { throwIfNoEntry: false })?.mtimeMs === entry.dirMtimeMs) &&
-      realPathOf(entry.fsPath) === entry.real;
-    if (!same) {
+    if (!stillServed(entry, now)) {
       this.entries.delete(key);
       return undefined;
     }
@@ -131,9 +141,53 @@ export class FileCache {
     return entry;
   }
 
+  /** Keys found missing on disk, with the epoch that saw it (the root's 404.html, say). */
+  private readonly absent = new Map<string, number>();
+
+  /**
+   * True when `key` was found missing in this epoch: asked again in the same turn of the event
+   * loop, the answer is the same (the stat's argument above), without another stat.
+   */
+  absentNow(key: string): boolean {
+    return this.absent.get(key) === currentEpoch();
+  }
+
+  /** Records that `key` is missing on disk now (until this epoch ends). */
+  markAbsent(key: string): void {
+    this.absent.set(key, currentEpoch());
+  }
+
   set(key: string, entry: CachedFile): void {
     if (entry.body.length <= CACHE_MAX_FILE_BYTES) this.entries.set(key, entry);
   }
+}
+
+/**
+ * True when `entry.fsPath` still leads to the file cached, at the real path it was served from.
+ * The path's last component is lstat'ed: a plain file (not a symlink) there is really at its
+ * folder's real path plus its name, so the realpath(3) walk is needed for the folder only, once
+ * per epoch for every file in it (a page's assets share a folder). A last component that is a
+ * symlink is followed and its whole real path taken, as a request would.
+ */
+function stillServed(entry: CachedFile, now: number): boolean {
+  const { fsPath } = entry;
+  const link = lstatSync(fsPath, { throwIfNoEntry: false });
+  if (link === undefined) return false;
+  const st = link.isSymbolicLink() ? statSync(fsPath, { throwIfNoEntry: false }) : link;
+  if (
+    st === undefined ||
+    st.ino !== entry.ino ||
+    st.dev !== entry.dev ||
+    st.size !== entry.size ||
+    st.mtimeMs !== entry.mtimeMs ||
+    st.ctimeMs !== entry.ctimeMs ||
+    (entry.dirPath !== undefined && statSync(entry.dirPath, { throwIfNoEntry: false })?.mtimeMs !== entry.dirMtimeMs)
+  ) {
+    return false;
+  }
+  if (st !== link) return realPathOf(fsPath) === entry.real;
+  const folder = realFolderOf(dirname(fsPath), now);
+  return folder !== undefined && join(folder, basename(fsPath)) === entry.real;
 }
 
 /** The real path of `fsPath` now (one realpath(3) call), or undefined when it cannot be told. */
@@ -143,6 +197,22 @@ function realPathOf(fsPath: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Folders' real paths found in the current epoch (folder path → real path; undefined: none). */
+const realFolders = new Map<string, string | undefined>();
+let realFoldersEpoch = -1;
+
+/** A folder's real path, asked of the disk once per epoch (the same argument as the stat's). */
+function realFolderOf(folder: string, now: number): string | undefined {
+  if (realFoldersEpoch !== now) {
+    realFolders.clear();
+    realFoldersEpoch = now;
+  }
+  if (realFolders.has(folder)) return realFolders.get(folder);
+  const real = realPathOf(folder);
+  realFolders.set(folder, real);
+  return real;
 }
 
 const caches = new WeakMap<object, FileCache>();

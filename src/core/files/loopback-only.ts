@@ -20,19 +20,21 @@ export interface FileIdentity {
 
 /** A set of file identities, shared by every StaticOptions of one server (reconfigure keeps it). */
 export class LoopbackOnlyFiles {
-  private readonly ids = new Set<string>();
+  /** A handful at most (the log files), asked on every response: compared as numbers, no key built. */
+  private readonly ids: FileIdentity[] = [];
 
   /** Adds a file (its Stats or identity). */
   add(id: FileIdentity): void {
-    this.ids.add(`${id.dev}:${id.ino}`);
+    if (!this.has(id)) this.ids.push({ dev: id.dev, ino: id.ino });
   }
 
   has(id: FileIdentity): boolean {
-    return this.ids.size > 0 && this.ids.has(`${id.dev}:${id.ino}`);
+    for (const known of this.ids) if (known.ino === id.ino && known.dev === id.dev) return true;
+    return false;
   }
 
   get size(): number {
-    return this.ids.size;
+    return this.ids.length;
   }
 }
 

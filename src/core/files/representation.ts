@@ -19,6 +19,7 @@ import type { BodyPart, Exchange } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
 import { evaluatePreconditions, ifRangeAllows, type ConditionalHeaders, type Validators } from './preconditions';
 import { parseRange, type ByteRange } from './range';
+import type { ContentCoding } from './content-coding';
 
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 
@@ -51,11 +52,27 @@ export interface Representation {
   readonly readWhole: (() => Promise<Buffer>) | undefined;
   /** A cached file's serialised heads: the common 200 and 304 skip the header building. */
   readonly prepared: PreparedHeads | undefined;
+  /** The content coding of the bytes (RFC 9110 §8.4): `Content-Encoding`; undefined: none. */
+  readonly contentEncoding?: ContentCoding | undefined;
+  /**
+   * The resource has several encodings chosen by Accept-Encoding: `Vary: Accept-Encoding` on every
+   * answer (200, 206, 304, 416), the unencoded one included (RFC 9110 §12.5.5, §15.4.5).
+   */
+  readonly varyAcceptEncoding?: boolean;
 }
 
+/** How the bytes are encoded, and whether that was chosen by Accept-Encoding. */
+export interface Coding {
+  readonly contentEncoding?: ContentCoding | undefined;
+  readonly varyAcceptEncoding?: boolean;
+}
+
+const VARY_ACCEPT_ENCODING: readonly [string, string] = ['Vary', 'Accept-Encoding'];
+
 /** The headers of a 304, and the validator part of every 200: ETag, Last-Modified, Cache-Control. */
-export function validatorHeaders(validators: Validators | undefined): HeaderList {
+export function validatorHeaders(validators: Validators | undefined, vary = false): HeaderList {
   const headers: HeaderList = [];
+  if (vary) headers.push([...VARY_ACCEPT_ENCODING]);
   if (validators !== undefined) {
     headers.push(['ETag', validators.etag]);
     if (validators.lastModified !== undefined) headers.push(['Last-Modified', validators.lastModified]);
@@ -66,9 +83,14 @@ export function validatorHeaders(validators: Validators | undefined): HeaderList
   return headers;
 }
 
-/** The headers of a full answer, Content-Length aside: type, validators, ranges, nosniff. */
-export function representationHeaders(type: string, validators: Validators | undefined, rangeable: boolean): HeaderList {
-  const headers: HeaderList = [['Content-Type', type], ...validatorHeaders(validators)];
+/**
+ * The headers of a full answer, Content-Length aside: type, coding (Content-Encoding, Vary),
+ * validators, ranges, nosniff.
+ */
+export function representationHeaders(type: string, validators: Validators | undefined, rangeable: boolean, coding?: Coding): HeaderList {
+  const headers: HeaderList = [['Content-Type', type]];
+  if (coding?.contentEncoding !== undefined) headers.push(['Content-Encoding', coding.contentEncoding]);
+  headers.push(...validatorHeaders(validators, coding?.varyAcceptEncoding === true));
   if (rangeable) headers.push(['Accept-Ranges', 'bytes']);
   headers.push(['X-Content-Type-Options', 'nosniff']);
   return headers;
@@ -120,7 +142,7 @@ export function sendRepresentation(ex: Exchange, rep: Representation, status = 2
     ex.respondPrepared(200, rep.prepared.head200, rep.prepared.log200, ex.method === 'HEAD' ? undefined : rep.whole);
     return;
   }
-  const headers = representationHeaders(rep.type, rep.validators, rep.rangeable);
+  const headers = representationHeaders(rep.type, rep.validators, rep.rangeable, rep);
   if (rep.whole !== undefined || rep.size === 0) {
     ex.respond(status, headers, rep.whole ?? Buffer.alloc(0));
     return;
@@ -136,12 +158,32 @@ export function sendRepresentation(ex: Exchange, rep: Representation, status = 2
   ex.respondParts(status, headers, rep.size, [rep.partFor(0, rep.size - 1)]);
 }
 
+/**
+ * For a representation whose bytes are not made yet (an encoding compressed on demand): answers
+ * 304 or 412 from its validators alone, exactly as sendRepresentation would, so a revalidation
+ * never waits for a compression. False when the answer needs the bytes (no ranges are evaluated:
+ * such a representation is never rangeable).
+ */
+export function answerFromValidators(ex: Exchange, validators: Validators, coding: Coding): boolean {
+  if (!hasConditionalHeaders(ex)) return false;
+  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), validators);
+  if (pre === 'not-modified') {
+    ex.respond(304, validatorHeaders(validators, coding.varyAcceptEncoding === true));
+    return true;
+  }
+  if (pre === 'failed') {
+    ex.respond(412, [['Content-Type', TEXT_PLAIN]], 'Precondition failed: the file has changed.\n');
+    return true;
+  }
+  return false;
+}
+
 /** 412 / 304 / 206 / 416 / multipart; true when it answered, false leaves the full 200. */
 function answerConditionally(ex: Exchange, rep: Representation, validators: Validators): boolean {
   const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), validators);
   if (pre === 'not-modified') {
     if (rep.prepared !== undefined) ex.respondPrepared(304, rep.prepared.head304, rep.prepared.log304, undefined);
-    else ex.respond(304, validatorHeaders(validators));
+    else ex.respond(304, validatorHeaders(validators, rep.varyAcceptEncoding === true));
     return true;
   }
   if (pre === 'failed') {
@@ -153,10 +195,12 @@ function answerConditionally(ex: Exchange, rep: Representation, validators: Vali
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'none') return false;
   if (range.kind === 'unsatisfiable') {
-    ex.respond(416, [['Content-Range', `bytes */${rep.size}`], ['Content-Type', TEXT_PLAIN]], 'Range not satisfiable.\n');
+    const headers: HeaderList = [['Content-Range', `bytes */${rep.size}`], ['Content-Type', TEXT_PLAIN]];
+    if (rep.varyAcceptEncoding === true) headers.push([...VARY_ACCEPT_ENCODING]);
+    ex.respond(416, headers, 'Range not satisfiable.\n');
     return true;
   }
-  const headers = representationHeaders(rep.type, validators, true);
+  const headers = representationHeaders(rep.type, validators, true, rep);
   const only = range.ranges.length === 1 ? range.ranges[0] : undefined;
   if (only !== undefined) {
     headers.push(['Content-Range', `bytes ${only.start}-${only.end}/${rep.size}`]);

@@ -11,12 +11,37 @@ import { statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { escapeHtml, htmlPage } from '../text/html';
-import { CACHE_MAX_FILE_BYTES, cacheKeyOf, fileCacheFor, makeCachedFile, type CachedFile, type FileCache } from './file-cache';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { brotliDecompressSync, createBrotliDecompress, createGunzip, gunzipSync } from 'node:zlib';
+import {
+  CACHE_MAX_FILE_BYTES,
+  cacheKeyOf,
+  currentEpoch,
+  fileCacheFor,
+  makeCachedFile,
+  prepareHeads,
+  type CachedFile,
+  type FileCache,
+} from './file-cache';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
 import { contentValidators, statValidators } from './validators';
-import { inMemory, sendRepresentation, type Representation } from './representation';
-import { contentTypeOf, contentTypeOfFile, typeFromName, typeNeedsBytes } from './content-type';
+import { answerFromValidators, inMemory, representationHeaders, sendRepresentation, type Coding, type PreparedHeads, type Representation } from './representation';
+import { contentTypeOf, contentTypeOfFile, isTextType, typeFromName, typeNeedsBytes } from './content-type';
+import {
+  CODING_SUFFIX,
+  COMPRESS_MIN_BYTES,
+  chooseCoding,
+  encodedAssetOf,
+  isCompressibleType,
+  parseAcceptEncoding,
+  type ContentCoding,
+} from './content-coding';
+import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './compressed-cache';
+import type { Validators } from './preconditions';
+import { formatSize } from '../text/format-size';
 import { openContained, type ContainmentOptions } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder } from './listing';
@@ -36,6 +61,13 @@ export interface StaticOptions {
   readonly mounts?: readonly MountedFolder[];
   /** `/about` finds `about.html`; `/about.html` is redirected to `/about` (see lookupPath). */
   readonly cleanUrls?: boolean;
+  /**
+   * Choose an encoding by Accept-Encoding: a `.br`/`.gz` file beside the one asked for, else
+   * text compressed on the fly (content-coding.ts, compressed-cache.ts). Off: every file is sent
+   * as its bytes on disk. A file stored encoded (`game.wasm.br`) is answered the same either way:
+   * as stored with `Content-Encoding: br`, or decoded for a client that does not accept br.
+   */
+  readonly compression: boolean;
 }
 
 /** Where a request's resolved segments lie on disk: the containment root and the path below it. */
@@ -112,7 +144,7 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   if (hit !== undefined) {
     const refused = loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly);
     if (refused === undefined) {
-      sendCached(ex, hit);
+      sendCachedFile(ex, hit, cacheKeyOf(rawPath), opts);
       return;
     }
     ex.note = refused;
@@ -279,7 +311,7 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
     case 'file': {
       const { place } = found;
       const placement = place === undefined ? undefined : { cache: fileCacheFor(opts), key: cacheKeyOf(rawPath), ...place };
-      sendFile(ex, found.file, found.stat, found.real, placement);
+      sendFile(ex, found.file, found.stat, found.real, opts, placement);
       return;
     }
     case 'missing':
@@ -330,8 +362,13 @@ export interface CachePlacement {
 }
 
 /** A cached file as a representation: its bytes in memory and its serialised heads. */
-function cachedRepresentation(entry: CachedFile): Representation {
+function cachedRepresentation(entry: CachedFile, vary = entry.varyAcceptEncoding): Representation {
   const body = entry.body;
+  let prepared: PreparedHeads = entry;
+  if (vary && !entry.varyAcceptEncoding) {
+    entry.varied ??= prepareHeads(entry.type, entry.validators, entry.size, true, { contentEncoding: entry.contentEncoding, varyAcceptEncoding: true });
+    prepared = entry.varied;
+  }
   return {
     type: entry.type,
     size: entry.size,
@@ -340,51 +377,112 @@ function cachedRepresentation(entry: CachedFile): Representation {
     partFor: (start, end) => body.subarray(start, end + 1),
     whole: body,
     readWhole: undefined,
-    prepared: entry,
+    prepared,
+    contentEncoding: entry.contentEncoding,
+    varyAcceptEncoding: vary,
   };
 }
 
-/** Answers from a cached file (the common 200 and 304 use its pre-serialised heads). */
-export function sendCached(ex: Exchange, entry: CachedFile): void {
+/** Answers from a cached entry as it is (the common 200 and 304 use its pre-serialised heads). */
+export function sendCached(ex: Exchange, entry: CachedFile, vary = entry.varyAcceptEncoding): void {
   ex.filePath = entry.real;
-  sendRepresentation(ex, cachedRepresentation(entry));
+  sendRepresentation(ex, cachedRepresentation(entry, vary));
+}
+
+/** Answers a request for a cached file: in the encoding the client prefers (see sendNegotiated). */
+function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: StaticOptions): void {
+  ex.filePath = entry.real;
+  const identity: Identity = {
+    fsPath: entry.fsPath,
+    key,
+    real: entry.real,
+    type: entry.type,
+    size: entry.size,
+    validators: entry.validators,
+    body: entry.body,
+    file: undefined,
+    ownCoding: entry.contentEncoding,
+    mtimeMs: entry.mtimeMs,
+  };
+  sendNegotiated(ex, identity, opts, (vary) => sendCached(ex, entry, vary));
 }
 
 /**
  * Sends an open file (GET/HEAD), closing it when the exchange ends. With a cache placement, a
- * small file is read whole, cached, and answered from the cache.
+ * small file is read whole, cached, and answered from the cache. `as`: the file is another one's
+ * encoding (a `.br` sibling): its type and coding are given, and no other encoding is chosen.
  */
-export function sendFile(ex: Exchange, file: FileHandle, st: Stats, real: string, placement?: CachePlacement): void {
+export function sendFile(
+  ex: Exchange,
+  file: FileHandle,
+  st: Stats,
+  real: string,
+  opts: StaticOptions,
+  placement?: CachePlacement,
+  as?: { readonly type: string; readonly coding: Coding },
+): void {
   ex.filePath = real;
-  ex.cleanup = () => void file.close().catch(() => undefined);
+  const previous = ex.cleanup;
+  ex.cleanup = () => {
+    previous?.();
+    void file.close().catch(() => undefined);
+  };
   const size = st.size;
+  const asset = as === undefined ? encodedAssetOf(real) : undefined;
+  const coding: Coding | undefined = as?.coding ?? (asset === undefined ? undefined : { contentEncoding: asset.coding });
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
     readWhole(file, size).then(
       (body) => {
         // A file that changed size under us would make Content-Length a lie: the socket ends.
         if (body.length !== size) return ex.connection.failExchange(ex);
-        const type = contentTypeOf(real, body);
-        const entry = makeCachedFile(placement.fsPath, real, st, body, type, contentValidators(st, body), placement.dir);
+        const type = as?.type ?? (asset !== undefined ? encodedAssetType(asset.inner, asset.coding, body) : contentTypeOf(real, body));
+        const entry = makeCachedFile(placement.fsPath, real, st, body, type, contentValidators(st, body), placement.dir, coding);
         placement.cache.set(placement.key, entry);
-        sendCached(ex, entry);
+        if (as !== undefined) sendCached(ex, entry);
+        else sendCachedFile(ex, entry, placement.key, opts);
       },
       () => ex.connection.failExchange(ex),
     );
     return;
   }
-  // Streamed: the type is decided from the first bytes once per file version (content-type.ts).
-  if (!typeNeedsBytes(real)) {
-    sendRepresentation(ex, streamedRepresentation(file, st, typeFromName(real) ?? 'application/octet-stream'));
+  const send = (type: string): void => {
+    const rep = streamedRepresentation(file, st, type, coding);
+    if (as !== undefined) {
+      sendRepresentation(ex, rep);
+      return;
+    }
+    const identity: Identity = {
+      fsPath: placement?.fsPath,
+      key: placement?.key,
+      real,
+      type,
+      size,
+      validators: rep.validators ?? statValidators(st),
+      body: undefined,
+      file,
+      ownCoding: coding?.contentEncoding,
+      mtimeMs: st.mtimeMs,
+    };
+    sendNegotiated(ex, identity, opts, (vary) => sendRepresentation(ex, vary ? { ...rep, varyAcceptEncoding: true } : rep));
+  };
+  if (as !== undefined) {
+    send(as.type);
     return;
   }
-  contentTypeOfFile(real, file, st).then(
-    (type) => sendRepresentation(ex, streamedRepresentation(file, st, type)),
-    () => ex.connection.failExchange(ex),
-  );
+  if (asset !== undefined) {
+    send(encodedAssetType(asset.inner, asset.coding, undefined));
+    return;
+  }
+  // Streamed: the type is decided from the first bytes once per file version (content-type.ts).
+  if (!typeNeedsBytes(real)) {
+    send(typeFromName(real) ?? 'application/octet-stream');
+    return;
+  }
+  contentTypeOfFile(real, file, st).then(send, () => ex.connection.failExchange(ex));
 }
 
 /** A file read from its descriptor: ranges of the file, small ones read whole for one write. */
-function streamedRepresentation(file: FileHandle, st: Stats, type: string): Representation {
+function streamedRepresentation(file: FileHandle, st: Stats, type: string, coding: Coding | undefined): Representation {
   const size = st.size;
   return {
     type,
@@ -395,7 +493,305 @@ function streamedRepresentation(file: FileHandle, st: Stats, type: string): Repr
     whole: undefined,
     readWhole: size <= SMALL_FILE_BYTES ? () => readWhole(file, size) : undefined,
     prepared: undefined,
+    contentEncoding: coding?.contentEncoding,
+    varyAcceptEncoding: coding?.varyAcceptEncoding === true,
   };
+}
+
+// ---- encodings (RFC 9110 §8.4, §12.5.3) ------------------------------------------------------
+
+/** Decoded text of an encoded asset is read at most this far to decide its charset. */
+const ASSET_DECODE_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The Content-Type of an encoded web asset (`game.wasm.br`): its inner name's type; for text, the
+ * charset of the decoded bytes when they are at hand (`body`, at most ASSET_DECODE_MAX_BYTES
+ * decoded), else none stated.
+ */
+function encodedAssetType(inner: string, coding: ContentCoding, body: Buffer | undefined): string {
+  const essence = typeFromName(inner) ?? 'application/octet-stream';
+  if (body === undefined || !isTextType(essence)) return essence;
+  try {
+    const options = { maxOutputLength: ASSET_DECODE_MAX_BYTES };
+    const decoded = coding === 'br' ? brotliDecompressSync(body, options) : gunzipSync(body, options);
+    return contentTypeOf(inner, decoded);
+  } catch {
+    return essence;
+  }
+}
+
+/** What is known of a file about to be answered, to choose its encoding. */
+interface Identity {
+  /** Its path on disk, where `.br`/`.gz` siblings are looked for; undefined: none are. */
+  readonly fsPath: string | undefined;
+  /** Its file-cache key (a sibling's key adds the coding). */
+  readonly key: string | undefined;
+  readonly real: string;
+  readonly type: string;
+  readonly size: number;
+  readonly validators: Validators;
+  /** Its bytes when they are in memory: only those are compressed on the fly. */
+  readonly body: Buffer | undefined;
+  /** Its open descriptor when its bytes are not in memory. */
+  readonly file: FileHandle | undefined;
+  /** The file is itself stored encoded (`game.wasm.br`). */
+  readonly ownCoding: ContentCoding | undefined;
+  /** Its modification time (ms): a sibling older than this is stale. */
+  readonly mtimeMs: number;
+}
+
+interface Siblings {
+  readonly br: Stats | undefined;
+  readonly gzip: Stats | undefined;
+  readonly epoch: number;
+}
+
+const NO_SIBLINGS: Siblings = { br: undefined, gzip: undefined, epoch: -1 };
+/** Probes remembered within one epoch (file-cache.ts); the map is emptied past this many paths. */
+const MAX_SIBLING_PROBES = 4096;
+const siblingProbes = new Map<string, Siblings>();
+
+function regularFileStat(fsPath: string): Stats | undefined {
+  const st = statFirst(fsPath);
+  return typeof st === 'object' && st.isFile() ? st : undefined;
+}
+
+/**
+ * The `.br` and `.gz` files beside `fsPath` (two stats, shared by every request of the same turn
+ * of the event loop, like the file cache's: a sibling written by a build is seen by the next
+ * request after it).
+ */
+function siblingsOf(fsPath: string): Siblings {
+  const epoch = currentEpoch();
+  const known = siblingProbes.get(fsPath);
+  if (known !== undefined && known.epoch === epoch) return known;
+  const probe: Siblings = { br: regularFileStat(fsPath + CODING_SUFFIX.br), gzip: regularFileStat(fsPath + CODING_SUFFIX.gzip), epoch };
+  if (siblingProbes.size >= MAX_SIBLING_PROBES) siblingProbes.clear();
+  siblingProbes.set(fsPath, probe);
+  return probe;
+}
+
+/**
+ * The siblings written after the file was last modified: one older than the file is left over
+ * from a build before an edit (a hand-fixed `dist/app.js` beside its old `app.js.br`, a log beside
+ * last week's `.gz`) and would serve stale bytes, so it is not an encoding of this file.
+ */
+function freshSiblings(siblings: Siblings, mtimeMs: number): Siblings {
+  const br = siblings.br !== undefined && siblings.br.mtimeMs >= mtimeMs ? siblings.br : undefined;
+  const gzip = siblings.gzip !== undefined && siblings.gzip.mtimeMs >= mtimeMs ? siblings.gzip : undefined;
+  return br === siblings.br && gzip === siblings.gzip ? siblings : { br, gzip, epoch: siblings.epoch };
+}
+
+/**
+ * Sends a file in the encoding its client prefers (RFC 9110 §12.5.3), or as it is through
+ * `sendIdentity(vary)`. A file stored encoded (`game.wasm.br`) goes as it is to a client that
+ * accepts its coding, decoded to any other (sendDecoded), whatever `compression` says. Any other
+ * file has encodings when compression is on and a `.br`/`.gz` file lies
+ * beside it, or its bytes are text in memory of COMPRESS_MIN_BYTES..COMPRESS_MAX_BYTES; then every
+ * answer, the unencoded one included, says `Vary: Accept-Encoding`. A sibling file is served like
+ * any file (same hidden-name and containment rules, its own validators, ranges over its bytes); a
+ * compressed copy is made once per version and never answers a Range request (the unencoded file
+ * does, so ranges keep working).
+ */
+function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIdentity: (vary: boolean) => void): void {
+  if (id.ownCoding !== undefined) {
+    // Stored encoded: as it is to a client that accepts its coding, decoded for any other.
+    if (parseAcceptEncoding(ex.header('accept-encoding'))[id.ownCoding] > 0) sendIdentity(true);
+    else sendDecoded(ex, id, id.ownCoding);
+    return;
+  }
+  if (!opts.compression) {
+    sendIdentity(false);
+    return;
+  }
+  const onTheFly = id.body !== undefined && id.size >= COMPRESS_MIN_BYTES && id.size <= COMPRESS_MAX_BYTES && isCompressibleType(id.type);
+  const accepted = parseAcceptEncoding(ex.header('accept-encoding'));
+  const acceptsAny = accepted.br > 0 || accepted.gzip > 0;
+  if (onTheFly && !acceptsAny) {
+    sendIdentity(true);
+    return;
+  }
+  const siblings = id.fsPath !== undefined ? freshSiblings(siblingsOf(id.fsPath), id.mtimeMs) : NO_SIBLINGS;
+  if (!onTheFly && siblings.br === undefined && siblings.gzip === undefined) {
+    sendIdentity(false);
+    return;
+  }
+  const ranged = ex.method === 'GET' && ex.header('range') !== undefined;
+  const available: ContentCoding[] = [];
+  for (const coding of ['br', 'gzip'] as const) {
+    if (siblings[coding] !== undefined || (onTheFly && !ranged)) available.push(coding);
+  }
+  const coding = chooseCoding(accepted, available);
+  if (coding === 'identity') {
+    sendIdentity(true);
+    return;
+  }
+  const sibling = siblings[coding];
+  const compressOrIdentity = (): void => {
+    if (onTheFly && !ranged && id.body !== undefined) sendCompressed(ex, id.body, id, coding, opts, () => sendIdentity(true));
+    else sendIdentity(true);
+  };
+  if (sibling !== undefined && id.fsPath !== undefined && id.key !== undefined) {
+    sendSibling(ex, id, coding, sibling, opts, compressOrIdentity);
+    return;
+  }
+  compressOrIdentity();
+}
+
+/**
+ * Sends the `.br`/`.gz` file beside `id` (cached under the identity's key plus the coding), with
+ * the identity's type. `fallback` answers when the sibling cannot be served after all (hidden,
+ * outside the root, gone).
+ */
+function sendSibling(ex: Exchange, id: Identity, coding: ContentCoding, st: Stats, opts: StaticOptions, fallback: () => void): void {
+  const fsPath = `${id.fsPath ?? ''}${CODING_SUFFIX[coding]}`;
+  const key = `${id.key ?? ''}\u0000${coding}`;
+  const cache = fileCacheFor(opts);
+  const hit = cache.lookup(key);
+  if (hit !== undefined && hit.type === id.type) {
+    sendCached(ex, hit);
+    return;
+  }
+  const as = { type: id.type, coding: { contentEncoding: coding, varyAcceptEncoding: true } };
+  openContained(fsPath, opts, st).then(
+    async (opened) => {
+      if (opened.kind === 'dir') await opened.handle?.close().catch(() => undefined);
+      if (opened.kind !== 'file') {
+        fallback();
+        return;
+      }
+      if (loopbackOnlyRefusal(opened.stat, ex.clientIp, opts.loopbackOnly) !== undefined) {
+        await opened.file.close().catch(() => undefined);
+        fallback();
+        return;
+      }
+      sendFile(ex, opened.file, opened.stat, opened.real, opts, { cache, key, fsPath, dir: undefined }, as);
+    },
+    () => fallback(),
+  );
+}
+
+/**
+ * Sends `body` compressed with `coding` (a copy made once per version and kept, compressed-cache.ts):
+ * a weak ETag of its own (`W/"<identity's tag>-br"`: the bytes depend on the zlib build), no
+ * ranges, `Vary: Accept-Encoding`. A 304 or 412 is answered before anything is compressed.
+ * `fallback` answers when zlib fails.
+ */
+function sendCompressed(ex: Exchange, body: Buffer, id: Pick<Identity, 'type' | 'validators' | 'real'>, coding: ContentCoding, opts: StaticOptions, fallback: () => void): void {
+  const validators: Validators = { ...id.validators, etag: encodedEtag(id.validators.etag, coding) };
+  const codingInfo: Coding = { contentEncoding: coding, varyAcceptEncoding: true };
+  if (answerFromValidators(ex, validators, codingInfo)) return;
+  const cache = compressedCacheFor(opts);
+  // Validators name the version (a content hash for files in memory); the type and date go in
+  // too, since the copy keeps its serialised heads.
+  const key = `${id.real}\u0000${id.validators.etag}\u0000${id.validators.lastModified ?? ''}\u0000${id.type}\u0000${coding}`;
+  const send = (copy: CompressedCopy): void => {
+    copy.heads ??= prepareHeads(id.type, validators, copy.body.length, false, codingInfo);
+    const out = copy.body;
+    sendRepresentation(ex, {
+      type: id.type,
+      size: out.length,
+      validators,
+      rangeable: false,
+      partFor: (start, end) => out.subarray(start, end + 1),
+      whole: out,
+      readWhole: undefined,
+      prepared: copy.heads,
+      ...codingInfo,
+    });
+  };
+  const kept = cache.get(key);
+  if (kept !== undefined) {
+    send(kept);
+    return;
+  }
+  cache.compress(key, body, coding).then(
+    (copy) => {
+      ex.note = `compressed with ${coding}: ${formatSize(body.length)} → ${formatSize(copy.body.length)}, kept for the next requests`;
+      send(copy);
+    },
+    () => fallback(),
+  );
+}
+
+/**
+ * Sends a file stored encoded (`game.wasm.br`) decoded, to a client whose Accept-Encoding does not
+ * list its coding (Chromium lists no `br` for plain-HTTP origins other than loopback, so a phone
+ * on the LAN could not use a Unity build otherwise): streamed through zlib from memory or the
+ * descriptor, chunked (its length is not known before), with a weak ETag of its own
+ * (`W/"<tag>-identity"`), `Vary: Accept-Encoding`, no ranges. A file that does not decode ends
+ * the response early (the socket closes, so the client sees a truncated body, never a complete wrong one).
+ */
+function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
+  const validators: Validators = { ...id.validators, etag: encodedEtag(id.validators.etag, 'identity') };
+  const codingInfo: Coding = { varyAcceptEncoding: true };
+  if (answerFromValidators(ex, validators, codingInfo)) return;
+  ex.note = `decoded from ${coding}: the client's Accept-Encoding does not list it`;
+  const writer = ex.startBody(200, representationHeaders(id.type, validators, false, codingInfo), undefined);
+  if (ex.method === 'HEAD' || writer.closed) {
+    writer.end();
+    return;
+  }
+  const input =
+    id.body !== undefined
+      ? Readable.from([id.body])
+      : id.file !== undefined && id.size > 0
+        ? createReadStream('', { fd: id.file, start: 0, end: id.size - 1, autoClose: false, highWaterMark: 256 * 1024 })
+        : Readable.from([]);
+  const decoder = coding === 'br' ? createBrotliDecompress() : createGunzip();
+  const fail = (): void => {
+    input.destroy();
+    decoder.destroy();
+    ex.connection.failExchange(ex);
+  };
+  ex.onAbort = chainAbort(ex.onAbort, () => {
+    input.destroy();
+    decoder.destroy();
+  });
+  input.on('error', fail);
+  decoder.on('error', fail);
+  decoder.on('data', (chunk: Buffer) => {
+    if (!writer.write(chunk)) {
+      decoder.pause();
+      writer.onDrain(() => decoder.resume());
+    }
+  });
+  decoder.on('end', () => writer.end());
+  input.pipe(decoder);
+}
+
+function chainAbort(first: (() => void) | undefined, second: () => void): () => void {
+  return () => {
+    first?.();
+    second();
+  };
+}
+
+/** The weak entity tag of an encoding made from a representation tagged `etag`. */
+function encodedEtag(etag: string, coding: ContentCoding | 'identity'): string {
+  const opaque = etag.startsWith('W/') ? etag.slice(2) : etag;
+  return `W/${opaque.slice(0, -1)}-${coding}"`;
+}
+
+/**
+ * Sends a body built in memory (a page live reload rewrote) with `validators`, compressed when
+ * compression is on, the client accepts it and the type is text of at least COMPRESS_MIN_BYTES
+ * (compressed once per distinct body, keyed by its hash); never ranged.
+ */
+export function sendBuiltBody(ex: Exchange, type: string, body: Buffer, validators: Validators, opts: StaticOptions): void {
+  const plainRep = inMemory(type, body, validators);
+  if (!opts.compression || body.length < COMPRESS_MIN_BYTES || body.length > COMPRESS_MAX_BYTES || !isCompressibleType(type)) {
+    sendRepresentation(ex, plainRep);
+    return;
+  }
+  const coding = chooseCoding(parseAcceptEncoding(ex.header('accept-encoding')), ['br', 'gzip']);
+  const varied: Representation = { ...plainRep, varyAcceptEncoding: true };
+  if (coding === 'identity') {
+    sendRepresentation(ex, varied);
+    return;
+  }
+  const real = `built:${createHash('sha1').update(body).digest('hex')}`;
+  sendCompressed(ex, body, { type, validators, real }, coding, opts, () => sendRepresentation(ex, varied));
 }
 
 /** Reads a file of `size` bytes whole; a file that shrank while read comes back shorter. */
@@ -413,8 +809,17 @@ export async function readWhole(file: FileHandle, size: number): Promise<Buffer>
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const custom = await customNotFound(opts);
-  const page = custom ?? inMemory(TEXT_HTML, Buffer.from(notFoundPage(rawPath), 'utf8'));
+  const page = custom ?? inMemory(TEXT_HTML, builtInNotFound(rawPath));
   sendRepresentation(ex, page, 404);
+}
+
+/** The last built-in 404 page, by the path it names (a broken link is asked for again and again). */
+let lastNotFound: { readonly shown: string; readonly bytes: Buffer } | undefined;
+
+function builtInNotFound(rawPath: string): Buffer {
+  const shown = cacheKeyOf(rawPath);
+  if (lastNotFound?.shown !== shown) lastNotFound = { shown, bytes: Buffer.from(notFoundPage(shown), 'utf8') };
+  return lastNotFound.bytes;
 }
 
 /**
@@ -425,8 +830,11 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
   const cache = fileCacheFor(opts);
   const cached = cache.lookup(CUSTOM_404_KEY);
   if (cached !== undefined) return inMemory(cached.type, cached.body);
+  // Most roots have none: one stat per turn of the event loop tells, not one per 404.
+  if (cache.absentNow(CUSTOM_404_KEY)) return undefined;
   const customPath = join(opts.rootReal, '404.html');
   const known = statFirst(customPath);
+  if (known === 'missing') cache.markAbsent(CUSTOM_404_KEY);
   const custom = known === 'missing' ? undefined : await openContained(customPath, opts, known);
   if (custom?.kind === 'dir') await custom.handle?.close().catch(() => undefined);
   if (custom?.kind !== 'file') return undefined;
@@ -442,9 +850,8 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
   }
 }
 
-/** The built-in 404 page, naming the path asked for (decoded when it can be). */
-function notFoundPage(rawPath: string): string {
-  const shown = cacheKeyOf(rawPath);
+/** The built-in 404 page, naming the path asked for (`shown`: without its query; decoded when it can be). */
+function notFoundPage(shown: string): string {
   let display = shown;
   try {
     display = decodeURIComponent(shown);

@@ -21,7 +21,7 @@
  *   half-closed and what the client still sends is read and dropped for a short linger.
  */
 import type { Socket } from 'node:net';
-import { createReadStream } from 'node:fs';
+import { read as fsRead } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { normaliseIp } from '../access/access-policy';
 import { BodyReader, checkContentLength } from './body-reader';
@@ -32,10 +32,41 @@ import type { HeaderList, RequestRecord } from './request-record';
 import { headTail, serializeHead, serializeHeaders, statusHasNoBody } from './response-head';
 import type { Timeouts, TransferLimits } from '../options';
 
+/**
+ * One rate-check timer per window length for every connection, not one per connection: a timer
+ * created and cleared per connection cost `Connection: close` traffic about a tenth of its CPU, and
+ * thousands of idle keep-alive connections as many timers. A connection that joins mid-window only
+ * records its first sample at the next tick (its rateBacklog/rateBody start empty), so each of its
+ * checks still compares two samples a whole window apart.
+ */
+const rateTicks = new Map<number, Set<Connection>>();
+
+function joinRateTick(connection: Connection, windowMs: number): Set<Connection> {
+  let members = rateTicks.get(windowMs);
+  if (members === undefined) {
+    const group = new Set<Connection>();
+    members = group;
+    rateTicks.set(windowMs, group);
+    const timer = setInterval(() => {
+      if (group.size === 0) {
+        clearInterval(timer);
+        if (rateTicks.get(windowMs) === group) rateTicks.delete(windowMs);
+        return;
+      }
+      for (const c of group) c.checkRates();
+    }, windowMs);
+    timer.unref();
+  }
+  members.add(connection);
+  return members;
+}
+
 /** How long a closing connection keeps draining input so the client reads our error response. */
 const LINGER_MS = 2_000;
 /** Input buffered beyond this while a response is in progress pauses the socket. */
 const MAX_PIPELINE_BUFFER = 64 * 1024;
+/** A streamed file range is read and written in pieces of this size (two buffers per exchange). */
+const STREAM_CHUNK_BYTES = 256 * 1024;
 /** Bodies up to this size are copied behind the head and sent in a single write. */
 const COPY_BODY_MAX = 16 * 1024;
 /** The client half-closed before its streamed body was complete: 400 (or cut), like any body. */
@@ -149,6 +180,10 @@ export class Exchange {
   upstream: UpstreamInfo | undefined;
   /** Bytes of the server's in-memory body budget this response holds (see reserveMemory). */
   reservation: Reservation | undefined;
+  /** When the handler got the request (epoch ms). */
+  readonly handedAt = Date.now();
+  /** When the response head was written (epoch ms); 0 before. */
+  headAt = 0;
 
   constructor(
     readonly connection: Connection,
@@ -319,9 +354,17 @@ export interface StreamWriter {
   readonly closed: boolean;
 }
 
+/** The last connection number given (RequestRecord.connectionId); per process. */
+let lastConnectionId = 0;
+
 export class Connection {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  readonly id = ++lastConnectionId;
+  /** The server's end of the socket and whether it is TLS, for the records. */
+  private readonly localAddress: string;
+  private readonly localPort: number;
+  private readonly secure: boolean;
   private phase: Phase = 'idle';
   private pending: Buffer = EMPTY;
   private scanned = 0;
@@ -346,7 +389,8 @@ export class Connection {
   private drainWait = false;
   /** The absolute deadline of the body being read (bodyMs). */
   private bodyTimer: NodeJS.Timeout | undefined;
-  private rateTimer: NodeJS.Timeout | undefined;
+  /** The connections checked with this one every rateWindowMs (see joinRateTick). */
+  private rateTick: Set<Connection> | undefined;
   /** The state at the last rate check: bytes the kernel took, bytes read, what was under way. */
   private rateSent = 0;
   private rateRead = 0;
@@ -354,6 +398,8 @@ export class Connection {
   private rateBody: RequestHead | undefined;
   /** Budget reservations of responses written but not yet taken by the kernel. */
   private readonly inFlight = new Set<Reservation>();
+  /** Bytes of this connection's written responses counted in ctx.queued, not yet taken by the kernel. */
+  private queuedBytes = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -361,14 +407,16 @@ export class Connection {
   ) {
     this.remoteAddress = normaliseIp(socket.remoteAddress ?? '-');
     this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = normaliseIp(socket.localAddress ?? '-');
+    this.localPort = socket.localPort ?? 0;
+    this.secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onInactivity());
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.onEnd());
     socket.setTimeout(ctx.timeouts.headersMs);
-    this.rateTimer = setInterval(() => this.checkRates(), ctx.transfer.rateWindowMs);
-    this.rateTimer.unref();
+    this.rateTick = joinRateTick(this, ctx.transfer.rateWindowMs);
   }
 
   /**
@@ -401,10 +449,12 @@ export class Connection {
     this.phase = 'destroyed';
     this.clearHeadTimer();
     this.clearBodyTimer();
-    if (this.rateTimer !== undefined) clearInterval(this.rateTimer);
-    this.rateTimer = undefined;
+    this.rateTick?.delete(this);
+    this.rateTick = undefined;
     for (const r of this.inFlight) r.release();
     this.inFlight.clear();
+    this.ctx.queued.giveBack(this.queuedBytes);
+    this.queuedBytes = 0;
     const ex = this.exchange;
     this.exchange = undefined;
     const streamed = this.streamed;
@@ -502,12 +552,14 @@ export class Connection {
     if (this.phase === 'idle') {
       this.phase = 'head';
       this.headStart = Date.now();
-      this.socket.setTimeout(0);
     }
     const result = parseRequestHead(this.pending, this.scanned, this.ctx.limits);
     if (result.kind === 'incomplete') {
       this.scanned = this.pending.length;
       if (this.headTimer === undefined) {
+        // The head deadline (headTimer) governs a head in progress, not the idle timeout. (Set
+        // here, not for every head: a complete one goes on to a timeout of its own at once.)
+        this.socket.setTimeout(0);
         const left = Math.max(0, this.headStart + this.ctx.timeouts.headersMs - Date.now());
         this.headTimer = setTimeout(() => this.onHeadTimeout(), left);
       }
@@ -618,6 +670,7 @@ export class Connection {
   private begin(ex: Exchange, status: number): [string, string] | undefined {
     if (ex.answered) throw new Error('response already started');
     ex.status = status;
+    ex.headAt = Date.now();
     this.bodyBase = -1;
     if (ex.closeAfter || this.ctx.closing) {
       ex.closeAfter = true;
@@ -655,48 +708,57 @@ export class Connection {
     if (connection !== undefined) extra.push(connection);
     if (extra.length === 0) {
       ex.responseHeaders = logHeaders;
-      this.sendWhole(ex, head + headTail(), body);
+      this.sendWhole(ex, head, body, headTail());
     } else {
       ex.responseHeaders = [...logHeaders, ...extra];
-      this.sendWhole(ex, head + serializeHeaders(extra) + headTail(), body);
+      this.sendWhole(ex, head, body, serializeHeaders(extra) + headTail());
     }
   }
 
   /** Writes a head and a whole body in one write, then finishes the exchange. */
-  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined): void {
+  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined, tail = ''): void {
     // A body built in memory keeps its budget until the kernel took it (the write's callback);
     // every response counts in the server-wide queued total for as long.
+    // (A counter, not a Reservation in a Set: this runs once per response.)
     const held = ex.reservation;
     ex.reservation = undefined;
-    const queued = this.ctx.queued.takeAlways(head.length + (body?.length ?? 0));
-    this.inFlight.add(queued);
+    const bodyLength = body === undefined ? 0 : body.length;
+    const queued = this.ctx.queued.takeAlwaysCounted(head.length + tail.length + bodyLength);
+    this.queuedBytes += queued;
     if (held !== undefined) this.inFlight.add(held);
-    const done = (): void => {
-      queued.release();
-      this.inFlight.delete(queued);
-      if (held !== undefined) {
-        held.release();
-        this.inFlight.delete(held);
-      }
-    };
-    if (body === undefined || body.length === 0) {
-      this.socket.write(head, 'latin1', done);
-    } else if (body.length > COPY_BODY_MAX) {
+    const done = (): void => this.written(queued, held);
+    if (body === undefined || bodyLength === 0) {
+      this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', done);
+    } else if (bodyLength > COPY_BODY_MAX) {
       // Large: two writes in one writev, no copy.
       this.socket.cork();
-      this.socket.write(head, 'latin1');
+      this.socket.write(tail.length === 0 ? head : head + tail, 'latin1');
       this.socket.write(body, done);
       this.socket.uncork();
-      ex.bodyBytes = body.length;
+      ex.bodyBytes = bodyLength;
     } else {
-      const headBytes = Buffer.byteLength(head, 'latin1');
-      const out = Buffer.allocUnsafe(headBytes + body.length);
+      // Head parts written straight into the buffer (latin1: one byte per character), never
+      // joined into one string first: joining meant flattening a cons string per response.
+      const out = Buffer.allocUnsafe(head.length + tail.length + bodyLength);
       out.write(head, 0, 'latin1');
-      body.copy(out, headBytes);
+      if (tail.length > 0) out.write(tail, head.length, 'latin1');
+      body.copy(out, head.length + tail.length);
       this.socket.write(out, done);
-      ex.bodyBytes = body.length;
+      ex.bodyBytes = bodyLength;
     }
     this.finishExchange(ex);
+  }
+
+  /** A response's bytes were taken by the kernel (or the socket is gone): their budget goes back. */
+  private written(queued: number, held: Reservation | undefined): void {
+    // After destroy() every count was already given back (queuedBytes is 0).
+    const back = Math.min(queued, this.queuedBytes);
+    this.queuedBytes -= back;
+    this.ctx.queued.giveBack(back);
+    if (held !== undefined) {
+      held.release();
+      this.inFlight.delete(held);
+    }
   }
 
   writeStreamedResponse(ex: Exchange, status: number, headers: HeaderList, parts: readonly BodyPart[]): void {
@@ -705,8 +767,6 @@ export class Connection {
     this.socket.write(head, 'latin1');
     this.bodyBase = this.socket.bytesWritten;
     let index = 0;
-    let current: ReturnType<typeof createReadStream> | undefined;
-    ex.onAbort = () => current?.destroy();
     const next = (): void => {
       if (this.exchange !== ex || this.phase === 'destroyed') return;
       const part = parts[index++];
@@ -720,35 +780,50 @@ export class Connection {
         else this.socket.once('drain', next);
         return;
       }
-      const stream = createReadStream('', {
-        fd: part.file,
-        start: part.start,
-        end: part.end,
-        autoClose: false,
-        highWaterMark: 256 * 1024,
-      });
-      current = stream;
-      // A file that shrank after its Content-Length was sent ends its stream early; going on
-      // would leave the client waiting for bytes that never come, or read our next response as
-      // body. Count what was read and end this socket (only) when it falls short.
-      const expected = part.end - part.start + 1;
-      let read = 0;
-      stream.on('data', (chunk: Buffer | string) => {
-        read += chunk.length;
-        if (!this.socket.write(chunk)) {
-          stream.pause();
-          this.socket.once('drain', () => stream.resume());
-        }
-      });
-      stream.on('error', () => this.destroy());
-      stream.on('end', () => {
-        current = undefined;
-        if (read < expected) {
-          this.destroy();
+      sendFileRange(part.file.fd, part.start, part.end);
+    };
+    // A file range goes out in STREAM_CHUNK_BYTES pieces through two buffers of this exchange's
+    // own, reused: one being read while the kernel takes the other. (A ReadStream allocated a fresh
+    // 256 KiB buffer per piece, and the allocator gave each back to the system: at 100 MiB files
+    // that was a page fault every 24 KiB sent.) At most two pieces wait for the kernel, about
+    // what the ReadStream's read-ahead and the socket held between them.
+    let buffers: Buffer[] | undefined;
+    const sendFileRange = (fd: number, start: number, end: number): void => {
+      buffers ??= [Buffer.allocUnsafeSlow(STREAM_CHUNK_BYTES), Buffer.allocUnsafeSlow(STREAM_CHUNK_BYTES)];
+      const pool = buffers;
+      let position = start;
+      let turn = 0;
+      let reading = false;
+      let inSocket = 0;
+      const pump = (): void => {
+        if (this.exchange !== ex || this.phase === 'destroyed' || reading || inSocket > 1) return;
+        if (position > end) {
+          if (inSocket === 0) next();
           return;
         }
-        next();
-      });
+        const buffer = pool[turn]!;
+        turn ^= 1;
+        reading = true;
+        fsRead(fd, buffer, 0, Math.min(buffer.length, end + 1 - position), position, (err, bytesRead) => {
+          reading = false;
+          if (this.exchange !== ex || this.phase === 'destroyed') return;
+          // A file that shrank after its Content-Length was sent: going on would leave the
+          // client waiting for bytes that never come, or read our next response as body. This
+          // socket (only) ends.
+          if (err !== null || bytesRead === 0) {
+            this.destroy();
+            return;
+          }
+          position += bytesRead;
+          inSocket++;
+          this.socket.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead), () => {
+            inSocket--;
+            pump();
+          });
+          pump();
+        });
+      };
+      pump();
     };
     next();
   }
@@ -1001,7 +1076,8 @@ export class Connection {
    * socket); a body read the whole window that brought less than minReceiveBytesPerSec × window
    * is answered 408.
    */
-  private checkRates(): void {
+  /** @internal The shared rate tick (joinRateTick). */
+  checkRates(): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
     const { rateWindowMs, minSendBytesPerSec, minReceiveBytesPerSec } = this.ctx.transfer;
     const sent = this.socket.bytesWritten - this.socket.writableLength;
@@ -1217,6 +1293,7 @@ export class Connection {
       time: ex.startTime,
       clientIp: this.remoteAddress,
       clientPort: this.remotePort,
+      ...this.connectionFields(),
       clientHost: undefined,
       method: h.method,
       target: h.target,
@@ -1224,6 +1301,8 @@ export class Connection {
       status: ex.status || (aborted ? 499 : 0),
       bytes: ex.bodyBytes,
       durationMs: Date.now() - ex.startTime,
+      requestMs: ex.handedAt - ex.startTime,
+      responseStartMs: ex.headAt > 0 ? ex.headAt - ex.startTime : -1,
       referer,
       userAgent,
       requestHeaders: h.headers,
@@ -1233,6 +1312,10 @@ export class Connection {
       filePath: ex.filePath,
       ...(ex.upstream === undefined ? {} : { upstream: { ...ex.upstream } }),
     });
+  }
+
+  private connectionFields(): Pick<RequestRecord, 'connectionId' | 'secure' | 'serverIp' | 'serverPort'> {
+    return { connectionId: this.id, secure: this.secure, serverIp: this.localAddress, serverPort: this.localPort };
   }
 
   /** A record for a request that never became an exchange (parse error, timeout, cut short). */
@@ -1245,18 +1328,23 @@ export class Connection {
     bytes = 0,
   ): void {
     const line = head === undefined ? firstLine(this.pending) : undefined;
+    const durationMs = this.headStart > 0 ? Date.now() - this.headStart : 0;
     this.ctx.record({
       id: this.ctx.nextRequestId(),
       time: this.headStart || Date.now(),
       clientIp: this.remoteAddress,
       clientPort: this.remotePort,
+      ...this.connectionFields(),
       clientHost: undefined,
       method: head?.method ?? line?.method ?? '-',
       target: head?.target ?? line?.target ?? '-',
       protocol: head !== undefined ? `HTTP/${head.version}` : (line?.protocol ?? '-'),
       status: aborted ? 499 : status,
       bytes,
-      durationMs: this.headStart > 0 ? Date.now() - this.headStart : 0,
+      durationMs,
+      requestMs: -1,
+      // Such an answer is written whole, head and body at once, as the request ends.
+      responseStartMs: responseHeaders.length > 0 ? durationMs : -1,
       referer: undefined,
       userAgent: undefined,
       requestHeaders: head?.headers ?? [],

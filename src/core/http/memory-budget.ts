@@ -31,6 +31,16 @@ export class MemoryBudget {
     return new Reservation(this, n);
   }
 
+  /**
+   * `takeAlways` without a Reservation object, for a caller that keeps its own count (one per
+   * response on the hot path): returns the bytes taken, to hand back with `giveBack`.
+   */
+  takeAlwaysCounted(bytes: number): number {
+    const n = Math.max(0, Math.ceil(bytes));
+    this.used += n;
+    return n;
+  }
+
   /** Takes `bytes`, or returns undefined (nothing taken) when they would pass the capacity. */
   take(bytes: number): Reservation | undefined {
     const n = Math.max(0, Math.ceil(bytes));
@@ -39,7 +49,7 @@ export class MemoryBudget {
     return new Reservation(this, n);
   }
 
-  /** @internal Reservation.release only. */
+  /** Gives back bytes taken with takeAlwaysCounted (Reservation.release uses it too). */
   giveBack(bytes: number): void {
     this.used = Math.max(0, this.used - bytes);
   }

@@ -12,6 +12,16 @@ export interface RequestRecord {
   readonly time: number;
   readonly clientIp: string;
   readonly clientPort: number;
+  /**
+   * The TCP connection the request came on: a number unique within the process for its lifetime
+   * (requests on one keep-alive connection share it), counting from 1.
+   */
+  readonly connectionId: number;
+  /** The request came over TLS (its URL's scheme is `https`). */
+  readonly secure: boolean;
+  /** The server's end of the connection: the address and port the client connected to. */
+  readonly serverIp: string;
+  readonly serverPort: number;
   /** Reverse-DNS name when it was already known; later names arrive as `hostname` events. */
   clientHost: string | undefined;
   /** '-' when the request line could not be parsed. */
@@ -24,6 +34,14 @@ export interface RequestRecord {
   /** Body bytes actually written (headers excluded), also for aborted transfers. */
   readonly bytes: number;
   readonly durationMs: number;
+  /**
+   * Ms from `time` to the request being handed to the handler (its head read, and its body too
+   * unless a proxied route hands the body on as it arrives); -1 when it never was (unparsable,
+   * timed out, cut short).
+   */
+  readonly requestMs: number;
+  /** Ms from `time` to the response head being written; -1 when no response was started. */
+  readonly responseStartMs: number;
   readonly referer: string | undefined;
   readonly userAgent: string | undefined;
   readonly requestHeaders: HeaderList;

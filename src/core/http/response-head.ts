@@ -59,6 +59,11 @@ const REASONS: Readonly<Record<number, string>> = {
 
 const SERVER_NAME = 'Porthole';
 
+/** The reason phrase Porthole writes for `status` (RFC 9110 §15); 'Unknown' for one it has none for. */
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? 'Unknown';
+}
+
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
 export function statusHasNoBody(status: number): boolean {
   return status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -83,7 +88,7 @@ export function headTail(): string {
  * blank line (a cached file keeps this part serialised). Latin1-safe: values were checked.
  */
 export function serializeStatusAndHeaders(status: number, headers: HeaderList): string {
-  return `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\n${serializeHeaders(headers)}`;
+  return `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n${serializeHeaders(headers)}`;
 }
 
 /** Header lines (`Name: value` CRLF each); a value the field grammar refuses goes out as `-`. */

@@ -7,17 +7,23 @@
  * - Server-Sent Events at `/__porthole/events`, kept for tools and older pages.
  * Both carry the same messages: `hello` (instance, generation) when opened, then each event with
  * its generation. WebSocket messages are JSON text frames:
- *   {"type":"hello","id":"<instance>","generation":N}
+ *   {"type":"hello","id":"<instance>","generation":N,"console":"off"|"errors"|"all"}
+ *   {"type":"console","forward":"off"|"errors"|"all"}     (the console-forward setting changed)
  *   {"type":"reload"|"css"|"img","generation":N,"paths":["/a.css",…]}
  *   {"type":"navigate","path":"/about.html"}   (event stream: `event: navigate`, data {"path":…})
- * and the client may send {"type":"csp-blocked",…} (see LiveReload). Ping frames keep the
+ * and the client may send {"type":"console",…} (its console, see console-forward). The event
+ * stream is one-way: pages on it forward nothing. Ping frames keep the
  * connection alive; a client's Close is answered and ends the exchange.
  */
 import type { Exchange, StreamWriter, UpgradedSocket } from '../http/connection';
+import type { ConsoleForward } from '../options';
 import { CloseCode, FrameReader, Opcode, acceptKey, checkHandshake, closePayload, encodeFrame } from '../http/websocket';
 
 export type ReloadMessage =
-  | { readonly type: 'hello'; readonly id: string; readonly generation: number }
+  /** `console`: what the page forwards of its console (console-forward). */
+  | { readonly type: 'hello'; readonly id: string; readonly generation: number; readonly console: ConsoleForward }
+  /** What the page forwards of its console from now on (the setting changed). */
+  | { readonly type: 'console'; readonly forward: ConsoleForward }
   | { readonly type: 'reload' | 'css' | 'img'; readonly generation: number; readonly paths: readonly string[] }
   /** Go to `path` (origin-form, resolved by the page against its own base URL); not a change of the site. */
   | { readonly type: 'navigate'; readonly path: string };
@@ -44,6 +50,8 @@ export function eventStreamChannel(writer: StreamWriter): ReloadChannel {
       if (message.type === 'hello') {
         const data = JSON.stringify({ id: message.id, generation: message.generation });
         writer.write(`retry: ${RETRY_MS}\nevent: hello\ndata: ${data}\n\n`);
+      } else if (message.type === 'console') {
+        // Pages on the event stream cannot send their console: nothing to tell them.
       } else if (message.type === 'navigate') {
         writer.write(`event: navigate\ndata: ${JSON.stringify({ path: message.path })}\n\n`);
       } else {

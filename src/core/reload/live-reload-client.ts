@@ -17,8 +17,21 @@
  * - `navigate` ({"path": "/page.html"}): go to that path of the site as this page reaches it
  *   (origin and proxy prefix; the editor's "one tab" and "follow the editor"); a preview page
  *   keeps its preview marker, and so do the same-origin links clicked in it;
+ * - `console` ({"forward": "off"|"errors"|"all"}): what to forward of the page's console from now on;
  * - any other message: reload.
  * When the connection closes, it reconnects with a bounded backoff.
+ *
+ * Console forwarding (console-forward.ts is the server's side): the tag's `data-porthole-console`
+ * says, before any connection, what to hook; `hello` and `console` messages say it again. `off`:
+ * nothing is hooked (no wrapper, no listener). `errors`: `console.error` is wrapped and the window's
+ * `error` and `unhandledrejection` events are listened to. `all`: `warn`, `info`, `log` and `debug`
+ * are wrapped too. A wrapper calls the page's own method with the same `this` and arguments and
+ * returns what it returns; everything it adds runs inside try/catch (nothing it does can throw into
+ * the page) and is skipped while a serialisation is under way (a getter that logs cannot recurse).
+ * Arguments are serialised cheaply: strings cut at MAX_TEXT, objects to MAX_DEPTH levels and
+ * MAX_ITEMS keys or items, cycles shown as [Circular], Errors as `Name: message` with their stack.
+ * Entries wait in a queue of at most MAX_QUEUE (beyond: counted and reported as dropped) and go in
+ * batches every BATCH_MS after the `hello`, each message well under the server's 64 KiB frame cap.
  */
 import { createHash } from 'node:crypto';
 
@@ -176,6 +189,12 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
       state.id = message.id;
       state.generation = message.generation;
       state.attempts = 0;
+      state.setConsole(message.console);
+      state.flushConsole();
+      return;
+    }
+    if (message.type === 'console') {
+      state.setConsole(message.forward);
       return;
     }
     if (message.type === 'navigate') {
@@ -232,6 +251,185 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
       a.href = u.href;
     }, true);
   }
+  // ---- console forwarding -----------------------------------------------------------------
+  var LEVELS = ['error', 'warn', 'info', 'log', 'debug'];
+  var MAX_QUEUE = 100, MAX_TEXT = 2000, MAX_STACK = 4000, MAX_URL = 1000, MAX_DEPTH = 3, MAX_ITEMS = 20;
+  var BATCH_MS = 100, MAX_MESSAGE_CHARS = 16000;
+  var forwarding = 'off', hooked = null, queue = [], queueDropped = 0, flushTimer = null, busy = false;
+  var clientUrl = tag && tag.src ? tag.src.split('?')[0] : '';
+  function cut(text, max) {
+    text = String(text);
+    return text.length > max ? text.slice(0, max) : text;
+  }
+  // One value as text, within budget.left characters (objects: MAX_DEPTH levels, MAX_ITEMS each).
+  function show(value, depth, seen, budget) {
+    if (budget.left <= 0) return '…';
+    var out;
+    var t = typeof value;
+    if (t === 'string') out = depth === 0 ? cut(value, budget.left) : JSON.stringify(cut(value, Math.min(budget.left, 200)));
+    else if (value === null || t === 'undefined' || t === 'number' || t === 'boolean' || t === 'bigint') out = String(value);
+    else if (t === 'symbol') out = value.toString();
+    else if (t === 'function') out = '[Function' + (value.name ? ': ' + value.name : '') + ']';
+    else if (value instanceof Error) out = String(value.name) + ': ' + String(value.message);
+    else if (seen.indexOf(value) >= 0) out = '[Circular]';
+    else if (typeof Node !== 'undefined' && value instanceof Node) {
+      out = value.nodeType === 1 ? '<' + value.nodeName.toLowerCase() + (value.id ? '#' + value.id : '') + '>' : '[' + value.nodeName + ']';
+    } else if (depth >= MAX_DEPTH) out = Array.isArray(value) ? '[Array]' : '[Object]';
+    else {
+      seen.push(value);
+      var parts = [];
+      var isArray = Array.isArray(value);
+      var keys = isArray ? null : Object.keys(value);
+      var n = isArray ? value.length : keys.length;
+      for (var i = 0; i < n && i < MAX_ITEMS && budget.left > 0; i++) {
+        var item;
+        try { item = show(isArray ? value[i] : value[keys[i]], depth + 1, seen, budget); } catch (e) { item = '[unreadable]'; }
+        parts.push(isArray ? item : keys[i] + ': ' + item);
+        budget.left -= item.length + 2;
+      }
+      if (n > MAX_ITEMS) parts.push('… ' + (n - MAX_ITEMS) + ' more');
+      seen.pop();
+      out = isArray ? '[' + parts.join(', ') + ']' : '{' + parts.join(', ') + '}';
+    }
+    return out;
+  }
+  function describe(args) {
+    var budget = { left: MAX_TEXT }, parts = [], stack;
+    for (var i = 0; i < args.length && budget.left > 0; i++) {
+      var text;
+      try { text = show(args[i], 0, [], budget); } catch (e) { text = '[unreadable]'; }
+      budget.left -= text.length + 1;
+      parts.push(text);
+      if (stack === undefined && args[i] instanceof Error && typeof args[i].stack === 'string') stack = cut(args[i].stack, MAX_STACK);
+    }
+    return { text: cut(parts.join(' '), MAX_TEXT), stack: stack };
+  }
+  // The caller of console.error/warn: the first frame of a fresh stack that is not this script.
+  function callSite(entry) {
+    var lines = String(new Error().stack || '').split('\\n');
+    for (var i = 1; i < lines.length; i++) {
+      if (clientUrl && lines[i].indexOf(clientUrl) >= 0) continue;
+      var m = /\\(?((?:https?|file|blob):[^\\s()]*?):(\\d+):(\\d+)\\)?\\s*$/.exec(lines[i]);
+      if (m) {
+        entry.source = cut(m[1], MAX_URL);
+        entry.line = Number(m[2]);
+        entry.column = Number(m[3]);
+        return;
+      }
+    }
+  }
+  function enqueue(entry) {
+    if (queue.length >= MAX_QUEUE) { queueDropped++; return; }
+    queue.push(entry);
+    if (flushTimer === null) flushTimer = setTimeout(flushConsole, BATCH_MS);
+  }
+  // Sends what waits, after the hello (the mode is then the server's); batches of MAX_MESSAGE_CHARS
+  // of JSON at most: under 48 KB in UTF-8, below the server's 64 KiB frame cap.
+  function flushConsole() {
+    flushTimer = null;
+    var socket = state.socket;
+    if (!socket || socket.readyState !== 1 || state.id === null) return;
+    if (queue.length === 0 && queueDropped === 0) return;
+    var batch = [], size = 0;
+    while (queue.length > 0) {
+      var json = JSON.stringify(queue[0]);
+      if (json.length > MAX_MESSAGE_CHARS) {
+        queue[0].text = cut(queue[0].text, 500);
+        if (queue[0].stack) queue[0].stack = cut(queue[0].stack, 500);
+        if (queue[0].source) queue[0].source = cut(queue[0].source, 500);
+        json = JSON.stringify(queue[0]);
+      }
+      if (batch.length > 0 && size + json.length > MAX_MESSAGE_CHARS) break;
+      batch.push(queue.shift());
+      size += json.length;
+    }
+    var message = { type: 'console', page: cut(location.href, MAX_URL), entries: batch, dropped: queueDropped };
+    queueDropped = 0;
+    try { socket.send(JSON.stringify(message)); } catch (e) { /* the socket closed meanwhile */ }
+    if (queue.length > 0) flushTimer = setTimeout(flushConsole, BATCH_MS);
+  }
+  function wrap(level, original) {
+    return function () {
+      if (!busy && forwarding !== 'off') {
+        busy = true;
+        try {
+          var d = describe(arguments);
+          var entry = { kind: 'console', level: level, text: d.text };
+          if (d.stack !== undefined) entry.stack = d.stack;
+          if (level === 'error' || level === 'warn') callSite(entry);
+          enqueue(entry);
+        } catch (e) { /* never into the page */ }
+        busy = false;
+      }
+      return original.apply(this, arguments);
+    };
+  }
+  function onError(e) {
+    if (busy || forwarding === 'off') return;
+    busy = true;
+    try {
+      if (e && typeof e.message === 'string') {
+        var entry = { kind: 'error', level: 'error', text: cut(e.message, MAX_TEXT) };
+        if (e.filename) entry.source = cut(e.filename, MAX_URL);
+        if (e.lineno) entry.line = e.lineno;
+        if (e.colno) entry.column = e.colno;
+        if (e.error && typeof e.error.stack === 'string') entry.stack = cut(e.error.stack, MAX_STACK);
+        enqueue(entry);
+      }
+    } catch (err) { /* never into the page */ }
+    busy = false;
+  }
+  function onRejection(e) {
+    if (busy || forwarding === 'off') return;
+    busy = true;
+    try {
+      var d = describe([e ? e.reason : undefined]);
+      var entry = { kind: 'rejection', level: 'error', text: 'Uncaught (in promise) ' + d.text };
+      if (d.stack !== undefined) entry.stack = d.stack;
+      enqueue(entry);
+    } catch (err) { /* never into the page */ }
+    busy = false;
+  }
+  function unhookConsole() {
+    if (hooked === null) return;
+    for (var level in hooked) {
+      // Put the page's method back unless something wrapped ours since (then ours passes through).
+      try { if (console[level] === hooked[level].wrapper) console[level] = hooked[level].original; } catch (e) { /* read-only */ }
+    }
+    window.removeEventListener('error', onError);
+    window.removeEventListener('unhandledrejection', onRejection);
+    hooked = null;
+  }
+  function setForwarding(mode) {
+    if (mode !== 'off' && mode !== 'errors' && mode !== 'all') return;
+    if (mode === forwarding) return;
+    unhookConsole();
+    forwarding = mode;
+    if (mode === 'off') {
+      queue = [];
+      queueDropped = 0;
+      return;
+    }
+    hooked = {};
+    try {
+      if (typeof console !== 'undefined') {
+        var levels = mode === 'all' ? LEVELS : ['error'];
+        for (var i = 0; i < levels.length; i++) {
+          var original = console[levels[i]];
+          if (typeof original !== 'function') continue;
+          var wrapper = wrap(levels[i], original);
+          console[levels[i]] = wrapper;
+          hooked[levels[i]] = { original: original, wrapper: wrapper };
+        }
+      }
+    } catch (e) { /* a frozen console: methods stay as they are */ }
+    window.addEventListener('error', onError);
+    window.addEventListener('unhandledrejection', onRejection);
+    if (mode === 'errors') queue = queue.filter(function (q) { return q.kind !== 'console' || q.level === 'error'; });
+  }
+  setForwarding(tag ? tag.getAttribute('data-porthole-console') : null);
+  state.setConsole = setForwarding;
+  state.flushConsole = flushConsole;
   connect();
 })();
 `;

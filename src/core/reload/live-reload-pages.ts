@@ -20,22 +20,23 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { extname, join, relative, sep } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
+import type { ConsoleForward } from '../options';
 import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan } from './live-reload-inject';
-import { inMemory, sendRepresentation } from '../files/representation';
 import { resolveRequestPath } from '../files/resolve-path';
-import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, type StaticOptions } from '../files/static-files';
+import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
 import { contentTypeOf, typeFromName } from '../files/content-type';
 
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
  * and `generation` (a count of events sent) say which state of the site the page was served at.
- * `src` is the client's URL as the page should ask for it (clientSrc).
+ * `src` is the client's URL as the page should ask for it (clientSrc). `consoleForward` tells the
+ * client what to hook of the page's console before its WebSocket says more (`off`: nothing).
  */
-export function clientTag(instance: string, generation: number, src = '/__porthole/client.js', nonce?: string): string {
+export function clientTag(instance: string, generation: number, src = '/__porthole/client.js', nonce?: string, consoleForward: ConsoleForward = 'off'): string {
   const nonceAttribute = nonce === undefined ? '' : ` nonce="${nonce}"`;
-  return `<script src="${src}"${nonceAttribute} data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}"></script>`;
+  return `<script src="${src}"${nonceAttribute} data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}" data-porthole-console="${consoleForward}"></script>`;
 }
 
 /** A `<base href>` element: relative URLs in the page no longer resolve against its own URL. */
@@ -109,6 +110,8 @@ export interface PageContext {
   readonly instanceId: string;
   /** Events sent so far by this instance. */
   readonly generation: number;
+  /** What the client forwards of the page's console (the tag says it; part of the ETag). */
+  readonly consoleForward: ConsoleForward;
   /** The server speaks TLS: the page is https, the client's socket wss. */
   readonly secure: boolean;
   /** Live reload cannot work on this page because of its CSP (`reason`); said once per page. */
@@ -194,10 +197,10 @@ async function servePage(
     let etag = `W/"${base}"`;
     if (inject) {
       // Read once: the tag and the ETag must name the same generation.
-      const { instanceId, generation } = ctx;
-      etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}"`;
+      const { instanceId, generation, consoleForward } = ctx;
+      etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
       const src = clientSrc(documentPath, bytes);
-      const plainTag = clientTag(instanceId, generation, src);
+      const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
       const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, plainTag);
       if (result.kind === 'inject') {
         // A Content-Security-Policy header the user configured (porthole.headers) governs the page
@@ -209,7 +212,7 @@ async function servePage(
           // The nonce is derived, not drawn: the same response bytes for the same validator.
           const host = ex.header('host') ?? '';
           const nonce = createHmac('sha256', instanceId).update(`${etag}\0${host}`).digest('base64');
-          const tag = clientTag(instanceId, generation, src, nonce);
+          const tag = clientTag(instanceId, generation, src, nonce, consoleForward);
           const pagePath = `/${rel.split(sep).join('/')}`;
           const room = roomFor(ctx, host, nonce);
           body = withRoomInPolicies(bytes, result.offset, tag, result.csp, room, pagePath, ctx);
@@ -234,7 +237,9 @@ async function servePage(
     if (!inject || body === bytes) etag = `W/"${base}"`;
     ex.filePath = real;
     ex.reservation?.shrinkTo(body.length);
-    sendBytes(ex, body, etag, type);
+    // Its own weak validator (If-None-Match only: a weak tag never passes If-Match), no ranges;
+    // compressed (when the client accepts it) after the client was injected.
+    sendBuiltBody(ex, type, body, { etag, lastModifiedSec: undefined, lastModified: undefined }, ctx.files);
   } finally {
     if (!handed) await file.close().catch(() => undefined);
   }
@@ -264,13 +269,13 @@ export function injectForeignPage(
   pagePath: string,
   ctx: PageContext,
 ): ForeignPage | { readonly refused: string } {
-  const plainTag = clientTag(ctx.instanceId, ctx.generation);
+  const plainTag = clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward);
   const plan = planPage(html, plainTag);
   if (plan.kind !== 'inject') return { refused: plan.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${plan.reason}` };
   if (plan.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(html, plan.offset, plainTag), policies: [] };
   const nonce = randomBytes(16).toString('base64');
   const room = roomFor(ctx, host, nonce);
-  const body = withRoomInPolicies(html, plan.offset, clientTag(ctx.instanceId, ctx.generation, undefined, nonce), plan.csp, room, pagePath, ctx);
+  const body = withRoomInPolicies(html, plan.offset, clientTag(ctx.instanceId, ctx.generation, undefined, nonce, ctx.consoleForward), plan.csp, room, pagePath, ctx);
   const policies = headerPolicies.map((policy) => {
     const made = makeRoomForClient(policy, room);
     if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
@@ -342,11 +347,6 @@ function escapeAttribute(value: string): string {
     else out += ch;
   }
   return out;
-}
-
-/** A rewritten body: its own weak validator (If-None-Match only: a weak tag never passes If-Match), no ranges. */
-function sendBytes(ex: Exchange, body: Buffer, etag: string, type: string): void {
-  sendRepresentation(ex, inMemory(type, body, { etag, lastModifiedSec: undefined, lastModified: undefined }));
 }
 
 function hashOf(bytes: Buffer): string {

@@ -41,7 +41,8 @@ import { compileGlobs, type PathMatcher } from './live-reload-glob';
 import { filterPage, injectForeignPage, type ForeignPage, type PageContext } from './live-reload-pages';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
-import { RESERVED_PREFIX, type DiagnosticLevel, type ReloadOptions } from '../options';
+import { RESERVED_PREFIX, type ConsoleForward, type DiagnosticLevel, type ReloadOptions } from '../options';
+import { PageConsole, type ConsoleEntry } from './console-forward';
 import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
@@ -106,6 +107,12 @@ export interface LiveReloadSetup {
   /** Channels (event streams, WebSockets) one client address may hold (ServerOptions.limits.maxEventStreamsPerClient). */
   readonly maxStreamsPerClient: number;
   readonly diagnostic: (level: DiagnosticLevel, message: string) => void;
+  /** What pages forward of their console now (ServerOptions.consoleForward; a getter: it changes live). */
+  readonly consoleForward: ConsoleForward;
+  /** A console entry a page forwarded (sanitised and bounded, see console-forward). */
+  readonly onConsole?: (entry: ConsoleEntry) => void;
+  /** The client's host name when already known (the request log's cache). */
+  readonly hostFor?: (ip: string) => string | undefined;
 }
 
 /** What one debounce window sends. */
@@ -170,6 +177,9 @@ export class LiveReload {
       instanceId: this.instanceId,
       get generation() {
         return generation();
+      },
+      get consoleForward() {
+        return setup.consoleForward;
       },
       secure: setup.secure === true,
       reportCspBlocked: (pagePath, reason) => this.cspBlocked(pagePath, reason),
@@ -293,6 +303,16 @@ export class LiveReload {
     this.setup.diagnostic('debug', `live reload: navigate ${path} (${told} page${told === 1 ? '' : 's'})`);
     this.broadcast((client) => client.send({ type: 'navigate', path }));
     return told;
+  }
+
+  /**
+   * Tells every connected page what to forward of its console from now on (`{"type":"console",
+   * "forward":"all"}`): `off` unhooks it. Call after the setup's `consoleForward` changed.
+   */
+  consoleForwardChanged(): void {
+    if (this.phase !== 'running') return;
+    const forward = this.setup.consoleForward;
+    this.broadcast((client) => client.send({ type: 'console', forward }));
   }
 
   /** Ends every channel (WebSockets, event streams), stops watching; idempotent. */
@@ -560,13 +580,28 @@ export class LiveReload {
 
   private openSocket(ex: Exchange): void {
     if (this.refuseChannel(ex)) return;
-    const channel = openWebSocketChannel(ex, (message) => this.clientMessage(ex, message));
-    if (channel !== undefined) this.addClient(ex, channel);
+    const setup = this.setup;
+    const pageConsole = new PageConsole(
+      ex.clientIp,
+      () => setup.consoleForward,
+      (entry) => setup.onConsole?.(entry),
+      setup.hostFor,
+    );
+    const channel = openWebSocketChannel(ex, (message) => this.clientMessage(pageConsole, message));
+    if (channel === undefined) return;
+    const previous = ex.cleanup;
+    ex.cleanup = () => {
+      previous?.();
+      pageConsole.close();
+    };
+    this.addClient(ex, channel);
   }
 
-  /** A message a page sent over its WebSocket. */
-  private clientMessage(_ex: Exchange, _message: unknown): void {
-    // No client messages yet.
+  /** A message a page sent over its WebSocket (untrusted: any script of the page may send one). */
+  private clientMessage(pageConsole: PageConsole, message: unknown): void {
+    if (typeof message !== 'object' || message === null) return;
+    const m = message as { readonly [key: string]: unknown };
+    if (m.type === 'console' && this.phase === 'running') pageConsole.receive(m);
   }
 
   /** Counts the channel (server-wide and per client address) until its exchange ends. */
@@ -584,7 +619,7 @@ export class LiveReload {
       else this.perAddress.delete(address);
       if (this.clients.size === 0) this.stopHeartbeat();
     };
-    channel.send({ type: 'hello', id: this.instanceId, generation: this.generation });
+    channel.send({ type: 'hello', id: this.instanceId, generation: this.generation, console: this.setup.consoleForward });
     if (this.heartbeat === undefined) {
       this.heartbeat = setInterval(() => this.broadcast((client) => client.ping()), HEARTBEAT_MS);
       this.heartbeat.unref();

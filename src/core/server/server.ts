@@ -8,7 +8,8 @@
  * - `close()` stops accepting, lets in-flight responses finish (with `Connection: close`), ends idle
  *   keep-alive sockets at once, destroys what is left after the grace period, flushes the log, and
  *   resolves only when every socket is gone.
- * Events: `request` (RequestRecord, at once), `hostname` (ip, name), `diagnostic` (level, message).
+ * Events: `request` (RequestRecord, at once), `hostname` (ip, name), `diagnostic` (level, message),
+ * `console` (a page's console message, ConsoleEntry), `config` (ConfigFileChange).
  *
  * Accepting: one `net` server for HTTP and HTTPS. `allowedClients` is applied to the raw TCP socket
  * as it is accepted (HTTP: a fixed 403, HTTPS: closed before any handshake). An HTTPS socket is
@@ -56,6 +57,7 @@ import { LoopbackOnlyFiles } from '../files/loopback-only';
 import { mountPrefixSegments, mountProxyClash, normalMountPrefix, type MountedFolder } from '../files/mounts';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
+import type { ConsoleEntry } from '../reload/console-forward';
 
 export interface PreviewServerEvents {
   request: [record: RequestRecord];
@@ -63,6 +65,8 @@ export interface PreviewServerEvents {
   diagnostic: [level: DiagnosticLevel, message: string];
   /** The configuration file changed (see ConfigFileChange). */
   config: [change: ConfigFileChange];
+  /** A page's console message (consoleForward; sanitised and bounded by reload/console-forward). */
+  console: [entry: ConsoleEntry];
 }
 
 type State =
@@ -223,6 +227,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         dotfiles: opts.dotfiles,
         followSymlinks: opts.followSymlinks,
         loopbackOnly,
+        compression: opts.compression,
         mounts,
         cleanUrls: opts.cleanUrls,
       },
@@ -253,6 +258,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     this.log = log;
     if (opts.reload.enabled) {
       const ctx = this.handlerContext;
+      const running = (): ServerOptions => this.options;
       this.liveReload = new LiveReload({
         root: opts.root,
         get files() {
@@ -266,6 +272,12 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         maxStreamsPerClient: opts.limits.maxEventStreamsPerClient,
         secure: opts.tls !== undefined,
         diagnostic: (level, message) => this.emit('diagnostic', level, message),
+        // A getter: reconfigure changes it while pages are connected.
+        get consoleForward() {
+          return running().consoleForward;
+        },
+        onConsole: (entry) => this.emit('console', entry),
+        hostFor: (ip) => log.peek(ip),
       });
       this.liveReload.attach(this.handlerContext);
     }
@@ -368,6 +380,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       dotfiles: next.dotfiles,
       followSymlinks: next.followSymlinks,
       loopbackOnly: ctx.files.loopbackOnly,
+      compression: next.compression,
       mounts: ctx.files.mounts,
       cleanUrls: next.cleanUrls,
     };
@@ -375,6 +388,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     ctx.policy = new ResponsePolicy(next);
     ctx.spa = next.spa;
     this.opts = { ...current, ...Object.fromEntries(RECONFIGURABLE_KEYS.map((k) => [k, next[k]])) };
+    if (changed.includes('consoleForward')) this.liveReload?.consoleForwardChanged();
     return changed;
   }
 

@@ -35,3 +35,27 @@ function escapeChar(c: string): string {
 export function escapeForDisplay(text: string): string {
   return UNSAFE_TEST.test(text) ? text.replace(UNSAFE, escapeChar) : text;
 }
+
+/**
+ * Multi-line client text (a console message, an error's stack) for a person: at most `maxChars`
+ * characters of `text` (beyond: cut, and ` … (N more characters)` added) in at most `maxLines`
+ * lines (beyond: ` … (N more lines)` as a last line), each line escaped by escapeForDisplay. The
+ * only control character left is LF (`\n`) between lines (CR LF, CR, U+2028/U+2029 all become a
+ * line break); sinks indent the lines after the first, so no line can pass for a line of their
+ * own. Pure; O(n); never throws.
+ */
+export function escapeLinesForDisplay(text: string, maxChars: number, maxLines: number): string {
+  let cut = text;
+  let suffix = '';
+  if (cut.length > maxChars) {
+    suffix = ` … (${cut.length - maxChars} more characters)`;
+    cut = cut.slice(0, maxChars);
+  }
+  const lines = cut.split(/\r\n|[\n\r\u2028\u2029]/);
+  const more = lines.length - maxLines;
+  const kept = more > 0 ? lines.slice(0, maxLines) : lines;
+  const out = kept.map(escapeForDisplay);
+  if (more > 0) out.push(`… (${more} more line${more === 1 ? '' : 's'})`);
+  out[out.length - 1] += suffix;
+  return out.join('\n');
+}

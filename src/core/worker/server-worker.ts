@@ -1,12 +1,14 @@
 /**
  * The server's own thread (bundled to dist/server-worker.js). Runs a PreviewServer and talks to
  * its host (the extension host, the benchmark) through WorkerToHost / HostToWorker messages.
- * Request records are batched (BATCH_MS) so heavy traffic costs the host a few messages a second.
+ * Request records and pages' console entries are batched (BATCH_MS) so heavy traffic costs the
+ * host a few messages a second.
  */
 import { parentPort } from 'node:worker_threads';
 import { PreviewServer, ServerError } from '../server/server';
 import type { RequestRecord } from '../http/request-record';
-import { MAX_RECORDS_PER_BATCH, type HostToWorker, type WorkerToHost } from './worker-protocol';
+import type { ConsoleEntry } from '../reload/console-forward';
+import { MAX_CONSOLE_ENTRIES_PER_BATCH, MAX_RECORDS_PER_BATCH, type HostToWorker, type WorkerToHost } from './worker-protocol';
 
 const BATCH_MS = 100;
 
@@ -16,6 +18,8 @@ if (port === null) throw new Error('server-worker must run in a worker thread');
 const server = new PreviewServer();
 let batch: RequestRecord[] = [];
 let dropped = 0;
+let consoleBatch: ConsoleEntry[] = [];
+let consoleDropped = 0;
 let timer: NodeJS.Timeout | undefined;
 
 function post(message: WorkerToHost): void {
@@ -24,6 +28,11 @@ function post(message: WorkerToHost): void {
 
 function flush(): void {
   timer = undefined;
+  if (consoleBatch.length > 0 || consoleDropped > 0) {
+    post({ type: 'console', entries: consoleBatch, dropped: consoleDropped });
+    consoleBatch = [];
+    consoleDropped = 0;
+  }
   if (batch.length === 0 && dropped === 0) return;
   const records = batch;
   batch = [];
@@ -34,6 +43,11 @@ function flush(): void {
 server.on('request', (record) => {
   if (batch.length < MAX_RECORDS_PER_BATCH) batch.push(record);
   else dropped++;
+  timer ??= setTimeout(flush, BATCH_MS);
+});
+server.on('console', (entry) => {
+  if (consoleBatch.length < MAX_CONSOLE_ENTRIES_PER_BATCH) consoleBatch.push(entry);
+  else consoleDropped++;
   timer ??= setTimeout(flush, BATCH_MS);
 });
 server.on('hostname', (ip, name) => post({ type: 'hostname', ip, name }));

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { RequestRecord } from '../http/request-record';
+import type { ConsoleEntry } from '../reload/console-forward';
 import type { HostToWorker, WorkerToHost } from './worker-protocol';
 import type { BoundAddress, ConfigFileChange, DiagnosticLevel, ReconfigurableOptions, ServerOptionsInput } from '../options';
 
@@ -20,6 +21,8 @@ export interface WorkerServerEvents {
   exit: [error: Error | undefined];
   /** Live reload: pages connected to the event stream (sent whenever the number changes). */
   pages: [connected: number];
+  /** Pages' console messages (batched); `dropped`: entries beyond the per-batch cap. */
+  console: [entries: ConsoleEntry[], dropped: number];
 }
 
 /** How long close() waits for the worker's own graceful stop before terminating it. */
@@ -120,6 +123,9 @@ export class WorkerServer extends EventEmitter<WorkerServerEvents> {
         return;
       case 'diagnostic':
         this.emit('diagnostic', m.level, m.message);
+        return;
+      case 'console':
+        this.emit('console', [...m.entries], m.dropped);
         return;
       case 'pages':
         this.pages = m.connected;

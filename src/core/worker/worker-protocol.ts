@@ -5,6 +5,7 @@
  */
 import type { BoundAddress, ConfigFileChange, DiagnosticLevel, ReconfigurableOptions, ServerOptionsInput } from '../options';
 import type { RequestRecord } from '../http/request-record';
+import type { ConsoleEntry } from '../reload/console-forward';
 
 /**
  * Records sent to the host per batch (10 batches a second): 5,000 requests a second reach the UI
@@ -12,6 +13,11 @@ import type { RequestRecord } from '../http/request-record';
  * structured-clone work. The log file and the CLI still get every line.
  */
 export const MAX_RECORDS_PER_BATCH = 500;
+/**
+ * Console entries sent to the host per batch (10 batches a second); beyond, counted in `dropped`.
+ * Each page already passes at most 50 a second (console-forward), so this binds many pages at once.
+ */
+export const MAX_CONSOLE_ENTRIES_PER_BATCH = 200;
 
 export type HostToWorker =
   | { readonly type: 'listen'; readonly options: ServerOptionsInput }
@@ -35,4 +41,6 @@ export type WorkerToHost =
   /** The configuration file changed: applied, needs a restart, or invalid (PreviewServer `config`). */
   | { readonly type: 'config'; readonly change: ConfigFileChange }
   /** Live reload: the number of pages connected to the event stream, sent whenever it changes. */
-  | { readonly type: 'pages'; readonly connected: number };
+  | { readonly type: 'pages'; readonly connected: number }
+  /** Pages' console messages (at most MAX_CONSOLE_ENTRIES_PER_BATCH; `dropped` counts the rest). */
+  | { readonly type: 'console'; readonly entries: readonly ConsoleEntry[]; readonly dropped: number };

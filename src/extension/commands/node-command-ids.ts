@@ -18,6 +18,12 @@ export const COMMANDS = {
   clearRequests: 'porthole.clearRequests',
   pauseRequests: 'porthole.pauseRequests',
   resumeRequests: 'porthole.resumeRequests',
+  /** The kept requests as HAR 1.2, credentials left out; an optional Uri or path skips the dialog. */
+  exportHar: 'porthole.exportHar',
+  /** The same with Authorization, Cookie and Set-Cookie kept. */
+  exportHarWithCredentials: 'porthole.exportHarWithCredentials',
+  /** One request as a curl command (the view's context menu and details; argument: its key). */
+  copyAsCurl: 'porthole.copyAsCurl',
   /** Bind every interface (porthole.host = 0.0.0.0) after a plain-words confirmation. */
   shareOnNetwork: 'porthole.shareOnNetwork',
   /** Back to this machine only (porthole.host = 127.0.0.1). */

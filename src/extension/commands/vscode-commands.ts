@@ -10,6 +10,8 @@ import { measureEventLoopDelay } from './node-event-loop';
 import type { ServerState } from '../server/node-server-state';
 import type { PortholeOutput } from '../output/vscode-output';
 import type { RequestsViewProvider } from '../requests/vscode-requests-view';
+import { targetUri } from '../requests/vscode-request-export';
+import { requestKeyOf } from '../requests/node-request-store';
 import type { ManagedServer, ServerManager } from '../server/vscode-server-manager';
 import { isHtmlPath } from '../server/vscode-server-manager';
 import type { Sharing } from '../sharing/vscode-sharing';
@@ -135,6 +137,12 @@ export function registerCommands({ manager, output, requests, sharing, pages }: 
     [COMMANDS.clearRequests]: () => requests.clear(),
     [COMMANDS.pauseRequests]: () => requests.setPaused(true),
     [COMMANDS.resumeRequests]: () => requests.setPaused(false),
+    [COMMANDS.exportHar]: (target?: unknown) => requests.exportHar(targetUri(target), false),
+    [COMMANDS.exportHarWithCredentials]: (target?: unknown) => requests.exportHar(targetUri(target), true),
+    [COMMANDS.copyAsCurl]: (arg?: unknown) => {
+      const key = requestKeyOf(arg);
+      return key === undefined ? undefined : requests.copyAsCurl(key);
+    },
     [COMMANDS.shareOnNetwork]: (uri?: unknown) => sharing.share(folderOf(uri)),
     [COMMANDS.stopSharing]: (uri?: unknown) => sharing.stopSharing(folderOf(uri)),
     [COMMANDS.statusBarMenu]: async () => {

@@ -13,6 +13,7 @@ import {
   bindHostProblem,
   booleanProblem,
   cidrProblem,
+  consoleForwardProblem,
   compileRoute,
   escapeForDisplay,
   headerFieldProblem,
@@ -25,7 +26,7 @@ import {
   spaFileProblem,
   wholeNumberProblem,
 } from '../../core';
-import type { Mount, OptionLayer, ProxyRoute, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
+import type { ConsoleForward, Mount, OptionLayer, ProxyRoute, ReconfigurableOptions, ServerOptions, ServerOptionsInput } from '../../core';
 import { DEFAULT_RELOAD_SETTINGS, RELOAD_SETTING_KEYS, readReloadSettings, reloadNeedsRestart, sameSettingValue, toReloadOptions } from '../reload/node-reload-config';
 import type { ReloadSettings } from '../reload/node-reload-config';
 import { browserChoice } from '../browser/node-browser';
@@ -67,6 +68,7 @@ export interface PortholeConfig extends ReloadSettings {
   /** Response headers for every path (name → value, each checked with headerFieldProblem). */
   readonly headers: Readonly<Record<string, string>>;
   readonly crossOriginIsolation: boolean;
+  readonly compression: boolean;
   readonly corsEnabled: boolean;
   /** Each entry an origin (`http://host:port`); empty = any origin. */
   readonly corsOrigins: readonly string[];
@@ -95,6 +97,8 @@ export interface PortholeConfig extends ReloadSettings {
   readonly browser: string;
   /** Switching the editor to another HTML file of the served folder takes the connected pages there. */
   readonly followEditor: boolean;
+  /** What pages send back of their console (`off`, `errors`, `all`); applied live. */
+  readonly consoleForward: ConsoleForward;
 }
 
 /** The setting keys (relative to `porthole.`) and the snapshot field each one fills. */
@@ -117,6 +121,7 @@ export const SETTING_KEYS = {
   httpsSelfSigned: 'https.selfSigned',
   headers: 'headers',
   crossOriginIsolation: 'crossOriginIsolation',
+  compression: 'compression',
   corsEnabled: 'cors.enabled',
   corsOrigins: 'cors.origins',
   spa: 'spa',
@@ -128,6 +133,7 @@ export const SETTING_KEYS = {
   cleanUrls: 'cleanUrls',
   browser: 'browser',
   followEditor: 'followEditor',
+  consoleForward: 'console.forward',
   ...RELOAD_SETTING_KEYS,
 } as const satisfies Record<Exclude<keyof PortholeConfig, 'explicit'>, string>;
 
@@ -154,6 +160,7 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   httpsSelfSigned: false,
   headers: {},
   crossOriginIsolation: DEFAULT_OPTIONS.crossOriginIsolation,
+  compression: DEFAULT_OPTIONS.compression,
   corsEnabled: DEFAULT_OPTIONS.cors.enabled,
   corsOrigins: DEFAULT_OPTIONS.cors.origins,
   spa: '',
@@ -165,6 +172,7 @@ export const DEFAULT_CONFIG: PortholeConfig = {
   cleanUrls: DEFAULT_OPTIONS.cleanUrls,
   browser: 'default',
   followEditor: false,
+  consoleForward: DEFAULT_OPTIONS.consoleForward,
   ...DEFAULT_RELOAD_SETTINGS,
 };
 
@@ -348,6 +356,7 @@ export function readConfig(read: RawSettingReader, isSet: (key: string) => boole
     httpsSelfSigned: bool('httpsSelfSigned', DEFAULT_CONFIG.httpsSelfSigned),
     headers: headerSetting(),
     crossOriginIsolation: bool('crossOriginIsolation', DEFAULT_CONFIG.crossOriginIsolation),
+    compression: bool('compression', DEFAULT_CONFIG.compression),
     corsEnabled: bool('corsEnabled', DEFAULT_CONFIG.corsEnabled),
     corsOrigins: list('corsOrigins', originProblem),
     spa: spaSetting(),
@@ -359,6 +368,7 @@ export function readConfig(read: RawSettingReader, isSet: (key: string) => boole
     cleanUrls: bool('cleanUrls', DEFAULT_CONFIG.cleanUrls),
     browser: str('browser', DEFAULT_CONFIG.browser, browserProblem) || DEFAULT_CONFIG.browser,
     followEditor: bool('followEditor', DEFAULT_CONFIG.followEditor),
+    consoleForward: checked<ConsoleForward>('consoleForward', DEFAULT_CONFIG.consoleForward, consoleForwardProblem),
     ...readReloadSettings(read, problems),
     explicit: Object.values(SETTING_KEYS).filter((key) => isSet(key)),
   };
@@ -430,10 +440,12 @@ export const LIVE_SETTINGS = [
   'allowedClients',
   'headers',
   'crossOriginIsolation',
+  'compression',
   'corsEnabled',
   'corsOrigins',
   'spa',
   'cleanUrls',
+  'consoleForward',
 ] as const satisfies readonly SettingField[];
 
 /** The setting keys of LIVE_SETTINGS. */
@@ -449,10 +461,12 @@ const LIVE_OPTION_OF: Record<(typeof LIVE_SETTINGS)[number], keyof Reconfigurabl
   allowedClients: 'allowedClients',
   headers: 'headers',
   crossOriginIsolation: 'crossOriginIsolation',
+  compression: 'compression',
   corsEnabled: 'cors',
   corsOrigins: 'cors',
   spa: 'spa',
   cleanUrls: 'cleanUrls',
+  consoleForward: 'consoleForward',
 };
 
 /** The server options the live settings stand for (CORS is one option of two settings). */
@@ -466,9 +480,11 @@ function liveOptions(config: PortholeConfig): Pick<ServerOptions, keyof Reconfig
     allowedClients: config.allowedClients,
     headers: Object.keys(config.headers).length === 0 ? [] : [{ source: '**', headers: config.headers }],
     crossOriginIsolation: config.crossOriginIsolation,
+    compression: config.compression,
     cors: { enabled: config.corsEnabled, origins: config.corsOrigins },
     spa: config.spa === '' ? undefined : config.spa,
     cleanUrls: config.cleanUrls,
+    consoleForward: config.consoleForward,
   };
 }
 
@@ -544,11 +560,13 @@ export function toServerOptions(config: PortholeConfig, folder: FolderContext): 
     },
     headers: given('headers', live.headers),
     crossOriginIsolation: given('crossOriginIsolation', live.crossOriginIsolation),
+    compression: given('compression', live.compression),
     cors: { enabled: given('corsEnabled', live.cors.enabled), origins: given('corsOrigins', live.cors.origins) },
     spa: given('spa', live.spa),
     cleanUrls: given('cleanUrls', live.cleanUrls),
     // Folders in the settings are the workspace folder's (as porthole.reload.watch).
     mounts: given('mounts', mountsFrom(config.mounts, folder.folderPath) as Mount[]),
+    consoleForward: given('consoleForward', live.consoleForward),
     proxy: {
       routes: given(
         'proxy',

@@ -2,7 +2,7 @@
  * Text formatting shared by the Output channel, the status bar and the Requests view. Pure; the
  * results are display text only (never parsed back).
  */
-import { escapeForDisplay, formatSize, type BoundAddress, type RequestRecord } from '../../core';
+import { escapeForDisplay, formatConsoleLines, formatSize, type BoundAddress, type ConsoleEntry, type DiagnosticLevel, type RequestRecord } from '../../core';
 import type { StatusClass } from '../requests/webview-protocol';
 
 /** The Requests view and Output channel say KB/MB, as VS Code does. */
@@ -88,6 +88,20 @@ export function formatRequestLine(r: RequestRecord, server?: string): string {
     r.note ? `- ${sanitizeOneLine(r.note, 300)}` : undefined,
   ];
   return parts.filter((p) => p !== undefined).join(' ');
+}
+
+/** The Output channel's level for a page's console entry: console.log and info at info. */
+export function consoleLogLevel(entry: ConsoleEntry): Exclude<DiagnosticLevel, 'trace'> {
+  return entry.level === 'log' ? 'info' : entry.level;
+}
+
+/**
+ * A page's console entry for the Output channel: `[folder] ` (multi-root) and the core's lines
+ * (formatConsoleLines: already escaped; lines after the first indented), joined by line breaks.
+ */
+export function formatConsoleEntry(entry: ConsoleEntry, server?: string): string {
+  const text = formatConsoleLines(entry).join('\n');
+  return server ? `[${sanitizeOneLine(server, 80)}] ${text}` : text;
 }
 
 /** "Porthole is serving <folder> at <url>" plus the busy-port note when there is one. */

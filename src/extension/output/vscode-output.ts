@@ -4,11 +4,11 @@
  * log plus a one-line notification offering "Show Log".
  */
 import * as vscode from 'vscode';
-import type { DiagnosticLevel, RequestRecord } from '../../core';
+import type { ConsoleEntry, DiagnosticLevel, RequestRecord } from '../../core';
 import { OUTPUT_CHANNEL_NAME } from '../commands/node-command-ids';
 import type { ControllerLog } from '../server/node-server-controller';
 import { Disposable } from '../common/node-disposable';
-import { MESSAGE_MAX, formatRequestLine, sanitizeLines, sanitizeOneLine } from './node-format';
+import { MESSAGE_MAX, consoleLogLevel, formatConsoleEntry, formatRequestLine, sanitizeLines, sanitizeOneLine } from './node-format';
 import { LineBudget } from './node-line-budget';
 
 const SHOW_LOG = 'Show Log';
@@ -37,6 +37,15 @@ export class PortholeOutput extends Disposable implements ControllerLog {
     if (skip > 0) {
       this.channel.info(`... ${skip} more request${skip === 1 ? '' : 's'} not shown here (they are in the log file and the Requests view)`);
     }
+  }
+
+  /**
+   * Pages' console messages (porthole.console.forward), each at its level (console.log and info
+   * at info, debug at debug): `console.error 192.168.1.7 (phone) http://…/: message (app.js:3:9)`
+   * and the stack indented below. The core bounded them (50 a second per page) and escaped them.
+   */
+  console(server: string | undefined, entries: readonly ConsoleEntry[]): void {
+    for (const entry of entries) this.channel[consoleLogLevel(entry)](formatConsoleEntry(entry, server));
   }
 
   /** The log and the notification get sanitised text only (an error's message may quote outside text). */

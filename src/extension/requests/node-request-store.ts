@@ -1,18 +1,18 @@
 /**
- * The Requests view's data model on the host side: the last `capacity` requests of every server,
- * in arrival order, with a count of the dropped ones. The view gets a snapshot when it opens and
- * then only the appended rows. Pure; O(1) per add, drop and lookup (keys are consecutive).
+ * The Requests view's data model on the host side: the last `capacity` entries of every server —
+ * requests and pages' console messages (porthole.console.forward), in arrival order — with a count
+ * of the dropped ones. The view gets a snapshot when it opens and then only the appended rows.
+ * Pure; O(1) per add, drop and lookup (keys are consecutive).
  */
-import type { RequestRecord } from '../../core';
-import { escapeForDisplay } from '../../core';
+import type { ConsoleEntry, RequestRecord } from '../../core';
+import { consoleLabel, consoleWhere, escapeForDisplay } from '../../core';
 import { formatBytes, formatDuration, formatTime, statusClassOf } from '../output/node-format';
 import type { HostToView, RequestDetails, RequestRow, ViewToHost } from './webview-protocol';
 
-export interface StoredRequest {
-  readonly key: number;
-  readonly server: string;
-  readonly record: RequestRecord;
-}
+/** A request (`record`) or a page's console message (`console`), never both. */
+export type StoredRequest =
+  | { readonly key: number; readonly server: string; readonly record: RequestRecord; readonly console?: undefined }
+  | { readonly key: number; readonly server: string; readonly record?: undefined; readonly console: ConsoleEntry };
 
 export class RequestStore {
   private items: StoredRequest[] = [];
@@ -49,10 +49,19 @@ export class RequestStore {
 
   /** Adds records (ignored while paused); returns the rows added (for the view's append). */
   add(server: string, records: readonly RequestRecord[]): StoredRequest[] {
-    if (this.pausedFlag || records.length === 0) return [];
+    return this.push(records.map((record) => ({ key: 0, server, record })));
+  }
+
+  /** Adds pages' console entries (ignored while paused), like add. */
+  addConsole(server: string, entries: readonly ConsoleEntry[]): StoredRequest[] {
+    return this.push(entries.map((entry) => ({ key: 0, server, console: entry })));
+  }
+
+  private push(items: readonly StoredRequest[]): StoredRequest[] {
+    if (this.pausedFlag || items.length === 0) return [];
     const added: StoredRequest[] = [];
-    for (const record of records) {
-      const item = { key: this.nextKey++, server, record };
+    for (const unkeyed of items) {
+      const item = { ...unkeyed, key: this.nextKey++ };
       this.items.push(item);
       added.push(item);
     }
@@ -78,7 +87,8 @@ export class RequestStore {
   setHostname(ip: string, name: string): number {
     let changed = 0;
     for (let i = this.head; i < this.items.length; i++) {
-      const r = this.items[i]?.record;
+      const item = this.items[i];
+      const r = item?.record ?? item?.console;
       if (r && r.clientIp === ip && r.clientHost !== name) {
         r.clientHost = name;
         changed++;
@@ -115,6 +125,7 @@ const shown = (text: string | undefined): string | undefined => (text === undefi
  * text with textContent, but a bidi override would still reorder what it shows.
  */
 export function toRow(item: StoredRequest): RequestRow {
+  if (item.console !== undefined) return toConsoleRow(item.key, item.server, item.console);
   const r = item.record;
   return {
     key: item.key,
@@ -134,6 +145,31 @@ export function toRow(item: StoredRequest): RequestRow {
   };
 }
 
+/**
+ * The view's row for a page's console message: shown under its client like a request, with the
+ * label (`console.error`, `uncaught error`…) as the method and the message's first line as the
+ * target. The entry's strings were escaped by the core (PageConsole); the host name is escaped here.
+ */
+function toConsoleRow(key: number, server: string, e: ConsoleEntry): RequestRow {
+  return {
+    key,
+    server,
+    clientIp: e.clientIp,
+    clientHost: shown(e.clientHost),
+    timeText: formatTime(e.time),
+    method: consoleLabel(e),
+    target: e.text.split('\n')[0] ?? '',
+    status: 0,
+    statusClass: 'other',
+    bytesText: '',
+    durationText: '',
+    aborted: false,
+    hasFile: false,
+    note: undefined,
+    console: { level: e.level, where: consoleWhere(e).trim().replace(/^\((.*)\)$/, '$1'), page: e.page },
+  };
+}
+
 /** The view's message for a host name that became known (the reverse-DNS name escaped). */
 export function toHostnameMessage(ip: string, name: string): HostToView {
   return { type: 'hostname', ip, name: escapeForDisplay(name) };
@@ -143,6 +179,7 @@ export function toHostnameMessage(ip: string, name: string): HostToView {
 export function toDetails(item: StoredRequest): RequestDetails {
   const pairs = (list: ReadonlyArray<readonly [string, string]>): Array<[string, string]> =>
     list.map(([name, value]) => [escapeForDisplay(name), escapeForDisplay(value)]);
+  if (item.console !== undefined) return toConsoleDetails(item.console, item.server);
   const r = item.record;
   const timing: Array<[string, string]> = [
     ['Started', new Date(r.time).toISOString()],
@@ -163,6 +200,25 @@ export function toDetails(item: StoredRequest): RequestDetails {
   return { requestHeaders: pairs(r.requestHeaders), responseHeaders: pairs(r.responseHeaders), timing: pairs(timing) };
 }
 
+/** A console message's details: where it came from, its whole text and its stack, line by line. */
+function toConsoleDetails(e: ConsoleEntry, server: string): RequestDetails {
+  const where = consoleWhere(e).trim().replace(/^\((.*)\)$/, '$1');
+  const timing: Array<[string, string]> = [
+    ['Received', new Date(e.time).toISOString()],
+    ['Page', e.page],
+    ['Client', `${e.clientIp}${e.clientHost ? ` (${escapeForDisplay(e.clientHost)})` : ''}`],
+    ['Server', server],
+  ];
+  if (where !== '') timing.splice(2, 0, ['Source', where]);
+  return {
+    requestHeaders: [],
+    responseHeaders: [],
+    timing,
+    message: e.text.split('\n'),
+    stack: e.stack === undefined ? [] : e.stack.split('\n').map((l) => l.trim()),
+  };
+}
+
 /** Narrows a message from the webview (untrusted input like any other). */
 export function isViewToHost(value: unknown): value is ViewToHost {
   if (typeof value !== 'object' || value === null) return false;
@@ -173,6 +229,7 @@ export function isViewToHost(value: unknown): value is ViewToHost {
       return true;
     case 'openFile':
     case 'getDetails':
+    case 'copyCurl':
       return typeof m.key === 'number' && Number.isSafeInteger(m.key);
     case 'setPaused':
       return typeof m.paused === 'boolean';
@@ -184,4 +241,14 @@ export function isViewToHost(value: unknown): value is ViewToHost {
     default:
       return false;
   }
+}
+
+/**
+ * The request key in `porthole.copyAsCurl`'s argument: a number, or the object VS Code passes from
+ * the view's `webview/context` menu (the row's `data-vscode-context`, `{ requestKey }`). Untrusted
+ * like every message from the view: anything else is undefined.
+ */
+export function requestKeyOf(arg: unknown): number | undefined {
+  const key = typeof arg === 'object' && arg !== null ? (arg as { requestKey?: unknown }).requestKey : arg;
+  return typeof key === 'number' && Number.isSafeInteger(key) ? key : undefined;
 }

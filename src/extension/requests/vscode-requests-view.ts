@@ -12,6 +12,7 @@ import type { StoredRequest } from './node-request-store';
 import { RequestStore, isViewToHost, toDetails, toHostnameMessage, toRow } from './node-request-store';
 import type { HostToView, SharingServer, ViewToHost } from './webview-protocol';
 import type { ServerManager } from '../server/vscode-server-manager';
+import { copyAsCurl, exportHar, type HarExportResult } from './vscode-request-export';
 
 /** At most this many append messages a second reach the view. */
 const FLUSH_INTERVAL_MS = 100;
@@ -34,10 +35,13 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
     private readonly extensionUri: vscode.Uri,
     manager: ServerManager,
     maxEntries: number,
+    /** Porthole's version, for an exported HAR's `log.creator`. */
+    private readonly version: string,
   ) {
     super();
     this.store = new RequestStore(maxEntries);
     this.register(manager.onRequests(({ server, records }) => this.onRecords(server, records)));
+    this.register(manager.onConsole(({ server, entries }) => this.queue(this.store.addConsole(server, entries))));
     this.register(manager.onHostname(({ ip, name }) => {
       if (this.store.setHostname(ip, name) > 0 || this.pending.length > 0) this.post(toHostnameMessage(ip, name));
     }));
@@ -79,6 +83,16 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
     void this.syncPausedContext();
   }
 
+  /** Writes the kept requests as HAR 1.2 (see vscode-request-export.ts). */
+  exportHar(target: vscode.Uri | undefined, includeSensitive: boolean): Promise<HarExportResult | undefined> {
+    return exportHar(this.store, this.version, target, includeSensitive);
+  }
+
+  /** Copies the kept request `key` as a curl command line; resolves the command. */
+  copyAsCurl(key: number): Promise<string | undefined> {
+    return copyAsCurl(this.store.get(key));
+  }
+
   /** The running servers' URLs and QR codes for the sharing panel. */
   setSharing(servers: readonly SharingServer[]): void {
     this.sharing = servers;
@@ -96,7 +110,11 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
   }
 
   private onRecords(server: string, records: Parameters<RequestStore['add']>[1]): void {
-    const added = this.store.add(server, records);
+    this.queue(this.store.add(server, records));
+  }
+
+  /** Rows just stored (requests or console messages) go to the view with the next append. */
+  private queue(added: StoredRequest[]): void {
     if (added.length === 0 || !this.ready) return;
     this.pending.push(...added);
     if (this.pending.length > this.store.capacity) this.pending.splice(0, this.pending.length - this.store.capacity);
@@ -136,11 +154,14 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
         break;
       }
       case 'openFile': {
-        const file = this.store.get(m.key)?.record.filePath;
+        const file = this.store.get(m.key)?.record?.filePath;
         if (file) void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file), { preview: true });
         else void vscode.window.showInformationMessage('Porthole: that request did not serve a file.');
         break;
       }
+      case 'copyCurl':
+        void this.copyAsCurl(m.key);
+        break;
       case 'clear':
         this.clear();
         break;

@@ -29,6 +29,16 @@ export interface RequestRow {
   /** A file was served: clicking the path opens it. */
   readonly hasFile: boolean;
   readonly note: string | undefined;
+  /**
+   * Set for a page's console message (then `method` is its label, e.g. `console.error`, and
+   * `target` the first line of its text; status, bytes and duration are empty).
+   */
+  readonly console?: {
+    readonly level: 'error' | 'warn' | 'info' | 'log' | 'debug';
+    /** `http://…/app.js:12:5`, or '' when the entry names no source. */
+    readonly where: string;
+    readonly page: string;
+  };
 }
 
 export type HeaderPairs = ReadonlyArray<readonly [name: string, value: string]>;
@@ -39,6 +49,10 @@ export interface RequestDetails {
   readonly responseHeaders: HeaderPairs;
   /** Label/value pairs: started, duration, protocol, client port, aborted, note, file. */
   readonly timing: HeaderPairs;
+  /** A console message: its text, line by line (requests: absent). */
+  readonly message?: readonly string[];
+  /** A console message: its stack, line by line (requests: absent). */
+  readonly stack?: readonly string[];
 }
 
 /** One URL other devices use, with its QR code (an SVG document drawn by uqr on the host). */
@@ -89,6 +103,8 @@ export type ViewToHost =
   | { readonly type: 'ready' }
   | { readonly type: 'openFile'; readonly key: number }
   | { readonly type: 'getDetails'; readonly key: number }
+  /** Copy a kept request as a curl command (built on the host from the record, never from the view). */
+  | { readonly type: 'copyCurl'; readonly key: number }
   | { readonly type: 'clear' }
   | { readonly type: 'setPaused'; readonly paused: boolean }
   /** Copy one of the URLs the host sent (the host checks it is one of them). */

@@ -4,7 +4,7 @@
  * wait is bounded. No `vscode` import: the server factory and the log are injected, so node tests
  * drive it with a fake server.
  */
-import type { BoundAddress, ConfigFileChange, DiagnosticLevel, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../core';
+import type { BoundAddress, ConfigFileChange, ConsoleEntry, DiagnosticLevel, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../core';
 import { Disposable, Emitter } from '../common/node-disposable';
 import type { FolderContext, PortholeConfig } from '../config/node-config';
 import { changedKeys, describeConfigProblems, liveChanges, toServerOptions } from '../config/node-config';
@@ -34,6 +34,8 @@ export interface ServerHandle {
   on(event: 'diagnostic', listener: (level: DiagnosticLevel, message: string) => void): unknown;
   on(event: 'exit', listener: (error: Error | undefined) => void): unknown;
   on(event: 'config', listener: (change: ConfigFileChange) => void): unknown;
+  /** Pages' console messages (porthole.console.forward), batched by the worker. */
+  on(event: 'console', listener: (entries: ConsoleEntry[], dropped: number) => void): unknown;
   removeAllListeners(): unknown;
 }
 
@@ -62,8 +64,11 @@ export class ServerController extends Disposable {
   private readonly stateEmitter = this.register(new Emitter<ServerState>());
   private readonly requestsEmitter = this.register(new Emitter<readonly RequestRecord[]>());
   private readonly hostnameEmitter = this.register(new Emitter<{ ip: string; name: string }>());
+  private readonly consoleEmitter = this.register(new Emitter<readonly ConsoleEntry[]>());
 
   readonly onDidChangeState = this.stateEmitter.event;
+  /** Pages' console messages, as the worker batched them. */
+  readonly onConsole = this.consoleEmitter.event;
   readonly onRequests = this.requestsEmitter.event;
   readonly onHostname = this.hostnameEmitter.event;
 
@@ -189,6 +194,11 @@ export class ServerController extends Disposable {
     });
     server.on('hostname', (ip, name) => {
       if (this.server === server) this.hostnameEmitter.fire({ ip, name });
+    });
+    server.on('console', (entries, dropped) => {
+      if (this.server !== server) return;
+      if (entries.length > 0) this.consoleEmitter.fire(entries);
+      if (dropped > 0) this.out.log('warn', `[${this.folder.folderName}] ${dropped} console message${dropped === 1 ? '' : 's'} of pages not shown (more than the worker passes in 100 ms)`);
     });
     server.on('diagnostic', (level, message) => this.out.log(level, `[${this.folder.folderName}] ${message}`));
     server.on('exit', (error) => this.onExit(server, error));

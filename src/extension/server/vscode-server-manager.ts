@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RequestRecord, ServerOptionsInput } from '../../core';
+import type { ConsoleEntry, RequestRecord, ServerOptionsInput } from '../../core';
 import { WorkerServer } from '../../core';
 import { Disposable, Emitter } from '../common/node-disposable';
 import { EXTENSION_ONLY_KEYS, changedKeys, liveChanges, needsRestart, resolveRoot } from '../config/node-config';
@@ -31,6 +31,11 @@ export interface RequestBatch {
   readonly records: readonly RequestRecord[];
 }
 
+export interface ConsoleBatch {
+  readonly server: string;
+  readonly entries: readonly ConsoleEntry[];
+}
+
 export class ServerManager extends Disposable {
   private readonly servers = new Map<string, ManagedServer>();
   /** Completes a folder's options before each start (HTTPS: vscode-sharing.ts); throws to fail it. */
@@ -40,6 +45,7 @@ export class ServerManager extends Disposable {
   private readonly changeEmitter = this.register(new Emitter<void>());
   private readonly requestsEmitter = this.register(new Emitter<RequestBatch>());
   private readonly hostnameEmitter = this.register(new Emitter<{ ip: string; name: string }>());
+  private readonly consoleEmitter = this.register(new Emitter<ConsoleBatch>());
   /** Network URLs per running server: refreshed on every state change, read on every render. */
   private readonly networkUrls = new SharedUrlCache();
 
@@ -47,6 +53,8 @@ export class ServerManager extends Disposable {
   readonly onDidChange = this.changeEmitter.event;
   readonly onRequests = this.requestsEmitter.event;
   readonly onHostname = this.hostnameEmitter.event;
+  /** Pages' console messages (porthole.console.forward), per server. */
+  readonly onConsole = this.consoleEmitter.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -98,6 +106,7 @@ export class ServerManager extends Disposable {
     controller.onDidChangeState(() => this.fireChange());
     controller.onRequests((records) => this.requestsEmitter.fire({ server: folder.name, records }));
     controller.onHostname((h) => this.hostnameEmitter.fire(h));
+    controller.onConsole((entries) => this.consoleEmitter.fire({ server: folder.name, entries }));
     const managed = { folder, controller };
     this.servers.set(folder.uri.toString(), managed);
     return managed;

@@ -64,6 +64,34 @@ const single = [
     const text = await Promise.race([vscode.env.clipboard.readText(), sleep(3000).then(() => undefined)]);
     if (text !== undefined && text !== '') assert.equal(text, url);
   }],
+  ['Export Requests as HAR to a path argument (automation) and Copy as curl by request key', async () => {
+    const port = vscode.workspace.getConfiguration('porthole').get('port');
+    assert.equal((await get(port, '/index.html?via=api')).status, 200);
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'porthole-api-har-'));
+    try {
+      const file = path.join(dir, 'api.har');
+      const entry = () => {
+        const har = JSON.parse(fs.readFileSync(file, 'utf8'));
+        assert.equal(har.log.version, '1.2');
+        return har.log.entries.find((e) => e.request.url === `http://127.0.0.1:${port}/index.html?via=api`);
+      };
+      // The view gets records in batches: wait until the request is kept.
+      const result = await waitFor('the request in the export', async () => {
+        const r = await vscode.commands.executeCommand('porthole.exportHar', file);
+        return r && entry() ? r : undefined;
+      });
+      assert.equal(result.path, file);
+      assert.ok(result.entries >= 1);
+      assert.equal(entry().response.status, 200);
+      const uriResult = await vscode.commands.executeCommand('porthole.exportHarWithCredentials', vscode.Uri.file(path.join(dir, 'with.har')));
+      assert.equal(uriResult.entries, result.entries);
+      const command = await vscode.commands.executeCommand('porthole.copyAsCurl', { webviewSection: 'request', requestKey: 1 });
+      assert.match(command, new RegExp(`^curl .*'http://127\\.0\\.0\\.1:${port}/`));
+      assert.equal(await vscode.commands.executeCommand('porthole.copyAsCurl', { requestKey: 'x' }), undefined);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }],
   ['a non-binding setting change does not restart the server', async () => {
     const before = (await stateOf(folderName())).state;
     await setSetting('listing', false);

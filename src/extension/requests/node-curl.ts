@@ -1,0 +1,113 @@
+/**
+ * "Copy as curl": one kept request as a curl command line for a POSIX shell (sh, bash, zsh).
+ * Pure (no vscode); tested by running its output through `sh -c` with the real curl.
+ */
+import type { RequestRecord } from '../../core';
+import { requestUrl } from './node-har';
+
+/**
+ * Quotes `text` as one word for a POSIX shell (POSIX.1-2017 XCU §2.2.3): inside single quotes
+ * nothing is special, and a single quote is written as `'\''` (close, an escaped quote, reopen).
+ * Safe for any string without NUL (a header value cannot hold one: RFC 9110 §5.5).
+ */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * One shell word whose bytes are `text`'s, written in printable ASCII only: runs of printable
+ * ASCII single-quoted (shellQuote), every other character by `"$(printf '\ooo')"` (POSIX printf
+ * octal escapes): a char up to U+00FF as that byte (header values are latin1-decoded, one char per
+ * byte, so obs-text 0x80–0xFF and HTAB reach the server as they first did), a higher one as its
+ * UTF-8 bytes. Pasted into a terminal, the command cannot carry a control character (a C1 CSI, an
+ * end-of-bracketed-paste sequence) or a tab that a shell would complete on. `text` holds no LF
+ * or NUL (command substitution drops trailing newlines; no field value holds either).
+ */
+export function shellWord(text: string): string {
+  const parts: string[] = [];
+  for (const run of text.match(/[\x20-\x7e]+|[^\x20-\x7e]+/g) ?? []) {
+    if (/^[\x20-\x7e]/.test(run)) {
+      parts.push(shellQuote(run));
+      continue;
+    }
+    const bytes: number[] = [];
+    for (const ch of run) {
+      const code = ch.codePointAt(0) ?? 0;
+      if (code <= 0xff) bytes.push(code);
+      else bytes.push(...Buffer.from(ch, 'utf8'));
+    }
+    parts.push(`"$(printf '${bytes.map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}')"`);
+  }
+  return parts.length === 0 ? "''" : parts.join('');
+}
+
+/**
+ * Request fields curl must not be told to send: hop-by-hop fields (RFC 9110 §7.6.1) and the
+ * framing curl writes itself (Content-Length; Transfer-Encoding, Expect), plus Accept-Encoding,
+ * replaced by `--compressed` so that curl decodes what it asked for.
+ */
+const LEFT_TO_CURL = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+  'expect',
+  'accept-encoding',
+]);
+
+export interface CurlCommand {
+  /** The command line: one line of printable ASCII, every argument quoted (shellWord). */
+  readonly command: string;
+  /** The request had a body, which Porthole does not keep: the command reads it from stdin. */
+  readonly needsBody: boolean;
+}
+
+/**
+ * The curl command that repeats `record`: its method, absolute URL (requestUrl), and its request
+ * headers as sent, less the hop-by-hop ones (and those the Connection field names), the framing
+ * curl writes itself, and Host when it is the URL's own authority. HEAD becomes `--head`; other
+ * methods than GET `--request`; HTTP/1.0 `--http1.0`; a path with dot segments `--path-as-is`,
+ * brackets or braces `--globoff`. A request that had a body (Content-Length above 0, or chunked)
+ * gets `--data-binary @-`: bodies are not kept, so the command reads the body from standard input.
+ * Credentials (Authorization, Cookie) are kept: the command is for the user's own clipboard.
+ * Returns undefined for a request whose request line could not be parsed.
+ */
+export function buildCurl(record: RequestRecord): CurlCommand | undefined {
+  const url = requestUrl(record);
+  if (url === undefined) return undefined;
+  const args: string[] = ['curl'];
+  const connectionTokens = new Set<string>();
+  let needsBody = false;
+  let compressed = false;
+  for (const [name, value] of record.requestHeaders) {
+    const lower = name.toLowerCase();
+    if (lower === 'connection') for (const token of value.split(',')) connectionTokens.add(token.trim().toLowerCase());
+    if (lower === 'content-length' && Number(value) > 0) needsBody = true;
+    if (lower === 'transfer-encoding' && /chunked/i.test(value)) needsBody = true;
+  }
+  if (record.method === 'HEAD') args.push('--head');
+  else if (record.method !== 'GET' || needsBody) args.push('--request', shellWord(record.method));
+  if (record.protocol === 'HTTP/1.0') args.push('--http1.0');
+  const path = record.target.split(/[?#]/, 1)[0] ?? '';
+  if (/(^|\/)\.\.?(\/|$)/.test(path)) args.push('--path-as-is');
+  if (/[[\]{}]/.test(url)) args.push('--globoff');
+  const authority = new URL(url).host;
+  for (const [name, value] of record.requestHeaders) {
+    const lower = name.toLowerCase();
+    if (LEFT_TO_CURL.has(lower) || connectionTokens.has(lower)) {
+      if (lower === 'accept-encoding') compressed = true;
+      continue;
+    }
+    if (lower === 'host' && value.toLowerCase() === authority.toLowerCase()) continue;
+    // `-H 'Name:'` would remove a header curl sends; `Name;` sends it empty (curl(1), --header).
+    args.push('--header', shellWord(value === '' ? `${name};` : `${name}: ${value}`));
+  }
+  if (compressed) args.push('--compressed');
+  if (needsBody) args.push('--data-binary', '@-');
+  args.push(shellWord(url));
+  return { command: args.join(' '), needsBody };
+}

@@ -1,0 +1,90 @@
+/**
+ * The Requests view's exports: "Export Requests as HAR" (the kept requests to a .har file, through
+ * the save dialog or to a given Uri) and "Copy as curl" (one request to the clipboard). The files'
+ * and commands' contents are built by node-har.ts and node-curl.ts; this file only talks to VS Code.
+ */
+import { homedir } from 'node:os';
+import * as vscode from 'vscode';
+import { escapeForDisplay, type RequestRecord } from '../../core';
+import { buildCurl } from './node-curl';
+import { buildHar, defaultHarFileName } from './node-har';
+import type { RequestStore, StoredRequest } from './node-request-store';
+
+/** What `porthole.exportHar` resolves to (for tests and automation); undefined when cancelled. */
+export interface HarExportResult {
+  readonly path: string;
+  readonly entries: number;
+}
+
+/** A target given to the command: a Uri, or a file path / `file:` URI string (automation). */
+export function targetUri(target: unknown): vscode.Uri | undefined {
+  if (target instanceof vscode.Uri) return target;
+  if (typeof target === 'string' && target !== '') return /^[a-z][a-z0-9+.-]+:\/\//i.test(target) ? vscode.Uri.parse(target, true) : vscode.Uri.file(target);
+  return undefined;
+}
+
+/**
+ * Writes the store's requests (oldest first) as HAR 1.2 to `target`, or to where the save dialog
+ * says (default: `porthole-<date>.har` in the home folder, outside every served folder). Sensitive
+ * headers are left out unless `includeSensitive`. Says what happened in the status bar, or what
+ * went wrong and what to do in an error message.
+ */
+export async function exportHar(store: RequestStore, creatorVersion: string, target: vscode.Uri | undefined, includeSensitive: boolean): Promise<HarExportResult | undefined> {
+  // Pages' console messages share the store with requests; a HAR holds requests only.
+  const items = store.all().filter((item): item is Extract<StoredRequest, { record: RequestRecord }> => item.record !== undefined);
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage('Porthole: there are no requests to export yet. Go Live, open the page, then export.');
+    return undefined;
+  }
+  const uri =
+    target ??
+    (await vscode.window.showSaveDialog({
+      title: includeSensitive ? 'Export Requests as HAR (with credentials)' : 'Export Requests as HAR',
+      saveLabel: 'Export',
+      defaultUri: vscode.Uri.joinPath(vscode.Uri.file(homedir()), defaultHarFileName(new Date())),
+      filters: { 'HTTP Archive': ['har'] },
+    }));
+  if (uri === undefined) return undefined;
+  const har = buildHar(items, { creatorVersion, includeSensitive });
+  try {
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(`${JSON.stringify(har, null, 2)}\n`, 'utf8'));
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Porthole: could not write ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}. Choose a folder you can write to.`);
+    return undefined;
+  }
+  const count = har.log.entries.length;
+  vscode.window.setStatusBarMessage(`Porthole: exported ${count} request${count === 1 ? '' : 's'} to ${uri.fsPath}`, 5000);
+  return { path: uri.fsPath, entries: count };
+}
+
+/**
+ * Copies `item` as a curl command line. A request that had a body gets `--data-binary @-` and a
+ * message saying the body is read from standard input (Porthole keeps no bodies). Resolves the
+ * command, or undefined for a request whose request line could not be parsed.
+ */
+export async function copyAsCurl(item: StoredRequest | undefined): Promise<string | undefined> {
+  if (item === undefined) {
+    void vscode.window.showInformationMessage('Porthole: that request is no longer kept (the list was cleared or it was dropped).');
+    return undefined;
+  }
+  if (item.record === undefined) {
+    void vscode.window.showInformationMessage('Porthole: that row is a page\'s console message, not a request; choose a request to copy as curl.');
+    return undefined;
+  }
+  const record = item.record;
+  const curl = buildCurl(record);
+  if (curl === undefined) {
+    void vscode.window.showInformationMessage('Porthole: that request line could not be parsed, so there is no URL to copy.');
+    return undefined;
+  }
+  await vscode.env.clipboard.writeText(curl.command);
+  const what = `${escapeForDisplay(record.method)} ${escapeForDisplay(record.target)}`;
+  if (curl.needsBody) {
+    void vscode.window.showInformationMessage(
+      `Porthole: copied ${what} as curl. Porthole does not keep request bodies: the command reads the body from standard input (--data-binary @-), e.g. append \`< body.json\`.`,
+    );
+  } else {
+    vscode.window.setStatusBarMessage(`Porthole: copied ${what} as curl`, 3000);
+  }
+  return curl.command;
+}

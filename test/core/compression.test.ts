@@ -1,0 +1,437 @@
+/**
+ * Content codings over real sockets: Accept-Encoding negotiation (q-values, `*`, `identity;q=0`),
+ * `.br`/`.gz` files beside the one asked for, brotli/gzip on the fly (decoding to exactly the
+ * file's bytes, kept per version), `Vary: Accept-Encoding` on every answer of a negotiable file
+ * (304 and the unencoded one included), validators per encoding, Range, HEAD, the size bounds,
+ * encoded web assets (`game.wasm.br`) against plain archives (`archive.tar.gz`), live reload's
+ * pages, the log's byte count, and `compression: false`.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
+import type { RequestRecord } from '../../src/core';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request, type RawResponse } from './raw-client';
+import { decodeChunked } from '../fixtures/backend';
+
+let root = '';
+let outside = '';
+let srv: Running;
+let srvOff: Running;
+
+/** A script of `lines` lines, text that compresses well. */
+function script(lines: number, tag = 'a'): Buffer {
+  let s = '';
+  for (let i = 0; i < lines; i++) s += `console.log("${tag} line ${i}", ${i * 7});\n`;
+  return Buffer.from(s, 'utf8');
+}
+
+const APP = script(400);
+const PRE = script(300, 'pre');
+const PRE_BR = brotliCompressSync(PRE);
+const PRE_GZ = gzipSync(PRE);
+const DATA = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131) % 256));
+const DATA_GZ = gzipSync(DATA);
+const WASM = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+const WASM_BR = brotliCompressSync(WASM);
+const JSON_TEXT = Buffer.from(JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => ({ i, name: `item ${i}` })) }));
+const TARBALL = gzipSync(Buffer.alloc(2048, 7));
+const PAGE = Buffer.from(`<!doctype html><html><head><title>page</title></head><body>${'<p>paragraph</p>\n'.repeat(200)}</body></html>`);
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-coding-'));
+  outside = await mkdtemp(join(tmpdir(), 'porthole-coding-out-'));
+  await writeFile(join(root, 'app.js'), APP);
+  await writeFile(join(root, 'small.js'), 'console.log(1);\n');
+  await writeFile(join(root, 'pre.js'), PRE);
+  await writeFile(join(root, 'pre.js.br'), PRE_BR);
+  await writeFile(join(root, 'pre.js.gz'), PRE_GZ);
+  await writeFile(join(root, 'data.bin'), DATA);
+  await writeFile(join(root, 'data.bin.gz'), DATA_GZ);
+  await writeFile(join(root, 'plain.bin'), DATA);
+  await writeFile(join(root, 'game.wasm.br'), WASM_BR);
+  await writeFile(join(root, 'data.json.gz'), gzipSync(JSON_TEXT));
+  await writeFile(join(root, 'build.js.gz'), gzipSync(APP));
+  await writeFile(join(root, 'archive.tar.gz'), TARBALL);
+  await writeFile(join(root, 'page.html'), PAGE);
+  await writeFile(join(root, 'edit.js'), script(100, 'one'));
+  // 1 MiB + 1 of text: above the on-the-fly bound.
+  await writeFile(join(root, 'huge.txt'), Buffer.alloc(1024 * 1024 + 1, 'x'));
+  // A sibling that is a symlink out of the root is not served, as any such file.
+  await writeFile(join(root, 'linked.js'), script(100, 'inside'));
+  await writeFile(join(outside, 'secret.br'), brotliCompressSync(Buffer.from('SECRET OUTSIDE THE ROOT\n'.repeat(100))));
+  await symlink(join(outside, 'secret.br'), join(root, 'linked.js.br'));
+  srv = await startServer({ root });
+  srvOff = await startServer({ root, compression: false });
+});
+
+after(async () => {
+  await Promise.all([srv.close(), srvOff.close()]);
+  await rm(root, { recursive: true, force: true });
+  await rm(outside, { recursive: true, force: true });
+});
+
+/** One request on its own connection (closed after the answer, so a chunked body ends at EOF); a chunked body comes back decoded. */
+async function get(port: number, target: string, headers: readonly string[] = [], method = 'GET'): Promise<RawResponse> {
+  const res = await fetchOnce(port, request(target, { method, headers: [...headers, 'Connection: close'] }), { head: method === 'HEAD' });
+  if (res.header('transfer-encoding') !== 'chunked' || method === 'HEAD') return res;
+  const decoded = decodeChunked(res.body);
+  assert.ok(decoded !== undefined, `${target}: a complete chunked body`);
+  return { ...res, body: decoded.body };
+}
+
+function decode(res: RawResponse): Buffer {
+  const coding = res.header('content-encoding');
+  if (coding === 'br') return brotliDecompressSync(res.body);
+  if (coding === 'gzip') return gunzipSync(res.body);
+  assert.equal(coding, undefined, 'no other coding');
+  return res.body;
+}
+
+/** The record of the `nth` (1-based) request for `target`, waited for (records follow the answer). */
+async function recordOf(running: Running, target: string, nth: number): Promise<RequestRecord> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const matching = running.records.filter((r) => r.target === target);
+    const found = matching[nth - 1];
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`no record #${nth} for ${target}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('negotiation (RFC 9110 §12.5.3)', () => {
+  // [Accept-Encoding line or undefined, the coding expected (undefined: none)]
+  const MATRIX: Array<[string | undefined, string | undefined]> = [
+    [undefined, undefined],
+    ['', undefined],
+    ['gzip', 'gzip'],
+    ['br', 'br'],
+    ['gzip, deflate, br', 'br'],
+    ['GZIP', 'gzip'],
+    ['x-gzip', 'gzip'],
+    ['br;q=0.5, gzip', 'gzip'],
+    ['br;q=1.0, gzip;q=0.9', 'br'],
+    ['br ; q=0.2 , gzip ; q=0.1', 'br'],
+    ['br;q=0, gzip', 'gzip'],
+    ['br;q=0, gzip;q=0', undefined],
+    ['identity;q=0', undefined],
+    ['identity, gzip;q=0.5', undefined],
+    ['identity;q=0.5, gzip', 'gzip'],
+    ['*', 'br'],
+    ['*;q=0', undefined],
+    ['gzip;q=0, *', 'br'],
+    ['br;q=0, *;q=0.3', 'gzip'],
+    ['deflate', undefined],
+    ['zstd, deflate', undefined],
+    ['br;q=2', undefined],
+    ['br;q=0.5x, gzip;q=0.1', 'gzip'],
+  ];
+
+  test('the coding chosen for each Accept-Encoding; every answer says Vary: Accept-Encoding and decodes to the file', async () => {
+    for (const [value, expected] of MATRIX) {
+      const headers = value === undefined ? [] : [`Accept-Encoding: ${value}`];
+      const res = await get(srv.port, '/app.js', headers);
+      const what = `Accept-Encoding: ${String(value)}`;
+      assert.equal(res.status, 200, what);
+      assert.equal(res.header('content-encoding'), expected, what);
+      assert.equal(res.header('vary'), 'Accept-Encoding', what);
+      assert.equal(res.header('content-length'), String(res.body.length), what);
+      assert.ok(decode(res).equals(APP), `${what}: decodes to exactly the file`);
+    }
+  });
+
+  test('a compressed copy is smaller than the file, and its type is the file’s', async () => {
+    const res = await get(srv.port, '/app.js', ['Accept-Encoding: br']);
+    assert.ok(res.body.length < APP.length / 4, `${res.body.length} of ${APP.length}`);
+    assert.equal(res.header('content-type'), 'text/javascript; charset=utf-8');
+  });
+});
+
+describe('validators per encoding', () => {
+  test('identity, br and gzip each have their own ETag; the compressed ones are weak and not rangeable', async () => {
+    const plain = await get(srv.port, '/app.js');
+    const br = await get(srv.port, '/app.js', ['Accept-Encoding: br']);
+    const gz = await get(srv.port, '/app.js', ['Accept-Encoding: gzip']);
+    const tags = [plain, br, gz].map((r) => r.header('etag') ?? '');
+    assert.equal(new Set(tags).size, 3, tags.join(' '));
+    assert.match(tags[0] ?? '', /^"/);
+    assert.match(tags[1] ?? '', /^W\/"/);
+    assert.match(tags[2] ?? '', /^W\/"/);
+    assert.equal(plain.header('accept-ranges'), 'bytes');
+    assert.equal(br.header('accept-ranges'), undefined);
+    assert.equal(br.header('last-modified'), plain.header('last-modified'));
+  });
+
+  test('304 with Vary for each encoding’s own tag; another encoding’s tag is a 200', async () => {
+    const br = await get(srv.port, '/app.js', ['Accept-Encoding: br']);
+    const tag = br.header('etag') ?? '';
+    const again = await get(srv.port, '/app.js', ['Accept-Encoding: br', `If-None-Match: ${tag}`]);
+    assert.equal(again.status, 304);
+    assert.equal(again.header('vary'), 'Accept-Encoding');
+    assert.equal(again.header('etag'), tag);
+    assert.equal(again.body.length, 0);
+    const other = await get(srv.port, '/app.js', ['Accept-Encoding: gzip', `If-None-Match: ${tag}`]);
+    assert.equal(other.status, 200);
+    assert.equal(other.header('content-encoding'), 'gzip');
+    const plain = await get(srv.port, '/app.js');
+    const plain304 = await get(srv.port, '/app.js', [`If-None-Match: ${plain.header('etag') ?? ''}`]);
+    assert.equal(plain304.status, 304);
+    assert.equal(plain304.header('vary'), 'Accept-Encoding', 'the unencoded 304 varies too');
+    const sibling = await get(srv.port, '/pre.js', ['Accept-Encoding: br']);
+    const sibling304 = await get(srv.port, '/pre.js', ['Accept-Encoding: br', `If-None-Match: ${sibling.header('etag') ?? ''}`]);
+    assert.equal(sibling304.status, 304);
+    assert.equal(sibling304.header('vary'), 'Accept-Encoding');
+  });
+
+  test('If-Match with a compressed (weak) tag fails: 412', async () => {
+    const br = await get(srv.port, '/app.js', ['Accept-Encoding: br']);
+    const res = await get(srv.port, '/app.js', ['Accept-Encoding: br', `If-Match: ${br.header('etag') ?? ''}`]);
+    assert.equal(res.status, 412);
+  });
+});
+
+describe('on the fly', () => {
+  test('HEAD has GET’s headers (the compressed length) and no body', async () => {
+    const got = await get(srv.port, '/app.js', ['Accept-Encoding: gzip']);
+    const head = await get(srv.port, '/app.js', ['Accept-Encoding: gzip'], 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    for (const name of ['content-type', 'content-encoding', 'content-length', 'etag', 'vary']) {
+      assert.equal(head.header(name), got.header(name), name);
+    }
+  });
+
+  test('a Range request is answered from the unencoded file (206 with its strong tag, Vary)', async () => {
+    const res = await get(srv.port, '/app.js', ['Accept-Encoding: br, gzip', 'Range: bytes=10-29']);
+    assert.equal(res.status, 206);
+    assert.equal(res.header('content-encoding'), undefined);
+    assert.equal(res.header('content-range'), `bytes 10-29/${APP.length}`);
+    assert.equal(res.header('vary'), 'Accept-Encoding');
+    assert.ok(res.body.equals(APP.subarray(10, 30)));
+  });
+
+  test('compressed once per version: the first answer compressed it (said in the log), the next is the kept copy; an edit makes a new one', async () => {
+    const first = await get(srv.port, '/edit.js', ['Accept-Encoding: br']);
+    const second = await get(srv.port, '/edit.js', ['Accept-Encoding: br']);
+    assert.ok(first.body.equals(second.body));
+    assert.match((await recordOf(srv, '/edit.js', 1)).note ?? '', /^compressed with br: .* kept for the next requests$/);
+    assert.equal((await recordOf(srv, '/edit.js', 2)).note, undefined, 'the second answer compressed nothing');
+    const edited = script(100, 'two');
+    await writeFile(join(root, 'edit.js'), edited);
+    const third = await get(srv.port, '/edit.js', ['Accept-Encoding: br']);
+    assert.ok(decode(third).equals(edited), 'the new version, compressed');
+    assert.notEqual(third.header('etag'), first.header('etag'));
+    assert.match((await recordOf(srv, '/edit.js', 3)).note ?? '', /^compressed with br/);
+  });
+
+  test('the log counts the bytes sent: the compressed length', async () => {
+    const res = await get(srv.port, '/app.js?log', ['Accept-Encoding: gzip']);
+    const record = await recordOf(srv, '/app.js?log', 1);
+    assert.equal(record.bytes, res.body.length);
+    assert.ok(record.bytes < APP.length);
+  });
+
+  test('bounds: under 1 KiB and over 1 MiB are sent as they are, without Vary; binary types are never compressed', async () => {
+    for (const target of ['/small.js', '/huge.txt', '/plain.bin']) {
+      const res = await get(srv.port, target, ['Accept-Encoding: br, gzip']);
+      assert.equal(res.status, 200, target);
+      assert.equal(res.header('content-encoding'), undefined, target);
+      assert.equal(res.header('vary'), undefined, target);
+    }
+  });
+
+  test('JSON, HTML and WebAssembly-typed text compress; a page with live reload is compressed after the client is injected', async () => {
+    const nav = ['Accept-Encoding: br', 'Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html'];
+    const page = await get(srv.port, '/page.html', nav);
+    assert.equal(page.status, 200);
+    assert.equal(page.header('content-encoding'), 'br');
+    assert.equal(page.header('vary'), 'Accept-Encoding');
+    const html = decode(page).toString('utf8');
+    assert.match(html, /<script[^>]+__porthole\/client\.js/);
+    assert.ok(html.replace(/<script[^>]*__porthole[^<]*<\/script>/, '') === PAGE.toString('utf8'), 'the page, plus the client only');
+    // The page's tag names live reload's generation, which a change elsewhere in the folder moves
+    // on: ask again until two answers in a row share a generation (bounded).
+    let tag = page.header('etag') ?? '';
+    for (let attempt = 0; ; attempt++) {
+      const again = await get(srv.port, '/page.html', [...nav, `If-None-Match: ${tag}`]);
+      if (again.status === 200 && again.header('etag') !== tag && attempt < 10) {
+        tag = again.header('etag') ?? '';
+        continue;
+      }
+      assert.equal(again.status, 304);
+      assert.equal(again.header('vary'), 'Accept-Encoding');
+      assert.equal(again.header('etag'), tag);
+      break;
+    }
+  });
+});
+
+describe('.br / .gz files beside the file', () => {
+  test('picked by Accept-Encoding: exactly the sibling’s bytes, the file’s type, their own strong tags', async () => {
+    const br = await get(srv.port, '/pre.js', ['Accept-Encoding: gzip, br']);
+    const gz = await get(srv.port, '/pre.js', ['Accept-Encoding: gzip']);
+    const plain = await get(srv.port, '/pre.js');
+    assert.equal(br.header('content-encoding'), 'br');
+    assert.ok(br.body.equals(PRE_BR), 'the .br file as it is');
+    assert.equal(gz.header('content-encoding'), 'gzip');
+    assert.ok(gz.body.equals(PRE_GZ), 'the .gz file as it is');
+    assert.ok(plain.body.equals(PRE));
+    for (const res of [br, gz, plain]) {
+      assert.equal(res.header('content-type'), 'text/javascript; charset=utf-8');
+      assert.equal(res.header('vary'), 'Accept-Encoding');
+      assert.match(res.header('etag') ?? '', /^"/, 'strong: a file on disk');
+      assert.equal(res.header('accept-ranges'), 'bytes');
+    }
+    assert.equal(new Set([br, gz, plain].map((r) => r.header('etag'))).size, 3);
+    assert.equal((await recordOf(srv, '/pre.js', 1)).filePath, join(root, 'pre.js.br'));
+  });
+
+  test('ranges of a sibling are ranges of its encoded bytes', async () => {
+    const res = await get(srv.port, '/pre.js', ['Accept-Encoding: br', 'Range: bytes=0-9']);
+    assert.equal(res.status, 206);
+    assert.equal(res.header('content-encoding'), 'br');
+    assert.equal(res.header('content-range'), `bytes 0-9/${PRE_BR.length}`);
+    assert.ok(res.body.equals(PRE_BR.subarray(0, 10)));
+  });
+
+  test('a binary file with a .gz beside it is negotiable: gzip picked, and Vary on the unencoded answer', async () => {
+    const gz = await get(srv.port, '/data.bin', ['Accept-Encoding: gzip, br']);
+    assert.equal(gz.header('content-encoding'), 'gzip');
+    assert.ok(gz.body.equals(DATA_GZ));
+    assert.equal(gz.header('content-type'), 'application/octet-stream');
+    const plain = await get(srv.port, '/data.bin');
+    assert.equal(plain.header('content-encoding'), undefined);
+    assert.equal(plain.header('vary'), 'Accept-Encoding');
+    assert.ok(plain.body.equals(DATA));
+  });
+
+  test('a sibling older than the file (left from a build before an edit) is not used: the edit is served', async () => {
+    const built = script(100, 'built');
+    await writeFile(join(root, 'stale.js'), built);
+    const builtBr = brotliCompressSync(built);
+    await writeFile(join(root, 'stale.js.br'), builtBr);
+    // The build wrote the file, then its .br.
+    await utimes(join(root, 'stale.js'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    await utimes(join(root, 'stale.js.br'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const res = await get(srv.port, '/stale.js', ['Accept-Encoding: br']);
+    assert.equal(res.header('content-encoding'), 'br');
+    assert.ok(res.body.equals(builtBr), 'the fresh sibling, as it is');
+    const edited = script(100, 'edited by hand');
+    await writeFile(join(root, 'stale.js'), edited);
+    const after = await get(srv.port, '/stale.js', ['Accept-Encoding: br']);
+    assert.equal(after.header('content-encoding'), 'br', 'compressed on the fly instead');
+    assert.ok(decode(after).equals(edited), 'the edited file, not the stale .br');
+    assert.ok(decode(res).equals(built));
+  });
+
+  test('a sibling that leads outside the root is never served', async () => {
+    const res = await get(srv.port, '/linked.js', ['Accept-Encoding: br']);
+    assert.equal(res.status, 200);
+    assert.doesNotMatch(decode(res).toString(), /SECRET/);
+    assert.ok(decode(res).equals(script(100, 'inside')));
+  });
+});
+
+describe('encoded web assets requested by their own name', () => {
+  test('game.wasm.br, data.json.gz, build.js.gz: the inner type and Content-Encoding, the bytes as stored', async () => {
+    const cases: Array<[string, string, string, Buffer]> = [
+      ['/game.wasm.br', 'application/wasm', 'br', WASM_BR],
+      ['/data.json.gz', 'application/json; charset=utf-8', 'gzip', gzipSync(JSON_TEXT)],
+      ['/build.js.gz', 'text/javascript; charset=utf-8', 'gzip', gzipSync(APP)],
+    ];
+    for (const [target, type, coding, bytes] of cases) {
+      const res = await get(srv.port, target, ['Accept-Encoding: gzip, br']);
+      assert.equal(res.status, 200, target);
+      assert.equal(res.header('content-type'), type, target);
+      assert.equal(res.header('content-encoding'), coding, target);
+      assert.ok(res.body.equals(bytes), target);
+      assert.equal(res.header('vary'), 'Accept-Encoding', `${target}: decoded for other clients`);
+      assert.match(res.header('etag') ?? '', /^"/);
+    }
+  });
+
+  test('to a client that does not accept the coding: decoded (chunked, a weak tag of its own, no ranges), and the log says so', async () => {
+    const stored = await get(srv.port, '/game.wasm.br', ['Accept-Encoding: br']);
+    for (const [headers, nth] of [[['Accept-Encoding: gzip'], 3], [[], 4], [['Accept-Encoding: gzip', 'Range: bytes=0-3'], 5]] as const) {
+      const res = await get(srv.port, '/game.wasm.br', headers);
+      assert.equal(res.status, 200, headers.join());
+      assert.equal(res.header('content-encoding'), undefined);
+      assert.equal(res.header('content-type'), 'application/wasm');
+      assert.equal(res.header('transfer-encoding'), 'chunked');
+      assert.equal(res.header('vary'), 'Accept-Encoding');
+      assert.equal(res.header('accept-ranges'), undefined);
+      assert.match(res.header('etag') ?? '', /^W\/"/);
+      assert.notEqual(res.header('etag'), stored.header('etag'));
+      assert.ok(res.body.equals(WASM), 'the module itself');
+      assert.match((await recordOf(srv, '/game.wasm.br', nth)).note ?? '', /^decoded from br/);
+    }
+    const json = await get(srv.port, '/data.json.gz');
+    assert.equal(json.header('content-type'), 'application/json; charset=utf-8');
+    assert.ok(json.body.equals(JSON_TEXT));
+    const revalidated = await get(srv.port, '/data.json.gz', [`If-None-Match: ${json.header('etag') ?? ''}`]);
+    assert.equal(revalidated.status, 304);
+    assert.equal(revalidated.header('vary'), 'Accept-Encoding');
+    const head = await get(srv.port, '/data.json.gz', [], 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    assert.equal(head.header('etag'), json.header('etag'));
+  });
+
+  test('a big stored asset (over the cache bound) is decoded from its descriptor', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    const stored = gzipSync(big, { level: 1 });
+    assert.ok(stored.length > 1024 * 1024, 'stored above the file cache bound');
+    await writeFile(join(root, 'big.data.gz'), stored);
+    const res = await get(srv.port, '/big.data.gz', [], 'GET');
+    assert.equal(res.status, 200);
+    assert.equal(res.header('content-type'), 'application/octet-stream');
+    assert.ok(res.body.equals(big));
+    const asStored = await get(srv.port, '/big.data.gz', ['Accept-Encoding: gzip']);
+    assert.equal(asStored.header('content-encoding'), 'gzip');
+    assert.ok(asStored.body.equals(stored));
+  });
+
+  test('archive.tar.gz stays a download: application/gzip, no Content-Encoding', async () => {
+    for (const running of [srv, srvOff]) {
+      const res = await get(running.port, '/archive.tar.gz', ['Accept-Encoding: gzip, br']);
+      assert.equal(res.status, 200);
+      assert.equal(res.header('content-type'), 'application/gzip');
+      assert.equal(res.header('content-encoding'), undefined);
+      assert.ok(res.body.equals(TARBALL));
+    }
+  });
+});
+
+describe('compression: false', () => {
+  test('no coding on the fly, no sibling chosen, no Vary; an encoded asset is still sent as stored (or decoded)', async () => {
+    const app = await get(srvOff.port, '/app.js', ['Accept-Encoding: br, gzip']);
+    assert.equal(app.header('content-encoding'), undefined);
+    assert.equal(app.header('vary'), undefined);
+    assert.ok(app.body.equals(APP));
+    const pre = await get(srvOff.port, '/pre.js', ['Accept-Encoding: br, gzip']);
+    assert.equal(pre.header('content-encoding'), undefined);
+    assert.ok(pre.body.equals(PRE));
+    const wasm = await get(srvOff.port, '/game.wasm.br', ['Accept-Encoding: br']);
+    assert.equal(wasm.header('content-encoding'), 'br');
+    assert.equal(wasm.header('content-type'), 'application/wasm');
+    const decoded = await get(srvOff.port, '/game.wasm.br');
+    assert.equal(decoded.header('content-encoding'), undefined);
+    assert.ok(decoded.body.equals(WASM));
+  });
+
+  test('reconfigure turns it on and off on a running server', async () => {
+    const running = await startServer({ root, compression: false });
+    try {
+      assert.equal((await get(running.port, '/app.js', ['Accept-Encoding: br'])).header('content-encoding'), undefined);
+      running.server.reconfigure({ compression: true });
+      assert.equal((await get(running.port, '/app.js', ['Accept-Encoding: br'])).header('content-encoding'), 'br');
+    } finally {
+      await running.close();
+    }
+  });
+});

@@ -1,0 +1,130 @@
+// Console forwarding in headless Chromium against the built CLI (`--console`):
+//   npm run build && node --test test/live-reload/console-browser.test.mjs
+// A page calls console.error with a circular object and an Error, logs, rejects a promise and
+// throws; the CLI prints the errors with the line and column the browser itself reports, and not
+// the log line (errors mode). The page's console keeps working (same output, same return value).
+// With --console off the page's console is not touched at all. Every wait is bounded.
+/* global window -- used inside page callbacks, which run in the page */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchChromium, startCli } from '../browser/chromium.mjs';
+
+const TEST_TIMEOUT_MS = 60_000;
+const WAIT_MS = 15_000;
+
+// The page's script: everything happens on `load`, after the live-reload client (injected at the
+// end of <body>) has hooked the console.
+const APP = `window.addEventListener('load', function () {
+  const loop = { name: 'loop', list: [1, 'two', null] };
+  loop.self = loop;
+  window.returned = console.error('circular', loop, new RangeError('inner'));
+  console.log('a log line, not forwarded in errors mode');
+  Promise.reject(new Error('nope'));
+  setTimeout(function later() {
+    throw new TypeError('thrown later');
+  }, 0);
+});
+`;
+
+/** 1-based line and column of the first `needle` in APP. */
+function positionOf(needle) {
+  const lines = APP.split('\n');
+  const line = lines.findIndex((l) => l.includes(needle));
+  assert.ok(line >= 0, needle);
+  return { line: line + 1, column: (lines[line] ?? '').indexOf(needle) + 1 };
+}
+
+/** @type {string} */
+let site;
+/** @type {import('playwright-core').Browser} */
+let browser;
+
+before(async () => {
+  site = await mkdtemp(path.join(tmpdir(), 'porthole-console-'));
+  await writeFile(path.join(site, 'index.html'), '<!doctype html>\n<html><head><meta charset="utf-8"><title>console</title></head>\n<body><p>console</p><script src="app.js"></script></body></html>\n');
+  await writeFile(path.join(site, 'app.js'), APP);
+  await writeFile(path.join(site, 'favicon.ico'), '');
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  if (site !== undefined) await rm(site, { recursive: true, force: true });
+});
+
+/**
+ * Polls the CLI's output until `pred` holds for some line (bounded).
+ * @param {string[]} lines
+ * @param {(line: string) => boolean} pred
+ * @param {string} what
+ */
+async function lineWhere(lines, pred, what) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const i = lines.findIndex(pred);
+    if (i >= 0) return i;
+    if (Date.now() > deadline) throw new Error(`no ${what} in the CLI's output:\n${lines.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('errors mode: console.error, the uncaught error and the rejection are printed with their line and column; console.log is not', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const cli = await startCli([site, '--port', '0', '--quiet', '--no-host-names', '--console', 'errors']);
+  const context = await browser.newContext();
+  try {
+    await lineWhere(cli.stdoutLines, (l) => l.startsWith("Console: pages' errors"), 'the banner\'s Console line');
+    const tab = await context.newPage();
+    /** @type {string[]} */
+    const seen = [];
+    tab.on('console', (m) => seen.push(`${m.type()} ${m.text()}`));
+    await tab.goto(cli.url, { waitUntil: 'load' });
+    const page = cli.url;
+    const call = positionOf('error(');
+    const thrown = positionOf('new TypeError');
+    const first = await lineWhere(cli.stdoutLines, (l) => l.startsWith('console.error '), 'console.error line');
+    assert.equal(
+      cli.stdoutLines[first],
+      `console.error 127.0.0.1 ${page}: circular {name: "loop", list: [1, "two", null], self: [Circular]} RangeError: inner (${page}app.js:${call.line}:${call.column})`,
+    );
+    assert.equal(cli.stdoutLines[first + 1], '    RangeError: inner');
+    const uncaught = await lineWhere(cli.stdoutLines, (l) => l.startsWith('uncaught error '), 'uncaught error line');
+    assert.equal(cli.stdoutLines[uncaught], `uncaught error 127.0.0.1 ${page}: Uncaught TypeError: thrown later (${page}app.js:${thrown.line}:${thrown.column})`);
+    assert.equal(cli.stdoutLines[uncaught + 2], `    at later (${page}app.js:${thrown.line}:${thrown.column})`);
+    const rejection = await lineWhere(cli.stdoutLines, (l) => l.startsWith('unhandled rejection '), 'unhandled rejection line');
+    assert.equal(cli.stdoutLines[rejection], `unhandled rejection 127.0.0.1 ${page}: Uncaught (in promise) Error: nope`);
+    // The page's own console got every call, with its return value (undefined) unchanged.
+    assert.ok(seen.some((s) => s.startsWith('error circular')), seen.join('\n'));
+    assert.ok(seen.includes('log a log line, not forwarded in errors mode'), seen.join('\n'));
+    assert.equal(await tab.evaluate(() => String(window.returned)), 'undefined');
+    // A later console.error (a round trip through the server) comes after everything above: the log line never came.
+    await tab.evaluate(() => console.error('the last one'));
+    await lineWhere(cli.stdoutLines, (l) => l.endsWith(`${page}: the last one`), 'the last line');
+    assert.ok(!cli.stdoutLines.some((l) => l.includes('a log line')), cli.stdoutLines.join('\n'));
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
+
+test('--console off: the page\'s console is not wrapped and nothing is printed', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const cli = await startCli([site, '--port', '0', '--quiet', '--console', 'off']);
+  const context = await browser.newContext();
+  try {
+    assert.ok(!cli.stdoutLines.some((l) => l.startsWith('Console:')), cli.stdoutLines.join('\n'));
+    const tab = await context.newPage();
+    await tab.goto(cli.url, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    assert.match(await tab.evaluate(() => Function.prototype.toString.call(console.error)), /\[native code\]/);
+    await tab.evaluate(() => console.error('not forwarded'));
+    // A reload event round trip shows the channel is alive: then nothing was printed for the page.
+    await writeFile(path.join(site, 'app.js'), APP);
+    await tab.waitForEvent('load', { timeout: WAIT_MS });
+    assert.ok(!cli.stdoutLines.some((l) => /^(console\.|uncaught|unhandled)/.test(l)), cli.stdoutLines.join('\n'));
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});

@@ -1,0 +1,244 @@
+/**
+ * Console forwarding (porthole.console.forward, --console, `consoleForward`) through a real
+ * PreviewServer over raw TCP: a WebSocket client sends the page's console messages as the injected
+ * client does, and the server's `console` events are checked — the mode (hello, the injected tag,
+ * live changes broadcast to pages, `off` ignoring everything, `errors` ignoring console.log), the
+ * per-page rate limit and its "dropped" summary, the size caps, the escaping of every string, and
+ * the 64 KiB frame cap. PageConsole's window is also checked on its own with an injected clock.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PreviewServer } from '../../src/core/server/server';
+import {
+  MAX_CONSOLE_ENTRIES_PER_SECOND,
+  MAX_CONSOLE_STACK_LINES,
+  MAX_CONSOLE_TEXT_CHARS,
+  PageConsole,
+  formatConsoleLines,
+  type ConsoleEntry,
+} from '../../src/core/reload/console-forward';
+import { frame, openWebSocket, type Client } from './ws-client';
+
+const WAIT_MS = 10_000;
+let root: string;
+let server: PreviewServer;
+let port: number;
+const received: ConsoleEntry[] = [];
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-console-'));
+  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>x</p>\n');
+  server = new PreviewServer();
+  server.on('console', (entry) => received.push(entry));
+  const address = await server.listen({ root, port: 0, resolveHostNames: false, configFile: false, reload: { debounceMs: 30, watch: false } });
+  port = address.port;
+});
+
+after(async () => {
+  await server.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Polls `ok` until true (bounded by WAIT_MS: a failure, not a hang). */
+async function until(ok: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A page's console message, as the client sends it (a masked text frame). */
+function send(c: Client, message: unknown): void {
+  c.socket.write(frame(0x1, JSON.stringify(message)));
+}
+
+/** A connected page: its hello read. */
+async function page(): Promise<{ c: Client; hello: Record<string, unknown> }> {
+  const c = openWebSocket(port);
+  const hello = await c.message();
+  assert.equal(hello.type, 'hello');
+  return { c, hello };
+}
+
+/** GET / as a navigation: the injected tag. */
+async function pageTag(): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nConnection: close\r\n\r\n`);
+  await new Promise((r) => socket.on('close', r));
+  const tag = /<script[^>]*data-porthole-client[^>]*>/.exec(text);
+  assert.ok(tag, `no client tag in ${text}`);
+  return tag[0];
+}
+
+test('errors (the default): hello and the tag say so; console.error, uncaught errors and rejections arrive, console.log does not', async () => {
+  received.length = 0;
+  assert.equal(server.options.consoleForward, 'errors');
+  assert.match(await pageTag(), /data-porthole-console="errors"/);
+  const { c, hello } = await page();
+  assert.equal(hello.console, 'errors');
+  send(c, {
+    type: 'console',
+    page: `http://127.0.0.1:${port}/index.html`,
+    dropped: 0,
+    entries: [
+      { kind: 'console', level: 'log', text: 'not forwarded in errors mode' },
+      { kind: 'console', level: 'error', text: 'boom 42', source: `http://127.0.0.1:${port}/app.js`, line: 12, column: 5 },
+      { kind: 'error', level: 'error', text: 'Uncaught TypeError: x is not a function', source: `http://127.0.0.1:${port}/app.js`, line: 3, column: 9, stack: 'TypeError: x is not a function\n    at f (app.js:3:9)' },
+      { kind: 'rejection', level: 'error', text: 'Uncaught (in promise) nope' },
+      { kind: 'nonsense', level: 'error', text: 'an unknown kind is dropped' },
+      { kind: 'console', level: 'shout', text: 'an unknown level is dropped' },
+    ],
+  });
+  await until(() => received.length >= 3, 'three entries');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(
+    received.map((e) => [e.kind, e.level, e.text]),
+    [
+      ['console', 'error', 'boom 42'],
+      ['error', 'error', 'Uncaught TypeError: x is not a function'],
+      ['rejection', 'error', 'Uncaught (in promise) nope'],
+    ],
+  );
+  const uncaught = received[1] as ConsoleEntry;
+  assert.equal(uncaught.clientIp, '127.0.0.1');
+  assert.equal(uncaught.page, `http://127.0.0.1:${port}/index.html`);
+  assert.equal(uncaught.source, `http://127.0.0.1:${port}/app.js`);
+  assert.equal(uncaught.line, 3);
+  assert.equal(uncaught.column, 9);
+  assert.equal(uncaught.stack, 'TypeError: x is not a function\n    at f (app.js:3:9)');
+  assert.deepEqual(formatConsoleLines(uncaught), [
+    `uncaught error 127.0.0.1 http://127.0.0.1:${port}/index.html: Uncaught TypeError: x is not a function (http://127.0.0.1:${port}/app.js:3:9)`,
+    '    TypeError: x is not a function',
+    '    at f (app.js:3:9)',
+  ]);
+  c.socket.destroy();
+});
+
+test('every string is cut to its cap and escaped: no control character, escape sequence or bidi override gets through', async () => {
+  received.length = 0;
+  const { c } = await page();
+  send(c, {
+    type: 'console',
+    page: `http://127.0.0.1:${port}/\x1b]0;pwned\x07`,
+    entries: [
+      { kind: 'console', level: 'error', text: `red \x1b[31malert\x1b[0m \u202eevil\u202c bell\x07 first\r\nsecond\u2028third`, source: 'http://x/\x1b[2Japp.js', line: 1.5, column: -2 },
+      { kind: 'console', level: 'error', text: 'y'.repeat(MAX_CONSOLE_TEXT_CHARS * 5), stack: Array.from({ length: 200 }, (_, i) => `  at f${i}`).join('\n') },
+      { kind: 'console', level: 'error', text: Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n') },
+    ],
+  });
+  await until(() => received.length >= 3, 'three entries');
+  const [escaped, long, tall] = received as [ConsoleEntry, ConsoleEntry, ConsoleEntry];
+  assert.equal(escaped.text, 'red \\x1b[31malert\\x1b[0m \\u202eevil\\u202c bell\\x07 first\nsecond\nthird');
+  assert.equal(escaped.page, `http://127.0.0.1:${port}/\\x1b]0;pwned\\x07`);
+  assert.equal(escaped.source, 'http://x/\\x1b[2Japp.js');
+  assert.equal(escaped.line, undefined, 'a line that is not a whole number is dropped');
+  assert.equal(escaped.column, undefined, 'a negative column is dropped');
+  for (const e of received) {
+    for (const line of formatConsoleLines(e)) {
+      // eslint-disable-next-line no-control-regex -- control characters are what is checked
+      assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+    }
+  }
+  assert.ok(long.text.startsWith('y'.repeat(MAX_CONSOLE_TEXT_CHARS)));
+  assert.match(long.text, new RegExp(`^y{${MAX_CONSOLE_TEXT_CHARS}} … \\(${MAX_CONSOLE_TEXT_CHARS * 4} more characters\\)$`));
+  const stackLines = (long.stack ?? '').split('\n');
+  assert.equal(stackLines.length, MAX_CONSOLE_STACK_LINES + 1);
+  assert.equal(stackLines[stackLines.length - 1], `… (${200 - MAX_CONSOLE_STACK_LINES} more lines)`);
+  assert.equal(tall.text.split('\n').length, 21, '20 lines and the "more lines" note');
+  c.socket.destroy();
+});
+
+test('rate limit: a page passes 50 entries a second; the rest come back as one "dropped" summary, with what the page itself dropped', async () => {
+  received.length = 0;
+  const { c } = await page();
+  const entries = Array.from({ length: 100 }, (_, i) => ({ kind: 'console', level: 'error', text: `flood ${i}` }));
+  // 100 entries in one message, plus 7 the page's own queue could not hold.
+  send(c, { type: 'console', page: 'http://127.0.0.1/flood', entries, dropped: 7 });
+  await until(() => received.some((e) => e.kind === 'dropped'), 'the dropped summary');
+  const passed = received.filter((e) => e.kind === 'console');
+  assert.equal(passed.length, MAX_CONSOLE_ENTRIES_PER_SECOND);
+  assert.deepEqual(
+    passed.map((e) => e.text),
+    entries.slice(0, MAX_CONSOLE_ENTRIES_PER_SECOND).map((e) => e.text),
+  );
+  const summary = received.find((e) => e.kind === 'dropped') as ConsoleEntry;
+  assert.equal(summary.dropped, 100 - MAX_CONSOLE_ENTRIES_PER_SECOND + 7);
+  assert.equal(summary.level, 'warn');
+  assert.match(summary.text, /^57 console messages dropped/);
+  c.socket.destroy();
+});
+
+test('PageConsole: the budget is per second; a new second passes entries again and reports the dropped ones first', () => {
+  let now = 10_000;
+  const out: ConsoleEntry[] = [];
+  const pc = new PageConsole('192.0.2.7', () => 'all', (e) => out.push(e), () => 'phone.lan', () => now);
+  const batch = (n: number, tag: string): Record<string, unknown> => ({
+    type: 'console',
+    page: 'http://h/',
+    entries: Array.from({ length: n }, (_, i) => ({ kind: 'console', level: 'log', text: `${tag}${i}` })),
+  });
+  pc.receive(batch(60, 'a'));
+  assert.equal(out.length, MAX_CONSOLE_ENTRIES_PER_SECOND);
+  now += 999;
+  pc.receive(batch(1, 'b'));
+  assert.equal(out.length, MAX_CONSOLE_ENTRIES_PER_SECOND, 'still the same second');
+  now += 1;
+  pc.receive(batch(1, 'c'));
+  assert.deepEqual(
+    out.slice(MAX_CONSOLE_ENTRIES_PER_SECOND).map((e) => [e.kind, e.text, e.dropped]),
+    [
+      ['dropped', '11 console messages dropped (more than 50 a second from this page)', 11],
+      ['console', 'c0', undefined],
+    ],
+  );
+  assert.equal(out[0]?.clientHost, 'phone.lan');
+  pc.close();
+  assert.equal(out.length, MAX_CONSOLE_ENTRIES_PER_SECOND + 2, 'nothing left to report');
+});
+
+test('all, then off, live: pages are told at once; off ignores every console message and the tag says off', async () => {
+  const { c } = await page();
+  server.reconfigure({ consoleForward: 'all' });
+  assert.deepEqual(await c.message(), { type: 'console', forward: 'all' });
+  assert.match(await pageTag(), /data-porthole-console="all"/);
+  received.length = 0;
+  send(c, { type: 'console', page: 'http://h/', entries: [{ kind: 'console', level: 'log', text: 'now forwarded' }, { kind: 'console', level: 'warn', text: 'and this' }] });
+  await until(() => received.length >= 2, 'log and warn');
+  assert.deepEqual(received.map((e) => [e.level, e.text]), [['log', 'now forwarded'], ['warn', 'and this']]);
+
+  server.reconfigure({ consoleForward: 'off' });
+  assert.deepEqual(await c.message(), { type: 'console', forward: 'off' });
+  assert.match(await pageTag(), /data-porthole-console="off"/);
+  const { c: late, hello } = await page();
+  assert.equal(hello.console, 'off');
+  received.length = 0;
+  for (const client of [c, late]) send(client, { type: 'console', page: 'http://h/', entries: [{ kind: 'error', level: 'error', text: 'ignored' }] });
+  // The channel still answers (ping → pong) after the messages: they were read, and ignored.
+  for (const client of [c, late]) {
+    client.socket.write(frame(0x9, 'after'));
+    let f = await client.next();
+    while (f.opcode !== 0xa) f = await client.next();
+  }
+  assert.deepEqual(received, []);
+  server.reconfigure({ consoleForward: 'errors' });
+  c.socket.destroy();
+  late.socket.destroy();
+});
+
+test('a console message over the 64 KiB frame cap closes the channel with 1009 and forwards nothing', async () => {
+  received.length = 0;
+  const { c } = await page();
+  send(c, { type: 'console', page: 'http://h/', entries: [{ kind: 'console', level: 'error', text: 'z'.repeat(70_000) }] });
+  let f = await c.next();
+  while (f.opcode !== 0x8) f = await c.next();
+  assert.equal(f.payload.readUInt16BE(0), 1009);
+  await c.ended;
+  assert.deepEqual(received, []);
+});
