@@ -205,7 +205,8 @@ test('a navigation answered with HTML gets the live-reload client; a fetch() of 
   const nav = await fetchOnce(srv.port, request('/api/page', { headers: ['Sec-Fetch-Dest: document', 'Accept: text/html', 'Accept-Encoding: gzip', 'If-None-Match: "b1"'] }));
   assert.equal(nav.status, 200, 'conditionals are not forwarded for a page that will be rewritten');
   const html = nav.body.toString('utf8');
-  assert.match(html, /<script src="\/__porthole\/client\.js" data-porthole-client[^>]*><\/script><\/body>/);
+  // Console forwarding is on (the default): first in the head, as for the folder's own pages.
+  assert.match(html, /<head><script src="\/__porthole\/client\.js" data-porthole-client[^>]*><\/script><title>/);
   assert.equal(Number(nav.header('content-length')), nav.body.length);
   assert.equal(nav.header('etag'), undefined, 'the back-end’s validator described other bytes');
   const seen = backend.requests.filter((r) => r.target === '/api/page').at(-1);

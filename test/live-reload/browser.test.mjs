@@ -220,10 +220,12 @@ test('an injected page: Content-Length equals the bytes received', { timeout: TE
     assert.equal(Number(headers['content-length']), body.length);
     assert.ok(body.toString('utf8').includes('/__porthole/client.js'));
     assert.match(headers.etag ?? '', /^W\//);
-    // The tag went before the last </body>, not the one in the script string.
+    // Console forwarding is on (the default): the tag went first in the head, right after the
+    // charset meta, and the script string with a </body> in it is untouched.
     const text = body.toString('utf8');
     assert.ok(text.includes('"not the end: </body>"'));
-    assert.ok(text.lastIndexOf('/__porthole/client.js') > text.indexOf('not the end'));
+    assert.match(text, /<meta charset="utf-8"><script src="\.\/__porthole\/client\.js"/);
+    assert.ok(text.indexOf('/__porthole/client.js') < text.indexOf('not the end'));
   } finally {
     await context.close();
   }

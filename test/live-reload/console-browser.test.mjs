@@ -3,8 +3,10 @@
 // A page calls console.error with a circular object and an Error, logs, rejects a promise and
 // throws; the CLI prints the errors with the line and column the browser itself reports, and not
 // the log line (errors mode). The page's console keeps working (same output, same return value).
-// With --console off the page's console is not touched at all. Every wait is bounded.
-/* global window -- used inside page callbacks, which run in the page */
+// With --console off the page's console is not touched at all. A script in <head> that fails while
+// the page loads is reported too (forwarding on: the client is the head's first script); with
+// --console off the client stays before </body>. Every wait is bounded.
+/* global window, document -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,9 +31,16 @@ const APP = `window.addEventListener('load', function () {
 });
 `;
 
-/** 1-based line and column of the first `needle` in APP. */
-function positionOf(needle) {
-  const lines = APP.split('\n');
+// A page whose own script in <head> fails while the page loads (before <body> exists).
+const EARLY_PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>early</title>
+<script>console.error('early'); undefinedFunction();</script>
+</head><body><p>early</p></body></html>
+`;
+
+/** 1-based line and column of the first `needle` in `text` (APP by default). */
+function positionOf(needle, text = APP) {
+  const lines = text.split('\n');
   const line = lines.findIndex((l) => l.includes(needle));
   assert.ok(line >= 0, needle);
   return { line: line + 1, column: (lines[line] ?? '').indexOf(needle) + 1 };
@@ -46,6 +55,7 @@ before(async () => {
   site = await mkdtemp(path.join(tmpdir(), 'porthole-console-'));
   await writeFile(path.join(site, 'index.html'), '<!doctype html>\n<html><head><meta charset="utf-8"><title>console</title></head>\n<body><p>console</p><script src="app.js"></script></body></html>\n');
   await writeFile(path.join(site, 'app.js'), APP);
+  await writeFile(path.join(site, 'early.html'), EARLY_PAGE);
   await writeFile(path.join(site, 'favicon.ico'), '');
   browser = await launchChromium();
 });
@@ -123,6 +133,52 @@ test('--console off: the page\'s console is not wrapped and nothing is printed',
     await writeFile(path.join(site, 'app.js'), APP);
     await tab.waitForEvent('load', { timeout: WAIT_MS });
     assert.ok(!cli.stdoutLines.some((l) => /^(console\.|uncaught|unhandled)/.test(l)), cli.stdoutLines.join('\n'));
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
+
+test('errors mode: a <head> script that fails while the page loads is reported (console.error and the uncaught error, with their line)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const cli = await startCli([site, '--port', '0', '--quiet', '--no-host-names', '--console', 'errors']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    const page = `${cli.url}early.html`;
+    await tab.goto(page, { waitUntil: 'load' });
+    // The client is the head's first script, right after the charset declaration.
+    assert.deepEqual(
+      await tab.evaluate(() => [...document.head.children].slice(0, 3).map((e) => e.tagName + (e.hasAttribute('data-porthole-client') ? ' client' : ''))),
+      ['META', 'SCRIPT client', 'TITLE'],
+    );
+    const call = positionOf('error(', EARLY_PAGE);
+    const thrown = positionOf('undefinedFunction', EARLY_PAGE);
+    const first = await lineWhere(cli.stdoutLines, (l) => l.startsWith('console.error '), 'console.error line');
+    assert.equal(cli.stdoutLines[first], `console.error 127.0.0.1 ${page}: early (${page}:${call.line}:${call.column})`);
+    const uncaught = await lineWhere(cli.stdoutLines, (l) => l.startsWith('uncaught error '), 'uncaught error line');
+    assert.equal(
+      cli.stdoutLines[uncaught],
+      `uncaught error 127.0.0.1 ${page}: Uncaught ReferenceError: undefinedFunction is not defined (${page}:${thrown.line}:${thrown.column})`,
+    );
+    // The page still works with the client in its head: a change of the site reloads it.
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    const reloaded = tab.waitForEvent('load', { timeout: WAIT_MS });
+    await writeFile(path.join(site, 'early.html'), EARLY_PAGE);
+    await reloaded;
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
+
+test('--console off: the client stays before </body>', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const cli = await startCli([site, '--port', '0', '--quiet', '--console', 'off']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(`${cli.url}early.html`, { waitUntil: 'load' });
+    assert.equal(await tab.evaluate(() => document.head.querySelector('script[data-porthole-client]')), null);
+    assert.equal(await tab.evaluate(() => document.body.lastElementChild?.hasAttribute('data-porthole-client')), true);
   } finally {
     await context.close();
     await cli.stop();

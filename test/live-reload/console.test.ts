@@ -67,14 +67,20 @@ async function page(): Promise<{ c: Client; hello: Record<string, unknown> }> {
 
 /** GET / as a navigation: the injected tag. */
 async function pageTag(): Promise<string> {
+  return (await pageWithTag()).tag;
+}
+
+/** GET / as a navigation: the injected tag and the page's body around it. */
+async function pageWithTag(): Promise<{ tag: string; before: string; after: string }> {
   const socket = connect(port, '127.0.0.1');
   let text = '';
   socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
   socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nConnection: close\r\n\r\n`);
   await new Promise((r) => socket.on('close', r));
-  const tag = /<script[^>]*data-porthole-client[^>]*>/.exec(text);
+  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+  const tag = /<script[^>]*data-porthole-client[^>]*><\/script>/.exec(body);
   assert.ok(tag, `no client tag in ${text}`);
-  return tag[0];
+  return { tag: tag[0], before: body.slice(0, tag.index), after: body.slice(tag.index + tag[0].length) };
 }
 
 test('errors (the default): hello and the tag say so; console.error, uncaught errors and rejections arrive, console.log does not', async () => {
@@ -230,6 +236,20 @@ test('all, then off, live: pages are told at once; off ignores every console mes
   server.reconfigure({ consoleForward: 'errors' });
   c.socket.destroy();
   late.socket.destroy();
+});
+
+test('the tag goes first in the page while forwarding is on (errors during load are seen), last when off; the mode switches it live', async () => {
+  const page = '<!doctype html><title>t</title><p>x</p>\n';
+  // errors: no <head> start tag and no charset meta, so right after the doctype.
+  assert.deepEqual(await pageWithTag().then((p) => [p.before, p.after]), ['<!doctype html>', page.slice('<!doctype html>'.length)]);
+  server.reconfigure({ consoleForward: 'off' });
+  try {
+    // off: at the end as before (no </body>), not the head plan cached for the same page version.
+    assert.deepEqual(await pageWithTag().then((p) => [p.before, p.after]), [page, '']);
+  } finally {
+    server.reconfigure({ consoleForward: 'errors' });
+  }
+  assert.equal((await pageWithTag()).before, '<!doctype html>');
 });
 
 test('a console message over the 64 KiB frame cap closes the channel with 1009 and forwards nothing', async () => {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { injectClientTag, isNavigationRequest, isPreviewTarget } from '../../src/core/reload/live-reload-inject';
+import { injectClientTag, isNavigationRequest, isPreviewTarget, type PlacementWish } from '../../src/core/reload/live-reload-inject';
 import { clientSrc } from '../../src/core/reload/live-reload-pages';
 import { compileGlobs } from '../../src/core/reload/live-reload-glob';
 import { isEditorTempFile } from '../../src/core/reload/live-reload-temp-files';
@@ -12,8 +12,8 @@ import type { HeaderList } from '../../src/core/http/request-record';
 
 const TAG = '<script src="/__porthole/client.js" data-porthole-client></script>';
 
-function inject(html: string): { text: string; at: string; length: number } {
-  const r = injectClientTag(Buffer.from(html, 'utf8'), TAG);
+function inject(html: string, wish: PlacementWish = 'end'): { text: string; at: string; length: number } {
+  const r = injectClientTag(Buffer.from(html, 'utf8'), TAG, wish);
   assert.equal(r.kind, 'injected');
   if (r.kind !== 'injected') throw new Error('not injected');
   return { text: r.body.toString('utf8'), at: r.at, length: r.body.length };
@@ -152,6 +152,60 @@ test('byte-exact length with multibyte UTF-8, bytes untouched', () => {
 test('UTF-16 pages are left alone', () => {
   const r = injectClientTag(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<body></body>', 'utf16le')]), TAG);
   assert.equal(r.kind, 'unsupported');
+});
+
+// Console forwarding on: the tag goes in the head, before the page's own scripts.
+test('head wish: right after the charset meta, which stays first', () => {
+  const html = '<!doctype html><html><head><meta charset="utf-8"><script>boom()</script><title>t</title></head><body>x</body></html>';
+  const r = inject(html, 'head');
+  assert.equal(r.text, `<!doctype html><html><head><meta charset="utf-8">${TAG}<script>boom()</script><title>t</title></head><body>x</body></html>`);
+  assert.equal(r.at, 'after-charset-meta');
+  // A charset declared by http-equiv; a later charset meta is not the one.
+  const equiv = inject('<head><title>t</title><META HTTP-EQUIV="Content-Type" content="text/html; charset=utf-8"><meta charset="x"></head>', 'head');
+  assert.equal(equiv.text, `<head><title>t</title><META HTTP-EQUIV="Content-Type" content="text/html; charset=utf-8">${TAG}<meta charset="x"></head>`);
+  // A meta without a charset is not a declaration: right after <head>.
+  assert.equal(inject('<head lang="en"><meta name="viewport" content="x"></head>', 'head').text, `<head lang="en">${TAG}<meta name="viewport" content="x"></head>`);
+  // The end wish (forwarding off) keeps the old place.
+  assert.equal(inject(html).at, 'before-body-close');
+});
+
+test('head wish: a page with no head start tag gets the tag at its start, after the BOM and doctype', () => {
+  const r = inject('<!doctype html>\n<p>x</p><script>boom()</script>', 'head');
+  assert.equal(r.text, `<!doctype html>${TAG}\n<p>x</p><script>boom()</script>`);
+  assert.equal(r.at, 'document-start');
+  // An <html> start tag but no <head> one: right after <html …> (its attributes stay on the element).
+  const html = inject('<!doctype html><html lang="en"><body><script>boom()</script></body></html>', 'head');
+  assert.equal(html.text, `<!doctype html><html lang="en">${TAG}<body><script>boom()</script></body></html>`);
+  assert.equal(html.at, 'after-html-open');
+  const bom = injectClientTag(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<p>x</p>')]), TAG, 'head');
+  assert.equal(bom.kind, 'injected');
+  if (bom.kind === 'injected') assert.equal(bom.body.toString('latin1').slice(0, 3 + TAG.length), `\xef\xbb\xbf${TAG}`);
+});
+
+test('head wish: a <base> in the head changes nothing of the placement', () => {
+  const html = '<head><base href="/app/"><meta charset="utf-8"><link rel="stylesheet" href="a.css"></head><body></body>';
+  assert.equal(inject(html, 'head').text, `<head><base href="/app/"><meta charset="utf-8">${TAG}<link rel="stylesheet" href="a.css"></head><body></body>`);
+  const before = '<head><meta charset="utf-8"><base href="/app/"></head><body></body>';
+  assert.equal(inject(before, 'head').text, `<head><meta charset="utf-8">${TAG}<base href="/app/"></head><body></body>`);
+});
+
+test('head wish: a charset meta inside a <template> or after an <svg> is not the head\'s; the tag still runs', () => {
+  // In a template: not a child of the head, so right after <head>.
+  const t = inject('<head><template><meta charset="utf-8"></template><title>t</title></head><body>x</body>', 'head');
+  assert.equal(t.text, `<head>${TAG}<template><meta charset="utf-8"></template><title>t</title></head><body>x</body>`);
+  assert.equal(t.at, 'after-head-open');
+  // An <svg> in the head ends the head: what follows is in the body.
+  const s = inject('<head><svg><meta charset="utf-8"></svg></head><body>x</body>', 'head');
+  assert.equal(s.text, `<head>${TAG}<svg><meta charset="utf-8"></svg></head><body>x</body>`);
+  // Where the head-side places do not run the tag (the whole page is a template's content), the
+  // old order decides, as without the wish.
+  const inTemplate = '<template><head><meta charset="utf-8"></head><body>x</body>';
+  assert.deepEqual(injectClientTag(Buffer.from(inTemplate), TAG, 'head'), injectClientTag(Buffer.from(inTemplate), TAG));
+});
+
+test('head wish: a frameset page and an opted-out page', () => {
+  assert.equal(inject('<html><head><meta charset="utf-8"></head><frameset><frame src="a.html"></frameset></html>', 'head').at, 'after-charset-meta');
+  assert.equal(injectClientTag(Buffer.from('<head><meta charset="utf-8"></head><body data-porthole-no-reload>x</body>'), TAG, 'head').kind, 'opted-out');
 });
 
 test('navigation: Sec-Fetch-Dest decides when present', () => {

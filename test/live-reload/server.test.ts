@@ -99,9 +99,15 @@ function servedAt(body: Buffer): { tag: string; generation: number } {
   return { tag: m[0], generation };
 }
 
-/** PAGE-like `text` as injected: the tag before </body>. */
+/**
+ * PAGE-like `text` as injected with console forwarding on (the default): the tag first in the
+ * head (these pages have no charset meta) — after `<head>`, else after `<html>`, else first.
+ */
 function injected(text: string, body: Buffer): string {
-  return text.replace('</body>', `${servedAt(body).tag}</body>`);
+  const tag = servedAt(body).tag;
+  if (text.includes('<head>')) return text.replace('<head>', `<head>${tag}`);
+  if (text.includes('<html>')) return text.replace('<html>', `<html>${tag}`);
+  return `${tag}${text}`;
 }
 
 /**

@@ -21,6 +21,12 @@
  * - any other message: reload.
  * When the connection closes, it reconnects with a bounded backoff.
  *
+ * It may run from the page's `<head>` (console forwarding on: it is placed before the page's own
+ * scripts, live-reload-inject), before `document.body` exists: what it does at start touches only
+ * `document.currentScript`, a capturing `click` listener on `document`, `window` listeners and the
+ * console; the DOM is read only when a message comes (stylesheets, images: querySelectorAll then
+ * sees the page as parsed so far; a reload or a navigation works at any point).
+ *
  * Console forwarding (console-forward.ts is the server's side): the tag's `data-porthole-console`
  * says, before any connection, what to hook; `hello` and `console` messages say it again. `off`:
  * nothing is hooked (no wrapper, no listener). `errors`: `console.error` is wrapped and the window's

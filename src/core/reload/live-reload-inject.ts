@@ -91,7 +91,21 @@ function parse(text: string, options: { sourceCodeLocationInfo: boolean }): Docu
 const CLIENT_ATTRIBUTE = 'data-porthole-client';
 
 /** Where the tag went, in order of preference. */
-export type Placement = 'before-body-close' | 'appended' | 'before-head-close' | 'after-head-open' | 'document-start';
+export type Placement =
+  | 'after-charset-meta'
+  | 'before-body-close'
+  | 'appended'
+  | 'before-head-close'
+  | 'after-head-open'
+  | 'after-html-open'
+  | 'document-start';
+
+/**
+ * Which end of the page the tag should go to: `end` (before `</body>`, after the page's content;
+ * live reload alone needs nothing earlier), or `head` (before the page's own scripts, so that
+ * console forwarding sees what they log and throw while the page loads).
+ */
+export type PlacementWish = 'end' | 'head';
 
 /** A `<meta http-equiv="Content-Security-Policy">` of the page's `<head>` (it applies to the page). */
 export interface CspMeta {
@@ -119,6 +133,12 @@ export type InjectResult =
  * 2. else at the end of the page (no `</body>`, as in many small pages);
  * 3. else before `</head>`, after the `<head …>` start tag, or at the start of the page (after a
  *    UTF-8 BOM and the doctype).
+ * With `wish` `head` (console forwarding on), first: right after the head's charset declaration
+ * (`<meta charset>` or `<meta http-equiv="content-type">`, kept first so that it stays within the
+ * 1024 bytes the encoding prescan reads, WHATWG HTML §13.2.3.2), else, when the head has none,
+ * right after the `<head …>` start tag, else right after the `<html …>` start tag (no head tag),
+ * else at the start of the page (after the BOM and the doctype); where none of those runs the tag,
+ * the `end` order above.
  * A candidate is taken only where `tag` becomes an HTML script element outside any template;
  * none → `unsupported`. A page whose body carries
  * `data-porthole-no-reload` (as the parser merges body attributes) is `opted-out`; a UTF-16 page
@@ -126,7 +146,7 @@ export type InjectResult =
  * Content-Security-Policy metas (see CspMeta). Cost: one parse of the page (about 0.5 s per MiB),
  * plus one of the part before each fallback tried.
  */
-export function planPage(html: Buffer, tag: string): PagePlan {
+export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end'): PagePlan {
   if (html.length >= 2 && ((html[0] === 0xff && html[1] === 0xfe) || (html[0] === 0xfe && html[1] === 0xff))) {
     return { kind: 'unsupported', reason: 'UTF-16 page' };
   }
@@ -138,6 +158,20 @@ export function planPage(html: Buffer, tag: string): PagePlan {
   const body = htmlElement === undefined ? undefined : childElement(htmlElement, 'body');
   if (body !== undefined && body.attrs.some((a) => a.name === OPT_OUT_ATTRIBUTE)) return { kind: 'opted-out' };
 
+  if (wish === 'head') {
+    const charset = charsetMetaEnd(head);
+    const early: Array<[number | undefined, Placement]> =
+      charset !== undefined
+        ? [[charset, 'after-charset-meta']]
+        : [
+            [head?.sourceCodeLocation?.startTag?.endOffset, 'after-head-open'],
+            [htmlElement?.sourceCodeLocation?.startTag?.endOffset, 'after-html-open'],
+            [documentStart(doc), 'document-start'],
+          ];
+    for (const [offset, at] of early) {
+      if (offset !== undefined && runsAt(text, offset, tag)) return { kind: 'inject', offset: offset + bom, at, csp: cspMetas(head, bom) };
+    }
+  }
   const candidates: Array<[number | undefined, Placement]> = [
     [body?.sourceCodeLocation?.endTag?.startOffset, 'before-body-close'],
     [text.length, 'appended'],
@@ -167,8 +201,8 @@ export function applyPlan(html: Buffer, offset: number, tag: string): Buffer {
 }
 
 /** planPage + applyPlan in one step (tests, callers that do not cache the plan). */
-export function injectClientTag(html: Buffer, tag: string): InjectResult {
-  const plan = planPage(html, tag);
+export function injectClientTag(html: Buffer, tag: string, wish: PlacementWish = 'end'): InjectResult {
+  const plan = planPage(html, tag, wish);
   if (plan.kind !== 'inject') return plan;
   return { kind: 'injected', body: applyPlan(html, plan.offset, tag), at: plan.at };
 }
@@ -210,6 +244,22 @@ function runsAt(text: string, offset: number, tag: string): boolean {
     for (const child of node.childNodes) stack.push(child);
   }
   return false;
+}
+
+/**
+ * The end offset of the head's first element declaring the character encoding (`<meta charset>`,
+ * or `<meta http-equiv="content-type" content>`, WHATWG HTML §4.2.5.5), else undefined.
+ */
+function charsetMetaEnd(head: Element | undefined): number | undefined {
+  if (head === undefined) return undefined;
+  for (const node of head.childNodes) {
+    if (!('tagName' in node) || node.tagName !== 'meta' || node.namespaceURI !== HTML_NS) continue;
+    const declares =
+      node.attrs.some((a) => a.name === 'charset') ||
+      (node.attrs.some((a) => a.name === 'http-equiv' && a.value.trim().toLowerCase() === 'content-type') && node.attrs.some((a) => a.name === 'content'));
+    if (declares) return node.sourceCodeLocation?.endOffset;
+  }
+  return undefined;
 }
 
 /** After the doctype (and anything before it), else 0. */

@@ -22,7 +22,7 @@ import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
 import type { ConsoleForward } from '../options';
 import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
-import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan } from './live-reload-inject';
+import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan, type PlacementWish } from './live-reload-inject';
 import { resolveRequestPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
@@ -75,15 +75,28 @@ export function cachedPlanCount(): number {
   return plans.size;
 }
 
-/** The plan of one version of a page (`key` names it: path and validator, or content hash). */
-function planFor(key: string, bytes: Buffer, tag: string): PagePlan {
+/**
+ * Where the tag goes: in the head when console forwarding is on (it must hook the console before
+ * the page's own scripts run, or their errors while the page loads are never seen), else before
+ * `</body>` (live reload alone needs nothing earlier, and the page renders before the client loads).
+ */
+export function placementWish(consoleForward: ConsoleForward): PlacementWish {
+  return consoleForward === 'off' ? 'end' : 'head';
+}
+
+/**
+ * The plan of one version of a page (`key` names it: path and validator, or content hash) for one
+ * placement wish (part of the cache key: the mode can change while the server runs).
+ */
+function planFor(pageKey: string, bytes: Buffer, tag: string, wish: PlacementWish): PagePlan {
+  const key = `${pageKey}\0${wish}`;
   const cached = plans.get(key);
   if (cached !== undefined) {
     plans.delete(key);
     plans.set(key, cached);
     return cached;
   }
-  const plan = planPage(bytes, tag);
+  const plan = planPage(bytes, tag, wish);
   plans.set(key, plan);
   if (plans.size > MAX_CACHED_PLANS) {
     const oldest = plans.keys().next();
@@ -201,7 +214,7 @@ async function servePage(
       etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
       const src = clientSrc(documentPath, bytes);
       const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
-      const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, plainTag);
+      const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, plainTag, placementWish(consoleForward));
       if (result.kind === 'inject') {
         // A Content-Security-Policy header the user configured (porthole.headers) governs the page
         // like a meta one: both get room for the client.
@@ -270,7 +283,7 @@ export function injectForeignPage(
   ctx: PageContext,
 ): ForeignPage | { readonly refused: string } {
   const plainTag = clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward);
-  const plan = planPage(html, plainTag);
+  const plan = planPage(html, plainTag, placementWish(ctx.consoleForward));
   if (plan.kind !== 'inject') return { refused: plan.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${plan.reason}` };
   if (plan.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(html, plan.offset, plainTag), policies: [] };
   const nonce = randomBytes(16).toString('base64');
