@@ -14,7 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer } from '../../src/core/server/server';
 import {
+  ConsoleBudget,
+  MAX_CONSOLE_ADDRESSES,
   MAX_CONSOLE_ENTRIES_PER_SECOND,
+  MAX_CONSOLE_ENTRIES_PER_SECOND_TOTAL,
   MAX_CONSOLE_STACK_LINES,
   MAX_CONSOLE_TEXT_CHARS,
   PageConsole,
@@ -161,52 +164,117 @@ test('every string is cut to its cap and escaped: no control character, escape s
   c.socket.destroy();
 });
 
-test('rate limit: a page passes 50 entries a second; the rest come back as one "dropped" summary, with what the page itself dropped', async () => {
-  received.length = 0;
-  const { c } = await page();
-  const entries = Array.from({ length: 100 }, (_, i) => ({ kind: 'console', level: 'error', text: `flood ${i}` }));
-  // 100 entries in one message, plus 7 the page's own queue could not hold.
-  send(c, { type: 'console', page: 'http://127.0.0.1/flood', entries, dropped: 7 });
-  await until(() => received.some((e) => e.kind === 'dropped'), 'the dropped summary');
-  const passed = received.filter((e) => e.kind === 'console');
-  assert.equal(passed.length, MAX_CONSOLE_ENTRIES_PER_SECOND);
-  assert.deepEqual(
-    passed.map((e) => e.text),
-    entries.slice(0, MAX_CONSOLE_ENTRIES_PER_SECOND).map((e) => e.text),
-  );
-  const summary = received.find((e) => e.kind === 'dropped') as ConsoleEntry;
-  assert.equal(summary.dropped, 100 - MAX_CONSOLE_ENTRIES_PER_SECOND + 7);
-  assert.equal(summary.level, 'warn');
-  assert.match(summary.text, /^57 console messages dropped/);
-  c.socket.destroy();
+/** A server of its own (a fresh console budget), closed by the caller. */
+async function freshServer(): Promise<{ server: PreviewServer; port: number; got: ConsoleEntry[] }> {
+  const own = new PreviewServer();
+  const got: ConsoleEntry[] = [];
+  own.on('console', (entry) => got.push(entry));
+  const address = await own.listen({ root, port: 0, resolveHostNames: false, configFile: false, reload: { debounceMs: 30, watch: false } });
+  return { server: own, port: address.port, got };
+}
+
+test('rate limit: an address passes 50 entries a second; the rest come back as one "dropped" summary, with what the page itself dropped', async () => {
+  const own = await freshServer();
+  try {
+    const c = openWebSocket(own.port);
+    assert.equal((await c.message()).type, 'hello');
+    const entries = Array.from({ length: 100 }, (_, i) => ({ kind: 'console', level: 'error', text: `flood ${i}` }));
+    // 100 entries in one message, plus 7 the page's own queue could not hold.
+    send(c, { type: 'console', page: 'http://127.0.0.1/flood', entries, dropped: 7 });
+    await until(() => own.got.some((e) => e.kind === 'dropped'), 'the dropped summary');
+    const passed = own.got.filter((e) => e.kind === 'console');
+    assert.ok(passed.length <= MAX_CONSOLE_ENTRIES_PER_SECOND);
+    assert.deepEqual(
+      passed.map((e) => e.text),
+      entries.slice(0, passed.length).map((e) => e.text),
+    );
+    const summaries = own.got.filter((e) => e.kind === 'dropped');
+    assert.equal(summaries.reduce((n, e) => n + (e.dropped ?? 0), 0), 100 - passed.length + 7);
+    assert.equal(summaries[0]?.level, 'warn');
+    assert.equal(summaries[0]?.page, 'http://127.0.0.1/flood');
+    assert.match(summaries[0]?.text ?? '', /^\d+ console messages dropped/);
+    c.socket.destroy();
+  } finally {
+    await own.server.close();
+  }
 });
 
-test('PageConsole: the budget is per second; a new second passes entries again and reports the dropped ones first', () => {
+test('reconnect churn: one address opening a socket per message gets no more than its budget per second through, and one summary per second', async () => {
+  const own = await freshServer();
+  try {
+    const CONNECTIONS = 60;
+    const entries = Array.from({ length: 100 }, () => ({ kind: 'console', level: 'error', text: 'CHURN' }));
+    const start = Date.now();
+    for (let i = 0; i < CONNECTIONS; i++) {
+      const c = openWebSocket(own.port);
+      assert.equal((await c.message()).type, 'hello');
+      send(c, { type: 'console', page: 'http://127.0.0.1/churn', entries });
+      c.socket.end(frame(0x8, Buffer.from([0x03, 0xe8])));
+      await c.ended;
+    }
+    const sent = CONNECTIONS * entries.length;
+    // Every entry is either passed or counted in a summary (which comes when its second is over).
+    const total = (): number => own.got.reduce((n, e) => n + (e.kind === 'dropped' ? (e.dropped ?? 0) : 1), 0);
+    await until(() => total() === sent, 'every entry passed or reported dropped');
+    const end = Date.now();
+    // Seconds (budget windows) the loop could have touched: an upper bound from the measured span.
+    const windows = Math.ceil((end - start) / 1_000) + 1;
+    const passed = own.got.filter((e) => e.kind === 'console').length;
+    const summaries = own.got.filter((e) => e.kind === 'dropped').length;
+    assert.ok(passed <= MAX_CONSOLE_ENTRIES_PER_SECOND * windows, `${passed} entries passed in at most ${windows} seconds (${CONNECTIONS} connections)`);
+    assert.ok(passed > 0, 'the budget passes entries');
+    assert.ok(summaries <= windows, `${summaries} summaries in at most ${windows} seconds`);
+  } finally {
+    await own.server.close();
+  }
+});
+
+test('ConsoleBudget: per address across its pages, per second; a new second passes entries again and reports the dropped ones first', () => {
   let now = 10_000;
   const out: ConsoleEntry[] = [];
-  const pc = new PageConsole('192.0.2.7', () => 'all', (e) => out.push(e), () => 'phone.lan', () => now);
+  const budget = new ConsoleBudget((e) => out.push(e), () => 'phone.lan', () => now);
+  const make = (): PageConsole => new PageConsole('192.0.2.7', () => 'all', (e) => out.push(e), budget, () => 'phone.lan');
   const batch = (n: number, tag: string): Record<string, unknown> => ({
     type: 'console',
     page: 'http://h/',
     entries: Array.from({ length: n }, (_, i) => ({ kind: 'console', level: 'log', text: `${tag}${i}` })),
   });
-  pc.receive(batch(60, 'a'));
+  make().receive(batch(30, 'a'));
+  // A second connection of the same address (a reload, or a script reconnecting) shares the budget.
+  make().receive(batch(30, 'a'));
   assert.equal(out.length, MAX_CONSOLE_ENTRIES_PER_SECOND);
   now += 999;
-  pc.receive(batch(1, 'b'));
+  make().receive(batch(1, 'b'));
   assert.equal(out.length, MAX_CONSOLE_ENTRIES_PER_SECOND, 'still the same second');
   now += 1;
-  pc.receive(batch(1, 'c'));
+  make().receive(batch(1, 'c'));
   assert.deepEqual(
-    out.slice(MAX_CONSOLE_ENTRIES_PER_SECOND).map((e) => [e.kind, e.text, e.dropped]),
+    out.slice(MAX_CONSOLE_ENTRIES_PER_SECOND).map((e) => [e.kind, e.text, e.dropped, e.page]),
     [
-      ['dropped', '11 console messages dropped (more than 50 a second from this page)', 11],
-      ['console', 'c0', undefined],
+      ['dropped', '11 console messages dropped (over the limit of 50 a second per address, 200 for all)', 11, 'http://h/'],
+      ['console', 'c0', undefined, 'http://h/'],
     ],
   );
   assert.equal(out[0]?.clientHost, 'phone.lan');
-  pc.close();
+  budget.close();
   assert.equal(out.length, MAX_CONSOLE_ENTRIES_PER_SECOND + 2, 'nothing left to report');
+});
+
+test('ConsoleBudget: many addresses share the server-wide cap; addresses beyond the tracked cap are summarised together', () => {
+  let now = 50_000;
+  const out: ConsoleEntry[] = [];
+  const budget = new ConsoleBudget((e) => out.push(e), undefined, () => now);
+  const batch = { type: 'console', page: 'http://h/', entries: Array.from({ length: 100 }, () => ({ kind: 'console', level: 'error', text: 'x' })) };
+  const ADDRESSES = MAX_CONSOLE_ADDRESSES + 50;
+  for (let i = 0; i < ADDRESSES; i++) new PageConsole(`2001:db8::${i.toString(16)}`, () => 'errors', (e) => out.push(e), budget).receive(batch);
+  assert.equal(out.length, MAX_CONSOLE_ENTRIES_PER_SECOND_TOTAL, 'the server-wide cap binds many addresses');
+  assert.ok(budget.trackedAddresses <= MAX_CONSOLE_ADDRESSES + 1, `${budget.trackedAddresses} addresses tracked`);
+  now += 1_000;
+  budget.close();
+  const summaries = out.filter((e) => e.kind === 'dropped');
+  assert.equal(summaries.length, MAX_CONSOLE_ADDRESSES + 1, 'one per tracked address and one for the rest');
+  assert.equal(summaries.reduce((n, e) => n + (e.dropped ?? 0), 0), ADDRESSES * 100 - MAX_CONSOLE_ENTRIES_PER_SECOND_TOTAL);
+  assert.match(summaries.at(-1)?.text ?? '', /more than 128 addresses sending at once/);
 });
 
 test('all, then off, live: pages are told at once; off ignores every console message and the tag says off', async () => {

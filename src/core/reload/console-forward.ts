@@ -11,8 +11,10 @@
  * Everything in it is the page's word (any script of the page can send it): each string is cut to
  * its cap and escaped (escapeLinesForDisplay), numbers are checked, unknown kinds and levels are
  * dropped, entries the mode does not forward are ignored (a page that still runs an older mode),
- * and each page may pass at most MAX_CONSOLE_ENTRIES_PER_SECOND entries a second; the rest are
- * counted and reported in one `dropped` entry when the second is over.
+ * and each client address (all its pages and connections together: a script that reconnects for
+ * every message gains nothing) may pass at most MAX_CONSOLE_ENTRIES_PER_SECOND entries a second,
+ * the server MAX_CONSOLE_ENTRIES_PER_SECOND_TOTAL; the rest are counted (never queued) and
+ * reported in one `dropped` entry per address when its second is over (ConsoleBudget).
  */
 import type { ConsoleForward } from '../options';
 import { escapeLinesForDisplay } from '../text/display-text';
@@ -49,8 +51,25 @@ export interface ConsoleEntry {
   readonly dropped: number | undefined;
 }
 
-/** Entries one page may forward per second; beyond, they are counted and summarised (a console.log in a loop). */
+/**
+ * Entries one client address may forward per second, over all its connections together (a page
+ * that reconnects, or a script that opens a socket per message, shares one budget); beyond, they
+ * are counted and summarised (a console.log in a loop).
+ */
 export const MAX_CONSOLE_ENTRIES_PER_SECOND = 50;
+/**
+ * Entries the whole server forwards per second, all addresses together: 4 devices at their full
+ * rate. Each entry may be up to 51 lines (text and stack), so this keeps a terminal or the Output
+ * channel at most about 10,000 lines a second however many addresses send at once.
+ */
+export const MAX_CONSOLE_ENTRIES_PER_SECOND_TOTAL = 200;
+/**
+ * Client addresses whose console budget is tracked at once (addresses that sent within the last
+ * second, or have dropped entries not yet reported). A new address beyond it has its entries
+ * counted in one server-wide summary: memory and the number of summary lines (one per address per
+ * second) stay bounded however many addresses (IPv6) a sender uses.
+ */
+export const MAX_CONSOLE_ADDRESSES = 128;
 /** Entries read from one client message; the rest are counted as dropped (the client batches at most 50). */
 export const MAX_CONSOLE_ENTRIES_PER_MESSAGE = 100;
 /** Characters of a message's text kept (beyond: cut, and how many more said). */
@@ -76,24 +95,159 @@ export function forwards(mode: ConsoleForward, kind: ConsoleKind, level: Console
 const oneLine = (v: unknown, max: number): string | undefined => (typeof v === 'string' ? escapeLinesForDisplay(v, max, 1).replace(/\n/g, ' ') : undefined);
 const position = (v: unknown): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
 
+/** One address's second: entries passed, entries dropped and not yet reported, the page last named. */
+interface AddressWindow {
+  windowStart: number;
+  passed: number;
+  dropped: number;
+  page: string;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** The address under which entries of addresses beyond MAX_CONSOLE_ADDRESSES are summarised. */
+const OVERFLOW = '';
+
+/**
+ * The console budget of one server, shared by every page's channel: at most
+ * MAX_CONSOLE_ENTRIES_PER_SECOND entries a second per client address (across all its
+ * connections: closing and reopening the socket does not renew it) and
+ * MAX_CONSOLE_ENTRIES_PER_SECOND_TOTAL for all addresses together. Entries over budget are counted
+ * and reported once per address when its second is over (one `dropped` entry, "N console messages
+ * dropped", naming the page last seen from it); nothing is queued. The clock is injectable for
+ * tests; timers are unref'ed.
+ */
+export class ConsoleBudget {
+  private readonly windows = new Map<string, AddressWindow>();
+  private totalStart = Number.NEGATIVE_INFINITY;
+  private totalPassed = 0;
+
+  constructor(
+    private readonly emit: (entry: ConsoleEntry) => void,
+    private readonly hostFor: (ip: string) => string | undefined = () => undefined,
+    readonly now: () => number = Date.now,
+    private readonly perAddress = MAX_CONSOLE_ENTRIES_PER_SECOND,
+    private readonly total = MAX_CONSOLE_ENTRIES_PER_SECOND_TOTAL,
+    private readonly maxAddresses = MAX_CONSOLE_ADDRESSES,
+  ) {}
+
+  /** Addresses tracked now (tests: stays at most MAX_CONSOLE_ADDRESSES + 1). */
+  get trackedAddresses(): number {
+    return this.windows.size;
+  }
+
+  /** True when one more entry from `ip` fits; counts it as dropped (reported later) otherwise. */
+  admit(ip: string, page: string): boolean {
+    const now = this.now();
+    const w = this.window(ip, page, now);
+    if (now - this.totalStart >= 1_000) {
+      this.totalStart = now;
+      this.totalPassed = 0;
+    }
+    if (this.windows.get(ip) === w && w.passed < this.perAddress && this.totalPassed < this.total) {
+      w.passed++;
+      this.totalPassed++;
+      return true;
+    }
+    this.countIn(w, ip, 1, now);
+    return false;
+  }
+
+  /** `n` entries from `ip` that were never offered (the page's own queue, a message over its cap): reported as dropped. */
+  drop(ip: string, page: string, n: number): void {
+    if (n <= 0) return;
+    const now = this.now();
+    this.countIn(this.window(ip, page, now), ip, n, now);
+  }
+
+  /** Reports every count still pending (the server is closing). */
+  close(): void {
+    for (const [ip, w] of this.windows) {
+      if (w.timer !== undefined) clearTimeout(w.timer);
+      w.timer = undefined;
+      this.summarise(ip, w);
+    }
+    this.windows.clear();
+  }
+
+  /** `ip`'s window, a new second started when the last one is over (its drops reported first). */
+  private window(ip: string, page: string, now: number): AddressWindow {
+    let key = ip;
+    let w = this.windows.get(key);
+    if (w === undefined) {
+      if (this.windows.size >= this.maxAddresses) this.sweep(now);
+      if (this.windows.size >= this.maxAddresses) key = OVERFLOW;
+      w = this.windows.get(key);
+      if (w === undefined) {
+        w = { windowStart: now, passed: 0, dropped: 0, page, timer: undefined };
+        this.windows.set(key, w);
+      }
+    }
+    if (page !== '' && key === ip) w.page = page;
+    if (now - w.windowStart >= 1_000) {
+      if (w.timer !== undefined) clearTimeout(w.timer);
+      w.timer = undefined;
+      this.summarise(key, w);
+      w.windowStart = now;
+      w.passed = 0;
+    }
+    return w;
+  }
+
+  /** Forgets addresses whose second is over and that have nothing left to report. */
+  private sweep(now: number): void {
+    for (const [ip, w] of this.windows) if (now - w.windowStart >= 1_000 && w.dropped === 0 && w.timer === undefined) this.windows.delete(ip);
+  }
+
+  private countIn(w: AddressWindow, ip: string, n: number, now: number): void {
+    w.dropped += n;
+    const key = this.windows.get(ip) === w ? ip : OVERFLOW;
+    if (w.timer === undefined) {
+      w.timer = setTimeout(() => {
+        w.timer = undefined;
+        this.summarise(key, w);
+        // The second is over: the address is forgotten until it sends again (a fresh second then).
+        if (this.windows.get(key) === w) this.windows.delete(key);
+      }, Math.max(0, w.windowStart + 1_000 - now));
+      w.timer.unref();
+    }
+  }
+
+  private summarise(ip: string, w: AddressWindow): void {
+    const n = w.dropped;
+    if (n === 0) return;
+    w.dropped = 0;
+    const why = ip === OVERFLOW ? `more than ${this.maxAddresses} addresses sending at once` : `over the limit of ${this.perAddress} a second per address, ${this.total} for all`;
+    this.emit({
+      time: this.now(),
+      clientIp: ip === OVERFLOW ? '-' : ip,
+      clientHost: ip === OVERFLOW ? undefined : this.hostFor(ip),
+      page: ip === OVERFLOW ? '' : w.page,
+      kind: 'dropped',
+      level: 'warn',
+      text: `${n} console message${n === 1 ? '' : 's'} dropped (${why})`,
+      source: undefined,
+      line: undefined,
+      column: undefined,
+      stack: undefined,
+      dropped: n,
+    });
+  }
+}
+
 /**
  * One page's console over its channel: `receive` takes each message the page sends and calls
- * `emit` with the entries that pass (mode, caps, rate limit); `close` reports what is still
- * counted as dropped. The clock is injectable for tests; timers are unref'ed.
+ * `emit` with the entries that pass (mode, caps, and the server's ConsoleBudget for the page's
+ * client address); entries over budget are counted there and summarised per address.
  */
 export class PageConsole {
-  private windowStart = 0;
-  private inWindow = 0;
-  private dropped = 0;
-  private timer: NodeJS.Timeout | undefined;
   private page = '';
 
   constructor(
     private readonly clientIp: string,
     private readonly mode: () => ConsoleForward,
     private readonly emit: (entry: ConsoleEntry) => void,
+    private readonly budget: ConsoleBudget,
     private readonly hostFor: (ip: string) => string | undefined = () => undefined,
-    private readonly now: () => number = Date.now,
   ) {}
 
   /** A `{"type":"console",…}` message from the page (already parsed JSON, still untrusted). */
@@ -109,9 +263,9 @@ export class PageConsole {
       const kind = typeof e.kind === 'string' && KINDS.has(e.kind) ? (e.kind as ConsoleKind) : undefined;
       const level = typeof e.level === 'string' && LEVELS.has(e.level) ? (e.level as ConsoleLevel) : undefined;
       if (kind === undefined || level === undefined || !forwards(mode, kind, level)) continue;
-      if (!this.admit()) continue;
+      if (!this.budget.admit(this.clientIp, this.page)) continue;
       this.emit({
-        time: this.now(),
+        time: this.budget.now(),
         clientIp: this.clientIp,
         clientHost: this.hostFor(this.clientIp),
         page: this.page,
@@ -126,66 +280,9 @@ export class PageConsole {
       });
     }
     // What the page could not queue and what this message held beyond its cap: in this second's summary.
-    this.count((position(message.dropped) ?? 0) + Math.max(0, entries.length - MAX_CONSOLE_ENTRIES_PER_MESSAGE));
-  }
-
-  /** The page went away: what was dropped and not yet said is said now. */
-  close(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.summarise();
-  }
-
-  /** True when one more entry fits this second's budget; counts it as dropped otherwise. */
-  private admit(): boolean {
-    const now = this.now();
-    if (now - this.windowStart >= 1_000) {
-      this.summarise();
-      this.windowStart = now;
-      this.inWindow = 0;
-    }
-    if (this.inWindow < MAX_CONSOLE_ENTRIES_PER_SECOND) {
-      this.inWindow++;
-      return true;
-    }
-    this.count(1);
-    return false;
-  }
-
-  private count(n: number): void {
-    if (n <= 0) return;
-    this.dropped += n;
-    if (this.timer === undefined) {
-      const wait = Math.max(0, this.windowStart + 1_000 - this.now());
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.summarise();
-      }, wait);
-      this.timer.unref();
-    }
-  }
-
-  private summarise(): void {
-    const n = this.dropped;
-    if (n === 0) return;
-    this.dropped = 0;
-    this.emit({
-      time: this.now(),
-      clientIp: this.clientIp,
-      clientHost: this.hostFor(this.clientIp),
-      page: this.page,
-      kind: 'dropped',
-      level: 'warn',
-      text: `${n} console message${n === 1 ? '' : 's'} dropped (more than ${MAX_CONSOLE_ENTRIES_PER_SECOND} a second from this page)`,
-      source: undefined,
-      line: undefined,
-      column: undefined,
-      stack: undefined,
-      dropped: n,
-    });
+    this.budget.drop(this.clientIp, this.page, (position(message.dropped) ?? 0) + Math.max(0, entries.length - MAX_CONSOLE_ENTRIES_PER_MESSAGE));
   }
 }
-
 /** `console.error`, `uncaught error`, `unhandled rejection`, or `console` for a dropped summary. */
 export function consoleLabel(entry: ConsoleEntry): string {
   switch (entry.kind) {

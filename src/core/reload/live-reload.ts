@@ -42,7 +42,7 @@ import { filterPage, injectForeignPage, type ForeignPage, type PageContext } fro
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
 import { RESERVED_PREFIX, type ConsoleForward, type DiagnosticLevel, type ReloadOptions } from '../options';
-import { PageConsole, type ConsoleEntry } from './console-forward';
+import { ConsoleBudget, PageConsole, type ConsoleEntry } from './console-forward';
 import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
@@ -154,6 +154,8 @@ export class LiveReload {
   /** Pages whose CSP blocks live reload, already said (once per page). */
   private readonly cspWarned = new Set<string>();
   private readonly pages: PageContext;
+  /** Pages' console budget: per client address across its connections, and server-wide (console-forward). */
+  private readonly consoleBudget: ConsoleBudget;
   /** Called with every event sent (tests, diagnostics). */
   onEvent: ((event: ReloadEvent) => void) | undefined;
   /** Called with the number of connected pages whenever a page connects or goes away. */
@@ -161,6 +163,7 @@ export class LiveReload {
 
   constructor(private readonly setup: LiveReloadSetup) {
     this.ignored = compileGlobs(setup.reload.ignore);
+    this.consoleBudget = new ConsoleBudget((entry) => setup.onConsole?.(entry), setup.hostFor);
     if (setup.logFile !== undefined) this.logPaths.add(resolve(setup.logFile));
     const overlays = this.overlays;
     const generation = (): number => this.generation;
@@ -329,6 +332,7 @@ export class LiveReload {
     for (const client of [...this.clients]) client.end();
     this.clients.clear();
     this.perAddress.clear();
+    this.consoleBudget.close();
     if (hadPages) this.onPagesChanged?.(0);
     this.overlays.clear();
     this.pending.clear();
@@ -585,15 +589,11 @@ export class LiveReload {
       ex.clientIp,
       () => setup.consoleForward,
       (entry) => setup.onConsole?.(entry),
+      this.consoleBudget,
       setup.hostFor,
     );
     const channel = openWebSocketChannel(ex, (message) => this.clientMessage(pageConsole, message));
     if (channel === undefined) return;
-    const previous = ex.cleanup;
-    ex.cleanup = () => {
-      previous?.();
-      pageConsole.close();
-    };
     this.addClient(ex, channel);
   }
 
