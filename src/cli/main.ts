@@ -33,6 +33,7 @@ import {
   type TlsOptions,
 } from '../core';
 import { PASSPHRASE_ENV, USAGE, parseCliArgs, type CliOptions } from './args';
+import { BoundedOutput } from './terminal-output';
 
 declare const PORTHOLE_VERSION: string | undefined;
 
@@ -226,9 +227,15 @@ async function serve(
     }
     fail((err as Error).message);
   }
-  if (!options.quiet) server.addLineSink((r) => process.stdout.write(formatShortLine(r) + '\n'));
+  // Request and console lines: dropped (and counted, then reported) while stdout is read too slowly.
+  const logFile = server.options.logFile;
+  const out = new BoundedOutput(
+    process.stdout,
+    (n) => `porthole: ${n} line${n === 1 ? '' : 's'} not shown (output was read too slowly)${logFile === undefined ? '; --log FILE keeps every request' : `; ${escapeForDisplay(logFile)} has every request`}\n`,
+  );
+  if (!options.quiet) server.addLineSink((r) => out.write(formatShortLine(r) + '\n'));
   // Pages' console messages (--console): escaped when received, continuation lines indented.
-  server.on('console', (entry) => process.stdout.write(formatConsoleLines(entry).join('\n') + '\n'));
+  server.on('console', (entry) => out.write(formatConsoleLines(entry).join('\n') + '\n'));
   // The options it runs with, the configuration file's included (read once, by listen).
   onListening(address, server.options);
   return server;
