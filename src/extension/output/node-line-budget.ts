@@ -5,6 +5,12 @@
  */
 
 export const OUTPUT_LINES_PER_SECOND = 200;
+/**
+ * Pages' console entries written to the Output channel per second, all servers together: one
+ * server's own cap (MAX_CONSOLE_ENTRIES_PER_SECOND_TOTAL), so several workspace folders' servers
+ * cannot multiply it.
+ */
+export const OUTPUT_CONSOLE_ENTRIES_PER_SECOND = 200;
 
 export interface BudgetDecision {
   /** Write this many of the offered lines (the first ones). */

@@ -9,13 +9,15 @@ import { OUTPUT_CHANNEL_NAME } from '../commands/node-command-ids';
 import type { ControllerLog } from '../server/node-server-controller';
 import { Disposable } from '../common/node-disposable';
 import { MESSAGE_MAX, consoleLogLevel, formatConsoleEntry, formatRequestLine, sanitizeLines, sanitizeOneLine } from './node-format';
-import { LineBudget } from './node-line-budget';
+import { LineBudget, OUTPUT_CONSOLE_ENTRIES_PER_SECOND } from './node-line-budget';
 
 const SHOW_LOG = 'Show Log';
 
 export class PortholeOutput extends Disposable implements ControllerLog {
   readonly channel: vscode.LogOutputChannel;
   private readonly budget = new LineBudget();
+  /** Console entries get a budget of their own (the core passes at most 200 a second server-wide, each up to 51 lines). */
+  private readonly consoleBudget = new LineBudget(OUTPUT_CONSOLE_ENTRIES_PER_SECOND);
 
   constructor() {
     super();
@@ -42,10 +44,17 @@ export class PortholeOutput extends Disposable implements ControllerLog {
   /**
    * Pages' console messages (porthole.console.forward), each at its level (console.log and info
    * at info, debug at debug): `console.error 192.168.1.7 (phone) http://…/: message (app.js:3:9)`
-   * and the stack indented below. The core bounded them (50 a second per page) and escaped them.
+   * and the stack indented below. The core bounded them (50 a second per address, 200 for the
+   * server) and escaped them; with several servers (workspace folders) this channel's own budget
+   * (OUTPUT_CONSOLE_ENTRIES_PER_SECOND) binds them together, the rest summarised in one line.
    */
   console(server: string | undefined, entries: readonly ConsoleEntry[]): void {
-    for (const entry of entries) this.channel[consoleLogLevel(entry)](formatConsoleEntry(entry, server));
+    const { write, skip } = this.consoleBudget.take(entries.length, Date.now());
+    for (let i = 0; i < write; i++) {
+      const entry = entries[i];
+      if (entry) this.channel[consoleLogLevel(entry)](formatConsoleEntry(entry, server));
+    }
+    if (skip > 0) this.channel.warn(`... ${skip} more console message${skip === 1 ? '' : 's'} not shown here (they are in the Requests view)`);
   }
 
   /** The log and the notification get sanitised text only (an error's message may quote outside text). */
