@@ -15,7 +15,7 @@ import type { ConsoleEntry } from '../reload/console-forward';
 export const MAX_RECORDS_PER_BATCH = 500;
 /**
  * Console entries sent to the host per batch (10 batches a second); beyond, counted in `dropped`.
- * Each page already passes at most 50 a second (console-forward), so this binds many pages at once.
+ * Each client address already passes at most 50 a second and the server 200 (console-forward); this binds a burst.
  */
 export const MAX_CONSOLE_ENTRIES_PER_BATCH = 200;
 
