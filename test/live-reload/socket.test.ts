@@ -115,6 +115,11 @@ test('protocol violations close with the code RFC 6455 names', async () => {
     ['text that is not UTF-8', frame(0x1, Buffer.from([0xff, 0xfe])), 1007],
     ['a binary message', frame(0x2, Buffer.from([1, 2, 3])), 1003],
     ['a message over the limit', frame(0x1, Buffer.alloc(70 * 1024, 0x20)), 1009],
+    // Close frames (RFC 6455 §5.5.1, §7.4): a 1-byte payload, codes no endpoint may send, a reason
+    // that is not UTF-8.
+    ['a close frame with a 1-byte payload', frame(0x8, Buffer.from([0x03])), 1002],
+    ...[0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535].map((code): [string, Buffer, number] => [`a close frame with status ${code}`, frame(0x8, closeBody(code)), 1002]),
+    ['a close reason that is not UTF-8', frame(0x8, closeBody(1000, Buffer.from([0xce, 0xba, 0xff]))), 1007],
   ];
   for (const [name, bytes, expected] of cases) {
     const c = open();
@@ -125,6 +130,32 @@ test('protocol violations close with the code RFC 6455 names', async () => {
     assert.equal(f.payload.readUInt16BE(0), expected, name);
     await c.ended;
   }
+});
+
+/** A Close frame's payload: the status code, then the reason's bytes. */
+function closeBody(code: number, reason: Buffer = Buffer.alloc(0)): Buffer {
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(code);
+  return Buffer.concat([head, reason]);
+}
+
+test('a close frame with a valid status code and a UTF-8 reason is answered with 1000', async () => {
+  for (const code of [1000, 1001, 1003, 1007, 1011, 1014, 3000, 4999]) {
+    const c = open();
+    await c.message();
+    c.socket.write(frame(0x8, closeBody(code, Buffer.from('bye κόσμε', 'utf8'))));
+    const f = await c.next();
+    assert.equal(f.opcode, 0x8, String(code));
+    assert.equal(f.payload.readUInt16BE(0), 1000, String(code));
+    await c.ended;
+  }
+  // An empty Close (no status at all) is valid too.
+  const c = open();
+  await c.message();
+  c.socket.write(frame(0x8, Buffer.alloc(0)));
+  const f = await c.next();
+  assert.equal(f.payload.readUInt16BE(0), 1000);
+  await c.ended;
 });
 
 test('refusals: not a WebSocket request (426), another version (426), a bad key (400), a foreign Origin (403)', async () => {
