@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer } from '../../src/core/server/server';
-import { acceptKey, FrameReader } from '../../src/core/http/websocket';
+import { acceptKey, closePayload, FrameReader } from '../../src/core/http/websocket';
 import { frame, openWebSocket, type Client } from './ws-client';
 
 let root: string;
@@ -115,6 +115,8 @@ test('protocol violations close with the code RFC 6455 names', async () => {
     ['text that is not UTF-8', frame(0x1, Buffer.from([0xff, 0xfe])), 1007],
     ['a binary message', frame(0x2, Buffer.from([1, 2, 3])), 1003],
     ['a message over the limit', frame(0x1, Buffer.alloc(70 * 1024, 0x20)), 1009],
+    // §5.2: a 64-bit length's most significant bit must be 0 (a malformed frame, not a big one).
+    ['a 64-bit length with its top bit set', Buffer.from([0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]), 1002],
     // Close frames (RFC 6455 §5.5.1, §7.4): a 1-byte payload, codes no endpoint may send, a reason
     // that is not UTF-8.
     ['a close frame with a 1-byte payload', frame(0x8, Buffer.from([0x03])), 1002],
@@ -156,6 +158,18 @@ test('a close frame with a valid status code and a UTF-8 reason is answered with
   const f = await c.next();
   assert.equal(f.payload.readUInt16BE(0), 1000);
   await c.ended;
+});
+
+test('closePayload trims a long reason at a character boundary: what we send is UTF-8 a peer accepts', () => {
+  for (const reason of ['é'.repeat(70), '€'.repeat(50), '😀'.repeat(40), 'a' + 'é'.repeat(70)]) {
+    const payload = closePayload(1001, reason);
+    assert.ok(payload.length <= 125, reason);
+    assert.equal(payload.readUInt16BE(0), 1001);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(payload.subarray(2));
+    assert.ok(reason.startsWith(text) && text.length > 0, reason);
+    // The reader takes our own Close frame's reason as valid.
+    assert.deepEqual(new FrameReader().push(frame(0x8, payload)), [{ kind: 'close', code: 1001 }]);
+  }
 });
 
 test('refusals: not a WebSocket request (426), another version (426), a bad key (400), a foreign Origin (403)', async () => {

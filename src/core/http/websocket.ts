@@ -112,9 +112,16 @@ export function encodeFrame(opcode: Opcode, payload: Buffer | string = Buffer.al
   return Buffer.concat([head, body]);
 }
 
-/** A Close frame's payload: the code, then a UTF-8 reason (trimmed to fit 125 bytes). */
+/**
+ * A Close frame's payload: the code, then a UTF-8 reason trimmed to fit 125 bytes at a character
+ * boundary (a peer fails a reason that is not UTF-8 with 1007, RFC 6455 §5.5.1, §8.1).
+ */
 export function closePayload(code: number, reason = ''): Buffer {
-  const text = Buffer.from(reason, 'utf8').subarray(0, 123);
+  const bytes = Buffer.from(reason, 'utf8');
+  let end = Math.min(bytes.length, 123);
+  // Never end inside a character: back off over continuation bytes (10xxxxxx) and their lead.
+  if (end < bytes.length) while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  const text = bytes.subarray(0, end);
   const out = Buffer.alloc(2 + text.length);
   out.writeUInt16BE(code, 0);
   text.copy(out, 2);
@@ -186,6 +193,8 @@ export class FrameReader {
       } else if (length === 127) {
         if (b.length < 10) return undefined;
         const big = b.readBigUInt64BE(2);
+        // §5.2: the most significant bit of a 64-bit length MUST be 0.
+        if (big >= 1n << 63n) return this.fail(CloseCode.ProtocolError, 'a 64-bit length with its most significant bit set');
         if (big > BigInt(this.maxMessageBytes)) return this.fail(CloseCode.TooBig, 'message too big');
         length = Number(big);
         offset = 10;
