@@ -264,6 +264,37 @@ test('a proxied page\u2019s policies (the back-end\u2019s header, its meta, a co
   }
 });
 
+test('a path that may climb out of its prefix at the back-end (dot segments, also encoded or behind %2F or \\) is never forwarded', async () => {
+  const climbing = ['/api/../index.html', '/api/%2e%2e/headers', '/api/%2E./headers', '/api/./headers', '/api/..%2fheaders', '/api/..%5cheaders', '/api/x/..\\headers', '/api/.%2e?q=1'];
+  const before = backend.requests.length;
+  for (const target of climbing) {
+    const res = await fetchOnce(srv.port, request(target));
+    // The static side resolves it (or refuses it) as it does any path; the back-end never sees it.
+    assert.ok([200, 400, 404].includes(res.status), `${target} → ${res.status}`);
+    assert.equal(res.header('x-forwarded-for'), undefined);
+  }
+  assert.deepEqual(backend.requests.slice(before).map((r) => r.target), [], 'nothing reached the back-end');
+  // A %2F inside a name is an ordinary byte (a scoped package name), and a dot in a name is no segment.
+  const scoped = await fetchOnce(srv.port, request('/api/headers/%40scope%2Fname/..x/.well-known'));
+  assert.equal(scoped.status, 404, 'the back-end answers (its 404 for an unknown route)');
+  assert.equal(backend.requests.at(-1)?.target, '/api/headers/%40scope%2Fname/..x/.well-known');
+});
+
+test('a Content-Length repeated with one value (twice, or as a list) reaches the back-end once, not as a 502', async () => {
+  for (const fields of [['Content-Length: 3', 'Content-Length: 3'], ['Content-Length: 3, 3']]) {
+    const client = await RawClient.connect(srv.port);
+    await client.write(request('/api/echo', { method: 'POST', headers: fields }));
+    await client.write(Buffer.from('abc'));
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    client.destroy();
+    assert.equal(res.status, 200, fields.join(' + '));
+    const echoed = JSON.parse(res.body.toString('utf8')) as { length: number };
+    assert.equal(echoed.length, 3);
+    const seen = backend.requests.filter((r) => r.target === '/api/echo').at(-1);
+    assert.deepEqual(seen?.headers.filter(([n]) => n === 'content-length'), [['content-length', '3']]);
+  }
+});
+
 test('a back-end that is not running → 502 with a page naming the target and the error', async () => {
   const res = await fetchOnce(srv.port, request('/api/down/x'));
   assert.equal(res.status, 502);

@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer } from '../../src/core/server/server';
-import { acceptKey, FrameReader } from '../../src/core/http/websocket';
+import { acceptKey, closePayload, FrameReader } from '../../src/core/http/websocket';
 import { frame, openWebSocket, type Client } from './ws-client';
 
 let root: string;
@@ -115,6 +115,13 @@ test('protocol violations close with the code RFC 6455 names', async () => {
     ['text that is not UTF-8', frame(0x1, Buffer.from([0xff, 0xfe])), 1007],
     ['a binary message', frame(0x2, Buffer.from([1, 2, 3])), 1003],
     ['a message over the limit', frame(0x1, Buffer.alloc(70 * 1024, 0x20)), 1009],
+    // §5.2: a 64-bit length's most significant bit must be 0 (a malformed frame, not a big one).
+    ['a 64-bit length with its top bit set', Buffer.from([0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]), 1002],
+    // Close frames (RFC 6455 §5.5.1, §7.4): a 1-byte payload, codes no endpoint may send, a reason
+    // that is not UTF-8.
+    ['a close frame with a 1-byte payload', frame(0x8, Buffer.from([0x03])), 1002],
+    ...[0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535].map((code): [string, Buffer, number] => [`a close frame with status ${code}`, frame(0x8, closeBody(code)), 1002]),
+    ['a close reason that is not UTF-8', frame(0x8, closeBody(1000, Buffer.from([0xce, 0xba, 0xff]))), 1007],
   ];
   for (const [name, bytes, expected] of cases) {
     const c = open();
@@ -124,6 +131,44 @@ test('protocol violations close with the code RFC 6455 names', async () => {
     assert.equal(f.opcode, 0x8, name);
     assert.equal(f.payload.readUInt16BE(0), expected, name);
     await c.ended;
+  }
+});
+
+/** A Close frame's payload: the status code, then the reason's bytes. */
+function closeBody(code: number, reason: Buffer = Buffer.alloc(0)): Buffer {
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(code);
+  return Buffer.concat([head, reason]);
+}
+
+test('a close frame with a valid status code and a UTF-8 reason is answered with 1000', async () => {
+  for (const code of [1000, 1001, 1003, 1007, 1011, 1014, 3000, 4999]) {
+    const c = open();
+    await c.message();
+    c.socket.write(frame(0x8, closeBody(code, Buffer.from('bye κόσμε', 'utf8'))));
+    const f = await c.next();
+    assert.equal(f.opcode, 0x8, String(code));
+    assert.equal(f.payload.readUInt16BE(0), 1000, String(code));
+    await c.ended;
+  }
+  // An empty Close (no status at all) is valid too.
+  const c = open();
+  await c.message();
+  c.socket.write(frame(0x8, Buffer.alloc(0)));
+  const f = await c.next();
+  assert.equal(f.payload.readUInt16BE(0), 1000);
+  await c.ended;
+});
+
+test('closePayload trims a long reason at a character boundary: what we send is UTF-8 a peer accepts', () => {
+  for (const reason of ['é'.repeat(70), '€'.repeat(50), '😀'.repeat(40), 'a' + 'é'.repeat(70)]) {
+    const payload = closePayload(1001, reason);
+    assert.ok(payload.length <= 125, reason);
+    assert.equal(payload.readUInt16BE(0), 1001);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(payload.subarray(2));
+    assert.ok(reason.startsWith(text) && text.length > 0, reason);
+    // The reader takes our own Close frame's reason as valid.
+    assert.deepEqual(new FrameReader().push(frame(0x8, payload)), [{ kind: 'close', code: 1001 }]);
   }
 });
 

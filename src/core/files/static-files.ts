@@ -98,7 +98,9 @@ export function placeSegments(segments: readonly string[], opts: StaticOptions):
  */
 export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions): boolean {
   const placed = placeSegments(segments, opts);
-  if (statFirst(placed.fsPath) !== 'missing') return true;
+  const known = statFirst(placed.fsPath);
+  // A path ending in `/` names a folder: a file there is missing (the OS says ENOTDIR).
+  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory())) return true;
   return cleanUrlCandidate(placed, trailingSlash, opts) !== undefined && statFirst(`${placed.fsPath}.html`) !== 'missing';
 }
 
@@ -183,7 +185,7 @@ export type Lookup =
   | { readonly kind: 'unavailable'; readonly reason: string }
   /**
    * Redirect (301) to these segments: a folder asked for without its trailing slash, or, with
-   * clean URLs, `x.html` to `x` (`index.html` to its folder).
+   * clean URLs, `x.html` to `x` (`index.html` and `index` to their folder).
    */
   | { readonly kind: 'moved'; readonly segments: readonly string[]; readonly trailingSlash: boolean }
   /**
@@ -217,7 +219,10 @@ export async function lookupPath(
   const placed = placeSegments(segments, opts);
   const { fsPath, within } = placed;
   const known = statFirst(fsPath);
-  if (known === 'missing') return cleanUrlLookup(placed, trailingSlash, opts, clientIp);
+  if (known === 'missing') return cleanUrlLookup(segments, placed, trailingSlash, opts, clientIp, redirects);
+  // A path ending in `/` names a folder (RFC 3986 §3.3 hierarchy; nginx and Apache answer 404,
+  // the OS gives ENOTDIR): `/app.js/` is not `/app.js`, and `/about.html/` is not redirected.
+  if (trailingSlash && known !== undefined && !known.isDirectory()) return NOT_A_FOLDER;
   const target = await openContained(fsPath, within, known);
   switch (target.kind) {
     case 'missing':
@@ -225,6 +230,11 @@ export async function lookupPath(
     case 'unavailable':
       return target;
     case 'file': {
+      // Swapped from a folder to a file since the stat: still not a folder.
+      if (trailingSlash) {
+        await target.file.close().catch(() => undefined);
+        return NOT_A_FOLDER;
+      }
       const moved = redirects ? cleanUrlRedirect(segments, placed, opts) : undefined;
       if (moved !== undefined) {
         await target.file.close().catch(() => undefined);
@@ -258,13 +268,25 @@ export async function lookupPath(
   return { kind: 'folder', real: target.real, stat: target.stat, handle: target.handle, segments, within };
 }
 
+/** A path ending in `/` whose last segment is a file (or anything but a folder): 404. */
+const NOT_A_FOLDER: Lookup = { kind: 'missing', reason: 'Not a folder: the path ends in "/" but names a file.' };
+
 /**
  * Clean URLs, the missing half: `/about` (nothing named `about` there) is answered by `about.html`
  * beside it, opened and judged like any file (hidden names were refused on the request's own
  * segments already, so `/.secret` never reaches `.secret.html`). Not cached under the clean path:
- * an `about` created later must take over at once.
+ * an `about` created later must take over at once. `/index` and `/docs/index` (an `index.html`
+ * found so) move (301) to their folder, `/` and `/docs/`, as `/index.html` does: one URL per page
+ * (not when `redirects` is false: the SPA fallback's own file).
  */
-async function cleanUrlLookup(placed: Placed, trailingSlash: boolean, opts: StaticOptions, clientIp: string): Promise<Lookup> {
+async function cleanUrlLookup(
+  segments: readonly string[],
+  placed: Placed,
+  trailingSlash: boolean,
+  opts: StaticOptions,
+  clientIp: string,
+  redirects: boolean,
+): Promise<Lookup> {
   const htmlPath = cleanUrlCandidate(placed, trailingSlash, opts);
   const htmlKnown = htmlPath === undefined ? 'missing' : statFirst(htmlPath);
   if (htmlPath === undefined || htmlKnown === 'missing') return { kind: 'missing', reason: 'No such file.' };
@@ -274,7 +296,13 @@ async function cleanUrlLookup(placed: Placed, trailingSlash: boolean, opts: Stat
     return { kind: 'missing', reason: 'No such file.' };
   }
   if (page.kind !== 'file') return page;
-  return privateRefusal(page, opts, clientIp) ?? { ...page, place: undefined };
+  const refused = privateRefusal(page, opts, clientIp);
+  if (refused !== undefined) return refused;
+  if (redirects && segments[segments.length - 1] === 'index') {
+    await page.file.close().catch(() => undefined);
+    return { kind: 'moved', segments: segments.slice(0, -1), trailingSlash: true };
+  }
+  return { ...page, place: undefined };
 }
 
 /**

@@ -42,6 +42,16 @@ export const CloseCode = {
   TooBig: 1009,
 } as const;
 
+/**
+ * True for a status code an endpoint may send in a Close frame (RFC 6455 §7.4.1, §7.4.2):
+ * 1000–1003 and 1007–1014 (§7.4.1, and 1012–1014 as registered with IANA, §11.7), and 3000–4999
+ * (registered libraries and private use). Never 0–999, 1004 (reserved), 1005, 1006, 1015 (only
+ * for reporting, never on the wire), 1016–2999 (reserved for the RFC's own future use) or 5000+.
+ */
+export function isValidCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
 /** `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key` (RFC 6455 §4.2.2 item 5.4). */
 export function acceptKey(key: string): string {
   return createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
@@ -102,9 +112,16 @@ export function encodeFrame(opcode: Opcode, payload: Buffer | string = Buffer.al
   return Buffer.concat([head, body]);
 }
 
-/** A Close frame's payload: the code, then a UTF-8 reason (trimmed to fit 125 bytes). */
+/**
+ * A Close frame's payload: the code, then a UTF-8 reason trimmed to fit 125 bytes at a character
+ * boundary (a peer fails a reason that is not UTF-8 with 1007, RFC 6455 §5.5.1, §8.1).
+ */
 export function closePayload(code: number, reason = ''): Buffer {
-  const text = Buffer.from(reason, 'utf8').subarray(0, 123);
+  const bytes = Buffer.from(reason, 'utf8');
+  let end = Math.min(bytes.length, 123);
+  // Never end inside a character: back off over continuation bytes (10xxxxxx) and their lead.
+  if (end < bytes.length) while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  const text = bytes.subarray(0, end);
   const out = Buffer.alloc(2 + text.length);
   out.writeUInt16BE(code, 0);
   text.copy(out, 2);
@@ -176,6 +193,8 @@ export class FrameReader {
       } else if (length === 127) {
         if (b.length < 10) return undefined;
         const big = b.readBigUInt64BE(2);
+        // §5.2: the most significant bit of a 64-bit length MUST be 0.
+        if (big >= 1n << 63n) return this.fail(CloseCode.ProtocolError, 'a 64-bit length with its most significant bit set');
         if (big > BigInt(this.maxMessageBytes)) return this.fail(CloseCode.TooBig, 'message too big');
         length = Number(big);
         offset = 10;
@@ -193,10 +212,8 @@ export class FrameReader {
           return { kind: 'ping', data: payload };
         case Opcode.Pong:
           return { kind: 'pong' };
-        case Opcode.Close: {
-          if (payload.length === 1) return this.fail(CloseCode.ProtocolError, 'bad close payload');
-          return { kind: 'close', code: payload.length >= 2 ? payload.readUInt16BE(0) : undefined };
-        }
+        case Opcode.Close:
+          return this.closeFrame(payload);
         case Opcode.Text:
         case Opcode.Binary:
           if (this.fragmentOpcode !== undefined) return this.fail(CloseCode.ProtocolError, 'a new message inside a fragmented one');
@@ -221,6 +238,24 @@ export class FrameReader {
           return this.fail(CloseCode.ProtocolError, `unknown opcode ${opcode}`);
       }
     }
+  }
+
+  /**
+   * A Close frame (RFC 6455 §5.5.1): empty (no status), or a status code of two bytes and a UTF-8
+   * reason. A 1-byte payload, or a code no endpoint may send (isValidCloseCode), fails with 1002;
+   * a reason that is not UTF-8 fails with 1007 (§8.1).
+   */
+  private closeFrame(payload: Buffer): WebSocketEvent {
+    if (payload.length === 0) return { kind: 'close', code: undefined };
+    if (payload.length === 1) return this.fail(CloseCode.ProtocolError, 'close frame with a 1-byte payload');
+    const code = payload.readUInt16BE(0);
+    if (!isValidCloseCode(code)) return this.fail(CloseCode.ProtocolError, `close frame with invalid status code ${code}`);
+    try {
+      this.decoder.decode(payload.subarray(2));
+    } catch {
+      return this.fail(CloseCode.InvalidPayload, 'close reason is not UTF-8');
+    }
+    return { kind: 'close', code };
   }
 
   private message(opcode: Opcode, payload: Buffer): WebSocketEvent {

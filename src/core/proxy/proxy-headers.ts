@@ -4,7 +4,8 @@
  *
  * Removed both ways: the hop-by-hop fields (Connection and every field it names, Keep-Alive,
  * Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer) and the Proxy-* credentials (meant for
- * the first proxy, which is Porthole); Content-Length is re-derived from the body's framing.
+ * the first proxy, which is Porthole); toward the back-end a repeated Content-Length goes as one
+ * value, toward the client Content-Length is re-derived from the body's framing.
  * Added toward the back-end: X-Forwarded-For (appended), X-Forwarded-Proto, X-Forwarded-Host and
  * Forwarded (appended, RFC 7239 §4). Host is kept or rewritten to the target's authority.
  */
@@ -83,6 +84,12 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
       continue;
     }
     if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue;
+    if (name === 'content-length') {
+      // The parser accepted repeats only when they all name one length (RFC 9112 §6.3, `3` twice
+      // or `3, 3`): the back-end gets that length once, never a list it may take as smuggling.
+      if (!out.some(([n]) => n === 'content-length')) out.push([name, value.split(',')[0]?.trim() ?? value]);
+      continue;
+    }
     out.push([name, value]);
   }
   const host = ctx.rewriteHostTo ?? ctx.host;

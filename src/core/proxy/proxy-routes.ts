@@ -73,10 +73,37 @@ export function compileRoutes(routes: readonly ProxyRoute[]): CompiledRoute[] | 
   return out.sort((a, b) => b.prefix.length - a.prefix.length);
 }
 
-/** The route for a request path (query allowed), longest prefix first (`routes` sorted so). */
+/**
+ * True when the path (before `?`) could name something other than what its prefix says once a
+ * back-end resolves it: a dot segment (`.`, `..`, percent-encoded or not — RFC 3986 §5.2.4
+ * removes them, §6.2.2.2 decodes `%2E`), also behind a separator hidden in a segment (`..%2F`,
+ * `..\`, `..%5C`: some back-ends decode or take `\` as `/` before resolving). Browsers never send
+ * such a path (the URL standard removes dot segments first), so it is not forwarded at all: the
+ * static side resolves or refuses it.
+ */
+export function mayClimb(path: string): boolean {
+  for (const raw of path.split('/')) {
+    if (raw.length === 0 || (!raw.includes('.') && !raw.includes('%') && !raw.includes('\\'))) continue;
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      segment = raw.replace(/%2e/gi, '.');
+    }
+    // `%2F` alone is an ordinary byte of a name (`@scope%2Fname`); only a dot piece climbs.
+    for (const piece of segment.split(/[/\\]/)) if (piece === '.' || piece === '..') return true;
+  }
+  return false;
+}
+
+/**
+ * The route for a request path (query allowed), longest prefix first (`routes` sorted so); never
+ * one for a path that may climb out of its prefix at the back-end (mayClimb).
+ */
 export function matchRoute(routes: readonly CompiledRoute[], path: string): CompiledRoute | undefined {
   const q = path.indexOf('?');
   const p = q >= 0 ? path.slice(0, q) : path;
+  if (mayClimb(p)) return undefined;
   for (const route of routes) {
     if (route.prefix === '/') return route;
     if (p === route.prefix || (p.startsWith(route.prefix) && p.charCodeAt(route.prefix.length) === 0x2f)) return route;
