@@ -325,8 +325,14 @@ export async function pickQuickInputRow(page, label, { timeout = 15_000 } = {}) 
     let i = labels.indexOf(label);
     if (i < 0) i = labels.findIndex((l) => l.startsWith(label));
     if (i >= 0) {
-      await rows.nth(i).click();
-      return;
+      // The list may re-render between reading the labels and the click (Quick Open refines its
+      // results as the file index fills): a row gone meanwhile is read again, not waited for.
+      try {
+        await rows.nth(i).click({ timeout: 2_000 });
+        return;
+      } catch (err) {
+        if (Date.now() >= deadline) throw err;
+      }
     }
     await sleep(100);
   }
