@@ -122,15 +122,15 @@ test('an edit that changes the binding restarts the server; a live one is applie
 });
 
 test('mounts: the file\'s folders are the served folder\'s, --mount\'s the working folder\'s; --clean-urls reaches the wire', async () => {
-  const root = await rootWith({ mounts: { '/from-file': '../shared-lib' }, cleanUrls: false });
-  await mkdir(join(base, 'shared-lib'), { recursive: true });
-  await writeFile(join(base, 'shared-lib', 'lib.js'), 'from the file mount');
+  const root = await rootWith({ mounts: { '/from-file': '../common-lib' }, cleanUrls: false });
+  await mkdir(join(base, 'common-lib'), { recursive: true });
+  await writeFile(join(base, 'common-lib', 'lib.js'), 'from the file mount');
   await mkdir(join(base, 'cwd', 'vendor-x'), { recursive: true });
   await writeFile(join(base, 'cwd', 'vendor-x', 'v.js'), 'from the flag mount');
   await writeFile(join(root, 'about.html'), '<!doctype html><p>about</p>');
   const fileOnly = runCli([root, '--port', '0', '--quiet'], join(base, 'cwd'));
   const filePort = await portOf(fileOnly);
-  assert.match(fileOnly.stdout, new RegExp(`Mount: /from-file → ${join(base, 'shared-lib').replace(/[.]/g, '\\.')}`), 'the banner names the file\'s mount');
+  assert.match(fileOnly.stdout, new RegExp(`Mount: /from-file → ${join(base, 'common-lib').replace(/[.]/g, '\\.')}`), 'the banner names the file\'s mount');
   assert.equal((await fetchOnce(filePort, request('/from-file/lib.js'))).body.toString(), 'from the file mount');
   assert.equal((await fetchOnce(filePort, request('/about'))).status, 404);
   await stopCli(fileOnly);

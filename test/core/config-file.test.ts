@@ -146,12 +146,12 @@ test('an invalid file fails the start with the file, the key and the reason', as
 });
 
 test('the file\'s mounts (folders relative to the served folder) and cleanUrls reach the server', async () => {
-  const root = await rootWith({ mounts: { '/shared': '../shared-for-file', '/abs/': '/' }, cleanUrls: true });
-  await mkdir(join(root, '..', 'shared-for-file'), { recursive: true });
-  await writeFile(join(root, '..', 'shared-for-file', 'x.html'), 'mounted x');
+  const root = await rootWith({ mounts: { '/shared': '../common-for-file', '/abs/': '/' }, cleanUrls: true });
+  await mkdir(join(root, '..', 'common-for-file'), { recursive: true });
+  await writeFile(join(root, '..', 'common-for-file', 'x.html'), 'mounted x');
   const s = await serve({ root });
   assert.deepEqual(s.server.options.mounts, [
-    { prefix: '/shared', folder: resolve(root, '../shared-for-file') },
+    { prefix: '/shared', folder: resolve(root, '../common-for-file') },
     { prefix: '/abs/', folder: '/' },
   ]);
   assert.equal(s.server.options.cleanUrls, true);

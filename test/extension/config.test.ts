@@ -130,9 +130,9 @@ void test('porthole.mounts: an object or PREFIX=FOLDER strings, folders from the
     { prefix: '/vendor', folder: path.resolve('/work/site/node_modules/x') },
     { prefix: '/img/', folder: path.resolve('/srv/images') },
   ]);
-  const asList = from({ mounts: ['/vendor=../shared/lib'] });
+  const asList = from({ mounts: ['/vendor=../common/lib'] });
   assert.deepEqual(asList.problems, []);
-  assert.deepEqual(toServerOptions(asList.config, folder).mounts, [{ prefix: '/vendor', folder: path.resolve('/work/shared/lib') }]);
+  assert.deepEqual(toServerOptions(asList.config, folder).mounts, [{ prefix: '/vendor', folder: path.resolve('/work/common/lib') }]);
   // Not set: the configuration file (then the default) decides.
   assert.equal(toServerOptions(from({}).config, folder).mounts, undefined);
 
