@@ -326,13 +326,13 @@ export async function pickQuickInputRow(page, label, { timeout = 15_000 } = {}) 
     if (i < 0) i = labels.findIndex((l) => l.startsWith(label));
     if (i >= 0) {
       // The list may re-render between reading the labels and the click (Quick Open refines its
-      // results as the file index fills): a row gone meanwhile is read again, not waited for.
-      try {
-        await rows.nth(i).click({ timeout: 2_000 });
-        return;
-      } catch (err) {
-        if (Date.now() >= deadline) throw err;
-      }
+      // results as the file index fills), so the row is clicked by its label, found again by
+      // Playwright at each attempt, not by an index that may name another row or none.
+      const text = labels[i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '[\\s\\u00a0]');
+      const byLabel = rows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${text}\\s*$`) }) });
+      const target = (await byLabel.count()) > 0 ? byLabel.first() : rows.nth(i);
+      await target.click({ timeout: Math.max(30_000, deadline - Date.now()) });
+      return;
     }
     await sleep(100);
   }
