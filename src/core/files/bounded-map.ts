@@ -35,3 +35,19 @@ export class BoundedBodyMap<T extends { readonly body: { readonly length: number
     this.total -= old.body.length;
   }
 }
+
+/**
+ * One `T` per owner object, made by `make` on first use and dropped with its owner (a WeakMap):
+ * the file cache and the compressed copies belong to one options object (one server, one config).
+ */
+export function perOwner<T>(make: () => T): (owner: object) => T {
+  const made = new WeakMap<object, T>();
+  return (owner) => {
+    let value = made.get(owner);
+    if (value === undefined) {
+      value = make();
+      made.set(owner, value);
+    }
+    return value;
+  };
+}

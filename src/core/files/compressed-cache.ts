@@ -8,7 +8,7 @@
  * in all, oldest out first. Only bodies of at most COMPRESS_MAX_BYTES are compressed (see there).
  */
 import { brotliCompress, constants, gzip } from 'node:zlib';
-import { BoundedBodyMap } from './bounded-map';
+import { BoundedBodyMap, perOwner } from './bounded-map';
 import type { ContentCoding } from './content-coding';
 import type { PreparedHeads } from './representation';
 
@@ -95,14 +95,5 @@ export class CompressedCache {
   }
 }
 
-const caches = new WeakMap<object, CompressedCache>();
-
 /** The compressed copies that belong to one options object (as fileCacheFor). */
-export function compressedCacheFor(owner: object): CompressedCache {
-  let cache = caches.get(owner);
-  if (cache === undefined) {
-    cache = new CompressedCache();
-    caches.set(owner, cache);
-  }
-  return cache;
-}
+export const compressedCacheFor: (owner: object) => CompressedCache = perOwner(() => new CompressedCache());

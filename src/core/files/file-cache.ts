@@ -23,7 +23,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
-import { BoundedBodyMap } from './bounded-map';
+import { BoundedBodyMap, perOwner } from './bounded-map';
 import { representationHeaders, validatorHeaders, type Coding, type PreparedHeads } from './representation';
 import type { ContentCoding } from './content-coding';
 
@@ -215,17 +215,8 @@ function realFolderOf(folder: string, now: number): string | undefined {
   return real;
 }
 
-const caches = new WeakMap<object, FileCache>();
-
 /** The cache that belongs to one options object. */
-export function fileCacheFor(owner: object): FileCache {
-  let cache = caches.get(owner);
-  if (cache === undefined) {
-    cache = new FileCache();
-    caches.set(owner, cache);
-  }
-  return cache;
-}
+export const fileCacheFor: (owner: object) => FileCache = perOwner(() => new FileCache());
 
 /** The cache key of a request path: the path without its query. */
 export function cacheKeyOf(rawPath: string): string {

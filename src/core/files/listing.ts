@@ -24,7 +24,7 @@ import { formatSize } from '../text/format-size';
 import { hiddenSegmentReason, isNeverServed, judgeRealPath } from './hidden-names';
 import { failure, type ContainmentOptions } from './open-contained';
 import { encodePathSegments } from './resolve-path';
-import { BoundedBodyMap } from './bounded-map';
+import { BoundedBodyMap, perOwner } from './bounded-map';
 
 /** Entries shown on one listing page; the rest are counted ("N more"). */
 export const LISTING_MAX_ENTRIES = 1_000;
@@ -103,16 +103,8 @@ class ListingCache {
   }
 }
 
-const caches = new WeakMap<object, ListingCache>();
-
-function cacheFor(owner: object): ListingCache {
-  let cache = caches.get(owner);
-  if (cache === undefined) {
-    cache = new ListingCache();
-    caches.set(owner, cache);
-  }
-  return cache;
-}
+/** The listing cache that belongs to one options object (as fileCacheFor). */
+const cacheFor: (owner: object) => ListingCache = perOwner(() => new ListingCache());
 
 let running = 0;
 const waiting: Array<() => void> = [];

@@ -9,7 +9,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import type { Exchange } from '../http/connection';
+import { pipeIntoBody, type Exchange } from '../http/connection';
 import { escapeHtml, htmlPage } from '../text/html';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -777,14 +777,7 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
     decoder.destroy();
   });
   input.on('error', fail);
-  decoder.on('error', fail);
-  decoder.on('data', (chunk: Buffer) => {
-    if (!writer.write(chunk)) {
-      decoder.pause();
-      writer.onDrain(() => decoder.resume());
-    }
-  });
-  decoder.on('end', () => writer.end());
+  pipeIntoBody(decoder, writer, fail);
   input.pipe(decoder);
 }
 

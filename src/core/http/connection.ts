@@ -23,6 +23,7 @@
 import type { Socket } from 'node:net';
 import { read as fsRead } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { normaliseIp } from '../access/access-policy';
 import { BodyReader, checkContentLength } from './body-reader';
 import { parseRequestHead, type RequestHead } from './http-parser';
@@ -129,6 +130,23 @@ export interface ResponseBodyWriter {
   /** Ends the body and the exchange (the last chunk for chunked framing). */
   end(): void;
   readonly closed: boolean;
+}
+
+/**
+ * Writes `source` into `writer` as it comes, pausing the source while the socket's buffer is full
+ * (`write` false → wait for `onDrain`), and ends the body when the source ends; a source error
+ * goes to `onError` (the caller cuts the exchange short: its status is already sent).
+ */
+export function pipeIntoBody(source: Readable, writer: ResponseBodyWriter, onError: (err: Error) => void): void {
+  source.on('data', (chunk: Buffer) => {
+    if (!writer.write(chunk)) {
+      source.pause();
+      writer.onDrain(() => source.resume());
+    }
+  });
+  source.on('end', () => writer.end());
+  source.on('error', onError);
+  source.resume();
 }
 
 /** What an exchange went through upstream (proxied routes), for the log record. */

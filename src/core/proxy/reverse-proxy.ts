@@ -24,7 +24,7 @@ import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type { Agent, Dispatcher } from 'undici';
 import type * as UndiciModule from 'undici';
-import type { Exchange, UpstreamInfo } from '../http/connection';
+import { pipeIntoBody, type Exchange, type UpstreamInfo } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
@@ -264,15 +264,7 @@ export class ReverseProxy {
       source.destroy();
     };
     for (const chunk of first) writer.write(chunk);
-    source.on('data', (chunk: Buffer) => {
-      if (!writer.write(chunk)) {
-        source.pause();
-        writer.onDrain(() => source.resume());
-      }
-    });
-    source.on('end', () => writer.end());
-    source.on('error', () => this.cut(ex));
-    source.resume();
+    pipeIntoBody(source, writer, () => this.cut(ex));
   }
 
   /** A failure after the status was sent: the client's connection ends short. */
