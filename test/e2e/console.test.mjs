@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { EXTENSION_ID, OUTPUT_DIR, e2e, freePorts, logChannelFile, sampleWorkspace, tempDir, vsixPath } from './lib.mjs';
+import { EXTENSION_ID, OUTPUT_DIR, e2e, freePorts, logChannelFile, sampleWorkspace, tempDir, vsixPath, clickGoLive } from './lib.mjs';
 
 const MARK = `e2e-console-${Date.now().toString(36)}`;
 // Runs on `load`: after the live-reload client (end of <body>) has hooked the console.
@@ -51,10 +51,7 @@ after(async () => {
 });
 
 test('Go Live, then the page runs in a second Chromium page', async () => {
-  const goLive = e2e.statusBarItem(page, 'Go Live');
-  await goLive.waitFor({ state: 'visible', timeout: 60_000 });
-  await goLive.click();
-  await e2e.statusBarItem(page, `Port : ${port}`).waitFor({ state: 'visible', timeout: 20_000 });
+  await clickGoLive(page, port);
   site = await browser.context.newPage();
   await site.goto(`http://127.0.0.1:${port}/console.html`, { waitUntil: 'load', timeout: 15_000 });
   await site.waitForFunction(() => Boolean(window.__portholeReload && window.__portholeReload.id), undefined, { timeout: 15_000 });

@@ -107,3 +107,11 @@ export function logChannelFile(server, name) {
   found.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
   return found.length ? fs.readFileSync(found[0], 'utf8') : '';
 }
+
+/** Clicks Go Live in the status bar (once it shows) and waits until the status bar names `port`. */
+export async function clickGoLive(page, port) {
+  const goLive = e2e.statusBarItem(page, 'Go Live');
+  await goLive.waitFor({ state: 'visible', timeout: 60_000 });
+  await goLive.click();
+  await e2e.statusBarItem(page, `Port : ${port}`).waitFor({ state: 'visible', timeout: 20_000 });
+}

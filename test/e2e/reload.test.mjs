@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { OUTPUT_DIR, REPO, e2e, freePorts, sampleWorkspace, tcpGet, tempDir, vsixPath } from './lib.mjs';
+import { OUTPUT_DIR, REPO, e2e, freePorts, sampleWorkspace, tcpGet, tempDir, vsixPath, clickGoLive } from './lib.mjs';
 
 const TYPE_SETTINGS = { 'porthole.openBrowser': false, 'porthole.reload.on': 'type', 'files.autoSave': 'off' };
 const TOKEN = `typed live ${Date.now().toString(36)}`;
@@ -41,10 +41,7 @@ after(async () => {
 });
 
 test('Go Live starts the server', async () => {
-  const goLive = e2e.statusBarItem(page, 'Go Live');
-  await goLive.waitFor({ state: 'visible', timeout: 60_000 });
-  await goLive.click();
-  await e2e.statusBarItem(page, `Port : ${port}`).waitFor({ state: 'visible', timeout: 20_000 });
+  await clickGoLive(page, port);
   assert.equal((await tcpGet(port, '/')).status, 200);
   await shot(page, 'go-live');
 });

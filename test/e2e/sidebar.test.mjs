@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { EXTENSION_ID, OUTPUT_DIR, e2e, freePorts, sampleWorkspace, tcpGet, tempDir, vsixPath } from './lib.mjs';
+import { EXTENSION_ID, OUTPUT_DIR, e2e, freePorts, sampleWorkspace, tcpGet, tempDir, vsixPath, clickGoLive } from './lib.mjs';
 
 const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
 const HAS_IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].some((p) => fs.existsSync(p));
@@ -80,10 +80,7 @@ before(async () => {
   browser = await e2e.launchBrowser({ manifest });
   page = browser.page;
   await e2e.openWorkbench(page, server);
-  const goLive = e2e.statusBarItem(page, 'Go Live');
-  await goLive.waitFor({ state: 'visible', timeout: 60_000 });
-  await goLive.click();
-  await e2e.statusBarItem(page, `Port : ${port}`).waitFor({ state: 'visible', timeout: 20_000 });
+  await clickGoLive(page, port);
   for (const target of ['/', '/style.css', '/image.jpg', LONG_PATH]) await tcpGet(port, target);
   await e2e.openViewContainer(page, 'Porthole');
 });
