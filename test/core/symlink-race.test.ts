@@ -27,6 +27,8 @@ before(async () => {
   await writeFile(join(root, 'swap', 'f.txt'), 'inside file, same size as outside\n');
   await writeFile(join(base, 'outside', 'f.txt'), `${OUTSIDE} outside file, same size\n`);
   await writeFile(join(root, 'moved', 'a.txt'), `${OUTSIDE} cached while inside\n`);
+  await mkdir(join(root, 'upper', 'lower'), { recursive: true });
+  await writeFile(join(root, 'upper', 'lower', 'b.txt'), `${OUTSIDE} cached two folders down\n`);
   srv = await startServer({ root });
 });
 
@@ -105,6 +107,18 @@ test('a cached file whose folder moved out of the root (a symlink now leads ther
   await rename(join(root, 'moved'), join(base, 'moved-out'));
   await symlink(join(base, 'moved-out'), join(root, 'moved'));
   const res = await fetchOnce(srv.port, request('/moved/a.txt'));
+  assert.equal(res.status, 404, 'its real path is outside the root now');
+  assert.ok(!res.body.includes(OUTSIDE));
+});
+
+test('a cached file two folders down whose upper folder moved out of the root is no longer served', async () => {
+  // The file's own folder is still a real folder (inside the moved one): only a check of every
+  // folder between the root and the file sees the symlink.
+  assert.equal((await fetchOnce(srv.port, request('/upper/lower/b.txt'))).status, 200, 'served while inside (and cached)');
+  assert.equal((await fetchOnce(srv.port, request('/upper/lower/b.txt'))).status, 200);
+  await rename(join(root, 'upper'), join(base, 'upper-out'));
+  await symlink(join(base, 'upper-out'), join(root, 'upper'));
+  const res = await fetchOnce(srv.port, request('/upper/lower/b.txt'));
   assert.equal(res.status, 404, 'its real path is outside the root now');
   assert.ok(!res.body.includes(OUTSIDE));
 });

@@ -6,12 +6,22 @@
  * elsewhere is a miss and goes the full way (realpath containment included). The real path must
  * also still be the one served: a folder on the way moved out of the root and replaced by a symlink
  * to it keeps the file's dev/ino/mtime/ctime, and its entry is dropped all the same (the entry was
- * only ever made from a descriptor whose real path was checked, see open-contained.ts). For a file
- * that is not itself a symlink that real path is its folder's real path plus its name, so the
- * realpath(3) walk is made for the folder, once per epoch (below) for all the files in it. An entry
- * reached through an index file also checks its folder's mtime, so a new index.html takes over at once.
+ * only ever made from a descriptor whose real path was checked, see open-contained.ts).
  *
- * One stat (and one folder realpath) serves every request read in the same turn of the event loop (an "epoch", ended by
+ * How the real path is told without realpath(3) on the hot path: an entry whose real path was its
+ * path on disk (no symlink anywhere below the root when it was opened) is still at that real path
+ * when the file is not a symlink and every folder from the containment root down to it is a folder,
+ * not a symlink (one lstat each, shared per epoch by every file in them): a path made only of real
+ * folders under the root is its own real path below the root. realpath(3) would instead readlink
+ * every component from `/` down, the root's own ancestors included (five failed syscalls for a root
+ * five levels deep, per request on `Connection: close`). The root itself was resolved with realpath
+ * at start; a move of its ancestors (outside the served tree) is not looked at by a hit: a hit still
+ * needs the same inode, size and times, so it is the same bytes already served from the root. Any
+ * other entry (reached through a symlinked folder, with followSymlinks) takes the realpath(3) walk
+ * of its folder, once per epoch (below) for all the files in it. An entry reached through an index
+ * file also checks its folder's mtime, so a new index.html takes over at once.
+ *
+ * One stat (and one lstat per folder) serves every request read in the same turn of the event loop (an "epoch", ended by
  * setImmediate): those requests had all arrived before the stat was made, so answering them with
  * the state it saw is as if each was answered at that instant.
  *
@@ -19,7 +29,7 @@
  * replaces that object and so starts an empty cache.
  */
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
@@ -37,6 +47,8 @@ export interface CachedFile {
   readonly fsPath: string;
   /** The real path served (the log's filePath). */
   readonly real: string;
+  /** The containment root it was found under (the served folder's or a mount's real path). */
+  readonly root: string;
   /** For index files: the folder whose mtime must not change. */
   readonly dirPath: string | undefined;
   readonly dirMtimeMs: number;
@@ -95,6 +107,7 @@ export function currentEpoch(): number {
 export function makeCachedFile(
   fsPath: string,
   real: string,
+  root: string,
   st: Stats,
   body: Buffer,
   type: string,
@@ -106,6 +119,7 @@ export function makeCachedFile(
   return {
     fsPath,
     real,
+    root,
     dirPath: dir?.path,
     dirMtimeMs: dir?.mtimeMs ?? 0,
     dev: st.dev,
@@ -186,6 +200,7 @@ function stillServed(entry: CachedFile, now: number): boolean {
     return false;
   }
   if (st !== link) return realPathOf(fsPath) === entry.real;
+  if (entry.real === fsPath && foldersStillReal(entry.root, fsPath, now)) return true;
   const folder = realFolderOf(dirname(fsPath), now);
   return folder !== undefined && join(folder, basename(fsPath)) === entry.real;
 }
@@ -196,6 +211,38 @@ function realPathOf(fsPath: string): string | undefined {
     return realpathSync.native(fsPath);
   } catch {
     return undefined;
+  }
+}
+
+/** Folders found to be folders, not symlinks, in the current epoch (path → verdict). */
+const realFolderFlags = new Map<string, boolean>();
+let realFolderFlagsEpoch = -1;
+
+/**
+ * True when `root` and every folder between it and the file at `fsPath` (which lies under it) is
+ * a folder and not a symlink now: one lstat per folder, once per epoch.
+ */
+function foldersStillReal(root: string, fsPath: string, now: number): boolean {
+  if (realFolderFlagsEpoch !== now) {
+    realFolderFlags.clear();
+    realFolderFlagsEpoch = now;
+  }
+  // Under the root as spelled (a root of `/` or `C:\` ends with the separator itself).
+  const under = fsPath.startsWith(root) && (root.endsWith(sep) || fsPath[root.length] === sep);
+  if (!under) return false;
+  let end = root.length;
+  for (;;) {
+    const folder = end === root.length ? root : fsPath.slice(0, end);
+    let real = realFolderFlags.get(folder);
+    if (real === undefined) {
+      const st = lstatSync(folder, { throwIfNoEntry: false });
+      real = st !== undefined && st.isDirectory();
+      realFolderFlags.set(folder, real);
+    }
+    if (!real) return false;
+    const next = fsPath.indexOf(sep, end + 1);
+    if (next < 0) return true;
+    end = next;
   }
 }
 

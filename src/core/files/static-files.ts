@@ -177,7 +177,7 @@ export type Lookup =
       readonly stat: Stats;
       readonly real: string;
       /** Where the file may be cached (its path on disk, its folder for an index); undefined: nowhere. */
-      readonly place: Pick<CachePlacement, 'fsPath' | 'dir'> | undefined;
+      readonly place: Pick<CachePlacement, 'fsPath' | 'root' | 'dir'> | undefined;
     }
   | { readonly kind: 'missing'; readonly reason: string }
   | { readonly kind: 'forbidden'; readonly reason: string }
@@ -240,7 +240,7 @@ export async function lookupPath(
         await target.file.close().catch(() => undefined);
         return moved;
       }
-      return privateRefusal(target, opts, clientIp) ?? { ...target, place: { fsPath, dir: undefined } };
+      return privateRefusal(target, opts, clientIp) ?? { ...target, place: { fsPath, root: within.rootReal, dir: undefined } };
     }
     case 'dir':
       break;
@@ -262,7 +262,7 @@ export async function lookupPath(
     if (index.kind === 'file') {
       await target.handle?.close().catch(() => undefined);
       const dir = { path: fsPath, mtimeMs: target.stat.mtimeMs };
-      return privateRefusal(index, opts, clientIp) ?? { ...index, place: { fsPath: join(fsPath, name), dir } };
+      return privateRefusal(index, opts, clientIp) ?? { ...index, place: { fsPath: join(fsPath, name), root: within.rootReal, dir } };
     }
   }
   return { kind: 'folder', real: target.real, stat: target.stat, handle: target.handle, segments, within };
@@ -386,6 +386,8 @@ export interface CachePlacement {
   readonly cache: FileCache;
   readonly key: string;
   readonly fsPath: string;
+  /** The containment root the file was found under (the served folder's or a mount's real path). */
+  readonly root: string;
   readonly dir: { readonly path: string; readonly mtimeMs: number } | undefined;
 }
 
@@ -464,7 +466,7 @@ export function sendFile(
         // A file that changed size under us would make Content-Length a lie: the socket ends.
         if (body.length !== size) return ex.connection.failExchange(ex);
         const type = as?.type ?? (asset !== undefined ? encodedAssetType(asset.inner, asset.coding, body) : contentTypeOf(real, body));
-        const entry = makeCachedFile(placement.fsPath, real, st, body, type, contentValidators(st, body), placement.dir, coding);
+        const entry = makeCachedFile(placement.fsPath, real, placement.root, st, body, type, contentValidators(st, body), placement.dir, coding);
         placement.cache.set(placement.key, entry);
         if (as !== undefined) sendCached(ex, entry);
         else sendCachedFile(ex, entry, placement.key, opts);
@@ -693,7 +695,7 @@ function sendSibling(ex: Exchange, id: Identity, coding: ContentCoding, st: Stat
         fallback();
         return;
       }
-      sendFile(ex, opened.file, opened.stat, opened.real, opts, { cache, key, fsPath, dir: undefined }, as);
+      sendFile(ex, opened.file, opened.stat, opened.real, opts, { cache, key, fsPath, root: opts.rootReal, dir: undefined }, as);
     },
     () => fallback(),
   );
@@ -864,7 +866,7 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
     if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
     const body = await readWhole(custom.file, st.size);
     const type = contentTypeOf(customPath, body);
-    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, st, body, type, contentValidators(st, body), undefined));
+    cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, opts.rootReal, st, body, type, contentValidators(st, body), undefined));
     return inMemory(type, body);
   } finally {
     await custom.file.close().catch(() => undefined);
