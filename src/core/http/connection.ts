@@ -101,6 +101,12 @@ export interface ConnectionContext {
   refusesMethod(method: string): boolean;
   /** True once the server is closing: every response ends its connection. */
   readonly closing: boolean;
+  /**
+   * The server's end of every accepted socket when it listens on one address (not `0.0.0.0`/`::`):
+   * the records' serverIp/serverPort without a getsockname(2) per connection. Undefined: asked
+   * of each socket.
+   */
+  readonly boundLocal?: { readonly address: string; readonly port: number } | undefined;
   nextRequestId(): number;
   handle(exchange: Exchange): void;
   record(record: RequestRecord): void;
@@ -425,8 +431,9 @@ export class Connection {
   ) {
     this.remoteAddress = normaliseIp(socket.remoteAddress ?? '-');
     this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = normaliseIp(socket.localAddress ?? '-');
-    this.localPort = socket.localPort ?? 0;
+    const bound = ctx.boundLocal;
+    this.localAddress = bound !== undefined ? bound.address : normaliseIp(socket.localAddress ?? '-');
+    this.localPort = bound !== undefined ? bound.port : (socket.localPort ?? 0);
     this.secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onInactivity());

@@ -405,6 +405,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   /** Listens on the first of `ports` that is free (each busy one said); a ServerError when none is. */
   private async bind(opts: ServerOptions, ports: readonly number[]): Promise<{ server: Server; port: number }> {
     let lastError: NodeJS.ErrnoException | undefined;
+    this.boundLocal = undefined;
     for (const [i, port] of ports.entries()) {
       const server = this.createSocketServer();
       try {
@@ -425,6 +426,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       }
       server.on('error', (err) => this.emit('diagnostic', 'error', `server error: ${err.message}`));
       const bound = server.address();
+      if (typeof bound === 'object' && bound !== null && bound.address !== '0.0.0.0' && bound.address !== '::') {
+        this.boundLocal = { address: normaliseIp(bound.address), port: bound.port };
+      }
       return { server, port: typeof bound === 'object' && bound !== null ? bound.port : port };
     }
     await this.log?.close();
@@ -509,6 +513,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   }
 
   // ---- ConnectionContext --------------------------------------------------------------------
+
+  /** The one address listened on (see ConnectionContext.boundLocal); set by bind. */
+  boundLocal: { readonly address: string; readonly port: number } | undefined;
 
   nextRequestId(): number {
     return ++this.requestIds;
