@@ -7,7 +7,7 @@
  * - Server-Sent Events at `/__porthole/events`, kept for tools and older pages.
  * Both carry the same messages: `hello` (instance, generation) when opened, then each event with
  * its generation. WebSocket messages are JSON text frames:
- *   {"type":"hello","id":"<instance>","generation":N,"console":"off"|"errors"|"all"}
+ *   {"type":"hello","id":"<instance>","generation":N,"console":"off"|"errors"|"all","client":"<CLIENT_VERSION>"}
  *   {"type":"console","forward":"off"|"errors"|"all"}     (the console-forward setting changed)
  *   {"type":"reload"|"css"|"img","generation":N,"paths":["/a.css",…]}
  *   {"type":"navigate","path":"/about.html"}   (event stream: `event: navigate`, data {"path":…})
@@ -20,8 +20,11 @@ import type { ConsoleForward } from '../options';
 import { CloseCode, FrameReader, Opcode, acceptKey, checkHandshake, closePayload, encodeFrame } from '../http/websocket';
 
 export type ReloadMessage =
-  /** `console`: what the page forwards of its console (console-forward). */
-  | { readonly type: 'hello'; readonly id: string; readonly generation: number; readonly console: ConsoleForward }
+  /**
+   * `console`: what the page forwards of its console (console-forward); `client`: the version of
+   * the client script this server serves (a page running another, cached, fetches it again).
+   */
+  | { readonly type: 'hello'; readonly id: string; readonly generation: number; readonly console: ConsoleForward; readonly client: string }
   /** What the page forwards of its console from now on (the setting changed). */
   | { readonly type: 'console'; readonly forward: ConsoleForward }
   | { readonly type: 'reload' | 'css' | 'img'; readonly generation: number; readonly paths: readonly string[] }

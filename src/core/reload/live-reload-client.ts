@@ -4,10 +4,14 @@
  * It opens one WebSocket per tab to `__porthole/socket` (live-reload-channel) beside its own
  * script's URL (so it works under any host name or IP the page was opened with, and under a
  * proxy's path prefix such as code-server's `/proxy/<port>/`) and handles:
- * - `hello` ({"id": server instance, "generation": events sent so far}): reload when the
- *   page is behind — another instance (the server restarted), or a change sent while this page
- *   had no connection: between the page's response and the first connection (the served
- *   page's tag carries the instance and generation it was served at), or during a reconnection;
+ * - `hello` ({"id": server instance, "generation": events sent so far, "client": the server's
+ *   CLIENT_VERSION}): reload when the page is behind — another instance (the server restarted),
+ *   or a change sent while this page had no connection: between the page's response and the
+ *   first connection (the served page's tag carries the instance and generation it was served
+ *   at), or during a reconnection. When `client` is not this script's own version (the browser
+ *   ran a copy it cached from another Porthole version: the script is served with a max-age, see
+ *   CLIENT_MAX_AGE_S), the script is fetched again past the cache (`cache: 'reload'`) and, once
+ *   the cache holds the server's version, the page reloads with it;
  * - every event carries its generation;
  * - `reload`: full reload;
  * - `css` ({"paths": [...]}): swap in place every stylesheet of the page that is one of the
@@ -41,17 +45,21 @@
  */
 import { createHash } from 'node:crypto';
 
-export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live reload". */
+/** Where the script's own version goes in CLIENT_SOURCE. */
+const VERSION_PLACEHOLDER = '@@PORTHOLE_CLIENT_VERSION@@';
+
+const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". */
 (function () {
   'use strict';
   if (window.__portholeReload) return;
+  var VERSION = '${VERSION_PLACEHOLDER}';
   var tag = document.currentScript;
   // The instance and generation the page was served at (its tag), until the stream says more.
   var servedId = tag ? tag.getAttribute('data-porthole-instance') : null;
   var servedGeneration = tag ? Number(tag.getAttribute('data-porthole-generation')) : NaN;
   // id: the instance of the stream's last hello (null until the first); generation: the last
   // change the page knows of.
-  var state = { id: null, generation: isFinite(servedGeneration) ? servedGeneration : null, attempts: 0, socket: null };
+  var state = { id: null, generation: isFinite(servedGeneration) ? servedGeneration : null, attempts: 0, socket: null, version: VERSION, refreshing: false };
   window.__portholeReload = state;
   var MAX_ATTEMPTS = 40;
   // One WebSocket per tab: browsers do not count WebSockets in the 6 connections per host they
@@ -184,9 +192,22 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
     }
     if (hits === 0) location.reload();
   }
+  // This copy came from the browser's cache and is not the server's version (Porthole was
+  // updated): fetch the script past the cache, and reload once the cache holds the server's one
+  // (never otherwise, so a cache that keeps the old copy cannot make the page reload in a loop).
+  function refreshClient(wanted) {
+    if (state.refreshing || !tag || !tag.src || typeof fetch !== 'function') return;
+    state.refreshing = true;
+    fetch(tag.src, { cache: 'reload', credentials: 'same-origin' }).then(function (r) {
+      return r.ok ? r.text() : '';
+    }).then(function (text) {
+      if (text.indexOf("var VERSION = '" + wanted + "';") >= 0) location.reload();
+    }, function () { /* this copy keeps working */ });
+  }
   function handle(message) {
     if (!message || typeof message.type !== 'string') return;
     if (message.type === 'hello') {
+      if (typeof message.client === 'string' && message.client !== VERSION) refreshClient(message.client);
       var knownId = state.id !== null ? state.id : servedId;
       if (knownId !== null && (knownId !== message.id || (state.generation !== null && state.generation !== message.generation))) {
         location.reload();
@@ -440,5 +461,11 @@ export const CLIENT_SCRIPT = `/* Porthole live reload: see the README, "Live rel
 })();
 `;
 
-/** Changes whenever the script does: part of the client's ETag and of injected pages' ETags. */
-export const CLIENT_VERSION = createHash('sha256').update(CLIENT_SCRIPT).digest('hex').slice(0, 12);
+/**
+ * Changes whenever the script does: part of the client's ETag and of injected pages' ETags, said
+ * in every `hello`, and written into the script itself (a cached copy knows it is another one).
+ */
+export const CLIENT_VERSION = createHash('sha256').update(CLIENT_SOURCE).digest('hex').slice(0, 12);
+
+/** The browser side of live reload, as served (its version written in). */
+export const CLIENT_SCRIPT = CLIENT_SOURCE.replace(VERSION_PLACEHOLDER, CLIENT_VERSION);

@@ -87,6 +87,16 @@ export const MAX_SETTLE_CHECKS = 64;
 
 const STYLESHEET_EXTENSIONS = new Set(['.css']);
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.avif', '.svg', '.ico', '.bmp']);
+/**
+ * The client script is fresh this long in the browser's cache (`Cache-Control: max-age`), so a
+ * reloaded page runs it from there instead of revalidating it first: it sits in the page's head
+ * before the page's own scripts (console forwarding), and a revalidation was a round trip every
+ * reload waited for before the page's first script. A copy cached from another Porthole version
+ * learns so from the `hello` and fetches the server's (live-reload-client). A day: the cost of a
+ * longer one is a copy of ours answering a user's own file at that path once live reload is
+ * turned off (README, "/__porthole/").
+ */
+export const CLIENT_MAX_AGE_S = 86_400;
 /** The client script, served from memory with a strong tag of its version. */
 const CLIENT_REPRESENTATION = inMemory('text/javascript; charset=utf-8', Buffer.from(CLIENT_SCRIPT, 'utf8'), {
   etag: `"porthole-client-${CLIENT_VERSION}"`,
@@ -529,6 +539,12 @@ export class LiveReload {
   }
 
   private serveClient(ex: Exchange): void {
+    // Replaces the representation's `no-cache` (configured headers replace it the same way, so a
+    // Cache-Control the user configured still wins).
+    const configured = ex.extraHeaders ?? [];
+    if (!configured.some(([name]) => name.toLowerCase() === 'cache-control')) {
+      ex.extraHeaders = [...configured, ['Cache-Control', `max-age=${CLIENT_MAX_AGE_S}`]];
+    }
     sendRepresentation(ex, CLIENT_REPRESENTATION);
   }
 
@@ -619,7 +635,7 @@ export class LiveReload {
       else this.perAddress.delete(address);
       if (this.clients.size === 0) this.stopHeartbeat();
     };
-    channel.send({ type: 'hello', id: this.instanceId, generation: this.generation, console: this.setup.consoleForward });
+    channel.send({ type: 'hello', id: this.instanceId, generation: this.generation, console: this.setup.consoleForward, client: CLIENT_VERSION });
     if (this.heartbeat === undefined) {
       this.heartbeat = setInterval(() => this.broadcast((client) => client.ping()), HEARTBEAT_MS);
       this.heartbeat.unref();

@@ -1,0 +1,134 @@
+// The live-reload client in the browser's cache, in headless Chromium against the built CLI:
+//   npm run build && node --test test/live-reload/client-cache-browser.test.mjs
+// A reloaded page runs /__porthole/client.js from the cache (no request, so no round trip before
+// the page's first script), and a copy cached from another Porthole version is replaced by the
+// server's. Every wait is bounded; nothing asserts on durations (see the reload race of
+// `npm run bench`).
+/* global window, document */
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchChromium, startCli } from '../browser/chromium.mjs';
+
+const TEST_TIMEOUT_MS = 60_000;
+const WAIT_MS = 15_000;
+
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** @type {string[]} */
+const sites = [];
+
+before(async () => {
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const site of sites) await rm(site, { recursive: true, force: true });
+});
+
+async function newSite() {
+  const site = await mkdtemp(path.join(tmpdir(), 'porthole-client-cache-'));
+  sites.push(site);
+  return site;
+}
+
+/** @param {string} text */
+const page = (text) => `<!doctype html>
+<html><head><meta charset="utf-8"><title>cached client</title></head>
+<body><h1>${text}</h1></body></html>
+`;
+
+/**
+ * The log's request lines for `target` once `done(lines)` holds (the log is written as requests
+ * end); bounded by WAIT_MS.
+ * @param {string} logFile
+ * @param {(lines: string[]) => boolean} done
+ */
+async function logLines(logFile, done) {
+  const until = Date.now() + WAIT_MS;
+  for (;;) {
+    const lines = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').filter((l) => l.length > 0);
+    if (done(lines) || Date.now() > until) return lines;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a reloaded page runs the client from the browser cache: one request for it across reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  const logFile = path.join(await newSite(), 'requests.log');
+  await writeFile(path.join(site, 'index.html'), page('load 0'));
+  const cli = await startCli([site, '--port', '0', '--log', logFile, '--quiet', '--reload-debounce', '50']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(cli.url, { waitUntil: 'load' });
+    for (let i = 1; i <= 2; i++) {
+      await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+      await writeFile(path.join(site, 'index.html'), page(`load ${i}`));
+      await tab.waitForFunction((n) => document.querySelector('h1')?.textContent === `load ${n}`, i, { timeout: WAIT_MS });
+    }
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    // Three page loads, each followed by its WebSocket: once the third socket is logged (a socket
+    // is logged when it ends, so close the tab), every client.js request would be there too.
+    await context.close();
+    const lines = await logLines(logFile, (l) => l.filter((x) => x.includes('GET /__porthole/socket')).length >= 3);
+    const pages = lines.filter((l) => /"GET \/ HTTP/.test(l));
+    const clients = lines.filter((l) => l.includes('GET /__porthole/client.js'));
+    assert.equal(pages.length, 3, `the page was loaded three times:\n${lines.join('\n')}`);
+    assert.equal(clients.length, 1, `client.js was asked for once, then taken from the cache:\n${lines.join('\n')}`);
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
+
+test('a client cached from another Porthole version is fetched again and the page reloads with the server\'s', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await writeFile(path.join(site, 'index.html'), page('stale first'));
+  // The client this build serves, and its version as written in it.
+  const current = await startCli([site, '--port', '0', '--quiet']);
+  let script;
+  try {
+    script = await (await fetch(`${current.url}__porthole/client.js`)).text();
+  } finally {
+    await current.stop();
+  }
+  const version = /var VERSION = '([^']+)';/.exec(script)?.[1];
+  assert.ok(version, 'the client says its version');
+  // Another version's client, kept in the browser's cache: a server with live reload off serves
+  // that copy from the folder at the same URL, with a max-age, to a page that names it.
+  await mkdir(path.join(site, '__porthole'));
+  await writeFile(path.join(site, '__porthole', 'client.js'), script.replace(`var VERSION = '${version}';`, "var VERSION = 'stale0000000';"));
+  await writeFile(
+    path.join(site, 'porthole.config.json'),
+    JSON.stringify({ headers: [{ source: '__porthole/**', headers: { 'Cache-Control': 'max-age=86400' } }] }),
+  );
+  await writeFile(path.join(site, 'index.html'), page('stale first').replace('</head>', '<script src="./__porthole/client.js"></script></head>'));
+  const old = await startCli([site, '--port', '0', '--quiet', '--no-reload']);
+  const context = await browser.newContext();
+  /** @type {import('../browser/chromium.mjs').RunningCli | undefined} */
+  let upgraded;
+  try {
+    const tab = await context.newPage();
+    await tab.goto(old.url, { waitUntil: 'load' });
+    assert.equal(await tab.evaluate(() => window.__portholeReload?.version), 'stale0000000');
+    await old.stop();
+    await rm(path.join(site, 'porthole.config.json'));
+    await writeFile(path.join(site, 'index.html'), page('served with live reload'));
+    upgraded = await startCli([site, '--port', String(old.port), '--quiet']);
+    assert.equal(upgraded.port, old.port);
+    // The reload (as after a restart) runs the cached copy first; its hello names this version.
+    await tab.reload({ waitUntil: 'load' });
+    await tab.waitForFunction((v) => window.__portholeReload?.version === v && window.__portholeReload?.id != null, version, {
+      timeout: WAIT_MS,
+    });
+    assert.equal(await tab.locator('h1').textContent(), 'served with live reload');
+  } finally {
+    await context.close();
+    await old.stop();
+    await upgraded?.stop();
+  }
+});
