@@ -4,7 +4,7 @@
 // the page's first script), and a copy cached from another Porthole version is replaced by the
 // server's. Every wait is bounded; nothing asserts on durations (see the reload race of
 // `npm run bench`).
-/* global window, document */
+/* global window, document -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

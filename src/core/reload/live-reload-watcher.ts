@@ -1,6 +1,9 @@
 /**
  * Watches the root for the CLI (the extension feeds changes itself and turns this off).
- * Reports absolute paths; filtering (ignore globs, the log file) and debouncing are the caller's.
+ * Reports absolute paths, each with `inPlace`: true when fs.watch said `change` (a file's content
+ * or attributes were written), false for `rename` (an entry made, renamed or deleted — perhaps a
+ * temporary that an atomic save renames away). Filtering (ignore globs, the log file) and
+ * debouncing are the caller's.
  * Errors are reported once through `onError` and end the watch; they never throw.
  *
  * - Linux: one non-recursive `fs.watch` (one inotify watch) per folder, which reports every change
@@ -18,20 +21,19 @@ export interface RootWatcher {
   close(): void;
 }
 
-export function watchRoot(
-  rootReal: string,
-  onChange: (absolutePath: string) => void,
-  onError: (message: string) => void,
-): RootWatcher {
+/** A change of `absolutePath`; `inPlace`: fs.watch said `change`, not `rename`. */
+export type ChangeListener = (absolutePath: string, inPlace: boolean) => void;
+
+export function watchRoot(rootReal: string, onChange: ChangeListener, onError: (message: string) => void): RootWatcher {
   return process.platform === 'linux' ? watchFolders(rootReal, onChange, onError) : watchRecursive(rootReal, onChange, onError);
 }
 
-function watchRecursive(rootReal: string, onChange: (absolutePath: string) => void, onError: (message: string) => void): RootWatcher {
+function watchRecursive(rootReal: string, onChange: ChangeListener, onError: (message: string) => void): RootWatcher {
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(rootReal, { recursive: true, persistent: false }, (_event, filename) => {
+    watcher = watch(rootReal, { recursive: true, persistent: false }, (event, filename) => {
       // A null name (rare, platform-dependent) means "something changed here": the root itself.
-      onChange(filename === null ? rootReal : join(rootReal, filename.toString()));
+      onChange(filename === null ? rootReal : join(rootReal, filename.toString()), event === 'change');
     });
   } catch (err) {
     onError(describeWatchError(err));
@@ -46,7 +48,7 @@ function watchRecursive(rootReal: string, onChange: (absolutePath: string) => vo
 }
 
 /** Linux: a watch per folder (and per symbolic link), kept in step with the tree. */
-function watchFolders(rootReal: string, onChange: (absolutePath: string) => void, onError: (message: string) => void): RootWatcher {
+function watchFolders(rootReal: string, onChange: ChangeListener, onError: (message: string) => void): RootWatcher {
   const folders = new Map<string, FSWatcher>();
   const links = new Map<string, FSWatcher>();
   let closed = false;
@@ -82,7 +84,7 @@ function watchFolders(rootReal: string, onChange: (absolutePath: string) => void
     if (closed || links.has(path)) return;
     try {
       // fs.watch follows the link: changes where it leads are reported as changes of the link.
-      const w = watch(path, { persistent: false }, () => onChange(path));
+      const w = watch(path, { persistent: false }, (event) => onChange(path, event === 'change'));
       w.on('error', () => {
         w.close();
         links.delete(path);
@@ -113,7 +115,7 @@ function watchFolders(rootReal: string, onChange: (absolutePath: string) => void
         // A null name (rare) means "something changed here": the folder itself.
         const path = filename === null ? dir : join(dir, filename.toString());
         if (event === 'rename' && path !== dir) entryChanged(path);
-        onChange(path);
+        onChange(path, event === 'change');
       });
     } catch (err) {
       if (dir === rootReal) onError(describeWatchError(err));

@@ -1,6 +1,6 @@
 /**
  * LiveReload: pages follow edits. Created by PreviewServer when `reload.enabled`; it hooks into
- * the request handler (HandlerContext `reserved` and `htmlFilter`) and owns:
+ * the request handler (HandlerContext `reserved`, `htmlFilter` and `hold`) and owns:
  * - the reserved endpoints `/__porthole/client.js` (the client, from memory, own ETag),
  *   `/__porthole/socket` (the WebSocket the client uses) and `/__porthole/events` (the same
  *   messages as Server-Sent Events), on the server's own port (live-reload-channel). Every other
@@ -8,12 +8,13 @@
  * - the change pipeline: watcher (CLI) or `notifyChanged` / `setOverlay` (the extension) →
  *   root-relative paths → dropped: ignore globs, the request log file, editors' temporary files
  *   (live-reload-temp-files) and paths the server would not serve (hidden) → ONE schedule for all
- *   clients, leading and trailing edge: the first change after a quiet spell is sent once it has
- *   settled (SETTLE_MS without another change, and the changed files' size and mtime unchanged
- *   since their last event), then changes within the next `debounceMs` are coalesced into one
- *   more event, sent only if there were any → dropped at flush: paths no longer there and symbolic
- *   links that lead nowhere (temporaries, locks) → one event: `css` (stylesheets only), `img`
- *   (images only) or `reload`.
+ *   clients, leading and trailing edge: the first change after a quiet spell is sent at once when
+ *   it is a file written in place (the requests of the site then wait until the changed files have
+ *   settled: SETTLE_MS without another change, and their size and mtime unchanged since their last
+ *   event), else once it has settled; then changes within the next `debounceMs` are coalesced into
+ *   one more event, sent only if there were any → dropped at flush: paths no longer there and
+ *   symbolic links that lead nowhere (temporaries, locks) → one event: `css` (stylesheets only),
+ *   `img` (images only) or `reload`.
  *   Each batch stands alone: a temporary's deletion never lands in (and spoils) the next one;
  *   Changes in the extra folders (`reload.watchPaths`: a back-end's templates; editors'
  *   temporary files there dropped too) always make it `reload`, and their paths are not sent
@@ -24,10 +25,19 @@
  * every event stream end). Timers exist only while needed (debounce while changes wait, the
  * heartbeat while a client is connected) and are unref'ed.
  *
- * The schedule: `leading` (nothing sent within the last `debounceMs`) → a change starts the
- * settle → flush → if an event went out, `trailing` for `debounceMs`: changes wait for
- * `debounceMs` of quiet (at most MAX_DEBOUNCE_WAIT_MS after the first) → flush → `trailing` again;
- * a trailing window that ends with no change (or a flush that sends nothing) → `leading`.
+ * The schedule: `leading` (nothing sent within the last `debounceMs`) → a change opens a batch:
+ * - written in place (fs.watch `change`; the editor's `notifyChanged` and overlays): flush at the
+ *   end of this turn of the event loop (the events read together are one batch) → if an event
+ *   went out, `settling`: the site's GET and HEAD requests wait (`holdWhileSettling`) until the
+ *   changed files have settled (at most `debounceMs` after the first change), so a page the event
+ *   reloads is answered with the whole save, never half a file; changes of the paths sent are part
+ *   of it, other ones go out as one more event when settled (before the held requests are
+ *   answered, so their pages carry its generation) → `trailing`;
+ * - anything else (an entry made, renamed or deleted: perhaps a temporary an atomic save renames
+ *   away within the save): the settle first (requests wait meanwhile) → flush → `trailing`;
+ * `trailing` for `debounceMs`: changes wait for `debounceMs` of quiet (at most
+ * MAX_DEBOUNCE_WAIT_MS after the first) → flush → `trailing` again; a trailing window that ends
+ * with no change (or a flush that sends nothing) → `leading`.
  */
 import { randomUUID } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
@@ -55,6 +65,11 @@ export interface PageHooks {
   reserved: ReservedHandler | undefined;
   /** Serves a file response of its own (live reload injection); false → serve the file as is. */
   htmlFilter: ((ex: Exchange) => boolean) | undefined;
+  /**
+   * Takes a request's continuation while changed files settle (LiveReload.holdWhileSettling) and
+   * returns true; false → go on at once.
+   */
+  hold: ((resume: () => void) => boolean) | undefined;
 }
 
 export const CLIENT_PATH = `${RESERVED_PREFIX}client.js`;
@@ -74,15 +89,18 @@ export const MAX_CSP_WARNINGS = 1_000;
 /** Continuous changes still flush this long after the first one, however short the gaps. */
 export const MAX_DEBOUNCE_WAIT_MS = 1_000;
 /**
- * The leading edge waits this long without another change before it sends (capped by
+ * The leading edge's files have settled after this long without another change (capped by
  * `debounceMs`): an editor's save is several file-system events (truncate, write, rename of a
  * temporary, its deletion) that arrive within a millisecond or two of each other on a quiet
  * machine (measured: 0.1–2 ms for files up to 200 KiB, up to 60 ms between the 512 KiB chunks of a
- * 3 MiB write on a loaded one), so one save is one event and a page is not reloaded between a
- * truncation and the write. A writer slower than this gets a trailing event with its final content.
+ * 3 MiB write on a loaded one). A change written in place is sent at once and the site's requests
+ * wait for the settle (a page reloads in 10 ms or more: its request comes when the save is over);
+ * any other first change is sent once settled, so one save is one event and a page is never
+ * answered between a truncation and the write. A writer slower than this gets a trailing event with
+ * its final content.
  */
 export const SETTLE_MS = 8;
-/** Files whose size and mtime the leading edge checks are still before it sends; past this, not checked. */
+/** Files whose size and mtime the leading edge checks are still before it settles; past this, not checked. */
 export const MAX_SETTLE_CHECKS = 64;
 
 const STYLESHEET_EXTENSIONS = new Set(['.css']);
@@ -145,15 +163,24 @@ export class LiveReload {
   /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
   private generation = 0;
   private overflow = false;
-  /** The one timer of the schedule: the settle, a trailing window's debounce or its end. */
+  /** The one timer of the schedule: the flush at once, the settle, a trailing window's debounce or its end. */
   private debounceTimer: NodeJS.Timeout | undefined;
-  /** `leading`: nothing sent within the last `debounceMs`, the next change goes out once settled. */
-  private edge: 'leading' | 'trailing' = 'leading';
+  /**
+   * `leading`: nothing sent within the last `debounceMs`; `settling`: the leading event went out
+   * at once and its files are still settling (requests wait); `trailing`: see the class comment.
+   */
+  private edge: 'leading' | 'settling' | 'trailing' = 'leading';
   /** Changes wait (pending paths, overflow or an outside change) since firstPendingAt. */
   private batchOpen = false;
   private firstPendingAt = 0;
-  /** Leading edge: `size:mtimeMs` of each changed file at its last event (absolute path → stamp). */
+  /** The open leading batch began with a change written in place: it goes out at once. */
+  private batchAtOnce = false;
+  /** Settling: what the event sent at once named (root-relative paths; `all`: overflow or an outside change). */
+  private readonly sentAtOnce = { paths: new Set<string>(), all: false };
+  /** Leading edge and settling: `size:mtimeMs` of each changed file at its last event (absolute path → stamp). */
   private readonly settleStamps = new Map<string, string>();
+  /** Requests waiting for the leading edge's files to settle (holdWhileSettling), in arrival order. */
+  private held: Array<() => void> = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private watcher: RootWatcher | undefined;
   private readonly extraWatchers: RootWatcher[] = [];
@@ -214,6 +241,33 @@ export class LiveReload {
   attach(ctx: PageHooks): void {
     ctx.reserved = (ex, path) => this.handleReserved(ex, path);
     ctx.htmlFilter = (ex) => this.phase !== 'closed' && filterPage(ex, this.pages);
+    ctx.hold = (resume) => this.holdWhileSettling(resume);
+  }
+
+  /**
+   * While the first change after a quiet spell settles (the leading edge, at most `debounceMs`
+   * after it), takes `resume` and returns true: it runs, in arrival order, once the changed files
+   * have settled (and after the event that follows, if any). Returns false otherwise (the caller
+   * goes on at once). The request handler calls it for the site's GET and HEAD requests, so a page
+   * reloaded by an event sent at once is answered with the whole save.
+   */
+  holdWhileSettling(resume: () => void): boolean {
+    if (this.phase === 'closed' || !(this.edge === 'settling' || (this.edge === 'leading' && this.batchOpen))) return false;
+    this.held.push(resume);
+    return true;
+  }
+
+  /** Requests waiting now for the leading edge's files to settle (tests, diagnostics). */
+  get heldRequests(): number {
+    return this.held.length;
+  }
+
+  /** Answers the held requests (the files settled, or the schedule ended). */
+  private release(): void {
+    if (this.held.length === 0) return;
+    const held = this.held;
+    this.held = [];
+    for (const resume of held) resume();
   }
 
   /** Resolves the log file's real path and, when `reload.watch`, starts watching the root. */
@@ -228,7 +282,7 @@ export class LiveReload {
     if (this.setup.reload.watch) {
       this.watcher = watchRoot(
         this.setup.files.rootReal,
-        (path) => this.fileChanged(resolve(path)),
+        (path, inPlace) => this.fileChanged(resolve(path), inPlace),
         (message) => this.setup.diagnostic('warn', message),
       );
     }
@@ -242,22 +296,26 @@ export class LiveReload {
       this.extraWatchers.push(
         watchRoot(
           base,
-          (path) => this.outsideChanged(base, resolve(path)),
+          (path, inPlace) => this.outsideChanged(base, resolve(path), inPlace),
           (message) => this.setup.diagnostic('warn', `${message} (${base})`),
         ),
       );
     }
   }
 
-  /** A change under a watchPaths folder; its ignore globs apply relative to that folder. */
-  private outsideChanged(base: string, abs: string): void {
+  /**
+   * A change under a watchPaths folder; its ignore globs apply relative to that folder.
+   * `inPlace`: a file's content was written (not an entry made, renamed or deleted).
+   */
+  private outsideChanged(base: string, abs: string, inPlace: boolean): void {
     if (this.phase === 'closed' || this.logPaths.has(abs)) return;
     const rel = relative(base, abs).split(sep).join('/');
     if (rel !== '' && this.ignored(rel)) return;
     // Editors' temporary, swap and lock files reload nothing here either (as under the root).
     if (isEditorTempFile(rel.split('/').pop() ?? '')) return;
     this.outsideChange = true;
-    this.schedule();
+    this.stamp(abs);
+    this.schedule(inPlace);
   }
 
   /** Files changed (absolute paths), as an editor or another watcher saw them. */
@@ -347,6 +405,8 @@ export class LiveReload {
     this.overlays.clear();
     this.pending.clear();
     this.settleStamps.clear();
+    // Their answers go on without live reload (the filter is off once closed).
+    this.release();
   }
 
   // ---- changes -------------------------------------------------------------------------------
@@ -363,8 +423,11 @@ export class LiveReload {
     return undefined;
   }
 
-  /** A change of `abs`, an absolute path already `resolve`d. */
-  private fileChanged(abs: string): void {
+  /**
+   * A change of `abs`, an absolute path already `resolve`d. `inPlace`: a file's content was written
+   * (fs.watch `change`, the editor's saves and overlays), not an entry made, renamed or deleted.
+   */
+  private fileChanged(abs: string, inPlace = true): void {
     if (this.phase === 'closed') return;
     if (this.logPaths.has(abs)) return;
     const rel = this.relativeToRoot(abs);
@@ -372,31 +435,48 @@ export class LiveReload {
       // A file of a watched folder outside the root (a mount, --watch): the editor's overlay or
       // save of it reloads pages as the folder's own watcher would.
       const base = this.setup.reload.watchPaths.map((p) => resolve(p)).find((b) => abs === b || abs.startsWith(b.endsWith(sep) ? b : b + sep));
-      if (base !== undefined) this.outsideChanged(base, abs);
+      if (base !== undefined) this.outsideChanged(base, abs, inPlace);
       return;
     }
     if (rel !== '' && (this.ignored(rel) || !this.mayAffectPages(rel))) return;
     if (this.pending.size >= MAX_PENDING_PATHS) this.overflow = true;
     else this.pending.add(rel);
-    if (this.edge === 'leading' && (this.settleStamps.has(abs) || this.settleStamps.size < MAX_SETTLE_CHECKS)) {
+    this.stamp(abs);
+    this.schedule(inPlace);
+  }
+
+  /** Leading edge and settling: the file's size and mtime now, checked again when it settles. */
+  private stamp(abs: string): void {
+    if (this.edge !== 'trailing' && (this.settleStamps.has(abs) || this.settleStamps.size < MAX_SETTLE_CHECKS)) {
       this.settleStamps.set(abs, fileStamp(abs));
     }
-    this.schedule();
   }
 
   /**
-   * A change arrived: starts or extends the settle (leading edge: SETTLE_MS of quiet, at most
-   * `debounceMs` after the first change) or the trailing window's debounce (`debounceMs` of quiet,
-   * at most MAX_DEBOUNCE_WAIT_MS after the first change).
+   * A change arrived: on the leading edge, opens a batch that goes out at once (`inPlace`: at the
+   * end of this turn) or starts or extends its settle (SETTLE_MS of quiet, at most `debounceMs`
+   * after the first change); while settling, extends the settle; on the trailing edge, starts or
+   * extends the window's debounce (`debounceMs` of quiet, at most MAX_DEBOUNCE_WAIT_MS after the
+   * first change).
    */
-  private schedule(): void {
+  private schedule(inPlace: boolean): void {
     const now = Date.now();
+    const { debounceMs } = this.setup.reload;
+    const settle = Math.min(SETTLE_MS, debounceMs);
+    if (this.edge === 'settling') {
+      this.arm(Math.max(0, Math.min(settle, this.firstPendingAt + debounceMs - now)));
+      return;
+    }
     if (!this.batchOpen) {
       this.batchOpen = true;
       this.firstPendingAt = now;
+      this.batchAtOnce = this.edge === 'leading' && inPlace;
     }
-    const { debounceMs } = this.setup.reload;
-    const [quiet, cap] = this.edge === 'leading' ? [Math.min(SETTLE_MS, debounceMs), debounceMs] : [debounceMs, MAX_DEBOUNCE_WAIT_MS];
+    if (this.edge === 'leading' && this.batchAtOnce) {
+      if (this.debounceTimer === undefined) this.arm(0);
+      return;
+    }
+    const [quiet, cap] = this.edge === 'leading' ? [settle, debounceMs] : [debounceMs, MAX_DEBOUNCE_WAIT_MS];
     this.arm(Math.max(0, Math.min(quiet, this.firstPendingAt + cap - now)));
   }
 
@@ -406,17 +486,61 @@ export class LiveReload {
     this.debounceTimer.unref();
   }
 
-  /** The settle or a trailing debounce ended (flush), or a trailing window ended quietly. */
+  /**
+   * The leading batch's turn ended (flush at once), its settle or a trailing debounce ended
+   * (flush), or a trailing window ended quietly.
+   */
   private timerFired(): void {
     this.debounceTimer = undefined;
     if (this.phase === 'closed') return;
+    const { debounceMs } = this.setup.reload;
+    if (this.edge === 'settling') {
+      if (!this.settled()) {
+        // A file still being written (its last event not read yet): wait once more, within debounceMs.
+        const left = this.firstPendingAt + debounceMs - Date.now();
+        if (left > 0) {
+          this.arm(Math.min(SETTLE_MS, left));
+          return;
+        }
+      }
+      this.settleStamps.clear();
+      // What changed meanwhile beyond what was sent at once goes out now, as one more event.
+      for (const rel of this.sentAtOnce.paths) this.pending.delete(rel);
+      if (this.sentAtOnce.all) {
+        this.overflow = false;
+        this.outsideChange = false;
+      }
+      this.sentAtOnce.paths.clear();
+      this.sentAtOnce.all = false;
+      this.flush();
+      this.edge = 'trailing';
+      this.arm(debounceMs);
+      this.release();
+      return;
+    }
     if (!this.batchOpen) {
       this.edge = 'leading';
       return;
     }
+    if (this.edge === 'leading' && this.batchAtOnce) {
+      this.batchOpen = false;
+      const sent = [...this.pending];
+      const all = this.overflow || this.outsideChange;
+      if (this.flush()) {
+        // Requests wait while the files settle; what else changes meanwhile is coalesced.
+        this.edge = 'settling';
+        for (const rel of sent) this.sentAtOnce.paths.add(rel);
+        this.sentAtOnce.all = all;
+        this.arm(Math.max(0, Math.min(SETTLE_MS, this.firstPendingAt + debounceMs - Date.now())));
+      } else {
+        this.settleStamps.clear();
+        this.release();
+      }
+      return;
+    }
     if (this.edge === 'leading' && !this.settled()) {
       // A file still being written (its last event not read yet): wait once more, within debounceMs.
-      const left = this.firstPendingAt + this.setup.reload.debounceMs - Date.now();
+      const left = this.firstPendingAt + debounceMs - Date.now();
       if (left > 0) {
         this.arm(Math.min(SETTLE_MS, left));
         return;
@@ -427,10 +551,11 @@ export class LiveReload {
     if (this.flush()) {
       // Changes within the next debounceMs are coalesced into one trailing event.
       this.edge = 'trailing';
-      this.arm(this.setup.reload.debounceMs);
+      this.arm(debounceMs);
     } else {
       this.edge = 'leading';
     }
+    this.release();
   }
 
   /** True when no file of the leading edge changed size or mtime since its last event (updates the stamps). */

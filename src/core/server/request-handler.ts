@@ -2,10 +2,12 @@
  * What the server does with a parsed request, in order: client filter (allowedClients), Host check
  * (DNS rebinding), response policy (configured headers, CORS preflights; proxied routes too),
  * cross-site loads (Fetch Metadata, unless `crossSiteLoads` or CORS allows the request's origin;
- * proxied routes too: a back-end behind Porthole gets the same guard), proxied routes (any
- * method; never Porthole's own live-reload endpoints; no SPA fallback: the back-end answers its
- * own paths), method (RFC 9110 §9), reserved `/__porthole/` endpoints, the single-page-app
- * fallback, then static files (the root and the mounts, with clean URLs when on).
+ * proxied routes too: a back-end behind Porthole gets the same guard), then GET and HEAD outside
+ * the reserved prefix wait while live reload's changed files settle (`hold`: a page reloaded at
+ * once is answered with the whole save), proxied routes (any method; never Porthole's own
+ * live-reload endpoints; no SPA fallback: the back-end answers its own paths), method (RFC 9110
+ * §9), reserved `/__porthole/` endpoints, the single-page-app fallback, then static files (the
+ * root and the mounts, with clean URLs when on).
  * Refusals are plain-text answers whose reason also goes into the log record's note.
  */
 import type { Exchange } from '../http/connection';
@@ -90,6 +92,24 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     );
     return;
   }
+  const method = ex.method;
+  if (ctx.hold !== undefined && (method === 'GET' || method === 'HEAD') && !ex.head.path.startsWith(RESERVED_PREFIX)) {
+    const held = ctx.hold(() => {
+      // The client may have left while its request waited.
+      if (ex.finished) return;
+      try {
+        answer(ex, ctx);
+      } catch {
+        ex.connection.failExchange(ex);
+      }
+    });
+    if (held) return;
+  }
+  answer(ex, ctx);
+}
+
+/** The request once it passed the checks (and any wait): proxy, method, reserved, SPA, files. */
+function answer(ex: Exchange, ctx: HandlerContext): void {
   const route = proxyRouteFor(ctx, ex.head.path);
   if (route !== undefined && ctx.proxy !== undefined) {
     ctx.proxy.handle(ex, route);

@@ -235,6 +235,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       spa: opts.spa,
       reserved: undefined,
       htmlFilter: undefined,
+      hold: undefined,
       crossSiteLoads: opts.crossSiteLoads,
     };
     this.memoryBudget = new MemoryBudget(opts.limits.maxBuiltBytes);

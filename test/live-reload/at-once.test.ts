@@ -1,0 +1,167 @@
+/**
+ * The leading edge at once, through a real PreviewServer over raw TCP: a change written in place
+ * goes out before its file has settled, the site's requests wait until it has (so a page the
+ * event reloads gets the whole save), changes of other paths meanwhile make one more event before
+ * those requests are answered, and a first change that makes an entry (an atomic save's
+ * temporary) still waits for the settle. A change is kept from settling by writing (or reporting)
+ * it again every millisecond: timers fire in the order they are due, so the settle cannot end
+ * between two of those (and a file whose size changed since its last event is not settled), and
+ * every wait is bounded. No duration is asserted.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PreviewServer } from '../../src/core/server/server';
+import type { LiveReload, ReloadEvent } from '../../src/core/reload/live-reload';
+import type { ReloadOptions } from '../../src/core/options';
+import { fetchOnce, request, type RawResponse } from '../core/raw-client';
+
+const NAV = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html,*/*;q=0.8'];
+const WAIT_MS = 5_000;
+/** Long enough that the cap on the settle (`debounceMs` after the first change) never ends one here. */
+const DEBOUNCE_MS = 10_000;
+
+let root: string;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-at-once-'));
+});
+
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+interface Running {
+  readonly port: number;
+  readonly live: LiveReload;
+  readonly seen: ReloadEvent[];
+  /** Resolves once `n` events were sent (bounded by WAIT_MS). */
+  until(n: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function serve(dir: string, reload: Partial<ReloadOptions>): Promise<Running> {
+  const server = new PreviewServer();
+  const address = await server.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: DEBOUNCE_MS, ...reload } });
+  const live = server.liveReload;
+  assert.ok(live);
+  const seen: ReloadEvent[] = [];
+  live.onEvent = (e) => seen.push(e);
+  return {
+    port: address.port,
+    live,
+    seen,
+    until: (n) => poll(() => seen.length >= n, `${n} event(s); got ${JSON.stringify(seen)}`),
+    close: () => server.close(),
+  };
+}
+
+/** Polls `ok` every millisecond for at most WAIT_MS. */
+async function poll(ok: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + WAIT_MS;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`no ${what} within ${WAIT_MS} ms`);
+    await sleep(1);
+  }
+}
+
+/** The generation an injected page was served at (its tag). */
+function servedGeneration(page: RawResponse): number {
+  const m = /data-porthole-generation="(\d+)"/.exec(page.body.toString());
+  assert.ok(m, 'the page carries the client tag');
+  return Number(m[1]);
+}
+
+test('a change written in place goes out before its file settles; a request meanwhile waits and gets the whole save', async () => {
+  const dir = await mkdtemp(join(root, 'in-place-'));
+  const file = join(dir, 'page.html');
+  await writeFile(file, '<!doctype html><title>t</title><p>old</p>\n');
+  const s = await serve(dir, { watch: false });
+  let keep: NodeJS.Timeout | undefined;
+  try {
+    writeFileSync(file, '<!doctype html><title>t</title><p>first half</p>\n');
+    s.live.notifyChanged([file]);
+    keep = setInterval(() => s.live.notifyChanged([file]), 1);
+    // Sent while the change is still arriving: not after it settled.
+    await s.until(1);
+    assert.deepEqual(s.seen[0], { kind: 'reload', paths: ['/page.html'] });
+    const answer = fetchOnce(s.port, request('/page.html', { headers: NAV }));
+    await poll(() => s.live.heldRequests === 1, 'held request');
+    // The rest of the save lands while the page's request waits.
+    writeFileSync(file, '<!doctype html><title>t</title><p>whole save</p>\n');
+    s.live.notifyChanged([file]);
+    clearInterval(keep);
+    const page = await answer;
+    assert.equal(page.status, 200);
+    assert.match(page.body.toString(), /whole save/);
+    // Its own path again while it settled: part of the event sent, nothing more (a later event
+    // could only have gone out before the request was answered).
+    assert.equal(s.seen.length, 1);
+    assert.equal(servedGeneration(page), 1);
+    assert.equal(s.live.heldRequests, 0);
+  } finally {
+    clearInterval(keep);
+    await s.close();
+  }
+});
+
+test('other paths changed while it settles: one more event, sent before the waiting requests are answered', async () => {
+  const dir = await mkdtemp(join(root, 'more-'));
+  const css = join(dir, 'a.css');
+  await writeFile(css, 'p { color: red }\n');
+  await writeFile(join(dir, 'b.css'), 'p { color: blue }\n');
+  await writeFile(join(dir, 'page.html'), '<!doctype html><title>t</title><p>page</p>\n');
+  const s = await serve(dir, { watch: false });
+  let keep: NodeJS.Timeout | undefined;
+  try {
+    s.live.notifyChanged([css]);
+    keep = setInterval(() => s.live.notifyChanged([css]), 1);
+    await s.until(1);
+    assert.deepEqual(s.seen[0], { kind: 'css', paths: ['/a.css'] });
+    s.live.notifyChanged([join(dir, 'page.html'), join(dir, 'b.css')]);
+    const answer = fetchOnce(s.port, request('/page.html', { headers: NAV }));
+    await poll(() => s.live.heldRequests === 1, 'held request');
+    assert.equal(s.seen.length, 1, 'coalesced until the files settle');
+    clearInterval(keep);
+    const page = await answer;
+    assert.equal(page.status, 200);
+    assert.deepEqual(s.seen[1], { kind: 'reload', paths: ['/page.html', '/b.css'] });
+    assert.equal(s.seen.length, 2);
+    // The page carries the generation of that last event: its socket's hello does not reload it again.
+    assert.equal(servedGeneration(page), 2);
+  } finally {
+    clearInterval(keep);
+    await s.close();
+  }
+});
+
+test('a first change that makes an entry waits for the settle: an atomic save of a stylesheet is still swapped, its temporary never sent', async () => {
+  const dir = await mkdtemp(join(root, 'atomic-'));
+  await writeFile(join(dir, 'site.css'), 'p { color: red }\n');
+  await writeFile(join(dir, 'page.html'), '<!doctype html><title>t</title><p>page</p>\n');
+  const s = await serve(dir, {});
+  // A temporary of a name no editor list knows (write-file-atomic, sed -i), being written.
+  const temporary = join(dir, 'site.css.4f3a2b');
+  writeFileSync(temporary, 'p { color: ');
+  const keep = setInterval(() => appendFileSync(temporary, ' '), 1);
+  try {
+    // Requests wait for that settle too (once the server has read the temporary's first event).
+    await poll(() => s.live.holdWhileSettling(() => undefined), 'a settle under way');
+    const answer = fetchOnce(s.port, request('/page.html', { headers: NAV }));
+    await poll(() => s.live.heldRequests === 2, 'held request');
+    assert.equal(s.seen.length, 0, 'nothing sent for the temporary while it is written');
+    clearInterval(keep);
+    appendFileSync(temporary, 'green }\n');
+    renameSync(temporary, join(dir, 'site.css'));
+    assert.equal((await answer).status, 200);
+    await s.until(1);
+    assert.deepEqual(s.seen[0], { kind: 'css', paths: ['/site.css'] });
+  } finally {
+    clearInterval(keep);
+    await s.close();
+  }
+});
