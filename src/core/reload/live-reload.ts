@@ -163,8 +163,10 @@ export class LiveReload {
   /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
   private generation = 0;
   private overflow = false;
-  /** The one timer of the schedule: the flush at once, the settle, a trailing window's debounce or its end. */
+  /** The one timer of the schedule: the settle, a trailing window's debounce or its end. */
   private debounceTimer: NodeJS.Timeout | undefined;
+  /** The leading batch's flush at once, at the end of the turn its first change came in. */
+  private atOnce: NodeJS.Immediate | undefined;
   /**
    * `leading`: nothing sent within the last `debounceMs`; `settling`: the leading event went out
    * at once and its files are still settling (requests wait); `trailing`: see the class comment.
@@ -395,6 +397,8 @@ export class LiveReload {
     for (const w of this.extraWatchers.splice(0)) w.close();
     if (this.debounceTimer !== undefined) clearTimeout(this.debounceTimer);
     this.debounceTimer = undefined;
+    if (this.atOnce !== undefined) clearImmediate(this.atOnce);
+    this.atOnce = undefined;
     this.stopHeartbeat();
     const hadPages = this.clients.size > 0;
     for (const client of [...this.clients]) client.end();
@@ -473,7 +477,15 @@ export class LiveReload {
       this.batchAtOnce = this.edge === 'leading' && inPlace;
     }
     if (this.edge === 'leading' && this.batchAtOnce) {
-      if (this.debounceTimer === undefined) this.arm(0);
+      // After the events read in this turn (setImmediate runs once the poll phase is done; a
+      // 0 ms timer would wait for the next millisecond).
+      if (this.atOnce === undefined) {
+        this.atOnce = setImmediate(() => {
+          this.atOnce = undefined;
+          this.timerFired();
+        });
+        this.atOnce.unref();
+      }
       return;
     }
     const [quiet, cap] = this.edge === 'leading' ? [settle, debounceMs] : [debounceMs, MAX_DEBOUNCE_WAIT_MS];
