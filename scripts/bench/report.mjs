@@ -84,8 +84,24 @@ export function reloadSummary(report, name) {
 }
 
 /**
+ * Node's floor against the same target, in the same run: `floorValue` (its ratio to nginx), `met`
+ * (whether the floor meets the target), `ofFloor` (Porthole ÷ floor: req/s, or CPU per request
+ * for a CPU target) and `shown`, a sentence that says, for a target Porthole misses, whether the
+ * floor misses it too (Node's limit) or meets it (Porthole's shortfall).
+ */
+function floorVerdict({ floorValue, met, ofFloor, portholeValue, portholePass, measure, ofWhat, floorCpu }) {
+  if (floorValue === undefined) return undefined;
+  const fl = `floor ${fmtRatio(floorValue)} ${measure}${floorCpu ? ` (${floorCpu})` : ''}`;
+  const of = ofFloor === undefined ? '' : `; Porthole = ${fmtRatio(ofFloor)} ${ofWhat}`;
+  if (portholeValue === undefined || portholePass) return { floorValue, met, ofFloor, shown: `${fl}${met ? '' : ' (the floor misses it)'}${of}` };
+  const why = met ? "the floor meets it: Porthole's shortfall" : "the floor misses it too: Node's limit";
+  return { floorValue, met, ofFloor, shown: `not met; ${fl}, ${why}${of}` };
+}
+
+/**
  * The targets (issue 14's, and the standing ones), each { target, value, pass: true | false |
- * null (not measured), shown }.
+ * null (not measured), shown, floor? (floorVerdict: Node's floor against the same target, for the
+ * targets measured against nginx) }.
  */
 export function evaluateTargets(report) {
   const out = [];
@@ -94,16 +110,28 @@ export function evaluateTargets(report) {
     const y = cellMedian(report, wid, b);
     return x && y && x[key] && y[key] ? x[key] / y[key] : undefined;
   };
-  const add = (what, value, ok, shown) => out.push({ target: what, value, pass: value === undefined ? null : ok, shown });
-  const vsNginx = (wid, min, what = `${wid}: porthole ≥ ${min}× nginx`) => {
+  const add = (what, value, ok, shown, floor) => out.push({ target: what, value, pass: value === undefined ? null : ok, shown, ...(floor ? { floor } : {}) });
+  const vsNginx = (wid, min, what = `${wid}: porthole ≥ ${min}× nginx`, unit = 'nginx') => {
     if (!report.results[wid]) return;
     const r = ratio(wid, 'porthole', 'nginx');
-    add(what, r, r >= min, fmtRatio(r));
+    const f = ratio(wid, 'node-floor', 'nginx');
+    add(what, r, r >= min, fmtRatio(r), floorVerdict({
+      floorValue: f, met: f >= min, ofFloor: ratio(wid, 'porthole', 'node-floor'), portholeValue: r, portholePass: r >= min, measure: unit, ofWhat: 'floor',
+    }));
   };
-  const cpuVsNginx = (wid, max, what, strictlyBelow = false) => {
+  // perByte: the 100 MiB workload, whose "request" is 100 MiB: its CPU shown per MiB.
+  const cpuVsNginx = (wid, max, what, strictlyBelow = false, perByte = false) => {
     if (!report.results[wid]) return;
+    const meets = (x) => (strictlyBelow ? x < max : x <= max);
     const c = ratio(wid, 'porthole', 'nginx', 'cpuUsPerRequest');
-    add(what, c, strictlyBelow ? c < max : c <= max, fmtRatio(c));
+    const f = ratio(wid, 'node-floor', 'nginx', 'cpuUsPerRequest');
+    const fm = cellMedian(report, wid, 'node-floor');
+    const floorCpu = fm && fm.cpuUsPerRequest !== undefined
+      ? (perByte ? `${fmtUs(fm.cpuUsPerRequest / 100)} µs/MiB` : `${fmtUs(fm.cpuUsPerRequest)} µs/request`) : undefined;
+    add(what, c, meets(c), fmtRatio(c), floorVerdict({
+      floorValue: f, met: meets(f), ofFloor: ratio(wid, 'porthole', 'node-floor', 'cpuUsPerRequest'), portholeValue: c, portholePass: meets(c),
+      measure: perByte ? "nginx's CPU/byte" : "nginx's CPU/request", ofWhat: "the floor's CPU", floorCpu,
+    }));
   };
   for (const wid of ['ka-50', 'ka-256']) {
     vsNginx(wid, 1.3);
@@ -118,8 +146,8 @@ export function evaluateTargets(report) {
   vsNginx('ka-1', 1.0);
   cpuVsNginx('ka-1', 1.2, "ka-1: porthole CPU/request ≤ 1.2× nginx's");
   vsNginx('148k-50', 1.0);
-  vsNginx('100m-4', 1.0, '100m-4: porthole ≥ 1.0× nginx (bytes/s)');
-  cpuVsNginx('100m-4', 2, "100m-4: porthole CPU per byte < 2× nginx's", true);
+  vsNginx('100m-4', 1.0, '100m-4: porthole ≥ 1.0× nginx (bytes/s)', 'nginx (bytes/s)');
+  cpuVsNginx('100m-4', 2, "100m-4: porthole CPU per byte < 2× nginx's", true, true);
   for (const wid of ['ka-1', 'ka-50', 'ka-256']) {
     if (!report.results[wid] || !report.results[wid]['http-server']) continue;
     const h = ratio(wid, 'porthole', 'http-server');
@@ -278,8 +306,13 @@ export function renderMarkdown(report) {
     }
   }
   if (report.targets.length) {
-    md += `\n**Targets**\n\n| Target | Result | |\n|---|---:|:---:|\n`;
-    for (const t of report.targets) md += `| ${t.target} | ${t.shown || '–'} | ${t.pass === null ? 'n/a' : t.pass ? '✅' : '❌'} |\n`;
+    // The last column: Node's floor against the same target in the same run, so a miss reads as
+    // Porthole's shortfall (the floor meets it) or Node's limit (the floor misses it too).
+    const floorRan = st['node-floor'] && st['node-floor'].status === 'up';
+    md += `\n**Targets**${floorRan ? " (last column: Node's floor against the same target, same run)" : ''}\n\n| Target | Result | |${floorRan ? " Node's floor |" : ''}\n|---|---:|:---:|${floorRan ? '---|' : ''}\n`;
+    for (const t of report.targets) {
+      md += `| ${t.target} | ${t.shown || '–'} | ${t.pass === null ? 'n/a' : t.pass ? '✅' : '❌'} |${floorRan ? ` ${t.floor ? t.floor.shown : ''} |` : ''}\n`;
+    }
   }
   md += `\n**Servers**\n\n`;
   for (const s of report.servers) {
