@@ -16,9 +16,11 @@
 //               sends none), appended to DOCROOT; a target not starting with `/` or holding `..`
 //               gets a prepared 400. Header names are matched as the benchmark's clients write them
 //               ("Connection:", "If-Modified-Since:" or all lower case), not case-folded.
-//   stat        one fs.statSync per request, as any server must to see an edit (nginx: one open +
-//               fstat). A missing path, or one that is not a regular file → a prepared 404 (nginx's
-//               short HTML body).
+//   stat        one fs.statSync per path and per turn of the event loop, as any server must to see
+//               an edit: the requests read in one turn had all arrived before the stat, so its
+//               answer holds for each of them (Porthole's file cache does the same; nginx: one open
+//               + fstat per request). A missing path, or one that is not a regular file → a
+//               prepared 404 (nginx's short HTML body).
 //   small file  (≤ 1 MiB) bytes read once and cached by path with the size and mtime they were
 //               read at; a stat that disagrees rereads them. The whole reply (head with nginx's
 //               fields — Server, Date, Content-Type, Content-Length, Last-Modified, Connection,
@@ -107,13 +109,30 @@ const badRequest = statusReply(400, 'Bad Request');
  */
 const cache = new Map();
 
-/** The entry for `path`, revalidated by one stat (a changed size or mtime rereads a small file). */
+/** The turn of the event loop (ended by setImmediate once a stat was made in it). */
+let turn = 0;
+let turnEnding = false;
+const endTurn = () => {
+  turn++;
+  turnEnding = false;
+};
+
+/**
+ * The entry for `path`, revalidated by one stat per turn (a changed size or mtime rereads a small
+ * file).
+ */
 function lookup(path) {
   let e = cache.get(path);
   if (e === undefined) {
     if (cache.size >= MAX_CACHED) cache.clear();
-    e = { full: ROOT + path, found: false, size: -1, mtimeMs: -1 };
+    e = { full: ROOT + path, found: false, size: -1, mtimeMs: -1, statTurn: -1 };
     cache.set(path, e);
+  }
+  if (e.statTurn === turn) return e;
+  e.statTurn = turn;
+  if (!turnEnding) {
+    turnEnding = true;
+    setImmediate(endTurn);
   }
   let st;
   try { st = statSync(e.full, STAT_OPTIONS); } catch { st = undefined; } // ENOTDIR, a NUL byte…
