@@ -227,7 +227,7 @@ ${temps}
       name: 'node-floor',
       version: () => process.versions.node,
       unavailable: () => null,
-      note: "`node-floor.mjs`, a bare `net` server: finds each head's end, keeps the connection or not, answers pipelined requests in order; the path as sent under the root, one `stat` per request, small files' whole replies prepared and cached by path (size + mtime), a prepared 404, a prepared 304 for an exact `If-Modified-Since`, big files through two reused 256 KiB buffers (fs.read, socket.write); no log, no compression — the least any server on Node's sockets can do for the same answers",
+      note: "`node-floor.mjs`, a bare `net` server: finds each head's end, keeps the connection or not, answers pipelined requests in order; the path as sent under the root, one `stat` per path and event-loop turn (as Porthole's file cache), small files' whole replies prepared and cached by path (size + mtime), a prepared 404, a prepared 304 for an exact `If-Modified-Since`, big files through two reused 256 KiB buffers (fs.read, socket.write); no log, no compression — the least any server on Node's sockets can do for the same answers",
       skips: FLOOR_SKIPS,
       start: (port, log) => ({
         cmd: process.execPath,
