@@ -250,6 +250,10 @@ export function renderMarkdown(report) {
       });
       md += `| ${w.label} | ${cells.join(' | ')}${floorCell(w.id, 'cpuUsPerRequest')} |\n`;
     }
+    // Why a server has `–` on a workload it does not run (node-floor on the compressed one).
+    const notRun = [];
+    for (const w of wl) for (const n of names) { const c = report.results[w.id] && report.results[w.id][n]; if (c && c.notRun) notRun.push(`${SERVER_TITLES[n] || n} on ${w.id}: ${c.notRun}.`); }
+    if (notRun.length) md += `\nNot run (–): ${notRun.join(' ')}\n`;
   }
   const idle = report.results['idle-10k'];
   if (idle) {

@@ -18,7 +18,7 @@ const cacheDir = join(repo, '.cache/bench');
 const npmBin = (pkg, bin) => join(cacheDir, 'npm/node_modules', pkg, bin);
 /** The workloads node-floor does not run, and why (the table shows `–` there). */
 export const FLOOR_SKIPS = {
-  '148k-gz-50': "not run: compression is the work that row measures (nginx gzips per request, Porthole caches brotli); a floor without it would answer another question, and one with it would be a compressing server, not Node's floor",
+  '148k-gz-50': "compression is the work that row measures (nginx gzips per request, Porthole caches brotli); a floor without it would answer another question, and one with it would be a compressing server, not Node's floor",
 };
 /** Every server listens here, and every load and check aims here: loopback only. */
 export const HOST = '127.0.0.1';
