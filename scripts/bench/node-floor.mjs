@@ -104,8 +104,11 @@ const notFound = statusReply(404, 'Not Found');
 const badRequest = statusReply(400, 'Bad Request');
 
 /**
- * What is known of one path: { full, found, size, mtimeMs, big, body?, lastModified (string and
- * bytes), fields (the head's fields after Date), at (the second the replies were built in), replies }.
+ * What is known of one path, by path: { full (the file-system path), found, size, mtimeMs, statTurn
+ * (the turn of its last stat), big, body (small files), lastModified (bytes, for If-Modified-Since),
+ * fields200 / fields304 / tail / tail304 (the head's fields around Date and Connection), at (the
+ * second `replies` were built in), replies ([200 keep-alive, 200 close, 304 keep-alive, 304 close],
+ * each built on first use) }.
  */
 const cache = new Map();
 
