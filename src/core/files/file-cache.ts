@@ -200,7 +200,7 @@ function stillServed(entry: CachedFile, now: number): boolean {
     return false;
   }
   if (st !== link) return realPathOf(fsPath) === entry.real;
-  if (entry.real === fsPath && foldersStillReal(entry.root, fsPath, now)) return true;
+  if (entry.real === fsPath && foldersStillReal(entry.root, fsPath)) return true;
   const folder = realFolderOf(dirname(fsPath), now);
   return folder !== undefined && join(folder, basename(fsPath)) === entry.real;
 }
@@ -214,32 +214,40 @@ function realPathOf(fsPath: string): string | undefined {
   }
 }
 
-/** Folders found to be folders, not symlinks, in the current epoch (path → verdict). */
-const realFolderFlags = new Map<string, boolean>();
-let realFolderFlagsEpoch = -1;
+/** Folders' lstat in the current epoch (path → Stats; undefined: none there). */
+const folderStats = new Map<string, Stats | undefined>();
+let folderStatsEpoch = -1;
+
+/**
+ * The lstat of `folder` now (undefined when nothing is there), asked of the disk once per epoch
+ * and shared by every request of it: the containment walk below and the `.br`/`.gz` sibling
+ * probe (static-files.ts) read the same answer.
+ */
+export function folderStatNow(folder: string): Stats | undefined {
+  const now = currentEpoch();
+  if (folderStatsEpoch !== now) {
+    folderStats.clear();
+    folderStatsEpoch = now;
+  }
+  if (folderStats.has(folder)) return folderStats.get(folder);
+  const st = lstatSync(folder, { throwIfNoEntry: false });
+  folderStats.set(folder, st);
+  return st;
+}
 
 /**
  * True when `root` and every folder between it and the file at `fsPath` (which lies under it) is
  * a folder and not a symlink now: one lstat per folder, once per epoch.
  */
-function foldersStillReal(root: string, fsPath: string, now: number): boolean {
-  if (realFolderFlagsEpoch !== now) {
-    realFolderFlags.clear();
-    realFolderFlagsEpoch = now;
-  }
-  // Under the root as spelled (a root of `/` or `C:\` ends with the separator itself).
+function foldersStillReal(root: string, fsPath: string): boolean {
+  // Under the root as spelled (a root of `/` or `C:\\` ends with the separator itself).
   const under = fsPath.startsWith(root) && (root.endsWith(sep) || fsPath[root.length] === sep);
   if (!under) return false;
   let end = root.length;
   for (;;) {
     const folder = end === root.length ? root : fsPath.slice(0, end);
-    let real = realFolderFlags.get(folder);
-    if (real === undefined) {
-      const st = lstatSync(folder, { throwIfNoEntry: false });
-      real = st !== undefined && st.isDirectory();
-      realFolderFlags.set(folder, real);
-    }
-    if (!real) return false;
+    // lstat: a symlink is not a folder here (isDirectory() is false for the link itself).
+    if (folderStatNow(folder)?.isDirectory() !== true) return false;
     const next = fsPath.indexOf(sep, end + 1);
     if (next < 0) return true;
     end = next;

@@ -8,7 +8,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeIntoBody, type Exchange } from '../http/connection';
 import { escapeHtml, htmlPage } from '../text/html';
 import { createHash } from 'node:crypto';
@@ -20,6 +20,7 @@ import {
   cacheKeyOf,
   currentEpoch,
   fileCacheFor,
+  folderStatNow,
   makeCachedFile,
   prepareHeads,
   type CachedFile,
@@ -574,11 +575,22 @@ interface Siblings {
   readonly br: Stats | undefined;
   readonly gzip: Stats | undefined;
   readonly epoch: number;
+  /**
+   * Neither sibling was there, and the folder's mtime (ms) then, when it was already older than
+   * SETTLED_FOLDER_MS: while the folder keeps that mtime, no name was added to it, so still none.
+   */
+  readonly noneWhileFolderMtimeMs?: number;
 }
 
 const NO_SIBLINGS: Siblings = { br: undefined, gzip: undefined, epoch: -1 };
-/** Probes remembered within one epoch (file-cache.ts); the map is emptied past this many paths. */
+/** Probes remembered; the map is emptied past this many paths. */
 const MAX_SIBLING_PROBES = 4096;
+/**
+ * How old a folder's mtime must be before "no sibling" is trusted while it stays the same: a
+ * name added within the same timestamp granule would not change it (FAT keeps 2 s, HFS+ 1 s;
+ * the same argument as git's racy-index rule).
+ */
+const SETTLED_FOLDER_MS = 2000;
 const siblingProbes = new Map<string, Siblings>();
 
 function regularFileStat(fsPath: string): Stats | undefined {
@@ -587,15 +599,23 @@ function regularFileStat(fsPath: string): Stats | undefined {
 }
 
 /**
- * The `.br` and `.gz` files beside `fsPath` (two stats, shared by every request of the same turn
- * of the event loop, like the file cache's: a sibling written by a build is seen by the next
- * request after it).
+ * The `.br` and `.gz` files beside `fsPath`: two stats, shared by every request of the same turn
+ * of the event loop, like the file cache's (a sibling written by a build is seen by the next
+ * request after it). When neither was there, later requests ask only the folder's lstat (already
+ * made for the cache's containment walk in the same epoch): a new `x.br` is a new name in the
+ * folder and changes its mtime; an unchanged, settled mtime means still none. (A sibling that
+ * exists is stat'ed every epoch: its own mtime decides whether it is fresh.)
  */
 function siblingsOf(fsPath: string): Siblings {
   const epoch = currentEpoch();
   const known = siblingProbes.get(fsPath);
   if (known !== undefined && known.epoch === epoch) return known;
-  const probe: Siblings = { br: regularFileStat(fsPath + CODING_SUFFIX.br), gzip: regularFileStat(fsPath + CODING_SUFFIX.gzip), epoch };
+  const folder = folderStatNow(dirname(fsPath));
+  if (known?.noneWhileFolderMtimeMs !== undefined && folder !== undefined && folder.mtimeMs === known.noneWhileFolderMtimeMs) return known;
+  const br = regularFileStat(fsPath + CODING_SUFFIX.br);
+  const gzip = regularFileStat(fsPath + CODING_SUFFIX.gzip);
+  const settled = br === undefined && gzip === undefined && folder !== undefined && Date.now() - folder.mtimeMs > SETTLED_FOLDER_MS;
+  const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderMtimeMs: folder.mtimeMs } : { br, gzip, epoch };
   if (siblingProbes.size >= MAX_SIBLING_PROBES) siblingProbes.clear();
   siblingProbes.set(fsPath, probe);
   return probe;
