@@ -155,20 +155,27 @@ export class FileCache {
     return entry;
   }
 
-  /** Keys found missing on disk, with the epoch that saw it (the root's 404.html, say). */
-  private readonly absent = new Map<string, number>();
+  /** Keys found missing on disk in the epoch `absentEpoch` (the root's 404.html, a broken link). */
+  private readonly absent = new Set<string>();
+  private absentEpoch = -1;
 
   /**
    * True when `key` was found missing in this epoch: asked again in the same turn of the event
-   * loop, the answer is the same (the stat's argument above), without another stat.
+   * loop, the answer is the same (the stat's argument above), without another stat. The set is
+   * emptied when the epoch ends, so it never holds more than one turn's keys.
    */
   absentNow(key: string): boolean {
-    return this.absent.get(key) === currentEpoch();
+    return this.absentEpoch === currentEpoch() && this.absent.has(key);
   }
 
   /** Records that `key` is missing on disk now (until this epoch ends). */
   markAbsent(key: string): void {
-    this.absent.set(key, currentEpoch());
+    const now = currentEpoch();
+    if (this.absentEpoch !== now) {
+      this.absent.clear();
+      this.absentEpoch = now;
+    }
+    this.absent.add(key);
   }
 
   set(key: string, entry: CachedFile): void {

@@ -43,7 +43,7 @@ import {
 import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './compressed-cache';
 import type { Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
-import { openContained, type ContainmentOptions } from './open-contained';
+import { NO_SUCH_FILE, openContained, type ContainmentOptions } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder } from './listing';
 import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
@@ -154,6 +154,13 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     await sendNotFound(ex, rawPath, opts);
     return;
   }
+  // Found missing by a stat in this same turn of the event loop (a broken link asked for by many
+  // clients at once): the same 404, without resolving and stating the path again.
+  if (fileCacheFor(opts).absentNow(key)) {
+    ex.note = NO_SUCH_FILE;
+    await sendNotFound(ex, rawPath, opts);
+    return;
+  }
   const resolved = resolveRequestPath(rawPath, opts.dotfiles);
   if (resolved.kind === 'bad-request') {
     ex.note = resolved.reason;
@@ -167,8 +174,11 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   }
   // A path the SPA fallback rewrote (documentPath set) is never redirected: the browser asked for another.
   const found = await lookupPath(resolved.segments, resolved.trailingSlash, opts, ex.clientIp, ex.documentPath === undefined);
+  // Nothing on disk answers this path (whoever asks: a refusal for one client has its own reason).
+  if (found.kind === 'missing' && found.reason === NO_SUCH_FILE) fileCacheFor(opts).markAbsent(key);
   await answerLookup(ex, rawPath, found, opts);
 }
+
 
 /** A file found for a request, or why there is none to send as it is. */
 export type Lookup =
@@ -290,11 +300,11 @@ async function cleanUrlLookup(
 ): Promise<Lookup> {
   const htmlPath = cleanUrlCandidate(placed, trailingSlash, opts);
   const htmlKnown = htmlPath === undefined ? 'missing' : statFirst(htmlPath);
-  if (htmlPath === undefined || htmlKnown === 'missing') return { kind: 'missing', reason: 'No such file.' };
+  if (htmlPath === undefined || htmlKnown === 'missing') return { kind: 'missing', reason: NO_SUCH_FILE };
   const page = await openContained(htmlPath, placed.within, htmlKnown);
   if (page.kind === 'dir') {
     await page.handle?.close().catch(() => undefined);
-    return { kind: 'missing', reason: 'No such file.' };
+    return { kind: 'missing', reason: NO_SUCH_FILE };
   }
   if (page.kind !== 'file') return page;
   const refused = privateRefusal(page, opts, clientIp);
