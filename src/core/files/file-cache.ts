@@ -155,20 +155,27 @@ export class FileCache {
     return entry;
   }
 
-  /** Keys found missing on disk, with the epoch that saw it (the root's 404.html, say). */
-  private readonly absent = new Map<string, number>();
+  /** Keys found missing on disk in the epoch `absentEpoch` (the root's 404.html, a broken link). */
+  private readonly absent = new Set<string>();
+  private absentEpoch = -1;
 
   /**
    * True when `key` was found missing in this epoch: asked again in the same turn of the event
-   * loop, the answer is the same (the stat's argument above), without another stat.
+   * loop, the answer is the same (the stat's argument above), without another stat. The set is
+   * emptied when the epoch ends, so it never holds more than one turn's keys.
    */
   absentNow(key: string): boolean {
-    return this.absent.get(key) === currentEpoch();
+    return this.absentEpoch === currentEpoch() && this.absent.has(key);
   }
 
   /** Records that `key` is missing on disk now (until this epoch ends). */
   markAbsent(key: string): void {
-    this.absent.set(key, currentEpoch());
+    const now = currentEpoch();
+    if (this.absentEpoch !== now) {
+      this.absent.clear();
+      this.absentEpoch = now;
+    }
+    this.absent.add(key);
   }
 
   set(key: string, entry: CachedFile): void {
@@ -200,7 +207,7 @@ function stillServed(entry: CachedFile, now: number): boolean {
     return false;
   }
   if (st !== link) return realPathOf(fsPath) === entry.real;
-  if (entry.real === fsPath && foldersStillReal(entry.root, fsPath, now)) return true;
+  if (entry.real === fsPath && foldersStillReal(entry.root, fsPath)) return true;
   const folder = realFolderOf(dirname(fsPath), now);
   return folder !== undefined && join(folder, basename(fsPath)) === entry.real;
 }
@@ -214,32 +221,40 @@ function realPathOf(fsPath: string): string | undefined {
   }
 }
 
-/** Folders found to be folders, not symlinks, in the current epoch (path → verdict). */
-const realFolderFlags = new Map<string, boolean>();
-let realFolderFlagsEpoch = -1;
+/** Folders' lstat in the current epoch (path → Stats; undefined: none there). */
+const folderStats = new Map<string, Stats | undefined>();
+let folderStatsEpoch = -1;
+
+/**
+ * The lstat of `folder` now (undefined when nothing is there), asked of the disk once per epoch
+ * and shared by every request of it: the containment walk below and the `.br`/`.gz` sibling
+ * probe (static-files.ts) read the same answer.
+ */
+export function folderStatNow(folder: string): Stats | undefined {
+  const now = currentEpoch();
+  if (folderStatsEpoch !== now) {
+    folderStats.clear();
+    folderStatsEpoch = now;
+  }
+  if (folderStats.has(folder)) return folderStats.get(folder);
+  const st = lstatSync(folder, { throwIfNoEntry: false });
+  folderStats.set(folder, st);
+  return st;
+}
 
 /**
  * True when `root` and every folder between it and the file at `fsPath` (which lies under it) is
  * a folder and not a symlink now: one lstat per folder, once per epoch.
  */
-function foldersStillReal(root: string, fsPath: string, now: number): boolean {
-  if (realFolderFlagsEpoch !== now) {
-    realFolderFlags.clear();
-    realFolderFlagsEpoch = now;
-  }
-  // Under the root as spelled (a root of `/` or `C:\` ends with the separator itself).
+function foldersStillReal(root: string, fsPath: string): boolean {
+  // Under the root as spelled (a root of `/` or `C:\\` ends with the separator itself).
   const under = fsPath.startsWith(root) && (root.endsWith(sep) || fsPath[root.length] === sep);
   if (!under) return false;
   let end = root.length;
   for (;;) {
     const folder = end === root.length ? root : fsPath.slice(0, end);
-    let real = realFolderFlags.get(folder);
-    if (real === undefined) {
-      const st = lstatSync(folder, { throwIfNoEntry: false });
-      real = st !== undefined && st.isDirectory();
-      realFolderFlags.set(folder, real);
-    }
-    if (!real) return false;
+    // lstat: a symlink is not a folder here (isDirectory() is false for the link itself).
+    if (folderStatNow(folder)?.isDirectory() !== true) return false;
     const next = fsPath.indexOf(sep, end + 1);
     if (next < 0) return true;
     end = next;

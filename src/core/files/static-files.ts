@@ -8,7 +8,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeIntoBody, type Exchange } from '../http/connection';
 import { escapeHtml, htmlPage } from '../text/html';
 import { createHash } from 'node:crypto';
@@ -20,6 +20,7 @@ import {
   cacheKeyOf,
   currentEpoch,
   fileCacheFor,
+  folderStatNow,
   makeCachedFile,
   prepareHeads,
   type CachedFile,
@@ -42,7 +43,7 @@ import {
 import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './compressed-cache';
 import type { Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
-import { openContained, type ContainmentOptions } from './open-contained';
+import { NO_SUCH_FILE, openContained, type ContainmentOptions } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder } from './listing';
 import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
@@ -153,6 +154,13 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     await sendNotFound(ex, rawPath, opts);
     return;
   }
+  // Found missing by a stat in this same turn of the event loop (a broken link asked for by many
+  // clients at once): the same 404, without resolving and stating the path again.
+  if (fileCacheFor(opts).absentNow(key)) {
+    ex.note = NO_SUCH_FILE;
+    await sendNotFound(ex, rawPath, opts);
+    return;
+  }
   const resolved = resolveRequestPath(rawPath, opts.dotfiles);
   if (resolved.kind === 'bad-request') {
     ex.note = resolved.reason;
@@ -166,8 +174,11 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   }
   // A path the SPA fallback rewrote (documentPath set) is never redirected: the browser asked for another.
   const found = await lookupPath(resolved.segments, resolved.trailingSlash, opts, ex.clientIp, ex.documentPath === undefined);
+  // Nothing on disk answers this path (whoever asks: a refusal for one client has its own reason).
+  if (found.kind === 'missing' && found.reason === NO_SUCH_FILE) fileCacheFor(opts).markAbsent(key);
   await answerLookup(ex, rawPath, found, opts);
 }
+
 
 /** A file found for a request, or why there is none to send as it is. */
 export type Lookup =
@@ -289,11 +300,11 @@ async function cleanUrlLookup(
 ): Promise<Lookup> {
   const htmlPath = cleanUrlCandidate(placed, trailingSlash, opts);
   const htmlKnown = htmlPath === undefined ? 'missing' : statFirst(htmlPath);
-  if (htmlPath === undefined || htmlKnown === 'missing') return { kind: 'missing', reason: 'No such file.' };
+  if (htmlPath === undefined || htmlKnown === 'missing') return { kind: 'missing', reason: NO_SUCH_FILE };
   const page = await openContained(htmlPath, placed.within, htmlKnown);
   if (page.kind === 'dir') {
     await page.handle?.close().catch(() => undefined);
-    return { kind: 'missing', reason: 'No such file.' };
+    return { kind: 'missing', reason: NO_SUCH_FILE };
   }
   if (page.kind !== 'file') return page;
   const refused = privateRefusal(page, opts, clientIp);
@@ -574,11 +585,22 @@ interface Siblings {
   readonly br: Stats | undefined;
   readonly gzip: Stats | undefined;
   readonly epoch: number;
+  /**
+   * Neither sibling was there, and the folder's mtime (ms) then, when it was already older than
+   * SETTLED_FOLDER_MS: while the folder keeps that mtime, no name was added to it, so still none.
+   */
+  readonly noneWhileFolderMtimeMs?: number;
 }
 
 const NO_SIBLINGS: Siblings = { br: undefined, gzip: undefined, epoch: -1 };
-/** Probes remembered within one epoch (file-cache.ts); the map is emptied past this many paths. */
+/** Probes remembered; the map is emptied past this many paths. */
 const MAX_SIBLING_PROBES = 4096;
+/**
+ * How old a folder's mtime must be before "no sibling" is trusted while it stays the same: a
+ * name added within the same timestamp granule would not change it (FAT keeps 2 s, HFS+ 1 s;
+ * the same argument as git's racy-index rule).
+ */
+const SETTLED_FOLDER_MS = 2000;
 const siblingProbes = new Map<string, Siblings>();
 
 function regularFileStat(fsPath: string): Stats | undefined {
@@ -587,15 +609,23 @@ function regularFileStat(fsPath: string): Stats | undefined {
 }
 
 /**
- * The `.br` and `.gz` files beside `fsPath` (two stats, shared by every request of the same turn
- * of the event loop, like the file cache's: a sibling written by a build is seen by the next
- * request after it).
+ * The `.br` and `.gz` files beside `fsPath`: two stats, shared by every request of the same turn
+ * of the event loop, like the file cache's (a sibling written by a build is seen by the next
+ * request after it). When neither was there, later requests ask only the folder's lstat (already
+ * made for the cache's containment walk in the same epoch): a new `x.br` is a new name in the
+ * folder and changes its mtime; an unchanged, settled mtime means still none. (A sibling that
+ * exists is stat'ed every epoch: its own mtime decides whether it is fresh.)
  */
 function siblingsOf(fsPath: string): Siblings {
   const epoch = currentEpoch();
   const known = siblingProbes.get(fsPath);
   if (known !== undefined && known.epoch === epoch) return known;
-  const probe: Siblings = { br: regularFileStat(fsPath + CODING_SUFFIX.br), gzip: regularFileStat(fsPath + CODING_SUFFIX.gzip), epoch };
+  const folder = folderStatNow(dirname(fsPath));
+  if (known?.noneWhileFolderMtimeMs !== undefined && folder !== undefined && folder.mtimeMs === known.noneWhileFolderMtimeMs) return known;
+  const br = regularFileStat(fsPath + CODING_SUFFIX.br);
+  const gzip = regularFileStat(fsPath + CODING_SUFFIX.gzip);
+  const settled = br === undefined && gzip === undefined && folder !== undefined && Date.now() - folder.mtimeMs > SETTLED_FOLDER_MS;
+  const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderMtimeMs: folder.mtimeMs } : { br, gzip, epoch };
   if (siblingProbes.size >= MAX_SIBLING_PROBES) siblingProbes.clear();
   siblingProbes.set(fsPath, probe);
   return probe;

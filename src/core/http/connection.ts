@@ -973,7 +973,8 @@ export class Connection {
     runCleanup(ex);
     this.log(ex, false);
     if (ex.closeAfter || this.ctx.closing) {
-      this.endGracefully();
+      if (this.clientSaidClose(ex)) this.destroy();
+      else this.endGracefully();
       return;
     }
     this.phase = 'idle';
@@ -1031,6 +1032,30 @@ export class Connection {
     this.logUnparsed(status, message, false, head, headers, Buffer.byteLength(body));
     this.pending = EMPTY;
     this.endGracefully();
+  }
+
+  /**
+   * True when `ex` has been answered on a connection its client asked to close (`Connection:
+   * close`, or HTTP/1.0 without keep-alive), with no body and nothing sent after it, over plain
+   * TCP, and the kernel holds the whole response: then close(2) at once, as nginx does, and the
+   * kernel sends the response and its FIN after it. A client that sent "close" sends no further
+   * request on that connection (RFC 9112 §9.6), so no unread bytes can make the close a reset
+   * that would lose the answer before the client read it. Every other close (the server's choice:
+   * an error, a limit, shutdown; a body; pipelined bytes; TLS, whose close_notify is written by
+   * end()) half-closes and waits for the client (endGracefully).
+   */
+  private clientSaidClose(ex: Exchange): boolean {
+    const head = ex.head;
+    return (
+      !head.keepAlive &&
+      !this.secure &&
+      !this.ctx.closing &&
+      head.contentLength === undefined &&
+      !head.chunked &&
+      this.pending.length === 0 &&
+      this.phase === 'handling' &&
+      this.socket.writableLength === 0
+    );
   }
 
   private endGracefully(): void {
