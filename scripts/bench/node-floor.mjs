@@ -9,7 +9,8 @@
 //
 //   framing     find the end of each head (CRLF CRLF); keep the connection or not (`Connection:
 //               close`, or HTTP/1.0 without `Connection: keep-alive`); answer pipelined requests in
-//               order, the small answers of one chunk read in one write. No header parse beyond
+//               order, the small answers of one chunk read in one write; on the client's close,
+//               close(2) once the kernel holds the answer (as nginx and Porthole). No header parse beyond
 //               that: the method is not read (the benchmark sends GET only), nor Host, nor a body
 //               (a request with one is not expected; its bytes would be read as the next head).
 //   path        the request-target's path as sent (up to `?`), no percent-decoding (the benchmark
@@ -288,7 +289,17 @@ function answer(conn, buf) {
   if (out.length === 1) socket.write(out[0]);
   else if (out.length > 1) socket.write(Buffer.concat(out));
   if (big !== undefined) sendFile(conn, big, close);
-  else if (close) socket.end();
+  else if (close) closeAfterAnswer(socket);
+}
+
+/**
+ * The client asked for the close (the floor never closes on its own), so it sends nothing more
+ * (RFC 9112 §9.6): once the kernel holds the whole answer, close(2) at once and let it send the
+ * FIN after the bytes, as nginx and Porthole do; else half-close after the queued bytes.
+ */
+function closeAfterAnswer(socket) {
+  if (socket.writableLength === 0) socket.destroy();
+  else socket.end();
 }
 
 /** The body of a big file after its head: two reused buffers, a read into one while the other is written. */
@@ -306,7 +317,7 @@ function sendFile(conn, e, close) {
   const finish = () => {
     closeFile(conn);
     conn.streaming = false;
-    if (close) { socket.end(); return; }
+    if (close) { closeAfterAnswer(socket); return; }
     socket.resume();
     if (conn.pending !== undefined) {
       const p = conn.pending;
