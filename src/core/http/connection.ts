@@ -424,6 +424,9 @@ export class Connection {
   private readonly inFlight = new Set<Reservation>();
   /** Bytes of this connection's written responses counted in ctx.queued, not yet taken by the kernel. */
   private queuedBytes = 0;
+  /** The socket's inactivity timeout now (ms, 0: none), and how many times it was changed. */
+  private socketTimeoutMs = -1;
+  private socketTimeoutChanges = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -440,8 +443,21 @@ export class Connection {
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.onEnd());
-    socket.setTimeout(ctx.timeouts.headersMs);
+    this.setSocketTimeout(ctx.timeouts.headersMs);
     this.rateTick = joinRateTick(this, ctx.transfer.rateWindowMs);
+  }
+
+  /**
+   * Sets the socket's inactivity timeout (ms; 0: none) unless it is that already: Node makes a new
+   * timer and a bound callback on every socket.setTimeout, and the socket's own reads and writes
+   * restart the one there is, so setting the same value again changes nothing but costs twice per
+   * request on keep-alive.
+   */
+  private setSocketTimeout(ms: number): void {
+    if (ms === this.socketTimeoutMs) return;
+    this.socketTimeoutMs = ms;
+    this.socketTimeoutChanges++;
+    this.socket.setTimeout(ms);
   }
 
   /**
@@ -584,7 +600,7 @@ export class Connection {
       if (this.headTimer === undefined) {
         // The head deadline (headTimer) governs a head in progress, not the idle timeout. (Set
         // here, not for every head: a complete one goes on to a timeout of its own at once.)
-        this.socket.setTimeout(0);
+        this.setSocketTimeout(0);
         const left = Math.max(0, this.headStart + this.ctx.timeouts.headersMs - Date.now());
         this.headTimer = setTimeout(() => this.onHeadTimeout(), left);
       }
@@ -626,7 +642,7 @@ export class Connection {
       this.phase = 'body';
       // The head deadline ended with the head; a body that stops arriving must not hold the
       // connection for ever (slowloris on the body): no progress for headersMs → 408.
-      this.socket.setTimeout(this.ctx.timeouts.headersMs);
+      this.setSocketTimeout(this.ctx.timeouts.headersMs);
       // However steadily it trickles in, the whole body must arrive within bodyMs.
       this.bodyTimer = setTimeout(() => this.onBodyTimeout(), this.ctx.timeouts.bodyMs);
       if (head.expectContinue) this.socket.write(CONTINUE);
@@ -658,19 +674,26 @@ export class Connection {
 
   private dispatch(head: RequestHead, closeAfter = false, streamedBody?: BodyReader): void {
     this.phase = 'handling';
-    this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+    const changes = this.socketTimeoutChanges;
     const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
     if (closeAfter || !head.keepAlive || this.ctx.closing) ex.closeAfter = true;
     this.exchange = ex;
     if (streamedBody !== undefined) {
       this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
       // While the body arrives, no bytes for headersMs is a stalled body (408), as in parseNext.
-      this.socket.setTimeout(this.ctx.timeouts.headersMs);
+      this.setSocketTimeout(this.ctx.timeouts.headersMs);
     }
     try {
       this.ctx.handle(ex);
     } catch {
       this.failExchange(ex);
+    }
+    // An answer still under way once the handler returned (a file being read, a back-end, a slow
+    // client) gets the write-stall timeout, unless the handler set one of its own (an event
+    // stream has none). No timer fires while the handler runs, so setting it now is as setting
+    // it before; an answer sent at once (a cached file) keeps the timer it had.
+    if (this.exchange === ex && !ex.finished && this.socketTimeoutChanges === changes && this.streamed === undefined) {
+      this.setSocketTimeout(this.ctx.timeouts.writeStallMs);
     }
   }
 
@@ -894,7 +917,7 @@ export class Connection {
       return upgraded;
     }
     this.socket.write(head, 'latin1');
-    this.socket.setTimeout(0);
+    this.setSocketTimeout(0);
     this.phase = 'upgraded';
     this.upgraded = upgraded;
     ex.onAbort = chain(ex.onAbort, () => {
@@ -923,7 +946,7 @@ export class Connection {
   openStream(ex: Exchange, status: number, headers: HeaderList): StreamWriter {
     const head = this.startResponse(ex, status, headers);
     this.socket.write(head, 'latin1');
-    this.socket.setTimeout(0);
+    this.setSocketTimeout(0);
     this.streaming = true;
     const writer = {
       closed: false,
@@ -985,7 +1008,7 @@ export class Connection {
       // pipelined request included) until what is queued has gone. A write that stops making
       // progress still ends the socket (writeStallMs), a slow one the rate check.
       this.drainWait = true;
-      this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+      this.setSocketTimeout(this.ctx.timeouts.writeStallMs);
       if (!this.paused) {
         this.paused = true;
         this.socket.pause();
@@ -1005,7 +1028,7 @@ export class Connection {
 
   /** Idle again with room in the queue: read on, and answer what is already buffered. */
   private resumeInput(): void {
-    this.socket.setTimeout(this.ctx.timeouts.idleMs);
+    this.setSocketTimeout(this.ctx.timeouts.idleMs);
     if (this.paused) {
       this.paused = false;
       this.socket.resume();
@@ -1069,7 +1092,7 @@ export class Connection {
       this.paused = false;
       this.socket.resume();
     }
-    this.socket.setTimeout(0);
+    this.setSocketTimeout(0);
     this.socket.end();
     this.headTimer = setTimeout(() => this.destroy(), LINGER_MS);
   }
@@ -1187,7 +1210,7 @@ export class Connection {
   }
 
   suspendTimeout(ex: Exchange): void {
-    if (this.exchange === ex && this.phase === 'handling') this.socket.setTimeout(0);
+    if (this.exchange === ex && this.phase === 'handling') this.setSocketTimeout(0);
   }
 
   /** Hands buffered body bytes to the sink until it asks to wait or the input runs out. */
@@ -1280,7 +1303,7 @@ export class Connection {
     this.socket.cork();
     this.socket.write(this.startResponse(ex, status, headers), 'latin1');
     setImmediate(() => this.socket.uncork());
-    this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+    this.setSocketTimeout(this.ctx.timeouts.writeStallMs);
     let written = 0;
     const alive = (): boolean => !writer.closed && this.phase !== 'destroyed' && this.exchange === ex;
     writer.write = (chunk: Buffer): boolean => {
@@ -1343,7 +1366,11 @@ export class Connection {
       time: ex.startTime,
       clientIp: this.remoteAddress,
       clientPort: this.remotePort,
-      ...this.connectionFields(),
+      // Written out, not spread from connectionFields(): this runs once per request.
+      connectionId: this.id,
+      secure: this.secure,
+      serverIp: this.localAddress,
+      serverPort: this.localPort,
       clientHost: undefined,
       method: h.method,
       target: h.target,
@@ -1360,7 +1387,7 @@ export class Connection {
       aborted,
       note: ex.note,
       filePath: ex.filePath,
-      ...(ex.upstream === undefined ? {} : { upstream: { ...ex.upstream } }),
+      upstream: ex.upstream === undefined ? undefined : { ...ex.upstream },
     });
   }
 
