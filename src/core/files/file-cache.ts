@@ -73,6 +73,8 @@ export interface CachedFile {
   varied: PreparedHeads | undefined;
   /** The epoch in which the file was last checked against the disk. */
   validatedEpoch: number;
+  /** Whether its bytes may be compressed on the fly, told on first need (static-files.ts). */
+  compressible: boolean | undefined;
 }
 
 /**
@@ -135,6 +137,7 @@ export function makeCachedFile(
     varyAcceptEncoding: coding?.varyAcceptEncoding === true,
     varied: coding?.varyAcceptEncoding === true ? heads : undefined,
     validatedEpoch: currentEpoch(),
+    compressible: undefined,
   };
 }
 

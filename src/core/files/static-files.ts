@@ -447,6 +447,16 @@ export function sendCached(ex: Exchange, entry: CachedFile, vary = entry.varyAcc
 /** Answers a request for a cached file: in the encoding the client prefers (see sendNegotiated). */
 function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: StaticOptions): void {
   ex.filePath = entry.real;
+  // The common case without building an Identity: a client that accepts no coding, for a file
+  // that is compressed on the fly for those that do (so its answers vary): sendNegotiated's
+  // answer is the unencoded bytes with Vary, and no sibling needs looking for.
+  if (entry.contentEncoding === undefined && opts.compression && ex.header('accept-encoding') === undefined) {
+    entry.compressible ??= entry.size >= COMPRESS_MIN_BYTES && entry.size <= COMPRESS_MAX_BYTES && isCompressibleType(entry.type);
+    if (entry.compressible) {
+      sendCached(ex, entry, true);
+      return;
+    }
+  }
   const identity: Identity = {
     fsPath: entry.fsPath,
     key,
