@@ -10,13 +10,14 @@
  *
  * How the real path is told without realpath(3) on the hot path: an entry whose real path was its
  * path on disk (no symlink anywhere below the root when it was opened) is still at that real path
- * when the file is not a symlink and every folder from the containment root down to it is a folder,
+ * when the file is not a symlink and every folder between the containment root and it is a folder,
  * not a symlink (one lstat each, shared per epoch by every file in them): a path made only of real
  * folders under the root is its own real path below the root. realpath(3) would instead readlink
  * every component from `/` down, the root's own ancestors included (five failed syscalls for a root
- * five levels deep, per request on `Connection: close`). The root itself was resolved with realpath
- * at start; a move of its ancestors (outside the served tree) is not looked at by a hit: a hit still
- * needs the same inode, size and times, so it is the same bytes already served from the root. Any
+ * five levels deep, per request on `Connection: close`). The root was resolved with realpath at
+ * start; a move of the root or its ancestors (outside the served tree: the root folder replaced by
+ * a symlink to where it went) is not looked at by a hit, which still needs the same inode, size and
+ * times, so it serves the same bytes already served from that very folder. Any
  * other entry (reached through a symlinked folder, with followSymlinks) takes the realpath(3) walk
  * of its folder, once per epoch (below) for all the files in it. An entry reached through an index
  * file also checks its folder's mtime, so a new index.html takes over at once.
@@ -246,22 +247,21 @@ export function folderStatNow(folder: string): Stats | undefined {
 }
 
 /**
- * True when `root` and every folder between it and the file at `fsPath` (which lies under it) is
- * a folder and not a symlink now: one lstat per folder, once per epoch.
+ * True when every folder between `root` and the file at `fsPath` (which lies under it) is a folder
+ * and not a symlink now: one lstat per folder, once per epoch. The root itself is not looked at
+ * (see the header: like its ancestors, it was resolved with realpath at start, and a hit still
+ * needs the very inode, size and times it cached), so a file in the root costs no lstat here.
  */
 function foldersStillReal(root: string, fsPath: string): boolean {
   // Under the root as spelled (a root of `/` or `C:\\` ends with the separator itself).
-  const under = fsPath.startsWith(root) && (root.endsWith(sep) || fsPath[root.length] === sep);
+  const rootEndsWithSep = root.endsWith(sep);
+  const under = fsPath.startsWith(root) && (rootEndsWithSep || fsPath[root.length] === sep);
   if (!under) return false;
-  let end = root.length;
-  for (;;) {
-    const folder = end === root.length ? root : fsPath.slice(0, end);
+  for (let end = fsPath.indexOf(sep, rootEndsWithSep ? root.length : root.length + 1); end >= 0; end = fsPath.indexOf(sep, end + 1)) {
     // lstat: a symlink is not a folder here (isDirectory() is false for the link itself).
-    if (folderStatNow(folder)?.isDirectory() !== true) return false;
-    const next = fsPath.indexOf(sep, end + 1);
-    if (next < 0) return true;
-    end = next;
+    if (folderStatNow(fsPath.slice(0, end))?.isDirectory() !== true) return false;
   }
+  return true;
 }
 
 /** Folders' real paths found in the current epoch (folder path → real path; undefined: none). */
