@@ -76,6 +76,92 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 /** On every response unless cross-site loads are allowed (Fetch: Cross-Origin-Resource-Policy). */
 const CORP: [string, string] = ['Cross-Origin-Resource-Policy', 'same-site'];
+const CONNECTION_CLOSE: [string, string] = ['Connection', 'close'];
+const CONNECTION_KEEP_ALIVE: [string, string] = ['Connection', 'keep-alive'];
+
+/**
+ * The headers writePrepared adds to a prepared head (CORP, Connection), as a list for the record
+ * and serialised once, with the per-second tail (Date, Server, blank line) joined to them once a
+ * second rather than once a response.
+ */
+class PreparedExtras {
+  private tailSource = '';
+  private joined = '';
+  constructor(
+    readonly list: HeaderList,
+    private readonly text: string,
+  ) {}
+
+  tail(): string {
+    const t = headTail();
+    if (t !== this.tailSource) {
+      this.tailSource = t;
+      this.joined = this.text + t;
+    }
+    return this.joined;
+  }
+}
+
+/** By index: CORP (0/1) × Connection (none, close, keep-alive). */
+const preparedExtrasTable: Array<PreparedExtras | undefined> = [];
+
+function preparedExtras(corp: boolean, connection: [string, string] | undefined): PreparedExtras | undefined {
+  if (!corp && connection === undefined) return undefined;
+  const index = (corp ? 3 : 0) + (connection === undefined ? 0 : connection === CONNECTION_CLOSE ? 1 : 2);
+  let extras = preparedExtrasTable[index];
+  if (extras === undefined) {
+    const list: HeaderList = [];
+    if (corp) list.push(CORP);
+    if (connection !== undefined) list.push(connection);
+    extras = new PreparedExtras(list, serializeHeaders(list));
+    preparedExtrasTable[index] = extras;
+  }
+  return extras;
+}
+
+/** A prepared head's headers plus the extras, as the record lists them: made once per pair. */
+const recordHeaders = new WeakMap<HeaderList, { extras: PreparedExtras; all: HeaderList }>();
+
+function withPreparedExtras(logHeaders: HeaderList, extras: PreparedExtras): HeaderList {
+  const known = recordHeaders.get(logHeaders);
+  if (known !== undefined && known.extras === extras) return known.all;
+  const all = [...logHeaders, ...extras.list];
+  recordHeaders.set(logHeaders, { extras, all });
+  return all;
+}
+
+/** Head, tail and body in one buffer (latin1: one byte per character; never one joined string). */
+function assembleWire(head: string, tail: string, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(head.length + tail.length + body.length);
+  out.write(head, 0, 'latin1');
+  if (tail.length > 0) out.write(tail, head.length, 'latin1');
+  body.copy(out, head.length + tail.length);
+  return out;
+}
+
+/**
+ * Prepared bodies up to this size keep their wire bytes (head, tail and body in one buffer): the
+ * small files where assembling them is a large part of a response's cost. The file cache holds at
+ * most 4,096 entries, so these copies stay under 4,096 × (4 KiB + a head) ≈ 18 MiB.
+ */
+const PREPARED_WIRE_MAX_BODY = 4 * 1024;
+
+/** The bytes last written for a prepared answer, with the head and tail they were made from. */
+const preparedWires = new WeakMap<object, { head: string; tail: string; wire: Buffer }>();
+
+/**
+ * The wire bytes of a prepared answer, kept with `key` (its body, or its header list when it has
+ * none): made again only when the head or the tail changed (the Date, once a second). A WeakMap,
+ * so they go when the cached file goes; never written to after they are made, so a socket still
+ * holding them is safe.
+ */
+function preparedWire(key: object, head: string, tail: string, body: Buffer): Buffer {
+  const known = preparedWires.get(key);
+  if (known !== undefined && known.head === head && known.tail === tail) return known.wire;
+  const wire = assembleWire(head, tail, body);
+  preparedWires.set(key, { head, tail, wire });
+  return wire;
+}
 /** What a client is told to wait when the in-memory body budget is spent. */
 const BUSY_RETRY_AFTER_S = 2;
 
@@ -722,9 +808,9 @@ export class Connection {
     this.bodyBase = -1;
     if (ex.closeAfter || this.ctx.closing) {
       ex.closeAfter = true;
-      return ['Connection', 'close'];
+      return CONNECTION_CLOSE;
     }
-    return ex.head.version === '1.0' ? ['Connection', 'keep-alive'] : undefined;
+    return ex.head.version === '1.0' ? CONNECTION_KEEP_ALIVE : undefined;
   }
 
   private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
@@ -751,20 +837,22 @@ export class Connection {
       return;
     }
     const connection = this.begin(ex, status);
-    const extra: HeaderList = [];
-    if (!this.ctx.crossSiteLoads) extra.push(CORP);
-    if (connection !== undefined) extra.push(connection);
-    if (extra.length === 0) {
+    const extras = preparedExtras(!this.ctx.crossSiteLoads, connection);
+    if (extras === undefined) {
       ex.responseHeaders = logHeaders;
-      this.sendWhole(ex, head, body, headTail());
+      this.sendWhole(ex, head, body, headTail(), body ?? logHeaders);
     } else {
-      ex.responseHeaders = [...logHeaders, ...extra];
-      this.sendWhole(ex, head, body, serializeHeaders(extra) + headTail());
+      ex.responseHeaders = withPreparedExtras(logHeaders, extras);
+      this.sendWhole(ex, head, body, extras.tail(), body ?? logHeaders);
     }
   }
 
-  /** Writes a head and a whole body in one write, then finishes the exchange. */
-  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined, tail = ''): void {
+  /**
+   * Writes a head and a whole body in one write, then finishes the exchange. `prepared`: head and
+   * body belong to a prepared representation (a cached file; the object its wire bytes are kept
+   * with: the body, or for a bodiless answer its header list): see preparedWire.
+   */
+  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined, tail = '', prepared?: object): void {
     // A body built in memory keeps its budget until the kernel took it (the write's callback);
     // every response counts in the server-wide queued total for as long.
     // (A counter, not a Reservation in a Set: this runs once per response.)
@@ -776,7 +864,8 @@ export class Connection {
     if (held !== undefined) this.inFlight.add(held);
     const done = (): void => this.written(queued, held);
     if (body === undefined || bodyLength === 0) {
-      this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', done);
+      if (prepared !== undefined) this.socket.write(preparedWire(prepared, head, tail, EMPTY), done);
+      else this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', done);
     } else if (bodyLength > COPY_BODY_MAX) {
       // Large: two writes in one writev, no copy.
       this.socket.cork();
@@ -785,13 +874,8 @@ export class Connection {
       this.socket.uncork();
       ex.bodyBytes = bodyLength;
     } else {
-      // Head parts written straight into the buffer (latin1: one byte per character), never
-      // joined into one string first: joining meant flattening a cons string per response.
-      const out = Buffer.allocUnsafe(head.length + tail.length + bodyLength);
-      out.write(head, 0, 'latin1');
-      if (tail.length > 0) out.write(tail, head.length, 'latin1');
-      body.copy(out, head.length + tail.length);
-      this.socket.write(out, done);
+      const wire = prepared !== undefined && bodyLength <= PREPARED_WIRE_MAX_BODY ? preparedWire(prepared, head, tail, body) : assembleWire(head, tail, body);
+      this.socket.write(wire, done);
       ex.bodyBytes = bodyLength;
     }
     this.finishExchange(ex);
