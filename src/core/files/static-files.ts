@@ -447,15 +447,19 @@ export function sendCached(ex: Exchange, entry: CachedFile, vary = entry.varyAcc
 /** Answers a request for a cached file: in the encoding the client prefers (see sendNegotiated). */
 function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: StaticOptions): void {
   ex.filePath = entry.real;
-  // The common case without building an Identity: a client that accepts no coding, for a file
-  // that is compressed on the fly for those that do (so its answers vary): sendNegotiated's
-  // answer is the unencoded bytes with Vary, and no sibling needs looking for.
+  // The common case without building an Identity: a client that accepts no coding gets the
+  // unencoded bytes (what sendNegotiated answers it), with Vary when other clients may get an
+  // encoding: the file is compressed on the fly, or a .br/.gz lies beside it.
   if (entry.contentEncoding === undefined && opts.compression && ex.header('accept-encoding') === undefined) {
     entry.compressible ??= entry.size >= COMPRESS_MIN_BYTES && entry.size <= COMPRESS_MAX_BYTES && isCompressibleType(entry.type);
     if (entry.compressible) {
       sendCached(ex, entry, true);
       return;
     }
+    // Not compressed on the fly: its answers vary only when a .br/.gz lies beside it.
+    const siblings = freshSiblings(siblingsOf(entry.fsPath), entry.mtimeMs);
+    sendCached(ex, entry, siblings.br !== undefined || siblings.gzip !== undefined);
+    return;
   }
   const identity: Identity = {
     fsPath: entry.fsPath,
