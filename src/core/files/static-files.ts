@@ -10,6 +10,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeIntoBody, type Exchange } from '../http/connection';
+import { serializeStatusAndHeaders } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -141,14 +142,16 @@ function plain(ex: Exchange, status: number, text: string, extra: HeaderList = [
 
 /**
  * The synchronous half of serveStatic: answers `rawPath` from the file cache when it holds the
- * file, still as on disk, and this client may have it; true when answered. Nothing else is
- * touched (no promise is made), so a cache hit costs no turn of the microtask queue.
+ * file, still as on disk, and this client may have it, or with the built-in 404 when the path was
+ * found missing in this same turn; true when answered. No promise is made, so these answers cost
+ * no turn of the microtask queue.
  */
 export function serveCachedHit(ex: Exchange, rawPath: string, opts: StaticOptions): boolean {
   const key = cacheKeyOf(rawPath);
   // With clean URLs, `x.html` may have to be redirected (whether `x` exists is not in the entry).
   const hit = opts.cleanUrls === true && key.endsWith('.html') ? undefined : fileCacheFor(opts).lookup(key);
-  if (hit === undefined || loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly) !== undefined) return false;
+  if (hit === undefined) return sendKnownMissing(ex, rawPath, key, opts);
+  if (loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly) !== undefined) return false;
   sendCachedFile(ex, hit, key, opts);
   return true;
 }
@@ -890,17 +893,40 @@ export async function readWhole(file: FileHandle, size: number): Promise<Buffer>
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const custom = await customNotFound(opts);
-  const page = custom ?? inMemory(TEXT_HTML, builtInNotFound(rawPath));
-  sendRepresentation(ex, page, 404);
+  if (custom !== undefined) sendRepresentation(ex, custom, 404);
+  else sendBuiltInNotFound(ex, rawPath);
+}
+
+/** The built-in 404 page for `rawPath`, its head prepared (as a cached file's). */
+function sendBuiltInNotFound(ex: Exchange, rawPath: string): void {
+  const page = builtInNotFound(rawPath);
+  ex.respondPrepared(404, page.head, page.log, ex.method === 'HEAD' ? undefined : page.bytes);
 }
 
 /** The last built-in 404 page, by the path it names (a broken link is asked for again and again). */
-let lastNotFound: { readonly shown: string; readonly bytes: Buffer } | undefined;
+let lastNotFound: { readonly shown: string; readonly bytes: Buffer; readonly head: string; readonly log: HeaderList } | undefined;
 
-function builtInNotFound(rawPath: string): Buffer {
+function builtInNotFound(rawPath: string): { readonly bytes: Buffer; readonly head: string; readonly log: HeaderList } {
   const shown = cacheKeyOf(rawPath);
-  if (lastNotFound?.shown !== shown) lastNotFound = { shown, bytes: Buffer.from(notFoundPage(shown), 'utf8') };
-  return lastNotFound.bytes;
+  if (lastNotFound?.shown !== shown) {
+    const bytes = Buffer.from(notFoundPage(shown), 'utf8');
+    const log = representationHeaders(TEXT_HTML, undefined, false);
+    log.push(['Content-Length', String(bytes.length)]);
+    lastNotFound = { shown, bytes, head: serializeStatusAndHeaders(404, log), log };
+  }
+  return lastNotFound;
+}
+
+/**
+ * The 404 for a path found missing in this same turn, answered at once when the root has no
+ * 404.html (also known in this turn): the same answer sendNotFound gives, without its promise.
+ */
+function sendKnownMissing(ex: Exchange, rawPath: string, key: string, opts: StaticOptions): boolean {
+  const cache = fileCacheFor(opts);
+  if (!cache.absentNow(key) || !cache.absentNow(CUSTOM_404_KEY)) return false;
+  ex.note = NO_SUCH_FILE;
+  sendBuiltInNotFound(ex, rawPath);
+  return true;
 }
 
 /**
