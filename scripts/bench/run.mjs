@@ -168,9 +168,9 @@ async function main() {
     log(`${def.name}: pid ${s.pid}, http://${HOST}:${s.port}/`);
   }
   const up = () => servers.filter((s) => s.status === 'up' && !s.entry.done);
-  // The servers that run workload w (node-floor answers only the 1 KiB ones).
-  const upFor = (w) => up().filter((s) => !s.def.workloads || s.def.workloads.includes(w.id));
-  const skippedHere = (w) => up().filter((s) => s.def.workloads && !s.def.workloads.includes(w.id));
+  // The servers that run workload w (node-floor skips the compressed one: FLOOR_SKIPS).
+  const upFor = (w) => up().filter((s) => !(s.def.skips && s.def.skips[w.id]));
+  const skippedHere = (w) => up().filter((s) => s.def.skips && s.def.skips[w.id]);
 
   const wrkCount = workloads.filter((w) => !w.idle).reduce((n, w) => n + (w.big ? bigReps : reps) * duration * upFor(w).length, 0);
   const idleOn = workloads.some((w) => w.idle);
@@ -183,7 +183,7 @@ async function main() {
   let idleFdLimit;
   for (const w of workloads) {
     results[w.id] = {};
-    for (const s of skippedHere(w)) results[w.id][s.name] = { notRun: 'not a 1 KiB workload' };
+    for (const s of skippedHere(w)) results[w.id][s.name] = { notRun: s.def.skips[w.id] };
     if (w.idle) {
       idleFdLimit = raisedFdLimit();
       if (idleFdLimit < flags.idleCount + 64) {

@@ -16,8 +16,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
 const cacheDir = join(repo, '.cache/bench');
 const npmBin = (pkg, bin) => join(cacheDir, 'npm/node_modules', pkg, bin);
-/** The workloads node-floor answers (the 1 KiB file); it is skipped for the others. */
-export const FLOOR_WORKLOADS = ['ka-1', 'ka-50', 'ka-256', 'close-50'];
+/** The workloads node-floor does not run, and why (the table shows `–` there). */
+export const FLOOR_SKIPS = {
+  '148k-gz-50': "compression is the work that row measures (nginx gzips per request, Porthole caches brotli); a floor without it would answer another question, and one with it would be a compressing server, not Node's floor",
+};
 /** Every server listens here, and every load and check aims here: loopback only. */
 export const HOST = '127.0.0.1';
 
@@ -83,7 +85,7 @@ function portholeHelp() {
 /**
  * Every server the benchmark knows, in table order. `ctx`: { tmp, docroot, ports } (`ports`: the
  * port of each server started so far, by name; porthole-proxy proxies to nginx's). Each definition:
- * { name, version(), unavailable() → reason or null, note, thread?, workloads? (the only ids it runs),
+ * { name, version(), unavailable() → reason or null, note, thread?, skips? ({ workload id: why it is not run }),
  * start(port, log) → spawn spec }.
  */
 export function makeServers(ctx) {
@@ -221,15 +223,15 @@ ${temps}
       (port) => [`--port=${port}`, `--host=${HOST}`, '--open=false', `--root=${ctx.docroot}`],
       '`--open=false` (live-server\'s maintained fork; it logs nothing per request); live reload injection stays on'),
     {
-      // The ceiling: a bare net server that answers every request with one prepared reply.
+      // The ceiling: a bare net server doing the least work each workload's answer needs.
       name: 'node-floor',
       version: () => process.versions.node,
       unavailable: () => null,
-      note: "`node-floor.mjs`, a bare `net` server that finds each head's end, keeps the connection or not, answers pipelined requests in order, with one prepared 1 KiB reply (nginx's fields); no path, no file system, no log — the most any server on Node's sockets can do; 1 KiB workloads only",
-      workloads: FLOOR_WORKLOADS,
+      note: "`node-floor.mjs`, a bare `net` server: finds each head's end, keeps the connection or not, answers pipelined requests in order; the path as sent under the root, one `stat` per path and event-loop turn (as Porthole's file cache), small files' whole replies prepared and cached by path (size + mtime), a prepared 404, a prepared 304 for an exact `If-Modified-Since`, big files through two reused 256 KiB buffers (fs.read, socket.write); no log, no compression — the least any server on Node's sockets can do for the same answers",
+      skips: FLOOR_SKIPS,
       start: (port, log) => ({
         cmd: process.execPath,
-        args: [join(here, 'node-floor.mjs'), '--port', String(port), '--host', HOST, '--file', join(ctx.docroot, '1k.html')],
+        args: [join(here, 'node-floor.mjs'), '--port', String(port), '--host', HOST, '--root', ctx.docroot],
         log, stdoutIsLog: false,
       }),
     },

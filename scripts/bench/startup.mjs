@@ -8,7 +8,7 @@
 // tree is read (idle: nothing but that one request served); then it is stopped. Uses
 // measurement.mjs (processes, RSS) and servers.mjs (HOST, ports); imports neither run.mjs,
 // workloads.mjs nor report.mjs.
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { spawnTracked, stopEntry, sleep, rssBytes } from './measurement.mjs';
@@ -47,12 +47,13 @@ function status(port, path) {
   });
 }
 
-/** One start of `def`: { listenMs, firstOkMs, idleRss } or { error }. */
+/** One start of `def`: { listenMs, firstOkMs, idleRss, goLiveMs? } or { error }. */
 async function startOnce(def, ctx) {
   const port = await freePort();
   const log = join(ctx.tmp, `startup-${def.name}-${port}.log`);
   const spec = def.start(port, log);
-  const fd = openSync(spec.stdoutIsLog ? log : join(ctx.tmp, `startup-${def.name}.out`), 'a');
+  const outPath = spec.stdoutIsLog ? log : join(ctx.tmp, `startup-${def.name}-${port}.out`);
+  const fd = openSync(outPath, 'a');
   let entry;
   const t0 = performance.now();
   try {
@@ -80,7 +81,9 @@ async function startOnce(def, ctx) {
       else await sleep(1);
     }
     await sleep(IDLE_SETTLE_MS);
-    return { listenMs, firstOkMs, idleRss: rssBytes(entry.pid) };
+    // The worker-thread driver says how long its own start took in-process (Go Live's share).
+    const goLive = /^Go Live: ([\d.]+) ms$/m.exec(readFileSync(outPath, 'latin1'));
+    return { listenMs, firstOkMs, idleRss: rssBytes(entry.pid), ...(goLive ? { goLiveMs: Number(goLive[1]) } : {}) };
   } finally {
     await stopEntry(entry, 2000);
   }

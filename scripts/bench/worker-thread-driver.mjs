@@ -6,7 +6,9 @@
 // It requires <repo>/dist/core.js, starts `new WorkerServer(<repo>/dist/server-worker.js)`,
 // `await srv.listen({ root, port, host: '127.0.0.1', logFile })`, counts the request records
 // that arrive through srv.on('requests', ...) and prints `Local: http://127.0.0.1:P/` once
-// listening. Over IPC (when spawned with an ipc channel):
+// listening, then `Go Live: T ms`: from just before `new WorkerServer` to listen() resolved, in
+// this process — what Go Live costs in an editor whose extension host is already running (the
+// worker thread's start, loading server-worker.js in it, binding the port). Over IPC (when spawned with an ipc channel):
 //   {type:'reset'}  -> clears the delay histogram; answers {type:'reset-ok'}
 //   {type:'report'} -> answers {type:'report', p99Ms, p50Ms, maxMs, meanMs, samples, records}
 //                      (records: request records received since the start, cumulative)
@@ -16,7 +18,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { resolve, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -46,6 +48,7 @@ const histogram = monitorEventLoopDelay({ resolution: 5 });
 histogram.enable();
 let records = 0;
 
+const goLiveStart = performance.now();
 const srv = new core.WorkerServer(workerPath);
 if (typeof srv.on === 'function') {
   // Records beyond the per-batch cap arrive as a count (the extension shows them the same way).
@@ -98,7 +101,9 @@ process.on('message', (msg) => {
 try {
   const address = await srv.listen({ root, port, host: '127.0.0.1', logFile });
   const url = address && address.url ? address.url : `http://127.0.0.1:${address && address.port ? address.port : port}/`;
+  const goLiveMs = performance.now() - goLiveStart;
   console.log(`Local: ${url}`);
+  console.log(`Go Live: ${goLiveMs.toFixed(1)} ms`);
 } catch (err) {
   console.log(`listen failed: ${err && err.message ? err.message : err}`);
   await shutdown(1);

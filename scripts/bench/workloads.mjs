@@ -2,7 +2,7 @@
 //
 // Owns the WORKLOADS table (the ids `--only` takes), finding and running wrk (-t1, bounded) and
 // parsing its output, the precheck (one raw GET per workload and server, for the expected status and
-// the ETag of the 304 workload), and the idle-connections run (idle-connections.mjs, with the
+// the Last-Modified the 304 workload sends back), and the idle-connections run (idle-connections.mjs, with the
 // server's RSS read before and with the connections open). Uses measurement.mjs for processes and
 // /proc, and HOST from servers.mjs; imports neither run.mjs nor report.mjs.
 import { spawnSync } from 'node:child_process';
@@ -32,7 +32,9 @@ export const WORKLOADS = [
   // requests = bytes read / file size (wrk's Transfer/sec counts partial responses too).
   { id: '100m-4', label: '100 MiB file, 4 conns', path: '/100m.bin', conns: 4, expect: 200, big: true, timeout: '10s', sizeBytes: 100 * 1024 * 1024 },
   { id: '404-50', label: '404, 50 conns', path: '/no-such-file.html', conns: 50, expect: 404 },
-  { id: '304-50', label: '304 (If-None-Match), 50 conns', path: '/1k.html', conns: 50, expect: 304, conditional: true },
+  // Issue 14's 304 row: a revalidation by date, as a browser sends it for a file it cached with a
+  // Last-Modified. Each server gets its own Last-Modified back (read by the precheck).
+  { id: '304-50', label: '304 (`If-Modified-Since`), 50 conns', path: '/1k.html', conns: 50, expect: 304, ifModifiedSince: true },
   { id: 'random-50', label: 'random 1 of 1,000 files, 50 conns', path: '/', conns: 50, expect: 200, script: 'random-file.lua', probePath: '/files/000.css' },
   { id: 'idle-10k', label: '10,000 idle keep-alive conns (RSS)', idle: true },
 ];
@@ -136,15 +138,17 @@ export async function precheck(w, srv) {
   const path = w.probePath || w.path;
   const headers = {};
   for (const h of w.headers || []) { const i = h.indexOf(':'); headers[h.slice(0, i).trim()] = h.slice(i + 1).trim(); }
-  if (w.conditional) {
+  if (w.ifModifiedSince) {
+    // The server's own Last-Modified, from a first GET, sent back as If-Modified-Since.
     const first = await probe(srv.port, w.path);
     if (!first.status) return { ok: false, flag: `no answer (${first.error})` };
-    const etag = first.headers.etag;
-    if (!etag) return { ok: false, flag: 'no ETag', wrkHeaders: ['If-None-Match: "no-etag"'] };
-    const second = await probe(srv.port, w.path, { 'if-none-match': etag });
+    const lastModified = first.headers['last-modified'];
+    if (!lastModified) return { ok: false, flag: 'no Last-Modified', wrkHeaders: ['If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT'] };
+    const wrkHeaders = [`If-Modified-Since: ${lastModified}`];
+    const second = await probe(srv.port, w.path, { 'If-Modified-Since': lastModified });
     return second.status === 304
-      ? { ok: true, status: 304, wrkHeaders: [`If-None-Match: ${etag}`] }
-      : { ok: false, flag: `${second.status || 'error'}≠304`, wrkHeaders: [`If-None-Match: ${etag}`] };
+      ? { ok: true, status: 304, wrkHeaders }
+      : { ok: false, flag: `${second.status || 'error'}≠304`, wrkHeaders };
   }
   const r = await probe(srv.port, path, headers);
   if (!r.status) return { ok: false, flag: `no answer (${r.error})` };

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
@@ -326,6 +326,29 @@ describe('.br / .gz files beside the file', () => {
     assert.equal(after.header('content-encoding'), 'br', 'compressed on the fly instead');
     assert.ok(decode(after).equals(edited), 'the edited file, not the stale .br');
     assert.ok(decode(res).equals(built));
+  });
+
+  test('a sibling added to a long-unchanged folder is picked by the next request (the new name changes the folder)', async () => {
+    // "None beside it" is remembered while the folder keeps a settled mtime; a new file is a new
+    // name in the folder, so the next request looks again.
+    const folder = join(root, 'settled');
+    await mkdir(folder);
+    const tiny = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 7) % 256));
+    await writeFile(join(folder, 'tiny.bin'), tiny);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(folder, 'tiny.bin'), hourAgo, hourAgo);
+    await utimes(folder, hourAgo, hourAgo);
+    for (let i = 0; i < 2; i++) {
+      const none = await get(srv.port, '/settled/tiny.bin', ['Accept-Encoding: gzip, br']);
+      assert.equal(none.header('content-encoding'), undefined, 'nothing beside it yet');
+      assert.equal(none.header('vary'), undefined);
+    }
+    const tinyGz = gzipSync(tiny);
+    await writeFile(join(folder, 'tiny.bin.gz'), tinyGz);
+    const gz = await get(srv.port, '/settled/tiny.bin', ['Accept-Encoding: gzip, br']);
+    assert.equal(gz.header('content-encoding'), 'gzip', 'the new sibling, at once');
+    assert.ok(gz.body.equals(tinyGz));
+    assert.equal((await get(srv.port, '/settled/tiny.bin')).header('vary'), 'Accept-Encoding');
   });
 
   test('a sibling that leads outside the root is never served', async () => {

@@ -79,6 +79,24 @@ test('Connection: close is honoured, and what follows it in the pipeline is not 
   }
 });
 
+test('a client that said Connection: close and left its side open: the server closes fully at once, the whole answer first', async () => {
+  // RFC 9112 §9.6: a client that sends "close" sends no further request, so the server need not
+  // half-close and wait for the client's FIN (as nginx, it closes once the kernel has the answer).
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/digits.txt', { headers: ['Connection: close'] }));
+    const res = await client.readResponse();
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), site.digits);
+    await client.waitForEof();
+    // The client has not closed its side, yet the server's FIN came with its connection gone:
+    // it closed fully (a half-close would keep it until the client's FIN or the linger time).
+    assert.equal(srv.server.connectionCount, 0, 'closed without waiting for the client');
+  } finally {
+    client.destroy();
+  }
+});
+
 test('the idle timeout closes a keep-alive socket', async () => {
   const client = await RawClient.connect(srvIdle.port);
   try {

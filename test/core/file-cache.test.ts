@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type Running } from './harness';
-import { fetchOnce, request } from './raw-client';
+import { RawClient, fetchOnce, request } from './raw-client';
 
 let root = '';
 let running: Running;
@@ -93,4 +93,26 @@ test('a file turned into a folder is redirected, not served from the cache', asy
   await unlink(join(root, 'shape'));
   await mkdir(join(root, 'shape'));
   assert.equal((await get('/shape')).status, 301);
+});
+
+test('a missing path asked for many times in one batch: every answer a 404 saying why; created, it is served', async () => {
+  // Pipelined in one write, so all are read in one turn of the event loop (one stat answers them).
+  const client = await RawClient.connect(running.port);
+  try {
+    await client.write(request('/later.txt').repeat(5));
+    for (const res of await client.readResponses(5)) assert.equal(res.status, 404);
+    await writeFile(join(root, 'later.txt'), 'now here\n');
+    await client.write(request('/later.txt').repeat(3));
+    for (const res of await client.readResponses(3)) {
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'now here\n');
+    }
+  } finally {
+    client.socket.destroy();
+  }
+  // Records follow the answers: wait for all eight.
+  const deadline = Date.now() + 10_000;
+  while (running.records.filter((r) => r.target === '/later.txt').length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const notes = running.records.filter((r) => r.target === '/later.txt' && r.status === 404).map((r) => r.note);
+  assert.deepEqual(notes, Array(5).fill('No such file.'));
 });

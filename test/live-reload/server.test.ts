@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { mkdtemp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server/server';
 import { MAX_CSP_WARNINGS, SETTLE_MS, type ReloadEvent } from '../../src/core/reload/live-reload';
@@ -438,6 +439,36 @@ test('the watcher follows the tree: folders made or moved in after the start, fo
     await tree.close();
     await rm(dir, { recursive: true, force: true });
     await rm(elsewhere, { recursive: true, force: true });
+  }
+});
+
+test('a folder removed and made again before the watcher reads either event is watched again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-remade-'));
+  await mkdir(join(dir, 'a', 'b'), { recursive: true });
+  const tree = new PreviewServer();
+  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
+  const paths: string[] = [];
+  let wake: () => void = () => undefined;
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = (e) => {
+    paths.push(...e.paths);
+    wake();
+  };
+  try {
+    // Synchronously, in one turn: both changes are in the kernel before the first event is read,
+    // so the removal's event finds a folder of that name again (another inode).
+    rmSync(join(dir, 'a'), { recursive: true });
+    mkdirSync(join(dir, 'a'));
+    // Bounded: 50 writes, each followed by up to 300 ms of waiting.
+    for (let i = 0; i < 50 && !paths.includes('/a/new.html'); i++) {
+      await writeFile(join(dir, 'a', 'new.html'), `v${i}`);
+      const seen = new Promise<void>((r) => (wake = r));
+      await Promise.race([seen, sleep(300)]);
+    }
+    assert.ok(paths.includes('/a/new.html'), `no event named /a/new.html; got ${paths.join(' ')}`);
+  } finally {
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -35,6 +35,18 @@ const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
  */
 export function parseAcceptEncoding(value: string | undefined): AcceptedCodings {
   if (value === undefined) return IDENTITY_ONLY;
+  // A browser sends the same value with every request: the last one parsed is kept (readonly).
+  if (value === lastAcceptEncoding) return lastAccepted;
+  const accepted = parseAcceptEncodingValue(value);
+  lastAcceptEncoding = value;
+  lastAccepted = accepted;
+  return accepted;
+}
+
+let lastAcceptEncoding: string | undefined;
+let lastAccepted: AcceptedCodings = IDENTITY_ONLY;
+
+function parseAcceptEncodingValue(value: string): AcceptedCodings {
   const named = new Map<string, number>();
   let star: number | undefined;
   for (const element of value.split(',')) {

@@ -10,13 +10,14 @@
  *
  * How the real path is told without realpath(3) on the hot path: an entry whose real path was its
  * path on disk (no symlink anywhere below the root when it was opened) is still at that real path
- * when the file is not a symlink and every folder from the containment root down to it is a folder,
+ * when the file is not a symlink and every folder between the containment root and it is a folder,
  * not a symlink (one lstat each, shared per epoch by every file in them): a path made only of real
  * folders under the root is its own real path below the root. realpath(3) would instead readlink
  * every component from `/` down, the root's own ancestors included (five failed syscalls for a root
- * five levels deep, per request on `Connection: close`). The root itself was resolved with realpath
- * at start; a move of its ancestors (outside the served tree) is not looked at by a hit: a hit still
- * needs the same inode, size and times, so it is the same bytes already served from the root. Any
+ * five levels deep, per request on `Connection: close`). The root was resolved with realpath at
+ * start; a move of the root or its ancestors (outside the served tree: the root folder replaced by
+ * a symlink to where it went) is not looked at by a hit, which still needs the same inode, size and
+ * times, so it serves the same bytes already served from that very folder. Any
  * other entry (reached through a symlinked folder, with followSymlinks) takes the realpath(3) walk
  * of its folder, once per epoch (below) for all the files in it. An entry reached through an index
  * file also checks its folder's mtime, so a new index.html takes over at once.
@@ -73,6 +74,8 @@ export interface CachedFile {
   varied: PreparedHeads | undefined;
   /** The epoch in which the file was last checked against the disk. */
   validatedEpoch: number;
+  /** Whether its bytes may be compressed on the fly, told on first need (static-files.ts). */
+  compressible: boolean | undefined;
 }
 
 /**
@@ -135,6 +138,7 @@ export function makeCachedFile(
     varyAcceptEncoding: coding?.varyAcceptEncoding === true,
     varied: coding?.varyAcceptEncoding === true ? heads : undefined,
     validatedEpoch: currentEpoch(),
+    compressible: undefined,
   };
 }
 
@@ -155,20 +159,27 @@ export class FileCache {
     return entry;
   }
 
-  /** Keys found missing on disk, with the epoch that saw it (the root's 404.html, say). */
-  private readonly absent = new Map<string, number>();
+  /** Keys found missing on disk in the epoch `absentEpoch` (the root's 404.html, a broken link). */
+  private readonly absent = new Set<string>();
+  private absentEpoch = -1;
 
   /**
    * True when `key` was found missing in this epoch: asked again in the same turn of the event
-   * loop, the answer is the same (the stat's argument above), without another stat.
+   * loop, the answer is the same (the stat's argument above), without another stat. The set is
+   * emptied when the epoch ends, so it never holds more than one turn's keys.
    */
   absentNow(key: string): boolean {
-    return this.absent.get(key) === currentEpoch();
+    return this.absentEpoch === currentEpoch() && this.absent.has(key);
   }
 
   /** Records that `key` is missing on disk now (until this epoch ends). */
   markAbsent(key: string): void {
-    this.absent.set(key, currentEpoch());
+    const now = currentEpoch();
+    if (this.absentEpoch !== now) {
+      this.absent.clear();
+      this.absentEpoch = now;
+    }
+    this.absent.add(key);
   }
 
   set(key: string, entry: CachedFile): void {
@@ -200,7 +211,7 @@ function stillServed(entry: CachedFile, now: number): boolean {
     return false;
   }
   if (st !== link) return realPathOf(fsPath) === entry.real;
-  if (entry.real === fsPath && foldersStillReal(entry.root, fsPath, now)) return true;
+  if (entry.real === fsPath && foldersStillReal(entry.root, fsPath)) return true;
   const folder = realFolderOf(dirname(fsPath), now);
   return folder !== undefined && join(folder, basename(fsPath)) === entry.real;
 }
@@ -214,36 +225,43 @@ function realPathOf(fsPath: string): string | undefined {
   }
 }
 
-/** Folders found to be folders, not symlinks, in the current epoch (path → verdict). */
-const realFolderFlags = new Map<string, boolean>();
-let realFolderFlagsEpoch = -1;
+/** Folders' lstat in the current epoch (path → Stats; undefined: none there). */
+const folderStats = new Map<string, Stats | undefined>();
+let folderStatsEpoch = -1;
 
 /**
- * True when `root` and every folder between it and the file at `fsPath` (which lies under it) is
- * a folder and not a symlink now: one lstat per folder, once per epoch.
+ * The lstat of `folder` now (undefined when nothing is there), asked of the disk once per epoch
+ * and shared by every request of it: the containment walk below and the `.br`/`.gz` sibling
+ * probe (static-files.ts) read the same answer.
  */
-function foldersStillReal(root: string, fsPath: string, now: number): boolean {
-  if (realFolderFlagsEpoch !== now) {
-    realFolderFlags.clear();
-    realFolderFlagsEpoch = now;
+export function folderStatNow(folder: string): Stats | undefined {
+  const now = currentEpoch();
+  if (folderStatsEpoch !== now) {
+    folderStats.clear();
+    folderStatsEpoch = now;
   }
-  // Under the root as spelled (a root of `/` or `C:\` ends with the separator itself).
-  const under = fsPath.startsWith(root) && (root.endsWith(sep) || fsPath[root.length] === sep);
+  if (folderStats.has(folder)) return folderStats.get(folder);
+  const st = lstatSync(folder, { throwIfNoEntry: false });
+  folderStats.set(folder, st);
+  return st;
+}
+
+/**
+ * True when every folder between `root` and the file at `fsPath` (which lies under it) is a folder
+ * and not a symlink now: one lstat per folder, once per epoch. The root itself is not looked at
+ * (see the header: like its ancestors, it was resolved with realpath at start, and a hit still
+ * needs the very inode, size and times it cached), so a file in the root costs no lstat here.
+ */
+function foldersStillReal(root: string, fsPath: string): boolean {
+  // Under the root as spelled (a root of `/` or `C:\\` ends with the separator itself).
+  const rootEndsWithSep = root.endsWith(sep);
+  const under = fsPath.startsWith(root) && (rootEndsWithSep || fsPath[root.length] === sep);
   if (!under) return false;
-  let end = root.length;
-  for (;;) {
-    const folder = end === root.length ? root : fsPath.slice(0, end);
-    let real = realFolderFlags.get(folder);
-    if (real === undefined) {
-      const st = lstatSync(folder, { throwIfNoEntry: false });
-      real = st !== undefined && st.isDirectory();
-      realFolderFlags.set(folder, real);
-    }
-    if (!real) return false;
-    const next = fsPath.indexOf(sep, end + 1);
-    if (next < 0) return true;
-    end = next;
+  for (let end = fsPath.indexOf(sep, rootEndsWithSep ? root.length : root.length + 1); end >= 0; end = fsPath.indexOf(sep, end + 1)) {
+    // lstat: a symlink is not a folder here (isDirectory() is false for the link itself).
+    if (folderStatNow(fsPath.slice(0, end))?.isDirectory() !== true) return false;
   }
+  return true;
 }
 
 /** Folders' real paths found in the current epoch (folder path → real path; undefined: none). */

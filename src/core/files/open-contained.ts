@@ -16,6 +16,9 @@
  */
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { constants, type Stats } from 'node:fs';
+
+/** The reason a lookup gives when nothing on disk answers the path (ENOENT, ENOTDIR). */
+export const NO_SUCH_FILE = 'No such file.';
 import { judgeRealPath } from './hidden-names';
 
 /** The static options openContained needs. */
@@ -60,7 +63,7 @@ export function failure(err: unknown): Opened & { kind: 'missing' | 'forbidden' 
   if (code === 'EMFILE' || code === 'ENFILE') {
     return { kind: 'unavailable', reason: `Out of file descriptors (${code}): too many open connections or files.` };
   }
-  return { kind: 'missing', reason: code === 'ENOENT' || code === 'ENOTDIR' ? 'No such file.' : `Cannot open: ${code}` };
+  return { kind: 'missing', reason: code === 'ENOENT' || code === 'ENOTDIR' ? NO_SUCH_FILE : `Cannot open: ${code}` };
 }
 
 /**
@@ -128,7 +131,7 @@ export async function openContained(fsPath: string, opts: ContainmentOptions, kn
  */
 async function refuseSpecial(fsPath: string, st: Stats, opts: ContainmentOptions): Promise<Opened> {
   const real = await realpath(fsPath).catch(() => undefined);
-  if (real === undefined) return { kind: 'missing', reason: 'No such file.' };
+  if (real === undefined) return { kind: 'missing', reason: NO_SUCH_FILE };
   return refusal(real, opts) ?? { kind: 'forbidden', reason: notRegularReason(st) };
 }
 

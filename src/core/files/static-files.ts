@@ -8,8 +8,9 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeIntoBody, type Exchange } from '../http/connection';
+import { serializeStatusAndHeaders } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -20,6 +21,7 @@ import {
   cacheKeyOf,
   currentEpoch,
   fileCacheFor,
+  folderStatNow,
   makeCachedFile,
   prepareHeads,
   type CachedFile,
@@ -42,7 +44,7 @@ import {
 import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './compressed-cache';
 import type { Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
-import { openContained, type ContainmentOptions } from './open-contained';
+import { NO_SUCH_FILE, openContained, type ContainmentOptions } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder } from './listing';
 import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
@@ -138,6 +140,22 @@ function plain(ex: Exchange, status: number, text: string, extra: HeaderList = [
   ex.respond(status, [['Content-Type', TEXT_PLAIN], ['X-Content-Type-Options', 'nosniff'], ...extra], `${text}\n`);
 }
 
+/**
+ * The synchronous half of serveStatic: answers `rawPath` from the file cache when it holds the
+ * file, still as on disk, and this client may have it, or with the built-in 404 when the path was
+ * found missing in this same turn; true when answered. No promise is made, so these answers cost
+ * no turn of the microtask queue.
+ */
+export function serveCachedHit(ex: Exchange, rawPath: string, opts: StaticOptions): boolean {
+  const key = cacheKeyOf(rawPath);
+  // With clean URLs, `x.html` may have to be redirected (whether `x` exists is not in the entry).
+  const hit = opts.cleanUrls === true && key.endsWith('.html') ? undefined : fileCacheFor(opts).lookup(key);
+  if (hit === undefined) return sendKnownMissing(ex, rawPath, key, opts);
+  if (loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly) !== undefined) return false;
+  sendCachedFile(ex, hit, key, opts);
+  return true;
+}
+
 /** Serves GET/HEAD for `rawPath` (origin-form path with optional query). Never rejects. */
 export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const key = cacheKeyOf(rawPath);
@@ -150,6 +168,13 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
       return;
     }
     ex.note = refused;
+    await sendNotFound(ex, rawPath, opts);
+    return;
+  }
+  // Found missing by a stat in this same turn of the event loop (a broken link asked for by many
+  // clients at once): the same 404, without resolving and stating the path again.
+  if (fileCacheFor(opts).absentNow(key)) {
+    ex.note = NO_SUCH_FILE;
     await sendNotFound(ex, rawPath, opts);
     return;
   }
@@ -166,8 +191,11 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   }
   // A path the SPA fallback rewrote (documentPath set) is never redirected: the browser asked for another.
   const found = await lookupPath(resolved.segments, resolved.trailingSlash, opts, ex.clientIp, ex.documentPath === undefined);
+  // Nothing on disk answers this path (whoever asks: a refusal for one client has its own reason).
+  if (found.kind === 'missing' && found.reason === NO_SUCH_FILE) fileCacheFor(opts).markAbsent(key);
   await answerLookup(ex, rawPath, found, opts);
 }
+
 
 /** A file found for a request, or why there is none to send as it is. */
 export type Lookup =
@@ -289,11 +317,11 @@ async function cleanUrlLookup(
 ): Promise<Lookup> {
   const htmlPath = cleanUrlCandidate(placed, trailingSlash, opts);
   const htmlKnown = htmlPath === undefined ? 'missing' : statFirst(htmlPath);
-  if (htmlPath === undefined || htmlKnown === 'missing') return { kind: 'missing', reason: 'No such file.' };
+  if (htmlPath === undefined || htmlKnown === 'missing') return { kind: 'missing', reason: NO_SUCH_FILE };
   const page = await openContained(htmlPath, placed.within, htmlKnown);
   if (page.kind === 'dir') {
     await page.handle?.close().catch(() => undefined);
-    return { kind: 'missing', reason: 'No such file.' };
+    return { kind: 'missing', reason: NO_SUCH_FILE };
   }
   if (page.kind !== 'file') return page;
   const refused = privateRefusal(page, opts, clientIp);
@@ -422,6 +450,20 @@ export function sendCached(ex: Exchange, entry: CachedFile, vary = entry.varyAcc
 /** Answers a request for a cached file: in the encoding the client prefers (see sendNegotiated). */
 function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: StaticOptions): void {
   ex.filePath = entry.real;
+  // The common case without building an Identity: a client that accepts no coding gets the
+  // unencoded bytes (what sendNegotiated answers it), with Vary when other clients may get an
+  // encoding: the file is compressed on the fly, or a .br/.gz lies beside it.
+  if (entry.contentEncoding === undefined && opts.compression && ex.header('accept-encoding') === undefined) {
+    entry.compressible ??= entry.size >= COMPRESS_MIN_BYTES && entry.size <= COMPRESS_MAX_BYTES && isCompressibleType(entry.type);
+    if (entry.compressible) {
+      sendCached(ex, entry, true);
+      return;
+    }
+    // Not compressed on the fly: its answers vary only when a .br/.gz lies beside it.
+    const siblings = freshSiblings(siblingsOf(entry.fsPath), entry.mtimeMs);
+    sendCached(ex, entry, siblings.br !== undefined || siblings.gzip !== undefined);
+    return;
+  }
   const identity: Identity = {
     fsPath: entry.fsPath,
     key,
@@ -574,11 +616,22 @@ interface Siblings {
   readonly br: Stats | undefined;
   readonly gzip: Stats | undefined;
   readonly epoch: number;
+  /**
+   * Neither sibling was there, and the folder's mtime (ms) then, when it was already older than
+   * SETTLED_FOLDER_MS: while the folder keeps that mtime, no name was added to it, so still none.
+   */
+  readonly noneWhileFolderMtimeMs?: number;
 }
 
 const NO_SIBLINGS: Siblings = { br: undefined, gzip: undefined, epoch: -1 };
-/** Probes remembered within one epoch (file-cache.ts); the map is emptied past this many paths. */
+/** Probes remembered; the map is emptied past this many paths. */
 const MAX_SIBLING_PROBES = 4096;
+/**
+ * How old a folder's mtime must be before "no sibling" is trusted while it stays the same: a
+ * name added within the same timestamp granule would not change it (FAT keeps 2 s, HFS+ 1 s;
+ * the same argument as git's racy-index rule).
+ */
+const SETTLED_FOLDER_MS = 2000;
 const siblingProbes = new Map<string, Siblings>();
 
 function regularFileStat(fsPath: string): Stats | undefined {
@@ -587,15 +640,23 @@ function regularFileStat(fsPath: string): Stats | undefined {
 }
 
 /**
- * The `.br` and `.gz` files beside `fsPath` (two stats, shared by every request of the same turn
- * of the event loop, like the file cache's: a sibling written by a build is seen by the next
- * request after it).
+ * The `.br` and `.gz` files beside `fsPath`: two stats, shared by every request of the same turn
+ * of the event loop, like the file cache's (a sibling written by a build is seen by the next
+ * request after it). When neither was there, later requests ask only the folder's lstat (already
+ * made for the cache's containment walk in the same epoch): a new `x.br` is a new name in the
+ * folder and changes its mtime; an unchanged, settled mtime means still none. (A sibling that
+ * exists is stat'ed every epoch: its own mtime decides whether it is fresh.)
  */
 function siblingsOf(fsPath: string): Siblings {
   const epoch = currentEpoch();
   const known = siblingProbes.get(fsPath);
   if (known !== undefined && known.epoch === epoch) return known;
-  const probe: Siblings = { br: regularFileStat(fsPath + CODING_SUFFIX.br), gzip: regularFileStat(fsPath + CODING_SUFFIX.gzip), epoch };
+  const folder = folderStatNow(dirname(fsPath));
+  if (known?.noneWhileFolderMtimeMs !== undefined && folder !== undefined && folder.mtimeMs === known.noneWhileFolderMtimeMs) return known;
+  const br = regularFileStat(fsPath + CODING_SUFFIX.br);
+  const gzip = regularFileStat(fsPath + CODING_SUFFIX.gzip);
+  const settled = br === undefined && gzip === undefined && folder !== undefined && Date.now() - folder.mtimeMs > SETTLED_FOLDER_MS;
+  const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderMtimeMs: folder.mtimeMs } : { br, gzip, epoch };
   if (siblingProbes.size >= MAX_SIBLING_PROBES) siblingProbes.clear();
   siblingProbes.set(fsPath, probe);
   return probe;
@@ -832,17 +893,40 @@ export async function readWhole(file: FileHandle, size: number): Promise<Buffer>
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const custom = await customNotFound(opts);
-  const page = custom ?? inMemory(TEXT_HTML, builtInNotFound(rawPath));
-  sendRepresentation(ex, page, 404);
+  if (custom !== undefined) sendRepresentation(ex, custom, 404);
+  else sendBuiltInNotFound(ex, rawPath);
+}
+
+/** The built-in 404 page for `rawPath`, its head prepared (as a cached file's). */
+function sendBuiltInNotFound(ex: Exchange, rawPath: string): void {
+  const page = builtInNotFound(rawPath);
+  ex.respondPrepared(404, page.head, page.log, ex.method === 'HEAD' ? undefined : page.bytes);
 }
 
 /** The last built-in 404 page, by the path it names (a broken link is asked for again and again). */
-let lastNotFound: { readonly shown: string; readonly bytes: Buffer } | undefined;
+let lastNotFound: { readonly shown: string; readonly bytes: Buffer; readonly head: string; readonly log: HeaderList } | undefined;
 
-function builtInNotFound(rawPath: string): Buffer {
+function builtInNotFound(rawPath: string): { readonly bytes: Buffer; readonly head: string; readonly log: HeaderList } {
   const shown = cacheKeyOf(rawPath);
-  if (lastNotFound?.shown !== shown) lastNotFound = { shown, bytes: Buffer.from(notFoundPage(shown), 'utf8') };
-  return lastNotFound.bytes;
+  if (lastNotFound?.shown !== shown) {
+    const bytes = Buffer.from(notFoundPage(shown), 'utf8');
+    const log = representationHeaders(TEXT_HTML, undefined, false);
+    log.push(['Content-Length', String(bytes.length)]);
+    lastNotFound = { shown, bytes, head: serializeStatusAndHeaders(404, log), log };
+  }
+  return lastNotFound;
+}
+
+/**
+ * The 404 for a path found missing in this same turn, answered at once when the root has no
+ * 404.html (also known in this turn): the same answer sendNotFound gives, without its promise.
+ */
+function sendKnownMissing(ex: Exchange, rawPath: string, key: string, opts: StaticOptions): boolean {
+  const cache = fileCacheFor(opts);
+  if (!cache.absentNow(key) || !cache.absentNow(CUSTOM_404_KEY)) return false;
+  ex.note = NO_SUCH_FILE;
+  sendBuiltInNotFound(ex, rawPath);
+  return true;
 }
 
 /**

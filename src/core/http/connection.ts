@@ -76,6 +76,92 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 /** On every response unless cross-site loads are allowed (Fetch: Cross-Origin-Resource-Policy). */
 const CORP: [string, string] = ['Cross-Origin-Resource-Policy', 'same-site'];
+const CONNECTION_CLOSE: [string, string] = ['Connection', 'close'];
+const CONNECTION_KEEP_ALIVE: [string, string] = ['Connection', 'keep-alive'];
+
+/**
+ * The headers writePrepared adds to a prepared head (CORP, Connection), as a list for the record
+ * and serialised once, with the per-second tail (Date, Server, blank line) joined to them once a
+ * second rather than once a response.
+ */
+class PreparedExtras {
+  private tailSource = '';
+  private joined = '';
+  constructor(
+    readonly list: HeaderList,
+    private readonly text: string,
+  ) {}
+
+  tail(): string {
+    const t = headTail();
+    if (t !== this.tailSource) {
+      this.tailSource = t;
+      this.joined = this.text + t;
+    }
+    return this.joined;
+  }
+}
+
+/** By index: CORP (0/1) × Connection (none, close, keep-alive). */
+const preparedExtrasTable: Array<PreparedExtras | undefined> = [];
+
+function preparedExtras(corp: boolean, connection: [string, string] | undefined): PreparedExtras | undefined {
+  if (!corp && connection === undefined) return undefined;
+  const index = (corp ? 3 : 0) + (connection === undefined ? 0 : connection === CONNECTION_CLOSE ? 1 : 2);
+  let extras = preparedExtrasTable[index];
+  if (extras === undefined) {
+    const list: HeaderList = [];
+    if (corp) list.push(CORP);
+    if (connection !== undefined) list.push(connection);
+    extras = new PreparedExtras(list, serializeHeaders(list));
+    preparedExtrasTable[index] = extras;
+  }
+  return extras;
+}
+
+/** A prepared head's headers plus the extras, as the record lists them: made once per pair. */
+const recordHeaders = new WeakMap<HeaderList, { extras: PreparedExtras; all: HeaderList }>();
+
+function withPreparedExtras(logHeaders: HeaderList, extras: PreparedExtras): HeaderList {
+  const known = recordHeaders.get(logHeaders);
+  if (known !== undefined && known.extras === extras) return known.all;
+  const all = [...logHeaders, ...extras.list];
+  recordHeaders.set(logHeaders, { extras, all });
+  return all;
+}
+
+/** Head, tail and body in one buffer (latin1: one byte per character; never one joined string). */
+function assembleWire(head: string, tail: string, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(head.length + tail.length + body.length);
+  out.write(head, 0, 'latin1');
+  if (tail.length > 0) out.write(tail, head.length, 'latin1');
+  body.copy(out, head.length + tail.length);
+  return out;
+}
+
+/**
+ * Prepared bodies up to this size keep their wire bytes (head, tail and body in one buffer): the
+ * small files where assembling them is a large part of a response's cost. The file cache holds at
+ * most 4,096 entries, so these copies stay under 4,096 × (4 KiB + a head) ≈ 18 MiB.
+ */
+const PREPARED_WIRE_MAX_BODY = 4 * 1024;
+
+/** The bytes last written for a prepared answer, with the head and tail they were made from. */
+const preparedWires = new WeakMap<object, { head: string; tail: string; wire: Buffer }>();
+
+/**
+ * The wire bytes of a prepared answer, kept with `key` (its body, or its header list when it has
+ * none): made again only when the head or the tail changed (the Date, once a second). A WeakMap,
+ * so they go when the cached file goes; never written to after they are made, so a socket still
+ * holding them is safe.
+ */
+function preparedWire(key: object, head: string, tail: string, body: Buffer): Buffer {
+  const known = preparedWires.get(key);
+  if (known !== undefined && known.head === head && known.tail === tail) return known.wire;
+  const wire = assembleWire(head, tail, body);
+  preparedWires.set(key, { head, tail, wire });
+  return wire;
+}
 /** What a client is told to wait when the in-memory body budget is spent. */
 const BUSY_RETRY_AFTER_S = 2;
 
@@ -424,6 +510,9 @@ export class Connection {
   private readonly inFlight = new Set<Reservation>();
   /** Bytes of this connection's written responses counted in ctx.queued, not yet taken by the kernel. */
   private queuedBytes = 0;
+  /** The socket's inactivity timeout now (ms, 0: none), and how many times it was changed. */
+  private socketTimeoutMs = -1;
+  private socketTimeoutChanges = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -440,8 +529,21 @@ export class Connection {
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.onEnd());
-    socket.setTimeout(ctx.timeouts.headersMs);
+    this.setSocketTimeout(ctx.timeouts.headersMs);
     this.rateTick = joinRateTick(this, ctx.transfer.rateWindowMs);
+  }
+
+  /**
+   * Sets the socket's inactivity timeout (ms; 0: none) unless it is that already: Node makes a new
+   * timer and a bound callback on every socket.setTimeout, and the socket's own reads and writes
+   * restart the one there is, so setting the same value again changes nothing but costs twice per
+   * request on keep-alive.
+   */
+  private setSocketTimeout(ms: number): void {
+    if (ms === this.socketTimeoutMs) return;
+    this.socketTimeoutMs = ms;
+    this.socketTimeoutChanges++;
+    this.socket.setTimeout(ms);
   }
 
   /**
@@ -584,7 +686,7 @@ export class Connection {
       if (this.headTimer === undefined) {
         // The head deadline (headTimer) governs a head in progress, not the idle timeout. (Set
         // here, not for every head: a complete one goes on to a timeout of its own at once.)
-        this.socket.setTimeout(0);
+        this.setSocketTimeout(0);
         const left = Math.max(0, this.headStart + this.ctx.timeouts.headersMs - Date.now());
         this.headTimer = setTimeout(() => this.onHeadTimeout(), left);
       }
@@ -626,7 +728,7 @@ export class Connection {
       this.phase = 'body';
       // The head deadline ended with the head; a body that stops arriving must not hold the
       // connection for ever (slowloris on the body): no progress for headersMs → 408.
-      this.socket.setTimeout(this.ctx.timeouts.headersMs);
+      this.setSocketTimeout(this.ctx.timeouts.headersMs);
       // However steadily it trickles in, the whole body must arrive within bodyMs.
       this.bodyTimer = setTimeout(() => this.onBodyTimeout(), this.ctx.timeouts.bodyMs);
       if (head.expectContinue) this.socket.write(CONTINUE);
@@ -658,19 +760,26 @@ export class Connection {
 
   private dispatch(head: RequestHead, closeAfter = false, streamedBody?: BodyReader): void {
     this.phase = 'handling';
-    this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+    const changes = this.socketTimeoutChanges;
     const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
     if (closeAfter || !head.keepAlive || this.ctx.closing) ex.closeAfter = true;
     this.exchange = ex;
     if (streamedBody !== undefined) {
       this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
       // While the body arrives, no bytes for headersMs is a stalled body (408), as in parseNext.
-      this.socket.setTimeout(this.ctx.timeouts.headersMs);
+      this.setSocketTimeout(this.ctx.timeouts.headersMs);
     }
     try {
       this.ctx.handle(ex);
     } catch {
       this.failExchange(ex);
+    }
+    // An answer still under way once the handler returned (a file being read, a back-end, a slow
+    // client) gets the write-stall timeout, unless the handler set one of its own (an event
+    // stream has none). No timer fires while the handler runs, so setting it now is as setting
+    // it before; an answer sent at once (a cached file) keeps the timer it had.
+    if (this.exchange === ex && !ex.finished && this.socketTimeoutChanges === changes && this.streamed === undefined) {
+      this.setSocketTimeout(this.ctx.timeouts.writeStallMs);
     }
   }
 
@@ -699,9 +808,9 @@ export class Connection {
     this.bodyBase = -1;
     if (ex.closeAfter || this.ctx.closing) {
       ex.closeAfter = true;
-      return ['Connection', 'close'];
+      return CONNECTION_CLOSE;
     }
-    return ex.head.version === '1.0' ? ['Connection', 'keep-alive'] : undefined;
+    return ex.head.version === '1.0' ? CONNECTION_KEEP_ALIVE : undefined;
   }
 
   private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
@@ -728,20 +837,22 @@ export class Connection {
       return;
     }
     const connection = this.begin(ex, status);
-    const extra: HeaderList = [];
-    if (!this.ctx.crossSiteLoads) extra.push(CORP);
-    if (connection !== undefined) extra.push(connection);
-    if (extra.length === 0) {
+    const extras = preparedExtras(!this.ctx.crossSiteLoads, connection);
+    if (extras === undefined) {
       ex.responseHeaders = logHeaders;
-      this.sendWhole(ex, head, body, headTail());
+      this.sendWhole(ex, head, body, headTail(), body ?? logHeaders);
     } else {
-      ex.responseHeaders = [...logHeaders, ...extra];
-      this.sendWhole(ex, head, body, serializeHeaders(extra) + headTail());
+      ex.responseHeaders = withPreparedExtras(logHeaders, extras);
+      this.sendWhole(ex, head, body, extras.tail(), body ?? logHeaders);
     }
   }
 
-  /** Writes a head and a whole body in one write, then finishes the exchange. */
-  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined, tail = ''): void {
+  /**
+   * Writes a head and a whole body in one write, then finishes the exchange. `prepared`: head and
+   * body belong to a prepared representation (a cached file; the object its wire bytes are kept
+   * with: the body, or for a bodiless answer its header list): see preparedWire.
+   */
+  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined, tail = '', prepared?: object): void {
     // A body built in memory keeps its budget until the kernel took it (the write's callback);
     // every response counts in the server-wide queued total for as long.
     // (A counter, not a Reservation in a Set: this runs once per response.)
@@ -753,7 +864,8 @@ export class Connection {
     if (held !== undefined) this.inFlight.add(held);
     const done = (): void => this.written(queued, held);
     if (body === undefined || bodyLength === 0) {
-      this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', done);
+      if (prepared !== undefined) this.socket.write(preparedWire(prepared, head, tail, EMPTY), done);
+      else this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', done);
     } else if (bodyLength > COPY_BODY_MAX) {
       // Large: two writes in one writev, no copy.
       this.socket.cork();
@@ -762,13 +874,8 @@ export class Connection {
       this.socket.uncork();
       ex.bodyBytes = bodyLength;
     } else {
-      // Head parts written straight into the buffer (latin1: one byte per character), never
-      // joined into one string first: joining meant flattening a cons string per response.
-      const out = Buffer.allocUnsafe(head.length + tail.length + bodyLength);
-      out.write(head, 0, 'latin1');
-      if (tail.length > 0) out.write(tail, head.length, 'latin1');
-      body.copy(out, head.length + tail.length);
-      this.socket.write(out, done);
+      const wire = prepared !== undefined && bodyLength <= PREPARED_WIRE_MAX_BODY ? preparedWire(prepared, head, tail, body) : assembleWire(head, tail, body);
+      this.socket.write(wire, done);
       ex.bodyBytes = bodyLength;
     }
     this.finishExchange(ex);
@@ -894,7 +1001,7 @@ export class Connection {
       return upgraded;
     }
     this.socket.write(head, 'latin1');
-    this.socket.setTimeout(0);
+    this.setSocketTimeout(0);
     this.phase = 'upgraded';
     this.upgraded = upgraded;
     ex.onAbort = chain(ex.onAbort, () => {
@@ -923,7 +1030,7 @@ export class Connection {
   openStream(ex: Exchange, status: number, headers: HeaderList): StreamWriter {
     const head = this.startResponse(ex, status, headers);
     this.socket.write(head, 'latin1');
-    this.socket.setTimeout(0);
+    this.setSocketTimeout(0);
     this.streaming = true;
     const writer = {
       closed: false,
@@ -973,7 +1080,14 @@ export class Connection {
     runCleanup(ex);
     this.log(ex, false);
     if (ex.closeAfter || this.ctx.closing) {
-      this.endGracefully();
+      if (this.clientSaidClose(ex)) {
+        // After the write's own completion tick (queued by the write, so it runs first): closed
+        // before it, Node would build an ERR_STREAM_DESTROYED for it (perf: 5% of close-50).
+        this.phase = 'closing';
+        process.nextTick(() => this.destroy());
+      } else {
+        this.endGracefully();
+      }
       return;
     }
     this.phase = 'idle';
@@ -984,7 +1098,7 @@ export class Connection {
       // pipelined request included) until what is queued has gone. A write that stops making
       // progress still ends the socket (writeStallMs), a slow one the rate check.
       this.drainWait = true;
-      this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+      this.setSocketTimeout(this.ctx.timeouts.writeStallMs);
       if (!this.paused) {
         this.paused = true;
         this.socket.pause();
@@ -1004,7 +1118,7 @@ export class Connection {
 
   /** Idle again with room in the queue: read on, and answer what is already buffered. */
   private resumeInput(): void {
-    this.socket.setTimeout(this.ctx.timeouts.idleMs);
+    this.setSocketTimeout(this.ctx.timeouts.idleMs);
     if (this.paused) {
       this.paused = false;
       this.socket.resume();
@@ -1033,6 +1147,30 @@ export class Connection {
     this.endGracefully();
   }
 
+  /**
+   * True when `ex` has been answered on a connection its client asked to close (`Connection:
+   * close`, or HTTP/1.0 without keep-alive), with no body and nothing sent after it, over plain
+   * TCP, and the kernel holds the whole response: then close(2) at once, as nginx does, and the
+   * kernel sends the response and its FIN after it. A client that sent "close" sends no further
+   * request on that connection (RFC 9112 §9.6), so no unread bytes can make the close a reset
+   * that would lose the answer before the client read it. Every other close (the server's choice:
+   * an error, a limit, shutdown; a body; pipelined bytes; TLS, whose close_notify is written by
+   * end()) half-closes and waits for the client (endGracefully).
+   */
+  private clientSaidClose(ex: Exchange): boolean {
+    const head = ex.head;
+    return (
+      !head.keepAlive &&
+      !this.secure &&
+      !this.ctx.closing &&
+      head.contentLength === undefined &&
+      !head.chunked &&
+      this.pending.length === 0 &&
+      this.phase === 'handling' &&
+      this.socket.writableLength === 0
+    );
+  }
+
   private endGracefully(): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
     this.phase = 'closing';
@@ -1044,7 +1182,7 @@ export class Connection {
       this.paused = false;
       this.socket.resume();
     }
-    this.socket.setTimeout(0);
+    this.setSocketTimeout(0);
     this.socket.end();
     this.headTimer = setTimeout(() => this.destroy(), LINGER_MS);
   }
@@ -1162,7 +1300,7 @@ export class Connection {
   }
 
   suspendTimeout(ex: Exchange): void {
-    if (this.exchange === ex && this.phase === 'handling') this.socket.setTimeout(0);
+    if (this.exchange === ex && this.phase === 'handling') this.setSocketTimeout(0);
   }
 
   /** Hands buffered body bytes to the sink until it asks to wait or the input runs out. */
@@ -1255,7 +1393,7 @@ export class Connection {
     this.socket.cork();
     this.socket.write(this.startResponse(ex, status, headers), 'latin1');
     setImmediate(() => this.socket.uncork());
-    this.socket.setTimeout(this.ctx.timeouts.writeStallMs);
+    this.setSocketTimeout(this.ctx.timeouts.writeStallMs);
     let written = 0;
     const alive = (): boolean => !writer.closed && this.phase !== 'destroyed' && this.exchange === ex;
     writer.write = (chunk: Buffer): boolean => {
@@ -1318,7 +1456,11 @@ export class Connection {
       time: ex.startTime,
       clientIp: this.remoteAddress,
       clientPort: this.remotePort,
-      ...this.connectionFields(),
+      // Written out, not spread from connectionFields(): this runs once per request.
+      connectionId: this.id,
+      secure: this.secure,
+      serverIp: this.localAddress,
+      serverPort: this.localPort,
       clientHost: undefined,
       method: h.method,
       target: h.target,
@@ -1335,7 +1477,7 @@ export class Connection {
       aborted,
       note: ex.note,
       filePath: ex.filePath,
-      ...(ex.upstream === undefined ? {} : { upstream: { ...ex.upstream } }),
+      upstream: ex.upstream === undefined ? undefined : { ...ex.upstream },
     });
   }
 

@@ -84,7 +84,8 @@ export function escapeLogField(value: string): string {
  */
 export function escapeLogHost(host: string | undefined): string {
   if (host === undefined || host === '') return '-';
-  return escapeLogField(host).replace(/ /g, '\\x20');
+  const escaped = escapeLogField(host);
+  return escaped.includes(' ') ? escaped.replace(/ /g, '\\x20') : escaped;
 }
 
 /**

@@ -87,7 +87,8 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       const w = watch(path, { persistent: false }, (event) => onChange(path, event === 'change'));
       w.on('error', () => {
         w.close();
-        links.delete(path);
+        // Only this watch: the name may be watched anew by now.
+        if (links.get(path) === w) links.delete(path);
       });
       links.set(path, w);
     } catch (err) {
@@ -102,9 +103,19 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     } catch {
       return;
     }
-    if (st === undefined) forget(path);
-    else if (st.isDirectory()) addFolder(path);
-    else if (st.isSymbolicLink()) addLink(path);
+    if (st === undefined) {
+      forget(path);
+    } else if (st.isDirectory()) {
+      // A folder made, renamed or removed under this name: any watch there may be the old
+      // folder's (rm -r a && mkdir a before this event was read: the watch follows the removed
+      // folder, and the new one may even reuse its inode number), so it is made again.
+      if (folders.has(path)) forget(path);
+      addFolder(path);
+    } else {
+      // A folder replaced by a file or a link: its watches go.
+      if (folders.has(path)) forget(path);
+      if (st.isSymbolicLink()) addLink(path);
+    }
   };
   const addFolder = (dir: string): void => {
     if (closed || folders.has(dir)) return;
@@ -125,7 +136,8 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     w.on('error', (err) => {
       // The folder itself went away (its parent reports that too), or the watch broke.
       w.close();
-      folders.delete(dir);
+      // Only this watch: the name may be watched anew by now (a folder made again).
+      if (folders.get(dir) === w) folders.delete(dir);
       if (dir === rootReal) failed(err);
     });
     folders.set(dir, w);

@@ -13,7 +13,7 @@
 import type { Exchange } from '../http/connection';
 import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
-import { existsForRequest, serveStatic, type StaticOptions } from '../files/static-files';
+import { existsForRequest, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
@@ -133,6 +133,8 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
   if (path.startsWith(RESERVED_PREFIX) && ctx.reserved !== undefined && ctx.reserved(ex, path)) return;
   if (ctx.spa !== undefined) spaFallback(ex, ctx.spa, ctx.files);
   if (ctx.htmlFilter !== undefined && ctx.htmlFilter(ex)) return;
+  // A cached file is answered here without the async path's promise.
+  if (serveCachedHit(ex, ex.head.path, ctx.files)) return;
   serveStatic(ex, ex.head.path, ctx.files).catch(() => ex.connection.failExchange(ex));
 }
 
