@@ -8,7 +8,12 @@
 // for each server in turn (A B C, then C B A): the page is rewritten with the next number, and the
 // time from just before the write to the new document's first script is recorded (same machine,
 // same clock); the tab is then given a moment to reconnect its live-reload channel before that
-// server's next edit (the other servers' edits run in between). Uses measurement.mjs (processes)
+// server's next edit (the other servers' edits run in between). Each edit is also split, from the
+// new document's PerformanceNavigationTiming (same clock): save → the reload's navigation began
+// (the server saw the change and told the page, the page called reload), the request and answer
+// of the page (requestStart → responseEnd: the server's part of the reload), and the rest, which is
+// Chromium's own (starting the navigation, committing the new document, parsing it up to the first
+// script, and any script before it). Uses measurement.mjs (processes)
 // and servers.mjs (starting servers); imports neither run.mjs, workloads.mjs nor report.mjs.
 /* global window, document -- used inside page callbacks, which run in the page */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -30,10 +35,20 @@ const page = (n) => `<!doctype html>
 </head><body><h1 id="n">${n}</h1><p>The benchmark rewrites this page and times its reload.</p></body></html>
 `;
 
+/** The median of `values` (numbers), or undefined when there are none. */
+function median(values) {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
 /**
  * Runs the race over the servers of `names` that are available. `ctx`: { tmp }; `log(msg)`.
- * Resolves { edits, servers: { [name]: { samples: ms[], lost, version } | { skipped } } } or
- * { error } when Chromium cannot start.
+ * Resolves { edits, servers: { [name]: { samples: ms[], lost, version, parts } | { skipped } } } or
+ * { error } when Chromium cannot start. `parts[i]` splits `samples[i]`: { signal (save → the
+ * reload's navigation start), fetch (→ the page's request sent), answer (request sent → response
+ * end), document (→ the first script) }, in ms.
  */
 export async function runReloadRace(names, ctx, edits, log) {
   let launchChromium;
@@ -54,7 +69,7 @@ export async function runReloadRace(names, ctx, edits, log) {
       if (why) { out.servers[name] = { skipped: why }; log(`reload race ${name}: n/a (${why})`); continue; }
       const s = await startServer({ ...def, name: `race-${name}` }, { ...ctx, docroot: dir });
       if (s.error) { out.servers[name] = { skipped: s.error }; log(`reload race ${name}: n/a (${s.error})`); continue; }
-      racers.push({ name, dir, server: s, samples: [], lost: 0, version: def.version() });
+      racers.push({ name, dir, server: s, samples: [], parts: [], lost: 0, version: def.version() });
     }
     if (racers.length === 0) return out;
     let browser;
@@ -75,7 +90,19 @@ export async function runReloadRace(names, ctx, edits, log) {
           writeFileSync(join(r.dir, 'index.html'), page(i));
           try {
             await r.tab.waitForFunction((n) => document.getElementById('n')?.textContent === String(n), i, { timeout: EDIT_DEADLINE_MS, polling: 'raf' });
-            r.samples.push((await r.tab.evaluate(() => window.__loadedAt)) - start);
+            const t = await r.tab.evaluate(() => {
+              const nav = performance.getEntriesByType('navigation')[0];
+              return { loadedAt: window.__loadedAt, origin: performance.timeOrigin, requestStart: nav?.requestStart, responseEnd: nav?.responseEnd };
+            });
+            r.samples.push(t.loadedAt - start);
+            const signal = t.origin - start;
+            const script = t.loadedAt - t.origin;
+            r.parts.push({
+              signal: Math.round(signal * 10) / 10,
+              fetch: Math.round(t.requestStart * 10) / 10,
+              answer: Math.round((t.responseEnd - t.requestStart) * 10) / 10,
+              document: Math.round((script - t.responseEnd) * 10) / 10,
+            });
           } catch {
             r.lost += 1;
             log(`reload race #${i} ${r.name}: no reload within ${EDIT_DEADLINE_MS / 1000} s`);
@@ -88,8 +115,12 @@ export async function runReloadRace(names, ctx, edits, log) {
       await browser.close().catch(() => {});
     }
     for (const r of racers) {
-      out.servers[r.name] = { samples: r.samples, lost: r.lost, version: r.version };
+      out.servers[r.name] = { samples: r.samples, lost: r.lost, version: r.version, parts: r.parts };
       log(`reload race ${r.name}: ${r.samples.join(' ')} ms${r.lost ? `, ${r.lost} lost` : ''}`);
+      const m = (k) => median(r.parts.map((p) => p[k]));
+      if (r.parts.length > 0) {
+        log(`reload race ${r.name}, medians: save → reload began ${m('signal')} ms; then request sent ${m('fetch')}, answered in ${m('answer')}, new document to its first script ${m('document')} ms`);
+      }
     }
     return out;
   } finally {
