@@ -39,6 +39,8 @@ test('single ranges: a-b, a-, -n, past the end clamped', async () => {
     ['bytes=0-', 0, 999],
     ['BYTES = 3-4', 3, 4],
     ['bytes=5-9, 0-4', 0, 9], // adjacent ranges merge into one
+    ['bytes=00000000000000000000001-0000000000000000000000000002', 1, 2], // leading zeros are digits (1*DIGIT)
+    ['bytes=-0000000000000000000003', 997, 999],
   ];
   for (const [range, start, end] of cases) {
     const res = await get('/digits.txt', [`Range: ${range}`]);

@@ -137,7 +137,10 @@ export function makeCachedFile(
     contentEncoding: coding?.contentEncoding,
     varyAcceptEncoding: coding?.varyAcceptEncoding === true,
     varied: coding?.varyAcceptEncoding === true ? heads : undefined,
-    validatedEpoch: currentEpoch(),
+    // Not "checked in this epoch": the bytes were read through a descriptor opened in an earlier
+    // turn (the thread pool answers later), and a request read in this turn may have been sent
+    // after a save or a delete in between. The first lookup stats it, like any entry.
+    validatedEpoch: -1,
     compressible: undefined,
   };
 }

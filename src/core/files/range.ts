@@ -1,8 +1,8 @@
 /**
  * Range requests (RFC 9110 §14): `bytes=a-b`, `a-`, `-n`, lists. An unparsable header or another
  * unit is ignored (full 200). Overlapping or adjacent ranges are merged; more than MAX_RANGES
- * after merging is treated as abuse and ignored (full 200). Numbers longer than 15 digits are
- * clamped rather than trusted (overflow guard).
+ * after merging is treated as abuse and ignored (full 200). Numbers longer than 15 significant
+ * digits are clamped rather than trusted (overflow guard); leading zeros do not count.
  */
 /** More ranges than this (after merging) is treated as abuse: the whole file is sent. */
 const MAX_RANGES = 32;
@@ -44,8 +44,9 @@ export function parseRange(header: string | undefined, size: number): RangeResul
     if (spec.length === 0) continue; // empty list elements are allowed (RFC 9110 §5.6.1)
     const dash = spec.indexOf('-');
     if (dash < 0) return NONE;
-    const first = spec.slice(0, dash).trim();
-    const last = spec.slice(dash + 1).trim();
+    // 1*DIGIT allows leading zeros (RFC 9110 §14.1.2): the digit-count guard counts the others.
+    const first = withoutLeadingZeros(spec.slice(0, dash).trim());
+    const last = withoutLeadingZeros(spec.slice(dash + 1).trim());
     sawSpec = true;
     if (first.length === 0) {
       // suffix-range: the last n bytes
@@ -87,4 +88,11 @@ function mergeRanges(ranges: ByteRange[]): ByteRange[] {
     }
   }
   return out;
+}
+
+/** `007` → `7`, `000` → `0`; anything else as it is (isDigits judges it after). */
+function withoutLeadingZeros(text: string): string {
+  let i = 0;
+  while (i < text.length - 1 && text.charCodeAt(i) === 0x30) i++;
+  return i === 0 ? text : text.slice(i);
 }

@@ -190,9 +190,12 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
     return;
   }
   // A path the SPA fallback rewrote (documentPath set) is never redirected: the browser asked for another.
+  const askedIn = currentEpoch();
   const found = await lookupPath(resolved.segments, resolved.trailingSlash, opts, ex.clientIp, ex.documentPath === undefined);
-  // Nothing on disk answers this path (whoever asks: a refusal for one client has its own reason).
-  if (found.kind === 'missing' && found.reason === NO_SUCH_FILE) fileCacheFor(opts).markAbsent(key);
+  // Nothing on disk answers this path (whoever asks: a refusal for one client has its own reason),
+  // as of this same turn: an answer that came from the thread pool in a later turn is older than
+  // the requests read in that turn, so it is not remembered for them.
+  if (found.kind === 'missing' && found.reason === NO_SUCH_FILE && currentEpoch() === askedIn) fileCacheFor(opts).markAbsent(key);
   await answerLookup(ex, rawPath, found, opts);
 }
 
