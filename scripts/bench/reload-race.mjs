@@ -117,7 +117,7 @@ export async function runReloadRace(names, ctx, edits, log) {
     for (const r of racers) {
       out.servers[r.name] = { samples: r.samples, lost: r.lost, version: r.version, parts: r.parts };
       log(`reload race ${r.name}: ${r.samples.join(' ')} ms${r.lost ? `, ${r.lost} lost` : ''}`);
-      const m = (k) => median(r.parts.map((p) => p[k]));
+      const m = (k) => Math.round(median(r.parts.map((p) => p[k])) * 10) / 10;
       if (r.parts.length > 0) {
         log(`reload race ${r.name}, medians: save → reload began ${m('signal')} ms; then request sent ${m('fetch')}, answered in ${m('answer')}, new document to its first script ${m('document')} ms`);
       }
