@@ -70,6 +70,11 @@ export interface PageHooks {
    * returns true; false → go on at once.
    */
   hold: ((resume: () => void) => boolean) | undefined;
+  /**
+   * True while changed files settle (hold would take a request): asked first, so that the
+   * continuation is only made for a request that will wait (this is asked for every request).
+   */
+  holding: (() => boolean) | undefined;
 }
 
 export const CLIENT_PATH = `${RESERVED_PREFIX}client.js`;
@@ -244,6 +249,12 @@ export class LiveReload {
     ctx.reserved = (ex, path) => this.handleReserved(ex, path);
     ctx.htmlFilter = (ex) => this.phase !== 'closed' && filterPage(ex, this.pages);
     ctx.hold = (resume) => this.holdWhileSettling(resume);
+    ctx.holding = () => this.settling;
+  }
+
+  /** Changed files are settling: the site's GET and HEAD requests wait (holdWhileSettling). */
+  get settling(): boolean {
+    return this.phase !== 'closed' && (this.edge === 'settling' || (this.edge === 'leading' && this.batchOpen));
   }
 
   /**
@@ -254,7 +265,7 @@ export class LiveReload {
    * reloaded by an event sent at once is answered with the whole save.
    */
   holdWhileSettling(resume: () => void): boolean {
-    if (this.phase === 'closed' || !(this.edge === 'settling' || (this.edge === 'leading' && this.batchOpen))) return false;
+    if (!this.settling) return false;
     this.held.push(resume);
     return true;
   }

@@ -93,7 +93,8 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     return;
   }
   const method = ex.method;
-  if (ctx.hold !== undefined && (method === 'GET' || method === 'HEAD') && !ex.head.path.startsWith(RESERVED_PREFIX)) {
+  // Asked first (cheap, every request): the continuation is made only for a request that waits.
+  if (ctx.holding?.() === true && ctx.hold !== undefined && (method === 'GET' || method === 'HEAD') && !ex.head.path.startsWith(RESERVED_PREFIX)) {
     const held = ctx.hold(() => {
       // The client may have left while its request waited.
       if (ex.finished) return;

@@ -236,6 +236,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       reserved: undefined,
       htmlFilter: undefined,
       hold: undefined,
+      holding: undefined,
       crossSiteLoads: opts.crossSiteLoads,
     };
     this.memoryBudget = new MemoryBudget(opts.limits.maxBuiltBytes);
