@@ -304,7 +304,7 @@ export function renderMarkdown(report) {
     }
   }
   if (report.reload) {
-    md += `\n**Reload race: save → reloaded page** (headless Chromium, ${report.reload.edits ?? '–'} edits per server, servers interleaved; from just before the file write to the new document's first script, ms; each server with its defaults — Porthole: a leading edge after an 8 ms settle, then a 100 ms debounce; live-server and five-server: \`wait\` 100 ms)\n\n`;
+    md += `\n**Reload race: save → reloaded page** (headless Chromium, ${report.reload.edits ?? '–'} edits per server, servers interleaved; from just before the file write to the new document's first script, ms; each server with its defaults — Porthole: an in-place write sent at once, its page's request held until the file settles (8 ms), then a 100 ms debounce; live-server and five-server: \`wait\` 100 ms)\n\n`;
     if (report.reload.error) md += `${report.reload.error}\n`;
     else {
       md += `| | median | min | max | lost |\n|---|---:|---:|---:|---:|\n`;
