@@ -347,6 +347,12 @@ void test('errors are detected before the head is complete', () => {
     ['GET / HTTP/1.1\nHost', 400], // bare LF
     ['GET / HTTP/1.1\rHost', 400], // bare CR
     ['(', 400],
+    // Lines already complete are judged without waiting for the blank line (the attack session's
+    // two pipelined requests without the empty line between them waited for the head timeout).
+    ['GET /a HTTP/1.1\r\nHost: a\r\nGET /b HTTP/1.1\r\nHost', 400], // a field line without a colon
+    ['GET / HTTP/1.1\r\nHost: a\r\n folded\r\n', 400], // obs-fold
+    ['GET / HTTP/2.0\r\nHost', 505], // the request line, as soon as it is complete
+    ['GET /\r\nHost', 400], // a request line without a version
   ];
   for (const [raw, status] of early) {
     const r = parseAll(raw);

@@ -225,6 +225,23 @@ function checkIncompleteHead(buf: Buffer, start: number, scanned: number, limits
     }
   }
 
+  // Lines completed in the new bytes are judged now, not when the blank line comes (which a
+  // client that lost its framing, e.g. two pipelined requests without the empty line between
+  // them, may never send): the request line as parseCompleteHead would (RFC 9112 §3), and each
+  // field line must have a colon and not start with whitespace (§5, §5.2).
+  for (let lf = buf.indexOf(LF, scanned > start ? scanned : start); lf !== -1; lf = buf.indexOf(LF, lf + 1)) {
+    const lineStart = lf > 0 ? buf.lastIndexOf(LF, lf - 1) + 1 : 0;
+    if (lineStart <= start) {
+      const line = parseRequestLine(buf.toString('latin1', 0, lf + 1), start, lf - 1, limits);
+      if (line.kind === 'error') return line;
+      continue;
+    }
+    const first = buf[lineStart] as number;
+    if (first === SP || first === HTAB) return E_OBS_FOLD;
+    const colon = buf.indexOf(COLON, lineStart);
+    if (colon === -1 || colon > lf) return E_FIELD_NAME;
+  }
+
   // RFC 9110 §15.5 / RFC 6585 §5 (431): every buffered byte belongs to the unfinished head.
   if (len > limits.maxHeadBytes) return E_HEAD_TOO_LARGE;
   return INCOMPLETE;
