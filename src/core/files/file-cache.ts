@@ -106,6 +106,43 @@ export function currentEpoch(): number {
   return epoch;
 }
 
+/**
+ * A map whose entries hold for one epoch only: emptied the first time it is used in a new turn of
+ * the event loop (so it never holds more than one turn's keys). Undefined values are kept
+ * ("nothing there" is an answer too).
+ */
+export class TurnMap<K, V> {
+  private readonly map = new Map<K, V>();
+  private epoch = -1;
+
+  /** The value for `key` in this epoch, made by `make` on first ask. */
+  remember(key: K, make: (key: K) => V): V {
+    this.fresh();
+    if (this.map.has(key)) return this.map.get(key) as V;
+    const value = make(key);
+    this.map.set(key, value);
+    return value;
+  }
+
+  /** True when `key` was set in this epoch. */
+  has(key: K): boolean {
+    return this.epoch === currentEpoch() && this.map.has(key);
+  }
+
+  set(key: K, value: V): void {
+    this.fresh();
+    this.map.set(key, value);
+  }
+
+  private fresh(): void {
+    const now = currentEpoch();
+    if (this.epoch !== now) {
+      this.map.clear();
+      this.epoch = now;
+    }
+  }
+}
+
 /** Builds an entry from a file read whole (its Stats from the open descriptor). */
 export function makeCachedFile(
   fsPath: string,
@@ -154,7 +191,7 @@ export class FileCache {
     if (entry === undefined) return undefined;
     const now = currentEpoch();
     if (entry.validatedEpoch === now) return entry;
-    if (!stillServed(entry, now)) {
+    if (!stillServed(entry)) {
       this.entries.delete(key);
       return undefined;
     }
@@ -162,27 +199,20 @@ export class FileCache {
     return entry;
   }
 
-  /** Keys found missing on disk in the epoch `absentEpoch` (the root's 404.html, a broken link). */
-  private readonly absent = new Set<string>();
-  private absentEpoch = -1;
+  /** Keys found missing on disk in this epoch (the root's 404.html, a broken link). */
+  private readonly absent = new TurnMap<string, true>();
 
   /**
    * True when `key` was found missing in this epoch: asked again in the same turn of the event
-   * loop, the answer is the same (the stat's argument above), without another stat. The set is
-   * emptied when the epoch ends, so it never holds more than one turn's keys.
+   * loop, the answer is the same (the stat's argument above), without another stat.
    */
   absentNow(key: string): boolean {
-    return this.absentEpoch === currentEpoch() && this.absent.has(key);
+    return this.absent.has(key);
   }
 
   /** Records that `key` is missing on disk now (until this epoch ends). */
   markAbsent(key: string): void {
-    const now = currentEpoch();
-    if (this.absentEpoch !== now) {
-      this.absent.clear();
-      this.absentEpoch = now;
-    }
-    this.absent.add(key);
+    this.absent.set(key, true);
   }
 
   set(key: string, entry: CachedFile): void {
@@ -192,12 +222,13 @@ export class FileCache {
 
 /**
  * True when `entry.fsPath` still leads to the file cached, at the real path it was served from.
- * The path's last component is lstat'ed: a plain file (not a symlink) there is really at its
- * folder's real path plus its name, so the realpath(3) walk is needed for the folder only, once
- * per epoch for every file in it (a page's assets share a folder). A last component that is a
- * symlink is followed and its whole real path taken, as a request would.
+ * The path's last component is lstat'ed. A plain file (not a symlink) whose path was its real path
+ * is still there when the folders below the root are still folders (foldersStillReal); one reached
+ * through a symlinked folder is at its folder's real path plus its name (realpath(3) of the
+ * folder, once per epoch for every file in it). A last component that is a symlink is followed
+ * and its whole real path taken, as a request would.
  */
-function stillServed(entry: CachedFile, now: number): boolean {
+function stillServed(entry: CachedFile): boolean {
   const { fsPath } = entry;
   const link = lstatSync(fsPath, { throwIfNoEntry: false });
   if (link === undefined) return false;
@@ -215,7 +246,7 @@ function stillServed(entry: CachedFile, now: number): boolean {
   }
   if (st !== link) return realPathOf(fsPath) === entry.real;
   if (entry.real === fsPath && foldersStillReal(entry.root, fsPath)) return true;
-  const folder = realFolderOf(dirname(fsPath), now);
+  const folder = realFolders.remember(dirname(fsPath), realPathOf);
   return folder !== undefined && join(folder, basename(fsPath)) === entry.real;
 }
 
@@ -229,8 +260,7 @@ function realPathOf(fsPath: string): string | undefined {
 }
 
 /** Folders' lstat in the current epoch (path → Stats; undefined: none there). */
-const folderStats = new Map<string, Stats | undefined>();
-let folderStatsEpoch = -1;
+const folderStats = new TurnMap<string, Stats | undefined>();
 
 /**
  * The lstat of `folder` now (undefined when nothing is there), asked of the disk once per epoch
@@ -238,15 +268,11 @@ let folderStatsEpoch = -1;
  * probe (static-files.ts) read the same answer.
  */
 export function folderStatNow(folder: string): Stats | undefined {
-  const now = currentEpoch();
-  if (folderStatsEpoch !== now) {
-    folderStats.clear();
-    folderStatsEpoch = now;
-  }
-  if (folderStats.has(folder)) return folderStats.get(folder);
-  const st = lstatSync(folder, { throwIfNoEntry: false });
-  folderStats.set(folder, st);
-  return st;
+  return folderStats.remember(folder, lstatOrNone);
+}
+
+function lstatOrNone(path: string): Stats | undefined {
+  return lstatSync(path, { throwIfNoEntry: false });
 }
 
 /**
@@ -268,20 +294,7 @@ function foldersStillReal(root: string, fsPath: string): boolean {
 }
 
 /** Folders' real paths found in the current epoch (folder path → real path; undefined: none). */
-const realFolders = new Map<string, string | undefined>();
-let realFoldersEpoch = -1;
-
-/** A folder's real path, asked of the disk once per epoch (the same argument as the stat's). */
-function realFolderOf(folder: string, now: number): string | undefined {
-  if (realFoldersEpoch !== now) {
-    realFolders.clear();
-    realFoldersEpoch = now;
-  }
-  if (realFolders.has(folder)) return realFolders.get(folder);
-  const real = realPathOf(folder);
-  realFolders.set(folder, real);
-  return real;
-}
+const realFolders = new TurnMap<string, string | undefined>();
 
 /** The cache that belongs to one options object. */
 export const fileCacheFor: (owner: object) => FileCache = perOwner(() => new FileCache());
