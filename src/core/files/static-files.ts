@@ -140,6 +140,11 @@ function plain(ex: Exchange, status: number, text: string, extra: HeaderList = [
   ex.respond(status, [['Content-Type', TEXT_PLAIN], ['X-Content-Type-Options', 'nosniff'], ...extra], `${text}\n`);
 }
 
+/** The file cache's entry for `key`, still as on disk (with clean URLs never an `x.html`: whether `x` exists decides its redirect, and that is not in the entry). */
+function cachedEntry(key: string, opts: StaticOptions): CachedFile | undefined {
+  return opts.cleanUrls === true && key.endsWith('.html') ? undefined : fileCacheFor(opts).lookup(key);
+}
+
 /**
  * The synchronous half of serveStatic: answers `rawPath` from the file cache when it holds the
  * file, still as on disk, and this client may have it, or with the built-in 404 when the path was
@@ -148,26 +153,23 @@ function plain(ex: Exchange, status: number, text: string, extra: HeaderList = [
  */
 export function serveCachedHit(ex: Exchange, rawPath: string, opts: StaticOptions): boolean {
   const key = cacheKeyOf(rawPath);
-  // With clean URLs, `x.html` may have to be redirected (whether `x` exists is not in the entry).
-  const hit = opts.cleanUrls === true && key.endsWith('.html') ? undefined : fileCacheFor(opts).lookup(key);
+  const hit = cachedEntry(key, opts);
   if (hit === undefined) return sendKnownMissing(ex, rawPath, key, opts);
   if (loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly) !== undefined) return false;
   sendCachedFile(ex, hit, key, opts);
   return true;
 }
 
-/** Serves GET/HEAD for `rawPath` (origin-form path with optional query). Never rejects. */
+/**
+ * Serves GET/HEAD for `rawPath` (origin-form path with optional query): the asynchronous half,
+ * for a request serveCachedHit did not answer (call that first). Never rejects.
+ */
 export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const key = cacheKeyOf(rawPath);
-  // With clean URLs, `x.html` may have to be redirected (whether `x` exists is not in the entry).
-  const hit = opts.cleanUrls === true && key.endsWith('.html') ? undefined : fileCacheFor(opts).lookup(key);
+  const hit = cachedEntry(key, opts);
   if (hit !== undefined) {
-    const refused = loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly);
-    if (refused === undefined) {
-      sendCachedFile(ex, hit, cacheKeyOf(rawPath), opts);
-      return;
-    }
-    ex.note = refused;
+    // Cached, yet serveCachedHit left it: not for this client (the active log file to another host).
+    ex.note = loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly);
     await sendNotFound(ex, rawPath, opts);
     return;
   }
@@ -457,14 +459,8 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
   // unencoded bytes (what sendNegotiated answers it), with Vary when other clients may get an
   // encoding: the file is compressed on the fly, or a .br/.gz lies beside it.
   if (entry.contentEncoding === undefined && opts.compression && ex.header('accept-encoding') === undefined) {
-    entry.compressible ??= entry.size >= COMPRESS_MIN_BYTES && entry.size <= COMPRESS_MAX_BYTES && isCompressibleType(entry.type);
-    if (entry.compressible) {
-      sendCached(ex, entry, true);
-      return;
-    }
-    // Not compressed on the fly: its answers vary only when a .br/.gz lies beside it.
-    const siblings = freshSiblings(siblingsOf(entry.fsPath), entry.mtimeMs);
-    sendCached(ex, entry, siblings.br !== undefined || siblings.gzip !== undefined);
+    entry.compressible ??= compressedOnTheFly(entry.body, entry.size, entry.type);
+    sendCached(ex, entry, identityVaries(entry.compressible, entry.fsPath, entry.mtimeMs));
     return;
   }
   const identity: Identity = {
@@ -676,6 +672,22 @@ function freshSiblings(siblings: Siblings, mtimeMs: number): Siblings {
   return br === siblings.br && gzip === siblings.gzip ? siblings : { br, gzip, epoch: siblings.epoch };
 }
 
+/** True when these bytes are compressed on the fly for a client that accepts a coding: text in memory of COMPRESS_MIN_BYTES..COMPRESS_MAX_BYTES. */
+function compressedOnTheFly(body: Buffer | undefined, size: number, type: string): boolean {
+  return body !== undefined && size >= COMPRESS_MIN_BYTES && size <= COMPRESS_MAX_BYTES && isCompressibleType(type);
+}
+
+/**
+ * Whether the unencoded answer must say `Vary: Accept-Encoding`: another client may get an
+ * encoding, made on the fly or a fresh `.br`/`.gz` beside the file (`fsPath`; undefined: none).
+ */
+function identityVaries(onTheFly: boolean, fsPath: string | undefined, mtimeMs: number): boolean {
+  if (onTheFly) return true;
+  if (fsPath === undefined) return false;
+  const siblings = freshSiblings(siblingsOf(fsPath), mtimeMs);
+  return siblings.br !== undefined || siblings.gzip !== undefined;
+}
+
 /**
  * Sends a file in the encoding its client prefers (RFC 9110 §12.5.3), or as it is through
  * `sendIdentity(vary)`. A file stored encoded (`game.wasm.br`) goes as it is to a client that
@@ -698,11 +710,11 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
     sendIdentity(false);
     return;
   }
-  const onTheFly = id.body !== undefined && id.size >= COMPRESS_MIN_BYTES && id.size <= COMPRESS_MAX_BYTES && isCompressibleType(id.type);
+  const onTheFly = compressedOnTheFly(id.body, id.size, id.type);
   const accepted = parseAcceptEncoding(ex.header('accept-encoding'));
-  const acceptsAny = accepted.br > 0 || accepted.gzip > 0;
-  if (onTheFly && !acceptsAny) {
-    sendIdentity(true);
+  if (accepted.br === 0 && accepted.gzip === 0) {
+    // This client takes the unencoded bytes; another one may get an encoding.
+    sendIdentity(identityVaries(onTheFly, id.fsPath, id.mtimeMs));
     return;
   }
   const siblings = id.fsPath !== undefined ? freshSiblings(siblingsOf(id.fsPath), id.mtimeMs) : NO_SIBLINGS;
