@@ -393,11 +393,18 @@ test('the first change goes out once settled, before the debounce ends; changes 
   });
 });
 
-test('the watcher follows the tree: folders made or moved in after the start, folders re-made, and where a link leads', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'porthole-tree-'));
-  const elsewhere = await mkdtemp(join(tmpdir(), 'porthole-elsewhere-'));
-  await writeFile(join(elsewhere, 'target.html'), 'one');
-  await symlink(join(elsewhere, 'target.html'), join(dir, 'link.html'));
+/**
+ * A server watching `dir` (live reload on, 20 ms debounce) with the paths of every event it sent,
+ * and `writeUntilNamed(file)`: writes `file` (root-relative) until an event names it, since a
+ * folder's watch is made when its own change is read and a write right after the folder was made
+ * may come before it. Bounded: 100 writes, each followed by up to 300 ms of waiting.
+ */
+async function watchedTree(dir: string): Promise<{
+  readonly paths: string[];
+  writeUntilNamed(file: string): Promise<void>;
+  nextEvent(): Promise<void>;
+  close(): Promise<void>;
+}> {
   const tree = new PreviewServer();
   await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
   const paths: string[] = [];
@@ -407,34 +414,42 @@ test('the watcher follows the tree: folders made or moved in after the start, fo
     paths.push(...e.paths);
     wake();
   };
-  /**
-   * Writes `file` (root-relative) until an event names it: a folder's watch is made when its own
-   * change is read, so a write right after the folder was made may come before it. Bounded: 100
-   * writes, each followed by up to 300 ms of waiting.
-   */
-  const writeUntilNamed = async (file: string): Promise<void> => {
-    for (let i = 0; i < 100 && !paths.includes(`/${file}`); i++) {
-      await writeFile(join(dir, file), `v${i}`);
-      const seen = new Promise<void>((r) => (wake = r));
-      await Promise.race([seen, sleep(300)]);
-    }
-    assert.ok(paths.includes(`/${file}`), `no event named /${file}; got ${paths.join(' ')}`);
+  const nextEvent = (): Promise<void> => new Promise<void>((r) => (wake = r));
+  return {
+    paths,
+    nextEvent,
+    async writeUntilNamed(file: string): Promise<void> {
+      for (let i = 0; i < 100 && !paths.includes(`/${file}`); i++) {
+        await writeFile(join(dir, file), `v${i}`);
+        await Promise.race([nextEvent(), sleep(300)]);
+      }
+      assert.ok(paths.includes(`/${file}`), `no event named /${file}; got ${paths.join(' ')}`);
+    },
+    close: () => tree.close(),
   };
+}
+
+test('the watcher follows the tree: folders made or moved in after the start, folders re-made, and where a link leads', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-tree-'));
+  const elsewhere = await mkdtemp(join(tmpdir(), 'porthole-elsewhere-'));
+  await writeFile(join(elsewhere, 'target.html'), 'one');
+  await symlink(join(elsewhere, 'target.html'), join(dir, 'link.html'));
+  const tree = await watchedTree(dir);
   try {
     // A folder made after the start, and one in it: their files are watched.
     await mkdir(join(dir, 'a', 'b'), { recursive: true });
-    await writeUntilNamed('a/b/x.html');
+    await tree.writeUntilNamed('a/b/x.html');
     // A folder moved in from elsewhere.
     await mkdir(join(elsewhere, 'moved'));
     await rename(join(elsewhere, 'moved'), join(dir, 'moved'));
-    await writeUntilNamed('moved/y.html');
+    await tree.writeUntilNamed('moved/y.html');
     // A folder removed and made again is watched again.
     await rm(join(dir, 'a'), { recursive: true });
     await mkdir(join(dir, 'a'));
-    await writeUntilNamed('a/z.html');
+    await tree.writeUntilNamed('a/z.html');
     // A change where a link leads is a change of the link.
     await writeFile(join(elsewhere, 'target.html'), 'two');
-    while (!paths.includes('/link.html')) await new Promise<void>((r) => (wake = r));
+    while (!tree.paths.includes('/link.html')) await tree.nextEvent();
   } finally {
     await tree.close();
     await rm(dir, { recursive: true, force: true });
@@ -445,27 +460,13 @@ test('the watcher follows the tree: folders made or moved in after the start, fo
 test('a folder removed and made again before the watcher reads either event is watched again', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-remade-'));
   await mkdir(join(dir, 'a', 'b'), { recursive: true });
-  const tree = new PreviewServer();
-  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
-  const paths: string[] = [];
-  let wake: () => void = () => undefined;
-  assert.ok(tree.liveReload);
-  tree.liveReload.onEvent = (e) => {
-    paths.push(...e.paths);
-    wake();
-  };
+  const tree = await watchedTree(dir);
   try {
     // Synchronously, in one turn: both changes are in the kernel before the first event is read,
     // so the removal's event finds a folder of that name again (another inode).
     rmSync(join(dir, 'a'), { recursive: true });
     mkdirSync(join(dir, 'a'));
-    // Bounded: 50 writes, each followed by up to 300 ms of waiting.
-    for (let i = 0; i < 50 && !paths.includes('/a/new.html'); i++) {
-      await writeFile(join(dir, 'a', 'new.html'), `v${i}`);
-      const seen = new Promise<void>((r) => (wake = r));
-      await Promise.race([seen, sleep(300)]);
-    }
-    assert.ok(paths.includes('/a/new.html'), `no event named /a/new.html; got ${paths.join(' ')}`);
+    await tree.writeUntilNamed('a/new.html');
   } finally {
     await tree.close();
     await rm(dir, { recursive: true, force: true });
