@@ -104,13 +104,13 @@ export function reloadFloorName(report) {
  * A floor against the same target as Porthole, in the same run: `floorValue`, `met` (whether the
  * floor meets the target), the `fields` given (how Porthole compares with the floor) and `shown`,
  * a sentence that says, for a target Porthole misses, whether the floor misses it too (`limit`:
- * whose limit that is) or meets it (Porthole's shortfall). `fl`: the floor's figure as shown;
- * `of`: Porthole against the floor as shown ('' for none).
+ * whose limit that is; `missed`, when given, says it instead) or meets it (Porthole's shortfall).
+ * `fl`: the floor's figure as shown; `of`: Porthole against the floor as shown ('' for none).
  */
-function verdict({ floorValue, met, portholeValue, portholePass, fl, of, limit, fields }) {
+function verdict({ floorValue, met, portholeValue, portholePass, fl, of, limit, missed, fields }) {
   if (floorValue === undefined) return undefined;
   if (portholeValue === undefined || portholePass) return { floorValue, met, ...fields, shown: `${fl}${met ? '' : ' (the floor misses it)'}${of}` };
-  const why = met ? "the floor meets it: Porthole's shortfall" : `the floor misses it too: ${limit}`;
+  const why = met ? "the floor meets it: Porthole's shortfall" : missed ?? `the floor misses it too: ${limit}`;
   return { floorValue, met, ...fields, shown: `not met; ${fl}, ${why}${of}` };
 }
 
@@ -129,18 +129,26 @@ function floorVerdict({ floorValue, met, ofFloor, portholeValue, portholePass, m
 
 /**
  * The reload floor against the reload race's target, in the same run: `floorValue` (its median,
- * ms), `met` (≤ `max` ms), `minusFloorMs` (Porthole's median − the floor's, ms) and `shown`
- * (verdict; a miss by both is Chromium's limit: the floor is a reload of the same page started at
- * once, with nothing of a reloader in it). Undefined without the floor's samples.
+ * ms), `met` (≤ `max` ms), `minusFloorMs` (Porthole's median − the floor's, ms), `fromReloadMs`
+ * (the floor's median without its own signal: its reload's start → the first script, ms) and
+ * `shown` (verdict; a miss by both is Chromium's limit: the floor is a reload of the same page
+ * started at once, with nothing of a reloader in it — unless the floor misses only by its own
+ * signal, a DevTools message, which is then said: not settled). Undefined without its samples.
  */
 function reloadFloorVerdict(report, race, max) {
   const name = reloadFloorName(report);
   const floor = name === undefined ? undefined : reloadSummary(report, name);
   if (!floor || floor.median === undefined) return undefined;
+  const entry = report.reload.servers[name];
+  const fromReloadMs = entry.parts && entry.parts.length === entry.samples.length
+    ? median(entry.samples.map((ms, i) => ms - entry.parts[i].signal)) : undefined;
   const minusFloorMs = race && race.median !== undefined ? race.median - floor.median : undefined;
+  const met = floor.median <= max;
   return verdict({
-    floorValue: floor.median, met: floor.median <= max, portholeValue: race && race.median, portholePass: race !== undefined && race.median <= max,
-    limit: "Chromium's limit", fields: { minusFloorMs }, fl: `floor ${fmtMs(floor.median)}`,
+    floorValue: floor.median, met, portholeValue: race && race.median, portholePass: race !== undefined && race.median <= max,
+    limit: "Chromium's limit", fields: { minusFloorMs, fromReloadMs }, fl: `floor ${fmtMs(floor.median)}`,
+    missed: !met && fromReloadMs !== undefined && fromReloadMs <= max
+      ? `the floor misses it only by its own signal (${fmtMs(fromReloadMs)} from its reload's start): not settled` : undefined,
     of: minusFloorMs === undefined ? '' : `; Porthole − floor = ${fmtDeltaMs(minusFloorMs)}`,
   });
 }
