@@ -8,6 +8,7 @@
 // Pure functions over plain data: imports none of the other benchmark modules, and no Node module.
 
 export const round2 = (x) => (x === undefined ? undefined : Math.round(x * 100) / 100);
+const round1 = (x) => (x === undefined ? undefined : Math.round(x * 10) / 10);
 export const median = (xs) => {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return undefined;
@@ -141,7 +142,7 @@ function reloadFloorVerdict(report, race, max) {
   if (!floor || floor.median === undefined) return undefined;
   const entry = report.reload.servers[name];
   const fromReloadMs = entry.parts && entry.parts.length === entry.samples.length
-    ? median(entry.samples.map((ms, i) => ms - entry.parts[i].signal)) : undefined;
+    ? round1(median(entry.samples.map((ms, i) => ms - entry.parts[i].signal))) : undefined;
   const minusFloorMs = race && race.median !== undefined ? race.median - floor.median : undefined;
   const met = floor.median <= max;
   return verdict({
