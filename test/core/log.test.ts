@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RequestRecord } from '../../src/core';
+import { formatSeconds } from '../../src/core/log/request-log';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer } from './harness';
 import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
@@ -215,4 +216,50 @@ test('a running server writes its lines to the file without waiting for close() 
   } finally {
     await srv.close();
   }
+});
+
+test('long lines and bytes above 0x7F: every line whole, escaped to ASCII and in order, across the file buffer (FILE_FLUSH_BYTES)', async () => {
+  const logFile = join(site.base, 'logs', 'long.log');
+  const srv = await startServer({ root: site.root, logFile });
+  // 24 requests with 6,000-character targets: about 144 KB of lines, more than two file buffers,
+  // so lines that no longer fit start the next one. Each user agent holds UTF-8 bytes (read as
+  // latin1: obs-text, RFC 9110 §5.5), which the line must carry as \xHH, never as raw bytes.
+  const COUNT = 24;
+  const target = (i: number): string => `/missing-${String(i).padStart(2, '0')}-${'x'.repeat(6_000)}`;
+  const agent = Buffer.from('Mözilla/5.0 ✓', 'utf8').toString('latin1');
+  try {
+    const client = await RawClient.connect(srv.port);
+    for (let i = 0; i < COUNT; i++) {
+      await client.write(request(target(i), { headers: [`User-Agent: ${agent} #${i}`] }));
+      assert.equal((await client.readResponse()).status, 404);
+    }
+    client.destroy();
+    await waitForCount(srv.records, srv.server, COUNT);
+  } finally {
+    await srv.close();
+  }
+  const raw = await readFile(logFile);
+  assert.ok(raw.every((b) => b === 0x0a || (b >= 0x20 && b < 0x7f)), 'the file is printable ASCII and LFs only');
+  const lines = await readLines(logFile);
+  assert.equal(lines.length, COUNT);
+  lines.forEach((line, i) => {
+    const p = parseLine(line);
+    assert.equal(p.request, `GET ${target(i)} HTTP/1.1`);
+    assert.equal(p.agent, `M\\xC3\\xB6zilla/5.0 \\xE2\\x9C\\x93 #${i}`);
+  });
+});
+
+test('formatSeconds: milliseconds as $request_time (seconds, three decimals)', () => {
+  const cases: Array<[number, string]> = [
+    [0, '0.000'],
+    [7, '0.007'],
+    [42, '0.042'],
+    [999, '0.999'],
+    [1000, '1.000'],
+    [1234, '1.234'],
+    [86_400_005, '86400.005'],
+    [-3, '-0.003'],
+    [1.5, '0.002'],
+  ];
+  for (const [ms, text] of cases) assert.equal(formatSeconds(ms), text, `${ms} ms`);
 });

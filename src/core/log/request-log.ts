@@ -59,13 +59,24 @@ function formatTimeLocalUncached(ms: number): string {
   );
 }
 
-// eslint-disable-next-line no-control-regex -- the control characters are what it looks for
-const NEEDS_LOG_ESCAPE = /[\x00-\x1f"\\\x7f-\uffff]/;
+/** True when `value` holds a character escapeLogField rewrites (a control, `"`, `\`, or ≥ 0x7f). */
+function needsLogEscape(value: string): boolean {
+  // A plain loop: a regular expression with a range up to \uffff left V8's fast path for the
+  // concatenated and sliced strings these fields are (a runtime call per test, in every line).
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) return true;
+  }
+  return false;
+}
 
-/** nginx's escaping of logged strings: `"`, `\` and non-printable bytes as \xHH. */
+/**
+ * nginx's escaping of logged strings: `"`, `\` and non-printable bytes as \xHH (characters above
+ * 0xFF as `?`). The result is printable ASCII, one byte per character.
+ */
 export function escapeLogField(value: string): string {
   // Most fields need nothing escaped: one scan, and the string itself (no copy built char by char).
-  if (!NEEDS_LOG_ESCAPE.test(value)) return value;
+  if (!needsLogEscape(value)) return value;
   let out = '';
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
@@ -76,6 +87,16 @@ export function escapeLogField(value: string): string {
     }
   }
   return out;
+}
+
+/**
+ * Milliseconds as seconds with three decimals (`1234` → `1.234`), as nginx writes $request_time;
+ * whole non-negative milliseconds without Number#toFixed, which is a runtime call per line.
+ */
+export function formatSeconds(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 0) return (ms / 1000).toFixed(3);
+  const frac = ms % 1000;
+  return `${(ms - frac) / 1000}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
 }
 
 /**
@@ -99,10 +120,10 @@ export function formatCombinedLine(r: RequestRecord): string {
   return (
     `${r.clientIp} - - [${formatTimeLocal(r.time)}] "${escapeLogField(request)}" ${r.status} ${r.bytes} ` +
     `"${escapeLogField(r.referer ?? '-')}" "${escapeLogField(r.userAgent ?? '-')}" ` +
-    `${(r.durationMs / 1000).toFixed(3)} ${escapeLogHost(r.clientHost)}` +
+    `${formatSeconds(r.durationMs)} ${escapeLogHost(r.clientHost)}` +
     // Proxied requests: the back-end's status and time (like nginx $upstream_status
     // $upstream_response_time) and which back-end; other lines end as before.
-    (r.upstream === undefined ? '' : ` ${r.upstream.status || '-'} ${(r.upstream.ms / 1000).toFixed(3)} ${escapeLogHost(r.upstream.target)}`)
+    (r.upstream === undefined ? '' : ` ${r.upstream.status || '-'} ${formatSeconds(r.upstream.ms)} ${escapeLogHost(r.upstream.target)}`)
   );
 }
 
@@ -180,8 +201,13 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
   private file: WriteStream | undefined;
   private fileError: Error | undefined;
   private flushScheduled = false;
-  /** Log-file text not written yet, and the timer that writes it (FILE_FLUSH_MS). */
-  private fileText = '';
+  /**
+   * Log-file lines not written yet, as bytes: `fileBytes[0, fileLength)` (lines are printable ASCII,
+   * so each is copied in with one latin1 write instead of joining strings and encoding the whole),
+   * and the timer that writes them (FILE_FLUSH_MS).
+   */
+  private fileBytes: Buffer | undefined;
+  private fileLength = 0;
   private fileTimer: NodeJS.Timeout | undefined;
   private readonly names: HostNameResolver;
   private closed = false;
@@ -257,12 +283,10 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     if (n === 0) return;
     const batch = this.queue.splice(0, n);
     if (this.file !== undefined && this.fileError === undefined) {
-      let text = this.fileText;
-      for (const q of batch) text += formatCombinedLine(q.record) + '\n';
-      this.fileText = text;
-      if (text.length >= FILE_FLUSH_BYTES || force) {
+      for (const q of batch) this.appendFileLine(formatCombinedLine(q.record));
+      if (this.fileLength >= FILE_FLUSH_BYTES || force) {
         this.writeFileText();
-      } else if (this.fileTimer === undefined) {
+      } else if (this.fileTimer === undefined && this.fileLength > 0) {
         this.fileTimer = setTimeout(() => this.writeFileText(), FILE_FLUSH_MS);
         this.fileTimer.unref();
       }
@@ -270,15 +294,32 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     for (const sink of this.sinks) for (const q of batch) sink(q.record);
   }
 
-  /** Hands the waiting log-file text to the file stream (in arrival order). */
+  /**
+   * Adds `line` and its LF to the bytes waiting for the file; a line that does not fit first sends
+   * what waits. `line` is printable ASCII (formatCombinedLine escapes every field), so its latin1
+   * bytes are the line.
+   */
+  private appendFileLine(line: string): void {
+    const need = line.length + 1;
+    if (this.fileBytes !== undefined && this.fileLength + need > this.fileBytes.length) this.writeFileText();
+    if (this.fileBytes === undefined) this.fileBytes = Buffer.allocUnsafe(Math.max(FILE_FLUSH_BYTES, need));
+    const at = this.fileLength + this.fileBytes.write(line, this.fileLength, 'latin1');
+    this.fileBytes[at] = 0x0a;
+    this.fileLength = at + 1;
+  }
+
+  /** Hands the waiting log-file bytes to the file stream (in arrival order). */
   private writeFileText(): void {
     if (this.fileTimer !== undefined) {
       clearTimeout(this.fileTimer);
       this.fileTimer = undefined;
     }
-    const text = this.fileText;
-    this.fileText = '';
-    if (text.length > 0 && this.file !== undefined && this.fileError === undefined) this.file.write(text);
+    const bytes = this.fileBytes;
+    const length = this.fileLength;
+    // The stream keeps the buffer until the thread pool has written it: the next lines go to a new one.
+    this.fileBytes = undefined;
+    this.fileLength = 0;
+    if (bytes !== undefined && length > 0 && this.file !== undefined && this.fileError === undefined) this.file.write(bytes.subarray(0, length));
   }
 
   /** Writes every queued line now and closes the file. */
