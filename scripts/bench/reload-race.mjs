@@ -1,5 +1,5 @@
 // Benchmark reload race: save-to-reload time of Porthole, live-server and five-server in headless
-// Chromium.
+// Chromium, beside the reload floor (the least any reloader could take there).
 //
 // Owns the race: each server (as servers.mjs starts it) serves a folder of its own holding one
 // page, `index.html`, whose first script records `Date.now()` (`window.__loadedAt`) and whose
@@ -13,8 +13,23 @@
 // (the server saw the change and told the page, the page called reload), the request and answer
 // of the page (requestStart → responseEnd: the server's part of the reload), and the rest, which is
 // Chromium's own (starting the navigation, committing the new document, parsing it up to the first
-// script, and any script before it). Uses measurement.mjs (processes)
-// and servers.mjs (starting servers); imports neither run.mjs, workloads.mjs nor report.mjs.
+// script, and any script before it).
+//
+// Beside the servers, in the same interleaving, runs the **reload floor** (RELOAD_FLOOR): the same
+// page served by Porthole with `--no-reload` (no watcher, no injected script, no request held),
+// and for each edit the race itself, right after the write, makes the tab call `location.reload()`
+// (what every reloader's page script calls: a reload the page starts, not one the browser starts)
+// through the DevTools protocol (`Runtime.evaluate` on the tab's own session, not awaited), timed
+// and split in the same way. So its "signal" is only that message's way into the page, and its
+// figure is what a reloader with zero signal latency could reach with this page, this Chromium and
+// this machine: not a server people use, the limit of the race's target. (Porthole `--no-reload`, not node-floor.mjs: the
+// floor revalidates by the second-granular Last-Modified, as nginx, so a reload of a page edited
+// twice within one second gets a 304 and keeps the old document; Porthole's ETag follows the
+// file's mtime in full, and its answer for one small page is well under a millisecond either way:
+// the `answer` part shows it.)
+//
+// Uses measurement.mjs (processes) and servers.mjs (starting servers); imports neither run.mjs,
+// workloads.mjs nor report.mjs.
 /* global window, document -- used inside page callbacks, which run in the page */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +38,11 @@ import { HOST, makeServers, startServer } from './servers.mjs';
 
 /** The servers raced, in table order (porthole-baseline: another build, when PORTHOLE_BENCH_BASELINE is set). */
 export const RACE_SERVERS = ['porthole', 'porthole-baseline', 'live-server', 'five-server'];
+/**
+ * The reload floor's name in the results: Porthole `--no-reload`, reloaded by the race itself at
+ * once after each write. Raced whenever another server is, after them (A B C F, then F C B A).
+ */
+export const RELOAD_FLOOR = 'reload-floor';
 /** One edit's page load may take this long before the edit counts as lost. */
 const EDIT_DEADLINE_MS = 10_000;
 /** After a reload, the tab's live-reload channel (WebSocket or event stream) reconnects within this. */
@@ -44,8 +64,24 @@ function median(values) {
 }
 
 /**
- * Runs the race over the servers of `names` that are available. `ctx`: { tmp }; `log(msg)`.
- * Resolves { edits, servers: { [name]: { samples: ms[], lost, version, parts } | { skipped } } } or
+ * The reload floor's server: porthole's definition (`def`, from makeServers) with `--no-reload`
+ * added, so the page is served exactly as it is on disk and nothing waits for the watcher.
+ */
+function floorDefinition(def) {
+  return {
+    ...def,
+    name: RELOAD_FLOOR,
+    start: (port, log) => {
+      const spec = def.start(port, log);
+      return { ...spec, args: [...spec.args, '--no-reload'] };
+    },
+  };
+}
+
+/**
+ * Runs the race over the servers of `names` that are available, and the reload floor after them
+ * when any of them is. `ctx`: { tmp }; `log(msg)`. Resolves { edits, servers: { [name]: {
+ * samples: ms[], lost, version, parts, floor? (true for RELOAD_FLOOR) } | { skipped } } } or
  * { error } when Chromium cannot start. `parts[i]` splits `samples[i]`: { signal (save → the
  * reload's navigation start), fetch (→ the page's request sent), answer (request sent → response
  * end), document (→ the first script) }, in ms.
@@ -60,16 +96,20 @@ export async function runReloadRace(names, ctx, edits, log) {
   const out = { edits, servers: {} };
   const racers = [];
   try {
-    for (const name of names) {
+    for (const name of [...names, RELOAD_FLOOR]) {
+      const floor = name === RELOAD_FLOOR;
+      if (floor && racers.length === 0) break; // a floor beside nothing measures nothing
       const dir = join(ctx.tmp, `race-${name}`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'index.html'), page(0));
-      const def = makeServers({ ...ctx, docroot: dir, ports: {} }).find((d) => d.name === name);
+      const defs = makeServers({ ...ctx, docroot: dir, ports: {} });
+      const found = defs.find((d) => d.name === (floor ? 'porthole' : name));
+      const def = floor && found !== undefined ? floorDefinition(found) : found;
       const why = def === undefined ? 'unknown server' : def.unavailable();
       if (why) { out.servers[name] = { skipped: why }; log(`reload race ${name}: n/a (${why})`); continue; }
       const s = await startServer({ ...def, name: `race-${name}` }, { ...ctx, docroot: dir });
       if (s.error) { out.servers[name] = { skipped: s.error }; log(`reload race ${name}: n/a (${s.error})`); continue; }
-      racers.push({ name, dir, server: s, samples: [], parts: [], lost: 0, version: def.version() });
+      racers.push({ name, floor, dir, server: s, samples: [], parts: [], lost: 0, version: def.version() });
     }
     if (racers.length === 0) return out;
     let browser;
@@ -82,12 +122,18 @@ export async function runReloadRace(names, ctx, edits, log) {
       for (const r of racers) {
         r.tab = await (await browser.newContext()).newPage();
         await r.tab.goto(`http://${HOST}:${r.server.port}/index.html`, { waitUntil: 'load' });
+        if (r.floor) r.cdp = await r.tab.context().newCDPSession(r.tab);
       }
       await sleep(RECONNECT_MS * 2);
       for (let i = 1; i <= edits; i++) {
         for (const r of i % 2 === 1 ? racers : [...racers].reverse()) {
           const start = Date.now();
           writeFileSync(join(r.dir, 'index.html'), page(i));
+          // The floor: the reload at once, as a reloader's page script would call it on a signal
+          // that took no time. A bare protocol message (Playwright's evaluate wraps the call and
+          // took about 1 ms more); not awaited, the wait below sees the new document as for every
+          // racer.
+          if (r.floor) r.cdp.send('Runtime.evaluate', { expression: 'location.reload()' }).catch(() => {});
           try {
             await r.tab.waitForFunction((n) => document.getElementById('n')?.textContent === String(n), i, { timeout: EDIT_DEADLINE_MS, polling: 'raf' });
             const t = await r.tab.evaluate(() => {
@@ -115,7 +161,7 @@ export async function runReloadRace(names, ctx, edits, log) {
       await browser.close().catch(() => {});
     }
     for (const r of racers) {
-      out.servers[r.name] = { samples: r.samples, lost: r.lost, version: r.version, parts: r.parts };
+      out.servers[r.name] = { samples: r.samples, lost: r.lost, version: r.version, parts: r.parts, ...(r.floor ? { floor: true } : {}) };
       log(`reload race ${r.name}: ${r.samples.join(' ')} ms${r.lost ? `, ${r.lost} lost` : ''}`);
       const m = (k) => Math.round(median(r.parts.map((p) => p[k])) * 10) / 10;
       if (r.parts.length > 0) {

@@ -1,0 +1,132 @@
+// The benchmark's report (scripts/bench/report.mjs) on reports shaped as run.mjs writes them: the
+// reload race's target judged beside the reload floor, the floor never counted as a peer, and its
+// row and verdict in the markdown; Node's floor verdict on the server targets unchanged.
+//   node --test test/bench/report.test.mjs
+// Pure functions over plain data: no server, no browser, no timing.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { evaluateTargets, renderMarkdown } from '../../scripts/bench/report.mjs';
+
+const TARGET = 'reload race: porthole save-to-reload median ≤ 50 ms';
+
+/** One racer's entry as reload-race.mjs records it (each part a fixed share of its sample). */
+function racer(samples, extra = {}) {
+  return {
+    samples,
+    lost: 0,
+    version: '0.1.0',
+    parts: samples.map((ms) => ({ signal: ms * 0.1, fetch: ms * 0.2, answer: ms * 0.1, document: ms * 0.6 })),
+    ...extra,
+  };
+}
+
+/** A report of a run with only the reload race (`--only reload`), its targets evaluated. */
+function raceReport(servers, results = {}, serverList = []) {
+  const report = {
+    date: '2026-11-30T17:00:00.000Z',
+    machine: { cpu: 'test CPU', cores: 2, memoryGiB: 4, distro: 'Debian', kernel: 'Linux', loadAverageAtStart: [0.5, 0.5, 0.5], node: 'v20', wrk: '4.1.0' },
+    settings: { reps: 3, duration: 1, bigReps: 2, idleCount: 10000, quick: false, startupRuns: 5, reloadEdits: 3 },
+    servers: serverList,
+    workloads: [],
+    results,
+    reload: { edits: 3, servers },
+    elapsedSeconds: 60,
+  };
+  report.targets = evaluateTargets(report);
+  return report;
+}
+
+const target = (report, name) => report.targets.find((t) => t.target === name);
+
+test('a reload target the floor misses too is Chromium\'s limit, with Porthole − floor in ms', () => {
+  const report = raceReport({
+    porthole: racer([68, 70, 72]),
+    'live-server': racer([150, 160, 170]),
+    'five-server': racer([140, 150, 160]),
+    'reload-floor': racer([58, 60, 62], { floor: true }), // 54 ms without its signal: still over 50
+  });
+  const t = target(report, TARGET);
+  assert.equal(t.pass, false);
+  assert.equal(t.floor.floorValue, 60);
+  assert.equal(t.floor.met, false);
+  assert.equal(t.floor.minusFloorMs, 10);
+  assert.equal(t.floor.fromReloadMs, 54);
+  assert.equal(t.floor.shown, "not met; floor 60.0 ms, the floor misses it too: Chromium's limit; Porthole − floor = +10.0 ms");
+});
+
+test('a floor that misses the reload target only by its own signal does not call it Chromium\'s limit', () => {
+  const report = raceReport({ porthole: racer([58, 60, 62]), 'reload-floor': racer([52, 54, 56], { floor: true }) });
+  const t = target(report, TARGET);
+  assert.equal(t.floor.met, false);
+  assert.equal(t.floor.fromReloadMs, 48.6);
+  assert.equal(t.floor.shown, "not met; floor 54.0 ms, the floor misses it only by its own signal (48.6 ms from its reload's start): not settled; Porthole − floor = +6.0 ms");
+});
+
+test('a reload target the floor meets is Porthole\'s shortfall', () => {
+  const report = raceReport({ porthole: racer([58, 60, 62]), 'reload-floor': racer([29, 30, 31], { floor: true }) });
+  const t = target(report, TARGET);
+  assert.equal(t.pass, false);
+  assert.equal(t.floor.met, true);
+  assert.equal(t.floor.minusFloorMs, 30);
+  assert.match(t.floor.shown, /^not met; floor 30\.0 ms, the floor meets it: Porthole's shortfall; Porthole − floor = \+30\.0 ms$/);
+});
+
+test('a reload target Porthole meets shows the floor without a verdict', () => {
+  const report = raceReport({ porthole: racer([38, 40, 42]), 'reload-floor': racer([34, 35, 36], { floor: true }) });
+  const t = target(report, TARGET);
+  assert.equal(t.pass, true);
+  assert.equal(t.floor.shown, 'floor 35.0 ms; Porthole − floor = +5.0 ms');
+});
+
+test('without the floor\'s samples the reload target has no floor verdict', () => {
+  const report = raceReport({ porthole: racer([58, 60, 62]), 'reload-floor': { skipped: 'dist/cli.js is missing (npm run build)' } });
+  assert.equal(target(report, TARGET).floor, undefined);
+});
+
+test('the reload floor is never one of the peers Porthole must be below', () => {
+  // The floor faster than Porthole, the peers not installed: the peer targets stay n/a.
+  const alone = raceReport({
+    'live-server': { skipped: 'live-server is not installed in .cache/bench/npm' },
+    'five-server': { skipped: 'five-server is not installed in .cache/bench/npm' },
+    porthole: racer([58, 60, 62]),
+    'reload-floor': racer([29, 30, 31], { floor: true }),
+  });
+  const peers = alone.targets.filter((t) => t.target.startsWith("reload race: porthole's median below"));
+  assert.deepEqual(peers.map((t) => t.target), ["reload race: porthole's median below live-server's", "reload race: porthole's median below five-server's"]);
+  assert.deepEqual(peers.map((t) => t.pass), [null, null]);
+  // With the peers slower than Porthole and the floor faster: both peer targets pass.
+  const raced = raceReport({
+    porthole: racer([58, 60, 62]),
+    'live-server': racer([150, 160, 170]),
+    'five-server': racer([140, 150, 160]),
+    'reload-floor': racer([29, 30, 31], { floor: true }),
+  });
+  assert.deepEqual(raced.targets.filter((t) => t.target.startsWith("reload race: porthole's median below")).map((t) => t.pass), [true, true]);
+});
+
+test('the markdown shows the floor\'s row as not a server, and its verdict in the targets without Node\'s floor', () => {
+  const md = renderMarkdown(raceReport({
+    porthole: racer([68, 70, 72]),
+    'live-server': racer([150, 160, 170]),
+    'reload-floor': racer([58, 60, 62], { floor: true }),
+  }));
+  const floorRow = md.split('\n').find((l) => l.includes('reload floor (not a server'));
+  assert.ok(floorRow, md);
+  assert.match(floorRow, /`--no-reload`/);
+  assert.match(floorRow, /\| 60\.0 ms \| 58\.0 ms \| 62\.0 ms \| 0 \| 6\.0 ms \| 12\.0 ms \| 6\.0 ms \| 36\.0 ms \|$/);
+  assert.match(md, /Porthole − reload floor: \+10\.0 ms \(medians\)/);
+  assert.match(md, /\| Target \| Result \| \| Floor \|/);
+  const targetRow = md.split('\n').find((l) => l.startsWith(`| ${TARGET} |`));
+  assert.match(targetRow, /the floor misses it too: Chromium's limit/);
+});
+
+test('the server targets keep Node\'s floor verdict (Node\'s limit)', () => {
+  const cell = (rps, cpuUsPerRequest) => ({ median: { rps, cpuUsPerRequest } });
+  const report = raceReport({}, { 'ka-50': { nginx: cell(100, 10), porthole: cell(100, 12), 'node-floor': cell(120, 9) } }, [
+    { name: 'nginx', status: 'up' }, { name: 'porthole', status: 'up' }, { name: 'node-floor', status: 'up' },
+  ]);
+  const t = target(report, 'ka-50: porthole ≥ 1.3× nginx');
+  assert.equal(t.pass, false);
+  assert.equal(t.floor.shown, "not met; floor 1.20× nginx, the floor misses it too: Node's limit; Porthole = 0.83× floor");
+  assert.equal(target(report, TARGET).floor, undefined); // the race ran without a floor
+});
