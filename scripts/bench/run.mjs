@@ -52,7 +52,7 @@ const HELP = `usage: npm run bench [-- options]
                      and the parts that are not wrk loads: startup, reload
   --servers LIST     servers, comma-separated: nginx,porthole,porthole-baseline (PORTHOLE_BENCH_BASELINE=DIR),porthole-proxy,porthole-w2,porthole-thread,http-server,sirv,live-server,five-server,node-floor
   --startup-runs N   starts of each server for the start-up table (default 5; --quick 3)
-  --reload-edits N   edits per server in the reload race (default 12; --quick 6)
+  --reload-edits N   edits per server in the reload race (default 20; --quick 6)
   --reps N           repetitions of each wrk workload (default 3; 100m-4 uses min(N, 2))
   --duration S       seconds per wrk run (default 1)
   --idle-count N     connections for idle-10k (default 10000)
@@ -132,7 +132,7 @@ async function main() {
   const doReload = !flags.only || flags.only.includes('reload');
   if (workloads.length === 0 && !doStartup && !doReload) throw new Error('no workload selected');
   const startupRuns = flags.startupRuns ?? (flags.quick ? 3 : 5);
-  const reloadEdits = flags.reloadEdits ?? (flags.quick ? 6 : 12);
+  const reloadEdits = flags.reloadEdits ?? (flags.quick ? 6 : 20);
 
   if (!flags.skipInstall) {
     const r = spawnSync('bash', [join(here, 'install.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600000 });
