@@ -3,9 +3,7 @@
  * line sinks (the log file in nginx's `combined` format plus duration and host name, and the CLI's
  * stdout) once its client's host name is known or its lookup gave up. Lookups never delay a
  * response: they are cached, bounded in time (HOSTNAME_WAIT_MS) and run off the request path.
- * A record whose host name is known and that waits behind none goes to the line sinks at once
- * (no immediate per request); the others in order, from an immediate, once ready. The file gets
- * lines in one write at most every
+ * Lines are batched per tick for the line sinks; the file gets them in one write at most every
  * FILE_FLUSH_MS (or at FILE_FLUSH_BYTES), like nginx's `access_log … buffer= flush=`: a write per
  * tick meant a thread-pool round trip (and about three context switches) per request on a single
  * keep-alive connection. `close()` writes every queued line and resolves when the file has it.
@@ -247,15 +245,7 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     const known = this.names.peek(record.clientIp);
     if (known !== undefined) record.clientHost = known ?? undefined;
     this.emit('request', record);
-    const ready = known !== undefined || this.closed;
-    if (ready && this.queue.length === 0) {
-      // Nothing waits for a host name before it: its line goes out now, in order, with no
-      // immediate to schedule (one per turn of the event loop, with one request in most turns
-      // when connections are short-lived).
-      this.writeLine(record);
-      return;
-    }
-    const item: Queued = { record, ready };
+    const item: Queued = { record, ready: known !== undefined || this.closed };
     this.queue.push(item);
     if (!item.ready) {
       let settled = false;
@@ -291,22 +281,17 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     let n = 0;
     while (n < this.queue.length && (force || this.queue[n]!.ready)) n++;
     if (n === 0) return;
-    for (const q of this.queue.splice(0, n)) this.writeLine(q.record);
-    if (force) this.writeFileText();
-  }
-
-  /** The record's line to the file (waiting at most FILE_FLUSH_MS) and to the line sinks. */
-  private writeLine(record: RequestRecord): void {
+    const batch = this.queue.splice(0, n);
     if (this.file !== undefined && this.fileError === undefined) {
-      this.appendFileLine(formatCombinedLine(record));
-      if (this.fileLength >= FILE_FLUSH_BYTES) {
+      for (const q of batch) this.appendFileLine(formatCombinedLine(q.record));
+      if (this.fileLength >= FILE_FLUSH_BYTES || force) {
         this.writeFileText();
-      } else if (this.fileTimer === undefined) {
+      } else if (this.fileTimer === undefined && this.fileLength > 0) {
         this.fileTimer = setTimeout(() => this.writeFileText(), FILE_FLUSH_MS);
         this.fileTimer.unref();
       }
     }
-    for (const sink of this.sinks) sink(record);
+    for (const sink of this.sinks) for (const q of batch) sink(q.record);
   }
 
   /**
