@@ -476,10 +476,8 @@ export class LiveReload {
    */
   private schedule(inPlace: boolean): void {
     const now = Date.now();
-    const { debounceMs } = this.setup.reload;
-    const settle = Math.min(SETTLE_MS, debounceMs);
     if (this.edge === 'settling') {
-      this.arm(Math.max(0, Math.min(settle, this.firstPendingAt + debounceMs - now)));
+      this.arm(this.settleDelay(now));
       return;
     }
     if (!this.batchOpen) {
@@ -499,8 +497,25 @@ export class LiveReload {
       }
       return;
     }
-    const [quiet, cap] = this.edge === 'leading' ? [settle, debounceMs] : [debounceMs, MAX_DEBOUNCE_WAIT_MS];
-    this.arm(Math.max(0, Math.min(quiet, this.firstPendingAt + cap - now)));
+    const { debounceMs } = this.setup.reload;
+    this.arm(this.edge === 'leading' ? this.settleDelay(now) : Math.max(0, Math.min(debounceMs, this.firstPendingAt + MAX_DEBOUNCE_WAIT_MS - now)));
+  }
+
+  /** What is left of the leading edge's settle: SETTLE_MS, within `debounceMs` of its first change (ms, ≥ 0). */
+  private settleDelay(now = Date.now()): number {
+    return Math.max(0, Math.min(SETTLE_MS, this.firstPendingAt + this.setup.reload.debounceMs - now));
+  }
+
+  /**
+   * A file of the leading edge still being written (its last event not read yet): waits once
+   * more, within `debounceMs` of the first change; true when it does.
+   */
+  private waitingToSettle(): boolean {
+    if (this.settled()) return false;
+    const wait = this.settleDelay();
+    if (wait === 0) return false;
+    this.arm(wait);
+    return true;
   }
 
   private arm(wait: number): void {
@@ -518,14 +533,7 @@ export class LiveReload {
     if (this.phase === 'closed') return;
     const { debounceMs } = this.setup.reload;
     if (this.edge === 'settling') {
-      if (!this.settled()) {
-        // A file still being written (its last event not read yet): wait once more, within debounceMs.
-        const left = this.firstPendingAt + debounceMs - Date.now();
-        if (left > 0) {
-          this.arm(Math.min(SETTLE_MS, left));
-          return;
-        }
-      }
+      if (this.waitingToSettle()) return;
       this.settleStamps.clear();
       // What changed meanwhile beyond what was sent at once goes out now, as one more event.
       for (const rel of this.sentAtOnce.paths) this.pending.delete(rel);
@@ -554,21 +562,14 @@ export class LiveReload {
         this.edge = 'settling';
         for (const rel of sent) this.sentAtOnce.paths.add(rel);
         this.sentAtOnce.all = all;
-        this.arm(Math.max(0, Math.min(SETTLE_MS, this.firstPendingAt + debounceMs - Date.now())));
+        this.arm(this.settleDelay());
       } else {
         this.settleStamps.clear();
         this.release();
       }
       return;
     }
-    if (this.edge === 'leading' && !this.settled()) {
-      // A file still being written (its last event not read yet): wait once more, within debounceMs.
-      const left = this.firstPendingAt + debounceMs - Date.now();
-      if (left > 0) {
-        this.arm(Math.min(SETTLE_MS, left));
-        return;
-      }
-    }
+    if (this.edge === 'leading' && this.waitingToSettle()) return;
     this.settleStamps.clear();
     this.batchOpen = false;
     if (this.flush()) {
