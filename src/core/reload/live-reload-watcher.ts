@@ -103,19 +103,13 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     } catch {
       return;
     }
-    if (st === undefined) {
-      forget(path);
-    } else if (st.isDirectory()) {
-      // A folder made, renamed or removed under this name: any watch there may be the old
-      // folder's (rm -r a && mkdir a before this event was read: the watch follows the removed
-      // folder, and the new one may even reuse its inode number), so it is made again.
-      if (folders.has(path)) forget(path);
-      addFolder(path);
-    } else {
-      // A folder replaced by a file or a link: its watches go.
-      if (folders.has(path)) forget(path);
-      if (st.isSymbolicLink()) addLink(path);
-    }
+    // An entry made, renamed or removed under this name: any folder watch there may be the old
+    // folder's (rm -r a && mkdir a before this event was read: the watch follows the removed
+    // folder, and the new one may even reuse its inode number), so it goes, and one is made
+    // again for a folder there now; a file or a link in its place has none.
+    if (st === undefined || folders.has(path)) forget(path);
+    if (st?.isDirectory() === true) addFolder(path);
+    else if (st?.isSymbolicLink() === true) addLink(path);
   };
   const addFolder = (dir: string): void => {
     if (closed || folders.has(dir)) return;
