@@ -16,10 +16,10 @@
  */
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { constants, type Stats } from 'node:fs';
+import { judgeRealPath } from './hidden-names';
 
 /** The reason a lookup gives when nothing on disk answers the path (ENOENT, ENOTDIR). */
 export const NO_SUCH_FILE = 'No such file.';
-import { judgeRealPath } from './hidden-names';
 
 /** The static options openContained needs. */
 export interface ContainmentOptions {

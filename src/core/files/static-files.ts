@@ -201,7 +201,6 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   await answerLookup(ex, rawPath, found, opts);
 }
 
-
 /** A file found for a request, or why there is none to send as it is. */
 export type Lookup =
   | {
