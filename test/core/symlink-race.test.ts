@@ -99,26 +99,27 @@ test('a folder swapped for a symlink to an outside folder during requests: zero 
   assert.ok(!res.body.includes(OUTSIDE));
 });
 
-test('a cached file whose folder moved out of the root (a symlink now leads there) is no longer served', async () => {
-  const first = await fetchOnce(srv.port, request('/moved/a.txt'));
-  assert.equal(first.status, 200, 'served while inside (and cached)');
-  assert.equal((await fetchOnce(srv.port, request('/moved/a.txt'))).status, 200);
-  // Same file system: the file keeps its inode, size, mtime and ctime.
-  await rename(join(root, 'moved'), join(base, 'moved-out'));
-  await symlink(join(base, 'moved-out'), join(root, 'moved'));
-  const res = await fetchOnce(srv.port, request('/moved/a.txt'));
+/**
+ * Asks `path` twice while the folder `moved` (root-relative) is inside (served, then cached), moves
+ * that folder out of the root and puts a symlink to it in its place (same file system: the file
+ * keeps its inode, size, mtime and ctime), then asks once more: that answer must not be the file.
+ */
+async function askedAfterFolderMovedOut(path: string, moved: string): Promise<void> {
+  assert.equal((await fetchOnce(srv.port, request(path))).status, 200, 'served while inside (and cached)');
+  assert.equal((await fetchOnce(srv.port, request(path))).status, 200);
+  await rename(join(root, moved), join(base, `${moved}-out`));
+  await symlink(join(base, `${moved}-out`), join(root, moved));
+  const res = await fetchOnce(srv.port, request(path));
   assert.equal(res.status, 404, 'its real path is outside the root now');
   assert.ok(!res.body.includes(OUTSIDE));
+}
+
+test('a cached file whose folder moved out of the root (a symlink now leads there) is no longer served', async () => {
+  await askedAfterFolderMovedOut('/moved/a.txt', 'moved');
 });
 
 test('a cached file two folders down whose upper folder moved out of the root is no longer served', async () => {
   // The file's own folder is still a real folder (inside the moved one): only a check of every
   // folder between the root and the file sees the symlink.
-  assert.equal((await fetchOnce(srv.port, request('/upper/lower/b.txt'))).status, 200, 'served while inside (and cached)');
-  assert.equal((await fetchOnce(srv.port, request('/upper/lower/b.txt'))).status, 200);
-  await rename(join(root, 'upper'), join(base, 'upper-out'));
-  await symlink(join(base, 'upper-out'), join(root, 'upper'));
-  const res = await fetchOnce(srv.port, request('/upper/lower/b.txt'));
-  assert.equal(res.status, 404, 'its real path is outside the root now');
-  assert.ok(!res.body.includes(OUTSIDE));
+  await askedAfterFolderMovedOut('/upper/lower/b.txt', 'upper');
 });
