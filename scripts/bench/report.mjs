@@ -88,11 +88,14 @@ export function reloadSummary(report, name) {
   return s && s.samples ? { ...spread(s.samples), lost: s.lost } : undefined;
 }
 
-/** The reload race's parts (signal, fetch, answer, document: reload-race.mjs), each the median over the edits, ms. */
+/** The parts each reload-race sample is split into (reload-race.mjs), in order. */
+const RELOAD_PARTS = ['signal', 'fetch', 'answer', 'document'];
+
+/** The reload race's parts (RELOAD_PARTS), each the median over the edits, ms. */
 export function reloadParts(report, name) {
   const s = report.reload && report.reload.servers && report.reload.servers[name];
   if (!s || !s.parts || s.parts.length === 0) return undefined;
-  return Object.fromEntries(['signal', 'fetch', 'answer', 'document'].map((k) => [k, median(s.parts.map((p) => p[k]))]));
+  return Object.fromEntries(RELOAD_PARTS.map((k) => [k, median(s.parts.map((p) => p[k]))]));
 }
 
 /** The name of the reload race's floor (the entry marked `floor: true`), or undefined. */
@@ -373,7 +376,7 @@ export function renderMarkdown(report) {
         if (r.skipped) { md += `| ${label} | n/a — ${r.skipped} | | | | | | | |\n`; continue; }
         const x = reloadSummary(report, n);
         const p = reloadParts(report, n);
-        const parts = ['signal', 'fetch', 'answer', 'document'].map((k) => fmtMs(p && p[k])).join(' | ');
+        const parts = RELOAD_PARTS.map((k) => fmtMs(p && p[k])).join(' | ');
         md += `| ${label} | ${fmtMs(x && x.median)} | ${fmtMs(x && x.min)} | ${fmtMs(x && x.max)} | ${r.lost} | ${parts} |\n`;
       }
       const race = reloadSummary(report, 'porthole');
