@@ -10,13 +10,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server/server';
-import type { LiveReload, ReloadEvent } from '../../src/core/reload/live-reload';
+import { SETTLE_MS, type LiveReload, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
 import { fetchOnce, request, type RawResponse } from '../core/raw-client';
 
@@ -105,6 +105,32 @@ test('a change written in place goes out before its file settles; a request mean
     assert.equal(s.live.heldRequests, 0);
   } finally {
     clearInterval(keep);
+    await s.close();
+  }
+});
+
+test('a save that empties the file first and writes it later: the waiting request gets the written bytes, not the empty file', async () => {
+  const dir = await mkdtemp(join(root, 'truncated-'));
+  const file = join(dir, 'page.html');
+  await writeFile(file, '<!doctype html><title>t</title><p>old</p>\n');
+  const s = await serve(dir, { watch: false });
+  try {
+    // An in-place save's truncation (open with O_TRUNC, as fs.writeFile and editors do), its write
+    // still to come: on a loaded machine that can be longer than SETTLE_MS.
+    truncateSync(file, 0);
+    s.live.notifyChanged([file]);
+    await s.until(1);
+    const answer = fetchOnce(s.port, request('/page.html', { headers: NAV }));
+    await poll(() => s.live.heldRequests === 1, 'held request');
+    await sleep(SETTLE_MS * 10);
+    assert.equal(s.live.heldRequests, 1, 'an empty file at its last event is not settled: the request still waits');
+    writeFileSync(file, '<!doctype html><title>t</title><p>whole save</p>\n');
+    s.live.notifyChanged([file]);
+    const page = await answer;
+    assert.equal(page.status, 200);
+    assert.match(page.body.toString(), /whole save/);
+    assert.equal(s.seen.length, 1, 'one save, one event');
+  } finally {
     await s.close();
   }
 });

@@ -98,7 +98,9 @@ export const MAX_DEBOUNCE_WAIT_MS = 1_000;
  * `debounceMs`): an editor's save is several file-system events (truncate, write, rename of a
  * temporary, its deletion) that arrive within a millisecond or two of each other on a quiet
  * machine (measured: 0.1–2 ms for files up to 200 KiB, up to 60 ms between the 512 KiB chunks of a
- * 3 MiB write on a loaded one). A change written in place is sent at once and the site's requests
+ * 3 MiB write on a loaded one). A file that is empty at its last event has not settled (an
+ * in-place save truncates it first, and its write may come later than this under load): it waits
+ * for its bytes, at most `debounceMs` after the first change. A change written in place is sent at once and the site's requests
  * wait for the settle (a page reloads in 10 ms or more: its request comes when the save is over);
  * any other first change is sent once settled, so one save is one event and a page is never
  * answered between a truncation and the write. A writer slower than this gets a trailing event with
@@ -590,6 +592,10 @@ export class LiveReload {
       if (now !== stamp) {
         this.settleStamps.set(abs, now);
         same = false;
+      } else if (now.startsWith(EMPTY_STAMP_PREFIX)) {
+        // Empty at its last event and still: an in-place save truncates before it writes, and
+        // its write may come later than SETTLE_MS on a loaded machine (the cap still holds).
+        same = false;
       }
     }
     return same;
@@ -796,6 +802,9 @@ export class LiveReload {
     this.heartbeat = undefined;
   }
 }
+
+/** The start of an empty file's stamp (fileStamp: `size:mtimeMs`). */
+const EMPTY_STAMP_PREFIX = '0:';
 
 /** `size:mtimeMs` of a file now, or `-` when it cannot be read (gone, no access). */
 function fileStamp(abs: string): string {
