@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RequestRecord } from '../../src/core';
-import { formatSeconds } from '../../src/core/log/request-log';
+import { formatCombinedLine, formatSeconds, writeCombinedLine } from '../../src/core/log/request-log';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer } from './harness';
 import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
@@ -262,4 +262,89 @@ test('formatSeconds: milliseconds as $request_time (seconds, three decimals)', (
     [1.5, '0.002'],
   ];
   for (const [ms, text] of cases) assert.equal(formatSeconds(ms), text, `${ms} ms`);
+});
+
+test('writeCombinedLine: the same bytes as formatCombinedLine and an LF, or nothing written (-1) when the line needs escapes, a back-end part or more room', () => {
+  const base: RequestRecord = {
+    id: 1,
+    time: Date.UTC(2026, 10, 30, 20, 4, 5),
+    clientIp: '127.0.0.1',
+    clientPort: 50_000,
+    connectionId: 1,
+    secure: false,
+    serverIp: '127.0.0.1',
+    serverPort: 8000,
+    clientHost: 'localhost',
+    method: 'GET',
+    target: '/1k.html',
+    protocol: 'HTTP/1.1',
+    status: 200,
+    bytes: 1024,
+    durationMs: 0,
+    requestMs: 0,
+    responseStartMs: 0,
+    referer: undefined,
+    userAgent: undefined,
+    requestHeaders: [],
+    responseHeaders: [],
+    aborted: false,
+    note: undefined,
+    filePath: undefined,
+    upstream: undefined,
+  };
+  const written: Array<Partial<RequestRecord>> = [
+    {},
+    { status: 0, bytes: 0, durationMs: 7 },
+    { status: 499, bytes: 9, durationMs: 1234, aborted: true },
+    { bytes: 10 },
+    { bytes: 99 },
+    { bytes: 100 },
+    { bytes: 104_857_600 },
+    { bytes: Number.MAX_SAFE_INTEGER },
+    { bytes: 2 ** 53 - 10 },
+    { method: '-', target: '-' },
+    { protocol: 'HTTP/1.0', target: '/a%20b?q=1&x=%22' },
+    { referer: 'http://127.0.0.1:8000/', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131' },
+    { clientHost: undefined },
+    { clientHost: '' },
+    { clientHost: 'host.example' },
+    { clientIp: '::1' },
+    { durationMs: 86_400_005 },
+    { durationMs: 1.5 },
+    { durationMs: -3 },
+  ];
+  const notWritten: Array<Partial<RequestRecord>> = [
+    { target: '/"quoted"' },
+    { target: '/back\\slash' },
+    { target: '/caf\u00e9' },
+    { target: '/tab\there' },
+    { method: 'G\u0000T' },
+    { referer: 'x\u007f' },
+    { userAgent: 'agent "x"' },
+    { clientHost: 'has space.example' },
+    { clientHost: 'bell\u0007.example' },
+    { upstream: { status: 502, ms: 3, target: 'http://127.0.0.1:3000' } },
+    { status: 200.5 },
+    { bytes: -1 },
+    { bytes: 2 ** 53 },
+  ];
+  const bytes = Buffer.alloc(4096, 0x7e);
+  for (const change of written) {
+    const r = { ...base, ...change };
+    bytes.fill(0x7e);
+    const end = writeCombinedLine(bytes, 10, r);
+    assert.equal(bytes.toString('latin1', 10, end), `${formatCombinedLine(r)}\n`, JSON.stringify(change));
+    assert.equal(bytes[9], 0x7e, 'nothing before `at` is touched');
+    assert.equal(bytes[end], 0x7e, 'nothing after the LF is touched');
+  }
+  for (const change of notWritten) {
+    bytes.fill(0x7e);
+    assert.equal(writeCombinedLine(bytes, 0, { ...base, ...change }), -1, JSON.stringify(change));
+    assert.ok(bytes.every((b) => b === 0x7e), `nothing written for ${JSON.stringify(change)}`);
+  }
+  // A line that does not fit in what is left of the buffer is not started.
+  const line = `${formatCombinedLine(base)}\n`;
+  const small = Buffer.alloc(line.length + 5, 0x7e);
+  assert.equal(writeCombinedLine(small, 5, base), -1);
+  assert.ok(small.every((b) => b === 0x7e));
 });

@@ -128,6 +128,96 @@ export function formatCombinedLine(r: RequestRecord): string {
 }
 
 /**
+ * Writes `r`'s log-file line, formatCombinedLine(r) and an LF, into `bytes` from `at`, one byte
+ * per character, without building the line as a string first (its pieces joined, then flattened
+ * and encoded: about half the cost of a line at 100,000 requests a second). Only for the common
+ * line: every client-controlled field needs no escape, no back-end part, integral status and
+ * bytes, and the line fits in `bytes`; otherwise nothing is written and the result is -1, and the
+ * caller writes formatCombinedLine(r). Returns the offset just after the LF.
+ */
+export function writeCombinedLine(bytes: Buffer, at: number, r: RequestRecord): number {
+  if (r.upstream !== undefined || !isPlainCount(r.status) || !isPlainCount(r.bytes)) return -1;
+  const dash = r.method === '-' && r.target === '-';
+  const referer = r.referer ?? '-';
+  const userAgent = r.userAgent ?? '-';
+  const host = r.clientHost === undefined || r.clientHost === '' ? '-' : r.clientHost;
+  if (
+    needsLogEscape(r.method) ||
+    needsLogEscape(r.target) ||
+    needsLogEscape(r.protocol) ||
+    needsLogEscape(referer) ||
+    needsLogEscape(userAgent) ||
+    needsLogEscape(host) ||
+    host.includes(' ')
+  ) {
+    return -1;
+  }
+  const time = formatTimeLocal(r.time);
+  const seconds = formatSeconds(r.durationMs);
+  // The fixed characters: ` - - [` `] "` `" ` 2 spaces ` "` `" "` `" ` ` ` LF, and the two counts' digits.
+  const need =
+    r.clientIp.length + time.length + r.method.length + r.target.length + r.protocol.length + referer.length +
+    userAgent.length + seconds.length + host.length + 50;
+  if (at + need > bytes.length) return -1;
+  at = writeAscii(bytes, at, r.clientIp);
+  at = writeAscii(bytes, at, ' - - [');
+  at = writeAscii(bytes, at, time);
+  at = writeAscii(bytes, at, '] "');
+  if (dash) {
+    bytes[at++] = 0x2d;
+  } else {
+    at = writeAscii(bytes, at, r.method);
+    bytes[at++] = 0x20;
+    at = writeAscii(bytes, at, r.target);
+    bytes[at++] = 0x20;
+    at = writeAscii(bytes, at, r.protocol);
+  }
+  at = writeAscii(bytes, at, '" ');
+  at = writeCount(bytes, at, r.status);
+  bytes[at++] = 0x20;
+  at = writeCount(bytes, at, r.bytes);
+  at = writeAscii(bytes, at, ' "');
+  at = writeAscii(bytes, at, referer);
+  at = writeAscii(bytes, at, '" "');
+  at = writeAscii(bytes, at, userAgent);
+  at = writeAscii(bytes, at, '" ');
+  at = writeAscii(bytes, at, seconds);
+  bytes[at++] = 0x20;
+  at = writeAscii(bytes, at, host);
+  bytes[at++] = 0x0a;
+  return at;
+}
+
+/** A whole number from 0 to 2^53 − 1 (written digit by digit by writeCount). */
+function isPlainCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/** Copies `text` (printable ASCII: checked by the caller) into `bytes` at `at`; returns the end. */
+function writeAscii(bytes: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** Writes `n` (isPlainCount) in decimal, as String(n) would; returns the end. */
+function writeCount(bytes: Buffer, at: number, n: number): number {
+  if (n < 10) {
+    bytes[at] = 0x30 + n;
+    return at + 1;
+  }
+  // (n - n % 10) / 10 is exact for safe integers, where Math.floor(n / 10) may round first.
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = (rest - (rest % 10)) / 10) digits++;
+  const end = at + digits;
+  for (let i = end - 1; i >= at; i--) {
+    const digit = n % 10;
+    bytes[i] = 0x30 + digit;
+    n = (n - digit) / 10;
+  }
+  return end;
+}
+
+/**
  * A short human line for a terminal (the CLI's stdout): `14:03:07 127.0.0.1 (name) GET /x 200 12B
  * 3ms — note`. Every field a client controls (host name, method, target, the note that may quote
  * them) goes through escapeForDisplay, so no control or bidi character reaches the terminal.
@@ -283,7 +373,7 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     if (n === 0) return;
     const batch = this.queue.splice(0, n);
     if (this.file !== undefined && this.fileError === undefined) {
-      for (const q of batch) this.appendFileLine(formatCombinedLine(q.record));
+      for (const q of batch) this.appendFileRecord(q.record);
       if (this.fileLength >= FILE_FLUSH_BYTES || force) {
         this.writeFileText();
       } else if (this.fileTimer === undefined && this.fileLength > 0) {
@@ -292,6 +382,18 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
       }
     }
     for (const sink of this.sinks) for (const q of batch) sink(q.record);
+  }
+
+  /** Adds `record`'s line to the bytes waiting for the file: written in place when it can be. */
+  private appendFileRecord(record: RequestRecord): void {
+    if (this.fileBytes !== undefined) {
+      const end = writeCombinedLine(this.fileBytes, this.fileLength, record);
+      if (end >= 0) {
+        this.fileLength = end;
+        return;
+      }
+    }
+    this.appendFileLine(formatCombinedLine(record));
   }
 
   /**
