@@ -342,6 +342,16 @@ test('writeCombinedLine: the same bytes as formatCombinedLine and an LF, or noth
     assert.equal(writeCombinedLine(bytes, 0, { ...base, ...change }), -1, JSON.stringify(change));
     assert.ok(bytes.every((b) => b === 0x7e), `nothing written for ${JSON.stringify(change)}`);
   }
+  // The room asked for is exact at its largest: two 16-digit counts fill a buffer of the line's size,
+  // and one byte less is refused (not a line cut short).
+  const widest = { ...base, status: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER };
+  const widestLine = `${formatCombinedLine(widest)}\n`;
+  const exact = Buffer.alloc(widestLine.length + 3, 0x7e);
+  assert.equal(writeCombinedLine(exact, 3, widest), exact.length);
+  assert.equal(exact.toString('latin1', 3), widestLine);
+  const short = Buffer.alloc(widestLine.length + 2, 0x7e);
+  assert.equal(writeCombinedLine(short, 3, widest), -1, 'one byte short: not started');
+  assert.ok(short.every((b) => b === 0x7e));
   // A line that does not fit in what is left of the buffer is not started.
   const line = `${formatCombinedLine(base)}\n`;
   const small = Buffer.alloc(line.length + 5, 0x7e);

@@ -154,10 +154,11 @@ export function writeCombinedLine(bytes: Buffer, at: number, r: RequestRecord): 
   }
   const time = formatTimeLocal(r.time);
   const seconds = formatSeconds(r.durationMs);
-  // The fixed characters: ` - - [` `] "` `" ` 2 spaces ` "` `" "` `" ` ` ` LF, and the two counts' digits.
+  // 23 fixed characters (` - - [`, `] "`, two spaces in the request, `" `, a space between the
+  // counts, ` "`, `" "`, `" `, the space before the host, LF) and up to 16 digits per count (2^53 − 1).
   const need =
     r.clientIp.length + time.length + r.method.length + r.target.length + r.protocol.length + referer.length +
-    userAgent.length + seconds.length + host.length + 50;
+    userAgent.length + seconds.length + host.length + 23 + 2 * 16;
   if (at + need > bytes.length) return -1;
   at = writeAscii(bytes, at, r.clientIp);
   at = writeAscii(bytes, at, ' - - [');
