@@ -37,11 +37,19 @@ import { BoundedOutput } from './terminal-output';
 
 declare const PORTHOLE_VERSION: string | undefined;
 
+/**
+ * After a second Ctrl-C, the longest the CLI waits for the log file to take its last lines (ms):
+ * they take milliseconds; this only bounds a disk that does not answer.
+ */
+const FORCED_STOP_MS = 2_000;
+
 /** Messages between the cluster primary and its workers. */
 type ClusterMessage =
   | { readonly type: 'listening'; readonly address: BoundAddress }
   | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'shutdown' };
+  | { readonly type: 'shutdown' }
+  /** The second Ctrl-C: close every connection now, write the log, exit 1. */
+  | { readonly type: 'shutdown-now' };
 
 /** Every line the CLI prints that may carry outside text goes through escapeForDisplay. */
 function fail(message: string): never {
@@ -247,15 +255,26 @@ async function runSingle(options: CliOptions): Promise<void> {
   // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
   const running: { server?: PreviewServer } = {};
   let stopping = false;
+  let hurrying = false;
   const stop = (signal: string): void => {
-    if (stopping) {
-      process.stderr.write(`porthole: ${signal} again; exiting now\n`);
+    if (stopping && (hurrying || running.server === undefined)) {
+      process.stderr.write(`porthole: ${signal} a third time; exiting now (log lines not yet written are lost)\n`);
       process.exit(1);
+    }
+    if (stopping) {
+      // The second Ctrl-C: stop waiting for responses, but not for the log (a few ms of disk).
+      hurrying = true;
+      process.stderr.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
+      const exit = (): never => process.exit(1);
+      running.server?.closeNow().then(exit, exit);
+      setTimeout(exit, FORCED_STOP_MS).unref();
+      return;
     }
     stopping = true;
     if (running.server === undefined) process.exit(0);
     running.server.close().then(
-      () => process.exit(0),
+      // Exit 1 when a second signal cut responses short (every line is written either way).
+      () => process.exit(hurrying ? 1 : 0),
       (err: unknown) => fail(`stopping failed: ${String(err)}`),
     );
   };
@@ -316,12 +335,24 @@ async function runPrimary(options: CliOptions): Promise<void> {
     for (let i = 1; i < options.workers; i++) forkOne({ PORTHOLE_CLUSTER_PORT: String(m.address.port) });
   });
   let signals = 0;
-  const onSignal = (): void => {
-    if (++signals > 1) process.exit(1);
-    stopAll();
+  const onSignal = (signal: string): void => {
+    signals++;
+    if (signals === 1) {
+      stopAll();
+      return;
+    }
+    if (signals > 2) {
+      process.stderr.write(`porthole: ${signal} a third time; exiting now (log lines not yet written are lost)\n`);
+      process.exit(1);
+    }
+    // The second: as in one process, the workers close every connection and write their logs.
+    process.stderr.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
+    exitCode = 1;
+    for (const w of workers) w.send({ type: 'shutdown-now' } satisfies ClusterMessage);
+    setTimeout(() => process.exit(1), FORCED_STOP_MS).unref();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
 }
 
 async function runWorker(options: CliOptions): Promise<void> {
@@ -340,9 +371,17 @@ async function runWorker(options: CliOptions): Promise<void> {
       process.stderr.write(`porthole: ${change.message}; with --workers, stop and start porthole to apply it\n`);
     }
   });
+  let hurrying = false;
   const stop = (): void => {
     server.close().then(
-      () => process.exit(0),
+      () => process.exit(hurrying ? 1 : 0),
+      () => process.exit(1),
+    );
+  };
+  const stopNow = (): void => {
+    hurrying = true;
+    server.closeNow().then(
+      () => process.exit(1),
       () => process.exit(1),
     );
   };
@@ -351,6 +390,7 @@ async function runWorker(options: CliOptions): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('message', (m: ClusterMessage) => {
     if (m.type === 'shutdown') stop();
+    if (m.type === 'shutdown-now') stopNow();
   });
   process.on('disconnect', stop);
 }

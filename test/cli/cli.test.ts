@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { makeSite, type Site } from '../fixtures/make-site';
@@ -111,6 +111,54 @@ test('serves over TCP, logs, and exits 0 on SIGINT', async () => {
   assert.equal(lines.length, 1, lines.join('\n'));
   assert.match(lines[0] ?? '', /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello\.txt HTTP\/1\.1" 200 \d+ "-" "cli-test" \d+\.\d{3} \S+$/);
 });
+
+for (const workers of [[], ['--workers', '2']]) {
+  test(`a second SIGINT closes every connection at once and still writes every answered line; exit 1 (${workers.length === 0 ? 'one process' : '--workers 2'})`, async () => {
+    const log = join(site.base, `cli-second-sigint${workers.length}.log`);
+    const cli = runCli([site.root, '--port', '0', '--quiet', '--log', log, ...workers]);
+    const port = await waitForLocal(cli);
+    // A request head left half-sent keeps the graceful stop waiting (up to closeGraceMs).
+    const stuck = await RawClient.connect(port);
+    await stuck.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const client = await RawClient.connect(port);
+    const answered = 20;
+    try {
+      for (let i = 0; i < answered; i++) await client.write(request(`/hello.txt?n=${i}`, { headers: ['User-Agent: second-sigint'] }));
+      const responses = await client.readResponses(answered);
+      assert.ok(responses.every((r) => r.status === 200));
+      // The lines are in memory now (written at most FILE_FLUSH_MS later). The first SIGINT: once
+      // the listener is closed it has been taken; the second follows at once, within that time.
+      cli.child.kill('SIGINT');
+      // Bounded: at most 2,000 probes, 2 ms apart.
+      let refused = false;
+      for (let probes = 0; probes < 2_000 && !refused; probes++) {
+        refused = await new Promise<boolean>((done) => {
+          const probe = connect(port, '127.0.0.1');
+          probe.once('connect', () => {
+            probe.destroy();
+            setTimeout(() => done(false), 2);
+          });
+          probe.once('error', () => done(true));
+        });
+      }
+      assert.ok(refused, 'the listener closed after the first SIGINT');
+      cli.child.kill('SIGINT');
+      assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after the second SIGINT'), 1, cli.stderr);
+    } finally {
+      client.destroy();
+      stuck.destroy();
+    }
+    const lines = (await readFile(log, 'utf8')).split('\n').filter((l) => l !== '');
+    const served = lines.filter((l) => l.includes('"second-sigint"'));
+    assert.equal(served.length, answered, lines.join('\n'));
+    for (let i = 0; i < answered; i++) {
+      assert.match(served[i] ?? '', new RegExp(`"GET /hello\\.txt\\?n=${i} HTTP/1\\.1" 200 `));
+    }
+    // The half-sent request is logged too, as cut short (400, aborted).
+    assert.equal(lines.length, answered + 1, lines.join('\n'));
+    assert.match(cli.stderr, /SIGINT again; closing every connection now and writing the log/);
+  });
+}
 
 test('--no-compression: text goes out as it is on disk; without it, a browser gets brotli', async () => {
   const text = 'compressible line of text\n'.repeat(200);

@@ -544,6 +544,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
 
   // ---- shutdown -----------------------------------------------------------------------------
 
+  /**
+   * Stops gracefully: no new connections; idle ones close now, busy ones after their current
+   * response (at most timeouts.closeGraceMs); resolves once the log file has every line.
+   */
   close(): Promise<void> {
     const state = this.state;
     if (state.kind === 'closing') return state.done;
@@ -554,6 +558,18 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     const done = this.shutdown(state.server);
     this.state = { kind: 'closing', done };
+    return done;
+  }
+
+  /**
+   * Stops at once (a second Ctrl-C): as close(), but every connection is closed now, its
+   * unfinished request logged as aborted, instead of waiting for responses to finish. Resolves
+   * once the log file has every line, so stopping in a hurry loses none.
+   */
+  closeNow(): Promise<void> {
+    const done = this.close();
+    for (const pending of [...this.handshakes]) pending.destroy();
+    for (const conn of [...this.connections]) conn.destroy();
     return done;
   }
 
