@@ -249,6 +249,26 @@ test('long lines and bytes above 0x7F: every line whole, escaped to ASCII and in
   });
 });
 
+test('a refused head after empty lines (RFC 9112 §2.2) is logged with its own request line, not "-"', async () => {
+  const logFile = join(site.base, 'logs', 'empty-lines.log');
+  const srv = await startServer({ root: site.root, logFile, timeouts: { headersMs: 300 } });
+  try {
+    // Two parser 400s (a tab in the target; a request line of four parts) after empty lines.
+    assert.equal((await fetchOnce(srv.port, '\r\n\r\nGET /a\tb HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')).status, 400);
+    assert.equal((await fetchOnce(srv.port, '\r\nGET /c d/e HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')).status, 400);
+    // A 408 for a head that never completed, after an empty line.
+    const slow = await RawClient.connect(srv.port);
+    await slow.write('\r\nGET /slow-after-empty HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    assert.equal((await slow.readResponse()).status, 408);
+    slow.destroy();
+    await waitForCount(srv.records, srv.server, 3);
+  } finally {
+    await srv.close();
+  }
+  const requests = (await readLines(logFile)).map((l) => parseLine(l).request);
+  assert.deepEqual(requests, ['GET /a\\x09b HTTP/1.1', '- GET /c d/e HTTP/1.1 -', 'GET /slow-after-empty HTTP/1.1']);
+});
+
 test('formatSeconds: milliseconds as $request_time (seconds, three decimals)', () => {
   const cases: Array<[number, string]> = [
     [0, '0.000'],

@@ -1538,12 +1538,18 @@ function runCleanup(ex: Exchange): void {
   cleanup?.();
 }
 
-/** Best effort: the request line of an unparsable head, for the log only (bounded, printable). */
+/**
+ * Best effort: the request line of an unparsable head, for the log only (bounded, printable). The
+ * empty lines a client may send before a request line (RFC 9112 §2.2, which the parser skips too)
+ * are skipped, so the line logged is the one that was refused.
+ */
 function firstLine(buf: Buffer): { method: string; target: string; protocol: string } | undefined {
-  if (buf.length === 0) return undefined;
-  let end = buf.indexOf(10);
-  if (end < 0 || end > 512) end = Math.min(buf.length, 512);
-  const text = buf.toString('latin1', 0, end).replace(/\r$/, '');
+  let start = 0;
+  while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+  if (start === buf.length) return undefined;
+  let end = buf.indexOf(10, start);
+  if (end < 0 || end - start > 512) end = Math.min(buf.length, start + 512);
+  const text = buf.toString('latin1', start, end).replace(/\r$/, '');
   const parts = text.split(' ');
   if (parts.length !== 3) return { method: '-', target: text.slice(0, 200) || '-', protocol: '-' };
   return { method: parts[0] ?? '-', target: (parts[1] ?? '-').slice(0, 2048), protocol: parts[2] ?? '-' };
