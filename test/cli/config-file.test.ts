@@ -6,7 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchOnce, request, withTimeout } from '../core/raw-client';
@@ -142,6 +143,43 @@ test('mounts: the file\'s folders are the served folder\'s, --mount\'s the worki
   assert.equal((await fetchOnce(port, request('/about'))).status, 200);
   assert.equal((await fetchOnce(port, request('/about.html'))).header('location'), '/about');
   await stopCli(flags);
+});
+
+test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) nor write its log outside the folder: exit 1, key and reason, nothing served', async () => {
+  const outside = join(base, 'outside-h');
+  await mkdir(join(outside, '.ssh'), { recursive: true });
+  await writeFile(join(outside, '.ssh', 'id_rsa'), 'SECRET');
+  await mkdir(join(outside, 'logs'), { recursive: true });
+  const cases: Array<{ config: Record<string, unknown>; key: RegExp; before?: (root: string) => Promise<void> }> = [
+    { config: { mounts: { '/g': '.git' } }, key: /mounts\.\/g: Never served: \.git: a porthole\.config\.json cannot mount a hidden folder/, before: (r) => mkdir(join(r, '.git'), { recursive: true }).then(() => undefined) },
+    // .git stays hidden even with dotfiles in the same file.
+    { config: { dotfiles: true, mounts: { '/g': '.git/objects' } }, key: /mounts\.\/g: Never served: \.git/, before: (r) => mkdir(join(r, '.git', 'objects'), { recursive: true }).then(() => undefined) },
+    { config: { mounts: { '/k': '../outside-h/.ssh' } }, key: /mounts\.\/k: Dotfiles are not served: \.ssh/ },
+    { config: { mounts: { '/k': join(outside, '.ssh') } }, key: /mounts\.\/k: Dotfiles are not served: \.ssh/ },
+    // A link named like a plain folder, to a hidden one: judged by its real path.
+    { config: { mounts: { '/k': 'keys' } }, key: /mounts\.\/k: Dotfiles are not served: \.ssh/, before: (r) => symlink(join(outside, '.ssh'), join(r, 'keys')) },
+    { config: { logFile: '../outside-h/logs/access.log' }, key: /logFile: "\.\.\/outside-h\/logs\/access\.log" is outside the served folder/ },
+    { config: { logFile: join(outside, 'logs', 'abs.log') }, key: /logFile: .* is outside the served folder/ },
+    // A folder of the root that is a link to outside cannot lead the log's writes out.
+    { config: { logFile: 'out/access.log' }, key: /logFile: "out\/access\.log" is outside the served folder/, before: (r) => symlink(join(outside, 'logs'), join(r, 'out')) },
+  ];
+  for (const c of cases) {
+    const root = await rootWith(c.config);
+    await c.before?.(root);
+    const cli = runCli([root, '--port', '0', '--quiet'], base);
+    assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit'), 1, JSON.stringify(c.config));
+    assert.match(cli.stderr, c.key, JSON.stringify(c.config));
+    assert.doesNotMatch(cli.stdout, /Local:/, 'nothing was started');
+  }
+  assert.equal(existsSync(join(outside, 'logs', 'access.log')), false);
+  assert.equal(existsSync(join(outside, 'logs', 'abs.log')), false);
+  // Inside the folder both stay allowed: a plain mount and a log file in a sub-folder.
+  const ok = await rootWith({ mounts: { '/f': 'folder' }, logFile: 'logs/access.log' });
+  const cli = runCli([ok, '--port', '0', '--quiet'], base);
+  const port = await portOf(cli);
+  assert.equal((await fetchOnce(port, request('/f/a.txt'))).body.toString(), 'a');
+  await stopCli(cli);
+  assert.equal(existsSync(join(ok, 'logs', 'access.log')), true);
 });
 
 test('a mount whose folder does not exist exits 1 naming the folder and the prefix', async () => {

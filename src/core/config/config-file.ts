@@ -3,7 +3,8 @@
  * both read through this module. The file is checked against its JSON Schema
  * (schemas/porthole.config.schema.json, the one VS Code completes the file with) by ajv's
  * standalone validator generated from it, then
- * against what the schema cannot say (header grammar, CIDR ranges, paths that stay in the root).
+ * against what the schema cannot say (header grammar, CIDR ranges, paths that stay in the root:
+ * the SPA file and the log file inside it, no mount of a hidden folder).
  * Any problem is a ConfigFileError naming the file, the key and the reason; nothing of an invalid
  * file is used.
  *
@@ -12,14 +13,15 @@
  * `reload.watchPaths`) are relative to the served folder.
  */
 import { readFile } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate } from './config-validator.generated';
 import { CONFIG_FILE_NAME, DEFAULT_OPTIONS, DEFAULT_PROXY, DEFAULT_RELOAD, DEFAULT_SPA_FILE, DEFAULT_TIMEOUTS, type HeaderRule, type Mount, type OptionLayer } from '../options';
 import { isToken, isValidFieldValue } from '../http/http-grammar';
 import { parseCidr } from '../access/access-policy';
 import { mountsFrom } from '../files/mounts';
+import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
@@ -237,6 +239,15 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   // Mount folders, like logFile, are taken from the served folder.
   const mounts = raw.mounts === undefined ? undefined : mountsFrom(raw.mounts, root);
   if (typeof mounts === 'string') fail('mounts', mounts);
+  // The file comes with the folder (a cloned repository may hold one): what it names is held to
+  // the serving rules, where a flag or a setting, the user's own choice, is not.
+  for (const m of (mounts as Mount[] | undefined) ?? []) {
+    const problem = hiddenFolderProblem(root, m.folder, raw.dotfiles === true);
+    if (problem !== undefined) fail(`mounts.${m.prefix}`, `${problem}: a porthole.config.json cannot mount a hidden folder (use --mount if you mean it)`);
+  }
+  if (raw.logFile !== undefined && !writesInside(root, resolve(root, raw.logFile))) {
+    fail('logFile', `"${raw.logFile}" is outside the served folder: a porthole.config.json writes its log only inside the folder it comes with (use --log or the porthole.log.file setting for another place)`);
+  }
   const options: Record<string, unknown> = { ...raw };
   delete options.$schema;
   return {
@@ -254,6 +265,43 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     spa,
     mounts: mounts as Mount[] | undefined,
   };
+}
+
+/**
+ * Why `folder` (absolute), named by a config file as a mount, is hidden, or undefined: a segment
+ * on the way from `root` to it, by its path and, when it exists, by its real path from the root's
+ * real path, is `.git` (never served) or, without `dotfiles`, any other dot-name. A file cannot
+ * mount `.git` or `~/.ssh`; a sibling (`../common-lib`) stays allowed.
+ */
+function hiddenFolderProblem(root: string, folder: string, dotfiles: boolean): string | undefined {
+  const windows = sep === '\\';
+  const below = (from: string, to: string): string[] => relative(from, to).split(sep).filter((s) => s !== '' && s !== '..');
+  const lexical = hiddenSegmentsReason(below(root, folder), dotfiles, windows);
+  if (lexical !== undefined) return lexical;
+  let real: string;
+  let rootReal: string;
+  try {
+    real = realpathSync(folder);
+    rootReal = realpathSync(root);
+  } catch {
+    return undefined; // a missing folder is said later, by the mount check
+  }
+  return hiddenSegmentsReason(below(rootReal, real), dotfiles, windows);
+}
+
+/**
+ * True when `file` (absolute), a config file's logFile, is inside `root`: by its path, and by the
+ * real path of its nearest existing folder (a symlinked folder cannot lead the writes out).
+ */
+function writesInside(root: string, file: string): boolean {
+  if (segmentsInside(file, root) === undefined || file === root) return false;
+  let folder = dirname(file);
+  while (!existsSync(folder) && folder !== root && segmentsInside(folder, root) !== undefined) folder = dirname(folder);
+  try {
+    return segmentsInside(realpathSync(folder), realpathSync(root)) !== undefined;
+  } catch {
+    return true; // no root to compare with: the server says so when it starts
+  }
 }
 
 /** Why an SPA fallback path cannot be used (absolute, or leaving the root), or undefined. */
