@@ -99,6 +99,28 @@ test('a symlink leading outside the root is listed without its target size or da
   assert.match(html, /<a href="in-link\.txt">in-link\.txt<\/a><\/td><td class="n">7 B<\/td>/, 'a link inside is described through it');
 });
 
+test('names with control or bidi characters are shown escaped (U+202E cannot show exe.txt as txt.exe); links keep the real name and open the file', async () => {
+  const folder = join(root, 'shown');
+  await mkdir(folder, { recursive: true });
+  const names = ['bidi\u202etxt.exe', 'esc\u001b[2Jx.txt', 'c1\u009bx.txt', 'isolate\u2066y.txt', 'caf\u00e9 \u65e5\u672c.txt'];
+  for (const name of names) await writeFile(join(folder, name), name);
+  const html = (await fetchOnce(srv.port, request('/shown/'))).body.toString('utf8');
+  // eslint-disable-next-line no-control-regex
+  assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(html), 'no raw control or bidi character in the page');
+  assert.ok(html.includes('>bidi\\u202etxt.exe</a>'), html);
+  assert.ok(html.includes('>esc\\x1b[2Jx.txt</a>'), html);
+  assert.ok(html.includes('>c1\\x9bx.txt</a>'), html);
+  assert.ok(html.includes('>isolate\\u2066y.txt</a>'), html);
+  assert.ok(html.includes('>caf\u00e9 \u65e5\u672c.txt</a>'), 'printable Unicode is shown as it is');
+  for (const name of names) {
+    const href = `/shown/${encodeURIComponent(name)}`;
+    assert.ok(html.includes(`href="${encodeURIComponent(name)}"`), `the link keeps ${JSON.stringify(name)}`);
+    const res = await fetchOnce(srv.port, request(href));
+    assert.equal(res.status, 200, href);
+    assert.equal(res.body.toString('utf8'), name);
+  }
+});
+
 test('builds are bounded: at most LISTING_MAX_BUILDS run, LISTING_MAX_WAITING wait, the rest are busy (503)', async () => {
   const folder = join(root, 'many');
   const st = statSync(folder);

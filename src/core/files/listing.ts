@@ -19,6 +19,7 @@
 import { lstat, opendir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
+import { escapeForDisplay } from '../text/display-text';
 import { escapeHtml, htmlPage } from '../text/html';
 import { formatSize } from '../text/format-size';
 import { hiddenSegmentReason, isNeverServed, judgeRealPath } from './hidden-names';
@@ -224,12 +225,15 @@ async function describe(path: string, name: string, opts: ContainmentOptions): P
 
 function renderListing(segments: readonly string[], entries: readonly Described[], more: number, complete: boolean): string {
   const here = encodePathSegments(segments, true);
-  const displayHere = escapeHtml('/' + segments.join('/') + (segments.length > 0 ? '/' : ''));
+  // Names are shown through escapeForDisplay (the link keeps the real name): a control or bidi
+  // character in a file name would otherwise reorder what the page shows ("txt.exe" shown for
+  // "exe.txt" with U+202E) or hide part of it.
+  const displayHere = escapeHtml(escapeForDisplay('/' + segments.join('/') + (segments.length > 0 ? '/' : '')));
   const rows: string[] = [];
   if (segments.length > 0) rows.push('<tr><td><a href="../">../</a></td><td></td><td></td></tr>');
   for (const e of entries) {
     const dir = e.kind === 'dir';
-    const label = escapeHtml(e.name) + (dir ? '/' : '');
+    const label = escapeHtml(escapeForDisplay(e.name)) + (dir ? '/' : '');
     const cell = e.kind === 'file' || dir ? `<a href="${encodeURIComponent(e.name)}${dir ? '/' : ''}">${label}</a>` : label;
     const size = e.label ?? (e.size === undefined ? (dir ? '—' : '?') : formatSize(e.size));
     const when = e.mtimeMs === undefined ? '' : new Date(e.mtimeMs).toISOString().replace('T', ' ').slice(0, 19);
