@@ -43,6 +43,17 @@ declare const PORTHOLE_VERSION: string | undefined;
  */
 const FORCED_STOP_MS = 2_000;
 
+/** What the CLI says on a second stop signal, which closes every connection now (exit 1). */
+function saySecondSignal(signal: string): void {
+  process.stderr.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
+}
+
+/** The third stop signal: exit at once. */
+function exitOnThirdSignal(signal: string): never {
+  process.stderr.write(`porthole: ${signal} a third time; exiting now (log lines not yet written are lost)\n`);
+  process.exit(1);
+}
+
 /** Messages between the cluster primary and its workers. */
 type ClusterMessage =
   | { readonly type: 'listening'; readonly address: BoundAddress }
@@ -257,14 +268,11 @@ async function runSingle(options: CliOptions): Promise<void> {
   let stopping = false;
   let hurrying = false;
   const stop = (signal: string): void => {
-    if (stopping && (hurrying || running.server === undefined)) {
-      process.stderr.write(`porthole: ${signal} a third time; exiting now (log lines not yet written are lost)\n`);
-      process.exit(1);
-    }
+    if (hurrying) exitOnThirdSignal(signal);
     if (stopping) {
       // The second Ctrl-C: stop waiting for responses, but not for the log (a few ms of disk).
       hurrying = true;
-      process.stderr.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
+      saySecondSignal(signal);
       const exit = (): never => process.exit(1);
       running.server?.closeNow().then(exit, exit);
       setTimeout(exit, FORCED_STOP_MS).unref();
@@ -341,12 +349,9 @@ async function runPrimary(options: CliOptions): Promise<void> {
       stopAll();
       return;
     }
-    if (signals > 2) {
-      process.stderr.write(`porthole: ${signal} a third time; exiting now (log lines not yet written are lost)\n`);
-      process.exit(1);
-    }
+    if (signals > 2) exitOnThirdSignal(signal);
     // The second: as in one process, the workers close every connection and write their logs.
-    process.stderr.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
+    saySecondSignal(signal);
     exitCode = 1;
     for (const w of workers) w.send({ type: 'shutdown-now' } satisfies ClusterMessage);
     setTimeout(() => process.exit(1), FORCED_STOP_MS).unref();
@@ -372,27 +377,22 @@ async function runWorker(options: CliOptions): Promise<void> {
     }
   });
   let hurrying = false;
-  const stop = (): void => {
-    server.close().then(
+  /** `now`: the primary's shutdown-now (a second Ctrl-C): every connection closes at once, exit 1. */
+  const stop = (now: boolean): void => {
+    hurrying ||= now;
+    (now ? server.closeNow() : server.close()).then(
       () => process.exit(hurrying ? 1 : 0),
-      () => process.exit(1),
-    );
-  };
-  const stopNow = (): void => {
-    hurrying = true;
-    server.closeNow().then(
-      () => process.exit(1),
       () => process.exit(1),
     );
   };
   // The terminal's Ctrl-C reaches every process of the group: the primary decides.
   process.on('SIGINT', () => undefined);
-  process.on('SIGTERM', stop);
+  process.on('SIGTERM', () => stop(false));
   process.on('message', (m: ClusterMessage) => {
-    if (m.type === 'shutdown') stop();
-    if (m.type === 'shutdown-now') stopNow();
+    if (m.type === 'shutdown') stop(false);
+    if (m.type === 'shutdown-now') stop(true);
   });
-  process.on('disconnect', stop);
+  process.on('disconnect', () => stop(false));
 }
 
 const parsed = parseCliArgs(process.argv.slice(2), process.cwd());

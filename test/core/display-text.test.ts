@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeForDisplay, formatShortLine, type RequestRecord } from '../../src/core';
+import { escapeForDisplay, formatShortLine } from '../../src/core';
 import { formatCombinedLine } from '../../src/core/log/request-log';
+import { requestRecord } from '../fixtures/request-record';
 
 /** Every character a terminal or a bidi renderer acts on: C0, DEL, C1, marks, separators, bidi. */
 const UNSAFE = (code: number): boolean =>
@@ -60,39 +61,9 @@ void test('bidi overrides and isolates, C1 CSI, DEL, CR LF and separators', () =
   assert.equal(escapeForDisplay('😀'), '😀');
 });
 
-function record(overrides: Partial<RequestRecord>): RequestRecord {
-  return {
-    id: 1,
-    time: Date.UTC(2026, 0, 2, 3, 4, 5),
-    clientIp: '192.168.1.7',
-    clientPort: 50000,
-    connectionId: 1,
-    secure: false,
-    serverIp: '127.0.0.1',
-    serverPort: 8000,
-    clientHost: undefined,
-    method: 'GET',
-    target: '/',
-    protocol: 'HTTP/1.1',
-    status: 200,
-    bytes: 0,
-    durationMs: 1,
-    requestMs: 0,
-    responseStartMs: 1,
-    referer: undefined,
-    userAgent: undefined,
-    requestHeaders: [],
-    responseHeaders: [],
-    aborted: false,
-    note: undefined,
-    filePath: undefined,
-    ...overrides,
-  };
-}
-
 void test('the CLI line: host name, method, target and note escaped', () => {
   const line = formatShortLine(
-    record({
+    requestRecord({
       clientHost: 'ptr.\u001b]0;owned\u0007.example',
       method: 'GET',
       target: '/.%1b]0;X%07',
@@ -103,13 +74,13 @@ void test('the CLI line: host name, method, target and note escaped', () => {
   assert.ok(!hasUnsafe(line), JSON.stringify(line));
   assert.match(line, /\(ptr\.\\x1b\]0;owned\\x07\.example\)/);
   assert.ok(line.endsWith('— Dotfiles are not served: .\\x1b]0;X\\x07\\x1b[2J\\u202e'), line);
-  const hostNote = formatShortLine(record({ status: 403, note: 'Host not allowed: a\u0085b\u009b' }));
+  const hostNote = formatShortLine(requestRecord({ status: 403, note: 'Host not allowed: a\u0085b\u009b' }));
   assert.ok(hostNote.endsWith('Host not allowed: a\\x85b\\x9b'), hostNote);
 });
 
 void test('the log file: the reverse-DNS host name is escaped (spaces too), like every quoted field', () => {
   const line = formatCombinedLine(
-    record({
+    requestRecord({
       clientHost: 'evil host\u001b[2J\u202E."x"',
       userAgent: 'ua\u001b\u009b',
       referer: 'http://r/\u0007',

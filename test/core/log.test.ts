@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { RequestRecord } from '../../src/core';
 import { formatCombinedLine, formatSeconds, writeCombinedLine } from '../../src/core/log/request-log';
 import { makeSite, type Site } from '../fixtures/make-site';
+import { requestRecord } from '../fixtures/request-record';
 import { startServer } from './harness';
 import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
 
@@ -285,33 +286,17 @@ test('formatSeconds: milliseconds as $request_time (seconds, three decimals)', (
 });
 
 test('writeCombinedLine: the same bytes as formatCombinedLine and an LF, or nothing written (-1) when the line needs escapes, a back-end part or more room', () => {
-  const base: RequestRecord = {
-    id: 1,
+  const base = requestRecord({
     time: Date.UTC(2026, 10, 30, 20, 4, 5),
     clientIp: '127.0.0.1',
     clientPort: 50_000,
-    connectionId: 1,
-    secure: false,
-    serverIp: '127.0.0.1',
-    serverPort: 8000,
     clientHost: 'localhost',
-    method: 'GET',
     target: '/1k.html',
-    protocol: 'HTTP/1.1',
-    status: 200,
     bytes: 1024,
     durationMs: 0,
-    requestMs: 0,
     responseStartMs: 0,
-    referer: undefined,
-    userAgent: undefined,
-    requestHeaders: [],
-    responseHeaders: [],
-    aborted: false,
-    note: undefined,
-    filePath: undefined,
     upstream: undefined,
-  };
+  });
   const written: Array<Partial<RequestRecord>> = [
     {},
     { status: 0, bytes: 0, durationMs: 7 },

@@ -296,7 +296,7 @@ function hiddenFolderProblem(root: string, folder: string, dotfiles: boolean): s
 function writesInside(root: string, file: string): boolean {
   if (segmentsInside(file, root) === undefined || file === root) return false;
   let folder = dirname(file);
-  while (!existsSync(folder) && folder !== root && segmentsInside(folder, root) !== undefined) folder = dirname(folder);
+  while (!existsSync(folder) && folder !== root) folder = dirname(folder);
   try {
     return segmentsInside(realpathSync(folder), realpathSync(root)) !== undefined;
   } catch {

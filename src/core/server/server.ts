@@ -567,10 +567,15 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
    * once the log file has every line, so stopping in a hurry loses none.
    */
   closeNow(): Promise<void> {
+    // close() has destroyed the TLS handshakes and closed the listener: only connections are left.
     const done = this.close();
-    for (const pending of [...this.handshakes]) pending.destroy();
-    for (const conn of [...this.connections]) conn.destroy();
+    this.destroyConnections();
     return done;
+  }
+
+  /** Closes every connection now (each logs its unfinished request as aborted). */
+  private destroyConnections(): void {
+    for (const conn of [...this.connections]) conn.destroy();
   }
 
   private async shutdown(server: Server): Promise<void> {
@@ -584,9 +589,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     });
     for (const pending of [...this.handshakes]) pending.destroy();
     for (const conn of [...this.connections]) conn.shutdown();
-    const grace = setTimeout(() => {
-      for (const conn of [...this.connections]) conn.destroy();
-    }, this.options.timeouts.closeGraceMs);
+    const grace = setTimeout(() => this.destroyConnections(), this.options.timeouts.closeGraceMs);
     await gone;
     clearTimeout(grace);
     await this.proxy?.close();
