@@ -280,6 +280,52 @@ test('a path that may climb out of its prefix at the back-end (dot segments, als
   assert.equal(backend.requests.at(-1)?.target, '/api/headers/%40scope%2Fname/..x/.well-known');
 });
 
+test('a dot segment behind a ;parameter, encoded twice or thrice, or behind invalid UTF-8 is never forwarded; ordinary ; and %25 are', async () => {
+  // Tomcat, Jetty and Spring drop a segment's `;…` before resolving it (`..;` is `..`); a chain
+  // of decoders turns `%252e` into `.`; an overlong `%c0%af` is a `/` to a lenient decoder.
+  const climbing: ReadonlyArray<readonly [string, number]> = [
+    ['/api/..;/admin', 404],
+    ['/api/..;jsessionid=1/admin', 404],
+    ['/api/.;/headers', 404],
+    ['/api/%2e%2e;/admin', 404],
+    ['/api/..%3b/admin', 404],
+    ['/api/%252e%252e/admin', 404],
+    ['/api/%25252e%25252e/admin', 404],
+    ['/api/..%252fadmin', 404],
+    ['/api/..%255cadmin', 404],
+    ['/api/%252e%252e%253b/admin', 404],
+    // Invalid UTF-8 is refused as the static side refuses it (400), or named literally there (404).
+    ['/api/..%c0%af/admin', 400],
+    ['/api/%c0%ae%c0%ae/admin', 400],
+    ['/api/%ff/admin', 400],
+    ['/api/..%25c0%25af/admin', 404],
+  ];
+  for (const [target, status] of climbing) {
+    const before = backend.requests.length;
+    const res = await fetchOnce(srv.port, request(target));
+    assert.deepEqual(backend.requests.slice(before).map((r) => r.target), [], `${target} must not reach the back-end`);
+    assert.equal(res.status, status, `${target} → ${res.status} (the static side's answer)`);
+  }
+  // `;` and `%25` in names, dots that are no segment once decoded, valid UTF-8: forwarded as sent.
+  const ordinary = [
+    '/api/headers/items;v=1/x',
+    '/api/headers/x;y=..',
+    '/api/headers/;../x',
+    '/api/headers/..x;y',
+    '/api/headers/a%25b',
+    '/api/headers/100%25',
+    '/api/headers/%25',
+    '/api/headers/a%2525b',
+    '/api/headers/%252e%252ex',
+    '/api/headers/caf%C3%A9;v=%25C3%25A9',
+  ];
+  for (const target of ordinary) {
+    const res = await fetchOnce(srv.port, request(target));
+    assert.equal(res.status, 404, `${target}: the back-end answers (its 404 for an unknown route)`);
+    assert.equal(backend.requests.at(-1)?.target, target);
+  }
+});
+
 test('a Content-Length repeated with one value (twice, or as a list) reaches the back-end once, not as a 502', async () => {
   for (const fields of [['Content-Length: 3', 'Content-Length: 3'], ['Content-Length: 3, 3']]) {
     const client = await RawClient.connect(srv.port);

@@ -7,6 +7,7 @@
  * back-end unchanged: the target is an origin only (no path), so what the browser asked for is
  * what the back-end sees.
  */
+import { isUtf8 } from 'node:buffer';
 import { RESERVED_PREFIX, type ProxyRoute } from '../options';
 
 /** A validated route, ready to match. */
@@ -74,24 +75,71 @@ export function compileRoutes(routes: readonly ProxyRoute[]): CompiledRoute[] | 
 }
 
 /**
+ * Rounds of percent-decoding a segment is checked through. Each round undoes one layer that a chain
+ * of decoders at the back-end may undo (a gateway, the app server, a framework filter: RFC 3986
+ * §2.4 forbids decoding a string twice, and the second decode is the classic `%252e` bypass);
+ * three covers a double-encoded path with a layer to spare, and bounds the work per segment.
+ */
+const MAX_DECODE_ROUNDS = 3;
+
+/** One run of `%XX` escapes (a UTF-8 sequence is always one run: request targets are ASCII). */
+const ESCAPE_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
+
+/**
+ * One round of percent-decoding (RFC 3986 §2.1). Unlike decodeURIComponent, a `%` that starts no
+ * escape stays as it is (`100%25` decoded once is `100%`, whose next round changes nothing), so
+ * only the escapes are judged. Undefined when the escapes are not valid UTF-8 (RFC 3629 §3: an
+ * overlong form such as `%c0%af` for `/`, a lone `%ff`): a lenient decoder takes `%c0%af` for `/`.
+ */
+function decodeEscapes(text: string): string | undefined {
+  let invalid = false;
+  const out = text.replace(ESCAPE_RUN, (run) => {
+    const bytes = Buffer.from(run.replace(/%/g, ''), 'hex');
+    if (!isUtf8(bytes)) invalid = true;
+    return bytes.toString('utf8');
+  });
+  return invalid ? undefined : out;
+}
+
+/**
+ * True when a decoded segment holds a dot segment: `.` or `..` once split on `/` and `\` (a back-end
+ * may decode `%2F` or take `\` as `/` before resolving) and once a `;` path parameter is dropped
+ * (RFC 3986 §3.3 leaves `;` to the scheme; Tomcat, Jetty and Spring remove `;…` from each segment
+ * and then resolve `..;` as `..`).
+ */
+function holdsDotSegment(segment: string): boolean {
+  for (const piece of segment.split(/[/\\]/)) {
+    const semicolon = piece.indexOf(';');
+    const name = semicolon >= 0 ? piece.slice(0, semicolon) : piece;
+    if (name === '.' || name === '..') return true;
+  }
+  return false;
+}
+
+/**
  * True when the path (before `?`) could name something other than what its prefix says once a
- * back-end resolves it: a dot segment (`.`, `..`, percent-encoded or not — RFC 3986 §5.2.4
- * removes them, §6.2.2.2 decodes `%2E`), also behind a separator hidden in a segment (`..%2F`,
- * `..\`, `..%5C`: some back-ends decode or take `\` as `/` before resolving). Browsers never send
- * such a path (the URL standard removes dot segments first), so it is not forwarded at all: the
- * static side resolves or refuses it.
+ * back-end resolves it: a dot segment (`.`, `..` — RFC 3986 §5.2.4 removes them, §6.2.2.2 decodes
+ * `%2E`), also behind a separator hidden in a segment (`..%2F`, `..\`, `..%5C`), behind a `;`
+ * parameter (`..;`, `%2e%2e;x`), or encoded more than once (`%252e%252e`: each of up to
+ * MAX_DECODE_ROUNDS decodes is checked). Percent-escapes that are not valid UTF-8 (`%c0%af`,
+ * `%ff`), at any round, count as climbing too: the static side then answers 400 as for any such
+ * path (resolve-path.ts) or 404 for a name it takes literally. Browsers never send such a path
+ * (the URL standard removes dot segments first), so it is not forwarded at all: the static side
+ * resolves or refuses it.
  */
 export function mayClimb(path: string): boolean {
   for (const raw of path.split('/')) {
     if (raw.length === 0 || (!raw.includes('.') && !raw.includes('%') && !raw.includes('\\'))) continue;
-    let segment: string;
-    try {
-      segment = decodeURIComponent(raw);
-    } catch {
-      segment = raw.replace(/%2e/gi, '.');
-    }
     // `%2F` alone is an ordinary byte of a name (`@scope%2Fname`); only a dot piece climbs.
-    for (const piece of segment.split(/[/\\]/)) if (piece === '.' || piece === '..') return true;
+    let segment = raw;
+    if (holdsDotSegment(segment)) return true;
+    for (let round = 0; round < MAX_DECODE_ROUNDS && segment.includes('%'); round++) {
+      const decoded = decodeEscapes(segment);
+      if (decoded === undefined) return true;
+      if (decoded === segment) break;
+      segment = decoded;
+      if (holdsDotSegment(segment)) return true;
+    }
   }
   return false;
 }

@@ -10,15 +10,16 @@
  *   otherwise); `data` returning false pauses the client's socket until undici reads again.
  * - Response body: undici's body stream → `Exchange.startBody` (Content-Length when the back-end
  *   gave one, else chunked); a full socket pauses the back-end's stream. Trailers are dropped.
+ *   An answer to HEAD, a 204 or a 304 is its head alone (RFC 9112 §6.3), whatever its fields say.
  * - WebSocket (any `Connection: upgrade`): undici's upgrade, then `101` to the client and the two
  *   sockets piped as bytes both ways; either side closing closes both.
  * - Navigations answered with HTML get the live-reload client, injected by the same function as
  *   for files (`injectClientTag`), when live reload is on; the page's validators go (its bytes
  *   changed) and it is requested whole and unencoded (conditionals and Accept-Encoding dropped).
- * - Failures: nothing listening / reset / bad answer → 502; no connection or no response head in
- *   time → 504; a page names the target and the error. Mid-body failures cut the client's
- *   connection (the status was sent already). Nothing here blocks: a slow back-end holds only
- *   the exchanges waiting on it.
+ * - Failures: nothing listening / reset / bad answer (a status outside 100..599 too) → 502; no
+ *   connection or no response head in time → 504; a page names the target and the error.
+ *   Mid-body failures cut the client's connection (the status was sent already). Nothing here
+ *   blocks: a slow back-end holds only the exchanges waiting on it.
  */
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
@@ -50,6 +51,21 @@ const PAGE_REQUEST_DROP: ReadonlySet<string> = new Set(['accept-encoding', 'if-n
 /** Response fields dropped from a rewritten page: they describe the bytes before injection. */
 const PAGE_RESPONSE_DROP: ReadonlySet<string> = new Set(['etag', 'last-modified', 'content-md5', 'digest', 'accept-ranges']);
 const NO_DROP: ReadonlySet<string> = new Set();
+
+/** RFC 9110 §15: a status code outside 100..599 is invalid; a back-end that sends one gets 502. */
+const MIN_STATUS = 100;
+const MAX_STATUS = 599;
+
+/** A back-end's status line named a code outside MIN_STATUS..MAX_STATUS (undici passes them on). */
+class InvalidStatusError extends Error {
+  constructor(readonly statusCode: number) {
+    super(`invalid status ${statusCode}`);
+  }
+}
+
+function isValidStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= MIN_STATUS && status <= MAX_STATUS;
+}
 
 export interface ProxySetup {
   readonly options: ProxyOptions;
@@ -135,9 +151,13 @@ export class ReverseProxy {
       controller.abort();
     };
     const flat = headers.flat();
+    // A code below 100 reaches undici's informational path (onInfo), then fails its parser's
+    // assertion: remembered here so the 502 names the status instead of that assertion.
+    let invalidStatus: number | undefined;
     const failed = (err: unknown): void => {
       upstream.ms = Date.now() - started;
-      this.fail(ex, route, err);
+      if (invalidStatus !== undefined) upstream.status = invalidStatus;
+      this.fail(ex, route, invalidStatus === undefined ? err : new InvalidStatusError(invalidStatus));
     };
     if (upgrade) {
       ex.suspendTimeout();
@@ -176,10 +196,18 @@ export class ReverseProxy {
         headers: flat,
         body: body ?? null,
         signal: controller.signal,
+        onInfo: ({ statusCode }) => {
+          if (!isValidStatus(statusCode)) invalidStatus = statusCode;
+        },
       })
       .then((res) => {
         upstream.status = res.statusCode;
         upstream.ms = Date.now() - started;
+        if (!isValidStatus(res.statusCode)) {
+          res.body.on('error', () => undefined).destroy();
+          this.fail(ex, route, new InvalidStatusError(res.statusCode));
+          return;
+        }
         this.answer(ex, route, res, tag);
       }, failed);
   }
@@ -193,11 +221,14 @@ export class ReverseProxy {
     }
     const status = res.statusCode;
     const length = responseLength(res.headers);
+    if (statusHasNoBody(status) || ex.method === 'HEAD') {
+      this.answerWithoutBody(ex, res, length);
+      return;
+    }
     const encoding = headerText(res.headers['content-encoding']);
     const type = headerText(res.headers['content-type']);
     const page =
       tag !== undefined &&
-      !statusHasNoBody(status) &&
       (encoding === undefined || encoding.trim().toLowerCase() === 'identity') &&
       /^\s*text\/html\s*(;|$)/i.test(type ?? '') &&
       (length === undefined || length <= MAX_INJECT_BYTES);
@@ -206,6 +237,29 @@ export class ReverseProxy {
       return;
     }
     this.pipeBody(ex, source, status, forwardResponseHeaders(res.headers), length, []);
+  }
+
+  /**
+   * An answer that has no body whatever its header fields say (RFC 9112 §6.3: to HEAD, and 1xx,
+   * 204, 304): the head goes to the client and the exchange ends at once, never waiting on the
+   * back-end's stream. undici waits for the body a 204 or 304 announces with Content-Length or
+   * Transfer-Encoding (for ever, from a back-end that sends none), so that stream is destroyed,
+   * and the back-end connection with it (its next bytes would be misread as the next answer);
+   * any other is drained, so that its connection goes back to the pool, and destroyed should bytes
+   * come after all. Content-Length and Transfer-Encoding are not forwarded (RFC 9110 §8.6: none on
+   * a 204; RFC 9112 §6.1: no Transfer-Encoding on a 204 or 304); a HEAD keeps the length.
+   */
+  private answerWithoutBody(ex: Exchange, res: Dispatcher.ResponseData, length: number | undefined): void {
+    const source = res.body;
+    ex.startBody(res.statusCode, forwardResponseHeaders(res.headers), length).end();
+    source.on('error', () => undefined);
+    const announced = res.headers['transfer-encoding'] !== undefined || (res.headers['content-length'] !== undefined && length !== 0);
+    if (ex.method !== 'HEAD' && announced) {
+      source.destroy();
+      return;
+    }
+    source.on('data', () => source.destroy());
+    source.resume();
   }
 
   /** Reads a page whole (bounded), injects the live-reload client, answers with the new length. */
@@ -338,6 +392,9 @@ export function describeUpstreamError(err: unknown, options: Pick<ProxyOptions, 
   const seconds = (ms: number): string => `${ms / 1000} s`;
   // Only a proxy made with undici has errors to describe: its module is loaded by then.
   const undiciErrors = undiciModule?.errors;
+  if (err instanceof InvalidStatusError) {
+    return { status: 502, reason: `answered with status ${err.statusCode}, which is not a valid HTTP status (RFC 9110 §15: ${MIN_STATUS}–${MAX_STATUS})` };
+  }
   if ((undiciErrors !== undefined && err instanceof undiciErrors.ConnectTimeoutError) || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
     return { status: 504, reason: `did not accept a connection within ${seconds(options.connectTimeoutMs)}` };
   }

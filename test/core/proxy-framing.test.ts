@@ -1,0 +1,172 @@
+/**
+ * The reverse proxy and a back-end whose answer's framing or status line is not what RFC 9110 /
+ * RFC 9112 allow: a 204 or 304 (or an answer to HEAD) whose head announces a body, a status
+ * outside 100..599. Over loopback: a raw-`net` back-end started here answers each path with the
+ * exact bytes the test chose, Porthole in front of it, raw clients. Every wait is bounded.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { RawClient, request, withTimeout } from './raw-client';
+
+/**
+ * Far below the 30 s a wedged exchange waits (the response timeout) and far above a loopback
+ * round trip on a busy machine: an answer that takes longer than this is an answer that never came.
+ */
+const PROMPT_MS = 3_000;
+
+/** The back-end's answer to each path (query ignored): the exact bytes it writes. */
+const ANSWERS: Readonly<Record<string, string>> = {
+  '/api/304-length': 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nContent-Length: 50\r\n\r\n',
+  '/api/304-chunked': 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nTransfer-Encoding: chunked\r\n\r\n',
+  '/api/204-length': 'HTTP/1.1 204 No Content\r\nX-Kept: yes\r\nContent-Length: 50\r\n\r\n',
+  '/api/204-chunked': 'HTTP/1.1 204 No Content\r\nX-Kept: yes\r\nTransfer-Encoding: chunked\r\n\r\n',
+  // The announced 50 bytes do follow: they are no body of a 304 (RFC 9112 §6.3), never forwarded.
+  '/api/304-bytes': `HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nContent-Length: 50\r\n\r\n${'z'.repeat(50)}`,
+  // Answers to HEAD: no body whatever the head says, chunked or a length.
+  '/api/head-chunked': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n',
+  '/api/head-length': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 50\r\n\r\n',
+  '/api/ok': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+  '/api/status-999': 'HTTP/1.1 999 Weird\r\nContent-Length: 2\r\n\r\nok',
+  '/api/status-600': 'HTTP/1.1 600 Weird\r\nContent-Length: 2\r\n\r\nok',
+  '/api/status-099': 'HTTP/1.1 099 Weird\r\nContent-Length: 2\r\n\r\nok',
+  '/api/status-000': 'HTTP/1.1 000 Weird\r\nContent-Length: 2\r\n\r\nok',
+};
+
+interface ScriptedBackend {
+  readonly port: number;
+  readonly targets: string[];
+  close(): Promise<void>;
+}
+
+/** A keep-alive back-end on raw `net` that answers each request head (no bodies) from ANSWERS. */
+async function startScriptedBackend(): Promise<ScriptedBackend> {
+  const sockets = new Set<Socket>();
+  const targets: string[] = [];
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buf = '';
+    socket.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+        const target = buf.slice(0, end).split(' ')[1] ?? '';
+        buf = buf.slice(end + 4);
+        targets.push(target);
+        const path = target.split('?')[0] ?? '';
+        socket.write(ANSWERS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n', 'latin1');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    targets,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+let site: Site;
+let backend: ScriptedBackend;
+let srv: Running;
+
+before(async () => {
+  site = await makeSite();
+  backend = await startScriptedBackend();
+  srv = await startServer({
+    root: site.root,
+    timeouts: { idleMs: 60_000 },
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }] },
+  });
+});
+
+after(async () => {
+  await srv.close();
+  await backend.close();
+  await site.cleanup();
+});
+
+test('a 204, 304 or HEAD answer whose back-end head announces a body ends at its head; the next request is answered at once', async () => {
+  const cases: ReadonlyArray<{ path: string; method: string; status: number; length?: string }> = [
+    { path: '/api/304-length', method: 'GET', status: 304 },
+    { path: '/api/304-chunked', method: 'GET', status: 304 },
+    { path: '/api/204-length', method: 'GET', status: 204 },
+    { path: '/api/204-chunked', method: 'GET', status: 204 },
+    { path: '/api/304-bytes', method: 'GET', status: 304 },
+    { path: '/api/head-chunked', method: 'HEAD', status: 200 },
+    { path: '/api/head-length', method: 'HEAD', status: 200, length: '50' },
+  ];
+  for (const c of cases) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      // Pipelined: a static file and a proxied answer behind the bodiless one, in one write.
+      await client.write(request(c.path, { method: c.method, headers: ['If-None-Match: "x"'] }) + request('/hello.txt') + request('/api/ok'));
+      const first = await client.readResponse({ head: c.method === 'HEAD', timeoutMs: PROMPT_MS });
+      assert.equal(first.status, c.status, c.path);
+      // RFC 9110 §8.6: no Content-Length in a 204; RFC 9112 §6.1: Transfer-Encoding on no 204/304.
+      if (c.status === 204) assert.equal(first.header('content-length'), undefined, `${c.path}: no Content-Length on a 204`);
+      if (c.status !== 200) assert.equal(first.header('transfer-encoding'), undefined, `${c.path}: no Transfer-Encoding on a ${c.status}`);
+      if (c.length !== undefined) assert.equal(first.header('content-length'), c.length, `${c.path}: HEAD keeps the back-end's length`);
+      if (c.status === 204) assert.equal(first.header('x-kept'), 'yes');
+      if (c.status === 304) assert.equal(first.header('etag'), '"x"');
+      // Parsing the next response straight after the head proves nothing came between them.
+      const second = await client.readResponse({ timeoutMs: PROMPT_MS }).catch((err: Error) => assert.fail(`${c.path}: the pipelined GET /hello.txt: ${err.message}`));
+      assert.equal(second.status, 200, `${c.path}: the next request`);
+      assert.equal(second.body.toString('utf8'), site.hello);
+      const third = await client.readResponse({ timeoutMs: PROMPT_MS }).catch((err: Error) => assert.fail(`${c.path}: the pipelined GET /api/ok: ${err.message}`));
+      assert.equal(`${third.status} ${third.body.toString('latin1')}`, '200 ok', `${c.path}: the back-end's next answer is its own, not leftover bytes`);
+    } finally {
+      client.destroy();
+    }
+    const record = srv.records.filter((r) => r.target === c.path).at(-1);
+    assert.equal(record?.aborted, false, `${c.path}: logged as complete`);
+    assert.equal(record?.bytes, 0);
+  }
+});
+
+test('an HTTP/1.0 client gets a 204 or 304 that announced a body as its head alone, at once', async () => {
+  for (const path of ['/api/304-length', '/api/304-chunked', '/api/204-length', '/api/204-chunked']) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(request(path, { version: '1.0' }));
+      const res = await client.readResponse({ timeoutMs: PROMPT_MS }).catch((err: Error) => assert.fail(`${path}: ${err.message}`));
+      assert.ok(res.status === 204 || res.status === 304, path);
+      assert.equal(res.header('transfer-encoding'), undefined, path);
+      if (res.status === 204) assert.equal(res.header('content-length'), undefined, path);
+      // No keep-alive asked for: the connection ends after the head, not after a timeout.
+      await client.waitForEof(PROMPT_MS).catch((err: Error) => assert.fail(`${path}: ${err.message}`));
+      assert.equal(client.buffered, 0, `${path}: nothing after the head`);
+    } finally {
+      client.destroy();
+    }
+  }
+});
+
+test('a back-end status outside 100..599 (999, 600, 099, 000) → 502 whose log note names it', async () => {
+  for (const [path, code] of [
+    ['/api/status-999', '999'],
+    ['/api/status-600', '600'],
+    ['/api/status-099', '99'],
+    ['/api/status-000', '0'],
+  ] as const) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(request(path));
+      const res = await withTimeout(client.readResponse({ timeoutMs: PROMPT_MS }), PROMPT_MS + 1_000, path);
+      assert.equal(`${res.status} ${res.reason}`, '502 Bad Gateway', path);
+      assert.match(res.body.toString('utf8'), new RegExp(`status ${code}\\b`), `${path}: the page names the status`);
+    } finally {
+      client.destroy();
+    }
+    const record = srv.records.filter((r) => r.target === path).at(-1);
+    assert.match(record?.note ?? '', new RegExp(`^proxy http://127\\.0\\.0\\.1:\\d+: answered with status ${code}, which is not a valid HTTP status \\(RFC 9110 §15: 100–599\\)$`), path);
+  }
+});
