@@ -35,6 +35,9 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { entryPoints: ['src/core/index.ts'], outfile: 'dist/core.js' },
   { entryPoints: ['src/core/worker/server-worker.ts'], outfile: 'dist/server-worker.js' },
+  // Pages are planned (parsed to place the live-reload tag) on a thread of their own, beside the
+  // bundles that start it (src/core/reload/page-planner.ts).
+  { entryPoints: ['src/core/reload/page-plan-worker.ts'], outfile: 'dist/page-plan-worker.js' },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
 ].filter((e) => existsSync(e.entryPoints[0]));
 

@@ -199,6 +199,29 @@ test('editing the stylesheet swaps it in place and keeps the page state', { time
   }
 });
 
+test('a page whose <base href> points to another origin still loads the client from this server and reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Before the tag went in front of the base element, its src resolved against the base: the
+  // browser asked cdn.invalid for /__porthole/client.js (another origin's script) and never reloaded.
+  const html = (text) => `<!doctype html><html><head><base href="https://cdn.invalid/assets/"><meta charset="utf-8"><title>base</title></head><body><h1>${text}</h1></body></html>\n`;
+  await writeFile(path.join(site, 'based.html'), html('one'));
+  const context = await browser.newContext();
+  const asked = [];
+  context.on('request', (r) => asked.push(r.url()));
+  const tab = await context.newPage();
+  try {
+    await tab.goto(new URL('based.html', cli.url).href, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    // What the browser fetched (the element's `src` property is resolved anew against the base
+    // each time it is read, so it cannot tell).
+    assert.ok(asked.includes(new URL('/__porthole/client.js', cli.url).href), asked.join(' '));
+    assert.deepEqual(asked.filter((u) => u.includes('cdn.invalid')), []);
+    await writeFile(path.join(site, 'based.html'), html('two'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'two', undefined, { timeout: WAIT_MS });
+  } finally {
+    await context.close();
+  }
+});
+
 test('fetch() of an HTML file gets the file byte for byte', { timeout: TEST_TIMEOUT_MS }, async () => {
   const { tab, context } = await openConnected();
   try {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { injectClientTag, isNavigationRequest, isPreviewTarget, type PlacementWish } from '../../src/core/reload/live-reload-inject';
+import { injectClientTag, isNavigationRequest, isPreviewTarget, planPage, type PlacementWish } from '../../src/core/reload/live-reload-inject';
 import { clientSrc } from '../../src/core/reload/live-reload-pages';
 import { compileGlobs } from '../../src/core/reload/live-reload-glob';
 import { isEditorTempFile } from '../../src/core/reload/live-reload-temp-files';
@@ -182,9 +182,11 @@ test('head wish: a page with no head start tag gets the tag at its start, after 
   if (bom.kind === 'injected') assert.equal(bom.body.toString('latin1').slice(0, 3 + TAG.length), `\xef\xbb\xbf${TAG}`);
 });
 
-test('head wish: a <base> in the head changes nothing of the placement', () => {
+test('head wish: a <base> in the head: the tag goes before it (after the charset declaration when that comes first)', () => {
+  // After the base the tag's src would resolve against it (another origin's script, when the base
+  // names one): see the <base href> test below.
   const html = '<head><base href="/app/"><meta charset="utf-8"><link rel="stylesheet" href="a.css"></head><body></body>';
-  assert.equal(inject(html, 'head').text, `<head><base href="/app/"><meta charset="utf-8">${TAG}<link rel="stylesheet" href="a.css"></head><body></body>`);
+  assert.equal(inject(html, 'head').text, `<head>${TAG}<base href="/app/"><meta charset="utf-8"><link rel="stylesheet" href="a.css"></head><body></body>`);
   const before = '<head><meta charset="utf-8"><base href="/app/"></head><body></body>';
   assert.equal(inject(before, 'head').text, `<head><meta charset="utf-8">${TAG}<base href="/app/"></head><body></body>`);
 });
@@ -263,19 +265,17 @@ test('ignore globs', () => {
   assert.equal(compileGlobs(['a+b (1).html'])('a+b (1).html'), true);
 });
 
-test('the client\'s src is relative to the page (one ../ per directory), so it loads under a proxy\'s path prefix; <base href> pages get the absolute one', () => {
-  const page = Buffer.from('<html><head></head><body></body></html>');
-  assert.equal(clientSrc('/', page), './__porthole/client.js');
-  assert.equal(clientSrc('/index.html?__porthole_preview=1', page), './__porthole/client.js');
-  assert.equal(clientSrc('/docs/', page), '../__porthole/client.js');
-  assert.equal(clientSrc('/a/b/page.html?x=/y/z', page), '../../__porthole/client.js');
+test('the client\'s src is relative to the page (one ../ per directory), so it loads under a proxy\'s path prefix', () => {
+  assert.equal(clientSrc('/'), './__porthole/client.js');
+  assert.equal(clientSrc('/index.html?__porthole_preview=1'), './__porthole/client.js');
+  assert.equal(clientSrc('/docs/'), '../__porthole/client.js');
+  assert.equal(clientSrc('/a/b/page.html?x=/y/z'), '../../__porthole/client.js');
   // What a browser makes of it, directly and behind code-server's /proxy/<port>/ (which strips the prefix).
   for (const [pagePath, proxied] of [['/a/b/page.html', '/proxy/8123/a/b/page.html'], ['/', '/proxy/8123/']] as const) {
-    const src = clientSrc(pagePath, page);
+    const src = clientSrc(pagePath);
     assert.equal(new URL(src, `http://127.0.0.1:8123${pagePath}`).pathname, '/__porthole/client.js');
     assert.equal(new URL(src, `http://127.0.0.1:9000${proxied}`).pathname, '/proxy/8123/__porthole/client.js');
   }
-  assert.equal(clientSrc('/a/b/page.html', Buffer.from('<head><BASE target=_top href="/x/"></head>')), '/__porthole/client.js');
 });
 
 test("editors' temporary files by name, and names that only look alike", () => {
@@ -287,4 +287,37 @@ test("editors' temporary files by name, and names that only look alike", () => {
     'jb_tmp.css', 'a.tmp', 'x.sublime-project', 'a~b.css', '.swpfile', 'DS_Store'];
   for (const n of temp) assert.equal(isEditorTempFile(n), true, n);
   for (const n of kept) assert.equal(isEditorTempFile(n), false, n);
+});
+
+test('a page with <base href>: the tag goes before the base element (after a charset declaration before it), for either wish', () => {
+  const cases: Array<[string, string]> = [
+    // base first: right before it, even when the charset declaration follows.
+    ['<head><base href="https://cdn.example/assets/"><meta charset="utf-8"><title>b</title></head><body>x</body>', '<head>@<base'],
+    // charset first: after it, still before the base.
+    ['<head><meta charset="utf-8"><base href="https://cdn.example/"><title>b</title></head><body>x</body>', '<meta charset="utf-8">@<base'],
+    // A base element in the body still sets the base URL (the first in tree order does).
+    ['<html><body><p>x</p><BASE HREF="//cdn.example/"><p>y</p></body></html>', '<p>x</p>@<BASE'],
+    // Two: before the first.
+    ['<head><title>t</title><base href="/a/"><base href="https://cdn.example/"></head><body></body>', '<title>t</title>@<base href="/a/">'],
+  ];
+  for (const wish of ['end', 'head'] as const) {
+    for (const [html, expected] of cases) {
+      const r = inject(html, wish);
+      assert.equal(r.text.replace(TAG, '@').includes(expected), true, `${wish}: ${html} → ${r.text}`);
+    }
+  }
+  // Not a base URL: without href, or inside a template (not in the document): placed as usual.
+  assert.equal(inject('<head><base target="_top"></head><body>x</body>').at, 'before-body-close');
+  assert.equal(inject('<body><template><base href="https://cdn.example/"></template>x</body>').at, 'before-body-close');
+});
+
+test('a page labelled with an encoding that is not ASCII-compatible is left alone; ASCII-compatible labels are injected', () => {
+  const page = Buffer.from('<html><body>x</body></html>');
+  for (const charset of ['utf-16le', 'UTF-16', 'utf-16be', 'unicodefffe', 'iso-2022-jp', 'csiso2022kr', 'hz-gb-2312']) {
+    const plan = planPage(page, TAG, 'end', charset);
+    assert.equal(plan.kind, 'unsupported', charset);
+  }
+  for (const charset of ['utf-8', 'windows-1252', 'ISO-8859-1', 'shift_jis', 'gbk', 'no-such-label', undefined]) {
+    assert.equal(planPage(page, TAG, 'end', charset).kind, 'inject', String(charset));
+  }
 });

@@ -77,15 +77,18 @@ export interface ProxySetup {
 
 /**
  * The page with the live-reload client injected and `headerPolicies` (the response's
- * Content-Security-Policy values) given room for it (LiveReload.injectForeignPage); `refused`
- * says why a page takes no tag; undefined when live reload closed meanwhile.
+ * Content-Security-Policy values) given room for it (LiveReload.injectForeignPage; planned off the
+ * server's thread, hence a promise that never rejects); `contentType` is the back-end's
+ * Content-Type (its charset decides whether the page can take an ASCII tag); `refused` says why a
+ * page takes no tag; undefined when live reload closed meanwhile.
  */
 export type PageInjector = (
   html: Buffer,
   headerPolicies: readonly string[],
   host: string,
   pagePath: string,
-) => ForeignPage | { readonly refused: string } | undefined;
+  contentType: string | undefined,
+) => Promise<ForeignPage | { readonly refused: string } | undefined>;
 
 /** Thrown by `ReverseProxy.create` for routes that cannot work; the message says what to change. */
 export class ProxyConfigError extends Error {}
@@ -273,12 +276,14 @@ export class ReverseProxy {
       if (size > MAX_INJECT_BYTES) {
         // Too big to rewrite: sent as it is, streamed from here on.
         source.off('data', onData);
-        source.off('end', onEnd);
+        source.off('end', ended);
         source.pause();
         this.pipeBody(ex, source, res.statusCode, forwardResponseHeaders(res.headers), responseLength(res.headers), chunks);
       }
     };
-    const onEnd = (): void => {
+    // Planned off the server's thread (the page planner): answered when the plan is ready.
+    const ended = (): void => void onEnd().catch(() => ex.connection.failExchange(ex));
+    const onEnd = async (): Promise<void> => {
       if (ex.finished) return;
       const html = Buffer.concat(chunks, size);
       // Every policy on the response governs the page (CSP3 §4.1): the back-end's own fields and
@@ -287,7 +292,9 @@ export class ReverseProxy {
       const headers = forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP);
       const extra = ex.extraHeaders ?? [];
       const given = [...headers.filter(isPolicy), ...extra.filter(isPolicy)].map(([, value]) => value);
-      const result = inject(html, given, ex.header('host') ?? '', ex.documentPath ?? ex.head.path);
+      const result = await inject(html, given, ex.header('host') ?? '', ex.documentPath ?? ex.head.path, headerText(res.headers['content-type']));
+      // The client may have left while the page was planned.
+      if (ex.finished) return;
       if (result !== undefined && 'body' in result) {
         const made = [...result.policies];
         const withRoom = (list: HeaderList): HeaderList => list.map((field) => (isPolicy(field) ? [field[0], made.shift() ?? field[1]] : field));
@@ -300,7 +307,7 @@ export class ReverseProxy {
       }
     };
     source.on('data', onData);
-    source.on('end', onEnd);
+    source.on('end', ended);
     // Nothing was sent yet while the page is read: a back-end failing now still gets its 502.
     source.on('error', (err) => this.fail(ex, route, err));
   }

@@ -26,6 +26,7 @@ import type { DefaultTreeAdapterMap } from 'parse5';
 import type * as Parse5Module from 'parse5';
 import type { HeaderList } from '../http/request-record';
 import { PREVIEW_QUERY_PARAMETER } from '../options';
+import { isAsciiCompatibleCharset } from '../files/content-type';
 
 /** The attribute on `<body>` that opts a page out of injection. */
 const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
@@ -92,6 +93,7 @@ const CLIENT_ATTRIBUTE = 'data-porthole-client';
 
 /** Where the tag went, in order of preference. */
 export type Placement =
+  | 'before-base'
   | 'after-charset-meta'
   | 'before-body-close'
   | 'appended'
@@ -143,13 +145,24 @@ export type InjectResult =
  * none → `unsupported`. A page whose body carries
  * `data-porthole-no-reload` (as the parser merges body attributes) is `opted-out`; a UTF-16 page
  * is `unsupported`. `tag` must be ASCII and carry `data-porthole-client`. Also lists the page's
- * Content-Security-Policy metas (see CspMeta). Cost: one parse of the page (about 0.5 s per MiB),
- * plus one of the part before each fallback tried.
+ * Content-Security-Policy metas (see CspMeta).
+ * A page with a `<base href>` element (the first one in tree order sets the document's base URL,
+ * WHATWG HTML §4.2.3) gets the tag before that element, wherever the wish would put it: a script's
+ * src is resolved when the parser inserts it (§4.12.1.1 "prepare the script element"), so before
+ * the base it resolves against the page's own URL, never against a base on another origin (which
+ * would run that origin's script). No place there → `unsupported`.
+ * `charset`: the encoding the page is labelled with (its Content-Type's charset); a page in an
+ * encoding that is not ASCII-compatible (isAsciiCompatibleCharset) is `unsupported`, like one
+ * with a UTF-16 byte order mark.
+ * Cost: one parse of the page (about 0.5 s per MiB, more for pathological nesting: see
+ * page-planner.ts, which runs this off the server's thread with a time limit), plus one of the
+ * part before each fallback tried.
  */
-export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end'): PagePlan {
+export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end', charset?: string): PagePlan {
   if (html.length >= 2 && ((html[0] === 0xff && html[1] === 0xfe) || (html[0] === 0xfe && html[1] === 0xff))) {
     return { kind: 'unsupported', reason: 'UTF-16 page' };
   }
+  if (charset !== undefined && !isAsciiCompatibleCharset(charset)) return { kind: 'unsupported', reason: `page in ${charset} (not ASCII-compatible)` };
   const bom = html.length >= 3 && html[0] === 0xef && html[1] === 0xbb && html[2] === 0xbf ? 3 : 0;
   const text = html.toString('latin1', bom);
   const doc = parse(text, { sourceCodeLocationInfo: true });
@@ -157,6 +170,21 @@ export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end')
   const head = htmlElement === undefined ? undefined : childElement(htmlElement, 'head');
   const body = htmlElement === undefined ? undefined : childElement(htmlElement, 'body');
   if (body !== undefined && body.attrs.some((a) => a.name === OPT_OUT_ATTRIBUTE)) return { kind: 'opted-out' };
+
+  const base = firstBaseHref(doc);
+  if (base !== undefined) {
+    // Before the base element, as late as the wish allows: after the charset declaration when it
+    // comes first (it must stay within the prescan's 1024 bytes), else right before the base.
+    const charset = charsetMetaEnd(head);
+    const early: Array<[number | undefined, Placement]> = [
+      [charset !== undefined && charset <= base ? charset : undefined, 'after-charset-meta'],
+      [base, 'before-base'],
+    ];
+    for (const [offset, at] of early) {
+      if (offset !== undefined && runsAt(text, offset, tag)) return { kind: 'inject', offset: offset + bom, at, csp: cspMetas(head, bom) };
+    }
+    return { kind: 'unsupported', reason: 'no place before the page\'s <base href> where the reload script would run' };
+  }
 
   if (wish === 'head') {
     const charset = charsetMetaEnd(head);
@@ -258,6 +286,24 @@ function charsetMetaEnd(head: Element | undefined): number | undefined {
       node.attrs.some((a) => a.name === 'charset') ||
       (node.attrs.some((a) => a.name === 'http-equiv' && a.value.trim().toLowerCase() === 'content-type') && node.attrs.some((a) => a.name === 'content'));
     if (declares) return node.sourceCodeLocation?.endOffset;
+  }
+  return undefined;
+}
+
+/**
+ * The start offset of the document's first `base` element with an `href` attribute in tree order
+ * (the one that sets the base URL, WHATWG HTML §4.2.3), else undefined. Template contents do not
+ * count (they are not in the document).
+ */
+function firstBaseHref(doc: Document): number | undefined {
+  const stack: Node[] = [...doc.childNodes].reverse();
+  while (stack.length > 0) {
+    const node = stack.pop() as Node;
+    if (!('tagName' in node)) continue;
+    if (node.tagName === 'base' && node.namespaceURI === HTML_NS && node.attrs.some((a) => a.name === 'href')) {
+      return node.sourceCodeLocation?.startOffset;
+    }
+    for (let i = node.childNodes.length - 1; i >= 0; i--) stack.push(node.childNodes[i] as Node);
   }
   return undefined;
 }

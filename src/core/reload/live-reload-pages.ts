@@ -22,11 +22,12 @@ import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
 import type { ConsoleForward } from '../options';
 import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
-import { applyPlan, isNavigationRequest, planPage, type CspMeta, type PagePlan, type PlacementWish } from './live-reload-inject';
+import { applyPlan, isNavigationRequest, type CspMeta, type PagePlan, type PlacementWish } from './live-reload-inject';
+import { planPageOffThread } from './page-planner';
 import { resolveRequestPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
-import { contentTypeOf, typeFromName } from '../files/content-type';
+import { charsetParameter, contentTypeOf, typeFromName } from '../files/content-type';
 
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
@@ -39,28 +40,25 @@ export function clientTag(instance: string, generation: number, src = '/__portho
   return `<script src="${src}"${nonceAttribute} data-porthole-client data-porthole-instance="${instance}" data-porthole-generation="${generation}" data-porthole-console="${consoleForward}"></script>`;
 }
 
-/** A `<base href>` element: relative URLs in the page no longer resolve against its own URL. */
-const BASE_HREF = /<base\s[^>]*href/i;
-
 /**
  * The client's URL relative to the page (`./__porthole/client.js`, `../__porthole/client.js`, …
  * one `../` per directory level of `requestPath`, the origin-form path of RFC 9112 §3.2.1), so it
  * also loads behind a proxy that serves the site under a path prefix (code-server's
- * `/proxy/<port>/`, which asExternalUri gives for the preview and the browser). A page with a
- * `<base href>` gets the root-absolute `/__porthole/client.js` (a relative one would follow the base).
+ * `/proxy/<port>/`, which asExternalUri gives for the preview and the browser). A page's
+ * `<base href>` never changes what it resolves against: the tag goes before the base element
+ * (planPage).
  */
-export function clientSrc(requestPath: string, page: Buffer): string {
+export function clientSrc(requestPath: string): string {
   const q = requestPath.indexOf('?');
   const pathOnly = q < 0 ? requestPath : requestPath.slice(0, q);
   const depth = Math.max(0, pathOnly.split('/').length - 2);
-  if (BASE_HREF.test(page.toString('latin1'))) return '/__porthole/client.js';
   return `${depth === 0 ? './' : '../'.repeat(depth)}__porthole/client.js`;
 }
 
 /**
  * HTML files above this are served as they are, without the reload script: a page is read whole
- * and parsed to place the tag (about 0.5 s per MiB, during which this server answers nothing
- * else), once per version of the page.
+ * and parsed to place the tag (about 0.5 s per MiB, on the page planner's thread: page-planner.ts),
+ * once per version of the page.
  */
 export const MAX_INJECT_BYTES = 4 * 1024 * 1024;
 /**
@@ -86,9 +84,10 @@ export function placementWish(consoleForward: ConsoleForward): PlacementWish {
 
 /**
  * The plan of one version of a page (`key` names it: path and validator, or content hash) for one
- * placement wish (part of the cache key: the mode can change while the server runs).
+ * placement wish (part of the cache key: the mode can change while the server runs), planned on
+ * the planner thread. A page asked for again while its plan is being made waits for that plan.
  */
-function planFor(pageKey: string, bytes: Buffer, tag: string, wish: PlacementWish): PagePlan {
+async function planFor(pageKey: string, bytes: Buffer, tag: string, wish: PlacementWish, charset: string | undefined): Promise<PagePlan> {
   const key = `${pageKey}\0${wish}`;
   const cached = plans.get(key);
   if (cached !== undefined) {
@@ -96,7 +95,13 @@ function planFor(pageKey: string, bytes: Buffer, tag: string, wish: PlacementWis
     plans.set(key, cached);
     return cached;
   }
-  const plan = planPage(bytes, tag, wish);
+  let pending = planning.get(key);
+  if (pending === undefined) {
+    pending = planPageOffThread(bytes, tag, wish, charset);
+    planning.set(key, pending);
+  }
+  const plan = await pending;
+  planning.delete(key);
   plans.set(key, plan);
   if (plans.size > MAX_CACHED_PLANS) {
     const oldest = plans.keys().next();
@@ -104,6 +109,8 @@ function planFor(pageKey: string, bytes: Buffer, tag: string, wish: PlacementWis
   }
   return plan;
 }
+/** Plans being made, by planFor's key (each page version is parsed once however many ask). */
+const planning = new Map<string, Promise<PagePlan>>();
 const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
 /**
  * Room reserved for the injected tag beside a page's own bytes (clientTag is under 250 bytes, plus
@@ -212,9 +219,9 @@ async function servePage(
       // Read once: the tag and the ETag must name the same generation.
       const { instanceId, generation, consoleForward } = ctx;
       etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
-      const src = clientSrc(documentPath, bytes);
+      const src = clientSrc(documentPath);
       const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
-      const result = planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, plainTag, placementWish(consoleForward));
+      const result = await planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, plainTag, placementWish(consoleForward), charsetParameter(type));
       if (result.kind === 'inject') {
         // A Content-Security-Policy header the user configured (porthole.headers) governs the page
         // like a meta one: both get room for the client.
@@ -272,18 +279,21 @@ export interface ForeignPage {
  * `headerPolicies`, the values of the response's Content-Security-Policy fields (the back-end's
  * own and the user's configured headers; CSP3 §4.1 enforces each one). With any policy present the
  * tag carries a fresh nonce (such pages are never cached by their ETag, PAGE_RESPONSE_DROP); a
- * policy that cannot make room is left as it is and reported, as for files. Returns the plan's
- * reason (`opted-out`, `no-place`…) when the page takes no tag.
+ * policy that cannot make room is left as it is and reported, as for files. `contentType` is the
+ * response's Content-Type: a charset that is not ASCII-compatible refuses the page (planPage).
+ * Returns the plan's reason (`opted-out`, `no-place`…) when the page takes no tag.
  */
-export function injectForeignPage(
+export async function injectForeignPage(
   html: Buffer,
   headerPolicies: readonly string[],
   host: string,
   pagePath: string,
+  contentType: string | undefined,
   ctx: PageContext,
-): ForeignPage | { readonly refused: string } {
+): Promise<ForeignPage | { readonly refused: string }> {
   const plainTag = clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward);
-  const plan = planPage(html, plainTag, placementWish(ctx.consoleForward));
+  const charset = contentType === undefined ? undefined : charsetParameter(contentType);
+  const plan = await planPageOffThread(html, plainTag, placementWish(ctx.consoleForward), charset);
   if (plan.kind !== 'inject') return { refused: plan.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${plan.reason}` };
   if (plan.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(html, plan.offset, plainTag), policies: [] };
   const nonce = randomBytes(16).toString('base64');

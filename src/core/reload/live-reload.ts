@@ -363,10 +363,17 @@ export class LiveReload {
   /**
    * A page served by something other than the files (a proxied back-end's HTML) with the client
    * injected and room made for it in `headerPolicies` (the response's Content-Security-Policy
-   * values) and the page's CSP metas (injectForeignPage); undefined once closed.
+   * values) and the page's CSP metas (injectForeignPage); `contentType` is the response's
+   * Content-Type (a page whose charset is not ASCII-compatible is refused). Undefined once closed.
    */
-  injectForeignPage(html: Buffer, headerPolicies: readonly string[], host: string, pagePath: string): ForeignPage | { readonly refused: string } | undefined {
-    return this.phase === 'closed' ? undefined : injectForeignPage(html, headerPolicies, host, pagePath, this.pages);
+  async injectForeignPage(
+    html: Buffer,
+    headerPolicies: readonly string[],
+    host: string,
+    pagePath: string,
+    contentType: string | undefined,
+  ): Promise<ForeignPage | { readonly refused: string } | undefined> {
+    return this.phase === 'closed' ? undefined : injectForeignPage(html, headerPolicies, host, pagePath, contentType, this.pages);
   }
 
   /** Pages connected now, over the WebSocket or the event stream (each open tab, preview or device is one). */

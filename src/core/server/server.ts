@@ -208,7 +208,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
           scheme: opts.tls === undefined ? 'http' : 'https',
           pageInjector: () => {
             const live = this.liveReload;
-            return live === undefined ? undefined : (html, policies, host, pagePath) => live.injectForeignPage(html, policies, host, pagePath);
+            return live === undefined ? undefined : (html, policies, host, pagePath, contentType) => live.injectForeignPage(html, policies, host, pagePath, contentType);
           },
         });
       } catch (err) {

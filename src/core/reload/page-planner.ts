@@ -1,0 +1,132 @@
+/**
+ * Plans pages (planPage: where the live-reload tag goes) on a thread of their own, one page at a
+ * time, each within PLAN_TIME_LIMIT_MS. Parsing is the one step of serving whose cost the page's
+ * shape decides, not its size: a page of 50,000 nested `<div>`s (250 KB) took 13 s on the server's
+ * thread, one of 200,000 almost five minutes, and every other client waited. Here the server's
+ * thread waits for nothing; a plan not ready in time ends the planner thread (a new one plans the
+ * next page) and the page is served as it is, with the reason in the request's log note.
+ *
+ * The thread is started on the first page and then kept (unref'd: it never holds a process open).
+ * Its script sits beside the module's file: dist/page-plan-worker.js beside the bundles,
+ * page-plan-worker.js beside this file in a tsc build.
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { PagePlan, PlacementWish } from './live-reload-inject';
+
+/**
+ * The longest one page may take to plan (ms). A 4 MiB page (MAX_INJECT_BYTES) of ordinary HTML
+ * plans in about 2 s on the benchmark machine; pages that take longer are pathological (deep
+ * nesting, formatting elements piling up), and their users are better served by the page without
+ * live reload than by a wait.
+ */
+export const PLAN_TIME_LIMIT_MS = 5_000;
+/**
+ * The planner thread's heap (MiB): parse5's tree with source locations of a 4 MiB page needs a few
+ * hundred MiB. A page that needs more ends the thread, not the server.
+ */
+const PLANNER_HEAP_MB = 1_024;
+
+/** One page to plan (posted to the planner thread; structured-clone safe). */
+export interface PlanRequest {
+  readonly id: number;
+  readonly html: Uint8Array;
+  readonly tag: string;
+  readonly wish: PlacementWish;
+  readonly charset: string | undefined;
+}
+
+/** The planner thread's answer to PlanRequest `id`. */
+export interface PlanResponse {
+  readonly id: number;
+  readonly plan: PagePlan;
+}
+
+interface Job {
+  readonly request: PlanRequest;
+  readonly resolve: (plan: PagePlan) => void;
+}
+
+let worker: Worker | undefined;
+let current: { job: Job; timer: NodeJS.Timeout } | undefined;
+const waiting: Job[] = [];
+let nextId = 1;
+/** Where the planner thread's script is; tests may point it elsewhere. */
+let workerScript = join(__dirname, 'page-plan-worker.js');
+
+/**
+ * planPage(html, tag, wish, charset) on the planner thread. Never rejects: a plan that takes
+ * longer than PLAN_TIME_LIMIT_MS, or a planner thread that fails (out of memory, a crash), gives
+ * `unsupported` with the reason. Pages are planned one at a time in the order asked.
+ */
+export function planPageOffThread(html: Buffer, tag: string, wish: PlacementWish, charset?: string): Promise<PagePlan> {
+  return new Promise((resolve) => {
+    waiting.push({ request: { id: nextId++, html, tag, wish, charset }, resolve });
+    startNext();
+  });
+}
+
+/** Stops the planner thread (tests; a process that exits needs nothing: the thread is unref'd). */
+export async function stopPagePlanner(): Promise<void> {
+  const w = worker;
+  worker = undefined;
+  if (w !== undefined) await w.terminate();
+}
+
+/** Tests: the planner thread's script (a test can make one that never answers). */
+export function setPagePlannerScript(path: string): void {
+  workerScript = path;
+}
+
+function startNext(): void {
+  if (current !== undefined) return;
+  const job = waiting.shift();
+  if (job === undefined) return;
+  // The thread is ended before the next page is handed on, so that page gets a fresh one.
+  const timer = setTimeout(() => {
+    restart();
+    finish(job, { kind: 'unsupported', reason: `the page took longer than ${PLAN_TIME_LIMIT_MS / 1000} s to parse (deeply nested?): served without live reload` });
+  }, PLAN_TIME_LIMIT_MS);
+  current = { job, timer };
+  try {
+    planner().postMessage(job.request);
+  } catch (err) {
+    restart();
+    finish(job, { kind: 'unsupported', reason: `the page planner could not start (${err instanceof Error ? err.message : String(err)})` });
+  }
+}
+
+function planner(): Worker {
+  if (worker !== undefined) return worker;
+  const w = new Worker(workerScript, { resourceLimits: { maxOldGenerationSizeMb: PLANNER_HEAP_MB } });
+  w.on('message', (response: PlanResponse) => {
+    if (current !== undefined && current.job.request.id === response.id) finish(current.job, response.plan);
+  });
+  // A thread that fails (out of memory, an error outside planPage) fails the page it was planning.
+  const failed = (why: string): void => {
+    if (worker !== w) return;
+    worker = undefined;
+    if (current !== undefined) finish(current.job, { kind: 'unsupported', reason: `the page planner stopped (${why}): served without live reload` });
+  };
+  w.on('error', (err) => failed(err.message));
+  w.on('exit', (code) => failed(`exit code ${code}`));
+  // After the listeners: attaching a 'message' listener refs the thread's port again.
+  w.unref();
+  worker = w;
+  return w;
+}
+
+/** Ends the planner thread after a plan ran out of time; the next page gets a new one. */
+function restart(): void {
+  const w = worker;
+  worker = undefined;
+  if (w !== undefined) void w.terminate();
+}
+
+function finish(job: Job, plan: PagePlan): void {
+  if (current?.job !== job) return;
+  clearTimeout(current.timer);
+  current = undefined;
+  job.resolve(plan);
+  startNext();
+}

@@ -1,0 +1,96 @@
+/**
+ * Proxied pages and the live-reload tag: a page whose Content-Type names an encoding in which
+ * ASCII bytes are not ASCII text (UTF-16, ISO-2022-JP, the replacement encodings) is passed on
+ * byte for byte (an ASCII tag spliced in corrupted it: Chromium showed `猼牣灩…` and ran no
+ * script); ASCII-compatible labels are injected. A proxied page whose parse is pathological is
+ * planned off the server's thread like a file: other requests are answered meanwhile.
+ * Real sockets: a raw `net` back-end, the server over TCP.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request } from './raw-client';
+
+const NAV = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html'];
+const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>page</p></body></html>';
+const NESTED = `<!doctype html><body>${'<div>'.repeat(200_000)}`;
+
+/** Path → [Content-Type, body] the back-end answers with. */
+const pages = new Map<string, [string, Buffer]>([
+  ['/api/utf16le', ['text/html; charset=utf-16le', Buffer.from(PAGE, 'utf16le')]],
+  ['/api/utf16', ['text/html;charset="UTF-16"', Buffer.from(PAGE, 'utf16le')]],
+  ['/api/unicode', ['text/html; Charset=unicode', Buffer.from(PAGE, 'utf16le')]],
+  ['/api/utf16be', ['text/html; charset=unicodeFFFE', Buffer.from(PAGE, 'utf16le').swap16()]],
+  ['/api/jis', ['text/html; charset=iso-2022-jp', Buffer.from(PAGE, 'latin1')]],
+  ['/api/kr', ['text/html; charset=csiso2022kr', Buffer.from(PAGE, 'latin1')]],
+  ['/api/latin', ['text/html; charset=windows-1252', Buffer.from(PAGE, 'latin1')]],
+  ['/api/utf8', ['text/html; charset=utf-8', Buffer.from(PAGE, 'utf8')]],
+  ['/api/none', ['text/html', Buffer.from(PAGE, 'utf8')]],
+  ['/api/nested', ['text/html', Buffer.from(NESTED, 'latin1')]],
+]);
+
+let site: Site;
+let backend: Server;
+let srv: Running;
+
+before(async () => {
+  site = await makeSite();
+  backend = createServer((socket) => {
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const target = head.split(' ')[1] ?? '';
+      head = head.slice(end + 4);
+      const [type, body] = pages.get(target) ?? ['text/plain', Buffer.from('none\n')];
+      socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  const address = backend.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  srv = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }] } });
+});
+
+after(async () => {
+  await srv.close();
+  await new Promise<void>((resolve) => backend.close(() => resolve()));
+  await site.cleanup();
+});
+
+test('a proxied page labelled UTF-16, ISO-2022-JP or a replacement encoding is passed on byte for byte, with the reason', async () => {
+  for (const path of ['/api/utf16le', '/api/utf16', '/api/unicode', '/api/utf16be', '/api/jis', '/api/kr']) {
+    const res = await fetchOnce(srv.port, request(path, { headers: NAV }));
+    assert.equal(res.status, 200, path);
+    assert.ok(res.body.equals(pages.get(path)?.[1] ?? Buffer.alloc(0)), `${path}: the back-end's bytes`);
+    const record = srv.records.filter((r) => r.target === path).at(-1);
+    assert.match(record?.note ?? '', /not ASCII-compatible/, path);
+  }
+});
+
+test('a proxied page in an ASCII-compatible encoding (or none named) gets the tag', async () => {
+  for (const path of ['/api/latin', '/api/utf8', '/api/none']) {
+    const res = await fetchOnce(srv.port, request(path, { headers: NAV }));
+    assert.match(res.body.toString('latin1'), /data-porthole-client/, path);
+  }
+});
+
+test('a proxied page whose parse is pathological: other requests are answered first; it comes as it is', async () => {
+  const order: string[] = [];
+  const page = fetchOnce(srv.port, request('/api/nested', { headers: NAV }), { timeoutMs: 30_000 }).then((r) => {
+    order.push('page');
+    return r;
+  });
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await fetchOnce(srv.port, request('/api/utf8'))).status, 200);
+    order.push('other');
+  }
+  const answer = await page;
+  assert.deepEqual(order, ['other', 'other', 'other', 'page']);
+  assert.ok(answer.body.equals(pages.get('/api/nested')?.[1] ?? Buffer.alloc(0)));
+  assert.match(srv.records.filter((r) => r.target === '/api/nested').at(-1)?.note ?? '', /took longer than/);
+});

@@ -1,0 +1,81 @@
+/**
+ * Pages are planned (parsed to place the live-reload tag) off the server's thread, each within
+ * PLAN_TIME_LIMIT_MS: a page whose parse is pathological (deep nesting) never stalls other
+ * requests, and is served as it is, with the reason in its log note. Over raw TCP, a real server.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PreviewServer } from '../../src/core/server/server';
+import type { RequestRecord } from '../../src/core/http/request-record';
+import { PLAN_TIME_LIMIT_MS } from '../../src/core/reload/page-planner';
+
+const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html\r\n';
+
+let root: string;
+let server: PreviewServer;
+let port: number;
+const records: RequestRecord[] = [];
+
+/** One request on its own connection; resolves with the status and body once the server closes. */
+function get(path: string, extra = ''): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const all = Buffer.concat(chunks);
+      const split = all.indexOf('\r\n\r\n');
+      resolve({ status: Number(all.subarray(0, split).toString('latin1').split(' ')[1]), body: all.subarray(split + 4) });
+    });
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}Connection: close\r\n\r\n`);
+  });
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-planner-'));
+  // 200,000 nested elements (1 MB): parse5's tree construction is quadratic in the depth here
+  // (almost five minutes on the server's thread before the planner thread).
+  await writeFile(join(root, 'nested.html'), `<!doctype html><title>n</title><body>${'<div>'.repeat(200_000)}`);
+  // Formatting elements that the adoption agency keeps reopening: as slow, another shape.
+  await writeFile(join(root, 'formatting.html'), `<!doctype html><body>${'<a><b><i><u><s>x</a>'.repeat(50_000)}`);
+  await writeFile(join(root, 'a.txt'), 'a\n');
+  server = new PreviewServer();
+  server.on('request', (r) => records.push(r));
+  port = (await server.listen({ root, port: 0, resolveHostNames: false })).port;
+});
+
+after(async () => {
+  await server.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+for (const name of ['nested.html', 'formatting.html']) {
+  test(`${name}: other requests are answered while it is planned; then it is served as it is, with the reason`, async () => {
+    const order: string[] = [];
+    const page = get(`/${name}`, NAV).then((r) => {
+      order.push('page');
+      return r;
+    });
+    // Requests made while the page is being planned: each answered before the page.
+    for (let i = 0; i < 3; i++) {
+      const other = await get('/a.txt');
+      assert.equal(other.status, 200);
+      order.push('a.txt');
+    }
+    const answer = await page;
+    assert.deepEqual(order, ['a.txt', 'a.txt', 'a.txt', 'page']);
+    assert.equal(answer.status, 200);
+    assert.ok(answer.body.equals(await readFile(join(root, name))), 'the page as it is on disk, no tag');
+    // The planner thread that ran out of time was ended; the next page gets a new one.
+    await writeFile(join(root, `plain-${name}`), '<!doctype html><title>p</title><body><p>plain</p></body>');
+    const injected = await get(`/plain-${name}`, NAV);
+    assert.match(injected.body.toString(), /data-porthole-client/, 'a page planned after the slow one gets the tag');
+    const record = records.find((r) => r.target === `/${name}`);
+    assert.match(record?.note ?? '', new RegExp(`took longer than ${PLAN_TIME_LIMIT_MS / 1000} s to parse`));
+  });
+}
