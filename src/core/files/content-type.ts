@@ -216,25 +216,3 @@ async function isUtf8File(file: FileHandle, chunk: Buffer, limit: number, whole:
   }
 }
 
-/**
- * The `charset` parameter of a Content-Type field value (RFC 9110 §8.3.1, §5.6.6: parameter names
- * are case-insensitive, the value a token or a quoted-string), or undefined when there is none.
- */
-export function charsetParameter(contentType: string): string | undefined {
-  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
-  if (match === null) return undefined;
-  return (match[1] ?? match[2] ?? '').trim() || undefined;
-}
-
-/**
- * False when text labelled `charset` (any WHATWG Encoding label) is in an encoding where ASCII
- * bytes do not stand for ASCII characters everywhere: UTF-16LE/BE (two bytes per unit),
- * ISO-2022-JP (escape sequences switch the meaning of ASCII bytes) and the replacement encoding
- * (ISO-2022-KR, HZ…, which browsers decode to one U+FFFD). Splicing ASCII into such a page
- * corrupts it. An unknown label counts as compatible: browsers then fall back to an ASCII-compatible
- * encoding (Encoding Standard §4.2 "get an encoding" fails → the default).
- */
-export function isAsciiCompatibleCharset(charset: string): boolean {
-  const name = labelToName(charset);
-  return name !== 'UTF-16LE' && name !== 'UTF-16BE' && name !== 'ISO-2022-JP' && name !== 'replacement';
-}

@@ -26,7 +26,7 @@ import type { DefaultTreeAdapterMap } from 'parse5';
 import type * as Parse5Module from 'parse5';
 import type { HeaderList } from '../http/request-record';
 import { PREVIEW_QUERY_PARAMETER } from '../options';
-import { isAsciiCompatibleCharset } from '../files/content-type';
+import { isAsciiCompatibleCharset } from '../files/charset';
 
 /** The attribute on `<body>` that opts a page out of injection. */
 const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';

@@ -27,7 +27,8 @@ import { planPageOffThread } from './page-planner';
 import { resolveRequestPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
-import { charsetParameter, contentTypeOf, typeFromName } from '../files/content-type';
+import { contentTypeOf, typeFromName } from '../files/content-type';
+import { charsetParameter } from '../files/charset';
 
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
