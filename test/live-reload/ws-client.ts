@@ -125,3 +125,34 @@ export function openWebSocket(port: number, extra = '', key = randomBytes(16).to
   return client;
 }
 
+
+/**
+ * One raw request to `/__porthole/socket` (or `path`) on 127.0.0.1:`port`: `Host` (127.0.0.1:port
+ * unless given), then `lines` (each ending in CRLF) as written — repeated fields stay separate
+ * lines. Resolves with the status line's code once the head arrived (the socket is then closed).
+ */
+export function askStatus(port: number, lines: string, { host = `127.0.0.1:${port}`, path = '/__porthole/socket', socket = connect(port, '127.0.0.1') }: { host?: string; path?: string; socket?: Socket } = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${WAIT_MS} ms`));
+    }, WAIT_MS);
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => {
+      text += c;
+      const m = /^HTTP\/1\.1 (\d{3}) [^\r\n]*\r\n[\s\S]*?\r\n\r\n/.exec(text);
+      if (m !== null) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(Number(m[1]));
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`closed without an answer: ${JSON.stringify(text.slice(0, 200))}`));
+    });
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${lines}\r\n`);
+  });
+}

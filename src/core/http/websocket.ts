@@ -61,22 +61,34 @@ export type HandshakeCheck =
   | { readonly kind: 'ok'; readonly key: string }
   | { readonly kind: 'refuse'; readonly status: number; readonly message: string; readonly headers: HeaderList };
 
-function hasToken(value: string | undefined, token: string): boolean {
-  return value !== undefined && value.split(',').some((t) => t.trim().toLowerCase() === token);
+function hasToken(value: string, token: string): boolean {
+  return value.split(',').some((t) => t.trim().toLowerCase() === token);
 }
 
 /**
- * Checks an opening handshake (RFC 6455 §4.2.1): GET over HTTP/1.1, `Upgrade: websocket`,
- * `Connection` naming `upgrade`, a `Sec-WebSocket-Key` that is 16 bytes in base64, and
- * `Sec-WebSocket-Version: 13`. Refusals: 426 (not a WebSocket request, or another version, with
- * `Sec-WebSocket-Version: 13` so the client knows which to use) or 400 (a malformed key).
+ * Reads a request's fields for the handshake: every value of a field, in the order its lines came
+ * (names lower-case). A field sent on several lines is one comma-separated list (RFC 9110 §5.3),
+ * so each check sees all of its lines, never just the first.
  */
-export function checkHandshake(method: string, version: string, header: (name: string) => string | undefined): HandshakeCheck {
+export type FieldValues = (name: string) => readonly string[];
+
+/**
+ * Checks an opening handshake (RFC 6455 §4.2.1): GET over HTTP/1.1, `Upgrade` listing
+ * `websocket`, `Connection` listing `upgrade`, exactly one `Sec-WebSocket-Key` (§11.3.1: it MUST
+ * NOT appear more than once) that is 16 bytes in base64, and `Sec-WebSocket-Version: 13` (§4.2.1
+ * item 6: one value, 13). List fields are read as RFC 9110 §5.3 combines their lines (joined with
+ * ", "), so a field on several lines gets the same answer as on one comma-joined line: versions
+ * `13` and `8` on two lines are the list `13, 8`, refused like it. Refusals: 426 (not a WebSocket
+ * request, or another version, with `Sec-WebSocket-Version: 13` so the client knows which to use)
+ * or 400 (a missing, malformed or repeated key).
+ */
+export function checkHandshake(method: string, version: string, fields: FieldValues): HandshakeCheck {
   const upgradeRequired: HeaderList = [
     ['Upgrade', 'websocket'],
     ['Sec-WebSocket-Version', WEBSOCKET_VERSION],
   ];
-  if (method !== 'GET' || version !== '1.1' || !hasToken(header('upgrade'), 'websocket') || !hasToken(header('connection'), 'upgrade')) {
+  const joined = (name: string): string => fields(name).join(', ');
+  if (method !== 'GET' || version !== '1.1' || !hasToken(joined('upgrade'), 'websocket') || !hasToken(joined('connection'), 'upgrade')) {
     return {
       kind: 'refuse',
       status: 426,
@@ -84,10 +96,14 @@ export function checkHandshake(method: string, version: string, header: (name: s
       headers: upgradeRequired,
     };
   }
-  if (header('sec-websocket-version')?.trim() !== WEBSOCKET_VERSION) {
+  if (joined('sec-websocket-version').trim() !== WEBSOCKET_VERSION) {
     return { kind: 'refuse', status: 426, message: 'Only WebSocket version 13 is supported.', headers: upgradeRequired };
   }
-  const key = header('sec-websocket-key')?.trim() ?? '';
+  const keys = fields('sec-websocket-key');
+  if (keys.length > 1) {
+    return { kind: 'refuse', status: 400, message: 'Sec-WebSocket-Key must appear once.', headers: [] };
+  }
+  const key = keys[0]?.trim() ?? '';
   if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) {
     return { kind: 'refuse', status: 400, message: 'Sec-WebSocket-Key must be 16 bytes in base64.', headers: [] };
   }

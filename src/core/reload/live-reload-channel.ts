@@ -14,10 +14,13 @@
  * and the client may send {"type":"console",…} (its console, see console-forward). The event
  * stream is one-way: pages on it forward nothing. Ping frames keep the
  * connection alive; a client's Close is answered and ends the exchange.
+ *
+ * What waits to be sent to a page is bounded (RFC 6455 §10.4: an endpoint limits what a peer may
+ * make it hold): see MAX_WEBSOCKET_BACKLOG_BYTES.
  */
 import type { Exchange, StreamWriter, UpgradedSocket } from '../http/connection';
 import type { ConsoleForward } from '../options';
-import { CloseCode, FrameReader, Opcode, acceptKey, checkHandshake, closePayload, encodeFrame } from '../http/websocket';
+import { CloseCode, FrameReader, Opcode, acceptKey, checkHandshake, closePayload, encodeFrame, type FieldValues } from '../http/websocket';
 
 export type ReloadMessage =
   /**
@@ -38,6 +41,24 @@ export interface ReloadChannel {
   ping(): void;
   end(): void;
   readonly closed: boolean;
+}
+
+/**
+ * Bytes written to a WebSocket after its socket's buffer filled (a write returned false) and before
+ * it drained: what the server holds for a page that is not reading, beyond the socket's high-water
+ * mark and the kernel's buffers. The same 1 MiB as an HTTP connection's response queue
+ * (`limits.maxQueuedBytes`). Answers the client asked for (pongs, the Close reply) never get near
+ * it: the server stops reading a page whose buffer is full until it drains (backpressure), so a
+ * page that sends pings and reads nothing only stalls its own writes (its pongs queued 727 MB
+ * unbounded). Messages the server sends of its own accord (hello, events, navigate, console, its
+ * pings) that would take it past this close the page with 1008 (RFC 6455 §7.4.1, policy
+ * violation): a reload it cannot read is no use to it, and it reconnects and reloads once it does.
+ */
+export const MAX_WEBSOCKET_BACKLOG_BYTES = 1024 * 1024;
+
+/** Every value of a request field, in the order of its lines (the handshake's FieldValues). */
+export function fieldValues(ex: Exchange): FieldValues {
+  return (name) => ex.head.headers.filter(([n]) => n === name).map(([, v]) => v);
 }
 
 /** The reconnection delay the browser is told to use (`retry:`) on the event stream. */
@@ -75,9 +96,16 @@ export function eventStreamChannel(writer: StreamWriter): ReloadChannel {
  * Completes a WebSocket opening handshake on `ex` (or refuses it: 426/400, see checkHandshake)
  * and returns its channel; `onMessage` gets each text message the page sends, parsed as JSON
  * (anything else is ignored). Returns undefined when refused.
+ *
+ * Backpressure (RFC 6455 §10.4): every frame goes through `queue`. Once a write finds the socket's
+ * buffer full, the page's bytes are not read until it drains, so what the page asks for (a pong
+ * per ping, the Close reply) waits in its own socket and kernel buffers, never in ours: at most
+ * one chunk's answers are queued beyond the full buffer. What the server sends of its own accord
+ * while the buffer stays full counts against MAX_WEBSOCKET_BACKLOG_BYTES; past it the page is
+ * closed with 1008 (the connection then ends after the Close frame, or when it lingers too long).
  */
 export function openWebSocketChannel(ex: Exchange, onMessage: (message: unknown) => void): ReloadChannel | undefined {
-  const check = checkHandshake(ex.method, ex.head.version, (name) => ex.header(name));
+  const check = checkHandshake(ex.method, ex.head.version, fieldValues(ex));
   if (check.kind === 'refuse') {
     ex.note = `live reload: ${check.message}`;
     ex.closeAfter = true;
@@ -90,36 +118,72 @@ export function openWebSocketChannel(ex: Exchange, onMessage: (message: unknown)
     ['Sec-WebSocket-Accept', acceptKey(check.key)],
   ]);
   const reader = new FrameReader();
+  /** A write found the socket's buffer full; 'drain' has not come yet. */
+  let full = false;
+  /** Bytes written while `full` (reset on drain). */
+  let backlog = 0;
+  /** The page's bytes are not read until the socket drains. */
+  let reading = true;
+  const queue = (bytes: Buffer): void => {
+    if (full) backlog += bytes.length;
+    if (!socket.write(bytes)) full = true;
+  };
+  socket.onDrain = () => {
+    full = false;
+    backlog = 0;
+    if (!reading && !socket.closed) {
+      reading = true;
+      socket.resume();
+    }
+  };
   const close = (code: number, reason = ''): void => {
     if (socket.closed) return;
-    socket.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
+    queue(encodeFrame(Opcode.Close, closePayload(code, reason)));
     socket.end();
   };
+  /** A message of the server's own: closes a page that stays backed up past the bound instead. */
+  const sendOwn = (bytes: Buffer): void => {
+    if (socket.closed) return;
+    if (full && backlog + bytes.length > MAX_WEBSOCKET_BACKLOG_BYTES) {
+      ex.note = `live reload: WebSocket not read: over ${MAX_WEBSOCKET_BACKLOG_BYTES} bytes waiting to be sent`;
+      close(CloseCode.PolicyViolation, 'not reading');
+      return;
+    }
+    queue(bytes);
+  };
   socket.onData = (chunk) => {
-    for (const event of reader.push(chunk)) {
-      switch (event.kind) {
-        case 'text':
-          try {
-            onMessage(JSON.parse(event.text) as unknown);
-          } catch {
-            // Not JSON: not one of our messages.
-          }
-          break;
-        case 'ping':
-          socket.write(encodeFrame(Opcode.Pong, event.data));
-          break;
-        case 'close':
-          close(CloseCode.Normal);
-          return;
-        case 'fail':
-          ex.note = `live reload: WebSocket ${event.reason}`;
-          close(event.code, event.reason);
-          return;
-        case 'binary':
-          close(CloseCode.UnsupportedData, 'text messages only');
-          return;
-        case 'pong':
-          break;
+    try {
+      for (const event of reader.push(chunk)) {
+        switch (event.kind) {
+          case 'text':
+            try {
+              onMessage(JSON.parse(event.text) as unknown);
+            } catch {
+              // Not JSON: not one of our messages.
+            }
+            break;
+          case 'ping':
+            queue(encodeFrame(Opcode.Pong, event.data));
+            break;
+          case 'close':
+            close(CloseCode.Normal);
+            return;
+          case 'fail':
+            ex.note = `live reload: WebSocket ${event.reason}`;
+            close(event.code, event.reason);
+            return;
+          case 'binary':
+            close(CloseCode.UnsupportedData, 'text messages only');
+            return;
+          case 'pong':
+            break;
+        }
+      }
+    } finally {
+      // Backpressure: the answers to this chunk filled the socket's buffer; read on once it drains.
+      if (full && reading && !socket.closed) {
+        reading = false;
+        socket.pause();
       }
     }
   };
@@ -128,10 +192,10 @@ export function openWebSocketChannel(ex: Exchange, onMessage: (message: unknown)
       return socket.closed;
     },
     send(message) {
-      socket.write(encodeFrame(Opcode.Text, JSON.stringify(message)));
+      sendOwn(encodeFrame(Opcode.Text, JSON.stringify(message)));
     },
     ping() {
-      socket.write(encodeFrame(Opcode.Ping));
+      sendOwn(encodeFrame(Opcode.Ping));
     },
     end() {
       close(CloseCode.GoingAway, 'server closing');

@@ -45,7 +45,7 @@ import { realpath } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HostPolicy } from '../access/access-policy';
 import type { Exchange } from '../http/connection';
-import { eventStreamChannel, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
+import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
 import { filterPage, injectForeignPage, type ForeignPage, type PageContext } from './live-reload-pages';
@@ -710,22 +710,51 @@ export class LiveReload {
     sendRepresentation(ex, CLIENT_REPRESENTATION);
   }
 
-  /** `Origin`, when sent, must name one of our hosts (RFC 6454; the DNS-rebinding guard). */
-  private originAllowed(origin: string | undefined): boolean {
-    if (origin === undefined) return true;
+  /**
+   * True when the request's `Origin` (RFC 6454 §7) is this server's own origin. An origin is a
+   * scheme, a host and a port (§4–5), and another web app on this machine (another port, a name
+   * under `.localhost`) is another origin whose pages must not learn which files are edited. So:
+   * - one `Origin` line (§7.3: a user agent never sends more), serialised as an origin only
+   *   (`scheme://host[:port]`: no path, no user info); `null` and anything else → refused;
+   * - scheme `https`, or `http` on a server without TLS (a page behind a TLS-terminating proxy
+   *   is `https` while the server is not; a TLS server's own pages are `https`);
+   * - host one the server answers to (HostPolicy: loopback names, its addresses, `allowedHosts`,
+   *   asExternalUri's authority — also the DNS-rebinding guard);
+   * - port (explicit, else the scheme's default) the one the request came to: its `Host`'s port,
+   *   else the scheme's default (a Host without a port). The browser sends as `Host` the
+   *   authority it connected to, so this is the server's port, or the port forwarded to it (a
+   *   tunnel, `ssh -L`, a proxy that keeps the Host) — a page elsewhere never has it.
+   * No `Origin` at all: allowed. Browsers always send it on a WebSocket handshake (RFC 6455 §4.1
+   * item 8) and on event-stream requests from another origin, so only tools (curl, scripts, which
+   * can read the files anyway) come without one.
+   */
+  private originAllowed(ex: Exchange): boolean {
+    const origins = fieldValues(ex)('origin');
+    if (origins.length === 0) return true;
+    if (origins.length > 1) return false;
+    let url: URL;
     try {
-      const url = new URL(origin);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && this.setup.hosts.allows(url.host);
+      url = new URL(origins[0] ?? '');
     } catch {
       return false;
     }
+    const https = url.protocol === 'https:';
+    if (!https && (url.protocol !== 'http:' || this.setup.secure === true)) return false;
+    // Nothing beyond the authority (not even the `/` the URL parser would add).
+    if (url.username !== '' || url.password !== '' || /[/?#]/.test((origins[0] ?? '').replace(/^[a-z]+:\/\//i, ''))) return false;
+    if (!this.setup.hosts.allows(url.host)) return false;
+    const host = ex.head.host;
+    if (host === undefined) return false;
+    const defaultPort = https ? 443 : 80;
+    const originPort = url.port === '' ? defaultPort : Number(url.port);
+    return originPort === (hostPort(host) ?? defaultPort);
   }
 
   /** Refuses a channel request that may not open now (foreign Origin, not running, too many). */
   private refuseChannel(ex: Exchange): boolean {
     const plain: [string, string] = ['Content-Type', 'text/plain; charset=utf-8'];
-    if (!this.originAllowed(ex.header('origin'))) {
-      ex.note = `live reload: Origin not allowed: ${ex.header('origin') ?? ''}`;
+    if (!this.originAllowed(ex)) {
+      ex.note = `live reload: Origin not allowed: ${fieldValues(ex)('origin').join(', ')}`;
       ex.respond(403, [plain], 'Forbidden: this page is not served by this server.\n');
       return true;
     }
@@ -808,6 +837,12 @@ export class LiveReload {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
   }
+}
+
+/** The explicit port of a `Host` field value (RFC 9110 §7.2: uri-host [":" port]), else undefined. */
+function hostPort(host: string): number | undefined {
+  const m = /^(?:\[[^\]]*\]|[^:]*):(\d+)$/.exec(host.trim());
+  return m === null ? undefined : Number(m[1]);
 }
 
 /** The start of an empty file's stamp (fileStamp: `size:mtimeMs`). */
