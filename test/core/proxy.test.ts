@@ -306,6 +306,15 @@ test('a dot segment behind a ;parameter, encoded twice or thrice, or behind inva
     assert.deepEqual(backend.requests.slice(before).map((r) => r.target), [], `${target} must not reach the back-end`);
     assert.equal(res.status, status, `${target} → ${res.status} (the static side's answer)`);
   }
+  // Where a back-end may end the segment (a raw `#` cut by a WHATWG URL parser, a `?` or NUL once
+  // decoded, trailing whitespace) or read dots (NFKC: full-width, the two-dot leader), and
+  // encodings four deep: not forwarded either, whatever the static side then answers.
+  for (const target of ['/api/..#/admin', '/api/..%23/admin', '/api/..%3f/admin', '/api/..%00/admin', '/api/..%20/admin', '/api/..%09/admin',
+    '/api/%EF%BC%8E%EF%BC%8E/admin', '/api/%E2%80%A5/admin', '/api/.%EF%BC%8E/admin', '/api/%2525252e%2525252e/admin']) {
+    const before = backend.requests.length;
+    await fetchOnce(srv.port, request(target));
+    assert.deepEqual(backend.requests.slice(before).map((r) => r.target), [], `${target} must not reach the back-end`);
+  }
   // `;` and `%25` in names, dots that are no segment once decoded, valid UTF-8: forwarded as sent.
   const ordinary = [
     '/api/headers/items;v=1/x',

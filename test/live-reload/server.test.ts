@@ -251,7 +251,9 @@ test('the event stream refuses a foreign Origin and accepts ours', async () => {
   assert.equal(bad.status, 403);
   const nullOrigin = await request('/__porthole/events', 'Origin: null\r\n');
   assert.equal(nullOrigin.status, 403);
-  const stream = openStream(`Origin: http://localhost:${port}\r\n`);
+  // Ours: the origin the request came to (its Host is 127.0.0.1:port; localhost:port would be
+  // another origin, ws-handshake.test.ts).
+  const stream = openStream(`Origin: http://127.0.0.1:${port}\r\n`);
   await stream.waitFor('event: hello\n');
   assert.match(stream.text(), /^HTTP\/1\.1 200 /);
   assert.match(stream.text(), /content-type: text\/event-stream/i);

@@ -69,9 +69,14 @@ test('Origin must be this server: scheme, host and port (RFC 6454 §4–5); none
   for (const origin of ['null', 'http://evil.example', `ftp://127.0.0.1:${port}`, `http://127.0.0.1:${port}/page`, `http://user@127.0.0.1:${port}`]) {
     assert.equal(await ask(origin), 403, origin);
   }
-  // This server, under any name it answers to, on its port.
-  for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://app.localhost:${port}`, `http://[::1]:${port}`]) {
-    assert.equal(await ask(origin), 101, origin);
+  // This server, under any name it answers to, on its port, when the page came by that name.
+  for (const name of ['127.0.0.1', 'localhost', 'app.localhost', '[::1]', 'LocalHost']) {
+    assert.equal(await ask(`http://${name}:${port}`, `${name}:${port}`), 101, name);
+  }
+  // Another name than the request's Host, even one the server answers to on the same port: another
+  // origin (a different program serving 127.0.0.2:P could otherwise listen in).
+  for (const name of ['127.0.0.2', '[::1]', 'evil.localhost', 'localhost']) {
+    assert.equal(await ask(`http://${name}:${port}`, `127.0.0.1:${port}`), 403, `${name} with Host 127.0.0.1`);
   }
   // Reached through a forwarded port (ssh -L 8080:…, a tunnel): the Host the request came with.
   assert.equal(await ask('http://localhost:8080', 'localhost:8080'), 101);
@@ -87,7 +92,7 @@ test('Origin must be this server: scheme, host and port (RFC 6454 §4–5); none
   const events = (origin: string): Promise<number> => askStatus(port, `Accept: text/event-stream\r\nOrigin: ${origin}\r\n`, { path: '/__porthole/events' });
   assert.equal(await events('http://localhost:3000'), 403);
   assert.equal(await events('http://evil.localhost:1234'), 403);
-  assert.equal(await events(`http://localhost:${port}`), 200);
+  assert.equal(await events(`http://127.0.0.1:${port}`), 200);
 });
 
 test('over TLS, only an https Origin on the server port is its own', async () => {
@@ -100,7 +105,8 @@ test('over TLS, only an https Origin on the server port is its own', async () =>
         socket: tlsConnect({ port: address.port, host: '127.0.0.1', rejectUnauthorized: false }),
       });
     assert.equal(await ask(`https://127.0.0.1:${address.port}`), 101, 'https, server port');
-    assert.equal(await ask(`https://localhost:${address.port}`), 101, 'https, another name, server port');
+    // Another name than the Host the request came with: another origin.
+    assert.equal(await ask(`https://localhost:${address.port}`), 403, 'https, another name than Host, server port');
     assert.equal(await ask(`http://127.0.0.1:${address.port}`), 403, 'http Origin on a TLS server');
     assert.equal(await ask('https://localhost:3000'), 403, 'https, another port');
   } finally {

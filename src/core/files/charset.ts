@@ -32,3 +32,16 @@ export function isAsciiCompatibleCharset(charset: string): boolean {
   const name = labelToName(charset);
   return name !== 'UTF-16LE' && name !== 'UTF-16BE' && name !== 'ISO-2022-JP' && name !== 'replacement';
 }
+
+/**
+ * Every label written after `charset=` in `text` (case-insensitive, quotes and spaces allowed
+ * around it): a Content-Type's parameters in any of its values (Fetch's "extract a MIME type"
+ * takes the last, so a gate must see them all), or a page's `<meta charset>` and
+ * `<meta http-equiv content>` wherever they are (browsers honour some past the prescan's 1024
+ * bytes, and `<meta/charset=…>` spellings). Over-inclusive on purpose: for refusing a rewrite.
+ */
+export function declaredCharsets(text: string): string[] {
+  const labels: string[] = [];
+  for (const m of text.matchAll(/charset\s*=\s*["']?\s*([A-Za-z0-9._:+-]+)/gi)) if (m[1] !== undefined) labels.push(m[1]);
+  return labels;
+}

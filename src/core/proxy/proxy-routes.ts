@@ -77,10 +77,12 @@ export function compileRoutes(routes: readonly ProxyRoute[]): CompiledRoute[] | 
 /**
  * Rounds of percent-decoding a segment is checked through. Each round undoes one layer that a chain
  * of decoders at the back-end may undo (a gateway, the app server, a framework filter: RFC 3986
- * §2.4 forbids decoding a string twice, and the second decode is the classic `%252e` bypass);
- * three covers a double-encoded path with a layer to spare, and bounds the work per segment.
+ * §2.4 forbids decoding a string twice, and the second decode is the classic `%252e` bypass).
+ * Decoding goes on while it changes something (each round that does shortens the segment, so the
+ * work is bounded by its length); this cap only stops a pathological 8-deep encoding early, and
+ * such a segment is refused (see mayClimb).
  */
-const MAX_DECODE_ROUNDS = 3;
+const MAX_DECODE_ROUNDS = 8;
 
 /** One run of `%XX` escapes (a UTF-8 sequence is always one run: request targets are ASCII). */
 const ESCAPE_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
@@ -109,19 +111,32 @@ function decodeEscapes(text: string): string | undefined {
  */
 function holdsDotSegment(segment: string): boolean {
   for (const piece of segment.split(/[/\\]/)) {
-    const semicolon = piece.indexOf(';');
-    const name = semicolon >= 0 ? piece.slice(0, semicolon) : piece;
-    if (name === '.' || name === '..') return true;
+    // What a back-end may take for the end of the segment: a `;` parameter, a `#` or `?` (a raw
+    // `#` is no part of an origin-form target, RFC 9112 §3.2.1, but a WHATWG URL parser cuts the
+    // path there), a NUL (C strings), trailing whitespace (Windows trims it); and what it may
+    // take for dots: their compatibility forms (NFKC: `．`, `‥`).
+    const name = piece.split(/[;#?\0]/, 1)[0]?.replace(/[\s]+$/, '') ?? '';
+    if (isDots(name) || isDots(name.normalize('NFKC'))) return true;
   }
   return false;
+}
+
+function hasNonAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return true;
+  return false;
+}
+
+function isDots(name: string): boolean {
+  return name === '.' || name === '..';
 }
 
 /**
  * True when the path (before `?`) could name something other than what its prefix says once a
  * back-end resolves it: a dot segment (`.`, `..` — RFC 3986 §5.2.4 removes them, §6.2.2.2 decodes
  * `%2E`), also behind a separator hidden in a segment (`..%2F`, `..\`, `..%5C`), behind a `;`
- * parameter (`..;`, `%2e%2e;x`), or encoded more than once (`%252e%252e`: each of up to
- * MAX_DECODE_ROUNDS decodes is checked). Percent-escapes that are not valid UTF-8 (`%c0%af`,
+ * parameter (`..;`, `%2e%2e;x`) or a `#`, `?`, NUL or trailing whitespace, as compatibility dots
+ * (`%EF%BC%8E`, `‥`), or encoded more than once (`%252e%252e`: every decode is checked, up to
+ * MAX_DECODE_ROUNDS). Percent-escapes that are not valid UTF-8 (`%c0%af`,
  * `%ff`), at any round, count as climbing too: the static side then answers 400 as for any such
  * path (resolve-path.ts) or 404 for a name it takes literally. Browsers never send such a path
  * (the URL standard removes dot segments first), so it is not forwarded at all: the static side
@@ -129,14 +144,16 @@ function holdsDotSegment(segment: string): boolean {
  */
 export function mayClimb(path: string): boolean {
   for (const raw of path.split('/')) {
-    if (raw.length === 0 || (!raw.includes('.') && !raw.includes('%') && !raw.includes('\\'))) continue;
+    if (raw.length === 0 || (!raw.includes('.') && !raw.includes('%') && !raw.includes('\\') && !hasNonAscii(raw))) continue;
     // `%2F` alone is an ordinary byte of a name (`@scope%2Fname`); only a dot piece climbs.
     let segment = raw;
     if (holdsDotSegment(segment)) return true;
-    for (let round = 0; round < MAX_DECODE_ROUNDS && segment.includes('%'); round++) {
+    for (let round = 0; segment.includes('%'); round++) {
       const decoded = decodeEscapes(segment);
       if (decoded === undefined) return true;
       if (decoded === segment) break;
+      // Still changing after MAX_DECODE_ROUNDS: no real name is encoded that deep.
+      if (round === MAX_DECODE_ROUNDS) return true;
       segment = decoded;
       if (holdsDotSegment(segment)) return true;
     }

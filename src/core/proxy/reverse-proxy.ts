@@ -273,8 +273,11 @@ export class ReverseProxy {
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       size += chunk.length;
-      if (size > MAX_INJECT_BYTES) {
-        // Too big to rewrite: sent as it is, streamed from here on.
+      // Held in memory until planned and rewritten: three copies at most (the bytes, the planner's
+      // copy, the result), out of the server-wide budget like a file's page. Over it, or too big
+      // to rewrite: sent as it is, streamed from here on.
+      if (size > MAX_INJECT_BYTES || !ex.reserveMemory(3 * size)) {
+        ex.reservation?.shrinkTo(0);
         source.off('data', onData);
         source.off('end', ended);
         source.pause();

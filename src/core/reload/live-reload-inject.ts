@@ -26,7 +26,7 @@ import type { DefaultTreeAdapterMap } from 'parse5';
 import type * as Parse5Module from 'parse5';
 import type { HeaderList } from '../http/request-record';
 import { PREVIEW_QUERY_PARAMETER } from '../options';
-import { isAsciiCompatibleCharset } from '../files/charset';
+import { declaredCharsets, isAsciiCompatibleCharset } from '../files/charset';
 
 /** The attribute on `<body>` that opts a page out of injection. */
 const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
@@ -122,7 +122,8 @@ export interface CspMeta {
 export type PagePlan =
   | { readonly kind: 'inject'; readonly offset: number; readonly at: Placement; readonly csp: readonly CspMeta[] }
   | { readonly kind: 'opted-out' }
-  | { readonly kind: 'unsupported'; readonly reason: string };
+  /** `transient`: says nothing of the page (the planner was busy): not to be kept as its plan. */
+  | { readonly kind: 'unsupported'; readonly reason: string; readonly transient?: boolean };
 
 export type InjectResult =
   | { readonly kind: 'injected'; readonly body: Buffer; readonly at: Placement }
@@ -146,14 +147,15 @@ export type InjectResult =
  * `data-porthole-no-reload` (as the parser merges body attributes) is `opted-out`; a UTF-16 page
  * is `unsupported`. `tag` must be ASCII and carry `data-porthole-client`. Also lists the page's
  * Content-Security-Policy metas (see CspMeta).
- * A page with a `<base href>` element (the first one in tree order sets the document's base URL,
- * WHATWG HTML §4.2.3) gets the tag before that element, wherever the wish would put it: a script's
- * src is resolved when the parser inserts it (§4.12.1.1 "prepare the script element"), so before
- * the base it resolves against the page's own URL, never against a base on another origin (which
- * would run that origin's script). No place there → `unsupported`.
+ * A page with a `<base` tag anywhere in its text (firstBaseText: a browser may take it for the
+ * base element, WHATWG HTML §4.2.3, even where parse5 does not) gets the tag before it, wherever the
+ * wish would put it: a script's src is resolved when the parser inserts it (§4.12.1.1 "prepare
+ * the script element"), so before any base it resolves against the page's own URL, never against
+ * a base on another origin (which would run that origin's script). No place there → `unsupported`.
  * `charset`: the encoding the page is labelled with (its Content-Type's charset); a page in an
  * encoding that is not ASCII-compatible (isAsciiCompatibleCharset) is `unsupported`, like one
- * with a UTF-16 byte order mark.
+ * with a UTF-16 byte order mark or one whose bytes declare such an encoding anywhere
+ * (declaredCharsets: a `<meta charset>` past the prescan's 1024 bytes, `<meta/charset=…>`).
  * Cost: one parse of the page (about 0.5 s per MiB, more for pathological nesting: see
  * page-planner.ts, which runs this off the server's thread with a time limit), plus one of the
  * part before each fallback tried.
@@ -165,27 +167,32 @@ export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end',
   if (charset !== undefined && !isAsciiCompatibleCharset(charset)) return { kind: 'unsupported', reason: `page in ${charset} (not ASCII-compatible)` };
   const bom = html.length >= 3 && html[0] === 0xef && html[1] === 0xbb && html[2] === 0xbf ? 3 : 0;
   const text = html.toString('latin1', bom);
+  // The page's own declarations, wherever they are (a browser may follow one the label missed).
+  const declared = declaredCharsets(text).find((label) => !isAsciiCompatibleCharset(label));
+  if (declared !== undefined) return { kind: 'unsupported', reason: `page declares ${declared} (not ASCII-compatible)` };
   const doc = parse(text, { sourceCodeLocationInfo: true });
   const htmlElement = childElement(doc, 'html');
   const head = htmlElement === undefined ? undefined : childElement(htmlElement, 'head');
   const body = htmlElement === undefined ? undefined : childElement(htmlElement, 'body');
   if (body !== undefined && body.attrs.some((a) => a.name === OPT_OUT_ATTRIBUTE)) return { kind: 'opted-out' };
 
-  const base = firstBaseHref(doc);
+  const base = firstBaseText(text);
   if (base !== undefined) {
-    // Before the base element, as late as the wish allows: after the charset declaration when it
-    // comes first (it must stay within the prescan's 1024 bytes), else right before the base.
-    const charset = charsetMetaEnd(head);
+    // Before every `<base` in the page, as late as the wish allows: after the charset declaration
+    // when it comes first (it must stay within the prescan's 1024 bytes), else right before it,
+    // else after `<head>`, `<html>`, the doctype.
     const early: Array<[number | undefined, Placement]> = [
-      [charset !== undefined && charset <= base ? charset : undefined, 'after-charset-meta'],
+      [charsetMetaEnd(head), 'after-charset-meta'],
       [base, 'before-base'],
+      [head?.sourceCodeLocation?.startTag?.endOffset, 'after-head-open'],
+      [htmlElement?.sourceCodeLocation?.startTag?.endOffset, 'after-html-open'],
+      [documentStart(doc), 'document-start'],
     ];
     for (const [offset, at] of early) {
-      if (offset !== undefined && runsAt(text, offset, tag)) return { kind: 'inject', offset: offset + bom, at, csp: cspMetas(head, bom) };
+      if (offset !== undefined && offset <= base && runsAt(text, offset, tag)) return { kind: 'inject', offset: offset + bom, at, csp: cspMetas(head, bom) };
     }
-    return { kind: 'unsupported', reason: 'no place before the page\'s <base href> where the reload script would run' };
+    return { kind: 'unsupported', reason: 'no place before the page\'s <base> where the reload script would run' };
   }
-
   if (wish === 'head') {
     const charset = charsetMetaEnd(head);
     const early: Array<[number | undefined, Placement]> =
@@ -291,21 +298,15 @@ function charsetMetaEnd(head: Element | undefined): number | undefined {
 }
 
 /**
- * The start offset of the document's first `base` element with an `href` attribute in tree order
- * (the one that sets the base URL, WHATWG HTML §4.2.3), else undefined. Template contents do not
- * count (they are not in the document).
+ * The offset of the first `<base` start tag in the page's text, whatever parse5 makes of it: a
+ * browser's parser may put a base element in the document where parse5's does not (Chromium's
+ * `<select>` parsing keeps a `<base>` inside it; parse5 drops it), and the first base element
+ * in the document sets the base URL (WHATWG HTML §4.2.3). Over-inclusive on purpose (one in a
+ * comment or a script string counts too): the tag only has to come first. Undefined when none.
  */
-function firstBaseHref(doc: Document): number | undefined {
-  const stack: Node[] = [...doc.childNodes].reverse();
-  while (stack.length > 0) {
-    const node = stack.pop() as Node;
-    if (!('tagName' in node)) continue;
-    if (node.tagName === 'base' && node.namespaceURI === HTML_NS && node.attrs.some((a) => a.name === 'href')) {
-      return node.sourceCodeLocation?.startOffset;
-    }
-    for (let i = node.childNodes.length - 1; i >= 0; i--) stack.push(node.childNodes[i] as Node);
-  }
-  return undefined;
+function firstBaseText(text: string): number | undefined {
+  const m = /<base[\s/>]/i.exec(text);
+  return m === null ? undefined : m.index;
 }
 
 /** After the doctype (and anything before it), else 0. */

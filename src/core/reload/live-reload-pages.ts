@@ -28,7 +28,7 @@ import { resolveRequestPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
 import { contentTypeOf, typeFromName } from '../files/content-type';
-import { charsetParameter } from '../files/charset';
+import { charsetParameter, declaredCharsets, isAsciiCompatibleCharset } from '../files/charset';
 
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
@@ -103,6 +103,7 @@ async function planFor(pageKey: string, bytes: Buffer, tag: string, wish: Placem
   }
   const plan = await pending;
   planning.delete(key);
+  if (plan.kind === 'unsupported' && plan.transient === true) return plan;
   plans.set(key, plan);
   if (plans.size > MAX_CACHED_PLANS) {
     const oldest = plans.keys().next();
@@ -293,8 +294,12 @@ export async function injectForeignPage(
   ctx: PageContext,
 ): Promise<ForeignPage | { readonly refused: string }> {
   const plainTag = clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward);
-  const charset = contentType === undefined ? undefined : charsetParameter(contentType);
-  const plan = await planPageOffThread(html, plainTag, placementWish(ctx.consoleForward), charset);
+  // Every charset any Content-Type value names (the browser takes the last valid one): the first
+  // that is not ASCII-compatible, if any, refuses the page; else the last.
+  const labels = contentType === undefined ? [] : declaredCharsets(contentType);
+  const charset = labels.find((label) => !isAsciiCompatibleCharset(label)) ?? labels.at(-1);
+  // Kept by content like an overlay's plan: every tab of the same page is planned once.
+  const plan = await planFor(`p-${hashOf(html)}\0${charset ?? ''}`, html, plainTag, placementWish(ctx.consoleForward), charset);
   if (plan.kind !== 'inject') return { refused: plan.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${plan.reason}` };
   if (plan.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(html, plan.offset, plainTag), policies: [] };
   const nonce = randomBytes(16).toString('base64');

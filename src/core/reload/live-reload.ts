@@ -720,7 +720,7 @@ export class LiveReload {
    *   is `https` while the server is not; a TLS server's own pages are `https`);
    * - host one the server answers to (HostPolicy: loopback names, its addresses, `allowedHosts`,
    *   asExternalUri's authority — also the DNS-rebinding guard);
-   * - port (explicit, else the scheme's default) the one the request came to: its `Host`'s port,
+   * - host and port (explicit, else the scheme's default) those the request came to: its `Host`'s,
    *   else the scheme's default (a Host without a port). The browser sends as `Host` the
    *   authority it connected to, so this is the server's port, or the port forwarded to it (a
    *   tunnel, `ssh -L`, a proxy that keeps the Host) — a page elsewhere never has it.
@@ -745,6 +745,16 @@ export class LiveReload {
     if (!this.setup.hosts.allows(url.host)) return false;
     const host = ex.head.host;
     if (host === undefined) return false;
+    // The host too, not only the port: 127.0.0.2:P, [::1]:P or evil.localhost:P are other origins
+    // even where the server answers to those names (both parsed by the URL parser, so case and
+    // IPv6 spellings compare alike).
+    let hostName: string;
+    try {
+      hostName = new URL(`http://${host}`).hostname;
+    } catch {
+      return false;
+    }
+    if (url.hostname !== hostName) return false;
     const defaultPort = https ? 443 : 80;
     const originPort = url.port === '' ? defaultPort : Number(url.port);
     return originPort === (hostPort(host) ?? defaultPort);

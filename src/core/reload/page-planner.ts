@@ -1,6 +1,6 @@
 /**
  * Plans pages (planPage: where the live-reload tag goes) on a thread of their own, one page at a
- * time, each within PLAN_TIME_LIMIT_MS. Parsing is the one step of serving whose cost the page's
+ * time, each answered within PLAN_TIME_LIMIT_MS of its request (waiting included). Parsing is the one step of serving whose cost the page's
  * shape decides, not its size: a page of 50,000 nested `<div>`s (250 KB) took 13 s on the server's
  * thread, one of 200,000 almost five minutes, and every other client waited. Here the server's
  * thread waits for nothing; a plan not ready in time ends the planner thread (a new one plans the
@@ -15,12 +15,19 @@ import { Worker } from 'node:worker_threads';
 import type { PagePlan, PlacementWish } from './live-reload-inject';
 
 /**
- * The longest one page may take to plan (ms). A 4 MiB page (MAX_INJECT_BYTES) of ordinary HTML
- * plans in about 2 s on the benchmark machine; pages that take longer are pathological (deep
- * nesting, formatting elements piling up), and their users are better served by the page without
- * live reload than by a wait.
+ * The longest a page waits for its plan (ms), from the request for it: queued behind other pages
+ * and planned. A 4 MiB page (MAX_INJECT_BYTES) of ordinary HTML plans in about 2 s on the
+ * benchmark machine; pages that take longer are pathological (deep nesting, formatting elements
+ * piling up), and their users are better served by the page without live reload than by a wait.
+ * Counted from the request, not from the start of planning: ten slow pages queued (or asked for
+ * and abandoned) once held a fresh page 50 s, past the connection's 30 s write timeout.
  */
 export const PLAN_TIME_LIMIT_MS = 5_000;
+/**
+ * Pages waiting for the planner at most; more are sent as they are at once. Each holds its bytes
+ * (up to 4 MiB) while it waits, and none can wait longer than PLAN_TIME_LIMIT_MS anyway.
+ */
+export const MAX_WAITING_PLANS = 16;
 /**
  * The planner thread's heap (MiB): parse5's tree with source locations of a 4 MiB page needs a few
  * hundred MiB. A page that needs more ends the thread, not the server.
@@ -45,7 +52,24 @@ export interface PlanResponse {
 interface Job {
   readonly request: PlanRequest;
   readonly resolve: (plan: PagePlan) => void;
+  /** When the page stops waiting (Date.now() ms): PLAN_TIME_LIMIT_MS after it was asked for. */
+  readonly deadline: number;
+  /** Ends the wait of a page still queued at its deadline. */
+  timer?: NodeJS.Timeout;
 }
+
+/** The page's own parse ran out of time: kept as its plan (it would again). */
+const TOO_SLOW: PagePlan = {
+  kind: 'unsupported',
+  reason: `the page could not be parsed within ${PLAN_TIME_LIMIT_MS / 1000} s (deeply nested?): served without live reload`,
+};
+/** Other pages took the time: the next request for this one tries again. */
+const WAITED_TOO_LONG: PagePlan = {
+  kind: 'unsupported',
+  reason: `the page could not be parsed within ${PLAN_TIME_LIMIT_MS / 1000} s (other pages were being parsed): served without live reload`,
+  transient: true,
+};
+const TOO_MANY: PagePlan = { kind: 'unsupported', reason: `over ${MAX_WAITING_PLANS} pages waiting to be parsed: served without live reload`, transient: true };
 
 let worker: Worker | undefined;
 let current: { job: Job; timer: NodeJS.Timeout } | undefined;
@@ -55,13 +79,26 @@ let nextId = 1;
 let workerScript = join(__dirname, 'page-plan-worker.js');
 
 /**
- * planPage(html, tag, wish, charset) on the planner thread. Never rejects: a plan that takes
- * longer than PLAN_TIME_LIMIT_MS, or a planner thread that fails (out of memory, a crash), gives
+ * planPage(html, tag, wish, charset) on the planner thread. Never rejects: a page not planned
+ * within PLAN_TIME_LIMIT_MS of this call (queued or planning), one asked for while
+ * MAX_WAITING_PLANS wait, or a planner thread that fails (out of memory, a crash), gives
  * `unsupported` with the reason. Pages are planned one at a time in the order asked.
  */
 export function planPageOffThread(html: Buffer, tag: string, wish: PlacementWish, charset?: string): Promise<PagePlan> {
   return new Promise((resolve) => {
-    waiting.push({ request: { id: nextId++, html, tag, wish, charset }, resolve });
+    if (waiting.length >= MAX_WAITING_PLANS) {
+      resolve(TOO_MANY);
+      return;
+    }
+    const job: Job = { request: { id: nextId++, html, tag, wish, charset }, resolve, deadline: Date.now() + PLAN_TIME_LIMIT_MS };
+    // A page that is still queued at its deadline leaves the queue unplanned.
+    job.timer = setTimeout(() => {
+      const at = waiting.indexOf(job);
+      if (at < 0) return;
+      waiting.splice(at, 1);
+      resolve(WAITED_TOO_LONG);
+    }, PLAN_TIME_LIMIT_MS);
+    waiting.push(job);
     startNext();
   });
 }
@@ -82,11 +119,18 @@ function startNext(): void {
   if (current !== undefined) return;
   const job = waiting.shift();
   if (job === undefined) return;
-  // The thread is ended before the next page is handed on, so that page gets a fresh one.
-  const timer = setTimeout(() => {
-    restart();
-    finish(job, { kind: 'unsupported', reason: `the page took longer than ${PLAN_TIME_LIMIT_MS / 1000} s to parse (deeply nested?): served without live reload` });
-  }, PLAN_TIME_LIMIT_MS);
+  clearTimeout(job.timer);
+  // Planned for what is left of its wait. The thread is ended before the next page is handed on,
+  // so that page gets a fresh one.
+  const startedAt = Date.now();
+  const timer = setTimeout(
+    () => {
+      restart();
+      // The page's own fault only when it had a fair share of the time to itself.
+      finish(job, Date.now() - startedAt >= PLAN_TIME_LIMIT_MS / 2 ? TOO_SLOW : WAITED_TOO_LONG);
+    },
+    Math.max(0, job.deadline - Date.now()),
+  );
   current = { job, timer };
   try {
     planner().postMessage(job.request);
