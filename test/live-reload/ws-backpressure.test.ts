@@ -9,28 +9,19 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PreviewServer } from '../../src/core/server/server';
-import { askStatus, openWebSocket, type Client } from './ws-client';
+import { askStatus, openWebSocket, type Client, startSocketSite, type SocketSite } from './ws-client';
 
-let root: string;
+let site: SocketSite;
 let server: PreviewServer;
 let port: number;
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'porthole-ws-backpressure-'));
-  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>x</p>\n');
-  server = new PreviewServer();
-  const address = await server.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
-  port = address.port;
+  site = await startSocketSite('porthole-ws-backpressure-');
+  ({ server, port } = site);
 });
 
-after(async () => {
-  await server.close();
-  await rm(root, { recursive: true, force: true });
-});
+after(() => site.close());
 
 /** A masked ping with 125 bytes of payload (mask 0): `89 fd 00 00 00 00` + 125 × 'a'. */
 const PING = Buffer.concat([Buffer.from([0x89, 0xfd, 0, 0, 0, 0]), Buffer.alloc(125, 'a')]);

@@ -5,6 +5,10 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PreviewServer } from '../../src/core/server/server';
 
 const WAIT_MS = 10_000;
 
@@ -155,4 +159,29 @@ export function askStatus(port: number, lines: string, { host = `127.0.0.1:${por
     });
     socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${lines}\r\n`);
   });
+}
+
+/** A PreviewServer on a fresh folder with one page, live reload on and its watcher off. */
+export interface SocketSite {
+  readonly root: string;
+  readonly server: PreviewServer;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Starts a SocketSite (folder name `prefix…` under the temp folder). */
+export async function startSocketSite(prefix: string): Promise<SocketSite> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>x</p>\n');
+  const server = new PreviewServer();
+  const address = await server.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
+  return {
+    root,
+    server,
+    port: address.port,
+    close: async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
 }

@@ -8,30 +8,21 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { createSelfSignedCertificate } from '../../src/core';
 import { PreviewServer } from '../../src/core/server/server';
-import { askStatus } from './ws-client';
+import { askStatus, startSocketSite, type SocketSite } from './ws-client';
 
+let site: SocketSite;
 let root: string;
-let server: PreviewServer;
 let port: number;
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'porthole-ws-handshake-'));
-  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>x</p>\n');
-  server = new PreviewServer();
-  const address = await server.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
-  port = address.port;
+  site = await startSocketSite('porthole-ws-handshake-');
+  ({ root, port } = site);
 });
 
-after(async () => {
-  await server.close();
-  await rm(root, { recursive: true, force: true });
-});
+after(() => site.close());
 
 const key = (): string => `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n`;
 const UPGRADE = 'Upgrade: websocket\r\nConnection: Upgrade\r\n';

@@ -75,8 +75,8 @@ let worker: Worker | undefined;
 let current: { job: Job; timer: NodeJS.Timeout } | undefined;
 const waiting: Job[] = [];
 let nextId = 1;
-/** Where the planner thread's script is; tests may point it elsewhere. */
-let workerScript = join(__dirname, 'page-plan-worker.js');
+/** Where the planner thread's script is (beside this module's file, see above). */
+const workerScript = join(__dirname, 'page-plan-worker.js');
 
 /**
  * planPage(html, tag, wish, charset) on the planner thread. Never rejects: a page not planned
@@ -101,18 +101,6 @@ export function planPageOffThread(html: Buffer, tag: string, wish: PlacementWish
     waiting.push(job);
     startNext();
   });
-}
-
-/** Stops the planner thread (tests; a process that exits needs nothing: the thread is unref'd). */
-export async function stopPagePlanner(): Promise<void> {
-  const w = worker;
-  worker = undefined;
-  if (w !== undefined) await w.terminate();
-}
-
-/** Tests: the planner thread's script (a test can make one that never answers). */
-export function setPagePlannerScript(path: string): void {
-  workerScript = path;
 }
 
 function startNext(): void {
