@@ -62,6 +62,26 @@ function joinRateTick(connection: Connection, windowMs: number): Set<Connection>
   return members;
 }
 
+/**
+ * Connections whose small answers written in this turn of the event loop are held (socket.cork)
+ * and handed to the kernel together at its end (setImmediate: after every read the turn's poll
+ * gave). A client waiting on many connections is then woken once for the turn's answers, not once
+ * per answer: waking a sleeping reader costs the writer's CPU more than the write itself (an
+ * inter-processor interrupt). Measured: 1 KiB keep-alive at 50 connections, 61,300 → 81,200 req/s
+ * in an interleaved A/B (Node's floor: 94,000). Only while another connection is open or more
+ * pipelined bytes wait: with a single client there is nothing to gather, and the held write would
+ * add a turn's delay (one keep-alive connection: 13,200 → 11,900 req/s when always held).
+ */
+let heldOutput: Connection[] = [];
+let heldFlushScheduled = false;
+
+function flushHeldOutput(): void {
+  heldFlushScheduled = false;
+  const held = heldOutput;
+  heldOutput = [];
+  for (const connection of held) connection.releaseOutput();
+}
+
 /** How long a closing connection keeps draining input so the client reads our error response. */
 const LINGER_MS = 2_000;
 /** Input buffered beyond this while a response is in progress pauses the socket. */
@@ -193,6 +213,8 @@ export interface ConnectionContext {
    * of each socket.
    */
   readonly boundLocal?: { readonly address: string; readonly port: number } | undefined;
+  /** Connections open now, this one included (a lone connection's answers are never held). */
+  readonly openConnections: number;
   nextRequestId(): number;
   handle(exchange: Exchange): void;
   record(record: RequestRecord): void;
@@ -510,6 +532,8 @@ export class Connection {
   private readonly inFlight = new Set<Reservation>();
   /** Bytes of this connection's written responses counted in ctx.queued, not yet taken by the kernel. */
   private queuedBytes = 0;
+  /** This turn's answers are held in the socket (corked) until flushHeldOutput. */
+  private outputHeld = false;
   /** The socket's inactivity timeout now (ms, 0: none), and how many times it was changed. */
   private socketTimeoutMs = -1;
   private socketTimeoutChanges = 0;
@@ -544,6 +568,29 @@ export class Connection {
     this.socketTimeoutMs = ms;
     this.socketTimeoutChanges++;
     this.socket.setTimeout(ms);
+  }
+
+  /**
+   * Holds this connection's writes until the end of the turn (see heldOutput). Worth it only when
+   * another connection may be answered in the same turn, or pipelined bytes wait here.
+   */
+  private holdOutput(): void {
+    if (this.outputHeld || (this.ctx.openConnections < 2 && this.pending.length === 0)) return;
+    this.outputHeld = true;
+    this.socket.cork();
+    heldOutput.push(this);
+    if (!heldFlushScheduled) {
+      heldFlushScheduled = true;
+      setImmediate(flushHeldOutput);
+    }
+  }
+
+  /** @internal flushHeldOutput: the writes held this turn go to the kernel now, in order. */
+  releaseOutput(): void {
+    if (!this.outputHeld) return;
+    this.outputHeld = false;
+    // After end() (which uncorks) or destroy() this is a no-op.
+    this.socket.uncork();
   }
 
   /**
@@ -863,6 +910,9 @@ export class Connection {
     this.queuedBytes += queued;
     if (held !== undefined) this.inFlight.add(held);
     const done = (): void => this.written(queued, held);
+    // A small answer on a connection that stays open waits for the turn's end with the others
+    // (heldOutput). One that closes goes at once: its close follows the write in the same turn.
+    if (!ex.closeAfter && bodyLength <= COPY_BODY_MAX) this.holdOutput();
     if (body === undefined || bodyLength === 0) {
       if (prepared !== undefined) this.socket.write(preparedWire(prepared, head, tail, EMPTY), done);
       else this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', done);

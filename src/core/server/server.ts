@@ -519,6 +519,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   /** The one address listened on (see ConnectionContext.boundLocal); set by bind. */
   boundLocal: { readonly address: string; readonly port: number } | undefined;
 
+  /** Connections accepted and not yet closed (ConnectionContext.openConnections). */
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
   nextRequestId(): number {
     return ++this.requestIds;
   }

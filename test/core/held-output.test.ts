@@ -1,0 +1,102 @@
+/**
+ * Answers held to the end of the event-loop turn (connection.ts, heldOutput): while more than one
+ * connection is open, a small answer on a connection that stays open is corked and handed to the
+ * kernel with the turn's others. Whatever is held must still go out, in order, before any close;
+ * a close decided in the same turn must not drop it.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { RawClient, request } from './raw-client';
+
+let site: Site;
+let srv: Running;
+
+before(async () => {
+  site = await makeSite({ bigSize: 128 * 1024 });
+  srv = await startServer({ root: site.root });
+});
+
+after(async () => {
+  await srv.close();
+  await site.cleanup();
+});
+
+/** Opens `n` connections; the first is the one a test talks on, the others keep answers held. */
+async function connections(n: number): Promise<RawClient[]> {
+  const clients: RawClient[] = [];
+  for (let i = 0; i < n; i++) clients.push(await RawClient.connect(srv.port));
+  return clients;
+}
+
+test('held answers go out in order, a large body among them, then the closing answer and EOF', async () => {
+  const clients = await connections(3);
+  const [client] = clients;
+  assert.ok(client);
+  try {
+    // One write, so one read: the server answers all six in one turn. The last says close: the
+    // connection ends in that turn too, after what is held.
+    await client.write(
+      request('/hello.txt') +
+        request('/big.bin') +
+        request('/digits.txt', { method: 'HEAD' }) +
+        request('/nope') +
+        request('/digits.txt', { headers: ['Range: bytes=5-7'] }) +
+        request('/hello.txt', { headers: ['Connection: close'] }),
+    );
+    const res = await client.readResponses(6, [false, false, true, false, false, false]);
+    assert.deepEqual(
+      res.map((r) => r.status),
+      [200, 200, 200, 404, 206, 200],
+    );
+    assert.equal(res[0]?.body.toString(), site.hello);
+    assert.equal(res[1]?.body.length, 128 * 1024);
+    assert.equal(res[2]?.body.length, 0);
+    assert.equal(res[4]?.body.toString(), '567');
+    assert.equal(res[5]?.header('connection'), 'close');
+    assert.equal(res[5]?.body.toString(), site.hello);
+    await client.waitForEof();
+    assert.equal(client.buffered, 0, 'nothing after the closing answer');
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+});
+
+test('answers asked for on several connections in the same turn all arrive, and each connection stays open', async () => {
+  const clients = await connections(8);
+  try {
+    // Written back to back: the server reads them in one or a few turns.
+    await Promise.all(clients.map((c, i) => c.write(request(i % 2 === 0 ? '/hello.txt' : '/digits.txt'))));
+    const answers = await Promise.all(clients.map((c) => c.readResponse()));
+    answers.forEach((res, i) => {
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), i % 2 === 0 ? site.hello : site.digits);
+    });
+    // A second round on the same sockets: holding left none of them corked.
+    await Promise.all(clients.map((c) => c.write(request('/digits.txt'))));
+    for (const res of await Promise.all(clients.map((c) => c.readResponse()))) {
+      assert.equal(res.body.toString(), site.digits);
+    }
+    assert.ok(clients.every((c) => !c.ended));
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+});
+
+test('a client that leaves with answers held: the server goes on answering the others', async () => {
+  const clients = await connections(2);
+  const [client] = clients;
+  assert.ok(client);
+  try {
+    await client.write(request('/hello.txt') + request('/digits.txt'));
+    client.socket.destroy();
+    // The server goes on answering the other connection.
+    const other = clients[1];
+    assert.ok(other);
+    await other.write(request('/hello.txt'));
+    assert.equal((await other.readResponse()).body.toString(), site.hello);
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+});
