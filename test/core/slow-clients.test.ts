@@ -7,7 +7,8 @@
  * - a method that will be refused (405/501) is answered at once, its body never read, and closed;
  * - live-reload event streams are capped per client address, not only in total;
  * - a pipelined request is not parsed while the response before it is still queued above
- *   maxQueuedBytes; bodies built in memory past maxBuiltBytes get 503 with Retry-After.
+ *   maxQueuedBytes, also when the answers are made at once (cached files) and when the next head
+ *   is still arriving; bodies built in memory past maxBuiltBytes get 503 with Retry-After.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -191,6 +192,88 @@ test('a pipelined request is not parsed while the response before it is queued a
         res.map((r) => r.status),
         [200, 200, 200],
       );
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
+test('answers made at once stop at maxQueuedBytes too: pipelined requests for a cached file wait while the client reads nothing', async () => {
+  // Cached small files are answered synchronously, inside the loop that parses the pipeline: the
+  // bound must stop that loop, not only the next read (before: every request of a 64 KiB read
+  // was answered in one turn, 21 MiB queued for a client reading nothing, and Node warned of 11
+  // 'drain' listeners on one socket).
+  const size = 15 * 1024;
+  await writeFile(join(site.root, 'k15.bin'), Buffer.alloc(size, 0x6b));
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(`${w.name}: ${w.message}`);
+  };
+  process.on('warning', onWarning);
+  await withServer({ limits: { maxQueuedBytes: 256 * 1024 } }, async (srv) => {
+    const warm = await RawClient.connect(srv.port);
+    await warm.write(request('/k15.bin', { headers: ['Connection: close'] }));
+    assert.equal((await warm.readResponse()).body.length, size);
+    warm.destroy();
+    const client = await RawClient.connect(srv.port);
+    client.noTranscript();
+    client.socket.pause();
+    const total = 3_000;
+    try {
+      await client.write(request('/k15.bin').repeat(total));
+      // Wait until the server stops answering (records unchanged for 300 ms; at most 5 s).
+      let seen = -1;
+      for (let waited = 0; waited < 5_000 && seen !== srv.records.length; waited += 300) {
+        seen = srv.records.length;
+        await sleep(300);
+      }
+      const answered = srv.records.filter((r) => r.target === '/k15.bin').length - 1;
+      // What the loopback socket buffers can take (a few MB each way) plus maxQueuedBytes: far
+      // below the whole pipeline's 44 MB.
+      assert.ok(answered * size < 16 * MIB, `${answered} answers (${answered * size} bytes) queued for a client reading nothing`);
+      assert.ok(answered < total);
+      client.socket.resume();
+      const res = await client.readResponses(total, [], 30_000);
+      assert.equal(res.length, total);
+      assert.ok(res.every((r) => r.status === 200 && r.body.length === size));
+    } finally {
+      client.destroy();
+    }
+  });
+  process.off('warning', onWarning);
+  assert.deepEqual(
+    warnings.filter((w) => w.includes('MaxListeners')),
+    [],
+  );
+});
+
+test('a pipeline paused at maxQueuedBytes whose last head is still arriving is answered once it arrives (no stall, no 408)', async () => {
+  // Six 900 KiB answers fill the queue past maxQueuedBytes while the client reads nothing; the
+  // seventh head is cut in two. Before: the loop went on into that head, and once the queue
+  // drained nothing resumed the socket: the rest of the head was never read, and the request got
+  // 408 at headersMs.
+  const size = 900 * 1024;
+  await writeFile(join(site.root, 'k900.bin'), Buffer.alloc(size, 0x6d));
+  await withServer({ timeouts: { headersMs: 20_000 } }, async (srv) => {
+    const warm = await RawClient.connect(srv.port);
+    await warm.write(request('/k900.bin', { headers: ['Connection: close'] }));
+    assert.equal((await warm.readResponse()).body.length, size);
+    warm.destroy();
+    const client = await RawClient.connect(srv.port);
+    client.noTranscript();
+    client.socket.pause();
+    try {
+      await client.write(request('/k900.bin').repeat(6) + 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      await sleep(300);
+      await client.write('Connection: close\r\n\r\n');
+      client.socket.resume();
+      const res = await client.readResponses(7, [], 10_000);
+      assert.deepEqual(
+        res.map((r) => r.status),
+        [200, 200, 200, 200, 200, 200, 200],
+      );
+      assert.equal(res[6]?.body.toString(), site.hello);
+      await client.waitForEof();
     } finally {
       client.destroy();
     }

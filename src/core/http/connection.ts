@@ -705,7 +705,9 @@ export class Connection {
     if (this.driving || this.drainWait) return;
     this.driving = true;
     try {
-      while (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') {
+      // A response that left more than maxQueuedBytes waiting sets drainWait (finishExchange):
+      // the next pipelined request is not parsed until the queue drains (onDrained), here too.
+      while (!this.drainWait && (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body')) {
         if (this.phase === 'body') {
           if (!this.continueBody()) break;
           continue;
@@ -713,7 +715,8 @@ export class Connection {
         if (this.pending.length === 0) break;
         if (!this.parseNext()) break;
       }
-      if (this.remoteEnded && (this.phase === 'head' || this.phase === 'body' || this.phase === 'idle')) {
+      // (While draining, what is buffered is complete requests still to answer, not a cut one.)
+      if (this.remoteEnded && !this.drainWait && (this.phase === 'head' || this.phase === 'body' || this.phase === 'idle')) {
         if (this.pending.length > 0 || this.phase !== 'idle') {
           this.failRequest(400, 'The request ended before it was complete.', this.bodyHead);
         } else {
