@@ -492,11 +492,9 @@ export function sendFile(
   as?: { readonly type: string; readonly coding: Coding },
 ): void {
   ex.filePath = real;
-  const previous = ex.cleanup;
-  ex.cleanup = () => {
-    previous?.();
-    void file.close().catch(() => undefined);
-  };
+  ex.addCleanup(() => void file.close().catch(() => undefined));
+  // The client left while the file was being found and opened: it is closed now, nothing to send.
+  if (ex.finished) return;
   const size = st.size;
   const asset = as === undefined ? encodedAssetOf(real) : undefined;
   const coding: Coding | undefined = as?.coding ?? (asset === undefined ? undefined : { contentEncoding: asset.coding });

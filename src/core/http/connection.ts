@@ -296,7 +296,7 @@ export class Exchange {
   finished = false;
   /** Runs if the exchange ends before it finished (client left, error). */
   onAbort: (() => void) | undefined;
-  /** Runs once when the exchange ends, finished or not (closes files). */
+  /** Runs once when the exchange ends, finished or not (closes files). Add to it with addCleanup. */
   cleanup: (() => void) | undefined;
   /**
    * Headers added to whatever response this exchange sends (configured headers, CORS), replacing
@@ -327,6 +327,21 @@ export class Exchange {
   ) {
     this.startTime = startTime;
     this.id = id;
+  }
+
+  /**
+   * Runs `release` once when the exchange ends, finished or cut short (after any cleanup added
+   * before it); at once when it has ended already. For what an exchange holds once it is
+   * acquired, possibly after an await (an open file, a counted channel): added after the end,
+   * it would otherwise never run (a client that left while its file was being opened kept the
+   * descriptor until garbage collection).
+   */
+  addCleanup(release: () => void): void {
+    if (this.finished) {
+      release();
+      return;
+    }
+    this.cleanup = chain(this.cleanup, release);
   }
 
   get method(): string {

@@ -827,15 +827,14 @@ export class LiveReload {
     this.clients.add(channel);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     this.onPagesChanged?.(this.clients.size);
-    const previous = ex.cleanup;
-    ex.cleanup = () => {
-      previous?.();
+    ex.addCleanup(() => {
       if (this.clients.delete(channel)) this.onPagesChanged?.(this.clients.size);
       const left = (this.perAddress.get(address) ?? 1) - 1;
       if (left > 0) this.perAddress.set(address, left);
       else this.perAddress.delete(address);
       if (this.clients.size === 0) this.stopHeartbeat();
-    };
+    });
+    if (ex.finished) return; // gone already: uncounted just now
     channel.send({ type: 'hello', id: this.instanceId, generation: this.generation, console: this.setup.consoleForward, client: CLIENT_VERSION });
     if (this.heartbeat === undefined) {
       this.heartbeat = setInterval(() => this.broadcast((client) => client.ping()), HEARTBEAT_MS);
