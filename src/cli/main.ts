@@ -8,6 +8,7 @@
  * connections among them (SCHED_NONE). The primary prints the banner and orchestrates shutdown.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -230,7 +231,9 @@ async function serve(
   input: ServerOptionsInput,
   onListening: (a: BoundAddress, effective: ServerOptions) => void,
 ): Promise<PreviewServer> {
-  const server = new PreviewServer();
+  // A cluster worker: the primary's instance id (runPrimary); one process: its own.
+  const instanceId = process.env.PORTHOLE_CLUSTER_INSTANCE;
+  const server = new PreviewServer(instanceId === undefined ? {} : { instanceId });
   server.on('diagnostic', (level, message) => {
     if (level === 'error' || level === 'warn') {
       process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
@@ -334,13 +337,16 @@ async function runPrimary(options: CliOptions): Promise<void> {
     stopping = true;
     for (const w of workers) w.send({ type: 'shutdown' } satisfies ClusterMessage);
   };
-  const first = forkOne({});
+  // One live-reload instance for the whole cluster: a page's WebSocket may land on another
+  // worker than the one that served the page, and a differing id makes the page reload.
+  const instance = { PORTHOLE_CLUSTER_INSTANCE: randomUUID() };
+  const first = forkOne(instance);
   first.on('message', (m: ClusterMessage) => {
     if (m.type === 'failed') fail(m.message);
     if (m.type !== 'listening') return;
     process.stdout.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`]));
     if (options.open) openBrowser(m.address.url);
-    for (let i = 1; i < options.workers; i++) forkOne({ PORTHOLE_CLUSTER_PORT: String(m.address.port) });
+    for (let i = 1; i < options.workers; i++) forkOne({ ...instance, PORTHOLE_CLUSTER_PORT: String(m.address.port) });
   });
   let signals = 0;
   const onSignal = (signal: string): void => {
@@ -361,6 +367,31 @@ async function runPrimary(options: CliOptions): Promise<void> {
 }
 
 async function runWorker(options: CliOptions): Promise<void> {
+  const running: { server: PreviewServer | undefined } = { server: undefined };
+  let hurrying = false;
+  let stopAsked = false;
+  /** `now`: the primary's shutdown-now (a second Ctrl-C): every connection closes at once, exit 1. */
+  const stop = (now: boolean): void => {
+    hurrying ||= now;
+    stopAsked = true;
+    // Asked while still starting: done once listening (below).
+    const server = running.server;
+    if (server === undefined) return;
+    (hurrying ? server.closeNow() : server.close()).then(
+      () => process.exit(hurrying ? 1 : 0),
+      () => process.exit(1),
+    );
+  };
+  // Listened to first: a Ctrl-C while this worker starts (the primary forks the others once the
+  // first listens) must not be lost, or the primary waits for this worker for ever.
+  // The terminal's Ctrl-C reaches every process of the group: the primary decides.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => stop(false));
+  process.on('message', (m: ClusterMessage) => {
+    if (m.type === 'shutdown') stop(false);
+    if (m.type === 'shutdown-now') stop(true);
+  });
+  process.on('disconnect', () => stop(false));
   const { tls } = loadTls(options, await effectiveOptions(options));
   const fixedPort = process.env.PORTHOLE_CLUSTER_PORT;
   const input: ServerOptionsInput = {
@@ -370,29 +401,14 @@ async function runWorker(options: CliOptions): Promise<void> {
   const server = await serve(options, input, (address) => {
     process.send?.({ type: 'listening', address } satisfies ClusterMessage);
   });
+  running.server = server;
   // Live options of an edited config file apply in every worker; a new binding cannot be shared.
   server.on('config', (change) => {
     if (change.kind === 'restart' && fixedPort === undefined) {
       process.stderr.write(`porthole: ${change.message}; with --workers, stop and start porthole to apply it\n`);
     }
   });
-  let hurrying = false;
-  /** `now`: the primary's shutdown-now (a second Ctrl-C): every connection closes at once, exit 1. */
-  const stop = (now: boolean): void => {
-    hurrying ||= now;
-    (now ? server.closeNow() : server.close()).then(
-      () => process.exit(hurrying ? 1 : 0),
-      () => process.exit(1),
-    );
-  };
-  // The terminal's Ctrl-C reaches every process of the group: the primary decides.
-  process.on('SIGINT', () => undefined);
-  process.on('SIGTERM', () => stop(false));
-  process.on('message', (m: ClusterMessage) => {
-    if (m.type === 'shutdown') stop(false);
-    if (m.type === 'shutdown-now') stop(true);
-  });
-  process.on('disconnect', () => stop(false));
+  if (stopAsked) stop(hurrying);
 }
 
 const parsed = parseCliArgs(process.argv.slice(2), process.cwd());

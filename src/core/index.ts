@@ -10,7 +10,7 @@ export { lanAddresses, networkUrls, urlFor, type LanAddress } from './access/net
 export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { formatSize } from './text/format-size';
-export { PreviewServer, ServerError, resolveOptionsWithConfigFile } from './server/server';
+export { PreviewServer, ServerError, resolveOptionsWithConfigFile, type SharedInstance } from './server/server';
 export {
   ConfigFileError,
   MAX_CONFIG_FILE_BYTES,

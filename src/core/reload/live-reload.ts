@@ -132,6 +132,8 @@ const CLIENT_REPRESENTATION = inMemory('text/javascript; charset=utf-8', Buffer.
 export interface LiveReloadSetup {
   /** The root as configured (absolute). */
   readonly root: string;
+  /** The instance id (SharedInstance.instanceId); default: a new random UUID. */
+  readonly instanceId?: string | undefined;
   readonly files: StaticOptions;
   readonly hosts: HostPolicy;
   readonly reload: ReloadOptions;
@@ -159,8 +161,11 @@ export type ReloadEvent =
 type Phase = 'created' | 'running' | 'closed';
 
 export class LiveReload {
-  /** Changes with each server start: a client that reconnects to another instance reloads. */
-  readonly instanceId = randomUUID();
+  /**
+   * Changes with each server start (shared by the processes of one --workers server): a client
+   * that reconnects to another instance reloads.
+   */
+  readonly instanceId: string;
   private phase: Phase = 'created';
   private readonly clients = new Set<ReloadChannel>();
   /** Open channels per client address: one address may not take every slot. */
@@ -208,6 +213,7 @@ export class LiveReload {
   onPagesChanged: ((connected: number) => void) | undefined;
 
   constructor(private readonly setup: LiveReloadSetup) {
+    this.instanceId = setup.instanceId ?? randomUUID();
     this.ignored = compileGlobs(setup.reload.ignore);
     this.consoleBudget = new ConsoleBudget((entry) => setup.onConsole?.(entry), setup.hostFor);
     if (setup.logFile !== undefined) this.logPaths.add(resolve(setup.logFile));

@@ -100,7 +100,21 @@ export function describeListenError(code: string | undefined, host: string, port
   }
 }
 
+/** What several processes serving one site share (the CLI's --workers). */
+export interface SharedInstance {
+  /**
+   * The live-reload instance id every process gives its pages and their connections (any
+   * string; default: a new random UUID per server). Pages reload when the id they were served
+   * with differs from their connection's, so processes behind one port must agree on it.
+   */
+  readonly instanceId?: string;
+}
+
 export class PreviewServer extends EventEmitter<PreviewServerEvents> implements ConnectionContext {
+  constructor(private readonly shared: SharedInstance = {}) {
+    super();
+  }
+
   private state: State = { kind: 'idle' };
   private readonly connections = new Set<Connection>();
   private requestIds = 0;
@@ -263,6 +277,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       const running = (): ServerOptions => this.options;
       this.liveReload = new LiveReload({
         root: opts.root,
+        instanceId: this.shared.instanceId,
         get files() {
           return ctx.files;
         },
