@@ -501,8 +501,8 @@ export function sendFile(
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
     readWhole(file, size).then(
       (body) => {
-        // A file that changed size under us would make Content-Length a lie: the socket ends.
-        if (body.length !== size) return ex.connection.failExchange(ex);
+        // A file that changed size under us would make Content-Length a lie: 503, ask again.
+        if (body.length !== size) return ex.connection.fileChangedWhileRead(ex);
         const type = as?.type ?? (asset !== undefined ? encodedAssetType(asset.inner, asset.coding, body) : contentTypeOf(real, body));
         const entry = makeCachedFile(placement.fsPath, real, placement.root, st, body, type, contentValidators(st, body), placement.dir, coding);
         placement.cache.set(placement.key, entry);
@@ -890,16 +890,21 @@ export function sendBuiltBody(ex: Exchange, type: string, body: Buffer, validato
   sendCompressed(ex, body, { type, validators, real }, coding, opts, () => sendRepresentation(ex, varied));
 }
 
-/** Reads a file of `size` bytes whole; a file that shrank while read comes back shorter. */
+/**
+ * Reads a file its stat said is `size` bytes: its bytes up to `size + 1`. A file that shrank
+ * while read comes back shorter, one that grew (rewritten in place with more) one byte longer:
+ * either way the length is not `size`, and the caller has no one version to send. (The last
+ * read, at the end of the file, costs one more read(2) per file read whole: not per request.)
+ */
 export async function readWhole(file: FileHandle, size: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(size);
+  const buf = Buffer.allocUnsafe(size + 1);
   let offset = 0;
-  while (offset < size) {
-    const { bytesRead } = await file.read(buf, offset, size - offset, offset);
+  while (offset <= size) {
+    const { bytesRead } = await file.read(buf, offset, size + 1 - offset, offset);
     if (bytesRead === 0) break;
     offset += bytesRead;
   }
-  return offset === size ? buf : buf.subarray(0, offset);
+  return buf.subarray(0, offset);
 }
 
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
@@ -961,6 +966,8 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
     const st = custom.stat;
     if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
     const body = await readWhole(custom.file, st.size);
+    // Being written while read: not one version of it; the built-in page answers meanwhile.
+    if (body.length !== st.size) return undefined;
     const type = contentTypeOf(customPath, body);
     cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, opts.rootReal, st, body, type, contentValidators(st, body), undefined));
     return inMemory(type, body);

@@ -863,6 +863,30 @@ export class Connection {
     }
   }
 
+  /**
+   * The file being answered changed size while it was read (an editor truncating and rewriting
+   * it in place): nothing of it can be sent as one version. 503 with `Retry-After: 1` (RFC 9110
+   * §15.6.4, §10.2.3) if nothing was sent yet, not a 500: the server did not fail, the file is
+   * being written, and asking again in a moment gets the new one. Else the socket goes.
+   */
+  fileChangedWhileRead(ex: Exchange): void {
+    if (ex.finished || this.exchange !== ex) return;
+    if (ex.answered) {
+      this.destroy();
+      return;
+    }
+    ex.note = 'the file changed while it was read';
+    ex.respond(
+      503,
+      [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Retry-After', '1'],
+        ['Cache-Control', 'no-store'],
+      ],
+      'The file changed while it was being read (it is being written now). Reload in a moment to get the new version.\n',
+    );
+  }
+
   // ---- output --------------------------------------------------------------------------------
 
   /**

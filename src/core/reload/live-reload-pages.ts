@@ -204,6 +204,11 @@ async function servePage(
       return;
     }
     const bytes = overlay !== undefined ? Buffer.from(overlay, 'utf8') : await readWhole(file, stat.size);
+    // Written to while read: not one version of the page (its ETag would name the stat's).
+    if (overlay === undefined && bytes.length !== stat.size) {
+      ex.connection.fileChangedWhileRead(ex);
+      return;
+    }
     // Labelled as static-files labels the file; an overlay is our own UTF-8 encoding of the
     // editor's text, so it says utf-8 whatever the page declares.
     const type = contentTypeOf(real, bytes, overlay !== undefined ? 'utf-8' : undefined);
