@@ -303,8 +303,15 @@ describe('4xx', () => {
     await expectStatus(`OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n0123456789`, 204);
   });
 
-  test('414 for a target over 8 KiB', async () => {
+  test('414 for a target over 8 KiB, logged with its method and the start of its target', async () => {
     await expectStatus(`GET /${'a'.repeat(9000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 414, { closes: true });
+    // The line is cut before its version for the log: before, the record said method `-` and a
+    // request field of `GET /aaa…` with a space in it.
+    const record = [...srv.records].reverse().find((r) => r.status === 414);
+    assert.ok(record !== undefined);
+    assert.equal(record.method, 'GET');
+    assert.match(record.target, /^\/a{199}$/);
+    assert.equal(record.protocol, '-');
   });
 
   test('416 with Content-Range: bytes */size', async () => {

@@ -26,6 +26,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { normaliseIp } from '../access/access-policy';
 import { BodyReader, checkContentLength } from './body-reader';
+import { isToken } from './http-grammar';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import type { MemoryBudget, Reservation } from './memory-budget';
@@ -1647,8 +1648,11 @@ function firstLine(buf: Buffer): { method: string; target: string; protocol: str
   if (end < 0 || end - start > 512) end = Math.min(buf.length, start + 512);
   const text = buf.toString('latin1', start, end).replace(/\r$/, '');
   const parts = text.split(' ');
-  if (parts.length !== 3) return { method: '-', target: text.slice(0, 200) || '-', protocol: '-' };
-  return { method: parts[0] ?? '-', target: (parts[1] ?? '-').slice(0, 2048), protocol: parts[2] ?? '-' };
+  const [method = '-', target = '-', protocol = '-'] = parts;
+  if (parts.length === 3) return { method, target: target.slice(0, 2048), protocol };
+  // A line cut at 512 bytes before its version (a 414's): its method and the target's start.
+  if (parts.length === 2 && isToken(method)) return { method, target: target.slice(0, 200) || '-', protocol: '-' };
+  return { method: '-', target: text.slice(0, 200) || '-', protocol: '-' };
 }
 
 /**
