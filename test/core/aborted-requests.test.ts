@@ -101,13 +101,22 @@ test('clients that leave while their file is being opened leave no descriptor op
   const before = running.records.length;
   const attempts = 20;
   const clients = await Promise.all(Array.from({ length: attempts }, () => RawClient.connect(running.port)));
+  // Every thread of the pool busy for about 2 s (10 M rounds of PBKDF2: 0.4 s per 2 M here).
   const poolThreads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  let poolFreed = false;
   const busy = Array.from(
     { length: poolThreads },
-    () => new Promise<void>((resolve) => pbkdf2('x', 'salt', 400_000, 32, 'sha256', () => resolve())),
+    () =>
+      new Promise<void>((resolve) =>
+        pbkdf2('x', 'salt', 10_000_000, 32, 'sha256', () => {
+          poolFreed = true;
+          resolve();
+        }),
+      ),
   );
   await Promise.all(clients.map((c, i) => c.write(`GET /big.bin?c=${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)));
-  await new Promise((r) => setTimeout(r, 100)); // the server reads them; their opens wait
+  await new Promise((r) => setTimeout(r, 200)); // the server reads them; their opens wait
+  assert.equal(poolFreed, false, 'the thread pool was to be busy still (the opens waiting)');
   for (const c of clients) c.socket.resetAndDestroy();
   await recordsReach(before + attempts);
   await Promise.all(busy);
