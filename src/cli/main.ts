@@ -346,7 +346,11 @@ async function runPrimary(options: CliOptions): Promise<void> {
     if (m.type !== 'listening') return;
     process.stdout.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`]));
     if (options.open) openBrowser(m.address.url);
-    for (let i = 1; i < options.workers; i++) forkOne({ ...instance, PORTHOLE_CLUSTER_PORT: String(m.address.port) });
+    // The port the first worker took; with --port 0 ("any free port") the others ask for 0 too:
+    // the cluster gives every listen(0) the handle the first one got, where a listen on the
+    // number itself would be another handle, refused with EADDRINUSE (the worker exited 1).
+    const clusterPort = effective.port === 0 ? '0' : String(m.address.port);
+    for (let i = 1; i < options.workers; i++) forkOne({ ...instance, PORTHOLE_CLUSTER_PORT: clusterPort });
   });
   let signals = 0;
   const onSignal = (signal: string): void => {

@@ -4,7 +4,7 @@
  * page; its `hello` must carry the instance id the page was served with, or the client reloads
  * the page at once (before: each worker had its own id, and 22 of 30 page/socket pairs differed
  * with three workers, found by a fresh attacker). A Ctrl-C while workers are still starting stops
- * every one of them.
+ * every one of them, and `--port 0` gives every worker the one free port the first one found.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,4 +82,18 @@ test('--workers 3: a Ctrl-C while the other workers are still starting stops the
   const cli = runCli([site.root, '--port', String(await freePort()), '--quiet', '--workers', '3'], site.base);
   await waitForLocalPort(cli);
   assert.equal(await stopCli(cli), 0);
+});
+
+test('--workers 3 --port 0: every worker listens on the one free port found (before: the others failed and all stopped)', async () => {
+  const cli = runCli([site.root, '--port', '0', '--quiet', '--workers', '3'], site.base);
+  const port = await waitForLocalPort(cli);
+  const workers = (): number => readFileSync(`/proc/${cli.child.pid}/task/${cli.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+  for (let i = 0; i < 100 && workers() < 3 && cli.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+  // Each worker has had time to bind (or, before, to fail and take the cluster down).
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(cli.child.exitCode, null, `the CLI exited: ${cli.stderr}`);
+  assert.equal(workers(), 3);
+  for (let i = 0; i < 6; i++) assert.equal((await fetchOnce(port, request('/hello.txt', { headers: ['Connection: close'] }))).status, 200);
+  assert.equal(await stopCli(cli), 0);
+  assert.doesNotMatch(cli.stderr, /exited with code/);
 });
