@@ -9,11 +9,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { makeSite, type Site } from '../fixtures/make-site';
-import { fetchOnce, request } from '../core/raw-client';
+import { fetchOnce, freePort, request } from '../core/raw-client';
 import { openWebSocket } from '../live-reload/ws-client';
-import { killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalPort } from './run-cli';
+import { killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalPort, type Cli } from './run-cli';
 
 let site: Site;
 
@@ -27,14 +26,9 @@ after(async () => {
   await site.cleanup();
 });
 
-/** A port free now (the cluster is given a fixed one, as users run it). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
+/** The cluster's worker processes running now (the primary's children, from /proc). */
+function workerCount(cli: Cli): number {
+  return readFileSync(`/proc/${cli.child.pid}/task/${cli.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
 }
 
 test('--workers 3: every page and every live-reload connection name the same instance', async () => {
@@ -43,7 +37,7 @@ test('--workers 3: every page and every live-reload connection name the same ins
   try {
     // The other workers are forked once the first listens: wait until all three run, then give
     // them a moment to listen (bounded).
-    const workers = (): number => readFileSync(`/proc/${cli.child.pid}/task/${cli.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+    const workers = (): number => workerCount(cli);
     for (let i = 0; i < 100 && workers() < 3; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(workers(), 3);
     await new Promise((r) => setTimeout(r, 1_000));
@@ -87,7 +81,7 @@ test('--workers 3: a Ctrl-C while the other workers are still starting stops the
 test('--workers 3 --port 0: every worker listens on the one free port found (before: the others failed and all stopped)', async () => {
   const cli = runCli([site.root, '--port', '0', '--quiet', '--workers', '3'], site.base);
   const port = await waitForLocalPort(cli);
-  const workers = (): number => readFileSync(`/proc/${cli.child.pid}/task/${cli.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+  const workers = (): number => workerCount(cli);
   for (let i = 0; i < 100 && workers() < 3 && cli.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
   // Each worker has had time to bind (or, before, to fail and take the cluster down).
   await new Promise((r) => setTimeout(r, 1_000));

@@ -7,26 +7,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { MIB, makeSite, type Site } from '../fixtures/make-site';
 import { decodeChunked, encodeFrame, startBackend, type Backend } from '../fixtures/backend';
 import { startServer, type Running } from './harness';
 import { formatCombinedLine, formatShortLine } from '../../src/core/log/request-log';
-import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
+import { RawClient, fetchOnce, freePort, request, withTimeout } from './raw-client';
 
 let site: Site;
 let backend: Backend;
 let srv: Running;
 let closedPort: number;
-
-/** A port nothing listens on: bound, then closed. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const address = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return typeof address === 'object' && address !== null ? address.port : 0;
-}
 
 before(async () => {
   site = await makeSite();

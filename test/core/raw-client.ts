@@ -11,7 +11,7 @@
  * Received bytes are kept as a list of chunks and joined only when a whole response is there, so
  * a 10 MiB body costs one copy, not a quadratic number of them.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 
 export const DEFAULT_WAIT_MS = 5_000;
 
@@ -325,4 +325,14 @@ export async function fetchWithTranscript(
   } finally {
     client.destroy();
   }
+}
+
+/** A loopback port free now (bound, then closed): for a server given a fixed port, or nothing at all. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (address === null || typeof address !== 'object') throw new Error('no port from a loopback listen');
+  return address.port;
 }

@@ -16,7 +16,7 @@ import { realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeSite, MIB, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
-import { RawClient, request, withTimeout } from './raw-client';
+import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
 
 let site: Site;
 /** A 15 MB page: above live reload's injection limit, so it is built in memory only as an overlay. */
@@ -211,10 +211,7 @@ test('answers made at once stop at maxQueuedBytes too: pipelined requests for a 
   };
   process.on('warning', onWarning);
   await withServer({ limits: { maxQueuedBytes: 256 * 1024 } }, async (srv) => {
-    const warm = await RawClient.connect(srv.port);
-    await warm.write(request('/k15.bin', { headers: ['Connection: close'] }));
-    assert.equal((await warm.readResponse()).body.length, size);
-    warm.destroy();
+    assert.equal((await fetchOnce(srv.port, request('/k15.bin'))).body.length, size); // now cached
     const client = await RawClient.connect(srv.port);
     client.noTranscript();
     client.socket.pause();
@@ -255,10 +252,7 @@ test('a pipeline paused at maxQueuedBytes whose last head is still arriving is a
   const size = 900 * 1024;
   await writeFile(join(site.root, 'k900.bin'), Buffer.alloc(size, 0x6d));
   await withServer({ timeouts: { headersMs: 20_000 } }, async (srv) => {
-    const warm = await RawClient.connect(srv.port);
-    await warm.write(request('/k900.bin', { headers: ['Connection: close'] }));
-    assert.equal((await warm.readResponse()).body.length, size);
-    warm.destroy();
+    assert.equal((await fetchOnce(srv.port, request('/k900.bin'))).body.length, size); // now cached
     const client = await RawClient.connect(srv.port);
     client.noTranscript();
     client.socket.pause();

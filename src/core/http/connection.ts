@@ -855,13 +855,7 @@ export class Connection {
 
   /** An exchange whose handler failed: 500 if nothing was sent yet, else the socket goes. */
   failExchange(ex: Exchange): void {
-    if (ex.finished || this.exchange !== ex) return;
-    if (!ex.answered) {
-      ex.closeAfter = true;
-      ex.respond(500, [['Content-Type', 'text/plain; charset=utf-8']], 'The server failed to answer this request.\n');
-    } else {
-      this.destroy();
-    }
+    this.answerFailure(ex, 500, [], 'The server failed to answer this request.\n', true);
   }
 
   /**
@@ -871,21 +865,33 @@ export class Connection {
    * being written, and asking again in a moment gets the new one. Else the socket goes.
    */
   fileChangedWhileRead(ex: Exchange): void {
+    this.answerFailure(
+      ex,
+      503,
+      [
+        ['Retry-After', '1'],
+        ['Cache-Control', 'no-store'],
+      ],
+      'The file changed while it was being read (it is being written now). Reload in a moment to get the new version.\n',
+      false,
+      'the file changed while it was read',
+    );
+  }
+
+  /**
+   * A plain-text `status` answer for an exchange whose handler could not finish, if nothing of its
+   * answer was sent yet (`closeAfter`: the connection ends after it); else the socket goes, since
+   * the answer already under way cannot be completed.
+   */
+  private answerFailure(ex: Exchange, status: number, extra: HeaderList, message: string, closeAfter: boolean, note?: string): void {
     if (ex.finished || this.exchange !== ex) return;
     if (ex.answered) {
       this.destroy();
       return;
     }
-    ex.note = 'the file changed while it was read';
-    ex.respond(
-      503,
-      [
-        ['Content-Type', 'text/plain; charset=utf-8'],
-        ['Retry-After', '1'],
-        ['Cache-Control', 'no-store'],
-      ],
-      'The file changed while it was being read (it is being written now). Reload in a moment to get the new version.\n',
-    );
+    if (note !== undefined) ex.note = note;
+    if (closeAfter) ex.closeAfter = true;
+    ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ...extra], message);
   }
 
   // ---- output --------------------------------------------------------------------------------
