@@ -10,13 +10,13 @@ import { connect, type Socket } from 'node:net';
 import { mkdtemp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server/server';
 import { MAX_CSP_WARNINGS, SETTLE_MS, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
-import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
+import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, MAX_PLANS_AHEAD, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>Grüße 🎉</p></body></html>\n';
 const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
@@ -698,6 +698,55 @@ test('a Content-Security-Policy header the user configured makes room for the cl
     port = saved;
     await other.close();
   }
+});
+
+/** A page for the plan-ahead tests: `text` in its body. */
+const aheadPage = (text: string): string => `<!doctype html><html><head><title>ahead</title></head><body><p>${text}</p></body></html>\n`;
+
+/** Resolves once the plan cache holds at least `count` plans (bounded: fails after 10 s). */
+async function plansReach(count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (cachedPlanCount() < count) {
+    assert.ok(Date.now() < deadline, `plans: ${cachedPlanCount()}, waited for ${count}`);
+    await sleep(5);
+  }
+}
+
+test('a page served with the client is planned again once its save settles, before the reload asks for it', async () => {
+  await writeFile(join(root, 'ahead.html'), aheadPage('one'));
+  assert.equal((await request('/ahead.html', NAV)).status, 200);
+  const planned = cachedPlanCount();
+  assert.ok(planned < MAX_CACHED_PLANS, 'room in the plan cache for the next version');
+  const from = events.length;
+  await writeFile(join(root, 'ahead.html'), aheadPage('two'));
+  assert.equal((await eventAt(from)).kind, 'reload');
+  // No request since the save: the new version's plan is made all the same.
+  await plansReach(planned + 1);
+  // The reload finds it: the new version, injected, and nothing planned again.
+  const reloaded = await request('/ahead.html', NAV);
+  assert.equal(reloaded.body.toString('utf8'), injected(aheadPage('two'), reloaded.body));
+  assert.equal(cachedPlanCount(), planned + 1);
+});
+
+test('one save planned ahead: at most MAX_PLANS_AHEAD pages, never pages nobody was served', async () => {
+  const names = Array.from({ length: MAX_PLANS_AHEAD + 2 }, (_, i) => `ahead-${i}.html`);
+  for (const name of names) {
+    await writeFile(join(root, name), aheadPage(name));
+    assert.equal((await request(`/${name}`, NAV)).status, 200);
+  }
+  await writeFile(join(root, 'ahead-never.html'), aheadPage('never'));
+  const planned = cachedPlanCount();
+  assert.ok(planned + names.length + 2 < MAX_CACHED_PLANS, 'room in the plan cache');
+  const from = events.length;
+  // One save (one turn) of every page, and of a page no one was served yet.
+  for (const name of [...names, 'ahead-never.html']) writeFileSync(join(root, name), aheadPage(`${name} saved`));
+  await eventAt(from);
+  await plansReach(planned + MAX_PLANS_AHEAD);
+  // The planner takes pages in the order asked: once a page asked for now is answered, whatever
+  // was planned ahead of it is in the cache.
+  const asked = await request('/ahead-never.html', NAV);
+  assert.equal(asked.body.toString('utf8'), injected(aheadPage('ahead-never.html saved'), asked.body));
+  assert.equal(cachedPlanCount(), planned + MAX_PLANS_AHEAD + 1);
 });
 
 test('page plans are kept for MAX_CACHED_PLANS page versions, no more', async () => {

@@ -17,13 +17,15 @@
  * regular file inside the real root (or followSymlinks is on); anything else falls back.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
 import type { ConsoleForward } from '../options';
 import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, type CspMeta, type PagePlan, type PlacementWish } from './live-reload-inject';
-import { planPageOffThread } from './page-planner';
+import { MAX_WAITING_PLANS, planPageOffThread, waitingPlans } from './page-planner';
 import { resolveRequestPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
@@ -113,6 +115,64 @@ async function planFor(pageKey: string, bytes: Buffer, tag: string, wish: Placem
 }
 /** Plans being made, by planFor's key (each page version is parsed once however many ask). */
 const planning = new Map<string, Promise<PagePlan>>();
+/**
+ * Pages served with the client lately (real paths, oldest first; at most MAX_CACHED_PLANS): a
+ * new version of one is planned as soon as it has settled (preparePages), not when the reload
+ * the change set off asks for it.
+ */
+const servedPages = new Set<string>();
+/**
+ * Pages of one batch of changes planned ahead at most: a save touches one page or a few; a branch
+ * switch that rewrites hundreds is planned as each is asked for, and never fills the planner's
+ * queue ahead of the requests (MAX_WAITING_PLANS).
+ */
+export const MAX_PLANS_AHEAD = 4;
+
+/** Notes that the page at `real` was served with the client (servedPages, bounded). */
+function rememberServedPage(real: string): void {
+  servedPages.delete(real);
+  servedPages.add(real);
+  if (servedPages.size > MAX_CACHED_PLANS) {
+    const oldest = servedPages.values().next();
+    if (oldest.done !== true) servedPages.delete(oldest.value);
+  }
+}
+
+/**
+ * Plans the new versions of the pages among `changed` (absolute paths under the real root, as
+ * the watcher gives them) that were served with the client lately, so that the reloads their
+ * change sets off find the plan made (planFor's cache, keyed by the version's stat as servePage
+ * keys it). Call it once the files have settled: a version read mid-write is planned for nothing
+ * (its stat names another version). Overlays are not planned here (their text comes with the
+ * editor's notice). At most MAX_PLANS_AHEAD pages (their bytes, up to MAX_INJECT_BYTES each, held
+ * while planned), the ones served last. Never rejects: a page that cannot be read or planned now
+ * is planned when asked for, as before.
+ */
+export async function preparePages(changed: Iterable<string>, ctx: PageContext): Promise<void> {
+  const wanted = new Set(changed);
+  const pages = [...servedPages].filter((real) => wanted.has(real) && ctx.overlayFor(real) === undefined);
+  // The pages served last, and never more than leaves the planner's queue half free for requests.
+  const count = Math.min(pages.length, MAX_PLANS_AHEAD, Math.max(0, MAX_WAITING_PLANS / 2 - waitingPlans()));
+  await Promise.all(pages.slice(pages.length - count).map((real) => preparePage(real, ctx).catch(() => undefined)));
+}
+
+async function preparePage(real: string, ctx: PageContext): Promise<void> {
+  // The path was a page when served; a link put there since is not followed.
+  const file = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const stat = await file.stat();
+    if (!stat.isFile() || stat.size > MAX_INJECT_BYTES) return;
+    const bytes = await readWhole(file, stat.size);
+    if (bytes.length !== stat.size) return;
+    const type = contentTypeOf(real, bytes);
+    if (!type.startsWith('text/html')) return;
+    // The plan does not depend on the tag's attribute values: any tag of clientTag's form.
+    const tag = clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward);
+    await planFor(`${real}\0${statEtag(stat).slice(1, -1)}`, bytes, tag, placementWish(ctx.consoleForward), charsetParameter(type));
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+}
 const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
 /**
  * Room reserved for the injected tag beside a page's own bytes (clientTag is under 250 bytes, plus
@@ -229,6 +289,7 @@ async function servePage(
       const src = clientSrc(documentPath);
       const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
       const result = await planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, plainTag, placementWish(consoleForward), charsetParameter(type));
+      if (overlay === undefined) rememberServedPage(real);
       if (result.kind === 'inject') {
         // A Content-Security-Policy header the user configured (porthole.headers) governs the page
         // like a meta one: both get room for the client.

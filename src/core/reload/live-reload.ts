@@ -48,7 +48,7 @@ import type { Exchange } from '../http/connection';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { filterPage, injectForeignPage, type ForeignPage, type PageContext } from './live-reload-pages';
+import { filterPage, injectForeignPage, preparePages, type ForeignPage, type PageContext } from './live-reload-pages';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
 import { RESERVED_PREFIX, type ConsoleForward, type DiagnosticLevel, type ReloadOptions } from '../options';
@@ -550,6 +550,8 @@ export class LiveReload {
     if (this.edge === 'settling') {
       if (this.waitingToSettle()) return;
       this.settleStamps.clear();
+      // Every page the save touched has settled: sent at once or changed since.
+      this.prepare(new Set([...this.sentAtOnce.paths, ...this.pending]));
       // What changed meanwhile beyond what was sent at once goes out now, as one more event.
       for (const rel of this.sentAtOnce.paths) this.pending.delete(rel);
       if (this.sentAtOnce.all) {
@@ -587,6 +589,7 @@ export class LiveReload {
     if (this.edge === 'leading' && this.waitingToSettle()) return;
     this.settleStamps.clear();
     this.batchOpen = false;
+    this.prepare(this.pending);
     if (this.flush()) {
       // Changes within the next debounceMs are coalesced into one trailing event.
       this.edge = 'trailing';
@@ -640,6 +643,16 @@ export class LiveReload {
     } catch {
       return true;
     }
+  }
+
+  /**
+   * Settled changes (root-relative paths): the pages among them that were served with the client
+   * are planned now, before the reloads the event sets off ask for them (preparePages).
+   */
+  private prepare(rels: Iterable<string>): void {
+    if (this.phase === 'closed') return;
+    const root = this.setup.files.rootReal;
+    void preparePages([...rels].map((rel) => join(root, rel)), this.pages);
   }
 
   /** Sends what the pending changes amount to; true when an event went out. */

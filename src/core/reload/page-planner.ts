@@ -103,6 +103,11 @@ export function planPageOffThread(html: Buffer, tag: string, wish: PlacementWish
   });
 }
 
+/** Pages waiting for the planner now, the one being planned not counted (preparePages leaves room). */
+export function waitingPlans(): number {
+  return waiting.length;
+}
+
 function startNext(): void {
   if (current !== undefined) return;
   const job = waiting.shift();
