@@ -17,8 +17,6 @@
  * regular file inside the real root (or followSymlinks is on); anything else falls back.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import type { Exchange } from '../http/connection';
 import { CLIENT_VERSION } from './live-reload-client';
@@ -26,6 +24,7 @@ import type { ConsoleForward } from '../options';
 import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, type CspMeta, type PagePlan, type PlacementWish } from './live-reload-inject';
 import { MAX_WAITING_PLANS, planPageOffThread, waitingPlans } from './page-planner';
+import { openContained } from '../files/open-contained';
 import { resolveRequestPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
@@ -156,12 +155,16 @@ export async function preparePages(changed: Iterable<string>, ctx: PageContext):
   await Promise.all(pages.slice(pages.length - count).map((real) => preparePage(real, ctx).catch(() => undefined)));
 }
 
-async function preparePage(real: string, ctx: PageContext): Promise<void> {
-  // The path was a page when served; a link put there since is not followed.
-  const file = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+async function preparePage(path: string, ctx: PageContext): Promise<void> {
+  // Opened as a request's file is (never a FIFO, contained, not hidden): what is there now.
+  const opened = await openContained(path, ctx.files);
+  if (opened.kind !== 'file') {
+    if (opened.kind === 'dir') await opened.handle?.close().catch(() => undefined);
+    return;
+  }
+  const { file, stat, real } = opened;
   try {
-    const stat = await file.stat();
-    if (!stat.isFile() || stat.size > MAX_INJECT_BYTES) return;
+    if (stat.size > MAX_INJECT_BYTES) return;
     const bytes = await readWhole(file, stat.size);
     if (bytes.length !== stat.size) return;
     const type = contentTypeOf(real, bytes);
