@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execFileSync } from 'node:child_process';
 import { PreviewServer } from '../../src/core/server/server';
 import { MAX_CSP_WARNINGS, SETTLE_MS, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
@@ -747,6 +748,27 @@ test('one save planned ahead: at most MAX_PLANS_AHEAD pages, never pages nobody 
   const asked = await request('/ahead-never.html', NAV);
   assert.equal(asked.body.toString('utf8'), injected(aheadPage('ahead-never.html saved'), asked.body));
   assert.equal(cachedPlanCount(), planned + MAX_PLANS_AHEAD + 1);
+});
+
+test('a served page replaced by a FIFO is never opened ahead: the thread pool stays free', async () => {
+  const names = Array.from({ length: MAX_PLANS_AHEAD }, (_, i) => `fifo-${i}.html`);
+  for (const name of names) {
+    await writeFile(join(root, name), aheadPage(name));
+    assert.equal((await request(`/${name}`, NAV)).status, 200);
+  }
+  const from = events.length;
+  // One save: every page becomes a named pipe with no writer (open(2) for reading would block).
+  for (const name of names) {
+    rmSync(join(root, name));
+    execFileSync('mkfifo', [join(root, name)]);
+  }
+  await eventAt(from);
+  // Let a plan-ahead have its go, then use the file system: a blocked thread pool answers nothing.
+  await sleep(SETTLE_MS * 4);
+  const answered = await Promise.race([request('/data.json', FETCH), sleep(5_000).then(() => undefined)]);
+  assert.ok(answered !== undefined, 'a file request was answered while the FIFOs sat in the changed pages');
+  assert.equal(answered.status, 200);
+  for (const name of names) rmSync(join(root, name));
 });
 
 test('page plans are kept for MAX_CACHED_PLANS page versions, no more', async () => {
