@@ -713,20 +713,32 @@ async function plansReach(count: number): Promise<void> {
   }
 }
 
-test('a page served with the client is planned again once its save settles, before the reload asks for it', async () => {
+test('while a page is open, a page served with the client is planned again once its save settles, before the reload asks for it', async () => {
   await writeFile(join(root, 'ahead.html'), aheadPage('one'));
   assert.equal((await request('/ahead.html', NAV)).status, 200);
   const planned = cachedPlanCount();
   assert.ok(planned < MAX_CACHED_PLANS, 'room in the plan cache for the next version');
-  const from = events.length;
+  // With no page connected no reload follows: nothing is planned ahead.
+  let from = events.length;
   await writeFile(join(root, 'ahead.html'), aheadPage('two'));
   assert.equal((await eventAt(from)).kind, 'reload');
+  await sleep(SETTLE_MS * 10);
+  assert.equal(cachedPlanCount(), planned);
+  assert.equal((await request('/ahead.html', NAV)).status, 200);
+  assert.equal(cachedPlanCount(), planned + 1);
+  // A page is open (its event stream): the next save is planned before the reload asks.
+  const stream = openStream();
+  await stream.waitFor('event: hello\n');
+  from = events.length;
+  await writeFile(join(root, 'ahead.html'), aheadPage('three'));
+  assert.equal((await eventAt(from)).kind, 'reload');
   // No request since the save: the new version's plan is made all the same.
-  await plansReach(planned + 1);
+  await plansReach(planned + 2);
   // The reload finds it: the new version, injected, and nothing planned again.
   const reloaded = await request('/ahead.html', NAV);
-  assert.equal(reloaded.body.toString('utf8'), injected(aheadPage('two'), reloaded.body));
-  assert.equal(cachedPlanCount(), planned + 1);
+  assert.equal(reloaded.body.toString('utf8'), injected(aheadPage('three'), reloaded.body));
+  assert.equal(cachedPlanCount(), planned + 2);
+  stream.socket.destroy();
 });
 
 test('one save planned ahead: at most MAX_PLANS_AHEAD pages, never pages nobody was served', async () => {
@@ -738,6 +750,8 @@ test('one save planned ahead: at most MAX_PLANS_AHEAD pages, never pages nobody 
   await writeFile(join(root, 'ahead-never.html'), aheadPage('never'));
   const planned = cachedPlanCount();
   assert.ok(planned + names.length + 2 < MAX_CACHED_PLANS, 'room in the plan cache');
+  const stream = openStream();
+  await stream.waitFor('event: hello\n');
   const from = events.length;
   // One save (one turn) of every page, and of a page no one was served yet.
   for (const name of [...names, 'ahead-never.html']) writeFileSync(join(root, name), aheadPage(`${name} saved`));
@@ -748,6 +762,7 @@ test('one save planned ahead: at most MAX_PLANS_AHEAD pages, never pages nobody 
   const asked = await request('/ahead-never.html', NAV);
   assert.equal(asked.body.toString('utf8'), injected(aheadPage('ahead-never.html saved'), asked.body));
   assert.equal(cachedPlanCount(), planned + MAX_PLANS_AHEAD + 1);
+  stream.socket.destroy();
 });
 
 test('a served page replaced by a FIFO is never opened ahead: the thread pool stays free', async () => {
@@ -756,6 +771,8 @@ test('a served page replaced by a FIFO is never opened ahead: the thread pool st
     await writeFile(join(root, name), aheadPage(name));
     assert.equal((await request(`/${name}`, NAV)).status, 200);
   }
+  const stream = openStream();
+  await stream.waitFor('event: hello\n');
   const from = events.length;
   // One save: every page becomes a named pipe with no writer (open(2) for reading would block).
   for (const name of names) {
@@ -768,6 +785,7 @@ test('a served page replaced by a FIFO is never opened ahead: the thread pool st
   const answered = await Promise.race([request('/data.json', FETCH), sleep(5_000).then(() => undefined)]);
   assert.ok(answered !== undefined, 'a file request was answered while the FIFOs sat in the changed pages');
   assert.equal(answered.status, 200);
+  stream.socket.destroy();
   for (const name of names) rmSync(join(root, name));
 });
 

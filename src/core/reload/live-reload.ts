@@ -647,10 +647,12 @@ export class LiveReload {
 
   /**
    * Settled changes (root-relative paths): the pages among them that were served with the client
-   * are planned now, before the reloads the event sets off ask for them (preparePages).
+   * are planned now, before the reloads the event sets off ask for them (preparePages). Only while
+   * a page is connected: with none, no reload follows, and a big page saved often would be parsed
+   * for nothing (about 0.5 s per MiB).
    */
   private prepare(rels: Iterable<string>): void {
-    if (this.phase === 'closed') return;
+    if (this.phase === 'closed' || this.clients.size === 0) return;
     const root = this.setup.files.rootReal;
     void preparePages([...rels].map((rel) => join(root, rel)), this.pages);
   }
