@@ -13,6 +13,9 @@
  *   check and the open can no longer hand out a file outside the root.
  * - Errors map to answers: ENOENT/ENOTDIR → missing (404), EACCES/EPERM → forbidden (403),
  *   EMFILE/ENFILE (out of descriptors) → unavailable (503 with Retry-After), never "404".
+ * - A node replaced between its open and the reading of its real path (an atomic save renames
+ *   the new version over the path) is opened again; still replaced after OPEN_ATTEMPTS opens →
+ *   unavailable (503 with Retry-After), never a 404 for a path that names a file throughout.
  */
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { constants, type Stats } from 'node:fs';
@@ -92,6 +95,24 @@ export async function descriptorRealPath(handle: FileHandle, fsPath: string, st:
  * caller already made (saves one). A 'file' or 'dir' result holds a descriptor the caller closes.
  */
 export async function openContained(fsPath: string, opts: ContainmentOptions, known?: Stats): Promise<Opened> {
+  for (let attempt = 1; ; attempt++) {
+    const opened = await openOnce(fsPath, opts, attempt === 1 ? known : undefined);
+    if (opened !== REPLACED) return opened;
+    // The node opened was replaced or deleted before its real path could be read: an atomic save
+    // renames the new version over the path. The path names the new one now (or nothing: 404).
+    if (attempt === OPEN_ATTEMPTS) return { kind: 'unavailable', reason: 'The file was being replaced while it was opened (a save?).' };
+  }
+}
+
+/**
+ * Opens tried per request when what was opened keeps being replaced before its real path is
+ * read (a save renaming over the path each time): then 503 with Retry-After, never a false 404.
+ */
+export const OPEN_ATTEMPTS = 3;
+/** openOnce's word for a node replaced or deleted between its open and the reading of its real path. */
+const REPLACED = Symbol('replaced');
+
+async function openOnce(fsPath: string, opts: ContainmentOptions, known: Stats | undefined): Promise<Opened | typeof REPLACED> {
   let before = known;
   if (before === undefined) {
     try {
@@ -113,7 +134,7 @@ export async function openContained(fsPath: string, opts: ContainmentOptions, kn
     const st = await handle.stat();
     if (!st.isFile() && !st.isDirectory()) return { kind: 'forbidden', reason: notRegularReason(st) };
     const real = await descriptorRealPath(handle, fsPath, st);
-    if (real === undefined) return { kind: 'missing', reason: 'The file changed while it was opened.' };
+    if (real === undefined) return REPLACED;
     const refused = refusal(real, opts);
     if (refused !== undefined) return refused;
     keep = true;

@@ -49,7 +49,7 @@ export interface Representation {
    * For a body on disk: reads it whole (small files go out in one write); undefined when the body
    * is streamed as parts.
    */
-  readonly readWhole: (() => Promise<Buffer>) | undefined;
+  readonly readWhole: (() => Promise<Buffer | undefined>) | undefined;
   /** A cached file's serialised heads: the common 200 and 304 skip the header building. */
   readonly prepared: PreparedHeads | undefined;
   /** The content coding of the bytes (RFC 9110 §8.4): `Content-Encoding`; undefined: none. */
@@ -150,7 +150,7 @@ export function sendRepresentation(ex: Exchange, rep: Representation, status = 2
   const readWhole = rep.readWhole;
   if (readWhole !== undefined && ex.method === 'GET') {
     readWhole().then(
-      (body) => (body.length === rep.size ? ex.respond(status, headers, body) : ex.connection.fileChangedWhileRead(ex)),
+      (body) => (body !== undefined && body.length === rep.size ? ex.respond(status, headers, body) : ex.connection.fileChangedWhileRead(ex)),
       () => ex.connection.failExchange(ex),
     );
     return;

@@ -384,7 +384,8 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
       return;
     case 'unavailable':
       ex.note = found.reason;
-      sendUnavailable(ex);
+      // The reason says which passing condition it is (out of descriptors, a file being replaced).
+      sendUnavailable(ex, `Service unavailable: ${found.reason} Try again shortly.`);
       return;
     case 'moved': {
       const q = rawPath.indexOf('?');
@@ -499,10 +500,10 @@ export function sendFile(
   const asset = as === undefined ? encodedAssetOf(real) : undefined;
   const coding: Coding | undefined = as?.coding ?? (asset === undefined ? undefined : { contentEncoding: asset.coding });
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
-    readWhole(file, size).then(
+    readWhole(file, st).then(
       (body) => {
-        // A file that changed size under us would make Content-Length a lie: 503, ask again.
-        if (body.length !== size) return ex.connection.fileChangedWhileRead(ex);
+        // A file that changed under us has no one version to send (its length, its validators): 503, ask again.
+        if (body === undefined) return ex.connection.fileChangedWhileRead(ex);
         const type = as?.type ?? (asset !== undefined ? encodedAssetType(asset.inner, asset.coding, body) : contentTypeOf(real, body));
         const entry = makeCachedFile(placement.fsPath, real, placement.root, st, body, type, contentValidators(st, body), placement.dir, coding);
         placement.cache.set(placement.key, entry);
@@ -559,7 +560,7 @@ function streamedRepresentation(file: FileHandle, st: Stats, type: string, codin
     rangeable: true,
     partFor: (start, end) => ({ file, start, end }),
     whole: undefined,
-    readWhole: size <= SMALL_FILE_BYTES ? () => readWhole(file, size) : undefined,
+    readWhole: size <= SMALL_FILE_BYTES ? () => readWhole(file, st) : undefined,
     prepared: undefined,
     contentEncoding: coding?.contentEncoding,
     varyAcceptEncoding: coding?.varyAcceptEncoding === true,
@@ -891,12 +892,16 @@ export function sendBuiltBody(ex: Exchange, type: string, body: Buffer, validato
 }
 
 /**
- * Reads a file its stat said is `size` bytes: its bytes up to `size + 1`. A file that shrank
- * while read comes back shorter, one that grew (rewritten in place with more) one byte longer:
- * either way the length is not `size`, and the caller has no one version to send. (The last
- * read, at the end of the file, costs one more read(2) per file read whole: not per request.)
+ * Reads the whole file `st` (its stat, from the open descriptor) describes: its bytes, or
+ * undefined when they are not that version's. Read up to `st.size + 1` bytes, a file that shrank
+ * or grew while read has another length; a descriptor stat after the read that disagrees with
+ * `st` (size, mtime, ctime) tells a rewrite of the same size between the stat and the read (an
+ * editor saving in place), whose bytes would otherwise go out under `st`'s validators. Either
+ * way the caller has no one version to send. Costs one more read(2) and one fstat per file read
+ * whole (a cache fill, a page), not per request. Rejects when a read fails.
  */
-export async function readWhole(file: FileHandle, size: number): Promise<Buffer> {
+export async function readWhole(file: FileHandle, st: Stats): Promise<Buffer | undefined> {
+  const size = st.size;
   const buf = Buffer.allocUnsafe(size + 1);
   let offset = 0;
   while (offset <= size) {
@@ -904,7 +909,10 @@ export async function readWhole(file: FileHandle, size: number): Promise<Buffer>
     if (bytesRead === 0) break;
     offset += bytesRead;
   }
-  return buf.subarray(0, offset);
+  if (offset !== size) return undefined;
+  const after = await file.stat();
+  if (after.size !== size || after.mtimeMs !== st.mtimeMs || after.ctimeMs !== st.ctimeMs) return undefined;
+  return buf.subarray(0, size);
 }
 
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
@@ -965,9 +973,9 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
   try {
     const st = custom.stat;
     if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
-    const body = await readWhole(custom.file, st.size);
+    const body = await readWhole(custom.file, st);
     // Being written while read: not one version of it; the built-in page answers meanwhile.
-    if (body.length !== st.size) return undefined;
+    if (body === undefined) return undefined;
     const type = contentTypeOf(customPath, body);
     cache.set(CUSTOM_404_KEY, makeCachedFile(customPath, custom.real, opts.rootReal, st, body, type, contentValidators(st, body), undefined));
     return inMemory(type, body);
@@ -1017,7 +1025,7 @@ async function sendListing(ex: Exchange, folder: ListedFolder & { readonly withi
       return;
     case 'unavailable':
       ex.note = result.reason;
-      sendUnavailable(ex);
+      sendUnavailable(ex, `Service unavailable: ${result.reason} Try again shortly.`);
       return;
     case 'busy':
       ex.note = result.reason;

@@ -85,7 +85,7 @@ export function placementWish(consoleForward: ConsoleForward): PlacementWish {
 }
 
 /**
- * The plan of one version of a page (`key` names it: path and validator, or content hash) for one
+ * The plan of one version of a page (`key` names it: contentKey) for one
  * placement wish (part of the cache key: the mode can change while the server runs), planned on
  * the planner thread. A page asked for again while its plan is being made waits for that plan.
  */
@@ -140,9 +140,9 @@ function rememberServedPage(real: string): void {
 /**
  * Plans the new versions of the pages among `changed` (absolute paths under the real root, as
  * the watcher gives them) that were served with the client lately, so that the reloads their
- * change sets off find the plan made (planFor's cache, keyed by the version's stat as servePage
- * keys it). Call it once the files have settled: a version read mid-write is planned for nothing
- * (its stat names another version). Overlays are not planned here (their text comes with the
+ * change sets off find the plan made (planFor's cache, keyed by the bytes as servePage
+ * keys it: contentKey). Call it once the files have settled: a version read mid-write is not
+ * planned (readWhole tells). Overlays are not planned here (their text comes with the
  * editor's notice). At most MAX_PLANS_AHEAD pages (their bytes, up to MAX_INJECT_BYTES each, held
  * while planned), the ones served last. Never rejects: a page that cannot be read or planned now
  * is planned when asked for, as before.
@@ -165,13 +165,14 @@ async function preparePage(path: string, ctx: PageContext): Promise<void> {
   const { file, stat, real } = opened;
   try {
     if (stat.size > MAX_INJECT_BYTES) return;
-    const bytes = await readWhole(file, stat.size);
-    if (bytes.length !== stat.size) return;
+    const bytes = await readWhole(file, stat);
+    if (bytes === undefined) return;
     const type = contentTypeOf(real, bytes);
     if (!type.startsWith('text/html')) return;
     // The plan does not depend on the tag's attribute values: any tag of clientTag's form.
     const tag = clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward);
-    await planFor(`${real}\0${statEtag(stat).slice(1, -1)}`, bytes, tag, placementWish(ctx.consoleForward), charsetParameter(type));
+    const charset = charsetParameter(type);
+    await planFor(contentKey(bytes, charset), bytes, tag, placementWish(ctx.consoleForward), charset);
   } finally {
     await file.close().catch(() => undefined);
   }
@@ -266,9 +267,9 @@ async function servePage(
       ex.respondBusy();
       return;
     }
-    const bytes = overlay !== undefined ? Buffer.from(overlay, 'utf8') : await readWhole(file, stat.size);
+    const bytes = overlay !== undefined ? Buffer.from(overlay, 'utf8') : await readWhole(file, stat);
     // Written to while read: not one version of the page (its ETag would name the stat's).
-    if (overlay === undefined && bytes.length !== stat.size) {
+    if (bytes === undefined) {
       ex.connection.fileChangedWhileRead(ex);
       return;
     }
@@ -291,7 +292,8 @@ async function servePage(
       etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
       const src = clientSrc(documentPath);
       const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
-      const result = await planFor(overlay !== undefined ? base : `${real}\0${base}`, bytes, plainTag, placementWish(consoleForward), charsetParameter(type));
+      const charset = charsetParameter(type);
+      const result = await planFor(contentKey(bytes, charset), bytes, plainTag, placementWish(consoleForward), charset);
       if (overlay === undefined) rememberServedPage(real);
       if (result.kind === 'inject') {
         // A Content-Security-Policy header the user configured (porthole.headers) governs the page
@@ -368,7 +370,7 @@ export async function injectForeignPage(
   const labels = contentType === undefined ? [] : declaredCharsets(contentType);
   const charset = labels.find((label) => !isAsciiCompatibleCharset(label)) ?? labels.at(-1);
   // Kept by content like an overlay's plan: every tab of the same page is planned once.
-  const plan = await planFor(`p-${hashOf(html)}\0${charset ?? ''}`, html, plainTag, placementWish(ctx.consoleForward), charset);
+  const plan = await planFor(contentKey(html, charset), html, plainTag, placementWish(ctx.consoleForward), charset);
   if (plan.kind !== 'inject') return { refused: plan.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${plan.reason}` };
   if (plan.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(html, plan.offset, plainTag), policies: [] };
   const nonce = randomBytes(16).toString('base64');
@@ -445,6 +447,16 @@ function escapeAttribute(value: string): string {
     else out += ch;
   }
   return out;
+}
+
+/**
+ * A page version's key in the plan cache: its bytes (a hash) and the charset it is read in, what
+ * a plan is made from. Not its path and stat: a file rewritten with the same size within one tick
+ * of the file system's clock keeps its stat, and a plan of the other bytes put the tag inside a
+ * tag (`</b<script …>ody>`). Every copy of the same page (tabs, paths, proxied answers) shares it.
+ */
+function contentKey(bytes: Buffer, charset: string | undefined): string {
+  return `c-${hashOf(bytes)}\0${charset ?? ''}`;
 }
 
 function hashOf(bytes: Buffer): string {
