@@ -64,7 +64,7 @@ export function failure(err: unknown): Opened & { kind: 'missing' | 'forbidden' 
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') return { kind: 'forbidden', reason: 'Permission denied.' };
   if (code === 'EMFILE' || code === 'ENFILE') {
-    return { kind: 'unavailable', reason: `Out of file descriptors (${code}): too many open connections or files.` };
+    return { kind: 'unavailable', reason: `Out of file descriptors (${code}): the server has too many open files right now.` };
   }
   return { kind: 'missing', reason: code === 'ENOENT' || code === 'ENOTDIR' ? NO_SUCH_FILE : `Cannot open: ${code}` };
 }
