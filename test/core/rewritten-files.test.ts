@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type Running } from './harness';
-import { RawClient, request } from './raw-client';
+import { RawClient, fetchOnce, request } from './raw-client';
 
 let root = '';
 let running: Running;
@@ -29,24 +29,17 @@ after(async () => {
 });
 
 /**
- * Rewrites `path` in place with each of `versions` in turn, in another process (so this one's
- * event loop, the server's, is not blocked), for `ms` at most; resolves when it has stopped.
+ * Saves `path` with each of `versions` in turn, in another process (so this one's event loop, the
+ * server's, is not blocked), for `ms` at most; resolves when it has stopped. `in-place`: rewritten
+ * (truncated, then written); `atomic`: written to a temporary name beside it, then renamed over
+ * it, as editors save.
  */
-function rewriteFor(path: string, versions: readonly string[], ms: number): { readonly done: Promise<void> } {
+function saveFor(path: string, versions: readonly string[], ms: number, save: 'in-place' | 'atomic'): { readonly done: Promise<void> } {
+  const target = JSON.stringify(path);
+  const tmp = JSON.stringify(`${path}.tmp~`);
+  const once = save === 'in-place' ? `fs.writeFileSync(${target}, data)` : `fs.writeFileSync(${tmp}, data); fs.renameSync(${tmp}, ${target})`;
   const script = `const fs = require('fs'); const v = JSON.parse(process.argv[1]); const end = Date.now() + ${ms};
-    for (let i = 0; Date.now() < end && i < 1e6; i++) fs.writeFileSync(${JSON.stringify(path)}, v[i % v.length]);`;
-  const child = spawn(process.execPath, ['-e', script, JSON.stringify(versions)], { stdio: 'ignore' });
-  return { done: new Promise((resolve) => child.once('exit', () => resolve())) };
-}
-
-/**
- * Saves `path` atomically with each of `versions` in turn (written to a temporary name beside it,
- * then renamed over it, as editors save), in another process, for `ms` at most.
- */
-function replaceFor(path: string, versions: readonly string[], ms: number): { readonly done: Promise<void> } {
-  const script = `const fs = require('fs'); const v = JSON.parse(process.argv[1]); const end = Date.now() + ${ms};
-    const tmp = ${JSON.stringify(`${path}.tmp~`)};
-    for (let i = 0; Date.now() < end && i < 1e6; i++) { fs.writeFileSync(tmp, v[i % v.length]); fs.renameSync(tmp, ${JSON.stringify(path)}); }`;
+    for (let i = 0; Date.now() < end && i < 1e6; i++) { const data = v[i % v.length]; ${once}; }`;
   const child = spawn(process.execPath, ['-e', script, JSON.stringify(versions)], { stdio: 'ignore' });
   return { done: new Promise((resolve) => child.once('exit', () => resolve())) };
 }
@@ -71,7 +64,7 @@ async function askWhileRewritten(
 ): Promise<Map<string, number>> {
   const path = join(root, name);
   await writeFile(path, versions[0] ?? '');
-  const writer = save === 'in-place' ? rewriteFor(path, versions, 2_000) : replaceFor(path, versions, 2_000);
+  const writer = saveFor(path, versions, 2_000, save);
   const seen = new Map<string, number>();
   let stop = false;
   void writer.done.then(() => (stop = true));
@@ -153,11 +146,7 @@ async function injectedAlone(name: string, versions: readonly string[]): Promise
   const out: string[] = [];
   for (const v of versions) {
     await writeFile(join(root, name), v);
-    const client = await RawClient.connect(running.port);
-    client.noTranscript();
-    await client.write(request(`/${name}`, { headers: NAVIGATION }));
-    const res = await client.readResponse();
-    client.destroy();
+    const res = await fetchOnce(running.port, request(`/${name}`, { headers: NAVIGATION }));
     assert.equal(res.status, 200);
     out.push(steadyTag(res.body.toString('latin1')));
   }

@@ -150,7 +150,7 @@ export function sendRepresentation(ex: Exchange, rep: Representation, status = 2
   const readWhole = rep.readWhole;
   if (readWhole !== undefined && ex.method === 'GET') {
     readWhole().then(
-      (body) => (body !== undefined && body.length === rep.size ? ex.respond(status, headers, body) : ex.connection.fileChangedWhileRead(ex)),
+      (body) => (body !== undefined ? ex.respond(status, headers, body) : ex.connection.fileChangedWhileRead(ex)),
       () => ex.connection.failExchange(ex),
     );
     return;

@@ -383,9 +383,7 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
       plain(ex, 403, 'Forbidden: the server may not read this file.');
       return;
     case 'unavailable':
-      ex.note = found.reason;
-      // The reason says which passing condition it is (out of descriptors, a file being replaced).
-      sendUnavailable(ex, `Service unavailable: ${found.reason} Try again shortly.`);
+      answerUnavailable(ex, found.reason);
       return;
     case 'moved': {
       const q = rawPath.indexOf('?');
@@ -407,11 +405,20 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
 /** Seconds a client is asked to wait when the server is out of descriptors. */
 export const RETRY_AFTER_SECONDS = 2;
 
-/** 503 with Retry-After: out of file descriptors for now (EMFILE/ENFILE), or too busy (`text` says). */
-export function sendUnavailable(ex: Exchange, text = 'Service unavailable: the server has too many open files right now; try again shortly.'): void {
+/** 503 with Retry-After: a passing condition (out of descriptors, too busy) that `text` says. */
+export function sendUnavailable(ex: Exchange, text: string): void {
   plain(ex, 503, text, [
     ['Retry-After', String(RETRY_AFTER_SECONDS)],
   ]);
+}
+
+/**
+ * 503 for an open or a listing that met a passing condition: `reason` (openContained's: out of
+ * descriptors, a file being replaced) is the log's note and the answer's text.
+ */
+function answerUnavailable(ex: Exchange, reason: string): void {
+  ex.note = reason;
+  sendUnavailable(ex, `Service unavailable: ${reason} Try again shortly.`);
 }
 
 /** Where a file sent by sendFile may be cached: the request's key and path on disk. */
@@ -1024,8 +1031,7 @@ async function sendListing(ex: Exchange, folder: ListedFolder & { readonly withi
       plain(ex, 403, 'Forbidden: the server may not read this folder.');
       return;
     case 'unavailable':
-      ex.note = result.reason;
-      sendUnavailable(ex, `Service unavailable: ${result.reason} Try again shortly.`);
+      answerUnavailable(ex, result.reason);
       return;
     case 'busy':
       ex.note = result.reason;

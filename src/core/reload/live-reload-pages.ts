@@ -112,6 +112,14 @@ async function planFor(pageKey: string, bytes: Buffer, tag: string, wish: Placem
   }
   return plan;
 }
+/**
+ * The plan of a page read from a file or an overlay, `bytes` labelled `type` (as static-files
+ * labels it: the charset it is read in), for the placement `consoleForward` asks.
+ */
+function filePagePlan(bytes: Buffer, type: string, tag: string, consoleForward: ConsoleForward): Promise<PagePlan> {
+  const charset = charsetParameter(type);
+  return planFor(contentKey(bytes, charset), bytes, tag, placementWish(consoleForward), charset);
+}
 /** Plans being made, by planFor's key (each page version is parsed once however many ask). */
 const planning = new Map<string, Promise<PagePlan>>();
 /**
@@ -170,9 +178,7 @@ async function preparePage(path: string, ctx: PageContext): Promise<void> {
     const type = contentTypeOf(real, bytes);
     if (!type.startsWith('text/html')) return;
     // The plan does not depend on the tag's attribute values: any tag of clientTag's form.
-    const tag = clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward);
-    const charset = charsetParameter(type);
-    await planFor(contentKey(bytes, charset), bytes, tag, placementWish(ctx.consoleForward), charset);
+    await filePagePlan(bytes, type, clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward), ctx.consoleForward);
   } finally {
     await file.close().catch(() => undefined);
   }
@@ -292,8 +298,7 @@ async function servePage(
       etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
       const src = clientSrc(documentPath);
       const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
-      const charset = charsetParameter(type);
-      const result = await planFor(contentKey(bytes, charset), bytes, plainTag, placementWish(consoleForward), charset);
+      const result = await filePagePlan(bytes, type, plainTag, consoleForward);
       if (overlay === undefined) rememberServedPage(real);
       if (result.kind === 'inject') {
         // A Content-Security-Policy header the user configured (porthole.headers) governs the page
