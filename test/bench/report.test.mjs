@@ -130,3 +130,21 @@ test('the server targets keep Node\'s floor verdict (Node\'s limit)', () => {
   assert.equal(t.floor.shown, "not met; floor 1.20× nginx, the floor misses it too: Node's limit; Porthole = 0.83× floor");
   assert.equal(target(report, TARGET).floor, undefined); // the race ran without a floor
 });
+
+test('the CLI start-up target is judged beside Node\'s floor (a bare node that only listens), with Porthole − floor in ms', () => {
+  const START = 'start-up: the porthole CLI listening ≤ 150 ms after spawn (median)';
+  const starts = (...listenMs) => ({ runs: listenMs.map((ms) => ({ listenMs: ms, firstOkMs: ms + 10, idleRss: 50e6 })) });
+  const withStartup = (startup) => {
+    const report = raceReport({});
+    report.startup = startup;
+    report.targets = evaluateTargets(report);
+    return target(report, START);
+  };
+  const limit = withStartup({ porthole: starts(190, 194, 200), 'node-floor': starts(150, 160, 170) });
+  assert.equal(limit.pass, false);
+  assert.equal(limit.floor.minusFloorMs, 34);
+  assert.equal(limit.floor.shown, "not met; floor 160 ms (bare node, net.listen), the floor misses it too: Node's limit; Porthole − floor = +34.0 ms");
+  const shortfall = withStartup({ porthole: starts(190, 194, 200), 'node-floor': starts(100, 142, 150) });
+  assert.match(shortfall.floor.shown, /^not met; floor 142 ms \(bare node, net\.listen\), the floor meets it: Porthole's shortfall; Porthole − floor = \+52\.0 ms$/);
+  assert.equal(withStartup({ porthole: starts(120, 130, 140) }).floor, undefined); // started without the floor
+});

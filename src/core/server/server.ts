@@ -22,7 +22,8 @@ import { EventEmitter } from 'node:events';
 import { stat, realpath } from 'node:fs/promises';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { statSync } from 'node:fs';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import type * as TlsModule from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { ClientFilter, HostPolicy, normaliseIp } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
@@ -98,6 +99,15 @@ export function describeListenError(code: string | undefined, host: string, port
     default:
       return `cannot listen on ${host}:${port} (${code ?? 'unknown error'})`;
   }
+}
+
+/**
+ * node:tls, loaded by the first server with TLS options: a plain HTTP server (most starts) is
+ * spared loading it, about 1 ms of the CLI's start-up.
+ */
+function loadTls(): typeof TlsModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:tls') as typeof TlsModule;
 }
 
 /** What several processes serving one site share (the CLI's --workers). */
@@ -256,7 +266,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     this.memoryBudget = new MemoryBudget(opts.limits.maxBuiltBytes);
     this.queuedOutput = new MemoryBudget(opts.limits.maxQueuedTotalBytes);
     this.cap = opts.maxConnections ?? connectionCapFor(readDescriptorLimit() ?? Number.NaN);
-    this.secureContext = opts.tls === undefined ? undefined : createSecureContext({ cert: opts.tls.cert, key: opts.tls.key });
+    this.secureContext = opts.tls === undefined ? undefined : loadTls().createSecureContext({ cert: opts.tls.cert, key: opts.tls.key });
     const log = new RequestLog(opts.resolveHostNames);
     log.on('request', (r) => this.emit('request', r));
     log.on('hostname', (ip, name) => this.emit('hostname', ip, name));
@@ -488,7 +498,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
    * Before that, its end, close, error or the deadline (headersMs) destroys it.
    */
   private startHandshake(raw: Socket): void {
-    const tlsSocket = new TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+    const tlsSocket = new (loadTls().TLSSocket)(raw, { isServer: true, secureContext: this.secureContext });
     this.handshakes.add(tlsSocket);
     const fail = (why: string): void => {
       if (!this.handshakes.delete(tlsSocket)) return;

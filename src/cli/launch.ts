@@ -1,0 +1,10 @@
+/**
+ * The `porthole` command (dist/cli.js): runs the CLI's bundle, dist/cli-main.js (src/cli/main.ts),
+ * through the code cache of compile-cache.ts, which is the whole reason this file exists: it
+ * is small, so what Node compiles before the cache is read is small too.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { runWithCompileCache } from './compile-cache';
+
+runWithCompileCache(join(__dirname, 'cli-main.js'), process.env, process.platform, homedir());
