@@ -1,9 +1,10 @@
 /**
  * The Content-Type of a file: its type, and for text the encoding of its bytes.
  *
- * Type: the name decides when it can (mime-types, by extension); when it gives no type (no
- * extension, or one no registry knows) the bytes decide, by WHATWG MIME sniffing (mime-sniff.ts),
- * so an HTML page named `about` is a page and a `LICENSE` is text/plain.
+ * Type: the name decides when it can (mime-types, by extension: its answers, made a table at build
+ * time, media-types.generated.ts); when it gives no type (no extension, or one no registry knows)
+ * the bytes decide, by WHATWG MIME sniffing (mime-sniff.ts), so an HTML page named `about` is a
+ * page and a `LICENSE` is text/plain.
  *
  * Charset, for text types only (text/*, JavaScript, JSON and the other types mime-db marks as
  * text, XML), in this order:
@@ -26,7 +27,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { charset as mimeCharset, lookup as mimeLookup } from 'mime-types';
+import { CHARSET_BY_TYPE, TYPE_BY_EXTENSION } from './media-types.generated';
 import type * as SnifferModule from 'encoding-sniffer/sniffer' with { 'resolution-mode': 'import' };
 import type * as EncodingModule from '@exodus/bytes/encoding-lite.js' with { 'resolution-mode': 'import' };
 import { RESOURCE_HEADER_BYTES, sniffUnknownType } from './mime-sniff';
@@ -62,14 +63,24 @@ export function typeFromName(name: string): string | undefined {
   const ext = extname(name).toLowerCase();
   if (ext.length === 0) return undefined;
   if (nameTypes.has(ext)) return nameTypes.get(ext);
-  const type = mimeLookup(ext) || undefined;
+  const type = Object.hasOwn(TYPE_BY_EXTENSION, ext.slice(1)) ? TYPE_BY_EXTENSION[ext.slice(1)] : undefined;
   if (nameTypes.size < 1000) nameTypes.set(ext, type);
   return type;
 }
 
+/**
+ * Whether mime-types' charset() gives `essence` a charset: mime-db names one for it, or it is
+ * `text/*` (mime-types' default). The same test of the type as mime-types makes.
+ */
+function hasCharset(essence: string): boolean {
+  const type = /^\s*([^;\s]*)(?:;|\s|$)/.exec(essence)?.[1];
+  if (type === undefined) return false;
+  return Object.hasOwn(CHARSET_BY_TYPE, type.toLowerCase()) || /^text\//i.test(type);
+}
+
 /** True for types whose bytes are text in some encoding (a charset parameter applies). */
 export function isTextType(essence: string): boolean {
-  return mimeCharset(essence) !== false || essence === 'application/xml' || essence.endsWith('+xml');
+  return hasCharset(essence) || essence === 'application/xml' || essence.endsWith('+xml');
 }
 
 function isXmlType(essence: string): boolean {

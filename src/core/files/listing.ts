@@ -71,10 +71,15 @@ interface Described {
   readonly label: string | undefined;
 }
 
-const collator = new Intl.Collator(undefined, { sensitivity: 'variant' });
+/**
+ * Made by the first listing, not at start-up: building an ICU collator was 3–4 ms of every start
+ * of the CLI (`node --cpu-prof`), for a server that may never list a folder.
+ */
+let collator: Intl.Collator | undefined;
 
 function listingOrder(a: Kept, b: Kept): number {
   if (a.dir !== b.dir) return a.dir ? -1 : 1;
+  collator ??= new Intl.Collator(undefined, { sensitivity: 'variant' });
   return collator.compare(a.name, b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
