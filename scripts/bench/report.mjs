@@ -396,11 +396,11 @@ export function renderMarkdown(report) {
   if (report.targets.length) {
     // The last column: the floor against the same target in the same run, so a miss reads as
     // Porthole's shortfall (the floor meets it) or the platform's limit (the floor misses it too):
-    // Node's floor for the server targets, the reload floor for the reload race.
+    // Node's floor for the server targets and the CLI's start-up, the reload floor for the reload race.
     const floorRan = report.targets.some((t) => t.floor);
     const which = [
-      report.targets.some((t) => t.floor && 'ofFloor' in t.floor) ? "Node's floor" : undefined,
-      report.targets.some((t) => t.floor && 'minusFloorMs' in t.floor) ? 'the reload floor for the reload race' : undefined,
+      report.targets.some((t) => t.floor && !('fromReloadMs' in t.floor)) ? "Node's floor" : undefined,
+      report.targets.some((t) => t.floor && 'fromReloadMs' in t.floor) ? 'the reload floor for the reload race' : undefined,
     ].filter(Boolean).join('; ');
     md += `\n**Targets**${floorRan ? ` (last column: the floor against the same target, same run${which ? `: ${which}` : ''})` : ''}\n\n| Target | Result | |${floorRan ? ' Floor |' : ''}\n|---|---:|:---:|${floorRan ? '---|' : ''}\n`;
     for (const t of report.targets) {
