@@ -1,80 +1,197 @@
 /**
- * A V8 code cache for the CLI's bundle. Parsing and compiling dist/cli-main.js (~470 KB, most of
- * it mime-db's table) took 20–25 ms of every start of the CLI (`node --cpu-prof`, `wrapSafe`);
- * run from V8's cached data it takes ~2 ms. Node ≥ 22.1 has this built in
- * (`module.enableCompileCache`); Node 20, which the CLI runs on, has not, so this does the same
- * with `vm.Script`'s `cachedData`.
+ * A V8 code cache for the CLI's bundle. Parsing and compiling dist/cli-main.js took 20–25 ms of
+ * every start of the CLI (`node --cpu-prof`, `wrapSafe`); run from V8's cached data it takes a
+ * few. Node ≥ 22.1 has this built in (`module.enableCompileCache`); Node 20, which the CLI runs
+ * on, has not, so this does the same with `vm.Script`'s `cachedData`.
  *
- * The cache is code this process will run, so it is only read from and written to a folder that
- * is the user's own and that nobody else can write (never a shared temporary folder): on Linux
- * `$XDG_CACHE_HOME/porthole` or `~/.cache/porthole`, on macOS `~/Library/Caches/porthole`, on
- * Windows `%LOCALAPPDATA%\porthole\Cache`. A file's name carries the Node version, the CPU
- * architecture and the SHA-256 of the bundle's text, so another bundle or another Node never
- * reads it (V8 itself checks only the text's length and its own version and flags). Any failure
- * (no such folder, a folder others can write, a corrupt or rejected file, a full disk) only means
- * the bundle is compiled as without a cache; `NODE_DISABLE_COMPILE_CACHE=1` (Node's own switch
- * for its cache) turns it off.
+ * The cache is code this process will run, and V8 checks neither its bytes (its checksum check is
+ * off by default: one flipped byte crashed the CLI) nor that it was made from the same text (only
+ * the length). So:
+ * - every file starts with a header: a magic, the SHA-256 of what it was made from (the bundle's
+ *   text, Node's flags, NODE_OPTIONS) and the SHA-256 of the cached data; a file whose header
+ *   does not match is not used, and is written anew;
+ * - it is only read from and written to a folder only this user (and root) can change, and
+ *   whose every parent only they can change too (a sticky folder such as /tmp excepted, where
+ *   nobody may rename what is another's); the folder itself is never a symlink, and a missing one
+ *   is made (0700) only under such parents: on Linux `$XDG_CACHE_HOME/porthole` or
+ *   `~/.cache/porthole`, on macOS `~/Library/Caches/porthole`, on Windows
+ *   `%LOCALAPPDATA%\porthole\Cache` (where the folder is the user's own, unchecked);
+ * - the file is opened without following a symlink or waiting on a FIFO, and must be a regular
+ *   file of this user's that nobody else may write.
+ * Each use refreshes the file's mtime; cache files unused for STALE_CACHE_MS (other versions of
+ * Porthole, other Nodes, other flags) are removed when a new one is written. Any failure (no
+ * home, no such folder, a folder others can change, a corrupt or rejected file, a full disk)
+ * only means the bundle is compiled as without a cache. `NODE_DISABLE_COMPILE_CACHE=1` (Node's
+ * own switch for its cache) turns it off.
  *
  * Uses only Node; imports nothing of the CLI or the core.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  futimesSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import Module, { createRequire } from 'node:module';
-import { isAbsolute, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, parse, sep } from 'node:path';
 import { Script } from 'node:vm';
 
 /** What the cache is written after, from the start (ms): the start-up and a first request have compiled what they use. */
 export const CACHE_WRITE_DELAY_MS = 500;
 /** A cache file larger than this is not read (bytes): the bundle's cache is ~0.5 MiB. */
 export const MAX_CACHE_BYTES = 16 * 1024 * 1024;
-/** Another Node's cache file unused this long is removed (ms): that Node is likely gone. */
+/** A cache file unused this long (ms) is removed when another is written: an older Porthole's, another Node's. */
 export const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
-const CACHE_FILE = /^cli-main-.*\.v8cache$/;
+/** A temporary file of a write this old (ms) was left by a process killed mid-write. */
+export const STALE_TEMPORARY_MS = 10 * 60 * 1000;
+/** The cache file's first bytes. */
+const MAGIC = Buffer.from('PORTHOLE-V8C-1\n\0', 'latin1');
+const DIGEST_BYTES = 32;
+const HEADER_BYTES = MAGIC.length + 2 * DIGEST_BYTES;
+const CACHE_FILE = /^cli-main-.+\.v8cache$/;
+const TEMPORARY_FILE = /^cli-main-.+\.v8cache\.\d+\.tmp$/;
 
 /**
  * The cache folder for `platform` ('linux', 'darwin', 'win32', … as `process.platform`), from
- * `env` and the home folder `home`: an absolute path, or undefined when there is none to use
- * (no home, a relative `XDG_CACHE_HOME` is ignored as the XDG spec says, or
- * `NODE_DISABLE_COMPILE_CACHE` set).
+ * `env` and the home folder `home` (undefined when the user has none): an absolute path, or
+ * undefined when there is none to use (no home, a relative `XDG_CACHE_HOME` is ignored as the XDG
+ * Base Directory spec says, or `NODE_DISABLE_COMPILE_CACHE` set).
  */
-export function compileCacheFolder(env: NodeJS.ProcessEnv, platform: string, home: string): string | undefined {
+export function compileCacheFolder(env: NodeJS.ProcessEnv, platform: string, home: string | undefined): string | undefined {
   if (env.NODE_DISABLE_COMPILE_CACHE) return undefined;
   if (platform === 'win32') return env.LOCALAPPDATA && isAbsolute(env.LOCALAPPDATA) ? join(env.LOCALAPPDATA, 'porthole', 'Cache') : undefined;
-  if (!home || !isAbsolute(home)) return undefined;
-  if (platform === 'darwin') return join(home, 'Library', 'Caches', 'porthole');
   const xdg = env.XDG_CACHE_HOME;
-  return join(xdg && isAbsolute(xdg) ? xdg : join(home, '.cache'), 'porthole');
+  if (platform !== 'darwin' && xdg && isAbsolute(xdg)) return join(xdg, 'porthole');
+  if (!home || !isAbsolute(home)) return undefined;
+  return platform === 'darwin' ? join(home, 'Library', 'Caches', 'porthole') : join(home, '.cache', 'porthole');
 }
 
-/** The cache file's name for a bundle whose text is `source`: `cli-main-<node>-<arch>-<sha256/16>.v8cache`. */
-export function compileCacheFileName(source: string): string {
-  const digest = createHash('sha256').update(source).digest('hex').slice(0, 16);
-  return `cli-main-${process.version}-${process.arch}-${digest}.v8cache`;
+/**
+ * What a cache is made from, as a SHA-256 (hex): the bundle's text `source`, Node's command-line
+ * flags `execArgv` and `nodeOptions` (NODE_OPTIONS), which V8 rejects a cache made under others for.
+ */
+export function compileCacheKey(source: string, execArgv: readonly string[], nodeOptions: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify([execArgv, nodeOptions ?? ''])).update('\0').update(source).digest('hex');
 }
 
-/** Whether `st` is this user's and nobody else may write it (POSIX; always true where there are no uids). */
-function ownedPrivately(st: { uid: number; mode: number }): boolean {
-  return process.getuid === undefined || (st.uid === process.getuid() && (st.mode & 0o022) === 0);
+/** The cache file's name for `key` (compileCacheKey): `cli-main-<node>-<arch>-<key/16>.v8cache`. */
+export function compileCacheFileName(key: string): string {
+  return `cli-main-${process.version}-${process.arch}-${key.slice(0, 16)}.v8cache`;
 }
 
-/** Makes `folder` (0700) when missing; true when it is a real folder (no symlink) that is this user's alone. */
-function privateFolder(folder: string): boolean {
+/** The effective uid (undefined where there are none: Windows). */
+const uid = (): number | undefined => (process.geteuid ?? process.getuid)?.();
+
+/** Whether `st` is this user's and nobody else may write it (always true where there are no uids). */
+function ownedPrivately(st: Stats): boolean {
+  const me = uid();
+  return me === undefined || (st.uid === me && (st.mode & 0o022) === 0);
+}
+
+/**
+ * Whether only this user and root can change what lies in the folder `st`: owned by either, and
+ * writable by nobody else, or sticky (nobody may rename or remove what is another's in it).
+ */
+function changedOnlyByUs(st: Stats): boolean {
+  const me = uid();
+  if (me === undefined) return true;
+  return st.isDirectory() && (st.uid === me || st.uid === 0) && ((st.mode & 0o022) === 0 || (st.mode & 0o1000) !== 0);
+}
+
+/** Whether `realPath` (no symlinks in it) and each folder above it only this user and root can change. */
+function trustedPath(realPath: string): boolean {
+  const { root } = parse(realPath);
+  const parts = realPath.slice(root.length).split(sep).filter((p) => p.length > 0);
+  let at = root;
+  if (!changedOnlyByUs(lstatSync(at))) return false;
+  for (const part of parts) {
+    at = join(at, part);
+    if (!changedOnlyByUs(lstatSync(at))) return false;
+  }
+  return true;
+}
+
+/**
+ * The real path of the cache folder `folder`, made (0700) with any missing parents when what
+ * exists of its path is trusted (trustedPath); undefined when it cannot be used: a parent others
+ * can change, a symlink as the folder itself, a folder that is not this user's alone, or any
+ * error. Folders are made one at a time (no recursive mkdir: Node's loops for ever under /proc).
+ */
+function trustedFolder(folder: string): string | undefined {
   try {
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
-    const st = lstatSync(folder);
-    return st.isDirectory() && ownedPrivately(st);
+    if (uid() === undefined) {
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+      return folder;
+    }
+    // The deepest part of the parent's path that exists, and the names to make under it.
+    const missing: string[] = [];
+    let existing = dirname(folder);
+    for (;;) {
+      try {
+        lstatSync(existing);
+        break;
+      } catch (err) {
+        const parent = dirname(existing);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === existing) return undefined;
+        missing.unshift(basename(existing));
+        existing = parent;
+      }
+    }
+    let at = realpathSync(existing);
+    if (!trustedPath(at)) return undefined;
+    for (const name of [...missing, 'porthole']) {
+      at = join(at, name);
+      try {
+        mkdirSync(at, { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+      }
+      const st = lstatSync(at);
+      if (!st.isDirectory() || (name === 'porthole' ? !ownedPrivately(st) : !changedOnlyByUs(st))) return undefined;
+    }
+    return at;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** The bytes of `file` when it is a regular file of this user's that nobody else may write, at most MAX_CACHE_BYTES; else undefined. */
-function readPrivateFile(file: string): Buffer | undefined {
+/** The SHA-256 of `bytes`. */
+const digest = (bytes: Uint8Array): Buffer => createHash('sha256').update(bytes).digest();
+
+/**
+ * The cached data in `file` when its header says it was made for `key` and its bytes are the
+ * ones written (and it is a regular file of this user's that nobody else may write, at most
+ * MAX_CACHE_BYTES); its mtime is then set to now (in use). Else undefined.
+ */
+function readCache(file: string, key: string): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
     const st = fstatSync(fd);
-    return st.isFile() && ownedPrivately(st) && st.size <= MAX_CACHE_BYTES ? readFileSync(fd) : undefined;
+    if (!st.isFile() || !ownedPrivately(st) || st.size > MAX_CACHE_BYTES || st.size <= HEADER_BYTES) return undefined;
+    const bytes = readFileSync(fd);
+    const data = bytes.subarray(HEADER_BYTES);
+    const madeFor = bytes.subarray(MAGIC.length, MAGIC.length + DIGEST_BYTES);
+    const written = bytes.subarray(MAGIC.length + DIGEST_BYTES, HEADER_BYTES);
+    if (!bytes.subarray(0, MAGIC.length).equals(MAGIC) || !madeFor.equals(Buffer.from(key, 'hex')) || !written.equals(digest(data))) return undefined;
+    try {
+      const now = new Date();
+      futimesSync(fd, now, now);
+    } catch {
+      // a read-only file system: it is only the age of a cache
+    }
+    return data;
   } catch {
     return undefined;
   } finally {
@@ -83,13 +200,14 @@ function readPrivateFile(file: string): Buffer | undefined {
 }
 
 /**
- * Writes `data` to `file` (0600) through a temporary name and a rename, then removes the folder's
- * cache files of other bundles for this Node, and those of other Nodes older than STALE_CACHE_MS.
+ * Writes `data` made for `key` to `file` (0600, with its header) through a temporary name and a
+ * rename, then removes the folder's cache files unused for STALE_CACHE_MS and temporary files
+ * older than STALE_TEMPORARY_MS.
  */
-function writeCacheFile(file: string, data: Buffer): void {
+function writeCache(file: string, key: string, data: Buffer): void {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(temporary, data, { mode: 0o600, flag: 'wx' });
+    writeFileSync(temporary, Buffer.concat([MAGIC, Buffer.from(key, 'hex'), digest(data), data]), { mode: 0o600, flag: 'wx' });
     renameSync(temporary, file);
   } catch {
     try {
@@ -100,20 +218,19 @@ function writeCacheFile(file: string, data: Buffer): void {
     return;
   }
   const folder = dirname(file);
-  const own = file.slice(folder.length + 1);
-  const sameNode = `cli-main-${process.version}-${process.arch}-`;
-  const staleBefore = Date.now() - STALE_CACHE_MS;
   let names: string[];
   try {
     names = readdirSync(folder);
   } catch {
     return;
   }
+  const now = Date.now();
   for (const name of names) {
-    if (!CACHE_FILE.test(name) || name === own) continue;
+    const maxAge = CACHE_FILE.test(name) ? STALE_CACHE_MS : TEMPORARY_FILE.test(name) ? STALE_TEMPORARY_MS : undefined;
+    if (maxAge === undefined || join(folder, name) === file) continue;
     try {
-      // Another bundle for this Node is an older Porthole; another Node's stays while it may still run.
-      if (name.startsWith(sameNode) || lstatSync(join(folder, name)).mtimeMs < staleBefore) unlinkSync(join(folder, name));
+      const st = lstatSync(join(folder, name));
+      if (st.isFile() && st.mtimeMs < now - maxAge) unlinkSync(join(folder, name));
     } catch {
       // another start removing it too
     }
@@ -126,18 +243,21 @@ type CommonJsWrapper = (exports: unknown, require: NodeJS.Require, module: Modul
  * Runs the CommonJS file `file` (the CLI bundle) as `require` would, compiled from the code
  * cache when there is a valid one; when there is none, or V8 rejected it, writes one
  * CACHE_WRITE_DELAY_MS later (an unref'd timer: a command that ends sooner writes none).
- * Throws what reading `file` or running it throws.
+ * `home`: the user's home folder, undefined when there is none. Throws what reading `file` or
+ * running it throws.
  */
-export function runWithCompileCache(file: string, env: NodeJS.ProcessEnv, platform: string, home: string): void {
+export function runWithCompileCache(file: string, env: NodeJS.ProcessEnv, platform: string, home: string | undefined): void {
   const source = readFileSync(file, 'utf8');
-  const folder = compileCacheFolder(env, platform, home);
-  const cacheFile = folder !== undefined && privateFolder(folder) ? join(folder, compileCacheFileName(source)) : undefined;
-  const cachedData = cacheFile !== undefined ? readPrivateFile(cacheFile) : undefined;
+  const folderAsked = compileCacheFolder(env, platform, home);
+  const folder = folderAsked === undefined ? undefined : trustedFolder(folderAsked);
+  const key = folder === undefined ? undefined : compileCacheKey(source, process.execArgv, env.NODE_OPTIONS);
+  const cacheFile = folder === undefined || key === undefined ? undefined : join(folder, compileCacheFileName(key));
+  const cachedData = cacheFile === undefined || key === undefined ? undefined : readCache(cacheFile, key);
   const script = new Script(Module.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
-  if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+  if (cacheFile !== undefined && key !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     const write = (): void => {
       try {
-        writeCacheFile(cacheFile, script.createCachedData());
+        writeCache(cacheFile, key, script.createCachedData());
       } catch {
         // the cache is only ever a shortcut
       }

@@ -7,4 +7,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { runWithCompileCache } from './compile-cache';
 
-runWithCompileCache(join(__dirname, 'cli-main.js'), process.env, process.platform, homedir());
+/** The user's home folder; undefined when there is none (a uid without a passwd entry and no HOME): the CLI serves without a cache. */
+function homeFolder(): string | undefined {
+  try {
+    return homedir();
+  } catch {
+    return undefined;
+  }
+}
+
+runWithCompileCache(join(__dirname, 'cli-main.js'), process.env, process.platform, homeFolder());

@@ -1,38 +1,57 @@
 /**
- * The CLI's V8 code cache (src/cli/compile-cache.ts) as users' starts meet it: the first start
- * writes it, owner-only, in the user's cache folder (and removes older Portholes' caches, and
- * other Nodes' long unused); the next start runs from it and leaves it be;
- * a corrupt one is replaced; a folder others can write, a symlinked folder or
- * NODE_DISABLE_COMPILE_CACHE gets no cache at all; and every one of those starts serves as
- * usual. Each start gets its own XDG_CACHE_HOME. Needs `npm run build` first (dist/cli.js,
- * dist/cli-main.js).
+ * The CLI's V8 code cache (src/cli/compile-cache.ts) as users' starts meet it, each start with
+ * its own XDG_CACHE_HOME:
+ * - the first start writes it, owner-only; the next runs from it and leaves it be; other Nodes'
+ *   and flags' caches live beside it, and only what is long unused is removed;
+ * - a cache whose bytes or origin do not match its header (one flipped byte, another bundle's
+ *   cache under this one's name, garbage) is never run: the CLI serves and writes it anew;
+ * - a folder others can change (the folder, or a parent of it), a symlinked folder, a FIFO at
+ *   the cache's name, /proc, another user's home, NODE_DISABLE_COMPILE_CACHE or no home at all:
+ *   no cache is read or written, and the CLI serves as usual.
+ * Every start here must serve the page and exit 0 on SIGINT. The cases needing a second uid run
+ * as root only. Needs `npm run build` first (dist/cli.js, dist/cli-main.js).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CACHE_WRITE_DELAY_MS, STALE_CACHE_MS, compileCacheFileName, compileCacheFolder } from '../../src/cli/compile-cache';
+import {
+  CACHE_WRITE_DELAY_MS,
+  STALE_CACHE_MS,
+  STALE_TEMPORARY_MS,
+  compileCacheFileName,
+  compileCacheFolder,
+  compileCacheKey,
+} from '../../src/cli/compile-cache';
 import { fetchOnce } from '../core/raw-client';
-import { REPO, killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalPort } from './run-cli';
+import { CLI, REPO, killAllClis, requireBuiltCli, runCli, runCommand, stopCli, waitForLocalPort, type Cli } from './run-cli';
 
 /** Long enough past CACHE_WRITE_DELAY_MS for a write that was going to happen to have happened. */
 const SETTLE_MS = CACHE_WRITE_DELAY_MS + 1000;
 /** A cache write is awaited at most this long. */
 const WRITE_WAIT_MS = 10_000;
+/** A uid and gid with no passwd entry (no home folder). */
+const STRANGER = 12345;
+const asRoot = process.getuid?.() === 0;
 
 let work: string;
 let root: string;
+let source: string;
+/** The cache's name for a plain start (no flags), as the CLI computes it. */
 let cacheName: string;
 
 before(async () => {
   requireBuiltCli();
   work = await mkdtemp(join(tmpdir(), 'porthole-compile-cache-'));
+  await chmod(work, 0o755); // the stranger's start reads the site too
   root = join(work, 'site');
-  await mkdir(root);
-  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>hello</p>');
-  cacheName = compileCacheFileName(readFileSync(join(REPO, 'dist', 'cli-main.js'), 'utf8'));
+  await mkdir(root, { mode: 0o755 });
+  await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>hello</p>', { mode: 0o644 });
+  source = readFileSync(join(REPO, 'dist', 'cli-main.js'), 'utf8');
+  cacheName = compileCacheFileName(compileCacheKey(source, [], undefined));
 });
 
 after(async () => {
@@ -52,10 +71,10 @@ async function waitUntil(check: () => Promise<boolean>, ms: number, what: string
 }
 
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+const inode = async (path: string): Promise<number> => (await stat(path)).ino;
 
-/** Starts the CLI with `env`, asserts it serves the page (200 with its bytes), and returns it running. */
-async function startServing(env: Record<string, string>): Promise<ReturnType<typeof runCli>> {
-  const cli = runCli([root, '--port', '0', '--quiet', '--no-reload'], work, env);
+/** Asserts that `cli` serves the page (200 with its bytes) and returns it running. */
+async function serving(cli: Cli): Promise<Cli> {
   const port = await waitForLocalPort(cli);
   const res = await fetchOnce(port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
   assert.equal(res.status, 200);
@@ -63,86 +82,179 @@ async function startServing(env: Record<string, string>): Promise<ReturnType<typ
   return cli;
 }
 
-test('the first start writes the cache, owner-only; the next start runs from it and leaves it be', async () => {
+/** The CLI started with `env` (NODE_OPTIONS unset unless given), once it serves the page. */
+const startServing = (env: Record<string, string | undefined>): Promise<Cli> =>
+  serving(runCli([root, '--port', '0', '--quiet', '--no-reload'], work, { NODE_OPTIONS: undefined, ...env }));
+
+/** Starts, serves, waits SETTLE_MS and stops (exit 0) with `env`. */
+async function startAndStop(env: Record<string, string | undefined>): Promise<void> {
+  const cli = await startServing(env);
+  await sleep(SETTLE_MS);
+  assert.equal(await stopCli(cli), 0, cli.stderr);
+}
+
+/** A fresh XDG_CACHE_HOME, and its porthole folder's path. */
+async function freshCacheHome(): Promise<{ xdg: string; folder: string }> {
   const xdg = await mkdtemp(join(work, 'xdg-'));
-  const folder = join(xdg, 'porthole');
+  return { xdg, folder: join(xdg, 'porthole') };
+}
+
+/** A plain start's cache written into a fresh XDG_CACHE_HOME: its paths. */
+async function writtenCache(): Promise<{ xdg: string; folder: string; file: string }> {
+  const { xdg, folder } = await freshCacheHome();
   const file = join(folder, cacheName);
-  // Beside it: an older Porthole's cache for this Node (removed), another Node's in use (kept),
-  // and another Node's unused for longer than STALE_CACHE_MS (removed).
+  const cli = await startServing({ XDG_CACHE_HOME: xdg });
+  await waitUntil(() => exists(file), WRITE_WAIT_MS, 'the cache file written');
+  assert.equal(await stopCli(cli), 0, cli.stderr);
+  return { xdg, folder, file };
+}
+
+test('the first start writes the cache, owner-only; the next start runs from it and leaves it be', async () => {
+  const { xdg, folder } = await freshCacheHome();
+  const file = join(folder, cacheName);
+  // Beside it: another Porthole's cache for this Node and another Node's, both in use (kept),
+  // one unused for longer than STALE_CACHE_MS (removed), and a write's temporary files: one of a
+  // start killed long ago (removed), one being written now (kept).
   await mkdir(folder, { mode: 0o700 });
-  const olderBundle = `cli-main-${process.version}-${process.arch}-0000000000000000.v8cache`;
+  const otherBundle = `cli-main-${process.version}-${process.arch}-0000000000000000.v8cache`;
   const otherNode = `cli-main-v99.0.0-${process.arch}-0000000000000000.v8cache`;
-  const staleNode = `cli-main-v98.0.0-${process.arch}-0000000000000000.v8cache`;
-  for (const name of [olderBundle, otherNode, staleNode]) await writeFile(join(folder, name), 'x', { mode: 0o600 });
+  const stale = `cli-main-v98.0.0-${process.arch}-0000000000000000.v8cache`;
+  const leftOver = `${otherBundle}.4242.tmp`;
+  const beingWritten = `${otherNode}.4343.tmp`;
+  for (const name of [otherBundle, otherNode, stale, leftOver, beingWritten]) await writeFile(join(folder, name), 'x', { mode: 0o600 });
   const longAgo = (Date.now() - STALE_CACHE_MS - 60_000) / 1000;
-  await utimes(join(folder, staleNode), longAgo, longAgo);
+  await utimes(join(folder, stale), longAgo, longAgo);
+  const aWhileAgo = (Date.now() - STALE_TEMPORARY_MS - 60_000) / 1000;
+  await utimes(join(folder, leftOver), aWhileAgo, aWhileAgo);
+
   const first = await startServing({ XDG_CACHE_HOME: xdg });
   await waitUntil(() => exists(file), WRITE_WAIT_MS, 'the cache file written');
   assert.equal(await stopCli(first), 0);
-  assert.deepEqual((await readdir(folder)).sort(), [cacheName, otherNode].sort());
+  assert.deepEqual((await readdir(folder)).sort(), [cacheName, otherBundle, otherNode, beingWritten].sort());
   assert.equal((await stat(folder)).mode & 0o777, 0o700);
   const written = await stat(file);
   assert.equal(written.mode & 0o777, 0o600);
   assert.ok(written.size > 100_000, `a cache of the whole bundle, not ${written.size} bytes`);
+  const bytes = await readFile(file);
 
-  // V8 accepted it: a rejected cache is written again (a new file renamed over it).
-  const second = await startServing({ XDG_CACHE_HOME: xdg });
-  await sleep(SETTLE_MS);
-  assert.equal(await stopCli(second), 0);
-  const after = await stat(file);
-  assert.deepEqual([after.ino, after.mtimeMs], [written.ino, written.mtimeMs]);
-  assert.deepEqual((await readdir(folder)).sort(), [cacheName, otherNode].sort());
+  // Accepted: a rejected cache is written anew (another file renamed over it). Its use is its mtime.
+  await startAndStop({ XDG_CACHE_HOME: xdg });
+  const used = await stat(file);
+  assert.equal(used.ino, written.ino);
+  assert.ok((await readFile(file)).equals(bytes));
+  assert.ok(used.mtimeMs > written.mtimeMs, 'the mtime says when it was last used');
 });
 
-test('a corrupt cache file is rejected and written anew, and the CLI serves as without one', async () => {
-  const xdg = await mkdtemp(join(work, 'xdg-'));
-  const folder = join(xdg, 'porthole');
-  await mkdir(folder, { mode: 0o700 });
-  const file = join(folder, cacheName);
-  await writeFile(file, Buffer.alloc(4096, 0x5a), { mode: 0o600 });
-  const corrupt = await stat(file);
-  const cli = await startServing({ XDG_CACHE_HOME: xdg });
-  await waitUntil(async () => (await stat(file)).ino !== corrupt.ino, WRITE_WAIT_MS, 'the corrupt cache replaced');
+test('other flags get a cache of their own: alternating starts rewrite neither', async () => {
+  const { xdg, folder, file } = await writtenCache();
+  const flags = '--max-old-space-size=300';
+  const flagged = join(folder, compileCacheFileName(compileCacheKey(source, [], flags)));
+  const cli = await startServing({ XDG_CACHE_HOME: xdg, NODE_OPTIONS: flags });
+  await waitUntil(() => exists(flagged), WRITE_WAIT_MS, 'the flagged start\'s cache written');
   assert.equal(await stopCli(cli), 0);
-  assert.ok((await stat(file)).size > 100_000);
+  const [plain, other] = [await inode(file), await inode(flagged)];
+  await startAndStop({ XDG_CACHE_HOME: xdg });
+  await startAndStop({ XDG_CACHE_HOME: xdg, NODE_OPTIONS: flags });
+  assert.deepEqual([await inode(file), await inode(flagged)], [plain, other]);
 });
 
-test('a cache folder others can write, a symlinked one, or NODE_DISABLE_COMPILE_CACHE: no cache is read or written', async () => {
-  // Others can write it: what is in it could be anybody's code.
-  const shared = await mkdtemp(join(work, 'xdg-'));
-  await mkdir(join(shared, 'porthole'));
-  await chmod(join(shared, 'porthole'), 0o777);
+test('a cache whose bytes or origin do not match its header is never run: the CLI serves and writes it anew', async () => {
+  const { xdg, file } = await writtenCache();
+  const good = await readFile(file);
+  const cases: Array<[string, Buffer]> = [
+    // One byte flipped deep in V8's data: V8 itself does not check (its checksum check is off).
+    ['one flipped byte', Buffer.from(good).fill(good[160_000]! ^ 0xff, 160_000, 160_001)],
+    // Another bundle's valid cache (here: made for other flags) under this bundle's name.
+    // (The header: a 16-byte magic, then the SHA-256 of what the cache was made from.)
+    ['another origin', Buffer.concat([good.subarray(0, 16), Buffer.alloc(32, 7), good.subarray(48)])],
+    ['garbage', Buffer.alloc(4096, 0x5a)],
+    ['a header alone', good.subarray(0, 80)],
+  ];
+  for (const [what, bytes] of cases) {
+    await writeFile(file, bytes, { mode: 0o600 });
+    const planted = await inode(file);
+    const cli = await startServing({ XDG_CACHE_HOME: xdg });
+    await waitUntil(async () => (await inode(file)) !== planted, WRITE_WAIT_MS, `${what}: the cache written anew`);
+    assert.equal(await stopCli(cli), 0, `${what}: ${cli.stderr}`);
+    assert.equal(cli.stderr, '', what);
+    assert.ok((await stat(file)).size > 100_000, `${what}: a cache of the whole bundle written`);
+  }
+});
+
+test('a cache folder others can change, a symlinked one, a FIFO at its name, /proc or NODE_DISABLE_COMPILE_CACHE: no cache, and the CLI serves', async () => {
+  // Others can write the folder: what is in it could be anybody's code.
+  const shared = await freshCacheHome();
+  await mkdir(shared.folder);
+  await chmod(shared.folder, 0o777);
   // A symlink to a folder of ours: followed, it could as well lead to somebody else's.
-  const linked = await mkdtemp(join(work, 'xdg-'));
+  const linked = await freshCacheHome();
   const target = await mkdtemp(join(work, 'elsewhere-'));
-  await symlink(target, join(linked, 'porthole'));
-  const disabled = await mkdtemp(join(work, 'xdg-'));
+  await symlink(target, linked.folder);
+  // A parent others can write (not sticky): they could swap the folder between check and use.
+  const openParent = await freshCacheHome();
+  await chmod(openParent.xdg, 0o777);
+  // A FIFO where the cache file is: opened, it must not hold the start.
+  const fifo = await freshCacheHome();
+  await mkdir(fifo.folder, { mode: 0o700 });
+  execFileSync('mkfifo', ['-m', '600', join(fifo.folder, cacheName)]);
+  const disabled = await freshCacheHome();
   const clis = [
-    await startServing({ XDG_CACHE_HOME: shared }),
-    await startServing({ XDG_CACHE_HOME: linked }),
-    await startServing({ XDG_CACHE_HOME: disabled, NODE_DISABLE_COMPILE_CACHE: '1' }),
+    await startServing({ XDG_CACHE_HOME: shared.xdg }),
+    await startServing({ XDG_CACHE_HOME: linked.xdg }),
+    await startServing({ XDG_CACHE_HOME: openParent.xdg }),
+    await startServing({ XDG_CACHE_HOME: fifo.xdg }),
+    // Node's recursive mkdir loops for ever on a path under /proc/self.
+    await startServing({ XDG_CACHE_HOME: '/proc/self' }),
+    await startServing({ XDG_CACHE_HOME: disabled.xdg, NODE_DISABLE_COMPILE_CACHE: '1' }),
   ];
   await sleep(SETTLE_MS);
-  for (const cli of clis) assert.equal(await stopCli(cli), 0);
-  assert.deepEqual(await readdir(join(shared, 'porthole')), []);
+  for (const cli of clis) assert.equal(await stopCli(cli), 0, cli.stderr);
+  assert.deepEqual(await readdir(shared.folder), []);
   assert.deepEqual(await readdir(target), []);
-  assert.deepEqual(await readdir(disabled), []);
+  assert.deepEqual(await readdir(openParent.xdg), []);
+  assert.deepEqual(await readdir(fifo.folder), [cacheName]);
+  assert.deepEqual(await readdir(disabled.xdg), []);
 });
 
-test('the cache file is named by the bundle\'s bytes, not its length, and by Node\'s version and architecture', () => {
-  const a = compileCacheFileName('module.exports = "aaaa";');
-  const b = compileCacheFileName('module.exports = "aaab";');
-  assert.notEqual(a, b);
-  assert.ok(a.startsWith(`cli-main-${process.version}-${process.arch}-`), a);
-  assert.equal(compileCacheFileName('module.exports = "aaaa";'), a);
+test('run as root with another user\'s folders, or as a user with no home: no cache is made there, and the CLI serves', { skip: !asRoot && 'needs root (a second uid)' }, async () => {
+  // Another user's cache home (sudo -E keeps the user's XDG_CACHE_HOME): nothing of root's goes in it.
+  const theirs = await freshCacheHome();
+  await chown(theirs.xdg, STRANGER, STRANGER);
+  // Another user's home (sudo keeping HOME): root's start must not make a root-owned ~/.cache there.
+  const home = await mkdtemp(join(work, 'home-'));
+  await chown(home, STRANGER, STRANGER);
+  await startAndStop({ XDG_CACHE_HOME: theirs.xdg });
+  await startAndStop({ XDG_CACHE_HOME: undefined, HOME: home });
+  assert.deepEqual(await readdir(theirs.xdg), []);
+  assert.deepEqual(await readdir(home), []);
+  // A uid with no passwd entry and no HOME: os.homedir() throws.
+  const stranger = await serving(
+    runCommand('setpriv', ['--reuid', String(STRANGER), '--regid', String(STRANGER), '--clear-groups', process.execPath, CLI, root, '--port', '0', '--quiet', '--no-reload'], work, {
+      HOME: undefined,
+      XDG_CACHE_HOME: undefined,
+      NODE_OPTIONS: undefined,
+    }),
+  );
+  assert.equal(await stopCli(stranger), 0, stranger.stderr);
+});
+
+test('the cache is named by what it is made from: the bundle\'s bytes (not its length), Node\'s flags, Node\'s version and architecture', () => {
+  const a = compileCacheKey('module.exports = "aaaa";', [], undefined);
+  assert.notEqual(compileCacheKey('module.exports = "aaab";', [], undefined), a);
+  assert.notEqual(compileCacheKey('module.exports = "aaaa";', ['--jitless'], undefined), a);
+  assert.notEqual(compileCacheKey('module.exports = "aaaa";', [], '--max-old-space-size=100'), a);
+  assert.equal(compileCacheKey('module.exports = "aaaa";', [], undefined), a);
+  assert.ok(compileCacheFileName(a).startsWith(`cli-main-${process.version}-${process.arch}-`));
 });
 
 test('the cache folder is the platform\'s per-user cache folder, or none', () => {
   assert.equal(compileCacheFolder({}, 'linux', '/home/u'), '/home/u/.cache/porthole');
   assert.equal(compileCacheFolder({ XDG_CACHE_HOME: '/var/cache/u' }, 'linux', '/home/u'), '/var/cache/u/porthole');
+  assert.equal(compileCacheFolder({ XDG_CACHE_HOME: '/var/cache/u' }, 'linux', undefined), '/var/cache/u/porthole');
   // The XDG Base Directory spec: a relative path is invalid and ignored.
   assert.equal(compileCacheFolder({ XDG_CACHE_HOME: 'rel' }, 'linux', '/home/u'), '/home/u/.cache/porthole');
   assert.equal(compileCacheFolder({}, 'darwin', '/Users/u'), '/Users/u/Library/Caches/porthole');
+  assert.equal(compileCacheFolder({}, 'linux', undefined), undefined);
   assert.equal(compileCacheFolder({}, 'linux', ''), undefined);
   assert.equal(compileCacheFolder({ NODE_DISABLE_COMPILE_CACHE: '1' }, 'linux', '/home/u'), undefined);
   assert.equal(compileCacheFolder({}, 'win32', 'C:\\Users\\u'), undefined);
