@@ -26,6 +26,7 @@
  *
  * Uses only Node; imports nothing of the CLI or the core.
  */
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -78,10 +79,11 @@ export function compileCacheFolder(env: NodeJS.ProcessEnv, platform: string, hom
 }
 
 /**
- * What a cache is made from, as a SHA-256 (hex): the bundle's text `source`, Node's command-line
+ * What a cache is made from, as a SHA-256 (hex): the bundle's text `source` (its bytes, or the
+ * text they are in UTF-8), Node's command-line
  * flags `execArgv` and `nodeOptions` (NODE_OPTIONS), which V8 rejects a cache made under others for.
  */
-export function compileCacheKey(source: string, execArgv: readonly string[], nodeOptions: string | undefined): string {
+export function compileCacheKey(source: string | Uint8Array, execArgv: readonly string[], nodeOptions: string | undefined): string {
   return createHash('sha256').update(JSON.stringify([execArgv, nodeOptions ?? ''])).update('\0').update(source).digest('hex');
 }
 
@@ -247,10 +249,12 @@ type CommonJsWrapper = (exports: unknown, require: NodeJS.Require, module: Modul
  * running it throws.
  */
 export function runWithCompileCache(file: string, env: NodeJS.ProcessEnv, platform: string, home: string | undefined): void {
-  const source = readFileSync(file, 'utf8');
+  const bytes = readFileSync(file);
+  // esbuild writes ASCII only: decoded as Latin-1 it is the same text, made ~10× faster than UTF-8.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   const folderAsked = compileCacheFolder(env, platform, home);
   const folder = folderAsked === undefined ? undefined : trustedFolder(folderAsked);
-  const key = folder === undefined ? undefined : compileCacheKey(source, process.execArgv, env.NODE_OPTIONS);
+  const key = folder === undefined ? undefined : compileCacheKey(bytes, process.execArgv, env.NODE_OPTIONS);
   const cacheFile = folder === undefined || key === undefined ? undefined : join(folder, compileCacheFileName(key));
   const cachedData = cacheFile === undefined || key === undefined ? undefined : readCache(cacheFile, key);
   const script = new Script(Module.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });

@@ -244,6 +244,7 @@ test('the cache is named by what it is made from: the bundle\'s bytes (not its l
   assert.notEqual(compileCacheKey('module.exports = "aaaa";', ['--jitless'], undefined), a);
   assert.notEqual(compileCacheKey('module.exports = "aaaa";', [], '--max-old-space-size=100'), a);
   assert.equal(compileCacheKey('module.exports = "aaaa";', [], undefined), a);
+  assert.equal(compileCacheKey(Buffer.from('module.exports = "aaaa";'), [], undefined), a, 'the text and its UTF-8 bytes are one key');
   assert.ok(compileCacheFileName(a).startsWith(`cli-main-${process.version}-${process.arch}-`));
 });
 
@@ -258,4 +259,17 @@ test('the cache folder is the platform\'s per-user cache folder, or none', () =>
   assert.equal(compileCacheFolder({}, 'linux', ''), undefined);
   assert.equal(compileCacheFolder({ NODE_DISABLE_COMPILE_CACHE: '1' }, 'linux', '/home/u'), undefined);
   assert.equal(compileCacheFolder({}, 'win32', 'C:\\Users\\u'), undefined);
+});
+
+test('a bundle with text beyond ASCII runs as its UTF-8 says (the ASCII one is decoded as Latin-1)', async () => {
+  const file = join(work, 'not-ascii.js');
+  await writeFile(file, 'process.stdout.write(JSON.stringify(["é€😀", __filename, typeof require, module.exports === exports]));');
+  const run = (xdg: string): string =>
+    execFileSync(process.execPath, ['-e', `require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'cli', 'compile-cache.js'))}).runWithCompileCache(${JSON.stringify(file)}, process.env, 'linux', undefined)`], {
+      env: { ...process.env, XDG_CACHE_HOME: xdg, NODE_OPTIONS: '' },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+  const { xdg } = await freshCacheHome();
+  assert.deepEqual(JSON.parse(run(xdg)), ['é€😀', file, 'function', true]);
 });
