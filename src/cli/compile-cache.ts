@@ -18,11 +18,11 @@
  *   `%LOCALAPPDATA%\porthole\Cache` (where the folder is the user's own, unchecked);
  * - the file is opened without following a symlink or waiting on a FIFO, and must be a regular
  *   file of this user's that nobody else may write.
- * Each use refreshes the file's mtime; cache files unused for STALE_CACHE_MS (other versions of
- * Porthole, other Nodes, other flags) are removed when a new one is written. Any failure (no
- * home, no such folder, a folder others can change, a corrupt or rejected file, a full disk)
- * only means the bundle is compiled as without a cache. `NODE_DISABLE_COMPILE_CACHE=1` (Node's
- * own switch for its cache) turns it off.
+ * Each use refreshes the file's mtime; when a new one is written, cache files unused for
+ * STALE_CACHE_MS (other versions of Porthole, other Nodes, other flags) are removed, and all but
+ * the MAX_CACHE_FILES used last. Any failure (no home, no such folder, a folder others can
+ * change, a corrupt or rejected file, a full disk) only means the bundle is compiled as without a
+ * cache. `NODE_DISABLE_COMPILE_CACHE=1` (Node's own switch for its cache) turns it off.
  *
  * Uses only Node; imports nothing of the CLI or the core.
  */
@@ -54,6 +54,12 @@ export const CACHE_WRITE_DELAY_MS = 500;
 export const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 /** A cache file unused this long (ms) is removed when another is written: an older Porthole's, another Node's. */
 export const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
+/**
+ * At most this many cache files are kept (the most recently used): one per Porthole version,
+ * Node and set of flags in use, ~0.4 MB each; a developer rebuilding the bundle makes a new one
+ * every build.
+ */
+export const MAX_CACHE_FILES = 8;
 /** A temporary file of a write this old (ms) was left by a process killed mid-write. */
 export const STALE_TEMPORARY_MS = 10 * 60 * 1000;
 /** The cache file's first bytes. */
@@ -203,8 +209,8 @@ function readCache(file: string, key: string): Buffer | undefined {
 
 /**
  * Writes `data` made for `key` to `file` (0600, with its header) through a temporary name and a
- * rename, then removes the folder's cache files unused for STALE_CACHE_MS and temporary files
- * older than STALE_TEMPORARY_MS.
+ * rename, then removes the folder's cache files unused for STALE_CACHE_MS, those beyond the
+ * MAX_CACHE_FILES used last, and temporary files older than STALE_TEMPORARY_MS.
  */
 function writeCache(file: string, key: string, data: Buffer): void {
   const temporary = `${file}.${process.pid}.tmp`;
@@ -227,12 +233,25 @@ function writeCache(file: string, key: string, data: Buffer): void {
     return;
   }
   const now = Date.now();
+  const kept: Array<{ path: string; mtimeMs: number }> = [];
   for (const name of names) {
-    const maxAge = CACHE_FILE.test(name) ? STALE_CACHE_MS : TEMPORARY_FILE.test(name) ? STALE_TEMPORARY_MS : undefined;
-    if (maxAge === undefined || join(folder, name) === file) continue;
+    const cache = CACHE_FILE.test(name);
+    if ((!cache && !TEMPORARY_FILE.test(name)) || join(folder, name) === file) continue;
+    const path = join(folder, name);
     try {
-      const st = lstatSync(join(folder, name));
-      if (st.isFile() && st.mtimeMs < now - maxAge) unlinkSync(join(folder, name));
+      const st = lstatSync(path);
+      if (!st.isFile()) continue;
+      if (st.mtimeMs < now - (cache ? STALE_CACHE_MS : STALE_TEMPORARY_MS)) unlinkSync(path);
+      else if (cache) kept.push({ path, mtimeMs: st.mtimeMs });
+    } catch {
+      // another start removing it too
+    }
+  }
+  // The one just written, and the MAX_CACHE_FILES − 1 used last of the others.
+  kept.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const { path } of kept.slice(MAX_CACHE_FILES - 1)) {
+    try {
+      unlinkSync(path);
     } catch {
       // another start removing it too
     }

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CACHE_WRITE_DELAY_MS,
+  MAX_CACHE_FILES,
   STALE_CACHE_MS,
   STALE_TEMPORARY_MS,
   compileCacheFileName,
@@ -143,6 +144,22 @@ test('the first start writes the cache, owner-only; the next start runs from it 
   assert.equal(used.ino, written.ino);
   assert.ok((await readFile(file)).equals(bytes));
   assert.ok(used.mtimeMs > written.mtimeMs, 'the mtime says when it was last used');
+});
+
+test('at most MAX_CACHE_FILES cache files are kept: the new one and the others used last', async () => {
+  const { xdg, folder } = await freshCacheHome();
+  await mkdir(folder, { mode: 0o700 });
+  // Others used 1 to 12 minutes ago: the MAX_CACHE_FILES − 1 used last stay.
+  const others = Array.from({ length: 12 }, (_, i) => `cli-main-v${90 + i}.0.0-${process.arch}-0000000000000000.v8cache`);
+  for (const [i, name] of others.entries()) {
+    await writeFile(join(folder, name), 'x', { mode: 0o600 });
+    const used = (Date.now() - (i + 1) * 60_000) / 1000;
+    await utimes(join(folder, name), used, used);
+  }
+  const cli = await startServing({ XDG_CACHE_HOME: xdg });
+  await waitUntil(() => exists(join(folder, cacheName)), WRITE_WAIT_MS, 'the cache file written');
+  assert.equal(await stopCli(cli), 0);
+  assert.deepEqual((await readdir(folder)).sort(), [cacheName, ...others.slice(0, MAX_CACHE_FILES - 1)].sort());
 });
 
 test('other flags get a cache of their own: alternating starts rewrite neither', async () => {
