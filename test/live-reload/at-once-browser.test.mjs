@@ -60,11 +60,19 @@ test('a save written in pieces: the page reloads while it is written, and shows 
     }
     appendFileSync(file, '<p id="end">end</p></body></html>\n');
     assert.ok(asked, `the browser asked for the page while it was written (${pieces} pieces)`);
-    await tab.waitForFunction(
-      (n) => document.querySelector('h1')?.textContent === 'after' && document.getElementById('end') !== null && document.querySelectorAll('p.piece').length === n,
-      pieces,
-      { timeout: WAIT_MS },
-    );
+    await tab
+      .waitForFunction(
+        (n) => document.querySelector('h1')?.textContent === 'after' && document.getElementById('end') !== null && document.querySelectorAll('p.piece').length === n,
+        pieces,
+        { timeout: WAIT_MS },
+      )
+      .catch(async (err) => {
+        // What the tab shows instead, to tell a partial answer from a reload that never came.
+        const shown = await tab
+          .evaluate(() => ({ h1: document.querySelector('h1')?.textContent, pieces: document.querySelectorAll('p.piece').length, end: document.getElementById('end') !== null }))
+          .catch((e) => String(e));
+        throw new Error(`${err.message}; the tab shows ${JSON.stringify(shown)}, the file has ${pieces} pieces and its end`);
+      });
   } finally {
     await context.close();
     await cli.stop();
