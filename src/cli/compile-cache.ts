@@ -18,6 +18,9 @@
  *   `%LOCALAPPDATA%\porthole\Cache` (where the folder is the user's own, unchecked);
  * - the file is opened without following a symlink or waiting on a FIFO, and must be a regular
  *   file of this user's that nobody else may write.
+ * - where something acts when Node compiles a file (source maps, coverage, a policy, a preloaded
+ *   module or a loader: compileCacheBypass), Node's own `require` loads the bundle;
+ * - a folder is made only when a cache is written: a command that ends at once makes none.
  * Each use refreshes the file's mtime; when a new one is written, cache files unused for
  * STALE_CACHE_MS (other versions of Porthole, other Nodes, other flags) are removed, and all but
  * the MAX_CACHE_FILES used last. Any failure (no home, no such folder, a folder others can
@@ -35,9 +38,9 @@ import {
   futimesSync,
   lstatSync,
   mkdirSync,
+  opendirSync,
   openSync,
   readFileSync,
-  readdirSync,
   realpathSync,
   renameSync,
   unlinkSync,
@@ -60,6 +63,8 @@ export const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
  * every build.
  */
 export const MAX_CACHE_FILES = 8;
+/** Names prune() looks at, at most: it runs on the event loop (the folder is the user's own; 8 files or so). */
+export const MAX_SCANNED_ENTRIES = 1024;
 /** A temporary file of a write this old (ms) was left by a process killed mid-write. */
 export const STALE_TEMPORARY_MS = 10 * 60 * 1000;
 /** The cache file's first bytes. */
@@ -67,7 +72,7 @@ const MAGIC = Buffer.from('PORTHOLE-V8C-1\n\0', 'latin1');
 const DIGEST_BYTES = 32;
 const HEADER_BYTES = MAGIC.length + 2 * DIGEST_BYTES;
 const CACHE_FILE = /^cli-main-.+\.v8cache$/;
-const TEMPORARY_FILE = /^cli-main-.+\.v8cache\.\d+\.tmp$/;
+const TEMPORARY_FILE = /^cli-main-.+\.v8cache\.tmp$/;
 
 /**
  * The cache folder for `platform` ('linux', 'darwin', 'win32', … as `process.platform`), from
@@ -86,11 +91,11 @@ export function compileCacheFolder(env: NodeJS.ProcessEnv, platform: string, hom
 
 /**
  * What a cache is made from, as a SHA-256 (hex): the bundle's text `source` (its bytes, or the
- * text they are in UTF-8), Node's command-line
+ * text they are in UTF-8), V8's version (Electron's differs from its Node's), Node's command-line
  * flags `execArgv` and `nodeOptions` (NODE_OPTIONS), which V8 rejects a cache made under others for.
  */
 export function compileCacheKey(source: string | Uint8Array, execArgv: readonly string[], nodeOptions: string | undefined): string {
-  return createHash('sha256').update(JSON.stringify([execArgv, nodeOptions ?? ''])).update('\0').update(source).digest('hex');
+  return createHash('sha256').update(JSON.stringify([process.versions.v8, execArgv, nodeOptions ?? ''])).update('\0').update(source).digest('hex');
 }
 
 /** The cache file's name for `key` (compileCacheKey): `cli-main-<node>-<arch>-<key/16>.v8cache`. */
@@ -131,16 +136,17 @@ function trustedPath(realPath: string): boolean {
 }
 
 /**
- * The real path of the cache folder `folder`, made (0700) with any missing parents when what
- * exists of its path is trusted (trustedPath); undefined when it cannot be used: a parent others
- * can change, a symlink as the folder itself, a folder that is not this user's alone, or any
- * error. Folders are made one at a time (no recursive mkdir: Node's loops for ever under /proc).
+ * The real path of the cache folder `folder` when what exists of its path is trusted
+ * (trustedPath) and the folder is this user's alone (no symlink); with `create`, it is made
+ * (0700) with any missing parents first, else a missing folder is undefined. Undefined too when it
+ * cannot be used: a parent others can change, a symlink as the folder itself, or any error.
+ * Folders are made one at a time (no recursive mkdir: Node's loops for ever under /proc).
  */
-function trustedFolder(folder: string): string | undefined {
+function trustedFolder(folder: string, create: boolean): string | undefined {
   try {
     if (uid() === undefined) {
-      mkdirSync(folder, { recursive: true, mode: 0o700 });
-      return folder;
+      if (create) mkdirSync(folder, { recursive: true, mode: 0o700 });
+      return lstatSync(folder).isDirectory() ? folder : undefined;
     }
     // The deepest part of the parent's path that exists, and the names to make under it.
     const missing: string[] = [];
@@ -156,17 +162,21 @@ function trustedFolder(folder: string): string | undefined {
         existing = parent;
       }
     }
+    if (missing.length > 0 && !create) return undefined;
     let at = realpathSync(existing);
     if (!trustedPath(at)) return undefined;
-    for (const name of [...missing, 'porthole']) {
+    const names = [...missing, basename(folder)];
+    for (const [i, name] of names.entries()) {
       at = join(at, name);
-      try {
-        mkdirSync(at, { mode: 0o700 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+      if (create) {
+        try {
+          mkdirSync(at, { mode: 0o700 });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+        }
       }
       const st = lstatSync(at);
-      if (!st.isDirectory() || (name === 'porthole' ? !ownedPrivately(st) : !changedOnlyByUs(st))) return undefined;
+      if (!st.isDirectory() || (i === names.length - 1 ? !ownedPrivately(st) : !changedOnlyByUs(st))) return undefined;
     }
     return at;
   } catch {
@@ -208,27 +218,20 @@ function readCache(file: string, key: string): Buffer | undefined {
 }
 
 /**
- * Writes `data` made for `key` to `file` (0600, with its header) through a temporary name and a
- * rename, then removes the folder's cache files unused for STALE_CACHE_MS, those beyond the
- * MAX_CACHE_FILES used last, and temporary files older than STALE_TEMPORARY_MS.
+ * Removes from `folder` the cache files unused for STALE_CACHE_MS, those beyond the
+ * MAX_CACHE_FILES − 1 used last (room for one more), and temporary files older than
+ * STALE_TEMPORARY_MS (a write killed before its rename). Looks at MAX_SCANNED_ENTRIES names at
+ * most: the folder is the user's own, and this runs on the event loop.
  */
-function writeCache(file: string, key: string, data: Buffer): void {
-  const temporary = `${file}.${process.pid}.tmp`;
+function prune(folder: string): void {
+  const names: string[] = [];
   try {
-    writeFileSync(temporary, Buffer.concat([MAGIC, Buffer.from(key, 'hex'), digest(data), data]), { mode: 0o600, flag: 'wx' });
-    renameSync(temporary, file);
-  } catch {
+    const dir = opendirSync(folder);
     try {
-      unlinkSync(temporary);
-    } catch {
-      // never made
+      for (let entry = dir.readSync(); entry !== null && names.length < MAX_SCANNED_ENTRIES; entry = dir.readSync()) names.push(entry.name);
+    } finally {
+      dir.closeSync();
     }
-    return;
-  }
-  const folder = dirname(file);
-  let names: string[];
-  try {
-    names = readdirSync(folder);
   } catch {
     return;
   }
@@ -236,7 +239,7 @@ function writeCache(file: string, key: string, data: Buffer): void {
   const kept: Array<{ path: string; mtimeMs: number }> = [];
   for (const name of names) {
     const cache = CACHE_FILE.test(name);
-    if ((!cache && !TEMPORARY_FILE.test(name)) || join(folder, name) === file) continue;
+    if (!cache && !TEMPORARY_FILE.test(name)) continue;
     const path = join(folder, name);
     try {
       const st = lstatSync(path);
@@ -247,7 +250,6 @@ function writeCache(file: string, key: string, data: Buffer): void {
       // another start removing it too
     }
   }
-  // The one just written, and the MAX_CACHE_FILES − 1 used last of the others.
   kept.sort((a, b) => b.mtimeMs - a.mtimeMs);
   for (const { path } of kept.slice(MAX_CACHE_FILES - 1)) {
     try {
@@ -258,29 +260,80 @@ function writeCache(file: string, key: string, data: Buffer): void {
   }
 }
 
+/**
+ * Writes `data` made for `key` to `file` (0600, with its header) through `<file>.tmp` and a
+ * rename, after prune() made room. Another start writing the same cache holds that temporary
+ * name: then this one writes nothing (prune() removes one left by a killed write once it is
+ * STALE_TEMPORARY_MS old).
+ */
+function writeCache(file: string, key: string, data: Buffer): void {
+  prune(dirname(file));
+  const temporary = `${file}.tmp`;
+  try {
+    writeFileSync(temporary, Buffer.concat([MAGIC, Buffer.from(key, 'hex'), digest(data), data]), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // EEXIST: another start is writing it. Anything else (ENOSPC…): nothing is left behind.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') removeQuietly(temporary);
+    return;
+  }
+  try {
+    renameSync(temporary, file);
+  } catch {
+    removeQuietly(temporary);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
 type CommonJsWrapper = (exports: unknown, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
+
+/**
+ * Why Node itself must load the bundle (a reason), or undefined: what acts when Node compiles a
+ * file (source maps, coverage, a policy's integrity check, a preloaded module or a loader) never
+ * sees code compiled from a cache, nor from vm.Script at all. `execArgv` and `env` as process's.
+ */
+export function compileCacheBypass(execArgv: readonly string[], env: NodeJS.ProcessEnv, sourceMapsEnabled: boolean): string | undefined {
+  if (sourceMapsEnabled) return 'source maps are enabled';
+  if (env.NODE_V8_COVERAGE) return 'NODE_V8_COVERAGE is set';
+  const flags = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const hook = flags.find((f) => /^(?:-r|--require|--import|--(?:experimental-)?loader|--experimental-policy|--policy-integrity)(?:=|$)/.test(f));
+  return hook === undefined ? undefined : `${hook.split('=')[0]!} is given`;
+}
 
 /**
  * Runs the CommonJS file `file` (the CLI bundle) as `require` would, compiled from the code
  * cache when there is a valid one; when there is none, or V8 rejected it, writes one
- * CACHE_WRITE_DELAY_MS later (an unref'd timer: a command that ends sooner writes none).
- * `home`: the user's home folder, undefined when there is none. Throws what reading `file` or
- * running it throws.
+ * CACHE_WRITE_DELAY_MS later (an unref'd timer: a command that ends sooner writes none, and
+ * makes no folder). Without a cache to use (NODE_DISABLE_COMPILE_CACHE, no folder, or
+ * compileCacheBypass), Node's own `require` loads it. `home`: the user's home folder, undefined
+ * when there is none. Throws what reading `file` or running it throws.
  */
 export function runWithCompileCache(file: string, env: NodeJS.ProcessEnv, platform: string, home: string | undefined): void {
+  const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true || process.execArgv.includes('--enable-source-maps');
+  const folderAsked = compileCacheBypass(process.execArgv, env, sourceMaps) === undefined ? compileCacheFolder(env, platform, home) : undefined;
+  if (folderAsked === undefined) {
+    createRequire(file)(file);
+    return;
+  }
   const bytes = readFileSync(file);
   // esbuild writes ASCII only: decoded as Latin-1 it is the same text, made ~10× faster than UTF-8.
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-  const folderAsked = compileCacheFolder(env, platform, home);
-  const folder = folderAsked === undefined ? undefined : trustedFolder(folderAsked);
-  const key = folder === undefined ? undefined : compileCacheKey(bytes, process.execArgv, env.NODE_OPTIONS);
-  const cacheFile = folder === undefined || key === undefined ? undefined : join(folder, compileCacheFileName(key));
-  const cachedData = cacheFile === undefined || key === undefined ? undefined : readCache(cacheFile, key);
+  const key = compileCacheKey(bytes, process.execArgv, env.NODE_OPTIONS);
+  const name = compileCacheFileName(key);
+  const folder = trustedFolder(folderAsked, false);
+  const cachedData = folder === undefined ? undefined : readCache(join(folder, name), key);
   const script = new Script(Module.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
-  if (cacheFile !== undefined && key !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+  if (cachedData === undefined || script.cachedDataRejected === true) {
     const write = (): void => {
       try {
-        writeCache(cacheFile, key, script.createCachedData());
+        const made = folder ?? trustedFolder(folderAsked, true);
+        if (made !== undefined) writeCache(join(made, name), key, script.createCachedData());
       } catch {
         // the cache is only ever a shortcut
       }

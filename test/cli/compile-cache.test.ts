@@ -21,8 +21,10 @@ import { join } from 'node:path';
 import {
   CACHE_WRITE_DELAY_MS,
   MAX_CACHE_FILES,
+  MAX_SCANNED_ENTRIES,
   STALE_CACHE_MS,
   STALE_TEMPORARY_MS,
+  compileCacheBypass,
   compileCacheFileName,
   compileCacheFolder,
   compileCacheKey,
@@ -83,9 +85,9 @@ async function serving(cli: Cli): Promise<Cli> {
   return cli;
 }
 
-/** The CLI started with `env` (NODE_OPTIONS unset unless given), once it serves the page. */
+/** The CLI started with `env` (NODE_OPTIONS and NODE_V8_COVERAGE unset unless given), once it serves the page. */
 const startServing = (env: Record<string, string | undefined>): Promise<Cli> =>
-  serving(runCli([root, '--port', '0', '--quiet', '--no-reload'], work, { NODE_OPTIONS: undefined, ...env }));
+  serving(runCli([root, '--port', '0', '--quiet', '--no-reload'], work, { NODE_OPTIONS: undefined, NODE_V8_COVERAGE: undefined, ...env }));
 
 /** Starts, serves, waits SETTLE_MS and stops (exit 0) with `env`. */
 async function startAndStop(env: Record<string, string | undefined>): Promise<void> {
@@ -120,8 +122,8 @@ test('the first start writes the cache, owner-only; the next start runs from it 
   const otherBundle = `cli-main-${process.version}-${process.arch}-0000000000000000.v8cache`;
   const otherNode = `cli-main-v99.0.0-${process.arch}-0000000000000000.v8cache`;
   const stale = `cli-main-v98.0.0-${process.arch}-0000000000000000.v8cache`;
-  const leftOver = `${otherBundle}.4242.tmp`;
-  const beingWritten = `${otherNode}.4343.tmp`;
+  const leftOver = `${otherBundle}.tmp`;
+  const beingWritten = `${otherNode}.tmp`;
   for (const name of [otherBundle, otherNode, stale, leftOver, beingWritten]) await writeFile(join(folder, name), 'x', { mode: 0o600 });
   const longAgo = (Date.now() - STALE_CACHE_MS - 60_000) / 1000;
   await utimes(join(folder, stale), longAgo, longAgo);
@@ -160,6 +162,68 @@ test('at most MAX_CACHE_FILES cache files are kept: the new one and the others u
   await waitUntil(() => exists(join(folder, cacheName)), WRITE_WAIT_MS, 'the cache file written');
   assert.equal(await stopCli(cli), 0);
   assert.deepEqual((await readdir(folder)).sort(), [cacheName, ...others.slice(0, MAX_CACHE_FILES - 1)].sort());
+});
+
+test('a cache being written by another start is left to it; one left by a killed write is removed once stale', async () => {
+  const { xdg, folder } = await freshCacheHome();
+  await mkdir(folder, { mode: 0o700 });
+  const file = join(folder, cacheName);
+  const temporary = `${file}.tmp`;
+  await writeFile(temporary, 'x', { mode: 0o600 });
+  await startAndStop({ XDG_CACHE_HOME: xdg });
+  assert.deepEqual(await readdir(folder), [`${cacheName}.tmp`]);
+  const stale = (Date.now() - STALE_TEMPORARY_MS - 60_000) / 1000;
+  await utimes(temporary, stale, stale);
+  const cli = await startServing({ XDG_CACHE_HOME: xdg });
+  await waitUntil(() => exists(file), WRITE_WAIT_MS, 'the cache written once the stale temporary file is gone');
+  assert.equal(await stopCli(cli), 0);
+  assert.deepEqual(await readdir(folder), [cacheName]);
+});
+
+test('a folder holding many stale files costs the write MAX_SCANNED_ENTRIES names at most', async () => {
+  const { xdg, folder } = await freshCacheHome();
+  await mkdir(folder, { mode: 0o700 });
+  const stale = (Date.now() - STALE_CACHE_MS - 60_000) / 1000;
+  const count = MAX_SCANNED_ENTRIES + 476;
+  for (let i = 0; i < count; i++) {
+    const path = join(folder, `cli-main-v1.0.${i}-${process.arch}-0000000000000000.v8cache`);
+    await writeFile(path, 'x', { mode: 0o600 });
+    await utimes(path, stale, stale);
+  }
+  const cli = await startServing({ XDG_CACHE_HOME: xdg });
+  await waitUntil(() => exists(join(folder, cacheName)), WRITE_WAIT_MS, 'the cache file written');
+  assert.equal(await stopCli(cli), 0);
+  // The first MAX_SCANNED_ENTRIES names read were stale and removed; the rest wait for the next write.
+  assert.equal((await readdir(folder)).length, count - MAX_SCANNED_ENTRIES + 1);
+});
+
+test('a command that ends at once (--version) makes no cache folder', async () => {
+  const { xdg } = await freshCacheHome();
+  const deep = join(xdg, 'a', 'b');
+  const cli = runCli(['--version'], work, { XDG_CACHE_HOME: deep, NODE_OPTIONS: undefined, NODE_V8_COVERAGE: undefined });
+  assert.equal(await cli.exited, 0);
+  assert.match(cli.stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.deepEqual(await readdir(xdg), []);
+});
+
+test('with source maps, coverage or a preloaded module, Node itself loads the bundle: no cache, and coverage sees the CLI', async () => {
+  const { xdg, folder, file } = await writtenCache();
+  const written = await inode(file);
+  for (const flags of ['--enable-source-maps', `--require ${JSON.stringify(join(work, 'preload.js'))}`]) {
+    await writeFile(join(work, 'preload.js'), '');
+    const fresh = await freshCacheHome();
+    await startAndStop({ XDG_CACHE_HOME: fresh.xdg, NODE_OPTIONS: flags });
+    assert.deepEqual(await readdir(fresh.xdg), [], flags);
+  }
+  // A valid cache is there; coverage of the bundle is still whole (from V8's own compile).
+  const coverage = await mkdtemp(join(work, 'coverage-'));
+  await startAndStop({ XDG_CACHE_HOME: xdg, NODE_V8_COVERAGE: coverage });
+  assert.equal(await inode(file), written);
+  assert.deepEqual(await readdir(folder), [cacheName]);
+  const reports = await Promise.all((await readdir(coverage)).map(async (n) => JSON.parse(await readFile(join(coverage, n), 'utf8')) as { result: Array<{ url: string; functions: unknown[] }> }));
+  const bundle = reports.flatMap((r) => r.result).find((s) => s.url.endsWith('/dist/cli-main.js'));
+  assert.ok(bundle !== undefined, 'the bundle is in the coverage');
+  assert.ok(bundle.functions.length > 300, `coverage of ${bundle.functions.length} functions: the bundle compiled by V8 itself`);
 });
 
 test('other flags get a cache of their own: alternating starts rewrite neither', async () => {
@@ -283,10 +347,22 @@ test('a bundle with text beyond ASCII runs as its UTF-8 says (the ASCII one is d
   await writeFile(file, 'process.stdout.write(JSON.stringify(["é€😀", __filename, typeof require, module.exports === exports]));');
   const run = (xdg: string): string =>
     execFileSync(process.execPath, ['-e', `require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'cli', 'compile-cache.js'))}).runWithCompileCache(${JSON.stringify(file)}, process.env, 'linux', undefined)`], {
-      env: { ...process.env, XDG_CACHE_HOME: xdg, NODE_OPTIONS: '' },
+      env: { ...process.env, XDG_CACHE_HOME: xdg, NODE_OPTIONS: '', NODE_V8_COVERAGE: '' },
       encoding: 'utf8',
       timeout: 10_000,
     });
   const { xdg } = await freshCacheHome();
   assert.deepEqual(JSON.parse(run(xdg)), ['é€😀', file, 'function', true]);
+});
+
+test('what Node must load itself: source maps, coverage, a policy, a preloaded module, a loader', () => {
+  assert.equal(compileCacheBypass([], {}, false), undefined);
+  assert.equal(compileCacheBypass(['--max-old-space-size=100'], { NODE_OPTIONS: '--jitless' }, false), undefined);
+  assert.equal(compileCacheBypass([], {}, true), 'source maps are enabled');
+  assert.equal(compileCacheBypass([], { NODE_V8_COVERAGE: '/tmp/c' }, false), 'NODE_V8_COVERAGE is set');
+  assert.equal(compileCacheBypass(['--experimental-policy=p.json'], {}, false), '--experimental-policy is given');
+  assert.equal(compileCacheBypass([], { NODE_OPTIONS: '--require ./hook.js' }, false), '--require is given');
+  assert.equal(compileCacheBypass(['-r', 'x'], {}, false), '-r is given');
+  assert.equal(compileCacheBypass(['--import=x'], {}, false), '--import is given');
+  assert.equal(compileCacheBypass(['--experimental-loader', 'x'], {}, false), '--experimental-loader is given');
 });
