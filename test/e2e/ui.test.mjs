@@ -173,9 +173,15 @@ test('Export Requests as HAR in the view title: the save dialog writes a HAR 1.2
   assert.match(value, named, 'the default name has the date');
   await shot('export-har-dialog');
   await input.fill(target);
-  await page.locator('.quick-input-widget .monaco-button', { hasText: /^OK$/ }).first().click();
+  const ok = page.locator('.quick-input-widget .monaco-button', { hasText: /^OK$/ }).first();
+  await ok.click();
+  // The simple file dialog ignores OK while it still resolves the typed path (seen once on a cold
+  // machine: the dialog stayed open, the path in it, for 20 s): while it shows, OK is pressed again.
   const deadline = Date.now() + 20_000;
-  while (!fs.existsSync(target) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while (!fs.existsSync(target) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    if (!fs.existsSync(target) && (await input.isVisible())) await ok.click({ timeout: 2_000 }).catch(() => undefined);
+  }
   if (!fs.existsSync(target)) await shot('export-har-not-written');
   assert.ok(fs.existsSync(target), `${target} written`);
   const har = JSON.parse(fs.readFileSync(target, 'utf8'));
