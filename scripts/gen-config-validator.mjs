@@ -4,12 +4,12 @@
 // compiled at run time (no `new Function`).
 //   node scripts/gen-config-validator.mjs          writes the file
 //   node scripts/gen-config-validator.mjs --check  exits 1 when the file is not what the schema gives
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
+import { writeOrCheck } from './generated-file.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const schemaPath = path.join(root, 'schemas', 'porthole.config.schema.json');
@@ -26,18 +26,4 @@ const text = `// @ts-nocheck
 ${code}
 `;
 
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(outPath, 'utf8');
-  } catch {
-    // missing: out of date
-  }
-  if (current !== text) {
-    process.stderr.write(`${path.relative(root, outPath)} is out of date with the schema: run node scripts/gen-config-validator.mjs\n`);
-    process.exit(1);
-  }
-} else {
-  writeFileSync(outPath, text);
-  process.stdout.write(`wrote ${path.relative(root, outPath)} (${text.length} bytes)\n`);
-}
+writeOrCheck({ root, outPath, text, source: 'the schema', script: 'scripts/gen-config-validator.mjs' });

@@ -6,11 +6,11 @@
 // a test checks the table against mime-types for every extension and type.
 //   node scripts/gen-media-types.mjs          writes the file
 //   node scripts/gen-media-types.mjs --check  exits 1 when the file is not what mime-types gives
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './generated-file.mjs';
 
 const require = createRequire(import.meta.url);
 const mime = require('mime-types');
@@ -38,17 +38,4 @@ export const TYPE_BY_EXTENSION: Readonly<Record<string, string>> = JSON.parse(${
 export const CHARSET_BY_TYPE: Readonly<Record<string, string>> = JSON.parse(${literal(charsets)});
 `;
 
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(outPath, 'utf8');
-  } catch {
-    // missing: out of date
-  }
-  if (current !== text) {
-    process.stderr.write(`${path.relative(root, outPath)} is out of date with mime-types: run node scripts/gen-media-types.mjs\n`);
-    process.exit(1);
-  }
-} else {
-  writeFileSync(outPath, text);
-}
+writeOrCheck({ root, outPath, text, source: 'mime-types', script: 'scripts/gen-media-types.mjs' });

@@ -244,20 +244,14 @@ function prune(folder: string): void {
     try {
       const st = lstatSync(path);
       if (!st.isFile()) continue;
-      if (st.mtimeMs < now - (cache ? STALE_CACHE_MS : STALE_TEMPORARY_MS)) unlinkSync(path);
+      if (st.mtimeMs < now - (cache ? STALE_CACHE_MS : STALE_TEMPORARY_MS)) removeQuietly(path);
       else if (cache) kept.push({ path, mtimeMs: st.mtimeMs });
     } catch {
-      // another start removing it too
+      // another start removed it
     }
   }
   kept.sort((a, b) => b.mtimeMs - a.mtimeMs);
-  for (const { path } of kept.slice(MAX_CACHE_FILES - 1)) {
-    try {
-      unlinkSync(path);
-    } catch {
-      // another start removing it too
-    }
-  }
+  for (const { path } of kept.slice(MAX_CACHE_FILES - 1)) removeQuietly(path);
 }
 
 /**
@@ -283,6 +277,7 @@ function writeCache(file: string, key: string, data: Buffer): void {
   }
 }
 
+/** Removes `path`; one already gone (another start removing it too) is no error. */
 function removeQuietly(path: string): void {
   try {
     unlinkSync(path);
@@ -315,8 +310,7 @@ export function compileCacheBypass(execArgv: readonly string[], env: NodeJS.Proc
  * when there is none. Throws what reading `file` or running it throws.
  */
 export function runWithCompileCache(file: string, env: NodeJS.ProcessEnv, platform: string, home: string | undefined): void {
-  const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true || process.execArgv.includes('--enable-source-maps');
-  const folderAsked = compileCacheBypass(process.execArgv, env, sourceMaps) === undefined ? compileCacheFolder(env, platform, home) : undefined;
+  const folderAsked = compileCacheBypass(process.execArgv, env, process.sourceMapsEnabled) === undefined ? compileCacheFolder(env, platform, home) : undefined;
   if (folderAsked === undefined) {
     createRequire(file)(file);
     return;

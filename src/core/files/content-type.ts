@@ -63,7 +63,8 @@ export function typeFromName(name: string): string | undefined {
   const ext = extname(name).toLowerCase();
   if (ext.length === 0) return undefined;
   if (nameTypes.has(ext)) return nameTypes.get(ext);
-  const type = Object.hasOwn(TYPE_BY_EXTENSION, ext.slice(1)) ? TYPE_BY_EXTENSION[ext.slice(1)] : undefined;
+  const bare = ext.slice(1);
+  const type = Object.hasOwn(TYPE_BY_EXTENSION, bare) ? TYPE_BY_EXTENSION[bare] : undefined;
   if (nameTypes.size < 1000) nameTypes.set(ext, type);
   return type;
 }
