@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { startServer, type Running } from './harness';
 import { RawClient, fetchOnce, request } from './raw-client';
 
@@ -29,27 +30,63 @@ after(async () => {
 });
 
 /**
- * Saves `path` with each of `versions` in turn, in another process (so this one's event loop, the
- * server's, is not blocked), for `ms` at most; resolves when it has stopped. `in-place`: rewritten
- * (truncated, then written); `atomic`: written to a temporary name beside it, then renamed over
- * it, as editors save.
+ * How a writer saves: `burst` saves back to back, then `quietMs` of quiet (an editor's saves, a
+ * build's outputs); `stallMs` > 0: each in-place save's write stops for that long after its first
+ * `cut` bytes, as a writer the scheduler preempted mid-write(2) does (the file then shows the
+ * bytes so far, under the mtime of the write's start).
  */
-function saveFor(path: string, versions: readonly string[], ms: number, save: 'in-place' | 'atomic'): { readonly done: Promise<void> } {
+interface Pace {
+  readonly burst: number;
+  readonly quietMs: number;
+  readonly stallMs?: number;
+  readonly cut?: number;
+}
+
+/** Saves in bursts of four with 60 ms of quiet between: every answer in a burst races a write. */
+const BURSTS: Pace = { burst: 4, quietMs: 60 };
+
+/**
+ * How a save writes: `in-place`: truncated, then written; `overwrite`: written over from its start,
+ * never truncated (its size stays the same for versions of one length); `atomic`: written to a
+ * temporary name beside it, then renamed over it, as editors save.
+ */
+type Save = 'in-place' | 'overwrite' | 'atomic';
+
+/**
+ * Saves `path` with each of `versions` in turn, in another process (so this one's event loop, the
+ * server's, is not blocked), as `save` says, at `pace`, for `ms` at most; resolves when it has
+ * stopped.
+ */
+function saveFor(path: string, versions: readonly string[], ms: number, save: Save, pace: Pace): { readonly done: Promise<void> } {
   const target = JSON.stringify(path);
   const tmp = JSON.stringify(`${path}.tmp~`);
-  const once = save === 'in-place' ? `fs.writeFileSync(${target}, data)` : `fs.writeFileSync(${tmp}, data); fs.renameSync(${tmp}, ${target})`;
+  const stalled = `const fd = fs.openSync(${target}, '${save === 'overwrite' ? 'r+' : 'w'}'); const cut = Math.min(data.length, ${pace.cut ?? 0});
+    fs.writeSync(fd, data, 0, cut); nap(${pace.stallMs ?? 0}); fs.writeSync(fd, data, cut); fs.closeSync(fd)`;
+  const once =
+    save === 'atomic'
+      ? `fs.writeFileSync(${tmp}, data); fs.renameSync(${tmp}, ${target})`
+      : pace.stallMs !== undefined || save === 'overwrite'
+        ? stalled
+        : `fs.writeFileSync(${target}, data)`;
   const script = `const fs = require('fs'); const v = JSON.parse(process.argv[1]); const end = Date.now() + ${ms};
-    for (let i = 0; Date.now() < end && i < 1e6; i++) { const data = v[i % v.length]; ${once}; }`;
+    const nap = (t) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, t);
+    for (let i = 0; Date.now() < end && i < 1e6; i++) {
+      const data = Buffer.from(v[i % v.length], 'latin1'); ${once};
+      if ((i + 1) % ${pace.burst} === 0) nap(${pace.quietMs});
+    }`;
   const child = spawn(process.execPath, ['-e', script, JSON.stringify(versions)], { stdio: 'ignore' });
   return { done: new Promise((resolve) => child.once('exit', () => resolve())) };
 }
+
+/** The request headers of a navigation: a page's answer gets the live-reload tag. */
+const NAVIGATION = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'];
 
 /** A page's live-reload tag with its generation (which every save moves on) made constant. */
 const steadyTag = (body: string): string => body.replace(/data-porthole-generation="\d+"/, 'data-porthole-generation="*"');
 
 /**
  * Asks for `name` over and over while another process saves it with each of `versions` in turn
- * (`save`: in place, or atomically), for 2 s at most. Each answer must be one whole version (as
+ * (`save`: in place, or atomically; at `pace`), for 2 s at most. Each answer must be one whole version (as
  * `exact` has it, when given: the page with its tag where that version takes it), an empty file
  * for an in-place save, or a 503 with Retry-After; returns what was seen, counted.
  */
@@ -58,13 +95,14 @@ async function askWhileRewritten(
   versions: readonly string[],
   headers: readonly string[],
   method = 'GET',
-  save: 'in-place' | 'atomic' = 'in-place',
+  save: Save = 'in-place',
   exact?: readonly string[],
   clients = 1,
+  pace: Pace = BURSTS,
 ): Promise<Map<string, number>> {
   const path = join(root, name);
   await writeFile(path, versions[0] ?? '');
-  const writer = saveFor(path, versions, 2_000, save);
+  const writer = saveFor(path, versions, 2_000, save, pace);
   const seen = new Map<string, number>();
   let stop = false;
   void writer.done.then(() => (stop = true));
@@ -120,6 +158,86 @@ test('a small file rewritten in place, shorter and longer in turn: each answer o
   assert.ok([...seen.keys()].some((k) => k.startsWith('200')), JSON.stringify([...seen]));
 });
 
+test('a file whose in-place write stalls midway (the writer preempted): the bytes so far are never sent as the file', async () => {
+  // Each save shows 8,192 of its bytes for 5 ms: a size, an mtime and bytes no stat can tell from a whole file's.
+  const stalled: Pace = { burst: 1, quietMs: 30, stallMs: 5, cut: 8_192 };
+  const seen = await askWhileRewritten('stalled.txt', ['a'.repeat(12_000), 'b'.repeat(9_000)], [], 'GET', 'in-place', undefined, 2, stalled);
+  assert.ok([...seen.keys()].some((k) => k.startsWith('200 v')), JSON.stringify([...seen]));
+});
+
+test('a file overwritten in place with a version of its own length, the write stalling midway: never a mix of the two', async () => {
+  // No truncation: the size never moves, and the mtime is the stalled write's start, so only the bytes differ.
+  const stalled: Pace = { burst: 1, quietMs: 30, stallMs: 5, cut: 4_096 };
+  const seen = await askWhileRewritten('overwritten.txt', ['a'.repeat(9_000), 'b'.repeat(9_000)], [], 'GET', 'overwrite', undefined, 2, stalled);
+  assert.ok([...seen.keys()].some((k) => k.startsWith('200 v')), JSON.stringify([...seen]));
+});
+
+test('a large file overwritten while it is sent: the client never gets a full-length body that mixes two versions', async () => {
+  // Streamed (over the file cache's 1 MiB), and far over what loopback's socket buffers hold.
+  const size = 16 * 1024 * 1024;
+  const path = join(root, 'large.bin');
+  await writeFile(path, Buffer.alloc(size, 'a'));
+  const client = await RawClient.connect(running.port);
+  client.noTranscript();
+  try {
+    await client.write(request('/large.bin', { headers: ['Connection: close'] }));
+    await client.waitForBytes(1024 * 1024);
+    client.socket.pause();
+    await writeFile(path, Buffer.alloc(size, 'b'), { flag: 'r+' });
+    client.socket.resume();
+    await client.waitForEof(30_000);
+    const all = await client.readBytes(client.buffered);
+    const bodyStart = all.indexOf('\r\n\r\n') + 4;
+    assert.match(all.subarray(0, bodyStart).toString('latin1'), /^HTTP\/1\.1 200 /);
+    const body = all.subarray(bodyStart);
+    const oneVersion = body.every((b) => b === body[0]);
+    assert.ok(body.length < size || oneVersion, `a ${body.length}-byte body, a mix of two versions`);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a large encoded asset decoded for a client while it is overwritten: never a complete body that mixes two versions', async () => {
+  // Gzip members of exactly 256 KiB (stored, level 0): each of the server's reads is one whole
+  // member, so a mix of two versions still decodes; 64 of them, far over the socket buffers.
+  const member = (fill: string): Buffer => gzipSync(Buffer.alloc(262_091, fill), { level: 0 });
+  assert.equal(member('a').length, 256 * 1024);
+  const version = (fill: string): Buffer => Buffer.concat(Array.from({ length: 64 }, () => member(fill)));
+  const path = join(root, 'decoded.txt.gz');
+  await writeFile(path, version('a'));
+  const client = await RawClient.connect(running.port);
+  client.noTranscript();
+  try {
+    // No Accept-Encoding: the server decodes it (chunked, its length unknown before).
+    await client.write(request('/decoded.txt.gz', { headers: ['Connection: close'] }));
+    await client.waitForBytes(1024 * 1024);
+    client.socket.pause();
+    await writeFile(path, version('b'), { flag: 'r+' });
+    client.socket.resume();
+    await client.waitForEof(30_000);
+    const complete = (await client.readBytes(client.buffered, 1_000)).toString('latin1');
+    assert.match(complete, /^HTTP\/1\.1 200 [^]*\r\ntransfer-encoding: chunked\r\n/i);
+    if (!complete.endsWith('\r\n0\r\n\r\n')) return; // cut short: the client knows it is not the file
+    const body = dechunk(complete.slice(complete.indexOf('\r\n\r\n') + 4));
+    assert.ok(/^(a+|b+)$/.test(body), `a complete ${body.length}-byte body, a mix of two versions`);
+  } finally {
+    client.destroy();
+  }
+});
+
+/** The data of a whole chunked body (RFC 9112 §7.1), without extensions or trailers. */
+function dechunk(chunked: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const lineEnd = chunked.indexOf('\r\n', at);
+    const size = parseInt(chunked.slice(at, lineEnd), 16);
+    if (size === 0) return out;
+    out += chunked.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
 test('HEAD of a file rewritten in place: 200 or 503, never 500', async () => {
   const seen = await askWhileRewritten('head.txt', ['a'.repeat(3_000), 'b'.repeat(9_000)], [], 'HEAD');
   assert.ok([...seen.keys()].some((k) => k.startsWith('200')), JSON.stringify([...seen]));
@@ -131,6 +249,13 @@ test('a page (live-reload tag injected) rewritten in place: each answer one whol
   assert.ok([...seen.keys()].some((k) => k.startsWith('200')), JSON.stringify([...seen]));
 });
 
+test('a page whose in-place write stalls midway: its bytes so far are never injected and sent as the page', async () => {
+  const page = (fill: string, n: number): string => `<!DOCTYPE html><title>t</title><p>${fill.repeat(n)}</p>\n`;
+  const stalled: Pace = { burst: 1, quietMs: 30, stallMs: 5, cut: 8_192 };
+  const seen = await askWhileRewritten('stalled.html', [page('a', 12_000), page('b', 9_000)], NAVIGATION, 'GET', 'in-place', undefined, 2, stalled);
+  assert.ok([...seen.keys()].some((k) => k.startsWith('200 v')), JSON.stringify([...seen]));
+});
+
 /** Two versions of a page of the same length whose tags go to different places (head and body end alike). */
 function sameSizePages(): [string, string] {
   const a = `<!DOCTYPE html><!--${'x'.repeat(10)}--><html><head><title>t</title></head><body><p>${'a'.repeat(60)}</p></body></html>\n`;
@@ -139,7 +264,6 @@ function sameSizePages(): [string, string] {
   return [a, b];
 }
 
-const NAVIGATION = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'];
 
 /** Each version as the server injects it when it is left alone (the tag's generation made constant). */
 async function injectedAlone(name: string, versions: readonly string[]): Promise<string[]> {

@@ -9,7 +9,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pipeIntoBody, type Exchange } from '../http/connection';
+import { pipeIntoBody, type Exchange, type FileVersion } from '../http/connection';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { createHash } from 'node:crypto';
@@ -479,6 +479,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
     validators: entry.validators,
     body: entry.body,
     file: undefined,
+    version: undefined,
     ownCoding: entry.contentEncoding,
     mtimeMs: entry.mtimeMs,
   };
@@ -536,6 +537,7 @@ export function sendFile(
       validators: rep.validators ?? statValidators(st),
       body: undefined,
       file,
+      version: st,
       ownCoding: coding?.contentEncoding,
       mtimeMs: st.mtimeMs,
     };
@@ -565,7 +567,7 @@ function streamedRepresentation(file: FileHandle, st: Stats, type: string, codin
     size,
     validators: statValidators(st),
     rangeable: true,
-    partFor: (start, end) => ({ file, start, end }),
+    partFor: (start, end) => ({ file, start, end, version: st }),
     whole: undefined,
     readWhole: size <= SMALL_FILE_BYTES ? () => readWhole(file, st) : undefined,
     prepared: undefined,
@@ -610,6 +612,8 @@ interface Identity {
   readonly body: Buffer | undefined;
   /** Its open descriptor when its bytes are not in memory. */
   readonly file: FileHandle | undefined;
+  /** The descriptor's stat `size` and `validators` came from, when `file` is given. */
+  readonly version: FileVersion | undefined;
   /** The file is itself stored encoded (`game.wasm.br`). */
   readonly ownCoding: ContentCoding | undefined;
   /** Its modification time (ms): a sibling older than this is stale. */
@@ -861,7 +865,25 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
   });
   input.on('error', fail);
   pipeIntoBody(decoder, writer, fail);
-  input.pipe(decoder);
+  // Read from the descriptor: a file written to while it was read is no one version, so the
+  // decoder's last bytes (and the body's end) go out only while its stat still says `version`.
+  const { file, version } = id;
+  if (file === undefined || version === undefined) {
+    input.pipe(decoder);
+    return;
+  }
+  input.pipe(decoder, { end: false });
+  input.once('end', () => {
+    file.stat().then(
+      (now) => {
+        if (now.size !== version.size || now.mtimeMs !== version.mtimeMs || now.ctimeMs !== version.ctimeMs) {
+          ex.note = 'the file changed while it was sent';
+          fail();
+        } else decoder.end();
+      },
+      fail,
+    );
+  });
 }
 
 function chainAbort(first: (() => void) | undefined, second: () => void): () => void {
@@ -899,15 +921,41 @@ export function sendBuiltBody(ex: Exchange, type: string, body: Buffer, validato
 }
 
 /**
+ * A file changed less than this long ago (ms, by its ctime) may still be being written: a
+ * write(2) the scheduler preempted midway shows the bytes so far, under a size and an mtime no
+ * stat can tell from a whole file's (the mtime is the write's start; the size grows page by page;
+ * a same-size overwrite moves neither when it ends). Only time tells: such a file is read again
+ * once it is this old, and sent only if the two reads agree. A write stalled longer than this is
+ * not seen (measured: a preempted writer on this 2-core VM under CI load, 8,192 of 9,000 bytes
+ * for at least the server's read and fstat). Costs a wait of at most this long, and a second read,
+ * for a file read whole within this long of a change (a cache fill, a page): never for a cached
+ * one. Live reload's own settle (SETTLE_MS) comes first, so a reloaded page rarely meets it.
+ */
+export const WRITE_SETTLE_MS = 20;
+
+/**
  * Reads the whole file `st` (its stat, from the open descriptor) describes: its bytes, or
  * undefined when they are not that version's. Read up to `st.size + 1` bytes, a file that shrank
  * or grew while read has another length; a descriptor stat after the read that disagrees with
  * `st` (size, mtime, ctime) tells a rewrite of the same size between the stat and the read (an
- * editor saving in place), whose bytes would otherwise go out under `st`'s validators. Either
- * way the caller has no one version to send. Costs one more read(2) and one fstat per file read
- * whole (a cache fill, a page), not per request. Rejects when a read fails.
+ * editor saving in place), whose bytes would otherwise go out under `st`'s validators; a file
+ * changed within WRITE_SETTLE_MS is read again once it is that old, and different bytes tell a
+ * write that was under way. Either way the caller has no one version to send. Costs one more
+ * read(2) and one fstat per file read whole (a cache fill, a page), not per request. Rejects when
+ * a read fails.
  */
 export async function readWhole(file: FileHandle, st: Stats): Promise<Buffer | undefined> {
+  const body = await readStatVersion(file, st);
+  // ctime, not mtime: a client sets mtime at will (touch -d); the kernel sets ctime to the time of the change.
+  const wait = st.ctimeMs + WRITE_SETTLE_MS - Date.now();
+  if (body === undefined || wait <= 0) return body;
+  await new Promise((resolve) => setTimeout(resolve, Math.min(wait, WRITE_SETTLE_MS)));
+  const again = await readStatVersion(file, st);
+  return again !== undefined && again.equals(body) ? body : undefined;
+}
+
+/** The file's bytes if they are `st`'s version by their length and the descriptor's stat after the read, else undefined. */
+async function readStatVersion(file: FileHandle, st: Stats): Promise<Buffer | undefined> {
   const size = st.size;
   const buf = Buffer.allocUnsafe(size + 1);
   let offset = 0;

@@ -21,7 +21,7 @@
  *   half-closed and what the client still sends is read and dropped for a short linger.
  */
 import type { Socket } from 'node:net';
-import { read as fsRead } from 'node:fs';
+import { fstat, read as fsRead } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { normaliseIp } from '../access/access-policy';
@@ -224,8 +224,22 @@ export interface ConnectionContext {
   connectionClosed(connection: Connection): void;
 }
 
-/** A part of a streamed body: bytes, or an inclusive byte range of an open file. */
-export type BodyPart = Buffer | { readonly file: FileHandle; readonly start: number; readonly end: number };
+/**
+ * What a file's stat said when its answer was made: a file range whose descriptor stat disagrees
+ * once its last piece is read was written to while it was sent.
+ */
+export interface FileVersion {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+}
+
+/**
+ * A part of a streamed body: bytes, or an inclusive byte range of an open file (`version`: the
+ * stat its Content-Length and validators came from; the range's last piece goes out only while
+ * the descriptor's stat still says it).
+ */
+export type BodyPart = Buffer | { readonly file: FileHandle; readonly start: number; readonly end: number; readonly version?: FileVersion };
 
 /**
  * Where a streamed request body goes (see ConnectionContext.streamedBodyLimit). `data` returns
@@ -1015,7 +1029,7 @@ export class Connection {
         else this.socket.once('drain', next);
         return;
       }
-      sendFileRange(part.file.fd, part.start, part.end);
+      sendFileRange(part.file.fd, part.start, part.end, part.version);
     };
     // A file range goes out in STREAM_CHUNK_BYTES pieces through two buffers of this exchange's
     // own, reused: one being read while the kernel takes the other. (A ReadStream allocated a fresh
@@ -1023,13 +1037,22 @@ export class Connection {
     // that was a page fault every 24 KiB sent.) At most two pieces wait for the kernel, about
     // what the ReadStream's read-ahead and the socket held between them.
     let buffers: Buffer[] | undefined;
-    const sendFileRange = (fd: number, start: number, end: number): void => {
+    const sendFileRange = (fd: number, start: number, end: number, version: FileVersion | undefined): void => {
       buffers ??= [Buffer.allocUnsafeSlow(STREAM_CHUNK_BYTES), Buffer.allocUnsafeSlow(STREAM_CHUNK_BYTES)];
       const pool = buffers;
       let position = start;
       let turn = 0;
       let reading = false;
       let inSocket = 0;
+      const send = (buffer: Buffer, bytesRead: number): void => {
+        position += bytesRead;
+        inSocket++;
+        this.socket.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead), () => {
+          inSocket--;
+          pump();
+        });
+        pump();
+      };
       const pump = (): void => {
         if (this.exchange !== ex || this.phase === 'destroyed' || reading || inSocket > 1) return;
         if (position > end) {
@@ -1040,22 +1063,33 @@ export class Connection {
         turn ^= 1;
         reading = true;
         fsRead(fd, buffer, 0, Math.min(buffer.length, end + 1 - position), position, (err, bytesRead) => {
-          reading = false;
           if (this.exchange !== ex || this.phase === 'destroyed') return;
           // A file that shrank after its Content-Length was sent: going on would leave the
           // client waiting for bytes that never come, or read our next response as body. This
           // socket (only) ends.
           if (err !== null || bytesRead === 0) {
+            reading = false;
             this.destroy();
             return;
           }
-          position += bytesRead;
-          inSocket++;
-          this.socket.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead), () => {
-            inSocket--;
-            pump();
+          if (version === undefined || position + bytesRead <= end) {
+            reading = false;
+            send(buffer, bytesRead);
+            return;
+          }
+          // The last piece: a file written to while it was sent (same size, or grown) is no one
+          // version; holding this piece back and ending the socket makes the client see a
+          // short body, not take a mix of two versions as the file.
+          fstat(fd, (statErr, now) => {
+            reading = false;
+            if (this.exchange !== ex || this.phase === 'destroyed') return;
+            if (statErr !== null || now.size !== version.size || now.mtimeMs !== version.mtimeMs || now.ctimeMs !== version.ctimeMs) {
+              ex.note = 'the file changed while it was sent';
+              this.destroy();
+              return;
+            }
+            send(buffer, bytesRead);
           });
-          pump();
         });
       };
       pump();
