@@ -940,15 +940,16 @@ export const WRITE_SETTLE_MS = 20;
  * `st` (size, mtime, ctime) tells a rewrite of the same size between the stat and the read (an
  * editor saving in place), whose bytes would otherwise go out under `st`'s validators; a file
  * changed within WRITE_SETTLE_MS is read again once it is that old, and different bytes tell a
- * write that was under way. Either way the caller has no one version to send. Costs one more
- * read(2) and one fstat per file read whole (a cache fill, a page), not per request. Rejects when
- * a read fails.
+ * write that was under way (`settle` false: not read again, for bytes that are never sent as
+ * the file, such as a plan made ahead and keyed by the bytes). Either way the caller has no one
+ * version to send. Costs one more read(2) and one fstat per file read whole (a cache fill, a
+ * page), not per request. Rejects when a read fails.
  */
-export async function readWhole(file: FileHandle, st: Stats): Promise<Buffer | undefined> {
+export async function readWhole(file: FileHandle, st: Stats, settle = true): Promise<Buffer | undefined> {
   const body = await readStatVersion(file, st);
   // ctime, not mtime: a client sets mtime at will (touch -d); the kernel sets ctime to the time of the change.
   const wait = st.ctimeMs + WRITE_SETTLE_MS - Date.now();
-  if (body === undefined || wait <= 0) return body;
+  if (body === undefined || !settle || wait <= 0) return body;
   await new Promise((resolve) => setTimeout(resolve, Math.min(wait, WRITE_SETTLE_MS)));
   const again = await readStatVersion(file, st);
   return again !== undefined && again.equals(body) ? body : undefined;

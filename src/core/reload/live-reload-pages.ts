@@ -149,8 +149,9 @@ function rememberServedPage(real: string): void {
  * Plans the new versions of the pages among `changed` (absolute paths under the real root, as
  * the watcher gives them) that were served with the client lately, so that the reloads their
  * change sets off find the plan made (planFor's cache, keyed by the bytes as servePage
- * keys it: contentKey). Call it once the files have settled: a version read mid-write is not
- * planned (readWhole tells). Overlays are not planned here (their text comes with the
+ * keys it: contentKey). Call it once the files have settled: a version whose length or stat
+ * moved while read is not planned (readWhole tells); one caught in a stalled write is planned
+ * under its own bytes, which no whole version's request looks up. Overlays are not planned here (their text comes with the
  * editor's notice). At most MAX_PLANS_AHEAD pages (their bytes, up to MAX_INJECT_BYTES each, held
  * while planned), the ones served last. Never rejects: a page that cannot be read or planned now
  * is planned when asked for, as before.
@@ -173,7 +174,9 @@ async function preparePage(path: string, ctx: PageContext): Promise<void> {
   const { file, stat, real } = opened;
   try {
     if (stat.size > MAX_INJECT_BYTES) return;
-    const bytes = await readWhole(file, stat);
+    // Not settled again: the plan is keyed by these bytes, so a version caught mid-write gets a
+    // plan no whole version's request looks up, and the plan is ready sooner after a save.
+    const bytes = await readWhole(file, stat, false);
     if (bytes === undefined) return;
     const type = contentTypeOf(real, bytes);
     if (!type.startsWith('text/html')) return;
