@@ -357,9 +357,38 @@ describe('.br / .gz files beside the file', () => {
     assert.doesNotMatch(decode(res).toString(), /SECRET/);
     assert.ok(decode(res).equals(script(100, 'inside')));
   });
+  test('an empty sibling (a build caught between truncating and writing it) is no encoding: the file goes as it is', async () => {
+    await writeFile(join(root, 'emptied.js'), APP);
+    // Newer than the file, as a build's sibling is; empty: no brotli or gzip stream is.
+    await writeFile(join(root, 'emptied.js.br'), '');
+    await writeFile(join(root, 'emptied.js.gz'), '');
+    for (const accept of ['br', 'gzip', 'gzip, br']) {
+      const res = await get(srv.port, '/emptied.js', [`Accept-Encoding: ${accept}`]);
+      assert.equal(res.status, 200);
+      // Its bytes as they are, or compressed on the fly: never the empty sibling.
+      assert.ok(res.body.length > 0 && decode(res).equals(APP), `${accept}: the file's own bytes`);
+    }
+  });
 });
 
 describe('encoded web assets requested by their own name', () => {
+  test('an empty game.wasm.br or data.json.gz (truncated mid-build): the empty file, with no Content-Encoding to fail decoding', async () => {
+    await writeFile(join(root, 'empty.wasm.br'), '');
+    await writeFile(join(root, 'empty.json.gz'), '');
+    for (const [target, type] of [
+      ['/empty.wasm.br', 'application/wasm'],
+      ['/empty.json.gz', 'application/json'],
+    ] as const) {
+      for (const accept of [['Accept-Encoding: gzip, br'], []]) {
+        const res = await get(srv.port, target, accept);
+        assert.equal(res.status, 200, target);
+        assert.equal(res.header('content-encoding'), undefined, `${target} ${accept.join()}`);
+        assert.equal(res.body.length, 0);
+        assert.equal(res.header('content-type')?.split(';')[0], type, target);
+      }
+    }
+  });
+
   test('game.wasm.br, data.json.gz, build.js.gz: the inner type and Content-Encoding, the bytes as stored', async () => {
     const cases: Array<[string, string, string, Buffer]> = [
       ['/game.wasm.br', 'application/wasm', 'br', WASM_BR],

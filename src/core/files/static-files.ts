@@ -9,7 +9,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pipeIntoBody, type Exchange, type FileVersion } from '../http/connection';
+import { pipeIntoBody, type Exchange } from '../http/connection';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { createHash } from 'node:crypto';
@@ -506,7 +506,10 @@ export function sendFile(
   if (ex.finished) return;
   const size = st.size;
   const asset = as === undefined ? encodedAssetOf(real) : undefined;
-  const coding: Coding | undefined = as?.coding ?? (asset === undefined ? undefined : { contentEncoding: asset.coding });
+  // An empty file is no brotli or gzip stream (a build caught between truncating and writing
+  // it): it goes as the empty file it is, without a Content-Encoding no client could decode.
+  // (An empty sibling is never chosen: sendSibling.)
+  const coding: Coding | undefined = size === 0 ? undefined : (as?.coding ?? (asset === undefined ? undefined : { contentEncoding: asset.coding }));
   if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
     readWhole(file, st).then(
       (body) => {
@@ -567,7 +570,10 @@ function streamedRepresentation(file: FileHandle, st: Stats, type: string, codin
     size,
     validators: statValidators(st),
     rangeable: true,
-    partFor: (start, end) => ({ file, start, end, version: st }),
+    partFor: (start, end) => {
+      const readFrom = Date.now();
+      return { file, start, end, confirm: () => stillVersion(file, st, readFrom) };
+    },
     whole: undefined,
     readWhole: size <= SMALL_FILE_BYTES ? () => readWhole(file, st) : undefined,
     prepared: undefined,
@@ -613,7 +619,7 @@ interface Identity {
   /** Its open descriptor when its bytes are not in memory. */
   readonly file: FileHandle | undefined;
   /** The descriptor's stat `size` and `validators` came from, when `file` is given. */
-  readonly version: FileVersion | undefined;
+  readonly version: Stats | undefined;
   /** The file is itself stored encoded (`game.wasm.br`). */
   readonly ownCoding: ContentCoding | undefined;
   /** Its modification time (ms): a sibling older than this is stale. */
@@ -673,11 +679,14 @@ function siblingsOf(fsPath: string): Siblings {
 /**
  * The siblings written after the file was last modified: one older than the file is left over
  * from a build before an edit (a hand-fixed `dist/app.js` beside its old `app.js.br`, a log beside
- * last week's `.gz`) and would serve stale bytes, so it is not an encoding of this file.
+ * last week's `.gz`) and would serve stale bytes, so it is not an encoding of this file. An empty
+ * one is no encoding of anything (no brotli or gzip stream is empty: a build truncated it and has
+ * not written it yet).
  */
 function freshSiblings(siblings: Siblings, mtimeMs: number): Siblings {
-  const br = siblings.br !== undefined && siblings.br.mtimeMs >= mtimeMs ? siblings.br : undefined;
-  const gzip = siblings.gzip !== undefined && siblings.gzip.mtimeMs >= mtimeMs ? siblings.gzip : undefined;
+  const fresh = (st: Stats | undefined): Stats | undefined => (st !== undefined && st.size > 0 && st.mtimeMs >= mtimeMs ? st : undefined);
+  const br = fresh(siblings.br);
+  const gzip = fresh(siblings.gzip);
   return br === siblings.br && gzip === siblings.gzip ? siblings : { br, gzip, epoch: siblings.epoch };
 }
 
@@ -775,7 +784,8 @@ function sendSibling(ex: Exchange, id: Identity, coding: ContentCoding, st: Stat
         fallback();
         return;
       }
-      if (loopbackOnlyRefusal(opened.stat, ex.clientIp, opts.loopbackOnly) !== undefined) {
+      // Emptied since it was chosen (a build truncating it): no encoding of the file now.
+      if (loopbackOnlyRefusal(opened.stat, ex.clientIp, opts.loopbackOnly) !== undefined || opened.stat.size === 0) {
         await opened.file.close().catch(() => undefined);
         fallback();
         return;
@@ -872,17 +882,16 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
     input.pipe(decoder);
     return;
   }
+  const readFrom = Date.now();
   input.pipe(decoder, { end: false });
   input.once('end', () => {
-    file.stat().then(
-      (now) => {
-        if (now.size !== version.size || now.mtimeMs !== version.mtimeMs || now.ctimeMs !== version.ctimeMs) {
-          ex.note = 'the file changed while it was sent';
-          fail();
-        } else decoder.end();
-      },
-      fail,
-    );
+    stillVersion(file, version, readFrom).then((same) => {
+      if (same) decoder.end();
+      else {
+        ex.note = 'the file changed while it was sent';
+        fail();
+      }
+    }, fail);
   });
 }
 
@@ -922,14 +931,18 @@ export function sendBuiltBody(ex: Exchange, type: string, body: Buffer, validato
 
 /**
  * A file changed less than this long ago (ms, by its ctime) may still be being written: a
- * write(2) the scheduler preempted midway shows the bytes so far, under a size and an mtime no
- * stat can tell from a whole file's (the mtime is the write's start; the size grows page by page;
- * a same-size overwrite moves neither when it ends). Only time tells: such a file is read again
- * once it is this old, and sent only if the two reads agree. A write stalled longer than this is
- * not seen (measured: a preempted writer on this 2-core VM under CI load, 8,192 of 9,000 bytes
- * for at least the server's read and fstat). Costs a wait of at most this long, and a second read,
- * for a file read whole within this long of a change (a cache fill, a page): never for a cached
- * one. Live reload's own settle (SETTLE_MS) comes first, so a reloaded page rarely meets it.
+ * write(2) the scheduler preempted midway, or a save's second write not made yet, shows the bytes
+ * so far, under a size and an mtime no stat can tell from a whole file's (the mtime is the
+ * write's start; the size grows page by page; a same-size overwrite moves neither when it ends).
+ * Only time tells: a file whose read began within this long of its change is read again once the
+ * wall clock is this far past the change, and sent only if the two reads agree; a streamed one
+ * has its last piece held as long, then its stat checked. A write stalled longer than this (less
+ * the kernel's timestamp tick, 4 ms here) is not seen. Measured: a preempted writer on this 2-core
+ * VM under CI load showed 8,192 of 9,000 bytes for at least the server's read and fstat;
+ * helper-44's saves in two writes 1–8 ms apart, finished within 16 ms. Costs a wait of at most
+ * this long, and a second read, for a file read whole within this long of a change (a cache
+ * fill, a page): never for a cached one. Live reload's own settle (SETTLE_MS) comes first, so a
+ * reloaded page rarely meets it.
  */
 export const WRITE_SETTLE_MS = 20;
 
@@ -946,13 +959,50 @@ export const WRITE_SETTLE_MS = 20;
  * page), not per request. Rejects when a read fails.
  */
 export async function readWhole(file: FileHandle, st: Stats, settle = true): Promise<Buffer | undefined> {
+  // Judged by when the read began, not when it ended: the event loop may resume late.
+  const readFrom = Date.now();
   const body = await readStatVersion(file, st);
-  // ctime, not mtime: a client sets mtime at will (touch -d); the kernel sets ctime to the time of the change.
-  const wait = st.ctimeMs + WRITE_SETTLE_MS - Date.now();
-  if (body === undefined || !settle || wait <= 0) return body;
-  await new Promise((resolve) => setTimeout(resolve, Math.min(wait, WRITE_SETTLE_MS)));
+  if (body === undefined || !settle || !changedWithinSettle(st, readFrom)) return body;
+  await settleAfterChange(st);
   const again = await readStatVersion(file, st);
   return again !== undefined && again.equals(body) ? body : undefined;
+}
+
+/**
+ * True when a read that began at `readFrom` (wall-clock ms) may have met a write still under way:
+ * it began less than WRITE_SETTLE_MS after the file's last change. ctime, not mtime: a client
+ * sets mtime at will (touch -d); the kernel sets ctime at each change, from its coarse clock
+ * (rounded down to its tick: 4 ms here, so the window is at least 16 ms of real time).
+ */
+function changedWithinSettle(st: Stats, readFrom: number): boolean {
+  return readFrom < st.ctimeMs + WRITE_SETTLE_MS;
+}
+
+/**
+ * Resolves once the wall clock has passed `st`'s ctime + WRITE_SETTLE_MS (a timer may fire early
+ * against the wall clock: Node counts from the loop's cached time, so it is checked again), or
+ * after 2 × WRITE_SETTLE_MS of monotonic time whatever the wall clock says (a clock set back).
+ */
+async function settleAfterChange(st: Stats): Promise<void> {
+  const settledAt = st.ctimeMs + WRITE_SETTLE_MS;
+  const giveUp = performance.now() + 2 * WRITE_SETTLE_MS;
+  for (let left = settledAt - Date.now(); left > 0 && performance.now() < giveUp; left = settledAt - Date.now()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(Math.ceil(left), WRITE_SETTLE_MS)));
+  }
+}
+
+/**
+ * For a file streamed from its descriptor since `readFrom` (wall-clock ms) under `st`'s length
+ * and validators: true when it is still that version, by the descriptor's stat, after waiting
+ * out WRITE_SETTLE_MS from its last change when the read began within it (a write under way then
+ * has ended, and moved the stat, by now). A write stalled longer, or one write(2) of the same
+ * length stalled midway (it moves no stat field when it ends), is not seen. Rejects when the
+ * stat fails.
+ */
+async function stillVersion(file: FileHandle, st: Stats, readFrom: number): Promise<boolean> {
+  if (changedWithinSettle(st, readFrom)) await settleAfterChange(st);
+  const now = await file.stat();
+  return now.size === st.size && now.mtimeMs === st.mtimeMs && now.ctimeMs === st.ctimeMs;
 }
 
 /** The file's bytes if they are `st`'s version by their length and the descriptor's stat after the read, else undefined. */

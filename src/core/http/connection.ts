@@ -21,7 +21,7 @@
  *   half-closed and what the client still sends is read and dropped for a short linger.
  */
 import type { Socket } from 'node:net';
-import { fstat, read as fsRead } from 'node:fs';
+import { read as fsRead } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { normaliseIp } from '../access/access-policy';
@@ -225,21 +225,14 @@ export interface ConnectionContext {
 }
 
 /**
- * What a file's stat said when its answer was made: a file range whose descriptor stat disagrees
- * once its last piece is read was written to while it was sent.
+ * A part of a streamed body: bytes, or an inclusive byte range of an open file. `confirm`, when
+ * given, is asked once the range's last piece is read, before it is sent: false (or a rejection)
+ * means the file is no longer the version the answer's head described (written to while it was
+ * read), and the connection ends there, so the client sees a short body, never a mix.
  */
-export interface FileVersion {
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly ctimeMs: number;
-}
-
-/**
- * A part of a streamed body: bytes, or an inclusive byte range of an open file (`version`: the
- * stat its Content-Length and validators came from; the range's last piece goes out only while
- * the descriptor's stat still says it).
- */
-export type BodyPart = Buffer | { readonly file: FileHandle; readonly start: number; readonly end: number; readonly version?: FileVersion };
+export type BodyPart =
+  | Buffer
+  | { readonly file: FileHandle; readonly start: number; readonly end: number; readonly confirm?: () => Promise<boolean> };
 
 /**
  * Where a streamed request body goes (see ConnectionContext.streamedBodyLimit). `data` returns
@@ -1029,7 +1022,7 @@ export class Connection {
         else this.socket.once('drain', next);
         return;
       }
-      sendFileRange(part.file.fd, part.start, part.end, part.version);
+      sendFileRange(part.file.fd, part.start, part.end, part.confirm);
     };
     // A file range goes out in STREAM_CHUNK_BYTES pieces through two buffers of this exchange's
     // own, reused: one being read while the kernel takes the other. (A ReadStream allocated a fresh
@@ -1037,7 +1030,7 @@ export class Connection {
     // that was a page fault every 24 KiB sent.) At most two pieces wait for the kernel, about
     // what the ReadStream's read-ahead and the socket held between them.
     let buffers: Buffer[] | undefined;
-    const sendFileRange = (fd: number, start: number, end: number, version: FileVersion | undefined): void => {
+    const sendFileRange = (fd: number, start: number, end: number, confirm: (() => Promise<boolean>) | undefined): void => {
       buffers ??= [Buffer.allocUnsafeSlow(STREAM_CHUNK_BYTES), Buffer.allocUnsafeSlow(STREAM_CHUNK_BYTES)];
       const pool = buffers;
       let position = start;
@@ -1072,24 +1065,25 @@ export class Connection {
             this.destroy();
             return;
           }
-          if (version === undefined || position + bytesRead <= end) {
+          if (confirm === undefined || position + bytesRead <= end) {
             reading = false;
             send(buffer, bytesRead);
             return;
           }
-          // The last piece: a file written to while it was sent (same size, or grown) is no one
-          // version; holding this piece back and ending the socket makes the client see a
-          // short body, not take a mix of two versions as the file.
-          fstat(fd, (statErr, now) => {
+          // The last piece: a file written to while it was sent is no one version; holding this
+          // piece back and ending the socket makes the client see a short body, not take a mix
+          // of two versions as the file.
+          const settled = (same: boolean): void => {
             reading = false;
             if (this.exchange !== ex || this.phase === 'destroyed') return;
-            if (statErr !== null || now.size !== version.size || now.mtimeMs !== version.mtimeMs || now.ctimeMs !== version.ctimeMs) {
+            if (!same) {
               ex.note = 'the file changed while it was sent';
               this.destroy();
               return;
             }
             send(buffer, bytesRead);
-          });
+          };
+          confirm().then(settled, () => settled(false));
         });
       };
       pump();
