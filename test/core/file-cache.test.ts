@@ -95,6 +95,25 @@ test('a file turned into a folder is redirected, not served from the cache', asy
   assert.equal((await get('/shape')).status, 301);
 });
 
+test('a cached file whose folder became a file, or which became a symlink loop: 404, never 500', async () => {
+  // Each lstat of the cache hit's check threw (ENOTDIR, ELOOP), and every later request got 500 (helper-45).
+  await mkdir(join(root, 'shelf'));
+  await writeFile(join(root, 'shelf', 'book.txt'), 'pages\n');
+  await mkdir(join(root, 'site'));
+  await writeFile(join(root, 'site', 'index.html'), '<p>site</p>\n');
+  await writeFile(join(root, 'loop.txt'), 'plain\n');
+  for (const path of ['/shelf/book.txt', '/site/', '/loop.txt']) assert.equal((await get(path)).status, 200, `${path} cached`);
+  await rm(join(root, 'shelf'), { recursive: true });
+  await writeFile(join(root, 'shelf'), 'a file now\n');
+  await rm(join(root, 'site'), { recursive: true });
+  await writeFile(join(root, 'site'), 'a file now\n');
+  await unlink(join(root, 'loop.txt'));
+  await symlink('loop.txt', join(root, 'loop.txt'));
+  for (const path of ['/shelf/book.txt', '/site/', '/loop.txt']) {
+    for (let i = 0; i < 2; i++) assert.equal((await get(path)).status, 404, `${path} #${i}`);
+  }
+});
+
 test('a missing path asked for many times in one batch: every answer a 404 saying why; created, it is served', async () => {
   // Pipelined in one write, so all are read in one turn of the event loop (one stat answers them).
   const client = await RawClient.connect(running.port);

@@ -230,9 +230,9 @@ export class FileCache {
  */
 function stillServed(entry: CachedFile): boolean {
   const { fsPath } = entry;
-  const link = lstatSync(fsPath, { throwIfNoEntry: false });
+  const link = lstatOrNone(fsPath);
   if (link === undefined) return false;
-  const st = link.isSymbolicLink() ? statSync(fsPath, { throwIfNoEntry: false }) : link;
+  const st = link.isSymbolicLink() ? statOrNone(fsPath) : link;
   if (
     st === undefined ||
     st.ino !== entry.ino ||
@@ -240,7 +240,7 @@ function stillServed(entry: CachedFile): boolean {
     st.size !== entry.size ||
     st.mtimeMs !== entry.mtimeMs ||
     st.ctimeMs !== entry.ctimeMs ||
-    (entry.dirPath !== undefined && statSync(entry.dirPath, { throwIfNoEntry: false })?.mtimeMs !== entry.dirMtimeMs)
+    (entry.dirPath !== undefined && statOrNone(entry.dirPath)?.mtimeMs !== entry.dirMtimeMs)
   ) {
     return false;
   }
@@ -271,8 +271,27 @@ export function folderStatNow(folder: string): Stats | undefined {
   return folderStats.remember(folder, lstatOrNone);
 }
 
+/**
+ * The lstat of `path`, or undefined when there is none to be had: not only ENOENT, but a folder
+ * on the way that is a file now (ENOTDIR), a symlink loop (ELOOP), no access (EACCES), a name too
+ * long. These threw out of a cache hit's check, and every later request for the path got 500
+ * (helper-45); each means the cached file is not served at that path now.
+ */
 function lstatOrNone(path: string): Stats | undefined {
-  return lstatSync(path, { throwIfNoEntry: false });
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/** As lstatOrNone, following a last component that is a symlink. */
+function statOrNone(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /**
