@@ -281,6 +281,17 @@ test('HEAD of a file rewritten in place: 200 or 503, never 500', async () => {
   assert.ok([...seen.keys()].some((k) => k.startsWith('200')), JSON.stringify([...seen]));
 });
 
+test('HEAD of a streamed file (3 MB) whose save stalls midway: its Content-Length is a whole version\'s, or 503', async () => {
+  // helper-45's input: truncated, half written, 8 ms of pause, the rest; 30 ms of quiet.
+  const pace: Pace = { burst: 1, quietMs: 30, stallMs: 8, cut: 1_500_000 };
+  const versions = ['a'.repeat(3_000_000), 'b'.repeat(3_100_000)];
+  const seen = await askWhileRewritten('head-streamed.txt', versions, [], 'HEAD', 'in-place', undefined, 2, pace);
+  const lengths = [...seen.keys()].filter((k) => k.startsWith('200 ')).map((k) => k.slice(4));
+  // 0: the empty file between the truncation and the write, a state the file has.
+  for (const length of lengths) assert.ok(['0', '3000000', '3100000'].includes(length), `Content-Length ${length}: ${JSON.stringify([...seen])}`);
+  assert.ok(lengths.length > 0, JSON.stringify([...seen]));
+});
+
 test('a page (live-reload tag injected) rewritten in place: each answer one whole version or 503', async () => {
   const page = (fill: string, n: number): string => `<!DOCTYPE html><title>t</title><p>${fill.repeat(n)}</p>\n`;
   const seen = await askWhileRewritten('page.html', [page('a', 3_000), page('b', 9_000)], ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate']);

@@ -59,6 +59,13 @@ export interface Representation {
    * answer (200, 206, 304, 416), the unencoded one included (RFC 9110 §12.5.5, §15.4.5).
    */
   readonly varyAcceptEncoding?: boolean;
+  /**
+   * For a file on disk that changed moments before it was opened (it may still be being
+   * written): resolves true once it has settled as the version this representation describes,
+   * false when it moved. A HEAD, which has no body to cut short, waits for it; a GET's parts check
+   * the same before their last piece. Undefined: nothing to wait for.
+   */
+  readonly settled?: (() => Promise<boolean>) | undefined;
 }
 
 /** How the bytes are encoded, and whether that was chosen by Accept-Encoding. */
@@ -135,6 +142,15 @@ function conditionalHeaders(ex: Exchange): ConditionalHeaders {
  * shorter than its Content-Length. Never throws.
  */
 export function sendRepresentation(ex: Exchange, rep: Representation, status = 200): void {
+  const settled = rep.settled;
+  if (settled !== undefined && ex.method === 'HEAD') {
+    // Its Content-Length and validators would be those of a write under way: 503 if it moved.
+    settled().then(
+      (same) => (same ? sendRepresentation(ex, { ...rep, settled: undefined }, status) : ex.connection.fileChangedWhileRead(ex)),
+      () => ex.connection.failExchange(ex),
+    );
+    return;
+  }
   if (status === 200 && rep.validators !== undefined && hasConditionalHeaders(ex)) {
     if (answerConditionally(ex, rep, rep.validators)) return;
   }

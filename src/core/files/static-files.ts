@@ -526,7 +526,7 @@ export function sendFile(
     return;
   }
   const send = (type: string): void => {
-    const rep = streamedRepresentation(file, st, type, coding);
+    const rep = streamedRepresentation(file, st, type, coding, ex.startTime);
     if (as !== undefined) {
       sendRepresentation(ex, rep);
       return;
@@ -562,18 +562,20 @@ export function sendFile(
   contentTypeOfFile(real, file, st).then(send, () => ex.connection.failExchange(ex));
 }
 
-/** A file read from its descriptor: ranges of the file, small ones read whole for one write. */
-function streamedRepresentation(file: FileHandle, st: Stats, type: string, coding: Coding | undefined): Representation {
+/**
+ * A file read from its descriptor: ranges of the file, small ones read whole for one write.
+ * `since` (wall-clock ms): no later than when `st` was taken (the request's start), so a stat
+ * taken moments after a change counts as such however late this runs.
+ */
+function streamedRepresentation(file: FileHandle, st: Stats, type: string, coding: Coding | undefined, since: number): Representation {
   const size = st.size;
   return {
+    settled: changedWithinSettle(st, since) ? () => stillVersion(file, st, since) : undefined,
     type,
     size,
     validators: statValidators(st),
     rangeable: true,
-    partFor: (start, end) => {
-      const readFrom = Date.now();
-      return { file, start, end, confirm: () => stillVersion(file, st, readFrom) };
-    },
+    partFor: (start, end) => ({ file, start, end, confirm: () => stillVersion(file, st, since) }),
     whole: undefined,
     readWhole: size <= SMALL_FILE_BYTES ? () => readWhole(file, st) : undefined,
     prepared: undefined,
