@@ -884,10 +884,10 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
     input.pipe(decoder);
     return;
   }
-  const readFrom = Date.now();
   input.pipe(decoder, { end: false });
   input.once('end', () => {
-    stillVersion(file, version, readFrom).then((same) => {
+    // From the request's start, no later than the stat `version` is (as streamedRepresentation's).
+    stillVersion(file, version, ex.startTime).then((same) => {
       if (same) decoder.end();
       else {
         ex.note = 'the file changed while it was sent';
