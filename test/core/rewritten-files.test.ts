@@ -139,6 +139,11 @@ async function askWhileRewritten(
         let kind: string;
         if (res.status === 503) {
           assert.match(res.header('retry-after') ?? '', /^[12]$/);
+          // A tab shown a plain 503 would stay on it (no live-reload client): it reloads itself.
+          if (headers.includes('Sec-Fetch-Mode: navigate') && method === 'GET') {
+            assert.match(res.header('content-type') ?? '', /^text\/html/, `${method} /${name} #${i}: a 503 page`);
+            assert.match(body, /<meta http-equiv="refresh" content="1">/, `${method} /${name} #${i}: a 503 page that reloads itself`);
+          }
           kind = '503';
         } else {
           assert.equal(res.status, 200, `${method} /${name} #${i}: ${res.status} ${body.slice(0, 80)}`);

@@ -407,9 +407,7 @@ export const RETRY_AFTER_SECONDS = 2;
 
 /** 503 with Retry-After: a passing condition (out of descriptors, too busy) that `text` says. */
 export function sendUnavailable(ex: Exchange, text: string): void {
-  plain(ex, 503, text, [
-    ['Retry-After', String(RETRY_AFTER_SECONDS)],
-  ]);
+  ex.respondUnavailable(RETRY_AFTER_SECONDS, `${text}\n`, [['X-Content-Type-Options', 'nosniff']]);
 }
 
 /**

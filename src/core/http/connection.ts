@@ -31,6 +31,7 @@ import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, RequestRecord } from './request-record';
+import { escapeHtml } from '../text/html';
 import { headTail, serializeHead, serializeHeaders, statusHasNoBody } from './response-head';
 import type { Timeouts, TransferLimits } from '../options';
 
@@ -225,6 +226,40 @@ export interface ConnectionContext {
 }
 
 /**
+ * A passing condition's 503 as a browser tab shows it: `text` (plain, escaped here), and a
+ * declarative refresh after `seconds` (WHATWG HTML), so a tab, which has no live-reload client on
+ * this page, does not stay on it.
+ */
+function reloadingPage(text: string, seconds: number): string {
+  return (
+    `<!DOCTYPE html>\n<meta charset="utf-8">\n<meta http-equiv="refresh" content="${seconds}">\n<title>Try again in a moment</title>\n` +
+    `<p>${escapeHtml(text.trim())}</p>\n<p>This page reloads by itself in a moment.</p>\n`
+  );
+}
+
+/**
+ * True when the answer will be shown as a page in a browser tab or frame: Fetch Metadata says a
+ * navigation (`Sec-Fetch-Mode: navigate`, or `Sec-Fetch-Dest` document, iframe or frame); without
+ * it, `Accept` names text/html (WHATWG Fetch, "destination"; a fetch() sends `*\/*`).
+ */
+function shownAsPage(headers: HeaderList): boolean {
+  let metadata = false;
+  for (const [name, value] of headers) {
+    if (name === 'sec-fetch-mode') {
+      metadata = true;
+      if (value.trim().toLowerCase() === 'navigate') return true;
+    } else if (name === 'sec-fetch-dest') {
+      metadata = true;
+      const dest = value.trim().toLowerCase();
+      if (dest === 'document' || dest === 'iframe' || dest === 'frame') return true;
+    }
+  }
+  if (metadata) return false;
+  for (const [name, value] of headers) if (name === 'accept' && /(^|[\s,])text\/html\s*(;|,|$)/i.test(value)) return true;
+  return false;
+}
+
+/**
  * A part of a streamed body: bytes, or an inclusive byte range of an open file. `confirm`, when
  * given, is asked once the range's last piece is read, before it is sent: false (or a rejection)
  * means the file is no longer the version the answer's head described (written to while it was
@@ -375,13 +410,20 @@ export class Exchange {
   /** 503 with Retry-After: the in-memory body budget is spent (RFC 9110 §15.6.4, §10.2.3). */
   respondBusy(): void {
     this.note = 'in-memory body budget spent';
+    this.respondUnavailable(BUSY_RETRY_AFTER_S, 'The server is busy sending other pages; try again in a moment.\n');
+  }
+
+  /**
+   * 503 with `Retry-After: seconds` for a passing condition `text` says (RFC 9110 §15.6.4,
+   * §10.2.3): plain text, or, to a browser tab (a navigation), a page that says it and reloads
+   * itself after `seconds`, since the tab has no live-reload client on it and would stay there.
+   */
+  respondUnavailable(seconds: number, text: string, extra: HeaderList = []): void {
+    const page = shownAsPage(this.head.headers);
     this.respond(
       503,
-      [
-        ['Content-Type', 'text/plain; charset=utf-8'],
-        ['Retry-After', String(BUSY_RETRY_AFTER_S)],
-      ],
-      'The server is busy sending other pages; try again in a moment.\n',
+      [['Content-Type', page ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8'], ['Retry-After', String(seconds)], ...extra],
+      page ? reloadingPage(text, seconds) : text,
     );
   }
 
@@ -872,17 +914,15 @@ export class Connection {
    * being written, and asking again in a moment gets the new one. Else the socket goes.
    */
   fileChangedWhileRead(ex: Exchange): void {
-    this.answerFailure(
-      ex,
-      503,
-      [
-        ['Retry-After', '1'],
-        ['Cache-Control', 'no-store'],
-      ],
-      'The file changed while it was being read (it is being written now). Reload in a moment to get the new version.\n',
-      false,
-      'the file changed while it was read',
-    );
+    const note = 'the file changed while it was read';
+    const extra: HeaderList = [
+      ['Retry-After', '1'],
+      ['Cache-Control', 'no-store'],
+    ];
+    const text = 'The file changed while it was being read (it is being written now). Reload in a moment to get the new version.\n';
+    // A tab showing a plain 503 has no live-reload client and would stay on it.
+    if (shownAsPage(ex.head.headers)) this.answerFailure(ex, 503, extra, reloadingPage(text, 1), false, note, 'text/html; charset=utf-8');
+    else this.answerFailure(ex, 503, extra, text, false, note);
   }
 
   /**
@@ -890,7 +930,7 @@ export class Connection {
    * answer was sent yet (`closeAfter`: the connection ends after it); else the socket goes, since
    * the answer already under way cannot be completed.
    */
-  private answerFailure(ex: Exchange, status: number, extra: HeaderList, message: string, closeAfter: boolean, note?: string): void {
+  private answerFailure(ex: Exchange, status: number, extra: HeaderList, message: string, closeAfter: boolean, note?: string, type = 'text/plain; charset=utf-8'): void {
     if (ex.finished || this.exchange !== ex) return;
     if (ex.answered) {
       this.destroy();
@@ -898,7 +938,7 @@ export class Connection {
     }
     if (note !== undefined) ex.note = note;
     if (closeAfter) ex.closeAfter = true;
-    ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ...extra], message);
+    ex.respond(status, [['Content-Type', type], ...extra], message);
   }
 
   // ---- output --------------------------------------------------------------------------------
