@@ -1001,7 +1001,11 @@ async function settleAfterChange(st: Stats): Promise<void> {
  */
 async function stillVersion(file: FileHandle, st: Stats, readFrom: number): Promise<boolean> {
   if (changedWithinSettle(st, readFrom)) await settleAfterChange(st);
-  const now = await file.stat();
+  return sameVersion(await file.stat(), st);
+}
+
+/** True when the stat `now` says the same version as `st` (size, mtime, ctime). */
+function sameVersion(now: Stats, st: Stats): boolean {
   return now.size === st.size && now.mtimeMs === st.mtimeMs && now.ctimeMs === st.ctimeMs;
 }
 
@@ -1016,8 +1020,7 @@ async function readStatVersion(file: FileHandle, st: Stats): Promise<Buffer | un
     offset += bytesRead;
   }
   if (offset !== size) return undefined;
-  const after = await file.stat();
-  if (after.size !== size || after.mtimeMs !== st.mtimeMs || after.ctimeMs !== st.ctimeMs) return undefined;
+  if (!sameVersion(await file.stat(), st)) return undefined;
   return buf.subarray(0, size);
 }
 
