@@ -123,15 +123,15 @@ test('an edit that changes the binding restarts the server; a live one is applie
 });
 
 test('mounts: the file\'s folders are the served folder\'s, --mount\'s the working folder\'s; --clean-urls reaches the wire', async () => {
-  const root = await rootWith({ mounts: { '/from-file': '../common-lib' }, cleanUrls: false });
-  await mkdir(join(base, 'common-lib'), { recursive: true });
-  await writeFile(join(base, 'common-lib', 'lib.js'), 'from the file mount');
+  const root = await rootWith({ mounts: { '/from-file': 'common-lib' }, cleanUrls: false });
+  await mkdir(join(root, 'common-lib'), { recursive: true });
+  await writeFile(join(root, 'common-lib', 'lib.js'), 'from the file mount');
   await mkdir(join(base, 'cwd', 'vendor-x'), { recursive: true });
   await writeFile(join(base, 'cwd', 'vendor-x', 'v.js'), 'from the flag mount');
   await writeFile(join(root, 'about.html'), '<!doctype html><p>about</p>');
   const fileOnly = runCli([root, '--port', '0', '--quiet'], join(base, 'cwd'));
   const filePort = await portOf(fileOnly);
-  assert.match(fileOnly.stdout, new RegExp(`Mount: /from-file → ${join(base, 'common-lib').replace(/[.]/g, '\\.')}`), 'the banner names the file\'s mount');
+  assert.match(fileOnly.stdout, new RegExp(`Mount: /from-file → ${join(root, 'common-lib').replace(/[.]/g, '\\.')}`), 'the banner names the file\'s mount');
   assert.equal((await fetchOnce(filePort, request('/from-file/lib.js'))).body.toString(), 'from the file mount');
   assert.equal((await fetchOnce(filePort, request('/about'))).status, 404);
   await stopCli(fileOnly);
@@ -145,7 +145,7 @@ test('mounts: the file\'s folders are the served folder\'s, --mount\'s the worki
   await stopCli(flags);
 });
 
-test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) nor write its log outside the folder: exit 1, key and reason, nothing served', async () => {
+test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) or one outside the folder, share on the network, add host names, follow symlinks out, proxy to another machine, nor write its log outside the folder: exit 1, key and reason, nothing served', async () => {
   const outside = join(base, 'outside-h');
   await mkdir(join(outside, '.ssh'), { recursive: true });
   await writeFile(join(outside, '.ssh', 'id_rsa'), 'SECRET');
@@ -158,6 +158,14 @@ test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) 
     { config: { mounts: { '/k': join(outside, '.ssh') } }, key: /mounts\.\/k: Dotfiles are not served: \.ssh/ },
     // A link named like a plain folder, to a hidden one: judged by its real path.
     { config: { mounts: { '/k': 'keys' } }, key: /mounts\.\/k: Dotfiles are not served: \.ssh/, before: (r) => symlink(join(outside, '.ssh'), join(r, 'keys')) },
+    // helper-46's input: a cloned folder's file that shares the machine's files with any site.
+    { config: { host: '0.0.0.0', mounts: { '/home': outside }, allowedHosts: ['evil.example'], followSymlinks: true }, key: /mounts\.\/home: ".*outside-h" is outside the served folder/ },
+    { config: { mounts: { '/m': '/' } }, key: /mounts\.\/m: "\/" is outside the served folder/ },
+    { config: { mounts: { '/up': '..' } }, key: /mounts\.\/up: "\.\." is outside the served folder/ },
+    { config: { host: '0.0.0.0' }, key: /host: "0\.0\.0\.0" would share the folder on the network/ },
+    { config: { allowedHosts: ['evil.example'] }, key: /allowedHosts: a porthole\.config\.json cannot add host names/ },
+    { config: { followSymlinks: true }, key: /followSymlinks: a porthole\.config\.json cannot serve what symlinks lead to/ },
+    { config: { proxy: { routes: [{ prefix: '/api', target: 'http://192.0.2.1:8080' }] } }, key: /proxy\.routes\[0\]\.target: "http:\/\/192\.0\.2\.1:8080" is on another machine/ },
     { config: { logFile: '../outside-h/logs/access.log' }, key: /logFile: "\.\.\/outside-h\/logs\/access\.log" is outside the served folder/ },
     { config: { logFile: join(outside, 'logs', 'abs.log') }, key: /logFile: .* is outside the served folder/ },
     // A folder of the root that is a link to outside cannot lead the log's writes out.

@@ -107,7 +107,6 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ spa: '../outside.html' }, 'spa', /leaves the served folder/],
     [{ cors: { enabled: true, origins: ['http://a.example/path'] } }, 'cors.origins[0]', /expected form/],
     // The schema lets these through; the strict checks every option passes (validate-options) do not.
-    [{ allowedHosts: ['*.example'] }, 'allowedHosts', /"\*\.example" wildcards are not supported/],
     [{ host: '[::1]' }, 'host', /without brackets/],
     [{ proxy: { routes: [{ prefix: 'api', target: 'http://127.0.0.1:1' }] } }, 'proxy.routes[0].prefix', /expected form/],
     [{ proxy: { rewritehost: true } }, 'proxy.rewritehost', /did you mean "rewriteHost"/],
@@ -124,6 +123,17 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ mounts: { '/__porthole/x': 'lib' } }, 'mounts', /Porthole's own/],
     [{ mounts: { '/a/../b': 'lib' } }, 'mounts', /dot segment/],
     [{ mounts: { '/api': 'lib' }, proxy: { routes: [{ prefix: '/api', target: 'http://127.0.0.1:1' }] } }, 'mounts', /lies under the proxy route/],
+    // The file comes with the folder: it cannot reach past the folder or this machine (helper-46's input).
+    [{ host: '0.0.0.0' }, 'host', /"0\.0\.0\.0" would share the folder on the network: a porthole\.config\.json cannot do that \(use --host/],
+    [{ host: '::' }, 'host', /would share the folder on the network/],
+    [{ allowedHosts: ['evil.example'] }, 'allowedHosts', /cannot add host names to answer to.*use --allowed-host/],
+    [{ followSymlinks: true }, 'followSymlinks', /use --follow-symlinks/],
+    [{ mounts: { '/m': '/' } }, 'mounts./m', /"\/" is outside the served folder: a porthole\.config\.json mounts only folders inside the folder it comes with \(use --mount/],
+    [{ mounts: { '/home': '/root' } }, 'mounts./home', /is outside the served folder/],
+    [{ mounts: { '/up': '..' } }, 'mounts./up', /"\.\." is outside the served folder/],
+    [{ mounts: { '/shared': '../common-for-file' } }, 'mounts./shared', /is outside the served folder/],
+    [{ proxy: { routes: [{ prefix: '/api', target: 'http://192.0.2.1:8080' }] } }, 'proxy.routes[0].target', /is on another machine: a porthole\.config\.json proxies only to this machine \(use --proxy \/api=http:\/\/192\.0\.2\.1:8080/],
+    [{ proxy: { routes: [{ prefix: '/api', target: 'https://api.example.com' }] } }, 'proxy.routes[0].target', /is on another machine/],
     ['{ "listing": false, }', '', /not valid JSON at line 1/],
     ['[1, 2]', '(the file)', /must be object/],
   ];
@@ -145,14 +155,31 @@ test('an invalid file fails the start with the file, the key and the reason', as
   }
 });
 
+test('a file\'s mount of a folder inside the root that is a symlink leading out is refused, by its real path', async () => {
+  const outside = join(base, 'outside-real');
+  await mkdir(outside, { recursive: true });
+  await writeFile(join(outside, 'secret.txt'), 'not the folder\'s');
+  const root = await rootWith({ mounts: { '/lib': 'linked' } });
+  const { symlink } = await import('node:fs/promises');
+  await symlink(outside, join(root, 'linked'));
+  await assert.rejects(startServer({ root }), (err: unknown) => {
+    assert.ok(err instanceof ServerError && err.code === 'ECONFIG', String(err));
+    assert.match(err.message, /mounts\.\/lib: "linked" is outside the served folder/);
+    return true;
+  });
+  // The same folder by the user's own choice (an option, as --mount gives it) is served.
+  const s = await serve({ root, configFile: false, mounts: [{ prefix: '/lib', folder: join(root, 'linked') }] });
+  assert.equal((await fetchOnce(s.port, request('/lib/secret.txt'))).body.toString(), 'not the folder\'s');
+});
+
 test('the file\'s mounts (folders relative to the served folder) and cleanUrls reach the server', async () => {
-  const root = await rootWith({ mounts: { '/shared': '../common-for-file', '/abs/': '/' }, cleanUrls: true });
-  await mkdir(join(root, '..', 'common-for-file'), { recursive: true });
-  await writeFile(join(root, '..', 'common-for-file', 'x.html'), 'mounted x');
+  const root = await rootWith({ mounts: { '/shared': 'lib/common-for-file', '/whole/': '.' }, cleanUrls: true });
+  await mkdir(join(root, 'lib', 'common-for-file'), { recursive: true });
+  await writeFile(join(root, 'lib', 'common-for-file', 'x.html'), 'mounted x');
   const s = await serve({ root });
   assert.deepEqual(s.server.options.mounts, [
-    { prefix: '/shared', folder: resolve(root, '../common-for-file') },
-    { prefix: '/abs/', folder: '/' },
+    { prefix: '/shared', folder: resolve(root, 'lib/common-for-file') },
+    { prefix: '/whole/', folder: root },
   ]);
   assert.equal(s.server.options.cleanUrls, true);
   assert.equal((await fetchOnce(s.port, request('/shared/x'))).body.toString(), 'mounted x');

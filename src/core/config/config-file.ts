@@ -19,7 +19,7 @@ import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate } from './config-validator.generated';
 import { CONFIG_FILE_NAME, DEFAULT_OPTIONS, DEFAULT_PROXY, DEFAULT_RELOAD, DEFAULT_SPA_FILE, DEFAULT_TIMEOUTS, type HeaderRule, type Mount, type OptionLayer } from '../options';
 import { isToken, isValidFieldValue } from '../http/http-grammar';
-import { parseCidr } from '../access/access-policy';
+import { isLoopbackBind, parseCidr } from '../access/access-policy';
 import { mountsFrom } from '../files/mounts';
 import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 
@@ -214,6 +214,10 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   }
   const raw = data as {
     [key: string]: unknown;
+    host?: string;
+    allowedHosts?: string[];
+    followSymlinks?: boolean;
+    proxy?: { routes?: { prefix: string; target: string }[] };
     logFile?: string;
     allowedClients?: string[];
     headers?: HeaderRule[];
@@ -245,6 +249,12 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     const problem = hiddenFolderProblem(root, m.folder, raw.dotfiles === true);
     if (problem !== undefined) fail(`mounts.${m.prefix}`, `${problem}: a porthole.config.json cannot mount a hidden folder (use --mount if you mean it)`);
   }
+  for (const m of (mounts as Mount[] | undefined) ?? []) {
+    if (!folderInside(root, m.folder)) {
+      fail(`mounts.${m.prefix}`, `"${raw.mounts?.[m.prefix] ?? m.folder}" is outside the served folder: a porthole.config.json mounts only folders inside the folder it comes with (use --mount or the porthole.mounts setting for another folder)`);
+    }
+  }
+  checkReach(raw, fail);
   if (raw.logFile !== undefined && !writesInside(root, resolve(root, raw.logFile))) {
     fail('logFile', `"${raw.logFile}" is outside the served folder: a porthole.config.json writes its log only inside the folder it comes with (use --log or the porthole.log.file setting for another place)`);
   }
@@ -287,6 +297,53 @@ function hiddenFolderProblem(root: string, folder: string, dotfiles: boolean): s
     return undefined; // a missing folder is said later, by the mount check
   }
   return hiddenSegmentsReason(below(rootReal, real), dotfiles, windows);
+}
+
+/**
+ * What a file that comes with the folder may not ask for, since it would reach past this machine
+ * or past the folder (a cloned repository's file is not the user's choice): a bind address other
+ * than loopback (sharing on the network), host names to answer to (a name an attacker points at
+ * 127.0.0.1 would let their pages read the folder: DNS rebinding), following symlinks out of the
+ * folder, and a proxy route to a back-end on another machine (the page could read that machine's
+ * answers as its own). Each names the flag or setting that does it as the user's own choice.
+ */
+function checkReach(
+  raw: { host?: string; allowedHosts?: string[]; followSymlinks?: boolean; proxy?: { routes?: { prefix: string; target: string }[] } },
+  fail: (key: string, reason: string) => never,
+): void {
+  if (raw.host !== undefined && !isLoopbackBind(raw.host)) {
+    fail('host', `"${raw.host}" would share the folder on the network: a porthole.config.json cannot do that (use --host, or Porthole: Share on Network in VS Code, if you mean it)`);
+  }
+  if (raw.allowedHosts !== undefined && raw.allowedHosts.length > 0) {
+    fail('allowedHosts', 'a porthole.config.json cannot add host names to answer to: a name that points at this machine would let other sites\' pages read the folder (use --allowed-host or the porthole.allowedHosts setting)');
+  }
+  if (raw.followSymlinks === true) {
+    fail('followSymlinks', 'a porthole.config.json cannot serve what symlinks lead to outside the folder (use --follow-symlinks or the porthole.followSymlinks setting)');
+  }
+  (raw.proxy?.routes ?? []).forEach((route, i) => {
+    let host: string;
+    try {
+      host = new URL(route.target).hostname;
+    } catch {
+      return; // the proxy room's own check says why
+    }
+    if (!isLoopbackBind(host.replace(/^\[(.*)\]$/, '$1'))) {
+      fail(`proxy.routes[${i}].target`, `"${route.target}" is on another machine: a porthole.config.json proxies only to this machine (use --proxy ${route.prefix}=${route.target} or the porthole.proxy setting)`);
+    }
+  });
+}
+
+/**
+ * True when `folder` (absolute), a config file's mount, is the served folder or inside it: by its
+ * path, and by its real path when it exists (a symlinked folder cannot lead the mount out).
+ */
+function folderInside(root: string, folder: string): boolean {
+  if (segmentsInside(folder, root) === undefined) return false;
+  try {
+    return segmentsInside(realpathSync(folder), realpathSync(root)) !== undefined;
+  } catch {
+    return true; // a missing folder is said later, by the mount check
+  }
 }
 
 /**
