@@ -312,6 +312,35 @@ test('a streamed file (1.2 MB) overwritten in two writes 10 ms apart: a complete
   assert.ok([...seen.keys()].some((k) => k.startsWith('200 v')), JSON.stringify([...seen]));
 });
 
+test('a configured Cache-Control never reaches the 503 of a file being written: it stays no-store (helper-46)', async () => {
+  // `--header 'Cache-Control: max-age=5'` replaced the 503's no-store: a browser could keep the
+  // passing answer for 5 s in place of the file.
+  const own = await startServer({ root, headers: [{ source: '**', headers: { 'Cache-Control': 'max-age=5' } }] });
+  try {
+    await writeFile(join(root, 'quiet.txt'), 'q'.repeat(3_000));
+    const quiet = await fetchOnce(own.port, request('/quiet.txt'));
+    assert.equal(quiet.header('cache-control'), 'max-age=5', 'the configured header reaches the file itself');
+    const path = join(root, 'busy.txt');
+    await writeFile(path, 'a'.repeat(3_000));
+    // Written without pause for 3 s: a file that never settles is answered 503.
+    const writer = saveFor(path, ['a'.repeat(3_000), 'b'.repeat(9_000)], 3_000, 'in-place', { burst: 1_000_000, quietMs: 0 });
+    let unavailable: Awaited<ReturnType<typeof fetchOnce>> | undefined;
+    try {
+      for (let i = 0; i < 500 && unavailable === undefined; i++) {
+        const res = await fetchOnce(own.port, request('/busy.txt', { headers: NAVIGATION }));
+        if (res.status === 503) unavailable = res;
+      }
+    } finally {
+      await writer.done;
+    }
+    assert.ok(unavailable !== undefined, 'a file written without pause is answered 503');
+    assert.equal(unavailable.header('cache-control'), 'no-store');
+    assert.equal(unavailable.header('retry-after'), '1');
+  } finally {
+    await own.close();
+  }
+});
+
 test('HEAD of a file rewritten in place: 200 or 503, never 500', async () => {
   const seen = await askWhileRewritten('head.txt', ['a'.repeat(3_000), 'b'.repeat(9_000)], [], 'HEAD');
   assert.ok([...seen.keys()].some((k) => k.startsWith('200')), JSON.stringify([...seen]));

@@ -417,12 +417,14 @@ export class Exchange {
    * 503 with `Retry-After: seconds` for a passing condition `text` says (RFC 9110 §15.6.4,
    * §10.2.3): plain text, or, to a browser tab (a navigation), a page that says it and reloads
    * itself after `seconds`, since the tab has no live-reload client on it and would stay there.
+   * `Cache-Control: no-store`, which no configured header replaces: the condition passes, so
+   * no cache may keep this answer in place of the file.
    */
   respondUnavailable(seconds: number, text: string, extra: HeaderList = []): void {
     const page = shownAsPage(this.head.headers);
     this.respond(
       503,
-      [['Content-Type', page ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8'], ['Retry-After', String(seconds)], ...extra],
+      [['Content-Type', page ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8'], ['Retry-After', String(seconds)], ['Cache-Control', 'no-store'], ...extra],
       page ? reloadingPage(text, seconds) : text,
     );
   }
@@ -904,7 +906,8 @@ export class Connection {
 
   /** An exchange whose handler failed: 500 if nothing was sent yet, else the socket goes. */
   failExchange(ex: Exchange): void {
-    this.answerFailure(ex, 500, [], 'The server failed to answer this request.\n', true);
+    // no-store: a failure is no answer for a cache to keep, whatever Cache-Control is configured.
+    this.answerFailure(ex, 500, [['Cache-Control', 'no-store']], 'The server failed to answer this request.\n', true);
   }
 
   /**
@@ -1731,13 +1734,19 @@ function firstLine(buf: Buffer): { method: string; target: string; protocol: str
 
 /**
  * `headers` with `extra` added, each extra one replacing same-named headers (names compared
- * case-insensitively, RFC 9110 §5.1; Vary excepted). Returns `headers` itself when there is nothing to add.
+ * case-insensitively, RFC 9110 §5.1; Vary excepted). An answer the server itself marked
+ * `Cache-Control: no-store` (a passing condition: a file being written, the server busy, a
+ * back-end that failed) keeps it: a configured Cache-Control would let a browser or a cache keep
+ * that answer in place of the file (RFC 9111 §5.2.2.5). Returns `headers` itself when there is
+ * nothing to add.
  */
 function withExtraHeaders(headers: HeaderList, extra: HeaderList | undefined): HeaderList {
   if (extra === undefined || extra.length === 0) return headers;
+  const noStore = headers.some(([n, v]) => n.toLowerCase() === 'cache-control' && /(^|,)\s*no-store\s*(,|$)/i.test(v));
+  const added = noStore ? extra.filter(([n]) => n.toLowerCase() !== 'cache-control') : extra;
   // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces it.
-  const replaced = new Set(extra.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
+  const replaced = new Set(added.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
   const out: HeaderList = headers.filter(([n]) => !replaced.has(n.toLowerCase()));
-  out.push(...extra);
+  out.push(...added);
   return out;
 }
