@@ -191,6 +191,22 @@ describe('validators per encoding', () => {
     const br = await get(srv.port, '/app.js', ['Accept-Encoding: br']);
     const res = await get(srv.port, '/app.js', ['Accept-Encoding: br', `If-Match: ${br.header('etag') ?? ''}`]);
     assert.equal(res.status, 412);
+    // helper-46: the 412 alone had no Vary, where 200, 206, 304 and 416 had it.
+    assert.equal(res.header('vary'), 'Accept-Encoding', 'a 412 of a file with encodings varies too');
+  });
+
+  test('every 412 of a file with encodings says Vary: Accept-Encoding (siblings, on the fly, before and after the compression)', async () => {
+    for (const path of ['/pre.js', '/app.js', '/data.bin']) {
+      for (const coding of ['br', 'gzip', 'identity']) {
+        const res = await get(srv.port, path, [`Accept-Encoding: ${coding}`, 'If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT']);
+        assert.equal(res.status, 412, `${path} ${coding}`);
+        assert.equal(res.header('vary'), 'Accept-Encoding', `${path} ${coding}`);
+      }
+    }
+    // A file with no encodings has nothing to vary on.
+    const plain = await get(srv.port, '/plain.bin', ['Accept-Encoding: gzip', 'If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT']);
+    assert.equal(plain.status, 412);
+    assert.equal(plain.header('vary'), undefined);
   });
 });
 

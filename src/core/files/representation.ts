@@ -188,10 +188,20 @@ export function answerFromValidators(ex: Exchange, validators: Validators, codin
     return true;
   }
   if (pre === 'failed') {
-    ex.respond(412, [['Content-Type', TEXT_PLAIN]], 'Precondition failed: the file has changed.\n');
+    sendPreconditionFailed(ex, coding.varyAcceptEncoding === true);
     return true;
   }
   return false;
+}
+
+/**
+ * 412 (RFC 9110 §15.5.13). `vary`: the file has encodings, so this answer, like every answer of
+ * it, says that it depends on Accept-Encoding (a cache must not give it to a client of another).
+ */
+function sendPreconditionFailed(ex: Exchange, vary: boolean): void {
+  const headers: HeaderList = [['Content-Type', TEXT_PLAIN]];
+  if (vary) headers.push([...VARY_ACCEPT_ENCODING]);
+  ex.respond(412, headers, 'Precondition failed: the file has changed.\n');
 }
 
 /** 412 / 304 / 206 / 416 / multipart; true when it answered, false leaves the full 200. */
@@ -203,7 +213,7 @@ function answerConditionally(ex: Exchange, rep: Representation, validators: Vali
     return true;
   }
   if (pre === 'failed') {
-    ex.respond(412, [['Content-Type', TEXT_PLAIN]], 'Precondition failed: the file has changed.\n');
+    sendPreconditionFailed(ex, rep.varyAcceptEncoding === true);
     return true;
   }
   const rangeHeader = rep.rangeable && ex.method === 'GET' ? ex.header('range') : undefined;
