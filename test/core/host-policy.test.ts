@@ -23,6 +23,11 @@ test('canonicalHostName: one spelling per address, as browsers send it', () => {
     ['[::1', ''],
     ['[nope]', ''],
     ['host:port', ''],
+    // An empty port is the default one (RFC 3986 §3.2.3: port = *DIGIT; helper-46's input).
+    ['127.0.0.1:', '127.0.0.1'],
+    ['localhost:', 'localhost'],
+    ['[::1]:', '[::1]'],
+    ['127.0.0.1:123456', ''],
   ];
   for (const [input, want] of cases) assert.equal(canonicalHostName(input), want, input);
 });

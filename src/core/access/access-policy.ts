@@ -46,14 +46,15 @@ export function canonicalHostName(hostHeader: string): string {
     const close = value.indexOf(']');
     if (close < 0) return '';
     const rest = value.slice(close + 1);
-    if (rest.length > 0 && !/^:\d{1,5}$/.test(rest)) return '';
+    // port = *DIGIT (RFC 3986 §3.2.3): `[::1]:` has an empty one, which means the default.
+    if (rest.length > 0 && !/^:\d{0,5}$/.test(rest)) return '';
     const inner = value.slice(1, close).split('%')[0] ?? '';
     if (isIP(inner) !== 6) return '';
     return whatwgHost(`[${inner}]`) ?? '';
   }
   const colon = value.indexOf(':');
   if (colon >= 0) {
-    if (!/^\d{1,5}$/.test(value.slice(colon + 1))) return '';
+    if (!/^\d{0,5}$/.test(value.slice(colon + 1))) return '';
     value = value.slice(0, colon);
   }
   if (value.endsWith('.')) value = value.slice(0, -1);
