@@ -424,7 +424,9 @@ switch (parsed.kind) {
     process.stdout.write(`${typeof PORTHOLE_VERSION === 'string' ? PORTHOLE_VERSION : 'dev'}\n`);
     break;
   case 'error':
-    process.stderr.write(`porthole: ${escapeForDisplay(parsed.message)}\n\n${USAGE}`);
+    // Node's own message (parseArgs) may hold line breaks: kept as breaks, each line escaped.
+    // (Messages that may carry a file's or a client's text keep every break escaped.)
+    process.stderr.write(`porthole: ${parsed.message.split(/\r?\n/).map(escapeForDisplay).join('\n  ')}\n\n${USAGE}`);
     process.exit(1);
     break;
   case 'invalid':

@@ -182,6 +182,13 @@ test('an unknown flag exits 1 with a message', async () => {
   assert.match(cli.stderr, /porthole: .*--prot/);
 });
 
+test('a flag error of several lines (Node\'s own message) keeps its line breaks, escaped line by line (helper-46)', async () => {
+  const cli = runCli([site.root, '--reload-debounce', '-1']);
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on an ambiguous value'), 1);
+  assert.match(cli.stderr, /^porthole: Option '--reload-debounce' argument is ambiguous\.\n {2}Did you forget to specify the option argument for '--reload-debounce'\?/);
+  assert.doesNotMatch(cli.stderr, /\\x0a/, 'no escaped line break');
+});
+
 test('a missing root exits 1 with a plain message', async () => {
   const missing = join(site.base, 'no-such-folder');
   const cli = runCli([missing, '--port', '0']);
