@@ -237,6 +237,18 @@ for (const c of invalidChunked) {
   });
 }
 
+void test('a chunk size too large says so; one that is no hex number says that (helper-46)', () => {
+  for (const raw of ['ffffffffffffffffff\r\n', '00000000000000001\r\nx\r\n', '20000000000000\r\n']) {
+    const r = readAll(CHUNKED, raw, LIMIT);
+    assert.ok(r.kind === 'error', raw);
+    assert.equal(r.status, 400, raw);
+    assert.match(r.message, /^A chunk size is larger than this server can take \(at most 16 hex digits/, raw);
+  }
+  const r = readAll(CHUNKED, 'g\r\n', LIMIT);
+  assert.ok(r.kind === 'error');
+  assert.equal(r.message, 'A chunk size is not a valid hexadecimal number.');
+});
+
 void test('chunked errors: the same result whatever the split, and the error sticks', () => {
   for (const c of invalidChunked) {
     const raw = bytes(c.raw);

@@ -234,6 +234,21 @@ function assertExpectation(result: ParseResult, expect: Expectation, raw: string
   }
 }
 
+void test('a Content-Length too large to be any body says so; a malformed one says it is malformed (helper-46)', () => {
+  // 99999999999999999999 is a decimal number: "must be a decimal number" was no reason for it.
+  for (const value of ['99999999999999999999999', '9007199254740992', '5, 99999999999999999999']) {
+    const r = parseAll(`POST / HTTP/1.1\r\n${H}Content-Length: ${value}\r\n\r\n`);
+    assert.ok(r.kind === 'error', value);
+    assert.equal(r.status, 400, value);
+    assert.match(r.message, /^Content-Length is larger than any body this server can take/, value);
+  }
+  for (const value of ['+5', '0x5', '5, 6', '-1']) {
+    const r = parseAll(`POST / HTTP/1.1\r\n${H}Content-Length: ${value}\r\n\r\n`);
+    assert.ok(r.kind === 'error', value);
+    assert.match(r.message, /^Content-Length must be a decimal number/, value);
+  }
+});
+
 void test('the table has at least 60 cases', () => {
   assert.ok(cases.length >= 60, String(cases.length));
 });

@@ -39,6 +39,12 @@ function bodyError(status: number, code: string, message: string): ParseError {
 const E_BODY_TOO_LARGE = bodyError(413, 'ERR_BODY_TOO_LARGE', 'The request body is larger than this server accepts.');
 const E_INVALID_LENGTH = bodyError(400, 'ERR_INVALID_CONTENT_LENGTH', 'The request body length is invalid.');
 const E_CHUNK_SIZE = bodyError(400, 'ERR_INVALID_CHUNK_SIZE', 'A chunk size is not a valid hexadecimal number.');
+/** Hex digits, but more of them than MAX_CHUNK_SIZE_DIGITS or past 2^53 − 1: refused, never overflowed. */
+const E_CHUNK_SIZE_TOO_LARGE = bodyError(
+  400,
+  'ERR_INVALID_CHUNK_SIZE',
+  `A chunk size is larger than this server can take (at most ${MAX_CHUNK_SIZE_DIGITS} hex digits, leading zeros included, and below 2^53).`,
+);
 const E_CHUNK_EXTENSION = bodyError(400, 'ERR_INVALID_CHUNK_EXTENSION', 'A chunk extension contains invalid characters.');
 const E_CHUNK_EXTENSIONS_TOO_LARGE = bodyError(
   413,
@@ -162,9 +168,9 @@ export class BodyReader {
           const digit = hexValue(b);
           if (digit >= 0) {
             // Too many digits or beyond 2^53 - 1: 400 rather than silent overflow.
-            if (++this.sizeDigits > MAX_CHUNK_SIZE_DIGITS) return this.fail(E_CHUNK_SIZE);
+            if (++this.sizeDigits > MAX_CHUNK_SIZE_DIGITS) return this.fail(E_CHUNK_SIZE_TOO_LARGE);
             this.size = this.size * 16 + digit;
-            if (this.size > Number.MAX_SAFE_INTEGER) return this.fail(E_CHUNK_SIZE);
+            if (this.size > Number.MAX_SAFE_INTEGER) return this.fail(E_CHUNK_SIZE_TOO_LARGE);
             i++;
             break;
           }

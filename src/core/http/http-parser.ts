@@ -102,6 +102,12 @@ const E_CONTENT_LENGTH = protocolError(
   'ERR_INVALID_CONTENT_LENGTH',
   'Content-Length must be a decimal number, identical when repeated.',
 );
+/** Digits only, but past 2^53 − 1: a number, just one no body could have (nginx: 400 too). */
+const E_CONTENT_LENGTH_TOO_LARGE = protocolError(
+  400,
+  'ERR_INVALID_CONTENT_LENGTH',
+  'Content-Length is larger than any body this server can take (at most 2^53 − 1 bytes, and far fewer are accepted).',
+);
 const E_TE_WITH_CL = protocolError(400, 'ERR_TE_WITH_CL', 'A request must not have both Transfer-Encoding and Content-Length.');
 const E_TE_INVALID = protocolError(400, 'ERR_INVALID_TRANSFER_ENCODING', 'The Transfer-Encoding header is malformed.');
 const E_TE_HTTP10 = protocolError(400, 'ERR_INVALID_TRANSFER_ENCODING', 'Transfer-Encoding is not allowed in an HTTP/1.0 request.');
@@ -344,6 +350,7 @@ function parseCompleteHead(buf: Buffer, start: number, blank: number, limits: Pa
         // RFC 9110 §8.6: Content-Length = 1*DIGIT; repeated values (several lines or a list)
         // must all be the same number, else the message is invalid.
         const n = parseContentLength(value);
+        if (n === TOO_LARGE) return E_CONTENT_LENGTH_TOO_LARGE;
         if (n < 0 || (contentLength !== undefined && contentLength !== n)) return E_CONTENT_LENGTH;
         contentLength = n;
         break;
@@ -557,10 +564,14 @@ function isValidHost(value: string, allowEmpty: boolean, requirePort: boolean): 
   return true;
 }
 
+/** parseContentLength's answer for digits past Number.MAX_SAFE_INTEGER. */
+const TOO_LARGE = -2;
+
 /**
- * Content-Length = 1*DIGIT, also as a list "n, n" (RFC 9110 §8.6). Returns the length, or -1 when
- * malformed (sign, space inside, hex, empty element), when list members differ, or when the value
- * exceeds Number.MAX_SAFE_INTEGER.
+ * Content-Length = 1*DIGIT, also as a list "n, n" (RFC 9110 §8.6). Returns the length, -1 when
+ * malformed (sign, space inside, hex, empty element) or when list members differ, TOO_LARGE when
+ * the value exceeds Number.MAX_SAFE_INTEGER (RFC 9110 §8.6: a recipient must anticipate large
+ * numerals and never overflow).
  */
 function parseContentLength(value: string): number {
   const n = value.length;
@@ -573,7 +584,7 @@ function parseContentLength(value: string): number {
       const c = value.charCodeAt(i);
       if (c < 0x30 || c > 0x39) break;
       v = v * 10 + (c - 0x30);
-      if (v > MAX_SAFE) return -1;
+      if (v > MAX_SAFE) return TOO_LARGE;
       i++;
     }
     if (i === s) return -1;
