@@ -189,6 +189,25 @@ test('a flag error of several lines (Node\'s own message) keeps its line breaks,
   assert.doesNotMatch(cli.stderr, /\\x0a/, 'no escaped line break');
 });
 
+test('--spa naming a file that is not there starts, and says so on stderr (helper-46)', async () => {
+  const cli = runCli([site.root, '--port', '0', '--quiet', '--spa=nope.html']);
+  await withTimeout(
+    new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (/single-page app fallback/.test(cli.stderr)) resolve();
+      };
+      cli.child.stderr?.on('data', check);
+      check();
+    }),
+    WAIT_MS,
+    `the warning (stderr: ${cli.stderr})`,
+  );
+  assert.match(cli.stderr, /^porthole: the single-page app fallback \/nope\.html does not exist; navigations to missing paths get 404 meanwhile$/m);
+  await waitForLocal(cli);
+  cli.child.kill('SIGINT');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on SIGINT'), 0);
+});
+
 test('a missing root exits 1 with a plain message', async () => {
   const missing = join(site.base, 'no-such-folder');
   const cli = runCli([missing, '--port', '0']);

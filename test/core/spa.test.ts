@@ -124,3 +124,26 @@ test('a fallback outside the root is refused at start; a missing fallback file i
   const s = await serve({ spa: 'nope.html' });
   assert.equal((await fetchOnce(s.port, request('/deep', { headers: navigation }))).status, 404);
 });
+
+test('a fallback file that is missing or hidden: the path asked for is the 404, its note says why; once the file exists it answers (helper-46)', async () => {
+  // Before: the 404 page said "There is no file at /nope.html" (the fallback's path, not the
+  // one asked for) and the log said only "No such file."
+  const s = await serve({ spa: 'nope.html' });
+  const missing = await fetchOnce(s.port, request('/missing/page', { headers: navigation }));
+  assert.equal(missing.status, 404);
+  assert.match(missing.body.toString(), /\/missing\/page/, 'the 404 names the path asked for');
+  assert.doesNotMatch(missing.body.toString(), /nope\.html/);
+  assert.match(s.records.find((r) => r.target === '/missing/page')?.note ?? '', /the single-page app fallback \/nope\.html does not exist/);
+  // A build that makes the fallback later: the next navigation gets it.
+  await writeFile(join(root, 'nope.html'), SHELL);
+  const later = await fetchOnce(s.port, request('/missing/again', { headers: navigation }));
+  assert.equal(later.status, 200);
+  assert.match(later.body.toString(), /spa-shell/);
+  // A hidden fallback is never served while dotfiles are off.
+  await writeFile(join(root, '.secret.html'), 'SECRET');
+  const hidden = await serve({ spa: '.secret.html' });
+  const refused = await fetchOnce(hidden.port, request('/deep/link', { headers: navigation }));
+  assert.equal(refused.status, 404);
+  assert.doesNotMatch(refused.body.toString(), /SECRET/);
+  assert.match(hidden.records.find((r) => r.target === '/deep/link')?.note ?? '', /\.secret\.html is a hidden file, never served/);
+});

@@ -13,7 +13,7 @@
 import type { Exchange } from '../http/connection';
 import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
-import { existsForRequest, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
+import { existsForRequest, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
@@ -132,11 +132,29 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
   }
   const path = ex.head.path;
   if (path.startsWith(RESERVED_PREFIX) && ctx.reserved !== undefined && ctx.reserved(ex, path)) return;
-  if (ctx.spa !== undefined) spaFallback(ex, ctx.spa, ctx.files);
+  if (ctx.spa !== undefined && spaFallback(ex, ctx.spa, ctx.files)) return;
   if (ctx.htmlFilter !== undefined && ctx.htmlFilter(ex)) return;
   // A cached file is answered here without the async path's promise.
   if (serveCachedHit(ex, ex.head.path, ctx.files)) return;
   serveStatic(ex, ex.head.path, ctx.files).catch(() => ex.connection.failExchange(ex));
+}
+
+/** The SPA fallback file (relative to the root, as options give it) as a request path. */
+function spaTarget(fallback: string): string {
+  return encodePathSegments(fallback.split(/[\\/]/).filter((s) => s.length > 0), false);
+}
+
+/**
+ * Why the SPA fallback file `fallback` cannot answer now (it does not exist, or it is hidden and
+ * dotfiles are off), or undefined when it can. One stat. The server says it at start, and every
+ * navigation it would have answered says it in its log note.
+ */
+export function spaFallbackProblem(fallback: string, files: StaticOptions): string | undefined {
+  const target = spaTarget(fallback);
+  const own = resolveRequestPath(target, files.dotfiles);
+  if (own.kind === 'ok' && existsForRequest(own.segments, false, files)) return undefined;
+  const hidden = own.kind === 'hidden';
+  return `the single-page app fallback ${target} ${hidden ? 'is a hidden file, never served (turn on dotfiles to serve it)' : 'does not exist'}`;
 }
 
 /**
@@ -144,22 +162,33 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
  * fetch/XHR: isNavigationRequest) to a path where nothing exists is answered with the fallback
  * file instead, by rewriting the request's path before the page and file stages (so live reload
  * and validators apply to it as to any page). Anything else that is missing — a script, an image,
- * a fetch() — stays 404, and so do hidden and malformed paths.
+ * a fetch() — stays 404, and so do hidden and malformed paths. A fallback file that is missing
+ * or hidden answers nothing: the path asked for is the 404 (answered here; true), its log note
+ * saying why the fallback did not answer.
  */
-function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): void {
+function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): boolean {
   // The editor's preview document (an iframe marked with PREVIEW_QUERY_PARAMETER) counts too.
-  if (!isNavigationRequest(ex.head.headers, ex.head.target)) return;
+  if (!isNavigationRequest(ex.head.headers, ex.head.target)) return false;
   const resolved = resolveRequestPath(ex.head.path, files.dotfiles);
   if (resolved.kind === 'ok') {
     // In the root or a mount; a clean URL's page counts as existing (clean URL first, then SPA).
-    if (existsForRequest(resolved.segments, resolved.trailingSlash, files)) return;
+    if (existsForRequest(resolved.segments, resolved.trailingSlash, files)) return false;
   } else if (resolved.kind !== 'no-such-file') {
-    return;
+    return false;
   }
-  const target = encodePathSegments(fallback.split(/[\\/]/).filter((s) => s.length > 0), false);
+  const target = spaTarget(fallback);
+  // A fallback that is missing (or hidden) is no answer: the path asked for is the 404, and the
+  // note says why the fallback did not answer (the 404 page then names the path asked for).
+  const problem = spaFallbackProblem(fallback, files);
+  if (problem !== undefined) {
+    ex.note = `No such file; ${problem}.`;
+    sendNotFound(ex, ex.head.path, files).catch(() => ex.connection.failExchange(ex));
+    return true;
+  }
   ex.note = `single-page app: ${ex.head.path} answered with ${target}`;
   // The browser's URL stays the deep link: relative URLs Porthole writes into the page (the
   // live-reload client's) are made from it, not from the fallback file's path.
   ex.documentPath = ex.head.path;
   ex.head.path = target;
+  return false;
 }

@@ -49,7 +49,7 @@ import { MemoryBudget } from '../http/memory-budget';
 import { checkServerOptions, validateServerOptions, InvalidOptionsError } from '../config/validate-options';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor } from '../access/network-addresses';
-import { handleRequest, proxyRouteFor, refusesMethod, type HandlerContext } from './request-handler';
+import { handleRequest, proxyRouteFor, refusesMethod, spaFallbackProblem, type HandlerContext } from './request-handler';
 import { readDescriptorLimit } from './descriptor-limit';
 import type { RequestHead } from '../http/http-parser';
 import { ProxyConfigError, ReverseProxy } from '../proxy/reverse-proxy';
@@ -330,6 +330,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     if (address.requestedPort !== undefined) {
       this.emit('diagnostic', 'warn', `port ${address.requestedPort} is in use; using ${port}`);
     }
+    // A fallback that is not there (yet: a build may make it) is said now, not first in a 404.
+    const spaProblem = opts.spa === undefined ? undefined : spaFallbackProblem(opts.spa, this.handlerContext.files);
+    if (spaProblem !== undefined) this.emit('diagnostic', 'warn', `${spaProblem}; navigations to missing paths get 404 meanwhile`);
     this.state = { kind: 'listening', server, address };
     if (opts.configFile) {
       this.configWatcher = watchConfigFile(
