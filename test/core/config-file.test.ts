@@ -52,14 +52,16 @@ test('the file configures the server: listing, headers, CORS, SPA', async () => 
     $schema: './node_modules/porthole/schemas/porthole.config.schema.json',
     listing: false,
     headers: [{ source: '**/*.txt', headers: { 'X-From-File': 'yes' } }],
-    cors: { enabled: true },
+    cors: { enabled: true, origins: ['http://localhost:5173'] },
     spa: true,
   });
   const s = await serve({ root });
   assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 404, 'listing: false');
-  const txt = await fetchOnce(s.port, request('/folder/a.txt', { headers: ['Origin: http://x.example'] }));
+  const txt = await fetchOnce(s.port, request('/folder/a.txt', { headers: ['Origin: http://localhost:5173'] }));
   assert.equal(txt.header('x-from-file'), 'yes');
-  assert.equal(txt.header('access-control-allow-origin'), '*');
+  assert.equal(txt.header('access-control-allow-origin'), 'http://localhost:5173');
+  const other = await fetchOnce(s.port, request('/folder/a.txt', { headers: ['Origin: http://x.example'] }));
+  assert.equal(other.header('access-control-allow-origin'), undefined, 'only the origins listed');
   const deep = await fetchOnce(s.port, request('/deep/link', { headers: ['Sec-Fetch-Dest: document'] }));
   assert.equal(deep.status, 200);
   assert.match(deep.body.toString(), /index/);
@@ -134,6 +136,12 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ mounts: { '/shared': '../common-for-file' } }, 'mounts./shared', /is outside the served folder/],
     [{ proxy: { routes: [{ prefix: '/api', target: 'http://192.0.2.1:8080' }] } }, 'proxy.routes[0].target', /is on another machine: a porthole\.config\.json proxies only to this machine \(use --proxy \/api=http:\/\/192\.0\.2\.1:8080/],
     [{ proxy: { routes: [{ prefix: '/api', target: 'https://api.example.com' }] } }, 'proxy.routes[0].target', /is on another machine/],
+    // Nor let other sites' pages read the folder: CORS for any or a remote origin, cross-site loads, an ACAO header.
+    [{ cors: { enabled: true } }, 'cors.origins', /empty \(every origin\): a porthole\.config\.json may let only this machine's origins read the folder.*use --cors/],
+    [{ cors: { enabled: true, origins: ['http://localhost:5173', 'https://evil.example'] } }, 'cors.origins[1]', /"https:\/\/evil\.example" is another machine's.*use --cors-origin/],
+    [{ crossSiteLoads: true }, 'crossSiteLoads', /cannot let other sites load the folder's files \(use --allow-cross-site/],
+    [{ headers: [{ source: '**', headers: { 'Access-Control-Allow-Origin': '*' } }] }, 'headers[0].headers.Access-Control-Allow-Origin', /"\*" would let other sites read the folder/],
+    [{ headers: [{ source: '**', headers: { 'access-control-allow-origin': 'https://evil.example' } }] }, 'headers[0].headers.access-control-allow-origin', /would let other sites read the folder/],
     ['{ "listing": false, }', '', /not valid JSON at line 1/],
     ['[1, 2]', '(the file)', /must be object/],
   ];

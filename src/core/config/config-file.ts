@@ -218,6 +218,8 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     allowedHosts?: string[];
     followSymlinks?: boolean;
     proxy?: { routes?: { prefix: string; target: string }[] };
+    cors?: { enabled?: boolean; origins?: string[] };
+    crossSiteLoads?: boolean;
     logFile?: string;
     allowedClients?: string[];
     headers?: HeaderRule[];
@@ -255,6 +257,7 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     }
   }
   checkReach(raw, fail);
+  checkCrossSiteReach(raw, fail);
   if (raw.logFile !== undefined && !writesInside(root, resolve(root, raw.logFile))) {
     fail('logFile', `"${raw.logFile}" is outside the served folder: a porthole.config.json writes its log only inside the folder it comes with (use --log or the porthole.log.file setting for another place)`);
   }
@@ -329,6 +332,49 @@ function checkReach(
     }
     if (!isLoopbackBind(host.replace(/^\[(.*)\]$/, '$1'))) {
       fail(`proxy.routes[${i}].target`, `"${route.target}" is on another machine: a porthole.config.json proxies only to this machine (use --proxy ${route.prefix}=${route.target} or the porthole.proxy setting)`);
+    }
+  });
+}
+
+/** True for an origin (`http://localhost:5173`) whose host is this machine's loopback. */
+function loopbackOrigin(origin: string): boolean {
+  try {
+    return isLoopbackBind(new URL(origin).hostname.replace(/^\[(.*)\]$/, '$1'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The other half of the file's reach: what would let other sites' pages read the folder in the
+ * user's browser (a default-on CORS in a peer became a CVE). The file may let this machine's own
+ * origins in (a dev server on localhost:5173), never any origin or another machine's: CORS for
+ * every origin or a remote one, cross-site loads, or an Access-Control-Allow-Origin header of its
+ * own. Each names the flag or setting that does it as the user's own choice.
+ */
+function checkCrossSiteReach(
+  raw: { cors?: { enabled?: boolean; origins?: string[] }; crossSiteLoads?: boolean; headers?: HeaderRule[] },
+  fail: (key: string, reason: string) => never,
+): void {
+  if (raw.cors?.enabled === true) {
+    const origins = raw.cors.origins ?? [];
+    if (origins.length === 0) {
+      fail('cors.origins', 'empty (every origin): a porthole.config.json may let only this machine\'s origins read the folder, e.g. ["http://localhost:5173"] (use --cors or the porthole.cors settings for any origin)');
+    }
+    origins.forEach((origin, i) => {
+      if (!loopbackOrigin(origin)) {
+        fail(`cors.origins[${i}]`, `"${origin}" is another machine's: a porthole.config.json may let only this machine's origins read the folder (use --cors-origin or the porthole.cors.origins setting)`);
+      }
+    });
+  }
+  if (raw.crossSiteLoads === true) {
+    fail('crossSiteLoads', 'a porthole.config.json cannot let other sites load the folder\'s files (use --allow-cross-site or the porthole.crossSiteLoads setting)');
+  }
+  (raw.headers ?? []).forEach((rule, i) => {
+    for (const [name, value] of Object.entries(rule.headers)) {
+      if (name.toLowerCase() === 'access-control-allow-origin' && !loopbackOrigin(value.trim())) {
+        fail(`headers[${i}].headers.${name}`, `"${value}" would let other sites read the folder: a porthole.config.json may name only this machine's origins (use cors with origins, or --header)`);
+      }
     }
   });
 }
