@@ -163,7 +163,7 @@ function trustedFolder(folder: string, create: boolean): string | undefined {
       }
     }
     if (missing.length > 0 && !create) return undefined;
-    let at = realpathSync(existing);
+    let at = realpathSync.native(existing);
     if (!trustedPath(at)) return undefined;
     const names = [...missing, basename(folder)];
     for (const [i, name] of names.entries()) {

@@ -166,6 +166,41 @@ test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) 
     { config: { allowedHosts: ['evil.example'] }, key: /allowedHosts: a porthole\.config\.json cannot add host names/ },
     { config: { followSymlinks: true }, key: /followSymlinks: a porthole\.config\.json cannot serve what symlinks lead to/ },
     { config: { proxy: { routes: [{ prefix: '/api', target: 'http://192.0.2.1:8080' }] } }, key: /proxy\.routes\[0\]\.target: "http:\/\/192\.0\.2\.1:8080" is on another machine/ },
+    // helper-47: a link whose target ends in `..` after a link out. Node's JavaScript realpath
+    // dropped `sub/up/..` as text and judged it inside; the kernel follows `up` first.
+    {
+      config: { mounts: { '/m': 'm' } },
+      key: /mounts\.\/m: "m" is outside the served folder/,
+      before: async (r) => {
+        await mkdir(join(r, 'sub'), { recursive: true });
+        await symlink(join(outside, 'logs'), join(r, 'sub', 'up'));
+        await symlink('sub/up/..', join(r, 'm'));
+      },
+    },
+    {
+      config: { mounts: { '/g': 'g' } },
+      key: /mounts\.\/g: Never served: \.git/,
+      before: async (r) => {
+        await mkdir(join(r, '.git', 'refs'), { recursive: true });
+        await mkdir(join(r, 'sub'), { recursive: true });
+        await symlink('../.git/refs', join(r, 'sub', 'x'));
+        await symlink('sub/x/..', join(r, 'g'));
+      },
+    },
+    {
+      config: { logFile: 'L/pwned.log' },
+      key: /logFile: "L\/pwned\.log" is outside the served folder/,
+      before: async (r) => {
+        await mkdir(join(r, 'sub'), { recursive: true });
+        await symlink(join(outside, 'logs'), join(r, 'sub', 'up2'));
+        await symlink('sub/up2/..', join(r, 'L'));
+      },
+    },
+    // The log file itself a link out (appending would follow it), dangling or not.
+    { config: { logFile: 'access.log' }, key: /logFile: "access\.log" is outside the served folder/, before: (r) => symlink(join(outside, 'logs', 'victim.log'), join(r, 'access.log')) },
+    // Names the resolver would be asked about: `localhost.` goes to DNS.
+    { config: { host: 'localhost.' }, key: /host: "localhost\." would share the folder on the network/ },
+    { config: { proxy: { routes: [{ prefix: '/api', target: 'http://localhost.:3000' }] } }, key: /proxy\.routes\[0\]\.target: "http:\/\/localhost\.:3000" is on another machine/ },
     { config: { logFile: '../outside-h/logs/access.log' }, key: /logFile: "\.\.\/outside-h\/logs\/access\.log" is outside the served folder/ },
     { config: { logFile: join(outside, 'logs', 'abs.log') }, key: /logFile: .* is outside the served folder/ },
     // A folder of the root that is a link to outside cannot lead the log's writes out.
@@ -181,6 +216,8 @@ test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) 
   }
   assert.equal(existsSync(join(outside, 'logs', 'access.log')), false);
   assert.equal(existsSync(join(outside, 'logs', 'abs.log')), false);
+  assert.equal(existsSync(join(outside, 'pwned.log')), false);
+  assert.equal(existsSync(join(outside, 'logs', 'victim.log')), false);
   // Inside the folder both stay allowed: a plain mount and a log file in a sub-folder.
   const ok = await rootWith({ mounts: { '/f': 'folder' }, logFile: 'logs/access.log' });
   const cli = runCli([ok, '--port', '0', '--quiet'], base);

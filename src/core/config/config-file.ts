@@ -13,7 +13,8 @@
  * `reload.watchPaths`) are relative to the served folder.
  */
 import { readFile } from 'node:fs/promises';
-import { existsSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { isIP } from 'node:net';
+import { existsSync, lstatSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate } from './config-validator.generated';
@@ -294,8 +295,8 @@ function hiddenFolderProblem(root: string, folder: string, dotfiles: boolean): s
   let real: string;
   let rootReal: string;
   try {
-    real = realpathSync(folder);
-    rootReal = realpathSync(root);
+    real = realPath(folder);
+    rootReal = realPath(root);
   } catch {
     return undefined; // a missing folder is said later, by the mount check
   }
@@ -314,7 +315,7 @@ function checkReach(
   raw: { host?: string; allowedHosts?: string[]; followSymlinks?: boolean; proxy?: { routes?: { prefix: string; target: string }[] } },
   fail: (key: string, reason: string) => never,
 ): void {
-  if (raw.host !== undefined && !isLoopbackBind(raw.host)) {
+  if (raw.host !== undefined && !onThisMachine(raw.host)) {
     fail('host', `"${raw.host}" would share the folder on the network: a porthole.config.json cannot do that (use --host, or Porthole: Share on Network in VS Code, if you mean it)`);
   }
   if (raw.allowedHosts !== undefined && raw.allowedHosts.length > 0) {
@@ -330,10 +331,18 @@ function checkReach(
     } catch {
       return; // the proxy room's own check says why
     }
-    if (!isLoopbackBind(host.replace(/^\[(.*)\]$/, '$1'))) {
+    if (!onThisMachine(host.replace(/^\[(.*)\]$/, '$1'))) {
       fail(`proxy.routes[${i}].target`, `"${route.target}" is on another machine: a porthole.config.json proxies only to this machine (use --proxy ${route.prefix}=${route.target} or the porthole.proxy setting)`);
     }
   });
+}
+
+/**
+ * True for a loopback IP literal (any spelling isLoopbackBind knows) or exactly `localhost`: never
+ * a name the resolver is asked about (`localhost.` goes to DNS, which may answer anything).
+ */
+function onThisMachine(host: string): boolean {
+  return isLoopbackBind(host) && (isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0 || host.toLowerCase() === 'localhost');
 }
 
 /** True for an origin (`http://localhost:5173`) whose host is this machine's loopback. */
@@ -386,22 +395,39 @@ function checkCrossSiteReach(
 function folderInside(root: string, folder: string): boolean {
   if (segmentsInside(folder, root) === undefined) return false;
   try {
-    return segmentsInside(realpathSync(folder), realpathSync(root)) !== undefined;
+    return segmentsInside(realPath(folder), realPath(root)) !== undefined;
   } catch {
     return true; // a missing folder is said later, by the mount check
   }
 }
 
 /**
- * True when `file` (absolute), a config file's logFile, is inside `root`: by its path, and by the
- * real path of its nearest existing folder (a symlinked folder cannot lead the writes out).
+ * The real path as the kernel resolves it (libc realpath(3): each link followed before a `..`
+ * after it is applied). Not fs.realpathSync, Node's JavaScript walk: it resolves a link's target
+ * with path.resolve, which drops `sub/up/..` as text, so a link `m -> sub/up/..` where `sub/up`
+ * leads out looked inside to it (helper-47: a mount served /etc/passwd and the root's .git).
+ * Throws as realpath does (a missing path).
+ */
+function realPath(path: string): string {
+  return realpathSync.native(path);
+}
+
+/**
+ * True when `file` (absolute), a config file's logFile, is inside `root`: by its path, by the real
+ * path of its nearest existing folder (a symlinked folder cannot lead the writes out), and it is
+ * not itself a symlink (opening it for appending would follow it out: helper-47).
  */
 function writesInside(root: string, file: string): boolean {
   if (segmentsInside(file, root) === undefined || file === root) return false;
+  try {
+    if (lstatSync(file).isSymbolicLink()) return false;
+  } catch {
+    // Not there yet: made by the server, in the folder checked below.
+  }
   let folder = dirname(file);
   while (!existsSync(folder) && folder !== root) folder = dirname(folder);
   try {
-    return segmentsInside(realpathSync(folder), realpathSync(root)) !== undefined;
+    return segmentsInside(realPath(folder), realPath(root)) !== undefined;
   } catch {
     return true; // no root to compare with: the server says so when it starts
   }

@@ -55,7 +55,7 @@ export function loopbackOnlyRefusal(file: FileIdentity, clientIp: string, files:
 export function liesInsideFolder(folder: string, file: string): boolean {
   const real = (p: string): string => {
     try {
-      return realpathSync(p);
+      return realpathSync.native(p);
     } catch {
       return resolve(p);
     }

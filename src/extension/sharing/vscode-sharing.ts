@@ -50,7 +50,7 @@ const askPassphrase: AskPassphrase = ({ keyPath, retry }) =>
 /** The port a folder's server derives (the same function the core uses when it starts). */
 function folderPort(root: string): number {
   try {
-    return derivePort(realpathSync(root));
+    return derivePort(realpathSync.native(root));
   } catch {
     return derivePort(root);
   }
