@@ -251,8 +251,6 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   for (const m of (mounts as Mount[] | undefined) ?? []) {
     const problem = hiddenFolderProblem(root, m.folder, raw.dotfiles === true);
     if (problem !== undefined) fail(`mounts.${m.prefix}`, `${problem}: a porthole.config.json cannot mount a hidden folder (use --mount if you mean it)`);
-  }
-  for (const m of (mounts as Mount[] | undefined) ?? []) {
     if (!folderInside(root, m.folder)) {
       fail(`mounts.${m.prefix}`, `"${raw.mounts?.[m.prefix] ?? m.folder}" is outside the served folder: a porthole.config.json mounts only folders inside the folder it comes with (use --mount or the porthole.mounts setting for another folder)`);
     }
@@ -331,15 +329,16 @@ function checkReach(
     } catch {
       return; // the proxy room's own check says why
     }
-    if (!onThisMachine(host.replace(/^\[(.*)\]$/, '$1'))) {
+    if (!onThisMachine(host)) {
       fail(`proxy.routes[${i}].target`, `"${route.target}" is on another machine: a porthole.config.json proxies only to this machine (use --proxy ${route.prefix}=${route.target} or the porthole.proxy setting)`);
     }
   });
 }
 
 /**
- * True for a loopback IP literal (any spelling isLoopbackBind knows) or exactly `localhost`: never
- * a name the resolver is asked about (`localhost.` goes to DNS, which may answer anything).
+ * True for a loopback IP literal (any spelling isLoopbackBind knows, bracketed or not) or exactly
+ * `localhost`: never a name the resolver is asked about (`localhost.` goes to DNS, which may
+ * answer anything).
  */
 function onThisMachine(host: string): boolean {
   return isLoopbackBind(host) && (isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0 || host.toLowerCase() === 'localhost');
@@ -348,7 +347,7 @@ function onThisMachine(host: string): boolean {
 /** True for an origin (`http://localhost:5173`) whose host is this machine's loopback. */
 function loopbackOrigin(origin: string): boolean {
   try {
-    return isLoopbackBind(new URL(origin).hostname.replace(/^\[(.*)\]$/, '$1'));
+    return isLoopbackBind(new URL(origin).hostname);
   } catch {
     return false;
   }
@@ -389,15 +388,16 @@ function checkCrossSiteReach(
 }
 
 /**
- * True when `folder` (absolute), a config file's mount, is the served folder or inside it: by its
- * path, and by its real path when it exists (a symlinked folder cannot lead the mount out).
+ * True when `folder` (absolute), a config file's mount or its log's folder, is the served folder
+ * or inside it: by its path, and by its real path when it exists (a symlinked folder cannot lead
+ * the mount or the writes out).
  */
 function folderInside(root: string, folder: string): boolean {
   if (segmentsInside(folder, root) === undefined) return false;
   try {
     return segmentsInside(realPath(folder), realPath(root)) !== undefined;
   } catch {
-    return true; // a missing folder is said later, by the mount check
+    return true; // a missing folder (or root) is said later, by the mount check or the start
   }
 }
 
@@ -426,11 +426,7 @@ function writesInside(root: string, file: string): boolean {
   }
   let folder = dirname(file);
   while (!existsSync(folder) && folder !== root) folder = dirname(folder);
-  try {
-    return segmentsInside(realPath(folder), realPath(root)) !== undefined;
-  } catch {
-    return true; // no root to compare with: the server says so when it starts
-  }
+  return folderInside(root, folder);
 }
 
 /** Why an SPA fallback path cannot be used (absolute, or leaving the root), or undefined. */

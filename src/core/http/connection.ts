@@ -906,8 +906,10 @@ export class Connection {
 
   /** An exchange whose handler failed: 500 if nothing was sent yet, else the socket goes. */
   failExchange(ex: Exchange): void {
+    if (!this.canStillAnswer(ex)) return;
+    ex.closeAfter = true;
     // no-store: a failure is no answer for a cache to keep, whatever Cache-Control is configured.
-    this.answerFailure(ex, 500, [['Cache-Control', 'no-store']], 'The server failed to answer this request.\n', true);
+    ex.respond(500, [['Content-Type', 'text/plain; charset=utf-8'], ['Cache-Control', 'no-store']], 'The server failed to answer this request.\n');
   }
 
   /**
@@ -917,31 +919,23 @@ export class Connection {
    * being written, and asking again in a moment gets the new one. Else the socket goes.
    */
   fileChangedWhileRead(ex: Exchange): void {
-    const note = 'the file changed while it was read';
-    const extra: HeaderList = [
-      ['Retry-After', '1'],
-      ['Cache-Control', 'no-store'],
-    ];
-    const text = 'The file changed while it was being read (it is being written now). Reload in a moment to get the new version.\n';
-    // A tab showing a plain 503 has no live-reload client and would stay on it.
-    if (shownAsPage(ex.head.headers)) this.answerFailure(ex, 503, extra, reloadingPage(text, 1), false, note, 'text/html; charset=utf-8');
-    else this.answerFailure(ex, 503, extra, text, false, note);
+    if (!this.canStillAnswer(ex)) return;
+    ex.note = 'the file changed while it was read';
+    ex.respondUnavailable(1, 'The file changed while it was being read (it is being written now). Reload in a moment to get the new version.\n');
   }
 
   /**
-   * A plain-text `status` answer for an exchange whose handler could not finish, if nothing of its
-   * answer was sent yet (`closeAfter`: the connection ends after it); else the socket goes, since
-   * the answer already under way cannot be completed.
+   * True when `ex`, whose handler could not finish, may still be answered: it is this
+   * connection's current exchange and nothing of its answer was sent. When its answer had begun,
+   * the socket goes (the answer under way cannot be completed) and this is false.
    */
-  private answerFailure(ex: Exchange, status: number, extra: HeaderList, message: string, closeAfter: boolean, note?: string, type = 'text/plain; charset=utf-8'): void {
-    if (ex.finished || this.exchange !== ex) return;
+  private canStillAnswer(ex: Exchange): boolean {
+    if (ex.finished || this.exchange !== ex) return false;
     if (ex.answered) {
       this.destroy();
-      return;
+      return false;
     }
-    if (note !== undefined) ex.note = note;
-    if (closeAfter) ex.closeAfter = true;
-    ex.respond(status, [['Content-Type', type], ...extra], message);
+    return true;
   }
 
   // ---- output --------------------------------------------------------------------------------
