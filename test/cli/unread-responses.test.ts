@@ -25,8 +25,15 @@ const REPO = resolve(__dirname, '..', '..', '..');
 const CLI = process.env.PORTHOLE_CLI ?? join(REPO, 'dist', 'cli.js');
 const ATTACK_MS = 5_000;
 const MB = 1024 * 1024;
-/** Peak RSS growth allowed under each attack. Today's main reaches several hundred MB. */
+/** Peak RSS growth allowed while 40 connections each hold a 12 MB page unread (today: about 45 MB). */
 const GROWTH_BOUND = 256 * MB;
+/**
+ * Peak RSS growth allowed under the pipelined attack. A bounded server plateaus at 150–270 MB of
+ * growth here (64 MiB of queued output over every connection, plus the heap and the allocator's
+ * slack, more of it under load when the garbage collector falls behind); with the read pause
+ * turned off the growth never stops: about 280 MB/s, 1.4 GB by the end of the attack.
+ */
+const PIPELINED_GROWTH_BOUND = 512 * MB;
 const linux = process.platform === 'linux';
 
 let base = '';
@@ -146,7 +153,7 @@ test('pipelined requests that are never read: every kind of response stays bound
   });
   const growth = peak - idle;
   console.log(`pipelined unread: idle ${(idle / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB, growth ${(growth / MB).toFixed(0)} MB`);
-  assert.ok(growth < GROWTH_BOUND, `server RSS grew by ${(growth / MB).toFixed(0)} MB (bound ${GROWTH_BOUND / MB} MB)`);
+  assert.ok(growth < PIPELINED_GROWTH_BOUND, `server RSS grew by ${(growth / MB).toFixed(0)} MB (bound ${PIPELINED_GROWTH_BOUND / MB} MB)`);
 });
 
 test('40 connections asking once for a 12 MB page and never reading stay bounded', { skip: !linux }, async () => {
