@@ -10,6 +10,11 @@ export interface Validators {
   readonly etag: string;
   /** Last modification, whole seconds since the epoch; undefined when there is none to state. */
   readonly lastModifiedSec: number | undefined;
+  /**
+   * The same moment to the file system's precision (ms since the epoch); undefined when there is
+   * none. If-Range uses it to tell whether a date is still a weak validator (§8.8.2.2).
+   */
+  readonly lastModifiedMs?: number | undefined;
   /** The same moment as the Last-Modified field value (IMF-fixdate, RFC 9110 §5.6.7). */
   readonly lastModified: string | undefined;
 }
@@ -76,13 +81,25 @@ export function evaluatePreconditions(
 }
 
 /**
- * If-Range (§13.1.5): true when the Range header may be honoured. An entity tag must match
- * strongly; a date must equal Last-Modified exactly.
+ * How long after its last change a file's Last-Modified may stand as a strong validator in
+ * If-Range (ms). A date covers a whole second, so a file saved again within it keeps the same date
+ * with other bytes (RFC 9110 §8.8.2.2: strong only if the server knows it did not change twice in
+ * that second). One second after the last change, that second is over.
  */
-export function ifRangeAllows(ifRange: string | undefined, v: Validators): boolean {
+export const IF_RANGE_DATE_SETTLED_MS = 1000;
+
+/**
+ * If-Range (§13.1.5): true when the Range header may be honoured. An entity tag must match
+ * strongly; a date must equal Last-Modified exactly, and the file must have last changed at least
+ * IF_RANGE_DATE_SETTLED_MS before `nowMs` (ms since the epoch); else the date is weak and the
+ * whole representation is sent (a 200, which is always safe).
+ */
+export function ifRangeAllows(ifRange: string | undefined, v: Validators, nowMs: number): boolean {
   if (ifRange === undefined) return true;
   const value = ifRange.trim();
   if (value.startsWith('"') || value.startsWith('W/')) return strongMatch(value, v.etag);
   const date = parseHttpDate(value);
-  return date !== undefined && v.lastModifiedSec !== undefined && date === v.lastModifiedSec;
+  if (date === undefined || v.lastModifiedSec === undefined || date !== v.lastModifiedSec) return false;
+  const changedMs = v.lastModifiedMs ?? v.lastModifiedSec * 1000 + 999;
+  return nowMs - changedMs >= IF_RANGE_DATE_SETTLED_MS;
 }

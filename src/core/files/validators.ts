@@ -54,7 +54,7 @@ export function contentValidators(st: Stats, body: Buffer): Validators {
   return { etag: contentEtag(body), ...lastModifiedOf(st) };
 }
 
-function lastModifiedOf(st: Stats): Pick<Validators, 'lastModifiedSec' | 'lastModified'> {
+function lastModifiedOf(st: Stats): Pick<Validators, 'lastModifiedSec' | 'lastModified' | 'lastModifiedMs'> {
   const ms = lastModifiedMsOf(st);
-  return { lastModifiedSec: Math.floor(ms / 1000), lastModified: formatHttpDate(ms) };
+  return { lastModifiedSec: Math.floor(ms / 1000), lastModified: formatHttpDate(ms), lastModifiedMs: ms };
 }
