@@ -1,7 +1,8 @@
 /**
  * Validators over TCP (issue 11, item 4): a changed file never keeps its ETag or Last-Modified,
  * even when the change put the old size and mtime back (`cp -p`, `rsync -t`, unzip: a same-size
- * rewrite followed by utimes), or replaced the file by renaming another one over it. Both for a
+ * rewrite followed by utimes), or replaced the file by renaming another one over it; a date two
+ * saves in one second share matches no date condition. Both for a
  * cached file (tagged by content) and a file streamed from disk (tagged by inode and ctime).
  */
 import { after, before, describe, test } from 'node:test';
@@ -122,6 +123,49 @@ describe('a changed file gets new validators', () => {
       assert.equal(res.status, 200);
       assert.ok(res.body.subarray(0, 20).toString().includes('version c'));
       assert.notEqual(res.header('etag'), etag);
+    });
+  }
+
+  for (const [kind, size] of SIZES) {
+    test(`${kind}: saved twice in one second, its date names no one version (If-Modified-Since, If-Range, If-Unmodified-Since)`, async () => {
+      // The client holds the first save and names its Last-Modified; the second save, in the
+      // same second, keeps that date with other bytes (RFC 9110 §8.8.2.2).
+      const name = `twice-${kind}.js`;
+      const path = join(root, name);
+      let lastModified = '';
+      for (let attempt = 0; attempt < 20 && lastModified === ''; attempt++) {
+        writeFileSync(path, bytesOf('a', size));
+        const first = await get(name);
+        assert.equal(first.status, 200);
+        const date = first.header('last-modified') ?? '';
+        writeFileSync(path, bytesOf('b', size));
+        const st = statSync(path);
+        // Both saves in one second, so that the date is the same: else try again.
+        if (secondOf(Math.max(st.mtimeMs, st.ctimeMs)) * 1000 === Date.parse(date)) lastModified = date;
+      }
+      assert.notEqual(lastModified, '', 'two saves in one second');
+      const b = bytesOf('b', size);
+      const ims = await get(name, [`If-Modified-Since: ${lastModified}`]);
+      assert.equal(ims.status, 200, 'If-Modified-Since: the client may hold the first save (a 304 keeps it)');
+      assert.ok(ims.body.equals(b), 'the second save');
+      assert.equal(ims.header('last-modified'), lastModified, 'the same date, other bytes');
+      const ranged = await get(name, ['Range: bytes=0-9', `If-Range: ${lastModified}`]);
+      assert.equal(ranged.status, 200, 'If-Range: no range of the second save to splice into the first');
+      assert.ok(ranged.body.equals(b), 'the whole second save');
+      const resumed = await get(name, ['Range: bytes=0-9', `If-Unmodified-Since: ${lastModified}`]);
+      assert.equal(resumed.status, 412, 'If-Unmodified-Since: not known to be unmodified');
+      // A save in a later second names one version again.
+      await changeUntil(
+        path,
+        () => writeFileSync(path, bytesOf('c', size)),
+        (st) => secondOf(Math.max(st.mtimeMs, st.ctimeMs)) * 1000 > Date.parse(lastModified),
+      );
+      const date = (await get(name)).header('last-modified') ?? '';
+      assert.notEqual(date, lastModified);
+      assert.equal((await get(name, [`If-Modified-Since: ${date}`])).status, 304, 'a date that names one version');
+      const part = await get(name, ['Range: bytes=0-9', `If-Range: ${date}`]);
+      assert.equal(part.status, 206);
+      assert.ok(part.body.equals(bytesOf('c', size).subarray(0, 10)));
     });
   }
 

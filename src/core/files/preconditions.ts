@@ -11,10 +11,12 @@ export interface Validators {
   /** Last modification, whole seconds since the epoch; undefined when there is none to state. */
   readonly lastModifiedSec: number | undefined;
   /**
-   * The same moment to the file system's precision (ms since the epoch); undefined when there is
-   * none. If-Range uses it to tell whether a date is still a weak validator (§8.8.2.2).
+   * True when this server has answered another version of the file (another ETag) with the same
+   * Last-Modified second: that date no longer names one version, so no date condition can match
+   * it (RFC 9110 §8.8.2.2: a date is strong only if the server knows the representation did not
+   * change twice in the second it covers). Set by DatedVersions (validators.ts).
    */
-  readonly lastModifiedMs?: number | undefined;
+  readonly lastModifiedAmbiguous?: boolean;
   /** The same moment as the Last-Modified field value (IMF-fixdate, RFC 9110 §5.6.7). */
   readonly lastModified: string | undefined;
 }
@@ -65,7 +67,9 @@ export function evaluatePreconditions(
     if (value !== '*' && !splitEtagList(value).some((t) => strongMatch(t, v.etag))) return 'failed';
   } else if (h.ifUnmodifiedSince !== undefined) {
     const date = parseHttpDate(h.ifUnmodifiedSince);
-    if (date !== undefined && v.lastModifiedSec !== undefined && v.lastModifiedSec > date) return 'failed';
+    // Unmodified since a second two versions share: not known, so not met (a download resumed
+    // with Range would splice the versions).
+    if (date !== undefined && v.lastModifiedSec !== undefined && (v.lastModifiedSec > date || (v.lastModifiedSec === date && v.lastModifiedAmbiguous === true))) return 'failed';
   }
   // Step 3 and 4: cache validation.
   if (h.ifNoneMatch !== undefined) {
@@ -75,31 +79,21 @@ export function evaluatePreconditions(
     }
   } else if (getOrHead && h.ifModifiedSince !== undefined) {
     const date = parseHttpDate(h.ifModifiedSince);
-    if (date !== undefined && v.lastModifiedSec !== undefined && v.lastModifiedSec <= date) return 'not-modified';
+    // A date two versions share is no proof the client holds this one (issue 11, item 4).
+    if (date !== undefined && v.lastModifiedSec !== undefined && (v.lastModifiedSec < date || (v.lastModifiedSec === date && v.lastModifiedAmbiguous !== true))) return 'not-modified';
   }
   return 'proceed';
 }
 
 /**
- * How long after its last change a file's Last-Modified may stand as a strong validator in
- * If-Range (ms). A date covers a whole second, so a file saved again within it keeps the same date
- * with other bytes (RFC 9110 §8.8.2.2: strong only if the server knows it did not change twice in
- * that second). One second after the last change, that second is over.
- */
-export const IF_RANGE_DATE_SETTLED_MS = 1000;
-
-/**
  * If-Range (§13.1.5): true when the Range header may be honoured. An entity tag must match
- * strongly; a date must equal Last-Modified exactly, and the file must have last changed at least
- * IF_RANGE_DATE_SETTLED_MS before `nowMs` (ms since the epoch); else the date is weak and the
- * whole representation is sent (a 200, which is always safe).
+ * strongly; a date must equal Last-Modified exactly and name one version (not
+ * lastModifiedAmbiguous); else the whole representation is sent (a 200, which is always safe).
  */
-export function ifRangeAllows(ifRange: string | undefined, v: Validators, nowMs: number): boolean {
+export function ifRangeAllows(ifRange: string | undefined, v: Validators): boolean {
   if (ifRange === undefined) return true;
   const value = ifRange.trim();
   if (value.startsWith('"') || value.startsWith('W/')) return strongMatch(value, v.etag);
   const date = parseHttpDate(value);
-  if (date === undefined || v.lastModifiedSec === undefined || date !== v.lastModifiedSec) return false;
-  const changedMs = v.lastModifiedMs ?? v.lastModifiedSec * 1000 + 999;
-  return nowMs - changedMs >= IF_RANGE_DATE_SETTLED_MS;
+  return date !== undefined && v.lastModifiedSec !== undefined && date === v.lastModifiedSec && v.lastModifiedAmbiguous !== true;
 }

@@ -217,7 +217,7 @@ function answerConditionally(ex: Exchange, rep: Representation, validators: Vali
     return true;
   }
   const rangeHeader = rep.rangeable && ex.method === 'GET' ? ex.header('range') : undefined;
-  if (rangeHeader === undefined || !ifRangeAllows(ex.header('if-range'), validators, Date.now())) return false;
+  if (rangeHeader === undefined || !ifRangeAllows(ex.header('if-range'), validators)) return false;
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'none') return false;
   if (range.kind === 'unsatisfiable') {

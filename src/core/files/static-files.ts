@@ -29,7 +29,7 @@ import {
 } from './file-cache';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
-import { contentValidators, statValidators } from './validators';
+import { contentValidators, datedVersions, statValidators } from './validators';
 import { answerFromValidators, inMemory, representationHeaders, sendRepresentation, type Coding, type PreparedHeads, type Representation } from './representation';
 import { contentTypeOf, contentTypeOfFile, isTextType, typeFromName, typeNeedsBytes } from './content-type';
 import {
@@ -514,7 +514,8 @@ export function sendFile(
         // A file that changed under us has no one version to send (its length, its validators): 503, ask again.
         if (body === undefined) return ex.connection.fileChangedWhileRead(ex);
         const type = as?.type ?? (asset !== undefined ? encodedAssetType(asset.inner, asset.coding, body) : contentTypeOf(real, body));
-        const entry = makeCachedFile(placement.fsPath, real, placement.root, st, body, type, contentValidators(st, body), placement.dir, coding);
+        const validators = datedVersions.note(real, contentValidators(st, body));
+        const entry = makeCachedFile(placement.fsPath, real, placement.root, st, body, type, validators, placement.dir, coding);
         placement.cache.set(placement.key, entry);
         if (as !== undefined) sendCached(ex, entry);
         else sendCachedFile(ex, entry, placement.key, opts);
@@ -524,7 +525,7 @@ export function sendFile(
     return;
   }
   const send = (type: string): void => {
-    const rep = streamedRepresentation(file, st, type, coding, ex.startTime);
+    const rep = streamedRepresentation(file, st, real, type, coding, ex.startTime);
     if (as !== undefined) {
       sendRepresentation(ex, rep);
       return;
@@ -565,13 +566,13 @@ export function sendFile(
  * `since` (wall-clock ms): no later than when `st` was taken (the request's start), so a stat
  * taken moments after a change counts as such however late this runs.
  */
-function streamedRepresentation(file: FileHandle, st: Stats, type: string, coding: Coding | undefined, since: number): Representation {
+function streamedRepresentation(file: FileHandle, st: Stats, real: string, type: string, coding: Coding | undefined, since: number): Representation {
   const size = st.size;
   return {
     settled: changedWithinSettle(st, since) ? () => stillVersion(file, st, since) : undefined,
     type,
     size,
-    validators: statValidators(st),
+    validators: datedVersions.note(real, statValidators(st)),
     rangeable: true,
     partFor: (start, end) => ({ file, start, end, confirm: () => stillVersion(file, st, since) }),
     whole: undefined,

@@ -54,7 +54,49 @@ export function contentValidators(st: Stats, body: Buffer): Validators {
   return { etag: contentEtag(body), ...lastModifiedOf(st) };
 }
 
-function lastModifiedOf(st: Stats): Pick<Validators, 'lastModifiedSec' | 'lastModified' | 'lastModifiedMs'> {
+function lastModifiedOf(st: Stats): Pick<Validators, 'lastModifiedSec' | 'lastModified'> {
   const ms = lastModifiedMsOf(st);
-  return { lastModifiedSec: Math.floor(ms / 1000), lastModified: formatHttpDate(ms), lastModifiedMs: ms };
+  return { lastModifiedSec: Math.floor(ms / 1000), lastModified: formatHttpDate(ms) };
 }
+
+/** Files DatedVersions remembers (a Map of a number and a string each: well under 2 MB). */
+const DATED_VERSIONS_MAX = 8192;
+
+/**
+ * The Last-Modified second and ETag of the version of each file (by real path) this server last
+ * gave validators to, so that a second two versions share is known for what it is. A date names a
+ * whole second: a file saved twice in one (an editor's quick saves, `cp` twice, a build, a FAT or
+ * network folder's coarse clock) keeps its Last-Modified with other bytes, and If-Modified-Since
+ * would answer 304 to a client holding the first save, If-Range a range of the second to splice
+ * into the first (RFC 9110 §8.8.2.2). A version given validators in a second another version of
+ * the same file already had is marked lastModifiedAmbiguous; date conditions then never match it,
+ * until a later save moves Last-Modified on. Only versions this process answered are known: a
+ * client holding a version from before a restart is not covered (entity tags are, always).
+ * Bounded: the oldest remembered files are forgotten first (DATED_VERSIONS_MAX).
+ */
+export class DatedVersions {
+  private readonly seen = new Map<string, { sec: number; etag: string; ambiguous: boolean }>();
+
+  /** `v` as answered for the file at real path `real`: with lastModifiedAmbiguous when its second is shared. */
+  note(real: string, v: Validators): Validators {
+    const sec = v.lastModifiedSec;
+    if (sec === undefined) return v;
+    const known = this.seen.get(real);
+    let ambiguous = false;
+    if (known !== undefined && known.sec === sec) {
+      ambiguous = known.ambiguous || known.etag !== v.etag;
+      if (known.etag === v.etag && known.ambiguous === ambiguous) return ambiguous ? { ...v, lastModifiedAmbiguous: true } : v;
+      this.seen.delete(real);
+    } else if (known !== undefined) {
+      this.seen.delete(real);
+    } else if (this.seen.size >= DATED_VERSIONS_MAX) {
+      const oldest = this.seen.keys().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+    this.seen.set(real, { sec, etag: v.etag, ambiguous });
+    return ambiguous ? { ...v, lastModifiedAmbiguous: true } : v;
+  }
+}
+
+/** One memory for the process: what it holds are facts about files, whichever server answered them. */
+export const datedVersions = new DatedVersions();
