@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2 } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -133,4 +134,37 @@ test('clients that leave while their file is being opened leave no descriptor op
     warnings.filter((w) => w.includes('DEP0137') || w.includes('FileHandle')),
     [],
   );
+});
+
+test('a client that resets before it is accepted: its request never runs without an address', async () => {
+  // The test's own event loop (the server's) is blocked while a child process connects, sends a
+  // whole request and resets, 20 times: each connection waits reset in the accept queue, where
+  // getpeername(2) fails (helper-48). Any record must carry the client's address, never "-".
+  const before = running.records.length;
+  const client = `
+    const net = require('node:net');
+    let left = 20;
+    const one = () => {
+      const s = net.connect(${running.port}, '127.0.0.1', () => {
+        s.write('GET /a.txt?reset HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n', () => {
+          s.resetAndDestroy();
+          if (--left > 0) one();
+        });
+      });
+      s.on('error', () => undefined);
+    };
+    one();`;
+  const ran = spawnSync(process.execPath, ['-e', client], { timeout: 20_000 });
+  assert.equal(ran.status, 0, String(ran.stderr));
+  await new Promise((r) => setTimeout(r, 300));
+  const added = running.records.slice(before);
+  for (const r of added) assert.equal(r.clientIp, '127.0.0.1', `${r.method} ${r.target} ${r.status}: logged without its address`);
+  // Still serving after them.
+  const after = await RawClient.connect(running.port);
+  try {
+    await after.write('GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    assert.equal((await after.readResponses(1))[0]?.status, 200);
+  } finally {
+    after.destroy();
+  }
 });

@@ -189,6 +189,12 @@ function preparedWire(key: object, head: string, tail: string, body: Buffer): Bu
 /** What a client is told to wait when the in-memory body budget is spent. */
 const BUSY_RETRY_AFTER_S = 2;
 
+/** A client's end of a connection, as accepted: its address (normaliseIp) and port. */
+export interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
+
 export interface ConnectionContext {
   readonly limits: ParserLimits;
   readonly timeouts: Timeouts;
@@ -607,12 +613,14 @@ export class Connection {
   private socketTimeoutMs = -1;
   private socketTimeoutChanges = 0;
 
+  /** `peer`: the client's address (normalised, normaliseIp) and port, read when it was accepted. */
   constructor(
     private readonly socket: Socket,
     private readonly ctx: ConnectionContext,
+    peer: Peer,
   ) {
-    this.remoteAddress = normaliseIp(socket.remoteAddress ?? '-');
-    this.remotePort = socket.remotePort ?? 0;
+    this.remoteAddress = peer.address;
+    this.remotePort = peer.port;
     const bound = ctx.boundLocal;
     this.localAddress = bound !== undefined ? bound.address : normaliseIp(socket.localAddress ?? '-');
     this.localPort = bound !== undefined ? bound.port : (socket.localPort ?? 0);

@@ -25,7 +25,7 @@ import { statSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { ClientFilter, HostPolicy, normaliseIp } from '../access/access-policy';
-import { Connection, type ConnectionContext, type Exchange } from '../http/connection';
+import { Connection, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
 import {
   CONFIG_FILE_NAME,
@@ -479,10 +479,19 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       socket.destroy();
       return;
     }
-    const ip = normaliseIp(socket.remoteAddress ?? '-');
+    const address = socket.remoteAddress;
+    if (address === undefined) {
+      // Reset before Node asked its address (getpeername(2) fails once the peer is gone): nobody
+      // to answer, and a request read from it would run with no address to check, log or forward.
+      this.emit('diagnostic', 'debug', 'connection closed: the client reset it before it was accepted');
+      socket.destroy();
+      return;
+    }
+    const peer: Peer = { address: normaliseIp(address), port: socket.remotePort ?? 0 };
+    const ip = peer.address;
     const allowed = this.hooks.clients.allows(ip);
     if (this.secureContext === undefined) {
-      const conn = new Connection(socket, this);
+      const conn = new Connection(socket, this, peer);
       this.connections.add(conn);
       if (!allowed) conn.refuseAtOnce(403, `Forbidden: this device (${ip}) is not in this server's allowedClients.`);
       return;
@@ -493,14 +502,14 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       socket.destroy();
       return;
     }
-    this.startHandshake(socket);
+    this.startHandshake(socket, peer);
   }
 
   /**
    * Wraps an accepted TCP socket in a server-side TLSSocket; hands it to a Connection once secure.
    * Before that, its end, close, error or the deadline (headersMs) destroys it.
    */
-  private startHandshake(raw: Socket): void {
+  private startHandshake(raw: Socket, peer: Peer): void {
     const tlsSocket = new (loadTls().TLSSocket)(raw, { isServer: true, secureContext: this.secureContext });
     this.handshakes.add(tlsSocket);
     const fail = (why: string): void => {
@@ -534,7 +543,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         this.checkAllGone();
         return;
       }
-      this.connections.add(new Connection(tlsSocket, this));
+      this.connections.add(new Connection(tlsSocket, this, peer));
     });
   }
 
