@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { mkdtemp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { PreviewServer } from '../../src/core/server/server';
@@ -457,6 +457,84 @@ test('the watcher follows the tree: folders made or moved in after the start, fo
     await tree.close();
     await rm(dir, { recursive: true, force: true });
     await rm(elsewhere, { recursive: true, force: true });
+  }
+});
+
+test('a link to a folder: its changes are named under the link, and the log, temporaries and ignored paths there emit nothing', async () => {
+  // helper-49: with the log in logs/ and latest -> logs, every log line was reported as a change
+  // of /latest, whose reload wrote more lines: pages reloaded for ever.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-linked-'));
+  await mkdir(join(dir, 'logs'));
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await symlink('logs', join(dir, 'latest'));
+  const tree = new PreviewServer();
+  const address = await tree.listen({ root: dir, port: 0, resolveHostNames: false, logFile: join(dir, 'logs', 'access.log'), reload: { debounceMs: 20 } });
+  const paths: string[] = [];
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = (e) => paths.push(...e.paths);
+  const saved = port;
+  port = address.port;
+  try {
+    for (let i = 0; i < 5; i++) await request(`/index.html?line-${i}`, FETCH);
+    for (let i = 0; i < 200; i++) {
+      const log = await readFile(join(dir, 'logs', 'access.log'), 'utf8').catch(() => '');
+      if (log.includes('line-4')) break;
+      await sleep(10);
+    }
+    await writeFile(join(dir, 'logs', 'page.html~'), 'backup');
+    await writeFile(join(dir, 'logs', '.page.html.swp'), 'swap');
+    for (let i = 0; i < 100 && !paths.includes('/latest/sentinel.css'); i++) {
+      await writeFile(join(dir, 'logs', 'sentinel.css'), `v${i}`);
+      await sleep(50);
+    }
+    assert.ok(paths.includes('/latest/sentinel.css'), `a change in the linked folder, named under the link; got ${paths.join(' ')}`);
+    for (const p of paths) assert.ok(!/access\.log|~|\.swp|^\/latest$/.test(p), `unexpected ${p} in ${paths.join(' ')}`);
+  } finally {
+    port = saved;
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** inotify watches this process holds now (Linux: the `inotify wd:` lines of its inotify fds). */
+function inotifyWatches(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (!readlinkSync(`/proc/self/fd/${fd}`).includes('inotify')) continue;
+      n += readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
+
+test('ignored folders (node_modules, ignore globs) are neither walked nor watched', { skip: process.platform !== 'linux' }, async () => {
+  // helper-49: 26,000 folders in node_modules took 26,205 inotify watches, and past the limit
+  // live reload stopped altogether.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-ignored-'));
+  await writeFile(join(dir, 'index.html'), PAGE);
+  for (let i = 0; i < 200; i++) await mkdir(join(dir, 'node_modules', `pkg-${i}`, 'lib'), { recursive: true });
+  for (let i = 0; i < 100; i++) await mkdir(join(dir, 'generated', `out-${i}`), { recursive: true });
+  await mkdir(join(dir, 'src'));
+  const before = inotifyWatches();
+  const tree = new PreviewServer();
+  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { ignore: ['.git/**', 'node_modules/**', 'generated'], debounceMs: 20 } });
+  const paths: string[] = [];
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = (e) => paths.push(...e.paths);
+  try {
+    const added = inotifyWatches() - before;
+    assert.ok(added <= 3, `${added} watches for a root, src/ and 500 ignored folders`);
+    for (let i = 0; i < 100 && !paths.includes('/src/a.html'); i++) {
+      await writeFile(join(dir, 'src', 'a.html'), `v${i}`);
+      await sleep(50);
+    }
+    assert.ok(paths.includes('/src/a.html'), 'the folders not ignored are still watched');
+  } finally {
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

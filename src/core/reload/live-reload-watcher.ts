@@ -14,7 +14,7 @@
  *   root that was ~9 MB of RSS and tens of milliseconds before the server listened.
  * - Elsewhere: one recursive `fs.watch` (FSEvents, ReadDirectoryChangesW).
  */
-import { watch, readdirSync, lstatSync, type FSWatcher } from 'node:fs';
+import { watch, readdirSync, lstatSync, statSync, type FSWatcher } from 'node:fs';
 import { join, sep } from 'node:path';
 
 export interface RootWatcher {
@@ -24,8 +24,13 @@ export interface RootWatcher {
 /** A change of `absolutePath`; `inPlace`: fs.watch said `change`, not `rename`. */
 export type ChangeListener = (absolutePath: string, inPlace: boolean) => void;
 
-export function watchRoot(rootReal: string, onChange: ChangeListener, onError: (message: string) => void): RootWatcher {
-  return process.platform === 'linux' ? watchFolders(rootReal, onChange, onError) : watchRecursive(rootReal, onChange, onError);
+/**
+ * Watches `rootReal` (a real path). `skip(absolutePath)`: a folder or link under the root whose
+ * changes are all ignored (an ignore glob covers it and everything below it, e.g. node_modules):
+ * on Linux it is neither walked nor watched, so it costs no inotify watch.
+ */
+export function watchRoot(rootReal: string, onChange: ChangeListener, onError: (message: string) => void, skip: (absolutePath: string) => boolean = () => false): RootWatcher {
+  return process.platform === 'linux' ? watchFolders(rootReal, onChange, onError, skip) : watchRecursive(rootReal, onChange, onError);
 }
 
 function watchRecursive(rootReal: string, onChange: ChangeListener, onError: (message: string) => void): RootWatcher {
@@ -48,7 +53,7 @@ function watchRecursive(rootReal: string, onChange: ChangeListener, onError: (me
 }
 
 /** Linux: a watch per folder (and per symbolic link), kept in step with the tree. */
-function watchFolders(rootReal: string, onChange: ChangeListener, onError: (message: string) => void): RootWatcher {
+function watchFolders(rootReal: string, onChange: ChangeListener, onError: (message: string) => void, skip: (absolutePath: string) => boolean): RootWatcher {
   const folders = new Map<string, FSWatcher>();
   const links = new Map<string, FSWatcher>();
   let closed = false;
@@ -60,14 +65,23 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     folders.clear();
     links.clear();
   };
-  /** A watch that cannot be made: running out of inotify watches ends everything (said once); a path gone is nothing. */
+  let limitSaid = false;
+  /**
+   * A watch that cannot be made: a path gone is nothing; running out of inotify watches is said
+   * once and the watches made so far keep working (a folder past the limit goes unwatched); any
+   * other error ends everything (said once).
+   */
   const failed = (err: unknown): void => {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'ELOOP') return;
-    if (!closed) {
-      onError(describeWatchError(err));
-      closeAll();
+    if (closed) return;
+    if (code === 'ENOSPC') {
+      if (!limitSaid) onError(describeWatchError(err));
+      limitSaid = true;
+      return;
     }
+    onError(describeWatchError(err));
+    closeAll();
   };
   const forget = (path: string): void => {
     const inside = path + sep;
@@ -81,10 +95,17 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     }
   };
   const addLink = (path: string): void => {
-    if (closed || links.has(path)) return;
+    if (closed || links.has(path) || skip(path)) return;
     try {
-      // fs.watch follows the link: changes where it leads are reported as changes of the link.
-      const w = watch(path, { persistent: false }, (event) => onChange(path, event === 'change'));
+      // fs.watch follows the link. A change in a folder it leads to is reported under the link's
+      // name plus the entry's (latest/access.log, latest/s.css), so the caller's rules (the log
+      // file, ignore globs, editors' temporaries, a stylesheet swapped in place) see what changed;
+      // a change of a file it leads to, as a change of the link.
+      const intoFolder = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+      const w = watch(path, { persistent: false }, (event, filename) => {
+        if (closed) return;
+        onChange(intoFolder && filename !== null && filename.length > 0 ? join(path, filename.toString()) : path, event === 'change');
+      });
       w.on('error', () => {
         w.close();
         // Only this watch: the name may be watched anew by now.
@@ -112,7 +133,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     else if (st?.isSymbolicLink() === true) addLink(path);
   };
   const addFolder = (dir: string): void => {
-    if (closed || folders.has(dir)) return;
+    if (closed || folders.has(dir) || (dir !== rootReal && skip(dir))) return;
     let w: FSWatcher;
     try {
       w = watch(dir, { persistent: false }, (event, filename) => {
@@ -155,7 +176,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
 function describeWatchError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC') {
-    return 'live reload cannot watch every folder (the inotify watch limit is reached; raise fs.inotify.max_user_watches or add --reload-ignore globs)';
+    return 'live reload cannot watch every folder: the inotify watch limit is reached, so changes in the folders past it reload nothing (raise fs.inotify.max_user_watches, or add --reload-ignore globs for folders of generated files: ignored folders are not watched)';
   }
   if (code === 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM') return 'live reload: recursive file watching is not available on this platform';
   return `live reload stopped watching files: ${(err as Error).message}`;

@@ -40,9 +40,9 @@
  * with no change (or a flush that sends nothing) → `leading`.
  */
 import { randomUUID } from 'node:crypto';
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HostPolicy } from '../access/access-policy';
 import type { Exchange } from '../http/connection';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
@@ -301,10 +301,12 @@ export class LiveReload {
     if ((this.phase as Phase) === 'closed') return;
     this.phase = 'running';
     if (this.setup.reload.watch) {
+      const root = this.setup.files.rootReal;
       this.watcher = watchRoot(
-        this.setup.files.rootReal,
+        root,
         (path, inPlace) => this.fileChanged(resolve(path), inPlace),
         (message) => this.setup.diagnostic('warn', message),
+        (path) => this.ignored(relative(root, path).split(sep).join('/')),
       );
     }
     this.watchExtraFolders();
@@ -319,6 +321,7 @@ export class LiveReload {
           base,
           (path, inPlace) => this.outsideChanged(base, resolve(path), inPlace),
           (message) => this.setup.diagnostic('warn', `${message} (${base})`),
+          (path) => this.ignored(relative(base, path).split(sep).join('/')),
         ),
       );
     }
@@ -329,7 +332,7 @@ export class LiveReload {
    * `inPlace`: a file's content was written (not an entry made, renamed or deleted).
    */
   private outsideChanged(base: string, abs: string, inPlace: boolean): void {
-    if (this.phase === 'closed' || this.logPaths.has(abs)) return;
+    if (this.phase === 'closed' || this.isLogFile(abs)) return;
     const rel = relative(base, abs).split(sep).join('/');
     if (rel !== '' && this.ignored(rel)) return;
     // Editors' temporary, swap and lock files reload nothing here either (as under the root).
@@ -442,6 +445,26 @@ export class LiveReload {
   // ---- changes -------------------------------------------------------------------------------
 
   /** The root-relative path (`/` separators) of an absolute path inside the root, else undefined. */
+  /**
+   * True when `abs` is the request log, by its path or by its real path: a change reported under
+   * a symbolic link (a link to the log's folder) names the log by another path, and each line
+   * written would reload pages, whose requests write more lines (helper-49: 40 reloads in 5 s).
+   * One realpath(3) per change when a log is kept (its folder's, when the file itself is gone).
+   */
+  private isLogFile(abs: string): boolean {
+    if (this.logPaths.size === 0) return false;
+    if (this.logPaths.has(abs)) return true;
+    try {
+      return this.logPaths.has(realpathSync.native(abs));
+    } catch {
+      try {
+        return this.logPaths.has(join(realpathSync.native(dirname(abs)), basename(abs)));
+      } catch {
+        return false;
+      }
+    }
+  }
+
   private relativeToRoot(absolutePath: string): string | undefined {
     for (const base of [this.setup.files.rootReal, this.pages.rootGiven]) {
       const rel = relative(base, absolutePath);
@@ -459,7 +482,7 @@ export class LiveReload {
    */
   private fileChanged(abs: string, inPlace = true): void {
     if (this.phase === 'closed') return;
-    if (this.logPaths.has(abs)) return;
+    if (this.isLogFile(abs)) return;
     const rel = this.relativeToRoot(abs);
     if (rel === undefined) {
       // A file of a watched folder outside the root (a mount, --watch): the editor's overlay or
