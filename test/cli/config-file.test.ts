@@ -205,6 +205,12 @@ test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) 
     { config: { logFile: join(outside, 'logs', 'abs.log') }, key: /logFile: .* is outside the served folder/ },
     // A folder of the root that is a link to outside cannot lead the log's writes out.
     { config: { logFile: 'out/access.log' }, key: /logFile: "out\/access\.log" is outside the served folder/, before: (r) => symlink(join(outside, 'logs'), join(r, 'out')) },
+    // helper-48: client text appended to .git/config (git then fails), or to the folder's own files.
+    { config: { logFile: '.git/config' }, key: /logFile: "\.git\/config" is in a hidden folder/, before: async (r) => { await mkdir(join(r, '.git'), { recursive: true }); await writeFile(join(r, '.git', 'config'), '[core]\n'); } },
+    { config: { logFile: '.git/hooks/post-checkout' }, key: /logFile: "\.git\/hooks\/post-checkout" is in a hidden folder/ },
+    { config: { logFile: 'logs/.access.log' }, key: /is in a hidden folder or is a hidden file/ },
+    { config: { logFile: 'index.html' }, key: /logFile: "index\.html" is a file of the folder that is not a request log/, before: (r) => writeFile(join(r, 'index.html'), '<!doctype html><p>hi</p>\n') },
+    { config: { logFile: 'porthole.config.json' }, key: /logFile: "porthole\.config\.json" is a file of the folder that is not a request log/ },
   ];
   for (const c of cases) {
     const root = await rootWith(c.config);
@@ -225,6 +231,10 @@ test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) 
   assert.equal((await fetchOnce(port, request('/f/a.txt'))).body.toString(), 'a');
   await stopCli(cli);
   assert.equal(existsSync(join(ok, 'logs', 'access.log')), true);
+  // A log it wrote before is appended to again.
+  const again = runCli([ok, '--port', '0', '--quiet'], base);
+  await portOf(again);
+  await stopCli(again);
 });
 
 test('a mount whose folder does not exist exits 1 naming the folder and the prefix', async () => {

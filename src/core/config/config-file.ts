@@ -14,7 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { existsSync, lstatSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate } from './config-validator.generated';
@@ -260,6 +260,10 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   if (raw.logFile !== undefined && !writesInside(root, resolve(root, raw.logFile))) {
     fail('logFile', `"${raw.logFile}" is outside the served folder: a porthole.config.json writes its log only inside the folder it comes with (use --log or the porthole.log.file setting for another place)`);
   }
+  if (raw.logFile !== undefined) {
+    const problem = logFileProblem(root, resolve(root, raw.logFile));
+    if (problem !== undefined) fail('logFile', `"${raw.logFile}" ${problem} (use --log or the porthole.log.file setting if you mean it)`);
+  }
   const options: Record<string, unknown> = { ...raw };
   delete options.$schema;
   return {
@@ -427,6 +431,37 @@ function writesInside(root: string, file: string): boolean {
   let folder = dirname(file);
   while (!existsSync(folder) && folder !== root) folder = dirname(folder);
   return folderInside(root, folder);
+}
+
+/** The start of a Combined Log Format line: `host ident user [time] "`. */
+const COMBINED_LOG_LINE = /^\S+ \S+ \S+ \[[^\]\r\n]+\] "/;
+
+/**
+ * Why a config file's logFile (absolute, inside `root`) may not be appended to, or undefined.
+ * Clients choose part of every line (the target, Referer, User-Agent: escaped for a log, not for
+ * a shell or a config parser), so the file may neither lie in a hidden folder or be a hidden file
+ * (`.git/config`, `.git/hooks/…`: never served, and not the folder's to give) nor be an existing
+ * file that is not a request log already (index.html, porthole.config.json, a script).
+ */
+function logFileProblem(root: string, file: string): string | undefined {
+  const segments = segmentsInside(file, root) ?? [];
+  if (segments.some((s) => s.startsWith('.'))) {
+    return 'is in a hidden folder or is a hidden file: a porthole.config.json may not write there (.git and the like are never the log\'s place)';
+  }
+  let first: string;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(512);
+      first = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined; // not there yet: the server makes it
+  }
+  if (first.length === 0 || COMBINED_LOG_LINE.test(first)) return undefined;
+  return 'is a file of the folder that is not a request log: a porthole.config.json may not append log lines to it (name a new file, e.g. logs/access.log)';
 }
 
 /** Why an SPA fallback path cannot be used (absolute, or leaving the root), or undefined. */
