@@ -128,7 +128,8 @@ test('hop-by-hop fields are removed, Host is kept, X-Forwarded-* and Forwarded a
     srv.port,
     request('/api/headers?q=1', {
       host: `localhost:${srv.port}`,
-      headers: ['Connection: keep-alive, X-Hop', 'X-Hop: secret', 'Keep-Alive: timeout=5', 'TE: trailers', 'Proxy-Authorization: Basic eA==', 'X-Forwarded-For: 10.0.0.1', 'X-Kept: yes'],
+      headers: ['Connection: keep-alive, X-Hop', 'X-Hop: secret', 'Keep-Alive: timeout=5', 'TE: trailers', 'Proxy-Authorization: Basic eA==', 'X-Forwarded-For: 10.0.0.1', 'X-Kept: yes',
+        'X-Real-IP: 6.6.6.6', 'True-Client-IP: 6.6.6.6', 'X-Client-IP: 6.6.6.6', 'X-Forwarded-Port: 1'],
     }),
   );
   assert.equal(res.status, 200);
@@ -144,6 +145,16 @@ test('hop-by-hop fields are removed, Host is kept, X-Forwarded-* and Forwarded a
   assert.equal(value('x-forwarded-proto'), 'http');
   assert.equal(value('x-forwarded-host'), `localhost:${srv.port}`);
   assert.equal(value('forwarded'), `for=127.0.0.1;proto=http;host="localhost:${srv.port}"`);
+  // A client's claims of its address are not passed as Porthole's (helper-48: X-Real-IP went through).
+  assert.equal(value('x-real-ip'), '127.0.0.1');
+  for (const claim of ['true-client-ip', 'x-client-ip', 'x-forwarded-port']) assert.ok(!names.includes(claim), `${claim} dropped`);
+  assert.equal(names.filter((n) => n === 'x-real-ip').length, 1);
+});
+
+test('a back-end body in a transfer coding Porthole does not decode (gzip, chunked) → 502, never the coded bytes as content', async () => {
+  const res = await fetchOnce(srv.port, request('/api/te-gzip'));
+  assert.equal(res.status, 502);
+  assert.match(res.body.toString('utf8'), /transfer coding gzip, which Porthole does not decode/);
 });
 
 test('rewriteHost sends the target’s authority as Host', async () => {
@@ -512,6 +523,38 @@ test('an upgrade the back-end does not accept → 502 that says so', async () =>
   );
   assert.equal(res.status, 502);
   assert.match(res.body.toString('utf8'), /did not accept the upgrade/);
+});
+
+test('only a WebSocket upgrade is tunnelled: h2c goes as a plain request, and what follows is checked as a request (Host)', async () => {
+  // helper-48: the back-end switched to anything; the bytes after it reached the back-end raw,
+  // a `Host: evil.com` request past the Host check and the log.
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(
+      request('/api/lax-101', { headers: ['Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA'] }) +
+        'GET /api/anything HTTP/1.1\r\nHost: evil.com\r\n\r\n',
+    );
+    const [first, second] = await client.readResponses(2);
+    assert.equal(first?.status, 404, 'a plain request: the back-end saw no Upgrade field');
+    assert.equal(second?.status, 403, 'the next request is Porthole\'s to check');
+  } finally {
+    client.destroy();
+  }
+  const seen = backend.requests.filter((r) => r.target === '/api/lax-101').at(-1);
+  assert.ok(seen !== undefined);
+  assert.ok(!seen.headers.some(([n, v]) => ['upgrade', 'http2-settings'].includes(n.toLowerCase()) || /upgrade/i.test(v)), JSON.stringify(seen.headers));
+  assert.ok(!backend.requests.some((r) => r.target === '/api/anything'));
+});
+
+test('a back-end 101 that does not answer the WebSocket handshake (no or a wrong Sec-WebSocket-Accept) → 502, no tunnel', async () => {
+  for (const path of ['/api/lax-101', '/api/wrong-accept']) {
+    const res = await fetchOnce(
+      srv.port,
+      request(path, { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'] }),
+    );
+    assert.equal(res.status, 502, path);
+    assert.match(res.body.toString('utf8'), /Sec-WebSocket-Accept does not answer the client/, path);
+  }
 });
 
 test('a page that dies while it is read for live reload → 502 (nothing was sent yet)', async () => {

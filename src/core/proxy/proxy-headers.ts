@@ -6,8 +6,9 @@
  * Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer) and the Proxy-* credentials (meant for
  * the first proxy, which is Porthole); toward the back-end a repeated Content-Length goes as one
  * value, toward the client Content-Length is re-derived from the body's framing.
- * Added toward the back-end: X-Forwarded-For (appended), X-Forwarded-Proto, X-Forwarded-Host and
- * Forwarded (appended, RFC 7239 §4). Host is kept or rewritten to the target's authority.
+ * Added toward the back-end: X-Forwarded-For (appended), X-Real-IP, X-Forwarded-Proto,
+ * X-Forwarded-Host and Forwarded (appended, RFC 7239 §4); the client's own X-Real-IP and the like
+ * are dropped. Host is kept or rewritten to the target's authority.
  */
 import { isIPv6 } from 'node:net';
 import type { HeaderList } from '../http/request-record';
@@ -24,6 +25,12 @@ const HOP_BY_HOP = new Set([
   'proxy-authenticate',
 ]);
 
+/**
+ * Fields that name the client's address or the front end's port as a proxy would, which a client
+ * could forge: dropped toward the back-end (X-Real-IP is set anew from the connection).
+ */
+const CLIENT_IDENTITY_CLAIMS = new Set(['x-real-ip', 'x-client-ip', 'true-client-ip', 'x-forwarded-port', 'x-forwarded-server', 'x-cluster-client-ip']);
+
 /** Lower-case names listed in Connection headers (RFC 9110 §7.6.1: those are hop-by-hop too). */
 function connectionOptions(headers: readonly (readonly [string, string])[]): Set<string> {
   const names = new Set<string>();
@@ -37,9 +44,17 @@ function connectionOptions(headers: readonly (readonly [string, string])[]): Set
   return names;
 }
 
-/** True for `Connection: upgrade` (any case, in a list) with an Upgrade field (RFC 9110 §7.8). */
-export function isUpgradeRequest(headers: HeaderList): boolean {
-  return connectionOptions(headers).has('upgrade') && headers.some(([n]) => n === 'upgrade');
+/**
+ * True for a WebSocket upgrade (RFC 6455 §4.1): `Connection: upgrade` (any case, in a list) and
+ * Upgrade naming `websocket` and nothing else (every Upgrade line, comma-joined, RFC 9110 §5.3).
+ */
+export function isWebSocketUpgrade(headers: HeaderList): boolean {
+  if (!connectionOptions(headers).has('upgrade')) return false;
+  const protocols: string[] = [];
+  for (const [name, value] of headers) {
+    if (name === 'upgrade') for (const part of value.split(',')) protocols.push(part.trim().toLowerCase());
+  }
+  return protocols.length === 1 && protocols[0] === 'websocket';
 }
 
 export interface ForwardContext {
@@ -83,7 +98,9 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
       forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
       continue;
     }
-    if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') continue;
+    // The client's own claims of who it is or how it came are not passed as if Porthole's: those
+    // Porthole knows are set below, the others dropped (helper-48: X-Real-IP went through).
+    if (name === 'x-forwarded-proto' || name === 'x-forwarded-host' || CLIENT_IDENTITY_CLAIMS.has(name)) continue;
     if (name === 'content-length') {
       // The parser accepted repeats only when they all name one length (RFC 9112 §6.3, `3` twice
       // or `3, 3`): the back-end gets that length once, never a list it may take as smuggling.
@@ -95,6 +112,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   const host = ctx.rewriteHostTo ?? ctx.host;
   if (host !== undefined) out.unshift(['host', host]);
   out.push(['x-forwarded-for', xff === undefined ? ctx.clientIp : `${xff}, ${ctx.clientIp}`]);
+  out.push(['x-real-ip', ctx.clientIp]);
   out.push(['x-forwarded-proto', ctx.scheme]);
   if (ctx.host !== undefined) out.push(['x-forwarded-host', ctx.host]);
   let element = `for=${forwardedValue(ctx.clientIp, true)};proto=${ctx.scheme}`;

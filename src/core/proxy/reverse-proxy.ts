@@ -33,7 +33,8 @@ import { isNavigationRequest } from '../reload/live-reload-inject';
 import { MAX_INJECT_BYTES, type ForeignPage } from '../reload/live-reload-pages';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, type CompiledRoute } from './proxy-routes';
-import { forwardRequestHeaders, forwardResponseHeaders, isUpgradeRequest, responseLength } from './proxy-headers';
+import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, responseLength } from './proxy-headers';
+import { acceptKey } from '../http/websocket';
 
 /**
  * undici, loaded on first use: it is most of the CLI bundle's start-up cost (~150 ms to load on a
@@ -61,6 +62,37 @@ class InvalidStatusError extends Error {
   constructor(readonly statusCode: number) {
     super(`invalid status ${statusCode}`);
   }
+}
+
+/** A back-end's answer that cannot be passed on (a 101 for another protocol, a transfer coding): its reason in plain words. */
+class UnforwardableAnswerError extends Error {}
+
+/**
+ * The first transfer coding other than chunked in a response's Transfer-Encoding, or undefined.
+ * undici frames the body by the final chunked and hands on the bytes still gzip'd (or deflated):
+ * passed on without the coding, a client would take them for the content (RFC 9112 §6.1).
+ */
+function undecodedTransferCoding(value: string | string[] | undefined): string | undefined {
+  for (const part of (headerText(value) ?? '').split(',')) {
+    const coding = part.trim().toLowerCase();
+    if (coding !== '' && coding !== 'chunked') return coding;
+  }
+  return undefined;
+}
+
+/**
+ * Why a back-end's 101 does not complete the client's WebSocket handshake (RFC 6455 §4.1: Upgrade
+ * names websocket, Sec-WebSocket-Accept answers the client's key), or undefined when it does. A
+ * 101 for another protocol would leave a raw tunnel in which later requests skip the Host check
+ * and the log (h2c smuggling).
+ */
+function badWebSocketAnswer(headers: Record<string, string | string[] | undefined>, clientKey: string | undefined): string | undefined {
+  const upgrade = (headerText(headers.upgrade) ?? '').split(',').map((t) => t.trim().toLowerCase());
+  if (!upgrade.includes('websocket')) return `answered a WebSocket upgrade with 101 for another protocol (Upgrade: ${(headerText(headers.upgrade) ?? 'none').slice(0, 100)})`;
+  if (clientKey === undefined || headerText(headers['sec-websocket-accept'])?.trim() !== acceptKey(clientKey.trim())) {
+    return 'answered a WebSocket upgrade with a 101 whose Sec-WebSocket-Accept does not answer the client\'s key (RFC 6455 §4.1)';
+  }
+  return undefined;
 }
 
 function isValidStatus(status: number): boolean {
@@ -138,7 +170,9 @@ export class ReverseProxy {
       ex.respond(405, [['Content-Type', 'text/plain; charset=utf-8'], ['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']], 'CONNECT is not forwarded to the back-end.\n');
       return;
     }
-    const upgrade = isUpgradeRequest(ex.head.headers);
+    // Only a WebSocket upgrade is tunnelled: any other (h2c, TLS) goes as a plain request, its
+    // Upgrade and Connection fields dropped as hop-by-hop (RFC 9110 §7.8: a server may ignore it).
+    const upgrade = isWebSocketUpgrade(ex.head.headers);
     const tag = !upgrade && ex.method === 'GET' && isNavigationRequest(ex.head.headers) ? this.setup.pageInjector() : undefined;
     const headers = forwardRequestHeaders(ex.head.headers, {
       clientIp: ex.clientIp,
@@ -171,7 +205,7 @@ export class ReverseProxy {
         .then((data) => {
           upstream.status = 101;
           upstream.ms = Date.now() - started;
-          this.tunnel(ex, data);
+          this.tunnel(ex, route, data);
         }, failed);
       return;
     }
@@ -209,6 +243,12 @@ export class ReverseProxy {
         if (!isValidStatus(res.statusCode)) {
           res.body.on('error', () => undefined).destroy();
           this.fail(ex, route, new InvalidStatusError(res.statusCode));
+          return;
+        }
+        const coding = undecodedTransferCoding(res.headers['transfer-encoding']);
+        if (coding !== undefined) {
+          res.body.on('error', () => undefined).destroy();
+          this.fail(ex, route, new UnforwardableAnswerError(`sent its body with the transfer coding ${coding.slice(0, 40)}, which Porthole does not decode (RFC 9112 §6.1: only chunked is passed on; a compressed body belongs in Content-Encoding)`));
           return;
         }
         this.answer(ex, route, res, tag);
@@ -337,14 +377,20 @@ export class ReverseProxy {
   }
 
   /** `101` to the client, then bytes both ways until either side closes. */
-  private tunnel(ex: Exchange, data: Dispatcher.UpgradeData): void {
+  private tunnel(ex: Exchange, route: CompiledRoute, data: Dispatcher.UpgradeData): void {
     const back: Duplex = data.socket;
     if (ex.finished) {
       back.destroy();
       return;
     }
+    const bad = badWebSocketAnswer(data.headers, ex.header('sec-websocket-key'));
+    if (bad !== undefined) {
+      back.destroy();
+      this.fail(ex, route, new UnforwardableAnswerError(bad));
+      return;
+    }
     const headers = forwardResponseHeaders(data.headers);
-    headers.unshift(['Connection', 'Upgrade'], ['Upgrade', headerText(data.headers.upgrade) ?? ex.header('upgrade') ?? 'websocket']);
+    headers.unshift(['Connection', 'Upgrade'], ['Upgrade', 'websocket']);
     // The connection's one upgrade mechanism (Exchange.upgrade, as live reload's channel uses):
     // the exchange is logged when the tunnel ends; bytes flow both ways with backpressure.
     const front = ex.upgrade(headers);
@@ -402,6 +448,7 @@ export function describeUpstreamError(err: unknown, options: Pick<ProxyOptions, 
   const seconds = (ms: number): string => `${ms / 1000} s`;
   // Only a proxy made with undici has errors to describe: its module is loaded by then.
   const undiciErrors = undiciModule?.errors;
+  if (err instanceof UnforwardableAnswerError) return { status: 502, reason: err.message };
   if (err instanceof InvalidStatusError) {
     return { status: 502, reason: `answered with status ${err.statusCode}, which is not a valid HTTP status (RFC 9110 §15: ${MIN_STATUS}–${MAX_STATUS})` };
   }
@@ -413,7 +460,7 @@ export function describeUpstreamError(err: unknown, options: Pick<ProxyOptions, 
   }
   switch (code) {
     case 'ECONNREFUSED':
-      return { status: 502, reason: 'refused the connection (ECONNREFUSED): nothing is listening there; is it running?' };
+      return { status: 502, reason: 'refused the connection (ECONNREFUSED): nothing is listening there (is it running?)' };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return { status: 502, reason: `has a host name that does not resolve (${code})` };
