@@ -99,6 +99,13 @@ const FILES: Record<string, [Buffer, string]> = {
   module: [Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]), 'application/wasm'],
   blob: [Buffer.from([0x13, 0x37, 0x00, 0x01, 0x02, 0xfe, 0xff, 0x10]), 'application/octet-stream'],
   'explicit.bin': [ascii('<html><body>a .bin stays octet-stream</body></html>'), 'application/octet-stream'],
+  // helper-49: mime-db's application/node for .cjs is refused as a script; its video/mp2t for .ts
+  // made a TypeScript source download as a video. A real transport stream still is one.
+  'lib.cjs': [ascii('module.exports = 1;\n'), 'text/javascript; charset=utf-8'],
+  'main.ts': [ascii('const answer: number = 42;\nexport default answer;\n'), 'text/plain; charset=utf-8'],
+  'app.tsx': [ascii('export const App = () => <div>hi</div>;\n'), 'text/plain; charset=utf-8'],
+  'mod.mts': [ascii('export const x: string = "y";\n'), 'text/plain; charset=utf-8'],
+  'segment0.ts': [Buffer.concat(Array.from({ length: 4 }, () => Buffer.concat([Buffer.from([0x47, 0x40, 0x00, 0x10]), Buffer.alloc(184, 0xff)]))), 'video/mp2t'],
 };
 
 let root: string;

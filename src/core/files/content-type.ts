@@ -56,6 +56,41 @@ const MAX_REMEMBERED = 1024;
 const nameTypes = new Map<string, string | undefined>();
 
 /**
+ * Extensions whose mime-db type is wrong in a web project's folder. `.cjs` is JavaScript (mime-db
+ * says application/node, which a browser refuses to run as a script under nosniff). `.ts`, `.mts`,
+ * `.cts` and `.tsx` are TypeScript sources far more often than MPEG transport streams (mime-db's
+ * video/mp2t made a source opened from a listing download as a video): the bytes decide
+ * (sniffedType), so an HLS segment still goes as video/mp2t.
+ */
+const NAME_TYPE_OVERRIDES: Readonly<Record<string, string | undefined>> = {
+  '.cjs': 'text/javascript',
+  '.ts': undefined,
+  '.mts': undefined,
+  '.cts': undefined,
+  '.tsx': undefined,
+};
+
+/** The MPEG-TS packet size and sync byte (ISO/IEC 13818-1 §2.4.3.2). */
+const MPEG_TS_PACKET = 188;
+const MPEG_TS_SYNC = 0x47;
+
+/**
+ * The type of a file its name gives none for, from its first bytes: an MPEG transport stream
+ * (a sync byte at each of the first packets' starts) named `.ts` is video/mp2t; anything else as
+ * the WHATWG sniffing rules say (mime-sniff.ts).
+ */
+function sniffedType(name: string, bytes: Buffer): string {
+  if (extname(name).toLowerCase() === '.ts' && bytes.length > 0 && bytes[0] === MPEG_TS_SYNC) {
+    let packets = 0;
+    for (let at = 0; at < bytes.length && packets < 4; at += MPEG_TS_PACKET, packets++) {
+      if (bytes[at] !== MPEG_TS_SYNC) return sniffUnknownType(bytes);
+    }
+    return 'video/mp2t';
+  }
+  return sniffUnknownType(bytes);
+}
+
+/**
  * The type a file name gives (an essence such as `text/html`, no parameters), or undefined when
  * it gives none: no extension, or one mime-types does not know.
  */
@@ -63,6 +98,7 @@ export function typeFromName(name: string): string | undefined {
   const ext = extname(name).toLowerCase();
   if (ext.length === 0) return undefined;
   if (nameTypes.has(ext)) return nameTypes.get(ext);
+  if (Object.hasOwn(NAME_TYPE_OVERRIDES, ext)) return NAME_TYPE_OVERRIDES[ext];
   const bare = ext.slice(1);
   const type = Object.hasOwn(TYPE_BY_EXTENSION, bare) ? TYPE_BY_EXTENSION[bare] : undefined;
   if (nameTypes.size < 1000) nameTypes.set(ext, type);
@@ -148,7 +184,7 @@ function withCharset(essence: string, charset: string | undefined): string {
  * (an editor's unsaved text, encoded as UTF-8): it is stated for text, whatever the text declares.
  */
 export function contentTypeOf(name: string, body: Buffer, encoding?: string): string {
-  const essence = typeFromName(name) ?? sniffUnknownType(body);
+  const essence = typeFromName(name) ?? sniffedType(name, body);
   if (!isTextType(essence)) return essence;
   if (encoding !== undefined) return withCharset(essence, encoding);
   return withCharset(essence, charsetFor(essence, body, () => isUtf8(body)));
@@ -180,7 +216,7 @@ export async function contentTypeOfFile(name: string, file: FileHandle, st: Stat
   const chunk = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(limit, 1)));
   const headLength = await readAt(file, chunk, 0, Math.min(chunk.length, limit));
   const head = Buffer.from(chunk.subarray(0, headLength));
-  const essence = named ?? sniffUnknownType(head.subarray(0, RESOURCE_HEADER_BYTES));
+  const essence = named ?? sniffedType(name, head.subarray(0, Math.max(RESOURCE_HEADER_BYTES, 4 * MPEG_TS_PACKET)));
   let type = essence;
   if (isTextType(essence)) {
     let scanned: boolean | undefined;
