@@ -9,6 +9,11 @@ import { test } from 'node:test';
 import { escapeForDisplay, formatShortLine } from '../../src/core';
 import { formatCombinedLine } from '../../src/core/log/request-log';
 import { requestRecord } from '../fixtures/request-record';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from './harness';
+import { fetchOnce } from './raw-client';
 
 /** Every character a terminal or a bidi renderer acts on: C0, DEL, C1, marks, separators, bidi. */
 const UNSAFE = (code: number): boolean =>
@@ -94,4 +99,28 @@ void test('the log file: the reverse-DNS host name is escaped (spaces too), like
   assert.equal(tail.length, 2, line);
   assert.match(line, /"ua\\x1B\\x9B"/);
   assert.match(line, /"http:\/\/r\/\\x07"/);
+});
+
+void test('pages and plain-text answers the server makes show client text escaped: a 404 path, a refused Host, a parse error', async () => {
+  // helper-48: GET /%E2%80%AEevil put a raw RIGHT-TO-LEFT OVERRIDE on the 404 page, reordering
+  // what followed it. Every answer body that quotes the client goes through the same escaping.
+  const root = await mkdtemp(join(tmpdir(), 'porthole-display-'));
+  const srv = await startServer({ root, reload: { enabled: false } });
+  try {
+    const cases: Array<[string, string]> = [
+      ['404 page', 'GET /%E2%80%AEevil%E2%81%A6x HTTP/1.1\r\nHost: 127.0.0.1\r\nSec-Fetch-Dest: document\r\n\r\n'],
+      ['plain 404', 'GET /%E2%80%AEevil HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'],
+      ['refused Host', 'GET / HTTP/1.1\r\nHost: evil\u202e.example\r\n\r\n'],
+      ['parse error', 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: x\u202ey\r\n\r\n'],
+    ];
+    for (const [what, raw] of cases) {
+      const res = await fetchOnce(srv.port, Buffer.from(raw, 'utf8'));
+      const text = res.body.toString('utf8');
+      assert.ok(res.status >= 400, `${what}: ${res.status}`);
+      assert.ok(!hasUnsafe(text.replace(/\n/g, '')), `${what}: a raw control or bidi character in ${JSON.stringify(text.slice(0, 300))}`);
+    }
+  } finally {
+    await srv.close();
+    await rm(root, { recursive: true, force: true });
+  }
 });

@@ -25,6 +25,7 @@ import { read as fsRead } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { normaliseIp } from '../access/access-policy';
+import { escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
 import { isToken } from './http-grammar';
 import { parseRequestHead, type RequestHead } from './http-parser';
@@ -1309,7 +1310,8 @@ export class Connection {
   private failRequest(status: number, message: string, head?: RequestHead): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
     this.clearHeadTimer();
-    const body = `${message}\n`;
+    // A parser's message may quote the client's bytes: shown escaped, as on a terminal.
+    const body = `${escapeForDisplay(message)}\n`;
     const headers: HeaderList = [
       ['Content-Type', 'text/plain; charset=utf-8'],
       ['Content-Length', String(Buffer.byteLength(body))],
@@ -1536,7 +1538,7 @@ export class Connection {
     if (!ex.answered && this.exchange === ex) {
       ex.note = message;
       ex.closeAfter = true;
-      ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8']], `${message}\n`);
+      ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8']], `${escapeForDisplay(message)}\n`);
     } else {
       this.destroy();
     }

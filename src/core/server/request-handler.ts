@@ -10,6 +10,7 @@
  * root and the mounts, with clean URLs when on).
  * Refusals are plain-text answers whose reason also goes into the log record's note.
  */
+import { escapeForDisplay } from '../text/display-text';
 import type { Exchange } from '../http/connection';
 import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
@@ -56,8 +57,9 @@ export function proxyRouteFor(ctx: HandlerContext, path: string): CompiledRoute 
   return ctx.proxy.match(path);
 }
 
+/** A plain-text refusal; `message` may quote the client (its Host, its path), so it is shown escaped. */
 function refuse(ex: Exchange, status: number, message: string, extra: HeaderList = []): void {
-  ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ...extra], `${message}\n`);
+  ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ...extra], `${escapeForDisplay(message)}\n`);
 }
 
 export function handleRequest(ex: Exchange, ctx: HandlerContext): void {

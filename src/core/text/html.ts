@@ -3,6 +3,8 @@
  * that reaches generated HTML goes through escapeHtml; hrefs are percent-encoded first.
  */
 
+import { escapeForDisplay } from './display-text';
+
 const HTML_ESCAPES: Record<string, string> = {
   '&': '&amp;',
   '<': '&lt;',
@@ -11,8 +13,14 @@ const HTML_ESCAPES: Record<string, string> = {
   "'": '&#39;',
 };
 
+/**
+ * `text` as HTML text or an attribute value: `& < > " '` as references, and the characters
+ * escapeForDisplay shows escaped (controls, bidi overrides and isolates, line separators) as their
+ * `\uhhhh` escapes, so a path a client sent (`/%E2%80%AEevil` on a 404 page, a back-end's words on
+ * a 502 page) reads as what was sent, never reordered (helper-48).
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+  return escapeForDisplay(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
 /** A complete, minimal, styled HTML document. `bodyHtml` must already be escaped. */
