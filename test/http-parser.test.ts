@@ -150,6 +150,11 @@ const cases: Case[] = [
   { description: 'absolute-form with an unsupported scheme → 400', raw: `GET ftp://a/x HTTP/1.1\r\n${H}\r\n`, expect: { status: 400 } },
   { description: 'absolute-form with an empty authority → 400', raw: `GET http:///x HTTP/1.1\r\n${H}\r\n`, expect: { status: 400 } },
   { description: 'absolute-form with userinfo → 400', raw: `GET http://u:p@a/ HTTP/1.1\r\n${H}\r\n`, expect: { status: 400 } },
+  // helper-48: `/nums.txt#x` was looked up as a file named `nums.txt#x`. No form has a fragment.
+  { description: 'origin-form with a fragment → 400', raw: `GET /nums.txt#x HTTP/1.1\r\n${H}\r\n`, expect: { status: 400, code: 'ERR_INVALID_TARGET' } },
+  { description: 'a fragment after the query → 400', raw: `GET /?q=1#top HTTP/1.1\r\n${H}\r\n`, expect: { status: 400, code: 'ERR_INVALID_TARGET' } },
+  { description: 'absolute-form with a fragment → 400', raw: `GET http://a/x#y HTTP/1.1\r\n${H}\r\n`, expect: { status: 400, code: 'ERR_INVALID_TARGET' } },
+  { description: 'an encoded # is data', raw: `GET /nums%23x.txt HTTP/1.1\r\n${H}\r\n`, expect: { complete: { path: '/nums%23x.txt' } } },
   { description: 'raw non-ASCII byte in target → 400', raw: `GET /caf\u00e9 HTTP/1.1\r\n${H}\r\n`, expect: { status: 400, code: 'ERR_INVALID_TARGET' } },
   { description: 'DEL in target → 400', raw: `GET /a\u007fb HTTP/1.1\r\n${H}\r\n`, expect: { status: 400 } },
   { description: 'NUL in target → 400', raw: `GET /a\u0000b HTTP/1.1\r\n${H}\r\n`, expect: { status: 400 } },

@@ -88,6 +88,7 @@ const E_REQUEST_LINE = protocolError(
 );
 const E_TARGET = protocolError(400, 'ERR_INVALID_TARGET', 'The request target is malformed or has a form this method does not allow.');
 const E_TARGET_USERINFO = protocolError(400, 'ERR_INVALID_TARGET', 'The request target must not contain user information.');
+const E_TARGET_FRAGMENT = protocolError(400, 'ERR_INVALID_TARGET', 'The request target must not contain a fragment (#…): a client keeps it to itself (RFC 9112 §3.2).');
 const E_VERSION = protocolError(400, 'ERR_INVALID_VERSION', 'The HTTP version is malformed.');
 const E_VERSION_UNSUPPORTED = protocolError(505, 'ERR_VERSION_NOT_SUPPORTED', 'Only HTTP/1.0 and HTTP/1.1 are supported.');
 const E_FIELD_NAME = protocolError(400, 'ERR_INVALID_HEADER_NAME', 'A header field name is missing or is not a valid token.');
@@ -448,6 +449,9 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
   const method = methodName(text, s, methodEnd);
   const target = text.slice(ts, j);
   const t0 = target.charCodeAt(0);
+  // No form of request-target has a fragment (RFC 9112 §3.2; absolute-URI, RFC 3986 §4.3): a `#`
+  // would otherwise be read as part of a file name.
+  if (target.indexOf('#') !== -1) return E_TARGET_FRAGMENT;
 
   // RFC 9112 §3.2.3: authority-form is only for CONNECT, and CONNECT only uses authority-form.
   if (method === 'CONNECT') {
