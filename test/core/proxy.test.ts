@@ -430,6 +430,16 @@ test('HEAD passes the back-end’s Content-Length and no body; statuses keep the
   const head = await fetchOnce(srv.port, request('/api/page', { method: 'HEAD' }), { head: true });
   assert.equal(head.status, 200);
   assert.equal(Number(head.header('content-length')), Buffer.byteLength(backend.page()));
+  // helper-49: the HEAD of a navigation said the back-end's length, while its GET sends the page
+  // with the live-reload client: a HEAD states the GET's length or none (RFC 9110 §8.6).
+  const NAVIGATE = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'];
+  const page = await fetchOnce(srv.port, request('/api/page', { headers: NAVIGATE }));
+  assert.match(page.body.toString('utf8'), /data-porthole-client/);
+  const pageHead = await fetchOnce(srv.port, request('/api/page', { method: 'HEAD', headers: NAVIGATE }), { head: true });
+  assert.equal(pageHead.status, 200);
+  const stated = pageHead.header('content-length');
+  assert.ok(stated === undefined || Number(stated) === page.body.length, `HEAD says ${stated}, GET sends ${page.body.length}`);
+  assert.equal(pageHead.header('content-type'), page.header('content-type'));
   for (const [code, reason] of [
     [201, 'Created'],
     [422, 'Unprocessable Content'],

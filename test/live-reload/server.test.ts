@@ -247,6 +247,13 @@ test('the reserved prefix: our client and events; every other user file still se
   assert.equal(mine.body.toString(), 'the user file\n');
 });
 
+test('HEAD of the event stream states no length: its GET has none (helper-48: it said 0)', async () => {
+  const head = await request('/__porthole/events', '', 'HEAD');
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), undefined, JSON.stringify([...head.headers]));
+  assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/);
+});
+
 test('the event stream refuses a foreign Origin and accepts ours', async () => {
   const bad = await request('/__porthole/events', 'Origin: http://evil.example\r\n');
   assert.equal(bad.status, 403);

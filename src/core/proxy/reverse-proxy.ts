@@ -173,7 +173,8 @@ export class ReverseProxy {
     // Only a WebSocket upgrade is tunnelled: any other (h2c, TLS) goes as a plain request, its
     // Upgrade and Connection fields dropped as hop-by-hop (RFC 9110 §7.8: a server may ignore it).
     const upgrade = isWebSocketUpgrade(ex.head.headers);
-    const tag = !upgrade && ex.method === 'GET' && isNavigationRequest(ex.head.headers) ? this.setup.pageInjector() : undefined;
+    // A HEAD navigation is asked as its GET would be, so its answer can state what the GET's would.
+    const tag = !upgrade && (ex.method === 'GET' || ex.method === 'HEAD') && isNavigationRequest(ex.head.headers) ? this.setup.pageInjector() : undefined;
     const headers = forwardRequestHeaders(ex.head.headers, {
       clientIp: ex.clientIp,
       scheme: this.setup.scheme,
@@ -264,17 +265,21 @@ export class ReverseProxy {
     }
     const status = res.statusCode;
     const length = responseLength(res.headers);
-    if (statusHasNoBody(status) || ex.method === 'HEAD') {
-      this.answerWithoutBody(ex, res, length);
-      return;
-    }
     const encoding = headerText(res.headers['content-encoding']);
     const type = headerText(res.headers['content-type']);
     const page =
       tag !== undefined &&
+      !statusHasNoBody(status) &&
       (encoding === undefined || encoding.trim().toLowerCase() === 'identity') &&
       /^\s*text\/html\s*(;|$)/i.test(type ?? '') &&
       (length === undefined || length <= MAX_INJECT_BYTES);
+    if (statusHasNoBody(status) || ex.method === 'HEAD') {
+      // The HEAD of a page its GET would inject: the GET's length is not known without the page,
+      // so none is stated (RFC 9110 §8.6: a HEAD's Content-Length must be the GET's), nor the
+      // back-end's validators, which the GET drops too (helper-49: HEAD said 112, GET sent 300).
+      this.answerWithoutBody(ex, res, page ? undefined : length, page ? PAGE_RESPONSE_DROP : NO_DROP);
+      return;
+    }
     if (page) {
       this.answerPage(ex, route, res, tag);
       return;
@@ -292,9 +297,9 @@ export class ReverseProxy {
    * come after all. Content-Length and Transfer-Encoding are not forwarded (RFC 9110 §8.6: none on
    * a 204; RFC 9112 §6.1: no Transfer-Encoding on a 204 or 304); a HEAD keeps the length.
    */
-  private answerWithoutBody(ex: Exchange, res: Dispatcher.ResponseData, length: number | undefined): void {
+  private answerWithoutBody(ex: Exchange, res: Dispatcher.ResponseData, length: number | undefined, drop: ReadonlySet<string>): void {
     const source = res.body;
-    ex.startBody(res.statusCode, forwardResponseHeaders(res.headers), length).end();
+    ex.startBody(res.statusCode, forwardResponseHeaders(res.headers, drop), length).end();
     source.on('error', () => undefined);
     const announced = res.headers['transfer-encoding'] !== undefined || (res.headers['content-length'] !== undefined && length !== 0);
     if (ex.method !== 'HEAD' && announced) {

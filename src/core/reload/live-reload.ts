@@ -837,7 +837,9 @@ export class LiveReload {
       ['X-Content-Type-Options', 'nosniff'],
     ];
     if (ex.method === 'HEAD') {
-      ex.respond(200, headers);
+      // The GET's body has no length (a stream until the connection closes), so the HEAD states
+      // none either: a Content-Length must be the GET's (RFC 9110 §8.6), and 0 is not (helper-48).
+      ex.startBody(200, headers, undefined).end();
       return;
     }
     this.addClient(ex, eventStreamChannel(ex.openStream(200, headers)));
