@@ -169,6 +169,36 @@ describe('a changed file gets new validators', () => {
     });
   }
 
+  for (const [kind, size] of SIZES) {
+    test(`${kind}: a file dated in the future states no Last-Modified after Date, and an edit is seen by date (helper-48)`, async () => {
+      const name = `future-${kind}.js`;
+      const path = join(root, name);
+      const FUTURE = Date.UTC(2099, 0, 1) / 1000;
+      writeFileSync(path, bytesOf('a', size));
+      utimesSync(path, FUTURE, FUTURE);
+      const first = await get(name);
+      const stated = Date.parse(first.header('last-modified') ?? '');
+      assert.ok(stated <= Date.parse(first.header('date') ?? ''), `Last-Modified ${first.header('last-modified')} after Date ${first.header('date')}`);
+      // An edit that keeps the future mtime (cp -p, an archive): a client revalidating by date alone
+      // must get the new bytes.
+      await changeUntil(
+        path,
+        () => {
+          writeFileSync(path, bytesOf('b', size));
+          utimesSync(path, FUTURE, FUTURE);
+        },
+        (st) => secondOf(st.ctimeMs) * 1000 > stated,
+      );
+      const again = await get(name, [`If-Modified-Since: ${first.header('last-modified') ?? ''}`]);
+      assert.equal(again.status, 200, 'the edit is seen');
+      assert.ok(again.body.subarray(0, 20).toString().includes('version b'));
+      // A date in the future, or one that is no HTTP-date (ISO 8601), proves nothing: 200.
+      for (const date of ['Thu, 01 Jan 2099 00:00:00 GMT', '2099-12-01T19:13:10Z']) {
+        assert.equal((await get(name, [`If-Modified-Since: ${date}`])).status, 200, date);
+      }
+    });
+  }
+
   test('cached: the tag follows the content — a touch or a save of the same bytes keeps it (304)', async () => {
     const name = 'same.js';
     const path = join(root, name);

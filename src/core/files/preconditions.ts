@@ -79,8 +79,17 @@ export function evaluatePreconditions(
     }
   } else if (getOrHead && h.ifModifiedSince !== undefined) {
     const date = parseHttpDate(h.ifModifiedSince);
-    // A date two versions share is no proof the client holds this one (issue 11, item 4).
-    if (date !== undefined && v.lastModifiedSec !== undefined && (v.lastModifiedSec < date || (v.lastModifiedSec === date && v.lastModifiedAmbiguous !== true))) return 'not-modified';
+    // A date two versions share is no proof the client holds this one (issue 11, item 4); a date
+    // later than now is no date the server ever stated (Last-Modified is never later than Date,
+    // §8.8.2.1), so it is ignored rather than taken to cover every change until then.
+    if (
+      date !== undefined &&
+      v.lastModifiedSec !== undefined &&
+      (v.lastModifiedSec < date || (v.lastModifiedSec === date && v.lastModifiedAmbiguous !== true)) &&
+      date <= Date.now() / 1000
+    ) {
+      return 'not-modified';
+    }
   }
   return 'proceed';
 }

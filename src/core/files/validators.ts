@@ -54,8 +54,14 @@ export function contentValidators(st: Stats, body: Buffer): Validators {
   return { etag: contentEtag(body), ...lastModifiedOf(st) };
 }
 
+/**
+ * Last-Modified of a file now: max(mtime, ctime), but never later than now (RFC 9110 §8.8.2.1: a
+ * time in the future, from `touch -d 2099-01-01` or a clock set wrong, MUST be replaced by the
+ * message's Date). A file read again after an edit then gets a later date, even though its
+ * future mtime stays.
+ */
 function lastModifiedOf(st: Stats): Pick<Validators, 'lastModifiedSec' | 'lastModified'> {
-  const ms = lastModifiedMsOf(st);
+  const ms = Math.min(lastModifiedMsOf(st), Date.now());
   return { lastModifiedSec: Math.floor(ms / 1000), lastModified: formatHttpDate(ms) };
 }
 
