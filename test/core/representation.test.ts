@@ -16,6 +16,7 @@ let srv: Running;
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'porthole-rep-'));
   await writeFile(join(root, 'small.txt'), 'small and cached\n');
+  await writeFile(join(root, 'text.css'), `${'body { color: red; }\n'.repeat(200)}`); // compressible
   await writeFile(join(root, 'big.bin'), Buffer.alloc(2 * 1024 * 1024, 7)); // over the cache limit: streamed
   await mkdir(join(root, 'folder'));
   await writeFile(join(root, 'folder', 'a.txt'), 'a');
@@ -64,4 +65,21 @@ test('generated pages (a listing, a 404) have no validators: preconditions and R
     assert.equal(head.header('content-length'), String(plain.body.length), `HEAD ${path}`);
     assert.equal(head.body.length, 0, `HEAD ${path}`);
   }
+});
+
+test('a field sent on several lines: a list is read whole, a single value only when the lines agree (helper-48)', async () => {
+  for (const path of ['/small.txt', '/big.bin']) {
+    const etag = (await get(path)).header('etag') ?? '';
+    // RFC 9110 §5.3: If-Match and If-None-Match are lists, their lines one comma-joined value.
+    assert.equal((await get(path, ['If-Match: "x"', `If-Match: ${etag}`])).status, 200, `${path}: If-Match on two lines`);
+    assert.equal((await get(path, ['If-None-Match: "x"', `If-None-Match: ${etag}`])).status, 304, `${path}: If-None-Match on two lines`);
+    // Range is no list: two different lines are no one range, so the whole file.
+    const ranged = await get(path, ['Range: bytes=0-1', 'Range: bytes=2-3']);
+    assert.equal(ranged.status, 200, `${path}: two Range lines`);
+    assert.equal((await get(path, ['Range: bytes=0-1', 'Range: bytes=0-1'])).status, 206, `${path}: the same Range twice`);
+    const lm = (await get(path)).header('last-modified') ?? '';
+    assert.equal((await get(path, [`If-Modified-Since: ${lm}`, 'If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT'])).status, 200, `${path}: two dates`);
+  }
+  const coded = await get('/text.css', ['Accept-Encoding: identity', 'Accept-Encoding: gzip']);
+  assert.equal(coded.header('content-encoding'), 'gzip', 'Accept-Encoding on two lines');
 });

@@ -127,10 +127,10 @@ function hasConditionalHeaders(ex: Exchange): boolean {
 
 function conditionalHeaders(ex: Exchange): ConditionalHeaders {
   return {
-    ifMatch: ex.header('if-match'),
-    ifNoneMatch: ex.header('if-none-match'),
-    ifModifiedSince: ex.header('if-modified-since'),
-    ifUnmodifiedSince: ex.header('if-unmodified-since'),
+    ifMatch: ex.listHeader('if-match'),
+    ifNoneMatch: ex.listHeader('if-none-match'),
+    ifModifiedSince: ex.singleHeader('if-modified-since'),
+    ifUnmodifiedSince: ex.singleHeader('if-unmodified-since'),
   };
 }
 
@@ -216,8 +216,8 @@ function answerConditionally(ex: Exchange, rep: Representation, validators: Vali
     sendPreconditionFailed(ex, rep.varyAcceptEncoding === true);
     return true;
   }
-  const rangeHeader = rep.rangeable && ex.method === 'GET' ? ex.header('range') : undefined;
-  if (rangeHeader === undefined || !ifRangeAllows(ex.header('if-range'), validators)) return false;
+  const rangeHeader = rep.rangeable && ex.method === 'GET' ? ex.singleHeader('range') : undefined;
+  if (rangeHeader === undefined || !ifRangeAllows(ex.singleHeader('if-range'), validators)) return false;
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'none') return false;
   if (range.kind === 'unsatisfiable') {

@@ -463,7 +463,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
   // The common case without building an Identity: a client that accepts no coding gets the
   // unencoded bytes (what sendNegotiated answers it), with Vary when other clients may get an
   // encoding: the file is compressed on the fly, or a .br/.gz lies beside it.
-  if (entry.contentEncoding === undefined && opts.compression && ex.header('accept-encoding') === undefined) {
+  if (entry.contentEncoding === undefined && opts.compression && ex.listHeader('accept-encoding') === undefined) {
     entry.compressible ??= compressedOnTheFly(entry.body, entry.size, entry.type);
     sendCached(ex, entry, identityVaries(entry.compressible, entry.fsPath, entry.mtimeMs));
     return;
@@ -721,7 +721,7 @@ function identityVaries(onTheFly: boolean, fsPath: string | undefined, mtimeMs: 
 function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIdentity: (vary: boolean) => void): void {
   if (id.ownCoding !== undefined) {
     // Stored encoded: as it is to a client that accepts its coding, decoded for any other.
-    if (parseAcceptEncoding(ex.header('accept-encoding'))[id.ownCoding] > 0) sendIdentity(true);
+    if (parseAcceptEncoding(ex.listHeader('accept-encoding'))[id.ownCoding] > 0) sendIdentity(true);
     else sendDecoded(ex, id, id.ownCoding);
     return;
   }
@@ -730,7 +730,7 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
     return;
   }
   const onTheFly = compressedOnTheFly(id.body, id.size, id.type);
-  const accepted = parseAcceptEncoding(ex.header('accept-encoding'));
+  const accepted = parseAcceptEncoding(ex.listHeader('accept-encoding'));
   if (accepted.br === 0 && accepted.gzip === 0) {
     // This client takes the unencoded bytes; another one may get an encoding.
     sendIdentity(identityVaries(onTheFly, id.fsPath, id.mtimeMs));
@@ -741,7 +741,7 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
     sendIdentity(false);
     return;
   }
-  const ranged = ex.method === 'GET' && ex.header('range') !== undefined;
+  const ranged = ex.method === 'GET' && ex.singleHeader('range') !== undefined;
   const available: ContentCoding[] = [];
   for (const coding of ['br', 'gzip'] as const) {
     if (siblings[coding] !== undefined || (onTheFly && !ranged)) available.push(coding);
@@ -920,7 +920,7 @@ export function sendBuiltBody(ex: Exchange, type: string, body: Buffer, validato
     sendRepresentation(ex, plainRep);
     return;
   }
-  const coding = chooseCoding(parseAcceptEncoding(ex.header('accept-encoding')), ['br', 'gzip']);
+  const coding = chooseCoding(parseAcceptEncoding(ex.listHeader('accept-encoding')), ['br', 'gzip']);
   const varied: Representation = { ...plainRep, varyAcceptEncoding: true };
   if (coding === 'identity') {
     sendRepresentation(ex, varied);

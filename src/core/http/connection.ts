@@ -436,15 +436,44 @@ export class Exchange {
     );
   }
 
-  /** The first value of a request header (name lower-case). */
   /** True once a response has started (its status is set then, and only then). */
   get answered(): boolean {
     return this.status !== 0;
   }
 
+  /** The first value of a request header (name lower-case). */
   header(name: string): string | undefined {
     for (const [n, v] of this.head.headers) if (n === name) return v;
     return undefined;
+  }
+
+  /**
+   * A list-valued request field (RFC 9110 §5.3: If-Match, If-None-Match, Accept-Encoding): every
+   * line of it, joined with ", " in order, as one value; undefined when there is none. Read as its
+   * first line only, `If-None-Match: "x"` then `If-None-Match: <tag>` missed the tag (helper-48).
+   */
+  listHeader(name: string): string | undefined {
+    let joined: string | undefined;
+    for (const [n, v] of this.head.headers) {
+      if (n === name) joined = joined === undefined ? v : `${joined}, ${v}`;
+    }
+    return joined;
+  }
+
+  /**
+   * A field that is not a list (Range, If-Range, If-Modified-Since, If-Unmodified-Since): its
+   * value, or undefined when there is none, or when lines of it disagree (RFC 9110 §5.3: not a
+   * list, so several different lines are no one value; the condition is then ignored, which for
+   * each of these fields means the whole, current representation).
+   */
+  singleHeader(name: string): string | undefined {
+    let value: string | undefined;
+    for (const [n, v] of this.head.headers) {
+      if (n !== name) continue;
+      if (value !== undefined && v !== value) return undefined;
+      value = v;
+    }
+    return value;
   }
 
   /**
