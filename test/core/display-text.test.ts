@@ -124,3 +124,14 @@ void test('pages and plain-text answers the server makes show client text escape
     await rm(root, { recursive: true, force: true });
   }
 });
+
+void test('a target\'s raw bytes read as the UTF-8 a client sent, or as \\xHH when they are none (helper-49: /cafÃ©.html)', () => {
+  const utf8 = formatShortLine(requestRecord({ target: Buffer.from('/café.html', 'utf8').toString('latin1') }));
+  assert.ok(utf8.includes(' /café.html '), utf8);
+  const invalid = formatShortLine(requestRecord({ target: '/hi\u00ffbyte' }));
+  assert.ok(invalid.includes(' /hi\\xffbyte '), invalid);
+  // Decoded bytes that are a bidi override are still shown escaped.
+  const bidi = formatShortLine(requestRecord({ target: Buffer.from('/\u202eevil', 'utf8').toString('latin1') }));
+  assert.ok(bidi.includes('/\\u202eevil'), bidi);
+  assert.ok(!hasUnsafe(bidi));
+});

@@ -14,7 +14,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
-import { escapeForDisplay } from '../text/display-text';
+import { escapeForDisplay, targetForDisplay } from '../text/display-text';
 
 /** A record waits at most this long for its host name before its line is written without it. */
 const HOSTNAME_WAIT_MS = 1_500;
@@ -230,7 +230,7 @@ export function formatShortLine(r: RequestRecord): string {
   const extra = r.aborted ? ' aborted' : r.note !== undefined && r.status >= 400 ? ` — ${r.note}` : '';
   // The back-end part (proxied requests) is inside the sanitised text too.
   const up = r.upstream === undefined ? '' : ` (back-end ${r.upstream.status || '-'} ${r.upstream.ms}ms)`;
-  return escapeForDisplay(`${time} ${client} ${r.method} ${r.target} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
+  return escapeForDisplay(`${time} ${client} ${r.method} ${targetForDisplay(r.target)} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
 }
 
 export type LineSink = (record: RequestRecord) => void;

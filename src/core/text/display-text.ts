@@ -11,6 +11,8 @@
  * reads as what was sent.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Characters shown escaped: C0 controls U+0000–U+001F, DEL U+007F, C1 controls U+0080–U+009F,
  * the Arabic letter mark U+061C, LRM/RLM U+200E–U+200F, LINE/PARAGRAPH SEPARATOR U+2028–U+2029,
@@ -58,4 +60,19 @@ export function escapeLinesForDisplay(text: string, maxChars: number, maxLines: 
   if (more > 0) out.push(`… (${more} more line${more === 1 ? '' : 's'})`);
   out[out.length - 1] += suffix;
   return out.join('\n');
+}
+
+/**
+ * A request target as a person should read it. The parser keeps a target's bytes one character
+ * each (latin1); raw non-ASCII bytes (a 400, but logged) are UTF-8 when a client sends any, and
+ * shown as those characters (`/café.html`, not `/cafÃ©.html`, helper-49); bytes that are no UTF-8
+ * show as `\xHH`, as the log file has them. Control and bidi characters are left for
+ * escapeForDisplay, which every caller applies to the whole line. Pure; never throws.
+ */
+export function targetForDisplay(target: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\u0000-\u007f]/.test(target)) return target;
+  const bytes = Buffer.from(target, 'latin1');
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  return target.replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -2,7 +2,7 @@
  * Text formatting shared by the Output channel, the status bar and the Requests view. Pure; the
  * results are display text only (never parsed back).
  */
-import { escapeForDisplay, formatConsoleLines, formatSize, type BoundAddress, type ConsoleEntry, type DiagnosticLevel, type RequestRecord } from '../../core';
+import { escapeForDisplay, formatConsoleLines, targetForDisplay, formatSize, type BoundAddress, type ConsoleEntry, type DiagnosticLevel, type RequestRecord } from '../../core';
 import type { StatusClass } from '../requests/webview-protocol';
 
 /** The Requests view and Output channel say KB/MB, as VS Code does. */
@@ -79,7 +79,7 @@ export function formatRequestLine(r: RequestRecord, server?: string): string {
     server ? `[${sanitizeOneLine(server, 80)}]` : undefined,
     sanitizeOneLine(formatClient(r.clientIp, r.clientHost), 300),
     sanitizeOneLine(r.method, 40),
-    sanitizeOneLine(r.target),
+    sanitizeOneLine(targetForDisplay(r.target)),
     String(r.status),
     formatBytes(r.bytes),
     formatDuration(r.durationMs),
