@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { PreviewServer, ServerError } from '../../src/core';
 import { makeSite, patternBytes, type Site } from '../fixtures/make-site';
@@ -124,6 +124,28 @@ test('close() with an idle keep-alive socket resolves and the socket sees EOF', 
     await assert.rejects(RawClient.connect(srv.port), 'no longer accepting');
   } finally {
     client.destroy();
+  }
+});
+
+test('close() with an idle client that never closes its side: no linger, our side is closed once our FIN is out', async () => {
+  // helper-49: a browser tab's kept-alive socket held every Ctrl-C for LINGER_MS (2 s). Nothing of
+  // ours is unread on an idle connection, so there is nothing to linger for.
+  const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 30_000 } });
+  const socket = connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.on('data', () => undefined);
+  const eof = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+  try {
+    socket.write(request('/hello.txt'));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    await withTimeout(srv.close(), 5_000, 'close() with a half-open idle socket');
+    const tookMs = Date.now() - started;
+    assert.ok(tookMs < 1_000, `close() took ${tookMs} ms: it waited for the client's FIN (LINGER_MS is 2,000)`);
+    await withTimeout(eof, 5_000, 'our FIN');
+    assert.equal(srv.server.connectionCount, 0, 'the connection is gone on our side');
+  } finally {
+    socket.destroy();
   }
 });
 

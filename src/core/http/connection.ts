@@ -719,9 +719,16 @@ export class Connection {
     return this.phase === 'idle' && this.pending.length === 0;
   }
 
-  /** Server shutdown: idle connections end now; busy ones end after their current response. */
+  /**
+   * Server shutdown: idle connections end now; busy ones end after their current response. An idle
+   * one has no answer of ours left unread, so it closes as soon as its FIN is out instead of
+   * lingering LINGER_MS for the client's (a browser tab's kept-alive socket held every Ctrl-C and
+   * config restart for 2 s, helper-49).
+   */
   shutdown(): void {
-    if (this.isIdle) this.endGracefully();
+    if (!this.isIdle) return;
+    this.endGracefully();
+    if (this.phase === 'closing') this.socket.once('finish', () => this.destroy());
   }
 
   destroy(): void {
