@@ -151,6 +151,23 @@ test('hop-by-hop fields are removed, Host is kept, X-Forwarded-* and Forwarded a
   assert.equal(names.filter((n) => n === 'x-real-ip').length, 1);
 });
 
+test('a redirect to the back-end\u2019s own address comes back as the same path on Porthole, when Porthole routes it there (helper-49)', async () => {
+  const own = `http://127.0.0.1:${backend.port}`;
+  const cases: Array<[string, string]> = [
+    [`${own}/api/echo?x=1`, '/api/echo?x=1'],
+    [`${own}/api`, '/api'],
+    [`${own}/elsewhere`, `${own}/elsewhere`], // a static path on Porthole: not that back-end's
+    ['https://example.com/api/x', 'https://example.com/api/x'],
+    ['/api/relative', '/api/relative'],
+  ];
+  for (const [to, expected] of cases) {
+    const res = await fetchOnce(srv.port, request(`/api/redirect?to=${encodeURIComponent(to)}`));
+    assert.equal(res.status, 302, to);
+    assert.equal(res.header('location'), expected, to);
+    assert.equal(res.header('content-location'), expected, to);
+  }
+});
+
 test('a back-end body in a transfer coding Porthole does not decode (gzip, chunked) → 502, never the coded bytes as content', async () => {
   const res = await fetchOnce(srv.port, request('/api/te-gzip'));
   assert.equal(res.status, 502);

@@ -175,3 +175,25 @@ export function matchRoute(routes: readonly CompiledRoute[], path: string): Comp
   }
   return undefined;
 }
+
+/**
+ * A back-end's `Location` (or `Content-Location`) that points at a back-end's own origin, as a
+ * path on Porthole (`http://127.0.0.1:3000/api/next?x` → `/api/next?x`), when that path is routed
+ * to that very back-end: the browser then stays on Porthole's origin (live reload, cookies, CORS),
+ * as nginx's `proxy_redirect default` keeps it on the proxy's. Undefined (leave it as it is) for
+ * a relative reference, another origin, or a path Porthole would not send to that back-end.
+ */
+export function rewriteBackendLocation(routes: readonly CompiledRoute[], value: string): string | undefined {
+  const trimmed = value.trim();
+  if (!/^https?:\/\//i.test(trimmed)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    return undefined;
+  }
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  const route = matchRoute(routes, path);
+  if (route === undefined || route.origin !== url.origin || url.username !== '' || url.password !== '') return undefined;
+  return path;
+}

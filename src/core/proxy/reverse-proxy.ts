@@ -32,7 +32,7 @@ import { escapeHtml, htmlPage } from '../text/html';
 import { isNavigationRequest } from '../reload/live-reload-inject';
 import { MAX_INJECT_BYTES, type ForeignPage } from '../reload/live-reload-pages';
 import type { ProxyOptions } from '../options';
-import { compileRoutes, matchRoute, type CompiledRoute } from './proxy-routes';
+import { compileRoutes, matchRoute, rewriteBackendLocation, type CompiledRoute } from './proxy-routes';
 import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, responseLength } from './proxy-headers';
 import { acceptKey } from '../http/websocket';
 
@@ -262,6 +262,12 @@ export class ReverseProxy {
     if (ex.finished) {
       source.destroy();
       return;
+    }
+    // A redirect to the back-end's own address comes back as one to the same path on Porthole.
+    for (const name of ['location', 'content-location'] as const) {
+      const value = res.headers[name];
+      const rewritten = typeof value === 'string' ? rewriteBackendLocation(this.routes, value) : undefined;
+      if (rewritten !== undefined) res.headers[name] = rewritten;
     }
     const status = res.statusCode;
     const length = responseLength(res.headers);
