@@ -204,6 +204,17 @@ test('a navigation gets the page injected, a weak ETag and the exact Content-Len
   assert.equal(head.body.length, 0);
 });
 
+test('an .shtml page (text/html) is a page too; XHTML is sent as it is (helper-49)', async () => {
+  await writeFile(join(root, 'ssi.shtml'), PAGE);
+  const page = await request('/ssi.shtml', NAV);
+  assert.equal(page.status, 200);
+  assert.match(page.body.toString('utf8'), /data-porthole-client/);
+  const xhtml = '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title></head><body><p>x</p></body></html>';
+  await writeFile(join(root, 'doc.xhtml'), xhtml);
+  const doc = await request('/doc.xhtml', NAV);
+  assert.equal(doc.body.toString('utf8'), xhtml, 'well-formed XML stays byte for byte');
+});
+
 test('fetch-style and non-navigation requests get the file byte for byte with its strong ETag', async () => {
   const bytes = await readFile(join(root, 'page.html'));
   for (const extra of [FETCH, 'Accept: */*\r\n', 'Accept: text/html\r\nX-Requested-With: XMLHttpRequest\r\n', 'Sec-Fetch-Dest: iframe\r\nAccept: text/html\r\n']) {

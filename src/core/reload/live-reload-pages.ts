@@ -186,7 +186,13 @@ async function preparePage(path: string, ctx: PageContext): Promise<void> {
     await file.close().catch(() => undefined);
   }
 }
-const PAGE_EXTENSIONS = new Set(['', '.html', '.htm']);
+/**
+ * Names that may be a page (the type then decides): no extension, `.html`, `.htm`, and `.shtml`
+ * (text/html too; helper-49: it was served without the client). XHTML (`.xhtml`, `.xht`:
+ * application/xhtml+xml) and SVG are XML documents: a tag spliced into them must be well-formed
+ * XML in their namespace or the whole document fails to render, so they are sent as they are.
+ */
+const PAGE_EXTENSIONS = new Set(['', '.html', '.htm', '.shtml']);
 /**
  * Room reserved for the injected tag beside a page's own bytes (clientTag is under 250 bytes, plus
  * its relative src: at most 1.5 bytes per byte of the request path, see clientSrc).
