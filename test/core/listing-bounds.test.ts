@@ -134,3 +134,26 @@ test('builds are bounded: at most LISTING_MAX_BUILDS run, LISTING_MAX_WAITING wa
   assert.equal(kinds.filter((k) => k === 'page').length, LISTING_MAX_BUILDS + LISTING_MAX_WAITING);
   assert.equal(kinds.filter((k) => k === 'busy').length, 6);
 });
+
+test('a listing links only to what is then served: a backslash or a name that is no UTF-8 is listed without a link (helper-48)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-unreachable-'));
+  const srv = await startServer({ root: dir, reload: { enabled: false } });
+  try {
+    await writeFile(join(dir, 'fine.txt'), 'x');
+    await writeFile(join(dir, '<b>x<\\b>.txt'), 'x');
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/hi`), Buffer.from([0xff]), Buffer.from('byte')]), 'x');
+    const page = (await fetchOnce(srv.port, request('/'))).body.toString('utf8');
+    const hrefs = [...page.matchAll(/href="([^"]*)"/g)].map((m) => m[1] ?? '');
+    assert.ok(hrefs.includes('fine.txt'), page);
+    for (const href of hrefs) {
+      if (href === '../' || href === '/') continue;
+      const res = await fetchOnce(srv.port, request(`/${href}`));
+      assert.equal(res.status, 200, `the listing links to /${href}, which answers ${res.status}`);
+    }
+    assert.match(page, /not served: a backslash in a name is refused/);
+    assert.match(page, /not served: the name is not UTF-8/);
+  } finally {
+    await srv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

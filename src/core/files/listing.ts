@@ -228,6 +228,17 @@ async function describe(path: string, name: string, opts: ContainmentOptions): P
   return { name, kind: 'special', size: undefined, mtimeMs: undefined, label };
 }
 
+/**
+ * Why no URL reaches an entry of this name, or undefined when one does: a listing links only to
+ * what the server would then serve (helper-48: `<b>x<\\b>.txt` was linked as …%5C…, a 400; a
+ * name that is no UTF-8 was linked by its U+FFFD replacement, a 404).
+ */
+function unreachableNameReason(name: string): string | undefined {
+  if (name.includes('\\')) return 'not served: a backslash in a name is refused, as on Windows it separates folders';
+  if (name.includes('\ufffd')) return 'not served: the name is not UTF-8, so no URL names it';
+  return undefined;
+}
+
 function renderListing(segments: readonly string[], entries: readonly Described[], more: number, complete: boolean): string {
   const here = encodePathSegments(segments, true);
   // Names are shown through escapeForDisplay (the link keeps the real name): a control or bidi
@@ -239,7 +250,13 @@ function renderListing(segments: readonly string[], entries: readonly Described[
   for (const e of entries) {
     const dir = e.kind === 'dir';
     const label = escapeHtml(escapeForDisplay(e.name)) + (dir ? '/' : '');
-    const cell = e.kind === 'file' || dir ? `<a href="${encodeURIComponent(e.name)}${dir ? '/' : ''}">${label}</a>` : label;
+    const unreachable = unreachableNameReason(e.name);
+    const cell =
+      unreachable !== undefined
+        ? `${label} <small>(${escapeHtml(unreachable)})</small>`
+        : e.kind === 'file' || dir
+          ? `<a href="${encodeURIComponent(e.name)}${dir ? '/' : ''}">${label}</a>`
+          : label;
     const size = e.label ?? (e.size === undefined ? (dir ? '—' : '?') : formatSize(e.size));
     const when = e.mtimeMs === undefined ? '' : new Date(e.mtimeMs).toISOString().replace('T', ' ').slice(0, 19);
     rows.push(`<tr><td>${cell}</td><td class="n">${size}</td><td>${when}</td></tr>`);
