@@ -198,7 +198,12 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
     // uqr is loaded only for --qr: nothing else needs it at start-up.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { renderUnicodeCompact } = require('uqr') as typeof UqrModule;
-    shown.push(`QR code for ${escapeForDisplay(target)}:`, renderUnicodeCompact(target));
+    // A quiet zone of 4 modules, as ISO/IEC 18004 asks (uqr's default of 1 is too narrow for
+    // some phone cameras); light modules drawn with █, for a terminal with light text on dark.
+    shown.push(`QR code for ${escapeForDisplay(target)}:`, renderUnicodeCompact(target, { border: 4 }));
+    if (network[0] === undefined) {
+      shown.push('Note: this address is this machine\'s own; another device cannot open it. Share on the network with --host 0.0.0.0 (--qr then shows the network address).');
+    }
   }
   return shown.join('\n') + '\n';
 }

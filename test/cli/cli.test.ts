@@ -344,3 +344,27 @@ test('an empty root folder argument is refused, not read as the current folder',
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on an empty root'), 1);
   assert.match(cli.stderr, /the root folder "": is empty/);
 });
+
+test('--qr on this machine only: the code has a 4-module quiet zone and a note that no other device can open it (helper-49)', async () => {
+  const cli = runCli([site.root, '--port', '0', '--qr']);
+  await waitForLocal(cli);
+  await withTimeout(
+    new Promise<void>((done) => {
+      const check = (): void => {
+        if (/--qr then shows the network address/.test(cli.stdout)) done();
+      };
+      cli.child.stdout?.on('data', check);
+      check();
+    }),
+    WAIT_MS,
+    `the note (stdout: ${JSON.stringify(cli.stdout)})`,
+  );
+  cli.child.kill('SIGINT');
+  await cli.exited;
+  const lines = cli.stdout.split('\n');
+  const at = lines.findIndex((l) => /^QR code for http:\/\/127\.0\.0\.1:\d+\/:$/.test(l));
+  assert.ok(at >= 0, cli.stdout);
+  // Compact rendering: one line is two rows of modules; 4 rows of quiet zone are two full lines.
+  for (const line of lines.slice(at + 1, at + 3)) assert.match(line, /^█{20,}$/, 'the quiet zone at the top');
+  assert.match(cli.stdout, /another device cannot open it/);
+});
