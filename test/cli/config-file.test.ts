@@ -145,7 +145,7 @@ test('mounts: the file\'s folders are the served folder\'s, --mount\'s the worki
   await stopCli(flags);
 });
 
-test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) or one outside the folder, share on the network, add host names, follow symlinks out, proxy to another machine, nor write its log outside the folder: exit 1, key and reason, nothing served', async () => {
+test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) or one outside the folder, share on the network, add host names, follow symlinks out, proxy to another machine, nor write its log outside the folder or into one of its hidden or other files, nor watch a folder that holds it: exit 1, key and reason, nothing served', async () => {
   const outside = join(base, 'outside-h');
   await mkdir(join(outside, '.ssh'), { recursive: true });
   await writeFile(join(outside, '.ssh', 'id_rsa'), 'SECRET');
@@ -211,6 +211,10 @@ test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) 
     { config: { logFile: 'logs/.access.log' }, key: /is in a hidden folder or is a hidden file/ },
     { config: { logFile: 'index.html' }, key: /logFile: "index\.html" is a file of the folder that is not a request log/, before: (r) => writeFile(join(r, 'index.html'), '<!doctype html><p>hi</p>\n') },
     { config: { logFile: 'porthole.config.json' }, key: /logFile: "porthole\.config\.json" is a file of the folder that is not a request log/ },
+    // helper-48: a watch path that holds the folder walks and watches everything beside it ("/": 90,000 folders).
+    { config: { reload: { watchPaths: ['/'] } }, key: /reload\.watchPaths: "\/" holds the served folder/ },
+    { config: { reload: { watchPaths: ['..'] } }, key: /reload\.watchPaths: "\.\." holds the served folder/ },
+    { config: { reload: { watchPaths: ['up'] } }, key: /reload\.watchPaths: "up" holds the served folder/, before: (r) => symlink('/', join(r, 'up')) },
   ];
   for (const c of cases) {
     const root = await rootWith(c.config);

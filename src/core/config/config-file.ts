@@ -260,6 +260,27 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   if (raw.logFile !== undefined && !writesInside(root, resolve(root, raw.logFile))) {
     fail('logFile', `"${raw.logFile}" is outside the served folder: a porthole.config.json writes its log only inside the folder it comes with (use --log or the porthole.log.file setting for another place)`);
   }
+  for (const folder of raw.reload?.watchPaths ?? []) {
+    // A folder beside this one (a back-end's templates: ../templates) is what the key is for; the
+    // folder itself is watched already, and one that holds it (`..`, `/`, the home folder) would
+    // walk and watch everything beside it too (`/`: 90,000 folders, 6 s before listening).
+    const abs = resolve(root, folder);
+    let real: string | undefined;
+    try {
+      real = realPath(abs);
+    } catch {
+      real = undefined; // not there (yet): watched when it appears, by its path
+    }
+    let rootReal: string;
+    try {
+      rootReal = realPath(root);
+    } catch {
+      rootReal = root;
+    }
+    if (segmentsInside(root, abs) !== undefined || (real !== undefined && segmentsInside(rootReal, real) !== undefined)) {
+      fail('reload.watchPaths', `"${folder}" holds the served folder (it would walk and watch every folder beside it too): a porthole.config.json watches folders beside it, e.g. "../templates" (use --watch if you mean it)`);
+    }
+  }
   if (raw.logFile !== undefined) {
     const problem = logFileProblem(root, resolve(root, raw.logFile));
     if (problem !== undefined) fail('logFile', `"${raw.logFile}" ${problem} (use --log or the porthole.log.file setting if you mean it)`);
