@@ -13,7 +13,7 @@ import { connect as connectTls } from 'node:tls';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
-import { waitForClose } from './raw-client';
+import { fetchOnce, waitForClose } from './raw-client';
 
 const HEADERS_MS = 600;
 const linux = process.platform === 'linux';
@@ -142,4 +142,14 @@ test('a stalled handshake counts against the connection cap and frees its place 
   } finally {
     await capped.close();
   }
+});
+
+test('plain HTTP on the HTTPS port gets a plain-HTTP 400 that says to use https://, not an empty reply (helper-49)', async () => {
+  for (const raw of ['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc']) {
+    const res = await fetchOnce(srv.port, raw);
+    assert.equal(res.status, 400, raw);
+    assert.match(res.body.toString('utf8'), /https:\/\//);
+  }
+  // HTTPS still answers.
+  assert.equal(await tlsGet(srv.port), 200);
 });

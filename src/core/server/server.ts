@@ -110,6 +110,18 @@ function loadTls(): typeof TlsModule {
   return require('node:tls') as typeof TlsModule;
 }
 
+/** How long a plain-HTTP request on the HTTPS port may keep its socket after our 400 (ms). */
+const PLAIN_HTTP_LINGER_MS = 1_000;
+
+/**
+ * The answer to plain HTTP on an HTTPS port (nginx: "The plain HTTP request was sent to HTTPS
+ * port"): written on the raw socket, since the client speaks no TLS.
+ */
+const PLAIN_HTTP_ON_TLS_PORT = (() => {
+  const body = 'This port speaks HTTPS: the request came as plain HTTP. Open the same address with https:// instead of http://.\n';
+  return `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n${body}`;
+})();
+
 /** What several processes serving one site share (the CLI's --workers). */
 export interface SharedInstance {
   /**
@@ -523,7 +535,26 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const deadline = setTimeout(() => fail('not completed in time'), this.options.timeouts.headersMs);
     const onEnd = (): void => fail('the client closed the connection');
     const onClose = (): void => fail('the connection closed');
-    const onError = (err: Error): void => fail(err.message);
+    const onError = (err: Error): void => {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_SSL_HTTP_REQUEST' && this.handshakes.delete(tlsSocket)) {
+        // Plain HTTP on the HTTPS port (http:// typed for https://): OpenSSL saw a request line.
+        // It gets a plain-HTTP answer that says what to do, as nginx gives, instead of an empty
+        // reply (helper-49: curl 000, ERR_EMPTY_RESPONSE); the socket ends after it, its unread
+        // bytes drained, and goes at PLAIN_HTTP_LINGER_MS at the latest.
+        clearTimeout(deadline);
+        this.emit('diagnostic', 'debug', 'TLS handshake failed: the client sent plain HTTP; answered 400');
+        raw.on('data', () => undefined);
+        raw.end(PLAIN_HTTP_ON_TLS_PORT);
+        const linger = setTimeout(() => raw.destroy(), PLAIN_HTTP_LINGER_MS);
+        raw.once('close', () => {
+          clearTimeout(linger);
+          tlsSocket.destroy();
+          this.checkAllGone();
+        });
+        return;
+      }
+      fail(err.message);
+    };
     tlsSocket.on('end', onEnd);
     tlsSocket.on('close', onClose);
     tlsSocket.on('error', onError);
