@@ -224,10 +224,12 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
       },
     }));
   } catch (err) {
-    return { kind: 'error', message: (err as Error).message.replace(/\. To specify a positional.*$/s, '') };
+    return { kind: 'error', message: flagErrorMessage((err as Error).message) };
   }
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
+  const spaHint = bareSpaFileHint(argv);
+  if (spaHint !== undefined) return { kind: 'error', message: spaHint };
   if (positionals.length > 1) return { kind: 'error', message: `one root folder only, got: ${positionals.join(' ')}` };
 
   const problems: string[] = [];
@@ -370,4 +372,29 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
       open: values.open === true,
     },
   };
+}
+
+/**
+ * Node's parseArgs message in the words of `--help`: no short alias the help does not list
+ * (helper-49: `--port` alone said "Option '-p, --port <value>' argument missing"), and what to
+ * write instead of "argument missing".
+ */
+function flagErrorMessage(message: string): string {
+  const text = message.replace(/\. To specify a positional.*$/s, '');
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing$/.exec(text);
+  if (missing !== null) return `${missing[1]} needs a value: ${missing[1]} VALUE (see --help)`;
+  return text.replace(/^Option '-\w, (--[\w-]+)/, "Option '$1");
+}
+
+/**
+ * When a bare `--spa` is followed by what looks like its file (`--spa index.html`): that word
+ * was taken as the root folder (a bare --spa takes no value, so that `porthole --spa site` serves
+ * site/), and the start failed with "the root folder …/index.html does not exist" (helper-49).
+ * Says to write `--spa=FILE`.
+ */
+function bareSpaFileHint(argv: readonly string[]): string | undefined {
+  const at = argv.indexOf('--spa');
+  const next = at >= 0 ? argv[at + 1] : undefined;
+  if (next === undefined || next.startsWith('-') || !/\.html?$/i.test(next)) return undefined;
+  return `--spa ${next}: a bare --spa takes no value (it means index.html), so "${next}" would be taken for the root folder; write --spa=${next}`;
 }

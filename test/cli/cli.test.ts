@@ -324,6 +324,11 @@ const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   [['--quiet=0'], /--quiet' does not take an argument/],
   [['--https', '--cert', 'cert.pem', '--key', 'key.pem'], /--https makes its own certificate/],
   [['--key', '', '--cert', 'cert.pem'], /--key "": is empty/],
+  // helper-49: messages in the words of --help, and the fix for a bare --spa before its file.
+  [['--port'], /^porthole: --port needs a value: --port VALUE \(see --help\)$/m],
+  [['--log'], /--log needs a value: --log VALUE/],
+  [['--spa', 'index.html'], /a bare --spa takes no value .*write --spa=index\.html/],
+  [['site', '--spa', 'app.html'], /write --spa=app\.html/],
   // A value with terminal controls is quoted escaped: no raw ESC/BEL on stderr either.
   [['--allowed-host', '\u001b]0;X\u0007'], /--allowed-host "\\x1b\]0;X\\x07": is not a host name/],
 ];
