@@ -110,7 +110,14 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ cors: { enabled: true, origins: ['http://a.example/path'] } }, 'cors.origins[0]', /expected form/],
     // The schema lets these through; the strict checks every option passes (validate-options) do not.
     [{ host: '[::1]' }, 'host', /without brackets/],
-    [{ proxy: { routes: [{ prefix: 'api', target: 'http://127.0.0.1:1' }] } }, 'proxy.routes[0].prefix', /expected form/],
+    [{ proxy: { routes: [{ prefix: 'api', target: 'http://127.0.0.1:1' }] } }, 'proxy.routes[0].prefix', /must be a URL path starting with \/, e\.g\. "\/api"/],
+    // helper-49: messages that say what to write.
+    [{ consoleForward: 'loud' }, 'consoleForward', /must be one of "off", "errors", "all"/],
+    [{ proxy: { routes: [{ prefix: '/api', target: 'localhost:3000' }] } }, 'proxy.routes[0].target', /must be a back-end origin starting with http:\/\/ or https:\/\/, e\.g\. "http:\/\/127\.0\.0\.1:3000"/],
+    [{ headers: [{ source: '**', header: { 'X-A': 'b' } }] }, 'headers[0].headers', /is required \(the object has "header": did you mean "headers"\?\)/],
+    [{ proxy: { '/api': 'http://127.0.0.1:3000' } }, 'proxy./api', /porthole\.proxy setting's form; in this file a route is \{"proxy": \{"routes": \[\{"prefix": "\/api"/],
+    ['', '(the file)', /is empty: write \{\} for no options, or delete the file/],
+    ['\uFEFF  \n', '(the file)', /is empty/],
     [{ proxy: { rewritehost: true } }, 'proxy.rewritehost', /did you mean "rewriteHost"/],
     [{ reload: { watchPaths: [''] } }, 'reload.watchPaths[0]', /fewer than 1 character/],
     // Schema-valid, refused by the proxy room's own rule (validate-options uses it).

@@ -153,8 +153,19 @@ function suggestion(parent: string, key: string): string {
   return best === undefined ? '' : ` (did you mean "${best.name}"?)`;
 }
 
-/** One ajv error in plain words, with the key it is about. */
-function describeSchemaError(error: ErrorObject): { key: string; reason: string } {
+/** The value at a JSON pointer (`/headers/0`) in `data`, or undefined. */
+function valueAt(data: unknown, pointer: string): unknown {
+  let at: unknown = data;
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (at === null || typeof at !== 'object' || !Object.hasOwn(at, part)) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
+}
+
+/** One ajv error in plain words, with the key it is about (`data`: the file's parsed JSON). */
+function describeSchemaError(error: ErrorObject, data: unknown): { key: string; reason: string } {
   const params = error.params as Record<string, unknown>;
   const propertyName = typeof error.propertyName === 'string' ? error.propertyName : undefined;
   if (propertyName !== undefined && error.instancePath === '/mounts') {
@@ -166,16 +177,37 @@ function describeSchemaError(error: ErrorObject): { key: string; reason: string 
   switch (error.keyword) {
     case 'additionalProperties': {
       const name = String(params.additionalProperty);
+      if (error.instancePath === '/proxy' && name.startsWith('/')) {
+        // The VS Code setting's form ({"/api": "http://…"}) in the file (helper-49).
+        return {
+          key: dottedKey(error.instancePath, name),
+          reason: `is the porthole.proxy setting's form; in this file a route is {"proxy": {"routes": [{"prefix": "${name}", "target": "http://127.0.0.1:3000"}]}}`,
+        };
+      }
       const hint = suggestion(dottedKey(error.instancePath), name);
       return { key: dottedKey(error.instancePath, name), reason: `is not a Porthole setting${hint || ' (the schema lists every key)'}` };
     }
-    case 'required':
-      return { key: dottedKey(error.instancePath, String(params.missingProperty)), reason: 'is required' };
+    case 'required': {
+      // The validator stops at its first error, so a misspelt key is reported as the missing one
+      // ("header" for "headers": helper-49): name the key the object has instead.
+      const missing = String(params.missingProperty);
+      const object = valueAt(data, error.instancePath);
+      const near = object !== null && typeof object === 'object' ? Object.keys(object).find((k) => k !== missing && distance(k.toLowerCase(), missing.toLowerCase()) <= 2) : undefined;
+      return { key: dottedKey(error.instancePath, missing), reason: near === undefined ? 'is required' : `is required (the object has "${near}": did you mean "${missing}"?)` };
+    }
+    case 'enum':
+      return { key: dottedKey(error.instancePath), reason: `must be one of ${((params.allowedValues as unknown[] | undefined) ?? []).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'type':
       return { key: dottedKey(error.instancePath), reason: `must be ${String(params.type).replace(',', ' or ')}` };
     case 'pattern':
       if (/\/headers\/\d+\/headers\//.test(error.instancePath)) {
         return { key: dottedKey(error.instancePath), reason: 'holds a control character (CR, LF, NUL…): a header value is one line' };
+      }
+      if (/^\/proxy\/routes\/\d+\/target$/.test(error.instancePath)) {
+        return { key: dottedKey(error.instancePath), reason: 'must be a back-end origin starting with http:// or https://, e.g. "http://127.0.0.1:3000"' };
+      }
+      if (/^\/proxy\/routes\/\d+\/prefix$/.test(error.instancePath)) {
+        return { key: dottedKey(error.instancePath), reason: 'must be a URL path starting with /, e.g. "/api"' };
       }
       return { key: dottedKey(error.instancePath), reason: `is not in the expected form (${String(params.pattern)})` };
     default:
@@ -202,15 +234,17 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     throw new ConfigFileError(file, key, reason);
   };
   let data: unknown;
+  const json = text.replace(/^\uFEFF/, '');
+  if (json.trim() === '') fail('(the file)', 'is empty: write {} for no options, or delete the file');
   try {
-    data = JSON.parse(text.replace(/^\uFEFF/, ''));
+    data = JSON.parse(json);
   } catch (err) {
     fail('', syntaxLocation(text, (err as Error).message));
   }
   if (!validate(data)) {
     const first = validate.errors?.[0];
     if (first === undefined) fail('', 'does not match its schema');
-    const { key, reason } = describeSchemaError(first as ErrorObject);
+    const { key, reason } = describeSchemaError(first as ErrorObject, data);
     fail(key === '' ? '(the file)' : key, reason);
   }
   const raw = data as {
