@@ -215,6 +215,21 @@ test('an .shtml page (text/html) is a page too; XHTML is sent as it is (helper-4
   assert.equal(doc.body.toString('utf8'), xhtml, 'well-formed XML stays byte for byte');
 });
 
+test('the pages Porthole makes (the 404 page, a listing) get the client for a navigation, so such a tab reloads too (helper-49)', async () => {
+  const missing = await request('/not-made-yet.html', NAV);
+  assert.equal(missing.status, 404);
+  assert.match(missing.body.toString('utf8'), /<script src="\.\/__porthole\/client\.js"[^>]* data-porthole-client/);
+  assert.equal(Number(missing.headers.get('content-length')), missing.body.length);
+  const head = await request('/not-made-yet.html', NAV, 'HEAD');
+  assert.equal(head.headers.get('content-length'), missing.headers.get('content-length'), 'HEAD states the GET\'s length');
+  const listing = await request('/css/', NAV);
+  assert.equal(listing.status, 200);
+  assert.match(listing.body.toString('utf8'), /<script src="\.\.\/__porthole\/client\.js"[^>]* data-porthole-client/);
+  // Not for fetch() and other subresource loads.
+  assert.doesNotMatch((await request('/not-made-yet.html', FETCH)).body.toString('utf8'), /data-porthole-client/);
+  assert.doesNotMatch((await request('/css/', FETCH)).body.toString('utf8'), /data-porthole-client/);
+});
+
 test('fetch-style and non-navigation requests get the file byte for byte with its strong ETag', async () => {
   const bytes = await readFile(join(root, 'page.html'));
   for (const extra of [FETCH, 'Accept: */*\r\n', 'Accept: text/html\r\nX-Requested-With: XMLHttpRequest\r\n', 'Sec-Fetch-Dest: iframe\r\nAccept: text/html\r\n']) {

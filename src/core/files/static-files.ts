@@ -70,6 +70,12 @@ export interface StaticOptions {
    * as stored with `Content-Encoding: br`, or decoded for a client that does not accept br.
    */
   readonly compression: boolean;
+  /**
+   * The live-reload client tag for a page the server makes itself (the built-in 404 page, a
+   * listing) answering `ex`, or undefined (not a navigation, or live reload off). Set by the
+   * server from live reload, which this room does not know.
+   */
+  readonly generatedPageTag?: (ex: Exchange) => string | undefined;
 }
 
 /** Where a request's resolved segments lie on disk: the containment root and the path below it. */
@@ -1029,13 +1035,28 @@ async function readStatVersion(file: FileHandle, st: Stats): Promise<Buffer | un
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const custom = await customNotFound(opts);
   if (custom !== undefined) sendRepresentation(ex, custom, 404);
-  else sendBuiltInNotFound(ex, rawPath);
+  else sendBuiltInNotFound(ex, rawPath, opts);
 }
 
-/** The built-in 404 page for `rawPath`, its head prepared (as a cached file's). */
-function sendBuiltInNotFound(ex: Exchange, rawPath: string): void {
+/**
+ * The built-in 404 page for `rawPath`, its head prepared (as a cached file's); for a navigation
+ * with live reload on, with the client, so the tab shows the page once it is made.
+ */
+function sendBuiltInNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): void {
   const page = builtInNotFound(rawPath);
+  const tag = opts.generatedPageTag?.(ex);
+  if (tag !== undefined) {
+    ex.respond(404, representationHeaders(TEXT_HTML, undefined, false), withPageTag(page.bytes, tag));
+    return;
+  }
   ex.respondPrepared(404, page.head, page.log, ex.method === 'HEAD' ? undefined : page.bytes);
+}
+
+/** A page this server made (htmlPage: one `</body>`, at its end) with `tag` before its `</body>`. */
+function withPageTag(page: Buffer, tag: string): Buffer {
+  const at = page.lastIndexOf('</body>');
+  if (at < 0) return page;
+  return Buffer.concat([page.subarray(0, at), Buffer.from(`${tag}\n`, 'utf8'), page.subarray(at)]);
 }
 
 /** The last built-in 404 page, by the path it names (a broken link is asked for again and again). */
@@ -1060,7 +1081,7 @@ function sendKnownMissing(ex: Exchange, rawPath: string, key: string, opts: Stat
   const cache = fileCacheFor(opts);
   if (!cache.absentNow(key) || !cache.absentNow(CUSTOM_404_KEY)) return false;
   ex.note = NO_SUCH_FILE;
-  sendBuiltInNotFound(ex, rawPath);
+  sendBuiltInNotFound(ex, rawPath, opts);
   return true;
 }
 
@@ -1120,7 +1141,10 @@ async function sendListing(ex: Exchange, folder: ListedFolder & { readonly withi
     case 'page':
       if (result.shown < result.total) ex.note = `listing shows ${result.shown} of ${result.total} entries`;
       {
-        const bytes = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body;
+        const built = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body;
+        // A navigation with live reload on gets the client: the tab shows files added later.
+        const tag = opts.generatedPageTag?.(ex);
+        const bytes = tag === undefined ? built : withPageTag(built, tag);
         // Held until the kernel took it: counted in the server-wide budget of bodies built in memory.
         if (!ex.reserveMemory(bytes.length)) {
           ex.respondBusy();

@@ -48,7 +48,8 @@ import type { Exchange } from '../http/connection';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { filterPage, injectForeignPage, preparePages, type ForeignPage, type PageContext } from './live-reload-pages';
+import { clientSrc, clientTag, filterPage, injectForeignPage, preparePages, type ForeignPage, type PageContext } from './live-reload-pages';
+import { isNavigationRequest } from './live-reload-inject';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
 import { RESERVED_PREFIX, type ConsoleForward, type DiagnosticLevel, type ReloadOptions } from '../options';
@@ -239,6 +240,17 @@ export class LiveReload {
       secure: setup.secure === true,
       reportCspBlocked: (pagePath, reason) => this.cspBlocked(pagePath, reason),
     };
+  }
+
+  /**
+   * The client tag for a page the server makes itself (the built-in 404 page, a folder listing)
+   * when `ex` is a top-level navigation, else undefined: such a page reloads too, so the tab shows
+   * the missing page once it is made, or the file just added to the folder (helper-49: those tabs
+   * never refreshed). The pages are Porthole's own HTML, so the tag goes before their `</body>`.
+   */
+  generatedPageTag(ex: Exchange): string | undefined {
+    if (this.phase === 'closed' || !isNavigationRequest(ex.head.headers)) return undefined;
+    return clientTag(this.instanceId, this.pages.generation, clientSrc(ex.head.path), undefined, this.setup.consoleForward);
   }
 
   /** Says once per page (Output channel, CLI) that its Content-Security-Policy blocks live reload. */

@@ -266,6 +266,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         compression: opts.compression,
         mounts,
         cleanUrls: opts.cleanUrls,
+        generatedPageTag: (ex) => this.liveReload?.generatedPageTag(ex),
       },
       policy: new ResponsePolicy(opts),
       spa: opts.spa,
@@ -425,6 +426,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       compression: next.compression,
       mounts: ctx.files.mounts,
       cleanUrls: next.cleanUrls,
+      generatedPageTag: ctx.files.generatedPageTag,
     };
     ctx.crossSiteLoads = next.crossSiteLoads;
     ctx.policy = new ResponsePolicy(next);
