@@ -32,7 +32,12 @@ const IMAGE_CROSS = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'S
 const FETCH_CROSS = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty'];
 
 test('a cross-site <script src>, <img> or fetch() load gets 403, the same for a file that exists and one that does not', async () => {
-  for (const headers of [SCRIPT_CROSS, IMAGE_CROSS, FETCH_CROSS]) {
+  // helper-50: <object>/<embed> come with Sec-Fetch-Mode: navigate, and their load/error event
+  // tells the other site whether the file exists.
+  const OBJECT_CROSS = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: object'];
+  const EMBED_CROSS = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: embed'];
+  const OBJECT_NO_CORS = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: object'];
+  for (const headers of [SCRIPT_CROSS, IMAGE_CROSS, FETCH_CROSS, OBJECT_CROSS, EMBED_CROSS, OBJECT_NO_CORS]) {
     const existing = await fetchOnce(srv.port, request('/hello.txt', { headers }));
     const missing = await fetchOnce(srv.port, request('/no-such-file.js', { headers }));
     const hidden = await fetchOnce(srv.port, request('/.env', { headers }));

@@ -274,13 +274,20 @@ export class ClientFilter {
 }
 
 /** `Sec-Fetch-Dest` values of a navigation: the request loads a page, not a resource into one. */
-const NAVIGATION_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'fencedframe', 'embed', 'object']);
+const NAVIGATION_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'fencedframe']);
+
+/**
+ * `<object>` and `<embed>`: Chromium fetches them with `Sec-Fetch-Mode: navigate`, yet the page
+ * that made them sees their load or error event, which tells whether a file exists (helper-50).
+ * The Fetch Metadata resource-isolation policy (web.dev) refuses them cross-site for that reason.
+ */
+const EMBEDDED_DESTINATIONS = new Set(['object', 'embed']);
 
 /**
  * True when Fetch Metadata (W3C Fetch Metadata Request Headers §2) says another site is loading
  * this URL as a resource into its own page: `Sec-Fetch-Site: cross-site` and not a navigation
  * (`Sec-Fetch-Mode` other than `navigate`/`nested-navigate`, `Sec-Fetch-Dest` not a document or a
- * frame). That is how a page elsewhere runs a served script (`<script src>`) or probes which files
+ * frame), or an `<object>`/`<embed>` whatever its mode. That is how a page elsewhere runs a served script (`<script src>`) or probes which files
  * exist (`<img>`, fetch). Requests without these headers (old browsers, curl) are not cross-site
  * loads by this test. `headers`: lower-case names, first value wins.
  */
@@ -294,6 +301,7 @@ export function isCrossSiteLoad(headers: ReadonlyArray<readonly [string, string]
     else if (name === 'sec-fetch-dest') dest ??= value.trim().toLowerCase();
   }
   if (site !== 'cross-site') return false;
+  if (dest !== undefined && EMBEDDED_DESTINATIONS.has(dest)) return true;
   if (mode === 'navigate' || mode === 'nested-navigate') return false;
   return dest === undefined || !NAVIGATION_DESTINATIONS.has(dest);
 }
