@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { connectionCapFor, FALLBACK_DESCRIPTOR_LIMIT, MAX_CONNECTIONS_CEILING } from '../../src/core/options';
 import { parseDescriptorLimit, readDescriptorLimit } from '../../src/core/server/descriptor-limit';
@@ -69,7 +70,8 @@ test('a server without maxConnections takes its cap from the descriptor limit', 
   }
 });
 
-test(`under ulimit -n ${DESCRIPTORS}, ${CLIENTS} clients that stay do not take the descriptors files need`, { skip: !linux }, async () => {
+/** Starts the CLI under ulimit -n DESCRIPTORS; CLIENTS clients connect and stay; files must still be served. Returns the CLI's output. */
+async function filesServedWhileClientsStay(): Promise<string> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const cli = runCommand('bash', ['-c', `ulimit -n ${DESCRIPTORS} && exec "$0" "$@"`, process.execPath, CLI, site.root, '--port', '0', '--quiet', '--no-host-names'], site.root);
   child = cli.child;
@@ -91,5 +93,21 @@ test(`under ulimit -n ${DESCRIPTORS}, ${CLIENTS} clients that stay do not take t
   } finally {
     for (const c of clients) c.destroy();
     child.kill('SIGKILL');
+  }
+  return cli.stdout + cli.stderr;
+}
+
+test(`under ulimit -n ${DESCRIPTORS}, ${CLIENTS} clients that stay do not take the descriptors files need`, { skip: !linux }, async () => {
+  await filesServedWhileClientsStay();
+});
+
+test('a maxConnections the descriptor limit cannot hold is lowered to what it can, and said (helper-50: a config file\'s 100000)', { skip: !linux }, async () => {
+  const config = join(site.root, 'porthole.config.json');
+  await writeFile(config, JSON.stringify({ maxConnections: 100_000 }));
+  try {
+    const output = await filesServedWhileClientsStay();
+    assert.match(output, /maxConnections 100000 is more than this process's descriptor limit can hold \(ulimit -n 200\): at most 68 connections/);
+  } finally {
+    await rm(config, { force: true });
   }
 });

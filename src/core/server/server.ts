@@ -31,6 +31,7 @@ import {
   CONFIG_FILE_NAME,
   DERIVED_PORT,
   RECONFIGURABLE_KEYS,
+  RESERVED_DESCRIPTORS,
   connectionCapFor,
   layerOptions,
   resolveServerOptions,
@@ -278,7 +279,20 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     };
     this.memoryBudget = new MemoryBudget(opts.limits.maxBuiltBytes);
     this.queuedOutput = new MemoryBudget(opts.limits.maxQueuedTotalBytes);
-    this.cap = opts.maxConnections ?? connectionCapFor(readDescriptorLimit() ?? Number.NaN);
+    const descriptorLimit = readDescriptorLimit();
+    this.cap = opts.maxConnections ?? connectionCapFor(descriptorLimit ?? Number.NaN);
+    // A cap the descriptor limit cannot hold (each connection may need its socket and a file)
+    // brings EMFILE back: files and new clients fail once the sockets took every descriptor
+    // (helper-50: {"maxConnections": 100000} under ulimit -n 300). It is lowered, and said so.
+    const heldByDescriptors = descriptorLimit === undefined ? undefined : Math.max(16, Math.floor((descriptorLimit - RESERVED_DESCRIPTORS) / 2));
+    if (opts.maxConnections !== undefined && heldByDescriptors !== undefined && opts.maxConnections > heldByDescriptors) {
+      this.cap = heldByDescriptors;
+      this.emit(
+        'diagnostic',
+        'warn',
+        `maxConnections ${opts.maxConnections} is more than this process's descriptor limit can hold (ulimit -n ${descriptorLimit}): at most ${heldByDescriptors} connections are taken; raise the limit (ulimit -n) to allow more`,
+      );
+    }
     this.secureContext = opts.tls === undefined ? undefined : loadTls().createSecureContext({ cert: opts.tls.cert, key: opts.tls.key });
     const log = new RequestLog(opts.resolveHostNames);
     log.on('request', (r) => this.emit('request', r));
