@@ -168,6 +168,39 @@ test('a redirect to the back-end\u2019s own address comes back as the same path 
   }
 });
 
+test('a proxied page too big to rewrite keeps what was read ahead counted in the budget until it is sent (helper-50)', async () => {
+  // helper-50: each navigation of an 8 MB proxied page read 4 MiB ahead (MAX_INJECT_BYTES), gave
+  // it back to the budget and queued it: 150 unread navigations reached 614 MB. While clients
+  // hold it unread, the read-ahead must stay counted in the budget of bodies built in memory.
+  const budget = srv.server.budget;
+  const idle = budget.inUse;
+  const holders: RawClient[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const holder = await RawClient.connect(srv.port);
+      holder.noTranscript();
+      holder.socket.pause();
+      await holder.write(request(`/api/chunked-html?mib=8&hold=${i}`, { headers: ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'] }));
+      holders.push(holder);
+    }
+    // While each page is read ahead its reservation grows; once each is past MAX_INJECT_BYTES and
+    // being sent, it stays put: wait for the count to hold still (bounded), then read it.
+    let last = -1;
+    let still = 0;
+    for (let i = 0; i < 100 && still < 5; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      still = budget.inUse === last ? still + 1 : 0;
+      last = budget.inUse;
+    }
+    const wanted = idle + 3 * 4 * MIB;
+    assert.ok(budget.inUse >= wanted, `${((budget.inUse - idle) / MIB).toFixed(1)} MiB counted for three 4 MiB read-aheads held unread`);
+  } finally {
+    for (const h of holders) h.destroy();
+  }
+  for (let i = 0; i < 100 && budget.inUse > idle; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(budget.inUse, idle, 'given back when the clients are gone');
+});
+
 test('a back-end body in a transfer coding Porthole does not decode (gzip, chunked) → 502, never the coded bytes as content', async () => {
   const res = await fetchOnce(srv.port, request('/api/te-gzip'));
   assert.equal(res.status, 502);
