@@ -854,16 +854,39 @@ function sendCompressed(ex: Exchange, body: Buffer, id: Pick<Identity, 'type' | 
  * (`W/"<tag>-identity"`), `Vary: Accept-Encoding`, no ranges. A file that does not decode ends
  * the response early (the socket closes, so the client sees a truncated body, never a complete wrong one).
  */
+/**
+ * Decodes of stored `.br`/`.gz` files running at once (for clients that do not take the coding;
+ * a phone on plain HTTP gets no br). Each holds its decoder's window (brotli: up to 16 MiB) and
+ * buffers: past the limit, 503 with Retry-After (helper-50: 150 unread decodes reached 701 MB).
+ */
+const DECODES_MAX_AT_ONCE = 8;
+let decodesRunning = 0;
+/**
+ * A decoded body may be at most this many times its stored file, or DECODE_FLOOR_BYTES, whichever
+ * is more: text and wasm compress up to ~100× (gzip's own ceiling is ~1,030×); past it the
+ * connection is cut (a 3 KiB brotli bomb decodes to 2 GiB and cost 15 s of CPU to one reader).
+ */
+const DECODE_MAX_RATIO = 256;
+const DECODE_FLOOR_BYTES = 16 * 1024 * 1024;
+
 function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
   const validators: Validators = { ...id.validators, etag: encodedEtag(id.validators.etag, 'identity') };
   const codingInfo: Coding = { varyAcceptEncoding: true };
   if (answerFromValidators(ex, validators, codingInfo)) return;
+  if (ex.method !== 'HEAD' && decodesRunning >= DECODES_MAX_AT_ONCE) {
+    ex.note = `${DECODES_MAX_AT_ONCE} decodes of stored ${coding} files already running`;
+    sendUnavailable(ex, 'Service unavailable: too many compressed files are being decoded right now; try again shortly.');
+    return;
+  }
   ex.note = `decoded from ${coding}: the client's Accept-Encoding does not list it`;
   const writer = ex.startBody(200, representationHeaders(id.type, validators, false, codingInfo), undefined);
   if (ex.method === 'HEAD' || writer.closed) {
     writer.end();
     return;
   }
+  decodesRunning++;
+  ex.addCleanup(() => decodesRunning--);
+  const maxDecoded = Math.max(DECODE_FLOOR_BYTES, DECODE_MAX_RATIO * id.size);
   const input =
     id.body !== undefined
       ? Readable.from([id.body])
@@ -881,6 +904,14 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
     decoder.destroy();
   });
   input.on('error', fail);
+  let decoded = 0;
+  decoder.on('data', (chunk: Buffer) => {
+    decoded += chunk.length;
+    if (decoded <= maxDecoded) return;
+    // A bomb (3 KiB of brotli that decodes to 2 GiB: helper-50) costs CPU for every byte sent.
+    ex.note = `decoding stopped: more than ${DECODE_MAX_RATIO} times the stored ${coding} file (${id.size} bytes)`;
+    fail();
+  });
   pipeIntoBody(decoder, writer, fail);
   // Read from the descriptor: a file written to while it was read is no one version, so the
   // decoder's last bytes (and the body's end) go out only while its stat still says `version`.

@@ -1,0 +1,92 @@
+/**
+ * Stored `.br`/`.gz` files decoded for a client that does not take the coding (a phone on plain
+ * HTTP gets no br) are bounded (helper-50, issue 10 items 1 and 9's kind): at most
+ * DECODES_MAX_AT_ONCE decodes run at once (past it 503 with Retry-After), and a body that decodes
+ * to more than 256 times its stored file and 16 MiB (a bomb) is cut. Over TCP.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { startServer, type Running } from './harness';
+import { connect } from 'node:net';
+import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
+
+const MIB = 1024 * 1024;
+let root = '';
+let srv: Running;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'porthole-decode-'));
+  // 64 MiB of zeros: 106 bytes of brotli, 65 KB of gzip (~1,000×): both past 256 times their size.
+  const fast = { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } };
+  await writeFile(join(root, 'bomb.txt.br'), brotliCompressSync(Buffer.alloc(64 * MIB), fast));
+  await writeFile(join(root, 'bomb.json.gz'), gzipSync(Buffer.alloc(64 * MIB)));
+  // 4 MiB of base64 text: a decode that lasts while its client does not read.
+  await writeFile(join(root, 'real.js.br'), brotliCompressSync(Buffer.from(randomBytes(3 * MIB).toString('base64')), fast));
+  srv = await startServer({ root, reload: { enabled: false } });
+});
+
+after(async () => {
+  await srv.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** GETs `target` with `Connection: close`; resolves with the status line and the bytes received until the close (bounded). */
+function download(target: string): Promise<{ statusLine: string; bytes: number }> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const socket = connect(srv.port, '127.0.0.1');
+      let first = '';
+      let bytes = 0;
+      socket.on('data', (b: Buffer) => {
+        if (first.length < 64) first += b.subarray(0, 64).toString('latin1');
+        bytes += b.length;
+      });
+      socket.on('close', () => resolve({ statusLine: first.split('\r\n')[0] ?? '', bytes }));
+      socket.on('error', reject);
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    }),
+    20_000,
+    `the download of ${target}`,
+  );
+}
+
+test('a stored file that decodes to more than 256 times its size is cut, not sent whole', async () => {
+  for (const name of ['/bomb.txt.br', '/bomb.json.gz']) {
+    const { statusLine, bytes: received } = await download(name);
+    assert.match(statusLine, /^HTTP\/1\.1 200 /);
+    assert.ok(received > 0 && received < 32 * MIB, `${name}: ${(received / MIB).toFixed(1)} MiB sent of 64 MiB decoded`);
+    const record = srv.records.find((r) => r.target === name);
+    assert.match(record?.note ?? '', /decoding stopped: more than 256 times/);
+  }
+});
+
+test('at most 8 decodes at once: the next gets 503 with Retry-After, and a decode is served again once one ends', async () => {
+  const holders: RawClient[] = [];
+  try {
+    for (let i = 0; i < 8; i++) {
+      const c = await RawClient.connect(srv.port);
+      c.noTranscript();
+      c.socket.pause();
+      await c.write(request(`/real.js.br?hold=${i}`));
+      holders.push(c);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const busy = await fetchOnce(srv.port, request('/real.js.br?ninth'));
+    assert.equal(busy.status, 503);
+    assert.ok(Number(busy.header('retry-after')) > 0);
+  } finally {
+    for (const c of holders) c.destroy();
+  }
+  let status = 0;
+  for (let i = 0; i < 40 && status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const { statusLine } = await download('/real.js.br?again');
+    status = Number(statusLine.split(' ')[1]);
+  }
+  assert.equal(status, 200);
+});
