@@ -56,6 +56,8 @@ describe('an encoded slash never splits a segment', () => {
           const { response, transcript } = await fetchWithTranscript(srv.port, request(target, { headers: [...headers, 'Connection: close'] }));
           assert.equal(response.status, status, `${target} ${headers.join(',')}`);
           assert.ok(!transcript.includes(INNER), `${target}: the file named by the split path leaked`);
+          // helper-50: the 404 page said "no file at /foo/bar.txt", a path that exists.
+          if (status === 404) assert.doesNotMatch(transcript, /no file at <code>\/foo\/bar\.txt<\/code>/, `${target}: the 404 page names the split path`);
         }
       }
     });

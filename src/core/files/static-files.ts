@@ -1148,9 +1148,14 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
 
 /** The built-in 404 page, naming the path asked for (`shown`: without its query; decoded when it can be). */
 function notFoundPage(shown: string): string {
+  // Decoded for reading, but an encoded slash stays `%2F`: it is part of a name, and shown as `/`
+  // the page named a path that may well exist (helper-50: /vendor%2Fx.js "is not /vendor/x.js").
   let display = shown;
   try {
-    display = decodeURIComponent(shown);
+    display = shown
+      .split(/(%2F)/i)
+      .map((part) => (/^%2F$/i.test(part) ? '%2F' : decodeURIComponent(part)))
+      .join('');
   } catch {
     // keep the raw form
   }
