@@ -53,3 +53,15 @@ test('over TCP from 127.0.0.1 the log is served, before and after a reconfigure'
   assert.ok(files?.has(statSync(join(root, 'requests.log'))), 'the log stays loopback-only');
   assert.equal((await fetchOnce(srv.port, request('/requests.log'))).status, 200);
 });
+
+test('a new log file is made 0600: only this user reads the clients\' addresses and URLs (helper-50: 0644)', { skip: process.platform === 'win32' }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-log-mode-'));
+  const logFile = join(dir, 'logs', 'access.log');
+  const srv = await startServer({ root: dir, logFile, reload: { enabled: false } });
+  try {
+    assert.equal(statSync(logFile).mode & 0o777, 0o600);
+  } finally {
+    await srv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -308,10 +308,15 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     this.names = new HostNameResolver(resolveHostNames);
   }
 
-  /** Opens the log file for appending (its folder is created). Throws with a plain message. */
+  /**
+   * Opens the log file for appending (its folder is created). A new file is made 0600: it holds
+   * every client's address and URLs, query tokens included, for this user only (helper-50: 0644
+   * let every local user read them), as the key files are; an existing file keeps its mode.
+   * Throws with a plain message.
+   */
   openFile(path: string): Promise<void> {
     mkdirSync(dirname(path), { recursive: true });
-    const stream = createWriteStream(path, { flags: 'a' });
+    const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
     this.file = stream;
     return new Promise((resolve, reject) => {
       stream.once('open', () => resolve());
