@@ -648,6 +648,33 @@ test('a proxied body that stops arriving gets 408 after the header timeout (neve
   }
 });
 
+test('a proxied body that trickles in below minReceiveBytesPerSec gets 408, as a static one does (helper-50)', async () => {
+  // One byte per 300 ms beats the header timeout (2 s) every time; the rate check (at least
+  // 1,000 bytes/s over each 500 ms window) must end it.
+  const strict = await startServer({
+    root: site.root,
+    timeouts: { headersMs: 2_000 },
+    limits: { rateWindowMs: 500, minReceiveBytesPerSec: 1_000 },
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }] },
+  });
+  const client = await RawClient.connect(strict.port);
+  try {
+    await client.write(request('/api/echo?trickle', { method: 'POST', headers: ['Content-Length: 100000'] }));
+    let answered = false;
+    const answer = client.readResponse({ timeoutMs: 10_000 }).finally(() => (answered = true));
+    for (let i = 0; i < 30 && !answered && !client.ended; i++) {
+      await client.write(Buffer.from('c')).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const res = await answer;
+    assert.equal(res.status, 408);
+    assert.match(res.body.toString('utf8'), /arrived too slowly/);
+  } finally {
+    client.destroy();
+    await strict.close();
+  }
+});
+
 test('an upgrade the back-end never answers → 504 after the response timeout', async () => {
   const res = await fetchOnce(
     srv.port,
