@@ -22,6 +22,8 @@ before(async () => {
   root = join(base, 'site');
   await mkdir(root);
   await writeFile(join(root, 'hello.txt'), 'hello\n');
+  // Streamed (over the file cache's 1 MiB): a reader that stops holds its descriptor open.
+  await writeFile(join(root, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 0x62));
   execFileSync('mkfifo', [join(root, 'page.html')]);
 });
 
@@ -54,11 +56,12 @@ test('a FIFO in the root: requests are answered 403, other files served, and SIG
 });
 
 test('out of descriptors (ulimit -n 40): an existing file is 503 with Retry-After, never a 404', async () => {
-  // The default connection cap derives from the descriptor limit (and so keeps the server out of
-  // EMFILE); a cap set above it reaches EMFILE, which must still be a 503. The core, run the way
+  // The connection cap derives from the descriptor limit (a cap given above it is lowered), but
+  // under 40 descriptors its floor of 16 connections, each streaming a big file it does not read
+  // (a socket and a file each), still runs out: EMFILE, which must be a 503. The core, run the way
   // the CLI runs it, in a process of its own under the low limit.
   const script = `const { PreviewServer } = require(${JSON.stringify(join(REPO, 'dist', 'core.js'))});
-new PreviewServer().listen({ root: ${JSON.stringify(root)}, port: 0, host: '127.0.0.1', maxConnections: 1000, resolveHostNames: false })
+new PreviewServer().listen({ root: ${JSON.stringify(root)}, port: 0, host: '127.0.0.1', resolveHostNames: false })
   .then((a) => console.log('Local: http://127.0.0.1:' + a.port + '/'));
 process.on('SIGTERM', () => process.exit(0));`;
   const cli = runCommand('bash', ['-c', `ulimit -n 40 && exec "$0" "$@"`, process.execPath, '-e', script], base);
@@ -66,11 +69,16 @@ process.on('SIGTERM', () => process.exit(0));`;
   const first = await RawClient.connect(port);
   const more: RawClient[] = [];
   try {
-    // Hold connections until the server's descriptors run out (libuv then accepts and closes).
-    for (let i = 0; i < 60; i++) {
+    // Hold connections, each with a file open, until the server's descriptors run out.
+    for (let i = 0; i < 15; i++) {
       const c = await RawClient.connect(port).catch(() => undefined);
-      if (c !== undefined) more.push(c);
+      if (c === undefined) continue;
+      c.noTranscript();
+      c.socket.pause();
+      await c.write(request(`/big.bin?hold=${i}`)).catch(() => undefined);
+      more.push(c);
     }
+    await new Promise((r) => setTimeout(r, 300));
     await first.write(request('/hello.txt'));
     const res = await first.readResponse({ timeoutMs: 5_000 });
     assert.equal(res.status, 503, res.body.toString());
