@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { startServer, type Running } from './harness';
 import { connect } from 'node:net';
-import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
+import { fetchOnce, request, unreadClients, withTimeout } from './raw-client';
 
 const MIB = 1024 * 1024;
 let root = '';
@@ -66,15 +66,8 @@ test('a stored file that decodes to more than 256 times its size is cut, not sen
 });
 
 test('at most 8 decodes at once: the next gets 503 with Retry-After, and a decode is served again once one ends', async () => {
-  const holders: RawClient[] = [];
+  const holders = await unreadClients(srv.port, 8, (i) => request(`/real.js.br?hold=${i}`));
   try {
-    for (let i = 0; i < 8; i++) {
-      const c = await RawClient.connect(srv.port);
-      c.noTranscript();
-      c.socket.pause();
-      await c.write(request(`/real.js.br?hold=${i}`));
-      holders.push(c);
-    }
     await new Promise((r) => setTimeout(r, 300));
     const busy = await fetchOnce(srv.port, request('/real.js.br?ninth'));
     assert.equal(busy.status, 503);

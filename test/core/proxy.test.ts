@@ -11,7 +11,7 @@ import { MIB, makeSite, type Site } from '../fixtures/make-site';
 import { decodeChunked, encodeFrame, startBackend, type Backend } from '../fixtures/backend';
 import { startServer, type Running } from './harness';
 import { formatCombinedLine, formatShortLine } from '../../src/core/log/request-log';
-import { RawClient, fetchOnce, freePort, request, withTimeout } from './raw-client';
+import { RawClient, fetchOnce, freePort, request, unreadClients, withTimeout } from './raw-client';
 
 let site: Site;
 let backend: Backend;
@@ -174,15 +174,8 @@ test('a proxied page too big to rewrite keeps what was read ahead counted in the
   // hold it unread, the read-ahead must stay counted in the budget of bodies built in memory.
   const budget = srv.server.budget;
   const idle = budget.inUse;
-  const holders: RawClient[] = [];
+  const holders = await unreadClients(srv.port, 3, (i) => request(`/api/chunked-html?mib=8&hold=${i}`, { headers: ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'] }));
   try {
-    for (let i = 0; i < 3; i++) {
-      const holder = await RawClient.connect(srv.port);
-      holder.noTranscript();
-      holder.socket.pause();
-      await holder.write(request(`/api/chunked-html?mib=8&hold=${i}`, { headers: ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'] }));
-      holders.push(holder);
-    }
     // While each page is read ahead its reservation grows; once each is past MAX_INJECT_BYTES and
     // being sent, it stays put: wait for the count to hold still (bounded), then read it.
     let last = -1;

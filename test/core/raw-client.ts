@@ -336,3 +336,24 @@ export async function freePort(): Promise<number> {
   if (address === null || typeof address !== 'object') throw new Error('no port from a loopback listen');
   return address.port;
 }
+
+/**
+ * `count` connections that each send `requestFor(i)` and then never read (paused, no transcript):
+ * the slow readers of the limits' tests. On a failure the ones made are closed and it rejects.
+ */
+export async function unreadClients(port: number, count: number, requestFor: (i: number) => string): Promise<RawClient[]> {
+  const clients: RawClient[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const client = await RawClient.connect(port);
+      clients.push(client);
+      client.noTranscript();
+      client.socket.pause();
+      await client.write(requestFor(i));
+    }
+  } catch (err) {
+    for (const client of clients) client.destroy();
+    throw err;
+  }
+  return clients;
+}
