@@ -294,23 +294,14 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   if (raw.logFile !== undefined && !writesInside(root, resolve(root, raw.logFile))) {
     fail('logFile', `"${raw.logFile}" is outside the served folder: a porthole.config.json writes its log only inside the folder it comes with (use --log or the porthole.log.file setting for another place)`);
   }
+  const rootReal = realPathOr(root, root);
   for (const folder of raw.reload?.watchPaths ?? []) {
     // A folder beside this one (a back-end's templates: ../templates) is what the key is for; the
     // folder itself is watched already, and one that holds it (`..`, `/`, the home folder) would
     // walk and watch everything beside it too (`/`: 90,000 folders, 6 s before listening).
     const abs = resolve(root, folder);
-    let real: string | undefined;
-    try {
-      real = realPath(abs);
-    } catch {
-      real = undefined; // not there (yet): watched when it appears, by its path
-    }
-    let rootReal: string;
-    try {
-      rootReal = realPath(root);
-    } catch {
-      rootReal = root;
-    }
+    // Not there (yet): watched when it appears, by its path.
+    const real = realPathOr(abs, undefined);
     if (segmentsInside(root, abs) !== undefined || (real !== undefined && segmentsInside(rootReal, real) !== undefined)) {
       fail('reload.watchPaths', `"${folder}" holds the served folder (it would walk and watch every folder beside it too): a porthole.config.json watches folders beside it, e.g. "../templates" (use --watch if you mean it)`);
     }
@@ -469,6 +460,15 @@ function folderInside(root: string, folder: string): boolean {
  */
 function realPath(path: string): string {
   return realpathSync.native(path);
+}
+
+/** realPath, or `otherwise` when it cannot be told (nothing there, no access). */
+function realPathOr<T>(path: string, otherwise: T): string | T {
+  try {
+    return realPath(path);
+  } catch {
+    return otherwise;
+  }
 }
 
 /**
