@@ -12,6 +12,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeSite, MIB, type Site } from '../fixtures/make-site';
@@ -364,6 +366,46 @@ test('queued output summed over connections is bounded too; a client that reads 
     } finally {
       idle.destroy();
       reader.destroy();
+    }
+  });
+});
+
+test("a connection's last answer gives its budgets back once the kernel took it, before the close ends", async () => {
+  // The last answer is written without a completion callback (no completion tick after the close):
+  // its queued bytes and its built body's reservation go back at once when the kernel took it
+  // all, else at 'finish'. Checked while the client still holds its end open (allowHalfOpen), so
+  // the server's close (2 s linger, or the client's FIN) cannot be what gave them back.
+  await withServer({ limits: { maxBuiltBytes: 60 * MIB } }, async (srv) => {
+    for (let i = 0; i < 20; i++) {
+      const client = await RawClient.connect(srv.port);
+      try {
+        await client.write(request('/hello.txt', { headers: ['Connection: close'] }));
+        assert.equal((await client.readResponse()).status, 200);
+        assert.equal(srv.server.queued.inUse, 0, 'a small answer taken by the kernel at once');
+      } finally {
+        client.destroy();
+      }
+    }
+    const socket = connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+    try {
+      await once(socket, 'connect');
+      socket.pause();
+      socket.write(request('/huge-page.html', { headers: ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Connection: close'] }));
+      for (let i = 0; i < 100 && srv.server.queued.inUse === 0; i++) await sleep(20);
+      assert.ok(srv.server.queued.inUse > 0, 'the page waits in the queue while the client reads nothing');
+      assert.ok(srv.server.budget.inUse > 0, 'its body is held in memory meanwhile');
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => (received += chunk.length));
+      const ended = once(socket, 'end');
+      socket.resume();
+      await withTimeout(ended, 20_000, 'the server ends the connection after the page');
+      assert.ok(received > hugePage.length, 'the whole page arrived');
+      for (let i = 0; i < 25 && (srv.server.queued.inUse > 0 || srv.server.budget.inUse > 0); i++) await sleep(20);
+      assert.equal(socket.destroyed, false, 'the client still holds its end');
+      assert.equal(srv.server.queued.inUse, 0, 'the queued bytes went back when the kernel took them');
+      assert.equal(srv.server.budget.inUse, 0, 'the built body went back when the kernel took it');
+    } finally {
+      socket.destroy();
     }
   });
 });
