@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RequestRecord } from '../../src/core';
-import { formatCombinedLine, formatSeconds, writeCombinedLine } from '../../src/core/log/request-log';
+import { RequestLog, formatCombinedLine, formatSeconds, writeCombinedLine } from '../../src/core/log/request-log';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { requestRecord } from '../fixtures/request-record';
 import { startServer } from './harness';
@@ -362,4 +362,23 @@ test('writeCombinedLine: the same bytes as formatCombinedLine and an LF, or noth
   const small = Buffer.alloc(line.length + 5, 0x7e);
   assert.equal(writeCombinedLine(small, 5, base), -1);
   assert.ok(small.every((b) => b === 0x7e));
+});
+
+test('a line waits only for the lines before it: at once when none waits, in order behind a host-name lookup', async () => {
+  const log = new RequestLog(true);
+  const seen: string[] = [];
+  log.addLineSink((r) => seen.push(r.target));
+  try {
+    // Loopback's name is known without asking: with nothing queued its line goes out now, in the
+    // same turn (no setImmediate per request on the hot path).
+    log.add(requestRecord({ clientIp: '127.0.0.1', target: '/first' }));
+    assert.deepEqual(seen, ['/first']);
+    // 192.0.2.1 (TEST-NET-1) needs a reverse lookup: the loopback line after it waits behind it.
+    log.add(requestRecord({ clientIp: '192.0.2.1', target: '/looked-up' }));
+    log.add(requestRecord({ clientIp: '127.0.0.1', target: '/behind' }));
+    assert.deepEqual(seen, ['/first']);
+  } finally {
+    await log.close();
+  }
+  assert.deepEqual(seen, ['/first', '/looked-up', '/behind']);
 });
