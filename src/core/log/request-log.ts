@@ -8,7 +8,7 @@
  * tick meant a thread-pool round trip (and about three context switches) per request on a single
  * keep-alive connection. `close()` writes every queued line and resolves when the file has it.
  */
-import { Resolver } from 'node:dns';
+import type * as DnsModule from 'node:dns';
 import { EventEmitter } from 'node:events';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
@@ -239,7 +239,8 @@ export type LineSink = (record: RequestRecord) => void;
 export class HostNameResolver {
   private readonly cache = new Map<string, string | null>();
   private readonly inFlight = new Map<string, Promise<string | null>>();
-  private readonly resolver = new Resolver({ timeout: 1_000, tries: 1 });
+  /** Made at the first lookup: node:dns and its resolver (resolv.conf read) cost every start-up 1–2 ms. */
+  private resolver: DnsModule.Resolver | undefined;
 
   constructor(private readonly enabled: boolean) {}
 
@@ -256,6 +257,8 @@ export class HostNameResolver {
     let p = this.inFlight.get(ip);
     if (p === undefined) {
       p = new Promise<string | null>((resolve) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        this.resolver ??= new (require('node:dns') as typeof DnsModule).Resolver({ timeout: 1_000, tries: 1 });
         this.resolver.reverse(ip, (err, names) => resolve(err ? null : (names[0] ?? null)));
       }).then((name) => {
         this.inFlight.delete(ip);
@@ -272,7 +275,7 @@ export class HostNameResolver {
   }
 
   close(): void {
-    this.resolver.cancel();
+    this.resolver?.cancel();
   }
 }
 

@@ -11,7 +11,8 @@
  * page-plan-worker.js beside this file in a tsc build.
  */
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type * as WorkerThreadsModule from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { PagePlan, PlacementWish } from './live-reload-inject';
 
 /**
@@ -135,7 +136,10 @@ function startNext(): void {
 
 function planner(): Worker {
   if (worker !== undefined) return worker;
-  const w = new Worker(workerScript, { resourceLimits: { maxOldGenerationSizeMb: PLANNER_HEAP_MB } });
+  // node:worker_threads is loaded with the first page to plan, not at every start-up.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Worker: PlannerThread } = require('node:worker_threads') as typeof WorkerThreadsModule;
+  const w = new PlannerThread(workerScript, { resourceLimits: { maxOldGenerationSizeMb: PLANNER_HEAP_MB } });
   w.on('message', (response: PlanResponse) => {
     if (current !== undefined && current.job.request.id === response.id) finish(current.job, response.plan);
   });
