@@ -7,9 +7,8 @@
  * Bounded like the file cache (bounded-map.ts): COMPRESSED_MAX_ENTRIES copies, COMPRESSED_MAX_TOTAL_BYTES
  * in all, oldest out first. Only bodies of at most COMPRESS_MAX_BYTES are compressed (see there).
  */
-import { brotliCompress, constants, gzip } from 'node:zlib';
 import { BoundedBodyMap, perOwner } from './bounded-map';
-import type { ContentCoding } from './content-coding';
+import { zlib, type ContentCoding } from './content-coding';
 import type { PreparedHeads } from './representation';
 
 /** A compressed copy, and its response heads once they were serialised (by the first request). */
@@ -40,6 +39,7 @@ const GZIP_LEVEL = 6;
 export function compressBody(body: Buffer, coding: ContentCoding): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, out: Buffer): void => (err === null ? resolve(out) : reject(err));
+    const { brotliCompress, constants, gzip } = zlib();
     if (coding === 'br') {
       brotliCompress(
         body,

@@ -7,7 +7,17 @@
  * produced (deflate's zlib-vs-raw ambiguity, zstd is not in Node 20's zlib).
  */
 import { extname } from 'node:path';
+import type * as ZlibModule from 'node:zlib';
 import { isTextType } from './content-type';
+
+/**
+ * node:zlib, loaded with the first compression or decode: loading it cost every start-up 2–2.5 ms
+ * (`node -e` after node:net on this machine), and a server may never compress.
+ */
+export function zlib(): typeof ZlibModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:zlib') as typeof ZlibModule;
+}
 
 export type ContentCoding = 'br' | 'gzip';
 

@@ -15,7 +15,6 @@ import { escapeHtml, htmlPage } from '../text/html';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { brotliDecompressSync, createBrotliDecompress, createGunzip, gunzipSync } from 'node:zlib';
 import {
   CACHE_MAX_FILE_BYTES,
   cacheKeyOf,
@@ -39,6 +38,7 @@ import {
   encodedAssetOf,
   isCompressibleType,
   parseAcceptEncoding,
+  zlib,
   type ContentCoding,
 } from './content-coding';
 import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './compressed-cache';
@@ -604,7 +604,7 @@ function encodedAssetType(inner: string, coding: ContentCoding, body: Buffer | u
   if (body === undefined || !isTextType(essence)) return essence;
   try {
     const options = { maxOutputLength: ASSET_DECODE_MAX_BYTES };
-    const decoded = coding === 'br' ? brotliDecompressSync(body, options) : gunzipSync(body, options);
+    const decoded = coding === 'br' ? zlib().brotliDecompressSync(body, options) : zlib().gunzipSync(body, options);
     return contentTypeOf(inner, decoded);
   } catch {
     return essence;
@@ -893,7 +893,7 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
       : id.file !== undefined && id.size > 0
         ? createReadStream('', { fd: id.file, start: 0, end: id.size - 1, autoClose: false, highWaterMark: 256 * 1024 })
         : Readable.from([]);
-  const decoder = coding === 'br' ? createBrotliDecompress() : createGunzip();
+  const decoder = coding === 'br' ? zlib().createBrotliDecompress() : zlib().createGunzip();
   const fail = (): void => {
     input.destroy();
     decoder.destroy();
