@@ -5,6 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { RawClient, request, waitForClose } from './raw-client';
@@ -15,6 +17,9 @@ let srvIdle: Running;
 
 before(async () => {
   site = await makeSite({ bigSize: 128 * 1024 });
+  // Larger than a first flight: 1,000,000 bytes (cached, written whole) and 3 MiB (streamed).
+  await writeFile(join(site.root, 'mid.bin'), pattern(1_000_000));
+  await writeFile(join(site.root, 'large.bin'), pattern(3 * 1024 * 1024));
   srv = await startServer({ root: site.root });
   srvIdle = await startServer({ root: site.root, timeouts: { idleMs: 300 } });
 });
@@ -94,6 +99,61 @@ test('a client that said Connection: close and left its side open: the server cl
     assert.equal(srv.server.connectionCount, 0, 'closed without waiting for the client');
   } finally {
     client.destroy();
+  }
+});
+
+function pattern(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 7 + (i >> 11)) & 0xff;
+  return b;
+}
+
+test('bytes sent after Connection: close cannot cut a large answer short (no close(2) with it still queued)', async () => {
+  // RFC 9112 §9.6: the client should send nothing more, but a stray CRLF or request must not turn
+  // the close into a reset that drops what the kernel still holds of the answer (helper-51: 36 of
+  // 50 tries cut a 1 MB answer). Only an answer within the first flight is closed at once.
+  for (const [path, size] of [['/mid.bin', 1_000_000], ['/large.bin', 3 * 1024 * 1024]] as const) {
+    for (let i = 0; i < 20; i++) {
+      const client = await RawClient.connect(srv.port);
+      client.noTranscript();
+      try {
+        // The extra bytes 0–2 ms after the request, as a second segment (the old close(2) came
+        // in between: the kernel answered them with a reset).
+        const asked = client.write(request(path, { headers: ['Connection: close'] }));
+        const extra = new Promise<void>((resolve) => setTimeout(resolve, i % 3)).then(() => client.write(i % 2 === 0 ? '\r\n' : request('/hello.txt')));
+        await Promise.all([asked, extra]);
+        const res = await client.readResponse({ timeoutMs: 10_000 });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.length, size, `${path}, try ${i}: the whole body`);
+        await client.waitForEof();
+      } finally {
+        client.destroy();
+      }
+    }
+  }
+});
+
+test('answers still queued when the connection closes are not cut by the linger: a client that reads late gets them all', async () => {
+  // Pipelined, the last asking to close; the client reads nothing for longer than the 2 s linger
+  // (helper-51: 4 of 6 answers arrived). maxQueuedBytes is raised so that every answer is made
+  // while the client waits and most of the 12 MB waits in the server's queue, not the kernel's.
+  const big = await startServer({ root: site.root, limits: { maxQueuedBytes: 64 * 1024 * 1024 } });
+  const client = await RawClient.connect(big.port);
+  client.noTranscript();
+  try {
+    client.socket.pause();
+    await client.write(request('/mid.bin').repeat(11) + request('/mid.bin', { headers: ['Connection: close'] }));
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    client.socket.resume();
+    const answers = await client.readResponses(12, [], 20_000);
+    assert.deepEqual(
+      answers.map((r) => [r.status, r.body.length]),
+      Array.from({ length: 12 }, () => [200, 1_000_000]),
+    );
+    await client.waitForEof();
+  } finally {
+    client.destroy();
+    await big.close();
   }
 });
 

@@ -409,3 +409,33 @@ test("a connection's last answer gives its budgets back once the kernel took it,
     }
   });
 });
+
+test('a closing connection whose last answers are still queued is held to the minimum send rate too', async () => {
+  // The linger waits for the kernel to hold every byte (helper-51); a reader that takes them
+  // slower than minSendBytesPerSec must not keep the connection meanwhile.
+  const mid = Buffer.alloc(1_000_000, 0x61);
+  await writeFile(join(site.root, 'mid-rate.bin'), mid);
+  await withServer({ limits: { minSendBytesPerSec: 4 * MIB, rateWindowMs: 400, maxQueuedBytes: 64 * MIB }, reload: { enabled: false } }, async (srv) => {
+    const client = await RawClient.connect(srv.port);
+    client.noTranscript();
+    const socket = client.socket;
+    socket.removeAllListeners('data');
+    socket.pause();
+    await client.write(request('/mid-rate.bin').repeat(11) + request('/mid-rate.bin', { headers: ['Connection: close'] }));
+    let taken = 0;
+    const reader = setInterval(() => {
+      const chunk = socket.read(1024) as Buffer | null;
+      if (chunk !== null) taken += chunk.length;
+    }, 100);
+    try {
+      for (let i = 0; i < 30 && srv.records.length < 12; i++) await sleep(50);
+      assert.equal(srv.records.length, 12, 'every answer was made (and logged) while the client reads slowly');
+      for (let i = 0; i < 100 && srv.server.connectionCount > 0; i++) await sleep(50);
+      assert.equal(srv.server.connectionCount, 0, 'the slow reader was cut off within 5 s');
+      assert.ok(taken < 12 * mid.length, `it did not get every answer (${taken} bytes)`);
+    } finally {
+      clearInterval(reader);
+      client.destroy();
+    }
+  });
+});

@@ -87,8 +87,21 @@ function flushHeldOutput(): void {
   for (const connection of held) connection.releaseOutput();
 }
 
-/** How long a closing connection keeps draining input so the client reads our error response. */
+/**
+ * How long a closing connection keeps reading (and dropping) input once the kernel holds all its
+ * output, so that a byte the client still sends cannot make close(2) a reset that throws away an
+ * answer it has not read yet (RFC 9112 §9.6's lingering close).
+ */
 const LINGER_MS = 2_000;
+/**
+ * The most a connection may have written for a close(2) at once, without a lingering close: ten
+ * segments of 1,448 bytes, what a new connection sends before its first acknowledgement (RFC
+ * 6928). Such an answer has left the send queue by the time write() returns, so even a reset
+ * (a byte from the client arriving after the close) cannot drop any of it; a larger one may still
+ * wait there, and a reset would drop the rest (helper-51: a stray CRLF after `Connection: close`
+ * cut a 1 MB answer in 36 of 50 tries).
+ */
+const FIRST_FLIGHT_BYTES = 10 * 1_448;
 /** Input buffered beyond this while a response is in progress pauses the socket. */
 const MAX_PIPELINE_BUFFER = 64 * 1024;
 /** A streamed file range is read and written in pieces of this size (two buffers per exchange). */
@@ -1375,12 +1388,13 @@ export class Connection {
   /**
    * True when `ex` has been answered on a connection its client asked to close (`Connection:
    * close`, or HTTP/1.0 without keep-alive), with no body and nothing sent after it, over plain
-   * TCP, and the kernel holds the whole response: then close(2) at once, as nginx does, and the
-   * kernel sends the response and its FIN after it. A client that sent "close" sends no further
-   * request on that connection (RFC 9112 §9.6), so no unread bytes can make the close a reset
-   * that would lose the answer before the client read it. Every other close (the server's choice:
-   * an error, a limit, shutdown; a body; pipelined bytes; TLS, whose close_notify is written by
-   * end()) half-closes and waits for the client (endGracefully).
+   * TCP, the kernel holds the whole response, and all the connection wrote fits in the first
+   * flight (FIRST_FLIGHT_BYTES): then close(2) at once, as nginx does, and the kernel sends the
+   * response and its FIN after it. A client that sent "close" should send nothing more (RFC 9112
+   * §9.6); one that does anyway makes the close a reset, which can then drop nothing of an answer
+   * already sent in full. Every other close (the server's choice: an error, a limit, shutdown; a
+   * body; pipelined bytes; a larger answer; TLS, whose close_notify is written by end())
+   * half-closes and lingers (endGracefully).
    */
   private clientSaidClose(ex: Exchange): boolean {
     const head = ex.head;
@@ -1392,7 +1406,8 @@ export class Connection {
       !head.chunked &&
       this.pending.length === 0 &&
       this.phase === 'handling' &&
-      this.socket.writableLength === 0
+      this.socket.writableLength === 0 &&
+      this.socket.bytesWritten <= FIRST_FLIGHT_BYTES
     );
   }
 
@@ -1407,8 +1422,24 @@ export class Connection {
       this.paused = false;
       this.socket.resume();
     }
-    this.setSocketTimeout(0);
     this.socket.end();
+    if (this.socket.writableLength === 0) {
+      this.linger();
+      return;
+    }
+    // Answers still queued: the linger starts once the kernel holds them all ('finish'). Until
+    // then a write that stops progressing (writeStallMs) or a reader below the minimum send rate
+    // ends the connection, as on one that stays open (helper-51: a client that read its pipelined
+    // answers after a 3 s pause lost the end of the last one to the 2 s linger).
+    this.setSocketTimeout(this.ctx.timeouts.writeStallMs);
+    this.socket.once('finish', () => {
+      if (this.phase === 'closing') this.linger();
+    });
+  }
+
+  /** The kernel holds every byte of this closing connection's output: read on for LINGER_MS, then close. */
+  private linger(): void {
+    this.setSocketTimeout(0);
     this.headTimer = setTimeout(() => this.destroy(), LINGER_MS);
   }
 
@@ -1438,7 +1469,10 @@ export class Connection {
       case 'body':
         this.failRequest(408, 'The request body did not arrive in time.', this.bodyHead);
         return;
+      // closing: its output still queued (endGracefully) made no progress for writeStallMs.
       case 'closing':
+        if (this.socket.writableLength > 0) this.destroy();
+        return;
       case 'head':
       case 'upgraded':
       case 'destroyed':
@@ -1466,7 +1500,8 @@ export class Connection {
    */
   /** @internal The shared rate tick (joinRateTick). */
   checkRates(): void {
-    if (this.phase === 'destroyed' || this.phase === 'closing') return;
+    // A closing connection still sending its last answers is held to the send rate too.
+    if (this.phase === 'destroyed' || (this.phase === 'closing' && this.socket.writableLength === 0)) return;
     const { rateWindowMs, minSendBytesPerSec, minReceiveBytesPerSec } = this.ctx.transfer;
     const sent = this.socket.bytesWritten - this.socket.writableLength;
     const read = this.socket.bytesRead;
@@ -1476,7 +1511,7 @@ export class Connection {
     // byte every 8 s per connection held all 118 places of a proxied route for good.
     const streamed = this.streamed;
     const streamedBody = streamed !== undefined && streamed.sink !== undefined && !streamed.waiting && !this.bodyPaused ? streamed.ex.head : undefined;
-    const body = this.phase === 'body' ? this.bodyHead : streamedBody;
+    const body = this.phase === 'body' ? this.bodyHead : this.phase === 'closing' ? undefined : streamedBody;
     const tooSlowOut = backlog && this.rateBacklog && sent - this.rateSent < (minSendBytesPerSec * rateWindowMs) / 1000;
     const tooSlowIn =
       body !== undefined && body === this.rateBody && read - this.rateRead < (minReceiveBytesPerSec * rateWindowMs) / 1000;
