@@ -274,7 +274,15 @@ export const FALLBACK_DESCRIPTOR_LIMIT = 1024;
  */
 export function connectionCapFor(descriptorLimit: number): number {
   const limit = Number.isFinite(descriptorLimit) && descriptorLimit > 0 ? descriptorLimit : FALLBACK_DESCRIPTOR_LIMIT;
-  return Math.max(16, Math.min(MAX_CONNECTIONS_CEILING, Math.floor((limit - RESERVED_DESCRIPTORS) / 2)));
+  return Math.min(MAX_CONNECTIONS_CEILING, connectionsHeldBy(limit));
+}
+
+/**
+ * The most connections `descriptorLimit` descriptors can hold, each with its socket and one open
+ * file, after RESERVED_DESCRIPTORS; at least 16. A cap given above it is lowered to it.
+ */
+export function connectionsHeldBy(descriptorLimit: number): number {
+  return Math.max(16, Math.floor((descriptorLimit - RESERVED_DESCRIPTORS) / 2));
 }
 
 export const DEFAULT_RELOAD: ReloadOptions = {

@@ -31,8 +31,8 @@ import {
   CONFIG_FILE_NAME,
   DERIVED_PORT,
   RECONFIGURABLE_KEYS,
-  RESERVED_DESCRIPTORS,
   connectionCapFor,
+  connectionsHeldBy,
   layerOptions,
   resolveServerOptions,
   type BoundAddress,
@@ -284,7 +284,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     // A cap the descriptor limit cannot hold (each connection may need its socket and a file)
     // brings EMFILE back: files and new clients fail once the sockets took every descriptor
     // (helper-50: {"maxConnections": 100000} under ulimit -n 300). It is lowered, and said so.
-    const heldByDescriptors = descriptorLimit === undefined ? undefined : Math.max(16, Math.floor((descriptorLimit - RESERVED_DESCRIPTORS) / 2));
+    const heldByDescriptors = descriptorLimit === undefined ? undefined : connectionsHeldBy(descriptorLimit);
     if (opts.maxConnections !== undefined && heldByDescriptors !== undefined && opts.maxConnections > heldByDescriptors) {
       this.cap = heldByDescriptors;
       this.emit(
