@@ -8,15 +8,18 @@
  * - live-reload event streams are capped per client address, not only in total;
  * - a pipelined request is not parsed while the response before it is still queued above
  *   maxQueuedBytes, also when the answers are made at once (cached files) and when the next head
- *   is still arriving; bodies built in memory past maxBuiltBytes get 503 with Retry-After.
+ *   is still arriving; bodies built in memory past maxBuiltBytes get 503 with Retry-After;
+ * - file transfers to clients that never read hold at most maxQueuedTotalBytes in full pieces.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { createHash } from 'node:crypto';
+import { connect, Socket } from 'node:net';
 import { realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeSite, MIB, type Site } from '../fixtures/make-site';
+import { SMALL_PIECE_BYTES } from '../../src/core/http/file-pieces';
+import { makeSite, MIB, patternBytes, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
 
@@ -436,6 +439,77 @@ test('a closing connection whose last answers are still queued is held to the mi
     } finally {
       clearInterval(reader);
       client.destroy();
+    }
+  });
+});
+
+test('file transfers to clients that never read hold at most the queued-output budget, then small pieces; each file still arrives whole', async () => {
+  // 24 clients ask for the 10 MiB file and read nothing (paused before they connect: their
+  // kernel takes a few MB each, then the transfer stalls with pieces waiting in the server).
+  // Before, every transfer held two 256 KiB buffers of its own from its first byte, counted in
+  // no budget: 12 MiB here, 438 MB for 1,000 clients of a 20 MB file.
+  const clients = 24;
+  await withServer({ limits: { maxQueuedTotalBytes: MIB }, reload: { enabled: false } }, async (srv) => {
+    const size = site.bigSize;
+    const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
+    const sockets = Array.from({ length: clients }, () => {
+      const socket = new Socket();
+      socket.pause();
+      socket.on('error', () => {});
+      socket.connect(srv.port, '127.0.0.1', () => socket.write(request(`/${site.bigName}`)));
+      return socket;
+    });
+    try {
+      // Stalled: the pieces waiting for the kernel stop changing.
+      let last = -1;
+      for (let i = 0; i < 40; i++) {
+        await sleep(150);
+        const now = srv.server.queued.inUse;
+        if (now === last && now > 0) break;
+        last = now;
+      }
+      const held = srv.server.queued.inUse;
+      const smallBound = clients * 2 * SMALL_PIECE_BYTES;
+      assert.ok(held >= MIB / 2, `the pieces waiting for the kernel are counted in the budget (${held} bytes)`);
+      assert.ok(held <= MIB + smallBound, `at most the budget in full pieces, then two small ones per client (${held} bytes)`);
+      const grown = process.memoryUsage().arrayBuffers - arrayBuffersBefore;
+      assert.ok(grown < 6 * MIB, `buffers held by the server grew ${(grown / MIB).toFixed(1)} MiB for ${clients} stalled transfers`);
+      // Every client, once it reads, gets its whole file, byte for byte (three are checked).
+      const expected = createHash('sha256').update(patternBytes(0, size)).digest('hex');
+      const results = await withTimeout(
+        Promise.all(
+          sockets.map(async (socket, index) => {
+            const hash = index < 3 ? createHash('sha256') : undefined;
+            let head = Buffer.alloc(0);
+            let body = -1;
+            socket.on('data', (chunk: Buffer) => {
+              if (body < 0) {
+                head = Buffer.concat([head, chunk]);
+                const end = head.indexOf('\r\n\r\n');
+                if (end < 0) return;
+                assert.match(head.subarray(0, end).toString('latin1'), /^HTTP\/1\.1 200 /);
+                chunk = head.subarray(end + 4);
+                body = 0;
+              }
+              body += chunk.length;
+              hash?.update(chunk);
+              if (body >= size) socket.destroy();
+            });
+            const closed = once(socket, 'close');
+            socket.resume();
+            await closed;
+            return { body, hash: hash?.digest('hex') };
+          }),
+        ),
+        30_000,
+        'every stalled client read its file',
+      );
+      for (const r of results) assert.equal(r.body, size);
+      for (const r of results.slice(0, 3)) assert.equal(r.hash, expected);
+      for (let i = 0; i < 20 && srv.server.queued.inUse > 0; i++) await sleep(50);
+      assert.equal(srv.server.queued.inUse, 0, 'every piece gave its budget back');
+    } finally {
+      for (const socket of sockets) socket.destroy();
     }
   });
 });

@@ -30,6 +30,7 @@ import { BodyReader, checkContentLength } from './body-reader';
 import { isToken } from './http-grammar';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
+import { FilePieces } from './file-pieces';
 import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, RequestRecord } from './request-record';
 import { escapeHtml } from '../text/html';
@@ -108,8 +109,6 @@ const LINGER_MAX_MS = 30_000;
 const FIRST_FLIGHT_BYTES = 10 * 1_448;
 /** Input buffered beyond this while a response is in progress pauses the socket. */
 const MAX_PIPELINE_BUFFER = 64 * 1024;
-/** A streamed file range is read and written in pieces of this size (two buffers per exchange). */
-const STREAM_CHUNK_BYTES = 256 * 1024;
 /** Bodies up to this size are copied behind the head and sent in a single write. */
 const COPY_BODY_MAX = 16 * 1024;
 /** The client half-closed before its streamed body was complete: 400 (or cut), like any body. */
@@ -1134,24 +1133,26 @@ export class Connection {
       }
       sendFileRange(part.file.fd, part.start, part.end, part.confirm);
     };
-    // A file range goes out in STREAM_CHUNK_BYTES pieces through two buffers of this exchange's
-    // own, reused: one being read while the kernel takes the other. (A ReadStream allocated a fresh
-    // 256 KiB buffer per piece, and the allocator gave each back to the system: at 100 MiB files
-    // that was a page fault every 24 KiB sent.) At most two pieces wait for the kernel, about
-    // what the ReadStream's read-ahead and the socket held between them.
-    let buffers: Buffer[] | undefined;
+    // A file range goes out in pieces (file-pieces.ts): one being read while the kernel takes
+    // another, at most two waiting for it, each counted in the queued-output budget until the
+    // kernel took its bytes (so clients that never read hold a bounded total).
+    const pieces = new FilePieces(this.ctx.queued);
     const sendFileRange = (fd: number, start: number, end: number, confirm: (() => Promise<boolean>) | undefined): void => {
-      buffers ??= [Buffer.allocUnsafeSlow(STREAM_CHUNK_BYTES), Buffer.allocUnsafeSlow(STREAM_CHUNK_BYTES)];
-      const pool = buffers;
       let position = start;
-      let turn = 0;
       let reading = false;
       let inSocket = 0;
-      const send = (buffer: Buffer, bytesRead: number): void => {
+      // The piece is free again once nothing refers to its bytes: its budget goes back (a no-op
+      // after destroy(), which gave back every count), the buffer for this exchange's next piece.
+      const release = (piece: Buffer): void => {
+        this.written(piece.length, undefined);
+        pieces.give(piece);
+      };
+      const send = (piece: Buffer, bytesRead: number): void => {
         position += bytesRead;
         inSocket++;
-        this.socket.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead), () => {
+        this.socket.write(bytesRead === piece.length ? piece : piece.subarray(0, bytesRead), () => {
           inSocket--;
+          release(piece);
           pump();
         });
         pump();
@@ -1162,22 +1163,26 @@ export class Connection {
           if (inSocket === 0) next();
           return;
         }
-        const buffer = pool[turn]!;
-        turn ^= 1;
+        const piece = pieces.take();
+        this.queuedBytes += this.ctx.queued.takeAlwaysCounted(piece.length);
         reading = true;
-        fsRead(fd, buffer, 0, Math.min(buffer.length, end + 1 - position), position, (err, bytesRead) => {
-          if (this.exchange !== ex || this.phase === 'destroyed') return;
+        fsRead(fd, piece, 0, Math.min(piece.length, end + 1 - position), position, (err, bytesRead) => {
+          if (this.exchange !== ex || this.phase === 'destroyed') {
+            release(piece);
+            return;
+          }
           // A file that shrank after its Content-Length was sent: going on would leave the
           // client waiting for bytes that never come, or read our next response as body. This
           // socket (only) ends.
           if (err !== null || bytesRead === 0) {
             reading = false;
+            release(piece);
             this.destroy();
             return;
           }
           if (confirm === undefined || position + bytesRead <= end) {
             reading = false;
-            send(buffer, bytesRead);
+            send(piece, bytesRead);
             return;
           }
           // The last piece: a file written to while it was sent is no one version; holding this
@@ -1185,13 +1190,17 @@ export class Connection {
           // of two versions as the file.
           const settled = (same: boolean): void => {
             reading = false;
-            if (this.exchange !== ex || this.phase === 'destroyed') return;
+            if (this.exchange !== ex || this.phase === 'destroyed') {
+              release(piece);
+              return;
+            }
             if (!same) {
+              release(piece);
               ex.note = 'the file changed while it was sent';
               this.destroy();
               return;
             }
-            send(buffer, bytesRead);
+            send(piece, bytesRead);
           };
           confirm().then(settled, () => settled(false));
         });
