@@ -51,8 +51,8 @@ export interface TransferLimits {
    */
   readonly maxBuiltBytes: number;
   /**
-   * Slowest reader, in bytes per second over each `rateWindowMs`: a connection whose queued
-   * response drains slower than this is closed (RFC 9112 §9.5 lets a server close idle or slow
+   * Slowest reader, in bytes per second over the last two `rateWindowMs`: a connection whose
+   * queued response drains slower than this is closed (RFC 9112 §9.5 lets a server close idle or slow
    * connections).
    */
   readonly minSendBytesPerSec: number;

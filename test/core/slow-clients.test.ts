@@ -85,6 +85,49 @@ test('a reader slower than the minimum send rate is cut off although it keeps re
   });
 });
 
+test(
+  'a reader above the minimum rate is not cut while the kernel takes nothing more from the server: what the client took counts',
+  { skip: process.platform !== 'linux' && 'the send queue is read from /proc/net/tcp' },
+  async () => {
+    // 80 KB/s against a minimum of 2 KiB/s. The kernel's send buffer grows to MBs on loopback
+    // and takes more from the server only once a third of it is free, so Node saw no progress
+    // for tens of seconds: the rate check and the stall timer both cut such a reader (curl
+    // --limit-rate 30k was cut at 40 s with the defaults). The window is 2 s: a receiver
+    // announces a wider window only once an MSS is free (64 KiB on loopback), so what it
+    // acknowledges moves in steps of that.
+    await withServer(
+      { limits: { minSendBytesPerSec: 2048, rateWindowMs: 2_000 }, timeouts: { writeStallMs: 1_000 }, reload: { enabled: false } },
+      async (srv) => {
+        const client = await RawClient.connect(srv.port);
+        client.noTranscript();
+        const socket = client.socket;
+        socket.removeAllListeners('data');
+        socket.pause();
+        await client.write(request(`/${site.bigName}`));
+        let taken = 0;
+        const reader = setInterval(() => {
+          const chunk = socket.read(4096) as Buffer | null;
+          if (chunk !== null) taken += chunk.length;
+        }, 50);
+        const find = () => srv.records.find((r) => r.target === `/${site.bigName}`);
+        try {
+          // Three windows: two verdicts.
+          let takenAt2s = 0;
+          for (let i = 0; i < 65 && find() === undefined; i++) {
+            await sleep(100);
+            if (i === 19) takenAt2s = taken;
+          }
+          assert.equal(find(), undefined, `the reader was cut: ${find()?.note ?? ''}`);
+          assert.ok(taken > takenAt2s && taken < site.bigSize, `still reading (${takenAt2s} → ${taken} bytes)`);
+        } finally {
+          clearInterval(reader);
+          client.destroy();
+        }
+      },
+    );
+  },
+);
+
 test('a request body trickled in is answered 408 by the minimum receive rate', async () => {
   await withServer({ limits: { minReceiveBytesPerSec: 1_000, rateWindowMs: 300 }, reload: { enabled: false } }, async (srv) => {
     const client = await RawClient.connect(srv.port);

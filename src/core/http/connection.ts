@@ -31,6 +31,7 @@ import { isToken } from './http-grammar';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import { FilePieces } from './file-pieces';
+import { bytesNotYetTaken } from './send-queue';
 import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, RequestRecord } from './request-record';
 import { escapeHtml } from '../text/html';
@@ -644,10 +645,17 @@ export class Connection {
   private bodyTimer: NodeJS.Timeout | undefined;
   /** The connections checked with this one every rateWindowMs (see joinRateTick). */
   private rateTick: Set<Connection> | undefined;
-  /** The state at the last rate check: bytes the kernel took, bytes read, what was under way. */
+  /**
+   * The state at the last rate check: bytes sent (what the client or the kernel took, see
+   * checkRates), bytes read, what was under way; and what was sent at the check before it.
+   */
   private rateSent = 0;
-  private rateRead = 0;
+  private rateSentByClient = false;
   private rateBacklog = false;
+  private rateSentBefore = 0;
+  private rateSentByClientBefore = false;
+  private rateBacklogBefore = false;
+  private rateRead = 0;
   private rateBody: RequestHead | undefined;
   /** Budget reservations of responses written but not yet taken by the kernel. */
   private readonly inFlight = new Set<Reservation>();
@@ -1480,6 +1488,7 @@ export class Connection {
           this.bodyTimedOut(this.streamed);
           return;
         }
+        if (this.clientStillTaking()) return;
         this.destroy();
         return;
       // body: no body bytes for headersMs (see parseNext).
@@ -1489,6 +1498,7 @@ export class Connection {
       // closing: its output still queued (endGracefully) made no progress for writeStallMs, or,
       // once the kernel held it all, the client sent nothing for LINGER_MS (linger).
       case 'closing':
+        if (this.clientStillTaking()) return;
         this.destroy();
         return;
       case 'head':
@@ -1496,6 +1506,19 @@ export class Connection {
       case 'destroyed':
         return;
     }
+  }
+
+  /**
+   * A write "stalled" for writeStallMs by what Node sees, while the kernel tells what the client
+   * takes (send-queue.ts): the kernel takes more from Node only once a third of its send buffer is
+   * free, which at a slow reader's pace can take minutes. Then the stall timer waits on (re-armed)
+   * and the rate check, which counts what the client took, is the judge: a client that takes
+   * nothing is cut by it within two rate windows.
+   */
+  private clientStillTaking(): boolean {
+    if (this.socket.writableLength === 0 || bytesNotYetTaken(this.localPort, this.remotePort) === undefined) return false;
+    this.socket.setTimeout(this.socketTimeoutMs);
+    return true;
   }
 
   private onBodyTimeout(): void {
@@ -1521,19 +1544,37 @@ export class Connection {
     // A closing connection still sending its last answers is held to the send rate too.
     if (this.phase === 'destroyed' || (this.phase === 'closing' && this.socket.writableLength === 0)) return;
     const { rateWindowMs, minSendBytesPerSec, minReceiveBytesPerSec } = this.ctx.transfer;
-    const sent = this.socket.bytesWritten - this.socket.writableLength;
     const read = this.socket.bytesRead;
     const backlog = this.socket.writableLength > 0;
+    // Progress is what the client took where the kernel tells it (send-queue.ts), else what the
+    // kernel took from Node; two samples are compared only when they measure the same.
+    const taken = this.socket.bytesWritten - this.socket.writableLength;
+    const notTaken = backlog ? bytesNotYetTaken(this.localPort, this.remotePort) : undefined;
+    const sent = notTaken === undefined ? taken : taken - notTaken;
+    const sentByClient = notTaken !== undefined;
     // A body handed on as it arrives (a proxied route's) counts too, while it is the client that
     // is awaited: not while the back-end asked to wait (the socket is paused then). helper-50: one
     // byte every 8 s per connection held all 118 places of a proxied route for good.
     const streamed = this.streamed;
     const streamedBody = streamed !== undefined && streamed.sink !== undefined && !streamed.waiting && !this.bodyPaused ? streamed.ex.head : undefined;
     const body = this.phase === 'body' ? this.bodyHead : this.phase === 'closing' ? undefined : streamedBody;
-    const tooSlowOut = backlog && this.rateBacklog && sent - this.rateSent < (minSendBytesPerSec * rateWindowMs) / 1000;
+    // A reader is judged over the last two windows: what it takes shows in steps (its kernel
+    // announces room an MSS at a time, 64 KiB on loopback, and a program reads its socket in
+    // chunks, 64 KiB in Node), so a steady 3 KB/s reader showed nothing in some 20 s windows and
+    // was cut at 80 s. Over 40 s a step of 64 KiB is 1.6 KB/s.
+    const tooSlowOut =
+      backlog &&
+      this.rateBacklog &&
+      this.rateBacklogBefore &&
+      sentByClient === this.rateSentByClientBefore &&
+      sent - this.rateSentBefore < (minSendBytesPerSec * 2 * rateWindowMs) / 1000;
     const tooSlowIn =
       body !== undefined && body === this.rateBody && read - this.rateRead < (minReceiveBytesPerSec * rateWindowMs) / 1000;
+    this.rateSentBefore = this.rateSent;
+    this.rateSentByClientBefore = this.rateSentByClient;
+    this.rateBacklogBefore = this.rateBacklog;
     this.rateSent = sent;
+    this.rateSentByClient = sentByClient;
     this.rateRead = read;
     this.rateBacklog = backlog;
     this.rateBody = body;
