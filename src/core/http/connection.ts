@@ -31,7 +31,7 @@ import { isToken } from './http-grammar';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import { FilePieces } from './file-pieces';
-import { bytesNotYetTaken } from './send-queue';
+import { bytesNotYetTaken, clientProgressKnown } from './send-queue';
 import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, RequestRecord } from './request-record';
 import { escapeHtml } from '../text/html';
@@ -1512,11 +1512,12 @@ export class Connection {
    * A write "stalled" for writeStallMs by what Node sees, while the kernel tells what the client
    * takes (send-queue.ts): the kernel takes more from Node only once a third of its send buffer is
    * free, which at a slow reader's pace can take minutes. Then the stall timer waits on (re-armed)
-   * and the rate check, which counts what the client took, is the judge: a client that takes
-   * nothing is cut by it within two rate windows.
+   * and the rate check, which counts what the client took, is the judge (it applies whenever
+   * output is queued): a client that takes nothing is cut by it within three rate windows. No
+   * table is read here: stall timers of many connections fire at different times.
    */
   private clientStillTaking(): boolean {
-    if (this.socket.writableLength === 0 || bytesNotYetTaken(this.localPort, this.remotePort) === undefined) return false;
+    if (this.socket.writableLength === 0 || !clientProgressKnown()) return false;
     this.socket.setTimeout(this.socketTimeoutMs);
     return true;
   }

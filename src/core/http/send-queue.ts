@@ -60,6 +60,15 @@ export function bytesNotYetTaken(localPort: number, remotePort: number): number 
 }
 
 /**
+ * True when bytesNotYetTaken can answer here (Linux, /proc readable): checked by one read of the
+ * tables on first use, then remembered. Costs nothing after the first call.
+ */
+export function clientProgressKnown(): boolean {
+  if (available && snapshotAt === -Infinity) bytesNotYetTaken(0, 0);
+  return available;
+}
+
+/**
  * The tables as a map from localPort × 65,536 + remotePort to the socket's line. Each line is
  * `sl local_address rem_address st tx_queue:rx_queue …`, addresses as `HEX:PORT` (hex).
  */
