@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { connect, Socket } from 'node:net';
-import { realpath, writeFile } from 'node:fs/promises';
+import { readFile, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -140,6 +140,45 @@ test(
         }
       },
     );
+  },
+);
+
+test(
+  'a transfer cut for a client that reads nothing ends with a reset: the kernel keeps nothing of it for the client',
+  { skip: process.platform !== 'linux' && "the server's socket is looked up in /proc/net/tcp" },
+  async () => {
+    await withServer({ limits: { minSendBytesPerSec: 4 * MIB, rateWindowMs: 400 }, reload: { enabled: false } }, async (srv) => {
+      const socket = new Socket();
+      socket.pause();
+      socket.on('error', () => {});
+      let received = 0;
+      await new Promise<void>((resolve) => socket.connect(srv.port, '127.0.0.1', resolve));
+      socket.write(request(`/${site.bigName}`));
+      try {
+        const find = () => srv.records.find((r) => r.target === `/${site.bigName}`);
+        for (let i = 0; i < 80 && find() === undefined; i++) await sleep(50);
+        assert.match(find()?.note ?? '', /slower than/, 'the server cut the transfer');
+        // The server's end of this connection, as the kernel lists it (local port = the server's).
+        const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+        const serverSide = (await readFile('/proc/net/tcp', 'latin1'))
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/))
+          .filter((f) => f[1]?.endsWith(`:${hex(srv.port)}`) && f[2]?.endsWith(`:${hex(socket.localPort ?? 0)}`));
+        assert.deepEqual(
+          serverSide.map((f) => `${f[3]} ${f[4]}`),
+          [],
+          'no socket left in the kernel (state and queues as listed; 04 = FIN-WAIT-1)',
+        );
+        // The client reads what reached it before the reset, then its socket ends, short.
+        socket.on('data', (chunk: Buffer) => (received += chunk.length));
+        const closed = once(socket, 'close');
+        socket.resume();
+        await withTimeout(closed, 5_000, 'the client socket closed');
+        assert.ok(received < site.bigSize, `the client got ${received} of ${site.bigSize} bytes`);
+      } finally {
+        socket.destroy();
+      }
+    });
   },
 );
 

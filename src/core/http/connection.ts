@@ -755,6 +755,27 @@ export class Connection {
     if (this.phase === 'closing') this.socket.once('finish', () => this.destroy());
   }
 
+  /**
+   * Ends the connection with a reset (RFC 9293 §3.10.4, ABORT), for an answer given up mid-way
+   * (a client too slow or stalled, a file that changed while sent, a body that broke its framing).
+   * The client learns it was cut (a FIN after a close-delimited body reads as a whole answer), and
+   * the kernel drops at once what it still held for it: closed with a FIN, a client that read
+   * nothing left the socket in FIN-WAIT-1 with its unsent bytes, about 4 MB of kernel memory each,
+   * for as long as the client stayed (helper-53: 100 such sockets held 390 MB for 80 s and more).
+   */
+  private cut(): void {
+    if (this.phase !== 'destroyed') {
+      // Over TLS the TCP socket is the TLSSocket's _parent (the socket it was made from).
+      const tcp = this.secure ? (this.socket as Socket & { _parent?: Socket })._parent : this.socket;
+      try {
+        if (tcp !== undefined && !tcp.destroyed) tcp.resetAndDestroy();
+      } catch {
+        // Not a TCP handle (a socket pair in a test, say): the plain close below.
+      }
+    }
+    this.destroy();
+  }
+
   destroy(): void {
     if (this.phase === 'destroyed') return;
     const wasClosing = this.phase === 'closing';
@@ -1001,7 +1022,7 @@ export class Connection {
   private canStillAnswer(ex: Exchange): boolean {
     if (ex.finished || this.exchange !== ex) return false;
     if (ex.answered) {
-      this.destroy();
+      this.cut();
       return false;
     }
     return true;
@@ -1185,7 +1206,7 @@ export class Connection {
           if (err !== null || bytesRead === 0) {
             reading = false;
             release(piece);
-            this.destroy();
+            this.cut();
             return;
           }
           if (confirm === undefined || position + bytesRead <= end) {
@@ -1205,7 +1226,7 @@ export class Connection {
             if (!same) {
               release(piece);
               ex.note = 'the file changed while it was sent';
-              this.destroy();
+              this.cut();
               return;
             }
             send(piece, bytesRead);
@@ -1298,7 +1319,7 @@ export class Connection {
           // A stream reader that stopped reading: events would pile up for ever.
           ex.note = 'event stream not read: queued output above maxQueuedBytes';
           writer.closed = true;
-          this.destroy();
+          this.cut();
           return false;
         }
         ex.bodyBytes += Buffer.byteLength(chunk);
@@ -1489,7 +1510,7 @@ export class Connection {
           return;
         }
         if (this.clientStillTaking()) return;
-        this.destroy();
+        this.cut();
         return;
       // body: no body bytes for headersMs (see parseNext).
       case 'body':
@@ -1499,7 +1520,7 @@ export class Connection {
       // once the kernel held it all, the client sent nothing for LINGER_MS (linger).
       case 'closing':
         if (this.clientStillTaking()) return;
-        this.destroy();
+        this.cut();
         return;
       case 'head':
       case 'upgraded':
@@ -1584,7 +1605,7 @@ export class Connection {
       else if (streamed !== undefined) this.failStreamedBody(streamed, 408, 'The request body arrived too slowly.');
     } else if (tooSlowOut) {
       if (this.exchange !== undefined) this.exchange.note = `client read slower than ${minSendBytesPerSec} bytes/s`;
-      this.destroy();
+      this.cut();
     }
   }
 
@@ -1688,7 +1709,7 @@ export class Connection {
       ex.closeAfter = true;
       ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8']], `${escapeForDisplay(message)}\n`);
     } else {
-      this.destroy();
+      this.cut();
     }
     streamed.sink?.error(message);
   }
@@ -1726,7 +1747,7 @@ export class Connection {
       if (!alive() || chunk.length === 0 || framing === 'none') return true;
       if (framing === 'length' && written + chunk.length > (length ?? 0)) {
         // More than announced: the framing would break; end this socket.
-        this.destroy();
+        this.cut();
         return false;
       }
       written += chunk.length;
@@ -1750,7 +1771,7 @@ export class Connection {
       writer.closed = true;
       if (framing === 'length' && written !== length) {
         // The body fell short of its Content-Length: the client must not wait for the rest.
-        this.destroy();
+        this.cut();
         return;
       }
       if (framing === 'chunked') this.socket.write('0\r\n\r\n', 'latin1');
