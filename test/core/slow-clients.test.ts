@@ -69,34 +69,49 @@ async function withServer(input: Omit<Parameters<typeof startServer>[0], 'root'>
   }
 }
 
+/**
+ * A client of `srv` asking for the big file and reading `bytes` every `everyMs` from its socket
+ * (paused, so nothing is read in between): `taken()` says how much it read so far.
+ */
+async function slowReader(srv: Running, bytes: number, everyMs: number): Promise<{ client: RawClient; taken: () => number; stop: () => void }> {
+  const client = await RawClient.connect(srv.port);
+  client.noTranscript();
+  const socket = client.socket;
+  socket.removeAllListeners('data');
+  socket.pause();
+  await client.write(request(`/${site.bigName}`));
+  let taken = 0;
+  const reader = setInterval(() => {
+    const chunk = socket.read(bytes) as Buffer | null;
+    if (chunk !== null) taken += chunk.length;
+  }, everyMs);
+  return {
+    client,
+    taken: () => taken,
+    stop: () => {
+      clearInterval(reader);
+      client.destroy();
+    },
+  };
+}
+
 test('a reader slower than the minimum send rate is cut off although it keeps reading a little', async () => {
   await withServer({ limits: { minSendBytesPerSec: 4 * MIB, rateWindowMs: 400 }, reload: { enabled: false } }, async (srv) => {
-    const client = await RawClient.connect(srv.port);
-    client.noTranscript();
-    const socket = client.socket;
-    socket.removeAllListeners('data');
-    socket.pause();
-    await client.write(request(`/${site.bigName}`));
     // A little progress every 100 ms (what keeps an inactivity timeout from ever firing).
-    let taken = 0;
-    const reader = setInterval(() => {
-      const chunk = socket.read(1024) as Buffer | null;
-      if (chunk !== null) taken += chunk.length;
-    }, 100);
+    const reader = await slowReader(srv, 1024, 100);
     // The client, reading slowly, would see the close only after the bytes its kernel holds; the
     // server's side says it: the exchange is logged as cut short, and the socket is gone.
     const find = () => srv.records.find((r) => r.target === `/${site.bigName}`);
     try {
       for (let i = 0; i < 80 && find() === undefined; i++) await sleep(50);
     } finally {
-      clearInterval(reader);
-      client.destroy();
+      reader.stop();
     }
     const record = find();
     assert.ok(record !== undefined, 'the server ended the transfer within 4 s');
     assert.equal(record.aborted, true);
     assert.match(record.note ?? '', /slower than/);
-    assert.ok(taken < site.bigSize, `the slow reader did not get the whole file (${taken} bytes)`);
+    assert.ok(reader.taken() < site.bigSize, `the slow reader did not get the whole file (${reader.taken()} bytes)`);
   });
 });
 
@@ -106,37 +121,27 @@ test(
   async () => {
     // 80 KB/s against a minimum of 2 KiB/s. The kernel's send buffer grows to MBs on loopback
     // and takes more from the server only once a third of it is free, so Node saw no progress
-    // for tens of seconds: the rate check and the stall timer both cut such a reader (curl
-    // --limit-rate 30k was cut at 40 s with the defaults). The window is 2 s: a receiver
-    // announces a wider window only once an MSS is free (64 KiB on loopback), so what it
-    // acknowledges moves in steps of that.
+    // for tens of seconds: the rate check and the stall timer both cut such a reader (a
+    // steady 20 KB/s reader was cut at 30-40 s with the defaults). The window is 2 s: what a
+    // client takes moves in steps (its kernel announces room an MSS at a time, 64 KiB on
+    // loopback, and Node reads its socket 64 KiB at a time).
     await withServer(
       { limits: { minSendBytesPerSec: 2048, rateWindowMs: 2_000 }, timeouts: { writeStallMs: 1_000 }, reload: { enabled: false } },
       async (srv) => {
-        const client = await RawClient.connect(srv.port);
-        client.noTranscript();
-        const socket = client.socket;
-        socket.removeAllListeners('data');
-        socket.pause();
-        await client.write(request(`/${site.bigName}`));
-        let taken = 0;
-        const reader = setInterval(() => {
-          const chunk = socket.read(4096) as Buffer | null;
-          if (chunk !== null) taken += chunk.length;
-        }, 50);
+        const reader = await slowReader(srv, 4096, 50);
         const find = () => srv.records.find((r) => r.target === `/${site.bigName}`);
         try {
           // Three windows: two verdicts.
           let takenAt2s = 0;
           for (let i = 0; i < 65 && find() === undefined; i++) {
             await sleep(100);
-            if (i === 19) takenAt2s = taken;
+            if (i === 19) takenAt2s = reader.taken();
           }
           assert.equal(find(), undefined, `the reader was cut: ${find()?.note ?? ''}`);
+          const taken = reader.taken();
           assert.ok(taken > takenAt2s && taken < site.bigSize, `still reading (${takenAt2s} → ${taken} bytes)`);
         } finally {
-          clearInterval(reader);
-          client.destroy();
+          reader.stop();
         }
       },
     );
