@@ -42,7 +42,7 @@ import type { Timeouts, TransferLimits } from '../options';
  * One rate-check timer per window length for every connection, not one per connection: a timer
  * created and cleared per connection cost `Connection: close` traffic about a tenth of its CPU, and
  * thousands of idle keep-alive connections as many timers. A connection that joins mid-window only
- * records its first sample at the next tick (its rateBacklog/rateBody start empty), so each of its
+ * records its first sample at the next tick (its rateOut/rateBody start empty), so each of its
  * checks still compares two samples a whole window apart.
  */
 const rateTicks = new Map<number, Set<Connection>>();
@@ -608,6 +608,16 @@ export interface StreamWriter {
   readonly closed: boolean;
 }
 
+/**
+ * One rate check's view of a connection's output: bytes sent (what the client took, when
+ * `byClient`, else what the kernel took from Node) and whether output was queued.
+ */
+interface SendSample {
+  sent: number;
+  byClient: boolean;
+  backlog: boolean;
+}
+
 /** The last connection number given (RequestRecord.connectionId); per process. */
 let lastConnectionId = 0;
 
@@ -649,12 +659,8 @@ export class Connection {
    * The state at the last rate check: bytes sent (what the client or the kernel took, see
    * checkRates), bytes read, what was under way; and what was sent at the check before it.
    */
-  private rateSent = 0;
-  private rateSentByClient = false;
-  private rateBacklog = false;
-  private rateSentBefore = 0;
-  private rateSentByClientBefore = false;
-  private rateBacklogBefore = false;
+  private rateOut: SendSample = { sent: 0, byClient: false, backlog: false };
+  private rateOutBefore: SendSample = { sent: 0, byClient: false, backlog: false };
   private rateRead = 0;
   private rateBody: RequestHead | undefined;
   /** Budget reservations of responses written but not yet taken by the kernel. */
@@ -1093,8 +1099,7 @@ export class Connection {
     const held = ex.reservation;
     ex.reservation = undefined;
     const bodyLength = body === undefined ? 0 : body.length;
-    const queued = this.ctx.queued.takeAlwaysCounted(head.length + tail.length + bodyLength);
-    this.queuedBytes += queued;
+    const queued = this.countQueued(head.length + tail.length + bodyLength);
     if (held !== undefined) this.inFlight.add(held);
     const done = (): void => this.written(queued, held);
     // The last answer of a connection is written without a completion callback, and its budget
@@ -1127,6 +1132,16 @@ export class Connection {
       else this.socket.once('finish', done);
     }
     this.finishExchange(ex);
+  }
+
+  /**
+   * Counts `bytes` of output held in memory in the server-wide queued total and this connection's
+   * share of it (given back by `written`, or all at once by `destroy()`); returns what was taken.
+   */
+  private countQueued(bytes: number): number {
+    const queued = this.ctx.queued.takeAlwaysCounted(bytes);
+    this.queuedBytes += queued;
+    return queued;
   }
 
   /** A response's bytes were taken by the kernel (or the socket is gone): their budget goes back. */
@@ -1193,7 +1208,7 @@ export class Connection {
           return;
         }
         const piece = pieces.take();
-        this.queuedBytes += this.ctx.queued.takeAlwaysCounted(piece.length);
+        this.countQueued(piece.length);
         reading = true;
         fsRead(fd, piece, 0, Math.min(piece.length, end + 1 - position), position, (err, bytesRead) => {
           if (this.exchange !== ex || this.phase === 'destroyed') {
@@ -1584,21 +1599,22 @@ export class Connection {
     // announces room an MSS at a time, 64 KiB on loopback, and a program reads its socket in
     // chunks, 64 KiB in Node), so a steady 3 KB/s reader showed nothing in some 20 s windows and
     // was cut at 80 s. Over 40 s a step of 64 KiB is 1.6 KB/s.
+    const before = this.rateOutBefore;
     const tooSlowOut =
       backlog &&
-      this.rateBacklog &&
-      this.rateBacklogBefore &&
-      sentByClient === this.rateSentByClientBefore &&
-      sent - this.rateSentBefore < (minSendBytesPerSec * 2 * rateWindowMs) / 1000;
+      this.rateOut.backlog &&
+      before.backlog &&
+      sentByClient === before.byClient &&
+      sent - before.sent < (minSendBytesPerSec * 2 * rateWindowMs) / 1000;
     const tooSlowIn =
       body !== undefined && body === this.rateBody && read - this.rateRead < (minReceiveBytesPerSec * rateWindowMs) / 1000;
-    this.rateSentBefore = this.rateSent;
-    this.rateSentByClientBefore = this.rateSentByClient;
-    this.rateBacklogBefore = this.rateBacklog;
-    this.rateSent = sent;
-    this.rateSentByClient = sentByClient;
+    // The older sample's object takes the new one (no allocation per check).
+    this.rateOutBefore = this.rateOut;
+    this.rateOut = before;
+    before.sent = sent;
+    before.byClient = sentByClient;
+    before.backlog = backlog;
     this.rateRead = read;
-    this.rateBacklog = backlog;
     this.rateBody = body;
     if (tooSlowIn) {
       if (this.phase === 'body') this.failRequest(408, 'The request body arrived too slowly.', body);

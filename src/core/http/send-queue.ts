@@ -1,11 +1,11 @@
 /**
  * How many bytes of a TCP connection its client has not taken yet: written by the server, not yet
  * acknowledged by the client (Linux's `tx_queue` in /proc/net/tcp and /proc/net/tcp6, that is
- * write_seq − snd_una), and, for a client on this host, unread in its receive queue. Node shows only what the kernel took from the process
- * (`socket.bytesWritten − socket.writableLength`), and the kernel takes more only once a third of
- * its send buffer is free: with the buffer grown to 4 MB (loopback), a client reading 30 KB/s
- * showed no progress for over a minute, and the slow-reader limit (1 KiB/s) cut it at 40 s
- * (`curl --limit-rate 30k`, 2026-12-02).
+ * write_seq − snd_una), and, for a client on this host, unread in its receive queue. Node shows
+ * only what the kernel took from the process (`socket.bytesWritten − socket.writableLength`), and
+ * the kernel takes more only once a third of its send buffer is free: with the buffer grown to
+ * 4 MB (loopback), steady readers at 3–20 KB/s showed no progress for 30–40 s and the slow-reader
+ * limit (1 KiB/s) cut them (2026-12-02).
  *
  * One read of the tables serves every connection for SNAPSHOT_MAX_AGE_MS (the rate check asks
  * for all connections with queued output at once). Elsewhere than Linux, or when /proc cannot be
@@ -41,17 +41,7 @@ let snapshotAt = -Infinity;
  * per SNAPSHOT_MAX_AGE_MS, about 150 bytes per socket of the namespace.
  */
 export function bytesNotYetTaken(localPort: number, remotePort: number): number | undefined {
-  if (!available) return undefined;
-  const now = performance.now();
-  if (now - snapshotAt > SNAPSHOT_MAX_AGE_MS) {
-    const next = readTables();
-    if (next === undefined) {
-      available = false;
-      return undefined;
-    }
-    snapshot = next;
-    snapshotAt = now;
-  }
+  if (!fresh()) return undefined;
   const ours = snapshot.get(localPort * 65_536 + remotePort);
   if (ours === undefined || ours === AMBIGUOUS) return undefined;
   const peer = snapshot.get(remotePort * 65_536 + localPort);
@@ -64,8 +54,22 @@ export function bytesNotYetTaken(localPort: number, remotePort: number): number 
  * tables on first use, then remembered. Costs nothing after the first call.
  */
 export function clientProgressKnown(): boolean {
-  if (available && snapshotAt === -Infinity) bytesNotYetTaken(0, 0);
-  return available;
+  return available && (snapshotAt !== -Infinity || fresh());
+}
+
+/** Reads the tables again when the snapshot is older than SNAPSHOT_MAX_AGE_MS; false: unavailable. */
+function fresh(): boolean {
+  if (!available) return false;
+  const now = performance.now();
+  if (now - snapshotAt <= SNAPSHOT_MAX_AGE_MS) return true;
+  const next = readTables();
+  if (next === undefined) {
+    available = false;
+    return false;
+  }
+  snapshot = next;
+  snapshotAt = now;
+  return true;
 }
 
 /**
