@@ -435,14 +435,14 @@ test('the first change goes out once settled, before the debounce ends; changes 
  * folder's watch is made when its own change is read and a write right after the folder was made
  * may come before it. Bounded: 100 writes, each followed by up to 300 ms of waiting.
  */
-async function watchedTree(dir: string): Promise<{
+async function watchedTree(dir: string, options: { followSymlinks?: boolean } = {}): Promise<{
   readonly paths: string[];
   writeUntilNamed(file: string): Promise<void>;
   nextEvent(): Promise<void>;
   close(): Promise<void>;
 }> {
   const tree = new PreviewServer();
-  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
+  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 }, ...options });
   const paths: string[] = [];
   let wake: () => void = () => undefined;
   assert.ok(tree.liveReload);
@@ -465,12 +465,13 @@ async function watchedTree(dir: string): Promise<{
   };
 }
 
-test('the watcher follows the tree: folders made or moved in after the start, folders re-made, and where a link leads', async () => {
+test('the watcher follows the tree: folders made or moved in after the start, folders re-made, and (followSymlinks) where a link leads', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-tree-'));
   const elsewhere = await mkdtemp(join(tmpdir(), 'porthole-elsewhere-'));
   await writeFile(join(elsewhere, 'target.html'), 'one');
   await symlink(join(elsewhere, 'target.html'), join(dir, 'link.html'));
-  const tree = await watchedTree(dir);
+  // The link leads out of the root: served, so reported, only with followSymlinks.
+  const tree = await watchedTree(dir, { followSymlinks: true });
   try {
     // A folder made after the start, and one in it: their files are watched.
     await mkdir(join(dir, 'a', 'b'), { recursive: true });
@@ -526,6 +527,84 @@ test('a link to a folder: its changes are named under the link, and the log, tem
     port = saved;
     await tree.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a change of what would not be served sends nothing: links out of the root or to a hidden name, a mount\'s hidden files and links out of it (helper-54)', async () => {
+  // helper-54: with root/shared -> ../secretdir and config.txt -> .env, every page (a shared
+  // one's too) was sent the names and times of files in secretdir, and each save of .env, while
+  // all of them were 404s.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-refused-'));
+  const outside = await mkdtemp(join(tmpdir(), 'porthole-outside-'));
+  const mounted = await mkdtemp(join(tmpdir(), 'porthole-mounted-'));
+  await mkdir(join(outside, '.ssh'));
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await writeFile(join(dir, '.env'), 'TOKEN=1\n');
+  await writeFile(join(outside, 'one.html'), 'one');
+  await writeFile(join(mounted, '.env'), 'TOKEN=1\n');
+  await writeFile(join(mounted, 'lib.js'), 'lib');
+  await symlink(outside, join(dir, 'shared'));
+  await symlink('.env', join(dir, 'config.txt'));
+  await symlink(join(outside, 'one.html'), join(dir, 'one.html'));
+  await symlink(join(outside, '.ssh'), join(dir, 'keys'));
+  await symlink(outside, join(mounted, 'out'));
+  /**
+   * Makes the changes, then saves a stylesheet in the root until an event names it. inotify
+   * reports every watcher's events in one queue, in order: a refused change that got through
+   * comes in an event before it or in its batch, which is then a `reload` (a change under a
+   * mount names no path: it reloads the page) where a stylesheet alone is a `css` swap.
+   */
+  const eventsUntilSentinel = async (followSymlinks: boolean): Promise<ReloadEvent[]> => {
+    const tree = new PreviewServer();
+    const address = await tree.listen({ root: dir, port: 0, resolveHostNames: false, followSymlinks, mounts: [{ prefix: '/m', folder: mounted }], reload: { debounceMs: 20 } });
+    const seen: ReloadEvent[] = [];
+    let wake: () => void = () => undefined;
+    assert.ok(tree.liveReload);
+    tree.liveReload.onEvent = (e) => {
+      seen.push(e);
+      wake();
+    };
+    const saved = port;
+    port = address.port;
+    try {
+      // What the server answers for these paths: the rule the events must follow.
+      const refused = ['/config.txt', '/keys/id_rsa', '/m/.env'];
+      if (!followSymlinks) refused.push('/shared/two.html', '/one.html', '/m/out/two.html');
+      await writeFile(join(outside, 'two.html'), 'two');
+      await writeFile(join(outside, '.ssh', 'id_rsa'), 'key');
+      for (const p of refused) assert.equal((await request(p, FETCH)).status, 404, p);
+      if (followSymlinks) assert.equal((await request('/shared/two.html', FETCH)).status, 200);
+      const before = seen.length;
+      await writeFile(join(outside, 'passwords-2027.txt'), 'x');
+      await writeFile(join(outside, 'two.html'), 'two, again');
+      await writeFile(join(outside, 'one.html'), 'one, again');
+      await writeFile(join(dir, '.env'), 'TOKEN=2\n');
+      await writeFile(join(outside, '.ssh', 'id_rsa'), 'another key');
+      await writeFile(join(mounted, '.env'), 'TOKEN=2\n');
+      for (let i = 0; i < 100 && !seen.some((e) => e.paths.includes('/sentinel.css')); i++) {
+        await writeFile(join(dir, 'sentinel.css'), `p { order: ${i} }`);
+        await Promise.race([new Promise<void>((r) => (wake = r)), sleep(300)]);
+      }
+      return seen.slice(before);
+    } finally {
+      port = saved;
+      await tree.close();
+    }
+  };
+  try {
+    const quiet = await eventsUntilSentinel(false);
+    assert.ok(quiet.some((e) => e.paths.includes('/sentinel.css')), `the sentinel was never reported: ${JSON.stringify(quiet)}`);
+    for (const e of quiet) assert.equal(e.kind, 'css', `only the stylesheet may be reported: ${JSON.stringify(quiet)}`);
+    // With followSymlinks the link's folder is served, and its changes reported; still never a
+    // hidden name on the way (keys -> .ssh), nor the mount's own hidden file or link out.
+    const followed = await eventsUntilSentinel(true);
+    const named = followed.flatMap((e) => e.paths);
+    assert.ok(named.includes('/shared/two.html') && named.includes('/one.html'), `links followed: ${JSON.stringify(followed)}`);
+    for (const p of named) assert.match(p, /^\/(shared\/(two|one)\.html|shared\/passwords-2027\.txt|one\.html|sentinel\.css)$/, `unexpected ${p} in ${JSON.stringify(followed)}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
+    await rm(mounted, { recursive: true, force: true });
   }
 });
 

@@ -57,6 +57,7 @@ import { ConsoleBudget, PageConsole, type ConsoleEntry } from './console-forward
 import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
+import { judgeRealPath } from '../files/hidden-names';
 
 /** Handles requests under RESERVED_PREFIX; returns false when the path is not one of its own. */
 export type ReservedHandler = (ex: Exchange, path: string) => boolean;
@@ -344,11 +345,18 @@ export class LiveReload {
    * `inPlace`: a file's content was written (not an entry made, renamed or deleted).
    */
   private outsideChanged(base: string, abs: string, inPlace: boolean): void {
-    if (this.phase === 'closed' || this.isLogFile(abs)) return;
+    if (this.phase === 'closed') return;
+    const real = LiveReload.realPathOf(abs);
+    if (this.isLogFile(abs, real)) return;
     const rel = relative(base, abs).split(sep).join('/');
     if (rel !== '' && this.ignored(rel)) return;
     // Editors' temporary, swap and lock files reload nothing here either (as under the root).
     if (isEditorTempFile(rel.split('/').pop() ?? '')) return;
+    // A mount is served: what it would not serve (hidden, a link out of it) reloads nothing, as
+    // under the root. A --watch folder is not served, and every change there is the point.
+    if (rel !== '' && this.setup.files.mounts?.some((m) => m.real === base) === true) {
+      if (!this.mayAffectPages(rel) || !this.servedAs(real, base)) return;
+    }
     this.outsideChange = true;
     this.stamp(abs);
     this.schedule(inPlace);
@@ -458,23 +466,47 @@ export class LiveReload {
 
   /** The root-relative path (`/` separators) of an absolute path inside the root, else undefined. */
   /**
-   * True when `abs` is the request log, by its path or by its real path: a change reported under
-   * a symbolic link (a link to the log's folder) names the log by another path, and each line
-   * written would reload pages, whose requests write more lines (helper-49: 40 reloads in 5 s).
-   * One realpath(3) per change when a log is kept (its folder's, when the file itself is gone).
+   * True when `abs` is the request log, by its path or by its real path (`real`: realPathOf(abs)):
+   * a change reported under a symbolic link (a link to the log's folder) names the log by another
+   * path, and each line written would reload pages, whose requests write more lines (helper-49:
+   * 40 reloads in 5 s).
    */
-  private isLogFile(abs: string): boolean {
+  private isLogFile(abs: string, real: string | undefined): boolean {
     if (this.logPaths.size === 0) return false;
-    if (this.logPaths.has(abs)) return true;
+    return this.logPaths.has(abs) || (real !== undefined && this.logPaths.has(real));
+  }
+
+  /**
+   * What `abs` really is: its real path (realpath(3), one per change), or, once it is gone (a
+   * deletion, a temporary renamed away), its folder's real path and its name; undefined when
+   * neither can be read.
+   */
+  private static realPathOf(abs: string): string | undefined {
     try {
-      return this.logPaths.has(realpathSync.native(abs));
+      return realpathSync.native(abs);
     } catch {
       try {
-        return this.logPaths.has(join(realpathSync.native(dirname(abs)), basename(abs)));
+        return join(realpathSync.native(dirname(abs)), basename(abs));
       } catch {
-        return false;
+        return undefined;
       }
     }
+  }
+
+  /**
+   * True when a request could be answered with what `real` (realPathOf) is, below `baseReal` (the
+   * root's or a mount's real path): judged as a request's file is when opened (judgeRealPath),
+   * so a link out of the folder counts only with followSymlinks, and a link to a hidden name
+   * (`config.txt` → `.env`, a folder in `~/.ssh`) never does. Change events name paths and
+   * reach every connected page, a shared one's too: a change of what the server refuses to
+   * serve must send nothing (helper-54: the names and times of files outside the root, through
+   * a link to their folder, were sent to every page while each was a 404).
+   */
+  private servedAs(real: string | undefined, baseReal: string): boolean {
+    if (real === undefined) return false;
+    const files = this.setup.files;
+    const verdict = judgeRealPath(real, baseReal, files);
+    return verdict.kind === 'inside' || (verdict.kind === 'outside' && files.followSymlinks);
   }
 
   private relativeToRoot(absolutePath: string): string | undefined {
@@ -494,7 +526,6 @@ export class LiveReload {
    */
   private fileChanged(abs: string, inPlace = true): void {
     if (this.phase === 'closed') return;
-    if (this.isLogFile(abs)) return;
     const rel = this.relativeToRoot(abs);
     if (rel === undefined) {
       // A file of a watched folder outside the root (a mount, --watch): the editor's overlay or
@@ -504,6 +535,9 @@ export class LiveReload {
       return;
     }
     if (rel !== '' && (this.ignored(rel) || !this.mayAffectPages(rel))) return;
+    const real = LiveReload.realPathOf(abs);
+    if (this.isLogFile(abs, real)) return;
+    if (rel !== '' && !this.servedAs(real, this.setup.files.rootReal)) return;
     if (this.pending.size >= MAX_PENDING_PATHS) this.overflow = true;
     else this.pending.add(rel);
     this.stamp(abs);
