@@ -159,6 +159,26 @@ describe('4xx', () => {
     });
   }
 
+  test('400 for a path that cannot be decoded says which fault it is: a malformed escape, or escapes that are not UTF-8 (helper-54)', async () => {
+    const malformed = /malformed percent-encoding: each "%" must be followed by two hex digits/;
+    const notUtf8 = /percent-escapes that are not UTF-8/;
+    const cases: Array<[string, RegExp]> = [
+      ['/%zz', malformed],
+      ['/100%', malformed],
+      ['/a%2/b.txt', malformed],
+      ['/%FF', notUtf8],
+      ['/%ff%fe', notUtf8],
+      ['/%C0%AE', notUtf8],
+      ['/%E2%82', notUtf8],
+      ['/%E2%82%AC%80.txt', notUtf8],
+    ];
+    for (const [path, reason] of cases) {
+      const res = await fetchOnce(srv.port, request(path));
+      assert.equal(res.status, 400, path);
+      assert.match(res.body.toString('utf8'), reason, path);
+    }
+  });
+
   test('400 for a request the client half-closes mid-head', async () => {
     const client = await RawClient.connect(srv.port);
     try {

@@ -113,6 +113,7 @@ const INVALID: Array<[OptionName, RawServerOptions, string, RegExp]> = [
   ['mounts', { root: ROOT, mounts: [{ prefix: '/a/%2e%2e', folder: '/lib' }] }, '"/a/%2e%2e=/lib"', /dot segment/],
   ['mounts', { root: ROOT, mounts: [{ prefix: '/a%2fb', folder: '/lib' }] }, '"/a%2fb=/lib"', /encodes a separator/],
   ['mounts', { root: ROOT, mounts: [{ prefix: '/a%zz', folder: '/lib' }] }, '"/a%zz=/lib"', /malformed percent-encoding/],
+  ['mounts', { root: ROOT, mounts: [{ prefix: '/a%ff', folder: '/lib' }] }, '"/a%ff=/lib"', /percent-escapes that are not UTF-8/],
   ['mounts', { root: ROOT, mounts: [{ prefix: '/a b', folder: '/lib' }] }, '"/a b=/lib"', /visible ASCII/],
   ['mounts', { root: ROOT, mounts: [{ prefix: '/a\u001b', folder: '/lib' }] }, '"/a\\x1b=/lib"', /visible ASCII/],
   ['mounts', { root: ROOT, mounts: [{ prefix: '/%5F_porthole', folder: '/lib' }] }, '"/%5F_porthole=/lib"', /Porthole's own/],

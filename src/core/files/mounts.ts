@@ -13,6 +13,7 @@
  */
 import { resolve } from 'node:path';
 import { RESERVED_PREFIX, type Mount } from '../options';
+import { hasMalformedEscape } from './resolve-path';
 
 /** A mount ready to match: its prefix as decoded segments and its folder's real path. */
 export interface MountedFolder {
@@ -55,7 +56,9 @@ export function mountPrefixSegments(prefix: string): string[] | string {
     try {
       part = decodeURIComponent(raw);
     } catch {
-      return `${shown} has a malformed percent-encoding`;
+      return hasMalformedEscape(raw)
+        ? `${shown} has a malformed percent-encoding: each "%" must be followed by two hex digits (a literal "%" is %25)`
+        : `${shown} has percent-escapes that are not UTF-8 (such as %FF): percent-encode the prefix's UTF-8 bytes`;
     }
     if (part === '') return `${shown} has an empty segment (//)`;
     if (part === '.' || part === '..') return `${shown} has a dot segment (. or ..)`;

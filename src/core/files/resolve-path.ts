@@ -36,7 +36,7 @@ export function resolveRequestPath(rawPath: string, allowDotfiles: boolean, wind
     try {
       part = raw.includes('%') ? decodeURIComponent(raw) : raw;
     } catch {
-      return { kind: 'bad-request', reason: 'The path has a malformed percent-encoding.' };
+      return { kind: 'bad-request', reason: percentDecodingFault(raw) };
     }
     if (part.includes('\0')) return { kind: 'bad-request', reason: 'The path contains a NUL byte.' };
     if (part.includes('\\')) return { kind: 'bad-request', reason: 'The path contains a backslash.' };
@@ -60,6 +60,23 @@ export function resolveRequestPath(rawPath: string, allowDotfiles: boolean, wind
   if (hidden !== undefined) return { kind: 'hidden', reason: hidden };
   const trailingSlash = part === '' || part === '.' || part === '..';
   return { kind: 'ok', segments, trailingSlash };
+}
+
+/** True when a `%` in `text` is not followed by two hex digits (RFC 3986 §2.1: pct-encoded). */
+export function hasMalformedEscape(text: string): boolean {
+  return /%(?![0-9A-Fa-f]{2})/.test(text);
+}
+
+/**
+ * Why decodeURIComponent refused `text` (a path, a segment of one), as a sentence: a `%` not
+ * followed by two hex digits is a malformed percent-encoding (RFC 3986 §2.1); well-formed escapes
+ * whose bytes are not UTF-8 (`%FF`, the overlong `%C0%AE`, the cut-off `%E2%82`) are not a name
+ * (RFC 3986 §2.5, RFC 3629), and saying "malformed" of them sent people looking for a typo.
+ */
+export function percentDecodingFault(text: string): string {
+  return hasMalformedEscape(text)
+    ? 'The path has a malformed percent-encoding: each "%" must be followed by two hex digits (write a literal "%" as %25).'
+    : 'The path has percent-escapes that are not UTF-8 (such as %FF or %C0%AE): no file name is spelled that way here; names in URLs are percent-encoded UTF-8.';
 }
 
 /** The canonical URL path for segments: each segment percent-encoded, never starting with `//`. */
