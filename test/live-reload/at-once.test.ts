@@ -16,13 +16,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server/server';
-import { SETTLE_MS, type LiveReload, type ReloadEvent } from '../../src/core/reload/live-reload';
+import { MAX_EMPTY_FILE_WAIT_MS, MAX_SETTLE_WAIT_MS, SETTLE_MS, type LiveReload, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
 import { fetchOnce, request, type RawResponse } from '../core/raw-client';
 
 const NAV = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html,*/*;q=0.8'];
 const WAIT_MS = 5_000;
-/** Long enough that the cap on the settle (`debounceMs` after the first change) never ends one here. */
+/** Long enough that the debounce never ends a settle here (MAX_SETTLE_WAIT_MS and MAX_EMPTY_FILE_WAIT_MS do, see their tests). */
 const DEBOUNCE_MS = 10_000;
 
 let root: string;
@@ -122,7 +122,7 @@ test('a save that empties the file first and writes it later: the waiting reques
     await s.until(1);
     const answer = fetchOnce(s.port, request('/page.html', { headers: NAV }));
     await poll(() => s.live.heldRequests === 1, 'held request');
-    await sleep(SETTLE_MS * 10);
+    await sleep(SETTLE_MS * 4);
     assert.equal(s.live.heldRequests, 1, 'an empty file at its last event is not settled: the request still waits');
     writeFileSync(file, '<!doctype html><title>t</title><p>whole save</p>\n');
     s.live.notifyChanged([file]);
@@ -189,5 +189,39 @@ test('a first change that makes an entry waits for the settle: an atomic save of
   } finally {
     clearInterval(keep);
     await s.close();
+  }
+});
+
+test('a file that stays empty, or one written without pause, holds the site only so long, never for a long debounce (helper-55)', async () => {
+  // helper-55: with --reload-debounce 3000, `touch app.lock` or `: > s.css` held every GET of the
+  // site (an unchanged index.html) for 3 s; 10 s with 10000. Here the debounce is 10 s and poll()
+  // gives up after 5: the request must be answered once MAX_EMPTY_FILE_WAIT_MS (a file still
+  // empty) or MAX_SETTLE_WAIT_MS (a file that keeps changing) is over.
+  assert.ok(MAX_EMPTY_FILE_WAIT_MS * 4 < WAIT_MS && MAX_SETTLE_WAIT_MS * 4 < WAIT_MS && WAIT_MS * 2 <= DEBOUNCE_MS);
+  const cases: ReadonlyArray<readonly [string, (dir: string) => string]> = [
+    ['a new empty file (touch app.lock)', (dir) => (writeFileSync(join(dir, 'app.lock'), ''), join(dir, 'app.lock'))],
+    ['a stylesheet emptied (: > s.css)', (dir) => (truncateSync(join(dir, 's.css'), 0), join(dir, 's.css'))],
+    ['a file written without pause', (dir) => (appendFileSync(join(dir, 'tool.txt'), 'line\n'), join(dir, 'tool.txt'))],
+  ];
+  for (const [what, change] of cases) {
+    const dir = await mkdtemp(join(root, 'held-bound-'));
+    await writeFile(join(dir, 'index.html'), '<!doctype html><title>t</title><p>unchanged</p>\n');
+    await writeFile(join(dir, 's.css'), 'a {}\n');
+    const s = await serve(dir, { watch: false });
+    let keep: NodeJS.Timeout | undefined;
+    try {
+      const file = change(dir);
+      s.live.notifyChanged([file]);
+      if (what.includes('without pause')) keep = setInterval(() => s.live.notifyChanged([change(dir)]), 1);
+      let page: RawResponse | undefined;
+      const answer = fetchOnce(s.port, request('/index.html')).then((p) => (page = p));
+      await poll(() => page !== undefined, `${what}: an answer for the unchanged page`);
+      await answer;
+      assert.equal(page?.status, 200, what);
+      assert.match(page?.body.toString() ?? '', /unchanged/, what);
+    } finally {
+      clearInterval(keep);
+      await s.close();
+    }
   }
 });

@@ -29,7 +29,7 @@
  * - written in place (fs.watch `change`; the editor's `notifyChanged` and overlays): flush at the
  *   end of this turn of the event loop (the events read together are one batch) → if an event
  *   went out, `settling`: the site's GET and HEAD requests wait (`holdWhileSettling`) until the
- *   changed files have settled (at most `debounceMs` after the first change), so a page the event
+ *   changed files have settled (at most MAX_SETTLE_WAIT_MS, and `debounceMs`, after the first change), so a page the event
  *   reloads is answered with the whole save, never half a file; changes of the paths sent are part
  *   of it, other ones go out as one more event when settled (before the held requests are
  *   answered, so their pages carry its generation) → `trailing`;
@@ -102,13 +102,28 @@ export const MAX_DEBOUNCE_WAIT_MS = 1_000;
  * machine (measured: 0.1–2 ms for files up to 200 KiB, up to 60 ms between the 512 KiB chunks of a
  * 3 MiB write on a loaded one). A file that is empty at its last event has not settled (an
  * in-place save truncates it first, and its write may come later than this under load): it waits
- * for its bytes, at most `debounceMs` after the first change. A change written in place is sent at once and the site's requests
+ * for its bytes, at most MAX_EMPTY_FILE_WAIT_MS (and `debounceMs`) after the first change. A change written in place is sent at once and the site's requests
  * wait for the settle (a page reloads in 10 ms or more: its request comes when the save is over);
  * any other first change is sent once settled, so one save is one event and a page is never
  * answered between a truncation and the write. A writer slower than this gets a trailing event with
  * its final content.
  */
 export const SETTLE_MS = 8;
+/**
+ * The most a settle may last after the first change of a save (ms; `debounceMs` when that is
+ * less), however often its files change meanwhile: while it lasts, the site's GET and HEAD
+ * requests wait. As MAX_DEBOUNCE_WAIT_MS for the debounce: a file written without pause (another
+ * tool's log) must not hold the site for a long `--reload-debounce`.
+ */
+export const MAX_SETTLE_WAIT_MS = 1_000;
+/**
+ * The most a file that stays empty keeps a settle going, after the first change (ms; `debounceMs`
+ * when that is less). An empty file is taken for a save that truncated it and has not written
+ * yet, but many stay empty (`touch app.lock`, a `.gitkeep`, a build step that truncates its
+ * output first): with `--reload-debounce 3000` each such change held every request of the site
+ * for 3 s (helper-55). A save slower than this gets the trailing event with its final content.
+ */
+export const MAX_EMPTY_FILE_WAIT_MS = 250;
 /** Files whose size and mtime the leading edge checks are still before it settles; past this, not checked. */
 export const MAX_SETTLE_CHECKS = 64;
 
@@ -585,9 +600,18 @@ export class LiveReload {
     this.arm(this.edge === 'leading' ? this.settleDelay(now) : Math.max(0, Math.min(debounceMs, this.firstPendingAt + MAX_DEBOUNCE_WAIT_MS - now)));
   }
 
-  /** What is left of the leading edge's settle: SETTLE_MS, within `debounceMs` of its first change (ms, ≥ 0). */
+  /**
+   * What is left of the leading edge's settle: SETTLE_MS, within `debounceMs` and
+   * MAX_SETTLE_WAIT_MS of its first change (ms, ≥ 0).
+   */
   private settleDelay(now = Date.now()): number {
-    return Math.max(0, Math.min(SETTLE_MS, this.firstPendingAt + this.setup.reload.debounceMs - now));
+    const bound = Math.min(this.setup.reload.debounceMs, MAX_SETTLE_WAIT_MS);
+    return Math.max(0, Math.min(SETTLE_MS, this.firstPendingAt + bound - now));
+  }
+
+  /** True while a file still empty keeps the settle going (MAX_EMPTY_FILE_WAIT_MS after the first change). */
+  private waitsForEmptyFiles(now = Date.now()): boolean {
+    return now - this.firstPendingAt < Math.min(this.setup.reload.debounceMs, MAX_EMPTY_FILE_WAIT_MS);
   }
 
   /**
@@ -672,14 +696,15 @@ export class LiveReload {
   /** True when no file of the leading edge changed size or mtime since its last event (updates the stamps). */
   private settled(): boolean {
     let same = true;
+    const emptyWaits = this.waitsForEmptyFiles();
     for (const [abs, stamp] of this.settleStamps) {
       const now = fileStamp(abs);
       if (now !== stamp) {
         this.settleStamps.set(abs, now);
         same = false;
-      } else if (now.startsWith(EMPTY_STAMP_PREFIX)) {
+      } else if (emptyWaits && now.startsWith(EMPTY_STAMP_PREFIX)) {
         // Empty at its last event and still: an in-place save truncates before it writes, and
-        // its write may come later than SETTLE_MS on a loaded machine (the cap still holds).
+        // its write may come later than SETTLE_MS on a loaded machine (MAX_EMPTY_FILE_WAIT_MS).
         same = false;
       }
     }
