@@ -530,6 +530,74 @@ test('a link to a folder: its changes are named under the link, and the log, tem
   }
 });
 
+test('a watched folder that goes and comes back is watched again: the root, a mount, a --watch folder made after the start, a re-pointed link (helper-55)', async () => {
+  // helper-55: `rm -rf dist && mkdir dist` (what build scripts do) reloaded the tab once and then
+  // never again; the same for mounts and --watch folders, a --watch folder made after the start
+  // was never watched, and a link re-pointed with `ln -sfn` was still watched where it led first.
+  const base = await mkdtemp(join(tmpdir(), 'porthole-comeback-'));
+  const dir = join(base, 'dist');
+  const lib = join(base, 'lib');
+  const later = join(base, 'templates');
+  await mkdir(dir);
+  await mkdir(lib);
+  await mkdir(join(base, 'extA'));
+  await mkdir(join(base, 'extB'));
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await writeFile(join(lib, 'a.js'), 'v1');
+  await symlink(join(base, 'extA'), join(dir, 'ext'));
+  const tree = new PreviewServer();
+  await tree.listen({ root: dir, port: 0, resolveHostNames: false, followSymlinks: true, mounts: [{ prefix: '/lib', folder: lib }], reload: { debounceMs: 20, watchPaths: [later] } });
+  const seen: ReloadEvent[] = [];
+  let wake: () => void = () => undefined;
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = (e) => {
+    seen.push(e);
+    wake();
+  };
+  /** Writes `file` (again and again, bounded) until an event satisfying `ok` comes after the first write. */
+  const writeUntil = async (file: string, ok: (e: ReloadEvent) => boolean, what: string): Promise<void> => {
+    const from = seen.length;
+    for (let i = 0; i < 60 && !seen.slice(from).some(ok); i++) {
+      await writeFile(file, `v${i}`);
+      await Promise.race([new Promise<void>((r) => (wake = r)), sleep(250)]);
+    }
+    assert.ok(seen.slice(from).some(ok), `${what}: no such event; got ${JSON.stringify(seen.slice(from))}`);
+  };
+  const named = (p: string) => (e: ReloadEvent): boolean => e.paths.includes(p);
+  const any = (): boolean => true;
+  try {
+    await writeUntil(join(dir, 'a.html'), named('/a.html'), 'the root, before');
+    // The root wiped and built again, twice (the second time moved away instead).
+    for (const wipe of [() => rm(dir, { recursive: true }), () => rename(dir, join(base, 'dist.old'))]) {
+      await wipe();
+      await mkdir(dir);
+      await writeUntil(join(dir, 'b.html'), named('/b.html'), 'the root made again');
+    }
+    // A mount wiped and made again: its changes reload pages again (no path is named for them).
+    await writeUntil(join(lib, 'a.js'), any, 'the mount, before');
+    await rm(lib, { recursive: true });
+    await mkdir(lib);
+    await writeUntil(join(lib, 'b.js'), any, 'the mount made again');
+    // A --watch folder that did not exist at the start.
+    await mkdir(later);
+    await writeUntil(join(later, 'page.tpl'), any, 'the --watch folder made after the start');
+    // A link re-pointed (followSymlinks: it is served where it leads now).
+    await symlink(join(base, 'extA'), join(dir, 'ext'));
+    await writeUntil(join(base, 'extA', 'x.html'), named('/ext/x.html'), 'the link, before');
+    await symlink(join(base, 'extB'), join(dir, 'ext.new'));
+    await rename(join(dir, 'ext.new'), join(dir, 'ext'));
+    await writeUntil(join(base, 'extB', 'y.html'), named('/ext/y.html'), 'the link re-pointed');
+    // Where it led before is no longer /ext: an edit there names nothing under it.
+    const from = seen.length;
+    await writeFile(join(base, 'extA', 'x.html'), 'not served as /ext/x.html any more');
+    await writeUntil(join(dir, 'sentinel.css'), named('/sentinel.css'), 'the sentinel');
+    for (const e of seen.slice(from)) assert.ok(!e.paths.includes('/ext/x.html'), `the old target named under the link: ${JSON.stringify(seen.slice(from))}`);
+  } finally {
+    await tree.close();
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
 test('a change of what would not be served sends nothing: links out of the root or to a hidden name, a mount\'s hidden files and links out of it (helper-54)', async () => {
   // helper-54: with root/shared -> ../secretdir and config.txt -> .env, every page (a shared
   // one's too) was sent the names and times of files in secretdir, and each save of .env, while

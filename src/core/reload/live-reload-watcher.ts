@@ -8,14 +8,15 @@
  *
  * - Linux: one non-recursive `fs.watch` (one inotify watch) per folder, which reports every change
  *   of the entries in it by name; folders that appear are watched as they come, folders that go
- *   are dropped. A symbolic link is watched where it leads (a change there is reported as a change
+ *   are dropped. The root itself may go and come back (a build that wipes its output folder, a
+ *   --watch folder made later): its return is awaited and it is watched again. A symbolic link is watched where it leads (a change there is reported as a change
  *   of the link), never walked into. Node's own `recursive: true` on Linux (measured with Node 20)
  *   walks the tree too, but with one watch and one `stat` per FILE: for the benchmark's 1,000-file
  *   root that was ~9 MB of RSS and tens of milliseconds before the server listened.
  * - Elsewhere: one recursive `fs.watch` (FSEvents, ReadDirectoryChangesW).
  */
 import { watch, readdirSync, lstatSync, statSync, type FSWatcher } from 'node:fs';
-import { join, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 export interface RootWatcher {
   close(): void;
@@ -58,12 +59,21 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   const links = new Map<string, FSWatcher>();
   let closed = false;
 
-  const closeAll = (): void => {
-    closed = true;
+  /** The watched root's inode while it is watched (a folder made again under its name has another). */
+  let rootIno: number | undefined;
+  /** While the root is gone: the watch on the nearest folder above it that exists, or a poll. */
+  let awaiting: { readonly close: () => void } | undefined;
+  const dropAll = (): void => {
     for (const w of folders.values()) w.close();
     for (const w of links.values()) w.close();
     folders.clear();
     links.clear();
+  };
+  const closeAll = (): void => {
+    closed = true;
+    dropAll();
+    awaiting?.close();
+    awaiting = undefined;
   };
   let limitSaid = false;
   /**
@@ -128,7 +138,9 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     // folder's (rm -r a && mkdir a before this event was read: the watch follows the removed
     // folder, and the new one may even reuse its inode number), so it goes, and one is made
     // again for a folder there now; a file or a link in its place has none.
-    if (st === undefined || folders.has(path)) forget(path);
+    // A link made again under this name (`ln -sfn v3 latest` renames a new link over it) may
+    // lead elsewhere now: its watch goes too, and one is made where it leads now.
+    if (st === undefined || folders.has(path) || links.has(path)) forget(path);
     if (st?.isDirectory() === true) addFolder(path);
     else if (st?.isSymbolicLink() === true) addLink(path);
   };
@@ -138,14 +150,21 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     try {
       w = watch(dir, { persistent: false }, (event, filename) => {
         if (closed) return;
+        // The root itself removed or moved away (inotify's IN_DELETE_SELF / IN_MOVE_SELF come as a
+        // `rename` of its own name): nothing above it is watched, so its return must be awaited.
+        if (dir === rootReal && event === 'rename' && rootReplaced()) {
+          rootGone();
+          return;
+        }
         // A null name (rare) means "something changed here": the folder itself.
         const path = filename === null ? dir : join(dir, filename.toString());
         if (event === 'rename' && path !== dir) entryChanged(path);
         onChange(path, event === 'change');
       });
     } catch (err) {
-      if (dir === rootReal) onError(describeWatchError(err));
-      else failed(err);
+      if (dir !== rootReal) failed(err);
+      else if (isGone(err)) awaitRoot(true);
+      else onError(describeWatchError(err));
       return;
     }
     w.on('error', (err) => {
@@ -153,9 +172,12 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       w.close();
       // Only this watch: the name may be watched anew by now (a folder made again).
       if (folders.get(dir) === w) folders.delete(dir);
-      if (dir === rootReal) failed(err);
+      if (dir !== rootReal) return;
+      if (rootReplaced()) rootGone();
+      else failed(err);
     });
     folders.set(dir, w);
+    if (dir === rootReal) rootIno = statSync(dir, { throwIfNoEntry: false })?.ino;
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -169,8 +191,85 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     }
   };
 
+  /** True when the root is no longer the folder being watched: gone, not a folder, or another one. */
+  const rootReplaced = (): boolean => {
+    try {
+      const st = statSync(rootReal, { throwIfNoEntry: false });
+      return st === undefined || !st.isDirectory() || st.ino !== rootIno;
+    } catch {
+      return true;
+    }
+  };
+  /** The root went (`rm -rf dist`, a folder moved away): its watches go, and its return is awaited. */
+  const rootGone = (): void => {
+    dropAll();
+    rootIno = undefined;
+    awaitRoot(false);
+  };
+  /**
+   * Waits for the root to be a folder again (a build that wipes and rebuilds its output, a
+   * --watch folder made after the start): watches the nearest folder above it that exists (one
+   * inotify watch; a deeper one once it is made), or, where that cannot be watched, polls every
+   * ROOT_POLL_MS. Once it is back, it is walked and watched as at the start, and reported as
+   * changed (pages reload: the build is new). `atStart`: it was not there at the start (said once).
+   */
+  const awaitRoot = (atStart: boolean): void => {
+    if (closed) return;
+    if (atStart) onError('live reload: this folder does not exist (yet); it is watched from when it is made');
+    let watched: string | undefined;
+    let ancestor: FSWatcher | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      ancestor?.close();
+      ancestor = undefined;
+      if (poll !== undefined) clearInterval(poll);
+      poll = undefined;
+    };
+    awaiting = { close: stop };
+    const check = (): void => {
+      if (closed || awaiting?.close !== stop) return;
+      if (statSync(rootReal, { throwIfNoEntry: false })?.isDirectory() === true) {
+        stop();
+        awaiting = undefined;
+        addFolder(rootReal);
+        if (folders.has(rootReal)) onChange(rootReal, false);
+        return;
+      }
+      // The nearest folder above the root that exists now (it may be deeper than the last one).
+      let dir = dirname(rootReal);
+      while (dir !== dirname(dir) && statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) dir = dirname(dir);
+      if (dir === watched) return;
+      ancestor?.close();
+      ancestor = undefined;
+      watched = dir;
+      try {
+        const w = watch(dir, { persistent: false }, () => check());
+        w.on('error', () => {
+          w.close();
+          if (ancestor === w) ancestor = undefined;
+          watched = undefined;
+          poll ??= setInterval(check, ROOT_POLL_MS).unref();
+        });
+        ancestor = w;
+      } catch {
+        poll ??= setInterval(check, ROOT_POLL_MS).unref();
+      }
+      // Made between the stat above and the watch: seen now.
+      if (statSync(rootReal, { throwIfNoEntry: false })?.isDirectory() === true) check();
+    };
+    check();
+  };
+
   addFolder(rootReal);
   return { close: closeAll };
+}
+
+/** How often a root that is gone is looked for where the folder above it cannot be watched (ms). */
+const ROOT_POLL_MS = 1_000;
+
+function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 function describeWatchError(err: unknown): string {
