@@ -67,13 +67,25 @@ test('the live-reload client is addressed relative to the deep link the browser 
   }
 });
 
-test('the editor preview\'s document (an iframe marked __porthole_preview) gets the fallback too; the page\'s own iframes do not', async () => {
+test('a frame\'s navigation gets the fallback too: the editor preview\'s document (injected), and an app in the page\'s own iframe (not injected) (helper-55)', async () => {
+  // helper-55: an app embedded in an <iframe> (a docs page, a Storybook-style host) got 404 for
+  // its deep link, where nginx's try_files, Vite and Five Server serve the app.
   const s = await serve({ spa: 'index.html' });
   const preview = await fetchOnce(s.port, request('/users/42?__porthole_preview=1', { headers: ['Sec-Fetch-Dest: iframe', 'Sec-Fetch-Mode: navigate'] }));
   assert.equal(preview.status, 200);
   assert.match(preview.body.toString(), /spa-index/);
-  const own = await fetchOnce(s.port, request('/users/42', { headers: ['Sec-Fetch-Dest: iframe', 'Sec-Fetch-Mode: navigate'] }));
-  assert.equal(own.status, 404);
+  assert.match(preview.body.toString(), /__porthole\/client\.js/);
+  for (const dest of ['iframe', 'frame']) {
+    const own = await fetchOnce(s.port, request('/users/42', { headers: [`Sec-Fetch-Dest: ${dest}`, 'Sec-Fetch-Mode: navigate', 'Accept: text/html'] }));
+    assert.equal(own.status, 200, dest);
+    assert.match(own.body.toString(), /spa-index/, dest);
+    assert.doesNotMatch(own.body.toString(), /__porthole\/client\.js/, `${dest}: the page's own frames are never injected`);
+  }
+  // Other destinations that find nothing stay 404 (an <embed>, an <object>, a worker).
+  for (const dest of ['embed', 'object', 'worker']) {
+    const other = await fetchOnce(s.port, request('/users/42', { headers: [`Sec-Fetch-Dest: ${dest}`, 'Accept: text/html'] }));
+    assert.equal(other.status, 404, dest);
+  }
 });
 
 test('without Fetch Metadata, Accept: text/html (outside fetch/XHR) is a navigation too', async () => {

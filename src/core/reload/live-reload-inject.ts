@@ -60,6 +60,23 @@ export function isNavigationRequest(headers: HeaderList, target?: string): boole
 }
 
 /**
+ * True for a navigation of any browsing context: a top-level one (isNavigationRequest) or a
+ * frame's (`Sec-Fetch-Dest: iframe` or `frame`, WHATWG Fetch "destination"). What the SPA
+ * fallback answers: an app embedded in an `<iframe>` (a docs page, a Storybook-style host) is
+ * navigated there, and nginx's `try_files`, Vite and Five Server answer it (helper-55). Live
+ * reload still injects only top-level navigations (the page's own frames reload with it).
+ */
+export function isDocumentNavigation(headers: HeaderList): boolean {
+  for (const [name, value] of headers) {
+    if (name !== 'sec-fetch-dest') continue;
+    const d = value.trim().toLowerCase();
+    if (d === 'iframe' || d === 'frame') return true;
+    break;
+  }
+  return isNavigationRequest(headers);
+}
+
+/**
  * True when the request-target's query (RFC 3986 §3.4) has a PREVIEW_QUERY_PARAMETER field
  * (`name` or `name=value`, fields separated by `&`).
  */

@@ -18,7 +18,7 @@ import { existsForRequest, sendNotFound, serveCachedHit, serveStatic, type Stati
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
-import { isNavigationRequest } from '../reload/live-reload-inject';
+import { isDocumentNavigation } from '../reload/live-reload-inject';
 import type { ResponsePolicy } from './response-policy';
 import type { ReverseProxy } from '../proxy/reverse-proxy';
 import type { CompiledRoute } from '../proxy/proxy-routes';
@@ -160,8 +160,8 @@ export function spaFallbackProblem(fallback: string, files: StaticOptions): stri
 }
 
 /**
- * Single-page apps: a navigation (`Sec-Fetch-Dest: document`, or `Accept: text/html` outside
- * fetch/XHR: isNavigationRequest) to a path where nothing exists is answered with the fallback
+ * Single-page apps: a navigation (`Sec-Fetch-Dest: document`, `iframe` or `frame`, or `Accept:
+ * text/html` outside fetch/XHR: isDocumentNavigation) to a path where nothing exists is answered with the fallback
  * file instead, by rewriting the request's path before the page and file stages (so live reload
  * and validators apply to it as to any page). Anything else that is missing — a script, an image,
  * a fetch() — stays 404, and so do hidden and malformed paths. A fallback file that is missing
@@ -169,8 +169,8 @@ export function spaFallbackProblem(fallback: string, files: StaticOptions): stri
  * saying why the fallback did not answer.
  */
 function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): boolean {
-  // The editor's preview document (an iframe marked with PREVIEW_QUERY_PARAMETER) counts too.
-  if (!isNavigationRequest(ex.head.headers, ex.head.target)) return false;
+  // A frame's navigation counts too (an app embedded in an iframe, the editor's preview).
+  if (!isDocumentNavigation(ex.head.headers)) return false;
   const resolved = resolveRequestPath(ex.head.path, files.dotfiles);
   if (resolved.kind === 'ok') {
     // In the root or a mount; a clean URL's page counts as existing (clean URL first, then SPA).
