@@ -230,6 +230,39 @@ test('the pages Porthole makes (the 404 page, a listing) get the client for a na
   assert.doesNotMatch((await request('/css/', FETCH)).body.toString('utf8'), /data-porthole-client/);
 });
 
+test('the site\'s own 404.html gets the client for a navigation too, its CSP given room; as it is otherwise (helper-55)', async () => {
+  // helper-55: a custom 404.html was sent without the client, so a tab on a page not made yet
+  // never showed it once saved (the built-in 404 page did).
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-own-404-'));
+  const custom = '<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="default-src \'self\'; script-src \'none\'"><title>nf</title></head><body><h1>custom nf</h1></body></html>\n';
+  await writeFile(join(dir, '404.html'), custom);
+  const tree = new PreviewServer();
+  const address = await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
+  const saved = port;
+  port = address.port;
+  try {
+    const missing = await request('/docs/later.html', NAV);
+    assert.equal(missing.status, 404);
+    const text = missing.body.toString('utf8');
+    assert.match(text, /custom nf/);
+    // The client's src is relative to the document the tab is on, and the page's CSP lets it run.
+    assert.match(text, /<script src="\.\.\/__porthole\/client\.js"[^>]* nonce="[^"]+"[^>]* data-porthole-client/);
+    assert.match(text, /script-src 'nonce-[^']+'/);
+    assert.equal(Number(missing.headers.get('content-length')), missing.body.length);
+    const head = await request('/docs/later.html', NAV, 'HEAD');
+    assert.equal(head.status, 404);
+    assert.equal(head.headers.get('content-length'), missing.headers.get('content-length'), 'HEAD states the GET\'s length');
+    // fetch() and other subresource loads get the file as it is.
+    const plain = await request('/docs/later.html', FETCH);
+    assert.equal(plain.status, 404);
+    assert.equal(plain.body.toString('utf8'), custom);
+  } finally {
+    port = saved;
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('fetch-style and non-navigation requests get the file byte for byte with its strong ETag', async () => {
   const bytes = await readFile(join(root, 'page.html'));
   for (const extra of [FETCH, 'Accept: */*\r\n', 'Accept: text/html\r\nX-Requested-With: XMLHttpRequest\r\n', 'Sec-Fetch-Dest: iframe\r\nAccept: text/html\r\n']) {

@@ -76,6 +76,12 @@ export interface StaticOptions {
    * server from live reload, which this room does not know.
    */
   readonly generatedPageTag?: (ex: Exchange) => string | undefined;
+  /**
+   * The site's own 404 page (`body`, of Content-Type `type`) with the live-reload client in it
+   * for `ex`, or undefined to send it as it is (not a navigation, live reload off, …). Set by the
+   * server from live reload, as generatedPageTag.
+   */
+  readonly notFoundPageWithClient?: (ex: Exchange, body: Buffer, type: string) => Promise<Buffer | undefined>;
 }
 
 /** Where a request's resolved segments lie on disk: the containment root and the path below it. */
@@ -1065,8 +1071,15 @@ async function readStatVersion(file: FileHandle, st: Stats): Promise<Buffer | un
 /** 404: the root's own 404.html when there is one (still a 404), else a small page. */
 export async function sendNotFound(ex: Exchange, rawPath: string, opts: StaticOptions): Promise<void> {
   const custom = await customNotFound(opts);
-  if (custom !== undefined) sendRepresentation(ex, custom, 404);
-  else sendBuiltInNotFound(ex, rawPath, opts);
+  if (custom === undefined) {
+    sendBuiltInNotFound(ex, rawPath, opts);
+    return;
+  }
+  // For a navigation, with the live-reload client, as the built-in page: the tab shows the page
+  // asked for once it is made.
+  const withClient = custom.whole === undefined ? undefined : await opts.notFoundPageWithClient?.(ex, custom.whole, custom.type);
+  if (withClient !== undefined) ex.respond(404, representationHeaders(custom.type, undefined, false), withClient);
+  else sendRepresentation(ex, custom, 404);
 }
 
 /**

@@ -302,43 +302,18 @@ async function servePage(
     let body = bytes;
     let etag = `W/"${base}"`;
     if (inject) {
-      // Read once: the tag and the ETag must name the same generation.
-      const { instanceId, generation, consoleForward } = ctx;
-      etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
-      const src = clientSrc(documentPath);
-      const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
-      const result = await filePagePlan(bytes, type, plainTag, consoleForward);
+      const made = await withClient(ex, bytes, type, base, documentPath, `/${rel.split(sep).join('/')}`, ctx);
       if (overlay === undefined) rememberServedPage(real);
-      if (result.kind === 'inject') {
-        // A Content-Security-Policy header the user configured (porthole.headers) governs the page
-        // like a meta one: both get room for the client.
-        const headerPolicies = (ex.extraHeaders ?? []).filter(([name]) => name.toLowerCase() === 'content-security-policy');
-        if (result.csp.length === 0 && headerPolicies.length === 0) {
-          body = applyPlan(bytes, result.offset, plainTag);
-        } else {
-          // The nonce is derived, not drawn: the same response bytes for the same validator.
-          const host = ex.header('host') ?? '';
-          const nonce = createHmac('sha256', instanceId).update(`${etag}\0${host}`).digest('base64');
-          const tag = clientTag(instanceId, generation, src, nonce, consoleForward);
-          const pagePath = `/${rel.split(sep).join('/')}`;
-          const room = roomFor(ctx, host, nonce);
-          body = withRoomInPolicies(bytes, result.offset, tag, result.csp, room, pagePath, ctx);
-          if (headerPolicies.length > 0) {
-            ex.extraHeaders = (ex.extraHeaders ?? []).map(([name, value]) => {
-              if (name.toLowerCase() !== 'content-security-policy') return [name, value];
-              const made = makeRoomForClient(value, room);
-              if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
-              return [name, made.policy];
-            });
-          }
-        }
-      } else {
-        ex.note = result.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${result.reason}`;
+      if ('note' in made) {
+        ex.note = made.note;
         if (overlay === undefined) {
           handed = true;
           await answerLookup(ex, ex.head.path, found, ctx.files);
           return;
         }
+      } else {
+        body = made.body;
+        etag = made.etag;
       }
     }
     if (!inject || body === bytes) etag = `W/"${base}"`;
@@ -350,6 +325,71 @@ async function servePage(
   } finally {
     if (!handed) await file.close().catch(() => undefined);
   }
+}
+
+/**
+ * `bytes`, a page of the site (`type`, served for `pagePath`: where CSP warnings point), with the
+ * client tag for the document at `documentPath` (its src is relative to it): where the page's plan
+ * puts it, each CSP meta of the page and each Content-Security-Policy the response is configured
+ * with (ex.extraHeaders, rewritten here) given room for it. `base` names this version of the bytes
+ * (the weak ETag's base; the nonce is derived from it). A page that takes no tag (opted out, no
+ * place, not parseable) gives the log note instead.
+ */
+async function withClient(
+  ex: Exchange,
+  bytes: Buffer,
+  type: string,
+  base: string,
+  documentPath: string,
+  pagePath: string,
+  ctx: PageContext,
+): Promise<{ readonly body: Buffer; readonly etag: string } | { readonly note: string }> {
+  // Read once: the tag and the ETag must name the same generation.
+  const { instanceId, generation, consoleForward } = ctx;
+  const etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
+  const src = clientSrc(documentPath);
+  const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
+  const result = await filePagePlan(bytes, type, plainTag, consoleForward);
+  if (result.kind !== 'inject') return { note: result.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${result.reason}` };
+  // A Content-Security-Policy header the user configured (porthole.headers) governs the page
+  // like a meta one: both get room for the client.
+  const headerPolicies = (ex.extraHeaders ?? []).filter(([name]) => name.toLowerCase() === 'content-security-policy');
+  if (result.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(bytes, result.offset, plainTag), etag };
+  // The nonce is derived, not drawn: the same response bytes for the same validator.
+  const host = ex.header('host') ?? '';
+  const nonce = createHmac('sha256', instanceId).update(`${etag}\0${host}`).digest('base64');
+  const tag = clientTag(instanceId, generation, src, nonce, consoleForward);
+  const room = roomFor(ctx, host, nonce);
+  const body = withRoomInPolicies(bytes, result.offset, tag, result.csp, room, pagePath, ctx);
+  if (headerPolicies.length > 0) {
+    ex.extraHeaders = (ex.extraHeaders ?? []).map(([name, value]) => {
+      if (name.toLowerCase() !== 'content-security-policy') return [name, value];
+      const made = makeRoomForClient(value, room);
+      if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
+      return [name, made.policy];
+    });
+  }
+  return { body, etag };
+}
+
+/**
+ * The site's own 404 page (`body`, of `type`; the root's 404.html) with the client in it, for a
+ * top-level navigation to a path with nothing there: the tab then shows that page once it is made,
+ * as with the built-in 404 page (helper-55: a custom 404.html went out without it, and such a tab
+ * never followed the save). Undefined: sent as it is (not a navigation, not HTML, too big to parse,
+ * no room in the memory budget, or a page that takes no tag: its note is set).
+ */
+export async function notFoundPageWithClient(ex: Exchange, body: Buffer, type: string, ctx: PageContext): Promise<Buffer | undefined> {
+  if (!isNavigationRequest(ex.head.headers, ex.head.target) || !type.startsWith('text/html') || body.length > MAX_INJECT_BYTES) return undefined;
+  const documentPath = ex.documentPath ?? ex.head.path;
+  if (!ex.reserveMemory(3 * body.length + TAG_ALLOWANCE + 2 * documentPath.length)) return undefined;
+  const made = await withClient(ex, body, type, `nf-${hashOf(body)}`, documentPath, '/404.html', ctx);
+  if ('note' in made) {
+    ex.note = ex.note === undefined ? made.note : `${ex.note}; ${made.note}`;
+    return undefined;
+  }
+  ex.reservation?.shrinkTo(made.body.length);
+  return made.body;
 }
 
 /** A page from elsewhere (a proxied back-end's HTML) with the live-reload client in it. */

@@ -48,7 +48,7 @@ import type { Exchange } from '../http/connection';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { clientSrc, clientTag, filterPage, injectForeignPage, preparePages, type ForeignPage, type PageContext } from './live-reload-pages';
+import { clientSrc, clientTag, filterPage, injectForeignPage, notFoundPageWithClient, preparePages, type ForeignPage, type PageContext } from './live-reload-pages';
 import { isNavigationRequest } from './live-reload-inject';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
@@ -267,6 +267,12 @@ export class LiveReload {
   generatedPageTag(ex: Exchange): string | undefined {
     if (this.phase === 'closed' || !isNavigationRequest(ex.head.headers)) return undefined;
     return clientTag(this.instanceId, this.pages.generation, clientSrc(ex.head.path), undefined, this.setup.consoleForward);
+  }
+
+  /** The site's own 404 page with the client in it, for a navigation (notFoundPageWithClient), else undefined. */
+  notFoundPage(ex: Exchange, body: Buffer, type: string): Promise<Buffer | undefined> {
+    if (this.phase === 'closed') return Promise.resolve(undefined);
+    return notFoundPageWithClient(ex, body, type, this.pages);
   }
 
   /** Says once per page (Output channel, CLI) that its Content-Security-Policy blocks live reload. */

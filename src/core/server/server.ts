@@ -268,6 +268,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         mounts,
         cleanUrls: opts.cleanUrls,
         generatedPageTag: (ex) => this.liveReload?.generatedPageTag(ex),
+        notFoundPageWithClient: (ex, body, type) => this.liveReload?.notFoundPage(ex, body, type) ?? Promise.resolve(undefined),
       },
       policy: new ResponsePolicy(opts),
       spa: opts.spa,
@@ -441,6 +442,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       mounts: ctx.files.mounts,
       cleanUrls: next.cleanUrls,
       generatedPageTag: ctx.files.generatedPageTag,
+      notFoundPageWithClient: ctx.files.notFoundPageWithClient,
     };
     ctx.crossSiteLoads = next.crossSiteLoads;
     ctx.policy = new ResponsePolicy(next);
