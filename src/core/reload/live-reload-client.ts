@@ -160,33 +160,58 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // Every stylesheet the page uses: <link>s (loaded or still loading), and what any sheet imports,
   // from a <link> or a <style>, at any depth (document.styleSheets and CSSImportRule). When none
   // of them is a changed file, the change cannot be applied in place: reload.
+  // Where the page's nodes live: the document and every open shadow root (a web component's), at
+  // any depth, so a sheet or an image used inside a component is updated with the document's
+  // copies (a closed shadow root cannot be reached).
+  function allRoots() {
+    var roots = [document];
+    for (var r = 0; r < roots.length; r++) {
+      var all = roots[r].querySelectorAll('*');
+      for (var k = 0; k < all.length; k++) if (all[k].shadowRoot) roots.push(all[k].shadowRoot);
+    }
+    return roots;
+  }
   function swapStylesheets(paths) {
     var handled = 0;
-    var links = document.querySelectorAll('link[rel~="stylesheet"][href]');
-    for (var i = 0; i < links.length; i++) {
-      var link = links[i];
-      if (link.getAttribute('data-porthole-old') !== null) continue;
-      var p = sameOriginPath(link.href);
-      if (p !== null && paths.indexOf(p) >= 0) {
-        swapLink(link);
-        handled++;
+    var roots = allRoots();
+    for (var r = 0; r < roots.length; r++) {
+      var links = roots[r].querySelectorAll('link[rel~="stylesheet"][href]');
+      for (var i = 0; i < links.length; i++) {
+        var link = links[i];
+        if (link.getAttribute('data-porthole-old') !== null) continue;
+        var p = sameOriginPath(link.href);
+        if (p !== null && paths.indexOf(p) >= 0) {
+          swapLink(link);
+          handled++;
+        }
       }
-    }
-    var sheets = document.styleSheets;
-    for (var j = 0; j < sheets.length; j++) {
-      var owner = sheets[j].ownerNode;
-      if (owner && owner.getAttribute && owner.getAttribute('data-porthole-old') !== null) continue;
-      handled += swapImports(sheets[j], paths);
+      var sheets = roots[r].styleSheets || [];
+      for (var j = 0; j < sheets.length; j++) {
+        var owner = sheets[j].ownerNode;
+        if (owner && owner.getAttribute && owner.getAttribute('data-porthole-old') !== null) continue;
+        handled += swapImports(sheets[j], paths);
+      }
     }
     if (handled === 0) location.reload();
   }
+  // An <img> showing a changed file (its currentSrc: what srcset or a <picture> chose) is fetched
+  // again; one whose picture comes from a srcset or a <source> cannot be by setting src, and the
+  // page would show two versions at once: it reloads. No <img> shows one: it reloads too.
   function refreshImages(paths) {
-    var images = document.querySelectorAll('img[src]');
     var hits = 0;
-    for (var i = 0; i < images.length; i++) {
-      var p = sameOriginPath(images[i].src);
-      if (p !== null && paths.indexOf(p) >= 0) {
-        images[i].src = busted(images[i].src);
+    var roots = allRoots();
+    for (var r = 0; r < roots.length; r++) {
+      var images = roots[r].querySelectorAll('img');
+      for (var i = 0; i < images.length; i++) {
+        var img = images[i];
+        var shown = img.currentSrc || (img.getAttribute('src') !== null ? img.src : '');
+        var p = shown ? sameOriginPath(shown) : null;
+        if (p === null || paths.indexOf(p) < 0) continue;
+        if (img.getAttribute('srcset') !== null || (img.parentNode && img.parentNode.nodeName === 'PICTURE')) {
+          location.reload();
+          return;
+        }
+        img.src = busted(img.src);
         hits++;
       }
     }
