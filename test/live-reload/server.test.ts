@@ -1177,3 +1177,64 @@ test('pages above MAX_INJECT_BYTES are sent as they are; at the limit they are i
   const at = await request('/big-at.html', NAV);
   assert.equal(at.body.length, MAX_INJECT_BYTES + servedAt(at.body).tag.length);
 });
+
+test('a navigation\'s page sent without the client is said once per page, with why; an opted-out page is not (helper-55)', async () => {
+  // helper-55: a 5 MB page, a UTF-16 page, a back-end's page compressed anyway went out without
+  // the client and without a word: the tab never reloaded, and live reload looked broken.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-not-injected-'));
+  const big = Buffer.concat([Buffer.from('<!doctype html><html><body><p>'), Buffer.alloc(MAX_INJECT_BYTES + 10, 0x61), Buffer.from('</p></body></html>')]);
+  await writeFile(join(dir, 'huge.html'), big);
+  await writeFile(join(dir, 'wide.html'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<html><body>wide</body></html>', 'utf16le')]));
+  await writeFile(join(dir, 'mine.html'), '<html><body data-porthole-no-reload>mine</body></html>');
+  // A back-end that compresses whatever it is asked (Porthole asks without Accept-Encoding).
+  const { gzipSync } = await import('node:zlib');
+  const zipped = gzipSync('<!doctype html><html><body>from the back-end</body></html>');
+  const backend = (await import('node:net')).createServer((sock) => {
+    sock.once('data', () => {
+      sock.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\nContent-Length: ${zipped.length}\r\nConnection: close\r\n\r\n`), zipped]));
+    });
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  const backendPort = (backend.address() as { port: number }).port;
+  const tree = new PreviewServer();
+  const said: string[] = [];
+  tree.on('diagnostic', (level: string, message: string) => {
+    if (level === 'warn') said.push(message);
+  });
+  const address = await tree.listen({
+    root: dir,
+    port: 0,
+    resolveHostNames: false,
+    reload: { watch: false },
+    proxy: { routes: [{ prefix: '/app', target: `http://127.0.0.1:${backendPort}` }] },
+  });
+  const saved = port;
+  port = address.port;
+  try {
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await request('/huge.html', NAV)).status, 200);
+      assert.equal((await request('/wide.html', NAV)).status, 200);
+      assert.equal((await request('/mine.html', NAV)).status, 200);
+      const proxied = await request('/app/page', NAV);
+      assert.equal(proxied.status, 200);
+      assert.deepEqual(proxied.body, zipped);
+    }
+    const about = (page: string): string[] => said.filter((m) => m.startsWith(`live reload is not in ${page}:`));
+    assert.equal(about('/huge.html').length, 1, said.join('\n'));
+    assert.match(about('/huge.html')[0] ?? '', /over the 4 MiB/);
+    assert.equal(about('/wide.html').length, 1, said.join('\n'));
+    assert.match(about('/wide.html')[0] ?? '', /UTF-16/);
+    assert.equal(about('/app/page').length, 1, said.join('\n'));
+    assert.match(about('/app/page')[0] ?? '', /Content-Encoding: gzip/);
+    assert.equal(about('/mine.html').length, 0, 'a page that opted out is its author\'s choice');
+    // fetch() of a big page is no navigation: nothing to say.
+    said.length = 0;
+    await request('/huge.html', FETCH);
+    assert.equal(said.length, 0);
+  } finally {
+    port = saved;
+    await tree.close();
+    backend.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -105,6 +105,11 @@ export interface ProxySetup {
   readonly scheme: 'http' | 'https';
   /** Injects the live-reload client into a page served now; undefined when live reload is off. */
   readonly pageInjector: () => PageInjector | undefined;
+  /**
+   * A navigation's page (`pagePath`, the request's path) passed on without the client, and why
+   * (LiveReload.notInjected: said once per page). Not called when live reload is off.
+   */
+  readonly pageNotInjected?: (pagePath: string, reason: string) => void;
 }
 
 /**
@@ -120,7 +125,7 @@ export type PageInjector = (
   host: string,
   pagePath: string,
   contentType: string | undefined,
-) => Promise<ForeignPage | { readonly refused: string } | undefined>;
+) => Promise<ForeignPage | { readonly refused: string; readonly optedOut: boolean } | undefined>;
 
 /** Thrown by `ReverseProxy.create` for routes that cannot work; the message says what to change. */
 export class ProxyConfigError extends Error {}
@@ -273,12 +278,18 @@ export class ReverseProxy {
     const length = responseLength(res.headers);
     const encoding = headerText(res.headers['content-encoding']);
     const type = headerText(res.headers['content-type']);
-    const page =
-      tag !== undefined &&
-      !statusHasNoBody(status) &&
-      (encoding === undefined || encoding.trim().toLowerCase() === 'identity') &&
-      /^\s*text\/html\s*(;|$)/i.test(type ?? '') &&
-      (length === undefined || length <= MAX_INJECT_BYTES);
+    const html = tag !== undefined && !statusHasNoBody(status) && /^\s*text\/html\s*(;|$)/i.test(type ?? '');
+    const encoded = encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
+    const tooBig = length !== undefined && length > MAX_INJECT_BYTES;
+    const page = html && !encoded && !tooBig;
+    if (html && !page && ex.method !== 'HEAD') {
+      this.setup.pageNotInjected?.(
+        ex.head.path,
+        encoded
+          ? `the back-end sent it compressed (Content-Encoding: ${encoding.trim()}) although Porthole asked for it uncompressed; turn its compression off for requests without Accept-Encoding`
+          : `its ${length} bytes are over the ${MAX_INJECT_BYTES} a page may have to be parsed for the client`,
+      );
+    }
     if (statusHasNoBody(status) || ex.method === 'HEAD') {
       // The HEAD of a page its GET would inject: the GET's length is not known without the page,
       // so none is stated (RFC 9110 §8.6: a HEAD's Content-Length must be the GET's), nor the
@@ -328,6 +339,7 @@ export class ReverseProxy {
       // copy, the result), out of the server-wide budget like a file's page. Over it, or too big
       // to rewrite: sent as it is, streamed from here on.
       if (size > MAX_INJECT_BYTES || !ex.reserveMemory(3 * size)) {
+        if (size > MAX_INJECT_BYTES) this.setup.pageNotInjected?.(ex.head.path, `it is over the ${MAX_INJECT_BYTES} bytes a page may have to be parsed for the client`);
         // What was read ahead goes to the socket at once and stays in memory until the kernel
         // takes it, so it stays counted until the exchange ends (helper-50: released here, 150
         // navigations of an 8 MB page queued 4 MiB each outside every bound, 614 MB and rising).
@@ -360,7 +372,10 @@ export class ReverseProxy {
         if (extra.length > 0) ex.extraHeaders = withRoom(extra);
         ex.respond(res.statusCode, sent, result.body);
       } else {
-        if (result !== undefined) ex.note = result.refused;
+        if (result !== undefined) {
+          ex.note = result.refused;
+          if (!result.optedOut) this.setup.pageNotInjected?.(ex.head.path, result.refused.replace(/^live reload: /, ''));
+        }
         ex.respond(res.statusCode, forwardResponseHeaders(res.headers), html);
       }
     };

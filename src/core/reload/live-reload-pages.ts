@@ -217,6 +217,8 @@ export interface PageContext {
   readonly secure: boolean;
   /** Live reload cannot work on this page because of its CSP (`reason`); said once per page. */
   reportCspBlocked(pagePath: string, reason: string): void;
+  /** A navigation's page went out without the client (LiveReload.notInjected): said once per page. */
+  reportNotInjected(pagePath: string, reason: string): void;
 }
 
 /** True when the request is taken over (and will be answered asynchronously). */
@@ -268,6 +270,7 @@ async function servePage(
     const nameType = typeFromName(real);
     const mayInject = navigation && (nameType === undefined || nameType === 'text/html');
     if (overlay === undefined && (!mayInject || stat.size > MAX_INJECT_BYTES)) {
+      if (mayInject) ctx.reportNotInjected(sitePath(ctx, real), `${megabytes(stat.size)} is over the ${megabytes(MAX_INJECT_BYTES)} a page may have to be parsed for the client`);
       handed = true;
       await answerLookup(ex, ex.head.path, found, ctx.files);
       return;
@@ -306,6 +309,7 @@ async function servePage(
       if (overlay === undefined) rememberServedPage(real);
       if ('note' in made) {
         ex.note = made.note;
+        if (made.refused !== undefined) ctx.reportNotInjected(`/${rel.split(sep).join('/')}`, made.refused);
         if (overlay === undefined) {
           handed = true;
           await answerLookup(ex, ex.head.path, found, ctx.files);
@@ -327,6 +331,17 @@ async function servePage(
   }
 }
 
+/** `real` (a file under the root or a mount) as a path of the site, for messages. */
+function sitePath(ctx: PageContext, real: string): string {
+  const rel = relative(ctx.files.rootReal, real);
+  return rel.startsWith('..') ? real : `/${rel.split(sep).join('/')}`;
+}
+
+/** Bytes as megabytes with one decimal (`5.0 MB`), or MiB for a power of two (`4 MiB`). */
+function megabytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
 /**
  * `bytes`, a page of the site (`type`, served for `pagePath`: where CSP warnings point), with the
  * client tag for the document at `documentPath` (its src is relative to it): where the page's plan
@@ -343,14 +358,15 @@ async function withClient(
   documentPath: string,
   pagePath: string,
   ctx: PageContext,
-): Promise<{ readonly body: Buffer; readonly etag: string } | { readonly note: string }> {
+): Promise<{ readonly body: Buffer; readonly etag: string } | { readonly note: string; readonly refused: string | undefined }> {
   // Read once: the tag and the ETag must name the same generation.
   const { instanceId, generation, consoleForward } = ctx;
   const etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
   const src = clientSrc(documentPath);
   const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
   const result = await filePagePlan(bytes, type, plainTag, consoleForward);
-  if (result.kind !== 'inject') return { note: result.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${result.reason}` };
+  if (result.kind === 'opted-out') return { note: 'live reload: page opted out', refused: undefined };
+  if (result.kind !== 'inject') return { note: `live reload: ${result.reason}`, refused: result.reason };
   // A Content-Security-Policy header the user configured (porthole.headers) governs the page
   // like a meta one: both get room for the client.
   const headerPolicies = (ex.extraHeaders ?? []).filter(([name]) => name.toLowerCase() === 'content-security-policy');
@@ -417,7 +433,7 @@ export async function injectForeignPage(
   pagePath: string,
   contentType: string | undefined,
   ctx: PageContext,
-): Promise<ForeignPage | { readonly refused: string }> {
+): Promise<ForeignPage | { readonly refused: string; readonly optedOut: boolean }> {
   const plainTag = clientTag(ctx.instanceId, ctx.generation, undefined, undefined, ctx.consoleForward);
   // Every charset any Content-Type value names (the browser takes the last valid one): the first
   // that is not ASCII-compatible, if any, refuses the page; else the last.
@@ -425,7 +441,7 @@ export async function injectForeignPage(
   const charset = labels.find((label) => !isAsciiCompatibleCharset(label)) ?? labels.at(-1);
   // Kept by content like an overlay's plan: every tab of the same page is planned once.
   const plan = await planFor(contentKey(html, charset), html, plainTag, placementWish(ctx.consoleForward), charset);
-  if (plan.kind !== 'inject') return { refused: plan.kind === 'opted-out' ? 'live reload: page opted out' : `live reload: ${plan.reason}` };
+  if (plan.kind !== 'inject') return plan.kind === 'opted-out' ? { refused: 'live reload: page opted out', optedOut: true } : { refused: `live reload: ${plan.reason}`, optedOut: false };
   if (plan.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(html, plan.offset, plainTag), policies: [] };
   const nonce = randomBytes(16).toString('base64');
   const room = roomFor(ctx, host, nonce);

@@ -221,6 +221,7 @@ export class LiveReload {
   private readonly logPaths = new Set<string>();
   /** Pages whose CSP blocks live reload, already said (once per page). */
   private readonly cspWarned = new Set<string>();
+  private readonly notInjectedWarned = new Set<string>();
   private readonly pages: PageContext;
   /** Pages' console budget: per client address across its connections, and server-wide (console-forward). */
   private readonly consoleBudget: ConsoleBudget;
@@ -255,6 +256,7 @@ export class LiveReload {
       },
       secure: setup.secure === true,
       reportCspBlocked: (pagePath, reason) => this.cspBlocked(pagePath, reason),
+      reportNotInjected: (pagePath, reason) => this.notInjected(pagePath, reason),
     };
   }
 
@@ -277,11 +279,25 @@ export class LiveReload {
 
   /** Says once per page (Output channel, CLI) that its Content-Security-Policy blocks live reload. */
   private cspBlocked(pagePath: string, reason: string): void {
-    if (this.cspWarned.has(pagePath)) return;
-    if (this.cspWarned.size >= MAX_CSP_WARNINGS) this.cspWarned.clear();
-    this.cspWarned.add(pagePath);
-    const message = `live reload is blocked by the Content-Security-Policy of ${pagePath}: ${reason}`;
-    // Host names come from requests: nothing that could steer a terminal gets through.
+    this.warnOnce(this.cspWarned, pagePath, `live reload is blocked by the Content-Security-Policy of ${pagePath}: ${reason}`);
+  }
+
+  /**
+   * Says once per page (Output channel, CLI) that a page a navigation asked for went out without
+   * the client, and why (too big to parse, an encoding the tag cannot be spliced into, a back-end
+   * that compressed it anyway): the tab will not reload by itself, and without a word that looked
+   * like live reload being broken (helper-55). A page that opted out is not said.
+   */
+  notInjected(pagePath: string, reason: string): void {
+    this.warnOnce(this.notInjectedWarned, pagePath, `live reload is not in ${pagePath}: ${reason}; reload that page by hand`);
+  }
+
+  /** `message` as a warning, once per `pagePath` in `said` (at most MAX_CSP_WARNINGS kept, then forgotten). */
+  private warnOnce(said: Set<string>, pagePath: string, message: string): void {
+    if (said.has(pagePath)) return;
+    if (said.size >= MAX_CSP_WARNINGS) said.clear();
+    said.add(pagePath);
+    // Paths and host names come from requests: nothing that could steer a terminal gets through.
     // eslint-disable-next-line no-control-regex -- control characters are what is matched
     this.setup.diagnostic('warn', message.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`));
   }
@@ -422,7 +438,7 @@ export class LiveReload {
     host: string,
     pagePath: string,
     contentType: string | undefined,
-  ): Promise<ForeignPage | { readonly refused: string } | undefined> {
+  ): Promise<ForeignPage | { readonly refused: string; readonly optedOut: boolean } | undefined> {
     return this.phase === 'closed' ? undefined : injectForeignPage(html, headerPolicies, host, pagePath, contentType, this.pages);
   }
 

@@ -247,6 +247,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
             const live = this.liveReload;
             return live === undefined ? undefined : (html, policies, host, pagePath, contentType) => live.injectForeignPage(html, policies, host, pagePath, contentType);
           },
+          pageNotInjected: (pagePath, reason) => this.liveReload?.notInjected(pagePath, reason),
         });
       } catch (err) {
         if (err instanceof ProxyConfigError) throw new ServerError('EPROXY', err.message);
