@@ -12,6 +12,11 @@ import { decodeChunked, encodeFrame, startBackend, type Backend } from '../fixtu
 import { startServer, type Running } from './harness';
 import { formatCombinedLine, formatShortLine } from '../../src/core/log/request-log';
 import { RawClient, fetchOnce, freePort, request, unreadClients, withTimeout } from './raw-client';
+import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
+import { describeUpstreamError } from '../../src/core/proxy/reverse-proxy';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let site: Site;
 let backend: Backend;
@@ -405,6 +410,50 @@ test('a back-end that is not running → 502 with a page naming the target and t
   assert.equal(record.status, 502);
   assert.equal(record.upstream?.status, 0);
   assert.match(record.note ?? '', /ECONNREFUSED/);
+});
+
+test('an https back-end on this machine with a self-signed certificate is proxied; an untrusted certificate elsewhere is a 502 that says to trust its CA (helper-55)', async () => {
+  // helper-55: one Porthole could not proxy another started with --https: 502 "self-signed
+  // certificate", advising to start a back-end that was running. nginx checks no back-end's
+  // certificate by default; on loopback no one is between the two.
+  const cert = createSelfSignedCertificate(['127.0.0.1', 'localhost']);
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-tls-backend-'));
+  for (const sub of ['ip', 'name']) {
+    await mkdir(join(dir, sub));
+    await writeFile(join(dir, sub, 'data.json'), `{"over":"tls","via":"${sub}"}\n`);
+  }
+  const backend = await startServer({ root: dir, tls: { cert: cert.cert, key: cert.key }, reload: { enabled: false } });
+  const front = await startServer({
+    root: dir,
+    reload: { enabled: false },
+    proxy: {
+      routes: [
+        { prefix: '/ip', target: `https://127.0.0.1:${backend.port}` },
+        { prefix: '/name', target: `https://localhost:${backend.port}` },
+      ],
+    },
+  });
+  try {
+    // The front's own root has the same files: the back-end's answer is told by its log.
+    for (const prefix of ['/ip', '/name']) {
+      const res = await fetchOnce(front.port, request(`${prefix}/data.json`));
+      assert.equal(res.status, 200, `${prefix}: ${res.body.toString('utf8').slice(0, 300)}`);
+      assert.match(res.body.toString('utf8'), new RegExp(`"via":"${prefix.slice(1)}"`));
+    }
+    assert.equal(backend.records.filter((r) => r.status === 200).length, 2, 'both answers came from the https back-end');
+  } finally {
+    await front.close();
+    await backend.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  // Elsewhere the certificate is checked (no other machine here: the words for each such error).
+  for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID']) {
+    const said = describeUpstreamError(Object.assign(new Error('x'), { code }), { connectTimeoutMs: 1000, responseTimeoutMs: 1000 });
+    assert.equal(said.status, 502, code);
+    assert.equal(said.untrusted, true, code);
+    assert.match(said.reason, /certificate this machine does not trust/, code);
+  }
+  assert.notEqual(describeUpstreamError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), { connectTimeoutMs: 1000, responseTimeoutMs: 1000 }).untrusted, true);
 });
 
 test('a back-end that never answers → 504 after the response timeout, the connection still usable', async () => {

@@ -23,12 +23,14 @@
  */
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
+import { isIP } from 'node:net';
 import type { Agent, Dispatcher } from 'undici';
 import type * as UndiciModule from 'undici';
 import { pipeIntoBody, type Exchange, type UpstreamInfo } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
+import { isLoopbackAddress } from '../access/access-policy';
 import { isNavigationRequest } from '../reload/live-reload-inject';
 import { MAX_INJECT_BYTES, type ForeignPage } from '../reload/live-reload-pages';
 import type { ProxyOptions } from '../options';
@@ -132,20 +134,34 @@ export class ProxyConfigError extends Error {}
 
 export class ReverseProxy {
   private readonly agent: Agent;
+  /**
+   * For https back-ends on this machine (loopback addresses, `localhost`): their certificate is
+   * not checked, as nginx checks no back-end's by default (`proxy_ssl_verify off`). A local dev
+   * server's certificate is self-signed or from a local CA nearly always (Porthole's own `--https`
+   * is), and on loopback no one is between the two; every 502 said so while it ran (helper-55).
+   * Back-ends on other machines are checked (a CA of your own: NODE_EXTRA_CA_CERTS).
+   */
+  private readonly localTlsAgent: Agent;
 
   private constructor(
     private readonly setup: ProxySetup,
     readonly routes: readonly CompiledRoute[],
   ) {
     const o = setup.options;
-    this.agent = new (undici().Agent)({
-      connect: { timeout: o.connectTimeoutMs },
+    const options = {
       headersTimeout: o.responseTimeoutMs,
       // A streamed response (Server-Sent Events, long polls) may go quiet for as long as the
       // back-end likes; the client ends it by leaving.
       bodyTimeout: 0,
       keepAliveTimeout: 4_000,
-    });
+    };
+    this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } });
+    this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } });
+  }
+
+  /** The agent for `route`'s back-end (see localTlsAgent). */
+  private agentFor(route: CompiledRoute): Agent {
+    return route.secure && isLocalHost(new URL(route.origin).hostname) ? this.localTlsAgent : this.agent;
   }
 
   /** Checks the routes; throws ProxyConfigError naming the first bad one. */
@@ -162,7 +178,7 @@ export class ReverseProxy {
 
   /** Closes pooled connections to the back-ends (in-flight requests are aborted). */
   async close(): Promise<void> {
-    await this.agent.destroy().catch(() => undefined);
+    await Promise.all([this.agent.destroy().catch(() => undefined), this.localTlsAgent.destroy().catch(() => undefined)]);
   }
 
   /** Answers `ex` from `route`'s back-end. Never throws; every outcome ends the exchange. */
@@ -205,7 +221,7 @@ export class ReverseProxy {
     if (upgrade) {
       ex.suspendTimeout();
       const protocol = ex.header('upgrade') ?? 'websocket';
-      this.agent
+      this.agentFor(route)
         // The Agent picks its pool by `origin` (missing from undici's UpgradeOptions type).
         .upgrade({ origin: route.origin, path: ex.head.path, method: ex.method, headers: flat, protocol, signal: controller.signal } as Dispatcher.UpgradeOptions)
         .then((data) => {
@@ -231,7 +247,7 @@ export class ReverseProxy {
         error: (message) => readable.destroy(new Error(message)),
       });
     }
-    this.agent
+    this.agentFor(route)
       .request({
         origin: route.origin,
         path: ex.head.path,
@@ -455,24 +471,54 @@ export class ReverseProxy {
       this.cut(ex);
       return;
     }
-    const { status, reason } = describeUpstreamError(err, this.setup.options);
+    const { status, reason, untrusted } = describeUpstreamError(err, this.setup.options);
     ex.note = `proxy ${route.origin}: ${reason}`;
     const title = status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway';
+    // The back-end runs when its certificate is what failed: what to do is to trust it.
+    const advice = untrusted
+      ? 'Trust the certificate authority that signed it: start Porthole (or VS Code, for the extension) with <code>NODE_EXTRA_CA_CERTS=/path/to/ca.pem</code>, or proxy to its <code>http://</code> address; then reload this page.'
+      : 'Start the back-end (or check the address in <code>--proxy</code> / <code>porthole.proxy</code>), then reload this page.';
     const body = htmlPage(
       title,
       `<h1>${escapeHtml(title)}</h1>\n<p>Porthole passes <code>${escapeHtml(route.prefix)}</code> to <code>${escapeHtml(route.origin)}</code>, ` +
-        `and that back-end ${escapeHtml(reason)}.</p>\n<p>Start the back-end (or check the address in <code>--proxy</code> / <code>porthole.proxy</code>), then reload this page.</p>`,
+        `and that back-end ${escapeHtml(reason)}.</p>\n<p>${advice}</p>`,
     );
     ex.respond(status, [['Content-Type', 'text/html; charset=utf-8'], ['Cache-Control', 'no-store']], body);
   }
+}
+
+/** A URL hostname (`[::1]` bracketed) that names this machine: a loopback address or `localhost` (and `*.localhost`, RFC 6761 §6.3). */
+function isLocalHost(hostname: string): boolean {
+  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  const lower = host.toLowerCase();
+  return lower === 'localhost' || lower.endsWith('.localhost') || (isIP(host) !== 0 && isLoopbackAddress(host));
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** The status (502 or 504) and plain words for a failure to get an answer from a back-end. */
-export function describeUpstreamError(err: unknown, options: Pick<ProxyOptions, 'connectTimeoutMs' | 'responseTimeoutMs'>): { status: 502 | 504; reason: string } {
+/** OpenSSL's and Node's codes for a back-end certificate that is not trusted here (not signed by a known CA, expired, another name). */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * The status (502 or 504) and plain words for a failure to get an answer from a back-end;
+ * `untrusted` when its certificate is what failed (it runs: the advice is to trust it).
+ */
+export function describeUpstreamError(
+  err: unknown,
+  options: Pick<ProxyOptions, 'connectTimeoutMs' | 'responseTimeoutMs'>,
+): { status: 502 | 504; reason: string; untrusted?: boolean } {
   const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }>; cause?: { code?: string } };
   const code = e.code ?? e.errors?.[0]?.code ?? e.cause?.code;
   const seconds = (ms: number): string => `${ms / 1000} s`;
@@ -487,6 +533,9 @@ export function describeUpstreamError(err: unknown, options: Pick<ProxyOptions, 
   }
   if ((undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
     return { status: 504, reason: `did not answer within ${seconds(options.responseTimeoutMs)}` };
+  }
+  if (code !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(code)) {
+    return { status: 502, reason: `presented a certificate this machine does not trust (${code})`, untrusted: true };
   }
   switch (code) {
     case 'ECONNREFUSED':
