@@ -34,9 +34,16 @@ import {
   type TlsOptions,
 } from '../core';
 import { PASSPHRASE_ENV, USAGE, parseCliArgs, type CliOptions } from './args';
+import { guardStandardStreams } from './standard-streams';
 import { BoundedOutput } from './terminal-output';
 
 declare const PORTHOLE_VERSION: string | undefined;
+
+/**
+ * stdout and stderr, guarded before the first write: one that fails (its reader gone, the
+ * terminal closed, a full disk) is written no more, and the server keeps serving.
+ */
+const streams = guardStandardStreams(process.stdout, process.stderr, process.pid);
 
 /**
  * After a second Ctrl-C, the longest the CLI waits for the log file to take its last lines (ms):
@@ -46,12 +53,12 @@ const FORCED_STOP_MS = 2_000;
 
 /** What the CLI says on a second stop signal, which closes every connection now (exit 1). */
 function saySecondSignal(signal: string): void {
-  process.stderr.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
+  streams.err.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
 }
 
 /** The third stop signal: exit at once. */
 function exitOnThirdSignal(signal: string): never {
-  process.stderr.write(`porthole: ${signal} a third time; exiting now (log lines not yet written are lost)\n`);
+  streams.err.write(`porthole: ${signal} a third time; exiting now (log lines not yet written are lost)\n`);
   process.exit(1);
 }
 
@@ -65,7 +72,7 @@ type ClusterMessage =
 
 /** Every line the CLI prints that may carry outside text goes through escapeForDisplay. */
 function fail(message: string): never {
-  process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
+  streams.err.write(`porthole: ${escapeForDisplay(message)}\n`);
   process.exit(1);
 }
 
@@ -76,7 +83,7 @@ function openBrowser(url: string): void {
       : process.platform === 'win32'
         ? ['cmd', ['/c', 'start', '""', url]]
         : ['xdg-open', [url]];
-  const warn = (): boolean => process.stderr.write(`porthole: could not open a browser; open ${url} yourself\n`);
+  const warn = (): boolean => streams.err.write(`porthole: could not open a browser; open ${url} yourself\n`);
   try {
     // The browser is no business of the key's passphrase.
     const env = { ...process.env };
@@ -103,7 +110,7 @@ function readPassphrase(file: string | undefined): { passphrase: string; source:
   try {
     text = readFileSync(file, 'utf8');
     if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
-      process.stderr.write(`porthole: warning: other users may read the passphrase file ${file}; chmod 600 it\n`);
+      streams.err.write(`porthole: warning: other users may read the passphrase file ${file}; chmod 600 it\n`);
     }
   } catch (err) {
     fail(`cannot read the passphrase file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
@@ -241,7 +248,7 @@ async function serve(
   const server = new PreviewServer(instanceId === undefined ? {} : { instanceId });
   server.on('diagnostic', (level, message) => {
     if (level === 'error' || level === 'warn') {
-      process.stderr.write(`porthole: ${escapeForDisplay(message)}\n`);
+      streams.err.write(`porthole: ${escapeForDisplay(message)}\n`);
     }
   });
   let address: BoundAddress;
@@ -256,8 +263,9 @@ async function serve(
   }
   // Request and console lines: dropped (and counted, then reported) while stdout is read too slowly.
   const logFile = server.options.logFile;
+  streams.stdoutNote = () => (logFile === undefined ? 'to keep a record of every request, start it with --log FILE' : `${escapeForDisplay(logFile)} has every request`);
   const out = new BoundedOutput(
-    process.stdout,
+    streams.out,
     (n) => `porthole: ${n} line${n === 1 ? '' : 's'} not shown (output was read too slowly)${logFile === undefined ? '; --log FILE keeps every request' : `; ${escapeForDisplay(logFile)} has every request`}\n`,
   );
   if (!options.quiet) server.addLineSink((r) => out.write(formatShortLine(r) + '\n'));
@@ -298,14 +306,14 @@ async function runSingle(options: CliOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   const start = async (first: boolean): Promise<void> => {
     const server = await serve(options, serverOptions(options, tls), (address, runWith) => {
-      process.stdout.write(banner(options, runWith, address, notes));
+      streams.out.write(banner(options, runWith, address, notes));
       if (first && options.open) openBrowser(address.url);
     });
     running.server = server;
     // An edit of the configuration file that changes the binding (port, host, log, reload) restarts.
     server.on('config', (change) => {
       if (change.kind !== 'restart' || stopping || running.server !== server) return;
-      process.stdout.write(`${change.message}: restarting\n`);
+      streams.out.write(`${change.message}: restarting\n`);
       running.server = undefined;
       server
         .close()
@@ -330,7 +338,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
       workers.splice(workers.indexOf(w), 1);
       if (code !== 0 && !stopping) {
         exitCode = 1;
-        process.stderr.write(`porthole: a worker exited with code ${code}; stopping\n`);
+        streams.err.write(`porthole: a worker exited with code ${code}; stopping\n`);
         stopAll();
       }
       if (workers.length === 0) process.exit(exitCode);
@@ -349,7 +357,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
   first.on('message', (m: ClusterMessage) => {
     if (m.type === 'failed') fail(m.message);
     if (m.type !== 'listening') return;
-    process.stdout.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`]));
+    streams.out.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`]));
     if (options.open) openBrowser(m.address.url);
     // The port the first worker took; with --port 0 ("any free port") the others ask for 0 too:
     // the cluster gives every listen(0) the handle the first one got, where a listen on the
@@ -414,7 +422,7 @@ async function runWorker(options: CliOptions): Promise<void> {
   // Live options of an edited config file apply in every worker; a new binding cannot be shared.
   server.on('config', (change) => {
     if (change.kind === 'restart' && fixedPort === undefined) {
-      process.stderr.write(`porthole: ${change.message}; with --workers, stop and start porthole to apply it\n`);
+      streams.err.write(`porthole: ${change.message}; with --workers, stop and start porthole to apply it\n`);
     }
   });
   if (stopAsked) stop(hurrying);
@@ -423,20 +431,20 @@ async function runWorker(options: CliOptions): Promise<void> {
 const parsed = parseCliArgs(process.argv.slice(2), process.cwd());
 switch (parsed.kind) {
   case 'help':
-    process.stdout.write(USAGE);
+    streams.out.write(USAGE);
     break;
   case 'version':
-    process.stdout.write(`${typeof PORTHOLE_VERSION === 'string' ? PORTHOLE_VERSION : 'dev'}\n`);
+    streams.out.write(`${typeof PORTHOLE_VERSION === 'string' ? PORTHOLE_VERSION : 'dev'}\n`);
     break;
   case 'error':
     // Node's own message (parseArgs) may hold line breaks: kept as breaks, each line escaped.
     // (Messages that may carry a file's or a client's text keep every break escaped.)
-    process.stderr.write(`porthole: ${parsed.message.split(/\r?\n/).map(escapeForDisplay).join('\n  ')}\n\n${USAGE}`);
+    streams.err.write(`porthole: ${parsed.message.split(/\r?\n/).map(escapeForDisplay).join('\n  ')}\n\n${USAGE}`);
     process.exit(1);
     break;
   case 'invalid':
     // Nothing starts: each invalid value with its flag and the reason (values already escaped).
-    process.stderr.write(parsed.problems.map((p) => `porthole: ${escapeForDisplay(p)}\n`).join('') + 'porthole: nothing was started; `porthole --help` lists the options.\n');
+    streams.err.write(parsed.problems.map((p) => `porthole: ${escapeForDisplay(p)}\n`).join('') + 'porthole: nothing was started; `porthole --help` lists the options.\n');
     process.exit(1);
     break;
   case 'run': {

@@ -1,0 +1,115 @@
+/**
+ * The CLI's stdout or stderr going away while it serves (`porthole … | head -1`, a log viewer
+ * closed, the terminal closed): the server keeps serving, every request still gets its --log
+ * line, and the stream that still works says once what happened. The CLI is spawned with both
+ * streams as pipes, and this side's end of one is closed, so the CLI's next write there fails
+ * with EPIPE, as when `head` exits.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fetchOnce, withTimeout } from '../core/raw-client';
+import { WAIT_MS, killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalPort, type Cli } from './run-cli';
+
+let base: string;
+let root: string;
+let count = 0;
+
+before(async () => {
+  requireBuiltCli();
+  base = await mkdtemp(join(tmpdir(), 'porthole-closed-output-'));
+  root = join(base, 'site');
+  await mkdir(root);
+  await writeFile(join(root, 'index.html'), '<!doctype html><p>hello</p>');
+});
+
+after(async () => {
+  killAllClis();
+  await rm(base, { recursive: true, force: true });
+});
+
+/** A fresh log file's path (outside the root). */
+const freshLog = (): string => join(base, `requests-${++count}.log`);
+
+/** `n` GETs of /?i, one connection each, every one answered 200. */
+async function getEach(port: number, n: number, tag: string): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const res = await fetchOnce(port, `GET /?${tag}${i} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    assert.equal(res.status, 200, `request ${tag}${i}`);
+  }
+}
+
+/** The log's lines naming `/?<tag>` (bounded wait: the log is written as lines come, and on stop). */
+async function logLines(file: string, tag: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.split('\n').filter((l) => l.includes(`GET /?${tag}`));
+}
+
+/** Resolves once `read()` holds `pattern` (bounded; rejects if the CLI exits first). */
+async function waitFor(cli: Cli, read: () => string, pattern: RegExp, what: string): Promise<void> {
+  let exited = false;
+  void cli.exited.then(() => (exited = true));
+  await withTimeout(
+    (async () => {
+      for (let i = 0; i < WAIT_MS / 20 && !pattern.test(read()); i++) {
+        if (exited) throw new Error(`the CLI exited before ${what}: ${cli.stderr}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      if (!pattern.test(read())) throw new Error(`${what}: not seen in ${JSON.stringify(read())}`);
+    })(),
+    WAIT_MS + 1000,
+    what,
+  );
+}
+
+test('stdout\'s reader gone (EPIPE): the CLI keeps serving, says so once on stderr, and logs every request', async () => {
+  const log = freshLog();
+  const cli = runCli([root, '--port', '0', '--log', log], base);
+  const port = await waitForLocalPort(cli);
+  await getEach(port, 1, 'before');
+  await waitFor(cli, () => cli.stdout, /GET \/\?before0/, 'the first request line');
+  cli.child.stdout?.destroy();
+  // The first request line written after it fails; the later ones are not written at all.
+  await getEach(port, 5, 'after');
+  await waitFor(cli, () => cli.stderr, /stdout failed/, 'the note on stderr');
+  assert.equal(cli.child.exitCode, null, `still running: ${cli.stderr}`);
+  assert.match(cli.stderr, new RegExp(`^porthole: stdout failed \\(EPIPE: its reader has gone\\): request and console lines are no longer printed; the server keeps serving; ${log.replace(/[.]/g, '\\.')} has every request\\. Ctrl-C or \`kill ${cli.child.pid}\` stops it\\.$`, 'm'));
+  assert.equal(cli.stderr.match(/stdout failed/g)?.length, 1, 'said once');
+  assert.equal(await stopCli(cli), 0, cli.stderr);
+  assert.equal((await logLines(log, 'before')).length, 1);
+  assert.equal((await logLines(log, 'after')).length, 5);
+});
+
+test('stderr\'s reader gone: a warning written there does not stop the CLI; stdout says so once', async () => {
+  const siteRoot = join(base, 'with-config');
+  await mkdir(siteRoot);
+  await writeFile(join(siteRoot, 'index.html'), '<!doctype html><p>config</p>');
+  await writeFile(join(siteRoot, 'porthole.config.json'), '{}');
+  const log = freshLog();
+  const cli = runCli([siteRoot, '--port', '0', '--log', log, '--quiet'], base);
+  const port = await waitForLocalPort(cli);
+  cli.child.stderr?.destroy();
+  // An invalid edit of the configuration file: the server says why on stderr, and keeps its settings.
+  await writeFile(join(siteRoot, 'porthole.config.json'), '{"listing": "no"}');
+  await waitFor(cli, () => cli.stdout, /^porthole: stderr failed \(EPIPE: its reader has gone\): warnings are no longer printed; the server keeps serving\.$/m, 'the note on stdout');
+  await getEach(port, 3, 'after');
+  assert.equal(cli.child.exitCode, null, 'still running');
+  assert.equal(await stopCli(cli), 0);
+  assert.equal((await logLines(log, 'after')).length, 3);
+});
+
+test('--workers 2, stdout\'s reader gone: every worker keeps serving and logging', async () => {
+  const log = freshLog();
+  const cli = runCli([root, '--port', '0', '--log', log, '--workers', '2'], base);
+  const port = await waitForLocalPort(cli);
+  cli.child.stdout?.destroy();
+  // One connection each: the kernel spreads them over the workers, and each one that writes a line finds stdout gone.
+  await getEach(port, 20, 'w');
+  await waitFor(cli, () => cli.stderr, /stdout failed/, 'the note on stderr');
+  assert.equal(cli.child.exitCode, null, `still running: ${cli.stderr}`);
+  assert.doesNotMatch(cli.stderr, /worker exited/);
+  assert.equal(await stopCli(cli), 0, cli.stderr);
+  assert.equal((await logLines(log, 'w')).length, 20);
+});
