@@ -51,6 +51,14 @@ const streams = guardStandardStreams(process.stdout, process.stderr, process.pid
  */
 const FORCED_STOP_MS = 2_000;
 
+/**
+ * The signals that stop the CLI gracefully (responses finish, the log is flushed, exit 0); a
+ * second one closes every connection now. SIGHUP is the terminal closing: without a handler Node
+ * dies at once and the log lines still in memory are lost. (On Windows, Node emits SIGHUP when
+ * the console window closes, and the process is ended about 10 s later whatever it does.)
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /** What the CLI says on a second stop signal, which closes every connection now (exit 1). */
 function saySecondSignal(signal: string): void {
   streams.err.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
@@ -302,8 +310,7 @@ async function runSingle(options: CliOptions): Promise<void> {
       (err: unknown) => fail(`stopping failed: ${String(err)}`),
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  for (const signal of STOP_SIGNALS) process.on(signal, () => stop(signal));
   const start = async (first: boolean): Promise<void> => {
     const server = await serve(options, serverOptions(options, tls), (address, runWith) => {
       streams.out.write(banner(options, runWith, address, notes));
@@ -379,8 +386,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
     for (const w of workers) w.send({ type: 'shutdown-now' } satisfies ClusterMessage);
     setTimeout(() => process.exit(1), FORCED_STOP_MS).unref();
   };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  for (const signal of STOP_SIGNALS) process.on(signal, () => onSignal(signal));
 }
 
 async function runWorker(options: CliOptions): Promise<void> {
@@ -404,6 +410,8 @@ async function runWorker(options: CliOptions): Promise<void> {
   // The terminal's Ctrl-C reaches every process of the group: the primary decides.
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => stop(false));
+  // A closed terminal's SIGHUP reaches every process of the group too: each closes as on SIGTERM.
+  process.on('SIGHUP', () => stop(false));
   process.on('message', (m: ClusterMessage) => {
     if (m.type === 'shutdown') stop(false);
     if (m.type === 'shutdown-now') stop(true);

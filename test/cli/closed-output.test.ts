@@ -3,7 +3,8 @@
  * closed, the terminal closed): the server keeps serving, every request still gets its --log
  * line, and the stream that still works says once what happened. The CLI is spawned with both
  * streams as pipes, and this side's end of one is closed, so the CLI's next write there fails
- * with EPIPE, as when `head` exits.
+ * with EPIPE, as when `head` exits. A closed terminal also sends SIGHUP (to the whole process
+ * group): the CLI then stops as on SIGTERM, every log line written, exit code 0.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,4 +113,25 @@ test('--workers 2, stdout\'s reader gone: every worker keeps serving and logging
   assert.doesNotMatch(cli.stderr, /worker exited/);
   assert.equal(await stopCli(cli), 0, cli.stderr);
   assert.equal((await logLines(log, 'w')).length, 20);
+});
+
+test('SIGHUP (the terminal closed) stops the CLI as SIGTERM does: every log line written, exit 0', async () => {
+  const log = freshLog();
+  const cli = runCli([root, '--port', '0', '--log', log, '--quiet'], base);
+  const port = await waitForLocalPort(cli);
+  await getEach(port, 3, 'hup');
+  cli.child.kill('SIGHUP');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGHUP'), 0, `exit code (signal: ${cli.child.signalCode})`);
+  assert.equal((await logLines(log, 'hup')).length, 3);
+});
+
+test('--workers 2, SIGHUP to the whole process group (as a closed terminal sends it): every worker stops gracefully, exit 0', { skip: process.platform === 'win32' && 'no process groups' }, async () => {
+  const log = freshLog();
+  const cli = runCli([root, '--port', '0', '--log', log, '--quiet', '--workers', '2'], base, {}, true);
+  const port = await waitForLocalPort(cli);
+  await getEach(port, 10, 'grouphup');
+  process.kill(-(cli.child.pid ?? 0), 'SIGHUP');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGHUP'), 0, `exit code (signal: ${cli.child.signalCode}): ${cli.stderr}`);
+  assert.equal((await logLines(log, 'grouphup')).length, 10);
+  assert.doesNotMatch(cli.stderr, /worker exited/);
 });

@@ -26,14 +26,17 @@ export function requireBuiltCli(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before the CLI tests`);
 }
 
-/** Starts `porthole <args>` in `cwd` with `env` added to this process's environment. */
-export function runCli(args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}): Cli {
-  return runCommand(process.execPath, [CLI, ...args], cwd, env);
+/**
+ * Starts `porthole <args>` in `cwd` with `env` added to this process's environment; `detached`:
+ * in a process group of its own (its pid is the group's id), as a shell starts a job.
+ */
+export function runCli(args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}, detached = false): Cli {
+  return runCommand(process.execPath, [CLI, ...args], cwd, env, detached);
 }
 
 /** Starts `command args` like runCli (e.g. bash setting a ulimit, then exec'ing the CLI). */
-export function runCommand(command: string, args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}): Cli {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...process.env, ...env } });
+export function runCommand(command: string, args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}, detached = false): Cli {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...process.env, ...env }, detached });
   children.add(child);
   const cli: Cli = {
     child,
