@@ -8,8 +8,10 @@
  * off by default: one flipped byte crashed the CLI) nor that it was made from the same text (only
  * the length). So:
  * - every file starts with a header: a magic, the SHA-256 of what it was made from (the bundle's
- *   text, Node's flags, NODE_OPTIONS) and the SHA-256 of the cached data; a file whose header
- *   does not match is not used, and is written anew;
+ *   path and text, Node's flags, NODE_OPTIONS) and the SHA-256 of the cached data; a file whose
+ *   header does not match is not used, and is written anew (the path is in it because V8 names
+ *   the code it runs from a cache after the file the cache was made from: another checkout's
+ *   cache would put that checkout's path in every stack frame and profile);
  * - it is only read from and written to a folder only this user (and root) can change, and
  *   whose every parent only they can change too (a sticky folder such as /tmp excepted, where
  *   nobody may rename what is another's); the folder itself is never a symlink, and a missing one
@@ -59,7 +61,7 @@ export const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 export const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
 /**
  * At most this many cache files are kept (the most recently used): one per Porthole version,
- * Node and set of flags in use, ~0.4 MB each; a developer rebuilding the bundle makes a new one
+ * copy of dist/, Node and set of flags in use, ~0.4 MB each; a developer rebuilding the bundle makes a new one
  * every build.
  */
 export const MAX_CACHE_FILES = 8;
@@ -90,12 +92,14 @@ export function compileCacheFolder(env: NodeJS.ProcessEnv, platform: string, hom
 }
 
 /**
- * What a cache is made from, as a SHA-256 (hex): the bundle's text `source` (its bytes, or the
- * text they are in UTF-8), V8's version (Electron's differs from its Node's), Node's command-line
- * flags `execArgv` and `nodeOptions` (NODE_OPTIONS), which V8 rejects a cache made under others for.
+ * What a cache is made from, as a SHA-256 (hex): the bundle's path `file` as given to V8 (the
+ * name its stack frames and profiles show, which V8 takes from the cache: each copy of dist/ has
+ * its own), its text `source` (its bytes, or the text they are in UTF-8), V8's version
+ * (Electron's differs from its Node's), Node's command-line flags `execArgv` and `nodeOptions`
+ * (NODE_OPTIONS), which V8 rejects a cache made under others for.
  */
-export function compileCacheKey(source: string | Uint8Array, execArgv: readonly string[], nodeOptions: string | undefined): string {
-  return createHash('sha256').update(JSON.stringify([process.versions.v8, execArgv, nodeOptions ?? ''])).update('\0').update(source).digest('hex');
+export function compileCacheKey(file: string, source: string | Uint8Array, execArgv: readonly string[], nodeOptions: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify([process.versions.v8, file, execArgv, nodeOptions ?? ''])).update('\0').update(source).digest('hex');
 }
 
 /** The cache file's name for `key` (compileCacheKey): `cli-main-<node>-<arch>-<key/16>.v8cache`. */
@@ -318,7 +322,7 @@ export function runWithCompileCache(file: string, env: NodeJS.ProcessEnv, platfo
   const bytes = readFileSync(file);
   // esbuild writes ASCII only: decoded as Latin-1 it is the same text, made ~10× faster than UTF-8.
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-  const key = compileCacheKey(bytes, process.execArgv, env.NODE_OPTIONS);
+  const key = compileCacheKey(file, bytes, process.execArgv, env.NODE_OPTIONS);
   const name = compileCacheFileName(key);
   const folder = trustedFolder(folderAsked, false);
   const cachedData = folder === undefined ? undefined : readCache(join(folder, name), key);

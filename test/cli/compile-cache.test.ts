@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -43,6 +43,8 @@ const asRoot = process.getuid?.() === 0;
 let work: string;
 let root: string;
 let source: string;
+/** The bundle's path, as dist/cli.js gives it to V8. */
+let bundle: string;
 /** The cache's name for a plain start (no flags), as the CLI computes it. */
 let cacheName: string;
 
@@ -54,7 +56,8 @@ before(async () => {
   await mkdir(root, { mode: 0o755 });
   await writeFile(join(root, 'index.html'), '<!doctype html><title>t</title><p>hello</p>', { mode: 0o644 });
   source = readFileSync(join(REPO, 'dist', 'cli-main.js'), 'utf8');
-  cacheName = compileCacheFileName(compileCacheKey(source, [], undefined));
+  bundle = join(REPO, 'dist', 'cli-main.js');
+  cacheName = compileCacheFileName(compileCacheKey(bundle, source, [], undefined));
 });
 
 after(async () => {
@@ -226,10 +229,43 @@ test('with source maps, coverage or a preloaded module, Node itself loads the bu
   assert.ok(bundle.functions.length > 300, `coverage of ${bundle.functions.length} functions: the bundle compiled by V8 itself`);
 });
 
+test('each copy of the bundle has a cache of its own: what runs names its own file (stack frames, profiles)', async () => {
+  // Two checkouts (or a copied dist/) with the same bytes: V8 names the code it runs from a cache
+  // after the file the cache was made from, so one copy's cache run by the other would put the
+  // first copy's path in every stack frame. A CPU profile lists the file each sampled function is in.
+  const { xdg, folder } = await freshCacheHome();
+  const copies = [join(work, 'copy-a'), join(work, 'copy-b')];
+  for (const copy of copies) await cp(join(REPO, 'dist'), join(copy, 'dist'), { recursive: true });
+  const profiles = await mkdtemp(join(work, 'profiles-'));
+  const caches = async (): Promise<string[]> => (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith('.v8cache'));
+  /** Starts the copy's CLI (profiled), serves, lets it write its cache, stops; the bundle's files its profile names. */
+  const run = async (copy: string): Promise<string[]> => {
+    const cli = await serving(
+      runCommand(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profiles}`, join(copy, 'dist', 'cli.js'), root, '--port', '0', '--quiet', '--no-reload'], work, {
+        XDG_CACHE_HOME: xdg,
+        NODE_OPTIONS: undefined,
+        NODE_V8_COVERAGE: undefined,
+      }),
+    );
+    await sleep(SETTLE_MS);
+    assert.equal(await stopCli(cli), 0, cli.stderr);
+    const name = (await readdir(profiles)).find((n) => n.includes(`.${cli.child.pid}.`));
+    assert.ok(name !== undefined, 'the profile written');
+    const profile = JSON.parse(await readFile(join(profiles, name), 'utf8')) as { nodes: Array<{ callFrame: { url: string } }> };
+    return [...new Set(profile.nodes.map((n) => n.callFrame.url).filter((u) => u.endsWith('/cli-main.js')))];
+  };
+  assert.deepEqual(await run(copies[0]!), [`file://${join(copies[0]!, 'dist', 'cli-main.js')}`]);
+  assert.equal((await caches()).length, 1, 'the first copy\'s cache written');
+  // The second copy, twice: the second start runs from a cache (its own).
+  await run(copies[1]!);
+  assert.deepEqual(await run(copies[1]!), [`file://${join(copies[1]!, 'dist', 'cli-main.js')}`]);
+  assert.equal((await caches()).length, 2, 'one cache per copy');
+});
+
 test('other flags get a cache of their own: alternating starts rewrite neither', async () => {
   const { xdg, folder, file } = await writtenCache();
   const flags = '--max-old-space-size=300';
-  const flagged = join(folder, compileCacheFileName(compileCacheKey(source, [], flags)));
+  const flagged = join(folder, compileCacheFileName(compileCacheKey(bundle, source, [], flags)));
   const cli = await startServing({ XDG_CACHE_HOME: xdg, NODE_OPTIONS: flags });
   await waitUntil(() => exists(flagged), WRITE_WAIT_MS, 'the flagged start\'s cache written');
   assert.equal(await stopCli(cli), 0);
@@ -319,13 +355,15 @@ test('run as root with another user\'s folders, or as a user with no home: no ca
   assert.equal(await stopCli(stranger), 0, stranger.stderr);
 });
 
-test('the cache is named by what it is made from: the bundle\'s bytes (not its length), Node\'s flags, Node\'s version and architecture', () => {
-  const a = compileCacheKey('module.exports = "aaaa";', [], undefined);
-  assert.notEqual(compileCacheKey('module.exports = "aaab";', [], undefined), a);
-  assert.notEqual(compileCacheKey('module.exports = "aaaa";', ['--jitless'], undefined), a);
-  assert.notEqual(compileCacheKey('module.exports = "aaaa";', [], '--max-old-space-size=100'), a);
-  assert.equal(compileCacheKey('module.exports = "aaaa";', [], undefined), a);
-  assert.equal(compileCacheKey(Buffer.from('module.exports = "aaaa";'), [], undefined), a, 'the text and its UTF-8 bytes are one key');
+test('the cache is named by what it is made from: the bundle\'s path and bytes (not its length), Node\'s flags, Node\'s version and architecture', () => {
+  const file = '/opt/porthole/dist/cli-main.js';
+  const a = compileCacheKey(file, 'module.exports = "aaaa";', [], undefined);
+  assert.notEqual(compileCacheKey('/home/u/porthole/dist/cli-main.js', 'module.exports = "aaaa";', [], undefined), a);
+  assert.notEqual(compileCacheKey(file, 'module.exports = "aaab";', [], undefined), a);
+  assert.notEqual(compileCacheKey(file, 'module.exports = "aaaa";', ['--jitless'], undefined), a);
+  assert.notEqual(compileCacheKey(file, 'module.exports = "aaaa";', [], '--max-old-space-size=100'), a);
+  assert.equal(compileCacheKey(file, 'module.exports = "aaaa";', [], undefined), a);
+  assert.equal(compileCacheKey(file, Buffer.from('module.exports = "aaaa";'), [], undefined), a, 'the text and its UTF-8 bytes are one key');
   assert.ok(compileCacheFileName(a).startsWith(`cli-main-${process.version}-${process.arch}-`));
 });
 
