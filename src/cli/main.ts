@@ -84,6 +84,11 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/**
+ * Opens `url` in the default browser with the platform's opener (open, start, xdg-open), not
+ * waited for. When the opener cannot be started, or exits non-zero (xdg-open's 3: no browser or
+ * tool found), stderr says so and gives the URL to open by hand.
+ */
 function openBrowser(url: string): void {
   const [cmd, args] =
     process.platform === 'darwin'
@@ -91,16 +96,20 @@ function openBrowser(url: string): void {
       : process.platform === 'win32'
         ? ['cmd', ['/c', 'start', '""', url]]
         : ['xdg-open', [url]];
-  const warn = (): boolean => streams.err.write(`porthole: could not open a browser; open ${url} yourself\n`);
+  const warn = (what: string): boolean => streams.err.write(`porthole: could not open a browser: ${escapeForDisplay(what)}; open ${url} yourself\n`);
   try {
     // The browser is no business of the key's passphrase.
     const env = { ...process.env };
     delete env[PASSPHRASE_ENV];
     const child = spawn(cmd, args, { detached: true, stdio: 'ignore', env });
-    child.on('error', warn);
+    child.on('error', (err: NodeJS.ErrnoException) => warn(`${cmd} ${err.code === 'ENOENT' ? 'was not found' : `failed (${err.code ?? err.message})`}`));
+    child.on('exit', (code, signal) => {
+      if (code !== null && code !== 0) warn(`${cmd} exited with code ${code}${cmd === 'xdg-open' && code === 3 ? ' (it found no browser to open)' : ''}`);
+      else if (signal !== null) warn(`${cmd} was ended by ${signal}`);
+    });
     child.unref();
-  } catch {
-    warn();
+  } catch (err) {
+    warn(`${cmd} could not be started (${(err as Error).message})`);
   }
 }
 
