@@ -159,6 +159,34 @@ function secondsToMs(text: string): number | undefined {
   return /^\d{1,7}(\.\d{1,3})?$/.test(text) ? Math.round(Number(text) * 1000) : undefined;
 }
 
+/** The flags that take a number: a negative one given as its own word (`--port -1`) is joined to its flag. */
+const NUMBER_FLAGS = new Set(['--port', '-p', '--reload-debounce', '--workers', '--proxy-timeout', '--keep-alive-timeout', '--header-timeout']);
+
+/**
+ * `--port -1` as `--port=-1`: Node's parseArgs takes a value starting with `-` for an option of its
+ * own and refuses it as "ambiguous", advising the `=` form for a value that is invalid anyway;
+ * joined, the value is judged like any other (`--port "-1": is not a whole number from 0 to 65535`).
+ */
+function joinNegativeNumbers(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const next = argv[i + 1];
+    if (NUMBER_FLAGS.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg === '-p' ? '--port' : arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+    // After `--`, every word is a positional.
+    if (arg === '--') {
+      out.push(...argv.slice(i + 1));
+      break;
+    }
+  }
+  return out;
+}
+
 /**
  * argv → options. Every value is checked strictly, by the core's rules (checkServerOptions) for
  * the server's options and here for the CLI's own (--workers, the seconds of the timeouts,
@@ -177,7 +205,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   try {
     ({ values, positionals } = parseArgs({
       // `--spa` alone takes no value (the root would be taken for it): it becomes --spa-default.
-      args: argv.map((a) => (a === '--spa' ? '--spa-default' : a)),
+      args: joinNegativeNumbers(argv).map((a) => (a === '--spa' ? '--spa-default' : a)),
       allowPositionals: true,
       strict: true,
       options: {

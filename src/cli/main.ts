@@ -13,7 +13,6 @@ import cluster, { type Worker } from 'node:cluster';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type * as UqrModule from 'uqr';
 import {
   CONFIG_FILE_NAME,
   PreviewServer,
@@ -34,6 +33,7 @@ import {
   type TlsOptions,
 } from '../core';
 import { PASSPHRASE_ENV, USAGE, parseCliArgs, type CliOptions } from './args';
+import { renderQrCode } from './qr-code';
 import { guardStandardStreams } from './standard-streams';
 import { BoundedOutput } from './terminal-output';
 
@@ -218,15 +218,16 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   // Paths (the root, the log file) are names from the disk: escaped like everything else printed.
   const shown = lines.map(escapeForDisplay);
   if (options.qr) {
-    const target = network[0] ?? address.url;
-    // uqr is loaded only for --qr: nothing else needs it at start-up.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { renderUnicodeCompact } = require('uqr') as typeof UqrModule;
-    // A quiet zone of 4 modules, as ISO/IEC 18004 asks (uqr's default of 1 is too narrow for
-    // some phone cameras); light modules drawn with █, for a terminal with light text on dark.
-    shown.push(`QR code for ${escapeForDisplay(target)}:`, renderUnicodeCompact(target, { border: 4 }));
-    if (network[0] === undefined) {
-      shown.push('Note: this address is this machine\'s own; another device cannot open it. Share on the network with --host 0.0.0.0 (--qr then shows the network address).');
+    const target = network[0];
+    if (target !== undefined) {
+      shown.push(`QR code for ${escapeForDisplay(target)}:`, renderQrCode(target));
+    } else if (isLoopbackBind(address.host)) {
+      // A phone that scanned a code of 127.0.0.1 would open its own loopback, not this machine.
+      shown.push(
+        `No QR code: this server listens on ${escapeForDisplay(address.host)} only, which a phone takes for itself. To open it on a phone, share it on the network: porthole --host 0.0.0.0 --qr (see "Sharing on the network" in the README).`,
+      );
+    } else {
+      shown.push('No QR code: no network address found to put in it; connect this machine to a network and start again.');
     }
   }
   return shown.join('\n') + '\n';

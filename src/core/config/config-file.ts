@@ -63,12 +63,15 @@ const FORBIDDEN_HEADER_NAMES = new Set([
 
 /**
  * Why a response header field may not be sent as given, or undefined when it may: the name must
- * be a token (RFC 9110 §5.6.2) and not one that frames the message; the value a field-value
+ * be a token (RFC 9110 §5.6.2), not one that frames the message and not Server or Date (which
+ * Porthole sends on every answer); the value a field-value
  * (§5.5: no CR, LF, NUL or other control character, nothing above U+00FF).
  */
 export function headerFieldProblem(name: string, value: string): string | undefined {
   if (!isToken(name)) return `"${name}" is not a header name (a token: letters, digits and !#$%&'*+-.^_\`|~)`;
-  if (FORBIDDEN_HEADER_NAMES.has(name.toLowerCase())) return `${name} frames the message or the connection, or ends every head; Porthole sets it itself`;
+  const lower = name.toLowerCase();
+  if (lower === 'server' || lower === 'date') return `Porthole sends ${name} itself on every answer, and an answer has one ${name} field; leave it out`;
+  if (FORBIDDEN_HEADER_NAMES.has(lower)) return `${name} frames the message or the connection, which Porthole sets from each answer itself; leave it out`;
   if (!isValidFieldValue(value)) return `the value of ${name} holds a control character (CR, LF, NUL…) or a character above U+00FF`;
   return undefined;
 }

@@ -97,6 +97,12 @@ export function describeListenError(code: string | undefined, host: string, port
       return `no permission to listen on port ${port} (ports below 1024 need privileges); choose a port above 1024`;
     case 'EADDRNOTAVAIL':
       return `${host} is not an address of this machine; use 127.0.0.1, 0.0.0.0 or one of its interface addresses`;
+    case 'ENOTFOUND':
+    case 'EAI_NONAME':
+    case 'EAI_FAIL':
+      return `the host name ${host} does not resolve to an address (${code}: no such name); use 127.0.0.1, 0.0.0.0 or one of this machine's interface addresses`;
+    case 'EAI_AGAIN':
+      return `the host name ${host} could not be looked up (EAI_AGAIN: no name server answered); use 127.0.0.1, 0.0.0.0 or one of this machine's interface addresses`;
     default:
       return `cannot listen on ${host}:${port} (${code ?? 'unknown error'})`;
   }
@@ -495,7 +501,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     await this.log?.close();
     const code = lastError?.code;
     const first = ports[0] ?? 0;
-    const tried = ports.length > 1 ? ` (tried ports ${first}–${ports[ports.length - 1] ?? first})` : '';
+    // Only a busy port moves on to the next: any other failure is the first port's.
+    const tried = code === 'EADDRINUSE' && ports.length > 1 ? ` (tried ports ${first}–${ports[ports.length - 1] ?? first})` : '';
     throw new ServerError(code ?? 'ELISTEN', describeListenError(code, opts.host, first) + tried);
   }
 

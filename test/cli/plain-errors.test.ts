@@ -1,0 +1,87 @@
+/**
+ * Start-up errors that say what happened and what to do (h67 §12): a negative number after a
+ * flag that takes one is judged as a value, not refused by Node's parseArgs as "ambiguous"; a
+ * --host that names no address says the name did not resolve (not "tried ports"); --header
+ * Server/Date says Porthole sends them itself. And the QR code keeps its 4-module quiet zone.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderQrCode } from '../../src/cli/qr-code';
+import { withTimeout } from '../core/raw-client';
+import { CLI, WAIT_MS, killAllClis, requireBuiltCli, runCli, runCommand, type Cli } from './run-cli';
+
+let base: string;
+let root: string;
+
+before(async () => {
+  requireBuiltCli();
+  base = await mkdtemp(join(tmpdir(), 'porthole-plain-errors-'));
+  root = join(base, 'site');
+  await mkdir(root);
+  await writeFile(join(root, 'index.html'), '<!doctype html><p>hello</p>');
+});
+
+after(async () => {
+  killAllClis();
+  await rm(base, { recursive: true, force: true });
+});
+
+/** The CLI's exit code (bounded), asserting it started nothing. */
+async function refused(cli: Cli, what: string): Promise<void> {
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, `exit on ${what}`), 1, `${what}: ${cli.stderr}`);
+  assert.ok(!cli.stdout.includes('Local:'), `${what} started a server`);
+}
+
+test('a negative number after a flag that takes a number is judged as its value, as with "="', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--port', '-1'], /^porthole: --port "-1": is not a whole number from 0 to 65535/m],
+    [['-p', '-1'], /^porthole: --port "-1": is not a whole number from 0 to 65535/m],
+    [['--reload-debounce', '-5'], /^porthole: --reload-debounce "-5": is not a whole number from 0 to 10000/m],
+    [['--workers', '-2'], /^porthole: --workers "-2": is not a whole number from 1 to 64/m],
+    [['--header-timeout', '-1.5'], /^porthole: --header-timeout "-1\.5": takes seconds/m],
+  ];
+  for (const [args, said] of cases) {
+    const cli = runCli([root, ...args], base);
+    await refused(cli, args.join(' '));
+    assert.match(cli.stderr, said, args.join(' '));
+    assert.doesNotMatch(cli.stderr, /ambiguous|'--port=-XYZ'/, args.join(' '));
+  }
+});
+
+test('--header Server or Date: Porthole sends it itself, said as such', async () => {
+  for (const name of ['Server', 'Date']) {
+    const cli = runCli([root, '--port', '0', '--header', `${name}: x`], base);
+    await refused(cli, name);
+    assert.match(cli.stderr, new RegExp(`^porthole: --header: Porthole sends ${name} itself on every answer, and an answer has one ${name} field; leave it out$`, 'm'));
+    assert.doesNotMatch(cli.stderr, /frames the message/);
+  }
+  const framing = runCli([root, '--port', '0', '--header', 'Content-Length: 5'], base);
+  await refused(framing, 'Content-Length');
+  assert.match(framing.stderr, /--header: Content-Length frames the message or the connection, which Porthole sets from each answer itself; leave it out/);
+});
+
+// The name is looked up with no network at all (a network namespace of its own, loopback down),
+// so no query leaves this machine: root only, where unshare(1) can make one.
+const unshareWorks = process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0;
+
+test('--host naming no address: the lookup failure, in plain words, once (no "tried ports")', { skip: !unshareWorks && 'needs root and unshare -n' }, async () => {
+  const cli = runCommand('unshare', ['-n', process.execPath, CLI, root, '--port', '19102', '--host', 'example.invalid'], base);
+  await refused(cli, '--host example.invalid');
+  assert.equal(
+    cli.stderr,
+    "porthole: the host name example.invalid could not be looked up (EAI_AGAIN: no name server answered); use 127.0.0.1, 0.0.0.0 or one of this machine's interface addresses\n",
+  );
+});
+
+test('the QR code has a quiet zone of 4 modules (compact: a line is two rows; █ both light, ▀ the upper)', () => {
+  const lines = renderQrCode('http://192.168.1.20:8347/').split('\n');
+  for (const line of lines.slice(0, 2)) assert.match(line, /^█{20,}$/, 'four light rows at the top');
+  // The code has an odd number of rows: the last line's lower half is no row.
+  assert.match(lines.at(-2) ?? '', /^█{20,}$/);
+  assert.match(lines.at(-1) ?? '', /^▀{20,}$/);
+  for (const line of lines.slice(2, -2)) assert.match(line, /^█{4}.*█{4}$/, 'four light columns at each side');
+});
