@@ -2,7 +2,9 @@
  * Start-up errors that say what happened and what to do (h67 §12): a negative number after a
  * flag that takes one is judged as a value, not refused by Node's parseArgs as "ambiguous"; a
  * --host that names no address says the name did not resolve (not "tried ports"); --header
- * Server/Date says Porthole sends them itself. And the QR code keeps its 4-module quiet zone.
+ * Server/Date says Porthole sends them itself; a config file's value of the wrong type says what
+ * it is and how to write it, and a comment in it is located. And the QR code keeps its 4-module
+ * quiet zone.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,6 +77,23 @@ test('--host naming no address: the lookup failure, in plain words, once (no "tr
     cli.stderr,
     "porthole: the host name example.invalid could not be looked up (EAI_AGAIN: no name server answered); use 127.0.0.1, 0.0.0.0 or one of this machine's interface addresses\n",
   );
+});
+
+test('porthole.config.json errors say what the value is and how to write it; a comment is located', async () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['port as a string', '{"port": "8080"}', /porthole\.config\.json: port: must be integer or null \(it is the string "8080"; write 8080 without quotes\)$/m],
+    ['a boolean as a string', '{"listing": "false"}', /listing: must be boolean \(it is the string "false"; write false without quotes\)$/m],
+    ['headers as an object', '{"headers": {"X-A": "1"}}', /headers: must be array \(it is an object; e\.g\. "headers": \[\{ "source": "\*\*\/\*\.wasm", "headers": \{ "Cache-Control": "no-store" \} \}\]\)$/m],
+    ['a comment', '{\n  "port": 0, // my port\n  "listing": true\n}', /not valid JSON at line 2, column 14: a comment, which JSON does not allow \(this file is plain JSON, not JSONC\); remove it$/m],
+  ];
+  for (const [what, text, said] of cases) {
+    const folder = join(base, what.replace(/\W+/g, '-'));
+    await mkdir(folder);
+    await writeFile(join(folder, 'porthole.config.json'), text);
+    const cli = runCli([folder, '--port', '0'], base);
+    await refused(cli, what);
+    assert.match(cli.stderr, said, what);
+  }
 });
 
 test('the QR code has a quiet zone of 4 modules (compact: a line is two rows; █ both light, ▀ the upper)', () => {

@@ -201,7 +201,7 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
     case 'enum':
       return { key: dottedKey(error.instancePath), reason: `must be one of ${((params.allowedValues as unknown[] | undefined) ?? []).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'type':
-      return { key: dottedKey(error.instancePath), reason: `must be ${String(params.type).replace(',', ' or ')}` };
+      return { key: dottedKey(error.instancePath), reason: `must be ${String(params.type).replace(',', ' or ')}${typeHint(String(params.type), valueAt(data, error.instancePath), error.instancePath)}` };
     case 'pattern':
       if (/\/headers\/\d+\/headers\//.test(error.instancePath)) {
         return { key: dottedKey(error.instancePath), reason: 'holds a control character (CR, LF, NUL…): a header value is one line' };
@@ -218,8 +218,51 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
   }
 }
 
+/**
+ * What a value of the wrong type is, and how to write it (`data` at `pointer`): ` (it is the
+ * string "8080"; write 8080 without quotes)`, with an example for `headers`; '' when there is
+ * nothing to add.
+ */
+function typeHint(expected: string, value: unknown, pointer: string): string {
+  if (value === undefined) return '';
+  const shown = JSON.stringify(value);
+  const what = typeof value === 'string' ? `the string ${shown.length > 60 ? `${shown.slice(0, 57)}…` : shown}` : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${shown}`;
+  let how = '';
+  if (typeof value === 'string' && /number|integer/.test(expected) && /^-?\d+(\.\d+)?$/.test(value)) how = `; write ${value} without quotes`;
+  else if (typeof value === 'string' && expected === 'boolean' && (value === 'true' || value === 'false')) how = `; write ${value} without quotes`;
+  else if (pointer === '/headers') how = '; e.g. "headers": [{ "source": "**/*.wasm", "headers": { "Cache-Control": "no-store" } }]';
+  return ` (it is ${what}${how})`;
+}
+
+/** Where the first comment (`//` or `/*`) outside a string is in `text`, as its offset, or -1. */
+function firstComment(text: string): number {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === '/' && (text[i + 1] === '/' || text[i + 1] === '*')) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** "line L, column C" of the offset `at` in `text`. */
+function lineAndColumn(text: string, at: number): string {
+  const before = text.slice(0, at).split('\n');
+  return `line ${before.length}, column ${(before[before.length - 1]?.length ?? 0) + 1}`;
+}
+
 /** Where a JSON syntax error is, as "line L, column C", from the message's position if any. */
 function syntaxLocation(text: string, message: string): string {
+  const comment = firstComment(text);
+  if (comment >= 0) {
+    return `not valid JSON at ${lineAndColumn(text, comment)}: a comment, which JSON does not allow (this file is plain JSON, not JSONC); remove it`;
+  }
   const m = /position (\d+)/.exec(message);
   if (m === null) return message;
   const at = Number(m[1]);
