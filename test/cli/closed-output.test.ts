@@ -130,8 +130,29 @@ test('--workers 2, SIGHUP to the whole process group (as a closed terminal sends
   const cli = runCli([root, '--port', '0', '--log', log, '--quiet', '--workers', '2'], base, {}, true);
   const port = await waitForLocalPort(cli);
   await getEach(port, 10, 'grouphup');
+  // The second worker is forked once the first listens: until it has its handlers (Node's start
+  // takes a while), a SIGHUP would find it without one, as any process just started. Its signal
+  // mask says when (SigCgt in /proc/PID/status, bit 0 for SIGHUP).
+  await workersCatchingSighup(cli.child.pid ?? 0, 2);
   process.kill(-(cli.child.pid ?? 0), 'SIGHUP');
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGHUP'), 0, `exit code (signal: ${cli.child.signalCode}): ${cli.stderr}`);
   assert.equal((await logLines(log, 'grouphup')).length, 10);
   assert.doesNotMatch(cli.stderr, /worker exited/);
 });
+
+/** Resolves once `count` child processes of `parent` catch SIGHUP (Linux: /proc), polling every 20 ms for at most WAIT_MS. */
+async function workersCatchingSighup(parent: number, count: number): Promise<void> {
+  for (const end = Date.now() + WAIT_MS; ; ) {
+    if (Date.now() > end) throw new Error(`fewer than ${count} workers handle SIGHUP after ${WAIT_MS} ms`);
+    const children = (await readFile(`/proc/${parent}/task/${parent}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter((p) => p !== '');
+    let catching = 0;
+    for (const pid of children) {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+      const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+      if (m !== null && (BigInt(`0x${m[1]}`) & 1n) === 1n) catching++;
+    }
+    if (catching >= count) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
