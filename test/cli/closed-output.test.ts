@@ -6,33 +6,19 @@
  * with EPIPE, as when `head` exits. A closed terminal also sends SIGHUP (to the whole process
  * group): the CLI then stops as on SIGTERM, every log line written, exit code 0.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchOnce, withTimeout } from '../core/raw-client';
-import { WAIT_MS, killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalPort, type Cli } from './run-cli';
+import { WAIT_MS, runCli, stopCli, waitForLocalPort, type Cli, siteFolderForTests } from './run-cli';
 
-let base: string;
-let root: string;
 let count = 0;
 
-before(async () => {
-  requireBuiltCli();
-  base = await mkdtemp(join(tmpdir(), 'porthole-closed-output-'));
-  root = join(base, 'site');
-  await mkdir(root);
-  await writeFile(join(root, 'index.html'), '<!doctype html><p>hello</p>');
-});
+const site = siteFolderForTests('porthole-closed-output-');
 
-after(async () => {
-  killAllClis();
-  await rm(base, { recursive: true, force: true });
-});
-
-/** A fresh log file's path (outside the root). */
-const freshLog = (): string => join(base, `requests-${++count}.log`);
+/** A fresh log file's path (outside the site.root). */
+const freshLog = (): string => join(site.base, `requests-${++count}.log`);
 
 /** `n` GETs of /?i, one connection each, every one answered 200. */
 async function getEach(port: number, n: number, tag: string): Promise<void> {
@@ -67,7 +53,7 @@ async function waitFor(cli: Cli, read: () => string, pattern: RegExp, what: stri
 
 test('stdout\'s reader gone (EPIPE): the CLI keeps serving, says so once on stderr, and logs every request', async () => {
   const log = freshLog();
-  const cli = runCli([root, '--port', '0', '--log', log], base);
+  const cli = runCli([site.root, '--port', '0', '--log', log], site.base);
   const port = await waitForLocalPort(cli);
   await getEach(port, 1, 'before');
   await waitFor(cli, () => cli.stdout, /GET \/\?before0/, 'the first request line');
@@ -84,12 +70,12 @@ test('stdout\'s reader gone (EPIPE): the CLI keeps serving, says so once on stde
 });
 
 test('stderr\'s reader gone: a warning written there does not stop the CLI; stdout says so once', async () => {
-  const siteRoot = join(base, 'with-config');
+  const siteRoot = join(site.base, 'with-config');
   await mkdir(siteRoot);
   await writeFile(join(siteRoot, 'index.html'), '<!doctype html><p>config</p>');
   await writeFile(join(siteRoot, 'porthole.config.json'), '{}');
   const log = freshLog();
-  const cli = runCli([siteRoot, '--port', '0', '--log', log, '--quiet'], base);
+  const cli = runCli([siteRoot, '--port', '0', '--log', log, '--quiet'], site.base);
   const port = await waitForLocalPort(cli);
   cli.child.stderr?.destroy();
   // An invalid edit of the configuration file: the server says why on stderr, and keeps its settings.
@@ -103,7 +89,7 @@ test('stderr\'s reader gone: a warning written there does not stop the CLI; stdo
 
 test('--workers 2, stdout\'s reader gone: every worker keeps serving and logging', async () => {
   const log = freshLog();
-  const cli = runCli([root, '--port', '0', '--log', log, '--workers', '2'], base);
+  const cli = runCli([site.root, '--port', '0', '--log', log, '--workers', '2'], site.base);
   const port = await waitForLocalPort(cli);
   cli.child.stdout?.destroy();
   // One connection each: the kernel spreads them over the workers, and each one that writes a line finds stdout gone.
@@ -117,7 +103,7 @@ test('--workers 2, stdout\'s reader gone: every worker keeps serving and logging
 
 test('SIGHUP (the terminal closed) stops the CLI as SIGTERM does: every log line written, exit 0', async () => {
   const log = freshLog();
-  const cli = runCli([root, '--port', '0', '--log', log, '--quiet'], base);
+  const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet'], site.base);
   const port = await waitForLocalPort(cli);
   await getEach(port, 3, 'hup');
   cli.child.kill('SIGHUP');
@@ -127,7 +113,7 @@ test('SIGHUP (the terminal closed) stops the CLI as SIGTERM does: every log line
 
 test('--workers 2, SIGHUP to the whole process group (as a closed terminal sends it): every worker stops gracefully, exit 0', { skip: process.platform === 'win32' && 'no process groups' }, async () => {
   const log = freshLog();
-  const cli = runCli([root, '--port', '0', '--log', log, '--quiet', '--workers', '2'], base, {}, true);
+  const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--workers', '2'], site.base, {}, true);
   const port = await waitForLocalPort(cli);
   await getEach(port, 10, 'grouphup');
   // The second worker is forked once the first listens: until it has its handlers (Node's start

@@ -3,34 +3,20 @@
  * exits non-zero, as xdg-open does with no browser set up (exit 3), or there is none at all. The
  * CLI keeps serving and says on stderr what happened and which URL to open by hand.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withTimeout } from '../core/raw-client';
-import { WAIT_MS, killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalUrl, type Cli } from './run-cli';
+import { WAIT_MS, runCli, stopCli, waitForLocalUrl, type Cli, siteFolderForTests } from './run-cli';
 
 const linux = process.platform === 'linux';
-let base: string;
-let root: string;
 
-before(async () => {
-  requireBuiltCli();
-  base = await mkdtemp(join(tmpdir(), 'porthole-open-'));
-  root = join(base, 'site');
-  await mkdir(root);
-  await writeFile(join(root, 'index.html'), '<!doctype html><p>hello</p>');
-});
-
-after(async () => {
-  killAllClis();
-  await rm(base, { recursive: true, force: true });
-});
+const site = siteFolderForTests('porthole-open-');
 
 /** A folder holding an `xdg-open` that records its argument in `<folder>/asked` and exits `code`. */
 async function fakeOpener(name: string, code: number): Promise<string> {
-  const bin = join(base, name);
+  const bin = join(site.base, name);
   await mkdir(bin);
   await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > "${join(bin, 'asked')}"\nexit ${code}\n`);
   await chmod(join(bin, 'xdg-open'), 0o755);
@@ -56,7 +42,7 @@ async function stderrShows(cli: Cli, pattern: RegExp): Promise<void> {
 
 test('--open: an opener that exits non-zero is said, with the URL to open by hand', { skip: !linux && 'xdg-open is the Linux opener' }, async () => {
   const bin = await fakeOpener('failing', 3);
-  const cli = runCli([root, '--port', '0', '--quiet', '--open'], base, { PATH: `${bin}:${process.env.PATH ?? ''}` });
+  const cli = runCli([site.root, '--port', '0', '--quiet', '--open'], site.base, { PATH: `${bin}:${process.env.PATH ?? ''}` });
   const { text } = await waitForLocalUrl(cli);
   await stderrShows(cli, /could not open/);
   assert.equal(await readFile(join(bin, 'asked'), 'utf8'), text, 'the opener was asked for the printed URL');
@@ -66,7 +52,7 @@ test('--open: an opener that exits non-zero is said, with the URL to open by han
 
 test('--open with no opener installed: said once, with the URL', { skip: !linux && 'xdg-open is the Linux opener' }, async () => {
   // A PATH with nothing on it (the CLI itself is started by node's full path).
-  const cli = runCli([root, '--port', '0', '--quiet', '--open'], base, { PATH: join(base, 'nothing') });
+  const cli = runCli([site.root, '--port', '0', '--quiet', '--open'], site.base, { PATH: join(site.base, 'nothing') });
   const { text } = await waitForLocalUrl(cli);
   await stderrShows(cli, /could not open/);
   assert.equal(cli.stderr, `porthole: could not open a browser: xdg-open was not found; open ${text} yourself\n`);
@@ -75,7 +61,7 @@ test('--open with no opener installed: said once, with the URL', { skip: !linux 
 
 test('--open: an opener that succeeds says nothing', { skip: !linux && 'xdg-open is the Linux opener' }, async () => {
   const bin = await fakeOpener('working', 0);
-  const cli = runCli([root, '--port', '0', '--quiet', '--open'], base, { PATH: `${bin}:${process.env.PATH ?? ''}` });
+  const cli = runCli([site.root, '--port', '0', '--quiet', '--open'], site.base, { PATH: `${bin}:${process.env.PATH ?? ''}` });
   const { text } = await waitForLocalUrl(cli);
   for (let i = 0; i < 500 && (await readFile(join(bin, 'asked'), 'utf8').catch(() => '')) !== text; i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(await readFile(join(bin, 'asked'), 'utf8'), text);

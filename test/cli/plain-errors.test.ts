@@ -6,31 +6,17 @@
  * it is and how to write it, and a comment in it is located. And the QR code keeps its 4-module
  * quiet zone.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderQrCode } from '../../src/cli/qr-code';
 import { withTimeout } from '../core/raw-client';
-import { CLI, WAIT_MS, killAllClis, requireBuiltCli, runCli, runCommand, type Cli } from './run-cli';
+import { CLI, WAIT_MS, runCli, runCommand, type Cli, siteFolderForTests } from './run-cli';
 
-let base: string;
-let root: string;
 
-before(async () => {
-  requireBuiltCli();
-  base = await mkdtemp(join(tmpdir(), 'porthole-plain-errors-'));
-  root = join(base, 'site');
-  await mkdir(root);
-  await writeFile(join(root, 'index.html'), '<!doctype html><p>hello</p>');
-});
-
-after(async () => {
-  killAllClis();
-  await rm(base, { recursive: true, force: true });
-});
+const site = siteFolderForTests('porthole-plain-errors-');
 
 /** The CLI's exit code (bounded), asserting it started nothing. */
 async function refused(cli: Cli, what: string): Promise<void> {
@@ -47,7 +33,7 @@ test('a negative number after a flag that takes a number is judged as its value,
     [['--header-timeout', '-1.5'], /^porthole: --header-timeout "-1\.5": takes seconds/m],
   ];
   for (const [args, said] of cases) {
-    const cli = runCli([root, ...args], base);
+    const cli = runCli([site.root, ...args], site.base);
     await refused(cli, args.join(' '));
     assert.match(cli.stderr, said, args.join(' '));
     assert.doesNotMatch(cli.stderr, /ambiguous|'--port=-XYZ'/, args.join(' '));
@@ -56,22 +42,22 @@ test('a negative number after a flag that takes a number is judged as its value,
 
 test('--header Server or Date: Porthole sends it itself, said as such', async () => {
   for (const name of ['Server', 'Date']) {
-    const cli = runCli([root, '--port', '0', '--header', `${name}: x`], base);
+    const cli = runCli([site.root, '--port', '0', '--header', `${name}: x`], site.base);
     await refused(cli, name);
     assert.match(cli.stderr, new RegExp(`^porthole: --header: Porthole sends ${name} itself on every answer, and an answer has one ${name} field; leave it out$`, 'm'));
     assert.doesNotMatch(cli.stderr, /frames the message/);
   }
-  const framing = runCli([root, '--port', '0', '--header', 'Content-Length: 5'], base);
+  const framing = runCli([site.root, '--port', '0', '--header', 'Content-Length: 5'], site.base);
   await refused(framing, 'Content-Length');
   assert.match(framing.stderr, /--header: Content-Length frames the message or the connection, which Porthole sets from each answer itself; leave it out/);
 });
 
 // The name is looked up with no network at all (a network namespace of its own, loopback down),
-// so no query leaves this machine: root only, where unshare(1) can make one.
+// so no query leaves this machine: site.root only, where unshare(1) can make one.
 const unshareWorks = process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0;
 
-test('--host naming no address: the lookup failure, in plain words, once (no "tried ports")', { skip: !unshareWorks && 'needs root and unshare -n' }, async () => {
-  const cli = runCommand('unshare', ['-n', process.execPath, CLI, root, '--port', '19102', '--host', 'example.invalid'], base);
+test('--host naming no address: the lookup failure, in plain words, once (no "tried ports")', { skip: !unshareWorks && 'needs site.root and unshare -n' }, async () => {
+  const cli = runCommand('unshare', ['-n', process.execPath, CLI, site.root, '--port', '19102', '--host', 'example.invalid'], site.base);
   await refused(cli, '--host example.invalid');
   assert.equal(
     cli.stderr,
@@ -87,10 +73,10 @@ test('porthole.config.json errors say what the value is and how to write it; a c
     ['a comment', '{\n  "port": 0, // my port\n  "listing": true\n}', /not valid JSON at line 2, column 14: a comment, which JSON does not allow \(this file is plain JSON, not JSONC\); remove it$/m],
   ];
   for (const [what, text, said] of cases) {
-    const folder = join(base, what.replace(/\W+/g, '-'));
+    const folder = join(site.base, what.replace(/\W+/g, '-'));
     await mkdir(folder);
     await writeFile(join(folder, 'porthole.config.json'), text);
-    const cli = runCli([folder, '--port', '0'], base);
+    const cli = runCli([folder, '--port', '0'], site.base);
     await refused(cli, what);
     assert.match(cli.stderr, said, what);
   }

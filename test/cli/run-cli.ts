@@ -3,6 +3,9 @@
  * bounded, and after() kills whatever a test left running. Needs `npm run build` first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { after, before } from 'node:test';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { withTimeout } from '../core/raw-client';
@@ -88,3 +91,25 @@ export async function stopCli(cli: Cli): Promise<number | null> {
 export function killAllClis(): void {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
+
+/**
+ * A test file's site: `<tmp>/<prefix>XXXXXX/site` holding an index.html, made before the file's
+ * tests (the built CLI required) and removed after them, every CLI they started killed. `base`
+ * and `root` are set once `before` has run.
+ */
+export function siteFolderForTests(prefix: string): { base: string; root: string } {
+  const folder = { base: '', root: '' };
+  before(async () => {
+    requireBuiltCli();
+    folder.base = await mkdtemp(join(tmpdir(), prefix));
+    folder.root = join(folder.base, 'site');
+    await mkdir(folder.root);
+    await writeFile(join(folder.root, 'index.html'), '<!doctype html><p>hello</p>');
+  });
+  after(async () => {
+    killAllClis();
+    await rm(folder.base, { recursive: true, force: true });
+  });
+  return folder;
+}
+
