@@ -37,9 +37,36 @@ export function runCli(args: readonly string[], cwd: string, env: Record<string,
   return runCommand(process.execPath, [CLI, ...args], cwd, env, detached);
 }
 
-/** Starts `command args` like runCli (e.g. bash setting a ulimit, then exec'ing the CLI). */
-export function runCommand(command: string, args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}, detached = false): Cli {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...process.env, ...env }, detached });
+/**
+ * The uid and gid a permission test runs the CLI as: nobody (65534) when the tests run as root
+ * (root reads every file, so EACCES never happens to it), else this process's own (undefined).
+ */
+export const UNPRIVILEGED: { readonly uid: number; readonly gid: number } | undefined = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+
+/** Starts `porthole <args>` like runCli, as UNPRIVILEGED's user (`cwd` must be open to it). */
+export function runCliUnprivileged(args: readonly string[], cwd: string, env: Record<string, string | undefined> = {}): Cli {
+  return runCommand(process.execPath, [CLI, ...args], cwd, env, false, UNPRIVILEGED);
+}
+
+/**
+ * Starts `command args` like runCli (e.g. bash setting a ulimit, then exec'ing the CLI);
+ * `detached` as runCli's; `as`: the uid and gid to run it as (needs root).
+ */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+  detached = false,
+  as?: { readonly uid: number; readonly gid: number },
+): Cli {
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+    env: { ...process.env, ...env },
+    detached,
+    ...(as === undefined ? {} : { uid: as.uid, gid: as.gid }),
+  });
   children.add(child);
   const cli: Cli = {
     child,

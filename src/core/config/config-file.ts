@@ -584,7 +584,8 @@ export interface ConfigFile {
 
 /**
  * Reads `<root>/porthole.config.json`. No file → `options: undefined`. Throws ConfigFileError for
- * an unreadable, oversized or invalid file.
+ * an unreadable (saying what to do), oversized or invalid file. The caller checks first that the
+ * root itself can be opened: an error of the root is not this file's.
  */
 export async function readConfigFile(root: string): Promise<ConfigFile> {
   const path = join(root, CONFIG_FILE_NAME);
@@ -595,7 +596,11 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
     const code = (err as NodeJS.ErrnoException).code;
     // ENOTDIR: the root is not a folder; the root's own check says so in plain words.
     if (code === 'ENOENT' || code === 'ENOTDIR') return { path, options: undefined, text: undefined };
-    throw new ConfigFileError(path, '', code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? String(err)})`);
+    if (code === 'EISDIR') throw new ConfigFileError(path, '', 'is a folder, not a file');
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new ConfigFileError(path, '', `cannot be read: no permission (${code}); give the user running Porthole read permission on it (e.g. chmod a+r), or start without it (--no-config, or the porthole.configFile setting off)`);
+    }
+    throw new ConfigFileError(path, '', `cannot be read (${code ?? String(err)})`);
   }
   if (bytes.length > MAX_CONFIG_FILE_BYTES) {
     throw new ConfigFileError(path, '', `is ${bytes.length} bytes; a configuration file is at most ${MAX_CONFIG_FILE_BYTES}`);

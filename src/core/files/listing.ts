@@ -150,7 +150,7 @@ export async function listFolder(folder: ListedFolder, options: ContainmentOptio
   if (pending === undefined) {
     pending = inBuildSlot(() => buildListing(folder, options)).then(
       (r) => (r === 'busy' ? { kind: 'busy', reason: 'Too many folder listings are being built at once.' } : r),
-      (err: unknown) => failure(err),
+      (err: unknown) => failure(err, 'folder'),
     );
     cache.building.set(key, pending);
     void pending.then((r) => {
@@ -185,7 +185,7 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions): Pro
       if (kept.length >= 2 * LISTING_MAX_ENTRIES) kept = kept.sort(listingOrder).slice(0, LISTING_MAX_ENTRIES);
     }
   } catch (err) {
-    return failure(err);
+    return failure(err, 'folder');
   }
   kept = kept.sort(listingOrder).slice(0, LISTING_MAX_ENTRIES);
   const entries = await Promise.all(kept.map((k) => describe(join(dirPath, k.name), k.name, opts)));

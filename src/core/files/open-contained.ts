@@ -11,7 +11,8 @@
  *   own real path (Linux: `/proc/self/fd/N`; elsewhere the real path after the open, accepted only
  *   when its dev/ino are those of the open descriptor). A folder swapped for a symlink between a
  *   check and the open can no longer hand out a file outside the root.
- * - Errors map to answers: ENOENT/ENOTDIR → missing (404), EACCES/EPERM → forbidden (403),
+ * - Errors map to answers: ENOENT/ENOTDIR → missing (404), EACCES/EPERM → forbidden (403, saying
+ *   what could not be read: the file, the folder, or a folder on the way; see Refused),
  *   EMFILE/ENFILE (out of descriptors) → unavailable (503 with Retry-After), never "404".
  * - A node replaced between its open and the reading of its real path (an atomic save renames
  *   the new version over the path) is opened again; still replaced after OPEN_ATTEMPTS opens →
@@ -32,6 +33,13 @@ export interface ContainmentOptions {
   readonly followSymlinks: boolean;
 }
 
+/**
+ * What a 403 could not read: 'file' (the file itself), 'folder' (the folder itself: opened or
+ * listed), 'path' (a folder on the way to it cannot be opened, so not even its kind is known),
+ * 'special' (a FIFO, socket or device: never opened).
+ */
+export type Refused = 'file' | 'folder' | 'path' | 'special';
+
 export type Opened =
   | { readonly kind: 'file'; readonly file: FileHandle; readonly stat: Stats; readonly real: string }
   /**
@@ -40,7 +48,7 @@ export type Opened =
    */
   | { readonly kind: 'dir'; readonly real: string; readonly stat: Stats; readonly handle: FileHandle | undefined }
   | { readonly kind: 'missing'; readonly reason: string }
-  | { readonly kind: 'forbidden'; readonly reason: string }
+  | { readonly kind: 'forbidden'; readonly reason: string; readonly refused: Refused }
   /** Out of descriptors (EMFILE/ENFILE): a passing condition, 503 with Retry-After. */
   | { readonly kind: 'unavailable'; readonly reason: string };
 
@@ -59,10 +67,20 @@ export function notRegularReason(st: Stats): string {
   return `Not served: ${what}; only regular files and folders are ever opened.`;
 }
 
-/** The Opened for an error of stat/open/readdir. */
-export function failure(err: unknown): Opened & { kind: 'missing' | 'forbidden' | 'unavailable' } {
+/** The log's note for each kind of refusal by permissions. */
+const DENIED: Record<Exclude<Refused, 'special'>, string> = {
+  file: 'Permission denied: the file cannot be read by the user running the server.',
+  folder: 'Permission denied: the folder cannot be opened or listed by the user running the server.',
+  path: 'Permission denied: a folder on the way cannot be opened by the user running the server.',
+};
+
+/**
+ * The Opened for an error of stat/open/readdir; `refused`: what was being read, for a permission
+ * error (default 'path': a stat that failed could not tell).
+ */
+export function failure(err: unknown, refused: Exclude<Refused, 'special'> = 'path'): Opened & { kind: 'missing' | 'forbidden' | 'unavailable' } {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return { kind: 'forbidden', reason: 'Permission denied.' };
+  if (code === 'EACCES' || code === 'EPERM') return { kind: 'forbidden', reason: DENIED[refused], refused };
   if (code === 'EMFILE' || code === 'ENFILE') {
     return { kind: 'unavailable', reason: `Out of file descriptors (${code}): the server has too many open files right now.` };
   }
@@ -122,17 +140,18 @@ async function openOnce(fsPath: string, opts: ContainmentOptions, known: Stats |
     }
   }
   if (!before.isFile() && !before.isDirectory()) return refuseSpecial(fsPath, before, opts);
+  const what = before.isDirectory() ? 'folder' : 'file';
   let handle: FileHandle;
   try {
     handle = await open(fsPath, OPEN_FLAGS);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EISDIR') return openFolderWithoutDescriptor(fsPath, opts);
-    return failure(err);
+    return failure(err, what);
   }
   let keep = false;
   try {
     const st = await handle.stat();
-    if (!st.isFile() && !st.isDirectory()) return { kind: 'forbidden', reason: notRegularReason(st) };
+    if (!st.isFile() && !st.isDirectory()) return { kind: 'forbidden', reason: notRegularReason(st), refused: 'special' };
     const real = await descriptorRealPath(handle, fsPath, st);
     if (real === undefined) return REPLACED;
     const refused = refusal(real, opts);
@@ -140,7 +159,7 @@ async function openOnce(fsPath: string, opts: ContainmentOptions, known: Stats |
     keep = true;
     return st.isDirectory() ? { kind: 'dir', real, stat: st, handle } : { kind: 'file', file: handle, stat: st, real };
   } catch (err) {
-    return failure(err);
+    return failure(err, what);
   } finally {
     if (!keep) await handle.close().catch(() => undefined);
   }
@@ -153,7 +172,7 @@ async function openOnce(fsPath: string, opts: ContainmentOptions, known: Stats |
 async function refuseSpecial(fsPath: string, st: Stats, opts: ContainmentOptions): Promise<Opened> {
   const real = await realpath(fsPath).catch(() => undefined);
   if (real === undefined) return { kind: 'missing', reason: NO_SUCH_FILE };
-  return refusal(real, opts) ?? { kind: 'forbidden', reason: notRegularReason(st) };
+  return refusal(real, opts) ?? { kind: 'forbidden', reason: notRegularReason(st), refused: 'special' };
 }
 
 function refusal(real: string, opts: ContainmentOptions): Opened | undefined {
@@ -173,6 +192,6 @@ async function openFolderWithoutDescriptor(fsPath: string, opts: ContainmentOpti
     if (!st.isDirectory()) return { kind: 'missing', reason: 'The file changed while it was opened.' };
     return refusal(real, opts) ?? { kind: 'dir', real, stat: st, handle: undefined };
   } catch (err) {
-    return failure(err);
+    return failure(err, 'folder');
   }
 }

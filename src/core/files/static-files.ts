@@ -44,7 +44,7 @@ import {
 import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './compressed-cache';
 import type { Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
-import { NO_SUCH_FILE, openContained, type ContainmentOptions } from './open-contained';
+import { NO_SUCH_FILE, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder } from './listing';
 import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
@@ -224,7 +224,8 @@ export type Lookup =
       readonly place: Pick<CachePlacement, 'fsPath' | 'root' | 'dir'> | undefined;
     }
   | { readonly kind: 'missing'; readonly reason: string }
-  | { readonly kind: 'forbidden'; readonly reason: string }
+  /** 403; `refused`: what could not be read (the answer says which). */
+  | { readonly kind: 'forbidden'; readonly reason: string; readonly refused: Refused }
   /** Out of descriptors: 503 with Retry-After. */
   | { readonly kind: 'unavailable'; readonly reason: string }
   /**
@@ -392,7 +393,7 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
       return;
     case 'forbidden':
       ex.note = found.reason;
-      plain(ex, 403, 'Forbidden: the server may not read this file.');
+      plain(ex, 403, FORBIDDEN_TEXT[found.refused]);
       return;
     case 'unavailable':
       answerUnavailable(ex, found.reason);
@@ -413,6 +414,15 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
       await sendListing(ex, found, opts);
   }
 }
+
+/** The 403's text for each kind of refusal (open-contained's Refused, and a listing refused): what happened, what to do. */
+const FORBIDDEN_TEXT: Record<Refused | 'listing', string> = {
+  file: 'Forbidden: the server may not read this file: the user running it has no permission to. Give that user read permission on the file (e.g. chmod a+r).',
+  folder: 'Forbidden: the server may not open this folder: the user running it has no permission to. Give that user permission to open it (e.g. chmod a+rx).',
+  path: 'Forbidden: the server may not open a folder on the way to this path: the user running it has no permission to. Give that user permission to open each folder on the way (e.g. chmod a+x).',
+  special: 'Forbidden: this is not a regular file or folder (a FIFO, socket or device), and only those are served.',
+  listing: 'Forbidden: the server may not list this folder: the user running it has no permission to read it. Add an index.html to it, or give that user read permission on the folder (e.g. chmod a+r).',
+};
 
 /** Seconds a client is asked to wait when the server is out of descriptors. */
 export const RETRY_AFTER_SECONDS = 2;
@@ -1204,7 +1214,7 @@ async function sendListing(ex: Exchange, folder: ListedFolder & { readonly withi
       return;
     case 'forbidden':
       ex.note = result.reason;
-      plain(ex, 403, 'Forbidden: the server may not read this folder.');
+      plain(ex, 403, FORBIDDEN_TEXT.listing);
       return;
     case 'unavailable':
       answerUnavailable(ex, result.reason);

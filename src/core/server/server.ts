@@ -19,9 +19,9 @@
  * in their handshake too and, unless given, derives from the descriptor limit.
  */
 import { EventEmitter } from 'node:events';
-import { stat, realpath } from 'node:fs/promises';
+import { access, stat, realpath } from 'node:fs/promises';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { statSync } from 'node:fs';
+import { constants as fsConstants, statSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { ClientFilter, HostPolicy, normaliseIp } from '../access/access-policy';
@@ -723,9 +723,14 @@ function throwIfInvalid(problems: ReturnType<typeof checkServerOptions>): void {
   if (problems.length > 0) throw new ServerError('EINVALIDOPTION', `invalid options: ${new InvalidOptionsError(problems).message}`);
 }
 
-/** The configuration file's options for `input`'s root (none when `configFile: false`); ServerError ECONFIG when invalid. */
+/**
+ * The configuration file's options for `input`'s root (none when `configFile: false`); ServerError
+ * ECONFIG when invalid, or checkRoot's ServerError when the root itself cannot be used.
+ */
 async function readFileLayer(input: ServerOptionsInput): Promise<OptionLayer | undefined> {
   if (input.configFile === false) return undefined;
+  // A root that cannot be opened is said as such, not as a config file that cannot be read.
+  await checkRoot(input.root);
   try {
     const file = await readConfigFile(input.root);
     if (file.options !== undefined) {
@@ -788,29 +793,39 @@ async function checkMounts(mounts: ServerOptions['mounts'], proxy: ServerOptions
     try {
       const st = await stat(m.folder);
       if (!st.isDirectory()) throw new ServerError('EMOUNT', `${shown} is not a folder; mount a folder`);
+      await access(m.folder, fsConstants.X_OK);
       out.push({ prefix: normalMountPrefix(m.prefix), segments, real: await realpath(m.folder) });
     } catch (err) {
       if (err instanceof ServerError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new ServerError('EMOUNT', `${shown} does not exist; create it, or fix the mount (--mount, porthole.mounts or "mounts" in ${CONFIG_FILE_NAME})`);
-      if (code === 'EACCES') throw new ServerError('EMOUNT', `no permission to read ${shown}`);
+      if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EMOUNT', `${shown} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or remove the mount`);
       throw new ServerError('EMOUNT', `cannot use ${shown}: ${(err as Error).message}`);
     }
   }
   return out;
 }
 
-/** The real path of the root, or a ServerError saying what is wrong with it. */
+/** What a permission error on a served folder means, and what to do (said after "cannot be opened: "). */
+const NO_FOLDER_PERMISSION =
+  'no permission (the user running Porthole needs permission to open it and every folder on the way to it, e.g. chmod a+rx; to read it too for listings and live reload)';
+
+/**
+ * The real path of the root, or a ServerError saying what is wrong with it: missing (ENOENT), not
+ * a folder (ENOTDIR), or a folder that cannot be opened (EACCES: nothing in it could be served).
+ * A folder that can be opened but not listed (mode 711) is fine: its files are served by name.
+ */
 async function checkRoot(root: string): Promise<string> {
   try {
     const st = await stat(root);
     if (!st.isDirectory()) throw new ServerError('ENOTDIR', `the root ${root} is not a folder`);
+    await access(root, fsConstants.X_OK);
     return await realpath(root);
   } catch (err) {
     if (err instanceof ServerError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'EROOT';
     if (code === 'ENOENT') throw new ServerError(code, `the root folder ${root} does not exist`);
-    if (code === 'EACCES') throw new ServerError(code, `no permission to read the root folder ${root}`);
+    if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EACCES', `the root folder ${root} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or serve another folder`);
     throw new ServerError(code, `cannot use the root folder ${root}: ${(err as Error).message}`);
   }
 }

@@ -1,0 +1,117 @@
+/**
+ * Permission faults as a user meets them (helper-69 §8), the CLI run as a user that is not root
+ * (nobody when the tests run as root: root reads every file, so EACCES never happens to it):
+ * - a root folder that cannot be opened stops the start, saying so and what to do, never naming a
+ *   porthole.config.json the user did not make (with and without --no-config);
+ * - a 403 says what could not be read: a file, a folder (its listing), or a folder on the way;
+ * - a folder that can be traversed but not listed (mode 711) still serves its index file, and
+ *   `/sub` still moves to `/sub/`; without an index, its listing is a 403 that says why;
+ * - such a folder cannot be watched for live reload: said once, naming it and what to do.
+ * POSIX only. Needs `npm run build` first.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fetchOnce, request } from '../core/raw-client';
+import { WAIT_MS, killAllClis, requireBuiltCli, runCliUnprivileged, stopCli, waitForLocalPort } from './run-cli';
+import { withTimeout } from '../core/raw-client';
+
+const posix = process.platform !== 'win32';
+let work = '';
+/** Folders whose mode a test took away, given back before the clean-up (a user other than root needs that to remove them). */
+const locked: string[] = [];
+
+/** chmod `path` to `mode`; a folder is noted, to be opened again for the clean-up. */
+async function lock(path: string, mode: number): Promise<void> {
+  locked.push(path);
+  await chmod(path, mode);
+}
+
+before(async () => {
+  if (!posix) return;
+  requireBuiltCli();
+  work = await mkdtemp(join(tmpdir(), 'porthole-permissions-'));
+  await chmod(work, 0o755); // the unprivileged CLI reaches its sites through it
+});
+
+after(async () => {
+  killAllClis();
+  if (work === '') return;
+  for (const path of locked) await chmod(path, 0o755).catch(() => undefined);
+  await rm(work, { recursive: true, force: true });
+});
+
+/** A site folder under `work` (mode 755) with `files` (relative path → text), every folder 755, files 644. */
+async function site(name: string, files: Record<string, string>): Promise<string> {
+  const root = join(work, name);
+  await mkdir(root, { mode: 0o755 });
+  await chmod(root, 0o755);
+  for (const [rel, text] of Object.entries(files)) {
+    const path = join(root, rel);
+    const parts = rel.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = join(root, ...parts.slice(0, i));
+      await mkdir(dir, { recursive: true });
+      await chmod(dir, 0o755);
+    }
+    await writeFile(path, text);
+    await chmod(path, 0o644);
+  }
+  return root;
+}
+
+test('a root folder that cannot be opened stops the start, saying so and what to do', { skip: !posix && 'POSIX permissions' }, async () => {
+  const root = await site('locked-root', { 'index.html': '<p>hidden</p>' });
+  await lock(root, 0o000);
+  for (const args of [[root, '--port', '0'], [root, '--port', '0', '--no-config']]) {
+    const cli = runCliUnprivileged(args, work);
+    const code = await withTimeout(cli.exited, WAIT_MS, 'the CLI to exit');
+    assert.equal(code, 1, `${args.join(' ')}: ${cli.stdout}${cli.stderr}`);
+    assert.doesNotMatch(cli.stderr, /porthole\.config\.json/, `the user made no config file: ${cli.stderr}`);
+    assert.match(cli.stderr, new RegExp(`root folder ${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), cli.stderr);
+    assert.match(cli.stderr, /no permission/, cli.stderr);
+    assert.match(cli.stderr, /chmod/, `says what to do: ${cli.stderr}`);
+  }
+});
+
+test('a config file that cannot be read says so and what to do', { skip: !posix && 'POSIX permissions' }, async () => {
+  const root = await site('locked-config', { 'index.html': '<p>i</p>', 'porthole.config.json': '{}' });
+  await chmod(join(root, 'porthole.config.json'), 0o000);
+  const cli = runCliUnprivileged([root, '--port', '0'], work);
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'the CLI to exit'), 1, cli.stderr);
+  assert.match(cli.stderr, /porthole\.config\.json: cannot be read: no permission \(EACCES\)/, cli.stderr);
+  assert.match(cli.stderr, /--no-config/, `says what to do: ${cli.stderr}`);
+});
+
+test('a 403 says whether a file, a folder or a folder on the way could not be read', { skip: !posix && 'POSIX permissions' }, async () => {
+  const root = await site('forbidden', { 'index.html': '<p>i</p>', 'secret.txt': 's', 'closed/inner.txt': 'c', 'unlisted/a.txt': 'a' });
+  await chmod(join(root, 'secret.txt'), 0o000);
+  await lock(join(root, 'closed'), 0o000);
+  await lock(join(root, 'unlisted'), 0o711);
+  const cli = runCliUnprivileged([root, '--port', '0', '--no-config', '--no-host-names'], work);
+  const port = await waitForLocalPort(cli);
+  try {
+    const answer = async (target: string): Promise<{ status: number; text: string }> => {
+      const res = await fetchOnce(port, request(target));
+      return { status: res.status, text: res.body.toString() };
+    };
+    const file = await answer('/secret.txt');
+    assert.equal(file.status, 403);
+    assert.match(file.text, /may not read this file/);
+    for (const target of ['/closed/', '/unlisted/']) {
+      const folder = await answer(target);
+      assert.equal(folder.status, 403, target);
+      assert.match(folder.text, /this folder/, `${target}: ${folder.text}`);
+      assert.doesNotMatch(folder.text, /this file/, `${target}: ${folder.text}`);
+    }
+    const below = await answer('/closed/inner.txt');
+    assert.equal(below.status, 403);
+    assert.match(below.text, /a folder on the way/, below.text);
+    // What is readable is served as ever.
+    assert.equal((await answer('/unlisted/a.txt')).status, 200);
+  } finally {
+    await stopCli(cli);
+  }
+});
