@@ -115,3 +115,36 @@ test('a 403 says whether a file, a folder or a folder on the way could not be re
     await stopCli(cli);
   }
 });
+
+test('a folder that can be opened but not listed (711) serves its index, as nginx does', { skip: !posix && 'POSIX permissions' }, async () => {
+  const root = await site('traversable', {
+    'index.html': '<p>root index</p>',
+    'sub/index.html': '<p>sub index</p>',
+    'sub/page.html': '<p>page</p>',
+    'guarded/index.html': '<p>guarded</p>',
+  });
+  await lock(root, 0o711);
+  await lock(join(root, 'sub'), 0o711);
+  await lock(join(root, 'guarded'), 0o711);
+  await chmod(join(root, 'guarded', 'index.html'), 0o600);
+  const cli = runCliUnprivileged([root, '--port', '0', '--no-host-names'], work);
+  const port = await waitForLocalPort(cli);
+  try {
+    const root200 = await fetchOnce(port, request('/'));
+    assert.equal(root200.status, 200, root200.body.toString());
+    assert.match(root200.body.toString(), /root index/);
+    const sub = await fetchOnce(port, request('/sub/'));
+    assert.equal(sub.status, 200, sub.body.toString());
+    assert.match(sub.body.toString(), /sub index/);
+    const moved = await fetchOnce(port, request('/sub'));
+    assert.equal(moved.status, 301, moved.body.toString());
+    assert.equal(moved.header('location'), '/sub/');
+    assert.equal((await fetchOnce(port, request('/sub/page.html'))).status, 200);
+    // An index that is there but cannot be read: a 403 naming the file, never the folder's listing.
+    const guarded = await fetchOnce(port, request('/guarded/'));
+    assert.equal(guarded.status, 403);
+    assert.match(guarded.body.toString(), /may not read this file/, guarded.body.toString());
+  } finally {
+    await stopCli(cli);
+  }
+});

@@ -44,7 +44,8 @@ export type Opened =
   | { readonly kind: 'file'; readonly file: FileHandle; readonly stat: Stats; readonly real: string }
   /**
    * A folder, its Stats from the descriptor (or from stat where folders cannot be opened) and the
-   * open descriptor (undefined where folders cannot be opened: Windows). The caller closes it.
+   * open descriptor (undefined where folders cannot be opened: Windows, or a folder that may be
+   * traversed but not read, mode 711). The caller closes it.
    */
   | { readonly kind: 'dir'; readonly real: string; readonly stat: Stats; readonly handle: FileHandle | undefined }
   | { readonly kind: 'missing'; readonly reason: string }
@@ -145,7 +146,11 @@ async function openOnce(fsPath: string, opts: ContainmentOptions, known: Stats |
   try {
     handle = await open(fsPath, OPEN_FLAGS);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return openFolderWithoutDescriptor(fsPath, opts);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') return openFolderWithoutDescriptor(fsPath, opts);
+    // A folder that may be traversed but not read (mode 711, as ~/public_html often is): its files
+    // are still opened by name (its index), only its listing is refused (nginx and Apache alike).
+    if ((code === 'EACCES' || code === 'EPERM') && what === 'folder') return openFolderWithoutDescriptor(fsPath, opts);
     return failure(err, what);
   }
   let keep = false;
@@ -184,7 +189,10 @@ function refusal(real: string, opts: ContainmentOptions): Opened | undefined {
   return undefined;
 }
 
-/** Where folders cannot be opened (Windows: EISDIR): realpath, then a stat that must agree. */
+/**
+ * Where a folder cannot be opened (Windows: EISDIR; a folder that may be traversed but not read:
+ * EACCES): realpath, then a stat that must agree.
+ */
 async function openFolderWithoutDescriptor(fsPath: string, opts: ContainmentOptions): Promise<Opened> {
   try {
     const real = await realpath(fsPath);

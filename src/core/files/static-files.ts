@@ -304,6 +304,14 @@ export async function lookupPath(
       await target.handle?.close().catch(() => undefined);
       return index;
     }
+    // An index that is there but may not be read is a 403 naming it (nginx's answer), never the
+    // folder's listing in its place; one that cannot even be looked for (the folder may not be
+    // traversed) is the folder's own refusal. (A FIFO, socket or device so named is never opened:
+    // the folder is listed, as if it were not there.)
+    if (index.kind === 'forbidden' && index.refused !== 'special') {
+      await target.handle?.close().catch(() => undefined);
+      return index.refused === 'path' ? { kind: 'forbidden', reason: 'Permission denied: the folder cannot be traversed by the user running the server.', refused: 'folder' } : index;
+    }
     if (index.kind === 'file') {
       await target.handle?.close().catch(() => undefined);
       const dir = { path: fsPath, mtimeMs: target.stat.mtimeMs };
