@@ -13,10 +13,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fetchOnce, request } from '../core/raw-client';
+import { fetchOnce, request, withTimeout } from '../core/raw-client';
 import { WAIT_MS, killAllClis, requireBuiltCli, runCliUnprivileged, stopCli, waitForLocalPort } from './run-cli';
-import { withTimeout } from '../core/raw-client';
 
 const posix = process.platform !== 'win32';
 let work = '';
@@ -144,6 +144,73 @@ test('a folder that can be opened but not listed (711) serves its index, as ngin
     const guarded = await fetchOnce(port, request('/guarded/'));
     assert.equal(guarded.status, 403);
     assert.match(guarded.body.toString(), /may not read this file/, guarded.body.toString());
+  } finally {
+    await stopCli(cli);
+  }
+});
+
+/** Reads the live-reload event stream of `port` into `into.text` until the socket is destroyed. */
+async function eventStream(port: number, into: { text: string }): Promise<Socket> {
+  const stream = connect(port, '127.0.0.1');
+  stream.setEncoding('utf8').on('data', (t: string) => (into.text += t));
+  stream.on('error', () => undefined);
+  stream.write(`GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  await withTimeout(
+    (async () => {
+      while (!into.text.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 20));
+    })(),
+    WAIT_MS,
+    'the event stream',
+  );
+  return stream;
+}
+
+test('a folder live reload may not watch is named once, with what to do; the others still reload pages', { skip: !posix && 'POSIX permissions' }, async () => {
+  const root = await site('unwatched', { 'index.html': '<p>one</p>', 'sub/index.html': '<p>sub</p>', 'open/a.html': '<p>a</p>' });
+  await lock(join(root, 'sub'), 0o711);
+  const cli = runCliUnprivileged([root, '--port', '0', '--no-host-names'], work);
+  const port = await waitForLocalPort(cli);
+  const events = { text: '' };
+  const stream = await eventStream(port, events);
+  try {
+    // The root is watched: an edit of its page is sent (bounded: 40 edits at most).
+    const sent = (): string => events.text.slice(events.text.indexOf('\r\n\r\n'));
+    for (let i = 0; i < 40 && !/index\.html/.test(sent()); i++) {
+      await writeFile(join(root, 'index.html'), `<p>${i}</p>`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.match(sent(), /index\.html/, `the root's page reloads: ${JSON.stringify(sent().slice(0, 400))}`);
+    const sub = join(root, 'sub');
+    const said = cli.stderr.split('\n').filter((line) => line.includes(sub));
+    assert.equal(said.length, 1, `said once: ${cli.stderr}`);
+    assert.match(said[0] ?? '', /cannot watch/);
+    assert.match(said[0] ?? '', /no permission/);
+    assert.match(said[0] ?? '', /chmod/, 'says what to do');
+    assert.doesNotMatch(cli.stderr, /stopped watching/, cli.stderr);
+  } finally {
+    stream.destroy();
+    await stopCli(cli);
+  }
+});
+
+test('a root live reload may not watch is named, not "stopped watching files"', { skip: !posix && 'POSIX permissions' }, async () => {
+  const root = await site('unwatched-root', { 'index.html': '<p>one</p>' });
+  await lock(root, 0o711);
+  const cli = runCliUnprivileged([root, '--port', '0', '--no-host-names'], work);
+  const port = await waitForLocalPort(cli);
+  try {
+    // Served as ever (the index of a folder that may not be listed).
+    assert.equal((await fetchOnce(port, request('/'))).status, 200);
+    await withTimeout(
+      (async () => {
+        while (!cli.stderr.includes(root)) await new Promise((r) => setTimeout(r, 20));
+      })(),
+      WAIT_MS,
+      `a warning naming ${root} (stderr: ${JSON.stringify(cli.stderr)})`,
+    );
+    assert.match(cli.stderr, /cannot watch/);
+    assert.match(cli.stderr, /chmod/);
+    assert.doesNotMatch(cli.stderr, /stopped watching/, cli.stderr);
   } finally {
     await stopCli(cli);
   }

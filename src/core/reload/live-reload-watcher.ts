@@ -4,7 +4,10 @@
  * or attributes were written), false for `rename` (an entry made, renamed or deleted — perhaps a
  * temporary that an atomic save renames away). Filtering (ignore globs, the log file) and
  * debouncing are the caller's.
- * Errors are reported once through `onError` and end the watch; they never throw.
+ * Errors are reported once through `onError` and end the watch; they never throw. A folder the
+ * user may not read (EACCES, EPERM: mode 711, another user's folder) is not watched, and is named
+ * once through `onError` with what to do (at most MAX_DENIED_NAMED folders, then one line for the
+ * rest); the other folders are watched as ever.
  *
  * - Linux: one non-recursive `fs.watch` (one inotify watch) per folder, which reports every change
  *   of the entries in it by name; folders that appear are watched as they come, folders that go
@@ -76,6 +79,25 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     awaiting = undefined;
   };
   let limitSaid = false;
+  const deniedSaid = new Set<string>();
+  let moreDeniedSaid = false;
+  /**
+   * A folder (or link) that may not be read, so not watched: named once (true), or false for any
+   * other error. Its changes, and those of the folders in it, reload nothing.
+   */
+  const denied = (path: string, err: unknown): boolean => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') return false;
+    if (closed || deniedSaid.has(path)) return true;
+    if (deniedSaid.size < MAX_DENIED_NAMED) {
+      deniedSaid.add(path);
+      onError(describeDenied(path, code));
+    } else if (!moreDeniedSaid) {
+      moreDeniedSaid = true;
+      onError(`live reload cannot watch more folders either (no permission, ${code}); changes in them reload nothing (they are not named, to keep this short)`);
+    }
+    return true;
+  };
   /**
    * A watch that cannot be made: a path gone is nothing; running out of inotify watches is said
    * once and the watches made so far keep working (a folder past the limit goes unwatched); any
@@ -123,7 +145,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       });
       links.set(path, w);
     } catch (err) {
-      failed(err);
+      if (!denied(path, err)) failed(err);
     }
   };
   /** An entry that was created, renamed or deleted: follow the tree's shape. */
@@ -162,6 +184,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
         onChange(path, event === 'change');
       });
     } catch (err) {
+      if (denied(dir, err)) return;
       if (dir !== rootReal) failed(err);
       else if (isGone(err)) awaitRoot(true);
       else onError(describeWatchError(err));
@@ -182,7 +205,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      failed(err);
+      if (!denied(dir, err)) failed(err);
       return;
     }
     for (const e of entries) {
@@ -270,6 +293,14 @@ const ROOT_POLL_MS = 1_000;
 function isGone(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Folders that may not be read named one by one, at most; one more line says there are others. */
+export const MAX_DENIED_NAMED = 5;
+
+/** A folder (or link) `path` that may not be read (`code`: EACCES or EPERM): what happens, what to do. */
+function describeDenied(path: string, code: string): string {
+  return `live reload cannot watch ${path}: no permission to read it (${code}), so changes in it and in the folders in it reload nothing; give the user running Porthole permission to read it (e.g. chmod a+rx) and start again, or reload pages yourself`;
 }
 
 function describeWatchError(err: unknown): string {
