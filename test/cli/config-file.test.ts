@@ -230,6 +230,7 @@ test('a config file cannot mount a hidden folder (.git, ~/.ssh, through a link) 
   assert.equal(existsSync(join(outside, 'logs', 'victim.log')), false);
   // Inside the folder both stay allowed: a plain mount and a log file in a sub-folder.
   const ok = await rootWith({ mounts: { '/f': 'folder' }, logFile: 'logs/access.log' });
+  await mkdir(join(ok, 'logs'), { recursive: true }); // the log's folder must exist, as for nginx
   const cli = runCli([ok, '--port', '0', '--quiet'], base);
   const port = await portOf(cli);
   assert.equal((await fetchOnce(port, request('/f/a.txt'))).body.toString(), 'a');

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoopbackOnlyFiles, loopbackOnlyRefusal } from '../../src/core/files/loopback-only';
@@ -57,6 +57,7 @@ test('over TCP from 127.0.0.1 the log is served, before and after a reconfigure'
 test('a new log file is made 0600: only this user reads the clients\' addresses and URLs (helper-50: 0644)', { skip: process.platform === 'win32' }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-log-mode-'));
   const logFile = join(dir, 'logs', 'access.log');
+  await mkdir(join(dir, 'logs')); // the log's folder must exist, as for nginx
   const srv = await startServer({ root: dir, logFile, reload: { enabled: false } });
   try {
     assert.equal(statSync(logFile).mode & 0o777, 0o600);

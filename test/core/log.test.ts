@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RequestRecord } from '../../src/core';
 import { RequestLog, formatCombinedLine, formatSeconds, writeCombinedLine } from '../../src/core/log/request-log';
@@ -59,6 +59,7 @@ let site: Site;
 
 before(async () => {
   site = await makeSite();
+  await mkdir(join(site.base, 'logs')); // the logs' folder must exist, as for nginx
 });
 
 after(async () => {

@@ -24,6 +24,8 @@ const controllers: ServerController[] = [];
 before(async () => {
   if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: run \`npm run build\` first`);
   base = await mkdtemp(join(tmpdir(), 'porthole-ext-config-'));
+  // The extension's log folder, which the extension makes before a start (vscode-server-manager).
+  await mkdir(join(base, 'logs'));
 });
 
 after(async () => {

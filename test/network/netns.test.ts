@@ -180,6 +180,7 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
 
   test('the active request log inside the root is 404 for the other host, 200 for this computer', async () => {
     const logFile = join(root, 'logs', 'requests.log');
+    mkdirSync(join(root, 'logs'), { recursive: true }); // the log's folder must exist, as for nginx
     await withServer({ host: '0.0.0.0', logFile }, async (port) => {
       // This computer reads it (and so caches it) first: the cache must not hand it out either.
       const local = await curlFromHost(`http://127.0.0.1:${port}/logs/requests.log`);

@@ -562,7 +562,7 @@ function logFileProblem(root: string, file: string): string | undefined {
     return undefined; // not there yet: the server makes it
   }
   if (first.length === 0 || COMBINED_LOG_LINE.test(first)) return undefined;
-  return 'is a file of the folder that is not a request log: a porthole.config.json may not append log lines to it (name a new file, e.g. logs/access.log)';
+  return 'is a file of the folder that is not a request log: a porthole.config.json may not append log lines to it (name a new file, e.g. access.log, or logs/access.log in a logs folder that exists)';
 }
 
 /** Why an SPA fallback path cannot be used (absolute, or leaving the root), or undefined. */

@@ -10,7 +10,8 @@
  */
 import type * as DnsModule from 'node:dns';
 import { EventEmitter } from 'node:events';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
@@ -289,6 +290,56 @@ export interface RequestLogEvents {
   hostname: [ip: string, name: string];
 }
 
+/** The start of a Combined Log Format line: `host ident user [time] "`. */
+const COMBINED_LOG_LINE = /^\S+ \S+ \S+ \[[^\]\r\n]+\] "/;
+
+/**
+ * Opens `path` for appending (made 0600 when new; read too where it may be, so its first line can
+ * be checked). Rejects with an Error in plain words: the folder missing, a folder at the path, no
+ * permission.
+ */
+async function openForAppending(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'a+', 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A log this user may write but not read (a write-only log file): appended to unchecked.
+    if (code === 'EACCES') {
+      const writeOnly = await open(path, 'a', 0o600).catch(() => undefined);
+      if (writeOnly !== undefined) return writeOnly;
+    }
+    const folder = dirname(path);
+    const why =
+      code === 'ENOENT'
+        ? `its folder ${folder} does not exist; create it (mkdir -p), or name a file in a folder that exists`
+        : code === 'ENOTDIR'
+          ? `a part of ${folder} is a file, not a folder; name a file in a folder that exists`
+          : code === 'EISDIR'
+            ? 'it is a folder; name a file in it (e.g. access.log)'
+            : code === 'EACCES' || code === 'EPERM'
+              ? `no permission to write it or to make it in ${folder}; choose a place the user running Porthole may write to`
+              : (err as Error).message;
+    throw new Error(`cannot write the log file ${path}: ${why}`);
+  }
+}
+
+/**
+ * Why the open file `handle` may not be appended to, or undefined: empty, a request log already
+ * (its first bytes a Combined Log Format line), or not readable (opened write-only).
+ */
+async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
+  const head = Buffer.alloc(512);
+  let read: number;
+  try {
+    read = (await handle.read(head, 0, head.length, 0)).bytesRead;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EBADF') return undefined; // opened write-only
+    throw err;
+  }
+  if (read === 0 || COMBINED_LOG_LINE.test(head.subarray(0, read).toString('latin1'))) return undefined;
+  return 'is a file that is not a request log (its first line is not in Combined Log Format): log lines are never appended to it; name a new file, or an existing request log';
+}
+
 export class RequestLog extends EventEmitter<RequestLogEvents> {
   private readonly queue: Queued[] = [];
   private readonly sinks: LineSink[] = [];
@@ -312,22 +363,24 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
   }
 
   /**
-   * Opens the log file for appending (its folder is created). A new file is made 0600: it holds
-   * every client's address and URLs, query tokens included, for this user only (helper-50: 0644
-   * let every local user read them), as the key files are; an existing file keeps its mode.
-   * Throws with a plain message.
+   * Opens the log file `path` (absolute) for appending, as nginx does: its folder must exist (none
+   * is created), and an existing file must be a request log already (its first line in Combined
+   * Log Format) or empty, so that a mistyped path (`--log site/index.html`) never gets log lines
+   * appended to a page, a script or a config file. A new file is made 0600: it holds every
+   * client's address and URLs, query tokens included, for this user only (helper-50: 0644 let
+   * every local user read them), as the key files are; an existing file keeps its mode.
+   * Rejects with an Error saying what is wrong and what to do (nothing is written then).
    */
-  openFile(path: string): Promise<void> {
-    mkdirSync(dirname(path), { recursive: true });
-    const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  async openFile(path: string): Promise<void> {
+    const handle = await openForAppending(path);
+    const problem = await notARequestLog(handle).catch((err: unknown) => `cannot be read (${(err as Error).message})`);
+    if (problem !== undefined) {
+      await handle.close().catch(() => undefined);
+      throw new Error(`cannot write the log file ${path}: it ${problem}`);
+    }
+    const stream = createWriteStream(path, { fd: handle, flags: 'a' });
+    stream.on('error', (err) => (this.fileError ??= err));
     this.file = stream;
-    return new Promise((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', (err) => {
-        this.fileError = err;
-        reject(new Error(`cannot write the log file ${path}: ${err.message}`));
-      });
-    });
   }
 
   /** The host name of `ip` when already resolved (never starts a lookup; undefined otherwise). */

@@ -120,6 +120,9 @@ export class ServerManager extends Disposable {
     const { config, problems } = readFolderConfig(folder);
     const { controller } = this.ensure(folder);
     const wasRunning = controller.state.kind === 'running';
+    // The default request log lies in the extension's log folder, which VS Code does not make, and
+    // the core makes no folder for a log (as nginx): the extension makes its own folder.
+    await vscode.workspace.fs.createDirectory(this.context.logUri).then(undefined, () => undefined);
     // Invalid settings: the controller refuses to start and says why (never a default instead).
     const state = await controller.start(config, problems);
     if (state.kind === 'running' && !wasRunning && openBrowser && config.openBrowser) await this.openPage?.(this.ensure(folder), this.pageUrl(folder, state, file));

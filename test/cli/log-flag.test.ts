@@ -1,0 +1,61 @@
+/**
+ * `--log FILE` and porthole.config.json's `logFile` (helper-69 §10) as the CLI meets them: the same
+ * rule as the core's (test/core/log-file-place.test.ts): a missing folder stops the start and is
+ * not made (nginx fails the same way), and a site file named by mistake is left as it was.
+ * Needs `npm run build` first.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withTimeout } from '../core/raw-client';
+import { WAIT_MS, killAllClis, requireBuiltCli, runCli } from './run-cli';
+
+let base = '';
+let site = '';
+const PAGE = '<!doctype html><title>lg</title><p>page</p>\n';
+
+before(async () => {
+  requireBuiltCli();
+  base = await mkdtemp(join(tmpdir(), 'porthole-log-flag-'));
+  site = join(base, 'site');
+  await mkdir(site);
+  await writeFile(join(site, 'index.html'), PAGE);
+});
+
+after(async () => {
+  killAllClis();
+  await rm(base, { recursive: true, force: true });
+});
+
+async function exitOf(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  const cli = runCli(args, base);
+  const code = await withTimeout(cli.exited, WAIT_MS, 'the CLI to exit');
+  return { code, stderr: cli.stderr };
+}
+
+test('--log in a folder that does not exist stops the start and makes no folder', async () => {
+  const { code, stderr } = await exitOf([site, '--port', '0', '--log', join(base, 'nonexistent', 'dir', 'x.log')]);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /nonexistent[/\\]dir does not exist; create it/, stderr);
+  assert.equal(existsSync(join(base, 'nonexistent')), false);
+});
+
+test('--log naming a site page stops the start and leaves the page as it was', async () => {
+  const { code, stderr } = await exitOf([site, '--port', '0', '--log', join(site, 'index.html')]);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /not a request log/, stderr);
+  assert.equal(await readFile(join(site, 'index.html'), 'utf8'), PAGE);
+});
+
+test('the config file\'s logFile in a folder that does not exist stops the start the same way', async () => {
+  const configured = join(base, 'configured');
+  await mkdir(configured);
+  await writeFile(join(configured, 'porthole.config.json'), JSON.stringify({ logFile: 'logs/access.log' }));
+  const { code, stderr } = await exitOf([configured, '--port', '0']);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /logs does not exist; create it/, stderr);
+  assert.equal(existsSync(join(configured, 'logs')), false);
+});
