@@ -193,6 +193,33 @@ test('a folder live reload may not watch is named once, with what to do; the oth
   }
 });
 
+test('a mount or a --watch folder live reload may not watch is named once in its warning, not twice', { skip: !posix && 'POSIX permissions' }, async () => {
+  // helper-57: the watcher's warning names the folder, and the one for a --watch folder or a
+  // mount had the folder added after it again.
+  const root = await site('watched-extras', { 'index.html': '<p>one</p>' });
+  const lib = await site('watched-extras-lib', { 'index.html': '<p>lib</p>' });
+  const tpl = await site('watched-extras-tpl', { 'page.tpl': 'x' });
+  await lock(lib, 0o711);
+  await lock(tpl, 0o711);
+  const cli = runCliUnprivileged([root, '--port', '0', '--no-host-names', '--mount', `/lib=${lib}`, '--watch', tpl], work);
+  await waitForLocalPort(cli);
+  try {
+    for (const folder of [lib, tpl]) {
+      await withTimeout(
+        (async () => {
+          while (!cli.stderr.split('\n').some((l) => l.includes(folder) && l.includes('cannot watch'))) await new Promise((r) => setTimeout(r, 20));
+        })(),
+        WAIT_MS,
+        `a warning naming ${folder} (stderr: ${JSON.stringify(cli.stderr)})`,
+      );
+      const line = cli.stderr.split('\n').find((l) => l.includes(folder) && l.includes('cannot watch')) ?? '';
+      assert.equal(line.split(folder).length - 1, 1, `named once: ${line}`);
+    }
+  } finally {
+    await stopCli(cli);
+  }
+});
+
 test('a root live reload may not watch is named, not "stopped watching files"', { skip: !posix && 'POSIX permissions' }, async () => {
   const root = await site('unwatched-root', { 'index.html': '<p>one</p>' });
   await lock(root, 0o711);

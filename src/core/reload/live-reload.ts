@@ -370,7 +370,8 @@ export class LiveReload {
         watchRoot(
           base,
           (path, inPlace) => this.outsideChanged(base, resolve(path), inPlace),
-          (message) => this.setup.diagnostic('warn', `${message} (${base})`),
+          // Named once: a message that names a folder (one it may not read) names this one's already.
+          (message) => this.setup.diagnostic('warn', message.includes(base) ? message : `${message} (${base})`),
           (path) => this.ignored(relative(base, path).split(sep).join('/')),
         ),
       );
