@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { PreviewServer } from '../../src/core/server/server';
 import { MAX_CSP_WARNINGS, SETTLE_MS, type ReloadEvent } from '../../src/core/reload/live-reload';
-import type { ReloadOptions } from '../../src/core/options';
+import type { ReloadOptions, ServerOptionsInput } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, MAX_PLANS_AHEAD, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
 
@@ -462,6 +462,20 @@ test('the first change goes out once settled, before the debounce ends; changes 
   });
 });
 
+/** A server on `options.root` with every event it sends recorded in `seen`; `next()` resolves at the next one. */
+async function recordingServer(options: ServerOptionsInput): Promise<{ tree: PreviewServer; port: number; seen: ReloadEvent[]; next: () => Promise<void> }> {
+  const tree = new PreviewServer();
+  const address = await tree.listen({ port: 0, resolveHostNames: false, ...options });
+  const seen: ReloadEvent[] = [];
+  let wake: () => void = () => undefined;
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = (e) => {
+    seen.push(e);
+    wake();
+  };
+  return { tree, port: address.port, seen, next: () => new Promise<void>((r) => (wake = r)) };
+}
+
 /**
  * A server watching `dir` (live reload on, 20 ms debounce) with the paths of every event it sent,
  * and `writeUntilNamed(file)`: writes `file` (root-relative) until an event names it, since a
@@ -474,25 +488,21 @@ async function watchedTree(dir: string, options: { followSymlinks?: boolean } = 
   nextEvent(): Promise<void>;
   close(): Promise<void>;
 }> {
-  const tree = new PreviewServer();
-  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 }, ...options });
-  const paths: string[] = [];
-  let wake: () => void = () => undefined;
-  assert.ok(tree.liveReload);
-  tree.liveReload.onEvent = (e) => {
-    paths.push(...e.paths);
-    wake();
-  };
-  const nextEvent = (): Promise<void> => new Promise<void>((r) => (wake = r));
+  const recording = await recordingServer({ root: dir, reload: { debounceMs: 20 }, ...options });
+  const { tree, seen } = recording;
+  const nextEvent = (): Promise<void> => recording.next();
+  const paths = (): string[] => seen.flatMap((e) => e.paths);
   return {
-    paths,
+    get paths() {
+      return paths();
+    },
     nextEvent,
     async writeUntilNamed(file: string): Promise<void> {
-      for (let i = 0; i < 100 && !paths.includes(`/${file}`); i++) {
+      for (let i = 0; i < 100 && !paths().includes(`/${file}`); i++) {
         await writeFile(join(dir, file), `v${i}`);
         await Promise.race([nextEvent(), sleep(300)]);
       }
-      assert.ok(paths.includes(`/${file}`), `no event named /${file}; got ${paths.join(' ')}`);
+      assert.ok(paths().includes(`/${file}`), `no event named /${file}; got ${paths().join(' ')}`);
     },
     close: () => tree.close(),
   };
@@ -578,21 +588,13 @@ test('a watched folder that goes and comes back is watched again: the root, a mo
   await writeFile(join(dir, 'index.html'), PAGE);
   await writeFile(join(lib, 'a.js'), 'v1');
   await symlink(join(base, 'extA'), join(dir, 'ext'));
-  const tree = new PreviewServer();
-  await tree.listen({ root: dir, port: 0, resolveHostNames: false, followSymlinks: true, mounts: [{ prefix: '/lib', folder: lib }], reload: { debounceMs: 20, watchPaths: [later] } });
-  const seen: ReloadEvent[] = [];
-  let wake: () => void = () => undefined;
-  assert.ok(tree.liveReload);
-  tree.liveReload.onEvent = (e) => {
-    seen.push(e);
-    wake();
-  };
+  const { tree, seen, next } = await recordingServer({ root: dir, followSymlinks: true, mounts: [{ prefix: '/lib', folder: lib }], reload: { debounceMs: 20, watchPaths: [later] } });
   /** Writes `file` (again and again, bounded) until an event satisfying `ok` comes after the first write. */
   const writeUntil = async (file: string, ok: (e: ReloadEvent) => boolean, what: string): Promise<void> => {
     const from = seen.length;
     for (let i = 0; i < 60 && !seen.slice(from).some(ok); i++) {
       await writeFile(file, `v${i}`);
-      await Promise.race([new Promise<void>((r) => (wake = r)), sleep(250)]);
+      await Promise.race([next(), sleep(250)]);
     }
     assert.ok(seen.slice(from).some(ok), `${what}: no such event; got ${JSON.stringify(seen.slice(from))}`);
   };
@@ -656,17 +658,9 @@ test('a change of what would not be served sends nothing: links out of the root 
    * mount names no path: it reloads the page) where a stylesheet alone is a `css` swap.
    */
   const eventsUntilSentinel = async (followSymlinks: boolean): Promise<ReloadEvent[]> => {
-    const tree = new PreviewServer();
-    const address = await tree.listen({ root: dir, port: 0, resolveHostNames: false, followSymlinks, mounts: [{ prefix: '/m', folder: mounted }], reload: { debounceMs: 20 } });
-    const seen: ReloadEvent[] = [];
-    let wake: () => void = () => undefined;
-    assert.ok(tree.liveReload);
-    tree.liveReload.onEvent = (e) => {
-      seen.push(e);
-      wake();
-    };
+    const { tree, seen, next, port: itsPort } = await recordingServer({ root: dir, followSymlinks, mounts: [{ prefix: '/m', folder: mounted }], reload: { debounceMs: 20 } });
     const saved = port;
-    port = address.port;
+    port = itsPort;
     try {
       // What the server answers for these paths: the rule the events must follow.
       const refused = ['/config.txt', '/keys/id_rsa', '/m/.env'];
@@ -684,7 +678,7 @@ test('a change of what would not be served sends nothing: links out of the root 
       await writeFile(join(mounted, '.env'), 'TOKEN=2\n');
       for (let i = 0; i < 100 && !seen.some((e) => e.paths.includes('/sentinel.css')); i++) {
         await writeFile(join(dir, 'sentinel.css'), `p { order: ${i} }`);
-        await Promise.race([new Promise<void>((r) => (wake = r)), sleep(300)]);
+        await Promise.race([next(), sleep(300)]);
       }
       return seen.slice(before);
     } finally {
