@@ -23,6 +23,7 @@ import { isToken, isValidFieldValue } from '../http/http-grammar';
 import { isLoopbackBind, parseCidr } from '../access/access-policy';
 import { mountsFrom } from '../files/mounts';
 import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
+import { mayAppendLogLines } from '../text/combined-log';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
@@ -534,9 +535,6 @@ function writesInside(root: string, file: string): boolean {
   return folderInside(root, folder);
 }
 
-/** The start of a Combined Log Format line: `host ident user [time] "`. */
-const COMBINED_LOG_LINE = /^\S+ \S+ \S+ \[[^\]\r\n]+\] "/;
-
 /**
  * Why a config file's logFile (absolute, inside `root`) may not be appended to, or undefined.
  * Clients choose part of every line (the target, Referer, User-Agent: escaped for a log, not for
@@ -561,7 +559,7 @@ function logFileProblem(root: string, file: string): string | undefined {
   } catch {
     return undefined; // not there yet: the server makes it
   }
-  if (first.length === 0 || COMBINED_LOG_LINE.test(first)) return undefined;
+  if (mayAppendLogLines(first)) return undefined;
   return 'is a file of the folder that is not a request log: a porthole.config.json may not append log lines to it (name a new file, e.g. access.log, or logs/access.log in a logs folder that exists)';
 }
 

@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
 import { escapeForDisplay, targetForDisplay } from '../text/display-text';
+import { mayAppendLogLines } from '../text/combined-log';
 
 /** A record waits at most this long for its host name before its line is written without it. */
 const HOSTNAME_WAIT_MS = 1_500;
@@ -290,9 +291,6 @@ export interface RequestLogEvents {
   hostname: [ip: string, name: string];
 }
 
-/** The start of a Combined Log Format line: `host ident user [time] "`. */
-const COMBINED_LOG_LINE = /^\S+ \S+ \S+ \[[^\]\r\n]+\] "/;
-
 /**
  * Opens `path` for appending (made 0600 when new; read too where it may be, so its first line can
  * be checked). Rejects with an Error in plain words: the folder missing, a folder at the path, no
@@ -336,7 +334,7 @@ async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'EBADF') return undefined; // opened write-only
     throw err;
   }
-  if (read === 0 || COMBINED_LOG_LINE.test(head.subarray(0, read).toString('latin1'))) return undefined;
+  if (mayAppendLogLines(head.subarray(0, read).toString('latin1'))) return undefined;
   return 'is a file that is not a request log (its first line is not in Combined Log Format): log lines are never appended to it; name a new file, or an existing request log';
 }
 

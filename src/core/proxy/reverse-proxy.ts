@@ -32,7 +32,8 @@ import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { isLoopbackAddress } from '../access/access-policy';
 import { isNavigationRequest } from '../reload/live-reload-inject';
-import { MAX_INJECT_BYTES, type ForeignPage } from '../reload/live-reload-pages';
+import { MAX_INJECT_BYTES, MAX_INJECT_MIB, type ForeignPage } from '../reload/live-reload-pages';
+import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, rewriteBackendLocation, type CompiledRoute } from './proxy-routes';
 import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, responseLength } from './proxy-headers';
@@ -142,6 +143,8 @@ export class ReverseProxy {
    * Back-ends on other machines are checked (a CA of your own: NODE_EXTRA_CA_CERTS).
    */
   private readonly localTlsAgent: Agent;
+  /** The origins of the routes whose back-end localTlsAgent reaches (https on this machine), known once. */
+  private readonly localTlsOrigins: ReadonlySet<string>;
 
   private constructor(
     private readonly setup: ProxySetup,
@@ -157,11 +160,12 @@ export class ReverseProxy {
     };
     this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } });
     this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } });
+    this.localTlsOrigins = new Set(routes.filter((r) => r.secure && isLocalHost(new URL(r.origin).hostname)).map((r) => r.origin));
   }
 
   /** The agent for `route`'s back-end (see localTlsAgent). */
   private agentFor(route: CompiledRoute): Agent {
-    return route.secure && isLocalHost(new URL(route.origin).hostname) ? this.localTlsAgent : this.agent;
+    return this.localTlsOrigins.has(route.origin) ? this.localTlsAgent : this.agent;
   }
 
   /** Checks the routes; throws ProxyConfigError naming the first bad one. */
@@ -303,7 +307,7 @@ export class ReverseProxy {
         ex.head.path,
         encoded
           ? `the back-end sent it compressed (Content-Encoding: ${encoding.trim()}) although Porthole asked for it uncompressed; turn its compression off for requests without Accept-Encoding`
-          : `its ${length} bytes are over the ${MAX_INJECT_BYTES} a page may have to be parsed for the client`,
+          : `its ${formatSize(length ?? 0)} are over the ${MAX_INJECT_MIB} MiB a page may have to be parsed for the client`,
       );
     }
     if (statusHasNoBody(status) || ex.method === 'HEAD') {
@@ -355,7 +359,7 @@ export class ReverseProxy {
       // copy, the result), out of the server-wide budget like a file's page. Over it, or too big
       // to rewrite: sent as it is, streamed from here on.
       if (size > MAX_INJECT_BYTES || !ex.reserveMemory(3 * size)) {
-        if (size > MAX_INJECT_BYTES) this.setup.pageNotInjected?.(ex.head.path, `it is over the ${MAX_INJECT_BYTES} bytes a page may have to be parsed for the client`);
+        if (size > MAX_INJECT_BYTES) this.setup.pageNotInjected?.(ex.head.path, `it is over the ${MAX_INJECT_MIB} MiB a page may have to be parsed for the client`);
         // What was read ahead goes to the socket at once and stays in memory until the kernel
         // takes it, so it stays counted until the exchange ends (helper-50: released here, 150
         // navigations of an 8 MB page queued 4 MiB each outside every bound, 614 MB and rising).

@@ -30,6 +30,7 @@ import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBu
 import { statEtag } from '../files/validators';
 import { contentTypeOf, typeFromName } from '../files/content-type';
 import { charsetParameter, declaredCharsets, isAsciiCompatibleCharset } from '../files/charset';
+import { formatSize } from '../text/format-size';
 
 /**
  * The tag injected into pages: ASCII, valid in HTML whatever the parsing mode. `instance` (a UUID)
@@ -63,6 +64,8 @@ export function clientSrc(requestPath: string): string {
  * once per version of the page.
  */
 export const MAX_INJECT_BYTES = 4 * 1024 * 1024;
+/** MAX_INJECT_BYTES in MiB, as messages say it. */
+export const MAX_INJECT_MIB = MAX_INJECT_BYTES / (1024 * 1024);
 /**
  * Plans (where the tag goes, the page's CSP metas) kept by page version: parsing is the costly
  * step, and a page is served many times per version (every reload of every tab).
@@ -270,7 +273,7 @@ async function servePage(
     const nameType = typeFromName(real);
     const mayInject = navigation && (nameType === undefined || nameType === 'text/html');
     if (overlay === undefined && (!mayInject || stat.size > MAX_INJECT_BYTES)) {
-      if (mayInject) ctx.reportNotInjected(sitePath(ctx, real), `${megabytes(stat.size)} is over the ${megabytes(MAX_INJECT_BYTES)} a page may have to be parsed for the client`);
+      if (mayInject) ctx.reportNotInjected(sitePath(ctx, real), `${formatSize(stat.size)} is over the ${MAX_INJECT_MIB} MiB a page may have to be parsed for the client`);
       handed = true;
       await answerLookup(ex, ex.head.path, found, ctx.files);
       return;
@@ -335,11 +338,6 @@ async function servePage(
 function sitePath(ctx: PageContext, real: string): string {
   const rel = relative(ctx.files.rootReal, real);
   return rel.startsWith('..') ? real : `/${rel.split(sep).join('/')}`;
-}
-
-/** Bytes as megabytes with one decimal (`5.0 MB`), or MiB for a power of two (`4 MiB`). */
-function megabytes(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 /**
