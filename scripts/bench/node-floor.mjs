@@ -36,20 +36,31 @@
 //               256 KiB. (Porthole sends a file range the same way.) While a big answer is being
 //               sent, reading the connection is paused; pipelined requests wait their turn.
 //   Date        refreshed once a second; a prepared reply is rebuilt the first time it is used in a
-//               new second. No log, no compression (148k-gz-50 is not run: gzip per request or a
-//               cached .br is the work that row measures, and a floor without it answers another
-//               question).
+//               new second. No compression (148k-gz-50 is not run: gzip per request or a cached .br
+//               is the work that row measures, and a floor without it answers another question).
+//   log         none, unless `--log FILE` ("Node's floor + log": the same answers, plus the least a
+//               server can do to keep the request log Porthole must keep, so a target Porthole misses
+//               can be read against Node's floor doing the same work). Per request, one Combined Log
+//               Format line as Porthole writes it (client address, time, request line, status, body
+//               bytes, Referer, User-Agent, then the seconds taken and the host name "-"), written
+//               byte by byte into one buffer: the client address read once per connection
+//               (getpeername), the time's text built once a second, the request line and the two
+//               fields copied from the head with `\xHH` for each byte to escape (as Porthole's log),
+//               Referer and User-Agent found in one pass over the head's lines, case-insensitively.
+//               The buffer goes to the file with one write(2) when it holds 64 KiB, and every 100 ms
+//               (Porthole's figures); a synchronous write, the least work for it (the page cache
+//               takes it).
 //
 // Limits: at most 10,000 cached paths (then the cache starts over: the benchmark asks for about
 // 1,004), a head of at most 16 KiB. Stops on SIGTERM/SIGINT.
 import net from 'node:net';
-import { readFileSync, statSync, openSync, closeSync, read } from 'node:fs';
+import { readFileSync, statSync, openSync, closeSync, read, writeSync } from 'node:fs';
 import { resolve, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, root: { type: 'string' } } });
+const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, root: { type: 'string' }, log: { type: 'string' } } });
 if (!values.port || !values.root) {
-  process.stderr.write('usage: node-floor.mjs --port P [--host H] --root DOCROOT\n');
+  process.stderr.write('usage: node-floor.mjs --port P [--host H] --root DOCROOT [--log FILE]\n');
   process.exit(2);
 }
 const ROOT = resolve(values.root).replace(/\/+$/, '');
@@ -74,10 +85,119 @@ const TYPES = { '.html': 'text/html', '.txt': 'text/plain', '.css': 'text/css', 
 
 let second = 0;
 let date = new Date().toUTCString();
+let logTime = clfTime(new Date()); // the log's "[02/Dec/2026:06:26:11 +0000] \"", as bytes
 setInterval(() => {
   second++;
-  date = new Date().toUTCString();
+  const now = new Date();
+  date = now.toUTCString();
+  logTime = clfTime(now);
 }, 1000).unref();
+
+/** " - - [dd/Mon/yyyy:hh:mm:ss +0000] \"": the text between a log line's address and its request line. */
+function clfTime(d) {
+  const [, day, mon, year, time] = d.toUTCString().split(' '); // "Wed, 02 Dec 2026 06:26:11 GMT"
+  return Buffer.from(` - - [${day}/${mon}/${year}:${time} +0000] "`, 'latin1');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The request log (--log FILE only): Combined Log Format lines into one buffer, to the file at 64 KiB
+// and every 100 ms.
+
+const LOG_FD = values.log ? openSync(values.log, 'a') : -1;
+const LOG_FLUSH_AT = 64 * 1024;
+/** Room for the longest line: the head's request line is at most MAX_HEAD, escaped ×4, + the rest. */
+const logBuf = Buffer.allocUnsafe(LOG_FLUSH_AT + 4 * 16 * 1024 + 4096);
+let logAt = 0;
+
+function flushLog() {
+  if (logAt > 0) {
+    writeSync(LOG_FD, logBuf, 0, logAt);
+    logAt = 0;
+  }
+}
+if (LOG_FD >= 0) {
+  setInterval(flushLog, 100).unref();
+  process.on('exit', flushLog);
+}
+
+/** Writes printable ASCII `text` (the floor's own: an address, digits, punctuation) into the log. */
+function put(text) {
+  for (let i = 0; i < text.length; i++) logBuf[logAt++] = text.charCodeAt(i);
+}
+
+/** Writes a whole number ≥ 0 in decimal into the log. */
+function putCount(n) {
+  if (n >= 10) putCount(Math.floor(n / 10));
+  logBuf[logAt++] = 0x30 + (n % 10);
+}
+
+const HEX = '0123456789abcdef';
+
+/** Copies buf[from, to) into the log, `\xHH` for a byte that is not printable ASCII or is `"` or `\`. */
+function logBytes(buf, from, to) {
+  for (let i = from; i < to; i++) {
+    const b = buf[i];
+    if (b < 0x20 || b > 0x7e || b === 0x22 || b === 0x5c) {
+      logBuf[logAt++] = 0x5c;
+      logBuf[logAt++] = 0x78;
+      logBuf[logAt++] = HEX.charCodeAt(b >> 4);
+      logBuf[logAt++] = HEX.charCodeAt(b & 15);
+    } else logBuf[logAt++] = b;
+  }
+}
+
+/** Writes the value of the header line at buf[line] (its name `nameLength` bytes and a colon), up to CR. */
+function logFieldValue(buf, line, nameLength) {
+  let v = line + nameLength + 1;
+  while (buf[v] === 0x20) v++;
+  logBytes(buf, v, buf.indexOf(13, v));
+}
+
+/** Whether the header line at buf[at] is named `name` (lower case), case-insensitively, with its colon. */
+function named(buf, at, name) {
+  for (let i = 0; i < name.length; i++) if ((buf[at + i] | 0x20) !== name.charCodeAt(i)) return false;
+  return buf[at + name.length] === 0x3a;
+}
+
+/**
+ * Appends the request's Combined Log Format line, as Porthole writes it: the head is buf[start, end)
+ * (end: its CRLF CRLF); one pass over its lines finds Referer and User-Agent.
+ */
+function logLine(conn, buf, start, end, status, bytes, startedAt) {
+  put(conn.address);
+  logAt += logTime.copy(logBuf, logAt);
+  let line = buf.indexOf(13, start);
+  logBytes(buf, start, line);
+  put('" ');
+  putCount(status);
+  logBuf[logAt++] = 0x20;
+  putCount(bytes);
+  put(' "');
+  let referer = -1;
+  let userAgent = -1;
+  while (line < end) {
+    line += 2; // past CRLF: the next header line
+    const first = buf[line] | 0x20;
+    if (first === 0x72 && named(buf, line, 'referer')) referer = line;
+    else if (first === 0x75 && named(buf, line, 'user-agent')) userAgent = line;
+    line = buf.indexOf(13, line);
+  }
+  if (referer < 0) logBuf[logAt++] = 0x2d;
+  else logFieldValue(buf, referer, 7);
+  put('" "');
+  if (userAgent < 0) logBuf[logAt++] = 0x2d;
+  else logFieldValue(buf, userAgent, 10);
+  put('" ');
+  const ms = Math.round(performance.now() - startedAt);
+  putCount(Math.floor(ms / 1000));
+  logBuf[logAt++] = 0x2e;
+  const frac = ms % 1000;
+  logBuf[logAt++] = 0x30 + Math.floor(frac / 100);
+  logBuf[logAt++] = 0x30 + (Math.floor(frac / 10) % 10);
+  logBuf[logAt++] = 0x30 + (frac % 10);
+  put(' -\n');
+  if (logAt >= LOG_FLUSH_AT) flushLog();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Prepared replies. Each kind has a keep-alive and a close variant (index 0 and 1).
@@ -91,7 +211,7 @@ function statusReply(code, reason) {
   const body = Buffer.from(`<html>\r\n<head><title>${code} ${reason}</title></head>\r\n<body>\r\n<center><h1>${code} ${reason}</h1></center>\r\n<hr><center>node-floor</center>\r\n</body>\r\n</html>\r\n`, 'latin1');
   let at = -1;
   let replies;
-  return (c) => {
+  const replyFor = (c) => {
     if (at !== second) {
       at = second;
       replies = [KA, CLOSE].map((k) => Buffer.concat([Buffer.from(
@@ -100,6 +220,8 @@ function statusReply(code, reason) {
     }
     return replies[c];
   };
+  replyFor.bodyBytes = body.length; // for the log
+  return replyFor;
 }
 const notFound = statusReply(404, 'Not Found');
 const badRequest = statusReply(400, 'Bad Request');
@@ -236,7 +358,8 @@ function notModified(buf, start, end, e) {
 
 const server = net.createServer({ noDelay: true }, (socket) => {
   // fd: the big file being sent (-1: none); reading: an fs.read into one of `buffers` is in flight.
-  const conn = { socket, pending: undefined, streaming: false, buffers: undefined, fd: -1, reading: false };
+  // address: the client's, for the log (getpeername once per connection, as Porthole).
+  const conn = { socket, pending: undefined, streaming: false, buffers: undefined, fd: -1, reading: false, address: LOG_FD >= 0 ? socket.remoteAddress ?? '-' : '' };
   socket.on('data', (chunk) => {
     const buf = conn.pending === undefined ? chunk : Buffer.concat([conn.pending, chunk]);
     conn.pending = undefined;
@@ -261,22 +384,34 @@ function answer(conn, buf) {
   const out = [];
   let close = false;
   let big;
+  const startedAt = LOG_FD >= 0 ? performance.now() : 0;
   for (;;) {
     const end = buf.indexOf(CRLF2, start);
     if (end < 0) break;
     const c = connectionOf(buf, start, end);
     const path = pathOf(buf, start);
     let r;
-    if (path === undefined) r = badRequest(c);
-    else {
+    let status;
+    let bytes;
+    if (path === undefined) {
+      r = badRequest(c);
+      status = 400;
+      bytes = badRequest.bodyBytes;
+    } else {
       const e = lookup(path);
-      if (!e.found) r = notFound(c);
-      else {
+      if (!e.found) {
+        r = notFound(c);
+        status = 404;
+        bytes = notFound.bodyBytes;
+      } else {
         const kind = notModified(buf, start, end, e) ? 1 : 0;
         r = reply(e, kind, c);
+        status = kind === 0 ? 200 : 304;
+        bytes = kind === 0 ? e.size : 0;
         if (kind === 0 && e.big) big = e;
       }
     }
+    if (LOG_FD >= 0) logLine(conn, buf, start, end, status, bytes, startedAt);
     out.push(r);
     start = end + 4;
     if (c === CLOSE) { close = true; break; }

@@ -50,7 +50,7 @@ const HELP = `usage: npm run bench [-- options]
   --quick            1 repetition of 1 s per workload (a short run)
   --only LIST        workloads, comma-separated: ${'ka-1,ka-50,ka-256,close-50,148k-50,148k-gz-50,100m-4,404-50,304-50,random-50,idle-10k'},
                      and the parts that are not wrk loads: startup, reload
-  --servers LIST     servers, comma-separated: nginx,porthole,porthole-baseline (PORTHOLE_BENCH_BASELINE=DIR),porthole-proxy,porthole-w2,porthole-thread,http-server,sirv,live-server,five-server,node-floor
+  --servers LIST     servers, comma-separated: nginx,porthole,porthole-baseline (PORTHOLE_BENCH_BASELINE=DIR),porthole-proxy,porthole-w2,porthole-thread,http-server,sirv,live-server,five-server,node-floor,node-floor-log
   --startup-runs N   starts of each server for the start-up table (default 5; --quick 3)
   --reload-edits N   edits per server in the reload race (default 20; --quick 6)
   --reps N           repetitions of each wrk workload (default 3; 100m-4 uses min(N, 2))
@@ -168,7 +168,7 @@ async function main() {
     log(`${def.name}: pid ${s.pid}, http://${HOST}:${s.port}/`);
   }
   const up = () => servers.filter((s) => s.status === 'up' && !s.entry.done);
-  // The servers that run workload w (node-floor skips the compressed one: FLOOR_SKIPS).
+  // The servers that run workload w (node-floor skips the compressed one: FLOOR_SKIPS; node-floor-log the idle one too).
   const upFor = (w) => up().filter((s) => !(s.def.skips && s.def.skips[w.id]));
   const skippedHere = (w) => up().filter((s) => s.def.skips && s.def.skips[w.id]);
 

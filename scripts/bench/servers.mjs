@@ -20,6 +20,11 @@ const npmBin = (pkg, bin) => join(cacheDir, 'npm/node_modules', pkg, bin);
 export const FLOOR_SKIPS = {
   '148k-gz-50': "compression is the work that row measures (nginx gzips per request, Porthole caches brotli); a floor without it would answer another question, and one with it would be a compressing server, not Node's floor",
 };
+/** The workloads node-floor-log does not run: the floor's, and the idle connections (they log one request each). */
+export const FLOOR_LOG_SKIPS = {
+  ...FLOOR_SKIPS,
+  'idle-10k': "each idle connection logs one request: Node's floor's own row says what holding them costs",
+};
 /** Every server listens here, and every load and check aims here: loopback only. */
 export const HOST = '127.0.0.1';
 
@@ -232,6 +237,21 @@ ${temps}
       start: (port, log) => ({
         cmd: process.execPath,
         args: [join(here, 'node-floor.mjs'), '--port', String(port), '--host', HOST, '--root', ctx.docroot],
+        log, stdoutIsLog: false,
+      }),
+    },
+    {
+      // The same floor keeping the request log Porthole must keep (Combined Log Format to a file):
+      // Node's floor doing the same work as Porthole run as users run it, log on. A target the
+      // floor meets but this misses is not Porthole's to meet with its log on.
+      name: 'node-floor-log',
+      version: () => process.versions.node,
+      unavailable: () => null,
+      note: "`node-floor.mjs --log FILE`: Node's floor as above, plus Porthole's log line per request (client address read once per connection, the time's text once a second, the request line, status, bytes, Referer, User-Agent, seconds, host; copied byte by byte into one buffer, escaped where a byte needs it), written to the file at 64 KiB and every 100 ms as Porthole does",
+      skips: FLOOR_LOG_SKIPS,
+      start: (port, log) => ({
+        cmd: process.execPath,
+        args: [join(here, 'node-floor.mjs'), '--port', String(port), '--host', HOST, '--root', ctx.docroot, '--log', log],
         log, stdoutIsLog: false,
       }),
     },

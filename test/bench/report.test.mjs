@@ -1,6 +1,6 @@
 // The benchmark's report (scripts/bench/report.mjs) on reports shaped as run.mjs writes them: the
 // reload race's target judged beside the reload floor, the floor never counted as a peer, and its
-// row and verdict in the markdown; Node's floor verdict on the server targets unchanged.
+// row and verdict in the markdown; Node's floor verdict on the server targets, beside the floor keeping Porthole's log.
 //   node --test test/bench/report.test.mjs
 // Pure functions over plain data: no server, no browser, no timing.
 import assert from 'node:assert/strict';
@@ -147,4 +147,37 @@ test('the CLI start-up target is judged beside Node\'s floor (a bare node that o
   const shortfall = withStartup({ porthole: starts(190, 194, 200), 'node-floor': starts(100, 142, 150) });
   assert.match(shortfall.floor.shown, /^not met; floor 142 ms \(bare node, net\.listen\), the floor meets it: Porthole's shortfall; Porthole − floor = \+52\.0 ms$/);
   assert.equal(withStartup({ porthole: starts(120, 130, 140) }).floor, undefined); // started without the floor
+});
+
+test('a target the floor meets but the floor keeping Porthole\'s log misses is Node\'s limit with the log on', () => {
+  const cell = (rps, cpuUsPerRequest) => ({ median: { rps, cpuUsPerRequest } });
+  const servers = ['nginx', 'porthole', 'node-floor', 'node-floor-log'].map((name) => ({ name, status: 'up', note: name }));
+  const report = raceReport({}, {
+    'close-50': { nginx: cell(100, 70), porthole: cell(66, 250), 'node-floor': cell(95, 160), 'node-floor-log': cell(82, 190) },
+    'ka-256': { nginx: cell(100, 50), porthole: cell(150, 45), 'node-floor': cell(200, 35), 'node-floor-log': cell(170, 42) },
+  }, servers);
+  report.workloads = [{ id: 'close-50', label: 'close' }, { id: 'ka-256', label: 'ka' }];
+  const close = target(report, 'close-50: porthole ≥ 0.9× nginx');
+  assert.equal(close.pass, false);
+  assert.equal(close.floor.met, false);
+  assert.equal(close.floor.logMet, false);
+  assert.equal(close.floor.shown,
+    "not met; floor 0.95× nginx; with Porthole's log 0.82×, the floor meets it, the floor keeping Porthole's log misses it: Node's limit with the log on; Porthole = 0.69× floor, 0.80× the floor with the log");
+  // The CPU target: the bare floor meets it (35/50 = 0.70×), the floor with the log does not (0.84×) …
+  const cpu = target(report, "ka-256: porthole CPU/request ≤ 0.8× nginx's");
+  assert.equal(cpu.floor.logMet, false);
+  assert.match(cpu.floor.shown, /Node's limit with the log on/);
+  // … and where both floors meet it, the miss is still Porthole's.
+  const rate = target(report, 'ka-256: porthole ≥ 1.3× nginx');
+  assert.equal(rate.pass, true);
+  report.results['ka-256'].porthole = cell(120, 45);
+  report.targets = evaluateTargets(report);
+  assert.match(target(report, 'ka-256: porthole ≥ 1.3× nginx').floor.shown, /the floor meets it: Porthole's shortfall; Porthole = 0\.60× floor, 0\.71× the floor with the log$/);
+  // The ratio to Node's floor is judged against the bare floor, the floor with the log beside it.
+  const ofFloor = target(report, "ka-256: porthole ≥ 0.8× Node's floor");
+  assert.equal(ofFloor.pass, false);
+  assert.equal(ofFloor.floor.shown, "Porthole = 0.71× the floor with Porthole's log");
+  const md = renderMarkdown(report);
+  assert.match(md, /\| porthole ÷ floor \| porthole ÷ floor \+ log \|/);
+  assert.match(md, /\| close \| 100 \| 66 \(0\.66×\) \| 95 \(0\.95×\) \| 82 \(0\.82×\) \| 0\.69× \| 0\.80× \|/);
 });
