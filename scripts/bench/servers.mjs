@@ -114,6 +114,19 @@ export function makeServers(ctx) {
     note,
     start: (port, log) => ({ cmd: process.execPath, args: [npmBin(pkg, bin), ...argsFor(port)], log, stdoutIsLog: true }),
   });
+  // node-floor.mjs as server `name`, with extraArgs(its log file) after its usual arguments.
+  const floorServer = (name, extraArgs, skips, note) => ({
+    name,
+    version: () => process.versions.node,
+    unavailable: () => null,
+    note,
+    skips,
+    start: (port, log) => ({
+      cmd: process.execPath,
+      args: [join(here, 'node-floor.mjs'), '--port', String(port), '--host', HOST, '--root', ctx.docroot, ...extraArgs(log)],
+      log, stdoutIsLog: false,
+    }),
+  });
   return [
     {
       name: 'nginx',
@@ -227,34 +240,14 @@ ${temps}
     nodeServer('five-server', 'five-server', 'lib/bin.js',
       (port) => [`--port=${port}`, `--host=${HOST}`, '--open=false', `--root=${ctx.docroot}`],
       '`--open=false` (live-server\'s maintained fork; it logs nothing per request); live reload injection stays on'),
-    {
-      // The ceiling: a bare net server doing the least work each workload's answer needs.
-      name: 'node-floor',
-      version: () => process.versions.node,
-      unavailable: () => null,
-      note: "`node-floor.mjs`, a bare `net` server: finds each head's end, keeps the connection or not, answers pipelined requests in order; the path as sent under the root, one `stat` per path and event-loop turn (as Porthole's file cache), small files' whole replies prepared and cached by path (size + mtime), a prepared 404, a prepared 304 for an exact `If-Modified-Since`, big files through two reused 256 KiB buffers (fs.read, socket.write); no log, no compression — the least any server on Node's sockets can do for the same answers",
-      skips: FLOOR_SKIPS,
-      start: (port, log) => ({
-        cmd: process.execPath,
-        args: [join(here, 'node-floor.mjs'), '--port', String(port), '--host', HOST, '--root', ctx.docroot],
-        log, stdoutIsLog: false,
-      }),
-    },
-    {
-      // The same floor keeping the request log Porthole must keep (Combined Log Format to a file):
-      // Node's floor doing the same work as Porthole run as users run it, log on. A target the
-      // floor meets but this misses is not Porthole's to meet with its log on.
-      name: 'node-floor-log',
-      version: () => process.versions.node,
-      unavailable: () => null,
-      note: "`node-floor.mjs --log FILE`: Node's floor as above, plus Porthole's log line per request (client address read once per connection, the time's text once a second, the request line, status, bytes, Referer, User-Agent, seconds, host; copied byte by byte into one buffer, escaped where a byte needs it), written to the file at 64 KiB and every 100 ms as Porthole does",
-      skips: FLOOR_LOG_SKIPS,
-      start: (port, log) => ({
-        cmd: process.execPath,
-        args: [join(here, 'node-floor.mjs'), '--port', String(port), '--host', HOST, '--root', ctx.docroot, '--log', log],
-        log, stdoutIsLog: false,
-      }),
-    },
+    // The ceiling: a bare net server doing the least work each workload's answer needs.
+    floorServer('node-floor', () => [], FLOOR_SKIPS,
+      "`node-floor.mjs`, a bare `net` server: finds each head's end, keeps the connection or not, answers pipelined requests in order; the path as sent under the root, one `stat` per path and event-loop turn (as Porthole's file cache), small files' whole replies prepared and cached by path (size + mtime), a prepared 404, a prepared 304 for an exact `If-Modified-Since`, big files through two reused 256 KiB buffers (fs.read, socket.write); no log, no compression — the least any server on Node's sockets can do for the same answers"),
+    // The same floor keeping the request log Porthole must keep (Combined Log Format to a file):
+    // Node's floor doing the same work as Porthole run as users run it, log on. A target the floor
+    // meets but this misses is not Porthole's to meet with its log on.
+    floorServer('node-floor-log', (log) => ['--log', log], FLOOR_LOG_SKIPS,
+      "`node-floor.mjs --log FILE`: Node's floor as above, plus Porthole's log line per request (client address read once per connection, the time's text once a second, the request line, status, bytes, Referer, User-Agent, seconds, host; copied byte by byte into one buffer, escaped where a byte needs it), written to the file at 64 KiB and every 100 ms as Porthole does"),
   ];
 }
 
