@@ -33,6 +33,9 @@ const ANSWERS: Readonly<Record<string, string>> = {
   '/api/status-600': 'HTTP/1.1 600 Weird\r\nContent-Length: 2\r\n\r\nok',
   '/api/status-099': 'HTTP/1.1 099 Weird\r\nContent-Length: 2\r\n\r\nok',
   '/api/status-000': 'HTTP/1.1 000 Weird\r\nContent-Length: 2\r\n\r\nok',
+  // A framework's own Date (an hour off, so it cannot pass for Porthole's) and Server.
+  '/api/dated': 'HTTP/1.1 200 OK\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nServer: gunicorn\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
+  '/api/dated-304': 'HTTP/1.1 304 Not Modified\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nServer: gunicorn\r\nX-Kept: yes\r\n\r\n',
 };
 
 interface ScriptedBackend {
@@ -168,5 +171,21 @@ test('a back-end status outside 100..599 (999, 600, 099, 000) → 502 whose log 
     }
     const record = srv.records.filter((r) => r.target === path).at(-1);
     assert.match(record?.note ?? '', new RegExp(`^proxy http://127\\.0\\.0\\.1:\\d+: answered with status ${code}, which is not a valid HTTP status \\(RFC 9110 §15: 100–599\\)$`), path);
+  }
+});
+
+test("a back-end's own Date and Server are replaced by Porthole's, never sent beside them (one Date: RFC 9110 §6.6.1)", async () => {
+  for (const path of ['/api/dated', '/api/dated-304']) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(request(path));
+      const res = await client.readResponse({ timeoutMs: PROMPT_MS });
+      assert.equal(res.headerAll('date').length, 1, `${path}: one Date, got ${JSON.stringify(res.headerAll('date'))}`);
+      assert.notEqual(res.header('date'), 'Mon, 01 Jan 2024 00:00:00 GMT', `${path}: the Date is Porthole's, of now`);
+      assert.deepEqual(res.headerAll('server'), ['Porthole'], path);
+      assert.equal(res.header('x-kept'), 'yes', `${path}: the back-end's other fields are kept`);
+    } finally {
+      client.destroy();
+    }
   }
 });

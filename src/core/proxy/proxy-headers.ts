@@ -26,6 +26,14 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
+ * Response fields Porthole writes itself on every answer (`Date`, `Server`, see response-head.ts):
+ * the back-end's are dropped, as nginx's `proxy_hide_header` does by default, so an answer never
+ * carries two of either (Date is a singleton field, RFC 9110 §6.6.1; two Dates disagree by a
+ * second now and then, and a cache may take either).
+ */
+const WRITTEN_BY_PORTHOLE = new Set(['date', 'server']);
+
+/**
  * Fields that name the client's address or the front end's port as a proxy would, which a client
  * could forge: dropped toward the back-end (X-Real-IP is set anew from the connection).
  */
@@ -123,7 +131,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
 
 /**
  * The response fields for the client: hop-by-hop, Content-Length and `drop` removed (the framing
- * is Porthole's). `raw` is undici's header object (lower-case names; repeated fields as arrays).
+ * is Porthole's), and Date and Server (Porthole writes its own). `raw` is undici's header object (lower-case names; repeated fields as arrays).
  */
 export function forwardResponseHeaders(raw: Record<string, string | string[] | undefined>, drop: ReadonlySet<string> = new Set()): HeaderList {
   const pairs: Array<[string, string]> = [];
@@ -133,7 +141,7 @@ export function forwardResponseHeaders(raw: Record<string, string | string[] | u
     else pairs.push([name, value]);
   }
   const named = connectionOptions(pairs);
-  return pairs.filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name) && name !== 'content-length' && !drop.has(name));
+  return pairs.filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name) && !WRITTEN_BY_PORTHOLE.has(name) && name !== 'content-length' && !drop.has(name));
 }
 
 /** The Content-Length of a response, when it is one valid number. */
