@@ -4,11 +4,13 @@
 //   <script src> is still a 404, and the page reloads in place after an edit (live reload);
 // - --cross-origin-isolation: the page reports crossOriginIsolated === true (false without it);
 // - --cors: a page of another origin (another Porthole port) can fetch() with a preflighted header
-//   when it is on, and cannot when it is off (the default).
+//   when it is on, and cannot when it is off (the default); under a proxied route it can POST JSON
+//   (a preflighted method) to the back-end.
 // Every wait is bounded; nothing asserts on durations.
 /* global document, window, crossOriginIsolated -- used inside page.evaluate(), which runs in the page */
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -127,5 +129,55 @@ test('--cors: another origin may fetch with a preflighted header when on; not wh
     assert.match(await read(`${off.url}data.json`), /^blocked: TypeError/);
   } finally {
     await context.close();
+  }
+});
+
+test('--cors with --proxy: another origin may POST JSON to a proxied API (its preflight allows POST there, not on files)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // A back-end on raw `net` that answers each request with its method and body (Content-Length framed).
+  const backend = createServer((socket) => {
+    socket.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString('latin1');
+        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + length) return;
+        const body = buf.subarray(end + 4, end + 4 + length).toString('utf8');
+        buf = buf.subarray(end + 4 + length);
+        const answer = JSON.stringify({ method: head.split(' ')[0], body });
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(answer)}\r\n\r\n${answer}`);
+      }
+    });
+  });
+  await new Promise((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  const address = backend.address();
+  const backendPort = typeof address === 'object' && address !== null ? address.port : 0;
+  const page = await site({ 'index.html': '<!doctype html><title>caller</title>' });
+  const data = await site({ 'data.json': '{"from":"porthole"}' });
+  const caller = await serve([page]);
+  const callerOrigin = caller.url.replace(/\/$/, '');
+  const api = await serve([data, '--cors-origin', callerOrigin, '--proxy', `/api=http://127.0.0.1:${backendPort}`]);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(caller.url, { waitUntil: 'load' });
+    const post = (url) =>
+      tab.evaluate(
+        (u) =>
+          fetch(u, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"n":1}' }).then(
+            (r) => r.text(),
+            (e) => `blocked: ${e.name}`,
+          ),
+        url,
+      );
+    assert.equal(await post(`${api.url}api/items`), '{"method":"POST","body":"{\\"n\\":1}"}', 'the back-end got the POST and its answer was readable');
+    // A file answers GET and HEAD only: its preflight for POST is still refused.
+    assert.match(await post(`${api.url}data.json`), /^blocked: TypeError/);
+  } finally {
+    await context.close();
+    backend.close();
   }
 });

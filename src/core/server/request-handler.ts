@@ -19,7 +19,7 @@ import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
 import { isDocumentNavigation } from '../reload/live-reload-inject';
-import type { ResponsePolicy } from './response-policy';
+import { isPreflight, type ResponsePolicy } from './response-policy';
 import type { ReverseProxy } from '../proxy/reverse-proxy';
 import type { CompiledRoute } from '../proxy/proxy-routes';
 
@@ -79,7 +79,8 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
   }
   // The policy first: a CORS preflight is answered there (it reads no file, so the cross-site rule
   // has nothing to guard), and every refusal below carries the configured headers too.
-  if (ctx.policy.prepare(ex)) return;
+  // A preflight under a proxied route is allowed the methods the back-end answers, not just GET/HEAD.
+  if (ctx.policy.prepare(ex, isPreflight(ex) && proxyRouteFor(ctx, ex.head.path) !== undefined)) return;
   // A CORS request (Sec-Fetch-Mode: cors) from an origin --cors allows is what CORS is for: the
   // user chose to let that origin read these answers, so the cross-site rule does not refuse it.
   if (!ctx.crossSiteLoads && isCrossSiteLoad(ex.head.headers) && !ctx.policy.allowsCorsRequest(ex)) {

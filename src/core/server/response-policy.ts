@@ -8,7 +8,9 @@
  * `Access-Control-Allow-Origin` (`*` when any origin is allowed, else the origin itself with
  * `Vary: Origin`); credentials are never allowed. A preflight (OPTIONS with `Origin` and
  * `Access-Control-Request-Method`, §3.2.2) is answered 204 when the origin and method are allowed,
- * 403 otherwise (and always 403 while CORS is off), so a refusal is visible in the log.
+ * 403 otherwise (and always 403 while CORS is off), so a refusal is visible in the log. The methods
+ * allowed are those the path is answered with: GET and HEAD for files, every method the proxy
+ * passes on (all but CONNECT) under a proxied route.
  */
 import type { Exchange } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
@@ -16,8 +18,10 @@ import { isToken } from '../http/http-grammar';
 import { compileGlobs, type PathMatcher } from '../reload/live-reload-glob';
 import type { CorsOptions, HeaderRule } from '../options';
 
-/** The methods a preflight may ask for: the server answers no others (request-handler's ALLOW). */
+/** The methods a preflight may ask for on files: the server answers no others (request-handler's ALLOW). */
 const CORS_METHODS = ['GET', 'HEAD'];
+/** The one method a proxied route does not pass to its back-end (reverse-proxy.ts answers it 405). */
+const NOT_PROXIED = 'CONNECT';
 /** How long a browser may cache a preflight's answer (seconds): short, since settings change. */
 export const PREFLIGHT_MAX_AGE_S = 600;
 /** Request header names a preflight may list before it is refused as abuse. */
@@ -66,9 +70,10 @@ export class ResponsePolicy {
 
   /**
    * Sets the exchange's extra headers. Returns true when it answered the request itself (a CORS
-   * preflight, allowed or refused).
+   * preflight, allowed or refused). `proxied`: the path is under a proxied route, whose back-end
+   * answers every method but CONNECT (a preflight for POST to an API is allowed there).
    */
-  prepare(ex: Exchange): boolean {
+  prepare(ex: Exchange, proxied = false): boolean {
     if (this.inactive && !isPreflight(ex)) return false;
     const extra: HeaderList = [...this.always];
     if (this.rules.length > 0) {
@@ -83,7 +88,7 @@ export class ResponsePolicy {
     }
     ex.extraHeaders = dedupe(extra);
     if (!isPreflight(ex)) return false;
-    this.answerPreflight(ex, origin ?? '', allowed);
+    this.answerPreflight(ex, origin ?? '', allowed, proxied);
     return true;
   }
 
@@ -103,7 +108,7 @@ export class ResponsePolicy {
     return this.origins === 'any' || this.origins.has(origin.toLowerCase());
   }
 
-  private answerPreflight(ex: Exchange, origin: string, allowed: boolean): void {
+  private answerPreflight(ex: Exchange, origin: string, allowed: boolean, proxied: boolean): void {
     const refuse = (note: string, message: string): void => {
       ex.note = note;
       ex.respond(403, [['Content-Type', 'text/plain; charset=utf-8'], ['Vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers']], `${message}\n`);
@@ -117,8 +122,9 @@ export class ResponsePolicy {
       return;
     }
     const method = ex.header('access-control-request-method') ?? '';
-    if (!CORS_METHODS.includes(method)) {
-      refuse(`CORS preflight for ${method} refused`, `Forbidden: ${method} is not answered here (only ${CORS_METHODS.join(', ')}).`);
+    if (proxied ? !isToken(method) || method.toUpperCase() === NOT_PROXIED : !CORS_METHODS.includes(method)) {
+      const only = proxied ? `every method but ${NOT_PROXIED} is passed to the back-end` : `only ${CORS_METHODS.join(', ')}`;
+      refuse(`CORS preflight for ${method} refused`, `Forbidden: ${method} is not answered here (${only}).`);
       return;
     }
     const asked = (ex.header('access-control-request-headers') ?? '')
@@ -130,7 +136,8 @@ export class ResponsePolicy {
       return;
     }
     const headers: HeaderList = [
-      ['Access-Control-Allow-Methods', CORS_METHODS.join(', ')],
+      // Under a proxied route, the method asked (the back-end answers it): the browser checks only that one.
+      ['Access-Control-Allow-Methods', proxied && !CORS_METHODS.includes(method) ? `${CORS_METHODS.join(', ')}, ${method}` : CORS_METHODS.join(', ')],
       ['Access-Control-Max-Age', String(PREFLIGHT_MAX_AGE_S)],
       ['Vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers'],
     ];
