@@ -107,7 +107,11 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ headers: [{ headers: {} }] }, 'headers[0].source', /required/],
     [{ allowedClients: ['10.0.0.0/99'] }, 'allowedClients[0]', /./],
     [{ spa: '../outside.html' }, 'spa', /leaves the served folder/],
-    [{ cors: { enabled: true, origins: ['http://a.example/path'] } }, 'cors.origins[0]', /expected form/],
+    // In plain words, never the schema's pattern (a trailing / is the usual slip: an Origin has none).
+    [{ cors: { enabled: true, origins: ['http://a.example/path'] } }, 'cors.origins[0]', /^(?!.*\^https).*"http:\/\/a\.example\/path" is not an origin: .*no path \(not even a trailing \/\), e\.g\. "http:\/\/localhost:5173"$/],
+    [{ cors: { enabled: true, origins: ['http://localhost:5173/'] } }, 'cors.origins[0]', /^(?!.*\^https).*"http:\/\/localhost:5173\/" is not an origin/],
+    [{ host: 'http://127.0.0.1' }, 'host', /^(?!.*\[\^).*"http:\/\/127\.0\.0\.1" is not a host: a name or IP address alone, without a scheme, path, spaces or @/],
+    [{ allowedHosts: ['my app.test'] }, 'allowedHosts[0]', /^(?!.*\[\^).*"my app\.test" is not a host/],
     // The schema lets these through; the strict checks every option passes (validate-options) do not.
     [{ host: '[::1]' }, 'host', /without brackets/],
     [{ proxy: { routes: [{ prefix: 'api', target: 'http://127.0.0.1:1' }] } }, 'proxy.routes[0].prefix', /must be a URL path starting with \/, e\.g\. "\/api"/],

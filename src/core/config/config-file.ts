@@ -168,6 +168,12 @@ function valueAt(data: unknown, pointer: string): unknown {
   return at;
 }
 
+/** A value from the file as JSON, cut to 60 characters (a message quotes it, never a whole page of it). */
+function quoted(value: unknown): string {
+  const shown = JSON.stringify(value) ?? String(value);
+  return shown.length > 60 ? `${shown.slice(0, 57)}…` : shown;
+}
+
 /** One ajv error in plain words, with the key it is about (`data`: the file's parsed JSON). */
 function describeSchemaError(error: ErrorObject, data: unknown): { key: string; reason: string } {
   const params = error.params as Record<string, unknown>;
@@ -212,6 +218,13 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
       }
       if (/^\/proxy\/routes\/\d+\/prefix$/.test(error.instancePath)) {
         return { key: dottedKey(error.instancePath), reason: 'must be a URL path starting with /, e.g. "/api"' };
+      }
+      if (/^\/cors\/origins\/\d+$/.test(error.instancePath)) {
+        // The flag says the same (--cors-origin): an Origin has no path, not even a trailing `/`.
+        return { key: dottedKey(error.instancePath), reason: `${quoted(valueAt(data, error.instancePath))} is not an origin: write it as a browser sends it, scheme, host and port with no path (not even a trailing /), e.g. "http://localhost:5173"` };
+      }
+      if (error.instancePath === '/host' || /^\/allowedHosts\/\d+$/.test(error.instancePath)) {
+        return { key: dottedKey(error.instancePath), reason: `${quoted(valueAt(data, error.instancePath))} is not a host: a name or IP address alone, without a scheme, path, spaces or @ (e.g. "127.0.0.1")` };
       }
       return { key: dottedKey(error.instancePath), reason: `is not in the expected form (${String(params.pattern)})` };
     default:
