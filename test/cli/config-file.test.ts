@@ -122,6 +122,47 @@ test('an edit that changes the binding restarts the server; a live one is applie
   assert.equal(await stopCli(cli), 0);
 });
 
+test('an edit that needs a restart but could not start (a mount of a missing folder, a log file in no folder) is refused: the running server keeps serving', async () => {
+  const root = await rootWith({ reload: { debounceMs: 40 } });
+  const cli = runCli([root, '--port', '0', '--quiet'], base);
+  const port = await portOf(cli);
+  const file = join(root, 'porthole.config.json');
+  const edits: Array<[unknown, RegExp]> = [
+    [{ mounts: { '/v': 'not-made-yet' } }, /porthole\.config\.json: the folder \S+not-made-yet mounted at \/v does not exist; create it, or fix the mount .*; keeping the settings in use/],
+    [{ logFile: 'no-such-folder/access.log' }, /porthole\.config\.json: cannot write the log file \S+access\.log: its folder \S+no-such-folder does not exist.*; keeping the settings in use/],
+  ];
+  for (const [config, said] of edits) {
+    await writeFile(file, JSON.stringify(config));
+    await withTimeout(
+      (async () => {
+        for (let i = 0; i < 200 && !said.test(cli.stderr) && cli.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+      })(),
+      WAIT_MS,
+      'the edit refused',
+    );
+    assert.equal(cli.child.exitCode, null, `still running after ${JSON.stringify(config)} (stderr: ${cli.stderr})`);
+    assert.match(cli.stderr, said);
+    assert.equal((await fetchOnce(port, request('/folder/a.txt'))).status, 200, 'the same server still answers');
+  }
+  assert.doesNotMatch(cli.stdout, /restarting/);
+  assert.equal(existsSync(join(root, 'no-such-folder')), false, 'no folder made');
+  // Once the folder is there, the same edit restarts the server with the mount.
+  await mkdir(join(root, 'not-made-yet'));
+  await writeFile(join(root, 'not-made-yet', 'm.txt'), 'mounted');
+  await writeFile(file, JSON.stringify({ mounts: { '/v': 'not-made-yet' } }));
+  await withTimeout(
+    (async () => {
+      for (let i = 0; i < 200 && (cli.stdout.match(/^Local: /gm)?.length ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    })(),
+    WAIT_MS,
+    `a second Local: line (stdout: ${cli.stdout})`,
+  );
+  const newPort = Number(/^Local: http:\/\/127\.0\.0\.1:(\d+)\/$/m.exec(cli.stdout.split(/restarting\n/)[1] ?? '')?.[1]);
+  const mounted = await fetchOnce(newPort, request('/v/m.txt'));
+  assert.equal(`${mounted.status} ${mounted.body.toString('utf8')}`, '200 mounted');
+  assert.equal(await stopCli(cli), 0);
+});
+
 test('mounts: the file\'s folders are the served folder\'s, --mount\'s the working folder\'s; --clean-urls reaches the wire', async () => {
   const root = await rootWith({ mounts: { '/from-file': 'common-lib' }, cleanUrls: false });
   await mkdir(join(root, 'common-lib'), { recursive: true });

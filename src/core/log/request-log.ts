@@ -381,6 +381,21 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     this.file = stream;
   }
 
+  /**
+   * Rejects, as `openFile` would, when the log file `path` could not be opened (its folder is
+   * missing, it is a file that is not a request log, …); writes nothing into it. A running server
+   * asks this before it restarts for a new log file, so a bad one is refused while it still serves.
+   */
+  static async checkFile(path: string): Promise<void> {
+    const handle = await openForAppending(path);
+    try {
+      const problem = await notARequestLog(handle).catch((err: unknown) => `cannot be read (${(err as Error).message})`);
+      if (problem !== undefined) throw new Error(`cannot write the log file ${path}: it ${problem}`);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
   /** The host name of `ip` when already resolved (never starts a lookup; undefined otherwise). */
   peek(ip: string): string | undefined {
     return this.names.peek(ip) ?? undefined;

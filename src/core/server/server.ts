@@ -20,6 +20,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { access, stat, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { constants as fsConstants, statSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
@@ -400,6 +401,19 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     if (this.state.kind !== 'listening') return;
     if (fixedPart(this.options) !== fixedPart(next)) {
+      // What the new start would refuse is refused now, while this server still serves: the host
+      // closes it before starting the next, so a failing start left nothing running (a mount of a
+      // folder not made yet, a log file in no folder: the CLI exited).
+      try {
+        await checkMounts(next.mounts, next.proxy);
+        if (next.logFile !== undefined && next.logFile !== this.options.logFile) await RequestLog.checkFile(next.logFile);
+      } catch (err) {
+        const message = `${join(input.root, CONFIG_FILE_NAME)}: ${(err as Error).message}; keeping the settings in use`;
+        this.emit('diagnostic', 'error', message);
+        this.emit('config', { kind: 'invalid', message });
+        return;
+      }
+      if (this.state.kind !== 'listening') return;
       const message = `${CONFIG_FILE_NAME} changed an option that needs a restart (binding, root, log, live reload or proxy)`;
       this.emit('diagnostic', 'info', message);
       this.emit('config', { kind: 'restart', message });
