@@ -463,6 +463,9 @@ test('a back-end that never answers → 504 after the response timeout, the conn
   assert.equal(res.status, 504);
   assert.match(res.body.toString('utf8'), /did not answer within 1 s/);
   assert.ok(res.body.toString('utf8').includes(`http://127.0.0.1:${backend.port}`));
+  // It is running (it took the connection): the advice is about its time, never to start it.
+  assert.doesNotMatch(res.body.toString('utf8'), /Start the back-end/);
+  assert.match(res.body.toString('utf8'), /raise the wait \(<code>--proxy-timeout S<\/code>, or <code>proxy\.responseTimeoutMs<\/code> in porthole\.config\.json\)/);
   await client.write(request('/hello.txt'));
   const next = await client.readResponse();
   client.destroy();

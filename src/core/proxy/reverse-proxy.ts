@@ -475,13 +475,15 @@ export class ReverseProxy {
       this.cut(ex);
       return;
     }
-    const { status, reason, untrusted } = describeUpstreamError(err, this.setup.options);
+    const { status, reason, untrusted, slow } = describeUpstreamError(err, this.setup.options);
     ex.note = `proxy ${route.origin}: ${reason}`;
     const title = status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway';
     // The back-end runs when its certificate is what failed: what to do is to trust it.
     const advice = untrusted
       ? 'Trust the certificate authority that signed it: start Porthole (or VS Code, for the extension) with <code>NODE_EXTRA_CA_CERTS=/path/to/ca.pem</code>, or proxy to its <code>http://</code> address; then reload this page.'
-      : 'Start the back-end (or check the address in <code>--proxy</code> / <code>porthole.proxy</code>), then reload this page.';
+      : slow
+        ? `It took the request and is still working on it, or is stuck: look at the back-end's own output. If this request needs longer, raise the wait (<code>--proxy-timeout S</code>, or <code>proxy.responseTimeoutMs</code> in porthole.config.json); then reload this page.`
+        : 'Start the back-end (or check the address in <code>--proxy</code> / <code>porthole.proxy</code>), then reload this page.';
     const body = htmlPage(
       title,
       `<h1>${escapeHtml(title)}</h1>\n<p>Porthole passes <code>${escapeHtml(route.prefix)}</code> to <code>${escapeHtml(route.origin)}</code>, ` +
@@ -517,12 +519,13 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
 
 /**
  * The status (502 or 504) and plain words for a failure to get an answer from a back-end;
- * `untrusted` when its certificate is what failed (it runs: the advice is to trust it).
+ * `untrusted` when its certificate is what failed (it runs: the advice is to trust it), `slow`
+ * when it took the connection but sent no answer in time (it runs too: starting it is no advice).
  */
 export function describeUpstreamError(
   err: unknown,
   options: Pick<ProxyOptions, 'connectTimeoutMs' | 'responseTimeoutMs'>,
-): { status: 502 | 504; reason: string; untrusted?: boolean } {
+): { status: 502 | 504; reason: string; untrusted?: boolean; slow?: boolean } {
   const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }>; cause?: { code?: string } };
   const code = e.code ?? e.errors?.[0]?.code ?? e.cause?.code;
   const seconds = (ms: number): string => `${ms / 1000} s`;
@@ -536,7 +539,7 @@ export function describeUpstreamError(
     return { status: 504, reason: `did not accept a connection within ${seconds(options.connectTimeoutMs)}` };
   }
   if ((undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return { status: 504, reason: `did not answer within ${seconds(options.responseTimeoutMs)}` };
+    return { status: 504, reason: `did not answer within ${seconds(options.responseTimeoutMs)}`, slow: true };
   }
   if (code !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(code)) {
     return { status: 502, reason: `presented a certificate this machine does not trust (${code})`, untrusted: true };
