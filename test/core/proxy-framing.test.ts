@@ -33,6 +33,12 @@ const ANSWERS: Readonly<Record<string, string>> = {
   '/api/status-600': 'HTTP/1.1 600 Weird\r\nContent-Length: 2\r\n\r\nok',
   '/api/status-099': 'HTTP/1.1 099 Weird\r\nContent-Length: 2\r\n\r\nok',
   '/api/status-000': 'HTTP/1.1 000 Weird\r\nContent-Length: 2\r\n\r\nok',
+  // Field values with bytes above 0x7F (obs-text, RFC 9110 §5.5), written latin1 so each char is one
+  // byte: UTF-8 é (C3 A9), a Latin-1 é (E9), both in a Content-Disposition beside a Content-Length.
+  '/api/bytes':
+    'HTTP/1.1 200 OK\r\nX-Utf8: caf\u00c3\u00a9\r\nX-Latin1: caf\u00e9\r\nLocation: /api/caf\u00c3\u00a9\r\n' +
+    'Content-Disposition: attachment; filename="r\u00e9sum\u00c3\u00a9.pdf"\r\nContent-Length: 2\r\n\r\nok',
+  '/api/bytes-chunked': 'HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename="r\u00c3\u00a9sum\u00e9.pdf"\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
   // A framework's own Date (an hour off, so it cannot pass for Porthole's) and Server.
   '/api/dated': 'HTTP/1.1 200 OK\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nServer: gunicorn\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
   '/api/dated-304': 'HTTP/1.1 304 Not Modified\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nServer: gunicorn\r\nX-Kept: yes\r\n\r\n',
@@ -184,6 +190,28 @@ test("a back-end's own Date and Server are replaced by Porthole's, never sent be
       assert.notEqual(res.header('date'), 'Mon, 01 Jan 2024 00:00:00 GMT', `${path}: the Date is Porthole's, of now`);
       assert.deepEqual(res.headerAll('server'), ['Porthole'], path);
       assert.equal(res.header('x-kept'), 'yes', `${path}: the back-end's other fields are kept`);
+    } finally {
+      client.destroy();
+    }
+  }
+});
+
+test("a back-end's field values go to the client as the bytes it sent: UTF-8 and Latin-1 alike, never re-encoded or dropped", async () => {
+  const cases: ReadonlyArray<[string, readonly string[]]> = [
+    ['/api/bytes', ['x-utf8: caf\u00c3\u00a9', 'x-latin1: caf\u00e9', 'location: /api/caf\u00c3\u00a9', 'content-disposition: attachment; filename="r\u00e9sum\u00c3\u00a9.pdf"']],
+    ['/api/bytes-chunked', ['content-disposition: attachment; filename="r\u00c3\u00a9sum\u00e9.pdf"']],
+  ];
+  for (const [path, lines] of cases) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      // Connection: close: the chunked answer's body ends with the connection (this client reads no chunks).
+      await client.write(request(path, { headers: ['Connection: close'] }));
+      const res = await client.readResponse({ timeoutMs: PROMPT_MS });
+      assert.equal(res.status, 200, path);
+      assert.match(res.body.toString('latin1'), /ok/, path);
+      // The head as bytes (latin1: one char per byte), field names lower-cased as undici gives them.
+      const head = res.headText.split('\r\n').map((l) => l.replace(/^[^:]+/, (n) => n.toLowerCase()));
+      for (const line of lines) assert.ok(head.includes(line), `${path}: ${JSON.stringify(line)} in ${JSON.stringify(head)}`);
     } finally {
       client.destroy();
     }

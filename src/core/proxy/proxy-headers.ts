@@ -140,6 +140,12 @@ export function forwardResponseHeaders(raw: Record<string, string | string[] | u
     if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
     else pairs.push([name, value]);
   }
+  // undici re-encodes a Content-Disposition that comes with a Content-Length (its "latin1" fix,
+  // nodejs/node#46528), which doubles the UTF-8 of a value already held one character per byte
+  // (reverse-proxy's latin1Heads): undone here, so its bytes go out as they came.
+  if (typeof raw['content-length'] === 'string') {
+    for (const pair of pairs) if (pair[0] === 'content-disposition') pair[1] = Buffer.from(pair[1], 'latin1').toString('utf8');
+  }
   const named = connectionOptions(pairs);
   return pairs.filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name) && !WRITTEN_BY_PORTHOLE.has(name) && name !== 'content-length' && !drop.has(name));
 }

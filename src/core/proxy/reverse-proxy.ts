@@ -24,7 +24,7 @@
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { isIP } from 'node:net';
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type * as UndiciModule from 'undici';
 import { pipeIntoBody, type Exchange, type UpstreamInfo } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
@@ -48,6 +48,36 @@ function undici(): typeof UndiciModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   undiciModule ??= require('undici') as typeof UndiciModule;
   return undiciModule;
+}
+
+/**
+ * A back-end's response fields as their bytes. undici decodes each field value as UTF-8, so a
+ * back-end's `X-Name: café` in UTF-8 went out re-encoded as one Latin-1 byte, and a Latin-1 byte
+ * (obs-text, RFC 9110 §5.5) became U+FFFD and the field `-`. Handed the values already decoded one
+ * character per byte (as Porthole's parser keeps request fields and its writer sends them), undici
+ * keeps them as given, and they go out as the bytes that came. (Content-Disposition beside a
+ * Content-Length is re-encoded by undici once more: forwardResponseHeaders undoes it.)
+ */
+function latin1Heads(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] {
+  const bytesAsText = (raw: Buffer[] | string[] | null): string[] | null => raw?.map((v: Buffer | string) => (typeof v === 'string' ? v : v.toString('latin1'))) ?? null;
+  // Every handler method passed on, called on the handler itself; only the heads are changed.
+  return (opts, handler) =>
+    dispatch(opts, {
+      onConnect: (abort) => handler.onConnect?.(abort),
+      onError: (err) => handler.onError?.(err),
+      onUpgrade: (statusCode, raw, socket) => handler.onUpgrade?.(statusCode, bytesAsText(raw), socket),
+      onResponseStarted: () => handler.onResponseStarted?.(),
+      // undici keeps a value it is given as a string (util.parseHeaders); typed Buffer[] there only.
+      onHeaders: (statusCode, raw, resume, statusText) => handler.onHeaders?.(statusCode, bytesAsText(raw) as unknown as Buffer[], resume, statusText) ?? true,
+      onData: (chunk) => handler.onData?.(chunk) ?? true,
+      onComplete: (trailers) => handler.onComplete?.(trailers),
+      onBodySent: (chunkSize, total) => handler.onBodySent?.(chunkSize, total),
+    });
+}
+
+/** The text of a field value held one character per byte, read as UTF-8 (as browsers read `Location`). */
+function utf8Text(value: string): string {
+  return Buffer.from(value, 'latin1').toString('utf8');
 }
 
 /** Request fields dropped when the answer may be rewritten (a page gets the live-reload client). */
@@ -134,7 +164,7 @@ export type PageInjector = (
 export class ProxyConfigError extends Error {}
 
 export class ReverseProxy {
-  private readonly agent: Agent;
+  private readonly agent: Dispatcher;
   /**
    * For https back-ends on this machine (loopback addresses, `localhost`): their certificate is
    * not checked, as nginx checks no back-end's by default (`proxy_ssl_verify off`). A local dev
@@ -142,7 +172,7 @@ export class ReverseProxy {
    * is), and on loopback no one is between the two; every 502 said so while it ran (helper-55).
    * Back-ends on other machines are checked (a CA of your own: NODE_EXTRA_CA_CERTS).
    */
-  private readonly localTlsAgent: Agent;
+  private readonly localTlsAgent: Dispatcher;
   /** The origins of the routes whose back-end localTlsAgent reaches (https on this machine), known once. */
   private readonly localTlsOrigins: ReadonlySet<string>;
 
@@ -158,13 +188,13 @@ export class ReverseProxy {
       bodyTimeout: 0,
       keepAliveTimeout: 4_000,
     };
-    this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } });
-    this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } });
+    this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } }).compose(latin1Heads);
+    this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } }).compose(latin1Heads);
     this.localTlsOrigins = new Set(routes.filter((r) => r.secure && isLocalHost(new URL(r.origin).hostname)).map((r) => r.origin));
   }
 
   /** The agent for `route`'s back-end (see localTlsAgent). */
-  private agentFor(route: CompiledRoute): Agent {
+  private agentFor(route: CompiledRoute): Dispatcher {
     return this.localTlsOrigins.has(route.origin) ? this.localTlsAgent : this.agent;
   }
 
@@ -291,7 +321,7 @@ export class ReverseProxy {
     // A redirect to the back-end's own address comes back as one to the same path on Porthole.
     for (const name of ['location', 'content-location'] as const) {
       const value = res.headers[name];
-      const rewritten = typeof value === 'string' ? rewriteBackendLocation(this.routes, value) : undefined;
+      const rewritten = typeof value === 'string' ? rewriteBackendLocation(this.routes, utf8Text(value)) : undefined;
       if (rewritten !== undefined) res.headers[name] = rewritten;
     }
     const status = res.statusCode;
