@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
-import { RawClient, request, withTimeout } from './raw-client';
+import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
 
 /**
  * Far below the 30 s a wedged exchange waits (the response timeout) and far above a loopback
@@ -42,6 +42,13 @@ const ANSWERS: Readonly<Record<string, string>> = {
   // A framework's own Date (an hour off, so it cannot pass for Porthole's) and Server.
   '/api/dated': 'HTTP/1.1 200 OK\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nServer: gunicorn\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
   '/api/dated-304': 'HTTP/1.1 304 Not Modified\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nServer: gunicorn\r\nX-Kept: yes\r\n\r\n',
+  // Field values in UTF-8 (each `\xHH` here is one byte on the wire: the answer is written latin1).
+  '/api/utf8-fields':
+    'HTTP/1.1 302 Found\r\nLocation: /caf\xc3\xa9\r\nSet-Cookie: day=\xe6\x97\xa5\r\nX-Title: \xc3\xa9t\xc3\xa9\r\n' +
+    'Content-Disposition: attachment; filename="\xc3\xa9.txt"\r\nContent-Length: 2\r\n\r\nok',
+  '/api/utf8-chunked': 'HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename="\xc3\xa9.txt"\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+  // Whitespace between a field name and its colon, and a name with a space inside (RFC 9112 §5.1).
+  '/api/spaced-names': 'HTTP/1.1 200 OK\r\nX-Before-Colon : 1\r\nX Y: 2\r\nProxy-Authenticate : Basic\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
 };
 
 interface ScriptedBackend {
@@ -216,4 +223,42 @@ test("a back-end's field values go to the client as the bytes it sent: UTF-8 and
       client.destroy();
     }
   }
+});
+
+/** The value bytes of every field `name` in a raw head (latin1 text, one character per byte), as hex. */
+function fieldBytes(headText: string, name: string): string[] {
+  return headText
+    .split('\r\n')
+    .filter((line) => line.toLowerCase().startsWith(`${name}:`))
+    .map((line) => Buffer.from(line.slice(name.length + 1).trim(), 'latin1').toString('hex'));
+}
+
+test('a back-end\'s field values in UTF-8 reach the client as the bytes it sent (Location, Set-Cookie, Content-Disposition)', async () => {
+  const hex = (text: string): string => Buffer.from(text, 'utf8').toString('hex');
+  const res = await withTimeout(fetchOnce(srv.port, request('/api/utf8-fields'), { timeoutMs: PROMPT_MS }), PROMPT_MS + 1_000, '/api/utf8-fields');
+  assert.equal(res.status, 302);
+  assert.deepEqual(fieldBytes(res.headText, 'location'), [hex('/café')]);
+  assert.deepEqual(fieldBytes(res.headText, 'set-cookie'), [hex('day=日')]);
+  assert.deepEqual(fieldBytes(res.headText, 'x-title'), [hex('été')]);
+  assert.deepEqual(fieldBytes(res.headText, 'content-disposition'), [hex('attachment; filename="é.txt"')]);
+  // Without a Content-Length (chunked): undici leaves this one in UTF-8 as every other field. The
+  // head alone is read (the raw client frames no chunked body).
+  const chunked = await withTimeout(fetchOnce(srv.port, request('/api/utf8-chunked'), { head: true, timeoutMs: PROMPT_MS }), PROMPT_MS + 1_000, '/api/utf8-chunked');
+  assert.equal(chunked.status, 200);
+  assert.deepEqual(fieldBytes(chunked.headText, 'content-disposition'), [hex('attachment; filename="é.txt"')]);
+});
+
+test('a back-end\'s field name with spaces before its colon goes on without them; a name with a space inside is dropped; a hop-by-hop one so named is dropped too', async () => {
+  const res = await withTimeout(fetchOnce(srv.port, request('/api/spaced-names'), { timeoutMs: PROMPT_MS }), PROMPT_MS + 1_000, '/api/spaced-names');
+  assert.equal(`${res.status} ${res.body.toString('latin1')}`, '200 ok');
+  const lines = res.headText.split('\r\n').slice(1);
+  for (const line of lines) {
+    if (line === '') continue;
+    assert.match(line, /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+: /, `every header line is a token, a colon and a value: ${JSON.stringify(line)}`);
+  }
+  assert.equal(res.header('x-before-colon'), '1');
+  assert.equal(res.header('x-kept'), 'yes');
+  assert.ok(!lines.some((line) => line.toLowerCase().startsWith('x y')), 'the field named "x y" is not passed on');
+  // Named with a space, a hop-by-hop field is still one (meant for Porthole, never the browser).
+  assert.ok(!lines.some((line) => line.toLowerCase().startsWith('proxy-authenticate')), 'Proxy-Authenticate is not passed on');
 });

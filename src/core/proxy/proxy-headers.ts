@@ -12,6 +12,7 @@
  */
 import { isIPv6 } from 'node:net';
 import type { HeaderList } from '../http/request-record';
+import { isToken } from '../http/http-grammar';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -131,12 +132,18 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
 
 /**
  * The response fields for the client: hop-by-hop, Content-Length and `drop` removed (the framing
- * is Porthole's), and Date and Server (Porthole writes its own). `raw` is undici's header object (lower-case names; repeated fields as arrays).
+ * is Porthole's), and Date and Server (Porthole writes its own). `raw` is undici's header object
+ * (lower-case names; repeated fields as arrays). A name is passed on without the spaces or tabs a
+ * back-end left before its colon (RFC 9112 §5.1: a proxy must remove them; undici keeps them in the
+ * name, and `x-a : 1` reached the client as a field no browser takes), and a field whose name is
+ * still no token (`x y`) is dropped: it cannot be written as a header line (helper-59).
  */
 export function forwardResponseHeaders(raw: Record<string, string | string[] | undefined>, drop: ReadonlySet<string> = new Set()): HeaderList {
   const pairs: Array<[string, string]> = [];
-  for (const [name, value] of Object.entries(raw)) {
+  for (const [rawName, value] of Object.entries(raw)) {
     if (value === undefined) continue;
+    const name = rawName.replace(/[ \t]+$/, '');
+    if (!isToken(name)) continue;
     if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
     else pairs.push([name, value]);
   }
