@@ -239,8 +239,7 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
  */
 function typeHint(expected: string, value: unknown, pointer: string): string {
   if (value === undefined) return '';
-  const shown = JSON.stringify(value);
-  const what = typeof value === 'string' ? `the string ${shown.length > 60 ? `${shown.slice(0, 57)}…` : shown}` : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${shown}`;
+  const what = typeof value === 'string' ? `the string ${quoted(value)}` : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
   let how = '';
   if (typeof value === 'string' && /number|integer/.test(expected) && /^-?\d+(\.\d+)?$/.test(value)) how = `; write ${value} without quotes`;
   else if (typeof value === 'string' && expected === 'boolean' && (value === 'true' || value === 'false')) how = `; write ${value} without quotes`;

@@ -338,6 +338,18 @@ async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
   return 'is a file that is not a request log (its first line is not in Combined Log Format): log lines are never appended to it; name a new file, or an existing request log';
 }
 
+/**
+ * `path` opened for appending (openForAppending) once it is known to be empty or a request log
+ * already (notARequestLog); rejects, the file closed, with an Error saying what is wrong.
+ */
+async function openRequestLog(path: string): Promise<FileHandle> {
+  const handle = await openForAppending(path);
+  const problem = await notARequestLog(handle).catch((err: unknown) => `cannot be read (${(err as Error).message})`);
+  if (problem === undefined) return handle;
+  await handle.close().catch(() => undefined);
+  throw new Error(`cannot write the log file ${path}: it ${problem}`);
+}
+
 export class RequestLog extends EventEmitter<RequestLogEvents> {
   private readonly queue: Queued[] = [];
   private readonly sinks: LineSink[] = [];
@@ -370,12 +382,7 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
    * Rejects with an Error saying what is wrong and what to do (nothing is written then).
    */
   async openFile(path: string): Promise<void> {
-    const handle = await openForAppending(path);
-    const problem = await notARequestLog(handle).catch((err: unknown) => `cannot be read (${(err as Error).message})`);
-    if (problem !== undefined) {
-      await handle.close().catch(() => undefined);
-      throw new Error(`cannot write the log file ${path}: it ${problem}`);
-    }
+    const handle = await openRequestLog(path);
     const stream = createWriteStream(path, { fd: handle, flags: 'a' });
     stream.on('error', (err) => (this.fileError ??= err));
     this.file = stream;
@@ -387,13 +394,7 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
    * asks this before it restarts for a new log file, so a bad one is refused while it still serves.
    */
   static async checkFile(path: string): Promise<void> {
-    const handle = await openForAppending(path);
-    try {
-      const problem = await notARequestLog(handle).catch((err: unknown) => `cannot be read (${(err as Error).message})`);
-      if (problem !== undefined) throw new Error(`cannot write the log file ${path}: it ${problem}`);
-    } finally {
-      await handle.close().catch(() => undefined);
-    }
+    await (await openRequestLog(path)).close().catch(() => undefined);
   }
 
   /** The host name of `ip` when already resolved (never starts a lookup; undefined otherwise). */

@@ -23,14 +23,13 @@
  */
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { isIP } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type * as UndiciModule from 'undici';
 import { pipeIntoBody, type Exchange, type UpstreamInfo } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
-import { isLoopbackAddress } from '../access/access-policy';
+import { canonicalHostName, isLoopbackBind } from '../access/access-policy';
 import { isNavigationRequest } from '../reload/live-reload-inject';
 import { MAX_INJECT_BYTES, MAX_INJECT_MIB, type ForeignPage } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
@@ -525,9 +524,7 @@ export class ReverseProxy {
 
 /** A URL hostname (`[::1]` bracketed) that names this machine: a loopback address or `localhost` (and `*.localhost`, RFC 6761 §6.3). */
 function isLocalHost(hostname: string): boolean {
-  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-  const lower = host.toLowerCase();
-  return lower === 'localhost' || lower.endsWith('.localhost') || (isIP(host) !== 0 && isLoopbackAddress(host));
+  return isLoopbackBind(hostname) || canonicalHostName(hostname).endsWith('.localhost');
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {
