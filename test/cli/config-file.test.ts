@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { fetchOnce, request, withTimeout } from '../core/raw-client';
 import { WAIT_MS, killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalUrl, type Cli } from './run-cli';
 
@@ -161,6 +162,49 @@ test('an edit that needs a restart but could not start (a mount of a missing fol
   const mounted = await fetchOnce(newPort, request('/v/m.txt'));
   assert.equal(`${mounted.status} ${mounted.body.toString('utf8')}`, '200 mounted');
   assert.equal(await stopCli(cli), 0);
+});
+
+test('an edit to a port another program holds is refused before the restart: the running server keeps serving, and takes the port once it is free', async () => {
+  // Held by this test: a listener on a port the kernel chose.
+  const holder = createNetServer();
+  await new Promise<void>((resolve) => holder.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  const taken = (holder.address() as AddressInfo).port;
+  try {
+    const root = await rootWith({ reload: { debounceMs: 40 } });
+    // No --port: the file's port is the one used (flags override the file).
+    const cli = runCli([root, '--quiet'], base);
+    const port = await portOf(cli);
+    const file = join(root, 'porthole.config.json');
+    const edit = JSON.stringify({ port: taken, portAttempts: 1 });
+    await writeFile(file, edit);
+    const said = new RegExp(`porthole\\.config\\.json: port ${taken} is in use on 127\\.0\\.0\\.1; stop the other server or choose another port; keeping the settings in use`);
+    await withTimeout(
+      (async () => {
+        for (let i = 0; i < 200 && !said.test(cli.stderr) && cli.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+      })(),
+      WAIT_MS,
+      'the edit refused',
+    );
+    assert.equal(cli.child.exitCode, null, `still running (stderr: ${cli.stderr})`);
+    assert.match(cli.stderr, said);
+    assert.doesNotMatch(cli.stdout, /restarting/);
+    assert.equal((await fetchOnce(port, request('/folder/a.txt'))).status, 200, 'the same server still answers');
+    // The port freed, the same edit saved again restarts the server on it.
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+    await writeFile(file, edit + '\n');
+    await withTimeout(
+      (async () => {
+        for (let i = 0; i < 200 && (cli.stdout.match(/^Local: /gm)?.length ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      })(),
+      WAIT_MS,
+      `a second Local: line (stdout: ${cli.stdout})`,
+    );
+    assert.match(cli.stdout, new RegExp(`restarting\\n[^]*^Local: http://127\\.0\\.0\\.1:${taken}/$`, 'm'));
+    assert.equal((await fetchOnce(taken, request('/folder/a.txt'))).status, 200);
+    assert.equal(await stopCli(cli), 0);
+  } finally {
+    holder.close();
+  }
 });
 
 test('mounts: the file\'s folders are the served folder\'s, --mount\'s the working folder\'s; --clean-urls reaches the wire', async () => {

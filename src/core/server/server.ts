@@ -344,15 +344,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       });
       this.liveReload.attach(this.handlerContext);
     }
-    // An input that spells `port: undefined` means the default too.
-    const asked = opts.port ?? DERIVED_PORT;
-    const wanted = asked === DERIVED_PORT ? derivePort(rootReal) : asked;
-    const candidates =
-      asked === DERIVED_PORT
-        ? derivedPortCandidates(wanted, Math.max(1, opts.portAttempts))
-        : wanted === 0
-          ? [0]
-          : Array.from({ length: Math.max(1, opts.portAttempts) }, (_, i) => wanted + i).filter((p) => p <= 65535);
+    const { wanted, candidates } = portCandidates(opts, rootReal);
     const { server, port } = await this.bind(opts, candidates);
     await this.liveReload?.start();
     const scheme = opts.tls === undefined ? 'http' : 'https';
@@ -407,6 +399,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       try {
         await checkMounts(next.mounts, next.proxy);
         if (next.logFile !== undefined && next.logFile !== this.options.logFile) await RequestLog.checkFile(next.logFile);
+        await this.checkBindable(next);
       } catch (err) {
         const message = `${join(input.root, CONFIG_FILE_NAME)}: ${(err as Error).message}; keeping the settings in use`;
         this.emit('diagnostic', 'error', message);
@@ -444,6 +437,34 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const clients = new ClientFilter(next.allowedClients);
     this.input = nextInput;
     this.apply(next, clients);
+  }
+
+  /**
+   * Rejects with a ServerError (describeListenError's words) when `next` could listen on none of
+   * its ports: each is tried with a socket closed at once, in the order start tries them (a port
+   * taken by another program, a privileged port, an address not on this machine). The port this
+   * server holds counts as free, on any address: the restart frees it first (a probe there would
+   * meet this server itself). A port taken between this check and the restart still fails it.
+   */
+  private async checkBindable(next: ServerOptions): Promise<void> {
+    if (this.state.kind !== 'listening') return;
+    const held = this.state.address;
+    const { candidates } = portCandidates(next, this.handlerContext?.files.rootReal ?? next.root);
+    let lastCode: string | undefined;
+    for (const port of candidates) {
+      if (port === 0 || port === held.port) return;
+      const probe = createNetServer();
+      const code = await new Promise<string | undefined>((resolve) => {
+        probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'ELISTEN'));
+        probe.listen({ port, host: next.host, exclusive: true }, () => probe.close(() => resolve(undefined)));
+      });
+      if (code === undefined) return;
+      lastCode = code;
+      if (code !== 'EADDRINUSE') break;
+    }
+    const first = candidates[0] ?? 0;
+    const tried = lastCode === 'EADDRINUSE' && candidates.length > 1 ? ` (tried ports ${first}–${candidates[candidates.length - 1] ?? first})` : '';
+    throw new ServerError(lastCode ?? 'ELISTEN', describeListenError(lastCode, next.host, first) + tried);
   }
 
   /** Makes `next`'s live options the running ones; returns the keys that changed. */
@@ -757,6 +778,21 @@ async function readFileLayer(input: ServerOptionsInput): Promise<OptionLayer | u
     if (err instanceof ConfigFileError) throw new ServerError('ECONFIG', err.message);
     throw err;
   }
+}
+
+/**
+ * The ports `opts` asks for, in the order they are tried (RFC 6335 numbers, 0: any free port):
+ * `wanted` first, then up to portAttempts − 1 more; for the derived port (DERIVED_PORT), the
+ * root's own (`rootReal`: its real path) and its fallbacks.
+ */
+function portCandidates(opts: ServerOptions, rootReal: string): { wanted: number; candidates: number[] } {
+  // An input that spells `port: undefined` means the default too.
+  const asked = opts.port ?? DERIVED_PORT;
+  const wanted = asked === DERIVED_PORT ? derivePort(rootReal) : asked;
+  const attempts = Math.max(1, opts.portAttempts);
+  if (asked === DERIVED_PORT) return { wanted, candidates: derivedPortCandidates(wanted, attempts) };
+  if (wanted === 0) return { wanted, candidates: [0] };
+  return { wanted, candidates: Array.from({ length: attempts }, (_, i) => wanted + i).filter((p) => p <= 65535) };
 }
 
 /** Every option a running server cannot change without a new socket, as one comparable string. */
