@@ -72,6 +72,15 @@ before(async () => {
 <script>customElements.define('x-card', class extends HTMLElement { constructor() { super();
   this.attachShadow({ mode: 'open' }).innerHTML = '<link rel="stylesheet" href="theme.css"><h1 id="inner">inner</h1>'; } });</script>\n`,
   );
+  // A page and its same-origin frames: one stylesheet both use, one only a frame uses.
+  await writeFile(path.join(site, 'framed.css'), 'h1 { color: rgb(1, 1, 1); }\n');
+  await writeFile(path.join(site, 'frame-only.css'), 'h1 { color: rgb(5, 5, 5); }\n');
+  await writeFile(
+    path.join(site, 'frames.html'),
+    '<!doctype html><meta charset="utf-8"><title>frames</title><link rel="stylesheet" href="framed.css"><h1>page</h1><iframe id="a" src="frame-a.html"></iframe><iframe id="b" src="frame-b.html"></iframe>\n',
+  );
+  await writeFile(path.join(site, 'frame-a.html'), '<!doctype html><meta charset="utf-8"><title>a</title><link rel="stylesheet" href="framed.css"><h1>a</h1>\n');
+  await writeFile(path.join(site, 'frame-b.html'), '<!doctype html><meta charset="utf-8"><title>b</title><style>@import url("frame-only.css");</style><h1>b</h1>\n');
   cli = await startCli([site, '--port', '0', '--log', path.join(site, 'textlog.txt'), '--quiet', '--reload-debounce', '50']);
   browser = await launchChromium();
 });
@@ -272,6 +281,44 @@ test('a stylesheet a web component uses too is swapped inside its shadow root as
       throw new Error(`colours now ${JSON.stringify(await colors())}: ${err.message}`);
     });
     assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, not reloaded');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a stylesheet the page shares with its same-origin iframes is swapped in them too; one only an iframe uses is swapped there, in place', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The page's own frames are not injected (only top-level navigations are): the page's client
+  // swapped its own <link> and left the frame showing the old rules, without reloading; a sheet
+  // only a frame used reloaded the whole page.
+  const { tab, context } = await openConnected(new URL('frames.html', cli.url).href);
+  try {
+    const colors = () =>
+      tab.evaluate(() =>
+        [document, document.getElementById('a')?.contentDocument, document.getElementById('b')?.contentDocument].map((d) => {
+          const h1 = d?.querySelector('h1');
+          return h1 ? getComputedStyle(h1).color : '';
+        }),
+      );
+    const waitColors = (want) =>
+      tab.waitForFunction((w) => {
+        const got = [document, document.getElementById('a')?.contentDocument, document.getElementById('b')?.contentDocument].map((d) => {
+          const h1 = d?.querySelector('h1');
+          return h1 ? getComputedStyle(h1).color : '';
+        });
+        return JSON.stringify(got) === JSON.stringify(w);
+      }, want, { timeout: WAIT_MS }).catch(async (err) => {
+        throw new Error(`colours now ${JSON.stringify(await colors())}, want ${JSON.stringify(want)}: ${err.message}`);
+      });
+    await waitColors(['rgb(1, 1, 1)', 'rgb(1, 1, 1)', 'rgb(5, 5, 5)']);
+    await tab.evaluate(() => {
+      window.__marker = 'kept';
+    });
+    await writeFile(path.join(site, 'framed.css'), 'h1 { color: rgb(2, 2, 2); }\n');
+    await waitColors(['rgb(2, 2, 2)', 'rgb(2, 2, 2)', 'rgb(5, 5, 5)']);
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, not reloaded');
+    await writeFile(path.join(site, 'frame-only.css'), 'h1 { color: rgb(6, 6, 6); }\n');
+    await waitColors(['rgb(2, 2, 2)', 'rgb(2, 2, 2)', 'rgb(6, 6, 6)']);
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'the frame\'s own sheet swapped in place, the page not reloaded');
   } finally {
     await context.close();
   }

@@ -116,13 +116,18 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       return rule.styleSheet && rule.styleSheet.href ? rule.styleSheet.href : new URL(rule.href, sheet.href || document.baseURI).href;
     } catch (e) { return null; }
   }
+  // An @import rule, of this window's or of a same-origin frame's (another realm: instanceof
+  // CSSImportRule is false there, so the rule's type decides, CSSOM's IMPORT_RULE).
+  function isImport(rule) {
+    return rule !== null && typeof rule === 'object' && rule.type === 3;
+  }
   // True when \`sheet\` imports, at any depth, one of \`paths\`.
   function importsChanged(sheet, paths, depth) {
     var rules = rulesOf(sheet);
     if (rules === null || depth > 16) return false;
     for (var i = 0; i < rules.length; i++) {
       var rule = rules[i];
-      if (typeof CSSImportRule === 'undefined' || !(rule instanceof CSSImportRule)) continue;
+      if (!isImport(rule)) continue;
       var url = importUrl(rule, sheet);
       var p = url === null ? null : sameOriginPath(url);
       if (p !== null && paths.indexOf(p) >= 0) return true;
@@ -141,7 +146,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     var swapped = 0;
     for (var i = 0; i < rules.length; i++) {
       var rule = rules[i];
-      if (typeof CSSImportRule === 'undefined' || !(rule instanceof CSSImportRule)) continue;
+      if (!isImport(rule)) continue;
       var url = importUrl(rule, sheet);
       if (url === null) continue;
       var p = sameOriginPath(url);
@@ -160,14 +165,34 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // Every stylesheet the page uses: <link>s (loaded or still loading), and what any sheet imports,
   // from a <link> or a <style>, at any depth (document.styleSheets and CSSImportRule). When none
   // of them is a changed file, the change cannot be applied in place: reload.
-  // Where the page's nodes live: the document and every open shadow root (a web component's), at
-  // any depth, so a sheet or an image used inside a component is updated with the document's
-  // copies (a closed shadow root cannot be reached).
+  // Where the page's nodes live: the document, every open shadow root (a web component's) and
+  // every same-origin frame's document, at any depth, so a sheet or an image used inside a
+  // component or a frame is updated with the document's copies (a closed shadow root cannot be
+  // reached).
+  // The page's same-origin frames (<iframe>, <frame>: a component gallery, a page shown in a
+  // device frame) are not injected themselves (only top-level navigations are): their documents,
+  // at any depth, are roots too, so a stylesheet or an image they share with the page is updated
+  // in them as well, and one only a frame uses is swapped there instead of reloading the page. A
+  // frame of another origin (contentDocument null) or one running its own client is left alone.
+  function frameDocument(el) {
+    try {
+      var w = el.contentWindow;
+      if (!w || w.__portholeReload) return null;
+      return el.contentDocument || null;
+    } catch (e) { return null; }
+  }
   function allRoots() {
     var roots = [document];
     for (var r = 0; r < roots.length; r++) {
       var all = roots[r].querySelectorAll('*');
-      for (var k = 0; k < all.length; k++) if (all[k].shadowRoot) roots.push(all[k].shadowRoot);
+      for (var k = 0; k < all.length; k++) {
+        if (all[k].shadowRoot) roots.push(all[k].shadowRoot);
+        var name = String(all[k].nodeName).toUpperCase();
+        if (name === 'IFRAME' || name === 'FRAME') {
+          var doc = frameDocument(all[k]);
+          if (doc !== null && roots.indexOf(doc) < 0) roots.push(doc);
+        }
+      }
     }
     return roots;
   }
