@@ -51,6 +51,23 @@ test('a navigation to a deep link gets index.html (200) with the live-reload cli
   assert.match(record?.note ?? '', /single-page app/);
 });
 
+test('a navigation a service worker passes on (Sec-Fetch-Mode navigate, Sec-Fetch-Dest empty) gets the fallback, with the client', async () => {
+  // A PWA in development: its service worker answers navigations with fetch(event.request), which
+  // Chromium sends with Sec-Fetch-Dest: empty. Deep links got 404 and pages lost live reload.
+  const s = await serve({ spa: 'index.html' });
+  const passedOn = ['Sec-Fetch-Site: same-origin', 'Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: empty', 'Accept: text/html,application/xhtml+xml,*/*;q=0.8'];
+  const r = await fetchOnce(s.port, request('/users/42', { headers: passedOn }));
+  assert.equal(r.status, 200);
+  assert.match(r.body.toString(), /spa-index/);
+  assert.match(r.body.toString(), /__porthole\/client\.js/);
+  const page = await fetchOnce(s.port, request('/index.html', { headers: passedOn }));
+  assert.match(page.body.toString(), /__porthole\/client\.js/, 'an existing page is injected too');
+  // A fetch() of a deep link stays 404, of a page the bytes on disk.
+  const fetched = ['Sec-Fetch-Site: same-origin', 'Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty', 'Accept: text/html'];
+  assert.equal((await fetchOnce(s.port, request('/users/42', { headers: fetched }))).status, 404);
+  assert.equal((await fetchOnce(s.port, request('/index.html', { headers: fetched }))).body.toString(), INDEX);
+});
+
 test('the live-reload client is addressed relative to the deep link the browser is on, not to the fallback file', async () => {
   const s = await serve({ spa: 'index.html' });
   for (const [path, src] of [

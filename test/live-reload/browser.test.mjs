@@ -3,7 +3,7 @@
 // The site is written into a fresh temp folder; the CLI logs into that folder's textlog.txt, so
 // the log changing under the watcher is part of every run. Every wait is bounded by Playwright's
 // timeouts or the test timeout; nothing asserts on durations (see the reload race of `npm run bench`).
-/* global window, document, getComputedStyle, sessionStorage -- used inside page callbacks, which run in the page */
+/* global window, document, getComputedStyle, sessionStorage, navigator -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -43,6 +43,39 @@ const page = (text) => `<!doctype html>
 const RED_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC', 'base64');
 const BLUE_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYPgPAAEDAQAIicLsAAAAAElFTkSuQmCC', 'base64');
 
+/** Service workers by folder: `sw-pass` passes requests on, `sw-cache` answers from its cache first. */
+const SERVICE_WORKERS = {
+  'sw-pass': `self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener('fetch', (e) => e.respondWith(fetch(e.request)));
+`,
+  'sw-cache': `self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener('fetch', (e) => e.respondWith(caches.open('c').then(async (cache) => {
+  const hit = await cache.match(e.request);
+  if (hit) return hit;
+  const res = await fetch(e.request);
+  if (res.ok) await cache.put(e.request, res.clone());
+  return res;
+})));
+`,
+};
+
+/**
+ * A page that registers its folder's service worker and counts its loads in sessionStorage.
+ * @param {string} folder
+ * @param {string} text
+ */
+const workerPage = (folder, text) => `<!doctype html>
+<html><head><meta charset="utf-8"><title>${folder}</title></head>
+<body><h1>${text}</h1>
+<script>
+sessionStorage.setItem('loads', String(Number(sessionStorage.getItem('loads') || 0) + 1));
+navigator.serviceWorker.register('sw.js');
+</script>
+</body></html>
+`;
+
 /** @type {string} */
 let site;
 /** @type {import('../browser/chromium.mjs').RunningCli} */
@@ -81,6 +114,13 @@ before(async () => {
   );
   await writeFile(path.join(site, 'frame-a.html'), '<!doctype html><meta charset="utf-8"><title>a</title><link rel="stylesheet" href="framed.css"><h1>a</h1>\n');
   await writeFile(path.join(site, 'frame-b.html'), '<!doctype html><meta charset="utf-8"><title>b</title><style>@import url("frame-only.css");</style><h1>b</h1>\n');
+  // Pages under a service worker: one that passes every request on, one that answers from its
+  // cache first (caching what it fetched), each in a folder of its own (its scope).
+  for (const [folder, worker] of Object.entries(SERVICE_WORKERS)) {
+    await mkdir(path.join(site, folder));
+    await writeFile(path.join(site, folder, 'index.html'), workerPage(folder, 'v1'));
+    await writeFile(path.join(site, folder, 'sw.js'), worker);
+  }
   cli = await startCli([site, '--port', '0', '--log', path.join(site, 'textlog.txt'), '--quiet', '--reload-debounce', '50']);
   browser = await launchChromium();
 });
@@ -319,6 +359,54 @@ test('a stylesheet the page shares with its same-origin iframes is swapped in th
     await writeFile(path.join(site, 'frame-only.css'), 'h1 { color: rgb(6, 6, 6); }\n');
     await waitColors(['rgb(2, 2, 2)', 'rgb(2, 2, 2)', 'rgb(6, 6, 6)']);
     assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'the frame\'s own sheet swapped in place, the page not reloaded');
+  } finally {
+    await context.close();
+  }
+});
+
+/**
+ * A tab on `folder`'s page, controlled by its service worker, loaded through it (the navigation
+ * the worker passed on or answered), with the live-reload stream connected.
+ * @param {string} folder
+ */
+async function openUnderServiceWorker(folder) {
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  await tab.goto(new URL(`${folder}/index.html`, cli.url).href, { waitUntil: 'load' });
+  await tab.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: WAIT_MS });
+  await tab.reload({ waitUntil: 'load' });
+  await tab.waitForFunction(() => navigator.serviceWorker.controller !== null && window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS }).catch(async (err) => {
+    const html = await tab.content();
+    throw new Error(`the page loaded through its service worker has no connected client (${/data-porthole-client/.test(html) ? 'tag present' : 'no tag'}): ${err.message}`);
+  });
+  return { tab, context };
+}
+
+test('a page under a service worker that passes navigations on is served with the client and reloads on a save', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Chromium sends a navigation a service worker passes on (fetch(event.request)) with
+  // Sec-Fetch-Dest: empty: from its second load on, the page came without the client and never
+  // reloaded again.
+  const { tab, context } = await openUnderServiceWorker('sw-pass');
+  try {
+    await writeFile(path.join(site, 'sw-pass', 'index.html'), workerPage('sw-pass', 'v2'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'v2', undefined, { timeout: WAIT_MS });
+  } finally {
+    await context.close();
+  }
+});
+
+test('a page a service worker answers from its cache reloads once per save, not in a loop', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The cached copy is always behind the server's count of changes: every load of it saw itself
+  // behind and reloaded, dozens of times a second, for good.
+  const { tab, context } = await openUnderServiceWorker('sw-cache');
+  try {
+    const loads = () => tab.evaluate(() => Number(sessionStorage.getItem('loads')));
+    const before = await loads();
+    await writeFile(path.join(site, 'sw-cache', 'index.html'), workerPage('sw-cache', 'v2'));
+    await tab.waitForFunction((n) => Number(sessionStorage.getItem('loads')) > n && window.__portholeReload?.id != null, before, { timeout: WAIT_MS });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    assert.equal(await loads(), before + 1, 'one reload for the save');
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('__porthole_reload')), null, 'nothing of ours left in the page\'s storage');
   } finally {
     await context.close();
   }

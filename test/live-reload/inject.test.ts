@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { injectClientTag, isNavigationRequest, isPreviewTarget, planPage, type PlacementWish } from '../../src/core/reload/live-reload-inject';
+import { injectClientTag, isDocumentNavigation, isNavigationRequest, isPreviewTarget, planPage, type PlacementWish } from '../../src/core/reload/live-reload-inject';
 import { clientSrc } from '../../src/core/reload/live-reload-pages';
 import { compileGlobs } from '../../src/core/reload/live-reload-glob';
 import { isEditorTempFile } from '../../src/core/reload/live-reload-temp-files';
@@ -216,6 +216,21 @@ test('navigation: Sec-Fetch-Dest decides when present', () => {
   assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'empty'], ['accept', 'text/html'])), false);
   assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'iframe'], ['accept', 'text/html'])), false);
   assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'script'], ['accept', '*/*'])), false);
+});
+
+test('navigation: a service worker passing a navigation on (Sec-Fetch-Mode navigate, Sec-Fetch-Dest empty, as Chromium sends it) is one', () => {
+  // A page under a service worker that answers with fetch(event.request) was served without the
+  // client from its second load on (Chromium sends Sec-Fetch-Dest: empty then), and never reloaded.
+  const h = (...pairs: [string, string][]): HeaderList => pairs;
+  const passedOn = h(['sec-fetch-site', 'same-origin'], ['sec-fetch-mode', 'navigate'], ['sec-fetch-dest', 'empty'], ['accept', 'text/html,*/*;q=0.8']);
+  assert.equal(isNavigationRequest(passedOn), true);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'Empty '], ['sec-fetch-mode', ' Navigate'])), true);
+  assert.equal(isDocumentNavigation(passedOn), true, 'the SPA fallback answers it too');
+  // A fetch() or an XHR never has that mode; subresources never have that destination.
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'empty'], ['sec-fetch-mode', 'cors'], ['accept', 'text/html'])), false);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'empty'], ['sec-fetch-mode', 'same-origin'], ['accept', 'text/html'])), false);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'script'], ['sec-fetch-mode', 'navigate'])), false);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'iframe'], ['sec-fetch-mode', 'navigate'])), false, 'a frame seen as one stays uninjected');
 });
 
 test('navigation without Fetch Metadata: Accept text/html and not a fetch/XHR', () => {

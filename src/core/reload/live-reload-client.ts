@@ -52,6 +52,16 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
 (function () {
   'use strict';
   if (window.__portholeReload) return;
+  // In a frame of a page (same origin, at any depth) that runs the client, that client updates
+  // this document (its stylesheets, its images; a reload of the page reloads the frame): a frame
+  // navigation a service worker passed on comes injected, as the server cannot tell it from a
+  // tab's. One client per page, as without a service worker.
+  for (var up = window; up !== up.parent; ) {
+    try {
+      up = up.parent;
+      if (up.__portholeReload) return;
+    } catch (e) { break; } // another origin's frame
+  }
   var VERSION = '${VERSION_PLACEHOLDER}';
   var tag = document.currentScript;
   // The instance and generation the page was served at (its tag), until the stream says more.
@@ -217,7 +227,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
         handled += swapImports(sheets[j], paths);
       }
     }
-    if (handled === 0) location.reload();
+    if (handled === 0) reloadPage();
   }
   // An <img> showing a changed file (its currentSrc: what srcset or a <picture> chose) is fetched
   // again; one whose picture comes from a srcset or a <source> cannot be by setting src, and the
@@ -233,14 +243,34 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
         var p = shown ? sameOriginPath(shown) : null;
         if (p === null || paths.indexOf(p) < 0) continue;
         if (img.getAttribute('srcset') !== null || (img.parentNode && img.parentNode.nodeName === 'PICTURE')) {
-          location.reload();
+          reloadPage();
           return;
         }
         img.src = busted(img.src);
         hits++;
       }
     }
-    if (hits === 0) location.reload();
+    if (hits === 0) reloadPage();
+  }
+  // A reload for a change names the state it reloads for (server instance, generation) in the
+  // tab's sessionStorage, until the next page's hello. When that page comes back still behind that
+  // very state, a cache between the server and the tab served an older copy (a service worker's
+  // cache-first or stale-while-revalidate answer): reloading again would bring the same copy, in
+  // a loop (dozens of reloads a second, for good); the page stays as the reload left it, as any
+  // reload would. One item, removed at the hello; nothing when storage is unavailable.
+  var RELOAD_KEY = '__porthole_reload';
+  function reloadKey(id, generation) {
+    return id + ' ' + generation + ' ' + location.pathname + location.search;
+  }
+  function reloadedFor(id, generation) {
+    try { return sessionStorage.getItem(RELOAD_KEY) === reloadKey(id, generation); } catch (e) { return false; }
+  }
+  function forgetReload() {
+    try { if (sessionStorage.getItem(RELOAD_KEY) !== null) sessionStorage.removeItem(RELOAD_KEY); } catch (e) { /* no storage */ }
+  }
+  function reloadPage(id, generation) {
+    try { sessionStorage.setItem(RELOAD_KEY, reloadKey(id === undefined ? state.id : id, generation === undefined ? state.generation : generation)); } catch (e) { /* no storage */ }
+    location.reload();
   }
   // This copy came from the browser's cache and is not the server's version (Porthole was
   // updated): fetch the script past the cache, and reload once the cache holds the server's one
@@ -259,10 +289,12 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     if (message.type === 'hello') {
       if (typeof message.client === 'string' && message.client !== VERSION) refreshClient(message.client);
       var knownId = state.id !== null ? state.id : servedId;
-      if (knownId !== null && (knownId !== message.id || (state.generation !== null && state.generation !== message.generation))) {
-        location.reload();
+      var behind = knownId !== null && (knownId !== message.id || (state.generation !== null && state.generation !== message.generation));
+      if (behind && !reloadedFor(message.id, message.generation)) {
+        reloadPage(message.id, message.generation);
         return;
       }
+      forgetReload();
       state.id = message.id;
       state.generation = message.generation;
       state.attempts = 0;
@@ -288,7 +320,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     var paths = Array.isArray(message.paths) ? message.paths : [];
     if (message.type === 'css') swapStylesheets(paths);
     else if (message.type === 'img') refreshImages(paths);
-    else location.reload();
+    else reloadPage();
   }
   function retry() {
     if (state.attempts >= MAX_ATTEMPTS) return;

@@ -5,7 +5,9 @@
  * Invariants:
  * - Only top-level navigations are injected (`isNavigationRequest`): never fetch()/XHR, iframes,
  *   subresources. The one iframe that is: the editor's preview document, whose URL carries
- *   PREVIEW_QUERY_PARAMETER (the preview shows the page in an iframe of a webview). Non-HTML
+ *   PREVIEW_QUERY_PARAMETER (the preview shows the page in an iframe of a webview). A navigation
+ *   a service worker passes on cannot say whether it is a frame's; it is injected, and the client
+ *   stands down in a frame of a page that runs it. Non-HTML
  *   files never reach `injectClientTag` (the caller checks the type).
  * - The insertion point is found by HTML tokenization and tree construction (parse5, which follows
  *   the WHATWG HTML parsing algorithm), never by searching text: a `</body>` inside a script string,
@@ -38,6 +40,9 @@ const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
  * With `target` (the request-target, RFC 9112 §3.2) carrying PREVIEW_QUERY_PARAMETER, a frame
  * navigation (`Sec-Fetch-Dest: iframe` or `frame`, WHATWG Fetch "destination") counts too: that is
  * the editor's preview document. The page's own iframes never carry the parameter.
+ * A service worker's pass-through of a navigation (`Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest:
+ * empty`, as Chromium sends it) counts too: without it a page under a service worker (a PWA in
+ * development) was served without the client from its second load on, and never reloaded again.
  */
 export function isNavigationRequest(headers: HeaderList, target?: string): boolean {
   let dest: string | undefined;
@@ -50,11 +55,18 @@ export function isNavigationRequest(headers: HeaderList, target?: string): boole
     else if (name === 'accept') accept = accept === undefined ? value : `${accept},${value}`;
     else if (name === 'x-requested-with') requestedWith ??= value;
   }
+  const m = mode?.trim().toLowerCase();
   if (dest !== undefined) {
     const d = dest.trim().toLowerCase();
+    // A navigation a service worker passes on (`fetch(event.request)`, Workbox's NetworkFirst…)
+    // keeps its mode but loses its destination: Chromium sends `Sec-Fetch-Dest: empty` with
+    // `Sec-Fetch-Mode: navigate`. No fetch() or XHR can have that mode (the Request constructor
+    // refuses it), so it is a navigation; whether of a tab or of a frame cannot be told (the client
+    // stands down in a frame whose page runs it: live-reload-client).
+    if (d === 'empty' && m === 'navigate') return true;
     return d === 'document' || ((d === 'iframe' || d === 'frame') && target !== undefined && isPreviewTarget(target));
   }
-  if (mode !== undefined && mode.trim().toLowerCase() !== 'navigate') return false;
+  if (m !== undefined && m !== 'navigate') return false;
   if (requestedWith !== undefined) return false;
   return accept !== undefined && /(^|[\s,])text\/html\s*(;|,|$)/i.test(accept);
 }
