@@ -45,6 +45,10 @@ before(async () => {
   await writeFile(join(root, 'plain.html'), '<!doctype html><p>plain.html</p>');
   await writeFile(join(root, '.secret.html'), 'SECRET-PAGE');
   await writeFile(join(lib, 'widget.html'), '<!doctype html><p>mounted widget</p>');
+  await writeFile(join(root, 'release.v2.html'), '<!doctype html><html><head><title>r</title></head><body>release two</body></html>');
+  await writeFile(join(root, 'docs', 'node.js.html'), '<!doctype html><html><head><title>n</title></head><body>node page</body></html>');
+  await writeFile(join(lib, 'v1.2.html'), '<!doctype html><p>mounted v1.2</p>');
+  await writeFile(join(root, 'notes.txt'), 'plain notes');
 });
 
 after(async () => {
@@ -133,6 +137,54 @@ test('with the SPA fallback: the clean URL first, then the fallback (whose own i
   assert.match(plainDeep.body.toString(), /home/);
   // The browser asking for /index.html itself still moves to /.
   assert.equal((await fetchOnce(noReload.port, request('/index.html', { headers: NAV }))).status, 301);
+});
+
+test('live reload: a page whose name has a dot before .html (release.v2.html at /release.v2) is injected like any clean URL', async () => {
+  // The request path's last segment decided whether a navigation might be a page: `/release.v2`
+  // ends in `.v2`, so the page went out without the client and never reloaded.
+  const s = await serve({ reload: { enabled: true, watch: false }, mounts: [{ prefix: '/vendor', folder: lib }] });
+  for (const [path, text] of [
+    ['/release.v2', 'release two'],
+    ['/docs/node.js', 'node page'],
+    ['/vendor/v1.2', 'mounted v1.2'],
+  ] as const) {
+    const page = await fetchOnce(s.port, request(path, { headers: NAV }));
+    assert.equal(page.status, 200, path);
+    assert.match(page.body.toString(), new RegExp(text), path);
+    assert.match(page.body.toString(), /__porthole\/client\.js/, `${path}: live reload injected`);
+    assert.equal(page.body.length, Number(page.header('content-length')), path);
+    const fetched = await fetchOnce(s.port, request(path, { headers: ['Sec-Fetch-Dest: empty', 'Sec-Fetch-Mode: cors'] }));
+    assert.doesNotMatch(fetched.body.toString(), /__porthole/, `${path}: a fetch() gets the file as it is`);
+  }
+  // Redirected there from its .html name; other files asked for by a navigation are as they are.
+  const moved = await fetchOnce(s.port, request('/release.v2.html', { headers: NAV }));
+  assert.equal(moved.status, 301);
+  assert.equal(moved.header('location'), '/release.v2');
+  const notes = await fetchOnce(s.port, request('/notes.txt', { headers: NAV }));
+  assert.equal(notes.body.toString(), 'plain notes');
+  assert.match(notes.header('content-type') ?? '', /^text\/plain/);
+});
+
+test('the editor\'s unsaved text of a page (an overlay) is what its clean URL serves, to a fetch() as to a navigation', async () => {
+  const s = await serve({ reload: { enabled: true, watch: false } });
+  const live = s.server.liveReload;
+  assert.ok(live);
+  live.setOverlay(join(root, 'release.v2.html'), '<!doctype html><p>unsaved release</p>');
+  live.setOverlay(join(root, 'docs', 'guide.html'), '<!doctype html><p>unsaved guide</p>');
+  try {
+    for (const [path, text] of [
+      ['/release.v2', 'unsaved release'],
+      ['/docs/guide', 'unsaved guide'],
+    ] as const) {
+      const fetched = await fetchOnce(s.port, request(path, { headers: ['Sec-Fetch-Dest: empty', 'Sec-Fetch-Mode: cors'] }));
+      assert.equal(fetched.body.toString(), `<!doctype html><p>${text}</p>`, `${path}: fetch()`);
+      const nav = await fetchOnce(s.port, request(path, { headers: NAV }));
+      assert.match(nav.body.toString(), new RegExp(text), `${path}: navigation`);
+    }
+  } finally {
+    live.setOverlay(join(root, 'release.v2.html'), undefined);
+    live.setOverlay(join(root, 'docs', 'guide.html'), undefined);
+  }
 });
 
 test('off by default; reconfigurable while running', async () => {

@@ -232,9 +232,14 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   if (resolved.kind !== 'ok') return false;
   const segments = resolved.segments;
   const last = segments[segments.length - 1];
-  let take = navigation && (resolved.trailingSlash || last === undefined || PAGE_EXTENSIONS.has(extname(last).toLowerCase()));
+  // With clean URLs the last segment is not the file's name: `/release.v2` is release.v2.html,
+  // whatever extension the segment seems to have (the lookup decides; a file that is not a page
+  // is answered as it is).
+  let take = navigation && (resolved.trailingSlash || last === undefined || ctx.files.cleanUrls === true || PAGE_EXTENSIONS.has(extname(last).toLowerCase()));
   if (!take && ctx.overlayCount > 0) {
     const names = resolved.trailingSlash ? INDEX_NAMES.map((n) => [...segments, n]) : [segments];
+    // With clean URLs, `/about` may be about.html (the lookup decides which; either may be held).
+    if (!resolved.trailingSlash && last !== undefined && ctx.files.cleanUrls === true) names.push([...segments.slice(0, -1), `${last}.html`]);
     // In the root or a mount: the overlay is held by the file's path on disk.
     take = names.some((s) => overlayOf(ctx, [placeSegments(s, ctx.files).fsPath, join(ctx.rootGiven, ...s)]) !== undefined);
   }
