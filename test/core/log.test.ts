@@ -271,6 +271,37 @@ test('a refused head after empty lines (RFC 9112 §2.2) is logged with its own r
   assert.deepEqual(requests, ['GET /a\\x09b HTTP/1.1', '- GET /c d/e HTTP/1.1 -', 'GET /slow-after-empty HTTP/1.1']);
 });
 
+test('a request refused after its head was read (413, a broken chunked body, 408 for its body) is logged with its Referer and User-Agent', async () => {
+  const logFile = join(site.base, 'logs', 'refused-after-head.log');
+  const srv = await startServer({ root: site.root, logFile, timeouts: { headersMs: 300 } });
+  try {
+    const tooLarge = await fetchOnce(srv.port, request('/hello.txt', { headers: ['Content-Length: 5000000', 'Referer: http://r/413', 'User-Agent: ua-413'] }));
+    assert.equal(tooLarge.status, 413);
+    const broken = await fetchOnce(
+      srv.port,
+      request('/hello.txt', { headers: ['Transfer-Encoding: chunked', 'Referer: http://r/chunk', 'User-Agent: ua-chunk'] }) + 'zz\r\n',
+    );
+    assert.equal(broken.status, 400);
+    const slow = await RawClient.connect(srv.port);
+    await slow.write(request('/hello.txt', { headers: ['Content-Length: 10', 'Referer: http://r/408', 'User-Agent: ua-408'] }) + 'ab');
+    assert.equal((await slow.readResponse()).status, 408);
+    slow.destroy();
+    await waitForCount(srv.records, srv.server, 3);
+  } finally {
+    await srv.close();
+  }
+  const parsed = (await readLines(logFile)).map(parseLine);
+  assert.deepEqual(
+    parsed.map((p) => [p.status, p.request, p.referer, p.agent]),
+    [
+      [413, 'GET /hello.txt HTTP/1.1', 'http://r/413', 'ua-413'],
+      [400, 'GET /hello.txt HTTP/1.1', 'http://r/chunk', 'ua-chunk'],
+      [408, 'GET /hello.txt HTTP/1.1', 'http://r/408', 'ua-408'],
+    ],
+  );
+  for (const r of srv.records) assert.ok(r.userAgent?.startsWith('ua-'), `the record's userAgent: ${r.userAgent}`);
+});
+
 test('formatSeconds: milliseconds as $request_time (seconds, three decimals)', () => {
   const cases: Array<[number, string]> = [
     [0, '0.000'],

@@ -1859,6 +1859,14 @@ export class Connection {
   ): void {
     const line = head === undefined ? firstLine(this.pending) : undefined;
     const durationMs = this.headStart > 0 ? Date.now() - this.headStart : 0;
+    // A head that was read (a body too large, broken or too slow; a refusal after the head) is
+    // logged with its Referer and User-Agent, as every other request is (first of each, as log()).
+    let referer: string | undefined;
+    let userAgent: string | undefined;
+    for (const [name, value] of head?.headers ?? []) {
+      if (name === 'referer') referer ??= value;
+      else if (name === 'user-agent') userAgent ??= value;
+    }
     this.ctx.record({
       id: this.ctx.nextRequestId(),
       time: this.headStart || Date.now(),
@@ -1875,8 +1883,8 @@ export class Connection {
       requestMs: -1,
       // Such an answer is written whole, head and body at once, as the request ends.
       responseStartMs: responseHeaders.length > 0 ? durationMs : -1,
-      referer: undefined,
-      userAgent: undefined,
+      referer,
+      userAgent,
       requestHeaders: head?.headers ?? [],
       responseHeaders,
       aborted,
