@@ -672,6 +672,8 @@ export class Connection {
   /** The socket's inactivity timeout now (ms, 0: none), and how many times it was changed. */
   private socketTimeoutMs = -1;
   private socketTimeoutChanges = 0;
+  /** refuseEachRequest's message: every request here is answered 400 with it. */
+  private refusal: string | undefined;
 
   /** `peer`: the client's address (normalised, normaliseIp) and port, read when it was accepted. */
   constructor(
@@ -736,6 +738,16 @@ export class Connection {
    */
   refuseAtOnce(status: number, message: string): void {
     this.failRequest(status, message);
+  }
+
+  /**
+   * Answers the request that arrives (once its head is read, or found malformed) with 400 and
+   * `message`, logged with its method, target and fields like any 400, and closes: plain HTTP on
+   * the HTTPS port, where no request is served but every one is answered and logged. Call before
+   * the socket's first bytes are read (right after construction).
+   */
+  refuseEachRequest(message: string): void {
+    this.refusal = message;
   }
 
   /** @internal Exchange.reserveMemory: bytes from the server-wide budget, or undefined. */
@@ -910,11 +922,16 @@ export class Connection {
       return false;
     }
     if (result.kind === 'error') {
-      this.failRequest(result.status, result.message);
+      this.failRequest(this.refusal === undefined ? result.status : 400, this.refusal ?? result.message);
       return false;
     }
     this.clearHeadTimer();
     const head = result.head;
+    if (this.refusal !== undefined) {
+      // Its body, if any, is never read: the close's linger drops it.
+      this.failRequest(400, this.refusal, head);
+      return false;
+    }
     this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
     this.scanned = 0;
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {

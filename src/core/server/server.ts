@@ -28,6 +28,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { ClientFilter, HostPolicy, normaliseIp } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
+import { TOKEN_CHARS } from '../http/http-grammar';
 import {
   CONFIG_FILE_NAME,
   DERIVED_PORT,
@@ -118,17 +119,11 @@ function loadTls(): typeof TlsModule {
   return require('node:tls') as typeof TlsModule;
 }
 
-/** How long a plain-HTTP request on the HTTPS port may keep its socket after our 400 (ms). */
-const PLAIN_HTTP_LINGER_MS = 1_000;
-
 /**
  * The answer to plain HTTP on an HTTPS port (nginx: "The plain HTTP request was sent to HTTPS
- * port"): written on the raw socket, since the client speaks no TLS.
+ * port"): a 400 in plain HTTP, since the client speaks no TLS.
  */
-const PLAIN_HTTP_ON_TLS_PORT = (() => {
-  const body = 'This port speaks HTTPS: the request came as plain HTTP. Open the same address with https:// instead of http://.\n';
-  return `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n${body}`;
-})();
+const PLAIN_HTTP_ON_TLS_PORT = 'This port speaks HTTPS: the request came as plain HTTP. Open the same address with https:// instead of http://.';
 
 /** What several processes serving one site share (the CLI's --workers). */
 export interface SharedInstance {
@@ -158,8 +153,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private fileLayer: OptionLayer | undefined;
   private configWatcher: { close(): void } | undefined;
   private proxy: ReverseProxy | undefined;
-  /** HTTPS sockets accepted whose handshake has not completed: destroyed on close. */
-  private readonly handshakes = new Set<TLSSocket>();
+  /** HTTPS sockets accepted whose handshake has not completed (before their first bytes: the TCP socket); destroyed on close. */
+  private readonly handshakes = new Set<TLSSocket | Socket>();
   private secureContext: SecureContext | undefined;
   private memoryBudget: MemoryBudget | undefined;
   private queuedOutput: MemoryBudget | undefined;
@@ -579,10 +574,65 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   }
 
   /**
-   * Wraps an accepted TCP socket in a server-side TLSSocket; hands it to a Connection once secure.
-   * Before that, its end, close, error or the deadline (headersMs) destroys it.
+   * Looks at the first bytes of an accepted TCP socket on the HTTPS port, as nginx does: a TLS
+   * record starts with 0x16 (handshake; a byte with its top bit set for an SSLv2-style hello), a
+   * plain-HTTP request with a method's token character (or the CRLFs a client may send before its
+   * request line, RFC 9112 §2.2). Plain HTTP (http:// typed for https://) goes to a Connection that
+   * answers each request 400 with what to do and logs it like any 400, whatever its method (OpenSSL
+   * itself recognises only GET, HEAD, POST and PUT: OPTIONS or DELETE got an empty reply, and no
+   * plain request was logged); everything else to the TLS handshake. Until the first bytes, the
+   * socket counts as a handshake: its end, close, error or the deadline (headersMs) destroys it.
    */
   private startHandshake(raw: Socket, peer: Peer): void {
+    const started = Date.now();
+    this.handshakes.add(raw);
+    const giveUp = (why: string): void => {
+      if (!this.handshakes.delete(raw)) return;
+      clearTimeout(deadline);
+      this.emit('diagnostic', 'debug', `TLS handshake failed: ${why}`);
+      raw.destroy();
+      this.checkAllGone();
+    };
+    const deadline = setTimeout(() => giveUp('not completed in time'), this.options.timeouts.headersMs);
+    const onEnd = (): void => giveUp('the client closed the connection');
+    const onClose = (): void => giveUp('the connection closed');
+    const onError = (err: Error): void => giveUp(err.message);
+    raw.on('end', onEnd);
+    raw.on('close', onClose);
+    raw.on('error', onError);
+    raw.once('data', (first: Buffer) => {
+      raw.off('end', onEnd);
+      raw.off('close', onClose);
+      raw.off('error', onError);
+      // The bytes go back, for whoever reads the socket next (the TLSSocket reads what the socket
+      // holds before its own reads).
+      raw.pause();
+      raw.unshift(first);
+      if (!this.handshakes.delete(raw)) return;
+      clearTimeout(deadline);
+      if (this.closing) {
+        raw.destroy();
+        this.checkAllGone();
+        return;
+      }
+      const b = first[0] as number;
+      if (b === 0x0d || b === 0x0a || TOKEN_CHARS[b] === 1) {
+        this.emit('diagnostic', 'debug', 'TLS handshake failed: the client sent plain HTTP; answered 400');
+        const conn = new Connection(raw, this, peer);
+        conn.refuseEachRequest(PLAIN_HTTP_ON_TLS_PORT);
+        this.connections.add(conn);
+        raw.resume();
+        return;
+      }
+      this.wrapTls(raw, peer, Math.max(0, started + this.options.timeouts.headersMs - Date.now()));
+    });
+  }
+
+  /**
+   * Wraps an accepted TCP socket in a server-side TLSSocket; hands it to a Connection once secure.
+   * Before that, its end, close, error or the deadline (`leftMs`) destroys it.
+   */
+  private wrapTls(raw: Socket, peer: Peer, leftMs: number): void {
     const tlsSocket = new (loadTls().TLSSocket)(raw, { isServer: true, secureContext: this.secureContext });
     this.handshakes.add(tlsSocket);
     const fail = (why: string): void => {
@@ -593,29 +643,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       raw.destroy();
       this.checkAllGone();
     };
-    const deadline = setTimeout(() => fail('not completed in time'), this.options.timeouts.headersMs);
+    const deadline = setTimeout(() => fail('not completed in time'), leftMs);
     const onEnd = (): void => fail('the client closed the connection');
     const onClose = (): void => fail('the connection closed');
-    const onError = (err: Error): void => {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_SSL_HTTP_REQUEST' && this.handshakes.delete(tlsSocket)) {
-        // Plain HTTP on the HTTPS port (http:// typed for https://): OpenSSL saw a request line.
-        // It gets a plain-HTTP answer that says what to do, as nginx gives, instead of an empty
-        // reply (helper-49: curl 000, ERR_EMPTY_RESPONSE); the socket ends after it, its unread
-        // bytes drained, and goes at PLAIN_HTTP_LINGER_MS at the latest.
-        clearTimeout(deadline);
-        this.emit('diagnostic', 'debug', 'TLS handshake failed: the client sent plain HTTP; answered 400');
-        raw.on('data', () => undefined);
-        raw.end(PLAIN_HTTP_ON_TLS_PORT);
-        const linger = setTimeout(() => raw.destroy(), PLAIN_HTTP_LINGER_MS);
-        raw.once('close', () => {
-          clearTimeout(linger);
-          tlsSocket.destroy();
-          this.checkAllGone();
-        });
-        return;
-      }
-      fail(err.message);
-    };
+    const onError = (err: Error): void => fail(err.message);
     tlsSocket.on('end', onEnd);
     tlsSocket.on('close', onClose);
     tlsSocket.on('error', onError);

@@ -1,0 +1,111 @@
+/**
+ * Plain HTTP on the HTTPS port (http:// typed for https://, or a script that forgot TLS): every
+ * such request gets the plain-HTTP 400 that says to use https:// (as nginx answers "The plain HTTP
+ * request was sent to HTTPS port"), whatever its method, and is logged like any other 400 — its
+ * method, target and User-Agent as sent. Before, only GET, HEAD, POST and PUT (the request lines
+ * OpenSSL itself recognises) got the 400; OPTIONS, DELETE, PATCH and CONNECT got an empty reply
+ * (curl: "Empty reply from server"), and no plain request left a line in the log.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect as connectTls } from 'node:tls';
+import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { fetchOnce } from './raw-client';
+
+let site: Site;
+let srv: Running;
+let logFile: string;
+const cert = createSelfSignedCertificate(['127.0.0.1', 'localhost']);
+
+before(async () => {
+  site = await makeSite({ bigSize: 1024 });
+  logFile = join(site.root, 'requests.log');
+  srv = await startServer({
+    root: site.root,
+    tls: { cert: cert.cert, key: cert.key },
+    timeouts: { headersMs: 1_000 },
+    reload: { enabled: false },
+    logFile,
+  });
+});
+
+after(async () => {
+  await srv.close();
+  await site.cleanup();
+});
+
+/** A GET over real TLS; resolves with the status code. */
+function tlsGet(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = connectTls({ port, host: '127.0.0.1', ca: cert.cert, servername: 'localhost' }, () => {
+      s.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    });
+    let text = '';
+    s.setEncoding('latin1');
+    s.on('data', (t: string) => (text += t));
+    s.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+    s.on('error', reject);
+    setTimeout(() => {
+      s.destroy();
+      reject(new Error('TLS GET timed out'));
+    }, 5_000).unref();
+  });
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const REQUESTS: ReadonlyArray<readonly [method: string, target: string, raw: string]> = [
+  ['GET', '/hello.txt', 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: plain-GET\r\n\r\n'],
+  ['OPTIONS', '/hello.txt', 'OPTIONS /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: plain-OPTIONS\r\n\r\n'],
+  ['DELETE', '/hello.txt', 'DELETE /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: plain-DELETE\r\n\r\n'],
+  ['PATCH', '/x', 'PATCH /x HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: plain-PATCH\r\nContent-Length: 3\r\n\r\nabc'],
+  ['CONNECT', '127.0.0.1:443', 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\nUser-Agent: plain-CONNECT\r\n\r\n'],
+];
+
+test('every plain-HTTP request on the HTTPS port gets the 400 that says to use https://, whatever its method', async () => {
+  for (const [method, , raw] of REQUESTS) {
+    const res = await fetchOnce(srv.port, raw);
+    assert.equal(res.status, 400, method);
+    assert.match(res.body.toString('utf8'), /https:\/\//, method);
+    assert.equal(res.header('connection'), 'close', method);
+  }
+  assert.equal(await tlsGet(srv.port), 200);
+});
+
+test('a plain-HTTP request on the HTTPS port is logged as a 400 with its method, target and User-Agent', async () => {
+  const before = srv.records.length;
+  for (const [, , raw] of REQUESTS) await fetchOnce(srv.port, raw);
+  await waitFor(() => srv.records.length >= before + REQUESTS.length, 'a record per plain request');
+  const mine = srv.records.slice(before);
+  for (const [method, target] of REQUESTS) {
+    const r = mine.find((x) => x.method === method);
+    assert.ok(r !== undefined, `a record for ${method}: ${JSON.stringify(mine.map((x) => [x.method, x.target, x.status]))}`);
+    assert.equal(r.status, 400, method);
+    assert.equal(r.target, target, method);
+    assert.equal(r.secure, false, method);
+    assert.match(r.note ?? '', /HTTPS/, method);
+  }
+  // And in the log file, one Combined Log Format line each.
+  await waitFor(async () => {
+    const text = await readFile(logFile, 'latin1').catch(() => '');
+    return REQUESTS.every(([method, target]) => text.includes(`"${method} ${target} HTTP/1.1" 400 `) && text.includes(`"plain-${method}"`));
+  }, 'the log lines');
+});
+
+test('a TLS client is not held back by the look at its first byte; a client that sends nothing is closed at the deadline', async () => {
+  assert.equal(await tlsGet(srv.port), 200);
+  const silent = await fetchOnce(srv.port, '', { timeoutMs: 4_000 }).catch((err: Error) => err);
+  // No bytes, no answer: the socket is closed without a response.
+  assert.ok(silent instanceof Error);
+  await waitFor(() => srv.server.connectionCount === 0, 'the silent client to be closed');
+});
