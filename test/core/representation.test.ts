@@ -47,7 +47,7 @@ test('a cached and a streamed file answer If-None-Match and Range alike', async 
   }
 });
 
-test('generated pages (a listing, a 404) have no validators: preconditions and Range never apply', async () => {
+test('generated pages (a listing, a 404) have no validators: Range and date conditions never apply', async () => {
   for (const [path, status] of [['/folder/', 200], ['/missing.html', 404]] as const) {
     const plain = await get(path);
     assert.equal(plain.status, status, path);
@@ -55,7 +55,9 @@ test('generated pages (a listing, a 404) have no validators: preconditions and R
     assert.equal(plain.header('accept-ranges'), undefined, path);
     assert.equal(plain.header('cache-control'), 'no-cache', path);
     assert.equal(plain.header('x-content-type-options'), 'nosniff', path);
-    for (const h of ['If-None-Match: *', 'Range: bytes=0-3', 'If-Match: "x"']) {
+    const always = ['Range: bytes=0-3', 'If-None-Match: "x"', 'If-Match: *', 'If-Modified-Since: Thu, 01 Jan 2099 00:00:00 GMT', 'If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT'];
+    // A 404 ignores every precondition (RFC 9110 §13.2.1: only a 2xx or 412 answer evaluates them).
+    for (const h of status === 404 ? [...always, 'If-None-Match: *', 'If-Match: "x"'] : always) {
       const res = await get(path, [h]);
       assert.equal(res.status, status, `${path} with ${h}`);
       assert.equal(res.body.length, plain.body.length, `${path} with ${h}: the whole body`);
@@ -65,6 +67,21 @@ test('generated pages (a listing, a 404) have no validators: preconditions and R
     assert.equal(head.header('content-length'), String(plain.body.length), `HEAD ${path}`);
     assert.equal(head.body.length, 0, `HEAD ${path}`);
   }
+});
+
+test('a listing (a 200 without an entity tag) evaluates If-Match and If-None-Match: * (RFC 9110 §13.1.1, §13.1.2)', async () => {
+  // If-Match with tags: none can match a representation that has no entity tag, so the condition
+  // is false and the method is not performed (412); `*` matches any current representation.
+  const failed = await get('/folder/', ['If-Match: "x", W/"y"']);
+  assert.equal(failed.status, 412);
+  assert.equal((await get('/folder/', ['If-Match: *'])).status, 200);
+  // If-None-Match: * is false when a current representation exists: 304 for GET and HEAD.
+  const notModified = await get('/folder/', ['If-None-Match: *']);
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.body.length, 0);
+  assert.equal((await get('/folder/', ['If-None-Match: *'], 'HEAD')).status, 304);
+  // If-Match is evaluated first (§13.2.2): a failed If-Match is a 412 whatever If-None-Match says.
+  assert.equal((await get('/folder/', ['If-Match: "x"', 'If-None-Match: *'])).status, 412);
 });
 
 test('a field sent on several lines: a list is read whole, a single value only when the lines agree (helper-48)', async () => {

@@ -8,8 +8,10 @@
  * instead of once per kind of answer.
  *
  * Rules kept here, so no kind of answer can drift from another:
- * - preconditions and ranges apply only to a 200 with validators; a representation without
- *   validators (a generated page) always answers in full;
+ * - preconditions apply only to a 200 (RFC 9110 §13.2.1), ranges only to a 200 with validators; a
+ *   representation without validators (a listing) has no entity tag or date, so If-Match with tags
+ *   fails (412), `If-Match: *` passes, `If-None-Match: *` is a 304 (§13.1.1, §13.1.2: it exists),
+ *   and date conditions are ignored; otherwise it answers in full;
  * - ranges only when `rangeable` (a strong validator over stable bytes); `Accept-Ranges: bytes` is
  *   sent exactly then;
  * - a weak ETag (`W/"…"`) matches If-None-Match (weak comparison) but never If-Match or If-Range
@@ -117,6 +119,14 @@ export function inMemory(type: string, body: Buffer, validators?: Validators): R
   };
 }
 
+/**
+ * The validators of a representation that has none (a generated listing): an entity tag no
+ * received tag can match (splitEtagList keeps no empty tag) and no date, so If-Match with tags
+ * fails, `*` matches, and date conditions are ignored (§13.1.3, §13.1.4). Never sent, never
+ * rangeable (answerConditionally ranges only when `rep.rangeable`).
+ */
+const NO_VALIDATORS: Validators = { etag: '', lastModifiedSec: undefined, lastModified: undefined };
+
 /** Request headers that can make an answer anything but the plain one. */
 const CONDITIONAL_HEADERS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'range']);
 
@@ -135,9 +145,9 @@ function conditionalHeaders(ex: Exchange): ConditionalHeaders {
 }
 
 /**
- * Answers `ex` with `rep` (GET or HEAD): for a 200 with validators, 412 or 304 from the
- * preconditions, then 206 / 416 / multipart from the Range header when `rep.rangeable`; otherwise,
- * and when none of these apply, the whole body with `status`. A body that cannot be read whole
+ * Answers `ex` with `rep` (GET or HEAD): for a 200, 412 or 304 from the preconditions, then
+ * 206 / 416 / multipart from the Range header when `rep.rangeable`; otherwise, and when none of
+ * these apply, the whole body with `status`. A body that cannot be read whole
  * (a file that shrank, a read error) fails the exchange (the socket ends) rather than send a body
  * shorter than its Content-Length. Never throws.
  */
@@ -151,8 +161,8 @@ export function sendRepresentation(ex: Exchange, rep: Representation, status = 2
     );
     return;
   }
-  if (status === 200 && rep.validators !== undefined && hasConditionalHeaders(ex)) {
-    if (answerConditionally(ex, rep, rep.validators)) return;
+  if (status === 200 && hasConditionalHeaders(ex)) {
+    if (answerConditionally(ex, rep)) return;
   }
   if (status === 200 && rep.prepared !== undefined) {
     ex.respondPrepared(200, rep.prepared.head200, rep.prepared.log200, ex.method === 'HEAD' ? undefined : rep.whole);
@@ -205,18 +215,20 @@ function sendPreconditionFailed(ex: Exchange, vary: boolean): void {
 }
 
 /** 412 / 304 / 206 / 416 / multipart; true when it answered, false leaves the full 200. */
-function answerConditionally(ex: Exchange, rep: Representation, validators: Validators): boolean {
-  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), validators);
+function answerConditionally(ex: Exchange, rep: Representation): boolean {
+  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), rep.validators ?? NO_VALIDATORS);
   if (pre === 'not-modified') {
     if (rep.prepared !== undefined) ex.respondPrepared(304, rep.prepared.head304, rep.prepared.log304, undefined);
-    else ex.respond(304, validatorHeaders(validators, rep.varyAcceptEncoding === true));
+    else ex.respond(304, validatorHeaders(rep.validators, rep.varyAcceptEncoding === true));
     return true;
   }
   if (pre === 'failed') {
     sendPreconditionFailed(ex, rep.varyAcceptEncoding === true);
     return true;
   }
-  const rangeHeader = rep.rangeable && ex.method === 'GET' ? ex.singleHeader('range') : undefined;
+  const validators = rep.validators;
+  if (validators === undefined || !rep.rangeable || ex.method !== 'GET') return false;
+  const rangeHeader = ex.singleHeader('range');
   if (rangeHeader === undefined || !ifRangeAllows(ex.singleHeader('if-range'), validators)) return false;
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'none') return false;
