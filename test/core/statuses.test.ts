@@ -354,6 +354,55 @@ describe('4xx', () => {
   });
 });
 
+describe('HEAD', () => {
+  /** Sends `raw`, reads the answer's head as a HEAD's, then every byte until the server closes. */
+  async function headAnswer(raw: string, port = srv.port): Promise<{ status: number; after: string }> {
+    const client = await RawClient.connect(port);
+    try {
+      await client.write(raw);
+      const res = await client.readResponse({ head: true, timeoutMs: 5_000 });
+      assert.equal(res.header('connection'), 'close', raw);
+      await client.waitForEof();
+      const all = client.transcriptText();
+      return { status: res.status, after: all.slice(all.indexOf('\r\n\r\n') + 4) };
+    } finally {
+      client.destroy();
+    }
+  }
+
+  // RFC 9110 §9.3.2: "the server MUST NOT send content in the response" to HEAD; RFC 9112 §6.3: a
+  // response to HEAD ends at its head, so content after it would be read as the next response.
+  const cases: ReadonlyArray<readonly [name: string, raw: string, status: number, timeout?: boolean]> = [
+    ['413 for a body over the limit', 'HEAD /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n\r\n', 413],
+    ['400 for a broken chunked body', 'HEAD /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
+    ['501 for Transfer-Encoding gzip', 'HEAD /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip\r\n\r\n', 501],
+    ['400 for a folded field', 'HEAD /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: b\r\n c\r\n\r\n', 400],
+    ['400 for a missing Host', 'HEAD /hello.txt HTTP/1.1\r\n\r\n', 400],
+    ['431 for too many fields', `HEAD /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n${'X-F: 1\r\n'.repeat(101)}\r\n`, 431],
+    ['408 for a body that stops arriving', 'HEAD /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc', 408, true],
+    ['408 for a head that stops arriving', 'HEAD /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', 408, true],
+  ];
+  for (const [name, raw, status, timeout] of cases) {
+    test(`a ${name} answers HEAD with its head only, no content`, async () => {
+      const got = await headAnswer(raw, timeout === true ? srvTimeout.port : srv.port);
+      assert.equal(got.status, status);
+      assert.equal(got.after, '', `content after the head of a HEAD's ${status}`);
+    });
+  }
+
+  test('the same refusals to GET still carry their words', async () => {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip\r\n\r\n');
+      const res = await client.readResponse();
+      assert.equal(res.status, 501);
+      assert.match(res.body.toString('utf8'), /chunked/);
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
 describe('5xx', () => {
   test('501 for an unknown method token', async () => {
     await expectStatus(request('/hello.txt', { method: 'BREW' }), 501);

@@ -27,7 +27,7 @@ import type { Readable } from 'node:stream';
 import { normaliseIp } from '../access/access-policy';
 import { escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
-import { isToken } from './http-grammar';
+import { TOKEN_CHARS, isToken } from './http-grammar';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import { FilePieces } from './file-pieces';
@@ -1452,9 +1452,13 @@ export class Connection {
     ];
     if (!this.ctx.crossSiteLoads) headers.push(CORP);
     headers.push(['Connection', 'close']);
-    const wire = serializeHead(status, headers) + body;
+    // A response to HEAD is its head alone (RFC 9110 §9.3.2: no content; RFC 9112 §6.3: it ends at
+    // the empty line), refusals too; Content-Length still says what a GET would get. The method is
+    // the parsed head's, or the request line's first token when the head could not be parsed.
+    const content = (head?.method ?? methodToken(this.pending)) === 'HEAD' ? '' : body;
+    const wire = serializeHead(status, headers) + content;
     this.socket.write(wire, 'utf8');
-    this.logUnparsed(status, message, false, head, headers, Buffer.byteLength(body));
+    this.logUnparsed(status, message, false, head, headers, Buffer.byteLength(content));
     this.pending = EMPTY;
     this.endGracefully();
   }
@@ -1924,6 +1928,18 @@ function runCleanup(ex: Exchange): void {
   const cleanup = ex.cleanup;
   ex.cleanup = undefined;
   cleanup?.();
+}
+
+/**
+ * The method token that starts a request line in `buf` (after any empty lines, RFC 9112 §2.2),
+ * when a space follows it; undefined otherwise. For a head that could not be parsed whole.
+ */
+function methodToken(buf: Buffer): string | undefined {
+  let start = 0;
+  while (start + 1 < buf.length && buf[start] === 0x0d && buf[start + 1] === 0x0a) start += 2;
+  let end = start;
+  while (end < buf.length && end - start <= 32 && TOKEN_CHARS[buf[end] as number] === 1) end++;
+  return end > start && buf[end] === 0x20 ? buf.toString('latin1', start, end) : undefined;
 }
 
 /**
