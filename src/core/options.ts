@@ -278,6 +278,26 @@ export function connectionCapFor(descriptorLimit: number): number {
 }
 
 /**
+ * Connections kept for this machine's own clients (loopback) out of a cap of `cap`: clients on
+ * the network may together hold at most `cap` minus these, so a device on the LAN opening
+ * connections until the cap is reached cannot lock the user out of their own preview. An eighth.
+ */
+export function loopbackReserveFor(cap: number): number {
+  return Math.floor(cap / 8);
+}
+
+/**
+ * Connections one client address on the network may hold at once, out of a cap of `cap`: a
+ * quarter, and at least 16 (a browser's six per host, its live-reload sockets and a second tab)
+ * when the cap leaves that much beside the loopback reserve. Loopback clients are not counted
+ * per address: they are the user at this machine.
+ */
+export function perClientConnectionsFor(cap: number): number {
+  const network = cap - loopbackReserveFor(cap);
+  return Math.max(Math.min(network, 16), Math.floor(cap / 4));
+}
+
+/**
  * The most connections `descriptorLimit` descriptors can hold, each with its socket and one open
  * file, after RESERVED_DESCRIPTORS; at least 16. A cap given above it is lowered to it.
  */

@@ -25,7 +25,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { constants as fsConstants, statSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
-import { ClientFilter, HostPolicy, normaliseIp } from '../access/access-policy';
+import { ClientFilter, HostPolicy, isLoopbackAddress, normaliseIp } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
 import { TOKEN_CHARS } from '../http/http-grammar';
@@ -35,6 +35,8 @@ import {
   RECONFIGURABLE_KEYS,
   connectionCapFor,
   connectionsHeldBy,
+  loopbackReserveFor,
+  perClientConnectionsFor,
   layerOptions,
   resolveServerOptions,
   type BoundAddress,
@@ -160,6 +162,15 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private queuedOutput: MemoryBudget | undefined;
   /** The connection cap in force (the option, or derived from the descriptor limit). */
   private cap = 0;
+  /**
+   * Sockets open per client address on the network (loopback clients are not counted), from
+   * accept to the raw socket's close, TLS handshakes and refused clients included; their sum is
+   * `networkSockets`. One address may hold perClientConnectionsFor(cap), all of them together the
+   * cap less loopbackReserveFor(cap): a device on the LAN cannot take the places of the others nor
+   * of the user at this machine.
+   */
+  private readonly socketsPerClient = new Map<string, number>();
+  private networkSockets = 0;
   /** Live reload while listening with `reload.enabled` (notifyChanged, setOverlay). */
   liveReload: LiveReload | undefined;
   readonly limits: ParserLimits = DEFAULT_PARSER_LIMITS;
@@ -557,6 +568,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     const peer: Peer = { address: normaliseIp(address), port: socket.remotePort ?? 0 };
     const ip = peer.address;
+    if (!isLoopbackAddress(ip) && !this.countNetworkSocket(socket, ip)) return;
     const allowed = this.hooks.clients.allows(ip);
     if (this.secureContext === undefined) {
       const conn = new Connection(socket, this, peer);
@@ -571,6 +583,37 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       return;
     }
     this.startHandshake(socket, peer);
+  }
+
+  /**
+   * Counts an accepted socket of a client on the network until it closes; false (the socket
+   * destroyed at once, as past the cap) when its address already holds its share of the cap, or
+   * the network's clients together hold every place but the loopback reserve.
+   */
+  private countNetworkSocket(socket: Socket, ip: string): boolean {
+    const mine = this.socketsPerClient.get(ip) ?? 0;
+    const perClient = perClientConnectionsFor(this.cap);
+    const network = this.cap - loopbackReserveFor(this.cap);
+    if (mine >= perClient || this.networkSockets >= network) {
+      this.emit(
+        'diagnostic',
+        'debug',
+        mine >= perClient
+          ? `connection from ${ip} closed: it holds ${mine} connections, the most one client on the network may (a quarter of the cap)`
+          : `connection from ${ip} closed: clients on the network hold ${this.networkSockets} connections; the rest are kept for this computer`,
+      );
+      socket.destroy();
+      return false;
+    }
+    this.socketsPerClient.set(ip, mine + 1);
+    this.networkSockets++;
+    socket.once('close', () => {
+      this.networkSockets--;
+      const left = (this.socketsPerClient.get(ip) ?? 1) - 1;
+      if (left > 0) this.socketsPerClient.set(ip, left);
+      else this.socketsPerClient.delete(ip);
+    });
+    return true;
   }
 
   /**

@@ -1,0 +1,175 @@
+/**
+ * One device on the network against the connection cap: a client in a namespace of our own (a
+ * veth pair, as netns.test.ts) opens connections and holds them — half a request line on HTTP,
+ * nothing at all on HTTPS (a stalled handshake). It may hold a quarter of the cap; all clients on
+ * the network together may hold the cap less an eighth, kept for this computer. So the user's own
+ * loopback requests are answered while it holds all it may, and the places it held are its again
+ * once it lets them go. Without root or iproute2 the suite says so and is skipped.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { connect as connectTls } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PreviewServer } from '../../src/core';
+import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
+import { loopbackReserveFor, perClientConnectionsFor } from '../../src/core/options';
+import { fetchOnce, request } from '../core/raw-client';
+
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].find((p) => spawnSync(p, ['-V']).status === 0);
+const suffix = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
+const NS = `porthole-c${suffix}`;
+const VETH_HOST = `pch${suffix}`.slice(0, 15);
+const VETH_NS = `pcn${suffix}`.slice(0, 15);
+const SUBNET = 150 + (process.pid % 50);
+const HOST_IP = `10.232.${SUBNET}.1`;
+const CLIENT_IP = `10.232.${SUBNET}.2`;
+const CAP = 40;
+
+function ip(...args: string[]): void {
+  execFileSync(IP as string, args, { stdio: 'pipe' });
+}
+
+function cannotRun(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
+  if (IP === undefined) return 'iproute2 (ip) is not installed';
+  return undefined;
+}
+
+/**
+ * Run in the namespace: opens `count` connections to host:port, writes `greeting` on each, and
+ * after `holdMs` prints how many the server has not closed; then lets them all go and does it
+ * once more (the places must be given back). Prints two numbers, one a line.
+ */
+const HOLDER = `
+import { connect } from 'node:net';
+const [host, port, count, holdMs, greeting] = process.argv.slice(2);
+async function round() {
+  const sockets = [];
+  let open = 0;
+  for (let i = 0; i < Number(count); i++) {
+    const s = connect(Number(port), host);
+    s.on('connect', () => { open++; if (greeting !== '') s.write(greeting); });
+    s.on('close', () => { open--; });
+    s.on('error', () => undefined);
+    sockets.push(s);
+  }
+  await new Promise((r) => setTimeout(r, Number(holdMs)));
+  console.log(open);
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => setTimeout(r, 300));
+}
+await round();
+await round();
+`;
+
+let workDir = '';
+let root = '';
+let holder = '';
+const skipReason = cannotRun();
+
+/** The holder in the namespace, bounded; resolves with the two counts it printed. */
+function holdFromNamespace(port: number, greeting: string, onHolding: () => Promise<void>): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      IP as string,
+      ['netns', 'exec', NS, process.execPath, holder, HOST_IP, String(port), String(CAP), '2500', greeting],
+      { encoding: 'utf8', timeout: 20_000 },
+      (err, stdout) => (err === null ? resolve(stdout.trim().split('\n').map(Number)) : reject(new Error(err.message))),
+    );
+    // While the first round holds its connections, this computer asks for a page.
+    setTimeout(() => {
+      onHolding().catch((e: unknown) => {
+        child.kill();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      });
+    }, 1_200);
+  });
+}
+
+describe('one client on the network against the connection cap', { skip: skipReason }, () => {
+  before(() => {
+    workDir = mkdtempSync(join(tmpdir(), 'porthole-connshare-'));
+    root = join(workDir, 'site');
+    mkdirSync(root);
+    writeFileSync(join(root, 'a.txt'), 'a\n');
+    holder = join(workDir, 'holder.mjs');
+    writeFileSync(holder, HOLDER);
+    ip('netns', 'add', NS);
+    ip('link', 'add', VETH_HOST, 'type', 'veth', 'peer', 'name', VETH_NS);
+    ip('link', 'set', VETH_NS, 'netns', NS);
+    ip('addr', 'add', `${HOST_IP}/24`, 'dev', VETH_HOST);
+    ip('link', 'set', VETH_HOST, 'up');
+    ip('netns', 'exec', NS, IP as string, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', VETH_NS);
+    ip('netns', 'exec', NS, IP as string, 'link', 'set', VETH_NS, 'up');
+    ip('netns', 'exec', NS, IP as string, 'link', 'set', 'lo', 'up');
+  });
+
+  after(() => {
+    spawnSync(IP as string, ['netns', 'del', NS]);
+    spawnSync(IP as string, ['link', 'del', VETH_HOST]);
+    if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test('the shares add up: a quarter per client, an eighth kept for this computer', () => {
+    assert.equal(perClientConnectionsFor(480), 120);
+    assert.equal(loopbackReserveFor(480), 60);
+    assert.equal(perClientConnectionsFor(CAP), 16, 'a small cap still lets a phone open a browser’s connections');
+    assert.equal(perClientConnectionsFor(2), 2);
+    assert.equal(loopbackReserveFor(2), 0);
+  });
+
+  test('HTTP: a client holding every connection it can does not lock out this computer', async () => {
+    const server = new PreviewServer();
+    const { port } = await server.listen({ root, port: 0, host: '0.0.0.0', maxConnections: CAP, resolveHostNames: false, reload: { enabled: false } });
+    try {
+      let local = 0;
+      const held = await holdFromNamespace(port, 'GET /a.txt HTTP/1.1\r\n', async () => {
+        local = (await fetchOnce(port, request('/a.txt'))).status;
+      });
+      assert.equal(local, 200, 'this computer is answered while the other client holds its share');
+      assert.deepEqual(held, [perClientConnectionsFor(CAP), perClientConnectionsFor(CAP)], 'a quarter of the cap, given back on close');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('HTTPS: stalled handshakes from one client do not lock out this computer', async () => {
+    const cert = createSelfSignedCertificate(['localhost', '127.0.0.1', HOST_IP]);
+    const server = new PreviewServer();
+    const { port } = await server.listen({
+      root,
+      port: 0,
+      host: '0.0.0.0',
+      maxConnections: CAP,
+      resolveHostNames: false,
+      reload: { enabled: false },
+      tls: { cert: cert.cert, key: cert.key },
+    });
+    try {
+      let local = 0;
+      const held = await holdFromNamespace(port, '', async () => {
+        local = await new Promise<number>((resolve, reject) => {
+          const socket = connectTls({ host: '127.0.0.1', port, ca: cert.cert, timeout: 3_000 }, () => {
+            socket.end('GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+          });
+          let text = '';
+          socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+          socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+          socket.on('timeout', () => socket.destroy(new Error('timed out')));
+          socket.on('error', reject);
+        });
+      });
+      assert.equal(local, 200, 'this computer is answered while the other client stalls its handshakes');
+      assert.deepEqual(held, [perClientConnectionsFor(CAP), perClientConnectionsFor(CAP)]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+if (skipReason !== undefined) {
+  test('network namespace tests', { skip: `skipped: ${skipReason}` }, () => undefined);
+}
