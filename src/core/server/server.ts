@@ -16,7 +16,9 @@
  * wrapped in a server-side TLSSocket here and tracked until its handshake completes: one that
  * closes, errors or has not finished within `timeouts.headersMs` is destroyed (a port scan or a
  * client that connects and leaves must not keep a descriptor). The connection cap counts sockets
- * in their handshake too and, unless given, derives from the descriptor limit.
+ * in their handshake too and, unless given, derives from the descriptor limit. A client on the
+ * network may hold a quarter of it, and all of them together the cap less an eighth kept for
+ * loopback (countNetworkSocket).
  */
 import { EventEmitter } from 'node:events';
 import { access, stat, realpath } from 'node:fs/promises';
