@@ -10,11 +10,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect as connectTls } from 'node:tls';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
-import { fetchOnce } from './raw-client';
+import { fetchOnce, tlsGetStatus } from './raw-client';
 
 let site: Site;
 let srv: Running;
@@ -38,23 +37,6 @@ after(async () => {
   await site.cleanup();
 });
 
-/** A GET over real TLS; resolves with the status code. */
-function tlsGet(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = connectTls({ port, host: '127.0.0.1', ca: cert.cert, servername: 'localhost' }, () => {
-      s.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
-    });
-    let text = '';
-    s.setEncoding('latin1');
-    s.on('data', (t: string) => (text += t));
-    s.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
-    s.on('error', reject);
-    setTimeout(() => {
-      s.destroy();
-      reject(new Error('TLS GET timed out'));
-    }, 5_000).unref();
-  });
-}
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
@@ -79,7 +61,7 @@ test('every plain-HTTP request on the HTTPS port gets the 400 that says to use h
     assert.match(res.body.toString('utf8'), /https:\/\//, method);
     assert.equal(res.header('connection'), 'close', method);
   }
-  assert.equal(await tlsGet(srv.port), 200);
+  assert.equal(await tlsGetStatus(srv.port, cert.cert), 200);
 });
 
 test('a plain-HTTP request on the HTTPS port is logged as a 400 with its method, target and User-Agent', async () => {
@@ -103,7 +85,7 @@ test('a plain-HTTP request on the HTTPS port is logged as a 400 with its method,
 });
 
 test('a TLS client is not held back by the look at its first byte; a client that sends nothing is closed at the deadline', async () => {
-  assert.equal(await tlsGet(srv.port), 200);
+  assert.equal(await tlsGetStatus(srv.port, cert.cert), 200);
   const silent = await fetchOnce(srv.port, '', { timeoutMs: 4_000 }).catch((err: Error) => err);
   // No bytes, no answer: the socket is closed without a response.
   assert.ok(silent instanceof Error);

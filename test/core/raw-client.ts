@@ -2,7 +2,7 @@
  * A raw-socket HTTP/1.1 test client: bytes in, parsed responses out. No `http` module anywhere.
  *
  * - `RawClient.connect(port)` opens a loopback `net` socket; `write` sends bytes (optionally split
- *   into pieces, each its own write and its own event-loop turn).
+ *   into pieces, each its own write and its own event-loop turn). `tlsGetStatus` is one GET over TLS.
  * - `readResponse()` parses the next response from what has arrived: status line, headers, and a
  *   body framed by Content-Length, or by EOF when there is none (`Connection: close`). HEAD, 1xx,
  *   204 and 304 responses have no body. Pipelined responses are read one call at a time.
@@ -12,6 +12,7 @@
  * a 10 MiB body costs one copy, not a quadratic number of them.
  */
 import { connect, createServer, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 export const DEFAULT_WAIT_MS = 5_000;
 
@@ -356,4 +357,26 @@ export async function unreadClients(port: number, count: number, requestFor: (i:
     throw err;
   }
   return clients;
+}
+
+/**
+ * `GET path` over real TLS to 127.0.0.1:`port` (`ca`: the server's certificate, PEM, trusted for
+ * the name `localhost`), `Connection: close`; resolves with the status code (0 when none came),
+ * rejects on a TLS error or after 5 s.
+ */
+export function tlsGetStatus(port: number, ca: string, path = '/hello.txt'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = connectTls({ port, host: '127.0.0.1', ca, servername: 'localhost' }, () => {
+      s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    });
+    let text = '';
+    s.setEncoding('latin1');
+    s.on('data', (t: string) => (text += t));
+    s.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+    s.on('error', reject);
+    setTimeout(() => {
+      s.destroy();
+      reject(new Error('TLS GET timed out'));
+    }, DEFAULT_WAIT_MS).unref();
+  });
 }

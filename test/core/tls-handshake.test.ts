@@ -9,11 +9,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
-import { fetchOnce, waitForClose } from './raw-client';
+import { fetchOnce, tlsGetStatus, waitForClose } from './raw-client';
 
 const HEADERS_MS = 600;
 const linux = process.platform === 'linux';
@@ -68,23 +67,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A GET over real TLS; resolves with the status code. */
-function tlsGet(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = connectTls({ port, host: '127.0.0.1', ca: cert.cert, servername: 'localhost' }, () => {
-      s.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
-    });
-    let text = '';
-    s.setEncoding('latin1');
-    s.on('data', (t: string) => (text += t));
-    s.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
-    s.on('error', reject);
-    setTimeout(() => {
-      s.destroy();
-      reject(new Error('TLS GET timed out'));
-    }, 5_000).unref();
-  });
-}
 
 test('connect-then-close clients leave no socket in CLOSE-WAIT; HTTPS still answers', { skip: !linux }, async () => {
   const N = 60;
@@ -99,7 +81,7 @@ test('connect-then-close clients leave no socket in CLOSE-WAIT; HTTPS still answ
     left = serverSockets(srv.port, '08');
   }
   assert.equal(left, 0, `${left} sockets still in CLOSE-WAIT`);
-  assert.equal(await tlsGet(srv.port), 200);
+  assert.equal(await tlsGetStatus(srv.port, cert.cert), 200);
 });
 
 test('connect-and-stall clients (silent, or half a ClientHello) are closed after the handshake deadline', { skip: !linux }, async () => {
@@ -115,7 +97,7 @@ test('connect-and-stall clients (silent, or half a ClientHello) are closed after
     await Promise.all(stalled.map((s) => waitForClose(s, HEADERS_MS + 3_000)));
     assert.equal(serverSockets(srv.port, '08'), 0);
     assert.equal(srv.server.connectionCount, 0);
-    assert.equal(await tlsGet(srv.port), 200);
+    assert.equal(await tlsGetStatus(srv.port, cert.cert), 200);
   } finally {
     for (const s of stalled) s.destroy();
   }
@@ -137,7 +119,7 @@ test('a stalled handshake counts against the connection cap and frees its place 
     await waitForClose(staller, HEADERS_MS + 3_000);
     // The place is free again: a real client gets in (bounded retries while the close is seen).
     let status = 0;
-    for (let i = 0; i < 20 && status !== 200; i++) status = await tlsGet(capped.port).catch(() => 0);
+    for (let i = 0; i < 20 && status !== 200; i++) status = await tlsGetStatus(capped.port, cert.cert).catch(() => 0);
     assert.equal(status, 200);
   } finally {
     await capped.close();
@@ -151,5 +133,5 @@ test('plain HTTP on the HTTPS port gets a plain-HTTP 400 that says to use https:
     assert.match(res.body.toString('utf8'), /https:\/\//);
   }
   // HTTPS still answers.
-  assert.equal(await tlsGet(srv.port), 200);
+  assert.equal(await tlsGetStatus(srv.port, cert.cert), 200);
 });

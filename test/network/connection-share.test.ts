@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -17,26 +17,11 @@ import { PreviewServer } from '../../src/core';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { loopbackReserveFor, perClientConnectionsFor } from '../../src/core/options';
 import { fetchOnce, request } from '../core/raw-client';
+import { IP, createVethNamespace, namespaceUnavailable, removeVethNamespace, vethNamespaceNames } from './veth-namespace';
 
-const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].find((p) => spawnSync(p, ['-V']).status === 0);
-const suffix = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
-const NS = `porthole-c${suffix}`;
-const VETH_HOST = `pch${suffix}`.slice(0, 15);
-const VETH_NS = `pcn${suffix}`.slice(0, 15);
-const SUBNET = 150 + (process.pid % 50);
-const HOST_IP = `10.232.${SUBNET}.1`;
-const CLIENT_IP = `10.232.${SUBNET}.2`;
+const NET = vethNamespaceNames('c', 232, 150);
+const { ns: NS, hostIp: HOST_IP } = NET;
 const CAP = 40;
-
-function ip(...args: string[]): void {
-  execFileSync(IP as string, args, { stdio: 'pipe' });
-}
-
-function cannotRun(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
-  if (IP === undefined) return 'iproute2 (ip) is not installed';
-  return undefined;
-}
 
 /**
  * Run in the namespace: opens `count` connections to host:port, writes `greeting` on each, and
@@ -68,7 +53,7 @@ await round();
 let workDir = '';
 let root = '';
 let holder = '';
-const skipReason = cannotRun();
+const skipReason = namespaceUnavailable();
 
 /** The holder in the namespace, bounded; resolves with the two counts it printed. */
 function holdFromNamespace(port: number, greeting: string, onHolding: () => Promise<void>): Promise<number[]> {
@@ -97,19 +82,11 @@ describe('one client on the network against the connection cap', { skip: skipRea
     writeFileSync(join(root, 'a.txt'), 'a\n');
     holder = join(workDir, 'holder.mjs');
     writeFileSync(holder, HOLDER);
-    ip('netns', 'add', NS);
-    ip('link', 'add', VETH_HOST, 'type', 'veth', 'peer', 'name', VETH_NS);
-    ip('link', 'set', VETH_NS, 'netns', NS);
-    ip('addr', 'add', `${HOST_IP}/24`, 'dev', VETH_HOST);
-    ip('link', 'set', VETH_HOST, 'up');
-    ip('netns', 'exec', NS, IP as string, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', VETH_NS);
-    ip('netns', 'exec', NS, IP as string, 'link', 'set', VETH_NS, 'up');
-    ip('netns', 'exec', NS, IP as string, 'link', 'set', 'lo', 'up');
+    createVethNamespace(NET);
   });
 
   after(() => {
-    spawnSync(IP as string, ['netns', 'del', NS]);
-    spawnSync(IP as string, ['link', 'del', VETH_HOST]);
+    removeVethNamespace(NET);
     if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
   });
 

@@ -6,30 +6,21 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync, linkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer, type RequestRecord } from '../../src/core';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
+import { IP, createVethNamespace, ip, namespaceUnavailable, removeVethNamespace, vethNamespaceNames } from './veth-namespace';
 
-const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].find((p) => spawnSync(p, ['-V']).status === 0);
-const suffix = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
-const NS = `porthole-${suffix}`;
-const VETH_HOST = `phh${suffix}`.slice(0, 15);
-const VETH_NS = `phn${suffix}`.slice(0, 15);
-const SUBNET = 200 + (process.pid % 50);
-const HOST_IP = `10.231.${SUBNET}.1`;
-const CLIENT_IP = `10.231.${SUBNET}.2`;
-
-function ip(...args: string[]): void {
-  execFileSync(IP as string, args, { stdio: 'pipe' });
-}
+const NET = vethNamespaceNames('a', 231, 200);
+const { ns: NS, hostIp: HOST_IP, clientIp: CLIENT_IP } = NET;
 
 /** Why the suite cannot run here, or undefined when it can. */
 function cannotRun(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
-  if (IP === undefined) return 'iproute2 (ip) is not installed';
+  const why = namespaceUnavailable();
+  if (why !== undefined) return why;
   if (spawnSync('curl', ['--version']).status !== 0) return 'curl is not installed';
   return undefined;
 }
@@ -84,19 +75,11 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
       copyFileSync(join(sample, f), join(root, f));
     }
     writeFileSync(join(root, '.env'), 'SECRET=1\n');
-    ip('netns', 'add', NS);
-    ip('link', 'add', VETH_HOST, 'type', 'veth', 'peer', 'name', VETH_NS);
-    ip('link', 'set', VETH_NS, 'netns', NS);
-    ip('addr', 'add', `${HOST_IP}/24`, 'dev', VETH_HOST);
-    ip('link', 'set', VETH_HOST, 'up');
-    ip('netns', 'exec', NS, IP as string, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', VETH_NS);
-    ip('netns', 'exec', NS, IP as string, 'link', 'set', VETH_NS, 'up');
-    ip('netns', 'exec', NS, IP as string, 'link', 'set', 'lo', 'up');
+    createVethNamespace(NET);
   });
 
   after(() => {
-    spawnSync(IP as string, ['netns', 'del', NS]);
-    spawnSync(IP as string, ['link', 'del', VETH_HOST]);
+    removeVethNamespace(NET);
     if (workDir !== '') rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -149,7 +132,7 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
       assert.ok(rec?.note?.includes('allowedClients'), `the log line says why: ${rec?.note}`);
       assert.equal(rec?.filePath, undefined);
     });
-    await withServer({ host: '0.0.0.0', allowedClients: [`10.231.${SUBNET}.0/24`] }, async (port) => {
+    await withServer({ host: '0.0.0.0', allowedClients: [`${NET.prefix}.0/24`] }, async (port) => {
       assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/index.html`)).status, 200);
     });
   });
@@ -205,16 +188,16 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
   });
 
   test('an address this machine gains while shared is answered (Host check follows the interfaces)', async () => {
-    const later = `10.231.${SUBNET}.5`;
+    const later = `${NET.prefix}.5`;
     await withServer({ host: '0.0.0.0' }, async (port) => {
-      ip('addr', 'add', `${later}/24`, 'dev', VETH_HOST);
+      ip('addr', 'add', `${later}/24`, 'dev', NET.hostDevice);
       try {
         // The interface list is re-read at most every 2 s, on a Host the server does not know.
         await new Promise((resolve) => setTimeout(resolve, 2_100));
         const r = await curlFromNamespace(`http://${later}:${port}/`);
         assert.equal(r.status, 200);
       } finally {
-        ip('addr', 'del', `${later}/24`, 'dev', VETH_HOST);
+        ip('addr', 'del', `${later}/24`, 'dev', NET.hostDevice);
       }
     });
   });
