@@ -500,6 +500,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
   }
   const identity: Identity = {
     fsPath: entry.fsPath,
+    root: entry.root,
     key,
     real: entry.real,
     type: entry.type,
@@ -562,6 +563,7 @@ export function sendFile(
     }
     const identity: Identity = {
       fsPath: placement?.fsPath,
+      root: placement?.root,
       key: placement?.key,
       real,
       type,
@@ -639,6 +641,12 @@ function encodedAssetType(inner: string, coding: ContentCoding, body: Buffer | u
 interface Identity {
   /** Its path on disk, where `.br`/`.gz` siblings are looked for; undefined: none are. */
   readonly fsPath: string | undefined;
+  /**
+   * The containment root it was found under (the served folder's or a mount's real path): its
+   * siblings are judged against the same root, so a mounted file's `.br`/`.gz` is found as the
+   * file itself was. Undefined when `fsPath` is.
+   */
+  readonly root: string | undefined;
   /** Its file-cache key (a sibling's key adds the coding). */
   readonly key: string | undefined;
   readonly real: string;
@@ -786,7 +794,7 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
     if (onTheFly && !ranged && id.body !== undefined) sendCompressed(ex, id.body, id, coding, opts, () => sendIdentity(true));
     else sendIdentity(true);
   };
-  if (sibling !== undefined && id.fsPath !== undefined && id.key !== undefined) {
+  if (sibling !== undefined && id.fsPath !== undefined && id.key !== undefined && id.root !== undefined) {
     sendSibling(ex, id, coding, sibling, opts, compressOrIdentity);
     return;
   }
@@ -808,7 +816,11 @@ function sendSibling(ex: Exchange, id: Identity, coding: ContentCoding, st: Stat
     return;
   }
   const as = { type: id.type, coding: { contentEncoding: coding, varyAcceptEncoding: true } };
-  openContained(fsPath, opts, st).then(
+  // Under the file's own containment root: a mount's sibling is judged as the mounted file was
+  // (against the mount's folder), never against the served root, which it lies outside of.
+  const root = id.root ?? opts.rootReal;
+  const within: ContainmentOptions = { rootReal: root, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks };
+  openContained(fsPath, within, st).then(
     async (opened) => {
       if (opened.kind === 'dir') await opened.handle?.close().catch(() => undefined);
       if (opened.kind !== 'file') {
@@ -821,7 +833,7 @@ function sendSibling(ex: Exchange, id: Identity, coding: ContentCoding, st: Stat
         fallback();
         return;
       }
-      sendFile(ex, opened.file, opened.stat, opened.real, opts, { cache, key, fsPath, root: opts.rootReal, dir: undefined }, as);
+      sendFile(ex, opened.file, opened.stat, opened.real, opts, { cache, key, fsPath, root, dir: undefined }, as);
     },
     () => fallback(),
   );

@@ -1,0 +1,120 @@
+/**
+ * Content negotiation and representation metadata at their edges, over real sockets: `.br`/`.gz`
+ * files beside a file in a mounted folder (judged against the mount, as the file is), and the
+ * other cases found by comparing the answers with RFC 9110 and nginx.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import type { RequestRecord } from '../../src/core';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request, type RawResponse } from './raw-client';
+
+let base = '';
+let root = '';
+let lib = '';
+let srv: Running;
+
+function script(lines: number, tag: string): Buffer {
+  let s = '';
+  for (let i = 0; i < lines; i++) s += `console.log("${tag} line ${i}", ${i * 7});\n`;
+  return Buffer.from(s, 'utf8');
+}
+
+const LIB = script(300, 'lib');
+// Told apart from a copy compressed on the fly by their bytes: the sibling is what is on disk.
+const LIB_BR = brotliCompressSync(LIB);
+const LIB_GZ = gzipSync(LIB, { level: 1 });
+const BIN = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131) % 256));
+const BIN_GZ = gzipSync(BIN);
+// Over the file cache's bound: streamed from its descriptor.
+const BIG = Buffer.alloc(1024 * 1024 + 10, 'x');
+const BIG_GZ = gzipSync(BIG);
+const ROOT_SECRET_GZ = gzipSync(Buffer.from('IN THE SERVED ROOT, NOT THE MOUNT\n'.repeat(50)));
+
+async function get(port: number, target: string, headers: readonly string[] = [], method = 'GET'): Promise<RawResponse> {
+  return fetchOnce(port, request(target, { method, headers: [...headers, 'Connection: close'] }), { head: method === 'HEAD' });
+}
+
+async function recordOf(running: Running, target: string, nth: number): Promise<RequestRecord> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = running.records.filter((r) => r.target === target)[nth - 1];
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`no record #${nth} for ${target}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+before(async () => {
+  base = await mkdtemp(join(tmpdir(), 'porthole-negotiation-'));
+  root = join(base, 'site');
+  lib = join(base, 'lib');
+  await mkdir(root, { recursive: true });
+  await mkdir(join(lib, 'dist'), { recursive: true });
+  await writeFile(join(root, 'index.html'), '<!doctype html><p>root</p>');
+  await writeFile(join(root, 'secret.gz'), ROOT_SECRET_GZ);
+  await writeFile(join(lib, 'dist', 'lib.js'), LIB);
+  await writeFile(join(lib, 'dist', 'lib.js.br'), LIB_BR);
+  await writeFile(join(lib, 'dist', 'lib.js.gz'), LIB_GZ);
+  await writeFile(join(lib, 'data.bin'), BIN);
+  await writeFile(join(lib, 'data.bin.gz'), BIN_GZ);
+  await writeFile(join(lib, 'big.txt'), BIG);
+  await writeFile(join(lib, 'big.txt.gz'), BIG_GZ);
+  // A sibling that leads out of the mount (into the served root) is outside, as any such file.
+  await writeFile(join(lib, 'linked.js'), script(100, 'linked'));
+  await symlink(join(root, 'secret.gz'), join(lib, 'linked.js.gz'));
+  // Siblings written after the files (a build compresses what it wrote).
+  const later = new Date(Date.now() + 1000);
+  for (const name of ['dist/lib.js.br', 'dist/lib.js.gz', 'data.bin.gz', 'big.txt.gz', 'linked.js.gz']) {
+    await utimes(join(lib, name), later, later);
+  }
+  srv = await startServer({ root, configFile: false, reload: { enabled: false }, mounts: [{ prefix: '/vendor', folder: lib }] });
+});
+
+after(async () => {
+  await srv.close();
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('.br / .gz beside a file in a mounted folder', () => {
+  test('chosen as in the root: the sibling’s own bytes and strong tag, the file’s type', async () => {
+    const br = await get(srv.port, '/vendor/dist/lib.js', ['Accept-Encoding: br, gzip']);
+    assert.equal(br.status, 200);
+    assert.equal(br.header('content-encoding'), 'br');
+    assert.ok(br.body.equals(LIB_BR), 'the .br file on disk, not a copy compressed on the fly');
+    assert.match(br.header('etag') ?? '', /^"/, 'a file on disk: strong');
+    assert.equal(br.header('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal((await recordOf(srv, '/vendor/dist/lib.js', 1)).filePath, join(lib, 'dist', 'lib.js.br'));
+    const gz = await get(srv.port, '/vendor/dist/lib.js', ['Accept-Encoding: gzip']);
+    assert.equal(gz.header('content-encoding'), 'gzip');
+    assert.ok(gz.body.equals(LIB_GZ), 'the .gz file on disk');
+    // Asked again: from the file cache, still the sibling.
+    const again = await get(srv.port, '/vendor/dist/lib.js', ['Accept-Encoding: gzip']);
+    assert.ok(again.body.equals(LIB_GZ));
+    const ranged = await get(srv.port, '/vendor/dist/lib.js', ['Accept-Encoding: br', 'Range: bytes=0-9']);
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.header('content-range'), `bytes 0-9/${LIB_BR.length}`);
+  });
+
+  test('a binary file and a file over the cache bound get their .gz too (no copy on the fly to fall back on)', async () => {
+    const bin = await get(srv.port, '/vendor/data.bin', ['Accept-Encoding: gzip']);
+    assert.equal(bin.header('content-encoding'), 'gzip');
+    assert.ok(bin.body.equals(BIN_GZ));
+    const big = await get(srv.port, '/vendor/big.txt', ['Accept-Encoding: gzip']);
+    assert.equal(big.header('content-encoding'), 'gzip');
+    assert.equal(big.header('content-length'), String(BIG_GZ.length));
+    assert.ok(big.body.equals(BIG_GZ));
+    const head = await get(srv.port, '/vendor/big.txt', ['Accept-Encoding: gzip'], 'HEAD');
+    assert.equal(head.header('content-length'), String(BIG_GZ.length));
+  });
+
+  test('a sibling that leads out of the mount (into the served root) is never served', async () => {
+    const res = await get(srv.port, '/vendor/linked.js', ['Accept-Encoding: gzip']);
+    assert.equal(res.status, 200);
+    assert.ok(!res.body.equals(ROOT_SECRET_GZ), 'not the file in the served root');
+  });
+});
