@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brotliCompressSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
+import { decodeChunked } from '../fixtures/backend';
 import type { RequestRecord } from '../../src/core';
 import { startServer, type Running } from './harness';
 import { fetchOnce, request, type RawResponse } from './raw-client';
@@ -33,6 +34,9 @@ const BIN_GZ = gzipSync(BIN);
 // Over the file cache's bound: streamed from its descriptor.
 const BIG = Buffer.alloc(1024 * 1024 + 10, 'x');
 const BIG_GZ = gzipSync(BIG);
+const SVG = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">${'<rect width="1" height="1" fill="red"/>'.repeat(200)}</svg>`);
+// Over 1 KiB stored: text of a type compressed on the fly, were it taken for plain SVG.
+const SVGZ = gzipSync(Buffer.concat([SVG, Buffer.from(`<!-- ${Array.from({ length: 400 }, (_, i) => (i * 7919) % 10007).join(' ')} -->`)]));
 const ROOT_SECRET_GZ = gzipSync(Buffer.from('IN THE SERVED ROOT, NOT THE MOUNT\n'.repeat(50)));
 
 async function get(port: number, target: string, headers: readonly string[] = [], method = 'GET'): Promise<RawResponse> {
@@ -57,6 +61,8 @@ before(async () => {
   await mkdir(join(lib, 'dist'), { recursive: true });
   await writeFile(join(root, 'index.html'), '<!doctype html><p>root</p>');
   await writeFile(join(root, 'secret.gz'), ROOT_SECRET_GZ);
+  await writeFile(join(root, 'pic.svgz'), SVGZ);
+  await writeFile(join(root, 'PIC2.SVGZ'), SVGZ);
   await writeFile(join(lib, 'dist', 'lib.js'), LIB);
   await writeFile(join(lib, 'dist', 'lib.js.br'), LIB_BR);
   await writeFile(join(lib, 'dist', 'lib.js.gz'), LIB_GZ);
@@ -116,5 +122,34 @@ describe('.br / .gz beside a file in a mounted folder', () => {
     const res = await get(srv.port, '/vendor/linked.js', ['Accept-Encoding: gzip']);
     assert.equal(res.status, 200);
     assert.ok(!res.body.equals(ROOT_SECRET_GZ), 'not the file in the served root');
+  });
+});
+
+describe('.svgz: gzip-compressed SVG by its name', () => {
+  test('image/svg+xml with Content-Encoding: gzip, the bytes as stored (never compressed again)', async () => {
+    assert.ok(SVGZ.length > 1024, 'big enough to be compressed on the fly if taken for plain SVG');
+    for (const target of ['/pic.svgz', '/PIC2.SVGZ']) {
+      for (const accept of ['gzip, deflate, br', 'br, gzip', 'gzip']) {
+        const res = await get(srv.port, target, [`Accept-Encoding: ${accept}`]);
+        assert.equal(res.status, 200, target);
+        assert.equal(res.header('content-type'), 'image/svg+xml; charset=utf-8', `${target} [${accept}]`);
+        assert.equal(res.header('content-encoding'), 'gzip', `${target} [${accept}]: a browser decodes it, then draws the SVG`);
+        assert.equal(res.header('vary'), 'Accept-Encoding');
+        assert.ok(res.body.equals(SVGZ), `${target} [${accept}]: the stored bytes`);
+        assert.ok(gunzipSync(res.body).subarray(0, 4).equals(Buffer.from('<svg')));
+      }
+    }
+    const head = await get(srv.port, '/pic.svgz', ['Accept-Encoding: gzip'], 'HEAD');
+    assert.equal(head.header('content-encoding'), 'gzip');
+    assert.equal(head.header('content-length'), String(SVGZ.length));
+  });
+
+  test('to a client that does not accept gzip: decoded to the SVG', async () => {
+    const res = await get(srv.port, '/pic.svgz');
+    assert.equal(res.status, 200);
+    assert.equal(res.header('content-encoding'), undefined);
+    assert.equal(res.header('content-type'), 'image/svg+xml; charset=utf-8');
+    const body = res.header('transfer-encoding') === 'chunked' ? decodeChunked(res.body)?.body : res.body;
+    assert.ok(body?.equals(gunzipSync(SVGZ)), 'the decoded SVG');
   });
 });

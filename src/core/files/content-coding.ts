@@ -134,13 +134,22 @@ const WEB_INNER_EXTENSIONS = new Set([
   '.data', '.mem', '.unityweb',
 ]);
 
+/** The extension of gzip-compressed SVG (one name for `.svg.gz`). */
+const SVGZ = '.svgz';
+
 /**
  * For a file named like `game.wasm.br` or `data.json.gz` (an encoded web asset, see
- * WEB_INNER_EXTENSIONS): the coding and the inner name (`game.wasm`), whose type the file is
- * served with. Undefined for any other name (`archive.tar.gz`, `notes.gz`, `x.br`).
+ * WEB_INNER_EXTENSIONS), or `pic.svgz` (gzip-compressed SVG, whose inner name is `pic.svg`): the
+ * coding and the inner name (`game.wasm`), whose type the file is served with. Undefined for any
+ * other name (`archive.tar.gz`, `notes.gz`, `x.br`).
  */
 export function encodedAssetOf(name: string): { readonly coding: ContentCoding; readonly inner: string } | undefined {
   const lower = name.toLowerCase();
+  // `.svgz` is gzip-compressed SVG by its own name (SVG 1.1 §1.2): `pic.svgz` is `pic.svg` stored
+  // gzip-encoded. Sent as image/svg+xml without Content-Encoding, a browser shows no image.
+  if (lower.endsWith(SVGZ) && lower.length > SVGZ.length && !/[/\\]$/.test(name.slice(0, -SVGZ.length))) {
+    return { coding: 'gzip', inner: name.slice(0, -1) };
+  }
   const coding: ContentCoding | undefined = lower.endsWith('.br') ? 'br' : lower.endsWith('.gz') ? 'gzip' : undefined;
   if (coding === undefined) return undefined;
   const inner = name.slice(0, -CODING_SUFFIX[coding].length);
