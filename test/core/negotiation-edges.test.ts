@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { decodeChunked } from '../fixtures/backend';
 import type { RequestRecord } from '../../src/core';
 import { startServer, type Running } from './harness';
@@ -37,6 +37,8 @@ const BIG_GZ = gzipSync(BIG);
 const SVG = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">${'<rect width="1" height="1" fill="red"/>'.repeat(200)}</svg>`);
 // Over 1 KiB stored: text of a type compressed on the fly, were it taken for plain SVG.
 const SVGZ = gzipSync(Buffer.concat([SVG, Buffer.from(`<!-- ${Array.from({ length: 400 }, (_, i) => (i * 7919) % 10007).join(' ')} -->`)]));
+const JSON_BODY = Buffer.from(JSON.stringify({ type: 'FeatureCollection', features: Array.from({ length: 60 }, (_, i) => ({ id: i, name: `feature ${i}` })) }));
+const JSON_FILES = ['map.geojson', 'data.jsonld', 'scene.gltf', 'notes.ipynb'];
 const ROOT_SECRET_GZ = gzipSync(Buffer.from('IN THE SERVED ROOT, NOT THE MOUNT\n'.repeat(50)));
 
 async function get(port: number, target: string, headers: readonly string[] = [], method = 'GET'): Promise<RawResponse> {
@@ -63,6 +65,7 @@ before(async () => {
   await writeFile(join(root, 'secret.gz'), ROOT_SECRET_GZ);
   await writeFile(join(root, 'pic.svgz'), SVGZ);
   await writeFile(join(root, 'PIC2.SVGZ'), SVGZ);
+  for (const name of JSON_FILES) await writeFile(join(root, name), JSON_BODY);
   await writeFile(join(lib, 'dist', 'lib.js'), LIB);
   await writeFile(join(lib, 'dist', 'lib.js.br'), LIB_BR);
   await writeFile(join(lib, 'dist', 'lib.js.gz'), LIB_GZ);
@@ -151,5 +154,22 @@ describe('.svgz: gzip-compressed SVG by its name', () => {
     assert.equal(res.header('content-type'), 'image/svg+xml; charset=utf-8');
     const body = res.header('transfer-encoding') === 'chunked' ? decodeChunked(res.body)?.body : res.body;
     assert.ok(body?.equals(gunzipSync(SVGZ)), 'the decoded SVG');
+  });
+});
+
+describe('JSON by its +json suffix (RFC 6839 §3.1)', () => {
+  test('GeoJSON, JSON-LD, glTF and notebooks over 1 KiB are compressed as application/json is', async () => {
+    assert.ok(JSON_BODY.length > 1024);
+    for (const name of JSON_FILES) {
+      const res = await get(srv.port, `/${name}`, ['Accept-Encoding: br, gzip']);
+      assert.equal(res.status, 200, name);
+      assert.match(res.header('content-type') ?? '', /\+json/, name);
+      assert.equal(res.header('content-encoding'), 'br', name);
+      assert.equal(res.header('vary'), 'Accept-Encoding', name);
+      assert.ok(brotliDecompressSync(res.body).equals(JSON_BODY), name);
+      const plain = await get(srv.port, `/${name}`);
+      assert.equal(plain.header('vary'), 'Accept-Encoding', `${name}: the unencoded answer says it varies too`);
+      assert.ok(plain.body.equals(JSON_BODY), name);
+    }
   });
 });

@@ -110,14 +110,16 @@ export function chooseCoding(accepted: AcceptedCodings, available: readonly Cont
 export const COMPRESS_MIN_BYTES = 1024;
 
 /**
- * Types compressed on the fly: text (text/*, JavaScript, JSON, XML and every type mime-db marks
- * as text, SVG), and WebAssembly (compresses to about a third; instantiateStreaming decodes it).
+ * Types compressed on the fly: text (text/*, JavaScript, JSON and every `+json` type, XML and every
+ * type mime-db marks as text, SVG), and WebAssembly (compresses to about a third; instantiateStreaming decodes it).
  * Images, audio, video, fonts in woff/woff2 and archives are already compressed.
  */
 export function isCompressibleType(type: string): boolean {
   const semi = type.indexOf(';');
   const essence = (semi < 0 ? type : type.slice(0, semi)).trim().toLowerCase();
-  return isTextType(essence) || essence === 'application/wasm' || essence === 'image/svg+xml';
+  // `+json` is JSON (RFC 6839 §3.1) whether or not mime-db names a charset for it: GeoJSON,
+  // JSON-LD, glTF, notebooks compress as application/json does.
+  return isTextType(essence) || essence.endsWith('+json') || essence === 'application/wasm' || essence === 'image/svg+xml';
 }
 
 /** The extension of each coding's files. */
