@@ -59,7 +59,7 @@ before(async () => {
   base = await mkdtemp(join(tmpdir(), 'porthole-negotiation-'));
   root = join(base, 'site');
   lib = join(base, 'lib');
-  await mkdir(root, { recursive: true });
+  await mkdir(join(root, 'docs'), { recursive: true });
   await mkdir(join(lib, 'dist'), { recursive: true });
   await writeFile(join(root, 'index.html'), '<!doctype html><p>root</p>');
   await writeFile(join(root, 'secret.gz'), ROOT_SECRET_GZ);
@@ -170,6 +170,28 @@ describe('JSON by its +json suffix (RFC 6839 §3.1)', () => {
       const plain = await get(srv.port, `/${name}`);
       assert.equal(plain.header('vary'), 'Accept-Encoding', `${name}: the unencoded answer says it varies too`);
       assert.ok(plain.body.equals(JSON_BODY), name);
+    }
+  });
+});
+
+describe('Cache-Control on redirects', () => {
+  test('the folder slash 301 (and a clean URL’s) is revalidated, not kept for good: the folder may become a page', async () => {
+    const res = await get(srv.port, '/docs?x=1');
+    assert.equal(res.status, 301);
+    assert.equal(res.header('location'), '/docs/?x=1');
+    assert.equal(res.header('cache-control'), 'no-cache');
+    const head = await get(srv.port, '/docs', [], 'HEAD');
+    assert.equal(head.status, 301);
+    assert.equal(head.header('cache-control'), 'no-cache');
+    const clean = await startServer({ root, configFile: false, reload: { enabled: false }, cleanUrls: true });
+    try {
+      await writeFile(join(root, 'about.html'), '<!doctype html><p>about</p>');
+      const moved = await get(clean.port, '/about.html');
+      assert.equal(moved.status, 301);
+      assert.equal(moved.header('location'), '/about');
+      assert.equal(moved.header('cache-control'), 'no-cache');
+    } finally {
+      await clean.close();
     }
   });
 });

@@ -409,7 +409,11 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
     case 'moved': {
       const q = rawPath.indexOf('?');
       const location = encodePathSegments(found.segments, found.trailingSlash) + (q >= 0 ? rawPath.slice(q) : '');
-      ex.respond(301, [['Location', location], ['Content-Type', TEXT_PLAIN]], `Moved to ${location}\n`);
+      // A 301 is cacheable by default (RFC 9111 §4.2.2), and browsers keep one for good: a folder
+      // later replaced by a page (`docs/` → `docs.html` with clean URLs), or clean URLs turned off,
+      // would leave the browser redirecting to the old place. It says where things are on disk now,
+      // so, like every answer of the files, it is revalidated.
+      ex.respond(301, [['Location', location], ['Content-Type', TEXT_PLAIN], ['Cache-Control', 'no-cache']], `Moved to ${location}\n`);
       return;
     }
     case 'folder':
