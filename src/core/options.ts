@@ -130,7 +130,7 @@ export interface ServerOptions {
   readonly portAttempts: number;
   /** HTML listing for folders without index.html/index.htm; 404 when off. */
   readonly listing: boolean;
-  /** Serve path segments starting with `.` (never `.git` or `.env`-like secrets when shared). */
+  /** Serve path segments starting with `.`, `.env` included (`.git` never; a warning when shared on the network). */
   readonly dotfiles: boolean;
   /** Serve symlinks whose target is outside the root. */
   readonly followSymlinks: boolean;
