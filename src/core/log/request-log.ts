@@ -10,7 +10,6 @@
  */
 import type * as DnsModule from 'node:dns';
 import { EventEmitter } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
@@ -289,6 +288,158 @@ interface Queued {
 export interface RequestLogEvents {
   request: [record: RequestRecord];
   hostname: [ip: string, name: string];
+  /**
+   * The log file cannot be written, or is written again after that, or lost lines: plain words.
+   * Each is a warning, so that whoever saw the failure (the CLI's stderr) also sees its end.
+   */
+  problem: [message: string];
+}
+
+/**
+ * While the log file cannot be written (a full disk, a file system gone read-only), its lines wait
+ * in memory up to this many bytes (about 50,000 lines) and are written once it can be; lines
+ * beyond are dropped and counted.
+ */
+export const FILE_HELD_MAX_BYTES = 8 * 1024 * 1024;
+/** While the log file cannot be written, a write is tried again this often (ms). */
+export const FILE_RETRY_MS = 1_000;
+
+/** What a failed write's code means, in a few words. */
+function describeWriteFailure(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOSPC':
+      return 'ENOSPC: the disk is full';
+    case 'EDQUOT':
+      return 'EDQUOT: the disk quota is used up';
+    case 'EROFS':
+      return 'EROFS: the file system is read-only';
+    case 'EFBIG':
+      return 'EFBIG: the file is as large as it may be';
+    case 'EIO':
+      return 'EIO: the disk failed';
+    default:
+      return err.code ?? err.message;
+  }
+}
+
+/** The number of LF bytes in `bytes` (log lines, each ending in one). */
+function countLines(bytes: Buffer): number {
+  let n = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) n++;
+  return n;
+}
+
+/**
+ * The open log file, appended to in order, one write at a time. A write that fails (ENOSPC, EROFS,
+ * EIO…) loses nothing: what it did not write waits, with the lines after it (up to
+ * FILE_HELD_MAX_BYTES), and is tried again every FILE_RETRY_MS; the first failure and the recovery
+ * are reported once each. A partial write goes on from the byte where it stopped, so every line
+ * ends up whole. (A WriteStream stops for good at its first error, and the lines after it were
+ * dropped without a word, also once the disk had room again.)
+ */
+class LogFileWriter {
+  private readonly queue: Buffer[] = [];
+  private held = 0;
+  private writing = false;
+  private failure: NodeJS.ErrnoException | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Lines dropped while failing (beyond FILE_HELD_MAX_BYTES). */
+  private dropped = 0;
+  private closing = false;
+  private idle: (() => void) | undefined;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly path: string,
+    private readonly report: (message: string) => void,
+  ) {}
+
+  /** Queues `bytes` (whole lines) after everything queued; the caller must not reuse them. */
+  write(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    if (this.failure !== undefined && this.held + bytes.length > FILE_HELD_MAX_BYTES) {
+      this.dropped += countLines(bytes);
+      return;
+    }
+    this.queue.push(bytes);
+    this.held += bytes.length;
+    if (!this.writing && this.retryTimer === undefined) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.writing = true;
+    while (this.queue.length > 0) {
+      const chunk = this.queue[0]!;
+      let written: number;
+      try {
+        written = (await this.handle.write(chunk, 0, chunk.length, null)).bytesWritten;
+        // Nothing written and no error: no room, as ENOSPC.
+        if (written <= 0) throw Object.assign(new Error('no byte was written'), { code: 'ENOSPC' });
+      } catch (err) {
+        this.writing = false;
+        this.failed(err as NodeJS.ErrnoException);
+        return;
+      }
+      this.held -= written;
+      if (written < chunk.length) this.queue[0] = chunk.subarray(written);
+      else this.queue.shift();
+      if (this.failure !== undefined) this.recovered();
+    }
+    this.writing = false;
+    this.idle?.();
+  }
+
+  private failed(err: NodeJS.ErrnoException): void {
+    if (this.failure === undefined) {
+      this.report(
+        `the log file ${this.path} cannot be written (${describeWriteFailure(err)}): its lines wait in memory (up to ${FILE_HELD_MAX_BYTES / 1024 / 1024} MiB) and are written once it can be; the server keeps serving`,
+      );
+    }
+    this.failure = err;
+    if (this.closing) {
+      this.idle?.();
+      return;
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.pump();
+    }, FILE_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private recovered(): void {
+    const lost = this.dropped;
+    this.failure = undefined;
+    this.dropped = 0;
+    this.report(
+      `the log file ${this.path} is written again${lost > 0 ? `; ${lost} line${lost === 1 ? ' was' : 's were'} lost while it could not be (more than ${FILE_HELD_MAX_BYTES / 1024 / 1024} MiB waited)` : ': no line was lost'}`,
+    );
+  }
+
+  /**
+   * Writes what waits (once more at once when writes were failing) and closes the file; what
+   * still cannot be written then is lost, and said so.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.retryTimer !== undefined) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    if (this.queue.length > 0) {
+      const done = new Promise<void>((resolve) => (this.idle = resolve));
+      if (!this.writing) void this.pump();
+      await done;
+    }
+    const lost = this.dropped + this.queue.reduce((n, b) => n + countLines(b), 0);
+    if (this.failure !== undefined && (lost > 0 || this.queue.length > 0)) {
+      this.report(
+        `the log file ${this.path} could not be written (${describeWriteFailure(this.failure)}): ${lost} line${lost === 1 ? ' was' : 's were'} lost${this.queue.length > 0 ? ' (the last one may be cut short)' : ''}`,
+      );
+    }
+    this.queue.length = 0;
+    await this.handle.close().catch(() => undefined);
+  }
 }
 
 /**
@@ -353,8 +504,7 @@ async function openRequestLog(path: string): Promise<FileHandle> {
 export class RequestLog extends EventEmitter<RequestLogEvents> {
   private readonly queue: Queued[] = [];
   private readonly sinks: LineSink[] = [];
-  private file: WriteStream | undefined;
-  private fileError: Error | undefined;
+  private file: LogFileWriter | undefined;
   private flushScheduled = false;
   /**
    * Log-file lines not written yet, as bytes: `fileBytes[0, fileLength)` (lines are printable ASCII,
@@ -383,9 +533,7 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
    */
   async openFile(path: string): Promise<void> {
     const handle = await openRequestLog(path);
-    const stream = createWriteStream(path, { fd: handle, flags: 'a' });
-    stream.on('error', (err) => (this.fileError ??= err));
-    this.file = stream;
+    this.file = new LogFileWriter(handle, path, (message) => this.emit('problem', message));
   }
 
   /**
@@ -461,13 +609,13 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
 
   /** `record`'s line to the file's bytes (see fileLinesAdded) and to every line sink. */
   private writeRecord(record: RequestRecord): void {
-    if (this.file !== undefined && this.fileError === undefined) this.appendFileRecord(record);
+    if (this.file !== undefined) this.appendFileRecord(record);
     for (const sink of this.sinks) sink(record);
   }
 
   /** After lines were added: the file gets them now when 64 KiB wait or `force`, else within FILE_FLUSH_MS. */
   private fileLinesAdded(force: boolean): void {
-    if (this.file === undefined || this.fileError !== undefined) return;
+    if (this.file === undefined) return;
     if (this.fileLength >= FILE_FLUSH_BYTES || force) {
       this.writeFileText();
     } else if (this.fileTimer === undefined && this.fileLength > 0) {
@@ -513,7 +661,7 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     // The stream keeps the buffer until the thread pool has written it: the next lines go to a new one.
     this.fileBytes = undefined;
     this.fileLength = 0;
-    if (bytes !== undefined && length > 0 && this.file !== undefined && this.fileError === undefined) this.file.write(bytes.subarray(0, length));
+    if (bytes !== undefined && length > 0 && this.file !== undefined) this.file.write(bytes.subarray(0, length));
   }
 
   /** Writes every queued line now and closes the file. */
@@ -525,8 +673,6 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     this.names.close();
     const file = this.file;
     this.file = undefined;
-    if (file !== undefined && this.fileError === undefined) {
-      await new Promise<void>((resolve) => file.end(() => resolve()));
-    }
+    if (file !== undefined) await file.close();
   }
 }

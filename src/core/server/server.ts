@@ -314,6 +314,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const log = new RequestLog(opts.resolveHostNames);
     log.on('request', (r) => this.emit('request', r));
     log.on('hostname', (ip, name) => this.emit('hostname', ip, name));
+    log.on('problem', (message) => this.emit('diagnostic', 'warn', message));
     if (opts.logFile !== undefined) {
       try {
         await log.openFile(opts.logFile);
