@@ -41,7 +41,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { lstatSync, realpathSync, statSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HostPolicy } from '../access/access-policy';
 import type { Exchange } from '../http/connection';
@@ -219,6 +219,12 @@ export class LiveReload {
   private outsideChange = false;
   private readonly ignored: PathMatcher;
   private readonly logPaths = new Set<string>();
+  /**
+   * The log file's identity (device and inode, read at start): the server goes on writing the file
+   * it opened when it is renamed (logrotate without copytruncate, `mv access.log access.log.1`), and
+   * under its new name each line written would reload pages, whose requests write more lines.
+   */
+  private logIdentity: { readonly dev: bigint; readonly ino: bigint } | undefined;
   /** Pages whose CSP blocks live reload, already said (once per page). */
   private readonly cspWarned = new Set<string>();
   private readonly notInjectedWarned = new Set<string>();
@@ -347,6 +353,8 @@ export class LiveReload {
     if (this.setup.logFile !== undefined) {
       const real = await realpath(this.setup.logFile).catch(() => undefined);
       if (real !== undefined) this.logPaths.add(real);
+      const st = await stat(this.setup.logFile, { bigint: true }).catch(() => undefined);
+      if (st !== undefined) this.logIdentity = { dev: st.dev, ino: st.ino };
     }
     if ((this.phase as Phase) === 'closed') return;
     this.phase = 'running';
@@ -504,14 +512,20 @@ export class LiveReload {
 
   /** The root-relative path (`/` separators) of an absolute path inside the root, else undefined. */
   /**
-   * True when `abs` is the request log, by its path or by its real path (`real`: realPathOf(abs)):
+   * True when `abs` is the request log, by its path or by its real path (`real`: realPathOf(abs)),
+   * or by its identity (logIdentity: the log renamed):
    * a change reported under a symbolic link (a link to the log's folder) names the log by another
    * path, and each line written would reload pages, whose requests write more lines (helper-49:
    * 40 reloads in 5 s).
    */
   private isLogFile(abs: string, real: string | undefined): boolean {
     if (this.logPaths.size === 0) return false;
-    return this.logPaths.has(abs) || (real !== undefined && this.logPaths.has(real));
+    if (this.logPaths.has(abs) || (real !== undefined && this.logPaths.has(real))) return true;
+    // The log under another name (renamed, or a hard link): the same file (logIdentity).
+    const id = this.logIdentity;
+    if (id === undefined) return false;
+    const st = statSync(real ?? abs, { bigint: true, throwIfNoEntry: false });
+    return st !== undefined && st.ino === id.ino && st.dev === id.dev;
   }
 
   /**
