@@ -59,6 +59,25 @@ const FORCED_STOP_MS = 2_000;
  */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/**
+ * SIGUSR1 is nginx's "reopen the log files", which logrotate configurations copied from nginx's
+ * send after a rotation. Node's default for it starts the inspector on 127.0.0.1:9229, where any
+ * local process may run code as this user without a password: every process of the CLI (the
+ * primary and each worker) takes it instead. Porthole does not reopen its log file: the primary
+ * (or the one process) says once how to rotate it.
+ */
+function takeUsr1(say: boolean): void {
+  if (process.platform === 'win32') return;
+  let said = false;
+  process.on('SIGUSR1', () => {
+    if (!say || said) return;
+    said = true;
+    streams.err.write(
+      'porthole: SIGUSR1 received: Porthole does not reopen its log file (and starts no inspector); rotate the log with copytruncate (logrotate), or stop and start porthole\n',
+    );
+  });
+}
+
 /** What the CLI says on a second stop signal, which closes every connection now (exit 1). */
 function saySecondSignal(signal: string): void {
   streams.err.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
@@ -321,6 +340,7 @@ async function runSingle(options: CliOptions): Promise<void> {
     );
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => stop(signal));
+  takeUsr1(true);
   const start = async (first: boolean): Promise<void> => {
     const server = await serve(options, serverOptions(options, tls), (address, runWith) => {
       streams.out.write(banner(options, runWith, address, notes));
@@ -397,6 +417,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
     setTimeout(() => process.exit(1), FORCED_STOP_MS).unref();
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => onSignal(signal));
+  takeUsr1(true);
 }
 
 async function runWorker(options: CliOptions): Promise<void> {
@@ -422,6 +443,8 @@ async function runWorker(options: CliOptions): Promise<void> {
   process.on('SIGTERM', () => stop(false));
   // A closed terminal's SIGHUP reaches every process of the group too: each closes as on SIGTERM.
   process.on('SIGHUP', () => stop(false));
+  // SIGUSR1 to the process group: no inspector in a worker either (the primary says so).
+  takeUsr1(false);
   process.on('message', (m: ClusterMessage) => {
     if (m.type === 'shutdown') stop(false);
     if (m.type === 'shutdown-now') stop(true);
