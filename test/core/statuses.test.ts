@@ -416,6 +416,24 @@ describe('5xx', () => {
     await expectStatus(`GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n`, 505, { closes: true });
   });
 
+  test('error answers a cache may keep without being told (RFC 9110 §15.1: 405, 414, 501) say no-store, as every refusal does', async () => {
+    // A shared cache keeping GET /hello.txt's 501 (a client's Transfer-Encoding: gzip) would give
+    // it to everyone asking for the file after: a denial of service through the cache.
+    const cases: Array<[string, number]> = [
+      [`GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip\r\n\r\n`, 501],
+      [request('/hello.txt', { method: 'BREW' }), 501],
+      [request(`/${'a'.repeat(9000)}`), 414],
+      [request('/hello.txt', { method: 'DELETE' }), 405],
+      [request('/hello.txt', { headers: ['Transfer-Encoding: chunked', 'Content-Length: 3'] }), 400],
+      [request('/hello.txt', { host: 'evil.example' }), 403],
+    ];
+    for (const [raw, status] of cases) {
+      const res = await fetchOnce(srv.port, raw);
+      assert.equal(res.status, status, raw.slice(0, 40));
+      assert.equal(res.header('cache-control'), 'no-store', `${status}: ${raw.slice(0, 40)}`);
+    }
+  });
+
   test('the server still answers after all of the above', async () => {
     const res = await withTimeout(fetchOnce(srv.port, request('/hello.txt')), 5_000, 'a final GET');
     assert.equal(res.status, 200);

@@ -1449,6 +1449,9 @@ export class Connection {
     const headers: HeaderList = [
       ['Content-Type', 'text/plain; charset=utf-8'],
       ['Content-Length', String(Buffer.byteLength(body))],
+      // No cache keeps a refusal (414 and 501 are cacheable by default, RFC 9110 §15.1): one kept
+      // would answer every later request for the URL.
+      ['Cache-Control', 'no-store'],
     ];
     if (!this.ctx.crossSiteLoads) headers.push(CORP);
     headers.push(['Connection', 'close']);

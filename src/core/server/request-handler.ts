@@ -58,8 +58,13 @@ export function proxyRouteFor(ctx: HandlerContext, path: string): CompiledRoute 
 }
 
 /** A plain-text refusal; `message` may quote the client (its Host, its path), so it is shown escaped. */
+/**
+ * A refusal in plain words. `Cache-Control: no-store`: a cache may keep some error statuses without
+ * being told (RFC 9110 §15.1: 405, 414, 501…), and one that kept a refusal of a client's request
+ * would give it to every later request for the URL.
+ */
 function refuse(ex: Exchange, status: number, message: string, extra: HeaderList = []): void {
-  ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ...extra], `${escapeForDisplay(message)}\n`);
+  ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ['Cache-Control', 'no-store'], ...extra], `${escapeForDisplay(message)}\n`);
 }
 
 export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
