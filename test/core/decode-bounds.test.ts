@@ -25,8 +25,12 @@ before(async () => {
   const fast = { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } };
   await writeFile(join(root, 'bomb.txt.br'), brotliCompressSync(Buffer.alloc(64 * MIB), fast));
   await writeFile(join(root, 'bomb.json.gz'), gzipSync(Buffer.alloc(64 * MIB)));
-  // 4 MiB of base64 text: a decode that lasts while its client does not read.
-  await writeFile(join(root, 'real.js.br'), brotliCompressSync(Buffer.from(randomBytes(3 * MIB).toString('base64')), fast));
+  // 16 MiB of base64 text: a decode that lasts while its client does not read. It must be more
+  // than the kernel takes for a reader that reads nothing (Linux's default tcp_wmem maximum, 4 MiB,
+  // plus the reader's window): at 4 MiB the whole body sometimes went into the kernel, the eight
+  // decodes ended, and the ninth was served 200 (a keep-alive chunked answer read to an EOF that
+  // never came), not the 503 asked for.
+  await writeFile(join(root, 'real.js.br'), brotliCompressSync(Buffer.from(randomBytes(12 * MIB).toString('base64')), fast));
   srv = await startServer({ root, reload: { enabled: false } });
 });
 
