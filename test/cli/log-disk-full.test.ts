@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fetchOnce, withTimeout } from '../core/raw-client';
-import { WAIT_MS, runCli, stopCli, waitForLocalPort, type Cli, siteFolderForTests } from './run-cli';
+import { fetchOnce } from '../core/raw-client';
+import { runCli, stopCli, waitForLocalPort, siteFolderForTests, waitForStderr } from './run-cli';
 
 const site = siteFolderForTests('porthole-log-disk-full-');
 /** Mounts a tmpfs of `size` at a new folder under the site's base; false when it cannot (not root, not Linux). */
@@ -34,17 +34,6 @@ async function getEach(port: number, n: number, tag: string): Promise<void> {
   }
 }
 
-/** Resolves once cli.stderr matches `pattern` (bounded). */
-async function stderrShows(cli: Cli, pattern: RegExp, what: string): Promise<void> {
-  await withTimeout(
-    (async () => {
-      while (!pattern.test(cli.stderr)) await new Promise((r) => setTimeout(r, 20));
-    })(),
-    WAIT_MS,
-    `${what} (stderr: ${JSON.stringify(cli.stderr)})`,
-  );
-}
-
 test('the log file\'s disk full, then freed: said on stderr, and every line is in the file in the end', async (t) => {
   const disk = join(site.base, 'disk');
   await mkdir(disk);
@@ -60,11 +49,11 @@ test('the log file\'s disk full, then freed: said on stderr, and every line is i
   const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--no-host-names'], site.base);
   const port = await waitForLocalPort(cli);
   await getEach(port, 150, 'full');
-  await stderrShows(cli, /access\.log.*ENOSPC/, 'the note that the log file cannot be written');
+  await waitForStderr(cli, /access\.log.*ENOSPC/, 'the note that the log file cannot be written');
   assert.equal(cli.child.exitCode, null, 'still serving');
   await rm(filler);
   await getEach(port, 20, 'freed');
-  await stderrShows(cli, /access\.log.*written again/, 'the note that the log file is written again');
+  await waitForStderr(cli, /access\.log.*written again/, 'the note that the log file is written again');
   assert.equal(await stopCli(cli), 0, cli.stderr);
   const lines = (await readFile(log, 'latin1')).split('\n');
   assert.equal(lines.pop(), '', 'the file ends with a whole line');

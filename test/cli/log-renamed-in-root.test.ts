@@ -7,11 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fetchOnce, withTimeout } from '../core/raw-client';
-import { WAIT_MS, runCli, stopCli, waitForLocalPort, siteFolderForTests } from './run-cli';
+import { fetchOnce } from '../core/raw-client';
+import { eventStream, runCli, stopCli, waitForLocalPort, siteFolderForTests } from './run-cli';
 
 const site = siteFolderForTests('porthole-log-renamed-');
 
@@ -19,20 +19,11 @@ test('the log file renamed inside the served folder: its lines reload no page', 
   const log = join(site.root, 'access.log');
   const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--no-host-names', '--reload-debounce', '20'], site.base);
   const port = await waitForLocalPort(cli);
-  const stream = connect(port, '127.0.0.1');
-  let text = '';
-  stream.setEncoding('utf8').on('data', (t: string) => (text += t));
-  stream.on('error', () => undefined);
-  stream.write(`GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
-  const events = (): string => text.slice(text.indexOf('\r\n\r\n') + 4);
+  const received = { text: '' };
+  let stream: Socket | undefined;
+  const events = (): string => received.text.slice(received.text.indexOf('\r\n\r\n') + 4);
   try {
-    await withTimeout(
-      (async () => {
-        while (!text.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 20));
-      })(),
-      WAIT_MS,
-      'the event stream',
-    );
+    stream = await eventStream(port, received);
     await fetchOnce(port, `GET /?before HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
     await new Promise((r) => setTimeout(r, 300));
     await rename(log, join(site.root, 'access.log.1'));
@@ -50,7 +41,7 @@ test('the log file renamed inside the served folder: its lines reload no page', 
     assert.match(events(), /sentinel\.css/, `the watcher works: ${JSON.stringify(events().slice(0, 600))}`);
     assert.doesNotMatch(events(), /access\.log/, `the log's writes reloaded pages: ${JSON.stringify(events().slice(0, 600))}`);
   } finally {
-    stream.destroy();
+    stream?.destroy();
     assert.equal(await stopCli(cli), 0, cli.stderr);
   }
 });

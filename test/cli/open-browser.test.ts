@@ -7,8 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withTimeout } from '../core/raw-client';
-import { WAIT_MS, runCli, stopCli, waitForLocalUrl, type Cli, siteFolderForTests } from './run-cli';
+import { runCli, stopCli, waitForLocalUrl, siteFolderForTests, waitForStderr } from './run-cli';
 
 const linux = process.platform === 'linux';
 
@@ -23,28 +22,11 @@ async function fakeOpener(name: string, code: number): Promise<string> {
   return bin;
 }
 
-/** Resolves once stderr holds `pattern` (bounded; rejects if the CLI exits first). */
-async function stderrShows(cli: Cli, pattern: RegExp): Promise<void> {
-  let exited = false;
-  void cli.exited.then(() => (exited = true));
-  await withTimeout(
-    (async () => {
-      for (let i = 0; i < WAIT_MS / 20 && !pattern.test(cli.stderr); i++) {
-        if (exited) throw new Error(`the CLI exited: ${cli.stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.match(cli.stderr, pattern);
-    })(),
-    WAIT_MS + 1000,
-    `stderr matching ${pattern}`,
-  );
-}
-
 test('--open: an opener that exits non-zero is said, with the URL to open by hand', { skip: !linux && 'xdg-open is the Linux opener' }, async () => {
   const bin = await fakeOpener('failing', 3);
   const cli = runCli([site.root, '--port', '0', '--quiet', '--open'], site.base, { PATH: `${bin}:${process.env.PATH ?? ''}` });
   const { text } = await waitForLocalUrl(cli);
-  await stderrShows(cli, /could not open/);
+  await waitForStderr(cli, /could not open/);
   assert.equal(await readFile(join(bin, 'asked'), 'utf8'), text, 'the opener was asked for the printed URL');
   assert.equal(cli.stderr, `porthole: could not open a browser: xdg-open exited with code 3 (it found no browser to open); open ${text} yourself\n`);
   assert.equal(await stopCli(cli), 0, 'it kept serving');
@@ -54,7 +36,7 @@ test('--open with no opener installed: said once, with the URL', { skip: !linux 
   // A PATH with nothing on it (the CLI itself is started by node's full path).
   const cli = runCli([site.root, '--port', '0', '--quiet', '--open'], site.base, { PATH: join(site.base, 'nothing') });
   const { text } = await waitForLocalUrl(cli);
-  await stderrShows(cli, /could not open/);
+  await waitForStderr(cli, /could not open/);
   assert.equal(cli.stderr, `porthole: could not open a browser: xdg-open was not found; open ${text} yourself\n`);
   assert.equal(await stopCli(cli), 0);
 });

@@ -13,10 +13,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fetchOnce, request, withTimeout } from '../core/raw-client';
-import { WAIT_MS, killAllClis, requireBuiltCli, runCliUnprivileged, stopCli, waitForLocalPort } from './run-cli';
+import { WAIT_MS, eventStream, killAllClis, requireBuiltCli, runCliUnprivileged, stopCli, waitForLocalPort } from './run-cli';
 
 const posix = process.platform !== 'win32';
 let work = '';
@@ -148,22 +147,6 @@ test('a folder that can be opened but not listed (711) serves its index, as ngin
     await stopCli(cli);
   }
 });
-
-/** Reads the live-reload event stream of `port` into `into.text` until the socket is destroyed. */
-async function eventStream(port: number, into: { text: string }): Promise<Socket> {
-  const stream = connect(port, '127.0.0.1');
-  stream.setEncoding('utf8').on('data', (t: string) => (into.text += t));
-  stream.on('error', () => undefined);
-  stream.write(`GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
-  await withTimeout(
-    (async () => {
-      while (!into.text.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 20));
-    })(),
-    WAIT_MS,
-    'the event stream',
-  );
-  return stream;
-}
 
 test('a folder live reload may not watch is named once, with what to do; the others still reload pages', { skip: !posix && 'POSIX permissions' }, async () => {
   const root = await site('unwatched', { 'index.html': '<p>one</p>', 'sub/index.html': '<p>sub</p>', 'open/a.html': '<p>a</p>' });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { after, before } from 'node:test';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { connect, type Socket } from 'node:net';
 import { withTimeout } from '../core/raw-client';
 
 /** out/test/cli → the repo root (the compiled test runs from out/). */
@@ -140,3 +141,36 @@ export function siteFolderForTests(prefix: string): { base: string; root: string
   return folder;
 }
 
+/**
+ * Resolves once `cli.stderr` matches `pattern`; rejects when the CLI exits first or after WAIT_MS,
+ * naming `what` and quoting stderr as it is then.
+ */
+export async function waitForStderr(cli: Cli, pattern: RegExp, what = `stderr matching ${pattern}`): Promise<void> {
+  let exited = false;
+  void cli.exited.then(() => (exited = true));
+  const deadline = Date.now() + WAIT_MS;
+  while (!pattern.test(cli.stderr)) {
+    if (exited) throw new Error(`the CLI exited before ${what}; stderr: ${JSON.stringify(cli.stderr)}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}; stderr: ${JSON.stringify(cli.stderr)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Opens the live-reload event stream of the server on 127.0.0.1:`port` and reads it into
+ * `into.text` until the socket is destroyed; resolves once the response head is in (bounded).
+ */
+export async function eventStream(port: number, into: { text: string }): Promise<Socket> {
+  const stream = connect(port, '127.0.0.1');
+  stream.setEncoding('utf8').on('data', (t: string) => (into.text += t));
+  stream.on('error', () => undefined);
+  stream.write(`GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  await withTimeout(
+    (async () => {
+      while (!into.text.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 20));
+    })(),
+    WAIT_MS,
+    'the event stream',
+  );
+  return stream;
+}

@@ -10,20 +10,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fetchOnce, withTimeout } from '../core/raw-client';
-import { WAIT_MS, runCli, stopCli, waitForLocalPort, type Cli, siteFolderForTests } from './run-cli';
+import { fetchOnce } from '../core/raw-client';
+import { runCli, stopCli, waitForLocalPort, siteFolderForTests, waitForStderr } from './run-cli';
 
 const site = siteFolderForTests('porthole-usr1-');
-
-async function stderrShows(cli: Cli, pattern: RegExp, what: string): Promise<void> {
-  await withTimeout(
-    (async () => {
-      while (!pattern.test(cli.stderr)) await new Promise((r) => setTimeout(r, 20));
-    })(),
-    WAIT_MS,
-    `${what} (stderr: ${JSON.stringify(cli.stderr)})`,
-  );
-}
 
 for (const workers of ['1', '2']) {
   test(`SIGUSR1 (--workers ${workers}) starts no inspector; the CLI serves on, logs, and says how to rotate`, { skip: process.platform === 'win32' && 'no SIGUSR1' }, async () => {
@@ -31,7 +21,7 @@ for (const workers of ['1', '2']) {
     const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--workers', workers], site.base);
     const port = await waitForLocalPort(cli);
     cli.child.kill('SIGUSR1');
-    await stderrShows(cli, /SIGUSR1/, 'a note about SIGUSR1');
+    await waitForStderr(cli, /SIGUSR1/, 'a note about SIGUSR1');
     assert.doesNotMatch(cli.stderr, /Debugger listening/);
     assert.match(cli.stderr, /copytruncate/);
     assert.equal(cli.child.exitCode, null, 'still serving');

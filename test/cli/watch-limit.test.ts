@@ -9,11 +9,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, WAIT_MS, killAllClis, requireBuiltCli, runCommand, stopCli, waitForLocalPort } from './run-cli';
-import { withTimeout } from '../core/raw-client';
+import { CLI, eventStream, killAllClis, requireBuiltCli, runCommand, stopCli, waitForLocalPort } from './run-cli';
 
 const usable =
   process.platform === 'linux' && spawnSync('unshare', ['-Ur', 'sh', '-c', 'echo 20 > /proc/sys/user/max_inotify_watches'], { timeout: 5_000 }).status === 0;
@@ -39,28 +38,19 @@ test('past the inotify limit: said once, and the folders watched still reload pa
     base,
   );
   const port = await waitForLocalPort(cli);
-  const stream = connect(port, '127.0.0.1');
-  let text = '';
-  stream.setEncoding('utf8').on('data', (t: string) => (text += t));
-  stream.on('error', () => undefined);
-  stream.write(`GET /__porthole/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+  const received = { text: '' };
+  let stream: Socket | undefined;
   try {
-    await withTimeout(
-      (async () => {
-        while (!text.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 20));
-      })(),
-      WAIT_MS,
-      'the event stream',
-    );
-    for (let i = 0; i < 40 && !/index\.html/.test(text.slice(text.indexOf('\r\n\r\n'))); i++) {
+    stream = await eventStream(port, received);
+    for (let i = 0; i < 40 && !/index\.html/.test(received.text.slice(received.text.indexOf('\r\n\r\n'))); i++) {
       await writeFile(join(base, 'index.html'), `<!doctype html><title>x</title><p>${i}</p>\n`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    assert.match(text.slice(text.indexOf('\r\n\r\n')), /index\.html/, `no reload for the root's page; stream: ${JSON.stringify(text.slice(0, 600))}`);
+    assert.match(received.text.slice(received.text.indexOf('\r\n\r\n')), /index\.html/, `no reload for the root's page; stream: ${JSON.stringify(received.text.slice(0, 600))}`);
     const said = (cli.stdout + cli.stderr).match(/inotify watch limit is reached/g) ?? [];
     assert.equal(said.length, 1, `the limit is said once: ${cli.stdout}${cli.stderr}`);
   } finally {
-    stream.destroy();
+    stream?.destroy();
     await stopCli(cli);
   }
 });

@@ -101,8 +101,12 @@ export interface Placed {
 export function placeSegments(segments: readonly string[], opts: StaticOptions): Placed {
   const found = mountFor(segments, opts.mounts);
   if (found === undefined) return { within: opts, fsPath: join(opts.rootReal, ...segments), rest: segments };
-  const within = { rootReal: found.mount.real, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks };
-  return { within, fsPath: join(found.mount.real, ...found.rest), rest: found.rest };
+  return { within: containedUnder(found.mount.real, opts), fsPath: join(found.mount.real, ...found.rest), rest: found.rest };
+}
+
+/** The served folder's containment rules (dotfiles, symlinks) under another root: a mount's real path. */
+function containedUnder(rootReal: string, opts: StaticOptions): ContainmentOptions {
+  return rootReal === opts.rootReal ? opts : { rootReal, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks };
 }
 
 /**
@@ -823,8 +827,7 @@ function sendSibling(ex: Exchange, id: Identity, coding: ContentCoding, st: Stat
   // Under the file's own containment root: a mount's sibling is judged as the mounted file was
   // (against the mount's folder), never against the served root, which it lies outside of.
   const root = id.root ?? opts.rootReal;
-  const within: ContainmentOptions = { rootReal: root, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks };
-  openContained(fsPath, within, st).then(
+  openContained(fsPath, containedUnder(root, opts), st).then(
     async (opened) => {
       if (opened.kind === 'dir') await opened.handle?.close().catch(() => undefined);
       if (opened.kind !== 'file') {

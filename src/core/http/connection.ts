@@ -1831,13 +1831,7 @@ export class Connection {
       ex.bodyBytes = Math.max(0, this.socket.bytesWritten - pendingBytes - this.bodyBase);
     }
     const h = ex.head;
-    // One pass over the request's fields for the two the log keeps (first of each, as ex.header).
-    let referer: string | undefined;
-    let userAgent: string | undefined;
-    for (const [name, value] of h.headers) {
-      if (name === 'referer') referer ??= value;
-      else if (name === 'user-agent') userAgent ??= value;
-    }
+    const { referer, userAgent } = loggedFields(h.headers);
     this.ctx.record({
       id: ex.id,
       time: ex.startTime,
@@ -1884,13 +1878,8 @@ export class Connection {
     const line = head === undefined ? firstLine(this.pending) : undefined;
     const durationMs = this.headStart > 0 ? Date.now() - this.headStart : 0;
     // A head that was read (a body too large, broken or too slow; a refusal after the head) is
-    // logged with its Referer and User-Agent, as every other request is (first of each, as log()).
-    let referer: string | undefined;
-    let userAgent: string | undefined;
-    for (const [name, value] of head?.headers ?? []) {
-      if (name === 'referer') referer ??= value;
-      else if (name === 'user-agent') userAgent ??= value;
-    }
+    // logged with its Referer and User-Agent, as every other request is.
+    const { referer, userAgent } = loggedFields(head?.headers ?? []);
     this.ctx.record({
       id: this.ctx.nextRequestId(),
       time: this.headStart || Date.now(),
@@ -1931,6 +1920,20 @@ function runCleanup(ex: Exchange): void {
   const cleanup = ex.cleanup;
   ex.cleanup = undefined;
   cleanup?.();
+}
+
+/**
+ * The two request fields the log keeps, the first of each (as Exchange.header), in one pass over
+ * `headers` (lower-case names, as the parser gives them).
+ */
+function loggedFields(headers: HeaderList): { referer: string | undefined; userAgent: string | undefined } {
+  let referer: string | undefined;
+  let userAgent: string | undefined;
+  for (const [name, value] of headers) {
+    if (name === 'referer') referer ??= value;
+    else if (name === 'user-agent') userAgent ??= value;
+  }
+  return { referer, userAgent };
 }
 
 /**

@@ -510,7 +510,6 @@ export class LiveReload {
 
   // ---- changes -------------------------------------------------------------------------------
 
-  /** The root-relative path (`/` separators) of an absolute path inside the root, else undefined. */
   /**
    * True when `abs` is the request log, by its path or by its real path (`real`: realPathOf(abs)),
    * or by its identity (logIdentity: the log renamed):
@@ -561,6 +560,7 @@ export class LiveReload {
     return verdict.kind === 'inside' || (verdict.kind === 'outside' && files.followSymlinks);
   }
 
+  /** The root-relative path (`/` separators) of an absolute path inside the root, else undefined. */
   private relativeToRoot(absolutePath: string): string | undefined {
     for (const base of [this.setup.files.rootReal, this.pages.rootGiven]) {
       const rel = relative(base, absolutePath);

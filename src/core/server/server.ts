@@ -115,6 +115,17 @@ export function describeListenError(code: string | undefined, host: string, port
 }
 
 /**
+ * Why listening on `host` at `ports` (tried in order) failed, `code` being the last port's error:
+ * describeListenError's words for the first port, and the range tried when every one was busy
+ * (only a busy port moves on to the next: any other failure is the first port's).
+ */
+function listenFailure(code: string | undefined, host: string, ports: readonly number[]): ServerError {
+  const first = ports[0] ?? 0;
+  const tried = code === 'EADDRINUSE' && ports.length > 1 ? ` (tried ports ${first}–${ports[ports.length - 1] ?? first})` : '';
+  return new ServerError(code ?? 'ELISTEN', describeListenError(code, host, first) + tried);
+}
+
+/**
  * node:tls, loaded by the first server with TLS options: a plain HTTP server (most starts) is
  * spared loading it, about 1 ms of the CLI's start-up.
  */
@@ -458,7 +469,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private async checkBindable(next: ServerOptions): Promise<void> {
     if (this.state.kind !== 'listening') return;
     const held = this.state.address;
-    const { candidates } = portCandidates(next, this.handlerContext?.files.rootReal ?? next.root);
+    const { candidates } = portCandidates(next, this.hooks.files.rootReal);
     let lastCode: string | undefined;
     for (const port of candidates) {
       if (port === 0 || port === held.port) return;
@@ -471,9 +482,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       lastCode = code;
       if (code !== 'EADDRINUSE') break;
     }
-    const first = candidates[0] ?? 0;
-    const tried = lastCode === 'EADDRINUSE' && candidates.length > 1 ? ` (tried ports ${first}–${candidates[candidates.length - 1] ?? first})` : '';
-    throw new ServerError(lastCode ?? 'ELISTEN', describeListenError(lastCode, next.host, first) + tried);
+    throw listenFailure(lastCode, next.host, candidates);
   }
 
   /** Makes `next`'s live options the running ones; returns the keys that changed. */
@@ -543,11 +552,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       return { server, port: typeof bound === 'object' && bound !== null ? bound.port : port };
     }
     await this.log?.close();
-    const code = lastError?.code;
-    const first = ports[0] ?? 0;
-    // Only a busy port moves on to the next: any other failure is the first port's.
-    const tried = code === 'EADDRINUSE' && ports.length > 1 ? ` (tried ports ${first}–${ports[ports.length - 1] ?? first})` : '';
-    throw new ServerError(code ?? 'ELISTEN', describeListenError(code, opts.host, first) + tried);
+    throw listenFailure(lastError?.code, opts.host, ports);
   }
 
   private createSocketServer(): Server {
