@@ -426,11 +426,25 @@ describe('5xx', () => {
       [request('/hello.txt', { method: 'DELETE' }), 405],
       [request('/hello.txt', { headers: ['Transfer-Encoding: chunked', 'Content-Length: 3'] }), 400],
       [request('/hello.txt', { host: 'evil.example' }), 403],
+      // The other places a refusal is made: a path the files refuse, a CORS preflight with CORS
+      // off, live reload's stream asked from another origin.
+      [request('/a%00b'), 400],
+      [request('/hello.txt', { method: 'OPTIONS', headers: ['Origin: http://evil.example', 'Access-Control-Request-Method: GET'] }), 403],
+      [request('/__porthole/events', { headers: ['Origin: http://evil.example'] }), 403],
     ];
     for (const [raw, status] of cases) {
       const res = await fetchOnce(srv.port, raw);
       assert.equal(res.status, status, raw.slice(0, 40));
       assert.equal(res.header('cache-control'), 'no-store', `${status}: ${raw.slice(0, 40)}`);
+    }
+    // And the proxy's: CONNECT under a route is never passed on.
+    const proxied = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/', target: 'http://127.0.0.1:9' }] } });
+    try {
+      const connect = await fetchOnce(proxied.port, 'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n');
+      assert.equal(connect.status, 405);
+      assert.equal(connect.header('cache-control'), 'no-store');
+    } finally {
+      await proxied.close();
     }
   });
 

@@ -153,7 +153,7 @@ function statFirst(fsPath: string): Stats | 'missing' | undefined {
 }
 
 function plain(ex: Exchange, status: number, text: string, extra: HeaderList = []): void {
-  ex.respond(status, [['Content-Type', TEXT_PLAIN], ['X-Content-Type-Options', 'nosniff'], ...extra], `${text}\n`);
+  ex.refuse(status, `${text}\n`, [['X-Content-Type-Options', 'nosniff'], ...extra]);
 }
 
 /** The file cache's entry for `key`, still as on disk (with clean URLs never an `x.html`: whether `x` exists decides its redirect, and that is not in the entry). */

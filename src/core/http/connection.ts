@@ -438,6 +438,17 @@ export class Exchange {
   }
 
   /**
+   * A refusal in plain words: `text` (ending in a line break; the caller escapes what a client
+   * sent) as UTF-8 plain text, with `extra` fields and `Cache-Control: no-store`, which no
+   * configured header replaces: a cache may keep a 405, 414 or 501 without being told (RFC 9110
+   * §15.1), and one that kept the refusal of one client's odd request would give it to everyone
+   * who asks for the URL after.
+   */
+  refuse(status: number, text: string, extra: HeaderList = []): void {
+    this.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ['Cache-Control', 'no-store'], ...extra], text);
+  }
+
+  /**
    * 503 with `Retry-After: seconds` for a passing condition `text` says (RFC 9110 §15.6.4,
    * §10.2.3): plain text, or, to a browser tab (a navigation), a page that says it and reloads
    * itself after `seconds`, since the tab has no live-reload client on it and would stay there.
@@ -1747,7 +1758,7 @@ export class Connection {
     if (!ex.answered && this.exchange === ex) {
       ex.note = message;
       ex.closeAfter = true;
-      ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8']], `${escapeForDisplay(message)}\n`);
+      ex.refuse(status, `${escapeForDisplay(message)}\n`);
     } else {
       this.cut();
     }

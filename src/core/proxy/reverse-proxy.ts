@@ -221,7 +221,7 @@ export class ReverseProxy {
     ex.upstream = upstream;
     if (ex.method === 'CONNECT') {
       ex.note = 'proxy: CONNECT is not forwarded';
-      ex.respond(405, [['Content-Type', 'text/plain; charset=utf-8'], ['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']], 'CONNECT is not forwarded to the back-end.\n');
+      ex.refuse(405, 'CONNECT is not forwarded to the back-end.\n', [['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']]);
       return;
     }
     // Only a WebSocket upgrade is tunnelled: any other (h2c, TLS) goes as a plain request, its

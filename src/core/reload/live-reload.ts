@@ -914,10 +914,9 @@ export class LiveReload {
 
   /** Refuses a channel request that may not open now (foreign Origin, not running, too many). */
   private refuseChannel(ex: Exchange): boolean {
-    const plain: [string, string] = ['Content-Type', 'text/plain; charset=utf-8'];
     if (!this.originAllowed(ex)) {
       ex.note = `live reload: Origin not allowed: ${fieldValues(ex)('origin').join(', ')}`;
-      ex.respond(403, [plain], 'Forbidden: this page is not served by this server.\n');
+      ex.refuse(403, 'Forbidden: this page is not served by this server.\n');
       return true;
     }
     const address = ex.clientIp;
@@ -930,7 +929,7 @@ export class LiveReload {
             ? `live reload: ${address} holds ${mine} event streams (maxEventStreamsPerClient)`
             : 'live reload: too many event streams';
       ex.closeAfter = true;
-      ex.respond(503, [plain, ['Retry-After', '5']], 'Live reload is not available right now.\n');
+      ex.refuse(503, 'Live reload is not available right now.\n', [['Retry-After', '5']]);
       return true;
     }
     return false;

@@ -57,14 +57,9 @@ export function proxyRouteFor(ctx: HandlerContext, path: string): CompiledRoute 
   return ctx.proxy.match(path);
 }
 
-/**
- * A plain-text refusal; `message` may quote the client (its Host, its path), so it is shown
- * escaped. `Cache-Control: no-store`: a cache may keep some error statuses without being told
- * (RFC 9110 §15.1: 405, 414, 501…), and one that kept a refusal of a client's request would give
- * it to every later request for the URL.
- */
+/** A plain-text refusal (Exchange.refuse); `message` may quote the client (its Host, its path), so it is shown escaped. */
 function refuse(ex: Exchange, status: number, message: string, extra: HeaderList = []): void {
-  ex.respond(status, [['Content-Type', 'text/plain; charset=utf-8'], ['Cache-Control', 'no-store'], ...extra], `${escapeForDisplay(message)}\n`);
+  ex.refuse(status, `${escapeForDisplay(message)}\n`, extra);
 }
 
 export function handleRequest(ex: Exchange, ctx: HandlerContext): void {

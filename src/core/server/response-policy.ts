@@ -111,7 +111,7 @@ export class ResponsePolicy {
   private answerPreflight(ex: Exchange, origin: string, allowed: boolean, proxied: boolean): void {
     const refuse = (note: string, message: string): void => {
       ex.note = note;
-      ex.respond(403, [['Content-Type', 'text/plain; charset=utf-8'], ['Vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers']], `${message}\n`);
+      ex.refuse(403, `${message}\n`, [['Vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers']]);
     };
     if (this.origins === undefined) {
       refuse(`CORS preflight from ${origin} refused: CORS is off`, 'Forbidden: cross-origin requests are off on this server (start it with --cors, or set "cors" in porthole.config.json).');
