@@ -97,6 +97,23 @@ type ClusterMessage =
   /** The second Ctrl-C: close every connection now, write the log, exit 1. */
   | { readonly type: 'shutdown-now' };
 
+/**
+ * Sends `message` over the cluster's IPC channel: to a worker (from the primary) or, with no
+ * worker, to the primary. A peer whose channel has closed is already going (a signal to the whole
+ * process group reaches each process, and a worker may exit before the primary's handler runs):
+ * nothing is sent, and a close between the check and the write is passed to `done` as an error,
+ * never emitted as the 'error' event that would end this process. `done` runs once either way.
+ */
+function sendOverIpc(message: ClusterMessage, worker?: Worker, done: (err: Error | null) => void = () => undefined): void {
+  const connected = worker === undefined ? process.connected === true : worker.isConnected();
+  if (!connected || (worker === undefined && process.send === undefined)) {
+    done(new Error('the IPC channel is closed'));
+    return;
+  }
+  if (worker === undefined) process.send?.(message, undefined, undefined, done);
+  else worker.send(message, undefined, done);
+}
+
 /** Every line the CLI prints that may carry outside text goes through escapeForDisplay. */
 function fail(message: string): never {
   streams.err.write(`porthole: ${escapeForDisplay(message)}\n`);
@@ -293,8 +310,9 @@ async function serve(
     address = await server.listen(input);
   } catch (err) {
     if (cluster.isWorker) {
-      process.send?.({ type: 'failed', message: (err as Error).message } satisfies ClusterMessage);
-      process.exit(1);
+      // Exits once the message is written (or cannot be): the primary prints it and stops.
+      sendOverIpc({ type: 'failed', message: (err as Error).message }, undefined, () => process.exit(1));
+      return await new Promise<never>(() => undefined);
     }
     fail((err as Error).message);
   }
@@ -385,7 +403,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
   const stopAll = (): void => {
     if (stopping) return;
     stopping = true;
-    for (const w of workers) w.send({ type: 'shutdown' } satisfies ClusterMessage);
+    for (const w of workers) sendOverIpc({ type: 'shutdown' }, w);
   };
   // One live-reload instance for the whole cluster: a page's WebSocket may land on another
   // worker than the one that served the page, and a differing id makes the page reload.
@@ -413,7 +431,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
     // The second: as in one process, the workers close every connection and write their logs.
     saySecondSignal(signal);
     exitCode = 1;
-    for (const w of workers) w.send({ type: 'shutdown-now' } satisfies ClusterMessage);
+    for (const w of workers) sendOverIpc({ type: 'shutdown-now' }, w);
     setTimeout(() => process.exit(1), FORCED_STOP_MS).unref();
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => onSignal(signal));
@@ -457,7 +475,7 @@ async function runWorker(options: CliOptions): Promise<void> {
     ...(fixedPort !== undefined ? { port: Number(fixedPort), portAttempts: 1 } : {}),
   };
   const server = await serve(options, input, (address) => {
-    process.send?.({ type: 'listening', address } satisfies ClusterMessage);
+    sendOverIpc({ type: 'listening', address });
   });
   running.server = server;
   // Live options of an edited config file apply in every worker; a new binding cannot be shared.

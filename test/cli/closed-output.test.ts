@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchOnce, withTimeout } from '../core/raw-client';
 import { WAIT_MS, runCli, stopCli, waitForLocalPort, type Cli, siteFolderForTests } from './run-cli';
@@ -126,18 +126,69 @@ test('--workers 2, SIGHUP to the whole process group (as a closed terminal sends
   assert.doesNotMatch(cli.stderr, /worker exited/);
 });
 
-/** Resolves once `count` child processes of `parent` catch SIGHUP (Linux: /proc), polling every 20 ms for at most WAIT_MS. */
-async function workersCatchingSighup(parent: number, count: number): Promise<void> {
+test('--workers 2, workers gone before the primary hears the signal: the primary stops without a word to them, exit 0', { skip: process.platform === 'win32' && 'no SIGSTOP' }, async () => {
+  // The race a closed terminal runs: SIGHUP reaches every process of the group, a worker with
+  // nothing to finish exits at once, and the primary's handler, later, tells it to shut down over
+  // a channel already closed. Made certain here: the primary is stopped (SIGSTOP) while both
+  // workers exit, and gets its SIGHUP with their channels closed.
+  const log = freshLog();
+  const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--workers', '2'], site.base, {}, true);
+  const port = await waitForLocalPort(cli);
+  await getEach(port, 4, 'gone');
+  const primary = cli.child.pid ?? 0;
+  const workers = await workersCatchingSighup(primary, 2);
+  // Both listening: a worker still starting waits for its handle from the primary, stopped below.
+  await Promise.all(workers.map((pid) => untilListening(pid, port)));
+  process.kill(primary, 'SIGSTOP');
+  try {
+    for (const pid of workers) process.kill(pid, 'SIGTERM');
+    await Promise.all(workers.map((pid) => untilZombie(pid)));
+    process.kill(primary, 'SIGHUP');
+  } finally {
+    process.kill(primary, 'SIGCONT');
+  }
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGHUP'), 0, `exit code (signal: ${cli.child.signalCode}): ${cli.stderr}`);
+  assert.equal((await logLines(log, 'gone')).length, 4);
+  assert.doesNotMatch(cli.stderr, /worker exited|Error/);
+});
+
+/** Resolves once process `pid` holds the socket listening on TCP `port` (Linux: /proc/net/tcp's inode among its fds), polling every 20 ms for at most WAIT_MS. */
+async function untilListening(pid: number, port: number): Promise<void> {
+  const portHex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const end = Date.now() + WAIT_MS; ; ) {
+    if (Date.now() > end) throw new Error(`process ${pid} does not listen on ${port} after ${WAIT_MS} ms`);
+    const table = (await readFile('/proc/net/tcp', 'utf8').catch(() => '')) + (await readFile('/proc/net/tcp6', 'utf8').catch(() => ''));
+    // Columns: sl local_address rem_address st … inode (the 10th); st 0A is LISTEN.
+    const inodes = table.split('\n').map((l) => l.trim().split(/\s+/)).filter((c) => c[1]?.endsWith(portHex) === true && c[3] === '0A').map((c) => `socket:[${c[9]}]`);
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
+    const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+    if (links.some((l) => inodes.includes(l))) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Resolves once process `pid` has exited and waits for its parent (Linux: State Z), polling every 10 ms for at most WAIT_MS. */
+async function untilZombie(pid: number): Promise<void> {
+  for (const end = Date.now() + WAIT_MS; ; ) {
+    if (Date.now() > end) throw new Error(`process ${pid} has not exited after ${WAIT_MS} ms`);
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => 'State: Z');
+    if (/^State:\s*Z/m.test(status)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Resolves, with their pids, once `count` child processes of `parent` catch SIGHUP (Linux: /proc), polling every 20 ms for at most WAIT_MS. */
+async function workersCatchingSighup(parent: number, count: number): Promise<number[]> {
   for (const end = Date.now() + WAIT_MS; ; ) {
     if (Date.now() > end) throw new Error(`fewer than ${count} workers handle SIGHUP after ${WAIT_MS} ms`);
     const children = (await readFile(`/proc/${parent}/task/${parent}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter((p) => p !== '');
-    let catching = 0;
+    const catching: number[] = [];
     for (const pid of children) {
       const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
       const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
-      if (m !== null && (BigInt(`0x${m[1]}`) & 1n) === 1n) catching++;
+      if (m !== null && (BigInt(`0x${m[1]}`) & 1n) === 1n) catching.push(Number(pid));
     }
-    if (catching >= count) return;
+    if (catching.length >= count) return catching;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
