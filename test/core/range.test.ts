@@ -88,6 +88,42 @@ test('multiple ranges → multipart/byteranges with each part’s Content-Range 
   }
 });
 
+/** The parts of a multipart/byteranges answer, in the order sent: each part's Content-Range and body. */
+function multipartParts(res: RawResponse): Array<{ range: string; body: string }> {
+  const m = /^multipart\/byteranges; boundary=(.+)$/.exec(res.header('content-type') ?? '');
+  assert.ok(m !== null, res.header('content-type'));
+  const parts = res.body.toString('latin1').split(`--${m[1] ?? ''}`).slice(1, -1);
+  return parts.map((part) => {
+    const [headText = '', body = ''] = part.split('\r\n\r\n');
+    return { range: /Content-Range: (.*)/.exec(headText)?.[1] ?? '', body: body.replace(/\r\n$/, '') };
+  });
+}
+
+test('multiple ranges come in the order asked for (RFC 9110 §14.6); merged ones where their first was', async () => {
+  const cases: Array<[string, Array<[number, number]>]> = [
+    ['bytes=10-12, 0-2', [[10, 12], [0, 2]]],
+    ['bytes=5-5,0-0,3-3', [[5, 5], [0, 0], [3, 3]]],
+    ['bytes=-3, 0-1', [[997, 999], [0, 1]]],
+    // 4–6 and 6–8 overlap: one part, 4–8, where 6–8 (the first of the two) was asked for.
+    ['bytes=6-8, 20-21, 4-6, 0-1', [[4, 8], [20, 21], [0, 1]]],
+  ];
+  for (const [range, expected] of cases) {
+    const res = await get('/digits.txt', [`Range: ${range}`]);
+    assert.equal(res.status, 206, range);
+    assert.deepEqual(
+      multipartParts(res),
+      expected.map(([start, end]) => ({ range: `bytes ${start}-${end}/${size}`, body: site.digits.slice(start, end + 1) })),
+      range,
+    );
+  }
+  // A streamed file (not in the cache) keeps the order too.
+  const big = await get('/big.bin', ['Range: bytes=1000-1009, 0-9']);
+  assert.deepEqual(
+    multipartParts(big).map((p) => p.range),
+    [`bytes 1000-1009/${site.bigSize}`, `bytes 0-9/${site.bigSize}`],
+  );
+});
+
 test('unsatisfiable → 416 with Content-Range: bytes */size', async () => {
   for (const range of ['bytes=1000-', 'bytes=5000-6000', 'bytes=-0', 'bytes=1000-1001, 2000-']) {
     const res = await get('/digits.txt', [`Range: ${range}`]);

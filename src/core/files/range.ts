@@ -1,8 +1,9 @@
 /**
  * Range requests (RFC 9110 §14): `bytes=a-b`, `a-`, `-n`, lists. An unparsable header or another
- * unit is ignored (full 200). Overlapping or adjacent ranges are merged; more than MAX_RANGES
- * after merging is treated as abuse and ignored (full 200). Numbers longer than 15 significant
- * digits are clamped rather than trusted (overflow guard); leading zeros do not count.
+ * unit is ignored (full 200). Overlapping or adjacent ranges are merged; the ranges left keep the
+ * order the client asked for them in (§14.6); more than MAX_RANGES after merging is treated as
+ * abuse and ignored (full 200). Numbers longer than 15 significant digits are clamped rather than
+ * trusted (overflow guard); leading zeros do not count.
  */
 /** More ranges than this (after merging) is treated as abuse: the whole file is sent. */
 const MAX_RANGES = 32;
@@ -74,20 +75,28 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   return { kind: 'ranges', ranges: merged };
 }
 
-/** Sorts and merges overlapping or adjacent ranges. */
+/**
+ * Merges overlapping or adjacent ranges (RFC 9110 §14.6 lets a server coalesce them) and returns
+ * the ranges left in the order the client listed them: §14.6 says the parts SHOULD come "in the
+ * same order that the corresponding range-spec appeared in the received Range header field,
+ * excluding those ranges that were ... coalesced into other ranges". A merged range takes the
+ * place of the first of the ranges it covers. (`bytes=10-19,0-4` is 10–19 then 0–4, as a client
+ * that asked for the end of a file before its start expects; sorting them broke that.)
+ */
 function mergeRanges(ranges: ByteRange[]): ByteRange[] {
   if (ranges.length === 1) return ranges;
-  const sorted = [...ranges].sort((a, b) => a.start - b.start);
-  const out: ByteRange[] = [];
-  for (const r of sorted) {
-    const prev = out[out.length - 1];
-    if (prev !== undefined && r.start <= prev.end + 1) {
-      out[out.length - 1] = { start: prev.start, end: Math.max(prev.end, r.end) };
+  // Merge in start order, each merged range remembering the earliest position among its members.
+  const byStart = ranges.map((r, at) => ({ r, at })).sort((a, b) => a.r.start - b.r.start || a.at - b.at);
+  const merged: Array<{ r: ByteRange; at: number }> = [];
+  for (const next of byStart) {
+    const prev = merged[merged.length - 1];
+    if (prev !== undefined && next.r.start <= prev.r.end + 1) {
+      merged[merged.length - 1] = { r: { start: prev.r.start, end: Math.max(prev.r.end, next.r.end) }, at: Math.min(prev.at, next.at) };
     } else {
-      out.push(r);
+      merged.push(next);
     }
   }
-  return out;
+  return merged.sort((a, b) => a.at - b.at).map((m) => m.r);
 }
 
 /** `007` → `7`, `000` → `0`; anything else as it is (isDigits judges it after). */
