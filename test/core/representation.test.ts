@@ -96,6 +96,15 @@ test('a field sent on several lines: a list is read whole, a single value only w
     assert.equal((await get(path, ['Range: bytes=0-1', 'Range: bytes=0-1'])).status, 206, `${path}: the same Range twice`);
     const lm = (await get(path)).header('last-modified') ?? '';
     assert.equal((await get(path, [`If-Modified-Since: ${lm}`, 'If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT'])).status, 200, `${path}: two dates`);
+    // If-Range is no list either: two different lines are no one validator, so none that matches
+    // (RFC 9110 §13.1.5): the whole file, never a range of the version on disk now to splice into
+    // the client's older copy, whichever line names the current tag or date.
+    for (const lines of [['If-Range: "old-1"', `If-Range: ${etag}`], [`If-Range: ${etag}`, 'If-Range: "old-1"'], [`If-Range: ${lm}`, 'If-Range: Sun, 06 Nov 1994 08:49:37 GMT']]) {
+      const res = await get(path, ['Range: bytes=0-1', ...lines]);
+      assert.equal(res.status, 200, `${path}: ${lines.join(' + ')}`);
+      assert.equal(res.header('content-range'), undefined, `${path}: ${lines.join(' + ')}`);
+    }
+    assert.equal((await get(path, ['Range: bytes=0-1', `If-Range: ${etag}`, `If-Range: ${etag}`])).status, 206, `${path}: the same If-Range twice`);
   }
   const coded = await get('/text.css', ['Accept-Encoding: identity', 'Accept-Encoding: gzip']);
   assert.equal(coded.header('content-encoding'), 'gzip', 'Accept-Encoding on two lines');

@@ -135,6 +135,19 @@ function hasConditionalHeaders(ex: Exchange): boolean {
   return false;
 }
 
+/**
+ * The If-Range validator (RFC 9110 §13.1.5) for ifRangeAllows: its value, undefined when the
+ * request has none, and '' (a validator that matches nothing) when it has lines that disagree.
+ * Such lines are no one validator; taking them for no If-Range at all honoured the Range
+ * unconditionally (`If-Range: "old"` + `If-Range: "new"` got a 206 of whichever version is on
+ * disk now, to splice into the client's old copy). A validator that does not match means the whole
+ * representation (§13.1.5: the server MUST ignore the Range), and so does this one.
+ */
+function ifRangeOf(ex: Exchange): string | undefined {
+  const value = ex.singleHeader('if-range');
+  return value === undefined && ex.header('if-range') !== undefined ? '' : value;
+}
+
 function conditionalHeaders(ex: Exchange): ConditionalHeaders {
   return {
     ifMatch: ex.listHeader('if-match'),
@@ -229,7 +242,7 @@ function answerConditionally(ex: Exchange, rep: Representation): boolean {
   const validators = rep.validators;
   if (validators === undefined || !rep.rangeable || ex.method !== 'GET') return false;
   const rangeHeader = ex.singleHeader('range');
-  if (rangeHeader === undefined || !ifRangeAllows(ex.singleHeader('if-range'), validators)) return false;
+  if (rangeHeader === undefined || !ifRangeAllows(ifRangeOf(ex), validators)) return false;
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'none') return false;
   if (range.kind === 'unsatisfiable') {

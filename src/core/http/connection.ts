@@ -491,8 +491,9 @@ export class Exchange {
   /**
    * A field that is not a list (Range, If-Range, If-Modified-Since, If-Unmodified-Since): its
    * value, or undefined when there is none, or when lines of it disagree (RFC 9110 §5.3: not a
-   * list, so several different lines are no one value; the condition is then ignored, which for
-   * each of these fields means the whole, current representation).
+   * list, so several different lines are no one value). Undefined is also what a missing field
+   * gives: a caller for whom absence means "go ahead" (If-Range: honour the Range) must tell the
+   * two apart with `header(name)` (representation.ts ifRangeOf).
    */
   singleHeader(name: string): string | undefined {
     let value: string | undefined;
