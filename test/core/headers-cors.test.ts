@@ -241,3 +241,43 @@ test('configured headers reach refusals, cached files and the 101 of a WebSocket
   assert.match(head, /^HTTP\/1\.1 101 /);
   assert.match(head, /\r\nX-Everywhere: yes(\r\n|$)/i);
 });
+
+test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {
+  // With `--header 'Cache-Control: max-age=60'` a 412 (If-Match) and a 416 (Range) went out with
+  // max-age=60: storable (RFC 9111 §3), and a cache keys by URL, not by If-Match or Range, so it
+  // could answer every plain GET of the file with that 412 or 416 for a minute.
+  await writeFile(join(root, 'style.css'), `${'p { margin: 0 }\n'.repeat(200)}`); // compressed on the fly
+  const s = await serve({
+    root,
+    configFile: false,
+    headers: [{ source: '**', headers: { 'Cache-Control': 'max-age=60', 'X-Everywhere': 'yes' } }],
+  });
+  const cases: Array<[string, string[], number]> = [
+    ['/data.json', ['If-Match: "other"'], 412],
+    ['/data.json', ['If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT'], 412],
+    ['/data.json', ['Range: bytes=500-'], 416],
+    // The encoding chosen first: a 412 decided from a compressed copy's validators alone.
+    ['/style.css', ['Accept-Encoding: gzip', 'If-Match: "other"'], 412],
+    ['/style.css', ['Accept-Encoding: gzip', 'Range: bytes=99999-'], 416],
+  ];
+  for (const [path, headers, status] of cases) {
+    for (let i = 0; i < 2; i++) {
+      // Twice: the second comes from the file cache.
+      const res = await fetchOnce(s.port, request(path, { headers }));
+      const what = `${path} ${headers.join(', ')}`;
+      assert.equal(res.status, status, what);
+      assert.deepEqual(res.headerAll('cache-control'), ['no-store'], what);
+      assert.equal(res.header('x-everywhere'), 'yes', `${what}: the other configured headers still come`);
+      if (path === '/style.css') assert.equal(res.header('vary'), 'Accept-Encoding', what);
+      if (status === 416) assert.match(res.header('content-range') ?? '', /^bytes \*\/\d+$/, what);
+    }
+  }
+  // The answers a cache should keep still carry the configured field: 200, 206 and 304.
+  const full = await fetchOnce(s.port, request('/data.json'));
+  assert.equal(full.header('cache-control'), 'max-age=60');
+  assert.equal((await fetchOnce(s.port, request('/data.json', { headers: ['Range: bytes=0-1'] }))).header('cache-control'), 'max-age=60');
+  const etag = full.header('etag') ?? '';
+  const notModified = await fetchOnce(s.port, request('/data.json', { headers: [`If-None-Match: ${etag}`] }));
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.header('cache-control'), 'max-age=60');
+});

@@ -23,8 +23,6 @@ import { evaluatePreconditions, ifRangeAllows, type ConditionalHeaders, type Val
 import { parseRange, type ByteRange } from './range';
 import type { ContentCoding } from './content-coding';
 
-const TEXT_PLAIN = 'text/plain; charset=utf-8';
-
 /** Pre-serialised heads of a cached file (status line and headers, see file-cache.ts). */
 export interface PreparedHeads {
   readonly head200: string;
@@ -220,11 +218,27 @@ export function answerFromValidators(ex: Exchange, validators: Validators, codin
 /**
  * 412 (RFC 9110 §15.5.13). `vary`: the file has encodings, so this answer, like every answer of
  * it, says that it depends on Accept-Encoding (a cache must not give it to a client of another).
+ * A refusal (Exchange.refuse: `Cache-Control: no-store`, see sendRangeNotSatisfiable).
  */
 function sendPreconditionFailed(ex: Exchange, vary: boolean): void {
-  const headers: HeaderList = [['Content-Type', TEXT_PLAIN]];
-  if (vary) headers.push([...VARY_ACCEPT_ENCODING]);
-  ex.respond(412, headers, 'Precondition failed: the file has changed.\n');
+  ex.refuse(412, 'Precondition failed: the file has changed.\n', vary ? [[...VARY_ACCEPT_ENCODING]] : []);
+}
+
+/**
+ * 416 (RFC 9110 §15.5.17) with a Content-Range of `*` and the size (§14.4), and Vary as
+ * sendPreconditionFailed.
+ *
+ * 412 and 416 answer this request's own If-Match, If-Unmodified-Since or Range, which are in no
+ * cache's key (a cache keys by URL and Vary), so both go as refusals, with `Cache-Control:
+ * no-store` that no configured header replaces. Neither is cacheable by default (§15.1), but a
+ * configured `Cache-Control: max-age=60` (or `Expires`) made them storable (RFC 9111 §3), and a
+ * cache could then answer every plain GET of the file with one client's 412 or 416 for a minute
+ * (nginx's `add_header` and `expires` skip these statuses for the same reason).
+ */
+function sendRangeNotSatisfiable(ex: Exchange, size: number, vary: boolean): void {
+  const extra: HeaderList = [['Content-Range', `bytes */${size}`]];
+  if (vary) extra.push([...VARY_ACCEPT_ENCODING]);
+  ex.refuse(416, 'Range not satisfiable.\n', extra);
 }
 
 /** 412 / 304 / 206 / 416 / multipart; true when it answered, false leaves the full 200. */
@@ -246,9 +260,7 @@ function answerConditionally(ex: Exchange, rep: Representation): boolean {
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'none') return false;
   if (range.kind === 'unsatisfiable') {
-    const headers: HeaderList = [['Content-Range', `bytes */${rep.size}`], ['Content-Type', TEXT_PLAIN]];
-    if (rep.varyAcceptEncoding === true) headers.push([...VARY_ACCEPT_ENCODING]);
-    ex.respond(416, headers, 'Range not satisfiable.\n');
+    sendRangeNotSatisfiable(ex, rep.size, rep.varyAcceptEncoding === true);
     return true;
   }
   const headers = representationHeaders(rep.type, validators, true, rep);
