@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
+import { formatShortLine } from '../../src/core/log/request-log';
 
 /**
  * Far below the 30 s a wedged exchange waits (the response timeout) and far above a loopback
@@ -49,7 +50,14 @@ const ANSWERS: Readonly<Record<string, string>> = {
   '/api/utf8-chunked': 'HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename="\xc3\xa9.txt"\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
   // Whitespace between a field name and its colon, and a name with a space inside (RFC 9112 §5.1).
   '/api/spaced-names': 'HTTP/1.1 200 OK\r\nX-Before-Colon : 1\r\nX Y: 2\r\nProxy-Authenticate : Basic\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
+  // Answers that break off mid-body: the back-end closes its connection right after these bytes.
+  '/api/cut-length': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nshort',
+  '/api/cut-chunked': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n',
+  '/api/bad-chunk': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\nzz\r\n',
 };
+
+/** Paths whose answer the back-end follows by closing the connection (ANSWERS' `cut-*`, `bad-chunk`). */
+const CLOSE_AFTER: ReadonlySet<string> = new Set(['/api/cut-length', '/api/cut-chunked', '/api/bad-chunk']);
 
 interface ScriptedBackend {
   readonly port: number;
@@ -74,6 +82,7 @@ async function startScriptedBackend(): Promise<ScriptedBackend> {
         targets.push(target);
         const path = target.split('?')[0] ?? '';
         socket.write(ANSWERS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n', 'latin1');
+        if (CLOSE_AFTER.has(path)) socket.end();
       }
     });
   });
@@ -261,4 +270,40 @@ test('a back-end\'s field name with spaces before its colon goes on without them
   assert.ok(!lines.some((line) => line.toLowerCase().startsWith('x y')), 'the field named "x y" is not passed on');
   // Named with a space, a hop-by-hop field is still one (meant for Porthole, never the browser).
   assert.ok(!lines.some((line) => line.toLowerCase().startsWith('proxy-authenticate')), 'Proxy-Authenticate is not passed on');
+});
+
+test('a back-end that breaks off its body (closes short of its Content-Length or chunks, or sends a broken chunk) cuts the client short, and the log says it was the back-end', async () => {
+  for (const [path, sentBytes, reason] of [
+    ['/api/cut-length', 5, /: closed the connection after 5 of the 100 bytes its Content-Length announced \(UND_ERR_SOCKET\); the answer was cut short$/],
+    ['/api/cut-chunked', 2, /: closed the connection after 2 bytes of its body \(UND_ERR_SOCKET\); the answer was cut short$/],
+    ['/api/bad-chunk', 2, /: sent a body whose framing is not valid HTTP\/1\.1 after 2 bytes of its body \(HPE_INVALID_CHUNK_SIZE\); the answer was cut short$/],
+  ] as const) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(request(path));
+      // The status went out before the body broke: the client sees a 200 whose body never completes.
+      await client.waitForEof(PROMPT_MS).catch((err: Error) => assert.fail(`${path}: ${err.message}`));
+      const got = (await client.readBytes(client.buffered)).toString('latin1');
+      assert.match(got, /^HTTP\/1\.1 200 OK\r\n/, path);
+      assert.ok(!got.endsWith('0\r\n\r\n'), `${path}: no last chunk makes the cut body look complete`);
+    } finally {
+      client.destroy();
+    }
+    const record = await withTimeout(
+      (async () => {
+        for (;;) {
+          const found = srv.records.filter((r) => r.target === path).at(-1);
+          if (found !== undefined) return found;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })(),
+      PROMPT_MS,
+      `${path}: its log record`,
+    );
+    assert.equal(record.aborted, true, path);
+    assert.equal(record.bytes, sentBytes, path);
+    assert.match(record.note ?? '', new RegExp(`^proxy http://127\\.0\\.0\\.1:${backend.port}${reason.source}`), `${path}: the note says what the back-end did`);
+    // The terminal line shows it beside "aborted", not "aborted" alone as for a client that left.
+    assert.match(formatShortLine(record), new RegExp(` aborted — proxy http://127\\.0\\.0\\.1:${backend.port}${reason.source}`), path);
+  }
 });

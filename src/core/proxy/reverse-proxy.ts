@@ -18,7 +18,8 @@
  *   changed) and it is requested whole and unencoded (conditionals and Accept-Encoding dropped).
  * - Failures: nothing listening / reset / bad answer (a status outside 100..599 too) → 502; no
  *   connection or no response head in time → 504; a page names the target and the error.
- *   Mid-body failures cut the client's connection (the status was sent already). Nothing here
+ *   Mid-body failures cut the client's connection (the status was sent already), with a log note
+ *   saying what the back-end did (describeBodyError). Nothing here
  *   blocks: a slow back-end holds only the exchanges waiting on it.
  */
 import { Readable } from 'node:stream';
@@ -350,7 +351,7 @@ export class ReverseProxy {
       this.answerPage(ex, route, res, tag);
       return;
     }
-    this.pipeBody(ex, source, status, forwardResponseHeaders(res.headers), length, []);
+    this.pipeBody(ex, route, source, status, forwardResponseHeaders(res.headers), length, []);
   }
 
   /**
@@ -396,10 +397,13 @@ export class ReverseProxy {
         else ex.reserveMemory(size);
         source.off('data', onData);
         source.off('end', ended);
+        // From here a failure is mid-body: pipeBody's, which knows how much was passed on.
+        source.off('error', failed);
         source.pause();
-        this.pipeBody(ex, source, res.statusCode, forwardResponseHeaders(res.headers), responseLength(res.headers), chunks);
+        this.pipeBody(ex, route, source, res.statusCode, forwardResponseHeaders(res.headers), responseLength(res.headers), chunks);
       }
     };
+    const failed = (err: Error): void => this.fail(ex, route, err);
     // Planned off the server's thread (the page planner): answered when the plan is ready.
     const ended = (): void => void onEnd().catch(() => ex.connection.failExchange(ex));
     const onEnd = async (): Promise<void> => {
@@ -431,14 +435,14 @@ export class ReverseProxy {
     source.on('data', onData);
     source.on('end', ended);
     // Nothing was sent yet while the page is read: a back-end failing now still gets its 502.
-    source.on('error', (err) => this.fail(ex, route, err));
+    source.on('error', failed);
   }
 
   /** `first` (already read) and then the rest of `source`, with backpressure both ways. */
-  private pipeBody(ex: Exchange, source: Readable, status: number, headers: HeaderList, length: number | undefined, first: Buffer[]): void {
+  private pipeBody(ex: Exchange, route: CompiledRoute, source: Readable, status: number, headers: HeaderList, length: number | undefined, first: Buffer[]): void {
     const writer = ex.startBody(status, headers, length);
     if (writer.closed) {
-      source.destroy();
+      source.on('error', () => undefined).destroy();
       return;
     }
     const previousAbort = ex.onAbort;
@@ -446,13 +450,28 @@ export class ReverseProxy {
       previousAbort?.();
       source.destroy();
     };
-    for (const chunk of first) writer.write(chunk);
-    pipeIntoBody(source, writer, () => this.cut(ex));
+    // The body bytes passed on, for the note of a back-end that breaks off (describeBodyError).
+    let sent = 0;
+    for (const chunk of first) {
+      sent += chunk.length;
+      writer.write(chunk);
+    }
+    source.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+    });
+    pipeIntoBody(source, writer, (err) => this.cut(ex, route, describeBodyError(err, sent, length)));
   }
 
-  /** A failure after the status was sent: the client's connection ends short. */
-  private cut(ex: Exchange): void {
-    if (!ex.finished) ex.connection.destroy();
+  /**
+   * A failure after the status was sent: the client's connection ends short, and the exchange's
+   * note says why (`reason`: what the back-end did), so its log line tells a back-end that broke
+   * off from a client that left (both are logged as aborted). Nothing is noted when the exchange
+   * ended already (the client left first: that is what the line says).
+   */
+  private cut(ex: Exchange, route: CompiledRoute, reason: string): void {
+    if (ex.finished) return;
+    ex.note = `proxy ${route.origin}: ${reason}`;
+    ex.connection.destroy();
   }
 
   /** `101` to the client, then bytes both ways until either side closes. */
@@ -501,7 +520,7 @@ export class ReverseProxy {
   private fail(ex: Exchange, route: CompiledRoute, err: unknown): void {
     if (ex.finished) return;
     if (ex.answered) {
-      this.cut(ex);
+      this.cut(ex, route, describeBodyError(err));
       return;
     }
     const { status, reason, untrusted, slow } = describeUpstreamError(err, this.setup.options);
@@ -529,6 +548,30 @@ function isLocalHost(hostname: string): boolean {
 
 function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * Plain words for a back-end's failure after its status went to the client (the client's
+ * connection is cut: RFC 9112 §6.3, an incomplete message), for the exchange's log note. `sent`
+ * is the body bytes passed on, `length` the back-end's Content-Length (undefined: chunked or until
+ * close); both are left out when unknown.
+ */
+export function describeBodyError(err: unknown, sent?: number, length?: number): string {
+  const e = err as { code?: unknown; message?: string };
+  // Not every error's code is a string (a stream's may be a number).
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const at = sent === undefined ? '' : length === undefined ? ` after ${sent} bytes of its body` : ` after ${sent} of the ${length} bytes its Content-Length announced`;
+  switch (code) {
+    case 'UND_ERR_SOCKET':
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `closed the connection${at} (${code}); the answer was cut short`;
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      return `sent a body whose length does not match its Content-Length${at} (${code}); the answer was cut short`;
+    default:
+      if (code?.startsWith('HPE_')) return `sent a body whose framing is not valid HTTP/1.1${at} (${code}); the answer was cut short`;
+      return `failed${at}: ${(e.message ?? String(err)).slice(0, 300)}${code === undefined ? '' : ` (${code})`}; the answer was cut short`;
+  }
 }
 
 /** OpenSSL's and Node's codes for a back-end certificate that is not trusted here (not signed by a known CA, expired, another name). */
