@@ -11,6 +11,7 @@ import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
 import { formatShortLine } from '../../src/core/log/request-log';
+import { escapeHtml } from '../../src/core/text/html';
 
 /**
  * Far below the 30 s a wedged exchange waits (the response timeout) and far above a loopback
@@ -54,6 +55,13 @@ const ANSWERS: Readonly<Record<string, string>> = {
   '/api/cut-length': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nshort',
   '/api/cut-chunked': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n',
   '/api/bad-chunk': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\nzz\r\n',
+  // Answers that cannot be passed on, each for its own reason (the 502's words must name it).
+  '/api/unasked-101': 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+  '/api/unasked-100': 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+  '/api/two-lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nokabc',
+  '/api/length-and-chunked': 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+  '/api/big-head': `HTTP/1.1 200 OK\r\nSet-Cookie: a=${'c'.repeat(17 * 1024)}\r\nContent-Length: 2\r\n\r\nok`,
+  '/api/bare-cr': 'HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nok',
 };
 
 /** Paths whose answer the back-end follows by closing the connection (ANSWERS' `cut-*`, `bad-chunk`). */
@@ -276,7 +284,7 @@ test('a back-end that breaks off its body (closes short of its Content-Length or
   for (const [path, sentBytes, reason] of [
     ['/api/cut-length', 5, /: closed the connection after 5 of the 100 bytes its Content-Length announced \(UND_ERR_SOCKET\); the answer was cut short$/],
     ['/api/cut-chunked', 2, /: closed the connection after 2 bytes of its body \(UND_ERR_SOCKET\); the answer was cut short$/],
-    ['/api/bad-chunk', 2, /: sent a body whose framing is not valid HTTP\/1\.1 after 2 bytes of its body \(HPE_INVALID_CHUNK_SIZE\); the answer was cut short$/],
+    ['/api/bad-chunk', 2, /: sent a body whose framing is not valid HTTP\/1\.1 after 2 bytes of its body: Invalid character in chunk size \(HPE_INVALID_CHUNK_SIZE\); the answer was cut short$/],
   ] as const) {
     const client = await RawClient.connect(srv.port);
     try {
@@ -305,5 +313,31 @@ test('a back-end that breaks off its body (closes short of its Content-Length or
     assert.match(record.note ?? '', new RegExp(`^proxy http://127\\.0\\.0\\.1:${backend.port}${reason.source}`), `${path}: the note says what the back-end did`);
     // The terminal line shows it beside "aborted", not "aborted" alone as for a client that left.
     assert.match(formatShortLine(record), new RegExp(` aborted — proxy http://127\\.0\\.0\\.1:${backend.port}${reason.source}`), path);
+  }
+});
+
+test('a back-end answer that cannot be passed on → 502 whose words name what it sent, never another failure\'s (an unasked 101 or 100, two lengths, a head too big)', async () => {
+  for (const [path, words] of [
+    ['/api/unasked-101', 'answered 101 Switching Protocols to a request that asked for no upgrade (RFC 9110 §15.2.2)'],
+    ['/api/unasked-100', 'answered 100 Continue to a request that did not ask for it (no Expect: 100-continue), which Porthole cannot pass on'],
+    ['/api/two-lengths', 'sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3) (UND_ERR_RES_CONTENT_LENGTH_MISMATCH)'],
+    ['/api/length-and-chunked', 'sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3) (UND_ERR_RES_CONTENT_LENGTH_MISMATCH)'],
+    ['/api/big-head', 'sent a response head larger than 16 KiB, more than Porthole takes (UND_ERR_HEADERS_OVERFLOW)'],
+    ['/api/bare-cr', 'sent an answer that is not valid HTTP/1.1: Missing expected LF after header value (HPE_LF_EXPECTED)'],
+  ] as const) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      // A keep-alive request, then another: the 502 ends its exchange and the next is answered.
+      await client.write(request(path) + request('/hello.txt'));
+      const res = await withTimeout(client.readResponse({ timeoutMs: PROMPT_MS }), PROMPT_MS + 1_000, path);
+      assert.equal(`${res.status} ${res.reason}`, '502 Bad Gateway', path);
+      assert.ok(res.body.toString('utf8').includes(escapeHtml(words)), `${path}: the page says ${words}`);
+      const next = await client.readResponse({ timeoutMs: PROMPT_MS });
+      assert.equal(`${next.status} ${next.body.toString('utf8')}`, `200 ${site.hello}`, `${path}: the next request`);
+    } finally {
+      client.destroy();
+    }
+    const record = srv.records.filter((r) => r.target === path).at(-1);
+    assert.equal(record?.note, `proxy http://127.0.0.1:${backend.port}: ${words}`, path);
   }
 });

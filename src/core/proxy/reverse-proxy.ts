@@ -86,6 +86,14 @@ const PAGE_REQUEST_DROP: ReadonlySet<string> = new Set(['accept-encoding', 'if-n
 const PAGE_RESPONSE_DROP: ReadonlySet<string> = new Set(['etag', 'last-modified', 'content-md5', 'digest', 'accept-ranges']);
 const NO_DROP: ReadonlySet<string> = new Set();
 
+/**
+ * The largest response head (status line and fields) taken from a back-end, in bytes; a larger one
+ * is a 502 that says so. undici's default (Node's http.maxHeaderSize) made explicit, so the 502
+ * can name it; as much as Porthole takes of a request head (MAX_HEAD_BYTES), and twice nginx's
+ * `proxy_buffer_size`.
+ */
+const MAX_BACKEND_HEAD_BYTES = 16 * 1024;
+
 /** RFC 9110 §15: a status code outside 100..599 is invalid; a back-end that sends one gets 502. */
 const MIN_STATUS = 100;
 const MAX_STATUS = 599;
@@ -187,6 +195,7 @@ export class ReverseProxy {
       // back-end likes; the client ends it by leaving.
       bodyTimeout: 0,
       keepAliveTimeout: 4_000,
+      maxHeaderSize: MAX_BACKEND_HEAD_BYTES,
     };
     this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } }).compose(latin1Heads);
     this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } }).compose(latin1Heads);
@@ -250,7 +259,7 @@ export class ReverseProxy {
     const failed = (err: unknown): void => {
       upstream.ms = Date.now() - started;
       if (invalidStatus !== undefined) upstream.status = invalidStatus;
-      this.fail(ex, route, invalidStatus === undefined ? err : new InvalidStatusError(invalidStatus));
+      this.fail(ex, route, invalidStatus === undefined ? err : new InvalidStatusError(invalidStatus), upgrade);
     };
     if (upgrade) {
       ex.suspendTimeout();
@@ -517,13 +526,14 @@ export class ReverseProxy {
     front.onDrain = () => back.resume();
   }
 
-  private fail(ex: Exchange, route: CompiledRoute, err: unknown): void {
+  /** `upgrade`: the request asked the back-end for a WebSocket (its errors read otherwise). */
+  private fail(ex: Exchange, route: CompiledRoute, err: unknown, upgrade = false): void {
     if (ex.finished) return;
     if (ex.answered) {
       this.cut(ex, route, describeBodyError(err));
       return;
     }
-    const { status, reason, untrusted, slow } = describeUpstreamError(err, this.setup.options);
+    const { status, reason, untrusted, slow } = describeUpstreamError(err, this.setup.options, upgrade);
     ex.note = `proxy ${route.origin}: ${reason}`;
     const title = status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway';
     // The back-end runs when its certificate is what failed: what to do is to trust it.
@@ -569,9 +579,19 @@ export function describeBodyError(err: unknown, sent?: number, length?: number):
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return `sent a body whose length does not match its Content-Length${at} (${code}); the answer was cut short`;
     default:
-      if (code?.startsWith('HPE_')) return `sent a body whose framing is not valid HTTP/1.1${at} (${code}); the answer was cut short`;
+      if (code?.startsWith('HPE_')) return `sent a body whose framing is not valid HTTP/1.1${at}${llhttpReason(e.message)} (${code}); the answer was cut short`;
       return `failed${at}: ${(e.message ?? String(err)).slice(0, 300)}${code === undefined ? '' : ` (${code})`}; the answer was cut short`;
   }
+}
+
+/**
+ * llhttp's reason in undici's message (`Response does not match the HTTP/1.1 protocol (Invalid
+ * character in chunk size)`) as `: Invalid character in chunk size`, else ''. llhttp's own words
+ * (fixed strings, never the back-end's bytes), cut to 100 characters.
+ */
+function llhttpReason(message: string | undefined): string {
+  const m = /\(([^()]{1,100})\)$/.exec(message ?? '');
+  return m?.[1] === undefined ? '' : `: ${m[1]}`;
 }
 
 /** OpenSSL's and Node's codes for a back-end certificate that is not trusted here (not signed by a known CA, expired, another name). */
@@ -591,10 +611,14 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
  * The status (502 or 504) and plain words for a failure to get an answer from a back-end;
  * `untrusted` when its certificate is what failed (it runs: the advice is to trust it), `slow`
  * when it took the connection but sent no answer in time (it runs too: starting it is no advice).
+ * `upgrade`: the request was a WebSocket upgrade. One undici code covers several failures (its
+ * UND_ERR_SOCKET is a close, an unasked 101 or an unasked 100): they are told apart by its message
+ * and by what was asked, never given the words of another.
  */
 export function describeUpstreamError(
   err: unknown,
   options: Pick<ProxyOptions, 'connectTimeoutMs' | 'responseTimeoutMs'>,
+  upgrade = false,
 ): { status: 502 | 504; reason: string; untrusted?: boolean; slow?: boolean } {
   const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }>; cause?: { code?: string } };
   const code = e.code ?? e.errors?.[0]?.code ?? e.cause?.code;
@@ -621,17 +645,31 @@ export function describeUpstreamError(
     case 'EAI_AGAIN':
       return { status: 502, reason: `has a host name that does not resolve (${code})` };
     case 'UND_ERR_SOCKET':
-      if (e.message === 'bad upgrade') return { status: 502, reason: 'did not accept the upgrade (it answered without 101 Switching Protocols)' };
+      // undici's words: 'bad upgrade' is a non-101 answer to an upgrade, or a 101 to a request
+      // that asked for none; 'bad response' a 100 Continue it did not ask for (it sends no Expect).
+      if (e.message === 'bad upgrade') {
+        return upgrade
+          ? { status: 502, reason: 'did not accept the upgrade to WebSocket (it answered without 101 Switching Protocols)' }
+          : { status: 502, reason: 'answered 101 Switching Protocols to a request that asked for no upgrade (RFC 9110 §15.2.2)' };
+      }
+      if (e.message === 'bad response') {
+        return { status: 502, reason: 'answered 100 Continue to a request that did not ask for it (no Expect: 100-continue), which Porthole cannot pass on' };
+      }
       return { status: 502, reason: `closed the connection before answering (${code})` };
+    case 'UND_ERR_HEADERS_OVERFLOW':
+      return { status: 502, reason: `sent a response head larger than ${MAX_BACKEND_HEAD_BYTES / 1024} KiB, more than Porthole takes (${code})` };
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      // Before any answer, this is undici's word for a parse error once a Content-Length was read.
+      return {
+        status: 502,
+        reason: `sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3) (${code})`,
+      };
     case 'ECONNRESET':
     case 'EPIPE':
       return { status: 502, reason: `closed the connection before answering (${code})` };
-    case 'HPE_INVALID_CONSTANT':
-    case 'HPE_INVALID_HEADER_TOKEN':
-    case 'HPE_INVALID_VERSION':
-    case 'HPE_INVALID_STATUS':
-      return { status: 502, reason: `sent an answer that is not valid HTTP/1.1 (${code})` };
     default:
+      // llhttp's codes (a bad status line, field, Content-Length, line ending…): one meaning.
+      if (typeof code === 'string' && code.startsWith('HPE_')) return { status: 502, reason: `sent an answer that is not valid HTTP/1.1${llhttpReason(e.message)} (${code})` };
       return { status: 502, reason: `failed: ${(e.message ?? String(err)).slice(0, 300)}${code === undefined ? '' : ` (${code})`}` };
   }
 }
