@@ -173,6 +173,30 @@ test('a redirect to the back-end\u2019s own address comes back as the same path 
   }
 });
 
+test('a redirect to the back-end\u2019s own address whose path starts with // stays absolute: written as a path it would name another host (open redirect)', async () => {
+  // A framework that adds a slash to `GET //evil.example` answers with its own absolute URL; as
+  // `//evil.example/` alone (RFC 3986 §4.2, a network-path reference) it would send the browser
+  // to evil.example. Only a route for `/` takes such a path.
+  const whole = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/', target: `http://127.0.0.1:${backend.port}` }] } });
+  try {
+    const own = `http://127.0.0.1:${backend.port}`;
+    const cases: Array<[string, string]> = [
+      [`${own}//evil.example/`, `${own}//evil.example/`],
+      [`${own}/\\evil.example/x`, `${own}/\\evil.example/x`],
+      [`${own}///evil.example`, `${own}///evil.example`],
+      [`${own}/fine/`, '/fine/'],
+    ];
+    for (const [to, expected] of cases) {
+      const res = await fetchOnce(whole.port, request(`/api/redirect?to=${encodeURIComponent(to)}`));
+      assert.equal(res.status, 302, to);
+      assert.equal(res.header('location'), expected, to);
+      assert.equal(res.header('content-location'), expected, to);
+    }
+  } finally {
+    await whole.close();
+  }
+});
+
 test('a proxied page too big to rewrite keeps what was read ahead counted in the budget until it is sent (helper-50)', async () => {
   // helper-50: each navigation of an 8 MB proxied page read 4 MiB ahead (MAX_INJECT_BYTES), gave
   // it back to the budget and queued it: 150 unread navigations reached 614 MB. While clients

@@ -181,7 +181,8 @@ export function matchRoute(routes: readonly CompiledRoute[], path: string): Comp
  * path on Porthole (`http://127.0.0.1:3000/api/next?x` → `/api/next?x`), when that path is routed
  * to that very back-end: the browser then stays on Porthole's origin (live reload, cookies, CORS),
  * as nginx's `proxy_redirect default` keeps it on the proxy's. Undefined (leave it as it is) for
- * a relative reference, another origin, or a path Porthole would not send to that back-end.
+ * a relative reference, another origin, a path Porthole would not send to that back-end, or one
+ * that would read as another host once relative (`//host/…`).
  */
 export function rewriteBackendLocation(routes: readonly CompiledRoute[], value: string): string | undefined {
   const trimmed = value.trim();
@@ -193,6 +194,10 @@ export function rewriteBackendLocation(routes: readonly CompiledRoute[], value: 
     return undefined;
   }
   const path = `${url.pathname}${url.search}${url.hash}`;
+  // A path that starts with `//` (`http://127.0.0.1:3000//evil.example/`, or `/\evil.example/`,
+  // which the URL parser makes one) is a network-path reference once written alone (RFC 3986
+  // §4.2): the browser would go to evil.example. It stays absolute, at the back-end's own address.
+  if (path.startsWith('//')) return undefined;
   const route = matchRoute(routes, path);
   if (route === undefined || route.origin !== url.origin || url.username !== '' || url.password !== '') return undefined;
   return path;
