@@ -645,13 +645,25 @@ test('an upload that takes longer than the response timeout is not a 504: the wa
   assert.equal((JSON.parse(res.body.toString('utf8')) as { length: number }).length, 6000);
 });
 
-test('an upgrade the back-end does not accept → 502 that says so', async () => {
+test('an upgrade the back-end does not accept → 502 that says so, and what it answered instead', async () => {
   const res = await fetchOnce(
     srv.port,
     request('/api/page', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'] }),
   );
   assert.equal(res.status, 502);
-  assert.match(res.body.toString('utf8'), /did not accept the upgrade/);
+  assert.match(res.body.toString('utf8'), /did not accept the upgrade to WebSocket: it answered 200 instead of 101 Switching Protocols/);
+  // The log has the back-end's status, not "-" as for a back-end that never answered.
+  const upgradeRecord = (): (typeof srv.records)[number] | undefined => srv.records.find((r) => r.target === '/api/page' && r.requestHeaders.some(([n]) => n === 'upgrade'));
+  await withTimeout(
+    (async () => {
+      while (upgradeRecord() === undefined) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    'the upgrade\'s record',
+  );
+  const record = upgradeRecord();
+  assert.equal(record?.upstream?.status, 200);
+  assert.match(record?.note ?? '', /: did not accept the upgrade to WebSocket: it answered 200 instead of 101 Switching Protocols$/);
 });
 
 test('only a WebSocket upgrade is tunnelled: h2c goes as a plain request, and what follows is checked as a request (Host)', async () => {

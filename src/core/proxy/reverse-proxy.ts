@@ -75,6 +75,38 @@ function latin1Heads(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] {
     });
 }
 
+/** A back-end answered a WebSocket upgrade with `statusCode` instead of 101 (upgradeRefusals). */
+class UpgradeRefusedError extends Error {
+  constructor(readonly statusCode: number) {
+    super(`upgrade refused with ${statusCode}`);
+  }
+}
+
+/**
+ * An upgrade's answer other than 101 fails as UpgradeRefusedError, carrying its status. undici's
+ * upgrade fails it with 'bad upgrade' and nothing else, so the 502 and the log could only say the
+ * back-end did not switch, never what it answered (a 403 from an auth check, a 404 for a wrong
+ * path). Thrown from onHeaders, it is what undici rejects the upgrade with (it destroys the
+ * connection, as for its own error); every other request is passed on untouched.
+ */
+function upgradeRefusals(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] {
+  return (opts, handler) => {
+    if (opts.upgrade === undefined || opts.upgrade === null) return dispatch(opts, handler);
+    return dispatch(opts, {
+      onConnect: (abort) => handler.onConnect?.(abort),
+      onError: (err) => handler.onError?.(err),
+      onUpgrade: (statusCode, raw, socket) => handler.onUpgrade?.(statusCode, raw, socket),
+      onResponseStarted: () => handler.onResponseStarted?.(),
+      onHeaders: (statusCode) => {
+        throw new UpgradeRefusedError(statusCode);
+      },
+      onData: (chunk) => handler.onData?.(chunk) ?? true,
+      onComplete: (trailers) => handler.onComplete?.(trailers),
+      onBodySent: (chunkSize, total) => handler.onBodySent?.(chunkSize, total),
+    });
+  };
+}
+
 /** The text of a field value held one character per byte, read as UTF-8 (as browsers read `Location`). */
 function utf8Text(value: string): string {
   return Buffer.from(value, 'latin1').toString('utf8');
@@ -197,8 +229,8 @@ export class ReverseProxy {
       keepAliveTimeout: 4_000,
       maxHeaderSize: MAX_BACKEND_HEAD_BYTES,
     };
-    this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } }).compose(latin1Heads);
-    this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } }).compose(latin1Heads);
+    this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } }).compose(latin1Heads, upgradeRefusals);
+    this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } }).compose(latin1Heads, upgradeRefusals);
     this.localTlsOrigins = new Set(routes.filter((r) => r.secure && isLocalHost(new URL(r.origin).hostname)).map((r) => r.origin));
   }
 
@@ -259,6 +291,7 @@ export class ReverseProxy {
     const failed = (err: unknown): void => {
       upstream.ms = Date.now() - started;
       if (invalidStatus !== undefined) upstream.status = invalidStatus;
+      if (err instanceof UpgradeRefusedError) upstream.status = err.statusCode;
       this.fail(ex, route, invalidStatus === undefined ? err : new InvalidStatusError(invalidStatus), upgrade);
     };
     if (upgrade) {
@@ -626,6 +659,9 @@ export function describeUpstreamError(
   // Only a proxy made with undici has errors to describe: its module is loaded by then.
   const undiciErrors = undiciModule?.errors;
   if (err instanceof UnforwardableAnswerError) return { status: 502, reason: err.message };
+  if (err instanceof UpgradeRefusedError) {
+    return { status: 502, reason: `did not accept the upgrade to WebSocket: it answered ${err.statusCode} instead of 101 Switching Protocols` };
+  }
   if (err instanceof InvalidStatusError) {
     return { status: 502, reason: `answered with status ${err.statusCode}, which is not a valid HTTP status (RFC 9110 §15: ${MIN_STATUS}–${MAX_STATUS})` };
   }
