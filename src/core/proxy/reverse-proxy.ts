@@ -357,7 +357,9 @@ export class ReverseProxy {
   private answer(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, tag: PageInjector | undefined): void {
     const source = res.body;
     if (ex.finished) {
-      source.destroy();
+      // undici's body destroyed before its end emits RequestAbortedError: with no listener, that
+      // would end the process (as in pipeBody and answerWithoutBody).
+      source.on('error', () => undefined).destroy();
       return;
     }
     // A redirect to the back-end's own address comes back as one to the same path on Porthole.
