@@ -120,6 +120,11 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** A warning on stderr; like fail's message, escaped (it may name a file, whose name is outside text). */
+function sayWarning(message: string): void {
+  streams.err.write(`porthole: warning: ${escapeForDisplay(message)}\n`);
+}
+
 /**
  * Opens `url` in the default browser with the platform's opener (open, start, xdg-open), not
  * waited for. When the opener cannot be started, or exits non-zero (xdg-open's 3: no browser or
@@ -132,7 +137,7 @@ function openBrowser(url: string): void {
       : process.platform === 'win32'
         ? ['cmd', ['/c', 'start', '""', url]]
         : ['xdg-open', [url]];
-  const warn = (what: string): boolean => streams.err.write(`porthole: could not open a browser: ${escapeForDisplay(what)}; open ${url} yourself\n`);
+  const warn = (what: string): boolean => streams.err.write(`porthole: could not open a browser: ${escapeForDisplay(`${what}; open ${url} yourself`)}\n`);
   try {
     // The browser is no business of the key's passphrase.
     const env = { ...process.env };
@@ -163,7 +168,7 @@ function readPassphrase(file: string | undefined): { passphrase: string; source:
   try {
     text = readFileSync(file, 'utf8');
     if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
-      streams.err.write(`porthole: warning: other users may read the passphrase file ${file}; chmod 600 it\n`);
+      sayWarning(`other users may read the passphrase file ${file}; chmod 600 it`);
     }
   } catch (err) {
     fail(`cannot read the passphrase file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);

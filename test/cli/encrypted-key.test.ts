@@ -157,3 +157,21 @@ test('a passphrase file others may read gets a warning (the server still starts)
   assert.equal(await stopCli(cli), 0, cli.stderr);
   assert.ok(cli.stderr.includes(`other users may read the passphrase file ${file}; chmod 600 it`), cli.stderr);
 });
+
+test('the passphrase-file warning escapes the file name: no terminal control reaches stderr', async (t) => {
+  if (process.platform === 'win32') {
+    t.skip('no POSIX modes, and no ESC in file names');
+    return;
+  }
+  // A name that would recolour the terminal, return the cursor and reverse the rest of the line.
+  const file = join(site.base, 'pass\x1b[31m\r\u202eword.txt');
+  await writeFile(file, PASSPHRASE);
+  await chmod(file, 0o644);
+  const cli = runCli([site.root, '--port', '0', '--quiet', '--no-reload', '--cert', certPath, '--key', pkcs8Path, '--passphrase-file', file], site.base, NO_ENV);
+  await waitForLocalUrl(cli);
+  assert.equal(await stopCli(cli), 0, cli.stderr);
+  assert.ok(cli.stderr.includes('other users may read the passphrase file'), cli.stderr);
+  assert.ok(cli.stderr.includes('pass\\x1b[31m\\x0d\\u202eword.txt; chmod 600 it'), cli.stderr);
+  // eslint-disable-next-line no-control-regex
+  assert.doesNotMatch(cli.stderr, /[\x1b\r\u202e]/);
+});
