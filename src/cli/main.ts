@@ -126,6 +126,27 @@ function sayWarning(message: string): void {
 }
 
 /**
+ * Why a file a flag names could not be read, in plain words with what to do (after "cannot read
+ * … FILE: "); the OS code stays in parentheses for a search.
+ */
+function unreadableFile(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'it does not exist (ENOENT); check the path';
+    case 'ENOTDIR':
+      return 'a part of its path is a file, not a folder (ENOTDIR); check the path';
+    case 'EISDIR':
+      return 'it is a folder (EISDIR); give the path of a file';
+    case 'EACCES':
+    case 'EPERM':
+      return `no permission to read it (${code}); give the user running porthole read permission on it (e.g. chmod u+r)`;
+    default:
+      return code === undefined ? String(err) : `${(err as Error).message} (${code})`;
+  }
+}
+
+/**
  * Opens `url` in the default browser with the platform's opener (open, start, xdg-open), not
  * waited for. When the opener cannot be started, or exits non-zero (xdg-open's 3: no browser or
  * tool found), stderr says so and gives the URL to open by hand.
@@ -171,7 +192,7 @@ function readPassphrase(file: string | undefined): { passphrase: string; source:
       sayWarning(`other users may read the passphrase file ${file}; chmod 600 it`);
     }
   } catch (err) {
-    fail(`cannot read the passphrase file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    fail(`--passphrase-file: cannot read the passphrase file ${file}: ${unreadableFile(err)}`);
   }
   const passphrase = text.split(/\r?\n/)[0] ?? '';
   if (passphrase.length === 0) fail(`the passphrase file ${file} is empty: its first line is the passphrase`);
@@ -188,12 +209,12 @@ function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptio
     try {
       cert = readFileSync(choice.certPath, 'utf8');
     } catch (err) {
-      fail(`cannot read the certificate ${choice.certPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      fail(`--cert: cannot read the certificate ${choice.certPath}: ${unreadableFile(err)}`);
     }
     try {
       key = readFileSync(choice.keyPath, 'utf8');
     } catch (err) {
-      fail(`cannot read the private key ${choice.keyPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      fail(`--key: cannot read the private key ${choice.keyPath}: ${unreadableFile(err)}`);
     }
     const given = readPassphrase(choice.passphraseFile);
     let usableKey: string;

@@ -214,7 +214,44 @@ test('a missing root exits 1 with a plain message', async () => {
   const cli = runCli([missing, '--port', '0']);
   const code = await withTimeout(cli.exited, WAIT_MS, 'exit on a missing root');
   assert.equal(code, 1);
-  assert.equal(cli.stderr.trim(), `porthole: the root folder ${missing} does not exist`);
+  assert.equal(cli.stderr.trim(), `porthole: the root folder ${missing} does not exist; check the path, or create the folder (mkdir -p)`);
+});
+
+/** Runs the CLI expecting it to refuse the start: exit code and stderr. */
+async function refused(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  const cli = runCli(args);
+  const code = await withTimeout(cli.exited, WAIT_MS, `exit on ${args.join(' ')}`);
+  return { code, stderr: cli.stderr.trim() };
+}
+
+test('a file a flag or the root names that cannot be used: exit 1, the flag, what is wrong in words and what to do', async () => {
+  const missing = join(site.base, 'no-such.pem');
+  const folder = site.root;
+  const pem = join(site.base, 'some.pem');
+  await writeFile(pem, 'not read: the certificate fails first\n');
+  const cases: [readonly string[], string][] = [
+    [['--cert', missing, '--key', pem], `porthole: --cert: cannot read the certificate ${missing}: it does not exist (ENOENT); check the path`],
+    [['--cert', folder, '--key', pem], `porthole: --cert: cannot read the certificate ${folder}: it is a folder (EISDIR); give the path of a file`],
+    [['--cert', pem, '--key', join(pem, 'key.pem')], `porthole: --key: cannot read the private key ${join(pem, 'key.pem')}: a part of its path is a file, not a folder (ENOTDIR); check the path`],
+  ];
+  for (const [flags, expected] of cases) {
+    const { code, stderr } = await refused([site.root, '--port', '0', ...flags]);
+    assert.equal(code, 1, stderr);
+    assert.equal(stderr, expected);
+  }
+  // The root: under a file, a file itself.
+  const underFile = join(site.root, 'hello.txt', 'x');
+  const a = await refused([underFile, '--port', '0']);
+  assert.equal(a.code, 1);
+  assert.equal(a.stderr, `porthole: the root folder ${underFile} does not exist: a part of its path is a file, not a folder; check the path`);
+  const b = await refused([join(site.root, 'hello.txt'), '--port', '0']);
+  assert.equal(b.code, 1);
+  assert.equal(b.stderr, `porthole: the root ${join(site.root, 'hello.txt')} is not a folder; serve the folder it is in (${site.root})`);
+  // An address the system will not listen on as written (link-local without its interface).
+  const c = await refused([site.root, '--port', '0', '--host', 'fe80::1']);
+  assert.equal(c.code, 1);
+  assert.match(c.stderr, /^porthole: (cannot listen on fe80::1 \(EINVAL: .*fe80::1%eth0\); use 127\.0\.0\.1|fe80::1 is not an address of this machine)/);
+  assert.doesNotMatch(c.stderr, /\(EINVAL\)$/);
 });
 
 test('a busy port: stderr says "port N is in use; using N+1"', async () => {

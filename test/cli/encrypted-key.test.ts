@@ -111,7 +111,7 @@ test('a missing or empty passphrase file: exit 1 naming the file', async () => {
   const missing = join(site.base, 'no-such-passphrase.txt');
   const a = await failsWith(['--cert', certPath, '--key', pkcs8Path, '--passphrase-file', missing], NO_ENV);
   assert.equal(a.code, 1);
-  assert.ok(a.stderr.includes(`cannot read the passphrase file ${missing}: ENOENT`), a.stderr);
+  assert.ok(a.stderr.includes(`--passphrase-file: cannot read the passphrase file ${missing}: it does not exist (ENOENT); check the path`), a.stderr);
   const empty = join(site.base, 'empty-passphrase.txt');
   await writeFile(empty, '\n', { mode: 0o600 });
   const b = await failsWith(['--cert', certPath, '--key', pkcs8Path, '--passphrase-file', empty], NO_ENV);

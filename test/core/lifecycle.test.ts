@@ -101,7 +101,7 @@ test('a missing root → ServerError ENOENT; a file as root → ENOTDIR', async 
   await assert.rejects(new PreviewServer().listen({ root: missing, port: 0 }), (err: unknown) => {
     assert.ok(err instanceof ServerError);
     assert.equal(err.code, 'ENOENT');
-    assert.equal(err.message, `the root folder ${missing} does not exist`);
+    assert.equal(err.message, `the root folder ${missing} does not exist; check the path, or create the folder (mkdir -p)`);
     return true;
   });
   await assert.rejects(new PreviewServer().listen({ root: join(site.root, 'hello.txt'), port: 0 }), (err: unknown) => {

@@ -606,7 +606,7 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
     const code = (err as NodeJS.ErrnoException).code;
     // ENOTDIR: the root is not a folder; the root's own check says so in plain words.
     if (code === 'ENOENT' || code === 'ENOTDIR') return { path, options: undefined, text: undefined };
-    if (code === 'EISDIR') throw new ConfigFileError(path, '', 'is a folder, not a file');
+    if (code === 'EISDIR') throw new ConfigFileError(path, '', 'is a folder, not a file; rename the folder, or start without the file (--no-config, or the porthole.configFile setting off)');
     if (code === 'EACCES' || code === 'EPERM') {
       throw new ConfigFileError(path, '', `cannot be read: no permission (${code}); give the user running Porthole read permission on it (e.g. chmod a+r), or start without it (--no-config, or the porthole.configFile setting off)`);
     }

@@ -22,7 +22,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { access, stat, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { constants as fsConstants, statSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
@@ -109,8 +109,10 @@ export function describeListenError(code: string | undefined, host: string, port
       return `the host name ${host} does not resolve to an address (${code}: no such name); use 127.0.0.1, 0.0.0.0 or one of this machine's interface addresses`;
     case 'EAI_AGAIN':
       return `the host name ${host} could not be looked up (EAI_AGAIN: no name server answered); use 127.0.0.1, 0.0.0.0 or one of this machine's interface addresses`;
+    case 'EINVAL':
+      return `cannot listen on ${host} (EINVAL: the system refuses that address for listening${host.toLowerCase().startsWith('fe80:') && !host.includes('%') ? '; an IPv6 link-local address needs its interface, e.g. fe80::1%eth0' : ''}); use 127.0.0.1, 0.0.0.0 or one of this machine's interface addresses`;
     default:
-      return `cannot listen on ${host}:${port} (${code ?? 'unknown error'})`;
+      return `cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port} (${code ?? 'unknown error'}); use 127.0.0.1, 0.0.0.0 or one of this machine's interface addresses, or choose another port`;
   }
 }
 
@@ -950,13 +952,14 @@ const NO_FOLDER_PERMISSION =
 async function checkRoot(root: string): Promise<string> {
   try {
     const st = await stat(root);
-    if (!st.isDirectory()) throw new ServerError('ENOTDIR', `the root ${root} is not a folder`);
+    if (!st.isDirectory()) throw new ServerError('ENOTDIR', `the root ${root} is not a folder; serve the folder it is in (${dirname(root)})`);
     await access(root, fsConstants.X_OK);
     return await realpath(root);
   } catch (err) {
     if (err instanceof ServerError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'EROOT';
-    if (code === 'ENOENT') throw new ServerError(code, `the root folder ${root} does not exist`);
+    if (code === 'ENOENT') throw new ServerError(code, `the root folder ${root} does not exist; check the path, or create the folder (mkdir -p)`);
+    if (code === 'ENOTDIR') throw new ServerError(code, `the root folder ${root} does not exist: a part of its path is a file, not a folder; check the path`);
     if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EACCES', `the root folder ${root} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or serve another folder`);
     throw new ServerError(code, `cannot use the root folder ${root}: ${(err as Error).message}`);
   }
