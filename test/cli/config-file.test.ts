@@ -48,6 +48,33 @@ test('an invalid file exits 1 with the file, the key and the reason', async () =
   assert.match(cli.stderr, new RegExp(`porthole: ${join(root, 'porthole.config.json').replace(/[.]/g, '\\.')}: listing: must be boolean`));
 });
 
+test('every key the README names is one the file takes (timeouts.bodyMs reaches the wire), and "did you mean" names only keys the file takes', async () => {
+  // README's limits table names timeouts.bodyMs; the file refused it, suggesting "bodyMs" itself.
+  const root = await rootWith({ timeouts: { bodyMs: 500 } });
+  const cli = runCli([root, '--port', '0', '--no-reload', '--no-host-names'], base);
+  try {
+    const port = await portOf(cli);
+    assert.equal(cli.stderr, '');
+    // A body that stops half-way: 408 after the file's 500 ms, not the default 30 s.
+    const started = Date.now();
+    const answer = await fetchOnce(port, request('/index.html', { headers: ['Content-Length: 10'] }) + 'abc', { timeoutMs: 5_000 });
+    assert.equal(answer.status, 408);
+    assert.ok(Date.now() - started < 5_000, `408 after ${Date.now() - started} ms`);
+  } finally {
+    assert.equal(await stopCli(cli), 0, cli.stderr);
+  }
+  // Misspelt keys: the suggestion is the schema's key (limits had none before).
+  for (const [config, key, hint] of [
+    [{ timeouts: { bodyMS: 500 } }, 'timeouts.bodyMS', 'did you mean "bodyMs"?'],
+    [{ limits: { maxQueueBytes: 1 } }, 'limits.maxQueueBytes', 'did you mean "maxQueuedBytes"?'],
+  ] as const) {
+    const bad = await rootWith(config);
+    const refused = runCli([bad, '--port', '0'], base);
+    assert.equal(await withTimeout(refused.exited, WAIT_MS, 'exit'), 1);
+    assert.equal(refused.stderr.trim(), `porthole: ${join(bad, 'porthole.config.json')}: ${key}: is not a Porthole setting (${hint})`);
+  }
+});
+
 test('bad --header, --cors-origin and --spa values exit 1 in plain words', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--header', 'X-A'], /--header: "X-A" is not "Name: value"/],

@@ -17,8 +17,8 @@ import { isIP } from 'node:net';
 import { closeSync, existsSync, lstatSync, openSync, readSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ErrorObject } from 'ajv';
-import { validate as generatedValidate } from './config-validator.generated';
-import { CONFIG_FILE_NAME, DEFAULT_OPTIONS, DEFAULT_PROXY, DEFAULT_RELOAD, DEFAULT_SPA_FILE, DEFAULT_TIMEOUTS, type HeaderRule, type Mount, type OptionLayer } from '../options';
+import { validate as generatedValidate, schemaKeys } from './config-validator.generated';
+import { CONFIG_FILE_NAME, DEFAULT_RELOAD, DEFAULT_SPA_FILE, type HeaderRule, type Mount, type OptionLayer } from '../options';
 import { isToken, isValidFieldValue } from '../http/http-grammar';
 import { isLoopbackBind, parseCidr } from '../access/access-policy';
 import { mountsFrom } from '../files/mounts';
@@ -119,16 +119,13 @@ function dottedKey(pointer: string, extra?: string): string {
   return out;
 }
 
-/** The keys an object of the file may hold, by its dotted key ('' = the top level): for suggestions. */
+/**
+ * The keys an object of the file may hold, by its dotted key ('' = the top level): for suggestions.
+ * The schema's own lists (generated with its validator), so "did you mean" never names a key the
+ * file refuses (`timeouts.bodyMs` was suggested from the server's defaults while the schema refused it).
+ */
 function knownKeys(parent: string): readonly string[] {
-  if (parent === '') return Object.keys(DEFAULT_OPTIONS).filter((k) => k !== 'tls' && k !== 'configFile');
-  if (parent === 'timeouts') return Object.keys(DEFAULT_TIMEOUTS);
-  if (parent === 'reload') return ['enabled', 'ignore', 'debounceMs', 'watchPaths'];
-  if (parent === 'proxy') return Object.keys(DEFAULT_PROXY);
-  if (/^proxy\.routes\[\d+\]$/.test(parent)) return ['prefix', 'target'];
-  if (parent === 'cors') return ['enabled', 'origins'];
-  if (/^headers\[\d+\]$/.test(parent)) return ['source', 'headers'];
-  return [];
+  return (schemaKeys as Readonly<Record<string, readonly string[]>>)[parent.replace(/\[\d+\]/g, '[]')] ?? [];
 }
 
 /** Levenshtein distance, for "did you mean" (short keys only: bounded work). */

@@ -5,7 +5,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://porthole.invalid/schemas/porthole.config.schema.json","title":"Porthole configuration (porthole.config.json at the root of the served folder)","description":"Server options for Porthole, read by the CLI and the VS Code extension alike. Command-line flags and VS Code settings that are set override these values. The file is read again when it changes.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string","description":"The schema this file follows (editors use it for completion)."},"port":{"description":"TCP port. null (the default): the folder's own port, derived from its path; 0: any free port.","type":["integer","null"],"minimum":0,"maximum":65535},"host":{"description":"Address to bind, on this machine only: 127.0.0.1 (the default) or another loopback address. This file comes with the folder, so it cannot share it on the network: that is --host 0.0.0.0 or Porthole: Share on Network.","type":"string","minLength":1,"pattern":"^[^\\s/@]+$"},"portAttempts":{"description":"When the port is busy, try the next ones (this many ports in all).","type":"integer","minimum":1,"maximum":100},"listing":{"description":"List folders without index.html (false: 404).","type":"boolean"},"dotfiles":{"description":"Serve files and folders whose name starts with \".\" (never .git).","type":"boolean"},"followSymlinks":{"description":"Only false here: following symlinks out of the folder is --follow-symlinks or the porthole.followSymlinks setting, the user's own choice, never this file's.","type":"boolean"},"logFile":{"description":"Append a Combined Log Format line per request to this file (relative to the served folder).","type":"string","minLength":1},"resolveHostNames":{"description":"Reverse-resolve client addresses for the log.","type":"boolean"},"crossSiteLoads":{"description":"Only false here: answering other sites' subresource loads (<script src>, <img>, fetch) is --allow-cross-site or the porthole.crossSiteLoads setting. Navigations are always answered.","type":"boolean"},"limits":{"description":"What one client may cost the server (queued output, in-memory bodies, minimum transfer rates, event streams per client); each a whole number of at least 1.","type":"object","additionalProperties":false,"properties":{"maxQueuedBytes":{"description":"Response bytes one connection may have queued in memory.","type":"integer","minimum":1},"maxQueuedTotalBytes":{"description":"Response bytes queued in memory over every connection.","type":"integer","minimum":1},"maxBuiltBytes":{"description":"Response bodies built in memory, summed; beyond it 503.","type":"integer","minimum":1},"minSendBytesPerSec":{"description":"Slowest reader, bytes per second over rateWindowMs.","type":"integer","minimum":1},"minReceiveBytesPerSec":{"description":"Slowest request body, bytes per second over rateWindowMs.","type":"integer","minimum":1},"rateWindowMs":{"description":"The window both minimum rates are measured over, in ms.","type":"integer","minimum":1},"maxEventStreamsPerClient":{"description":"Live-reload event streams one client address may hold open.","type":"integer","minimum":1}}},"maxConnections":{"description":"Connections beyond this are closed at once.","type":"integer","minimum":1,"maximum":1000000},"maxBodyBytes":{"description":"Request bodies beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":1073741824},"allowedHosts":{"description":"Only empty here: extra Host names (tunnels, custom names) are --allowed-host or the porthole.allowedHosts setting, since a name pointed at this machine lets other sites' pages read the folder.","type":"array","items":{"type":"string","minLength":1,"pattern":"^[^\\s/@]+$"}},"allowedClients":{"description":"Only these clients (CIDR ranges, e.g. 192.168.1.0/24); loopback is always allowed. Empty: every client.","type":"array","items":{"type":"string","minLength":1}},"timeouts":{"description":"Connection timeouts in milliseconds.","type":"object","additionalProperties":false,"properties":{"headersMs":{"description":"A request head must arrive within this (408).","type":"integer","minimum":1,"maximum":3600000},"idleMs":{"description":"Idle keep-alive connections are closed after this.","type":"integer","minimum":1,"maximum":3600000},"writeStallMs":{"description":"A write without progress for this long ends the connection.","type":"integer","minimum":1,"maximum":3600000},"closeGraceMs":{"description":"On stop, connections still busy after this are closed.","type":"integer","minimum":0,"maximum":600000}}},"reload":{"description":"Live reload.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Inject the live-reload client into pages and reload them on changes.","type":"boolean"},"ignore":{"description":"Globs (relative to the root) whose changes never reload pages, besides .git/**, node_modules/** and .vscode/**.","type":"array","items":{"type":"string","minLength":1}},"debounceMs":{"description":"A change reloads pages at once; changes within the next this many milliseconds are coalesced into one more reload.","type":"integer","minimum":0,"maximum":10000},"watchPaths":{"description":"Folders outside the served folder whose changes reload pages too, e.g. a back-end's templates behind a proxy route (relative to the served folder, or absolute). Same as --watch.","type":"array","items":{"type":"string","minLength":1}}}},"proxy":{"description":"Reverse proxy: requests under a route's prefix go to its back-end (every method but CONNECT, bodies, WebSockets; live reload in its HTML pages). Same as --proxy.","type":"object","additionalProperties":false,"properties":{"routes":{"description":"Proxied routes; the longest matching prefix wins; \"/\" passes everything but Porthole's own endpoints.","type":"array","items":{"type":"object","additionalProperties":false,"required":["prefix","target"],"properties":{"prefix":{"description":"A URL path starting with \"/\", e.g. \"/api\".","type":"string","pattern":"^/"},"target":{"description":"The back-end's origin on this machine, e.g. \"http://127.0.0.1:3000\" (the request path is sent unchanged). A back-end on another machine is --proxy or the porthole.proxy setting.","type":"string","pattern":"^https?://"}}}},"rewriteHost":{"description":"Send the back-end its own host:port as Host instead of the browser's. Same as --proxy-rewrite-host.","type":"boolean"},"connectTimeoutMs":{"description":"No connection to the back-end within this many milliseconds: 504.","type":"integer","minimum":1,"maximum":3600000},"responseTimeoutMs":{"description":"No response head from the back-end within this many milliseconds: 504 (--proxy-timeout, in seconds).","type":"integer","minimum":1,"maximum":3600000},"maxBodyBytes":{"description":"Request bodies passed to a back-end beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":17179869184}}},"headers":{"description":"Response headers per path glob, e.g. { \"source\": \"**/*.wasm\", \"headers\": { \"Cache-Control\": \"no-store\" } }.","type":"array","items":{"type":"object","additionalProperties":false,"required":["source","headers"],"properties":{"source":{"description":"Glob relative to the root (\"**\" = every path; \"**/*.wasm\", \"assets/**\").","type":"string","minLength":1},"headers":{"description":"Header name → value. Names are tokens (RFC 9110 §5.6.2); values hold no control characters.","type":"object","propertyNames":{"pattern":"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},"additionalProperties":{"type":"string","pattern":"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"}}}}},"compression":{"description":"Choose an encoding by Accept-Encoding: a .br/.gz file beside the one asked for, else text of 1 KiB to 1 MiB compressed on the fly (brotli or gzip). false: files go out as their bytes on disk. Same as --no-compression.","type":"boolean"},"crossOriginIsolation":{"description":"Send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, so pages are cross-origin isolated (SharedArrayBuffer).","type":"boolean"},"cors":{"description":"Cross-Origin Resource Sharing. Off by default: with it on, the origins allowed may read every served file.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Answer CORS requests and preflights.","type":"boolean"},"origins":{"description":"Origins allowed, on this machine only here, e.g. \"http://localhost:5173\". Any origin (empty) or another machine's is --cors / --cors-origin or the porthole.cors settings, the user's own choice.","type":"array","items":{"type":"string","pattern":"^https?://[^/\\s]+$"}}}},"spa":{"description":"Single-page app: a navigation to a missing path answers with this file (true: index.html). Missing assets stay 404.","type":["boolean","string"],"minLength":1},"mounts":{"description":"More folders served under URL prefixes, e.g. { \"/vendor\": \"node_modules/x\" } (folders inside this file's folder, relative to it; another folder is --mount or the porthole.mounts setting). Every rule of the root applies inside them; the longest prefix wins. Same as --mount.","type":"object","propertyNames":{"pattern":"^/"},"additionalProperties":{"type":"string","minLength":1}},"cleanUrls":{"description":"Clean URLs: /about serves about.html when nothing named about exists, and /about.html redirects (301) to /about. Same as --clean-urls.","type":"boolean"},"consoleForward":{"description":"What live-reloaded pages send back of their console: \"off\", \"errors\" (console.error, uncaught errors, unhandled rejections; the default) or \"all\" (also warn, info, log, debug). Applies live.","enum":["off","errors","all"]}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://porthole.invalid/schemas/porthole.config.schema.json","title":"Porthole configuration (porthole.config.json at the root of the served folder)","description":"Server options for Porthole, read by the CLI and the VS Code extension alike. Command-line flags and VS Code settings that are set override these values. The file is read again when it changes.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string","description":"The schema this file follows (editors use it for completion)."},"port":{"description":"TCP port. null (the default): the folder's own port, derived from its path; 0: any free port.","type":["integer","null"],"minimum":0,"maximum":65535},"host":{"description":"Address to bind, on this machine only: 127.0.0.1 (the default) or another loopback address. This file comes with the folder, so it cannot share it on the network: that is --host 0.0.0.0 or Porthole: Share on Network.","type":"string","minLength":1,"pattern":"^[^\\s/@]+$"},"portAttempts":{"description":"When the port is busy, try the next ones (this many ports in all).","type":"integer","minimum":1,"maximum":100},"listing":{"description":"List folders without index.html (false: 404).","type":"boolean"},"dotfiles":{"description":"Serve files and folders whose name starts with \".\" (never .git).","type":"boolean"},"followSymlinks":{"description":"Only false here: following symlinks out of the folder is --follow-symlinks or the porthole.followSymlinks setting, the user's own choice, never this file's.","type":"boolean"},"logFile":{"description":"Append a Combined Log Format line per request to this file (relative to the served folder).","type":"string","minLength":1},"resolveHostNames":{"description":"Reverse-resolve client addresses for the log.","type":"boolean"},"crossSiteLoads":{"description":"Only false here: answering other sites' subresource loads (<script src>, <img>, fetch) is --allow-cross-site or the porthole.crossSiteLoads setting. Navigations are always answered.","type":"boolean"},"limits":{"description":"What one client may cost the server (queued output, in-memory bodies, minimum transfer rates, event streams per client); each a whole number of at least 1.","type":"object","additionalProperties":false,"properties":{"maxQueuedBytes":{"description":"Response bytes one connection may have queued in memory.","type":"integer","minimum":1},"maxQueuedTotalBytes":{"description":"Response bytes queued in memory over every connection.","type":"integer","minimum":1},"maxBuiltBytes":{"description":"Response bodies built in memory, summed; beyond it 503.","type":"integer","minimum":1},"minSendBytesPerSec":{"description":"Slowest reader, bytes per second over rateWindowMs.","type":"integer","minimum":1},"minReceiveBytesPerSec":{"description":"Slowest request body, bytes per second over rateWindowMs.","type":"integer","minimum":1},"rateWindowMs":{"description":"The window both minimum rates are measured over, in ms.","type":"integer","minimum":1},"maxEventStreamsPerClient":{"description":"Live-reload event streams one client address may hold open.","type":"integer","minimum":1}}},"maxConnections":{"description":"Connections beyond this are closed at once.","type":"integer","minimum":1,"maximum":1000000},"maxBodyBytes":{"description":"Request bodies beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":1073741824},"allowedHosts":{"description":"Only empty here: extra Host names (tunnels, custom names) are --allowed-host or the porthole.allowedHosts setting, since a name pointed at this machine lets other sites' pages read the folder.","type":"array","items":{"type":"string","minLength":1,"pattern":"^[^\\s/@]+$"}},"allowedClients":{"description":"Only these clients (CIDR ranges, e.g. 192.168.1.0/24); loopback is always allowed. Empty: every client.","type":"array","items":{"type":"string","minLength":1}},"timeouts":{"description":"Connection timeouts in milliseconds.","type":"object","additionalProperties":false,"properties":{"headersMs":{"description":"A request head must arrive within this (408).","type":"integer","minimum":1,"maximum":3600000},"idleMs":{"description":"Idle keep-alive connections are closed after this.","type":"integer","minimum":1,"maximum":3600000},"writeStallMs":{"description":"A write without progress for this long ends the connection.","type":"integer","minimum":1,"maximum":3600000},"closeGraceMs":{"description":"On stop, connections still busy after this are closed.","type":"integer","minimum":0,"maximum":600000},"bodyMs":{"description":"A whole request body must arrive within this, counted from the end of its head (408).","type":"integer","minimum":1,"maximum":3600000}}},"reload":{"description":"Live reload.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Inject the live-reload client into pages and reload them on changes.","type":"boolean"},"ignore":{"description":"Globs (relative to the root) whose changes never reload pages, besides .git/**, node_modules/** and .vscode/**.","type":"array","items":{"type":"string","minLength":1}},"debounceMs":{"description":"A change reloads pages at once; changes within the next this many milliseconds are coalesced into one more reload.","type":"integer","minimum":0,"maximum":10000},"watchPaths":{"description":"Folders outside the served folder whose changes reload pages too, e.g. a back-end's templates behind a proxy route (relative to the served folder, or absolute). Same as --watch.","type":"array","items":{"type":"string","minLength":1}}}},"proxy":{"description":"Reverse proxy: requests under a route's prefix go to its back-end (every method but CONNECT, bodies, WebSockets; live reload in its HTML pages). Same as --proxy.","type":"object","additionalProperties":false,"properties":{"routes":{"description":"Proxied routes; the longest matching prefix wins; \"/\" passes everything but Porthole's own endpoints.","type":"array","items":{"type":"object","additionalProperties":false,"required":["prefix","target"],"properties":{"prefix":{"description":"A URL path starting with \"/\", e.g. \"/api\".","type":"string","pattern":"^/"},"target":{"description":"The back-end's origin on this machine, e.g. \"http://127.0.0.1:3000\" (the request path is sent unchanged). A back-end on another machine is --proxy or the porthole.proxy setting.","type":"string","pattern":"^https?://"}}}},"rewriteHost":{"description":"Send the back-end its own host:port as Host instead of the browser's. Same as --proxy-rewrite-host.","type":"boolean"},"connectTimeoutMs":{"description":"No connection to the back-end within this many milliseconds: 504.","type":"integer","minimum":1,"maximum":3600000},"responseTimeoutMs":{"description":"No response head from the back-end within this many milliseconds: 504 (--proxy-timeout, in seconds).","type":"integer","minimum":1,"maximum":3600000},"maxBodyBytes":{"description":"Request bodies passed to a back-end beyond this many bytes get 413.","type":"integer","minimum":0,"maximum":17179869184}}},"headers":{"description":"Response headers per path glob, e.g. { \"source\": \"**/*.wasm\", \"headers\": { \"Cache-Control\": \"no-store\" } }.","type":"array","items":{"type":"object","additionalProperties":false,"required":["source","headers"],"properties":{"source":{"description":"Glob relative to the root (\"**\" = every path; \"**/*.wasm\", \"assets/**\").","type":"string","minLength":1},"headers":{"description":"Header name → value. Names are tokens (RFC 9110 §5.6.2); values hold no control characters.","type":"object","propertyNames":{"pattern":"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},"additionalProperties":{"type":"string","pattern":"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"}}}}},"compression":{"description":"Choose an encoding by Accept-Encoding: a .br/.gz file beside the one asked for, else text of 1 KiB to 1 MiB compressed on the fly (brotli or gzip). false: files go out as their bytes on disk. Same as --no-compression.","type":"boolean"},"crossOriginIsolation":{"description":"Send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, so pages are cross-origin isolated (SharedArrayBuffer).","type":"boolean"},"cors":{"description":"Cross-Origin Resource Sharing. Off by default: with it on, the origins allowed may read every served file.","type":"object","additionalProperties":false,"properties":{"enabled":{"description":"Answer CORS requests and preflights.","type":"boolean"},"origins":{"description":"Origins allowed, on this machine only here, e.g. \"http://localhost:5173\". Any origin (empty) or another machine's is --cors / --cors-origin or the porthole.cors settings, the user's own choice.","type":"array","items":{"type":"string","pattern":"^https?://[^/\\s]+$"}}}},"spa":{"description":"Single-page app: a navigation to a missing path answers with this file (true: index.html). Missing assets stay 404.","type":["boolean","string"],"minLength":1},"mounts":{"description":"More folders served under URL prefixes, e.g. { \"/vendor\": \"node_modules/x\" } (folders inside this file's folder, relative to it; another folder is --mount or the porthole.mounts setting). Every rule of the root applies inside them; the longest prefix wins. Same as --mount.","type":"object","propertyNames":{"pattern":"^/"},"additionalProperties":{"type":"string","minLength":1}},"cleanUrls":{"description":"Clean URLs: /about serves about.html when nothing named about exists, and /about.html redirects (301) to /about. Same as --clean-urls.","type":"boolean"},"consoleForward":{"description":"What live-reloaded pages send back of their console: \"off\", \"errors\" (console.error, uncaught errors, unhandled rejections; the default) or \"all\" (also warn, info, log, debug). Applies live.","enum":["off","errors","all"]}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[^\\s/@]+$", "u");
@@ -528,7 +528,7 @@ if(errors === _errs51){
 if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
 const _errs53 = errors;
 for(const key2 in data24){
-if(!((((key2 === "headersMs") || (key2 === "idleMs")) || (key2 === "writeStallMs")) || (key2 === "closeGraceMs"))){
+if(!(((((key2 === "headersMs") || (key2 === "idleMs")) || (key2 === "writeStallMs")) || (key2 === "closeGraceMs")) || (key2 === "bodyMs"))){
 validate10.errors = [{instancePath:instancePath+"/timeouts",schemaPath:"#/properties/timeouts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -642,6 +642,34 @@ var valid4 = _errs60 === errors;
 else {
 var valid4 = true;
 }
+if(valid4){
+if(data24.bodyMs !== undefined){
+let data29 = data24.bodyMs;
+const _errs62 = errors;
+if(!((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29)))){
+validate10.errors = [{instancePath:instancePath+"/timeouts/bodyMs",schemaPath:"#/properties/timeouts/properties/bodyMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs62){
+if(typeof data29 == "number"){
+if(data29 > 3600000 || isNaN(data29)){
+validate10.errors = [{instancePath:instancePath+"/timeouts/bodyMs",schemaPath:"#/properties/timeouts/properties/bodyMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
+return false;
+}
+else {
+if(data29 < 1 || isNaN(data29)){
+validate10.errors = [{instancePath:instancePath+"/timeouts/bodyMs",schemaPath:"#/properties/timeouts/properties/bodyMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid4 = _errs62 === errors;
+}
+else {
+var valid4 = true;
+}
+}
 }
 }
 }
@@ -659,44 +687,44 @@ var valid0 = true;
 }
 if(valid0){
 if(data.reload !== undefined){
-let data29 = data.reload;
-const _errs62 = errors;
-if(errors === _errs62){
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+let data30 = data.reload;
 const _errs64 = errors;
-for(const key3 in data29){
+if(errors === _errs64){
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+const _errs66 = errors;
+for(const key3 in data30){
 if(!((((key3 === "enabled") || (key3 === "ignore")) || (key3 === "debounceMs")) || (key3 === "watchPaths"))){
 validate10.errors = [{instancePath:instancePath+"/reload",schemaPath:"#/properties/reload/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs64 === errors){
-if(data29.enabled !== undefined){
-const _errs65 = errors;
-if(typeof data29.enabled !== "boolean"){
+if(_errs66 === errors){
+if(data30.enabled !== undefined){
+const _errs67 = errors;
+if(typeof data30.enabled !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/reload/enabled",schemaPath:"#/properties/reload/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid5 = _errs65 === errors;
+var valid5 = _errs67 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data29.ignore !== undefined){
-let data31 = data29.ignore;
-const _errs67 = errors;
-if(errors === _errs67){
-if(Array.isArray(data31)){
-var valid6 = true;
-const len2 = data31.length;
-for(let i2=0; i2<len2; i2++){
-let data32 = data31[i2];
+if(data30.ignore !== undefined){
+let data32 = data30.ignore;
 const _errs69 = errors;
 if(errors === _errs69){
-if(typeof data32 === "string"){
-if(func3(data32) < 1){
+if(Array.isArray(data32)){
+var valid6 = true;
+const len2 = data32.length;
+for(let i2=0; i2<len2; i2++){
+let data33 = data32[i2];
+const _errs71 = errors;
+if(errors === _errs71){
+if(typeof data33 === "string"){
+if(func3(data33) < 1){
 validate10.errors = [{instancePath:instancePath+"/reload/ignore/" + i2,schemaPath:"#/properties/reload/properties/ignore/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -706,7 +734,7 @@ validate10.errors = [{instancePath:instancePath+"/reload/ignore/" + i2,schemaPat
 return false;
 }
 }
-var valid6 = _errs69 === errors;
+var valid6 = _errs71 === errors;
 if(!valid6){
 break;
 }
@@ -717,52 +745,52 @@ validate10.errors = [{instancePath:instancePath+"/reload/ignore",schemaPath:"#/p
 return false;
 }
 }
-var valid5 = _errs67 === errors;
+var valid5 = _errs69 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data29.debounceMs !== undefined){
-let data33 = data29.debounceMs;
-const _errs71 = errors;
-if(!((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33)))){
+if(data30.debounceMs !== undefined){
+let data34 = data30.debounceMs;
+const _errs73 = errors;
+if(!((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34)))){
 validate10.errors = [{instancePath:instancePath+"/reload/debounceMs",schemaPath:"#/properties/reload/properties/debounceMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs71){
-if(typeof data33 == "number"){
-if(data33 > 10000 || isNaN(data33)){
+if(errors === _errs73){
+if(typeof data34 == "number"){
+if(data34 > 10000 || isNaN(data34)){
 validate10.errors = [{instancePath:instancePath+"/reload/debounceMs",schemaPath:"#/properties/reload/properties/debounceMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"}];
 return false;
 }
 else {
-if(data33 < 0 || isNaN(data33)){
+if(data34 < 0 || isNaN(data34)){
 validate10.errors = [{instancePath:instancePath+"/reload/debounceMs",schemaPath:"#/properties/reload/properties/debounceMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid5 = _errs71 === errors;
+var valid5 = _errs73 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data29.watchPaths !== undefined){
-let data34 = data29.watchPaths;
-const _errs73 = errors;
-if(errors === _errs73){
-if(Array.isArray(data34)){
-var valid7 = true;
-const len3 = data34.length;
-for(let i3=0; i3<len3; i3++){
-let data35 = data34[i3];
+if(data30.watchPaths !== undefined){
+let data35 = data30.watchPaths;
 const _errs75 = errors;
 if(errors === _errs75){
-if(typeof data35 === "string"){
-if(func3(data35) < 1){
+if(Array.isArray(data35)){
+var valid7 = true;
+const len3 = data35.length;
+for(let i3=0; i3<len3; i3++){
+let data36 = data35[i3];
+const _errs77 = errors;
+if(errors === _errs77){
+if(typeof data36 === "string"){
+if(func3(data36) < 1){
 validate10.errors = [{instancePath:instancePath+"/reload/watchPaths/" + i3,schemaPath:"#/properties/reload/properties/watchPaths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -772,7 +800,7 @@ validate10.errors = [{instancePath:instancePath+"/reload/watchPaths/" + i3,schem
 return false;
 }
 }
-var valid7 = _errs75 === errors;
+var valid7 = _errs77 === errors;
 if(!valid7){
 break;
 }
@@ -783,7 +811,7 @@ validate10.errors = [{instancePath:instancePath+"/reload/watchPaths",schemaPath:
 return false;
 }
 }
-var valid5 = _errs73 === errors;
+var valid5 = _errs75 === errors;
 }
 else {
 var valid5 = true;
@@ -798,59 +826,59 @@ validate10.errors = [{instancePath:instancePath+"/reload",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs62 === errors;
+var valid0 = _errs64 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.proxy !== undefined){
-let data36 = data.proxy;
-const _errs77 = errors;
-if(errors === _errs77){
-if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
+let data37 = data.proxy;
 const _errs79 = errors;
-for(const key4 in data36){
+if(errors === _errs79){
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+const _errs81 = errors;
+for(const key4 in data37){
 if(!(((((key4 === "routes") || (key4 === "rewriteHost")) || (key4 === "connectTimeoutMs")) || (key4 === "responseTimeoutMs")) || (key4 === "maxBodyBytes"))){
 validate10.errors = [{instancePath:instancePath+"/proxy",schemaPath:"#/properties/proxy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs79 === errors){
-if(data36.routes !== undefined){
-let data37 = data36.routes;
-const _errs80 = errors;
-if(errors === _errs80){
-if(Array.isArray(data37)){
-var valid9 = true;
-const len4 = data37.length;
-for(let i4=0; i4<len4; i4++){
-let data38 = data37[i4];
+if(_errs81 === errors){
+if(data37.routes !== undefined){
+let data38 = data37.routes;
 const _errs82 = errors;
 if(errors === _errs82){
-if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+if(Array.isArray(data38)){
+var valid9 = true;
+const len4 = data38.length;
+for(let i4=0; i4<len4; i4++){
+let data39 = data38[i4];
+const _errs84 = errors;
+if(errors === _errs84){
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
 let missing0;
-if(((data38.prefix === undefined) && (missing0 = "prefix")) || ((data38.target === undefined) && (missing0 = "target"))){
+if(((data39.prefix === undefined) && (missing0 = "prefix")) || ((data39.target === undefined) && (missing0 = "target"))){
 validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4,schemaPath:"#/properties/proxy/properties/routes/items/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
-const _errs84 = errors;
-for(const key5 in data38){
+const _errs86 = errors;
+for(const key5 in data39){
 if(!((key5 === "prefix") || (key5 === "target"))){
 validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4,schemaPath:"#/properties/proxy/properties/routes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs84 === errors){
-if(data38.prefix !== undefined){
-let data39 = data38.prefix;
-const _errs85 = errors;
-if(errors === _errs85){
-if(typeof data39 === "string"){
-if(!pattern2.test(data39)){
+if(_errs86 === errors){
+if(data39.prefix !== undefined){
+let data40 = data39.prefix;
+const _errs87 = errors;
+if(errors === _errs87){
+if(typeof data40 === "string"){
+if(!pattern2.test(data40)){
 validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4+"/prefix",schemaPath:"#/properties/proxy/properties/routes/items/properties/prefix/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""}];
 return false;
 }
@@ -860,18 +888,18 @@ validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4+"/prefix",
 return false;
 }
 }
-var valid10 = _errs85 === errors;
+var valid10 = _errs87 === errors;
 }
 else {
 var valid10 = true;
 }
 if(valid10){
-if(data38.target !== undefined){
-let data40 = data38.target;
-const _errs87 = errors;
-if(errors === _errs87){
-if(typeof data40 === "string"){
-if(!pattern3.test(data40)){
+if(data39.target !== undefined){
+let data41 = data39.target;
+const _errs89 = errors;
+if(errors === _errs89){
+if(typeof data41 === "string"){
+if(!pattern3.test(data41)){
 validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4+"/target",schemaPath:"#/properties/proxy/properties/routes/items/properties/target/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""}];
 return false;
 }
@@ -881,7 +909,7 @@ validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4+"/target",
 return false;
 }
 }
-var valid10 = _errs87 === errors;
+var valid10 = _errs89 === errors;
 }
 else {
 var valid10 = true;
@@ -895,7 +923,7 @@ validate10.errors = [{instancePath:instancePath+"/proxy/routes/" + i4,schemaPath
 return false;
 }
 }
-var valid9 = _errs82 === errors;
+var valid9 = _errs84 === errors;
 if(!valid9){
 break;
 }
@@ -906,44 +934,17 @@ validate10.errors = [{instancePath:instancePath+"/proxy/routes",schemaPath:"#/pr
 return false;
 }
 }
-var valid8 = _errs80 === errors;
+var valid8 = _errs82 === errors;
 }
 else {
 var valid8 = true;
 }
 if(valid8){
-if(data36.rewriteHost !== undefined){
-const _errs89 = errors;
-if(typeof data36.rewriteHost !== "boolean"){
+if(data37.rewriteHost !== undefined){
+const _errs91 = errors;
+if(typeof data37.rewriteHost !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/proxy/rewriteHost",schemaPath:"#/properties/proxy/properties/rewriteHost/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
-}
-var valid8 = _errs89 === errors;
-}
-else {
-var valid8 = true;
-}
-if(valid8){
-if(data36.connectTimeoutMs !== undefined){
-let data42 = data36.connectTimeoutMs;
-const _errs91 = errors;
-if(!((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42)))){
-validate10.errors = [{instancePath:instancePath+"/proxy/connectTimeoutMs",schemaPath:"#/properties/proxy/properties/connectTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs91){
-if(typeof data42 == "number"){
-if(data42 > 3600000 || isNaN(data42)){
-validate10.errors = [{instancePath:instancePath+"/proxy/connectTimeoutMs",schemaPath:"#/properties/proxy/properties/connectTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
-return false;
-}
-else {
-if(data42 < 1 || isNaN(data42)){
-validate10.errors = [{instancePath:instancePath+"/proxy/connectTimeoutMs",schemaPath:"#/properties/proxy/properties/connectTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
 }
 var valid8 = _errs91 === errors;
 }
@@ -951,22 +952,22 @@ else {
 var valid8 = true;
 }
 if(valid8){
-if(data36.responseTimeoutMs !== undefined){
-let data43 = data36.responseTimeoutMs;
+if(data37.connectTimeoutMs !== undefined){
+let data43 = data37.connectTimeoutMs;
 const _errs93 = errors;
 if(!((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43)))){
-validate10.errors = [{instancePath:instancePath+"/proxy/responseTimeoutMs",schemaPath:"#/properties/proxy/properties/responseTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate10.errors = [{instancePath:instancePath+"/proxy/connectTimeoutMs",schemaPath:"#/properties/proxy/properties/connectTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs93){
 if(typeof data43 == "number"){
 if(data43 > 3600000 || isNaN(data43)){
-validate10.errors = [{instancePath:instancePath+"/proxy/responseTimeoutMs",schemaPath:"#/properties/proxy/properties/responseTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
+validate10.errors = [{instancePath:instancePath+"/proxy/connectTimeoutMs",schemaPath:"#/properties/proxy/properties/connectTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
 return false;
 }
 else {
 if(data43 < 1 || isNaN(data43)){
-validate10.errors = [{instancePath:instancePath+"/proxy/responseTimeoutMs",schemaPath:"#/properties/proxy/properties/responseTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate10.errors = [{instancePath:instancePath+"/proxy/connectTimeoutMs",schemaPath:"#/properties/proxy/properties/connectTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -978,28 +979,55 @@ else {
 var valid8 = true;
 }
 if(valid8){
-if(data36.maxBodyBytes !== undefined){
-let data44 = data36.maxBodyBytes;
+if(data37.responseTimeoutMs !== undefined){
+let data44 = data37.responseTimeoutMs;
 const _errs95 = errors;
 if(!((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44)))){
-validate10.errors = [{instancePath:instancePath+"/proxy/maxBodyBytes",schemaPath:"#/properties/proxy/properties/maxBodyBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate10.errors = [{instancePath:instancePath+"/proxy/responseTimeoutMs",schemaPath:"#/properties/proxy/properties/responseTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs95){
 if(typeof data44 == "number"){
-if(data44 > 17179869184 || isNaN(data44)){
-validate10.errors = [{instancePath:instancePath+"/proxy/maxBodyBytes",schemaPath:"#/properties/proxy/properties/maxBodyBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 17179869184},message:"must be <= 17179869184"}];
+if(data44 > 3600000 || isNaN(data44)){
+validate10.errors = [{instancePath:instancePath+"/proxy/responseTimeoutMs",schemaPath:"#/properties/proxy/properties/responseTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"}];
 return false;
 }
 else {
-if(data44 < 0 || isNaN(data44)){
-validate10.errors = [{instancePath:instancePath+"/proxy/maxBodyBytes",schemaPath:"#/properties/proxy/properties/maxBodyBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+if(data44 < 1 || isNaN(data44)){
+validate10.errors = [{instancePath:instancePath+"/proxy/responseTimeoutMs",schemaPath:"#/properties/proxy/properties/responseTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
 var valid8 = _errs95 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data37.maxBodyBytes !== undefined){
+let data45 = data37.maxBodyBytes;
+const _errs97 = errors;
+if(!((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45)))){
+validate10.errors = [{instancePath:instancePath+"/proxy/maxBodyBytes",schemaPath:"#/properties/proxy/properties/maxBodyBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs97){
+if(typeof data45 == "number"){
+if(data45 > 17179869184 || isNaN(data45)){
+validate10.errors = [{instancePath:instancePath+"/proxy/maxBodyBytes",schemaPath:"#/properties/proxy/properties/maxBodyBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 17179869184},message:"must be <= 17179869184"}];
+return false;
+}
+else {
+if(data45 < 0 || isNaN(data45)){
+validate10.errors = [{instancePath:instancePath+"/proxy/maxBodyBytes",schemaPath:"#/properties/proxy/properties/maxBodyBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid8 = _errs97 === errors;
 }
 else {
 var valid8 = true;
@@ -1015,45 +1043,45 @@ validate10.errors = [{instancePath:instancePath+"/proxy",schemaPath:"#/propertie
 return false;
 }
 }
-var valid0 = _errs77 === errors;
+var valid0 = _errs79 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.headers !== undefined){
-let data45 = data.headers;
-const _errs97 = errors;
-if(errors === _errs97){
-if(Array.isArray(data45)){
-var valid11 = true;
-const len5 = data45.length;
-for(let i5=0; i5<len5; i5++){
-let data46 = data45[i5];
+let data46 = data.headers;
 const _errs99 = errors;
 if(errors === _errs99){
-if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+if(Array.isArray(data46)){
+var valid11 = true;
+const len5 = data46.length;
+for(let i5=0; i5<len5; i5++){
+let data47 = data46[i5];
+const _errs101 = errors;
+if(errors === _errs101){
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
 let missing1;
-if(((data46.source === undefined) && (missing1 = "source")) || ((data46.headers === undefined) && (missing1 = "headers"))){
+if(((data47.source === undefined) && (missing1 = "source")) || ((data47.headers === undefined) && (missing1 = "headers"))){
 validate10.errors = [{instancePath:instancePath+"/headers/" + i5,schemaPath:"#/properties/headers/items/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
-const _errs101 = errors;
-for(const key6 in data46){
+const _errs103 = errors;
+for(const key6 in data47){
 if(!((key6 === "source") || (key6 === "headers"))){
 validate10.errors = [{instancePath:instancePath+"/headers/" + i5,schemaPath:"#/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs101 === errors){
-if(data46.source !== undefined){
-let data47 = data46.source;
-const _errs102 = errors;
-if(errors === _errs102){
-if(typeof data47 === "string"){
-if(func3(data47) < 1){
+if(_errs103 === errors){
+if(data47.source !== undefined){
+let data48 = data47.source;
+const _errs104 = errors;
+if(errors === _errs104){
+if(typeof data48 === "string"){
+if(func3(data48) < 1){
 validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/source",schemaPath:"#/properties/headers/items/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -1063,19 +1091,19 @@ validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/source",schem
 return false;
 }
 }
-var valid12 = _errs102 === errors;
+var valid12 = _errs104 === errors;
 }
 else {
 var valid12 = true;
 }
 if(valid12){
-if(data46.headers !== undefined){
-let data48 = data46.headers;
-const _errs104 = errors;
-if(errors === _errs104){
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-for(const key7 in data48){
+if(data47.headers !== undefined){
+let data49 = data47.headers;
 const _errs106 = errors;
+if(errors === _errs106){
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+for(const key7 in data49){
+const _errs108 = errors;
 if(typeof key7 === "string"){
 if(!pattern4.test(key7)){
 const err0 = {instancePath:instancePath+"/headers/" + i5+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},message:"must match pattern \""+"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"+"\"",propertyName:key7};
@@ -1088,7 +1116,7 @@ vErrors.push(err0);
 errors++;
 }
 }
-var valid13 = _errs106 === errors;
+var valid13 = _errs108 === errors;
 if(!valid13){
 const err1 = {instancePath:instancePath+"/headers/" + i5+"/headers",schemaPath:"#/properties/headers/items/properties/headers/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid"};
 if(vErrors === null){
@@ -1104,12 +1132,12 @@ break;
 }
 }
 if(valid13){
-for(const key8 in data48){
-let data49 = data48[key8];
-const _errs108 = errors;
-if(errors === _errs108){
-if(typeof data49 === "string"){
-if(!pattern5.test(data49)){
+for(const key8 in data49){
+let data50 = data49[key8];
+const _errs110 = errors;
+if(errors === _errs110){
+if(typeof data50 === "string"){
+if(!pattern5.test(data50)){
 validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/headers/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/items/properties/headers/additionalProperties/pattern",keyword:"pattern",params:{pattern: "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"},message:"must match pattern \""+"^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$"+"\""}];
 return false;
 }
@@ -1119,7 +1147,7 @@ validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/headers/" + k
 return false;
 }
 }
-var valid14 = _errs108 === errors;
+var valid14 = _errs110 === errors;
 if(!valid14){
 break;
 }
@@ -1131,7 +1159,7 @@ validate10.errors = [{instancePath:instancePath+"/headers/" + i5+"/headers",sche
 return false;
 }
 }
-var valid12 = _errs104 === errors;
+var valid12 = _errs106 === errors;
 }
 else {
 var valid12 = true;
@@ -1145,7 +1173,7 @@ validate10.errors = [{instancePath:instancePath+"/headers/" + i5,schemaPath:"#/p
 return false;
 }
 }
-var valid11 = _errs99 === errors;
+var valid11 = _errs101 === errors;
 if(!valid11){
 break;
 }
@@ -1156,28 +1184,16 @@ validate10.errors = [{instancePath:instancePath+"/headers",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs97 === errors;
+var valid0 = _errs99 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.compression !== undefined){
-const _errs110 = errors;
+const _errs112 = errors;
 if(typeof data.compression !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/compression",schemaPath:"#/properties/compression/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
-return false;
-}
-var valid0 = _errs110 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.crossOriginIsolation !== undefined){
-const _errs112 = errors;
-if(typeof data.crossOriginIsolation !== "boolean"){
-validate10.errors = [{instancePath:instancePath+"/crossOriginIsolation",schemaPath:"#/properties/crossOriginIsolation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs112 === errors;
@@ -1186,45 +1202,57 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.cors !== undefined){
-let data52 = data.cors;
+if(data.crossOriginIsolation !== undefined){
 const _errs114 = errors;
-if(errors === _errs114){
-if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+if(typeof data.crossOriginIsolation !== "boolean"){
+validate10.errors = [{instancePath:instancePath+"/crossOriginIsolation",schemaPath:"#/properties/crossOriginIsolation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs114 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.cors !== undefined){
+let data53 = data.cors;
 const _errs116 = errors;
-for(const key9 in data52){
+if(errors === _errs116){
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+const _errs118 = errors;
+for(const key9 in data53){
 if(!((key9 === "enabled") || (key9 === "origins"))){
 validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties/cors/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs116 === errors){
-if(data52.enabled !== undefined){
-const _errs117 = errors;
-if(typeof data52.enabled !== "boolean"){
+if(_errs118 === errors){
+if(data53.enabled !== undefined){
+const _errs119 = errors;
+if(typeof data53.enabled !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/cors/enabled",schemaPath:"#/properties/cors/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid15 = _errs117 === errors;
+var valid15 = _errs119 === errors;
 }
 else {
 var valid15 = true;
 }
 if(valid15){
-if(data52.origins !== undefined){
-let data54 = data52.origins;
-const _errs119 = errors;
-if(errors === _errs119){
-if(Array.isArray(data54)){
-var valid16 = true;
-const len6 = data54.length;
-for(let i6=0; i6<len6; i6++){
-let data55 = data54[i6];
+if(data53.origins !== undefined){
+let data55 = data53.origins;
 const _errs121 = errors;
 if(errors === _errs121){
-if(typeof data55 === "string"){
-if(!pattern6.test(data55)){
+if(Array.isArray(data55)){
+var valid16 = true;
+const len6 = data55.length;
+for(let i6=0; i6<len6; i6++){
+let data56 = data55[i6];
+const _errs123 = errors;
+if(errors === _errs123){
+if(typeof data56 === "string"){
+if(!pattern6.test(data56)){
 validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i6,schemaPath:"#/properties/cors/properties/origins/items/pattern",keyword:"pattern",params:{pattern: "^https?://[^/\\s]+$"},message:"must match pattern \""+"^https?://[^/\\s]+$"+"\""}];
 return false;
 }
@@ -1234,7 +1262,7 @@ validate10.errors = [{instancePath:instancePath+"/cors/origins/" + i6,schemaPath
 return false;
 }
 }
-var valid16 = _errs121 === errors;
+var valid16 = _errs123 === errors;
 if(!valid16){
 break;
 }
@@ -1245,7 +1273,7 @@ validate10.errors = [{instancePath:instancePath+"/cors/origins",schemaPath:"#/pr
 return false;
 }
 }
-var valid15 = _errs119 === errors;
+var valid15 = _errs121 === errors;
 }
 else {
 var valid15 = true;
@@ -1258,40 +1286,40 @@ validate10.errors = [{instancePath:instancePath+"/cors",schemaPath:"#/properties
 return false;
 }
 }
-var valid0 = _errs114 === errors;
+var valid0 = _errs116 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.spa !== undefined){
-let data56 = data.spa;
-const _errs123 = errors;
-if((typeof data56 !== "boolean") && (typeof data56 !== "string")){
+let data57 = data.spa;
+const _errs125 = errors;
+if((typeof data57 !== "boolean") && (typeof data57 !== "string")){
 validate10.errors = [{instancePath:instancePath+"/spa",schemaPath:"#/properties/spa/type",keyword:"type",params:{type: schema11.properties.spa.type},message:"must be boolean,string"}];
 return false;
 }
-if(errors === _errs123){
-if(typeof data56 === "string"){
-if(func3(data56) < 1){
+if(errors === _errs125){
+if(typeof data57 === "string"){
+if(func3(data57) < 1){
 validate10.errors = [{instancePath:instancePath+"/spa",schemaPath:"#/properties/spa/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
-var valid0 = _errs123 === errors;
+var valid0 = _errs125 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.mounts !== undefined){
-let data57 = data.mounts;
-const _errs125 = errors;
-if(errors === _errs125){
-if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
-for(const key10 in data57){
+let data58 = data.mounts;
 const _errs127 = errors;
+if(errors === _errs127){
+if(data58 && typeof data58 == "object" && !Array.isArray(data58)){
+for(const key10 in data58){
+const _errs129 = errors;
 if(typeof key10 === "string"){
 if(!pattern2.test(key10)){
 const err2 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/propertyNames/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",propertyName:key10};
@@ -1304,7 +1332,7 @@ vErrors.push(err2);
 errors++;
 }
 }
-var valid17 = _errs127 === errors;
+var valid17 = _errs129 === errors;
 if(!valid17){
 const err3 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid"};
 if(vErrors === null){
@@ -1320,12 +1348,12 @@ break;
 }
 }
 if(valid17){
-for(const key11 in data57){
-let data58 = data57[key11];
-const _errs129 = errors;
-if(errors === _errs129){
-if(typeof data58 === "string"){
-if(func3(data58) < 1){
+for(const key11 in data58){
+let data59 = data58[key11];
+const _errs131 = errors;
+if(errors === _errs131){
+if(typeof data59 === "string"){
+if(func3(data59) < 1){
 validate10.errors = [{instancePath:instancePath+"/mounts/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/mounts/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -1335,7 +1363,7 @@ validate10.errors = [{instancePath:instancePath+"/mounts/" + key11.replace(/~/g,
 return false;
 }
 }
-var valid18 = _errs129 === errors;
+var valid18 = _errs131 === errors;
 if(!valid18){
 break;
 }
@@ -1347,32 +1375,32 @@ validate10.errors = [{instancePath:instancePath+"/mounts",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs125 === errors;
+var valid0 = _errs127 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.cleanUrls !== undefined){
-const _errs131 = errors;
+const _errs133 = errors;
 if(typeof data.cleanUrls !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/cleanUrls",schemaPath:"#/properties/cleanUrls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid0 = _errs131 === errors;
+var valid0 = _errs133 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.consoleForward !== undefined){
-let data60 = data.consoleForward;
-const _errs133 = errors;
-if(!(((data60 === "off") || (data60 === "errors")) || (data60 === "all"))){
+let data61 = data.consoleForward;
+const _errs135 = errors;
+if(!(((data61 === "off") || (data61 === "errors")) || (data61 === "all"))){
 validate10.errors = [{instancePath:instancePath+"/consoleForward",schemaPath:"#/properties/consoleForward/enum",keyword:"enum",params:{allowedValues: schema11.properties.consoleForward.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid0 = _errs133 === errors;
+var valid0 = _errs135 === errors;
 }
 else {
 var valid0 = true;
@@ -1413,3 +1441,5 @@ validate10.errors = vErrors;
 return errors === 0;
 }
 
+/** The keys each object may hold, by its dotted key ('' = the top level, `[]` = any list item). */
+export const schemaKeys = {"":["port","host","portAttempts","listing","dotfiles","followSymlinks","logFile","resolveHostNames","crossSiteLoads","limits","maxConnections","maxBodyBytes","allowedHosts","allowedClients","timeouts","reload","proxy","headers","compression","crossOriginIsolation","cors","spa","mounts","cleanUrls","consoleForward"],"limits":["maxQueuedBytes","maxQueuedTotalBytes","maxBuiltBytes","minSendBytesPerSec","minReceiveBytesPerSec","rateWindowMs","maxEventStreamsPerClient"],"timeouts":["headersMs","idleMs","writeStallMs","closeGraceMs","bodyMs"],"reload":["enabled","ignore","debounceMs","watchPaths"],"proxy":["routes","rewriteHost","connectTimeoutMs","responseTimeoutMs","maxBodyBytes"],"proxy.routes[]":["prefix","target"],"headers[]":["source","headers"],"cors":["enabled","origins"]};
