@@ -318,6 +318,18 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
     if (problem !== undefined) problems.push(`--spa: ${problem}`);
   }
   const cors = values.cors === true || corsOrigins.length > 0 ? { enabled: true, origins: corsOrigins } : undefined;
+  if (values['no-reload'] === true) {
+    // Each of these acts through live reload only: with --no-reload it would be taken and do nothing.
+    const idle = [
+      values.watch !== undefined ? '--watch' : undefined,
+      values['reload-ignore'] !== undefined ? '--reload-ignore' : undefined,
+      values['reload-debounce'] !== undefined ? '--reload-debounce' : undefined,
+      values.console === 'errors' || values.console === 'all' ? `--console ${values.console}` : undefined,
+    ].filter((flag) => flag !== undefined);
+    for (const flag of idle) {
+      problems.push(`${flag} does nothing with --no-reload (it works through live reload, which --no-reload turns off); leave one of them out`);
+    }
+  }
   if (values.https === true && values.cert !== undefined) {
     problems.push('--https makes its own certificate; leave it out when you give --cert and --key');
   }

@@ -266,7 +266,8 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   }
   // The effective routes and folders: the configuration file's too.
   for (const route of effective.proxy.routes) lines.push(`Proxy: ${route.prefix} → ${route.target}`);
-  for (const folder of effective.reload.watchPaths) lines.push(`Watching also: ${folder}`);
+  // Watched for live reload only: with it off (--no-reload over the file's watchPaths) nothing is.
+  if (effective.reload.enabled) for (const folder of effective.reload.watchPaths) lines.push(`Watching also: ${folder}`);
   for (const mount of effective.mounts) lines.push(`Mount: ${mount.prefix} → ${mount.folder}`);
   if (effective.cleanUrls) lines.push('Clean URLs: /about serves about.html; /about.html redirects to /about');
   if (effective.reload.enabled && effective.consoleForward !== 'off') {

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -367,6 +367,11 @@ const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   [['--log'], /--log needs a value: --log VALUE/],
   [['--spa', 'index.html'], /a bare --spa takes no value .*write --spa=index\.html/],
   [['site', '--spa', 'app.html'], /write --spa=app\.html/],
+  // Flags that act through live reload, beside --no-reload: taken and doing nothing before.
+  [['--no-reload', '--watch', '.'], /^porthole: --watch does nothing with --no-reload .*; leave one of them out$/m],
+  [['--no-reload', '--reload-ignore', 'dist/**'], /^porthole: --reload-ignore does nothing with --no-reload/m],
+  [['--no-reload', '--reload-debounce', '50'], /^porthole: --reload-debounce does nothing with --no-reload/m],
+  [['--no-reload', '--console', 'all'], /^porthole: --console all does nothing with --no-reload/m],
   // A value with terminal controls is quoted escaped: no raw ESC/BEL on stderr either.
   [['--allowed-host', '\u001b]0;X\u0007'], /--allowed-host "\\x1b\]0;X\\x07": is not a host name/],
 ];
@@ -380,6 +385,24 @@ test('every invalid flag value: exit 1, the flag, the value and the reason on st
     assert.ok(!cli.stdout.includes('Local:'), `${JSON.stringify(args)} started a server: ${cli.stdout}`);
     assert.ok(!cli.stderr.includes('\u001b') && !cli.stderr.includes('\u0007'), `raw control characters on stderr: ${JSON.stringify(cli.stderr)}`);
   }
+});
+
+test('--no-reload over the config file\'s reload.watchPaths: the banner does not claim a folder is watched; --console off beside it starts', async () => {
+  const root = join(site.base, 'watch-off');
+  const templates = join(site.base, 'watch-off-templates');
+  await mkdir(root, { recursive: true });
+  await mkdir(templates, { recursive: true });
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ reload: { watchPaths: ['../watch-off-templates'] } }));
+  const off = runCli([root, '--port', '0', '--no-reload', '--console', 'off']);
+  await waitForLocal(off);
+  off.child.kill('SIGINT');
+  assert.equal(await withTimeout(off.exited, WAIT_MS, 'exit on SIGINT'), 0, off.stderr);
+  assert.doesNotMatch(off.stdout, /Watching also/);
+  const on = runCli([root, '--port', '0']);
+  await waitForLocal(on);
+  on.child.kill('SIGINT');
+  assert.equal(await withTimeout(on.exited, WAIT_MS, 'exit on SIGINT'), 0, on.stderr);
+  assert.match(on.stdout, new RegExp(`^Watching also: ${templates.replace(/[.]/g, '\\.')}$`, 'm'));
 });
 
 test('an empty root folder argument is refused, not read as the current folder', async () => {

@@ -16,12 +16,22 @@ test('defaults: no flag sets anything, so porthole.config.json (then the default
 });
 
 test('--no-reload, --reload-ignore (repeatable), --reload-debounce', () => {
-  assert.deepEqual(reloadOf(['--no-reload', '--reload-ignore', 'dist/**', '--reload-ignore', '*.map', '--reload-debounce', '0']), {
-    enabled: false,
+  assert.deepEqual(reloadOf(['--no-reload']), { enabled: false, ignore: undefined, debounceMs: undefined, watchPaths: undefined });
+  assert.deepEqual(reloadOf(['--reload-ignore', 'dist/**', '--reload-ignore', '*.map', '--reload-debounce', '0']), {
+    enabled: undefined,
     ignore: [...DEFAULT_RELOAD.ignore, 'dist/**', '*.map'],
     debounceMs: 0,
     watchPaths: undefined,
   });
+});
+
+test('beside --no-reload, the flags that work through live reload are refused, each named', () => {
+  const parsed = parseCliArgs(['--no-reload', '--reload-ignore', 'dist/**', '--reload-debounce', '0', '--watch', 'x', '--console', 'errors'], '/tmp');
+  assert.deepEqual(
+    parsed.kind === 'invalid' ? parsed.problems.map((p) => p.replace(/ does nothing.*$/, '')) : parsed.kind,
+    ['--watch', '--reload-ignore', '--reload-debounce', '--console errors'],
+  );
+  assert.equal(parseCliArgs(['--no-reload', '--console', 'off'], '/tmp').kind, 'run');
 });
 
 test('--watch PATH (repeatable) adds folders, resolved against the working folder', () => {
