@@ -256,7 +256,8 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
     lines.push('Shared on the network: every device that can reach this machine can read this folder.');
     if (network.length === 0) lines.push('No network address found: is this machine on a network?');
     else lines.push('Nothing connects? A firewall is the usual cause: allow this port (e.g. `sudo ufw allow ' + address.port + '/tcp`).');
-    if (effective.dotfiles) lines.push('Warning: --dotfiles is on while shared; .env and .git stay denied only if you keep it off.');
+    // .git is never served, dotfiles or not (README, Security defaults): the warning is about the rest.
+    if (effective.dotfiles) lines.push('Warning: hidden files are served while shared (--dotfiles, or dotfiles in the config file): every device that can reach this machine can read .env and the other dotfiles (.git stays denied).');
     const { logFile, root } = effective;
     if (logFile !== undefined && liesInsideFolder(root, logFile)) {
       lines.push(

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RawClient, request, withTimeout } from '../core/raw-client';
+import { RawClient, fetchOnce, request, withTimeout } from '../core/raw-client';
 import { REPO, WAIT_MS, killAllClis, requireBuiltCli, runCli, runCommand, waitForLocalPort } from './run-cli';
 
 let base = '';
@@ -116,4 +116,22 @@ test('shared with the log file inside the root: the banner says so', async () =>
   local.child.kill('SIGINT');
   assert.equal(await withTimeout(local.exited, WAIT_MS, 'exit after SIGINT'), 0);
   assert.doesNotMatch(local.stdout, /inside the shared folder/, 'not shared: nothing to say');
+});
+
+test('shared with --dotfiles: the warning says what is readable, and never that .git would be (it is denied either way)', async () => {
+  await mkdir(join(root, '.git'), { recursive: true });
+  await writeFile(join(root, '.git', 'config'), '[core]\n');
+  await writeFile(join(root, '.env'), 'SECRET=1\n');
+  const cli = runCli([root, '--port', '0', '--host', '0.0.0.0', '--allowed-client', '127.0.0.1/32', '--dotfiles', '--no-reload'], base);
+  const port = await waitForLocalPort(cli);
+  try {
+    assert.match(cli.stdout, /^Warning: hidden files are served while shared .*can read \.env and the other dotfiles \(\.git stays denied\)\.$/m);
+    assert.doesNotMatch(cli.stdout, /\.git stay denied only if/);
+    // What the warning says is what the server does.
+    assert.equal((await fetchOnce(port, request('/.env'))).status, 200);
+    assert.equal((await fetchOnce(port, request('/.git/config'))).status, 404);
+  } finally {
+    cli.child.kill('SIGINT');
+    assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0, cli.stderr);
+  }
 });
