@@ -38,7 +38,7 @@ Serves the folder [root] (default: the current folder) over HTTP, on raw sockets
 Options also come from ${CONFIG_FILE_NAME} in the root; flags given here override it.
 
 Options:
-  --port N             port to listen on (default: the folder's own port in
+  -p, --port N         port to listen on (default: the folder's own port in
                        ${DERIVED_PORT_RANGE.first}–${DERIVED_PORT_RANGE.first + DERIVED_PORT_RANGE.count - 1}, derived from its path, the same on every
                        start; 0 = any free port; when busy, the next free one is taken and said)
   --host ADDR          address to bind (default ${DEFAULT_HOST}; 0.0.0.0 shares on the network)
@@ -49,8 +49,8 @@ Options:
   --no-compression     send files as they are on disk: no brotli/gzip on the fly, no .br/.gz
                        file chosen by Accept-Encoding (game.wasm.br is still sent with
                        Content-Encoding: br, or decoded for clients without br)
-  --allow-cross-site   let pages on other sites load these files as scripts, images or
-                       fetch() (default: refused with 403; navigations always work)
+  --allow-cross-site   let pages on other sites load these files as scripts, images, styles
+                       or fetch() (default: refused with 403; navigations always work)
   --allowed-host NAME  also answer to this Host name (repeatable; tunnels, custom names)
   --allowed-client CIDR  only these clients (repeatable, e.g. 192.168.1.0/24); loopback always
   --no-host-names      do not reverse-resolve client addresses for the log
@@ -95,7 +95,7 @@ Options:
   --workers N          serve from N processes sharing the port (default 1)
   --keep-alive-timeout S  close idle keep-alive connections after S seconds (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
   --header-timeout S   a request head must arrive within S seconds (default ${DEFAULT_TIMEOUTS.headersMs / 1000}; 408)
-  --quiet              print no line per request
+  -q, --quiet          print no line per request
   --open               open the page in the default browser
   -h, --help           show this help
   -v, --version        show the version
