@@ -71,11 +71,17 @@ test('porthole.config.json errors say what the value is and how to write it; a c
     ['a boolean as a string', '{"listing": "false"}', /listing: must be boolean \(it is the string "false"; write false without quotes\)$/m],
     ['headers as an object', '{"headers": {"X-A": "1"}}', /headers: must be array \(it is an object; e\.g\. "headers": \[\{ "source": "\*\*\/\*\.wasm", "headers": \{ "Cache-Control": "no-store" \} \}\]\)$/m],
     ['a comment', '{\n  "port": 0, // my port\n  "listing": true\n}', /not valid JSON at line 2, column 14: a comment, which JSON does not allow \(this file is plain JSON, not JSONC\); remove it$/m],
+    // V8 gives no position for a bad token and quotes the file instead: the line and column are found.
+    ['a bare word', '{\n  "listing": false,\n  "dotfiles": True\n}', /porthole\.config\.json: not valid JSON at line 3, column 15 \(Unexpected token 'T'\)$/m],
+    ['yes for true', '{"listing": yes}', /porthole\.config\.json: not valid JSON at line 1, column 13 \(Unexpected token 'y'\)$/m],
+    ['a second closing brace', '{"listing": false}}', /porthole\.config\.json: not valid JSON at line 1, column 19 \(Unexpected non-whitespace character after JSON\)$/m],
+    ['a byte that is not UTF-8', '{"listing": \xff}', /not valid JSON at line 1, column 13 \(Unexpected token '\uFFFD'; the file is not UTF-8 text there\)$/m],
   ];
   for (const [what, text, said] of cases) {
     const folder = join(site.base, what.replace(/\W+/g, '-'));
     await mkdir(folder);
-    await writeFile(join(folder, 'porthole.config.json'), text);
+    // Bytes as written (latin1: every case is ASCII but the one byte that is not UTF-8).
+    await writeFile(join(folder, 'porthole.config.json'), Buffer.from(text, 'latin1'));
     const cli = runCli([folder, '--port', '0'], site.base);
     await refused(cli, what);
     assert.match(cli.stderr, said, what);
