@@ -71,6 +71,10 @@ test('porthole.config.json errors say what the value is and how to write it; a c
     ['a boolean as a string', '{"listing": "false"}', /listing: must be boolean \(it is the string "false"; write false without quotes\)$/m],
     ['headers as an object', '{"headers": {"X-A": "1"}}', /headers: must be array \(it is an object; e\.g\. "headers": \[\{ "source": "\*\*\/\*\.wasm", "headers": \{ "Cache-Control": "no-store" \} \}\]\)$/m],
     ['a comment', '{\n  "port": 0, // my port\n  "listing": true\n}', /not valid JSON at line 2, column 14: a comment, which JSON does not allow \(this file is plain JSON, not JSONC\); remove it$/m],
+    // ajv's own words ("must NOT have fewer than 1 characters", "must be >= 1") in plain ones, with the value.
+    ['an empty log file name', '{"logFile": ""}', /porthole\.config\.json: logFile: is empty: give a value, or remove it \(an absent key takes its default\)$/m],
+    ['a port out of range', '{"port": 70000}', /porthole\.config\.json: port: must be at most 65535 \(it is 70000\)$/m],
+    ['no connections', '{"maxConnections": 0}', /porthole\.config\.json: maxConnections: must be at least 1 \(it is 0\)$/m],
     // V8 gives no position for a bad token and quotes the file instead: the line and column are found.
     ['a bare word', '{\n  "listing": false,\n  "dotfiles": True\n}', /porthole\.config\.json: not valid JSON at line 3, column 15 \(Unexpected token 'T'\)$/m],
     ['yes for true', '{"listing": yes}', /porthole\.config\.json: not valid JSON at line 1, column 13 \(Unexpected token 'y'\)$/m],

@@ -224,6 +224,14 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
         return { key: dottedKey(error.instancePath), reason: `${quoted(valueAt(data, error.instancePath))} is not a host: a name or IP address alone, without a scheme, path, spaces or @ (e.g. "127.0.0.1")` };
       }
       return { key: dottedKey(error.instancePath), reason: `is not in the expected form (${String(params.pattern)})` };
+    case 'minLength':
+      // Every minLength of the schema is 1: an empty string.
+      return { key: dottedKey(error.instancePath), reason: Number(params.limit) === 1 ? 'is empty: give a value, or remove it (an absent key takes its default)' : `must be at least ${String(params.limit)} characters` };
+    case 'minimum':
+    case 'maximum': {
+      const value = valueAt(data, error.instancePath);
+      return { key: dottedKey(error.instancePath), reason: `must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)} (it is ${JSON.stringify(value)})` };
+    }
     default:
       return { key: dottedKey(error.instancePath), reason: error.message ?? 'is invalid' };
   }
