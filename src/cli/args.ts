@@ -17,6 +17,7 @@ import {
   parseProxySpec,
   parseMountSpec,
   checkServerOptions,
+  logFileNameProblem,
   parseHeaderArgument,
   showValue,
   spaFileProblem,
@@ -275,6 +276,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   };
   const idleMs = seconds('--keep-alive-timeout', values['keep-alive-timeout']);
   const headersMs = seconds('--header-timeout', values['header-timeout']);
+  const logProblem = values.log === undefined ? undefined : logFileNameProblem(values.log);
+  if (logProblem !== undefined) refuse('--log', values.log, logProblem);
   for (const [flag, value] of [['--cert', values.cert], ['--key', values.key]] as const) {
     if (value === '') refuse(flag, value, 'is empty: give the path of a PEM file');
   }

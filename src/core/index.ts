@@ -15,6 +15,7 @@ export {
   ConfigFileError,
   MAX_CONFIG_FILE_BYTES,
   headerFieldProblem,
+  logFileNameProblem,
   parseConfigText,
   parseHeaderArgument,
   readConfigFile,

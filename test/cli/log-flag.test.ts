@@ -43,6 +43,21 @@ test('--log in a folder that does not exist stops the start and makes no folder'
   assert.equal(existsSync(join(base, 'nonexistent')), false);
 });
 
+test('--log or logFile ending in "/" (a folder, not made yet) stops the start and makes no file of that name', async () => {
+  // resolve() drops the slash: `--log logs/` wrote its lines into a new file named logs.
+  const { code, stderr } = await exitOf([site, '--port', '0', '--log', 'logs/']);
+  assert.equal(code, 1, stderr);
+  assert.equal(stderr, 'porthole: --log "logs/": ends in "/", which names a folder, not a file; name a file in it (e.g. logs/access.log)\nporthole: nothing was started; `porthole --help` lists the options.\n');
+  assert.equal(existsSync(join(base, 'logs')), false);
+  const configured = join(base, 'slash');
+  await mkdir(configured);
+  await writeFile(join(configured, 'porthole.config.json'), JSON.stringify({ logFile: 'logs/' }));
+  const file = await exitOf([configured, '--port', '0']);
+  assert.equal(file.code, 1, file.stderr);
+  assert.match(file.stderr, /porthole\.config\.json: logFile: "logs\/" ends in "\/", which names a folder, not a file; name a file in it \(e\.g\. logs\/access\.log\)$/m);
+  assert.equal(existsSync(join(configured, 'logs')), false);
+});
+
 test('--log naming a site page stops the start and leaves the page as it was', async () => {
   const { code, stderr } = await exitOf([site, '--port', '0', '--log', join(site, 'index.html')]);
   assert.equal(code, 1, stderr);

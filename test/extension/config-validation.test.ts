@@ -27,6 +27,7 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['dotfiles', 'false', /^porthole\.dotfiles: "false" must be true or false/],
   ['followSymlinks', 1, /^porthole\.followSymlinks: 1 must be true or false/],
   ['log.file', 42, /^porthole\.log\.file: 42 must be a string/],
+  ['log.file', 'logs/', /^porthole\.log\.file: "logs\/" ends in "\/", which names a folder, not a file; name a file in it \(e\.g\. logs\/access\.log\)\.$/],
   ['log.resolveHostNames', 'no', /^porthole\.log\.resolveHostNames: "no" must be true or false/],
   ['requests.maxEntries', 5, /^porthole\.requests\.maxEntries: 5 must be a whole number from 100 to 100000/],
   ['allowedClients', ['192.168.1.0/'], /^porthole\.allowedClients: "192\.168\.1\.0\/" has no prefix length after "\/"/],

@@ -323,6 +323,17 @@ function syntaxLocation(text: string, message: string): string {
 }
 
 /**
+ * The log file's name as the user wrote it (a flag, the file's `logFile`, the setting), before it
+ * is resolved — which drops a trailing `/`: `--log logs/` made a file named `logs`. A name ending in
+ * a separator names a folder; the log is a file in one.
+ */
+export function logFileNameProblem(text: string): string | undefined {
+  if (!/[/\\]$/.test(text) || (text.endsWith('\\') && process.platform !== 'win32')) return undefined;
+  const folder = text.replace(/[/\\]+$/, '');
+  return `ends in "${text.slice(-1)}", which names a folder, not a file; name a file in it (e.g. ${folder === '' ? '' : `${folder}/`}access.log)`;
+}
+
+/**
  * The options a configuration file's text holds, checked (schema, header grammar, CIDR ranges,
  * paths). `root` is the served folder: relative paths in the file are taken from it.
  * Throws ConfigFileError(file, key, reason).
@@ -389,6 +400,8 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   }
   checkReach(raw, fail);
   checkCrossSiteReach(raw, fail);
+  const logNameProblem = raw.logFile === undefined ? undefined : logFileNameProblem(raw.logFile);
+  if (logNameProblem !== undefined) fail('logFile', `"${raw.logFile}" ${logNameProblem}`);
   if (raw.logFile !== undefined && !writesInside(root, resolve(root, raw.logFile))) {
     fail('logFile', `"${raw.logFile}" is outside the served folder: a porthole.config.json writes its log only inside the folder it comes with (use --log or the porthole.log.file setting for another place)`);
   }
