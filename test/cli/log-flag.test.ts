@@ -5,6 +5,7 @@
  * Needs `npm run build` first.
  */
 import { after, before, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -56,6 +57,18 @@ test('--log or logFile ending in "/" (a folder, not made yet) stops the start an
   assert.equal(file.code, 1, file.stderr);
   assert.match(file.stderr, /porthole\.config\.json: logFile: "logs\/" ends in "\/", which names a folder, not a file; name a file in it \(e\.g\. logs\/access\.log\)$/m);
   assert.equal(existsSync(join(configured, 'logs')), false);
+});
+
+test('--log naming a FIFO (as /dev/stdout is when piped) stops the start in words, not "invalid seek"', async (t) => {
+  if (process.platform === 'win32') {
+    t.skip('no FIFOs');
+    return;
+  }
+  const fifo = join(base, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const { code, stderr } = await exitOf([site, '--port', '0', '--log', fifo]);
+  assert.equal(code, 1, stderr);
+  assert.equal(stderr, `porthole: cannot write the log file ${fifo}: it is a pipe or a terminal, not a file (ESPIPE): the log is a regular file; name one (the request lines already go to stdout unless --quiet)\n`);
 });
 
 test('--log naming a site page stops the start and leaves the page as it was', async () => {

@@ -486,7 +486,10 @@ async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
   try {
     read = (await handle.read(head, 0, head.length, 0)).bytesRead;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EBADF') return undefined; // opened write-only
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EBADF') return undefined; // opened write-only
+    // A pipe, a FIFO or a terminal (`--log /dev/stdout` with stdout piped): no first line to check, no place to keep lines.
+    if (code === 'ESPIPE') return 'is a pipe or a terminal, not a file (ESPIPE): the log is a regular file; name one (the request lines already go to stdout unless --quiet)';
     throw err;
   }
   if (mayAppendLogLines(head.subarray(0, read).toString('latin1'))) return undefined;
