@@ -332,6 +332,25 @@ test('client bytes never reach the terminal raw: ESC, BEL, C1 and bidi controls 
   assert.ok(cli.stdout.includes('Origin not allowed: http://evil\\x9b2J'), cli.stdout);
 });
 
+test('a client\'s 8 KB target or Host is cut in the terminal line (saying how much more), kept whole in the log file', async () => {
+  const log = join(site.base, 'long-fields.log');
+  const cli = runCli([site.root, '--port', '0', '--no-host-names', '--log', log]);
+  const port = await waitForLocal(cli);
+  const long = 'a'.repeat(7000);
+  assert.equal((await fetchOnce(port, request(`/${long}`))).status, 404);
+  assert.equal((await fetchOnce(port, request('/', { host: long }))).status, 403);
+  await waitForLines(cli, / (404|403) \d+B /, 2);
+  cli.child.kill('SIGINT');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0);
+  const lines = cli.stdout.split('\n').filter((l) => / (404|403) \d+B /.test(l));
+  assert.equal(lines.length, 2, cli.stdout);
+  for (const line of lines) assert.ok(line.length < 500, `a ${line.length}-character line`);
+  assert.match(lines[0] ?? '', new RegExp(` GET /a{299}… \\(6701 more characters\\) 404 `));
+  assert.match(lines[1] ?? '', new RegExp(` GET / 403 \\d+B \\d+ms — Host not allowed: a{282}… \\(6718 more characters\\)$`));
+  // The log file has the whole target.
+  assert.ok((await readFile(log, 'utf8')).includes(`"GET /${long} HTTP/1.1"`));
+});
+
 /** [argv after the root, what stderr must say: the flag, the value as shown, the reason] */
 const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   [['--allowed-client', '192.168.1.0/'], /--allowed-client "192\.168\.1\.0\/": has no prefix length after "\/"/],

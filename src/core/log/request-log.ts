@@ -220,22 +220,35 @@ function writeCount(bytes: Buffer, at: number, n: number): number {
 }
 
 /**
+ * The most characters of one client-controlled field (method, target, host name, note) a
+ * terminal line shows: a client may send an 8 KiB target or Host (the parser's limits), and each
+ * such request printed a whole screen of it. The log file keeps every field whole.
+ */
+export const SHORT_LINE_FIELD_MAX = 300;
+
+/** `text` cut to SHORT_LINE_FIELD_MAX characters, saying how many more there were. */
+function cutField(text: string): string {
+  return text.length <= SHORT_LINE_FIELD_MAX ? text : `${text.slice(0, SHORT_LINE_FIELD_MAX)}… (${text.length - SHORT_LINE_FIELD_MAX} more characters)`;
+}
+
+/**
  * A short human line for a terminal (the CLI's stdout): `14:03:07 127.0.0.1 (name) GET /x 200 12B
  * 3ms — note`; an aborted one `… aborted`, `… aborted — note` when the note says why (a back-end
  * that broke off). Every field a client controls (host name, method, target, the note that may quote
- * them) goes through escapeForDisplay, so no control or bidi character reaches the terminal.
+ * them) goes through escapeForDisplay, so no control or bidi character reaches the terminal, and
+ * is cut to SHORT_LINE_FIELD_MAX characters.
  */
 export function formatShortLine(r: RequestRecord): string {
   const d = new Date(r.time);
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  const client = r.clientHost !== undefined && r.clientHost !== r.clientIp ? `${r.clientIp} (${r.clientHost})` : r.clientIp;
+  const client = r.clientHost !== undefined && r.clientHost !== r.clientIp ? `${r.clientIp} (${cutField(r.clientHost)})` : r.clientIp;
   // An aborted line keeps its note: why a transfer broke off (a back-end that cut its answer
   // short) is what tells it from a client that left.
-  const note = r.note !== undefined && (r.aborted || r.status >= 400) ? ` — ${r.note}` : '';
+  const note = r.note !== undefined && (r.aborted || r.status >= 400) ? ` — ${cutField(r.note)}` : '';
   const extra = `${r.aborted ? ' aborted' : ''}${note}`;
   // The back-end part (proxied requests) is inside the sanitised text too.
   const up = r.upstream === undefined ? '' : ` (back-end ${r.upstream.status || '-'} ${r.upstream.ms}ms)`;
-  return escapeForDisplay(`${time} ${client} ${r.method} ${targetForDisplay(r.target)} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
+  return escapeForDisplay(`${time} ${client} ${cutField(r.method)} ${cutField(targetForDisplay(r.target))} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
 }
 
 export type LineSink = (record: RequestRecord) => void;
