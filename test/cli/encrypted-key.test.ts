@@ -144,34 +144,27 @@ test('the right passphrase from PORTHOLE_KEY_PASSPHRASE (traditional form): HTTP
   }
 });
 
-test('a passphrase file others may read gets a warning (the server still starts)', async (t) => {
-  if (process.platform === 'win32') {
-    t.skip('no POSIX modes');
-    return;
-  }
-  const file = join(site.base, 'open-passphrase.txt');
+/** The CLI's stderr after a start with a passphrase file named `name` that others may read (mode 0644); the server must start. */
+async function stderrWithOpenPassphraseFile(name: string): Promise<string> {
+  const file = join(site.base, name);
   await writeFile(file, PASSPHRASE);
   await chmod(file, 0o644);
   const cli = runCli([site.root, '--port', '0', '--quiet', '--no-reload', '--cert', certPath, '--key', pkcs8Path, '--passphrase-file', file], site.base, NO_ENV);
   await waitForLocalUrl(cli);
   assert.equal(await stopCli(cli), 0, cli.stderr);
-  assert.ok(cli.stderr.includes(`other users may read the passphrase file ${file}; chmod 600 it`), cli.stderr);
+  return cli.stderr;
+}
+
+test('a passphrase file others may read gets a warning (the server still starts)', { skip: process.platform === 'win32' && 'no POSIX modes' }, async () => {
+  const stderr = await stderrWithOpenPassphraseFile('open-passphrase.txt');
+  assert.ok(stderr.includes(`other users may read the passphrase file ${join(site.base, 'open-passphrase.txt')}; chmod 600 it`), stderr);
 });
 
-test('the passphrase-file warning escapes the file name: no terminal control reaches stderr', async (t) => {
-  if (process.platform === 'win32') {
-    t.skip('no POSIX modes, and no ESC in file names');
-    return;
-  }
+test('the passphrase-file warning escapes the file name: no terminal control reaches stderr', { skip: process.platform === 'win32' && 'no POSIX modes, and no ESC in file names' }, async () => {
   // A name that would recolour the terminal, return the cursor and reverse the rest of the line.
-  const file = join(site.base, 'pass\x1b[31m\r\u202eword.txt');
-  await writeFile(file, PASSPHRASE);
-  await chmod(file, 0o644);
-  const cli = runCli([site.root, '--port', '0', '--quiet', '--no-reload', '--cert', certPath, '--key', pkcs8Path, '--passphrase-file', file], site.base, NO_ENV);
-  await waitForLocalUrl(cli);
-  assert.equal(await stopCli(cli), 0, cli.stderr);
-  assert.ok(cli.stderr.includes('other users may read the passphrase file'), cli.stderr);
-  assert.ok(cli.stderr.includes('pass\\x1b[31m\\x0d\\u202eword.txt; chmod 600 it'), cli.stderr);
+  const stderr = await stderrWithOpenPassphraseFile('pass\x1b[31m\r\u202eword.txt');
+  assert.ok(stderr.includes('other users may read the passphrase file'), stderr);
+  assert.ok(stderr.includes('pass\\x1b[31m\\x0d\\u202eword.txt; chmod 600 it'), stderr);
   // eslint-disable-next-line no-control-regex
-  assert.doesNotMatch(cli.stderr, /[\x1b\r\u202e]/);
+  assert.doesNotMatch(stderr, /[\x1b\r\u202e]/);
 });
