@@ -6,9 +6,19 @@
  */
 import type * as EncodingModule from '@exodus/bytes/encoding-lite.js' with { 'resolution-mode': 'import' };
 
-// An ES module; require() of one works from Node 20.19 on, and esbuild bundles it into the CommonJS builds.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { labelToName } = require('@exodus/bytes/encoding-lite.js') as typeof EncodingModule;
+let encodingModule: typeof EncodingModule | undefined;
+
+/**
+ * The Encoding Standard's name of the encoding `label` stands for (WHATWG Encoding §4.2: case and
+ * surrounding ASCII whitespace ignored), or null for a label of none. The label table is loaded
+ * at the first call, not with the server: its tables cost every start a few ms (an ES module;
+ * require() of one works from Node 20.19 on, and esbuild bundles it into the CommonJS builds).
+ */
+export function labelToName(label: string): string | null {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  encodingModule ??= require('@exodus/bytes/encoding-lite.js') as typeof EncodingModule;
+  return encodingModule.labelToName(label);
+}
 
 /**
  * The `charset` parameter of a Content-Type field value (RFC 9110 §8.3.1, §5.6.6: parameter names

@@ -29,15 +29,16 @@ import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { CHARSET_BY_TYPE, TYPE_BY_EXTENSION } from './media-types.generated';
 import type * as SnifferModule from 'encoding-sniffer/sniffer' with { 'resolution-mode': 'import' };
-import type * as EncodingModule from '@exodus/bytes/encoding-lite.js' with { 'resolution-mode': 'import' };
 import { RESOURCE_HEADER_BYTES, sniffUnknownType } from './mime-sniff';
+import { labelToName } from './charset';
 
-// Both packages are ES modules; require() of an ES module works from Node 20.19 on, and esbuild
-// bundles them into the CommonJS builds.
+let snifferModule: typeof SnifferModule | undefined;
+/**
+ * encoding-sniffer, loaded at the first page or XML file decided, not with the server (an ES
+ * module; require() of one works from Node 20.19 on, and esbuild bundles it into the CommonJS builds).
+ */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Sniffer, ResultType } = require('encoding-sniffer/sniffer') as typeof SnifferModule;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { labelToName } = require('@exodus/bytes/encoding-lite.js') as typeof EncodingModule;
+const sniffer = (): typeof SnifferModule => (snifferModule ??= require('encoding-sniffer/sniffer') as typeof SnifferModule);
 
 /** The HTML prescan looks at this many bytes (HTML Standard §13.2.3.2). */
 const PRESCAN_BYTES = 1024;
@@ -154,11 +155,12 @@ function declaredEncoding(essence: string, head: Uint8Array): string | undefined
   if (essence === 'text/css') return cssDeclaredEncoding(head);
   const html = essence === 'text/html';
   if (!html && !isXmlType(essence)) return undefined;
-  const sniffer = new Sniffer({ maxBytes: PRESCAN_BYTES });
-  sniffer.write(head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head);
-  const kind = sniffer.resultType;
-  if (html) return kind === ResultType.META_TAG ? sniffer.encoding : undefined;
-  return kind === ResultType.XML_ENCODING || kind === ResultType.XML_PREFIX ? sniffer.encoding : undefined;
+  const { Sniffer, ResultType } = sniffer();
+  const prescan = new Sniffer({ maxBytes: PRESCAN_BYTES });
+  prescan.write(head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head);
+  const kind = prescan.resultType;
+  if (html) return kind === ResultType.META_TAG ? prescan.encoding : undefined;
+  return kind === ResultType.XML_ENCODING || kind === ResultType.XML_PREFIX ? prescan.encoding : undefined;
 }
 
 /**
