@@ -135,3 +135,14 @@ test('a missing path asked for many times in one batch: every answer a 404 sayin
   const notes = running.records.filter((r) => r.target === '/later.txt' && r.status === 404).map((r) => r.note);
   assert.deepEqual(notes, Array(5).fill('No such file.'));
 });
+
+test('a path the file system cannot name (a name over 255 bytes, a loop of links) is a 404 whose note says why in words', async () => {
+  await symlink('round.txt', join(root, 'round.txt'));
+  const long = `/${'n'.repeat(300)}.txt`;
+  for (const path of [long, '/round.txt']) assert.equal((await get(path)).status, 404, path);
+  const deadline = Date.now() + 10_000;
+  const noteOf = (path: string): string | undefined => running.records.find((r) => r.target === path)?.note;
+  while ((noteOf(long) === undefined || noteOf('/round.txt') === undefined) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(noteOf(long), 'No such file: a name in the path is longer than the file system allows (ENAMETOOLONG).');
+  assert.equal(noteOf('/round.txt'), 'No such file: the path goes round a loop of symbolic links (ELOOP).');
+});

@@ -85,8 +85,15 @@ export function failure(err: unknown, refused: Exclude<Refused, 'special'> = 'pa
   if (code === 'EMFILE' || code === 'ENFILE') {
     return { kind: 'unavailable', reason: `Out of file descriptors (${code}): the server has too many open files right now.` };
   }
-  return { kind: 'missing', reason: code === 'ENOENT' || code === 'ENOTDIR' ? NO_SUCH_FILE : `Cannot open: ${code}` };
+  return { kind: 'missing', reason: code === 'ENOENT' || code === 'ENOTDIR' ? NO_SUCH_FILE : (MISSING_BECAUSE[code ?? ''] ?? `No such file: it cannot be opened (${code ?? 'an unknown error'}).`) };
 }
+
+/** The log's note for a path that cannot name a file for a reason of the file system's (a 404, as nginx answers them). */
+const MISSING_BECAUSE: Readonly<Record<string, string>> = {
+  ENAMETOOLONG: 'No such file: a name in the path is longer than the file system allows (ENAMETOOLONG).',
+  ELOOP: 'No such file: the path goes round a loop of symbolic links (ELOOP).',
+  EINVAL: 'No such file: the file system takes no such name (EINVAL).',
+};
 
 /**
  * The real path of an open descriptor, or undefined when it cannot be told (the file was deleted,
