@@ -322,6 +322,37 @@ test('Copy as curl: hostile header values (quotes, $(), backticks, ;) stay one a
   }
 });
 
+test('Copy as curl: a Host or an absolute-form target naming another server still replays to this one (--connect-to), never elsewhere', async () => {
+  // The back-end is "another server" on this machine: before, the command went to whatever the
+  // client wrote in Host or in the target, with every header of the request.
+  const elsewhere = `127.0.0.1:${backend.port}`;
+  const cases = [
+    { target: '/hello.txt?elsewhere=host', raw: request('/hello.txt?elsewhere=host', { host: elsewhere }) },
+    { target: '/hello.txt?elsewhere=name', raw: request('/hello.txt?elsewhere=name', { host: 'attacker.invalid' }) },
+    { target: `http://${elsewhere}/hello.txt?elsewhere=absolute`, raw: request(`http://${elsewhere}/hello.txt?elsewhere=absolute`) },
+  ];
+  for (const { target, raw } of cases) {
+    const first = await fetchOnce(srv.port, raw);
+    const original = await recordFor(target);
+    const curl = buildCurl(original);
+    assert.ok(curl);
+    const seenByBackend = backend.requests.length;
+    const run = await runShell(`${curl.command} --silent --show-error --output /dev/null --write-out '%{http_code}'`);
+    assert.equal(run.code, 0, `${curl.command}: ${run.stderr}`);
+    assert.equal(backend.requests.length, seenByBackend, `${target}: nothing reached the other server`);
+    const replay = srv.records.filter((r) => r.target.endsWith(target.replace(/^http:\/\/[^/]+/, ''))).at(-1);
+    assert.ok(replay && replay !== original, `${target}: this server saw the replay`);
+    assert.equal(Number(run.stdout.toString()), first.status, `${target}: same answer`);
+    const host = (r: RequestRecord): string | undefined => r.requestHeaders.find(([n]) => n.toLowerCase() === 'host')?.[1];
+    assert.equal(host(replay), host(original) ?? elsewhere, `${target}: the same Host`);
+    assert.match(curl.command, new RegExp(`--connect-to '::127\\.0\\.0\\.1:${srv.port}'`), curl.command);
+  }
+  // The server's own address needs no --connect-to.
+  const own = exchanged.find((s) => s.record.target.startsWith('/hello.txt'));
+  assert.ok(own);
+  assert.doesNotMatch(buildCurl(own.record)?.command ?? '', /--connect-to/);
+});
+
 test('shellQuote and shellWord: any string comes back byte for byte through sh (printf %s)', () => {
   const samples = ['plain', "it's", "''", "'\\''", '$(id)`id`${HOME}\\n', ' \t leading and trailing ', '!history', '', 'caf\u00e9\u009b\t\u00ff', "x'\u0085'y"];
   for (const s of samples) {

@@ -2,6 +2,7 @@
  * "Copy as curl": one kept request as a curl command line for a POSIX shell (sh, bash, zsh).
  * Pure (no vscode); tested by running its output through `sh -c` with the real curl.
  */
+import { isIP } from 'node:net';
 import type { RequestRecord } from '../../core';
 import { requestUrl } from './node-har';
 
@@ -67,9 +68,26 @@ export interface CurlCommand {
 }
 
 /**
+ * `--connect-to` (curl 7.49) for a URL that does not name the server's own address: the URL's
+ * authority comes from the request's Host field or an absolute-form target, which the client chose
+ * (`Host: attacker.example`, `GET http://attacker.example/`), and the command must repeat the request
+ * to the server that answered it, never send it (with its headers) to a host a client named. The
+ * empty HOST1:PORT1 matches the one URL of the command; TLS still names the URL's host (SNI).
+ * Undefined when the URL already is the server's address and port, or the address is unknown.
+ */
+function connectTo(url: URL, serverIp: string, serverPort: number): string | undefined {
+  if (isIP(serverIp) === 0 || !Number.isInteger(serverPort) || serverPort <= 0) return undefined;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  if (host === serverIp && port === serverPort) return undefined;
+  return `::${serverIp.includes(':') ? `[${serverIp}]` : serverIp}:${serverPort}`;
+}
+
+/**
  * The curl command that repeats `record`: its method, absolute URL (requestUrl), and its request
  * headers as sent, less the hop-by-hop ones (and those the Connection field names), the framing
- * curl writes itself, and Host when it is the URL's own authority. HEAD becomes `--head`; other
+ * curl writes itself, and Host when it is the URL's own authority. The connection goes to the
+ * server's address (`--connect-to` when the URL names another: connectTo). HEAD becomes `--head`; other
  * methods than GET `--request`; HTTP/1.0 `--http1.0`; a path with dot segments `--path-as-is`,
  * brackets or braces `--globoff`. A request that had a body (Content-Length above 0, or chunked)
  * gets `--data-binary @-`: bodies are not kept, so the command reads the body from standard input.
@@ -95,7 +113,10 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
   const path = record.target.split(/[?#]/, 1)[0] ?? '';
   if (/(^|\/)\.\.?(\/|$)/.test(path)) args.push('--path-as-is');
   if (/[[\]{}]/.test(url)) args.push('--globoff');
-  const authority = new URL(url).host;
+  const parsed = new URL(url);
+  const authority = parsed.host;
+  const via = connectTo(parsed, record.serverIp, record.serverPort);
+  if (via !== undefined) args.push('--connect-to', shellWord(via));
   for (const [name, value] of record.requestHeaders) {
     const lower = name.toLowerCase();
     if (LEFT_TO_CURL.has(lower) || connectionTokens.has(lower)) {
