@@ -353,6 +353,32 @@ test('Copy as curl: a Host or an absolute-form target naming another server stil
   assert.doesNotMatch(buildCurl(own.record)?.command ?? '', /--connect-to/);
 });
 
+test('raw bytes above 0x7F: the HAR URL and the curl command carry the bytes sent (%E2%80%AE, not %C3%A2%C2%80%C2%AE); header values are their UTF-8 text', async () => {
+  // Written as latin1, one char per byte: /café.txt?q=<U+202E> and X-Name: café as UTF-8 bytes.
+  const rawTarget = '/caf\u00c3\u00a9.txt?q=\u00e2\u0080\u00ae';
+  const sent = await fetchOnce(srv.port, request(rawTarget));
+  const original = await recordFor(rawTarget);
+  const url = `http://127.0.0.1:${srv.port}/caf%C3%A9.txt?q=%E2%80%AE`;
+  assert.equal(requestUrl(original), url);
+  const entry = toHarEntry({ server: 'site', record: original });
+  assert.equal(entry?.request.url, url);
+  assert.deepEqual(entry?.request.queryString, [{ name: 'q', value: '\u202e' }]);
+  const curl = buildCurl(original);
+  assert.ok(curl);
+  const run = await runShell(`${curl.command} --silent --output /dev/null --write-out '%{http_code}'`);
+  assert.equal(run.code, 0, run.stderr);
+  const replay = await recordFor('/caf%C3%A9.txt?q=%E2%80%AE');
+  assert.ok(replay, 'the replay asked for the same bytes, percent-encoded');
+  assert.notEqual(sent.status, 0);
+
+  const target = '/hello.txt?field=utf8';
+  assert.equal((await fetchOnce(srv.port, request(target, { headers: ['X-Name: caf\u00c3\u00a9', 'X-Bytes: \u00ff\u00fe'] }))).status, 200);
+  const withFields = toHarEntry({ server: 'site', record: await recordFor(target) });
+  const header = (name: string): string | undefined => withFields?.request.headers.find((h) => h.name.toLowerCase() === name)?.value;
+  assert.equal(header('x-name'), 'caf\u00e9', 'UTF-8 bytes are the text they encode');
+  assert.equal(header('x-bytes'), '\u00ff\u00fe', 'bytes that are no UTF-8 stay one char each');
+});
+
 test('shellQuote and shellWord: any string comes back byte for byte through sh (printf %s)', () => {
   const samples = ['plain', "it's", "''", "'\\''", '$(id)`id`${HOME}\\n', ' \t leading and trailing ', '!history', '', 'caf\u00e9\u009b\t\u00ff', "x'\u0085'y"];
   for (const s of samples) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RequestStore, isViewToHost, requestKeyOf, toDetails, toRow } from '../../src/extension/requests/node-request-store';
+import { formatRequestLine } from '../../src/extension/output/node-format';
 import { record } from './helpers';
 
 const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => record({ id: from + i, target: `/${from + i}` }));
@@ -67,6 +68,20 @@ void test('rows are formatted once; details carry headers and timing', () => {
   const details = toDetails(item!);
   assert.deepEqual(details.requestHeaders, [['Host', '127.0.0.1:8000']]);
   assert.ok(details.timing.some(([k, v]) => k === 'Note' && v === 'not modified'));
+});
+
+void test('the target and header values are shown as the UTF-8 text their bytes are, as the Output shows them; other bytes as \\xHH', () => {
+  const store = new RequestStore(10);
+  // One char per byte, as the parser keeps them: /café?<U+202E> and café in UTF-8, then 0xFF 0xFE.
+  const [item] = store.add('site', [
+    record({ target: '/caf\u00c3\u00a9?\u00e2\u0080\u00ae', requestHeaders: [['X-Name', 'caf\u00c3\u00a9'], ['X-Bytes', '\u00ff\u00fe']] }),
+  ]);
+  assert.equal(toRow(item!).target, '/caf\u00e9?\\u202e');
+  assert.equal(formatRequestLine(item!.record!).includes(' /caf\u00e9?\\u202e '), true, 'the Output says the same');
+  assert.deepEqual(toDetails(item!).requestHeaders, [
+    ['X-Name', 'caf\u00e9'],
+    ['X-Bytes', '\\xff\\xfe'],
+  ]);
 });
 
 void test('messages from the webview are narrowed', () => {

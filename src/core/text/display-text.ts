@@ -70,9 +70,20 @@ export function escapeLinesForDisplay(text: string, maxChars: number, maxLines: 
  * escapeForDisplay, which every caller applies to the whole line. Pure; never throws.
  */
 export function targetForDisplay(target: string): string {
+  const text = wireText(target);
+  return text !== target ? text : target.replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * A string the parser kept one character per byte (latin1: a request target, a header field
+ * value) as the text its bytes mean: decoded as UTF-8 when they are UTF-8 (`café` sent as
+ * C3 A9, not `cafÃ©`), else as it is (no text has those bytes). A sink that hands such a string to
+ * something that encodes text as UTF-8 (JSON, a URL parser, a page) must decode it first, or every
+ * byte above 0x7F comes out as two. Pure; never throws.
+ */
+export function wireText(latin1: string): string {
   // eslint-disable-next-line no-control-regex
-  if (!/[^\u0000-\u007f]/.test(target)) return target;
-  const bytes = Buffer.from(target, 'latin1');
-  if (isUtf8(bytes)) return bytes.toString('utf8');
-  return target.replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  if (!/[^\u0000-\u007f]/.test(latin1)) return latin1;
+  const bytes = Buffer.from(latin1, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : latin1;
 }

@@ -13,7 +13,7 @@
  */
 import type { Cookie, Entry, Har, Header, QueryString } from 'har-format';
 import type { HeaderList, RequestRecord } from '../../core';
-import { reasonPhrase } from '../../core';
+import { reasonPhrase, wireText } from '../../core';
 
 /**
  * Request and response headers whose values are credentials. Left out of a HAR unless the export
@@ -57,9 +57,12 @@ function firstHeader(headers: HeaderList, name: string): string | undefined {
 export function requestUrl(record: RequestRecord): string | undefined {
   if (record.method === '-' || record.target === '-') return undefined;
   const scheme = record.secure ? 'https' : 'http';
-  if (/^https?:\/\//i.test(record.target)) {
+  // The target is kept one char per byte (latin1): a raw byte above 0x7F (a 400, but logged) is
+  // percent-encoded as that byte, not as the UTF-8 of its latin1 char (`%E2%80%AE`, not `%C3%A2…`).
+  const target = record.target.replace(/[\u0080-\u00ff]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  if (/^https?:\/\//i.test(target)) {
     try {
-      return new URL(record.target).href;
+      return new URL(target).href;
     } catch {
       return undefined;
     }
@@ -67,7 +70,7 @@ export function requestUrl(record: RequestRecord): string | undefined {
   const fallback = `${hostForUrl(record.serverIp)}:${record.serverPort}`;
   const host = firstHeader(record.requestHeaders, 'host');
   // '*' (OPTIONS *, RFC 9112 §3.2.4) asks about the server: its URL is the origin.
-  const path = record.target === '*' ? '/' : record.target;
+  const path = target === '*' ? '/' : target;
   for (const authority of host !== undefined && host !== '' ? [host, fallback] : [fallback]) {
     // Only an authority: a Host value holding '/', '?', '#', '@' or '\' would move the target.
     if (/[/?#@\\\s]/.test(authority)) continue;
@@ -169,7 +172,9 @@ export function harTimings(record: RequestRecord): Entry['timings'] & { send: nu
  * `options.includeSensitive`; the entry's comment says which were.
  */
 export function toHarEntry(source: HarSource, options: Pick<HarOptions, 'includeSensitive'> = {}): Entry | undefined {
-  const r = source.record;
+  // Field values are kept one char per byte (latin1); a HAR is JSON text, written and read as UTF-8.
+  const text = (list: HeaderList): HeaderList => list.map(([name, value]) => [name, wireText(value)] as const);
+  const r = { ...source.record, requestHeaders: text(source.record.requestHeaders), responseHeaders: text(source.record.responseHeaders) };
   const url = requestUrl(r);
   if (url === undefined) return undefined;
   const sensitive = options.includeSensitive === true;

@@ -5,7 +5,7 @@
  * Pure; O(1) per add, drop and lookup (keys are consecutive).
  */
 import type { ConsoleEntry, RequestRecord } from '../../core';
-import { consoleLabel, consoleWhere, escapeForDisplay } from '../../core';
+import { consoleLabel, consoleWhere, escapeForDisplay, targetForDisplay } from '../../core';
 import { formatBytes, formatDuration, formatTime, statusClassOf } from '../output/node-format';
 import type { HostToView, RequestDetails, RequestRow, ViewToHost } from './webview-protocol';
 
@@ -134,7 +134,7 @@ export function toRow(item: StoredRequest): RequestRow {
     clientHost: shown(r.clientHost),
     timeText: formatTime(r.time),
     method: escapeForDisplay(r.method),
-    target: escapeForDisplay(r.target),
+    target: escapeForDisplay(targetForDisplay(r.target)),
     status: r.status,
     statusClass: statusClassOf(r.status),
     bytesText: formatBytes(r.bytes),
@@ -175,10 +175,16 @@ export function toHostnameMessage(ip: string, name: string): HostToView {
   return { type: 'hostname', ip, name: escapeForDisplay(name) };
 }
 
-/** The details shown under an expanded request: header names and values and every value escaped. */
+/**
+ * The details shown under an expanded request: header names and values and every value escaped.
+ * Header values are kept one char per byte (latin1), like the target: shown as the UTF-8 text they
+ * are, or with `\xHH` for bytes that are no UTF-8 (targetForDisplay), never as `Ã©`.
+ */
 export function toDetails(item: StoredRequest): RequestDetails {
   const pairs = (list: ReadonlyArray<readonly [string, string]>): Array<[string, string]> =>
     list.map(([name, value]) => [escapeForDisplay(name), escapeForDisplay(value)]);
+  const fields = (list: ReadonlyArray<readonly [string, string]>): Array<[string, string]> =>
+    list.map(([name, value]) => [escapeForDisplay(name), escapeForDisplay(targetForDisplay(value))]);
   if (item.console !== undefined) return toConsoleDetails(item.console, item.server);
   const r = item.record;
   const timing: Array<[string, string]> = [
@@ -197,7 +203,7 @@ export function toDetails(item: StoredRequest): RequestDetails {
     timing.push(['Back-end status', r.upstream.status === 0 ? 'no answer' : String(r.upstream.status)]);
     timing.push(['Back-end time', formatDuration(r.upstream.ms)]);
   }
-  return { requestHeaders: pairs(r.requestHeaders), responseHeaders: pairs(r.responseHeaders), timing: pairs(timing) };
+  return { requestHeaders: fields(r.requestHeaders), responseHeaders: fields(r.responseHeaders), timing: pairs(timing) };
 }
 
 /** A console message's details: where it came from, its whole text and its stack, line by line. */
