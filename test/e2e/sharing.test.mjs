@@ -4,8 +4,9 @@
 // network namespace joined by a veth pair (10.232.X.1 here, 10.232.X.2 inside; nothing else is
 // touched) plays the phone: curl from inside reaches the LAN URL, the view shows that device by
 // its address, and `porthole.allowedClients` changed in the settings turns it away (403) without
-// a restart. The namespace and the veth are deleted in after(). Needs `npm run build && npm run
-// package` first.
+// a restart. The namespace and the veth are deleted in after(). Last, Stop Sharing (porthole.host
+// back to 127.0.0.1) while Go Live waits for an HTTPS key's passphrase: once it runs, `ss -ltn`
+// shows only the loopback listener. Needs `npm run build && npm run package` first.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -182,4 +183,49 @@ test('porthole.allowedClients applies live: the device gets 403 and the log says
   // The view's restriction line follows the setting.
   const frame = await e2e.findWebviewFrame(page, { extensionId: EXTENSION_ID, selector: '#sharing' });
   await frame.locator('#sharing .restrict', { hasText: '192.0.2.0/24' }).waitFor({ timeout: 10_000 });
+});
+
+/** The addresses listening on `port` on this machine (ss -ltn), e.g. ['0.0.0.0', '127.0.0.1']. */
+function listeningOn(port) {
+  const out = execFileSync('ss', ['-ltnH', `( sport = :${port} )`], { timeout: 10_000 }).toString();
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[3] ?? '')
+    .filter((local) => local.endsWith(`:${port}`))
+    .map((local) => local.slice(0, local.lastIndexOf(':')));
+}
+
+test('Stop Sharing while the start waits for the HTTPS key passphrase: once it runs, only loopback listens (ss)', async () => {
+  await e2e.runCommand(page, 'Porthole: Stop');
+  for (const until = Date.now() + 10_000; listeningOn(port).length > 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(listeningOn(port), [], 'stopped');
+  // An encrypted key: the start waits in the passphrase input box for as long as the user types.
+  const tls = path.join(root, 'tls');
+  fs.mkdirSync(tls, { recursive: true });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-keyout', path.join(tls, 'key.pem'), '-out', path.join(tls, 'cert.pem'), '-passout', 'pass:e2e-secret', '-subj', '/CN=localhost', '-days', '2'], {
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
+  const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+  const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'porthole.allowedClients': [], 'porthole.https.cert': path.join(tls, 'cert.pem'), 'porthole.https.key': path.join(tls, 'key.pem') }, null, 2));
+  await new Promise((r) => setTimeout(r, 1500));
+  await e2e.statusBarItem(page, 'Go Live').click();
+  const input = page.locator('.quick-input-widget input').first();
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  // While it asks: back to this machine only (what Stop Sharing writes), saved in the settings file.
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'porthole.host': '127.0.0.1' }, null, 2));
+  await new Promise((r) => setTimeout(r, 2000));
+  await input.fill('e2e-secret');
+  await input.press('Enter');
+  await e2e.statusBarItem(page, `Port : ${port}`).waitFor({ state: 'visible', timeout: 20_000 });
+  let listening = listeningOn(port);
+  for (const until = Date.now() + 15_000; !(listening.length === 1 && listening[0] === '127.0.0.1') && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 300));
+    listening = listeningOn(port);
+  }
+  assert.deepEqual(listening, ['127.0.0.1'], 'the setting changed during the start applies: no listener on every interface');
+  const item = e2e.statusBarItem(page, `Port : ${port}`);
+  await item.waitFor({ state: 'visible', timeout: 20_000 });
+  assert.equal(await item.locator('.codicon-radio-tower').count(), 0, 'no shared icon');
 });

@@ -110,6 +110,47 @@ void test('stop during start is queued: the server starts, then stops', async ()
   assert.deepEqual(kinds, ['starting', 'running', 'stopping', 'stopped']);
 });
 
+void test('settings changed while the server starts, or while a restart for an earlier change runs, are applied once it runs', async () => {
+  const { controller, servers, logs } = setup();
+  const shared = { ...DEFAULT_CONFIG, host: '0.0.0.0' };
+  const started = controller.start(shared);
+  await tick();
+  // Stop Sharing while starting (e.g. the HTTPS passphrase being typed): back to loopback.
+  const stopSharing = controller.applySettings({ ...shared, host: '127.0.0.1' });
+  servers[0]!.succeed();
+  await started;
+  await tick();
+  assert.equal(servers.length, 2, 'the server restarted for the change made while it started');
+  assert.equal(servers[0]!.closed, 1, 'the 0.0.0.0 listener was closed');
+  assert.equal(servers[1]!.options?.host, '127.0.0.1');
+  servers[1]!.succeed();
+  const state = await stopSharing;
+  assert.equal(state.kind === 'running' && state.config.host, '127.0.0.1');
+
+  // A port change restarts; the host changed again during that restart is not lost either.
+  const portChange = controller.applySettings({ ...DEFAULT_CONFIG, port: 9001 });
+  await tick();
+  assert.equal(controller.state.kind, 'starting');
+  const hostChange = controller.applySettings({ ...DEFAULT_CONFIG, port: 9001, host: '0.0.0.0' });
+  servers[2]!.succeed(9001);
+  await portChange;
+  await tick();
+  servers[3]!.succeed(9001);
+  const last = await hostChange;
+  assert.equal(last.kind === 'running' && last.config.host, '0.0.0.0');
+  assert.equal(servers[3]!.options?.host, '0.0.0.0');
+  assert.deepEqual(servers.map((s) => s.closed), [1, 1, 1, 0]);
+  assert.equal(logs.filter((l) => l.includes('changed: restarting')).length, 3, logs.join('\n'));
+
+  // Only live settings: no restart, reconfigured; stopped: nothing (the next start reads them).
+  await controller.applySettings({ ...DEFAULT_CONFIG, port: 9001, host: '0.0.0.0', listing: !DEFAULT_CONFIG.listing });
+  assert.equal(servers.length, 4);
+  assert.equal(servers[3]!.reconfigured.length, 1);
+  await controller.stop();
+  assert.equal((await controller.applySettings({ ...DEFAULT_CONFIG, port: 1234 })).kind, 'stopped');
+  assert.equal(servers.length, 4);
+});
+
 void test('a busy port: running on the other port, said in the log', async () => {
   const { controller, servers, logs } = setup();
   const started = controller.start(DEFAULT_CONFIG);

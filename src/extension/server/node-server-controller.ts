@@ -7,7 +7,7 @@
 import type { BoundAddress, ConfigFileChange, ConsoleEntry, DiagnosticLevel, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../core';
 import { Disposable, Emitter } from '../common/node-disposable';
 import type { FolderContext, PortholeConfig } from '../config/node-config';
-import { changedKeys, describeConfigProblems, liveChanges, toServerOptions } from '../config/node-config';
+import { EXTENSION_ONLY_KEYS, changedKeys, describeConfigProblems, liveChanges, needsRestart, toServerOptions } from '../config/node-config';
 import { describeFailure, describeListening } from '../output/node-format';
 import type { ServerEvent, ServerFailure, ServerState } from './node-server-state';
 import { INITIAL_STATE, toFailure, transition } from './node-server-state';
@@ -109,6 +109,35 @@ export class ServerController extends Disposable {
     return this.enqueue(async () => {
       await this.doStop();
       return this.doStart(config, problems);
+    });
+  }
+
+  /**
+   * The settings changed (`config`, with readConfig's `problems`): applied in turn with start, stop
+   * and restart, to the state the operations queued before leave. A running server restarts when
+   * the binding, the root or HTTPS changed (stops, saying why, when a value is invalid), else takes
+   * the live settings (reconfigure) and the log names those that wait for a restart. A change made
+   * while the server starts or restarts (a passphrase being typed, Stop Sharing during a port
+   * change's restart) is applied once it runs, never lost to the settings it started with; a
+   * stopped server reads the settings when it next starts.
+   */
+  applySettings(config: PortholeConfig, problems: readonly string[] = []): Promise<ServerState> {
+    return this.enqueue(async () => {
+      const state = this.current;
+      if (state.kind !== 'running') return state;
+      const where = `[${this.folder.folderName}]`;
+      if (problems.length > 0 || needsRestart(state.config, config)) {
+        // An invalid value is never applied, and the old settings no longer say what the user
+        // wants: stop, and say which value and why (fails closed).
+        this.out.log(problems.length > 0 ? 'warn' : 'info', problems.length > 0 ? `${where} A setting is invalid: stopping.` : `${where} The binding, the root or the live-reload options changed: restarting.`);
+        await this.doStop();
+        return this.doStart(config, problems);
+      }
+      const live = liveChanges(state.config, config);
+      if (this.reconfigure(config) && live) this.out.log('info', `${where} Applied ${Object.keys(live).map((k) => `porthole.${k}`).join(', ')} to the running server.`);
+      const keys = changedKeys(state.config, config).filter((k) => !EXTENSION_ONLY_KEYS.has(k.slice('porthole.'.length)) && !(live && (k.slice('porthole.'.length).split('.')[0] ?? '') in live));
+      if (keys.length > 0) this.out.log('info', `${where} ${keys.join(', ')} changed; this applies when the server restarts (Porthole: Restart).`);
+      return this.current;
     });
   }
 

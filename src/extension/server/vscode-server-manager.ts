@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { ConsoleEntry, RequestRecord, ServerOptionsInput } from '../../core';
 import { WorkerServer } from '../../core';
 import { Disposable, Emitter } from '../common/node-disposable';
-import { EXTENSION_ONLY_KEYS, changedKeys, liveChanges, needsRestart, resolveRoot } from '../config/node-config';
+import { resolveRoot } from '../config/node-config';
 import type { PortholeConfig } from '../config/node-config';
 import { ServerController } from './node-server-controller';
 import { SharedUrlCache, sharingModeOf } from '../sharing/node-sharing';
@@ -277,23 +277,9 @@ export class ServerManager extends Disposable {
   private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
     for (const { folder, controller } of this.all()) {
       if (!affectsPorthole(event, folder)) continue;
-      const state = controller.state;
-      if (state.kind !== 'running') continue;
+      // Queued behind a start or restart in progress: applied to the state it leaves (applySettings).
       const { config, problems } = readFolderConfig(folder);
-      if (problems.length > 0) {
-        // An invalid value is never applied, and the old settings no longer say what the user
-        // wants: stop, and say which value and why (fails closed).
-        this.output.log('warn', `[${folder.name}] A setting is invalid: stopping.`);
-        void controller.restart(config, problems);
-      } else if (needsRestart(state.config, config)) {
-        this.output.log('info', `[${folder.name}] The binding, the root or the live-reload options changed: restarting.`);
-        void controller.restart(config);
-      } else {
-        const live = liveChanges(state.config, config);
-        if (controller.reconfigure(config) && live) this.output.log('info', `[${folder.name}] Applied ${Object.keys(live).map((k) => `porthole.${k}`).join(', ')} to the running server.`);
-        const keys = changedKeys(state.config, config).filter((k) => !EXTENSION_ONLY_KEYS.has(k.slice('porthole.'.length)) && !(live && (k.slice('porthole.'.length).split('.')[0] ?? '') in live));
-        if (keys.length > 0) this.output.log('info', `[${folder.name}] ${keys.join(', ')} changed; this applies when the server restarts (Porthole: Restart).`);
-      }
+      void controller.applySettings(config, problems);
     }
   }
 

@@ -130,6 +130,19 @@ const single = [
     });
     assert.match((await get(s.address.port, '/')).body, /from the sub folder/);
   }],
+  ['a setting changed while a restart for another runs is applied once it runs, not lost', async () => {
+    const spare = net.createServer();
+    await new Promise((resolve, reject) => { spare.once('error', reject); spare.listen(0, '127.0.0.1', resolve); });
+    const other = spare.address().port;
+    await new Promise((resolve) => spare.close(resolve));
+    // The port change restarts the server; the root change arrives while it stops or starts.
+    await Promise.all([setSetting('port', other), setSetting('root', undefined)]);
+    const s = await waitFor('the server on the new port with the folder as its root', async () => {
+      const st = (await stateOf(folderName())).state;
+      return st.kind === 'running' && st.address.port === other && st.config.root === '' ? st : undefined;
+    });
+    assert.match((await get(s.address.port, '/')).body, /Porthole sample site/);
+  }],
   ['Stop closes the port', async () => {
     const s = (await stateOf(folderName())).state;
     await vscode.commands.executeCommand('porthole.stop');
