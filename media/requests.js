@@ -673,7 +673,8 @@
       head.appendChild(el('span', 'mode-text', s.mode === 'shared' ? 'Shared on the network' : 'Local: this machine only'));
       const action = /** @type {HTMLButtonElement} */ (el('button', 'action share-action', s.mode === 'shared' ? 'Stop Sharing' : 'Share on Network'));
       action.type = 'button';
-      action.addEventListener('click', () => post({ type: s.mode === 'shared' ? 'stopSharing' : 'shareOnNetwork', server: s.server }));
+      // By id, not by the folder name two folders may share: the button acts on its own server.
+      action.addEventListener('click', () => post({ type: s.mode === 'shared' ? 'stopSharing' : 'shareOnNetwork', id: s.id }));
       head.appendChild(action);
       box.appendChild(head);
       box.appendChild(urlLine(s.localUrl, 'this machine'));
@@ -681,7 +682,7 @@
         if (s.urls.length === 0) {
           box.appendChild(el('p', 'muted', 'No network address found: is this machine connected to a network?'));
         }
-        const chosen = s.urls.find((u) => u.url === ui.qrChoice[s.server]) || s.urls[0];
+        const chosen = s.urls.find((u) => u.url === ui.qrChoice[s.id]) || s.urls[0];
         const list = el('div', 'urls');
         list.setAttribute('role', 'radiogroup');
         list.setAttribute('aria-label', 'Network URLs (the chosen one is in the QR code)');
@@ -689,12 +690,12 @@
           const line = urlLine(u.url, u.label);
           const radio = /** @type {HTMLInputElement} */ (document.createElement('input'));
           radio.type = 'radio';
-          radio.name = `qr-${s.server}`;
+          radio.name = `qr-${s.id}`;
           radio.checked = u === chosen;
           radio.title = 'Show this URL as a QR code';
           radio.setAttribute('aria-label', `QR code for ${u.url}`);
           radio.addEventListener('change', () => {
-            ui.qrChoice[s.server] = u.url;
+            ui.qrChoice[s.id] = u.url;
             saveState();
             renderSharing(servers);
           });

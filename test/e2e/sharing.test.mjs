@@ -6,7 +6,8 @@
 // its address, and `porthole.allowedClients` changed in the settings turns it away (403) without
 // a restart. The namespace and the veth are deleted in after(). Last, Stop Sharing (porthole.host
 // back to 127.0.0.1) while Go Live waits for an HTTPS key's passphrase: once it runs, `ss -ltn`
-// shows only the loopback listener. Needs `npm run build && npm run package` first.
+// shows only the loopback listener. Then two folders of one name (a/app, b/app): the second box's
+// buttons share and stop sharing the second folder. Needs `npm run build && npm run package` first.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -228,4 +229,47 @@ test('Stop Sharing while the start waits for the HTTPS key passphrase: once it r
   const item = e2e.statusBarItem(page, `Port : ${port}`);
   await item.waitFor({ state: 'visible', timeout: 20_000 });
   assert.equal(await item.locator('.codicon-radio-tower').count(), 0, 'no shared icon');
+});
+
+test('two folders with the same name (a/app, b/app): Share on Network in the second box shares the second folder, not the first', async () => {
+  const [pa, pb] = await freePorts(2);
+  const multi = path.join(root, 'multi');
+  const dirs = [path.join(multi, 'a', 'app'), path.join(multi, 'b', 'app')];
+  dirs.forEach((dir, i) => {
+    fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'index.html'), `<!DOCTYPE html><title>app ${i}</title>`);
+    fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'porthole.port': [pa, pb][i] }));
+  });
+  const workspaceFile = path.join(multi, 'same-names.code-workspace');
+  fs.writeFileSync(workspaceFile, JSON.stringify({ folders: [{ path: 'a/app' }, { path: 'b/app' }], settings: { 'porthole.openBrowser': false } }, null, 2));
+  await page.goto(`${server.url}?workspace=${encodeURIComponent(workspaceFile)}`);
+  await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 90_000 });
+  await e2e.statusBarItem(page, 'Go Live').waitFor({ state: 'visible', timeout: 60_000 });
+  for (const [i, dir] of dirs.entries()) {
+    await e2e.runCommand(page, 'Porthole: Go Live', { timeout: 60_000 });
+    // Both rows say "app": the one whose detail is this folder's path.
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: dir }).first().click({ timeout: 15_000 });
+    for (const until = Date.now() + 20_000; listeningOn([pa, pb][i]).length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual([listeningOn(pa), listeningOn(pb)], [['127.0.0.1'], ['127.0.0.1']], 'both folders live, local');
+  await e2e.openViewContainer(page, 'Porthole');
+  let frame = await e2e.findWebviewFrame(page, { extensionId: EXTENSION_ID, selector: '#sharing .share-server + .share-server', timeout: 30_000 });
+  assert.deepEqual(await frame.locator('#sharing .share-title').allTextContents(), ['app', 'app']);
+  await frame.locator('#sharing .share-server').nth(1).locator('.share-action', { hasText: 'Share on Network' }).click();
+  await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Share on Network' }).first().click({ timeout: 15_000 });
+  let listening = [];
+  for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 300))) {
+    listening = [listeningOn(pa), listeningOn(pb)];
+    if (listening[0].includes('0.0.0.0') || listening[1].includes('0.0.0.0')) break;
+  }
+  assert.deepEqual(listening, [['127.0.0.1'], ['0.0.0.0']], 'the second folder (b/app) is shared; the first stays on this machine');
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dirs[0], '.vscode', 'settings.json'), 'utf8'))['porthole.host'], undefined);
+  // Stop Sharing in the same box: back to this machine, the first folder untouched.
+  frame = await e2e.findWebviewFrame(page, { extensionId: EXTENSION_ID, selector: '#sharing .mode-shared', timeout: 30_000 });
+  await frame.locator('#sharing .share-server').nth(1).locator('.share-action', { hasText: 'Stop Sharing' }).click();
+  for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 300))) {
+    listening = [listeningOn(pa), listeningOn(pb)];
+    if (listening[1].length === 1 && listening[1][0] === '127.0.0.1') break;
+  }
+  assert.deepEqual(listening, [['127.0.0.1'], ['127.0.0.1']], 'Stop Sharing closed the 0.0.0.0 listener of b/app');
 });

@@ -80,7 +80,7 @@ void test('notifications and QR captions: folder names and interface names are e
   assert.ok(message.includes('"my\\u202esite\\x1b]0;X\\x07"'), message);
   const lan: LanAddress[] = [{ address: '192.168.1.20', family: 'IPv4', interfaceName: 'wl\u202ean\u001b[2J', linkLocal: false }];
   const address: BoundAddress = { host: '0.0.0.0', port: 8000, url: 'http://127.0.0.1:8000/', requestedPort: undefined };
-  const shared = toSharingServer('site', { ...DEFAULT_CONFIG, host: '0.0.0.0' }, address, undefined, lan);
+  const shared = toSharingServer('file:///w/site', 'site', { ...DEFAULT_CONFIG, host: '0.0.0.0' }, address, undefined, lan);
   assert.equal(shared.urls.length, 1);
   const caption = shared.urls[0]?.label ?? '';
   assert.ok(!UNSAFE.test(caption), JSON.stringify(caption));

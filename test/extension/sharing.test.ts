@@ -172,13 +172,13 @@ void test('HTTPS self-signed: made once in the storage folder, then reused with 
 });
 
 void test('the view model: network URLs with QR codes while shared, none while local', () => {
-  const shared = toSharingServer('site', { ...DEFAULT_CONFIG, host: '0.0.0.0', allowedClients: ['10.0.0.0/8'] }, address(), undefined, LAN);
+  const shared = toSharingServer('file:///w/site', 'site', { ...DEFAULT_CONFIG, host: '0.0.0.0', allowedClients: ['10.0.0.0/8'] }, address(), undefined, LAN);
   assert.equal(shared.mode, 'shared');
   assert.equal(shared.urls.length, 2);
   assert.match(shared.urls[0]!.qrSvg, /^<svg/);
   assert.deepEqual(shared.allowedClients, ['10.0.0.0/8']);
   assert.match(shared.hint, /firewall/);
-  const local = toSharingServer('site', DEFAULT_CONFIG, address(), undefined, LAN);
+  const local = toSharingServer('file:///w/site', 'site', DEFAULT_CONFIG, address(), undefined, LAN);
   assert.equal(local.mode, 'local');
   assert.deepEqual(local.urls, []);
 });
@@ -199,7 +199,8 @@ void test('status bar while shared: a distinct icon, and the tooltip names the U
 void test('view messages for sharing are narrowed like the others', () => {
   assert.equal(isViewToHost({ type: 'copyUrl', url: 'http://192.168.1.20:8000/' }), true);
   assert.equal(isViewToHost({ type: 'copyUrl', url: 42 }), false);
-  assert.equal(isViewToHost({ type: 'shareOnNetwork', server: 'site' }), true);
+  assert.equal(isViewToHost({ type: 'shareOnNetwork', id: 'file:///w/site' }), true);
+  assert.equal(isViewToHost({ type: 'shareOnNetwork', server: 'site' }), false);
   assert.equal(isViewToHost({ type: 'stopSharing' }), false);
 });
 

@@ -228,7 +228,7 @@ function toConsoleDetails(e: ConsoleEntry, server: string): RequestDetails {
 /** Narrows a message from the webview (untrusted input like any other). */
 export function isViewToHost(value: unknown): value is ViewToHost {
   if (typeof value !== 'object' || value === null) return false;
-  const m = value as { type?: unknown; key?: unknown; paused?: unknown; url?: unknown; server?: unknown };
+  const m = value as { type?: unknown; key?: unknown; paused?: unknown; url?: unknown; id?: unknown };
   switch (m.type) {
     case 'ready':
     case 'clear':
@@ -243,7 +243,7 @@ export function isViewToHost(value: unknown): value is ViewToHost {
       return typeof m.url === 'string' && m.url.length < 2048;
     case 'shareOnNetwork':
     case 'stopSharing':
-      return typeof m.server === 'string' && m.server.length < 1024;
+      return typeof m.id === 'string' && m.id.length < 8192;
     default:
       return false;
   }

@@ -26,9 +26,9 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
   private pending: StoredRequest[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private sharing: readonly SharingServer[] = [];
-  private readonly sharingActionEmitter = this.register(new Emitter<{ action: 'share' | 'stop'; server: string }>());
+  private readonly sharingActionEmitter = this.register(new Emitter<{ action: 'share' | 'stop'; id: string }>());
 
-  /** The view's "Share on Network" / "Stop Sharing" buttons (by folder name). */
+  /** The view's "Share on Network" / "Stop Sharing" buttons (by SharingServer id: the folder's URI). */
   readonly onSharingAction = this.sharingActionEmitter.event;
 
   constructor(
@@ -177,8 +177,8 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
       }
       case 'shareOnNetwork':
       case 'stopSharing':
-        if (this.sharing.some((s) => s.server === m.server)) {
-          this.sharingActionEmitter.fire({ action: m.type === 'shareOnNetwork' ? 'share' : 'stop', server: m.server });
+        if (this.sharing.some((s) => s.id === m.id)) {
+          this.sharingActionEmitter.fire({ action: m.type === 'shareOnNetwork' ? 'share' : 'stop', id: m.id });
         }
         break;
     }

@@ -72,7 +72,12 @@ export interface CertificateView {
 
 /** A running server in the view's sharing panel. */
 export interface SharingServer {
-  /** Workspace folder name. */
+  /**
+   * The workspace folder's URI: what the view's buttons and QR choice name. Never the folder name,
+   * which two folders of a multi-root workspace may share (`client/app` and `server/app`).
+   */
+  readonly id: string;
+  /** Workspace folder name (shown). */
   readonly server: string;
   readonly mode: 'local' | 'shared';
   /** The URL on this machine. */
@@ -109,6 +114,6 @@ export type ViewToHost =
   | { readonly type: 'setPaused'; readonly paused: boolean }
   /** Copy one of the URLs the host sent (the host checks it is one of them). */
   | { readonly type: 'copyUrl'; readonly url: string }
-  /** Run Share on Network / Stop Sharing for a server (by folder name). */
-  | { readonly type: 'shareOnNetwork'; readonly server: string }
-  | { readonly type: 'stopSharing'; readonly server: string };
+  /** Run Share on Network / Stop Sharing for a server (by its SharingServer id). */
+  | { readonly type: 'shareOnNetwork'; readonly id: string }
+  | { readonly type: 'stopSharing'; readonly id: string };

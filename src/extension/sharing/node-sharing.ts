@@ -293,20 +293,23 @@ export class SharedUrlCache {
 
 /** One running server as the Requests view's sharing panel shows it, its URLs worked out from `lan`. */
 export function toSharingServer(
+  id: string,
   folderName: string,
   config: PortholeConfig,
   address: BoundAddress,
   certificate: CertificateInfo | undefined,
   lan: readonly LanAddress[] = lanAddresses(),
 ): SharingServer {
-  return sharingServer(folderName, config, address, certificate, sharedUrls(config.host, address.port, schemeOf(address), lan));
+  return sharingServer(id, folderName, config, address, certificate, sharedUrls(config.host, address.port, schemeOf(address), lan));
 }
 
 /**
- * One running server as the Requests view's sharing panel shows it, with its URLs already known.
+ * One running server as the Requests view's sharing panel shows it, with its URLs already known;
+ * `id` (the folder's URI) is what the view's buttons name, since folder names may repeat.
  * The captions under the QR codes (interface names) and the client list are escaped.
  */
 export function sharingServer(
+  id: string,
   folderName: string,
   config: PortholeConfig,
   address: BoundAddress,
@@ -316,6 +319,7 @@ export function sharingServer(
   const mode = sharingModeOf(config.host);
   const urls: SharedUrl[] = networkUrls.map((u) => ({ url: u.url, label: escapeForDisplay(u.label), qrSvg: qrSvg(u.url) }));
   return {
+    id,
     server: folderName,
     mode,
     localUrl: address.url,

@@ -90,8 +90,8 @@ export class Sharing extends Disposable {
     this.register({ dispose: () => (manager.prepareOptions = undefined) });
     this.register(manager.onDidChange(() => this.onServersChanged()));
     this.register(
-      requests.onSharingAction(({ action, server }) => {
-        const folder = manager.all().find((s) => s.folder.name === server)?.folder;
+      requests.onSharingAction(({ action, id }) => {
+        const folder = manager.all().find((s) => s.folder.uri.toString() === id)?.folder;
         if (folder) void (action === 'share' ? this.share(folder) : this.stopSharing(folder));
       }),
     );
@@ -222,7 +222,7 @@ export class Sharing extends Disposable {
       const s = controller.state;
       if (s.kind !== 'running') return [];
       const urls = this.manager.sharedUrlsOf(managed) ?? [];
-      return [sharingServer(folder.name, s.config, s.address, this.certificates.get(folder.uri.toString()), urls)];
+      return [sharingServer(folder.uri.toString(), folder.name, s.config, s.address, this.certificates.get(folder.uri.toString()), urls)];
     });
     this.requests.setSharing(servers);
   }
