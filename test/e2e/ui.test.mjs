@@ -153,6 +153,29 @@ test('Copy as curl in a request\'s details: the clipboard holds a command that g
   assert.equal(again, command);
 });
 
+test('Copy as curl of a request whose path holds [label](command:…): the notification shows it as text, never as a link', async () => {
+  const target = '/[Open_settings](command:workbench.action.openSettings)';
+  const net = await import('node:net');
+  await new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' }, () => socket.end(`POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 1\r\nConnection: close\r\n\r\nA`));
+    socket.on('data', () => undefined);
+    socket.on('close', resolve);
+    socket.on('error', resolve);
+  });
+  const frame = await e2e.findWebviewFrame(page, { extensionId: EXTENSION_ID, selector: 'li.request' });
+  const request = frame.locator('li.request[role="treeitem"]').filter({ has: frame.locator('.path', { hasText: target }) }).first();
+  await request.waitFor({ state: 'visible', timeout: 15_000 });
+  if ((await request.getAttribute('aria-expanded')) !== 'true') await request.locator(':scope > .row .status').click();
+  await request.locator('li.copy-curl').click();
+  // A request with a body: the notification says the body is read from stdin, and names the request.
+  const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'as curl' }).first();
+  await toast.waitFor({ state: 'visible', timeout: 10_000 });
+  await shot('copied-as-curl-link-text');
+  assert.match(await toast.textContent(), /Open_settings\] \(command:workbench\.action\.openSettings\)/);
+  assert.equal(await page.locator('.notifications-toasts a[href^="command:"]').count(), 0, 'no command link from a client');
+  await toast.locator('.codicon-notifications-clear, .codicon-close').first().click().catch(() => undefined);
+});
+
 test('Export Requests as HAR in the view title: the save dialog writes a HAR 1.2 file that validates and holds the requests', async () => {
   await tcpGet(port, '/?from=har');
   // Records reach the view in batches: export once the view shows this one.

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BoundAddress, LanAddress } from '../../src/core';
 import { DEFAULT_CONFIG } from '../../src/extension/config/node-config';
-import { formatRequestLine, sanitizeLines, sanitizeOneLine } from '../../src/extension/output/node-format';
+import { formatRequestLine, messageText, sanitizeLines, sanitizeOneLine } from '../../src/extension/output/node-format';
 import { RequestStore, toDetails, toHostnameMessage, toRow } from '../../src/extension/requests/node-request-store';
 import { shareConfirmation, toSharingServer } from '../../src/extension/sharing/node-sharing';
 import { record } from './helpers';
@@ -86,4 +86,17 @@ void test('notifications and QR captions: folder names and interface names are e
   assert.ok(!UNSAFE.test(caption), JSON.stringify(caption));
   assert.ok(caption.includes('wl\\u202ean\\x1b[2J'), caption);
   assert.equal(shared.urls[0]?.url, 'http://192.168.1.20:8000/');
+});
+
+void test('notifications and status bar messages: a client’s [label](command:…) forms no link and $(icon) no icon', () => {
+  const target = '/[Open_settings](command:workbench.action.openSettings)?$(check)x';
+  const text = messageText(`POST ${target}`);
+  // VS Code's notification link syntax (parseLinkedText) and the status bar's icon syntax.
+  assert.doesNotMatch(text, /\[[^\]]+\]\((?:https?:|command:|file:)/);
+  assert.doesNotMatch(text, /\$\([a-z-]+/);
+  assert.equal(text, 'POST /[Open_settings] (command:workbench.action.openSettings)?$ (check)x');
+  assert.equal(messageText(`x${'y'.repeat(500)}`).length, 203, 'bounded: 200 characters and ...');
+  assert.equal(messageText('a\u202eb\u001b[2J'), 'a\\u202eb\\x1b[2J');
+  const { message, detail } = shareConfirmation('[site](https://evil.example/)', 8000, ['[x](command:y)']);
+  for (const m of [message, detail]) assert.doesNotMatch(m, /\]\(/, m);
 });

@@ -55,6 +55,18 @@ export function sanitizeOneLine(text: string, max = 2000): string {
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 
+/**
+ * Outside text inside a notification or a status bar message, which VS Code does not show as plain
+ * text: a notification turns `[label](link)` into a link (a `command:` link runs that command when
+ * clicked: `POST /[Docs](command:…)` copied as curl put one in Porthole's own notification), and a
+ * status bar message turns `$(name)` into an icon. sanitizeOneLine (controls, bidi, at most `max`
+ * characters), then `](` written `] (` and `$(` written `$ (`, so neither can form; the text
+ * otherwise reads as sent (the Output channel and the Requests view have it exact).
+ */
+export function messageText(text: string, max = 200): string {
+  return sanitizeOneLine(text, max).replace(/\]\(/g, '] (').replace(/\$\(/g, '$ (');
+}
+
 /** Longest diagnostic or notification text shown (the firewall hint is ~400 characters). */
 export const MESSAGE_MAX = 4000;
 

@@ -8,7 +8,7 @@ import type { ConsoleEntry, DiagnosticLevel, RequestRecord } from '../../core';
 import { OUTPUT_CHANNEL_NAME } from '../commands/node-command-ids';
 import type { ControllerLog } from '../server/node-server-controller';
 import { Disposable } from '../common/node-disposable';
-import { MESSAGE_MAX, consoleLogLevel, formatConsoleEntry, formatRequestLine, sanitizeLines, sanitizeOneLine } from './node-format';
+import { MESSAGE_MAX, consoleLogLevel, formatConsoleEntry, formatRequestLine, messageText, sanitizeLines, sanitizeOneLine } from './node-format';
 import { LineBudget, OUTPUT_CONSOLE_ENTRIES_PER_SECOND } from './node-line-budget';
 
 const SHOW_LOG = 'Show Log';
@@ -63,7 +63,8 @@ export class PortholeOutput extends Disposable implements ControllerLog {
     this.channel.error(summary);
     if (error instanceof Error) this.channel.error(sanitizeLines(error.stack ?? `${error.name}: ${error.message}`));
     else if (typeof error === 'string' && error !== rawSummary) this.channel.error(sanitizeLines(error));
-    void vscode.window.showErrorMessage(summary, SHOW_LOG).then((choice) => {
+    // A summary may quote outside text (a folder name, a config file's value): no markup in the notification.
+    void vscode.window.showErrorMessage(messageText(rawSummary, MESSAGE_MAX), SHOW_LOG).then((choice) => {
       if (choice === SHOW_LOG) this.channel.show(true);
     });
   }

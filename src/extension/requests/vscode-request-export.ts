@@ -5,7 +5,8 @@
  */
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
-import { escapeForDisplay, type RequestRecord } from '../../core';
+import { targetForDisplay, type RequestRecord } from '../../core';
+import { messageText } from '../output/node-format';
 import { buildCurl } from './node-curl';
 import { buildHar, defaultHarFileName } from './node-har';
 import type { RequestStore, StoredRequest } from './node-request-store';
@@ -78,7 +79,8 @@ export async function copyAsCurl(item: StoredRequest | undefined): Promise<strin
     return undefined;
   }
   await vscode.env.clipboard.writeText(curl.command);
-  const what = `${escapeForDisplay(record.method)} ${escapeForDisplay(record.target)}`;
+  // The request's own words, in a message that reads markup: messageText.
+  const what = messageText(`${record.method} ${targetForDisplay(record.target)}`);
   if (curl.needsBody) {
     void vscode.window.showInformationMessage(
       `Porthole: copied ${what} as curl. Porthole does not keep request bodies: the command reads the body from standard input (--data-binary @-), e.g. append \`< body.json\`.`,

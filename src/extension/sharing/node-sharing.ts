@@ -15,6 +15,7 @@ import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
 import { PrivateKeyError, checkCertificatePair, escapeForDisplay, isLoopbackBind, lanAddresses, liesInsideFolder, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
 import { resolveLogFile, resolveRoot, type FolderContext, type PortholeConfig } from '../config/node-config';
 import type { CertificateView, SharedUrl, SharingServer } from '../requests/webview-protocol';
+import { messageText } from '../output/node-format';
 
 /** Local (loopback only) or shared (every device that can reach one of the machine's addresses). */
 export type SharingMode = 'local' | 'shared';
@@ -60,11 +61,11 @@ export function firewallHint(port: number): string {
 
 /**
  * The modal confirmation for Share on Network: what becomes visible to whom, in plain words. The
- * folder name and the client list are escaped (escapeForDisplay): a folder name is outside text.
+ * folder name and the client list are escaped (messageText): a folder name is outside text.
  */
 export function shareConfirmation(rawFolderName: string, port: number, rawAllowedClients: readonly string[]): { message: string; detail: string } {
-  const folderName = escapeForDisplay(rawFolderName);
-  const allowedClients = rawAllowedClients.map(escapeForDisplay);
+  const folderName = messageText(rawFolderName);
+  const allowedClients = rawAllowedClients.map((c) => messageText(c));
   const who =
     allowedClients.length === 0
       ? `Every device on your network can read the files of "${folderName}" on port ${port} while it is shared.`

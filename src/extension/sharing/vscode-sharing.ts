@@ -11,7 +11,8 @@
  */
 import * as vscode from 'vscode';
 import { realpathSync } from 'node:fs';
-import { derivePort, escapeForDisplay, isLoopbackBind } from '../../core';
+import { derivePort, isLoopbackBind } from '../../core';
+import { messageText } from '../output/node-format';
 import { COMMANDS, REQUESTS_VIEW_ID } from '../commands/node-command-ids';
 import { CONFIG_SECTION, SETTING_KEYS, resolveRoot } from '../config/node-config';
 import { Disposable } from '../common/node-disposable';
@@ -105,7 +106,7 @@ export class Sharing extends Disposable {
     const state = this.manager.get(folder)?.controller.state;
     if (sharingModeOf(config.host) === 'shared') {
       if (state?.kind !== 'running') await this.manager.start(folder, { openBrowser: false });
-      void vscode.window.showInformationMessage(`Porthole: "${escapeForDisplay(folder.name)}" is already shared on the network (porthole.host is ${config.host}).`);
+      void vscode.window.showInformationMessage(`Porthole: "${messageText(folder.name)}" is already shared on the network (porthole.host is ${config.host}).`);
       return;
     }
     const port = state?.kind === 'running' ? state.address.port : (config.port ?? folderPort(resolveRoot(config, folderContext(folder, this.context.logUri))));
@@ -167,7 +168,7 @@ export class Sharing extends Disposable {
         this.warned.set(key, said);
         for (const w of warnings) {
           this.output.log('warn', `[${managed.folder.name}] ${w}`);
-          void vscode.window.showWarningMessage(`Porthole: ${w}`);
+          void vscode.window.showWarningMessage(`Porthole: ${messageText(w, 4000)}`);
         }
       }
     }
@@ -206,7 +207,7 @@ export class Sharing extends Disposable {
     if (this.context.workspaceState.get<string[]>(ACK_KEY, []).includes(folder.uri.toString())) return;
     await this.acknowledge(folder);
     const choice = await vscode.window.showInformationMessage(
-      `Porthole is sharing "${escapeForDisplay(folder.name)}" on your network${urls[0] ? ` at ${urls[0]}` : ''}: every device on it can read its files. ` +
+      `Porthole is sharing "${messageText(folder.name)}" on your network${urls[0] ? ` at ${urls[0]}` : ''}: every device on it can read its files. ` +
         '.env and .git stay hidden; porthole.allowedClients restricts who may connect.',
       SHOW_QR,
       STOP_SHARING,
