@@ -379,6 +379,20 @@ test('raw bytes above 0x7F: the HAR URL and the curl command carry the bytes sen
   assert.equal(header('x-bytes'), '\u00ff\u00fe', 'bytes that are no UTF-8 stay one char each');
 });
 
+test('a target with [ ] | ^ { } ` or a lone %: the HAR URL is still an RFC 3986 URI, so the export validates; the query reads as sent', async () => {
+  const target = '/[Open](command:x)|^.txt?q=[1]{2}|^`&p=%zz';
+  await fetchOnce(srv.port, request(target));
+  const record = await recordFor(target);
+  const har = buildHar([{ server: 'site', record }], { creatorVersion: '1' });
+  harValidator()(har);
+  const entry = har.log.entries[0];
+  assert.equal(entry?.request.url, `http://127.0.0.1:${srv.port}/%5BOpen%5D(command:x)%7C%5E.txt?q=%5B1%5D%7B2%7D%7C%5E%60&p=%25zz`);
+  assert.deepEqual(entry?.request.queryString, [
+    { name: 'q', value: '[1]{2}|^`' },
+    { name: 'p', value: '%zz' },
+  ]);
+});
+
 test('shellQuote and shellWord: any string comes back byte for byte through sh (printf %s)', () => {
   const samples = ['plain', "it's", "''", "'\\''", '$(id)`id`${HOME}\\n', ' \t leading and trailing ', '!history', '', 'caf\u00e9\u009b\t\u00ff', "x'\u0085'y"];
   for (const s of samples) {

@@ -84,6 +84,24 @@ export function requestUrl(record: RequestRecord): string | undefined {
   return undefined;
 }
 
+/**
+ * `url` (a WHATWG URL's href) as an RFC 3986 URI, which HAR 1.2's `url` is (har-schema: format
+ * "uri"): after the authority, every character RFC 3986 §3.3–3.5 does not allow there is
+ * percent-encoded. A WHATWG serialiser leaves `[`, `]`, `|`, `^` in a path, `{`, `}`, `` ` ``, `\`
+ * in a query, a `%` not followed by two hex digits, and a second `#`; one request holding any of
+ * them made the whole export fail a HAR validator. The bytes meant stay the same.
+ */
+export function harUrl(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return url;
+  const hash = url.indexOf('#', start);
+  // Characters are ASCII here (the serialiser percent-encoded the rest): one byte each.
+  const encode = (part: string): string =>
+    part.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  const head = url.slice(0, start);
+  return hash < 0 ? head + encode(url.slice(start)) : `${head}${encode(url.slice(start, hash))}#${encode(url.slice(hash + 1))}`;
+}
+
 function harHeaders(list: HeaderList, includeSensitive: boolean): Header[] {
   return list.filter(([name]) => includeSensitive || !SENSITIVE_HEADERS.has(name.toLowerCase())).map(([name, value]) => ({ name, value }));
 }
@@ -175,8 +193,9 @@ export function toHarEntry(source: HarSource, options: Pick<HarOptions, 'include
   // Field values are kept one char per byte (latin1); a HAR is JSON text, written and read as UTF-8.
   const text = (list: HeaderList): HeaderList => list.map(([name, value]) => [name, wireText(value)] as const);
   const r = { ...source.record, requestHeaders: text(source.record.requestHeaders), responseHeaders: text(source.record.responseHeaders) };
-  const url = requestUrl(r);
-  if (url === undefined) return undefined;
+  const asked = requestUrl(r);
+  if (asked === undefined) return undefined;
+  const url = harUrl(asked);
   const sensitive = options.includeSensitive === true;
   const contentType = firstHeader(r.responseHeaders, 'content-type');
   const location = firstHeader(r.responseHeaders, 'location');
