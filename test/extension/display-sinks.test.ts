@@ -100,3 +100,19 @@ void test('notifications and status bar messages: a clientâ€™s [label](command:â
   const { message, detail } = shareConfirmation('[site](https://evil.example/)', 8000, ['[x](command:y)']);
   for (const m of [message, detail]) assert.doesNotMatch(m, /\]\(/, m);
 });
+
+void test('the folder name in the sharing panel, request rows and console details is escaped like every outside text', () => {
+  const folder = `app${ATTACK}`;
+  const address: BoundAddress = { host: '127.0.0.1', port: 8000, url: 'http://127.0.0.1:8000/', requestedPort: undefined };
+  const panel = toSharingServer('file:///w/app', folder, DEFAULT_CONFIG, address, undefined, []);
+  assert.equal(panel.server, `app${SHOWN}`);
+  assert.equal(panel.id, 'file:///w/app', 'the id stays the URI the buttons name');
+  const store = new RequestStore(10);
+  const [request] = store.add(folder, [record()]);
+  const [message] = store.addConsole(folder, [
+    { time: 0, clientIp: '127.0.0.1', clientHost: undefined, page: 'http://127.0.0.1:8000/', kind: 'console', level: 'error', text: 'x', source: undefined, line: undefined, column: undefined, stack: undefined, dropped: undefined },
+  ]);
+  for (const item of [request!, message!]) {
+    for (const text of [...strings(toRow(item)), ...strings(toDetails(item))]) assert.ok(!UNSAFE.test(text), JSON.stringify(text));
+  }
+});

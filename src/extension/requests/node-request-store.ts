@@ -129,7 +129,7 @@ export function toRow(item: StoredRequest): RequestRow {
   const r = item.record;
   return {
     key: item.key,
-    server: item.server,
+    server: escapeForDisplay(item.server),
     clientIp: r.clientIp,
     clientHost: shown(r.clientHost),
     timeText: formatTime(r.time),
@@ -153,7 +153,7 @@ export function toRow(item: StoredRequest): RequestRow {
 function toConsoleRow(key: number, server: string, e: ConsoleEntry): RequestRow {
   return {
     key,
-    server,
+    server: escapeForDisplay(server),
     clientIp: e.clientIp,
     clientHost: shown(e.clientHost),
     timeText: formatTime(e.time),
@@ -213,7 +213,7 @@ function toConsoleDetails(e: ConsoleEntry, server: string): RequestDetails {
     ['Received', new Date(e.time).toISOString()],
     ['Page', e.page],
     ['Client', `${e.clientIp}${e.clientHost ? ` (${escapeForDisplay(e.clientHost)})` : ''}`],
-    ['Server', server],
+    ['Server', escapeForDisplay(server)],
   ];
   if (where !== '') timing.splice(2, 0, ['Source', where]);
   return {

@@ -307,7 +307,7 @@ export function toSharingServer(
 /**
  * One running server as the Requests view's sharing panel shows it, with its URLs already known;
  * `id` (the folder's URI) is what the view's buttons name, since folder names may repeat.
- * The captions under the QR codes (interface names) and the client list are escaped.
+ * The folder name, the captions under the QR codes (interface names) and the client list are escaped.
  */
 export function sharingServer(
   id: string,
@@ -321,7 +321,8 @@ export function sharingServer(
   const urls: SharedUrl[] = networkUrls.map((u) => ({ url: u.url, label: escapeForDisplay(u.label), qrSvg: qrSvg(u.url) }));
   return {
     id,
-    server: folderName,
+    // Outside text (a directory's name, a .code-workspace's "name"), shown in the panel's title.
+    server: escapeForDisplay(folderName),
     mode,
     localUrl: address.url,
     urls,
