@@ -56,7 +56,7 @@ test('API: Go Live opens the active file, one tab, follow the editor, the previe
   const [port] = await freePorts(1);
   const workspace = editorWorkspace(path.join(root, 'htdocs-sample'), { 'porthole.port': port, 'porthole.openBrowser': true, 'files.autoSave': 'off' });
   const log = await runSuite('editor', { workspace, timeout: 360_000 });
-  assert.match(log, /8 passed, 0 failed/);
+  assert.match(log, /9 passed, 0 failed/);
 });
 
 test('API, no folder open: Go Live on a loose HTML file serves its folder; Stop forgets it', { timeout: 300_000 }, async () => {

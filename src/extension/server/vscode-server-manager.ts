@@ -116,7 +116,21 @@ export class ServerManager extends Disposable {
    * Starts `folder`'s server (no-op when it runs). `openBrowser`: the caller opens the page when
    * the result says `opened` is wanted (Go Live and `porthole.openBrowser`), see `shouldOpen`.
    */
-  async start(folder: vscode.WorkspaceFolder, { openBrowser, file }: { openBrowser: boolean; file?: vscode.Uri }): Promise<ServerState> {
+  start(folder: vscode.WorkspaceFolder, options: { openBrowser: boolean; file?: vscode.Uri }): Promise<ServerState> {
+    // Go Live again while this folder's start is under way (a double click): the same start, whose
+    // caller opens the page; never a second tab for one start.
+    const key = folder.uri.toString();
+    const pending = this.starts.get(key);
+    if (pending) return pending;
+    const started = this.startOnce(folder, options).finally(() => this.starts.delete(key));
+    this.starts.set(key, started);
+    return started;
+  }
+
+  /** Starts under way, per folder URI (start). */
+  private readonly starts = new Map<string, Promise<ServerState>>();
+
+  private async startOnce(folder: vscode.WorkspaceFolder, { openBrowser, file }: { openBrowser: boolean; file?: vscode.Uri }): Promise<ServerState> {
     const { config, problems } = readFolderConfig(folder);
     const { controller } = this.ensure(folder);
     const wasRunning = controller.state.kind === 'running';

@@ -164,6 +164,16 @@ const tests = [
     await vscode.commands.executeCommand('porthole.stop');
     assert.equal((await stateOf()).state.kind, 'stopped');
   }],
+  ['Go Live twice in a row (a double click): one server, one browser tab', async () => {
+    const before = opened().length;
+    const states = await Promise.all([vscode.commands.executeCommand('porthole.start'), vscode.commands.executeCommand('porthole.start')]);
+    assert.deepEqual(states.map((s) => s.kind), ['running', 'running']);
+    await waitFor('the browser', () => opened().length > before);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(opened().length, before + 1, opened().slice(before).join('\n'));
+    await vscode.commands.executeCommand('porthole.stop');
+    assert.equal((await stateOf()).state.kind, 'stopped');
+  }],
 ];
 
 exports.run = async function run() {
