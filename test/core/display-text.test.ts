@@ -15,8 +15,12 @@ import { join } from 'node:path';
 import { startServer } from './harness';
 import { fetchOnce } from './raw-client';
 
-/** Every character a terminal or a bidi renderer acts on: C0, DEL, C1, marks, separators, bidi. */
+/** Kept although Unicode draws them as nothing: ZWJ and the variation selectors (emoji, CJK). */
+const KEPT_INVISIBLE = (code: number): boolean => code === 0x200d || (code >= 0xfe00 && code <= 0xfe0f) || (code >= 0xe0100 && code <= 0xe01ef);
+
+/** Every character a terminal or a bidi renderer acts on (C0, DEL, C1, marks, separators, bidi), and every one drawn as nothing (UAX #44 Default_Ignorable_Code_Point) but KEPT_INVISIBLE. */
 const UNSAFE = (code: number): boolean =>
+  (/\p{Default_Ignorable_Code_Point}/u.test(String.fromCodePoint(code)) && !KEPT_INVISIBLE(code)) ||
   code <= 0x1f ||
   (code >= 0x7f && code <= 0x9f) ||
   code === 0x061c ||
@@ -28,7 +32,7 @@ const UNSAFE = (code: number): boolean =>
   (code >= 0x2066 && code <= 0x2069);
 
 function hasUnsafe(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (UNSAFE(text.charCodeAt(i))) return true;
+  for (const c of text) if (UNSAFE(c.codePointAt(0) ?? 0)) return true;
   return false;
 }
 
@@ -48,6 +52,19 @@ void test('every code unit from U+0000 to U+FFFF: unsafe ones escaped, the rest 
     } else {
       assert.equal(out, `a${c}b`, `U+${code.toString(16)} is kept`);
     }
+  }
+});
+
+void test('characters drawn as nothing are escaped, so two names that differ by them never look the same; emoji and CJK variants are kept', () => {
+  // helper-69: /a\u200bb.html and /ab.html showed the same in the Output and the terminal.
+  assert.equal(escapeForDisplay('/a\u200bb.html'), '/a\\u200bb.html');
+  assert.equal(escapeForDisplay('\ufeffsoft\u00adhyphen\u2060\u2064\u3164'), '\\ufeffsoft\\xadhyphen\\u2060\\u2064\\u3164');
+  // Tag characters spell hidden ASCII (U+E0041 is an invisible "A").
+  assert.equal(escapeForDisplay('ok\u{e0041}\u{e007f}'), 'ok\\u{e0041}\\u{e007f}');
+  for (const kept of ['\u2764\ufe0f', '\u{1f468}\u200d\u{1f469}\u200d\u{1f467}', '\u845b\u{e0100}', 'caf\u00e9']) assert.equal(escapeForDisplay(kept), kept);
+  for (let code = 0x10000; code <= 0x10ffff; code += code >= 0xe0000 && code <= 0xe01ff ? 1 : 0x101) {
+    const c = String.fromCodePoint(code);
+    assert.equal(escapeForDisplay(c), UNSAFE(code) ? `\\u{${code.toString(16)}}` : c, `U+${code.toString(16)}`);
   }
 });
 
@@ -110,6 +127,7 @@ void test('pages and plain-text answers the server makes show client text escape
     const cases: Array<[string, string]> = [
       ['404 page', 'GET /%E2%80%AEevil%E2%81%A6x HTTP/1.1\r\nHost: 127.0.0.1\r\nSec-Fetch-Dest: document\r\n\r\n'],
       ['plain 404', 'GET /%E2%80%AEevil HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'],
+      ['plain 404, zero-width space', 'GET /a%E2%80%8Bb HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'],
       ['refused Host', 'GET / HTTP/1.1\r\nHost: evil\u202e.example\r\n\r\n'],
       ['parse error', 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: x\u202ey\r\n\r\n'],
     ];

@@ -17,21 +17,31 @@ import { isUtf8 } from 'node:buffer';
  * Characters shown escaped: C0 controls U+0000–U+001F, DEL U+007F, C1 controls U+0080–U+009F,
  * the Arabic letter mark U+061C, LRM/RLM U+200E–U+200F, LINE/PARAGRAPH SEPARATOR U+2028–U+2029,
  * the bidi embeddings and overrides U+202A–U+202E (LRE, RLE, PDF, LRO, RLO) and the bidi isolates
- * U+2066–U+2069 (LRI, RLI, FSI, PDI) — Unicode UAX #9.
+ * U+2066–U+2069 (LRI, RLI, FSI, PDI) — Unicode UAX #9; and every character Unicode draws as
+ * nothing (Default_Ignorable_Code_Point, UAX #44: the soft hyphen U+00AD, zero-width space and
+ * non-joiner U+200B–U+200C, word joiner and invisible operators U+2060–U+2064, the BOM U+FEFF,
+ * Hangul fillers, the tag characters U+E0000–U+E007F, …), so two paths or names that differ only
+ * by them never look the same (helper-69). Kept as they are: the zero-width joiner U+200D and the
+ * variation selectors U+FE00–U+FE0F and U+E0100–U+E01EF, without which emoji and CJK text are not
+ * shown as written.
  */
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex
-const UNSAFE_TEST = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_CLASS = String.raw`(?![\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\p{Default_Ignorable_Code_Point}]`;
+// The class matches one code point at a time on purpose: a ZWJ or a variation selector is only
+// named (in the lookahead) to be kept, never combined with what stands before it.
+// eslint-disable-next-line no-misleading-character-class
+const UNSAFE = new RegExp(UNSAFE_CLASS, 'gu');
+// eslint-disable-next-line no-misleading-character-class
+const UNSAFE_TEST = new RegExp(UNSAFE_CLASS, 'u');
 
 function escapeChar(c: string): string {
-  const code = c.charCodeAt(0);
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  const code = c.codePointAt(0) ?? 0;
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+  return code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
 }
 
 /**
  * `text` with every unsafe character (see UNSAFE) replaced by its escape: `\xhh` for codes up to
- * U+00FF (ESC → `\x1b`, BEL → `\x07`, CR LF → `\x0d\x0a`), `\uhhhh` above (RLO → `\u202e`).
+ * U+00FF (ESC → `\x1b`, BEL → `\x07`, CR LF → `\x0d\x0a`), `\uhhhh` above (RLO → `\u202e`), `\u{hhhhh}` beyond U+FFFF (TAG LATIN CAPITAL LETTER A → `\u{e0041}`).
  * Everything else, printable Unicode included, is kept as it is. Pure; O(n); never throws.
  */
 export function escapeForDisplay(text: string): string {
