@@ -105,13 +105,14 @@ type ClusterMessage =
  * never emitted as the 'error' event that would end this process. `done` runs once either way.
  */
 function sendOverIpc(message: ClusterMessage, worker?: Worker, done: (err: Error | null) => void = () => undefined): void {
-  const connected = worker === undefined ? process.connected === true : worker.isConnected();
-  if (!connected || (worker === undefined && process.send === undefined)) {
+  if (worker !== undefined) {
+    if (worker.isConnected()) worker.send(message, undefined, done);
+    else done(new Error('the IPC channel is closed'));
+  } else if (process.send !== undefined && process.connected) {
+    process.send(message, undefined, undefined, done);
+  } else {
     done(new Error('the IPC channel is closed'));
-    return;
   }
-  if (worker === undefined) process.send?.(message, undefined, undefined, done);
-  else worker.send(message, undefined, done);
 }
 
 /** Every line the CLI prints that may carry outside text goes through escapeForDisplay. */
