@@ -6,8 +6,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoopbackOnlyFiles, loopbackOnlyRefusal } from '../../src/core/files/loopback-only';
@@ -66,3 +67,58 @@ test('a new log file is made 0600: only this user reads the clients\' addresses 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * The log grows while this computer reads it: a line lands between a read's stat and its end as
+ * often as the log is written (every FILE_FLUSH_MS, or every 64 KiB under load). Each read is one
+ * version all the same, the bytes up to its stat's length (CI, stop 32: a 503 "the file changed
+ * while it was being read" for this computer's own reader, when the server's write of another
+ * request's line met the read). Here a second process appends a line every millisecond, as a busy
+ * server's writes would, so that every read meets one. Small logs (read whole) and large ones
+ * (over 1 MiB: streamed, never cached) alike; GET, HEAD and a Range.
+ */
+for (const prefill of [1, 12_000]) {
+  test(`the log read while lines are appended to it is 200, a prefix of the log, every time (${prefill === 1 ? 'small, read whole' : 'over 1 MiB, streamed'})`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'porthole-log-growing-'));
+    const logFile = join(dir, 'access.log');
+    const line = '127.0.0.1 - - [02/Dec/2026:16:00:00 +0000] "GET /hello.txt HTTP/1.1" 200 6 "-" "appended"\n';
+    await writeFile(logFile, line.repeat(prefill));
+    const before = statSync(logFile).size;
+    const running = await startServer({ root: dir, logFile, reload: { enabled: false } });
+    // At most 3,000 lines over at most 3 s; stopped once the reads are done.
+    const appender = spawn(
+      process.execPath,
+      ['-e', `const fs=require('fs');const fd=fs.openSync(process.argv[1],'a');let n=0;const t=setInterval(()=>{fs.writeSync(fd,${JSON.stringify(line)});if(++n>=3000)clearInterval(t)},1);setTimeout(()=>process.exit(0),3000)`, logFile],
+      { stdio: 'ignore' },
+    );
+    const appenderExited = new Promise((resolve) => appender.once('exit', resolve));
+    try {
+      for (let i = 0; i < 200 && statSync(logFile).size === before; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      const bodies: Buffer[] = [];
+      const failures: string[] = [];
+      for (let i = 0; i < 90; i++) {
+        const kind = i % 3;
+        const method = kind === 1 ? 'HEAD' : 'GET';
+        const headers = kind === 2 ? ['Range: bytes=0-99'] : [];
+        const res = await fetchOnce(running.port, request('/access.log', { method, headers }), { head: method === 'HEAD' });
+        const want = kind === 2 ? 206 : 200;
+        if (res.status !== want) failures.push(`${method} ${headers.join('')}: ${res.status} ${res.body.toString('utf8', 0, 120)}`);
+        else if (method === 'GET' && want === 200) {
+          assert.equal(res.body.length, Number(res.header('content-length')));
+          assert.ok(res.body.length >= before, 'never shorter than the log was before');
+          bodies.push(res.body);
+        }
+      }
+      appender.kill();
+      await appenderExited;
+      assert.deepEqual(failures, [], 'every read of the growing log answered');
+      const final = await readFile(logFile);
+      for (const body of bodies) assert.ok(final.subarray(0, body.length).equals(body), 'each read is the log as it was: a prefix of it now');
+      assert.ok(new Set(bodies.map((b) => b.length)).size > 1, 'the log grew while it was read');
+    } finally {
+      appender.kill();
+      await running.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}

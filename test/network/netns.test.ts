@@ -165,7 +165,7 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
     const logFile = join(root, 'logs', 'requests.log');
     mkdirSync(join(root, 'logs'), { recursive: true }); // the log's folder must exist, as for nginx
     await withServer({ host: '0.0.0.0', logFile }, async (port) => {
-      // This computer reads it (and so caches it) first: the cache must not hand it out either.
+      // This computer reads it first (the log is never cached: a cached copy must not reach the other host either).
       const local = await curlFromHost(`http://127.0.0.1:${port}/logs/requests.log`);
       assert.equal(local, 200);
       // Let the line for that request reach the file.

@@ -541,30 +541,36 @@ export function sendFile(
   ex.addCleanup(() => void file.close().catch(() => undefined));
   // The client left while the file was being found and opened: it is closed now, nothing to send.
   if (ex.finished) return;
+  // The active request log grows while it is read (this very server appends a line per request):
+  // its first st.size bytes are that version, whatever is appended after. Not cached (each line
+  // would make the entry stale), never judged a rewrite under way (that was a 503 for this
+  // computer's reader as often as another request's line landed during the read).
+  const appendedTo = opts.loopbackOnly?.has(st) === true;
+  const place = appendedTo ? undefined : placement;
   const size = st.size;
   const asset = as === undefined ? encodedAssetOf(real) : undefined;
   // An empty file is no brotli or gzip stream (a build caught between truncating and writing
   // it): it goes as the empty file it is, without a Content-Encoding no client could decode.
   // (An empty sibling is never chosen: sendSibling.)
   const coding: Coding | undefined = size === 0 ? undefined : (as?.coding ?? (asset === undefined ? undefined : { contentEncoding: asset.coding }));
-  if (placement !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
+  if (place !== undefined && size > 0 && size <= CACHE_MAX_FILE_BYTES) {
     readWhole(file, st).then(
       (body) => {
         // A file that changed under us has no one version to send (its length, its validators): 503, ask again.
         if (body === undefined) return ex.connection.fileChangedWhileRead(ex);
         const type = as?.type ?? (asset !== undefined ? encodedAssetType(asset.inner, asset.coding, body) : contentTypeOf(real, body));
         const validators = datedVersions.note(real, contentValidators(st, body));
-        const entry = makeCachedFile(placement.fsPath, real, placement.root, st, body, type, validators, placement.dir, coding);
-        placement.cache.set(placement.key, entry);
+        const entry = makeCachedFile(place.fsPath, real, place.root, st, body, type, validators, place.dir, coding);
+        place.cache.set(place.key, entry);
         if (as !== undefined) sendCached(ex, entry);
-        else sendCachedFile(ex, entry, placement.key, opts);
+        else sendCachedFile(ex, entry, place.key, opts);
       },
       () => ex.connection.failExchange(ex),
     );
     return;
   }
   const send = (type: string): void => {
-    const rep = streamedRepresentation(file, st, real, type, coding, ex.startTime);
+    const rep = appendedTo ? appendedRepresentation(file, st, real, type) : streamedRepresentation(file, st, real, type, coding, ex.startTime);
     if (as !== undefined) {
       sendRepresentation(ex, rep);
       return;
@@ -621,6 +627,42 @@ function streamedRepresentation(file: FileHandle, st: Stats, real: string, type:
     contentEncoding: coding?.contentEncoding,
     varyAcceptEncoding: coding?.varyAcceptEncoding === true,
   };
+}
+
+/**
+ * A file only ever appended to while it is served (the active request log), as of `st`: its
+ * first `st.size` bytes, which later appends do not change. A read that finds fewer (the file was
+ * truncated: rotated by copying) fails the exchange, as a streamed file that shrank does.
+ */
+function appendedRepresentation(file: FileHandle, st: Stats, real: string, type: string): Representation {
+  const size = st.size;
+  const stillPrefix = async (): Promise<boolean> => (await file.stat()).size >= size;
+  return {
+    settled: undefined,
+    type,
+    size,
+    // Versions a second apart share Last-Modified: marked, so If-Modified-Since never 304s a newer one.
+    validators: datedVersions.note(real, statValidators(st)),
+    rangeable: true,
+    partFor: (start, end) => ({ file, start, end, confirm: stillPrefix }),
+    whole: undefined,
+    readWhole: size <= SMALL_FILE_BYTES ? () => readPrefix(file, size) : undefined,
+    prepared: undefined,
+    contentEncoding: undefined,
+    varyAcceptEncoding: false,
+  };
+}
+
+/** The first `size` bytes of `file`, or undefined when it holds fewer. Rejects when a read fails. */
+async function readPrefix(file: FileHandle, size: number): Promise<Buffer | undefined> {
+  const buf = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const { bytesRead } = await file.read(buf, offset, size - offset, offset);
+    if (bytesRead === 0) return undefined;
+    offset += bytesRead;
+  }
+  return buf;
 }
 
 // ---- encodings (RFC 9110 §8.4, §12.5.3) ------------------------------------------------------
