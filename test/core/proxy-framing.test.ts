@@ -341,3 +341,33 @@ test('a back-end answer that cannot be passed on → 502 whose words name what i
     assert.equal(record?.note, `proxy http://127.0.0.1:${backend.port}: ${words}`, path);
   }
 });
+
+test('a back-end that answers before the request body has all come: the answer says Connection: close, and the connection closes after it (RFC 9112 §9.6)', async () => {
+  // The body is announced (a length, or chunks) and only begun: the back-end answers at once.
+  for (const framing of ['Content-Length: 100', 'Transfer-Encoding: chunked']) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      const start = framing.startsWith('Content-Length') ? 'abc' : '3\r\nabc\r\n';
+      await client.write(request('/api/ok?early', { method: 'POST', headers: [framing] }) + start);
+      const res = await client.readResponse({ timeoutMs: PROMPT_MS });
+      assert.equal(`${res.status} ${res.body.toString('latin1')}`, '200 ok', framing);
+      // Where the next request would start is unknown until the body ends: the server closes, and says so.
+      assert.equal(res.header('connection'), 'close', `${framing}: the answer says the connection closes`);
+      await client.waitForEof(PROMPT_MS);
+    } finally {
+      client.destroy();
+    }
+  }
+  // A body that has all come before the answer: the connection stays open for the next request.
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/api/ok?whole', { method: 'POST', headers: ['Content-Length: 3'] }) + 'abc');
+    const res = await client.readResponse({ timeoutMs: PROMPT_MS });
+    assert.equal(res.status, 200);
+    assert.equal(res.header('connection'), undefined, 'kept alive');
+    await client.write(request('/hello.txt'));
+    assert.equal((await client.readResponse({ timeoutMs: PROMPT_MS })).status, 200);
+  } finally {
+    client.destroy();
+  }
+});

@@ -1068,13 +1068,16 @@ export class Connection {
   /**
    * Marks the exchange answered with `status` and returns the Connection header its response
    * needs: `close` when this connection ends after it, `keep-alive` for an HTTP/1.0 client that
-   * asked for it, none otherwise.
+   * asked for it, none otherwise. An answer begun while its request body is still coming (a
+   * back-end that answered early, a refusal) ends the connection (finishExchange: where the next
+   * request starts is unknown), so it says `close` now (RFC 9112 §9.6), not only closes after.
    */
   private begin(ex: Exchange, status: number): [string, string] | undefined {
     if (ex.answered) throw new Error('response already started');
     ex.status = status;
     ex.headAt = Date.now();
     this.bodyBase = -1;
+    if (this.streamed?.ex === ex) ex.closeAfter = true;
     if (ex.closeAfter || this.ctx.closing) {
       ex.closeAfter = true;
       return CONNECTION_CLOSE;
