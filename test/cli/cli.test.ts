@@ -351,6 +351,30 @@ test('a client\'s 8 KB target or Host is cut in the terminal line (saying how mu
   assert.ok((await readFile(log, 'utf8')).includes(`"GET /${long} HTTP/1.1"`));
 });
 
+test('a cut target in the terminal line never splits an emoji (no U+FFFD) and counts what is left in characters', async () => {
+  const log = join(site.base, 'cut-emoji.log');
+  const cli = runCli([site.root, '--port', '0', '--no-host-names', '--log', log]);
+  const port = await waitForLocal(cli);
+  // Raw UTF-8 in a target (a 400, logged): '/' and 198 letters are 199 UTF-16 units, then each 😀 is two,
+  // so the 300-unit cut falls between the halves of the 51st.
+  const emoji = Buffer.from('\u{1f600}', 'utf8');
+  const head = Buffer.concat([
+    Buffer.from(`GET /${'a'.repeat(198)}`, 'latin1'),
+    ...Array.from({ length: 75 }, () => emoji),
+    Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1'),
+  ]);
+  assert.equal((await fetchOnce(port, head)).status, 400);
+  await waitForLines(cli, / 400 \d+B /, 1);
+  cli.child.kill('SIGINT');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0);
+  const out = Buffer.concat(cli.stdoutBytes);
+  assert.equal(out.indexOf(Buffer.from('\ufffd', 'utf8')), -1, `U+FFFD reached stdout: ${JSON.stringify(cli.stdout)}`);
+  const line = cli.stdout.split('\n').find((l) => / 400 \d+B /.test(l)) ?? '';
+  assert.ok(line.includes(` GET /${'a'.repeat(198)}${'\u{1f600}'.repeat(50)}… (25 more characters) 400 `), line);
+  // The log file has every byte, escaped.
+  assert.ok((await readFile(log, 'latin1')).includes(`"GET /${'a'.repeat(198)}${'\\xF0\\x9F\\x98\\x80'.repeat(75)} HTTP/1.1"`));
+});
+
 /** [argv after the root, what stderr must say: the flag, the value as shown, the reason] */
 const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   [['--allowed-client', '192.168.1.0/'], /--allowed-client "192\.168\.1\.0\/": has no prefix length after "\/"/],

@@ -164,6 +164,34 @@ test('every string is cut to its cap and escaped: no control character, escape s
   c.socket.destroy();
 });
 
+test('a lone surrogate is shown escaped and a cut never splits a pair: no U+FFFD stands for what a page sent', async () => {
+  received.length = 0;
+  const { c } = await page();
+  // JSON carries a lone half as "\ud800"; an emoji is two UTF-16 units, so a cut at an odd unit fell inside one.
+  send(c, {
+    type: 'console',
+    page: `http://127.0.0.1:${port}/\ud800x`,
+    entries: [
+      { kind: 'console', level: 'error', text: 'half \udc00 and \ud83d alone', source: 'http://x/\udbff.js' },
+      { kind: 'console', level: 'error', text: `y${'\u{1f600}'.repeat(MAX_CONSOLE_TEXT_CHARS)}` },
+    ],
+  });
+  await until(() => received.length >= 2, 'two entries');
+  const [lone, long] = received as [ConsoleEntry, ConsoleEntry];
+  assert.equal(lone.text, 'half \\udc00 and \\ud83d alone');
+  assert.equal(lone.page, `http://127.0.0.1:${port}/\\ud800x`);
+  assert.equal(lone.source, 'http://x/\\udbff.js');
+  // 'y' and 999 whole emoji (1,999 units): the 1,000th emoji's first half is not kept alone.
+  assert.equal(long.text, `y${'\u{1f600}'.repeat(999)} … (1001 more characters)`);
+  for (const e of received) {
+    for (const line of formatConsoleLines(e)) {
+      assert.ok(!/[\ud800-\udfff]/u.test(line), `a lone surrogate in ${JSON.stringify(line)}`);
+      assert.ok(!Buffer.from(line, 'utf8').toString('utf8').includes('\ufffd'), `U+FFFD in ${JSON.stringify(line)}`);
+    }
+  }
+  c.socket.destroy();
+});
+
 /** A server of its own (a fresh console budget), closed by the caller. */
 async function freshServer(): Promise<{ server: PreviewServer; port: number; got: ConsoleEntry[] }> {
   const own = new PreviewServer();

@@ -24,6 +24,7 @@ import { isLoopbackBind, parseCidr } from '../access/access-policy';
 import { mountsFrom } from '../files/mounts';
 import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 import { mayAppendLogLines } from '../text/combined-log';
+import { cutAtCharacter } from '../text/display-text';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
@@ -168,7 +169,7 @@ function valueAt(data: unknown, pointer: string): unknown {
 /** A value from the file as JSON, cut to 60 characters (a message quotes it, never a whole page of it). */
 function quoted(value: unknown): string {
   const shown = JSON.stringify(value) ?? String(value);
-  return shown.length > 60 ? `${shown.slice(0, 57)}…` : shown;
+  return shown.length > 60 ? `${cutAtCharacter(shown, 57)}…` : shown;
 }
 
 /** One ajv error in plain words, with the key it is about (`data`: the file's parsed JSON). */

@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { cidrProblem, canonicalHostName } from '../access/access-policy';
 import { globProblem } from '../reload/live-reload-glob';
-import { escapeForDisplay } from '../text/display-text';
+import { cutAtCharacter, escapeForDisplay } from '../text/display-text';
 import { compileRoute } from '../proxy/proxy-routes';
 import { mountPrefixSegments, mountProxyClash, normalMountPrefix } from '../files/mounts';
 import { CONSOLE_FORWARD_MODES, type ServerOptionsInput } from '../options';
@@ -114,7 +114,7 @@ export function showValue(value: unknown): string {
     }
   }
   const shown = escapeForDisplay(text);
-  return shown.length > 200 ? `${shown.slice(0, 197)}...` : shown;
+  return shown.length > 200 ? `${cutAtCharacter(shown, 197)}...` : shown;
 }
 
 // ---- single-value rules: a reason, or undefined when the value is valid ---------------------

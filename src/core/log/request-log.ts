@@ -14,7 +14,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
-import { escapeForDisplay, targetForDisplay } from '../text/display-text';
+import { countCharacters, cutAtCharacter, escapeForDisplay, targetForDisplay } from '../text/display-text';
 import { mayAppendLogLines } from '../text/combined-log';
 
 /** A record waits at most this long for its host name before its line is written without it. */
@@ -226,9 +226,14 @@ function writeCount(bytes: Buffer, at: number, n: number): number {
  */
 export const SHORT_LINE_FIELD_MAX = 300;
 
-/** `text` cut to SHORT_LINE_FIELD_MAX characters, saying how many more there were. */
+/**
+ * `text` cut to SHORT_LINE_FIELD_MAX UTF-16 units, never between the halves of a surrogate pair
+ * (cutAtCharacter), saying how many more characters (code points) there were.
+ */
 function cutField(text: string): string {
-  return text.length <= SHORT_LINE_FIELD_MAX ? text : `${text.slice(0, SHORT_LINE_FIELD_MAX)}… (${text.length - SHORT_LINE_FIELD_MAX} more characters)`;
+  if (text.length <= SHORT_LINE_FIELD_MAX) return text;
+  const kept = cutAtCharacter(text, SHORT_LINE_FIELD_MAX);
+  return `${kept}… (${countCharacters(text, kept.length)} more characters)`;
 }
 
 /**

@@ -23,9 +23,11 @@ import { isUtf8 } from 'node:buffer';
  * Hangul fillers, the tag characters U+E0000–U+E007F, …), so two paths or names that differ only
  * by them never look the same (helper-69). Kept as they are: the zero-width joiner U+200D and the
  * variation selectors U+FE00–U+FE0F and U+E0100–U+E01EF, without which emoji and CJK text are not
- * shown as written.
+ * shown as written. And a lone surrogate U+D800–U+DFFF (half of a pair, which JSON's `"\ud800"` can
+ * carry): no character at all, that UTF-8 output turns into U+FFFD, hiding what was sent. (In a
+ * `u` expression a whole pair is one code point above U+FFFF: only a lone half matches.)
  */
-const UNSAFE_CLASS = String.raw`(?![\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\p{Default_Ignorable_Code_Point}]`;
+const UNSAFE_CLASS = String.raw`(?![\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\p{Default_Ignorable_Code_Point}]`;
 // The class matches one code point at a time on purpose: a ZWJ or a variation selector is only
 // named (in the lookahead) to be kept, never combined with what stands before it.
 // eslint-disable-next-line no-misleading-character-class
@@ -37,6 +39,39 @@ function escapeChar(c: string): string {
   const code = c.codePointAt(0) ?? 0;
   if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
   return code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
+}
+
+/**
+ * The first `max` UTF-16 code units of `text` (all of it when shorter), one fewer when the cut
+ * would fall between the two halves of a surrogate pair (an emoji, a CJK extension character: one
+ * character, two units). A cut made with String#slice kept the first half alone, which a terminal,
+ * the Output channel or a file written as UTF-8 shows as U+FFFD. Pure; never throws.
+ */
+export function cutAtCharacter(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = max > 0 && isHighSurrogate(text.charCodeAt(max - 1)) && isLowSurrogate(text.charCodeAt(max)) ? max - 1 : max;
+  return text.slice(0, Math.max(0, end));
+}
+
+/**
+ * How many characters (code points: a surrogate pair counts once) `text` has from the code unit
+ * `from` on: the "N more characters" after a cut (cutAtCharacter), said as a person counts them.
+ */
+export function countCharacters(text: string, from = 0): number {
+  let n = 0;
+  for (let i = Math.max(0, from); i < text.length; i++) {
+    if (isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1))) i++;
+    n++;
+  }
+  return n;
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }
 
 /**
@@ -60,8 +95,8 @@ export function escapeLinesForDisplay(text: string, maxChars: number, maxLines: 
   let cut = text;
   let suffix = '';
   if (cut.length > maxChars) {
-    suffix = ` … (${cut.length - maxChars} more characters)`;
-    cut = cut.slice(0, maxChars);
+    cut = cutAtCharacter(text, maxChars);
+    suffix = ` … (${countCharacters(text, cut.length)} more characters)`;
   }
   const lines = cut.split(/\r\n|[\n\r\u2028\u2029]/);
   const more = lines.length - maxLines;

@@ -2,7 +2,7 @@
  * Text formatting shared by the Output channel, the status bar and the Requests view. Pure; the
  * results are display text only (never parsed back).
  */
-import { escapeForDisplay, formatConsoleLines, targetForDisplay, formatSize, type BoundAddress, type ConsoleEntry, type DiagnosticLevel, type RequestRecord } from '../../core';
+import { cutAtCharacter, escapeForDisplay, formatConsoleLines, targetForDisplay, formatSize, type BoundAddress, type ConsoleEntry, type DiagnosticLevel, type RequestRecord } from '../../core';
 import type { StatusClass } from '../requests/webview-protocol';
 
 /** The Requests view and Output channel say KB/MB, as VS Code does. */
@@ -45,14 +45,19 @@ export function formatClient(ip: string, host: string | undefined): string {
   return host && host !== ip ? `${ip} (${host})` : ip;
 }
 
+/** An escape (escapeForDisplay's `\xhh`, `\uhhhh`, `\u{h…}`) that a cut left without its end. */
+const PARTIAL_ESCAPE = /\\(?:x[0-9a-f]?|u(?:[0-9a-f]{0,3}|\{[0-9a-f]*))?$/;
+
 /**
  * Outside text for the Output channel, a notification or the Requests view: control, bidi and
  * line-separator characters escaped by the core's escapeForDisplay (the one sanitiser), length
- * bounded to `max` characters plus `...`. Request data is hostile and must stay one line.
+ * bounded to `max` UTF-16 units plus `...`. Request data is hostile and must stay one line. The cut
+ * never splits a surrogate pair (cutAtCharacter: half an emoji showed as U+FFFD) nor an escape
+ * (`\u20...` for a cut `\u202e` read as other text).
  */
 export function sanitizeOneLine(text: string, max = 2000): string {
   const clean = escapeForDisplay(text);
-  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+  return clean.length > max ? `${cutAtCharacter(clean, max).replace(PARTIAL_ESCAPE, '')}...` : clean;
 }
 
 /**

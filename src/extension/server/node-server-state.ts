@@ -8,7 +8,7 @@
  * `transition` is pure and total: an event that makes no sense in a state returns `undefined`, and
  * the caller ignores it. A stopped state may carry the last failure (shown as a warning).
  */
-import type { BoundAddress } from '../../core';
+import { cutAtCharacter, type BoundAddress } from '../../core';
 import type { PortholeConfig } from '../config/node-config';
 
 export interface ServerFailure {
@@ -68,5 +68,5 @@ export function toFailure(error: unknown, fallbackCode = 'ERR_UNKNOWN'): ServerF
 
 function firstLine(text: string): string {
   const line = text.split(/\r?\n/, 1)[0] ?? '';
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+  return line.length > 300 ? `${cutAtCharacter(line, 297)}...` : line;
 }
