@@ -325,6 +325,11 @@ export interface RequestLogEvents {
 export const FILE_HELD_MAX_BYTES = 8 * 1024 * 1024;
 /** While the log file cannot be written, a write is tried again this often (ms). */
 export const FILE_RETRY_MS = 1_000;
+/**
+ * Before a write, whether the log file was removed (its link count 0) is checked at most this often
+ * (ms): one fstat per tenth of a second, however many writes.
+ */
+export const FILE_REMOVED_CHECK_MS = 100;
 
 /** What a failed write's code means, in a few words. */
 function describeWriteFailure(err: NodeJS.ErrnoException): string {
@@ -358,6 +363,12 @@ function countLines(bytes: Buffer): number {
  * are reported once each. A partial write goes on from the byte where it stopped, so every line
  * ends up whole. (A WriteStream stops for good at its first error, and the lines after it were
  * dropped without a word, also once the disk had room again.)
+ *
+ * A log file removed while it is written (`rm access.log`, a clean-up script, logrotate's
+ * `missingok` rotation that deletes) is made again at its path before the next write (checked at
+ * most every FILE_REMOVED_CHECK_MS), and said once: the lines went on into the removed file, which
+ * no one can open, until the disk filled. A file renamed is still linked: written on under its new
+ * name, as nginx does.
  */
 class LogFileWriter {
   private readonly queue: Buffer[] = [];
@@ -369,11 +380,22 @@ class LogFileWriter {
   private dropped = 0;
   private closing = false;
   private idle: (() => void) | undefined;
+  /** When the link count was last checked (ms, Date.now()). */
+  private removedCheckedAt = 0;
+  /** The removed file could not be made again: said once (until it can be). */
+  private reopenFailed = false;
 
+  /**
+   * @param handle the log file, open for appending.
+   * @param path its absolute path (messages, and where a removed file is made again).
+   * @param report a warning in plain words (see RequestLogEvents.problem).
+   * @param reopen opens `path` again as the first open did (openRequestLog); rejects with an Error in words.
+   */
   constructor(
-    private readonly handle: FileHandle,
+    private handle: FileHandle,
     private readonly path: string,
     private readonly report: (message: string) => void,
+    private readonly reopen: () => Promise<FileHandle>,
   ) {}
 
   /** Queues `bytes` (whole lines) after everything queued; the caller must not reuse them. */
@@ -391,6 +413,7 @@ class LogFileWriter {
   private async pump(): Promise<void> {
     this.writing = true;
     while (this.queue.length > 0) {
+      await this.reopenIfRemoved();
       const chunk = this.queue[0]!;
       let written: number;
       try {
@@ -409,6 +432,37 @@ class LogFileWriter {
     }
     this.writing = false;
     this.idle?.();
+  }
+
+  /**
+   * When the open file has no name left (removed: link count 0), opens `path` anew (a new file,
+   * 0600) and writes on there; said once. When it cannot be made (its folder removed too, another
+   * file put there), said once, and the lines go on into the removed file.
+   */
+  private async reopenIfRemoved(): Promise<void> {
+    const now = Date.now();
+    if (now - this.removedCheckedAt < FILE_REMOVED_CHECK_MS) return;
+    this.removedCheckedAt = now;
+    const links = await this.handle.stat().then(
+      (st) => st.nlink,
+      () => 1,
+    );
+    if (links > 0) return;
+    let fresh: FileHandle;
+    try {
+      fresh = await this.reopen();
+    } catch (err) {
+      if (!this.reopenFailed) {
+        this.reopenFailed = true;
+        this.report(`the log file ${this.path} was removed and cannot be made again (${(err as Error).message}): its lines are lost until it can be`);
+      }
+      return;
+    }
+    const old = this.handle;
+    this.handle = fresh;
+    this.reopenFailed = false;
+    await old.close().catch(() => undefined);
+    this.report(`the log file ${this.path} was removed while the server wrote it: it is made again, and the lines go on there`);
   }
 
   private failed(err: NodeJS.ErrnoException): void {
@@ -558,7 +612,12 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
    */
   async openFile(path: string): Promise<void> {
     const handle = await openRequestLog(path);
-    this.file = new LogFileWriter(handle, path, (message) => this.emit('problem', message));
+    this.file = new LogFileWriter(
+      handle,
+      path,
+      (message) => this.emit('problem', message),
+      () => openRequestLog(path),
+    );
   }
 
   /**

@@ -1,0 +1,55 @@
+/**
+ * A --log file removed while the CLI serves (`rm access.log`, a clean-up script, a rotation that
+ * deletes): the lines after it must land in a file someone can read. Before, they went on into the
+ * removed file (still open, with no name), so every later line was lost without a word until the
+ * server stopped. Now the file is made again at its path, and stderr says so once; also with
+ * --workers, where each process writes its own lines.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fetchOnce } from '../core/raw-client';
+import { runCli, stopCli, waitForLocalPort, siteFolderForTests } from './run-cli';
+
+const site = siteFolderForTests('porthole-log-removed-');
+
+/** Polls until `log` holds `pattern` (bounded: 5 s). */
+async function untilLogged(log: string, pattern: RegExp): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 100; i++) {
+    text = await readFile(log, 'latin1').catch(() => '');
+    if (pattern.test(text)) return text;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return text;
+}
+
+for (const workers of [1, 2]) {
+  test(`the log file removed while serving is made again, and the lines after go there (--workers ${workers})`, async () => {
+    const log = join(site.base, `removed-${workers}.log`);
+    const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--no-host-names', '--no-reload', '--workers', String(workers)], site.base);
+    try {
+      const port = await waitForLocalPort(cli);
+      const get = async (target: string): Promise<void> => {
+        // A connection each: with --workers, each may be answered by another process.
+        assert.equal((await fetchOnce(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)).status, 200);
+      };
+      await get('/?before');
+      assert.match(await untilLogged(log, /\?before /), /\?before /);
+      await rm(log);
+      for (let i = 0; i < 8; i++) {
+        await get(`/?after${i}`);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      const text = await untilLogged(log, /\?after7 /);
+      for (let i = 0; i < 8; i++) assert.match(text, new RegExp(`"GET /\\?after${i} HTTP/1\\.1" 200 `), `line ${i} is lost: ${JSON.stringify(text)}`);
+      assert.equal((await stat(log)).mode & 0o777, 0o600, 'made again as a new log is: for this user only');
+      assert.match(cli.stderr, /the log file .*removed-\d\.log was removed while the server wrote it: it is made again/);
+    } finally {
+      assert.equal(await stopCli(cli), 0, cli.stderr);
+    }
+    // Lines written at the stop are in it too.
+    assert.doesNotMatch(await readFile(log, 'latin1'), /\?before /, 'the new file starts after the removal');
+  });
+}
