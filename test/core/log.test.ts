@@ -271,6 +271,27 @@ test('a refused head after empty lines (RFC 9112 §2.2) is logged with its own r
   assert.deepEqual(requests, ['GET /a\\x09b HTTP/1.1', '- GET /c d/e HTTP/1.1 -', 'GET /slow-after-empty HTTP/1.1']);
 });
 
+test('a head refused for a field or a target byte keeps its whole request line (a 600-byte URL, its version), as nginx logs $request', async () => {
+  const logFile = join(site.base, 'logs', 'long-refused.log');
+  const srv = await startServer({ root: site.root, logFile });
+  const long = `/search?q=${'q'.repeat(600)}`;
+  const big = `/${'b'.repeat(8000)}`;
+  try {
+    // A field line with no colon; a raw byte above 0x7F in the target; a control byte in a field of an 8 KB target.
+    assert.equal((await fetchOnce(srv.port, `GET ${long} HTTP/1.1\r\nHost: 127.0.0.1\r\nNo colon here\r\n\r\n`)).status, 400);
+    assert.equal((await fetchOnce(srv.port, Buffer.from(`GET ${long}\xff HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 'latin1'))).status, 400);
+    assert.equal((await fetchOnce(srv.port, `GET ${big} HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\x01b\r\n\r\n`)).status, 400);
+    // Beyond the parser's limit, a 414: its method and the start of its target, as before.
+    assert.equal((await fetchOnce(srv.port, `GET /${'c'.repeat(9000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)).status, 414);
+    await waitForCount(srv.records, srv.server, 4);
+  } finally {
+    await srv.close();
+  }
+  const requests = (await readLines(logFile)).map((l) => parseLine(l).request);
+  assert.deepEqual(requests.slice(0, 3), [`GET ${long} HTTP/1.1`, `GET ${long}\\xFF HTTP/1.1`, `GET ${big} HTTP/1.1`]);
+  assert.match(requests[3] ?? '', /^GET \/c{199} -$/);
+});
+
 test('a request refused after its head was read (413, a broken chunked body, 408 for its body) is logged with its Referer and User-Agent', async () => {
   const logFile = join(site.base, 'logs', 'refused-after-head.log');
   const srv = await startServer({ root: site.root, logFile, timeouts: { headersMs: 300 } });

@@ -1890,7 +1890,7 @@ export class Connection {
     responseHeaders: HeaderList = [],
     bytes = 0,
   ): void {
-    const line = head === undefined ? firstLine(this.pending) : undefined;
+    const line = head === undefined ? firstLine(this.pending, this.ctx.limits.maxTargetBytes) : undefined;
     const durationMs = this.headStart > 0 ? Date.now() - this.headStart : 0;
     // A head that was read (a body too large, broken or too slow; a refusal after the head) is
     // logged with its Referer and User-Agent, as every other request is.
@@ -1963,21 +1963,28 @@ function methodToken(buf: Buffer): string | undefined {
   return end > start && buf[end] === 0x20 ? buf.toString('latin1', start, end) : undefined;
 }
 
+/** Room for a method, two spaces, a version and CR beside the longest target in a request line logged whole. */
+const LINE_ROOM_BESIDE_TARGET = 64;
+
 /**
  * Best effort: the request line of an unparsable head, for the log only (bounded, printable). The
  * empty lines a client may send before a request line (RFC 9112 §2.2, which the parser skips too)
- * are skipped, so the line logged is the one that was refused.
+ * are skipped, so the line logged is the one that was refused. A whole line the parser could take
+ * (a target up to `maxTargetBytes`, the 414 limit) is logged whole, as nginx logs $request for a
+ * 400 after the line: a head refused for one of its fields, or for a byte in its target, kept only
+ * 200 characters of a 600-byte URL and no version. A line cut short or too long: its first 512
+ * bytes (a 414's method and the start of its target).
  */
-function firstLine(buf: Buffer): { method: string; target: string; protocol: string } | undefined {
+function firstLine(buf: Buffer, maxTargetBytes: number): { method: string; target: string; protocol: string } | undefined {
   let start = 0;
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   if (start === buf.length) return undefined;
   let end = buf.indexOf(10, start);
-  if (end < 0 || end - start > 512) end = Math.min(buf.length, start + 512);
+  if (end < 0 || end - start > maxTargetBytes + LINE_ROOM_BESIDE_TARGET) end = Math.min(buf.length, start + 512);
   const text = buf.toString('latin1', start, end).replace(/\r$/, '');
   const parts = text.split(' ');
   const [method = '-', target = '-', protocol = '-'] = parts;
-  if (parts.length === 3) return { method, target: target.slice(0, 2048), protocol };
+  if (parts.length === 3) return { method, target: target.slice(0, maxTargetBytes), protocol };
   // A line cut at 512 bytes before its version (a 414's): its method and the target's start.
   if (parts.length === 2 && isToken(method)) return { method, target: target.slice(0, 200) || '-', protocol: '-' };
   return { method: '-', target: text.slice(0, 200) || '-', protocol: '-' };
