@@ -292,6 +292,20 @@ test('a head refused for a field or a target byte keeps its whole request line (
   assert.match(requests[3] ?? '', /^GET \/c{199} -$/);
 });
 
+test('requests the server cuts when it stops (close grace over) are logged as ended by the server, not by their clients', async () => {
+  const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 200 } });
+  const head = await RawClient.connect(srv.port);
+  try {
+    await head.write('GET /head-still-arriving HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    await srv.close();
+    head.destroy();
+  }
+  const notes = srv.records.map((r) => [r.target, r.aborted, r.note]);
+  assert.deepEqual(notes, [['/head-still-arriving', true, 'the server stopped while the request head was arriving']]);
+});
+
 test('a request refused after its head was read (413, a broken chunked body, 408 for its body) is logged with its Referer and User-Agent', async () => {
   const logFile = join(site.base, 'logs', 'refused-after-head.log');
   const srv = await startServer({ root: site.root, logFile, timeouts: { headersMs: 300 } });

@@ -642,6 +642,8 @@ export class Connection {
   private readonly localPort: number;
   private readonly secure: boolean;
   private phase: Phase = 'idle';
+  /** Set by stopNow: the server, not the client, ended the connection (for what is logged). */
+  private stoppedByServer = false;
   private pending: Buffer = EMPTY;
   private scanned = 0;
   private headStart = 0;
@@ -806,9 +808,21 @@ export class Connection {
     this.destroy();
   }
 
+  /**
+   * Closes now because the server stops (its close grace ran out, or a second Ctrl-C): as destroy(),
+   * but what is logged of an unfinished request says the server ended it. Before, every such line
+   * read "client closed the connection mid-request" (or mid-body), blaming a client that was still
+   * sending.
+   */
+  stopNow(): void {
+    this.stoppedByServer = true;
+    this.destroy();
+  }
+
   destroy(): void {
     if (this.phase === 'destroyed') return;
     const wasClosing = this.phase === 'closing';
+    const byServer = this.stoppedByServer;
     this.phase = 'destroyed';
     this.clearHeadTimer();
     this.clearBodyTimer();
@@ -822,19 +836,20 @@ export class Connection {
     this.exchange = undefined;
     const streamed = this.streamed;
     this.streamed = undefined;
-    streamed?.sink?.error('the client closed the connection');
+    streamed?.sink?.error(byServer ? 'the server stopped' : 'the client closed the connection');
     ex?.reservation?.release();
     if (ex !== undefined && !ex.finished) {
       ex.finished = true;
       ex.onAbort?.();
       runCleanup(ex);
+      if (byServer) ex.note ??= 'the server stopped before the answer was complete';
       this.log(ex, true);
     } else if (!wasClosing && this.bodyHead !== undefined) {
       // A complete head whose body never finished arriving: nothing to answer, but it is logged.
-      this.logUnparsed(400, 'client closed the connection mid-body', true, this.bodyHead);
+      this.logUnparsed(400, byServer ? 'the server stopped while the body was arriving' : 'client closed the connection mid-body', true, this.bodyHead);
     } else if (!wasClosing && this.pending.length > 0) {
       // Bytes of a request head that never completed: nothing to answer, but it is logged.
-      this.logUnparsed(400, 'client closed the connection mid-request', true);
+      this.logUnparsed(400, byServer ? 'the server stopped while the request head was arriving' : 'client closed the connection mid-request', true);
     }
     this.pending = EMPTY;
     // What this turn wrote goes out first, as it would have without the hold (no-op once closed).

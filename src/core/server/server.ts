@@ -791,9 +791,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     return done;
   }
 
-  /** Closes every connection now (each logs its unfinished request as aborted). */
+  /** Closes every connection now (each logs its unfinished request as aborted, ended by the server). */
   private destroyConnections(): void {
-    for (const conn of [...this.connections]) conn.destroy();
+    for (const conn of [...this.connections]) conn.stopNow();
   }
 
   private async shutdown(server: Server): Promise<void> {
