@@ -281,15 +281,24 @@ test('a head refused for a field or a target byte keeps its whole request line (
     assert.equal((await fetchOnce(srv.port, `GET ${long} HTTP/1.1\r\nHost: 127.0.0.1\r\nNo colon here\r\n\r\n`)).status, 400);
     assert.equal((await fetchOnce(srv.port, Buffer.from(`GET ${long}\xff HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 'latin1'))).status, 400);
     assert.equal((await fetchOnce(srv.port, `GET ${big} HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\x01b\r\n\r\n`)).status, 400);
+    // Whole lines of other shapes: no version (HTTP/0.9's form), a space inside the target.
+    assert.equal((await fetchOnce(srv.port, `GET ${long}\r\nHost: 127.0.0.1\r\n\r\n`)).status, 400);
+    assert.equal((await fetchOnce(srv.port, `GET ${long} x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)).status, 400);
     // Beyond the parser's limit, a 414: its method and the start of its target, as before.
     assert.equal((await fetchOnce(srv.port, `GET /${'c'.repeat(9000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)).status, 414);
-    await waitForCount(srv.records, srv.server, 4);
+    await waitForCount(srv.records, srv.server, 6);
   } finally {
     await srv.close();
   }
   const requests = (await readLines(logFile)).map((l) => parseLine(l).request);
-  assert.deepEqual(requests.slice(0, 3), [`GET ${long} HTTP/1.1`, `GET ${long}\\xFF HTTP/1.1`, `GET ${big} HTTP/1.1`]);
-  assert.match(requests[3] ?? '', /^GET \/c{199} -$/);
+  assert.deepEqual(requests.slice(0, 5), [
+    `GET ${long} HTTP/1.1`,
+    `GET ${long}\\xFF HTTP/1.1`,
+    `GET ${big} HTTP/1.1`,
+    `GET ${long} -`,
+    `- GET ${long} x HTTP/1.1 -`,
+  ]);
+  assert.match(requests[5] ?? '', /^GET \/c{199} -$/);
 });
 
 test('requests the server cuts when it stops (close grace over) are logged as ended by the server, not by their clients', async () => {

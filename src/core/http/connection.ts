@@ -1995,14 +1995,17 @@ function firstLine(buf: Buffer, maxTargetBytes: number): { method: string; targe
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   if (start === buf.length) return undefined;
   let end = buf.indexOf(10, start);
-  if (end < 0 || end - start > maxTargetBytes + LINE_ROOM_BESIDE_TARGET) end = Math.min(buf.length, start + 512);
+  const whole = end >= 0 && end - start <= maxTargetBytes + LINE_ROOM_BESIDE_TARGET;
+  if (!whole) end = Math.min(buf.length, start + 512);
   const text = buf.toString('latin1', start, end).replace(/\r$/, '');
   const parts = text.split(' ');
   const [method = '-', target = '-', protocol = '-'] = parts;
   if (parts.length === 3) return { method, target: target.slice(0, maxTargetBytes), protocol };
+  // A whole line of another shape (no version; a space in the target): all of it, as sent.
+  const kept = whole ? Infinity : 200;
   // A line cut at 512 bytes before its version (a 414's): its method and the target's start.
-  if (parts.length === 2 && isToken(method)) return { method, target: target.slice(0, 200) || '-', protocol: '-' };
-  return { method: '-', target: text.slice(0, 200) || '-', protocol: '-' };
+  if (parts.length === 2 && isToken(method)) return { method, target: target.slice(0, kept) || '-', protocol: '-' };
+  return { method: '-', target: text.slice(0, kept) || '-', protocol: '-' };
 }
 
 /**
