@@ -29,19 +29,23 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('policy: the log is refused to every non-loopback address and given to every loopback one', () => {
-  const log = statSync(join(root, 'requests.log'));
+test('policy: the log is refused to every non-loopback address and given to every loopback one, by identity or by real path', () => {
+  const logPath = join(root, 'requests.log');
+  const log = statSync(logPath);
   const other = statSync(join(root, 'hello.txt'));
   const files = new LoopbackOnlyFiles();
-  files.add(log);
+  files.add(log, logPath);
+  // The same path with another inode: the log removed and made again there.
+  const remade = { dev: log.dev, ino: log.ino + 1 };
   for (const ip of ['192.168.1.20', '10.231.200.2', '::ffff:192.168.1.20', 'fe80::1', '2001:db8::5', '0.0.0.0']) {
-    assert.match(loopbackOnlyRefusal(log, ip, files) ?? '', /only to this computer/, ip);
-    assert.equal(loopbackOnlyRefusal(other, ip, files), undefined, `${ip}: other files are not affected`);
+    assert.match(loopbackOnlyRefusal(log, join(root, 'link-to-log'), ip, files) ?? '', /only to this computer/, `${ip}: by identity`);
+    assert.match(loopbackOnlyRefusal(remade, logPath, ip, files) ?? '', /only to this computer/, `${ip}: by real path`);
+    assert.equal(loopbackOnlyRefusal(other, join(root, 'hello.txt'), ip, files), undefined, `${ip}: other files are not affected`);
   }
   for (const ip of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.0.0.1']) {
-    assert.equal(loopbackOnlyRefusal(log, ip, files), undefined, ip);
+    assert.equal(loopbackOnlyRefusal(log, logPath, ip, files), undefined, ip);
   }
-  assert.equal(loopbackOnlyRefusal(log, '192.168.1.20', undefined), undefined, 'no log, nothing refused');
+  assert.equal(loopbackOnlyRefusal(log, logPath, '192.168.1.20', undefined), undefined, 'no log, nothing refused');
 });
 
 test('over TCP from 127.0.0.1 the log is served, before and after a reconfigure', async () => {
@@ -51,7 +55,7 @@ test('over TCP from 127.0.0.1 the log is served, before and after a reconfigure'
   srv.server.reconfigure({ listing: false });
   // The running server still knows which file is its log after reconfiguring.
   const files = srv.server.hooks.files.loopbackOnly;
-  assert.ok(files?.has(statSync(join(root, 'requests.log'))), 'the log stays loopback-only');
+  assert.ok(files?.has(statSync(join(root, 'requests.log')), join(root, 'requests.log')), 'the log stays loopback-only');
   assert.equal((await fetchOnce(srv.port, request('/requests.log'))).status, 200);
 });
 

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync, linkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync, linkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer, type RequestRecord } from '../../src/core';
@@ -184,6 +184,18 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
       // Other files in the same folder are served to the other host.
       writeFileSync(join(root, 'logs', 'notes.txt'), 'notes\n');
       assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/logs/notes.txt`)).status, 200);
+      // The log removed while the server writes it is made again at its path (a new file, a new
+      // inode): still the active log, still 404 for the other host, 200 for this computer.
+      rmSync(logFile);
+      for (let i = 0; i < 50 && !existsSync(logFile); i++) {
+        await curlFromHost(`http://127.0.0.1:${port}/logs/notes.txt`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(existsSync(logFile), 'the removed log is made again');
+      const again = await curlFromNamespace(`http://${HOST_IP}:${port}/logs/requests.log`);
+      assert.equal(again.status, 404, 'the log made again is the active log too');
+      assert.ok(!again.body.toString().includes('127.0.0.1 - -'), 'no log line in the answer');
+      assert.equal(await curlFromHost(`http://127.0.0.1:${port}/logs/requests.log`), 200);
     });
   });
 

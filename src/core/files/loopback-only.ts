@@ -18,19 +18,27 @@ export interface FileIdentity {
   readonly ino: number;
 }
 
-/** A set of file identities, shared by every StaticOptions of one server (reconfigure keeps it). */
+/**
+ * The files only this computer may read, shared by every StaticOptions of one server (reconfigure
+ * keeps it): by identity (a hard link or a rename is the same file) and by real path (the log
+ * removed while the server writes it is made again there, a new inode: request-log.ts).
+ */
 export class LoopbackOnlyFiles {
   /** A handful at most (the log files), asked on every response: compared as numbers, no key built. */
   private readonly ids: FileIdentity[] = [];
+  /** Their real paths (absolute, symlinks resolved) when they were added. */
+  private readonly paths: string[] = [];
 
-  /** Adds a file (its Stats or identity). */
-  add(id: FileIdentity): void {
-    if (!this.has(id)) this.ids.push({ dev: id.dev, ino: id.ino });
+  /** Adds a file: its Stats or identity, and its real path when known. */
+  add(id: FileIdentity, realPath?: string): void {
+    if (!this.ids.some((known) => known.ino === id.ino && known.dev === id.dev)) this.ids.push({ dev: id.dev, ino: id.ino });
+    if (realPath !== undefined && !this.paths.includes(realPath)) this.paths.push(realPath);
   }
 
-  has(id: FileIdentity): boolean {
+  /** True for a file added, by its identity `id` or its real path `realPath` (absolute, symlinks resolved). */
+  has(id: FileIdentity, realPath: string): boolean {
     for (const known of this.ids) if (known.ino === id.ino && known.dev === id.dev) return true;
-    return false;
+    return this.paths.includes(realPath);
   }
 
   get size(): number {
@@ -39,11 +47,11 @@ export class LoopbackOnlyFiles {
 }
 
 /**
- * Why `file` may not be sent to `clientIp` (the log note), or undefined when it may: undefined for
- * every file not in `files`, and for every loopback client.
+ * Why the file `file` at real path `realPath` may not be sent to `clientIp` (the log note), or
+ * undefined when it may: undefined for every file not in `files`, and for every loopback client.
  */
-export function loopbackOnlyRefusal(file: FileIdentity, clientIp: string, files: LoopbackOnlyFiles | undefined): string | undefined {
-  if (files === undefined || !files.has(file) || isLoopbackAddress(clientIp)) return undefined;
+export function loopbackOnlyRefusal(file: FileIdentity, realPath: string, clientIp: string, files: LoopbackOnlyFiles | undefined): string | undefined {
+  if (files === undefined || !files.has(file, realPath) || isLoopbackAddress(clientIp)) return undefined;
   return 'The active request log is served only to this computer (loopback clients).';
 }
 

@@ -171,7 +171,7 @@ export function serveCachedHit(ex: Exchange, rawPath: string, opts: StaticOption
   const key = cacheKeyOf(rawPath);
   const hit = cachedEntry(key, opts);
   if (hit === undefined) return sendKnownMissing(ex, rawPath, key, opts);
-  if (loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly) !== undefined) return false;
+  if (loopbackOnlyRefusal(hit, hit.real, ex.clientIp, opts.loopbackOnly) !== undefined) return false;
   sendCachedFile(ex, hit, key, opts);
   return true;
 }
@@ -185,7 +185,7 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   const hit = cachedEntry(key, opts);
   if (hit !== undefined) {
     // Cached, yet serveCachedHit left it: not for this client (the active log file to another host).
-    ex.note = loopbackOnlyRefusal(hit, ex.clientIp, opts.loopbackOnly);
+    ex.note = loopbackOnlyRefusal(hit, hit.real, ex.clientIp, opts.loopbackOnly);
     await sendNotFound(ex, rawPath, opts);
     return;
   }
@@ -379,8 +379,8 @@ function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: Sta
 }
 
 /** A file that only loopback clients may read, asked for by another host: closed, and a 404. */
-function privateRefusal(found: { readonly file: FileHandle; readonly stat: Stats }, opts: StaticOptions, clientIp: string): Lookup | undefined {
-  const reason = loopbackOnlyRefusal(found.stat, clientIp, opts.loopbackOnly);
+function privateRefusal(found: { readonly file: FileHandle; readonly stat: Stats; readonly real: string }, opts: StaticOptions, clientIp: string): Lookup | undefined {
+  const reason = loopbackOnlyRefusal(found.stat, found.real, clientIp, opts.loopbackOnly);
   if (reason === undefined) return undefined;
   void found.file.close().catch(() => undefined);
   return { kind: 'missing', reason };
@@ -545,7 +545,7 @@ export function sendFile(
   // its first st.size bytes are that version, whatever is appended after. Not cached (each line
   // would make the entry stale), never judged a rewrite under way (that was a 503 for this
   // computer's reader as often as another request's line landed during the read).
-  const appendedTo = opts.loopbackOnly?.has(st) === true;
+  const appendedTo = opts.loopbackOnly?.has(st, real) === true;
   const place = appendedTo ? undefined : placement;
   const size = st.size;
   const asset = as === undefined ? encodedAssetOf(real) : undefined;
@@ -877,7 +877,7 @@ function sendSibling(ex: Exchange, id: Identity, coding: ContentCoding, st: Stat
         return;
       }
       // Emptied since it was chosen (a build truncating it): no encoding of the file now.
-      if (loopbackOnlyRefusal(opened.stat, ex.clientIp, opts.loopbackOnly) !== undefined || opened.stat.size === 0) {
+      if (loopbackOnlyRefusal(opened.stat, opened.real, ex.clientIp, opts.loopbackOnly) !== undefined || opened.stat.size === 0) {
         await opened.file.close().catch(() => undefined);
         fallback();
         return;

@@ -24,7 +24,7 @@ import { EventEmitter } from 'node:events';
 import { access, stat, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { constants as fsConstants, statSync } from 'node:fs';
+import { constants as fsConstants, realpathSync, statSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { ClientFilter, HostPolicy, isLoopbackAddress, normaliseIp } from '../access/access-policy';
@@ -335,9 +335,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         throw new ServerError('ELOGFILE', (err as Error).message);
       }
       // The active log records every client's address and URLs: only this computer may read it
-      // over HTTP, wherever it lies (by identity, so a link or a rename is the same file).
+      // over HTTP, wherever it lies: by identity (a link or a rename is the same file) and by
+      // real path (removed while written, it is made again there: a new inode).
       const logStat = statSync(opts.logFile, { throwIfNoEntry: false });
-      if (logStat !== undefined) loopbackOnly.add(logStat);
+      if (logStat !== undefined) loopbackOnly.add(logStat, realPathOf(opts.logFile));
     }
     this.log = log;
     if (opts.reload.enabled) {
@@ -962,5 +963,14 @@ async function checkRoot(root: string): Promise<string> {
     if (code === 'ENOTDIR') throw new ServerError(code, `the root folder ${root} does not exist: a part of its path is a file, not a folder; check the path`);
     if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EACCES', `the root folder ${root} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or serve another folder`);
     throw new ServerError(code, `cannot use the root folder ${root}: ${(err as Error).message}`);
+  }
+}
+
+/** `path` with every symlink resolved, or `path` itself when it cannot be (removed meanwhile). */
+function realPathOf(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
   }
 }
