@@ -8,7 +8,9 @@
  * value, toward the client Content-Length is re-derived from the body's framing.
  * Added toward the back-end: X-Forwarded-For (appended), X-Real-IP, X-Forwarded-Proto,
  * X-Forwarded-Host and Forwarded (appended, RFC 7239 §4); the client's own X-Real-IP and the like
- * are dropped. Host is kept or rewritten to the target's authority.
+ * are dropped. Host is kept or rewritten to the target's authority. Max-Forwards of an OPTIONS or
+ * TRACE goes one less (RFC 9110 §7.6.2; at 0 the request is not forwarded at all, see
+ * `maxForwards`).
  */
 import { isIPv6 } from 'node:net';
 import type { HeaderList } from '../http/request-record';
@@ -77,6 +79,32 @@ export interface ForwardContext {
   readonly rewriteHostTo: string | undefined;
   /** Names to leave out as well (lower case), e.g. conditionals when the page will be rewritten. */
   readonly drop: ReadonlySet<string>;
+  /**
+   * The request's Max-Forwards as `maxForwards` read it (an OPTIONS or TRACE with a valid one,
+   * above 0): the back-end gets this minus one in its place. Undefined: the field, if any, goes
+   * as it came.
+   */
+  readonly maxForwards?: bigint | undefined;
+}
+
+/**
+ * The Max-Forwards of a request as a gateway must honour it (RFC 9110 §7.6.2: `Max-Forwards =
+ * 1*DIGIT`, checked and updated by every intermediary for TRACE and OPTIONS): its value, any
+ * number of digits, leading zeros allowed. Undefined for every other method (§7.6.2: a recipient
+ * MAY ignore it there), and when the field is absent, not 1*DIGIT, or on several lines that
+ * disagree: such a field is passed on as it came. 0n: answer as the final recipient, forward
+ * nothing; above: forward with `ForwardContext.maxForwards` set to it.
+ */
+export function maxForwards(method: string, headers: HeaderList): bigint | undefined {
+  if (method !== 'OPTIONS' && method !== 'TRACE') return undefined;
+  let value: string | undefined;
+  for (const [name, v] of headers) {
+    if (name !== 'max-forwards') continue;
+    if (value !== undefined && v !== value) return undefined;
+    value = v;
+  }
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return BigInt(value);
 }
 
 /** A `for=` / `host=` value of RFC 7239 §4: a token, else a quoted-string (an IPv6 node in brackets, §6). */
@@ -88,7 +116,8 @@ function forwardedValue(value: string, node = false): string {
 
 /**
  * The request fields for the back-end: hop-by-hop and `drop` removed, Expect removed (Porthole
- * answered `100 Continue` itself), Host kept or rewritten, the forwarding fields added. Names are
+ * answered `100 Continue` itself), Host kept or rewritten, Max-Forwards one less when
+ * `ctx.maxForwards` is set, the forwarding fields added. Names are
  * lower case, in the client's order, duplicates kept.
  */
 export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext): HeaderList {
@@ -99,6 +128,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   for (const [name, value] of headers) {
     if (HOP_BY_HOP.has(name) || named.has(name) || ctx.drop.has(name)) continue;
     if (name === 'host' || name === 'expect') continue;
+    if (name === 'max-forwards' && ctx.maxForwards !== undefined) continue;
     if (name === 'x-forwarded-for') {
       xff = xff === undefined ? value : `${xff}, ${value}`;
       continue;
@@ -118,6 +148,8 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
     }
     out.push([name, value]);
   }
+  // RFC 9110 §7.6.2: "MUST check and update its value prior to forwarding": one less.
+  if (ctx.maxForwards !== undefined && ctx.maxForwards > 0n) out.push(['max-forwards', String(ctx.maxForwards - 1n)]);
   const host = ctx.rewriteHostTo ?? ctx.host;
   if (host !== undefined) out.unshift(['host', host]);
   out.push(['x-forwarded-for', xff === undefined ? ctx.clientIp : `${xff}, ${ctx.clientIp}`]);

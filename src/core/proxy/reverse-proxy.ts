@@ -36,7 +36,7 @@ import { MAX_INJECT_BYTES, MAX_INJECT_MIB, type ForeignPage } from '../reload/li
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, rewriteBackendLocation, type CompiledRoute } from './proxy-routes';
-import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, responseLength } from './proxy-headers';
+import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, maxForwards, responseLength } from './proxy-headers';
 import { acceptKey } from '../http/websocket';
 
 /**
@@ -277,6 +277,7 @@ export class ReverseProxy {
       host: ex.head.host,
       rewriteHostTo: this.setup.options.rewriteHost ? route.authority : undefined,
       drop: tag === undefined ? NO_DROP : PAGE_REQUEST_DROP,
+      maxForwards: maxForwards(ex.method, ex.head.headers),
     });
     const controller = new AbortController();
     const previousAbort = ex.onAbort;

@@ -5,7 +5,8 @@
  * proxied routes too: a back-end behind Porthole gets the same guard), then GET and HEAD outside
  * the reserved prefix wait while live reload's changed files settle (`hold`: a page reloaded at
  * once is answered with the whole save), proxied routes (any method; never Porthole's own
- * live-reload endpoints; no SPA fallback: the back-end answers its own paths), method (RFC 9110
+ * live-reload endpoints; no SPA fallback: the back-end answers its own paths; an OPTIONS or TRACE
+ * with `Max-Forwards: 0` stays here, RFC 9110 §7.6.2), method (RFC 9110
  * §9), reserved `/__porthole/` endpoints, the single-page-app fallback, then static files (the
  * root and the mounts, with clean URLs when on).
  * Refusals are plain-text answers whose reason also goes into the log record's note.
@@ -22,6 +23,7 @@ import { isDocumentNavigation } from '../reload/live-reload-inject';
 import { isPreflight, type ResponsePolicy } from './response-policy';
 import type { ReverseProxy } from '../proxy/reverse-proxy';
 import type { CompiledRoute } from '../proxy/proxy-routes';
+import { maxForwards } from '../proxy/proxy-headers';
 
 export const ALLOW = 'GET, HEAD, OPTIONS';
 const KNOWN_NOT_ALLOWED = new Set(['POST', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'CONNECT']);
@@ -115,7 +117,9 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
 /** The request once it passed the checks (and any wait): proxy, method, reserved, SPA, files. */
 function answer(ex: Exchange, ctx: HandlerContext): void {
   const route = proxyRouteFor(ctx, ex.head.path);
-  if (route !== undefined && ctx.proxy !== undefined) {
+  // RFC 9110 §7.6.2: an OPTIONS or TRACE whose Max-Forwards is 0 is not forwarded; the gateway
+  // answers it as the final recipient (below: 204 with Allow, or 405 for TRACE).
+  if (route !== undefined && ctx.proxy !== undefined && maxForwards(ex.method, ex.head.headers) !== 0n) {
     ctx.proxy.handle(ex, route);
     return;
   }

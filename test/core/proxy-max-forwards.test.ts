@@ -1,0 +1,82 @@
+/**
+ * Max-Forwards through the reverse proxy (RFC 9110 §7.6.2), end to end over loopback: a raw-`net`
+ * back-end, Porthole in front of it with `--proxy /api=…`, raw clients. Porthole is a gateway, an
+ * intermediary (RFC 9110 §3.7), so for OPTIONS and TRACE it "MUST check and update" the field: at
+ * 0 it answers as the final recipient and forwards nothing; above 0 the back-end gets one less.
+ * Other methods pass the field on as it came (§7.6.2: a recipient MAY ignore it there).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startBackend, type Backend } from '../fixtures/backend';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request } from './raw-client';
+
+let site: Site;
+let backend: Backend;
+let srv: Running;
+
+before(async () => {
+  site = await makeSite();
+  backend = await startBackend();
+  srv = await startServer({
+    root: site.root,
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }], responseTimeoutMs: 2_000 },
+  });
+});
+
+after(async () => {
+  await srv.close();
+  await backend.close();
+  await site.cleanup();
+});
+
+/** The Max-Forwards values the back-end saw for `target` (one per request it got). */
+function forwardedValues(target: string): Array<string | undefined> {
+  return backend.requests.filter((r) => r.target === target).map((r) => r.headers.find(([n]) => n.toLowerCase() === 'max-forwards')?.[1]);
+}
+
+test('OPTIONS or TRACE with Max-Forwards: 0 under a proxied prefix is answered by Porthole, never forwarded', async () => {
+  const options = await fetchOnce(srv.port, request('/api/headers?mf=options0', { method: 'OPTIONS', headers: ['Max-Forwards: 0'] }));
+  assert.equal(options.status, 204, 'Porthole answers OPTIONS as the final recipient');
+  assert.equal(options.header('allow'), 'GET, HEAD, OPTIONS');
+  const trace = await fetchOnce(srv.port, request('/api/headers?mf=trace0', { method: 'TRACE', headers: ['Max-Forwards: 0'] }));
+  assert.equal(trace.status, 405, 'Porthole answers TRACE as the final recipient: it does not echo requests');
+  assert.ok(!trace.body.toString('latin1').includes('Max-Forwards'), 'the refusal echoes nothing of the request');
+  // Leading zeros are still zero (1*DIGIT).
+  const zeros = await fetchOnce(srv.port, request('/api/headers?mf=options00', { method: 'OPTIONS', headers: ['Max-Forwards: 000'] }));
+  assert.equal(zeros.status, 204);
+  assert.deepEqual(forwardedValues('/api/headers?mf=options0'), [], 'the back-end never saw the OPTIONS');
+  assert.deepEqual(forwardedValues('/api/headers?mf=trace0'), [], 'the back-end never saw the TRACE');
+  assert.deepEqual(forwardedValues('/api/headers?mf=options00'), []);
+});
+
+test('OPTIONS or TRACE with Max-Forwards above 0 reach the back-end with one less, however many digits it has', async () => {
+  const cases: Array<[method: string, sent: string, expected: string]> = [
+    ['OPTIONS', '3', '2'],
+    ['TRACE', '1', '0'],
+    ['OPTIONS', '010', '9'],
+    ['OPTIONS', '100000000000000000000000000000', '99999999999999999999999999999'],
+  ];
+  for (const [i, [method, sent, expected]] of cases.entries()) {
+    const target = `/api/headers?mf=dec${i}`;
+    const res = await fetchOnce(srv.port, request(target, { method, headers: [`Max-Forwards: ${sent}`] }));
+    assert.equal(res.status, 200, `${method} Max-Forwards: ${sent} is forwarded`);
+    assert.deepEqual(forwardedValues(target), [expected], `${method} Max-Forwards: ${sent} → ${expected}`);
+  }
+});
+
+test('Max-Forwards on another method, or malformed, goes to the back-end as it came', async () => {
+  const cases: Array<[method: string, sent: string]> = [
+    ['GET', '0'],
+    ['GET', '5'],
+    ['OPTIONS', 'ten'],
+    ['OPTIONS', '-1'],
+  ];
+  for (const [i, [method, sent]] of cases.entries()) {
+    const target = `/api/headers?mf=kept${i}`;
+    const res = await fetchOnce(srv.port, request(target, { method, headers: [`Max-Forwards: ${sent}`] }));
+    assert.equal(res.status, 200, `${method} Max-Forwards: ${sent} is forwarded`);
+    assert.deepEqual(forwardedValues(target), [sent], `${method} Max-Forwards: ${sent} unchanged`);
+  }
+});
