@@ -16,7 +16,8 @@
  *   the socket not read) while more than `maxQueuedBytes` wait in the socket's queue; bodies built
  *   in memory take their bytes from the server-wide MemoryBudget (`Exchange.reserveMemory`).
  * - A request whose method will be refused (405/501) is answered as soon as its head is parsed,
- *   without reading its body, and the connection closes.
+ *   without reading its body, and the connection closes. A CONNECT's answer always closes it:
+ *   the bytes after its head are tunnel data, never a next request.
  * - A parse error is answered from the fixed table with `Connection: close`, then the socket is
  *   half-closed and what the client still sends is read and dropped for a short linger.
  */
@@ -1023,7 +1024,11 @@ export class Connection {
     this.phase = 'handling';
     const changes = this.socketTimeoutChanges;
     const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
-    if (closeAfter || !head.keepAlive || this.ctx.closing) ex.closeAfter = true;
+    // CONNECT: what the client writes after its head is the tunnel it asked for (RFC 9110 §9.3.6),
+    // which it may send before our answer, not a next request. Porthole opens no tunnel (every
+    // CONNECT is refused), so where a next request would start is unknown: its answer ends the
+    // connection, as any whose framing is lost, and nothing after the head is read as HTTP.
+    if (closeAfter || !head.keepAlive || this.ctx.closing || head.method === 'CONNECT') ex.closeAfter = true;
     this.exchange = ex;
     if (streamedBody !== undefined) {
       this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
