@@ -8,7 +8,8 @@
  * value, toward the client Content-Length is re-derived from the body's framing.
  * Added toward the back-end: X-Forwarded-For (appended), X-Real-IP, X-Forwarded-Proto,
  * X-Forwarded-Host and Forwarded (appended, RFC 7239 §4); the client's own X-Real-IP and the like
- * are dropped. Host is kept or rewritten to the target's authority. Max-Forwards of an OPTIONS or
+ * are dropped. Via gets Porthole's entry (appended, RFC 9110 §7.6.3). Host is kept or rewritten to
+ * the target's authority. Max-Forwards of an OPTIONS or
  * TRACE goes one less (RFC 9110 §7.6.2; at 0 the request is not forwarded at all, see
  * `maxForwards`).
  */
@@ -73,6 +74,8 @@ export interface ForwardContext {
   readonly clientIp: string;
   /** The scheme the client used to reach Porthole. */
   readonly scheme: 'http' | 'https';
+  /** The HTTP version the request came in with: Via's received-protocol (RFC 9110 §7.6.3). */
+  readonly version: '1.0' | '1.1';
   /** The client's Host (undefined when it sent none: HTTP/1.0). */
   readonly host: string | undefined;
   /** The Host to send instead of the client's (rewriteHost), else undefined. */
@@ -107,6 +110,9 @@ export function maxForwards(method: string, headers: HeaderList): bigint | undef
   return BigInt(value);
 }
 
+/** Porthole's received-by in Via (RFC 9110 §7.6.3: a pseudonym; no host or port is told). */
+const VIA_PSEUDONYM = 'porthole';
+
 /** A `for=` / `host=` value of RFC 7239 §4: a token, else a quoted-string (an IPv6 node in brackets, §6). */
 function forwardedValue(value: string, node = false): string {
   if (/^[A-Za-z0-9.\-_]+$/.test(value)) return value;
@@ -117,7 +123,8 @@ function forwardedValue(value: string, node = false): string {
 /**
  * The request fields for the back-end: hop-by-hop and `drop` removed, Expect removed (Porthole
  * answered `100 Continue` itself), Host kept or rewritten, Max-Forwards one less when
- * `ctx.maxForwards` is set, the forwarding fields added. Names are
+ * `ctx.maxForwards` is set, the forwarding fields and Via (the client's entries, then Porthole's)
+ * added. Names are
  * lower case, in the client's order, duplicates kept.
  */
 export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext): HeaderList {
@@ -125,6 +132,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   const out: HeaderList = [];
   let xff: string | undefined;
   let forwarded: string | undefined;
+  let via: string | undefined;
   for (const [name, value] of headers) {
     if (HOP_BY_HOP.has(name) || named.has(name) || ctx.drop.has(name)) continue;
     if (name === 'host' || name === 'expect') continue;
@@ -135,6 +143,10 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
     }
     if (name === 'forwarded') {
       forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+      continue;
+    }
+    if (name === 'via') {
+      via = via === undefined ? value : `${via}, ${value}`;
       continue;
     }
     // The client's own claims of who it is or how it came are not passed as if Porthole's: those
@@ -159,6 +171,10 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   let element = `for=${forwardedValue(ctx.clientIp, true)};proto=${ctx.scheme}`;
   if (ctx.host !== undefined) element += `;host=${forwardedValue(ctx.host)}`;
   out.push(['forwarded', forwarded === undefined ? element : `${forwarded}, ${element}`]);
+  // RFC 9110 §7.6.3: "An HTTP-to-HTTP gateway MUST send an appropriate Via header field in each
+  // inbound request message"; received-protocol without its name for HTTP, after the client's own.
+  const ours = `${ctx.version} ${VIA_PSEUDONYM}`;
+  out.push(['via', via === undefined ? ours : `${via}, ${ours}`]);
   return out;
 }
 

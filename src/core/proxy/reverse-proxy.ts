@@ -274,6 +274,7 @@ export class ReverseProxy {
     const headers = forwardRequestHeaders(ex.head.headers, {
       clientIp: ex.clientIp,
       scheme: this.setup.scheme,
+      version: ex.head.version,
       host: ex.head.host,
       rewriteHostTo: this.setup.options.rewriteHost ? route.authority : undefined,
       drop: tag === undefined ? NO_DROP : PAGE_REQUEST_DROP,

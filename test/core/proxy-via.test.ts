@@ -1,0 +1,57 @@
+/**
+ * Via on requests through the reverse proxy (RFC 9110 §7.6.3), end to end over loopback: a
+ * raw-`net` back-end, Porthole in front with `--proxy /api=…`, raw clients. "An HTTP-to-HTTP
+ * gateway MUST send an appropriate Via header field in each inbound request message": the
+ * protocol the request came in with (`1.1`, `1.0`: the name omitted for HTTP) and a pseudonym,
+ * appended to any Via the client sent (each intermediary adds its own entry, in order).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startBackend, type Backend } from '../fixtures/backend';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request } from './raw-client';
+
+let site: Site;
+let backend: Backend;
+let srv: Running;
+
+before(async () => {
+  site = await makeSite();
+  backend = await startBackend();
+  srv = await startServer({
+    root: site.root,
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }], responseTimeoutMs: 2_000 },
+  });
+});
+
+after(async () => {
+  await srv.close();
+  await backend.close();
+  await site.cleanup();
+});
+
+/** Every Via line the back-end got for `target`. */
+function viaLines(target: string): string[] {
+  const seen = backend.requests.filter((r) => r.target === target);
+  assert.equal(seen.length, 1, `the back-end got ${target} once`);
+  return (seen[0]?.headers ?? []).filter(([n]) => n.toLowerCase() === 'via').map(([, v]) => v);
+}
+
+test('a proxied HTTP/1.1 request reaches the back-end with Via: 1.1 porthole', async () => {
+  const res = await fetchOnce(srv.port, request('/api/headers?via=11'));
+  assert.equal(res.status, 200);
+  assert.deepEqual(viaLines('/api/headers?via=11'), ['1.1 porthole']);
+});
+
+test('a proxied HTTP/1.0 request says 1.0, the protocol it came in with', async () => {
+  const res = await fetchOnce(srv.port, request('/api/headers?via=10', { version: '1.0' }));
+  assert.equal(res.status, 200);
+  assert.deepEqual(viaLines('/api/headers?via=10'), ['1.0 porthole']);
+});
+
+test("the client's own Via entries are kept, in order, and Porthole's is appended as one list", async () => {
+  const res = await fetchOnce(srv.port, request('/api/headers?via=chain', { headers: ['Via: 1.0 fred', 'Via: 1.1 p.example (Thing/1)'] }));
+  assert.equal(res.status, 200);
+  assert.deepEqual(viaLines('/api/headers?via=chain'), ['1.0 fred, 1.1 p.example (Thing/1), 1.1 porthole']);
+});
