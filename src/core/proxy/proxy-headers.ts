@@ -8,7 +8,8 @@
  * value, toward the client Content-Length is re-derived from the body's framing.
  * Added toward the back-end: X-Forwarded-For (appended), X-Real-IP, X-Forwarded-Proto,
  * X-Forwarded-Host and Forwarded (appended, RFC 7239 §4); the client's own X-Real-IP and the like
- * are dropped. Via gets Porthole's entry (appended, RFC 9110 §7.6.3). Host is kept or rewritten to
+ * are dropped, also when spelt with underscores (`X_Real_IP`, which CGI-style back-ends read as
+ * X-Real-IP). Via gets Porthole's entry (appended, RFC 9110 §7.6.3). Host is kept or rewritten to
  * the target's authority. Max-Forwards of an OPTIONS or
  * TRACE goes one less (RFC 9110 §7.6.2; at 0 the request is not forwarded at all, see
  * `maxForwards`).
@@ -42,6 +43,15 @@ const WRITTEN_BY_PORTHOLE = new Set(['date', 'server']);
  * could forge: dropped toward the back-end (X-Real-IP is set anew from the connection).
  */
 const CLIENT_IDENTITY_CLAIMS = new Set(['x-real-ip', 'x-client-ip', 'true-client-ip', 'x-forwarded-port', 'x-forwarded-server', 'x-cluster-client-ip']);
+
+/**
+ * True for a (lower-case) name of a field a client could use to claim who it is or how it came,
+ * which Porthole sets itself or drops: X-Forwarded-For/-Proto/-Host, Forwarded, X-Real-IP and
+ * CLIENT_IDENTITY_CLAIMS.
+ */
+function isForwardingClaim(name: string): boolean {
+  return name === 'x-forwarded-for' || name === 'forwarded' || name === 'x-forwarded-proto' || name === 'x-forwarded-host' || CLIENT_IDENTITY_CLAIMS.has(name);
+}
 
 /** Lower-case names listed in Connection headers (RFC 9110 §7.6.1: those are hop-by-hop too). */
 function connectionOptions(headers: readonly (readonly [string, string])[]): Set<string> {
@@ -136,6 +146,9 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   for (const [name, value] of headers) {
     if (HOP_BY_HOP.has(name) || named.has(name) || ctx.drop.has(name)) continue;
     if (name === 'host' || name === 'expect') continue;
+    // A claim Porthole drops or sets itself, spelt with `_` for `-` (`X_Real_IP`): CGI-style
+    // back-ends (WSGI, Rack, PHP) read both spellings as one variable, so it goes too.
+    if (name.includes('_') && isForwardingClaim(name.replace(/_/g, '-'))) continue;
     if (name === 'max-forwards' && ctx.maxForwards !== undefined) continue;
     if (name === 'x-forwarded-for') {
       xff = xff === undefined ? value : `${xff}, ${value}`;

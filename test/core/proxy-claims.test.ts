@@ -1,0 +1,60 @@
+/**
+ * What a client claims about itself through the reverse proxy, end to end over loopback: a
+ * raw-`net` back-end, Porthole in front with `--proxy /api=…`, raw clients. Porthole drops a
+ * client's X-Real-IP, True-Client-IP, X-Forwarded-Proto and the like, or sets them itself
+ * (proxy-headers.ts); CGI-style back-ends (WSGI, Rack, PHP) read `X_Real_IP` and `X-Real-IP` as
+ * one variable (HTTP_X_REAL_IP), so the same claims spelt with underscores are dropped too (nginx
+ * drops every field name with an underscore by default, `underscores_in_headers off`).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startBackend, type Backend } from '../fixtures/backend';
+import { startServer, type Running } from './harness';
+import { fetchOnce, request } from './raw-client';
+
+let site: Site;
+let backend: Backend;
+let srv: Running;
+
+before(async () => {
+  site = await makeSite();
+  backend = await startBackend();
+  srv = await startServer({
+    root: site.root,
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }], responseTimeoutMs: 2_000 },
+  });
+});
+
+after(async () => {
+  await srv.close();
+  await backend.close();
+  await site.cleanup();
+});
+
+test("a client's claims of its address, scheme or host spelt with underscores (X_Real_IP, X-Forwarded_For) never reach the back-end", async () => {
+  const claims = [
+    'X_Real_IP: 6.6.6.6',
+    'True_Client_IP: 6.6.6.6',
+    'X_Client_IP: 6.6.6.6',
+    'X-Cluster_Client_IP: 6.6.6.6',
+    'X-Forwarded_For: 6.6.6.6',
+    'X_Forwarded_Proto: https',
+    'X-Forwarded_Host: evil.example',
+    'X_Forwarded_Port: 1',
+    'X_Forwarded_Server: evil.example',
+    'X-Kept_Field: yes',
+  ];
+  const res = await fetchOnce(srv.port, request('/api/headers?claims=underscore', { headers: claims }));
+  assert.equal(res.status, 200);
+  const seen = backend.requests.filter((r) => r.target === '/api/headers?claims=underscore');
+  assert.equal(seen.length, 1);
+  const fields = seen[0]?.headers ?? [];
+  const underscored = fields.map(([n]) => n.toLowerCase()).filter((n) => n.includes('_'));
+  assert.deepEqual(underscored, ['x-kept_field'], 'only the field that claims nothing goes on');
+  const value = (n: string): string | undefined => fields.find(([k]) => k.toLowerCase() === n)?.[1];
+  assert.equal(value('x-real-ip'), '127.0.0.1');
+  assert.equal(value('x-forwarded-for'), '127.0.0.1');
+  assert.equal(value('x-forwarded-proto'), 'http');
+  assert.equal(value('x-kept_field'), 'yes');
+});
