@@ -4,7 +4,8 @@
  * client's X-Real-IP, True-Client-IP, X-Forwarded-Proto and the like, or sets them itself
  * (proxy-headers.ts); CGI-style back-ends (WSGI, Rack, PHP) read `X_Real_IP` and `X-Real-IP` as
  * one variable (HTTP_X_REAL_IP), so the same claims spelt with underscores are dropped too (nginx
- * drops every field name with an underscore by default, `underscores_in_headers off`).
+ * drops every field name with an underscore by default, `underscores_in_headers off`). A client's
+ * `Proxy` field is dropped as well: such back-ends read it as HTTP_PROXY (httpoxy, CVE-2016-5385).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,4 +58,13 @@ test("a client's claims of its address, scheme or host spelt with underscores (X
   assert.equal(value('x-forwarded-for'), '127.0.0.1');
   assert.equal(value('x-forwarded-proto'), 'http');
   assert.equal(value('x-kept_field'), 'yes');
+});
+
+test('a client\'s Proxy field never reaches the back-end (httpoxy: CGI-style back-ends read it as HTTP_PROXY, their own outbound proxy)', async () => {
+  const res = await fetchOnce(srv.port, request('/api/headers?claims=httpoxy', { headers: ['Proxy: http://evil.example:8080', 'PROXY: http://evil.example:8081'] }));
+  assert.equal(res.status, 200);
+  const seen = backend.requests.filter((r) => r.target === '/api/headers?claims=httpoxy');
+  assert.equal(seen.length, 1);
+  const names = (seen[0]?.headers ?? []).map(([n]) => n.toLowerCase());
+  assert.ok(!names.includes('proxy'), `no Proxy field: ${names.join(', ')}`);
 });

@@ -9,10 +9,10 @@
  * Added toward the back-end: X-Forwarded-For (appended), X-Real-IP, X-Forwarded-Proto,
  * X-Forwarded-Host and Forwarded (appended, RFC 7239 §4); the client's own X-Real-IP and the like
  * are dropped, also when spelt with underscores (`X_Real_IP`, which CGI-style back-ends read as
- * X-Real-IP). Via gets Porthole's entry (appended, RFC 9110 §7.6.3). Host is kept or rewritten to
- * the target's authority. Max-Forwards of an OPTIONS or
- * TRACE goes one less (RFC 9110 §7.6.2; at 0 the request is not forwarded at all, see
- * `maxForwards`).
+ * X-Real-IP); a `Proxy` field is dropped (httpoxy: read as HTTP_PROXY there). Via gets
+ * Porthole's entry (appended, RFC 9110 §7.6.3). Host is kept or rewritten to the target's
+ * authority. Max-Forwards of an OPTIONS or TRACE goes one less (RFC 9110 §7.6.2; at 0 the request
+ * is not forwarded at all, see `maxForwards`).
  */
 import { isIPv6 } from 'node:net';
 import type { HeaderList } from '../http/request-record';
@@ -149,6 +149,9 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
     // A claim Porthole drops or sets itself, spelt with `_` for `-` (`X_Real_IP`): CGI-style
     // back-ends (WSGI, Rack, PHP) read both spellings as one variable, so it goes too.
     if (name.includes('_') && isForwardingClaim(name.replace(/_/g, '-'))) continue;
+    // httpoxy (CVE-2016-5385): no standard field is named Proxy, and a CGI-style back-end reads
+    // this one as HTTP_PROXY, the outbound proxy its HTTP libraries then use.
+    if (name === 'proxy') continue;
     if (name === 'max-forwards' && ctx.maxForwards !== undefined) continue;
     if (name === 'x-forwarded-for') {
       xff = xff === undefined ? value : `${xff}, ${value}`;
