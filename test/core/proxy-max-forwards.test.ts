@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startBackend, type Backend } from '../fixtures/backend';
 import { startServer, type Running } from './harness';
-import { fetchOnce, request } from './raw-client';
+import { RawClient, fetchOnce, request } from './raw-client';
 
 let site: Site;
 let backend: Backend;
@@ -78,5 +78,24 @@ test('Max-Forwards on another method, or malformed, goes to the back-end as it c
     const res = await fetchOnce(srv.port, request(target, { method, headers: [`Max-Forwards: ${sent}`] }));
     assert.equal(res.status, 200, `${method} Max-Forwards: ${sent} is forwarded`);
     assert.deepEqual(forwardedValues(target), [sent], `${method} Max-Forwards: ${sent} unchanged`);
+  }
+});
+
+test('an answer given under a proxied prefix before the request body was read says Connection: close, as the connection then ends (RFC 9112 §9.6)', async () => {
+  for (const [what, head] of [
+    ['OPTIONS with Max-Forwards: 0', request('/api/headers?mf=body0', { method: 'OPTIONS', headers: ['Max-Forwards: 0', 'Content-Length: 10'] })],
+    ['a cross-site POST (403)', request('/api/echo?mf=xsite', { method: 'POST', headers: ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script', 'Content-Length: 10'] })],
+  ] as const) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      // The head alone: the body is still to come when the answer is given.
+      await client.write(head);
+      const res = await client.readResponse();
+      assert.ok(res.status === 204 || res.status === 403, `${what}: ${res.status}`);
+      assert.equal(res.header('connection'), 'close', `${what}: the answer says the connection ends`);
+      await client.waitForEof();
+    } finally {
+      client.destroy();
+    }
   }
 });

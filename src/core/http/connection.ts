@@ -1097,7 +1097,8 @@ export class Connection {
     ex.status = status;
     ex.headAt = Date.now();
     this.bodyBase = -1;
-    if (this.streamed?.ex === ex) ex.closeAfter = true;
+    // A body still coming (see above); not a 101, whose Connection field is the upgrade's.
+    if (status !== 101 && this.streamed?.ex === ex) ex.closeAfter = true;
     if (ex.closeAfter || this.ctx.closing) {
       ex.closeAfter = true;
       return CONNECTION_CLOSE;
