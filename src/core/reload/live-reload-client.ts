@@ -23,7 +23,9 @@
  *   keeps its preview marker, and so do the same-origin links clicked in it;
  * - `console` ({"forward": "off"|"errors"|"all"}): what to forward of the page's console from now on;
  * - any other message: reload.
- * When the connection closes, it reconnects with a bounded backoff.
+ * When the connection closes, it reconnects with a backoff that grows to RETRY_MAX_MS and never
+ * gives up (a server stopped for lunch, a laptop asleep: the tab reconnects, and reloads, when it is
+ * back); the browser coming back online or the tab shown again retries at once.
  *
  * It may run from the page's `<head>` (console forwarding on: it is placed before the page's own
  * scripts, live-reload-inject), before `document.body` exists: what it does at start touches only
@@ -71,7 +73,9 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // change the page knows of.
   var state = { id: null, generation: isFinite(servedGeneration) ? servedGeneration : null, attempts: 0, socket: null, version: VERSION, refreshing: false };
   window.__portholeReload = state;
-  var MAX_ATTEMPTS = 40;
+  // The longest wait between two attempts to reconnect (ms); there is no last attempt.
+  var RETRY_MAX_MS = 10000;
+  var retryTimer = null;
   // One WebSocket per tab: browsers do not count WebSockets in the 6 connections per host they
   // allow over HTTP/1.1 (an event stream per tab held one of those for good).
   // The site's root as this page reaches it: the client's own URL minus __porthole/client.js (a
@@ -323,11 +327,23 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     else reloadPage();
   }
   function retry() {
-    if (state.attempts >= MAX_ATTEMPTS) return;
-    var delay = Math.min(10000, 250 * Math.pow(2, state.attempts++));
-    setTimeout(connect, delay);
+    if (retryTimer !== null) return;
+    var delay = Math.min(RETRY_MAX_MS, 250 * Math.pow(2, Math.min(state.attempts++, 10)));
+    retryTimer = setTimeout(connect, delay);
   }
+  // Back online, or the tab shown again (a laptop woken up): no waiting out the backoff.
+  function reconnectNow() {
+    if (state.socket !== null || retryTimer === null) return;
+    state.attempts = 0;
+    clearTimeout(retryTimer);
+    connect();
+  }
+  window.addEventListener('online', reconnectNow);
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible') reconnectNow();
+  });
   function connect() {
+    retryTimer = null;
     var socket;
     try {
       socket = new WebSocket(socketUrl);
