@@ -8,8 +8,10 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { launchChromium, startCli } from '../browser/chromium.mjs';
 
 const TEST_TIMEOUT_MS = 90_000;
@@ -142,6 +144,47 @@ test("a stylesheet saved among its editor's temporary files is swapped in place,
     assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place again');
     // And the page itself still reloads when it is saved.
     assert.equal(await color(), 'rgb(0, 150, 0)');
+  } finally {
+    await context.close();
+  }
+});
+
+test("a stylesheet a compiler writes with its source map or its .br/.gz copies is swapped in place, not reloaded; a lone map reloads nothing", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const css = path.join(site, 'css');
+  const sheet = (rgb) => `h1 { color: rgb(${rgb}); }\n/*# sourceMappingURL=built.css.map */\n`;
+  await writeFile(path.join(css, 'built.css'), sheet('200, 0, 0'));
+  await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":""}\n');
+  await writeFile(
+    path.join(site, 'built.html'),
+    '<!doctype html><html><head><link rel="stylesheet" href="css/built.css"></head><body><h1>b</h1></body></html>\n',
+  );
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'built.html');
+    await mark(tab);
+    /** @param {string} rgb */
+    const shows = (rgb) =>
+      tab.waitForFunction((want) => getComputedStyle(document.querySelector('h1')).color === want, `rgb(${rgb})`, { timeout: WAIT_MS });
+    // Sass, PostCSS, Less: the stylesheet, then its map, in one go (and the other way round).
+    await writeFile(path.join(css, 'built.css'), sheet('0, 0, 200'));
+    await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":"A"}\n');
+    await shows('0, 0, 200');
+    await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":"AA"}\n');
+    await writeFile(path.join(css, 'built.css'), sheet('0, 150, 0'));
+    await shows('0, 150, 0');
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place with its map');
+    // A map written alone (a build that rewrote only the map) changes nothing a page shows.
+    await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":"AAA"}\n');
+    await delay(1_000); // a reload it set off would have come by now (debounce 50 ms)
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'a lone map reloaded nothing');
+    // A build that precompresses: the stylesheet with its .br and .gz, which this server sends
+    // for css/built.css (Chromium accepts both).
+    const next = sheet('0, 100, 100');
+    await writeFile(path.join(css, 'built.css'), next);
+    await writeFile(path.join(css, 'built.css.br'), brotliCompressSync(next));
+    await writeFile(path.join(css, 'built.css.gz'), gzipSync(next));
+    await shows('0, 100, 100');
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place with its .br and .gz');
   } finally {
     await context.close();
   }

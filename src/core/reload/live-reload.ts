@@ -129,6 +129,26 @@ export const MAX_SETTLE_CHECKS = 64;
 
 const STYLESHEET_EXTENSIONS = new Set(['.css']);
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.avif', '.svg', '.ico', '.bmp']);
+/** Files whose source map (`name.map` beside `name`) only developer tools read. */
+const SOURCE_MAPPED_EXTENSIONS = new Set(['.css', '.js', '.mjs', '.cjs']);
+/** The suffixes of a file's precompressed copy (`s.css.br`), which the server sends for it. */
+const PRECOMPRESSED_EXTENSIONS = new Set(['.br', '.gz']);
+
+/**
+ * The path (`/s.css`) whose change a page sees when the file at `p` changed: `p` itself; for a
+ * precompressed copy (`/s.css.br`, `/s.css.gz`: the server answers `/s.css` with it when the
+ * browser accepts its coding) the file it is a copy of; undefined for a source map of a stylesheet
+ * or a script (`/s.css.map`), which no page shows. A compiler (Sass, PostCSS, Less, a bundler)
+ * writes the stylesheet with its map, or its `.br`/`.gz`, in one go: counting those as pages'
+ * files reloaded the whole page where the stylesheet alone could be swapped in place.
+ */
+function shownAs(p: string): string | undefined {
+  const ext = extname(p).toLowerCase();
+  const inner = p.slice(0, p.length - ext.length);
+  if (ext === '.map' && SOURCE_MAPPED_EXTENSIONS.has(extname(inner).toLowerCase())) return undefined;
+  if (PRECOMPRESSED_EXTENSIONS.has(ext) && extname(inner) !== '') return inner;
+  return p;
+}
 /**
  * The client script is fresh this long in the browser's cache (`Cache-Control: max-age`), so a
  * reloaded page runs it from there instead of revalidating it first: it sits in the page's head
@@ -796,22 +816,24 @@ export class LiveReload {
     this.overflow = false;
     this.outsideChange = false;
     if (this.phase === 'closed') return false;
-    const css: string[] = [];
-    const img: string[] = [];
+    const css = new Set<string>();
+    const img = new Set<string>();
     let reload = overflow;
     for (const p of paths) {
-      const ext = extname(p).toLowerCase();
-      if (STYLESHEET_EXTENSIONS.has(ext)) css.push(p);
-      else if (IMAGE_EXTENSIONS.has(ext)) img.push(p);
+      const shown = shownAs(p);
+      if (shown === undefined) continue;
+      const ext = extname(shown).toLowerCase();
+      if (STYLESHEET_EXTENSIONS.has(ext)) css.add(shown);
+      else if (IMAGE_EXTENSIONS.has(ext)) img.add(shown);
       else reload = true;
     }
     if (reload) {
       this.send({ kind: 'reload', paths });
       return true;
     }
-    if (css.length > 0) this.send({ kind: 'css', paths: css });
-    if (img.length > 0) this.send({ kind: 'img', paths: img });
-    return css.length > 0 || img.length > 0;
+    if (css.size > 0) this.send({ kind: 'css', paths: [...css] });
+    if (img.size > 0) this.send({ kind: 'img', paths: [...img] });
+    return css.size > 0 || img.size > 0;
   }
 
   private send(event: ReloadEvent): void {
