@@ -40,7 +40,8 @@
  * are wrapped too. A wrapper calls the page's own method with the same `this` and arguments and
  * returns what it returns; everything it adds runs inside try/catch (nothing it does can throw into
  * the page) and is skipped while a serialisation is under way (a getter that logs cannot recurse).
- * Arguments are serialised cheaply: strings cut at MAX_TEXT, objects to MAX_DEPTH levels and
+ * Arguments are serialised cheaply, never running the page's getters (an accessor property shows
+ * as [Getter]): strings cut at MAX_TEXT, objects to MAX_DEPTH levels and
  * MAX_ITEMS keys or items, cycles shown as [Circular], Errors as `Name: message` with their stack.
  * Entries wait in a queue of at most MAX_QUEUE (beyond: counted and reported as dropped) and go in
  * batches every BATCH_MS after the `hello`, each message well under the server's 64 KiB frame cap.
@@ -408,7 +409,13 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       var n = isArray ? value.length : keys.length;
       for (var i = 0; i < n && i < MAX_ITEMS && budget.left > 0; i++) {
         var item;
-        try { item = show(isArray ? value[i] : value[keys[i]], depth + 1, seen, budget); } catch (e) { item = '[unreadable]'; }
+        try {
+          // Through its descriptor: a getter is the page's code (a lazy value, a counter, a
+          // framework's tracking), and a console call must not run it, as DevTools does not.
+          var d = Object.getOwnPropertyDescriptor(value, isArray ? String(i) : keys[i]);
+          if (d && !('value' in d)) item = d.get ? (d.set ? '[Getter/Setter]' : '[Getter]') : '[Setter]';
+          else item = show(d ? d.value : undefined, depth + 1, seen, budget);
+        } catch (e) { item = '[unreadable]'; }
         parts.push(isArray ? item : keys[i] + ': ' + item);
         budget.left -= item.length + 2;
       }
