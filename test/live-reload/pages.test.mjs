@@ -190,6 +190,38 @@ test("a stylesheet a compiler writes with its source map or its .br/.gz copies i
   }
 });
 
+test('a stylesheet the page turned off (sheet.disabled, a theme switch) stays off when it is swapped in place', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const css = path.join(site, 'css');
+  await writeFile(path.join(css, 'theme-base.css'), '#a { color: rgb(1, 1, 1); } #b { color: rgb(1, 1, 1); }\n');
+  await writeFile(path.join(css, 'theme-dark.css'), '#a { color: rgb(200, 0, 0); }\n');
+  await writeFile(path.join(css, 'theme-on.css'), '#b { color: rgb(0, 200, 0); }\n');
+  await writeFile(
+    path.join(site, 'theme.html'),
+    '<!doctype html><html><head><link rel="stylesheet" href="css/theme-base.css"><link id="dark" rel="stylesheet" href="css/theme-dark.css"><link id="on" rel="stylesheet" href="css/theme-on.css"></head><body><p id="a">a</p><p id="b">b</p></body></html>\n',
+  );
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'theme.html');
+    await mark(tab);
+    /** @param {string} id */
+    const color = (id) => tab.evaluate((el) => getComputedStyle(document.getElementById(el)).color, id);
+    await tab.evaluate(() => {
+      document.getElementById('dark').sheet.disabled = true;
+    });
+    assert.equal(await color('a'), 'rgb(1, 1, 1)');
+    // Both saved in one go: the one left on shows the change, so the swap of both is done.
+    await writeFile(path.join(css, 'theme-dark.css'), '#a { color: rgb(201, 0, 0); }\n');
+    await writeFile(path.join(css, 'theme-on.css'), '#b { color: rgb(0, 201, 0); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.getElementById('b')).color === 'rgb(0, 201, 0)', undefined, { timeout: WAIT_MS });
+    await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-old]').length === 0, undefined, { timeout: WAIT_MS });
+    assert.equal(await color('a'), 'rgb(1, 1, 1)', 'the sheet the page turned off is still off');
+    assert.equal(await tab.evaluate(() => document.querySelector('link[href*="theme-dark.css"]').sheet.disabled), true);
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+  } finally {
+    await context.close();
+  }
+});
+
 test('stylesheets imported from a <style> or a linked sheet, at any depth, are swapped in place; an unused one reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
   const css = path.join(site, 'css');
   await writeFile(path.join(css, 'from-style.css'), 'h1 { color: rgb(200, 0, 0); }\n');

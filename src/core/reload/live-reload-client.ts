@@ -113,12 +113,19 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     return u.href;
   }
   // A <link> is swapped for a clone with a cache-busting URL; the old one goes once the new
-  // one has loaded (or failed), so the page is never without its styles in between.
+  // one has loaded (or failed), so the page is never without its styles in between. The clone
+  // copies the attributes; the sheet's own disabled flag (CSSOM: a theme switch's
+  // \`link.sheet.disabled = true\`) is no attribute, and is carried over as it is at that moment.
   function swapLink(old) {
     var next = old.cloneNode(false);
     next.href = busted(old.href);
     old.setAttribute('data-porthole-old', '');
-    var done = function () { if (old.parentNode) old.parentNode.removeChild(old); };
+    var done = function (e) {
+      try {
+        if (e.type === 'load' && old.sheet && next.sheet && old.sheet.disabled) next.sheet.disabled = true;
+      } catch (err) { /* the sheet is the page's */ }
+      if (old.parentNode) old.parentNode.removeChild(old);
+    };
     next.addEventListener('load', done);
     next.addEventListener('error', done);
     old.parentNode.insertBefore(next, old.nextSibling);
