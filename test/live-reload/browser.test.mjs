@@ -98,6 +98,14 @@ before(async () => {
     path.join(site, 'pics.html'),
     '<!doctype html><meta charset="utf-8"><title>pics</title><picture><source srcset="pic.png" type="image/png"><img id="p" src="missing.png"></picture><img id="i" src="pic.png">\n',
   );
+  // Pages that show an image otherwise than by an <img> too, and one that links to its image.
+  for (const n of [1, 2, 3, 4]) await writeFile(path.join(site, `bg${n}.png`), RED_PNG);
+  await writeFile(path.join(site, 'bg.css'), '.b { width: 4px; height: 4px; background: url(bg2.png); }\n');
+  const imgPage = (body) => `<!doctype html><meta charset="utf-8"><title>bg</title><link rel="stylesheet" href="bg.css">${body}\n`;
+  await writeFile(path.join(site, 'bg-inline.html'), imgPage('<img id="i" src="bg1.png"><div style="width:4px;height:4px;background:url(bg1.png)"></div>'));
+  await writeFile(path.join(site, 'bg-sheet.html'), imgPage('<img id="i" src="bg2.png"><div class="b"></div>'));
+  await writeFile(path.join(site, 'bg-svg.html'), imgPage('<img id="i" src="bg3.png"><svg width="4" height="4"><image href="bg3.png" width="4" height="4"/></svg>'));
+  await writeFile(path.join(site, 'bg-link.html'), imgPage('<a href="bg4.png"><img id="i" src="bg4.png"></a>'));
   await writeFile(path.join(site, 'theme.css'), 'h1 { color: rgb(1, 1, 1); }\n');
   await writeFile(
     path.join(site, 'shadow.html'),
@@ -293,6 +301,36 @@ test('a changed image shown by a plain <img src> is fetched again in place; one 
     await pics.tab.waitForFunction(() => window.__marker === undefined && window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
   } finally {
     await pics.context.close();
+  }
+});
+
+test('a changed image an <img> shows and a background, a style sheet or an SVG <image> shows too reloads the page; one only linked to is refreshed in place', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Only the <img> was fetched again: the background or the SVG image kept the old pixels, and
+  // the page was not reloaded, so it showed two versions of the file at once.
+  // One page at a time: an event for another page's image reloads a tab (no <img> of its shows it).
+  for (const [page, file] of [['bg-inline.html', 'bg1.png'], ['bg-sheet.html', 'bg2.png'], ['bg-svg.html', 'bg3.png']]) {
+    const { tab, context } = await openConnected(new URL(page, cli.url).href);
+    try {
+      await tab.evaluate(() => {
+        window.__marker = 'kept';
+      });
+      await writeFile(path.join(site, file), BLUE_PNG);
+      await tab.waitForFunction(() => window.__marker === undefined && window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+      assert.equal(await tab.evaluate(() => document.getElementById('i').getAttribute('src')), file, `${page}: reloaded, not refreshed in place`);
+    } finally {
+      await context.close();
+    }
+  }
+  const { tab, context } = await openConnected(new URL('bg-link.html', cli.url).href);
+  try {
+    await tab.evaluate(() => {
+      window.__marker = 'kept';
+    });
+    await writeFile(path.join(site, 'bg4.png'), BLUE_PNG);
+    await tab.waitForFunction(() => document.getElementById('i')?.getAttribute('src')?.includes('__porthole='), undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'an image only linked to besides its <img> is refreshed in place');
+  } finally {
+    await context.close();
   }
 });
 

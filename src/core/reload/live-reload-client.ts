@@ -17,7 +17,8 @@
  * - `css` ({"paths": [...]}): swap in place every stylesheet of the page that is one of the
  *   paths — a `<link>`, or an `@import` (from a `<link>`'s sheet or a `<style>`, at any depth) —
  *   and keep the page's JavaScript state; reload when none is (never nothing at all);
- * - `img` ({"paths": [...]}): re-fetch the matching <img>; reload when none matches;
+ * - `img` ({"paths": [...]}): re-fetch the matching <img>; reload when none matches, or when the
+ *   page may show the file otherwise too (a background, an SVG <image>: shownOtherwise);
  * - `navigate` ({"path": "/page.html"}): go to that path of the site as this page reaches it
  *   (origin and proxy prefix; the editor's "one tab" and "follow the editor"); a preview page
  *   keeps its preview marker, and so do the same-origin links clicked in it;
@@ -244,9 +245,55 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // An <img> showing a changed file (its currentSrc: what srcset or a <picture> chose) is fetched
   // again; one whose picture comes from a srcset or a <source> cannot be by setting src, and the
   // page would show two versions at once: it reloads. No <img> shows one: it reloads too.
+  // True when a file of \`paths\` may be shown otherwise than by an <img>: its name in a style
+  // sheet (a background, a mask, content: url()), in a style attribute, or in an attribute of
+  // another element (an SVG <image>, a poster, an <object>, an icon). Setting an <img>'s src
+  // cannot update those, and the page would show two versions of the file: it reloads. By name,
+  // so a false match reloads (never nothing at all); a link to the file (<a href>) is no use.
+  function shownOtherwise(paths, roots) {
+    var names = [];
+    for (var n = 0; n < paths.length; n++) {
+      var name = String(paths[n]).split('/').pop();
+      if (name) names.push(name, encodeURIComponent(name));
+    }
+    function mentions(text) {
+      if (!text) return false;
+      for (var k = 0; k < names.length; k++) if (String(text).indexOf(names[k]) >= 0) return true;
+      return false;
+    }
+    function inSheet(sheet, depth) {
+      var rules = rulesOf(sheet);
+      if (rules === null || depth > 16) return false;
+      for (var i = 0; i < rules.length; i++) {
+        if (isImport(rules[i])) {
+          if (rules[i].styleSheet && inSheet(rules[i].styleSheet, depth + 1)) return true;
+        } else if (mentions(rules[i].cssText)) return true;
+      }
+      return false;
+    }
+    var ATTRIBUTES = ['style', 'src', 'href', 'xlink:href', 'poster', 'data'];
+    for (var r = 0; r < roots.length; r++) {
+      var sheets = roots[r].styleSheets || [];
+      for (var j = 0; j < sheets.length; j++) if (inSheet(sheets[j], 0)) return true;
+      var all = roots[r].querySelectorAll('*');
+      for (var e = 0; e < all.length; e++) {
+        var el = all[e], tagName = String(el.nodeName).toUpperCase();
+        if (tagName === 'A' || tagName === 'SCRIPT' || (tagName === 'LINK' && /(^|\\s)stylesheet(\\s|$)/i.test(el.getAttribute('rel') || ''))) continue;
+        for (var a = 0; a < ATTRIBUTES.length; a++) {
+          if (tagName === 'IMG' && ATTRIBUTES[a] !== 'style') continue;
+          if (mentions(el.getAttribute(ATTRIBUTES[a]))) return true;
+        }
+      }
+    }
+    return false;
+  }
   function refreshImages(paths) {
     var hits = 0;
     var roots = allRoots();
+    if (shownOtherwise(paths, roots)) {
+      reloadPage();
+      return;
+    }
     for (var r = 0; r < roots.length; r++) {
       var images = roots[r].querySelectorAll('img');
       for (var i = 0; i < images.length; i++) {
