@@ -8,7 +8,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pipeIntoBody, type Exchange } from '../http/connection';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
@@ -934,10 +934,12 @@ function sendCompressed(ex: Exchange, body: Buffer, id: Pick<Identity, 'type' | 
 /**
  * Sends a file stored encoded (`game.wasm.br`) decoded, to a client whose Accept-Encoding does not
  * list its coding (Chromium lists no `br` for plain-HTTP origins other than loopback, so a phone
- * on the LAN could not use a Unity build otherwise): streamed through zlib from memory or the
- * descriptor, chunked (its length is not known before), with a weak ETag of its own
- * (`W/"<tag>-identity"`), `Vary: Accept-Encoding`, no ranges. A file that does not decode ends
- * the response early (the socket closes, so the client sees a truncated body, never a complete wrong one).
+ * on the LAN could not use a Unity build otherwise): decoded through zlib from memory or streamed
+ * from the descriptor (chunked: its length is not known before), with a weak ETag of its own
+ * (`W/"<tag>-identity"`), `Vary: Accept-Encoding`, no ranges. A file in memory is decoded whole
+ * first (sendDecodedInMemory: one that does not decode is a 500 saying why, with a
+ * Content-Length otherwise); a streamed one that does not decode ends the response early (the
+ * socket closes, so the client sees a truncated body, never a complete wrong one).
  */
 /**
  * Decodes of stored `.br`/`.gz` files running at once (for clients that do not take the coding;
@@ -963,6 +965,16 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
     sendUnavailable(ex, 'Service unavailable: too many compressed files are being decoded right now; try again shortly.');
     return;
   }
+  const maxDecoded = Math.max(DECODE_FLOOR_BYTES, DECODE_MAX_RATIO * id.size);
+  if (id.body !== undefined && ex.method !== 'HEAD') {
+    sendDecodedInMemory(ex, id, id.body, coding, validators, codingInfo, maxDecoded);
+    return;
+  }
+  streamDecoded(ex, id, coding, validators, codingInfo, maxDecoded);
+}
+
+/** sendDecoded's streamed half: the decoder's output goes out chunked as it comes. */
+function streamDecoded(ex: Exchange, id: Identity, coding: ContentCoding, validators: Validators, codingInfo: Coding, maxDecoded: number): void {
   ex.note = `decoded from ${coding}: the client's Accept-Encoding does not list it`;
   const writer = ex.startBody(200, representationHeaders(id.type, validators, false, codingInfo), undefined);
   if (ex.method === 'HEAD' || writer.closed) {
@@ -971,7 +983,6 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
   }
   decodesRunning++;
   ex.addCleanup(() => decodesRunning--);
-  const maxDecoded = Math.max(DECODE_FLOOR_BYTES, DECODE_MAX_RATIO * id.size);
   const input =
     id.body !== undefined
       ? Readable.from([id.body])
@@ -1016,6 +1027,71 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
       }
     }, fail);
   });
+}
+
+/** A decoded body is held whole (sendDecodedInMemory) up to this many bytes. */
+const IN_MEMORY_DECODE_MAX_BYTES = 16 * 1024 * 1024;
+
+/** True for zlib's refusal to produce more than its maxOutputLength. */
+function isTooLarge(err: Error): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
+}
+
+/**
+ * sendDecoded for a stored `.br`/`.gz` file whose bytes are in memory (at most
+ * CACHE_MAX_FILE_BYTES): decoded whole (zlib on the thread pool, at most `maxDecoded` bytes out)
+ * before anything is sent, so a file that is not in its coding (`x.html.gz` holding plain text, a
+ * build output cut short) or decodes past the bound is a 500 that names the file and says what
+ * to do, not a 200 whose body breaks off. Decoded, it goes with its Content-Length.
+ */
+function sendDecodedInMemory(ex: Exchange, id: Identity, body: Buffer, coding: ContentCoding, validators: Validators, codingInfo: Coding, maxDecoded: number): void {
+  decodesRunning++;
+  let counted = true;
+  const release = (): void => {
+    if (counted) decodesRunning--;
+    counted = false;
+  };
+  ex.addCleanup(release);
+  const done = (err: Error | null, decoded: Buffer): void => {
+    release();
+    if (ex.finished) return;
+    if (err !== null && isTooLarge(err) && maxDecoded > IN_MEMORY_DECODE_MAX_BYTES) {
+      streamDecoded(ex, id, coding, validators, codingInfo, maxDecoded);
+      return;
+    }
+    if (err !== null) {
+      const name = basename(id.real);
+      const why = isTooLarge(err)
+        ? `it decodes to more than ${formatSize(maxDecoded)} (over ${DECODE_MAX_RATIO} times its ${formatSize(id.size)})`
+        : `its bytes are not ${coding} data (${err.message})`;
+      ex.note = `not decoded from ${coding}: ${why}`;
+      ex.closeAfter = true;
+      ex.respond(
+        500,
+        [['Content-Type', TEXT_PLAIN], ['Cache-Control', 'no-store'], ['X-Content-Type-Options', 'nosniff']],
+        `The file ${name} cannot be sent: its name says it is stored ${coding}-encoded and this client does not accept ${coding}, but ${why}. ` +
+          `Rebuild it, or rename it without "${coding === 'br' ? '.br' : '.gz'}" if it is not compressed.\n`,
+      );
+      return;
+    }
+    ex.note = `decoded from ${coding}: the client's Accept-Encoding does not list it`;
+    sendRepresentation(ex, {
+      type: id.type,
+      size: decoded.length,
+      validators,
+      rangeable: false,
+      partFor: (start, end) => decoded.subarray(start, end + 1),
+      whole: decoded,
+      readWhole: undefined,
+      prepared: undefined,
+      ...codingInfo,
+    });
+  };
+  // Held whole at most IN_MEMORY_DECODE_MAX_BYTES (DECODES_MAX_AT_ONCE of them at once); a body
+  // that decodes to more, within maxDecoded, is streamed as before.
+  const options = { maxOutputLength: Math.min(maxDecoded, IN_MEMORY_DECODE_MAX_BYTES) };
+  if (coding === 'br') zlib().brotliDecompress(body, options, done);
+  else zlib().gunzip(body, options, done);
 }
 
 function chainAbort(first: (() => void) | undefined, second: () => void): () => void {
