@@ -37,8 +37,8 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function get(target: string, headers: readonly string[] = []): Promise<RawResponse> {
-  return fetchOnce(srv.port, request(target, { headers: [...headers, 'Connection: close'] }), { timeoutMs: 10_000 });
+function get(target: string, headers: readonly string[] = [], method = 'GET'): Promise<RawResponse> {
+  return fetchOnce(srv.port, request(target, { method, headers: [...headers, 'Connection: close'] }), { timeoutMs: 10_000, head: method === 'HEAD' });
 }
 
 describe('stored-encoded files that do not decode', () => {
@@ -59,6 +59,9 @@ describe('stored-encoded files that do not decode', () => {
       assert.ok(text.includes(name), `${target}: names the file: ${text}`);
       assert.ok(text.includes(`not ${coding} data`), `${target}: says what is wrong: ${text}`);
       assert.match(text, /Rebuild it, or rename it/, target);
+      const head = await get(target, [], 'HEAD');
+      assert.equal(head.status, 500, `${target}: HEAD answers as GET does`);
+      assert.equal(head.header('content-length'), res.header('content-length'), target);
     }
   });
 
@@ -78,6 +81,10 @@ describe('stored-encoded files that do not decode', () => {
     assert.equal(res.header('vary'), 'Accept-Encoding');
     assert.match(res.header('etag') ?? '', /^W\/"/);
     assert.ok(res.body.equals(PAGE));
+    const head = await get('/good.html.gz', [], 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.header('content-length'), String(PAGE.length), 'HEAD: the length a GET sends');
+    assert.equal(head.header('etag'), res.header('etag'));
     const json = await get('/good.json.br');
     assert.equal(json.body.toString(), '{"a":1}\n');
     const stored = await get('/plain.html.gz', ['Accept-Encoding: gzip']);

@@ -960,13 +960,14 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
   const validators: Validators = { ...id.validators, etag: encodedEtag(id.validators.etag, 'identity') };
   const codingInfo: Coding = { varyAcceptEncoding: true };
   if (answerFromValidators(ex, validators, codingInfo)) return;
-  if (ex.method !== 'HEAD' && decodesRunning >= DECODES_MAX_AT_ONCE) {
+  // A HEAD of a file in memory is decoded too: its status and Content-Length are a GET's (RFC 9110 §9.3.2).
+  if ((ex.method !== 'HEAD' || id.body !== undefined) && decodesRunning >= DECODES_MAX_AT_ONCE) {
     ex.note = `${DECODES_MAX_AT_ONCE} decodes of stored ${coding} files already running`;
     sendUnavailable(ex, 'Service unavailable: too many compressed files are being decoded right now; try again shortly.');
     return;
   }
   const maxDecoded = Math.max(DECODE_FLOOR_BYTES, DECODE_MAX_RATIO * id.size);
-  if (id.body !== undefined && ex.method !== 'HEAD') {
+  if (id.body !== undefined) {
     sendDecodedInMemory(ex, id, id.body, coding, validators, codingInfo, maxDecoded);
     return;
   }
