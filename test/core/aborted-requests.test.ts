@@ -115,12 +115,18 @@ test('clients that leave while their file is being opened leave no descriptor op
         }),
       ),
   );
+  // The server is in this process: its opens show as pending file-system requests. Wait until
+  // every request has been read and its open waits on the pool, not for a fixed time (under load
+  // 200 ms did not do: requests not yet read when reset were never seen, or one was answered).
+  const pendingOpens = (): number => process.getActiveResourcesInfo().filter((t) => t.startsWith('FSReq')).length;
+  const pendingBefore = pendingOpens();
   await Promise.all(clients.map((c, i) => c.write(`GET /big.bin?c=${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)));
-  await new Promise((r) => setTimeout(r, 200)); // the server reads them; their opens wait
+  for (let i = 0; i < 750 && pendingOpens() < pendingBefore + attempts && !poolFreed; i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(poolFreed, false, 'the thread pool was to be busy still (the opens waiting)');
+  assert.ok(pendingOpens() - pendingBefore >= attempts, 'every request read, its open waiting on the pool');
   for (const c of clients) c.socket.resetAndDestroy();
-  await recordsReach(before + attempts);
   await Promise.all(busy);
+  await recordsReach(before + attempts);
   // Every open has returned and every close has run (bounded wait).
   for (let i = 0; i < 100 && openOnBig() > 0; i++) await new Promise((r) => setTimeout(r, 20));
   process.off('warning', onWarning);
