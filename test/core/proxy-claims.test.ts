@@ -9,29 +9,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeSite, type Site } from '../fixtures/make-site';
-import { startBackend, type Backend } from '../fixtures/backend';
-import { startServer, type Running } from './harness';
+import { startProxiedSite, type ProxiedSite } from './proxied-site';
 import { fetchOnce, request } from './raw-client';
 
-let site: Site;
-let backend: Backend;
-let srv: Running;
+let ps: ProxiedSite;
 
 before(async () => {
-  site = await makeSite();
-  backend = await startBackend();
-  srv = await startServer({
-    root: site.root,
-    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }], responseTimeoutMs: 2_000 },
-  });
+  ps = await startProxiedSite();
 });
 
-after(async () => {
-  await srv.close();
-  await backend.close();
-  await site.cleanup();
-});
+after(() => ps.close());
 
 test("a client's claims of its address, scheme or host spelt with underscores (X_Real_IP, X-Forwarded_For) never reach the back-end", async () => {
   const claims = [
@@ -46,9 +33,9 @@ test("a client's claims of its address, scheme or host spelt with underscores (X
     'X_Forwarded_Server: evil.example',
     'X-Kept_Field: yes',
   ];
-  const res = await fetchOnce(srv.port, request('/api/headers?claims=underscore', { headers: claims }));
+  const res = await fetchOnce(ps.srv.port, request('/api/headers?claims=underscore', { headers: claims }));
   assert.equal(res.status, 200);
-  const seen = backend.requests.filter((r) => r.target === '/api/headers?claims=underscore');
+  const seen = ps.backend.requests.filter((r) => r.target === '/api/headers?claims=underscore');
   assert.equal(seen.length, 1);
   const fields = seen[0]?.headers ?? [];
   const underscored = fields.map(([n]) => n.toLowerCase()).filter((n) => n.includes('_'));
@@ -61,9 +48,9 @@ test("a client's claims of its address, scheme or host spelt with underscores (X
 });
 
 test('a client\'s Proxy field never reaches the back-end (httpoxy: CGI-style back-ends read it as HTTP_PROXY, their own outbound proxy)', async () => {
-  const res = await fetchOnce(srv.port, request('/api/headers?claims=httpoxy', { headers: ['Proxy: http://evil.example:8080', 'PROXY: http://evil.example:8081'] }));
+  const res = await fetchOnce(ps.srv.port, request('/api/headers?claims=httpoxy', { headers: ['Proxy: http://evil.example:8080', 'PROXY: http://evil.example:8081'] }));
   assert.equal(res.status, 200);
-  const seen = backend.requests.filter((r) => r.target === '/api/headers?claims=httpoxy');
+  const seen = ps.backend.requests.filter((r) => r.target === '/api/headers?claims=httpoxy');
   assert.equal(seen.length, 1);
   const names = (seen[0]?.headers ?? []).map(([n]) => n.toLowerCase());
   assert.ok(!names.includes('proxy'), `no Proxy field: ${names.join(', ')}`);

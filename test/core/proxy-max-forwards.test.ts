@@ -7,44 +7,31 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeSite, type Site } from '../fixtures/make-site';
-import { startBackend, type Backend } from '../fixtures/backend';
-import { startServer, type Running } from './harness';
+import { startProxiedSite, type ProxiedSite } from './proxied-site';
 import { RawClient, fetchOnce, request } from './raw-client';
 
-let site: Site;
-let backend: Backend;
-let srv: Running;
+let ps: ProxiedSite;
 
 before(async () => {
-  site = await makeSite();
-  backend = await startBackend();
-  srv = await startServer({
-    root: site.root,
-    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }], responseTimeoutMs: 2_000 },
-  });
+  ps = await startProxiedSite();
 });
 
-after(async () => {
-  await srv.close();
-  await backend.close();
-  await site.cleanup();
-});
+after(() => ps.close());
 
 /** The Max-Forwards values the back-end saw for `target` (one per request it got). */
 function forwardedValues(target: string): Array<string | undefined> {
-  return backend.requests.filter((r) => r.target === target).map((r) => r.headers.find(([n]) => n.toLowerCase() === 'max-forwards')?.[1]);
+  return ps.backend.requests.filter((r) => r.target === target).map((r) => r.headers.find(([n]) => n.toLowerCase() === 'max-forwards')?.[1]);
 }
 
 test('OPTIONS or TRACE with Max-Forwards: 0 under a proxied prefix is answered by Porthole, never forwarded', async () => {
-  const options = await fetchOnce(srv.port, request('/api/headers?mf=options0', { method: 'OPTIONS', headers: ['Max-Forwards: 0'] }));
+  const options = await fetchOnce(ps.srv.port, request('/api/headers?mf=options0', { method: 'OPTIONS', headers: ['Max-Forwards: 0'] }));
   assert.equal(options.status, 204, 'Porthole answers OPTIONS as the final recipient');
   assert.equal(options.header('allow'), 'GET, HEAD, OPTIONS');
-  const trace = await fetchOnce(srv.port, request('/api/headers?mf=trace0', { method: 'TRACE', headers: ['Max-Forwards: 0'] }));
+  const trace = await fetchOnce(ps.srv.port, request('/api/headers?mf=trace0', { method: 'TRACE', headers: ['Max-Forwards: 0'] }));
   assert.equal(trace.status, 405, 'Porthole answers TRACE as the final recipient: it does not echo requests');
   assert.ok(!trace.body.toString('latin1').includes('Max-Forwards'), 'the refusal echoes nothing of the request');
   // Leading zeros are still zero (1*DIGIT).
-  const zeros = await fetchOnce(srv.port, request('/api/headers?mf=options00', { method: 'OPTIONS', headers: ['Max-Forwards: 000'] }));
+  const zeros = await fetchOnce(ps.srv.port, request('/api/headers?mf=options00', { method: 'OPTIONS', headers: ['Max-Forwards: 000'] }));
   assert.equal(zeros.status, 204);
   assert.deepEqual(forwardedValues('/api/headers?mf=options0'), [], 'the back-end never saw the OPTIONS');
   assert.deepEqual(forwardedValues('/api/headers?mf=trace0'), [], 'the back-end never saw the TRACE');
@@ -60,7 +47,7 @@ test('OPTIONS or TRACE with Max-Forwards above 0 reach the back-end with one les
   ];
   for (const [i, [method, sent, expected]] of cases.entries()) {
     const target = `/api/headers?mf=dec${i}`;
-    const res = await fetchOnce(srv.port, request(target, { method, headers: [`Max-Forwards: ${sent}`] }));
+    const res = await fetchOnce(ps.srv.port, request(target, { method, headers: [`Max-Forwards: ${sent}`] }));
     assert.equal(res.status, 200, `${method} Max-Forwards: ${sent} is forwarded`);
     assert.deepEqual(forwardedValues(target), [expected], `${method} Max-Forwards: ${sent} → ${expected}`);
   }
@@ -75,7 +62,7 @@ test('Max-Forwards on another method, or malformed, goes to the back-end as it c
   ];
   for (const [i, [method, sent]] of cases.entries()) {
     const target = `/api/headers?mf=kept${i}`;
-    const res = await fetchOnce(srv.port, request(target, { method, headers: [`Max-Forwards: ${sent}`] }));
+    const res = await fetchOnce(ps.srv.port, request(target, { method, headers: [`Max-Forwards: ${sent}`] }));
     assert.equal(res.status, 200, `${method} Max-Forwards: ${sent} is forwarded`);
     assert.deepEqual(forwardedValues(target), [sent], `${method} Max-Forwards: ${sent} unchanged`);
   }
@@ -86,7 +73,7 @@ test('an answer given under a proxied prefix before the request body was read sa
     ['OPTIONS with Max-Forwards: 0', request('/api/headers?mf=body0', { method: 'OPTIONS', headers: ['Max-Forwards: 0', 'Content-Length: 10'] })],
     ['a cross-site POST (403)', request('/api/echo?mf=xsite', { method: 'POST', headers: ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script', 'Content-Length: 10'] })],
   ] as const) {
-    const client = await RawClient.connect(srv.port);
+    const client = await RawClient.connect(ps.srv.port);
     try {
       // The head alone: the body is still to come when the answer is given.
       await client.write(head);

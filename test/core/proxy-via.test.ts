@@ -7,51 +7,38 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeSite, type Site } from '../fixtures/make-site';
-import { startBackend, type Backend } from '../fixtures/backend';
-import { startServer, type Running } from './harness';
+import { startProxiedSite, type ProxiedSite } from './proxied-site';
 import { fetchOnce, request } from './raw-client';
 
-let site: Site;
-let backend: Backend;
-let srv: Running;
+let ps: ProxiedSite;
 
 before(async () => {
-  site = await makeSite();
-  backend = await startBackend();
-  srv = await startServer({
-    root: site.root,
-    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }], responseTimeoutMs: 2_000 },
-  });
+  ps = await startProxiedSite();
 });
 
-after(async () => {
-  await srv.close();
-  await backend.close();
-  await site.cleanup();
-});
+after(() => ps.close());
 
 /** Every Via line the back-end got for `target`. */
 function viaLines(target: string): string[] {
-  const seen = backend.requests.filter((r) => r.target === target);
+  const seen = ps.backend.requests.filter((r) => r.target === target);
   assert.equal(seen.length, 1, `the back-end got ${target} once`);
   return (seen[0]?.headers ?? []).filter(([n]) => n.toLowerCase() === 'via').map(([, v]) => v);
 }
 
 test('a proxied HTTP/1.1 request reaches the back-end with Via: 1.1 porthole', async () => {
-  const res = await fetchOnce(srv.port, request('/api/headers?via=11'));
+  const res = await fetchOnce(ps.srv.port, request('/api/headers?via=11'));
   assert.equal(res.status, 200);
   assert.deepEqual(viaLines('/api/headers?via=11'), ['1.1 porthole']);
 });
 
 test('a proxied HTTP/1.0 request says 1.0, the protocol it came in with', async () => {
-  const res = await fetchOnce(srv.port, request('/api/headers?via=10', { version: '1.0' }));
+  const res = await fetchOnce(ps.srv.port, request('/api/headers?via=10', { version: '1.0' }));
   assert.equal(res.status, 200);
   assert.deepEqual(viaLines('/api/headers?via=10'), ['1.0 porthole']);
 });
 
 test("the client's own Via entries are kept, in order, and Porthole's is appended as one list", async () => {
-  const res = await fetchOnce(srv.port, request('/api/headers?via=chain', { headers: ['Via: 1.0 fred', 'Via: 1.1 p.example (Thing/1)'] }));
+  const res = await fetchOnce(ps.srv.port, request('/api/headers?via=chain', { headers: ['Via: 1.0 fred', 'Via: 1.1 p.example (Thing/1)'] }));
   assert.equal(res.status, 200);
   assert.deepEqual(viaLines('/api/headers?via=chain'), ['1.0 fred, 1.1 p.example (Thing/1), 1.1 porthole']);
 });
