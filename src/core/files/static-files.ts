@@ -653,16 +653,24 @@ function appendedRepresentation(file: FileHandle, st: Stats, real: string, type:
   };
 }
 
+/**
+ * Reads `file` from its first byte into `buf` until `buf` is full or the file ends; the number
+ * of bytes read. Rejects when a read fails.
+ */
+async function readFromStart(file: FileHandle, buf: Buffer): Promise<number> {
+  let offset = 0;
+  while (offset < buf.length) {
+    const { bytesRead } = await file.read(buf, offset, buf.length - offset, offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  return offset;
+}
+
 /** The first `size` bytes of `file`, or undefined when it holds fewer. Rejects when a read fails. */
 async function readPrefix(file: FileHandle, size: number): Promise<Buffer | undefined> {
   const buf = Buffer.allocUnsafe(size);
-  let offset = 0;
-  while (offset < size) {
-    const { bytesRead } = await file.read(buf, offset, size - offset, offset);
-    if (bytesRead === 0) return undefined;
-    offset += bytesRead;
-  }
-  return buf;
+  return (await readFromStart(file, buf)) === size ? buf : undefined;
 }
 
 // ---- encodings (RFC 9110 §8.4, §12.5.3) ------------------------------------------------------
@@ -1067,11 +1075,11 @@ function sendDecodedInMemory(ex: Exchange, id: Identity, body: Buffer, coding: C
         : `its bytes are not ${coding} data (${err.message})`;
       ex.note = `not decoded from ${coding}: ${why}`;
       ex.closeAfter = true;
-      ex.respond(
+      ex.refuse(
         500,
-        [['Content-Type', TEXT_PLAIN], ['Cache-Control', 'no-store'], ['X-Content-Type-Options', 'nosniff']],
         `The file ${name} cannot be sent: its name says it is stored ${coding}-encoded and this client does not accept ${coding}, but ${why}. ` +
           `Rebuild it, or rename it without "${coding === 'br' ? '.br' : '.gz'}" if it is not compressed.\n`,
+        [['X-Content-Type-Options', 'nosniff']],
       );
       return;
     }
@@ -1212,14 +1220,9 @@ function sameVersion(now: Stats, st: Stats): boolean {
 /** The file's bytes if they are `st`'s version by their length and the descriptor's stat after the read, else undefined. */
 async function readStatVersion(file: FileHandle, st: Stats): Promise<Buffer | undefined> {
   const size = st.size;
+  // One byte more than the stat says: a file grown since is told by a read that fills it.
   const buf = Buffer.allocUnsafe(size + 1);
-  let offset = 0;
-  while (offset <= size) {
-    const { bytesRead } = await file.read(buf, offset, size + 1 - offset, offset);
-    if (bytesRead === 0) break;
-    offset += bytesRead;
-  }
-  if (offset !== size) return undefined;
+  if ((await readFromStart(file, buf)) !== size) return undefined;
   if (!sameVersion(await file.stat(), st)) return undefined;
   return buf.subarray(0, size);
 }
