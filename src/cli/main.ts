@@ -7,9 +7,9 @@
  * the next port when the asked one is busy), the others join on that port, and the kernel spreads
  * connections among them (SCHED_NONE). The primary prints the banner and orchestrates shutdown.
  */
-import { spawn } from 'node:child_process';
+import type * as ChildProcessModule from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import cluster, { type Worker } from 'node:cluster';
+import type { Cluster, Worker } from 'node:cluster';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,23 @@ import { guardStandardStreams } from './standard-streams';
 import { BoundedOutput } from './terminal-output';
 
 declare const PORTHOLE_VERSION: string | undefined;
+
+/**
+ * node:cluster, loaded only where it is used (--workers, a worker's failure): with
+ * node:child_process (openBrowser's), which it loads too, it was ~2 ms and ~200 KB of heap of
+ * every start of the CLI (`node --heap-prof`; issue 14's start-up target), and that heap brought
+ * a young-generation collection forward into the start.
+ */
+function clusterModule(): Cluster {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:cluster') as Cluster;
+}
+
+/** node:child_process, loaded by the first --open (see clusterModule()). */
+function childProcess(): typeof ChildProcessModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:child_process') as typeof ChildProcessModule;
+}
 
 /**
  * stdout and stderr, guarded before the first write: one that fails (its reader gone, the
@@ -164,7 +181,7 @@ function openBrowser(url: string): void {
     // The browser is no business of the key's passphrase.
     const env = { ...process.env };
     delete env[PASSPHRASE_ENV];
-    const child = spawn(cmd, args, { detached: true, stdio: 'ignore', env });
+    const child = childProcess().spawn(cmd, args, { detached: true, stdio: 'ignore', env });
     child.on('error', (err: NodeJS.ErrnoException) => warn(`${cmd} ${err.code === 'ENOENT' ? 'was not found' : `failed (${err.code ?? err.message})`}`));
     child.on('exit', (code, signal) => {
       if (code !== null && code !== 0) warn(`${cmd} exited with code ${code}${cmd === 'xdg-open' && code === 3 ? ' (it found no browser to open)' : ''}`);
@@ -338,7 +355,7 @@ async function serve(
   try {
     address = await server.listen(input);
   } catch (err) {
-    if (cluster.isWorker) {
+    if (clusterModule().isWorker) {
       // Exits once the message is written (or cannot be): the primary prints it and stops.
       sendOverIpc({ type: 'failed', message: (err as Error).message }, undefined, () => process.exit(1));
       return await new Promise<never>(() => undefined);
@@ -411,6 +428,7 @@ async function runSingle(options: CliOptions): Promise<void> {
 async function runPrimary(options: CliOptions): Promise<void> {
   const effective = await effectiveOptions(options);
   const { notes } = loadTls(options, effective);
+  const cluster = clusterModule();
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers: Worker[] = [];
   let stopping = false;
@@ -537,7 +555,7 @@ switch (parsed.kind) {
     break;
   case 'run': {
     const options = parsed.options;
-    const run = options.workers <= 1 ? runSingle(options) : cluster.isPrimary ? runPrimary(options) : runWorker(options);
+    const run = options.workers <= 1 ? runSingle(options) : clusterModule().isPrimary ? runPrimary(options) : runWorker(options);
     run.catch((err: unknown) => fail(String(err)));
     break;
   }
