@@ -42,8 +42,7 @@ declare const PORTHOLE_VERSION: string | undefined;
 /**
  * node:cluster, loaded only where it is used (--workers, a worker's failure): with
  * node:child_process (openBrowser's), which it loads too, it was ~2 ms and ~200 KB of heap of
- * every start of the CLI (`node --heap-prof`; issue 14's start-up target), and that heap brought
- * a young-generation collection forward into the start.
+ * every start of the CLI (`node --heap-prof`; issue 14's start-up target).
  */
 function clusterModule(): Cluster {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
