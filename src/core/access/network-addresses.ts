@@ -40,16 +40,19 @@ export function urlFor(scheme: 'http' | 'https', address: string, port: number):
 /**
  * URLs other devices would use, each with what it is (e.g. "wlan0 · IPv4"): every LAN address when
  * bound to all interfaces, else the bound one; none for loopback. A `0.0.0.0` bind takes IPv4
- * only (Node's 0.0.0.0 socket never accepts IPv6), so only `::` lists IPv6 addresses too.
+ * only (Node's 0.0.0.0 socket never accepts IPv6), so only `::` lists IPv6 addresses too. `lan`:
+ * the machine's addresses (default: lanAddresses(), read only for an all-interfaces bind).
  */
 export function networkUrls(
   bindHost: string,
   port: number,
   scheme: 'http' | 'https',
-  lan: readonly LanAddress[] = lanAddresses(),
+  lan?: readonly LanAddress[],
 ): Array<{ url: string; label: string }> {
   if (bindHost === '0.0.0.0' || bindHost === '::') {
-    const reachable = bindHost === '0.0.0.0' ? lan.filter((a) => a.family === 'IPv4') : lan;
+    // The interfaces are read only here (getifaddrs: a netlink dump), not for every banner.
+    const all = lan ?? lanAddresses();
+    const reachable = bindHost === '0.0.0.0' ? all.filter((a) => a.family === 'IPv4') : all;
     return reachable.map((a) => ({
       url: urlFor(scheme, a.address, port),
       label: `${a.interfaceName} · ${a.family}${a.linkLocal ? ' · link-local' : ''}`,
