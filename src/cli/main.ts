@@ -451,21 +451,8 @@ async function runPrimary(options: CliOptions): Promise<void> {
     stopping = true;
     for (const w of workers) sendOverIpc({ type: 'shutdown' }, w);
   };
-  // One live-reload instance for the whole cluster: a page's WebSocket may land on another
-  // worker than the one that served the page, and a differing id makes the page reload.
-  const instance = { PORTHOLE_CLUSTER_INSTANCE: randomUUID() };
-  const first = forkOne(instance);
-  first.on('message', (m: ClusterMessage) => {
-    if (m.type === 'failed') fail(m.message);
-    if (m.type !== 'listening') return;
-    streams.out.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`]));
-    if (options.open) openBrowser(m.address.url);
-    // The port the first worker took; with --port 0 ("any free port") the others ask for 0 too:
-    // the cluster gives every listen(0) the handle the first one got, where a listen on the
-    // number itself would be another handle, refused with EADDRINUSE (the worker exited 1).
-    const clusterPort = effective.port === 0 ? '0' : String(m.address.port);
-    for (let i = 1; i < options.workers; i++) forkOne({ ...instance, PORTHOLE_CLUSTER_PORT: clusterPort });
-  });
+  // Signals are taken before the first fork: a Ctrl-C from then on stops the cluster (Node's
+  // default for it would end the primary alone, and the worker with an EPIPE trace).
   let signals = 0;
   const onSignal = (signal: string): void => {
     signals++;
@@ -482,6 +469,23 @@ async function runPrimary(options: CliOptions): Promise<void> {
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => onSignal(signal));
   takeUsr1(true);
+  // One live-reload instance for the whole cluster: a page's WebSocket may land on another
+  // worker than the one that served the page, and a differing id makes the page reload.
+  const instance = { PORTHOLE_CLUSTER_INSTANCE: randomUUID() };
+  const first = forkOne(instance);
+  first.on('message', (m: ClusterMessage) => {
+    if (m.type === 'failed') fail(m.message);
+    // Stopping (a Ctrl-C while the first worker started): it stops once listening, and no other
+    // is forked: one forked now would never be told to stop, and serve for ever.
+    if (m.type !== 'listening' || stopping) return;
+    streams.out.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`]));
+    if (options.open) openBrowser(m.address.url);
+    // The port the first worker took; with --port 0 ("any free port") the others ask for 0 too:
+    // the cluster gives every listen(0) the handle the first one got, where a listen on the
+    // number itself would be another handle, refused with EADDRINUSE (the worker exited 1).
+    const clusterPort = effective.port === 0 ? '0' : String(m.address.port);
+    for (let i = 1; i < options.workers; i++) forkOne({ ...instance, PORTHOLE_CLUSTER_PORT: clusterPort });
+  });
 }
 
 async function runWorker(options: CliOptions): Promise<void> {
