@@ -435,11 +435,13 @@ async function runPrimary(options: CliOptions): Promise<void> {
   const forkOne = (env: Record<string, string>): Worker => {
     const w = cluster.fork(env);
     workers.push(w);
-    w.on('exit', (code) => {
+    // `code` is null for a worker ended by a signal (`signal`: the OOM killer's SIGKILL, a kill).
+    w.on('exit', (code: number | null, signal: string | null) => {
       workers.splice(workers.indexOf(w), 1);
       if (code !== 0 && !stopping) {
         exitCode = 1;
-        streams.err.write(`porthole: a worker exited with code ${code}; stopping\n`);
+        const how = code === null ? `was ended by ${signal ?? 'a signal'}` : `exited with code ${code}`;
+        streams.err.write(`porthole: a worker ${how}; stopping the others\n`);
         stopAll();
       }
       if (workers.length === 0) process.exit(exitCode);

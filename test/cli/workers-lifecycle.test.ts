@@ -3,6 +3,8 @@
  * - A Ctrl-C while the first worker is still starting (before it listens) stops the CLI: no other
  *   worker is forked after it, and nothing is left serving (before: the first worker's late
  *   `listening` made the primary print the banner and fork the others, which served for ever).
+ * - A worker ended by a signal (the OOM killer's SIGKILL, a user's kill) is named with its signal,
+ *   not as "exited with code null".
  * Linux only (/proc). Needs `npm run build` first.
  */
 import { test } from 'node:test';
@@ -10,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { withTimeout } from '../core/raw-client';
-import { WAIT_MS, runCli, siteFolderForTests, type Cli } from './run-cli';
+import { WAIT_MS, runCli, siteFolderForTests, stopCli, waitForLocalPort, type Cli } from './run-cli';
 
 const linux = process.platform === 'linux';
 const site = siteFolderForTests('porthole-workers-lifecycle-');
@@ -65,4 +67,14 @@ test('--workers 3: a Ctrl-C before the first worker listens stops the CLI and le
   assert.equal(code, 0, `exit code; stderr: ${cli.stderr}`);
   assert.ok(first !== undefined);
   assert.doesNotMatch(cli.stdout, /Workers: 3 processes/, 'no banner for a cluster that is stopping');
+});
+test('--workers 2: a worker ended by a signal is named with the signal, and the CLI stops (exit 1)', { skip: !linux && '/proc' }, async () => {
+  const cli = runCli([site.root, '--port', '21872', '--quiet', '--workers', '2'], site.base);
+  await waitForLocalPort(cli);
+  const [, second] = await untilWorkers(cli, 2);
+  assert.ok(second !== undefined);
+  process.kill(second, 'SIGKILL');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after a worker was killed'), 1);
+  assert.equal(cli.stderr, 'porthole: a worker was ended by SIGKILL; stopping the others\n');
+  assert.equal(await stopCli(cli), 1);
 });
