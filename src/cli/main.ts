@@ -164,6 +164,30 @@ function unreadableFile(err: unknown): string {
 }
 
 /**
+ * Why a folder the CLI keeps files in could not be made or written, in plain words (after
+ * "cannot keep … in DIR: "); the OS code stays in parentheses for a search.
+ */
+function unwritableFolder(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return `a part of its path is a file, not a folder (${code})`;
+    case 'ENOENT':
+      return 'it cannot be made there (ENOENT)';
+    case 'EACCES':
+    case 'EPERM':
+      return `no permission to write there (${code})`;
+    case 'EROFS':
+      return 'the file system is read-only (EROFS)';
+    case 'ENOSPC':
+      return 'the disk is full (ENOSPC)';
+    default:
+      return code === undefined ? String(err) : `${(err as Error).message} (${code})`;
+  }
+}
+
+/**
  * Opens `url` in the default browser with the platform's opener (open, start, xdg-open), not
  * waited for. When the opener cannot be started, or exits non-zero (xdg-open's 3: no browser or
  * tool found), stderr says so and gives the URL to open by hand.
@@ -252,7 +276,12 @@ function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptio
   // The bound address is in the printed URL, loopback ones (127.0.0.2) too: the certificate names it.
   if (!['0.0.0.0', '::'].includes(host)) names.push(host.replace(/%.*$/, ''));
   const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'porthole');
-  const made = loadOrCreateCertificate(dir, names);
+  let made: ReturnType<typeof loadOrCreateCertificate>;
+  try {
+    made = loadOrCreateCertificate(dir, names);
+  } catch (err) {
+    fail(`--https: cannot keep the self-signed certificate in ${dir}: ${unwritableFolder(err)}; set XDG_CACHE_HOME to a folder you can write, or pass --cert FILE --key FILE`);
+  }
   return {
     tls: { cert: made.cert, key: made.key },
     notes: [

@@ -8,7 +8,7 @@
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isEncryptedPrivateKey, readPrivateKey } from './private-key';
 
 export interface SelfSignedCertificate {
@@ -183,9 +183,30 @@ function replaceFile(path: string, text: string, mode: number): void {
   }
 }
 
+/** Parents makeFolder makes at most (a bound on its recursion; a cache folder needs two or three). */
+const MAX_MADE_PARENTS = 64;
+
+/**
+ * Makes the folder `dir` (KEY_DIR_MODE), and its missing parents, one at a time: Node's recursive
+ * mkdir loops for ever where mkdir answers ENOENT for a parent that exists (under /proc). An
+ * existing `dir` is no error. Throws mkdir's error (ENOTDIR, EACCES, ENOENT, EROFS…).
+ */
+function makeFolder(dir: string, depth = 0): void {
+  try {
+    mkdirSync(dir, { mode: KEY_DIR_MODE });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir || depth >= MAX_MADE_PARENTS) throw err;
+    makeFolder(parent, depth + 1);
+    mkdirSync(dir, { mode: KEY_DIR_MODE });
+  }
+}
+
 /** Makes `dir` (and missing parents) and sets its mode to KEY_DIR_MODE even when it existed. */
 function ensureKeyDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: KEY_DIR_MODE });
+  makeFolder(dir);
   chmodSync(dir, KEY_DIR_MODE);
 }
 
@@ -194,7 +215,8 @@ function ensureKeyDir(dir: string): void {
  * expires within 30 days, or does not cover every name in `names` — so a phone that trusted it
  * once keeps trusting it while the machine's addresses stay the same. On every write the folder
  * is KEY_DIR_MODE (0700) and key.pem KEY_FILE_MODE (0600), whatever they were before; a kept key
- * whose file or folder was widened is tightened back when it is read.
+ * whose file or folder was widened is tightened back when it is read. Throws the file system's
+ * error (its `code`: ENOTDIR, EACCES, EROFS, ENOSPC…) when `dir` cannot be made or written.
  */
 export function loadOrCreateCertificate(dir: string, names: readonly string[]): SelfSignedCertificate & { readonly created: boolean } {
   const certPath = join(dir, 'cert.pem');
