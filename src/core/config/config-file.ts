@@ -12,9 +12,9 @@
  * features only the file can spell per path (`headers`). Paths in the file (`logFile`,
  * `reload.watchPaths`) are relative to the served folder.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { closeSync, existsSync, lstatSync, openSync, readSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, readSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate, schemaKeys } from './config-validator.generated';
@@ -646,6 +646,36 @@ export interface ConfigFile {
 }
 
 /**
+ * The bytes of the regular file at `path` (symlinks followed), at most `max` of them. Opened
+ * without waiting for a writer (O_NONBLOCK: a named pipe would hold a thread of libuv's pool, and
+ * the start, for ever). Throws an error whose `code` is ENOTFILE for what is no regular file (a
+ * pipe, a device such as /dev/zero, a socket), EISDIR for a folder, EFBIG (message: "is N bytes;
+ * a configuration file is at most max") for a larger file, else open's or read's own.
+ */
+async function readRegularFile(path: string, max: number): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw Object.assign(new Error(`${path} is a folder`), { code: 'EISDIR' });
+    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTFILE' });
+    const tooLarge = (size: number): Error => Object.assign(new Error(`is ${size} bytes; a configuration file is at most ${max}`), { code: 'EFBIG' });
+    if (st.size > max) throw tooLarge(st.size);
+    // One byte more than allowed tells a file that grew since stat() from one that did not.
+    const buffer = Buffer.alloc(max + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > max) throw tooLarge(length);
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Reads `<root>/porthole.config.json`. No file → `options: undefined`. Throws ConfigFileError for
  * an unreadable (saying what to do), oversized or invalid file. The caller checks first that the
  * root itself can be opened: an error of the root is not this file's.
@@ -654,7 +684,7 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
   const path = join(root, CONFIG_FILE_NAME);
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readRegularFile(path, MAX_CONFIG_FILE_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // ENOTDIR: the root is not a folder; the root's own check says so in plain words.
@@ -663,10 +693,11 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
     if (code === 'EACCES' || code === 'EPERM') {
       throw new ConfigFileError(path, '', `cannot be read: no permission (${code}); give the user running Porthole read permission on it (e.g. chmod a+r), or start without it (--no-config, or the porthole.configFile setting off)`);
     }
+    if (code === 'ENOTFILE') {
+      throw new ConfigFileError(path, '', 'is not a regular file (a pipe, a device or a socket); replace it with a file, or start without it (--no-config, or the porthole.configFile setting off)');
+    }
+    if (code === 'EFBIG') throw new ConfigFileError(path, '', (err as Error).message);
     throw new ConfigFileError(path, '', `cannot be read (${code ?? String(err)})`);
-  }
-  if (bytes.length > MAX_CONFIG_FILE_BYTES) {
-    throw new ConfigFileError(path, '', `is ${bytes.length} bytes; a configuration file is at most ${MAX_CONFIG_FILE_BYTES}`);
   }
   const text = bytes.toString('utf8');
   return { path, options: parseConfigText(text, path, root), text };
