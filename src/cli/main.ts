@@ -105,10 +105,15 @@ function exitOnThirdSignal(signal: string): never {
   process.exit(1);
 }
 
+/** Distinct worker lines the primary remembers to print each once (runPrimary's sayOnce); more start it afresh. */
+const MAX_REMEMBERED_LINES = 1_000;
+
 /** Messages between the cluster primary and its workers. */
 type ClusterMessage =
   | { readonly type: 'listening'; readonly address: BoundAddress }
   | { readonly type: 'failed'; readonly message: string }
+  /** A worker's warning or error line for stderr (whole, escaped): the primary prints it once per event. */
+  | { readonly type: 'say'; readonly line: string }
   | { readonly type: 'shutdown' }
   /** The second Ctrl-C: close every connection now, write the log, exit 1. */
   | { readonly type: 'shutdown-now' };
@@ -374,16 +379,20 @@ async function serve(
   // A cluster worker: the primary's instance id (runPrimary); one process: its own.
   const instanceId = process.env.PORTHOLE_CLUSTER_INSTANCE;
   const server = new PreviewServer(instanceId === undefined ? {} : { instanceId });
+  // serve() runs in a cluster worker exactly when there are workers (the primary serves nothing).
+  const worker = options.workers > 1;
   server.on('diagnostic', (level, message) => {
-    if (level === 'error' || level === 'warn') {
-      streams.err.write(`porthole: ${escapeForDisplay(message)}\n`);
-    }
+    if (level !== 'error' && level !== 'warn') return;
+    const line = `porthole: ${escapeForDisplay(message)}\n`;
+    // A worker's goes through the primary, which prints what every worker says once (sayOnce).
+    if (worker) sendOverIpc({ type: 'say', line }, undefined, (err) => (err === null ? undefined : streams.err.write(line)));
+    else streams.err.write(line);
   });
   let address: BoundAddress;
   try {
     address = await server.listen(input);
   } catch (err) {
-    if (clusterModule().isWorker) {
+    if (worker) {
       // Exits once the message is written (or cannot be): the primary prints it and stops.
       sendOverIpc({ type: 'failed', message: (err as Error).message }, undefined, () => process.exit(1));
       return await new Promise<never>(() => undefined);
@@ -459,11 +468,32 @@ async function runPrimary(options: CliOptions): Promise<void> {
   const cluster = clusterModule();
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers: Worker[] = [];
+  /** Each line workers said (sayOnce): how many times each worker (by id) said it. */
+  const said = new Map<string, Map<number, number>>();
+  /**
+   * Prints `line` from the worker `id` unless another worker has said it as many times already:
+   * what every worker meets (a --watch folder not made yet, an invalid edit of the config file)
+   * is one line per event, not one per worker; a second event is a second line.
+   */
+  const sayOnce = (id: number, line: string): void => {
+    let byWorker = said.get(line);
+    if (byWorker === undefined) {
+      if (said.size >= MAX_REMEMBERED_LINES) said.clear();
+      byWorker = new Map();
+      said.set(line, byWorker);
+    }
+    const times = (byWorker.get(id) ?? 0) + 1;
+    byWorker.set(id, times);
+    if ([...byWorker].every(([other, n]) => other === id || n < times)) streams.err.write(line);
+  };
   let stopping = false;
   let exitCode = 0;
   const forkOne = (env: Record<string, string>): Worker => {
     const w = cluster.fork(env);
     workers.push(w);
+    w.on('message', (m: ClusterMessage) => {
+      if (m.type === 'say') sayOnce(w.id, m.line);
+    });
     // `code` is null for a worker ended by a signal (`signal`: the OOM killer's SIGKILL, a kill).
     w.on('exit', (code: number | null, signal: string | null) => {
       workers.splice(workers.indexOf(w), 1);

@@ -5,11 +5,15 @@
  *   `listening` made the primary print the banner and fork the others, which served for ever).
  * - A worker ended by a signal (the OOM killer's SIGKILL, a user's kill) is named with its signal,
  *   not as "exited with code null".
+ * - A warning that every worker has (a --watch folder not made yet, an invalid edit of the config
+ *   file) is printed once for each time it happens, not once per worker.
  * Linux only (/proc). Needs `npm run build` first.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { withTimeout } from '../core/raw-client';
 import { WAIT_MS, runCli, siteFolderForTests, stopCli, waitForLocalPort, type Cli } from './run-cli';
@@ -77,4 +81,28 @@ test('--workers 2: a worker ended by a signal is named with the signal, and the 
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after a worker was killed'), 1);
   assert.equal(cli.stderr, 'porthole: a worker was ended by SIGKILL; stopping the others\n');
   assert.equal(await stopCli(cli), 1);
+});
+
+test('--workers 3: a warning every worker has (a --watch folder not made yet, a bad config edit) is printed once per event', { skip: !linux && '/proc' }, async () => {
+  const root = join(site.base, 'with-config');
+  await mkdir(root);
+  await writeFile(join(root, 'porthole.config.json'), '{"listing": true}');
+  const missing = join(site.base, 'not-made-yet');
+  const cli = runCli([root, '--port', '21876', '--workers', '3', '--watch', missing], site.base);
+  await waitForLocalPort(cli);
+  await untilWorkers(cli, 3);
+  const notYet = `porthole: live reload: this folder does not exist (yet); it is watched from when it is made (${missing})\n`;
+  const count = (line: string): number => cli.stderr.split(line).length - 1;
+  for (let i = 0; i < 100 && count(notYet) < 1; i++) await new Promise((r) => setTimeout(r, 20));
+  // Every worker has had time to say it (before: once each).
+  await new Promise((r) => setTimeout(r, 1_500));
+  assert.equal(count(notYet), 1, cli.stderr);
+  const bad = `porthole: ${join(root, 'porthole.config.json')}: port: must be integer or null (it is the string "x"); keeping the settings in use\n`;
+  for (const round of [1, 2]) {
+    await writeFile(join(root, 'porthole.config.json'), round === 1 ? '{"port": "x"}' : '{"port": "x" }');
+    for (let i = 0; i < 100 && count(bad) < round; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(count(bad), round, `after edit ${round}: ${cli.stderr}`);
+  }
+  assert.equal(await stopCli(cli), 0);
 });
