@@ -192,10 +192,16 @@ function unwritableFolder(err: unknown): string {
   }
 }
 
+/** What xdg-open's exit codes mean (its manual), as said after "xdg-open exited with code N". */
+const XDG_OPEN_EXITS: Readonly<Record<number, string>> = {
+  3: ' (it found no browser to open)',
+  4: ' (the browser it found failed to start)',
+};
+
 /**
  * Opens `url` in the default browser with the platform's opener (open, start, xdg-open), not
  * waited for. When the opener cannot be started, or exits non-zero (xdg-open's 3: no browser or
- * tool found), stderr says so and gives the URL to open by hand.
+ * tool found; 4: the one found failed), stderr says so and gives the URL to open by hand.
  */
 function openBrowser(url: string): void {
   const [cmd, args] =
@@ -212,7 +218,7 @@ function openBrowser(url: string): void {
     const child = childProcess().spawn(cmd, args, { detached: true, stdio: 'ignore', env });
     child.on('error', (err: NodeJS.ErrnoException) => warn(`${cmd} ${err.code === 'ENOENT' ? 'was not found' : `failed (${err.code ?? err.message})`}`));
     child.on('exit', (code, signal) => {
-      if (code !== null && code !== 0) warn(`${cmd} exited with code ${code}${cmd === 'xdg-open' && code === 3 ? ' (it found no browser to open)' : ''}`);
+      if (code !== null && code !== 0) warn(`${cmd} exited with code ${code}${cmd === 'xdg-open' ? (XDG_OPEN_EXITS[code] ?? '') : ''}`);
       else if (signal !== null) warn(`${cmd} was ended by ${signal}`);
     });
     child.unref();

@@ -1,7 +1,8 @@
 /**
  * `--open` when no browser can be opened: the opener (xdg-open here, a stand-in first on PATH)
  * exits non-zero, as xdg-open does with no browser set up (exit 3), or there is none at all. The
- * CLI keeps serving and says on stderr what happened and which URL to open by hand.
+ * CLI keeps serving and says on stderr what happened (xdg-open's exit codes 3 and 4 in words) and
+ * which URL to open by hand.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,4 +50,13 @@ test('--open: an opener that succeeds says nothing', { skip: !linux && 'xdg-open
   assert.equal(await readFile(join(bin, 'asked'), 'utf8'), text);
   assert.equal(await stopCli(cli), 0);
   assert.equal(cli.stderr, '');
+});
+
+test('--open: xdg-open\'s exit 4 (a browser found but it failed to start) is said in words', { skip: !linux && 'xdg-open is the Linux opener' }, async () => {
+  const bin = await fakeOpener('failing-4', 4);
+  const cli = runCli([site.root, '--port', '21878', '--quiet', '--open'], site.base, { PATH: `${bin}:${process.env.PATH ?? ''}` });
+  const { text } = await waitForLocalUrl(cli);
+  await waitForStderr(cli, /could not open/);
+  assert.equal(cli.stderr, `porthole: could not open a browser: xdg-open exited with code 4 (the browser it found failed to start); open ${text} yourself\n`);
+  assert.equal(await stopCli(cli), 0, 'it kept serving');
 });
