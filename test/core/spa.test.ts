@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerError } from '../../src/core';
@@ -175,4 +175,46 @@ test('a fallback file that is missing or hidden: the path asked for is the 404, 
   assert.equal(refused.status, 404);
   assert.doesNotMatch(refused.body.toString(), /SECRET/);
   assert.match(hidden.records.find((r) => r.target === '/deep/link')?.note ?? '', /\.secret\.html is a hidden file, never served/);
+});
+
+test('a path a symlink leads out of the root or to a hidden file is answered as a missing one: the fallback, whether or not something is there (no existence oracle)', async () => {
+  // Before: the fallback's 200 for a missing path against the 404 for an existing one told, for
+  // any file on the machine, whether it exists (`/up/etc/passwd` 404, `/up/etc/nope` 200).
+  const outside = await mkdtemp(join(tmpdir(), 'porthole-spa-outside-'));
+  try {
+    await writeFile(join(outside, 'secret.txt'), 'OUTSIDE-SECRET');
+    await mkdir(join(root, 'links'));
+    await symlink(outside, join(root, 'links', 'up'));
+    await writeFile(join(root, '.env'), 'DOTENV-SECRET');
+    await symlink('../.env', join(root, 'links', 'env'));
+    await symlink('../.env-none', join(root, 'links', 'env-none'));
+    await writeFile(join(root, '.page.html'), 'HIDDEN-PAGE');
+    await symlink('../.page.html', join(root, 'links', 'page.html'));
+    const s = await serve({ spa: 'index.html' });
+    const clean = await serve({ spa: 'index.html', cleanUrls: true });
+    const pairs: [Running, string, string][] = [
+      [s, '/links/up/secret.txt', '/links/up/nothing.txt'],
+      [s, '/links/up/', '/links/none/'],
+      [s, '/links/env', '/links/env-none'],
+      [clean, '/links/page', '/links/nopage'],
+    ];
+    for (const [server, there, missing] of pairs) {
+      const a = await fetchOnce(server.port, request(there, { headers: navigation }));
+      const b = await fetchOnce(server.port, request(missing, { headers: navigation }));
+      assert.equal(a.status, b.status, `${there} answers as ${missing} does`);
+      assert.equal(a.status, 200, there);
+      assert.match(a.body.toString(), /spa-index/, there);
+      assert.doesNotMatch(a.body.toString(), /SECRET|HIDDEN-PAGE/, there);
+    }
+    // Followed symlinks are served as they are (the file exists and may be served: no fallback).
+    const followed = await serve({ spa: 'index.html', followSymlinks: true });
+    const r = await fetchOnce(followed.port, request('/links/up/secret.txt', { headers: navigation }));
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'OUTSIDE-SECRET');
+  } finally {
+    await rm(join(root, 'links'), { recursive: true, force: true });
+    await rm(join(root, '.env'), { force: true });
+    await rm(join(root, '.page.html'), { force: true });
+    await rm(outside, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@
  * one answer. Listings are built by listing.ts; the active request log is loopback-only.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { statSync, type Stats } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeIntoBody, type Exchange } from '../http/connection';
 import { serializeStatusAndHeaders } from '../http/response-head';
@@ -45,6 +45,7 @@ import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './c
 import type { Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
 import { NO_SUCH_FILE, openContained, type ContainmentOptions, type Refused } from './open-contained';
+import { judgeRealPath } from './hidden-names';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder } from './listing';
 import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
@@ -111,15 +112,37 @@ function containedUnder(rootReal: string, opts: StaticOptions): ContainmentOptio
 
 /**
  * True when something exists at what the resolved `segments` name, counting the clean URL's
- * `.html` file when clean URLs are on (one synchronous stat or two; the SPA fallback asks this).
- * An error other than ENOENT/ENOTDIR counts as existing (the full lookup then says what it is).
+ * `.html` file when clean URLs are on (the SPA fallback asks this): one synchronous stat or two,
+ * and for a node that is there, one realpath. A node whose real path is hidden, or outside the
+ * root (or the mount) with followSymlinks off, counts as missing, as the lookup answers it (404):
+ * otherwise the fallback's 200 for a missing path against the 404 for an existing one told
+ * whether `/link-to-slash/etc/passwd` or `/link-to-dotenv` exists (nginx's try_files with
+ * disable_symlinks on likewise passes over a refused file). An error other than ENOENT/ENOTDIR
+ * counts as existing (the full lookup then says what it is).
  */
 export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions): boolean {
   const placed = placeSegments(segments, opts);
   const known = statFirst(placed.fsPath);
   // A path ending in `/` names a folder: a file there is missing (the OS says ENOTDIR).
-  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory())) return true;
-  return cleanUrlCandidate(placed, trailingSlash, opts) !== undefined && statFirst(`${placed.fsPath}.html`) !== 'missing';
+  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory())) return servableHere(placed.fsPath, placed.within);
+  const html = cleanUrlCandidate(placed, trailingSlash, opts);
+  return html !== undefined && statFirst(html) !== 'missing' && servableHere(html, placed.within);
+}
+
+/**
+ * False when the real path of `fsPath` (an existing node) is hidden, or outside `within`'s root
+ * with followSymlinks off: what openContained refuses with a 404. True when it passes, or when its
+ * real path cannot be read (the full lookup then says why). One synchronous realpath.
+ */
+function servableHere(fsPath: string, within: ContainmentOptions): boolean {
+  let real: string;
+  try {
+    real = realpathSync.native(fsPath);
+  } catch {
+    return true;
+  }
+  const verdict = judgeRealPath(real, within.rootReal, within);
+  return verdict.kind === 'inside' || (verdict.kind === 'outside' && within.followSymlinks);
 }
 
 /** The clean URL's `.html` path for a missing path, when clean URLs apply to it. */

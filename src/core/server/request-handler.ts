@@ -161,7 +161,7 @@ export function spaFallbackProblem(fallback: string, files: StaticOptions): stri
   const own = resolveRequestPath(target, files.dotfiles);
   if (own.kind === 'ok' && existsForRequest(own.segments, false, files)) return undefined;
   const hidden = own.kind === 'hidden';
-  return `the single-page app fallback ${target} ${hidden ? 'is a hidden file, never served (turn on dotfiles to serve it)' : 'does not exist'}`;
+  return `the single-page app fallback ${target} ${hidden ? 'is a hidden file, never served (turn on dotfiles to serve it)' : 'does not exist (or is a symlink to a hidden file or out of the root)'}`;
 }
 
 /**
