@@ -11,7 +11,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchOnce, request, withTimeout } from '../core/raw-client';
@@ -223,5 +223,40 @@ test('a root live reload may not watch is named, not "stopped watching files"', 
     assert.doesNotMatch(cli.stderr, /stopped watching/, cli.stderr);
   } finally {
     await stopCli(cli);
+  }
+});
+
+test('a locked file or folder that a symlink leads to, out of the root or hidden, is the 404 of a missing path, not a 403 (with and without --spa)', { skip: !posix && 'POSIX permissions' }, async () => {
+  // Before: GET /up/locked/x (up -> a folder out of the root, locked/ mode 000) answered 403
+  // "a folder on the way", /up/none/x 404: what exists and is locked anywhere on the machine
+  // showed through a symlink the server refuses to follow; so did a locked hidden folder.
+  const root = await site('refused-locked', { 'index.html': '<p>app</p>', '.private/x.txt': 'p' });
+  const out = await site('refused-locked-out', { 'locked/x.txt': 'l', 'file.txt': 'f' });
+  await symlink(out, join(root, 'up'));
+  await symlink('.private', join(root, 'cfg'));
+  await symlink('.private-none', join(root, 'cfg-none'));
+  await lock(join(out, 'locked'), 0o000);
+  await chmod(join(out, 'file.txt'), 0o000);
+  await lock(join(root, '.private'), 0o000);
+  const pairs = [
+    ['/up/locked/x.txt', '/up/none/x.txt'],
+    ['/up/locked/', '/up/none/'],
+    ['/up/file.txt', '/up/none.txt'],
+    ['/cfg/x.txt', '/cfg-none/x.txt'],
+  ];
+  const navigation = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html'];
+  for (const [args, expected] of [[[], 404], [['--spa'], 200]] as const) {
+    const cli = runCliUnprivileged([root, '--port', '0', '--no-config', '--no-host-names', ...args], work);
+    const port = await waitForLocalPort(cli);
+    try {
+      for (const [there, missing] of pairs as [string, string][]) {
+        const a = await fetchOnce(port, request(there, { headers: navigation }));
+        const b = await fetchOnce(port, request(missing, { headers: navigation }));
+        assert.equal(a.status, b.status, `${args.join(' ')} ${there} answers as ${missing} does: ${a.body.toString().slice(0, 120)}`);
+        assert.equal(a.status, expected, `${args.join(' ')} ${there}`);
+      }
+    } finally {
+      await stopCli(cli);
+    }
   }
 });

@@ -12,14 +12,18 @@
  *   when its dev/ino are those of the open descriptor). A folder swapped for a symlink between a
  *   check and the open can no longer hand out a file outside the root.
  * - Errors map to answers: ENOENT/ENOTDIR → missing (404), EACCES/EPERM → forbidden (403, saying
- *   what could not be read: the file, the folder, or a folder on the way; see Refused),
+ *   what could not be read: the file, the folder, or a folder on the way; see Refused) when the
+ *   real path of the node, or of the nearest folder above it whose real path can be read, is
+ *   servable; when that real path is hidden or out of the root, the same 404 as any such path
+ *   (deniedOrRefused: a 403 told that `/link-to-slash/root/x` is a locked folder of the machine),
  *   EMFILE/ENFILE (out of descriptors) → unavailable (503 with Retry-After), never "404".
  * - A node replaced between its open and the reading of its real path (an atomic save renames
  *   the new version over the path) is opened again; still replaced after OPEN_ATTEMPTS opens →
  *   unavailable (503 with Retry-After), never a 404 for a path that names a file throughout.
  */
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
-import { constants, type Stats } from 'node:fs';
+import { constants, realpathSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { judgeRealPath } from './hidden-names';
 
 /** The reason a lookup gives when nothing on disk answers the path (ENOENT, ENOTDIR). */
@@ -144,7 +148,7 @@ async function openOnce(fsPath: string, opts: ContainmentOptions, known: Stats |
     try {
       before = await stat(fsPath);
     } catch (err) {
-      return failure(err);
+      return deniedOrRefused(err, fsPath, opts, 'path');
     }
   }
   if (!before.isFile() && !before.isDirectory()) return refuseSpecial(fsPath, before, opts);
@@ -158,7 +162,7 @@ async function openOnce(fsPath: string, opts: ContainmentOptions, known: Stats |
     // A folder that may be traversed but not read (mode 711, as ~/public_html often is): its files
     // are still opened by name (its index), only its listing is refused (nginx and Apache alike).
     if ((code === 'EACCES' || code === 'EPERM') && what === 'folder') return openFolderWithoutDescriptor(fsPath, opts);
-    return failure(err, what);
+    return deniedOrRefused(err, fsPath, opts, what);
   }
   let keep = false;
   try {
@@ -187,7 +191,7 @@ async function refuseSpecial(fsPath: string, st: Stats, opts: ContainmentOptions
   return refusal(real, opts) ?? { kind: 'forbidden', reason: notRegularReason(st), refused: 'special' };
 }
 
-function refusal(real: string, opts: ContainmentOptions): Opened | undefined {
+function refusal(real: string, opts: ContainmentOptions): (Opened & { kind: 'missing' }) | undefined {
   const verdict = judgeRealPath(real, opts.rootReal, opts);
   if (verdict.kind === 'hidden') return { kind: 'missing', reason: verdict.reason };
   if (verdict.kind === 'outside' && !opts.followSymlinks) {
@@ -207,6 +211,41 @@ async function openFolderWithoutDescriptor(fsPath: string, opts: ContainmentOpti
     if (!st.isDirectory()) return { kind: 'missing', reason: 'The file changed while it was opened.' };
     return refusal(real, opts) ?? { kind: 'dir', real, stat: st, handle: undefined };
   } catch (err) {
-    return failure(err, 'folder');
+    return deniedOrRefused(err, fsPath, opts, 'folder');
+  }
+}
+
+/**
+ * failure(err, refused), except that a permission error (EACCES/EPERM) on a path whose real path
+ * is hidden or out of the root is that path's 404 (refusal), never a 403: the 403 against the 404
+ * of a missing path told what exists, and what is locked, where nothing may be served (nginx with
+ * disable_symlinks answers such a path 404 too). The real path judged is `fsPath`'s, or, when it
+ * cannot be read (a folder on the way may not be traversed), that of the nearest folder above it
+ * whose real path can be: everything below it was named by the request's own segments, already
+ * judged. Never rejects.
+ */
+function deniedOrRefused(err: unknown, fsPath: string, opts: ContainmentOptions, refused: Exclude<Refused, 'special'>): Opened {
+  const denied = failure(err, refused);
+  if (denied.kind !== 'forbidden') return denied;
+  return nearestRefusal(fsPath, opts) ?? denied;
+}
+
+/**
+ * The refusal (404) that the real path of `fsPath`, or of its nearest ancestor whose real path can
+ * be read, earns (refusal: hidden, or out of the root with followSymlinks off); undefined when it
+ * passes or no real path can be read. Synchronous realpaths, one per level climbed (only for a
+ * path the server may not read: rare). Exported for the SPA fallback's existence check, which must
+ * count such a path as missing as the lookup answers it.
+ */
+export function nearestRefusal(fsPath: string, opts: ContainmentOptions): (Opened & { kind: 'missing' }) | undefined {
+  for (let p = fsPath; ; p = dirname(p)) {
+    let real: string | undefined;
+    try {
+      real = realpathSync.native(p);
+    } catch {
+      real = undefined;
+    }
+    if (real !== undefined) return refusal(real, opts);
+    if (dirname(p) === p) return undefined;
   }
 }

@@ -7,7 +7,7 @@
  * one answer. Listings are built by listing.ts; the active request log is loopback-only.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeIntoBody, type Exchange } from '../http/connection';
 import { serializeStatusAndHeaders } from '../http/response-head';
@@ -44,8 +44,7 @@ import {
 import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './compressed-cache';
 import type { Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
-import { NO_SUCH_FILE, openContained, type ContainmentOptions, type Refused } from './open-contained';
-import { judgeRealPath } from './hidden-names';
+import { NO_SUCH_FILE, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder } from './listing';
 import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
@@ -117,32 +116,17 @@ function containedUnder(rootReal: string, opts: StaticOptions): ContainmentOptio
  * root (or the mount) with followSymlinks off, counts as missing, as the lookup answers it (404):
  * otherwise the fallback's 200 for a missing path against the 404 for an existing one told
  * whether `/link-to-slash/etc/passwd` or `/link-to-dotenv` exists (nginx's try_files with
- * disable_symlinks on likewise passes over a refused file). An error other than ENOENT/ENOTDIR
- * counts as existing (the full lookup then says what it is).
+ * disable_symlinks on likewise passes over a refused file). So does a path that cannot be
+ * stat'ed (EACCES: a locked folder on the way) below a refused real path (nearestRefusal); any
+ * other error counts as existing (the full lookup then says what it is).
  */
 export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions): boolean {
   const placed = placeSegments(segments, opts);
   const known = statFirst(placed.fsPath);
   // A path ending in `/` names a folder: a file there is missing (the OS says ENOTDIR).
-  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory())) return servableHere(placed.fsPath, placed.within);
+  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory())) return nearestRefusal(placed.fsPath, placed.within) === undefined;
   const html = cleanUrlCandidate(placed, trailingSlash, opts);
-  return html !== undefined && statFirst(html) !== 'missing' && servableHere(html, placed.within);
-}
-
-/**
- * False when the real path of `fsPath` (an existing node) is hidden, or outside `within`'s root
- * with followSymlinks off: what openContained refuses with a 404. True when it passes, or when its
- * real path cannot be read (the full lookup then says why). One synchronous realpath.
- */
-function servableHere(fsPath: string, within: ContainmentOptions): boolean {
-  let real: string;
-  try {
-    real = realpathSync.native(fsPath);
-  } catch {
-    return true;
-  }
-  const verdict = judgeRealPath(real, within.rootReal, within);
-  return verdict.kind === 'inside' || (verdict.kind === 'outside' && within.followSymlinks);
+  return html !== undefined && statFirst(html) !== 'missing' && nearestRefusal(html, placed.within) === undefined;
 }
 
 /** The clean URL's `.html` path for a missing path, when clean URLs apply to it. */
