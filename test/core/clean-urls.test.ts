@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerOptionsInput } from '../../src/core';
@@ -194,4 +194,37 @@ test('off by default; reconfigurable while running', async () => {
   s.server.reconfigure({ cleanUrls: true });
   assert.equal((await fetchOnce(s.port, request('/about'))).status, 200);
   assert.equal((await fetchOnce(s.port, request('/about.html'))).status, 301);
+});
+
+test('a name the server refuses (a link out of the root, or to a hidden file) is as missing: its page.html answers /page, and /page.html moves there, whatever the link leads to', async () => {
+  // Before: /linked was a 404 beside a served linked.html, and /linked.html answered 200 when the
+  // link's target out of the root existed and 301 when it did not (an existence oracle).
+  const outside = join(base, 'outside-of-site');
+  await mkdir(outside, { recursive: true });
+  await writeFile(join(outside, 'there.txt'), 'OUTSIDE-SECRET');
+  const made: string[] = [];
+  const page = async (name: string, linkTo: string): Promise<void> => {
+    await writeFile(join(root, `${name}.html`), `<!doctype html><p>${name} page</p>`);
+    await symlink(linkTo, join(root, name));
+    made.push(join(root, `${name}.html`), join(root, name));
+  };
+  try {
+    await page('out-there', join(outside, 'there.txt'));
+    await page('out-none', join(outside, 'none.txt'));
+    await page('to-hidden', '.secret.html');
+    await page('to-hidden-none', '.none.html');
+    const s = await serve();
+    for (const name of ['out-there', 'out-none', 'to-hidden', 'to-hidden-none']) {
+      const clean = await fetchOnce(s.port, request(`/${name}`, { headers: NAV }));
+      assert.equal(clean.status, 200, `/${name}`);
+      assert.match(clean.body.toString(), new RegExp(`${name} page`), `/${name}`);
+      assert.doesNotMatch(clean.body.toString(), /SECRET/, `/${name}`);
+      const moved = await fetchOnce(s.port, request(`/${name}.html`, { headers: NAV }));
+      assert.equal(moved.status, 301, `/${name}.html`);
+      assert.equal(moved.header('location'), `/${name}`, `/${name}.html`);
+    }
+  } finally {
+    for (const path of made) await rm(path, { force: true });
+    await rm(outside, { recursive: true, force: true });
+  }
 });

@@ -123,8 +123,9 @@ function containedUnder(rootReal: string, opts: StaticOptions): ContainmentOptio
 export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions): boolean {
   const placed = placeSegments(segments, opts);
   const known = statFirst(placed.fsPath);
-  // A path ending in `/` names a folder: a file there is missing (the OS says ENOTDIR).
-  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory())) return nearestRefusal(placed.fsPath, placed.within) === undefined;
+  // A path ending in `/` names a folder: a file there is missing (the OS says ENOTDIR). A
+  // refused one is missing too, and its clean URL's page may answer it (lookupPath).
+  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory()) && nearestRefusal(placed.fsPath, placed.within) === undefined) return true;
   const html = cleanUrlCandidate(placed, trailingSlash, opts);
   return html !== undefined && statFirst(html) !== 'missing' && nearestRefusal(html, placed.within) === undefined;
 }
@@ -281,7 +282,15 @@ export async function lookupPath(
   if (trailingSlash && known !== undefined && !known.isDirectory()) return NOT_A_FOLDER;
   const target = await openContained(fsPath, within, known);
   switch (target.kind) {
-    case 'missing':
+    case 'missing': {
+      // Refused (hidden, or a link out of the root) or gone since the stat: nothing servable is
+      // named so, and the clean URL's page answers as it does for a missing name (nginx's
+      // try_files, disable_symlinks on, passes over a refused file the same way). Otherwise
+      // `/page` was a 404 beside a served page.html, and whether `page` led to an existing file
+      // out of the root showed in /page.html's 200 against its 301.
+      const page = await cleanUrlLookup(segments, placed, trailingSlash, opts, clientIp, redirects);
+      return page.kind === 'missing' ? target : page;
+    }
     case 'forbidden':
     case 'unavailable':
       return target;
@@ -370,8 +379,8 @@ async function cleanUrlLookup(
 }
 
 /**
- * Clean URLs, the redirect half: a file `x.html` asked for by that name while nothing named `x`
- * exists beside it moves to `x` (and `index.html` to its folder, `…/`), so each page has one URL.
+ * Clean URLs, the redirect half: a file `x.html` asked for by that name while nothing servable
+ * named `x` exists beside it (a refused `x`, hidden or a link out of the root, counts as none) moves to `x` (and `index.html` to its folder, `…/`), so each page has one URL.
  * Only GET and HEAD reach the files, so 301 and 308 would act alike; 301, as for a folder's slash.
  */
 function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: StaticOptions): Lookup | undefined {
@@ -381,7 +390,10 @@ function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: Sta
   if (stem === '') return undefined;
   const parent = segments.slice(0, -1);
   if (stem === 'index') return { kind: 'moved', segments: parent, trailingSlash: true };
-  if (statFirst(placed.fsPath.slice(0, -'.html'.length)) !== 'missing') return undefined;
+  // `x` takes the URL only when it may be served: a refused one (hidden, a link out of the root)
+  // is as missing (lookupPath answers `/x` with x.html then).
+  const stemPath = placed.fsPath.slice(0, -'.html'.length);
+  if (statFirst(stemPath) !== 'missing' && nearestRefusal(stemPath, placed.within) === undefined) return undefined;
   return { kind: 'moved', segments: [...parent, stem], trailingSlash: false };
 }
 
