@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { RequestRecord } from '../../src/core';
 import { startServer, type Running } from './harness';
@@ -372,6 +373,29 @@ describe('.br / .gz files beside the file', () => {
     assert.equal(res.status, 200);
     assert.doesNotMatch(decode(res).toString(), /SECRET/);
     assert.ok(decode(res).equals(script(100, 'inside')));
+  });
+  test('a sibling that leads outside the root or to a hidden file is no encoding: no Vary, whether its target exists or not (no existence oracle)', async () => {
+    // Before: Vary: Accept-Encoding on /there.png (its .br linked to an existing file out of the
+    // root) and none on /none.png (linked to nothing) told whether that file exists.
+    await mkdir(join(root, 'refused-siblings'));
+    const bytes = randomBytes(4000);
+    for (const name of ['there', 'none', 'dot', 'dot-none']) await writeFile(join(root, 'refused-siblings', `${name}.png`), bytes);
+    // Newer than the files, as a build's siblings are.
+    await writeFile(join(outside, 'there.png.br'), brotliCompressSync(Buffer.from('OUTSIDE')));
+    await writeFile(join(root, 'refused-siblings', '.dot.br'), brotliCompressSync(Buffer.from('HIDDEN')));
+    await symlink(join(outside, 'there.png.br'), join(root, 'refused-siblings', 'there.png.br'));
+    await symlink(join(outside, 'none.png.br'), join(root, 'refused-siblings', 'none.png.br'));
+    await symlink('.dot.br', join(root, 'refused-siblings', 'dot.png.br'));
+    await symlink('.none.br', join(root, 'refused-siblings', 'dot-none.png.br'));
+    for (const name of ['there', 'none', 'dot', 'dot-none']) {
+      for (const accept of [[], ['Accept-Encoding: br']]) {
+        const res = await get(srv.port, `/refused-siblings/${name}.png`, accept);
+        assert.equal(res.status, 200, name);
+        assert.equal(res.header('vary'), undefined, `${name} ${accept.join('')}: no encoding to vary over`);
+        assert.equal(res.header('content-encoding'), undefined, name);
+        assert.ok(res.body.equals(bytes), name);
+      }
+    }
   });
   test('an empty sibling (a build caught between truncating and writing it) is no encoding: the file goes as it is', async () => {
     await writeFile(join(root, 'emptied.js'), APP);

@@ -522,7 +522,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
   // encoding: the file is compressed on the fly, or a .br/.gz lies beside it.
   if (entry.contentEncoding === undefined && opts.compression && ex.listHeader('accept-encoding') === undefined) {
     entry.compressible ??= compressedOnTheFly(entry.body, entry.size, entry.type);
-    sendCached(ex, entry, identityVaries(entry.compressible, entry.fsPath, entry.mtimeMs));
+    sendCached(ex, entry, identityVaries(entry.compressible, entry.fsPath, entry.mtimeMs, containedUnder(entry.root, opts)));
     return;
   }
   const identity: Identity = {
@@ -764,9 +764,16 @@ const MAX_SIBLING_PROBES = 4096;
 const SETTLED_FOLDER_MS = 2000;
 const siblingProbes = new Map<string, Siblings>();
 
-function regularFileStat(fsPath: string): Stats | undefined {
+/**
+ * The Stats of the regular file at `fsPath`; 'missing' when nothing is there; 'refused' when its
+ * real path is hidden or out of `within`'s root (a `.br` linked out of the root is no encoding of
+ * anything: counting it told, through `Vary`, whether its target exists); undefined otherwise.
+ */
+function regularFileStat(fsPath: string, within: ContainmentOptions): Stats | 'missing' | 'refused' | undefined {
   const st = statFirst(fsPath);
-  return typeof st === 'object' && st.isFile() ? st : undefined;
+  if (st === 'missing') return 'missing';
+  if (typeof st !== 'object' || !st.isFile()) return undefined;
+  return nearestRefusal(fsPath, within) === undefined ? st : 'refused';
 }
 
 /**
@@ -775,17 +782,22 @@ function regularFileStat(fsPath: string): Stats | undefined {
  * request after it). When neither was there, later requests ask only the folder's lstat (already
  * made for the cache's containment walk in the same epoch): a new `x.br` is a new name in the
  * folder and changes its mtime; an unchanged, settled mtime means still none. (A sibling that
- * exists is stat'ed every epoch: its own mtime decides whether it is fresh.)
+ * exists is stat'ed every epoch: its own mtime decides whether it is fresh.) A sibling whose real
+ * path is hidden or out of `within`'s root (the file's root or mount) counts as none.
  */
-function siblingsOf(fsPath: string): Siblings {
+function siblingsOf(fsPath: string, within: ContainmentOptions): Siblings {
   const epoch = currentEpoch();
   const known = siblingProbes.get(fsPath);
   if (known !== undefined && known.epoch === epoch) return known;
   const folder = folderStatNow(dirname(fsPath));
   if (known?.noneWhileFolderMtimeMs !== undefined && folder !== undefined && folder.mtimeMs === known.noneWhileFolderMtimeMs) return known;
-  const br = regularFileStat(fsPath + CODING_SUFFIX.br);
-  const gzip = regularFileStat(fsPath + CODING_SUFFIX.gzip);
-  const settled = br === undefined && gzip === undefined && folder !== undefined && Date.now() - folder.mtimeMs > SETTLED_FOLDER_MS;
+  const brFound = regularFileStat(fsPath + CODING_SUFFIX.br, within);
+  const gzipFound = regularFileStat(fsPath + CODING_SUFFIX.gzip, within);
+  const br = typeof brFound === 'object' ? brFound : undefined;
+  const gzip = typeof gzipFound === 'object' ? gzipFound : undefined;
+  // Remembered as none only when neither name is there (a refused one may be served after a
+  // reconfiguration turns dotfiles or followSymlinks on).
+  const settled = brFound === 'missing' && gzipFound === 'missing' && folder !== undefined && Date.now() - folder.mtimeMs > SETTLED_FOLDER_MS;
   const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderMtimeMs: folder.mtimeMs } : { br, gzip, epoch };
   if (siblingProbes.size >= MAX_SIBLING_PROBES) siblingProbes.clear();
   siblingProbes.set(fsPath, probe);
@@ -815,10 +827,10 @@ function compressedOnTheFly(body: Buffer | undefined, size: number, type: string
  * Whether the unencoded answer must say `Vary: Accept-Encoding`: another client may get an
  * encoding, made on the fly or a fresh `.br`/`.gz` beside the file (`fsPath`; undefined: none).
  */
-function identityVaries(onTheFly: boolean, fsPath: string | undefined, mtimeMs: number): boolean {
+function identityVaries(onTheFly: boolean, fsPath: string | undefined, mtimeMs: number, within: ContainmentOptions): boolean {
   if (onTheFly) return true;
   if (fsPath === undefined) return false;
-  const siblings = freshSiblings(siblingsOf(fsPath), mtimeMs);
+  const siblings = freshSiblings(siblingsOf(fsPath, within), mtimeMs);
   return siblings.br !== undefined || siblings.gzip !== undefined;
 }
 
@@ -848,10 +860,10 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
   const accepted = parseAcceptEncoding(ex.listHeader('accept-encoding'));
   if (accepted.br === 0 && accepted.gzip === 0) {
     // This client takes the unencoded bytes; another one may get an encoding.
-    sendIdentity(identityVaries(onTheFly, id.fsPath, id.mtimeMs));
+    sendIdentity(identityVaries(onTheFly, id.fsPath, id.mtimeMs, containedUnder(id.root ?? opts.rootReal, opts)));
     return;
   }
-  const siblings = id.fsPath !== undefined ? freshSiblings(siblingsOf(id.fsPath), id.mtimeMs) : NO_SIBLINGS;
+  const siblings = id.fsPath !== undefined ? freshSiblings(siblingsOf(id.fsPath, containedUnder(id.root ?? opts.rootReal, opts)), id.mtimeMs) : NO_SIBLINGS;
   if (!onTheFly && siblings.br === undefined && siblings.gzip === undefined) {
     sendIdentity(false);
     return;
