@@ -334,3 +334,54 @@ test('a CSP that cannot make room is named once per page, in the CLI', { timeout
     await named.stop();
   }
 });
+
+test('a header CSP sandbox that keeps the client out is named once per page, in the CLI; one in a meta is not', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // CSP3 §6.3.2: `sandbox` without allow-scripts runs no script; without allow-same-origin the
+  // page has an opaque origin, and Chromium refuses our script (CORP same-site) and the socket
+  // (Origin: null). No room can be made without changing what the page may do: say so.
+  const box = await mkdtemp(path.join(tmpdir(), 'porthole-sandbox-'));
+  const page = (title, meta = '') => `<!doctype html><html><head>${meta}<title>${title}</title></head><body><h1>${title}</h1></body></html>\n`;
+  await writeFile(path.join(box, 'no-scripts.html'), page('no scripts'));
+  await writeFile(path.join(box, 'opaque.html'), page('opaque'));
+  await writeFile(path.join(box, 'same-origin.html'), page('same origin'));
+  await writeFile(path.join(box, 'meta.html'), page('meta', '<meta http-equiv="Content-Security-Policy" content="sandbox">'));
+  await writeFile(
+    path.join(box, 'porthole.config.json'),
+    JSON.stringify({
+      headers: [
+        { source: 'no-scripts.html', headers: { 'Content-Security-Policy': "sandbox; default-src 'self'" } },
+        { source: 'opaque.html', headers: { 'Content-Security-Policy': 'SANDBOX allow-forms Allow-Scripts' } },
+        { source: 'same-origin.html', headers: { 'Content-Security-Policy': 'sandbox allow-scripts allow-same-origin' } },
+      ],
+    }),
+  );
+  const boxed = await startCli([box, '--port', '0', '--quiet']);
+  const context = await browser.newContext();
+  try {
+    const said = (name) => boxed.stderr().split('\n').filter((l) => l.includes(`Content-Security-Policy of /${name}:`));
+    // Where the sandbox leaves room (and in a meta, where browsers ignore it), the client runs.
+    for (const name of ['same-origin.html', 'meta.html']) {
+      const tab = await context.newPage();
+      await tab.goto(`${boxed.url}${name}`, { waitUntil: 'load', timeout: WAIT_MS });
+      await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+      await tab.close();
+    }
+    for (const name of ['no-scripts.html', 'opaque.html']) {
+      for (let i = 0; i < 2; i++) {
+        const tab = await context.newPage();
+        await tab.goto(`${boxed.url}${name}`, { waitUntil: 'load', timeout: WAIT_MS });
+        await tab.close();
+      }
+    }
+    for (let i = 0; i < 100 && (said('no-scripts.html').length === 0 || said('opaque.html').length === 0); i++) await delay(50);
+    assert.equal(said('no-scripts.html').length, 1, boxed.stderr());
+    assert.match(said('no-scripts.html')[0] ?? '', /live reload is blocked .*sandbox directive lets no script run/);
+    assert.equal(said('opaque.html').length, 1, boxed.stderr());
+    assert.match(said('opaque.html')[0] ?? '', /live reload is blocked .*sandbox directive without allow-same-origin/);
+    assert.deepEqual([...said('same-origin.html'), ...said('meta.html')], []);
+  } finally {
+    await context.close();
+    await boxed.stop();
+    await rm(box, { recursive: true, force: true });
+  }
+});

@@ -17,8 +17,11 @@
  * Where that cannot work, the policy is left as it is and `blocked` says why: a policy with
  * `upgrade-insecure-requests` on a plain-HTTP server opened at a name other than loopback (the
  * browser sends our requests to https://, which this server does not answer; loopback origins are
- * potentially trustworthy and never upgraded), or a host that a CSP source cannot name (an IPv6
- * literal).
+ * potentially trustworthy and never upgraded), a host that a CSP source cannot name (an IPv6
+ * literal), or a header policy's `sandbox` (CSP3 §6.3.2; ignored in a meta) that runs no script
+ * (no `allow-scripts`) or gives the page an opaque origin (no `allow-same-origin`: the browser then
+ * refuses our script, sent with `Cross-Origin-Resource-Policy: same-site`, and the socket's
+ * `Origin: null` is not the server's own). Making room there would change what the page may do.
  */
 
 /** What the client needs to be allowed. */
@@ -87,11 +90,39 @@ function withSource(values: readonly string[], source: string): string[] {
 }
 
 /**
- * `policy` with room for the client described by `room` (see the module comment). Pure; the
- * result is ASCII when `policy` and `room` are.
+ * How a policy reached the page: a `Content-Security-Policy` response field, or a
+ * `<meta http-equiv>` (which cannot carry `sandbox`, CSP3 §6.3.2: browsers ignore it there).
  */
-export function makeRoomForClient(policy: string, room: ClientRoom): RoomResult {
+export type PolicyDelivery = 'header' | 'meta';
+
+/**
+ * Why a `sandbox` directive (CSP3 §6.3.2, WHATWG HTML §7.1.5 "parse a sandboxing directive":
+ * ASCII-whitespace tokens, ASCII case-insensitive) keeps the client from working, else undefined.
+ */
+function sandboxBlocks(sandbox: Directive | undefined): string | undefined {
+  if (sandbox === undefined) return undefined;
+  const flags = sandbox.values.map((v) => v.toLowerCase());
+  if (!flags.includes('allow-scripts')) {
+    return 'its sandbox directive lets no script run (no allow-scripts), the reload script included (leave sandbox out while previewing, or reload the page by hand)';
+  }
+  if (!flags.includes('allow-same-origin')) {
+    return "its sandbox directive without allow-same-origin gives the page an opaque origin, which may not load this server's reload script nor open its socket (add allow-same-origin while previewing, or reload the page by hand)";
+  }
+  return undefined;
+}
+
+/**
+ * `policy` (a serialized CSP, CSP3 §2.2.1) with room for the client described by `room` (see the
+ * module comment), delivered as `delivery` (default `meta`). Pure; the result is ASCII when
+ * `policy` and `room` are. Never throws: a policy where no room can be made comes back unchanged
+ * with `blocked` set to a sentence for the user (what blocks it, what to do).
+ */
+export function makeRoomForClient(policy: string, room: ClientRoom, delivery: PolicyDelivery = 'meta'): RoomResult {
   const directives = parsePolicy(policy);
+  if (delivery === 'header') {
+    const blocked = sandboxBlocks(governing(directives, ['sandbox']));
+    if (blocked !== undefined) return { policy, blocked };
+  }
   const script = governing(directives, SCRIPT_CHAIN);
   const connect = governing(directives, CONNECT_CHAIN);
   if (script === undefined && connect === undefined && !directives.some((d) => d.name === 'upgrade-insecure-requests')) {

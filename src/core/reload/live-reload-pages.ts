@@ -383,7 +383,7 @@ async function withClient(
   if (headerPolicies.length > 0) {
     ex.extraHeaders = (ex.extraHeaders ?? []).map(([name, value]) => {
       if (name.toLowerCase() !== 'content-security-policy') return [name, value];
-      const made = makeRoomForClient(value, room);
+      const made = makeRoomForClient(value, room, 'header');
       if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
       return [name, made.policy];
     });
@@ -450,7 +450,7 @@ export async function injectForeignPage(
   const room = roomFor(ctx, host, nonce);
   const body = withRoomInPolicies(html, plan.offset, clientTag(ctx.instanceId, ctx.generation, undefined, nonce, ctx.consoleForward), plan.csp, room, pagePath, ctx);
   const policies = headerPolicies.map((policy) => {
-    const made = makeRoomForClient(policy, room);
+    const made = makeRoomForClient(policy, room, 'header');
     if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
     return made.policy;
   });
