@@ -385,3 +385,41 @@ test('a header CSP sandbox that keeps the client out is named once per page, in 
     await rm(box, { recursive: true, force: true });
   }
 });
+
+test('a CSP field holding a list of policies (commas) gets room in each one, and the page keeps its own', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // CSP3 §2.2.2: a Content-Security-Policy field value is a comma-separated list of policies, each
+  // enforced (what a proxy or a framework makes of two policies). Room made as if it were one
+  // policy put our nonce into the last one only, and the first blocked our script.
+  const box = await mkdtemp(path.join(tmpdir(), 'porthole-csplist-'));
+  await writeFile(
+    path.join(box, 'list.html'),
+    `<!doctype html><html><head><title>list</title></head><body><h1>list</h1><script nonce="page">window.__pageRan = true;</script></body></html>\n`,
+  );
+  const policy = "img-src 'self', script-src 'nonce-page', connect-src 'self'";
+  await writeFile(path.join(box, 'porthole.config.json'), JSON.stringify({ headers: [{ source: 'list.html', headers: { 'Content-Security-Policy': policy } }] }));
+  const listed = await startCli([box, '--port', '0', '--quiet']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    /** @type {string[]} */
+    const refused = [];
+    tab.on('console', (m) => {
+      if (/Content Security Policy|Content-Security-Policy/i.test(m.text())) refused.push(m.text());
+    });
+    const response = await tab.goto(`${listed.url}list.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    const sent = response?.headers()['content-security-policy'] ?? '';
+    const policies = sent.split(',').map((p) => p.trim());
+    assert.equal(policies.length, 3, sent);
+    assert.equal(policies[0], "img-src 'self'", sent);
+    assert.match(policies[1] ?? '', /^script-src 'nonce-page' 'nonce-[A-Za-z0-9+/=]+'$/, sent);
+    assert.match(policies[2] ?? '', /^connect-src 'self' ws:\/\/127\.0\.0\.1:\d+\/__porthole\/socket$/, sent);
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__pageRan), true);
+    assert.deepEqual(refused, []);
+    assert.ok(!listed.stderr().includes('Content-Security-Policy of /list.html'), listed.stderr());
+  } finally {
+    await context.close();
+    await listed.stop();
+    await rm(box, { recursive: true, force: true });
+  }
+});

@@ -3,8 +3,8 @@
  * more. Porthole rewrites served pages anyway; a page whose policy blocks our script or our
  * WebSocket would otherwise never reload, silently.
  *
- * For each policy (a `<meta http-equiv="Content-Security-Policy">` of the page's head, or a
- * header value — Porthole sends none today):
+ * For each policy (a `<meta http-equiv="Content-Security-Policy">` of the page's head, or each
+ * policy of a header value: a comma-separated list — Porthole sends none of its own):
  * - script: the directive that governs script elements (`script-src-elem`, else `script-src`,
  *   else `default-src`, CSP3 §6.8.4) gets our tag's nonce — or, when it allows inline scripts by
  *   `'unsafe-inline'` with no nonce or hash (a nonce would switch that off, CSP3 §6.7.2.8), the
@@ -112,12 +112,31 @@ function sandboxBlocks(sandbox: Directive | undefined): string | undefined {
 }
 
 /**
- * `policy` (a serialized CSP, CSP3 §2.2.1) with room for the client described by `room` (see the
- * module comment), delivered as `delivery` (default `meta`). Pure; the result is ASCII when
- * `policy` and `room` are. Never throws: a policy where no room can be made comes back unchanged
- * with `blocked` set to a sentence for the user (what blocks it, what to do).
+ * `policy` with room for the client described by `room` (see the module comment), delivered as
+ * `delivery` (default `meta`). A meta's `content` is one serialized policy (CSP3 §2.2.1, HTML
+ * §4.2.5.3); a response field's value is a serialized policy list (CSP3 §2.2.2: policies separated
+ * by commas, each one enforced, as a proxy or a framework joins two policies), so each of its
+ * policies gets room of its own and they go back in their order, joined by `, `. Pure; the result
+ * is ASCII when `policy` and `room` are. Never throws: a policy where no room can be made comes
+ * back unchanged with `blocked` set to a sentence for the user (what blocks it, what to do; the
+ * first such sentence of a list).
  */
 export function makeRoomForClient(policy: string, room: ClientRoom, delivery: PolicyDelivery = 'meta'): RoomResult {
+  if (delivery === 'meta' || !policy.includes(',')) return roomInPolicy(policy, room, delivery);
+  const parts = policy.split(',');
+  const made = parts.map((part) => roomInPolicy(part, room, delivery));
+  if (made.every((m, i) => m.policy === parts[i])) return { policy, blocked: made.find((m) => m.blocked !== undefined)?.blocked };
+  return {
+    policy: made
+      .map((m) => m.policy.trim())
+      .filter((p) => p.length > 0)
+      .join(', '),
+    blocked: made.find((m) => m.blocked !== undefined)?.blocked,
+  };
+}
+
+/** One serialized policy (CSP3 §2.2.1) with room for the client (makeRoomForClient). */
+function roomInPolicy(policy: string, room: ClientRoom, delivery: PolicyDelivery): RoomResult {
   const directives = parsePolicy(policy);
   if (delivery === 'header') {
     const blocked = sandboxBlocks(governing(directives, ['sandbox']));
