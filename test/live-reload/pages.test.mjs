@@ -423,3 +423,30 @@ test('a CSP field holding a list of policies (commas) gets room in each one, and
     await rm(box, { recursive: true, force: true });
   }
 });
+
+test('a page stored compressed (page.html.gz, .br) opened by its name is said to have no live reload, once', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Served as stored (text/html with Content-Encoding): the tag cannot be spliced into the encoded
+  // bytes, so the tab never reloads; like a page too big to parse, the CLI says so (helper-55).
+  const html = '<!doctype html><html><head><title>stored</title></head><body><h1>stored</h1></body></html>\n';
+  await writeFile(path.join(site, 'stored.html.gz'), gzipSync(html));
+  await writeFile(path.join(site, 'stored.htm.br'), brotliCompressSync(html));
+  const context = await browser.newContext();
+  try {
+    const said = (name) => cli.stderr().split('\n').filter((l) => l.includes(`live reload is not in /${name}:`));
+    for (const name of ['stored.html.gz', 'stored.html.gz', 'stored.htm.br']) {
+      const tab = await context.newPage();
+      const response = await tab.goto(`${cli.url}${name}`, { waitUntil: 'load', timeout: WAIT_MS });
+      // The page itself is shown as before: decoded by the browser, as stored.
+      assert.equal(response?.status(), 200);
+      assert.equal(await tab.textContent('h1'), 'stored');
+      assert.equal(await tab.evaluate(() => document.querySelector('script[data-porthole-client]')), null);
+      await tab.close();
+    }
+    for (let i = 0; i < 100 && (said('stored.html.gz').length === 0 || said('stored.htm.br').length === 0); i++) await delay(50);
+    assert.equal(said('stored.html.gz').length, 1, cli.stderr());
+    assert.match(said('stored.html.gz')[0] ?? '', /stored gzip-compressed/);
+    assert.equal(said('stored.htm.br').length, 1, cli.stderr());
+  } finally {
+    await context.close();
+  }
+});

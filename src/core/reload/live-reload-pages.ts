@@ -29,6 +29,7 @@ import { resolveRequestPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
 import { contentTypeOf, typeFromName } from '../files/content-type';
+import { encodedAssetOf } from '../files/content-coding';
 import { charsetParameter, declaredCharsets, isAsciiCompatibleCharset } from '../files/charset';
 import { formatSize } from '../text/format-size';
 
@@ -235,7 +236,9 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   // With clean URLs the last segment is not the file's name: `/release.v2` is release.v2.html,
   // whatever extension the segment seems to have (the lookup decides; a file that is not a page
   // is answered as it is).
-  let take = navigation && (resolved.trailingSlash || last === undefined || ctx.files.cleanUrls === true || PAGE_EXTENSIONS.has(extname(last).toLowerCase()));
+  let take =
+    navigation &&
+    (resolved.trailingSlash || last === undefined || ctx.files.cleanUrls === true || PAGE_EXTENSIONS.has(extname(last).toLowerCase()) || storedPage(last) !== undefined);
   if (!take && ctx.overlayCount > 0) {
     const names = resolved.trailingSlash ? INDEX_NAMES.map((n) => [...segments, n]) : [segments];
     // With clean URLs, `/about` may be about.html (the lookup decides which; either may be held).
@@ -246,6 +249,15 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   if (!take) return false;
   servePage(ex, segments, resolved.trailingSlash, navigation, ctx).catch(() => ex.connection.failExchange(ex));
   return true;
+}
+
+/**
+ * The coding of a page stored encoded under its own name (`index.html.gz`, `about.htm.br`: what
+ * static-files serves as `text/html` with `Content-Encoding`, encodedAssetOf), else undefined.
+ */
+function storedPage(name: string): 'gzip' | 'br' | undefined {
+  const asset = encodedAssetOf(name);
+  return asset !== undefined && PAGE_EXTENSIONS.has(extname(asset.inner).toLowerCase()) && extname(asset.inner) !== '' ? asset.coding : undefined;
 }
 
 function overlayOf(ctx: PageContext, candidates: readonly string[]): string | undefined {
@@ -274,6 +286,18 @@ async function servePage(
   try {
     const rel = relative(ctx.files.rootReal, real);
     const overlay = overlayOf(ctx, [real, join(ctx.rootGiven, rel)]);
+    // A page stored compressed goes out as it is stored (static-files): no tag can be spliced
+    // into its encoded bytes, so the tab would never reload, without a word (helper-55).
+    const stored = overlay === undefined && navigation ? storedPage(real) : undefined;
+    if (stored !== undefined) {
+      ctx.reportNotInjected(
+        sitePath(ctx, real),
+        `it is stored ${stored}-compressed and sent as it is, so the reload script cannot be put in it (serve the uncompressed page: Porthole compresses pages itself, and sends a .br/.gz beside one when it is newer)`,
+      );
+      handed = true;
+      await answerLookup(ex, ex.head.path, found, ctx.files);
+      return;
+    }
     // A name without a type may still be a page: its bytes decide (content-type.ts).
     const nameType = typeFromName(real);
     const mayInject = navigation && (nameType === undefined || nameType === 'text/html');
