@@ -450,3 +450,44 @@ test('a page stored compressed (page.html.gz, .br) opened by its name is said to
     await context.close();
   }
 });
+
+test('a page whose configured Content-Type is not HTML (XHTML, plain text) goes out as it is, as the browser is told', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // porthole.headers replaces the file's Content-Type: the browser parses what that says. Our tag
+  // (attributes without values) spliced into XHTML is not well-formed XML, and the browser showed
+  // an XML error instead of the page; in text/plain it showed up as text.
+  const box = await mkdtemp(path.join(tmpdir(), 'porthole-configured-type-'));
+  const xhtml = `<?xml version="1.0" encoding="UTF-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title></head><body><p id="p">xhtml</p></body></html>\n`;
+  const source = `<!doctype html><html><head><title>source</title></head><body><p>shown as text</p></body></html>\n`;
+  await writeFile(path.join(box, 'doc.html'), xhtml);
+  await writeFile(path.join(box, 'source.html'), source);
+  await writeFile(path.join(box, 'page.html'), '<!doctype html><html><head><title>page</title></head><body><p>page</p></body></html>\n');
+  await writeFile(
+    path.join(box, 'porthole.config.json'),
+    JSON.stringify({
+      headers: [
+        { source: 'doc.html', headers: { 'Content-Type': 'application/xhtml+xml; charset=utf-8' } },
+        { source: 'source.html', headers: { 'Content-Type': 'text/plain; charset=utf-8' } },
+      ],
+    }),
+  );
+  const typed = await startCli([box, '--port', '0', '--quiet']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    const doc = await tab.goto(`${typed.url}doc.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    assert.match(doc?.headers()['content-type'] ?? '', /^application\/xhtml\+xml/);
+    assert.equal(await doc?.text(), xhtml);
+    assert.equal(await tab.evaluate(() => document.getElementsByTagName('parsererror').length), 0);
+    assert.equal(await tab.evaluate(() => document.getElementById('p')?.textContent), 'xhtml');
+    const text = await tab.goto(`${typed.url}source.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    assert.equal(await text?.text(), source);
+    assert.equal(await tab.evaluate(() => document.body.innerText.trim()), source.trim());
+    // An HTML page of the same server is injected as before.
+    await tab.goto(`${typed.url}page.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  } finally {
+    await context.close();
+    await typed.stop();
+    await rm(box, { recursive: true, force: true });
+  }
+});

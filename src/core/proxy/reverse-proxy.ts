@@ -32,7 +32,7 @@ import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { canonicalHostName, isLoopbackBind } from '../access/access-policy';
 import { isNavigationRequest } from '../reload/live-reload-inject';
-import { MAX_INJECT_BYTES, MAX_INJECT_MIB, type ForeignPage } from '../reload/live-reload-pages';
+import { MAX_INJECT_BYTES, MAX_INJECT_MIB, isHtmlType, sentContentType, type ForeignPage } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, rewriteBackendLocation, type CompiledRoute } from './proxy-routes';
@@ -373,8 +373,9 @@ export class ReverseProxy {
     const status = res.statusCode;
     const length = responseLength(res.headers);
     const encoding = headerText(res.headers['content-encoding']);
-    const type = headerText(res.headers['content-type']);
-    const html = tag !== undefined && !statusHasNoBody(status) && /^\s*text\/html\s*(;|$)/i.test(type ?? '');
+    // What the browser is told: a configured Content-Type replaces the back-end's.
+    const type = sentContentType(ex, headerText(res.headers['content-type']));
+    const html = tag !== undefined && !statusHasNoBody(status) && isHtmlType(type);
     const encoded = encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
     const tooBig = length !== undefined && length > MAX_INJECT_BYTES;
     const page = html && !encoded && !tooBig;
@@ -461,7 +462,7 @@ export class ReverseProxy {
       const headers = forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP);
       const extra = ex.extraHeaders ?? [];
       const given = [...headers.filter(isPolicy), ...extra.filter(isPolicy)].map(([, value]) => value);
-      const result = await inject(html, given, ex.header('host') ?? '', ex.documentPath ?? ex.head.path, headerText(res.headers['content-type']));
+      const result = await inject(html, given, ex.header('host') ?? '', ex.documentPath ?? ex.head.path, sentContentType(ex, headerText(res.headers['content-type'])));
       // The client may have left while the page was planned.
       if (ex.finished) return;
       if (result !== undefined && 'body' in result) {

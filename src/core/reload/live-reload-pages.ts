@@ -117,6 +117,25 @@ async function planFor(pageKey: string, bytes: Buffer, tag: string, wish: Placem
   return plan;
 }
 /**
+ * The Content-Type an answer goes out with: a configured one (porthole.headers, `--header`: in
+ * `ex.extraHeaders`, which replace the response's own field of that name; the last one wins) over
+ * `own` (what the file, the built page or the back-end says). Injection follows what the browser
+ * will be told, not the name: a `.html` configured as `application/xhtml+xml` is parsed as XML,
+ * where our tag is not well-formed (the page became an XML error), and one configured as
+ * `text/plain` showed the tag as text. Undefined when neither gives one.
+ */
+export function sentContentType(ex: Exchange, own: string | undefined): string | undefined {
+  let configured: string | undefined;
+  for (const [name, value] of ex.extraHeaders ?? []) if (name.toLowerCase() === 'content-type') configured = value;
+  return configured ?? own;
+}
+
+/** True when `type` (a Content-Type field value) is `text/html` (RFC 9110 §8.3.1: case-insensitive). */
+export function isHtmlType(type: string | undefined): boolean {
+  return type !== undefined && /^\s*text\/html\s*(;|$)/i.test(type);
+}
+
+/**
  * The plan of a page read from a file or an overlay, `bytes` labelled `type` (as static-files
  * labels it: the charset it is read in), for the placement `consoleForward` asks.
  */
@@ -325,9 +344,11 @@ async function servePage(
     }
     // Labelled as static-files labels the file; an overlay is our own UTF-8 encoding of the
     // editor's text, so it says utf-8 whatever the page declares.
-    const type = contentTypeOf(real, bytes, overlay !== undefined ? 'utf-8' : undefined);
+    const own = contentTypeOf(real, bytes, overlay !== undefined ? 'utf-8' : undefined);
+    // A configured Content-Type is what the browser reads the page as (its charset included).
+    const type = sentContentType(ex, own) ?? own;
     // The editor's unsaved text is injected under the same size limit as a file (parse cost).
-    const inject = navigation && type.startsWith('text/html') && bytes.length <= MAX_INJECT_BYTES;
+    const inject = navigation && isHtmlType(type) && bytes.length <= MAX_INJECT_BYTES;
     if (overlay === undefined && !inject) {
       handed = true;
       await answerLookup(ex, ex.head.path, found, ctx.files);
@@ -423,10 +444,11 @@ async function withClient(
  * no room in the memory budget, or a page that takes no tag: its note is set).
  */
 export async function notFoundPageWithClient(ex: Exchange, body: Buffer, type: string, ctx: PageContext): Promise<Buffer | undefined> {
-  if (!isNavigationRequest(ex.head.headers, ex.head.target) || !type.startsWith('text/html') || body.length > MAX_INJECT_BYTES) return undefined;
+  const sent = sentContentType(ex, type) ?? type;
+  if (!isNavigationRequest(ex.head.headers, ex.head.target) || !isHtmlType(sent) || body.length > MAX_INJECT_BYTES) return undefined;
   const documentPath = ex.documentPath ?? ex.head.path;
   if (!ex.reserveMemory(3 * body.length + TAG_ALLOWANCE + 2 * documentPath.length)) return undefined;
-  const made = await withClient(ex, body, type, `nf-${hashOf(body)}`, documentPath, '/404.html', ctx);
+  const made = await withClient(ex, body, sent, `nf-${hashOf(body)}`, documentPath, '/404.html', ctx);
   if ('note' in made) {
     ex.note = ex.note === undefined ? made.note : `${ex.note}; ${made.note}`;
     return undefined;

@@ -48,7 +48,7 @@ import type { Exchange } from '../http/connection';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { clientSrc, clientTag, filterPage, injectForeignPage, notFoundPageWithClient, preparePages, type ForeignPage, type PageContext } from './live-reload-pages';
+import { clientSrc, clientTag, filterPage, injectForeignPage, isHtmlType, notFoundPageWithClient, preparePages, sentContentType, type ForeignPage, type PageContext } from './live-reload-pages';
 import { isNavigationRequest } from './live-reload-inject';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
@@ -293,7 +293,8 @@ export class LiveReload {
    * never refreshed). The pages are Porthole's own HTML, so the tag goes before their `</body>`.
    */
   generatedPageTag(ex: Exchange): string | undefined {
-    if (this.phase === 'closed' || !isNavigationRequest(ex.head.headers)) return undefined;
+    // A configured Content-Type other than HTML (porthole.headers on `**`) makes them no page.
+    if (this.phase === 'closed' || !isNavigationRequest(ex.head.headers) || !isHtmlType(sentContentType(ex, 'text/html'))) return undefined;
     return clientTag(this.instanceId, this.pages.generation, clientSrc(ex.head.path), undefined, this.setup.consoleForward);
   }
 
