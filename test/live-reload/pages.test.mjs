@@ -491,3 +491,30 @@ test('a page whose configured Content-Type is not HTML (XHTML, plain text) goes 
     await rm(box, { recursive: true, force: true });
   }
 });
+
+test("Porthole's own 404 page and listings get room in a configured CSP header, and follow the save", { timeout: TEST_TIMEOUT_MS }, async () => {
+  // A configured `default-src 'none'` gave file pages room for the client, but not the pages
+  // Porthole makes: there the client was blocked and the tab on a page not made yet never showed it.
+  const box = await mkdtemp(path.join(tmpdir(), 'porthole-generated-csp-'));
+  await mkdir(path.join(box, 'sub'));
+  const strict = await startCli([box, '--port', '0', '--quiet', '--reload-debounce', '50', '--header', "Content-Security-Policy: default-src 'none'"]);
+  const context = await browser.newContext();
+  try {
+    const listing = await context.newPage();
+    const listed = await listing.goto(`${strict.url}sub/`, { waitUntil: 'load', timeout: WAIT_MS });
+    assert.match(listed?.headers()['content-security-policy'] ?? '', /^default-src 'none'; script-src 'nonce-[^']+'; connect-src ws:\/\/127\.0\.0\.1:\d+\/__porthole\/socket$/);
+    await listing.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    const tab = await context.newPage();
+    const missing = await tab.goto(`${strict.url}later.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    assert.equal(missing?.status(), 404);
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    const shown = tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'made', undefined, { timeout: WAIT_MS });
+    await writeFile(path.join(box, 'later.html'), '<!doctype html><html><head><title>later</title></head><body><h1>made</h1></body></html>\n');
+    await shown;
+    assert.ok(!strict.stderr().includes('Content-Security-Policy of'), strict.stderr());
+  } finally {
+    await context.close();
+    await strict.stop();
+    await rm(box, { recursive: true, force: true });
+  }
+});

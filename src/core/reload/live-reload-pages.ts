@@ -425,15 +425,42 @@ async function withClient(
   const tag = clientTag(instanceId, generation, src, nonce, consoleForward);
   const room = roomFor(ctx, host, nonce);
   const body = withRoomInPolicies(bytes, result.offset, tag, result.csp, room, pagePath, ctx);
-  if (headerPolicies.length > 0) {
-    ex.extraHeaders = (ex.extraHeaders ?? []).map(([name, value]) => {
-      if (name.toLowerCase() !== 'content-security-policy') return [name, value];
-      const made = makeRoomForClient(value, room, 'header');
-      if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
-      return [name, made.policy];
-    });
-  }
+  roomInConfiguredPolicies(ex, room, pagePath, ctx);
   return { body, etag };
+}
+
+/**
+ * Gives each Content-Security-Policy the response is configured with (ex.extraHeaders, rewritten
+ * here; CSP3 §4.1: each is enforced) room for the client described by `room`; a policy where none
+ * can be made is left as it is and reported for `pagePath`. Returns false when there is none.
+ */
+function roomInConfiguredPolicies(ex: Exchange, room: ClientRoom, pagePath: string, ctx: PageContext): boolean {
+  const configured = ex.extraHeaders ?? [];
+  if (!configured.some(([name]) => name.toLowerCase() === 'content-security-policy')) return false;
+  ex.extraHeaders = configured.map(([name, value]) => {
+    if (name.toLowerCase() !== 'content-security-policy') return [name, value];
+    const made = makeRoomForClient(value, room, 'header');
+    if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
+    return [name, made.policy];
+  });
+  return true;
+}
+
+/**
+ * The client tag for a page Porthole makes itself (the built-in 404 page, a folder listing) at
+ * `ex`'s path, for `ctx`'s instance and generation: with a nonce, and room made for it in each
+ * Content-Security-Policy the response is configured with (`--header`, porthole.headers), when
+ * there is one (helper-89: a configured `default-src 'none'` blocked the client there, silently,
+ * while file pages got room). The nonce is derived from the instance, the generation, the Host
+ * and the path, as a file page's from its ETag: the same bytes for the same request.
+ */
+export function generatedClientTag(ex: Exchange, ctx: PageContext): string {
+  const { instanceId, generation, consoleForward } = ctx;
+  const src = clientSrc(ex.head.path);
+  const host = ex.header('host') ?? '';
+  const nonce = createHmac('sha256', instanceId).update(`generated\0${generation}\0${host}\0${ex.head.path}`).digest('base64');
+  if (!roomInConfiguredPolicies(ex, roomFor(ctx, host, nonce), ex.head.path, ctx)) return clientTag(instanceId, generation, src, undefined, consoleForward);
+  return clientTag(instanceId, generation, src, nonce, consoleForward);
 }
 
 /**
