@@ -280,7 +280,8 @@ function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptio
       fail((err as Error).message);
     }
     const decrypted = usableKey !== key ? ` (key decrypted with the passphrase from ${given?.source ?? '?'})` : '';
-    return { tls: { cert, key: usableKey }, notes: [`HTTPS with ${choice.certPath}${decrypted}`] };
+    const privateFiles = choice.passphraseFile === undefined ? [choice.keyPath] : [choice.keyPath, choice.passphraseFile];
+    return { tls: { cert, key: usableKey, privateFiles }, notes: [`HTTPS with ${choice.certPath}${decrypted}`] };
   }
   const names = ['localhost', '127.0.0.1', '::1', ...lanAddresses().map((a) => a.address)];
   const { host } = effective;
@@ -294,7 +295,7 @@ function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptio
     fail(`--https: cannot keep the self-signed certificate in ${dir}: ${unwritableFolder(err)}; set XDG_CACHE_HOME to a folder you can write, or pass --cert FILE --key FILE`);
   }
   return {
-    tls: { cert: made.cert, key: made.key },
+    tls: { cert: made.cert, key: made.key, privateFiles: [join(dir, 'key.pem')] },
     notes: [
       `HTTPS with a self-signed certificate (${made.created ? 'new' : 'kept'} in ${dir}, valid to ${made.validTo})`,
       `SHA-256 fingerprint: ${made.fingerprint256}`,

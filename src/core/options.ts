@@ -69,6 +69,13 @@ export interface TlsOptions {
   readonly cert: string | Buffer;
   /** PEM private key. */
   readonly key: string | Buffer;
+  /**
+   * Absolute paths of the files the key and its passphrase were read from (`--key`,
+   * `--passphrase-file`, porthole.https.key, a self-signed key.pem): never served to any client
+   * (404, by identity and real path, links included), wherever they lie. `mkcert` writes its key
+   * into the folder it runs in, often the one served.
+   */
+  readonly privateFiles?: readonly string[];
 }
 
 export interface ReloadOptions {

@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LoopbackOnlyFiles, loopbackOnlyRefusal } from '../../src/core/files/loopback-only';
+import { FileSet, loopbackOnlyRefusal } from '../../src/core/files/loopback-only';
 import { startServer, type Running } from './harness';
 import { fetchOnce, request } from './raw-client';
 
@@ -33,7 +33,7 @@ test('policy: the log is refused to every non-loopback address and given to ever
   const logPath = join(root, 'requests.log');
   const log = statSync(logPath);
   const other = statSync(join(root, 'hello.txt'));
-  const files = new LoopbackOnlyFiles();
+  const files = new FileSet();
   files.add(log, logPath);
   // The same path with another inode: the log removed and made again there.
   const remade = { dev: log.dev, ino: log.ino + 1 };

@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { BoundAddress, LanAddress, ReconfigurableOptions, ServerOptionsInput } from '../../src/core';
-import { createSelfSignedCertificate } from '../../src/core';
+import { PreviewServer, createSelfSignedCertificate } from '../../src/core';
+import { connect as tlsConnect } from 'node:tls';
 import { DEFAULT_CONFIG, liveChanges, needsRestart, readConfig } from '../../src/extension/config/node-config';
 import { isViewToHost } from '../../src/extension/requests/node-request-store';
 import type { ServerHandle } from '../../src/extension/server/node-server-controller';
@@ -148,6 +149,36 @@ void test('HTTPS files: a missing file, a lone cert, a key of another certificat
     assert.equal(ok.certificate?.kind, 'files');
     assert.equal(ok.certificate?.fingerprint256, a.fingerprint256);
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('HTTPS files inside the served folder: the key the settings name is a 404 over TLS, the certificate 200', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-key-served-'));
+  const server = new PreviewServer();
+  try {
+    const made = createSelfSignedCertificate(['localhost', '127.0.0.1']);
+    fs.writeFileSync(path.join(dir, 'localhost.pem'), made.cert);
+    fs.writeFileSync(path.join(dir, 'localhost-key.pem'), made.key);
+    const ctx = { ...folder, folderPath: dir };
+    const ready = prepareTls({ ...DEFAULT_CONFIG, httpsCert: 'localhost.pem', httpsKey: 'localhost-key.pem' }, ctx, dir, { root: dir, port: 0, host: '127.0.0.1' });
+    const { port } = await server.listen(ready.options);
+    const get = (target: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port, ca: made.cert, servername: 'localhost' }, () => socket.end(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (d: string) => (text += d));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+        socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer for ${target}`)));
+      });
+    const key = await get('/localhost-key.pem');
+    assert.match(key, /^HTTP\/1\.1 404 /);
+    assert.ok(!key.includes('PRIVATE KEY'));
+    assert.match(await get('/localhost.pem'), /^HTTP\/1\.1 200 [^]*BEGIN CERTIFICATE/);
+  } finally {
+    await server.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -324,10 +324,12 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
   if (given(raw.allowedHosts)) problems.push(...listProblems('allowedHosts', raw.allowedHosts, allowedHostProblem));
   if (given(raw.allowedClients)) problems.push(...listProblems('allowedClients', raw.allowedClients, cidrProblem));
   if (given(raw.tls)) {
-    const tls = raw.tls as { cert?: unknown; key?: unknown } | null;
+    const tls = raw.tls as { cert?: unknown; key?: unknown; privateFiles?: unknown } | null;
     const pem = (v: unknown): boolean => (typeof v === 'string' || Buffer.isBuffer(v)) && v.length > 0;
     if (typeof tls !== 'object' || tls === null || !pem(tls.cert) || !pem(tls.key)) {
       problems.push({ option: 'tls', value: showValue(typeof tls === 'object' && tls !== null ? '{cert, key}' : tls), reason: 'needs a PEM certificate and its PEM private key' });
+    } else if (tls.privateFiles !== undefined && !(Array.isArray(tls.privateFiles) && tls.privateFiles.every((p) => absolutePathProblem(p) === undefined))) {
+      problems.push({ option: 'tls', value: showValue('{privateFiles}'), reason: 'privateFiles must be a list of absolute paths' });
     }
   }
   if (given(raw.timeouts)) {

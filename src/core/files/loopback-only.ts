@@ -1,7 +1,11 @@
 /**
- * Files only this computer may read over HTTP: the active request log, which records every
- * client's address, the URLs asked for (query tokens included) and referers. A sample site writes
- * its log inside the folder it serves; shared on a network, every device could read it.
+ * Files the server guards wherever they lie, the root included:
+ * - only this computer may read the active request log over HTTP: it records every client's
+ *   address, the URLs asked for (query tokens included) and referers. A sample site writes its
+ *   log inside the folder it serves; shared on a network, every device could read it.
+ * - nobody may read the files the HTTPS private key and its passphrase were read from (`mkcert`
+ *   writes `localhost-key.pem` into the folder it runs in, the project folder served): a key
+ *   served is every visitor's TLS undone. They are a 404, to this computer too.
  *
  * Files are named by identity (device and inode of the open file), not by path, so a hard link,
  * a symlink or a renamed log is the same file. A client is "this computer" when its address is
@@ -19,12 +23,13 @@ export interface FileIdentity {
 }
 
 /**
- * The files only this computer may read, shared by every StaticOptions of one server (reconfigure
- * keeps it): by identity (a hard link or a rename is the same file) and by real path (the log
- * removed while the server writes it is made again there, a new inode: request-log.ts).
+ * A set of guarded files (the log files only this computer may read; the key files nobody may),
+ * shared by every StaticOptions of one server (reconfigure keeps it): by identity (a hard link or
+ * a rename is the same file) and by real path (the log removed while the server writes it is made
+ * again there, a new inode: request-log.ts).
  */
-export class LoopbackOnlyFiles {
-  /** A handful at most (the log files), asked on every response: compared as numbers, no key built. */
+export class FileSet {
+  /** A handful at most (log and key files), asked on every response: compared as numbers, no key built. */
   private readonly ids: FileIdentity[] = [];
   /** Their real paths (absolute, symlinks resolved) when they were added. */
   private readonly paths: string[] = [];
@@ -50,9 +55,27 @@ export class LoopbackOnlyFiles {
  * Why the file `file` at real path `realPath` may not be sent to `clientIp` (the log note), or
  * undefined when it may: undefined for every file not in `files`, and for every loopback client.
  */
-export function loopbackOnlyRefusal(file: FileIdentity, realPath: string, clientIp: string, files: LoopbackOnlyFiles | undefined): string | undefined {
+export function loopbackOnlyRefusal(file: FileIdentity, realPath: string, clientIp: string, files: FileSet | undefined): string | undefined {
   if (files === undefined || !files.has(file, realPath) || isLoopbackAddress(clientIp)) return undefined;
   return 'The active request log is served only to this computer (loopback clients).';
+}
+
+/** The guarded files of a server (StaticOptions carries them). */
+export interface GuardedFiles {
+  /** Served to loopback clients only: the active request log. */
+  readonly loopbackOnly?: FileSet;
+  /** Never served: the files the HTTPS private key and its passphrase were read from. */
+  readonly neverServed?: FileSet;
+}
+
+/**
+ * Why the file `file` at real path `realPath` may not be sent to `clientIp` (the log note; the
+ * answer is the 404 of a missing file), or undefined when it may: a never-served file to every
+ * client, the active log to every client but this computer (loopbackOnlyRefusal).
+ */
+export function guardedRefusal(file: FileIdentity, realPath: string, clientIp: string, guarded: GuardedFiles): string | undefined {
+  if (guarded.neverServed?.has(file, realPath) === true) return 'A file the HTTPS private key or its passphrase was read from is never served.';
+  return loopbackOnlyRefusal(file, realPath, clientIp, guarded.loopbackOnly);
 }
 
 /**

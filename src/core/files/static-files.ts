@@ -47,7 +47,7 @@ import { formatSize } from '../text/format-size';
 import { NO_SUCH_FILE, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder } from './listing';
-import { loopbackOnlyRefusal, type LoopbackOnlyFiles } from './loopback-only';
+import { guardedRefusal, type FileSet } from './loopback-only';
 
 export { openContained, type Opened } from './open-contained';
 
@@ -58,7 +58,9 @@ export interface StaticOptions {
   readonly dotfiles: boolean;
   readonly followSymlinks: boolean;
   /** Files only loopback clients may read (the active request log); other hosts get 404. */
-  readonly loopbackOnly?: LoopbackOnlyFiles;
+  readonly loopbackOnly?: FileSet;
+  /** Files no client may read (the HTTPS key and passphrase files): 404 to every client. */
+  readonly neverServed?: FileSet;
   /** Folders served under URL prefixes (mounts.ts); each is its own containment root. */
   readonly mounts?: readonly MountedFolder[];
   /** `/about` finds `about.html`; `/about.html` is redirected to `/about` (see lookupPath). */
@@ -179,7 +181,7 @@ export function serveCachedHit(ex: Exchange, rawPath: string, opts: StaticOption
   const key = cacheKeyOf(rawPath);
   const hit = cachedEntry(key, opts);
   if (hit === undefined) return sendKnownMissing(ex, rawPath, key, opts);
-  if (loopbackOnlyRefusal(hit, hit.real, ex.clientIp, opts.loopbackOnly) !== undefined) return false;
+  if (guardedRefusal(hit, hit.real, ex.clientIp, opts) !== undefined) return false;
   sendCachedFile(ex, hit, key, opts);
   return true;
 }
@@ -193,7 +195,7 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   const hit = cachedEntry(key, opts);
   if (hit !== undefined) {
     // Cached, yet serveCachedHit left it: not for this client (the active log file to another host).
-    ex.note = loopbackOnlyRefusal(hit, hit.real, ex.clientIp, opts.loopbackOnly);
+    ex.note = guardedRefusal(hit, hit.real, ex.clientIp, opts);
     await sendNotFound(ex, rawPath, opts);
     return;
   }
@@ -399,7 +401,7 @@ function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: Sta
 
 /** A file that only loopback clients may read, asked for by another host: closed, and a 404. */
 function privateRefusal(found: { readonly file: FileHandle; readonly stat: Stats; readonly real: string }, opts: StaticOptions, clientIp: string): Lookup | undefined {
-  const reason = loopbackOnlyRefusal(found.stat, found.real, clientIp, opts.loopbackOnly);
+  const reason = guardedRefusal(found.stat, found.real, clientIp, opts);
   if (reason === undefined) return undefined;
   void found.file.close().catch(() => undefined);
   return { kind: 'missing', reason };
@@ -916,7 +918,7 @@ function sendSibling(ex: Exchange, id: Identity, coding: ContentCoding, st: Stat
         return;
       }
       // Emptied since it was chosen (a build truncating it): no encoding of the file now.
-      if (loopbackOnlyRefusal(opened.stat, opened.real, ex.clientIp, opts.loopbackOnly) !== undefined || opened.stat.size === 0) {
+      if (guardedRefusal(opened.stat, opened.real, ex.clientIp, opts) !== undefined || opened.stat.size === 0) {
         await opened.file.close().catch(() => undefined);
         fallback();
         return;

@@ -61,7 +61,7 @@ import { readDescriptorLimit } from './descriptor-limit';
 import type { RequestHead } from '../http/http-parser';
 import { ProxyConfigError, ReverseProxy } from '../proxy/reverse-proxy';
 import { derivePort, derivedPortCandidates } from './derived-port';
-import { LoopbackOnlyFiles } from '../files/loopback-only';
+import { FileSet } from '../files/loopback-only';
 import { mountPrefixSegments, mountProxyClash, normalMountPrefix, type MountedFolder } from '../files/mounts';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
@@ -282,7 +282,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         throw err;
       }
     }
-    const loopbackOnly = new LoopbackOnlyFiles();
+    const loopbackOnly = new FileSet();
+    const neverServed = new FileSet();
     this.handlerContext = {
       proxy: this.proxy,
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
@@ -293,6 +294,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         dotfiles: opts.dotfiles,
         followSymlinks: opts.followSymlinks,
         loopbackOnly,
+        neverServed,
         compression: opts.compression,
         mounts,
         cleanUrls: opts.cleanUrls,
@@ -341,6 +343,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       if (logStat !== undefined) loopbackOnly.add(logStat, realPathOf(opts.logFile));
     }
     this.log = log;
+    // The key's own files are never served (TlsOptions.privateFiles); one missing now is skipped.
+    for (const file of opts.tls?.privateFiles ?? []) {
+      const st = statSync(file, { throwIfNoEntry: false });
+      if (st !== undefined) neverServed.add(st, realPathOf(file));
+    }
     if (opts.reload.enabled) {
       const ctx = this.handlerContext;
       const running = (): ServerOptions => this.options;
@@ -501,6 +508,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       dotfiles: next.dotfiles,
       followSymlinks: next.followSymlinks,
       loopbackOnly: ctx.files.loopbackOnly,
+      neverServed: ctx.files.neverServed,
       compression: next.compression,
       mounts: ctx.files.mounts,
       cleanUrls: next.cleanUrls,

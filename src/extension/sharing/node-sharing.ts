@@ -165,7 +165,7 @@ export function prepareTls(
     }
     const { fingerprint256, validTo } = certificateFacts(cert);
     return {
-      options: { ...options, tls: { cert, key: usableKey } },
+      options: { ...options, tls: { cert, key: usableKey, privateFiles: [keyPath] } },
       certificate: { kind: 'files', fingerprint256, validTo, location: certPath, created: false },
     };
   }
@@ -178,7 +178,7 @@ export function prepareTls(
       return fail(`cannot create the self-signed certificate in ${dir}: ${(err as Error).message}`);
     }
     return {
-      options: { ...options, tls: { cert: made.cert, key: made.key } },
+      options: { ...options, tls: { cert: made.cert, key: made.key, privateFiles: [path.join(dir, 'key.pem')] } },
       certificate: { kind: 'self-signed', fingerprint256: made.fingerprint256, validTo: made.validTo, location: dir, created: made.created },
     };
   }
