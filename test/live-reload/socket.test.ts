@@ -9,6 +9,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,4 +234,58 @@ test('FrameReader: frames split at every byte boundary still read whole', () => 
     events.map((e) => e.kind),
     ['text', 'ping', 'text'],
   );
+});
+
+/** Waits for the pong that carries `data`, skipping other frames. */
+async function pong(c: Client, data: string): Promise<void> {
+  for (;;) {
+    const f = await c.next();
+    if (f.opcode === 0xa) {
+      assert.equal(f.payload.toString(), data);
+      return;
+    }
+  }
+}
+
+/** A full garbage collection, so that heapUsed counts only what is still referenced. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+test('empty continuation frames hold no memory: a message is bounded by its bytes, not by its frames (RFC 6455 §10.4)', async () => {
+  const c = open();
+  await c.message();
+  // A text message opened and kept open by 200,000 empty continuation frames (6 bytes each, all
+  // legal, RFC 6455 §5.4): 1.2 MB on the wire, far under the 64 KiB message limit's reach.
+  c.socket.write(frame(0x1, '{"type":', { fin: false }));
+  const empty = Buffer.concat(Array.from({ length: 10_000 }, () => frame(0x0, '', { fin: false })));
+  collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 20; i++) {
+    if (!c.socket.write(empty)) await new Promise((r) => c.socket.once('drain', r));
+  }
+  // A ping between the fragments (allowed, RFC 6455 §5.4) is answered once every frame before it
+  // was read: the message is still open, its fragments held.
+  c.socket.write(frame(0x9, 'after'));
+  await pong(c, 'after');
+  collectGarbage();
+  const grown = process.memoryUsage().heapUsed - before;
+  // Before: one Buffer object kept per frame, about 36 MB for these 200,000 (3 million: 580 MB).
+  assert.ok(grown < 8 * 1024 * 1024, `the server's heap grew by ${(grown / 1048576).toFixed(1)} MB for one open message`);
+  // The message completes and the channel goes on.
+  c.socket.write(Buffer.concat([frame(0x0, '"x"}'), frame(0x9, 'done')]));
+  await pong(c, 'done');
+  c.socket.end();
+  await c.ended;
+});
+
+test('FrameReader: a message in fragments of every size, empty ones and a ping between them, reads whole', () => {
+  const text = '{"a":"' + 'é'.repeat(3000) + '"}';
+  const bytes = Buffer.from(text);
+  const parts = [bytes.subarray(0, 1), Buffer.alloc(0), bytes.subarray(1, 2000), bytes.subarray(2000, 2001), Buffer.alloc(0), bytes.subarray(2001)];
+  const wire = Buffer.concat(parts.map((p, i) => frame(i === 0 ? 0x1 : 0x0, p, { fin: i === parts.length - 1 })).flatMap((f, i) => (i === 2 ? [frame(0x9, 'p'), f] : [f])));
+  const events = new FrameReader().push(wire);
+  assert.deepEqual(events.map((e) => e.kind), ['ping', 'text']);
+  assert.equal((events[1] as { text: string }).text, text);
 });

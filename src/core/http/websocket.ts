@@ -159,7 +159,14 @@ export type WebSocketEvent =
  */
 export class FrameReader {
   private buffer: Buffer = Buffer.alloc(0);
-  private fragments: Buffer[] = [];
+  /**
+   * The fragmented message so far, in one buffer (its first `fragmentBytes` bytes), grown by
+   * doubling up to maxMessageBytes. Never a list of the fragments: a list grows by one object per
+   * frame however small the frame, so a client sending empty continuation frames (6 bytes each,
+   * every one legal, RFC 6455 §5.4) grew it without bound under a byte limit it never reached
+   * (3 million frames, 18 MB sent: the server's RSS 53 → 632 MB).
+   */
+  private assembled: Buffer = Buffer.alloc(0);
   private fragmentBytes = 0;
   private fragmentOpcode: Opcode | undefined;
   private failed = false;
@@ -235,17 +242,16 @@ export class FrameReader {
           if (this.fragmentOpcode !== undefined) return this.fail(CloseCode.ProtocolError, 'a new message inside a fragmented one');
           if (fin) return this.message(opcode, payload);
           this.fragmentOpcode = opcode;
-          this.fragments = [payload];
-          this.fragmentBytes = payload.length;
+          this.fragmentBytes = 0;
+          this.append(payload);
           continue;
         case Opcode.Continuation: {
           const first = this.fragmentOpcode;
           if (first === undefined) return this.fail(CloseCode.ProtocolError, 'a continuation with no message');
-          this.fragments.push(payload);
-          this.fragmentBytes += payload.length;
+          this.append(payload);
           if (!fin) continue;
-          const whole = Buffer.concat(this.fragments);
-          this.fragments = [];
+          const whole = this.assembled.subarray(0, this.fragmentBytes);
+          this.assembled = Buffer.alloc(0);
           this.fragmentBytes = 0;
           this.fragmentOpcode = undefined;
           return this.message(first, whole);
@@ -254,6 +260,22 @@ export class FrameReader {
           return this.fail(CloseCode.ProtocolError, `unknown opcode ${opcode}`);
       }
     }
+  }
+
+  /**
+   * Adds a data frame's payload to the fragmented message. The caller has checked that the message
+   * stays within maxMessageBytes, so the buffer never grows past it; an empty payload costs nothing.
+   */
+  private append(payload: Buffer): void {
+    if (payload.length === 0) return;
+    const need = this.fragmentBytes + payload.length;
+    if (need > this.assembled.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.maxMessageBytes, Math.max(need, 2 * this.assembled.length, 1024)));
+      this.assembled.copy(grown, 0, 0, this.fragmentBytes);
+      this.assembled = grown;
+    }
+    payload.copy(this.assembled, this.fragmentBytes);
+    this.fragmentBytes = need;
   }
 
   /**
