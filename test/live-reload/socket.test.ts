@@ -289,3 +289,34 @@ test('FrameReader: a message in fragments of every size, empty ones and a ping b
   assert.deepEqual(events.map((e) => e.kind), ['ping', 'text']);
   assert.equal((events[1] as { text: string }).text, text);
 });
+
+test('a frame no message may have is 1002 whatever length it announces, not 1009, and is refused before its payload', async () => {
+  /** A frame head alone: FIN and opcode, masked, a 64-bit length of 100,000 (over the 64 KiB limit), the mask. */
+  const bigHead = (b0: number): Buffer => {
+    const head = Buffer.alloc(14);
+    head[0] = b0;
+    head[1] = 0xff;
+    head.writeBigUInt64BE(100_000n, 2);
+    return head;
+  };
+  const cases: Array<[string, Buffer]> = [
+    ['a ping announcing 100,000 bytes (RFC 6455 §5.5: at most 125)', bigHead(0x89)],
+    ['a close announcing 100,000 bytes', bigHead(0x88)],
+    ['an unknown data opcode announcing 100,000 bytes (§5.2)', bigHead(0x83)],
+    ['an unknown control opcode announcing 100,000 bytes', bigHead(0x8b)],
+    ['a continuation with no message announcing 100,000 bytes (§5.4)', bigHead(0x80)],
+    ['a new message inside a fragmented one announcing 100,000 bytes (§5.4)', Buffer.concat([frame(0x1, '{', { fin: false }), bigHead(0x81)])],
+    // Under the limit: refused at its head, not once the 1,000 bytes it announces have come.
+    ['an unknown opcode announcing 1,000 bytes, none sent', Buffer.from([0x83, 0xfe, 0x03, 0xe8, 1, 2, 3, 4])],
+  ];
+  for (const [name, bytes] of cases) {
+    const c = open();
+    await c.message();
+    // Only the head is sent: the answer must not wait for a payload that is never coming.
+    c.socket.write(bytes);
+    const f = await c.next();
+    assert.equal(f.opcode, 0x8, name);
+    assert.equal(f.payload.readUInt16BE(0), 1002, name);
+    await c.ended;
+  }
+});

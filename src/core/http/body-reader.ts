@@ -175,12 +175,16 @@ export class BodyReader {
             break;
           }
           if (this.sizeDigits === 0) return this.fail(E_CHUNK_SIZE);
+          // The byte after the size is judged first: a malformed chunk line is a 400 whatever size
+          // it names (a size over the limit followed by a bare LF was a 413 that named the wrong fault).
+          let next: State;
+          if (b === CR) next = State.SizeLf;
+          else if (b === SEMICOLON) next = State.Extension;
+          else if (b === SP || b === HTAB) next = State.SizeBws;
+          else return this.fail(b === LF ? E_CHUNK_LINE_ENDING : E_CHUNK_SIZE);
           // The size is known: refuse before any of its data is read.
           if (this.size > this.maxBodyBytes - this.total) return this.fail(E_BODY_TOO_LARGE);
-          if (b === CR) this.state = State.SizeLf;
-          else if (b === SEMICOLON) this.state = State.Extension;
-          else if (b === SP || b === HTAB) this.state = State.SizeBws;
-          else return this.fail(b === LF ? E_CHUNK_LINE_ENDING : E_CHUNK_SIZE);
+          this.state = next;
           i++;
           break;
         }

@@ -249,9 +249,75 @@ function checkIncompleteHead(buf: Buffer, start: number, scanned: number, limits
     if (colon === -1 || colon > lf) return E_FIELD_NAME;
   }
 
+  // A byte that breaks the head (RFC 9112 §3 request line, §5 field lines, RFC 9110 §5.5 values)
+  // is refused as soon as it arrives, with the error the whole head would get: waiting for the
+  // end of its line or of the head held the connection until the head deadline, which then
+  // answered 408 as if the client had been slow (nginx: 400 at once).
+  const broken = brokenByteError(buf, start, scanned > start ? scanned : start);
+  if (broken !== undefined) return broken;
+
   // RFC 9110 §15.5 / RFC 6585 §5 (431): every buffered byte belongs to the unfinished head.
   if (len > limits.maxHeadBytes) return E_HEAD_TOO_LARGE;
   return INCOMPLETE;
+}
+
+/** The HTTP-version's shape (RFC 9112 §2.3), by position: a byte, or DIGIT for 0x30–0x39. */
+const VERSION_SHAPE = 'HTTP/#.#';
+
+/**
+ * The error for the first byte of buf[from..] that already breaks an unfinished head, or
+ * undefined. Looks at the new bytes only (plus a look back to the start of their line), so a head
+ * trickled in costs linear time. Request line still arriving: a method byte that is not a token
+ * character, a target byte that is a CTL, SP-less whitespace or not ASCII, a version byte off
+ * `HTTP/d.d`, an empty target. Field lines: a name byte that is not a token character (whitespace
+ * before the colon, line folding), a CTL other than HTAB in a value. CR and LF are judged by the
+ * caller; lines that ended were judged whole by it too, except for their values.
+ */
+function brokenByteError(buf: Buffer, start: number, from: number): ParseError | undefined {
+  const len = buf.length;
+  const lineEnd = buf.indexOf(LF, start);
+  if (lineEnd === -1) {
+    const sp1 = buf.indexOf(SP, start);
+    const sp2 = sp1 === -1 ? -1 : buf.indexOf(SP, sp1 + 1);
+    for (let k = from; k < len; k++) {
+      const c = buf[k] as number;
+      if (c === CR) continue;
+      if (sp1 === -1 || k < sp1) {
+        if (TOKEN_CHARS[c] !== 1) return E_METHOD;
+      } else if (sp2 === -1 || k < sp2) {
+        if (k > sp1 && (c < SP || c >= DEL)) return E_TARGET;
+      } else if (k === sp2) {
+        if (sp2 === sp1 + 1) return E_REQUEST_LINE; // two spaces: empty target
+      } else {
+        const at = k - sp2 - 1;
+        const want = at < VERSION_SHAPE.length ? VERSION_SHAPE.charCodeAt(at) : -1;
+        if (want === 0x23 ? c < 0x30 || c > 0x39 : c !== want) return E_VERSION;
+      }
+    }
+    return undefined;
+  }
+  let k = from > lineEnd ? from : lineEnd + 1;
+  let lineStart = k === lineEnd + 1 ? k : buf.lastIndexOf(LF, k - 1) + 1;
+  const colon = buf.indexOf(COLON, lineStart);
+  let inValue = colon !== -1 && colon < k;
+  for (; k < len; k++) {
+    const c = buf[k] as number;
+    if (c === LF) {
+      lineStart = k + 1;
+      inValue = false;
+    } else if (c === CR) {
+      // judged by the caller
+    } else if (inValue) {
+      if (c < SP ? c !== HTAB : c === DEL) return E_FIELD_VALUE;
+    } else if (c === COLON) {
+      if (k === lineStart) return E_FIELD_NAME;
+      inValue = true;
+    } else if (TOKEN_CHARS[c] !== 1) {
+      if (c !== SP && c !== HTAB) return E_FIELD_NAME;
+      return k === lineStart ? E_OBS_FOLD : E_SPACE_BEFORE_COLON;
+    }
+  }
+  return undefined;
 }
 
 function parseCompleteHead(buf: Buffer, start: number, blank: number, limits: ParserLimits): ParseResult {

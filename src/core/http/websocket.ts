@@ -207,6 +207,14 @@ export class FrameReader {
       const opcode = b0 & 0x0f;
       if ((b0 & 0x70) !== 0) return this.fail(CloseCode.ProtocolError, 'reserved bits set without an extension');
       if ((b1 & 0x80) === 0) return this.fail(CloseCode.ProtocolError, 'client frames must be masked');
+      // What the first byte says is judged before the length: a frame no message may have is a
+      // protocol error (1002) whatever length it announces, not "too big" (1009), and is refused
+      // before its payload is waited for.
+      const misplaced = this.misplaced(opcode, fin);
+      if (misplaced !== undefined) return this.fail(CloseCode.ProtocolError, misplaced);
+      const control = opcode >= 0x8;
+      // §5.5: a control frame's payload is at most 125 bytes, so its 7-bit length is the whole length.
+      if (control && (b1 & 0x7f) > 125) return this.fail(CloseCode.ProtocolError, 'bad control frame');
       let length = b1 & 0x7f;
       let offset = 2;
       if (length === 126) {
@@ -222,8 +230,6 @@ export class FrameReader {
         length = Number(big);
         offset = 10;
       }
-      const control = opcode >= 0x8;
-      if (control && (length > 125 || !fin)) return this.fail(CloseCode.ProtocolError, 'bad control frame');
       if (!control && this.fragmentBytes + length > this.maxMessageBytes) return this.fail(CloseCode.TooBig, 'message too big');
       if (b.length < offset + 4 + length) return undefined;
       const mask = b.subarray(offset, offset + 4);
@@ -239,7 +245,6 @@ export class FrameReader {
           return this.closeFrame(payload);
         case Opcode.Text:
         case Opcode.Binary:
-          if (this.fragmentOpcode !== undefined) return this.fail(CloseCode.ProtocolError, 'a new message inside a fragmented one');
           if (fin) return this.message(opcode, payload);
           this.fragmentOpcode = opcode;
           this.fragmentBytes = 0;
@@ -260,6 +265,22 @@ export class FrameReader {
           return this.fail(CloseCode.ProtocolError, `unknown opcode ${opcode}`);
       }
     }
+  }
+
+  /**
+   * Why a frame with this opcode and FIN bit cannot come now (RFC 6455 §5.2 opcodes, §5.4
+   * fragmentation, §5.5 control frames), or undefined when it may: an unknown opcode, a
+   * fragmented control frame, a continuation with no message begun, or a new message while one
+   * is still in fragments.
+   */
+  private misplaced(opcode: number, fin: boolean): string | undefined {
+    if (opcode >= 0x8) {
+      if (opcode > Opcode.Pong) return `unknown opcode ${opcode}`;
+      return fin ? undefined : 'bad control frame';
+    }
+    if (opcode > Opcode.Binary) return `unknown opcode ${opcode}`;
+    if (opcode === Opcode.Continuation) return this.fragmentOpcode === undefined ? 'a continuation with no message' : undefined;
+    return this.fragmentOpcode === undefined ? undefined : 'a new message inside a fragmented one';
   }
 
   /**

@@ -1,0 +1,106 @@
+/**
+ * Bytes that already break the request are refused as they arrive, with the status and message of
+ * the rule they break, over real TCP against a real PreviewServer: a control byte in a head still
+ * arriving (not a 408 at the head deadline, as if the client had been slow), and a malformed
+ * chunk line whatever size it names (not a 413). nginx answers both 400 at once.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { RawClient } from './raw-client';
+
+let site: Site;
+let srv: Running;
+
+/** Far under the head deadline (headersMs, 10 s): an answer that waits for it fails the test. */
+const ANSWER_WITHIN_MS = 2_000;
+
+before(async () => {
+  site = await makeSite({ bigSize: 1024 });
+  srv = await startServer({ root: site.root });
+});
+
+after(async () => {
+  await srv.close();
+  await site.cleanup();
+});
+
+/** Sends `raw` (never a whole head) and expects `status` with `message` at once, logged once. */
+async function expectRefusal(raw: string, status: number, message: string): Promise<void> {
+  const before = srv.records.length;
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(Buffer.from(raw, 'latin1'));
+    const res = await client.readResponse({ timeoutMs: ANSWER_WITHIN_MS });
+    assert.equal(res.status, status, JSON.stringify(raw));
+    assert.equal(res.body.toString('utf8'), `${message}\n`, JSON.stringify(raw));
+    assert.equal(res.header('connection'), 'close');
+    await client.waitForEof();
+  } finally {
+    client.destroy();
+  }
+  const records = srv.records.slice(before);
+  assert.equal(records.length, 1, `one record for ${JSON.stringify(raw)}`);
+  assert.equal(records[0]?.status, status);
+}
+
+const METHOD = 'The request method is missing or is not a valid token.';
+const TARGET = 'The request target is malformed or has a form this method does not allow.';
+const VERSION = 'The HTTP version is malformed.';
+const NAME = 'A header field name is missing or is not a valid token.';
+const VALUE = 'A header field value contains control characters.';
+
+test('a control byte in a head still arriving is a 400 for the part it breaks, at once (RFC 9112 §3, §5; RFC 9110 §5.5)', async () => {
+  const cases: Array<[string, string]> = [
+    ['GE\x01T /a.txt HTTP/1.1', METHOD],
+    ['GET\t/a.txt', METHOD],
+    ['GET /a\x00b HTTP/1.1', TARGET],
+    ['GET /a\x7fb', TARGET],
+    ['GET /a.txt HTTP/1.\x00', VERSION],
+    ['GET /a.txt HTTP/1.1\r\nX\x00', NAME],
+    ['GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\x00b', VALUE],
+    ['GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: \x1b[31m', VALUE],
+    // A whole field line with a NUL, the head not ended yet.
+    ['GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\x00b\r\n', VALUE],
+  ];
+  for (const [raw, message] of cases) await expectRefusal(raw, 400, message);
+});
+
+test('any byte that breaks a head still arriving is a 400 at once, not only control bytes', async () => {
+  const cases: Array<[string, string]> = [
+    ['GE(T /a.txt', METHOD],
+    ['GET /\xe9t\xe9', TARGET],
+    ['GET  /a.txt', 'The request line must be a method, one space, a target, one space and the HTTP version.'],
+    ['GET /a.txt HTTX', VERSION],
+    ['GET /a.txt HTTP/1.1x', VERSION],
+    ['GET /a.txt HTTP/1.1\r\nX(Y', NAME],
+    ['GET /a.txt HTTP/1.1\r\nX(Y: v\r\n', NAME],
+    ['GET /a.txt HTTP/1.1\r\nX-A : v', 'A header field name must not be followed by whitespace.'],
+    ['GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\tfolded', 'Header lines must not start with whitespace (line folding is not allowed).'],
+  ];
+  for (const [raw, message] of cases) await expectRefusal(raw, 400, message);
+});
+
+test('what a head may hold still waits for the rest: a tab or obs-text in a field value', async () => {
+  for (const raw of ['GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\tb', 'GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nX: \xff']) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(Buffer.from(raw, 'latin1'));
+      await client.write('\r\n\r\n');
+      const res = await client.readResponse({ timeoutMs: ANSWER_WITHIN_MS });
+      assert.equal(res.status, 200, JSON.stringify(raw));
+    } finally {
+      client.destroy();
+    }
+  }
+});
+
+test('a malformed chunk line is a 400 whatever size it names, not a 413 (RFC 9112 §7.1)', async () => {
+  const head = 'GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n';
+  // Sizes over the 1 MiB body limit, each ended by a byte no chunk line may have there.
+  await expectRefusal(`${head}fffffff\n`, 400, 'A chunk line or chunk data must end with CR LF.');
+  await expectRefusal(`${head}fffffffz\r\n`, 400, 'A chunk size is not a valid hexadecimal number.');
+  // Well formed and over the limit: still 413 before any of its data.
+  await expectRefusal(`${head}fffffff\r\n`, 413, 'The request body is larger than this server accepts.');
+});
