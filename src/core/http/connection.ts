@@ -2009,8 +2009,10 @@ function firstLine(buf: Buffer, maxTargetBytes: number): { method: string; targe
   if (parts.length === 3) return { method, target: target.slice(0, maxTargetBytes), protocol };
   // A whole line of another shape (no version; a space in the target): all of it, as sent.
   const kept = whole ? Infinity : 200;
-  // A line cut at 512 bytes before its version (a 414's): its method and the target's start.
-  if (parts.length === 2 && isToken(method)) return { method, target: target.slice(0, kept) || '-', protocol: '-' };
+  // A line cut at 512 bytes before its version (a 414's): its method and the target's start. A
+  // method '-' (a token) is not taken apart: '-' is the record's "no method", and the log writes
+  // such a record's target alone, as the whole line (formatCombinedLine).
+  if (parts.length === 2 && isToken(method) && method !== '-') return { method, target: target.slice(0, kept) || '-', protocol: '-' };
   return { method: '-', target: text.slice(0, kept) || '-', protocol: '-' };
 }
 

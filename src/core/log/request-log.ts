@@ -111,13 +111,25 @@ export function escapeLogHost(host: string | undefined): string {
 }
 
 /**
+ * nginx's `$request` for `r`: the request line as the client sent it, never a part it did not send.
+ * A parsed line is `METHOD TARGET VERSION`; a line that could not be parsed has no version
+ * (`protocol` '-'), so it is logged as it came: `GET /x` (no version) stays `GET /x`, and
+ * `garbage` or `GET /a b HTTP/1.1` (method '-', the whole line in `target`) stay themselves, never
+ * `- garbage -` with fields the client never sent (nginx logs `"garbage"`). No line at all: `-`.
+ */
+function loggedRequestLine(r: RequestRecord): string {
+  if (r.protocol !== '-') return `${r.method} ${r.target} ${r.protocol}`;
+  return r.method === '-' ? r.target : `${r.method} ${r.target}`;
+}
+
+/**
  * One line in nginx `combined` format, then the duration in seconds (like $request_time) and the
  * client host name ('-' when unknown); for a proxied request, then the back-end's status, time in
  * seconds and origin. GoAccess reads it with --log-format=COMBINED. Every field a client controls
  * (request line, referer, user agent, host name) and the back-end's origin go through escapeLogField.
  */
 export function formatCombinedLine(r: RequestRecord): string {
-  const request = r.method === '-' && r.target === '-' ? '-' : `${r.method} ${r.target} ${r.protocol}`;
+  const request = loggedRequestLine(r);
   return (
     `${r.clientIp} - - [${formatTimeLocal(r.time)}] "${escapeLogField(request)}" ${r.status} ${r.bytes} ` +
     `"${escapeLogField(r.referer ?? '-')}" "${escapeLogField(r.userAgent ?? '-')}" ` +
@@ -132,13 +144,13 @@ export function formatCombinedLine(r: RequestRecord): string {
  * Writes `r`'s log-file line, formatCombinedLine(r) and an LF, into `bytes` from `at`, one byte
  * per character, without building the line as a string first (its pieces joined, then flattened
  * and encoded: about half the cost of a line at 100,000 requests a second). Only for the common
- * line: every client-controlled field needs no escape, no back-end part, integral status and
+ * line: a parsed request line, every client-controlled field needs no escape, no back-end part, integral status and
  * bytes, and the line fits in `bytes`; otherwise nothing is written and the result is -1, and the
  * caller writes formatCombinedLine(r). Returns the offset just after the LF.
  */
 export function writeCombinedLine(bytes: Buffer, at: number, r: RequestRecord): number {
-  if (r.upstream !== undefined || !isPlainCount(r.status) || !isPlainCount(r.bytes)) return -1;
-  const dash = r.method === '-' && r.target === '-';
+  // A line that could not be parsed (no version) is rare: the general path writes it.
+  if (r.upstream !== undefined || r.protocol === '-' || !isPlainCount(r.status) || !isPlainCount(r.bytes)) return -1;
   const referer = r.referer ?? '-';
   const userAgent = r.userAgent ?? '-';
   const host = r.clientHost === undefined || r.clientHost === '' ? '-' : r.clientHost;
@@ -165,15 +177,11 @@ export function writeCombinedLine(bytes: Buffer, at: number, r: RequestRecord): 
   at = writeAscii(bytes, at, ' - - [');
   at = writeAscii(bytes, at, time);
   at = writeAscii(bytes, at, '] "');
-  if (dash) {
-    bytes[at++] = 0x2d;
-  } else {
-    at = writeAscii(bytes, at, r.method);
-    bytes[at++] = 0x20;
-    at = writeAscii(bytes, at, r.target);
-    bytes[at++] = 0x20;
-    at = writeAscii(bytes, at, r.protocol);
-  }
+  at = writeAscii(bytes, at, r.method);
+  bytes[at++] = 0x20;
+  at = writeAscii(bytes, at, r.target);
+  bytes[at++] = 0x20;
+  at = writeAscii(bytes, at, r.protocol);
   at = writeAscii(bytes, at, '" ');
   at = writeCount(bytes, at, r.status);
   bytes[at++] = 0x20;
