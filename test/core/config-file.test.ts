@@ -174,6 +174,33 @@ test('an invalid file fails the start with the file, the key and the reason', as
   }
 });
 
+test('a number too large for a double (1e400, read as Infinity) is named as such, never as "null"', async () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['{ "port": 1e400 }', 'port', /must be at most 65535 \(it is Infinity \(a number beyond 1\.8e308/],
+    ['{ "reload": { "debounceMs": -1e400 } }', 'reload.debounceMs', /must be at least 0 \(it is -Infinity \(a number beyond -1\.8e308/],
+    ['{ "listing": 1e400 }', 'listing', /must be boolean \(it is number Infinity/],
+  ];
+  for (const [text, key, reason] of cases) {
+    const root = await rootWith(text);
+    await assert.rejects(startServer({ root }), (err: unknown) => {
+      assert.ok(err instanceof ServerError, String(err));
+      assert.ok(err.message.includes(`: ${key}: `), `${err.message} names ${key}`);
+      assert.match(err.message, reason);
+      assert.doesNotMatch(err.message, /null/);
+      return true;
+    });
+  }
+  // The same value from a caller (a VS Code setting of 1e400 reaches the core as Infinity).
+  const root = await rootWith({});
+  await assert.rejects(startServer({ root, port: Infinity, reload: { debounceMs: -Infinity } }), (err: unknown) => {
+    const message = String(err);
+    assert.match(message, /port Infinity \(a number beyond 1\.8e308[^;]*: must be a whole number from 0 to 65535/);
+    assert.match(message, /reload\.debounceMs -Infinity/);
+    assert.doesNotMatch(message, /null/);
+    return true;
+  });
+});
+
 test('a file\'s mount of a folder inside the root that is a symlink leading out is refused, by its real path', async () => {
   const outside = join(base, 'outside-real');
   await mkdir(outside, { recursive: true });

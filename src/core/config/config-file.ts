@@ -22,6 +22,7 @@ import { CONFIG_FILE_NAME, DEFAULT_RELOAD, DEFAULT_SPA_FILE, type HeaderRule, ty
 import { isToken, isValidFieldValue } from '../http/http-grammar';
 import { isLoopbackBind, parseCidr } from '../access/access-policy';
 import { mountsFrom } from '../files/mounts';
+import { jsonForDisplay } from '../text/display-text';
 import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
@@ -168,7 +169,7 @@ function valueAt(data: unknown, pointer: string): unknown {
 
 /** A value from the file as JSON, cut to 60 characters (a message quotes it, never a whole page of it). */
 function quoted(value: unknown): string {
-  const shown = JSON.stringify(value) ?? String(value);
+  const shown = jsonForDisplay(value) ?? String(value);
   return shown.length > 60 ? `${cutAtCharacter(shown, 57)}…` : shown;
 }
 
@@ -231,7 +232,7 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
     case 'minimum':
     case 'maximum': {
       const value = valueAt(data, error.instancePath);
-      return { key: dottedKey(error.instancePath), reason: `must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)} (it is ${JSON.stringify(value)})` };
+      return { key: dottedKey(error.instancePath), reason: `must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)} (it is ${jsonForDisplay(value) ?? String(value)})` };
     }
     default:
       return { key: dottedKey(error.instancePath), reason: error.message ?? 'is invalid' };
@@ -245,7 +246,7 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
  */
 function typeHint(expected: string, value: unknown, pointer: string): string {
   if (value === undefined) return '';
-  const what = typeof value === 'string' ? `the string ${quoted(value)}` : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+  const what = typeof value === 'string' ? `the string ${quoted(value)}` : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${jsonForDisplay(value) ?? typeof value}`;
   let how = '';
   if (typeof value === 'string' && /number|integer/.test(expected) && /^-?\d+(\.\d+)?$/.test(value)) how = `; write ${value} without quotes`;
   else if (typeof value === 'string' && expected === 'boolean' && (value === 'true' || value === 'false')) how = `; write ${value} without quotes`;

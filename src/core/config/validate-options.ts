@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { cidrProblem, canonicalHostName } from '../access/access-policy';
 import { globProblem } from '../reload/live-reload-glob';
-import { cutAtCharacter, escapeForDisplay } from '../text/display-text';
+import { cutAtCharacter, escapeForDisplay, jsonForDisplay } from '../text/display-text';
 import { compileRoute } from '../proxy/proxy-routes';
 import { mountPrefixSegments, mountProxyClash, normalMountPrefix } from '../files/mounts';
 import { CONSOLE_FORWARD_MODES, type ServerOptionsInput } from '../options';
@@ -98,7 +98,12 @@ export class InvalidOptionsError extends Error {
   }
 }
 
-/** A value for a message: strings quoted, everything escaped (escapeForDisplay) and bounded. */
+/**
+ * A value for a message: strings quoted, everything escaped (escapeForDisplay) and bounded. A
+ * number JSON cannot write (a file's or settings.json's `1e400`, which JSON.parse reads as
+ * Infinity; NaN) is shown as itself, never as JSON.stringify's `null`, which named a value the
+ * user never wrote ("port: must be at most 65535 (it is null)").
+ */
 export function showValue(value: unknown): string {
   let text: string;
   if (typeof value === 'string') text = `"${value}"`;
@@ -108,7 +113,7 @@ export function showValue(value: unknown): string {
   else {
     try {
       // undefined for functions and symbols: their type is enough.
-      text = JSON.stringify(value) ?? `<${typeof value}>`;
+      text = jsonForDisplay(value) ?? `<${typeof value}>`;
     } catch {
       text = Object.prototype.toString.call(value);
     }

@@ -132,3 +132,23 @@ export function wireText(latin1: string): string {
   const bytes = Buffer.from(latin1, 'latin1');
   return isUtf8(bytes) ? bytes.toString('utf8') : latin1;
 }
+
+/**
+ * JSON.stringify(value) for a message, except that a number JSON cannot write is shown as itself,
+ * never as `null`: JSON.parse reads `1e400` in a porthole.config.json or settings.json as
+ * Infinity, and `(it is null)` named a value the user never wrote. At the top, Infinity and
+ * -Infinity say why (`Infinity (a number beyond 1.8e308, the largest there is)`); inside an
+ * object or a list they are `Infinity`, `-Infinity`, `NaN`. Undefined where JSON.stringify is
+ * (a function, a symbol, undefined); throws where it throws (a cycle, a BigInt).
+ */
+export function jsonForDisplay(value: unknown): string | undefined {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? 'NaN' : `${value} (a number beyond ${value > 0 ? '' : '-'}1.8e308, the largest there is)`;
+  }
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `${NON_FINITE_MARK}${v}${NON_FINITE_MARK}` : v));
+  return text?.replace(NON_FINITE_QUOTED, '$1');
+}
+
+/** Marks a non-finite number inside jsonForDisplay's JSON (U+2063, invisible separator), then unquoted. */
+const NON_FINITE_MARK = '\u2063';
+const NON_FINITE_QUOTED = /"\u2063(-?Infinity|NaN)\u2063"/g;
