@@ -174,6 +174,29 @@ test('an invalid file fails the start with the file, the key and the reason', as
   }
 });
 
+test('a key given twice in one object is refused with both places, never silently the last (JSON.parse keeps the last)', async () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['{ "listing": false,\n  "dotfiles": false,\n  "listing": true }', 'listing', /is given twice in one object \(line 1, column 3 and line 3, column 3\)/],
+    ['{ "reload": { "ignore": ["a,\\"}b"], "debounceMs": 5, "debounceMs": 6 } }', 'reload.debounceMs', /is given twice/],
+    ['{ "headers": [{ "source": "**", "headers": {} }, { "source": "a", "source": "b", "headers": {} }] }', 'headers[1].source', /is given twice/],
+    ['{ "a\\u0062": 1, "ab": 2 }', 'ab', /is given twice/],
+  ];
+  for (const [text, key, reason] of cases) {
+    const root = await rootWith(text);
+    await assert.rejects(startServer({ root }), (err: unknown) => {
+      assert.ok(err instanceof ServerError, String(err));
+      assert.equal(err.code, 'ECONFIG');
+      assert.ok(err.message.includes(`: ${key}: `), `${err.message} names ${key}`);
+      assert.match(err.message, reason);
+      return true;
+    }, text);
+  }
+  // The same name in two objects, or a name inside a string, is no duplicate.
+  const root = await rootWith('{ "cors": { "enabled": false }, "reload": { "enabled": true, "ignore": ["\\"enabled\\": 1"] } }');
+  const running = await serve({ root });
+  assert.equal((await fetchOnce(running.port, request('/folder/a.txt'))).status, 200);
+});
+
 test('a number too large for a double (1e400, read as Infinity) is named as such, never as "null"', async () => {
   const cases: Array<[string, string, RegExp]> = [
     ['{ "port": 1e400 }', 'port', /must be at most 65535 \(it is Infinity \(a number beyond 1\.8e308/],

@@ -336,6 +336,56 @@ export function logFileNameProblem(text: string): string | undefined {
 }
 
 /**
+ * The first name given twice in one object of `json` (text JSON.parse accepted), as its dotted key
+ * (`reload.debounceMs`, `headers[0].source`) and the offsets of both occurrences; undefined when
+ * every object's names are unique. RFC 8259 §4 leaves duplicate names to the parser: JSON.parse
+ * keeps the last silently, so `{"listing": false, …, "listing": true}` lost the first without a
+ * word, where every unknown key is an error. One pass over the text, no allocation per value.
+ */
+function firstDuplicateKey(json: string): { key: string; first: number; again: number } | undefined {
+  // One frame per open object or list: an object's names seen (name → offset) and its current
+  // name; a list's current index.
+  type Frame = { names: Map<string, number>; name: string | undefined; expectName: boolean } | { index: number };
+  const stack: Frame[] = [];
+  const keyOf = (extra: string): string => {
+    let pointer = '';
+    for (const f of stack) pointer += 'index' in f ? `/${f.index}` : f.name === undefined ? '' : `/${f.name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    return dottedKey(pointer, extra);
+  };
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      const start = i;
+      for (i++; json[i] !== '"'; i++) if (json[i] === '\\') i++;
+      const top = stack[stack.length - 1];
+      if (top !== undefined && !('index' in top) && top.expectName) {
+        const name = JSON.parse(json.slice(start, i + 1)) as string;
+        const seen = top.names.get(name);
+        top.expectName = false;
+        if (seen !== undefined) {
+          top.name = undefined;
+          return { key: keyOf(name), first: seen, again: start };
+        }
+        top.names.set(name, start);
+        top.name = name;
+      }
+    } else if (c === '{') {
+      stack.push({ names: new Map(), name: undefined, expectName: true });
+    } else if (c === '[') {
+      stack.push({ index: 0 });
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top === undefined) continue;
+      if ('index' in top) top.index++;
+      else top.expectName = true;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The options a configuration file's text holds, checked (schema, header grammar, CIDR ranges,
  * paths). `root` is the served folder: relative paths in the file are taken from it.
  * Throws ConfigFileError(file, key, reason).
@@ -351,6 +401,13 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     data = JSON.parse(json);
   } catch (err) {
     fail('', syntaxLocation(json, (err as Error).message));
+  }
+  const twice = firstDuplicateKey(json);
+  if (twice !== undefined) {
+    fail(
+      twice.key,
+      `is given twice in one object (${lineAndColumn(json, twice.first)} and ${lineAndColumn(json, twice.again)}): JSON keeps only the last one, so the first would be ignored without a word; remove one`,
+    );
   }
   if (!validate(data)) {
     const first = validate.errors?.[0];
