@@ -9,6 +9,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { ServerError } from '../../src/core';
 import { startServer, type Running } from './harness';
 import { fetchOnce, request } from './raw-client';
@@ -240,6 +241,29 @@ test('configured headers reach refusals, cached files and the 101 of a WebSocket
   });
   assert.match(head, /^HTTP\/1\.1 101 /);
   assert.match(head, /\r\nX-Everywhere: yes(\r\n|$)/i);
+});
+
+test('a configured Content-Encoding never relabels an answer\'s own encoded body; Content-Range is refused at start', async () => {
+  // `--header 'Content-Encoding: identity'` replaced the gzip of a compressed copy: gzip bytes
+  // labelled identity, which a browser shows as garbage (RFC 9110 §8.4: the coding says how to decode).
+  const text = `${'h1 { color: red }\n'.repeat(200)}`;
+  await writeFile(join(root, 'coded.css'), text); // compressed on the fly
+  await writeFile(join(root, 'small.bin'), 'raw');
+  const s = await serve({ root, configFile: false, headers: [{ source: '**', headers: { 'Content-Encoding': 'identity', 'X-Everywhere': 'yes' } }] });
+  for (const coding of ['gzip', 'br']) {
+    const res = await fetchOnce(s.port, request('/coded.css', { headers: [`Accept-Encoding: ${coding}`] }));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.headerAll('content-encoding'), [coding], `${coding}: the answer's own coding, alone`);
+    assert.equal(res.header('x-everywhere'), 'yes', 'the other configured headers still come');
+    const decoded = coding === 'gzip' ? gunzipSync(res.body) : brotliDecompressSync(res.body);
+    assert.equal(decoded.toString(), text);
+  }
+  // An answer without a coding of its own still gets the configured label (files stored encoded under another name).
+  assert.deepEqual((await fetchOnce(s.port, request('/small.bin'))).headerAll('content-encoding'), ['identity']);
+  await assert.rejects(
+    startServer({ root, configFile: false, headers: [{ source: '**', headers: { 'Content-Range': 'bytes 0-1/2' } }] }),
+    (err: unknown) => err instanceof ServerError && err.code === 'EINVALIDOPTION' && /Content-Range says which bytes/.test(err.message),
+  );
 });
 
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {

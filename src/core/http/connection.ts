@@ -2021,13 +2021,19 @@ function firstLine(buf: Buffer, maxTargetBytes: number): { method: string; targe
  * case-insensitively, RFC 9110 §5.1; Vary excepted). An answer the server itself marked
  * `Cache-Control: no-store` (a passing condition: a file being written, the server busy, a
  * back-end that failed) keeps it: a configured Cache-Control would let a browser or a cache keep
- * that answer in place of the file (RFC 9111 §5.2.2.5). Returns `headers` itself when there is
- * nothing to add.
+ * that answer in place of the file (RFC 9111 §5.2.2.5). An answer's own Content-Encoding (RFC 9110
+ * §8.4) is kept too: it says how the body's bytes are to be decoded. Returns `headers` itself when
+ * there is nothing to add.
  */
 function withExtraHeaders(headers: HeaderList, extra: HeaderList | undefined): HeaderList {
   if (extra === undefined || extra.length === 0) return headers;
   const noStore = headers.some(([n, v]) => n.toLowerCase() === 'cache-control' && /(^|,)\s*no-store\s*(,|$)/i.test(v));
-  const added = noStore ? extra.filter(([n]) => n.toLowerCase() !== 'cache-control') : extra;
+  // The answer's own Content-Encoding says how its body bytes are encoded (a compressed copy, a
+  // .br sibling, a back-end's gzip): a configured one in its place (`Content-Encoding: identity`
+  // on a gzip body) makes the client decode the bytes wrongly, so it is kept; a configured one
+  // still labels an answer that has none (a rule for files stored encoded under another name).
+  const ownCoding = headers.some(([n]) => n.toLowerCase() === 'content-encoding');
+  const added = noStore || ownCoding ? extra.filter(([n]) => !(noStore && n.toLowerCase() === 'cache-control') && !(ownCoding && n.toLowerCase() === 'content-encoding')) : extra;
   // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces it.
   const replaced = new Set(added.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
   const out: HeaderList = headers.filter(([n]) => !replaced.has(n.toLowerCase()));
