@@ -85,10 +85,27 @@ test('header names and values outside RFC 9110 grammar refuse to start (no CR/LF
     [{ Date: 'Thu, 01 Jan 1970 00:00:00 GMT' }, /Porthole sends Date itself on every answer/],
     [{ server: 'x' }, /Porthole sends server itself on every answer/],
   ];
+
   for (const [headers, reason] of bad) {
     await assert.rejects(
       startServer({ root, configFile: false, headers: [{ source: '**', headers }] }),
       // The one strict validation of every option (validate-options) refuses them: EINVALIDOPTION.
+      (err: unknown) => err instanceof ServerError && err.code === 'EINVALIDOPTION' && reason.test(err.message),
+      JSON.stringify(headers),
+    );
+  }
+});
+
+test('a configured ETag or Last-Modified is refused: it gave every version and encoding of a file one validator', async () => {
+  // Before: `ETag: "x"` went out on the br copy, the gzip copy and the file alike (RFC 9110 §8.8.3:
+  // a strong tag names one representation), and on the file after every edit.
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ ETag: '"x"' }, /ETag is a validator Porthole sets from each file version and encoding/],
+    [{ 'last-modified': 'Thu, 01 Jan 1970 00:00:00 GMT' }, /last-modified is a validator/],
+  ];
+  for (const [headers, reason] of cases) {
+    await assert.rejects(
+      startServer({ root, configFile: false, headers: [{ source: '**', headers }] }),
       (err: unknown) => err instanceof ServerError && err.code === 'EINVALIDOPTION' && reason.test(err.message),
       JSON.stringify(headers),
     );

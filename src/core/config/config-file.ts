@@ -75,6 +75,9 @@ export function headerFieldProblem(name: string, value: string): string | undefi
   const lower = name.toLowerCase();
   if (lower === 'server' || lower === 'date') return `Porthole sends ${name} itself on every answer, and an answer has one ${name} field; leave it out`;
   if (FORBIDDEN_HEADER_NAMES.has(lower)) return `${name} frames the message or the connection, which Porthole sets from each answer itself; leave it out`;
+  if (lower === 'etag' || lower === 'last-modified') {
+    return `${name} is a validator Porthole sets from each file version and encoding (RFC 9110 §8.8); a fixed one would give every version and every encoding of a file one tag or date, so caches could not tell them apart; leave it out`;
+  }
   if (lower === 'content-range') return `${name} says which bytes of the file a 206 or 416 answer holds, which Porthole sets from each request's Range itself; leave it out`;
   if (!isValidFieldValue(value)) return `the value of ${name} holds a control character (CR, LF, NUL…) or a character above U+00FF`;
   return undefined;
