@@ -62,7 +62,7 @@ interface Job {
 /** The page's own parse ran out of time: kept as its plan (it would again). */
 const TOO_SLOW: PagePlan = {
   kind: 'unsupported',
-  reason: `the page could not be parsed within ${PLAN_TIME_LIMIT_MS / 1000} s (deeply nested?): served without live reload`,
+  reason: `the page could not be parsed within ${PLAN_TIME_LIMIT_MS / 1000} s (hundreds of thousands of elements, or nesting thousands deep): served without live reload; reload it by hand, or split it into smaller pages`,
 };
 /** Other pages took the time: the next request for this one tries again. */
 const WAITED_TOO_LONG: PagePlan = {
