@@ -206,6 +206,14 @@ test('a path a symlink leads out of the root or to a hidden file is answered as 
       assert.match(a.body.toString(), /spa-index/, there);
       assert.doesNotMatch(a.body.toString(), /SECRET|HIDDEN-PAGE/, there);
     }
+    // The fallback itself a link out of the root: said as refused, not as "does not exist".
+    await writeFile(join(outside, 'shell.html'), 'OUTSIDE-SHELL');
+    await symlink(join(outside, 'shell.html'), join(root, 'links', 'shell.html'));
+    const linked = await serve({ spa: 'links/shell.html' });
+    const l = await fetchOnce(linked.port, request('/deep/route', { headers: navigation }));
+    assert.equal(l.status, 404);
+    assert.doesNotMatch(l.body.toString(), /OUTSIDE-SHELL/);
+    assert.match(linked.records.find((rec) => rec.target === '/deep/route')?.note ?? '', /fallback \/links\/shell\.html leads out of the served folder or to a hidden file, so it is never served/);
     // Followed symlinks are served as they are (the file exists and may be served: no fallback).
     const followed = await serve({ spa: 'index.html', followSymlinks: true });
     const r = await fetchOnce(followed.port, request('/links/up/secret.txt', { headers: navigation }));

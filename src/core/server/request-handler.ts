@@ -15,7 +15,8 @@ import { escapeForDisplay } from '../text/display-text';
 import type { Exchange } from '../http/connection';
 import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
-import { existsForRequest, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
+import { lstatSync } from 'node:fs';
+import { existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
@@ -152,16 +153,25 @@ function spaTarget(fallback: string): string {
 }
 
 /**
- * Why the SPA fallback file `fallback` cannot answer now (it does not exist, or it is hidden and
- * dotfiles are off), or undefined when it can. One stat. The server says it at start, and every
- * navigation it would have answered says it in its log note.
+ * Why the SPA fallback file `fallback` cannot answer now (it does not exist; it is hidden and
+ * dotfiles are off; it is a link that leads out of the root or to a hidden file, so it is refused
+ * as any such path), or undefined when it can. A stat or two. The server says it at start, and
+ * every navigation it would have answered says it in its log note.
  */
 export function spaFallbackProblem(fallback: string, files: StaticOptions): string | undefined {
   const target = spaTarget(fallback);
   const own = resolveRequestPath(target, files.dotfiles);
   if (own.kind === 'ok' && existsForRequest(own.segments, false, files)) return undefined;
-  const hidden = own.kind === 'hidden';
-  return `the single-page app fallback ${target} ${hidden ? 'is a hidden file, never served (turn on dotfiles to serve it)' : 'does not exist (or is a symlink to a hidden file or out of the root)'}`;
+  if (own.kind === 'hidden') return `the single-page app fallback ${target} is a hidden file, never served (turn on dotfiles to serve it)`;
+  let there = false;
+  try {
+    there = own.kind === 'ok' && lstatSync(placeSegments(own.segments, files).fsPath, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    // ENOTDIR, EACCES: nothing usable there; said as missing.
+  }
+  return there
+    ? `the single-page app fallback ${target} leads out of the served folder or to a hidden file, so it is never served; point the fallback at a file in the folder`
+    : `the single-page app fallback ${target} does not exist`;
 }
 
 /**
