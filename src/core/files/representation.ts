@@ -63,7 +63,8 @@ export interface Representation {
    * For a file on disk that changed moments before it was opened (it may still be being
    * written): resolves true once it has settled as the version this representation describes,
    * false when it moved. A HEAD, which has no body to cut short, waits for it; a GET's parts check
-   * the same before their last piece. Undefined: nothing to wait for.
+   * the same before their last piece. Undefined: nothing to wait for. Never waited for when
+   * `size` is 0 (no bytes to tear: the empty file is sent as the version it is, HEAD as GET).
    */
   readonly settled?: (() => Promise<boolean>) | undefined;
 }
@@ -164,7 +165,11 @@ function conditionalHeaders(ex: Exchange): ConditionalHeaders {
  */
 export function sendRepresentation(ex: Exchange, rep: Representation, status = 200): void {
   const settled = rep.settled;
-  if (settled !== undefined && ex.method === 'HEAD') {
+  // An empty body has no bytes a write could tear: it is one version (README: "the empty file
+  // between the truncation and the write is one version and is sent as it is"), and a GET sends
+  // it at once. A HEAD waited and became a 503 when the file moved meanwhile, so HEAD and GET of
+  // the same file got different statuses (RFC 9110 §9.3.2).
+  if (settled !== undefined && ex.method === 'HEAD' && rep.size > 0) {
     // Its Content-Length and validators would be those of a write under way: 503 if it moved.
     settled().then(
       (same) => (same ? sendRepresentation(ex, { ...rep, settled: undefined }, status) : ex.connection.fileChangedWhileRead(ex)),
