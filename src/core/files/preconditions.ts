@@ -106,3 +106,15 @@ export function ifRangeAllows(ifRange: string | undefined, v: Validators): boole
   const date = parseHttpDate(value);
   return date !== undefined && v.lastModifiedSec !== undefined && date === v.lastModifiedSec && v.lastModifiedAmbiguous !== true;
 }
+
+/**
+ * True when an If-Range field value (RFC 9110 §13.1.5) is an HTTP-date rather than an entity-tag
+ * (`"…"` or `W/"…"`); false for undefined. A date names a moment, not a representation: every
+ * content coding of one file version shares its Last-Modified, so such a validator cannot say
+ * which coding the client's partial copy is in (see sendNegotiated in static-files.ts).
+ */
+export function ifRangeIsDate(ifRange: string | undefined): boolean {
+  if (ifRange === undefined) return false;
+  const value = ifRange.trim();
+  return !value.startsWith('"') && !value.startsWith('W/');
+}

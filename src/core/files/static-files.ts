@@ -42,7 +42,7 @@ import {
   type ContentCoding,
 } from './content-coding';
 import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './compressed-cache';
-import type { Validators } from './preconditions';
+import { ifRangeIsDate, type Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
 import { NO_SUCH_FILE, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
@@ -870,7 +870,12 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
     sendIdentity(false);
     return;
   }
-  const ranged = ex.method === 'GET' && ex.singleHeader('range') !== undefined;
+  // A Range with an If-Range date is not taken to the unencoded bytes while a compressed copy
+  // would answer the plain request: the copy's ETag is weak (If-Range cannot use it), so a client
+  // resuming a gzip download sends the Last-Modified the unencoded bytes share, and a 206 of those
+  // spliced onto its gzip bytes is neither (RFC 9110 §13.1.5: a validator that does not name the
+  // client's representation means the whole one). It gets the compressed 200, as from nginx.
+  const ranged = ex.method === 'GET' && ex.singleHeader('range') !== undefined && !(onTheFly && ifRangeIsDate(ex.header('if-range')));
   const available: ContentCoding[] = [];
   for (const coding of ['br', 'gzip'] as const) {
     if (siblings[coding] !== undefined || (onTheFly && !ranged)) available.push(coding);
