@@ -9,6 +9,41 @@ import { consoleLabel, consoleWhere, escapeForDisplay, targetForDisplay } from '
 import { formatBytes, formatDuration, formatTime, statusClassOf } from '../output/node-format';
 import type { HostToView, RequestDetails, RequestRow, ViewToHost } from './webview-protocol';
 
+/**
+ * The most memory the kept entries may take, in bytes (estimated by entrySize): 64 MiB. The entry
+ * cap (`porthole.requests.maxEntries`, up to 100,000) counts entries, but one entry's size is the
+ * client's choice: a request head may be 16 KiB (MAX_HEAD_BYTES), so 100,000 hostile requests from
+ * a device on the network would have held 1.6 GB in the extension host (10,000, the default:
+ * 160 MB). Ordinary browser requests take 1–3 KB each, so the budget keeps at least 20,000 of them
+ * and only a flood of oversized ones is cut short; the oldest entries go first, counted in `dropped`.
+ */
+export const REQUEST_STORE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Bookkeeping per entry and per header field (objects, arrays, numbers), in bytes. */
+const ENTRY_OVERHEAD_BYTES = 512;
+const FIELD_OVERHEAD_BYTES = 64;
+
+/** UTF-16 code units of `text` as bytes (2 each: the worst case of a JS string). */
+const textBytes = (text: string | undefined): number => (text === undefined ? 0 : 2 * text.length);
+
+/**
+ * An estimate of the memory one stored entry holds, in bytes: its strings at 2 bytes per UTF-16
+ * code unit, plus a fixed overhead for the entry and each header field. A reverse-DNS name added
+ * later (at most 253 characters) is counted in the overhead.
+ */
+export function entrySize(item: StoredRequest): number {
+  if (item.console !== undefined) {
+    const e = item.console;
+    return ENTRY_OVERHEAD_BYTES + textBytes(item.server) + textBytes(e.clientIp) + textBytes(e.page) + textBytes(e.text) + textBytes(e.source) + textBytes(e.stack);
+  }
+  const r = item.record;
+  let size = ENTRY_OVERHEAD_BYTES + textBytes(item.server) + textBytes(r.clientIp) + textBytes(r.serverIp) + textBytes(r.method) + textBytes(r.target);
+  size += textBytes(r.protocol) + textBytes(r.note) + textBytes(r.filePath) + textBytes(r.upstream?.target);
+  // referer and userAgent are the values of fields below: the same strings, not counted twice.
+  for (const [name, value] of [...r.requestHeaders, ...r.responseHeaders]) size += FIELD_OVERHEAD_BYTES + textBytes(name) + textBytes(value);
+  return size;
+}
+
 /** A request (`record`) or a page's console message (`console`), never both. */
 export type StoredRequest =
   | { readonly key: number; readonly server: string; readonly record: RequestRecord; readonly console?: undefined }
@@ -16,19 +51,35 @@ export type StoredRequest =
 
 export class RequestStore {
   private items: StoredRequest[] = [];
+  /** entrySize of each item in `items` (same indices). */
+  private sizes: number[] = [];
   /** Index of the oldest retained item in `items` (compacted lazily). */
   private head = 0;
+  /** Sum of the retained items' sizes. */
+  private bytesKept = 0;
   private nextKey = 1;
   private droppedCount = 0;
   private pausedFlag = false;
 
-  constructor(private cap: number) {}
+  /**
+   * @param cap entries kept at most (the newest; `porthole.requests.maxEntries`).
+   * @param maxBytes estimated bytes kept at most (entrySize; REQUEST_STORE_MAX_BYTES): the oldest
+   *   entries are dropped beyond either limit, though the newest entry is always kept.
+   */
+  constructor(
+    private cap: number,
+    private readonly maxBytes = REQUEST_STORE_MAX_BYTES,
+  ) {}
 
   get capacity(): number {
     return this.cap;
   }
   get size(): number {
     return this.items.length - this.head;
+  }
+  /** Estimated bytes the retained entries hold (entrySize), at most `maxBytes`. */
+  get bytes(): number {
+    return this.bytesKept;
   }
   get dropped(): number {
     return this.droppedCount;
@@ -62,7 +113,10 @@ export class RequestStore {
     const added: StoredRequest[] = [];
     for (const unkeyed of items) {
       const item = { ...unkeyed, key: this.nextKey++ };
+      const size = entrySize(item);
       this.items.push(item);
+      this.sizes.push(size);
+      this.bytesKept += size;
       added.push(item);
     }
     this.trim();
@@ -99,19 +153,22 @@ export class RequestStore {
 
   clear(): void {
     this.items = [];
+    this.sizes = [];
+    this.bytesKept = 0;
     this.head = 0;
     this.droppedCount = 0;
   }
 
   private trim(): void {
-    const excess = this.size - this.cap;
-    if (excess > 0) {
-      this.head += excess;
-      this.droppedCount += excess;
+    while (this.size > 1 && (this.size > this.cap || this.bytesKept > this.maxBytes)) {
+      this.bytesKept -= this.sizes[this.head] ?? 0;
+      this.head++;
+      this.droppedCount++;
     }
     // Compact once the dead prefix is as large as the live part: amortised O(1).
     if (this.head > 0 && this.head >= this.size) {
       this.items = this.items.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
   }
