@@ -96,3 +96,16 @@ void test('a smaller budget drops the oldest, keeps the newest even when it alon
   store.add('site', [one]);
   assert.equal(store.bytes, size);
 });
+
+void test('a dropped request is gone: get(), details and Copy as curl cannot reach it before the store compacts', async () => {
+  const records = await recordsFor(12, 'dropped', ['X-Small: 1']);
+  const store = new RequestStore(100);
+  for (let i = 0; i < 10; i++) store.add('site', records);
+  // 120 added, 100 kept: keys 21..120; 1..20 are dropped (their slots not yet compacted away).
+  assert.equal(store.dropped, 20);
+  assert.equal(store.all()[0]?.key, 21);
+  for (const key of [1, 5, 20]) assert.equal(store.get(key), undefined, `dropped key ${key} still answered`);
+  assert.equal(store.get(21)?.key, 21);
+  assert.equal(store.get(120)?.key, 120);
+  assert.equal(store.get(121), undefined);
+});

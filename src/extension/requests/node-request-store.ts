@@ -130,9 +130,14 @@ export class RequestStore {
     return this.items.slice(this.head);
   }
 
+  /**
+   * The retained entry `key`, or undefined when it was dropped, cleared or never existed. A key
+   * below the oldest retained one is refused before indexing: the slots before `head` still hold
+   * dropped entries until the store compacts.
+   */
   get(key: number): StoredRequest | undefined {
     const first = this.items[this.head];
-    if (!first) return undefined;
+    if (!first || key < first.key) return undefined;
     const item = this.items[this.head + (key - first.key)];
     return item?.key === key ? item : undefined;
   }
