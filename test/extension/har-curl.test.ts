@@ -353,6 +353,46 @@ test('Copy as curl: a Host or an absolute-form target naming another server stil
   assert.doesNotMatch(buildCurl(own.record)?.command ?? '', /--connect-to/);
 });
 
+test('Copy as curl: an absolute-form target whose scheme is not the connection\'s still replays (the command speaks what the connection spoke)', async () => {
+  // Porthole answers `GET https://…` on a plain connection (RFC 9112 §3.2.2: the authority is what
+  // it routes on); the command must not then try a TLS handshake with a plain server.
+  const target = `https://127.0.0.1:${srv.port}/hello.txt?scheme=https-on-plain`;
+  const first = await fetchOnce(srv.port, request(target));
+  assert.equal(first.status, 200);
+  const curl = buildCurl(await recordFor(target));
+  assert.ok(curl);
+  const run = await runShell(`${curl.command} --silent --show-error`);
+  assert.equal(run.code, 0, `${curl.command}: ${run.stderr}`);
+  assert.equal(run.stdout.toString(), helloBody());
+  // And over TLS, `GET http://…`: the command speaks TLS to the TLS server.
+  const cert = createSelfSignedCertificate(['127.0.0.1']);
+  const certFile = join(scratch, 'scheme-cert.pem');
+  writeFileSync(certFile, cert.cert);
+  const tls = await startServer({ root: site.root, tls: { cert: cert.cert, key: cert.key }, reload: { enabled: false } });
+  try {
+    const plainTarget = `http://127.0.0.1:${tls.port}/hello.txt?scheme=http-on-tls`;
+    const made = await runShell(
+      `curl --silent --show-error --cacert ${shellQuote(certFile)} --request-target ${shellQuote(plainTarget)} ${shellQuote(`https://127.0.0.1:${tls.port}/`)}`,
+    );
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(made.stdout.toString(), helloBody());
+    await withTimeout(
+      (async () => {
+        while (!tls.records.some((r) => r.target === plainTarget)) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      10_000,
+      'the TLS record',
+    );
+    const tlsCurl = buildCurl(tls.records.find((r) => r.target === plainTarget)!);
+    assert.ok(tlsCurl);
+    const again = await runShell(`${tlsCurl.command} --silent --show-error --cacert ${shellQuote(certFile)}`);
+    assert.equal(again.code, 0, `${tlsCurl.command}: ${again.stderr}`);
+    assert.equal(again.stdout.toString(), helloBody());
+  } finally {
+    await tls.close();
+  }
+});
+
 test('raw bytes above 0x7F: the HAR URL and the curl command carry the bytes sent (%E2%80%AE, not %C3%A2%C2%80%C2%AE); header values are their UTF-8 text', async () => {
   // Written as latin1, one char per byte: /café.txt?q=<U+202E> and X-Name: café as UTF-8 bytes.
   const rawTarget = '/caf\u00c3\u00a9.txt?q=\u00e2\u0080\u00ae';

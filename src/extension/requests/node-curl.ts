@@ -87,7 +87,8 @@ function connectTo(url: URL, serverIp: string, serverPort: number): string | und
  * The curl command that repeats `record`: its method, absolute URL (requestUrl), and its request
  * headers as sent, less the hop-by-hop ones (and those the Connection field names), the framing
  * curl writes itself, and Host when it is the URL's own authority. The connection goes to the
- * server's address (`--connect-to` when the URL names another: connectTo). HEAD becomes `--head`; other
+ * server's address (`--connect-to` when the URL names another: connectTo), in the connection's
+ * scheme (http, or https over TLS) whatever an absolute-form target said. HEAD becomes `--head`; other
  * methods than GET `--request`; HTTP/1.0 `--http1.0`; a path with dot segments `--path-as-is`,
  * brackets or braces `--globoff`. A request that had a body (Content-Length above 0, or chunked)
  * gets `--data-binary @-`: bodies are not kept, so the command reads the body from standard input.
@@ -114,6 +115,15 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
   if (/(^|\/)\.\.?(\/|$)/.test(path)) args.push('--path-as-is');
   if (/[[\]{}]/.test(url)) args.push('--globoff');
   const parsed = new URL(url);
+  // The scheme is the connection's (TLS or not), never an absolute-form target's: the client chose
+  // `GET https://…` on a plain connection (Porthole answers it, routing on the authority, as nginx
+  // does), and a command that starts a TLS handshake with a plain server repeats nothing.
+  const scheme = record.secure ? 'https:' : 'http:';
+  if (parsed.protocol !== scheme) {
+    const port = parsed.port !== '' ? parsed.port : parsed.protocol === 'https:' ? '443' : '80';
+    parsed.protocol = scheme;
+    parsed.port = port;
+  }
   const authority = parsed.host;
   const via = connectTo(parsed, record.serverIp, record.serverPort);
   if (via !== undefined) args.push('--connect-to', shellWord(via));
@@ -129,6 +139,6 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
   }
   if (compressed) args.push('--compressed');
   if (needsBody) args.push('--data-binary', '@-');
-  args.push(shellWord(url));
+  args.push(shellWord(parsed.href));
   return { command: args.join(' '), needsBody };
 }
