@@ -61,6 +61,8 @@
   /** @type {Map<number, RequestDetails>} */
   const details = new Map();
   let maxEntries = 10000;
+  /** The oldest key the host keeps (append's `oldest`); older rows are dropped by trim(). */
+  let oldestKept = 0;
   let dropped = 0;
   let paused = false;
   let saveTimer = 0;
@@ -259,9 +261,12 @@
     trim();
   }
 
-  /** Drops the oldest rows beyond maxEntries (the host counts them in `dropped`). */
+  /**
+   * Drops the oldest rows beyond maxEntries, and those below `oldestKept`, the oldest key the host
+   * still keeps (it also drops by bytes): the host counts them in `dropped`.
+   */
   function trim() {
-    while (rows.size > maxEntries && head < order.length) {
+    while (head < order.length && (rows.size > maxEntries || /** @type {number} */ (order[head]) < oldestKept)) {
       const key = /** @type {number} */ (order[head++]);
       removeRow(key);
     }
@@ -299,6 +304,7 @@
     details.clear();
     order = [];
     head = 0;
+    oldestKept = 0;
   }
 
   function applyFilter() {
@@ -566,6 +572,7 @@
       case 'append':
         if (m.type !== 'append') break;
         dropped = m.dropped;
+        oldestKept = m.oldest;
         addRows(m.rows);
         break;
       case 'hostname':

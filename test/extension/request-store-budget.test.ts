@@ -108,4 +108,8 @@ void test('a dropped request is gone: get(), details and Copy as curl cannot rea
   assert.equal(store.get(21)?.key, 21);
   assert.equal(store.get(120)?.key, 120);
   assert.equal(store.get(121), undefined);
+  // What the view's append carries so that it drops the same rows (media/requests.js trim()).
+  assert.equal(store.oldestKey, 21);
+  store.clear();
+  assert.equal(store.oldestKey, 121, 'nothing kept: the next key');
 });

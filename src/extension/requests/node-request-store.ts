@@ -81,6 +81,10 @@ export class RequestStore {
   get bytes(): number {
     return this.bytesKept;
   }
+  /** The key of the oldest retained entry; the next key to be given when none is kept. */
+  get oldestKey(): number {
+    return this.items[this.head]?.key ?? this.nextKey;
+  }
   get dropped(): number {
     return this.droppedCount;
   }

@@ -129,7 +129,7 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
     }
     const rows = this.pending.map(toRow);
     this.pending = [];
-    this.post({ type: 'append', rows, dropped: this.store.dropped });
+    this.post({ type: 'append', rows, dropped: this.store.dropped, oldest: this.store.oldestKey });
   }
 
   private onMessage(message: unknown): void {

@@ -95,8 +95,12 @@ export type HostToView =
   | { readonly type: 'sharing'; readonly servers: readonly SharingServer[] }
   /** The whole retained list, sent when the view (re)loads. */
   | { readonly type: 'snapshot'; readonly rows: readonly RequestRow[]; readonly dropped: number; readonly maxEntries: number; readonly paused: boolean }
-  /** New rows since the last message (at most ~10 of these a second). */
-  | { readonly type: 'append'; readonly rows: readonly RequestRow[]; readonly dropped: number }
+  /**
+   * New rows since the last message (at most ~10 of these a second). `oldest`: the key of the
+   * oldest entry the host still keeps (it drops by count and by bytes: REQUEST_STORE_MAX_BYTES);
+   * the view drops its rows below it, so it never holds more than the host does.
+   */
+  | { readonly type: 'append'; readonly rows: readonly RequestRow[]; readonly dropped: number; readonly oldest: number }
   /** A client's host name became known. */
   | { readonly type: 'hostname'; readonly ip: string; readonly name: string }
   | { readonly type: 'details'; readonly key: number; readonly details: RequestDetails | undefined }
