@@ -393,6 +393,23 @@ test('Copy as curl: an absolute-form target whose scheme is not the connection\'
   }
 });
 
+test('Copy as curl and the HAR URL keep the target\'s dot segments as sent: the replay gets the same answer (a 400 stays a 400)', async () => {
+  // A WHATWG URL parser removes dot segments (RFC 3986 §5.2.4), literal or %2e-encoded; the server
+  // answered the target as it came.
+  for (const target of ['/../hello.txt?dots=literal', '/x/%2e%2e/%2E%2E/hello.txt?dots=encoded', '/x/../hello.txt?dots=inside']) {
+    const first = await fetchOnce(srv.port, request(target));
+    const original = await recordFor(target);
+    const entry = toHarEntry({ server: 'site', record: original });
+    assert.equal(entry?.request.url, `http://127.0.0.1:${srv.port}${target}`, `${target}: the HAR url is the target asked for`);
+    const curl = buildCurl(original);
+    assert.ok(curl);
+    const run = await runShell(`${curl.command} --silent --show-error --output /dev/null --write-out '%{http_code}'`);
+    assert.equal(run.code, 0, `${curl.command}: ${run.stderr}`);
+    assert.equal(Number(run.stdout.toString()), first.status, `${target}: ${curl.command} got another answer than the request it repeats`);
+    assert.equal(srv.records.filter((r) => r.target === target).length, 2, `${target}: the server saw the same target again`);
+  }
+});
+
 test('raw bytes above 0x7F: the HAR URL and the curl command carry the bytes sent (%E2%80%AE, not %C3%A2%C2%80%C2%AE); header values are their UTF-8 text', async () => {
   // Written as latin1, one char per byte: /café.txt?q=<U+202E> and X-Name: café as UTF-8 bytes.
   const rawTarget = '/caf\u00c3\u00a9.txt?q=\u00e2\u0080\u00ae';

@@ -139,6 +139,8 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
   }
   if (compressed) args.push('--compressed');
   if (needsBody) args.push('--data-binary', '@-');
-  args.push(shellWord(parsed.href));
+  // The origin (in the connection's scheme) and then the target's own path as requestUrl wrote it:
+  // not parsed.href, which would remove dot segments again (`/x/../a` sent as `/a`).
+  args.push(shellWord(`${parsed.origin}${url.slice(url.indexOf('/', url.indexOf('//') + 2))}`));
   return { command: args.join(' '), needsBody };
 }

@@ -51,8 +51,11 @@ function firstHeader(headers: HeaderList, name: string): string | undefined {
  * The absolute URL the client asked for: the scheme of the connection (`https` over TLS), the
  * authority from the request's Host field (what the client used; RFC 9112 §3.3), else the
  * server's address and port, then the target. An absolute-form target is taken as it is.
+ * The path and query are the target's own, never normalised: a WHATWG URL parser removes dot
+ * segments (`/x/../a`, `/x/%2e%2e/a` become `/a`, RFC 3986 §5.2.4), but the server answered the
+ * target as sent (`GET /../a.txt` is a 400, `/a.txt` a 200), so a replay or a HAR must carry it.
  * Returns undefined when the request line could not be parsed (method or target `-`) or the
- * result is not a URL (a Host value no URL parser takes).
+ * authority is not a URL's (a Host value no URL parser takes).
  */
 export function requestUrl(record: RequestRecord): string | undefined {
   if (record.method === '-' || record.target === '-') return undefined;
@@ -60,28 +63,38 @@ export function requestUrl(record: RequestRecord): string | undefined {
   // The target is kept one char per byte (latin1): a raw byte above 0x7F (a 400, but logged) is
   // percent-encoded as that byte, not as the UTF-8 of its latin1 char (`%E2%80%AE`, not `%C3%A2…`).
   const target = record.target.replace(/[\u0080-\u00ff]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  if (/^https?:\/\//i.test(target)) {
+  const absolute = /^(https?:\/\/[^/?#]*)(.*)$/is.exec(target);
+  if (absolute) {
     try {
-      return new URL(target).href;
+      const origin = new URL(absolute[1] ?? '').origin;
+      return origin === 'null' ? undefined : `${origin}${pathOf(absolute[2] ?? '')}`;
     } catch {
       return undefined;
     }
   }
+  // Origin-form or '*' only: anything else (authority-form, a line that only looked like a request) has no URL.
+  if (!target.startsWith('/') && target !== '*') return undefined;
   const fallback = `${hostForUrl(record.serverIp)}:${record.serverPort}`;
   const host = firstHeader(record.requestHeaders, 'host');
   // '*' (OPTIONS *, RFC 9112 §3.2.4) asks about the server: its URL is the origin.
-  const path = target === '*' ? '/' : target;
+  const path = target === '*' ? '/' : pathOf(target);
   for (const authority of host !== undefined && host !== '' ? [host, fallback] : [fallback]) {
     // Only an authority: a Host value holding '/', '?', '#', '@' or '\' would move the target.
     if (/[/?#@\\\s]/.test(authority)) continue;
     try {
-      const url = new URL(`${scheme}://${authority}${path}`);
-      return url.href;
+      const origin = new URL(`${scheme}://${authority}/`).origin;
+      if (origin !== 'null') return `${origin}${path}`;
     } catch {
       // try the next authority
     }
   }
   return undefined;
+}
+
+/** A target's path and query as sent ('/' for an empty path), without a fragment. */
+function pathOf(target: string): string {
+  const path = target.split('#', 1)[0] ?? '';
+  return path.startsWith('/') ? path : `/${path}`;
 }
 
 /**
