@@ -662,6 +662,8 @@ export class Connection {
   private streamed: { reader: BodyReader; ex: Exchange; sink: RequestBodySink | undefined; waiting: boolean } | undefined;
   /** The socket handed over by `upgrade`, while phase is 'upgraded'. */
   private upgraded: UpgradedSocket | undefined;
+  /** The body being written as it comes (writeBodyStream) and its exchange: see onInactivity. */
+  private producedBody: { readonly ex: Exchange; readonly writer: { readonly closed: boolean } } | undefined;
   /** An open-ended response (openStream) is in progress. */
   private streaming = false;
   /** A response is queued above maxQueuedBytes: nothing more is read or parsed until it drains. */
@@ -1410,6 +1412,7 @@ export class Connection {
     if (ex.finished) return;
     ex.finished = true;
     this.exchange = undefined;
+    if (this.producedBody?.ex === ex) this.producedBody = undefined;
     ex.reservation?.release();
     ex.reservation = undefined;
     if (this.streamed !== undefined) {
@@ -1578,15 +1581,32 @@ export class Connection {
       case 'idle':
         this.destroy();
         return;
-      case 'handling':
-        // A streamed body (the body hook) with no bytes for headersMs: 408 like any body.
+      case 'handling': {
+        // A streamed body (the body hook) with no bytes for headersMs: 408 like any body. Not
+        // while the sink asked to wait (a back-end that stopped reading; the client's socket is
+        // paused then): the back-end is awaited, not the client, as for the rate check (checkRates),
+        // and its own timeout (the proxy's response timeout) bounds the wait.
         if (this.streamed !== undefined && this.exchange !== undefined && !this.exchange.answered) {
+          if (this.streamed.waiting || this.bodyPaused) {
+            this.socket.setTimeout(this.socketTimeoutMs);
+            return;
+          }
           this.bodyTimedOut(this.streamed);
           return;
         }
         if (this.clientStillTaking()) return;
+        // A response body written as it comes (startBody) with nothing queued for the client: no
+        // write stalled, the producer (a back-end's Server-Sent Events or long poll) is quiet, and
+        // may be for as long as it likes; the next write re-arms the timer. A client that left
+        // (FIN) is let go as before, at writeStallMs.
+        const produced = this.producedBody;
+        if (produced !== undefined && produced.ex === this.exchange && !produced.writer.closed && this.socket.writableLength === 0 && !this.remoteEnded) {
+          this.socket.setTimeout(this.socketTimeoutMs);
+          return;
+        }
         this.cut();
         return;
+      }
       // body: no body bytes for headersMs (see parseNext).
       case 'body':
         this.failRequest(408, 'The request body did not arrive in time.', this.bodyHead);
@@ -1811,6 +1831,7 @@ export class Connection {
       writer.closed = true;
       return writer;
     }
+    if (framing !== 'none') this.producedBody = { ex, writer };
     // The head waits (corked) for the first body bytes of this turn, so that a small response
     // leaves in one segment; it goes out on the next turn of the event loop at the latest.
     this.socket.cork();

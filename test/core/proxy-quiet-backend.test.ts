@@ -1,0 +1,169 @@
+/**
+ * The reverse proxy and a back-end that goes quiet: a response stream (Server-Sent Events, a long
+ * poll) with nothing to say for a while, and a back-end that stops reading an upload for a while
+ * (its socket full: backpressure). Neither is the client's doing, so neither may be charged to the
+ * client's timeouts (writeStallMs, headersMs), which are set short here. Over loopback: a raw-`net`
+ * back-end started here, Porthole in front of it, raw clients. Every wait is bounded.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { RawClient, request, waitForClose, withTimeout } from './raw-client';
+
+/** The client's timeouts here: short, so that a wait several times as long is plainly past them. */
+const STALL_MS = 300;
+/** How long the back-end stays quiet: several times STALL_MS. */
+const QUIET_MS = 4 * STALL_MS;
+
+let site: Site;
+let backendServer: Server;
+let srv: Running;
+/** The back-end's sockets of event streams, in order of arrival. */
+const streams: Socket[] = [];
+const streamArrived: Array<() => void> = [];
+
+function nextStream(): Promise<Socket> {
+  const ready = streams.shift();
+  if (ready !== undefined) return Promise.resolve(ready);
+  return new Promise((resolve) => streamArrived.push(() => resolve(streams.shift() as Socket)));
+}
+
+before(async () => {
+  site = await makeSite();
+  backendServer = createServer((socket) => {
+    socket.on('error', () => undefined);
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      const text = head.subarray(0, end).toString('latin1');
+      if (text.startsWith('GET /api/events')) {
+        // An event stream: the head, then nothing until the test writes.
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n');
+        streams.push(socket);
+        streamArrived.shift()?.();
+        return;
+      }
+      // An upload: stop reading for QUIET_MS (the client's socket fills up behind it), then count it all.
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(text)?.[1] ?? '0');
+      let got = head.length - end - 4;
+      socket.pause();
+      const answer = (): void => {
+        const body = String(got);
+        socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      };
+      setTimeout(() => {
+        socket.on('data', (chunk: Buffer) => {
+          got += chunk.length;
+          if (got >= length) answer();
+        });
+        socket.resume();
+        if (got >= length) answer();
+      }, QUIET_MS);
+    };
+    socket.on('data', onData);
+  });
+  await new Promise<void>((resolve) => backendServer.listen(0, '127.0.0.1', resolve));
+  const address = backendServer.address();
+  if (address === null || typeof address === 'string') throw new Error('no back-end port');
+  srv = await startServer({
+    root: site.root,
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${address.port}` }] },
+    timeouts: { writeStallMs: STALL_MS, headersMs: STALL_MS },
+  });
+});
+
+after(async () => {
+  await srv.close();
+  for (const s of streams) s.destroy();
+  await new Promise<void>((resolve) => backendServer.close(() => resolve()));
+  await site.cleanup();
+});
+
+/** Resolves with what `socket` receives until it has `text` (rejects when it closes first). */
+function readUntil(socket: Socket, text: string, timeoutMs: number): Promise<string> {
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      let seen = '';
+      const onData = (chunk: Buffer): void => {
+        seen += chunk.toString('latin1');
+        if (seen.includes(text)) {
+          socket.off('data', onData);
+          socket.off('close', onClose);
+          resolve(seen);
+        }
+      };
+      const onClose = (): void => reject(new Error(`closed before ${JSON.stringify(text)}; got ${JSON.stringify(seen.slice(0, 300))}`));
+      socket.on('data', onData);
+      socket.on('close', onClose);
+    }),
+    timeoutMs,
+    `reading ${JSON.stringify(text)}`,
+  );
+}
+
+test('a proxied event stream may stay quiet longer than writeStallMs: the client that stays gets the next event', async () => {
+  const client = connect({ port: srv.port, host: '127.0.0.1' });
+  client.on('error', () => undefined);
+  try {
+    client.write(request('/api/events', { headers: ['Accept: text/event-stream'] }));
+    const backend = await withTimeout(nextStream(), 5_000, 'the back-end getting the request');
+    await readUntil(client, '\r\n\r\n', 5_000);
+    // Quiet for several times writeStallMs: nothing is queued for the client, nothing stalled.
+    await new Promise((r) => setTimeout(r, QUIET_MS));
+    const event = 'data: after a quiet while\n\n';
+    backend.write(`${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`);
+    const seen = await readUntil(client, 'data: after a quiet while', 5_000);
+    assert.match(seen, /data: after a quiet while/);
+    backend.end('0\r\n\r\n');
+    await readUntil(client, '0\r\n\r\n', 5_000);
+    const record = await withTimeout(
+      (async () => {
+        for (;;) {
+          const found = srv.records.find((r) => r.target === '/api/events');
+          if (found !== undefined) return found;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })(),
+      5_000,
+      'the record',
+    );
+    assert.equal(record.status, 200);
+    assert.equal(record.aborted, false, 'the stream ended as the back-end ended it, not cut');
+    assert.equal(record.bytes, Buffer.byteLength(event));
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a client that half-closes on a quiet proxied event stream is still let go (at writeStallMs), and the back-end request with it', async () => {
+  const client = connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+  client.on('error', () => undefined);
+  client.write(request('/api/events?leave', { headers: ['Accept: text/event-stream'] }));
+  const backend = await withTimeout(nextStream(), 5_000, 'the back-end getting the request');
+  await readUntil(client, '\r\n\r\n', 5_000);
+  client.end();
+  await waitForClose(client, 5_000);
+  await withTimeout(new Promise((r) => (backend.destroyed ? r(undefined) : backend.once('close', r))), 5_000, 'the back-end connection closing');
+  const record = srv.records.find((r) => r.target === '/api/events?leave');
+  assert.equal(record?.aborted, true);
+});
+
+test('an upload whose back-end stops reading for longer than headersMs is not a 408: the back-end is awaited, not the client', async () => {
+  // Enough to fill the loopback buffers both ways, so the client's socket is paused a while.
+  const size = 16 * 1024 * 1024;
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/api/upload', { method: 'POST', headers: [`Content-Length: ${size}`, 'Content-Type: application/octet-stream'] }));
+    void client.write(Buffer.alloc(size, 0x61)).catch(() => undefined);
+    const res = await client.readResponse({ timeoutMs: 15_000 });
+    assert.equal(res.status, 200, `got ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
+    assert.equal(res.body.toString('utf8'), String(size));
+  } finally {
+    client.destroy();
+  }
+});
