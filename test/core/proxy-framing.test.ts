@@ -371,3 +371,23 @@ test('a back-end that answers before the request body has all come: the answer s
     client.destroy();
   }
 });
+
+test('a 502 for an answer that cannot be passed on says the back-end runs and to fix its answer, never to start it', async () => {
+  // Each came from a back-end that is running: it answered, with something Porthole refuses.
+  for (const path of ['/api/unasked-101', '/api/unasked-100', '/api/status-999', '/api/two-lengths', '/api/big-head']) {
+    const res = await fetchOnce(srv.port, request(path), { timeoutMs: PROMPT_MS });
+    assert.equal(res.status, 502, path);
+    const page = res.body.toString('utf8');
+    assert.doesNotMatch(page, /Start the back-end/, `${path}: the back-end runs; starting it is no advice`);
+    assert.match(page, /The back-end is running and answered/, path);
+  }
+  // A WebSocket upgrade the back-end refused (it answered 200, not 101).
+  const refused = await fetchOnce(
+    srv.port,
+    request('/api/ok?upgrade', { headers: ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='] }),
+    { timeoutMs: PROMPT_MS },
+  );
+  assert.equal(refused.status, 502);
+  assert.match(refused.body.toString('utf8'), /answered 200 instead of 101/);
+  assert.doesNotMatch(refused.body.toString('utf8'), /Start the back-end/, 'a refused upgrade: the back-end runs');
+});

@@ -571,15 +571,17 @@ export class ReverseProxy {
       this.cut(ex, route, describeBodyError(err));
       return;
     }
-    const { status, reason, untrusted, slow } = describeUpstreamError(err, this.setup.options, upgrade);
+    const { status, reason, untrusted, slow, answered } = describeUpstreamError(err, this.setup.options, upgrade);
     ex.note = `proxy ${route.origin}: ${reason}`;
     const title = status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway';
     // The back-end runs when its certificate is what failed: what to do is to trust it.
     const advice = untrusted
       ? 'Trust the certificate authority that signed it: start Porthole (or VS Code, for the extension) with <code>NODE_EXTRA_CA_CERTS=/path/to/ca.pem</code>, or proxy to its <code>http://</code> address; then reload this page.'
-      : slow
-        ? `It took the request and is still working on it, or is stuck: look at the back-end's own output. If this request needs longer, raise the wait (<code>--proxy-timeout S</code>, or <code>proxy.responseTimeoutMs</code> in porthole.config.json); then reload this page.`
-        : 'Start the back-end (or check the address in <code>--proxy</code> / <code>porthole.proxy</code>), then reload this page.';
+      : answered
+        ? `The back-end is running and answered, but with something Porthole cannot pass on (said above): look at the back-end's own output for that request and fix it there; then reload this page.`
+        : slow
+          ? `It took the request and is still working on it, or is stuck: look at the back-end's own output. If this request needs longer, raise the wait (<code>--proxy-timeout S</code>, or <code>proxy.responseTimeoutMs</code> in porthole.config.json); then reload this page.`
+          : 'Start the back-end (or check the address in <code>--proxy</code> / <code>porthole.proxy</code>), then reload this page.';
     const body = htmlPage(
       title,
       `<h1>${escapeHtml(title)}</h1>\n<p>Porthole passes <code>${escapeHtml(route.prefix)}</code> to <code>${escapeHtml(route.origin)}</code>, ` +
@@ -648,7 +650,9 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
 /**
  * The status (502 or 504) and plain words for a failure to get an answer from a back-end;
  * `untrusted` when its certificate is what failed (it runs: the advice is to trust it), `slow`
- * when it took the connection but sent no answer in time (it runs too: starting it is no advice).
+ * when it took the connection but sent no answer in time (it runs too: starting it is no advice),
+ * `answered` when it sent an answer that cannot be passed on (a refused upgrade, an unasked 1xx, a
+ * bad status, head or framing: it runs, so the advice is to fix what it answered, not to start it).
  * `upgrade`: the request was a WebSocket upgrade. One undici code covers several failures (its
  * UND_ERR_SOCKET is a close, an unasked 101 or an unasked 100): they are told apart by its message
  * and by what was asked, never given the words of another.
@@ -657,18 +661,18 @@ export function describeUpstreamError(
   err: unknown,
   options: Pick<ProxyOptions, 'connectTimeoutMs' | 'responseTimeoutMs'>,
   upgrade = false,
-): { status: 502 | 504; reason: string; untrusted?: boolean; slow?: boolean } {
+): { status: 502 | 504; reason: string; untrusted?: boolean; slow?: boolean; answered?: boolean } {
   const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }>; cause?: { code?: string } };
   const code = e.code ?? e.errors?.[0]?.code ?? e.cause?.code;
   const seconds = (ms: number): string => `${ms / 1000} s`;
   // Only a proxy made with undici has errors to describe: its module is loaded by then.
   const undiciErrors = undiciModule?.errors;
-  if (err instanceof UnforwardableAnswerError) return { status: 502, reason: err.message };
+  if (err instanceof UnforwardableAnswerError) return { status: 502, reason: err.message, answered: true };
   if (err instanceof UpgradeRefusedError) {
-    return { status: 502, reason: `did not accept the upgrade to WebSocket: it answered ${err.statusCode} instead of 101 Switching Protocols` };
+    return { status: 502, reason: `did not accept the upgrade to WebSocket: it answered ${err.statusCode} instead of 101 Switching Protocols`, answered: true };
   }
   if (err instanceof InvalidStatusError) {
-    return { status: 502, reason: `answered with status ${err.statusCode}, which is not a valid HTTP status (RFC 9110 §15: ${MIN_STATUS}–${MAX_STATUS})` };
+    return { status: 502, reason: `answered with status ${err.statusCode}, which is not a valid HTTP status (RFC 9110 §15: ${MIN_STATUS}–${MAX_STATUS})`, answered: true };
   }
   if ((undiciErrors !== undefined && err instanceof undiciErrors.ConnectTimeoutError) || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
     return { status: 504, reason: `did not accept a connection within ${seconds(options.connectTimeoutMs)}` };
@@ -690,27 +694,28 @@ export function describeUpstreamError(
       // that asked for none; 'bad response' a 100 Continue it did not ask for (it sends no Expect).
       if (e.message === 'bad upgrade') {
         return upgrade
-          ? { status: 502, reason: 'did not accept the upgrade to WebSocket (it answered without 101 Switching Protocols)' }
-          : { status: 502, reason: 'answered 101 Switching Protocols to a request that asked for no upgrade (RFC 9110 §15.2.2)' };
+          ? { status: 502, reason: 'did not accept the upgrade to WebSocket (it answered without 101 Switching Protocols)', answered: true }
+          : { status: 502, reason: 'answered 101 Switching Protocols to a request that asked for no upgrade (RFC 9110 §15.2.2)', answered: true };
       }
       if (e.message === 'bad response') {
-        return { status: 502, reason: 'answered 100 Continue to a request that did not ask for it (no Expect: 100-continue), which Porthole cannot pass on' };
+        return { status: 502, reason: 'answered 100 Continue to a request that did not ask for it (no Expect: 100-continue), which Porthole cannot pass on', answered: true };
       }
       return { status: 502, reason: `closed the connection before answering (${code})` };
     case 'UND_ERR_HEADERS_OVERFLOW':
-      return { status: 502, reason: `sent a response head larger than ${MAX_BACKEND_HEAD_BYTES / 1024} KiB, more than Porthole takes (${code})` };
+      return { status: 502, reason: `sent a response head larger than ${MAX_BACKEND_HEAD_BYTES / 1024} KiB, more than Porthole takes (${code})`, answered: true };
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       // Before any answer, this is undici's word for a parse error once a Content-Length was read.
       return {
         status: 502,
         reason: `sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3) (${code})`,
+        answered: true,
       };
     case 'ECONNRESET':
     case 'EPIPE':
       return { status: 502, reason: `closed the connection before answering (${code})` };
     default:
       // llhttp's codes (a bad status line, field, Content-Length, line ending…): one meaning.
-      if (typeof code === 'string' && code.startsWith('HPE_')) return { status: 502, reason: `sent an answer that is not valid HTTP/1.1${llhttpReason(e.message)} (${code})` };
+      if (typeof code === 'string' && code.startsWith('HPE_')) return { status: 502, reason: `sent an answer that is not valid HTTP/1.1${llhttpReason(e.message)} (${code})`, answered: true };
       return { status: 502, reason: `failed: ${(e.message ?? String(err)).slice(0, 300)}${code === undefined ? '' : ` (${code})`}` };
   }
 }
