@@ -13,8 +13,8 @@ import { RawClient } from './raw-client';
 let site: Site;
 let srv: Running;
 
-/** Far under the head deadline (headersMs, 10 s): an answer that waits for it fails the test. */
-const ANSWER_WITHIN_MS = 2_000;
+/** Half the head deadline (headersMs, 10 s): an answer that waits for it fails the test; a loaded CI machine still answers a 400 in far less. */
+const ANSWER_WITHIN_MS = 5_000;
 
 before(async () => {
   site = await makeSite({ bigSize: 1024 });
