@@ -9,12 +9,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startServer, type Running } from './harness';
-import { RawClient, fetchOnce, request } from './raw-client';
+import { RawClient, fetchOnce, request, type RawResponse } from './raw-client';
 import { decodeChunked } from '../fixtures/backend';
 
 let root = '';
@@ -310,6 +310,81 @@ test('a streamed file (1.2 MB) overwritten in two writes 10 ms apart: a complete
   const versions = ['a'.repeat(1_200_000), 'b'.repeat(1_200_000)];
   const seen = await askWhileRewritten('streamed.txt', versions, [], 'GET', 'overwrite', undefined, 1, pace, 3_000);
   assert.ok([...seen.keys()].some((k) => k.startsWith('200 v')), JSON.stringify([...seen]));
+});
+
+/**
+ * Writes `before` to `name`, then saves `after` over it in place in two writes 5 ms apart, asking
+ * for it (Connection: close, no Accept-Encoding) in between, up to five times until a save fits
+ * in the window the server covers (SETTLE_SEEN_MS: a longer one may be seen torn, the documented
+ * limit). The answer must be a 503 to ask again (Retry-After: 1) or a whole 200 whose body
+ * `whole` accepts; never an answer cut short.
+ */
+async function askBetweenTwoWrites(name: string, before: Buffer, after: Buffer, whole: (res: RawResponse) => boolean): Promise<void> {
+  const path = join(root, name);
+  const half = Math.floor(after.length / 2);
+  const now = (): number => performance.timeOrigin + performance.now();
+  let judged = 0;
+  for (let attempt = 0; attempt < 5 && judged === 0; attempt++) {
+    await writeFile(path, before);
+    const client = await RawClient.connect(running.port);
+    client.noTranscript();
+    const file = await open(path, 'r+');
+    let took: number;
+    try {
+      const from = now();
+      await file.write(after, 0, half, 0);
+      await client.write(request(`/${name}`, { headers: ['Connection: close'] }));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await file.write(after, half, after.length - half, half);
+      took = now() - from;
+    } finally {
+      await file.close();
+    }
+    try {
+      let res: RawResponse;
+      try {
+        res = await client.readResponse({ timeoutMs: 10_000 });
+      } catch (err) {
+        if (!client.ended) throw err;
+        if (took >= SETTLE_SEEN_MS) continue;
+        assert.fail(`/${name}: an answer cut short (${client.buffered} bytes of it), the save took ${took.toFixed(1)} ms`);
+      }
+      if (took >= SETTLE_SEEN_MS) continue;
+      judged++;
+      if (res.status === 503) {
+        assert.equal(res.header('retry-after'), '1');
+        continue;
+      }
+      assert.equal(res.status, 200);
+      assert.ok(whole(res), `/${name}: the whole saved version`);
+    } finally {
+      client.destroy();
+    }
+  }
+  assert.ok(judged > 0, 'every save took longer than the settle window: nothing judged');
+}
+
+test('a streamed file asked for between two writes of one save: 503 or the saved version whole, never a 200 cut short', async () => {
+  // The kernel stamps mtime and ctime when a write(2) starts and moves nothing when it ends, so a
+  // stat taken while a save is under way can be its final stat, and the check before the last
+  // piece could not see the pieces read before the write reached them: the first MiB of one save
+  // and the rest of the one before went out under a full Content-Length (seen with saves of one
+  // write each). Asked for between two writes, the pieces read at once were the new first half
+  // and the old second half, and the check before the last piece then cut the answer. A GET of a
+  // file changed within the settle window reads nothing before the window has passed, as its
+  // HEAD waits: a file that moved meanwhile is a 503 to ask again.
+  const after = Buffer.alloc(1_200_000, 'b');
+  await askBetweenTwoWrites('mid-save.bin', Buffer.alloc(1_200_000, 'a'), after, (res) => res.body.equals(after));
+});
+
+test('a large encoded asset decoded for a client, asked for between two writes of one save: 503 or the saved version whole', async () => {
+  // The same for a stored .gz decoded as it is read (streamDecoded): its reads began at once too.
+  const version = (fill: string): Buffer => gzipSync(Buffer.alloc(1_500_000, fill), { level: 0 });
+  const after = version('b');
+  await askBetweenTwoWrites('mid-save.txt.gz', version('a'), after, (res) => {
+    const decoded = decodeChunked(res.body);
+    return decoded !== undefined && decoded.body.equals(Buffer.alloc(1_500_000, 'b'));
+  });
 });
 
 test('a configured Cache-Control never reaches the 503 of a file being written: it stays no-store (helper-46)', async () => {

@@ -62,8 +62,10 @@ export interface Representation {
   /**
    * For a file on disk that changed moments before it was opened (it may still be being
    * written): resolves true once it has settled as the version this representation describes,
-   * false when it moved. A HEAD, which has no body to cut short, waits for it; a GET's parts check
-   * the same before their last piece. Undefined: nothing to wait for. Never waited for when
+   * false when it moved (then 503 with Retry-After: 1). A GET or HEAD waits for it before its
+   * head and before reading a byte (a write(2) under way moves no stat field when it ends, so
+   * bytes read before it ended would pass every later stat check); a GET's parts check the
+   * stat again before their last piece. Undefined: nothing to wait for. Never waited for when
    * `size` is 0 (no bytes to tear: the empty file is sent as the version it is, HEAD as GET).
    */
   readonly settled?: (() => Promise<boolean>) | undefined;
@@ -169,8 +171,12 @@ export function sendRepresentation(ex: Exchange, rep: Representation, status = 2
   // between the truncation and the write is one version and is sent as it is"), and a GET sends
   // it at once. A HEAD waited and became a 503 when the file moved meanwhile, so HEAD and GET of
   // the same file got different statuses (RFC 9110 §9.3.2).
-  if (settled !== undefined && ex.method === 'HEAD' && rep.size > 0) {
+  if (settled !== undefined && rep.size > 0) {
     // Its Content-Length and validators would be those of a write under way: 503 if it moved.
+    // A GET waits too, before it reads a byte: the kernel stamps mtime and ctime when a write(2)
+    // starts and moves nothing when it ends, so the stat this answer was made from may already be
+    // the save's final one, and pieces read before the write reached them (the first MiB of the
+    // new version, the rest of the old) passed the check before the last piece as one version.
     settled().then(
       (same) => (same ? sendRepresentation(ex, { ...rep, settled: undefined }, status) : ex.connection.fileChangedWhileRead(ex)),
       () => ex.connection.failExchange(ex),

@@ -1017,6 +1017,21 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
     sendDecodedInMemory(ex, id, id.body, coding, validators, codingInfo, maxDecoded);
     return;
   }
+  // Changed moments ago: nothing is read before the change has settled (a write(2) under way
+  // moves no stat field when it ends, so the check at the stream's end cannot see bytes read
+  // before it ended), as for every streamed file (sendRepresentation); moved meanwhile: 503.
+  const { file, version } = id;
+  if (ex.method !== 'HEAD' && file !== undefined && version !== undefined && version.size > 0 && changedWithinSettle(version, ex.startTime)) {
+    stillVersion(file, version, ex.startTime).then(
+      (same) => {
+        if (ex.finished) return;
+        if (same) streamDecoded(ex, id, coding, validators, codingInfo, maxDecoded);
+        else ex.connection.fileChangedWhileRead(ex);
+      },
+      () => ex.connection.failExchange(ex),
+    );
+    return;
+  }
   streamDecoded(ex, id, coding, validators, codingInfo, maxDecoded);
 }
 
