@@ -1020,8 +1020,10 @@ function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
   // Changed moments ago: nothing is read before the change has settled (a write(2) under way
   // moves no stat field when it ends, so the check at the stream's end cannot see bytes read
   // before it ended), as for every streamed file (sendRepresentation); moved meanwhile: 503.
+  // A HEAD waits as its GET does: its validators would be those of a write under way, and its
+  // status a 200 the GET never gives (RFC 9110 §9.3.2).
   const { file, version } = id;
-  if (ex.method !== 'HEAD' && file !== undefined && version !== undefined && version.size > 0 && changedWithinSettle(version, ex.startTime)) {
+  if (file !== undefined && version !== undefined && version.size > 0 && changedWithinSettle(version, ex.startTime)) {
     stillVersion(file, version, ex.startTime).then(
       (same) => {
         if (ex.finished) return;
