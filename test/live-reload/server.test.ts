@@ -986,6 +986,45 @@ test('a Content-Security-Policy header the user configured makes room for the cl
   }
 });
 
+test('a file of any name whose configured Content-Type is text/html is a page: a navigation gets the client, a fetch the bytes', async () => {
+  // The browser renders what the Content-Type says: `page.php` (or a `.txt`, a `.xhtml`) configured
+  // as text/html is an HTML page there, and went out without the client, so the tab never reloaded.
+  const page = '<!doctype html><html><head><title>php</title></head><body><p>php</p></body></html>\n';
+  await writeFile(join(root, 'configured.php'), page);
+  await writeFile(join(root, 'configured.txt'), page);
+  const other = new PreviewServer();
+  const address = await other.listen({
+    root,
+    port: 0,
+    resolveHostNames: false,
+    reload: { watch: false },
+    headers: [
+      { source: '*.php', headers: { 'Content-Type': 'text/html; charset=utf-8' } },
+      { source: '*.txt', headers: { 'Content-Type': 'text/html' } },
+    ],
+  });
+  const saved = port;
+  port = address.port;
+  try {
+    for (const name of ['/configured.php', '/configured.txt']) {
+      const a = await request(name, NAV);
+      assert.equal(a.status, 200);
+      assert.match(a.headers.get('content-type') ?? '', /^text\/html/);
+      const text = a.body.toString('utf8');
+      assert.match(text, /<script src="\.\/__porthole\/client\.js"[^>]* data-porthole-client /, `${name}: ${text}`);
+      assert.equal(Number(a.headers.get('content-length')), a.body.length);
+      assert.match(a.headers.get('etag') ?? '', /^W\//);
+      // A fetch of the same file gets its bytes as they are, under the file's own strong tag.
+      const plain = await request(name, FETCH);
+      assert.equal(plain.body.toString('utf8'), page);
+      assert.match(plain.headers.get('etag') ?? '', /^"/);
+    }
+  } finally {
+    port = saved;
+    await other.close();
+  }
+});
+
 /** A page for the plan-ahead tests: `text` in its body. */
 const aheadPage = (text: string): string => `<!doctype html><html><head><title>ahead</title></head><body><p>${text}</p></body></html>\n`;
 

@@ -255,9 +255,16 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   // With clean URLs the last segment is not the file's name: `/release.v2` is release.v2.html,
   // whatever extension the segment seems to have (the lookup decides; a file that is not a page
   // is answered as it is).
+  // A Content-Type configured as text/html (porthole.headers, `--header`) makes any file a page,
+  // as the browser is told (`page.php`, a template without `.html`): the lookup then decides.
   let take =
     navigation &&
-    (resolved.trailingSlash || last === undefined || ctx.files.cleanUrls === true || PAGE_EXTENSIONS.has(extname(last).toLowerCase()) || storedPage(last) !== undefined);
+    (resolved.trailingSlash ||
+      last === undefined ||
+      ctx.files.cleanUrls === true ||
+      PAGE_EXTENSIONS.has(extname(last).toLowerCase()) ||
+      storedPage(last) !== undefined ||
+      isHtmlType(sentContentType(ex, undefined)));
   if (!take && ctx.overlayCount > 0) {
     const names = resolved.trailingSlash ? INDEX_NAMES.map((n) => [...segments, n]) : [segments];
     // With clean URLs, `/about` may be about.html (the lookup decides which; either may be held).
@@ -317,9 +324,10 @@ async function servePage(
       await answerLookup(ex, ex.head.path, found, ctx.files);
       return;
     }
-    // A name without a type may still be a page: its bytes decide (content-type.ts).
+    // A name without a type may still be a page: its bytes decide (content-type.ts). A configured
+    // Content-Type is what the browser reads, whatever the name: text/html there is a page.
     const nameType = typeFromName(real);
-    const mayInject = navigation && (nameType === undefined || nameType === 'text/html');
+    const mayInject = navigation && (nameType === undefined || nameType === 'text/html' || isHtmlType(sentContentType(ex, undefined)));
     if (overlay === undefined && (!mayInject || stat.size > MAX_INJECT_BYTES)) {
       if (mayInject) ctx.reportNotInjected(sitePath(ctx, real), `${formatSize(stat.size)} is over the ${MAX_INJECT_MIB} MiB a page may have to be parsed for the client`);
       handed = true;
