@@ -219,3 +219,38 @@ test('--console off: the client stays before </body>', { timeout: TEST_TIMEOUT_M
     await cli.stop();
   }
 });
+
+test("errors mode: a first string's format specifiers take the arguments after it, as the browser's console shows them", { timeout: TEST_TIMEOUT_MS }, async () => {
+  // React's warnings and most libraries log 'text %s', value: forwarded as the format string with
+  // the values after it, every line read 'Failed to load %s /x' and '%c' styles showed as CSS text.
+  await writeFile(
+    path.join(site, 'format.html'),
+    `<!doctype html><meta charset="utf-8"><title>format</title><script>
+const shy = { toString() { return '7'; } };
+console.error('Failed to load %s (%d tries, %i left, %f) %o %O', '/x.json', 3.7, '12px', '1.5', 'str', { a: 1 }, 'extra', 8);
+console.error('%cStyled%c plain', 'color: red; font-weight: bold', 'color: inherit');
+console.error('%d of %s and %s', shy, 'one');
+console.error('100% sure', 1);
+</script>\n`,
+  );
+  const cli = await startCli([site, '--port', '0', '--quiet', '--no-host-names', '--console', 'errors']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(`${cli.url}format.html`, { waitUntil: 'load' });
+    const page = `${cli.url}format.html`;
+    await lineWhere(cli.stdoutLines, (l) => l.includes(': 100% sure 1'), 'the last line');
+    const texts = cli.stdoutLines.filter((l) => l.startsWith('console.error ')).map((l) => l.slice(`console.error 127.0.0.1 ${page}: `.length).replace(/ \(http:\S+\)$/, ''));
+    assert.deepEqual(texts, [
+      'Failed to load /x.json (3 tries, 12 left, 1.5) "str" {a: 1} extra 8',
+      'Styled plain',
+      // An object under %d is NaN, never its toString run (that gave 7); a specifier with no
+      // argument left stays as written.
+      'NaN of one and %s',
+      '100% sure 1',
+    ]);
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});

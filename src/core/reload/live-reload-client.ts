@@ -43,7 +43,9 @@
  * the page) and is skipped while a serialisation is under way (a getter that logs cannot recurse).
  * Arguments are serialised cheaply, never running the page's getters (an accessor property shows
  * as [Getter]): strings cut at MAX_TEXT, objects to MAX_DEPTH levels and
- * MAX_ITEMS keys or items, cycles shown as [Circular], Errors as `Name: message` with their stack.
+ * MAX_ITEMS keys or items, cycles shown as [Circular], Errors as `Name: message` with their stack;
+ * a first string's format specifiers (%s, %d, %i, %f, %o, %O, %c) take the arguments after it, as
+ * the Console Standard's formatter (§2.2.1) and the browser's console do.
  * Entries wait in a queue of at most MAX_QUEUE (beyond: counted and reported as dropped) and go in
  * batches every BATCH_MS after the `hello`, each message well under the server's 64 KiB frame cap.
  */
@@ -479,14 +481,47 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     }
     return out;
   }
+  // The Console Standard's formatter (§2.2.1): a first argument that is a string with %s, %d,
+  // %i, %f, %o, %O or %c takes the arguments after it, in order, as the browser's console shows
+  // them (console.error('Failed to load %s', url), React's warnings); %c's CSS is consumed and
+  // shows nothing; a specifier with no argument left stays as written. Never runs the page's code:
+  // an object under %s, %o or %O is shown as any argument is, under %d, %i or %f it is NaN (their
+  // parseInt/parseFloat would call its toString). Returns the text and the index of the first
+  // argument not consumed, or null when the first argument formats nothing.
+  function formatted(args, budget) {
+    var format = args[0];
+    if (args.length < 2 || typeof format !== 'string' || !/%[sdifoOc]/.test(format)) return null;
+    var re = /%([sdifoOc])/g, out = '', next = 1, last = 0, m;
+    while (next < args.length && (m = re.exec(format)) !== null) {
+      var v = args[next++], c = m[1], t = typeof v, piece = '';
+      var numeric = t === 'number' || t === 'string' || t === 'bigint';
+      if (c === 's') piece = t === 'string' ? v : show(v, 0, [], budget);
+      else if (c === 'd' || c === 'i') piece = numeric ? String(parseInt(String(v), 10)) : 'NaN';
+      else if (c === 'f') piece = numeric ? String(parseFloat(String(v))) : 'NaN';
+      else if (c === 'o' || c === 'O') piece = t === 'string' ? JSON.stringify(cut(v, 200)) : show(v, 0, [], budget);
+      out += format.slice(last, m.index) + piece;
+      last = re.lastIndex;
+    }
+    return { text: cut(out + format.slice(last), budget.left), next: next };
+  }
   function describe(args) {
-    var budget = { left: MAX_TEXT }, parts = [], stack;
-    for (var i = 0; i < args.length && budget.left > 0; i++) {
+    var budget = { left: MAX_TEXT }, parts = [], stack, i = 0;
+    var first = null;
+    try { first = formatted(args, budget); } catch (e) { first = null; }
+    if (first !== null) {
+      budget.left -= first.text.length + 1;
+      parts.push(first.text);
+      i = first.next;
+    }
+    for (; i < args.length && budget.left > 0; i++) {
       var text;
       try { text = show(args[i], 0, [], budget); } catch (e) { text = '[unreadable]'; }
       budget.left -= text.length + 1;
       parts.push(text);
-      if (stack === undefined && args[i] instanceof Error && typeof args[i].stack === 'string') stack = cut(args[i].stack, MAX_STACK);
+    }
+    // The first Error among the arguments gives the stack, whether a specifier took it or not.
+    for (var j = 0; j < args.length && stack === undefined; j++) {
+      if (args[j] instanceof Error && typeof args[j].stack === 'string') stack = cut(args[j].stack, MAX_STACK);
     }
     return { text: cut(parts.join(' '), MAX_TEXT), stack: stack };
   }
