@@ -254,3 +254,37 @@ console.error('100% sure', 1);
     await cli.stop();
   }
 });
+
+test('errors mode: a Date, a RegExp, a Map and a Set are shown with what they hold, not as {}', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Their meaning is in internal slots, not own keys: 'expired at', new Date() was forwarded as
+  // 'expired at {}', a Map of 2 entries as {}.
+  await writeFile(
+    path.join(site, 'builtins.html'),
+    `<!doctype html><meta charset="utf-8"><title>builtins</title><script>
+const when = new Date(86400000);
+window.dateText = String(when);
+const big = new Set();
+for (let i = 0; i < 25; i++) big.add(i);
+console.error('values', when, new Date(NaN), /a+b/gi, new Map([['k', { x: 1 }], [2, [3]]]), new Set(['s', 1]));
+console.error('nested', { at: when, seen: new Set([new Map()]) }, big);
+</script>\n`,
+  );
+  const cli = await startCli([site, '--port', '0', '--quiet', '--no-host-names', '--console', 'errors']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(`${cli.url}builtins.html`, { waitUntil: 'load' });
+    const page = `${cli.url}builtins.html`;
+    const dateText = await tab.evaluate(() => window.dateText);
+    await lineWhere(cli.stdoutLines, (l) => l.includes(': nested '), 'the nested line');
+    const texts = cli.stdoutLines.filter((l) => l.startsWith('console.error ')).map((l) => l.slice(`console.error 127.0.0.1 ${page}: `.length).replace(/ \(http:\S+\)$/, ''));
+    const items = Array.from({ length: 20 }, (_, i) => String(i)).join(', ');
+    assert.deepEqual(texts, [
+      `values ${dateText} Invalid Date /a+b/gi Map(2) {"k" => {x: 1}, 2 => [3]} Set(2) {"s", 1}`,
+      `nested {at: ${dateText}, seen: Set(1) {Map(0) {}}} Set(25) {${items}, … 5 more}`,
+    ]);
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});

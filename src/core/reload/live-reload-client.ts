@@ -44,7 +44,8 @@
  * Arguments are serialised cheaply, never running the page's getters (an accessor property shows
  * as [Getter]): strings cut at MAX_TEXT, objects to MAX_DEPTH levels and
  * MAX_ITEMS keys or items, cycles shown as [Circular], Errors as `Name: message` with their stack;
- * a first string's format specifiers (%s, %d, %i, %f, %o, %O, %c) take the arguments after it, as
+ * a Date as its text, a RegExp as /source/flags, a Map or a Set with its size and entries (read through
+ * the built-ins' own methods, taken before the page runs); a first string's format specifiers (%s, %d, %i, %f, %o, %O, %c) take the arguments after it, as
  * the Console Standard's formatter (§2.2.1) and the browser's console do.
  * Entries wait in a queue of at most MAX_QUEUE (beyond: counted and reported as dropped) and go in
  * batches every BATCH_MS after the `hello`, each message well under the server's 64 KiB frame cap.
@@ -443,6 +444,36 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     text = String(text);
     return text.length > max ? text.slice(0, max) : text;
   }
+  // Built-ins whose meaning is in internal slots (no own keys: a Date, a Map showed as {}), taken
+  // before the page's scripts run (the client is the head's first script when forwarding is on),
+  // so showing one calls none of the page's code.
+  function getterOf(proto, name) {
+    var d = Object.getOwnPropertyDescriptor(proto, name);
+    return d && d.get;
+  }
+  var dateText = Date.prototype.toString, dateTime = Date.prototype.getTime;
+  var regexpSource = getterOf(RegExp.prototype, 'source'), regexpFlags = getterOf(RegExp.prototype, 'flags');
+  var mapSize = getterOf(Map.prototype, 'size'), setSize = getterOf(Set.prototype, 'size');
+  var mapEntries = Map.prototype.entries, setValues = Set.prototype.values;
+  var mapNext = Object.getPrototypeOf(new Map().entries()).next, setNext = Object.getPrototypeOf(new Set().values()).next;
+  // A Map as \`Map(2) {key => value, …}\`, a Set as \`Set(2) {value, …}\` (as the browser's console
+  // and Node show them): MAX_ITEMS entries, each shown one level deeper.
+  function showCollection(value, isMap, depth, seen, budget) {
+    var n = (isMap ? mapSize : setSize).call(value);
+    var it = (isMap ? mapEntries : setValues).call(value), next = isMap ? mapNext : setNext;
+    var parts = [];
+    seen.push(value);
+    for (var i = 0; i < n && i < MAX_ITEMS && budget.left > 0; i++) {
+      var step = next.call(it);
+      if (step.done) break;
+      var item = isMap ? show(step.value[0], depth + 1, seen, budget) + ' => ' + show(step.value[1], depth + 1, seen, budget) : show(step.value, depth + 1, seen, budget);
+      parts.push(item);
+      budget.left -= item.length + 2;
+    }
+    seen.pop();
+    if (n > MAX_ITEMS) parts.push('… ' + (n - MAX_ITEMS) + ' more');
+    return (isMap ? 'Map(' : 'Set(') + n + ') {' + parts.join(', ') + '}';
+  }
   // One value as text, within budget.left characters (objects: MAX_DEPTH levels, MAX_ITEMS each).
   function show(value, depth, seen, budget) {
     if (budget.left <= 0) return '…';
@@ -453,10 +484,13 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     else if (t === 'symbol') out = value.toString();
     else if (t === 'function') out = '[Function' + (value.name ? ': ' + value.name : '') + ']';
     else if (value instanceof Error) out = String(value.name) + ': ' + String(value.message);
+    else if (value instanceof Date) out = isNaN(dateTime.call(value)) ? 'Invalid Date' : dateText.call(value);
+    else if (value instanceof RegExp) out = '/' + regexpSource.call(value) + '/' + (Object.getPrototypeOf(value) === RegExp.prototype ? regexpFlags.call(value) : '');
     else if (seen.indexOf(value) >= 0) out = '[Circular]';
     else if (typeof Node !== 'undefined' && value instanceof Node) {
       out = value.nodeType === 1 ? '<' + value.nodeName.toLowerCase() + (value.id ? '#' + value.id : '') + '>' : '[' + value.nodeName + ']';
-    } else if (depth >= MAX_DEPTH) out = Array.isArray(value) ? '[Array]' : '[Object]';
+    } else if (depth >= MAX_DEPTH) out = Array.isArray(value) ? '[Array]' : value instanceof Map ? '[Map]' : value instanceof Set ? '[Set]' : '[Object]';
+    else if (value instanceof Map || value instanceof Set) out = showCollection(value, value instanceof Map, depth, seen, budget);
     else {
       seen.push(value);
       var parts = [];
