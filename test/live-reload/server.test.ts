@@ -1025,6 +1025,37 @@ test('a file of any name whose configured Content-Type is text/html is a page: a
   }
 });
 
+test('a page whose Content-Type names its encoding gets the client whatever its text says of charsets', async () => {
+  // Browsers take a byte order mark, then the Content-Type's charset, before any meta (WHATWG
+  // HTML §13.2.3.1): these pages are UTF-8 in the browser (Porthole labels them so), and went out
+  // without the client ("page declares utf-16"), never reloading.
+  const pages: Record<string, Buffer> = {
+    'meta-utf16.html': Buffer.from('<!doctype html><html><head><meta charset="utf-16"><title>u</title></head><body><p>u</p></body></html>\n'),
+    'prose-charset.html': Buffer.from(
+      `<!doctype html><html><head><meta charset="utf-8"><title>p</title></head><body><p>Grüße</p><pre>${'x'.repeat(1100)}\nContent-Type: text/plain; charset=ISO-2022-JP\n&lt;meta charset="utf-16le"&gt;</pre></body></html>\n`,
+    ),
+  };
+  // Not UTF-8 (0xE9) and no declaration in the first 1024 bytes: no charset is labelled, so the
+  // browser follows the late meta (ISO-2022-JP: ASCII bytes are not ASCII text there): left alone.
+  const lateJis = Buffer.concat([
+    Buffer.from(`<!doctype html><html><head><title>j</title><!-- ${'x'.repeat(1100)} --><meta charset="iso-2022-jp"></head><body><p>caf`),
+    Buffer.from([0xe9]),
+    Buffer.from('</p></body></html>\n'),
+  ]);
+  for (const [name, bytes] of Object.entries(pages)) await writeFile(join(root, name), bytes);
+  await writeFile(join(root, 'late-jis.html'), lateJis);
+  for (const name of Object.keys(pages)) {
+    const a = await request(`/${name}`, NAV);
+    assert.equal(a.status, 200);
+    assert.match(a.headers.get('content-type') ?? '', /charset=utf-8/i, name);
+    assert.match(a.body.toString('latin1'), /<script src="\.\/__porthole\/client\.js"[^>]* data-porthole-client /, name);
+    assert.equal(Number(a.headers.get('content-length')), a.body.length);
+  }
+  const jis = await request('/late-jis.html', NAV);
+  assert.equal(jis.headers.get('content-type'), 'text/html');
+  assert.deepEqual(jis.body, lateJis);
+});
+
 /** A page for the plan-ahead tests: `text` in its body. */
 const aheadPage = (text: string): string => `<!doctype html><html><head><title>ahead</title></head><body><p>${text}</p></body></html>\n`;
 

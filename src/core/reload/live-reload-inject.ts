@@ -28,7 +28,7 @@ import type { DefaultTreeAdapterMap } from 'parse5';
 import type * as Parse5Module from 'parse5';
 import type { HeaderList } from '../http/request-record';
 import { PREVIEW_QUERY_PARAMETER } from '../options';
-import { declaredCharsets, isAsciiCompatibleCharset } from '../files/charset';
+import { declaredCharsets, isAsciiCompatibleCharset, labelToName } from '../files/charset';
 
 /** The attribute on `<body>` that opts a page out of injection. */
 const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
@@ -183,8 +183,9 @@ export type InjectResult =
  * a base on another origin (which would run that origin's script). No place there → `unsupported`.
  * `charset`: the encoding the page is labelled with (its Content-Type's charset); a page in an
  * encoding that is not ASCII-compatible (isAsciiCompatibleCharset) is `unsupported`, like one
- * with a UTF-16 byte order mark or one whose bytes declare such an encoding anywhere
- * (declaredCharsets: a `<meta charset>` past the prescan's 1024 bytes, `<meta/charset=…>`).
+ * with a UTF-16 byte order mark or, when neither a UTF-8 byte order mark nor `charset` (a label
+ * the Encoding Standard knows) decides its encoding, one whose bytes declare such an encoding
+ * anywhere (declaredCharsets: a `<meta charset>` past the prescan's 1024 bytes, `<meta/charset=…>`).
  * Cost: one parse of the page (about 0.5 s per MiB, more for pathological nesting: see
  * page-planner.ts, which runs this off the server's thread with a time limit), plus one of the
  * part before each fallback tried.
@@ -196,9 +197,14 @@ export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end',
   if (charset !== undefined && !isAsciiCompatibleCharset(charset)) return { kind: 'unsupported', reason: `page in ${charset} (not ASCII-compatible)` };
   const bom = html.length >= 3 && html[0] === 0xef && html[1] === 0xbb && html[2] === 0xbf ? 3 : 0;
   const text = html.toString('latin1', bom);
-  // The page's own declarations, wherever they are (a browser may follow one the label missed).
-  const declared = declaredCharsets(text).find((label) => !isAsciiCompatibleCharset(label));
-  if (declared !== undefined) return { kind: 'unsupported', reason: `page declares ${declared} (not ASCII-compatible)` };
+  // The page's own declarations, wherever they are (a browser may follow one the prescan missed),
+  // but only where the browser reads them: a byte order mark, then an encoding the Content-Type
+  // names, decide with confidence "certain" before any meta (WHATWG HTML §13.2.3.1): a page
+  // labelled utf-8 that mentions `charset=utf-16` (a meta, a code sample) is UTF-8 in the browser.
+  if (bom === 0 && (charset === undefined || labelToName(charset) === null)) {
+    const declared = declaredCharsets(text).find((label) => !isAsciiCompatibleCharset(label));
+    if (declared !== undefined) return { kind: 'unsupported', reason: `page declares ${declared} (not ASCII-compatible)` };
+  }
   const doc = parse(text, { sourceCodeLocationInfo: true });
   const htmlElement = childElement(doc, 'html');
   const head = htmlElement === undefined ? undefined : childElement(htmlElement, 'head');
