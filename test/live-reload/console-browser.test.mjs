@@ -288,3 +288,28 @@ console.error('nested', { at: when, seen: new Set([new Map()]) }, big);
     await cli.stop();
   }
 });
+
+test('errors mode: a typed array and an ArrayBuffer are shown with their elements and length, not as their index keys or {}', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await writeFile(
+    path.join(site, 'binary.html'),
+    `<!doctype html><meta charset="utf-8"><title>binary</title><script>
+console.error('bytes', new Uint8Array([1, 2, 255]), new Float64Array([0.5]), new BigInt64Array([7n]), new ArrayBuffer(8), new Uint16Array(30));
+</script>\n`,
+  );
+  const cli = await startCli([site, '--port', '0', '--quiet', '--no-host-names', '--console', 'errors']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(`${cli.url}binary.html`, { waitUntil: 'load' });
+    const page = `${cli.url}binary.html`;
+    const at = await lineWhere(cli.stdoutLines, (l) => l.includes(': bytes '), 'the bytes line');
+    const zeros = Array.from({ length: 20 }, () => '0').join(', ');
+    assert.equal(
+      cli.stdoutLines[at].slice(`console.error 127.0.0.1 ${page}: `.length).replace(/ \(http:\S+\)$/, ''),
+      `bytes Uint8Array(3) [1, 2, 255] Float64Array(1) [0.5] BigInt64Array(1) [7n] ArrayBuffer {byteLength: 8} Uint16Array(30) [${zeros}, … 10 more]`,
+    );
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});

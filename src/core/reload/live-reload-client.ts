@@ -44,7 +44,8 @@
  * Arguments are serialised cheaply, never running the page's getters (an accessor property shows
  * as [Getter]): strings cut at MAX_TEXT, objects to MAX_DEPTH levels and
  * MAX_ITEMS keys or items, cycles shown as [Circular], Errors as `Name: message` with their stack;
- * a Date as its text, a RegExp as /source/flags, a Map or a Set with its size and entries (read through
+ * a Date as its text, a RegExp as /source/flags, a Map, a Set or a typed array with its size and
+ * entries, an ArrayBuffer with its byteLength (read through
  * the built-ins' own methods, taken before the page runs); a first string's format specifiers (%s, %d, %i, %f, %o, %O, %c) take the arguments after it, as
  * the Console Standard's formatter (§2.2.1) and the browser's console do.
  * Entries wait in a queue of at most MAX_QUEUE (beyond: counted and reported as dropped) and go in
@@ -456,6 +457,22 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   var mapSize = getterOf(Map.prototype, 'size'), setSize = getterOf(Set.prototype, 'size');
   var mapEntries = Map.prototype.entries, setValues = Set.prototype.values;
   var mapNext = Object.getPrototypeOf(new Map().entries()).next, setNext = Object.getPrototypeOf(new Set().values()).next;
+  var typedProto = Object.getPrototypeOf(Uint8Array.prototype);
+  var typedLength = getterOf(typedProto, 'length'), typedName = getterOf(typedProto, Symbol.toStringTag);
+  var bufferLength = getterOf(ArrayBuffer.prototype, 'byteLength'), isView = ArrayBuffer.isView;
+  // A typed array as \`Uint8Array(3) [1, 2, 3]\` (its elements are no own keys a page can make
+  // getters of), an ArrayBuffer as \`ArrayBuffer {byteLength: 8}\`.
+  function showBinary(value, budget) {
+    if (!isView(value)) return 'ArrayBuffer {byteLength: ' + bufferLength.call(value) + '}';
+    var n = typedLength.call(value), parts = [];
+    for (var i = 0; i < n && i < MAX_ITEMS && budget.left > 0; i++) {
+      var item = String(value[i]) + (typeof value[i] === 'bigint' ? 'n' : '');
+      parts.push(item);
+      budget.left -= item.length + 2;
+    }
+    if (n > MAX_ITEMS) parts.push('… ' + (n - MAX_ITEMS) + ' more');
+    return typedName.call(value) + '(' + n + ') [' + parts.join(', ') + ']';
+  }
   // A Map as \`Map(2) {key => value, …}\`, a Set as \`Set(2) {value, …}\` (as the browser's console
   // and Node show them): MAX_ITEMS entries, each shown one level deeper.
   function showCollection(value, isMap, depth, seen, budget) {
@@ -486,6 +503,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     else if (value instanceof Error) out = String(value.name) + ': ' + String(value.message);
     else if (value instanceof Date) out = isNaN(dateTime.call(value)) ? 'Invalid Date' : dateText.call(value);
     else if (value instanceof RegExp) out = '/' + regexpSource.call(value) + '/' + (Object.getPrototypeOf(value) === RegExp.prototype ? regexpFlags.call(value) : '');
+    else if (value instanceof ArrayBuffer || (isView(value) && typedName.call(value) !== undefined)) out = showBinary(value, budget);
     else if (seen.indexOf(value) >= 0) out = '[Circular]';
     else if (typeof Node !== 'undefined' && value instanceof Node) {
       out = value.nodeType === 1 ? '<' + value.nodeName.toLowerCase() + (value.id ? '#' + value.id : '') + '>' : '[' + value.nodeName + ']';
