@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { RawClient } from './raw-client';
+import { MAX_HEADER_FIELDS } from '../../src/core/http/limits';
 
 let site: Site;
 let srv: Running;
@@ -103,4 +104,35 @@ test('a malformed chunk line is a 400 whatever size it names, not a 413 (RFC 911
   await expectRefusal(`${head}fffffffz\r\n`, 400, 'A chunk size is not a valid hexadecimal number.');
   // Well formed and over the limit: still 413 before any of its data.
   await expectRefusal(`${head}fffffff\r\n`, 413, 'The request body is larger than this server accepts.');
+});
+
+test('a field line that breaks the head with the lines before it is refused when it ends, not at the head deadline (RFC 9112 §3.2, §5; RFC 9110 §8.6; RFC 6585 §5)', async () => {
+  const head = 'GET /index.html HTTP/1.1\r\n';
+  const cases: Array<[string, number, string]> = [
+    // One field line more than the limit, the head not ended: the whole head would be a 431 too.
+    [`${head}Host: 127.0.0.1\r\n${'X-A: b\r\n'.repeat(MAX_HEADER_FIELDS)}`, 431, 'The request has too many header fields.'],
+    [`${head}Host: 127.0.0.1\r\nHost: 127.0.0.1\r\n`, 400, 'The request has more than one Host header.'],
+    [`${head}Host: a b\r\n`, 400, 'The Host header is not a valid host name and port.'],
+    [`${head}Host: 127.0.0.1\r\nContent-Length: 1x\r\n`, 400, 'Content-Length must be a decimal number, identical when repeated.'],
+    [`${head}Host: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n`, 400, 'Content-Length must be a decimal number, identical when repeated.'],
+    // Both framings (the smuggling shape), in either order.
+    [`${head}Host: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n`, 400, 'A request must not have both Transfer-Encoding and Content-Length.'],
+    [`${head}Transfer-Encoding: chunked\r\nContent-Length: 5\r\nHost: 127.0.0.1\r\n`, 400, 'A request must not have both Transfer-Encoding and Content-Length.'],
+  ];
+  for (const [raw, status, message] of cases) await expectRefusal(raw, status, message);
+});
+
+test('field lines that break nothing yet still wait for the rest: exactly the limit, one Host, agreeing Content-Lengths', async () => {
+  const head = 'GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n';
+  for (const raw of [`${head}${'X-A: b\r\n'.repeat(MAX_HEADER_FIELDS - 1)}`, `${head}Content-Length: 0\r\nContent-Length: 0\r\n`]) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(Buffer.from(raw, 'latin1'));
+      await client.write('\r\n');
+      const res = await client.readResponse({ timeoutMs: ANSWER_WITHIN_MS });
+      assert.equal(res.status, 200, JSON.stringify(raw.slice(0, 80)));
+    } finally {
+      client.destroy();
+    }
+  }
 });

@@ -16,13 +16,16 @@
  *   are shared frozen objects; compare `code`, never identity.
  * - While incomplete, only the bytes after `scannedSoFar` are searched for the end of the head and
  *   checked for bare CR/LF (picohttpparser's slowloris counter-measure), so a head trickled in
- *   byte by byte costs linear time. After a `complete` result the caller drops `consumed` bytes and
- *   starts again with scannedSoFar = 0.
+ *   byte by byte costs linear time, plus one parse of the field lines so far for each call that
+ *   completes a field line (at most maxHeaderFields + 1 of them, in at most maxHeadBytes). After a
+ *   `complete` result the caller drops `consumed` bytes and starts again with scannedSoFar = 0.
  * - Strict by choice (RFC 9112 lets a server be lenient in places; a preview server has no reason
  *   to be): CRLF line endings only, one SP between request-line parts, no obs-fold, no whitespace
  *   before a colon, no control characters anywhere. Each rule cites its RFC section.
  * - Limits are enforced while reading: 414 as soon as the target seen so far is too long, 431 as
- *   soon as more than maxHeadBytes are buffered without the end of the head.
+ *   soon as more than maxHeadBytes are buffered without the end of the head or more than
+ *   maxHeaderFields field lines have ended; a field line that breaks a rule with the lines before
+ *   it (a second Host, Content-Lengths that disagree) is refused when it ends, as the whole head.
  */
 import { COLON, COMMA, CR, DEL, HTAB, LF, SEMICOLON, SP, TOKEN_CHARS } from './http-grammar';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from './limits';
@@ -258,6 +261,26 @@ function checkIncompleteHead(buf: Buffer, start: number, scanned: number, limits
 
   // RFC 9110 §15.5 / RFC 6585 §5 (431): every buffered byte belongs to the unfinished head.
   if (len > limits.maxHeadBytes) return E_HEAD_TOO_LARGE;
+
+  // Field lines completed in the new bytes are judged with the lines before them, as the whole
+  // head will be: one line too many (431), a second or invalid Host, a malformed or disagreeing
+  // Content-Length, Transfer-Encoding beside Content-Length (400) break the head whatever follows, and waiting for its end held the
+  // connection until the head deadline, which answered 408 (nginx refuses a second or invalid
+  // Host as its line ends). Only calls that complete a line parse the lines again, and a head has
+  // at most maxHeaderFields + 1 of them in at most maxHeadBytes: bounded, however it is trickled.
+  const lastLf = buf.lastIndexOf(LF);
+  if (lastLf >= (scanned > start ? scanned : start)) {
+    const requestLineEnd = buf.indexOf(LF, start);
+    if (requestLineEnd < lastLf) {
+      const text = buf.toString('latin1', 0, lastLf + 1);
+      const fields = newFields();
+      const fieldError = parseFieldLines(text, requestLineEnd + 1, lastLf + 1, limits.maxHeaderFields, fields);
+      if (fieldError !== undefined) return fieldError;
+      // Both framings, the classic smuggling shape (RFC 9112 §6.1), with its Host already here:
+      // whatever lines follow, the whole head is refused for it (parseCompleteHead).
+      if (fields.hostCount > 0 && fields.transferEncoding !== undefined && fields.contentLength !== undefined) return E_TE_WITH_CL;
+    }
+  }
   return INCOMPLETE;
 }
 
@@ -337,18 +360,90 @@ function parseCompleteHead(buf: Buffer, start: number, blank: number, limits: Pa
   if (headEnd > limits.maxHeadBytes) return E_HEAD_TOO_LARGE;
 
   const version = line.version;
-  const headers: Array<[name: string, value: string]> = [];
-  const maxFields = limits.maxHeaderFields;
-  let hostCount = 0;
-  let host: string | undefined;
-  let contentLength: number | undefined;
-  let transferEncoding: string | undefined;
-  let connection = 0;
-  let expectContinue = false;
+  const fields = newFields();
+  const fieldError = parseFieldLines(text, firstLf + 1, text.length, limits.maxHeaderFields, fields);
+  if (fieldError !== undefined) return fieldError;
+  const { headers, hostCount, host, contentLength, transferEncoding, connection, expectContinue } = fields;
 
+  // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+  // request message that lacks a Host header field". HTTP/1.0 may omit it.
+  if (hostCount === 0 && version === '1.1') return E_MISSING_HOST;
+
+  let chunked = false;
+  if (transferEncoding !== undefined) {
+    // RFC 9112 §6.1: "A server MAY reject a request that contains both Content-Length and
+    // Transfer-Encoding ... regardless, the server MUST close the connection after responding".
+    // We reject it (the classic smuggling shape); the caller closes after every error.
+    if (contentLength !== undefined) return E_TE_WITH_CL;
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+    if (version === '1.0') return E_TE_HTTP10;
+    const coding = classifyTransferCodings(transferEncoding);
+    if (coding !== 'chunked') return coding;
+    chunked = true;
+  }
+
+  // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
+  const keepAlive =
+    (connection & CONN_CLOSE) === 0 && (version === '1.1' || (connection & CONN_KEEP_ALIVE) !== 0);
+
+  const head: RequestHead = {
+    method: line.method,
+    target: line.target,
+    targetForm: line.targetForm,
+    path: line.path,
+    version,
+    headers,
+    // RFC 9112 §3.2.2: with absolute-form the target's authority replaces Host.
+    host: line.targetForm === 'absolute' ? line.authority : host,
+    contentLength,
+    chunked,
+    keepAlive,
+    // RFC 9110 §10.1.1: "A server that receives a 100-continue expectation in an HTTP/1.0
+    // request MUST ignore that expectation."
+    expectContinue: expectContinue && version === '1.1',
+  };
+  return { kind: 'complete', head, consumed: headEnd };
+}
+
+
+/** What the field lines of a head say so far, as parseFieldLines reads them (RFC 9112 §5). */
+interface Fields {
+  /** In order; names lower-cased, values trimmed of OWS. */
+  headers: Array<[name: string, value: string]>;
+  hostCount: number;
+  host: string | undefined;
+  contentLength: number | undefined;
+  /** Every Transfer-Encoding line's value, comma-joined in order (RFC 9110 §5.3). */
+  transferEncoding: string | undefined;
+  /** CONN_CLOSE / CONN_KEEP_ALIVE bits. */
+  connection: number;
+  expectContinue: boolean;
+}
+
+function newFields(): Fields {
+  return {
+    headers: [],
+    hostCount: 0,
+    host: undefined,
+    contentLength: undefined,
+    transferEncoding: undefined,
+    connection: 0,
+    expectContinue: false,
+  };
+}
+
+/**
+ * Reads the field lines text[pos..fieldsEnd) into `fields`: `pos` is the first field line's start,
+ * `fieldsEnd` is just after the last field line's LF (the empty line ending a head, or the end of
+ * the lines a head still arriving has completed). Returns the first rule a line breaks, alone or
+ * with the lines before it — its CRLF (RFC 9112 §2.2), obs-fold (§5.2), a name that is not a token
+ * or whitespace before the colon (§5.1), a CTL in a value (RFC 9110 §5.5), more than `maxFields`
+ * lines (431, RFC 6585 §5), a second or invalid Host (RFC 9112 §3.2), a malformed or disagreeing
+ * Content-Length (RFC 9110 §8.6) — or undefined. Rules only the whole head can judge (a missing
+ * Host, Transfer-Encoding's list and its meeting with Content-Length) are the caller's.
+ */
+function parseFieldLines(text: string, pos: number, fieldsEnd: number, maxFields: number, fields: Fields): ParseError | undefined {
   // field-line = field-name ":" OWS field-value OWS   (RFC 9112 §5)
-  const fieldsEnd = text.length; // the empty line starts here
-  let pos = firstLf + 1;
   while (pos < fieldsEnd) {
     const lf = text.indexOf('\n', pos);
     const end = lf - 1;
@@ -358,7 +453,7 @@ function parseCompleteHead(buf: Buffer, start: number, blank: number, limits: Pa
     const first = text.charCodeAt(pos);
     if (first === SP || first === HTAB) return E_OBS_FOLD;
 
-    if (headers.length === maxFields) return E_TOO_MANY_FIELDS;
+    if (fields.headers.length === maxFields) return E_TOO_MANY_FIELDS;
 
     // field-name = token (RFC 9110 §5.1)
     let p = pos;
@@ -403,79 +498,41 @@ function parseCompleteHead(buf: Buffer, start: number, blank: number, limits: Pa
 
     const name = hasUpper ? text.slice(pos, p).toLowerCase() : text.slice(pos, p);
     const value = vs === ve ? '' : text.slice(vs, ve);
-    headers.push([name, value]);
+    fields.headers.push([name, value]);
     pos = lf + 1;
 
     switch (name) {
       case 'host':
         // RFC 9112 §3.2: 400 for more than one Host field line or an invalid Host value.
-        if (++hostCount > 1) return E_MULTIPLE_HOST;
+        if (++fields.hostCount > 1) return E_MULTIPLE_HOST;
         if (!isValidHost(value, true, false)) return E_INVALID_HOST;
-        host = value;
+        fields.host = value;
         break;
       case 'content-length': {
         // RFC 9110 §8.6: Content-Length = 1*DIGIT; repeated values (several lines or a list)
         // must all be the same number, else the message is invalid.
         const n = parseContentLength(value);
         if (n === TOO_LARGE) return E_CONTENT_LENGTH_TOO_LARGE;
-        if (n < 0 || (contentLength !== undefined && contentLength !== n)) return E_CONTENT_LENGTH;
-        contentLength = n;
+        if (n < 0 || (fields.contentLength !== undefined && fields.contentLength !== n)) return E_CONTENT_LENGTH;
+        fields.contentLength = n;
         break;
       }
       case 'transfer-encoding':
         // RFC 9110 §5.3: several field lines combine into one list, in order.
-        transferEncoding = transferEncoding === undefined ? value : transferEncoding + ',' + value;
+        fields.transferEncoding = fields.transferEncoding === undefined ? value : fields.transferEncoding + ',' + value;
         break;
       case 'connection':
-        connection |= parseConnectionOptions(value);
+        fields.connection |= parseConnectionOptions(value);
         break;
       case 'expect':
         // RFC 9110 §10.1.1: the expectation is case-insensitive; other expectations are ignored.
-        if (equalsIgnoreCase(value, 0, value.length, '100-continue')) expectContinue = true;
+        if (equalsIgnoreCase(value, 0, value.length, '100-continue')) fields.expectContinue = true;
         break;
       default:
         break;
     }
   }
-
-  // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
-  // request message that lacks a Host header field". HTTP/1.0 may omit it.
-  if (hostCount === 0 && version === '1.1') return E_MISSING_HOST;
-
-  let chunked = false;
-  if (transferEncoding !== undefined) {
-    // RFC 9112 §6.1: "A server MAY reject a request that contains both Content-Length and
-    // Transfer-Encoding ... regardless, the server MUST close the connection after responding".
-    // We reject it (the classic smuggling shape); the caller closes after every error.
-    if (contentLength !== undefined) return E_TE_WITH_CL;
-    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
-    if (version === '1.0') return E_TE_HTTP10;
-    const coding = classifyTransferCodings(transferEncoding);
-    if (coding !== 'chunked') return coding;
-    chunked = true;
-  }
-
-  // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
-  const keepAlive =
-    (connection & CONN_CLOSE) === 0 && (version === '1.1' || (connection & CONN_KEEP_ALIVE) !== 0);
-
-  const head: RequestHead = {
-    method: line.method,
-    target: line.target,
-    targetForm: line.targetForm,
-    path: line.path,
-    version,
-    headers,
-    // RFC 9112 §3.2.2: with absolute-form the target's authority replaces Host.
-    host: line.targetForm === 'absolute' ? line.authority : host,
-    contentLength,
-    chunked,
-    keepAlive,
-    // RFC 9110 §10.1.1: "A server that receives a 100-continue expectation in an HTTP/1.0
-    // request MUST ignore that expectation."
-    expectContinue: expectContinue && version === '1.1',
-  };
-  return { kind: 'complete', head, consumed: headEnd };
+  return undefined;
 }
 
 /**
