@@ -331,6 +331,11 @@ export interface RequestLogEvents {
  * beyond are dropped and counted.
  */
 export const FILE_HELD_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Buffers one write of the log file takes at most (one writev(2); Linux's IOV_MAX is 1024): each
+ * write takes every line waiting, so the file keeps up with any rate of requests the disk can take.
+ */
+export const FILE_WRITE_MAX_CHUNKS = 1024;
 /** While the log file cannot be written, a write is tried again this often (ms). */
 export const FILE_RETRY_MS = 1_000;
 /**
@@ -418,14 +423,25 @@ class LogFileWriter {
     if (!this.writing && this.retryTimer === undefined) void this.pump();
   }
 
+  /**
+   * Writes what waits, in order, until nothing does. Each write takes everything queued when it
+   * starts (up to FILE_WRITE_MAX_CHUNKS buffers in one writev): a write completes at most once
+   * per event-loop turn, and one chunk per write let a pipelining client that made more than 64 KiB
+   * of lines per turn grow the queue without bound (a flood of 4.4 million requests: 194 MB of lines
+   * waiting, the server's RSS 97 → 303 MB, on a disk that was idle).
+   */
   private async pump(): Promise<void> {
     this.writing = true;
     while (this.queue.length > 0) {
       await this.reopenIfRemoved();
-      const chunk = this.queue[0]!;
+      const chunks = this.queue.length <= FILE_WRITE_MAX_CHUNKS ? this.queue.slice() : this.queue.slice(0, FILE_WRITE_MAX_CHUNKS);
       let written: number;
       try {
-        written = (await this.handle.write(chunk, 0, chunk.length, null)).bytesWritten;
+        const first = chunks[0]!;
+        written =
+          chunks.length === 1
+            ? (await this.handle.write(first, 0, first.length, null)).bytesWritten
+            : (await this.handle.writev(chunks)).bytesWritten;
         // Nothing written and no error: no room, as ENOSPC.
         if (written <= 0) throw Object.assign(new Error('no byte was written'), { code: 'ENOSPC' });
       } catch (err) {
@@ -434,8 +450,18 @@ class LogFileWriter {
         return;
       }
       this.held -= written;
-      if (written < chunk.length) this.queue[0] = chunk.subarray(written);
-      else this.queue.shift();
+      // Drop what was written from the front; a partial write goes on from the byte where it stopped.
+      let left = written;
+      while (left > 0) {
+        const head = this.queue[0]!;
+        if (head.length <= left) {
+          left -= head.length;
+          this.queue.shift();
+        } else {
+          this.queue[0] = head.subarray(left);
+          left = 0;
+        }
+      }
       if (this.failure !== undefined) this.recovered();
     }
     this.writing = false;
