@@ -9,7 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { renderQrCode } from '../../src/cli/qr-code';
 import { withTimeout } from '../core/raw-client';
@@ -89,6 +90,39 @@ test('porthole.config.json errors say what the value is and how to write it; a c
     const cli = runCli([folder, '--port', '0'], site.base);
     await refused(cli, what);
     assert.match(cli.stderr, said, what);
+  }
+});
+
+test('a root, mount, log or config file path the system refuses (a link loop, a socket): plain words and what to do, no Node error text', async () => {
+  // Two links that lead to each other: every open or stat through them fails with ELOOP.
+  const loop = join(site.base, 'loop-a');
+  await symlink(join(site.base, 'loop-b'), loop);
+  await symlink(loop, join(site.base, 'loop-b'));
+  const loopSaid = /a symbolic link on its path leads round in a loop \(ELOOP\); fix or remove the link/;
+  // A socket file: opening it for writing fails with ENXIO.
+  const socketPath = join(site.base, 'log.sock');
+  const listener = createServer();
+  await new Promise<void>((resolve) => listener.listen(socketPath, resolve));
+  const configFolder = join(site.base, 'config-loop');
+  await mkdir(configFolder);
+  await symlink(join(configFolder, 'porthole.config.json'), join(configFolder, 'porthole.config.json'));
+  try {
+    const cases: Array<[string, string[], RegExp]> = [
+      ['root', [loop, '--port', '0'], new RegExp(`^porthole: cannot use the root folder ${loop}: ${loopSaid.source}$`, 'm')],
+      ['mount', [site.root, '--port', '0', '--mount', `/v=${loop}`], new RegExp(`^porthole: cannot use the folder ${loop} mounted at /v: ${loopSaid.source}$`, 'm')],
+      ['log', [site.root, '--port', '0', '--log', loop], new RegExp(`^porthole: cannot write the log file ${loop}: ${loopSaid.source}$`, 'm')],
+      ['config file', [configFolder, '--port', '0'], new RegExp(`porthole\\.config\\.json: cannot be read: ${loopSaid.source}; or start without it \\(--no-config`, 'm')],
+      ['log a socket', [site.root, '--port', '0', '--log', socketPath], /cannot write the log file .*log\.sock: it is a socket or a device with nothing behind it, not a file \(ENXIO\); name a regular file$/m],
+    ];
+    for (const [what, args, said] of cases) {
+      const cli = runCli(args, site.base);
+      await refused(cli, what);
+      assert.match(cli.stderr, said, what);
+      // Node's own text ("ELOOP: too many symbolic links encountered, open '…'") is not what people read.
+      assert.doesNotMatch(cli.stderr, /too many symbolic links|no such device or address|, (open|stat) '/, what);
+    }
+  } finally {
+    listener.close();
   }
 });
 

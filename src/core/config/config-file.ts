@@ -26,6 +26,7 @@ import { jsonForDisplay } from '../text/display-text';
 import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
+import { describeFsProblem } from '../text/fs-problem';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
@@ -759,7 +760,7 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
       throw new ConfigFileError(path, '', 'is not a regular file (a pipe, a device or a socket); replace it with a file, or start without it (--no-config, or the porthole.configFile setting off)');
     }
     if (code === 'EFBIG') throw new ConfigFileError(path, '', (err as Error).message);
-    throw new ConfigFileError(path, '', `cannot be read (${code ?? String(err)})`);
+    throw new ConfigFileError(path, '', `cannot be read: ${describeFsProblem(err)}; or start without it (--no-config, or the porthole.configFile setting off)`);
   }
   const text = bytes.toString('utf8');
   return { path, options: parseConfigText(text, path, root), text };

@@ -15,6 +15,7 @@ import { dirname } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
 import { countCharacters, cutAtCharacter, escapeForDisplay, targetForDisplay } from '../text/display-text';
+import { describeFsProblem } from '../text/fs-problem';
 import { mayAppendLogLines } from '../text/combined-log';
 
 /** A record waits at most this long for its host name before its line is written without it. */
@@ -488,7 +489,7 @@ class LogFileWriter {
     } catch (err) {
       if (!this.reopenFailed) {
         this.reopenFailed = true;
-        this.report(`the log file ${this.path} was removed and cannot be made again (${(err as Error).message}): its lines are lost until it can be`);
+        this.report(`the log file ${this.path} was removed and cannot be made again: ${describeFsProblem(err)}; its lines are lost until it can be`);
       }
       return;
     }
@@ -577,7 +578,7 @@ async function openForAppending(path: string): Promise<FileHandle> {
             ? 'it is a folder; name a file in it (e.g. access.log)'
             : code === 'EACCES' || code === 'EPERM'
               ? `no permission to write it or to make it in ${folder}; choose a place the user running Porthole may write to`
-              : (err as Error).message;
+              : describeFsProblem(err);
     throw new Error(`cannot write the log file ${path}: ${why}`);
   }
 }
@@ -608,7 +609,7 @@ async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
  */
 async function openRequestLog(path: string): Promise<FileHandle> {
   const handle = await openForAppending(path);
-  const problem = await notARequestLog(handle).catch((err: unknown) => `cannot be read (${(err as Error).message})`);
+  const problem = await notARequestLog(handle).catch((err: unknown) => `cannot be read: ${describeFsProblem(err)}`);
   if (problem === undefined) return handle;
   await handle.close().catch(() => undefined);
   throw new Error(`cannot write the log file ${path}: it ${problem}`);

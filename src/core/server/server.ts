@@ -66,6 +66,7 @@ import { mountPrefixSegments, mountProxyClash, normalMountPrefix, type MountedFo
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
 import type { ConsoleEntry } from '../reload/console-forward';
+import { describeFsProblem } from '../text/fs-problem';
 
 export interface PreviewServerEvents {
   request: [record: RequestRecord];
@@ -943,7 +944,7 @@ async function checkMounts(mounts: ServerOptions['mounts'], proxy: ServerOptions
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new ServerError('EMOUNT', `${shown} does not exist; create it, or fix the mount (--mount, porthole.mounts or "mounts" in ${CONFIG_FILE_NAME})`);
       if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EMOUNT', `${shown} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or remove the mount`);
-      throw new ServerError('EMOUNT', `cannot use ${shown}: ${(err as Error).message}`);
+      throw new ServerError('EMOUNT', `cannot use ${shown}: ${describeFsProblem(err)}`);
     }
   }
   return out;
@@ -970,7 +971,7 @@ async function checkRoot(root: string): Promise<string> {
     if (code === 'ENOENT') throw new ServerError(code, `the root folder ${root} does not exist; check the path, or create the folder (mkdir -p)`);
     if (code === 'ENOTDIR') throw new ServerError(code, `the root folder ${root} does not exist: a part of its path is a file, not a folder; check the path`);
     if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EACCES', `the root folder ${root} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or serve another folder`);
-    throw new ServerError(code, `cannot use the root folder ${root}: ${(err as Error).message}`);
+    throw new ServerError(code, `cannot use the root folder ${root}: ${describeFsProblem(err)}`);
   }
 }
 

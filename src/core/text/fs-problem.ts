@@ -1,0 +1,51 @@
+/**
+ * What a file-system error on a path a person named (the root, a mount's folder, the log file,
+ * porthole.config.json) means, in plain words, with what to do: `a symbolic link on its path
+ * leads round in a loop (ELOOP); fix or remove the link`. For the codes the callers do not word
+ * themselves (they say ENOENT, ENOTDIR, EISDIR and EACCES in their own terms, naming the folder
+ * or the flag); Node's own text (`ELOOP: too many symbolic links encountered, open '/x/y'`) told
+ * neither what to do nor, for ENXIO, what was wrong.
+ *
+ * `err`: what fs rejected with (its `code`, POSIX errno names as Node gives them). Returns one
+ * clause, no leading capital and no final full stop, to follow "cannot use X: ". An unknown code
+ * gives Node's description without its syscall and path (`resource busy or locked (EBUSY)`).
+ */
+export function describeFsProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ELOOP':
+      return 'a symbolic link on its path leads round in a loop (ELOOP); fix or remove the link';
+    case 'ENAMETOOLONG':
+      return 'its path, or a name in it, is longer than the system allows (ENAMETOOLONG); choose a shorter path';
+    case 'EROFS':
+      return 'it is on a read-only file system (EROFS); choose a place on a disk that can be written';
+    case 'ENOSPC':
+      return 'the disk is full (ENOSPC); free some space, or choose a place on another disk';
+    case 'EDQUOT':
+      return 'the disk quota is used up (EDQUOT); free some space, or choose a place on another disk';
+    case 'ENXIO':
+      return 'it is a socket or a device with nothing behind it, not a file (ENXIO); name a regular file';
+    case 'ENODEV':
+      return 'it is a device that cannot be opened, not a file (ENODEV); name a regular file';
+    case 'EMFILE':
+    case 'ENFILE':
+      return `too many files are open (${code}); close some programs, or raise the limit (ulimit -n)`;
+    case 'EIO':
+      return 'the disk failed to read or write (EIO); check the disk, or choose a place on another one';
+    case 'EBUSY':
+      return 'it is busy or locked (EBUSY); try again once the program holding it lets go';
+    case 'ETXTBSY':
+      return 'it is a program that is running (ETXTBSY); name another file';
+    default:
+      return nodeDescription(err, code);
+  }
+}
+
+/** Node's message without its code prefix and `, syscall 'path'` suffix, then the code. */
+function nodeDescription(err: unknown, code: string | undefined): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === undefined) return message;
+  const bare = message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
+  const described = bare.replace(/, [a-z_]+ '.*'$/s, '');
+  return `${described} (${code})`;
+}
