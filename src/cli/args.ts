@@ -21,6 +21,7 @@ import {
   parseHeaderArgument,
   showValue,
   spaFileProblem,
+  originProblem,
   validateServerOptions,
   wholeNumberProblem,
   type OptionName,
@@ -310,8 +311,9 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   }
   const corsOrigins = values['cors-origin'] ?? [];
   for (const origin of corsOrigins) {
-    if (!/^https?:\/\/[^/?#\s]+$/.test(origin)) {
-      problems.push(`--cors-origin takes an origin such as http://localhost:5173 (scheme, host, port; no path), not ${showValue(origin)}`);
+    // The core's own check (the config file's and the editor's too), so one value means one thing.
+    if (originProblem(origin) !== undefined) {
+      problems.push(`--cors-origin takes an origin such as http://localhost:5173 (scheme, host, port; no path or user name), not ${showValue(origin)}`);
     }
   }
   if (values.spa !== undefined && values['spa-default'] === true) problems.push('give --spa once');

@@ -175,6 +175,29 @@ test('CORS with an origin list: the allowed origin is echoed with Vary: Origin; 
   assert.equal(pre.header('access-control-allow-origin'), undefined);
 });
 
+test('a configured origin is compared as a browser serializes it: default port, case, IDNA and IP spellings; a user name is refused', async () => {
+  // Each configured spelling, and the Origin a browser sends for a page at it (WHATWG HTML §7.1.1).
+  const cases: Array<[string, string]> = [
+    ['http://localhost:80', 'http://localhost'],
+    ['https://app.example:443', 'https://app.example'],
+    ['HTTP://App.Example:05173', 'http://app.example:5173'],
+    ['http://127.1:5173', 'http://127.0.0.1:5173'],
+    ['http://[0:0::1]:5173', 'http://[::1]:5173'],
+    ['http://café.example', 'http://xn--caf-dma.example'],
+  ];
+  const s = await serve({ root, configFile: false, cors: { enabled: true, origins: cases.map(([configured]) => configured) } });
+  for (const [configured, sent] of cases) {
+    const res = await fetchOnce(s.port, request('/data.json', { headers: [`Origin: ${sent}`] }));
+    assert.equal(res.header('access-control-allow-origin'), sent, `${configured} lets ${sent} read`);
+    const pre = await fetchOnce(s.port, request('/data.json', { method: 'OPTIONS', headers: [`Origin: ${sent}`, 'Access-Control-Request-Method: GET'] }));
+    assert.equal(pre.status, 204, `${configured}: the preflight from ${sent}`);
+  }
+  await assert.rejects(
+    startServer({ root, configFile: false, cors: { enabled: true, origins: ['http://user@app.example:5173'] } }),
+    (err: unknown) => err instanceof ServerError && /cors\.origins.*user name/.test(err.message),
+  );
+});
+
 test('reconfigure turns CORS and headers on and off on a running server', async () => {
   const s = await serve({ root, configFile: false });
   const origin = ['Origin: http://app.example'];

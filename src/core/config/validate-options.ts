@@ -401,12 +401,30 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
 
 /**
  * A CORS origin (WHATWG URL origin, RFC 6454 §6.1): `scheme://host[:port]` with http or https,
- * nothing after the authority, e.g. `https://app.example:8443`.
+ * nothing after the authority, e.g. `https://app.example:8443`. A user name or password is refused:
+ * an origin has none, and a browser's `Origin` never carries one. Spellings a browser writes
+ * otherwise (`http://localhost:80`, `http://127.1:5173`, `http://café.test`) are taken: the policy
+ * compares their serialization (serializedOrigin).
  */
 export function originProblem(value: string): string | undefined {
   const reason = 'is not an origin: write scheme://host[:port], e.g. https://app.example:8443';
   if (!/^https?:\/\/[^/?#\s]+$/i.test(value)) return reason;
-  return URL.canParse(value) ? undefined : reason;
+  if (!URL.canParse(value)) return reason;
+  const url = new URL(value);
+  if (url.username !== '' || url.password !== '') return 'is not an origin: it has a user name (before @), which an origin never has; write scheme://host[:port]';
+  return undefined;
+}
+
+/**
+ * The ASCII serialization of the origin `value` (originProblem passed), as a browser writes it in
+ * `Origin` (WHATWG HTML §7.1.1, "serialization of an origin"; RFC 6454 §6.2): scheme and host lower
+ * case, the host IDNA-encoded and IP literals in their one spelling (`127.1` → `127.0.0.1`,
+ * `[0:0::1]` → `[::1]`), the scheme's default port left out (`http://localhost:80` →
+ * `http://localhost`). A configured origin is compared by it: as typed, `http://localhost:80`
+ * never matched the `http://localhost` every browser sends.
+ */
+export function serializedOrigin(value: string): string {
+  return URL.canParse(value) ? new URL(value).origin : value.toLowerCase();
 }
 
 /** `headers`: a list of `{ source: glob, headers: { name: value } }`, each field by RFC 9110's grammar. */

@@ -17,6 +17,7 @@ import type { HeaderList } from '../http/request-record';
 import { isToken } from '../http/http-grammar';
 import { compileGlobs, type PathMatcher } from '../reload/live-reload-glob';
 import type { CorsOptions, HeaderRule } from '../options';
+import { serializedOrigin } from '../config/validate-options';
 
 /** The methods a preflight may ask for on files: the server answers no others (request-handler's ALLOW). */
 const CORS_METHODS = ['GET', 'HEAD'];
@@ -60,7 +61,7 @@ export class ResponsePolicy {
       match: compileGlobs([rule.source]),
       headers: Object.entries(rule.headers),
     }));
-    this.origins = !options.cors.enabled ? undefined : options.cors.origins.length === 0 ? 'any' : new Set(options.cors.origins.map((o) => o.toLowerCase()));
+    this.origins = !options.cors.enabled ? undefined : options.cors.origins.length === 0 ? 'any' : new Set(options.cors.origins.map(serializedOrigin));
   }
 
   /** True when nothing is ever added (the common case costs one check per request). */
