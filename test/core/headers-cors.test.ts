@@ -198,6 +198,21 @@ test('a configured origin is compared as a browser serializes it: default port, 
   );
 });
 
+test('a configured Vary is kept beside the Vary: Origin of a CORS origin list (a list: added, never replaced)', async () => {
+  const s = await serve({
+    root,
+    configFile: false,
+    headers: [{ source: '**', headers: { Vary: 'Cookie' } }],
+    cors: { enabled: true, origins: ['http://app.example:5173'] },
+  });
+  for (const origin of ['http://app.example:5173', 'http://other.example', undefined]) {
+    const res = await fetchOnce(s.port, request('/data.json', { headers: origin === undefined ? [] : [`Origin: ${origin}`] }));
+    const varied = res.headerAll('vary').flatMap((v) => v.split(',').map((t) => t.trim().toLowerCase()));
+    assert.ok(varied.includes('cookie'), `Origin ${origin ?? '(none)'}: the configured Vary: Cookie is sent (Vary: ${res.headerAll('vary').join(' | ')})`);
+    assert.ok(varied.includes('origin'), `Origin ${origin ?? '(none)'}: Vary names Origin (Vary: ${res.headerAll('vary').join(' | ')})`);
+  }
+});
+
 test('reconfigure turns CORS and headers on and off on a running server', async () => {
   const s = await serve({ root, configFile: false });
   const origin = ['Origin: http://app.example'];

@@ -83,11 +83,12 @@ export class ResponsePolicy {
     }
     const origin = ex.header('origin');
     const allowed = origin !== undefined && this.allowsOrigin(origin);
-    if (this.origins !== undefined) {
-      if (this.origins !== 'any') extra.push(['Vary', 'Origin']);
-      if (allowed) extra.push(['Access-Control-Allow-Origin', this.origins === 'any' ? '*' : origin]);
-    }
-    ex.extraHeaders = dedupe(extra);
+    if (this.origins !== undefined && allowed) extra.push(['Access-Control-Allow-Origin', this.origins === 'any' ? '*' : origin]);
+    const headers = dedupe(extra);
+    // Vary is a list (RFC 9110 §12.5.5): the answer varies by Origin as well as by what a
+    // configured Vary names (`Vary: Cookie`), so Origin is added beside it, never in its place.
+    if (this.origins !== undefined && this.origins !== 'any') headers.push(['Vary', 'Origin']);
+    ex.extraHeaders = headers;
     if (!isPreflight(ex)) return false;
     this.answerPreflight(ex, origin ?? '', allowed, proxied);
     return true;
