@@ -10,7 +10,8 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_FILE_NAME, ServerError, type ConfigFileChange } from '../../src/core';
+import { CONFIG_FILE_NAME, ServerError, resolveOptionsWithConfigFile, type ConfigFileChange } from '../../src/core';
+import { readFileSync } from 'node:fs';
 import { startServer, type Running } from './harness';
 import { startBackend } from '../fixtures/backend';
 import { fetchOnce, request, withTimeout } from './raw-client';
@@ -326,4 +327,44 @@ test('the generated validator is the schema VS Code completes the file with (reg
   const repo = resolve(__dirname, '..', '..', '..');
   // Exits 1 with a message when config-validator.generated.ts differs from what the schema gives.
   execFileSync(process.execPath, [join(repo, 'scripts', 'gen-config-validator.mjs'), '--check'], { cwd: repo, stdio: 'pipe', timeout: 30_000 });
+});
+
+/** Every integer key of the schema with its bounds, as a dotted path (`timeouts.closeGraceMs`). */
+function schemaBounds(node: Record<string, unknown>, at: string[] = []): Array<{ path: string[]; min?: number; max?: number }> {
+  const out: Array<{ path: string[]; min?: number; max?: number }> = [];
+  const props = node.properties as Record<string, Record<string, unknown>> | undefined;
+  for (const [key, child] of Object.entries(props ?? {})) {
+    const type = child.type;
+    const integer = type === 'integer' || (Array.isArray(type) && type.includes('integer'));
+    if (integer && (child.minimum !== undefined || child.maximum !== undefined)) {
+      out.push({ path: [...at, key], min: child.minimum as number | undefined, max: child.maximum as number | undefined });
+    }
+    if (child.type === 'object') out.push(...schemaBounds(child, [...at, key]));
+  }
+  return out;
+}
+
+test('the schema VS Code checks the file with and the server agree on every number\'s bounds: what one takes, the other takes', async () => {
+  const schema = JSON.parse(readFileSync(resolve(__dirname, '../../../schemas/porthole.config.schema.json'), 'utf8')) as Record<string, unknown>;
+  const bounds = schemaBounds(schema);
+  assert.ok(bounds.some((b) => b.path.join('.') === 'timeouts.closeGraceMs'), 'the walk finds nested keys');
+  const nested = (path: string[], value: number): Record<string, unknown> => path.reduceRight<unknown>((v, k) => ({ [k]: v }), value) as Record<string, unknown>;
+  const outcome = async (path: string[], value: number): Promise<string> => {
+    const root = await rootWith(nested(path, value));
+    return resolveOptionsWithConfigFile({ root }).then(
+      () => 'taken',
+      (err: unknown) => `refused: ${(err as Error).message}`,
+    );
+  };
+  for (const { path, min, max } of bounds) {
+    const key = path.join('.');
+    if (max !== undefined) {
+      assert.equal(await outcome(path, max), 'taken', `${key}: the schema allows ${max}`);
+      assert.match(await outcome(path, max + 1), /^refused/, `${key}: the schema refuses ${max + 1}`);
+    }
+    if (min !== undefined) {
+      assert.equal(await outcome(path, min), 'taken', `${key}: the schema allows ${min}`);
+      assert.match(await outcome(path, min - 1), /^refused/, `${key}: the schema refuses ${min - 1}`);
+    }
+  }
 });
