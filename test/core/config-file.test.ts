@@ -319,6 +319,7 @@ test('an edit that changes the binding or live-reload setup asks for a restart a
   const s = await serve({ root });
   const change = await edit(s, root, { reload: { debounceMs: 75 }, listing: false });
   assert.equal(change.kind, 'restart');
+  assert.match(change.message, /needs a restart \(reload\.debounceMs\)$/, 'the message names what changed');
   assert.equal(s.server.options.reload.debounceMs, 50);
   assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200, 'nothing applied: the host restarts');
 });
@@ -343,6 +344,15 @@ function schemaBounds(node: Record<string, unknown>, at: string[] = []): Array<{
   }
   return out;
 }
+
+test('a restart message names the options that changed, not a fixed list (maxBodyBytes and timeouts are no binding)', async () => {
+  const root = await rootWith({ maxBodyBytes: 1000 });
+  const s = await serve({ root });
+  const change = await edit(s, root, { maxBodyBytes: 2000, timeouts: { idleMs: 7000 }, listing: false });
+  assert.equal(change.kind, 'restart');
+  assert.match(change.message, /needs a restart \(maxBodyBytes, timeouts\.idleMs\)$/);
+  assert.doesNotMatch(change.message, /binding|proxy/);
+});
 
 test('the schema VS Code checks the file with and the server agree on every number\'s bounds: what one takes, the other takes', async () => {
   const schema = JSON.parse(readFileSync(resolve(__dirname, '../../../schemas/porthole.config.schema.json'), 'utf8')) as Record<string, unknown>;

@@ -438,7 +438,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         return;
       }
       if (this.state.kind !== 'listening') return;
-      const message = `${CONFIG_FILE_NAME} changed an option that needs a restart (binding, root, log, live reload or proxy)`;
+      const message = `${CONFIG_FILE_NAME} changed an option that needs a restart (${fixedKeysChanged(this.options, next).join(', ')})`;
       this.emit('diagnostic', 'info', message);
       this.emit('config', { kind: 'restart', message });
       return;
@@ -887,6 +887,33 @@ function portCandidates(opts: ServerOptions, rootReal: string): { wanted: number
   if (asked === DERIVED_PORT) return { wanted, candidates: derivedPortCandidates(wanted, attempts) };
   if (wanted === 0) return { wanted, candidates: [0] };
   return { wanted, candidates: Array.from({ length: attempts }, (_, i) => wanted + i).filter((p) => p <= 65535) };
+}
+
+/**
+ * The options a running server cannot change without a new socket that differ between `from` and
+ * `to`, by their dotted key one level down (`maxBodyBytes`, `timeouts.idleMs`, `reload.debounceMs`),
+ * sorted: what a restart message names. It said "binding, root, log, live reload or proxy" for
+ * every change, also for `maxBodyBytes` or `timeouts`, which are none of those.
+ */
+function fixedKeysChanged(from: ServerOptions, to: ServerOptions): string[] {
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  const a = from as unknown as Record<string, unknown>;
+  const b = to as unknown as Record<string, unknown>;
+  const changed: string[] = [];
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if ((RECONFIGURABLE_KEYS as readonly string[]).includes(key) || same(a[key], b[key])) continue;
+    const x = a[key];
+    const y = b[key];
+    const objects = typeof x === 'object' && x !== null && !Array.isArray(x) && typeof y === 'object' && y !== null && !Array.isArray(y);
+    if (!objects) {
+      changed.push(key);
+      continue;
+    }
+    const xs = x as Record<string, unknown>;
+    const ys = y as Record<string, unknown>;
+    for (const sub of new Set([...Object.keys(xs), ...Object.keys(ys)])) if (!same(xs[sub], ys[sub])) changed.push(`${key}.${sub}`);
+  }
+  return changed.sort();
 }
 
 /** Every option a running server cannot change without a new socket, as one comparable string. */
