@@ -18,12 +18,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PreviewServer } from '../../src/core/server/server';
 import { MAX_EMPTY_FILE_WAIT_MS, MAX_SETTLE_WAIT_MS, SETTLE_MS, type LiveReload, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
-import { fetchOnce, request, type RawResponse } from '../core/raw-client';
+import { fetchOnce, request, withTimeout, type RawResponse } from '../core/raw-client';
 
 const NAV = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html,*/*;q=0.8'];
 const WAIT_MS = 5_000;
 /** Long enough that the debounce never ends a settle here (MAX_SETTLE_WAIT_MS and MAX_EMPTY_FILE_WAIT_MS do, see their tests). */
 const DEBOUNCE_MS = 10_000;
+/**
+ * How long an idle server may take to send the event of a save written in place (it goes out at
+ * the end of the turn its change was read in: milliseconds; the rest is room for a loaded machine).
+ */
+const IDLE_EVENT_BOUND_MS = 1_000;
 
 let root: string;
 
@@ -223,5 +228,36 @@ test('a file that stays empty, or one written without pause, holds the site only
       clearInterval(keep);
       await s.close();
     }
+  }
+});
+
+test('a save the watcher reports goes out at once while nothing else wakes the server (no poll, no request)', async () => {
+  // The watcher hands its changes on from a setImmediate of its own (its slices); the leading
+  // flush it schedules from there must run in the next turn by itself. An unref'd immediate did
+  // not: with an idle loop (a tab open, nobody requesting) the event waited for whatever woke the
+  // server next (a heartbeat 15 s later, the next save), so pages did not reload. Here nothing
+  // polls: the wait is on the event itself, bounded by one timer.
+  const dir = await mkdtemp(join(root, 'idle-'));
+  const file = join(dir, 's.css');
+  await writeFile(file, 'h1 { color: red }\n');
+  const s = await serve(dir, { debounceMs: 50 });
+  try {
+    for (let i = 0; i < 3; i++) {
+      // Past the trailing window: each write is a leading edge again.
+      await sleep(200);
+      const sent = new Promise<ReloadEvent>((resolve) => {
+        s.live.onEvent = resolve;
+      });
+      appendFileSync(file, `p { margin: ${i}px }\n`);
+      // Awaited with the usual bound, and timed: any timer that expires wakes the loop, and the
+      // stalled flush then runs before the timer's callback, so only the time taken shows the fault.
+      const written = Date.now();
+      const event = await withTimeout(sent, WAIT_MS, `the event for save ${i + 1}`);
+      const took = Date.now() - written;
+      assert.ok(took < IDLE_EVENT_BOUND_MS, `save ${i + 1}: its event went out ${took} ms after the write`);
+      assert.deepEqual(event, { kind: 'css', paths: ['/s.css'] });
+    }
+  } finally {
+    await s.close();
   }
 });

@@ -644,14 +644,15 @@ export class LiveReload {
     }
     if (this.edge === 'leading' && this.batchAtOnce) {
       // After the events read in this turn (setImmediate runs once the poll phase is done; a
-      // 0 ms timer would wait for the next millisecond).
-      if (this.atOnce === undefined) {
-        this.atOnce = setImmediate(() => {
-          this.atOnce = undefined;
-          this.timerFired();
-        });
-        this.atOnce.unref();
-      }
+      // 0 ms timer would wait for the next millisecond). Never unref'd: an unref'd immediate set
+      // from the check phase (the Linux watcher hands its changes on from an immediate of its
+      // own) lets the next poll sleep until something else wakes the loop, so on an idle server
+      // the event waited for the next save or the 15 s heartbeat. It keeps the process alive for
+      // one turn at most (close() clears it).
+      this.atOnce ??= setImmediate(() => {
+        this.atOnce = undefined;
+        this.timerFired();
+      });
       return;
     }
     const { debounceMs } = this.setup.reload;
