@@ -88,8 +88,9 @@ export interface ReloadOptions {
   /** Watch the root with fs.watch; off when the host reports changes itself (the extension). */
   readonly watch: boolean;
   /**
-   * Absolute folders outside the root whose changes reload pages too (a back-end's templates,
-   * `--watch`); watched whenever reload is enabled, also in the extension.
+   * Absolute folders (or single files) outside the root whose changes reload pages too (a
+   * back-end's templates, `--watch`); watched whenever reload is enabled, also in the extension.
+   * A file is followed across atomic saves and a delete and re-create (live-reload-watcher).
    */
   readonly watchPaths: readonly string[];
 }

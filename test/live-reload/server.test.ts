@@ -1302,3 +1302,55 @@ test('a navigation\'s page sent without the client is said once per page, with w
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a --watch file is followed past an atomic save (a temporary renamed onto it) and a delete and re-create', async () => {
+  // `--watch templates/base.html` was watched by its inode: once an editor saved it by renaming a
+  // temporary onto it (or it was deleted and written again), the watch followed the old file, the
+  // watcher waited for a FOLDER of that name to appear, and no later save reloaded a page.
+  const base = await mkdtemp(join(tmpdir(), 'porthole-watch-file-'));
+  const site = join(base, 'site');
+  const file = join(base, 'base.html');
+  await mkdir(site);
+  await writeFile(join(site, 'index.html'), PAGE);
+  await writeFile(file, 'v0');
+  const { tree, seen, next } = await recordingServer({ root: site, reload: { debounceMs: 20, watchPaths: [file] } });
+  /** Waits until no event came for 150 ms (bounded: 40 rounds), so a step's event is its own. */
+  const quiet = async (): Promise<void> => {
+    for (let i = 0; i < 40; i++) {
+      const before = seen.length;
+      await Promise.race([next(), sleep(150)]);
+      if (seen.length === before) return;
+    }
+  };
+  /** Runs `step` once things are quiet and requires an event for it within WAIT_MS. */
+  const reloads = async (what: string, step: () => Promise<void>): Promise<void> => {
+    await quiet();
+    const before = seen.length;
+    const event = next();
+    await step();
+    await Promise.race([event, sleep(3_000)]);
+    assert.ok(seen.length > before, `${what}: no event`);
+    assert.deepEqual(seen[before], { kind: 'reload', paths: [] }, `${what}: pages never learn paths outside the root`);
+  };
+  try {
+    await reloads('a save in place', () => writeFile(file, 'v1'));
+    await reloads('an atomic save', async () => {
+      await writeFile(`${file}.tmp`, 'v2');
+      await rename(`${file}.tmp`, file);
+    });
+    await reloads('a save in place after the atomic save', () => writeFile(file, 'v3'));
+    await quiet();
+    await rm(file);
+    await reloads('the file written again after a delete', () => writeFile(file, 'v4'));
+    await reloads('a save in place after that', () => writeFile(file, 'v5'));
+    // Its folder's other files are not watched.
+    await quiet();
+    const before = seen.length;
+    await writeFile(join(base, 'other.html'), 'x');
+    await Promise.race([next(), sleep(300)]);
+    assert.equal(seen.length, before, `a file beside the watched one: ${JSON.stringify(seen.slice(before))}`);
+  } finally {
+    await tree.close();
+    await rm(base, { recursive: true, force: true });
+  }
+});

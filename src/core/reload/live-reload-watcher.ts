@@ -12,7 +12,9 @@
  * - Linux: one non-recursive `fs.watch` (one inotify watch) per folder, which reports every change
  *   of the entries in it by name; folders that appear are watched as they come, folders that go
  *   are dropped. The root itself may go and come back (a build that wipes its output folder, a
- *   --watch folder made later): its return is awaited and it is watched again. A symbolic link is watched where it leads (a change there is reported as a change
+ *   --watch folder made later): its return is awaited and it is watched again. A root that is a
+ *   file (`--watch config/app.yaml`) is watched itself, and again each time an atomic save
+ *   (a temporary renamed onto it) or a delete and re-create puts another file under its name. A symbolic link is watched where it leads (a change there is reported as a change
  *   of the link), never walked into. Node's own `recursive: true` on Linux (measured with Node 20)
  *   walks the tree too, but with one watch and one `stat` per FILE: for the benchmark's 1,000-file
  *   root that was ~9 MB of RSS and tens of milliseconds before the server listened.
@@ -113,6 +115,8 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
 
   /** The watched root's inode while it is watched (a folder made again under its name has another). */
   let rootIno: number | undefined;
+  /** The watched root is a file, not a folder (a --watch file): its own changes are reported under its name. */
+  let rootIsFile = false;
   /** While the root is gone: the watch on the nearest folder above it that exists, or a poll. */
   let awaiting: { readonly close: () => void } | undefined;
   const dropAll = (): void => {
@@ -227,8 +231,9 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
           rootGone();
           return;
         }
-        // A null name (rare) means "something changed here": the folder itself.
-        const path = filename === null ? dir : join(dir, filename.toString());
+        // A null name (rare) means "something changed here": the folder itself. A watched file
+        // reports its own name: the change is the file's.
+        const path = filename === null || (dir === rootReal && rootIsFile) ? dir : join(dir, filename.toString());
         arrive(path, event === 'change', event === 'rename' && path !== dir);
       });
     } catch (err) {
@@ -248,7 +253,13 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       else failed(err);
     });
     folders.set(dir, w);
-    if (dir === rootReal) rootIno = statSync(dir, { throwIfNoEntry: false })?.ino;
+    if (dir === rootReal) {
+      const st = statSync(dir, { throwIfNoEntry: false });
+      rootIno = st?.ino;
+      rootIsFile = st !== undefined && !st.isDirectory();
+      // A file has no entries to walk.
+      if (rootIsFile) return;
+    }
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -262,11 +273,14 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     }
   };
 
-  /** True when the root is no longer the folder being watched: gone, not a folder, or another one. */
+  /**
+   * True when the root is no longer the folder (or file) being watched: gone, of the other kind,
+   * or another one (an atomic save renames a new file onto a watched file's name).
+   */
   const rootReplaced = (): boolean => {
     try {
       const st = statSync(rootReal, { throwIfNoEntry: false });
-      return st === undefined || !st.isDirectory() || st.ino !== rootIno;
+      return st === undefined || st.isDirectory() === rootIsFile || st.ino !== rootIno;
     } catch {
       return true;
     }
@@ -278,8 +292,9 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     awaitRoot(false);
   };
   /**
-   * Waits for the root to be a folder again (a build that wipes and rebuilds its output, a
-   * --watch folder made after the start): watches the nearest folder above it that exists (one
+   * Waits for the root to be there again (a build that wipes and rebuilds its output, a --watch
+   * folder made after the start, a watched file saved by renaming a temporary onto it or
+   * deleted and written again): watches the nearest folder above it that exists (one
    * inotify watch; a deeper one once it is made), or, where that cannot be watched, polls every
    * ROOT_POLL_MS. Once it is back, it is walked and watched as at the start, and reported as
    * changed (pages reload: the build is new). `atStart`: it was not there at the start (said once).
@@ -299,7 +314,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     awaiting = { close: stop };
     const check = (): void => {
       if (closed || awaiting?.close !== stop) return;
-      if (statSync(rootReal, { throwIfNoEntry: false })?.isDirectory() === true) {
+      if (statSync(rootReal, { throwIfNoEntry: false }) !== undefined) {
         stop();
         awaiting = undefined;
         addFolder(rootReal);
@@ -326,7 +341,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
         poll ??= setInterval(check, ROOT_POLL_MS).unref();
       }
       // Made between the stat above and the watch: seen now.
-      if (statSync(rootReal, { throwIfNoEntry: false })?.isDirectory() === true) check();
+      if (statSync(rootReal, { throwIfNoEntry: false }) !== undefined) check();
     };
     check();
   };
