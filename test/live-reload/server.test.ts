@@ -654,8 +654,8 @@ test('a change of what would not be served sends nothing: links out of the root 
   /**
    * Makes the changes, then saves a stylesheet in the root until an event names it. inotify
    * reports every watcher's events in one queue, in order: a refused change that got through
-   * comes in an event before it or in its batch, which is then a `reload` (a change under a
-   * mount names no path: it reloads the page) where a stylesheet alone is a `css` swap.
+   * comes in an event before it or in its batch, which is then a `reload` (or names a path no
+   * stylesheet has) where a stylesheet alone is a `css` swap.
    */
   const eventsUntilSentinel = async (followSymlinks: boolean): Promise<ReloadEvent[]> => {
     const { tree, seen, next, port: itsPort } = await recordingServer({ root: dir, followSymlinks, mounts: [{ prefix: '/m', folder: mounted }], reload: { debounceMs: 20 } });
@@ -668,7 +668,11 @@ test('a change of what would not be served sends nothing: links out of the root 
       await writeFile(join(outside, 'two.html'), 'two');
       await writeFile(join(outside, '.ssh', 'id_rsa'), 'key');
       for (const p of refused) assert.equal((await request(p, FETCH)).status, 404, p);
-      if (followSymlinks) assert.equal((await request('/shared/two.html', FETCH)).status, 200);
+      if (followSymlinks) {
+        assert.equal((await request('/shared/two.html', FETCH)).status, 200);
+        // A mount's link out is followed too: its files are served, so they may be named.
+        assert.equal((await request('/m/out/two.html', FETCH)).status, 200);
+      }
       const before = seen.length;
       await writeFile(join(outside, 'passwords-2027.txt'), 'x');
       await writeFile(join(outside, 'two.html'), 'two, again');
@@ -695,7 +699,7 @@ test('a change of what would not be served sends nothing: links out of the root 
     const followed = await eventsUntilSentinel(true);
     const named = followed.flatMap((e) => e.paths);
     assert.ok(named.includes('/shared/two.html') && named.includes('/one.html'), `links followed: ${JSON.stringify(followed)}`);
-    for (const p of named) assert.match(p, /^\/(shared\/(two|one)\.html|shared\/passwords-2027\.txt|one\.html|sentinel\.css)$/, `unexpected ${p} in ${JSON.stringify(followed)}`);
+    for (const p of named) assert.match(p, /^\/((shared|m\/out)\/(two|one)\.html|(shared|m\/out)\/passwords-2027\.txt|one\.html|sentinel\.css)$/, `unexpected ${p} in ${JSON.stringify(followed)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
     await rm(outside, { recursive: true, force: true });
@@ -1352,5 +1356,37 @@ test('a --watch file is followed past an atomic save (a temporary renamed onto i
   } finally {
     await tree.close();
     await rm(base, { recursive: true, force: true });
+  }
+});
+
+test('a mount\'s stylesheet or image is named by its URL path and swapped in place, never a reload of the page', async () => {
+  // A stylesheet in a mount (`--mount /vendor=…`) made a `reload` naming nothing: the page was
+  // reloaded and lost its state where the same stylesheet in the root was swapped in place.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-mount-css-'));
+  const lib = await mkdtemp(join(tmpdir(), 'porthole-mount-lib-'));
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await writeFile(join(lib, 'lib.css'), 'p { color: red }');
+  await writeFile(join(lib, 'logo.png'), 'png');
+  const { tree, seen, next } = await recordingServer({ root: dir, mounts: [{ prefix: '/vendor', folder: lib }, { prefix: '/caf%C3%A9', folder: lib }], reload: { debounceMs: 20 } });
+  /** Writes `file` in the mount until an event comes (a watch is ready a moment after the start); bounded. */
+  const eventFor = async (file: string): Promise<ReloadEvent | undefined> => {
+    for (let i = 0; i < 20; i++) {
+      const before = seen.length;
+      await writeFile(join(lib, file), `/* ${i} */`);
+      await Promise.race([next(), sleep(500)]);
+      if (seen.length > before) return seen[before];
+    }
+    return undefined;
+  };
+  try {
+    // Under each prefix that mounts the folder, decoded as pages' URLs are.
+    assert.deepEqual(await eventFor('lib.css'), { kind: 'css', paths: ['/vendor/lib.css', '/café/lib.css'] });
+    // Wait out the trailing window, so the next event is the image's alone.
+    await sleep(200);
+    assert.deepEqual(await eventFor('logo.png'), { kind: 'img', paths: ['/vendor/logo.png', '/café/logo.png'] });
+  } finally {
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm(lib, { recursive: true, force: true });
   }
 });

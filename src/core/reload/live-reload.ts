@@ -18,7 +18,8 @@
  *   Each batch stands alone: a temporary's deletion never lands in (and spoils) the next one;
  *   Changes in the extra folders (`reload.watchPaths`: a back-end's templates; editors'
  *   temporary files there dropped too) always make it `reload`, and their paths are not sent
- *   (pages never learn paths outside the root);
+ *   (pages never learn paths outside the root); a mount's files are served, so they are named
+ *   by their URL paths (`/vendor/lib.css`) and follow the root's rules (a stylesheet swapped);
  * - the overlays: the editor's unsaved text by absolute path, served instead of the file.
  *
  * Lifecycle: created → running (`start()`) → closed (`close()`, idempotent: watcher, timers and
@@ -209,6 +210,11 @@ export class LiveReload {
   private readonly perAddress = new Map<string, number>();
   private readonly overlays = new Map<string, string>();
   private readonly pending = new Set<string>();
+  /**
+   * The files of pending paths that lie in a mount (the URL path without its leading `/` → the
+   * absolute file), for stillThere and the page plans; cleared with the pending paths.
+   */
+  private readonly mountedFiles = new Map<string, string>();
   /** Events sent so far: each event carries it as its `id:`, `hello` and served pages too. */
   private generation = 0;
   private overflow = false;
@@ -421,8 +427,23 @@ export class LiveReload {
     if (isEditorTempFile(rel.split('/').pop() ?? '')) return;
     // A mount is served: what it would not serve (hidden, a link out of it) reloads nothing, as
     // under the root. A --watch folder is not served, and every change there is the point.
-    if (rel !== '' && this.setup.files.mounts?.some((m) => m.real === base) === true) {
+    const mounts = rel === '' ? [] : (this.setup.files.mounts ?? []).filter((m) => m.real === base);
+    if (mounts.length > 0) {
       if (!this.mayAffectPages(rel) || !this.servedAs(real, base)) return;
+      // Named by the URL path pages load it by (`vendor/lib.css` for /vendor; under each prefix
+      // that mounts this folder): a stylesheet or an image of a mount is swapped in place as the
+      // root's are, never a reload of the whole page.
+      for (const mount of mounts) {
+        const served = [...mount.segments, rel].join('/');
+        if (this.pending.size >= MAX_PENDING_PATHS) this.overflow = true;
+        else {
+          this.pending.add(served);
+          this.mountedFiles.set(served, abs);
+        }
+      }
+      this.stamp(abs);
+      this.schedule(inPlace);
+      return;
     }
     this.outsideChange = true;
     this.stamp(abs);
@@ -524,6 +545,7 @@ export class LiveReload {
     if (hadPages) this.onPagesChanged?.(0);
     this.overlays.clear();
     this.pending.clear();
+    this.mountedFiles.clear();
     this.settleStamps.clear();
     // Their answers go on without live reload (the filter is off once closed).
     this.release();
@@ -788,7 +810,7 @@ export class LiveReload {
    * next load.
    */
   private stillThere(rel: string): boolean {
-    const abs = join(this.setup.files.rootReal, rel);
+    const abs = this.fileOf(rel);
     try {
       const link = lstatSync(abs, { throwIfNoEntry: false });
       if (link === undefined) return false;
@@ -806,8 +828,12 @@ export class LiveReload {
    */
   private prepare(rels: Iterable<string>): void {
     if (this.phase === 'closed' || this.clients.size === 0) return;
-    const root = this.setup.files.rootReal;
-    void preparePages([...rels].map((rel) => join(root, rel)), this.pages);
+    void preparePages([...rels].map((rel) => this.fileOf(rel)), this.pages);
+  }
+
+  /** The file a pending path names: in a mount (mountedFiles), else under the root. */
+  private fileOf(rel: string): string {
+    return this.mountedFiles.get(rel) ?? join(this.setup.files.rootReal, rel);
   }
 
   /** Sends what the pending changes amount to; true when an event went out. */
@@ -815,6 +841,7 @@ export class LiveReload {
     const paths = [...this.pending].filter((rel) => this.stillThere(rel)).map((rel) => `/${rel}`);
     const overflow = this.overflow || this.outsideChange;
     this.pending.clear();
+    this.mountedFiles.clear();
     this.overflow = false;
     this.outsideChange = false;
     if (this.phase === 'closed') return false;
