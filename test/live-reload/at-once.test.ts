@@ -28,7 +28,7 @@ const DEBOUNCE_MS = 10_000;
  * How long an idle server may take to send the event of a save written in place (it goes out at
  * the end of the turn its change was read in: milliseconds; the rest is room for a loaded machine).
  */
-const IDLE_EVENT_BOUND_MS = 1_000;
+const IDLE_EVENT_BOUND_MS = 2_500;
 
 let root: string;
 
