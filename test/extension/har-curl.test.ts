@@ -410,6 +410,33 @@ test('Copy as curl and the HAR URL keep the target\'s dot segments as sent: the 
   }
 });
 
+test('Copy as curl: the replay carries the fields the request had and no others (no Host, User-Agent, Accept or Content-Type of curl\'s own; chunked stays chunked)', async () => {
+  const post = (target: string, fields: readonly string[], body: string): string =>
+    `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n${fields.map((f) => `${f}\r\n`).join('')}\r\n${body}`;
+  const cases: Array<{ target: string; raw: string; body?: Buffer }> = [
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400; its replay must be one too.
+    { target: '/hello.txt?fields=no-host', raw: 'GET /hello.txt?fields=no-host HTTP/1.1\r\n\r\n' },
+    { target: '/hello.txt?fields=http10-bare', raw: 'GET /hello.txt?fields=http10-bare HTTP/1.0\r\n\r\n' },
+    { target: '/api/echo?fields=post-untyped', raw: post('/api/echo?fields=post-untyped', ['Content-Length: 5'], 'hello'), body: Buffer.from('hello') },
+    {
+      target: '/api/echo?fields=post-chunked',
+      raw: post('/api/echo?fields=post-chunked', ['Transfer-Encoding: chunked', 'Content-Type: text/plain'], '5\r\nhello\r\n0\r\n\r\n'),
+      body: Buffer.from('hello'),
+    },
+  ];
+  for (const { target, raw, body } of cases) {
+    const first = await fetchOnce(srv.port, raw);
+    const original = await recordFor(target);
+    const curl = buildCurl(original);
+    assert.ok(curl);
+    const run = await runShell(`${curl.command} --silent --show-error --output /dev/null --write-out '%{http_code}'`, body);
+    assert.equal(run.code, 0, `${curl.command}: ${run.stderr}`);
+    const replay = await recordFor(target, 2);
+    assert.deepEqual(replay.requestHeaders, original.requestHeaders, `${target}: ${curl.command} sent other fields than the request it repeats`);
+    assert.equal(Number(run.stdout.toString()), first.status, `${target}: ${curl.command} got another answer than the request it repeats`);
+  }
+});
+
 test('raw bytes above 0x7F: the HAR URL and the curl command carry the bytes sent (%E2%80%AE, not %C3%A2%C2%80%C2%AE); header values are their UTF-8 text', async () => {
   // Written as latin1, one char per byte: /café.txt?q=<U+202E> and X-Name: café as UTF-8 bytes.
   const rawTarget = '/caf\u00c3\u00a9.txt?q=\u00e2\u0080\u00ae';

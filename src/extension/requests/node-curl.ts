@@ -60,6 +60,23 @@ const LEFT_TO_CURL = new Set([
   'accept-encoding',
 ]);
 
+/**
+ * Request fields curl writes on its own when the command does not name them (curl(1), --header;
+ * `--data-binary` adds Content-Type). A request that did not send one gets `--header 'Name:'`,
+ * which makes curl leave it out: without it, a replay differed from what it repeats (an HTTP/1.1
+ * request without Host is a 400, RFC 9112 §3.2, and its replay with curl's Host a 200; a POST
+ * without Content-Type reached the back-end as application/x-www-form-urlencoded).
+ */
+const CURL_ADDS = ['host', 'user-agent', 'accept'] as const;
+const CURL_ADDS_WITH_BODY = ['content-type', 'expect'] as const;
+const CURL_FIELD_NAMES: Record<(typeof CURL_ADDS)[number] | (typeof CURL_ADDS_WITH_BODY)[number], string> = {
+  host: 'Host',
+  'user-agent': 'User-Agent',
+  accept: 'Accept',
+  'content-type': 'Content-Type',
+  expect: 'Expect',
+};
+
 export interface CurlCommand {
   /** The command line: one line of printable ASCII, every argument quoted (shellWord). */
   readonly command: string;
@@ -91,7 +108,10 @@ function connectTo(url: URL, serverIp: string, serverPort: number): string | und
  * scheme (http, or https over TLS) whatever an absolute-form target said. HEAD becomes `--head`; other
  * methods than GET `--request`; HTTP/1.0 `--http1.0`; a path with dot segments `--path-as-is`,
  * brackets or braces `--globoff`. A request that had a body (Content-Length above 0, or chunked)
- * gets `--data-binary @-`: bodies are not kept, so the command reads the body from standard input.
+ * gets `--data-binary @-`: bodies are not kept, so the command reads the body from standard input
+ * (sent chunked again when it came chunked). A field curl would add on its own (Host, User-Agent,
+ * Accept; with a body Content-Type and Expect) that the request did not send is removed with
+ * `--header 'Name:'` (CURL_ADDS): the server sees the fields the request had, no others.
  * Credentials (Authorization, Cookie) are kept: the command is for the user's own clipboard.
  * Returns undefined for a request whose request line could not be parsed.
  */
@@ -101,12 +121,13 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
   const args: string[] = ['curl'];
   const connectionTokens = new Set<string>();
   let needsBody = false;
+  let chunked = false;
   let compressed = false;
   for (const [name, value] of record.requestHeaders) {
     const lower = name.toLowerCase();
     if (lower === 'connection') for (const token of value.split(',')) connectionTokens.add(token.trim().toLowerCase());
     if (lower === 'content-length' && Number(value) > 0) needsBody = true;
-    if (lower === 'transfer-encoding' && /chunked/i.test(value)) needsBody = true;
+    if (lower === 'transfer-encoding' && /chunked/i.test(value)) needsBody = chunked = true;
   }
   if (record.method === 'HEAD') args.push('--head');
   else if (record.method !== 'GET' || needsBody) args.push('--request', shellWord(record.method));
@@ -127,6 +148,12 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
   const authority = parsed.host;
   const via = connectTo(parsed, record.serverIp, record.serverPort);
   if (via !== undefined) args.push('--connect-to', shellWord(via));
+  const sent = new Set(record.requestHeaders.map(([name]) => name.toLowerCase()));
+  for (const name of needsBody ? [...CURL_ADDS, ...CURL_ADDS_WITH_BODY] : CURL_ADDS) {
+    if (!sent.has(name)) args.push('--header', shellWord(`${CURL_FIELD_NAMES[name]}:`));
+  }
+  // A chunked body is sent chunked again (curl otherwise reads stdin whole and sends Content-Length).
+  if (chunked) args.push('--header', shellWord('Transfer-Encoding: chunked'));
   for (const [name, value] of record.requestHeaders) {
     const lower = name.toLowerCase();
     if (LEFT_TO_CURL.has(lower) || connectionTokens.has(lower)) {
