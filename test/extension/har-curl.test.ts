@@ -437,6 +437,36 @@ test('Copy as curl: the replay carries the fields the request had and no others 
   }
 });
 
+test('Copy as curl: OPTIONS * is repeated as OPTIONS *, not as OPTIONS / (RFC 9112 §3.2.4: the server, not its root)', async () => {
+  const before = srv.records.length;
+  const first = await fetchOnce(srv.port, request('*', { method: 'OPTIONS' }));
+  await withTimeout(
+    (async () => {
+      while (!srv.records.slice(before).some((r) => r.method === 'OPTIONS')) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    10_000,
+    'the OPTIONS * record',
+  );
+  const original = srv.records.slice(before).find((r) => r.method === 'OPTIONS');
+  assert.ok(original);
+  assert.equal(original.target, '*');
+  const curl = buildCurl(original);
+  assert.ok(curl);
+  const seen = srv.records.length;
+  const run = await runShell(`${curl.command} --silent --show-error --output /dev/null --write-out '%{http_code}'`);
+  assert.equal(run.code, 0, `${curl.command}: ${run.stderr}`);
+  assert.equal(Number(run.stdout.toString()), first.status);
+  await withTimeout(
+    (async () => {
+      while (srv.records.length === seen) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    10_000,
+    'the replay',
+  );
+  const replay = srv.records.slice(seen).find((r) => r.method === 'OPTIONS');
+  assert.equal(replay?.target, '*', `${curl.command} asked for another target`);
+});
+
 test('raw bytes above 0x7F: the HAR URL and the curl command carry the bytes sent (%E2%80%AE, not %C3%A2%C2%80%C2%AE); header values are their UTF-8 text', async () => {
   // Written as latin1, one char per byte: /café.txt?q=<U+202E> and X-Name: café as UTF-8 bytes.
   const rawTarget = '/caf\u00c3\u00a9.txt?q=\u00e2\u0080\u00ae';

@@ -107,7 +107,7 @@ function connectTo(url: URL, serverIp: string, serverPort: number): string | und
  * server's address (`--connect-to` when the URL names another: connectTo), in the connection's
  * scheme (http, or https over TLS) whatever an absolute-form target said. HEAD becomes `--head`; other
  * methods than GET `--request`; HTTP/1.0 `--http1.0`; a path with dot segments `--path-as-is`,
- * brackets or braces `--globoff`. A request that had a body (Content-Length above 0, or chunked)
+ * brackets or braces `--globoff`; `OPTIONS *` `--request-target '*'`. A request that had a body (Content-Length above 0, or chunked)
  * gets `--data-binary @-`: bodies are not kept, so the command reads the body from standard input
  * (sent chunked again when it came chunked). A field curl would add on its own (Host, User-Agent,
  * Accept; with a body Content-Type and Expect) that the request did not send is removed with
@@ -135,6 +135,9 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
   const path = record.target.split(/[?#]/, 1)[0] ?? '';
   if (/(^|\/)\.\.?(\/|$)/.test(path)) args.push('--path-as-is');
   if (/[[\]{}]/.test(url)) args.push('--globoff');
+  // `OPTIONS *` asks about the server, not its root (RFC 9112 §3.2.4; a proxied route passes it on
+  // as sent): curl would send the URL's path `/`, so the target is given as it was (curl 7.55).
+  if (record.target === '*') args.push('--request-target', shellWord('*'));
   const parsed = new URL(url);
   // The scheme is the connection's (TLS or not), never an absolute-form target's: the client chose
   // `GET https://…` on a plain connection (Porthole answers it, routing on the authority, as nginx
