@@ -9,6 +9,7 @@ import { COMMANDS, REQUESTS_VIEW_ID } from './node-command-ids';
 import { measureEventLoopDelay } from './node-event-loop';
 import type { ServerState } from '../server/node-server-state';
 import type { PortholeOutput } from '../output/vscode-output';
+import { messageText } from '../output/node-format';
 import type { RequestsViewProvider } from '../requests/vscode-requests-view';
 import { targetUri } from '../requests/vscode-request-export';
 import { requestKeyOf } from '../requests/node-request-store';
@@ -52,7 +53,7 @@ export function registerCommands({ manager, output, requests, sharing, pages }: 
     const ALL = 'All servers';
     const picked = await vscode.window.showQuickPick(
       [{ label: ALL, description: '', server: undefined as ManagedServer | undefined },
-        ...active.map((s) => ({ label: s.folder.name, description: urlOf(s.controller.state), server: s }))],
+        ...active.map((s) => ({ label: messageText(s.folder.name), description: urlOf(s.controller.state), server: s }))],
       { title },
     );
     if (!picked) return [];

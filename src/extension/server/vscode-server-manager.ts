@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConsoleEntry, RequestRecord, ServerOptionsInput } from '../../core';
 import { WorkerServer } from '../../core';
+import { messageText, sanitizeOneLine } from '../output/node-format';
 import { Disposable, Emitter } from '../common/node-disposable';
 import { resolveRoot } from '../config/node-config';
 import type { PortholeConfig } from '../config/node-config';
@@ -240,9 +241,10 @@ export class ServerManager extends Disposable {
       ordered.map((folder) => {
         const state = this.get(folder)?.controller.state;
         return {
-          label: folder.name,
+          // Outside text (a directory's name): no `$(icon)` and no bidi override in a quick pick.
+          label: messageText(folder.name),
           description: state?.kind === 'running' ? `running at ${state.address.url}` : folder.uri.toString() === last ? 'last used' : '',
-          detail: folder.uri.fsPath,
+          detail: sanitizeOneLine(folder.uri.fsPath),
           folder,
         };
       }),
@@ -258,7 +260,7 @@ export class ServerManager extends Disposable {
     const running = this.active().filter((s) => s.controller.state.kind === 'running');
     if (running.length <= 1) return running[0];
     const picked = await vscode.window.showQuickPick(
-      running.map((s) => ({ label: s.folder.name, description: urlOf(s.controller.state), server: s })),
+      running.map((s) => ({ label: messageText(s.folder.name), description: urlOf(s.controller.state), server: s })),
       { title },
     );
     return picked?.server;

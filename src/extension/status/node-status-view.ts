@@ -5,6 +5,7 @@
  * network URLs and the usual firewall cause); failed (stopped with a failure, nothing running) → a
  * warning with the reason.
  */
+import { escapeForDisplay } from '../../core';
 import type { ServerState } from '../server/node-server-state';
 import { firewallHint } from '../sharing/node-sharing';
 
@@ -32,7 +33,20 @@ export interface StatusView {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export function computeStatusView(servers: readonly ServerSummary[]): StatusView {
+/**
+ * The status bar item's text, tooltip lines and accessibility label for every folder's server.
+ * The folder's name and path and a failure's message are outside text (a directory's name, a
+ * .code-workspace's "name", an error quoting either) and are escaped (escapeForDisplay): the
+ * tooltip is Markdown-escaped text, but a bidi override or a control character in it would still
+ * reorder or hide what it says, as it did in the Requests view before 30c39cb.
+ */
+export function computeStatusView(rawServers: readonly ServerSummary[]): StatusView {
+  const servers = rawServers.map((s) => ({
+    ...s,
+    folderName: escapeForDisplay(s.folderName),
+    folderPath: escapeForDisplay(s.folderPath),
+    state: s.state.kind === 'stopped' && s.state.failure !== undefined ? { ...s.state, failure: { ...s.state.failure, message: escapeForDisplay(s.state.failure.message) } } : s.state,
+  }));
   const running = servers.filter((s) => s.state.kind === 'running');
   const starting = servers.filter((s) => s.state.kind === 'starting');
   const stopping = servers.filter((s) => s.state.kind === 'stopping');
