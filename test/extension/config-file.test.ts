@@ -8,11 +8,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { WorkerServer } from '../../src/core';
-import { DEFAULT_CONFIG, liveChanges, needsRestart, readConfig, toServerOptions, type PortholeConfig } from '../../src/extension/config/node-config';
+import { DEFAULT_CONFIG, liveChanges, needsRestart, readConfig, resolveLogFile, toServerOptions, type PortholeConfig } from '../../src/extension/config/node-config';
 import { ServerController, type ControllerLog } from '../../src/extension/server/node-server-controller';
 import type { ServerState } from '../../src/extension/server/node-server-state';
 import { fetchOnce, request, withTimeout } from '../core/raw-client';
@@ -157,4 +157,31 @@ test('settings: header fields, CORS origins and the SPA file are validated; only
   assert.deepEqual(liveChanges(withHeaders, running), { headers: [] });
   assert.equal(needsRestart(DEFAULT_CONFIG, { ...DEFAULT_CONFIG, headers: { 'X-A': '1' } }), false);
   assert.equal(needsRestart(settings({}), settings({ openBrowser: false, 'reload.on': 'type' })), false, 'extension-only settings never restart');
+});
+
+test('two folders of one name (client/app and server/app): each server writes its own default log file', async () => {
+  const logs: string[] = [];
+  const out: ControllerLog = { log: (_level, message) => logs.push(message), failure: (summary) => logs.push(summary) };
+  const sites = await Promise.all(
+    ['client', 'server'].map(async (side) => {
+      const root = join(base, 'same-name', side, 'app');
+      await mkdir(root, { recursive: true });
+      await writeFile(join(root, `${side}.txt`), side);
+      const context = { folderPath: root, folderName: 'app', logDir: join(base, 'logs') };
+      const controller = new ServerController(context, () => new WorkerServer(WORKER), out);
+      controllers.push(controller);
+      return { side, context, controller };
+    }),
+  );
+  for (const { side, controller } of sites) {
+    const port = portOf(await controller.start(settings({ port: 0 })));
+    assert.equal((await fetchOnce(port, request(`/${side}.txt?only-in-${side}-log`))).status, 200);
+  }
+  for (const { side, context } of sites) {
+    const file = resolveLogFile(settings({}), context);
+    const other = side === 'client' ? 'server' : 'client';
+    await eventually(`${side}'s request in ${file}`, async () => existsSync(file) && (await readFile(file, 'utf8')).includes(`only-in-${side}-log`));
+    assert.doesNotMatch(await readFile(file, 'utf8'), new RegExp(`only-in-${other}-log`), `${file}: the ${other} server's request is in the ${side} server's log`);
+  }
+  for (const { controller } of sites) await controller.stop();
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import {
@@ -63,7 +64,9 @@ void test('server options: folder-relative root, default log file in the log fol
   assert.equal(options.host, '127.0.0.1');
   // The extension's own log file is a fallback that porthole.config.json's logFile may replace.
   assert.equal(options.logFile, undefined);
-  assert.equal(options.fallback?.logFile, path.join(folder.logDir, 'requests-my_site.log'));
+  // The folder's name made file-name safe, and 8 hex digits of its path's SHA-256 (two folders may share a name).
+  const hash = createHash('sha256').update(folder.folderPath).digest('hex').slice(0, 8);
+  assert.equal(options.fallback?.logFile, path.join(folder.logDir, `requests-my_site-${hash}.log`));
   assert.equal(toServerOptions({ ...DEFAULT_CONFIG, logFile: 'logs/req.log' }, folder).logFile, path.join(folder.folderPath, 'logs', 'req.log'));
   assert.equal(resolveLogFile({ ...DEFAULT_CONFIG, logFile: 'logs/req.log' }, folder), path.join(folder.folderPath, 'logs', 'req.log'));
 });

@@ -4,6 +4,7 @@
  * core's own (DEFAULT_OPTIONS). Invariant: an invalid value never reaches the core and never falls
  * back to a default: it is reported in `problems`, and any problem stops the start (fails closed).
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import {
   DEFAULT_OPTIONS,
@@ -53,7 +54,7 @@ export interface PortholeConfig extends ReloadSettings {
   readonly followSymlinks: boolean;
   /** Answer other sites' subresource loads (`<script src>`, `<img>`, fetch) instead of 403. */
   readonly crossSiteLoads: boolean;
-  /** '' = `requests-<folder>.log` in the extension's log folder. */
+  /** '' = `requests-<folder>-<hash>.log` in the extension's log folder (resolveLogFile). */
   readonly logFile: string;
   readonly resolveHostNames: boolean;
   readonly maxEntries: number;
@@ -522,11 +523,18 @@ export function resolveRoot(config: PortholeConfig, folder: FolderContext): stri
   return config.root === '' ? folder.folderPath : path.resolve(folder.folderPath, config.root);
 }
 
-/** The log file path: the setting (folder-relative allowed) or `requests-<folder>.log` in logDir. */
+/**
+ * The log file path: the setting (folder-relative allowed), else `requests-<name>-<hash>.log` in
+ * logDir: `<name>` the folder's name in file-name-safe characters (at most 64), `<hash>` the first
+ * 8 hex digits of the SHA-256 of the folder's path. The name alone was shared by the folders of a
+ * multi-root workspace that have one name (`client/app` and `server/app`) or names that differ only
+ * in characters it replaces (`日本`, `中文`): their servers appended to one file.
+ */
 export function resolveLogFile(config: PortholeConfig, folder: FolderContext): string {
   if (config.logFile !== '') return path.resolve(folder.folderPath, config.logFile);
   const safe = folder.folderName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 64) || 'folder';
-  return path.join(folder.logDir, `requests-${safe}.log`);
+  const hash = createHash('sha256').update(folder.folderPath).digest('hex').slice(0, 8);
+  return path.join(folder.logDir, `requests-${safe}-${hash}.log`);
 }
 
 /**
