@@ -44,8 +44,10 @@ export function shellWord(text: string): string {
 
 /**
  * Request fields curl must not be told to send: hop-by-hop fields (RFC 9110 §7.6.1) and the
- * framing curl writes itself (Content-Length; Transfer-Encoding, Expect), plus Accept-Encoding,
- * replaced by `--compressed` so that curl decodes what it asked for.
+ * framing curl writes itself (Content-Length; Transfer-Encoding, Expect). Accept-Encoding is not
+ * among them: it is sent as the request had it (`identity` got the file as it is, `gzip` gzip),
+ * with `--compressed` so that curl decodes what comes; curl's own list (`deflate, gzip, br, zstd`)
+ * made the server choose another representation than the request got.
  */
 const LEFT_TO_CURL = new Set([
   'connection',
@@ -57,7 +59,6 @@ const LEFT_TO_CURL = new Set([
   'upgrade',
   'content-length',
   'expect',
-  'accept-encoding',
 ]);
 
 /**
@@ -159,10 +160,8 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
   if (chunked) args.push('--header', shellWord('Transfer-Encoding: chunked'));
   for (const [name, value] of record.requestHeaders) {
     const lower = name.toLowerCase();
-    if (LEFT_TO_CURL.has(lower) || connectionTokens.has(lower)) {
-      if (lower === 'accept-encoding') compressed = true;
-      continue;
-    }
+    if (LEFT_TO_CURL.has(lower) || connectionTokens.has(lower)) continue;
+    if (lower === 'accept-encoding') compressed = true;
     if (lower === 'host' && value.toLowerCase() === authority.toLowerCase()) continue;
     // `-H 'Name:'` would remove a header curl sends; `Name;` sends it empty (curl(1), --header).
     args.push('--header', shellWord(value === '' ? `${name};` : `${name}: ${value}`));
