@@ -486,6 +486,45 @@ test('Copy as curl: Accept-Encoding goes as sent, so the replay gets the represe
   }
 });
 
+test('a CONNECT (host:port target, RFC 9112 §3.2.3): the HAR comment says why it is left out, not that its line did not parse; Copy as curl repeats it', async () => {
+  const tunnelTarget = `127.0.0.1:${backend.port}`;
+  const before = srv.records.length;
+  const first = await fetchOnce(srv.port, request(tunnelTarget, { method: 'CONNECT' }));
+  await withTimeout(
+    (async () => {
+      while (!srv.records.slice(before).some((r) => r.method === 'CONNECT')) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    10_000,
+    'the CONNECT record',
+  );
+  const original = srv.records.slice(before).find((r) => r.method === 'CONNECT');
+  assert.ok(original);
+  assert.equal(original.target, tunnelTarget);
+  const har = buildHar([{ server: 'site', record: original }], { creatorVersion: '1' });
+  harValidator()(har);
+  assert.equal(har.log.entries.length, 0);
+  assert.doesNotMatch(har.log.comment ?? '', /could not be parsed/, 'a CONNECT line parsed');
+  assert.match(har.log.comment ?? '', /1 CONNECT request\(s\) are left out: their target is a host and port, not a URL/);
+  const curl = buildCurl(original);
+  assert.ok(curl, 'a CONNECT can be copied as curl');
+  const seen = srv.records.length;
+  const seenByBackend = backend.requests.length;
+  const run = await runShell(`${curl.command} --silent --show-error --output /dev/null --write-out '%{http_code}'`);
+  assert.equal(run.code, 0, `${curl.command}: ${run.stderr}`);
+  assert.equal(Number(run.stdout.toString()), first.status, `${curl.command}: the same answer`);
+  assert.equal(backend.requests.length, seenByBackend, 'nothing went to the host the target named');
+  await withTimeout(
+    (async () => {
+      while (!srv.records.slice(seen).some((r) => r.method === 'CONNECT')) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    10_000,
+    'the replayed CONNECT',
+  );
+  const replay = srv.records.slice(seen).find((r) => r.method === 'CONNECT');
+  assert.equal(replay?.target, tunnelTarget);
+  assert.deepEqual(replay?.requestHeaders, original.requestHeaders);
+});
+
 test('raw bytes above 0x7F: the HAR URL and the curl command carry the bytes sent (%E2%80%AE, not %C3%A2%C2%80%C2%AE); header values are their UTF-8 text', async () => {
   // Written as latin1, one char per byte: /café.txt?q=<U+202E> and X-Name: café as UTF-8 bytes.
   const rawTarget = '/caf\u00c3\u00a9.txt?q=\u00e2\u0080\u00ae';

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import type { RequestRecord } from '../../core';
-import { requestUrl } from './node-har';
+import { isConnectAuthority, requestUrl, serverUrl } from './node-har';
 
 /**
  * Quotes `text` as one word for a POSIX shell (POSIX.1-2017 XCU §2.2.3): inside single quotes
@@ -108,16 +108,21 @@ function connectTo(url: URL, serverIp: string, serverPort: number): string | und
  * server's address (`--connect-to` when the URL names another: connectTo), in the connection's
  * scheme (http, or https over TLS) whatever an absolute-form target said. HEAD becomes `--head`; other
  * methods than GET `--request`; HTTP/1.0 `--http1.0`; a path with dot segments `--path-as-is`,
- * brackets or braces `--globoff`; `OPTIONS *` `--request-target '*'`. A request that had a body (Content-Length above 0, or chunked)
+ * brackets or braces `--globoff`; `OPTIONS *` `--request-target '*'`, and a CONNECT (its
+ * `host:port` target is no URL: RFC 9112 §3.2.3) `--request-target 'host:port'` with the server's
+ * own URL (isConnectAuthority). A request that had a body (Content-Length above 0, or chunked)
  * gets `--data-binary @-`: bodies are not kept, so the command reads the body from standard input
  * (sent chunked again when it came chunked). A field curl would add on its own (Host, User-Agent,
  * Accept; with a body Content-Type and Expect) that the request did not send is removed with
  * `--header 'Name:'` (CURL_ADDS): the server sees the fields the request had, no others.
  * Credentials (Authorization, Cookie) are kept: the command is for the user's own clipboard.
- * Returns undefined for a request whose request line could not be parsed.
+ * Returns undefined for a request whose request line could not be parsed or whose target is no
+ * URL of any kind (not origin-form, absolute-form, `*` or a CONNECT's authority-form).
  */
 export function buildCurl(record: RequestRecord): CurlCommand | undefined {
-  const url = requestUrl(record);
+  // A CONNECT's host:port target is no URL: the command goes to the server and names the target.
+  const tunnel = isConnectAuthority(record);
+  const url = tunnel ? serverUrl(record) : requestUrl(record);
   if (url === undefined) return undefined;
   const args: string[] = ['curl'];
   const connectionTokens = new Set<string>();
@@ -138,7 +143,7 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
   if (/[[\]{}]/.test(url)) args.push('--globoff');
   // `OPTIONS *` asks about the server, not its root (RFC 9112 §3.2.4; a proxied route passes it on
   // as sent): curl would send the URL's path `/`, so the target is given as it was (curl 7.55).
-  if (record.target === '*') args.push('--request-target', shellWord('*'));
+  if (record.target === '*' || tunnel) args.push('--request-target', shellWord(record.target));
   const parsed = new URL(url);
   // The scheme is the connection's (TLS or not), never an absolute-form target's: the client chose
   // `GET https://…` on a plain connection (Porthole answers it, routing on the authority, as nginx

@@ -91,6 +91,22 @@ export function requestUrl(record: RequestRecord): string | undefined {
   return undefined;
 }
 
+/**
+ * True for a CONNECT whose target is authority-form (`host:port`, `[v6]:port`; RFC 9112 §3.2.3):
+ * a request line that parsed, but names a tunnel's end, not a URL (requestUrl is undefined).
+ */
+export function isConnectAuthority(record: RequestRecord): boolean {
+  return record.method === 'CONNECT' && /^(?:\[[0-9A-Fa-f:.]+\]|[^/?#@\s[\]:]+):\d+$/.test(record.target);
+}
+
+/**
+ * The URL of the server that answered `record` (its address and port, in the connection's
+ * scheme), for a request whose target is no URL (a CONNECT's `host:port`): where a replay goes.
+ */
+export function serverUrl(record: RequestRecord): string {
+  return `${record.secure ? 'https' : 'http'}://${hostForUrl(record.serverIp)}:${record.serverPort}/`;
+}
+
 /** A target's path and query as sent ('/' for an empty path), without a fragment. */
 function pathOf(target: string): string {
   const path = target.split('#', 1)[0] ?? '';
@@ -264,15 +280,18 @@ export function toHarEntry(source: HarSource, options: Pick<HarOptions, 'include
 /**
  * The HAR 1.2 document for `sources` (oldest first, as the store keeps them): `log.creator` is
  * Porthole, no `pages` (a server does not see pages), one entry per request with a URL
- * (toHarEntry); `log.comment` counts the requests left out.
+ * (toHarEntry); `log.comment` counts the requests left out, each kind by its own reason (a request
+ * line that did not parse; a CONNECT, whose `host:port` target is no URL).
  */
 export function buildHar(sources: readonly HarSource[], options: HarOptions): Har {
   const entries: Entry[] = [];
   let unparsable = 0;
+  let tunnels = 0;
   for (const source of sources) {
     const entry = toHarEntry(source, options);
-    if (entry === undefined) unparsable++;
-    else entries.push(entry);
+    if (entry !== undefined) entries.push(entry);
+    else if (isConnectAuthority(source.record)) tunnels++;
+    else unparsable++;
   }
   const notes = [
     "Exported from Porthole's Requests view: the server's side of each exchange.",
@@ -282,6 +301,8 @@ export function buildHar(sources: readonly HarSource[], options: HarOptions): Ha
       : 'Authorization, Proxy-Authorization, Cookie and Set-Cookie are left out.',
   ];
   if (unparsable > 0) notes.push(`${unparsable} request(s) whose request line could not be parsed are left out.`);
+  // A CONNECT parsed: its host:port target is no URL, which a HAR entry needs (Copy as curl repeats it).
+  if (tunnels > 0) notes.push(`${tunnels} CONNECT request(s) are left out: their target is a host and port, not a URL.`);
   return {
     log: {
       version: '1.2',
