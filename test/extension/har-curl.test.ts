@@ -417,6 +417,8 @@ test('Copy as curl: the replay carries the fields the request had and no others 
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400; its replay must be one too.
     { target: '/hello.txt?fields=no-host', raw: 'GET /hello.txt?fields=no-host HTTP/1.1\r\n\r\n' },
     { target: '/hello.txt?fields=http10-bare', raw: 'GET /hello.txt?fields=http10-bare HTTP/1.0\r\n\r\n' },
+    // A Host in capitals is the same authority to a URL parser, but not the same bytes.
+    { target: '/hello.txt?fields=host-case', raw: request('/hello.txt?fields=host-case', { host: `LOCALHOST:${srv.port}` }) },
     { target: '/api/echo?fields=post-untyped', raw: post('/api/echo?fields=post-untyped', ['Content-Length: 5'], 'hello'), body: Buffer.from('hello') },
     {
       target: '/api/echo?fields=post-chunked',

@@ -167,7 +167,9 @@ export function buildCurl(record: RequestRecord): CurlCommand | undefined {
     const lower = name.toLowerCase();
     if (LEFT_TO_CURL.has(lower) || connectionTokens.has(lower)) continue;
     if (lower === 'accept-encoding') compressed = true;
-    if (lower === 'host' && value.toLowerCase() === authority.toLowerCase()) continue;
+    // Left to curl only when curl would write the very same bytes: the URL parser lower-cases a
+    // name (`LOCALHOST:8080` became `localhost:8080`), drops a default port and rewrites numbers.
+    if (lower === 'host' && value === authority) continue;
     // `-H 'Name:'` would remove a header curl sends; `Name;` sends it empty (curl(1), --header).
     args.push('--header', shellWord(value === '' ? `${name};` : `${name}: ${value}`));
   }
