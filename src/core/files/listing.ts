@@ -26,6 +26,7 @@ import { hiddenSegmentReason, isNeverServed, judgeRealPath } from './hidden-name
 import { failure, type ContainmentOptions } from './open-contained';
 import { encodePathSegments } from './resolve-path';
 import { BoundedBodyMap, perOwner } from './bounded-map';
+import type { FileIdentity } from './loopback-only';
 
 /** Entries shown on one listing page; the rest are counted ("N more"). */
 export const LISTING_MAX_ENTRIES = 1_000;
@@ -132,23 +133,35 @@ async function inBuildSlot<T>(build: () => Promise<T>): Promise<T | 'busy'> {
   }
 }
 
+/**
+ * Files a listing leaves out for the client it answers (the HTTPS key never, the active log to
+ * other hosts: loopback-only.ts), judged by identity and real path as their own requests are.
+ * `key` tells apart the clients that get different pages (the cache keeps one page per key).
+ */
+export interface ListingGuard {
+  readonly key: string;
+  hides(id: FileIdentity, realPath: string): boolean;
+}
+
 /** Counts for tests and diagnostics: builds done since start (cache hits are not builds). */
 export const listingStats = { builds: 0 };
 
 /**
  * The listing page of an open folder (HTML, UTF-8), built or reused. `options` judge its entries
  * (the root's or a mount's containment root); `cacheOwner` (default `options`) owns the cache
- * (reconfiguring the server starts a new one). Never rejects.
+ * (reconfiguring the server starts a new one); `guard`: files left out for this client, neither
+ * named, sized nor linked (a file no request may have, such as the HTTPS key beside the pages,
+ * is not shown to exist either). Never rejects.
  */
-export async function listFolder(folder: ListedFolder, options: ContainmentOptions, cacheOwner: object = options): Promise<ListingResult> {
+export async function listFolder(folder: ListedFolder, options: ContainmentOptions, cacheOwner: object = options, guard?: ListingGuard): Promise<ListingResult> {
   const st = folder.stat;
-  const key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${folder.segments.join('/')}`;
+  const key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${guard?.key ?? ''}:${folder.segments.join('/')}`;
   const cache = cacheFor(cacheOwner);
   const cached = cache.get(key, Date.now());
   if (cached !== undefined) return { kind: 'page', body: cached.body, shown: cached.shown, total: cached.total };
   let pending = cache.building.get(key);
   if (pending === undefined) {
-    pending = inBuildSlot(() => buildListing(folder, options)).then(
+    pending = inBuildSlot(() => buildListing(folder, options, guard)).then(
       (r) => (r === 'busy' ? { kind: 'busy', reason: 'Too many folder listings are being built at once.' } : r),
       (err: unknown) => failure(err, 'folder'),
     );
@@ -161,7 +174,7 @@ export async function listFolder(folder: ListedFolder, options: ContainmentOptio
   return pending;
 }
 
-async function buildListing(folder: ListedFolder, opts: ContainmentOptions): Promise<ListingResult> {
+async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guard: ListingGuard | undefined): Promise<ListingResult> {
   listingStats.builds++;
   const fd = process.platform === 'linux' ? folder.handle?.fd : undefined;
   const viaDescriptor = fd !== undefined;
@@ -188,7 +201,9 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions): Pro
     return failure(err, 'folder');
   }
   kept = kept.sort(listingOrder).slice(0, LISTING_MAX_ENTRIES);
-  const entries = await Promise.all(kept.map((k) => describe(join(dirPath, k.name), k.name, opts)));
+  const described = await Promise.all(kept.map((k) => describe(join(dirPath, k.name), join(folder.real, k.name), k.name, opts, guard)));
+  const entries = described.filter((e): e is Described => e !== undefined);
+  total -= described.length - entries.length;
   if (!viaDescriptor) {
     // The folder read by path must still be the folder that was opened and checked.
     const again = await stat(folder.real).catch(() => undefined);
@@ -201,8 +216,13 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions): Pro
   return { kind: 'page', body, shown: entries.length, total };
 }
 
-/** One entry, described with lstat; through a symlink only when its target would be served. */
-async function describe(path: string, name: string, opts: ContainmentOptions): Promise<Described> {
+/**
+ * One entry, described with lstat; through a symlink only when its target would be served.
+ * `path`: where it is read (through the folder's descriptor), `realPath`: where it is (the folder's
+ * real path and its name). Undefined for a file `guard` hides (by its identity, or the real path a
+ * symlink leads to).
+ */
+async function describe(path: string, realPath: string, name: string, opts: ContainmentOptions, guard: ListingGuard | undefined): Promise<Described | undefined> {
   const unknown: Described = { name, kind: 'file', size: undefined, mtimeMs: undefined, label: undefined };
   let st: Stats;
   try {
@@ -221,7 +241,9 @@ async function describe(path: string, name: string, opts: ContainmentOptions): P
     } catch {
       return { name, kind: 'link', size: undefined, mtimeMs: undefined, label: 'link' };
     }
+    realPath = real;
   }
+  if (st.isFile() && guard?.hides(st, realPath) === true) return undefined;
   if (st.isDirectory()) return { name, kind: 'dir', size: undefined, mtimeMs: st.mtimeMs, label: undefined };
   if (st.isFile()) return { name, kind: 'file', size: st.size, mtimeMs: st.mtimeMs, label: undefined };
   const label = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : 'device';

@@ -78,6 +78,11 @@ export function guardedRefusal(file: FileIdentity, realPath: string, clientIp: s
   return loopbackOnlyRefusal(file, realPath, clientIp, guarded.loopbackOnly);
 }
 
+/** True when `guarded` names any file (most servers have no log in the root and no HTTPS key). */
+export function guardsAny(guarded: GuardedFiles): boolean {
+  return (guarded.neverServed?.size ?? 0) > 0 || (guarded.loopbackOnly?.size ?? 0) > 0;
+}
+
 /**
  * True when `file` lies inside `folder` (absolute paths, symlinks resolved where they exist; a file
  * that does not exist yet is judged by its folder): whether a log file would be served from a

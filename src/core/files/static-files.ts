@@ -46,8 +46,9 @@ import { ifRangeIsDate, type Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
 import { NO_SUCH_FILE, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
-import { listFolder, type ListedFolder } from './listing';
-import { guardedRefusal, type FileSet } from './loopback-only';
+import { listFolder, type ListedFolder, type ListingGuard } from './listing';
+import { guardedRefusal, guardsAny, type FileSet } from './loopback-only';
+import { isLoopbackAddress } from '../access/access-policy';
 
 export { openContained, type Opened } from './open-contained';
 
@@ -1393,10 +1394,24 @@ function notFoundPage(shown: string): string {
 }
 
 /** A folder's listing (built or reused, bounded: listing.ts), or why there is none; closes the folder. */
+/**
+ * What a listing for `clientIp` leaves out: the files guardedRefusal refuses it (the HTTPS key and
+ * passphrase files always, the active log to other hosts), or undefined when there are none. A
+ * listing that showed `localhost-key.pem` with its size, date and link told every visitor what
+ * its request's 404 hides. Loopback clients and others get their own pages (the log).
+ */
+function listingGuard(clientIp: string, opts: StaticOptions): ListingGuard | undefined {
+  if (!guardsAny(opts)) return undefined;
+  return {
+    key: (opts.loopbackOnly?.size ?? 0) > 0 && isLoopbackAddress(clientIp) ? 'loopback' : 'other',
+    hides: (id, realPath) => guardedRefusal(id, realPath, clientIp, opts) !== undefined,
+  };
+}
+
 async function sendListing(ex: Exchange, folder: ListedFolder & { readonly within: ContainmentOptions }, opts: StaticOptions): Promise<void> {
   let result;
   try {
-    result = await listFolder(folder, folder.within, opts);
+    result = await listFolder(folder, folder.within, opts, listingGuard(ex.clientIp, opts));
   } finally {
     await folder.handle?.close().catch(() => undefined);
   }

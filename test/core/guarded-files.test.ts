@@ -1,0 +1,74 @@
+/**
+ * The files the HTTPS key and its passphrase were read from are never served (loopback-only.ts);
+ * nothing else the server answers may tell that they are there either. `mkcert` writes
+ * `localhost-key.pem` beside the pages, and a folder listing showed it with its size, date and a
+ * link, to every visitor, while its own request was a 404. Over real TLS sockets, real files.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { link, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { DEFAULT_WAIT_MS, withTimeout } from './raw-client';
+
+const made = createSelfSignedCertificate(['127.0.0.1', 'localhost']);
+let site: Site;
+let srv: Running;
+
+before(async () => {
+  site = await makeSite({ bigSize: 1024 });
+  const certs = join(site.root, 'certs');
+  await mkdir(certs);
+  await writeFile(join(certs, 'localhost.pem'), made.cert);
+  await writeFile(join(certs, 'localhost-key.pem'), made.key, { mode: 0o600 });
+  await writeFile(join(certs, 'passphrase.txt'), 'pass\n', { mode: 0o600 });
+  await symlink('localhost-key.pem', join(certs, 'key-link.pem'));
+  await link(join(certs, 'localhost-key.pem'), join(certs, 'key-hard.pem'));
+  srv = await startServer({
+    root: site.root,
+    tls: { cert: made.cert, key: made.key, privateFiles: [join(certs, 'localhost-key.pem'), join(certs, 'passphrase.txt')] },
+    reload: { enabled: false },
+  });
+});
+
+after(async () => {
+  await srv?.close();
+  await site?.cleanup();
+});
+
+/** `GET path` over TLS with `headers` (CRLF-ended lines), `Connection: close`: status and body. */
+function tlsGet(path: string, headers = ''): Promise<{ status: number; body: string }> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: srv.port, ca: made.cert, servername: 'localhost' }, () =>
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n${headers}Connection: close\r\n\r\n`),
+      );
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => (text += d));
+      socket.on('end', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
+      socket.on('error', reject);
+    }),
+    DEFAULT_WAIT_MS,
+    `GET ${path} over TLS`,
+  );
+}
+
+test('a listing never shows the key or passphrase file, nor a symlink or hard link to the key; the certificate is listed', async () => {
+  // Twice: the second page may come from the listing cache.
+  for (const round of [1, 2]) {
+    const got = await tlsGet('/certs/');
+    assert.equal(got.status, 200, `round ${round}`);
+    assert.match(got.body, /localhost\.pem/, `round ${round}: the certificate is listed`);
+    for (const name of ['localhost-key.pem', 'key-link.pem', 'key-hard.pem', 'passphrase.txt']) {
+      assert.ok(!got.body.includes(name), `round ${round}: ${name} is not listed: ${/<tbody>[\s\S]*<\/tbody>/.exec(got.body)?.[0] ?? got.body}`);
+    }
+  }
+  // Each is the 404 of a missing file on its own.
+  for (const name of ['localhost-key.pem', 'key-link.pem', 'key-hard.pem', 'passphrase.txt']) {
+    assert.equal((await tlsGet(`/certs/${name}`)).status, 404, name);
+  }
+});
