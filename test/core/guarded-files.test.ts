@@ -27,10 +27,15 @@ before(async () => {
   await writeFile(join(certs, 'passphrase.txt'), 'pass\n', { mode: 0o600 });
   await symlink('localhost-key.pem', join(certs, 'key-link.pem'));
   await link(join(certs, 'localhost-key.pem'), join(certs, 'key-hard.pem'));
+  // A key named without an extension, beside a page of that name (clean URLs).
+  await writeFile(join(certs, 'site-key'), made.key, { mode: 0o600 });
+  await writeFile(join(certs, 'site-key.html'), '<p>about the site key</p>\n');
   srv = await startServer({
     root: site.root,
-    tls: { cert: made.cert, key: made.key, privateFiles: [join(certs, 'localhost-key.pem'), join(certs, 'passphrase.txt')] },
+    tls: { cert: made.cert, key: made.key, privateFiles: [join(certs, 'localhost-key.pem'), join(certs, 'passphrase.txt'), join(certs, 'site-key')] },
     reload: { enabled: false },
+    spa: 'index.html',
+    cleanUrls: true,
   });
 });
 
@@ -71,4 +76,27 @@ test('a listing never shows the key or passphrase file, nor a symlink or hard li
   for (const name of ['localhost-key.pem', 'key-link.pem', 'key-hard.pem', 'passphrase.txt']) {
     assert.equal((await tlsGet(`/certs/${name}`)).status, 404, name);
   }
+});
+
+/** What a browser sends for a navigation (the SPA fallback answers these). */
+const NAVIGATION = 'Accept: text/html\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n';
+
+test('the SPA fallback answers a navigation to the key as to a missing path: no 404 against 200 tells that it is there', async () => {
+  const missing = await tlsGet('/certs/no-such-key.pem', NAVIGATION);
+  assert.equal(missing.status, 200, 'a missing path gets the fallback');
+  for (const name of ['localhost-key.pem', 'key-link.pem', 'key-hard.pem', 'passphrase.txt']) {
+    const got = await tlsGet(`/certs/${name}`, NAVIGATION);
+    assert.equal(got.status, missing.status, `navigation to ${name}`);
+    assert.equal(got.body, missing.body, `navigation to ${name}: the fallback page`);
+    assert.ok(!got.body.includes('PRIVATE KEY'), name);
+  }
+});
+
+test('clean URLs: a key named site-key counts as missing, so /certs/site-key is site-key.html and /certs/site-key.html moves there', async () => {
+  const page = await tlsGet('/certs/site-key');
+  assert.equal(page.status, 200);
+  assert.match(page.body, /about the site key/);
+  assert.ok(!page.body.includes('PRIVATE KEY'));
+  const moved = await tlsGet('/certs/site-key.html');
+  assert.equal(moved.status, 301, 'site-key.html redirects to its clean URL, as when no site-key is there');
 });

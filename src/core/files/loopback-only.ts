@@ -12,7 +12,7 @@
  * loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104): the exchange's client IP, which the kernel
  * reported for the TCP connection. Other hosts get a 404, as for a file that does not exist.
  */
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 
@@ -81,6 +81,32 @@ export function guardedRefusal(file: FileIdentity, realPath: string, clientIp: s
 /** True when `guarded` names any file (most servers have no log in the root and no HTTPS key). */
 export function guardsAny(guarded: GuardedFiles): boolean {
   return (guarded.neverServed?.size ?? 0) > 0 || (guarded.loopbackOnly?.size ?? 0) > 0;
+}
+
+/**
+ * guardedRefusal for what the path `fsPath` (absolute; a last symlink followed) names now, or
+ * undefined when it may be sent to `clientIp`, is no file of `guarded`, or is not there: one stat
+ * and one realpath, only when `guarded` names any file. For the answers that tell whether a
+ * path names something without sending it (the SPA fallback's existence check, clean URLs): a
+ * guarded file counts there as missing, as its own request answers it (404), so no status tells
+ * that the key or the log is there.
+ */
+export function guardedRefusalAt(fsPath: string, clientIp: string, guarded: GuardedFiles): string | undefined {
+  if (!guardsAny(guarded)) return undefined;
+  let st;
+  try {
+    st = statSync(fsPath, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (st === undefined || !st.isFile()) return undefined;
+  let real = fsPath;
+  try {
+    real = realpathSync.native(fsPath);
+  } catch {
+    // Gone since the stat: judged by its identity alone.
+  }
+  return guardedRefusal(st, real, clientIp, guarded);
 }
 
 /**

@@ -47,7 +47,7 @@ import { formatSize } from '../text/format-size';
 import { NO_SUCH_FILE, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder, type ListingGuard } from './listing';
-import { guardedRefusal, guardsAny, type FileSet } from './loopback-only';
+import { guardedRefusal, guardedRefusalAt, guardsAny, type FileSet } from './loopback-only';
 import { isLoopbackAddress } from '../access/access-policy';
 
 export { openContained, type Opened } from './open-contained';
@@ -121,16 +121,28 @@ function containedUnder(rootReal: string, opts: StaticOptions): ContainmentOptio
  * whether `/link-to-slash/etc/passwd` or `/link-to-dotenv` exists (nginx's try_files with
  * disable_symlinks on likewise passes over a refused file). So does a path that cannot be
  * stat'ed (EACCES: a locked folder on the way) below a refused real path (nearestRefusal); any
- * other error counts as existing (the full lookup then says what it is).
+ * other error counts as existing (the full lookup then says what it is). A file `clientIp` may not
+ * have (guardedRefusalAt: the HTTPS key, the active log for other hosts) counts as missing too, as
+ * its request answers it: the fallback's 200 against its 404 told that `/localhost-key.pem` is there.
+ * `clientIp` undefined: no client (the start's check of the fallback file), guarded files not judged.
  */
-export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions): boolean {
+export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions, clientIp?: string): boolean {
   const placed = placeSegments(segments, opts);
   const known = statFirst(placed.fsPath);
   // A path ending in `/` names a folder: a file there is missing (the OS says ENOTDIR). A
   // refused one is missing too, and its clean URL's page may answer it (lookupPath).
-  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory()) && nearestRefusal(placed.fsPath, placed.within) === undefined) return true;
+  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory()) && servable(placed.fsPath, placed.within, opts, clientIp)) return true;
   const html = cleanUrlCandidate(placed, trailingSlash, opts);
-  return html !== undefined && statFirst(html) !== 'missing' && nearestRefusal(html, placed.within) === undefined;
+  return html !== undefined && statFirst(html) !== 'missing' && servable(html, placed.within, opts, clientIp);
+}
+
+/**
+ * True when what `fsPath` names (it is there) may be served to `clientIp`: its real path is not
+ * refused (nearestRefusal: hidden, or out of `within` without followSymlinks) and it is no file
+ * guarded from that client (guardedRefusalAt; not judged when `clientIp` is undefined).
+ */
+function servable(fsPath: string, within: ContainmentOptions, opts: StaticOptions, clientIp: string | undefined): boolean {
+  return nearestRefusal(fsPath, within) === undefined && (clientIp === undefined || guardedRefusalAt(fsPath, clientIp, opts) === undefined);
 }
 
 /** The clean URL's `.html` path for a missing path, when clean URLs apply to it. */
@@ -303,12 +315,17 @@ export async function lookupPath(
         await target.file.close().catch(() => undefined);
         return NOT_A_FOLDER;
       }
-      const moved = redirects ? cleanUrlRedirect(segments, placed, opts) : undefined;
+      const moved = redirects ? cleanUrlRedirect(segments, placed, opts, clientIp) : undefined;
       if (moved !== undefined) {
         await target.file.close().catch(() => undefined);
         return moved;
       }
-      return privateRefusal(target, opts, clientIp) ?? { ...target, place: { fsPath, root: within.rootReal, dir: undefined } };
+      const guarded = privateRefusal(target, opts, clientIp);
+      if (guarded === undefined) return { ...target, place: { fsPath, root: within.rootReal, dir: undefined } };
+      // A file this client may not have is as missing, as a refused one is above: the clean URL's
+      // page answers, or `/key` was a 404 beside a served key.html only while the key was there.
+      const page = await cleanUrlLookup(segments, placed, trailingSlash, opts, clientIp, redirects);
+      return page.kind === 'missing' ? guarded : page;
     }
     case 'dir':
       break;
@@ -383,10 +400,11 @@ async function cleanUrlLookup(
 
 /**
  * Clean URLs, the redirect half: a file `x.html` asked for by that name while nothing servable
- * named `x` exists beside it (a refused `x`, hidden or a link out of the root, counts as none) moves to `x` (and `index.html` to its folder, `…/`), so each page has one URL.
+ * named `x` exists beside it (a refused `x`, hidden, a link out of the root or a file guarded from
+ * `clientIp`, counts as none) moves to `x` (and `index.html` to its folder, `…/`), so each page has one URL.
  * Only GET and HEAD reach the files, so 301 and 308 would act alike; 301, as for a folder's slash.
  */
-function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: StaticOptions): Lookup | undefined {
+function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: StaticOptions, clientIp: string): Lookup | undefined {
   const last = segments[segments.length - 1];
   if (opts.cleanUrls !== true || last === undefined || placed.rest.length === 0 || !last.endsWith('.html')) return undefined;
   const stem = last.slice(0, -'.html'.length);
@@ -396,7 +414,7 @@ function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: Sta
   // `x` takes the URL only when it may be served: a refused one (hidden, a link out of the root)
   // is as missing (lookupPath answers `/x` with x.html then).
   const stemPath = placed.fsPath.slice(0, -'.html'.length);
-  if (statFirst(stemPath) !== 'missing' && nearestRefusal(stemPath, placed.within) === undefined) return undefined;
+  if (statFirst(stemPath) !== 'missing' && servable(stemPath, placed.within, opts, clientIp)) return undefined;
   return { kind: 'moved', segments: [...parent, stem], trailingSlash: false };
 }
 

@@ -17,6 +17,7 @@ import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/a
 import type { HeaderList } from '../http/request-record';
 import { lstatSync } from 'node:fs';
 import { existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
+import { guardedRefusalAt } from '../files/loopback-only';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import type { PageHooks } from '../reload/live-reload';
@@ -155,19 +156,24 @@ function spaTarget(fallback: string): string {
 /**
  * Why the SPA fallback file `fallback` cannot answer now (it does not exist; it is hidden and
  * dotfiles are off; it is a link that leads out of the root or to a hidden file, so it is refused
- * as any such path), or undefined when it can. A stat or two. The server says it at start, and
- * every navigation it would have answered says it in its log note.
+ * as any such path; with `clientIp`, it is a file that client may not have: the HTTPS key, the
+ * active log for another host), or undefined when it can. A stat or two. The server says it at
+ * start (no client), and every navigation it would have answered says it in its log note.
  */
-export function spaFallbackProblem(fallback: string, files: StaticOptions): string | undefined {
+export function spaFallbackProblem(fallback: string, files: StaticOptions, clientIp?: string): string | undefined {
   const target = spaTarget(fallback);
   const own = resolveRequestPath(target, files.dotfiles);
-  if (own.kind === 'ok' && existsForRequest(own.segments, false, files)) return undefined;
+  if (own.kind === 'ok' && existsForRequest(own.segments, false, files, clientIp)) return undefined;
   if (own.kind === 'hidden') return `the single-page app fallback ${target} is a hidden file, never served (turn on dotfiles to serve it)`;
   let there = false;
+  const fsPath = own.kind === 'ok' ? placeSegments(own.segments, files).fsPath : undefined;
   try {
-    there = own.kind === 'ok' && lstatSync(placeSegments(own.segments, files).fsPath, { throwIfNoEntry: false }) !== undefined;
+    there = fsPath !== undefined && lstatSync(fsPath, { throwIfNoEntry: false }) !== undefined;
   } catch {
     // ENOTDIR, EACCES: nothing usable there; said as missing.
+  }
+  if (there && fsPath !== undefined && clientIp !== undefined && guardedRefusalAt(fsPath, clientIp, files) !== undefined) {
+    return `the single-page app fallback ${target} is a file this client may not have (the HTTPS key or the request log); point the fallback at a page in the folder`;
   }
   return there
     ? `the single-page app fallback ${target} leads out of the served folder or to a hidden file, so it is never served; point the fallback at a file in the folder`
@@ -189,14 +195,14 @@ function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): bool
   const resolved = resolveRequestPath(ex.head.path, files.dotfiles);
   if (resolved.kind === 'ok') {
     // In the root or a mount; a clean URL's page counts as existing (clean URL first, then SPA).
-    if (existsForRequest(resolved.segments, resolved.trailingSlash, files)) return false;
+    if (existsForRequest(resolved.segments, resolved.trailingSlash, files, ex.clientIp)) return false;
   } else if (resolved.kind !== 'no-such-file') {
     return false;
   }
   const target = spaTarget(fallback);
   // A fallback that is missing (or hidden) is no answer: the path asked for is the 404, and the
   // note says why the fallback did not answer (the 404 page then names the path asked for).
-  const problem = spaFallbackProblem(fallback, files);
+  const problem = spaFallbackProblem(fallback, files, ex.clientIp);
   if (problem !== undefined) {
     ex.note = `No such file; ${problem}.`;
     sendNotFound(ex, ex.head.path, files).catch(() => ex.connection.failExchange(ex));
