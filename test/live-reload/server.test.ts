@@ -14,6 +14,7 @@ import { mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSy
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { PreviewServer } from '../../src/core/server/server';
+import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { MAX_CSP_WARNINGS, SETTLE_MS, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions, ServerOptionsInput } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
@@ -704,6 +705,34 @@ test('a change of what would not be served sends nothing: links out of the root 
     await rm(dir, { recursive: true, force: true });
     await rm(outside, { recursive: true, force: true });
     await rm(mounted, { recursive: true, force: true });
+  }
+});
+
+test('a change of the HTTPS key or passphrase file in the folder sends nothing: pages never learn the name of a file that is never served', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-key-'));
+  const made = createSelfSignedCertificate(['127.0.0.1', 'localhost']);
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await writeFile(join(dir, 'localhost-key.pem'), made.key, { mode: 0o600 });
+  await writeFile(join(dir, 'passphrase.txt'), 'pass\n', { mode: 0o600 });
+  const { tree, seen, next } = await recordingServer({
+    root: dir,
+    host: '127.0.0.1',
+    tls: { cert: made.cert, key: made.key, privateFiles: [join(dir, 'localhost-key.pem'), join(dir, 'passphrase.txt')] },
+    reload: { debounceMs: 20 },
+  });
+  try {
+    // Written in place (`mkcert` run again writes its files so).
+    await writeFile(join(dir, 'localhost-key.pem'), made.key);
+    await writeFile(join(dir, 'passphrase.txt'), 'pass, again\n');
+    for (let i = 0; i < 100 && !seen.some((e) => e.paths.includes('/sentinel.css')); i++) {
+      await writeFile(join(dir, 'sentinel.css'), `p { order: ${i} }`);
+      await Promise.race([next(), sleep(300)]);
+    }
+    assert.ok(seen.some((e) => e.paths.includes('/sentinel.css')), `the sentinel was never reported: ${JSON.stringify(seen)}`);
+    for (const e of seen) assert.deepEqual(e, { kind: 'css', paths: ['/sentinel.css'] }, `only the stylesheet may be reported: ${JSON.stringify(seen)}`);
+  } finally {
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

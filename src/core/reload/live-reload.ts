@@ -594,13 +594,32 @@ export class LiveReload {
    * (`config.txt` → `.env`, a folder in `~/.ssh`) never does. Change events name paths and
    * reach every connected page, a shared one's too: a change of what the server refuses to
    * serve must send nothing (helper-54: the names and times of files outside the root, through
-   * a link to their folder, were sent to every page while each was a 404).
+   * a link to their folder, were sent to every page while each was a 404). Nor does a change of a
+   * file never served (neverServed: the HTTPS key beside the pages).
    */
   private servedAs(real: string | undefined, baseReal: string): boolean {
     if (real === undefined) return false;
     const files = this.setup.files;
     const verdict = judgeRealPath(real, baseReal, files);
-    return verdict.kind === 'inside' || (verdict.kind === 'outside' && files.followSymlinks);
+    return (verdict.kind === 'inside' || (verdict.kind === 'outside' && files.followSymlinks)) && !LiveReload.neverServed(real, files);
+  }
+
+  /**
+   * True when `real` is a file no client is ever sent (the HTTPS key and passphrase files,
+   * loopback-only.ts), by its identity or, once it is gone or replaced, by its real path: `mkcert`
+   * run again beside the pages sent every page `/localhost-key.pem`, a file whose request is a 404.
+   * One stat, only when the server has such files.
+   */
+  private static neverServed(real: string, files: StaticOptions): boolean {
+    const guarded = files.neverServed;
+    if (guarded === undefined || guarded.size === 0) return false;
+    let id: { dev: number; ino: number } = { dev: -1, ino: -1 };
+    try {
+      id = statSync(real, { throwIfNoEntry: false }) ?? id;
+    } catch {
+      // Judged by its real path alone.
+    }
+    return guarded.has(id, real);
   }
 
   /** The root-relative path (`/` separators) of an absolute path inside the root, else undefined. */
