@@ -418,6 +418,15 @@ function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: Sta
   return { kind: 'moved', segments: [...parent, stem], trailingSlash: false };
 }
 
+/**
+ * True when the file of Stats `st` at real path `real` is the active request log (loopbackOnly):
+ * sent as plain text whatever its name, never as a page (its lines hold what clients sent), so
+ * neither injected with live reload nor typed by its extension.
+ */
+export function isActiveLog(st: Stats, real: string, opts: StaticOptions): boolean {
+  return opts.loopbackOnly?.has(st, real) === true;
+}
+
 /** A file that only loopback clients may read, asked for by another host: closed, and a 404. */
 function privateRefusal(found: { readonly file: FileHandle; readonly stat: Stats; readonly real: string }, opts: StaticOptions, clientIp: string): Lookup | undefined {
   const reason = guardedRefusal(found.stat, found.real, clientIp, opts);
@@ -585,7 +594,7 @@ export function sendFile(
   // its first st.size bytes are that version, whatever is appended after. Not cached (each line
   // would make the entry stale), never judged a rewrite under way (that was a 503 for this
   // computer's reader as often as another request's line landed during the read).
-  const appendedTo = opts.loopbackOnly?.has(st, real) === true;
+  const appendedTo = isActiveLog(st, real, opts);
   const place = appendedTo ? undefined : placement;
   const size = st.size;
   const asset = as === undefined ? encodedAssetOf(real) : undefined;
@@ -633,6 +642,12 @@ export function sendFile(
   };
   if (as !== undefined) {
     send(as.type);
+    return;
+  }
+  // What clients sent (targets, Referer, User-Agent) is in its lines, escaped for a log, not for
+  // a page: text whatever its name (`--log log.html`, a log named 404.html), never HTML.
+  if (appendedTo) {
+    send(TEXT_PLAIN);
     return;
   }
   if (asset !== undefined) {

@@ -26,7 +26,7 @@ import { applyPlan, isNavigationRequest, type CspMeta, type PagePlan, type Place
 import { MAX_WAITING_PLANS, planPageOffThread, waitingPlans } from './page-planner';
 import { openContained } from '../files/open-contained';
 import { resolveRequestPath } from '../files/resolve-path';
-import { INDEX_NAMES, answerLookup, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
+import { INDEX_NAMES, answerLookup, isActiveLog, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
 import { contentTypeOf, typeFromName } from '../files/content-type';
 import { encodedAssetOf } from '../files/content-coding';
@@ -314,6 +314,12 @@ async function servePage(
     const overlay = overlayOf(ctx, [real, join(ctx.rootGiven, rel)]);
     // A page stored compressed goes out as it is stored (static-files): no tag can be spliced
     // into its encoded bytes, so the tab would never reload, without a word (helper-55).
+    // The active request log is text whatever its name (log.html): the static files send it so.
+    if (overlay === undefined && isActiveLog(stat, real, ctx.files)) {
+      handed = true;
+      await answerLookup(ex, ex.head.path, found, ctx.files);
+      return;
+    }
     const stored = overlay === undefined && navigation ? storedPage(real) : undefined;
     if (stored !== undefined) {
       ctx.reportNotInjected(
