@@ -51,3 +51,24 @@ test('the active log named log.html is plain text with nosniff, for a fetch and 
     assert.ok(!body.includes('__porthole/client.js'), `${what}: no live-reload client in the log`);
   }
 });
+
+test('a log named 404.html is no 404 page: every missing path gets the built-in page, never the log', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-log404-'));
+  const other = await startServer({ root: dir, logFile: join(dir, '404.html') });
+  try {
+    await fetchOnce(other.port, request('/first-miss', { headers: [`User-Agent: ${SCRIPT}`] }));
+    for (let i = 0; i < 100 && !(await readFile(join(dir, '404.html'), 'utf8')).includes(SCRIPT); i++) await sleep(20);
+    assert.ok((await readFile(join(dir, '404.html'), 'utf8')).includes(SCRIPT), 'the client\'s User-Agent is in the log');
+    // Twice: the second may come from the cache of the 404 page.
+    for (const round of [1, 2]) {
+      const res = await fetchOnce(other.port, request('/no-such-page'));
+      assert.equal(res.status, 404, `round ${round}`);
+      const body = res.body.toString('utf8');
+      assert.ok(!body.includes(SCRIPT) && !body.includes('/first-miss'), `round ${round}: the log is not the 404 page: ${body.slice(0, 200)}`);
+      assert.match(body, /404 Not Found/, `round ${round}: the built-in page`);
+    }
+  } finally {
+    await other.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -158,6 +158,12 @@ export const INDEX_NAMES = ['index.html', 'index.htm'] as const;
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 const TEXT_HTML = 'text/html; charset=utf-8';
 
+/**
+ * The client a custom 404 page is judged for: not loopback, so that a file guarded from any client
+ * (loopback-only.ts) is never one (the page goes to every client).
+ */
+const NOT_THIS_COMPUTER = '0.0.0.0';
+
 /** The file cache's key for the root's own 404.html (no request path starts with NUL). */
 const CUSTOM_404_KEY = '\u0000/404.html';
 
@@ -1393,6 +1399,12 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
   const custom = known === 'missing' ? undefined : await openContained(customPath, opts, known);
   if (custom?.kind === 'dir') await custom.handle?.close().catch(() => undefined);
   if (custom?.kind !== 'file') return undefined;
+  // A 404.html that is a guarded file (the active request log, the HTTPS key: by identity, so a
+  // link or the log itself named 404.html) is no page: it would go to every client on every 404.
+  if (guardedRefusal(custom.stat, custom.real, NOT_THIS_COMPUTER, opts) !== undefined) {
+    await custom.file.close().catch(() => undefined);
+    return undefined;
+  }
   try {
     const st = custom.stat;
     if (st.size > CACHE_MAX_FILE_BYTES) return undefined;
