@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { link, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
@@ -99,4 +99,27 @@ test('clean URLs: a key named site-key counts as missing, so /certs/site-key is 
   assert.ok(!page.body.includes('PRIVATE KEY'));
   const moved = await tlsGet('/certs/site-key.html');
   assert.equal(moved.status, 301, 'site-key.html redirects to its clean URL, as when no site-key is there');
+});
+
+test('the passphrase file replaced by a new one: a new page given the old file\'s inode number is served, the passphrase file at its path still a 404', async (t) => {
+  // Runs last: it replaces the key the other tests read.
+  const certs = join(site.root, 'certs');
+  const old = await stat(join(certs, 'passphrase.txt'));
+  await writeFile(join(certs, 'passphrase.new'), 'another pass\n', { mode: 0o600 });
+  await rename(join(certs, 'passphrase.new'), join(certs, 'passphrase.txt'));
+  // The old file is gone: its inode number goes to a file made next (ext4 at once; bounded here).
+  let reused: string | undefined;
+  for (let i = 0; i < 50 && reused === undefined; i++) {
+    const name = `page-${i}.txt`;
+    await writeFile(join(certs, name), `page ${i}\n`);
+    const st = await stat(join(certs, name));
+    if (st.ino === old.ino && st.dev === old.dev) reused = name;
+  }
+  if (reused === undefined) {
+    t.skip('this file system gave none of 50 new files the old inode number');
+    return;
+  }
+  const page = await tlsGet(`/certs/${reused}`);
+  assert.equal(page.status, 200, `/certs/${reused} (the old passphrase file's inode number) is a new page`);
+  assert.equal((await tlsGet('/certs/passphrase.txt')).status, 404, 'the passphrase file at its path is still never served');
 });

@@ -55,6 +55,8 @@ export interface CachedFile {
   readonly dirMtimeMs: number;
   readonly dev: number;
   readonly ino: number;
+  /** The file's birth time (Stats#birthtimeMs; 0 where unknown): with dev and ino, which file it is (loopback-only.ts). */
+  readonly birthtimeMs: number;
   readonly size: number;
   readonly mtimeMs: number;
   readonly ctimeMs: number;
@@ -164,6 +166,7 @@ export function makeCachedFile(
     dirMtimeMs: dir?.mtimeMs ?? 0,
     dev: st.dev,
     ino: st.ino,
+    birthtimeMs: st.birthtimeMs,
     size: st.size,
     mtimeMs: st.mtimeMs,
     ctimeMs: st.ctimeMs,

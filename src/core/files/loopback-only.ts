@@ -16,10 +16,26 @@ import { realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 
-/** Device and inode: what a Stats (or a cached entry) says a file is. */
+/**
+ * Device and inode: what a Stats (or a cached entry) says a file is; and its birth time (ms, as
+ * Stats#birthtimeMs) where the file system tells it (0 or absent: unknown). An inode number is
+ * given again to the next file made once its file is gone (ext4 reuses it at once): the key
+ * replaced by a new one (a rename over it) left its number to whatever file came next, a new
+ * page, which was then a 404 for every client. A link or a rename keeps the birth time; a new
+ * file under a reused number has its own.
+ */
 export interface FileIdentity {
   readonly dev: number;
   readonly ino: number;
+  readonly birthtimeMs?: number;
+}
+
+/** True when `a` and `b` are the same file: device and inode, and birth time when both know it. */
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  if (a.ino !== b.ino || a.dev !== b.dev) return false;
+  const born = a.birthtimeMs ?? 0;
+  const other = b.birthtimeMs ?? 0;
+  return born === 0 || other === 0 || born === other;
 }
 
 /**
@@ -36,13 +52,13 @@ export class FileSet {
 
   /** Adds a file: its Stats or identity, and its real path when known. */
   add(id: FileIdentity, realPath?: string): void {
-    if (!this.ids.some((known) => known.ino === id.ino && known.dev === id.dev)) this.ids.push({ dev: id.dev, ino: id.ino });
+    if (!this.ids.some((known) => sameFile(known, id))) this.ids.push({ dev: id.dev, ino: id.ino, birthtimeMs: id.birthtimeMs });
     if (realPath !== undefined && !this.paths.includes(realPath)) this.paths.push(realPath);
   }
 
   /** True for a file added, by its identity `id` or its real path `realPath` (absolute, symlinks resolved). */
   has(id: FileIdentity, realPath: string): boolean {
-    for (const known of this.ids) if (known.ino === id.ino && known.dev === id.dev) return true;
+    for (const known of this.ids) if (sameFile(known, id)) return true;
     return this.paths.includes(realPath);
   }
 
