@@ -17,7 +17,8 @@
  *   for files (`injectClientTag`), when live reload is on; the page's validators go (its bytes
  *   changed) and it is requested whole and unencoded (conditionals and Accept-Encoding dropped).
  * - Failures: nothing listening / reset / bad answer (a status outside 100..599 too) → 502; no
- *   connection or no response head in time → 504; a page names the target and the error.
+ *   connection or no response head in time → 504 (interim 1xx answers, dropped, do not extend
+ *   the wait: InterimOnlyError); a page names the target and the error.
  *   Mid-body failures cut the client's connection (the status was sent already), with a log note
  *   saying what the back-end did (describeBodyError). Nothing here
  *   blocks: a slow back-end holds only the exchanges waiting on it.
@@ -134,6 +135,21 @@ const MAX_STATUS = 599;
 class InvalidStatusError extends Error {
   constructor(readonly statusCode: number) {
     super(`invalid status ${statusCode}`);
+  }
+}
+
+/**
+ * A back-end sent interim (1xx) answers, 103 Early Hints or 102 Processing, and no final response
+ * within the response timeout. undici starts its wait for the response head again at every 1xx it
+ * reads, so without this a back-end that sent one every few seconds held its exchange, the
+ * client's connection and a back-end connection for ever, past `--proxy-timeout`.
+ */
+class InterimOnlyError extends Error {
+  constructor(
+    readonly interim: number,
+    readonly lastStatus: number,
+  ) {
+    super(`only interim answers (${interim})`);
   }
 }
 
@@ -290,7 +306,24 @@ export class ReverseProxy {
     // A code below 100 reaches undici's informational path (onInfo), then fails its parser's
     // assertion: remembered here so the 502 names the status instead of that assertion.
     let invalidStatus: number | undefined;
+    // The response timeout counts from when the back-end has the whole request (its body's end)
+    // to its final head, whatever interim answers come between (see InterimOnlyError): kept here
+    // from the first 1xx on, as undici's own restarts at each one.
+    const responseTimeoutMs = this.setup.options.responseTimeoutMs;
+    let waitFrom = started;
+    let requestSent = !ex.bodyPending;
+    let interim = 0;
+    let lastInterim = 0;
+    let interimTimer: NodeJS.Timeout | undefined;
+    const keepInterimDeadline = (): void => {
+      if (interim === 0 || !requestSent || interimTimer !== undefined) return;
+      interimTimer = setTimeout(() => controller.abort(new InterimOnlyError(interim, lastInterim)), Math.max(0, waitFrom + responseTimeoutMs - Date.now()));
+    };
+    const clearInterimDeadline = (): void => {
+      if (interimTimer !== undefined) clearTimeout(interimTimer);
+    };
     const failed = (err: unknown): void => {
+      clearInterimDeadline();
       upstream.ms = Date.now() - started;
       if (invalidStatus !== undefined) upstream.status = invalidStatus;
       if (err instanceof UpgradeRefusedError) upstream.status = err.statusCode;
@@ -321,6 +354,9 @@ export class ReverseProxy {
           // The body is in: from here the wait for the back-end is bounded by the agent's own
           // timeouts, not by the client's socket (until then a stalled body gets 408).
           ex.suspendTimeout();
+          waitFrom = Date.now();
+          requestSent = true;
+          keepInterimDeadline();
         },
         error: (message) => readable.destroy(new Error(message)),
       });
@@ -335,9 +371,13 @@ export class ReverseProxy {
         signal: controller.signal,
         onInfo: ({ statusCode }) => {
           if (!isValidStatus(statusCode)) invalidStatus = statusCode;
+          interim++;
+          lastInterim = statusCode;
+          keepInterimDeadline();
         },
       })
       .then((res) => {
+        clearInterimDeadline();
         upstream.status = res.statusCode;
         upstream.ms = Date.now() - started;
         if (!isValidStatus(res.statusCode)) {
@@ -670,6 +710,10 @@ export function describeUpstreamError(
   if (err instanceof UnforwardableAnswerError) return { status: 502, reason: err.message, answered: true };
   if (err instanceof UpgradeRefusedError) {
     return { status: 502, reason: `did not accept the upgrade to WebSocket: it answered ${err.statusCode} instead of 101 Switching Protocols`, answered: true };
+  }
+  if (err instanceof InterimOnlyError) {
+    const count = err.interim === 1 ? `one ${err.lastStatus}` : `${err.interim} interim answers (the last ${err.lastStatus})`;
+    return { status: 504, reason: `sent ${count} but no response within ${seconds(options.responseTimeoutMs)} (an interim 1xx answer does not extend the wait)`, slow: true };
   }
   if (err instanceof InvalidStatusError) {
     return { status: 502, reason: `answered with status ${err.statusCode}, which is not a valid HTTP status (RFC 9110 §15: ${MIN_STATUS}–${MAX_STATUS})`, answered: true };
