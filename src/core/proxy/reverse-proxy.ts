@@ -157,14 +157,25 @@ class InterimOnlyError extends Error {
 class UnforwardableAnswerError extends Error {}
 
 /**
- * The first transfer coding other than chunked in a response's Transfer-Encoding, or undefined.
- * undici frames the body by the final chunked and hands on the bytes still gzip'd (or deflated):
- * passed on without the coding, a client would take them for the content (RFC 9112 §6.1).
+ * Why a response's Transfer-Encoding (every line, comma-joined) cannot be passed on, in plain
+ * words, or undefined when it is chunked once or absent. undici frames the body by the final
+ * chunked and hands on what is under it: bytes still gzip'd (or deflated) for another coding, and
+ * bytes still chunked when chunked was applied twice (`chunked, chunked`, or on two lines, which
+ * RFC 9112 §6.1 forbids a sender and Porthole's own parser refuses in a request). Passed on without
+ * the coding, a client would take those bytes for the content.
  */
-function undecodedTransferCoding(value: string | string[] | undefined): string | undefined {
+function unforwardableTransferCoding(value: string | string[] | undefined): string | undefined {
+  let chunked = 0;
   for (const part of (headerText(value) ?? '').split(',')) {
     const coding = part.trim().toLowerCase();
-    if (coding !== '' && coding !== 'chunked') return coding;
+    if (coding === '') continue;
+    if (coding !== 'chunked') {
+      return `sent its body with the transfer coding ${coding.slice(0, 40)}, which Porthole does not decode (RFC 9112 §6.1: only chunked is passed on; a compressed body belongs in Content-Encoding)`;
+    }
+    chunked++;
+  }
+  if (chunked > 1) {
+    return `sent its body chunked ${chunked} times over (Transfer-Encoding: chunked more than once, which RFC 9112 §6.1 forbids): Porthole takes off one layer, and the rest would pass for content`;
   }
   return undefined;
 }
@@ -385,10 +396,10 @@ export class ReverseProxy {
           this.fail(ex, route, new InvalidStatusError(res.statusCode));
           return;
         }
-        const coding = undecodedTransferCoding(res.headers['transfer-encoding']);
+        const coding = unforwardableTransferCoding(res.headers['transfer-encoding']);
         if (coding !== undefined) {
           res.body.on('error', () => undefined).destroy();
-          this.fail(ex, route, new UnforwardableAnswerError(`sent its body with the transfer coding ${coding.slice(0, 40)}, which Porthole does not decode (RFC 9112 §6.1: only chunked is passed on; a compressed body belongs in Content-Encoding)`));
+          this.fail(ex, route, new UnforwardableAnswerError(coding));
           return;
         }
         this.answer(ex, route, res, tag);
