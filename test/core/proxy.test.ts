@@ -274,6 +274,40 @@ test('a WebSocket upgrade is passed through: 101, then frames both ways', async 
   assert.equal(record.upstream?.status, 101);
 });
 
+test('a WebSocket tunnel is logged with the bytes it carried to the client, not 0 (as nginx counts them), also when the client leaves', async () => {
+  const upgradeHeaders = (): string[] => ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'];
+  const mask = randomBytes(4);
+  // Closed by its ends (a close frame): every frame echoed, then the close.
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/ws?bytes', { headers: upgradeHeaders() }));
+  assert.equal((await client.readResponse()).status, 101);
+  let received = 0;
+  for (const text of ['counted', 'y'.repeat(5000)]) {
+    await client.write(encodeFrame(0x1, Buffer.from(text, 'utf8'), mask));
+    const expected = encodeFrame(0x1, Buffer.from(text, 'utf8'), undefined);
+    assert.deepEqual(await client.readBytes(expected.length), expected);
+    received += expected.length;
+  }
+  await client.write(encodeFrame(0x8, Buffer.alloc(0), mask));
+  received += (await client.readBytes(2)).length;
+  await client.waitForEof();
+  const record = await waitForRecord('/api/ws?bytes');
+  assert.equal(record.status, 101);
+  assert.equal(record.bytes, received, 'the frames the client got after the 101 head');
+  assert.match(formatCombinedLine(record), new RegExp(`" 101 ${received} `));
+  // Left by the client (a reset) with the tunnel open: what was written is still counted.
+  const leaver = await RawClient.connect(srv.port);
+  await leaver.write(request('/api/ws?leave', { headers: upgradeHeaders() }));
+  assert.equal((await leaver.readResponse()).status, 101);
+  const frame = encodeFrame(0x1, Buffer.from('z'.repeat(300), 'utf8'), undefined);
+  await leaver.write(encodeFrame(0x1, Buffer.from('z'.repeat(300), 'utf8'), mask));
+  await leaver.readBytes(frame.length);
+  leaver.socket.resetAndDestroy();
+  const left = await waitForRecord('/api/ws?leave');
+  assert.equal(left.aborted, true);
+  assert.equal(left.bytes, frame.length);
+});
+
 test('a navigation answered with HTML gets the live-reload client; a fetch() of it does not', async () => {
   const nav = await fetchOnce(srv.port, request('/api/page', { headers: ['Sec-Fetch-Dest: document', 'Accept: text/html', 'Accept-Encoding: gzip', 'If-None-Match: "b1"'] }));
   assert.equal(nav.status, 200, 'conditionals are not forwarded for a page that will be rewritten');

@@ -1342,6 +1342,7 @@ export class Connection {
         this.upgraded = undefined;
         this.phase = 'handling';
         ex.closeAfter = true;
+        ex.bodyBytes = this.socket.bytesWritten - this.bodyBase;
         this.finishExchange(ex);
       },
     };
@@ -1350,6 +1351,9 @@ export class Connection {
       return upgraded;
     }
     this.socket.write(head, 'latin1');
+    // What the new protocol writes after the head is this exchange's body in the record (a
+    // tunnel's frames: the log said 0 B for a WebSocket that carried megabytes; nginx counts them).
+    this.bodyBase = this.socket.bytesWritten;
     this.setSocketTimeout(0);
     this.phase = 'upgraded';
     this.upgraded = upgraded;

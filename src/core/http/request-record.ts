@@ -31,7 +31,7 @@ export interface RequestRecord {
   /** 'HTTP/1.1', 'HTTP/1.0' or '-' */
   readonly protocol: string;
   readonly status: number;
-  /** Body bytes actually written (headers excluded), also for aborted transfers. */
+  /** Body bytes actually written (headers excluded), also for aborted transfers; for a 101, every byte the new protocol (a WebSocket, a tunnel) wrote after the head. */
   readonly bytes: number;
   readonly durationMs: number;
   /**
