@@ -700,6 +700,27 @@ test('an upgrade the back-end does not accept → 502 that says so, and what it 
   assert.match(record?.note ?? '', /: did not accept the upgrade to WebSocket: it answered 200 instead of 101 Switching Protocols$/);
 });
 
+test('a WebSocket upgrade in HTTP/1.0 or by another method than GET is no upgrade: it goes as a plain request, never a tunnel (RFC 9110 §7.8, RFC 6455 §4.1)', async () => {
+  const ws = (): string[] => ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'];
+  // HTTP/1.0: a server MUST ignore its Upgrade field. (Live reload's own socket answers 426.)
+  const old = await fetchOnce(srv.port, request('/api/ws?v10', { version: '1.0', headers: ws() }));
+  assert.equal(old.status, 404, 'a plain request: the back-end saw no Upgrade field, and nothing was switched');
+  const seen = backend.requests.filter((r) => r.target === '/api/ws?v10').at(-1);
+  assert.ok(seen !== undefined);
+  assert.equal(seen.headers.find(([n]) => n.toLowerCase() === 'upgrade'), undefined);
+  // A POST that asks for a WebSocket: no handshake (only a GET is one); what follows on the
+  // connection is the next request, checked and answered as one, not tunnel bytes.
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/api/ws?post', { method: 'POST', headers: [...ws(), 'Content-Length: 0'] }) + request('/hello.txt'));
+    const [first, second] = await client.readResponses(2);
+    assert.equal(first?.status, 404, 'a plain POST: not switched');
+    assert.equal(`${second?.status} ${second?.body.toString('utf8')}`, `200 ${site.hello}`, 'the next request is Porthole\'s to answer');
+  } finally {
+    client.destroy();
+  }
+});
+
 test('only a WebSocket upgrade is tunnelled: h2c goes as a plain request, and what follows is checked as a request (Host)', async () => {
   // helper-48: the back-end switched to anything; the bytes after it reached the back-end raw,
   // a `Host: evil.com` request past the Host check and the log.

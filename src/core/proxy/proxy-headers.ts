@@ -67,10 +67,15 @@ function connectionOptions(headers: readonly (readonly [string, string])[]): Set
 }
 
 /**
- * True for a WebSocket upgrade (RFC 6455 §4.1): `Connection: upgrade` (any case, in a list) and
- * Upgrade naming `websocket` and nothing else (every Upgrade line, comma-joined, RFC 9110 §5.3).
+ * True for a WebSocket upgrade (RFC 6455 §4.1): a GET in HTTP/1.1, `Connection: upgrade` (any
+ * case, in a list) and Upgrade naming `websocket` and nothing else (every Upgrade line,
+ * comma-joined, RFC 9110 §5.3). An HTTP/1.0 request's Upgrade is ignored (RFC 9110 §7.8: a server
+ * MUST), and another method's is no WebSocket handshake (RFC 6455 §4.1: "The method of the
+ * request MUST be GET"): both go as plain requests, as live reload's own socket refuses them
+ * (websocket.ts checkHandshake).
  */
-export function isWebSocketUpgrade(headers: HeaderList): boolean {
+export function isWebSocketUpgrade(method: string, version: '1.0' | '1.1', headers: HeaderList): boolean {
+  if (method !== 'GET' || version !== '1.1') return false;
   if (!connectionOptions(headers).has('upgrade')) return false;
   const protocols: string[] = [];
   for (const [name, value] of headers) {

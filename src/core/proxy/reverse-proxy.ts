@@ -293,9 +293,10 @@ export class ReverseProxy {
       ex.refuse(405, 'CONNECT is not forwarded to the back-end.\n', [['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']]);
       return;
     }
-    // Only a WebSocket upgrade is tunnelled: any other (h2c, TLS) goes as a plain request, its
-    // Upgrade and Connection fields dropped as hop-by-hop (RFC 9110 §7.8: a server may ignore it).
-    const upgrade = isWebSocketUpgrade(ex.head.headers);
+    // Only a WebSocket upgrade is tunnelled: any other (h2c, TLS; an HTTP/1.0 one, a POST) goes as
+    // a plain request, its Upgrade and Connection fields dropped as hop-by-hop (RFC 9110 §7.8: a
+    // server may ignore it).
+    const upgrade = isWebSocketUpgrade(ex.method, ex.head.version, ex.head.headers);
     // A HEAD navigation is asked as its GET would be, so its answer can state what the GET's would.
     const tag = !upgrade && (ex.method === 'GET' || ex.method === 'HEAD') && isNavigationRequest(ex.head.headers) ? this.setup.pageInjector() : undefined;
     const headers = forwardRequestHeaders(ex.head.headers, {
