@@ -65,6 +65,13 @@ const ANSWERS: Readonly<Record<string, string>> = {
   // A body chunked twice (RFC 9112 §6.1 forbids it): `2\r\nok\r\n0\r\n\r\n` is the content once
   // chunked, itself chunked again. Taken off once, that inner framing would pass for content.
   '/api/chunked-twice-list': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\nc\r\n2\r\nok\r\n0\r\n\r\n\r\n0\r\n\r\n',
+  // Refresh naming the back-end's own address ({port}: the back-end's), as Location may.
+  '/api/refresh-own': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://127.0.0.1:{port}/api/next?x=1\r\nContent-Length: 2\r\n\r\nok',
+  '/api/refresh-quoted': "HTTP/1.1 200 OK\r\nRefresh: 5;URL='http://127.0.0.1:{port}/api/next'\r\nContent-Length: 2\r\n\r\nok",
+  '/api/refresh-slashes': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://127.0.0.1:{port}//evil.example/\r\nContent-Length: 2\r\n\r\nok',
+  '/api/refresh-other': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://other.example/api/next\r\nContent-Length: 2\r\n\r\nok',
+  '/api/refresh-unrouted': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://127.0.0.1:{port}/elsewhere\r\nContent-Length: 2\r\n\r\nok',
+  '/api/refresh-delay': 'HTTP/1.1 200 OK\r\nRefresh: 30\r\nContent-Length: 2\r\n\r\nok',
   '/api/chunked-twice-lines': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\nc\r\n2\r\nok\r\n0\r\n\r\n\r\n0\r\n\r\n',
 };
 
@@ -93,7 +100,9 @@ async function startScriptedBackend(): Promise<ScriptedBackend> {
         buf = buf.slice(end + 4);
         targets.push(target);
         const path = target.split('?')[0] ?? '';
-        socket.write(ANSWERS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n', 'latin1');
+        const own = server.address();
+        const answer = (ANSWERS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n').replace('{port}', String(typeof own === 'object' && own !== null ? own.port : 0));
+        socket.write(answer, 'latin1');
         if (CLOSE_AFTER.has(path)) socket.end();
       }
     });
@@ -397,4 +406,22 @@ test('a 502 for an answer that cannot be passed on says the back-end runs and to
   assert.equal(refused.status, 502);
   assert.match(refused.body.toString('utf8'), /answered 200 instead of 101/);
   assert.doesNotMatch(refused.body.toString('utf8'), /Start the back-end/, 'a refused upgrade: the back-end runs');
+});
+
+test("a back-end's Refresh naming its own address comes back as the same path on Porthole, as its Location does (nginx's proxy_redirect rewrites both)", async () => {
+  const own = `http://127.0.0.1:${backend.port}`;
+  for (const [path, sent] of [
+    ['/api/refresh-own', '0; url=/api/next?x=1'],
+    ['/api/refresh-quoted', "5;URL='/api/next'"],
+    // Left as they are: a path that would read as another host, another origin, a path Porthole
+    // does not route to that back-end, a delay alone.
+    ['/api/refresh-slashes', `0; url=${own}//evil.example/`],
+    ['/api/refresh-other', '0; url=http://other.example/api/next'],
+    ['/api/refresh-unrouted', `0; url=${own}/elsewhere`],
+    ['/api/refresh-delay', '30'],
+  ] as const) {
+    const res = await fetchOnce(srv.port, request(path), { timeoutMs: PROMPT_MS });
+    assert.equal(res.status, 200, path);
+    assert.deepEqual(res.headerAll('refresh'), [sent], path);
+  }
 });

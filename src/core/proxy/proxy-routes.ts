@@ -202,3 +202,24 @@ export function rewriteBackendLocation(routes: readonly CompiledRoute[], value: 
   if (route === undefined || route.origin !== url.origin || url.username !== '' || url.password !== '') return undefined;
   return path;
 }
+
+/**
+ * The delay and separator of a Refresh value (`5; url=`, `0;URL='`, `0, `), the URL, and the quote
+ * around it, as the HTML Standard's shared declarative refresh steps read them (§7.11.1): digits
+ * and dots, whitespace, `;` or `,`, whitespace, an optional `url=`, an optional quote.
+ */
+const REFRESH = /^(\s*[\d.]+\s*[;,]\s*(?:url\s*=\s*)?)(['"]?)(.*?)(\2\s*)$/is;
+
+/**
+ * A back-end's `Refresh` (`0; url=http://127.0.0.1:3000/api/next`) with its URL rewritten as
+ * rewriteBackendLocation rewrites a Location (`0; url=/api/next`): browsers follow it as a
+ * redirect, and nginx's `proxy_redirect` rewrites both fields. Undefined (leave it as it is) for a
+ * value without a URL (`30`), or whose URL rewriteBackendLocation leaves.
+ */
+export function rewriteBackendRefresh(routes: readonly CompiledRoute[], value: string): string | undefined {
+  const m = REFRESH.exec(value);
+  if (m === null) return undefined;
+  const [, lead = '', quote = '', url = '', tail = ''] = m;
+  const rewritten = rewriteBackendLocation(routes, url);
+  return rewritten === undefined ? undefined : `${lead}${quote}${rewritten}${tail}`;
+}

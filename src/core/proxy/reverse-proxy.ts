@@ -36,7 +36,7 @@ import { isNavigationRequest } from '../reload/live-reload-inject';
 import { MAX_INJECT_BYTES, MAX_INJECT_MIB, isHtmlType, sentContentType, type ForeignPage } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
-import { compileRoutes, matchRoute, rewriteBackendLocation, type CompiledRoute } from './proxy-routes';
+import { compileRoutes, matchRoute, rewriteBackendLocation, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
 import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, maxForwards, responseLength } from './proxy-headers';
 import { acceptKey } from '../http/websocket';
 
@@ -416,10 +416,12 @@ export class ReverseProxy {
       source.on('error', () => undefined).destroy();
       return;
     }
-    // A redirect to the back-end's own address comes back as one to the same path on Porthole.
-    for (const name of ['location', 'content-location'] as const) {
+    // A redirect to the back-end's own address comes back as one to the same path on Porthole
+    // (Refresh too: browsers follow it, and nginx's proxy_redirect rewrites it with Location).
+    for (const name of ['location', 'content-location', 'refresh'] as const) {
       const value = res.headers[name];
-      const rewritten = typeof value === 'string' ? rewriteBackendLocation(this.routes, utf8Text(value)) : undefined;
+      const rewrite = name === 'refresh' ? rewriteBackendRefresh : rewriteBackendLocation;
+      const rewritten = typeof value === 'string' ? rewrite(this.routes, utf8Text(value)) : undefined;
       if (rewritten !== undefined) res.headers[name] = rewritten;
     }
     const status = res.statusCode;
