@@ -72,6 +72,9 @@ const ANSWERS: Readonly<Record<string, string>> = {
   '/api/refresh-other': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://other.example/api/next\r\nContent-Length: 2\r\n\r\nok',
   '/api/refresh-unrouted': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://127.0.0.1:{port}/elsewhere\r\nContent-Length: 2\r\n\r\nok',
   '/api/refresh-delay': 'HTTP/1.1 200 OK\r\nRefresh: 30\r\nContent-Length: 2\r\n\r\nok',
+  // A trailer section naming a Content-Length (forbidden in trailers: RFC 9110 §6.5.1): the
+  // content is whole; the trailers are dropped.
+  '/api/trailer-length': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nTrailer: Content-Length\r\n\r\n2\r\nok\r\n0\r\nContent-Length: 99\r\n\r\n',
   '/api/chunked-twice-lines': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\nc\r\n2\r\nok\r\n0\r\n\r\n\r\n0\r\n\r\n',
 };
 
@@ -424,4 +427,16 @@ test("a back-end's Refresh naming its own address comes back as the same path on
     assert.equal(res.status, 200, path);
     assert.deepEqual(res.headerAll('refresh'), [sent], path);
   }
+});
+
+test('a chunked answer whose trailers name a Content-Length comes whole, not cut short', async () => {
+  // Connection: close, so the raw client reads the chunked body as it comes, to the connection's end.
+  const res = await fetchOnce(srv.port, request('/api/trailer-length', { headers: ['Connection: close'] }), { timeoutMs: PROMPT_MS });
+  assert.equal(res.status, 200);
+  assert.equal(res.header('transfer-encoding'), 'chunked');
+  assert.equal(res.body.toString('latin1'), '2\r\nok\r\n0\r\n\r\n', 'the content, then the last chunk; no trailer passed on');
+  const record = srv.records.filter((r) => r.target === '/api/trailer-length').at(-1);
+  assert.equal(record?.aborted, false);
+  assert.equal(record?.bytes, 2);
+  assert.equal(record?.note, undefined);
 });

@@ -76,6 +76,57 @@ function latin1Heads(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] {
     });
 }
 
+/**
+ * A chunked answer whose trailer section names a Content-Length completes, instead of failing as
+ * cut short. undici adds a Content-Length in the trailers to the message's framing and then fails
+ * the whole answer for not matching it (UND_ERR_RES_CONTENT_LENGTH_MISMATCH), although every chunk
+ * had come: RFC 9112 §7.1.2 forbids merging a trailer field into the header section, and framing
+ * fields are never trailers (RFC 9110 §6.5.1). In a chunked answer (no Content-Length in its head)
+ * that error can only come of such a trailer, which is read after the last chunk, so the content
+ * is whole: the answer completes (its trailers dropped, as all are) and the client's connection
+ * stays. undici still closes the back-end connection. Upgrades and other answers pass untouched.
+ */
+function trailerLengths(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] {
+  return (opts, handler) => {
+    if (opts.upgrade !== undefined && opts.upgrade !== null) return dispatch(opts, handler);
+    let chunkedWithoutLength = false;
+    let settled = false;
+    return dispatch(opts, {
+      onConnect: (abort) => handler.onConnect?.(abort),
+      onError: (err) => {
+        if (settled) return;
+        settled = true;
+        if (chunkedWithoutLength && (err as { code?: unknown }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') handler.onComplete?.([]);
+        else handler.onError?.(err);
+      },
+      onUpgrade: (statusCode, raw, socket) => handler.onUpgrade?.(statusCode, raw, socket),
+      onResponseStarted: () => handler.onResponseStarted?.(),
+      onHeaders: (statusCode, raw, resume, statusText) => {
+        if (statusCode >= 200) chunkedWithoutLength = isChunkedWithoutLength(raw);
+        return handler.onHeaders?.(statusCode, raw, resume, statusText) ?? true;
+      },
+      onData: (chunk) => handler.onData?.(chunk) ?? true,
+      onComplete: (trailers) => {
+        settled = true;
+        handler.onComplete?.(trailers);
+      },
+      onBodySent: (chunkSize, total) => handler.onBodySent?.(chunkSize, total),
+    });
+  };
+}
+
+/** True for a response head (undici's raw name/value list) framed by chunked, with no Content-Length. */
+function isChunkedWithoutLength(raw: ReadonlyArray<Buffer | string> | null): boolean {
+  if (raw === null) return false;
+  let chunked = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = String(raw[i]).trim().toLowerCase();
+    if (name === 'content-length') return false;
+    if (name === 'transfer-encoding' && /(^|,)\s*chunked\s*$/i.test(String(raw[i + 1]))) chunked = true;
+  }
+  return chunked;
+}
+
 /** A back-end answered a WebSocket upgrade with `statusCode` instead of 101 (upgradeRefusals). */
 class UpgradeRefusedError extends Error {
   constructor(readonly statusCode: number) {
@@ -256,8 +307,8 @@ export class ReverseProxy {
       keepAliveTimeout: 4_000,
       maxHeaderSize: MAX_BACKEND_HEAD_BYTES,
     };
-    this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } }).compose(latin1Heads, upgradeRefusals);
-    this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } }).compose(latin1Heads, upgradeRefusals);
+    this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } }).compose(latin1Heads, upgradeRefusals, trailerLengths);
+    this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } }).compose(latin1Heads, upgradeRefusals, trailerLengths);
     this.localTlsOrigins = new Set(routes.filter((r) => r.secure && isLocalHost(new URL(r.origin).hostname)).map((r) => r.origin));
   }
 
