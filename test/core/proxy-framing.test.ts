@@ -75,6 +75,11 @@ const ANSWERS: Readonly<Record<string, string>> = {
   // A trailer section naming a Content-Length (forbidden in trailers: RFC 9110 §6.5.1): the
   // content is whole; the trailers are dropped.
   '/api/trailer-length': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nTrailer: Content-Length\r\n\r\n2\r\nok\r\n0\r\nContent-Length: 99\r\n\r\n',
+  // A part of a page, although no Range was asked: not a page to rewrite.
+  '/api/page-206': 'HTTP/1.1 206 Partial Content\r\nContent-Type: text/html\r\nContent-Range: bytes 0-39/100\r\nContent-Length: 40\r\n\r\n<html><head></head><body>x</body></html>',
+  // A page with digests of its bytes (RFC 9530), which the rewritten page no longer has.
+  '/api/page-digest':
+    'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Digest: sha-256=:AAAA:\r\nRepr-Digest: sha-256=:AAAA:\r\nX-Kept: yes\r\nContent-Length: 40\r\n\r\n<html><head></head><body>x</body></html>',
   '/api/chunked-twice-lines': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\nc\r\n2\r\nok\r\n0\r\n\r\n\r\n0\r\n\r\n',
 };
 
@@ -439,4 +444,23 @@ test('a chunked answer whose trailers name a Content-Length comes whole, not cut
   assert.equal(record?.aborted, false);
   assert.equal(record?.bytes, 2);
   assert.equal(record?.note, undefined);
+});
+
+test("a back-end's 206 to a page navigation is passed on as it came, never rewritten under a Content-Range that names other bytes (RFC 9110 §14.4)", async () => {
+  const navigate = ['Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: document', 'Accept: text/html'];
+  const res = await fetchOnce(srv.port, request('/api/page-206', { headers: navigate }), { timeoutMs: PROMPT_MS });
+  assert.equal(res.status, 206);
+  assert.equal(res.header('content-range'), 'bytes 0-39/100');
+  assert.equal(res.body.toString('latin1'), '<html><head></head><body>x</body></html>', 'the 40 bytes the Content-Range names');
+  assert.equal(res.header('content-length'), '40');
+});
+
+test('a rewritten page loses the digests of the bytes it no longer has (Content-Digest, Repr-Digest: RFC 9530), as it loses its ETag', async () => {
+  const navigate = ['Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: document', 'Accept: text/html'];
+  const res = await fetchOnce(srv.port, request('/api/page-digest', { headers: navigate }), { timeoutMs: PROMPT_MS });
+  assert.equal(res.status, 200);
+  assert.match(res.body.toString('latin1'), /__porthole\/client\.js/, 'the page was rewritten');
+  assert.equal(res.header('content-digest'), undefined);
+  assert.equal(res.header('repr-digest'), undefined);
+  assert.equal(res.header('x-kept'), 'yes');
 });

@@ -166,8 +166,11 @@ function utf8Text(value: string): string {
 
 /** Request fields dropped when the answer may be rewritten (a page gets the live-reload client). */
 const PAGE_REQUEST_DROP: ReadonlySet<string> = new Set(['accept-encoding', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range']);
-/** Response fields dropped from a rewritten page: they describe the bytes before injection. */
-const PAGE_RESPONSE_DROP: ReadonlySet<string> = new Set(['etag', 'last-modified', 'content-md5', 'digest', 'accept-ranges']);
+/**
+ * Response fields dropped from a rewritten page: they describe the bytes before injection
+ * (validators, digests: RFC 3230's Digest and RFC 9530's Content-Digest and Repr-Digest).
+ */
+const PAGE_RESPONSE_DROP: ReadonlySet<string> = new Set(['etag', 'last-modified', 'content-md5', 'digest', 'content-digest', 'repr-digest', 'accept-ranges']);
 const NO_DROP: ReadonlySet<string> = new Set();
 
 /**
@@ -480,7 +483,10 @@ export class ReverseProxy {
     const encoding = headerText(res.headers['content-encoding']);
     // What the browser is told: a configured Content-Type replaces the back-end's.
     const type = sentContentType(ex, headerText(res.headers['content-type']));
-    const html = tag !== undefined && !statusHasNoBody(status) && isHtmlType(type);
+    // A 206 is a part, not the page: its Content-Range names the back-end's bytes, which the
+    // client would take the rewritten ones for (Range is not asked for a page; a back-end that
+    // sends one anyway gets it passed on as it came).
+    const html = tag !== undefined && !statusHasNoBody(status) && status !== 206 && isHtmlType(type);
     const encoded = encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
     const tooBig = length !== undefined && length > MAX_INJECT_BYTES;
     const page = html && !encoded && !tooBig;
