@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchOnce } from '../core/raw-client';
 import { runCli, stopCli, waitForLocalPort, siteFolderForTests } from './run-cli';
@@ -53,3 +53,38 @@ for (const workers of [1, 2]) {
     assert.doesNotMatch(await readFile(log, 'latin1'), /\?before /, 'the new file starts after the removal');
   });
 }
+
+test('the log file removed with its folder: its lines wait, and go into the file once the folder is back', async () => {
+  // Before, the file could not be made again and every line went on into the removed file (open,
+  // with no name): lost without end, where a full disk loses none.
+  const folder = join(site.base, 'logs');
+  await mkdir(folder);
+  const log = join(folder, 'access.log');
+  const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--no-host-names', '--no-reload'], site.base);
+  try {
+    const port = await waitForLocalPort(cli);
+    const get = async (target: string): Promise<void> => {
+      assert.equal((await fetchOnce(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)).status, 200);
+    };
+    await get('/?before');
+    assert.match(await untilLogged(log, /\?before /), /\?before /);
+    await rm(folder, { recursive: true });
+    for (let i = 0; i < 4; i++) {
+      await get(`/?gone${i}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    // Said once, in words, while the folder is gone.
+    for (let i = 0; i < 100 && !/cannot be made again/.test(cli.stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(cli.stderr, /the log file .*access\.log was removed and cannot be made again \(its folder .* does not exist; .*\): its lines wait in memory/);
+    await mkdir(folder);
+    await get('/?back');
+    const text = await untilLogged(log, /\?back /);
+    for (let i = 0; i < 4; i++) assert.match(text, new RegExp(`"GET /\\?gone${i} HTTP/1\\.1" 200 `), `line ${i} is lost: ${JSON.stringify(text)}`);
+    assert.ok(text.indexOf('?gone3 ') < text.indexOf('?back '), 'in order');
+    for (let i = 0; i < 40 && !/no line was lost/.test(cli.stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(cli.stderr, /the log file .*access\.log is written again: no line was lost/);
+    assert.equal(cli.stderr.match(/cannot be made again/g)?.length, 1, cli.stderr);
+  } finally {
+    assert.equal(await stopCli(cli), 0, cli.stderr);
+  }
+});

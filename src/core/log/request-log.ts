@@ -347,6 +347,7 @@ export const FILE_REMOVED_CHECK_MS = 100;
 
 /** What a failed write's code means, in a few words. */
 function describeWriteFailure(err: NodeJS.ErrnoException): string {
+  if (err instanceof LogRemovedError) return err.message;
   switch (err.code) {
     case 'ENOSPC':
       return 'ENOSPC: the disk is full';
@@ -360,6 +361,14 @@ function describeWriteFailure(err: NodeJS.ErrnoException): string {
       return 'EIO: the disk failed';
     default:
       return err.code ?? err.message;
+  }
+}
+
+/** The log file was removed and cannot be made again at its path; `message` says why. */
+class LogRemovedError extends Error {
+  readonly code = 'ENOENT';
+  constructor(why: string) {
+    super(`it was removed and cannot be made again: ${why}`);
   }
 }
 
@@ -381,8 +390,9 @@ function countLines(bytes: Buffer): number {
  * A log file removed while it is written (`rm access.log`, a clean-up script, logrotate's
  * `missingok` rotation that deletes) is made again at its path before the next write (checked at
  * most every FILE_REMOVED_CHECK_MS), and said once: the lines went on into the removed file, which
- * no one can open, until the disk filled. A file renamed is still linked: written on under its new
- * name, as nginx does.
+ * no one can open, until the disk filled. One that cannot be made again (its folder removed too)
+ * is a failed write: its lines wait, and each retry makes the file first. A file renamed is still
+ * linked: written on under its new name, as nginx does.
  */
 class LogFileWriter {
   private readonly queue: Buffer[] = [];
@@ -396,8 +406,12 @@ class LogFileWriter {
   private idle: (() => void) | undefined;
   /** When the link count was last checked (ms, Date.now()). */
   private removedCheckedAt = 0;
-  /** The removed file could not be made again: said once (until it can be). */
-  private reopenFailed = false;
+  /**
+   * The file was removed and could not be made again (its folder removed too, another file put
+   * there): said once; its lines wait in memory as for a failed write, and each try (every
+   * FILE_RETRY_MS) makes it again first.
+   */
+  private removedUnmade = false;
 
   /**
    * @param handle the log file, open for appending.
@@ -434,10 +448,10 @@ class LogFileWriter {
   private async pump(): Promise<void> {
     this.writing = true;
     while (this.queue.length > 0) {
-      await this.reopenIfRemoved();
       const chunks = this.queue.length <= FILE_WRITE_MAX_CHUNKS ? this.queue.slice() : this.queue.slice(0, FILE_WRITE_MAX_CHUNKS);
       let written: number;
       try {
+        await this.reopenIfRemoved();
         const first = chunks[0]!;
         written =
           chunks.length === 1
@@ -472,36 +486,50 @@ class LogFileWriter {
   /**
    * When the open file has no name left (removed: link count 0), opens `path` anew (a new file,
    * 0600) and writes on there; said once. When it cannot be made (its folder removed too, another
-   * file put there), said once, and the lines go on into the removed file.
+   * file put there), said once, and rejects with a LogRemovedError: the lines wait in memory as
+   * for a failed write (up to FILE_HELD_MAX_BYTES) and go to the file once it can be made again.
+   * (They went on into the removed file, which no one can open: every line lost until the server
+   * stopped, where a full disk loses none.)
    */
   private async reopenIfRemoved(): Promise<void> {
-    const now = Date.now();
-    if (now - this.removedCheckedAt < FILE_REMOVED_CHECK_MS) return;
-    this.removedCheckedAt = now;
-    const links = await this.handle.stat().then(
-      (st) => st.nlink,
-      () => 1,
-    );
-    if (links > 0) return;
+    if (!this.removedUnmade) {
+      const now = Date.now();
+      if (now - this.removedCheckedAt < FILE_REMOVED_CHECK_MS) return;
+      this.removedCheckedAt = now;
+      const links = await this.handle.stat().then(
+        (st) => st.nlink,
+        () => 1,
+      );
+      if (links > 0) return;
+    }
     let fresh: FileHandle;
     try {
       fresh = await this.reopen();
     } catch (err) {
-      if (!this.reopenFailed) {
-        this.reopenFailed = true;
-        this.report(`the log file ${this.path} was removed and cannot be made again: ${describeFsProblem(err)}; its lines are lost until it can be`);
+      const why = err instanceof Error ? err.message.replace(`cannot write the log file ${this.path}: `, '') : describeFsProblem(err);
+      if (!this.removedUnmade) {
+        this.removedUnmade = true;
+        this.report(
+          `the log file ${this.path} was removed and cannot be made again (${why}): its lines wait in memory (up to ${FILE_HELD_MAX_BYTES / 1024 / 1024} MiB) and are written there once it can be made; the server keeps serving`,
+        );
       }
-      return;
+      throw new LogRemovedError(why);
     }
     const old = this.handle;
     this.handle = fresh;
-    this.reopenFailed = false;
+    const wasUnmade = this.removedUnmade;
+    this.removedUnmade = false;
     await old.close().catch(() => undefined);
-    this.report(`the log file ${this.path} was removed while the server wrote it: it is made again, and the lines go on there`);
+    this.report(
+      wasUnmade
+        ? `the log file ${this.path} is made again, and the lines go on there`
+        : `the log file ${this.path} was removed while the server wrote it: it is made again, and the lines go on there`,
+    );
   }
 
   private failed(err: NodeJS.ErrnoException): void {
-    if (this.failure === undefined) {
+    // A removed file that cannot be made again was said by reopenIfRemoved.
+    if (this.failure === undefined && !(err instanceof LogRemovedError)) {
       this.report(
         `the log file ${this.path} cannot be written (${describeWriteFailure(err)}): its lines wait in memory (up to ${FILE_HELD_MAX_BYTES / 1024 / 1024} MiB) and are written once it can be; the server keeps serving`,
       );
