@@ -25,16 +25,18 @@ async function untilLogged(log: string, pattern: RegExp): Promise<string> {
   return text;
 }
 
+/** GET `target` on a connection of its own (with --workers, each may be answered by another process): a 200. */
+async function getOk(port: number, target: string): Promise<void> {
+  assert.equal((await fetchOnce(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)).status, 200);
+}
+
 for (const workers of [1, 2]) {
   test(`the log file removed while serving is made again, and the lines after go there (--workers ${workers})`, async () => {
     const log = join(site.base, `removed-${workers}.log`);
     const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--no-host-names', '--no-reload', '--workers', String(workers)], site.base);
     try {
       const port = await waitForLocalPort(cli);
-      const get = async (target: string): Promise<void> => {
-        // A connection each: with --workers, each may be answered by another process.
-        assert.equal((await fetchOnce(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)).status, 200);
-      };
+      const get = (target: string): Promise<void> => getOk(port, target);
       await get('/?before');
       assert.match(await untilLogged(log, /\?before /), /\?before /);
       await rm(log);
@@ -63,9 +65,7 @@ test('the log file removed with its folder: its lines wait, and go into the file
   const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--no-host-names', '--no-reload'], site.base);
   try {
     const port = await waitForLocalPort(cli);
-    const get = async (target: string): Promise<void> => {
-      assert.equal((await fetchOnce(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`)).status, 200);
-    };
+    const get = (target: string): Promise<void> => getOk(port, target);
     await get('/?before');
     assert.match(await untilLogged(log, /\?before /), /\?before /);
     await rm(folder, { recursive: true });
