@@ -1388,6 +1388,65 @@ test('a --watch file is followed past an atomic save (a temporary renamed onto i
   }
 });
 
+test('a --watch path that is a link is followed where it leads now, also once re-pointed (ln -sfn), at any depth', async () => {
+  // `--watch templates` with templates → v1 watched v1 for good: after `ln -sfn v2 templates`
+  // a save under templates (now v2) reloaded nothing, and one in v1 (no longer under it) did.
+  const base = await mkdtemp(join(tmpdir(), 'porthole-watch-link-'));
+  const site = join(base, 'site');
+  await mkdir(site);
+  await writeFile(join(site, 'index.html'), PAGE);
+  for (const v of ['v1', 'v2', 'v3']) await mkdir(join(base, v, 'tpl'), { recursive: true });
+  await symlink('v1', join(base, 'current'));
+  await symlink('current/tpl', join(base, 'templates'));
+  // Two watched paths: the link itself, and a path through a link (current/tpl).
+  const { tree, seen, next } = await recordingServer({ root: site, reload: { debounceMs: 20, watchPaths: [join(base, 'templates'), join(base, 'current', 'tpl')] } });
+  /** Waits until no event came for 150 ms (bounded: 40 rounds), so a step's event is its own. */
+  const quiet = async (): Promise<void> => {
+    for (let i = 0; i < 40; i++) {
+      const before = seen.length;
+      await Promise.race([next(), sleep(150)]);
+      if (seen.length === before) return;
+    }
+  };
+  /** Writes `file` and requires an event for it within 3 s (a re-pointed link may take a first one of its own). */
+  const reloads = async (what: string, file: string): Promise<void> => {
+    await quiet();
+    const before = seen.length;
+    const event = next();
+    await writeFile(file, `${Date.now()}`);
+    await Promise.race([event, sleep(3_000)]);
+    assert.ok(seen.length > before, `${what}: no event`);
+    assert.deepEqual(seen[before], { kind: 'reload', paths: [] }, `${what}: pages never learn paths outside the root`);
+  };
+  /** Writes `file` and requires no event for it: a later sentinel save in the site comes alone. */
+  const silent = async (what: string, file: string): Promise<void> => {
+    await quiet();
+    const before = seen.length;
+    await writeFile(file, `${Date.now()}`);
+    await sleep(200);
+    const event = next();
+    await writeFile(join(site, 'sentinel.css'), `${Date.now()}`);
+    await Promise.race([event, sleep(3_000)]);
+    assert.deepEqual(seen.slice(before), [{ kind: 'css', paths: ['/sentinel.css'] }], `${what}: reloaded pages`);
+  };
+  try {
+    await reloads('a save under the link', join(base, 'v1', 'tpl', 'a.html'));
+    await quiet();
+    execFileSync('ln', ['-sfn', 'v2', join(base, 'current')]);
+    await reloads('a save where current leads now', join(base, 'v2', 'tpl', 'a.html'));
+    await silent('a save where current led before', join(base, 'v1', 'tpl', 'a.html'));
+    await quiet();
+    execFileSync('ln', ['-sfn', 'v3/tpl', join(base, 'templates')]);
+    await quiet();
+    execFileSync('ln', ['-sfn', 'v3', join(base, 'current')]);
+    await reloads('a save where both lead now', join(base, 'v3', 'tpl', 'a.html'));
+    await silent('a save where they led before', join(base, 'v2', 'tpl', 'a.html'));
+  } finally {
+    await tree.close();
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
 test('a mount\'s stylesheet or image is named by its URL path and swapped in place, never a reload of the page', async () => {
   // A stylesheet in a mount (`--mount /vendor=…`) made a `reload` naming nothing: the page was
   // reloaded and lost its state where the same stylesheet in the root was swapped in place.

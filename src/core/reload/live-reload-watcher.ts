@@ -20,8 +20,8 @@
  *   root that was ~9 MB of RSS and tens of milliseconds before the server listened.
  * - Elsewhere: one recursive `fs.watch` (FSEvents, ReadDirectoryChangesW).
  */
-import { watch, readdirSync, lstatSync, statSync, type FSWatcher } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
+import { watch, readdirSync, readlinkSync, lstatSync, statSync, realpathSync, type FSWatcher } from 'node:fs';
+import { basename, dirname, isAbsolute, join, parse, sep } from 'node:path';
 
 export interface RootWatcher {
   close(): void;
@@ -119,11 +119,75 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   let rootIsFile = false;
   /** While the root is gone: the watch on the nearest folder above it that exists, or a poll. */
   let awaiting: { readonly close: () => void } | undefined;
+  /**
+   * While the root is watched through symbolic links on its own path (`--watch templates`,
+   * templates → v1; `--watch current/tpl`, current → v1): a watch on the folder holding each such
+   * link, and the real path the root led to when it was walked. fs.watch follows a link once, so
+   * `ln -sfn v2 templates` left every watch on v1: saves under the path (now v2) reloaded nothing
+   * and saves in v1 (no longer under it) reloaded pages. A link there replaced now counts as the
+   * root gone and back. The served root and mounts are real paths: none of this is made for them.
+   */
+  const linkGuards: FSWatcher[] = [];
+  let rootTarget: string | undefined;
   const dropAll = (): void => {
     for (const w of folders.values()) w.close();
     for (const w of links.values()) w.close();
+    for (const w of linkGuards.splice(0)) w.close();
     folders.clear();
     links.clear();
+    rootTarget = undefined;
+  };
+  /** realpath(3) of the root now, or undefined when it leads nowhere. */
+  const rootTargetNow = (): string | undefined => {
+    try {
+      return realpathSync.native(rootReal);
+    } catch {
+      return undefined;
+    }
+  };
+  /**
+   * Watches the folder of each symbolic link the root's path goes through (linkGuards), links in
+   * links' targets too (templates → current/tpl, current → v1), once the root is watched.
+   */
+  const guardLinks = (): void => {
+    rootTarget = rootTargetNow();
+    if (rootTarget === undefined || rootTarget === rootReal) return;
+    let path = parse(rootReal).root;
+    const segments = rootReal.slice(path.length).split(sep);
+    // As realpath(3) resolves it, at most MAX_LINK_HOPS links (the kernel's ELOOP bound).
+    for (let hops = 0; segments.length > 0 && hops <= MAX_LINK_HOPS; ) {
+      const segment = segments.shift() ?? '';
+      if (segment === '' || segment === '.') continue;
+      const next = join(path, segment);
+      let target: string | undefined;
+      try {
+        if (lstatSync(next, { throwIfNoEntry: false })?.isSymbolicLink() === true) target = readlinkSync(next);
+      } catch {
+        // Not readable: not guarded (its folder cannot be watched either).
+      }
+      if (target === undefined) {
+        path = next;
+        continue;
+      }
+      hops += 1;
+      guard(next);
+      if (isAbsolute(target)) path = parse(target).root;
+      segments.unshift(...target.slice(isAbsolute(target) ? path.length : 0).split(sep));
+    }
+  };
+  /** Watches the folder holding the link `link` for its name: replaced to lead elsewhere, the root is walked again. */
+  const guard = (link: string): void => {
+    const name = basename(link);
+    try {
+      const w = watch(dirname(link), { persistent: false }, (_event, filename) => {
+        if (closed || (filename !== null && filename.toString() !== name)) return;
+        if (rootTarget !== undefined && (rootTargetNow() !== rootTarget || rootReplaced())) rootGone();
+      });
+      w.on('error', () => w.close());
+      linkGuards.push(w);
+    } catch {
+      // The folder of the link cannot be watched: the root is watched where it leads now.
+    }
   };
   const closeAll = (): void => {
     closed = true;
@@ -257,6 +321,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       const st = statSync(dir, { throwIfNoEntry: false });
       rootIno = st?.ino;
       rootIsFile = st !== undefined && !st.isDirectory();
+      guardLinks();
       // A file has no entries to walk.
       if (rootIsFile) return;
     }
@@ -364,6 +429,12 @@ const PATHS_PER_SLICE = 256;
  * 40,000-60,000 paths, handled in slices; only a flood past this stalls answers.
  */
 const MAX_WAITING_PATHS = 100_000;
+
+/**
+ * Symbolic links followed on a watched root's path when its links are guarded (watchFolders'
+ * guardLinks): Linux's own bound for one path lookup (MAXSYMLINKS, past which it says ELOOP).
+ */
+const MAX_LINK_HOPS = 40;
 
 /** How often a root that is gone is looked for where the folder above it cannot be watched (ms). */
 const ROOT_POLL_MS = 1_000;
