@@ -538,6 +538,40 @@ test('the watcher follows the tree: folders made or moved in after the start, fo
   }
 });
 
+test('a link to a folder stays named once where it leads is made again (rm -rf and a rebuild) or a link it goes through is re-pointed', async () => {
+  // latest → build: once build was removed and made again, the watch on latest followed the
+  // removed folder, and a save in the new build/a.css named /build/a.css only; a page loading
+  // /latest/a.css never had it swapped. Likewise latest → current/dist after `ln -sfn v2 current`.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-link-remade-'));
+  await mkdir(join(dir, 'build'));
+  for (const v of ['v1', 'v2']) await mkdir(join(dir, v, 'dist'), { recursive: true });
+  await symlink('build', join(dir, 'latest'));
+  await symlink('v1', join(dir, 'current'));
+  await symlink('current/dist', join(dir, 'shipped'));
+  const tree = await watchedTree(dir);
+  /** Writes `file` (root-relative) until an event names `named` too (bounded: 30 writes). */
+  const writeUntil = async (file: string, named: string): Promise<void> => {
+    for (let i = 0; i < 30 && !tree.paths.includes(named); i++) {
+      await writeFile(join(dir, file), `v${i}`);
+      await Promise.race([tree.nextEvent(), sleep(300)]);
+    }
+    assert.ok(tree.paths.includes(named), `a save of /${file}: no event named ${named}; got ${tree.paths.join(' ')}`);
+  };
+  try {
+    await writeUntil('build/a.css', '/latest/a.css');
+    await rm(join(dir, 'build'), { recursive: true });
+    await mkdir(join(dir, 'build'));
+    await tree.writeUntilNamed('build/b.css');
+    await writeUntil('build/b.css', '/latest/b.css');
+    execFileSync('ln', ['-sfn', 'v2', join(dir, 'current')]);
+    await tree.writeUntilNamed('v2/dist/c.css');
+    await writeUntil('v2/dist/c.css', '/shipped/c.css');
+  } finally {
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a link to a folder: its changes are named under the link, and the log, temporaries and ignored paths there emit nothing', async () => {
   // helper-49: with the log in logs/ and latest -> logs, every log line was reported as a change
   // of /latest, whose reload wrote more lines: pages reloaded for ever.

@@ -105,7 +105,10 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       if (batch.length >= PATHS_PER_SLICE) break;
     }
     // The tree first (a folder made is watched before its change is reported), then the changes.
-    for (const [path, { entry }] of batch) if (entry) entryChanged(path);
+    let reshaped = false;
+    for (const [path, { entry }] of batch) if (entry && entryChanged(path)) reshaped = true;
+    // A folder or link made, moved or removed may be where a link leads (latest → build, rebuilt).
+    if (reshaped) relinkMoved();
     for (const [path, { inPlace }] of batch) if (!closed) onChange(path, inPlace);
     if (arrived.size > 0 && !flushing && !closed) {
       flushing = true;
@@ -135,16 +138,11 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     for (const w of linkGuards.splice(0)) w.close();
     folders.clear();
     links.clear();
+    linkTargets.clear();
     rootTarget = undefined;
   };
   /** realpath(3) of the root now, or undefined when it leads nowhere. */
-  const rootTargetNow = (): string | undefined => {
-    try {
-      return realpathSync.native(rootReal);
-    } catch {
-      return undefined;
-    }
-  };
+  const rootTargetNow = (): string | undefined => realPathOf(rootReal);
   /**
    * Watches the folder of each symbolic link the root's path goes through (linkGuards), links in
    * links' targets too (templates → current/tpl, current → v1), once the root is watched.
@@ -234,6 +232,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   };
   const forget = (path: string): void => {
     const inside = path + sep;
+    for (const p of linkTargets.keys()) if (p === path || p.startsWith(inside)) linkTargets.delete(p);
     for (const map of [folders, links]) {
       for (const [p, w] of map) {
         if (p === path || p.startsWith(inside)) {
@@ -243,8 +242,27 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       }
     }
   };
+  /**
+   * Every link in the tree (watched or not: one that leads nowhere yet) with the real path it led
+   * to when its watch was made (undefined: nowhere). fs.watch follows a link once: `rm -rf build`
+   * and a rebuild left latest → build watching the removed folder, and `ln -sfn v2 current` left
+   * shipped → current/dist on v1/dist, so their changes were no longer named under the link.
+   */
+  const linkTargets = new Map<string, string | undefined>();
+  /** Watches again, where they lead now, the links whose real path changed (relinkMoved: once per slice). */
+  const relinkMoved = (): void => {
+    for (const [path, target] of [...linkTargets]) {
+      if (closed) return;
+      if (realPathOf(path) === target) continue;
+      links.get(path)?.close();
+      links.delete(path);
+      linkTargets.delete(path);
+      addLink(path);
+    }
+  };
   const addLink = (path: string): void => {
     if (closed || links.has(path) || skip(path)) return;
+    linkTargets.set(path, realPathOf(path));
     try {
       // fs.watch follows the link. A change in a folder it leads to is reported under the link's
       // name plus the entry's (latest/access.log, latest/s.css), so the caller's rules (the log
@@ -266,22 +284,24 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     }
   };
   /** An entry that was created, renamed or deleted: follow the tree's shape. */
-  const entryChanged = (path: string): void => {
+  const entryChanged = (path: string): boolean => {
     let st;
     try {
       st = lstatSync(path, { throwIfNoEntry: false });
     } catch {
-      return;
+      return false;
     }
+    const reshaped = folders.has(path) || links.has(path) || linkTargets.has(path) || st?.isDirectory() === true || st?.isSymbolicLink() === true;
     // An entry made, renamed or removed under this name: any folder watch there may be the old
     // folder's (rm -r a && mkdir a before this event was read: the watch follows the removed
     // folder, and the new one may even reuse its inode number), so it goes, and one is made
     // again for a folder there now; a file or a link in its place has none.
     // A link made again under this name (`ln -sfn v3 latest` renames a new link over it) may
     // lead elsewhere now: its watch goes too, and one is made where it leads now.
-    if (st === undefined || folders.has(path) || links.has(path)) forget(path);
+    if (st === undefined || folders.has(path) || links.has(path) || linkTargets.has(path)) forget(path);
     if (st?.isDirectory() === true) addFolder(path);
     else if (st?.isSymbolicLink() === true) addLink(path);
+    return reshaped;
   };
   const addFolder = (dir: string): void => {
     if (closed || folders.has(dir) || (dir !== rootReal && skip(dir))) return;
@@ -438,6 +458,15 @@ const MAX_LINK_HOPS = 40;
 
 /** How often a root that is gone is looked for where the folder above it cannot be watched (ms). */
 const ROOT_POLL_MS = 1_000;
+
+/** realpath(3) of `path`, or undefined when it leads nowhere (or cannot be read). */
+function realPathOf(path: string): string | undefined {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return undefined;
+  }
+}
 
 function isGone(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
