@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Worker } from 'node:cluster';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import {
   CONFIG_FILE_NAME,
   PreviewServer,
@@ -251,6 +251,19 @@ function readPassphrase(file: string | undefined): { passphrase: string; source:
   return { passphrase, source: file };
 }
 
+/**
+ * The folder `--https` keeps its self-signed certificate and key in: `$XDG_CACHE_HOME/porthole`
+ * when XDG_CACHE_HOME is an absolute path, else `<home>/.cache/porthole`; undefined when neither
+ * is (no home). An empty or relative XDG_CACHE_HOME is ignored, as the XDG Base Directory spec
+ * says ("a relative path … should be considered invalid and ignored"): read as given, it put the
+ * private key under the working folder (`porthole/key.pem`), often the very folder being served.
+ */
+function selfSignedFolder(env: NodeJS.ProcessEnv, home: string): string | undefined {
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg !== undefined && xdg.length > 0 && isAbsolute(xdg)) return join(xdg, 'porthole');
+  return home.length > 0 && isAbsolute(home) ? join(home, '.cache', 'porthole') : undefined;
+}
+
 /** The certificate and key to serve with, or undefined for plain HTTP. Exits on a bad pair. */
 function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptions | undefined; notes: string[] } {
   const choice = options.tls;
@@ -287,7 +300,10 @@ function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptio
   const { host } = effective;
   // The bound address is in the printed URL, loopback ones (127.0.0.2) too: the certificate names it.
   if (!['0.0.0.0', '::'].includes(host)) names.push(host.replace(/%.*$/, ''));
-  const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'porthole');
+  const dir = selfSignedFolder(process.env, homedir());
+  if (dir === undefined) {
+    fail('--https: no folder to keep the self-signed certificate in (no home folder, and XDG_CACHE_HOME is not an absolute path); set XDG_CACHE_HOME to an absolute folder you can write, or pass --cert FILE --key FILE');
+  }
   let made: ReturnType<typeof loadOrCreateCertificate>;
   try {
     made = loadOrCreateCertificate(dir, names);
