@@ -24,6 +24,7 @@ import {
   formatConsoleLines,
   isLoopbackBind,
   lanAddresses,
+  wildcardBind,
   loadOrCreateCertificate,
   networkUrls,
   resolveOptionsWithConfigFile,
@@ -299,7 +300,7 @@ function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptio
   const names = ['localhost', '127.0.0.1', '::1', ...lanAddresses().map((a) => a.address)];
   const { host } = effective;
   // The bound address is in the printed URL, loopback ones (127.0.0.2) too: the certificate names it.
-  if (!['0.0.0.0', '::'].includes(host)) names.push(host.replace(/%.*$/, ''));
+  if (wildcardBind(host) === undefined) names.push(host.replace(/%.*$/, ''));
   const dir = selfSignedFolder(process.env, homedir());
   if (dir === undefined) {
     fail('--https: no folder to keep the self-signed certificate in (no home folder, and XDG_CACHE_HOME is not an absolute path); set XDG_CACHE_HOME to an absolute folder you can write, or pass --cert FILE --key FILE');

@@ -58,3 +58,19 @@ test('a zone id is written %25 in a URL (RFC 6874) and dropped for the Host chec
   assert.equal(urlFor('http', 'fe80::1%eth0', 8000), 'http://[fe80::1%25eth0]:8000/');
   assert.ok(new HostPolicy('fe80::1%eth0', []).allows('[fe80::1%25eth0]:8000'));
 });
+
+// `--host 0:0:0:0:0:0:0:0` (or `::0`, `0::`) listens on every interface as `::` does, yet it was
+// printed, and put in the QR code, as the one "bound address" http://[0:0:0:0:0:0:0:0]:P/: a phone
+// that opens it opens itself, and the LAN addresses were not listed at all.
+test('every spelling of the unspecified address lists the LAN addresses, never itself', () => {
+  const lan = [
+    { address: '192.0.2.20', family: 'IPv4', interfaceName: 'wlan0', linkLocal: false },
+    { address: 'fd00::20', family: 'IPv6', interfaceName: 'wlan0', linkLocal: false },
+  ] as const;
+  const want = networkUrls('::', 8000, 'http', lan);
+  assert.deepEqual(want.map((u) => u.url), ['http://192.0.2.20:8000/', 'http://[fd00::20]:8000/']);
+  for (const bind of ['0:0:0:0:0:0:0:0', '::0', '0::', '0000::0000']) {
+    assert.deepEqual(networkUrls(bind, 8000, 'http', lan), want, `bound to ${bind}`);
+  }
+  for (const bind of ['::1', 'fd00::20', 'fe80::1%eth0']) assert.equal(networkUrls(bind, 8000, 'http', lan).length, bind === '::1' ? 0 : 1, bind);
+});

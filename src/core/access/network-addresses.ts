@@ -3,6 +3,7 @@
  * the certificate's names. Internal (loopback) addresses are skipped, and IPv6 link-local ones too
  * unless nothing else is there (they need a zone id most browsers cannot take).
  */
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { isLoopbackBind } from './access-policy';
 
@@ -38,10 +39,28 @@ export function urlFor(scheme: 'http' | 'https', address: string, port: number):
 }
 
 /**
+ * The wildcard address a bind address is, however it is written: `'0.0.0.0'` (every IPv4
+ * interface) or `'::'` (every interface; `0:0:0:0:0:0:0:0`, `::0` and `0::` alike, RFC 4291
+ * §2.5.2's unspecified address), else undefined (one address, or a name). A wildcard is where the
+ * server listens, never an address to print or to put in a QR code: a client that opens it opens
+ * its own machine.
+ */
+export function wildcardBind(bindHost: string): '0.0.0.0' | '::' | undefined {
+  if (bindHost === '0.0.0.0') return '0.0.0.0';
+  if (isIP(bindHost) !== 6 || bindHost.includes('%')) return undefined;
+  try {
+    return new URL(`http://[${bindHost}]/`).hostname === '[::]' ? '::' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * URLs other devices would use, each with what it is (e.g. "wlan0 · IPv4"): every LAN address when
  * bound to all interfaces, else the bound one; none for loopback. A `0.0.0.0` bind takes IPv4
  * only (Node's 0.0.0.0 socket never accepts IPv6), so only `::` lists IPv6 addresses too. `lan`:
- * the machine's addresses (default: lanAddresses(), read only for an all-interfaces bind).
+ * the machine's addresses (default: lanAddresses(), read only for an all-interfaces bind, in
+ * any spelling: wildcardBind).
  */
 export function networkUrls(
   bindHost: string,
@@ -49,10 +68,11 @@ export function networkUrls(
   scheme: 'http' | 'https',
   lan?: readonly LanAddress[],
 ): Array<{ url: string; label: string }> {
-  if (bindHost === '0.0.0.0' || bindHost === '::') {
+  const wildcard = wildcardBind(bindHost);
+  if (wildcard !== undefined) {
     // The interfaces are read only here (getifaddrs: a netlink dump), not for every banner.
     const all = lan ?? lanAddresses();
-    const reachable = bindHost === '0.0.0.0' ? all.filter((a) => a.family === 'IPv4') : all;
+    const reachable = wildcard === '0.0.0.0' ? all.filter((a) => a.family === 'IPv4') : all;
     return reachable.map((a) => ({
       url: urlFor(scheme, a.address, port),
       label: `${a.interfaceName} · ${a.family}${a.linkLocal ? ' · link-local' : ''}`,

@@ -55,7 +55,7 @@ import { ResponsePolicy } from './response-policy';
 import { MemoryBudget } from '../http/memory-budget';
 import { checkServerOptions, validateServerOptions, InvalidOptionsError } from '../config/validate-options';
 import { LiveReload } from '../reload/live-reload';
-import { urlFor } from '../access/network-addresses';
+import { urlFor, wildcardBind } from '../access/network-addresses';
 import { handleRequest, proxyRouteFor, refusesMethod, spaFallbackProblem, type HandlerContext } from './request-handler';
 import { readDescriptorLimit } from './descriptor-limit';
 import type { RequestHead } from '../http/http-parser';
@@ -379,7 +379,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const { server, port } = await this.bind(opts, candidates);
     await this.liveReload?.start();
     const scheme = opts.tls === undefined ? 'http' : 'https';
-    const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+    const shownHost = wildcardBind(opts.host) !== undefined ? '127.0.0.1' : opts.host;
     const address: BoundAddress = {
       host: opts.host,
       port,
