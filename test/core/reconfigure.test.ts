@@ -8,7 +8,8 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
-import { fetchOnce, request } from './raw-client';
+import { connect } from 'node:net';
+import { fetchOnce, request, waitForClose, withTimeout } from './raw-client';
 
 let site: Site;
 let running: Running;
@@ -60,4 +61,28 @@ test('allowedHosts: a new name is answered once added, refused once removed', as
 test('an invalid CIDR is refused with a plain message and changes nothing', async () => {
   assert.throws(() => running.server.reconfigure({ allowedClients: ['300.1.2.3/8'] }), /not an IP address/);
   assert.equal((await fetchOnce(running.port, request('/hello.txt'))).status, 200);
+});
+
+// A live-reload channel is checked once, when its request comes: removing its Host from
+// allowedHosts left it open, still told which files change (and taking console lines).
+test('allowedHosts: an open live-reload channel under a removed name is closed', async () => {
+  running.server.reconfigure({ allowedHosts: ['channel.example'] });
+  const stream = connect(running.port, '127.0.0.1');
+  let text = '';
+  stream.setEncoding('utf8').on('data', (t: string) => (text += t));
+  stream.on('error', () => undefined);
+  stream.write('GET /__porthole/events HTTP/1.1\r\nHost: channel.example\r\n\r\n');
+  await withTimeout(
+    (async () => {
+      while (!text.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    'the event stream head',
+  );
+  assert.match(text, /^HTTP\/1\.1 200 /);
+  running.server.reconfigure({ allowedHosts: [] });
+  await waitForClose(stream, 2_000);
+  assert.equal((await fetchOnce(running.port, request('/hello.txt'))).status, 200, 'other clients are served');
+  const logged = running.records.find((r) => r.target === '/__porthole/events' && r.note?.includes('Host no longer allowed') === true);
+  assert.ok(logged !== undefined, 'the closed channel is logged with why');
 });

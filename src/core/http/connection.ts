@@ -838,6 +838,30 @@ export class Connection {
     this.destroy();
   }
 
+  /**
+   * Ends the connection now when the access lists changed under it (PreviewServer.reconfigure):
+   * its client address is no longer allowed (`clientAllowed`, ClientFilter.allows), or the request
+   * it is still answering (a live-reload channel, a proxied WebSocket, a long download) came with a
+   * Host no longer answered (`hostAllowed`, HostPolicy.allows). Checks made when a request arrives
+   * never see a channel again, so without this it kept telling which files change and taking
+   * console lines. An idle keep-alive connection of an allowed client is left: its next request is
+   * checked. The unfinished exchange is logged with the reason. Returns true when it was ended.
+   */
+  revokeUnless(clientAllowed: (ip: string) => boolean, hostAllowed: (host: string | undefined) => boolean): boolean {
+    if (this.phase === 'destroyed') return false;
+    const ex = this.exchange;
+    const answering = ex !== undefined && !ex.finished;
+    const why = !clientAllowed(this.remoteAddress)
+      ? `client ${this.remoteAddress} is no longer in allowedClients`
+      : answering && !hostAllowed(ex.head.host)
+        ? `Host no longer allowed: ${ex.head.host ?? ''}`
+        : undefined;
+    if (why === undefined) return false;
+    if (answering) ex.note = why;
+    this.destroy();
+    return true;
+  }
+
   destroy(): void {
     if (this.phase === 'destroyed') return;
     const wasClosing = this.phase === 'closing';

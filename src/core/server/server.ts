@@ -503,6 +503,12 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const changed = RECONFIGURABLE_KEYS.filter((k) => JSON.stringify(current[k]) !== JSON.stringify(next[k]));
     ctx.clients = clients;
     if (changed.includes('allowedHosts')) ctx.hosts.setExtra(next.allowedHosts);
+    // Narrowed access lists apply to what is open too: a live-reload channel or a tunnel was
+    // checked once, when its request came.
+    if (changed.includes('allowedClients') || changed.includes('allowedHosts')) {
+      const hosts = ctx.hosts;
+      for (const conn of [...this.connections]) conn.revokeUnless((ip) => clients.allows(ip), (host) => hosts.allows(host));
+    }
     ctx.files = {
       rootReal: ctx.files.rootReal,
       listing: next.listing,
