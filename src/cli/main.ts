@@ -11,7 +11,7 @@ import type * as ChildProcessModule from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Worker } from 'node:cluster';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import {
   CONFIG_FILE_NAME,
@@ -23,8 +23,8 @@ import {
   formatShortLine,
   formatConsoleLines,
   isLoopbackBind,
+  certificateNames,
   lanAddresses,
-  wildcardBind,
   loadOrCreateCertificate,
   networkUrls,
   resolveOptionsWithConfigFile,
@@ -297,10 +297,9 @@ function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptio
     const privateFiles = choice.passphraseFile === undefined ? [choice.keyPath] : [choice.keyPath, choice.passphraseFile];
     return { tls: { cert, key: usableKey, privateFiles }, notes: [`HTTPS with ${choice.certPath}${decrypted}`] };
   }
-  const names = ['localhost', '127.0.0.1', '::1', ...lanAddresses().map((a) => a.address)];
-  const { host } = effective;
-  // The bound address is in the printed URL, loopback ones (127.0.0.2) too: the certificate names it.
-  if (wildcardBind(host) === undefined) names.push(host.replace(/%.*$/, ''));
+  // The extension's list: the machine's name too (answered while shared), and the bound address,
+  // loopback ones (127.0.0.2) too, since the printed URL names it.
+  const names = certificateNames(lanAddresses(), hostname(), effective.host);
   const dir = selfSignedFolder(process.env, homedir());
   if (dir === undefined) {
     fail('--https: no folder to keep the self-signed certificate in (no home folder, and XDG_CACHE_HOME is not an absolute path); set XDG_CACHE_HOME to an absolute folder you can write, or pass --cert FILE --key FILE');

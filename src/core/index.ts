@@ -6,7 +6,7 @@ export { derivePort } from './server/derived-port';
 export { WorkerServer } from './worker/worker-host';
 export { formatShortLine } from './log/request-log';
 export { parseCidr, isLoopbackBind } from './access/access-policy';
-export { lanAddresses, networkUrls, urlFor, wildcardBind, type LanAddress } from './access/network-addresses';
+export { certificateNames, lanAddresses, networkUrls, urlFor, wildcardBind, type LanAddress } from './access/network-addresses';
 export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { formatSize } from './text/format-size';

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { makeSite, type Site } from '../fixtures/make-site';
@@ -107,6 +108,34 @@ test('--host 127.0.0.2 --https: the self-signed certificate names the printed ad
       'an HTTPS response from 127.0.0.2',
     );
     assert.equal(status, 200);
+  } finally {
+    assert.equal(await stopCli(cli), 0, cli.stderr);
+  }
+});
+
+// The CLI's certificate named loopback and the addresses, not the machine's name, which the Host
+// policy answers to while shared (and the extension's certificate names): https://<machine>:P/
+// failed the TLS name check.
+test('--https: the self-signed certificate names the machine, as the Host policy answers to it', async () => {
+  const cache = join(site.base, 'xdg-cache-name');
+  const cli = runCli([site.root, '--port', '0', '--https', '--quiet', '--no-reload'], site.base, { XDG_CACHE_HOME: cache });
+  const local = await waitForLocalUrl(cli);
+  try {
+    const ca = await readFile(join(cache, 'porthole', 'cert.pem'), 'utf8');
+    const machine = hostname().toLowerCase();
+    const verified = await withTimeout(
+      new Promise<string>((resolveCheck) => {
+        // Node checks the servername against the certificate's DNS subjectAltNames.
+        const socket = connect({ host: '127.0.0.1', port: Number(local.url.port), ca, servername: machine }, () => {
+          socket.destroy();
+          resolveCheck('verified');
+        });
+        socket.on('error', (err: Error) => resolveCheck(err.message));
+      }),
+      10_000,
+      `a TLS handshake naming ${machine}`,
+    );
+    assert.equal(verified, 'verified', `servername ${machine}`);
   } finally {
     assert.equal(await stopCli(cli), 0, cli.stderr);
   }

@@ -4,7 +4,7 @@
  * unless nothing else is there (they need a zone id most browsers cannot take).
  */
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { isLoopbackBind } from './access-policy';
 
 export interface LanAddress {
@@ -80,4 +80,18 @@ export function networkUrls(
   }
   if (isLoopbackBind(bindHost)) return [];
   return [{ url: urlFor(scheme, bindHost, port), label: 'bound address' }];
+}
+
+/**
+ * Names a self-signed certificate covers (DNS names and IP addresses, no brackets): loopback
+ * (`localhost`, 127.0.0.1, ::1), the machine's name (`machine`, lower-cased: the Host policy
+ * answers to it while shared), every LAN address (`lan`: the ones the Network URLs name, link-local
+ * ones only when there is nothing else), and the bind
+ * address (`bindHost`, zone id dropped, unless it is every interface: wildcardBind) since the
+ * Local URL names it. One list for the CLI's `--https` and the extension's self-signed option.
+ */
+export function certificateNames(lan: readonly LanAddress[] = lanAddresses(), machine = hostname(), bindHost = '0.0.0.0'): string[] {
+  const bound = wildcardBind(bindHost) !== undefined ? [] : [bindHost.replace(/%.*$/, '')];
+  const names = ['localhost', '127.0.0.1', '::1', machine.toLowerCase(), ...lan.map((a) => a.address), ...bound];
+  return [...new Set(names)];
 }

@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { renderSVG } from 'uqr';
 import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
-import { PrivateKeyError, checkCertificatePair, escapeForDisplay, isLoopbackBind, lanAddresses, liesInsideFolder, loadOrCreateCertificate, networkUrls, wildcardBind, type PrivateKeyErrorCode } from '../../core';
+import { PrivateKeyError, certificateNames, checkCertificatePair, escapeForDisplay, isLoopbackBind, lanAddresses, liesInsideFolder, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
 import { resolveLogFile, resolveRoot, type FolderContext, type PortholeConfig } from '../config/node-config';
 import type { CertificateView, SharedUrl, SharingServer } from '../requests/webview-protocol';
 import { messageText } from '../output/node-format';
@@ -110,15 +110,8 @@ export interface CertificateInfo extends CertificateView {
   readonly created: boolean;
 }
 
-/**
- * Names a self-signed certificate covers: loopback, the machine's name, every LAN address, and the
- * bind address (`bindHost`, unless it is every interface) since the Local URL names it.
- */
-export function certificateNames(lan: readonly LanAddress[] = lanAddresses(), machine = hostname(), bindHost = '0.0.0.0'): string[] {
-  const bound = wildcardBind(bindHost) !== undefined ? [] : [bindHost.replace(/%.*$/, '')];
-  const names = ['localhost', '127.0.0.1', '::1', machine.toLowerCase(), ...lan.filter((a) => !a.linkLocal).map((a) => a.address), ...bound];
-  return [...new Set(names)];
-}
+/** Names a self-signed certificate covers (the core's, shared with the CLI). */
+export { certificateNames } from '../../core';
 
 export type ReadText = (file: string) => string;
 
