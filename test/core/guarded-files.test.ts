@@ -30,6 +30,13 @@ before(async () => {
   // A key named without an extension, beside a page of that name (clean URLs).
   await writeFile(join(certs, 'site-key'), made.key, { mode: 0o600 });
   await writeFile(join(certs, 'site-key.html'), '<p>about the site key</p>\n');
+  // Folders whose index.html is a link to the key: one with a page beside it, one with index.htm.
+  await mkdir(join(site.root, 'keyed'));
+  await symlink('../certs/localhost-key.pem', join(site.root, 'keyed', 'index.html'));
+  await writeFile(join(site.root, 'keyed', 'notes.txt'), 'notes\n');
+  await mkdir(join(site.root, 'keyed-htm'));
+  await symlink('../certs/localhost-key.pem', join(site.root, 'keyed-htm', 'index.html'));
+  await writeFile(join(site.root, 'keyed-htm', 'index.htm'), '<p>the htm index</p>\n');
   srv = await startServer({
     root: site.root,
     tls: { cert: made.cert, key: made.key, privateFiles: [join(certs, 'localhost-key.pem'), join(certs, 'passphrase.txt'), join(certs, 'site-key')] },
@@ -99,6 +106,23 @@ test('clean URLs: a key named site-key counts as missing, so /certs/site-key is 
   assert.ok(!page.body.includes('PRIVATE KEY'));
   const moved = await tlsGet('/certs/site-key.html');
   assert.equal(moved.status, 301, 'site-key.html redirects to its clean URL, as when no site-key is there');
+});
+
+test('a folder whose index.html is the key is answered as if it had none: its index.htm, or its listing, never a 404', async () => {
+  // Without the guarded index.html, /keyed/ is a listing and /keyed-htm/ its index.htm: a 404 there
+  // told that the folder's index.html is a file the server keeps from clients.
+  const listed = await tlsGet('/keyed/');
+  assert.equal(listed.status, 200, '/keyed/ is listed');
+  assert.match(listed.body, /notes\.txt/);
+  assert.ok(!listed.body.includes('index.html'), 'the link to the key is not listed');
+  assert.ok(!listed.body.includes('PRIVATE KEY'));
+  const htm = await tlsGet('/keyed-htm/');
+  assert.equal(htm.status, 200, '/keyed-htm/ is its index.htm');
+  assert.match(htm.body, /the htm index/);
+  // Clean URLs move a found index.html to its folder (301) and answer a missing one 404: the
+  // guarded one is as missing.
+  assert.equal((await tlsGet('/keyed/index.html')).status, 404, 'the link itself is a 404, never a move to its folder');
+  assert.equal((await tlsGet('/keyed/no-such/index.html')).status, 404, 'as a missing index.html is');
 });
 
 test('the passphrase file replaced by a new one: a new page given the old file\'s inode number is served, the passphrase file at its path still a 404', async (t) => {

@@ -321,17 +321,21 @@ export async function lookupPath(
         await target.file.close().catch(() => undefined);
         return NOT_A_FOLDER;
       }
+      // A file this client may not have is as missing, as a refused one is above: the clean URL's
+      // page answers, or `/key` was a 404 beside a served key.html only while the key was there.
+      // Judged before the clean-URL redirect: a guarded `x.html` (`/keys/index.html` linked to the
+      // key) moved with a 301 where a missing one is a 404, which told that it is there.
+      const guarded = privateRefusal(target, opts, clientIp);
+      if (guarded !== undefined) {
+        const page = await cleanUrlLookup(segments, placed, trailingSlash, opts, clientIp, redirects);
+        return page.kind === 'missing' ? guarded : page;
+      }
       const moved = redirects ? cleanUrlRedirect(segments, placed, opts, clientIp) : undefined;
       if (moved !== undefined) {
         await target.file.close().catch(() => undefined);
         return moved;
       }
-      const guarded = privateRefusal(target, opts, clientIp);
-      if (guarded === undefined) return { ...target, place: { fsPath, root: within.rootReal, dir: undefined } };
-      // A file this client may not have is as missing, as a refused one is above: the clean URL's
-      // page answers, or `/key` was a 404 beside a served key.html only while the key was there.
-      const page = await cleanUrlLookup(segments, placed, trailingSlash, opts, clientIp, redirects);
-      return page.kind === 'missing' ? guarded : page;
+      return { ...target, place: { fsPath, root: within.rootReal, dir: undefined } };
     }
     case 'dir':
       break;
@@ -359,9 +363,13 @@ export async function lookupPath(
       return index.refused === 'path' ? { kind: 'forbidden', reason: 'Permission denied: the folder cannot be traversed by the user running the server.', refused: 'folder' } : index;
     }
     if (index.kind === 'file') {
+      // An index this client may not have (the HTTPS key, the active log for other hosts) is as
+      // missing, as a refused one is: the next index name or the listing (which leaves it out)
+      // answers. Its 404 against the listing's 200 told that the folder's index is a guarded file.
+      if (privateRefusal(index, opts, clientIp) !== undefined) continue;
       await target.handle?.close().catch(() => undefined);
       const dir = { path: fsPath, mtimeMs: target.stat.mtimeMs };
-      return privateRefusal(index, opts, clientIp) ?? { ...index, place: { fsPath: join(fsPath, name), root: within.rootReal, dir } };
+      return { ...index, place: { fsPath: join(fsPath, name), root: within.rootReal, dir } };
     }
   }
   return { kind: 'folder', real: target.real, stat: target.stat, handle: target.handle, segments, within };
