@@ -72,6 +72,10 @@ const ANSWERS: Readonly<Record<string, string>> = {
   '/api/refresh-other': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://other.example/api/next\r\nContent-Length: 2\r\n\r\nok',
   '/api/refresh-unrouted': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://127.0.0.1:{port}/elsewhere\r\nContent-Length: 2\r\n\r\nok',
   '/api/refresh-delay': 'HTTP/1.1 200 OK\r\nRefresh: 30\r\nContent-Length: 2\r\n\r\nok',
+  // Whitespace alone may part the delay from the URL (HTML §7.11.1, shared declarative refresh steps).
+  '/api/refresh-space': 'HTTP/1.1 200 OK\r\nRefresh: 0 http://127.0.0.1:{port}/api/next\r\nContent-Length: 2\r\n\r\nok',
+  '/api/refresh-space-url': 'HTTP/1.1 200 OK\r\nRefresh: 3\turl=http://127.0.0.1:{port}/api/next\r\nContent-Length: 2\r\n\r\nok',
+  '/api/refresh-glued': 'HTTP/1.1 200 OK\r\nRefresh: 0http://127.0.0.1:{port}/api/next\r\nContent-Length: 2\r\n\r\nok',
   // A trailer section naming a Content-Length (forbidden in trailers: RFC 9110 §6.5.1): the
   // content is whole; the trailers are dropped.
   '/api/trailer-length': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nTrailer: Content-Length\r\n\r\n2\r\nok\r\n0\r\nContent-Length: 99\r\n\r\n',
@@ -421,12 +425,18 @@ test("a back-end's Refresh naming its own address comes back as the same path on
   for (const [path, sent] of [
     ['/api/refresh-own', '0; url=/api/next?x=1'],
     ['/api/refresh-quoted', "5;URL='/api/next'"],
+    // A space or tab alone parts the delay from the URL in the browser too, which followed the
+    // back-end's own address out of Porthole.
+    ['/api/refresh-space', '0 /api/next'],
+    ['/api/refresh-space-url', '3\turl=/api/next'],
     // Left as they are: a path that would read as another host, another origin, a path Porthole
     // does not route to that back-end, a delay alone.
     ['/api/refresh-slashes', `0; url=${own}//evil.example/`],
     ['/api/refresh-other', '0; url=http://other.example/api/next'],
     ['/api/refresh-unrouted', `0; url=${own}/elsewhere`],
     ['/api/refresh-delay', '30'],
+    // No separator at all: the browser reads no URL (the steps return), so nothing is rewritten.
+    ['/api/refresh-glued', `0${own}/api/next`],
   ] as const) {
     const res = await fetchOnce(srv.port, request(path), { timeoutMs: PROMPT_MS });
     assert.equal(res.status, 200, path);

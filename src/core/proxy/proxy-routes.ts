@@ -204,11 +204,14 @@ export function rewriteBackendLocation(routes: readonly CompiledRoute[], value: 
 }
 
 /**
- * The delay and separator of a Refresh value (`5; url=`, `0;URL='`, `0, `), the URL, and the quote
- * around it, as the HTML Standard's shared declarative refresh steps read them (§7.11.1): digits
- * and dots, whitespace, `;` or `,`, whitespace, an optional `url=`, an optional quote.
+ * The delay and separator of a Refresh value (`5; url=`, `0;URL='`, `0, `, `0 `), the URL, and the
+ * quote around it, as the HTML Standard's shared declarative refresh steps read them (§7.11.1):
+ * digits and dots, then `;` or `,` with ASCII whitespace around it, or ASCII whitespace alone
+ * (`0 http://…` is a redirect in the browser too; it went on naming the back-end's address), an
+ * optional `url=`, an optional quote. ASCII whitespace is TAB, LF, FF, CR and SP (Infra §4.6):
+ * not `\s`, which takes U+00A0 too, where the browser does not.
  */
-const REFRESH = /^(\s*[\d.]+\s*[;,]\s*(?:url\s*=\s*)?)(['"]?)(.*?)(\2\s*)$/is;
+const REFRESH = /^([\t\n\f\r ]*[\d.]+(?:[\t\n\f\r ]*[;,][\t\n\f\r ]*|[\t\n\f\r ]+)(?:url[\t\n\f\r ]*=[\t\n\f\r ]*)?)(['"]?)(.*?)(\2[\t\n\f\r ]*)$/is;
 
 /**
  * A back-end's `Refresh` (`0; url=http://127.0.0.1:3000/api/next`) with its URL rewritten as
