@@ -122,6 +122,31 @@ test('a field line that breaks the head with the lines before it is refused when
   for (const [raw, status, message] of cases) await expectRefusal(raw, status, message);
 });
 
+test('a Transfer-Encoding that no later line can mend is refused when its line ends: malformed, or in HTTP/1.0 (RFC 9112 §6.1)', async () => {
+  // Each was held until the head deadline and answered 408, as if the client had been slow; the
+  // whole head is a 400 whatever lines follow (a Content-Length after it: 400 too).
+  const cases: Array<[string, number, string]> = [
+    ['GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked;x=1\r\n', 400, 'The Transfer-Encoding header is malformed.'],
+    ['GET /index.html HTTP/1.1\r\nTransfer-Encoding: ,chunked\r\nHost: 127.0.0.1\r\n', 400, 'The Transfer-Encoding header is malformed.'],
+    ['POST /index.html HTTP/1.0\r\nTransfer-Encoding: chunked\r\n', 400, 'Transfer-Encoding is not allowed in an HTTP/1.0 request.'],
+  ];
+  for (const [raw, status, message] of cases) await expectRefusal(raw, status, message);
+});
+
+test('a Transfer-Encoding a later line may still change waits for the head: chunked twice (a later gzip makes it a 501), a coding not supported', async () => {
+  for (const te of ['chunked, chunked', 'gzip']) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(Buffer.from(`POST /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: ${te}\r\n`, 'latin1'));
+      await client.write('Transfer-Encoding: gzip\r\n\r\n');
+      const res = await client.readResponse({ timeoutMs: ANSWER_WITHIN_MS });
+      assert.equal(res.status, 501, `${te}, then gzip: the whole head's answer`);
+    } finally {
+      client.destroy();
+    }
+  }
+});
+
 test('field lines that break nothing yet still wait for the rest: exactly the limit, one Host, agreeing Content-Lengths', async () => {
   const head = 'GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n';
   for (const raw of [`${head}${'X-A: b\r\n'.repeat(MAX_HEADER_FIELDS - 1)}`, `${head}Content-Length: 0\r\nContent-Length: 0\r\n`]) {

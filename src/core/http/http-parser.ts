@@ -25,7 +25,8 @@
  * - Limits are enforced while reading: 414 as soon as the target seen so far is too long, 431 as
  *   soon as more than maxHeadBytes are buffered without the end of the head or more than
  *   maxHeaderFields field lines have ended; a field line that breaks a rule with the lines before
- *   it (a second Host, Content-Lengths that disagree) is refused when it ends, as the whole head.
+ *   it (a second Host, Content-Lengths that disagree, a Transfer-Encoding malformed or in HTTP/1.0)
+ *   is refused when it ends, as the whole head.
  */
 import { COLON, COMMA, CR, DEL, HTAB, LF, SEMICOLON, SP, TOKEN_CHARS } from './http-grammar';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from './limits';
@@ -279,6 +280,19 @@ function checkIncompleteHead(buf: Buffer, start: number, scanned: number, limits
       // Both framings, the classic smuggling shape (RFC 9112 §6.1), with its Host already here:
       // whatever lines follow, the whole head is refused for it (parseCompleteHead).
       if (fields.hostCount > 0 && fields.transferEncoding !== undefined && fields.contentLength !== undefined) return E_TE_WITH_CL;
+      // A Transfer-Encoding no later line can mend is refused too (it was held to the head
+      // deadline: 408), with the status the whole head gets whatever follows (400; a later
+      // Content-Length makes it E_TE_WITH_CL, a 400 as well): in HTTP/1.0 (no Host needed there),
+      // or with its Host here a list already malformed, which a later line only extends (a
+      // further coding appended leaves it E_TE_INVALID). Chunked twice or an unknown coding waits:
+      // a later line may change its status (400 or 501).
+      if (fields.transferEncoding !== undefined && fields.contentLength === undefined) {
+        const line = parseRequestLine(text, start, requestLineEnd - 1, limits);
+        if (line.kind !== 'error') {
+          if (line.version === '1.0') return E_TE_HTTP10;
+          if (fields.hostCount > 0 && classifyTransferCodings(fields.transferEncoding + ',x') === E_TE_INVALID) return E_TE_INVALID;
+        }
+      }
     }
   }
   return INCOMPLETE;
