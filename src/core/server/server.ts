@@ -80,6 +80,11 @@ export interface PreviewServerEvents {
 
 type State =
   | { readonly kind: 'idle' }
+  /**
+   * listen() is under way (`started` settles with it); `stop`: a close() asked meanwhile, which
+   * runs once the start has settled (a socket bound by then is closed, never left serving).
+   */
+  | { readonly kind: 'starting'; readonly started: Promise<BoundAddress>; stop?: Promise<void> }
   | { readonly kind: 'listening'; readonly server: Server; readonly address: BoundAddress }
   | { readonly kind: 'closing'; readonly done: Promise<void> }
   | { readonly kind: 'closed' };
@@ -254,10 +259,22 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   /**
    * Starts listening. Rejects with a ServerError (code ENOENT, ENOTDIR, EADDRINUSE, EACCES, …), or
    * with code EINVALIDOPTION naming every invalid option, its value and the reason
-   * (validateServerOptions: nothing invalid is ever read as something else).
+   * (validateServerOptions: nothing invalid is ever read as something else). A second listen()
+   * rejects ('already started'), also while the first is under way (it was a second socket,
+   * bound and never closed). close() while it is under way stops the server once it has started.
    */
-  async listen(input: ServerOptionsInput): Promise<BoundAddress> {
-    if (this.state.kind !== 'idle') throw new Error('PreviewServer.listen: already started');
+  listen(input: ServerOptionsInput): Promise<BoundAddress> {
+    if (this.state.kind !== 'idle') return Promise.reject(new Error('PreviewServer.listen: already started'));
+    const started = this.start(input).catch((err: unknown) => {
+      // A start that failed leaves the server as new (a later listen() may try again).
+      if (this.state.kind === 'starting') this.state = { kind: 'idle' };
+      throw err;
+    });
+    this.state = { kind: 'starting', started };
+    return started;
+  }
+
+  private async start(input: ServerOptionsInput): Promise<BoundAddress> {
     // The caller's own options first, so a mistake of theirs is not blamed on the file.
     throwIfInvalid(checkServerOptions(input));
     this.input = input;
@@ -780,10 +797,20 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
 
   /**
    * Stops gracefully: no new connections; idle ones close now, busy ones after their current
-   * response (at most timeouts.closeGraceMs); resolves once the log file has every line.
+   * response (at most timeouts.closeGraceMs); resolves once the log file has every line. Called
+   * while listen() is under way: waits for the start to settle, then stops as above.
    */
   close(): Promise<void> {
     const state = this.state;
+    // Asked while listen() is under way: it was 'closed' at once, and the start then bound its
+    // socket and served on (the worker thread never exited; its host terminated it 10 s later).
+    if (state.kind === 'starting') {
+      state.stop ??= state.started.then(
+        () => this.close(),
+        () => this.close(),
+      );
+      return state.stop;
+    }
     if (state.kind === 'closing') return state.done;
     if (state.kind === 'closed') return Promise.resolve();
     if (state.kind === 'idle') {
@@ -801,6 +828,13 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
    * once the log file has every line, so stopping in a hurry loses none.
    */
   closeNow(): Promise<void> {
+    const state = this.state;
+    if (state.kind === 'starting') {
+      return state.started.then(
+        () => this.closeNow(),
+        () => this.closeNow(),
+      );
+    }
     // close() has destroyed the TLS handshakes and closed the listener: only connections are left.
     const done = this.close();
     this.destroyConnections();
