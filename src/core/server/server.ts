@@ -172,6 +172,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private allGone: (() => void) | undefined;
   /** What listen() was given (updated by reconfigure): the configuration file lies under it. */
   private input: ServerOptionsInput | undefined;
+  /** Host names given to allowHost() before the host policy exists (while listen() is under way). */
+  private readonly earlyHosts: string[] = [];
+  /** Changes given to reconfigure() while listen() is under way (already checked), applied in order once it has started. */
+  private readonly earlyChanges: ReconfigurableOptions[] = [];
   /** The configuration file's options as last read (undefined: no file, or configFile off). */
   private fileLayer: OptionLayer | undefined;
   private configWatcher: { close(): void } | undefined;
@@ -265,11 +269,24 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
    */
   listen(input: ServerOptionsInput): Promise<BoundAddress> {
     if (this.state.kind !== 'idle') return Promise.reject(new Error('PreviewServer.listen: already started'));
-    const started = this.start(input).catch((err: unknown) => {
-      // A start that failed leaves the server as new (a later listen() may try again).
-      if (this.state.kind === 'starting') this.state = { kind: 'idle' };
-      throw err;
-    });
+    const started = this.start(input).then(
+      (address) => {
+        for (const changes of this.earlyChanges.splice(0)) {
+          try {
+            this.reconfigure(changes);
+          } catch (err) {
+            this.emit('diagnostic', 'error', `settings not applied: ${(err as Error).message}`);
+          }
+        }
+        return address;
+      },
+      (err: unknown) => {
+        // A start that failed leaves the server as new (a later listen() may try again).
+        this.earlyChanges.length = 0;
+        if (this.state.kind === 'starting') this.state = { kind: 'idle' };
+        throw err;
+      },
+    );
     this.state = { kind: 'starting', started };
     return started;
   }
@@ -327,6 +344,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       holding: undefined,
       crossSiteLoads: opts.crossSiteLoads,
     };
+    for (const name of this.earlyHosts.splice(0)) this.handlerContext.hosts.add(name);
     this.memoryBudget = new MemoryBudget(opts.limits.maxBuiltBytes);
     this.queuedOutput = new MemoryBudget(opts.limits.maxQueuedTotalBytes);
     const descriptorLimit = readDescriptorLimit();
@@ -472,10 +490,17 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
    * cross-site loads, headers, CORS, cross-origin isolation and the SPA fallback. They replace the caller's own;
    * the configuration file still lies under them (its header rules stay). Requests already being
    * answered finish under the old options. Throws, changing nothing, on an invalid CIDR, header
-   * field or SPA file: a ServerError (EINVALIDOPTION) naming every invalid value.
+   * field or SPA file: a ServerError (EINVALIDOPTION) naming every invalid value. Called while
+   * listen() is under way: checked now (throwing as above), applied once the server has started
+   * (it threw 'not started', and the worker thread's host lost the change).
    */
   reconfigure(changes: ReconfigurableOptions): void {
     const input = this.input;
+    if (this.state.kind === 'starting' && input !== undefined) {
+      throwIfInvalid(checkServerOptions({ ...changes, root: input.root }));
+      this.earlyChanges.push(changes);
+      return;
+    }
     if (input === undefined || this.handlerContext === undefined) throw new Error('PreviewServer: not started');
     throwIfInvalid(checkServerOptions({ ...changes, root: input.root }));
     // A change given as undefined leaves that option as it was.
@@ -547,9 +572,14 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     return changed;
   }
 
-  /** Adds a name the server answers to while running (the authority asExternalUri returns). */
+  /**
+   * Adds a name the server answers to (the authority asExternalUri returns). Given before the
+   * server has started (listen() under way), it is added once the start makes its host policy:
+   * it threw 'not started', which ended the worker thread that called it.
+   */
   allowHost(name: string): void {
-    this.hooks.hosts.add(name);
+    if (this.handlerContext === undefined) this.earlyHosts.push(name);
+    else this.handlerContext.hosts.add(name);
   }
 
   /** Adds a line sink fed in order with settled records (log file order). */

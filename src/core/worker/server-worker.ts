@@ -54,7 +54,19 @@ server.on('hostname', (ip, name) => post({ type: 'hostname', ip, name }));
 server.on('diagnostic', (level, message) => post({ type: 'diagnostic', level, message }));
 server.on('config', (change) => post({ type: 'config', change }));
 
+/**
+ * A host's message that throws is said as an error diagnostic and the server serves on: thrown
+ * out of the 'message' listener, it ended the thread (an allow-host during a start did).
+ */
 port.on('message', (message: HostToWorker) => {
+  try {
+    handle(message);
+  } catch (err) {
+    post({ type: 'diagnostic', level: 'error', message: `${message.type} not applied: ${(err as Error).message}` });
+  }
+});
+
+function handle(message: HostToWorker): void {
   switch (message.type) {
     case 'listen':
       server.listen(message.options).then(
@@ -83,7 +95,7 @@ port.on('message', (message: HostToWorker) => {
         () => {
           if (timer !== undefined) clearTimeout(timer);
           flush();
-          port.close();
+          port?.close();
         },
         (err: unknown) => post({ type: 'diagnostic', level: 'error', message: `close failed: ${String(err)}` }),
       );
@@ -102,4 +114,4 @@ port.on('message', (message: HostToWorker) => {
       }
       return;
   }
-});
+}
