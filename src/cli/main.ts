@@ -522,8 +522,13 @@ async function runPrimary(options: CliOptions): Promise<void> {
       workers.splice(workers.indexOf(w), 1);
       if (code !== 0 && !stopping) {
         exitCode = 1;
-        const how = code === null ? `was ended by ${signal ?? 'a signal'}` : `exited with code ${code}`;
-        streams.err.write(`porthole: a worker ${how}; stopping the others\n`);
+        // What happened and what to do: the cluster stops (no worker is started in its place, as
+        // nginx's master would); a SIGKILL is most often the system out of memory.
+        const how =
+          code === null
+            ? `was ended by ${signal ?? 'a signal'}${signal === 'SIGKILL' ? ' (often the system out of memory)' : ''}`
+            : `exited with code ${code} (its reason is above)`;
+        streams.err.write(`porthole: a worker ${how}; stopping the others. Start porthole again (fewer --workers if memory is short)\n`);
         stopAll();
       }
       if (workers.length === 0) process.exit(exitCode);

@@ -79,7 +79,7 @@ test('--workers 2: a worker ended by a signal is named with the signal, and the 
   assert.ok(second !== undefined);
   process.kill(second, 'SIGKILL');
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after a worker was killed'), 1);
-  assert.equal(cli.stderr, 'porthole: a worker was ended by SIGKILL; stopping the others\n');
+  assert.equal(cli.stderr, 'porthole: a worker was ended by SIGKILL (often the system out of memory); stopping the others. Start porthole again (fewer --workers if memory is short)\n');
   assert.equal(await stopCli(cli), 1);
 });
 
