@@ -253,8 +253,8 @@ function stillServed(entry: CachedFile): boolean {
   return folder !== undefined && join(folder, basename(fsPath)) === entry.real;
 }
 
-/** The real path of `fsPath` now (one realpath(3) call), or undefined when it cannot be told. */
-function realPathOf(fsPath: string): string | undefined {
+/** The real path of `fsPath` now (one realpath(3) call), or undefined when it cannot be told (it leads nowhere, or cannot be read). */
+export function realPathOf(fsPath: string): string | undefined {
   try {
     return realpathSync.native(fsPath);
   } catch {

@@ -20,8 +20,9 @@
  *   root that was ~9 MB of RSS and tens of milliseconds before the server listened.
  * - Elsewhere: one recursive `fs.watch` (FSEvents, ReadDirectoryChangesW).
  */
-import { watch, readdirSync, readlinkSync, lstatSync, statSync, realpathSync, type FSWatcher } from 'node:fs';
+import { watch, readdirSync, readlinkSync, lstatSync, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, parse, sep } from 'node:path';
+import { realPathOf } from '../files/file-cache';
 
 export interface RootWatcher {
   close(): void;
@@ -458,15 +459,6 @@ const MAX_LINK_HOPS = 40;
 
 /** How often a root that is gone is looked for where the folder above it cannot be watched (ms). */
 const ROOT_POLL_MS = 1_000;
-
-/** realpath(3) of `path`, or undefined when it leads nowhere (or cannot be read). */
-function realPathOf(path: string): string | undefined {
-  try {
-    return realpathSync.native(path);
-  } catch {
-    return undefined;
-  }
-}
 
 function isGone(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
