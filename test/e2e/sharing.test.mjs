@@ -248,7 +248,8 @@ test('two folders with the same name (a/app, b/app): Share on Network in the sec
   for (const [i, dir] of dirs.entries()) {
     await e2e.runCommand(page, 'Porthole: Go Live', { timeout: 60_000 });
     // Both rows say "app": the one whose detail is this folder's path.
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: dir }).first().click({ timeout: 15_000 });
+    // The first Go Live of a new multi-root window may wait for the extension to activate: room for a loaded machine.
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: dir }).first().click({ timeout: 45_000 });
     for (const until = Date.now() + 20_000; listeningOn([pa, pb][i]).length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 200));
   }
   assert.deepEqual([listeningOn(pa), listeningOn(pb)], [['127.0.0.1'], ['127.0.0.1']], 'both folders live, local');
