@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { mkdtemp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { PreviewServer } from '../../src/core/server/server';
@@ -662,6 +662,109 @@ test('a watched folder that goes and comes back is watched again: the root, a mo
     await writeFile(join(base, 'extA', 'x.html'), 'not served as /ext/x.html any more');
     await writeUntil(join(dir, 'sentinel.css'), named('/sentinel.css'), 'the sentinel');
     for (const e of seen.slice(from)) assert.ok(!e.paths.includes('/ext/x.html'), `the old target named under the link: ${JSON.stringify(seen.slice(from))}`);
+  } finally {
+    await tree.close();
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
+test('a watched folder or file removed and made again in one go (the new one gets the old one\'s inode number) is watched again: the root, a mount, a --watch folder and file, a folder a link leads to, the folder above an awaited one, the folder holding a link on a --watch path', async () => {
+  // CI, stop 33: `rm -r lib && mkdir lib` for a mount, done before the watcher read the removal,
+  // left its watch on the removed folder: ext4 gives the new folder the freed inode number at
+  // once, so "is it the folder we watch?" (the inode) said yes, and no change there reloaded
+  // pages again. The same for the root, a --watch folder or file, a link's target and the folder
+  // watched while one is awaited. Here each is removed and made again in one synchronous step, so
+  // the watcher cannot read the removal in between.
+  const base = await mkdtemp(join(tmpdir(), 'porthole-reused-'));
+  const dir = join(base, 'dist');
+  const lib = join(base, 'lib');
+  const tpl = join(base, 'tpl');
+  const file = join(base, 'app.yaml');
+  const ext = join(base, 'ext');
+  const above = join(base, 'gen');
+  const awaited = join(above, 'later', 'views');
+  const links = join(base, 'links');
+  const viaLink = join(links, 'current');
+  for (const d of [dir, lib, tpl, ext, above, links, join(base, 'v1'), join(base, 'v2')]) await mkdir(d);
+  await symlink(join(base, 'v1'), viaLink);
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await writeFile(file, 'v: 1\n');
+  await symlink(ext, join(dir, 'ext'));
+  const { tree, seen, next } = await recordingServer({ root: dir, followSymlinks: true, mounts: [{ prefix: '/lib', folder: lib }], reload: { debounceMs: 20, watchPaths: [tpl, file, awaited, viaLink] } });
+  /** Writes `target` (again and again, bounded: 40 writes) until an event satisfying `ok` comes after the first write. */
+  const writeUntil = async (target: string, ok: (e: ReloadEvent) => boolean, what: string): Promise<void> => {
+    const from = seen.length;
+    for (let i = 0; i < 40 && !seen.slice(from).some(ok); i++) {
+      await writeFile(target, `v${i}`);
+      await Promise.race([next(), sleep(250)]);
+    }
+    assert.ok(seen.slice(from).some(ok), `${what}: no such event; got ${JSON.stringify(seen.slice(from))}`);
+  };
+  /** Waits until no event has come for 500 ms (bounded: 20 waits), so earlier changes' events are past. */
+  const quiet = async (): Promise<void> => {
+    for (let i = 0, n = seen.length; i < 20; i++, n = seen.length) {
+      await Promise.race([next(), sleep(500)]);
+      if (seen.length === n) return;
+    }
+  };
+  /**
+   * Removes `path` and makes it again (a folder, or a file) without yielding to the event loop in
+   * between; true when it got the same inode number. A folder is emptied first (its entries' events
+   * read), as ext4 gives an emptied folder's number to the next one made at once.
+   */
+  const remake = async (path: string, folder: boolean): Promise<boolean> => {
+    if (folder) {
+      for (const name of readdirSync(path)) await rm(join(path, name), { recursive: true });
+      await quiet();
+    }
+    const before = statSync(path).ino;
+    rmSync(path, { recursive: true });
+    if (folder) mkdirSync(path);
+    else writeFileSync(path, 'v: 2\n');
+    return statSync(path).ino === before;
+  };
+  const named = (p: string) => (e: ReloadEvent): boolean => e.paths.includes(p);
+  const any = (): boolean => true;
+  let reused = 0;
+  try {
+    // [what, path, a folder?, the file written before, the event it makes, the file after, its event]:
+    // the file written after is a new name, and what its write makes can come from nothing else.
+    for (const [what, path, folder, before, okBefore, after, okAfter] of [
+      ['the root', dir, true, join(dir, 'a.html'), named('/a.html'), join(dir, 'c.html'), named('/c.html')],
+      ['a mount', lib, true, join(lib, 'a.js'), named('/lib/a.js'), join(lib, 'c.js'), named('/lib/c.js')],
+      ['a --watch folder', tpl, true, join(tpl, 'a.tpl'), any, join(tpl, 'c.tpl'), any],
+      ['a --watch file', file, false, file, any, file, any],
+    ] as const) {
+      await writeUntil(before, okBefore, `${what}, before`);
+      if (await remake(path, folder)) reused += 1;
+      await quiet();
+      await writeUntil(after, okAfter, `${what} made again in one go`);
+    }
+    // The root was made again empty: its link to ext comes back, then ext is made again in one go.
+    await symlink(ext, join(dir, 'ext'));
+    await writeUntil(join(ext, 'x.html'), named('/ext/x.html'), 'the folder a link leads to, before');
+    if (await remake(ext, true)) reused += 1;
+    await quiet();
+    await writeUntil(join(ext, 'y.html'), named('/ext/y.html'), 'the folder a link leads to, made again in one go');
+    // gen/later/views does not exist: gen is watched for it. gen made again in one go, then the rest.
+    if (await remake(above, true)) reused += 1;
+    await quiet();
+    await mkdir(awaited, { recursive: true });
+    await writeUntil(join(awaited, 'page.tpl'), any, 'a --watch folder made under a folder made again in one go');
+    // A --watch path through a link (links/current → v1): the folder holding the link made again
+    // with it in one go, then the link re-pointed (`ln -sfn v2`): watched where it leads now.
+    await writeUntil(join(base, 'v1', 'a.tpl'), any, 'a --watch folder through a link, before');
+    rmSync(links, { recursive: true });
+    mkdirSync(links);
+    symlinkSync(join(base, 'v1'), viaLink);
+    await quiet();
+    symlinkSync(join(base, 'v2'), `${viaLink}.new`);
+    renameSync(`${viaLink}.new`, viaLink);
+    await quiet();
+    await writeUntil(join(base, 'v2', 'b.tpl'), any, 'a --watch folder through a link re-pointed after its folder was made again');
+    // The fault needs the inode number given again, as ext4 does at once. Where none was, the
+    // steps above were the slow case, which must pass as well.
+    if (reused === 0) console.log('# no inode number was given again: only the slow case was tried');
   } finally {
     await tree.close();
     await rm(base, { recursive: true, force: true });

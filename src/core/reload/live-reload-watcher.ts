@@ -178,8 +178,16 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   const guard = (link: string): void => {
     const name = basename(link);
     try {
-      const w = watch(dirname(link), { persistent: false }, (_event, filename) => {
-        if (closed || (filename !== null && filename.toString() !== name)) return;
+      const holder = dirname(link);
+      const w = watch(holder, { persistent: false }, (event, filename) => {
+        if (closed) return;
+        // The folder holding the link itself removed or moved (see isOwnEvent): this watch is
+        // dead, whatever is there now; the root is walked and its links guarded again.
+        if (isOwnEvent(holder, event, filename)) {
+          rootGone();
+          return;
+        }
+        if (filename !== null && filename.toString() !== name) return;
         if (rootTarget !== undefined && (rootTargetNow() !== rootTarget || rootReplaced())) rootGone();
       });
       w.on('error', () => w.close());
@@ -272,6 +280,13 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       const intoFolder = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
       const w = watch(path, { persistent: false }, (event, filename) => {
         if (closed) return;
+        // Where it leads removed or moved (see isOwnEvent): this watch is dead, even when a folder
+        // is there again (`rm -rf build && mkdir build`, the same inode number): the link's own
+        // entry changed, so it is watched again where it leads now.
+        if (isOwnEvent(path, event, filename)) {
+          arrive(path, false, true);
+          return;
+        }
         arrive(intoFolder && filename !== null && filename.length > 0 ? join(path, filename.toString()) : path, event === 'change', false);
       });
       w.on('error', () => {
@@ -310,9 +325,11 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     try {
       w = watch(dir, { persistent: false }, (event, filename) => {
         if (closed) return;
-        // The root itself removed or moved away (inotify's IN_DELETE_SELF / IN_MOVE_SELF come as a
-        // `rename` of its own name): nothing above it is watched, so its return must be awaited.
-        if (dir === rootReal && event === 'rename' && rootReplaced()) {
+        // The root itself removed or moved away (see isOwnEvent): nothing above it is watched, so
+        // its return must be awaited. Its inode number alone cannot tell: `rm -r dist && mkdir
+        // dist` gives the new folder the old one's number at once on ext4 (CI, stop 33: a mount
+        // made again in one go reloaded nothing after). A watched file's every `rename` is its own.
+        if (dir === rootReal && event === 'rename' && (rootIsFile || isOwnEvent(dir, event, filename) || rootReplaced())) {
           rootGone();
           return;
         }
@@ -415,7 +432,12 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       ancestor = undefined;
       watched = dir;
       try {
-        const w = watch(dir, { persistent: false }, () => check());
+        const w = watch(dir, { persistent: false }, (event, filename) => {
+          // This folder itself removed or moved (see isOwnEvent): watched anew, even where a
+          // folder is there again under its name (the same inode number: the watch is dead).
+          if (isOwnEvent(dir, event, filename)) watched = undefined;
+          check();
+        });
         w.on('error', () => {
           w.close();
           if (ancestor === w) ancestor = undefined;
@@ -459,6 +481,17 @@ const MAX_LINK_HOPS = 40;
 
 /** How often a root that is gone is looked for where the folder above it cannot be watched (ms). */
 const ROOT_POLL_MS = 1_000;
+
+/**
+ * True when a watch of `watchedPath` reports what may be its own removal or move (inotify's
+ * IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED: libuv gives them as a `rename` of the watched path's
+ * own name), after which the watch reports nothing more, even when another folder or file is
+ * made under the name at once with the same inode number. An entry inside a folder that has the
+ * folder's own name (dist/dist) reports the same: the callers then watch again, which is harmless.
+ */
+export function isOwnEvent(watchedPath: string, event: string, filename: string | Buffer | null): boolean {
+  return event === 'rename' && filename !== null && filename.toString() === basename(watchedPath);
+}
 
 function isGone(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
