@@ -11,7 +11,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE_NAME, ServerError, resolveOptionsWithConfigFile, type ConfigFileChange } from '../../src/core';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CONFIG_ROOT_POLL_MS } from '../../src/core/config/config-file';
 import { startServer, type Running } from './harness';
 import { startBackend } from '../fixtures/backend';
 import { fetchOnce, request, withTimeout } from './raw-client';
@@ -312,6 +314,46 @@ test('an edit of the file is applied to the running server; an invalid edit keep
   const after = await fetchOnce(s.port, request('/'));
   assert.equal(after.header('x-version'), undefined, 'no file: the defaults again');
   assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200);
+});
+
+test('the folder removed and made again (in one go, with the old inode number; or after a while) is followed again: a later edit of the file is applied', async () => {
+  // Live reload's watches, CI stop 33: a watch follows the folder it was made on, and `rm -r dist
+  // && mkdir dist` gives the new folder the old one's inode number at once (ext4). The file's
+  // watch on the folder went dead with the first removal: edits after a rebuild were never read.
+  const root = await rootWith({ headers: [{ source: '**', headers: { 'X-Version': '1' } }] });
+  const s = await serve({ root });
+  const nextChange = (): Promise<ConfigFileChange> => withTimeout(once(s.server, 'config') as Promise<[ConfigFileChange]>, 5_000, 'the config event').then(([c]) => c);
+  // In one go: emptied first (the file's removal read and applied), then removed and made again in
+  // one synchronous step, so nothing is read between; the folder's own removal is read after.
+  let change = nextChange();
+  for (const name of readdirSync(root)) await rm(join(root, name), { recursive: true });
+  assert.equal((await change).kind, 'applied', 'the file removed: the defaults');
+  const ino = statSync(root).ino;
+  change = nextChange();
+  rmSync(root, { recursive: true });
+  mkdirSync(root);
+  const reused = statSync(root).ino === ino;
+  assert.equal((await change).kind, 'applied', `the folder made again is read again (inode number given again: ${reused})`);
+  await writeFile(join(root, 'index.html'), '<!doctype html><p>index</p>');
+  assert.equal((await edit(s, root, { headers: [{ source: '**', headers: { 'X-Version': '2' } }] })).kind, 'applied');
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '2');
+  // After a while: removed (while the folder is gone, the settings in use stay), then, a poll
+  // later, made again with a file.
+  change = nextChange();
+  rmSync(root, { recursive: true });
+  const gone = await change;
+  assert.equal(gone.kind, 'invalid', gone.message);
+  assert.match(gone.message, /keeping the settings in use/);
+  await sleep(CONFIG_ROOT_POLL_MS + 200);
+  change = nextChange();
+  mkdirSync(root);
+  await writeFile(join(root, 'index.html'), '<!doctype html><p>index</p>');
+  await writeFile(join(root, CONFIG_FILE_NAME), JSON.stringify({ headers: [{ source: '**', headers: { 'X-Version': '3' } }] }));
+  assert.equal((await change).kind, 'applied', 'the folder back: the file read');
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '3');
+  // Followed again from there: an edit now is applied.
+  assert.equal((await edit(s, root, { headers: [{ source: '**', headers: { 'X-Version': '4' } }] })).kind, 'applied');
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '4');
 });
 
 test('an edit that changes the binding or live-reload setup asks for a restart and changes nothing itself', async () => {

@@ -27,11 +27,14 @@ import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
 import { describeFsProblem } from '../text/fs-problem';
+import { isOwnEvent } from '../reload/live-reload-watcher';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
 /** Changes of the file are read once it has been quiet this long (an editor's save is several writes). */
 export const CONFIG_WATCH_DEBOUNCE_MS = 100;
+/** How often a served folder that was removed is looked for, to follow its configuration file again (ms): a build's wipe and rebuild takes seconds. */
+export const CONFIG_ROOT_POLL_MS = 1_000;
 
 /** A configuration file that cannot be used: which file, which key, why. */
 export class ConfigFileError extends Error {
@@ -769,31 +772,64 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
 /**
  * Calls `onChange` (debounced) when `<root>/porthole.config.json` is created, changed or removed.
  * Watches the folder, not the file: editors save by writing a new file and renaming it over the
- * old one, which a watch on the file itself would lose. Returns the watcher's closer; a folder
- * that cannot be watched returns a no-op and reports through `onError`.
+ * old one, which a watch on the file itself would lose. The folder itself removed or moved (a
+ * build that wipes it) ends that watch, even where a folder is made again under its name at once
+ * with the same inode number: it is then watched again, or, while it is not there, looked for
+ * every CONFIG_ROOT_POLL_MS, and the file is read again once it is back. Returns the watcher's
+ * closer; a folder that cannot be watched returns a no-op and reports through `onError`.
  */
 export function watchConfigFile(root: string, onChange: () => void, onError: (message: string) => void): { close(): void } {
   let timer: NodeJS.Timeout | undefined;
-  let watcher: FSWatcher;
-  try {
-    watcher = watch(root, { persistent: false }, (_event, name) => {
-      if (name !== null && name.toString() !== CONFIG_FILE_NAME) return;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timer = undefined;
-        onChange();
-      }, CONFIG_WATCH_DEBOUNCE_MS);
-      timer.unref();
-    });
-  } catch (err) {
-    onError(`cannot follow changes of ${join(root, CONFIG_FILE_NAME)}: ${(err as Error).message}`);
-    return { close: () => undefined };
-  }
-  watcher.on('error', (err) => onError(`stopped following changes of ${join(root, CONFIG_FILE_NAME)}: ${err.message}`));
+  let poll: NodeJS.Timeout | undefined;
+  let watcher: FSWatcher | undefined;
+  let closed = false;
+  const changed = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      onChange();
+    }, CONFIG_WATCH_DEBOUNCE_MS);
+    timer.unref();
+  };
+  /** Waits for the folder to be there again (a poll), then watches it and reads the file again. */
+  const awaitFolder = (): void => {
+    poll ??= setInterval(() => {
+      if (closed || !start(false)) return;
+      clearInterval(poll);
+      poll = undefined;
+      changed();
+    }, CONFIG_ROOT_POLL_MS).unref();
+  };
+  /** Watches the folder; false when it cannot be (not there, or not readable now: said when `report`). */
+  const start = (report: boolean): boolean => {
+    try {
+      const w = watch(root, { persistent: false }, (event, name) => {
+        if (closed || w !== watcher) return;
+        if (isOwnEvent(root, event, name)) {
+          w.close();
+          watcher = undefined;
+          changed();
+          if (!start(false)) awaitFolder();
+          return;
+        }
+        if (name !== null && name.toString() !== CONFIG_FILE_NAME) return;
+        changed();
+      });
+      w.on('error', (err) => onError(`stopped following changes of ${join(root, CONFIG_FILE_NAME)}: ${err.message}`));
+      watcher = w;
+      return true;
+    } catch (err) {
+      if (report) onError(`cannot follow changes of ${join(root, CONFIG_FILE_NAME)}: ${(err as Error).message}`);
+      return false;
+    }
+  };
+  if (!start(true)) return { close: () => undefined };
   return {
     close: () => {
+      closed = true;
       if (timer !== undefined) clearTimeout(timer);
-      watcher.close();
+      if (poll !== undefined) clearInterval(poll);
+      watcher?.close();
     },
   };
 }
