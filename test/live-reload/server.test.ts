@@ -478,6 +478,21 @@ async function recordingServer(options: ServerOptionsInput): Promise<{ tree: Pre
 }
 
 /**
+ * Writes `file` again and again (bounded: `tries` writes, each followed by up to 250 ms of waiting)
+ * until an event of `recording` satisfying `ok` comes after the first write; fails naming `what`.
+ * Again and again: a folder's watch is made when its own change is read, so one write may come first.
+ */
+async function writeUntilEvent(recording: { seen: ReloadEvent[]; next: () => Promise<void> }, file: string, ok: (e: ReloadEvent) => boolean, what: string, tries = 60): Promise<void> {
+  const { seen } = recording;
+  const from = seen.length;
+  for (let i = 0; i < tries && !seen.slice(from).some(ok); i++) {
+    await writeFile(file, `v${i}`);
+    await Promise.race([recording.next(), sleep(250)]);
+  }
+  assert.ok(seen.slice(from).some(ok), `${what}: no such event; got ${JSON.stringify(seen.slice(from))}`);
+}
+
+/**
  * A server watching `dir` (live reload on, 20 ms debounce) with the paths of every event it sent,
  * and `writeUntilNamed(file)`: writes `file` (root-relative) until an event names it, since a
  * folder's watch is made when its own change is read and a write right after the folder was made
@@ -623,16 +638,9 @@ test('a watched folder that goes and comes back is watched again: the root, a mo
   await writeFile(join(dir, 'index.html'), PAGE);
   await writeFile(join(lib, 'a.js'), 'v1');
   await symlink(join(base, 'extA'), join(dir, 'ext'));
-  const { tree, seen, next } = await recordingServer({ root: dir, followSymlinks: true, mounts: [{ prefix: '/lib', folder: lib }], reload: { debounceMs: 20, watchPaths: [later] } });
-  /** Writes `file` (again and again, bounded) until an event satisfying `ok` comes after the first write. */
-  const writeUntil = async (file: string, ok: (e: ReloadEvent) => boolean, what: string): Promise<void> => {
-    const from = seen.length;
-    for (let i = 0; i < 60 && !seen.slice(from).some(ok); i++) {
-      await writeFile(file, `v${i}`);
-      await Promise.race([next(), sleep(250)]);
-    }
-    assert.ok(seen.slice(from).some(ok), `${what}: no such event; got ${JSON.stringify(seen.slice(from))}`);
-  };
+  const recording = await recordingServer({ root: dir, followSymlinks: true, mounts: [{ prefix: '/lib', folder: lib }], reload: { debounceMs: 20, watchPaths: [later] } });
+  const { tree, seen } = recording;
+  const writeUntil = (file: string, ok: (e: ReloadEvent) => boolean, what: string): Promise<void> => writeUntilEvent(recording, file, ok, what);
   const named = (p: string) => (e: ReloadEvent): boolean => e.paths.includes(p);
   const any = (): boolean => true;
   try {
@@ -690,16 +698,9 @@ test('a watched folder or file removed and made again in one go (the new one get
   await writeFile(join(dir, 'index.html'), PAGE);
   await writeFile(file, 'v: 1\n');
   await symlink(ext, join(dir, 'ext'));
-  const { tree, seen, next } = await recordingServer({ root: dir, followSymlinks: true, mounts: [{ prefix: '/lib', folder: lib }], reload: { debounceMs: 20, watchPaths: [tpl, file, awaited, viaLink] } });
-  /** Writes `target` (again and again, bounded: 40 writes) until an event satisfying `ok` comes after the first write. */
-  const writeUntil = async (target: string, ok: (e: ReloadEvent) => boolean, what: string): Promise<void> => {
-    const from = seen.length;
-    for (let i = 0; i < 40 && !seen.slice(from).some(ok); i++) {
-      await writeFile(target, `v${i}`);
-      await Promise.race([next(), sleep(250)]);
-    }
-    assert.ok(seen.slice(from).some(ok), `${what}: no such event; got ${JSON.stringify(seen.slice(from))}`);
-  };
+  const recording = await recordingServer({ root: dir, followSymlinks: true, mounts: [{ prefix: '/lib', folder: lib }], reload: { debounceMs: 20, watchPaths: [tpl, file, awaited, viaLink] } });
+  const { tree, seen, next } = recording;
+  const writeUntil = (file: string, ok: (e: ReloadEvent) => boolean, what: string): Promise<void> => writeUntilEvent(recording, file, ok, what, 40);
   /** Waits until no event has come for 500 ms (bounded: 20 waits), so earlier changes' events are past. */
   const quiet = async (): Promise<void> => {
     for (let i = 0, n = seen.length; i < 20; i++, n = seen.length) {
