@@ -94,6 +94,15 @@ export function guardedRefusal(file: FileIdentity, realPath: string, clientIp: s
   return loopbackOnlyRefusal(file, realPath, clientIp, guarded.loopbackOnly);
 }
 
+/**
+ * True when the file `file` at real path `realPath` is kept from some client (guardedRefusal
+ * refuses it to at least one): for what goes to every client alike, such as the site's own 404
+ * page, which must then be none of them.
+ */
+export function guardedFromAnyone(file: FileIdentity, realPath: string, guarded: GuardedFiles): boolean {
+  return guarded.neverServed?.has(file, realPath) === true || guarded.loopbackOnly?.has(file, realPath) === true;
+}
+
 /** True when `guarded` names any file (most servers have no log in the root and no HTTPS key). */
 export function guardsAny(guarded: GuardedFiles): boolean {
   return (guarded.neverServed?.size ?? 0) > 0 || (guarded.loopbackOnly?.size ?? 0) > 0;

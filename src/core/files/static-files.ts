@@ -47,7 +47,7 @@ import { formatSize } from '../text/format-size';
 import { NO_SUCH_FILE, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder, type ListingGuard } from './listing';
-import { guardedRefusal, guardedRefusalAt, guardsAny, type FileSet } from './loopback-only';
+import { guardedFromAnyone, guardedRefusal, guardedRefusalAt, guardsAny, type FileSet } from './loopback-only';
 import { isLoopbackAddress } from '../access/access-policy';
 
 export { openContained, type Opened } from './open-contained';
@@ -157,12 +157,6 @@ const SMALL_FILE_BYTES = 64 * 1024;
 export const INDEX_NAMES = ['index.html', 'index.htm'] as const;
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 const TEXT_HTML = 'text/html; charset=utf-8';
-
-/**
- * The client a custom 404 page is judged for: not loopback, so that a file guarded from any client
- * (loopback-only.ts) is never one (the page goes to every client).
- */
-const NOT_THIS_COMPUTER = '0.0.0.0';
 
 /** The file cache's key for the root's own 404.html (no request path starts with NUL). */
 const CUSTOM_404_KEY = '\u0000/404.html';
@@ -1409,7 +1403,7 @@ async function customNotFound(opts: StaticOptions): Promise<Representation | und
   if (custom?.kind !== 'file') return undefined;
   // A 404.html that is a guarded file (the active request log, the HTTPS key: by identity, so a
   // link or the log itself named 404.html) is no page: it would go to every client on every 404.
-  if (guardedRefusal(custom.stat, custom.real, NOT_THIS_COMPUTER, opts) !== undefined) {
+  if (guardedFromAnyone(custom.stat, custom.real, opts)) {
     await custom.file.close().catch(() => undefined);
     return undefined;
   }
