@@ -277,21 +277,12 @@ function checkIncompleteHead(buf: Buffer, start: number, scanned: number, limits
       const fields = newFields();
       const fieldError = parseFieldLines(text, requestLineEnd + 1, lastLf + 1, limits.maxHeaderFields, fields);
       if (fieldError !== undefined) return fieldError;
-      // Both framings, the classic smuggling shape (RFC 9112 §6.1), with its Host already here:
-      // whatever lines follow, the whole head is refused for it (parseCompleteHead).
-      if (fields.hostCount > 0 && fields.transferEncoding !== undefined && fields.contentLength !== undefined) return E_TE_WITH_CL;
-      // A Transfer-Encoding no later line can mend is refused too (it was held to the head
-      // deadline: 408), with the status the whole head gets whatever follows (400; a later
-      // Content-Length makes it E_TE_WITH_CL, a 400 as well): in HTTP/1.0 (no Host needed there),
-      // or with its Host here a list already malformed, which a later line only extends (a
-      // further coding appended leaves it E_TE_INVALID). Chunked twice or an unknown coding waits:
-      // a later line may change its status (400 or 501).
-      if (fields.transferEncoding !== undefined && fields.contentLength === undefined) {
-        const line = parseRequestLine(text, start, requestLineEnd - 1, limits);
-        if (line.kind !== 'error') {
-          if (line.version === '1.0') return E_TE_HTTP10;
-          if (fields.hostCount > 0 && classifyTransferCodings(fields.transferEncoding + ',x') === E_TE_INVALID) return E_TE_INVALID;
-        }
+      // A Transfer-Encoding no later line can mend is refused now (it was held to the head
+      // deadline: 408), with the status the whole head gets whatever follows (transferFraming).
+      if (fields.transferEncoding !== undefined) {
+        const line = fields.contentLength === undefined ? parseRequestLine(text, start, requestLineEnd - 1, limits) : undefined;
+        const framing = transferFraming(fields, line === undefined || line.kind === 'error' ? undefined : line.version, false);
+        if (framing !== undefined && framing !== 'chunked') return framing;
       }
     }
   }
@@ -377,24 +368,15 @@ function parseCompleteHead(buf: Buffer, start: number, blank: number, limits: Pa
   const fields = newFields();
   const fieldError = parseFieldLines(text, firstLf + 1, text.length, limits.maxHeaderFields, fields);
   if (fieldError !== undefined) return fieldError;
-  const { headers, hostCount, host, contentLength, transferEncoding, connection, expectContinue } = fields;
+  const { headers, hostCount, host, contentLength, connection, expectContinue } = fields;
 
   // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
   // request message that lacks a Host header field". HTTP/1.0 may omit it.
   if (hostCount === 0 && version === '1.1') return E_MISSING_HOST;
 
-  let chunked = false;
-  if (transferEncoding !== undefined) {
-    // RFC 9112 §6.1: "A server MAY reject a request that contains both Content-Length and
-    // Transfer-Encoding ... regardless, the server MUST close the connection after responding".
-    // We reject it (the classic smuggling shape); the caller closes after every error.
-    if (contentLength !== undefined) return E_TE_WITH_CL;
-    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
-    if (version === '1.0') return E_TE_HTTP10;
-    const coding = classifyTransferCodings(transferEncoding);
-    if (coding !== 'chunked') return coding;
-    chunked = true;
-  }
+  const framing = transferFraming(fields, version, true);
+  if (framing !== undefined && framing !== 'chunked') return framing;
+  const chunked = framing === 'chunked';
 
   // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
   const keepAlive =
@@ -737,6 +719,31 @@ function parseContentLength(value: string): number {
     i++;
     while (i < n && isOws(value.charCodeAt(i))) i++;
   }
+}
+
+/**
+ * The framing a head's Transfer-Encoding gives (RFC 9112 §6.1): undefined when it has none,
+ * 'chunked', or the error to answer. `final`: the head is complete (its Host already checked);
+ * otherwise its field lines so far (`version` undefined while the request line is not known),
+ * and only an error no later line can change is returned, the one the whole head gets:
+ * - Transfer-Encoding beside Content-Length (E_TE_WITH_CL), the classic smuggling shape: "A
+ *   server MAY reject a request that contains both ... regardless, the server MUST close the
+ *   connection after responding". Rejected; the caller closes after every error. For a head still
+ *   arriving, only once its Host is there (without one, an HTTP/1.1 head is refused for that first).
+ * - Any Transfer-Encoding in HTTP/1.0 (E_TE_HTTP10): faulty framing, no Host needed.
+ * - A list already malformed, with its Host there (a later line only extends it: a further coding
+ *   appended leaves it E_TE_INVALID). Chunked twice or an unknown coding waits while the head
+ *   arrives: a later line may change its status (400 or 501).
+ */
+function transferFraming(fields: Fields, version: string | undefined, final: boolean): 'chunked' | ParseError | undefined {
+  const codings = fields.transferEncoding;
+  if (codings === undefined) return undefined;
+  const hostKnown = final || fields.hostCount > 0;
+  if (fields.contentLength !== undefined) return hostKnown ? E_TE_WITH_CL : undefined;
+  if (version === undefined) return undefined;
+  if (version === '1.0') return E_TE_HTTP10;
+  if (final) return classifyTransferCodings(codings);
+  return hostKnown && classifyTransferCodings(codings + ',x') === E_TE_INVALID ? E_TE_INVALID : undefined;
 }
 
 /**
