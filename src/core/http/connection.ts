@@ -33,6 +33,7 @@ import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import { FilePieces } from './file-pieces';
 import { bytesNotYetTaken, clientProgressKnown } from './send-queue';
+import { InputStore } from './input-store';
 import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, RequestRecord } from './request-record';
 import { escapeHtml } from '../text/html';
@@ -120,9 +121,14 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * Counts for tests and diagnostics: bytes copied to join a connection's input that came in pieces
- * (Connection's inputStore; input read whole copies none).
+ * (Connection's InputStore; input read whole copies none).
  */
 export const connectionStats = { inputCopiedBytes: 0 };
+/** The smallest store a connection's input is joined in (bytes): a request head's usual size. */
+const INPUT_STORE_MIN_BYTES = 4096;
+const countInputCopy = (copiedBytes: number): void => {
+  connectionStats.inputCopiedBytes += copiedBytes;
+};
 /** On every response unless cross-site loads are allowed (Fetch: Cross-Origin-Resource-Policy). */
 const CORP: [string, string] = ['Cross-Origin-Resource-Policy', 'same-site'];
 const CONNECTION_CLOSE: [string, string] = ['Connection', 'close'];
@@ -652,16 +658,8 @@ export class Connection {
   /** Set by stopNow: the server, not the client, ended the connection (for what is logged). */
   private stoppedByServer = false;
   private pending: Buffer = EMPTY;
-  /**
-   * Where input that arrives while `pending` waits is joined: `pending` is then the end of
-   * `inputStore[0, inputFilled)`, and a chunk is copied after it (the store grown by doubling).
-   * Joining `pending` and each chunk into a new buffer copied every waiting byte again per chunk:
-   * a client trickling a byte per packet while its answer was written (up to
-   * MAX_PIPELINE_BUFFER) made the server copy 2 GB, about a second of CPU. Bytes before
-   * `inputFilled` are never written again (parsed views of them may be kept).
-   */
-  private inputStore: Buffer = EMPTY;
-  private inputFilled = 0;
+  /** Where input that arrives while `pending` waits is joined to it (made when first needed). */
+  private input: InputStore | undefined;
   private scanned = 0;
   private headStart = 0;
   private headTimer: NodeJS.Timeout | undefined;
@@ -913,7 +911,7 @@ export class Connection {
       this.pending = chunk;
       this.scanned = 0;
     } else {
-      this.pending = this.joinInput(chunk);
+      this.pending = (this.input ??= new InputStore(INPUT_STORE_MIN_BYTES, countInputCopy)).join(this.pending, chunk);
     }
     if (this.phase === 'handling' || this.drainWait) {
       if (this.streamed !== undefined) this.pumpBody();
@@ -924,28 +922,6 @@ export class Connection {
       return;
     }
     this.drive();
-  }
-
-  /** `pending` followed by `chunk` (see inputStore): each byte copied O(1) times on average. */
-  private joinInput(chunk: Buffer): Buffer {
-    const p = this.pending;
-    const store = this.inputStore;
-    const tail = p.buffer === store.buffer && p.byteOffset + p.length === store.byteOffset + this.inputFilled;
-    if (tail && this.inputFilled + chunk.length <= store.length) {
-      chunk.copy(store, this.inputFilled);
-      this.inputFilled += chunk.length;
-      connectionStats.inputCopiedBytes += chunk.length;
-      return store.subarray(p.byteOffset - store.byteOffset, this.inputFilled);
-    }
-    const need = p.length + chunk.length;
-    // Its own memory (not the shared pool: `tail` tells the store's views by their ArrayBuffer).
-    const grown = Buffer.allocUnsafeSlow(Math.max(need, 2 * p.length, 4096));
-    p.copy(grown, 0);
-    chunk.copy(grown, p.length);
-    connectionStats.inputCopiedBytes += need;
-    this.inputStore = grown;
-    this.inputFilled = need;
-    return grown.subarray(0, need);
   }
 
   private onEnd(): void {
@@ -993,10 +969,7 @@ export class Connection {
     } finally {
       this.driving = false;
       // Nothing waits: the joined input's store goes (an idle connection holds no buffer).
-      if (this.inputFilled !== 0 && this.pending.length === 0) {
-        this.inputStore = EMPTY;
-        this.inputFilled = 0;
-      }
+      if (this.input?.holding === true && this.pending.length === 0) this.input.release();
     }
   }
 
