@@ -26,6 +26,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
+import { createRequire } from 'node:module';
 import { makeDocroot, DEFAULT_DOCROOT } from './docroot.mjs';
 import { stopEntry, stopAll, sleep, runCapture, cpuSnapshot, cpuDelta, raisedFdLimit, fileSize, machineInfo } from './measurement.mjs';
 import { HOST, makeServers, startServer, ipcAsk } from './servers.mjs';
@@ -36,6 +37,11 @@ import { fmtInt, fmtUs, fmtRate, fmtMB, summarizeCell, evaluateTargets, renderMa
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
+/** connectionCapFor of the build under test (dist/core.js), at the open-file limit `fdLimit`. */
+function portholeConnectionCap(fdLimit) {
+  const { connectionCapFor } = createRequire(import.meta.url)(join(repo, 'dist/core.js'));
+  return connectionCapFor(Number.isFinite(fdLimit) ? fdLimit : Number.MAX_SAFE_INTEGER);
+}
 const cacheDir = join(repo, '.cache/bench');
 
 // ---------------------------------------------------------------------------------------------
@@ -194,6 +200,8 @@ async function main() {
       }
       for (const s of upFor(w)) {
         const r = await runIdle(s, flags.idleCount);
+        // The CLI's default connection cap at its open-file limit (the core's own rule), for the target.
+        if (s.name === 'porthole' && r.serverFdLimit !== undefined) r.serverCap = portholeConnectionCap(r.serverFdLimit);
         if (r.responded) s.served += r.responded;
         results[w.id][s.name] = r;
         log(`${w.id} ${s.name}: ${r.error || r.skipped || `held ${r.held}/${r.count}, RSS ${fmtMB(r.rssBefore)} → ${fmtMB(r.rssAfter)}`}`);

@@ -181,3 +181,18 @@ test('a target the floor meets but the floor keeping Porthole\'s log misses is N
   assert.match(md, /\| porthole ÷ floor \| porthole ÷ floor \+ log \|/);
   assert.match(md, /\| close \| 100 \| 66 \(0\.66×\) \| 95 \(0\.95×\) \| 82 \(0\.82×\) \| 0\.69× \| 0\.80× \|/);
 });
+
+test('idle-10k: Porthole holds every connection its cap allows at the server\'s open-file limit, or all of them without one', () => {
+  const idle = (held, extra) => raceReport({}, { 'idle-10k': { porthole: { count: 10000, held, rssBefore: 90e6, rssAfter: 140e6, serverFdLimit: 20000, ...extra } } });
+  const find = (report) => report.targets.find((t) => t.target.startsWith('idle-10k'));
+  // (20,000 − 64) / 2 = 9,968 (README, Limits): all it may hold.
+  const capped = find(idle(9968, { serverCap: 9968 }));
+  assert.equal(capped.pass, true);
+  assert.equal(capped.target, 'idle-10k: porthole holds 10,000 connections (all its connection cap allows at the open-file limit 20,000: 9,968) with RSS < 150 MB');
+  assert.equal(find(idle(9000, { serverCap: 9968 })).pass, false, 'fewer than its cap');
+  assert.equal(find(idle(9968, {})).pass, false, 'no cap known: all 10,000');
+  const uncapped = find(idle(10000, { serverCap: 20000 }));
+  assert.equal(uncapped.pass, true);
+  assert.equal(uncapped.target, 'idle-10k: porthole holds 10,000 connections with RSS < 150 MB');
+  assert.equal(find(raceReport({}, { 'idle-10k': { porthole: { count: 10000, held: 9968, rssAfter: 160e6, serverFdLimit: 20000, serverCap: 9968 } } })).pass, false, 'RSS over 150 MB');
+});
