@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,3 +126,38 @@ for (const prefill of [1, 12_000]) {
     }
   });
 }
+
+test('the log removed and made again is guarded by its identity too: renamed away, it is still the log; the removed file is forgotten, and a page given its inode number is not guarded', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-log-remade-'));
+  const logFile = join(dir, 'access.log');
+  await writeFile(join(dir, 'hello.txt'), 'hello\n');
+  const running = await startServer({ root: dir, logFile, reload: { enabled: false } });
+  const messages: string[] = [];
+  running.server.on('diagnostic', (_level, message) => messages.push(message));
+  const guard = running.server.hooks.files.loopbackOnly;
+  assert.ok(guard);
+  try {
+    assert.equal((await fetchOnce(running.port, request('/hello.txt?first'))).status, 200);
+    const removedIno = statSync(logFile).ino;
+    rmSync(logFile);
+    // Each write checks the link count at most every FILE_REMOVED_CHECK_MS: ask until it is made again.
+    for (let i = 0; i < 100 && !messages.some((m) => m.includes('it is made again')); i++) {
+      await fetchOnce(running.port, request(`/hello.txt?again-${i}`));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(messages.some((m) => m.includes('it is made again')), `the log made again; said: ${messages.join(' | ')}`);
+    // logrotate without copytruncate, `mv access.log old.log`: the server writes on into old.log.
+    renameSync(logFile, join(dir, 'old.log'));
+    const moved = join(dir, 'old.log');
+    assert.match(loopbackOnlyRefusal(statSync(moved), realpathSync(moved), '192.168.1.20', guard) ?? '', /only to this computer/, 'the re-made log, renamed, is refused to a network client');
+    // The removed log's number is free now: a page made next may get it (ext4), and is served to everyone.
+    await writeFile(join(dir, 'page.html'), '<p>page</p>');
+    const page = statSync(join(dir, 'page.html'));
+    if (page.ino !== removedIno) console.log('# page.html did not get the removed log\'s inode number on this file system');
+    assert.equal(loopbackOnlyRefusal(page, realpathSync(join(dir, 'page.html')), '192.168.1.20', guard), undefined, 'a new page is no log');
+    assert.equal(guard.size, 1, 'one log file is guarded by identity, however often it was removed');
+  } finally {
+    await running.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

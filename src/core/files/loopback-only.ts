@@ -56,6 +56,16 @@ export class FileSet {
     if (realPath !== undefined && !this.paths.includes(realPath)) this.paths.push(realPath);
   }
 
+  /**
+   * Forgets the file `id` by its identity (real paths stay): the active log removed and made again
+   * (request-log.ts), whose old file no name reaches any more and whose inode number, once freed,
+   * goes to the next file made. Keeps the set at a handful however often the log is removed.
+   */
+  remove(id: FileIdentity): void {
+    const at = this.ids.findIndex((known) => sameFile(known, id));
+    if (at >= 0) this.ids.splice(at, 1);
+  }
+
   /** True for a file added, by its identity `id` or its real path `realPath` (absolute, symlinks resolved). */
   has(id: FileIdentity, realPath: string): boolean {
     for (const known of this.ids) if (sameFile(known, id)) return true;

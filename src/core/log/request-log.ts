@@ -10,6 +10,7 @@
  */
 import type * as DnsModule from 'node:dns';
 import { EventEmitter } from 'node:events';
+import type { BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
@@ -324,6 +325,13 @@ export interface RequestLogEvents {
    * Each is a warning, so that whoever saw the failure (the CLI's stderr) also sees its end.
    */
   problem: [message: string];
+  /**
+   * The log file was made again at its path after a removal (or a file renamed over it), and the
+   * lines go on there: its identity (bigint Stats of the new descriptor). Whoever knows the log by
+   * identity (the loopback-only guard, live reload's "is it the log?") must follow it: the removed
+   * file's inode number is freed when it is closed and given to the next file made (ext4), a page.
+   */
+  file: [stats: BigIntStats];
 }
 
 /**
@@ -418,12 +426,15 @@ class LogFileWriter {
    * @param path its absolute path (messages, and where a removed file is made again).
    * @param report a warning in plain words (see RequestLogEvents.problem).
    * @param reopen opens `path` again as the first open did (openRequestLog); rejects with an Error in words.
+   * @param reopened told the new file's identity once `path` was made again (RequestLogEvents.file),
+   *   before the removed file's descriptor is closed.
    */
   constructor(
     private handle: FileHandle,
     private readonly path: string,
     private readonly report: (message: string) => void,
     private readonly reopen: () => Promise<FileHandle>,
+    private readonly reopened: (stats: BigIntStats) => void,
   ) {}
 
   /** Queues `bytes` (whole lines) after everything queued; the caller must not reuse them. */
@@ -519,6 +530,9 @@ class LogFileWriter {
     this.handle = fresh;
     const wasUnmade = this.removedUnmade;
     this.removedUnmade = false;
+    // Told before the old descriptor is closed: until then its inode number cannot go to another file.
+    const stats = await fresh.stat({ bigint: true }).catch(() => undefined);
+    if (stats !== undefined) this.reopened(stats);
     await old.close().catch(() => undefined);
     this.report(
       wasUnmade
@@ -680,6 +694,7 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
       path,
       (message) => this.emit('problem', message),
       () => openRequestLog(path),
+      (stats) => this.emit('file', stats),
     );
   }
 

@@ -41,7 +41,7 @@
  * with no change (or a flush that sends nothing) → `leading`.
  */
 import { randomUUID } from 'node:crypto';
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HostPolicy } from '../access/access-policy';
@@ -246,11 +246,14 @@ export class LiveReload {
   private readonly ignored: PathMatcher;
   private readonly logPaths = new Set<string>();
   /**
-   * The log file's identity (device and inode, read at start): the server goes on writing the file
+   * The log file's identity (device, inode and birth time; read at start, and again each time the
+   * log is made again after a removal: logFileIs): the server goes on writing the file
    * it opened when it is renamed (logrotate without copytruncate, `mv access.log access.log.1`), and
-   * under its new name each line written would reload pages, whose requests write more lines.
+   * under its new name each line written would reload pages, whose requests write more lines. The
+   * birth time tells the log from a file given its inode number after it was removed (ext4 gives a
+   * freed number to the next file made: a new page, whose saves then reloaded nothing).
    */
-  private logIdentity: { readonly dev: bigint; readonly ino: bigint } | undefined;
+  private logIdentity: LogIdentity | undefined;
   /** Pages whose CSP blocks live reload, already said (once per page). */
   private readonly cspWarned = new Set<string>();
   private readonly notInjectedWarned = new Set<string>();
@@ -381,7 +384,7 @@ export class LiveReload {
       const real = await realpath(this.setup.logFile).catch(() => undefined);
       if (real !== undefined) this.logPaths.add(real);
       const st = await stat(this.setup.logFile, { bigint: true }).catch(() => undefined);
-      if (st !== undefined) this.logIdentity = { dev: st.dev, ino: st.ino };
+      if (st !== undefined) this.logIdentity = { dev: st.dev, ino: st.ino, birthtimeNs: st.birthtimeNs };
     }
     if ((this.phase as Phase) === 'closed') return;
     this.phase = 'running';
@@ -567,7 +570,16 @@ export class LiveReload {
     const id = this.logIdentity;
     if (id === undefined) return false;
     const st = statSync(real ?? abs, { bigint: true, throwIfNoEntry: false });
-    return st !== undefined && st.ino === id.ino && st.dev === id.dev;
+    // A birth time of 0 is unknown (a file system without one): device and inode alone then.
+    return st !== undefined && st.ino === id.ino && st.dev === id.dev && (st.birthtimeNs === 0n || id.birthtimeNs === 0n || st.birthtimeNs === id.birthtimeNs);
+  }
+
+  /**
+   * The request log was made again after a removal (RequestLogEvents.file): `st` is the file now
+   * written (bigint Stats), known as the log by its identity from now on, also once renamed.
+   */
+  logFileIs(st: BigIntStats): void {
+    this.logIdentity = { dev: st.dev, ino: st.ino, birthtimeNs: st.birthtimeNs };
   }
 
   /**
@@ -1075,6 +1087,13 @@ export class LiveReload {
 function hostPort(host: string): number | undefined {
   const m = /^(?:\[[^\]]*\]|[^:]*):(\d+)$/.exec(host.trim());
   return m === null ? undefined : Number(m[1]);
+}
+
+/** Which file the request log is: device, inode and birth time (0n: unknown), as bigint Stats give them. */
+interface LogIdentity {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly birthtimeNs: bigint;
 }
 
 /** The start of an empty file's stamp (fileStamp: `size:mtimeMs`). */

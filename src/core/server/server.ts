@@ -61,7 +61,7 @@ import { readDescriptorLimit } from './descriptor-limit';
 import type { RequestHead } from '../http/http-parser';
 import { ProxyConfigError, ReverseProxy } from '../proxy/reverse-proxy';
 import { derivePort, derivedPortCandidates } from './derived-port';
-import { FileSet } from '../files/loopback-only';
+import { FileSet, type FileIdentity } from '../files/loopback-only';
 import { mountPrefixSegments, mountProxyClash, normalMountPrefix, type MountedFolder } from '../files/mounts';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
@@ -377,6 +377,22 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       // real path (removed while written, it is made again there: a new inode).
       const logStat = statSync(opts.logFile, { throwIfNoEntry: false });
       if (logStat !== undefined) loopbackOnly.add(logStat, realPathOf(opts.logFile));
+      // Removed while written, the log is made again at its path: a new file, which a rename
+      // (`mv access.log old.log`) takes out of reach of the path; it is guarded by its identity
+      // too, and live reload knows it as the log. The removed file is forgotten: its inode number,
+      // freed, goes to the next file made (ext4), a page that must not be taken for the log.
+      let logNow: FileIdentity | undefined = logStat;
+      const logFile = opts.logFile;
+      log.on('file', (st) => {
+        // birthtimeMs as Node computes it for a Stats (seconds × 1e3 + nanoseconds / 1e6), so that
+        // it equals the number an opened file's Stats carries.
+        const born = st.birthtimeNs;
+        const id: FileIdentity = { dev: Number(st.dev), ino: Number(st.ino), birthtimeMs: Number(born / 1_000_000_000n) * 1e3 + Number(born % 1_000_000_000n) / 1e6 };
+        if (logNow !== undefined) loopbackOnly.remove(logNow);
+        loopbackOnly.add(id, realPathOf(logFile));
+        logNow = id;
+        this.liveReload?.logFileIs(st);
+      });
     }
     this.log = log;
     // The key's own files are never served (TlsOptions.privateFiles); one missing now is skipped.
