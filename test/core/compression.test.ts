@@ -368,6 +368,30 @@ describe('.br / .gz files beside the file', () => {
     assert.equal((await get(srv.port, '/settled/tiny.bin')).header('vary'), 'Accept-Encoding');
   });
 
+  test('a sibling added by a build that then sets the folder\'s times back (touch -d, tar x, SOURCE_DATE_EPOCH) is picked by the next request', async () => {
+    // The folder's mtime is the same before and after: only its ctime tells that a name was added.
+    const folder = join(root, 'reproducible');
+    await mkdir(folder);
+    const tiny = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 11) % 256));
+    await writeFile(join(folder, 'tiny.bin'), tiny);
+    const epoch = new Date('2020-01-01T00:00:00Z');
+    await utimes(join(folder, 'tiny.bin'), epoch, epoch);
+    await utimes(folder, epoch, epoch);
+    // The folder's ctime settles as a real build's folder would (SETTLED_FOLDER_MS is 2 s).
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    for (let i = 0; i < 2; i++) {
+      const none = await get(srv.port, '/reproducible/tiny.bin', ['Accept-Encoding: gzip, br']);
+      assert.equal(none.header('content-encoding'), undefined, 'nothing beside it yet');
+    }
+    const tinyGz = gzipSync(tiny);
+    await writeFile(join(folder, 'tiny.bin.gz'), tinyGz);
+    await utimes(join(folder, 'tiny.bin.gz'), epoch, epoch);
+    await utimes(folder, epoch, epoch);
+    const gz = await get(srv.port, '/reproducible/tiny.bin', ['Accept-Encoding: gzip, br']);
+    assert.equal(gz.header('content-encoding'), 'gzip', 'the new sibling, at once (nginx gzip_static opens it per request)');
+    assert.ok(gz.body.equals(tinyGz));
+  });
+
   test('a sibling that leads outside the root is never served', async () => {
     const res = await get(srv.port, '/linked.js', ['Accept-Encoding: br']);
     assert.equal(res.status, 200);

@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type Running } from './harness';
@@ -64,6 +64,18 @@ test('a new index.html takes over from index.htm', async () => {
   assert.equal((await get('/docs/')).body, 'old index\n');
   await writeFile(join(root, 'docs', 'index.html'), 'new index\n');
   assert.equal((await get('/docs/')).body, 'new index\n');
+});
+
+test('a new index.html takes over from index.htm also when a build sets the folder\'s times back (touch -d, tar x, SOURCE_DATE_EPOCH)', async () => {
+  await mkdir(join(root, 'built'));
+  await writeFile(join(root, 'built', 'index.htm'), 'old built index\n');
+  const epoch = new Date('2020-01-01T00:00:00Z');
+  await utimes(join(root, 'built'), epoch, epoch);
+  assert.equal((await get('/built/')).body, 'old built index\n');
+  assert.equal((await get('/built/')).body, 'old built index\n');
+  await writeFile(join(root, 'built', 'index.html'), 'new built index\n');
+  await utimes(join(root, 'built'), epoch, epoch);
+  assert.equal((await get('/built/')).body, 'new built index\n', 'nginx serves the first index name there: index.html');
 });
 
 test('a deleted file is a 404, a recreated one is served', async () => {

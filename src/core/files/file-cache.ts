@@ -20,7 +20,9 @@
  * times, so it serves the same bytes already served from that very folder. Any
  * other entry (reached through a symlinked folder, with followSymlinks) takes the realpath(3) walk
  * of its folder, once per epoch (below) for all the files in it. An entry reached through an index
- * file also checks its folder's mtime, so a new index.html takes over at once.
+ * file also checks its folder's ctime, so a new index.html takes over at once (ctime, not mtime: a
+ * build that sets its folders' times back, `touch -d`, `tar x` or SOURCE_DATE_EPOCH, restores the
+ * mtime, never the ctime).
  *
  * One stat (and one lstat per folder) serves every request read in the same turn of the event loop (an "epoch", ended by
  * setImmediate): those requests had all arrived before the stat was made, so answering them with
@@ -50,9 +52,9 @@ export interface CachedFile {
   readonly real: string;
   /** The containment root it was found under (the served folder's or a mount's real path). */
   readonly root: string;
-  /** For index files: the folder whose mtime must not change. */
+  /** For index files: the folder whose ctime must not change (a name added or removed there, or its times set, changes it). */
   readonly dirPath: string | undefined;
-  readonly dirMtimeMs: number;
+  readonly dirCtimeMs: number;
   readonly dev: number;
   readonly ino: number;
   /** The file's birth time (Stats#birthtimeMs; 0 where unknown): with dev and ino, which file it is (loopback-only.ts). */
@@ -154,7 +156,7 @@ export function makeCachedFile(
   body: Buffer,
   type: string,
   validators: Validators,
-  dir: { path: string; mtimeMs: number } | undefined,
+  dir: { path: string; ctimeMs: number } | undefined,
   coding?: Coding,
 ): CachedFile {
   const heads = prepareHeads(type, validators, body.length, true, coding);
@@ -163,7 +165,7 @@ export function makeCachedFile(
     real,
     root,
     dirPath: dir?.path,
-    dirMtimeMs: dir?.mtimeMs ?? 0,
+    dirCtimeMs: dir?.ctimeMs ?? 0,
     dev: st.dev,
     ino: st.ino,
     birthtimeMs: st.birthtimeMs,
@@ -243,7 +245,7 @@ function stillServed(entry: CachedFile): boolean {
     st.size !== entry.size ||
     st.mtimeMs !== entry.mtimeMs ||
     st.ctimeMs !== entry.ctimeMs ||
-    (entry.dirPath !== undefined && statOrNone(entry.dirPath)?.mtimeMs !== entry.dirMtimeMs)
+    (entry.dirPath !== undefined && statOrNone(entry.dirPath)?.ctimeMs !== entry.dirCtimeMs)
   ) {
     return false;
   }

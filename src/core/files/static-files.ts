@@ -362,7 +362,8 @@ export async function lookupPath(
       // answers. Its 404 against the listing's 200 told that the folder's index is a guarded file.
       if (privateRefusal(index, opts, clientIp) !== undefined) continue;
       await target.handle?.close().catch(() => undefined);
-      const dir = { path: fsPath, mtimeMs: target.stat.mtimeMs };
+      // The folder's ctime: a name added there (a new index.html) changes it, and no utimes() sets it back.
+      const dir = { path: fsPath, ctimeMs: target.stat.ctimeMs };
       return { ...index, place: { fsPath: join(fsPath, name), root: within.rootReal, dir } };
     }
   }
@@ -521,7 +522,7 @@ export interface CachePlacement {
   readonly fsPath: string;
   /** The containment root the file was found under (the served folder's or a mount's real path). */
   readonly root: string;
-  readonly dir: { readonly path: string; readonly mtimeMs: number } | undefined;
+  readonly dir: { readonly path: string; readonly ctimeMs: number } | undefined;
 }
 
 /** A cached file as a representation: its bytes in memory and its serialised heads. */
@@ -791,17 +792,20 @@ interface Siblings {
   readonly gzip: Stats | undefined;
   readonly epoch: number;
   /**
-   * Neither sibling was there, and the folder's mtime (ms) then, when it was already older than
-   * SETTLED_FOLDER_MS: while the folder keeps that mtime, no name was added to it, so still none.
+   * Neither sibling was there, and the folder's ctime (ms) then, when it was already older than
+   * SETTLED_FOLDER_MS: while the folder keeps that ctime, no name was added to it, so still none.
+   * Its ctime, not its mtime: a build that sets its folders' times back (`touch -d`, `tar x`,
+   * SOURCE_DATE_EPOCH) after writing `app.js.br` restores the mtime, and the new sibling was never
+   * looked for; no call sets a ctime, and a recent ctime is never mistaken for a settled one.
    */
-  readonly noneWhileFolderMtimeMs?: number;
+  readonly noneWhileFolderCtimeMs?: number;
 }
 
 const NO_SIBLINGS: Siblings = { br: undefined, gzip: undefined, epoch: -1 };
 /** Probes remembered; the map is emptied past this many paths. */
 const MAX_SIBLING_PROBES = 4096;
 /**
- * How old a folder's mtime must be before "no sibling" is trusted while it stays the same: a
+ * How old a folder's ctime must be before "no sibling" is trusted while it stays the same: a
  * name added within the same timestamp granule would not change it (FAT keeps 2 s, HFS+ 1 s;
  * the same argument as git's racy-index rule).
  */
@@ -825,7 +829,7 @@ function regularFileStat(fsPath: string, within: ContainmentOptions): Stats | 'm
  * of the event loop, like the file cache's (a sibling written by a build is seen by the next
  * request after it). When neither was there, later requests ask only the folder's lstat (already
  * made for the cache's containment walk in the same epoch): a new `x.br` is a new name in the
- * folder and changes its mtime; an unchanged, settled mtime means still none. (A sibling that
+ * folder and changes its ctime; an unchanged, settled ctime means still none. (A sibling that
  * exists is stat'ed every epoch: its own mtime decides whether it is fresh.) A sibling whose real
  * path is hidden or out of `within`'s root (the file's root or mount) counts as none.
  */
@@ -834,15 +838,15 @@ function siblingsOf(fsPath: string, within: ContainmentOptions): Siblings {
   const known = siblingProbes.get(fsPath);
   if (known !== undefined && known.epoch === epoch) return known;
   const folder = folderStatNow(dirname(fsPath));
-  if (known?.noneWhileFolderMtimeMs !== undefined && folder !== undefined && folder.mtimeMs === known.noneWhileFolderMtimeMs) return known;
+  if (known?.noneWhileFolderCtimeMs !== undefined && folder !== undefined && folder.ctimeMs === known.noneWhileFolderCtimeMs) return known;
   const brFound = regularFileStat(fsPath + CODING_SUFFIX.br, within);
   const gzipFound = regularFileStat(fsPath + CODING_SUFFIX.gzip, within);
   const br = typeof brFound === 'object' ? brFound : undefined;
   const gzip = typeof gzipFound === 'object' ? gzipFound : undefined;
   // Remembered as none only when neither name is there (a refused one may be served after a
   // reconfiguration turns dotfiles or followSymlinks on).
-  const settled = brFound === 'missing' && gzipFound === 'missing' && folder !== undefined && Date.now() - folder.mtimeMs > SETTLED_FOLDER_MS;
-  const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderMtimeMs: folder.mtimeMs } : { br, gzip, epoch };
+  const settled = brFound === 'missing' && gzipFound === 'missing' && folder !== undefined && Date.now() - folder.ctimeMs > SETTLED_FOLDER_MS;
+  const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderCtimeMs: folder.ctimeMs } : { br, gzip, epoch };
   if (siblingProbes.size >= MAX_SIBLING_PROBES) siblingProbes.clear();
   siblingProbes.set(fsPath, probe);
   return probe;
