@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE_NAME, ServerError, resolveOptionsWithConfigFile, type ConfigFileChange } from '../../src/core';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONFIG_ROOT_POLL_MS } from '../../src/core/config/config-file';
 import { startServer, type Running } from './harness';
@@ -354,6 +354,35 @@ test('the folder removed and made again (in one go, with the old inode number; o
   // Followed again from there: an edit now is applied.
   assert.equal((await edit(s, root, { headers: [{ source: '**', headers: { 'X-Version': '4' } }] })).kind, 'applied');
   assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '4');
+});
+
+test('a file that is a symbolic link is followed where it leads: an edit of that file is applied, and of the file a re-pointed link leads to', async () => {
+  // porthole.config.json -> conf/dev.json: read through the link, but only the root was watched,
+  // so an edit of conf/dev.json was never applied (nothing changed in the root).
+  const root = await rootWith({});
+  await rm(join(root, CONFIG_FILE_NAME));
+  await mkdir(join(root, 'conf'));
+  const version = (v: string): string => JSON.stringify({ headers: [{ source: '**', headers: { 'X-Version': v } }] });
+  await writeFile(join(root, 'conf', 'dev.json'), version('1'));
+  await writeFile(join(root, 'conf', 'prod.json'), version('p1'));
+  symlinkSync(join('conf', 'dev.json'), join(root, CONFIG_FILE_NAME));
+  const s = await serve({ root });
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '1');
+  const nextChange = (): Promise<ConfigFileChange> => withTimeout(once(s.server, 'config') as Promise<[ConfigFileChange]>, 5_000, 'the config event').then(([c]) => c);
+  let change = nextChange();
+  await writeFile(join(root, 'conf', 'dev.json'), version('2'));
+  assert.equal((await change).kind, 'applied', 'the edit of the file the link leads to');
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '2');
+  // ln -sfn: a new link renamed over the old one.
+  change = nextChange();
+  symlinkSync(join('conf', 'prod.json'), join(root, 'next-link'));
+  renameSync(join(root, 'next-link'), join(root, CONFIG_FILE_NAME));
+  assert.equal((await change).kind, 'applied', 'the link re-pointed');
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), 'p1');
+  change = nextChange();
+  await writeFile(join(root, 'conf', 'prod.json'), version('p2'));
+  assert.equal((await change).kind, 'applied', 'an edit of the file it leads to now');
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), 'p2');
 });
 
 test('an edit that changes the binding or live-reload setup asks for a restart and changes nothing itself', async () => {

@@ -14,8 +14,8 @@
  */
 import { open } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { closeSync, constants, existsSync, lstatSync, openSync, readSync, realpathSync, watch, type FSWatcher } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { closeSync, constants, existsSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate, schemaKeys } from './config-validator.generated';
 import { CONFIG_FILE_NAME, DEFAULT_RELOAD, DEFAULT_SPA_FILE, type HeaderRule, type Mount, type OptionLayer } from '../options';
@@ -775,18 +775,73 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
  * old one, which a watch on the file itself would lose. The folder itself removed or moved (a
  * build that wipes it) ends that watch, even where a folder is made again under its name at once
  * with the same inode number: it is then watched again, or, while it is not there, looked for
- * every CONFIG_ROOT_POLL_MS, and the file is read again once it is back. Returns the watcher's
- * closer; a folder that cannot be watched returns a no-op and reports through `onError`.
+ * every CONFIG_ROOT_POLL_MS, and the file is read again once it is back. A file that is a symbolic
+ * link (`porthole.config.json -> config/dev.json`) is read where it leads, so the folder of the
+ * file it leads to is watched too, for that file's name (an edit there changed nothing in the root:
+ * it was never read); the link re-pointed (`ln -sfn`) moves that watch where it leads now. Returns
+ * the watcher's closer; a folder that cannot be watched returns a no-op and reports through `onError`.
  */
 export function watchConfigFile(root: string, onChange: () => void, onError: (message: string) => void): { close(): void } {
   let timer: NodeJS.Timeout | undefined;
   let poll: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
+  /** While the file is a symbolic link: the file it leads to (absolute) and the watch on its folder. */
+  let target: { readonly file: string; readonly watcher: FSWatcher | undefined } | undefined;
   let closed = false;
+  const configPath = join(root, CONFIG_FILE_NAME);
+  /**
+   * Where the file leads now when it is a symbolic link (the real path; for a link that leads
+   * nowhere yet, where its text points), else undefined.
+   */
+  const linkedFile = (): string | undefined => {
+    try {
+      if (lstatSync(configPath, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return undefined;
+      try {
+        return realpathSync.native(configPath);
+      } catch {
+        return resolve(dirname(configPath), readlinkSync(configPath));
+      }
+    } catch {
+      return undefined;
+    }
+  };
+  /** Watches the folder of the file the link leads to (or nothing when it is no link), once per place. */
+  const followLink = (): void => {
+    const file = closed ? undefined : linkedFile();
+    if (file === target?.file) return;
+    target?.watcher?.close();
+    target = undefined;
+    if (file === undefined) return;
+    const folder = dirname(file);
+    const name = basename(file);
+    let w: FSWatcher | undefined;
+    try {
+      w = watch(folder, { persistent: false }, (event, changedName) => {
+        if (closed || target?.watcher !== w) return;
+        // Its folder removed or moved: this watch is dead; looked for again where the link leads now.
+        if (isOwnEvent(folder, event, changedName)) {
+          w?.close();
+          target = { file, watcher: undefined };
+          changed();
+          return;
+        }
+        if (changedName !== null && changedName.toString() !== name) return;
+        changed();
+      });
+      w.on('error', () => w?.close());
+    } catch {
+      // Its folder is not there (yet) or not readable: looked for again at the next change of the link.
+      w = undefined;
+    }
+    target = { file, watcher: w };
+  };
   const changed = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
+      // The link may have been made, removed or re-pointed (or where it leads made again).
+      if (target?.watcher === undefined) target = undefined;
+      followLink();
       onChange();
     }, CONFIG_WATCH_DEBOUNCE_MS);
     timer.unref();
@@ -824,12 +879,15 @@ export function watchConfigFile(root: string, onChange: () => void, onError: (me
     }
   };
   if (!start(true)) return { close: () => undefined };
+  followLink();
   return {
     close: () => {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
       if (poll !== undefined) clearInterval(poll);
       watcher?.close();
+      target?.watcher?.close();
+      target = undefined;
     },
   };
 }
