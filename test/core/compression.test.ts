@@ -345,6 +345,22 @@ describe('.br / .gz files beside the file', () => {
     assert.ok(decode(res).equals(built));
   });
 
+  test('a sibling older than the file by its ctime (the fix copied in with an older time: cp -p, rsync -t) is not used: every client gets the fix', async () => {
+    const built = script(100, 'built by the bundler');
+    await writeFile(join(root, 'copied.js'), built);
+    await utimes(join(root, 'copied.js'), new Date(Date.now() - 1_800_000), new Date(Date.now() - 1_800_000));
+    await writeFile(join(root, 'copied.js.br'), brotliCompressSync(built));
+    assert.equal((await get(srv.port, '/copied.js', ['Accept-Encoding: br'])).header('content-encoding'), 'br', 'the fresh sibling first');
+    // The fix, copied in with its own time, older than the .br's (cp -p fixed.js dist/copied.js).
+    const fixed = script(100, 'fixed by hand');
+    await writeFile(join(root, 'copied.js'), fixed);
+    await utimes(join(root, 'copied.js'), new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    const plain = await get(srv.port, '/copied.js');
+    assert.ok(plain.body.equals(fixed), 'the unencoded answer is the fix');
+    const br = await get(srv.port, '/copied.js', ['Accept-Encoding: br']);
+    assert.ok(decode(br).equals(fixed), 'a client that accepts br gets the fix too, not the old .br (nginx gzip_static would send the .br: Porthole promises fresh siblings only)');
+  });
+
   test('a sibling added to a long-unchanged folder is picked by the next request (the new name changes the folder)', async () => {
     // "None beside it" is remembered while the folder keeps a settled mtime; a new file is a new
     // name in the folder, so the next request looks again.

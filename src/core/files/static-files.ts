@@ -561,7 +561,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
   // encoding: the file is compressed on the fly, or a .br/.gz lies beside it.
   if (entry.contentEncoding === undefined && opts.compression && ex.listHeader('accept-encoding') === undefined) {
     entry.compressible ??= compressedOnTheFly(entry.body, entry.size, entry.type);
-    sendCached(ex, entry, identityVaries(entry.compressible, entry.fsPath, entry.mtimeMs, containedUnder(entry.root, opts)));
+    sendCached(ex, entry, identityVaries(entry.compressible, entry.fsPath, entry, containedUnder(entry.root, opts)));
     return;
   }
   const identity: Identity = {
@@ -577,6 +577,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
     version: undefined,
     ownCoding: entry.contentEncoding,
     mtimeMs: entry.mtimeMs,
+    ctimeMs: entry.ctimeMs,
   };
   sendNegotiated(ex, identity, opts, (vary) => sendCached(ex, entry, vary));
 }
@@ -646,6 +647,7 @@ export function sendFile(
       version: st,
       ownCoding: coding?.contentEncoding,
       mtimeMs: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
     };
     sendNegotiated(ex, identity, opts, (vary) => sendRepresentation(ex, vary ? { ...rep, varyAcceptEncoding: true } : rep));
   };
@@ -785,6 +787,14 @@ interface Identity {
   readonly ownCoding: ContentCoding | undefined;
   /** Its modification time (ms): a sibling older than this is stale. */
   readonly mtimeMs: number;
+  /** Its change time (ms): a sibling whose own change time is older is stale too (freshSiblings). */
+  readonly ctimeMs: number;
+}
+
+/** When a file was last modified and last changed (ms, as Stats give them). */
+interface FileTimes {
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
 }
 
 interface Siblings {
@@ -857,10 +867,17 @@ function siblingsOf(fsPath: string, within: ContainmentOptions): Siblings {
  * from a build before an edit (a hand-fixed `dist/app.js` beside its old `app.js.br`, a log beside
  * last week's `.gz`) and would serve stale bytes, so it is not an encoding of this file. An empty
  * one is no encoding of anything (no brotli or gzip stream is empty: a build truncated it and has
- * not written it yet).
+ * not written it yet). Older by either time: its mtime older than the file's mtime, or its ctime
+ * older than the file's ctime. An mtime is the writer's to set (`cp -p`, `rsync -t`, unzip put an
+ * old one on new bytes: the fixed file copied in with its own older time kept the stale `.br`
+ * fresh, and a client accepting br got the build's code, every other client the fix); a ctime is
+ * the kernel's, set by every write, rename and utimes. (A build that sets its files' times back
+ * afterwards, SOURCE_DATE_EPOCH, and touches `app.js.br` before `app.js` leaves the sibling
+ * unused: the file is compressed on the fly or sent as it is, its own bytes either way.)
  */
-function freshSiblings(siblings: Siblings, mtimeMs: number): Siblings {
-  const fresh = (st: Stats | undefined): Stats | undefined => (st !== undefined && st.size > 0 && st.mtimeMs >= mtimeMs ? st : undefined);
+function freshSiblings(siblings: Siblings, file: FileTimes): Siblings {
+  const fresh = (st: Stats | undefined): Stats | undefined =>
+    st !== undefined && st.size > 0 && st.mtimeMs >= file.mtimeMs && st.ctimeMs >= file.ctimeMs ? st : undefined;
   const br = fresh(siblings.br);
   const gzip = fresh(siblings.gzip);
   return br === siblings.br && gzip === siblings.gzip ? siblings : { br, gzip, epoch: siblings.epoch };
@@ -875,10 +892,10 @@ function compressedOnTheFly(body: Buffer | undefined, size: number, type: string
  * Whether the unencoded answer must say `Vary: Accept-Encoding`: another client may get an
  * encoding, made on the fly or a fresh `.br`/`.gz` beside the file (`fsPath`; undefined: none).
  */
-function identityVaries(onTheFly: boolean, fsPath: string | undefined, mtimeMs: number, within: ContainmentOptions): boolean {
+function identityVaries(onTheFly: boolean, fsPath: string | undefined, file: FileTimes, within: ContainmentOptions): boolean {
   if (onTheFly) return true;
   if (fsPath === undefined) return false;
-  const siblings = freshSiblings(siblingsOf(fsPath, within), mtimeMs);
+  const siblings = freshSiblings(siblingsOf(fsPath, within), file);
   return siblings.br !== undefined || siblings.gzip !== undefined;
 }
 
@@ -908,10 +925,10 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
   const accepted = parseAcceptEncoding(ex.listHeader('accept-encoding'));
   if (accepted.br === 0 && accepted.gzip === 0) {
     // This client takes the unencoded bytes; another one may get an encoding.
-    sendIdentity(identityVaries(onTheFly, id.fsPath, id.mtimeMs, containedUnder(id.root ?? opts.rootReal, opts)));
+    sendIdentity(identityVaries(onTheFly, id.fsPath, id, containedUnder(id.root ?? opts.rootReal, opts)));
     return;
   }
-  const siblings = id.fsPath !== undefined ? freshSiblings(siblingsOf(id.fsPath, containedUnder(id.root ?? opts.rootReal, opts)), id.mtimeMs) : NO_SIBLINGS;
+  const siblings = id.fsPath !== undefined ? freshSiblings(siblingsOf(id.fsPath, containedUnder(id.root ?? opts.rootReal, opts)), id) : NO_SIBLINGS;
   if (!onTheFly && siblings.br === undefined && siblings.gzip === undefined) {
     sendIdentity(false);
     return;
