@@ -8,11 +8,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { renameSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { mkdirSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type Running } from './harness';
+import { URL_DATES_MAX, UrlDates } from '../../src/core/files/validators';
+import type { Validators } from '../../src/core/files/preconditions';
 import { fetchOnce, request, type RawResponse } from './raw-client';
 
 let root: string;
@@ -217,4 +219,54 @@ describe('a changed file gets new validators', () => {
     assert.equal(res.status, 304);
     assert.equal(res.header('etag'), etag);
   });
+});
+
+describe('a URL that goes back to an older file', () => {
+  for (const [kind, size] of SIZES) {
+    test(`${kind}: a link re-pointed back (ln -sfn v1 current): the newer version's date gets 200 and the older bytes, never a 304; its own date still 304`, async () => {
+      // The client holds v2 and names its Last-Modified; v1's is earlier, so "not modified since"
+      // held and a 304 kept v2's bytes (nginx, if_modified_since exact, answers 200).
+      const dir = join(root, `rollback-${kind}`);
+      mkdirSync(join(dir, 'v1'), { recursive: true });
+      mkdirSync(join(dir, 'v2'));
+      writeFileSync(join(dir, 'v1', 'app.js'), bytesOf('a', size));
+      const v1 = statSync(join(dir, 'v1', 'app.js'));
+      const v2Path = join(dir, 'v2', 'app.js');
+      await changeUntil(
+        v2Path,
+        () => writeFileSync(v2Path, bytesOf('b', size)),
+        (st) => secondOf(Math.max(st.mtimeMs, st.ctimeMs)) > secondOf(Math.max(v1.mtimeMs, v1.ctimeMs)),
+      );
+      symlinkSync('v2', join(dir, 'current'));
+      const url = `rollback-${kind}/current/app.js`;
+      const newer = await get(url);
+      assert.equal(newer.status, 200);
+      assert.ok(newer.body.subarray(0, 20).toString().includes('version b'));
+      const newerDate = newer.header('last-modified') ?? '';
+      // ln -sfn v1 current: a new link renamed over the old one.
+      symlinkSync('v1', join(dir, 'next'));
+      renameSync(join(dir, 'next'), join(dir, 'current'));
+      const back = await get(url, [`If-Modified-Since: ${newerDate}`]);
+      assert.equal(back.status, 200, 'the client holds v2: not "not modified"');
+      assert.ok(back.body.subarray(0, 20).toString().includes('version a'), 'v1, the file the URL names now');
+      const resumed = await get(url, ['Range: bytes=0-9', `If-Unmodified-Since: ${newerDate}`]);
+      assert.equal(resumed.status, 412, 'If-Unmodified-Since v2\'s date: no range of v1 to splice into v2');
+      const ownDate = back.header('last-modified') ?? '';
+      assert.notEqual(ownDate, newerDate);
+      assert.equal((await get(url, [`If-Modified-Since: ${ownDate}`])).status, 304, 'v1\'s own date names v1');
+    });
+  }
+});
+
+test('UrlDates remembers URL_DATES_MAX URLs: the oldest is forgotten first, a URL answered again is kept', () => {
+  const dates = new UrlDates();
+  const at = (sec: number): Validators => ({ etag: `"${sec}"`, lastModifiedSec: sec, lastModified: new Date(sec * 1000).toUTCString() });
+  dates.note('/first', at(200));
+  dates.note('/kept', at(200));
+  for (let i = 0; i < URL_DATES_MAX - 2; i++) dates.note(`/u${i}`, at(100));
+  // Full: /first is the oldest; /kept answered again moves to the newest end.
+  dates.note('/kept', at(200));
+  dates.note('/one-more', at(100));
+  assert.equal(dates.note('/first', at(100)).lastModifiedWentBack, undefined, 'forgotten: its earlier date is not known');
+  assert.equal(dates.note('/kept', at(100)).lastModifiedWentBack, true, 'kept: went back from 200 to 100');
 });

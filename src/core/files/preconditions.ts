@@ -17,6 +17,14 @@ export interface Validators {
    * change twice in the second it covers). Set by DatedVersions (validators.ts).
    */
   readonly lastModifiedAmbiguous?: boolean;
+  /**
+   * True when the URL this answers has answered a version with a later Last-Modified before (a
+   * link re-pointed back to an older release: `ln -sfn v1 current`): a client may hold that newer
+   * version and name its date, which is later than this one's, so "not modified since" proves
+   * nothing. Date conditions then hold for this very date only (nginx's `if_modified_since exact`).
+   * Set by UrlDates (validators.ts).
+   */
+  readonly lastModifiedWentBack?: boolean;
   /** The same moment as the Last-Modified field value (IMF-fixdate, RFC 9110 §5.6.7). */
   readonly lastModified: string | undefined;
 }
@@ -69,7 +77,14 @@ export function evaluatePreconditions(
     const date = parseHttpDate(h.ifUnmodifiedSince);
     // Unmodified since a second two versions share: not known, so not met (a download resumed
     // with Range would splice the versions).
-    if (date !== undefined && v.lastModifiedSec !== undefined && (v.lastModifiedSec > date || (v.lastModifiedSec === date && v.lastModifiedAmbiguous === true))) return 'failed';
+    // Unmodified since a date later than a URL that went back: the client may hold the newer version.
+    if (
+      date !== undefined &&
+      v.lastModifiedSec !== undefined &&
+      (v.lastModifiedSec > date || (v.lastModifiedSec === date && v.lastModifiedAmbiguous === true) || (v.lastModifiedSec < date && v.lastModifiedWentBack === true))
+    ) {
+      return 'failed';
+    }
   }
   // Step 3 and 4: cache validation.
   if (h.ifNoneMatch !== undefined) {
@@ -85,7 +100,7 @@ export function evaluatePreconditions(
     if (
       date !== undefined &&
       v.lastModifiedSec !== undefined &&
-      (v.lastModifiedSec < date || (v.lastModifiedSec === date && v.lastModifiedAmbiguous !== true)) &&
+      ((v.lastModifiedSec < date && v.lastModifiedWentBack !== true) || (v.lastModifiedSec === date && v.lastModifiedAmbiguous !== true)) &&
       date <= Date.now() / 1000
     ) {
       return 'not-modified';

@@ -28,7 +28,7 @@ import {
 } from './file-cache';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
-import { contentValidators, datedVersions, statValidators } from './validators';
+import { contentValidators, datedVersions, statValidators, urlDates } from './validators';
 import { answerFromValidators, inMemory, representationHeaders, sendRepresentation, type Coding, type PreparedHeads, type Representation } from './representation';
 import { contentTypeOf, contentTypeOfFile, isTextType, typeFromName, typeNeedsBytes } from './content-type';
 import {
@@ -618,7 +618,7 @@ export function sendFile(
         // A file that changed under us has no one version to send (its length, its validators): 503, ask again.
         if (body === undefined) return ex.connection.fileChangedWhileRead(ex);
         const type = as?.type ?? (asset !== undefined ? encodedAssetType(asset.inner, asset.coding, body) : contentTypeOf(real, body));
-        const validators = datedVersions.note(real, contentValidators(st, body));
+        const validators = urlDates.note(urlKey(opts, place.key), datedVersions.note(real, contentValidators(st, body)));
         const entry = makeCachedFile(place.fsPath, real, place.root, st, body, type, validators, place.dir, coding);
         place.cache.set(place.key, entry);
         if (as !== undefined) sendCached(ex, entry);
@@ -629,7 +629,9 @@ export function sendFile(
     return;
   }
   const send = (type: string): void => {
-    const rep = appendedTo ? appendedRepresentation(file, st, real, type) : streamedRepresentation(file, st, real, type, coding, ex.startTime);
+    const rep = appendedTo
+      ? appendedRepresentation(file, st, real, type)
+      : streamedRepresentation(file, st, real, type, coding, ex.startTime, placement === undefined ? undefined : urlKey(opts, placement.key));
     if (as !== undefined) {
       sendRepresentation(ex, rep);
       return;
@@ -674,17 +676,28 @@ export function sendFile(
 }
 
 /**
+ * What UrlDates (validators.ts) remembers a URL by: the served folder's real path and the file
+ * cache's key (the request path without its query), so two servers of one process (two folders
+ * in the extension) never share a URL's dates.
+ */
+function urlKey(opts: StaticOptions, key: string): string {
+  return `${opts.rootReal}\u0000${key}`;
+}
+
+/**
  * A file read from its descriptor: ranges of the file, small ones read whole for one write.
  * `since` (wall-clock ms): no later than when `st` was taken (the request's start), so a stat
- * taken moments after a change counts as such however late this runs.
+ * taken moments after a change counts as such however late this runs. `url` (urlKey): what the
+ * URL answered before is known (UrlDates), undefined when it is not a URL's answer.
  */
-function streamedRepresentation(file: FileHandle, st: Stats, real: string, type: string, coding: Coding | undefined, since: number): Representation {
+function streamedRepresentation(file: FileHandle, st: Stats, real: string, type: string, coding: Coding | undefined, since: number, url: string | undefined): Representation {
   const size = st.size;
+  const dated = datedVersions.note(real, statValidators(st));
   return {
     settled: changedWithinSettle(st, since) ? () => stillVersion(file, st, since) : undefined,
     type,
     size,
-    validators: datedVersions.note(real, statValidators(st)),
+    validators: url === undefined ? dated : urlDates.note(url, dated),
     rangeable: true,
     partFor: (start, end) => ({ file, start, end, confirm: () => stillVersion(file, st, since) }),
     whole: undefined,

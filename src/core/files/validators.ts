@@ -106,3 +106,41 @@ export class DatedVersions {
 
 /** One memory for the process: what it holds are facts about files, whichever server answered them. */
 export const datedVersions = new DatedVersions();
+
+/** URL paths UrlDates remembers (a Map of a string and a number each: well under 2 MB), as DATED_VERSIONS_MAX files. */
+export const URL_DATES_MAX = 8192;
+
+/**
+ * The latest Last-Modified second each URL path (the file cache's key: the request path without
+ * its query) was answered with, so that a URL that goes back in time is known: a link re-pointed
+ * back to an older release (`ln -sfn v1 current`), a mount or clean URL now naming an older file.
+ * A client holding the newer version names its date in If-Modified-Since; the older version's
+ * Last-Modified is earlier, so RFC 9110 §13.1.3's "not modified since" held and a 304 kept the
+ * newer bytes (nginx, `if_modified_since exact` by default, answers 200). A version answered at a
+ * URL that had a later date is marked lastModifiedWentBack: date conditions hold for its exact
+ * date only, until the URL answers a version at least as new as the latest again. Only what this
+ * process answered is known (entity tags, which browsers send too, are exact always). Bounded:
+ * the oldest remembered URLs are forgotten first (URL_DATES_MAX).
+ */
+export class UrlDates {
+  private readonly latest = new Map<string, number>();
+
+  /** `v` as answered at `url`: with lastModifiedWentBack when `url` answered a later date before. */
+  note(url: string, v: Validators): Validators {
+    const sec = v.lastModifiedSec;
+    if (sec === undefined) return v;
+    const known = this.latest.get(url);
+    if (known !== undefined && known > sec) return { ...v, lastModifiedWentBack: true };
+    if (known === undefined && this.latest.size >= URL_DATES_MAX) {
+      const oldest = this.latest.keys().next().value;
+      if (oldest !== undefined) this.latest.delete(oldest);
+    }
+    // Moved to the end: the URL's latest date, most recently answered.
+    this.latest.delete(url);
+    this.latest.set(url, sec);
+    return v;
+  }
+}
+
+/** One memory for the process, as datedVersions: what a URL answered, whichever server answered it. */
+export const urlDates = new UrlDates();
