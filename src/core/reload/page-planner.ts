@@ -10,6 +10,7 @@
  * Its script sits beside the module's file: dist/page-plan-worker.js beside the bundles,
  * page-plan-worker.js beside this file in a tsc build.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as WorkerThreadsModule from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
@@ -24,6 +25,14 @@ import type { PagePlan, PlacementWish } from './live-reload-inject';
  * and abandoned) once held a fresh page 50 s, past the connection's 30 s write timeout.
  */
 export const PLAN_TIME_LIMIT_MS = 5_000;
+/**
+ * The longest a page waits for its plan (ms, from the request) when the planner thread had less
+ * CPU time than it waited (Linux, where the thread's CPU time can be read): on a busy machine an
+ * ordinary 4 MiB page (about 1 s of CPU) took 5.7 s, and was judged too slow to parse and kept
+ * without live reload until edited. The plan goes on until the thread has used the CPU time it
+ * would have had on an idle machine, up to this; under the connection's 30 s write timeout.
+ */
+export const PLAN_WAIT_LIMIT_MS = 15_000;
 /**
  * Pages waiting for the planner at most; more are sent as they are at once. Each holds its bytes
  * (up to 4 MiB) while it waits, and none can wait longer than PLAN_TIME_LIMIT_MS anyway.
@@ -52,6 +61,8 @@ export interface PlanResponse {
 
 interface Job {
   readonly request: PlanRequest;
+  /** When the page was asked for (Date.now() ms). */
+  readonly askedAt: number;
   readonly resolve: (plan: PagePlan) => void;
   /** When the page stops waiting (Date.now() ms): PLAN_TIME_LIMIT_MS after it was asked for. */
   readonly deadline: number;
@@ -73,6 +84,8 @@ const WAITED_TOO_LONG: PagePlan = {
 const TOO_MANY: PagePlan = { kind: 'unsupported', reason: `over ${MAX_WAITING_PLANS} pages waiting to be parsed: served without live reload`, transient: true };
 
 let worker: Worker | undefined;
+/** The planner thread's kernel thread id (Linux; its first message), to read its CPU time. */
+let workerTid: number | undefined;
 let current: { job: Job; timer: NodeJS.Timeout } | undefined;
 const waiting: Job[] = [];
 let nextId = 1;
@@ -91,7 +104,8 @@ export function planPageOffThread(html: Buffer, tag: string, wish: PlacementWish
       resolve(TOO_MANY);
       return;
     }
-    const job: Job = { request: { id: nextId++, html, tag, wish, charset }, resolve, deadline: Date.now() + PLAN_TIME_LIMIT_MS };
+    const askedAt = Date.now();
+    const job: Job = { request: { id: nextId++, html, tag, wish, charset }, resolve, askedAt, deadline: askedAt + PLAN_TIME_LIMIT_MS };
     // A page that is still queued at its deadline leaves the queue unplanned.
     job.timer = setTimeout(() => {
       const at = waiting.indexOf(job);
@@ -115,16 +129,33 @@ function startNext(): void {
   if (job === undefined) return;
   clearTimeout(job.timer);
   // Planned for what is left of its wait. The thread is ended before the next page is handed on,
-  // so that page gets a fresh one.
+  // so that page gets a fresh one. On a busy machine (the thread had less CPU time than the wall
+  // time it was given) the plan goes on, up to PLAN_WAIT_LIMIT_MS from the request.
   const startedAt = Date.now();
-  const timer = setTimeout(
-    () => {
-      restart();
-      // The page's own fault only when it had a fair share of the time to itself.
-      finish(job, Date.now() - startedAt >= PLAN_TIME_LIMIT_MS / 2 ? TOO_SLOW : WAITED_TOO_LONG);
-    },
-    Math.max(0, job.deadline - Date.now()),
-  );
+  const thread = worker;
+  // A thread started for this page: all its CPU time counts (its start-up too).
+  const cpuAtStart = thread === undefined ? 0 : plannerCpuMs();
+  const cpuUsed = (): number | undefined => {
+    const now = worker === thread || thread === undefined ? plannerCpuMs() : undefined;
+    return now === undefined || cpuAtStart === undefined ? undefined : now - cpuAtStart;
+  };
+  // The CPU time it would have had on an idle machine: the wall time left of its wait.
+  const budget = Math.max(0, job.deadline - startedAt);
+  const expire = (): void => {
+    const now = Date.now();
+    const used = cpuUsed();
+    if (used !== undefined && used < budget - 1 && now < job.askedAt + PLAN_WAIT_LIMIT_MS) {
+      // Starved, not slow: wait for the rest of its CPU time (or the wait limit).
+      if (current?.job === job) current.timer = setTimeout(expire, Math.min(budget - used, job.askedAt + PLAN_WAIT_LIMIT_MS - now));
+      return;
+    }
+    const given = now - startedAt;
+    restart();
+    // The page's own fault only when it had a fair share of the time to itself: its thread's CPU
+    // time where known, else the wall time.
+    finish(job, (used ?? given) >= PLAN_TIME_LIMIT_MS / 2 ? TOO_SLOW : WAITED_TOO_LONG);
+  };
+  const timer = setTimeout(expire, Math.max(0, job.deadline - Date.now()));
   current = { job, timer };
   try {
     planner().postMessage(job.request);
@@ -140,7 +171,11 @@ function planner(): Worker {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Worker: PlannerThread } = require('node:worker_threads') as typeof WorkerThreadsModule;
   const w = new PlannerThread(workerScript, { resourceLimits: { maxOldGenerationSizeMb: PLANNER_HEAP_MB } });
-  w.on('message', (response: PlanResponse) => {
+  w.on('message', (response: PlanResponse | { readonly tid: number }) => {
+    if ('tid' in response) {
+      if (worker === w) workerTid = response.tid;
+      return;
+    }
     if (current !== undefined && current.job.request.id === response.id) finish(current.job, response.plan);
   });
   // A thread that fails (out of memory, an error outside planPage) fails the page it was planning.
@@ -154,13 +189,27 @@ function planner(): Worker {
   // After the listeners: attaching a 'message' listener refs the thread's port again.
   w.unref();
   worker = w;
+  workerTid = undefined;
   return w;
+}
+
+/** The planner thread's CPU time (ms), where the system says it (Linux), else undefined. */
+function plannerCpuMs(): number | undefined {
+  if (workerTid === undefined) return undefined;
+  try {
+    // schedstat: time on the CPU (ns), time waiting for it (ns), time slices.
+    const ns = Number(readFileSync(`/proc/self/task/${workerTid}/schedstat`, 'latin1').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Ends the planner thread after a plan ran out of time; the next page gets a new one. */
 function restart(): void {
   const w = worker;
   worker = undefined;
+  workerTid = undefined;
   if (w !== undefined) void w.terminate();
 }
 
