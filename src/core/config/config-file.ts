@@ -27,7 +27,7 @@ import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
 import { describeFsProblem } from '../text/fs-problem';
-import { isOwnEvent } from '../reload/live-reload-watcher';
+import { identityOf, isOwnEvent } from '../reload/live-reload-watcher';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
@@ -815,11 +815,12 @@ export function watchConfigFile(root: string, onChange: () => void, onError: (me
     const folder = dirname(file);
     const name = basename(file);
     let w: FSWatcher | undefined;
+    const folderIdentity = identityOf(folder);
     try {
       w = watch(folder, { persistent: false }, (event, changedName) => {
         if (closed || target?.watcher !== w) return;
         // Its folder removed or moved: this watch is dead; looked for again where the link leads now.
-        if (isOwnEvent(folder, event, changedName)) {
+        if (isOwnEvent(folder, folderIdentity, event, changedName)) {
           w?.close();
           target = { file, watcher: undefined };
           changed();
@@ -857,10 +858,11 @@ export function watchConfigFile(root: string, onChange: () => void, onError: (me
   };
   /** Watches the folder; false when it cannot be (not there, or not readable now: said when `report`). */
   const start = (report: boolean): boolean => {
+    const rootIdentity = identityOf(root);
     try {
       const w = watch(root, { persistent: false }, (event, name) => {
         if (closed || w !== watcher) return;
-        if (isOwnEvent(root, event, name)) {
+        if (isOwnEvent(root, rootIdentity, event, name)) {
           w.close();
           watcher = undefined;
           changed();

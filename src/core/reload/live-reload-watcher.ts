@@ -179,11 +179,12 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     const name = basename(link);
     try {
       const holder = dirname(link);
+      const holderIdentity = identityOf(holder);
       const w = watch(holder, { persistent: false }, (event, filename) => {
         if (closed) return;
         // The folder holding the link itself removed or moved (see isOwnEvent): this watch is
         // dead, whatever is there now; the root is walked and its links guarded again.
-        if (isOwnEvent(holder, event, filename)) {
+        if (isOwnEvent(holder, holderIdentity, event, filename)) {
           rootGone();
           return;
         }
@@ -278,12 +279,13 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       // file, ignore globs, editors' temporaries, a stylesheet swapped in place) see what changed;
       // a change of a file it leads to, as a change of the link.
       const intoFolder = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+      const leadsTo = identityOf(path);
       const w = watch(path, { persistent: false }, (event, filename) => {
         if (closed) return;
         // Where it leads removed or moved (see isOwnEvent): this watch is dead, even when a folder
         // is there again (`rm -rf build && mkdir build`, the same inode number): the link's own
         // entry changed, so it is watched again where it leads now.
-        if (isOwnEvent(path, event, filename)) {
+        if (isOwnEvent(path, leadsTo, event, filename)) {
           arrive(path, false, true);
           return;
         }
@@ -322,6 +324,8 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   const addFolder = (dir: string): void => {
     if (closed || folders.has(dir) || (dir !== rootReal && skip(dir))) return;
     let w: FSWatcher;
+    // The root's identity (isOwnEvent): a folder inside it named like it (dist/dist) is no removal of it.
+    const rootIdentity = dir === rootReal ? identityOf(dir) : undefined;
     try {
       w = watch(dir, { persistent: false }, (event, filename) => {
         if (closed) return;
@@ -329,7 +333,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
         // its return must be awaited. Its inode number alone cannot tell: `rm -r dist && mkdir
         // dist` gives the new folder the old one's number at once on ext4 (CI, stop 33: a mount
         // made again in one go reloaded nothing after). A watched file's every `rename` is its own.
-        if (dir === rootReal && event === 'rename' && (rootIsFile || isOwnEvent(dir, event, filename) || rootReplaced())) {
+        if (dir === rootReal && event === 'rename' && (rootIsFile || isOwnEvent(dir, rootIdentity, event, filename) || rootReplaced())) {
           rootGone();
           return;
         }
@@ -431,11 +435,12 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       ancestor?.close();
       ancestor = undefined;
       watched = dir;
+      const identity = identityOf(dir);
       try {
         const w = watch(dir, { persistent: false }, (event, filename) => {
           // This folder itself removed or moved (see isOwnEvent): watched anew, even where a
           // folder is there again under its name (the same inode number: the watch is dead).
-          if (isOwnEvent(dir, event, filename)) watched = undefined;
+          if (isOwnEvent(dir, identity, event, filename)) watched = undefined;
           check();
         });
         w.on('error', () => {
@@ -482,15 +487,41 @@ const MAX_LINK_HOPS = 40;
 /** How often a root that is gone is looked for where the folder above it cannot be watched (ms). */
 const ROOT_POLL_MS = 1_000;
 
+/** Which file or folder a watch was made on (statSync: a link followed, as fs.watch follows it). */
+export interface WatchedIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  /** Stats#birthtimeMs: 0 where the file system keeps none. */
+  readonly birthtimeMs: number;
+}
+
+/** What `path` is now (a link followed), undefined when nothing is there. */
+export function identityOf(path: string): WatchedIdentity | undefined {
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st === undefined ? undefined : { dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * True when a watch of `watchedPath` reports what may be its own removal or move (inotify's
- * IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED: libuv gives them as a `rename` of the watched path's
- * own name), after which the watch reports nothing more, even when another folder or file is
- * made under the name at once with the same inode number. An entry inside a folder that has the
- * folder's own name (dist/dist) reports the same: the callers then watch again, which is harmless.
+ * True when a watch of `watchedPath` (made on `watched`, identityOf before the watch) reports its
+ * own removal or move (inotify's IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED: libuv gives them as a
+ * `rename` of the watched path's own name), after which the watch reports nothing more, even when
+ * another folder or file is made under the name at once with the same inode number. An entry
+ * inside a folder that has the folder's own name (dist/dist) reports the same `rename`: it is told
+ * apart by the folder's identity, still the one watched (its birth time too: a folder made again
+ * at once may get the old inode number, never the old birth time). Each such event taken for the
+ * folder's own re-walked and re-watched the whole tree (a file dist/dist written in a loop: an
+ * event storm, and a full reload each time). Where the file system keeps no birth time, the
+ * name alone decides (watched again: costly, never wrong).
  */
-export function isOwnEvent(watchedPath: string, event: string, filename: string | Buffer | null): boolean {
-  return event === 'rename' && filename !== null && filename.toString() === basename(watchedPath);
+export function isOwnEvent(watchedPath: string, watched: WatchedIdentity | undefined, event: string, filename: string | Buffer | null): boolean {
+  if (event !== 'rename' || filename === null || filename.toString() !== basename(watchedPath)) return false;
+  if (watched === undefined || watched.birthtimeMs === 0) return true;
+  const now = identityOf(watchedPath);
+  return now === undefined || now.dev !== watched.dev || now.ino !== watched.ino || now.birthtimeMs !== watched.birthtimeMs;
 }
 
 function isGone(err: unknown): boolean {
