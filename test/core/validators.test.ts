@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type Running } from './harness';
-import { URL_DATES_MAX, UrlDates } from '../../src/core/files/validators';
+import { DATED_VERSIONS_MAX, DatedVersions, URL_DATES_MAX, UrlDates } from '../../src/core/files/validators';
 import type { Validators } from '../../src/core/files/preconditions';
 import { fetchOnce, request, type RawResponse } from './raw-client';
 
@@ -269,4 +269,29 @@ test('UrlDates remembers URL_DATES_MAX URLs: the oldest is forgotten first, a UR
   dates.note('/one-more', at(100));
   assert.equal(dates.note('/first', at(100)).lastModifiedWentBack, undefined, 'forgotten: its earlier date is not known');
   assert.equal(dates.note('/kept', at(100)).lastModifiedWentBack, true, 'kept: went back from 200 to 100');
+});
+
+test('UrlDates: a URL answered again while it is gone back is kept too (it was the first forgotten, and its older bytes then got a 304 for the newer date)', () => {
+  const dates = new UrlDates();
+  const at = (sec: number): Validators => ({ etag: `"${sec}"`, lastModifiedSec: sec, lastModified: new Date(sec * 1000).toUTCString() });
+  dates.note('/current/app.js', at(200));
+  assert.equal(dates.note('/current/app.js', at(100)).lastModifiedWentBack, true);
+  // The went-back URL answered between every other URL: it is the most recently answered throughout.
+  for (let i = 0; i < URL_DATES_MAX; i++) {
+    dates.note(`/u${i}`, at(100));
+    dates.note('/current/app.js', at(100));
+  }
+  assert.equal(dates.note('/current/app.js', at(100)).lastModifiedWentBack, true, 'kept: answered most recently, still gone back from 200');
+});
+
+test('DatedVersions: a file answered again while its second is shared is kept (it was the first forgotten, and the shared date matched again)', () => {
+  const versions = new DatedVersions();
+  const at = (sec: number, etag: string): Validators => ({ etag, lastModifiedSec: sec, lastModified: new Date(sec * 1000).toUTCString() });
+  versions.note('/srv/app.js', at(100, '"a"'));
+  assert.equal(versions.note('/srv/app.js', at(100, '"b"')).lastModifiedAmbiguous, true);
+  for (let i = 0; i < DATED_VERSIONS_MAX; i++) {
+    versions.note(`/srv/u${i}`, at(100, `"u${i}"`));
+    versions.note('/srv/app.js', at(100, '"b"'));
+  }
+  assert.equal(versions.note('/srv/app.js', at(100, '"b"')).lastModifiedAmbiguous, true, 'kept: answered most recently, its second still shared');
 });

@@ -66,7 +66,7 @@ function lastModifiedOf(st: Stats): Pick<Validators, 'lastModifiedSec' | 'lastMo
 }
 
 /** Files DatedVersions remembers (a Map of a number and a string each: well under 2 MB). */
-const DATED_VERSIONS_MAX = 8192;
+export const DATED_VERSIONS_MAX = 8192;
 
 /**
  * The Last-Modified second and ETag of the version of each file (by real path) this server last
@@ -78,7 +78,7 @@ const DATED_VERSIONS_MAX = 8192;
  * the same file already had is marked lastModifiedAmbiguous; date conditions then never match it,
  * until a later save moves Last-Modified on. Only versions this process answered are known: a
  * client holding a version from before a restart is not covered (entity tags are, always).
- * Bounded: the oldest remembered files are forgotten first (DATED_VERSIONS_MAX).
+ * Bounded: the files answered least recently are forgotten first (DATED_VERSIONS_MAX).
  */
 export class DatedVersions {
   private readonly seen = new Map<string, { sec: number; etag: string; ambiguous: boolean }>();
@@ -91,8 +91,14 @@ export class DatedVersions {
     let ambiguous = false;
     if (known !== undefined && known.sec === sec) {
       ambiguous = known.ambiguous || known.etag !== v.etag;
-      if (known.etag === v.etag && known.ambiguous === ambiguous) return ambiguous ? { ...v, lastModifiedAmbiguous: true } : v;
+      // Moved to the end either way: a file answered again is the most recently answered (left
+      // first in line, an ambiguous one answered constantly was the first forgotten, and its
+      // shared second matched date conditions again).
       this.seen.delete(real);
+      if (known.etag === v.etag && known.ambiguous === ambiguous) {
+        this.seen.set(real, known);
+        return ambiguous ? { ...v, lastModifiedAmbiguous: true } : v;
+      }
     } else if (known !== undefined) {
       this.seen.delete(real);
     } else if (this.seen.size >= DATED_VERSIONS_MAX) {
@@ -120,7 +126,7 @@ export const URL_DATES_MAX = 8192;
  * URL that had a later date is marked lastModifiedWentBack: date conditions hold for its exact
  * date only, until the URL answers a version at least as new as the latest again. Only what this
  * process answered is known (entity tags, which browsers send too, are exact always). Bounded:
- * the oldest remembered URLs are forgotten first (URL_DATES_MAX).
+ * the URLs answered least recently are forgotten first (URL_DATES_MAX).
  */
 export class UrlDates {
   private readonly latest = new Map<string, number>();
@@ -130,7 +136,13 @@ export class UrlDates {
     const sec = v.lastModifiedSec;
     if (sec === undefined) return v;
     const known = this.latest.get(url);
-    if (known !== undefined && known > sec) return { ...v, lastModifiedWentBack: true };
+    if (known !== undefined && known > sec) {
+      // Moved to the end as well: a URL answered while gone back is the most recently answered
+      // (left first in line, it was the first forgotten, and a 304 then kept the newer bytes).
+      this.latest.delete(url);
+      this.latest.set(url, known);
+      return { ...v, lastModifiedWentBack: true };
+    }
     if (known === undefined && this.latest.size >= URL_DATES_MAX) {
       const oldest = this.latest.keys().next().value;
       if (oldest !== undefined) this.latest.delete(oldest);
