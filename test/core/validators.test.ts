@@ -258,6 +258,40 @@ describe('a URL that goes back to an older file', () => {
   }
 });
 
+test('a clean URL (cleanUrls: /current/about → about.html) that goes back to an older file: the newer version\'s date gets 200, never a 304', async () => {
+  // The clean URL's answer was never noted by UrlDates (no cache placement): a 304 kept v2's bytes.
+  const site = await mkdtemp(join(tmpdir(), 'porthole-clean-rollback-'));
+  const clean = await startServer({ root: site, reload: { enabled: false }, cleanUrls: true });
+  try {
+    mkdirSync(join(site, 'v1'));
+    mkdirSync(join(site, 'v2'));
+    writeFileSync(join(site, 'v1', 'about.html'), 'version a');
+    const v1 = statSync(join(site, 'v1', 'about.html'));
+    const v2Path = join(site, 'v2', 'about.html');
+    await changeUntil(
+      v2Path,
+      () => writeFileSync(v2Path, 'version b'),
+      (st) => secondOf(Math.max(st.mtimeMs, st.ctimeMs)) > secondOf(Math.max(v1.mtimeMs, v1.ctimeMs)),
+    );
+    symlinkSync('v2', join(site, 'current'));
+    const at = (headers: string[] = []): Promise<RawResponse> => fetchOnce(clean.port, request('/current/about', { headers }));
+    const newer = await at();
+    assert.equal(newer.status, 200);
+    assert.equal(newer.body.toString(), 'version b');
+    const newerDate = newer.header('last-modified') ?? '';
+    symlinkSync('v1', join(site, 'next'));
+    renameSync(join(site, 'next'), join(site, 'current'));
+    const back = await at([`If-Modified-Since: ${newerDate}`]);
+    assert.equal(back.status, 200, 'the client holds v2: not "not modified"');
+    assert.equal(back.body.toString(), 'version a');
+    const ownDate = back.header('last-modified') ?? '';
+    assert.equal((await at([`If-Modified-Since: ${ownDate}`])).status, 304, 'v1\'s own date names v1');
+  } finally {
+    await clean.close();
+    await rm(site, { recursive: true, force: true });
+  }
+});
+
 test('UrlDates remembers URL_DATES_MAX URLs: the oldest is forgotten first, a URL answered again is kept', () => {
   const dates = new UrlDates();
   const at = (sec: number): Validators => ({ etag: `"${sec}"`, lastModifiedSec: sec, lastModified: new Date(sec * 1000).toUTCString() });

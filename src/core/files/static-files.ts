@@ -454,7 +454,8 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
     case 'file': {
       const { place } = found;
       const placement = place === undefined ? undefined : { cache: fileCacheFor(opts), key: cacheKeyOf(rawPath), ...place };
-      sendFile(ex, found.file, found.stat, found.real, opts, placement);
+      // Without a placement (a clean URL's page, never cached), its URL still for UrlDates.
+      sendFile(ex, found.file, found.stat, found.real, opts, placement, undefined, cacheKeyOf(rawPath));
       return;
     }
     case 'missing':
@@ -586,6 +587,8 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
  * Sends an open file (GET/HEAD), closing it when the exchange ends. With a cache placement, a
  * small file is read whole, cached, and answered from the cache. `as`: the file is another one's
  * encoding (a `.br` sibling): its type and coding are given, and no other encoding is chosen.
+ * `urlPath`: the request path (cacheKeyOf) the file answers when it has no cache placement (a
+ * clean URL's page), so that UrlDates knows that URL's dates too.
  */
 export function sendFile(
   ex: Exchange,
@@ -595,6 +598,7 @@ export function sendFile(
   opts: StaticOptions,
   placement?: CachePlacement,
   as?: { readonly type: string; readonly coding: Coding },
+  urlPath?: string,
 ): void {
   ex.filePath = real;
   ex.addCleanup(() => void file.close().catch(() => undefined));
@@ -631,7 +635,7 @@ export function sendFile(
   const send = (type: string): void => {
     const rep = appendedTo
       ? appendedRepresentation(file, st, real, type)
-      : streamedRepresentation(file, st, real, type, coding, ex.startTime, placement === undefined ? undefined : urlKey(opts, placement.key));
+      : streamedRepresentation(file, st, real, type, coding, ex.startTime, urlKey(opts, placement?.key ?? urlPath));
     if (as !== undefined) {
       sendRepresentation(ex, rep);
       return;
@@ -680,8 +684,10 @@ export function sendFile(
  * cache's key (the request path without its query), so two servers of one process (two folders
  * in the extension) never share a URL's dates.
  */
-function urlKey(opts: StaticOptions, key: string): string {
-  return `${opts.rootReal}\u0000${key}`;
+function urlKey(opts: StaticOptions, key: string): string;
+function urlKey(opts: StaticOptions, key: string | undefined): string | undefined;
+function urlKey(opts: StaticOptions, key: string | undefined): string | undefined {
+  return key === undefined ? undefined : `${opts.rootReal}\u0000${key}`;
 }
 
 /**
