@@ -31,7 +31,7 @@ export interface FileIdentity {
 }
 
 /** True when `a` and `b` are the same file: device and inode, and birth time when both know it. */
-function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
   if (a.ino !== b.ino || a.dev !== b.dev) return false;
   const born = a.birthtimeMs ?? 0;
   const other = b.birthtimeMs ?? 0;

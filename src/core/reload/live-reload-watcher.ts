@@ -23,6 +23,7 @@
 import { watch, readdirSync, readlinkSync, lstatSync, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, parse, sep } from 'node:path';
 import { realPathOf } from '../files/file-cache';
+import { sameFile, type FileIdentity } from '../files/loopback-only';
 
 export interface RootWatcher {
   close(): void;
@@ -487,13 +488,8 @@ const MAX_LINK_HOPS = 40;
 /** How often a root that is gone is looked for where the folder above it cannot be watched (ms). */
 const ROOT_POLL_MS = 1_000;
 
-/** Which file or folder a watch was made on (statSync: a link followed, as fs.watch follows it). */
-export interface WatchedIdentity {
-  readonly dev: number;
-  readonly ino: number;
-  /** Stats#birthtimeMs: 0 where the file system keeps none. */
-  readonly birthtimeMs: number;
-}
+/** Which file or folder a watch was made on (statSync: a link followed, as fs.watch follows it): loopback-only's FileIdentity. */
+export type WatchedIdentity = FileIdentity;
 
 /** What `path` is now (a link followed), undefined when nothing is there. */
 export function identityOf(path: string): WatchedIdentity | undefined {
@@ -525,9 +521,9 @@ export function isOwnEvent(watchedPath: string, watched: WatchedIdentity | undef
   // watch's own end after the path that first watched that inode (one inotify watch serves every
   // fs.watch of it), so a link's watch of a folder the tree also watches heard `build`, not
   // `latest` (CI, stop 34: 1 in 20 runs, the link then never watched again).
-  if (watched !== undefined && watched.birthtimeMs !== 0) {
+  if (watched !== undefined && (watched.birthtimeMs ?? 0) !== 0) {
     const now = identityOf(watchedPath);
-    return now === undefined || now.dev !== watched.dev || now.ino !== watched.ino || now.birthtimeMs !== watched.birthtimeMs;
+    return now === undefined || !sameFile(now, watched);
   }
   return filename !== null && filename.toString() === basename(watchedPath);
 }
