@@ -311,3 +311,36 @@ test('a client half-close after complete requests still gets every answer, then 
     client.destroy();
   }
 });
+
+test('empty lines after the last request (RFC 9112 §2.2) are no request: a half-close or the head deadline ends the connection without a 400, a 408 or a log record', async () => {
+  // An old client's extra CRLF after a request (RFC 9112 §2.2), then its FIN; then empty lines
+  // alone on a fresh connection; then an extra CRLF left on a connection kept open past the head
+  // deadline. Each is an idle connection: the answers asked for, EOF, nothing more.
+  const quick = await startServer({ root: site.root, timeouts: { headersMs: 300 } });
+  try {
+    const cases: Array<{ raw: string; answers: number; halfClose: boolean }> = [
+      { raw: request('/hello.txt') + '\r\n', answers: 1, halfClose: true },
+      { raw: request('/hello.txt') + '\r\n\r\n\r', answers: 1, halfClose: true },
+      { raw: '\r\n\r\n', answers: 0, halfClose: true },
+      { raw: request('/hello.txt') + '\r\n', answers: 1, halfClose: false },
+    ];
+    for (const { raw, answers, halfClose } of cases) {
+      const before = quick.records.length;
+      const client = await RawClient.connect(quick.port);
+      try {
+        await client.write(raw);
+        if (halfClose) client.end();
+        const res = await client.readResponses(answers);
+        assert.deepEqual(res.map((r) => r.status), new Array<number>(answers).fill(200), JSON.stringify(raw));
+        await client.waitForEof();
+        assert.equal(client.buffered, 0, `${JSON.stringify(raw)}: nothing after the answers, got ${JSON.stringify(client.transcriptText())}`);
+      } finally {
+        client.destroy();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(quick.records.slice(before).map((r) => r.status), new Array<number>(answers).fill(200), JSON.stringify(raw));
+    }
+  } finally {
+    await quick.close();
+  }
+});

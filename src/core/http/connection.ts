@@ -28,7 +28,7 @@ import type { Readable } from 'node:stream';
 import { normaliseIp } from '../access/access-policy';
 import { escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
-import { TOKEN_CHARS, isToken } from './http-grammar';
+import { CR, LF, TOKEN_CHARS, isToken } from './http-grammar';
 import { parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import { FilePieces } from './file-pieces';
@@ -117,6 +117,20 @@ const COPY_BODY_MAX = 16 * 1024;
 /** The client half-closed before its streamed body was complete: 400 (or cut), like any body. */
 const BODY_CUT_SHORT = 'The request ended before its body was complete.';
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+
+/**
+ * True when `buf` (input not yet parsed, which the parser already let through: no bare CR or LF)
+ * holds nothing but empty lines, the last one perhaps without its LF yet: bytes a server ignores
+ * before a request line (RFC 9112 §2.2; an old client's extra CRLF after a request), so no
+ * request has begun. True for an empty buffer.
+ */
+function onlyEmptyLines(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i];
+    if (b !== CR && b !== LF) return false;
+  }
+  return true;
+}
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -960,7 +974,7 @@ export class Connection {
       }
       // (While draining, what is buffered is complete requests still to answer, not a cut one.)
       if (this.remoteEnded && !this.drainWait && (this.phase === 'head' || this.phase === 'body' || this.phase === 'idle')) {
-        if (this.pending.length > 0 || this.phase !== 'idle') {
+        if (this.phase === 'body' || !onlyEmptyLines(this.pending)) {
           this.failRequest(400, 'The request ended before it was complete.', this.bodyHead);
         } else {
           this.endGracefully();
@@ -1613,6 +1627,12 @@ export class Connection {
 
   private onHeadTimeout(): void {
     this.headTimer = undefined;
+    // Empty lines alone began no request (RFC 9112 §2.2): the connection was idle, and is closed
+    // as an idle one is, without a 408 or a log record.
+    if (this.phase === 'head' && onlyEmptyLines(this.pending)) {
+      this.endGracefully();
+      return;
+    }
     if (this.phase === 'head' || this.phase === 'body') {
       this.failRequest(408, 'The request did not arrive in time.', this.bodyHead);
     }
