@@ -149,6 +149,23 @@ test('close() with an idle client that never closes its side: no linger, our sid
   }
 });
 
+test('close() with a keep-alive socket holding only an extra CRLF after its request (RFC 9112 §2.2) ends it at once, without a 499 record', async () => {
+  // Empty lines begin no request: the connection is idle, not one "while the request head was
+  // arriving" that close() waits closeGraceMs for and then logs as an aborted request "-".
+  const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 30_000 } });
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/hello.txt') + '\r\n');
+    assert.equal((await client.readResponse()).status, 200);
+    await new Promise((r) => setTimeout(r, 100));
+    await withTimeout(srv.close(), 5_000, 'close() with a socket holding an empty line');
+    await client.waitForEof();
+    assert.deepEqual(srv.records.map((r) => r.status), [200]);
+  } finally {
+    client.destroy();
+  }
+});
+
 test('close() twice returns the same promise; close() before listen() resolves', async () => {
   const srv = await startServer({ root: site.root });
   const a = srv.close();

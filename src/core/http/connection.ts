@@ -801,9 +801,12 @@ export class Connection {
     return this.ctx.budget.take(bytes);
   }
 
-  /** Idle (between requests, nothing buffered): safe to close at once during shutdown. */
+  /**
+   * Idle (between requests, nothing buffered but empty lines, which begin no request: RFC 9112
+   * §2.2): safe to close at once during shutdown.
+   */
   get isIdle(): boolean {
-    return this.phase === 'idle' && this.pending.length === 0;
+    return (this.phase === 'idle' || this.phase === 'head') && onlyEmptyLines(this.pending);
   }
 
   /**
