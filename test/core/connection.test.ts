@@ -344,3 +344,19 @@ test('empty lines after the last request (RFC 9112 §2.2) are no request: a half
     await quick.close();
   }
 });
+
+test('a client that resets its connection with only an extra CRLF after its request left no request behind: no "mid-request" record', async () => {
+  const client = await RawClient.connect(srv.port);
+  const before = srv.records.length;
+  try {
+    await client.write(request('/hello.txt') + '\r\n');
+    assert.equal((await client.readResponse()).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.socket.resetAndDestroy();
+    await waitForClose(client.socket);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(srv.records.slice(before).map((r) => `${r.status} ${r.note ?? ''}`), ['200 ']);
+  } finally {
+    client.destroy();
+  }
+});

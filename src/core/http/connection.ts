@@ -905,8 +905,9 @@ export class Connection {
     } else if (!wasClosing && this.bodyHead !== undefined) {
       // A complete head whose body never finished arriving: nothing to answer, but it is logged.
       this.logUnparsed(400, byServer ? 'the server stopped while the body was arriving' : 'client closed the connection mid-body', true, this.bodyHead);
-    } else if (!wasClosing && this.pending.length > 0) {
-      // Bytes of a request head that never completed: nothing to answer, but it is logged.
+    } else if (!wasClosing && !onlyEmptyLines(this.pending)) {
+      // Bytes of a request head that never completed: nothing to answer, but it is logged (empty
+      // lines alone are no request head: RFC 9112 §2.2).
       this.logUnparsed(400, byServer ? 'the server stopped while the request head was arriving' : 'client closed the connection mid-request', true);
     }
     this.pending = EMPTY;
