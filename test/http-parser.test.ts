@@ -140,7 +140,14 @@ const cases: Case[] = [
   { description: 'HTTP/1 → 400', raw: `GET / HTTP/1\r\n${H}\r\n`, expect: { status: 400 } },
   { description: 'HTTP/10.0 → 400', raw: `GET / HTTP/10.0\r\n${H}\r\n`, expect: { status: 400 } },
   { description: 'HTTP/2.0 → 505', raw: `GET / HTTP/2.0\r\n${H}\r\n`, expect: { status: 505, code: 'ERR_VERSION_NOT_SUPPORTED' } },
-  { description: 'HTTP/1.2 → 505', raw: `GET / HTTP/1.2\r\n${H}\r\n`, expect: { status: 505 } },
+  // RFC 9110 §2.5: a higher minor version of a major version the server implements is processed
+  // as the highest minor version it implements (this entry said 505 before, against that SHOULD).
+  {
+    description: 'HTTP/1.2 is processed as HTTP/1.1 (RFC 9110 §2.5), its version kept as sent',
+    raw: `GET / HTTP/1.2\r\n${H}\r\n`,
+    expect: { complete: { version: '1.1', protocol: 'HTTP/1.2', keepAlive: true } },
+  },
+  { description: 'HTTP/1.9 without Host → 400 (it is HTTP/1.1)', raw: 'GET / HTTP/1.9\r\n\r\n', expect: { status: 400, code: 'ERR_MISSING_HOST' } },
   { description: 'HTTP/0.9 → 505', raw: 'GET / HTTP/0.9\r\n\r\n', expect: { status: 505 } },
   { description: 'relative target without slash → 400', raw: `GET index.html HTTP/1.1\r\n${H}\r\n`, expect: { status: 400, code: 'ERR_INVALID_TARGET' } },
   { description: '* with GET → 400', raw: `GET * HTTP/1.1\r\n${H}\r\n`, expect: { status: 400, code: 'ERR_INVALID_TARGET' } },

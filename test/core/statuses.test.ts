@@ -416,6 +416,20 @@ describe('5xx', () => {
     await expectStatus(`GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n`, 505, { closes: true });
   });
 
+  test('HTTP/1.2 is answered as HTTP/1.1 (RFC 9110 §2.5), not 505, and logged with the version it was sent with', async () => {
+    const before = srv.records.length;
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write('GET /hello.txt HTTP/1.2\r\nHost: 127.0.0.1\r\n\r\n' + request('/hello.txt'));
+      const res = await client.readResponses(2);
+      assert.deepEqual(res.map((r) => r.status), [200, 200]);
+      assert.equal(res[0]?.header('connection'), undefined, 'kept alive, as HTTP/1.1');
+    } finally {
+      client.destroy();
+    }
+    assert.deepEqual(srv.records.slice(before, before + 2).map((r) => r.protocol), ['HTTP/1.2', 'HTTP/1.1']);
+  });
+
   test('error answers a cache may keep without being told (RFC 9110 §15.1: 405, 414, 501) say no-store, as every refusal does', async () => {
     // A shared cache keeping GET /hello.txt's 501 (a client's Transfer-Encoding: gzip) would give
     // it to everyone asking for the file after: a denial of service through the cache.

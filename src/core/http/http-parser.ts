@@ -44,7 +44,13 @@ export interface RequestHead {
    * asterisk-form: '*'; authority-form (CONNECT only): '' — there is no path to serve.
    */
   path: string;
+  /**
+   * The version the request is processed as: a higher minor version of HTTP/1 (`HTTP/1.2`) is
+   * taken as 1.1, the highest this server implements (RFC 9110 §2.5).
+   */
   version: '1.0' | '1.1';
+  /** The HTTP-version as sent (`HTTP/1.1`, `HTTP/1.2`), for the log's request line. */
+  protocol: string;
   /** In order; names lower-cased, values latin1-decoded and trimmed of OWS. */
   headers: Array<[name: string, value: string]>;
   /** The Host value; for absolute-form the target's authority (RFC 9112 §3.2.2). */
@@ -94,7 +100,7 @@ const E_TARGET = protocolError(400, 'ERR_INVALID_TARGET', 'The request target is
 const E_TARGET_USERINFO = protocolError(400, 'ERR_INVALID_TARGET', 'The request target must not contain user information.');
 const E_TARGET_FRAGMENT = protocolError(400, 'ERR_INVALID_TARGET', 'The request target must not contain a fragment (#…): a client keeps it to itself (RFC 9112 §3.2).');
 const E_VERSION = protocolError(400, 'ERR_INVALID_VERSION', 'The HTTP version is malformed.');
-const E_VERSION_UNSUPPORTED = protocolError(505, 'ERR_VERSION_NOT_SUPPORTED', 'Only HTTP/1.0 and HTTP/1.1 are supported.');
+const E_VERSION_UNSUPPORTED = protocolError(505, 'ERR_VERSION_NOT_SUPPORTED', 'Only HTTP/1 (1.0 and 1.1) is supported.');
 const E_FIELD_NAME = protocolError(400, 'ERR_INVALID_HEADER_NAME', 'A header field name is missing or is not a valid token.');
 const E_SPACE_BEFORE_COLON = protocolError(400, 'ERR_SPACE_BEFORE_COLON', 'A header field name must not be followed by whitespace.');
 const E_OBS_FOLD = protocolError(400, 'ERR_OBS_FOLD', 'Header lines must not start with whitespace (line folding is not allowed).');
@@ -163,6 +169,8 @@ interface RequestLine {
   /** absolute-form / authority-form: the authority; else undefined. */
   authority: string | undefined;
   version: '1.0' | '1.1';
+  /** The HTTP-version as sent. */
+  protocol: string;
 }
 
 /**
@@ -388,6 +396,7 @@ function parseCompleteHead(buf: Buffer, start: number, blank: number, limits: Pa
     targetForm: line.targetForm,
     path: line.path,
     version,
+    protocol: line.protocol,
     headers,
     // RFC 9112 §3.2.2: with absolute-form the target's authority replaces Host.
     host: line.targetForm === 'absolute' ? line.authority : host,
@@ -564,6 +573,7 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
 
   const version = parseVersion(text, j + 1, e);
   if (typeof version !== 'string') return version;
+  const protocol = text.slice(j + 1, e);
 
   const method = methodName(text, s, methodEnd);
   const target = text.slice(ts, j);
@@ -575,16 +585,16 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
   // RFC 9112 §3.2.3: authority-form is only for CONNECT, and CONNECT only uses authority-form.
   if (method === 'CONNECT') {
     if (!isValidHost(target, false, true)) return E_TARGET;
-    return { kind: 'line', method, target, targetForm: 'authority', path: '', authority: target, version };
+    return { kind: 'line', method, target, targetForm: 'authority', path: '', authority: target, version, protocol };
   }
   // RFC 9112 §3.2.1: origin-form = absolute-path [ "?" query ]
   if (t0 === CH_SLASH) {
-    return { kind: 'line', method, target, targetForm: 'origin', path: target, authority: undefined, version };
+    return { kind: 'line', method, target, targetForm: 'origin', path: target, authority: undefined, version, protocol };
   }
   // RFC 9112 §3.2.4: asterisk-form only for a server-wide OPTIONS.
   if (t0 === CH_STAR && target.length === 1) {
     if (method !== 'OPTIONS') return E_TARGET;
-    return { kind: 'line', method, target, targetForm: 'asterisk', path: '*', authority: undefined, version };
+    return { kind: 'line', method, target, targetForm: 'asterisk', path: '*', authority: undefined, version, protocol };
   }
   // RFC 9112 §3.2.2: absolute-form = absolute-URI; we accept the http and https schemes.
   const schemeEnd = httpSchemeLength(target);
@@ -603,12 +613,15 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
   let path = target.slice(authEnd);
   if (path.length === 0) path = '/';
   else if (path.charCodeAt(0) !== CH_SLASH) path = '/' + path;
-  return { kind: 'line', method, target, targetForm: 'absolute', path, authority, version };
+  return { kind: 'line', method, target, targetForm: 'absolute', path, authority, version, protocol };
 }
 
 /**
  * HTTP-version = HTTP-name "/" DIGIT "." DIGIT   (RFC 9112 §2.3; HTTP-name is case-sensitive)
- * Well-formed but not 1.0/1.1 → 505 (RFC 9110 §15.6.6); anything else → 400.
+ * 1.0 → '1.0'; 1.1 and any higher minor version of HTTP/1 → '1.1' (RFC 9110 §2.5: a recipient
+ * "SHOULD process the message as if it were in the highest minor version within that major
+ * version to which the recipient is conformant"; nginx does); another major version → 505
+ * (RFC 9110 §15.6.6); anything else → 400.
  */
 function parseVersion(text: string, s: number, e: number): '1.0' | '1.1' | ParseError {
   if (
@@ -625,8 +638,7 @@ function parseVersion(text: string, s: number, e: number): '1.0' | '1.1' | Parse
   const major = text.charCodeAt(s + 5) - 0x30;
   const minor = text.charCodeAt(s + 7) - 0x30;
   if (major < 0 || major > 9 || minor < 0 || minor > 9) return E_VERSION;
-  if (major === 1 && minor === 1) return '1.1';
-  if (major === 1 && minor === 0) return '1.0';
+  if (major === 1) return minor === 0 ? '1.0' : '1.1';
   return E_VERSION_UNSUPPORTED;
 }
 
