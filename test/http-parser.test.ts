@@ -114,6 +114,7 @@ const cases: Case[] = [
   { description: 'Expect: 100-continue', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 1\r\nExpect: 100-continue\r\n\r\n`, expect: { complete: { expectContinue: true } } },
   { description: 'Expect: 100-Continue (case-insensitive)', raw: `POST / HTTP/1.1\r\n${H}Expect: 100-Continue\r\n\r\n`, expect: { complete: { expectContinue: true } } },
   { description: 'Expect ignored on HTTP/1.0 (RFC 9110 §10.1.1)', raw: 'POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n', expect: { complete: { expectContinue: false } } },
+  { description: 'Expect: a list holding 100-continue', raw: `POST / HTTP/1.1\r\n${H}Expect: x-other, 100-continue\r\n\r\n`, expect: { complete: { expectContinue: true } } },
   { description: 'other expectations are ignored', raw: `POST / HTTP/1.1\r\n${H}Expect: 200-ok\r\n\r\n`, expect: { complete: { expectContinue: false } } },
 
   // ---- line endings ----

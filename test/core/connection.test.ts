@@ -282,6 +282,21 @@ test('Expect: 100-continue gets 100 Continue before the body', async () => {
   }
 });
 
+test('Expect: a list holding 100-continue (RFC 9110 §10.1.1: Expect = #expectation) gets 100 Continue too, not a wait for a body that waits for it', async () => {
+  for (const expect of ['100-continue, x-other', 'x-other , 100-CONTINUE', '100-continue,']) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(`OPTIONS /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: ${expect}\r\n\r\n`);
+      const interim = await client.readResponse({ timeoutMs: 2_000 });
+      assert.equal(interim.status, 100, expect);
+      await client.write('12345');
+      assert.equal((await client.readResponse()).status, 204, expect);
+    } finally {
+      client.destroy();
+    }
+  }
+});
+
 test('Expect: 100-continue with a body over the limit gets 413 and no 100', async () => {
   const small = await startServer({ root: site.root, maxBodyBytes: 10 });
   const client = await RawClient.connect(small.port);

@@ -530,8 +530,10 @@ function parseFieldLines(text: string, pos: number, fieldsEnd: number, maxFields
         fields.connection |= parseConnectionOptions(value);
         break;
       case 'expect':
-        // RFC 9110 §10.1.1: the expectation is case-insensitive; other expectations are ignored.
-        if (equalsIgnoreCase(value, 0, value.length, '100-continue')) fields.expectContinue = true;
+        // RFC 9110 §10.1.1: Expect = #expectation, case-insensitive; a 100-continue member of the
+        // list counts wherever it stands (one alone on its line missed `100-continue, x`, and the
+        // client waited for a 100 that never came); other expectations are ignored.
+        if (listHasMember(value, '100-continue')) fields.expectContinue = true;
         break;
       default:
         break;
@@ -821,6 +823,23 @@ function parseConnectionOptions(value: string): number {
     i = e + 1;
   }
   return bits;
+}
+
+/** True when the list `value` (RFC 9110 §5.6.1: elements split on commas, OWS around them) has `lower` as a member, ignoring ASCII case. */
+function listHasMember(value: string, lower: string): boolean {
+  const n = value.length;
+  let i = 0;
+  while (i <= n) {
+    let e = value.indexOf(',', i);
+    if (e === -1) e = n;
+    let s = i;
+    let t = e;
+    while (s < t && isOws(value.charCodeAt(s))) s++;
+    while (t > s && isOws(value.charCodeAt(t - 1))) t--;
+    if (equalsIgnoreCase(value, s, t, lower)) return true;
+    i = e + 1;
+  }
+  return false;
 }
 
 function isOws(c: number): boolean {
