@@ -228,3 +228,22 @@ test('a name the server refuses (a link out of the root, or to a hidden file) is
     await rm(outside, { recursive: true, force: true });
   }
 });
+
+test('a page whose clean URL is a mount (vendor.html beside a mount at /vendor) is served by its name, never moved into the mount', async () => {
+  // Before: /vendor.html moved (301) to /vendor, which the mount answers (its folder's listing):
+  // the root's vendor.html, linked from the root's listing, could not be reached at all.
+  await writeFile(join(root, 'vendor.html'), '<!doctype html><p>vendor page of the root</p>');
+  try {
+    const s = await serve({ mounts: [{ prefix: '/vendor', folder: lib }] });
+    const page = await fetchOnce(s.port, request('/vendor.html'));
+    assert.equal(page.status, 200, `/vendor.html: ${page.status} ${page.header('location') ?? ''}`);
+    assert.match(page.body.toString(), /vendor page of the root/);
+    const mount = await fetchOnce(s.port, request('/vendor'));
+    assert.equal(mount.status, 301);
+    assert.equal(mount.header('location'), '/vendor/', 'the mount keeps its own URL');
+    // Inside the mount, the rule is unchanged.
+    assert.equal((await fetchOnce(s.port, request('/vendor/widget.html'))).header('location'), '/vendor/widget');
+  } finally {
+    await rm(join(root, 'vendor.html'), { force: true });
+  }
+});

@@ -420,9 +420,14 @@ function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: Sta
   if (stem === '') return undefined;
   const parent = segments.slice(0, -1);
   if (stem === 'index') return { kind: 'moved', segments: parent, trailingSlash: true };
+  // Moved only where `/x` answers with this very x.html: not when `/x` is placed elsewhere (a
+  // mount's prefix: vendor.html beside a mount at /vendor moved into the mount and could not be
+  // reached at all).
+  const stemPlaced = placeSegments([...parent, stem], opts);
+  if (cleanUrlCandidate(stemPlaced, false, opts) !== placed.fsPath) return undefined;
   // `x` takes the URL only when it may be served: a refused one (hidden, a link out of the root)
   // is as missing (lookupPath answers `/x` with x.html then).
-  const stemPath = placed.fsPath.slice(0, -'.html'.length);
+  const stemPath = stemPlaced.fsPath;
   if (statFirst(stemPath) !== 'missing' && servable(stemPath, placed.within, opts, clientIp)) return undefined;
   return { kind: 'moved', segments: [...parent, stem], trailingSlash: false };
 }
