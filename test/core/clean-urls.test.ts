@@ -247,3 +247,23 @@ test('a page whose clean URL is a mount (vendor.html beside a mount at /vendor) 
     await rm(join(root, 'vendor.html'), { force: true });
   }
 });
+
+test('a link that leads round in a loop is as missing: /loop.html moves to /loop, which serves loop.html', async () => {
+  // Before: the stem counted as existing (its stat failed with ELOOP, not ENOENT), so /loop.html
+  // answered 200 beside /loop answering the same page: two URLs for one page, where a dangling
+  // link's page moves.
+  const made = [join(root, 'loop.html'), join(root, 'loop')];
+  try {
+    await writeFile(join(root, 'loop.html'), '<!doctype html><p>loop page</p>');
+    await symlink('loop', join(root, 'loop'));
+    const s = await serve();
+    const loop = await fetchOnce(s.port, request('/loop'));
+    assert.equal(loop.status, 200);
+    assert.match(loop.body.toString(), /loop page/);
+    const moved = await fetchOnce(s.port, request('/loop.html'));
+    assert.equal(moved.status, 301, '/loop.html');
+    assert.equal(moved.header('location'), '/loop');
+  } finally {
+    for (const path of made) await rm(path, { force: true });
+  }
+});

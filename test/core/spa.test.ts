@@ -226,3 +226,30 @@ test('a path a symlink leads out of the root or to a hidden file is answered as 
     await rm(outside, { recursive: true, force: true });
   }
 });
+
+test('a path that can name no file (a name too long, a path too long, a loop of links) gets the fallback, as a missing path does', async () => {
+  // Before: its stat failed with ENAMETOOLONG or ELOOP, not ENOENT, so it counted as existing and
+  // the navigation got the 404 of the lookup ("No such file: a name … is longer than the file
+  // system allows"), where a dangling link or any other missing path gets the app.
+  await mkdir(join(root, 'loops'));
+  try {
+    await symlink('round', join(root, 'loops', 'round'));
+    const s = await serve({ spa: 'index.html' });
+    const clean = await serve({ spa: 'index.html', cleanUrls: true });
+    const longName = `/${'n'.repeat(300)}`;
+    const longPath = `/${Array.from({ length: 25 }, () => 'p'.repeat(200)).join('/')}`;
+    for (const server of [s, clean]) {
+      for (const path of [longName, `${longName}/`, longPath, '/loops/round', '/loops/round/deeper']) {
+        const r = await fetchOnce(server.port, request(path, { headers: navigation }));
+        assert.equal(r.status, 200, `${path.slice(0, 40)}… (${path.length} characters)`);
+        assert.match(r.body.toString(), /spa-index/);
+      }
+      // A script that asks for such a path still gets its 404, with the reason.
+      const asset = await fetchOnce(server.port, request(longName));
+      assert.equal(asset.status, 404);
+    }
+    assert.match(s.records.find((rec) => rec.target === longName && rec.status === 404)?.note ?? '', /ENAMETOOLONG/);
+  } finally {
+    await rm(join(root, 'loops'), { recursive: true, force: true });
+  }
+});

@@ -44,7 +44,7 @@ import {
 import { COMPRESS_MAX_BYTES, compressedCacheFor, type CompressedCopy } from './compressed-cache';
 import { ifRangeIsDate, type Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
-import { NO_SUCH_FILE, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
+import { NO_SUCH_FILE, failure, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder, type ListingGuard } from './listing';
 import { guardedFromAnyone, guardedRefusal, guardedRefusalAt, guardsAny, type FileSet } from './loopback-only';
@@ -121,19 +121,20 @@ function containedUnder(rootReal: string, opts: StaticOptions): ContainmentOptio
  * whether `/link-to-slash/etc/passwd` or `/link-to-dotenv` exists (nginx's try_files with
  * disable_symlinks on likewise passes over a refused file). So does a path that cannot be
  * stat'ed (EACCES: a locked folder on the way) below a refused real path (nearestRefusal); any
- * other error counts as existing (the full lookup then says what it is). A file `clientIp` may not
+ * other error counts as existing (the full lookup then says what it is), but for those the lookup
+ * answers as a missing file (statExisting: a name too long, a loop of links). A file `clientIp` may not
  * have (guardedRefusalAt: the HTTPS key, the active log for other hosts) counts as missing too, as
  * its request answers it: the fallback's 200 against its 404 told that `/localhost-key.pem` is there.
  * `clientIp` undefined: no client (the start's check of the fallback file), guarded files not judged.
  */
 export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions, clientIp?: string): boolean {
   const placed = placeSegments(segments, opts);
-  const known = statFirst(placed.fsPath);
+  const known = statExisting(placed.fsPath);
   // A path ending in `/` names a folder: a file there is missing (the OS says ENOTDIR). A
   // refused one is missing too, and its clean URL's page may answer it (lookupPath).
   if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory()) && servable(placed.fsPath, placed.within, opts, clientIp)) return true;
   const html = cleanUrlCandidate(placed, trailingSlash, opts);
-  return html !== undefined && statFirst(html) !== 'missing' && servable(html, placed.within, opts, clientIp);
+  return html !== undefined && statExisting(html) !== 'missing' && servable(html, placed.within, opts, clientIp);
 }
 
 /**
@@ -172,6 +173,22 @@ function statFirst(fsPath: string): Stats | 'missing' | undefined {
     return statSync(fsPath, { throwIfNoEntry: false }) ?? 'missing';
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'missing' : undefined;
+  }
+}
+
+/**
+ * As statFirst, for a check of whether anything is there (the SPA fallback, the clean-URL
+ * redirect) that must agree with the lookup's answer: 'missing' also for every error the lookup
+ * answers with a missing file's 404 (failure(): ENAMETOOLONG, ELOOP, EINVAL, …). Such a path
+ * counted as existing: a navigation to a name too long or a link loop got that 404 instead of the
+ * fallback, and `/loop.html` answered 200 beside `/loop` serving the same page. undefined for the
+ * errors the lookup answers otherwise (EACCES: 403 or a refusal's 404; EMFILE: 503).
+ */
+function statExisting(fsPath: string): Stats | 'missing' | undefined {
+  try {
+    return statSync(fsPath, { throwIfNoEntry: false }) ?? 'missing';
+  } catch (err) {
+    return failure(err).kind === 'missing' ? 'missing' : undefined;
   }
 }
 
@@ -428,7 +445,7 @@ function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: Sta
   // `x` takes the URL only when it may be served: a refused one (hidden, a link out of the root)
   // is as missing (lookupPath answers `/x` with x.html then).
   const stemPath = stemPlaced.fsPath;
-  if (statFirst(stemPath) !== 'missing' && servable(stemPath, placed.within, opts, clientIp)) return undefined;
+  if (statExisting(stemPath) !== 'missing' && servable(stemPath, placed.within, opts, clientIp)) return undefined;
   return { kind: 'moved', segments: [...parent, stem], trailingSlash: false };
 }
 
