@@ -157,3 +157,32 @@ test('a listing links only to what is then served: a backslash or a name that is
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a name that is UTF-8 and holds U+FFFD itself is linked and served; one that is not UTF-8 is described by its own bytes', async () => {
+  // Before: no UTF-8 was told by a U+FFFD in the decoded name, so `rep\uFFFD.txt` (valid UTF-8,
+  // EF BF BD) was listed as "not served: the name is not UTF-8" while /rep%EF%BF%BD.txt answered
+  // 200; and a name that is no UTF-8 was described by the lstat of its decoded spelling: the size
+  // of another file (the valid one) or "?".
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-replacement-'));
+  const srv = await startServer({ root: dir, reload: { enabled: false } });
+  try {
+    await writeFile(join(dir, 'rep\uFFFD.txt'), 'valid utf-8 name');
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/rep`), Buffer.from([0xff]), Buffer.from('.txt')]), 'seven b');
+    const page = (await fetchOnce(srv.port, request('/'))).body.toString('utf8');
+    const rows = page.split('\n').filter((line) => line.includes('rep\uFFFD.txt'));
+    assert.equal(rows.length, 2, page);
+    const linked = rows.filter((row) => row.includes('href="rep%EF%BF%BD.txt"'));
+    assert.equal(linked.length, 1, `the UTF-8 name is linked: ${rows.join('\n')}`);
+    assert.match(linked[0] ?? '', /16 B/);
+    const served = await fetchOnce(srv.port, request('/rep%EF%BF%BD.txt'));
+    assert.equal(served.status, 200);
+    assert.equal(served.body.toString(), 'valid utf-8 name');
+    const unlinked = rows.filter((row) => !row.includes('href='));
+    assert.equal(unlinked.length, 1, rows.join('\n'));
+    assert.match(unlinked[0] ?? '', /not served: the name is not UTF-8/);
+    assert.match(unlinked[0] ?? '', /7 B/, 'its own size, not the other file\'s');
+  } finally {
+    await srv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

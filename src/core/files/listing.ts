@@ -18,7 +18,8 @@
  */
 import { lstat, opendir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
+import { isUtf8 } from 'node:buffer';
 import { escapeForDisplay } from '../text/display-text';
 import { escapeHtml, htmlPage } from '../text/html';
 import { formatSize } from '../text/format-size';
@@ -58,12 +59,17 @@ export type ListingResult =
   | { readonly kind: 'busy'; readonly reason: string };
 
 interface Kept {
+  /** The name as UTF-8 text (a name that is no UTF-8: with U+FFFD where its bytes are not). */
   readonly name: string;
   readonly dir: boolean;
+  /** The name's own bytes when they are no UTF-8 (no URL names it; lstat'ed by these), else undefined. */
+  readonly bytes?: Buffer;
 }
 
 interface Described {
   readonly name: string;
+  /** The name is UTF-8 (a URL can name it). */
+  readonly utf8: boolean;
   /** 'file' and 'dir' are linked; the others are shown without a link. */
   readonly kind: 'file' | 'dir' | 'link' | 'special';
   readonly size: number | undefined;
@@ -184,24 +190,30 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guar
   let total = 0;
   let complete = true;
   try {
-    const dir = await opendir(dirPath, { bufferSize: 256 });
+    // Names read as latin1 (one character per byte), so their bytes are at hand: whether a name is
+    // UTF-8 is told by its bytes, never by a U+FFFD in its decoded text (a valid name may hold one).
+    const dir = await opendir(dirPath, { bufferSize: 256, encoding: 'latin1' });
     for await (const d of dir) {
       if (total >= LISTING_MAX_SCAN) {
         complete = false;
         break;
       }
+      const bytes = Buffer.from(d.name, 'latin1');
+      const name = bytes.toString('utf8');
       // Hidden names are listed only when they could be served (never `.git`).
-      if ((!opts.dotfiles && d.name.startsWith('.')) || isNeverServed(d.name)) continue;
-      if (hiddenSegmentReason(d.name, folder.segments.length, opts.dotfiles, windows) !== undefined) continue;
+      if ((!opts.dotfiles && name.startsWith('.')) || isNeverServed(name)) continue;
+      if (hiddenSegmentReason(name, folder.segments.length, opts.dotfiles, windows) !== undefined) continue;
       total++;
-      kept.push({ name: d.name, dir: d.isDirectory() });
+      kept.push(isUtf8(bytes) ? { name, dir: d.isDirectory() } : { name, dir: d.isDirectory(), bytes });
       if (kept.length >= 2 * LISTING_MAX_ENTRIES) kept = kept.sort(listingOrder).slice(0, LISTING_MAX_ENTRIES);
     }
   } catch (err) {
     return failure(err, 'folder');
   }
   kept = kept.sort(listingOrder).slice(0, LISTING_MAX_ENTRIES);
-  const described = await Promise.all(kept.map((k) => describe(join(dirPath, k.name), join(folder.real, k.name), k.name, opts, guard)));
+  const described = await Promise.all(
+    kept.map((k) => describe(k.bytes === undefined ? join(dirPath, k.name) : Buffer.concat([Buffer.from(`${dirPath}${sep}`), k.bytes]), join(folder.real, k.name), k, opts, guard)),
+  );
   const entries = described.filter((e): e is Described => e !== undefined);
   total -= described.length - entries.length;
   if (!viaDescriptor) {
@@ -218,12 +230,14 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guar
 
 /**
  * One entry, described with lstat; through a symlink only when its target would be served.
- * `path`: where it is read (through the folder's descriptor), `realPath`: where it is (the folder's
- * real path and its name). Undefined for a file `guard` hides (by its identity, or the real path a
- * symlink leads to).
+ * `path`: where it is read (through the folder's descriptor; the name's own bytes for a name that
+ * is no UTF-8), `realPath`: where it is (the folder's real path and its name). Undefined for a
+ * file `guard` hides (by its identity, or the real path a symlink leads to).
  */
-async function describe(path: string, realPath: string, name: string, opts: ContainmentOptions, guard: ListingGuard | undefined): Promise<Described | undefined> {
-  const unknown: Described = { name, kind: 'file', size: undefined, mtimeMs: undefined, label: undefined };
+async function describe(path: string | Buffer, realPath: string, entry: Kept, opts: ContainmentOptions, guard: ListingGuard | undefined): Promise<Described | undefined> {
+  const name = entry.name;
+  const utf8 = entry.bytes === undefined;
+  const unknown: Described = { name, utf8, kind: 'file', size: undefined, mtimeMs: undefined, label: undefined };
   let st: Stats;
   try {
     st = await lstat(path);
@@ -234,20 +248,20 @@ async function describe(path: string, realPath: string, name: string, opts: Cont
     const real = await realpath(path).catch(() => undefined);
     const verdict = real === undefined ? undefined : judgeRealPath(real, opts.rootReal, opts);
     if (real === undefined || verdict === undefined || verdict.kind === 'hidden' || (verdict.kind === 'outside' && !opts.followSymlinks)) {
-      return { name, kind: 'link', size: undefined, mtimeMs: undefined, label: 'link' };
+      return { name, utf8, kind: 'link', size: undefined, mtimeMs: undefined, label: 'link' };
     }
     try {
       st = await stat(real);
     } catch {
-      return { name, kind: 'link', size: undefined, mtimeMs: undefined, label: 'link' };
+      return { name, utf8, kind: 'link', size: undefined, mtimeMs: undefined, label: 'link' };
     }
     realPath = real;
   }
   if (st.isFile() && guard?.hides(st, realPath) === true) return undefined;
-  if (st.isDirectory()) return { name, kind: 'dir', size: undefined, mtimeMs: st.mtimeMs, label: undefined };
-  if (st.isFile()) return { name, kind: 'file', size: st.size, mtimeMs: st.mtimeMs, label: undefined };
+  if (st.isDirectory()) return { name, utf8, kind: 'dir', size: undefined, mtimeMs: st.mtimeMs, label: undefined };
+  if (st.isFile()) return { name, utf8, kind: 'file', size: st.size, mtimeMs: st.mtimeMs, label: undefined };
   const label = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : 'device';
-  return { name, kind: 'special', size: undefined, mtimeMs: undefined, label };
+  return { name, utf8, kind: 'special', size: undefined, mtimeMs: undefined, label };
 }
 
 /**
@@ -255,9 +269,9 @@ async function describe(path: string, realPath: string, name: string, opts: Cont
  * what the server would then serve (helper-48: `<b>x<\\b>.txt` was linked as …%5C…, a 400; a
  * name that is no UTF-8 was linked by its U+FFFD replacement, a 404).
  */
-function unreachableNameReason(name: string): string | undefined {
-  if (name.includes('\\')) return 'not served: a backslash in a name is refused, as on Windows it separates folders';
-  if (name.includes('\ufffd')) return 'not served: the name is not UTF-8, so no URL names it';
+function unreachableNameReason(entry: Described): string | undefined {
+  if (entry.name.includes('\\')) return 'not served: a backslash in a name is refused, as on Windows it separates folders';
+  if (!entry.utf8) return 'not served: the name is not UTF-8, so no URL names it';
   return undefined;
 }
 
@@ -272,7 +286,7 @@ function renderListing(segments: readonly string[], entries: readonly Described[
   for (const e of entries) {
     const dir = e.kind === 'dir';
     const label = escapeHtml(escapeForDisplay(e.name)) + (dir ? '/' : '');
-    const unreachable = unreachableNameReason(e.name);
+    const unreachable = unreachableNameReason(e);
     const cell =
       unreachable !== undefined
         ? `${label} <small>(${escapeHtml(unreachable)})</small>`
