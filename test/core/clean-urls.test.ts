@@ -267,3 +267,19 @@ test('a link that leads round in a loop is as missing: /loop.html moves to /loop
     for (const path of made) await rm(path, { force: true });
   }
 });
+
+test('a page whose clean URL is a proxied route (api.html beside a route /api) is served by its name, never moved to the back-end', async () => {
+  // Before: /api.html moved (301) to /api, which the proxy passes to the back-end (here none
+  // listens: 502), so the folder's api.html could not be reached at all.
+  await writeFile(join(root, 'api.html'), '<!doctype html><p>api page of the root</p>');
+  try {
+    const s = await serve({ proxy: { routes: [{ prefix: '/api', target: 'http://127.0.0.1:1' }] } });
+    const page = await fetchOnce(s.port, request('/api.html'));
+    assert.equal(page.status, 200, `/api.html: ${page.status} ${page.header('location') ?? ''}`);
+    assert.match(page.body.toString(), /api page of the root/);
+    // Other pages still move to their clean URL.
+    assert.equal((await fetchOnce(s.port, request('/about.html'))).header('location'), '/about');
+  } finally {
+    await rm(join(root, 'api.html'), { force: true });
+  }
+});

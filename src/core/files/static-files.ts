@@ -67,6 +67,12 @@ export interface StaticOptions {
   /** `/about` finds `about.html`; `/about.html` is redirected to `/about` (see lookupPath). */
   readonly cleanUrls?: boolean;
   /**
+   * True when a request for `path` (an origin-form path, percent-encoded) is answered before the
+   * files are looked at (a proxied route): a clean URL's redirect never sends a page there.
+   * Undefined: no such path. Set by the server, which knows the routes.
+   */
+  readonly answeredElsewhere?: (path: string) => boolean;
+  /**
    * Choose an encoding by Accept-Encoding: a `.br`/`.gz` file beside the one asked for, else
    * text compressed on the fly (content-coding.ts, compressed-cache.ts). Off: every file is sent
    * as its bytes on disk. A file stored encoded (`game.wasm.br`) is answered the same either way:
@@ -440,13 +446,16 @@ function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: Sta
   // Moved only where `/x` answers with this very x.html: not when `/x` is placed elsewhere (a
   // mount's prefix: vendor.html beside a mount at /vendor moved into the mount and could not be
   // reached at all).
-  const stemPlaced = placeSegments([...parent, stem], opts);
+  // Nor when something before the files answers `/x` (a proxied route at /api for api.html).
+  const stemSegments = [...parent, stem];
+  const stemPlaced = placeSegments(stemSegments, opts);
   if (cleanUrlCandidate(stemPlaced, false, opts) !== placed.fsPath) return undefined;
+  if (opts.answeredElsewhere?.(encodePathSegments(stemSegments, false)) === true) return undefined;
   // `x` takes the URL only when it may be served: a refused one (hidden, a link out of the root)
   // is as missing (lookupPath answers `/x` with x.html then).
   const stemPath = stemPlaced.fsPath;
   if (statExisting(stemPath) !== 'missing' && servable(stemPath, placed.within, opts, clientIp)) return undefined;
-  return { kind: 'moved', segments: [...parent, stem], trailingSlash: false };
+  return { kind: 'moved', segments: stemSegments, trailingSlash: false };
 }
 
 /**

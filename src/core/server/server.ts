@@ -333,6 +333,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         compression: opts.compression,
         mounts,
         cleanUrls: opts.cleanUrls,
+        answeredElsewhere: this.proxy === undefined ? undefined : (path) => this.handlerContext !== undefined && proxyRouteFor(this.handlerContext, path) !== undefined,
         generatedPageTag: (ex) => this.liveReload?.generatedPageTag(ex),
         notFoundPageWithClient: (ex, body, type) => this.liveReload?.notFoundPage(ex, body, type) ?? Promise.resolve(undefined),
       },
@@ -577,6 +578,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       compression: next.compression,
       mounts: ctx.files.mounts,
       cleanUrls: next.cleanUrls,
+      answeredElsewhere: ctx.files.answeredElsewhere,
       generatedPageTag: ctx.files.generatedPageTag,
       notFoundPageWithClient: ctx.files.notFoundPageWithClient,
     };
