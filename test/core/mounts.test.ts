@@ -304,3 +304,68 @@ test('a mount clashing with Porthole\'s own prefix or a proxy route, or with a m
   const ok = await serve({ proxy: { routes: [{ prefix: '/vendor/api', target: 'http://127.0.0.1:9' }] } });
   assert.equal((await fetchOnce(ok.port, request('/vendor/app.js'))).status, 200);
 });
+
+test('a mount\'s .well-known is hidden as any dot name below the site\'s top: by name, through a link in the mount, and in its listing', async () => {
+  // Before: /vendor/.well-known/token was a 404 (it is not at the site's top, RFC 8615), yet a
+  // link in the mount to it (/vendor/wk/token) answered 200: the real path was judged as if the
+  // mount's folder were the site's top, where `.well-known` is let through.
+  const wk = join(lib, '.well-known');
+  await mkdir(wk, { recursive: true });
+  await writeFile(join(wk, 'token'), `${OUTSIDE} well-known of the mount\n`);
+  await symlink('.well-known', join(lib, 'wk'));
+  await symlink('.well-known/token', join(lib, 'wk-token'));
+  try {
+    const s = await serve();
+    for (const path of ['/vendor/.well-known/token', '/vendor/%2ewell-known/token', '/vendor/wk/token', '/vendor/wk-token', '/vendor/wk/']) {
+      const r = await fetchOnce(s.port, request(path));
+      assert.equal(r.status, 404, path);
+      assert.ok(!r.body.includes(OUTSIDE), path);
+    }
+    const listing = (await fetchOnce(s.port, request('/vendor/'))).body.toString();
+    assert.doesNotMatch(listing, /href="wk/, 'the links are listed without a link, as refused ones');
+    // The served root's own .well-known is still served, by name and through a link.
+    await mkdir(join(root, '.well-known'), { recursive: true });
+    await writeFile(join(root, '.well-known', 'security.txt'), 'Contact: x\n');
+    await symlink('.well-known', join(root, 'wk'));
+    assert.equal((await fetchOnce(s.port, request('/.well-known/security.txt'))).status, 200);
+    assert.equal((await fetchOnce(s.port, request('/wk/security.txt'))).status, 200);
+  } finally {
+    await rm(wk, { recursive: true, force: true });
+    await rm(join(lib, 'wk'), { force: true });
+    await rm(join(lib, 'wk-token'), { force: true });
+    await rm(join(root, '.well-known'), { recursive: true, force: true });
+    await rm(join(root, 'wk'), { force: true });
+  }
+});
+
+test('live reload: a change in a mount\'s .well-known, or through a link in the mount to it, is named to no page', async () => {
+  // Before: writing lib/.well-known/token sent every page {"paths":["/vendor/.well-known/token",
+  // "/vendor/wk/token"]}: two paths whose requests are 404s, judged as if the mount's folder were
+  // the site's top, where `.well-known` is let through.
+  const wk = join(lib, '.well-known');
+  await mkdir(wk, { recursive: true });
+  await writeFile(join(wk, 'token'), 'token 0\n');
+  await symlink('.well-known', join(lib, 'wk'));
+  const s = await serve({ reload: { enabled: true, debounceMs: 20 } });
+  servers.splice(servers.indexOf(s), 1);
+  try {
+    const live = s.server.liveReload;
+    assert.ok(live);
+    const events: ReloadEvent[] = [];
+    live.onEvent = (e) => events.push(e);
+    const named = (): string[] => events.flatMap((e) => e.paths);
+    // Re-written until the watcher reports the served file (a watch may take a moment to arm), bounded.
+    for (let i = 0; i < 60 && !named().some((p) => p.endsWith('app.js')); i++) {
+      await writeFile(join(wk, 'token'), `token ${i}\n`);
+      await new Promise((r) => setTimeout(r, 120));
+      await writeFile(join(lib, 'app.js'), `export const fromMount = ${i};\n`);
+      await new Promise((r) => setTimeout(r, 120));
+    }
+    assert.ok(named().some((p) => p.endsWith('app.js')), `the served file's change is sent: ${JSON.stringify(events)}`);
+    assert.deepEqual(named().filter((p) => /well-known|\/wk\//.test(p)), [], JSON.stringify(events));
+  } finally {
+    await s.close();
+    await rm(wk, { recursive: true, force: true });
+    await rm(join(lib, 'wk'), { force: true });
+  }
+});

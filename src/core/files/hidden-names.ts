@@ -54,10 +54,14 @@ export function hiddenSegmentReason(segment: string, index: number, allowDotfile
   return undefined;
 }
 
-/** Why one of the segments (relative to the root, in order) is hidden, or undefined. */
-export function hiddenSegmentsReason(segments: readonly string[], allowDotfiles: boolean, windows: boolean): string | undefined {
+/**
+ * Why one of the segments (relative to the root, in order) is hidden, or undefined. `first`: the
+ * place under the site's top of the first segment (0 for the served root; 1 or more below a
+ * mount's prefix, where `.well-known` is not at the top).
+ */
+export function hiddenSegmentsReason(segments: readonly string[], allowDotfiles: boolean, windows: boolean, first = 0): string | undefined {
   for (let i = 0; i < segments.length; i++) {
-    const reason = hiddenSegmentReason(segments[i] as string, i, allowDotfiles, windows);
+    const reason = hiddenSegmentReason(segments[i] as string, first + i, allowDotfiles, windows);
     if (reason !== undefined) return reason;
   }
   return undefined;
@@ -87,18 +91,20 @@ export function segmentsInside(real: string, rootReal: string, p: PathApi = node
  * Judges the real path of something opened for a request: inside the root with no hidden segment
  * below the root; or outside the root (the caller refuses it unless followSymlinks is on, and then
  * every segment of the whole real path must pass: a link to `~/.ssh/id_rsa` stays hidden); or
- * hidden, with the reason.
+ * hidden, with the reason. `opts.underPrefix`: `rootReal` is a mount's folder, served under a URL
+ * prefix, so a `.well-known` at its top is not at the site's top (RFC 8615) and is as hidden as any
+ * dot name there, as `/vendor/.well-known/…` asked for by name is.
  */
 export function judgeRealPath(
   real: string,
   rootReal: string,
-  opts: { readonly dotfiles: boolean; readonly followSymlinks: boolean },
+  opts: { readonly dotfiles: boolean; readonly followSymlinks: boolean; readonly underPrefix?: boolean },
   p: PathApi = nodePath,
 ): RealPathVerdict {
   const windows = isWindowsPath(p);
   const segments = segmentsInside(real, rootReal, p);
   if (segments !== undefined) {
-    const reason = hiddenSegmentsReason(segments, opts.dotfiles, windows);
+    const reason = hiddenSegmentsReason(segments, opts.dotfiles, windows, opts.underPrefix === true ? 1 : 0);
     return reason === undefined ? { kind: 'inside', segments } : { kind: 'hidden', reason: `${reason} (the real path of what was asked for)` };
   }
   if (!opts.followSymlinks) return { kind: 'outside' };

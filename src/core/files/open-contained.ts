@@ -35,6 +35,11 @@ export interface ContainmentOptions {
   readonly rootReal: string;
   readonly dotfiles: boolean;
   readonly followSymlinks: boolean;
+  /**
+   * The root is a mount's folder, served under a URL prefix (hidden-names' judgeRealPath: a
+   * `.well-known` at its top is hidden there). Absent or false: the served root.
+   */
+  readonly underPrefix?: boolean;
 }
 
 /**

@@ -110,12 +110,15 @@ export interface Placed {
 export function placeSegments(segments: readonly string[], opts: StaticOptions): Placed {
   const found = mountFor(segments, opts.mounts);
   if (found === undefined) return { within: opts, fsPath: join(opts.rootReal, ...segments), rest: segments };
-  return { within: containedUnder(found.mount.real, opts), fsPath: join(found.mount.real, ...found.rest), rest: found.rest };
+  return { within: containedUnder(found.mount.real, opts, true), fsPath: join(found.mount.real, ...found.rest), rest: found.rest };
 }
 
-/** The served folder's containment rules (dotfiles, symlinks) under another root: a mount's real path. */
-function containedUnder(rootReal: string, opts: StaticOptions): ContainmentOptions {
-  return rootReal === opts.rootReal ? opts : { rootReal, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks };
+/**
+ * The served folder's containment rules (dotfiles, symlinks) under another root: a mount's real
+ * path (`mount`: it is one, served under its URL prefix; by default, any root but the served one).
+ */
+function containedUnder(rootReal: string, opts: StaticOptions, mount = rootReal !== opts.rootReal): ContainmentOptions {
+  return !mount ? opts : { rootReal, dotfiles: opts.dotfiles, followSymlinks: opts.followSymlinks, underPrefix: true };
 }
 
 /**

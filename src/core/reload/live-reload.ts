@@ -432,7 +432,8 @@ export class LiveReload {
     // under the root. A --watch folder is not served, and every change there is the point.
     const mounts = rel === '' ? [] : (this.setup.files.mounts ?? []).filter((m) => m.real === base);
     if (mounts.length > 0) {
-      if (!this.mayAffectPages(rel) || !this.servedAs(real, base)) return;
+      // Judged under its prefix, as its requests are (`/vendor/.well-known/x` is hidden there).
+      if (!this.mayAffectPages(rel, mounts[0]?.segments) || !this.servedAs(real, base)) return;
       // Named by the URL path pages load it by (`vendor/lib.css` for /vendor; under each prefix
       // that mounts this folder): a stylesheet or an image of a mount is swapped in place as the
       // root's are, never a reload of the whole page.
@@ -612,7 +613,8 @@ export class LiveReload {
   private servedAs(real: string | undefined, baseReal: string): boolean {
     if (real === undefined) return false;
     const files = this.setup.files;
-    const verdict = judgeRealPath(real, baseReal, files);
+    // A mount's folder is served under its prefix: a `.well-known` at its top is hidden there.
+    const verdict = judgeRealPath(real, baseReal, { ...files, underPrefix: baseReal !== files.rootReal });
     return (verdict.kind === 'inside' || (verdict.kind === 'outside' && files.followSymlinks)) && !LiveReload.neverServed(real, files);
   }
 
@@ -826,11 +828,13 @@ export class LiveReload {
   /**
    * False for a change no page can see: an editor's temporary file, or a path the server would
    * not serve (hidden: dotfiles off, `.git`), checked with the request path rules themselves.
+   * `prefix`: the segments of the mount prefix `rel` lies under (none: the root), so the rules
+   * see the URL path (`.well-known` is let through only at the site's top).
    */
-  private mayAffectPages(rel: string): boolean {
+  private mayAffectPages(rel: string, prefix: readonly string[] = []): boolean {
     const segments = rel.split('/');
     if (isEditorTempFile(segments[segments.length - 1] ?? '')) return false;
-    return resolveRequestPath(encodePathSegments(segments, false), this.setup.files.dotfiles).kind === 'ok';
+    return resolveRequestPath(encodePathSegments([...prefix, ...segments], false), this.setup.files.dotfiles).kind === 'ok';
   }
 
   /**
