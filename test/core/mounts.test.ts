@@ -369,3 +369,30 @@ test('live reload: a change in a mount\'s .well-known, or through a link in the 
     await rm(join(lib, 'wk'), { force: true });
   }
 });
+
+test('a listing links no entry whose URL a mount or a proxied route answers: it says so, and each link it keeps opens that entry', async () => {
+  // Before: /vendor/ listed lib's own deep/ (its date, a link), and the link opened the other
+  // folder mounted at /vendor/deep; a folder under a proxied route's prefix linked to the back-end.
+  const s = await serve({ proxy: { routes: [{ prefix: '/vendor/bare', target: 'http://127.0.0.1:1' }] } });
+  const page = await fetchOnce(s.port, request('/vendor/'));
+  assert.equal(page.status, 200);
+  const html = page.body.toString();
+  assert.doesNotMatch(html, /href="deep\/"/, 'lib/deep is not what /vendor/deep/ serves');
+  assert.match(html, /deep\/ <small>\(not served here: \/vendor\/deep is a mount of another folder\)<\/small>/);
+  assert.doesNotMatch(html, /href="bare\/"/, '/vendor/bare/ goes to the back-end');
+  assert.match(html, /bare\/ <small>\(not served here: its URL is a proxied route\)<\/small>/);
+  assert.match(html, /href="app\.js"/, 'the rest is linked as before');
+  // The root's own listing: a folder named like a mount's prefix is the mount's URL.
+  const plainRoot = await mkdtemp(join(base, 'plain-root-'));
+  await mkdir(join(plainRoot, 'vendor'));
+  await writeFile(join(plainRoot, 'vendor', 'own.txt'), 'the root\'s own vendor folder\n');
+  await writeFile(join(plainRoot, 'file.txt'), 'f\n');
+  const r = await startServer({ root: plainRoot, configFile: false, reload: { enabled: false }, mounts: [{ prefix: '/vendor', folder: lib }] });
+  servers.push(r);
+  const rootHtml = (await fetchOnce(r.port, request('/'))).body.toString();
+  assert.doesNotMatch(rootHtml, /href="vendor\/"/);
+  assert.match(rootHtml, /href="file\.txt"/);
+  for (const href of [...rootHtml.matchAll(/href="([^"]*)"/g)].map((m) => m[1] ?? '')) {
+    assert.equal((await fetchOnce(r.port, request(`/${href}`))).status, 200, href);
+  }
+});

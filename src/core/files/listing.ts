@@ -149,6 +149,13 @@ export interface ListingGuard {
   hides(id: FileIdentity, realPath: string): boolean;
 }
 
+/**
+ * Why the URL of an entry named `name` of the listed folder is answered by something else than
+ * that entry (a mount's prefix, a proxied route), as the listing says it; undefined when it is the
+ * entry's own.
+ */
+export type AnsweredElsewhere = (name: string) => string | undefined;
+
 /** Counts for tests and diagnostics: builds done since start (cache hits are not builds). */
 export const listingStats = { builds: 0 };
 
@@ -157,9 +164,16 @@ export const listingStats = { builds: 0 };
  * (the root's or a mount's containment root); `cacheOwner` (default `options`) owns the cache
  * (reconfiguring the server starts a new one); `guard`: files left out for this client, neither
  * named, sized nor linked (a file no request may have, such as the HTTPS key beside the pages,
- * is not shown to exist either). Never rejects.
+ * is not shown to exist either); `elsewhere`: entries whose URL something else answers (a mount
+ * over a folder of the root) are listed without a link, saying so. Never rejects.
  */
-export async function listFolder(folder: ListedFolder, options: ContainmentOptions, cacheOwner: object = options, guard?: ListingGuard): Promise<ListingResult> {
+export async function listFolder(
+  folder: ListedFolder,
+  options: ContainmentOptions,
+  cacheOwner: object = options,
+  guard?: ListingGuard,
+  elsewhere?: AnsweredElsewhere,
+): Promise<ListingResult> {
   const st = folder.stat;
   const key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${guard?.key ?? ''}:${folder.segments.join('/')}`;
   const cache = cacheFor(cacheOwner);
@@ -167,7 +181,7 @@ export async function listFolder(folder: ListedFolder, options: ContainmentOptio
   if (cached !== undefined) return { kind: 'page', body: cached.body, shown: cached.shown, total: cached.total };
   let pending = cache.building.get(key);
   if (pending === undefined) {
-    pending = inBuildSlot(() => buildListing(folder, options, guard)).then(
+    pending = inBuildSlot(() => buildListing(folder, options, guard, elsewhere)).then(
       (r) => (r === 'busy' ? { kind: 'busy', reason: 'Too many folder listings are being built at once.' } : r),
       (err: unknown) => failure(err, 'folder'),
     );
@@ -180,7 +194,7 @@ export async function listFolder(folder: ListedFolder, options: ContainmentOptio
   return pending;
 }
 
-async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guard: ListingGuard | undefined): Promise<ListingResult> {
+async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guard: ListingGuard | undefined, elsewhere: AnsweredElsewhere | undefined): Promise<ListingResult> {
   listingStats.builds++;
   const fd = process.platform === 'linux' ? folder.handle?.fd : undefined;
   const viaDescriptor = fd !== undefined;
@@ -224,7 +238,7 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guar
     }
   }
   entries.sort((a, b) => listingOrder({ name: a.name, dir: a.kind === 'dir' }, { name: b.name, dir: b.kind === 'dir' }));
-  const body = Buffer.from(renderListing(folder.segments, entries, total - entries.length, complete), 'utf8');
+  const body = Buffer.from(renderListing(folder.segments, entries, total - entries.length, complete, elsewhere), 'utf8');
   return { kind: 'page', body, shown: entries.length, total };
 }
 
@@ -275,7 +289,7 @@ function unreachableNameReason(entry: Described): string | undefined {
   return undefined;
 }
 
-function renderListing(segments: readonly string[], entries: readonly Described[], more: number, complete: boolean): string {
+function renderListing(segments: readonly string[], entries: readonly Described[], more: number, complete: boolean, elsewhere: AnsweredElsewhere | undefined): string {
   const here = encodePathSegments(segments, true);
   // Names are shown through escapeForDisplay (the link keeps the real name): a control or bidi
   // character in a file name would otherwise reorder what the page shows ("txt.exe" shown for
@@ -286,7 +300,7 @@ function renderListing(segments: readonly string[], entries: readonly Described[
   for (const e of entries) {
     const dir = e.kind === 'dir';
     const label = escapeHtml(escapeForDisplay(e.name)) + (dir ? '/' : '');
-    const unreachable = unreachableNameReason(e);
+    const unreachable = unreachableNameReason(e) ?? elsewhere?.(e.name);
     const cell =
       unreachable !== undefined
         ? `${label} <small>(${escapeHtml(unreachable)})</small>`

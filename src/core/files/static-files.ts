@@ -1529,10 +1529,28 @@ function listingGuard(clientIp: string, opts: StaticOptions): ListingGuard | und
   };
 }
 
+/**
+ * Why the URL of the entry `name` of the folder at `segments` is answered by something else than
+ * that entry: a mount whose prefix it is (a root folder `vendor/` under a mount at /vendor: its
+ * link opened the mount), or a proxied route. Undefined when nothing can be (no mounts, no routes).
+ */
+function answeredElsewhere(segments: readonly string[], opts: StaticOptions): ((name: string) => string | undefined) | undefined {
+  if ((opts.mounts ?? []).length === 0 && opts.answeredElsewhere === undefined) return undefined;
+  const here = placeSegments(segments, opts).fsPath;
+  return (name) => {
+    const entry = [...segments, name];
+    const placed = placeSegments(entry, opts);
+    const found = mountFor(entry, opts.mounts);
+    if (placed.fsPath !== join(here, name) && found !== undefined) return `not served here: ${found.mount.prefix} is a mount of another folder`;
+    if (opts.answeredElsewhere?.(encodePathSegments(entry, false)) === true) return 'not served here: its URL is a proxied route';
+    return undefined;
+  };
+}
+
 async function sendListing(ex: Exchange, folder: ListedFolder & { readonly within: ContainmentOptions }, opts: StaticOptions): Promise<void> {
   let result;
   try {
-    result = await listFolder(folder, folder.within, opts, listingGuard(ex.clientIp, opts));
+    result = await listFolder(folder, folder.within, opts, listingGuard(ex.clientIp, opts), answeredElsewhere(folder.segments, opts));
   } finally {
     await folder.handle?.close().catch(() => undefined);
   }
