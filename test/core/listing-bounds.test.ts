@@ -186,3 +186,28 @@ test('a name that is UTF-8 and holds U+FFFD itself is linked and served; one tha
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('with live reload on, a file of the folder at /__porthole/client.js is listed without a link: that URL is Porthole\'s client', async () => {
+  // Before: /__porthole/ listed the folder's client.js (14 B, linked), and the link opened
+  // Porthole's own live-reload client instead. Off, the file is the folder's and is linked.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-own-prefix-'));
+  await mkdir(join(dir, '__porthole'));
+  await writeFile(join(dir, '__porthole', 'client.js'), 'MY OWN CLIENT\n');
+  await writeFile(join(dir, '__porthole', 'other.js'), 'mine\n');
+  const on = await startServer({ root: dir, configFile: false, reload: { enabled: true, watch: false } });
+  const off = await startServer({ root: dir, configFile: false, reload: { enabled: false } });
+  try {
+    const page = (await fetchOnce(on.port, request('/__porthole/'))).body.toString();
+    assert.doesNotMatch(page, /href="client\.js"/, page);
+    assert.match(page, /client\.js <small>\(not served here: its URL is answered by a proxied route or by Porthole itself\)<\/small>/);
+    assert.match(page, /href="other\.js"/);
+    assert.equal((await fetchOnce(on.port, request('/__porthole/other.js'))).body.toString(), 'mine\n');
+    const offPage = (await fetchOnce(off.port, request('/__porthole/'))).body.toString();
+    assert.match(offPage, /href="client\.js"/);
+    assert.equal((await fetchOnce(off.port, request('/__porthole/client.js'))).body.toString(), 'MY OWN CLIENT\n');
+  } finally {
+    await on.close();
+    await off.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

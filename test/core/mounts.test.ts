@@ -380,7 +380,7 @@ test('a listing links no entry whose URL a mount or a proxied route answers: it 
   assert.doesNotMatch(html, /href="deep\/"/, 'lib/deep is not what /vendor/deep/ serves');
   assert.match(html, /deep\/ <small>\(not served here: \/vendor\/deep is a mount of another folder\)<\/small>/);
   assert.doesNotMatch(html, /href="bare\/"/, '/vendor/bare/ goes to the back-end');
-  assert.match(html, /bare\/ <small>\(not served here: its URL is a proxied route\)<\/small>/);
+  assert.match(html, /bare\/ <small>\(not served here: its URL is answered by a proxied route or by Porthole itself\)<\/small>/);
   assert.match(html, /href="app\.js"/, 'the rest is linked as before');
   // The root's own listing: a folder named like a mount's prefix is the mount's URL.
   const plainRoot = await mkdtemp(join(base, 'plain-root-'));

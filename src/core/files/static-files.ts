@@ -68,7 +68,8 @@ export interface StaticOptions {
   readonly cleanUrls?: boolean;
   /**
    * True when a request for `path` (an origin-form path, percent-encoded) is answered before the
-   * files are looked at (a proxied route): a clean URL's redirect never sends a page there.
+   * files are looked at (a proxied route, live reload's endpoints): a clean URL's redirect never
+   * sends a page there, and a listing does not link an entry there.
    * Undefined: no such path. Set by the server, which knows the routes.
    */
   readonly answeredElsewhere?: (path: string) => boolean;
@@ -1542,7 +1543,7 @@ function answeredElsewhere(segments: readonly string[], opts: StaticOptions): ((
     const placed = placeSegments(entry, opts);
     const found = mountFor(entry, opts.mounts);
     if (placed.fsPath !== join(here, name) && found !== undefined) return `not served here: ${found.mount.prefix} is a mount of another folder`;
-    if (opts.answeredElsewhere?.(encodePathSegments(entry, false)) === true) return 'not served here: its URL is a proxied route';
+    if (opts.answeredElsewhere?.(encodePathSegments(entry, false)) === true) return 'not served here: its URL is answered by a proxied route or by Porthole itself';
     return undefined;
   };
 }

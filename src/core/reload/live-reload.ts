@@ -83,6 +83,8 @@ export interface PageHooks {
 export const CLIENT_PATH = `${RESERVED_PREFIX}client.js`;
 export const EVENTS_PATH = `${RESERVED_PREFIX}events`;
 export const SOCKET_PATH = `${RESERVED_PREFIX}socket`;
+/** The paths live reload answers itself while it is on (handleReserved); every other path under RESERVED_PREFIX is the folder's. */
+export const ENDPOINT_PATHS: ReadonlySet<string> = new Set([CLIENT_PATH, EVENTS_PATH, SOCKET_PATH]);
 /** A ping on every channel this often keeps proxies and idle timeouts from closing it. */
 export const HEARTBEAT_MS = 15_000;
 export { RETRY_MS } from './live-reload-channel';

@@ -20,7 +20,7 @@ import { existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveSta
 import { guardedRefusalAt } from '../files/loopback-only';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
-import type { PageHooks } from '../reload/live-reload';
+import { ENDPOINT_PATHS, type PageHooks } from '../reload/live-reload';
 import { isDocumentNavigation } from '../reload/live-reload-inject';
 import { isPreflight, type ResponsePolicy } from './response-policy';
 import type { ReverseProxy } from '../proxy/reverse-proxy';
@@ -64,6 +64,17 @@ export function proxyRouteFor(ctx: HandlerContext, path: string): CompiledRoute 
 /** A plain-text refusal (Exchange.refuse); `message` may quote the client (its Host, its path), so it is shown escaped. */
 function refuse(ex: Exchange, status: number, message: string, extra: HeaderList = []): void {
   ex.refuse(status, `${escapeForDisplay(message)}\n`, extra);
+}
+
+/**
+ * True when a GET for `path` (origin-form, query allowed) is answered before the files are looked
+ * at: by a proxied route, or by live reload's own endpoints while it is on (`/__porthole/client.js`
+ * is Porthole's client then, whatever file of that name the folder holds).
+ */
+export function answeredBeforeFiles(ctx: HandlerContext, path: string): boolean {
+  if (proxyRouteFor(ctx, path) !== undefined) return true;
+  const q = path.indexOf('?');
+  return ctx.reserved !== undefined && ENDPOINT_PATHS.has(q >= 0 ? path.slice(0, q) : path);
 }
 
 export function handleRequest(ex: Exchange, ctx: HandlerContext): void {

@@ -56,7 +56,7 @@ import { MemoryBudget } from '../http/memory-budget';
 import { checkServerOptions, validateServerOptions, InvalidOptionsError } from '../config/validate-options';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor, wildcardBind } from '../access/network-addresses';
-import { handleRequest, proxyRouteFor, refusesMethod, spaFallbackProblem, type HandlerContext } from './request-handler';
+import { answeredBeforeFiles, handleRequest, proxyRouteFor, refusesMethod, spaFallbackProblem, type HandlerContext } from './request-handler';
 import { readDescriptorLimit } from './descriptor-limit';
 import type { RequestHead } from '../http/http-parser';
 import { ProxyConfigError, ReverseProxy } from '../proxy/reverse-proxy';
@@ -333,7 +333,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         compression: opts.compression,
         mounts,
         cleanUrls: opts.cleanUrls,
-        answeredElsewhere: this.proxy === undefined ? undefined : (path) => this.handlerContext !== undefined && proxyRouteFor(this.handlerContext, path) !== undefined,
+        answeredElsewhere: (path) => this.handlerContext !== undefined && answeredBeforeFiles(this.handlerContext, path),
         generatedPageTag: (ex) => this.liveReload?.generatedPageTag(ex),
         notFoundPageWithClient: (ex, body, type) => this.liveReload?.notFoundPage(ex, body, type) ?? Promise.resolve(undefined),
       },
