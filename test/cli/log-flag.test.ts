@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withTimeout } from '../core/raw-client';
@@ -86,4 +86,29 @@ test('the config file\'s logFile in a folder that does not exist stops the start
   assert.equal(code, 1, stderr);
   assert.match(stderr, /logs does not exist; create it/, stderr);
   assert.equal(existsSync(join(configured, 'logs')), false);
+});
+
+test('--log naming a symbolic link whose target\'s folder is gone says so, not that the link\'s own folder is missing', async (t) => {
+  if (process.platform === 'win32') return t.skip('symbolic links need privileges on Windows');
+  // logs/ exists; logs/access.log -> ../old-logs/access.log, and old-logs/ was removed (a rotation
+  // scheme undone by hand): "its folder …/logs does not exist; create it" sent the user to make a
+  // folder that was there.
+  const logs = join(base, 'logs-with-link');
+  await mkdir(logs);
+  await symlink(join('..', 'old-logs', 'access.log'), join(logs, 'access.log'));
+  const { code, stderr } = await exitOf([site, '--port', '0', '--log', join(logs, 'access.log')]);
+  assert.equal(code, 1, stderr);
+  assert.doesNotMatch(stderr, /logs-with-link does not exist/, stderr);
+  assert.match(stderr, /symbolic link to .*old-logs[/\\]access\.log/, stderr);
+  assert.match(stderr, /old-logs does not exist\); create that folder, or remove the link/, stderr);
+  assert.equal(existsSync(join(base, 'old-logs')), false, 'no folder is made');
+});
+
+test('--log in a folder whose file system makes no files (/proc) says so, not that /proc does not exist', async (t) => {
+  if (process.platform !== 'linux' || !existsSync('/proc/self')) return t.skip('/proc is Linux\'s');
+  const { code, stderr } = await exitOf([site, '--port', '0', '--log', '/proc/porthole-test.log']);
+  assert.equal(code, 1, stderr);
+  assert.doesNotMatch(stderr, /folder \/proc does not exist/, stderr);
+  assert.match(stderr, /no file can be made in \/proc \(ENOENT/, stderr);
+  assert.match(stderr, /name a file in a folder on a disk/, stderr);
 });

@@ -11,8 +11,8 @@
 import type * as DnsModule from 'node:dns';
 import { EventEmitter } from 'node:events';
 import type { BigIntStats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { lstat, open, readlink, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
 import { countCharacters, cutAtCharacter, escapeForDisplay, targetForDisplay } from '../text/display-text';
@@ -613,7 +613,7 @@ async function openForAppending(path: string): Promise<FileHandle> {
     const folder = dirname(path);
     const why =
       code === 'ENOENT'
-        ? `its folder ${folder} does not exist; create it (mkdir -p), or name a file in a folder that exists`
+        ? await whyNotMade(path, folder)
         : code === 'ENOTDIR'
           ? `a part of ${folder} is a file, not a folder; name a file in a folder that exists`
           : code === 'EISDIR'
@@ -643,6 +643,29 @@ async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
   }
   if (mayAppendLogLines(head.subarray(0, read).toString('latin1'))) return undefined;
   return 'is a file that is not a request log (its first line is not in Combined Log Format): log lines are never appended to it; name a new file, or an existing request log';
+}
+
+/**
+ * Why opening `path` (in `folder`) for appending failed with ENOENT, after "cannot write the log
+ * file PATH: ". Most often the folder is missing; but ENOENT also comes when the folder exists:
+ * `path` is a symbolic link whose target's folder is gone (`access.log -> /old/logs/access.log`),
+ * or the folder's file system makes no files (/proc, /sys). Saying "its folder does not exist"
+ * there sent the user to create a folder that was already there. Never rejects.
+ */
+async function whyNotMade(path: string, folder: string): Promise<string> {
+  const link = await lstat(path).then(
+    async (s) => (s.isSymbolicLink() ? resolve(folder, await readlink(path)) : undefined),
+    () => undefined,
+  );
+  if (link !== undefined) {
+    return `it is a symbolic link to ${link}, which cannot be made (its folder ${dirname(link)} does not exist); create that folder, or remove the link`;
+  }
+  const isFolder = await stat(folder).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (isFolder) return `no file can be made in ${folder} (ENOENT: its file system makes none, as /proc and /sys do); name a file in a folder on a disk`;
+  return `its folder ${folder} does not exist; create it (mkdir -p), or name a file in a folder that exists`;
 }
 
 /**
