@@ -63,6 +63,20 @@ function childProcess(): typeof ChildProcessModule {
 const streams = guardStandardStreams(process.stdout, process.stderr, process.pid);
 
 /**
+ * The server's warning and error lines on stderr, bounded as stdout's request lines are: some
+ * come once per request a client chooses (`live reload is not in /app/<any path>: …` for each
+ * path of a proxied back-end that compresses its pages), and Node queues every write of a pipe
+ * nobody reads (`porthole 2>&1 | less` left paused) in the process, without a bound: 4,000 such
+ * requests queued 28 MB. While more than MAX_PENDING_OUTPUT_BYTES wait, they are counted and
+ * dropped; once stderr drains, one line says how many. The CLI's own lines (a failure, a signal)
+ * are written directly.
+ */
+const warnings = new BoundedOutput(
+  streams.err,
+  (n) => `porthole: ${n} warning line${n === 1 ? '' : 's'} not shown (stderr was read too slowly)\n`,
+);
+
+/**
  * After a second Ctrl-C, the longest the CLI waits for the log file to take its last lines (ms):
  * they take milliseconds; this only bounds a disk that does not answer.
  */
@@ -408,8 +422,8 @@ async function serve(
     if (level !== 'error' && level !== 'warn') return;
     const line = `porthole: ${escapeForDisplay(message)}\n`;
     // A worker's goes through the primary, which prints what every worker says once (sayOnce).
-    if (worker) sendOverIpc({ type: 'say', line }, undefined, (err) => (err === null ? undefined : streams.err.write(line)));
-    else streams.err.write(line);
+    if (worker) sendOverIpc({ type: 'say', line }, undefined, (err) => (err === null ? undefined : warnings.write(line)));
+    else warnings.write(line);
   });
   let address: BoundAddress;
   try {
@@ -507,7 +521,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
     }
     const times = (byWorker.get(id) ?? 0) + 1;
     byWorker.set(id, times);
-    if ([...byWorker].every(([other, n]) => other === id || n < times)) streams.err.write(line);
+    if ([...byWorker].every(([other, n]) => other === id || n < times)) warnings.write(line);
   };
   let stopping = false;
   let exitCode = 0;
