@@ -11,6 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { RawClient, fetchOnce, request, withTimeout } from '../core/raw-client';
 
@@ -223,6 +224,29 @@ async function refused(args: readonly string[]): Promise<{ code: number | null; 
   const code = await withTimeout(cli.exited, WAIT_MS, `exit on ${args.join(' ')}`);
   return { code, stderr: cli.stderr.trim() };
 }
+
+test('--cert and --key swapped, or a file that is no PEM: says what the file holds and what to give, not OpenSSL\'s "no start line"', async () => {
+  // mkcert writes NAME.pem and NAME-key.pem; given the other way round, the CLI said
+  // "…key.pem is not a PEM certificate: error:0480006C:PEM routines::no start line".
+  const made = createSelfSignedCertificate(['localhost']);
+  const cert = join(site.base, 'swap.pem');
+  const key = join(site.base, 'swap-key.pem');
+  const junk = join(site.base, 'junk.pem');
+  await writeFile(cert, made.cert);
+  await writeFile(key, made.key);
+  await writeFile(junk, 'hello\n');
+  const cases: [readonly string[], RegExp][] = [
+    [['--cert', key, '--key', cert], /swap-key\.pem is not a PEM certificate: it holds a private key, not a certificate \(the certificate and the key may be swapped\); give the certificate/],
+    [['--cert', cert, '--key', cert], /swap\.pem is not a PEM private key: it holds a certificate, not a private key \(the certificate and the key may be swapped\); give the private key/],
+    [['--cert', junk, '--key', key], /junk\.pem is not a PEM certificate: it has no -----BEGIN …----- line, so it is no PEM file; give the certificate/],
+    [['--cert', cert, '--key', junk], /junk\.pem is not a PEM private key: it has no -----BEGIN …----- line, so it is no PEM file; give the private key/],
+  ];
+  for (const [flags, expected] of cases) {
+    const { code, stderr } = await refused([site.root, '--port', '0', ...flags]);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, expected);
+  }
+});
 
 test('a file a flag or the root names that cannot be used: exit 1, the flag, what is wrong in words and what to do', async () => {
   const missing = join(site.base, 'no-such.pem');

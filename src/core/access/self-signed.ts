@@ -9,7 +9,7 @@ import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, si
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
-import { isEncryptedPrivateKey, readPrivateKey } from './private-key';
+import { isEncryptedPrivateKey, pemMismatch, readPrivateKey } from './private-key';
 
 export interface SelfSignedCertificate {
   /** PEM certificate. */
@@ -144,7 +144,7 @@ export function checkCertificatePair(cert: string, key: string, certPath: string
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
-    throw new Error(`${certPath} is not a PEM certificate: ${(err as Error).message}`);
+    throw new Error(`${certPath} is not a PEM certificate: ${pemMismatch(cert, 'certificate')} (${(err as Error).message})`);
   }
   const privateKey = readPrivateKey(key, keyPath, passphrase);
   if (!x509.checkPrivateKey(privateKey)) {
