@@ -189,6 +189,53 @@ function joinNegativeNumbers(argv: readonly string[]): string[] {
   return out;
 }
 
+/** The flags parseArgs knows (`spa-default` is a bare `--spa`, renamed before parsing). */
+const CLI_OPTIONS = {
+    port: { type: 'string', short: 'p' },
+    host: { type: 'string' },
+    log: { type: 'string' },
+    'no-listing': { type: 'boolean' },
+    dotfiles: { type: 'boolean' },
+    'follow-symlinks': { type: 'boolean' },
+    'no-compression': { type: 'boolean' },
+    'allow-cross-site': { type: 'boolean' },
+    'allowed-host': { type: 'string', multiple: true },
+    'allowed-client': { type: 'string', multiple: true },
+    'no-host-names': { type: 'boolean' },
+    'no-reload': { type: 'boolean' },
+    'reload-ignore': { type: 'string', multiple: true },
+    'reload-debounce': { type: 'string' },
+    watch: { type: 'string', multiple: true },
+    proxy: { type: 'string', multiple: true },
+    'proxy-rewrite-host': { type: 'boolean' },
+    'proxy-timeout': { type: 'string' },
+    https: { type: 'boolean' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    'passphrase-file': { type: 'string' },
+    header: { type: 'string', multiple: true },
+    'cross-origin-isolation': { type: 'boolean' },
+    cors: { type: 'boolean' },
+    'cors-origin': { type: 'string', multiple: true },
+    spa: { type: 'string' },
+    'spa-default': { type: 'boolean' },
+    mount: { type: 'string', multiple: true },
+    'clean-urls': { type: 'boolean' },
+    'no-config': { type: 'boolean' },
+    console: { type: 'string' },
+    qr: { type: 'boolean' },
+    workers: { type: 'string' },
+    'keep-alive-timeout': { type: 'string' },
+    'header-timeout': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+    open: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+} as const satisfies Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string; readonly multiple?: boolean }>;
+
+/** The long flags a user may type (`spa-default` is only the renamed bare `--spa`). */
+const LONG_FLAGS: readonly string[] = Object.keys(CLI_OPTIONS).filter((name) => name !== 'spa-default');
+
 /**
  * argv → options. Every value is checked strictly, by the core's rules (checkServerOptions) for
  * the server's options and here for the CLI's own (--workers, the seconds of the timeouts,
@@ -202,6 +249,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
       message: `a passphrase is never taken as a flag value (ps and shell history would show it): put it in a file and pass --passphrase-file FILE, or set ${PASSPHRASE_ENV}`,
     };
   }
+  const dashHint = singleDashHint(argv);
+  if (dashHint !== undefined) return { kind: 'error', message: dashHint };
   let values;
   let positionals;
   try {
@@ -210,48 +259,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
       args: joinNegativeNumbers(argv).map((a) => (a === '--spa' ? '--spa-default' : a)),
       allowPositionals: true,
       strict: true,
-      options: {
-        port: { type: 'string', short: 'p' },
-        host: { type: 'string' },
-        log: { type: 'string' },
-        'no-listing': { type: 'boolean' },
-        dotfiles: { type: 'boolean' },
-        'follow-symlinks': { type: 'boolean' },
-        'no-compression': { type: 'boolean' },
-        'allow-cross-site': { type: 'boolean' },
-        'allowed-host': { type: 'string', multiple: true },
-        'allowed-client': { type: 'string', multiple: true },
-        'no-host-names': { type: 'boolean' },
-        'no-reload': { type: 'boolean' },
-        'reload-ignore': { type: 'string', multiple: true },
-        'reload-debounce': { type: 'string' },
-        watch: { type: 'string', multiple: true },
-        proxy: { type: 'string', multiple: true },
-        'proxy-rewrite-host': { type: 'boolean' },
-        'proxy-timeout': { type: 'string' },
-        https: { type: 'boolean' },
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        'passphrase-file': { type: 'string' },
-        header: { type: 'string', multiple: true },
-        'cross-origin-isolation': { type: 'boolean' },
-        cors: { type: 'boolean' },
-        'cors-origin': { type: 'string', multiple: true },
-        spa: { type: 'string' },
-        'spa-default': { type: 'boolean' },
-        mount: { type: 'string', multiple: true },
-        'clean-urls': { type: 'boolean' },
-        'no-config': { type: 'boolean' },
-        console: { type: 'string' },
-        qr: { type: 'boolean' },
-        workers: { type: 'string' },
-        'keep-alive-timeout': { type: 'string' },
-        'header-timeout': { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        open: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
+      options: CLI_OPTIONS,
     }));
   } catch (err) {
     return { kind: 'error', message: flagErrorMessage((err as Error).message) };
@@ -426,9 +434,66 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
  */
 function flagErrorMessage(message: string): string {
   const text = message.replace(/\. To specify a positional.*$/s, '');
+  const unknown = /^Unknown option '--([^'=]+)'$/.exec(text);
+  if (unknown !== null) {
+    const near = nearestFlag(unknown[1] ?? '');
+    return `${text}${near === undefined ? '' : ` (did you mean --${near}?)`}`;
+  }
   const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing$/.exec(text);
   if (missing !== null) return `${missing[1]} needs a value: ${missing[1]} VALUE (see --help)`;
   return text.replace(/^Option '-\w, (--[\w-]+)/, "Option '$1");
+}
+
+/** The long flag within 2 edits of `name` (`prot` → `port`), or undefined. Bounded: short names only. */
+function nearestFlag(name: string): string | undefined {
+  if (name.length > 40) return undefined;
+  let best: { flag: string; d: number } | undefined;
+  for (const flag of LONG_FLAGS) {
+    const d = editDistance(name.toLowerCase(), flag);
+    if (d <= 2 && (best === undefined || d < best.d)) best = { flag, d };
+  }
+  return best?.flag;
+}
+
+/** Levenshtein distance between two short strings. */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] ?? 0;
+      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/**
+ * A long flag written with one dash (`-port 9000`, `-quiet`, `-host=…`): parseArgs reads it as
+ * one-letter options, and the user was told of flags never typed (`-quiet`: "Unknown option
+ * '-u'"; `-host`: "Unknown option '-o'") or, for `-port 9000` (`-p` with the value "ort"), "one
+ * root folder only, got: site 9000". Says to write two dashes; undefined when no word is such.
+ * Values of flags (`--header -quiet`) and words after `--` are not judged.
+ */
+function singleDashHint(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] ?? '';
+    if (word === '--') return undefined;
+    const long = /^--([^=]+)$/.exec(word)?.[1];
+    const short = /^-([a-z])$/.exec(word)?.[1];
+    const takesValue =
+      (long !== undefined && (CLI_OPTIONS as Record<string, { type: string }>)[long]?.type === 'string') ||
+      (short !== undefined && Object.values(CLI_OPTIONS).some((o) => 'short' in o && o.short === short && o.type === 'string'));
+    if (takesValue) {
+      i++;
+      continue;
+    }
+    const name = /^-([a-z][a-z-]+)(?:=.*)?$/s.exec(word)?.[1];
+    if (name !== undefined && LONG_FLAGS.includes(name)) return `${word}: a long option takes two dashes: write --${word.slice(1)}`;
+  }
+  return undefined;
 }
 
 /**

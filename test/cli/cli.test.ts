@@ -439,6 +439,14 @@ const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   [['--no-reload', '--reload-ignore', 'dist/**'], /^porthole: --reload-ignore does nothing with --no-reload/m],
   [['--no-reload', '--reload-debounce', '50'], /^porthole: --reload-debounce does nothing with --no-reload/m],
   [['--no-reload', '--console', 'all'], /^porthole: --console all does nothing with --no-reload/m],
+  // A long flag with one dash was read as one-letter flags: `-quiet` said "Unknown option '-u'",
+  // `-host` "Unknown option '-o'", `-port 9000` (-p "ort") "one root folder only, got: … 9000".
+  [['-port', '9000'], /^porthole: -port: a long option takes two dashes: write --port$/m],
+  [['-quiet'], /^porthole: -quiet: a long option takes two dashes: write --quiet$/m],
+  [['-host', '127.0.0.1'], /^porthole: -host: a long option takes two dashes: write --host$/m],
+  // A misspelt flag is named with the nearest one, as a misspelt key of porthole.config.json is.
+  [['--prot', '9000'], /^porthole: Unknown option '--prot' \(did you mean --port\?\)$/m],
+  [['--no-listng'], /^porthole: Unknown option '--no-listng' \(did you mean --no-listing\?\)$/m],
   // A value with terminal controls is quoted escaped: no raw ESC/BEL on stderr either.
   [['--allowed-host', '\u001b]0;X\u0007'], /--allowed-host "\\x1b\]0;X\\x07": is not a host name/],
 ];
