@@ -262,7 +262,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
       options: CLI_OPTIONS,
     }));
   } catch (err) {
-    return { kind: 'error', message: flagErrorMessage((err as Error).message) };
+    return { kind: 'error', message: flagErrorMessage((err as Error).message, argv) };
   }
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
@@ -432,8 +432,12 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
  * (helper-49: `--port` alone said "Option '-p, --port <value>' argument missing"), and what to
  * write instead of "argument missing".
  */
-function flagErrorMessage(message: string): string {
+function flagErrorMessage(message: string, argv: readonly string[]): string {
   const text = message.replace(/\. To specify a positional.*$/s, '');
+  // `-weird`: parseArgs names its first letter alone ("Unknown option '-w'"), a flag never typed.
+  const letter = /^Unknown option '-(\w)'$/.exec(text)?.[1];
+  const word = letter === undefined ? undefined : argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).find((a) => a.startsWith(`-${letter}`) && a.length > 2);
+  if (word !== undefined) return `${text} (in ${word}: one dash takes one-letter options, -p, -q, -h, -v; long options take two dashes)`;
   const unknown = /^Unknown option '--([^'=]+)'$/.exec(text);
   if (unknown !== null) {
     const near = nearestFlag(unknown[1] ?? '');

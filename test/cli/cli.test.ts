@@ -444,6 +444,7 @@ const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   [['-port', '9000'], /^porthole: -port: a long option takes two dashes: write --port$/m],
   [['-quiet'], /^porthole: -quiet: a long option takes two dashes: write --quiet$/m],
   [['-host', '127.0.0.1'], /^porthole: -host: a long option takes two dashes: write --host$/m],
+  [['-weird'], /^porthole: Unknown option '-w' \(in -weird: one dash takes one-letter options, -p, -q, -h, -v; long options take two dashes\)$/m],
   // A misspelt flag is named with the nearest one, as a misspelt key of porthole.config.json is.
   [['--prot', '9000'], /^porthole: Unknown option '--prot' \(did you mean --port\?\)$/m],
   [['--no-listng'], /^porthole: Unknown option '--no-listng' \(did you mean --no-listing\?\)$/m],
