@@ -1370,6 +1370,30 @@ function requestWithHost(path: string, host: string): Promise<string> {
   });
 }
 
+test('a warning names a page by at most 300 characters of its path, saying how many more (a proxied path is the client\'s)', async () => {
+  const other = new PreviewServer();
+  const said: string[] = [];
+  other.on('diagnostic', (level: string, message: string) => {
+    if (level === 'warn') said.push(message);
+  });
+  await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
+  try {
+    const live = other.liveReload;
+    assert.ok(live);
+    // A proxied back-end's page is named by the path asked for: `/app/` and 6,000 more characters.
+    const long = `/app/${'a'.repeat(6_000)}`;
+    live.notInjected(long, 'a reason');
+    live['cspBlocked'](long, 'a reason');
+    assert.equal(said.length, 2);
+    for (const line of said) {
+      assert.ok(line.length < 600, `a ${line.length}-character warning`);
+      assert.match(line, /\/app\/a+… \(5705 more characters\): a reason/);
+    }
+  } finally {
+    await other.close();
+  }
+});
+
 test('the pages already warned about are remembered up to MAX_CSP_WARNINGS, then forgotten', async () => {
   const other = new PreviewServer();
   const said: string[] = [];

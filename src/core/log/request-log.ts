@@ -15,7 +15,7 @@ import { lstat, open, readlink, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
-import { countCharacters, cutAtCharacter, escapeForDisplay, targetForDisplay } from '../text/display-text';
+import { SHORT_LINE_FIELD_MAX, cutForDisplay, escapeForDisplay, targetForDisplay } from '../text/display-text';
 import { describeFsProblem } from '../text/fs-problem';
 import { mayAppendLogLines } from '../text/combined-log';
 
@@ -229,21 +229,14 @@ function writeCount(bytes: Buffer, at: number, n: number): number {
   return end;
 }
 
-/**
- * The most characters of one client-controlled field (method, target, host name, note) a
- * terminal line shows: a client may send an 8 KiB target or Host (the parser's limits), and each
- * such request printed a whole screen of it. The log file keeps every field whole.
- */
-export const SHORT_LINE_FIELD_MAX = 300;
+export { SHORT_LINE_FIELD_MAX };
 
 /**
  * `text` cut to SHORT_LINE_FIELD_MAX UTF-16 units, never between the halves of a surrogate pair
  * (cutAtCharacter), saying how many more characters (code points) there were.
  */
 function cutField(text: string): string {
-  if (text.length <= SHORT_LINE_FIELD_MAX) return text;
-  const kept = cutAtCharacter(text, SHORT_LINE_FIELD_MAX);
-  return `${kept}… (${countCharacters(text, kept.length)} more characters)`;
+  return cutForDisplay(text, SHORT_LINE_FIELD_MAX);
 }
 
 /**

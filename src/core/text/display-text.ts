@@ -54,6 +54,25 @@ export function cutAtCharacter(text: string, max: number): string {
 }
 
 /**
+ * The most characters of one client-controlled field (method, target, host name, note, a page's
+ * path in a warning) a terminal line shows: a client may send an 8 KiB target or Host (the
+ * parser's limits), and each such request printed a whole screen of it. The log file keeps every
+ * field whole.
+ */
+export const SHORT_LINE_FIELD_MAX = 300;
+
+/**
+ * `text` cut to `max` UTF-16 units (cutAtCharacter: never between the halves of a surrogate
+ * pair), saying how many more characters there were: `/aaa… (5712 more characters)`; `text`
+ * itself when it is no longer. Not escaped (callers escape the whole line). Pure; never throws.
+ */
+export function cutForDisplay(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const kept = cutAtCharacter(text, max);
+  return `${kept}… (${countCharacters(text, kept.length)} more characters)`;
+}
+
+/**
  * How many characters (code points: a surrogate pair counts once) `text` has from the code unit
  * `from` on: the "N more characters" after a cut (cutAtCharacter), said as a person counts them.
  */
