@@ -22,6 +22,7 @@ import {
   showValue,
   spaFileProblem,
   originProblem,
+  nearestName,
   validateServerOptions,
   wholeNumberProblem,
   type OptionName,
@@ -440,38 +441,12 @@ function flagErrorMessage(message: string, argv: readonly string[]): string {
   if (word !== undefined) return `${text} (in ${word}: one dash takes one-letter options, -p, -q, -h, -v; long options take two dashes)`;
   const unknown = /^Unknown option '--([^'=]+)'$/.exec(text);
   if (unknown !== null) {
-    const near = nearestFlag(unknown[1] ?? '');
+    const near = nearestName(unknown[1] ?? '', LONG_FLAGS);
     return `${text}${near === undefined ? '' : ` (did you mean --${near}?)`}`;
   }
   const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing$/.exec(text);
   if (missing !== null) return `${missing[1]} needs a value: ${missing[1]} VALUE (see --help)`;
   return text.replace(/^Option '-\w, (--[\w-]+)/, "Option '$1");
-}
-
-/** The long flag within 2 edits of `name` (`prot` → `port`), or undefined. Bounded: short names only. */
-function nearestFlag(name: string): string | undefined {
-  if (name.length > 40) return undefined;
-  let best: { flag: string; d: number } | undefined;
-  for (const flag of LONG_FLAGS) {
-    const d = editDistance(name.toLowerCase(), flag);
-    if (d <= 2 && (best === undefined || d < best.d)) best = { flag, d };
-  }
-  return best?.flag;
-}
-
-/** Levenshtein distance between two short strings. */
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] ?? 0;
-      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] ?? 0;
 }
 
 /**

@@ -10,6 +10,7 @@ export { certificateNames, lanAddresses, networkUrls, urlFor, wildcardBind, type
 export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { formatSize } from './text/format-size';
+export { nearestName } from './text/nearest-name';
 export { PreviewServer, ServerError, resolveOptionsWithConfigFile, type SharedInstance } from './server/server';
 export {
   ConfigFileError,

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { PreviewServer } from '../../src/core/server/server';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
-import { MAX_CSP_WARNINGS, SETTLE_MS, type ReloadEvent } from '../../src/core/reload/live-reload';
+import { MAX_CSP_WARNINGS, SETTLE_MS, type LiveReload, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions, ServerOptionsInput } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, MAX_PLANS_AHEAD, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
@@ -1370,7 +1370,11 @@ function requestWithHost(path: string, host: string): Promise<string> {
   });
 }
 
-test('a warning names a page by at most 300 characters of its path, saying how many more (a proxied path is the client\'s)', async () => {
+/**
+ * Runs `body` with a second server (live reload on, no watcher) and the warnings it says, in
+ * order; the server is closed after.
+ */
+async function withWarnings(body: (live: LiveReload, said: readonly string[]) => void | Promise<void>): Promise<void> {
   const other = new PreviewServer();
   const said: string[] = [];
   other.on('diagnostic', (level: string, message: string) => {
@@ -1380,6 +1384,14 @@ test('a warning names a page by at most 300 characters of its path, saying how m
   try {
     const live = other.liveReload;
     assert.ok(live);
+    await body(live, said);
+  } finally {
+    await other.close();
+  }
+}
+
+test('a warning names a page by at most 300 characters of its path, saying how many more (a proxied path is the client\'s)', async () => {
+  await withWarnings((live, said) => {
     // A proxied back-end's page is named by the path asked for: `/app/` and 6,000 more characters.
     const long = `/app/${'a'.repeat(6_000)}`;
     live.notInjected(long, 'a reason');
@@ -1389,21 +1401,11 @@ test('a warning names a page by at most 300 characters of its path, saying how m
       assert.ok(line.length < 600, `a ${line.length}-character warning`);
       assert.match(line, /\/app\/a+… \(5705 more characters\): a reason/);
     }
-  } finally {
-    await other.close();
-  }
+  });
 });
 
 test('the pages already warned about are remembered up to MAX_CSP_WARNINGS, then forgotten', async () => {
-  const other = new PreviewServer();
-  const said: string[] = [];
-  other.on('diagnostic', (level: string, message: string) => {
-    if (level === 'warn') said.push(message);
-  });
-  await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false } });
-  try {
-    const live = other.liveReload;
-    assert.ok(live);
+  await withWarnings((live, said) => {
     const warn = (page: string): void => live['cspBlocked'](page, 'a reason');
     warn('/first.html');
     warn('/first.html');
@@ -1417,9 +1419,7 @@ test('the pages already warned about are remembered up to MAX_CSP_WARNINGS, then
     // Control characters in a name never reach a terminal.
     warn('/x\u001b[31m.html');
     assert.ok(!(said.at(-1) ?? '').includes('\u001b'));
-  } finally {
-    await other.close();
-  }
+  });
 });
 
 test('pages above MAX_INJECT_BYTES are sent as they are; at the limit they are injected', async () => {

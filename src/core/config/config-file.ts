@@ -27,6 +27,7 @@ import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
 import { describeFsProblem } from '../text/fs-problem';
+import { nearestName } from '../text/nearest-name';
 import { identityOf, isOwnEvent } from '../reload/live-reload-watcher';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
@@ -138,30 +139,10 @@ function knownKeys(parent: string): readonly string[] {
   return (schemaKeys as Readonly<Record<string, readonly string[]>>)[parent.replace(/\[\d+\]/g, '[]')] ?? [];
 }
 
-/** Levenshtein distance, for "did you mean" (short keys only: bounded work). */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] ?? 0;
-      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
 /** ' (did you mean "listing"?)' for a misspelt key, or ''. */
 function suggestion(parent: string, key: string): string {
-  if (key.length > 64) return '';
-  let best: { name: string; d: number } | undefined;
-  for (const name of knownKeys(parent)) {
-    const d = name.toLowerCase() === key.toLowerCase() ? 0 : distance(name, key);
-    if (d <= 2 && (best === undefined || d < best.d)) best = { name, d };
-  }
-  return best === undefined ? '' : ` (did you mean "${best.name}"?)`;
+  const near = nearestName(key, knownKeys(parent));
+  return near === undefined ? '' : ` (did you mean "${near}"?)`;
 }
 
 /** The value at a JSON pointer (`/headers/0`) in `data`, or undefined. */
@@ -209,7 +190,7 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
       // ("header" for "headers": helper-49): name the key the object has instead.
       const missing = String(params.missingProperty);
       const object = valueAt(data, error.instancePath);
-      const near = object !== null && typeof object === 'object' ? Object.keys(object).find((k) => k !== missing && distance(k.toLowerCase(), missing.toLowerCase()) <= 2) : undefined;
+      const near = object !== null && typeof object === 'object' ? nearestName(missing, Object.keys(object).filter((k) => k !== missing)) : undefined;
       return { key: dottedKey(error.instancePath, missing), reason: near === undefined ? 'is required' : `is required (the object has "${near}": did you mean "${missing}"?)` };
     }
     case 'enum':

@@ -808,21 +808,7 @@ function classifyTransferCodings(value: string): 'chunked' | ParseError {
  * CONN_CLOSE / CONN_KEEP_ALIVE bits; other options (and malformed elements) are ignored.
  */
 function parseConnectionOptions(value: string): number {
-  const n = value.length;
-  let bits = 0;
-  let i = 0;
-  while (i <= n) {
-    let e = value.indexOf(',', i);
-    if (e === -1) e = n;
-    let s = i;
-    let t = e;
-    while (s < t && isOws(value.charCodeAt(s))) s++;
-    while (t > s && isOws(value.charCodeAt(t - 1))) t--;
-    if (equalsIgnoreCase(value, s, t, 'close')) bits |= CONN_CLOSE;
-    else if (equalsIgnoreCase(value, s, t, 'keep-alive')) bits |= CONN_KEEP_ALIVE;
-    i = e + 1;
-  }
-  return bits;
+  return (listHasMember(value, 'close') ? CONN_CLOSE : 0) | (listHasMember(value, 'keep-alive') ? CONN_KEEP_ALIVE : 0);
 }
 
 /** True when the list `value` (RFC 9110 §5.6.1: elements split on commas, OWS around them) has `lower` as a member, ignoring ASCII case. */
