@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent installer for the benchmark's peers (not part of `npm test`).
-#   - Debian packages: nginx-light (the reference server) and wrk (the load generator).
+#   - Debian packages: nginx-light (the reference server) and wrk (the load generator); chromium
+#     and fonts-liberation for the reload race (as the browser tests use them: test/harness/install.mjs)
+#     unless CHROMIUM_PATH names another browser. Without it a new machine's first run had no race.
 #   - npm peers: http-server, sirv-cli, live-server and five-server, pinned, installed into
 #     .cache/bench/npm (gitignored) — never into the project's own dependencies.
 # The package's service is never started: apt runs with a policy-rc.d that forbids it.
@@ -22,6 +24,7 @@ mkdir -p "$npm_dir"
 need_apt=()
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then need_apt+=(nginx-light); fi
+if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium fonts-liberation); fi
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
