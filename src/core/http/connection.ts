@@ -28,8 +28,8 @@ import type { Readable } from 'node:stream';
 import { normaliseIp } from '../access/access-policy';
 import { escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
-import { CR, LF, TOKEN_CHARS, isToken } from './http-grammar';
-import { parseRequestHead, type RequestHead } from './http-parser';
+import { TOKEN_CHARS, isToken } from './http-grammar';
+import { onlyEmptyLines, parseRequestHead, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import { FilePieces } from './file-pieces';
 import { bytesNotYetTaken, clientProgressKnown } from './send-queue';
@@ -117,20 +117,6 @@ const COPY_BODY_MAX = 16 * 1024;
 /** The client half-closed before its streamed body was complete: 400 (or cut), like any body. */
 const BODY_CUT_SHORT = 'The request ended before its body was complete.';
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-
-/**
- * True when `buf` (input not yet parsed, which the parser already let through: no bare CR or LF)
- * holds nothing but empty lines, the last one perhaps without its LF yet: bytes a server ignores
- * before a request line (RFC 9112 §2.2; an old client's extra CRLF after a request), so no
- * request has begun. True for an empty buffer.
- */
-function onlyEmptyLines(buf: Buffer): boolean {
-  for (let i = 0; i < buf.length; i++) {
-    const b = buf[i];
-    if (b !== CR && b !== LF) return false;
-  }
-  return true;
-}
 const EMPTY = Buffer.alloc(0);
 
 /**

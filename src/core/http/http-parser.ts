@@ -189,14 +189,30 @@ export function parseRequestHead(
   // RFC 9112 §2.2: "a server that is expecting to receive and parse a request-line SHOULD ignore
   // at least one empty line (CRLF) received prior to the request-line". We ignore any number; they
   // count toward maxHeadBytes, so a stream of empty lines ends in 431.
-  let start = 0;
-  while (start + 1 < len && buf[start] === CR && buf[start + 1] === LF) start += 2;
+  const start = skipEmptyLines(buf);
 
   let from = scanned - 3;
   if (from < start) from = start;
   const blank = buf.indexOf(CRLFCRLF, from);
   if (blank === -1) return checkIncompleteHead(buf, start, scanned, limits);
   return parseCompleteHead(buf, start, blank, limits);
+}
+
+/** The offset just past the empty lines (CRLF pairs) `buf` begins with, which precede no request line yet (RFC 9112 §2.2). */
+function skipEmptyLines(buf: Buffer): number {
+  let start = 0;
+  while (start + 1 < buf.length && buf[start] === CR && buf[start + 1] === LF) start += 2;
+  return start;
+}
+
+/**
+ * True when `buf` (input not yet parsed) holds nothing but empty lines, the last one perhaps
+ * without its LF yet: bytes a server ignores before a request line (RFC 9112 §2.2; an old
+ * client's extra CRLF after a request), so no request has begun. True for an empty buffer.
+ */
+export function onlyEmptyLines(buf: Buffer): boolean {
+  const end = skipEmptyLines(buf);
+  return end === buf.length || (end === buf.length - 1 && buf[end] === CR);
 }
 
 /**
@@ -575,7 +591,9 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
 
   const version = parseVersion(text, j + 1, e);
   if (typeof version !== 'string') return version;
-  const protocol = text.slice(j + 1, e);
+  // The version as sent (parseVersion checked its form, HTTP/1.x): a constant for the two every
+  // client sends, so no string is made per request.
+  const protocol = version === '1.0' ? 'HTTP/1.0' : text.charCodeAt(e - 1) === 0x31 ? 'HTTP/1.1' : text.slice(j + 1, e);
 
   const method = methodName(text, s, methodEnd);
   const target = text.slice(ts, j);

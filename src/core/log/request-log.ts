@@ -15,7 +15,7 @@ import { lstat, open, readlink, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
-import { SHORT_LINE_FIELD_MAX, cutForDisplay, escapeForDisplay, targetForDisplay } from '../text/display-text';
+import { cutForDisplay, escapeForDisplay, targetForDisplay } from '../text/display-text';
 import { describeFsProblem } from '../text/fs-problem';
 import { mayAppendLogLines } from '../text/combined-log';
 
@@ -229,34 +229,24 @@ function writeCount(bytes: Buffer, at: number, n: number): number {
   return end;
 }
 
-export { SHORT_LINE_FIELD_MAX };
-
-/**
- * `text` cut to SHORT_LINE_FIELD_MAX UTF-16 units, never between the halves of a surrogate pair
- * (cutAtCharacter), saying how many more characters (code points) there were.
- */
-function cutField(text: string): string {
-  return cutForDisplay(text, SHORT_LINE_FIELD_MAX);
-}
-
 /**
  * A short human line for a terminal (the CLI's stdout): `14:03:07 127.0.0.1 (name) GET /x 200 12B
  * 3ms — note`; an aborted one `… aborted`, `… aborted — note` when the note says why (a back-end
  * that broke off). Every field a client controls (host name, method, target, the note that may quote
  * them) goes through escapeForDisplay, so no control or bidi character reaches the terminal, and
- * is cut to SHORT_LINE_FIELD_MAX characters.
+ * is cut to SHORT_LINE_FIELD_MAX characters (cutForDisplay).
  */
 export function formatShortLine(r: RequestRecord): string {
   const d = new Date(r.time);
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  const client = r.clientHost !== undefined && r.clientHost !== r.clientIp ? `${r.clientIp} (${cutField(r.clientHost)})` : r.clientIp;
+  const client = r.clientHost !== undefined && r.clientHost !== r.clientIp ? `${r.clientIp} (${cutForDisplay(r.clientHost)})` : r.clientIp;
   // An aborted line keeps its note: why a transfer broke off (a back-end that cut its answer
   // short) is what tells it from a client that left.
-  const note = r.note !== undefined && (r.aborted || r.status >= 400) ? ` — ${cutField(r.note)}` : '';
+  const note = r.note !== undefined && (r.aborted || r.status >= 400) ? ` — ${cutForDisplay(r.note)}` : '';
   const extra = `${r.aborted ? ' aborted' : ''}${note}`;
   // The back-end part (proxied requests) is inside the sanitised text too.
   const up = r.upstream === undefined ? '' : ` (back-end ${r.upstream.status || '-'} ${r.upstream.ms}ms)`;
-  return escapeForDisplay(`${time} ${client} ${cutField(r.method)} ${cutField(targetForDisplay(r.target))} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
+  return escapeForDisplay(`${time} ${client} ${cutForDisplay(r.method)} ${cutForDisplay(targetForDisplay(r.target))} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
 }
 
 export type LineSink = (record: RequestRecord) => void;

@@ -488,11 +488,11 @@ const MAX_LINK_HOPS = 40;
 /** How often a root that is gone is looked for where the folder above it cannot be watched (ms). */
 const ROOT_POLL_MS = 1_000;
 
-/** Which file or folder a watch was made on (statSync: a link followed, as fs.watch follows it): loopback-only's FileIdentity. */
-export type WatchedIdentity = FileIdentity;
-
-/** What `path` is now (a link followed), undefined when nothing is there. */
-export function identityOf(path: string): WatchedIdentity | undefined {
+/**
+ * What `path` is now (statSync: a link followed, as fs.watch follows it), as loopback-only's
+ * FileIdentity; undefined when nothing is there.
+ */
+export function identityOf(path: string): FileIdentity | undefined {
   try {
     const st = statSync(path, { throwIfNoEntry: false });
     return st === undefined ? undefined : { dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs };
@@ -515,7 +515,7 @@ export function identityOf(path: string): WatchedIdentity | undefined {
  * event storm, and a full reload each time). Where the file system keeps no birth time, the
  * name alone decides (watched again: costly, never wrong).
  */
-export function isOwnEvent(watchedPath: string, watched: WatchedIdentity | undefined, event: string, filename: string | Buffer | null): boolean {
+export function isOwnEvent(watchedPath: string, watched: FileIdentity | undefined, event: string, filename: string | Buffer | null): boolean {
   if (event !== 'rename') return false;
   // Told by identity where the file system keeps birth times, whatever the name: libuv names a
   // watch's own end after the path that first watched that inode (one inotify watch serves every

@@ -59,7 +59,7 @@ import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { judgeRealPath } from '../files/hidden-names';
-import { SHORT_LINE_FIELD_MAX, cutForDisplay } from '../text/display-text';
+import { cutForDisplay } from '../text/display-text';
 
 /** Handles requests under RESERVED_PREFIX; returns false when the path is not one of its own. */
 export type ReservedHandler = (ex: Exchange, path: string) => boolean;
@@ -97,14 +97,6 @@ export const MAX_PENDING_PATHS = 1_000;
 export const MAX_OVERLAYS = 1_000;
 /** Pages remembered as "live reload is blocked by its CSP, said so"; beyond this, said again. */
 export const MAX_CSP_WARNINGS = 1_000;
-/**
- * A page's path as a warning names it: cut at SHORT_LINE_FIELD_MAX characters, as the request
- * line cuts its target. A proxied page's path is whatever the client asked for (a 6 KB
- * `/app/aaaa…` printed a 6 KB line on stderr per request); the log file keeps it whole.
- */
-function shownPath(pagePath: string): string {
-  return cutForDisplay(pagePath, SHORT_LINE_FIELD_MAX);
-}
 /** Continuous changes still flush this long after the first one, however short the gaps. */
 export const MAX_DEBOUNCE_WAIT_MS = 1_000;
 /**
@@ -324,9 +316,13 @@ export class LiveReload {
     return notFoundPageWithClient(ex, body, type, this.pages);
   }
 
+  // A warning names a page by its path cut as the request line cuts its target (cutForDisplay): a
+  // proxied page's path is whatever the client asked for (a 6 KB `/app/aaaa…` printed a 6 KB line
+  // on stderr per request); the log file keeps it whole.
+
   /** Says once per page (Output channel, CLI) that its Content-Security-Policy blocks live reload. */
   private cspBlocked(pagePath: string, reason: string): void {
-    this.warnOnce(this.cspWarned, pagePath, `live reload is blocked by the Content-Security-Policy of ${shownPath(pagePath)}: ${reason}`);
+    this.warnOnce(this.cspWarned, pagePath, `live reload is blocked by the Content-Security-Policy of ${cutForDisplay(pagePath)}: ${reason}`);
   }
 
   /**
@@ -336,7 +332,7 @@ export class LiveReload {
    * like live reload being broken (helper-55). A page that opted out is not said.
    */
   notInjected(pagePath: string, reason: string): void {
-    this.warnOnce(this.notInjectedWarned, pagePath, `live reload is not in ${shownPath(pagePath)}: ${reason}; reload that page by hand`);
+    this.warnOnce(this.notInjectedWarned, pagePath, `live reload is not in ${cutForDisplay(pagePath)}: ${reason}; reload that page by hand`);
   }
 
   /** `message` as a warning, once per `pagePath` in `said` (at most MAX_CSP_WARNINGS kept, then forgotten). */

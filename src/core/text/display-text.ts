@@ -62,11 +62,12 @@ export function cutAtCharacter(text: string, max: number): string {
 export const SHORT_LINE_FIELD_MAX = 300;
 
 /**
- * `text` cut to `max` UTF-16 units (cutAtCharacter: never between the halves of a surrogate
- * pair), saying how many more characters there were: `/aaa… (5712 more characters)`; `text`
- * itself when it is no longer. Not escaped (callers escape the whole line). Pure; never throws.
+ * `text` cut to `max` UTF-16 units (default SHORT_LINE_FIELD_MAX; cutAtCharacter: never between
+ * the halves of a surrogate pair), saying how many more characters there were: `/aaa… (5712 more
+ * characters)`; `text` itself when it is no longer. Not escaped (callers escape the whole line).
+ * Pure; never throws.
  */
-export function cutForDisplay(text: string, max: number): string {
+export function cutForDisplay(text: string, max = SHORT_LINE_FIELD_MAX): string {
   if (text.length <= max) return text;
   const kept = cutAtCharacter(text, max);
   return `${kept}… (${countCharacters(text, kept.length)} more characters)`;
