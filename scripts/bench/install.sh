@@ -42,9 +42,12 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   cleanup() { if [ "$added_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
   trap cleanup EXIT
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -q --no-install-recommends "${need_apt[@]}" >"$cache/apt.log" 2>&1; then
-    apt-get update -q >/dev/null 2>&1 || true
-    apt-get install -y -q --no-install-recommends "${need_apt[@]}" >"$cache/apt.log" 2>&1 || {
+  # Another apt-get (the test harness's install, a system update) may hold dpkg's lock: wait for it
+  # up to 10 minutes instead of failing at once.
+  lock=(-o DPkg::Lock::Timeout=600)
+  if ! apt-get "${lock[@]}" install -y -q --no-install-recommends "${need_apt[@]}" >"$cache/apt.log" 2>&1; then
+    apt-get "${lock[@]}" update -q >/dev/null 2>&1 || true
+    apt-get "${lock[@]}" install -y -q --no-install-recommends "${need_apt[@]}" >"$cache/apt.log" 2>&1 || {
       tail -20 "$cache/apt.log" >&2; log "apt-get install failed"; exit 1; }
   fi
   rm -f "$cache/apt.log"

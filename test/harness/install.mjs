@@ -176,12 +176,15 @@ function installAptPackages(names, logs) {
   say(`apt-get install ${names.join(' ')}`);
   const logFile = path.join(logs, 'apt.log');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const args = ['install', '-y', '--no-install-recommends', ...names];
+  // Another apt-get (a bench install, a system update) may hold dpkg's lock: wait up to 10 minutes
+  // for it rather than failing at once.
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  const args = [...lock, 'install', '-y', '--no-install-recommends', ...names];
   try {
     run('apt-get', args, { cwd: '/', env, logFile, timeoutMs: 20 * 60_000 });
   } catch {
     // A fresh machine's package lists are often empty or stale.
-    run('apt-get', ['update'], { cwd: '/', env, logFile, timeoutMs: 10 * 60_000 });
+    run('apt-get', [...lock, 'update'], { cwd: '/', env, logFile, timeoutMs: 10 * 60_000 });
     run('apt-get', args, { cwd: '/', env, logFile, timeoutMs: 20 * 60_000 });
   }
   say(`apt-get done in ${seconds(t0)}`);
