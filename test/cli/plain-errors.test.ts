@@ -80,12 +80,17 @@ test('porthole.config.json errors say what the value is and how to write it; a c
     ['a bare word', '{\n  "listing": false,\n  "dotfiles": True\n}', /porthole\.config\.json: not valid JSON at line 3, column 15 \(Unexpected token 'T'\)$/m],
     ['yes for true', '{"listing": yes}', /porthole\.config\.json: not valid JSON at line 1, column 13 \(Unexpected token 'y'\)$/m],
     ['a second closing brace', '{"listing": false}}', /porthole\.config\.json: not valid JSON at line 1, column 19 \(Unexpected non-whitespace character after JSON\)$/m],
-    ['a byte that is not UTF-8', '{"listing": \xff}', /not valid JSON at line 1, column 13 \(Unexpected token '\uFFFD'; the file is not UTF-8 text there\)$/m],
+    ['a byte that is not UTF-8', '{"listing": \xff}', /porthole\.config\.json: is not UTF-8 text: the byte 0xFF at line 1, column 13 is not UTF-8; save it as UTF-8 \(in VS Code: /m],
+    // Inside a string the byte became U+FFFD and the file was taken: a log file named caf\uFFFD.log.
+    ['a latin1 byte in a string', '{\n  "logFile": "caf\xe9.log"\n}', /porthole\.config\.json: is not UTF-8 text: the byte 0xE9 at line 2, column 18 is not UTF-8; save it as UTF-8/m],
+    ['UTF-16 with its byte order mark', '\xff\xfe{\x00}\x00', /porthole\.config\.json: is UTF-16 text \(it begins with a UTF-16 byte order mark\), not UTF-8; save it as UTF-8/m],
+    // U+FFFD itself (EF BF BD, valid UTF-8) where a value belongs: a JSON error, not an encoding one.
+    ['U+FFFD written as UTF-8', '{"listing": \xef\xbf\xbd}', /porthole\.config\.json: not valid JSON at line 1, column 13 \(Unexpected token '\uFFFD'\)$/m],
   ];
   for (const [what, text, said] of cases) {
     const folder = join(site.base, what.replace(/\W+/g, '-'));
     await mkdir(folder);
-    // Bytes as written (latin1: every case is ASCII but the one byte that is not UTF-8).
+    // Bytes as written (latin1: one char per byte, so every case spells its bytes).
     await writeFile(join(folder, 'porthole.config.json'), Buffer.from(text, 'latin1'));
     const cli = runCli([folder, '--port', '0'], site.base);
     await refused(cli, what);

@@ -12,6 +12,7 @@
  * features only the file can spell per path (`headers`). Paths in the file (`logFile`,
  * `reload.watchPaths`) are relative to the served folder.
  */
+import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { closeSync, constants, existsSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, watch, type FSWatcher } from 'node:fs';
@@ -267,6 +268,27 @@ function lineAndColumn(text: string, at: number): string {
 }
 
 /**
+ * Why `bytes` (not UTF-8; `text` is their UTF-8 decoding) cannot be read: where the first byte
+ * that is not UTF-8 is, as a line and column of the text before it, and that byte in hex. A file
+ * that begins with a UTF-16 byte order mark (FF FE, FE FF) is named as UTF-16.
+ */
+function notUtf8Reason(bytes: Buffer, text: string): string {
+  const saveAs = 'save it as UTF-8 (in VS Code: the encoding in the status bar → Save with Encoding → UTF-8)';
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return `is UTF-16 text (it begins with a UTF-16 byte order mark), not UTF-8; ${saveAs}`;
+  }
+  // The decoded text up to its first U+FFFD that the bytes do not hold as EF BF BD is decoded
+  // exactly, so its UTF-8 length is the offset of the first byte that is not UTF-8.
+  for (let at = text.indexOf('\uFFFD'); at >= 0; at = text.indexOf('\uFFFD', at + 1)) {
+    const offset = Buffer.byteLength(text.slice(0, at), 'utf8');
+    if (bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd) continue;
+    const hex = (bytes[offset] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+    return `is not UTF-8 text: the byte 0x${hex} at ${lineAndColumn(text, at)} is not UTF-8; ${saveAs}`;
+  }
+  return `is not UTF-8 text; ${saveAs}`;
+}
+
+/**
  * The offset of the first JSON syntax error in `text`, for V8's messages that give no position
  * (`Unexpected token 'y', "{"listing":yes}" is not valid JSON`): the shortest prefix that fails
  * for a reason other than ending early (a prefix before the error parses, or fails only at its
@@ -309,8 +331,7 @@ function syntaxLocation(text: string, message: string): string {
   const reason = message
     .replace(/( in JSON)? at position \d+.*$/s, '')
     .replace(/, (?:"|\.\.\.").*$/s, '');
-  const notText = text[at] === '\uFFFD' ? '; the file is not UTF-8 text there' : '';
-  return `not valid JSON at ${lineAndColumn(text, at)} (${reason}${notText})`;
+  return `not valid JSON at ${lineAndColumn(text, at)} (${reason})`;
 }
 
 /**
@@ -747,6 +768,10 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
     throw new ConfigFileError(path, '', `cannot be read: ${describeFsProblem(err)}; or start without it (--no-config, or the porthole.configFile setting off)`);
   }
   const text = bytes.toString('utf8');
+  // UTF-8 is told by the bytes (RFC 8259 §8.1: JSON text is UTF-8), never by a U+FFFD in the
+  // decoded text: a file may hold that character itself, and a byte that is not UTF-8 inside a
+  // string would otherwise become one without a word (a log file named `caf\uFFFD.log`).
+  if (!isUtf8(bytes)) throw new ConfigFileError(path, '', notUtf8Reason(bytes, text));
   return { path, options: parseConfigText(text, path, root), text };
 }
 
