@@ -140,6 +140,28 @@ test('unparsable or foreign ranges → 200 with the whole file', async () => {
   }
 });
 
+test('a spec whose last-pos is below its first-pos is invalid at any length: the whole header is ignored (200), never 416 or a 206 of the rest', async () => {
+  // RFC 9110 §14.1.1: last-pos < first-pos makes the range-spec invalid, and an invalid one makes
+  // the field ignorable; numbers too long for a double were clamped before that check was made.
+  for (const range of [
+    'bytes=1000000000000000000-5',
+    'bytes=0-1,1000000000000000000-5',
+    'bytes=1000000000000000000-99999999999999999',
+    'bytes=10000000000000000-9999999999999999',
+    'bytes=000000000000000000000000000000005-3',
+  ]) {
+    const res = await get('/digits.txt', [`Range: ${range}`]);
+    assert.equal(res.status, 200, range);
+    assert.equal(res.body.toString(), site.digits, range);
+  }
+  // A long first-pos with a longer (or open) last-pos is merely past the end: 416.
+  for (const range of ['bytes=1000000000000000000-', 'bytes=1000000000000000000-10000000000000000000']) {
+    const res = await get('/digits.txt', [`Range: ${range}`]);
+    assert.equal(res.status, 416, range);
+    assert.equal(res.header('content-range'), `bytes */${size}`, range);
+  }
+});
+
 test('If-Range: matching ETag → 206, other ETag → 200, exact Last-Modified → 206, other date → 200, weak → 200', async () => {
   const full = await get('/digits.txt', []);
   const etag = full.header('etag') ?? '';

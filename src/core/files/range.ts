@@ -58,12 +58,13 @@ export function parseRange(header: string | undefined, size: number): RangeResul
       continue;
     }
     if (!isDigits(first) || (last.length > 0 && !isDigits(last))) return NONE;
-    if (first.length > MAX_DIGITS) continue; // beyond any file we serve: not satisfiable
-    const start = Number(first);
     // Only a written last-pos can make the spec invalid; `a-` with a past the end is merely
     // unsatisfiable (416), so the open end is filled in after this check, not before it.
-    // An invalid byte-range-spec (last < first): the whole header is ignored.
-    if (last.length > 0 && last.length <= MAX_DIGITS && Number(last) < start) return NONE;
+    // An invalid byte-range-spec (last < first): the whole header is ignored. Judged on the
+    // digits, before any clamping, so a number too long for a double is compared too.
+    if (last.length > 0 && digitsLess(last, first)) return NONE;
+    if (first.length > MAX_DIGITS) continue; // beyond any file we serve: not satisfiable
+    const start = Number(first);
     if (start >= size) continue;
     const end = last.length === 0 || last.length > MAX_DIGITS ? size - 1 : Math.min(Number(last), size - 1);
     satisfiable.push({ start, end });
@@ -97,6 +98,11 @@ function mergeRanges(ranges: ByteRange[]): ByteRange[] {
     }
   }
   return merged.sort((a, b) => a.at - b.at).map((m) => m.r);
+}
+
+/** `a` < `b` for digit strings without leading zeros, at any length (no double rounding). */
+function digitsLess(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length < b.length : a < b;
 }
 
 /** `007` → `7`, `000` → `0`; anything else as it is (isDigits judges it after). */
