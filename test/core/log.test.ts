@@ -367,6 +367,34 @@ test('a request refused after its head was read (413, a broken chunked body, 408
   for (const r of srv.records) assert.ok(r.userAgent?.startsWith('ua-'), `the record's userAgent: ${r.userAgent}`);
 });
 
+test('a head the parser refuses (400, 431, 501, 505, 408 mid-head) is logged with the Referer and User-Agent lines it had, as nginx logs them', async () => {
+  const logFile = join(site.base, 'logs', 'refused-head.log');
+  const srv = await startServer({ root: site.root, logFile, timeouts: { headersMs: 300 } });
+  const fields = (n: string): string[] => [`User-Agent: ua-${n}`, `Referer: http://r/${n}`];
+  try {
+    const cases: Array<[string, string, number]> = [
+      ['505', request('/hello.txt', { version: '2.0', headers: fields('505') }), 505],
+      ['501', request('/hello.txt', { headers: [...fields('501'), 'Transfer-Encoding: gzip'] }), 501],
+      ['400', request('/hello.txt', { headers: [...fields('400'), 'Bad Name: x'] }), 400],
+      ['431', request('/hello.txt', { headers: [...fields('431'), ...Array.from({ length: 120 }, (_, i) => `X-${i}: y`)] }), 431],
+    ];
+    for (const [name, raw, status] of cases) assert.equal((await fetchOnce(srv.port, raw)).status, status, name);
+    const slow = await RawClient.connect(srv.port);
+    // The head's end never comes: 408 at the head deadline, the lines before it read.
+    await slow.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ua-408\r\nReferer: http://r/408\r\nX-Half: ');
+    assert.equal((await slow.readResponse()).status, 408);
+    slow.destroy();
+    await waitForCount(srv.records, srv.server, 5);
+  } finally {
+    await srv.close();
+  }
+  const parsed = (await readLines(logFile)).map(parseLine);
+  assert.deepEqual(
+    parsed.map((p) => [p.status, p.referer, p.agent]),
+    ['505', '501', '400', '431', '408'].map((n) => [Number(n), `http://r/${n}`, `ua-${n}`]),
+  );
+});
+
 test('formatSeconds: milliseconds as $request_time (seconds, three decimals)', () => {
   const cases: Array<[number, string]> = [
     [0, '0.000'],

@@ -1989,8 +1989,10 @@ export class Connection {
     const line = head === undefined ? firstLine(this.pending, this.ctx.limits.maxTargetBytes) : undefined;
     const durationMs = this.headStart > 0 ? Date.now() - this.headStart : 0;
     // A head that was read (a body too large, broken or too slow; a refusal after the head) is
-    // logged with its Referer and User-Agent, as every other request is.
-    const { referer, userAgent } = loggedFields(head?.headers ?? []);
+    // logged with its Referer and User-Agent, as every other request is; a head the parser
+    // refused (400, 431, 501, 505, 408 before its end) with those of its field lines before the
+    // fault, as nginx logs $http_referer and $http_user_agent for it.
+    const { referer, userAgent } = head !== undefined ? loggedFields(head.headers) : loggedFieldsOfRaw(this.pending, this.ctx.limits.maxHeadBytes);
     this.ctx.record({
       id: this.ctx.nextRequestId(),
       time: this.headStart || Date.now(),
@@ -2043,6 +2045,35 @@ function loggedFields(headers: HeaderList): { referer: string | undefined; userA
   for (const [name, value] of headers) {
     if (name === 'referer') referer ??= value;
     else if (name === 'user-agent') userAgent ??= value;
+  }
+  return { referer, userAgent };
+}
+
+/** A field line as RFC 9112 §5 spells it: a token, a colon, the value between optional whitespace. */
+const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/;
+
+/**
+ * loggedFields for a head the parser refused (best effort, for the log only): the Referer and
+ * User-Agent of the whole field lines in `buf` after its request line (empty lines before it
+ * skipped, RFC 9112 §2.2), up to the head's end, the first line that is no field line (the fault,
+ * or an obs-fold), or `maxBytes`. A line not ended yet (a 408 mid-line) is not taken.
+ */
+function loggedFieldsOfRaw(buf: Buffer, maxBytes: number): { referer: string | undefined; userAgent: string | undefined } {
+  let referer: string | undefined;
+  let userAgent: string | undefined;
+  let start = 0;
+  while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+  const limit = Math.min(buf.length, start + maxBytes);
+  let at = buf.indexOf(10, start);
+  while (at >= 0 && at + 1 < limit && (referer === undefined || userAgent === undefined)) {
+    const end = buf.indexOf(10, at + 1);
+    if (end < 0 || end >= limit) break;
+    const m = FIELD_LINE.exec(buf.toString('latin1', at + 1, end).replace(/\r$/, ''));
+    if (m === null) break;
+    const name = (m[1] as string).toLowerCase();
+    if (name === 'referer') referer ??= m[2];
+    else if (name === 'user-agent') userAgent ??= m[2];
+    at = end;
   }
   return { referer, userAgent };
 }
