@@ -721,6 +721,31 @@ test('a WebSocket upgrade in HTTP/1.0 or by another method than GET is no upgrad
   }
 });
 
+test('a WebSocket upgrade with a body (Content-Length or chunked) goes as a plain request, its body as a body: never read as tunnel bytes (RFC 9110 §7.8)', async () => {
+  const ws = (): string[] => ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'];
+  // A masked text frame as the body: Porthole parsed it as the request's content, so the back-end
+  // must get it as content too, never as the first frame of a WebSocket it takes for switched.
+  const frame = encodeFrame(0x1, Buffer.from('body, not a frame', 'utf8'), randomBytes(4));
+  const chunked = Buffer.concat([Buffer.from(`${frame.length.toString(16)}\r\n`, 'latin1'), frame, Buffer.from('\r\n0\r\n\r\n', 'latin1')]);
+  for (const [path, framing, body] of [
+    ['/api/ws?length', `Content-Length: ${frame.length}`, frame],
+    ['/api/ws?chunked', 'Transfer-Encoding: chunked', chunked],
+  ] as const) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(Buffer.concat([Buffer.from(request(path, { headers: [...ws(), framing] }), 'latin1'), body, Buffer.from(request('/hello.txt'), 'latin1')]));
+      const [first, second] = await client.readResponses(2);
+      assert.equal(first?.status, 404, `${path}: a plain request, not switched`);
+      assert.equal(`${second?.status} ${second?.body.toString('utf8')}`, `200 ${site.hello}`, `${path}: the next request is Porthole's to answer`);
+    } finally {
+      client.destroy();
+    }
+    const seen = backend.requests.filter((r) => r.target === path).at(-1);
+    assert.ok(seen !== undefined, path);
+    assert.equal(seen.headers.find(([n]) => n.toLowerCase() === 'upgrade'), undefined, path);
+  }
+});
+
 test('only a WebSocket upgrade is tunnelled: h2c goes as a plain request, and what follows is checked as a request (Host)', async () => {
   // helper-48: the back-end switched to anything; the bytes after it reached the back-end raw,
   // a `Host: evil.com` request past the Host check and the log.

@@ -349,8 +349,11 @@ export class ReverseProxy {
     }
     // Only a WebSocket upgrade is tunnelled: any other (h2c, TLS; an HTTP/1.0 one, a POST) goes as
     // a plain request, its Upgrade and Connection fields dropped as hop-by-hop (RFC 9110 §7.8: a
-    // server may ignore it).
-    const upgrade = isWebSocketUpgrade(ex.method, ex.head.version, ex.head.headers);
+    // server may ignore it). So does one with a body (a Content-Length above 0, chunked): the
+    // body is the request's (§7.8: the protocol changes after the whole request), but undici's
+    // upgrade sends none, and the bytes Porthole parsed as the body went into the tunnel as the
+    // new protocol's, read by the back-end as frames of a request it never saw.
+    const upgrade = !ex.bodyPending && isWebSocketUpgrade(ex.method, ex.head.version, ex.head.headers);
     // A HEAD navigation is asked as its GET would be, so its answer can state what the GET's would.
     const tag = !upgrade && (ex.method === 'GET' || ex.method === 'HEAD') && isNavigationRequest(ex.head.headers) ? this.setup.pageInjector() : undefined;
     const headers = forwardRequestHeaders(ex.head.headers, {
