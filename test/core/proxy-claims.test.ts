@@ -55,3 +55,23 @@ test('a client\'s Proxy field never reaches the back-end (httpoxy: CGI-style bac
   const names = (seen[0]?.headers ?? []).map(([n]) => n.toLowerCase());
   assert.ok(!names.includes('proxy'), `no Proxy field: ${names.join(', ')}`);
 });
+
+test("a client's framing and hop-by-hop fields spelt with underscores (Transfer_Encoding, Content_Length, Proxy_Authorization) never reach the back-end", async () => {
+  // CGI-style back-ends read `Transfer_Encoding` as HTTP_TRANSFER_ENCODING, the variable of the
+  // field Porthole framed the body by: a body Porthole read by its Content-Length would be
+  // announced chunked there.
+  const spelt = [
+    'Transfer_Encoding: chunked',
+    'Content_Length: 99',
+    'Keep_Alive: timeout=1',
+    'Proxy_Authorization: Basic eDp5',
+    'Proxy_Connection: keep-alive',
+    'X-Kept_Field: yes',
+  ];
+  const res = await fetchOnce(ps.srv.port, request('/api/echo?spelt=underscore', { method: 'POST', headers: [...spelt, 'Content-Length: 3'] }) + 'abc');
+  assert.equal(res.status, 200);
+  const seen = ps.backend.requests.filter((r) => r.target === '/api/echo?spelt=underscore');
+  assert.equal(seen.length, 1);
+  const underscored = (seen[0]?.headers ?? []).map(([n]) => n.toLowerCase()).filter((n) => n.includes('_'));
+  assert.deepEqual(underscored, ['x-kept_field'], 'only the field that frames and claims nothing goes on');
+});

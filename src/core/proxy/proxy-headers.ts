@@ -9,7 +9,7 @@
  * Added toward the back-end: X-Forwarded-For (appended), X-Real-IP, X-Forwarded-Proto,
  * X-Forwarded-Host and Forwarded (appended, RFC 7239 §4); the client's own X-Real-IP and the like
  * are dropped, also when spelt with underscores (`X_Real_IP`, which CGI-style back-ends read as
- * X-Real-IP); a `Proxy` field is dropped (httpoxy: read as HTTP_PROXY there). Via gets
+ * X-Real-IP; so are the hop-by-hop fields, Content-Length and Expect so spelt); a `Proxy` field is dropped (httpoxy: read as HTTP_PROXY there). Via gets
  * Porthole's entry (appended, RFC 9110 §7.6.3). Host is kept or rewritten to the target's
  * authority. Max-Forwards of an OPTIONS or TRACE goes one less (RFC 9110 §7.6.2; at 0 the request
  * is not forwarded at all, see `maxForwards`).
@@ -51,6 +51,15 @@ const CLIENT_IDENTITY_CLAIMS = new Set(['x-real-ip', 'x-client-ip', 'true-client
  */
 function isForwardingClaim(name: string): boolean {
   return name === 'x-forwarded-for' || name === 'forwarded' || name === 'x-forwarded-proto' || name === 'x-forwarded-host' || CLIENT_IDENTITY_CLAIMS.has(name);
+}
+
+/**
+ * True for a (lower-case, hyphenated) name whose field Porthole drops, sets or reads itself
+ * toward the back-end: a forwarding claim, a hop-by-hop field (Transfer-Encoding among them),
+ * Content-Length and Expect. Its spelling with `_` for `-` is dropped as well.
+ */
+function isPortholesField(name: string): boolean {
+  return isForwardingClaim(name) || HOP_BY_HOP.has(name) || name === 'content-length' || name === 'expect';
 }
 
 /** Lower-case names listed in Connection headers (RFC 9110 §7.6.1: those are hop-by-hop too). */
@@ -151,9 +160,11 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   for (const [name, value] of headers) {
     if (HOP_BY_HOP.has(name) || named.has(name) || ctx.drop.has(name)) continue;
     if (name === 'host' || name === 'expect') continue;
-    // A claim Porthole drops or sets itself, spelt with `_` for `-` (`X_Real_IP`): CGI-style
-    // back-ends (WSGI, Rack, PHP) read both spellings as one variable, so it goes too.
-    if (name.includes('_') && isForwardingClaim(name.replace(/_/g, '-'))) continue;
+    // A field Porthole drops, sets or frames the message by, spelt with `_` for `-` (`X_Real_IP`,
+    // `Transfer_Encoding`): CGI-style back-ends (WSGI, Rack, PHP) read both spellings as one
+    // variable (HTTP_TRANSFER_ENCODING: a body framed by its Content-Length announced chunked
+    // there), so it goes too.
+    if (name.includes('_') && isPortholesField(name.replace(/_/g, '-'))) continue;
     // httpoxy (CVE-2016-5385): no standard field is named Proxy, and a CGI-style back-end reads
     // this one as HTTP_PROXY, the outbound proxy its HTTP libraries then use.
     if (name === 'proxy') continue;
