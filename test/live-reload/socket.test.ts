@@ -119,6 +119,12 @@ test('protocol violations close with the code RFC 6455 names', async () => {
     ['a message over the limit', frame(0x1, Buffer.alloc(70 * 1024, 0x20)), 1009],
     // §5.2: a 64-bit length's most significant bit must be 0 (a malformed frame, not a big one).
     ['a 64-bit length with its top bit set', Buffer.from([0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]), 1002],
+    // §5.2: "The minimal number of bytes MUST be used to encode the length" (a zero mask: the
+    // payload `{}` as it is). A ping so encoded was refused (over 125 by its 7-bit field); text was read.
+    ['a length of 2 in 16 bits', Buffer.from([0x81, 0xfe, 0, 2, 0, 0, 0, 0, 0x7b, 0x7d]), 1002],
+    ['a length of 2 in 64 bits', Buffer.from([0x81, 0xff, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0x7b, 0x7d]), 1002],
+    ['a length of 200 in 64 bits', Buffer.concat([Buffer.from([0x81, 0xff, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0, 0, 0]), Buffer.alloc(200, 0x20)]), 1002],
+    ['a ping of 2 bytes in 16 bits', Buffer.from([0x89, 0xfe, 0, 2, 0, 0, 0, 0, 0x7b, 0x7d]), 1002],
     // Close frames (RFC 6455 §5.5.1, §7.4): a 1-byte payload, codes no endpoint may send, a reason
     // that is not UTF-8.
     ['a close frame with a 1-byte payload', frame(0x8, Buffer.from([0x03])), 1002],

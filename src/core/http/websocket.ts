@@ -6,7 +6,8 @@
  * socket over after the 101).
  *
  * Invariants: client frames must be masked and server frames never are (§5.1); control frames are
- * at most 125 bytes and never fragmented (§5.5); a message (all its fragments) is at most
+ * at most 125 bytes and never fragmented (§5.5); a length is in the fewest bytes that hold it
+ * (§5.2); a message (all its fragments) is at most
  * `maxMessageBytes`; text messages must be valid UTF-8 (§8.1). Any violation is a `fail` with the
  * close code the RFC names (§7.4.1), after which the reader reads nothing more.
  */
@@ -251,12 +252,15 @@ export class FrameReader {
       if (length === 126) {
         if (b.length < 4) return undefined;
         length = b.readUInt16BE(2);
+        // §5.2: "The minimal number of bytes MUST be used to encode the length".
+        if (length < 126) return this.fail(CloseCode.ProtocolError, 'a length in 16 bits that fits in 7');
         offset = 4;
       } else if (length === 127) {
         if (b.length < 10) return undefined;
         const big = b.readBigUInt64BE(2);
         // §5.2: the most significant bit of a 64-bit length MUST be 0.
         if (big >= 1n << 63n) return this.fail(CloseCode.ProtocolError, 'a 64-bit length with its most significant bit set');
+        if (big < 65536n) return this.fail(CloseCode.ProtocolError, 'a length in 64 bits that fits in 16');
         if (big > BigInt(this.maxMessageBytes)) return this.fail(CloseCode.TooBig, 'message too big');
         length = Number(big);
         offset = 10;
