@@ -7,6 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
@@ -51,6 +52,17 @@ before(async () => {
         socket.write(PROCESSING);
         // (This back-end reads one request per connection: it closes after the answer.)
         setTimeout(() => socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'), INTERIM_EVERY_MS);
+        return;
+      }
+      if (target.startsWith('/api/ws-hints-then-101')) {
+        // Hints, then the switch to the WebSocket the client asked for (RFC 9110 §15.2: any
+        // number of 1xx may come before the final answer, and a 101 is one), then an echo.
+        const key = /\r\nsec-websocket-key: *([^\r]*)/i.exec(head)?.[1] ?? '';
+        socket.write(EARLY_HINTS);
+        socket.write(PROCESSING);
+        const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+        setTimeout(() => socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`), INTERIM_EVERY_MS);
+        socket.on('data', (bytes: Buffer) => socket.write(bytes));
         return;
       }
       if (target.startsWith('/api/one-hint')) {
@@ -123,4 +135,32 @@ test('one interim answer late in the wait, then silence → 504 at the response 
   assert.match(res.body.toString('utf8'), /sent one 103 but no response within 0\.6 s/);
   // undici's own wait starts again at the hint (LATE_HINT_MS + the timeout); Porthole's counts from the request.
   assert.ok(Date.now() - started < LATE_HINT_MS + RESPONSE_TIMEOUT_MS - 100, `answered after ${Date.now() - started} ms`);
+});
+
+/** A WebSocket opening handshake's fields (RFC 6455 §4.1), with a new key. */
+function upgradeFields(key = randomBytes(16).toString('base64')): string[] {
+  return ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13'];
+}
+
+test('interim answers before a back-end\'s 101 are not passed on, and the WebSocket upgrade goes through (never a 502 "answered 103 instead of 101")', async () => {
+  const key = randomBytes(16).toString('base64');
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/api/ws-hints-then-101', { headers: upgradeFields(key) }));
+    const res = await client.readResponse({ timeoutMs: PROMPT_MS });
+    assert.equal(res.status, 101, res.body.toString('utf8'));
+    assert.equal(res.header('sec-websocket-accept'), createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
+    assert.doesNotMatch(res.headText, /103|102|Link/);
+    // The tunnel carries bytes both ways (the back-end echoes them).
+    await client.write('through');
+    assert.equal((await client.readBytes(7)).toString('latin1'), 'through');
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a back-end that answers an upgrade with interim answers for ever → 504 after the response timeout, as for any request', async () => {
+  const res = await fetchOnce(srv.port, request('/api/ws-hints-forever', { headers: upgradeFields() }), { timeoutMs: PROMPT_MS });
+  assert.equal(res.status, 504);
+  assert.match(res.body.toString('utf8'), /interim answers \(the last 103\) but no response within 0\.6 s/);
 });

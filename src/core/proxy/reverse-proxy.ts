@@ -150,6 +150,14 @@ function upgradeRefusals(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch
       onUpgrade: (statusCode, raw, socket) => handler.onUpgrade?.(statusCode, raw, socket),
       onResponseStarted: () => handler.onResponseStarted?.(),
       onHeaders: (statusCode) => {
+        // An interim answer (103 Early Hints, 102 Processing) may come before the 101 as before
+        // any final one (RFC 9110 §15.2): told to the caller as a request's (opts.onInfo, for the
+        // response timeout) and skipped; undici reads on to the next answer. (100 Continue
+        // never gets here: undici fails it as unasked.)
+        if (statusCode > 101 && statusCode < 200) {
+          (opts as { onInfo?: (info: { statusCode: number }) => void }).onInfo?.({ statusCode });
+          return true;
+        }
         throw new UpgradeRefusedError(statusCode);
       },
       onData: (chunk) => handler.onData?.(chunk) ?? true,
@@ -398,12 +406,19 @@ export class ReverseProxy {
       if (err instanceof UpgradeRefusedError) upstream.status = err.statusCode;
       this.fail(ex, route, invalidStatus === undefined ? err : new InvalidStatusError(invalidStatus), upgrade);
     };
+    const onInfo = ({ statusCode }: { statusCode: number }): void => {
+      if (!isValidStatus(statusCode)) invalidStatus = statusCode;
+      interim++;
+      lastInterim = statusCode;
+      keepInterimDeadline();
+    };
     if (upgrade) {
       ex.suspendTimeout();
       const protocol = ex.header('upgrade') ?? 'websocket';
       this.agentFor(route)
-        // The Agent picks its pool by `origin` (missing from undici's UpgradeOptions type).
-        .upgrade({ origin: route.origin, path: ex.head.path, method: ex.method, headers: flat, protocol, signal: controller.signal } as Dispatcher.UpgradeOptions)
+        // The Agent picks its pool by `origin`, and upgradeRefusals tells `onInfo` of interim
+        // answers (both missing from undici's UpgradeOptions type).
+        .upgrade({ origin: route.origin, path: ex.head.path, method: ex.method, headers: flat, protocol, signal: controller.signal, onInfo } as Dispatcher.UpgradeOptions)
         .then((data) => {
           upstream.status = 101;
           upstream.ms = Date.now() - started;
@@ -438,12 +453,7 @@ export class ReverseProxy {
         headers: flat,
         body: body ?? null,
         signal: controller.signal,
-        onInfo: ({ statusCode }) => {
-          if (!isValidStatus(statusCode)) invalidStatus = statusCode;
-          interim++;
-          lastInterim = statusCode;
-          keepInterimDeadline();
-        },
+        onInfo,
       })
       .then((res) => {
         clearInterimDeadline();
