@@ -274,6 +274,23 @@ test('a WebSocket upgrade is passed through: 101, then frames both ways', async 
   assert.equal(record.upstream?.status, 101);
 });
 
+test('a client that half-closes right behind its upgrade request: once switched, the tunnel ends (both sides), never held for a client that will send nothing', async () => {
+  // Its FIN came while the back-end was asked, before the switch: the tunnel must still learn it,
+  // as live reload's socket does (where the switch comes first) and as a FIN in the tunnel does.
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/ws?half-closed', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'] }));
+  client.end();
+  try {
+    const res = await client.readResponse();
+    assert.equal(res.status, 101);
+    await client.waitForEof();
+  } finally {
+    client.destroy();
+  }
+  const record = await waitForRecord('/api/ws?half-closed');
+  assert.equal(record.status, 101);
+});
+
 test('a WebSocket tunnel is logged with the bytes it carried to the client, not 0 (as nginx counts them), also when the client leaves', async () => {
   const upgradeHeaders = (): string[] => ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13'];
   const mask = randomBytes(4);

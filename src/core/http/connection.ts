@@ -1416,9 +1416,14 @@ export class Connection {
     // Bytes the client sent right behind its request belong to the new protocol.
     const early = this.pending;
     this.pending = EMPTY;
-    if (early.length > 0) {
+    // A client that half-closed before the switch (its FIN came while the handler waited, e.g.
+    // on a back-end) has left the new protocol too: after its bytes, it ends as onEnd ends an
+    // upgraded connection, instead of holding the tunnel open for a peer that sends nothing.
+    const leftAlready = this.remoteEnded;
+    if (early.length > 0 || leftAlready) {
       setImmediate(() => {
-        if (this.upgraded === upgraded) upgraded.onData?.(early);
+        if (this.upgraded === upgraded && early.length > 0) upgraded.onData?.(early);
+        if (this.upgraded === upgraded && leftAlready) this.destroy();
       });
     }
     return upgraded;
