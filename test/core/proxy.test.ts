@@ -581,6 +581,21 @@ test('paths outside every prefix are static files; a prefix matches whole segmen
   assert.equal(post.status, 405, 'static routes still refuse POST');
 });
 
+test('OPTIONS * (asterisk-form, about the server itself) under a route for / is answered by Porthole, never a 502 blaming a back-end it never asked', async () => {
+  const whole = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/', target: `http://127.0.0.1:${backend.port}` }] } });
+  try {
+    const before = backend.requests.length;
+    const res = await fetchOnce(whole.port, 'OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    assert.equal(res.status, 204, res.body.toString('utf8'));
+    assert.equal(res.header('allow'), 'GET, HEAD, OPTIONS');
+    assert.equal(backend.requests.length, before, 'the back-end was not asked');
+    // An origin-form path still goes to the back-end.
+    assert.equal((await fetchOnce(whole.port, request('/api/headers?whole'))).status, 200);
+  } finally {
+    await whole.close();
+  }
+});
+
 test('invalid routes fail the start with a message that says what to change', async () => {
   await assert.rejects(
     startServer({ root: site.root, proxy: { routes: [{ prefix: 'api', target: 'http://127.0.0.1:1' }] } }),

@@ -163,11 +163,16 @@ export function mayClimb(path: string): boolean {
 
 /**
  * The route for a request path (query allowed), longest prefix first (`routes` sorted so); never
- * one for a path that may climb out of its prefix at the back-end (mayClimb).
+ * one for a path that may climb out of its prefix at the back-end (mayClimb), nor for a target
+ * that is no path (`*`, CONNECT's authority).
  */
 export function matchRoute(routes: readonly CompiledRoute[], path: string): CompiledRoute | undefined {
   const q = path.indexOf('?');
   const p = q >= 0 ? path.slice(0, q) : path;
+  // Only an origin-form path names a resource under a prefix: `*` (OPTIONS about the server
+  // itself) and CONNECT's authority are Porthole's to answer, even under a route for `/`
+  // (undici takes no such path: `*` got a 502 blaming a back-end it never asked).
+  if (p.charCodeAt(0) !== 0x2f) return undefined;
   if (mayClimb(p)) return undefined;
   for (const route of routes) {
     if (route.prefix === '/') return route;
