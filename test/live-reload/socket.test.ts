@@ -196,7 +196,14 @@ test('refusals: not a WebSocket request (426), another version (426), a bad key 
   const plain = await ask('');
   assert.match(plain, /^HTTP\/1\.1 426 /);
   assert.match(plain, /\r\nsec-websocket-version: 13\r\n/i);
-  assert.match(await ask(`Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 8\r\n`), /^HTTP\/1\.1 426 /);
+  // RFC 9110 §7.8: "A sender of Upgrade MUST also send an 'upgrade' connection option in the
+  // Connection header field", so no intermediary passes it on as the origin's own.
+  const upgradeOption = (text: string): boolean =>
+    text.split('\r\n\r\n')[0]?.split('\r\n').some((line) => /^connection:/i.test(line) && /(^|[:,])\s*upgrade\s*(,|$)/i.test(line)) ?? false;
+  assert.ok(upgradeOption(plain), plain);
+  const old = await ask(`Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 8\r\n`);
+  assert.match(old, /^HTTP\/1\.1 426 /);
+  assert.ok(upgradeOption(old), old);
   assert.match(await ask('Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n'), /^HTTP\/1\.1 400 /);
   const evil = await ask(`Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 13\r\nOrigin: http://evil.example\r\n`);
   assert.match(evil, /^HTTP\/1\.1 403 /);

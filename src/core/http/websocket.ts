@@ -85,8 +85,11 @@ export type FieldValues = (name: string) => readonly string[];
  * or 400 (a missing, malformed or repeated key).
  */
 export function checkHandshake(method: string, version: string, fields: FieldValues): HandshakeCheck {
+  // RFC 9110 §7.8: whoever sends Upgrade names it in Connection too (so no intermediary passes it
+  // on); the connection's own `close` follows on a line of its own, one list with this one.
   const upgradeRequired: HeaderList = [
     ['Upgrade', 'websocket'],
+    ['Connection', 'Upgrade'],
     ['Sec-WebSocket-Version', WEBSOCKET_VERSION],
   ];
   const joined = (name: string): string => fields(name).join(', ');
