@@ -19,7 +19,7 @@
  */
 import type { BodyPart, Exchange } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
-import { evaluatePreconditions, ifRangeAllows, type ConditionalHeaders, type Validators } from './preconditions';
+import { evaluatePreconditions, ifRangeAllows, ifRangeIsDate, type ConditionalHeaders, type Validators } from './preconditions';
 import { parseRange, type ByteRange } from './range';
 import type { ContentCoding } from './content-coding';
 
@@ -267,7 +267,13 @@ function answerConditionally(ex: Exchange, rep: Representation): boolean {
   const validators = rep.validators;
   if (validators === undefined || !rep.rangeable || ex.method !== 'GET') return false;
   const rangeHeader = ex.singleHeader('range');
-  if (rangeHeader === undefined || !ifRangeAllows(ifRangeOf(ex), validators)) return false;
+  const ifRange = ifRangeOf(ex);
+  // A date names no one coding: where the resource has several (Vary: Accept-Encoding: a `.br` or
+  // `.gz` beside the file, or a copy compressed on the fly), each coding's Last-Modified may be the
+  // same second, and a client resuming one coding's bytes with a different Accept-Encoding would
+  // get a 206 of another's to splice in. So the date is not a strong validator of the
+  // representation selected (RFC 9110 §8.8.2.2) and the whole one is sent (§13.1.5).
+  if (rangeHeader === undefined || !ifRangeAllows(ifRange, validators) || (rep.varyAcceptEncoding === true && ifRangeIsDate(ifRange))) return false;
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'none') return false;
   if (range.kind === 'unsatisfiable') {
