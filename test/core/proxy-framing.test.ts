@@ -229,6 +229,28 @@ test('a back-end status outside 100..599 (999, 600, 099, 000) → 502 whose log 
   }
 });
 
+test('a back-end status outside 100..599 for a WebSocket upgrade is named as invalid too, not as a refusal of the upgrade', async () => {
+  // Before: "did not accept the upgrade to WebSocket: it answered 99 instead of 101", as if 099
+  // were a status it could have chosen.
+  const upgrade = ['Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13'];
+  for (const [path, code] of [
+    ['/api/status-999', '999'],
+    ['/api/status-099', '99'],
+    ['/api/status-000', '0'],
+  ] as const) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      await client.write(request(path, { headers: upgrade }));
+      const res = await withTimeout(client.readResponse({ timeoutMs: PROMPT_MS }), PROMPT_MS + 1_000, path);
+      assert.equal(`${res.status} ${res.reason}`, '502 Bad Gateway', path);
+    } finally {
+      client.destroy();
+    }
+    const record = srv.records.filter((r) => r.target === path).at(-1);
+    assert.match(record?.note ?? '', new RegExp(`^proxy http://127\\.0\\.0\\.1:\\d+: answered with status ${code}, which is not a valid HTTP status \\(RFC 9110 §15: 100–599\\)$`), `${path} upgrade`);
+  }
+});
+
 test("a back-end's own Date and Server are replaced by Porthole's, never sent beside them (one Date: RFC 9110 §6.6.1)", async () => {
   for (const path of ['/api/dated', '/api/dated-304']) {
     const client = await RawClient.connect(srv.port);

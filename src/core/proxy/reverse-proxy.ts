@@ -404,7 +404,9 @@ export class ReverseProxy {
       upstream.ms = Date.now() - started;
       if (invalidStatus !== undefined) upstream.status = invalidStatus;
       if (err instanceof UpgradeRefusedError) upstream.status = err.statusCode;
-      this.fail(ex, route, invalidStatus === undefined ? err : new InvalidStatusError(invalidStatus), upgrade);
+      // An upgrade answered with no valid status (099, 999) is named as that, as for a request.
+      const invalid = invalidStatus ?? (err instanceof UpgradeRefusedError && !isValidStatus(err.statusCode) ? err.statusCode : undefined);
+      this.fail(ex, route, invalid === undefined ? err : new InvalidStatusError(invalid), upgrade);
     };
     const onInfo = ({ statusCode }: { statusCode: number }): void => {
       if (!isValidStatus(statusCode)) invalidStatus = statusCode;
