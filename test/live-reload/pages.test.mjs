@@ -518,3 +518,32 @@ test("Porthole's own 404 page and listings get room in a configured CSP header, 
     await rm(box, { recursive: true, force: true });
   }
 });
+
+test("pages ending inside an unclosed <select> (Chromium parses its content as the body's) load the client and reload, with the tag at the page's end", { timeout: TEST_TIMEOUT_MS }, async () => {
+  // --console off puts the tag at the page's end. Chromium parses a <select>'s content as any
+  // body content (customizable select): an <svg>, <math>, <style>, <xmp>, <iframe>, <noscript>
+  // or <plaintext> in it is foreign or raw text there, where parse5's older "in select" mode
+  // drops the tag, so a tag appended after one ran in parse5's tree but was inert in the browser.
+  const off = await startCli([site, '--port', '0', '--quiet', '--console', 'off', '--reload-debounce', '50']);
+  const shapes = ['<option><svg>', '<svg><circle r=1></body></html>', '<div><math>', '<style>', '<xmp>', '<iframe>', '<noscript>', '<plaintext>'];
+  const context = await browser.newContext();
+  try {
+    for (const [i, shape] of shapes.entries()) {
+      const name = `select-${i}.html`;
+      /** @param {string} word */
+      const page = (word) => `<!doctype html><html><head><title>${word}</title></head><body><p>${word}</p><select>${shape}`;
+      await writeFile(path.join(site, name), page('one'));
+      const tab = await context.newPage();
+      await tab.goto(`${off.url}${name}`, { waitUntil: 'load', timeout: WAIT_MS });
+      await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS }).catch(() => {
+        assert.fail(`${shape}: the client never connected`);
+      });
+      await writeFile(path.join(site, name), page('two'));
+      await tab.waitForFunction(() => document.title === 'two', undefined, { timeout: WAIT_MS });
+      await tab.close();
+    }
+  } finally {
+    await context.close();
+    await off.stop();
+  }
+});

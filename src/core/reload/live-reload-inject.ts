@@ -13,7 +13,7 @@
  *   the WHATWG HTML parsing algorithm), never by searching text: a `</body>` inside a script string,
  *   a comment, a style sheet, a template, a CDATA section or an attribute value is not a tag, and
  *   our tag never lands inside one of those. The page is parsed once; a position is taken only
- *   where the tag becomes an HTML `<script>` element outside any `<template>` (so the browser
+ *   where the tag becomes an HTML `<script>` element outside any `<template>` and any open `<select>` (so the browser
  *   runs it): before the body's end tag when no SVG or MathML element is open there (the parser
  *   is then in the body, see below), else the first fallback that a parse of the page up to the
  *   tag, tag included, shows to be one (the parser's handling of the tag depends only on what
@@ -171,7 +171,8 @@ export type InjectResult =
  * right after the `<head …>` start tag, else right after the `<html …>` start tag (no head tag),
  * else at the start of the page (after the BOM and the doctype); where none of those runs the tag,
  * the `end` order above.
- * A candidate is taken only where `tag` becomes an HTML script element outside any template;
+ * A candidate is taken only where `tag` becomes an HTML script element outside any template and
+ * any open select (insideSelect);
  * none → `unsupported`. A page whose body carries
  * `data-porthole-no-reload` (as the parser merges body attributes) is `opted-out`; a UTF-16 page
  * is `unsupported`. `tag` must be ASCII and carry `data-porthole-client`. Also lists the page's
@@ -309,9 +310,23 @@ function runsAt(text: string, offset: number, tag: string): boolean {
       node.sourceCodeLocation?.startTag?.startOffset === offset &&
       node.attrs.some((a) => a.name === CLIENT_ATTRIBUTE)
     ) {
-      return true;
+      return !insideSelect(node);
     }
     for (const child of node.childNodes) stack.push(child);
+  }
+  return false;
+}
+
+/**
+ * True when `node` is inside an HTML `<select>` still open where it was inserted. parse5 parses a
+ * select's content in the older "in select" insertion mode, which drops `<svg>`, `<math>`,
+ * `<style>`, `<xmp>`, `<iframe>`, `<noscript>`, `<plaintext>`…; Chromium parses it as body
+ * content (customizable select), where each of those makes what follows foreign or raw text: a tag
+ * placed there ran in parse5's tree and was inert in the browser. No place inside one is trusted.
+ */
+function insideSelect(node: Element): boolean {
+  for (let up = node.parentNode; up !== null && 'tagName' in up; up = up.parentNode) {
+    if (up.tagName === 'select' && up.namespaceURI === HTML_NS) return true;
   }
   return false;
 }
