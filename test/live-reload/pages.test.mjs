@@ -547,3 +547,25 @@ test("pages ending inside an unclosed <select> (Chromium parses its content as t
     await off.stop();
   }
 });
+
+test('a page too deep to parse in time is said to have no live reload in one sentence: what happened, then what to do, each once', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The planner's reason already said "served without live reload; reload it by hand", and the
+  // CLI's line added "; reload that page by hand" after it: the advice twice in one line.
+  await writeFile(path.join(site, 'nested.html'), `<!doctype html><body>${'<div>'.repeat(100_000)}x`);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    // Its response is what counts (Chromium takes long to lay out 100,000 nested elements).
+    await tab.goto(`${cli.url}nested.html`, { waitUntil: 'commit', timeout: WAIT_MS });
+    const said = () => cli.stderr().split('\n').filter((l) => l.includes('live reload is not in /nested.html:'));
+    for (let i = 0; i < 100 && said().length === 0; i++) await delay(50);
+    assert.equal(said().length, 1, cli.stderr());
+    const line = said()[0] ?? '';
+    assert.match(line, /could not be parsed within \d+ s/);
+    assert.match(line, /smaller pages/);
+    assert.equal(line.match(/by hand/g)?.length, 1, line);
+    assert.equal(line.match(/without live reload|live reload is not/g)?.length, 1, line);
+  } finally {
+    await context.close();
+  }
+});

@@ -73,15 +73,15 @@ interface Job {
 /** The page's own parse ran out of time: kept as its plan (it would again). */
 const TOO_SLOW: PagePlan = {
   kind: 'unsupported',
-  reason: `the page could not be parsed within ${PLAN_TIME_LIMIT_MS / 1000} s (hundreds of thousands of elements, or nesting thousands deep): served without live reload; reload it by hand, or split it into smaller pages`,
+  reason: `the page could not be parsed within ${PLAN_TIME_LIMIT_MS / 1000} s (hundreds of thousands of elements, or nesting thousands deep; smaller pages are parsed in time)`,
 };
 /** Other pages took the time: the next request for this one tries again. */
 const WAITED_TOO_LONG: PagePlan = {
   kind: 'unsupported',
-  reason: `the page could not be parsed within ${PLAN_TIME_LIMIT_MS / 1000} s (other pages were being parsed): served without live reload`,
+  reason: `the page could not be parsed within ${PLAN_TIME_LIMIT_MS / 1000} s (other pages were being parsed)`,
   transient: true,
 };
-const TOO_MANY: PagePlan = { kind: 'unsupported', reason: `over ${MAX_WAITING_PLANS} pages waiting to be parsed: served without live reload`, transient: true };
+const TOO_MANY: PagePlan = { kind: 'unsupported', reason: `over ${MAX_WAITING_PLANS} pages waiting to be parsed`, transient: true };
 
 let worker: Worker | undefined;
 /** The planner thread's kernel thread id (Linux; its first message), to read its CPU time. */
@@ -182,7 +182,7 @@ function planner(): Worker {
   const failed = (why: string): void => {
     if (worker !== w) return;
     worker = undefined;
-    if (current !== undefined) finish(current.job, { kind: 'unsupported', reason: `the page planner stopped (${why}): served without live reload` });
+    if (current !== undefined) finish(current.job, { kind: 'unsupported', reason: `the page planner stopped (${why})` });
   };
   w.on('error', (err) => failed(err.message));
   w.on('exit', (code) => failed(`exit code ${code}`));
