@@ -224,7 +224,9 @@ test('navigation: a service worker passing a navigation on (Sec-Fetch-Mode navig
   const h = (...pairs: [string, string][]): HeaderList => pairs;
   const passedOn = h(['sec-fetch-site', 'same-origin'], ['sec-fetch-mode', 'navigate'], ['sec-fetch-dest', 'empty'], ['accept', 'text/html,*/*;q=0.8']);
   assert.equal(isNavigationRequest(passedOn), true);
-  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'Empty '], ['sec-fetch-mode', ' Navigate'])), true);
+  assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'Empty '], ['sec-fetch-mode', ' Navigate'], ['accept', 'TEXT/HTML'])), true);
+  // A download (<a download>): the same mode and destination, no Accept; saved, never shown.
+  assert.equal(isNavigationRequest(h(['sec-fetch-site', 'same-origin'], ['sec-fetch-mode', 'navigate'], ['sec-fetch-dest', 'empty'])), false);
   assert.equal(isDocumentNavigation(passedOn), true, 'the SPA fallback answers it too');
   // A fetch() or an XHR never has that mode; subresources never have that destination.
   assert.equal(isNavigationRequest(h(['sec-fetch-dest', 'empty'], ['sec-fetch-mode', 'cors'], ['accept', 'text/html'])), false);

@@ -6,7 +6,7 @@
 // Every wait is bounded by Playwright's timeouts or the test timeout; nothing asserts on durations.
 /* global window, document, getComputedStyle -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import path from 'node:path';
@@ -567,5 +567,42 @@ test('a page too deep to parse in time is said to have no live reload in one sen
     assert.equal(line.match(/without live reload|live reload is not/g)?.length, 1, line);
   } finally {
     await context.close();
+  }
+});
+
+test('an HTML page the browser downloads (<a download>, a configured Content-Disposition: attachment) is saved as it is on disk, without the tag', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Chromium sends an <a download> as Sec-Fetch-Mode: navigate, Sec-Fetch-Dest: empty and no
+  // Accept, which was taken for a service worker's pass-through of a navigation: the saved file
+  // carried our <script>. A configured attachment is a download of a document navigation.
+  const own = await mkdtemp(path.join(tmpdir(), 'porthole-download-'));
+  const plain = '<!doctype html><html><head><title>plain</title></head><body><p>plain</p></body></html>\n';
+  const report = '<!doctype html><html><head><title>report</title></head><body><p>report</p></body></html>\n';
+  await mkdir(path.join(own, 'reports'));
+  await writeFile(path.join(own, 'plain.html'), plain);
+  await writeFile(path.join(own, 'reports', 'r.html'), report);
+  await writeFile(
+    path.join(own, 'index.html'),
+    '<!doctype html><html><head><title>i</title></head><body><a id="dl" href="plain.html" download>a</a><a id="att" href="reports/r.html">b</a></body></html>\n',
+  );
+  await writeFile(
+    path.join(own, 'porthole.config.json'),
+    JSON.stringify({ headers: [{ source: 'reports/**', headers: { 'Content-Disposition': 'Attachment; filename="r.html"' } }] }),
+  );
+  const served = await startCli([own, '--port', '0', '--quiet']);
+  const context = await browser.newContext({ acceptDownloads: true });
+  try {
+    const tab = await context.newPage();
+    await tab.goto(served.url, { waitUntil: 'load', timeout: WAIT_MS });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    for (const [link, bytes] of [['#dl', plain], ['#att', report]]) {
+      const download = tab.waitForEvent('download', { timeout: WAIT_MS });
+      await tab.click(link);
+      const saved = await (await download).path();
+      assert.equal(await readFile(saved, 'utf8'), bytes, `${link}: the saved file is the file on disk`);
+    }
+  } finally {
+    await context.close();
+    await served.stop();
+    await rm(own, { recursive: true, force: true });
   }
 });

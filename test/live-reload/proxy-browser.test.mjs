@@ -4,7 +4,7 @@
 // templates/page.html from disk on every request; Porthole proxies /app to it and watches the
 // templates folder (--watch), which is outside the served root. Editing the template reloads the
 // page. Every wait is bounded; nothing asserts on durations.
-/* global window, document, WebSocket -- used inside page callbacks, which run in the page */
+/* global window, document, location, WebSocket -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -64,9 +64,11 @@ function startBackend(templates) {
       const text = await readFile(path.join(templates, 'page.html'), 'utf8');
       const html = Buffer.from(strict ? text.replace('</body>', `${STRICT_SCRIPTS}</body>`) : text, 'utf8');
       const policy = strict ? `Content-Security-Policy: ${STRICT_POLICY}\r\n` : '';
+      // An export endpoint: the page as a file to save (a report, an invoice).
+      const disposition = /^GET \S*export/.test(head) ? 'Content-Disposition: attachment; filename="report.html"\r\n' : '';
       socket.end(
         Buffer.concat([
-          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n${policy}Content-Length: ${html.length}\r\nConnection: close\r\n\r\n`, 'latin1'),
+          Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n${policy}${disposition}Content-Length: ${html.length}\r\nConnection: close\r\n\r\n`, 'latin1'),
           html,
         ]),
       );
@@ -185,6 +187,24 @@ test('a WebSocket opened by the page through the proxy echoes both ways', { time
       `${cli.url.replace(/^http/, 'ws')}app/socket`,
     );
     assert.equal(reply, 'echo: hello from Chromium');
+  } finally {
+    await context.close();
+  }
+});
+
+test("a back-end's page sent as an attachment (an export) is saved as the back-end sent it, without the tag", { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The browser saves it instead of showing it: a tag spliced in ran in no tab and stayed in the file.
+  const context = await browser.newContext({ acceptDownloads: true });
+  const tab = await context.newPage();
+  try {
+    await tab.goto(`${cli.url}app/page`, { waitUntil: 'load' });
+    const download = tab.waitForEvent('download', { timeout: WAIT_MS });
+    await tab.evaluate(() => {
+      location.href = '/app/export';
+    });
+    const saved = await (await download).path();
+    const sent = await readFile(path.join(base, 'app', 'templates', 'page.html'), 'utf8');
+    assert.equal(await readFile(saved, 'utf8'), sent);
   } finally {
     await context.close();
   }

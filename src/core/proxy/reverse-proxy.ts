@@ -33,7 +33,7 @@ import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { canonicalHostName, isLoopbackBind } from '../access/access-policy';
 import { isNavigationRequest } from '../reload/live-reload-inject';
-import { MAX_INJECT_BYTES, MAX_INJECT_MIB, isHtmlType, sentContentType, type ForeignPage } from '../reload/live-reload-pages';
+import { MAX_INJECT_BYTES, MAX_INJECT_MIB, isHtmlType, sentAsAttachment, sentContentType, type ForeignPage } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, rewriteBackendLocation, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
@@ -501,7 +501,9 @@ export class ReverseProxy {
     // A 206 is a part, not the page: its Content-Range names the back-end's bytes, which the
     // client would take the rewritten ones for (Range is not asked for a page; a back-end that
     // sends one anyway gets it passed on as it came).
-    const html = tag !== undefined && !statusHasNoBody(status) && status !== 206 && isHtmlType(type);
+    // A download (Content-Disposition: attachment, the back-end's or configured) is saved, not
+    // shown: the saved file would carry the tag.
+    const html = tag !== undefined && !statusHasNoBody(status) && status !== 206 && isHtmlType(type) && !sentAsAttachment(ex, headerText(res.headers['content-disposition']));
     const encoded = encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
     const tooBig = length !== undefined && length > MAX_INJECT_BYTES;
     const page = html && !encoded && !tooBig;

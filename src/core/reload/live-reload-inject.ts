@@ -43,6 +43,8 @@ const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
  * A service worker's pass-through of a navigation (`Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest:
  * empty`, as Chromium sends it) counts too: without it a page under a service worker (a PWA in
  * development) was served without the client from its second load on, and never reloaded again.
+ * One without `Accept: text/html` does not: Chromium sends a download (`<a download>`) so, and
+ * the saved file carried the tag.
  */
 export function isNavigationRequest(headers: HeaderList, target?: string): boolean {
   let dest: string | undefined;
@@ -63,12 +65,19 @@ export function isNavigationRequest(headers: HeaderList, target?: string): boole
     // `Sec-Fetch-Mode: navigate`. No fetch() or XHR can have that mode (the Request constructor
     // refuses it), so it is a navigation; whether of a tab or of a frame cannot be told (the client
     // stands down in a frame whose page runs it: live-reload-client).
-    if (d === 'empty' && m === 'navigate') return true;
+    // A download (`<a download>`) has the same mode and destination but no Accept: the
+    // pass-through keeps the navigation's `Accept: text/html,…`, and only that is a page shown.
+    if (d === 'empty' && m === 'navigate') return accept !== undefined && acceptsHtml(accept);
     return d === 'document' || ((d === 'iframe' || d === 'frame') && target !== undefined && isPreviewTarget(target));
   }
   if (m !== undefined && m !== 'navigate') return false;
   if (requestedWith !== undefined) return false;
-  return accept !== undefined && /(^|[\s,])text\/html\s*(;|,|$)/i.test(accept);
+  return accept !== undefined && acceptsHtml(accept);
+}
+
+/** True when an Accept field value (RFC 9110 §12.5.1) names text/html. */
+function acceptsHtml(accept: string): boolean {
+  return /(^|[\s,])text\/html\s*(;|,|$)/i.test(accept);
 }
 
 /**

@@ -130,6 +130,19 @@ export function sentContentType(ex: Exchange, own: string | undefined): string |
   return configured ?? own;
 }
 
+/**
+ * True when the answer goes out as a download: its Content-Disposition, a configured one
+ * (ex.extraHeaders, the last one wins) over `own` (a back-end's), has the disposition type
+ * `attachment` (RFC 6266 §4.2, case-insensitive). The browser saves such an answer instead of
+ * showing it, so a tag spliced in ran in no tab and was left in the saved file.
+ */
+export function sentAsAttachment(ex: Exchange, own: string | undefined): boolean {
+  let configured: string | undefined;
+  for (const [name, value] of ex.extraHeaders ?? []) if (name.toLowerCase() === 'content-disposition') configured = value;
+  const value = configured ?? own;
+  return value !== undefined && /^\s*attachment\s*(;|$)/i.test(value);
+}
+
 /** True when `type` (a Content-Type field value) is `text/html` (RFC 9110 §8.3.1: case-insensitive). */
 export function isHtmlType(type: string | undefined): boolean {
   return type !== undefined && /^\s*text\/html\s*(;|$)/i.test(type);
@@ -246,7 +259,8 @@ export interface PageContext {
 
 /** True when the request is taken over (and will be answered asynchronously). */
 export function filterPage(ex: Exchange, ctx: PageContext): boolean {
-  const navigation = isNavigationRequest(ex.head.headers, ex.head.target);
+  // A page configured as an attachment is saved, not shown: sent as it is (sentAsAttachment).
+  const navigation = isNavigationRequest(ex.head.headers, ex.head.target) && !sentAsAttachment(ex, undefined);
   if (!navigation && ctx.overlayCount === 0) return false;
   const resolved = resolveRequestPath(ex.head.path, ctx.files.dotfiles);
   if (resolved.kind !== 'ok') return false;
@@ -486,7 +500,7 @@ export function generatedClientTag(ex: Exchange, ctx: PageContext): string {
  */
 export async function notFoundPageWithClient(ex: Exchange, body: Buffer, type: string, ctx: PageContext): Promise<Buffer | undefined> {
   const sent = sentContentType(ex, type) ?? type;
-  if (!isNavigationRequest(ex.head.headers, ex.head.target) || !isHtmlType(sent) || body.length > MAX_INJECT_BYTES) return undefined;
+  if (!isNavigationRequest(ex.head.headers, ex.head.target) || sentAsAttachment(ex, undefined) || !isHtmlType(sent) || body.length > MAX_INJECT_BYTES) return undefined;
   const documentPath = ex.documentPath ?? ex.head.path;
   if (!ex.reserveMemory(3 * body.length + TAG_ALLOWANCE + 2 * documentPath.length)) return undefined;
   const made = await withClient(ex, body, sent, `nf-${hashOf(body)}`, documentPath, '/404.html', ctx);

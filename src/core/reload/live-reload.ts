@@ -49,7 +49,7 @@ import type { Exchange } from '../http/connection';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { filterPage, generatedClientTag, injectForeignPage, isHtmlType, notFoundPageWithClient, preparePages, sentContentType, type ForeignPage, type PageContext } from './live-reload-pages';
+import { filterPage, generatedClientTag, injectForeignPage, isHtmlType, notFoundPageWithClient, preparePages, sentAsAttachment, sentContentType, type ForeignPage, type PageContext } from './live-reload-pages';
 import { isNavigationRequest } from './live-reload-inject';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
@@ -306,7 +306,7 @@ export class LiveReload {
    */
   generatedPageTag(ex: Exchange): string | undefined {
     // A configured Content-Type other than HTML (porthole.headers on `**`) makes them no page.
-    if (this.phase === 'closed' || !isNavigationRequest(ex.head.headers) || !isHtmlType(sentContentType(ex, 'text/html'))) return undefined;
+    if (this.phase === 'closed' || !isNavigationRequest(ex.head.headers) || sentAsAttachment(ex, undefined) || !isHtmlType(sentContentType(ex, 'text/html'))) return undefined;
     return generatedClientTag(ex, this.pages);
   }
 
