@@ -606,3 +606,26 @@ test('an HTML page the browser downloads (<a download>, a configured Content-Dis
     await rm(own, { recursive: true, force: true });
   }
 });
+
+test('a page whose own <meta> says UTF-16 (read as UTF-8 or its default by the browser, never UTF-16) gets the client and reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // A page converted from UTF-16 (Word's "charset=unicode") keeps its meta. No byte order mark, a
+  // byte that is not UTF-8 (so Porthole labels no charset) and the meta past the prescan's 1024
+  // bytes: Chromium reads it as UTF-8 once it meets the meta, yet Porthole sent it without the
+  // client ("page declares utf-16"), and the tab never reloaded.
+  /** @param {string} word */
+  const page = (word) =>
+    Buffer.concat([
+      Buffer.from(`<!doctype html><html><head><title>${word}</title><!-- ${'x'.repeat(1100)} --><meta http-equiv="Content-Type" content="text/html; charset=unicode"></head><body><p>caf`, 'latin1'),
+      Buffer.from([0xe9]),
+      Buffer.from('</p></body></html>\n', 'latin1'),
+    ]);
+  await writeFile(path.join(site, 'unicode-meta.html'), page('one'));
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'unicode-meta.html');
+    await writeFile(path.join(site, 'unicode-meta.html'), page('two'));
+    await tab.waitForFunction(() => document.title === 'two', undefined, { timeout: WAIT_MS });
+  } finally {
+    await context.close();
+  }
+});

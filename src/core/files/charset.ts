@@ -44,6 +44,20 @@ export function isAsciiCompatibleCharset(charset: string): boolean {
 }
 
 /**
+ * False when a page's own declaration of `label` (a `<meta charset>`, a `<meta http-equiv>`'s
+ * content) makes the browser read the page in an encoding that is not ASCII-compatible. A meta
+ * never makes a page UTF-16: the prescan and a change of encoding while parsing both take UTF-16BE
+ * and UTF-16LE for UTF-8 (WHATWG HTML §13.2.3.2, §13.2.3.4), as Chromium does (a page converted
+ * from Word's `charset=unicode` is read as UTF-8 or its default); ISO-2022-JP and the replacement
+ * encoding stay as declared. A Content-Type's charset is no declaration of the page's
+ * (isAsciiCompatibleCharset: UTF-16 there is UTF-16).
+ */
+export function isAsciiCompatibleDeclaration(label: string): boolean {
+  const name = labelToName(label);
+  return name === 'UTF-16LE' || name === 'UTF-16BE' || isAsciiCompatibleCharset(label);
+}
+
+/**
  * Every label written after `charset=` in `text` (case-insensitive, quotes and spaces allowed
  * around it): a Content-Type's parameters in any of its values (Fetch's "extract a MIME type"
  * takes the last, so a gate must see them all), or a page's `<meta charset>` and

@@ -28,7 +28,7 @@ import type { DefaultTreeAdapterMap } from 'parse5';
 import type * as Parse5Module from 'parse5';
 import type { HeaderList } from '../http/request-record';
 import { PREVIEW_QUERY_PARAMETER } from '../options';
-import { declaredCharsets, isAsciiCompatibleCharset, labelToName } from '../files/charset';
+import { declaredCharsets, isAsciiCompatibleCharset, isAsciiCompatibleDeclaration, labelToName } from '../files/charset';
 
 /** The attribute on `<body>` that opts a page out of injection. */
 const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
@@ -195,7 +195,8 @@ export type InjectResult =
  * encoding that is not ASCII-compatible (isAsciiCompatibleCharset) is `unsupported`, like one
  * with a UTF-16 byte order mark or, when neither a UTF-8 byte order mark nor `charset` (a label
  * the Encoding Standard knows) decides its encoding, one whose bytes declare such an encoding
- * anywhere (declaredCharsets: a `<meta charset>` past the prescan's 1024 bytes, `<meta/charset=…>`).
+ * anywhere (declaredCharsets: a `<meta charset>` past the prescan's 1024 bytes, `<meta/charset=…>`;
+ * isAsciiCompatibleDeclaration: a meta's UTF-16 is read as UTF-8).
  * Cost: one parse of the page (about 0.5 s per MiB, more for pathological nesting: see
  * page-planner.ts, which runs this off the server's thread with a time limit), plus one of the
  * part before each fallback tried.
@@ -212,7 +213,7 @@ export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end',
   // names, decide with confidence "certain" before any meta (WHATWG HTML §13.2.3.1): a page
   // labelled utf-8 that mentions `charset=utf-16` (a meta, a code sample) is UTF-8 in the browser.
   if (bom === 0 && (charset === undefined || labelToName(charset) === null)) {
-    const declared = declaredCharsets(text).find((label) => !isAsciiCompatibleCharset(label));
+    const declared = declaredCharsets(text).find((label) => !isAsciiCompatibleDeclaration(label));
     if (declared !== undefined) return { kind: 'unsupported', reason: `page declares ${declared} (not ASCII-compatible)` };
   }
   const doc = parse(text, { sourceCodeLocationInfo: true });
