@@ -629,3 +629,27 @@ test('a page whose own <meta> says UTF-16 (read as UTF-8 or its default by the b
     await context.close();
   }
 });
+
+test('a page whose URL was also fetched (its own fetch(), a pjax/Turbo-style load) still has the client when the tab goes back to it', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // fetch() gets the bytes on disk, the navigation the page with the tag: without Vary naming
+  // what chose between them, the fetch's copy replaced the page in the browser's cache, and Back
+  // (which takes the cache without asking) showed it, without live reload.
+  await writeFile(
+    path.join(site, 'fetched.html'),
+    '<!doctype html><html><head><title>f</title></head><body><a id="away" href="tabs.html">away</a><script>fetch("fetched.html").then((r) => r.text()).then((t) => { window.__fetched = t.length; });</script></body></html>\n',
+  );
+  await writeFile(path.join(site, 'tabs.html'), '<!doctype html><html><head><title>tabs</title></head><body><h1>tabs</h1></body></html>\n');
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'fetched.html');
+    await tab.waitForFunction(() => window.__fetched > 0, undefined, { timeout: WAIT_MS });
+    await tab.click('#away');
+    await tab.waitForFunction(() => document.title === 'tabs', undefined, { timeout: WAIT_MS });
+    await tab.goBack({ waitUntil: 'load', timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => document.title), 'f');
+    assert.equal(await tab.evaluate(() => document.querySelector('script[data-porthole-client]') !== null), true, 'the page as navigated, with the client');
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  } finally {
+    await context.close();
+  }
+});

@@ -62,7 +62,10 @@ function startBackend(templates) {
       // Content-Security-Policy header allows its own nonce and nothing else.
       const strict = /^GET \S*strict/.test(head);
       const text = await readFile(path.join(templates, 'page.html'), 'utf8');
-      const html = Buffer.from(strict ? text.replace('</body>', `${STRICT_SCRIPTS}</body>`) : text, 'utf8');
+      // A page that fetches its own URL (pjax, Turbo) and links away.
+      const fetched = /^GET \S*fetched/.test(head);
+      const own = fetched ? text.replace('</body>', '<a id="away" href="/">away</a><script>fetch(location.href).then((r) => r.text()).then((t) => { window.__fetched = t.length; });</script></body>') : text;
+      const html = Buffer.from(strict ? text.replace('</body>', `${STRICT_SCRIPTS}</body>`) : own, 'utf8');
       const policy = strict ? `Content-Security-Policy: ${STRICT_POLICY}\r\n` : '';
       // An export endpoint: the page as a file to save (a report, an invoice).
       const disposition = /^GET \S*export/.test(head) ? 'Content-Disposition: attachment; filename="report.html"\r\n' : '';
@@ -205,6 +208,23 @@ test("a back-end's page sent as an attachment (an export) is saved as the back-e
     const saved = await (await download).path();
     const sent = await readFile(path.join(base, 'app', 'templates', 'page.html'), 'utf8');
     assert.equal(await readFile(saved, 'utf8'), sent);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a back-end page whose URL the page also fetched still has the client when the tab goes back to it', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The fetch gets the back-end's bytes, the navigation the page with the tag: without Vary the
+  // fetch's copy replaced the page in the browser's cache, and Back showed it without live reload.
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  try {
+    await tab.goto(`${cli.url}app/fetched`, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__fetched > 0 && window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    await tab.click('#away');
+    await tab.waitForFunction(() => document.title === 'static', undefined, { timeout: WAIT_MS });
+    await tab.goBack({ waitUntil: 'load', timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => document.querySelector('script[data-porthole-client]') !== null), true, 'the page as navigated, with the client');
   } finally {
     await context.close();
   }

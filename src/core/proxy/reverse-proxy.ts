@@ -33,7 +33,7 @@ import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { canonicalHostName, isLoopbackBind } from '../access/access-policy';
 import { isNavigationRequest } from '../reload/live-reload-inject';
-import { MAX_INJECT_BYTES, MAX_INJECT_MIB, isHtmlType, sentAsAttachment, sentContentType, type ForeignPage } from '../reload/live-reload-pages';
+import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, sentAsAttachment, sentContentType, type ForeignPage } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, rewriteBackendLocation, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
@@ -498,6 +498,11 @@ export class ReverseProxy {
     const encoding = headerText(res.headers['content-encoding']);
     // What the browser is told: a configured Content-Type replaces the back-end's.
     const type = sentContentType(ex, headerText(res.headers['content-type']));
+    // With live reload, a navigation gets such a page with the tag and a fetch() the back-end's
+    // bytes: each answer names what chose (PAGE_VARY), or Back showed a fetch's copy without it.
+    if ((ex.method === 'GET' || ex.method === 'HEAD') && isHtmlType(type) && this.setup.pageInjector() !== undefined) {
+      ex.extraHeaders = [...(ex.extraHeaders ?? []), [PAGE_VARY[0], PAGE_VARY[1]]];
+    }
     // A 206 is a part, not the page: its Content-Range names the back-end's bytes, which the
     // client would take the rewritten ones for (Range is not asked for a page; a back-end that
     // sends one anyway gets it passed on as it came).

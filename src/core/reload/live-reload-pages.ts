@@ -257,11 +257,13 @@ export interface PageContext {
   reportNotInjected(pagePath: string, reason: string): void;
 }
 
+/** What chooses between a page with the tag and its bytes as they are (isNavigationRequest), for Vary. */
+export const PAGE_VARY: readonly [string, string] = ['Vary', 'Sec-Fetch-Dest, Sec-Fetch-Mode, Accept'];
+
 /** True when the request is taken over (and will be answered asynchronously). */
 export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   // A page configured as an attachment is saved, not shown: sent as it is (sentAsAttachment).
   const navigation = isNavigationRequest(ex.head.headers, ex.head.target) && !sentAsAttachment(ex, undefined);
-  if (!navigation && ctx.overlayCount === 0) return false;
   const resolved = resolveRequestPath(ex.head.path, ctx.files.dotfiles);
   if (resolved.kind !== 'ok') return false;
   const segments = resolved.segments;
@@ -271,14 +273,19 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   // is answered as it is).
   // A Content-Type configured as text/html (porthole.headers, `--header`) makes any file a page,
   // as the browser is told (`page.php`, a template without `.html`): the lookup then decides.
-  let take =
-    navigation &&
-    (resolved.trailingSlash ||
-      last === undefined ||
-      ctx.files.cleanUrls === true ||
-      PAGE_EXTENSIONS.has(extname(last).toLowerCase()) ||
-      storedPage(last) !== undefined ||
-      isHtmlType(sentContentType(ex, undefined)));
+  const mayBePage =
+    resolved.trailingSlash ||
+    last === undefined ||
+    ctx.files.cleanUrls === true ||
+    PAGE_EXTENSIONS.has(extname(last).toLowerCase()) ||
+    storedPage(last) !== undefined ||
+    isHtmlType(sentContentType(ex, undefined));
+  // A navigation gets the page with the tag, a fetch() the bytes on disk: every answer for such a
+  // URL names what chose (RFC 9110 §12.5.5), or the browser's one copy per URL is whichever came
+  // last, and Back, which takes it without asking, showed a fetch's copy without the client.
+  if (mayBePage) ex.extraHeaders = [...(ex.extraHeaders ?? []), [PAGE_VARY[0], PAGE_VARY[1]]];
+  if (!navigation && ctx.overlayCount === 0) return false;
+  let take = navigation && mayBePage;
   if (!take && ctx.overlayCount > 0) {
     const names = resolved.trailingSlash ? INDEX_NAMES.map((n) => [...segments, n]) : [segments];
     // With clean URLs, `/about` may be about.html (the lookup decides which; either may be held).
