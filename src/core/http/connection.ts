@@ -159,17 +159,25 @@ class PreparedExtras {
 
 /** By index: CORP (0/1) × Connection (none, close, keep-alive). */
 const preparedExtrasTable: Array<PreparedExtras | undefined> = [];
+/** The same tables with an added Vary (Exchange.addedVary), by its value (one in practice). */
+const preparedExtrasWithVary = new Map<string, Array<PreparedExtras | undefined>>();
 
-function preparedExtras(corp: boolean, connection: [string, string] | undefined): PreparedExtras | undefined {
-  if (!corp && connection === undefined) return undefined;
+function preparedExtras(corp: boolean, connection: [string, string] | undefined, vary: string | undefined): PreparedExtras | undefined {
+  if (!corp && connection === undefined && vary === undefined) return undefined;
   const index = (corp ? 3 : 0) + (connection === undefined ? 0 : connection === CONNECTION_CLOSE ? 1 : 2);
-  let extras = preparedExtrasTable[index];
+  let table = preparedExtrasTable;
+  if (vary !== undefined) {
+    table = preparedExtrasWithVary.get(vary) ?? [];
+    preparedExtrasWithVary.set(vary, table);
+  }
+  let extras = table[index];
   if (extras === undefined) {
     const list: HeaderList = [];
+    if (vary !== undefined) list.push(['Vary', vary]);
     if (corp) list.push(CORP);
     if (connection !== undefined) list.push(connection);
     extras = new PreparedExtras(list, serializeHeaders(list));
-    preparedExtrasTable[index] = extras;
+    table[index] = extras;
   }
   return extras;
 }
@@ -384,6 +392,13 @@ export class Exchange {
    * 9110's grammar (the writer still turns an invalid value into `-`).
    */
   extraHeaders: HeaderList | undefined;
+  /**
+   * A Vary field value (RFC 9110 §12.5.5) added as its own field line to whatever response this
+   * exchange sends, beside the response's own Vary (a list: the lines combine), never replacing
+   * anything: a prepared head keeps its fast path with it (writePrepared). Live reload names the
+   * request fields that choose between a page with its client and the page as it is.
+   */
+  addedVary: string | undefined;
   /**
    * The path (and query) of the document's URL in the client when a handler answers it with
    * another file (the SPA fallback rewrites `head.path`); undefined: `head.path` is that URL.
@@ -1157,6 +1172,7 @@ export class Connection {
     // CORP first, so a configured Cross-Origin-Resource-Policy header replaces it.
     if (!this.ctx.crossSiteLoads) headers.push(CORP);
     const all = withExtraHeaders(headers, ex.extraHeaders);
+    if (ex.addedVary !== undefined) all.push(['Vary', ex.addedVary]);
     if (connection !== undefined) all.push(connection);
     ex.responseHeaders = all;
     return serializeHead(status, all);
@@ -1176,7 +1192,7 @@ export class Connection {
       return;
     }
     const connection = this.begin(ex, status);
-    const extras = preparedExtras(!this.ctx.crossSiteLoads, connection);
+    const extras = preparedExtras(!this.ctx.crossSiteLoads, connection, ex.addedVary);
     if (extras === undefined) {
       ex.responseHeaders = logHeaders;
       this.sendWhole(ex, head, body, headTail(), body ?? logHeaders);

@@ -257,8 +257,8 @@ export interface PageContext {
   reportNotInjected(pagePath: string, reason: string): void;
 }
 
-/** What chooses between a page with the tag and its bytes as they are (isNavigationRequest), for Vary. */
-export const PAGE_VARY: readonly [string, string] = ['Vary', 'Sec-Fetch-Dest, Sec-Fetch-Mode, Accept'];
+/** What chooses between a page with the tag and its bytes as they are (isNavigationRequest): a Vary value. */
+export const PAGE_VARY = 'Sec-Fetch-Dest, Sec-Fetch-Mode, Accept';
 
 /** True when the request is taken over (and will be answered asynchronously). */
 export function filterPage(ex: Exchange, ctx: PageContext): boolean {
@@ -283,7 +283,8 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   // A navigation gets the page with the tag, a fetch() the bytes on disk: every answer for such a
   // URL names what chose (RFC 9110 §12.5.5), or the browser's one copy per URL is whichever came
   // last, and Back, which takes it without asking, showed a fetch's copy without the client.
-  if (mayBePage) ex.extraHeaders = [...(ex.extraHeaders ?? []), [PAGE_VARY[0], PAGE_VARY[1]]];
+  // (Exchange.addedVary, not a configured header: a cached page keeps its prepared answer.)
+  if (mayBePage) ex.addedVary = PAGE_VARY;
   if (!navigation && ctx.overlayCount === 0) return false;
   let take = navigation && mayBePage;
   if (!take && ctx.overlayCount > 0) {
