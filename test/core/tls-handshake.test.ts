@@ -135,3 +135,34 @@ test('plain HTTP on the HTTPS port gets a plain-HTTP 400 that says to use https:
   // HTTPS still answers.
   assert.equal(await tlsGetStatus(srv.port, cert.cert), 200);
 });
+
+test('a client-initiated renegotiation is refused: one connection cannot ask for handshake after handshake', async () => {
+  const { connect: connectTls } = await import('node:tls');
+  const outcome = await new Promise<{ renegotiated: number; error: string }>((resolve) => {
+    let renegotiated = 0;
+    const finish = (error: string): void => {
+      s.destroy();
+      resolve({ renegotiated, error });
+    };
+    // TLS 1.2: TLS 1.3 has no renegotiation. Bounded: 10 tries, 10 s.
+    const s = connectTls({ port: srv.port, host: '127.0.0.1', ca: cert.cert, maxVersion: 'TLSv1.2' }, () => {
+      const again = (): void => {
+        if (renegotiated === 10) return finish('');
+        const started = s.renegotiate({}, (err) => {
+          if (err !== null) return finish(err.message);
+          renegotiated++;
+          again();
+        });
+        if (!started) finish('not started');
+      };
+      again();
+    });
+    s.on('error', (err: Error) => finish(err.message));
+    s.on('close', () => finish('closed'));
+    s.setTimeout(10_000, () => finish('timed out'));
+  });
+  assert.equal(outcome.renegotiated, 0, 'renegotiations the server went through');
+  assert.match(outcome.error, /no renegotiation/i);
+  // The server still answers.
+  assert.equal(await tlsGetStatus(srv.port, cert.cert), 200);
+});
