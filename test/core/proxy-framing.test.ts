@@ -208,6 +208,10 @@ test('an HTTP/1.0 client gets a 204 or 304 that announced a body as its head alo
   }
 });
 
+/** The log note of a back-end answer whose status is outside 100..599. */
+const invalidStatusNote = (code: string): RegExp =>
+  new RegExp(`^proxy http://127\\.0\\.0\\.1:\\d+: answered with status ${code}, which is not a valid HTTP status \\(RFC 9110 §15: 100–599\\)$`);
+
 test('a back-end status outside 100..599 (999, 600, 099, 000) → 502 whose log note names it', async () => {
   for (const [path, code] of [
     ['/api/status-999', '999'],
@@ -225,7 +229,7 @@ test('a back-end status outside 100..599 (999, 600, 099, 000) → 502 whose log 
       client.destroy();
     }
     const record = srv.records.filter((r) => r.target === path).at(-1);
-    assert.match(record?.note ?? '', new RegExp(`^proxy http://127\\.0\\.0\\.1:\\d+: answered with status ${code}, which is not a valid HTTP status \\(RFC 9110 §15: 100–599\\)$`), path);
+    assert.match(record?.note ?? '', invalidStatusNote(code), path);
   }
 });
 
@@ -247,7 +251,7 @@ test('a back-end status outside 100..599 for a WebSocket upgrade is named as inv
       client.destroy();
     }
     const record = srv.records.filter((r) => r.target === path).at(-1);
-    assert.match(record?.note ?? '', new RegExp(`^proxy http://127\\.0\\.0\\.1:\\d+: answered with status ${code}, which is not a valid HTTP status \\(RFC 9110 §15: 100–599\\)$`), `${path} upgrade`);
+    assert.match(record?.note ?? '', invalidStatusNote(code), `${path} upgrade`);
   }
 });
 
