@@ -7,8 +7,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RequestRecord } from '../../src/core';
-import { MAX_HEAD_BYTES } from '../../src/core/http/limits';
-import { REQUEST_STORE_MAX_BYTES, RequestStore, entrySize } from '../../src/extension/requests/node-request-store';
+import { MAX_HEAD_BYTES, MAX_TARGET_BYTES } from '../../src/core/http/limits';
+import { REQUEST_STORE_MAX_BYTES, RequestStore, entrySize, toRow } from '../../src/extension/requests/node-request-store';
+import { formatRequestLine } from '../../src/extension/output/node-format';
 import { MAX_MAX_ENTRIES, DEFAULT_MAX_ENTRIES } from '../../src/extension/config/node-config';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from '../core/harness';
@@ -112,4 +113,39 @@ void test('a dropped request is gone: get(), details and Copy as curl cannot rea
   assert.equal(store.oldestKey, 21);
   store.clear();
   assert.equal(store.oldestKey, 121, 'nothing kept: the next key');
+});
+
+void test('the view\'s rows stay bounded when every kept request has an 8 KiB target of control or bidi characters', async () => {
+  // A network client's request line near MAX_TARGET_BYTES, every byte one that escapeForDisplay
+  // writes as 4 to 6 characters (`\x01`, `\u202e`): the parser refuses it (400) but logs it whole.
+  const rawTargets = ['/' + '\u0001'.repeat(MAX_TARGET_BYTES - 64), '/' + '\u00e2\u0080\u00ae'.repeat(Math.floor((MAX_TARGET_BYTES - 64) / 3))];
+  const records: RequestRecord[] = [];
+  for (const raw of rawTargets) {
+    const response = await fetchOnce(srv.port, `GET ${raw} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n\r\n`);
+    assert.notEqual(response.status, 0);
+    await withTimeout(
+      (async () => {
+        while (!srv.records.some((r) => r.target === raw)) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      10_000,
+      'the record of the long target',
+    );
+    records.push(srv.records.find((r) => r.target === raw)!);
+  }
+  const store = new RequestStore(MAX_MAX_ENTRIES);
+  for (let i = 0; i < 10_000 && store.dropped === 0; i++) store.add('site', records);
+  assert.ok(store.dropped > 0, 'the byte budget was reached');
+  for (const record of records) {
+    const row = toRow({ key: 1, server: 'site', record });
+    assert.ok(row.target.length <= 2_100, `a row's target is ${row.target.length} characters`);
+    assert.match(row.target, /^\/(\\x01|\\u202e)+\.\.\.$/, 'cut after whole escapes, marked');
+    const line = formatRequestLine(record, 'site');
+    assert.ok(line.includes(row.target), 'the Output channel and the view cut the same');
+  }
+  // The snapshot the view gets when it (re)loads is posted in one message: it stays within the
+  // store's own budget instead of 4 to 6 times it.
+  const started = performance.now();
+  const snapshot = JSON.stringify(store.all().map(toRow));
+  const ms = performance.now() - started;
+  assert.ok(snapshot.length * 2 <= REQUEST_STORE_MAX_BYTES, `snapshot of ${store.size} rows: ${snapshot.length} characters in ${Math.round(ms)} ms`);
 });

@@ -6,7 +6,7 @@
  */
 import type { ConsoleEntry, RequestRecord } from '../../core';
 import { consoleLabel, consoleWhere, escapeForDisplay, targetForDisplay } from '../../core';
-import { formatBytes, formatDuration, formatTime, statusClassOf } from '../output/node-format';
+import { formatBytes, formatDuration, formatTime, sanitizeOneLine, statusClassOf } from '../output/node-format';
 import type { HostToView, RequestDetails, RequestRow, ViewToHost } from './webview-protocol';
 
 /**
@@ -183,12 +183,15 @@ export class RequestStore {
   }
 }
 
-const shown = (text: string | undefined): string | undefined => (text === undefined ? undefined : escapeForDisplay(text));
+const shown = (text: string | undefined, max: number): string | undefined => (text === undefined ? undefined : sanitizeOneLine(text, max));
 
 /**
  * The view's row for a stored request (display text formatted here, once). Every field a client
  * controls (host name, method, target, note) is escaped by escapeForDisplay: the view inserts
- * text with textContent, but a bidi override would still reorder what it shows.
+ * text with textContent, but a bidi override would still reorder what it shows. And cut as the
+ * Output channel's line cuts it (sanitizeOneLine): an 8 KiB target of control bytes escapes to
+ * 32 KiB, and a snapshot of the thousands of rows the byte budget keeps was a 160 MB message that
+ * held the extension host for seconds each time the view loaded. Details keep every value whole.
  */
 export function toRow(item: StoredRequest): RequestRow {
   if (item.console !== undefined) return toConsoleRow(item.key, item.server, item.console);
@@ -197,17 +200,17 @@ export function toRow(item: StoredRequest): RequestRow {
     key: item.key,
     server: escapeForDisplay(item.server),
     clientIp: r.clientIp,
-    clientHost: shown(r.clientHost),
+    clientHost: shown(r.clientHost, 300),
     timeText: formatTime(r.time),
-    method: escapeForDisplay(r.method),
-    target: escapeForDisplay(targetForDisplay(r.target)),
+    method: sanitizeOneLine(r.method, 40),
+    target: sanitizeOneLine(targetForDisplay(r.target)),
     status: r.status,
     statusClass: statusClassOf(r.status),
     bytesText: formatBytes(r.bytes),
     durationText: formatDuration(r.durationMs),
     aborted: r.aborted,
     hasFile: r.filePath !== undefined,
-    note: shown(r.note),
+    note: shown(r.note, 300),
   };
 }
 
@@ -221,7 +224,7 @@ function toConsoleRow(key: number, server: string, e: ConsoleEntry): RequestRow 
     key,
     server: escapeForDisplay(server),
     clientIp: e.clientIp,
-    clientHost: shown(e.clientHost),
+    clientHost: shown(e.clientHost, 300),
     timeText: formatTime(e.time),
     method: consoleLabel(e),
     target: e.text.split('\n')[0] ?? '',
@@ -238,7 +241,7 @@ function toConsoleRow(key: number, server: string, e: ConsoleEntry): RequestRow 
 
 /** The view's message for a host name that became known (the reverse-DNS name escaped). */
 export function toHostnameMessage(ip: string, name: string): HostToView {
-  return { type: 'hostname', ip, name: escapeForDisplay(name) };
+  return { type: 'hostname', ip, name: sanitizeOneLine(name, 300) };
 }
 
 /**
