@@ -41,7 +41,7 @@ test('single folder: commands, settings, busy port, event loop under load', { ti
   const figure = path.join(root, 'event-loop.json');
   if (fs.existsSync(figure)) fs.copyFileSync(figure, path.join(OUTPUT_DIR, 'event-loop.json'));
   assert.equal(res.code, 0, lines.join('\n'));
-  assert.match(log, /13 passed, 0 failed/);
+  assert.match(log, /14 passed, 0 failed/);
 });
 
 test('multi-root: one server per folder, each with its own settings', { timeout: 300_000 }, async () => {

@@ -3,10 +3,13 @@
  * the save dialog or to a given Uri) and "Copy as curl" (one request to the clipboard). The files'
  * and commands' contents are built by node-har.ts and node-curl.ts; this file only talks to VS Code.
  */
+import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { targetForDisplay, type RequestRecord } from '../../core';
-import { messageText } from '../output/node-format';
+import { MESSAGE_MAX, messageText } from '../output/node-format';
+import { isInsideRoot } from '../reload/node-live-reload';
 import { buildCurl } from './node-curl';
 import { buildHar, defaultHarFileName } from './node-har';
 import type { RequestStore, StoredRequest } from './node-request-store';
@@ -17,11 +20,48 @@ export interface HarExportResult {
   readonly entries: number;
 }
 
-/** A target given to the command: a Uri, or a file path / `file:` URI string (automation). */
-export function targetUri(target: unknown): vscode.Uri | undefined {
+/**
+ * A target given to the command: a Uri, or an absolute file path / `file:` URI string
+ * (automation); undefined for none (the save dialog asks). A relative path is refused with why:
+ * Uri.file made `out.har` the file `/out.har` at the file system's root, relative to no folder.
+ */
+export function targetUri(target: unknown): vscode.Uri | { readonly problem: string } | undefined {
   if (target instanceof vscode.Uri) return target;
-  if (typeof target === 'string' && target !== '') return /^[a-z][a-z0-9+.-]+:\/\//i.test(target) ? vscode.Uri.parse(target, true) : vscode.Uri.file(target);
-  return undefined;
+  if (typeof target !== 'string' || target === '') return undefined;
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(target)) return vscode.Uri.parse(target, true);
+  if (path.isAbsolute(target)) return vscode.Uri.file(target);
+  return { problem: `Porthole: did not export to "${messageText(target, MESSAGE_MAX)}": it is not an absolute path, so no folder says where it is. Give an absolute path or a file: URI.` };
+}
+
+/** A folder a running server serves (ServerManager.servedFolders), with its URL. */
+export interface ServedFolder {
+  readonly folder: string;
+  readonly url: string | undefined;
+}
+
+/** `file` without symbolic links in its folder (as the server resolves paths); `file` when that folder does not exist. */
+function realFile(file: string): string {
+  try {
+    return path.join(realpathSync.native(path.dirname(file)), path.basename(file));
+  } catch {
+    return file;
+  }
+}
+
+/** The served folder `uri` lies in, if any: a file written there is every client's to download. */
+function servedFolderOf(uri: vscode.Uri, served: readonly ServedFolder[]): ServedFolder | undefined {
+  if (uri.scheme !== 'file') return undefined;
+  const file = uri.fsPath;
+  const real = realFile(file);
+  return served.find((s) => {
+    let folder = s.folder;
+    try {
+      folder = realpathSync.native(s.folder);
+    } catch {
+      // A folder that does not exist serves nothing; compared as written.
+    }
+    return isInsideRoot(s.folder, file) || isInsideRoot(folder, real);
+  });
 }
 
 /**
@@ -30,7 +70,17 @@ export function targetUri(target: unknown): vscode.Uri | undefined {
  * headers are left out unless `includeSensitive`. Says what happened in the status bar, or what
  * went wrong and what to do in an error message.
  */
-export async function exportHar(store: RequestStore, creatorVersion: string, target: vscode.Uri | undefined, includeSensitive: boolean): Promise<HarExportResult | undefined> {
+export async function exportHar(
+  store: RequestStore,
+  creatorVersion: string,
+  target: ReturnType<typeof targetUri>,
+  includeSensitive: boolean,
+  served: readonly ServedFolder[] = [],
+): Promise<HarExportResult | undefined> {
+  if (target !== undefined && !(target instanceof vscode.Uri)) {
+    void vscode.window.showErrorMessage(target.problem);
+    return undefined;
+  }
   // Pages' console messages share the store with requests; a HAR holds requests only.
   const items = store.all().filter((item): item is Extract<StoredRequest, { record: RequestRecord }> => item.record !== undefined);
   if (items.length === 0) {
@@ -46,15 +96,27 @@ export async function exportHar(store: RequestStore, creatorVersion: string, tar
       filters: { 'HTTP Archive': ['har'] },
     }));
   if (uri === undefined) return undefined;
+  // The file holds every kept request's URL, query and headers (with credentials: cookies and
+  // Authorization); in a served folder the server hands it to anyone who asks for its name.
+  const inside = servedFolderOf(uri, served);
+  if (inside !== undefined) {
+    void vscode.window.showErrorMessage(
+      messageText(
+        `Porthole: did not export to ${uri.fsPath}: it is inside ${inside.folder}, which Porthole serves${inside.url ? ` at ${inside.url}` : ''}, so every client that may connect could download it${includeSensitive ? ', credentials included' : ''}. Choose a folder outside the served ones (the dialog suggests your home folder).`,
+        MESSAGE_MAX,
+      ),
+    );
+    return undefined;
+  }
   const har = buildHar(items, { creatorVersion, includeSensitive });
   try {
     await vscode.workspace.fs.writeFile(uri, Buffer.from(`${JSON.stringify(har, null, 2)}\n`, 'utf8'));
   } catch (e) {
-    void vscode.window.showErrorMessage(`Porthole: could not write ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}. Choose a folder you can write to.`);
+    void vscode.window.showErrorMessage(messageText(`Porthole: could not write ${uri.fsPath}: ${e instanceof Error ? e.message : String(e)}. Choose a folder you can write to.`, MESSAGE_MAX));
     return undefined;
   }
   const count = har.log.entries.length;
-  vscode.window.setStatusBarMessage(`Porthole: exported ${count} request${count === 1 ? '' : 's'} to ${uri.fsPath}`, 5000);
+  vscode.window.setStatusBarMessage(messageText(`Porthole: exported ${count} request${count === 1 ? '' : 's'} to ${uri.fsPath}`, MESSAGE_MAX), 5000);
   return { path: uri.fsPath, entries: count };
 }
 

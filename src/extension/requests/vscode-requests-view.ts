@@ -33,7 +33,7 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    manager: ServerManager,
+    private readonly manager: ServerManager,
     maxEntries: number,
     /** Porthole's version, for an exported HAR's `log.creator`. */
     private readonly version: string,
@@ -84,8 +84,8 @@ export class RequestsViewProvider extends Disposable implements vscode.WebviewVi
   }
 
   /** Writes the kept requests as HAR 1.2 (see vscode-request-export.ts). */
-  exportHar(target: vscode.Uri | undefined, includeSensitive: boolean): Promise<HarExportResult | undefined> {
-    return exportHar(this.store, this.version, target, includeSensitive);
+  exportHar(target: Parameters<typeof exportHar>[2], includeSensitive: boolean): Promise<HarExportResult | undefined> {
+    return exportHar(this.store, this.version, target, includeSensitive, this.manager.servedFolders());
   }
 
   /** Copies the kept request `key` as a curl command line; resolves the command. */

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConsoleEntry, RequestRecord, ServerOptionsInput } from '../../core';
-import { WorkerServer } from '../../core';
+import { WorkerServer, mountsFrom } from '../../core';
 import { messageText, sanitizeOneLine } from '../output/node-format';
 import { Disposable, Emitter } from '../common/node-disposable';
 import { resolveRoot } from '../config/node-config';
@@ -75,6 +75,23 @@ export class ServerManager extends Disposable {
     return this.all()
       .filter((s) => s.controller.state.kind === 'running' || s.controller.state.kind === 'starting')
       .sort((a, b) => a.folder.index - b.folder.index);
+  }
+
+  /**
+   * The folders running (or starting) servers serve: each document root and each mount's folder,
+   * with the server's URL. A file written in one can be fetched by every client that may connect.
+   */
+  servedFolders(): Array<{ folder: string; url: string | undefined }> {
+    const out: Array<{ folder: string; url: string | undefined }> = [];
+    for (const { folder, controller } of this.active()) {
+      const state = controller.state;
+      if (state.kind !== 'running' && state.kind !== 'starting') continue;
+      const url = state.kind === 'running' ? state.address.url : undefined;
+      out.push({ folder: resolveRoot(state.config, folderContext(folder, this.context.logUri)), url });
+      const mounts = mountsFrom(state.config.mounts, folder.uri.fsPath);
+      if (typeof mounts !== 'string') for (const m of mounts) out.push({ folder: m.folder, url: url && new URL(m.prefix, url).href });
+    }
+    return out;
   }
 
   get(folder: vscode.WorkspaceFolder): ManagedServer | undefined {

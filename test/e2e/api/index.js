@@ -92,6 +92,28 @@ const single = [
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }],
+  ['Export Requests as HAR refuses a relative path and a file inside the served folder (it would be served): nothing written', async () => {
+    const port = vscode.workspace.getConfiguration('porthole').get('port');
+    assert.equal((await get(port, '/index.html?via=export-refused')).status, 200);
+    const served = vscode.workspace.workspaceFolders[0].uri.fsPath;
+    // Uri.file('name.har') is /name.har: the relative path was written at the file system's root.
+    const relative = `porthole-relative-${process.pid}.har`;
+    try {
+      assert.equal(await vscode.commands.executeCommand('porthole.exportHar', relative), undefined);
+      assert.ok(!fs.existsSync(path.join('/', relative)), `a relative path was written as /${relative}`);
+      assert.ok(!fs.existsSync(path.join(served, relative)));
+      for (const [command, file] of [['porthole.exportHarWithCredentials', path.join(served, 'requests.har')], ['porthole.exportHar', path.join(served, 'exports', 'requests.har')]]) {
+        assert.equal(await vscode.commands.executeCommand(command, file), undefined, `${command} wrote ${file}`);
+        assert.ok(!fs.existsSync(file), `${file} was written in the served folder`);
+        assert.notEqual((await get(port, `/${path.relative(served, file).split(path.sep).join('/')}`)).status, 200);
+      }
+      assert.equal(await vscode.commands.executeCommand('porthole.exportHar', vscode.Uri.file(path.join(served, 'via-uri.har'))), undefined);
+      assert.ok(!fs.existsSync(path.join(served, 'via-uri.har')));
+    } finally {
+      fs.rmSync(path.join('/', relative), { force: true });
+      for (const f of ['requests.har', 'exports', 'requests.har', 'via-uri.har']) fs.rmSync(path.join(served, f), { recursive: true, force: true });
+    }
+  }],
   ['a non-binding setting change does not restart the server', async () => {
     const before = (await stateOf(folderName())).state;
     await setSetting('listing', false);
