@@ -10,6 +10,7 @@
  */
 import type * as DnsModule from 'node:dns';
 import { EventEmitter } from 'node:events';
+import { BlockList, isIP } from 'node:net';
 import type { BigIntStats } from 'node:fs';
 import { lstat, open, readlink, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -251,14 +252,29 @@ export function formatShortLine(r: RequestRecord): string {
 
 export type LineSink = (record: RequestRecord) => void;
 
-/** Cached, bounded reverse DNS. Loopback is `localhost` without asking anyone. */
+/** The same address, IPv6 spelt any way (`2001:db8::1`, `2001:0db8:0:0::1`). */
+function sameAddress(a: string, b: string, v6: boolean): boolean {
+  if (!v6) return a === b;
+  const list = new BlockList();
+  list.addAddress(a, 'ipv6');
+  return list.check(b, 'ipv6');
+}
+
+/**
+ * Cached, bounded reverse DNS, forward-confirmed (a name that does not resolve back to the address
+ * is no name). Loopback is `localhost` without asking anyone.
+ */
 export class HostNameResolver {
   private readonly cache = new Map<string, string | null>();
   private readonly inFlight = new Map<string, Promise<string | null>>();
   /** Made at the first lookup: node:dns and its resolver (resolv.conf read) cost every start-up 1–2 ms. */
   private resolver: DnsModule.Resolver | undefined;
 
-  constructor(private readonly enabled: boolean) {}
+  /** `servers`: the DNS servers to ask (`host:port`, for tests); the system's when undefined. */
+  constructor(
+    private readonly enabled: boolean,
+    private readonly servers?: readonly string[],
+  ) {}
 
   /** The cached name (undefined while unknown, null when there is none). */
   peek(ip: string): string | null | undefined {
@@ -273,9 +289,26 @@ export class HostNameResolver {
     let p = this.inFlight.get(ip);
     if (p === undefined) {
       p = new Promise<string | null>((resolve) => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        this.resolver ??= new (require('node:dns') as typeof DnsModule).Resolver({ timeout: 1_000, tries: 1 });
-        this.resolver.reverse(ip, (err, names) => resolve(err ? null : (names[0] ?? null)));
+        if (this.resolver === undefined) {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          this.resolver = new (require('node:dns') as typeof DnsModule).Resolver({ timeout: 1_000, tries: 1 });
+          if (this.servers !== undefined) this.resolver.setServers(this.servers);
+        }
+        const resolver = this.resolver;
+        resolver.reverse(ip, (err, names) => {
+          // A PTR record says what the owner of the address's zone wrote (`localhost`, another
+          // address, a bank's name): the name is kept only when it is no address and resolves back
+          // to this one (forward-confirmed, as Apache's HostnameLookups Double).
+          const name = err ? undefined : names[0];
+          if (name === undefined || name === '' || isIP(name) !== 0) return resolve(null);
+          // An IPv4 client on a dual-stack socket is ::ffff:a.b.c.d: its name has an A record.
+          const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
+          const v6 = mapped === undefined && isIP(ip) === 6;
+          const want = mapped ?? ip;
+          const confirm = (e: Error | null, addresses: string[]): void => resolve(!e && addresses.some((a) => sameAddress(a, want, v6)) ? name : null);
+          if (v6) resolver.resolve6(name, confirm);
+          else resolver.resolve4(name, confirm);
+        });
       }).then((name) => {
         this.inFlight.delete(ip);
         if (this.cache.size >= HOSTNAME_CACHE_MAX) {
