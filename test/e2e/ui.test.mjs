@@ -228,3 +228,28 @@ test('Stop from the status bar menu closes the port', async () => {
   await shot('stopped');
   assert.match(logChannelFile(server, 'Porthole'), /Stopped after \d+ requests?/);
 });
+
+test('a file name holding [label](command:…) outside the served folder: the warning shows it as text, never as a link', async () => {
+  // A cloned repository names its files: one outside porthole.root, opened in the editor.
+  const ws = path.join(root, 'htdocs-sample');
+  fs.mkdirSync(path.join(ws, 'public'), { recursive: true });
+  fs.writeFileSync(path.join(ws, 'public', 'index.html'), '<!DOCTYPE html><title>public</title>');
+  const name = '[Open_settings](command:workbench.action.openSettings).html';
+  fs.writeFileSync(path.join(ws, name), '<!DOCTYPE html><title>outside</title>');
+  const settingsFile = path.join(ws, '.vscode', 'settings.json');
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')), 'porthole.root': 'public' }, null, 2));
+  await new Promise((r) => setTimeout(r, 2_000));
+  const input = page.locator('.quick-input-widget input').first();
+  await page.keyboard.press('Control+P');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill('Open_settings');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open_settings' }).first().waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab', { hasText: 'Open_settings' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+  await e2e.runCommand(page, 'Porthole: Open Current File in Browser');
+  const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'outside the served folder' }).first();
+  await toast.waitFor({ state: 'visible', timeout: 30_000 });
+  await shot('file-name-link-text');
+  assert.match(await toast.textContent(), /Open_settings\] \(command:workbench\.action\.openSettings\)/);
+  assert.equal(await page.locator('.notifications-toasts a[href^="command:"]').count(), 0, 'no command link from a file name');
+});

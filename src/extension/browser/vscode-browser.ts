@@ -19,6 +19,7 @@ import { Disposable } from '../common/node-disposable';
 import { CONFIG_SECTION, SETTING_KEYS, resolveRoot } from '../config/node-config';
 import { folderContext, readFolderConfig } from '../config/vscode-config';
 import type { PortholeOutput } from '../output/vscode-output';
+import { MESSAGE_MAX, messageText } from '../output/node-format';
 import { fileUrl } from '../reload/node-urls';
 import type { ManagedServer, ServerManager } from '../server/vscode-server-manager';
 import { isHtmlPath } from '../server/vscode-server-manager';
@@ -105,7 +106,7 @@ export class PageOpener extends Disposable {
     this.output.log('warn', `${summary} Page: ${url}`);
     const DEFAULT = 'Open in Default Browser';
     const SETTINGS = 'Open Settings';
-    void vscode.window.showWarningMessage(`${summary} Open the page in the default browser instead, or change porthole.browser.`, DEFAULT, SETTINGS).then((picked) => {
+    void vscode.window.showWarningMessage(messageText(`${summary} Open the page in the default browser instead, or change porthole.browser.`, MESSAGE_MAX), DEFAULT, SETTINGS).then((picked) => {
       if (picked === DEFAULT) void this.openDefault(url, external);
       else if (picked === SETTINGS) void vscode.commands.executeCommand('workbench.action.openSettings', `${CONFIG_SECTION}.${SETTING_KEYS.browser}`);
     });
@@ -192,7 +193,8 @@ export class PageOpener extends Disposable {
         ? ' In a remote window or code-server the browser starts on your side; to start it on the remote machine, set "browserLaunchLocation": "workspace" in debug.javascript.debugByLinkOptions.'
         : ' Is Chrome (or Edge) installed? debug.javascript.debugByLinkOptions can name it ("runtimeExecutable").';
       this.output.log('warn', `[${server.folder.name}] The debugger did not start a browser on ${target}.${hint}`);
-      void vscode.window.showWarningMessage(`Porthole: the JavaScript debugger could not start a browser on ${target}.${hint}`);
+      // The page's URL holds a file's name (`/[x](command:…).html`): no markup in the warning.
+      void vscode.window.showWarningMessage(messageText(`Porthole: the JavaScript debugger could not start a browser on ${target}.${hint}`, MESSAGE_MAX));
     }
     return started;
   }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConsoleEntry, RequestRecord, ServerOptionsInput } from '../../core';
 import { WorkerServer, mountsFrom } from '../../core';
-import { messageText, sanitizeOneLine } from '../output/node-format';
+import { MESSAGE_MAX, messageText, sanitizeOneLine } from '../output/node-format';
 import { Disposable, Emitter } from '../common/node-disposable';
 import { resolveRoot } from '../config/node-config';
 import type { PortholeConfig } from '../config/node-config';
@@ -303,7 +303,8 @@ export class ServerManager extends Disposable {
     if (state.kind !== 'running' || !server) return undefined;
     const root = resolveRoot(state.config, folderContext(folder, this.context.logUri));
     const url = fileUrl(state.address.url, root, file.fsPath);
-    if (!url) void vscode.window.showWarningMessage(`Porthole: ${path.basename(file.fsPath)} is outside the served folder ${root}.`);
+    // File and folder names are the repository's: no markup in the warning (messageText).
+    if (!url) void vscode.window.showWarningMessage(messageText(`Porthole: ${path.basename(file.fsPath)} is outside the served folder ${root}.`, MESSAGE_MAX));
     return url ? { server, url } : undefined;
   }
 
