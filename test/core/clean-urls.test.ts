@@ -196,6 +196,21 @@ test('off by default; reconfigurable while running', async () => {
   assert.equal((await fetchOnce(s.port, request('/about.html'))).status, 301);
 });
 
+test('with live reload, what says a path may be a page follows the settings as they change: /notes.txt names what chooses its answer (Vary) once clean URLs are on, and /.secret.html once dotfiles are', async () => {
+  // The page Vary (a navigation gets the page with the tag, a fetch the bytes on disk) is decided
+  // from the path and the settings; kept by path, it must be made again when a setting changes.
+  const s = await serve({ cleanUrls: undefined, reload: { enabled: true } });
+  const vary = async (target: string): Promise<string | undefined> => (await fetchOnce(s.port, request(target))).header('vary');
+  assert.equal(await vary('/notes.txt'), undefined, 'a name with no page extension, clean URLs off');
+  s.server.reconfigure({ cleanUrls: true });
+  assert.match((await vary('/notes.txt')) ?? '', /Sec-Fetch-Dest/, 'with clean URLs, /notes.txt may be notes.txt.html');
+  s.server.reconfigure({ cleanUrls: false });
+  assert.equal(await vary('/notes.txt'), undefined, 'clean URLs off again');
+  assert.equal(await vary('/.secret.html'), undefined, 'hidden: no page is answered there');
+  s.server.reconfigure({ dotfiles: true });
+  assert.match((await vary('/.secret.html')) ?? '', /Sec-Fetch-Dest/, 'dotfiles on: a page like any');
+});
+
 test('a name the server refuses (a link out of the root, or to a hidden file) is as missing: its page.html answers /page, and /page.html moves there, whatever the link leads to', async () => {
   // Before: /linked was a 404 beside a served linked.html, and /linked.html answered 200 when the
   // link's target out of the root existed and 301 when it did not (an existence oracle).
