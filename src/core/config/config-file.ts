@@ -29,7 +29,7 @@ import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
 import { describeFsProblem } from '../text/fs-problem';
 import { nearestName } from '../text/nearest-name';
-import { identityOf, isOwnEvent } from '../reload/live-reload-watcher';
+import { identityOf, isOwnEvent, noteInotifyEvent, onQueueOverflow } from '../reload/live-reload-watcher';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
@@ -824,6 +824,7 @@ export function watchConfigFile(root: string, onChange: () => void, onError: (me
     const folderIdentity = identityOf(folder);
     try {
       w = watch(folder, { persistent: false }, (event, changedName) => {
+        noteInotifyEvent();
         if (closed || target?.watcher !== w) return;
         // Its folder removed or moved: this watch is dead; looked for again where the link leads now.
         if (isOwnEvent(folder, folderIdentity, event, changedName)) {
@@ -867,6 +868,7 @@ export function watchConfigFile(root: string, onChange: () => void, onError: (me
     const rootIdentity = identityOf(root);
     try {
       const w = watch(root, { persistent: false }, (event, name) => {
+        noteInotifyEvent();
         if (closed || w !== watcher) return;
         if (isOwnEvent(root, rootIdentity, event, name)) {
           w.close();
@@ -888,9 +890,26 @@ export function watchConfigFile(root: string, onChange: () => void, onError: (me
   };
   if (!start(true)) return { close: () => undefined };
   followLink();
+  // The kernel's inotify queue overflowed (a checkout or a build while the loop was busy): the
+  // file's events may be lost, and its folder's or its link's removal with them. Both are watched
+  // again (a new watch of the same folder first: libuv keeps one inotify watch per inode, so the
+  // old one closes at no kernel cost) and the file is read again.
+  const stopListening = onQueueOverflow(() => {
+    if (closed) return;
+    const old = watcher;
+    watcher = undefined;
+    if (poll === undefined && !start(false)) awaitFolder();
+    old?.close();
+    if (target !== undefined) {
+      target.watcher?.close();
+      target = { file: target.file, watcher: undefined };
+    }
+    changed();
+  });
   return {
     close: () => {
       closed = true;
+      stopListening();
       if (timer !== undefined) clearTimeout(timer);
       if (poll !== undefined) clearInterval(poll);
       watcher?.close();

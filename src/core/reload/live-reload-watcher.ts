@@ -20,7 +20,7 @@
  *   root that was ~9 MB of RSS and tens of milliseconds before the server listened.
  * - Elsewhere: one recursive `fs.watch` (FSEvents, ReadDirectoryChangesW).
  */
-import { watch, readdirSync, readlinkSync, lstatSync, statSync, type FSWatcher } from 'node:fs';
+import { watch, readdirSync, readFileSync, readlinkSync, lstatSync, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, parse, sep } from 'node:path';
 import { realPathOf } from '../files/file-cache';
 import { sameFile, type FileIdentity } from '../files/loopback-only';
@@ -78,6 +78,8 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
    */
   const arrived = new Map<string, { inPlace: boolean; entry: boolean }>();
   let flushing = false;
+  /** The kernel's queue may have overflowed (onQueueOverflow): once the events read are handled, the tree is walked again. */
+  let overflowed = false;
   const arrive = (path: string, inPlace: boolean, entry: boolean): void => {
     const known = arrived.get(path);
     if (known !== undefined) {
@@ -115,15 +117,20 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     if (arrived.size > 0 && !flushing && !closed) {
       flushing = true;
       setImmediate(flush);
+    } else if (arrived.size === 0 && overflowed && !closed) {
+      overflowed = false;
+      rewatch();
     }
   };
 
   /** The watched root's inode while it is watched (a folder made again under its name has another). */
   let rootIno: number | undefined;
+  /** The watched root's identity (identityOf) while it is watched: its birth time tells a folder made again with its inode number. */
+  let rootIdentity: FileIdentity | undefined;
   /** The watched root is a file, not a folder (a --watch file): its own changes are reported under its name. */
   let rootIsFile = false;
-  /** While the root is gone: the watch on the nearest folder above it that exists, or a poll. */
-  let awaiting: { readonly close: () => void } | undefined;
+  /** While the root is gone: the watch on the nearest folder above it that exists, or a poll; `recheck` looks again. */
+  let awaiting: { readonly close: () => void; readonly recheck: () => void } | undefined;
   /**
    * While the root is watched through symbolic links on its own path (`--watch templates`,
    * templates → v1; `--watch current/tpl`, current → v1): a watch on the folder holding each such
@@ -182,6 +189,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       const holder = dirname(link);
       const holderIdentity = identityOf(holder);
       const w = watch(holder, { persistent: false }, (event, filename) => {
+        noteInotifyEvent();
         if (closed) return;
         // The folder holding the link itself removed or moved (see isOwnEvent): this watch is
         // dead, whatever is there now; the root is walked and its links guarded again.
@@ -200,6 +208,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   };
   const closeAll = (): void => {
     closed = true;
+    stopListening();
     dropAll();
     awaiting?.close();
     awaiting = undefined;
@@ -282,6 +291,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       const intoFolder = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
       const leadsTo = identityOf(path);
       const w = watch(path, { persistent: false }, (event, filename) => {
+        noteInotifyEvent();
         if (closed) return;
         // Where it leads removed or moved (see isOwnEvent): this watch is dead, even when a folder
         // is there again (`rm -rf build && mkdir build`, the same inode number): the link's own
@@ -326,15 +336,17 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     if (closed || folders.has(dir) || (dir !== rootReal && skip(dir))) return;
     let w: FSWatcher;
     // The root's identity (isOwnEvent): a folder inside it named like it (dist/dist) is no removal of it.
-    const rootIdentity = dir === rootReal ? identityOf(dir) : undefined;
+    const ownIdentity = dir === rootReal ? identityOf(dir) : undefined;
+    if (dir === rootReal) rootIdentity = ownIdentity;
     try {
       w = watch(dir, { persistent: false }, (event, filename) => {
+        noteInotifyEvent();
         if (closed) return;
         // The root itself removed or moved away (see isOwnEvent): nothing above it is watched, so
         // its return must be awaited. Its inode number alone cannot tell: `rm -r dist && mkdir
         // dist` gives the new folder the old one's number at once on ext4 (CI, stop 33: a mount
         // made again in one go reloaded nothing after). A watched file's every `rename` is its own.
-        if (dir === rootReal && event === 'rename' && (rootIsFile || isOwnEvent(dir, rootIdentity, event, filename) || rootReplaced())) {
+        if (dir === rootReal && event === 'rename' && (rootIsFile || isOwnEvent(dir, ownIdentity, event, filename) || rootReplaced())) {
           rootGone();
           return;
         }
@@ -419,7 +431,14 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       if (poll !== undefined) clearInterval(poll);
       poll = undefined;
     };
-    awaiting = { close: stop };
+    awaiting = {
+      close: stop,
+      // The kernel's queue overflowed: the folder watched above may be gone, the root made.
+      recheck: () => {
+        watched = undefined;
+        check();
+      },
+    };
     const check = (): void => {
       if (closed || awaiting?.close !== stop) return;
       if (statSync(rootReal, { throwIfNoEntry: false }) !== undefined) {
@@ -439,6 +458,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       const identity = identityOf(dir);
       try {
         const w = watch(dir, { persistent: false }, (event, filename) => {
+          noteInotifyEvent();
           // This folder itself removed or moved (see isOwnEvent): watched anew, even where a
           // folder is there again under its name (the same inode number: the watch is dead).
           if (isOwnEvent(dir, identity, event, filename)) watched = undefined;
@@ -460,8 +480,91 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     check();
   };
 
+  /**
+   * The kernel's inotify queue overflowed (onQueueOverflow): the events past its limit were
+   * dropped, a folder made meanwhile is not watched, one removed and made again is watched where
+   * it was, a link re-pointed still leads to its old place. The root removed, moved, replaced or
+   * re-pointed meanwhile is gone and back; else the tree is walked again as at the start: each
+   * folder still there is watched again by the same inotify watch (libuv keeps one per inode, so
+   * the old handles are closed after, at no kernel cost), and one made meanwhile anew. Pages reload
+   * (the root changed): which of their files changed is not known.
+   */
+  const rewatch = (): void => {
+    if (closed) return;
+    if (awaiting !== undefined) {
+      awaiting.recheck();
+      return;
+    }
+    const now = identityOf(rootReal);
+    if (now === undefined || rootIdentity === undefined || !sameFile(now, rootIdentity) || rootReplaced() || (rootTarget !== undefined && rootTargetNow() !== rootTarget)) {
+      rootGone();
+      return;
+    }
+    const old = [...folders.values(), ...links.values(), ...linkGuards.splice(0)];
+    folders.clear();
+    links.clear();
+    linkTargets.clear();
+    rootTarget = undefined;
+    addFolder(rootReal);
+    for (const w of old) w.close();
+    if (!closed) onChange(rootReal, false);
+  };
+  const stopListening = onQueueOverflow(() => {
+    overflowed = true;
+    if (!flushing && !closed) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  });
+
   addFolder(rootReal);
   return { close: closeAll };
+}
+
+/**
+ * Every fs.watch of a process (of a thread) on Linux shares libuv's one inotify instance, and its
+ * queue of at most fs.inotify.max_queued_events events. Past that, the kernel drops every event
+ * and queues IN_Q_OVERFLOW, which libuv drops too (it belongs to no watch): nothing tells a
+ * watch. But libuv reads the whole queue in one go (until the read would block), each event to
+ * its callbacks at once, so a queue that overflowed is read as one run of at least about its
+ * length: every inotify callback calls noteInotifyEvent, and a run of half the queue's length or
+ * more counts as an overflow (a longer run without one costs a walk of the tree, never an event).
+ */
+const overflowListeners = new Set<() => void>();
+let runLength = 0;
+let runEnd: NodeJS.Immediate | undefined;
+let overflowRun: number | undefined;
+
+/** Counts one inotify event (see overflowListeners); call it first in each fs.watch callback on Linux. */
+export function noteInotifyEvent(): void {
+  if (overflowListeners.size === 0) return;
+  runLength += 1;
+  // After the poll phase that read the run (setImmediate runs once it is done).
+  runEnd ??= setImmediate(() => {
+    runEnd = undefined;
+    const length = runLength;
+    runLength = 0;
+    if (length >= (overflowRun ??= queueOverflowRun())) for (const listener of [...overflowListeners]) listener();
+  });
+}
+
+/**
+ * Calls `listener` after a run of inotify events long enough that the kernel's queue may have
+ * overflowed (events were lost: what they said must be found out again). Returns the unsubscribe.
+ */
+export function onQueueOverflow(listener: () => void): () => void {
+  overflowListeners.add(listener);
+  return () => overflowListeners.delete(listener);
+}
+
+/** Half of fs.inotify.max_queued_events (see overflowListeners); never, where it cannot be read. */
+function queueOverflowRun(): number {
+  try {
+    const queued = Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'latin1').trim());
+    return Number.isSafeInteger(queued) && queued > 0 ? Math.max(1, Math.floor(queued / 2)) : Infinity;
+  } catch {
+    return Infinity;
+  }
 }
 
 /**
