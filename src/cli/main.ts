@@ -130,6 +130,8 @@ type ClusterMessage =
   /** A worker's warning or error line for stderr (whole, escaped): the primary prints it once per event. */
   | { readonly type: 'say'; readonly line: string }
   | { readonly type: 'shutdown' }
+  /** Live reload: a worker sent its event with this generation; the others catch up (LiveReload.catchUp). */
+  | { readonly type: 'generation'; readonly generation: number }
   /** The second Ctrl-C: close every connection now, write the log, exit 1. */
   | { readonly type: 'shutdown-now' };
 
@@ -530,6 +532,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
     workers.push(w);
     w.on('message', (m: ClusterMessage) => {
       if (m.type === 'say') sayOnce(w.id, m.line);
+      if (m.type === 'generation') for (const other of workers) if (other !== w) sendOverIpc(m, other);
     });
     // `code` is null for a worker ended by a signal (`signal`: the OOM killer's SIGKILL, a kill).
     w.on('exit', (code: number | null, signal: string | null) => {
@@ -619,6 +622,7 @@ async function runWorker(options: CliOptions): Promise<void> {
   process.on('message', (m: ClusterMessage) => {
     if (m.type === 'shutdown') stop(false);
     if (m.type === 'shutdown-now') stop(true);
+    if (m.type === 'generation') running.server?.liveReload?.catchUp(m.generation);
   });
   process.on('disconnect', () => stop(false));
   const { tls } = loadTls(options, await effectiveOptions(options));
@@ -631,6 +635,8 @@ async function runWorker(options: CliOptions): Promise<void> {
     sendOverIpc({ type: 'listening', address });
   });
   running.server = server;
+  // One live-reload instance: its events' count is the cluster's (LiveReload.catchUp).
+  if (server.liveReload !== undefined) server.liveReload.onGeneration = (generation) => sendOverIpc({ type: 'generation', generation });
   // Live options of an edited config file apply in every worker; a new binding cannot be shared.
   server.on('config', (change) => {
     if (change.kind === 'restart' && fixedPort === undefined) {

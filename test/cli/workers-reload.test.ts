@@ -8,7 +8,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { fetchOnce, freePort, request } from '../core/raw-client';
 import { openWebSocket } from '../live-reload/ws-client';
@@ -90,4 +91,44 @@ test('--workers 3 --port 0: every worker listens on the one free port found (bef
   for (let i = 0; i < 6; i++) assert.equal((await fetchOnce(port, request('/hello.txt', { headers: ['Connection: close'] }))).status, 200);
   assert.equal(await stopCli(cli), 0);
   assert.doesNotMatch(cli.stderr, /exited with code/);
+});
+
+test('--workers 3: after saves each worker coalesced on its own schedule, a page and its socket still agree on the generation (no reload at load)', async () => {
+  const cli = runCli([site.root, '--port', String(await freePort()), '--quiet', '--workers', '3', '--reload-debounce', '30'], site.base);
+  const port = await waitForLocalPort(cli);
+  const page = join(site.root, 'index.html');
+  const original = readFileSync(page);
+  try {
+    for (let i = 0; i < 100 && workerCount(cli) < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(workerCount(cli), 3);
+    await new Promise((r) => setTimeout(r, 1_000));
+    // Saves 20–40 ms apart, around the debounce: each worker's timer may end its window before
+    // or after the next save is read, so their counts of events sent drifted apart (58 and 59).
+    for (let i = 0; i < 80; i++) {
+      writeFileSync(page, `<!doctype html><title>t</title><p>save ${i}</p>\n`);
+      await new Promise((r) => setTimeout(r, 20 + ((i * 7) % 21)));
+    }
+    // Every worker's last event is out (debounce 30 ms, at most 1 s for a long burst).
+    await new Promise((r) => setTimeout(r, 1_500));
+    const mismatched: string[] = [];
+    const pair = async (): Promise<void> => {
+      const answer = await fetchOnce(port, request('/index.html', { headers: ['Connection: close', 'Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'] }));
+      assert.equal(answer.status, 200);
+      const served = /data-porthole-generation="(\d+)"/.exec(answer.body.toString())?.[1];
+      assert.ok(served !== undefined, 'the page carries its generation');
+      const ws = openWebSocket(port);
+      try {
+        const hello = await ws.message();
+        assert.equal(hello.type, 'hello');
+        if (String(hello.generation) !== served) mismatched.push(`${served} → ${String(hello.generation)}`);
+      } finally {
+        ws.socket.destroy();
+      }
+    };
+    for (let round = 0; round < 10; round++) await Promise.all([pair(), pair(), pair(), pair()]);
+    assert.deepEqual(mismatched, [], 'a page whose socket greets it with another generation reloads at once, current as it is');
+  } finally {
+    writeFileSync(page, original);
+    assert.equal(await stopCli(cli), 0);
+  }
 });

@@ -265,6 +265,8 @@ export class LiveReload {
   private readonly consoleBudget: ConsoleBudget;
   /** Called with every event sent (tests, diagnostics). */
   onEvent: ((event: ReloadEvent) => void) | undefined;
+  /** Called with the generation each event sent makes (the CLI's --workers pass it to the others: catchUp). */
+  onGeneration: ((generation: number) => void) | undefined;
   /** Called with the number of connected pages whenever a page connects or goes away. */
   onPagesChanged: ((connected: number) => void) | undefined;
 
@@ -913,6 +915,19 @@ export class LiveReload {
     this.onEvent?.(event);
     const message = { type: event.kind, generation: this.generation, paths: event.paths };
     this.broadcast((client) => client.send(message));
+    this.onGeneration?.(this.generation);
+  }
+
+  /**
+   * Another process serving the same pages (a --workers cluster, one instance) sent its event
+   * `generation` (its onGeneration): this count catches up with it. Each process watches the files
+   * itself and coalesces their changes on its own schedule, so the counts drifted apart (60 saves
+   * 100 ms apart: 58 in one worker, 59 in the others), and every page served by one worker whose
+   * socket then landed on another reloaded at once, a page that was current (the `hello` says
+   * another generation). The changes themselves still come from this process's own watch.
+   */
+  catchUp(generation: number): void {
+    if (this.phase !== 'closed' && Number.isSafeInteger(generation) && generation > this.generation) this.generation = generation;
   }
 
   private broadcast(act: (client: ReloadChannel) => void): void {
