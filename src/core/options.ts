@@ -315,7 +315,8 @@ export function connectionsHeldBy(descriptorLimit: number): number {
 
 export const DEFAULT_RELOAD: ReloadOptions = {
   enabled: true,
-  ignore: ['.git/**', 'node_modules/**', '.vscode/**'],
+  // At any depth: a monorepo's packages/app/node_modules, a clone's vendor/x/.git.
+  ignore: ['**/.git/**', '**/node_modules/**', '.vscode/**'],
   debounceMs: 100,
   watch: true,
   watchPaths: [],

@@ -45,7 +45,7 @@ void test('the settings defaults are the core\'s own DEFAULT_OPTIONS', () => {
   assert.equal(prop('https.selfSigned').default, false);
   assert.equal(prop('reload.enabled').default, DEFAULT_OPTIONS.reload.enabled);
   assert.deepEqual(prop('reload.ignore').default, DEFAULT_OPTIONS.reload.ignore);
-  assert.deepEqual(prop('reload.ignore').default, ['.git/**', 'node_modules/**', '.vscode/**']);
+  assert.deepEqual(prop('reload.ignore').default, ['**/.git/**', '**/node_modules/**', '.vscode/**']);
   assert.equal(prop('reload.debounceMs').default, DEFAULT_OPTIONS.reload.debounceMs);
   assert.equal(prop('reload.debounceMs').default, 100);
   assert.equal(prop('reload.debounceMs').minimum, MIN_RELOAD_DEBOUNCE_MS);

@@ -230,7 +230,7 @@ void test('live reload: overlays and changes reach the server only while it runs
   controller.setOverlay('/site/a.html', undefined);
   assert.deepEqual(servers[0]!.overlays, [['/site/a.html', 'typed']]);
   assert.deepEqual(servers[0]!.changed, [['/site/b.css']]);
-  assert.deepEqual(servers[0]!.options?.reload, { enabled: true, ignore: ['.git/**', 'node_modules/**', '.vscode/**'], debounceMs: 100, watch: false, watchPaths: [] });
+  assert.deepEqual(servers[0]!.options?.reload, { enabled: true, ignore: ['**/.git/**', '**/node_modules/**', '.vscode/**'], debounceMs: 100, watch: false, watchPaths: [] });
 });
 
 void test('navigate: sent only while running with a page connected; the count is 0 otherwise', async () => {

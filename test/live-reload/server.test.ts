@@ -916,6 +916,41 @@ test('ignored folders (node_modules, ignore globs) are neither walked nor watche
   }
 });
 
+test('the default ignores cover node_modules and .git at any depth: an npm install in a package of a monorepo reloads nothing and costs no watch', { skip: process.platform !== 'linux' }, async () => {
+  // Before: `node_modules/**` matched the root's own only; `npm install` in packages/app made 400
+  // watches for 200 packages and reloaded every page six times (the extension's VS Code watcher
+  // excludes them at any depth).
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-nested-ignored-'));
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await mkdir(join(dir, 'packages', 'app', 'src'), { recursive: true });
+  for (let i = 0; i < 100; i++) await mkdir(join(dir, 'packages', 'app', 'node_modules', `pkg-${i}`, 'lib'), { recursive: true });
+  for (let i = 0; i < 50; i++) await mkdir(join(dir, 'vendor', 'lib', '.git', 'objects', `o${i}`), { recursive: true });
+  const before = inotifyWatches();
+  const tree = new PreviewServer();
+  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
+  const paths: string[] = [];
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = (e) => paths.push(...e.paths);
+  try {
+    const added = inotifyWatches() - before;
+    assert.ok(added <= 6, `${added} watches for 5 folders and 350 ignored ones`);
+    // An install writing packages meanwhile, then a save of a page: only the page is named.
+    for (let i = 0; i < 20; i++) {
+      await mkdir(join(dir, 'packages', 'app', 'node_modules', `new-${i}`, 'lib'), { recursive: true });
+      await writeFile(join(dir, 'packages', 'app', 'node_modules', `new-${i}`, 'index.js'), 'x');
+    }
+    for (let i = 0; i < 100 && !paths.includes('/packages/app/src/a.html'); i++) {
+      await writeFile(join(dir, 'packages', 'app', 'src', 'a.html'), `v${i}`);
+      await sleep(50);
+    }
+    assert.ok(paths.includes('/packages/app/src/a.html'), 'the folders not ignored are still watched');
+    assert.deepEqual(paths.filter((p) => p.includes('node_modules') || p.includes('.git')), [], 'nothing under a node_modules or .git is named');
+  } finally {
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a folder removed and made again before the watcher reads either event is watched again', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-remade-'));
   await mkdir(join(dir, 'a', 'b'), { recursive: true });
