@@ -78,8 +78,13 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
    */
   const arrived = new Map<string, { inPlace: boolean; entry: boolean }>();
   let flushing = false;
-  /** The kernel's queue may have overflowed (onQueueOverflow): once the events read are handled, the tree is walked again. */
+  /**
+   * The kernel's queue may have overflowed (onQueueOverflow): once the events read are handled, the
+   * tree is walked again, at most once per MIN_REWATCH_GAP_MS (a writer flooding without end).
+   */
   let overflowed = false;
+  let lastRewatch = -Infinity;
+  let rewatchTimer: NodeJS.Timeout | undefined;
   const arrive = (path: string, inPlace: boolean, entry: boolean): void => {
     const known = arrived.get(path);
     if (known !== undefined) {
@@ -117,8 +122,17 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     if (arrived.size > 0 && !flushing && !closed) {
       flushing = true;
       setImmediate(flush);
-    } else if (arrived.size === 0 && overflowed && !closed) {
+    } else if (arrived.size === 0 && overflowed && !closed && rewatchTimer === undefined) {
+      const wait = lastRewatch + MIN_REWATCH_GAP_MS - Date.now();
+      if (wait > 0) {
+        rewatchTimer = setTimeout(() => {
+          rewatchTimer = undefined;
+          if (!flushing && !closed) flush();
+        }, wait).unref();
+        return;
+      }
       overflowed = false;
+      lastRewatch = Date.now();
       rewatch();
     }
   };
@@ -209,6 +223,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   const closeAll = (): void => {
     closed = true;
     stopListening();
+    if (rewatchTimer !== undefined) clearTimeout(rewatchTimer);
     dropAll();
     awaiting?.close();
     awaiting = undefined;
@@ -581,6 +596,9 @@ const PATHS_PER_SLICE = 256;
  * 40,000-60,000 paths, handled in slices; only a flood past this stalls answers.
  */
 const MAX_WAITING_PATHS = 100_000;
+
+/** The least time between two walks of the tree after inotify queue overflows (watchFolders' rewatch), ms. */
+const MIN_REWATCH_GAP_MS = 1_000;
 
 /**
  * Symbolic links followed on a watched root's path when its links are guarded (watchFolders'
