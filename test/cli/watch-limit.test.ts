@@ -54,3 +54,30 @@ test('past the inotify limit: said once, and the folders watched still reload pa
     await stopCli(cli);
   }
 });
+
+test('past the inotify limit, raising it (as the message says) watches the folders past it, without a restart', { skip: !usable && 'needs unshare -Ur (unprivileged user namespaces)' }, async () => {
+  // Before: the folders past the limit stayed unwatched until the next start, limit raised or not.
+  const raise = join(base, 'raise-now');
+  const limit = '/proc/sys/user/max_inotify_watches';
+  // In the namespace, a loop (bounded: 60 s) raises its limit once the test makes `raise`.
+  const script = `echo 20 > ${limit} && (i=0; while [ ! -e "$RAISE" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo 100000 > ${limit}) & exec "$@"`;
+  const cli = runCommand('unshare', ['-Ur', 'sh', '-c', script, 'sh', process.execPath, CLI, base, '--port', '0', '--no-host-names'], base, { RAISE: raise });
+  const port = await waitForLocalPort(cli);
+  const received = { text: '' };
+  let stream: Socket | undefined;
+  try {
+    stream = await eventStream(port, received);
+    assert.match(cli.stdout + cli.stderr, /inotify watch limit is reached/);
+    await writeFile(raise, '');
+    const last = join(base, 'folder-59', 'page.html');
+    const named = (): boolean => /folder-59\/page\.html/.test(received.text.slice(received.text.indexOf('\r\n\r\n')));
+    for (let i = 0; i < 60 && !named(); i++) {
+      await writeFile(last, `<!doctype html><title>x</title><p>${i}</p>\n`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(named(), `a save in a folder past the old limit reloads pages once it is raised; stream: ${JSON.stringify(received.text.slice(0, 600))}`);
+  } finally {
+    stream?.destroy();
+    await stopCli(cli);
+  }
+});

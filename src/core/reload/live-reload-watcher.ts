@@ -220,8 +220,28 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       // The folder of the link cannot be watched: the root is watched where it leads now.
     }
   };
+  /**
+   * Past the inotify watch limit, the folders past it are not watched; the message says to raise
+   * the limit, which did nothing until the next start. The limits are read every LIMIT_POLL_MS
+   * (two small files), and once one is raised the tree is walked again (rewatch: the folders
+   * watched keep their watches) and a limit still too low is said again.
+   */
+  let limitPoll: NodeJS.Timeout | undefined;
+  const awaitLimitRaised = (): void => {
+    if (limitPoll !== undefined || closed) return;
+    const at = watchLimits();
+    limitPoll = setInterval(() => {
+      const now = watchLimits();
+      if (!now.some((limit, i) => limit > (at[i] ?? Infinity))) return;
+      clearInterval(limitPoll);
+      limitPoll = undefined;
+      limitSaid = false;
+      rewatch(false);
+    }, LIMIT_POLL_MS).unref();
+  };
   const closeAll = (): void => {
     closed = true;
+    if (limitPoll !== undefined) clearInterval(limitPoll);
     stopListening();
     if (rewatchTimer !== undefined) clearTimeout(rewatchTimer);
     dropAll();
@@ -258,7 +278,10 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'ELOOP') return;
     if (closed) return;
     if (code === 'ENOSPC') {
-      if (!limitSaid) onError(describeWatchError(err));
+      if (!limitSaid) {
+        onError(describeWatchError(err));
+        awaitLimitRaised();
+      }
       limitSaid = true;
       return;
     }
@@ -502,9 +525,9 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
    * re-pointed meanwhile is gone and back; else the tree is walked again as at the start: each
    * folder still there is watched again by the same inotify watch (libuv keeps one per inode, so
    * the old handles are closed after, at no kernel cost), and one made meanwhile anew. Pages reload
-   * (the root changed): which of their files changed is not known.
+   * (the root changed: which of their files changed is not known) when `reload`.
    */
-  const rewatch = (): void => {
+  const rewatch = (reload = true): void => {
     if (closed) return;
     if (awaiting !== undefined) {
       awaiting.recheck();
@@ -522,7 +545,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     rootTarget = undefined;
     addFolder(rootReal);
     for (const w of old) w.close();
-    if (!closed) onChange(rootReal, false);
+    if (!closed && reload) onChange(rootReal, false);
   };
   const stopListening = onQueueOverflow(() => {
     overflowed = true;
@@ -597,6 +620,24 @@ const PATHS_PER_SLICE = 256;
  */
 const MAX_WAITING_PATHS = 100_000;
 
+/** How often the inotify watch limits are read again once one was reached (watchFolders' awaitLimitRaised), ms. */
+const LIMIT_POLL_MS = 2_000;
+
+/**
+ * The inotify watch limits that may bind now: the machine's (fs.inotify.max_user_watches) and this
+ * user namespace's (user.max_inotify_watches); 0 for one that cannot be read.
+ */
+function watchLimits(): number[] {
+  return ['/proc/sys/fs/inotify/max_user_watches', '/proc/sys/user/max_inotify_watches'].map((file) => {
+    try {
+      const n = Number(readFileSync(file, 'latin1').trim());
+      return Number.isSafeInteger(n) ? n : 0;
+    } catch {
+      return 0;
+    }
+  });
+}
+
 /** The least time between two walks of the tree after inotify queue overflows (watchFolders' rewatch), ms. */
 const MIN_REWATCH_GAP_MS = 1_000;
 
@@ -665,7 +706,7 @@ function describeDenied(path: string, code: string): string {
 function describeWatchError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC') {
-    return 'live reload cannot watch every folder: the inotify watch limit is reached, so changes in the folders past it reload nothing (raise fs.inotify.max_user_watches, or add --reload-ignore globs for folders of generated files: ignored folders are not watched)';
+    return 'live reload cannot watch every folder: the inotify watch limit is reached, so changes in the folders past it reload nothing (raise fs.inotify.max_user_watches: they are watched once it is raised; or add --reload-ignore globs for folders of generated files: ignored folders are not watched)';
   }
   if (code === 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM') return 'live reload: recursive file watching is not available on this platform';
   return `live reload stopped watching files: ${(err as Error).message}`;
