@@ -951,6 +951,41 @@ test('the default ignores cover node_modules and .git at any depth: an npm insta
   }
 });
 
+test('hidden folders (.venv, .next, .cache) are not watched while dotfiles are off, and are once they are turned on', { skip: process.platform !== 'linux' }, async () => {
+  // Before: a Python project's .venv (a folder per package) took a watch per folder, every change
+  // in it dropped as hidden (pip install: thousands of events handled for nothing).
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-hidden-folders-'));
+  await writeFile(join(dir, 'index.html'), PAGE);
+  for (let i = 0; i < 100; i++) await mkdir(join(dir, '.venv', 'lib', `pkg-${i}`), { recursive: true });
+  for (let i = 0; i < 50; i++) await mkdir(join(dir, 'app', '.cache', `c${i}`), { recursive: true });
+  await mkdir(join(dir, '.well-known', 'sub'), { recursive: true });
+  const before = inotifyWatches();
+  const tree = new PreviewServer();
+  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
+  const paths: string[] = [];
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = (e) => paths.push(...e.paths);
+  /** Writes `rel` until an event names it (bounded). */
+  const named = async (rel: string): Promise<boolean> => {
+    for (let i = 0; i < 100 && !paths.includes(`/${rel}`); i++) {
+      await writeFile(join(dir, rel), `v${i}`);
+      await sleep(50);
+    }
+    return paths.includes(`/${rel}`);
+  };
+  try {
+    const added = inotifyWatches() - before;
+    assert.ok(added <= 4, `${added} watches for the root, app/, .well-known/ and its sub/, beside 153 hidden folders`);
+    assert.ok(await named('.well-known/sub/a.txt'), '.well-known is served, so watched');
+    tree.reconfigure({ dotfiles: true });
+    assert.ok(await named('.venv/lib/pkg-7/a.html'), 'with dotfiles on, a hidden folder is watched');
+    assert.ok(await named('app/.cache/c3/a.html'), 'with dotfiles on, a hidden folder deeper is watched');
+  } finally {
+    await tree.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a folder removed and made again before the watcher reads either event is watched again', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-remade-'));
   await mkdir(join(dir, 'a', 'b'), { recursive: true });

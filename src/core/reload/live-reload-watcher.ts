@@ -27,6 +27,11 @@ import { sameFile, type FileIdentity } from '../files/loopback-only';
 
 export interface RootWatcher {
   close(): void;
+  /**
+   * Walks the tree again (Linux), watching the folders `skip` no longer covers (dotfiles turned
+   * on); the folders watched keep their watches. Elsewhere, nothing.
+   */
+  rewalk(): void;
 }
 
 /** A change of `absolutePath`; `inPlace`: fs.watch said `change`, not `rename`. */
@@ -50,14 +55,14 @@ function watchRecursive(rootReal: string, onChange: ChangeListener, onError: (me
     });
   } catch (err) {
     onError(describeWatchError(err));
-    return { close: () => undefined };
+    return { close: () => undefined, rewalk: () => undefined };
   }
   const active = watcher;
   active.on('error', (err) => {
     onError(describeWatchError(err));
     active.close();
   });
-  return { close: () => active.close() };
+  return { close: () => active.close(), rewalk: () => undefined };
 }
 
 /** Linux: a watch per folder (and per symbolic link), kept in step with the tree. */
@@ -556,7 +561,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   });
 
   addFolder(rootReal);
-  return { close: closeAll };
+  return { close: closeAll, rewalk: () => rewatch(false) };
 }
 
 /**

@@ -58,7 +58,7 @@ import { ConsoleBudget, PageConsole, type ConsoleEntry } from './console-forward
 import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
-import { judgeRealPath } from '../files/hidden-names';
+import { hiddenSegmentsReason, judgeRealPath } from '../files/hidden-names';
 import { cutForDisplay } from '../text/display-text';
 
 /** Handles requests under RESERVED_PREFIX; returns false when the path is not one of its own. */
@@ -403,10 +403,23 @@ export class LiveReload {
         root,
         (path, inPlace) => this.fileChanged(resolve(path), inPlace),
         (message) => this.setup.diagnostic('warn', message),
-        (path) => this.ignored(relative(root, path).split(sep).join('/')),
+        (path) => {
+          const rel = relative(root, path).split(sep).join('/');
+          // A hidden folder (.venv, .next, .cache with dotfiles off) is never served, so nothing
+          // in it reloads a page (fileChanged): it costs no watch (filesChanged walks again).
+          return this.ignored(rel) || (rel !== '' && hiddenSegmentsReason(rel.split('/'), this.setup.files.dotfiles, sep === '\\') !== undefined);
+        },
       );
     }
     this.watchExtraFolders();
+  }
+
+  /**
+   * The static options changed (PreviewServer's reconfigure): with dotfiles turned on, the hidden
+   * folders the watcher left out are served now, so the tree is walked again.
+   */
+  filesChanged(): void {
+    if (this.phase === 'running') this.watcher?.rewalk();
   }
 
   /** Watches each `reload.watchPaths` folder (also when the host watches the root itself). */
