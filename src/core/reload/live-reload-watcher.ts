@@ -85,10 +85,11 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   let flushing = false;
   /**
    * The kernel's queue may have overflowed (onQueueOverflow): once the events read are handled, the
-   * tree is walked again, at most once per MIN_REWATCH_GAP_MS (a writer flooding without end).
+   * tree is walked again, at most once per MIN_REWATCH_GAP_MS and per REWATCH_GAP_FACTOR times
+   * the last walk's length (a writer flooding without end, a tree of 50,000 folders).
    */
   let overflowed = false;
-  let lastRewatch = -Infinity;
+  let nextRewatch = -Infinity;
   let rewatchTimer: NodeJS.Timeout | undefined;
   const arrive = (path: string, inPlace: boolean, entry: boolean): void => {
     const known = arrived.get(path);
@@ -128,7 +129,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       flushing = true;
       setImmediate(flush);
     } else if (arrived.size === 0 && overflowed && !closed && rewatchTimer === undefined) {
-      const wait = lastRewatch + MIN_REWATCH_GAP_MS - Date.now();
+      const wait = nextRewatch - Date.now();
       if (wait > 0) {
         rewatchTimer = setTimeout(() => {
           rewatchTimer = undefined;
@@ -137,8 +138,9 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
         return;
       }
       overflowed = false;
-      lastRewatch = Date.now();
+      const began = Date.now();
       rewatch();
+      nextRewatch = began + Math.max(MIN_REWATCH_GAP_MS, (Date.now() - began) * REWATCH_GAP_FACTOR);
     }
   };
 
@@ -645,6 +647,8 @@ function watchLimits(): number[] {
 
 /** The least time between two walks of the tree after inotify queue overflows (watchFolders' rewatch), ms. */
 const MIN_REWATCH_GAP_MS = 1_000;
+/** ... and the least multiple of the last walk's length: such walks take at most a tenth of the time. */
+const REWATCH_GAP_FACTOR = 10;
 
 /**
  * Symbolic links followed on a watched root's path when its links are guarded (watchFolders'
