@@ -81,3 +81,26 @@ test('past the inotify limit, raising it (as the message says) watches the folde
     await stopCli(cli);
   }
 });
+
+test('no inotify instance left (fs.inotify.max_user_instances): said as that, with what to do, for live reload and the config file', { skip: !usable && 'needs unshare -Ur (unprivileged user namespaces)' }, async () => {
+  // Before: "live reload stopped watching files: EMFILE: too many open files, watch '…'" and the
+  // same for porthole.config.json: no word of inotify, nor of what to do (the per-user instance
+  // limit, 128 by default, is often used up by editors and sync tools).
+  const cli = runCommand(
+    'unshare',
+    ['-Ur', 'sh', '-c', 'echo 0 > /proc/sys/user/max_inotify_instances && exec "$@"', 'sh', process.execPath, CLI, base, '--port', '0', '--no-host-names'],
+    base,
+  );
+  await waitForLocalPort(cli);
+  try {
+    const said = cli.stdout + cli.stderr;
+    const lines = said.split('\n').filter((l) => /EMFILE/.test(l));
+    assert.equal(lines.length, 2, `live reload and the config file each say it once: ${said}`);
+    for (const line of lines) {
+      assert.match(line, /fs\.inotify\.max_user_instances/, line);
+      assert.match(line, /start Porthole again/, line);
+    }
+  } finally {
+    await stopCli(cli);
+  }
+});

@@ -29,7 +29,7 @@ import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
 import { describeFsProblem } from '../text/fs-problem';
 import { nearestName } from '../text/nearest-name';
-import { identityOf, isOwnEvent, noteInotifyEvent, onQueueOverflow } from '../reload/live-reload-watcher';
+import { identityOf, isOwnEvent, noWatcherLeft, noteInotifyEvent, onQueueOverflow } from '../reload/live-reload-watcher';
 
 /** The file is larger than any sensible configuration: refused rather than parsed. */
 export const MAX_CONFIG_FILE_BYTES = 256 * 1024;
@@ -884,7 +884,7 @@ export function watchConfigFile(root: string, onChange: () => void, onError: (me
       watcher = w;
       return true;
     } catch (err) {
-      if (report) onError(`cannot follow changes of ${join(root, CONFIG_FILE_NAME)}: ${(err as Error).message}`);
+      if (report) onError(`cannot follow changes of ${join(root, CONFIG_FILE_NAME)}: ${noWatcherLeft(err) ?? (err as Error).message}`);
       return false;
     }
   };

@@ -718,5 +718,19 @@ function describeWatchError(err: unknown): string {
     return 'live reload cannot watch every folder: the inotify watch limit is reached, so changes in the folders past it reload nothing (raise fs.inotify.max_user_watches: they are watched once it is raised; or add --reload-ignore globs for folders of generated files: ignored folders are not watched)';
   }
   if (code === 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM') return 'live reload: recursive file watching is not available on this platform';
+  const instances = noWatcherLeft(err);
+  if (instances !== undefined) return `live reload cannot watch files, so pages do not reload by themselves: ${instances}`;
   return `live reload stopped watching files: ${(err as Error).message}`;
+}
+
+/**
+ * When fs.watch failed for want of an inotify instance (Linux: EMFILE from inotify_init1, once per
+ * process; ENFILE: the system's file table), what happened and what to do, as one clause; else
+ * undefined. Node's own words ("EMFILE: too many open files, watch '/site'") named neither
+ * inotify nor its limit, which editors and sync tools often use up (128 instances per user).
+ */
+export function noWatcherLeft(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (process.platform !== 'linux' || (code !== 'EMFILE' && code !== 'ENFILE')) return undefined;
+  return `no inotify instance could be made (${code}): the limit of inotify instances per user (fs.inotify.max_user_instances; editors and sync tools use them too) or of open files is reached; raise it (e.g. sudo sysctl fs.inotify.max_user_instances=512) or close programs that watch files, and start Porthole again`;
 }
