@@ -986,6 +986,45 @@ test('hidden folders (.venv, .next, .cache) are not watched while dotfiles are o
   }
 });
 
+test('with followSymlinks, the folders behind a link out of the root are watched at any depth (bounded, no loops)', { skip: process.platform !== 'linux' }, async () => {
+  // Before: only the folder the link leads to was watched, so a save in shared/css/app.css (served,
+  // 200) reloaded nothing.
+  const base = await mkdtemp(join(tmpdir(), 'porthole-linked-out-'));
+  const dir = join(base, 'site');
+  const ext = join(base, 'ui');
+  await mkdir(dir);
+  await mkdir(join(ext, 'css', 'deep'), { recursive: true });
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await writeFile(join(ext, 'css', 'app.css'), 'a{}');
+  await symlink(join('..', 'ui'), join(dir, 'shared'));
+  // Loops: a link in there back above the root, and one to the folder itself.
+  await symlink('..', join(ext, 'back'));
+  await symlink('.', join(ext, 'css', 'self'));
+  const tree = new PreviewServer();
+  await tree.listen({ root: dir, port: 0, resolveHostNames: false, followSymlinks: true, reload: { debounceMs: 20 } });
+  const paths: string[] = [];
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = (e) => paths.push(...e.paths);
+  /** Writes `file` (absolute) until an event names `shown` (bounded). */
+  const named = async (file: string, shown: string): Promise<boolean> => {
+    for (let i = 0; i < 100 && !paths.includes(shown); i++) {
+      await writeFile(file, `a{color:#${String(i).padStart(3, '0')}}`);
+      await sleep(50);
+    }
+    return paths.includes(shown);
+  };
+  try {
+    assert.ok(await named(join(ext, 'css', 'app.css'), '/shared/css/app.css'), 'a save in a folder below the link');
+    assert.ok(await named(join(ext, 'css', 'deep', 'd.css'), '/shared/css/deep/d.css'), 'two folders below it');
+    await mkdir(join(ext, 'made', 'later'), { recursive: true });
+    await sleep(100);
+    assert.ok(await named(join(ext, 'made', 'later', 'x.css'), '/shared/made/later/x.css'), 'a folder made there later');
+  } finally {
+    await tree.close();
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
 test('a folder removed and made again before the watcher reads either event is watched again', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-remade-'));
   await mkdir(join(dir, 'a', 'b'), { recursive: true });

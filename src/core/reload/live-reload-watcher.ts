@@ -42,8 +42,14 @@ export type ChangeListener = (absolutePath: string, inPlace: boolean) => void;
  * changes are all ignored (an ignore glob covers it and everything below it, e.g. node_modules):
  * on Linux it is neither walked nor watched, so it costs no inotify watch.
  */
-export function watchRoot(rootReal: string, onChange: ChangeListener, onError: (message: string) => void, skip: (absolutePath: string) => boolean = () => false): RootWatcher {
-  return process.platform === 'linux' ? watchFolders(rootReal, onChange, onError, skip) : watchRecursive(rootReal, onChange, onError);
+export function watchRoot(
+  rootReal: string,
+  onChange: ChangeListener,
+  onError: (message: string) => void,
+  skip: (absolutePath: string) => boolean = () => false,
+  walkLinks: () => boolean = () => false,
+): RootWatcher {
+  return process.platform === 'linux' ? watchFolders(rootReal, onChange, onError, skip, walkLinks) : watchRecursive(rootReal, onChange, onError);
 }
 
 function watchRecursive(rootReal: string, onChange: ChangeListener, onError: (message: string) => void): RootWatcher {
@@ -66,9 +72,19 @@ function watchRecursive(rootReal: string, onChange: ChangeListener, onError: (me
 }
 
 /** Linux: a watch per folder (and per symbolic link), kept in step with the tree. */
-function watchFolders(rootReal: string, onChange: ChangeListener, onError: (message: string) => void, skip: (absolutePath: string) => boolean): RootWatcher {
+/**
+ * `walkLinks()`: a link in the tree that leads to a folder outside it (served with
+ * --follow-symlinks) is walked into too, its folders watched under the link's path (at most
+ * MAX_LINKED_FOLDERS; links found in there are watched, never walked into: no loops). Before,
+ * only the folder it leads to was watched, so a save in `shared/css/app.css` (shared → ../ui)
+ * reloaded nothing while the server served it.
+ */
+function watchFolders(rootReal: string, onChange: ChangeListener, onError: (message: string) => void, skip: (absolutePath: string) => boolean, walkLinks: () => boolean): RootWatcher {
   const folders = new Map<string, FSWatcher>();
   const links = new Map<string, FSWatcher>();
+  /** The folders watched because a link leads to them from outside the tree (walkLinks): their paths under the link. */
+  const linked = new Set<string>();
+  let linkedLimitSaid = false;
   let closed = false;
 
   /**
@@ -168,6 +184,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     for (const w of linkGuards.splice(0)) w.close();
     folders.clear();
     links.clear();
+    linked.clear();
     linkTargets.clear();
     rootTarget = undefined;
   };
@@ -298,6 +315,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   const forget = (path: string): void => {
     const inside = path + sep;
     for (const p of linkTargets.keys()) if (p === path || p.startsWith(inside)) linkTargets.delete(p);
+    for (const p of linked) if (p === path || p.startsWith(inside)) linked.delete(p);
     for (const map of [folders, links]) {
       for (const [p, w] of map) {
         if (p === path || p.startsWith(inside)) {
@@ -319,21 +337,31 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     for (const [path, target] of [...linkTargets]) {
       if (closed) return;
       if (realPathOf(path) === target) continue;
-      links.get(path)?.close();
-      links.delete(path);
-      linkTargets.delete(path);
+      // The folders walked through it too (walkLinks): they are where it led.
+      forget(path);
       addLink(path);
     }
   };
+  /** True when a folder above `path` in the tree is a link (path lies in a folder a link leads to). */
+  const underLink = (path: string): boolean => {
+    for (let p = dirname(path); p.length > rootReal.length && p !== dirname(p); p = dirname(p)) if (links.has(p)) return true;
+    return false;
+  };
+  /** True when the real path `real` is the root or inside it (watched in its own place). */
+  const inTree = (real: string): boolean => real === rootReal || real.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
   const addLink = (path: string): void => {
     if (closed || links.has(path) || skip(path)) return;
-    linkTargets.set(path, realPathOf(path));
+    const target = realPathOf(path);
+    linkTargets.set(path, target);
     try {
       // fs.watch follows the link. A change in a folder it leads to is reported under the link's
       // name plus the entry's (latest/access.log, latest/s.css), so the caller's rules (the log
       // file, ignore globs, editors' temporaries, a stylesheet swapped in place) see what changed;
       // a change of a file it leads to, as a change of the link.
       const intoFolder = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+      // A folder outside the tree, served (walkLinks): walked into, so its entries made, renamed
+      // or removed reshape the tree under the link as the tree's own do.
+      const walked = intoFolder && target !== undefined && !inTree(target) && walkLinks() && !underLink(path);
       const leadsTo = identityOf(path);
       const w = watch(path, { persistent: false }, (event, filename) => {
         noteInotifyEvent();
@@ -345,7 +373,8 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
           arrive(path, false, true);
           return;
         }
-        arrive(intoFolder && filename !== null && filename.length > 0 ? join(path, filename.toString()) : path, event === 'change', false);
+        const named = intoFolder && filename !== null && filename.length > 0 ? join(path, filename.toString()) : path;
+        arrive(named, event === 'change', walked && event === 'rename' && named !== path);
       });
       w.on('error', () => {
         w.close();
@@ -353,8 +382,24 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
         if (links.get(path) === w) links.delete(path);
       });
       links.set(path, w);
+      if (walked) walkInto(path);
     } catch (err) {
       if (!denied(path, err)) failed(err);
+    }
+  };
+  /** Watches the folders in `dir` (a folder a link leads to from outside the tree, or one in it), a link's own excepted. */
+  const walkInto = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (closed) return;
+      const path = join(dir, e.name);
+      if (e.isDirectory()) addFolder(path, true);
+      else if (e.isSymbolicLink()) addLink(path);
     }
   };
   /** An entry that was created, renamed or deleted: follow the tree's shape. */
@@ -373,12 +418,24 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     // A link made again under this name (`ln -sfn v3 latest` renames a new link over it) may
     // lead elsewhere now: its watch goes too, and one is made where it leads now.
     if (st === undefined || folders.has(path) || links.has(path) || linkTargets.has(path)) forget(path);
-    if (st?.isDirectory() === true) addFolder(path);
+    if (st?.isDirectory() === true) addFolder(path, underLink(path));
     else if (st?.isSymbolicLink() === true) addLink(path);
     return reshaped;
   };
-  const addFolder = (dir: string): void => {
+  /** `viaLink`: `dir` lies in a folder a link leads to (walkLinks); such folders are bounded and never the tree's own. */
+  const addFolder = (dir: string, viaLink = false): void => {
     if (closed || folders.has(dir) || (dir !== rootReal && skip(dir))) return;
+    if (viaLink) {
+      if (!walkLinks()) return;
+      // Through a link that leads back into the tree (ui/app → ../site): watched where it is.
+      const real = realPathOf(dir);
+      if (real === undefined || inTree(real)) return;
+      if (linked.size >= MAX_LINKED_FOLDERS) {
+        if (!linkedLimitSaid && !closed) onError(`live reload watches ${MAX_LINKED_FOLDERS} folders behind symbolic links that lead out of the served folder, no more: changes in the others reload nothing (link a smaller folder, or reload pages yourself)`);
+        linkedLimitSaid = true;
+        return;
+      }
+    }
     let w: FSWatcher;
     // The root's identity (isOwnEvent): a folder inside it named like it (dist/dist) is no removal of it.
     const ownIdentity = dir === rootReal ? identityOf(dir) : undefined;
@@ -417,6 +474,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       else failed(err);
     });
     folders.set(dir, w);
+    if (viaLink) linked.add(dir);
     if (dir === rootReal) {
       const st = statSync(dir, { throwIfNoEntry: false });
       rootIno = st?.ino;
@@ -433,7 +491,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       return;
     }
     for (const e of entries) {
-      if (e.isDirectory()) addFolder(join(dir, e.name));
+      if (e.isDirectory()) addFolder(join(dir, e.name), viaLink);
       else if (e.isSymbolicLink()) addLink(join(dir, e.name));
     }
   };
@@ -626,6 +684,9 @@ const PATHS_PER_SLICE = 256;
  * 40,000-60,000 paths, handled in slices; only a flood past this stalls answers.
  */
 const MAX_WAITING_PATHS = 100_000;
+
+/** Folders watched behind links that lead out of the tree (watchFolders' walkLinks): a link to `/` walks no further. */
+const MAX_LINKED_FOLDERS = 2_000;
 
 /** How often the inotify watch limits are read again once one was reached (watchFolders' awaitLimitRaised), ms. */
 const LIMIT_POLL_MS = 2_000;

@@ -409,14 +409,17 @@ export class LiveReload {
           // in it reloads a page (fileChanged): it costs no watch (filesChanged walks again).
           return this.ignored(rel) || (rel !== '' && hiddenSegmentsReason(rel.split('/'), this.setup.files.dotfiles, sep === '\\') !== undefined);
         },
+        // A link out of the root is served with followSymlinks: its folders are walked and watched too.
+        () => this.setup.files.followSymlinks,
       );
     }
     this.watchExtraFolders();
   }
 
   /**
-   * The static options changed (PreviewServer's reconfigure): with dotfiles turned on, the hidden
-   * folders the watcher left out are served now, so the tree is walked again.
+   * The static options changed (PreviewServer's reconfigure): with dotfiles or followSymlinks
+   * turned on, the hidden folders and those behind links out of the root that the watcher left
+   * out are served now, so the tree is walked again.
    */
   filesChanged(): void {
     if (this.phase === 'running') this.watcher?.rewalk();

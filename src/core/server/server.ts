@@ -600,7 +600,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     ctx.spa = next.spa;
     this.opts = { ...current, ...Object.fromEntries(RECONFIGURABLE_KEYS.map((k) => [k, next[k]])) };
     if (changed.includes('consoleForward')) this.liveReload?.consoleForwardChanged();
-    if (changed.includes('dotfiles')) this.liveReload?.filesChanged();
+    if (changed.includes('dotfiles') || changed.includes('followSymlinks')) this.liveReload?.filesChanged();
     return changed;
   }
 
