@@ -1025,6 +1025,32 @@ test('with followSymlinks, the folders behind a link out of the root are watched
   }
 });
 
+test('a --watch folder: the folders behind a link in it that leads out of it are watched too', { skip: process.platform !== 'linux' }, async () => {
+  const base = await mkdtemp(join(tmpdir(), 'porthole-watch-linked-'));
+  const dir = join(base, 'site');
+  const templates = join(base, 'templates');
+  await mkdir(dir);
+  await mkdir(templates);
+  await mkdir(join(base, 'shared', 'partials', 'forms'), { recursive: true });
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await symlink(join('..', 'shared'), join(templates, 'shared'));
+  const tree = new PreviewServer();
+  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20, watchPaths: [templates] } });
+  let events = 0;
+  assert.ok(tree.liveReload);
+  tree.liveReload.onEvent = () => (events += 1);
+  try {
+    for (let i = 0; i < 100 && events === 0; i++) {
+      await writeFile(join(base, 'shared', 'partials', 'forms', 'login.html'), `v${i}`);
+      await sleep(50);
+    }
+    assert.ok(events > 0, 'a save two folders below the link reloads pages');
+  } finally {
+    await tree.close();
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
 test('a folder removed and made again before the watcher reads either event is watched again', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-remade-'));
   await mkdir(join(dir, 'a', 'b'), { recursive: true });

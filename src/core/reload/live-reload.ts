@@ -422,7 +422,9 @@ export class LiveReload {
    * out are served now, so the tree is walked again.
    */
   filesChanged(): void {
-    if (this.phase === 'running') this.watcher?.rewalk();
+    if (this.phase !== 'running') return;
+    this.watcher?.rewalk();
+    for (const w of this.extraWatchers) w.rewalk();
   }
 
   /** Watches each `reload.watchPaths` folder (also when the host watches the root itself). */
@@ -436,6 +438,9 @@ export class LiveReload {
           // Named once: a message that names a folder (one it may not read) names this one's already.
           (message) => this.setup.diagnostic('warn', message.includes(base) ? message : `${message} (${base})`),
           (path) => this.ignored(relative(base, path).split(sep).join('/')),
+          // Links out of it walked into: a mount's as the root's (served with followSymlinks); a
+          // --watch folder's always (every change under it is the point: partials → ../shared).
+          () => !(this.setup.files.mounts ?? []).some((m) => m.real === base) || this.setup.files.followSymlinks,
         ),
       );
     }
