@@ -347,8 +347,11 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     for (let p = dirname(path); p.length > rootReal.length && p !== dirname(p); p = dirname(p)) if (links.has(p)) return true;
     return false;
   };
-  /** True when the real path `real` is the root or inside it (watched in its own place). */
-  const inTree = (real: string): boolean => real === rootReal || real.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
+  /** True when the real path `real` is the root or inside it (watched in its own place), where the root leads (a --watch path through links). */
+  const inTree = (real: string): boolean => {
+    const top = rootTarget ?? rootReal;
+    return real === top || real.startsWith(top.endsWith(sep) ? top : top + sep);
+  };
   const addLink = (path: string): void => {
     if (closed || links.has(path) || skip(path)) return;
     const target = realPathOf(path);
