@@ -609,6 +609,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     const old = [...folders.values(), ...links.values(), ...linkGuards.splice(0)];
     folders.clear();
     links.clear();
+    linked.clear();
     linkTargets.clear();
     rootTarget = undefined;
     addFolder(rootReal);
