@@ -109,7 +109,7 @@ test('--workers 3: after saves each worker coalesced on its own schedule, a page
       await new Promise((r) => setTimeout(r, 20 + ((i * 7) % 21)));
     }
     // Every worker's last event is out (debounce 30 ms, at most 1 s for a long burst).
-    await new Promise((r) => setTimeout(r, 1_500));
+    await new Promise((r) => setTimeout(r, 2_500));
     const mismatched: string[] = [];
     const pair = async (): Promise<void> => {
       const answer = await fetchOnce(port, request('/index.html', { headers: ['Connection: close', 'Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'] }));
