@@ -124,6 +124,36 @@ test('multiple ranges come in the order asked for (RFC 9110 §14.6); merged ones
   );
 });
 
+test('at most 32 ranges after merging (README: more is abuse, answered with the whole file); merged ones count once', async () => {
+  // 32 separate one-byte ranges (every other byte): a multipart answer of 32 parts, in order.
+  const spaced = (n: number, from = 0): Array<[number, number]> => Array.from({ length: n }, (_, i) => [from + 2 * i, from + 2 * i]);
+  const header = (ranges: Array<[number, number]>): string => `Range: bytes=${ranges.map(([a, b]) => `${a}-${b}`).join(',')}`;
+  const at32 = await get('/digits.txt', [header(spaced(32))]);
+  assert.equal(at32.status, 206);
+  assert.deepEqual(
+    multipartParts(at32).map((p) => p.range),
+    spaced(32).map(([a, b]) => `bytes ${a}-${b}/${size}`),
+  );
+  // One more separate range: the whole file, 200, no Content-Range; the same for a streamed file.
+  for (const target of ['/digits.txt', '/big.bin']) {
+    const over = await get(target, [header(spaced(33))]);
+    assert.equal(over.status, 200, target);
+    assert.equal(over.header('content-range'), undefined, target);
+    assert.equal(Number(over.header('content-length')), target === '/digits.txt' ? size : site.bigSize, target);
+  }
+  // 500 ranges that overlap into two: counted after merging, so a 206 of two parts.
+  const overlapping: Array<[number, number]> = [
+    ...Array.from({ length: 250 }, (_, i): [number, number] => [i, i + 1]),
+    ...Array.from({ length: 250 }, (_, i): [number, number] => [600 + i, 601 + i]),
+  ];
+  const merged = await get('/digits.txt', [header(overlapping)]);
+  assert.equal(merged.status, 206);
+  assert.deepEqual(
+    multipartParts(merged).map((p) => p.range),
+    [`bytes 0-250/${size}`, `bytes 600-850/${size}`],
+  );
+});
+
 test('unsatisfiable → 416 with Content-Range: bytes */size', async () => {
   for (const range of ['bytes=1000-', 'bytes=5000-6000', 'bytes=-0', 'bytes=1000-1001, 2000-']) {
     const res = await get('/digits.txt', [`Range: ${range}`]);
