@@ -1051,14 +1051,22 @@ export class LiveReload {
     const address = ex.clientIp;
     const mine = this.perAddress.get(address) ?? 0;
     if (this.phase !== 'running' || this.clients.size >= MAX_EVENT_CLIENTS || mine >= this.setup.maxStreamsPerClient) {
+      const perAddress = this.phase === 'running' && mine >= this.setup.maxStreamsPerClient;
       ex.note =
         this.phase !== 'running'
           ? 'live reload: not running'
-          : mine >= this.setup.maxStreamsPerClient
+          : perAddress
             ? `live reload: ${address} holds ${mine} event streams (maxEventStreamsPerClient)`
             : 'live reload: too many event streams';
+      // Says which bound was met and what to do (the pages retry on their own after Retry-After).
+      const why =
+        this.phase !== 'running'
+          ? 'the server is not running it now.'
+          : perAddress
+            ? `this client address already holds ${mine} live-reload connections, the most one client address may; close some of this server's tabs, and the page retries on its own.`
+            : `the server holds ${this.clients.size} live-reload connections, the most it takes at once; close some of its tabs, and the page retries on its own.`;
       ex.closeAfter = true;
-      ex.refuse(503, 'Live reload is not available right now.\n', [['Retry-After', '5']]);
+      ex.refuse(503, `Live reload is not available right now: ${why}\n`, [['Retry-After', '5']]);
       return true;
     }
     return false;
