@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { statSync, writeFileSync } from 'node:fs';
-import { LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_WAITING, listFolder, listingStats } from '../../src/core/files/listing';
+import { statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_SCAN, LISTING_MAX_WAITING, listFolder, listingStats } from '../../src/core/files/listing';
 import { startServer, type Running } from './harness';
 import { RawClient, fetchOnce, request } from './raw-client';
 
@@ -118,6 +118,28 @@ test('names with control or bidi characters are shown escaped (U+202E cannot sho
     const res = await fetchOnce(srv.port, request(href));
     assert.equal(res.status, 200, href);
     assert.equal(res.body.toString('utf8'), name);
+  }
+});
+
+test('at most LISTING_MAX_SCAN names are read per folder, hidden ones included: a folder of more hidden names says "only N names were read"', async () => {
+  // Before, only the names a listing shows were counted: hidden ones (never listed) were read on
+  // without a bound, so the README's "at most 200,000 names read per folder" held only for
+  // folders of visible names. Symlinks: one system call each, quick to make.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-listing-scan-'));
+  const folder = join(dir, 'hidden-many');
+  await mkdir(folder);
+  for (const name of ['a.txt', 'b.txt', 'c.txt']) writeFileSync(join(folder, name), 'x');
+  for (let i = 0; i < LISTING_MAX_SCAN + 100; i++) symlinkSync('a.txt', join(folder, `.h${i}`));
+  const scanning = await startServer({ root: dir, reload: { enabled: false } });
+  try {
+    const res = await fetchOnce(scanning.port, request('/hidden-many/'), { timeoutMs: 30_000 });
+    assert.equal(res.status, 200);
+    const html = res.body.toString();
+    assert.ok(!html.includes('.h0<'), 'hidden names are not listed');
+    assert.match(html, new RegExp(`only ${LISTING_MAX_SCAN.toLocaleString('en-US')} names were read`));
+  } finally {
+    await scanning.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

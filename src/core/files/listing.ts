@@ -202,16 +202,19 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guar
   const windows = process.platform === 'win32';
   let kept: Kept[] = [];
   let total = 0;
+  /** Every name read, hidden ones too: LISTING_MAX_SCAN bounds the reading, not what is listed. */
+  let read = 0;
   let complete = true;
   try {
     // Names read as latin1 (one character per byte), so their bytes are at hand: whether a name is
     // UTF-8 is told by its bytes, never by a U+FFFD in its decoded text (a valid name may hold one).
     const dir = await opendir(dirPath, { bufferSize: 256, encoding: 'latin1' });
     for await (const d of dir) {
-      if (total >= LISTING_MAX_SCAN) {
+      if (read >= LISTING_MAX_SCAN) {
         complete = false;
         break;
       }
+      read++;
       const bytes = Buffer.from(d.name, 'latin1');
       const name = bytes.toString('utf8');
       // Hidden names are listed only when they could be served (never `.git`).
@@ -313,7 +316,11 @@ function renderListing(segments: readonly string[], entries: readonly Described[
   }
   if (more > 0 || !complete) {
     const n = (x: number): string => x.toLocaleString('en-US');
-    const count = complete ? `${n(more)} more entries` : `More than ${n(more)} more entries (only ${n(LISTING_MAX_SCAN)} names were read)`;
+    // Incomplete: names past the first LISTING_MAX_SCAN were not read (hidden ones count too, so
+    // there may be none shown here at all).
+    const count = complete
+      ? `${n(more)} more entries`
+      : `${more > 0 ? `More than ${n(more)} more entries` : 'Perhaps more entries'} (only ${n(LISTING_MAX_SCAN)} names were read)`;
     rows.push(`<tr><td colspan="3">${count} not shown: a listing shows the first ${n(LISTING_MAX_ENTRIES)}. Open a file by its URL.</td></tr>`);
   }
   return htmlPage(
