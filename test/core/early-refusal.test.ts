@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { RawClient } from './raw-client';
-import { MAX_HEADER_FIELDS } from '../../src/core/http/limits';
+import { MAX_CHUNK_EXTENSION_BYTES, MAX_HEADER_FIELDS, MAX_TRAILER_BYTES } from '../../src/core/http/limits';
 
 let site: Site;
 let srv: Running;
@@ -104,6 +104,26 @@ test('a malformed chunk line is a 400 whatever size it names, not a 413 (RFC 911
   await expectRefusal(`${head}fffffffz\r\n`, 400, 'A chunk size is not a valid hexadecimal number.');
   // Well formed and over the limit: still 413 before any of its data.
   await expectRefusal(`${head}fffffff\r\n`, 413, 'The request body is larger than this server accepts.');
+});
+
+test('every byte of a chunk line and of a trailer section counts toward its bound: whitespace before a `;`, and each trailer line\'s CRLF (RFC 9112 §7.1)', async () => {
+  const head = 'GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n';
+  // Spaces after a chunk size, without end: they were not counted anywhere, so the line went on
+  // for as long as the client sent them (nothing but the body's deadlines ended it).
+  await expectRefusal(`${head}1${' '.repeat(MAX_CHUNK_EXTENSION_BYTES + 1)}`, 413, 'The chunk extensions of the request body are too large.');
+  // Trailer lines of four bytes: their LFs were not counted, so a third more than the bound passed.
+  const lines = Math.ceil((MAX_TRAILER_BYTES + 1) / 4);
+  await expectRefusal(`${head}0\r\n${'a:\r\n'.repeat(lines)}`, 431, 'The trailer section of the request body is too large.');
+  // At the bound exactly (one field line of MAX_TRAILER_BYTES with its CRLF, then the final CRLF) the body is read and the request answered.
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(`${head}0\r\nX: ${'v'.repeat(MAX_TRAILER_BYTES - 5)}\r\n\r\n`);
+    assert.equal((await client.readResponse({ timeoutMs: ANSWER_WITHIN_MS })).status, 200);
+    await client.write(`${head}0\r\nX: ${'v'.repeat(MAX_TRAILER_BYTES - 4)}\r\n\r\n`);
+    assert.equal((await client.readResponse({ timeoutMs: ANSWER_WITHIN_MS })).status, 431);
+  } finally {
+    client.destroy();
+  }
 });
 
 test('a field line that breaks the head with the lines before it is refused when it ends, not at the head deadline (RFC 9112 §3.2, §5; RFC 9110 §8.6; RFC 6585 §5)', async () => {

@@ -179,9 +179,11 @@ export class BodyReader {
           // it names (a size over the limit followed by a bare LF was a 413 that named the wrong fault).
           let next: State;
           if (b === CR) next = State.SizeLf;
-          else if (b === SEMICOLON) next = State.Extension;
-          else if (b === SP || b === HTAB) next = State.SizeBws;
-          else return this.fail(b === LF ? E_CHUNK_LINE_ENDING : E_CHUNK_SIZE);
+          else if (b === SEMICOLON || b === SP || b === HTAB) {
+            next = b === SEMICOLON ? State.Extension : State.SizeBws;
+            // The extensions' first byte (their `;`, or the BWS before it): every byte counts.
+            if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.fail(E_CHUNK_EXTENSIONS_TOO_LARGE);
+          } else return this.fail(b === LF ? E_CHUNK_LINE_ENDING : E_CHUNK_SIZE);
           // The size is known: refuse before any of its data is read.
           if (this.size > this.maxBodyBytes - this.total) return this.fail(E_BODY_TOO_LARGE);
           this.state = next;
@@ -189,8 +191,11 @@ export class BodyReader {
           break;
         }
         case State.SizeBws:
+          // The whitespace before a `;` is part of the chunk extensions (RFC 9112 §7.1.1: BWS ";"),
+          // and counts toward their bound: uncounted, a chunk line of endless spaces never ended.
           if (b === SEMICOLON) this.state = State.Extension;
           else if (b !== SP && b !== HTAB) return this.fail(E_CHUNK_SIZE);
+          if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.fail(E_CHUNK_EXTENSIONS_TOO_LARGE);
           i++;
           break;
         case State.Extension:
@@ -238,10 +243,11 @@ export class BodyReader {
           i++;
           break;
         case State.TrailerStart:
+          // The final CRLF ends the body; it is no part of the trailer section (RFC 9112 §7.1).
           if (b === CR) this.state = State.FinalLf;
           else if (TOKEN_CHARS[b] === 1) this.state = State.TrailerName;
           else return this.fail(E_TRAILER); // includes obs-fold (RFC 9112 §5.2) and empty names
-          if (++this.trailerBytes > MAX_TRAILER_BYTES) return this.fail(E_TRAILER_TOO_LARGE);
+          if (this.state !== State.FinalLf && ++this.trailerBytes > MAX_TRAILER_BYTES) return this.fail(E_TRAILER_TOO_LARGE);
           i++;
           break;
         case State.TrailerName:
@@ -260,6 +266,9 @@ export class BodyReader {
           break;
         case State.TrailerLf:
           if (b !== LF) return this.fail(E_TRAILER);
+          // Each field line's CRLF counts (MAX_TRAILER_BYTES): without its LF, lines of a few
+          // bytes each took a third more than the bound.
+          if (++this.trailerBytes > MAX_TRAILER_BYTES) return this.fail(E_TRAILER_TOO_LARGE);
           this.state = State.TrailerStart;
           i++;
           break;
