@@ -22,6 +22,7 @@ import {
   perClientConnectionsFor,
 } from '../../src/core/options';
 import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES } from '../../src/core/http/limits';
+import { CAP_DROP_REPORT_MS } from '../../src/core/server/server';
 import { FULL_PIECE_BYTES, SMALL_PIECE_BYTES } from '../../src/core/http/file-pieces';
 import { MAX_WEBSOCKET_MESSAGE_BYTES } from '../../src/core/http/websocket';
 import { LISTING_CACHE_MAX_AGE_MS, LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_SCAN, LISTING_MAX_WAITING } from '../../src/core/files/listing';
@@ -73,6 +74,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
     /\(soft `ulimit -n` − (\d+)\) \/ 2, between (\d+) and ([\d,]+) \(([\d,]+) → (\d+)\)/,
     [64, connectionCapFor(1), MAX_CONNECTIONS_CEILING, 1024, connectionCapFor(1024)],
   ],
+  ['connections closed at the cap', /the connection is closed at once, and a warning says so \(stderr, the Output channel\): at once the first time, then one count per (\d+ s) while it goes on/, [CAP_DROP_REPORT_MS]],
   [
     'connections per client on the network',
     /a quarter of the cap \(at least (\d+) where the cap allows: (\d+) → (\d+)\) per client address; all clients on the network together the cap less an eighth \((\d+) → (\d+)\)/,

@@ -49,3 +49,28 @@ test('a third connection is closed while two are open; a freed place is taken ag
   assert.equal(status, 200);
   second.destroy();
 });
+
+test('connections closed at the cap are said, not dropped without a word: one warning at once, then one count per 10 s however many', async () => {
+  // Before, Node closed them before Porthole saw them: the client saw a reset, and no line in the
+  // Output channel, the terminal or the log said why.
+  const own = await startServer({ root, maxConnections: 2, reload: { enabled: false } });
+  const warnings: string[] = [];
+  own.server.on('diagnostic', (level, message) => {
+    if (level === 'warn') warnings.push(message);
+  });
+  const open = [await RawClient.connect(own.port), await RawClient.connect(own.port)];
+  try {
+    for (const c of open) assert.equal(await served(c), 200);
+    for (let i = 0; i < 5; i++) {
+      const refused = await RawClient.connect(own.port);
+      await waitForClose(refused.socket);
+    }
+    for (let i = 0; i < 50 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    // The first at once; the four after it wait for the next report (10 s on), not one line each.
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0] ?? '', /^1 connection was closed at once: the server holds 2 connections, its cap \(maxConnections\)/);
+  } finally {
+    for (const c of open) c.destroy();
+    await own.close();
+  }
+});

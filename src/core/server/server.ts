@@ -153,6 +153,9 @@ function loadCryptoConstants(): typeof CryptoModule.constants {
  * The answer to plain HTTP on an HTTPS port (nginx: "The plain HTTP request was sent to HTTPS
  * port"): a 400 in plain HTTP, since the client speaks no TLS.
  */
+/** Connections closed at the cap are said at most once per this many ms (counted between). */
+export const CAP_DROP_REPORT_MS = 10_000;
+
 const PLAIN_HTTP_ON_TLS_PORT = 'This port speaks HTTPS: the request came as plain HTTP. Open the same address with https:// instead of http://.';
 
 /** What several processes serving one site share (the CLI's --workers). */
@@ -655,7 +658,45 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private createSocketServer(): Server {
     const server = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     server.maxConnections = this.cap;
+    // Past the cap Node closes a new connection before it is accepted, without a word: a browser
+    // showed "connection reset" and nothing said why. Said here, once per CAP_DROP_REPORT_MS.
+    server.on('drop', () => this.connectionDropped());
     return server;
+  }
+
+  /** Connections Node closed at the cap since the last report, and when that report was. */
+  private capDrops = { count: 0, reportedAt: Number.NEGATIVE_INFINITY, timer: undefined as NodeJS.Timeout | undefined };
+
+  /**
+   * A connection closed at once at the cap (`maxConnections`): said at once the first time, then
+   * counted and said once per CAP_DROP_REPORT_MS while it goes on (a flood of them is one line).
+   */
+  private connectionDropped(): void {
+    const drops = this.capDrops;
+    drops.count++;
+    if (drops.timer !== undefined) return;
+    const report = (): void => {
+      if (drops.count === 0) {
+        drops.timer = undefined;
+        return;
+      }
+      const n = drops.count;
+      drops.count = 0;
+      drops.reportedAt = Date.now();
+      this.emit(
+        'diagnostic',
+        'warn',
+        `${n} connection${n === 1 ? ' was' : 's were'} closed at once: the server holds ${this.cap} connections, its cap (maxConnections${this.options.maxConnections === undefined ? ', from the descriptor limit: raise ulimit -n to allow more' : ''}); a client that holds many open (idle tabs, a load test) keeps others out until it lets them go`,
+      );
+      drops.timer = setTimeout(report, CAP_DROP_REPORT_MS);
+      drops.timer.unref();
+    };
+    const wait = drops.reportedAt + CAP_DROP_REPORT_MS - Date.now();
+    if (wait <= 0) report();
+    else {
+      drops.timer = setTimeout(report, wait);
+      drops.timer.unref();
+    }
   }
 
   private accept(socket: Socket): void {
@@ -909,6 +950,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   }
 
   private async shutdown(server: Server): Promise<void> {
+    clearTimeout(this.capDrops.timer);
     this.configWatcher?.close();
     this.configWatcher = undefined;
     this.liveReload?.close();
