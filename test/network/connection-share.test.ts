@@ -100,6 +100,10 @@ describe('one client on the network against the connection cap', { skip: skipRea
 
   test('HTTP: a client holding every connection it can does not lock out this computer', async () => {
     const server = new PreviewServer();
+    const warnings: string[] = [];
+    server.on('diagnostic', (level, message) => {
+      if (level === 'warn') warnings.push(message);
+    });
     const { port } = await server.listen({ root, port: 0, host: '0.0.0.0', maxConnections: CAP, resolveHostNames: false, reload: { enabled: false } });
     try {
       let local = 0;
@@ -108,6 +112,10 @@ describe('one client on the network against the connection cap', { skip: skipRea
       });
       assert.equal(local, 200, 'this computer is answered while the other client holds its share');
       assert.deepEqual(held, [perClientConnectionsFor(CAP), perClientConnectionsFor(CAP)], 'a quarter of the cap, given back on close');
+      // Said, once (the second round's closes are counted for the next report, 10 s on): before, only at debug level, which neither the terminal nor the Output channel shows.
+      const said = warnings.filter((w) => w.includes('a client on the network'));
+      assert.equal(said.length, 1, warnings.join('\n'));
+      assert.match(said[0] ?? '', new RegExp(`closed at once: a client on the network \\(the last one ${NET.clientIp.replace(/\./g, '\\.')}\\) held ${perClientConnectionsFor(CAP)}, the most one may`));
     } finally {
       await server.close();
     }

@@ -155,6 +155,8 @@ function loadCryptoConstants(): typeof CryptoModule.constants {
  */
 /** Connections closed at the cap are said at most once per this many ms (counted between). */
 export const CAP_DROP_REPORT_MS = 10_000;
+/** The caps a connection may be closed at once by (see PreviewServer.connectionDropped). */
+type CapKind = 'cap' | 'client' | 'network';
 
 const PLAIN_HTTP_ON_TLS_PORT = 'This port speaks HTTPS: the request came as plain HTTP. Open the same address with https:// instead of http://.';
 
@@ -660,42 +662,55 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     server.maxConnections = this.cap;
     // Past the cap Node closes a new connection before it is accepted, without a word: a browser
     // showed "connection reset" and nothing said why. Said here, once per CAP_DROP_REPORT_MS.
-    server.on('drop', () => this.connectionDropped());
+    server.on('drop', () => this.connectionDropped('cap'));
     return server;
   }
 
-  /** Connections Node closed at the cap since the last report, and when that report was. */
-  private capDrops = { count: 0, reportedAt: Number.NEGATIVE_INFINITY, timer: undefined as NodeJS.Timeout | undefined };
+  /** Per kind of cap: connections closed at it since the last report, and when that report was. */
+  private readonly capDrops = new Map<CapKind, { count: number; reportedAt: number; timer: NodeJS.Timeout | undefined; last: string }>();
 
   /**
-   * A connection closed at once at the cap (`maxConnections`): said at once the first time, then
-   * counted and said once per CAP_DROP_REPORT_MS while it goes on (a flood of them is one line).
+   * A connection closed at once at a cap: the server's (`maxConnections`), one network client's
+   * share, or the network's share. Said as a warning at once the first time, then counted and said
+   * once per CAP_DROP_REPORT_MS while it goes on (a flood of them is one line every 10 s). `ip`:
+   * the client, for the shares.
    */
-  private connectionDropped(): void {
-    const drops = this.capDrops;
+  private connectionDropped(kind: CapKind, ip = ''): void {
+    let drops = this.capDrops.get(kind);
+    if (drops === undefined) {
+      drops = { count: 0, reportedAt: Number.NEGATIVE_INFINITY, timer: undefined, last: '' };
+      this.capDrops.set(kind, drops);
+    }
     drops.count++;
+    drops.last = ip;
     if (drops.timer !== undefined) return;
+    const d = drops;
     const report = (): void => {
-      if (drops.count === 0) {
-        drops.timer = undefined;
+      if (d.count === 0) {
+        d.timer = undefined;
         return;
       }
-      const n = drops.count;
-      drops.count = 0;
-      drops.reportedAt = Date.now();
+      const n = d.count;
+      d.count = 0;
+      d.reportedAt = Date.now();
+      const closed = `${n} connection${n === 1 ? ' was' : 's were'} closed at once`;
       this.emit(
         'diagnostic',
         'warn',
-        `${n} connection${n === 1 ? ' was' : 's were'} closed at once: the server holds ${this.cap} connections, its cap (maxConnections${this.options.maxConnections === undefined ? ', from the descriptor limit: raise ulimit -n to allow more' : ''}); a client that holds many open (idle tabs, a load test) keeps others out until it lets them go`,
+        kind === 'cap'
+          ? `${closed}: the server holds ${this.cap} connections, its cap (maxConnections${this.options.maxConnections === undefined ? ', from the descriptor limit: raise ulimit -n to allow more' : ''}); a client that holds many open (idle tabs, a load test) keeps others out until it lets them go`
+          : kind === 'client'
+            ? `${closed}: a client on the network (the last one ${d.last}) held ${perClientConnectionsFor(this.cap)}, the most one may (a quarter of the cap of ${this.cap})`
+            : `${closed}: clients on the network (the last one ${d.last}) hold every place but those kept for this computer (${loopbackReserveFor(this.cap)} of the cap of ${this.cap})`,
       );
-      drops.timer = setTimeout(report, CAP_DROP_REPORT_MS);
-      drops.timer.unref();
+      d.timer = setTimeout(report, CAP_DROP_REPORT_MS);
+      d.timer.unref();
     };
-    const wait = drops.reportedAt + CAP_DROP_REPORT_MS - Date.now();
+    const wait = d.reportedAt + CAP_DROP_REPORT_MS - Date.now();
     if (wait <= 0) report();
     else {
-      drops.timer = setTimeout(report, wait);
-      drops.timer.unref();
+      d.timer = setTimeout(report, wait);
+      d.timer.unref();
     }
   }
 
@@ -741,13 +756,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     const perClient = perClientConnectionsFor(this.cap);
     const network = this.cap - loopbackReserveFor(this.cap);
     if (mine >= perClient || this.networkSockets >= network) {
-      this.emit(
-        'diagnostic',
-        'debug',
-        mine >= perClient
-          ? `connection from ${ip} closed: it holds ${mine} connections, the most one client on the network may (a quarter of the cap)`
-          : `connection from ${ip} closed: clients on the network hold ${this.networkSockets} connections; the rest are kept for this computer`,
-      );
+      this.connectionDropped(mine >= perClient ? 'client' : 'network', ip);
       socket.destroy();
       return false;
     }
@@ -950,7 +959,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   }
 
   private async shutdown(server: Server): Promise<void> {
-    clearTimeout(this.capDrops.timer);
+    for (const drops of this.capDrops.values()) clearTimeout(drops.timer);
     this.configWatcher?.close();
     this.configWatcher = undefined;
     this.liveReload?.close();
