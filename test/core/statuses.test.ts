@@ -347,6 +347,9 @@ describe('4xx', () => {
     const big = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n${'X-Fill: ' + 'y'.repeat(1000) + '\r\n'}`.repeat(1) +
       Array.from({ length: 20 }, (_, i) => `X-F${i}: ${'y'.repeat(1000)}\r\n`).join('') + '\r\n';
     await expectStatus(big, 431, { closes: true });
+    // A browser's head is too large because of its cookies above all: the answer says what to do.
+    const cookies = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${Array.from({ length: 400 }, (_, i) => `c${i}=${'v'.repeat(40)}`).join('; ')}\r\n\r\n`;
+    assert.match(await expectStatus(cookies, 431, { closes: true }), /The request head is too large\. .*cookies.*clear this site's cookies, then reload\./);
     const many = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n` + Array.from({ length: 101 }, (_, i) => `X-F${i}: v\r\n`).join('') + '\r\n';
     await expectStatus(many, 431, { closes: true });
     const hundred = `GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n` + Array.from({ length: 99 }, (_, i) => `X-F${i}: v\r\n`).join('') + '\r\n';

@@ -86,7 +86,13 @@ function protocolError(status: number, code: string, message: string): ParseErro
 
 const INCOMPLETE: ParseResult = Object.freeze({ kind: 'incomplete' });
 
-const E_HEAD_TOO_LARGE = protocolError(431, 'ERR_HEADER_TOO_LARGE', 'The request head is too large.');
+// What to do, too: a browser's head grows past the bound with cookies above all, and every port of
+// localhost shares them (other local apps' cookies come along).
+const E_HEAD_TOO_LARGE = protocolError(
+  431,
+  'ERR_HEADER_TOO_LARGE',
+  "The request head is too large. From a browser it is most often cookies: it sends every cookie of this host name, and every port of localhost shares them; clear this site's cookies, then reload.",
+);
 const E_TOO_MANY_FIELDS = protocolError(431, 'ERR_TOO_MANY_HEADERS', 'The request has too many header fields.');
 const E_URI_TOO_LONG = protocolError(414, 'ERR_URI_TOO_LONG', 'The request target is too long.');
 const E_LINE_ENDING = protocolError(400, 'ERR_INVALID_LINE_ENDING', 'Every line of the request head must end with CR LF.');
