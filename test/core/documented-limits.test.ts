@@ -83,8 +83,8 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['request head', /\| request head \| (\d+ s) \(`--header-timeout`\), (\d+ KiB), (\d+) fields, target (\d+ KiB) \|/, [DEFAULT_TIMEOUTS.headersMs, MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES]],
   [
     'request body',
-    /\| request body \| (\d+ MiB); whole within (\d+ s) \(`timeouts\.bodyMs`\); at least (\d+ KiB)\/s over each (\d+ s)/,
-    [DEFAULT_OPTIONS.maxBodyBytes, DEFAULT_TIMEOUTS.bodyMs, DEFAULT_LIMITS.minReceiveBytesPerSec, DEFAULT_LIMITS.rateWindowMs],
+    /\| request body \| (\d+ MiB); whole within (\d+ s) \(`timeouts\.bodyMs`\); no bytes for (\d+ s) \(`--header-timeout`\) is a stalled body; at least (\d+ KiB)\/s over each (\d+ s)/,
+    [DEFAULT_OPTIONS.maxBodyBytes, DEFAULT_TIMEOUTS.bodyMs, DEFAULT_TIMEOUTS.headersMs, DEFAULT_LIMITS.minReceiveBytesPerSec, DEFAULT_LIMITS.rateWindowMs],
   ],
   ['idle keep-alive', /\| idle keep-alive \| (\d+ s) \(`--keep-alive-timeout`\)/, [DEFAULT_TIMEOUTS.idleMs]],
   ['response queue per connection', /(\d+ MiB) in memory beyond the kernel's buffer \(`limits\.maxQueuedBytes`\)/, [DEFAULT_LIMITS.maxQueuedBytes]],
