@@ -570,3 +570,31 @@ describe('compression: false', () => {
     }
   });
 });
+
+test('compressed copies are kept up to 32 MiB in all, oldest out first: past it the first copy is compressed again, the later ones are still kept', async () => {
+  // README: "the copy is kept (32 MiB in all, oldest out first)". 44 texts of 1 MiB of base64
+  // (brotli keeps about three quarters of it): some 33 MiB of copies, past the bound by one or two.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-coding-total-'));
+  const files = 44;
+  for (let i = 0; i < files; i++) await writeFile(join(dir, `t${i}.txt`), randomBytes(768 * 1024).toString('base64').slice(0, 1024 * 1024));
+  const own = await startServer({ root: dir, reload: { enabled: false } });
+  try {
+    let copies = 0;
+    for (let i = 0; i < files; i++) {
+      const res = await get(own.port, `/t${i}.txt`, ['Accept-Encoding: br']);
+      assert.equal(res.header('content-encoding'), 'br', `t${i}`);
+      copies += Number(res.header('content-length') ?? res.body.length);
+    }
+    assert.ok(copies > 32 * 1024 * 1024 && copies < 34 * 1024 * 1024, `${copies} bytes of copies`);
+    // The copies past the first two or three are within the bound: kept (a smaller bound drops them too).
+    for (const i of [files - 1, 3]) {
+      await get(own.port, `/t${i}.txt`, ['Accept-Encoding: br']);
+      assert.equal((await recordOf(own, `/t${i}.txt`, 2)).note, undefined, `the copy of t${i} is kept`);
+    }
+    await get(own.port, '/t0.txt', ['Accept-Encoding: br']);
+    assert.match((await recordOf(own, '/t0.txt', 2)).note ?? '', /^compressed with br/, 'the first copy went out to keep the bound');
+  } finally {
+    await own.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
