@@ -103,6 +103,9 @@ const INVALID: Array<[OptionName, RawServerOptions, string, RegExp]> = [
   ['proxy.responseTimeoutMs', { root: ROOT, proxy: { responseTimeoutMs: '30s' as never } }, '"30s"', /whole milliseconds/],
   ['proxy.maxBodyBytes', { root: ROOT, proxy: { maxBodyBytes: -1 } }, '-1', /whole number/],
   ['reload.debounceMs', { root: ROOT, reload: { debounceMs: 10_001 } }, '10001', /from 0 to 10000/],
+  // A window past a timer's 32-bit range: Node fired the rate check every millisecond instead, and
+  // every download that waited a moment was cut as a slow reader.
+  ['limits.rateWindowMs', { root: ROOT, limits: { rateWindowMs: 3_000_000_000 } }, '3000000000', /whole milliseconds from 1 to 3600000 \(3600 s\)/],
   ['cleanUrls', { root: ROOT, cleanUrls: 'yes' }, '"yes"', /true or false/],
   ['mounts', { root: ROOT, mounts: '/vendor=/lib' }, '"/vendor=/lib"', /list of \{prefix, folder\} mounts/],
   ['mounts', { root: ROOT, mounts: [{ prefix: '/vendor' }] as never }, '{"prefix":"/vendor"}', /is not a mount/],

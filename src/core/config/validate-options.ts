@@ -316,7 +316,11 @@ export function checkServerOptions(raw: RawServerOptions): OptionProblem[] {
     else {
       for (const key of Object.keys(l)) {
         if (!(LIMIT_KEYS as readonly string[]).includes(key)) add(`limits.${key}`, l[key], 'is not an option');
-        else if (given(l[key])) add(`limits.${key}`, l[key], wholeNumberProblem(l[key], 1, Number.MAX_SAFE_INTEGER));
+        else if (key === 'rateWindowMs' && given(l[key])) {
+          // A timer's interval: bounded as the timeouts are (past 2^31 - 1 ms Node fires it every millisecond).
+          const { min, max } = OPTION_BOUNDS.timeout;
+          add(`limits.${key}`, l[key], wholeNumberProblem(l[key], min, max) === undefined ? undefined : `must be whole milliseconds from ${min} to ${max} (${max / 1000} s)`);
+        } else if (given(l[key])) add(`limits.${key}`, l[key], wholeNumberProblem(l[key], 1, Number.MAX_SAFE_INTEGER));
       }
     }
   }
