@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer } from '../../src/core/server/server';
 import type { RequestRecord } from '../../src/core/http/request-record';
-import { PLAN_TIME_LIMIT_MS } from '../../src/core/reload/page-planner';
+import { MAX_WAITING_PLANS, PLAN_TIME_LIMIT_MS } from '../../src/core/reload/page-planner';
 import { planPage } from '../../src/core/reload/live-reload-inject';
 import { MAX_INJECT_BYTES } from '../../src/core/reload/live-reload-pages';
 
@@ -151,4 +151,24 @@ test('an ordinary page planned while the machine is busy gets the tag: a thread 
     spawnSync('taskset', ['-a', '-p', '-c', allowed, String(process.pid)]);
     hog.kill();
   }
+});
+
+test(`at most ${MAX_WAITING_PLANS} pages wait for the planner: one more is sent as it is at once, saying why`, async () => {
+  // README: "At most 16 pages wait (MAX_WAITING_PLANS; more are sent as they are at once)". No
+  // test filled the line, so the bound could go or grow unseen.
+  await writeFile(join(root, 'hold.html'), `<!doctype html><body>${'<div>'.repeat(60_000)}hold`);
+  const pages = Array.from({ length: MAX_WAITING_PLANS + 1 }, (_, i) => `wait-${i}.html`);
+  // Each its own content: a plan is kept by content, so none is planned twice.
+  for (const name of pages) await writeFile(join(root, name), `<!doctype html><title>${name}</title><body><p>${name}</p></body>`);
+  const holding = get('/hold.html', NAV);
+  // The slow page goes to the planner thread before the others ask: its file is read and posted
+  // within a few milliseconds; a request answered after it and 200 ms more leave it ample time.
+  await get('/a.txt?hold');
+  await new Promise((r) => setTimeout(r, 200));
+  const answers = await Promise.all(pages.map((name) => get(`/${name}`, NAV)));
+  await holding;
+  for (const a of answers) assert.equal(a.status, 200);
+  const notes = pages.map((name) => records.filter((r) => r.target === `/${name}`).at(-1)?.note ?? '');
+  const refused = notes.filter((n) => n.includes(`over ${MAX_WAITING_PLANS} pages waiting to be parsed`));
+  assert.equal(refused.length, 1, notes.join('\n'));
 });
