@@ -35,6 +35,9 @@ import {
 /** The environment variable the passphrase of an encrypted --key is read from. */
 export const PASSPHRASE_ENV = 'PORTHOLE_KEY_PASSPHRASE';
 
+/** The most processes --workers starts. */
+export const MAX_WORKERS = 64;
+
 export const USAGE = `Usage: porthole [root] [options]
 
 Serves the folder [root] (default: the current folder) over HTTP, on raw sockets.
@@ -95,7 +98,7 @@ Options:
                        default) or all (also console.warn/info/log/debug)
   --no-config          ignore ${CONFIG_FILE_NAME} in the root
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
-  --workers N          serve from N processes sharing the port (default 1)
+  --workers N          serve from N processes sharing the port (1 to ${MAX_WORKERS}, default 1)
   --keep-alive-timeout S  close idle keep-alive connections after S seconds (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
   --header-timeout S   a request head must arrive within S seconds (default ${DEFAULT_TIMEOUTS.headersMs / 1000}; 408)
   -q, --quiet          print no line per request
@@ -276,7 +279,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
     problems.push(`${flag} ${showValue(value)}: ${reason}`);
   };
   const workersText = values.workers ?? '1';
-  const workersProblem = wholeNumberProblem(workersText, 1, 64);
+  const workersProblem = wholeNumberProblem(workersText, 1, MAX_WORKERS);
   if (workersProblem !== undefined) refuse('--workers', workersText, workersProblem);
   const seconds = (flag: string, text: string | undefined): number | undefined => {
     if (text === undefined) return undefined;

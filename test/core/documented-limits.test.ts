@@ -49,6 +49,7 @@ import { MAX_WAITING_PLANS, PLAN_TIME_LIMIT_MS, PLAN_WAIT_LIMIT_MS } from '../..
 import { FILE_FLUSH_BYTES, FILE_FLUSH_MS, FILE_HELD_MAX_BYTES } from '../../src/core/log/request-log';
 import { MAX_CONFIG_FILE_BYTES } from '../../src/core/config/config-file';
 import { MAX_PENDING_OUTPUT_BYTES } from '../../src/cli/terminal-output';
+import { MAX_WORKERS } from '../../src/cli/args';
 import { REQUEST_STORE_MAX_BYTES } from '../../src/extension/requests/node-request-store';
 import { OUTPUT_LINES_PER_SECOND } from '../../src/extension/output/node-line-budget';
 
@@ -121,6 +122,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['--proxy-timeout', /\| `--proxy-timeout S` \| a back-end must start answering within S seconds \(default (\d+), else 504\)/, [DEFAULT_PROXY.responseTimeoutMs / 1000]],
   ['--keep-alive-timeout', /\| `--keep-alive-timeout S` \| close idle keep-alive connections after S seconds \(default (\d+)\)/, [DEFAULT_TIMEOUTS.idleMs / 1000]],
   ['--header-timeout', /\| `--header-timeout S` \| a request head must arrive within S seconds \(default (\d+), else 408\)/, [DEFAULT_TIMEOUTS.headersMs / 1000]],
+  ['--workers', /\| `--workers N` \| serve from N processes sharing the port \((\d+) to (\d+), default (\d+);/, [1, MAX_WORKERS, 1]],
   ['--port tries', /When busy, the next free one is taken \((\d+) tries\)/, [DEFAULT_OPTIONS.portAttempts]],
   ['graceful stop', /in-flight responses finish \(for at most (\d+ s)\)/, [DEFAULT_TIMEOUTS.closeGraceMs]],
   // Security defaults and the rest.
