@@ -23,6 +23,7 @@ import {
 } from '../../src/core/options';
 import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES } from '../../src/core/http/limits';
 import { CAP_DROP_REPORT_MS } from '../../src/core/server/server';
+import { SHORT_LINE_FIELD_MAX } from '../../src/core/text/display-text';
 import { FULL_PIECE_BYTES, SMALL_PIECE_BYTES } from '../../src/core/http/file-pieces';
 import { MAX_WEBSOCKET_MESSAGE_BYTES } from '../../src/core/http/websocket';
 import { LISTING_CACHE_MAX_AGE_MS, LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_SCAN, LISTING_MAX_WAITING } from '../../src/core/files/listing';
@@ -123,6 +124,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['--keep-alive-timeout', /\| `--keep-alive-timeout S` \| close idle keep-alive connections after S seconds \(default (\d+)\)/, [DEFAULT_TIMEOUTS.idleMs / 1000]],
   ['--header-timeout', /\| `--header-timeout S` \| a request head must arrive within S seconds \(default (\d+), else 408\)/, [DEFAULT_TIMEOUTS.headersMs / 1000]],
   ['--workers', /\| `--workers N` \| serve from N processes sharing the port \((\d+) to (\d+), default (\d+);/, [1, MAX_WORKERS, 1]],
+  ['terminal fields', /is escaped, and cut at (\d+) characters saying how many more/, [SHORT_LINE_FIELD_MAX]],
   ['--port tries', /When busy, the next free one is taken \((\d+) tries\)/, [DEFAULT_OPTIONS.portAttempts]],
   ['graceful stop', /in-flight responses finish \(for at most (\d+ s)\)/, [DEFAULT_TIMEOUTS.closeGraceMs]],
   // Security defaults and the rest.
