@@ -317,11 +317,15 @@ function renderListing(segments: readonly string[], entries: readonly Described[
   if (more > 0 || !complete) {
     const n = (x: number): string => x.toLocaleString('en-US');
     // Incomplete: names past the first LISTING_MAX_SCAN were not read (hidden ones count too, so
-    // there may be none shown here at all).
-    const count = complete
-      ? `${n(more)} more entries`
-      : `${more > 0 ? `More than ${n(more)} more entries` : 'Perhaps more entries'} (only ${n(LISTING_MAX_SCAN)} names were read)`;
-    rows.push(`<tr><td colspan="3">${count} not shown: a listing shows the first ${n(LISTING_MAX_ENTRIES)}. Open a file by its URL.</td></tr>`);
+    // fewer than LISTING_MAX_ENTRIES may be shown).
+    const shows = `a listing shows the first ${n(LISTING_MAX_ENTRIES)}`;
+    const reads = `only ${n(LISTING_MAX_SCAN)} names were read (a listing reads no more, hidden ones included)`;
+    const text = complete
+      ? `${n(more)} more entries not shown: ${shows}.`
+      : more > 0
+        ? `More than ${n(more)} more entries not shown: ${shows}, and ${reads}.`
+        : `Perhaps more entries not shown: ${reads}.`;
+    rows.push(`<tr><td colspan="3">${text} Open a file by its URL.</td></tr>`);
   }
   return htmlPage(
     `Index of ${here}`,
