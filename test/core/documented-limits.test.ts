@@ -44,7 +44,7 @@ import {
   MAX_CONSOLE_URL_CHARS,
 } from '../../src/core/reload/console-forward';
 import { MAX_WEBSOCKET_BACKLOG_BYTES } from '../../src/core/reload/live-reload-channel';
-import { MAX_CSP_WARNINGS, MAX_EVENT_CLIENTS } from '../../src/core/reload/live-reload';
+import { MAX_CSP_WARNINGS, MAX_DEBOUNCE_WAIT_MS, MAX_EMPTY_FILE_WAIT_MS, MAX_EVENT_CLIENTS, SETTLE_MS } from '../../src/core/reload/live-reload';
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES } from '../../src/core/reload/live-reload-pages';
 import { MAX_WAITING_PLANS, PLAN_TIME_LIMIT_MS, PLAN_WAIT_LIMIT_MS } from '../../src/core/reload/page-planner';
 import { FILE_FLUSH_BYTES, FILE_FLUSH_MS, FILE_HELD_MAX_BYTES } from '../../src/core/log/request-log';
@@ -124,6 +124,11 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['--keep-alive-timeout', /\| `--keep-alive-timeout S` \| close idle keep-alive connections after S seconds \(default (\d+)\)/, [DEFAULT_TIMEOUTS.idleMs / 1000]],
   ['--header-timeout', /\| `--header-timeout S` \| a request head must arrive within S seconds \(default (\d+), else 408\)/, [DEFAULT_TIMEOUTS.headersMs / 1000]],
   ['--workers', /\| `--workers N` \| serve from N processes sharing the port \((\d+) to (\d+), default (\d+);/, [1, MAX_WORKERS, 1]],
+  [
+    'a change settling',
+    /settled — (\d+ ms) without another event, .* and waited for, at most (\d+ ms) .* the server holds the site's GET and HEAD requests \(never longer than `--reload-debounce`, nor than (\d+ s)/,
+    [SETTLE_MS, MAX_EMPTY_FILE_WAIT_MS, MAX_DEBOUNCE_WAIT_MS],
+  ],
   ['terminal fields', /is escaped, and cut at (\d+) characters saying how many more/, [SHORT_LINE_FIELD_MAX]],
   ['--port tries', /When busy, the next free one is taken \((\d+) tries\)/, [DEFAULT_OPTIONS.portAttempts]],
   ['graceful stop', /in-flight responses finish \(for at most (\d+ s)\)/, [DEFAULT_TIMEOUTS.closeGraceMs]],
