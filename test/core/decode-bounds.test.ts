@@ -81,7 +81,8 @@ test('at most 8 decodes at once: the next gets 503 with Retry-After, and a decod
     await new Promise((r) => setTimeout(r, 300));
     const busy = await fetchOnce(srv.port, request('/real.js.br?ninth'));
     assert.equal(busy.status, 503);
-    assert.ok(Number(busy.header('retry-after')) > 0);
+    assert.equal(busy.header('retry-after'), '2');
+    assert.equal(busy.body.toString('utf8'), 'Service unavailable: too many compressed files are being decoded right now; try again shortly.\n');
   } finally {
     for (const c of holders) c.destroy();
   }

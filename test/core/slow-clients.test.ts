@@ -397,7 +397,10 @@ test('bodies built in memory beyond maxBuiltBytes get 503 with Retry-After, and 
         await second.write(nav);
         const busy = await second.readResponse();
         assert.equal(busy.status, 503);
-        assert.ok(Number(busy.header('retry-after')) > 0, 'Retry-After says when to come back');
+        // README, Limits: "503 with Retry-After: 2", and words that say what to do.
+        assert.equal(busy.header('retry-after'), '2', 'Retry-After says when to come back');
+        // A navigation: the page that says so and reloads itself after Retry-After.
+        assert.match(busy.body.toString('utf8'), /The server is busy sending other pages; try again in a moment\.[\s\S]*<meta http-equiv="refresh" content="2">|<meta http-equiv="refresh" content="2">[\s\S]*The server is busy sending other pages; try again in a moment\./);
       } finally {
         second.destroy();
       }
