@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_SCAN, LISTING_MAX_WAITING, listFolder, listingStats } from '../../src/core/files/listing';
+import { LISTING_CACHE_MAX_AGE_MS, LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_SCAN, LISTING_MAX_WAITING, listFolder, listingStats } from '../../src/core/files/listing';
 import { startServer, type Running } from './harness';
 import { RawClient, fetchOnce, request } from './raw-client';
 
@@ -86,6 +86,22 @@ test('built once per state of the folder: repeated and concurrent requests share
     for (const c of clients2) c.destroy();
   }
   assert.equal(listingStats.builds, before + 1, 'six concurrent requests after a change: one build');
+});
+
+test(`a built page is reused for at most LISTING_CACHE_MAX_AGE_MS (${LISTING_CACHE_MAX_AGE_MS} ms): a file grown in place, which moves no folder time, shows its new size after that`, async () => {
+  // README: "reused for up to 5 s". Without the age bound a page would keep a file's old size for
+  // as long as its folder is unchanged.
+  await mkdir(join(root, 'aging'));
+  await writeFile(join(root, 'aging', 'grows.txt'), 'x'.repeat(10));
+  const first = (await fetchOnce(srv.port, request('/aging/'))).body.toString();
+  assert.match(first, /grows\.txt<\/a><\/td><td class="n">10 B</);
+  const built = listingStats.builds;
+  await writeFile(join(root, 'aging', 'grows.txt'), 'x'.repeat(2000));
+  // Waits past the bound (not a measure of speed: the page may only be rebuilt once it is older).
+  await new Promise((r) => setTimeout(r, LISTING_CACHE_MAX_AGE_MS + 200));
+  const later = (await fetchOnce(srv.port, request('/aging/'))).body.toString();
+  assert.match(later, /grows\.txt<\/a><\/td><td class="n">2\.0 KiB</, 'the new size');
+  assert.equal(listingStats.builds, built + 1);
 });
 
 test('a symlink leading outside the root is listed without its target size or date', async () => {
