@@ -173,6 +173,26 @@ test('builds are bounded: at most LISTING_MAX_BUILDS run, LISTING_MAX_WAITING wa
   assert.equal(kinds.filter((k) => k === 'busy').length, 6);
 });
 
+test('over HTTP, listings past the builds running and waiting get 503 with Retry-After: 2 and words that say to try again', async () => {
+  // The bound above, as a client meets it: 40 links to the folder of 20,000 files are 40 pages.
+  const aliases = Array.from({ length: 40 }, (_, i) => `alias-${i}`);
+  for (const a of aliases) await symlink('many', join(root, a));
+  const clients = await Promise.all(aliases.map(() => RawClient.connect(srv.port)));
+  try {
+    await Promise.all(clients.map((c, i) => c.write(request(`/${aliases[i] ?? ''}/`))));
+    const answers = await Promise.all(clients.map((c) => c.readResponse({ timeoutMs: 30_000 })));
+    const busy = answers.filter((r) => r.status === 503);
+    assert.deepEqual(answers.filter((r) => r.status !== 200 && r.status !== 503).map((r) => r.status), []);
+    assert.ok(busy.length >= 1 && busy.length <= aliases.length - LISTING_MAX_BUILDS - LISTING_MAX_WAITING, `${busy.length} answered 503`);
+    for (const r of busy) {
+      assert.equal(r.header('retry-after'), '2');
+      assert.equal(r.body.toString('utf8'), 'Service unavailable: too many folder listings are being built right now; try again shortly.\n');
+    }
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+});
+
 test('a listing links only to what is then served: a backslash or a name that is no UTF-8 is listed without a link (helper-48)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-unreachable-'));
   const srv = await startServer({ root: dir, reload: { enabled: false } });
