@@ -25,6 +25,8 @@ import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES } from '../../src/c
 import { CAP_DROP_REPORT_MS } from '../../src/core/server/server';
 import { SHORT_LINE_FIELD_MAX } from '../../src/core/text/display-text';
 import { FULL_PIECE_BYTES, SMALL_PIECE_BYTES } from '../../src/core/http/file-pieces';
+import { BUSY_RETRY_AFTER_S, FIRST_FLIGHT_BYTES, LINGER_MAX_MS, LINGER_MS } from '../../src/core/http/connection';
+import { MAX_RANGES } from '../../src/core/files/range';
 import { MAX_WEBSOCKET_MESSAGE_BYTES } from '../../src/core/http/websocket';
 import { LISTING_CACHE_MAX_AGE_MS, LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_SCAN, LISTING_MAX_WAITING } from '../../src/core/files/listing';
 import { COMPRESS_MAX_BYTES, COMPRESSED_MAX_TOTAL_BYTES } from '../../src/core/files/compressed-cache';
@@ -98,6 +100,12 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
     /at least (\d+ KiB)\/s over the last (\d+ s) while a response waits \(`limits\.minSendBytesPerSec`; two windows of `rateWindowMs`, (\d+ s)/,
     [DEFAULT_LIMITS.minSendBytesPerSec, 2 * DEFAULT_LIMITS.rateWindowMs, DEFAULT_LIMITS.rateWindowMs],
   ],
+  [
+    'closing a connection',
+    /all the connection wrote fits in a first flight \((\d+) × ([\d,]+) bytes, RFC 6928.* (\d+ s) with nothing from it, or (\d+ s) in all/,
+    [FIRST_FLIGHT_BYTES / 1_448, 1_448, LINGER_MS, LINGER_MAX_MS],
+  ],
+  ['built bodies refused', /\| 40 clients asking for a 12 MB page and never reading reached 690 MB \| `503` with `Retry-After: (\d+)` \|/, [BUSY_RETRY_AFTER_S]],
   ['stalled write', /\| stalled write \| (\d+ s) without progress \(`timeouts\.writeStallMs`\)/, [DEFAULT_TIMEOUTS.writeStallMs]],
   [
     'forwarded console messages',
@@ -153,6 +161,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['URL dates', /the\s+latest date of up to ([\d,]+) URLs is remembered/, [URL_DATES_MAX]],
   ['dated versions', /Only versions this process answered are known \(up to ([\d,]+) files/, [DATED_VERSIONS_MAX]],
   ['validators by content', /a cached file \(≤ (\d+ MiB)\) is tagged by a hash of its content/, [CACHE_MAX_FILE_BYTES]],
+  ['ranges', /more than (\d+) ranges after merging is treated as abuse/, [MAX_RANGES]],
   ['compression on the fly', /of \*\*(\d+ KiB) to (\d+ MiB)\*\* is compressed/, [COMPRESS_MIN_BYTES, COMPRESS_MAX_BYTES]],
   ['compressed copies', /the copy is kept \((\d+ MiB) in all, oldest out/, [COMPRESSED_MAX_TOTAL_BYTES]],
   ['log file writes', /a line reaches the file at most\s+(\d+(?:\.\d+)? s) after its request \(sooner once (\d+ KiB) of lines are waiting\)/, [FILE_FLUSH_MS, FILE_FLUSH_BYTES]],

@@ -6,7 +6,7 @@
  * trusted (overflow guard); leading zeros do not count.
  */
 /** More ranges than this (after merging) is treated as abuse: the whole file is sent. */
-const MAX_RANGES = 32;
+export const MAX_RANGES = 32;
 
 export interface ByteRange {
   readonly start: number;

@@ -99,8 +99,8 @@ function flushHeldOutput(): void {
  * answer it has not read yet (helper-52: a client uploading past a 405 for 3 s, reading at 4 s,
  * lost the answer to a fixed 2 s linger in 25 of 25 tries; nginx delivered it in 15 of 15).
  */
-const LINGER_MS = 5_000;
-const LINGER_MAX_MS = 30_000;
+export const LINGER_MS = 5_000;
+export const LINGER_MAX_MS = 30_000;
 /**
  * The most a connection may have written for a close(2) at once, without a lingering close: ten
  * segments of 1,448 bytes, what a new connection sends before its first acknowledgement (RFC
@@ -109,7 +109,7 @@ const LINGER_MAX_MS = 30_000;
  * wait there, and a reset would drop the rest (helper-51: a stray CRLF after `Connection: close`
  * cut a 1 MB answer in 36 of 50 tries).
  */
-const FIRST_FLIGHT_BYTES = 10 * 1_448;
+export const FIRST_FLIGHT_BYTES = 10 * 1_448;
 /** Input buffered beyond this while a response is in progress pauses the socket. */
 const MAX_PIPELINE_BUFFER = 64 * 1024;
 /** Bodies up to this size are copied behind the head and sent in a single write. */
@@ -226,7 +226,7 @@ function preparedWire(key: object, head: string, tail: string, body: Buffer): Bu
   return wire;
 }
 /** What a client is told to wait when the in-memory body budget is spent. */
-const BUSY_RETRY_AFTER_S = 2;
+export const BUSY_RETRY_AFTER_S = 2;
 
 /** A client's end of a connection, as accepted: its address (normaliseIp) and port. */
 export interface Peer {
