@@ -149,15 +149,15 @@ function loadCryptoConstants(): typeof CryptoModule.constants {
   return (require('node:crypto') as typeof CryptoModule).constants;
 }
 
-/**
- * The answer to plain HTTP on an HTTPS port (nginx: "The plain HTTP request was sent to HTTPS
- * port"): a 400 in plain HTTP, since the client speaks no TLS.
- */
 /** Connections closed at the cap are said at most once per this many ms (counted between). */
 export const CAP_DROP_REPORT_MS = 10_000;
 /** The caps a connection may be closed at once by (see PreviewServer.connectionDropped). */
 type CapKind = 'cap' | 'client' | 'network';
 
+/**
+ * The answer to plain HTTP on an HTTPS port (nginx: "The plain HTTP request was sent to HTTPS
+ * port"): a 400 in plain HTTP, since the client speaks no TLS.
+ */
 const PLAIN_HTTP_ON_TLS_PORT = 'This port speaks HTTPS: the request came as plain HTTP. Open the same address with https:// instead of http://.';
 
 /** What several processes serving one site share (the CLI's --workers). */
