@@ -51,6 +51,15 @@ import { MAX_CACHED_PLANS, MAX_INJECT_BYTES } from '../../src/core/reload/live-r
 import { MAX_WAITING_PLANS, PLAN_TIME_LIMIT_MS, PLAN_WAIT_LIMIT_MS } from '../../src/core/reload/page-planner';
 import { FILE_FLUSH_BYTES, FILE_FLUSH_MS, FILE_HELD_MAX_BYTES } from '../../src/core/log/request-log';
 import { MAX_CONFIG_FILE_BYTES } from '../../src/core/config/config-file';
+import {
+  LIMIT_POLL_MS,
+  MAX_DENIED_NAMED,
+  MAX_LINKED_FOLDERS,
+  MAX_WAITING_PATHS,
+  MIN_REWATCH_GAP_MS,
+  PATHS_PER_SLICE,
+  REWATCH_GAP_FACTOR,
+} from '../../src/core/reload/live-reload-watcher';
 import { MAX_PENDING_OUTPUT_BYTES } from '../../src/cli/terminal-output';
 import { MAX_WORKERS } from '../../src/cli/args';
 import { REQUEST_STORE_MAX_BYTES } from '../../src/extension/requests/node-request-store';
@@ -167,6 +176,12 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['log file writes', /a line reaches the file at most\s+(\d+(?:\.\d+)? s) after its request \(sooner once (\d+ KiB) of lines are waiting\)/, [FILE_FLUSH_MS, FILE_FLUSH_BYTES]],
   ['log lines held', /its lines wait in memory \(up to (\d+ MiB)\)/, [FILE_HELD_MAX_BYTES]],
   ['Requests view memory', /it also keeps them within (\d+ MiB) \(estimated\)/, [REQUEST_STORE_MAX_BYTES]],
+  // Live reload's watcher (Linux).
+  ['watched folders behind links', /its folders at any depth, at most ([\d,]+) behind such links/, [MAX_LINKED_FOLDERS]],
+  ['inotify watch limit raised', /the others are watched once the limit is raised \(read every (\d+ s); no restart needed\)/, [LIMIT_POLL_MS]],
+  ['walks after queue overflows', /such walks come at most once every (\d+ s), and at most every (\d+) times the last walk's length/, [MIN_REWATCH_GAP_MS, REWATCH_GAP_FACTOR]],
+  ['unreadable folders named', /\(at most (\d+) are named, then one line for the rest\)/, [MAX_DENIED_NAMED]],
+  ['a storm of changes', /each changed name is handled once however many events it had, (\d+) names a turn with requests answered between .* At most ([\d,]+) names wait;/, [PATHS_PER_SLICE, MAX_WAITING_PATHS]],
   ['Output request lines', /batched, at most (\d+) a second \(`OUTPUT_LINES_PER_SECOND`/, [OUTPUT_LINES_PER_SECOND]],
 ];
 

@@ -679,7 +679,7 @@ function queueOverflowRun(): number {
  * costs a few system calls and the reload's checks (about 25 µs), so a slice is a few
  * milliseconds, and requests are answered between slices while a build writes 40,000 files.
  */
-const PATHS_PER_SLICE = 256;
+export const PATHS_PER_SLICE = 256;
 
 /**
  * Distinct paths that may wait to be handled (watchFolders' `arrive`, about 150 bytes each):
@@ -687,13 +687,13 @@ const PATHS_PER_SLICE = 256;
  * every event was before the slices (about 25 µs each): a build writing 20,000 files makes
  * 40,000-60,000 paths, handled in slices; only a flood past this stalls answers.
  */
-const MAX_WAITING_PATHS = 100_000;
+export const MAX_WAITING_PATHS = 100_000;
 
 /** Folders watched behind links that lead out of the tree (watchFolders' walkLinks): a link to `/` walks no further. */
-const MAX_LINKED_FOLDERS = 2_000;
+export const MAX_LINKED_FOLDERS = 2_000;
 
 /** How often the inotify watch limits are read again once one was reached (watchFolders' awaitLimitRaised), ms. */
-const LIMIT_POLL_MS = 2_000;
+export const LIMIT_POLL_MS = 2_000;
 
 /**
  * The inotify watch limits that may bind now: the machine's (fs.inotify.max_user_watches) and this
@@ -711,9 +711,9 @@ function watchLimits(): number[] {
 }
 
 /** The least time between two walks of the tree after inotify queue overflows (watchFolders' rewatch), ms. */
-const MIN_REWATCH_GAP_MS = 1_000;
+export const MIN_REWATCH_GAP_MS = 1_000;
 /** ... and the least multiple of the last walk's length: such walks take at most a tenth of the time. */
-const REWATCH_GAP_FACTOR = 10;
+export const REWATCH_GAP_FACTOR = 10;
 
 /**
  * Symbolic links followed on a watched root's path when its links are guarded (watchFolders'
