@@ -499,8 +499,10 @@ async function writeUntilEvent(recording: { seen: ReloadEvent[]; next: () => Pro
  * may come before it. Bounded: 100 writes, each followed by up to 300 ms of waiting.
  */
 async function watchedTree(dir: string, options: { followSymlinks?: boolean } = {}): Promise<{
+  readonly tree: PreviewServer;
   readonly paths: string[];
-  writeUntilNamed(file: string): Promise<void>;
+  /** `writtenAt`: where the bytes go when that is not `dir/file` (a folder behind a link). */
+  writeUntilNamed(file: string, writtenAt?: string): Promise<void>;
   nextEvent(): Promise<void>;
   close(): Promise<void>;
 }> {
@@ -509,13 +511,14 @@ async function watchedTree(dir: string, options: { followSymlinks?: boolean } = 
   const nextEvent = (): Promise<void> => recording.next();
   const paths = (): string[] => seen.flatMap((e) => e.paths);
   return {
+    tree,
     get paths() {
       return paths();
     },
     nextEvent,
-    async writeUntilNamed(file: string): Promise<void> {
+    async writeUntilNamed(file: string, writtenAt = join(dir, file)): Promise<void> {
       for (let i = 0; i < 100 && !paths().includes(`/${file}`); i++) {
-        await writeFile(join(dir, file), `v${i}`);
+        await writeFile(writtenAt, `v${i}`);
         await Promise.race([nextEvent(), sleep(300)]);
       }
       assert.ok(paths().includes(`/${file}`), `no event named /${file}; got ${paths().join(' ')}`);
@@ -926,11 +929,7 @@ test('the default ignores cover node_modules and .git at any depth: an npm insta
   for (let i = 0; i < 100; i++) await mkdir(join(dir, 'packages', 'app', 'node_modules', `pkg-${i}`, 'lib'), { recursive: true });
   for (let i = 0; i < 50; i++) await mkdir(join(dir, 'vendor', 'lib', '.git', 'objects', `o${i}`), { recursive: true });
   const before = inotifyWatches();
-  const tree = new PreviewServer();
-  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
-  const paths: string[] = [];
-  assert.ok(tree.liveReload);
-  tree.liveReload.onEvent = (e) => paths.push(...e.paths);
+  const tree = await watchedTree(dir);
   try {
     const added = inotifyWatches() - before;
     assert.ok(added <= 6, `${added} watches for 5 folders and 350 ignored ones`);
@@ -939,12 +938,8 @@ test('the default ignores cover node_modules and .git at any depth: an npm insta
       await mkdir(join(dir, 'packages', 'app', 'node_modules', `new-${i}`, 'lib'), { recursive: true });
       await writeFile(join(dir, 'packages', 'app', 'node_modules', `new-${i}`, 'index.js'), 'x');
     }
-    for (let i = 0; i < 100 && !paths.includes('/packages/app/src/a.html'); i++) {
-      await writeFile(join(dir, 'packages', 'app', 'src', 'a.html'), `v${i}`);
-      await sleep(50);
-    }
-    assert.ok(paths.includes('/packages/app/src/a.html'), 'the folders not ignored are still watched');
-    assert.deepEqual(paths.filter((p) => p.includes('node_modules') || p.includes('.git')), [], 'nothing under a node_modules or .git is named');
+    await tree.writeUntilNamed('packages/app/src/a.html');
+    assert.deepEqual(tree.paths.filter((p) => p.includes('node_modules') || p.includes('.git')), [], 'nothing under a node_modules or .git is named');
   } finally {
     await tree.close();
     await rm(dir, { recursive: true, force: true });
@@ -960,26 +955,15 @@ test('hidden folders (.venv, .next, .cache) are not watched while dotfiles are o
   for (let i = 0; i < 50; i++) await mkdir(join(dir, 'app', '.cache', `c${i}`), { recursive: true });
   await mkdir(join(dir, '.well-known', 'sub'), { recursive: true });
   const before = inotifyWatches();
-  const tree = new PreviewServer();
-  await tree.listen({ root: dir, port: 0, resolveHostNames: false, reload: { debounceMs: 20 } });
-  const paths: string[] = [];
-  assert.ok(tree.liveReload);
-  tree.liveReload.onEvent = (e) => paths.push(...e.paths);
-  /** Writes `rel` until an event names it (bounded). */
-  const named = async (rel: string): Promise<boolean> => {
-    for (let i = 0; i < 100 && !paths.includes(`/${rel}`); i++) {
-      await writeFile(join(dir, rel), `v${i}`);
-      await sleep(50);
-    }
-    return paths.includes(`/${rel}`);
-  };
+  const tree = await watchedTree(dir);
   try {
     const added = inotifyWatches() - before;
     assert.ok(added <= 4, `${added} watches for the root, app/, .well-known/ and its sub/, beside 153 hidden folders`);
-    assert.ok(await named('.well-known/sub/a.txt'), '.well-known is served, so watched');
-    tree.reconfigure({ dotfiles: true });
-    assert.ok(await named('.venv/lib/pkg-7/a.html'), 'with dotfiles on, a hidden folder is watched');
-    assert.ok(await named('app/.cache/c3/a.html'), 'with dotfiles on, a hidden folder deeper is watched');
+    // .well-known is served, so watched; with dotfiles on, hidden folders at any depth are.
+    await tree.writeUntilNamed('.well-known/sub/a.txt');
+    tree.tree.reconfigure({ dotfiles: true });
+    await tree.writeUntilNamed('.venv/lib/pkg-7/a.html');
+    await tree.writeUntilNamed('app/.cache/c3/a.html');
   } finally {
     await tree.close();
     await rm(dir, { recursive: true, force: true });
@@ -1000,25 +984,13 @@ test('with followSymlinks, the folders behind a link out of the root are watched
   // Loops: a link in there back above the root, and one to the folder itself.
   await symlink('..', join(ext, 'back'));
   await symlink('.', join(ext, 'css', 'self'));
-  const tree = new PreviewServer();
-  await tree.listen({ root: dir, port: 0, resolveHostNames: false, followSymlinks: true, reload: { debounceMs: 20 } });
-  const paths: string[] = [];
-  assert.ok(tree.liveReload);
-  tree.liveReload.onEvent = (e) => paths.push(...e.paths);
-  /** Writes `file` (absolute) until an event names `shown` (bounded). */
-  const named = async (file: string, shown: string): Promise<boolean> => {
-    for (let i = 0; i < 100 && !paths.includes(shown); i++) {
-      await writeFile(file, `a{color:#${String(i).padStart(3, '0')}}`);
-      await sleep(50);
-    }
-    return paths.includes(shown);
-  };
+  const tree = await watchedTree(dir, { followSymlinks: true });
   try {
-    assert.ok(await named(join(ext, 'css', 'app.css'), '/shared/css/app.css'), 'a save in a folder below the link');
-    assert.ok(await named(join(ext, 'css', 'deep', 'd.css'), '/shared/css/deep/d.css'), 'two folders below it');
+    // A save in a folder below the link, two folders below it, and in a folder made there later.
+    await tree.writeUntilNamed('shared/css/app.css', join(ext, 'css', 'app.css'));
+    await tree.writeUntilNamed('shared/css/deep/d.css', join(ext, 'css', 'deep', 'd.css'));
     await mkdir(join(ext, 'made', 'later'), { recursive: true });
-    await sleep(100);
-    assert.ok(await named(join(ext, 'made', 'later', 'x.css'), '/shared/made/later/x.css'), 'a folder made there later');
+    await tree.writeUntilNamed('shared/made/later/x.css', join(ext, 'made', 'later', 'x.css'));
   } finally {
     await tree.close();
     await rm(base, { recursive: true, force: true });
