@@ -45,6 +45,7 @@ test('bad mounts are refused in plain words, all at once, naming the flag and th
       '--mount', '/a/=./two',
       '--mount', '/api/v1=./lib',
       '--proxy', '/api=http://127.0.0.1:3000',
+      '--mount', '/.well-known/acme-challenge=./acme',
     ],
     '/tmp',
   );
@@ -56,10 +57,12 @@ test('bad mounts are refused in plain words, all at once, naming the flag and th
   assert.match(text, /--mount "vendor=\/tmp\/lib": mount prefix "vendor" must be a URL path starting with \//);
   assert.match(text, /mount prefix "\/__porthole" is Porthole's own/);
   assert.match(text, /mount prefix "\/\.hidden" has a hidden segment/);
+  // The site's top .well-known is served, so "never served" would be false: say where its files go.
+  assert.match(text, /mount prefix "\/\.well-known\/acme-challenge" is the site's \/\.well-known \(RFC 8615\), which the root's own \.well-known folder answers: put the files there/);
   assert.match(text, /mount prefix "\/" is the root itself/);
   assert.match(text, /prefix "\/a" is given twice/);
   assert.match(text, /prefix "\/api\/v1" lies under the proxy route "\/api"/);
-  assert.equal(parsed.problems.length, 8, text);
+  assert.equal(parsed.problems.length, 9, text);
 });
 
 test('a control character in a mount is shown escaped, never raw', () => {

@@ -62,6 +62,9 @@ export function mountPrefixSegments(prefix: string): string[] | string {
     }
     if (part === '') return `${shown} has an empty segment (//)`;
     if (part === '.' || part === '..') return `${shown} has a dot segment (. or ..)`;
+    if (segments.length === 0 && part === '.well-known') {
+      return `${shown} is the site's /.well-known (RFC 8615), which the root's own .well-known folder answers: put the files there, or link them in, instead of a mount`;
+    }
     if (part.startsWith('.')) return `${shown} has a hidden segment ("${part}" starts with a dot; such paths are never served)`;
     if (/[/\\\0]/.test(part)) return `${shown} encodes a separator or NUL in a segment`;
     segments.push(part);
