@@ -23,7 +23,7 @@ import { isUtf8 } from 'node:buffer';
 import { escapeForDisplay } from '../text/display-text';
 import { escapeHtml, htmlPage } from '../text/html';
 import { formatSize } from '../text/format-size';
-import { hiddenSegmentReason, isNeverServed, judgeRealPath } from './hidden-names';
+import { hiddenSegmentReason, judgeRealPath } from './hidden-names';
 import { failure, type ContainmentOptions } from './open-contained';
 import { encodePathSegments } from './resolve-path';
 import { BoundedBodyMap, perOwner } from './bounded-map';
@@ -217,8 +217,9 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guar
       read++;
       const bytes = Buffer.from(d.name, 'latin1');
       const name = bytes.toString('utf8');
-      // Hidden names are listed only when they could be served (never `.git`).
-      if ((!opts.dotfiles && name.startsWith('.')) || isNeverServed(name)) continue;
+      // Hidden names are listed only when they could be served, by the rule a request's path
+      // meets (never `.git`): its place under the site's top counts, so the root's `.well-known`
+      // (served, RFC 8615) is listed with dotfiles off, and a subfolder's or a mount's is not.
       if (hiddenSegmentReason(name, folder.segments.length, opts.dotfiles, windows) !== undefined) continue;
       total++;
       kept.push(isUtf8(bytes) ? { name, dir: d.isDirectory() } : { name, dir: d.isDirectory(), bytes });
