@@ -10,15 +10,16 @@ import { connect, type Socket } from 'node:net';
 import { mkdtemp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { PreviewServer } from '../../src/core/server/server';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { MAX_CSP_WARNINGS, SETTLE_MS, type LiveReload, type ReloadEvent } from '../../src/core/reload/live-reload';
-import type { ReloadOptions, ServerOptionsInput } from '../../src/core/options';
+import type { ReloadOptions } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, MAX_PLANS_AHEAD, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
+import { inotifyWatches, recordingServer, watchedTree, writeUntilEvent } from './watched-tree';
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>Grüße 🎉</p></body></html>\n';
 const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
@@ -463,70 +464,6 @@ test('the first change goes out once settled, before the debounce ends; changes 
   });
 });
 
-/** A server on `options.root` with every event it sends recorded in `seen`; `next()` resolves at the next one. */
-async function recordingServer(options: ServerOptionsInput): Promise<{ tree: PreviewServer; port: number; seen: ReloadEvent[]; next: () => Promise<void> }> {
-  const tree = new PreviewServer();
-  const address = await tree.listen({ port: 0, resolveHostNames: false, ...options });
-  const seen: ReloadEvent[] = [];
-  let wake: () => void = () => undefined;
-  assert.ok(tree.liveReload);
-  tree.liveReload.onEvent = (e) => {
-    seen.push(e);
-    wake();
-  };
-  return { tree, port: address.port, seen, next: () => new Promise<void>((r) => (wake = r)) };
-}
-
-/**
- * Writes `file` again and again (bounded: `tries` writes, each followed by up to 250 ms of waiting)
- * until an event of `recording` satisfying `ok` comes after the first write; fails naming `what`.
- * Again and again: a folder's watch is made when its own change is read, so one write may come first.
- */
-async function writeUntilEvent(recording: { seen: ReloadEvent[]; next: () => Promise<void> }, file: string, ok: (e: ReloadEvent) => boolean, what: string, tries = 60): Promise<void> {
-  const { seen } = recording;
-  const from = seen.length;
-  for (let i = 0; i < tries && !seen.slice(from).some(ok); i++) {
-    await writeFile(file, `v${i}`);
-    await Promise.race([recording.next(), sleep(250)]);
-  }
-  assert.ok(seen.slice(from).some(ok), `${what}: no such event; got ${JSON.stringify(seen.slice(from))}`);
-}
-
-/**
- * A server watching `dir` (live reload on, 20 ms debounce) with the paths of every event it sent,
- * and `writeUntilNamed(file)`: writes `file` (root-relative) until an event names it, since a
- * folder's watch is made when its own change is read and a write right after the folder was made
- * may come before it. Bounded: 100 writes, each followed by up to 300 ms of waiting.
- */
-async function watchedTree(dir: string, options: { followSymlinks?: boolean } = {}): Promise<{
-  readonly tree: PreviewServer;
-  readonly paths: string[];
-  /** `writtenAt`: where the bytes go when that is not `dir/file` (a folder behind a link). */
-  writeUntilNamed(file: string, writtenAt?: string): Promise<void>;
-  nextEvent(): Promise<void>;
-  close(): Promise<void>;
-}> {
-  const recording = await recordingServer({ root: dir, reload: { debounceMs: 20 }, ...options });
-  const { tree, seen } = recording;
-  const nextEvent = (): Promise<void> => recording.next();
-  const paths = (): string[] => seen.flatMap((e) => e.paths);
-  return {
-    tree,
-    get paths() {
-      return paths();
-    },
-    nextEvent,
-    async writeUntilNamed(file: string, writtenAt = join(dir, file)): Promise<void> {
-      for (let i = 0; i < 100 && !paths().includes(`/${file}`); i++) {
-        await writeFile(writtenAt, `v${i}`);
-        await Promise.race([nextEvent(), sleep(300)]);
-      }
-      assert.ok(paths().includes(`/${file}`), `no event named /${file}; got ${paths().join(' ')}`);
-    },
-    close: () => tree.close(),
-  };
-}
-
 test('the watcher follows the tree: folders made or moved in after the start, folders re-made, and (followSymlinks) where a link leads', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-tree-'));
   const elsewhere = await mkdtemp(join(tmpdir(), 'porthole-elsewhere-'));
@@ -876,20 +813,6 @@ test('a change of the HTTPS key or passphrase file in the folder sends nothing: 
     await rm(dir, { recursive: true, force: true });
   }
 });
-
-/** inotify watches this process holds now (Linux: the `inotify wd:` lines of its inotify fds). */
-function inotifyWatches(): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (!readlinkSync(`/proc/self/fd/${fd}`).includes('inotify')) continue;
-      n += readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
 
 test('ignored folders (node_modules, ignore globs) are neither walked nor watched', { skip: process.platform !== 'linux' }, async () => {
   // helper-49: 26,000 folders in node_modules took 26,205 inotify watches, and past the limit
