@@ -403,12 +403,7 @@ export class LiveReload {
         root,
         (path, inPlace) => this.fileChanged(resolve(path), inPlace),
         (message) => this.setup.diagnostic('warn', message),
-        (path) => {
-          const rel = relative(root, path).split(sep).join('/');
-          // A hidden folder (.venv, .next, .cache with dotfiles off) is never served, so nothing
-          // in it reloads a page (fileChanged): it costs no watch (filesChanged walks again).
-          return this.ignored(rel) || (rel !== '' && hiddenSegmentsReason(rel.split('/'), this.setup.files.dotfiles, sep === '\\') !== undefined);
-        },
+        (path) => this.unwatched(root, path, []),
         // A link out of the root is served with followSymlinks: its folders are walked and watched too.
         () => this.setup.files.followSymlinks,
       );
@@ -437,13 +432,34 @@ export class LiveReload {
           (path, inPlace) => this.outsideChanged(base, resolve(path), inPlace),
           // Named once: a message that names a folder (one it may not read) names this one's already.
           (message) => this.setup.diagnostic('warn', message.includes(base) ? message : `${message} (${base})`),
-          (path) => this.ignored(relative(base, path).split(sep).join('/')),
+          (path) => this.unwatched(base, path, this.mountOf(base)?.segments),
           // Links out of it walked into: a mount's as the root's (served with followSymlinks); a
           // --watch folder's always (every change under it is the point: partials → ../shared).
           () => !(this.setup.files.mounts ?? []).some((m) => m.real === base) || this.setup.files.followSymlinks,
         ),
       );
     }
+  }
+
+  /**
+   * The watcher's `skip` for `path` under the watched folder `base` (the root, a mount's folder or
+   * a --watch folder): true when nothing in it could reload a page, so it is neither walked nor
+   * watched (filesChanged walks again when that changes). An ignore glob covers it (relative to
+   * `base`); or `base` is served under the URL prefix `prefix` (none for the root; undefined: a
+   * --watch folder, not served, where every change is the point) and the server refuses it as
+   * hidden (.venv, .next, .cache with dotfiles off), judged where its requests are: a mount's
+   * `.well-known` is hidden as any dot name, only the root's is served.
+   */
+  private unwatched(base: string, path: string, prefix: readonly string[] | undefined): boolean {
+    const rel = relative(base, path).split(sep).join('/');
+    if (this.ignored(rel)) return true;
+    if (rel === '' || prefix === undefined) return false;
+    return hiddenSegmentsReason(rel.split('/'), this.setup.files.dotfiles, sep === '\\', prefix.length) !== undefined;
+  }
+
+  /** The mount whose folder is `base` (a real path), if any (the first, when several prefixes mount it). */
+  private mountOf(base: string): { readonly segments: readonly string[] } | undefined {
+    return (this.setup.files.mounts ?? []).find((m) => m.real === base);
   }
 
   /**
