@@ -51,6 +51,8 @@ export async function writeUntilEvent(recording: { seen: ReloadEvent[]; next: ()
 /** What watchedTree gives. */
 export interface WatchedTree {
   readonly tree: PreviewServer;
+  /** The port it listens on (127.0.0.1). */
+  readonly port: number;
   /** The paths every event sent so far named. */
   readonly paths: string[];
   /** What the server said as warnings, from its start on. */
@@ -70,11 +72,12 @@ export interface WatchedTree {
  */
 export async function watchedTree(dir: string, options: Omit<ServerOptionsInput, 'root' | 'reload'> = {}): Promise<WatchedTree> {
   const recording = await recordingServer({ root: dir, reload: { debounceMs: 20 }, ...options });
-  const { tree, seen, warnings } = recording;
+  const { tree, port, seen, warnings } = recording;
   const nextEvent = (): Promise<void> => recording.next();
   const paths = (): string[] => seen.flatMap((e) => e.paths);
   return {
     tree,
+    port,
     get paths() {
       return paths();
     },

@@ -38,18 +38,30 @@ export interface RootWatcher {
 export type ChangeListener = (absolutePath: string, inPlace: boolean) => void;
 
 /**
+ * Whether what a symbolic link in the tree leads to may be served through it, judged by its real
+ * path `real` with the rule a request through the link meets (the caller's: the server's
+ * judgeRealPath for the root and mounts, so a link to a hidden real path — `vendor → ../.cache/x`,
+ * `inner → .hidden/y` — or, without followSymlinks, out of the tree is refused; anything for a
+ * --watch folder). A link refused is neither watched nor walked into; one served that leads out of
+ * the tree is walked into, and each folder reached through it is judged by its real path too.
+ */
+export type LinkJudge = (real: string) => boolean;
+
+/**
  * Watches `rootReal` (a real path). `skip(absolutePath)`: a folder or link under the root whose
- * changes are all ignored (an ignore glob covers it and everything below it, e.g. node_modules):
- * on Linux it is neither walked nor watched, so it costs no inotify watch.
+ * changes are all ignored (an ignore glob covers it and everything below it, e.g. node_modules;
+ * a hidden folder while dotfiles are off): on Linux it is neither walked nor watched, so it costs
+ * no inotify watch. `serves`: see LinkJudge (Linux); by default, only links that lead into the
+ * tree are watched, as the server serves by default.
  */
 export function watchRoot(
   rootReal: string,
   onChange: ChangeListener,
   onError: (message: string) => void,
   skip: (absolutePath: string) => boolean = () => false,
-  walkLinks: () => boolean = () => false,
+  serves?: LinkJudge,
 ): RootWatcher {
-  return process.platform === 'linux' ? watchFolders(rootReal, onChange, onError, skip, walkLinks) : watchRecursive(rootReal, onChange, onError);
+  return process.platform === 'linux' ? watchFolders(rootReal, onChange, onError, skip, serves) : watchRecursive(rootReal, onChange, onError);
 }
 
 function watchRecursive(rootReal: string, onChange: ChangeListener, onError: (message: string) => void): RootWatcher {
@@ -71,18 +83,19 @@ function watchRecursive(rootReal: string, onChange: ChangeListener, onError: (me
   return { close: () => active.close(), rewalk: () => undefined };
 }
 
-/** Linux: a watch per folder (and per symbolic link), kept in step with the tree. */
 /**
- * `walkLinks()`: a link in the tree that leads to a folder outside it (served with
- * --follow-symlinks) is walked into too, its folders watched under the link's path (at most
- * MAX_LINKED_FOLDERS; links found in there are watched, never walked into: no loops). Before,
- * only the folder it leads to was watched, so a save in `shared/css/app.css` (shared → ../ui)
- * reloaded nothing while the server served it.
+ * Linux: a watch per folder (and per symbolic link), kept in step with the tree.
+ * A link is watched only where `judge` (LinkJudge) says the server serves what it leads to: a
+ * link to a hidden real path was walked while every request through it was a 404. A link served
+ * that leads to a folder outside the tree (--follow-symlinks) is walked into too, its folders
+ * watched under the link's path (at most MAX_LINKED_FOLDERS; links found in there are watched,
+ * never walked into: no loops). Before, only the folder it leads to was watched, so a save in
+ * `shared/css/app.css` (shared → ../ui) reloaded nothing while the server served it.
  */
-function watchFolders(rootReal: string, onChange: ChangeListener, onError: (message: string) => void, skip: (absolutePath: string) => boolean, walkLinks: () => boolean): RootWatcher {
+function watchFolders(rootReal: string, onChange: ChangeListener, onError: (message: string) => void, skip: (absolutePath: string) => boolean, judge: LinkJudge | undefined): RootWatcher {
   const folders = new Map<string, FSWatcher>();
   const links = new Map<string, FSWatcher>();
-  /** The folders watched because a link leads to them from outside the tree (walkLinks): their paths under the link. */
+  /** The folders watched because a link leads to them from outside the tree: their paths under the link. */
   const linked = new Set<string>();
   let linkedLimitSaid = false;
   let closed = false;
@@ -337,7 +350,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     for (const [path, target] of [...linkTargets]) {
       if (closed) return;
       if (realPathOf(path) === target) continue;
-      // The folders walked through it too (walkLinks): they are where it led.
+      // The folders walked through it too: they are where it led.
       forget(path);
       addLink(path);
     }
@@ -352,19 +365,24 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     const top = rootTarget ?? rootReal;
     return real === top || real.startsWith(top.endsWith(sep) ? top : top + sep);
   };
+  /** True when the server serves what the real path `real` is through a link (LinkJudge; by default, inside the tree). */
+  const served = (real: string): boolean => (judge === undefined ? inTree(real) : judge(real));
   const addLink = (path: string): void => {
     if (closed || links.has(path) || skip(path)) return;
     const target = realPathOf(path);
     linkTargets.set(path, target);
+    // Refused by the server (a hidden real path; out of the tree without followSymlinks): nothing
+    // through it can reload a page. Kept in linkTargets: re-pointed, it is judged again.
+    if (target !== undefined && !served(target)) return;
     try {
       // fs.watch follows the link. A change in a folder it leads to is reported under the link's
       // name plus the entry's (latest/access.log, latest/s.css), so the caller's rules (the log
       // file, ignore globs, editors' temporaries, a stylesheet swapped in place) see what changed;
       // a change of a file it leads to, as a change of the link.
       const intoFolder = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
-      // A folder outside the tree, served (walkLinks): walked into, so its entries made, renamed
-      // or removed reshape the tree under the link as the tree's own do.
-      const walked = intoFolder && target !== undefined && !inTree(target) && walkLinks() && !underLink(path);
+      // A folder outside the tree, served: walked into, so its entries made, renamed or removed
+      // reshape the tree under the link as the tree's own do.
+      const walked = intoFolder && target !== undefined && !inTree(target) && !underLink(path);
       const leadsTo = identityOf(path);
       const w = watch(path, { persistent: false }, (event, filename) => {
         noteInotifyEvent();
@@ -425,14 +443,16 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     else if (st?.isSymbolicLink() === true) addLink(path);
     return reshaped;
   };
-  /** `viaLink`: `dir` lies in a folder a link leads to (walkLinks); such folders are bounded and never the tree's own. */
+  /**
+   * `viaLink`: `dir` lies in a folder a link leads to from outside the tree; such folders are
+   * bounded, never the tree's own, and judged by their real path as the server judges them.
+   */
   const addFolder = (dir: string, viaLink = false): void => {
     if (closed || folders.has(dir) || (dir !== rootReal && skip(dir))) return;
     if (viaLink) {
-      if (!walkLinks()) return;
       // Through a link that leads back into the tree (ui/app → ../site): watched where it is.
       const real = realPathOf(dir);
-      if (real === undefined || inTree(real)) return;
+      if (real === undefined || inTree(real) || !served(real)) return;
       if (linked.size >= MAX_LINKED_FOLDERS) {
         if (!linkedLimitSaid && !closed) onError(`live reload watches ${MAX_LINKED_FOLDERS} folders behind symbolic links that lead out of the served folder, no more: changes in the others reload nothing (link a smaller folder, or reload pages yourself)`);
         linkedLimitSaid = true;
@@ -689,7 +709,7 @@ export const PATHS_PER_SLICE = 256;
  */
 export const MAX_WAITING_PATHS = 100_000;
 
-/** Folders watched behind links that lead out of the tree (watchFolders' walkLinks): a link to `/` walks no further. */
+/** Folders watched behind links that lead out of the tree (watchFolders' addFolder `viaLink`): a link to `/` walks no further. */
 export const MAX_LINKED_FOLDERS = 2_000;
 
 /** How often the inotify watch limits are read again once one was reached (watchFolders' awaitLimitRaised), ms. */

@@ -404,8 +404,9 @@ export class LiveReload {
         (path, inPlace) => this.fileChanged(resolve(path), inPlace),
         (message) => this.setup.diagnostic('warn', message),
         (path) => this.unwatched(root, path, []),
-        // A link out of the root is served with followSymlinks: its folders are walked and watched too.
-        () => this.setup.files.followSymlinks,
+        // A link is watched where the server serves through it, by the rule a request meets (a
+        // link out of the root with followSymlinks is walked into; one to a hidden name never).
+        (real) => this.servedAs(real, root),
       );
     }
     this.watchExtraFolders();
@@ -433,9 +434,10 @@ export class LiveReload {
           // Named once: a message that names a folder (one it may not read) names this one's already.
           (message) => this.setup.diagnostic('warn', message.includes(base) ? message : `${message} (${base})`),
           (path) => this.unwatched(base, path, this.mountOf(base)?.segments),
-          // Links out of it walked into: a mount's as the root's (served with followSymlinks); a
-          // --watch folder's always (every change under it is the point: partials → ../shared).
-          () => !(this.setup.files.mounts ?? []).some((m) => m.real === base) || this.setup.files.followSymlinks,
+          // Links judged as the server does: a mount's as the root's (served under its prefix); a
+          // --watch folder's always followed and walked (every change under it is the point:
+          // partials → ../shared).
+          (real) => this.mountOf(base) === undefined || this.servedAs(real, base),
         ),
       );
     }
