@@ -177,7 +177,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['log lines held', /its lines wait in memory \(up to (\d+ MiB)\)/, [FILE_HELD_MAX_BYTES]],
   ['Requests view memory', /it also keeps them within (\d+ MiB) \(estimated\)/, [REQUEST_STORE_MAX_BYTES]],
   // Live reload's watcher (Linux).
-  ['watched folders behind links', /its folders at any depth, at most ([\d,]+) behind such links/, [MAX_LINKED_FOLDERS]],
+  ['watched folders and links behind links', /its folders at any depth, at most ([\d,]+) folders and links behind such links/, [MAX_LINKED_FOLDERS]],
   ['inotify watch limit raised', /the others are watched once the limit is raised \(read every (\d+ s); no restart needed\)/, [LIMIT_POLL_MS]],
   ['walks after queue overflows', /such walks come at most once every (\d+ s), and at most every (\d+) times the last walk's length/, [MIN_REWATCH_GAP_MS, REWATCH_GAP_FACTOR]],
   ['unreadable folders named', /\(at most (\d+) are named, then one line for the rest\)/, [MAX_DENIED_NAMED]],

@@ -88,14 +88,18 @@ function watchRecursive(rootReal: string, onChange: ChangeListener, onError: (me
  * A link is watched only where `judge` (LinkJudge) says the server serves what it leads to: a
  * link to a hidden real path was walked while every request through it was a 404. A link served
  * that leads to a folder outside the tree (--follow-symlinks) is walked into too, its folders
- * watched under the link's path (at most MAX_LINKED_FOLDERS; links found in there are watched,
- * never walked into: no loops). Before, only the folder it leads to was watched, so a save in
+ * watched under the link's path (at most MAX_LINKED_FOLDERS folders and links; links found in
+ * there are watched, never walked into: no loops). Before, only the folder it leads to was watched, so a save in
  * `shared/css/app.css` (shared → ../ui) reloaded nothing while the server served it.
  */
 function watchFolders(rootReal: string, onChange: ChangeListener, onError: (message: string) => void, skip: (absolutePath: string) => boolean, judge: LinkJudge | undefined): RootWatcher {
   const folders = new Map<string, FSWatcher>();
   const links = new Map<string, FSWatcher>();
-  /** The folders watched because a link leads to them from outside the tree: their paths under the link. */
+  /**
+   * The folders and links watched because a link leads to them from outside the tree: their paths
+   * under the link. Links count too: a link to `/` took 2,000 folders' watches and one more for
+   * every link found in them (about 3,000).
+   */
   const linked = new Set<string>();
   let linkedLimitSaid = false;
   let closed = false;
@@ -367,8 +371,19 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   };
   /** True when the server serves what the real path `real` is through a link (LinkJudge; by default, inside the tree). */
   const served = (real: string): boolean => (judge === undefined ? inTree(real) : judge(real));
+  /** True while there is room for one more folder or link behind a link (MAX_LINKED_FOLDERS); says once when there is none. */
+  const roomBehindLinks = (): boolean => {
+    if (linked.size < MAX_LINKED_FOLDERS) return true;
+    if (!linkedLimitSaid && !closed) onError(`live reload watches ${MAX_LINKED_FOLDERS} folders and links behind symbolic links that lead out of the served folder, no more: changes in the others reload nothing (link a smaller folder, or reload pages yourself)`);
+    linkedLimitSaid = true;
+    return false;
+  };
   const addLink = (path: string): void => {
     if (closed || links.has(path) || skip(path)) return;
+    // A link found behind a link (in a folder walked through one) counts toward the bound: not
+    // even recorded past it (relinkMoved looks at each recorded link again).
+    const behind = underLink(path);
+    if (behind && !roomBehindLinks()) return;
     const target = realPathOf(path);
     linkTargets.set(path, target);
     // Refused by the server (a hidden real path; out of the tree without followSymlinks): nothing
@@ -382,7 +397,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       const intoFolder = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
       // A folder outside the tree, served: walked into, so its entries made, renamed or removed
       // reshape the tree under the link as the tree's own do.
-      const walked = intoFolder && target !== undefined && !inTree(target) && !underLink(path);
+      const walked = intoFolder && target !== undefined && !inTree(target) && !behind;
       const leadsTo = identityOf(path);
       const w = watch(path, { persistent: false }, (event, filename) => {
         noteInotifyEvent();
@@ -403,6 +418,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
         if (links.get(path) === w) links.delete(path);
       });
       links.set(path, w);
+      if (behind) linked.add(path);
       if (walked) walkInto(path);
     } catch (err) {
       if (!denied(path, err)) failed(err);
@@ -452,12 +468,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     if (viaLink) {
       // Through a link that leads back into the tree (ui/app → ../site): watched where it is.
       const real = realPathOf(dir);
-      if (real === undefined || inTree(real) || !served(real)) return;
-      if (linked.size >= MAX_LINKED_FOLDERS) {
-        if (!linkedLimitSaid && !closed) onError(`live reload watches ${MAX_LINKED_FOLDERS} folders behind symbolic links that lead out of the served folder, no more: changes in the others reload nothing (link a smaller folder, or reload pages yourself)`);
-        linkedLimitSaid = true;
-        return;
-      }
+      if (real === undefined || inTree(real) || !served(real) || !roomBehindLinks()) return;
     }
     let w: FSWatcher;
     // The root's identity (isOwnEvent): a folder inside it named like it (dist/dist) is no removal of it.
@@ -709,7 +720,11 @@ export const PATHS_PER_SLICE = 256;
  */
 export const MAX_WAITING_PATHS = 100_000;
 
-/** Folders watched behind links that lead out of the tree (watchFolders' addFolder `viaLink`): a link to `/` walks no further. */
+/**
+ * Folders and links watched behind links that lead out of the tree (watchFolders' `linked`), each
+ * one inotify watch: a link to `/` walks no further (it took about 3,000 watches while links
+ * found in there were not counted).
+ */
 export const MAX_LINKED_FOLDERS = 2_000;
 
 /** How often the inotify watch limits are read again once one was reached (watchFolders' awaitLimitRaised), ms. */
