@@ -53,6 +53,7 @@ import { FILE_FLUSH_BYTES, FILE_FLUSH_MS, FILE_HELD_MAX_BYTES } from '../../src/
 import { MAX_CONFIG_FILE_BYTES } from '../../src/core/config/config-file';
 import {
   LIMIT_POLL_MS,
+  MAX_AWAITED_LINKS,
   MAX_DENIED_NAMED,
   MAX_LINKED_FOLDERS,
   MAX_WAITING_PATHS,
@@ -178,6 +179,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['Requests view memory', /it also keeps them within (\d+ MiB) \(estimated\)/, [REQUEST_STORE_MAX_BYTES]],
   // Live reload's watcher (Linux).
   ['watched folders and links behind links', /its folders at any depth, at most ([\d,]+) folders and links behind such links/, [MAX_LINKED_FOLDERS]],
+  ['awaited links', /At most ([\d,]+) such links are awaited, each one watch/, [MAX_AWAITED_LINKS]],
   ['inotify watch limit raised', /the others are watched once the limit is raised \(read every (\d+ s); no restart needed\)/, [LIMIT_POLL_MS]],
   ['walks after queue overflows', /such walks come at most once every (\d+ s), and at most every (\d+) times the last walk's length/, [MIN_REWATCH_GAP_MS, REWATCH_GAP_FACTOR]],
   ['unreadable folders named', /\(at most (\d+) are named, then one line for the rest\)/, [MAX_DENIED_NAMED]],

@@ -15,13 +15,15 @@
  *   --watch folder made later): its return is awaited and it is watched again. A root that is a
  *   file (`--watch config/app.yaml`) is watched itself, and again each time an atomic save
  *   (a temporary renamed onto it) or a delete and re-create puts another file under its name. A symbolic link is watched where it leads (a change there is reported as a change
- *   of the link), never walked into. Node's own `recursive: true` on Linux (measured with Node 20)
+ *   of the link), walked into only where it leads out of the tree to a place the server serves
+ *   (LinkJudge), and, while it leads nowhere (its target removed by a build), watched again
+ *   once its target is made (awaitTarget). Node's own `recursive: true` on Linux (measured with Node 20)
  *   walks the tree too, but with one watch and one `stat` per FILE: for the benchmark's 1,000-file
  *   root that was ~9 MB of RSS and tens of milliseconds before the server listened.
  * - Elsewhere: one recursive `fs.watch` (FSEvents, ReadDirectoryChangesW).
  */
 import { watch, readdirSync, readFileSync, readlinkSync, lstatSync, statSync, type FSWatcher } from 'node:fs';
-import { basename, dirname, isAbsolute, join, parse, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, parse, resolve, sep } from 'node:path';
 import { realPathOf } from '../files/file-cache';
 import { sameFile, type FileIdentity } from '../files/loopback-only';
 
@@ -203,6 +205,8 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     links.clear();
     linked.clear();
     linkTargets.clear();
+    for (const a of awaitedLinks.values()) a.close();
+    awaitedLinks.clear();
     rootTarget = undefined;
   };
   /** realpath(3) of the root now, or undefined when it leads nowhere. */
@@ -332,6 +336,12 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   const forget = (path: string): void => {
     const inside = path + sep;
     for (const p of linkTargets.keys()) if (p === path || p.startsWith(inside)) linkTargets.delete(p);
+    for (const [p, a] of awaitedLinks) {
+      if (p === path || p.startsWith(inside)) {
+        a.close();
+        awaitedLinks.delete(p);
+      }
+    }
     for (const p of linked) if (p === path || p.startsWith(inside)) linked.delete(p);
     for (const map of [folders, links]) {
       for (const [p, w] of map) {
@@ -386,9 +396,14 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     if (behind && !roomBehindLinks()) return;
     const target = realPathOf(path);
     linkTargets.set(path, target);
+    // Leads nowhere (yet): watched once what it leads to is made (awaitTarget).
+    if (target === undefined) {
+      if (awaitTarget(path) && behind) linked.add(path);
+      return;
+    }
     // Refused by the server (a hidden real path; out of the tree without followSymlinks): nothing
     // through it can reload a page. Kept in linkTargets: re-pointed, it is judged again.
-    if (target !== undefined && !served(target)) return;
+    if (!served(target)) return;
     try {
       // fs.watch follows the link. A change in a folder it leads to is reported under the link's
       // name plus the entry's (latest/access.log, latest/s.css), so the caller's rules (the log
@@ -421,8 +436,108 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       if (behind) linked.add(path);
       if (walked) walkInto(path);
     } catch (err) {
-      if (!denied(path, err)) failed(err);
+      // Gone since the realpath: awaited as any link that leads nowhere.
+      if (isGone(err)) {
+        if (awaitTarget(path) && behind) linked.add(path);
+      } else if (!denied(path, err)) failed(err);
     }
+  };
+  /**
+   * The links that lead nowhere (yet) whose target is awaited (at most MAX_AWAITED_LINKS), each
+   * with its watch's `close` (the watch of the nearest folder on its way that exists). fs.watch
+   * cannot watch what is not there, and outside the tree nothing else sees it made: after a build's
+   * `rm -rf ../ui/dist && mkdir ../ui/dist`, site/dist → ../ui/dist was never watched again and
+   * saves there (served through it) reloaded nothing.
+   */
+  const awaitedLinks = new Map<string, { readonly close: () => void }>();
+  let awaitedLimitSaid = false;
+  /**
+   * Where the link `path` would lead while it leads nowhere: the path it names, each link on the
+   * way that exists followed (at most MAX_LINK_HOPS; a relative one from its folder's real path),
+   * up to the first name that does not exist; undefined when that cannot be told (a loop, no
+   * permission).
+   */
+  const pendingTarget = (path: string): string | undefined => {
+    let p = path;
+    for (let hops = 0; hops <= MAX_LINK_HOPS; hops++) {
+      let text: string;
+      try {
+        if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return p;
+        text = readlinkSync(p);
+      } catch {
+        return undefined;
+      }
+      const folder = dirname(p);
+      p = resolve(realPathOf(folder) ?? folder, text);
+    }
+    return undefined;
+  };
+  /**
+   * Awaits the target of the link `path`, which leads nowhere now, when the server would serve it
+   * there (else nothing could reload a page): watches the nearest folder on its way that exists
+   * (one inotify watch; a deeper one as they are made; none where the tree watches that folder
+   * already, whose changes relinkMoved follows), and once the link leads somewhere, it is handled
+   * as an entry made (watched, walked where served, reported: pages reload). True when awaited.
+   */
+  const awaitTarget = (path: string): boolean => {
+    if (closed || awaitedLinks.has(path)) return awaitedLinks.has(path);
+    const pending = pendingTarget(path);
+    if (pending === undefined || !served(pending)) return false;
+    if (awaitedLinks.size >= MAX_AWAITED_LINKS) {
+      if (!awaitedLimitSaid) onError(`live reload awaits ${MAX_AWAITED_LINKS} symbolic links that lead nowhere (yet), no more: the others are not watched once what they lead to is made, so changes there reload nothing (reload pages yourself, or start again once it is there)`);
+      awaitedLimitSaid = true;
+      return false;
+    }
+    let watched: string | undefined;
+    /** The name in `watched` on the way to the target: events of other names are not looked at. */
+    let next: string | undefined;
+    let w: FSWatcher | undefined;
+    const stop = (): void => {
+      w?.close();
+      w = undefined;
+    };
+    const check = (): void => {
+      if (closed || awaitedLinks.get(path) !== entry) return;
+      if (realPathOf(path) !== undefined) {
+        stop();
+        awaitedLinks.delete(path);
+        arrive(path, false, true);
+        return;
+      }
+      const target = pendingTarget(path);
+      let dir = target === undefined ? undefined : dirname(target);
+      while (dir !== undefined && dir !== dirname(dir) && statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) dir = dirname(dir);
+      if (dir === watched) return;
+      stop();
+      watched = dir;
+      if (dir === undefined || target === undefined || folders.has(dir)) return;
+      next = target.slice(dir.length).split(sep).find((s) => s !== '');
+      const identity = identityOf(dir);
+      const here = dir;
+      try {
+        const made = watch(here, { persistent: false }, (event, filename) => {
+          noteInotifyEvent();
+          // This folder itself removed or moved (see isOwnEvent): one higher up is watched.
+          if (isOwnEvent(here, identity, event, filename)) watched = undefined;
+          else if (filename !== null && filename.toString() !== next) return;
+          check();
+        });
+        made.on('error', () => {
+          made.close();
+          if (w === made) w = undefined;
+          watched = undefined;
+        });
+        w = made;
+      } catch {
+        // Not watchable (no permission): the link is found again only when the tree reshapes.
+      }
+      // Made between the stat above and the watch: seen now.
+      if (realPathOf(path) !== undefined) check();
+    };
+    const entry = { close: stop };
+    awaitedLinks.set(path, entry);
+    check();
+    return true;
   };
   /** Watches the folders in `dir` (a folder a link leads to from outside the tree, or one in it), a link's own excepted. */
   const walkInto = (dir: string): void => {
@@ -638,13 +753,16 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       return;
     }
     const old = [...folders.values(), ...links.values(), ...linkGuards.splice(0)];
+    const oldAwaited = [...awaitedLinks.values()];
     folders.clear();
     links.clear();
     linked.clear();
     linkTargets.clear();
+    awaitedLinks.clear();
     rootTarget = undefined;
     addFolder(rootReal);
     for (const w of old) w.close();
+    for (const a of oldAwaited) a.close();
     if (!closed && reload) onChange(rootReal, false);
   };
   const stopListening = onQueueOverflow(() => {
@@ -726,6 +844,13 @@ export const MAX_WAITING_PATHS = 100_000;
  * found in there were not counted).
  */
 export const MAX_LINKED_FOLDERS = 2_000;
+
+/**
+ * Links that lead nowhere (yet) whose target is awaited (watchFolders' awaitTarget), each one
+ * inotify watch on the nearest folder on its way: a tree of dangling links (a checkout before
+ * its build, links into a removed folder) costs no more.
+ */
+export const MAX_AWAITED_LINKS = 2_000;
 
 /** How often the inotify watch limits are read again once one was reached (watchFolders' awaitLimitRaised), ms. */
 export const LIMIT_POLL_MS = 2_000;
