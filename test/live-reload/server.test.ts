@@ -19,7 +19,7 @@ import { MAX_CSP_WARNINGS, SETTLE_MS, type LiveReload, type ReloadEvent } from '
 import type { ReloadOptions } from '../../src/core/options';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, MAX_PLANS_AHEAD, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
-import { inotifyWatches, recordingServer, watchedTree, writeUntilEvent } from './watched-tree';
+import { EVENT_WAIT_MS, inotifyWatches, recordingServer, watchedTree, within, writeUntilEvent } from './watched-tree';
 
 const PAGE = '<!doctype html><html><head><title>t</title></head><body><p>Grüße 🎉</p></body></html>\n';
 const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html,*/*;q=0.8\r\n';
@@ -82,10 +82,11 @@ function openStream(extra = ''): Stream {
     socket,
     text: () => received,
     waitFor: async (piece, from = 0) => {
+      const deadline = Date.now() + EVENT_WAIT_MS;
       for (;;) {
         const at = received.indexOf(piece, from);
         if (at >= 0) return at + piece.length;
-        await new Promise<void>((r) => waiters.push(r));
+        await within(new Promise<void>((r) => waiters.push(r)), `the event stream: ${JSON.stringify(piece)} after ${JSON.stringify(received.slice(-200))}`, Math.max(1, deadline - Date.now()));
       }
     },
   };
@@ -131,9 +132,12 @@ async function onAnotherServer(reload: Partial<ReloadOptions>, body: (other: Pre
   }
 }
 
-/** Resolves with the next n-th event (index into `events`) once it has been sent. */
+/** Resolves with the next n-th event (index into `events`) once it has been sent; fails after EVENT_WAIT_MS. */
 async function eventAt(index: number): Promise<ReloadEvent> {
-  while (events.length <= index) await new Promise<void>((r) => eventWaiters.push(r));
+  const deadline = Date.now() + EVENT_WAIT_MS;
+  while (events.length <= index) {
+    await within(new Promise<void>((r) => eventWaiters.push(r)), `event #${index} (${events.length} sent)`, Math.max(1, deadline - Date.now()));
+  }
   return events[index] as ReloadEvent;
 }
 
@@ -443,7 +447,7 @@ test('the first change goes out once settled, before the debounce ends; changes 
       wake();
     };
     const until = async (n: number): Promise<void> => {
-      while (seen.length < n) await new Promise<void>((r) => (wake = r));
+      while (seen.length < n) await within(new Promise<void>((r) => (wake = r)), `event ${n} of the other server`);
     };
     live.notifyChanged([join(root, 'index.html')]);
     // Timers fire in the order they are due: the settle (SETTLE_MS) ends before this longer sleep.
@@ -485,7 +489,8 @@ test('the watcher follows the tree: folders made or moved in after the start, fo
     await tree.writeUntilNamed('a/z.html');
     // A change where a link leads is a change of the link.
     await writeFile(join(elsewhere, 'target.html'), 'two');
-    while (!tree.paths.includes('/link.html')) await tree.nextEvent();
+    const deadline = Date.now() + EVENT_WAIT_MS;
+    while (!tree.paths.includes('/link.html')) await within(tree.nextEvent(), 'an event naming /link.html', Math.max(1, deadline - Date.now()));
   } finally {
     await tree.close();
     await rm(dir, { recursive: true, force: true });
@@ -1035,11 +1040,11 @@ test("editors' temporary files never emit with dotfiles on either (by name, not 
   };
   try {
     await writeFile(join(dir, 'site.css'), 'body { color: red }\n');
-    while (seen.length === 0) await new Promise<void>((r) => (wake = r));
+    while (seen.length === 0) await within(new Promise<void>((r) => (wake = r)), 'the first event for site.css');
     const start = seen.length;
     await editorsAroundASave(dir);
     await writeFile(join(dir, 'site.css'), 'body { color: green }\n');
-    while (seen.length <= start) await new Promise<void>((r) => (wake = r));
+    while (seen.length <= start) await within(new Promise<void>((r) => (wake = r)), 'the event for the save between editors\' files');
     assert.deepEqual(seen[start], { kind: 'css', paths: ['/site.css'] });
   } finally {
     await dotted.close();
@@ -1127,7 +1132,7 @@ test('close() ends open event streams', async () => {
     await stream.waitFor('event: hello\n');
     const ended = new Promise<void>((r) => stream.socket.on('end', () => r()));
     await extra.close();
-    await ended;
+    await within(ended, 'the event stream ending when its server closes');
   });
 });
 

@@ -33,6 +33,26 @@ export async function recordingServer(options: ServerOptionsInput): Promise<{ tr
   return { tree, port: address.port, seen, next: () => new Promise<void>((r) => (wake = r)), warnings };
 }
 
+/** How long a watcher test waits for one event or one piece of a stream before it fails. */
+export const EVENT_WAIT_MS = 20_000;
+
+/**
+ * `promise`, or a rejection naming `what` once `ms` milliseconds pass first: every wait for the
+ * server's next event is bounded, so a lost event fails its test at once with its name instead of
+ * holding the file to the runner's 300 s timeout.
+ */
+export async function within<T>(promise: Promise<T>, what: string, ms = EVENT_WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Writes `file` again and again (bounded: `tries` writes, each followed by up to 250 ms of waiting)
  * until an event of `recording` satisfying `ok` comes after the first write; fails naming `what`.
