@@ -5,12 +5,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServerError } from '../../src/core';
+import { PreviewServer, ServerError, type ServerOptionsInput } from '../../src/core';
 import { startServer, type Running } from './harness';
-import { fetchOnce, request } from './raw-client';
+import { DEFAULT_WAIT_MS, fetchOnce, request, withTimeout } from './raw-client';
 
 let root: string;
 const servers: Running[] = [];
@@ -251,5 +252,55 @@ test('a path that can name no file (a name too long, a path too long, a loop of 
     assert.match(s.records.find((rec) => rec.target === longName && rec.status === 404)?.note ?? '', /ENAMETOOLONG/);
   } finally {
     await rm(join(root, 'loops'), { recursive: true, force: true });
+  }
+});
+
+/** A server started as serve() does, with the warnings it said while starting. */
+async function serveWithWarnings(input: Omit<ServerOptionsInput, 'root'>): Promise<{ running: Running; warnings: string[] }> {
+  const server = new PreviewServer();
+  const warnings: string[] = [];
+  server.on('diagnostic', (level, message) => {
+    if (level === 'warn') warnings.push(message);
+  });
+  const records: Running['records'] = [];
+  server.on('request', (r) => records.push(r));
+  const address = await server.listen({ root, configFile: false, port: 0, host: '127.0.0.1', resolveHostNames: false, timeouts: { closeGraceMs: 500 }, ...input });
+  const running: Running = { server, port: address.port, records, close: () => server.close() };
+  servers.push(running);
+  return { running, warnings };
+}
+
+test('a fallback that names a folder or a named pipe is said at start, and navigations get the 404 of a missing fallback: never 301, 403 or a hang', { skip: process.platform === 'win32' && 'mkfifo' }, async () => {
+  // Before: a folder fallback counted as existing, so every deep link was moved (301) to the
+  // folder (/app/), its listing or index in place of the app; a named pipe was answered 403
+  // ("not a regular file"), and neither was said at start.
+  const place = join(root, 'not-files');
+  await mkdir(join(place, 'app'), { recursive: true });
+  await mkdir(join(place, 'with-index'));
+  await writeFile(join(place, 'with-index', 'index.html'), SHELL);
+  execFileSync('mkfifo', [join(place, 'pipe.html')]);
+  execFileSync('mkfifo', [join(place, 'clean.html')]);
+  try {
+    const cases: Array<[string, Omit<ServerOptionsInput, 'root'>, RegExp]> = [
+      ['a folder', { spa: 'not-files/app' }, /the single-page app fallback \/not-files\/app is a folder, not a file/],
+      ['a folder with an index.html', { spa: 'not-files/with-index/' }, /the single-page app fallback \/not-files\/with-index is a folder, not a file/],
+      ['a named pipe', { spa: 'not-files/pipe.html' }, /the single-page app fallback \/not-files\/pipe\.html is a named pipe \(FIFO\), not a file/],
+      ['a named pipe found as a clean URL', { spa: 'not-files/clean', cleanUrls: true }, /the single-page app fallback \/not-files\/clean \(its clean URL's page \/not-files\/clean\.html\) is a named pipe \(FIFO\), not a file/],
+    ];
+    for (const [what, input, said] of cases) {
+      const { running, warnings } = await serveWithWarnings(input);
+      assert.ok(warnings.some((w) => said.test(w) && /navigations to missing paths get 404 meanwhile/.test(w)), `${what}: ${JSON.stringify(warnings)}`);
+      for (const path of ['/deep/link', '/other']) {
+        const r = await withTimeout(fetchOnce(running.port, request(path, { headers: navigation })), DEFAULT_WAIT_MS, `${what}: ${path}`);
+        assert.equal(r.status, 404, `${what}: ${path}`);
+        assert.equal(r.header('location'), undefined, `${what}: ${path}`);
+        assert.match(r.body.toString(), new RegExp(path.replace(/\//g, '\\/')), `${what}: the 404 names the path asked for`);
+        assert.match(running.records.find((rec) => rec.target === path)?.note ?? '', said, `${what}: ${path}'s note`);
+      }
+      // Existing files are served as ever.
+      assert.equal((await fetchOnce(running.port, request('/assets/app.js', { headers: navigation }))).body.toString(), 'console.log(1)\n', what);
+    }
+  } finally {
+    await rm(place, { recursive: true, force: true });
   }
 });

@@ -138,13 +138,34 @@ function containedUnder(rootReal: string, opts: StaticOptions, mount = rootReal 
  * `clientIp` undefined: no client (the start's check of the fallback file), guarded files not judged.
  */
 export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions, clientIp?: string): boolean {
+  return answeringNode(segments, trailingSlash, opts, clientIp) !== undefined;
+}
+
+/**
+ * What would answer the resolved `segments`, as existsForRequest judges it (the same stats): the
+ * Stats (symlinks followed) of the node there, or of the clean URL's `.html` page (`cleanUrl`
+ * true) when that is what answers; `stats` undefined for a node that is there but whose stat
+ * failed otherwise than as missing (EACCES: the lookup says what it is). undefined when nothing
+ * may answer (missing or refused). The SPA fallback asks it to tell a fallback file from a folder
+ * or a FIFO of that name.
+ */
+export function answeringNode(
+  segments: readonly string[],
+  trailingSlash: boolean,
+  opts: StaticOptions,
+  clientIp?: string,
+): { readonly stats: Stats | undefined; readonly cleanUrl: boolean } | undefined {
   const placed = placeSegments(segments, opts);
   const known = statExisting(placed.fsPath);
   // A path ending in `/` names a folder: a file there is missing (the OS says ENOTDIR). A
   // refused one is missing too, and its clean URL's page may answer it (lookupPath).
-  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory()) && servable(placed.fsPath, placed.within, opts, clientIp)) return true;
+  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory()) && servable(placed.fsPath, placed.within, opts, clientIp)) {
+    return { stats: known, cleanUrl: false };
+  }
   const html = cleanUrlCandidate(placed, trailingSlash, opts);
-  return html !== undefined && statExisting(html) !== 'missing' && servable(html, placed.within, opts, clientIp);
+  if (html === undefined) return undefined;
+  const page = statExisting(html);
+  return page !== 'missing' && servable(html, placed.within, opts, clientIp) ? { stats: page, cleanUrl: true } : undefined;
 }
 
 /**

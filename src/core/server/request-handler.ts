@@ -16,8 +16,9 @@ import type { Exchange } from '../http/connection';
 import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
 import { lstatSync } from 'node:fs';
-import { existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
+import { answeringNode, existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
 import { guardedRefusalAt } from '../files/loopback-only';
+import { nodeKind } from '../files/open-contained';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import { ENDPOINT_PATHS, type PageHooks } from '../reload/live-reload';
@@ -165,7 +166,8 @@ function spaTarget(fallback: string): string {
 }
 
 /**
- * Why the SPA fallback file `fallback` cannot answer now (it does not exist; it is hidden and
+ * Why the SPA fallback file `fallback` cannot answer now (it does not exist; it is a folder, a
+ * FIFO, a socket or a device, not a file; it is hidden and
  * dotfiles are off; it is a link that leads out of the root or to a hidden file, so it is refused
  * as any such path; with `clientIp`, it is a file that client may not have: the HTTPS key, the
  * active log for another host), or undefined when it can. A stat or two. The server says it at
@@ -174,7 +176,16 @@ function spaTarget(fallback: string): string {
 export function spaFallbackProblem(fallback: string, files: StaticOptions, clientIp?: string): string | undefined {
   const target = spaTarget(fallback);
   const own = resolveRequestPath(target, files.dotfiles);
-  if (own.kind === 'ok' && existsForRequest(own.segments, false, files, clientIp)) return undefined;
+  const node = own.kind === 'ok' ? answeringNode(own.segments, false, files, clientIp) : undefined;
+  // A folder or a FIFO of that name is no page: served, every deep link was moved (301) to the
+  // folder, its listing or index in place of the app, or refused (403) as not a regular file.
+  const st = node?.stats;
+  if (st !== undefined && !st.isFile()) {
+    const shown = node?.cleanUrl === true ? `${target} (its clean URL's page ${target}.html)` : target;
+    const todo = st.isDirectory() ? `name a page in it (e.g. ${fallback.replace(/[\\/]+$/, '')}/index.html)` : 'point the fallback at an HTML file in the folder';
+    return `the single-page app fallback ${shown} is ${nodeKind(st)}, not a file; ${todo}`;
+  }
+  if (node !== undefined) return undefined;
   if (own.kind === 'hidden') return `the single-page app fallback ${target} is a hidden file, never served (turn on dotfiles to serve it)`;
   let there = false;
   const fsPath = own.kind === 'ok' ? placeSegments(own.segments, files).fsPath : undefined;
