@@ -65,21 +65,6 @@ export type Opened =
 /** Read-only, never blocking on a FIFO, never becoming the controlling terminal. */
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
-/**
- * What a stat says a node is, in words for a message ("… is a character device, not a file"):
- * 'a regular file', 'a folder', 'a named pipe (FIFO)', 'a socket', 'a character device', 'a
- * block device', or 'not a regular file' for anything else.
- */
-export function nodeKind(st: Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string {
-  if (st.isFile()) return 'a regular file';
-  if (st.isDirectory()) return 'a folder';
-  if (st.isFIFO()) return 'a named pipe (FIFO)';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  return 'not a regular file';
-}
-
 /** What a stat says about a node that is neither a regular file nor a folder. */
 export function notRegularReason(st: Stats): string {
   const what = st.isFIFO()

@@ -18,7 +18,7 @@ import type { HeaderList } from '../http/request-record';
 import { lstatSync } from 'node:fs';
 import { answeringNode, existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
 import { guardedRefusalAt } from '../files/loopback-only';
-import { nodeKind } from '../files/open-contained';
+import { nodeKind } from '../text/fs-problem';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
 import { ENDPOINT_PATHS, type PageHooks } from '../reload/live-reload';

@@ -1,3 +1,5 @@
+import type { Stats } from 'node:fs';
+
 /**
  * What a file-system error on a path a person named (the root, a mount's folder, the log file,
  * porthole.config.json) means, in plain words, with what to do: `a symbolic link on its path
@@ -48,4 +50,19 @@ function nodeDescription(err: unknown, code: string | undefined): string {
   const bare = message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
   const described = bare.replace(/, [a-z_]+ '.*'$/s, '');
   return `${described} (${code})`;
+}
+
+/**
+ * What a stat says a node is, in words for a message ("… is a character device, not a file"):
+ * 'a regular file', 'a folder', 'a named pipe (FIFO)', 'a socket', 'a character device', 'a
+ * block device', or 'not a regular file' for anything else.
+ */
+export function nodeKind(st: Pick<Stats, 'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
 }
