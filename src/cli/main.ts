@@ -10,7 +10,7 @@
 import type * as ChildProcessModule from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Worker } from 'node:cluster';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import {
@@ -18,6 +18,7 @@ import {
   PreviewServer,
   liesInsideFolder,
   PrivateKeyError,
+  SmallFileError,
   checkCertificatePair,
   escapeForDisplay,
   formatShortLine,
@@ -27,6 +28,7 @@ import {
   lanAddresses,
   loadOrCreateCertificate,
   networkUrls,
+  readSmallFile,
   resolveOptionsWithConfigFile,
   type BoundAddress,
   type ServerOptions,
@@ -245,23 +247,39 @@ function openBrowser(url: string): void {
 }
 
 /**
- * The passphrase for an encrypted --key: the first line of --passphrase-file (without its line
- * end, as `openssl -passin file:` reads it), else the PASSPHRASE_ENV environment variable, else
- * none. Exits on an unreadable or empty file; warns when others may read it.
+ * The text of the file `flag` names at `path` (a certificate, a key, a passphrase file), read by
+ * readSmallFile: a regular file, or a pipe written and closed within PIPE_CLOSE_WAIT_MS, of at most
+ * MAX_SMALL_FILE_BYTES. Exits saying what `path` is and what to do (`todo`) when it is none of
+ * those ("--cert /dev/zero is a character device, not a file: name a PEM certificate file"), or
+ * why it could not be read ("--cert: cannot read the certificate FILE: it does not exist…").
  */
-function readPassphrase(file: string | undefined): { passphrase: string; source: string } | undefined {
+async function readNamedFile(flag: string, what: string, path: string, todo: string): Promise<string> {
+  try {
+    return (await readSmallFile(path)).toString('utf8');
+  } catch (err) {
+    if (err instanceof SmallFileError && err.code !== 'EISDIR') fail(`${flag} ${path} ${err.reason}: ${todo}`);
+    fail(`${flag}: cannot read the ${what} ${path}: ${unreadableFile(err)}`);
+  }
+}
+
+/**
+ * The passphrase for an encrypted --key: the first line of --passphrase-file (without its line
+ * end, as `openssl -passin file:` reads it; a pipe such as `<(pass show key)` too), else the
+ * PASSPHRASE_ENV environment variable, else none. Exits on an unreadable, empty or oversized file
+ * and on one that is no file (readNamedFile); warns when others may read it.
+ */
+async function readPassphrase(file: string | undefined): Promise<{ passphrase: string; source: string } | undefined> {
   if (file === undefined) {
     const fromEnv = process.env[PASSPHRASE_ENV];
     return fromEnv === undefined ? undefined : { passphrase: fromEnv, source: `the environment variable ${PASSPHRASE_ENV}` };
   }
-  let text: string;
+  const text = await readNamedFile('--passphrase-file', 'passphrase file', file, 'name a file whose first line is the passphrase');
   try {
-    text = readFileSync(file, 'utf8');
     if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
       sayWarning(`other users may read the passphrase file ${file}; chmod 600 it`);
     }
-  } catch (err) {
-    fail(`--passphrase-file: cannot read the passphrase file ${file}: ${unreadableFile(err)}`);
+  } catch {
+    // Gone since it was read (a pipe's /dev/fd name): nothing left to warn about.
   }
   const passphrase = text.split(/\r?\n/)[0] ?? '';
   if (passphrase.length === 0) fail(`the passphrase file ${file} is empty: its first line is the passphrase`);
@@ -281,24 +299,17 @@ function selfSignedFolder(env: NodeJS.ProcessEnv, home: string): string | undefi
   return home.length > 0 && isAbsolute(home) ? join(home, '.cache', 'porthole') : undefined;
 }
 
-/** The certificate and key to serve with, or undefined for plain HTTP. Exits on a bad pair. */
-function loadTls(options: CliOptions, effective: ServerOptions): { tls: TlsOptions | undefined; notes: string[] } {
+/**
+ * The certificate and key to serve with, or undefined for plain HTTP. Exits on a bad pair, and on
+ * a --cert, --key or --passphrase-file that cannot be read or is no file (readNamedFile).
+ */
+async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{ tls: TlsOptions | undefined; notes: string[] }> {
   const choice = options.tls;
   if (choice.kind === 'none') return { tls: undefined, notes: [] };
   if (choice.kind === 'files') {
-    let cert: string;
-    let key: string;
-    try {
-      cert = readFileSync(choice.certPath, 'utf8');
-    } catch (err) {
-      fail(`--cert: cannot read the certificate ${choice.certPath}: ${unreadableFile(err)}`);
-    }
-    try {
-      key = readFileSync(choice.keyPath, 'utf8');
-    } catch (err) {
-      fail(`--key: cannot read the private key ${choice.keyPath}: ${unreadableFile(err)}`);
-    }
-    const given = readPassphrase(choice.passphraseFile);
+    const cert = await readNamedFile('--cert', 'certificate', choice.certPath, "name a PEM certificate file (e.g. mkcert's NAME.pem)");
+    const key = await readNamedFile('--key', 'private key', choice.keyPath, "name a PEM private key file (e.g. mkcert's NAME-key.pem)");
+    const given = await readPassphrase(choice.passphraseFile);
     let usableKey: string;
     try {
       usableKey = checkCertificatePair(cert, key, choice.certPath, choice.keyPath, given?.passphrase);
@@ -455,7 +466,7 @@ async function serve(
 
 async function runSingle(options: CliOptions): Promise<void> {
   const effective = await effectiveOptions(options);
-  const { tls, notes } = loadTls(options, effective);
+  const { tls, notes } = await loadTls(options, effective);
   // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
   const running: { server?: PreviewServer } = {};
   let stopping = false;
@@ -503,7 +514,7 @@ async function runSingle(options: CliOptions): Promise<void> {
 
 async function runPrimary(options: CliOptions): Promise<void> {
   const effective = await effectiveOptions(options);
-  const { notes } = loadTls(options, effective);
+  const { notes } = await loadTls(options, effective);
   const cluster = clusterModule();
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers: Worker[] = [];
@@ -625,7 +636,7 @@ async function runWorker(options: CliOptions): Promise<void> {
     if (m.type === 'generation') running.server?.liveReload?.catchUp(m.generation);
   });
   process.on('disconnect', () => stop(false));
-  const { tls } = loadTls(options, await effectiveOptions(options));
+  const { tls } = await loadTls(options, await effectiveOptions(options));
   const fixedPort = process.env.PORTHOLE_CLUSTER_PORT;
   const input: ServerOptionsInput = {
     ...serverOptions(options, tls),

@@ -51,6 +51,7 @@ import { MAX_CACHED_PLANS, MAX_INJECT_BYTES } from '../../src/core/reload/live-r
 import { MAX_WAITING_PLANS, PLAN_TIME_LIMIT_MS, PLAN_WAIT_LIMIT_MS } from '../../src/core/reload/page-planner';
 import { FILE_FLUSH_BYTES, FILE_FLUSH_MS, FILE_HELD_MAX_BYTES } from '../../src/core/log/request-log';
 import { MAX_CONFIG_FILE_BYTES } from '../../src/core/config/config-file';
+import { MAX_SMALL_FILE_BYTES, PIPE_CLOSE_WAIT_MS } from '../../src/core/access/read-small-file';
 import {
   LIMIT_POLL_MS,
   MAX_AWAITED_LINKS,
@@ -161,6 +162,11 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['a file saved atomically', /opened\s+again, up to (\d+) times; still being replaced, 503 with `Retry-After: (\d+)`/, [OPEN_ATTEMPTS, RETRY_AFTER_SECONDS]],
   ['a write still under way', /within (\d+ ms) of its last change\s+\(its ctime; `WRITE_SETTLE_MS`\)/, [WRITE_SETTLE_MS]],
   ['config file size', /the layered result once more\); ≤ (\d+ KiB)\./, [MAX_CONFIG_FILE_BYTES]],
+  [
+    'HTTPS files',
+    /A certificate, key or passphrase file is read only when it is a regular file of at most (\d+ MiB) .* whose writer writes it and closes it within (\d+ s) .* stops the start at once \(the pipe after those (\d+ s)\)/,
+    [MAX_SMALL_FILE_BYTES, PIPE_CLOSE_WAIT_MS, PIPE_CLOSE_WAIT_MS],
+  ],
   ['live-reload channels', /\*\*Live reload's channels\*\*: at most ([\d,]+) open at once/, [MAX_EVENT_CLIENTS]],
   ['WebSocket messages', /messages are at most (\d+ KiB) \(close 1009 beyond/, [MAX_WEBSOCKET_MESSAGE_BYTES]],
   ['injected pages', /Pages are\s+injected up to (\d+ MiB)/, [MAX_INJECT_BYTES]],

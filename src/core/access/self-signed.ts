@@ -6,10 +6,11 @@
  * on the phone before trusting it.
  */
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { isEncryptedPrivateKey, pemMismatch, readPrivateKey } from './private-key';
+import { readSmallRegularFileSync } from './read-small-file';
 
 export interface SelfSignedCertificate {
   /** PEM certificate. */
@@ -215,7 +216,9 @@ function ensureKeyDir(dir: string): void {
  * expires within 30 days, or does not cover every name in `names` — so a phone that trusted it
  * once keeps trusting it while the machine's addresses stay the same. On every write the folder
  * is KEY_DIR_MODE (0700) and key.pem KEY_FILE_MODE (0600), whatever they were before; a kept key
- * whose file or folder was widened is tightened back when it is read. Throws the file system's
+ * whose file or folder was widened is tightened back when it is read. A kept file that is no
+ * regular file of at most MAX_SMALL_FILE_BYTES (a named pipe, a link to /dev/zero) counts as
+ * missing: it is never opened for a wait or read without end, and is replaced. Throws the file system's
  * error (its `code`: ENOTDIR, EACCES, EROFS, ENOSPC…) when `dir` cannot be made or written.
  */
 export function loadOrCreateCertificate(dir: string, names: readonly string[]): SelfSignedCertificate & { readonly created: boolean } {
@@ -223,9 +226,11 @@ export function loadOrCreateCertificate(dir: string, names: readonly string[]): 
   const keyPath = join(dir, 'key.pem');
   const metaPath = join(dir, 'meta.json');
   try {
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as StoredMeta;
-    const cert = readFileSync(certPath, 'utf8');
-    const key = readFileSync(keyPath, 'utf8');
+    // Regular files of at most 1 MiB only: a named pipe or a link to a device put there (the
+    // folder may be $XDG_CACHE_HOME's) is no kept certificate, and is replaced below.
+    const meta = JSON.parse(readSmallRegularFileSync(metaPath).toString('utf8')) as StoredMeta;
+    const cert = readSmallRegularFileSync(certPath).toString('utf8');
+    const key = readSmallRegularFileSync(keyPath).toString('utf8');
     const x509 = new X509Certificate(cert);
     const fresh = Date.parse(x509.validTo) - Date.now() > 30 * 24 * 60 * 60 * 1000;
     const covers = names.every((n) => meta.names.includes(n));
