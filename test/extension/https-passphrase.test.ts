@@ -62,9 +62,9 @@ function answers(...list: Array<string | undefined>) {
   return { ask, asked };
 }
 
-test('prepareTls names an encrypted key as encrypted and says a passphrase is needed', () => {
+test('prepareTls names an encrypted key as encrypted and says a passphrase is needed', async () => {
   const keyPath = path.join(dir, 'key.pem');
-  assert.throws(
+  await assert.rejects(
     () => prepareTls(config(), folder(), dir, { root: dir }),
     (err: Error & { code?: string; keyError?: string }) =>
       err.code === 'ERR_TLS_CONFIG' &&
@@ -72,7 +72,7 @@ test('prepareTls names an encrypted key as encrypted and says a passphrase is ne
       err.message.includes(`${keyPath} is an encrypted private key`) &&
       !err.message.includes('not a PEM private key'),
   );
-  assert.throws(() => prepareTls(config(), folder(), dir, { root: dir }, undefined, 'wrong'), { keyError: 'ERR_KEY_PASSPHRASE', message: /passphrase does not decrypt/ });
+  await assert.rejects(() => prepareTls(config(), folder(), dir, { root: dir }, undefined, 'wrong'), { keyError: 'ERR_KEY_PASSPHRASE', message: /passphrase does not decrypt/ });
 });
 
 test('asked once: the passphrase is kept per key path, the next start does not ask, and HTTPS serves', async () => {

@@ -122,14 +122,14 @@ void test('access lists, listing, dotfiles and symlinks apply live; HTTPS and th
   assert.equal(needsRestart(base, { ...base, httpsCert: 'c.pem' }), true);
 });
 
-void test('HTTPS off: options unchanged', () => {
+void test('HTTPS off: options unchanged', async () => {
   const options = { root: '/w/site' };
-  const r = prepareTls(DEFAULT_CONFIG, folder, '/unused', options);
+  const r = await prepareTls(DEFAULT_CONFIG, folder, '/unused', options);
   assert.equal(r.options, options);
   assert.equal(r.certificate, undefined);
 });
 
-void test('HTTPS files: a missing file, a lone cert, a key of another certificate fail with path and reason', () => {
+void test('HTTPS files: a missing file, a lone cert, a key of another certificate fail with path and reason', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-tls-'));
   try {
     const a = createSelfSignedCertificate(['localhost']);
@@ -140,11 +140,11 @@ void test('HTTPS files: a missing file, a lone cert, a key of another certificat
     fs.writeFileSync(path.join(dir, 'junk.pem'), 'not a certificate');
     const ctx = { ...folder, folderPath: dir };
     const attempt = (cert: string, key: string) => () => prepareTls({ ...DEFAULT_CONFIG, httpsCert: cert, httpsKey: key }, ctx, dir, { root: dir });
-    assert.throws(attempt('cert.pem', ''), { code: 'ERR_TLS_CONFIG', message: /porthole\.https\.key is empty/ });
-    assert.throws(attempt('missing.pem', 'key.pem'), (err: Error) => err.message.includes(path.join(dir, 'missing.pem')) && /does not exist/.test(err.message));
-    assert.throws(attempt('junk.pem', 'key.pem'), (err: Error) => err.message.includes(path.join(dir, 'junk.pem')) && /not a PEM certificate/.test(err.message));
-    assert.throws(attempt('cert.pem', 'other-key.pem'), /other-key\.pem is not the private key of the certificate/);
-    const ok = prepareTls({ ...DEFAULT_CONFIG, httpsCert: 'cert.pem', httpsKey: path.join(dir, 'key.pem') }, ctx, dir, { root: dir });
+    await assert.rejects(attempt('cert.pem', ''), { code: 'ERR_TLS_CONFIG', message: /porthole\.https\.key is empty/ });
+    await assert.rejects(attempt('missing.pem', 'key.pem'), (err: Error) => err.message.includes(path.join(dir, 'missing.pem')) && /does not exist/.test(err.message));
+    await assert.rejects(attempt('junk.pem', 'key.pem'), (err: Error) => err.message.includes(path.join(dir, 'junk.pem')) && /not a PEM certificate/.test(err.message));
+    await assert.rejects(attempt('cert.pem', 'other-key.pem'), /other-key\.pem is not the private key of the certificate/);
+    const ok = await prepareTls({ ...DEFAULT_CONFIG, httpsCert: 'cert.pem', httpsKey: path.join(dir, 'key.pem') }, ctx, dir, { root: dir });
     assert.equal(ok.options.tls?.cert, a.cert);
     assert.equal(ok.certificate?.kind, 'files');
     assert.equal(ok.certificate?.fingerprint256, a.fingerprint256);
@@ -161,7 +161,7 @@ void test('HTTPS files inside the served folder: the key the settings name is a 
     fs.writeFileSync(path.join(dir, 'localhost.pem'), made.cert);
     fs.writeFileSync(path.join(dir, 'localhost-key.pem'), made.key);
     const ctx = { ...folder, folderPath: dir };
-    const ready = prepareTls({ ...DEFAULT_CONFIG, httpsCert: 'localhost.pem', httpsKey: 'localhost-key.pem' }, ctx, dir, { root: dir, port: 0, host: '127.0.0.1' });
+    const ready = await prepareTls({ ...DEFAULT_CONFIG, httpsCert: 'localhost.pem', httpsKey: 'localhost-key.pem' }, ctx, dir, { root: dir, port: 0, host: '127.0.0.1' });
     const { port } = await server.listen(ready.options);
     const get = (target: string): Promise<string> =>
       new Promise((resolve, reject) => {
@@ -183,16 +183,16 @@ void test('HTTPS files inside the served folder: the key the settings name is a 
   }
 });
 
-void test('HTTPS self-signed: made once in the storage folder, then reused with the same fingerprint', () => {
+void test('HTTPS self-signed: made once in the storage folder, then reused with the same fingerprint', async () => {
   const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-storage-'));
   try {
     const config = { ...DEFAULT_CONFIG, httpsSelfSigned: true };
-    const first = prepareTls(config, folder, storage, { root: '/w/site' });
+    const first = await prepareTls(config, folder, storage, { root: '/w/site' });
     assert.equal(first.certificate?.kind, 'self-signed');
     assert.equal(first.certificate?.created, true);
     assert.match(first.certificate?.fingerprint256 ?? '', /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     assert.ok(fs.existsSync(path.join(storage, 'tls', 'cert.pem')));
-    const second = prepareTls(config, folder, storage, { root: '/w/site' });
+    const second = await prepareTls(config, folder, storage, { root: '/w/site' });
     assert.equal(second.certificate?.created, false);
     assert.equal(second.certificate?.fingerprint256, first.certificate?.fingerprint256);
     assert.ok(certificateNames(LAN, 'Box').includes('10.232.7.1'));

@@ -7,12 +7,24 @@
  * and the reason (checkCertificatePair).
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { renderSVG } from 'uqr';
 import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
-import { PrivateKeyError, certificateNames, checkCertificatePair, escapeForDisplay, isLoopbackBind, lanAddresses, liesInsideFolder, loadOrCreateCertificate, networkUrls, type PrivateKeyErrorCode } from '../../core';
+import {
+  PrivateKeyError,
+  SmallFileError,
+  certificateNames,
+  checkCertificatePair,
+  escapeForDisplay,
+  isLoopbackBind,
+  lanAddresses,
+  liesInsideFolder,
+  loadOrCreateCertificate,
+  networkUrls,
+  readSmallFile,
+  type PrivateKeyErrorCode,
+} from '../../core';
 import { resolveLogFile, resolveRoot, type FolderContext, type PortholeConfig } from '../config/node-config';
 import type { CertificateView, SharedUrl, SharingServer } from '../requests/webview-protocol';
 import { messageText } from '../output/node-format';
@@ -113,7 +125,16 @@ export interface CertificateInfo extends CertificateView {
 /** Names a self-signed certificate covers (the core's, shared with the CLI). */
 export { certificateNames } from '../../core';
 
-export type ReadText = (file: string) => string;
+/** Reads a file the settings name, as text; rejects with the reason (an Error with a `code`). */
+export type ReadText = (file: string) => Promise<string>;
+
+/**
+ * The default ReadText: readSmallFile (a regular file, or a pipe written and closed within
+ * PIPE_CLOSE_WAIT_MS, of at most MAX_SMALL_FILE_BYTES), so a setting naming a named pipe or
+ * /dev/zero never freezes the extension host (readFileSync waited for a writer for ever, or read
+ * without end).
+ */
+export const readSmallText: ReadText = async (file) => (await readSmallFile(file)).toString('utf8');
 
 /**
  * Completes `options` with TLS as the settings say: the PEM files (`porthole.https.cert`/`.key`,
@@ -122,15 +143,17 @@ export type ReadText = (file: string) => string;
  * path and the reason when a file is missing, unreadable, not PEM, or the key does not match; its
  * `keyError` is the PrivateKeyError code when the key is encrypted and `passphrase` is missing
  * (ERR_KEY_ENCRYPTED) or wrong (ERR_KEY_PASSPHRASE). An encrypted key goes to the core decrypted.
+ * A file that is no file (a folder, a named pipe nobody writes, a device such as /dev/zero) or is
+ * larger than MAX_SMALL_FILE_BYTES is named as such (readSmallText), within PIPE_CLOSE_WAIT_MS.
  */
-export function prepareTls(
+export async function prepareTls(
   config: PortholeConfig,
   folder: FolderContext,
   storageDir: string,
   options: ServerOptionsInput,
-  readText: ReadText = (file) => readFileSync(file, 'utf8'),
+  readText: ReadText = readSmallText,
   passphrase: string | undefined = undefined,
-): { options: ServerOptionsInput; certificate: CertificateInfo | undefined } {
+): Promise<{ options: ServerOptionsInput; certificate: CertificateInfo | undefined }> {
   const fail = (message: string, keyError?: PrivateKeyErrorCode): never => {
     throw Object.assign(new Error(message), { code: 'ERR_TLS_CONFIG', keyError });
   };
@@ -139,17 +162,18 @@ export function prepareTls(
     if (config.httpsKey === '') fail('porthole.https.cert is set but porthole.https.key is empty: set both (PEM files, e.g. from mkcert)');
     const certPath = path.resolve(folder.folderPath, config.httpsCert);
     const keyPath = path.resolve(folder.folderPath, config.httpsKey);
-    const read = (file: string, what: string): string => {
+    const read = async (file: string, setting: string, what: string, todo: string): Promise<string> => {
       try {
-        return readText(file);
+        return await readText(file);
       } catch (err) {
+        if (err instanceof SmallFileError) return fail(`${setting} ${file} ${err.reason}: ${todo}`);
         const code = (err as NodeJS.ErrnoException).code;
         const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'no permission to read it' : (err as Error).message;
         return fail(`cannot read the HTTPS ${what} ${file}: ${why}`);
       }
     };
-    const cert = read(certPath, 'certificate');
-    const key = read(keyPath, 'key');
+    const cert = await read(certPath, 'porthole.https.cert', 'certificate', "name a PEM certificate file (e.g. mkcert's NAME.pem)");
+    const key = await read(keyPath, 'porthole.https.key', 'key', "name a PEM private key file (e.g. mkcert's NAME-key.pem)");
     let usableKey = key;
     try {
       usableKey = checkCertificatePair(cert, key, certPath, keyPath, passphrase);
@@ -212,16 +236,23 @@ export async function prepareTlsWithPassphrase(
   options: ServerOptionsInput,
   secrets: PassphraseStore,
   ask: AskPassphrase,
-  readText: ReadText = (file) => readFileSync(file, 'utf8'),
+  readText: ReadText = readSmallText,
 ): Promise<{ options: ServerOptionsInput; certificate: CertificateInfo | undefined }> {
   if (config.httpsCert === '' || config.httpsKey === '') return prepareTls(config, folder, storageDir, options, readText);
+  // Each file read once for every attempt: a pipe (a password manager's) gives its text only once.
+  const texts = new Map<string, Promise<string>>();
+  const readOnce: ReadText = (file) => {
+    let text = texts.get(file);
+    if (text === undefined) texts.set(file, (text = readText(file)));
+    return text;
+  };
   const keyPath = path.resolve(folder.folderPath, config.httpsKey);
   const secretKey = passphraseSecretKey(keyPath);
   let stored = await secrets.get(secretKey);
   let passphrase = stored;
   for (let asked = 0; ; asked++) {
     try {
-      const prepared = prepareTls(config, folder, storageDir, options, readText, passphrase);
+      const prepared = await prepareTls(config, folder, storageDir, options, readOnce, passphrase);
       if (passphrase !== undefined && passphrase !== stored) await secrets.store(secretKey, passphrase);
       return prepared;
     } catch (err) {
