@@ -42,3 +42,19 @@ test('porthole.config.json larger than the limit: refused by its size', async ()
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on a large config file'), 1, cli.stderr);
   assert.match(cli.stderr, new RegExp(`is ${MAX_CONFIG_FILE_BYTES + 1} bytes; a configuration file is at most ${MAX_CONFIG_FILE_BYTES}`));
 });
+
+test('a logFile in porthole.config.json that is a named pipe: one plain line, exit 1, not a start that hangs', { skip: !linux && 'mkfifo' }, async () => {
+  // Before: the check that the file is a request log already opened it to read its first line,
+  // blocking (for ever: nobody writes to it) on the main thread; Ctrl-C could not stop it.
+  const root = join(site.base, 'log-pipe');
+  await mkdir(root);
+  execFileSync('mkfifo', [join(root, 'access.log')]);
+  await writeFile(join(root, 'porthole.config.json'), '{ "logFile": "access.log" }');
+  const cli = runCli([root, '--port', '0', '--quiet'], site.base);
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit when the logFile is a named pipe'), 1, cli.stderr);
+  assert.equal(cli.stdout, '');
+  assert.equal(
+    cli.stderr,
+    `porthole: ${join(root, 'porthole.config.json')}: logFile: "access.log" is a named pipe (FIFO), not a file: the log is a regular file; name a new file (e.g. access.log, or logs/access.log in a logs folder that exists)\n`,
+  );
+});

@@ -15,7 +15,7 @@
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { closeSync, constants, existsSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidate, schemaKeys } from './config-validator.generated';
@@ -27,7 +27,7 @@ import { jsonForDisplay } from '../text/display-text';
 import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
-import { describeFsProblem } from '../text/fs-problem';
+import { describeFsProblem, nodeKind } from '../text/fs-problem';
 import { nearestName } from '../text/nearest-name';
 import { identityOf, isOwnEvent, noWatcherLeft, noteInotifyEvent, onQueueOverflow } from '../reload/live-reload-watcher';
 
@@ -488,7 +488,8 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   }
   if (raw.logFile !== undefined) {
     const problem = logFileProblem(root, resolve(root, raw.logFile));
-    if (problem !== undefined) fail('logFile', `"${raw.logFile}" ${problem} (use --log or the porthole.log.file setting if you mean it)`);
+    // The flag or the setting may write where the folder's own file may not; no log is a pipe.
+    if (problem !== undefined) fail('logFile', `"${raw.logFile}" ${problem.text}${problem.flagMay ? ' (use --log or the porthole.log.file setting if you mean it)' : ''}`);
   }
   const options: Record<string, unknown> = { ...raw };
   delete options.$schema;
@@ -673,27 +674,42 @@ function writesInside(root: string, file: string): boolean {
  * Clients choose part of every line (the target, Referer, User-Agent: escaped for a log, not for
  * a shell or a config parser), so the file may neither lie in a hidden folder or be a hidden file
  * (`.git/config`, `.git/hooks/…`: never served, and not the folder's to give) nor be an existing
- * file that is not a request log already (index.html, porthole.config.json, a script).
+ * file that is not a request log already (index.html, porthole.config.json, a script), nor a
+ * named pipe, a socket or a device (looked at without waiting for a pipe's writer). `flagMay`:
+ * --log or the porthole.log.file setting may still name it (not so a pipe or a device).
  */
-function logFileProblem(root: string, file: string): string | undefined {
+function logFileProblem(root: string, file: string): { readonly text: string; readonly flagMay: boolean } | undefined {
   const segments = segmentsInside(file, root) ?? [];
   if (segments.some((s) => s.startsWith('.'))) {
-    return 'is in a hidden folder or is a hidden file: a porthole.config.json may not write there (.git and the like are never the log\'s place)';
+    return { text: 'is in a hidden folder or is a hidden file: a porthole.config.json may not write there (.git and the like are never the log\'s place)', flagMay: true };
   }
   let first: string;
+  let fd: number;
   try {
-    const fd = openSync(file, 'r');
-    try {
-      const head = Buffer.alloc(512);
-      first = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1');
-    } finally {
-      closeSync(fd);
-    }
+    // Non-blocking: a named pipe there (a downloaded folder may hold one) blocked this open for
+    // ever, on the main thread (the CLI's start, the extension host).
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
   } catch {
     return undefined; // not there yet: the server makes it
   }
+  try {
+    const st = fstatSync(fd);
+    // (A folder is said by the server's own open: "it is a folder; name a file in it".)
+    if (!st.isFile() && !st.isDirectory()) {
+      return { text: `is ${nodeKind(st)}, not a file: the log is a regular file; name a new file (e.g. access.log, or logs/access.log in a logs folder that exists)`, flagMay: false };
+    }
+    const head = Buffer.alloc(512);
+    first = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1');
+  } catch {
+    return undefined; // unreadable: the server's own open says why
+  } finally {
+    closeSync(fd);
+  }
   if (mayAppendLogLines(first)) return undefined;
-  return 'is a file of the folder that is not a request log: a porthole.config.json may not append log lines to it (name a new file, e.g. access.log, or logs/access.log in a logs folder that exists)';
+  return {
+    text: 'is a file of the folder that is not a request log: a porthole.config.json may not append log lines to it (name a new file, e.g. access.log, or logs/access.log in a logs folder that exists)',
+    flagMay: true,
+  };
 }
 
 /** Why an SPA fallback path cannot be used (absolute, or leaving the root), or undefined. */
