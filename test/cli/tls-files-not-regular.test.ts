@@ -124,6 +124,19 @@ test('a pipe whose writer keeps it open past the wait: exit 1, saying it was not
   }
 });
 
+test(`a pipe that sends more than ${MAX_SMALL_FILE_BYTES} bytes: exit 1 once it has, saying so`, { skip }, async () => {
+  // bash's <(…): an anonymous pipe under /dev/fd; what it sends has no size to stat.
+  const cli = runCommand(
+    'bash',
+    ['-c', `exec "$0" "$1" "$2" --port 0 --quiet --no-reload --cert "$3" --key "$4" --passphrase-file <(head -c ${2 * MAX_SMALL_FILE_BYTES} /dev/zero | tr '\\0' A)`, process.execPath, CLI, site.root, certPath, encryptedKeyPath],
+    site.base,
+    NO_ENV,
+  );
+  assert.equal(await withTimeout(cli.exited, EXIT_WITHIN_MS, 'exit when the pipe sends 2 MiB'), 1, cli.stderr);
+  assert.equal(cli.stdout, '');
+  assert.match(cli.stderr, new RegExp(`^porthole: --passphrase-file /dev/fd/\\d+ sent more than the 1\\.0 MiB \\(${MAX_SMALL_FILE_BYTES} bytes\\) such a file may hold: name a file whose first line is the passphrase\n$`));
+});
+
 test('pipes written and closed in time are read: a named pipe written after the start, and bash\'s <(…)', { skip }, async () => {
   const fifo = join(site.base, 'written-later');
   execFileSync('mkfifo', [fifo]);

@@ -51,7 +51,7 @@ export class SmallFileError extends Error {
   }
 }
 
-/** Limits of readSmallFile (tests shorten them). */
+/** Limits of readSmallFile; absent, the documented defaults. */
 export interface SmallFileLimits {
   /** Bytes at most (default MAX_SMALL_FILE_BYTES). */
   readonly maxBytes?: number;
@@ -67,8 +67,8 @@ function refusal(path: string, st: Stats, pipes: boolean): SmallFileError | unde
 }
 
 function tooLarge(path: string, size: number | undefined, max: number): SmallFileError {
-  const what = size === undefined ? 'sent more' : `is ${formatSize(size)} (${size} bytes)`;
-  return new SmallFileError(path, 'EFBIG', `${what}, more than the ${formatSize(max)} (${max} bytes) such a file may hold`);
+  const limit = `the ${formatSize(max)} (${max} bytes) such a file may hold`;
+  return new SmallFileError(path, 'EFBIG', size === undefined ? `sent more than ${limit}` : `is ${formatSize(size)} (${size} bytes), more than ${limit}`);
 }
 
 /**
