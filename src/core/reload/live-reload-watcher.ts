@@ -159,7 +159,11 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     for (const [path, { entry }] of batch) if (entry && entryChanged(path)) reshaped = true;
     // A folder or link made, moved or removed may be where a link leads (latest → build, rebuilt).
     if (reshaped) relinkMoved();
-    for (const [path, { inPlace }] of batch) if (!closed) onChange(path, inPlace);
+    for (const [path, { inPlace }] of batch) {
+      if (closed) break;
+      onChange(path, inPlace);
+      for (const alias of aliasesOf(path)) onChange(alias, inPlace);
+    }
     if (arrived.size > 0 && !flushing && !closed) {
       flushing = true;
       setImmediate(flush);
@@ -368,6 +372,26 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       forget(path);
       addLink(path);
     }
+  };
+  /**
+   * The other names of `path` under links in the tree that lead to a folder above it, two levels or
+   * more down (`latest` → `releases/v2`: releases/v2/css/app.css is latest/css/app.css too). The
+   * link's own watch names what is directly in that folder; deeper, only the folders' own watches
+   * see a change, under their real place, and a page that loaded latest/css/app.css matched no
+   * stylesheet and reloaded whole (helper-112).
+   */
+  const aliasesOf = (path: string): string[] => {
+    const out: string[] = [];
+    if (linkTargets.size === 0) return out;
+    const top = rootTarget ?? rootReal;
+    for (const [link, target] of linkTargets) {
+      if (target === undefined || !links.has(link) || !inTree(target)) continue;
+      const inTreeTarget = rootReal + target.slice(top.length);
+      if (!path.startsWith(inTreeTarget + sep)) continue;
+      const rest = path.slice(inTreeTarget.length + 1);
+      if (rest.includes(sep)) out.push(join(link, rest));
+    }
+    return out;
   };
   /** True when a folder above `path` in the tree is a link (path lies in a folder a link leads to). */
   const underLink = (path: string): boolean => {
