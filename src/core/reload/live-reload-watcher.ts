@@ -209,6 +209,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     links.clear();
     linked.clear();
     linkTargets.clear();
+    folderLinkTargets.clear();
     for (const a of awaitedLinks.values()) a.close();
     awaitedLinks.clear();
     rootTarget = undefined;
@@ -340,6 +341,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
   const forget = (path: string): void => {
     const inside = path + sep;
     for (const p of linkTargets.keys()) if (p === path || p.startsWith(inside)) linkTargets.delete(p);
+    for (const p of folderLinkTargets.keys()) if (p === path || p.startsWith(inside)) folderLinkTargets.delete(p);
     for (const [p, a] of awaitedLinks) {
       if (p === path || p.startsWith(inside)) {
         a.close();
@@ -382,17 +384,20 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
    */
   const aliasesOf = (path: string): string[] => {
     const out: string[] = [];
-    if (linkTargets.size === 0) return out;
-    const top = rootTarget ?? rootReal;
-    for (const [link, target] of linkTargets) {
-      if (target === undefined || !links.has(link) || !inTree(target)) continue;
-      const inTreeTarget = rootReal + target.slice(top.length);
+    for (const [link, inTreeTarget] of folderLinkTargets) {
       if (!path.startsWith(inTreeTarget + sep)) continue;
       const rest = path.slice(inTreeTarget.length + 1);
       if (rest.includes(sep)) out.push(join(link, rest));
     }
     return out;
   };
+  /**
+   * The watched links in the tree that lead to a folder in the tree, each with that folder's path
+   * as the tree names it (rootReal, not where a --watch root's links lead): what aliasesOf looks
+   * through for every changed path, so out-of-tree, dangling and file links cost it nothing. Kept
+   * beside `links` (addLink, forget, a watch's error, dropAll, rewatch).
+   */
+  const folderLinkTargets = new Map<string, string>();
   /** True when a folder above `path` in the tree is a link (path lies in a folder a link leads to). */
   const underLink = (path: string): boolean => {
     for (let p = dirname(path); p.length > rootReal.length && p !== dirname(p); p = dirname(p)) if (links.has(p)) return true;
@@ -454,9 +459,13 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       w.on('error', () => {
         w.close();
         // Only this watch: the name may be watched anew by now.
-        if (links.get(path) === w) links.delete(path);
+        if (links.get(path) === w) {
+          links.delete(path);
+          folderLinkTargets.delete(path);
+        }
       });
       links.set(path, w);
+      if (intoFolder && inTree(target)) folderLinkTargets.set(path, rootReal + target.slice((rootTarget ?? rootReal).length));
       if (behind) linked.add(path);
       if (walked) walkInto(path);
     } catch (err) {
@@ -782,6 +791,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     links.clear();
     linked.clear();
     linkTargets.clear();
+    folderLinkTargets.clear();
     awaitedLinks.clear();
     rootTarget = undefined;
     addFolder(rootReal);
