@@ -135,7 +135,7 @@ export type ParsedArgs =
   | { readonly kind: 'run'; readonly options: CliOptions }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  /** The command line could not be read (unknown flag, missing value): usage follows. */
+  /** The command line could not be read (unknown flag, missing value): where to find the usage follows. */
   | { readonly kind: 'error'; readonly message: string }
   /** A value is invalid: one line per value, `--flag "value": reason`. */
   | { readonly kind: 'invalid'; readonly problems: readonly string[] };

@@ -657,6 +657,8 @@ async function runWorker(options: CliOptions): Promise<void> {
   if (stopAsked) stop(hurrying);
 }
 
+/** The last line when the command line is refused (an unknown flag as an invalid value). */
+const NOTHING_STARTED = 'porthole: nothing was started; `porthole --help` lists the options.\n';
 const parsed = parseCliArgs(process.argv.slice(2), process.cwd());
 switch (parsed.kind) {
   case 'help':
@@ -668,12 +670,13 @@ switch (parsed.kind) {
   case 'error':
     // Node's own message (parseArgs) may hold line breaks: kept as breaks, each line escaped.
     // (Messages that may carry a file's or a client's text keep every break escaped.)
-    streams.err.write(`porthole: ${parsed.message.split(/\r?\n/).map(escapeForDisplay).join('\n  ')}\n\n${USAGE}`);
+    // Not the whole usage (60 lines that scroll the one line that matters away): how to see it.
+    streams.err.write(`porthole: ${parsed.message.split(/\r?\n/).map(escapeForDisplay).join('\n  ')}\n${NOTHING_STARTED}`);
     process.exit(1);
     break;
   case 'invalid':
     // Nothing starts: each invalid value with its flag and the reason (values already escaped).
-    streams.err.write(parsed.problems.map((p) => `porthole: ${escapeForDisplay(p)}\n`).join('') + 'porthole: nothing was started; `porthole --help` lists the options.\n');
+    streams.err.write(parsed.problems.map((p) => `porthole: ${escapeForDisplay(p)}\n`).join('') + NOTHING_STARTED);
     process.exit(1);
     break;
   case 'run': {

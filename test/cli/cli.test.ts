@@ -463,6 +463,12 @@ test('every invalid flag value: exit 1, the flag, the value and the reason on st
   }
 });
 
+test('an unknown flag: its line and where the options are, not the 60 lines of --help that scroll it away (helper-108)', async () => {
+  const cli = runCli([site.root, '--port', '0', '--prot', '9000']);
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on --prot'), 1, cli.stderr);
+  assert.equal(cli.stderr, "porthole: Unknown option '--prot' (did you mean --port?)\nporthole: nothing was started; `porthole --help` lists the options.\n");
+});
+
 test('--no-reload over the config file\'s reload.watchPaths: the banner does not claim a folder is watched; --console off beside it starts', async () => {
   const root = join(site.base, 'watch-off');
   const templates = join(site.base, 'watch-off-templates');
