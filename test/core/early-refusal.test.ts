@@ -83,6 +83,17 @@ test('any byte that breaks a head still arriving is a 400 at once, not only cont
   for (const [raw, message] of cases) await expectRefusal(raw, 400, message);
 });
 
+test('a raw space in the target is said to be one, not a malformed version: whole or still arriving', async () => {
+  const SPACE = 'The request target holds a space, or no HTTP version follows it: a space in a URL is sent as %20.';
+  // Still arriving: refused at the byte after the second space.
+  await expectRefusal('GET /my file', 400, SPACE);
+  // A whole head in one write.
+  await expectRefusal('GET /my file.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, SPACE);
+  // A version that is one, misspelt, or with a trailing space, is still a malformed version.
+  await expectRefusal('GET /a.txt http/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, VERSION);
+  await expectRefusal('GET /a.txt HTTP/1.1 \r\nHost: 127.0.0.1\r\n\r\n', 400, VERSION);
+});
+
 test('what a head may hold still waits for the rest: a tab or obs-text in a field value', async () => {
   for (const raw of ['GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\tb', 'GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nX: \xff']) {
     const client = await RawClient.connect(srv.port);

@@ -106,6 +106,13 @@ const E_TARGET = protocolError(400, 'ERR_INVALID_TARGET', 'The request target is
 const E_TARGET_USERINFO = protocolError(400, 'ERR_INVALID_TARGET', 'The request target must not contain user information.');
 const E_TARGET_FRAGMENT = protocolError(400, 'ERR_INVALID_TARGET', 'The request target must not contain a fragment (#…): a client keeps it to itself (RFC 9112 §3.2).');
 const E_VERSION = protocolError(400, 'ERR_INVALID_VERSION', 'The HTTP version is malformed.');
+// What follows the second space is no version at all (`GET /my file.html HTTP/1.1`): most often a
+// raw space in the target, which "The HTTP version is malformed" sent looking at the wrong part.
+const E_TARGET_SPACE = protocolError(
+  400,
+  'ERR_INVALID_TARGET',
+  'The request target holds a space, or no HTTP version follows it: a space in a URL is sent as %20.',
+);
 const E_VERSION_UNSUPPORTED = protocolError(505, 'ERR_VERSION_NOT_SUPPORTED', 'Only HTTP/1 (1.0 and 1.1) is supported.');
 const E_FIELD_NAME = protocolError(400, 'ERR_INVALID_HEADER_NAME', 'A header field name is missing or is not a valid token.');
 const E_SPACE_BEFORE_COLON = protocolError(400, 'ERR_SPACE_BEFORE_COLON', 'A header field name must not be followed by whitespace.');
@@ -349,7 +356,7 @@ function brokenByteError(buf: Buffer, start: number, from: number): ParseError |
       } else {
         const at = k - sp2 - 1;
         const want = at < VERSION_SHAPE.length ? VERSION_SHAPE.charCodeAt(at) : -1;
-        if (want === 0x23 ? c < 0x30 || c > 0x39 : c !== want) return E_VERSION;
+        if (want === 0x23 ? c < 0x30 || c > 0x39 : c !== want) return notVersionError(buf[sp2 + 1] as number);
       }
     }
     return undefined;
@@ -596,6 +603,7 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
   if (j === ts) return E_REQUEST_LINE; // two spaces: empty target
 
   const version = parseVersion(text, j + 1, e);
+  if (version === E_VERSION) return notVersionError(text.charCodeAt(j + 1));
   if (typeof version !== 'string') return version;
   // The version as sent (parseVersion checked its form, HTTP/1.x): a constant for the two every
   // client sends, so no string is made per request.
@@ -640,6 +648,16 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
   if (path.length === 0) path = '/';
   else if (path.charCodeAt(0) !== CH_SLASH) path = '/' + path;
   return { kind: 'line', method, target, targetForm: 'absolute', path, authority, version, protocol };
+}
+
+/**
+ * The 400 for what follows a request line's second space when it is no HTTP-version. When its
+ * first byte starts no version in any spelling (neither `H` nor `h`), the line most likely has a
+ * raw space in its target (`GET /my file.html HTTP/1.1`, whole or still arriving): said so. The
+ * rest (`HTTX`, `HTTP/1.1x`, `http/1.1`, `HTTP/1.1 ` with a trailing space) is a malformed version.
+ */
+function notVersionError(first: number): ParseError {
+  return first !== 0x48 && first !== 0x68 ? E_TARGET_SPACE : E_VERSION;
 }
 
 /**
