@@ -199,6 +199,9 @@ describe('4xx', () => {
       const res = await client.readResponse();
       assert.equal(res.status, 403);
       assert.ok(!res.body.toString().includes(site.hello));
+      // It names what adds a host for real: the flag and the setting, not a bare `allowedHosts`
+      // that porthole.config.json refuses.
+      assert.match(res.body.toString(), /--allowed-host NAME \(CLI\) or the porthole\.allowedHosts setting \(VS Code\); porthole\.config\.json cannot add one\./);
       // Loopback names and ports are accepted.
       for (const host of ['localhost', `localhost:${srv.port}`, `127.0.0.1:${srv.port}`, '[::1]', 'app.localhost']) {
         await client.write(request('/hello.txt', { host }));

@@ -86,10 +86,12 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
   }
   if (!ctx.hosts.allows(ex.head.host)) {
     ex.note = `Host not allowed: ${ex.head.host ?? ''}`;
+    // Names what adds a host for real: `allowedHosts` in porthole.config.json is refused (a cloned
+    // folder must not widen this guard), so the bare key sent users to the one place that fails.
     refuse(
       ex,
       403,
-      'Forbidden: this server does not answer to that host name (a guard against DNS rebinding). Add it to allowedHosts if it is yours.',
+      'Forbidden: this server does not answer to that host name (a guard against DNS rebinding). If the name is yours, add it with --allowed-host NAME (CLI) or the porthole.allowedHosts setting (VS Code); porthole.config.json cannot add one.',
     );
     return;
   }
