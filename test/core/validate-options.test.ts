@@ -41,6 +41,8 @@ const INVALID: Array<[OptionName, RawServerOptions, string, RegExp]> = [
   ['host', { root: ROOT, host: '256.1.1.1' }, '"256.1.1.1"', /not a valid IPv4 address/],
   ['host', { root: ROOT, host: 'my host' }, '"my host"', /is not an address/],
   ['host', { root: ROOT, host: '-bad-.local' }, '"-bad-.local"', /is not a host name/],
+  // What --host takes, not the Host allow-list's example name (a name that resolves nowhere only fails later).
+  ['host', { root: ROOT, host: 'bad!name' }, '"bad!name"', /^(?!.*mysite\.test).*is not a host name or an address \(e\.g\. 127\.0\.0\.1, 0\.0\.0\.0/],
   ['portAttempts', { root: ROOT, portAttempts: 0 }, '0', /from 1 to 100/],
   ['listing', { root: ROOT, listing: 'yes' }, '"yes"', /true or false/],
   ['dotfiles', { root: ROOT, dotfiles: 1 }, '1', /true or false/],

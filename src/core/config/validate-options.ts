@@ -176,7 +176,11 @@ export function bindHostProblem(value: unknown): string | undefined {
   if (/^\[.*\]$/.test(value)) return 'write an IPv6 address without brackets (e.g. ::1)';
   if (isIP(value) !== 0) return undefined;
   if (/[\s/:@]/.test(value)) return 'is not an address (e.g. 127.0.0.1, 0.0.0.0, ::1 or one interface address)';
-  return dnsNameProblem(value);
+  // dnsNameProblem's example (mysite.test) is a name for the Host allow-list: as an address to bind
+  // it only fails later (ENOTFOUND). Point at what --host takes instead.
+  const problem = dnsNameProblem(value);
+  if (problem?.startsWith('is not a host name (')) return 'is not a host name or an address (e.g. 127.0.0.1, 0.0.0.0, ::1 or one interface address)';
+  return problem;
 }
 
 /**
