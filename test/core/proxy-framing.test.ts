@@ -62,6 +62,10 @@ const ANSWERS: Readonly<Record<string, string>> = {
   '/api/length-and-chunked': 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
   '/api/big-head': `HTTP/1.1 200 OK\r\nSet-Cookie: a=${'c'.repeat(17 * 1024)}\r\nContent-Length: 2\r\n\r\nok`,
   '/api/bare-cr': 'HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nok',
+  // Lines ended by LF alone (RFC 9112 §2.2: a recipient MAY take them; undici does not): the 502
+  // blamed a second Content-Length, or an invalid character, never the line endings (helper-116).
+  '/api/bare-lf': 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok',
+  '/api/bare-lf-unframed': 'HTTP/1.1 200 OK\nX-A: a\n\nok',
   // A body chunked twice (RFC 9112 §6.1 forbids it): `2\r\nok\r\n0\r\n\r\n` is the content once
   // chunked, itself chunked again. Taken off once, that inner framing would pass for content.
   '/api/chunked-twice-list': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\nc\r\n2\r\nok\r\n0\r\n\r\n\r\n0\r\n\r\n',
@@ -371,10 +375,12 @@ test('a back-end answer that cannot be passed on → 502 whose words name what i
   for (const [path, words] of [
     ['/api/unasked-101', 'answered 101 Switching Protocols to a request that asked for no upgrade (RFC 9110 §15.2.2)'],
     ['/api/unasked-100', 'answered 100 Continue to a request that did not ask for it (no Expect: 100-continue), which Porthole cannot pass on'],
-    ['/api/two-lengths', 'sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3) (UND_ERR_RES_CONTENT_LENGTH_MISMATCH)'],
-    ['/api/length-and-chunked', 'sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3) (UND_ERR_RES_CONTENT_LENGTH_MISMATCH)'],
+    ['/api/two-lengths', 'sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3; lines ended by LF alone, not CRLF (RFC 9112 §2.2), are refused so too: end each line of the head with \\r\\n) (UND_ERR_RES_CONTENT_LENGTH_MISMATCH)'],
+    ['/api/length-and-chunked', 'sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3; lines ended by LF alone, not CRLF (RFC 9112 §2.2), are refused so too: end each line of the head with \\r\\n) (UND_ERR_RES_CONTENT_LENGTH_MISMATCH)'],
     ['/api/big-head', 'sent a response head larger than 16 KiB, more than Porthole takes (UND_ERR_HEADERS_OVERFLOW)'],
     ['/api/bare-cr', 'sent an answer that is not valid HTTP/1.1: Missing expected LF after header value (HPE_LF_EXPECTED)'],
+    ['/api/bare-lf', 'sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3; lines ended by LF alone, not CRLF (RFC 9112 §2.2), are refused so too: end each line of the head with \\r\\n) (UND_ERR_RES_CONTENT_LENGTH_MISMATCH)'],
+    ['/api/bare-lf-unframed', 'sent an answer that is not valid HTTP/1.1: Invalid header value char (lines ended by LF alone, not CRLF (RFC 9112 §2.2), are refused so too: end each line of the head with \\r\\n) (HPE_INVALID_HEADER_TOKEN)'],
     // The request parser refuses the same Transfer-Encoding with 400; the inner chunks never pass for content.
     ['/api/chunked-twice-list', 'sent its body chunked 2 times over (Transfer-Encoding: chunked more than once, which RFC 9112 §6.1 forbids): Porthole takes off one layer, and the rest would pass for content'],
     ['/api/chunked-twice-lines', 'sent its body chunked 2 times over (Transfer-Encoding: chunked more than once, which RFC 9112 §6.1 forbids): Porthole takes off one layer, and the rest would pass for content'],

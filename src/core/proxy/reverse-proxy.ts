@@ -762,6 +762,13 @@ export function describeBodyError(err: unknown, sent?: number, length?: number):
  * character in chunk size)`) as `: Invalid character in chunk size`, else ''. llhttp's own words
  * (fixed strings, never the back-end's bytes), cut to 100 characters.
  */
+/**
+ * A head's lines ended by LF alone (`HTTP/1.1 200 OK\n…`): RFC 9112 §2.2 lets a recipient take
+ * them, undici does not, and its words for it are another fault's (a Content-Length that cannot
+ * frame the body, an invalid character in a field value). undici keeps the bytes, so which one it
+ * was cannot be told here: the 502 names this cause beside them.
+ */
+const BARE_LF = 'lines ended by LF alone, not CRLF (RFC 9112 §2.2), are refused so too: end each line of the head with \\r\\n';
 function llhttpReason(message: string | undefined): string {
   const m = /\(([^()]{1,100})\)$/.exec(message ?? '');
   return m?.[1] === undefined ? '' : `: ${m[1]}`;
@@ -844,7 +851,7 @@ export function describeUpstreamError(
       // Before any answer, this is undici's word for a parse error once a Content-Length was read.
       return {
         status: 502,
-        reason: `sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3) (${code})`,
+        reason: `sent a head whose Content-Length cannot frame its body: a second Content-Length, one beside Transfer-Encoding, or a field after it that is not valid HTTP/1.1 (RFC 9112 §6.3; ${BARE_LF}) (${code})`,
         answered: true,
       };
     case 'ECONNRESET':
@@ -852,7 +859,10 @@ export function describeUpstreamError(
       return { status: 502, reason: `closed the connection before answering (${code})` };
     default:
       // llhttp's codes (a bad status line, field, Content-Length, line ending…): one meaning.
-      if (typeof code === 'string' && code.startsWith('HPE_')) return { status: 502, reason: `sent an answer that is not valid HTTP/1.1${llhttpReason(e.message)} (${code})`, answered: true };
+      if (typeof code === 'string' && code.startsWith('HPE_')) {
+        const hint = code === 'HPE_INVALID_HEADER_TOKEN' ? ` (${BARE_LF})` : '';
+        return { status: 502, reason: `sent an answer that is not valid HTTP/1.1${llhttpReason(e.message)}${hint} (${code})`, answered: true };
+      }
       return { status: 502, reason: `failed: ${(e.message ?? String(err)).slice(0, 300)}${code === undefined ? '' : ` (${code})`}` };
   }
 }
