@@ -131,6 +131,29 @@ test('a root, mount, log or config file path the system refuses (a link loop, a 
   }
 });
 
+// A path through a symbolic link whose target is gone (helper-113): `mkdir -p` of the path, as
+// the root's message advised, fails ("File exists") or makes the folder at the link's target
+// unnamed; the message names the link and its missing target instead.
+test('a root, a mount or a log folder that is (or passes through) a symbolic link to nothing: the link and its missing target are named, no mkdir -p', async () => {
+  const target = join(site.base, 'gone', 'site');
+  const dangling = join(site.base, 'dangling');
+  await symlink(target, dangling);
+  const esc = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const said = (link: string): RegExp => new RegExp(`${esc(link)} is a symbolic link to ${esc(target)}, which does not exist; create ${esc(target)}, or point the link at a folder that exists`);
+  const cases: Array<[string, string[], RegExp]> = [
+    ['the root', [dangling, '--port', '0'], new RegExp(`^porthole: the root folder ${esc(dangling)} does not exist: ${said(dangling).source}$`, 'm')],
+    ['a folder in the root', [join(dangling, 'public'), '--port', '0'], new RegExp(`^porthole: the root folder ${esc(join(dangling, 'public'))} does not exist: ${said(dangling).source}$`, 'm')],
+    ['a mount', [site.root, '--port', '0', '--mount', `/v=${dangling}`], new RegExp(`^porthole: the folder ${esc(dangling)} mounted at /v does not exist: ${said(dangling).source}`, 'm')],
+    ['the log folder', [site.root, '--port', '0', '--log', join(dangling, 'access.log')], new RegExp(`^porthole: cannot write the log file ${esc(join(dangling, 'access.log'))}: its folder ${said(dangling).source}$`, 'm')],
+  ];
+  for (const [what, args, expected] of cases) {
+    const cli = runCli(args, site.base);
+    await refused(cli, what);
+    assert.match(cli.stderr, expected, what);
+    assert.doesNotMatch(cli.stderr, /mkdir -p/, what);
+  }
+});
+
 test('the QR code has a quiet zone of 4 modules (compact: a line is two rows; █ both light, ▀ the upper)', () => {
   const lines = renderQrCode('http://192.168.1.20:8347/').split('\n');
   for (const line of lines.slice(0, 2)) assert.match(line, /^█{20,}$/, 'four light rows at the top');

@@ -17,7 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
 import { cutForDisplay, escapeForDisplay, targetForDisplay } from '../text/display-text';
-import { describeFsProblem } from '../text/fs-problem';
+import { danglingLinkClause, danglingLinkOnPath, describeFsProblem } from '../text/fs-problem';
 import { mayAppendLogLines } from '../text/combined-log';
 
 /** A record waits at most this long for its host name before its line is written without it. */
@@ -681,6 +681,9 @@ async function whyNotMade(path: string, folder: string): Promise<string> {
     () => false,
   );
   if (isFolder) return `no file can be made in ${folder} (ENOENT: its file system makes none, as /proc and /sys do); name a file in a folder on a disk`;
+  // The folder, or one above it, is a link to nothing: `mkdir -p` through it fails ("File exists").
+  const dangling = await danglingLinkOnPath(folder);
+  if (dangling !== undefined) return dangling.link === folder ? `its folder ${danglingLinkClause(dangling)}` : `its folder ${folder} does not exist: ${danglingLinkClause(dangling)}`;
   return `its folder ${folder} does not exist; create it (mkdir -p), or name a file in a folder that exists`;
 }
 

@@ -67,7 +67,7 @@ import { mountPrefixSegments, mountProxyClash, normalMountPrefix, type MountedFo
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
 import type { ConsoleEntry } from '../reload/console-forward';
-import { describeFsProblem } from '../text/fs-problem';
+import { danglingLinkClause, danglingLinkOnPath, describeFsProblem } from '../text/fs-problem';
 
 export interface PreviewServerEvents {
   request: [record: RequestRecord];
@@ -1122,7 +1122,12 @@ async function checkMounts(mounts: ServerOptions['mounts'], proxy: ServerOptions
     } catch (err) {
       if (err instanceof ServerError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new ServerError('EMOUNT', `${shown} does not exist; create it, or fix the mount (--mount, porthole.mounts or "mounts" in ${CONFIG_FILE_NAME})`);
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        // A link to nothing on the way: "create it" would fail through the link; name its target.
+        const dangling = code === 'ENOENT' ? await danglingLinkOnPath(m.folder) : undefined;
+        if (dangling !== undefined) throw new ServerError('EMOUNT', `${shown} does not exist: ${danglingLinkClause(dangling)}; or fix the mount (--mount, porthole.mounts or "mounts" in ${CONFIG_FILE_NAME})`);
+        throw new ServerError('EMOUNT', `${shown} does not exist; create it, or fix the mount (--mount, porthole.mounts or "mounts" in ${CONFIG_FILE_NAME})`);
+      }
       if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EMOUNT', `${shown} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or remove the mount`);
       throw new ServerError('EMOUNT', `cannot use ${shown}: ${describeFsProblem(err)}`);
     }
@@ -1148,7 +1153,12 @@ async function checkRoot(root: string): Promise<string> {
   } catch (err) {
     if (err instanceof ServerError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'EROOT';
-    if (code === 'ENOENT') throw new ServerError(code, `the root folder ${root} does not exist; check the path, or create the folder (mkdir -p)`);
+    if (code === 'ENOENT') {
+      // `mkdir -p` through a link to nothing fails ("File exists"): name the link and its target.
+      const dangling = await danglingLinkOnPath(root);
+      if (dangling !== undefined) throw new ServerError(code, `the root folder ${root} does not exist: ${danglingLinkClause(dangling)}`);
+      throw new ServerError(code, `the root folder ${root} does not exist; check the path, or create the folder (mkdir -p)`);
+    }
     if (code === 'ENOTDIR') throw new ServerError(code, `the root folder ${root} does not exist: a part of its path is a file, not a folder; check the path`);
     if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EACCES', `the root folder ${root} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or serve another folder`);
     throw new ServerError(code, `cannot use the root folder ${root}: ${describeFsProblem(err)}`);

@@ -1,4 +1,44 @@
 import type { Stats } from 'node:fs';
+import { lstat, readlink, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+/** How many folders danglingLinkOnPath climbs at most (a bound; paths are far shorter). */
+const MAX_PATH_DEPTH = 256;
+
+/**
+ * The symbolic link on `path` (itself, or a folder above it) whose target does not exist, with
+ * that target (resolved against the link's folder), when that is why `path` does not exist;
+ * undefined when `path` is missing for another reason (a folder not made yet). `mkdir -p PATH`,
+ * the usual advice for a missing folder, fails through such a link ("File exists"). Never rejects.
+ */
+export async function danglingLinkOnPath(path: string): Promise<{ readonly link: string; readonly target: string } | undefined> {
+  let p = resolve(path);
+  for (let depth = 0; depth < MAX_PATH_DEPTH; depth++) {
+    const st = await lstat(p).catch(() => undefined);
+    if (st !== undefined) {
+      if (!st.isSymbolicLink()) return undefined;
+      const missing = await stat(p).then(
+        () => false,
+        (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+      );
+      if (!missing) return undefined;
+      const target = await readlink(p).catch(() => undefined);
+      return target === undefined ? undefined : { link: p, target: resolve(dirname(p), target) };
+    }
+    const parent = dirname(p);
+    if (parent === p) return undefined;
+    p = parent;
+  }
+  return undefined;
+}
+
+/**
+ * What to say of a folder `danglingLinkOnPath` found a link to nothing on: "LINK is a symbolic
+ * link to TARGET, which does not exist; create TARGET, or point the link at a folder that exists".
+ */
+export function danglingLinkClause(found: { readonly link: string; readonly target: string }): string {
+  return `${found.link} is a symbolic link to ${found.target}, which does not exist; create ${found.target}, or point the link at a folder that exists`;
+}
 
 /**
  * What a file-system error on a path a person named (the root, a mount's folder, the log file,
