@@ -21,6 +21,7 @@ import {
   SmallFileError,
   checkCertificatePair,
   escapeForDisplay,
+  KeptFileError,
   formatShortLine,
   formatConsoleLines,
   isLoopbackBind,
@@ -335,6 +336,8 @@ async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{
   try {
     made = loadOrCreateCertificate(dir, names);
   } catch (err) {
+    // A folder with files where a kept file belongs: its message says which to remove.
+    if (err instanceof KeptFileError) fail(`--https: cannot keep the self-signed certificate in ${dir}: ${err.message}`);
     fail(`--https: cannot keep the self-signed certificate in ${dir}: ${unwritableFolder(err)}; set XDG_CACHE_HOME to a folder you can write, or pass --cert FILE --key FILE`);
   }
   return {

@@ -7,7 +7,7 @@ export { WorkerServer } from './worker/worker-host';
 export { formatShortLine } from './log/request-log';
 export { parseCidr, isLoopbackBind } from './access/access-policy';
 export { certificateNames, lanAddresses, networkUrls, urlFor, wildcardBind, type LanAddress } from './access/network-addresses';
-export { createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
+export { KeptFileError, createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
 export { MAX_SMALL_FILE_BYTES, PIPE_CLOSE_WAIT_MS, SmallFileError, readSmallFile } from './access/read-small-file';
 export { formatSize } from './text/format-size';

@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withTimeout } from '../core/raw-client';
 import { WAIT_MS, runCli, siteFolderForTests, stopCli, waitForLocalPort } from './run-cli';
@@ -48,5 +49,43 @@ for (const [what, value] of [
     assert.equal((await stat(join(kept, 'key.pem'))).mode & 0o777, 0o600);
     assert.deepEqual((await readdir(site.root)).sort(), ['index.html'], 'nothing written in the working (served) folder');
     assert.equal(await stopCli(cli), 0, cli.stderr);
+  });
+}
+
+// A kept file that is a folder (helper-113): the rename of the new file onto it failed with Node's
+// raw `EISDIR … rename` and the advice to set XDG_CACHE_HOME; with cert.pem a folder, the new
+// key.pem was already in place, without its certificate. Now an empty folder is replaced, as any
+// kept file that is no regular file is, and a folder with files in it (never removed: they are
+// not Porthole's) stops the start before anything is written, naming the folder to remove.
+for (const name of ['key.pem', 'cert.pem', 'meta.json']) {
+  test(`--https, the kept ${name} is a folder: an empty one is replaced by the new pair; one with files stops the start, naming it, and nothing is written`, { skip: process.platform !== 'linux' && 'XDG_CACHE_HOME' }, async () => {
+    const cache = join(site.base, `cache-${name}`);
+    const kept = join(cache, 'porthole');
+    const start = (): ReturnType<typeof runCli> => runCli([site.root, '--port', '0', '--https', '--quiet', '--no-reload'], site.base, { XDG_CACHE_HOME: cache });
+    const first = start();
+    await waitForLocalPort(first);
+    assert.equal(await stopCli(first), 0, first.stderr);
+    const path = join(kept, name);
+    await rm(path);
+    await mkdir(path);
+    const second = start();
+    await waitForLocalPort(second);
+    assert.match(second.stdout, /self-signed certificate \(new in /);
+    assert.equal(await stopCli(second), 0, second.stderr);
+    assert.ok((await stat(path)).isFile(), `${name} is a file again`);
+    assert.ok(new X509Certificate(await readFile(join(kept, 'cert.pem'))).checkPrivateKey(createPrivateKey(await readFile(join(kept, 'key.pem')))), 'the pair belongs together');
+    // A folder with a file in it: not removed; the kept files stay as they were.
+    const before = await Promise.all(['key.pem', 'cert.pem', 'meta.json'].filter((n) => n !== name).map((n) => readFile(join(kept, n), 'utf8')));
+    await rm(path);
+    await mkdir(path);
+    await writeFile(join(path, 'notes.txt'), 'mine');
+    const third = start();
+    assert.equal(await withTimeout(third.exited, WAIT_MS, `exit when ${name} is a folder with files`), 1, third.stderr);
+    assert.equal(
+      third.stderr,
+      `porthole: --https: cannot keep the self-signed certificate in ${kept}: ${path} is a folder with files in it, where the kept ${name} belongs; remove that folder (or move it away) and start again\n`,
+    );
+    assert.deepEqual(await Promise.all(['key.pem', 'cert.pem', 'meta.json'].filter((n) => n !== name).map((n) => readFile(join(kept, n), 'utf8'))), before, 'nothing written');
+    assert.equal(await readFile(join(path, 'notes.txt'), 'utf8'), 'mine');
   });
 }

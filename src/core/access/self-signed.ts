@@ -6,9 +6,9 @@
  * on the phone before trusting it.
  */
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { isEncryptedPrivateKey, pemMismatch, readPrivateKey } from './private-key';
 import { readSmallRegularFileSync } from './read-small-file';
 
@@ -168,18 +168,44 @@ export const KEY_DIR_MODE = 0o700;
 export const KEY_FILE_MODE = 0o600;
 
 /**
- * Writes `text` to `path` as a new file with `mode`, then renames it over the old one: the result
- * never inherits an old file's mode or inode (writeFileSync's `mode` applies only to a file it
- * creates), and a reader never sees half a key.
+ * A folder where a kept file of the self-signed certificate belongs, with something in it: not
+ * Porthole's to remove, so the certificate cannot be kept until it is gone. `code` EISDIR;
+ * `message` names the folder and what to do.
  */
-function replaceFile(path: string, text: string, mode: number): void {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+export class KeptFileError extends Error {
+  readonly code = 'EISDIR';
+  constructor(
+    readonly path: string,
+    readonly keptName: string,
+  ) {
+    super(`${path} is a folder with files in it, where the kept ${keptName} belongs; remove that folder (or move it away) and start again`);
+    this.name = 'KeptFileError';
+  }
+}
+
+/**
+ * Writes each file (path, text, mode) as a new file, then renames each over the old one: a
+ * result never inherits an old file's mode or inode (writeFileSync's `mode` applies only to a
+ * file it creates), and a reader never sees half a key. A kept file that is an empty folder (a
+ * rename cannot replace one: EISDIR) is removed first; one with anything in it stops everything
+ * with a KeptFileError before a byte is written, so a new key.pem is never left without its
+ * cert.pem. Every file is written before the first rename, so a full disk leaves the old set.
+ */
+function replaceFiles(files: ReadonlyArray<readonly [path: string, text: string, mode: number]>): void {
+  const folders = files.map(([path]) => path).filter((path) => lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true);
+  for (const path of folders) if (readdirSync(path).length > 0) throw new KeptFileError(path, basename(path));
+  for (const path of folders) rmdirSync(path);
+  const temps: string[] = [];
   try {
-    writeFileSync(temp, text, { mode, flag: 'wx' });
-    chmodSync(temp, mode);
-    renameSync(temp, path);
+    for (const [path, text, mode] of files) {
+      const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+      temps.push(temp);
+      writeFileSync(temp, text, { mode, flag: 'wx' });
+      chmodSync(temp, mode);
+    }
+    files.forEach(([path], i) => renameSync(temps[i] ?? '', path));
   } catch (err) {
-    rmSync(temp, { force: true });
+    for (const temp of temps) rmSync(temp, { force: true });
     throw err;
   }
 }
@@ -218,8 +244,10 @@ function ensureKeyDir(dir: string): void {
  * is KEY_DIR_MODE (0700) and key.pem KEY_FILE_MODE (0600), whatever they were before; a kept key
  * whose file or folder was widened is tightened back when it is read. A kept file that is no
  * regular file of at most MAX_SMALL_FILE_BYTES (a named pipe, a link to /dev/zero) counts as
- * missing: it is never opened for a wait or read without end, and is replaced. Throws the file system's
- * error (its `code`: ENOTDIR, EACCES, EROFS, ENOSPC…) when `dir` cannot be made or written.
+ * missing: it is never opened for a wait or read without end, and is replaced (an empty folder
+ * too); the three are written together (replaceFiles). Throws a KeptFileError for a kept file
+ * that is a folder with something in it, else the file system's error (its `code`: ENOTDIR,
+ * EACCES, EROFS, ENOSPC…) when `dir` cannot be made or written.
  */
 export function loadOrCreateCertificate(dir: string, names: readonly string[]): SelfSignedCertificate & { readonly created: boolean } {
   const certPath = join(dir, 'cert.pem');
@@ -244,8 +272,10 @@ export function loadOrCreateCertificate(dir: string, names: readonly string[]): 
   }
   const made = createSelfSignedCertificate(names);
   ensureKeyDir(dir);
-  replaceFile(keyPath, made.key, KEY_FILE_MODE);
-  replaceFile(certPath, made.cert, 0o644);
-  replaceFile(metaPath, JSON.stringify({ names, validTo: made.validTo } satisfies StoredMeta), 0o644);
+  replaceFiles([
+    [keyPath, made.key, KEY_FILE_MODE],
+    [certPath, made.cert, 0o644],
+    [metaPath, JSON.stringify({ names, validTo: made.validTo } satisfies StoredMeta), 0o644],
+  ]);
   return { ...made, created: true };
 }
