@@ -28,6 +28,7 @@ import {
   certificateNames,
   lanAddresses,
   loadOrCreateCertificate,
+  noReadPermission,
   networkUrls,
   readSmallFile,
   resolveOptionsWithConfigFile,
@@ -171,7 +172,7 @@ function sayWarning(message: string): void {
  * Why a file a flag names could not be read, in plain words with what to do (after "cannot read
  * … FILE: "); the OS code stays in parentheses for a search.
  */
-function unreadableFile(err: unknown): string {
+function unreadableFile(err: unknown, path: string): string {
   const code = (err as NodeJS.ErrnoException).code;
   switch (code) {
     case 'ENOENT':
@@ -182,7 +183,7 @@ function unreadableFile(err: unknown): string {
       return 'it is a folder (EISDIR); give the path of a file';
     case 'EACCES':
     case 'EPERM':
-      return `no permission to read it (${code}); give the user running porthole read permission on it (e.g. chmod u+r)`;
+      return noReadPermission(path, code);
     default:
       return code === undefined ? String(err) : `${(err as Error).message} (${code})`;
   }
@@ -259,7 +260,7 @@ async function readNamedFile(flag: string, what: string, path: string, todo: str
     return (await readSmallFile(path)).toString('utf8');
   } catch (err) {
     if (err instanceof SmallFileError && err.code !== 'EISDIR') fail(`${flag} ${path} ${err.reason}: ${todo}`);
-    fail(`${flag}: cannot read the ${what} ${path}: ${unreadableFile(err)}`);
+    fail(`${flag}: cannot read the ${what} ${path}: ${unreadableFile(err, path)}`);
   }
 }
 

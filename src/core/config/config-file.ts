@@ -28,6 +28,7 @@ import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
 import { describeFsProblem, nodeKind } from '../text/fs-problem';
+import { noReadPermission } from '../access/read-small-file';
 import { nearestName } from '../text/nearest-name';
 import { identityOf, isOwnEvent, noWatcherLeft, noteInotifyEvent, onQueueOverflow } from '../reload/live-reload-watcher';
 
@@ -775,7 +776,7 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return { path, options: undefined, text: undefined };
     if (code === 'EISDIR') throw new ConfigFileError(path, '', 'is a folder, not a file; rename the folder, or start without the file (--no-config, or the porthole.configFile setting off)');
     if (code === 'EACCES' || code === 'EPERM') {
-      throw new ConfigFileError(path, '', `cannot be read: no permission (${code}); give the user running Porthole read permission on it (e.g. chmod a+r), or start without it (--no-config, or the porthole.configFile setting off)`);
+      throw new ConfigFileError(path, '', `cannot be read: ${noReadPermission(path, code)}; or start without it (--no-config, or the porthole.configFile setting off)`);
     }
     if (code === 'ENOTFILE') {
       throw new ConfigFileError(path, '', 'is not a regular file (a pipe, a device or a socket); replace it with a file, or start without it (--no-config, or the porthole.configFile setting off)');

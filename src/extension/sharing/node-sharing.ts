@@ -22,6 +22,7 @@ import {
   liesInsideFolder,
   loadOrCreateCertificate,
   networkUrls,
+  noReadPermission,
   readSmallFile,
   type PrivateKeyErrorCode,
 } from '../../core';
@@ -168,7 +169,7 @@ export async function prepareTls(
       } catch (err) {
         if (err instanceof SmallFileError) return fail(`${setting} ${file} ${err.reason}: ${todo}`);
         const code = (err as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'no permission to read it' : (err as Error).message;
+        const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' || code === 'EPERM' ? noReadPermission(file, code) : (err as Error).message;
         return fail(`cannot read the HTTPS ${what} ${file}: ${why}`);
       }
     };
