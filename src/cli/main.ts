@@ -21,6 +21,7 @@ import {
   SmallFileError,
   checkCertificatePair,
   escapeForDisplay,
+  isEncryptedPrivateKey,
   KeptFileError,
   formatShortLine,
   formatConsoleLines,
@@ -265,17 +266,21 @@ async function readNamedFile(flag: string, what: string, path: string, todo: str
 }
 
 /**
- * The passphrase for an encrypted --key: the first line of --passphrase-file (without its line
- * end, as `openssl -passin file:` reads it; a pipe such as `<(pass show key)` too), else the
- * PASSPHRASE_ENV environment variable, else none. Exits on an unreadable, empty or oversized file
- * and on one that is no file (readNamedFile); warns when others may read it.
+ * The passphrase for the encrypted --key at `keyPath`: the first line of --passphrase-file
+ * (without a UTF-8 BOM before it, which Notepad writes, and without its line end, as `openssl
+ * -passin file:` reads it; a pipe such as `<(pass show key)` too), else the PASSPHRASE_ENV
+ * environment variable, else none. Exits on an unreadable, empty or oversized file, on one whose
+ * first line is blank, on one that is no file (readNamedFile), and on PASSPHRASE_ENV set but
+ * empty; warns when others may read the file. Read only for a key that is encrypted (loadTls).
  */
-async function readPassphrase(file: string | undefined): Promise<{ passphrase: string; source: string } | undefined> {
+async function readPassphrase(file: string | undefined, keyPath: string): Promise<{ passphrase: string; source: string } | undefined> {
   if (file === undefined) {
     const fromEnv = process.env[PASSPHRASE_ENV];
+    // Said as it is: tried as the passphrase, it was "does not decrypt", as a wrong one.
+    if (fromEnv === '') fail(`the private key ${keyPath} is encrypted, and ${PASSPHRASE_ENV} is set but empty: set it to the key's passphrase, or unset it and pass --passphrase-file FILE`);
     return fromEnv === undefined ? undefined : { passphrase: fromEnv, source: `the environment variable ${PASSPHRASE_ENV}` };
   }
-  const text = await readNamedFile('--passphrase-file', 'passphrase file', file, 'name a file whose first line is the passphrase');
+  const text = (await readNamedFile('--passphrase-file', 'passphrase file', file, 'name a file whose first line is the passphrase')).replace(/^\uFEFF/, '');
   try {
     if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
       sayWarning(`other users may read the passphrase file ${file}; chmod 600 it`);
@@ -284,7 +289,10 @@ async function readPassphrase(file: string | undefined): Promise<{ passphrase: s
     // Gone since it was read (a pipe's /dev/fd name): nothing left to warn about.
   }
   const passphrase = text.split(/\r?\n/)[0] ?? '';
-  if (passphrase.length === 0) fail(`the passphrase file ${file} is empty: its first line is the passphrase`);
+  if (passphrase.length === 0) {
+    if (/^\s*$/.test(text)) fail(`the passphrase file ${file} is empty: put the passphrase on its first line`);
+    fail(`the first line of the passphrase file ${file} is blank (the passphrase is on a later line): the passphrase is read from the first line; put it there`);
+  }
   return { passphrase, source: file };
 }
 
@@ -311,7 +319,10 @@ async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{
   if (choice.kind === 'files') {
     const cert = await readNamedFile('--cert', 'certificate', choice.certPath, "name a PEM certificate file (e.g. mkcert's NAME.pem)");
     const key = await readNamedFile('--key', 'private key', choice.keyPath, "name a PEM private key file (e.g. mkcert's NAME-key.pem)");
-    const given = await readPassphrase(choice.passphraseFile);
+    // A passphrase is read only for a key that needs one: a named pipe given for nothing held the start 5 s.
+    let given: { passphrase: string; source: string } | undefined;
+    if (isEncryptedPrivateKey(key)) given = await readPassphrase(choice.passphraseFile, choice.keyPath);
+    else if (choice.passphraseFile !== undefined) sayWarning(`--passphrase-file ${choice.passphraseFile} is not used: the private key ${choice.keyPath} is not encrypted`);
     let usableKey: string;
     try {
       usableKey = checkCertificatePair(cert, key, choice.certPath, choice.keyPath, given?.passphrase);
