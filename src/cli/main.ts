@@ -132,6 +132,10 @@ const MAX_REMEMBERED_LINES = 1_000;
 type ClusterMessage =
   | { readonly type: 'listening'; readonly address: BoundAddress }
   | { readonly type: 'failed'; readonly message: string }
+  /** A worker asks for the certificate and key the primary read (the files are read once: a pipe has nothing left for a second reader). */
+  | { readonly type: 'tls-wanted' }
+  /** The primary's answer: the certificate and key to serve with (PEM text), or none for plain HTTP. */
+  | { readonly type: 'tls'; readonly tls: CliTls | undefined }
   /** A worker's warning or error line for stderr (whole, escaped): the primary prints it once per event. */
   | { readonly type: 'say'; readonly line: string }
   | { readonly type: 'shutdown' }
@@ -156,6 +160,23 @@ function sendOverIpc(message: ClusterMessage, worker?: Worker, done: (err: Error
   } else {
     done(new Error('the IPC channel is closed'));
   }
+}
+
+/** The certificate and key the CLI serves with: PEM text, so that it crosses the cluster's IPC channel as it is. */
+interface CliTls extends TlsOptions {
+  readonly cert: string;
+  readonly key: string;
+  readonly privateFiles: readonly string[];
+}
+
+/**
+ * A cluster worker's start failure: sent to the primary, which prints it (once, whatever the
+ * number of workers saying it) and stops the cluster without guessing at a cause; this worker
+ * exits 1 once the message is written (or cannot be).
+ */
+function failInWorker(message: string): Promise<never> {
+  sendOverIpc({ type: 'failed', message }, undefined, () => process.exit(1));
+  return new Promise<never>(() => undefined);
 }
 
 /** Every line the CLI prints that may carry outside text goes through escapeForDisplay. */
@@ -313,7 +334,7 @@ function selfSignedFolder(env: NodeJS.ProcessEnv, home: string): string | undefi
  * The certificate and key to serve with, or undefined for plain HTTP. Exits on a bad pair, and on
  * a --cert, --key or --passphrase-file that cannot be read or is no file (readNamedFile).
  */
-async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{ tls: TlsOptions | undefined; notes: string[] }> {
+async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{ tls: CliTls | undefined; notes: string[] }> {
   const choice = options.tls;
   if (choice.kind === 'none') return { tls: undefined, notes: [] };
   if (choice.kind === 'files') {
@@ -457,11 +478,8 @@ async function serve(
   try {
     address = await server.listen(input);
   } catch (err) {
-    if (worker) {
-      // Exits once the message is written (or cannot be): the primary prints it and stops.
-      sendOverIpc({ type: 'failed', message: (err as Error).message }, undefined, () => process.exit(1));
-      return await new Promise<never>(() => undefined);
-    }
+    // A worker's: the primary prints it and stops.
+    if (worker) return await failInWorker((err as Error).message);
     fail((err as Error).message);
   }
   // Request and console lines: dropped (and counted, then reported) while stdout is read too slowly.
@@ -529,7 +547,10 @@ async function runSingle(options: CliOptions): Promise<void> {
 
 async function runPrimary(options: CliOptions): Promise<void> {
   const effective = await effectiveOptions(options);
-  const { notes } = await loadTls(options, effective);
+  // Read here, once, and handed to each worker that asks ('tls-wanted'): a pipe (`--cert <(…)`,
+  // a --passphrase-file a password manager writes) has nothing left for a second reader, and each
+  // worker reading the files again failed after the pipe's wait.
+  const { tls, notes } = await loadTls(options, effective);
   const cluster = clusterModule();
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const workers: Worker[] = [];
@@ -553,10 +574,18 @@ async function runPrimary(options: CliOptions): Promise<void> {
   };
   let stopping = false;
   let exitCode = 0;
+  /** Workers that said why they could not start ('failed'): their exit needs no guess at a cause. */
+  const reported = new Set<number>();
   const forkOne = (env: Record<string, string>): Worker => {
     const w = cluster.fork(env);
     workers.push(w);
     w.on('message', (m: ClusterMessage) => {
+      if (m.type === 'tls-wanted') sendOverIpc({ type: 'tls', tls }, w);
+      // The first worker's before it listens is handled below (fail: nothing was served).
+      if (m.type === 'failed' && w !== first) {
+        reported.add(w.id);
+        sayOnce(w.id, `porthole: ${escapeForDisplay(m.message)}\n`);
+      }
       if (m.type === 'say') sayOnce(w.id, m.line);
       if (m.type === 'generation') for (const other of workers) if (other !== w) sendOverIpc(m, other);
     });
@@ -567,11 +596,16 @@ async function runPrimary(options: CliOptions): Promise<void> {
         exitCode = 1;
         // What happened and what to do: the cluster stops (no worker is started in its place, as
         // nginx's master would); a SIGKILL is most often the system out of memory.
+        // A worker that said why it could not start: that reason (printed above) is the cause.
         const how =
           code === null
             ? `was ended by ${signal ?? 'a signal'}${signal === 'SIGKILL' ? ' (often the system out of memory)' : ''}`
             : `exited with code ${code} (its reason is above)`;
-        streams.err.write(`porthole: a worker ${how}; stopping the others. Start porthole again (fewer --workers if memory is short)\n`);
+        streams.err.write(
+          reported.has(w.id)
+            ? 'porthole: a worker could not start (its reason is above); stopping the others\n'
+            : `porthole: a worker ${how}; stopping the others. Start porthole again (fewer --workers if memory is short)\n`,
+        );
         stopAll();
       }
       if (workers.length === 0) process.exit(exitCode);
@@ -651,7 +685,16 @@ async function runWorker(options: CliOptions): Promise<void> {
     if (m.type === 'generation') running.server?.liveReload?.catchUp(m.generation);
   });
   process.on('disconnect', () => stop(false));
-  const { tls } = await loadTls(options, await effectiveOptions(options));
+  // The certificate and key the primary read (runPrimary): never read again here.
+  const tls = await new Promise<CliTls | undefined>((resolveTls) => {
+    const onMessage = (m: ClusterMessage): void => {
+      if (m.type !== 'tls') return;
+      process.off('message', onMessage);
+      resolveTls(m.tls);
+    };
+    process.on('message', onMessage);
+    sendOverIpc({ type: 'tls-wanted' }, undefined, (err) => (err === null ? undefined : process.exit(1)));
+  });
   const fixedPort = process.env.PORTHOLE_CLUSTER_PORT;
   const input: ServerOptionsInput = {
     ...serverOptions(options, tls),
@@ -696,8 +739,9 @@ switch (parsed.kind) {
     break;
   case 'run': {
     const options = parsed.options;
-    const run = options.workers <= 1 ? runSingle(options) : clusterModule().isPrimary ? runPrimary(options) : runWorker(options);
-    run.catch((err: unknown) => fail(String(err)));
+    const primary = options.workers <= 1 || clusterModule().isPrimary;
+    const run = options.workers <= 1 ? runSingle(options) : primary ? runPrimary(options) : runWorker(options);
+    run.catch((err: unknown) => (primary ? fail(String(err)) : failInWorker(String(err))));
     break;
   }
 }
