@@ -46,6 +46,8 @@ const askPassphrase: AskPassphrase = ({ keyPath, retry }) =>
     prompt: `${retry ? 'That passphrase does not decrypt it. ' : ''}${keyPath} is an encrypted private key: enter its passphrase (kept in VS Code's secret storage).`,
     password: true,
     ignoreFocusOut: true,
+    // An empty answer was tried as the passphrase and said "does not decrypt it": said as it is.
+    validateInput: (value) => (value.length === 0 ? 'The passphrase is empty: type it, or press Escape to cancel' : undefined),
   });
 
 /** The port a folder's server derives (the same function the core uses when it starts). */
