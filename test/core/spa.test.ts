@@ -113,6 +113,68 @@ test('without Fetch Metadata, Accept: text/html (outside fetch/XHR) is a navigat
   assert.match(r.body.toString(), /spa-index/);
 });
 
+test('Accept is judged as RFC 9110 §12.5.1 says: q=0 refuses HTML, ranges and weights are read, not searched for text/html', async () => {
+  // Before: any Accept with the characters "text/html" in it was a navigation, so
+  // `Accept: text/html;q=0` (HTML not acceptable, §12.4.2) got the fallback page.
+  const s = await serve({ spa: 'index.html' });
+  assert.equal((await fetchOnce(s.port, request('/deep/link', { headers: ['Accept: text/html;q=0'] }))).status, 404, 'Accept: text/html;q=0');
+  const fallback: string[][] = [
+    ['Accept: TEXT/HTML'],
+    ['Accept: text/html ; q=0.5'],
+    ['Accept: text/html;Q=1.000'],
+    ['Accept: text/*'],
+    ['Accept: text/html;level=1'],
+    ['Accept: text/*;q=0, text/html'],
+    ['Accept: application/json', 'Accept: text/html;q=0.1'],
+    ['Accept: image/png;x="a,text/html;q=0", text/html'],
+    // A browser's navigation says HTML unless its Accept refuses it.
+    ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: */*'],
+    ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'],
+  ];
+  for (const headers of fallback) {
+    const r = await fetchOnce(s.port, request('/deep/link', { headers }));
+    assert.equal(r.status, 200, headers.join('; '));
+    assert.match(r.body.toString(), /spa-index/, headers.join('; '));
+  }
+  const refused: string[][] = [
+    ['Accept: text/html;q=0'],
+    ['Accept: text/html; q=0.000'],
+    ['Accept: text/html;q=0, */*'],
+    ['Accept: */*;q=0.8, text/html;q=0'],
+    ['Accept: TEXT/*;Q=0'],
+    ['Accept: text/htmlx'],
+    ['Accept: application/xhtml+text/html'],
+    ['Accept: text/html;q=abc'],
+    ['Accept: text/html;q=1.5'],
+    ['Accept: text/html;q=0.0001'],
+    ['Accept: */html'],
+    ['Accept: image/png;x="text/html"'],
+    ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html;q=0'],
+    ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: application/json'],
+    ['Sec-Fetch-Dest: iframe', 'Sec-Fetch-Mode: navigate', 'Accept: text/html;q=0,*/*'],
+    ['Sec-Fetch-Dest: empty', 'Sec-Fetch-Mode: navigate', 'Accept: text/html;q=0,*/*;q=0.8'],
+    ['Sec-Fetch-Dest: empty', 'Sec-Fetch-Mode: navigate', 'Accept: */*'],
+  ];
+  for (const headers of refused) {
+    const r = await fetchOnce(s.port, request('/deep/link', { headers }));
+    assert.equal(r.status, 404, headers.join('; '));
+  }
+});
+
+test('an existing page asked for with HTML refused is sent as it is on disk, and the 404 page without the live-reload client', async () => {
+  const s = await serve({ spa: 'index.html' });
+  for (const headers of [['Accept: text/html;q=0'], ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html;q=0, */*']]) {
+    const page = await fetchOnce(s.port, request('/index.html', { headers }));
+    assert.equal(page.status, 200);
+    assert.equal(page.body.toString(), INDEX, `${headers.join('; ')}: no client injected`);
+    const missing = await fetchOnce(s.port, request('/missing.png', { headers }));
+    assert.equal(missing.status, 404);
+    assert.doesNotMatch(missing.body.toString(), /__porthole\/client\.js/, headers.join('; '));
+  }
+  const shown = await fetchOnce(s.port, request('/index.html', { headers: ['Accept: text/html;q=0.9'] }));
+  assert.match(shown.body.toString(), /__porthole\/client\.js/, 'HTML at 0.9 is still a page');
+});
+
 test('missing assets, fetch() and XHR stay 404; existing files are served as they are', async () => {
   const s = await serve({ spa: 'index.html' });
   const cases: Array<[string, string[]]> = [

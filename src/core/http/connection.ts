@@ -38,6 +38,7 @@ import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, RequestRecord } from './request-record';
 import { escapeHtml } from '../text/html';
 import { headTail, serializeHead, serializeHeaders, statusHasNoBody } from './response-head';
+import { acceptField, htmlAcceptance } from './accept';
 import type { Timeouts, TransferLimits } from '../options';
 
 /**
@@ -285,23 +286,27 @@ function reloadingPage(text: string, seconds: number): string {
 /**
  * True when the answer will be shown as a page in a browser tab or frame: Fetch Metadata says a
  * navigation (`Sec-Fetch-Mode: navigate`, or `Sec-Fetch-Dest` document, iframe or frame); without
- * it, `Accept` names text/html (WHATWG Fetch, "destination"; a fetch() sends `*\/*`).
+ * it, `Accept` names text/html (WHATWG Fetch, "destination"; a fetch() sends `*\/*`). Accept is
+ * judged by htmlAcceptance, as the SPA fallback and live reload judge it: a navigation whose
+ * Accept refuses HTML gets the text.
  */
 function shownAsPage(headers: HeaderList): boolean {
   let metadata = false;
+  let navigation = false;
   for (const [name, value] of headers) {
     if (name === 'sec-fetch-mode') {
       metadata = true;
-      if (value.trim().toLowerCase() === 'navigate') return true;
+      if (value.trim().toLowerCase() === 'navigate') navigation = true;
     } else if (name === 'sec-fetch-dest') {
       metadata = true;
       const dest = value.trim().toLowerCase();
-      if (dest === 'document' || dest === 'iframe' || dest === 'frame') return true;
+      if (dest === 'document' || dest === 'iframe' || dest === 'frame') navigation = true;
     }
   }
+  // A navigation whose Accept refuses HTML (RFC 9110 §12.4.2: `text/html;q=0`) gets the text.
+  if (navigation) return htmlAcceptance(acceptField(headers)) !== 'refused';
   if (metadata) return false;
-  for (const [name, value] of headers) if (name === 'accept' && /(^|[\s,])text\/html\s*(;|,|$)/i.test(value)) return true;
-  return false;
+  return htmlAcceptance(acceptField(headers)) === 'named';
 }
 
 /**

@@ -27,6 +27,7 @@
 import type { DefaultTreeAdapterMap } from 'parse5';
 import type * as Parse5Module from 'parse5';
 import type { HeaderList } from '../http/request-record';
+import { acceptField, htmlAcceptance } from '../http/accept';
 import { PREVIEW_QUERY_PARAMETER } from '../options';
 import { declaredCharsets, isAsciiCompatibleCharset, isAsciiCompatibleDeclaration, labelToName } from '../files/charset';
 
@@ -45,6 +46,11 @@ const OPT_OUT_ATTRIBUTE = 'data-porthole-no-reload';
  * development) was served without the client from its second load on, and never reloaded again.
  * One without `Accept: text/html` does not: Chromium sends a download (`<a download>`) so, and
  * the saved file carried the tag.
+ * `Accept` is judged by htmlAcceptance (RFC 9110 §12.5.1): without Fetch Metadata, and for a
+ * service worker's pass-through, a `text/html` or `text/*` range above quality 0 must name HTML;
+ * with `Sec-Fetch-Dest: document` (or a preview frame) it is a navigation unless Accept refuses
+ * HTML (`text/html;q=0`, or only other types): a client that says HTML is not acceptable
+ * (§12.4.2) never gets a page made for a tab.
  */
 export function isNavigationRequest(headers: HeaderList, target?: string): boolean {
   let dest: string | undefined;
@@ -67,17 +73,13 @@ export function isNavigationRequest(headers: HeaderList, target?: string): boole
     // stands down in a frame whose page runs it: live-reload-client).
     // A download (`<a download>`) has the same mode and destination but no Accept: the
     // pass-through keeps the navigation's `Accept: text/html,…`, and only that is a page shown.
-    if (d === 'empty' && m === 'navigate') return accept !== undefined && acceptsHtml(accept);
-    return d === 'document' || ((d === 'iframe' || d === 'frame') && target !== undefined && isPreviewTarget(target));
+    if (d === 'empty' && m === 'navigate') return htmlAcceptance(accept) === 'named';
+    const shown = d === 'document' || ((d === 'iframe' || d === 'frame') && target !== undefined && isPreviewTarget(target));
+    return shown && htmlAcceptance(accept) !== 'refused';
   }
   if (m !== undefined && m !== 'navigate') return false;
   if (requestedWith !== undefined) return false;
-  return accept !== undefined && acceptsHtml(accept);
-}
-
-/** True when an Accept field value (RFC 9110 §12.5.1) names text/html. */
-function acceptsHtml(accept: string): boolean {
-  return /(^|[\s,])text\/html\s*(;|,|$)/i.test(accept);
+  return htmlAcceptance(accept) === 'named';
 }
 
 /**
@@ -91,7 +93,7 @@ export function isDocumentNavigation(headers: HeaderList): boolean {
   for (const [name, value] of headers) {
     if (name !== 'sec-fetch-dest') continue;
     const d = value.trim().toLowerCase();
-    if (d === 'iframe' || d === 'frame') return true;
+    if (d === 'iframe' || d === 'frame') return htmlAcceptance(acceptField(headers)) !== 'refused';
     break;
   }
   return isNavigationRequest(headers);
