@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,19 @@ test('a navigation a service worker passes on (Sec-Fetch-Mode navigate, Sec-Fetc
   const fetched = ['Sec-Fetch-Site: same-origin', 'Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty', 'Accept: text/html'];
   assert.equal((await fetchOnce(s.port, request('/users/42', { headers: fetched }))).status, 404);
   assert.equal((await fetchOnce(s.port, request('/index.html', { headers: fetched }))).body.toString(), INDEX);
+});
+
+test('a service worker\'s pass-through is a navigation only with the navigation\'s Accept: text/html; a download (<a download>: the same fields, no Accept) stays 404, and the README says so', async () => {
+  const s = await serve({ spa: 'index.html' });
+  const download = ['Sec-Fetch-Site: same-origin', 'Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: empty'];
+  // A missing download target saved as index.html would be a file of the wrong bytes under the right name.
+  assert.equal((await fetchOnce(s.port, request('/reports/2024.csv', { headers: download }))).status, 404);
+  assert.equal((await fetchOnce(s.port, request('/reports/2024.csv', { headers: [...download, 'Accept: */*'] }))).status, 404);
+  assert.equal((await fetchOnce(s.port, request('/users/42', { headers: [...download, 'Accept: text/html,*/*;q=0.8'] }))).status, 200);
+  // Before: the README's SPA section listed navigate + empty as a navigation without the Accept condition.
+  const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+  const spa = readme.slice(readme.indexOf('- **SPA fallback**'), readme.indexOf('### Mounts and clean URLs'));
+  assert.match(spa.replace(/\s+/g, ' '), /`Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: empty` and the navigation's `Accept: text\/html`/);
 });
 
 test('the live-reload client is addressed relative to the deep link the browser is on, not to the fallback file', async () => {
