@@ -7,11 +7,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer, ServerError, type ServerOptionsInput } from '../../src/core';
 import { startServer, type Running } from './harness';
+import { formatShortLine } from '../../src/core/log/request-log';
 import { DEFAULT_WAIT_MS, fetchOnce, request, withTimeout } from './raw-client';
 
 let root: string;
@@ -50,7 +51,43 @@ test('a navigation to a deep link gets index.html (200) with the live-reload cli
     assert.match(r.body.toString(), /__porthole\/client\.js/, `${path}: live reload injected`);
   }
   const record = s.records.find((rec) => rec.target === '/users/42');
-  assert.match(record?.note ?? '', /single-page app/);
+  assert.equal(record?.spaFallback, '/index.html');
+});
+
+test('the log says a fallback answer was the fallback\'s: the record, the terminal line and the log file line (its Combined fields as sent), also when compression adds its own note', async () => {
+  // Before: the answer was logged exactly as a plain hit on the path asked for (the terminal and
+  // the log file showed `GET /users/42 200`), and the note that said otherwise was overwritten by
+  // a later stage's (compression, live reload).
+  const logDir = await mkdtemp(join(tmpdir(), 'porthole-spa-log-'));
+  const logFile = join(logDir, 'access.log');
+  const big = `<!doctype html><html><body>${'spa-big '.repeat(400)}</body></html>`;
+  await writeFile(join(root, 'big.html'), big);
+  try {
+    const s = await startServer({ root, configFile: false, spa: 'big.html', logFile, reload: { enabled: false } });
+    try {
+      const deep = await fetchOnce(s.port, request('/users/42', { headers: [...navigation, 'Accept-Encoding: gzip', 'User-Agent: t'] }));
+      assert.equal(deep.status, 200);
+      assert.equal(deep.header('content-encoding'), 'gzip');
+      const plain = await fetchOnce(s.port, request('/big.html', { headers: [...navigation, 'User-Agent: t'] }));
+      assert.equal(plain.status, 200);
+    } finally {
+      await s.close();
+    }
+    const fallen = s.records.find((r) => r.target === '/users/42');
+    const hit = s.records.find((r) => r.target === '/big.html');
+    assert.equal(fallen?.spaFallback, '/big.html');
+    assert.equal(hit?.spaFallback, undefined, 'a plain hit is no fallback');
+    assert.match(formatShortLine(fallen), / GET \/users\/42 200 \d+B \d+ms \(SPA fallback \/big\.html\)$/);
+    assert.doesNotMatch(formatShortLine(hit!), /SPA fallback/);
+    const lines = (await readFile(logFile, 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 2);
+    // The Combined Log fields stay standard (the request line as sent); the mark is appended.
+    assert.match(lines[0] ?? '', /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/users\/42 HTTP\/1\.1" 200 \d+ "-" "t" \d+\.\d{3} \S+ spa-fallback=\/big\.html$/);
+    assert.match(lines[1] ?? '', /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/big\.html HTTP\/1\.1" 200 \d+ "-" "t" \d+\.\d{3} \S+$/);
+  } finally {
+    await rm(join(root, 'big.html'), { force: true });
+    await rm(logDir, { recursive: true, force: true });
+  }
 });
 
 test('a navigation a service worker passes on (Sec-Fetch-Mode navigate, Sec-Fetch-Dest empty) gets the fallback, with the client', async () => {

@@ -4,6 +4,8 @@ import { describeListening, formatBytes, formatDuration, formatRequestLine, sani
 import { LineBudget } from '../../src/extension/output/node-line-budget';
 import { fileUrl } from '../../src/extension/reload/node-urls';
 import { record } from './helpers';
+import { toDetails, toRow } from '../../src/extension/requests/node-request-store';
+import { toHarEntry } from '../../src/extension/requests/node-har';
 
 
 void test('bytes, durations and status classes', () => {
@@ -63,4 +65,23 @@ void test('a proxied request line shows the back-end’s status and time apart f
     formatRequestLine(record({ upstream: { target: 'http://127.0.0.1:3000', status: 201, ms: 1250 } })),
     '14:03:07.123 127.0.0.1 GET /index.html 200 1.2 KB 3 ms (back-end 201 in 1.25 s)',
   );
+});
+
+void test('an SPA fallback answer says so in the Output line, the Requests view row and details, and the HAR entry', () => {
+  // Before: `GET /users/42 200` read as a file at /users/42; the fallback's note could be replaced
+  // by a later stage's (here compression's).
+  const r = record({ target: '/users/42', spaFallback: '/index.html', note: 'compressed with br: 2 KB → 1 KB, kept for the next requests' });
+  assert.equal(
+    formatRequestLine(r),
+    '14:03:07.123 127.0.0.1 GET /users/42 200 1.2 KB 3 ms (SPA fallback /index.html) - compressed with br: 2 KB → 1 KB, kept for the next requests',
+  );
+  const item = { key: 1, server: 'site', record: r };
+  assert.match(toRow(item).note ?? '', /^SPA fallback \/index\.html; compressed/);
+  assert.deepEqual(
+    toDetails(item).timing.find(([label]) => label === 'SPA fallback'),
+    ['SPA fallback', '/index.html, sent in place of the missing path asked for'],
+  );
+  const entry = toHarEntry({ server: 'site', record: r }) as unknown as Record<string, unknown>;
+  assert.equal(entry._spaFallback, '/index.html');
+  assert.doesNotMatch(formatRequestLine(record()), /SPA fallback/);
 });

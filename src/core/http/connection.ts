@@ -412,6 +412,8 @@ export class Exchange {
   documentPath: string | undefined;
   /** Set by a proxied route: the back-end's part, recorded apart from Porthole's. */
   upstream: UpstreamInfo | undefined;
+  /** Set by the SPA fallback: the file (a request path) sent in place of the missing one asked for. */
+  spaFallback: string | undefined;
   /** Bytes of the server's in-memory body budget this response holds (see reserveMemory). */
   reservation: Reservation | undefined;
   /** When the handler got the request (epoch ms). */
@@ -1996,6 +1998,7 @@ export class Connection {
       note: ex.note,
       filePath: ex.filePath,
       upstream: ex.upstream === undefined ? undefined : { ...ex.upstream },
+      spaFallback: ex.spaFallback,
     });
   }
 

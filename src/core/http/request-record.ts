@@ -58,4 +58,10 @@ export interface RequestRecord {
    * sending the request to its response head (or the failure).
    */
   readonly upstream?: { readonly target: string; readonly status: number; readonly ms: number };
+  /**
+   * The file the single-page-app fallback answered with (a request path such as `/index.html`):
+   * the path asked for (`target`) names nothing, and this page was sent in its place. Kept apart
+   * from `note`, which a later stage (compression, live reload) may add to.
+   */
+  readonly spaFallback?: string;
 }

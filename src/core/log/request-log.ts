@@ -128,7 +128,7 @@ function loggedRequestLine(r: RequestRecord): string {
 /**
  * One line in nginx `combined` format, then the duration in seconds (like $request_time) and the
  * client host name ('-' when unknown); for a proxied request, then the back-end's status, time in
- * seconds and origin. GoAccess reads it with --log-format=COMBINED. Every field a client controls
+ * seconds and origin; for an SPA fallback answer, then `spa-fallback=` and the file sent. GoAccess reads it with --log-format=COMBINED. Every field a client controls
  * (request line, referer, user agent, host name) and the back-end's origin go through escapeLogField.
  */
 export function formatCombinedLine(r: RequestRecord): string {
@@ -139,7 +139,10 @@ export function formatCombinedLine(r: RequestRecord): string {
     `${formatSeconds(r.durationMs)} ${escapeLogHost(r.clientHost)}` +
     // Proxied requests: the back-end's status and time (like nginx $upstream_status
     // $upstream_response_time) and which back-end; other lines end as before.
-    (r.upstream === undefined ? '' : ` ${r.upstream.status || '-'} ${formatSeconds(r.upstream.ms)} ${escapeLogHost(r.upstream.target)}`)
+    (r.upstream === undefined ? '' : ` ${r.upstream.status || '-'} ${formatSeconds(r.upstream.ms)} ${escapeLogHost(r.upstream.target)}`) +
+    // The SPA fallback (never on a proxied line: proxied routes have none): one more field, the
+    // file sent in place of the request's path, as nginx's $uri after try_files.
+    (r.spaFallback === undefined ? '' : ` spa-fallback=${escapeLogHost(r.spaFallback)}`)
   );
 }
 
@@ -153,7 +156,7 @@ export function formatCombinedLine(r: RequestRecord): string {
  */
 export function writeCombinedLine(bytes: Buffer, at: number, r: RequestRecord): number {
   // A line that could not be parsed (no version) is rare: the general path writes it.
-  if (r.upstream !== undefined || r.protocol === '-' || !isPlainCount(r.status) || !isPlainCount(r.bytes)) return -1;
+  if (r.upstream !== undefined || r.spaFallback !== undefined || r.protocol === '-' || !isPlainCount(r.status) || !isPlainCount(r.bytes)) return -1;
   const referer = r.referer ?? '-';
   const userAgent = r.userAgent ?? '-';
   const host = r.clientHost === undefined || r.clientHost === '' ? '-' : r.clientHost;
@@ -246,7 +249,8 @@ export function formatShortLine(r: RequestRecord): string {
   const note = r.note !== undefined && (r.aborted || r.status >= 400) ? ` — ${cutForDisplay(r.note)}` : '';
   const extra = `${r.aborted ? ' aborted' : ''}${note}`;
   // The back-end part (proxied requests) is inside the sanitised text too.
-  const up = r.upstream === undefined ? '' : ` (back-end ${r.upstream.status || '-'} ${r.upstream.ms}ms)`;
+  const up =
+    r.upstream === undefined ? (r.spaFallback === undefined ? '' : ` (SPA fallback ${cutForDisplay(r.spaFallback)})`) : ` (back-end ${r.upstream.status || '-'} ${r.upstream.ms}ms)`;
   return escapeForDisplay(`${time} ${client} ${cutForDisplay(r.method)} ${cutForDisplay(targetForDisplay(r.target))} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
 }
 

@@ -232,7 +232,9 @@ function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): bool
     sendNotFound(ex, ex.head.path, files).catch(() => ex.connection.failExchange(ex));
     return true;
   }
-  ex.note = `single-page app: ${ex.head.path} answered with ${target}`;
+  // Recorded apart from the note (which compression or live reload may add to): every log shows
+  // that the answer is the fallback's, not a file at the path asked for.
+  ex.spaFallback = target;
   // The browser's URL stays the deep link: relative URLs Porthole writes into the page (the
   // live-reload client's) are made from it, not from the fallback file's path.
   ex.documentPath = ex.head.path;

@@ -105,6 +105,7 @@ export function formatRequestLine(r: RequestRecord, server?: string): string {
     formatBytes(r.bytes),
     formatDuration(r.durationMs),
     r.upstream === undefined ? undefined : `(back-end ${r.upstream.status || '-'} in ${formatDuration(r.upstream.ms)})`,
+    r.spaFallback === undefined ? undefined : `(SPA fallback ${sanitizeOneLine(r.spaFallback)})`,
     r.aborted ? '(aborted)' : undefined,
     r.note ? `- ${sanitizeOneLine(r.note, 300)}` : undefined,
   ];

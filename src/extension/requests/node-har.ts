@@ -9,7 +9,7 @@
  * bodies are never kept (neither request nor response): no `postData`, no `content.text`, and a
  * comment says so. The `Date` and `Server` response headers Porthole writes on every response are
  * not kept either. Custom fields (HAR §"Custom fields": names start with `_`): `_upstream` for a
- * proxied request's back-end, `_aborted`, `_note`.
+ * proxied request's back-end, `_aborted`, `_note`, `_spaFallback` (the file the SPA fallback sent).
  */
 import type { Cookie, Entry, Har, Header, QueryString } from 'har-format';
 import type { HeaderList, RequestRecord } from '../../core';
@@ -273,6 +273,7 @@ export function toHarEntry(source: HarSource, options: Pick<HarOptions, 'include
   }
   if (r.aborted) entry._aborted = true;
   if (r.note !== undefined) entry._note = r.note;
+  if (r.spaFallback !== undefined) entry._spaFallback = r.spaFallback;
   entry._server = source.server;
   return entry;
 }

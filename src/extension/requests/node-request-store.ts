@@ -38,7 +38,7 @@ export function entrySize(item: StoredRequest): number {
   }
   const r = item.record;
   let size = ENTRY_OVERHEAD_BYTES + textBytes(item.server) + textBytes(r.clientIp) + textBytes(r.serverIp) + textBytes(r.method) + textBytes(r.target);
-  size += textBytes(r.protocol) + textBytes(r.note) + textBytes(r.filePath) + textBytes(r.upstream?.target);
+  size += textBytes(r.protocol) + textBytes(r.note) + textBytes(r.filePath) + textBytes(r.upstream?.target) + textBytes(r.spaFallback);
   // referer and userAgent are the values of fields below: the same strings, not counted twice.
   for (const [name, value] of [...r.requestHeaders, ...r.responseHeaders]) size += FIELD_OVERHEAD_BYTES + textBytes(name) + textBytes(value);
   return size;
@@ -210,7 +210,8 @@ export function toRow(item: StoredRequest): RequestRow {
     durationText: formatDuration(r.durationMs),
     aborted: r.aborted,
     hasFile: r.filePath !== undefined,
-    note: shown(r.note, 300),
+    // The SPA fallback first: the row's path names no file, and this says what answered it.
+    note: shown(r.spaFallback === undefined ? r.note : `SPA fallback ${r.spaFallback}${r.note ? `; ${r.note}` : ''}`, 300),
   };
 }
 
@@ -265,6 +266,7 @@ export function toDetails(item: StoredRequest): RequestDetails {
     ['Server', item.server],
   ];
   if (r.aborted) timing.push(['Aborted', 'the client left or the transfer failed before the whole body was sent']);
+  if (r.spaFallback !== undefined) timing.push(['SPA fallback', `${r.spaFallback}, sent in place of the missing path asked for`]);
   if (r.note) timing.push(['Note', r.note]);
   if (r.filePath) timing.push(['File', r.filePath]);
   if (r.upstream !== undefined) {
