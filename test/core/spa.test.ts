@@ -10,7 +10,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PreviewServer, ServerError, type ServerOptionsInput } from '../../src/core';
+import { PreviewServer, ServerError, createSelfSignedCertificate, type ServerOptionsInput } from '../../src/core';
+
+const made = createSelfSignedCertificate(['127.0.0.1', 'localhost']);
 import { startServer, type Running } from './harness';
 import { formatShortLine } from '../../src/core/log/request-log';
 import { DEFAULT_WAIT_MS, fetchOnce, request, withTimeout } from './raw-client';
@@ -415,5 +417,109 @@ test('a fallback that names a folder or a named pipe is said at start, and navig
     }
   } finally {
     await rm(place, { recursive: true, force: true });
+  }
+});
+
+/** A folder of odd fallbacks under the root for the start-time words: loop1, dangling.html, app.html, the key. */
+async function startWords(): Promise<string> {
+  const place = join(root, 'start-words');
+  await rm(place, { recursive: true, force: true });
+  await mkdir(join(place, 'dir'), { recursive: true });
+  await symlink('loop1', join(place, 'loop1'));
+  await symlink('nowhere.html', join(place, 'dangling.html'));
+  await writeFile(join(place, 'app.html'), SHELL);
+  await writeFile(join(place, 'localhost-key.pem'), made.key, { mode: 0o600 });
+  return place;
+}
+
+const links = { skip: process.platform === 'win32' && 'symlinks' };
+
+test('--spa=loop1 (a link loop) is said at start as a link loop; a dangling link as a link to nothing', links, async () => {
+  const place = await startWords();
+  try {
+    // Before: "leads out of the served folder or to a hidden file".
+    const loop = await serveWithWarnings({ spa: 'start-words/loop1' });
+    assert.ok(loop.warnings.some((w) => /fallback \/start-words\/loop1 is a link that leads round in a loop \(ELOOP\)/.test(w)), JSON.stringify(loop.warnings));
+    const dangling = await serveWithWarnings({ spa: 'start-words/dangling.html' });
+    assert.ok(dangling.warnings.some((w) => /fallback \/start-words\/dangling\.html is a link to something that does not exist/.test(w)), JSON.stringify(dangling.warnings));
+  } finally {
+    await rm(place, { recursive: true, force: true });
+  }
+});
+
+test('--spa=dir/../app.html is normalized first: it stays inside, so it is taken and answers; one that climbs out is refused', links, async () => {
+  const place = await startWords();
+  try {
+    // Before: refused at start ("leaves the served folder") though it names start-words/app.html.
+    const dotted = await serveWithWarnings({ spa: 'start-words/dir/../app.html' });
+    assert.deepEqual(dotted.warnings.filter((w) => /single-page app/.test(w)), []);
+    const r = await fetchOnce(dotted.running.port, request('/deep/link', { headers: navigation }));
+    assert.equal(r.status, 200);
+    assert.match(r.body.toString(), /spa-shell/);
+    for (const spa of ['start-words/../../app.html', '../x.html', 'dir/../../x.html']) {
+      await assert.rejects(startServer({ root, configFile: false, spa }), (err: unknown) => err instanceof ServerError && /leaves the served folder/.test(err.message), spa);
+    }
+    await assert.rejects(startServer({ root, configFile: false, spa: 'dir/..' }), (err: unknown) => err instanceof ServerError && /names the served folder itself/.test(err.message));
+  } finally {
+    await rm(place, { recursive: true, force: true });
+  }
+});
+
+test('--spa=my%20app.html is shown as given, not encoded once more (/my%2520app.html)', async () => {
+  const encoded = await serveWithWarnings({ spa: 'start-words/my%20app.html' });
+  assert.ok(encoded.warnings.some((w) => w.startsWith('the single-page app fallback /start-words/my%20app.html does not exist')), JSON.stringify(encoded.warnings));
+  const spaced = await serveWithWarnings({ spa: 'start-words/my app.html' });
+  assert.ok(spaced.warnings.some((w) => w.startsWith('the single-page app fallback /start-words/my app.html does not exist')), JSON.stringify(spaced.warnings));
+});
+
+test('--spa=<the HTTPS key file> is said at start: that file is never served', links, async () => {
+  const place = await startWords();
+  try {
+    // Before: nothing said at start, though every navigation then got the 404.
+    const keyed = await serveWithWarnings({ spa: 'start-words/localhost-key.pem', tls: { cert: made.cert, key: made.key, privateFiles: [join(place, 'localhost-key.pem')] } });
+    assert.ok(
+      keyed.warnings.some((w) => /fallback \/start-words\/localhost-key\.pem is a file the HTTPS private key or its passphrase was read from, never served/.test(w)),
+      JSON.stringify(keyed.warnings),
+    );
+  } finally {
+    await rm(place, { recursive: true, force: true });
+  }
+});
+
+test('a fallback changed while the server runs (porthole.config.json, the setting) to a missing page or a folder is said then, as at start', async () => {
+  const { running, warnings } = await serveWithWarnings({ spa: 'index.html' });
+  assert.deepEqual(warnings, []);
+  running.server.reconfigure({ spa: 'assets' });
+  assert.ok(warnings.some((w) => /fallback \/assets is a folder, not a file; name a page in it \(e\.g\. \/assets\/index\.html\); navigations to missing paths get 404 meanwhile/.test(w)), JSON.stringify(warnings));
+  running.server.reconfigure({ spa: 'later.html' });
+  assert.ok(warnings.some((w) => /fallback \/later\.html does not exist/.test(w)), JSON.stringify(warnings));
+  const before = warnings.length;
+  running.server.reconfigure({ spa: 'shell.html' });
+  assert.equal(warnings.length, before, 'a page that can answer is said nothing of');
+});
+
+test('porthole.config.json\'s spa gets the same judgement: dot segments resolved, and a change to a missing page said when the file is read again', async () => {
+  const site = await mkdtemp(join(tmpdir(), 'porthole-spa-config-'));
+  try {
+    await mkdir(join(site, 'dir'));
+    await writeFile(join(site, 'app.html'), SHELL);
+    await writeFile(join(site, 'porthole.config.json'), JSON.stringify({ spa: 'dir/../app.html' }));
+    const server = new PreviewServer();
+    const warnings: string[] = [];
+    server.on('diagnostic', (level, message) => {
+      if (level === 'warn') warnings.push(message);
+    });
+    const records: Running['records'] = [];
+    const address = await server.listen({ root: site, port: 0, host: '127.0.0.1', resolveHostNames: false, timeouts: { closeGraceMs: 500 } });
+    servers.push({ server, port: address.port, records, close: () => server.close() });
+    const r = await fetchOnce(address.port, request('/deep/link', { headers: navigation }));
+    assert.equal(r.status, 200);
+    assert.match(r.body.toString(), /spa-shell/);
+    const applied = new Promise<void>((resolve) => server.once('config', () => resolve()));
+    await writeFile(join(site, 'porthole.config.json'), JSON.stringify({ spa: 'missing.html' }));
+    await withTimeout(applied, 10_000, 'the config file read again');
+    assert.ok(warnings.some((w) => /fallback \/missing\.html does not exist; navigations to missing paths get 404 meanwhile/.test(w)), JSON.stringify(warnings));
+  } finally {
+    await rm(site, { recursive: true, force: true });
   }
 });

@@ -713,11 +713,21 @@ function logFileProblem(root: string, file: string): { readonly text: string; re
   };
 }
 
-/** Why an SPA fallback path cannot be used (absolute, or leaving the root), or undefined. */
+/**
+ * Why an SPA fallback path cannot be used (absolute, leaving the root, naming the root itself), or
+ * undefined. Its `.` and `..` segments are resolved first, as a URL's are: `dir/../app.html` is
+ * `app.html`, in the folder; `../app.html` and `dir/../../app.html` climb out of it.
+ */
 export function spaFileProblem(path: string): string | undefined {
   if (path.trim() === '') return 'names no file';
   if (isAbsolute(path) || /^[\\/]/.test(path)) return `"${path}" must be relative to the served folder (e.g. index.html)`;
-  if (path.split(/[\\/]/).includes('..')) return `"${path}" leaves the served folder`;
+  let depth = 0;
+  for (const segment of path.split(/[\\/]/)) {
+    if (segment === '' || segment === '.') continue;
+    depth += segment === '..' ? -1 : 1;
+    if (depth < 0) return `"${path}" leaves the served folder; name a file inside it (e.g. index.html)`;
+  }
+  if (depth === 0) return `"${path}" names the served folder itself, not a file; name a page in it (e.g. index.html)`;
   return undefined;
 }
 

@@ -145,6 +145,31 @@ export function guardedRefusalAt(fsPath: string, clientIp: string, guarded: Guar
 }
 
 /**
+ * Which guard keeps what `fsPath` names (a last symlink followed) from some client: `never` for
+ * a file the HTTPS key or its passphrase was read from (no client gets it), `loopback` for the
+ * active request log (only this computer), undefined for any other file or none. For what is
+ * judged before any client asks (the SPA fallback said at start).
+ */
+export function guardAt(fsPath: string, guarded: GuardedFiles): 'never' | 'loopback' | undefined {
+  if (!guardsAny(guarded)) return undefined;
+  let st;
+  try {
+    st = statSync(fsPath, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (st === undefined || !st.isFile()) return undefined;
+  let real = fsPath;
+  try {
+    real = realpathSync.native(fsPath);
+  } catch {
+    // Gone since the stat: judged by its identity alone.
+  }
+  if (guarded.neverServed?.has(st, real) === true) return 'never';
+  return guarded.loopbackOnly?.has(st, real) === true ? 'loopback' : undefined;
+}
+
+/**
  * True when `file` lies inside `folder` (absolute paths, symlinks resolved where they exist; a file
  * that does not exist yet is judged by its folder): whether a log file would be served from a
  * shared root, for the warning the CLI and the extension give when sharing starts.

@@ -15,9 +15,9 @@ import { escapeForDisplay } from '../text/display-text';
 import type { Exchange } from '../http/connection';
 import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
-import { lstatSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { answeringNode, existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
-import { guardedRefusalAt } from '../files/loopback-only';
+import { guardAt, guardedRefusalAt } from '../files/loopback-only';
 import { nodeKind } from '../text/fs-problem';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
@@ -162,9 +162,44 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
   serveStatic(ex, ex.head.path, ctx.files).catch(() => ex.connection.failExchange(ex));
 }
 
-/** The SPA fallback file (relative to the root, as options give it) as a request path. */
+/**
+ * The SPA fallback file's segments (relative to the root, as options give it; `/` or `\\`
+ * separators), `.` and `..` resolved (spaFileProblem refused one that climbs out).
+ */
+function spaSegments(fallback: string): string[] {
+  const segments: string[] = [];
+  for (const segment of fallback.split(/[\\/]/)) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return segments;
+}
+
+/** The SPA fallback file as a request path (percent-encoded, for the request and the log). */
 function spaTarget(fallback: string): string {
-  return encodePathSegments(fallback.split(/[\\/]/).filter((s) => s.length > 0), false);
+  return encodePathSegments(spaSegments(fallback), false);
+}
+
+/**
+ * The SPA fallback file as the user named it, for messages: `/` and its segments as given (never
+ * percent-encoded: `my app.html` is `/my app.html`, `my%20app.html` is `/my%20app.html`), dot
+ * segments resolved, escaped for display.
+ */
+function spaShown(fallback: string): string {
+  return escapeForDisplay(`/${spaSegments(fallback).join('/')}`);
+}
+
+/** Why the link at `fsPath` (lstat found it; nothing servable there) names no file, or undefined when it is a link out or to a hidden file. */
+function brokenLink(fsPath: string): string | undefined {
+  try {
+    statSync(fsPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return 'is a link that leads round in a loop (ELOOP), so it names no file; point the fallback at a page in the folder';
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'is a link to something that does not exist; make its target, or point the fallback at a page in the folder';
+  }
+  return undefined;
 }
 
 /**
@@ -177,31 +212,43 @@ function spaTarget(fallback: string): string {
  */
 export function spaFallbackProblem(fallback: string, files: StaticOptions, clientIp?: string): string | undefined {
   const target = spaTarget(fallback);
+  const named = spaShown(fallback);
   const own = resolveRequestPath(target, files.dotfiles);
   const node = own.kind === 'ok' ? answeringNode(own.segments, false, files, clientIp) : undefined;
+  const fsPath = own.kind === 'ok' ? placeSegments(own.segments, files).fsPath : undefined;
   // A folder or a FIFO of that name is no page: served, every deep link was moved (301) to the
   // folder, its listing or index in place of the app, or refused (403) as not a regular file.
   const st = node?.stats;
   if (st !== undefined && !st.isFile()) {
-    const shown = node?.cleanUrl === true ? `${target} (its clean URL's page ${target}.html)` : target;
-    const todo = st.isDirectory() ? `name a page in it (e.g. ${fallback.replace(/[\\/]+$/, '')}/index.html)` : 'point the fallback at an HTML file in the folder';
+    const shown = node?.cleanUrl === true ? `${named} (its clean URL's page ${named}.html)` : named;
+    const todo = st.isDirectory() ? `name a page in it (e.g. ${named.replace(/\/+$/, '')}/index.html)` : 'point the fallback at an HTML file in the folder';
     return `the single-page app fallback ${shown} is ${nodeKind(st)}, not a file; ${todo}`;
   }
-  if (node !== undefined) return undefined;
-  if (own.kind === 'hidden') return `the single-page app fallback ${target} is a hidden file, never served (turn on dotfiles to serve it)`;
+  if (node !== undefined) {
+    // Before any client asks (the start, a change of the option): a guarded file is answered to
+    // no one (the HTTPS key) or to this computer only (the request log), so it is no page either.
+    if (clientIp !== undefined || fsPath === undefined) return undefined;
+    const guard = guardAt(node.cleanUrl ? `${fsPath}.html` : fsPath, files);
+    if (guard === 'never') return `the single-page app fallback ${named} is a file the HTTPS private key or its passphrase was read from, never served; point the fallback at a page in the folder`;
+    if (guard === 'loopback') return `the single-page app fallback ${named} is the request log, never a page (other devices get 404 for it); point the fallback at a page in the folder`;
+    return undefined;
+  }
+  if (own.kind === 'hidden') return `the single-page app fallback ${named} is a hidden file, never served (turn on dotfiles to serve it)`;
   let there = false;
-  const fsPath = own.kind === 'ok' ? placeSegments(own.segments, files).fsPath : undefined;
   try {
     there = fsPath !== undefined && lstatSync(fsPath, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    // ENOTDIR, EACCES: nothing usable there; said as missing.
+  } catch (err) {
+    // A loop among the folders above it; ENOTDIR, EACCES: nothing usable there, said as missing.
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return `the single-page app fallback ${named} lies behind a link that leads round in a loop (ELOOP), so it names no file; point the fallback at a page in the folder`;
   }
   if (there && fsPath !== undefined && clientIp !== undefined && guardedRefusalAt(fsPath, clientIp, files) !== undefined) {
-    return `the single-page app fallback ${target} is a file this client may not have (the HTTPS key or the request log); point the fallback at a page in the folder`;
+    return `the single-page app fallback ${named} is a file this client may not have (the HTTPS key or the request log); point the fallback at a page in the folder`;
   }
+  const broken = there && fsPath !== undefined ? brokenLink(fsPath) : undefined;
+  if (broken !== undefined) return `the single-page app fallback ${named} ${broken}`;
   return there
-    ? `the single-page app fallback ${target} leads out of the served folder or to a hidden file, so it is never served; point the fallback at a file in the folder`
-    : `the single-page app fallback ${target} does not exist`;
+    ? `the single-page app fallback ${named} leads out of the served folder or to a hidden file, so it is never served; point the fallback at a file in the folder`
+    : `the single-page app fallback ${named} does not exist`;
 }
 
 /**

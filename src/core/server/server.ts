@@ -57,6 +57,7 @@ import { MemoryBudget } from '../http/memory-budget';
 import { checkServerOptions, validateServerOptions, InvalidOptionsError } from '../config/validate-options';
 import { LiveReload } from '../reload/live-reload';
 import { urlFor, wildcardBind } from '../access/network-addresses';
+import type { StaticOptions } from '../files/static-files';
 import { answeredBeforeFiles, handleRequest, proxyRouteFor, refusesMethod, spaFallbackProblem, type HandlerContext } from './request-handler';
 import { readDescriptorLimit } from './descriptor-limit';
 import type { RequestHead } from '../http/http-parser';
@@ -460,8 +461,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       this.emit('diagnostic', 'warn', `port ${address.requestedPort} is in use; using ${port}`);
     }
     // A fallback that is not there (yet: a build may make it) is said now, not first in a 404.
-    const spaProblem = opts.spa === undefined ? undefined : spaFallbackProblem(opts.spa, this.handlerContext.files);
-    if (spaProblem !== undefined) this.emit('diagnostic', 'warn', `${spaProblem}; navigations to missing paths get 404 meanwhile`);
+    if (opts.spa !== undefined) this.warnSpaProblem(opts.spa, this.handlerContext.files);
     this.state = { kind: 'listening', server, address };
     if (opts.configFile) {
       this.configWatcher = watchConfigFile(
@@ -573,6 +573,12 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     throw listenFailure(lastCode, next.host, candidates);
   }
 
+  /** Warns when the SPA fallback file `spa` cannot answer now (spaFallbackProblem, judged for no client in particular). */
+  private warnSpaProblem(spa: string, files: StaticOptions): void {
+    const problem = spaFallbackProblem(spa, files);
+    if (problem !== undefined) this.emit('diagnostic', 'warn', `${problem}; navigations to missing paths get 404 meanwhile`);
+  }
+
   /** Makes `next`'s live options the running ones; returns the keys that changed. */
   private apply(next: ServerOptions, clients = new ClientFilter(next.allowedClients)): string[] {
     const ctx = this.hooks;
@@ -603,6 +609,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     ctx.crossSiteLoads = next.crossSiteLoads;
     ctx.policy = new ResponsePolicy(next);
     ctx.spa = next.spa;
+    // A fallback changed (porthole.config.json, the setting) to one that cannot answer is said
+    // now, as at start, not first in a navigation's 404.
+    if (changed.includes('spa') && next.spa !== undefined) this.warnSpaProblem(next.spa, ctx.files);
     this.opts = { ...current, ...Object.fromEntries(RECONFIGURABLE_KEYS.map((k) => [k, next[k]])) };
     if (changed.includes('consoleForward')) this.liveReload?.consoleForwardChanged();
     if (changed.includes('dotfiles') || changed.includes('followSymlinks')) this.liveReload?.filesChanged();
