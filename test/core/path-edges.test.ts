@@ -173,5 +173,5 @@ test('SPA fallback: a navigation to a file path with a trailing slash is a missi
     assert.equal(asset.status, 404, path);
   }
   const record = s.records.find((rec) => rec.target === '/app.js/' && rec.status === 200);
-  assert.match(record?.note ?? '', /single-page app/);
+  assert.equal(record?.spaFallback, '/index.html');
 });
