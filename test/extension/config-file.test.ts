@@ -133,6 +133,11 @@ test('settings: header fields, CORS origins and the SPA file are validated; only
   assert.equal(config.spa, '');
   assert.equal(problems.length, 5, problems.join('\n'));
   assert.deepEqual(readConfig((key) => (key === 'spa' ? true : undefined)).config.spa, 'index.html');
+  // The same judgement as --spa and the config file: dot segments resolved first.
+  const dotted = readConfig((key) => (key === 'spa' ? 'pages/../app.html' : undefined));
+  assert.deepEqual(dotted.problems, []);
+  assert.equal(dotted.config.spa, 'pages/../app.html');
+  assert.match(readConfig((key) => (key === 'spa' ? 'pages/../../up.html' : undefined)).problems[0] ?? '', /leaves the served folder/);
 
   const folder = { folderPath: base, folderName: 'f', logDir: base };
   const unset = toServerOptions(settings({}), folder);
