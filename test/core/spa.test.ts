@@ -214,6 +214,20 @@ test('Accept is judged as RFC 9110 §12.5.1 says: q=0 refuses HTML, ranges and w
   }
 });
 
+test('the self-reloading 503 page follows the same judgement: a navigation whose Accept refuses HTML gets the plain text', async () => {
+  // A listing is built in memory; with a budget of one byte it is refused (503, respondBusy).
+  const s = await serve({ limits: { maxBuiltBytes: 1 } });
+  const nav = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'];
+  const page = await fetchOnce(s.port, request('/assets/', { headers: [...nav, 'Accept: text/html,*/*;q=0.8'] }));
+  assert.equal(page.status, 503);
+  assert.match(page.header('content-type') ?? '', /^text\/html/);
+  for (const headers of [[...nav, 'Accept: text/html;q=0'], ['Accept: text/html;q=0'], ['Accept: */*;q=0.5, TEXT/HTML ; Q=0']]) {
+    const r = await fetchOnce(s.port, request('/assets/', { headers }));
+    assert.equal(r.status, 503, headers.join('; '));
+    assert.match(r.header('content-type') ?? '', /^text\/plain/, headers.join('; '));
+  }
+});
+
 test('an existing page asked for with HTML refused is sent as it is on disk, and the 404 page without the live-reload client', async () => {
   const s = await serve({ spa: 'index.html' });
   for (const headers of [['Accept: text/html;q=0'], ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html;q=0, */*']]) {
