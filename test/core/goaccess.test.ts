@@ -26,8 +26,10 @@ after(async () => {
 
 test('GoAccess reads every line of the log file as COMBINED', { skip: goaccessMissing }, async () => {
   const logFile = join(dir, 'access.log');
-  const running = await startServer({ root: dir, logFile, reload: { enabled: false } });
+  const running = await startServer({ root: dir, logFile, reload: { enabled: false }, spa: 'index.html' });
   await fetchOnce(running.port, request('/'));
+  // An SPA fallback answer: its line ends with spa-fallback=/index.html after the host name.
+  await fetchOnce(running.port, request('/deep/link', { headers: ['Accept: text/html'] }));
   await fetchOnce(running.port, request('/missing.html'));
   await fetchOnce(running.port, request('/%C3%BCber.html?q="x"'));
   await fetchOnce(running.port, request('/', { headers: ['User-Agent: Tool "quoted" \\ back', 'Referer: http://127.0.0.1/a"b'] }));
@@ -35,13 +37,14 @@ test('GoAccess reads every line of the log file as COMBINED', { skip: goaccessMi
   await fetchOnce(running.port, request('/', { method: 'POST' }));
   await running.close();
   const lines = (await readFile(logFile, 'utf8')).trimEnd().split('\n');
-  assert.equal(lines.length, 6);
+  assert.equal(lines.length, 7);
+  assert.ok(lines.some((line) => line.includes('"GET /deep/link HTTP/1.1" 200 ') && line.endsWith(' spa-fallback=/index.html')), lines.join('\n'));
   const report = join(dir, 'report.json');
   await new Promise<void>((resolve, reject) => {
     execFile('goaccess', [logFile, '--log-format=COMBINED', '-o', report], { timeout: 30_000 }, (err) => (err === null ? resolve() : reject(new Error(`goaccess failed: ${err.message}`))));
   });
   const general = (JSON.parse(await readFile(report, 'utf8')) as { general: Record<string, number> }).general;
-  assert.equal(general.total_requests, 6);
-  assert.equal(general.valid_requests, 6);
+  assert.equal(general.total_requests, 7);
+  assert.equal(general.valid_requests, 7);
   assert.equal(general.failed_requests, 0);
 });
