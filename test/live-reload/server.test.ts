@@ -1480,6 +1480,7 @@ test('a navigation\'s page sent without the client is said once per page, with w
   await writeFile(join(dir, 'huge.html'), big);
   await writeFile(join(dir, 'wide.html'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<html><body>wide</body></html>', 'utf16le')]));
   await writeFile(join(dir, 'mine.html'), '<html><body data-porthole-no-reload>mine</body></html>');
+  await writeFile(join(dir, 'w\u001bide.html'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<html><body>wide</body></html>', 'utf16le')]));
   // A back-end that compresses whatever it is asked (Porthole asks without Accept-Encoding).
   const { gzipSync } = await import('node:zlib');
   const zipped = gzipSync('<!doctype html><html><body>from the back-end</body></html>');
@@ -1521,6 +1522,11 @@ test('a navigation\'s page sent without the client is said once per page, with w
     assert.equal(about('/app/page').length, 1, said.join('\n'));
     assert.match(about('/app/page')[0] ?? '', /Content-Encoding: gzip/);
     assert.equal(about('/mine.html').length, 0, 'a page that opted out is its author\'s choice');
+    // A client's path with a control character is escaped as every other line escapes it (ESC as
+    // \x1b, as the README shows), not in a form of its own (\u{1b}: helper-116).
+    assert.equal((await request('/w%1Bide.html', NAV)).status, 200);
+    assert.ok(said.some((m) => m.startsWith('live reload is not in /w\\x1bide.html:')), said.join('\n'));
+    assert.ok(!said.some((m) => m.includes('\u001b')), 'no raw ESC');
     // fetch() of a big page is no navigation: nothing to say.
     said.length = 0;
     await request('/huge.html', FETCH);

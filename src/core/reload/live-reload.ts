@@ -59,7 +59,7 @@ import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { hiddenSegmentsReason, judgeRealPath } from '../files/hidden-names';
-import { cutForDisplay } from '../text/display-text';
+import { cutForDisplay, escapeForDisplay } from '../text/display-text';
 
 /** Handles requests under RESERVED_PREFIX; returns false when the path is not one of its own. */
 export type ReservedHandler = (ex: Exchange, path: string) => boolean;
@@ -343,8 +343,8 @@ export class LiveReload {
     if (said.size >= MAX_CSP_WARNINGS) said.clear();
     said.add(pagePath);
     // Paths and host names come from requests: nothing that could steer a terminal gets through.
-    // eslint-disable-next-line no-control-regex -- control characters are what is matched
-    this.setup.diagnostic('warn', message.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`));
+    // The one escape every other line uses (ESC as \x1b, as the README shows), not a set of its own.
+    this.setup.diagnostic('warn', escapeForDisplay(message));
   }
 
   /** Installs the reserved endpoints and the HTML filter. */
