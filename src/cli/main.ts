@@ -478,9 +478,13 @@ async function serve(
   try {
     address = await server.listen(input);
   } catch (err) {
+    // `--log /dev/null` for "no log": refused as any device (the log is a regular file); here the
+    // way to keep no log file is said too.
+    const noLog = (err as { code?: unknown }).code === 'ELOGFILE' && input.logFile === '/dev/null' ? '; to keep no log file, start without --log' : '';
+    const message = `${(err as Error).message}${noLog}`;
     // A worker's: the primary prints it and stops.
-    if (worker) return await failInWorker((err as Error).message);
-    fail((err as Error).message);
+    if (worker) return await failInWorker(message);
+    fail(message);
   }
   // Request and console lines: dropped (and counted, then reported) while stdout is read too slowly.
   const logFile = server.options.logFile;

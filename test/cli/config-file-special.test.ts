@@ -55,6 +55,6 @@ test('a logFile in porthole.config.json that is a named pipe: one plain line, ex
   assert.equal(cli.stdout, '');
   assert.equal(
     cli.stderr,
-    `porthole: ${join(root, 'porthole.config.json')}: logFile: "access.log" is a named pipe (FIFO), not a file: the log is a regular file; name a new file (e.g. access.log, or logs/access.log in a logs folder that exists)\n`,
+    `porthole: ${join(root, 'porthole.config.json')}: logFile: "access.log" is a named pipe (FIFO), not a regular file: the request log is a regular file; name one (e.g. access.log, or logs/access.log in a logs folder that exists)\n`,
   );
 });

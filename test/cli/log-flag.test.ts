@@ -68,7 +68,7 @@ test('--log naming a FIFO (as /dev/stdout is when piped) stops the start in word
   execFileSync('mkfifo', [fifo]);
   const { code, stderr } = await exitOf([site, '--port', '0', '--log', fifo]);
   assert.equal(code, 1, stderr);
-  assert.equal(stderr, `porthole: cannot write the log file ${fifo}: it is a pipe or a terminal, not a file (ESPIPE): the log is a regular file; name one (the request lines already go to stdout unless --quiet)\n`);
+  assert.equal(stderr, `porthole: cannot write the log file ${fifo}: it is a named pipe (FIFO), not a regular file: the request log is a regular file; name one (e.g. access.log in a folder that exists)\n`);
 });
 
 test('--log naming a site page stops the start and leaves the page as it was', async () => {
@@ -111,4 +111,21 @@ test('--log in a folder whose file system makes no files (/proc) says so, not th
   assert.doesNotMatch(stderr, /folder \/proc does not exist/, stderr);
   assert.match(stderr, /no file can be made in \/proc \(ENOENT/, stderr);
   assert.match(stderr, /name a file in a folder on a disk/, stderr);
+});
+
+test('--log /dev/full or /dev/null stops the start saying it is a device, not a regular file, and what to do', async (t) => {
+  if (process.platform !== 'linux') {
+    t.skip('/dev/full is Linux');
+    return;
+  }
+  // Before: /dev/full was "a file that is not a request log", and /dev/null was accepted (every
+  // line thrown away) though a log must be a regular file.
+  for (const device of ['/dev/full', '/dev/null']) {
+    const { code, stderr } = await exitOf([site, '--port', '0', '--log', device]);
+    assert.equal(code, 1, stderr);
+    assert.equal(
+      stderr,
+      `porthole: cannot write the log file ${device}: it is a character device, not a regular file: the request log is a regular file; name one (e.g. access.log in a folder that exists)${device === '/dev/null' ? '; to keep no log file, start without --log' : ''}\n`,
+    );
+  }
 });

@@ -77,3 +77,20 @@ test('an existing request log, or an empty file, is appended to', async () => {
     assert.match(text.slice(start.length), /"GET \/index\.html HTTP\/1\.1" 200 /, text);
   }
 });
+
+test('a device is no log file: /dev/full and /dev/null alike, said as a device, not as "not a request log"', async (t) => {
+  if (process.platform !== 'linux') {
+    t.skip('/dev/full is Linux');
+    return;
+  }
+  // Before: /dev/full (reads give zeros) was "a file that is not a request log", and /dev/null
+  // (reads give nothing, like an empty file) was taken as a log: every line went nowhere.
+  for (const device of ['/dev/full', '/dev/null']) {
+    const err = await refusedStart(device);
+    assert.equal(err.code, 'ELOGFILE');
+    assert.equal(
+      err.message,
+      `cannot write the log file ${device}: it is a character device, not a regular file: the request log is a regular file; name one (e.g. access.log in a folder that exists)`,
+    );
+  }
+});

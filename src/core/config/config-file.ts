@@ -697,7 +697,7 @@ function logFileProblem(root: string, file: string): { readonly text: string; re
     const st = fstatSync(fd);
     // (A folder is said by the server's own open: "it is a folder; name a file in it".)
     if (!st.isFile() && !st.isDirectory()) {
-      return { text: `is ${nodeKind(st)}, not a file: the log is a regular file; name a new file (e.g. access.log, or logs/access.log in a logs folder that exists)`, flagMay: false };
+      return { text: `is ${nodeKind(st)}, not a regular file: the request log is a regular file; name one (e.g. access.log, or logs/access.log in a logs folder that exists)`, flagMay: false };
     }
     const head = Buffer.alloc(512);
     first = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1');

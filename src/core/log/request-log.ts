@@ -12,12 +12,13 @@ import type * as DnsModule from 'node:dns';
 import { EventEmitter } from 'node:events';
 import { BlockList, isIP } from 'node:net';
 import type { BigIntStats } from 'node:fs';
+import { constants } from 'node:fs';
 import { lstat, open, readlink, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
 import { cutForDisplay, escapeForDisplay, targetForDisplay } from '../text/display-text';
-import { danglingLinkClause, danglingLinkOnPath, describeFsProblem } from '../text/fs-problem';
+import { danglingLinkClause, danglingLinkOnPath, describeFsProblem, nodeKind } from '../text/fs-problem';
 import { mayAppendLogLines } from '../text/combined-log';
 
 /** A record waits at most this long for its host name before its line is written without it. */
@@ -616,18 +617,26 @@ class LogFileWriter {
 }
 
 /**
+ * 'a+' and 'a', and never waiting at the open nor taking a terminal: a named pipe or a device is
+ * looked at (fstat) and refused, not waited on (O_NONBLOCK, which a regular file ignores).
+ */
+const NO_WAIT = (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+const APPEND_READ = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | NO_WAIT;
+const APPEND_ONLY = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | NO_WAIT;
+
+/**
  * Opens `path` for appending (made 0600 when new; read too where it may be, so its first line can
  * be checked). Rejects with an Error in plain words: the folder missing, a folder at the path, no
  * permission.
  */
 async function openForAppending(path: string): Promise<FileHandle> {
   try {
-    return await open(path, 'a+', 0o600);
+    return await open(path, APPEND_READ, 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // A log this user may write but not read (a write-only log file): appended to unchecked.
     if (code === 'EACCES') {
-      const writeOnly = await open(path, 'a', 0o600).catch(() => undefined);
+      const writeOnly = await open(path, APPEND_ONLY, 0o600).catch(() => undefined);
       if (writeOnly !== undefined) return writeOnly;
     }
     const folder = dirname(path);
@@ -666,6 +675,20 @@ async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
 }
 
 /**
+ * Why the open `handle` is no place for a log, or undefined when it is a regular file. One rule for
+ * --log, porthole.log.file and the config file's logFile (each reaches the server's openFile): the
+ * log is a regular file. A device is refused by name, /dev/null too: it read as an empty file, so
+ * it was taken as a new log and every line went nowhere (a user who wants no log file names none:
+ * the CLI says so for --log /dev/null),
+ * and /dev/full read as zeros, so it was called "a file that is not a request log".
+ */
+async function notARegularFile(handle: FileHandle): Promise<string | undefined> {
+  const st = await handle.stat();
+  if (st.isFile()) return undefined;
+  return `is ${nodeKind(st)}, not a regular file: the request log is a regular file; name one (e.g. access.log in a folder that exists)`;
+}
+
+/**
  * Why opening `path` (in `folder`) for appending failed with ENOENT, after "cannot write the log
  * file PATH: ". Most often the folder is missing; but ENOENT also comes when the folder exists:
  * `path` is a symbolic link whose target's folder is gone (`access.log -> /old/logs/access.log`),
@@ -697,7 +720,9 @@ async function whyNotMade(path: string, folder: string): Promise<string> {
  */
 async function openRequestLog(path: string): Promise<FileHandle> {
   const handle = await openForAppending(path);
-  const problem = await notARequestLog(handle).catch((err: unknown) => `cannot be read: ${describeFsProblem(err)}`);
+  const problem = await notARegularFile(handle)
+    .then(async (kind) => kind ?? (await notARequestLog(handle)))
+    .catch((err: unknown) => `cannot be read: ${describeFsProblem(err)}`);
   if (problem === undefined) return handle;
   await handle.close().catch(() => undefined);
   throw new Error(`cannot write the log file ${path}: it ${problem}`);
