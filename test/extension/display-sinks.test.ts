@@ -110,7 +110,7 @@ void test('the folder name in the sharing panel, request rows and console detail
   const store = new RequestStore(10);
   const [request] = store.add(folder, [record()]);
   const [message] = store.addConsole(folder, [
-    { time: 0, clientIp: '127.0.0.1', clientHost: undefined, page: 'http://127.0.0.1:8000/', kind: 'console', level: 'error', text: 'x', source: undefined, line: undefined, column: undefined, stack: undefined, dropped: undefined },
+    { time: 0, clientIp: '127.0.0.1', clientHost: undefined, page: 'http://127.0.0.1:8000/', kind: 'console', level: 'error', text: 'x', source: undefined, line: undefined, column: undefined, stack: undefined, dropped: undefined, pageSaysDropped: undefined },
   ]);
   for (const item of [request!, message!]) {
     for (const text of [...strings(toRow(item)), ...strings(toDetails(item))]) assert.ok(!UNSAFE.test(text), JSON.stringify(text));

@@ -217,10 +217,33 @@ test('rate limit: an address passes 50 entries a second; the rest come back as o
       entries.slice(0, passed.length).map((e) => e.text),
     );
     const summaries = own.got.filter((e) => e.kind === 'dropped');
-    assert.equal(summaries.reduce((n, e) => n + (e.dropped ?? 0), 0), 100 - passed.length + 7);
+    // The server's own count, and apart from it what the page says it dropped (its word, labelled).
+    assert.equal(summaries.reduce((n, e) => n + (e.dropped ?? 0), 0), 100 - passed.length);
+    assert.equal(summaries.reduce((n, e) => n + (e.pageSaysDropped ?? 0), 0), 7);
     assert.equal(summaries[0]?.level, 'warn');
     assert.equal(summaries[0]?.page, 'http://127.0.0.1/flood');
     assert.match(summaries[0]?.text ?? '', /^\d+ console messages dropped/);
+    c.socket.destroy();
+  } finally {
+    await own.server.close();
+  }
+});
+
+test('a page\'s own "dropped" field is the page\'s word: never shown as the server\'s count of messages over its limit', async () => {
+  // Before: {"dropped":5} alone came back as "5 console messages dropped (over the limit of 50 a
+  // second per address, 200 for all)", dropped: 5, as if the server had counted and refused them.
+  const own = await freshServer();
+  try {
+    const c = openWebSocket(own.port);
+    assert.equal((await c.message()).type, 'hello');
+    send(c, { type: 'console', page: 'http://127.0.0.1/claims', entries: [], dropped: 5 });
+    await until(() => own.got.some((e) => e.kind === 'dropped'), 'the summary');
+    const summary = own.got.find((e) => e.kind === 'dropped');
+    assert.ok(summary !== undefined);
+    assert.equal(summary?.dropped, undefined, 'the server dropped nothing');
+    assert.equal(summary?.pageSaysDropped, 5);
+    assert.equal(summary?.text, 'the page says it dropped 5 console messages itself (its own queue was full); the server dropped none');
+    assert.doesNotMatch(formatConsoleLines(summary).join('\n'), /over the limit/);
     c.socket.destroy();
   } finally {
     await own.server.close();

@@ -47,8 +47,14 @@ export interface ConsoleEntry {
   readonly column: number | undefined;
   /** An Error's stack as the browser wrote it, lines separated by `\n`. */
   readonly stack: string | undefined;
-  /** `dropped` entries: how many messages were not forwarded. */
+  /** `dropped` entries: how many messages the server counted and did not forward (its own count). */
   readonly dropped: number | undefined;
+  /**
+   * `dropped` entries: how many messages the page says its own queue dropped (the `dropped` field
+   * of its messages: the page's word, which any script of it may set, so never added to the
+   * server's count nor said as the server's).
+   */
+  readonly pageSaysDropped: number | undefined;
 }
 
 /**
@@ -100,6 +106,8 @@ interface AddressWindow {
   windowStart: number;
   passed: number;
   dropped: number;
+  /** What the page's messages said their own queue dropped (its word), not yet reported. */
+  pageSaysDropped: number;
   page: string;
   timer: NodeJS.Timeout | undefined;
 }
@@ -152,11 +160,17 @@ export class ConsoleBudget {
     return false;
   }
 
-  /** `n` entries from `ip` that were never offered (the page's own queue, a message over its cap): reported as dropped. */
-  drop(ip: string, page: string, n: number): void {
-    if (n <= 0) return;
+  /**
+   * `n` entries from `ip` that the server saw and did not offer (a message over its cap), reported
+   * as dropped; `pageSays`: what the page says its own queue dropped, reported apart, as its word.
+   */
+  drop(ip: string, page: string, n: number, pageSays = 0): void {
+    if (n <= 0 && pageSays <= 0) return;
     const now = this.now();
-    this.countIn(this.window(ip, page, now), ip, n, now);
+    const w = this.window(ip, page, now);
+    // Bounded: a page may claim any number; the sum stays a safe integer.
+    w.pageSaysDropped = Math.min(Number.MAX_SAFE_INTEGER, w.pageSaysDropped + Math.max(0, pageSays));
+    this.countIn(w, ip, Math.max(0, n), now);
   }
 
   /** Reports every count still pending (the server is closing). */
@@ -178,7 +192,7 @@ export class ConsoleBudget {
       if (this.windows.size >= this.maxAddresses) key = OVERFLOW;
       w = this.windows.get(key);
       if (w === undefined) {
-        w = { windowStart: now, passed: 0, dropped: 0, page, timer: undefined };
+        w = { windowStart: now, passed: 0, dropped: 0, pageSaysDropped: 0, page, timer: undefined };
         this.windows.set(key, w);
       }
     }
@@ -195,7 +209,7 @@ export class ConsoleBudget {
 
   /** Forgets addresses whose second is over and that have nothing left to report. */
   private sweep(now: number): void {
-    for (const [ip, w] of this.windows) if (now - w.windowStart >= 1_000 && w.dropped === 0 && w.timer === undefined) this.windows.delete(ip);
+    for (const [ip, w] of this.windows) if (now - w.windowStart >= 1_000 && w.dropped === 0 && w.pageSaysDropped === 0 && w.timer === undefined) this.windows.delete(ip);
   }
 
   private countIn(w: AddressWindow, ip: string, n: number, now: number): void {
@@ -214,9 +228,15 @@ export class ConsoleBudget {
 
   private summarise(ip: string, w: AddressWindow): void {
     const n = w.dropped;
-    if (n === 0) return;
+    const claimed = w.pageSaysDropped;
+    if (n === 0 && claimed === 0) return;
     w.dropped = 0;
+    w.pageSaysDropped = 0;
     const why = ip === OVERFLOW ? `more than ${this.maxAddresses} addresses sending at once` : `over the limit of ${this.perAddress} a second per address, ${this.total} for all`;
+    const messages = (k: number): string => `${k} console message${k === 1 ? '' : 's'}`;
+    // The server's count and the page's word, each said as whose it is.
+    const ours = n > 0 ? `${messages(n)} dropped (${why})` : '';
+    const theirs = claimed === 0 ? '' : n > 0 ? `; the page says it dropped ${claimed} more itself (its own queue was full)` : `the page says it dropped ${messages(claimed)} itself (its own queue was full); the server dropped none`;
     this.emit({
       time: this.now(),
       clientIp: ip === OVERFLOW ? '-' : ip,
@@ -224,12 +244,13 @@ export class ConsoleBudget {
       page: ip === OVERFLOW ? '' : w.page,
       kind: 'dropped',
       level: 'warn',
-      text: `${n} console message${n === 1 ? '' : 's'} dropped (${why})`,
+      text: ours + theirs,
       source: undefined,
       line: undefined,
       column: undefined,
       stack: undefined,
-      dropped: n,
+      dropped: n > 0 ? n : undefined,
+      pageSaysDropped: claimed > 0 ? claimed : undefined,
     });
   }
 }
@@ -277,10 +298,12 @@ export class PageConsole {
         column: position(e.column),
         stack: typeof e.stack === 'string' && e.stack !== '' ? escapeLinesForDisplay(e.stack, MAX_CONSOLE_STACK_CHARS, MAX_CONSOLE_STACK_LINES) : undefined,
         dropped: undefined,
+        pageSaysDropped: undefined,
       });
     }
-    // What the page could not queue and what this message held beyond its cap: in this second's summary.
-    this.budget.drop(this.clientIp, this.page, (position(message.dropped) ?? 0) + Math.max(0, entries.length - MAX_CONSOLE_ENTRIES_PER_MESSAGE));
+    // What this message held beyond its cap (the server's count) and what the page says it could
+    // not queue (its word, kept apart): in this second's summary.
+    this.budget.drop(this.clientIp, this.page, Math.max(0, entries.length - MAX_CONSOLE_ENTRIES_PER_MESSAGE), position(message.dropped) ?? 0);
   }
 }
 /** `console.error`, `uncaught error`, `unhandled rejection`, or `console` for a dropped summary. */
