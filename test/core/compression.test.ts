@@ -266,7 +266,7 @@ describe('on the fly', () => {
     const page = await get(srv.port, '/page.html', nav);
     assert.equal(page.status, 200);
     assert.equal(page.header('content-encoding'), 'br');
-    assert.equal(page.header('vary'), 'Accept-Encoding');
+    assert.deepEqual(page.headerAll('vary'), ['Accept-Encoding, Sec-Fetch-Dest, Sec-Fetch-Mode, Accept']);
     const html = decode(page).toString('utf8');
     assert.match(html, /<script[^>]+__porthole\/client\.js/);
     assert.ok(html.replace(/<script[^>]*__porthole[^<]*<\/script>/, '') === PAGE.toString('utf8'), 'the page, plus the client only');
@@ -280,7 +280,7 @@ describe('on the fly', () => {
         continue;
       }
       assert.equal(again.status, 304);
-      assert.equal(again.header('vary'), 'Accept-Encoding');
+      assert.deepEqual(again.headerAll('vary'), ['Accept-Encoding, Sec-Fetch-Dest, Sec-Fetch-Mode, Accept']);
       assert.equal(again.header('etag'), tag);
       break;
     }
@@ -596,5 +596,27 @@ test('compressed copies are kept up to 32 MiB in all, oldest out first: past it 
   } finally {
     await own.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a page\'s answer carries one Vary field: its own Accept-Encoding and the page Vary merged, a configured one added, each name once (RFC 9110 §12.5.5)', async () => {
+  // Before: two Vary lines (`Vary: Accept-Encoding` and `Vary: Sec-Fetch-Dest, Sec-Fetch-Mode, Accept`),
+  // and a configured Vary a third, names repeated.
+  const own = await startServer({ root, headers: [{ source: '**', headers: { Vary: 'origin, accept-encoding' } }] });
+  try {
+    for (const [what, port, headers] of [
+      ['a fetch() of a page', srv.port, ['Accept-Encoding: br']],
+      ['a navigation', srv.port, ['Accept-Encoding: br', 'Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html']],
+    ] as const) {
+      const res = await get(port, '/page.html', headers);
+      assert.equal(res.status, 200, what);
+      assert.deepEqual(res.headerAll('vary'), ['Accept-Encoding, Sec-Fetch-Dest, Sec-Fetch-Mode, Accept'], what);
+    }
+    const configured = await get(own.port, '/page.html', ['Accept-Encoding: br']);
+    assert.deepEqual(configured.headerAll('vary'), ['Accept-Encoding, origin, Sec-Fetch-Dest, Sec-Fetch-Mode, Accept']);
+    const plain = await get(own.port, '/edit.js', ['Accept-Encoding: br']);
+    assert.deepEqual(plain.headerAll('vary'), ['Accept-Encoding, origin']);
+  } finally {
+    await own.close();
   }
 });

@@ -1178,8 +1178,10 @@ export class Connection {
     const connection = this.begin(ex, status);
     // CORP first, so a configured Cross-Origin-Resource-Policy header replaces it.
     if (!this.ctx.crossSiteLoads) headers.push(CORP);
-    const all = withExtraHeaders(headers, ex.extraHeaders);
+    let all = withExtraHeaders(headers, ex.extraHeaders);
     if (ex.addedVary !== undefined) all.push(['Vary', ex.addedVary]);
+    // The answer's own Vary (Accept-Encoding), the page's and a configured one: one field.
+    all = oneVary(all);
     if (connection !== undefined) all.push(connection);
     ex.responseHeaders = all;
     return serializeHead(status, all);
@@ -1193,8 +1195,9 @@ export class Connection {
   writePrepared(ex: Exchange, status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined): void {
     if (this.phase === 'destroyed') return;
     const configured = ex.extraHeaders;
-    if (configured !== undefined && configured.length > 0) {
-      // A prepared head cannot take extra headers in place (one may replace a header in it).
+    // A prepared head cannot take extra headers in place (one may replace a header in it), nor an
+    // added Vary when it has its own (a file's Accept-Encoding): the two are merged into one field.
+    if ((configured !== undefined && configured.length > 0) || (ex.addedVary !== undefined && hasVary(logHeaders))) {
       this.sendWhole(ex, this.startResponse(ex, status, [...logHeaders]), body);
       return;
     }
@@ -2149,6 +2152,46 @@ function firstLine(buf: Buffer, maxTargetBytes: number): { method: string; targe
   // such a record's target alone, as the whole line (formatCombinedLine).
   if (parts.length === 2 && isToken(method) && method !== '-') return { method, target: target.slice(0, kept) || '-', protocol: '-' };
   return { method: '-', target: text.slice(0, kept) || '-', protocol: '-' };
+}
+
+const isVary = (name: string): boolean => name.length === 4 && name.toLowerCase() === 'vary';
+
+function hasVary(headers: HeaderList): boolean {
+  return headers.some(([n]) => isVary(n));
+}
+
+/**
+ * `headers` with every Vary field made one (RFC 9110 §12.5.5: Vary is a list, its field names
+ * case-insensitive), at the first one's place: each name once, as first written, or `*` alone when
+ * any says `*`. A file's answer carried its own `Vary: Accept-Encoding` and the page Vary
+ * (Sec-Fetch-Dest, Sec-Fetch-Mode, Accept) as two lines, and a configured Vary a third. Returns
+ * `headers` itself when there is no Vary.
+ */
+function oneVary(headers: HeaderList): HeaderList {
+  if (!hasVary(headers)) return headers;
+  const names: string[] = [];
+  const seen = new Set<string>();
+  const out: HeaderList = [];
+  let at = -1;
+  for (const field of headers) {
+    if (!isVary(field[0])) {
+      out.push(field);
+      continue;
+    }
+    for (const part of field[1].split(',')) {
+      const name = part.trim();
+      const key = name.toLowerCase();
+      if (name === '' || seen.has(key)) continue;
+      seen.add(key);
+      names.push(name);
+    }
+    if (at < 0) {
+      at = out.length;
+      out.push(field);
+    }
+  }
+  out[at] = ['Vary', seen.has('*') ? '*' : names.join(', ')];
+  return out;
 }
 
 /**
