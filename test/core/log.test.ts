@@ -298,7 +298,7 @@ test('a head refused for a field or a target byte keeps its whole request line (
     `GET ${long}`,
     `GET ${long} x HTTP/1.1`,
   ]);
-  assert.match(requests[5] ?? '', /^GET \/c{199}$/);
+  assert.equal(requests[5], `GET /${'c'.repeat(199)}... (8810 more bytes)`);
 });
 
 test('a request line that could not be parsed is logged as sent (nginx $request), never with "-" fields the client did not send', async () => {

@@ -2138,20 +2138,42 @@ function firstLine(buf: Buffer, maxTargetBytes: number): { method: string; targe
   let start = 0;
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   if (start === buf.length) return undefined;
-  let end = buf.indexOf(10, start);
+  const lineEnd = buf.indexOf(10, start);
+  let end = lineEnd;
   const whole = end >= 0 && end - start <= maxTargetBytes + LINE_ROOM_BESIDE_TARGET;
   if (!whole) end = Math.min(buf.length, start + 512);
   const text = buf.toString('latin1', start, end).replace(/\r$/, '');
   const parts = text.split(' ');
   const [method = '-', target = '-', protocol = '-'] = parts;
-  if (parts.length === 3) return { method, target: target.slice(0, maxTargetBytes), protocol };
+  if (parts.length === 3) return { method, target: cutLogged(target, maxTargetBytes, target.length, true), protocol };
   // A whole line of another shape (no version; a space in the target): all of it, as sent.
-  const kept = whole ? Infinity : 200;
-  // A line cut at 512 bytes before its version (a 414's): its method and the target's start. A
+  if (whole) return parts.length === 2 && isToken(method) && method !== '-' ? { method, target: target || '-', protocol: '-' } : { method: '-', target: text || '-', protocol: '-' };
+  // A line cut before its version (a 414's): its method and the target's start, and how much of
+  // the line was left out (its length when its end was read; else at least what was read). A
   // method '-' (a token) is not taken apart: '-' is the record's "no method", and the log writes
   // such a record's target alone, as the whole line (formatCombinedLine).
-  if (parts.length === 2 && isToken(method) && method !== '-') return { method, target: target.slice(0, kept) || '-', protocol: '-' };
-  return { method: '-', target: text.slice(0, kept) || '-', protocol: '-' };
+  const known = lineEnd >= 0;
+  const lineLength = known ? lineEnd - start - (buf[lineEnd - 1] === 0x0d ? 1 : 0) : buf.length - start;
+  if (parts.length === 2 && isToken(method) && method !== '-') {
+    return { method, target: cutLogged(target, LOGGED_CUT_TARGET_CHARS, lineLength - method.length - 1, known) || '-', protocol: '-' };
+  }
+  return { method: '-', target: cutLogged(text, LOGGED_CUT_TARGET_CHARS, lineLength, known) || '-', protocol: '-' };
+}
+
+/** Characters of a request line's target the log keeps when the line was too long to log whole (a 414's). */
+const LOGGED_CUT_TARGET_CHARS = 200;
+
+/**
+ * `text` (latin1: a character per byte) cut to `max` characters for the log, the cut marked as the
+ * terminal marks its own (`… (N more characters)`, display-text's cutAtCharacter), in the log's
+ * ASCII: `... (N more bytes)`, where N counts from the cut to the end of `length` bytes (`known`:
+ * the client's bytes were read to their end; else `at least N`). Before, a 414's target ended
+ * after 200 characters with no mark: the log read as a request for a URL nobody asked for.
+ */
+function cutLogged(text: string, max: number, length: number, known: boolean): string {
+  if (text.length <= max && (known || length <= text.length)) return text;
+  const kept = text.slice(0, max);
+  return `${kept}... (${known ? '' : 'at least '}${length - kept.length} more bytes)`;
 }
 
 const isVary = (name: string): boolean => name.length === 4 && name.toLowerCase() === 'vary';
