@@ -396,3 +396,40 @@ test('a listing links no entry whose URL a mount or a proxied route answers: it 
     assert.equal((await fetchOnce(r.port, request(`/${href}`))).status, 200, href);
   }
 });
+
+test('a listing shows the mounts directly under the folder it lists, as folders that open them', async () => {
+  // Before: / answered without newtop/, and /sub/ without deep/, though /newtop/ and /sub/deep/
+  // answered 200: a mount where the folder has no entry of that name was nowhere in a listing.
+  const top = await mkdtemp(join(base, 'listed-mounts-'));
+  await mkdir(join(top, 'sub'));
+  await writeFile(join(top, 'sub', 'own.txt'), 'sub\'s own file\n');
+  await writeFile(join(top, 'file.txt'), 'f\n');
+  const r = await startServer({
+    root: top,
+    configFile: false,
+    reload: { enabled: false },
+    mounts: [
+      { prefix: '/newtop', folder: lib },
+      { prefix: '/sub/deep', folder: deep },
+      // Two levels below /: listed in /far/'s listing, which does not exist, so not in /'s.
+      { prefix: '/far/away', folder: deep },
+    ],
+  });
+  servers.push(r);
+  const rootHtml = (await fetchOnce(r.port, request('/'))).body.toString();
+  assert.match(rootHtml, /<a href="newtop\/">newtop\/<\/a>/, rootHtml);
+  assert.doesNotMatch(rootHtml, /far\/|away/, 'a mount two levels down is not listed at the top');
+  assert.match(rootHtml, /href="sub\/"/);
+  const subHtml = (await fetchOnce(r.port, request('/sub/'))).body.toString();
+  assert.match(subHtml, /<a href="deep\/">deep\/<\/a>/, subHtml);
+  assert.match(subHtml, /href="own\.txt"/);
+  // Folders first, as every folder of a listing: deep/ comes before own.txt.
+  assert.ok(subHtml.indexOf('deep/') < subHtml.indexOf('own.txt'));
+  for (const html of [rootHtml, subHtml]) {
+    for (const href of [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1] ?? '')) {
+      if (href === '../') continue;
+      const at = html === rootHtml ? `/${href}` : `/sub/${href}`;
+      assert.equal((await fetchOnce(r.port, request(at))).status, 200, at);
+    }
+  }
+});

@@ -64,6 +64,8 @@ interface Kept {
   readonly dir: boolean;
   /** The name's own bytes when they are no UTF-8 (no URL names it; lstat'ed by these), else undefined. */
   readonly bytes?: Buffer;
+  /** A mount directly under the folder, with no entry of its name there: its folder's real path. */
+  readonly mount?: string;
 }
 
 interface Described {
@@ -76,6 +78,17 @@ interface Described {
   readonly mtimeMs: number | undefined;
   /** For 'link' (not served) and 'special' (fifo, socket, device): what to show as size. */
   readonly label: string | undefined;
+  /** A mount's folder listed under its prefix's last segment (its URL is the mount's own). */
+  readonly mounted?: boolean;
+}
+
+/**
+ * A mount whose prefix lies directly under the listed folder (`/newtop` under `/`, `/sub/deep`
+ * under `/sub/`): `name`, its prefix's last segment (decoded), and `real`, its folder's real path.
+ */
+export interface MountHere {
+  readonly name: string;
+  readonly real: string;
 }
 
 /**
@@ -173,6 +186,7 @@ export async function listFolder(
   cacheOwner: object = options,
   guard?: ListingGuard,
   elsewhere?: AnsweredElsewhere,
+  mounts: readonly MountHere[] = [],
 ): Promise<ListingResult> {
   const st = folder.stat;
   const key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}:${guard?.key ?? ''}:${folder.segments.join('/')}`;
@@ -181,7 +195,7 @@ export async function listFolder(
   if (cached !== undefined) return { kind: 'page', body: cached.body, shown: cached.shown, total: cached.total };
   let pending = cache.building.get(key);
   if (pending === undefined) {
-    pending = inBuildSlot(() => buildListing(folder, options, guard, elsewhere)).then(
+    pending = inBuildSlot(() => buildListing(folder, options, guard, elsewhere, mounts)).then(
       (r) => (r === 'busy' ? { kind: 'busy', reason: 'Too many folder listings are being built at once.' } : r),
       (err: unknown) => failure(err, 'folder'),
     );
@@ -194,7 +208,13 @@ export async function listFolder(
   return pending;
 }
 
-async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guard: ListingGuard | undefined, elsewhere: AnsweredElsewhere | undefined): Promise<ListingResult> {
+async function buildListing(
+  folder: ListedFolder,
+  opts: ContainmentOptions,
+  guard: ListingGuard | undefined,
+  elsewhere: AnsweredElsewhere | undefined,
+  mounts: readonly MountHere[],
+): Promise<ListingResult> {
   listingStats.builds++;
   const fd = process.platform === 'linux' ? folder.handle?.fd : undefined;
   const viaDescriptor = fd !== undefined;
@@ -205,6 +225,8 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guar
   /** Every name read, hidden ones too: LISTING_MAX_SCAN bounds the reading, not what is listed. */
   let read = 0;
   let complete = true;
+  /** Mounts directly under the folder whose name no entry of the folder has (yet): listed as folders. */
+  const mountsLeft = new Map(mounts.map((m) => [m.name, m]));
   try {
     // Names read as latin1 (one character per byte), so their bytes are at hand: whether a name is
     // UTF-8 is told by its bytes, never by a U+FFFD in its decoded text (a valid name may hold one).
@@ -217,6 +239,8 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guar
       read++;
       const bytes = Buffer.from(d.name, 'latin1');
       const name = bytes.toString('utf8');
+      // An entry named as a mount keeps its row (which says that the mount answers its URL).
+      if (mountsLeft.size > 0 && isUtf8(bytes)) mountsLeft.delete(name);
       // Hidden names are listed only when they could be served, by the rule a request's path
       // meets (never `.git`): its place under the site's top counts, so the root's `.well-known`
       // (served, RFC 8615) is listed with dotfiles off, and a subfolder's or a mount's is not.
@@ -228,9 +252,20 @@ async function buildListing(folder: ListedFolder, opts: ContainmentOptions, guar
   } catch (err) {
     return failure(err, 'folder');
   }
+  // A mount at /newtop answered 200 but was in no listing of /: it is listed as the folder it is
+  // served as, by the hidden-name rule every entry meets.
+  for (const m of mountsLeft.values()) {
+    if (hiddenSegmentReason(m.name, folder.segments.length, opts.dotfiles, windows) !== undefined) continue;
+    total++;
+    kept.push({ name: m.name, dir: true, mount: m.real });
+  }
   kept = kept.sort(listingOrder).slice(0, LISTING_MAX_ENTRIES);
   const described = await Promise.all(
-    kept.map((k) => describe(k.bytes === undefined ? join(dirPath, k.name) : Buffer.concat([Buffer.from(`${dirPath}${sep}`), k.bytes]), join(folder.real, k.name), k, opts, guard)),
+    kept.map((k) =>
+      k.mount !== undefined
+        ? describeMount(k.name, k.mount)
+        : describe(k.bytes === undefined ? join(dirPath, k.name) : Buffer.concat([Buffer.from(`${dirPath}${sep}`), k.bytes]), join(folder.real, k.name), k, opts, guard),
+    ),
   );
   const entries = described.filter((e): e is Described => e !== undefined);
   total -= described.length - entries.length;
@@ -282,6 +317,12 @@ async function describe(path: string | Buffer, realPath: string, entry: Kept, op
   return { name, utf8, kind: 'special', size: undefined, mtimeMs: undefined, label };
 }
 
+/** A mount's folder as a listed folder (its date when it can be read). */
+async function describeMount(name: string, real: string): Promise<Described> {
+  const st = await stat(real).catch(() => undefined);
+  return { name, utf8: true, kind: 'dir', size: undefined, mtimeMs: st?.mtimeMs, label: undefined, mounted: true };
+}
+
 /**
  * Why no URL reaches an entry of this name, or undefined when one does: a listing links only to
  * what the server would then serve (helper-48: `<b>x<\\b>.txt` was linked as …%5C…, a 400; a
@@ -304,7 +345,7 @@ function renderListing(segments: readonly string[], entries: readonly Described[
   for (const e of entries) {
     const dir = e.kind === 'dir';
     const label = escapeHtml(escapeForDisplay(e.name)) + (dir ? '/' : '');
-    const unreachable = unreachableNameReason(e) ?? elsewhere?.(e.name);
+    const unreachable = e.mounted === true ? undefined : (unreachableNameReason(e) ?? elsewhere?.(e.name));
     const cell =
       unreachable !== undefined
         ? `${label} <small>(${escapeHtml(unreachable)})</small>`

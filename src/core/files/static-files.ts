@@ -46,7 +46,7 @@ import { ifRangeIsDate, type Validators } from './preconditions';
 import { formatSize } from '../text/format-size';
 import { NO_SUCH_FILE, failure, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
-import { listFolder, type ListedFolder, type ListingGuard } from './listing';
+import { listFolder, type ListedFolder, type ListingGuard, type MountHere } from './listing';
 import { guardedFromAnyone, guardedRefusal, guardedRefusalAt, guardsAny, type FileSet } from './loopback-only';
 import { isLoopbackAddress } from '../access/access-policy';
 
@@ -1569,10 +1569,20 @@ function answeredElsewhere(segments: readonly string[], opts: StaticOptions): ((
   };
 }
 
+/** The mounts whose prefix lies directly under the folder at `segments` (listed as its folders). */
+function mountsHere(segments: readonly string[], opts: StaticOptions): MountHere[] {
+  const here: MountHere[] = [];
+  for (const m of opts.mounts ?? []) {
+    const name = m.segments[segments.length];
+    if (m.segments.length === segments.length + 1 && name !== undefined && segments.every((s, i) => s === m.segments[i])) here.push({ name, real: m.real });
+  }
+  return here;
+}
+
 async function sendListing(ex: Exchange, folder: ListedFolder & { readonly within: ContainmentOptions }, opts: StaticOptions): Promise<void> {
   let result;
   try {
-    result = await listFolder(folder, folder.within, opts, listingGuard(ex.clientIp, opts), answeredElsewhere(folder.segments, opts));
+    result = await listFolder(folder, folder.within, opts, listingGuard(ex.clientIp, opts), answeredElsewhere(folder.segments, opts), mountsHere(folder.segments, opts));
   } finally {
     await folder.handle?.close().catch(() => undefined);
   }
