@@ -119,6 +119,14 @@ function saySecondSignal(signal: string): void {
   streams.err.write(`porthole: ${signal} again; closing every connection now and writing the log (once more to exit at once)\n`);
 }
 
+/** `1 open response`, `2 open responses and 1 request still arriving` (`open`: false, `1 response`), or '' for none. */
+function describeUnfinished(counts: { readonly responses: number; readonly requests: number }, open = true): string {
+  const parts: string[] = [];
+  if (counts.responses > 0) parts.push(`${counts.responses}${open ? ' open' : ''} response${counts.responses === 1 ? '' : 's'}`);
+  if (counts.requests > 0) parts.push(`${counts.requests} request${counts.requests === 1 ? '' : 's'} still arriving`);
+  return parts.join(' and ');
+}
+
 /** The third stop signal: exit at once. */
 function exitOnThirdSignal(signal: string): never {
   streams.err.write(`porthole: ${signal} a third time; exiting now (log lines not yet written are lost)\n`);
@@ -520,10 +528,22 @@ async function runSingle(options: CliOptions): Promise<void> {
       return;
     }
     stopping = true;
-    if (running.server === undefined) process.exit(0);
-    running.server.close().then(
-      // Exit 1 when a second signal cut responses short (every line is written either way).
-      () => process.exit(hurrying ? 1 : 0),
+    const server = running.server;
+    if (server === undefined) process.exit(0);
+    const closed = server.close();
+    // Said at once: the stop may wait up to the grace for responses (a download, a slow client).
+    const grace = `${server.options.timeouts.closeGraceMs / 1000} s`;
+    const open = describeUnfinished(server.unfinished());
+    const again = signal === 'SIGINT' ? 'press Ctrl-C again to stop now' : `${signal} again stops now`;
+    if (open !== '') streams.err.write(`porthole: stopping (${signal}): waiting up to ${grace} for ${open} (${again})\n`);
+    closed.then(
+      () => {
+        const cut = describeUnfinished(server.cutOnStop, false);
+        const some = server.cutOnStop.responses + server.cutOnStop.requests;
+        if (cut !== '') streams.err.write(`porthole: ${cut} ${some === 1 ? 'was' : 'were'} cut short ${hurrying ? `by the second ${signal}` : `after ${grace}`} (logged as aborted)\n`);
+        // Exit 1 when a second signal cut responses short (every line is written either way).
+        process.exit(hurrying ? 1 : 0);
+      },
       (err: unknown) => fail(`stopping failed: ${String(err)}`),
     );
   };

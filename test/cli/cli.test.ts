@@ -161,6 +161,47 @@ for (const workers of [[], ['--workers', '2']]) {
   });
 }
 
+test('Ctrl-C during a download nobody reads: said at once with the wait and the count, then what was cut; pipelined requests behind it are logged as not answered', async () => {
+  // Before: the terminal said nothing for the 2 s grace, nor after, and the two requests
+  // pipelined behind the download were closed unanswered and appeared nowhere in the log.
+  const log = join(site.base, 'cli-stop-download.log');
+  await writeFile(join(site.root, 'stop-big.bin'), Buffer.alloc(48 * 1024 * 1024, 1));
+  const cli = runCli([site.root, '--port', '0', '--quiet', '--log', log]);
+  const port = await waitForLocal(cli);
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  let got = 0;
+  socket.on('data', (d: Buffer) => {
+    got += d.length;
+    // Read the start of the answer only: then the download stalls with the kernel's buffers full.
+    if (got > 64 * 1024) socket.pause();
+  });
+  socket.write(
+    'GET /stop-big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: stop-test\r\n\r\n' +
+      'GET /hello.txt?behind=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: stop-test\r\n\r\n' +
+      'GET /hello.txt?behind=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: stop-test\r\n\r\n',
+  );
+  try {
+    const deadline = Date.now() + WAIT_MS;
+    while (got <= 64 * 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const signalled = Date.now();
+    cli.child.kill('SIGINT');
+    const sayDeadline = Date.now() + 1_000;
+    while (!/stopping/.test(cli.stderr) && Date.now() < sayDeadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(Date.now() - signalled < 1_000, `said at once, not after the grace: ${JSON.stringify(cli.stderr)}`);
+    assert.match(cli.stderr, /^porthole: stopping \(SIGINT\): waiting up to 2 s for 1 open response \(press Ctrl-C again to stop now\)\n/);
+    assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0, cli.stderr);
+    assert.match(cli.stderr, /\nporthole: 1 response was cut short after 2 s \(logged as aborted\)\n/);
+  } finally {
+    socket.destroy();
+  }
+  const lines = (await readFile(log, 'utf8')).split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 3, lines.join('\n'));
+  assert.match(lines[0] ?? '', /"GET \/stop-big\.bin HTTP\/1\.1" 200 \d+ /);
+  assert.match(lines[1] ?? '', /"GET \/hello\.txt\?behind=1 HTTP\/1\.1" 503 0 "-" "stop-test"/);
+  assert.match(lines[2] ?? '', /"GET \/hello\.txt\?behind=2 HTTP\/1\.1" 503 0 "-" "stop-test"/);
+});
+
 test('--no-compression: text goes out as it is on disk; without it, a browser gets brotli', async () => {
   const text = 'compressible line of text\n'.repeat(200);
   await writeFile(join(site.root, 'cli-compress.txt'), text);

@@ -194,6 +194,41 @@ test('close() during a download that keeps reading lets it finish byte-exact, th
   }
 });
 
+test('close() during a download with requests pipelined behind it: the download finishes, the others are logged as not answered (503, no bytes)', async () => {
+  // Before: the two requests already read behind the download were closed unanswered and were in
+  // no record. Now each is a record: status 503, 0 bytes, no response head, a note saying why.
+  const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 30_000 } });
+  const client = await RawClient.connect(srv.port);
+  client.noTranscript();
+  try {
+    // Not read for a while: the download stalls with the kernel's buffers full, still unfinished.
+    client.socket.pause();
+    await client.write(request(`/${site.bigName}`) + request('/hello.txt?behind=1') + request('/hello.txt?behind=2'));
+    await new Promise((r) => setTimeout(r, 200));
+    const closed = srv.close();
+    assert.deepEqual(srv.server.unfinished(), { responses: 1, requests: 0 }, 'what the stop waits for');
+    client.socket.resume();
+    const head = await client.readResponse({ head: true });
+    assert.equal(head.status, 200);
+    const body = await client.readBytes(site.bigSize, 20_000);
+    assert.ok(body.equals(patternBytes(0, site.bigSize)), 'bytes differ');
+    await client.waitForEof();
+    await withTimeout(closed, 10_000, 'close() after the download');
+    assert.deepEqual(srv.server.cutOnStop, { responses: 0, requests: 0 }, 'nothing was cut');
+    const behind = srv.records.filter((r) => r.target.startsWith('/hello.txt?behind='));
+    assert.deepEqual(
+      behind.map((r) => [r.target, r.status, r.bytes, r.responseHeaders.length]),
+      [
+        ['/hello.txt?behind=1', 503, 0, 0],
+        ['/hello.txt?behind=2', 503, 0, 0],
+      ],
+    );
+    assert.match(behind[0]?.note ?? '', /^not answered: the server was stopping/);
+  } finally {
+    client.destroy();
+  }
+});
+
 test('close() during a stalled download destroys it after closeGraceMs and resolves when all sockets are gone', async () => {
   const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 300 } });
   const client = await RawClient.connect(srv.port);

@@ -818,6 +818,17 @@ export class Connection {
   }
 
   /**
+   * What this connection is in the middle of, for what a stopping server says it waits for (and
+   * then cut): 'response' (a request being answered, not an open-ended event stream), 'request'
+   * (a request's head or body still arriving), or undefined (idle, closing, upgraded, streaming).
+   */
+  get unfinished(): 'response' | 'request' | undefined {
+    if (this.phase === 'handling') return this.streaming ? undefined : 'response';
+    if (this.phase === 'body' || (this.phase === 'head' && !onlyEmptyLines(this.pending))) return 'request';
+    return undefined;
+  }
+
+  /**
    * Server shutdown: idle connections end now; busy ones end after their current response. An idle
    * one has no answer of ours left unread, so it closes as soon as its FIN is out instead of
    * lingering LINGER_MS for the client's (a browser tab's kept-alive socket held every Ctrl-C and
@@ -910,13 +921,18 @@ export class Connection {
       runCleanup(ex);
       if (byServer) ex.note ??= 'the server stopped before the answer was complete';
       this.log(ex, true);
+      // Requests pipelined behind it, already read: logged as not answered (not a request body:
+      // what follows a streamed body's head is that body).
+      if (byServer && streamed === undefined) this.logUnansweredPipelined();
     } else if (!wasClosing && this.bodyHead !== undefined) {
       // A complete head whose body never finished arriving: nothing to answer, but it is logged.
       this.logUnparsed(400, byServer ? 'the server stopped while the body was arriving' : 'client closed the connection mid-body', true, this.bodyHead);
     } else if (!wasClosing && !onlyEmptyLines(this.pending)) {
-      // Bytes of a request head that never completed: nothing to answer, but it is logged (empty
-      // lines alone are no request head: RFC 9112 §2.2).
-      this.logUnparsed(400, byServer ? 'the server stopped while the request head was arriving' : 'client closed the connection mid-request', true);
+      // Whole heads waiting behind an answer still queued (drainWait) when the server stopped:
+      // not answered. Then the bytes of a request head that never completed: nothing to answer,
+      // but it is logged (empty lines alone are no request head: RFC 9112 §2.2).
+      if (byServer) this.logUnansweredPipelined();
+      if (!onlyEmptyLines(this.pending)) this.logUnparsed(400, byServer ? 'the server stopped while the request head was arriving' : 'client closed the connection mid-request', true);
     }
     this.pending = EMPTY;
     // What this turn wrote goes out first, as it would have without the hold (no-op once closed).
@@ -1612,6 +1628,8 @@ export class Connection {
 
   private endGracefully(): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
+    // The server stops after this answer: requests pipelined behind it, already read, get none.
+    if (this.ctx.closing && this.phase === 'handling') this.logUnansweredPipelined();
     this.phase = 'closing';
     this.clearHeadTimer();
     this.clearBodyTimer();
@@ -2009,6 +2027,33 @@ export class Connection {
     return { connectionId: this.id, secure: this.secure, serverIp: this.localAddress, serverPort: this.localPort };
   }
 
+  /**
+   * Logs each whole request head waiting in `pending` (pipelined behind the answer the server
+   * stops after) as not answered: status 503 with no bytes and no response head in the record
+   * (nothing is sent: the connection closes after the answer before them, whose head may not have
+   * said `Connection: close`, so a client sends them again on a new connection, RFC 9112 §9.3.2),
+   * and a note saying so. Before, they were dropped with the connection and appeared nowhere.
+   * Leaves in `pending` what follows the last whole request (a head still arriving).
+   */
+  private logUnansweredPipelined(): void {
+    let rest = this.pending;
+    for (let n = 0; n < MAX_UNANSWERED_LOGGED && !onlyEmptyLines(rest); n++) {
+      const result = parseRequestHead(rest, 0, this.ctx.limits);
+      if (result.kind !== 'complete') break;
+      const head = result.head;
+      const length = head.contentLength ?? 0;
+      if (head.chunked || rest.length < result.consumed + length) {
+        // Its body is not all here (or is chunked): logged, and nothing after it is a request.
+        rest = EMPTY;
+      } else {
+        rest = rest.subarray(result.consumed + length);
+      }
+      this.headStart = 0;
+      this.logUnparsed(503, 'not answered: the server was stopping, and closes the connection after the answer before it (a client sends the request again on a new connection)', false, head);
+    }
+    this.pending = rest;
+  }
+
   /** A record for a request that never became an exchange (parse error, timeout, cut short). */
   private logUnparsed(
     status: number,
@@ -2121,6 +2166,9 @@ function methodToken(buf: Buffer): string | undefined {
   while (end < buf.length && end - start <= 32 && TOKEN_CHARS[buf[end] as number] === 1) end++;
   return end > start && buf[end] === 0x20 ? buf.toString('latin1', start, end) : undefined;
 }
+
+/** Pipelined requests a stopping server logs as not answered, per connection (the rest go unlogged). */
+const MAX_UNANSWERED_LOGGED = 1_000;
 
 /** Room for a method, two spaces, a version and CR beside the longest target in a request line logged whole. */
 const LINE_ROOM_BESIDE_TARGET = 64;

@@ -962,8 +962,36 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     return done;
   }
 
+  /**
+   * What the connections are in the middle of now: responses being sent, and requests still
+   * arriving (Connection.unfinished). Asked right after close() (which ended the idle ones), it is
+   * what the graceful stop waits for, up to timeouts.closeGraceMs.
+   */
+  unfinished(): { responses: number; requests: number } {
+    const counts = { responses: 0, requests: 0 };
+    for (const conn of this.connections) {
+      const what = conn.unfinished;
+      if (what === 'response') counts.responses++;
+      else if (what === 'request') counts.requests++;
+    }
+    return counts;
+  }
+
+  /**
+   * What stopping cut short, once close() or closeNow() has: responses and requests still
+   * unfinished when the connections were closed (the grace ran out, or closeNow), each logged as
+   * aborted. Zero when everything finished in time.
+   */
+  get cutOnStop(): { readonly responses: number; readonly requests: number } {
+    return this.cut;
+  }
+
+  private cut = { responses: 0, requests: 0 };
+
   /** Closes every connection now (each logs its unfinished request as aborted, ended by the server). */
   private destroyConnections(): void {
+    const cut = this.unfinished();
+    this.cut = { responses: this.cut.responses + cut.responses, requests: this.cut.requests + cut.requests };
     for (const conn of [...this.connections]) conn.stopNow();
   }
 
