@@ -42,3 +42,14 @@ test("the client's own Via entries are kept, in order, and Porthole's is appende
   assert.equal(res.status, 200);
   assert.deepEqual(viaLines('/api/headers?via=chain'), ['1.0 fred, 1.1 p.example (Thing/1), 1.1 porthole']);
 });
+
+test("a proxied page's own Vary and the page Vary go out as one field, each name once (RFC 9110 §12.5.5)", async () => {
+  ps.backend.pageFields = 'Vary: Cookie, accept\r\nVary: Accept-Language\r\n';
+  try {
+    const res = await fetchOnce(ps.srv.port, request('/api/page'));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.headerAll('vary'), ['Cookie, accept, Accept-Language, Sec-Fetch-Dest, Sec-Fetch-Mode']);
+  } finally {
+    ps.backend.pageFields = '';
+  }
+});
