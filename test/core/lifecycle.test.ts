@@ -229,6 +229,45 @@ test('close() during a download with requests pipelined behind it: the download 
   }
 });
 
+test('close() during a download: a malformed or half-sent request pipelined behind the others is logged too, with its own status (helper-117)', async () => {
+  // Before: the 503 lines were written for the whole requests, and the loop stopped at the first
+  // head the parser refused or that had not all come, which was logged nowhere.
+  const longTarget = `/${'a'.repeat(9_000)}`;
+  for (const [tail, target, status, aborted, note] of [
+    [`GET /\u001b[31mred HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, '/\u001b[31mred', 400, false, /^not answered \(the server was stopping\): /],
+    [`GET ${longTarget} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, undefined, 414, false, /^not answered \(the server was stopping\): /],
+    ['GET /partial HTTP/1.1\r\nHo', '/partial', 499, true, /^the server stopped while the request head was arriving$/],
+  ] as const) {
+    const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 30_000 } });
+    const client = await RawClient.connect(srv.port);
+    client.noTranscript();
+    try {
+      client.socket.pause();
+      await client.write(request(`/${site.bigName}`) + request('/hello.txt?behind=1') + tail);
+      await new Promise((r) => setTimeout(r, 200));
+      const closed = srv.close();
+      client.socket.resume();
+      const head = await client.readResponse({ head: true });
+      assert.equal(head.status, 200);
+      await client.readBytes(site.bigSize, 20_000);
+      await client.waitForEof();
+      await withTimeout(closed, 10_000, 'close() after the download');
+      const after = srv.records.slice(srv.records.findIndex((r) => r.target === '/hello.txt?behind=1'));
+      assert.equal(after.length, 2, `${status}: ${JSON.stringify(after.map((r) => [r.target.slice(0, 40), r.status]))}`);
+      assert.equal(after[0]?.status, 503);
+      const last = after[1];
+      if (target !== undefined) assert.equal(last?.target, target);
+      else assert.ok(last?.target.startsWith('/aaaa'), 'the 414 target, cut');
+      assert.equal(last?.status, status);
+      assert.equal(last?.aborted, aborted);
+      assert.equal(last?.bytes, 0);
+      assert.match(last?.note ?? '', note);
+    } finally {
+      client.destroy();
+    }
+  }
+});
+
 test('close() during a stalled download destroys it after closeGraceMs and resolves when all sockets are gone', async () => {
   const srv = await startServer({ root: site.root, timeouts: { closeGraceMs: 300 } });
   const client = await RawClient.connect(srv.port);

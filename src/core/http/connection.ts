@@ -2033,13 +2033,25 @@ export class Connection {
    * (nothing is sent: the connection closes after the answer before them, whose head may not have
    * said `Connection: close`, so a client sends them again on a new connection, RFC 9112 §9.3.2),
    * and a note saying so. Before, they were dropped with the connection and appeared nowhere.
-   * Leaves in `pending` what follows the last whole request (a head still arriving).
+   * What follows the last whole request is logged too, and nothing is left in `pending`: a head the
+   * parser refuses with the status and words it would have had (400, 414, 431, 501, 505: not
+   * sent, said in the note), a head still arriving as one the stop cut short (aborted). Such a head
+   * behind the answer went unlogged (helper-117: a raw ESC or a 9,000-byte target pipelined behind
+   * a download at Ctrl-C).
    */
   private logUnansweredPipelined(): void {
     let rest = this.pending;
     for (let n = 0; n < MAX_UNANSWERED_LOGGED && !onlyEmptyLines(rest); n++) {
       const result = parseRequestHead(rest, 0, this.ctx.limits);
-      if (result.kind !== 'complete') break;
+      if (result.kind !== 'complete') {
+        // logUnparsed reads the request line and fields of what it logs from `pending`.
+        this.pending = rest;
+        this.headStart = 0;
+        if (result.kind === 'error') this.logUnparsed(result.status, `not answered (the server was stopping): ${result.message}`, false);
+        else this.logUnparsed(400, 'the server stopped while the request head was arriving', true);
+        rest = EMPTY;
+        break;
+      }
       const head = result.head;
       const length = head.contentLength ?? 0;
       if (head.chunked || rest.length < result.consumed + length) {
