@@ -64,8 +64,10 @@ interface Kept {
   readonly dir: boolean;
   /** The name's own bytes when they are no UTF-8 (no URL names it; lstat'ed by these), else undefined. */
   readonly bytes?: Buffer;
-  /** A mount directly under the folder, with no entry of its name there: its folder's real path. */
+  /** A mount directly under the folder: its folder's real path. */
   readonly mount?: string;
+  /** That mount's prefix is the name of an entry of the folder, which it answers in place of. */
+  readonly shadows?: boolean;
 }
 
 interface Described {
@@ -80,6 +82,8 @@ interface Described {
   readonly label: string | undefined;
   /** A mount's folder listed under its prefix's last segment (its URL is the mount's own). */
   readonly mounted?: boolean;
+  /** That mount answers in place of the folder's own entry of that name (not served). */
+  readonly shadows?: boolean;
 }
 
 /**
@@ -225,8 +229,10 @@ async function buildListing(
   /** Every name read, hidden ones too: LISTING_MAX_SCAN bounds the reading, not what is listed. */
   let read = 0;
   let complete = true;
-  /** Mounts directly under the folder whose name no entry of the folder has (yet): listed as folders. */
+  /** Mounts directly under the folder: listed as folders, in place of an entry of their name. */
   const mountsLeft = new Map(mounts.map((m) => [m.name, m]));
+  /** The names of those that an entry of the folder has. */
+  const shadowing = new Set<string>();
   try {
     // Names read as latin1 (one character per byte), so their bytes are at hand: whether a name is
     // UTF-8 is told by its bytes, never by a U+FFFD in its decoded text (a valid name may hold one).
@@ -239,8 +245,13 @@ async function buildListing(
       read++;
       const bytes = Buffer.from(d.name, 'latin1');
       const name = bytes.toString('utf8');
-      // An entry named as a mount keeps its row (which says that the mount answers its URL).
-      if (mountsLeft.size > 0 && isUtf8(bytes)) mountsLeft.delete(name);
+      // An entry named as a mount is not what its URL serves: the mount's row stands for it (dated
+      // and linked as the mount), saying that the folder's own entry is not served (helper-117:
+      // an unlinked row alone left the mount at /vendor, which answers, with no link at all).
+      if (mountsLeft.size > 0 && isUtf8(bytes) && mountsLeft.has(name)) {
+        shadowing.add(name);
+        continue;
+      }
       // Hidden names are listed only when they could be served, by the rule a request's path
       // meets (never `.git`): its place under the site's top counts, so the root's `.well-known`
       // (served, RFC 8615) is listed with dotfiles off, and a subfolder's or a mount's is not.
@@ -257,13 +268,13 @@ async function buildListing(
   for (const m of mountsLeft.values()) {
     if (hiddenSegmentReason(m.name, folder.segments.length, opts.dotfiles, windows) !== undefined) continue;
     total++;
-    kept.push({ name: m.name, dir: true, mount: m.real });
+    kept.push({ name: m.name, dir: true, mount: m.real, shadows: shadowing.has(m.name) });
   }
   kept = kept.sort(listingOrder).slice(0, LISTING_MAX_ENTRIES);
   const described = await Promise.all(
     kept.map((k) =>
       k.mount !== undefined
-        ? describeMount(k.name, k.mount)
+        ? describeMount(k.name, k.mount, k.shadows === true)
         : describe(k.bytes === undefined ? join(dirPath, k.name) : Buffer.concat([Buffer.from(`${dirPath}${sep}`), k.bytes]), join(folder.real, k.name), k, opts, guard),
     ),
   );
@@ -318,9 +329,9 @@ async function describe(path: string | Buffer, realPath: string, entry: Kept, op
 }
 
 /** A mount's folder as a listed folder (its date when it can be read). */
-async function describeMount(name: string, real: string): Promise<Described> {
+async function describeMount(name: string, real: string, shadows: boolean): Promise<Described> {
   const st = await stat(real).catch(() => undefined);
-  return { name, utf8: true, kind: 'dir', size: undefined, mtimeMs: st?.mtimeMs, label: undefined, mounted: true };
+  return { name, utf8: true, kind: 'dir', size: undefined, mtimeMs: st?.mtimeMs, label: undefined, mounted: true, shadows };
 }
 
 /**
@@ -350,7 +361,7 @@ function renderListing(segments: readonly string[], entries: readonly Described[
       unreachable !== undefined
         ? `${label} <small>(${escapeHtml(unreachable)})</small>`
         : e.kind === 'file' || dir
-          ? `<a href="${encodeURIComponent(e.name)}${dir ? '/' : ''}">${label}</a>`
+          ? `<a href="${encodeURIComponent(e.name)}${dir ? '/' : ''}">${label}</a>${e.shadows === true ? ` <small>(a mount of another folder: this folder's own entry ${escapeHtml(escapeForDisplay(e.name))} is not served)</small>` : ''}`
           : label;
     const size = e.label ?? (e.size === undefined ? (dir ? '—' : '?') : formatSize(e.size));
     const when = e.mtimeMs === undefined ? '' : new Date(e.mtimeMs).toISOString().replace('T', ' ').slice(0, 19);
