@@ -92,6 +92,37 @@ test('the log says a fallback answer was the fallback\'s: the record, the termin
   }
 });
 
+test('a fallback file with a space, a percent sign or ESC in its name: the terminal line names it as it is (escaped), the log file keeps it percent-encoded (helper-117)', async () => {
+  // Before: the terminal said (SPA fallback /my%20app.html) and, for a file named a%20b.html,
+  // (SPA fallback /a%2520b.html); the start-time words show the name as given.
+  const logDir = await mkdtemp(join(tmpdir(), 'porthole-spa-names-'));
+  try {
+    for (const [name, shown, field] of [
+      ['my app.html', '/my app.html', '/my%20app.html'],
+      ['a%20b.html', '/a%20b.html', '/a%2520b.html'],
+      ['e\u001b[31m.html', '/e\\x1b[31m.html', '/e%1B%5B31m.html'],
+    ] as const) {
+      await writeFile(join(root, name), '<!doctype html><title>app</title><p>app</p>\n');
+      const logFile = join(logDir, 'access.log');
+      const s = await startServer({ root, configFile: false, spa: name, logFile, reload: { enabled: false } });
+      try {
+        assert.equal((await fetchOnce(s.port, request('/users/7', { headers: navigation }))).status, 200, name);
+      } finally {
+        await s.close();
+        await rm(join(root, name), { force: true });
+      }
+      const fallen = s.records.find((r) => r.target === '/users/7');
+      assert.ok(fallen !== undefined, name);
+      assert.ok(formatShortLine(fallen).endsWith(` (SPA fallback ${shown})`), `${name}: ${formatShortLine(fallen)}`);
+      const line = (await readFile(logFile, 'utf8')).trim().split('\n').at(-1) ?? '';
+      assert.ok(line.endsWith(` spa-fallback=${field}`), `${name}: ${line}`);
+      await rm(logFile, { force: true });
+    }
+  } finally {
+    await rm(logDir, { recursive: true, force: true });
+  }
+});
+
 test('a navigation a service worker passes on (Sec-Fetch-Mode navigate, Sec-Fetch-Dest empty) gets the fallback, with the client', async () => {
   // A PWA in development: its service worker answers navigations with fetch(event.request), which
   // Chromium sends with Sec-Fetch-Dest: empty. Deep links got 404 and pages lost live reload.

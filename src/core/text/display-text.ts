@@ -140,6 +140,22 @@ export function targetForDisplay(target: string): string {
 }
 
 /**
+ * A request path Porthole made itself from names (encodePathSegments: `/my%20app.html` for the
+ * file `my app.html`, `/a%2520b.html` for `a%20b.html`) as those names, for a person: decoded once,
+ * so a file is shown by the name it has, not percent-encoded (once or twice). Unchanged when it
+ * does not decode. Not escaped: a sink escapes it as any text (escapeForDisplay, cutForDisplay).
+ * Pure; never throws.
+ */
+export function namedPathForDisplay(path: string): string {
+  if (!path.includes('%')) return path;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
  * A string the parser kept one character per byte (latin1: a request target, a header field
  * value) as the text its bytes mean: decoded as UTF-8 when they are UTF-8 (`café` sent as
  * C3 A9, not `cafÃ©`), else as it is (no text has those bytes). A sink that hands such a string to

@@ -2,7 +2,7 @@
  * Text formatting shared by the Output channel, the status bar and the Requests view. Pure; the
  * results are display text only (never parsed back).
  */
-import { cutAtCharacter, escapeForDisplay, formatConsoleLines, targetForDisplay, formatSize, type BoundAddress, type ConsoleEntry, type DiagnosticLevel, type RequestRecord } from '../../core';
+import { cutAtCharacter, escapeForDisplay, formatConsoleLines, namedPathForDisplay, targetForDisplay, formatSize, type BoundAddress, type ConsoleEntry, type DiagnosticLevel, type RequestRecord } from '../../core';
 import type { StatusClass } from '../requests/webview-protocol';
 
 /** The Requests view and Output channel say KB/MB, as VS Code does. */
@@ -105,7 +105,7 @@ export function formatRequestLine(r: RequestRecord, server?: string): string {
     formatBytes(r.bytes),
     formatDuration(r.durationMs),
     r.upstream === undefined ? undefined : `(back-end ${r.upstream.status || '-'} in ${formatDuration(r.upstream.ms)})`,
-    r.spaFallback === undefined ? undefined : `(SPA fallback ${sanitizeOneLine(r.spaFallback)})`,
+    r.spaFallback === undefined ? undefined : `(SPA fallback ${sanitizeOneLine(namedPathForDisplay(r.spaFallback))})`,
     r.aborted ? '(aborted)' : undefined,
     r.note ? `- ${sanitizeOneLine(r.note, 300)}` : undefined,
   ];

@@ -5,7 +5,7 @@
  * Pure; O(1) per add, drop and lookup (keys are consecutive).
  */
 import type { ConsoleEntry, RequestRecord } from '../../core';
-import { consoleLabel, consoleWhere, escapeForDisplay, targetForDisplay } from '../../core';
+import { consoleLabel, consoleWhere, escapeForDisplay, namedPathForDisplay, targetForDisplay } from '../../core';
 import { formatBytes, formatDuration, formatTime, sanitizeOneLine, statusClassOf } from '../output/node-format';
 import type { HostToView, RequestDetails, RequestRow, ViewToHost } from './webview-protocol';
 
@@ -211,7 +211,7 @@ export function toRow(item: StoredRequest): RequestRow {
     aborted: r.aborted,
     hasFile: r.filePath !== undefined,
     // The SPA fallback first: the row's path names no file, and this says what answered it.
-    note: shown(r.spaFallback === undefined ? r.note : `SPA fallback ${r.spaFallback}${r.note ? `; ${r.note}` : ''}`, 300),
+    note: shown(r.spaFallback === undefined ? r.note : `SPA fallback ${namedPathForDisplay(r.spaFallback)}${r.note ? `; ${r.note}` : ''}`, 300),
   };
 }
 
@@ -266,7 +266,7 @@ export function toDetails(item: StoredRequest): RequestDetails {
     ['Server', item.server],
   ];
   if (r.aborted) timing.push(['Aborted', 'the client left or the transfer failed before the whole body was sent']);
-  if (r.spaFallback !== undefined) timing.push(['SPA fallback', `${r.spaFallback}, sent in place of the missing path asked for`]);
+  if (r.spaFallback !== undefined) timing.push(['SPA fallback', `${escapeForDisplay(namedPathForDisplay(r.spaFallback))}, sent in place of the missing path asked for`]);
   if (r.note) timing.push(['Note', r.note]);
   if (r.filePath) timing.push(['File', r.filePath]);
   if (r.upstream !== undefined) {
