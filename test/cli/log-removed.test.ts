@@ -5,6 +5,7 @@
  * server stopped. Now the file is made again at its path, and stderr says so once; also with
  * --workers, where each process writes its own lines.
  */
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
@@ -84,6 +85,34 @@ test('the log file removed with its folder: its lines wait, and go into the file
     for (let i = 0; i < 40 && !/no line was lost/.test(cli.stderr); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(cli.stderr, /the log file .*access\.log is written again: no line was lost/);
     assert.equal(cli.stderr.match(/cannot be made again/g)?.length, 1, cli.stderr);
+  } finally {
+    assert.equal(await stopCli(cli), 0, cli.stderr);
+  }
+});
+
+test('the log file removed and a FIFO put in its place while running: said to remove it (no path can be named then), and its lines go into the file made again once it is gone (helper-117)', async () => {
+  // Before: "cannot be made again (it is a named pipe (FIFO), not a regular file: … name one (e.g.
+  // access.log …))", start-time advice a running server cannot take.
+  const folder = join(site.base, 'logs-fifo');
+  await mkdir(folder);
+  const log = join(folder, 'access.log');
+  const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--no-host-names', '--no-reload'], site.base);
+  try {
+    const port = await waitForLocalPort(cli);
+    const get = (target: string): Promise<void> => getOk(port, target);
+    await get('/?before');
+    assert.match(await untilLogged(log, /\?before /), /\?before /);
+    await rm(log);
+    const made = spawnSync('mkfifo', [log]);
+    assert.equal(made.status, 0, String(made.stderr));
+    await get('/?fifo');
+    for (let i = 0; i < 100 && !/cannot be made again/.test(cli.stderr); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(cli.stderr, /the log file .*access\.log was removed and cannot be made again \(something else is there now: it is a named pipe \(FIFO\), not a regular file; remove it, and the log is made there again\)/);
+    assert.doesNotMatch(cli.stderr, /name one/);
+    await rm(log);
+    await get('/?back');
+    const text = await untilLogged(log, /\?back /);
+    assert.match(text, /"GET \/\?fifo HTTP\/1\.1" 200 /, 'the line held while the FIFO was there');
   } finally {
     assert.equal(await stopCli(cli), 0, cli.stderr);
   }

@@ -538,7 +538,14 @@ class LogFileWriter {
     try {
       fresh = await this.reopen();
     } catch (err) {
-      const why = err instanceof Error ? err.message.replace(`cannot write the log file ${this.path}: `, '') : describeFsProblem(err);
+      // Something else put at its path (a FIFO, a folder's link, a page): "name another" is start-time
+      // advice; running, the way back is to remove it (helper-117).
+      const why =
+        err instanceof LogPlaceRefused
+          ? `something else is there now: it ${err.problem.what}; remove it, and the log is made there again`
+          : err instanceof Error
+            ? err.message.replace(`cannot write the log file ${this.path}: `, '')
+            : describeFsProblem(err);
       if (!this.removedUnmade) {
         this.removedUnmade = true;
         this.report(
@@ -658,7 +665,7 @@ async function openForAppending(path: string): Promise<FileHandle> {
  * Why the open file `handle` may not be appended to, or undefined: empty, a request log already
  * (its first bytes a Combined Log Format line), or not readable (opened write-only).
  */
-async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
+async function notARequestLog(handle: FileHandle): Promise<PlaceProblem | undefined> {
   const head = Buffer.alloc(512);
   let read: number;
   try {
@@ -667,11 +674,31 @@ async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EBADF') return undefined; // opened write-only
     // A pipe, a FIFO or a terminal (`--log /dev/stdout` with stdout piped): no first line to check, no place to keep lines.
-    if (code === 'ESPIPE') return 'is a pipe or a terminal, not a file (ESPIPE): the log is a regular file; name one (the request lines already go to stdout unless --quiet)';
+    if (code === 'ESPIPE') return { what: 'is a pipe or a terminal, not a file (ESPIPE)', todo: 'the log is a regular file; name one (the request lines already go to stdout unless --quiet)' };
     throw err;
   }
   if (mayAppendLogLines(head.subarray(0, read).toString('latin1'))) return undefined;
-  return 'is a file that is not a request log (its first line is not in Combined Log Format): log lines are never appended to it; name a new file, or an existing request log';
+  return { what: 'is a file that is not a request log (its first line is not in Combined Log Format)', todo: 'log lines are never appended to it; name a new file, or an existing request log' };
+}
+
+/** What is wrong with the file at a log's path (`what`, after "it"), and what to do at start (`todo`). */
+interface PlaceProblem {
+  readonly what: string;
+  readonly todo: string;
+}
+
+/**
+ * The file at a log's path may not be written (PlaceProblem). Said at start with what to do then
+ * (name another); while running, when the log was removed and something else is there now, the
+ * server says to remove that instead (reopenIfRemoved), for no path can be named then.
+ */
+class LogPlaceRefused extends Error {
+  constructor(
+    path: string,
+    readonly problem: PlaceProblem,
+  ) {
+    super(`cannot write the log file ${path}: it ${problem.what}: ${problem.todo}`);
+  }
 }
 
 /**
@@ -682,10 +709,10 @@ async function notARequestLog(handle: FileHandle): Promise<string | undefined> {
  * the CLI says so for --log /dev/null),
  * and /dev/full read as zeros, so it was called "a file that is not a request log".
  */
-async function notARegularFile(handle: FileHandle): Promise<string | undefined> {
+async function notARegularFile(handle: FileHandle): Promise<PlaceProblem | undefined> {
   const st = await handle.stat();
   if (st.isFile()) return undefined;
-  return `is ${nodeKind(st)}, not a regular file: the request log is a regular file; name one (e.g. access.log in a folder that exists)`;
+  return { what: `is ${nodeKind(st)}, not a regular file`, todo: 'the request log is a regular file; name one (e.g. access.log in a folder that exists)' };
 }
 
 /**
@@ -722,10 +749,10 @@ async function openRequestLog(path: string): Promise<FileHandle> {
   const handle = await openForAppending(path);
   const problem = await notARegularFile(handle)
     .then(async (kind) => kind ?? (await notARequestLog(handle)))
-    .catch((err: unknown) => `cannot be read: ${describeFsProblem(err)}`);
+    .catch((err: unknown): PlaceProblem => ({ what: 'cannot be read', todo: describeFsProblem(err) }));
   if (problem === undefined) return handle;
   await handle.close().catch(() => undefined);
-  throw new Error(`cannot write the log file ${path}: it ${problem}`);
+  throw new LogPlaceRefused(path, problem);
 }
 
 export class RequestLog extends EventEmitter<RequestLogEvents> {
