@@ -30,6 +30,7 @@ import {
   lanAddresses,
   loadOrCreateCertificate,
   noReadPermission,
+  notAFolderOnPath,
   networkUrls,
   readSmallFile,
   resolveOptionsWithConfigFile,
@@ -207,8 +208,10 @@ function unreadableFile(err: unknown, path: string): string {
   switch (code) {
     case 'ENOENT':
       return 'it does not exist (ENOENT); check the path';
-    case 'ENOTDIR':
-      return 'a part of its path is a file, not a folder (ENOTDIR); check the path';
+    case 'ENOTDIR': {
+      const which = notAFolderOnPath(path);
+      return which === undefined ? 'a part of its path is a file, not a folder (ENOTDIR); check the path' : `${which} (ENOTDIR); check the path`;
+    }
     case 'EISDIR':
       return 'it is a folder (EISDIR); give the path of a file';
     case 'EACCES':
@@ -223,12 +226,14 @@ function unreadableFile(err: unknown, path: string): string {
  * Why a folder the CLI keeps files in could not be made or written, in plain words (after
  * "cannot keep … in DIR: "); the OS code stays in parentheses for a search.
  */
-function unwritableFolder(err: unknown): string {
+function unwritableFolder(err: unknown, dir: string): string {
   const code = (err as NodeJS.ErrnoException).code;
   switch (code) {
     case 'ENOTDIR':
-    case 'EEXIST':
-      return `a part of its path is a file, not a folder (${code})`;
+    case 'EEXIST': {
+      const which = notAFolderOnPath(dir);
+      return which === undefined ? `a part of its path is a file, not a folder (${code})` : `${which} (${code}); remove or move it`;
+    }
     case 'ENOENT':
       return 'it cannot be made there (ENOENT)';
     case 'EACCES':
@@ -379,7 +384,7 @@ async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{
   } catch (err) {
     // A folder with files where a kept file belongs: its message says which to remove.
     if (err instanceof KeptFileError) fail(`--https: cannot keep the self-signed certificate in ${dir}: ${err.message}`);
-    fail(`--https: cannot keep the self-signed certificate in ${dir}: ${unwritableFolder(err)}; set XDG_CACHE_HOME to a folder you can write, or pass --cert FILE --key FILE`);
+    fail(`--https: cannot keep the self-signed certificate in ${dir}: ${unwritableFolder(err, dir)}; set XDG_CACHE_HOME to a folder you can write, or pass --cert FILE --key FILE`);
   }
   return {
     tls: { cert: made.cert, key: made.key, privateFiles: [join(dir, 'key.pem')] },

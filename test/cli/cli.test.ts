@@ -297,7 +297,7 @@ test('a file a flag or the root names that cannot be used: exit 1, the flag, wha
   const cases: [readonly string[], string][] = [
     [['--cert', missing, '--key', pem], `porthole: --cert: cannot read the certificate ${missing}: it does not exist (ENOENT); check the path`],
     [['--cert', folder, '--key', pem], `porthole: --cert: cannot read the certificate ${folder}: it is a folder (EISDIR); give the path of a file`],
-    [['--cert', pem, '--key', join(pem, 'key.pem')], `porthole: --key: cannot read the private key ${join(pem, 'key.pem')}: a part of its path is a file, not a folder (ENOTDIR); check the path`],
+    [['--cert', pem, '--key', join(pem, 'key.pem')], `porthole: --key: cannot read the private key ${join(pem, 'key.pem')}: ${pem} is a regular file, not a folder (ENOTDIR); check the path`],
   ];
   for (const [flags, expected] of cases) {
     const { code, stderr } = await refused([site.root, '--port', '0', ...flags]);

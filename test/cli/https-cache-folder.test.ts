@@ -29,6 +29,8 @@ for (const [what, cacheHome] of [
     assert.ok(lines[0]!.startsWith(`porthole: --https: cannot keep the self-signed certificate in ${dir}: `), cli.stderr);
     assert.match(cli.stderr, /XDG_CACHE_HOME|--cert/);
     assert.doesNotMatch(cli.stderr, /Error:/);
+    // Which part is the file, by name (helper-117: "a part of its path is a file" left it to find).
+    if (what === 'a file') assert.ok(lines[0]!.includes(`: ${cacheHome()} is a regular file, not a folder (`), cli.stderr);
   });
 }
 

@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { lstat, readlink, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -28,6 +28,34 @@ export async function danglingLinkOnPath(path: string): Promise<{ readonly link:
     const parent = dirname(p);
     if (parent === p) return undefined;
     p = parent;
+  }
+  return undefined;
+}
+
+/**
+ * The first thing on `path` (itself, or a folder above it), from the top down, that exists but is
+ * no folder, with what it is ("/x/porthole is a regular file"): why ENOTDIR (or EEXIST from mkdir)
+ * came, said by name where "a part of its path is a file" left the user to find which. Undefined
+ * when there is none (the error had another cause). Synchronous (start-up messages); never throws.
+ */
+export function notAFolderOnPath(path: string): string | undefined {
+  const above: string[] = [];
+  for (let p = resolve(path), depth = 0; depth < MAX_PATH_DEPTH; depth++) {
+    above.unshift(p);
+    const parent = dirname(p);
+    if (parent === p) break;
+    p = parent;
+  }
+  // The last is `path` itself: a file there is what a folder was wanted as, too.
+  for (const p of above) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(p, { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+    if (st === undefined) return undefined;
+    if (!st.isDirectory()) return `${p} is ${nodeKind(st)}, not a folder`;
   }
   return undefined;
 }
