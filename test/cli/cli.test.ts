@@ -308,7 +308,7 @@ test('a file a flag or the root names that cannot be used: exit 1, the flag, wha
   const underFile = join(site.root, 'hello.txt', 'x');
   const a = await refused([underFile, '--port', '0']);
   assert.equal(a.code, 1);
-  assert.equal(a.stderr, `porthole: the root folder ${underFile} does not exist: a part of its path is a file, not a folder; check the path`);
+  assert.equal(a.stderr, `porthole: the root folder ${underFile} does not exist: ${join(site.root, 'hello.txt')} is a regular file, not a folder; check the path`);
   const b = await refused([join(site.root, 'hello.txt'), '--port', '0']);
   assert.equal(b.code, 1);
   assert.equal(b.stderr, `porthole: the root ${join(site.root, 'hello.txt')} is not a folder; serve the folder it is in (${site.root})`);

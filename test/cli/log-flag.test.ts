@@ -44,6 +44,13 @@ test('--log in a folder that does not exist stops the start and makes no folder'
   assert.equal(existsSync(join(base, 'nonexistent')), false);
 });
 
+test('--log under a file (page.html/access.log) names that file as what is no folder (helper-117)', async () => {
+  const { code, stderr } = await exitOf([site, '--port', '0', '--log', join(site, 'index.html', 'access.log')]);
+  assert.equal(code, 1, stderr);
+  assert.ok(stderr.includes(`: ${join(site, 'index.html')} is a regular file, not a folder; name a file in a folder that exists`), stderr);
+  assert.equal(await readFile(join(site, 'index.html'), 'utf8'), PAGE);
+});
+
 test('--log or logFile ending in "/" (a folder, not made yet) stops the start and makes no file of that name', async () => {
   // resolve() drops the slash: `--log logs/` wrote its lines into a new file named logs.
   const { code, stderr } = await exitOf([site, '--port', '0', '--log', 'logs/']);

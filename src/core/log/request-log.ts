@@ -18,7 +18,7 @@ import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
 import { cutForDisplay, escapeForDisplay, namedPathForDisplay, targetForDisplay } from '../text/display-text';
-import { danglingLinkClause, danglingLinkOnPath, describeFsProblem, nodeKind } from '../text/fs-problem';
+import { danglingLinkClause, danglingLinkOnPath, describeFsProblem, nodeKind, notAFolderOnPath } from '../text/fs-problem';
 import { mayAppendLogLines } from '../text/combined-log';
 
 /** A record waits at most this long for its host name before its line is written without it. */
@@ -651,7 +651,7 @@ async function openForAppending(path: string): Promise<FileHandle> {
       code === 'ENOENT'
         ? await whyNotMade(path, folder)
         : code === 'ENOTDIR'
-          ? `a part of ${folder} is a file, not a folder; name a file in a folder that exists`
+          ? `${notAFolderOnPath(folder) ?? `a part of ${folder} is a file, not a folder`}; name a file in a folder that exists`
           : code === 'EISDIR'
             ? 'it is a folder; name a file in it (e.g. access.log)'
             : code === 'EACCES' || code === 'EPERM'

@@ -68,7 +68,7 @@ import { mountPrefixSegments, mountProxyClash, normalMountPrefix, type MountedFo
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
 import type { ConsoleEntry } from '../reload/console-forward';
-import { danglingLinkClause, danglingLinkOnPath, describeFsProblem } from '../text/fs-problem';
+import { danglingLinkClause, danglingLinkOnPath, describeFsProblem, notAFolderOnPath } from '../text/fs-problem';
 
 export interface PreviewServerEvents {
   request: [record: RequestRecord];
@@ -1196,7 +1196,7 @@ async function checkRoot(root: string): Promise<string> {
       if (dangling !== undefined) throw new ServerError(code, `the root folder ${root} does not exist: ${danglingLinkClause(dangling)}`);
       throw new ServerError(code, `the root folder ${root} does not exist; check the path, or create the folder (mkdir -p)`);
     }
-    if (code === 'ENOTDIR') throw new ServerError(code, `the root folder ${root} does not exist: a part of its path is a file, not a folder; check the path`);
+    if (code === 'ENOTDIR') throw new ServerError(code, `the root folder ${root} does not exist: ${notAFolderOnPath(root) ?? 'a part of its path is a file, not a folder'}; check the path`);
     if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EACCES', `the root folder ${root} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or serve another folder`);
     throw new ServerError(code, `cannot use the root folder ${root}: ${describeFsProblem(err)}`);
   }
