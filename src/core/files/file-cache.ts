@@ -282,7 +282,7 @@ export function folderStatNow(folder: string): Stats | undefined {
  * long. These threw out of a cache hit's check, and every later request for the path got 500
  * (helper-45); each means the cached file is not served at that path now.
  */
-function lstatOrNone(path: string): Stats | undefined {
+export function lstatOrNone(path: string): Stats | undefined {
   try {
     return lstatSync(path, { throwIfNoEntry: false });
   } catch {
@@ -291,7 +291,7 @@ function lstatOrNone(path: string): Stats | undefined {
 }
 
 /** As lstatOrNone, following a last component that is a symlink. */
-function statOrNone(path: string): Stats | undefined {
+export function statOrNone(path: string): Stats | undefined {
   try {
     return statSync(path, { throwIfNoEntry: false });
   } catch {

@@ -24,7 +24,7 @@
  */
 import { watch, readdirSync, readFileSync, readlinkSync, lstatSync, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, parse, resolve, sep } from 'node:path';
-import { realPathOf } from '../files/file-cache';
+import { realPathOf, statOrNone } from '../files/file-cache';
 import { sameFile, type FileIdentity } from '../files/loopback-only';
 
 export interface RootWatcher {
@@ -539,7 +539,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       }
       const target = pendingTarget(path);
       let dir = target === undefined ? undefined : dirname(target);
-      while (dir !== undefined && dir !== dirname(dir) && statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) dir = dirname(dir);
+      while (dir !== undefined && dir !== dirname(dir) && statOrNone(dir)?.isDirectory() !== true) dir = dirname(dir);
       if (dir === watched) return;
       stop();
       watched = dir;
@@ -658,7 +658,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     folders.set(dir, w);
     if (viaLink) linked.add(dir);
     if (dir === rootReal) {
-      const st = statSync(dir, { throwIfNoEntry: false });
+      const st = statOrNone(dir);
       rootIno = st?.ino;
       rootIsFile = st !== undefined && !st.isDirectory();
       guardLinks();
@@ -726,7 +726,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
     };
     const check = (): void => {
       if (closed || awaiting?.close !== stop) return;
-      if (statSync(rootReal, { throwIfNoEntry: false }) !== undefined) {
+      if (statOrNone(rootReal) !== undefined) {
         stop();
         awaiting = undefined;
         addFolder(rootReal);
@@ -735,7 +735,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
       }
       // The nearest folder above the root that exists now (it may be deeper than the last one).
       let dir = dirname(rootReal);
-      while (dir !== dirname(dir) && statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) dir = dirname(dir);
+      while (dir !== dirname(dir) && statOrNone(dir)?.isDirectory() !== true) dir = dirname(dir);
       if (dir === watched) return;
       ancestor?.close();
       ancestor = undefined;
@@ -760,7 +760,7 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
         poll ??= setInterval(check, ROOT_POLL_MS).unref();
       }
       // Made between the stat above and the watch: seen now.
-      if (statSync(rootReal, { throwIfNoEntry: false }) !== undefined) check();
+      if (statOrNone(rootReal) !== undefined) check();
     };
     check();
   };

@@ -618,7 +618,14 @@ export class LiveReload {
     // The log under another name (renamed, or a hard link): the same file (logIdentity).
     const id = this.logIdentity;
     if (id === undefined) return false;
-    const st = statSync(real ?? abs, { bigint: true, throwIfNoEntry: false });
+    // Not only ENOENT: a folder on the way that is a file now (`rm -rf a && echo > a` while a
+    // change under a/ waits) threw ENOTDIR out of the watcher's flush and stopped the server.
+    let st: BigIntStats | undefined;
+    try {
+      st = statSync(real ?? abs, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      return false;
+    }
     // A birth time of 0 is unknown (a file system without one): device and inode alone then.
     return st !== undefined && st.ino === id.ino && st.dev === id.dev && (st.birthtimeNs === 0n || id.birthtimeNs === 0n || st.birthtimeNs === id.birthtimeNs);
   }

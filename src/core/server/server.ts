@@ -1163,6 +1163,9 @@ async function checkMounts(mounts: ServerOptions['mounts'], proxy: ServerOptions
         // A link to nothing on the way: "create it" would fail through the link; name its target.
         const dangling = code === 'ENOENT' ? await danglingLinkOnPath(m.folder) : undefined;
         if (dangling !== undefined) throw new ServerError('EMOUNT', `${shown} does not exist: ${danglingLinkClause(dangling)}; or fix the mount (--mount, porthole.mounts or "mounts" in ${CONFIG_FILE_NAME})`);
+        // A file on the way: "create it" cannot be done there; name the file.
+        const file = code === 'ENOTDIR' ? notAFolderOnPath(m.folder) : undefined;
+        if (file !== undefined) throw new ServerError('EMOUNT', `${shown} does not exist: ${file}; fix the mount (--mount, porthole.mounts or "mounts" in ${CONFIG_FILE_NAME})`);
         throw new ServerError('EMOUNT', `${shown} does not exist; create it, or fix the mount (--mount, porthole.mounts or "mounts" in ${CONFIG_FILE_NAME})`);
       }
       if (code === 'EACCES' || code === 'EPERM') throw new ServerError('EMOUNT', `${shown} cannot be opened: ${NO_FOLDER_PERMISSION}; fix that, or remove the mount`);

@@ -1,0 +1,58 @@
+/**
+ * A folder replaced by a file while live reload watches it (helper-117): a change under `a/`
+ * waited for the watcher's next turn while `rm -rf a && echo > a` ran, and the check of whether
+ * that path was the request log (a stat of `a/b.css`) threw ENOTDIR out of the flush: the server
+ * stopped with Node's stack trace. `throwIfNoEntry: false` covers ENOENT only. The same for a
+ * `--watch` folder under a file at start (a raw `ENOTDIR: not a directory, stat …`, exit 1) and
+ * a mount under a file ("does not exist; create it", which cannot be done there).
+ * Needs `npm run build` first.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fetchOnce, request, withTimeout } from '../core/raw-client';
+import { WAIT_MS, runCli, siteFolderForTests, stopCli, waitForLocalPort, waitForStderr } from './run-cli';
+
+const site = siteFolderForTests('porthole-folder-becomes-file-');
+
+test('a watched folder replaced by a file, again and again while its changes wait: the server keeps serving', async () => {
+  const log = join(site.base, 'access.log');
+  const cli = runCli([site.root, '--port', '0', '--log', log, '--quiet', '--no-host-names'], site.base);
+  try {
+    const port = await waitForLocalPort(cli);
+    const a = join(site.root, 'a');
+    // Bounded: 300 rounds, each a few file-system calls (well under a second in all).
+    for (let i = 0; i < 300 && cli.child.exitCode === null; i++) {
+      await rm(a, { recursive: true, force: true });
+      await mkdir(a);
+      await writeFile(join(a, 'b.css'), `b { order: ${i} }\n`);
+      await rm(a, { recursive: true, force: true });
+      await writeFile(a, 'now a file\n');
+    }
+    // The watcher's turns after the last round.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(cli.child.exitCode, null, `the server stopped: ${cli.stderr}`);
+    const res = await fetchOnce(port, request('/'));
+    assert.equal(res.status, 200);
+    assert.doesNotMatch(cli.stderr, /ENOTDIR|node:fs|at statSync/, cli.stderr);
+  } finally {
+    if (cli.child.exitCode === null) assert.equal(await stopCli(cli), 0, cli.stderr);
+  }
+});
+
+test('a --watch folder or a mount under a file: no raw error; the mount names the file', async () => {
+  const file = join(site.base, 'plain.txt');
+  await writeFile(file, 'x\n');
+  const watched = runCli([site.root, '--port', '0', '--quiet', '--watch', join(file, 'templates')], site.base);
+  try {
+    await waitForLocalPort(watched);
+    await waitForStderr(watched, /live reload: this folder does not exist \(yet\)/);
+    assert.doesNotMatch(watched.stderr, /ENOTDIR|node:fs/, watched.stderr);
+  } finally {
+    assert.equal(await stopCli(watched), 0, watched.stderr);
+  }
+  const mounted = runCli([site.root, '--port', '0', '--quiet', '--mount', `/v=${join(file, 'lib')}`], site.base);
+  assert.equal(await withTimeout(mounted.exited, WAIT_MS, 'exit on a mount under a file'), 1, mounted.stderr);
+  assert.ok(mounted.stderr.includes(`mounted at /v does not exist: ${file} is a regular file, not a folder; fix the mount`), mounted.stderr);
+});
