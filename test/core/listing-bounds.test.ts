@@ -227,7 +227,7 @@ test('a name that is UTF-8 and holds U+FFFD itself is linked and served; one tha
     await writeFile(join(dir, 'rep\uFFFD.txt'), 'valid utf-8 name');
     writeFileSync(Buffer.concat([Buffer.from(`${dir}/rep`), Buffer.from([0xff]), Buffer.from('.txt')]), 'seven b');
     const page = (await fetchOnce(srv.port, request('/'))).body.toString('utf8');
-    const rows = page.split('\n').filter((line) => line.includes('rep\uFFFD.txt'));
+    const rows = page.split('\n').filter((line) => line.includes('rep\uFFFD.txt') || line.includes('rep\\xff.txt'));
     assert.equal(rows.length, 2, page);
     const linked = rows.filter((row) => row.includes('href="rep%EF%BF%BD.txt"'));
     assert.equal(linked.length, 1, `the UTF-8 name is linked: ${rows.join('\n')}`);
@@ -239,6 +239,24 @@ test('a name that is UTF-8 and holds U+FFFD itself is linked and served; one tha
     assert.equal(unlinked.length, 1, rows.join('\n'));
     assert.match(unlinked[0] ?? '', /not served: the name is not UTF-8/);
     assert.match(unlinked[0] ?? '', /7 B/, 'its own size, not the other file\'s');
+    // Shown by its own bytes (helper-116): decoded, it read as the valid name did.
+    assert.ok((unlinked[0] ?? '').includes('rep\\xff.txt'), unlinked[0]);
+  } finally {
+    await srv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('two names that are no UTF-8 and differ in a byte are two rows that differ (\\xfe, \\xff), not twice bad\uFFFDname (helper-116)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-bytes-'));
+  const srv = await startServer({ root: dir, reload: { enabled: false } });
+  try {
+    for (const b of [0xfe, 0xff]) writeFileSync(Buffer.concat([Buffer.from(`${dir}/bad`), Buffer.from([b]), Buffer.from('name')]), 'x');
+    // A valid character beside an invalid byte is kept as text: é (C3 A9), then 0x80 alone.
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/caf\u00e9`), Buffer.from([0x80])]), 'x');
+    const page = (await fetchOnce(srv.port, request('/'))).body.toString('utf8');
+    for (const shown of ['bad\\xfename', 'bad\\xffname', 'caf\u00e9\\x80']) assert.equal(page.split('\n').filter((l) => l.includes(shown)).length, 1, `${shown}: ${page}`);
+    assert.ok(!page.includes('\uFFFD'), 'no replacement character');
   } finally {
     await srv.close();
     await rm(dir, { recursive: true, force: true });

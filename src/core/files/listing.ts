@@ -20,7 +20,7 @@ import { lstat, opendir, realpath, stat, type FileHandle } from 'node:fs/promise
 import type { Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { isUtf8 } from 'node:buffer';
-import { escapeForDisplay } from '../text/display-text';
+import { escapeForDisplay, nameBytesForDisplay } from '../text/display-text';
 import { escapeHtml, htmlPage } from '../text/html';
 import { formatSize } from '../text/format-size';
 import { hiddenSegmentReason, judgeRealPath } from './hidden-names';
@@ -84,6 +84,8 @@ interface Described {
   readonly mounted?: boolean;
   /** That mount answers in place of the folder's own entry of that name (not served). */
   readonly shadows?: boolean;
+  /** A name that is no UTF-8, as shown: its bytes that are no UTF-8 as `\xNN` (nameBytesForDisplay). */
+  readonly shown?: string;
 }
 
 /**
@@ -275,7 +277,11 @@ async function buildListing(
     kept.map((k) =>
       k.mount !== undefined
         ? describeMount(k.name, k.mount, k.shadows === true)
-        : describe(k.bytes === undefined ? join(dirPath, k.name) : Buffer.concat([Buffer.from(`${dirPath}${sep}`), k.bytes]), join(folder.real, k.name), k, opts, guard),
+        : describe(k.bytes === undefined ? join(dirPath, k.name) : Buffer.concat([Buffer.from(`${dirPath}${sep}`), k.bytes]), join(folder.real, k.name), k, opts, guard).then((d) =>
+            // Decoded, such names all read `bad\uFFFDname` (helper-116: bad\xfe and bad\xff were two
+            // identical rows); shown by their own bytes, each row names its file.
+            d !== undefined && k.bytes !== undefined ? { ...d, shown: nameBytesForDisplay(k.bytes) } : d,
+          ),
     ),
   );
   const entries = described.filter((e): e is Described => e !== undefined);
@@ -355,7 +361,7 @@ function renderListing(segments: readonly string[], entries: readonly Described[
   if (segments.length > 0) rows.push('<tr><td><a href="../">../</a></td><td></td><td></td></tr>');
   for (const e of entries) {
     const dir = e.kind === 'dir';
-    const label = escapeHtml(escapeForDisplay(e.name)) + (dir ? '/' : '');
+    const label = escapeHtml(escapeForDisplay(e.shown ?? e.name)) + (dir ? '/' : '');
     const unreachable = e.mounted === true ? undefined : (unreachableNameReason(e) ?? elsewhere?.(e.name));
     const cell =
       unreachable !== undefined

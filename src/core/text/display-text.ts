@@ -139,6 +139,35 @@ export function targetForDisplay(target: string): string {
   return text !== target ? text : target.replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A file name's bytes that are not all UTF-8 (Linux names are bytes), for a person: each run that
+ * is UTF-8 as its text, each byte that is not as `\xNN` (`bad\xfename`), so two such names differ
+ * on screen as they do on disk; Buffer#toString made every such byte U+FFFD. Not escaped otherwise
+ * (escapeForDisplay still applies to the text). Pure; never throws.
+ */
+export function nameBytesForDisplay(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] ?? 0;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (length > 0 && i + length <= bytes.length) {
+      try {
+        out += STRICT_UTF8.decode(bytes.subarray(i, i + length));
+        i += length;
+        continue;
+      } catch {
+        // Not a whole character: this byte is said as itself.
+      }
+    }
+    out += `\\x${b.toString(16).padStart(2, '0')}`;
+    i++;
+  }
+  return out;
+}
+
 /**
  * A request path Porthole made itself from names (encodePathSegments: `/my%20app.html` for the
  * file `my app.html`, `/a%2520b.html` for `a%20b.html`) as those names, for a person: decoded once,
