@@ -4,13 +4,17 @@
  * that path was the request log (a stat of `a/b.css`) threw ENOTDIR out of the flush: the server
  * stopped with Node's stack trace. `throwIfNoEntry: false` covers ENOENT only. The same for a
  * `--watch` folder under a file at start (a raw `ENOTDIR: not a directory, stat …`, exit 1) and
- * a mount under a file ("does not exist; create it", which cannot be done there).
+ * a mount under a file ("does not exist; create it", which cannot be done there). And the --key
+ * file's folder replaced by a file (or a link loop) before an edit of porthole.config.json that
+ * restarts: the restart's stat of the key file (never served, skipped when missing) threw ENOTDIR
+ * or ELOOP, and the CLI stopped with `porthole: ENOTDIR: not a directory, stat '…/key.pem'`.
  * Needs `npm run build` first.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { fetchOnce, request, withTimeout } from '../core/raw-client';
 import { WAIT_MS, runCli, siteFolderForTests, stopCli, waitForLocalPort, waitForStderr } from './run-cli';
 
@@ -55,4 +59,38 @@ test('a --watch folder or a mount under a file: no raw error; the mount names th
   const mounted = runCli([site.root, '--port', '0', '--quiet', '--mount', `/v=${join(file, 'lib')}`], site.base);
   assert.equal(await withTimeout(mounted.exited, WAIT_MS, 'exit on a mount under a file'), 1, mounted.stderr);
   assert.ok(mounted.stderr.includes(`mounted at /v does not exist: ${file} is a regular file, not a folder; fix the mount`), mounted.stderr);
+});
+
+test('the --key folder replaced by a file, then a link loop, before edits that restart: each restart serves', async () => {
+  const keys = join(site.base, 'keys');
+  await mkdir(keys);
+  const made = createSelfSignedCertificate(['localhost', '127.0.0.1']);
+  await writeFile(join(keys, 'cert.pem'), made.cert);
+  await writeFile(join(keys, 'key.pem'), made.key, { mode: 0o600 });
+  const config = join(site.root, 'porthole.config.json');
+  await writeFile(config, JSON.stringify({ reload: { debounceMs: 40 } }));
+  const cli = runCli([site.root, '--port', '0', '--quiet', '--cert', join(keys, 'cert.pem'), '--key', join(keys, 'key.pem')], site.base);
+  try {
+    await waitForLocalPort(cli);
+    // The key is in memory: its file gone, or no longer reachable, is no reason to stop.
+    const layouts: Array<() => Promise<void>> = [() => writeFile(keys, 'now a file\n'), () => symlink('keys', keys)];
+    for (const [i, layout] of layouts.entries()) {
+      await rm(keys, { recursive: true, force: true });
+      await layout();
+      await writeFile(config, JSON.stringify({ reload: { debounceMs: 50 + i } }));
+      await withTimeout(
+        (async () => {
+          for (let n = 0; n < 200 && (cli.stdout.match(/^Local: /gm)?.length ?? 0) < i + 2 && cli.child.exitCode === null; n++) await new Promise((r) => setTimeout(r, 50));
+        })(),
+        WAIT_MS,
+        'the restart',
+      );
+      assert.equal(cli.child.exitCode, null, `the server stopped: ${cli.stderr}`);
+      assert.equal(cli.stdout.match(/^Local: /gm)?.length, i + 2, `restart ${i + 1} (stdout: ${cli.stdout}; stderr: ${cli.stderr})`);
+    }
+    assert.doesNotMatch(cli.stderr, /ENOTDIR|ELOOP|node:fs/, cli.stderr);
+  } finally {
+    if (cli.child.exitCode === null) assert.equal(await stopCli(cli), 0, cli.stderr);
+    await rm(config, { force: true });
+  }
 });

@@ -24,7 +24,7 @@ import { EventEmitter } from 'node:events';
 import { access, stat, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { constants as fsConstants, realpathSync, statSync } from 'node:fs';
+import { constants as fsConstants, realpathSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
 import type * as CryptoModule from 'node:crypto';
 import type { SecureContext, TLSSocket } from 'node:tls';
@@ -64,6 +64,7 @@ import type { RequestHead } from '../http/http-parser';
 import { ProxyConfigError, ReverseProxy } from '../proxy/reverse-proxy';
 import { derivePort, derivedPortCandidates } from './derived-port';
 import { FileSet, type FileIdentity } from '../files/loopback-only';
+import { statOrNone } from '../files/file-cache';
 import { mountPrefixSegments, mountProxyClash, normalMountPrefix, type MountedFolder } from '../files/mounts';
 import { RequestLog } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
@@ -395,7 +396,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       // The active log records every client's address and URLs: only this computer may read it
       // over HTTP, wherever it lies: by identity (a link or a rename is the same file) and by
       // real path (removed while written, it is made again there: a new inode).
-      const logStat = statSync(opts.logFile, { throwIfNoEntry: false });
+      // Any error (its folder replaced by a file or a link loop since the open: a race) is taken as
+      // ENOENT was: a raw ENOTDIR out of the start said nothing of what to do.
+      const logStat = statOrNone(opts.logFile);
       if (logStat !== undefined) loopbackOnly.add(logStat, realPathOf(opts.logFile));
       // Removed while written, the log is made again at its path: a new file, which a rename
       // (`mv access.log old.log`) takes out of reach of the path; it is guarded by its identity
@@ -415,9 +418,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       });
     }
     this.log = log;
-    // The key's own files are never served (TlsOptions.privateFiles); one missing now is skipped.
+    // The key's own files are never served (TlsOptions.privateFiles); one missing now is skipped,
+    // as is one no longer reachable: the key is in memory, and a restart (an edit of the config
+    // file) after its folder became a file or a link loop stopped the CLI with a raw ENOTDIR/ELOOP.
     for (const file of opts.tls?.privateFiles ?? []) {
-      const st = statSync(file, { throwIfNoEntry: false });
+      const st = statOrNone(file);
       if (st !== undefined) neverServed.add(st, realPathOf(file));
     }
     if (opts.reload.enabled) {
