@@ -12,7 +12,7 @@ export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from
 export { MAX_SMALL_FILE_BYTES, PIPE_CLOSE_WAIT_MS, SmallFileError, noReadPermission, readSmallFile } from './access/read-small-file';
 export { formatSize } from './text/format-size';
 export { nearestName } from './text/nearest-name';
-export { notAFolderOnPath } from './text/fs-problem';
+export { describeFsProblem, notAFolderOnPath } from './text/fs-problem';
 export { PreviewServer, ServerError, resolveOptionsWithConfigFile, type SharedInstance } from './server/server';
 export {
   ConfigFileError,

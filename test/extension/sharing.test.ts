@@ -153,6 +153,28 @@ void test('HTTPS files: a missing file, a lone cert, a key of another certificat
   }
 });
 
+void test('HTTPS self-signed: a file or a link loop where its folder belongs is said in words, not as Node\'s "ENOTDIR: not a directory, lstat"', async () => {
+  const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-tls-storage-'));
+  try {
+    const tls = path.join(storage, 'tls');
+    const attempt = () => prepareTls({ ...DEFAULT_CONFIG, httpsSelfSigned: true }, { ...folder, folderPath: storage }, storage, { root: storage });
+    fs.writeFileSync(tls, 'not a folder\n');
+    await assert.rejects(attempt(), (err: Error) => {
+      assert.equal(err.message, `cannot create the self-signed certificate in ${tls}: ${tls} is a regular file, not a folder (ENOTDIR); remove or move it`);
+      return true;
+    });
+    fs.rmSync(tls);
+    fs.symlinkSync('tls', tls);
+    await assert.rejects(attempt(), (err: Error) => {
+      assert.match(err.message, /leads round in a loop \(ELOOP\)/);
+      assert.doesNotMatch(err.message, /ELOOP: |chmod '|lstat '/);
+      return true;
+    });
+  } finally {
+    fs.rmSync(storage, { recursive: true, force: true });
+  }
+});
+
 void test('HTTPS files inside the served folder: the key the settings name is a 404 over TLS, the certificate 200', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porthole-key-served-'));
   const server = new PreviewServer();

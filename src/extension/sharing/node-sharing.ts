@@ -12,10 +12,12 @@ import * as path from 'node:path';
 import { renderSVG } from 'uqr';
 import type { BoundAddress, LanAddress, ServerOptionsInput } from '../../core';
 import {
+  KeptFileError,
   PrivateKeyError,
   SmallFileError,
   certificateNames,
   checkCertificatePair,
+  describeFsProblem,
   escapeForDisplay,
   isLoopbackBind,
   lanAddresses,
@@ -23,6 +25,7 @@ import {
   loadOrCreateCertificate,
   networkUrls,
   noReadPermission,
+  notAFolderOnPath,
   readSmallFile,
   type PrivateKeyErrorCode,
 } from '../../core';
@@ -193,7 +196,7 @@ export async function prepareTls(
     try {
       made = loadOrCreateCertificate(dir, certificateNames(lanAddresses(), hostname(), config.host));
     } catch (err) {
-      return fail(`cannot create the self-signed certificate in ${dir}: ${(err as Error).message}`);
+      return fail(`cannot create the self-signed certificate in ${dir}: ${unusableFolder(err, dir)}`);
     }
     return {
       options: { ...options, tls: { cert: made.cert, key: made.key, privateFiles: [path.join(dir, 'key.pem')] } },
@@ -201,6 +204,18 @@ export async function prepareTls(
     };
   }
   return { options, certificate: undefined };
+}
+
+/**
+ * Why the self-signed certificate's folder `dir` could not be used, in words: Node's own message
+ * ("ENOTDIR: not a directory, lstat '…/tls/key.pem'") reached the user where `tls` was a file.
+ */
+function unusableFolder(err: unknown, dir: string): string {
+  if (err instanceof KeptFileError) return err.message;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOTDIR' || code === 'EEXIST') return `${notAFolderOnPath(dir) ?? 'a part of its path is a file, not a folder'} (${code}); remove or move it`;
+  if (code === 'EACCES' || code === 'EPERM') return `no permission to write there (${code})`;
+  return describeFsProblem(err);
 }
 
 /** Where passphrases are kept: VS Code's SecretStorage (`context.secrets`) has this shape. */
