@@ -8,15 +8,18 @@
  * file's folder replaced by a file (or a link loop) before an edit of porthole.config.json that
  * restarts: the restart's stat of the key file (never served, skipped when missing) threw ENOTDIR
  * or ELOOP, and the CLI stopped with `porthole: ENOTDIR: not a directory, stat '…/key.pem'`.
+ * And folders nested past PATH_MAX made while running: their watch threw ENAMETOOLONG, and live
+ * reload stopped for every file ("live reload stopped watching files: ENAMETOOLONG: …").
  * Needs `npm run build` first.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { fetchOnce, request, withTimeout } from '../core/raw-client';
-import { WAIT_MS, runCli, siteFolderForTests, stopCli, waitForLocalPort, waitForStderr } from './run-cli';
+import { WAIT_MS, eventStream, runCli, siteFolderForTests, stopCli, waitForLocalPort, waitForStderr } from './run-cli';
 
 const site = siteFolderForTests('porthole-folder-becomes-file-');
 
@@ -92,5 +95,36 @@ test('the --key folder replaced by a file, then a link loop, before edits that r
   } finally {
     if (cli.child.exitCode === null) assert.equal(await stopCli(cli), 0, cli.stderr);
     await rm(config, { force: true });
+  }
+});
+
+test('folders nested past PATH_MAX made while running: live reload keeps watching the rest, and says nothing raw', async () => {
+  const cli = runCli([site.root, '--port', '0', '--quiet'], site.base);
+  const events = { text: '' };
+  try {
+    const port = await waitForLocalPort(cli);
+    const stream = await eventStream(port, events);
+    try {
+      // 25 names of 200 bytes: 5,000 bytes of path below the root (PATH_MAX is 4,096), each
+      // folder made from the one above it (fs/promises takes the whole path, which is too long).
+      const made = spawnSync(process.execPath, ['-e', `for (let i = 0; i < 25; i++) { require('fs').mkdirSync('${'d'.repeat(200)}'); process.chdir('${'d'.repeat(200)}'); }`], { cwd: site.root });
+      assert.equal(made.status, 0, made.stderr.toString());
+      // The watcher's turns after the folders were made.
+      await new Promise((r) => setTimeout(r, 500));
+      const sent = (): string => events.text.slice(events.text.indexOf('\r\n\r\n'));
+      // Bounded: 40 edits at most.
+      for (let i = 0; i < 40 && !/index\.html/.test(sent()); i++) {
+        await writeFile(join(site.root, 'index.html'), `<p>${i}</p>`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.match(sent(), /index\.html/, `the root's page still reloads (stderr: ${cli.stderr})`);
+      assert.doesNotMatch(cli.stderr, /ENAMETOOLONG|stopped watching/, cli.stderr);
+    } finally {
+      stream.destroy();
+    }
+  } finally {
+    assert.equal(await stopCli(cli), 0, cli.stderr);
+    // rm(1) walks down folder by folder (Node's rm takes whole paths, too long here).
+    spawnSync('rm', ['-rf', 'd'.repeat(200)], { cwd: site.root });
   }
 });

@@ -325,7 +325,10 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
    */
   const failed = (err: unknown): void => {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'ELOOP') return;
+    // ENAMETOOLONG: a folder nested past PATH_MAX (made while running) stopped the watching of
+    // every file; nothing under it can be served (its paths are too long to open), so it is left
+    // unwatched, as a link loop is.
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'ELOOP' || code === 'ENAMETOOLONG') return;
     if (closed) return;
     if (code === 'ENOSPC') {
       if (!limitSaid) {
