@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { withTimeout } from '../core/raw-client';
 import { WAIT_MS, killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalUrl } from './run-cli';
+import { NO_ENV, httpsStatus } from './tls-site';
 
 const PASSPHRASE = 'correct horse battery staple';
 let site: Site;
@@ -54,26 +54,6 @@ async function failsWith(args: readonly string[], env: Record<string, string | u
   const code = await withTimeout(cli.exited, WAIT_MS, 'exit on a bad key');
   return { code, stderr: cli.stderr };
 }
-
-/** GET `target` over TLS, trusting only `cert`; the status code. */
-function httpsStatus(port: number, target: string): Promise<number> {
-  return withTimeout(
-    new Promise<number>((resolveStatus, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, ca: cert, servername: 'localhost' }, () => {
-        socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
-      });
-      let text = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (d: string) => (text += d));
-      socket.on('end', () => resolveStatus(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
-      socket.on('error', reject);
-    }),
-    WAIT_MS,
-    'an HTTPS response',
-  );
-}
-
-const NO_ENV = { PORTHOLE_KEY_PASSPHRASE: undefined };
 
 for (const [form, keyPathOf] of [
   ['PKCS#8', () => pkcs8Path],
@@ -127,7 +107,7 @@ test('the right passphrase from --passphrase-file (PKCS#8): HTTPS 200 over TLS',
   const local = await waitForLocalUrl(cli);
   try {
     assert.equal(local.url.protocol, 'https:');
-    assert.equal(await httpsStatus(Number(local.url.port), '/hello.txt'), 200);
+    assert.equal(await httpsStatus(Number(local.url.port), cert, '/hello.txt'), 200);
     assert.ok(!cli.stderr.includes('warning'), cli.stderr);
   } finally {
     assert.equal(await stopCli(cli), 0, cli.stderr);
@@ -138,7 +118,7 @@ test('the right passphrase from PORTHOLE_KEY_PASSPHRASE (traditional form): HTTP
   const cli = runCli([site.root, '--port', '0', '--quiet', '--no-reload', '--cert', certPath, '--key', sec1Path], site.base, { PORTHOLE_KEY_PASSPHRASE: PASSPHRASE });
   const local = await waitForLocalUrl(cli);
   try {
-    assert.equal(await httpsStatus(Number(local.url.port), '/hello.txt'), 200);
+    assert.equal(await httpsStatus(Number(local.url.port), cert, '/hello.txt'), 200);
   } finally {
     assert.equal(await stopCli(cli), 0, cli.stderr);
   }

@@ -5,78 +5,27 @@
  * encrypted is not read at all (a named pipe there held the start 5 s, then failed it), only
  * warned about. Needs `npm run build` first.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
-import { chmod, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { PIPE_CLOSE_WAIT_MS } from '../../src/core/access/read-small-file';
-import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { withTimeout } from '../core/raw-client';
-import { WAIT_MS, killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalUrl } from './run-cli';
+import { WAIT_MS, runCli, stopCli, waitForLocalUrl } from './run-cli';
+import { NO_ENV, PASSPHRASE, httpsStatus, tlsSiteForTests } from './tls-site';
 
 const skip = process.platform !== 'linux' && 'mkfifo';
-const PASSPHRASE = 'correct horse battery staple';
-const NO_ENV = { PORTHOLE_KEY_PASSPHRASE: undefined };
-const work = { base: '', root: '' };
-let cert = '';
-let certPath = '';
-let keyPath = '';
-let encryptedKeyPath = '';
 
-before(async () => {
-  requireBuiltCli();
-  work.base = await mkdtemp(join(tmpdir(), 'porthole-passphrase-messages-'));
-  await chmod(work.base, 0o755); // the unprivileged CLI reaches the files through it
-  work.root = join(work.base, 'site');
-  await mkdir(work.root, { mode: 0o755 });
-  await writeFile(join(work.root, 'index.html'), '<!doctype html><p>hello</p>', { mode: 0o644 });
-  const made = createSelfSignedCertificate(['localhost', '127.0.0.1']);
-  cert = made.cert;
-  certPath = join(work.base, 'cert.pem');
-  keyPath = join(work.base, 'key.pem');
-  encryptedKeyPath = join(work.base, 'key-encrypted.pem');
-  await writeFile(certPath, made.cert, { mode: 0o644 });
-  await writeFile(keyPath, made.key, { mode: 0o600 });
-  await writeFile(encryptedKeyPath, createPrivateKey(made.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: PASSPHRASE }), { mode: 0o600 });
-});
-
-after(async () => {
-  killAllClis();
-  if (work.base !== '') await rm(work.base, { recursive: true, force: true });
-});
-
-
-/** GET / over TLS from 127.0.0.1:`port`, trusting only the test's certificate: the status code. */
-function httpsStatus(port: number): Promise<number> {
-  return withTimeout(
-    new Promise<number>((resolveStatus, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, ca: cert, servername: 'localhost' }, () => {
-        socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
-      });
-      let text = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (d: string) => (text += d));
-      socket.on('end', () => resolveStatus(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
-      socket.on('error', reject);
-    }),
-    WAIT_MS,
-    'an HTTPS response',
-  );
-}
-
+const work = tlsSiteForTests('porthole-passphrase-messages-');
 
 /** Runs the CLI with the encrypted key and `args`, expecting exit 1 within WAIT_MS: its stderr. */
 async function refused(args: readonly string[], env: Record<string, string | undefined>, what: string): Promise<string> {
-  const cli = runCli([work.root, '--port', '0', '--quiet', '--no-reload', '--cert', certPath, '--key', encryptedKeyPath, ...args], work.base, { ...NO_ENV, ...env });
+  const cli = runCli([work.root, '--port', '0', '--quiet', '--no-reload', '--cert', work.certPath, '--key', work.encryptedKeyPath, ...args], work.base, { ...NO_ENV, ...env });
   assert.equal(await withTimeout(cli.exited, WAIT_MS, `exit when ${what}`), 1, `${what}: ${cli.stderr}`);
   assert.equal(cli.stdout, '', what);
   return cli.stderr;
 }
-
 
 test('a passphrase file whose first line is blank is said to be so, not "empty"; an empty one is "empty"', async () => {
   const blank = join(work.base, 'blank-first-line.txt');
@@ -91,9 +40,9 @@ test('a passphrase file whose first line is blank is said to be so, not "empty";
 test('a UTF-8 BOM before the passphrase (Notepad) is no part of it', async () => {
   const withBom = join(work.base, 'bom.txt');
   await writeFile(withBom, `\uFEFF${PASSPHRASE}\r\n`, { mode: 0o600 });
-  const cli = runCli([work.root, '--port', '0', '--quiet', '--no-reload', '--cert', certPath, '--key', encryptedKeyPath, '--passphrase-file', withBom], work.base, NO_ENV);
+  const cli = runCli([work.root, '--port', '0', '--quiet', '--no-reload', '--cert', work.certPath, '--key', work.encryptedKeyPath, '--passphrase-file', withBom], work.base, NO_ENV);
   const local = await waitForLocalUrl(cli);
-  assert.equal(await httpsStatus(Number(local.url.port)), 200);
+  assert.equal(await httpsStatus(Number(local.url.port), work.cert), 200);
   assert.equal(await stopCli(cli), 0, cli.stderr);
 });
 
@@ -101,7 +50,7 @@ test('PORTHOLE_KEY_PASSPHRASE set but empty is said so, not "does not decrypt"',
   const stderr = await refused([], { PORTHOLE_KEY_PASSPHRASE: '' }, 'the variable is empty');
   assert.equal(
     stderr,
-    `porthole: the private key ${encryptedKeyPath} is encrypted, and PORTHOLE_KEY_PASSPHRASE is set but empty: set it to the key's passphrase, or unset it and pass --passphrase-file FILE\n`,
+    `porthole: the private key ${work.encryptedKeyPath} is encrypted, and PORTHOLE_KEY_PASSPHRASE is set but empty: set it to the key's passphrase, or unset it and pass --passphrase-file FILE\n`,
   );
 });
 
@@ -109,11 +58,11 @@ test('--passphrase-file with a key that is not encrypted is not read (a named pi
   const fifo = join(work.base, 'unused-fifo');
   execFileSync('mkfifo', [fifo]);
   const started = Date.now();
-  const cli = runCli([work.root, '--port', '0', '--quiet', '--no-reload', '--cert', certPath, '--key', keyPath, '--passphrase-file', fifo], work.base, NO_ENV);
+  const cli = runCli([work.root, '--port', '0', '--quiet', '--no-reload', '--cert', work.certPath, '--key', work.keyPath, '--passphrase-file', fifo], work.base, NO_ENV);
   const local = await withTimeout(waitForLocalUrl(cli), PIPE_CLOSE_WAIT_MS - 1_000, 'a start that does not wait for the pipe');
   assert.ok(Date.now() - started < PIPE_CLOSE_WAIT_MS - 1_000);
-  assert.equal(await httpsStatus(Number(local.url.port)), 200);
+  assert.equal(await httpsStatus(Number(local.url.port), work.cert), 200);
   assert.equal(await stopCli(cli), 0, cli.stderr);
-  assert.equal(cli.stderr, `porthole: warning: --passphrase-file ${fifo} is not used: the private key ${keyPath} is not encrypted\n`);
+  assert.equal(cli.stderr, `porthole: warning: --passphrase-file ${fifo} is not used: the private key ${work.keyPath} is not encrypted\n`);
 });
 

@@ -5,47 +5,16 @@
  * (UNPRIVILEGED, its uid and gid dropped by spawn) while the files are root's: skipped when the
  * tests do not run as root. Needs `npm run build` first.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, chown, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { withTimeout } from '../core/raw-client';
-import { UNPRIVILEGED, WAIT_MS, killAllClis, requireBuiltCli, runCliUnprivileged } from './run-cli';
+import { UNPRIVILEGED, WAIT_MS, runCliUnprivileged } from './run-cli';
+import { NO_ENV, PASSPHRASE, tlsSiteForTests } from './tls-site';
 
-const PASSPHRASE = 'correct horse battery staple';
-const NO_ENV = { PORTHOLE_KEY_PASSPHRASE: undefined };
-const work = { base: '', root: '' };
-let cert = '';
-let certPath = '';
-let keyPath = '';
-let encryptedKeyPath = '';
-
-before(async () => {
-  requireBuiltCli();
-  work.base = await mkdtemp(join(tmpdir(), 'porthole-tls-file-owner-'));
-  await chmod(work.base, 0o755); // the unprivileged CLI reaches the files through it
-  work.root = join(work.base, 'site');
-  await mkdir(work.root, { mode: 0o755 });
-  await writeFile(join(work.root, 'index.html'), '<!doctype html><p>hello</p>', { mode: 0o644 });
-  const made = createSelfSignedCertificate(['localhost', '127.0.0.1']);
-  cert = made.cert;
-  certPath = join(work.base, 'cert.pem');
-  keyPath = join(work.base, 'key.pem');
-  encryptedKeyPath = join(work.base, 'key-encrypted.pem');
-  await writeFile(certPath, made.cert, { mode: 0o644 });
-  await writeFile(keyPath, made.key, { mode: 0o600 });
-  await writeFile(encryptedKeyPath, createPrivateKey(made.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: PASSPHRASE }), { mode: 0o600 });
-});
-
-after(async () => {
-  killAllClis();
-  if (work.base !== '') await rm(work.base, { recursive: true, force: true });
-});
-
+const work = tlsSiteForTests('porthole-tls-file-owner-');
 
 const asNobody = UNPRIVILEGED === undefined ? 'the tests do not run as root: no other user to own the files' : false;
 
@@ -58,19 +27,19 @@ test("a key, certificate or passphrase file of another user: said so, and what f
   const rootCert = join(others, 'cert.pem');
   const rootKey = join(others, 'key.pem');
   const rootPass = join(others, 'pass.txt');
-  await writeFile(rootCert, cert, { mode: 0o600 });
-  await writeFile(rootKey, readFileSync(keyPath), { mode: 0o600 });
+  await writeFile(rootCert, work.cert, { mode: 0o600 });
+  await writeFile(rootKey, readFileSync(work.keyPath), { mode: 0o600 });
   await writeFile(rootPass, `${PASSPHRASE}\n`, { mode: 0o600 });
   // Nobody's own key, but 0000.
   const ownKey = join(others, 'own-key.pem');
   const ownCert = join(others, 'own-cert.pem');
-  await writeFile(ownKey, readFileSync(keyPath), { mode: 0o000 });
-  await writeFile(ownCert, cert, { mode: 0o644 });
+  await writeFile(ownKey, readFileSync(work.keyPath), { mode: 0o000 });
+  await writeFile(ownCert, work.cert, { mode: 0o644 });
   await chown(ownKey, uid, uid);
   await chown(ownCert, uid, uid);
   await chmod(ownKey, 0o000);
   const encryptedCopy = join(others, 'key-encrypted.pem');
-  await writeFile(encryptedCopy, readFileSync(encryptedKeyPath), { mode: 0o644 });
+  await writeFile(encryptedCopy, readFileSync(work.encryptedKeyPath), { mode: 0o644 });
   const run = async (args: readonly string[]): Promise<string> => {
     const cli = runCliUnprivileged([work.root, '--port', '0', '--quiet', '--no-reload', ...args], work.base, NO_ENV);
     assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on a file it may not read'), 1, cli.stderr);

@@ -6,49 +6,16 @@
  * --workers if memory is short"); a worker that says why it could not start gets no such guess.
  * Linux only (bash's <(…), /proc). Needs `npm run build` first.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect } from 'node:tls';
-import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { withTimeout } from '../core/raw-client';
-import { CLI, WAIT_MS, killAllClis, requireBuiltCli, runCli, runCommand, stopCli, waitForLocalUrl, type Cli } from './run-cli';
+import { CLI, WAIT_MS, runCli, runCommand, stopCli, waitForLocalUrl, type Cli } from './run-cli';
+import { NO_ENV, PASSPHRASE, httpsStatus, tlsSiteForTests } from './tls-site';
 
 const skip = process.platform !== 'linux' && "bash's <(…) and /proc";
-const PASSPHRASE = 'correct horse battery staple';
-const NO_ENV = { PORTHOLE_KEY_PASSPHRASE: undefined };
-const work = { base: '', root: '' };
-let cert = '';
-let certPath = '';
-let keyPath = '';
-let encryptedKeyPath = '';
 
-before(async () => {
-  requireBuiltCli();
-  work.base = await mkdtemp(join(tmpdir(), 'porthole-workers-tls-pipes-'));
-  await chmod(work.base, 0o755); // the unprivileged CLI reaches the files through it
-  work.root = join(work.base, 'site');
-  await mkdir(work.root, { mode: 0o755 });
-  await writeFile(join(work.root, 'index.html'), '<!doctype html><p>hello</p>', { mode: 0o644 });
-  const made = createSelfSignedCertificate(['localhost', '127.0.0.1']);
-  cert = made.cert;
-  certPath = join(work.base, 'cert.pem');
-  keyPath = join(work.base, 'key.pem');
-  encryptedKeyPath = join(work.base, 'key-encrypted.pem');
-  await writeFile(certPath, made.cert, { mode: 0o644 });
-  await writeFile(keyPath, made.key, { mode: 0o600 });
-  await writeFile(encryptedKeyPath, createPrivateKey(made.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: PASSPHRASE }), { mode: 0o600 });
-});
-
-after(async () => {
-  killAllClis();
-  if (work.base !== '') await rm(work.base, { recursive: true, force: true });
-});
-
+const work = tlsSiteForTests('porthole-workers-tls-pipes-');
 
 /**
  * The pids of the cluster's worker processes running now (the primary's children that run the
@@ -70,35 +37,14 @@ function workerPids(cli: Cli): number[] {
   }
 }
 
-
-/** GET / over TLS from 127.0.0.1:`port`, trusting only the test's certificate: the status code. */
-function httpsStatus(port: number): Promise<number> {
-  return withTimeout(
-    new Promise<number>((resolveStatus, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, ca: cert, servername: 'localhost' }, () => {
-        socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
-      });
-      let text = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (d: string) => (text += d));
-      socket.on('end', () => resolveStatus(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
-      socket.on('error', reject);
-    }),
-    WAIT_MS,
-    'an HTTPS response',
-  );
-}
-
-
 /** `porthole <args>` run by bash, so that `<(…)` in `args` (bash words, unquoted) are pipes. */
 function runThroughBash(args: string): Cli {
   return runCommand('bash', ['-c', `exec "$0" "$1" "$2" --port 0 --quiet --no-reload ${args}`, process.execPath, CLI, work.root], work.base, NO_ENV);
 }
 
-
 for (const [what, args] of [
-  ['--cert <(cat cert.pem) --key <(cat key.pem)', () => `--cert <(cat '${certPath}') --key <(cat '${keyPath}')`],
-  ['--cert, --key and --passphrase-file each a <(…) pipe', () => `--cert <(cat '${certPath}') --key <(cat '${encryptedKeyPath}') --passphrase-file <(printf '%s\\n' '${PASSPHRASE}')`],
+  ['--cert <(cat cert.pem) --key <(cat key.pem)', () => `--cert <(cat '${work.certPath}') --key <(cat '${work.keyPath}')`],
+  ['--cert, --key and --passphrase-file each a <(…) pipe', () => `--cert <(cat '${work.certPath}') --key <(cat '${work.encryptedKeyPath}') --passphrase-file <(printf '%s\\n' '${PASSPHRASE}')`],
 ] as const) {
   test(`--workers 2 with ${what}: the pipes are read once, by the primary, and both workers serve`, { skip }, async () => {
     const cli = runThroughBash(`--workers 2 ${args()}`);
@@ -112,7 +58,7 @@ for (const [what, args] of [
     }
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal(workerPids(cli).length, 2, `both workers still run: ${cli.stderr}`);
-    for (let i = 0; i < 4; i++) assert.equal(await httpsStatus(Number(local.url.port)), 200);
+    for (let i = 0; i < 4; i++) assert.equal(await httpsStatus(Number(local.url.port), work.cert), 200);
     assert.equal(await stopCli(cli), 0, cli.stderr);
     assert.equal(cli.stderr, '');
   });
@@ -120,7 +66,7 @@ for (const [what, args] of [
 
 test('--workers 2, a worker that reports why it could not start: its reason, and no advice about memory', { skip }, async () => {
   // 192.0.2.1 (TEST-NET-1) is no address of this machine: the first worker's listen fails.
-  const cli = runCli([work.root, '--port', '0', '--quiet', '--no-reload', '--workers', '2', '--host', '192.0.2.1', '--cert', certPath, '--key', keyPath], work.base, NO_ENV);
+  const cli = runCli([work.root, '--port', '0', '--quiet', '--no-reload', '--workers', '2', '--host', '192.0.2.1', '--cert', work.certPath, '--key', work.keyPath], work.base, NO_ENV);
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit when the worker cannot listen'), 1, cli.stderr);
   assert.match(cli.stderr, /192\.0\.2\.1 is not an address of this machine/);
   assert.doesNotMatch(cli.stderr, /memory/);
