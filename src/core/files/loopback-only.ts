@@ -12,7 +12,7 @@
  * loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104): the exchange's client IP, which the kernel
  * reported for the TCP connection. Other hosts get a 404, as for a file that does not exist.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 
@@ -128,6 +128,12 @@ export function guardsAny(guarded: GuardedFiles): boolean {
  */
 export function guardedRefusalAt(fsPath: string, clientIp: string, guarded: GuardedFiles): string | undefined {
   if (!guardsAny(guarded)) return undefined;
+  const file = regularFileAt(fsPath);
+  return file === undefined ? undefined : guardedRefusal(file.st, file.real, clientIp, guarded);
+}
+
+/** The stat and real path of the regular file `fsPath` names now (a last symlink followed), or undefined when it names none. */
+function regularFileAt(fsPath: string): { st: Stats; real: string } | undefined {
   let st;
   try {
     st = statSync(fsPath, { throwIfNoEntry: false });
@@ -141,7 +147,7 @@ export function guardedRefusalAt(fsPath: string, clientIp: string, guarded: Guar
   } catch {
     // Gone since the stat: judged by its identity alone.
   }
-  return guardedRefusal(st, real, clientIp, guarded);
+  return { st, real };
 }
 
 /**
@@ -152,21 +158,10 @@ export function guardedRefusalAt(fsPath: string, clientIp: string, guarded: Guar
  */
 export function guardAt(fsPath: string, guarded: GuardedFiles): 'never' | 'loopback' | undefined {
   if (!guardsAny(guarded)) return undefined;
-  let st;
-  try {
-    st = statSync(fsPath, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-  if (st === undefined || !st.isFile()) return undefined;
-  let real = fsPath;
-  try {
-    real = realpathSync.native(fsPath);
-  } catch {
-    // Gone since the stat: judged by its identity alone.
-  }
-  if (guarded.neverServed?.has(st, real) === true) return 'never';
-  return guarded.loopbackOnly?.has(st, real) === true ? 'loopback' : undefined;
+  const file = regularFileAt(fsPath);
+  if (file === undefined) return undefined;
+  if (guarded.neverServed?.has(file.st, file.real) === true) return 'never';
+  return guarded.loopbackOnly?.has(file.st, file.real) === true ? 'loopback' : undefined;
 }
 
 /**
