@@ -54,7 +54,8 @@ test('a --watch folder or a mount under a file: no raw error; the mount names th
   const watched = runCli([site.root, '--port', '0', '--quiet', '--watch', join(file, 'templates')], site.base);
   try {
     await waitForLocalPort(watched);
-    await waitForStderr(watched, /live reload: this folder does not exist \(yet\)/);
+    // Named: it cannot be made while the file is there.
+    await waitForStderr(watched, /live reload: this folder does not exist, nor can it yet: \S+plain\.txt is a regular file, not a folder; it is watched from when it is made \(/);
     assert.doesNotMatch(watched.stderr, /ENOTDIR|node:fs/, watched.stderr);
   } finally {
     assert.equal(await stopCli(watched), 0, watched.stderr);

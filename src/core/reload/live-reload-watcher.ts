@@ -26,6 +26,7 @@ import { watch, readdirSync, readFileSync, readlinkSync, lstatSync, statSync, ty
 import { basename, dirname, isAbsolute, join, parse, resolve, sep } from 'node:path';
 import { realPathOf, statOrNone } from '../files/file-cache';
 import { sameFile, type FileIdentity } from '../files/loopback-only';
+import { notAFolderOnPath } from '../text/fs-problem';
 
 export interface RootWatcher {
   close(): void;
@@ -709,7 +710,15 @@ function watchFolders(rootReal: string, onChange: ChangeListener, onError: (mess
    */
   const awaitRoot = (atStart: boolean): void => {
     if (closed) return;
-    if (atStart) onError('live reload: this folder does not exist (yet); it is watched from when it is made');
+    if (atStart) {
+      // Under a file (`notes.txt/templates`), it cannot be made until that file goes: named.
+      const file = notAFolderOnPath(rootReal);
+      onError(
+        file === undefined
+          ? 'live reload: this folder does not exist (yet); it is watched from when it is made'
+          : `live reload: this folder does not exist, nor can it yet: ${file}; it is watched from when it is made`,
+      );
+    }
     let watched: string | undefined;
     let ancestor: FSWatcher | undefined;
     let poll: NodeJS.Timeout | undefined;
