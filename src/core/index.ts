@@ -9,10 +9,10 @@ export { parseCidr, isLoopbackBind } from './access/access-policy';
 export { certificateNames, lanAddresses, networkUrls, urlFor, wildcardBind, type LanAddress } from './access/network-addresses';
 export { KeptFileError, createSelfSignedCertificate, loadOrCreateCertificate, checkCertificatePair } from './access/self-signed';
 export { PrivateKeyError, isEncryptedPrivateKey, type PrivateKeyErrorCode } from './access/private-key';
-export { MAX_SMALL_FILE_BYTES, PIPE_CLOSE_WAIT_MS, SmallFileError, noReadPermission, readSmallFile } from './access/read-small-file';
+export { MAX_SMALL_FILE_BYTES, PIPE_CLOSE_WAIT_MS, SmallFileError, readSmallFile } from './access/read-small-file';
 export { formatSize } from './text/format-size';
 export { nearestName } from './text/nearest-name';
-export { describeFsProblem, notAFolderOnPath } from './text/fs-problem';
+export { describeFsProblem, noReadPermission, notAFolderOnPath } from './text/fs-problem';
 export { PreviewServer, ServerError, resolveOptionsWithConfigFile, type SharedInstance } from './server/server';
 export {
   ConfigFileError,

@@ -10,8 +10,7 @@
  * pipe a password manager writes), when its writer has written and closed it within
  * PIPE_CLOSE_WAIT_MS.
  */
-import { accessSync, closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { nodeKind } from '../text/fs-problem';
 import { formatSize } from '../text/format-size';
@@ -152,49 +151,3 @@ export function readSmallRegularFileSync(path: string, maxBytes = MAX_SMALL_FILE
   }
 }
 
-/** The folder at the top of `path`'s way that this process may not open (search), or undefined. */
-function closedFolderOnPath(path: string): string | undefined {
-  const folders: string[] = [];
-  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
-    folders.unshift(dir);
-    if (dirname(dir) === dir) break;
-  }
-  for (const dir of folders) {
-    try {
-      accessSync(dir, constants.X_OK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM') return dir;
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-/**
- * Why a file a person named at `path` may not be read (open or stat said EACCES or EPERM, `code`),
- * with what to do that fits: `chmod u+r` only where this process's user owns the file (another
- * user's file can be chmod'ed by its owner alone: to read it, run as that user, or copy it); a
- * folder on the way that may not be opened is named. One clause, after "cannot read … PATH: ".
- */
-export function noReadPermission(path: string, code: string): string {
-  const uid = process.getuid?.();
-  const owned = (what: string, at: string): string | undefined => {
-    try {
-      const owner = statSync(at).uid;
-      return uid !== undefined && owner !== uid ? `${what} belongs to another user (uid ${owner}), and Porthole runs as uid ${uid}` : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const folder = closedFolderOnPath(path);
-  if (folder !== undefined) {
-    const other = owned('it', folder);
-    return other === undefined
-      ? `no permission (${code}): the folder ${folder} on its way may not be opened; give yourself permission to open it (chmod u+x ${folder})`
-      : `no permission (${code}): the folder ${folder} on its way may not be opened: ${other}; run Porthole as that user, or copy the file (as that user, or with sudo) to a folder of yours`;
-  }
-  const other = owned('it', path);
-  if (other !== undefined) return `no permission (${code}): ${other}; run Porthole as that user, or copy the file (as that user, or with sudo) to one of yours`;
-  return `no permission (${code}); give yourself read permission on it (chmod u+r ${path})`;
-}

@@ -27,8 +27,7 @@ import { jsonForDisplay } from '../text/display-text';
 import { hiddenSegmentsReason, segmentsInside } from '../files/hidden-names';
 import { mayAppendLogLines } from '../text/combined-log';
 import { cutAtCharacter } from '../text/display-text';
-import { describeFsProblem, nodeKind } from '../text/fs-problem';
-import { noReadPermission } from '../access/read-small-file';
+import { describeFsProblem, nodeKind, noReadPermission } from '../text/fs-problem';
 import { nearestName } from '../text/nearest-name';
 import { identityOf, isOwnEvent, noWatcherLeft, noteInotifyEvent, onQueueOverflow } from '../reload/live-reload-watcher';
 

@@ -1,4 +1,4 @@
-import { statSync, type Stats } from 'node:fs';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { lstat, readlink, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -39,15 +39,8 @@ export async function danglingLinkOnPath(path: string): Promise<{ readonly link:
  * when there is none (the error had another cause). Synchronous (start-up messages); never throws.
  */
 export function notAFolderOnPath(path: string): string | undefined {
-  const above: string[] = [];
-  for (let p = resolve(path), depth = 0; depth < MAX_PATH_DEPTH; depth++) {
-    above.unshift(p);
-    const parent = dirname(p);
-    if (parent === p) break;
-    p = parent;
-  }
   // The last is `path` itself: a file there is what a folder was wanted as, too.
-  for (const p of above) {
+  for (const p of foldersFromTop(resolve(path))) {
     let st: Stats | undefined;
     try {
       st = statSync(p, { throwIfNoEntry: false });
@@ -58,6 +51,63 @@ export function notAFolderOnPath(path: string): string | undefined {
     if (!st.isDirectory()) return `${p} is ${nodeKind(st)}, not a folder`;
   }
   return undefined;
+}
+
+/**
+ * `path` (absolute) and every folder above it, from the root down: `/a/b` → `/`, `/a`, `/a/b`.
+ * At most MAX_PATH_DEPTH entries (the deepest kept).
+ */
+function foldersFromTop(path: string): string[] {
+  const above: string[] = [];
+  for (let p = path, depth = 0; depth < MAX_PATH_DEPTH; depth++) {
+    above.unshift(p);
+    const parent = dirname(p);
+    if (parent === p) break;
+    p = parent;
+  }
+  return above;
+}
+
+/** The folder at the top of `path`'s way that this process may not open (search), or undefined. */
+function closedFolderOnPath(path: string): string | undefined {
+  for (const dir of foldersFromTop(dirname(resolve(path)))) {
+    try {
+      accessSync(dir, constants.X_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') return dir;
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a file a person named at `path` may not be read (open or stat said EACCES or EPERM, `code`),
+ * with what to do that fits: `chmod u+r` only where this process's user owns the file (another
+ * user's file can be chmod'ed by its owner alone: to read it, run as that user, or copy it); a
+ * folder on the way that may not be opened is named. One clause, after "cannot read … PATH: ".
+ */
+export function noReadPermission(path: string, code: string): string {
+  const uid = process.getuid?.();
+  const owned = (what: string, at: string): string | undefined => {
+    try {
+      const owner = statSync(at).uid;
+      return uid !== undefined && owner !== uid ? `${what} belongs to another user (uid ${owner}), and Porthole runs as uid ${uid}` : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const folder = closedFolderOnPath(path);
+  if (folder !== undefined) {
+    const other = owned('it', folder);
+    return other === undefined
+      ? `no permission (${code}): the folder ${folder} on its way may not be opened; give yourself permission to open it (chmod u+x ${folder})`
+      : `no permission (${code}): the folder ${folder} on its way may not be opened: ${other}; run Porthole as that user, or copy the file (as that user, or with sudo) to a folder of yours`;
+  }
+  const other = owned('it', path);
+  if (other !== undefined) return `no permission (${code}): ${other}; run Porthole as that user, or copy the file (as that user, or with sudo) to one of yours`;
+  return `no permission (${code}); give yourself read permission on it (chmod u+r ${path})`;
 }
 
 /**
