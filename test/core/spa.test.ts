@@ -15,6 +15,7 @@ import { PreviewServer, ServerError, createSelfSignedCertificate, type ServerOpt
 const made = createSelfSignedCertificate(['127.0.0.1', 'localhost']);
 import { startServer, type Running } from './harness';
 import { formatShortLine } from '../../src/core/log/request-log';
+import { spaFileProblem, spaFileSegments } from '../../src/core/config/config-file';
 import { DEFAULT_WAIT_MS, fetchOnce, request, withTimeout } from './raw-client';
 
 let root: string;
@@ -313,6 +314,16 @@ test('a fallback outside the root is refused at start; a missing fallback file i
   }
   const s = await serve({ spa: 'nope.html' });
   assert.equal((await fetchOnce(s.port, request('/deep', { headers: navigation }))).status, 404);
+});
+
+test('the fallback path\'s dot segments are resolved by one function for the check at start and for the answer: one that climbs out has no segments, never the root\'s file of that name', () => {
+  assert.deepEqual(spaFileSegments('app/../index.html'), ['index.html']);
+  assert.deepEqual(spaFileSegments('./a//b\\c.html'), ['a', 'b', 'c.html']);
+  assert.equal(spaFileSegments('../index.html'), undefined);
+  assert.equal(spaFileSegments('a/../../index.html'), undefined);
+  assert.deepEqual(spaFileSegments('a/..'), []);
+  assert.match(spaFileProblem('a/../../index.html') ?? '', /leaves the served folder/);
+  assert.match(spaFileProblem('a/..') ?? '', /names the served folder itself/);
 });
 
 test('a fallback file that is missing or hidden: the path asked for is the 404, its note says why; once the file exists it answers (helper-46)', async () => {

@@ -720,14 +720,26 @@ function logFileProblem(root: string, file: string): { readonly text: string; re
 export function spaFileProblem(path: string): string | undefined {
   if (path.trim() === '') return 'names no file';
   if (isAbsolute(path) || /^[\\/]/.test(path)) return `"${path}" must be relative to the served folder (e.g. index.html)`;
-  let depth = 0;
+  const segments = spaFileSegments(path);
+  if (segments === undefined) return `"${path}" leaves the served folder; name a file inside it (e.g. index.html)`;
+  if (segments.length === 0) return `"${path}" names the served folder itself, not a file; name a page in it (e.g. index.html)`;
+  return undefined;
+}
+
+/**
+ * The segments of a relative path a person named (the SPA fallback file; `/` or `\\` separators),
+ * empty ones and `.` dropped and `..` resolved: `app/../index.html` → `['index.html']`. Undefined
+ * when a `..` climbs above the folder it is relative to (spaFileProblem's refusal; no `..` is ever
+ * resolved at the folder's top into a name inside it).
+ */
+export function spaFileSegments(path: string): string[] | undefined {
+  const segments: string[] = [];
   for (const segment of path.split(/[\\/]/)) {
     if (segment === '' || segment === '.') continue;
-    depth += segment === '..' ? -1 : 1;
-    if (depth < 0) return `"${path}" leaves the served folder; name a file inside it (e.g. index.html)`;
+    if (segment !== '..') segments.push(segment);
+    else if (segments.pop() === undefined) return undefined;
   }
-  if (depth === 0) return `"${path}" names the served folder itself, not a file; name a page in it (e.g. index.html)`;
-  return undefined;
+  return segments;
 }
 
 /** The configuration file of a served folder: its path, and its options (none when it is absent). */

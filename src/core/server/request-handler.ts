@@ -21,6 +21,7 @@ import { guardAt, guardedRefusalAt } from '../files/loopback-only';
 import { nodeKind } from '../text/fs-problem';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { RESERVED_PREFIX } from '../options';
+import { spaFileSegments } from '../config/config-file';
 import { ENDPOINT_PATHS, type PageHooks } from '../reload/live-reload';
 import { isDocumentNavigation } from '../reload/live-reload-inject';
 import { isPreflight, type ResponsePolicy } from './response-policy';
@@ -162,23 +163,9 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
   serveStatic(ex, ex.head.path, ctx.files).catch(() => ex.connection.failExchange(ex));
 }
 
-/**
- * The SPA fallback file's segments (relative to the root, as options give it; `/` or `\\`
- * separators), `.` and `..` resolved (spaFileProblem refused one that climbs out).
- */
-function spaSegments(fallback: string): string[] {
-  const segments: string[] = [];
-  for (const segment of fallback.split(/[\\/]/)) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  return segments;
-}
-
 /** The SPA fallback file as a request path (percent-encoded, for the request and the log). */
-function spaTarget(fallback: string): string {
-  return encodePathSegments(spaSegments(fallback), false);
+function spaTarget(segments: readonly string[]): string {
+  return encodePathSegments(segments, false);
 }
 
 /**
@@ -186,8 +173,8 @@ function spaTarget(fallback: string): string {
  * percent-encoded: `my app.html` is `/my app.html`, `my%20app.html` is `/my%20app.html`), dot
  * segments resolved, escaped for display.
  */
-function spaShown(fallback: string): string {
-  return escapeForDisplay(`/${spaSegments(fallback).join('/')}`);
+function spaShown(segments: readonly string[]): string {
+  return escapeForDisplay(`/${segments.join('/')}`);
 }
 
 /** Why the link at `fsPath` (lstat found it; nothing servable there) names no file, or undefined when it is a link out or to a hidden file. */
@@ -211,8 +198,10 @@ function brokenLink(fsPath: string): string | undefined {
  * start (no client), and every navigation it would have answered says it in its log note.
  */
 export function spaFallbackProblem(fallback: string, files: StaticOptions, clientIp?: string): string | undefined {
-  const target = spaTarget(fallback);
-  const named = spaShown(fallback);
+  const segments = spaFileSegments(fallback);
+  if (segments === undefined) return `the single-page app fallback ${escapeForDisplay(fallback)} leaves the served folder; name a file inside it (e.g. index.html)`;
+  const target = spaTarget(segments);
+  const named = spaShown(segments);
   const own = resolveRequestPath(target, files.dotfiles);
   const node = own.kind === 'ok' ? answeringNode(own.segments, false, files, clientIp) : undefined;
   const fsPath = own.kind === 'ok' ? placeSegments(own.segments, files).fsPath : undefined;
@@ -270,7 +259,6 @@ function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): bool
   } else if (resolved.kind !== 'no-such-file') {
     return false;
   }
-  const target = spaTarget(fallback);
   // A fallback that is missing (or hidden) is no answer: the path asked for is the 404, and the
   // note says why the fallback did not answer (the 404 page then names the path asked for).
   const problem = spaFallbackProblem(fallback, files, ex.clientIp);
@@ -279,6 +267,8 @@ function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): bool
     sendNotFound(ex, ex.head.path, files).catch(() => ex.connection.failExchange(ex));
     return true;
   }
+  // spaFallbackProblem found no problem, so the path stays in the root.
+  const target = spaTarget(spaFileSegments(fallback) ?? []);
   // Recorded apart from the note (which compression or live reload may add to): every log shows
   // that the answer is the fallback's, not a file at the path asked for.
   ex.spaFallback = target;
