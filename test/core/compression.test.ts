@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { RequestRecord } from '../../src/core';
 import { startServer, type Running } from './harness';
-import { fetchOnce, request, type RawResponse } from './raw-client';
+import { RawClient, fetchOnce, request, type RawResponse } from './raw-client';
 import { decodeChunked } from '../fixtures/backend';
 
 let root = '';
@@ -618,5 +618,44 @@ test('a page\'s answer carries one Vary field: its own Accept-Encoding and the p
     assert.deepEqual(plain.headerAll('vary'), ['Accept-Encoding, origin']);
   } finally {
     await own.close();
+  }
+});
+
+test('one connection asking for the same cached page again and again gets the merged Vary and its own Connection each time (the merged head is kept per status and Connection, never reused for another)', async () => {
+  // The head with the merged Vary is made once per page, status and Connection, and kept: a
+  // kept head carrying another answer's Connection or status would show here.
+  const client = await RawClient.connect(srv.port);
+  try {
+    const vary = ['Accept-Encoding, Sec-Fetch-Dest, Sec-Fetch-Mode, Accept'];
+    await client.write(request('/page.html', { headers: ['Accept-Encoding: br'] }));
+    const first = await client.readResponse();
+    assert.equal(first.status, 200);
+    assert.deepEqual(first.headerAll('vary'), vary);
+    assert.deepEqual(first.headerAll('connection'), []);
+    const tag = first.header('etag');
+    assert.ok(tag !== undefined);
+    const steps: Array<[string, string, string[], number, string[]]> = [
+      ['again, compressed', '1.1', ['Accept-Encoding: br'], 200, []],
+      ['identity', '1.1', [], 200, []],
+      ['HTTP/1.0 keep-alive', '1.0', ['Accept-Encoding: br', 'Connection: keep-alive'], 200, ['keep-alive']],
+      ['a 304', '1.1', ['Accept-Encoding: br', `If-None-Match: ${tag}`], 304, []],
+      ['a 304, HTTP/1.0 keep-alive', '1.0', ['Accept-Encoding: br', `If-None-Match: ${tag}`, 'Connection: keep-alive'], 304, ['keep-alive']],
+      ['compressed, closing', '1.1', ['Accept-Encoding: br', 'Connection: close'], 200, ['close']],
+    ];
+    for (const [what, version, headers, status, connection] of steps) {
+      await client.write(request('/page.html', { version, headers }));
+      const res = await client.readResponse();
+      assert.equal(res.status, status, what);
+      assert.deepEqual(res.headerAll('vary'), vary, what);
+      assert.deepEqual(res.headerAll('connection'), connection, what);
+      assert.deepEqual(res.headerAll('date').length, 1, what);
+      assert.ok(res.headText.endsWith('\r\n\r\n') && !/\r\n\r\n./s.test(res.headText.slice(0, -4)), what);
+    }
+    // And a fresh connection's first answer has no Connection left over from the closing one.
+    const fresh = await fetchOnce(srv.port, request('/page.html', { headers: ['Accept-Encoding: br', 'Connection: close'] }));
+    assert.deepEqual(fresh.headerAll('connection'), ['close']);
+    assert.deepEqual(fresh.headerAll('vary'), vary);
+  } finally {
+    client.destroy();
   }
 });

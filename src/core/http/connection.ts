@@ -183,6 +183,51 @@ function preparedExtras(corp: boolean, connection: [string, string] | undefined,
   return extras;
 }
 
+/**
+ * A prepared head whose own Vary (a file's Accept-Encoding) is merged with an added one (the page
+ * Vary), kept with the head's header list: the status line and every header, the Vary one field
+ * (oneVary), CORP and Connection as startResponse writes them; Date and Server follow (headTail).
+ * Made once per head, added Vary, CORP and Connection, where merging it again for every answer
+ * cost each cached page under live reload a whole head's serialising (perf, ka-50: a third of
+ * Porthole's own work per request).
+ */
+const mergedVaryHeads = new WeakMap<HeaderList, MergedVaryHead[]>();
+
+interface MergedVaryHead {
+  /** The prepared head it was made from (its status line with it), the added Vary, CORP, Connection. */
+  readonly source: string;
+  readonly vary: string;
+  readonly corp: boolean;
+  readonly connection: [string, string] | undefined;
+  readonly head: string;
+  readonly all: HeaderList;
+}
+
+/** How many merged heads one header list keeps (status × Connection × CORP, in practice ≤ 6). */
+const MERGED_VARY_HEADS_MAX = 8;
+
+function mergedVaryHead(source: string, logHeaders: HeaderList, vary: string, corp: boolean, connection: [string, string] | undefined): MergedVaryHead {
+  let kept = mergedVaryHeads.get(logHeaders);
+  if (kept === undefined) {
+    kept = [];
+    mergedVaryHeads.set(logHeaders, kept);
+  }
+  for (const m of kept) {
+    if (m.source === source && m.vary === vary && m.corp === corp && m.connection === connection) return m;
+  }
+  const list: HeaderList = [...logHeaders];
+  if (corp) list.push(CORP);
+  list.push(['Vary', vary]);
+  const all = oneVary(list);
+  if (connection !== undefined) all.push(connection);
+  // The status line is the source's own; the headers after it are made again, merged.
+  const statusLine = source.slice(0, source.indexOf('\r\n') + 2);
+  const made: MergedVaryHead = { source, vary, corp, connection, head: statusLine + serializeHeaders(all), all };
+  if (kept.length >= MERGED_VARY_HEADS_MAX) kept.shift();
+  kept.push(made);
+  return made;
+}
+
 /** A prepared head's headers plus the extras, as the record lists them: made once per pair. */
 const recordHeaders = new WeakMap<HeaderList, { extras: PreparedExtras; all: HeaderList }>();
 
@@ -1213,11 +1258,17 @@ export class Connection {
     const configured = ex.extraHeaders;
     // A prepared head cannot take extra headers in place (one may replace a header in it), nor an
     // added Vary when it has its own (a file's Accept-Encoding): the two are merged into one field.
-    if ((configured !== undefined && configured.length > 0) || (ex.addedVary !== undefined && hasVary(logHeaders))) {
+    if (configured !== undefined && configured.length > 0) {
       this.sendWhole(ex, this.startResponse(ex, status, [...logHeaders]), body);
       return;
     }
     const connection = this.begin(ex, status);
+    if (ex.addedVary !== undefined && hasVary(logHeaders)) {
+      const merged = mergedVaryHead(head, logHeaders, ex.addedVary, !this.ctx.crossSiteLoads, connection);
+      ex.responseHeaders = merged.all;
+      this.sendWhole(ex, merged.head, body, headTail(), body ?? logHeaders);
+      return;
+    }
     const extras = preparedExtras(!this.ctx.crossSiteLoads, connection, ex.addedVary);
     if (extras === undefined) {
       ex.responseHeaders = logHeaders;
