@@ -246,6 +246,31 @@ test('Accept is judged as RFC 9110 §12.5.1 says: q=0 refuses HTML, ranges and w
   }
 });
 
+test('a text/html range naming charset=utf-8 is more specific than a plain one (RFC 9110 §12.5.1): it decides for the UTF-8 page, either way', async () => {
+  // Before: `text/html;q=0, text/html;charset=utf-8` was judged refused (the plain range always
+  // won over one with parameters), though the more specific range accepts a UTF-8 page.
+  const s = await serve({ spa: 'index.html' });
+  for (const headers of [
+    ['Accept: text/html;q=0, text/html;charset=utf-8'],
+    ['Accept: text/html;q=0, text/html; CHARSET="UTF-8";q=0.5'],
+    ['Accept: text/*;q=0, text/html;q=0, text/html;charset=utf-8;q=0.1'],
+  ]) {
+    const r = await fetchOnce(s.port, request('/deep/link', { headers }));
+    assert.equal(r.status, 200, headers.join('; '));
+    assert.match(r.body.toString(), /spa-index/, headers.join('; '));
+  }
+  for (const headers of [
+    ['Accept: text/html, text/html;charset=utf-8;q=0'],
+    ['Accept: text/html;charset=utf-8;q=0, */*'],
+    // Another charset, or another parameter, says nothing of a UTF-8 page where a plain range speaks.
+    ['Accept: text/html;q=0, text/html;charset=iso-8859-1'],
+    ['Accept: text/html;q=0, text/html;charset=utf-8;level=1'],
+  ]) {
+    const r = await fetchOnce(s.port, request('/deep/link', { headers }));
+    assert.equal(r.status, 404, headers.join('; '));
+  }
+});
+
 test('the self-reloading 503 page follows the same judgement: a navigation whose Accept refuses HTML gets the plain text', async () => {
   // A listing is built in memory; with a budget of one byte it is refused (503, respondBusy).
   const s = await serve({ limits: { maxBuiltBytes: 1 } });

@@ -15,9 +15,11 @@
  * An element that breaks the grammar (no `/`, `*` as the type of a named subtype, a weight such
  * as `q=abc`, `q=1.5`, `q=0.0001`) is ignored, as Accept-Encoding's are (content-coding.ts): it
  * says nothing, never "everything". The most specific range that matches text/html gives its
- * quality (§12.5.1: `text/html` over `text/*` over `*\/*`; a `text/html` range with parameters
- * counts only when no plain one is there); of equal ones the highest. Quality 0 means "not
- * acceptable" (§12.4.2).
+ * quality (§12.5.1: `text/html;charset=utf-8` over `text/html` over `text/*` over `*\/*`; the
+ * pages this judgement is for are UTF-8, so a range whose only parameter is `charset=utf-8` is
+ * the most specific match, and one with any other parameter counts only when no plain
+ * `text/html` is there); of equal ones the highest. Quality 0 means "not acceptable" (§12.4.2):
+ * `text/html;q=0, text/html;charset=utf-8` takes a UTF-8 page.
  */
 import { isToken } from './http-grammar';
 
@@ -73,8 +75,11 @@ function splitOutsideQuotes(text: string, sep: string): string[] {
 
 const OWS = /^[ \t]+|[ \t]+$/g;
 
-/** One element read: its range, its quality, whether it has media-type parameters; undefined when malformed. */
-function readElement(element: string): { type: string; subtype: string; q: number; params: boolean } | undefined {
+/**
+ * One element read: its range, its quality, and its media-type parameters (`none`; `utf-8`: only
+ * `charset=utf-8`, any case, quoted or not; `other`); undefined when malformed.
+ */
+function readElement(element: string): { type: string; subtype: string; q: number; params: 'none' | 'utf-8' | 'other' } | undefined {
   const pieces = splitOutsideQuotes(element, ';');
   const range = (pieces[0] ?? '').replace(OWS, '').toLowerCase();
   const slash = range.indexOf('/');
@@ -83,7 +88,7 @@ function readElement(element: string): { type: string; subtype: string; q: numbe
   const subtype = range.slice(slash + 1);
   if (!isToken(type) || !isToken(subtype) || (type === '*' && subtype !== '*')) return undefined;
   let q = 1;
-  let params = false;
+  let params: 'none' | 'utf-8' | 'other' = 'none';
   for (let i = 1; i < pieces.length; i++) {
     const param = (pieces[i] ?? '').replace(OWS, '');
     if (param.length === 0) continue;
@@ -98,13 +103,15 @@ function readElement(element: string): { type: string; subtype: string; q: numbe
       q = Number(value);
       break;
     }
-    params = true;
+    const value = param.slice(eq + 1).replace(/^"(.*)"$/, '$1').toLowerCase();
+    params = name === 'charset' && value === 'utf-8' && params === 'none' ? 'utf-8' : 'other';
   }
   return { type, subtype, q, params };
 }
 
 function judge(accept: string): HtmlAcceptance {
   let html: number | undefined;
+  let htmlUtf8: number | undefined;
   let htmlWithParams: number | undefined;
   let text: number | undefined;
   let any: number | undefined;
@@ -115,7 +122,8 @@ function judge(accept: string): HtmlAcceptance {
     if (e === undefined) continue;
     read = true;
     if (e.type === 'text' && e.subtype === 'html') {
-      if (e.params) htmlWithParams = Math.max(htmlWithParams ?? 0, e.q);
+      if (e.params === 'utf-8') htmlUtf8 = Math.max(htmlUtf8 ?? 0, e.q);
+      else if (e.params === 'other') htmlWithParams = Math.max(htmlWithParams ?? 0, e.q);
       else html = Math.max(html ?? 0, e.q);
     } else if (e.type === 'text' && e.subtype === '*') {
       text = Math.max(text ?? 0, e.q);
@@ -124,7 +132,7 @@ function judge(accept: string): HtmlAcceptance {
     }
   }
   if (!read) return 'unsaid';
-  const named = html ?? htmlWithParams ?? text;
+  const named = htmlUtf8 ?? html ?? htmlWithParams ?? text;
   if (named !== undefined) return named > 0 ? 'named' : 'refused';
   return any !== undefined && any > 0 ? 'any' : 'refused';
 }
