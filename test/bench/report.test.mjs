@@ -131,6 +131,16 @@ test('the server targets keep Node\'s floor verdict (Node\'s limit)', () => {
   assert.equal(target(report, TARGET).floor, undefined); // the race ran without a floor
 });
 
+test('the "5× http-server" targets are judged beside Node\'s floor too: at one connection the floor itself falls short (Node\'s limit)', () => {
+  const cell = (rps, cpuUsPerRequest) => ({ median: { rps, cpuUsPerRequest } });
+  const report = raceReport({}, { 'ka-1': { nginx: cell(100, 10), porthole: cell(100, 12), 'http-server': cell(40, 60), 'node-floor': cell(110, 9) } }, [
+    { name: 'nginx', status: 'up' }, { name: 'porthole', status: 'up' }, { name: 'http-server', status: 'up' }, { name: 'node-floor', status: 'up' },
+  ]);
+  const t = target(report, 'ka-1: porthole ≥ 5× http-server');
+  assert.equal(t.pass, false);
+  assert.equal(t.floor.shown, "not met; floor 2.75× http-server, the floor misses it too: Node's limit; Porthole = 0.91× floor");
+});
+
 test('the CLI start-up target is judged beside Node\'s floor (a bare node that only listens), with Porthole − floor in ms', () => {
   const START = 'start-up: the porthole CLI listening ≤ 150 ms after spawn (median)';
   const starts = (...listenMs) => ({ runs: listenMs.map((ms) => ({ listenMs: ms, firstOkMs: ms + 10, idleRss: 50e6 })) });
