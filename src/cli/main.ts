@@ -151,7 +151,11 @@ type ClusterMessage =
   /** Live reload: a worker sent its event with this generation; the others catch up (LiveReload.catchUp). */
   | { readonly type: 'generation'; readonly generation: number }
   /** The second Ctrl-C: close every connection now, write the log, exit 1. */
-  | { readonly type: 'shutdown-now' };
+  | { readonly type: 'shutdown-now' }
+  /** A worker told to stop: what it waits for (unfinished()), and for how long at most (ms). */
+  | { readonly type: 'stopping'; readonly responses: number; readonly requests: number; readonly graceMs: number }
+  /** A worker stopped: what its stop cut short (cutOnStop); it exits next. */
+  | { readonly type: 'stopped'; readonly responses: number; readonly requests: number };
 
 /**
  * Sends `message` over the cluster's IPC channel: to a worker (from the primary) or, with no
@@ -603,6 +607,38 @@ async function runPrimary(options: CliOptions): Promise<void> {
   };
   let stopping = false;
   let exitCode = 0;
+  /**
+   * A stop by a signal, said as one process says it (runSingle): what the workers wait for, once
+   * every worker serving has said it ('stopping'), and what their stop cut short ('stopped'), once
+   * the last has exited. `waiting`: the workers yet to say what they wait for.
+   */
+  const stop = {
+    signal: undefined as string | undefined,
+    hurried: false,
+    said: false,
+    /** What each worker said it waits for ('stopping'; one may say it before this process's own handler for a signal to the group ran). */
+    open: new Map<Worker, { readonly responses: number; readonly requests: number }>(),
+    graceMs: 0,
+    cut: { responses: 0, requests: 0 },
+  };
+  const sayWaiting = (): void => {
+    if (stop.signal === undefined || stop.said || stop.hurried || workers.some((w) => !stop.open.has(w))) return;
+    stop.said = true;
+    const sum = { responses: 0, requests: 0 };
+    for (const counts of stop.open.values()) {
+      sum.responses += counts.responses;
+      sum.requests += counts.requests;
+    }
+    const open = describeUnfinished(sum);
+    const again = stop.signal === 'SIGINT' ? 'press Ctrl-C again to stop now' : `${stop.signal} again stops now`;
+    if (open !== '') streams.err.write(`porthole: stopping (${stop.signal}): waiting up to ${stop.graceMs / 1000} s for ${open} (${again})\n`);
+  };
+  const sayCut = (): void => {
+    const cut = describeUnfinished(stop.cut, false);
+    if (cut === '' || stop.signal === undefined) return;
+    const some = stop.cut.responses + stop.cut.requests;
+    streams.err.write(`porthole: ${cut} ${some === 1 ? 'was' : 'were'} cut short ${stop.hurried ? `by the second ${stop.signal}` : `after ${stop.graceMs / 1000} s`} (logged as aborted)\n`);
+  };
   /** Workers that said why they could not start ('failed'): their exit needs no guess at a cause. */
   const reported = new Set<number>();
   const forkOne = (env: Record<string, string>): Worker => {
@@ -616,11 +652,22 @@ async function runPrimary(options: CliOptions): Promise<void> {
         sayOnce(w.id, `porthole: ${escapeForDisplay(m.message)}\n`);
       }
       if (m.type === 'say') sayOnce(w.id, m.line);
+      if (m.type === 'stopping') {
+        stop.open.set(w, { responses: m.responses, requests: m.requests });
+        stop.graceMs = m.graceMs;
+        sayWaiting();
+      }
+      if (m.type === 'stopped') {
+        stop.cut.responses += m.responses;
+        stop.cut.requests += m.requests;
+      }
       if (m.type === 'generation') for (const other of workers) if (other !== w) sendOverIpc(m, other);
     });
     // `code` is null for a worker ended by a signal (`signal`: the OOM killer's SIGKILL, a kill).
     w.on('exit', (code: number | null, signal: string | null) => {
       workers.splice(workers.indexOf(w), 1);
+      // One that exits without saying (it had not started, or it failed) is waited for no more.
+      sayWaiting();
       if (code !== 0 && !stopping) {
         exitCode = 1;
         // What happened and what to do: the cluster stops (no worker is started in its place, as
@@ -637,7 +684,10 @@ async function runPrimary(options: CliOptions): Promise<void> {
         );
         stopAll();
       }
-      if (workers.length === 0) process.exit(exitCode);
+      if (workers.length === 0) {
+        sayCut();
+        process.exit(exitCode);
+      }
     });
     return w;
   };
@@ -652,9 +702,12 @@ async function runPrimary(options: CliOptions): Promise<void> {
   const onSignal = (signal: string): void => {
     signals++;
     if (signals === 1) {
+      if (!stopping) stop.signal = signal;
       stopAll();
+      sayWaiting();
       return;
     }
+    stop.hurried = true;
     if (signals > 2) exitOnThirdSignal(signal);
     // The second: as in one process, the workers close every connection and write their logs.
     saySecondSignal(signal);
@@ -687,6 +740,8 @@ async function runWorker(options: CliOptions): Promise<void> {
   const running: { server: PreviewServer | undefined } = { server: undefined };
   let hurrying = false;
   let stopAsked = false;
+  /** 'stopped' was sent (once: a second Ctrl-C closes again, and both closes settle). */
+  let stoppedSaid = false;
   /** `now`: the primary's shutdown-now (a second Ctrl-C): every connection closes at once, exit 1. */
   const stop = (now: boolean): void => {
     hurrying ||= now;
@@ -694,8 +749,17 @@ async function runWorker(options: CliOptions): Promise<void> {
     // Asked while still starting: done once listening (below).
     const server = running.server;
     if (server === undefined) return;
-    (hurrying ? server.closeNow() : server.close()).then(
-      () => process.exit(hurrying ? 1 : 0),
+    const closed = hurrying ? server.closeNow() : server.close();
+    // What it waits for, said by the primary for the whole cluster (runPrimary's stop).
+    const open = server.unfinished();
+    if (!now) sendOverIpc({ type: 'stopping', ...open, graceMs: server.options.timeouts.closeGraceMs });
+    closed.then(
+      () => {
+        if (stoppedSaid) return;
+        stoppedSaid = true;
+        const exit = (): never => process.exit(hurrying ? 1 : 0);
+        sendOverIpc({ type: 'stopped', ...server.cutOnStop }, undefined, exit);
+      },
       () => process.exit(1),
     );
   };

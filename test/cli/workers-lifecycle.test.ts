@@ -106,3 +106,44 @@ test('--workers 3: a warning every worker has (a --watch folder not made yet, a 
   }
   assert.equal(await stopCli(cli), 0);
 });
+
+/** Opens a connection that asks for `path` and reads only the start of the answer, so that the download stalls (bounded). */
+async function stalledDownload(port: number, path: string): Promise<import('node:net').Socket> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  let got = 0;
+  const started = new Promise<void>((resolve) => {
+    socket.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got > 64 * 1024) {
+        socket.pause();
+        resolve();
+      }
+    });
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: workers-stop\r\n\r\n`);
+  await withTimeout(started, WAIT_MS, `the start of ${path}`);
+  return socket;
+}
+
+for (const hurried of [false, true]) {
+  test(`--workers 2: a Ctrl-C during downloads says at once what the cluster waits for, and then what was cut short${hurried ? ' by a second Ctrl-C' : ''}, as one process does`, { skip: !linux && '/proc' }, async () => {
+    // Before: with --workers the terminal said nothing on a Ctrl-C (one process says both lines).
+    await writeFile(join(site.root, 'workers-big.bin'), Buffer.alloc(48 * 1024 * 1024, 1));
+    const cli = runCli([site.root, '--port', hurried ? '21878' : '21877', '--quiet', '--workers', '2'], site.base);
+    const port = await waitForLocalPort(cli);
+    await untilWorkers(cli, 2);
+    const sockets = [await stalledDownload(port, '/workers-big.bin?a'), await stalledDownload(port, '/workers-big.bin?b')];
+    try {
+      cli.child.kill('SIGINT');
+      const said = Date.now() + 1_000;
+      while (!/stopping/.test(cli.stderr) && Date.now() < said) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(cli.stderr, 'porthole: stopping (SIGINT): waiting up to 2 s for 2 open responses (press Ctrl-C again to stop now)\n');
+      if (hurried) cli.child.kill('SIGINT');
+      assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), hurried ? 1 : 0, cli.stderr);
+      assert.match(cli.stderr, new RegExp(`\\nporthole: 2 responses were cut short ${hurried ? 'by the second SIGINT' : 'after 2 s'} \\(logged as aborted\\)\\n$`));
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+}
