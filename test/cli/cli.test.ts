@@ -397,6 +397,28 @@ test('client bytes never reach the terminal raw: ESC, BEL, C1 and bidi controls 
   assert.ok(cli.stdout.includes('Origin not allowed: http://evil\\x9b2J'), cli.stdout);
 });
 
+test('no request can make the terminal show another request: spaces that are not the space, and a method\'s raw bytes, are printed escaped (helper-119)', async () => {
+  // Before: a method of latin1 bytes with 0xA0 between words, or a target with U+00A0, U+3000 and
+  // U+2003, printed "GET /.env 200 812B 0ms" ahead of the line's real status.
+  const cli = runCli([site.root, '--port', '0']);
+  const port = await waitForLocal(cli);
+  const viaMethod = Buffer.from('GET\xa0/.env\xa0200\xa0812B\xa00ms\xa0\xa0\xa0 /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1');
+  const viaTarget = Buffer.concat([
+    Buffer.from('GET /.env', 'latin1'),
+    Buffer.from('\u00a0200\u00a0812B\u00a00ms\u3000\u2003', 'utf8'),
+    Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1'),
+  ]);
+  const nonAscii = Buffer.from('G\xc3\xa9T / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'latin1');
+  for (const raw of [viaMethod, viaTarget, nonAscii]) assert.equal((await fetchOnce(port, raw)).status, 400);
+  await waitForLines(cli, / 400 \d+B /, 3);
+  cli.child.kill('SIGINT');
+  assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit after SIGINT'), 0);
+  assert.doesNotMatch(cli.stdout, /[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u, 'a space that is not the space reached stdout');
+  assert.ok(cli.stdout.includes(' GET\\xa0/.env\\xa0200\\xa0812B\\xa00ms\\xa0\\xa0\\xa0 /x 400 '), cli.stdout);
+  assert.ok(cli.stdout.includes(' GET /.env\\xa0200\\xa0812B\\xa00ms\\u3000\\u2003 400 '), cli.stdout);
+  assert.ok(cli.stdout.includes(' G\\xc3\\xa9T / 400 '), cli.stdout);
+});
+
 test('a client\'s 8 KB target or Host is cut in the terminal line (saying how much more), kept whole in the log file', async () => {
   const log = join(site.base, 'long-fields.log');
   const cli = runCli([site.root, '--port', '0', '--no-host-names', '--log', log]);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeForDisplay, formatShortLine } from '../../src/core';
+import { escapeForDisplay, formatShortLine, methodForDisplay } from '../../src/core';
 import { formatCombinedLine } from '../../src/core/log/request-log';
 import { requestRecord } from '../fixtures/request-record';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -29,7 +29,9 @@ const UNSAFE = (code: number): boolean =>
   code === 0x2028 ||
   code === 0x2029 ||
   (code >= 0x202a && code <= 0x202e) ||
-  (code >= 0x2066 && code <= 0x2069);
+  (code >= 0x2066 && code <= 0x2069) ||
+  // Every space but the space itself (Unicode's Zs), drawn as a space (helper-119).
+  (/\p{Space_Separator}/u.test(String.fromCodePoint(code)) && code !== 0x20);
 
 function hasUnsafe(text: string): boolean {
   for (const c of text) if (UNSAFE(c.codePointAt(0) ?? 0)) return true;
@@ -98,6 +100,23 @@ void test('the CLI line: host name, method, target and note escaped', () => {
   assert.ok(line.endsWith('— Dotfiles are not served: .\\x1b]0;X\\x07\\x1b[2J\\u202e'), line);
   const hostNote = formatShortLine(requestRecord({ status: 403, note: 'Host not allowed: a\u0085b\u009b' }));
   assert.ok(hostNote.endsWith('Host not allowed: a\\x85b\\x9b'), hostNote);
+});
+
+void test('the CLI line cannot be made to read as another request: a method\'s bytes from 0x80 up are \\xhh, and no space but the space itself is shown as one (helper-119)', () => {
+  // Before: `GET\xa0/.env\xa0200\xa0812B\xa00ms` as a method (latin1 bytes) and U+00A0, U+3000,
+  // U+2003 in a target were drawn as spaces: the line read "GET /.env 200 812B 0ms" before its
+  // real status.
+  const method = 'GET\u00a0/.env\u00a0200\u00a0812B\u00a00ms\u00a0\u00a0';
+  const viaMethod = formatShortLine(requestRecord({ method, target: '/x', status: 400 }));
+  assert.ok(viaMethod.includes(' GET\\xa0/.env\\xa0200\\xa0812B\\xa00ms\\xa0\\xa0 /x 400 '), viaMethod);
+  // The target as the parser keeps it (latin1 bytes of the UTF-8 a client sent).
+  const target = Buffer.from('/.env\u00a0200\u00a0812B\u00a00ms\u3000\u2003', 'utf8').toString('latin1');
+  const viaTarget = formatShortLine(requestRecord({ method: 'GET', target, status: 400 }));
+  assert.ok(viaTarget.includes(' GET /.env\\xa0200\\xa0812B\\xa00ms\\u3000\\u2003 400 '), viaTarget);
+  for (const line of [viaMethod, viaTarget]) assert.doesNotMatch(line, /[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u, line);
+  assert.equal(methodForDisplay('G\u00c3\u00a9T'), 'G\\xc3\\xa9T');
+  assert.equal(methodForDisplay('\u00a5OST'), '\\xa5OST');
+  assert.equal(methodForDisplay('PROPFIND'), 'PROPFIND');
 });
 
 void test('the log file: the reverse-DNS host name is escaped (spaces too), like every quoted field', () => {

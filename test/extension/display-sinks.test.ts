@@ -51,6 +51,20 @@ void test('Output channel: the request line escapes target, method, host name an
   assert.ok(line.includes('(ptr\\x1b]8;;http://evil\\x1b\\.example)'), line);
 });
 
+void test('Output channel and Requests view: a method\'s raw bytes are \\xhh and no space but the space is drawn as one, so no row reads as another request (helper-119)', () => {
+  const fake = record({ method: 'GET\u00a0/.env\u00a0200', target: Buffer.from('/x\u3000y', 'utf8').toString('latin1'), status: 400 });
+  const line = formatRequestLine(fake, 'site');
+  assert.ok(line.includes(' GET\\xa0/.env\\xa0200 /x\\u3000y 400 '), line);
+  const store = new RequestStore(100);
+  const [item] = store.add('site', [fake]);
+  assert.ok(item);
+  const row = toRow(item);
+  assert.equal(row.method, 'GET\\xa0/.env\\xa0200');
+  assert.equal(row.target, '/x\\u3000y');
+  const mojibake = toRow(store.add('site', [record({ method: 'G\u00c3\u00a9T', status: 400 })])[0]!);
+  assert.equal(mojibake.method, 'G\\xc3\\xa9T');
+});
+
 void test('Output channel: diagnostics and error stacks are escaped line by line', () => {
   assert.equal(sanitizeOneLine(`live reload: changed ${ATTACK}`), `live reload: changed ${SHOWN}`);
   assert.equal(sanitizeLines(`Error: bad ${ATTACK}\n    at x (y.js:1:2)`), `Error: bad ${SHOWN}\n    at x (y.js:1:2)`);

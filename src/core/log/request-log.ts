@@ -17,7 +17,7 @@ import { lstat, open, readlink, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
-import { cutForDisplay, escapeForDisplay, namedPathForDisplay, targetForDisplay } from '../text/display-text';
+import { cutForDisplay, escapeForDisplay, methodForDisplay, namedPathForDisplay, targetForDisplay } from '../text/display-text';
 import { danglingLinkClause, danglingLinkOnPath, describeFsProblem, nodeKind, notAFolderOnPath } from '../text/fs-problem';
 import { mayAppendLogLines } from '../text/combined-log';
 
@@ -252,7 +252,7 @@ export function formatShortLine(r: RequestRecord): string {
   // The back-end part (proxied requests) is inside the sanitised text too.
   const up =
     r.upstream === undefined ? (r.spaFallback === undefined ? '' : ` (SPA fallback ${cutForDisplay(namedPathForDisplay(r.spaFallback))})`) : ` (back-end ${r.upstream.status || '-'} ${r.upstream.ms}ms)`;
-  return escapeForDisplay(`${time} ${client} ${cutForDisplay(r.method)} ${cutForDisplay(targetForDisplay(r.target))} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
+  return escapeForDisplay(`${time} ${client} ${cutForDisplay(methodForDisplay(r.method))} ${cutForDisplay(targetForDisplay(r.target))} ${r.status} ${r.bytes}B ${r.durationMs}ms${up}${extra}`);
 }
 
 export type LineSink = (record: RequestRecord) => void;

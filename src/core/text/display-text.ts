@@ -26,8 +26,13 @@ import { isUtf8 } from 'node:buffer';
  * shown as written. And a lone surrogate U+D800–U+DFFF (half of a pair, which JSON's `"\ud800"` can
  * carry): no character at all, that UTF-8 output turns into U+FFFD, hiding what was sent. (In a
  * `u` expression a whole pair is one code point above U+FFFF: only a lone half matches.)
+ * And every space but the space itself (Unicode's Space_Separator, Zs: the no-break space U+00A0,
+ * U+1680, the en to hair spaces U+2000–U+200A, U+202F, U+205F, the ideographic space U+3000):
+ * drawn as a space, one in a method or a target (where a request can hold no space) made the
+ * terminal line read as another request (`GET /.env 200 812B 0ms` before the real status,
+ * helper-119).
  */
-const UNSAFE_CLASS = String.raw`(?![\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\p{Default_Ignorable_Code_Point}]`;
+const UNSAFE_CLASS = String.raw`(?![\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]`;
 // The class matches one code point at a time on purpose: a ZWJ or a variation selector is only
 // named (in the lookahead) to be kept, never combined with what stands before it.
 // eslint-disable-next-line no-misleading-character-class
@@ -136,7 +141,24 @@ export function escapeLinesForDisplay(text: string, maxChars: number, maxLines: 
  */
 export function targetForDisplay(target: string): string {
   const text = wireText(target);
-  return text !== target ? text : target.replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text !== target ? text : highBytesAsHex(target);
+}
+
+/** `text` (one latin1 character per byte) with every byte from 0x80 up as `\xhh`. */
+function highBytesAsHex(text: string): string {
+  return /[\u0080-\u00ff]/.test(text) ? text.replace(/[\u0080-\u00ff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : text;
+}
+
+/**
+ * A request method as a person should read it: the parser keeps the request line's bytes one
+ * character each (latin1), and a method is a token (RFC 9110 §9.1: ASCII), so every byte from
+ * 0x80 up is shown as `\xHH`, as the log file has it. Shown as latin1 characters, `\xa0` was a
+ * space on screen (a made-up request line before the real status, helper-119) and `G\xc3\xa9T`
+ * read `GÃ©T`. Control characters are left for escapeForDisplay, which every caller applies to
+ * the whole line. Pure; never throws.
+ */
+export function methodForDisplay(method: string): string {
+  return highBytesAsHex(method);
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });

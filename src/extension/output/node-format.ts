@@ -2,7 +2,7 @@
  * Text formatting shared by the Output channel, the status bar and the Requests view. Pure; the
  * results are display text only (never parsed back).
  */
-import { cutAtCharacter, escapeForDisplay, formatConsoleLines, namedPathForDisplay, targetForDisplay, formatSize, type BoundAddress, type ConsoleEntry, type DiagnosticLevel, type RequestRecord } from '../../core';
+import { cutAtCharacter, escapeForDisplay, formatConsoleLines, methodForDisplay, namedPathForDisplay, targetForDisplay, formatSize, type BoundAddress, type ConsoleEntry, type DiagnosticLevel, type RequestRecord } from '../../core';
 import type { StatusClass } from '../requests/webview-protocol';
 
 /** The Requests view and Output channel say KB/MB, as VS Code does. */
@@ -99,7 +99,7 @@ export function formatRequestLine(r: RequestRecord, server?: string): string {
     formatTime(r.time),
     server ? `[${sanitizeOneLine(server, 80)}]` : undefined,
     sanitizeOneLine(formatClient(r.clientIp, r.clientHost), 300),
-    sanitizeOneLine(r.method, 40),
+    sanitizeOneLine(methodForDisplay(r.method), 40),
     sanitizeOneLine(targetForDisplay(r.target)),
     String(r.status),
     formatBytes(r.bytes),

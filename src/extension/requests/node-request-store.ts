@@ -5,7 +5,7 @@
  * Pure; O(1) per add, drop and lookup (keys are consecutive).
  */
 import type { ConsoleEntry, RequestRecord } from '../../core';
-import { consoleLabel, consoleWhere, escapeForDisplay, namedPathForDisplay, targetForDisplay } from '../../core';
+import { consoleLabel, consoleWhere, escapeForDisplay, methodForDisplay, namedPathForDisplay, targetForDisplay } from '../../core';
 import { formatBytes, formatDuration, formatTime, sanitizeOneLine, statusClassOf } from '../output/node-format';
 import type { HostToView, RequestDetails, RequestRow, ViewToHost } from './webview-protocol';
 
@@ -202,7 +202,7 @@ export function toRow(item: StoredRequest): RequestRow {
     clientIp: r.clientIp,
     clientHost: shown(r.clientHost, 300),
     timeText: formatTime(r.time),
-    method: sanitizeOneLine(r.method, 40),
+    method: sanitizeOneLine(methodForDisplay(r.method), 40),
     target: sanitizeOneLine(targetForDisplay(r.target)),
     status: r.status,
     statusClass: statusClassOf(r.status),

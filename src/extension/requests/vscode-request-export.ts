@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { targetForDisplay, type RequestRecord } from '../../core';
+import { methodForDisplay, targetForDisplay, type RequestRecord } from '../../core';
 import { MESSAGE_MAX, messageText } from '../output/node-format';
 import { isInsideRoot } from '../reload/node-live-reload';
 import { buildCurl } from './node-curl';
@@ -142,7 +142,7 @@ export async function copyAsCurl(item: StoredRequest | undefined): Promise<strin
   }
   await vscode.env.clipboard.writeText(curl.command);
   // The request's own words, in a message that reads markup: messageText.
-  const what = messageText(`${record.method} ${targetForDisplay(record.target)}`);
+  const what = messageText(`${methodForDisplay(record.method)} ${targetForDisplay(record.target)}`);
   if (curl.needsBody) {
     void vscode.window.showInformationMessage(
       `Porthole: copied ${what} as curl. Porthole does not keep request bodies: the command reads the body from standard input (--data-binary @-), e.g. append \`< body.json\`.`,
