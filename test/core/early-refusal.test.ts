@@ -47,7 +47,8 @@ async function expectRefusal(raw: string, status: number, message: string): Prom
 }
 
 const METHOD = 'The request method is missing or is not a valid token.';
-const TARGET = 'The request target is malformed or has a form this method does not allow.';
+/** A byte no target may hold raw, named with what to send (before: "The request target is malformed or has a form this method does not allow."). */
+const TARGET = (hex: string, what = 'a control character'): string => `The request target holds ${what} (0x${hex}): a URL sends it percent-encoded (%${hex}), as browsers do (RFC 3986 §2.1).`;
 const VERSION = 'The HTTP version is malformed.';
 const NAME = 'A header field name is missing or is not a valid token.';
 const VALUE = 'A header field value contains control characters.';
@@ -56,8 +57,8 @@ test('a control byte in a head still arriving is a 400 for the part it breaks, a
   const cases: Array<[string, string]> = [
     ['GE\x01T /a.txt HTTP/1.1', METHOD],
     ['GET\t/a.txt', METHOD],
-    ['GET /a\x00b HTTP/1.1', TARGET],
-    ['GET /a\x7fb', TARGET],
+    ['GET /a\x00b HTTP/1.1', TARGET('00')],
+    ['GET /a\x7fb', TARGET('7F')],
     ['GET /a.txt HTTP/1.\x00', VERSION],
     ['GET /a.txt HTTP/1.1\r\nX\x00', NAME],
     ['GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\x00b', VALUE],
@@ -71,7 +72,7 @@ test('a control byte in a head still arriving is a 400 for the part it breaks, a
 test('any byte that breaks a head still arriving is a 400 at once, not only control bytes', async () => {
   const cases: Array<[string, string]> = [
     ['GE(T /a.txt', METHOD],
-    ['GET /\xe9t\xe9', TARGET],
+    ['GET /\xe9t\xe9', TARGET('E9', 'a byte that is not ASCII')],
     ['GET  /a.txt', 'The request line must be a method, one space, a target, one space and the HTTP version.'],
     ['GET /a.txt HTTX', VERSION],
     ['GET /a.txt HTTP/1.1x', VERSION],
@@ -92,6 +93,12 @@ test('a raw space in the target is said to be one, not a malformed version: whol
   // A version that is one, misspelt, or with a trailing space, is still a malformed version.
   await expectRefusal('GET /a.txt http/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, VERSION);
   await expectRefusal('GET /a.txt HTTP/1.1 \r\nHost: 127.0.0.1\r\n\r\n', 400, VERSION);
+});
+
+test('a raw non-ASCII or control byte in a whole target names the byte and its percent-encoding (curl sends /café.html raw)', async () => {
+  // Before: "The request target is malformed or has a form this method does not allow."
+  await expectRefusal(Buffer.from('GET /caf\u00e9.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 'utf8').toString('latin1'), 400, TARGET('C3', 'a byte that is not ASCII'));
+  await expectRefusal('GET /a\tb HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, TARGET('09'));
 });
 
 test('what a head may hold still waits for the rest: a tab or obs-text in a field value', async () => {

@@ -106,6 +106,24 @@ const E_TARGET = protocolError(400, 'ERR_INVALID_TARGET', 'The request target is
 const E_TARGET_USERINFO = protocolError(400, 'ERR_INVALID_TARGET', 'The request target must not contain user information.');
 const E_TARGET_FRAGMENT = protocolError(400, 'ERR_INVALID_TARGET', 'The request target must not contain a fragment (#…): a client keeps it to itself (RFC 9112 §3.2).');
 const E_VERSION = protocolError(400, 'ERR_INVALID_VERSION', 'The HTTP version is malformed.');
+/**
+ * A byte no request-target may hold raw (RFC 9112 §3.2, RFC 3986 §2: visible ASCII only), said
+ * by its value with what to send instead: a raw UTF-8 `é` (what `curl http://host/café.html`
+ * sends) got "the request target is malformed", which named neither the byte nor the cure. One
+ * frozen error per byte value, made when first met.
+ */
+const targetByteErrors = new Map<number, ParseError>();
+function targetByteError(c: number): ParseError {
+  let e = targetByteErrors.get(c);
+  if (e === undefined) {
+    const hex = c.toString(16).toUpperCase().padStart(2, '0');
+    const what = c >= 0x80 ? 'a byte that is not ASCII' : 'a control character';
+    e = protocolError(400, 'ERR_INVALID_TARGET', `The request target holds ${what} (0x${hex}): a URL sends it percent-encoded (%${hex}), as browsers do (RFC 3986 §2.1).`);
+    targetByteErrors.set(c, e);
+  }
+  return e;
+}
+
 // What follows the second space is no version at all (`GET /my file.html HTTP/1.1`): most often a
 // raw space in the target, which "The HTTP version is malformed" sent looking at the wrong part.
 const E_TARGET_SPACE = protocolError(
@@ -350,7 +368,7 @@ function brokenByteError(buf: Buffer, start: number, from: number): ParseError |
       if (sp1 === -1 || k < sp1) {
         if (TOKEN_CHARS[c] !== 1) return E_METHOD;
       } else if (sp2 === -1 || k < sp2) {
-        if (k > sp1 && (c < SP || c >= DEL)) return E_TARGET;
+        if (k > sp1 && (c < SP || c >= DEL)) return targetByteError(c);
       } else if (k === sp2) {
         if (sp2 === sp1 + 1) return E_REQUEST_LINE; // two spaces: empty target
       } else {
@@ -599,7 +617,7 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
   if (j - ts > limits.maxTargetBytes) return E_URI_TOO_LONG;
   if (j === e) return E_REQUEST_LINE; // no version
   const stop = text.charCodeAt(j);
-  if (stop !== SP) return stop === CR ? E_LINE_ENDING : E_TARGET;
+  if (stop !== SP) return stop === CR ? E_LINE_ENDING : stop === LF ? E_TARGET : targetByteError(stop);
   if (j === ts) return E_REQUEST_LINE; // two spaces: empty target
 
   const version = parseVersion(text, j + 1, e);
