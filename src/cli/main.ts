@@ -481,7 +481,12 @@ async function serve(
 ): Promise<PreviewServer> {
   // A cluster worker: the primary's instance id (runPrimary); one process: its own.
   const instanceId = process.env.PORTHOLE_CLUSTER_INSTANCE;
-  const server = new PreviewServer(instanceId === undefined ? {} : { instanceId });
+  // A cluster worker after the first: the port the first took (runPrimary), the options' own kept.
+  const clusterPort = process.env.PORTHOLE_CLUSTER_PORT;
+  const server = new PreviewServer({
+    ...(instanceId === undefined ? {} : { instanceId }),
+    ...(clusterPort === undefined ? {} : { bindPort: Number(clusterPort) }),
+  });
   // serve() runs in a cluster worker exactly when there are workers (the primary serves nothing).
   const worker = options.workers > 1;
   server.on('diagnostic', (level, message) => {
@@ -789,10 +794,8 @@ async function runWorker(options: CliOptions): Promise<void> {
     sendOverIpc({ type: 'tls-wanted' }, undefined, (err) => (err === null ? undefined : process.exit(1)));
   });
   const fixedPort = process.env.PORTHOLE_CLUSTER_PORT;
-  const input: ServerOptionsInput = {
-    ...serverOptions(options, tls),
-    ...(fixedPort !== undefined ? { port: Number(fixedPort), portAttempts: 1 } : {}),
-  };
+  // The port is serve()'s to take from the primary (bindPort); the options keep the layers' own.
+  const input: ServerOptionsInput = serverOptions(options, tls);
   const server = await serve(options, input, (address) => {
     sendOverIpc({ type: 'listening', address });
   });

@@ -11,11 +11,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { withTimeout } from '../core/raw-client';
+import { fetchOnce, request, withTimeout } from '../core/raw-client';
 import { WAIT_MS, runCli, siteFolderForTests, stopCli, waitForLocalPort, type Cli } from './run-cli';
 
 const linux = process.platform === 'linux';
@@ -38,6 +38,39 @@ async function untilWorkers(cli: Cli, count: number): Promise<number[]> {
     if (pids.length >= count) return pids;
     if (Date.now() > end || cli.child.exitCode !== null) throw new Error(`fewer than ${count} workers after ${WAIT_MS} ms; stderr: ${cli.stderr}`);
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Whether process `pid` holds a socket listening on TCP `port` (its fds against /proc/net/tcp). */
+function holdsListener(pid: number, port: number): boolean {
+  try {
+    const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    const inodes = new Set(
+      readFileSync(`/proc/${pid}/net/tcp`, 'utf8')
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .filter((f) => f[1]?.endsWith(`:${hex}`) === true && f[3] === '0A')
+        .map((f) => f[9]),
+    );
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        return m !== null && inodes.has(m[1]);
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `count` workers of the CLI hold the listening socket of `port` (polling every 10 ms, at most WAIT_MS). */
+async function untilWorkersListen(cli: Cli, count: number, port: number): Promise<void> {
+  for (const end = Date.now() + WAIT_MS; ; ) {
+    if (workerPids(cli).filter((pid) => holdsListener(pid, port)).length >= count) return;
+    if (Date.now() > end || cli.child.exitCode !== null) throw new Error(`fewer than ${count} workers listen on ${port} after ${WAIT_MS} ms; stderr: ${cli.stderr}`);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -147,3 +180,41 @@ for (const hurried of [false, true]) {
     }
   });
 }
+
+test('--workers 2: one edit of the config file that changes the port and a live option is applied by no worker (a restart is said once); a live option alone by every one', { skip: !linux && '/proc' }, async () => {
+  // Before (helper-121): the workers after the first had the port pinned in their options, so for
+  // them the edit was no restart: they applied `listing: false` while the first kept the listing,
+  // and answers to /d/ alternated 404, 200, 404 …
+  const root = join(site.base, 'config-port-and-listing');
+  await mkdir(join(root, 'd'), { recursive: true });
+  await writeFile(join(root, 'd', 'a.txt'), 'a');
+  const port = 21879;
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port }));
+  const cli = runCli([root, '--workers', '2', '--quiet'], site.base);
+  assert.equal(await waitForLocalPort(cli), port);
+  // Both serve before the edit (one still starting would read the edited file at its start).
+  await untilWorkersListen(cli, 2, port);
+  const statuses = async (): Promise<number[]> => {
+    const out: number[] = [];
+    // Each on a new connection: the kernel spreads them over the workers.
+    for (let i = 0; i < 12; i++) out.push((await fetchOnce(port, request('/d/'))).status);
+    return out;
+  };
+  assert.deepEqual(await statuses(), Array(12).fill(200));
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port: port + 1, listing: false }));
+  const restart = 'porthole: porthole.config.json changed an option that needs a restart (port); with --workers, stop and start porthole to apply it\n';
+  for (let i = 0; i < 150 && !cli.stderr.includes(restart); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(cli.stderr, restart);
+  // Every worker has had time to read the edit.
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.deepEqual(await statuses(), Array(12).fill(200), `no worker applies part of an edit that needs a restart; stderr: ${cli.stderr}`);
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port, listing: false }));
+  let seen: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    seen = await statuses();
+    if (seen.every((s) => s === 404)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(seen, Array(12).fill(404), 'a live option alone is applied by every worker');
+  assert.equal(await stopCli(cli), 0);
+});

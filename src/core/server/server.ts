@@ -170,6 +170,15 @@ export interface SharedInstance {
    * with differs from their connection's, so processes behind one port must agree on it.
    */
   readonly instanceId?: string;
+  /**
+   * The port to listen on (0: any free one), given by a cluster's primary to every process after
+   * the first: the one the first took, shared through node:cluster. The options' `port` still says
+   * what the caller and the configuration file say, so an edit of the file's `port` needs a
+   * restart here as in the first process; pinned in the options, it did not, and one edit of
+   * `port` and `listing` together left the first process on the old listing and the others on
+   * the new (helper-121). Undefined: the options' port, with its attempts.
+   */
+  readonly bindPort?: number;
 }
 
 export class PreviewServer extends EventEmitter<PreviewServerEvents> implements ConnectionContext {
@@ -451,7 +460,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       });
       this.liveReload.attach(this.handlerContext);
     }
-    const { wanted, candidates } = portCandidates(opts, rootReal);
+    const bindPort = this.shared.bindPort;
+    const { wanted, candidates } = bindPort !== undefined ? { wanted: bindPort, candidates: [bindPort] } : portCandidates(opts, rootReal);
     const { server, port } = await this.bind(opts, candidates);
     await this.liveReload?.start();
     const scheme = opts.tls === undefined ? 'http' : 'https';
