@@ -189,6 +189,16 @@ const NO_DROP: ReadonlySet<string> = new Set();
  */
 const MAX_BACKEND_HEAD_BYTES = 16 * 1024;
 
+/**
+ * How long a back-end may pause in the middle of a page before the page is passed on as it comes,
+ * without the live-reload client (ms): 250. A page sent whole arrives in one burst of chunks
+ * (loopback or LAN: milliseconds apart, a 4 MiB page in well under 100 ms); one that pauses is
+ * streamed on purpose (a server-rendered shell and then its data, a progress or log page), and
+ * held whole it showed a blank tab until its end, or for ever.
+ */
+export const PAGE_PAUSE_MS = 250;
+
+
 /** RFC 9110 §15: a status code outside 100..599 is invalid; a back-end that sends one gets 502. */
 const MIN_STATUS = 100;
 const MAX_STATUS = 599;
@@ -557,11 +567,38 @@ export class ReverseProxy {
     source.resume();
   }
 
-  /** Reads a page whole (bounded), injects the live-reload client, answers with the new length. */
+  /**
+   * Reads a page whole (bounded), injects the live-reload client, answers with the new length. A
+   * page the back-end streams (a shell, then the rest after a pause: streamed server-side
+   * rendering, a progress or log page) is passed on as it comes, without the client, once the
+   * back-end pauses mid-page for PAGE_PAUSE_MS: held whole, its tab stayed blank until the last
+   * byte (helper-120: 4 s for a "Loading…" shell, nothing for a page that never ends).
+   */
   private answerPage(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, inject: PageInjector): void {
     const source = res.body;
     const chunks: Buffer[] = [];
     let size = 0;
+    let pause: NodeJS.Timeout | undefined;
+    /** Sends what was read and streams the rest as it is, saying `why` the client is not in it. */
+    const passOn = (why: string | undefined): void => {
+      clearTimeout(pause);
+      if (why !== undefined) this.setup.pageNotInjected?.(ex.head.path, why);
+      // What was read ahead goes to the socket at once and stays in memory until the kernel
+      // takes it, so it stays counted until the exchange ends (helper-50: released here, 150
+      // navigations of an 8 MB page queued 4 MiB each outside every bound, 614 MB and rising).
+      if (ex.reservation !== undefined) ex.reservation.shrinkTo(size);
+      else ex.reserveMemory(size);
+      source.off('data', onData);
+      source.off('end', ended);
+      // From here a failure is mid-body: pipeBody's, which knows how much was passed on.
+      source.off('error', failed);
+      source.pause();
+      this.pipeBody(ex, route, source, res.statusCode, forwardResponseHeaders(res.headers), responseLength(res.headers), chunks);
+    };
+    const paused = (): void => {
+      if (ex.finished) return;
+      passOn(`the back-end paused for more than ${PAGE_PAUSE_MS} ms while sending it (a streamed page), so it is passed on as it comes, without the client`);
+    };
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       size += chunk.length;
@@ -569,24 +606,17 @@ export class ReverseProxy {
       // copy, the result), out of the server-wide budget like a file's page. Over it, or too big
       // to rewrite: sent as it is, streamed from here on.
       if (size > MAX_INJECT_BYTES || !ex.reserveMemory(3 * size)) {
-        if (size > MAX_INJECT_BYTES) this.setup.pageNotInjected?.(ex.head.path, `it is over the ${MAX_INJECT_MIB} MiB a page may have to be parsed for the client`);
-        // What was read ahead goes to the socket at once and stays in memory until the kernel
-        // takes it, so it stays counted until the exchange ends (helper-50: released here, 150
-        // navigations of an 8 MB page queued 4 MiB each outside every bound, 614 MB and rising).
-        if (ex.reservation !== undefined) ex.reservation.shrinkTo(size);
-        else ex.reserveMemory(size);
-        source.off('data', onData);
-        source.off('end', ended);
-        // From here a failure is mid-body: pipeBody's, which knows how much was passed on.
-        source.off('error', failed);
-        source.pause();
-        this.pipeBody(ex, route, source, res.statusCode, forwardResponseHeaders(res.headers), responseLength(res.headers), chunks);
+        passOn(size > MAX_INJECT_BYTES ? `it is over the ${MAX_INJECT_MIB} MiB a page may have to be parsed for the client` : undefined);
+        return;
       }
+      clearTimeout(pause);
+      pause = setTimeout(paused, PAGE_PAUSE_MS);
     };
     const failed = (err: Error): void => this.fail(ex, route, err);
     // Planned off the server's thread (the page planner): answered when the plan is ready.
     const ended = (): void => void onEnd().catch(() => ex.connection.failExchange(ex));
     const onEnd = async (): Promise<void> => {
+      clearTimeout(pause);
       if (ex.finished) return;
       const html = Buffer.concat(chunks, size);
       // Every policy on the response governs the page (CSP3 §4.1): the back-end's own fields and
@@ -615,7 +645,10 @@ export class ReverseProxy {
     source.on('data', onData);
     source.on('end', ended);
     // Nothing was sent yet while the page is read: a back-end failing now still gets its 502.
-    source.on('error', failed);
+    source.on('error', (err: Error) => {
+      clearTimeout(pause);
+      failed(err);
+    });
   }
 
   /** `first` (already read) and then the rest of `source`, with backpressure both ways. */
