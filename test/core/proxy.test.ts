@@ -388,6 +388,26 @@ test('a proxied page\u2019s policies (the back-end\u2019s header, its meta, a co
   }
 });
 
+test('a proxied page\u2019s Content-Security-Policy-Report-Only field gets room for the client as an enforced one does, and the enforced one keeps its own (helper-120)', async () => {
+  // Before: only Content-Security-Policy was given room; the back-end's report endpoint got the
+  // client's script and socket as violations.
+  backend.pageFields = "Content-Security-Policy-Report-Only: default-src 'self'; script-src 'none'; connect-src 'none'; report-uri /api/csp-report\r\nContent-Security-Policy: img-src 'self'\r\n";
+  try {
+    const res = await fetchOnce(srv.port, request('/api/page', { headers: ['Sec-Fetch-Dest: document', 'Accept: text/html'] }));
+    assert.equal(res.status, 200);
+    const html = res.body.toString('utf8');
+    const nonce = /<script src="\/__porthole\/client\.js" nonce="([^"]+)"/.exec(html)?.[1];
+    assert.ok(nonce !== undefined, `the tag carries a nonce: ${html}`);
+    const reportOnly = res.header('content-security-policy-report-only') ?? '';
+    assert.match(reportOnly, new RegExp(`script-src 'nonce-${nonce.replace(/[+/=]/g, (c) => `\\${c}`)}'`), reportOnly);
+    assert.match(reportOnly, /connect-src ws:\/\/127\.0\.0\.1(:\d+)?\/__porthole\/socket/, reportOnly);
+    assert.match(reportOnly, /report-uri \/api\/csp-report$/, reportOnly);
+    assert.equal(res.header('content-security-policy'), "img-src 'self'");
+  } finally {
+    backend.pageFields = '';
+  }
+});
+
 test('a path that may climb out of its prefix at the back-end (dot segments, also encoded or behind %2F or \\) is never forwarded', async () => {
   const climbing = ['/api/../index.html', '/api/%2e%2e/headers', '/api/%2E./headers', '/api/./headers', '/api/..%2fheaders', '/api/..%5cheaders', '/api/x/..\\headers', '/api/.%2e?q=1'];
   const before = backend.requests.length;

@@ -653,3 +653,45 @@ test('a page whose URL was also fetched (its own fetch(), a pjax/Turbo-style loa
     await context.close();
   }
 });
+
+test('a Content-Security-Policy-Report-Only field gets room for the client too: no violation is reported for its script or socket (helper-120)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Before: only Content-Security-Policy was given room; a report-only policy reported the
+  // client's script and socket to the page's report endpoint and listeners, and the console.
+  const box = await mkdtemp(path.join(tmpdir(), 'porthole-csp-ro-'));
+  await writeFile(path.join(box, 'ro.html'), `<!doctype html><html><head><title>ro</title></head><body><h1>ro</h1></body></html>\n`);
+  const policy = "default-src 'self'; script-src 'none'; connect-src 'none'";
+  const listed = await startCli([box, '--port', '0', '--quiet', '--header', `Content-Security-Policy-Report-Only: ${policy}`]);
+  const context = await browser.newContext();
+  try {
+    for (const name of ['ro.html', 'missing.html']) {
+      const tab = await context.newPage();
+      /** @type {string[]} */
+      const reported = [];
+      // The client's: its script and socket (the 404 page's own inline style is Porthole's page's,
+      // and reported under such a policy like any page's inline style).
+      tab.on('console', (m) => {
+        if (/__porthole|script-src|connect-src/i.test(m.text())) reported.push(m.text());
+      });
+      await tab.addInitScript(() => {
+        window.__violations = [];
+        document.addEventListener('securitypolicyviolation', (e) => {
+          if (/^(script|connect)-src/.test(e.violatedDirective) || e.blockedURI.includes('__porthole')) window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`);
+        });
+      });
+      const response = await tab.goto(`${listed.url}${name}`, { waitUntil: 'load', timeout: WAIT_MS });
+      const sent = response?.headers()['content-security-policy-report-only'] ?? '';
+      assert.match(sent, /script-src 'nonce-[A-Za-z0-9+/=]+'/, `${name}: ${sent}`);
+      assert.match(sent, /connect-src ws:\/\/127\.0\.0\.1:\d+\/__porthole\/socket/, `${name}: ${sent}`);
+      await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+      assert.deepEqual(await tab.evaluate(() => window.__violations), [], name);
+      assert.deepEqual(reported, [], name);
+      await tab.close();
+    }
+    // Nothing is blocked by a report-only policy: nothing to say on stderr either.
+    assert.ok(!/Content-Security-Policy/.test(listed.stderr()), listed.stderr());
+  } finally {
+    await context.close();
+    await listed.stop();
+    await rm(box, { recursive: true, force: true });
+  }
+});

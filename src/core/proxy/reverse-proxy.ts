@@ -33,7 +33,7 @@ import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { canonicalHostName, isLoopbackBind } from '../access/access-policy';
 import { isNavigationRequest } from '../reload/live-reload-inject';
-import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, sentAsAttachment, sentContentType, type ForeignPage } from '../reload/live-reload-pages';
+import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, policyDelivery, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, rewriteBackendLocation, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
@@ -293,7 +293,7 @@ export interface ProxySetup {
  */
 export type PageInjector = (
   html: Buffer,
-  headerPolicies: readonly string[],
+  headerPolicies: readonly HeaderPolicy[],
   host: string,
   pagePath: string,
   contentType: string | undefined,
@@ -621,10 +621,11 @@ export class ReverseProxy {
       const html = Buffer.concat(chunks, size);
       // Every policy on the response governs the page (CSP3 §4.1): the back-end's own fields and
       // the user's configured headers (ex.extraHeaders) get room for the client, like a meta one.
-      const isPolicy = ([name]: readonly [string, string]): boolean => name.toLowerCase() === 'content-security-policy';
+      // Report-only ones too (policyDelivery): without room they report the client's requests.
+      const isPolicy = ([name]: readonly [string, string]): boolean => policyDelivery(name) !== undefined;
       const headers = forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP);
       const extra = ex.extraHeaders ?? [];
-      const given = [...headers.filter(isPolicy), ...extra.filter(isPolicy)].map(([, value]) => value);
+      const given = [...headers.filter(isPolicy), ...extra.filter(isPolicy)].map(([name, value]) => ({ policy: value, reportOnly: policyDelivery(name) === 'report-only' }));
       const result = await inject(html, given, ex.header('host') ?? '', ex.documentPath ?? ex.head.path, sentContentType(ex, headerText(res.headers['content-type'])));
       // The client may have left while the page was planned.
       if (ex.finished) return;

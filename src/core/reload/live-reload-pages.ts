@@ -498,7 +498,7 @@ async function withClient(
   if (result.kind !== 'inject') return { note: `live reload: ${result.reason}`, refused: result.reason };
   // A Content-Security-Policy header the user configured (porthole.headers) governs the page
   // like a meta one: both get room for the client.
-  const headerPolicies = (ex.extraHeaders ?? []).filter(([name]) => name.toLowerCase() === 'content-security-policy');
+  const headerPolicies = (ex.extraHeaders ?? []).filter(([name]) => policyDelivery(name) !== undefined);
   if (result.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(bytes, result.offset, plainTag), etag };
   // The nonce is derived, not drawn: the same response bytes for the same validator.
   const host = ex.header('host') ?? '';
@@ -511,18 +511,40 @@ async function withClient(
 }
 
 /**
- * Gives each Content-Security-Policy the response is configured with (ex.extraHeaders, rewritten
- * here; CSP3 §4.1: each is enforced) room for the client described by `room`; a policy where none
- * can be made is left as it is and reported for `pagePath`. Returns false when there is none.
+ * How a response field named `name` delivers a policy (CSP3 §3.1, §3.2): `enforced`
+ * (Content-Security-Policy), `report-only` (Content-Security-Policy-Report-Only: violations are
+ * reported, nothing is blocked), or undefined for any other field. Both get room for the client:
+ * a report-only policy without it reported the client's script and socket to the page's report
+ * endpoint and listeners (helper-120: a team's Sentry got Porthole's client as violations).
+ */
+export function policyDelivery(name: string): 'enforced' | 'report-only' | undefined {
+  const lower = name.toLowerCase();
+  return lower === 'content-security-policy' ? 'enforced' : lower === 'content-security-policy-report-only' ? 'report-only' : undefined;
+}
+
+/**
+ * Room for the client (makeRoomForClient) in one policy a response field delivers; where none can
+ * be made, an enforced policy is reported for `pagePath` (the client is blocked), a report-only
+ * one is not (nothing is blocked by it).
+ */
+function roomInHeaderPolicy(policy: string, reportOnly: boolean, room: ClientRoom, pagePath: string, ctx: PageContext): string {
+  const made = makeRoomForClient(policy, room, 'header');
+  if (made.blocked !== undefined && !reportOnly) ctx.reportCspBlocked(pagePath, made.blocked);
+  return made.policy;
+}
+
+/**
+ * Gives each Content-Security-Policy (and -Report-Only) the response is configured with
+ * (ex.extraHeaders, rewritten here; CSP3 §4.1: each is enforced, or reported) room for the client
+ * described by `room`; an enforced policy where none can be made is left as it is and reported
+ * for `pagePath`. Returns false when there is none.
  */
 function roomInConfiguredPolicies(ex: Exchange, room: ClientRoom, pagePath: string, ctx: PageContext): boolean {
   const configured = ex.extraHeaders ?? [];
-  if (!configured.some(([name]) => name.toLowerCase() === 'content-security-policy')) return false;
+  if (!configured.some(([name]) => policyDelivery(name) !== undefined)) return false;
   ex.extraHeaders = configured.map(([name, value]) => {
-    if (name.toLowerCase() !== 'content-security-policy') return [name, value];
-    const made = makeRoomForClient(value, room, 'header');
-    if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
-    return [name, made.policy];
+    const delivery = policyDelivery(name);
+    return delivery === undefined ? [name, value] : [name, roomInHeaderPolicy(value, delivery === 'report-only', room, pagePath, ctx)];
   });
   return true;
 }
@@ -573,6 +595,12 @@ export interface ForeignPage {
   readonly policies: readonly string[];
 }
 
+/** A policy a response field delivers (policyDelivery): its value, and whether it only reports. */
+export interface HeaderPolicy {
+  readonly policy: string;
+  readonly reportOnly: boolean;
+}
+
 /**
  * Injects the client into `html` answered by something other than the files (a proxied
  * back-end), giving every policy that governs the page room for it: the page's CSP metas and
@@ -585,7 +613,7 @@ export interface ForeignPage {
  */
 export async function injectForeignPage(
   html: Buffer,
-  headerPolicies: readonly string[],
+  headerPolicies: readonly HeaderPolicy[],
   host: string,
   pagePath: string,
   contentType: string | undefined,
@@ -603,11 +631,7 @@ export async function injectForeignPage(
   const nonce = randomBytes(16).toString('base64');
   const room = roomFor(ctx, host, nonce);
   const body = withRoomInPolicies(html, plan.offset, clientTag(ctx.instanceId, ctx.generation, undefined, nonce, ctx.consoleForward), plan.csp, room, pagePath, ctx);
-  const policies = headerPolicies.map((policy) => {
-    const made = makeRoomForClient(policy, room, 'header');
-    if (made.blocked !== undefined) ctx.reportCspBlocked(pagePath, made.blocked);
-    return made.policy;
-  });
+  const policies = headerPolicies.map(({ policy, reportOnly }) => roomInHeaderPolicy(policy, reportOnly, room, pagePath, ctx));
   return { body, policies };
 }
 

@@ -49,7 +49,7 @@ import type { Exchange } from '../http/connection';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { filterPage, generatedClientTag, injectForeignPage, isHtmlType, notFoundPageWithClient, preparePages, sentAsAttachment, sentContentType, type ForeignPage, type PageContext } from './live-reload-pages';
+import { filterPage, generatedClientTag, injectForeignPage, isHtmlType, notFoundPageWithClient, preparePages, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy, type PageContext } from './live-reload-pages';
 import { isNavigationRequest } from './live-reload-inject';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
@@ -537,7 +537,7 @@ export class LiveReload {
    */
   async injectForeignPage(
     html: Buffer,
-    headerPolicies: readonly string[],
+    headerPolicies: readonly HeaderPolicy[],
     host: string,
     pagePath: string,
     contentType: string | undefined,
