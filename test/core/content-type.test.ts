@@ -40,6 +40,20 @@ function gbkPage(meta: string, filler = 0): Buffer {
   ]);
 }
 
+/**
+ * A UTF-8 page (`café`) whose head declares `charset` only past the prescan's 1024 bytes, after
+ * a run of social-card metas (helper-120), or after its `<body>` when `inBody`; `filler` bytes of
+ * comment after it (a streamed page).
+ */
+function lateMetaPage(charset: string, inBody = false, filler = 0): Buffer {
+  const cards = Array.from({ length: 25 }, (_, i) => `<meta property="og:card${i}" content="a social card field, long enough">`).join('\n');
+  const meta = `<meta http-equiv="Content-Type" content="text/html; charset=${charset}">`;
+  return Buffer.from(
+    `<!DOCTYPE html>\n<html><head>${cards}\n${inBody ? '' : meta}<title>late</title></head><body>${inBody ? meta : ''}<p>caf\u00e9</p><!-- ${'x'.repeat(filler)} --></body></html>\n`,
+    'utf8',
+  );
+}
+
 /** A PNG signature and the start of an IHDR chunk. */
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0]);
 
@@ -57,6 +71,13 @@ const FILES: Record<string, [Buffer, string]> = {
   'utf8.html': [Buffer.from('<!doctype html><meta charset="utf-8"><p>Grüße 🎉</p>'), 'text/html; charset=utf-8'],
   'undeclared-utf8.html': [Buffer.from('<!doctype html><p>Grüße</p>'), 'text/html; charset=utf-8'],
   'undeclared-gbk.html': [gbkPage(''), 'text/html'],
+  // A declaration past 1024 bytes, in the head: no charset over it (Chromium acts on it while its
+  // encoding is tentative; a header charset made it certain, UTF-8); UTF-8 ones and one after
+  // <body> change nothing.
+  'late-latin1.html': [lateMetaPage('iso-8859-1'), 'text/html'],
+  'late-sjis.html': [lateMetaPage('Shift_JIS'), 'text/html'],
+  'late-utf8.html': [lateMetaPage('utf-8'), 'text/html; charset=utf-8'],
+  'late-in-body.html': [lateMetaPage('iso-8859-1', true), 'text/html; charset=utf-8'],
   'utf8-bom.txt': [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom')]), 'text/plain; charset=utf-8'],
   'utf16le.txt': [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('hi', 'utf16le')]), 'text/plain; charset=utf-16le'],
   'utf16be.txt': [Buffer.from([0xfe, 0xff, 0x00, 0x68, 0x00, 0x69]), 'text/plain; charset=utf-16be'],
@@ -120,6 +141,7 @@ before(async () => {
   // Streamed (too big for the file cache): decided from the first bytes and a UTF-8 scan.
   await mkdir(join(root, 'big'));
   await writeFile(join(root, 'big', 'gbk.html'), gbkPage('<meta charset="gbk">', 2 * MIB));
+  await writeFile(join(root, 'big', 'late-latin1.html'), lateMetaPage('iso-8859-1', false, 2 * MIB));
   await writeFile(join(root, 'big', 'about'), gbkPage('<meta charset="utf-8">', 2 * MIB));
   await writeFile(join(root, 'big', 'utf8.txt'), Buffer.concat([ascii('a'.repeat(2 * MIB)), Buffer.from('Grüße\n')]));
   // ASCII for 2 MiB, then one Latin-1 byte: not UTF-8, however late the proof.
@@ -169,6 +191,7 @@ describe('each file gets the Content-Type its bytes call for', () => {
 describe('streamed files (over 1 MiB) are decided once from their bytes', () => {
   const cases: Array<[string, string]> = [
     ['/big/gbk.html', 'text/html; charset=gbk'],
+    ['/big/late-latin1.html', 'text/html'],
     ['/big/about', 'text/html; charset=utf-8'],
     ['/big/utf8.txt', 'text/plain; charset=utf-8'],
     ['/big/latin1.txt', 'text/plain'],

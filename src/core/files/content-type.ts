@@ -14,7 +14,9 @@
  *    `@charset "…";` at its very start (CSS Syntax §3.2), XML by its declaration's `encoding`;
  *    labels are resolved by the WHATWG Encoding Standard's table (`gb2312` → GBK) and an unknown
  *    label declares nothing;
- * 3. UTF-8 when the bytes are valid UTF-8 (ASCII included);
+ * 3. UTF-8 when the bytes are valid UTF-8 (ASCII included) — but none for an HTML page whose
+ *    head declares another encoding only past those 1024 bytes (lateDeclaredEncoding), so the
+ *    browser treats that declaration as it does without Porthole;
  * 4. otherwise no charset: the browser decides, as it would for a page opened from disk.
  * Saying `charset=utf-8` over a page's own `<meta charset="gbk">` made browsers show mojibake.
  *
@@ -42,6 +44,11 @@ const sniffer = (): typeof SnifferModule => (snifferModule ??= require('encoding
 
 /** The HTML prescan looks at this many bytes (HTML Standard §13.2.3.2). */
 const PRESCAN_BYTES = 1024;
+/**
+ * How far into an HTML page a late `<meta>` declaration is looked for (lateDeclaredEncoding): 64
+ * KiB, the most of a page read ahead from disk (SCAN_CHUNK_BYTES); a head is far shorter.
+ */
+const LATE_META_SCAN_BYTES = 64 * 1024;
 /** CSS Syntax §3.2: an `@charset` rule is looked for in the first 1024 bytes. */
 const CSS_CHARSET_MAX_BYTES = 1024;
 /**
@@ -164,16 +171,42 @@ function declaredEncoding(essence: string, head: Uint8Array): string | undefined
 }
 
 /**
- * The charset to state for text of type `essence`: from a BOM, else the file's declaration,
- * else `utf-8` when `utf8()` says the bytes are valid UTF-8, else undefined (state none).
- * `utf8` is only called when needed (it may scan a whole file).
+ * The encoding a `<meta>` declares in an HTML page's head past the prescan's 1024 bytes, or
+ * undefined: the head is taken up to its `</head>` or `<body` (at most LATE_META_SCAN_BYTES) and
+ * prescanned whole. Chromium acts on such a late declaration while its encoding is still tentative
+ * (it reparses the page in the declared encoding); Firefox says it came too late and keeps its
+ * guess. A header charset makes the encoding certain, so neither does either then.
  */
-function charsetFor(essence: string, head: Uint8Array, utf8: () => boolean): string | undefined {
+function lateDeclaredEncoding(head: Uint8Array): string | undefined {
+  if (head.length <= PRESCAN_BYTES) return undefined;
+  const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, LATE_META_SCAN_BYTES)).toString('latin1');
+  const end = text.search(/<\/head|<body/i);
+  const length = end < 0 ? text.length : end;
+  if (length <= PRESCAN_BYTES) return undefined;
+  const { Sniffer, ResultType } = sniffer();
+  const prescan = new Sniffer({ maxBytes: length });
+  prescan.write(head.subarray(0, length));
+  return prescan.resultType === ResultType.META_TAG ? prescan.encoding : undefined;
+}
+
+/**
+ * What to state of the charset of text of type `essence` whose first bytes are `head`: a charset
+ * (from a BOM, else the file's declaration); `none` (an HTML page that declares a non-UTF-8
+ * encoding only past the prescan's 1024 bytes, lateDeclaredEncoding: stating UTF-8 would make the
+ * browser's encoding certain and hide what the page's own declaration does without Porthole, as
+ * nginx sends it, with no charset; helper-120); or `scan`: UTF-8 when the bytes are valid UTF-8,
+ * else none (the caller scans, the whole file or at most CHARSET_SCAN_MAX_BYTES of it).
+ */
+function charsetDecision(essence: string, head: Uint8Array): { readonly charset: string } | 'none' | 'scan' {
   const bom = bomEncoding(head);
-  if (bom !== undefined) return bom;
+  if (bom !== undefined) return { charset: bom };
   const declared = declaredEncoding(essence, head);
-  if (declared !== undefined) return declared.toLowerCase();
-  return utf8() ? 'utf-8' : undefined;
+  if (declared !== undefined) return { charset: declared.toLowerCase() };
+  if (essence === 'text/html') {
+    const late = lateDeclaredEncoding(head);
+    if (late !== undefined && late !== 'UTF-8') return 'none';
+  }
+  return 'scan';
 }
 
 function withCharset(essence: string, charset: string | undefined): string {
@@ -189,7 +222,9 @@ export function contentTypeOf(name: string, body: Buffer, encoding?: string): st
   const essence = typeFromName(name) ?? sniffedType(name, body);
   if (!isTextType(essence)) return essence;
   if (encoding !== undefined) return withCharset(essence, encoding);
-  return withCharset(essence, charsetFor(essence, body, () => isUtf8(body)));
+  const decision = charsetDecision(essence, body);
+  const charset = typeof decision === 'object' ? decision.charset : decision === 'scan' && isUtf8(body) ? 'utf-8' : undefined;
+  return withCharset(essence, charset);
 }
 
 /** Content-Type by file version (versionKey), least recently used first. */
@@ -221,10 +256,9 @@ export async function contentTypeOfFile(name: string, file: FileHandle, st: Stat
   const essence = named ?? sniffedType(name, head.subarray(0, Math.max(RESOURCE_HEADER_BYTES, 4 * MPEG_TS_PACKET)));
   let type = essence;
   if (isTextType(essence)) {
-    let scanned: boolean | undefined;
-    const charset = charsetFor(essence, head, () => false);
-    if (charset === undefined) scanned = await isUtf8File(file, chunk, limit, limit === st.size);
-    type = withCharset(essence, charset ?? (scanned === true ? 'utf-8' : undefined));
+    const decision = charsetDecision(essence, head);
+    const charset = typeof decision === 'object' ? decision.charset : decision === 'scan' && (await isUtf8File(file, chunk, limit, limit === st.size)) ? 'utf-8' : undefined;
+    type = withCharset(essence, charset);
   }
   remembered.set(key, type);
   if (remembered.size > MAX_REMEMBERED) {
