@@ -222,6 +222,35 @@ test('a stylesheet the page turned off (sheet.disabled, a theme switch) stays of
   }
 });
 
+test("a swapped stylesheet's <link> is the page's own element still: a script holding it (a theme switch) goes on working (helper-120)", { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Before: the swap replaced the element with a clone, so `themeLink` was detached and setting
+  // its href changed nothing on the page.
+  const css = path.join(site, 'css');
+  await writeFile(path.join(css, 'held-light.css'), '#t { color: rgb(10, 10, 10); }\n');
+  await writeFile(path.join(css, 'held-dark.css'), '#t { color: rgb(200, 200, 200); }\n');
+  await writeFile(
+    path.join(site, 'held.html'),
+    '<!doctype html><html><head><link id="theme" rel="stylesheet" href="css/held-light.css"><script>window.themeLink = document.getElementById("theme"); window.setTheme = function (n) { window.themeLink.href = "css/held-" + n + ".css"; };</script></head><body><p id="t">t</p></body></html>\n',
+  );
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'held.html');
+    await mark(tab);
+    const color = () => tab.evaluate(() => getComputedStyle(document.getElementById('t')).color);
+    assert.equal(await color(), 'rgb(10, 10, 10)');
+    await writeFile(path.join(css, 'held-light.css'), '#t { color: rgb(11, 11, 11); }\n');
+    await tab.waitForFunction(() => getComputedStyle(document.getElementById('t')).color === 'rgb(11, 11, 11)', undefined, { timeout: WAIT_MS });
+    await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-old]').length === 0, undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.themeLink.isConnected && document.getElementById('theme') === window.themeLink), true, 'the page still holds its <link>');
+    assert.equal(await tab.evaluate(() => document.querySelectorAll('link[rel="stylesheet"]').length), 1);
+    await tab.evaluate(() => window.setTheme('dark'));
+    await tab.waitForFunction(() => getComputedStyle(document.getElementById('t')).color === 'rgb(200, 200, 200)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+  } finally {
+    await context.close();
+  }
+});
+
 test('stylesheets imported from a <style> or a linked sheet, at any depth, are swapped in place; an unused one reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
   const css = path.join(site, 'css');
   await writeFile(path.join(css, 'from-style.css'), 'h1 { color: rgb(200, 0, 0); }\n');

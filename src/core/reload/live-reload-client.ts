@@ -117,23 +117,34 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     u.searchParams.set('__porthole', String(Date.now()));
     return u.href;
   }
-  // A <link> is swapped for a clone with a cache-busting URL; the old one goes once the new
-  // one has loaded (or failed), so the page is never without its styles in between. The clone
-  // copies the attributes; the sheet's own disabled flag (CSSOM: a theme switch's
-  // \`link.sheet.disabled = true\`) is no attribute, and is carried over as it is at that moment.
-  function swapLink(old) {
-    var next = old.cloneNode(false);
-    next.href = busted(old.href);
-    old.setAttribute('data-porthole-old', '');
+  // A <link>'s sheet is loaded again into the same element, under a cache-busting URL: the page's
+  // scripts may hold the element (a theme switch that sets its href later; helper-120: a swap for
+  // a clone left the page's reference detached, and its switch did nothing). Until the new sheet
+  // has loaded (or failed), a copy of the element with the old URL, right after it, holds the old
+  // styles, so the page is never without them in between. The sheet's own disabled flag (CSSOM: a
+  // theme switch's \`link.sheet.disabled = true\`) belongs to the sheet, not the element: it is
+  // set again on the new sheet, and a sheet that was off needs no copy to hold it.
+  function swapLink(link) {
+    var wasDisabled = false;
+    try { wasDisabled = !!(link.sheet && link.sheet.disabled); } catch (e) { /* the sheet is the page's */ }
+    var hold = null;
+    if (!wasDisabled) {
+      hold = link.cloneNode(false);
+      hold.removeAttribute('id');
+      hold.setAttribute('data-porthole-old', '');
+      link.parentNode.insertBefore(hold, link.nextSibling);
+    }
     var done = function (e) {
+      link.removeEventListener('load', done);
+      link.removeEventListener('error', done);
       try {
-        if (e.type === 'load' && old.sheet && next.sheet && old.sheet.disabled) next.sheet.disabled = true;
+        if (e.type === 'load' && wasDisabled && link.sheet) link.sheet.disabled = true;
       } catch (err) { /* the sheet is the page's */ }
-      if (old.parentNode) old.parentNode.removeChild(old);
+      if (hold !== null && hold.parentNode) hold.parentNode.removeChild(hold);
     };
-    next.addEventListener('load', done);
-    next.addEventListener('error', done);
-    old.parentNode.insertBefore(next, old.nextSibling);
+    link.addEventListener('load', done);
+    link.addEventListener('error', done);
+    link.href = busted(link.href);
   }
   function rulesOf(sheet) {
     try { return sheet.cssRules; } catch (e) { return null; } // another origin's sheet
