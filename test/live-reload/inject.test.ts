@@ -3,6 +3,7 @@
  * requests are navigations (isNavigationRequest), and the ignore globs.
  */
 import { test } from 'node:test';
+import { parse, type DefaultTreeAdapterMap } from 'parse5';
 import assert from 'node:assert/strict';
 import { injectClientTag, isDocumentNavigation, isNavigationRequest, isPreviewTarget, planPage, type PlacementWish } from '../../src/core/reload/live-reload-inject';
 import { clientSrc } from '../../src/core/reload/live-reload-pages';
@@ -171,7 +172,7 @@ test('head wish: right after the charset meta, which stays first', () => {
 
 test('head wish: a page with no head start tag gets the tag at its start, after the BOM and doctype', () => {
   const r = inject('<!doctype html>\n<p>x</p><script>boom()</script>', 'head');
-  assert.equal(r.text, `<!doctype html>${TAG}\n<p>x</p><script>boom()</script>`);
+  assert.equal(r.text, `<!doctype html>\n${TAG}<p>x</p><script>boom()</script>`);
   assert.equal(r.at, 'document-start');
   // An <html> start tag but no <head> one: right after <html …> (its attributes stay on the element).
   const html = inject('<!doctype html><html lang="en"><body><script>boom()</script></body></html>', 'head');
@@ -180,6 +181,34 @@ test('head wish: a page with no head start tag gets the tag at its start, after 
   const bom = injectClientTag(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<p>x</p>')]), TAG, 'head');
   assert.equal(bom.kind, 'injected');
   if (bom.kind === 'injected') assert.equal(bom.body.toString('latin1').slice(0, 3 + TAG.length), `\xef\xbb\xbf${TAG}`);
+});
+
+test('head wish: at the document\'s start the tag goes past the comments and whitespace before the first element, so the page\'s tree is unchanged but for the script (helper-120)', () => {
+  // Before: right after the doctype (or <html …>), the tag opened the head there, and a saved
+  // page's `<!-- saved from url=… -->` comment and the line breaks moved into it.
+  const pages = [
+    '<!DOCTYPE html>\n<!-- saved from url=(0014)about:internet -->\n<title>t</title><p>x</p>',
+    '<html lang=en>\n<title>t</title><p>x</p>',
+    '<html lang=en>\n<!-- c -->\n<title>t</title><p>x</p>',
+    '\n\n<!doctype html>\n\n<title>t</title><p>x</p>',
+    '<!-- first --><!doctype html><!-- second -->\n<p>x</p>',
+  ];
+  const tree = (html: string): string => {
+    const walk = (node: DefaultTreeAdapterMap['parentNode'] | DefaultTreeAdapterMap['childNode']): string => {
+      if (node.nodeName === '#text') return JSON.stringify((node as DefaultTreeAdapterMap['textNode']).value);
+      if (node.nodeName === '#comment') return `<!--${(node as DefaultTreeAdapterMap['commentNode']).data}-->`;
+      if (node.nodeName === 'script' && node.attrs.some((a) => a.name === 'src' && a.value.includes('__porthole'))) return '';
+      const kids = 'childNodes' in node ? node.childNodes.map(walk).join('') : '';
+      const attrs = 'attrs' in node ? node.attrs.map((a) => ` ${a.name}=${a.value}`).join('') : '';
+      return `<${node.nodeName}${attrs}>${kids}</${node.nodeName}>`;
+    };
+    return walk(parse(html));
+  };
+  for (const page of pages) {
+    const r = inject(page, 'head');
+    assert.notEqual(r.text, page, `injected: ${page}`);
+    assert.equal(tree(r.text), tree(page), `${JSON.stringify(page)} → ${JSON.stringify(r.text)}`);
+  }
 });
 
 test('head wish: a <base> in the head: the tag goes before it (after the charset declaration when that comes first)', () => {

@@ -233,8 +233,9 @@ export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end',
       [charsetMetaEnd(head), 'after-charset-meta'],
       [base, 'before-base'],
       [head?.sourceCodeLocation?.startTag?.endOffset, 'after-head-open'],
-      [htmlElement?.sourceCodeLocation?.startTag?.endOffset, 'after-html-open'],
-      [documentStart(doc), 'document-start'],
+      [afterHtmlOpen(htmlElement, text), 'after-html-open'],
+      [documentStart(doc, text), 'document-start'],
+      [doctypeEnd(doc), 'document-start'],
     ];
     for (const [offset, at] of early) {
       if (offset !== undefined && offset <= base && runsAt(text, offset, tag)) return { kind: 'inject', offset: offset + bom, at, csp: cspMetas(head, bom) };
@@ -248,8 +249,9 @@ export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end',
         ? [[charset, 'after-charset-meta']]
         : [
             [head?.sourceCodeLocation?.startTag?.endOffset, 'after-head-open'],
-            [htmlElement?.sourceCodeLocation?.startTag?.endOffset, 'after-html-open'],
-            [documentStart(doc), 'document-start'],
+            [afterHtmlOpen(htmlElement, text), 'after-html-open'],
+            [documentStart(doc, text), 'document-start'],
+            [doctypeEnd(doc), 'document-start'],
           ];
     for (const [offset, at] of early) {
       if (offset !== undefined && runsAt(text, offset, tag)) return { kind: 'inject', offset: offset + bom, at, csp: cspMetas(head, bom) };
@@ -260,7 +262,8 @@ export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end',
     [text.length, 'appended'],
     [head?.sourceCodeLocation?.endTag?.startOffset, 'before-head-close'],
     [head?.sourceCodeLocation?.startTag?.endOffset, 'after-head-open'],
-    [documentStart(doc), 'document-start'],
+    [documentStart(doc, text), 'document-start'],
+    [doctypeEnd(doc), 'document-start'],
   ];
   // parse5 records the body's end tag when a `</body>` closed it in the body insertion mode (never
   // inside a template, a table, a select): the tag goes into the body there, unless an SVG or
@@ -372,11 +375,57 @@ function firstBaseText(text: string): number | undefined {
 }
 
 /** After the doctype (and anything before it), else 0. */
-function documentStart(doc: Document): number {
+/**
+ * Where a tag at the document's start changes nothing else of the tree: after the doctype and the
+ * comments that come before the first element (children of the Document), and after the
+ * whitespace that follows them (ignored by the tree builder before `<html>`). Right after the
+ * doctype, the tag made the head there: a comment after the doctype (`<!-- saved from url=… -->`)
+ * and a line break moved into it (helper-120).
+ */
+function documentStart(doc: Document, text: string): number {
+  let end = 0;
+  for (const node of doc.childNodes) {
+    if (node.nodeName !== '#documentType' && node.nodeName !== '#comment') break;
+    end = node.sourceCodeLocation?.endOffset ?? end;
+  }
+  return afterWhitespace(text, end);
+}
+
+/**
+ * Right after `<html …>`, past the comments the html element holds before its head and the
+ * whitespace the tree builder ignores there (before head: HTML §13.2.6.4.3), so the tag leaves
+ * them where they were; undefined without an `<html>` start tag.
+ */
+function afterHtmlOpen(htmlElement: Element | undefined, text: string): number | undefined {
+  let end = htmlElement?.sourceCodeLocation?.startTag?.endOffset;
+  if (htmlElement === undefined || end === undefined) return undefined;
+  for (const node of htmlElement.childNodes) {
+    if (node.nodeName !== '#comment') break;
+    end = node.sourceCodeLocation?.endOffset ?? end;
+  }
+  return afterWhitespace(text, end);
+}
+
+/**
+ * Right after the doctype (0 without one): the document start's fallback, where a tag runs when
+ * what follows the doctype swallows it (a comment that never ends: `<!-- open`).
+ */
+function doctypeEnd(doc: Document): number {
   for (const node of doc.childNodes) {
     if (node.nodeName === '#documentType') return node.sourceCodeLocation?.endOffset ?? 0;
   }
   return 0;
+}
+
+/** The offset of the first character at or after `from` that is not ASCII whitespace (HTML's: tab, LF, FF, CR, space). */
+function afterWhitespace(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x09 && c !== 0x0a && c !== 0x0c && c !== 0x0d && c !== 0x20) break;
+    i++;
+  }
+  return i;
 }
 
 function childElement(parent: Document | Element, name: string): Element | undefined {
