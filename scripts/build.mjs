@@ -1,7 +1,7 @@
 // Bundles the CLI, the extension and the server worker with esbuild. Type-checking is separate
 // (`npm run check-types`). `vscode` stays external; everything else is bundled.
 import { build } from 'esbuild';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const common = {
@@ -50,3 +50,6 @@ await Promise.all([
     build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.', loader: 'js' }, outfile: `dist/${name}.js` }),
   ),
 ]);
+// The launcher is a command (`#!/usr/bin/env node`): executable, so `./dist/cli.js` runs it as
+// `npm link`'s `porthole` does.
+if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);

@@ -182,7 +182,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['ranges', /more than (\d+) ranges after merging is treated as abuse/, [MAX_RANGES]],
   ['compression on the fly', /of \*\*(\d+ KiB) to (\d+ MiB)\*\* is compressed/, [COMPRESS_MIN_BYTES, COMPRESS_MAX_BYTES]],
   ['compressed copies', /the copy is kept \((\d+ MiB) in all, oldest out/, [COMPRESSED_MAX_TOTAL_BYTES]],
-  ['log file writes', /a line reaches the file at most\s+(\d+(?:\.\d+)? s) after its request \(sooner once (\d+ KiB) of lines are waiting\)/, [FILE_FLUSH_MS, FILE_FLUSH_BYTES]],
+  ['log file writes', /a line reaches the file at most\s+(\d+(?:\.\d+)? s) after its request ends \(sooner once (\d+ KiB) of lines are waiting\)/, [FILE_FLUSH_MS, FILE_FLUSH_BYTES]],
   ['log lines held', /its lines wait in memory \(up to (\d+ MiB)\)/, [FILE_HELD_MAX_BYTES]],
   ['Requests view memory', /it also keeps them within (\d+ MiB) \(estimated\)/, [REQUEST_STORE_MAX_BYTES]],
   // Live reload's watcher (Linux).

@@ -109,7 +109,7 @@ export function describeListenError(code: string | undefined, host: string, port
     case 'EADDRINUSE':
       return `port ${port} is in use on ${host}; stop the other server or choose another port`;
     case 'EACCES':
-      return `no permission to listen on port ${port} (ports below 1024 need privileges); choose a port above 1024`;
+      return `no permission to listen on port ${port} (ports below 1024 need privileges); choose a port of 1024 or above`;
     case 'EADDRNOTAVAIL':
       return `${host} is not an address of this machine; use 127.0.0.1, 0.0.0.0 or one of its interface addresses`;
     case 'ENOTFOUND':
