@@ -395,6 +395,9 @@ async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{
     notes: [
       `HTTPS with a self-signed certificate (${made.created ? 'new' : 'kept'} in ${dir}, valid to ${made.validTo})`,
       `SHA-256 fingerprint: ${made.fingerprint256}`,
+      // What to do with it (helper-121: nothing said how to trust it, nor that clicking through a
+      // warning leaves the page without service workers).
+      `Trust it: curl --cacert ${join(dir, 'cert.pem')} …; a browser warns until that file is trusted (its certificate store), and a page whose warning was clicked through registers no service worker. For phones, a pair from mkcert (--cert/--key, its root installed on the phone) is trusted.`,
     ],
   };
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withTimeout } from '../core/raw-client';
+import { tlsGetStatus, withTimeout } from '../core/raw-client';
 import { WAIT_MS, runCli, siteFolderForTests, stopCli, waitForLocalPort } from './run-cli';
 
 const site = siteFolderForTests('porthole-https-cache-');
@@ -45,9 +45,13 @@ for (const [what, value] of [
     const home = join(site.base, `home-${what}`);
     await mkdir(home);
     const cli = runCli([site.root, '--port', '0', '--https', '--no-reload'], site.root, { XDG_CACHE_HOME: value, HOME: home });
-    await waitForLocalPort(cli);
+    const port = await waitForLocalPort(cli);
     const kept = join(home, '.cache', 'porthole');
     assert.match(cli.stdout, new RegExp(`self-signed certificate \\(new in ${kept.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')},`));
+    // How to trust it, with the file that does (helper-121: nothing said it): a client given that
+    // file as its CA gets through.
+    assert.ok(cli.stdout.includes(`Trust it: curl --cacert ${join(kept, 'cert.pem')} …;`), cli.stdout);
+    assert.equal(await tlsGetStatus(port, await readFile(join(kept, 'cert.pem'), 'utf8'), '/index.html'), 200);
     assert.equal((await stat(join(kept, 'key.pem'))).mode & 0o777, 0o600);
     assert.deepEqual((await readdir(site.root)).sort(), ['index.html'], 'nothing written in the working (served) folder');
     assert.equal(await stopCli(cli), 0, cli.stderr);
