@@ -45,7 +45,7 @@ test('an invalid file exits 1 with the file, the key and the reason', async () =
   const cli = runCli([root, '--port', '0', '--quiet'], base);
   const code = await withTimeout(cli.exited, WAIT_MS, 'exit');
   assert.equal(code, 1);
-  assert.match(cli.stderr, new RegExp(`porthole: ${join(root, 'porthole.config.json').replace(/[.]/g, '\\.')}: listing: must be boolean`));
+  assert.match(cli.stderr, new RegExp(`porthole: ${join(root, 'porthole.config.json').replace(/[.]/g, '\\.')}: listing: must be a boolean`));
 });
 
 test('every key the README names is one the file takes (timeouts.bodyMs reaches the wire), and "did you mean" names only keys the file takes', async () => {

@@ -68,9 +68,11 @@ test('--host naming no address: the lookup failure, in plain words, once (no "tr
 
 test('porthole.config.json errors say what the value is and how to write it; a comment is located', async () => {
   const cases: Array<[string, string, RegExp]> = [
-    ['port as a string', '{"port": "8080"}', /porthole\.config\.json: port: must be integer or null \(it is the string "8080"; write 8080 without quotes\)$/m],
-    ['a boolean as a string', '{"listing": "false"}', /listing: must be boolean \(it is the string "false"; write false without quotes\)$/m],
-    ['headers as an object', '{"headers": {"X-A": "1"}}', /headers: must be array \(it is an object; e\.g\. "headers": \[\{ "source": "\*\*\/\*\.wasm", "headers": \{ "Cache-Control": "no-store" \} \}\]\)$/m],
+    ['port as a string', '{"port": "8080"}', /porthole\.config\.json: port: must be an integer or null \(it is the string "8080"; write 8080 without quotes\)$/m],
+    ['a boolean as a string', '{"listing": "false"}', /listing: must be a boolean \(it is the string "false"; write false without quotes\)$/m],
+    ['headers as an object', '{"headers": {"X-A": "1"}}', /headers: must be an array \(it is an object; e\.g\. "headers": \[\{ "source": "\*\*\/\*\.wasm", "headers": \{ "Cache-Control": "no-store" \} \}\]\)$/m],
+    ['a trailing comma', '{\n  "port": 0,\n  "listing": true,\n}', /porthole\.config\.json: not valid JSON at line 3, column 18: a comma after the last entry, which JSON does not allow; remove it$/m],
+    ['a trailing comma in a list', '{"allowedHosts": ["a.test", ]}', /porthole\.config\.json: not valid JSON at line 1, column 27: a comma after the last entry, which JSON does not allow; remove it$/m],
     ['a comment', '{\n  "port": 0, // my port\n  "listing": true\n}', /not valid JSON at line 2, column 14: a comment, which JSON does not allow \(this file is plain JSON, not JSONC\); remove it$/m],
     // ajv's own words ("must NOT have fewer than 1 characters", "must be >= 1") in plain ones, with the value.
     ['an empty log file name', '{"logFile": ""}', /porthole\.config\.json: logFile: is empty: give a value, or remove it \(an absent key takes its default\)$/m],

@@ -130,7 +130,7 @@ test('--workers 3: a warning every worker has (a --watch folder not made yet, a 
   // Every worker has had time to say it (before: once each).
   await new Promise((r) => setTimeout(r, 1_500));
   assert.equal(count(notYet), 1, cli.stderr);
-  const bad = `porthole: ${join(root, 'porthole.config.json')}: port: must be integer or null (it is the string "x"); keeping the settings in use\n`;
+  const bad = `porthole: ${join(root, 'porthole.config.json')}: port: must be an integer or null (it is the string "x"); keeping the settings in use\n`;
   for (const round of [1, 2]) {
     await writeFile(join(root, 'porthole.config.json'), round === 1 ? '{"port": "x"}' : '{"port": "x" }');
     for (let i = 0; i < 100 && count(bad) < round; i++) await new Promise((r) => setTimeout(r, 20));

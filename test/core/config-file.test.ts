@@ -101,9 +101,9 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ listnig: false }, 'listnig', /not a Porthole setting \(did you mean "listing"\?\)/],
     [{ timeouts: { idleMS: 5 } }, 'timeouts.idleMS', /did you mean "idleMs"/],
     [{ nothingLikeIt: 1 }, 'nothingLikeIt', /not a Porthole setting \(the schema lists every key\)/],
-    [{ port: '8080' }, 'port', /must be integer or null/],
+    [{ port: '8080' }, 'port', /must be an integer or null/],
     [{ port: 70000 }, 'port', /must be at most 65535 \(it is 70000\)/],
-    [{ timeouts: { idleMs: 'soon' } }, 'timeouts.idleMs', /must be integer/],
+    [{ timeouts: { idleMs: 'soon' } }, 'timeouts.idleMs', /must be an integer/],
     [{ headers: [{ source: '**', headers: { 'X-A': 'a\r\nSet-Cookie: x=1' } }] }, 'headers[0].headers.X-A', /control character/],
     [{ headers: [{ source: '**', headers: { 'Bad Name': 'v' } }] }, 'headers[0].headers.Bad Name', /not a header name/],
     [{ headers: [{ source: '**', headers: { 'Content-Length': '1' } }] }, 'headers[0].headers.Content-Length', /frames the message/],
@@ -129,11 +129,11 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ reload: { watchPaths: [''] } }, 'reload.watchPaths[0]', /is empty: give a value, or remove it/],
     // Schema-valid, refused by the proxy room's own rule (validate-options uses it).
     [{ proxy: { routes: [{ prefix: '/b', target: 'http://127.0.0.1:1' }, { prefix: '/b/', target: 'http://127.0.0.1:2' }] } }, 'proxy.routes', /given twice/],
-    [{ mounts: ['/vendor=lib'] }, 'mounts', /must be object/],
+    [{ mounts: ['/vendor=lib'] }, 'mounts', /must be an object/],
     [{ mounts: { vendor: 'lib' } }, 'mounts.vendor', /"vendor" is not a mount prefix: a URL path starting with \//],
     [{ mounts: { '/vendor': '' } }, 'mounts./vendor', /is empty: give a value, or remove it/],
-    [{ mounts: { '/vendor': 7 } }, 'mounts./vendor', /must be string/],
-    [{ cleanUrls: 'yes' }, 'cleanUrls', /must be boolean/],
+    [{ mounts: { '/vendor': 7 } }, 'mounts./vendor', /must be a string/],
+    [{ cleanUrls: 'yes' }, 'cleanUrls', /must be a boolean/],
     [{ cleanurls: true }, 'cleanurls', /did you mean "cleanUrls"/],
     // Schema-valid, refused by the files room's own prefix rule (validate-options uses it).
     [{ mounts: { '/__porthole/x': 'lib' } }, 'mounts', /Porthole's own/],
@@ -157,7 +157,7 @@ test('an invalid file fails the start with the file, the key and the reason', as
     [{ headers: [{ source: '**', headers: { 'Access-Control-Allow-Origin': '*' } }] }, 'headers[0].headers.Access-Control-Allow-Origin', /"\*" would let other sites read the folder/],
     [{ headers: [{ source: '**', headers: { 'access-control-allow-origin': 'https://evil.example' } }] }, 'headers[0].headers.access-control-allow-origin', /would let other sites read the folder/],
     ['{ "listing": false, }', '', /not valid JSON at line 1/],
-    ['[1, 2]', '(the file)', /must be object/],
+    ['[1, 2]', '(the file)', /must be an object/],
   ];
   for (const [config, key, reason] of cases) {
     const root = await rootWith(config);
@@ -204,7 +204,7 @@ test('a number too large for a double (1e400, read as Infinity) is named as such
   const cases: Array<[string, string, RegExp]> = [
     ['{ "port": 1e400 }', 'port', /must be at most 65535 \(it is Infinity \(a number beyond 1\.8e308/],
     ['{ "reload": { "debounceMs": -1e400 } }', 'reload.debounceMs', /must be at least 0 \(it is -Infinity \(a number beyond -1\.8e308/],
-    ['{ "listing": 1e400 }', 'listing', /must be boolean \(it is number Infinity/],
+    ['{ "listing": 1e400 }', 'listing', /must be a boolean \(it is the number Infinity/],
   ];
   for (const [text, key, reason] of cases) {
     const root = await rootWith(text);
@@ -305,7 +305,7 @@ test('an edit of the file is applied to the running server; an invalid edit keep
 
   const invalid = await edit(s, root, { headers: [{ source: '**', headers: { 'X-Version': 3 } }] });
   assert.equal(invalid.kind, 'invalid');
-  assert.match(invalid.message, new RegExp(`${CONFIG_FILE_NAME}: headers\\[0\\]\\.headers\\.X-Version: must be string`));
+  assert.match(invalid.message, new RegExp(`${CONFIG_FILE_NAME}: headers\\[0\\]\\.headers\\.X-Version: must be a string`));
   assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '2', 'the last valid settings stay');
 
   const removed = withTimeout(once(s.server, 'config') as Promise<[ConfigFileChange]>, 5_000, 'the config event');

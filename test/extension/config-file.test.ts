@@ -105,7 +105,7 @@ test('an edit of the file that changes the binding restarts; an invalid one is s
 
   await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ reload: { debounceMs: 80 }, listing: 'no' }));
   await eventually('the failure shown', () => failures.length > 0);
-  assert.match(failures[0] ?? '', new RegExp(`${join(root, 'porthole.config.json').replace(/[.]/g, '\\.')}: listing: must be boolean`));
+  assert.match(failures[0] ?? '', new RegExp(`${join(root, 'porthole.config.json').replace(/[.]/g, '\\.')}: listing: must be a boolean`));
   assert.equal(controller.state.kind, 'running', 'the server keeps running with its settings');
   assert.equal((await fetchOnce(port, request('/folder/'))).status, 404);
   await controller.stop();

@@ -197,7 +197,7 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
     case 'enum':
       return { key: dottedKey(error.instancePath), reason: `must be one of ${((params.allowedValues as unknown[] | undefined) ?? []).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'type':
-      return { key: dottedKey(error.instancePath), reason: `must be ${String(params.type).replace(',', ' or ')}${typeHint(String(params.type), valueAt(data, error.instancePath), error.instancePath)}` };
+      return { key: dottedKey(error.instancePath), reason: `must be ${jsonTypeNames(String(params.type))}${typeHint(String(params.type), valueAt(data, error.instancePath), error.instancePath)}` };
     case 'pattern':
       if (/\/headers\/\d+\/headers\//.test(error.instancePath)) {
         return { key: dottedKey(error.instancePath), reason: 'holds a control character (CR, LF, NUL…): a header value is one line' };
@@ -236,7 +236,7 @@ function describeSchemaError(error: ErrorObject, data: unknown): { key: string; 
  */
 function typeHint(expected: string, value: unknown, pointer: string): string {
   if (value === undefined) return '';
-  const what = typeof value === 'string' ? `the string ${quoted(value)}` : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${jsonForDisplay(value) ?? typeof value}`;
+  const what = typeof value === 'string' ? `the string ${quoted(value)}` : Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `the ${typeof value} ${jsonForDisplay(value) ?? typeof value}`;
   let how = '';
   if (typeof value === 'string' && /number|integer/.test(expected) && /^-?\d+(\.\d+)?$/.test(value)) how = `; write ${value} without quotes`;
   else if (typeof value === 'string' && expected === 'boolean' && (value === 'true' || value === 'false')) how = `; write ${value} without quotes`;
@@ -328,10 +328,39 @@ function syntaxLocation(text: string, message: string): string {
   }
   const m = /position (\d+)/.exec(message);
   const at = m === null ? firstSyntaxError(text) : Number(m[1]);
+  // A comma before `}` or `]` (what JSONC and JavaScript allow): said as one, with the comma's
+  // place, where V8 said "Expected double-quoted property name" at the brace (helper-121).
+  const comma = trailingCommaBefore(text, at);
+  if (comma !== undefined) {
+    return `not valid JSON at ${lineAndColumn(text, comma)}: a comma after the last entry, which JSON does not allow; remove it`;
+  }
   const reason = message
     .replace(/( in JSON)? at position \d+.*$/s, '')
     .replace(/, (?:"|\.\.\.").*$/s, '');
   return `not valid JSON at ${lineAndColumn(text, at)} (${reason})`;
+}
+
+/**
+ * JSON Schema type names (`integer`, `integer,null`) as a sentence says them: `an integer`, `an
+ * integer or null`, `a boolean`, `an object` (ajv's `must be integer` read as broken English).
+ */
+function jsonTypeNames(types: string): string {
+  return types
+    .split(',')
+    .map((t) => (t === 'null' ? 'null' : /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`))
+    .join(' or ');
+}
+
+/**
+ * The offset of a comma that `at` (where parsing failed) follows with only whitespace between,
+ * when `text[at]` is `}` or `]`: a trailing comma; undefined otherwise.
+ */
+function trailingCommaBefore(text: string, at: number): number | undefined {
+  const c = text[at];
+  if (c !== '}' && c !== ']') return undefined;
+  let i = at - 1;
+  while (i >= 0 && /[ \t\r\n]/.test(text[i] ?? '')) i--;
+  return text[i] === ',' ? i : undefined;
 }
 
 /**
