@@ -511,6 +511,14 @@ async function serve(
     if (worker) return await failInWorker(message);
     fail(message);
   }
+  // An edit of the configuration file that was applied (or changed nothing in use: a flag given
+  // here overrides the key edited) is said, so an edit is never met with silence (helper-121).
+  server.on('config', (change) => {
+    if (change.kind !== 'applied') return;
+    const line = `porthole: ${escapeForDisplay(change.message)}\n`;
+    if (worker) sendOverIpc({ type: 'say', line }, undefined, (err) => (err === null ? undefined : streams.out.write(line)));
+    else streams.out.write(line);
+  });
   // Request and console lines: dropped (and counted, then reported) while stdout is read too slowly.
   const logFile = server.options.logFile;
   streams.stdoutNote = () => (logFile === undefined ? 'to keep a record of every request, start it with --log FILE' : `${escapeForDisplay(logFile)} has every request`);

@@ -128,6 +128,18 @@ test('an edit that changes the binding restarts the server; a live one is applie
   );
   assert.equal((await fetchOnce(port, request('/folder/'))).status, 404);
   assert.equal(cli.stdout.match(/^Local: /gm)?.length, 1, 'no restart for a live option');
+  // Said (helper-121: an applied edit was met with silence).
+  assert.match(cli.stdout, /^porthole: porthole\.config\.json changed: applied listing$/m);
+  // An edit that changes nothing in use is said as such.
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ reload: { debounceMs: 40 }, listing: false, dotfiles: false }));
+  await withTimeout(
+    (async () => {
+      for (let i = 0; i < 250 && !cli.stdout.includes('nothing to apply'); i++) await new Promise((r) => setTimeout(r, 20));
+    })(),
+    WAIT_MS,
+    'the edit that applies nothing said',
+  );
+  assert.match(cli.stdout, /^porthole: porthole\.config\.json changed; nothing to apply \(what was edited is as in use, or given by a flag or setting, which overrides the file\)$/m);
 
   await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ reload: { debounceMs: 60 }, listing: false }));
   await withTimeout(

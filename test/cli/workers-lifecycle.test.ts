@@ -216,5 +216,7 @@ test('--workers 2: one edit of the config file that changes the port and a live 
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.deepEqual(seen, Array(12).fill(404), 'a live option alone is applied by every worker');
+  // Said once for the cluster, not once per worker.
+  assert.equal(cli.stderr.split('porthole: porthole.config.json changed: applied listing\n').length - 1, 1, cli.stderr);
   assert.equal(await stopCli(cli), 0);
 });

@@ -530,7 +530,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     this.fileLayer = layer;
     const keys = this.apply(next);
-    const message = keys.length === 0 ? `${CONFIG_FILE_NAME} changed; nothing to apply` : `${CONFIG_FILE_NAME} changed: applied ${keys.join(', ')}`;
+    const message = keys.length === 0 ? `${CONFIG_FILE_NAME} changed; nothing to apply (what was edited is as in use, or given by a flag or setting, which overrides the file)` : `${CONFIG_FILE_NAME} changed: applied ${keys.join(', ')}`;
     this.emit('diagnostic', 'info', message);
     this.emit('config', { kind: 'applied', message });
   }
