@@ -11,6 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { WAIT_MS } from '../cli/run-cli';
@@ -28,6 +29,8 @@ let srv: Running;
 const warnings: string[] = [];
 /** Ends the streamed page (the back-end's socket waiting for it). */
 let release: (() => void) | undefined;
+/** Breaks the broken page off (the back-end's socket destroyed mid-body). */
+let breakOff: (() => void) | undefined;
 
 before(async () => {
   site = await makeSite();
@@ -43,6 +46,9 @@ before(async () => {
       if (target === '/api/stream') {
         socket.write(chunk(SHELL));
         release = () => socket.write(`${chunk(REST)}0\r\n\r\n`);
+      } else if (target === '/api/broken') {
+        socket.write(chunk(SHELL));
+        breakOff = () => socket.destroy();
       } else {
         // A page sent whole, in many chunks one after another (no pause).
         for (const piece of [SHELL.slice(0, 20), SHELL.slice(20), REST]) socket.write(chunk(piece));
@@ -111,4 +117,76 @@ test('a page the back-end sends whole, in several chunks, still gets the client'
   socket.destroy();
   assert.match(text(), /__porthole\/client\.js/);
   assert.ok(!warnings.some((w) => w.includes('/api/whole')), warnings.join('\n'));
+});
+
+test('a back-end that breaks off a page being passed on as it comes is noted with how much of its body came (the note of a streamed answer)', async () => {
+  // Before (helper-122): the page's first error listener stayed on after the hand-off, and the
+  // note said only "closed the connection", not "after N bytes of its body".
+  const { socket, text } = await navigate('/api/broken', (t) => t.includes('Loading the report'));
+  try {
+    breakOff?.();
+    const end = Date.now() + WAIT_MS;
+    while (!srv.records.some((r) => r.target === '/api/broken') && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    const record = srv.records.find((r) => r.target === '/api/broken');
+    assert.equal(record?.aborted, true, JSON.stringify(record));
+    assert.match(record?.note ?? '', /after \d+ bytes of its body/, `${record?.note}; received ${JSON.stringify(text())}`);
+  } finally {
+    socket.destroy();
+  }
+});
+
+test(`a page whose back-end sent its rest while Porthole's own thread was busy past ${PAGE_PAUSE_MS} ms is no streamed page: it still gets the client`, async () => {
+  // Before (helper-122): the pause timer fired first when the thread came back, though the rest
+  // was already waiting in the socket, and the page went without the client, the back-end blamed.
+  // The back-end runs on a thread of its own, so it sends while this one is blocked.
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const net = require('node:net');
+     const chunk = (t) => Buffer.byteLength(t).toString(16) + '\\r\\n' + t + '\\r\\n';
+     const server = net.createServer((socket) => {
+       socket.once('data', () => {
+         socket.write('HTTP/1.1 200 OK\\r\\nContent-Type: text/html\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n' + chunk(${JSON.stringify(SHELL)}));
+         parentPort.postMessage('sent');
+         setTimeout(() => socket.end(chunk(${JSON.stringify(REST)}) + '0\\r\\n\\r\\n'), 200);
+       });
+       socket.on('error', () => {});
+     });
+     server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+     parentPort.on('message', () => server.close());`,
+    { eval: true },
+  );
+  try {
+    const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+    const busy = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/late', target: `http://127.0.0.1:${port}` }] } });
+    try {
+      worker.once('message', () => {
+        // The shell is on its way in; this thread is busy for 400 ms from a moment after, in a
+        // callback of the check phase (setImmediate): the next turn of the loop runs its timers
+        // before it reads the socket.
+        setTimeout(() => {
+          setImmediate(() => {
+            const until = Date.now() + 400;
+            while (Date.now() < until) {
+              // busy: a long callback of this thread
+            }
+          });
+        }, 30);
+      });
+      const socket = connect(busy.port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(`GET /late/page HTTP/1.1\r\nHost: 127.0.0.1\r\n${NAV}\r\n`);
+      const end = Date.now() + WAIT_MS;
+      while (!received.includes('</html>') && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      socket.destroy();
+      assert.match(received, /__porthole\/client\.js/, received);
+    } finally {
+      await busy.close();
+    }
+  } finally {
+    worker.postMessage('stop');
+    await worker.terminate();
+  }
 });

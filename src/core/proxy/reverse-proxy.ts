@@ -582,6 +582,7 @@ export class ReverseProxy {
     /** Sends what was read and streams the rest as it is, saying `why` the client is not in it. */
     const passOn = (why: string | undefined): void => {
       clearTimeout(pause);
+      pause = undefined;
       if (why !== undefined) this.setup.pageNotInjected?.(ex.head.path, why);
       // What was read ahead goes to the socket at once and stays in memory until the kernel
       // takes it, so it stays counted until the exchange ends (helper-50: released here, 150
@@ -595,9 +596,23 @@ export class ReverseProxy {
       source.pause();
       this.pipeBody(ex, route, source, res.statusCode, forwardResponseHeaders(res.headers), responseLength(res.headers), chunks);
     };
+    /** When the last chunk was taken (ms): the pause is the back-end's, not this thread's. */
+    let lastChunkAt = 0;
     const paused = (): void => {
-      if (ex.finished) return;
-      passOn(`the back-end paused for more than ${PAGE_PAUSE_MS} ms while sending it (a streamed page), so it is passed on as it comes, without the client`);
+      const fired = pause;
+      // A chunk that came while this thread was busy (a long callback) waits in the socket: the
+      // poll phase after this timer reads it. Only a pause the back-end made passes the page on.
+      setImmediate(() => {
+        // Ended, passed on, or a chunk read meanwhile armed a new timer (onData).
+        if (ex.finished || pause === undefined || pause !== fired) return;
+        // The timer runs on the loop's clock, which may trail Date.now() by a millisecond.
+        const left = PAGE_PAUSE_MS - (Date.now() - lastChunkAt);
+        if (left > 0) {
+          pause = setTimeout(paused, left);
+          return;
+        }
+        passOn(`the back-end paused for more than ${PAGE_PAUSE_MS} ms while sending it (a streamed page), so it is passed on as it comes, without the client`);
+      });
     };
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
@@ -609,14 +624,20 @@ export class ReverseProxy {
         passOn(size > MAX_INJECT_BYTES ? `it is over the ${MAX_INJECT_MIB} MiB a page may have to be parsed for the client` : undefined);
         return;
       }
+      lastChunkAt = Date.now();
       clearTimeout(pause);
       pause = setTimeout(paused, PAGE_PAUSE_MS);
     };
-    const failed = (err: Error): void => this.fail(ex, route, err);
+    const failed = (err: Error): void => {
+      clearTimeout(pause);
+      pause = undefined;
+      this.fail(ex, route, err);
+    };
     // Planned off the server's thread (the page planner): answered when the plan is ready.
     const ended = (): void => void onEnd().catch(() => ex.connection.failExchange(ex));
     const onEnd = async (): Promise<void> => {
       clearTimeout(pause);
+      pause = undefined;
       if (ex.finished) return;
       const html = Buffer.concat(chunks, size);
       // Every policy on the response governs the page (CSP3 §4.1): the back-end's own fields and
@@ -646,10 +667,7 @@ export class ReverseProxy {
     source.on('data', onData);
     source.on('end', ended);
     // Nothing was sent yet while the page is read: a back-end failing now still gets its 502.
-    source.on('error', (err: Error) => {
-      clearTimeout(pause);
-      failed(err);
-    });
+    source.on('error', failed);
   }
 
   /** `first` (already read) and then the rest of `source`, with backpressure both ways. */
