@@ -146,7 +146,7 @@ type ClusterMessage =
   /** The primary's answer: the certificate and key to serve with (PEM text), or none for plain HTTP. */
   | { readonly type: 'tls'; readonly tls: CliTls | undefined }
   /** A worker's warning or error line for stderr (whole, escaped): the primary prints it once per event. */
-  | { readonly type: 'say'; readonly line: string }
+  | { readonly type: 'say'; readonly line: string; readonly stdout?: true }
   | { readonly type: 'shutdown' }
   /** Live reload: a worker sent its event with this generation; the others catch up (LiveReload.catchUp). */
   | { readonly type: 'generation'; readonly generation: number }
@@ -516,7 +516,7 @@ async function serve(
   server.on('config', (change) => {
     if (change.kind !== 'applied') return;
     const line = `porthole: ${escapeForDisplay(change.message)}\n`;
-    if (worker) sendOverIpc({ type: 'say', line }, undefined, (err) => (err === null ? undefined : streams.out.write(line)));
+    if (worker) sendOverIpc({ type: 'say', line, stdout: true }, undefined, (err) => (err === null ? undefined : streams.out.write(line)));
     else streams.out.write(line);
   });
   // Request and console lines: dropped (and counted, then reported) while stdout is read too slowly.
@@ -610,7 +610,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
    * what every worker meets (a --watch folder not made yet, an invalid edit of the config file)
    * is one line per event, not one per worker; a second event is a second line.
    */
-  const sayOnce = (id: number, line: string): void => {
+  const sayOnce = (id: number, line: string, toStdout = false): void => {
     let byWorker = said.get(line);
     if (byWorker === undefined) {
       if (said.size >= MAX_REMEMBERED_LINES) said.clear();
@@ -619,7 +619,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
     }
     const times = (byWorker.get(id) ?? 0) + 1;
     byWorker.set(id, times);
-    if ([...byWorker].every(([other, n]) => other === id || n < times)) warnings.write(line);
+    if ([...byWorker].every(([other, n]) => other === id || n < times)) (toStdout ? streams.out : warnings).write(line);
   };
   let stopping = false;
   let exitCode = 0;
@@ -667,7 +667,8 @@ async function runPrimary(options: CliOptions): Promise<void> {
         reported.add(w.id);
         sayOnce(w.id, `porthole: ${escapeForDisplay(m.message)}\n`);
       }
-      if (m.type === 'say') sayOnce(w.id, m.line);
+      // On the stream one process would have used (a config edit applied: stdout).
+      if (m.type === 'say') sayOnce(w.id, m.line, m.stdout === true);
       if (m.type === 'stopping') {
         stop.open.set(w, { responses: m.responses, requests: m.requests });
         stop.graceMs = m.graceMs;

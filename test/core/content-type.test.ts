@@ -78,6 +78,11 @@ const FILES: Record<string, [Buffer, string]> = {
   'late-sjis.html': [lateMetaPage('Shift_JIS'), 'text/html'],
   'late-utf8.html': [lateMetaPage('utf-8'), 'text/html; charset=utf-8'],
   'late-in-body.html': [lateMetaPage('iso-8859-1', true), 'text/html; charset=utf-8'],
+  // A declaration's text in a head script's string, or a style, is none (helper-122).
+  'late-in-script.html': [
+    Buffer.from(`<!DOCTYPE html><html><head><script>/* ${'x'.repeat(1100)} */ var doc = '<meta charset="iso-8859-1">';</script><style>/* <meta charset=sjis> */</style><title>s</title></head><body><p>caf\u00e9</p></body></html>\n`, 'utf8'),
+    'text/html; charset=utf-8',
+  ],
   'utf8-bom.txt': [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom')]), 'text/plain; charset=utf-8'],
   'utf16le.txt': [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('hi', 'utf16le')]), 'text/plain; charset=utf-16le'],
   'utf16be.txt': [Buffer.from([0xfe, 0xff, 0x00, 0x68, 0x00, 0x69]), 'text/plain; charset=utf-16be'],

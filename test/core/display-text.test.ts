@@ -31,7 +31,9 @@ const UNSAFE = (code: number): boolean =>
   (code >= 0x202a && code <= 0x202e) ||
   (code >= 0x2066 && code <= 0x2069) ||
   // Every space but the space itself (Unicode's Zs), drawn as a space (helper-119).
-  (/\p{Space_Separator}/u.test(String.fromCodePoint(code)) && code !== 0x20);
+  (/\p{Space_Separator}/u.test(String.fromCodePoint(code)) && code !== 0x20) ||
+  // The blank Braille pattern, drawn as a space by most terminal fonts (helper-122).
+  code === 0x2800;
 
 function hasUnsafe(text: string): boolean {
   for (const c of text) if (UNSAFE(c.codePointAt(0) ?? 0)) return true;
@@ -110,9 +112,9 @@ void test('the CLI line cannot be made to read as another request: a method\'s b
   const viaMethod = formatShortLine(requestRecord({ method, target: '/x', status: 400 }));
   assert.ok(viaMethod.includes(' GET\\xa0/.env\\xa0200\\xa0812B\\xa00ms\\xa0\\xa0 /x 400 '), viaMethod);
   // The target as the parser keeps it (latin1 bytes of the UTF-8 a client sent).
-  const target = Buffer.from('/.env\u00a0200\u00a0812B\u00a00ms\u3000\u2003', 'utf8').toString('latin1');
+  const target = Buffer.from('/.env\u00a0200\u00a0812B\u00a00ms\u3000\u2003\u2800', 'utf8').toString('latin1');
   const viaTarget = formatShortLine(requestRecord({ method: 'GET', target, status: 400 }));
-  assert.ok(viaTarget.includes(' GET /.env\\xa0200\\xa0812B\\xa00ms\\u3000\\u2003 400 '), viaTarget);
+  assert.ok(viaTarget.includes(' GET /.env\\xa0200\\xa0812B\\xa00ms\\u3000\\u2003\\u2800 400 '), viaTarget);
   for (const line of [viaMethod, viaTarget]) assert.doesNotMatch(line, /[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u, line);
   assert.equal(methodForDisplay('G\u00c3\u00a9T'), 'G\\xc3\\xa9T');
   assert.equal(methodForDisplay('\u00a5OST'), '\\xa5OST');

@@ -48,7 +48,7 @@ async function expectRefusal(raw: string, status: number, message: string): Prom
 
 const METHOD = 'The request method is missing or is not a valid token.';
 /** A byte no target may hold raw, named with what to send (before: "The request target is malformed or has a form this method does not allow."). */
-const TARGET = (hex: string, what = 'a control character'): string => `The request target holds ${what} (0x${hex}): a URL sends it percent-encoded (%${hex}), as browsers do (RFC 3986 §2.1).`;
+const TARGET = (hex: string, what = 'a control character'): string => `The request target holds ${what} (0x${hex}): a URL sends every such byte percent-encoded (0x${hex} as %${hex}), as browsers do (RFC 3986 §2.1).`;
 const VERSION = 'The HTTP version is malformed.';
 const NAME = 'A header field name is missing or is not a valid token.';
 const VALUE = 'A header field value contains control characters.';

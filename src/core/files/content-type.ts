@@ -49,6 +49,8 @@ const PRESCAN_BYTES = 1024;
  * KiB, the most of a page read ahead from disk (SCAN_CHUNK_BYTES); a head is far shorter.
  */
 const LATE_META_SCAN_BYTES = 64 * 1024;
+/** A raw-text or escapable-raw-text element, or a template, whole (its start tag in group 2). */
+const RAW_TEXT_ELEMENTS = /(<(script|style|title|textarea|template|noscript|xmp|iframe|noembed|noframes)\b[^>]*>)[\s\S]*?(?:<\/\2\s*>|$)/gi;
 /** CSS Syntax §3.2: an `@charset` rule is looked for in the first 1024 bytes. */
 const CSS_CHARSET_MAX_BYTES = 1024;
 /**
@@ -179,13 +181,18 @@ function declaredEncoding(essence: string, head: Uint8Array): string | undefined
  */
 function lateDeclaredEncoding(head: Uint8Array): string | undefined {
   if (head.length <= PRESCAN_BYTES) return undefined;
-  const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, LATE_META_SCAN_BYTES)).toString('latin1');
+  // The text of elements whose content is no markup (a script's string, a style, a title) and a
+  // template's inert content hold no declaration: blanked, keeping every other byte where it was
+  // (helper-122: `'<meta charset="iso-8859-1">'` in a head script's string was taken for one).
+  const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, LATE_META_SCAN_BYTES))
+    .toString('latin1')
+    .replace(RAW_TEXT_ELEMENTS, (element: string, open: string) => open + ' '.repeat(element.length - open.length));
   const end = text.search(/<\/head|<body/i);
   const length = end < 0 ? text.length : end;
   if (length <= PRESCAN_BYTES) return undefined;
   const { Sniffer, ResultType } = sniffer();
   const prescan = new Sniffer({ maxBytes: length });
-  prescan.write(head.subarray(0, length));
+  prescan.write(Buffer.from(text.slice(0, length), 'latin1'));
   return prescan.resultType === ResultType.META_TAG ? prescan.encoding : undefined;
 }
 

@@ -118,7 +118,7 @@ function targetByteError(c: number): ParseError {
   if (e === undefined) {
     const hex = c.toString(16).toUpperCase().padStart(2, '0');
     const what = c >= 0x80 ? 'a byte that is not ASCII' : 'a control character';
-    e = protocolError(400, 'ERR_INVALID_TARGET', `The request target holds ${what} (0x${hex}): a URL sends it percent-encoded (%${hex}), as browsers do (RFC 3986 §2.1).`);
+    e = protocolError(400, 'ERR_INVALID_TARGET', `The request target holds ${what} (0x${hex}): a URL sends every such byte percent-encoded (0x${hex} as %${hex}), as browsers do (RFC 3986 §2.1).`);
     targetByteErrors.set(c, e);
   }
   return e;

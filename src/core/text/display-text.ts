@@ -30,9 +30,10 @@ import { isUtf8 } from 'node:buffer';
  * U+1680, the en to hair spaces U+2000–U+200A, U+202F, U+205F, the ideographic space U+3000):
  * drawn as a space, one in a method or a target (where a request can hold no space) made the
  * terminal line read as another request (`GET /.env 200 812B 0ms` before the real status,
- * helper-119).
+ * helper-119); and the blank Braille pattern U+2800, no space to Unicode but drawn as one by most
+ * terminal fonts (helper-122).
  */
-const UNSAFE_CLASS = String.raw`(?![\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]`;
+const UNSAFE_CLASS = String.raw`(?![\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2800]`;
 // The class matches one code point at a time on purpose: a ZWJ or a variation selector is only
 // named (in the lookahead) to be kept, never combined with what stands before it.
 // eslint-disable-next-line no-misleading-character-class
