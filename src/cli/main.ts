@@ -145,7 +145,7 @@ type ClusterMessage =
   | { readonly type: 'tls-wanted' }
   /** The primary's answer: the certificate and key to serve with (PEM text), or none for plain HTTP. */
   | { readonly type: 'tls'; readonly tls: CliTls | undefined }
-  /** A worker's warning or error line for stderr (whole, escaped): the primary prints it once per event. */
+  /** A worker's line (whole, escaped) for stderr, or stdout with `stdout` (an applied config edit): the primary prints it once per event. */
   | { readonly type: 'say'; readonly line: string; readonly stdout?: true }
   | { readonly type: 'shutdown' }
   /** Live reload: a worker sent its event with this generation; the others catch up (LiveReload.catchUp). */
@@ -626,7 +626,8 @@ async function runPrimary(options: CliOptions): Promise<void> {
   /**
    * A stop by a signal, said as one process says it (runSingle): what the workers wait for, once
    * every worker serving has said it ('stopping'), and what their stop cut short ('stopped'), once
-   * the last has exited. `waiting`: the workers yet to say what they wait for.
+   * the last has exited. `open`: what each worker that said it waits for (the workers missing from
+   * it are yet to say).
    */
   const stop = {
     signal: undefined as string | undefined,

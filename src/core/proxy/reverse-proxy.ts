@@ -579,10 +579,14 @@ export class ReverseProxy {
     const chunks: Buffer[] = [];
     let size = 0;
     let pause: NodeJS.Timeout | undefined;
-    /** Sends what was read and streams the rest as it is, saying `why` the client is not in it. */
-    const passOn = (why: string | undefined): void => {
+    /** The page is ended, passed on or failed: no pause is looked for any more. */
+    const stopPause = (): void => {
       clearTimeout(pause);
       pause = undefined;
+    };
+    /** Sends what was read and streams the rest as it is, saying `why` the client is not in it. */
+    const passOn = (why: string | undefined): void => {
+      stopPause();
       if (why !== undefined) this.setup.pageNotInjected?.(ex.head.path, why);
       // What was read ahead goes to the socket at once and stays in memory until the kernel
       // takes it, so it stays counted until the exchange ends (helper-50: released here, 150
@@ -629,15 +633,13 @@ export class ReverseProxy {
       pause = setTimeout(paused, PAGE_PAUSE_MS);
     };
     const failed = (err: Error): void => {
-      clearTimeout(pause);
-      pause = undefined;
+      stopPause();
       this.fail(ex, route, err);
     };
     // Planned off the server's thread (the page planner): answered when the plan is ready.
     const ended = (): void => void onEnd().catch(() => ex.connection.failExchange(ex));
     const onEnd = async (): Promise<void> => {
-      clearTimeout(pause);
-      pause = undefined;
+      stopPause();
       if (ex.finished) return;
       const html = Buffer.concat(chunks, size);
       // Every policy on the response governs the page (CSP3 §4.1): the back-end's own fields and
