@@ -148,8 +148,9 @@ class PreparedExtras {
     private readonly text: string,
   ) {}
 
-  tail(): string {
-    const t = headTail();
+  /** `now`: when the head is written (epoch ms), as headTail's. */
+  tail(now: number): string {
+    const t = headTail(now);
     if (t !== this.tailSource) {
       this.tailSource = t;
       this.joined = this.text + t;
@@ -461,16 +462,25 @@ export class Exchange {
   spaFallback: string | undefined;
   /** Bytes of the server's in-memory body budget this response holds (see reserveMemory). */
   reservation: Reservation | undefined;
-  /** When the handler got the request (epoch ms). */
-  readonly handedAt = Date.now();
   /** When the response head was written (epoch ms); 0 before. */
   headAt = 0;
+  /**
+   * When the whole answer was handed to the socket (epoch ms), set where that is the moment its
+   * head was (a whole answer written at once); 0: the log reads the clock when the exchange ends.
+   */
+  doneAt = 0;
 
+  /**
+   * `startTime`: when the head's first byte arrived; `handedAt`: when the handler gets it (epoch
+   * ms: the caller's clock reading when it has one from the same moment; each read costs a system
+   * call's worth on a request of a few microseconds).
+   */
   constructor(
     readonly connection: Connection,
     readonly head: RequestHead,
     startTime: number,
     id: number,
+    readonly handedAt: number,
   ) {
     this.startTime = startTime;
     this.id = id;
@@ -1062,9 +1072,13 @@ export class Connection {
 
   /** Returns true when a head was consumed and the loop may go on. */
   private parseNext(): boolean {
+    // The clock read when this head starts here; a head read whole in this call is handed on at
+    // that same moment (no second read).
+    let now = -1;
     if (this.phase === 'idle') {
       this.phase = 'head';
-      this.headStart = Date.now();
+      now = Date.now();
+      this.headStart = now;
     }
     const result = parseRequestHead(this.pending, this.scanned, this.ctx.limits);
     if (result.kind === 'incomplete') {
@@ -1099,7 +1113,7 @@ export class Connection {
         // 405/501 whatever the body says: answer now, never read the body, and close (the bytes
         // that follow are body, not a next request; the linger drops them).
         this.pending = EMPTY;
-        this.dispatch(head, true);
+        this.dispatch(head, true, undefined, now);
         return false;
       }
       const limit = streamLimit ?? this.ctx.maxBodyBytes;
@@ -1111,7 +1125,7 @@ export class Connection {
       const reader = new BodyReader(head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 }, limit);
       if (streamLimit !== undefined) {
         if (head.expectContinue) this.socket.write(CONTINUE);
-        this.dispatch(head, false, reader);
+        this.dispatch(head, false, reader, now);
         return true;
       }
       this.body = reader;
@@ -1125,7 +1139,7 @@ export class Connection {
       if (head.expectContinue) this.socket.write(CONTINUE);
       return true;
     }
-    this.dispatch(head);
+    this.dispatch(head, false, undefined, now);
     return true;
   }
 
@@ -1149,10 +1163,11 @@ export class Connection {
     return true;
   }
 
-  private dispatch(head: RequestHead, closeAfter = false, streamedBody?: BodyReader): void {
+  /** `now`: the clock read this moment (epoch ms), or -1 to read it here. */
+  private dispatch(head: RequestHead, closeAfter = false, streamedBody?: BodyReader, now = -1): void {
     this.phase = 'handling';
     const changes = this.socketTimeoutChanges;
-    const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId());
+    const ex = new Exchange(this, head, this.headStart, this.ctx.nextRequestId(), now >= 0 ? now : Date.now());
     // CONNECT: what the client writes after its head is the tunnel it asked for (RFC 9110 §9.3.6),
     // which it may send before our answer, not a next request. Porthole opens no tunnel (every
     // CONNECT is refused), so where a next request would start is unknown: its answer ends the
@@ -1245,7 +1260,7 @@ export class Connection {
     all = oneVary(all);
     if (connection !== undefined) all.push(connection);
     ex.responseHeaders = all;
-    return serializeHead(status, all);
+    return serializeHead(status, all, ex.headAt);
   }
 
   writeResponse(ex: Exchange, status: number, headers: HeaderList, body: Buffer | undefined): void {
@@ -1266,16 +1281,16 @@ export class Connection {
     if (ex.addedVary !== undefined && hasVary(logHeaders)) {
       const merged = mergedVaryHead(head, logHeaders, ex.addedVary, !this.ctx.crossSiteLoads, connection);
       ex.responseHeaders = merged.all;
-      this.sendWhole(ex, merged.head, body, headTail(), body ?? logHeaders);
+      this.sendWhole(ex, merged.head, body, headTail(ex.headAt), body ?? logHeaders);
       return;
     }
     const extras = preparedExtras(!this.ctx.crossSiteLoads, connection, ex.addedVary);
     if (extras === undefined) {
       ex.responseHeaders = logHeaders;
-      this.sendWhole(ex, head, body, headTail(), body ?? logHeaders);
+      this.sendWhole(ex, head, body, headTail(ex.headAt), body ?? logHeaders);
     } else {
       ex.responseHeaders = withPreparedExtras(logHeaders, extras);
-      this.sendWhole(ex, head, body, extras.tail(), body ?? logHeaders);
+      this.sendWhole(ex, head, body, extras.tail(ex.headAt), body ?? logHeaders);
     }
   }
 
@@ -1323,6 +1338,8 @@ export class Connection {
       if (this.socket.writableLength === 0) done();
       else this.socket.once('finish', done);
     }
+    // The whole answer went to the socket with its head (begin() read the clock for both).
+    ex.doneAt = ex.headAt;
     this.finishExchange(ex);
   }
 
@@ -2059,7 +2076,7 @@ export class Connection {
       protocol: h.protocol,
       status: ex.status || (aborted ? 499 : 0),
       bytes: ex.bodyBytes,
-      durationMs: Date.now() - ex.startTime,
+      durationMs: (ex.doneAt > 0 ? ex.doneAt : Date.now()) - ex.startTime,
       requestMs: ex.handedAt - ex.startTime,
       responseStartMs: ex.headAt > 0 ? ex.headAt - ex.startTime : -1,
       referer,

@@ -72,9 +72,11 @@ export function statusHasNoBody(status: number): boolean {
 let tailSecond = -1;
 let tail = '';
 
-/** `Date` and `Server` and the blank line that ends a head, rebuilt at most once a second. */
-export function headTail(): string {
-  const now = Date.now();
+/**
+ * `Date` and `Server` and the blank line that ends a head, rebuilt at most once a second. `now`:
+ * the time the head is written (epoch ms), when the caller has read the clock already.
+ */
+export function headTail(now = Date.now()): string {
   const second = Math.floor(now / 1000);
   if (second !== tailSecond) {
     tailSecond = second;
@@ -100,7 +102,10 @@ export function serializeHeaders(headers: HeaderList): string {
   return lines;
 }
 
-/** A whole response head: status line, `headers` (what the log records), Date, Server, blank line. */
-export function serializeHead(status: number, headers: HeaderList): string {
-  return serializeStatusAndHeaders(status, headers) + headTail();
+/**
+ * A whole response head: status line, `headers` (what the log records), Date, Server, blank line.
+ * `now`: as headTail's.
+ */
+export function serializeHead(status: number, headers: HeaderList, now?: number): string {
+  return serializeStatusAndHeaders(status, headers) + headTail(now);
 }
