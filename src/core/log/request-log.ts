@@ -173,12 +173,16 @@ export function writeCombinedLine(bytes: Buffer, at: number, r: RequestRecord): 
     return -1;
   }
   const time = formatTimeLocal(r.time);
-  const seconds = formatSeconds(r.durationMs);
+  // Whole milliseconds (every clock difference) are written digit by digit, not made a string
+  // first; any other duration as formatSeconds says it.
+  const ms = r.durationMs;
+  const seconds = isPlainCount(ms) ? undefined : formatSeconds(ms);
+  const secondsLength = seconds === undefined ? countDigits((ms - (ms % 1000)) / 1000) + 4 : seconds.length;
   // 23 fixed characters (` - - [`, `] "`, two spaces in the request, `" `, a space between the
   // counts, ` "`, `" "`, `" `, the space before the host, LF) and up to 16 digits per count (2^53 − 1).
   const need =
     r.clientIp.length + time.length + r.method.length + r.target.length + r.protocol.length + referer.length +
-    userAgent.length + seconds.length + host.length + 23 + 2 * 16;
+    userAgent.length + secondsLength + host.length + 23 + 2 * 16;
   if (at + need > bytes.length) return -1;
   at = writeAscii(bytes, at, r.clientIp);
   at = writeAscii(bytes, at, ' - - [');
@@ -198,7 +202,7 @@ export function writeCombinedLine(bytes: Buffer, at: number, r: RequestRecord): 
   at = writeAscii(bytes, at, '" "');
   at = writeAscii(bytes, at, userAgent);
   at = writeAscii(bytes, at, '" ');
-  at = writeAscii(bytes, at, seconds);
+  at = seconds === undefined ? writeSeconds(bytes, at, ms) : writeAscii(bytes, at, seconds);
   bytes[at++] = 0x20;
   at = writeAscii(bytes, at, host);
   bytes[at++] = 0x0a;
@@ -216,22 +220,41 @@ function writeAscii(bytes: Buffer, at: number, text: string): number {
   return at + text.length;
 }
 
+/** How many decimal digits `n` (isPlainCount) has. */
+function countDigits(n: number): number {
+  // (n - n % 10) / 10 is exact for safe integers, where Math.floor(n / 10) may round first.
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = (rest - (rest % 10)) / 10) digits++;
+  return digits;
+}
+
 /** Writes `n` (isPlainCount) in decimal, as String(n) would; returns the end. */
 function writeCount(bytes: Buffer, at: number, n: number): number {
   if (n < 10) {
     bytes[at] = 0x30 + n;
     return at + 1;
   }
-  // (n - n % 10) / 10 is exact for safe integers, where Math.floor(n / 10) may round first.
-  let digits = 1;
-  for (let rest = n; rest >= 10; rest = (rest - (rest % 10)) / 10) digits++;
-  const end = at + digits;
+  const end = at + countDigits(n);
   for (let i = end - 1; i >= at; i--) {
     const digit = n % 10;
     bytes[i] = 0x30 + digit;
     n = (n - digit) / 10;
   }
   return end;
+}
+
+/**
+ * Writes `ms` (isPlainCount) as seconds with three decimals, as formatSeconds would (no string made
+ * per line); returns the end.
+ */
+function writeSeconds(bytes: Buffer, at: number, ms: number): number {
+  const frac = ms % 1000;
+  at = writeCount(bytes, at, (ms - frac) / 1000);
+  bytes[at] = 0x2e;
+  bytes[at + 1] = 0x30 + (frac - (frac % 100)) / 100;
+  bytes[at + 2] = 0x30 + ((frac % 100) - (frac % 10)) / 10;
+  bytes[at + 3] = 0x30 + (frac % 10);
+  return at + 4;
 }
 
 /**
