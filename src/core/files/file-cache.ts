@@ -37,7 +37,7 @@ import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { BoundedBodyMap, perOwner } from './bounded-map';
-import { representationHeaders, validatorHeaders, type Coding, type PreparedHeads } from './representation';
+import { representationHeaders, validatorHeaders, type Coding, type PreparedHeads, type Representation } from './representation';
 import type { ContentCoding } from './content-coding';
 
 /** Files up to this size are cached whole. */
@@ -80,6 +80,11 @@ export interface CachedFile {
   validatedEpoch: number;
   /** Whether its bytes may be compressed on the fly, told on first need (static-files.ts). */
   compressible: boolean | undefined;
+  /**
+   * The entry as a Representation, without and with `Vary: Accept-Encoding`, made on first use
+   * (static-files.ts, cachedRepresentation): one object per entry, not one per request.
+   */
+  representations: [plain: Representation | undefined, varied: Representation | undefined];
 }
 
 /**
@@ -184,6 +189,7 @@ export function makeCachedFile(
     // after a save or a delete in between. The first lookup stats it, like any entry.
     validatedEpoch: -1,
     compressible: undefined,
+    representations: [undefined, undefined],
   };
 }
 

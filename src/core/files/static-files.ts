@@ -582,8 +582,17 @@ export interface CachePlacement {
   readonly dir: { readonly path: string; readonly ctimeMs: number } | undefined;
 }
 
-/** A cached file as a representation: its bytes in memory and its serialised heads. */
+/**
+ * A cached file as a representation: its bytes in memory and its serialised heads. Made once per
+ * entry and `vary` (kept in the entry: nothing in it changes, and sendRepresentation never
+ * changes a representation), not once per request.
+ */
 function cachedRepresentation(entry: CachedFile, vary = entry.varyAcceptEncoding): Representation {
+  const slot = vary ? 1 : 0;
+  return (entry.representations[slot] ??= makeCachedRepresentation(entry, vary));
+}
+
+function makeCachedRepresentation(entry: CachedFile, vary: boolean): Representation {
   const body = entry.body;
   let prepared: PreparedHeads = entry;
   if (vary && !entry.varyAcceptEncoding) {
