@@ -1347,7 +1347,7 @@ export function sendBuiltBody(ex: Exchange, type: string, body: Buffer, validato
  * Only time tells: a file whose read began within this long of its change is read again once the
  * wall clock is this far past the change, and sent only if the two reads agree; a streamed one
  * has its last piece held as long, then its stat checked. A write stalled longer than this (less
- * the kernel's timestamp tick, 4 ms here) is not seen. Measured: a preempted writer on this 2-core
+ * the lag of the kernel's timestamp clock, 4–8 ms on the machines measured) is not seen. Measured: a preempted writer on this 2-core
  * VM under CI load showed 8,192 of 9,000 bytes for at least the server's read and fstat;
  * helper-44's saves in two writes 1–8 ms apart, finished within 16 ms. Costs a wait of at most
  * this long, and a second read, for a file read whole within this long of a change (a cache
@@ -1382,7 +1382,8 @@ export async function readWhole(file: FileHandle, st: Stats, settle = true): Pro
  * True when a read that began at `readFrom` (wall-clock ms) may have met a write still under way:
  * it began less than WRITE_SETTLE_MS after the file's last change. ctime, not mtime: a client
  * sets mtime at will (touch -d); the kernel sets ctime at each change, from its coarse clock
- * (rounded down to its tick: 4 ms here, so the window is at least 16 ms of real time).
+ * (behind the wall clock by a tick or more: up to 3.8 ms on one machine, 7.7 ms on another, so
+ * the window is at least 12 ms of real time there).
  */
 function changedWithinSettle(st: Stats, readFrom: number): boolean {
   return readFrom < st.ctimeMs + WRITE_SETTLE_MS;
