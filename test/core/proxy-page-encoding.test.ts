@@ -8,9 +8,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { makeSite, type Site } from '../fixtures/make-site';
-import { startServer, type Running } from './harness';
+import { rawBackend, startServer, type Running } from './harness';
 import { fetchOnce, request } from './raw-client';
 
 const NAV = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html'];
@@ -41,23 +41,12 @@ let srv: Running;
 
 before(async () => {
   site = await makeSite();
-  backend = createServer((socket) => {
-    let head = '';
-    socket.on('data', (chunk: Buffer) => {
-      head += chunk.toString('latin1');
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const target = head.split(' ')[1] ?? '';
-      head = head.slice(end + 4);
-      const [type, body] = pages.get(target) ?? ['text/plain', Buffer.from('none\n')];
-      socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
-    });
-    socket.on('error', () => undefined);
+  const back = await rawBackend((target, socket) => {
+    const [type, body] = pages.get(target) ?? ['text/plain', Buffer.from('none\n')];
+    socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
   });
-  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-  const address = backend.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  srv = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }] } });
+  backend = back.server;
+  srv = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${back.port}` }] } });
 });
 
 after(async () => {

@@ -10,10 +10,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { makeSite, type Site } from '../fixtures/make-site';
-import { startServer, type Running } from './harness';
+import { rawBackend, startServer, type Running } from './harness';
 import { WAIT_MS } from '../cli/run-cli';
 import { PAGE_PAUSE_MS } from '../../src/core/proxy/reverse-proxy';
 
@@ -34,33 +34,22 @@ let breakOff: (() => void) | undefined;
 
 before(async () => {
   site = await makeSite();
-  backend = createServer((socket: Socket) => {
-    let head = '';
-    socket.on('data', (data: Buffer) => {
-      head += data.toString('latin1');
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const target = head.split(' ')[1] ?? '';
-      head = head.slice(end + 4);
-      socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n');
-      if (target === '/api/stream') {
-        socket.write(chunk(SHELL));
-        release = () => socket.write(`${chunk(REST)}0\r\n\r\n`);
-      } else if (target === '/api/broken') {
-        socket.write(chunk(SHELL));
-        breakOff = () => socket.destroy();
-      } else {
-        // A page sent whole, in many chunks one after another (no pause).
-        for (const piece of [SHELL.slice(0, 20), SHELL.slice(20), REST]) socket.write(chunk(piece));
-        socket.write('0\r\n\r\n');
-      }
-    });
-    socket.on('error', () => undefined);
+  const back = await rawBackend((target, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n');
+    if (target === '/api/stream') {
+      socket.write(chunk(SHELL));
+      release = () => socket.write(`${chunk(REST)}0\r\n\r\n`);
+    } else if (target === '/api/broken') {
+      socket.write(chunk(SHELL));
+      breakOff = () => socket.destroy();
+    } else {
+      // A page sent whole, in many chunks one after another (no pause).
+      for (const piece of [SHELL.slice(0, 20), SHELL.slice(20), REST]) socket.write(chunk(piece));
+      socket.write('0\r\n\r\n');
+    }
   });
-  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-  const address = backend.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  srv = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }] } });
+  backend = back.server;
+  srv = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${back.port}` }] } });
   srv.server.on('diagnostic', (level, message) => {
     if (level === 'warn') warnings.push(message);
   });

@@ -198,7 +198,6 @@ const MAX_BACKEND_HEAD_BYTES = 16 * 1024;
  */
 export const PAGE_PAUSE_MS = 250;
 
-
 /** RFC 9110 §15: a status code outside 100..599 is invalid; a back-end that sends one gets 502. */
 const MIN_STATUS = 100;
 const MAX_STATUS = 599;

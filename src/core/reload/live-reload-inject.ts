@@ -374,7 +374,6 @@ function firstBaseText(text: string): number | undefined {
   return m === null ? undefined : m.index;
 }
 
-/** After the doctype (and anything before it), else 0. */
 /**
  * Where a tag at the document's start changes nothing else of the tree: after the doctype and the
  * comments that come before the first element (children of the Document), and after the
