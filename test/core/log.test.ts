@@ -442,6 +442,10 @@ test('writeCombinedLine: the same bytes as formatCombinedLine and an LF, or noth
     { durationMs: 86_400_005 },
     { durationMs: 1.5 },
     { durationMs: -3 },
+    // The line's start is kept per address and second: a new second, then the earlier one again.
+    { time: Date.UTC(2026, 10, 30, 20, 4, 6) },
+    { clientIp: '::1', time: Date.UTC(2026, 10, 30, 20, 4, 6, 999) },
+    {},
   ];
   const notWritten: Array<Partial<RequestRecord>> = [
     { target: '/"quoted"' },
@@ -467,10 +471,12 @@ test('writeCombinedLine: the same bytes as formatCombinedLine and an LF, or noth
     assert.equal(bytes[9], 0x7e, 'nothing before `at` is touched');
     assert.equal(bytes[end], 0x7e, 'nothing after the LF is touched');
   }
+  // Refused: -1, and the caller writes formatCombinedLine at `at` instead (fields are checked as they
+  // are copied, so part of a line may lie from `at` on; nothing before it is touched).
   for (const change of notWritten) {
     bytes.fill(0x7e);
-    assert.equal(writeCombinedLine(bytes, 0, { ...base, ...change }), -1, JSON.stringify(change));
-    assert.ok(bytes.every((b) => b === 0x7e), `nothing written for ${JSON.stringify(change)}`);
+    assert.equal(writeCombinedLine(bytes, 10, { ...base, ...change }), -1, JSON.stringify(change));
+    assert.ok(bytes.subarray(0, 10).every((b) => b === 0x7e), `nothing before \`at\` written for ${JSON.stringify(change)}`);
   }
   // The room asked for is exact at its largest: two 16-digit counts fill a buffer of the line's size,
   // and one byte less is refused (not a line cut short).
