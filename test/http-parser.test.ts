@@ -519,6 +519,52 @@ void test('trickled head: linear scanning stays correct for 1-byte pieces of a l
   if (r.kind === 'complete') assert.equal(r.consumed, bytes.length);
 });
 
+void test('heads in a row: a target or Host like the last head\'s is read as itself, byte for byte, and a Host is judged each time it differs', () => {
+  // The parser keeps the last origin-form target and valid Host value to hand out again: a head that
+  // differs from the one before in a single byte, with the same length, must be read as sent.
+  const heads: Array<[raw: string, expect: Partial<RequestHead> | number]> = [
+    ['GET /a.html HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n', { target: '/a.html', path: '/a.html', host: '127.0.0.1:8000' }],
+    ['GET /a.html HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n', { target: '/a.html', host: '127.0.0.1:8000' }],
+    ['GET /b.html HTTP/1.1\r\nHost: 127.0.0.1:8001\r\n\r\n', { target: '/b.html', path: '/b.html', host: '127.0.0.1:8001' }],
+    // The same length as the valid Host before it, and invalid: still 400.
+    ['GET /b.html HTTP/1.1\r\nHost: 127.0.0.1:80x1\r\n\r\n', 400],
+    ['GET /b.html HTTP/1.1\r\nHost: 127.0.0.1:8001\r\n\r\n', { host: '127.0.0.1:8001' }],
+    ['GET /b.html HTTP/1.1\r\nHost: \r\n\r\n', { host: '' }],
+    ['GET /b.html HTTP/1.1\r\nHost: 127.0.0.1:8001\r\n\r\n', { host: '127.0.0.1:8001' }],
+    // A fragment after a target like the last: still refused.
+    ['GET /b.htm# HTTP/1.1\r\nHost: a\r\n\r\n', 400],
+    ['GET http://a/b.html HTTP/1.1\r\nHost: a\r\n\r\n', { target: 'http://a/b.html', path: '/b.html', host: 'a' }],
+    ['GET /b.html HTTP/1.1\r\nHost: a\r\n\r\n', { target: '/b.html', host: 'a' }],
+  ];
+  for (const [raw, expect] of heads) {
+    const r = parseAll(raw);
+    if (typeof expect === 'number') {
+      assert.equal(r.kind === 'error' && r.status, expect, raw);
+      continue;
+    }
+    assert.equal(r.kind, 'complete', raw);
+    if (r.kind !== 'complete') continue;
+    for (const [key, value] of Object.entries(expect)) assert.deepEqual(r.head[key as keyof RequestHead], value, `${raw}: ${key}`);
+  }
+});
+
+void test('field names in any case are lower-cased, known names and others alike', () => {
+  const r = parseAll(
+    'GET / HTTP/1.1\r\nHOST: a\r\nUser-Agent: u\r\nuser-agent: v\r\nX-Custom-Thing: 1\r\nSec-Fetch-Mode: navigate\r\nTe: trailers\r\nUSER-AGENX: w\r\n\r\n',
+  );
+  assert.equal(r.kind, 'complete');
+  if (r.kind !== 'complete') return;
+  assert.deepEqual(r.head.headers, [
+    ['host', 'a'],
+    ['user-agent', 'u'],
+    ['user-agent', 'v'],
+    ['x-custom-thing', '1'],
+    ['sec-fetch-mode', 'navigate'],
+    ['te', 'trailers'],
+    ['user-agenx', 'w'],
+  ]);
+});
+
 // ---- grammar ----
 
 void test('grammar: token table matches RFC 9110 §5.6.2', () => {

@@ -485,6 +485,47 @@ function newFields(): Fields {
 }
 
 /**
+ * The field names requests commonly carry, lower-cased, by length: a name that is one of them, in
+ * any case, is this constant (fieldName), not a slice of the head lower-cased per request; a
+ * constant's hash is kept, so every later lookup and comparison of the name is cheap.
+ */
+const KNOWN_FIELD_NAMES: Array<readonly string[] | undefined> = [];
+for (const name of [
+  'host', 'user-agent', 'accept', 'accept-encoding', 'accept-language', 'connection', 'referer', 'cookie',
+  'cache-control', 'pragma', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range',
+  'range', 'origin', 'content-length', 'content-type', 'transfer-encoding', 'expect', 'upgrade', 'priority', 'dnt',
+  'upgrade-insecure-requests', 'sec-fetch-site', 'sec-fetch-mode', 'sec-fetch-dest', 'sec-fetch-user',
+  'sec-ch-ua', 'sec-ch-ua-mobile', 'sec-ch-ua-platform', 'sec-websocket-key', 'sec-websocket-version',
+  'sec-websocket-extensions', 'sec-websocket-protocol', 'authorization', 'x-requested-with', 'te',
+]) {
+  KNOWN_FIELD_NAMES[name.length] = [...(KNOWN_FIELD_NAMES[name.length] ?? []), name];
+}
+
+/** The field name text[s..e) (token characters: checked), lower-cased: a KNOWN_FIELD_NAMES constant when it is one. */
+function fieldName(text: string, s: number, e: number, hasUpper: boolean): string {
+  const known = KNOWN_FIELD_NAMES[e - s];
+  if (known !== undefined) {
+    for (const name of known) if (equalsIgnoreCase(text, s, e, name)) return name;
+  }
+  return hasUpper ? text.slice(s, e).toLowerCase() : text.slice(s, e);
+}
+
+/**
+ * The last origin-form request-target and the last valid Host value parsed (by any connection of
+ * this thread): the next head with the same bytes there gets the same string, not a new slice.
+ * A keep-alive client sends the same Host on every request, and often the same target; one string
+ * keeps its hash and compares by identity wherever it is looked up (HostPolicy's last host
+ * allowed, the path caches), and a Host value seen before is not validated again.
+ */
+let lastTarget = '';
+let lastHost = '';
+
+/** text[s..e) is `known`, character for character. */
+function sameText(text: string, s: number, e: number, known: string): boolean {
+  return known.length === e - s && text.startsWith(known, s);
+}
+
+/**
  * Reads the field lines text[pos..fieldsEnd) into `fields`: `pos` is the first field line's start,
  * `fieldsEnd` is just after the last field line's LF (the empty line ending a head, or the end of
  * the lines a head still arriving has completed). Returns the first rule a line breaks, alone or
@@ -548,8 +589,9 @@ function parseFieldLines(text: string, pos: number, fieldsEnd: number, maxFields
       if (c < SP ? c !== HTAB : c === DEL) return c === CR ? E_LINE_ENDING : E_FIELD_VALUE;
     }
 
-    const name = hasUpper ? text.slice(pos, p).toLowerCase() : text.slice(pos, p);
-    const value = vs === ve ? '' : text.slice(vs, ve);
+    const name = fieldName(text, pos, p, hasUpper);
+    // A Host value the last head had too is that head's string (checked then; see lastHost).
+    const value = vs === ve ? '' : name === 'host' && sameText(text, vs, ve, lastHost) ? lastHost : text.slice(vs, ve);
     fields.headers.push([name, value]);
     pos = lf + 1;
 
@@ -557,7 +599,10 @@ function parseFieldLines(text: string, pos: number, fieldsEnd: number, maxFields
       case 'host':
         // RFC 9112 §3.2: 400 for more than one Host field line or an invalid Host value.
         if (++fields.hostCount > 1) return E_MULTIPLE_HOST;
-        if (!isValidHost(value, true, false)) return E_INVALID_HOST;
+        if (value !== lastHost) {
+          if (!isValidHost(value, true, false)) return E_INVALID_HOST;
+          lastHost = value;
+        }
         fields.host = value;
         break;
       case 'content-length': {
@@ -628,7 +673,7 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
   const protocol = version === '1.0' ? 'HTTP/1.0' : text.charCodeAt(e - 1) === 0x31 ? 'HTTP/1.1' : text.slice(j + 1, e);
 
   const method = methodName(text, s, methodEnd);
-  const target = text.slice(ts, j);
+  const target = sameText(text, ts, j, lastTarget) ? lastTarget : text.slice(ts, j);
   const t0 = target.charCodeAt(0);
   // No form of request-target has a fragment (RFC 9112 §3.2; absolute-URI, RFC 3986 §4.3): a `#`
   // would otherwise be read as part of a file name.
@@ -641,6 +686,7 @@ function parseRequestLine(text: string, s: number, e: number, limits: ParserLimi
   }
   // RFC 9112 §3.2.1: origin-form = absolute-path [ "?" query ]
   if (t0 === CH_SLASH) {
+    lastTarget = target;
     return { kind: 'line', method, target, targetForm: 'origin', path: target, authority: undefined, version, protocol };
   }
   // RFC 9112 §3.2.4: asterisk-form only for a server-wide OPTIONS.
