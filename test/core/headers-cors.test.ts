@@ -232,6 +232,48 @@ test('reconfigure turns CORS and headers on and off on a running server', async 
 const CORS_FETCH = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty'];
 const SCRIPT_LOAD = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script'];
 
+test('a cached file or page with configured headers: every answer has its own origin, Connection and Vary, in any order of requests', async () => {
+  // The configured list and the head merged with it are kept and reused (ResponsePolicy's lists,
+  // the connection's merged heads): each answer must still be the one its request asked for.
+  const A = 'http://app.example:5173';
+  const B = 'http://b.example:8080';
+  const s = await serve({
+    root,
+    configFile: false,
+    reload: { enabled: true, watch: false },
+    crossOriginIsolation: true,
+    headers: [{ source: '**', headers: { 'X-Frame-Options': 'DENY' } }, { source: '*.json', headers: { 'Cache-Control': 'max-age=5' } }],
+    cors: { enabled: true, origins: [A, B] },
+  });
+  const navigation = ['Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: document'];
+  for (let round = 0; round < 3; round++) {
+    for (const path of ['/index.html', '/data.json', '/index.html']) {
+      for (const origin of [A, B, 'http://evil.example', undefined, A]) {
+        for (const connection of ['keep-alive', 'close', '1.0'] as const) {
+          const headers = [...(origin === undefined ? [] : [`Origin: ${origin}`]), ...(round === 1 && path === '/index.html' ? navigation : [])];
+          if (connection === 'close') headers.push('Connection: close');
+          const what = `${path} from ${origin ?? '(no Origin)'}, ${connection}, round ${round}`;
+          const res = await fetchOnce(s.port, request(path, { headers, version: connection === '1.0' ? '1.0' : '1.1' }));
+          assert.equal(res.status, 200, what);
+          assert.equal(res.header('access-control-allow-origin'), origin === A || origin === B ? origin : undefined, what);
+          assert.deepEqual(res.headerAll('x-frame-options'), ['DENY'], what);
+          assert.deepEqual(res.headerAll('cross-origin-opener-policy'), ['same-origin'], what);
+          assert.deepEqual(res.headerAll('cache-control'), path === '/data.json' ? ['max-age=5'] : ['no-cache'], what);
+          assert.equal(res.headerAll('connection').join(), connection === 'keep-alive' ? '' : connection === 'close' ? 'close' : 'close', what);
+          const vary = res.headerAll('vary');
+          assert.equal(vary.length, 1, `${what}: one Vary field (${vary.join(' | ')})`);
+          const varied = vary[0]!.split(',').map((t) => t.trim().toLowerCase());
+          for (const name of ['origin', ...(path === '/index.html' ? ['sec-fetch-dest', 'sec-fetch-mode'] : [])]) {
+            assert.ok(varied.includes(name), `${what}: Vary names ${name} (${vary[0]})`);
+          }
+          assert.equal(res.body.toString('utf8').includes('<p>index</p>'), path === '/index.html', what);
+          assert.equal(res.body.toString('utf8').includes('/__porthole/'), round === 1 && path === '/index.html', `${what}: the live-reload client only in a navigation`);
+        }
+      }
+    }
+  }
+});
+
 test('a CORS fetch from an origin --cors allows is answered, not refused as a cross-site load; others still are', async () => {
   const app = 'Origin: http://app.example:5173';
   const s = await serve({ root, configFile: false, cors: { enabled: true, origins: ['http://app.example:5173'] } });

@@ -25,6 +25,14 @@ const CORS_METHODS = ['GET', 'HEAD'];
 const NOT_PROXIED = 'CONNECT';
 /** How long a browser may cache a preflight's answer (seconds): short, since settings change. */
 export const PREFLIGHT_MAX_AGE_S = 600;
+/**
+ * The configured header lists kept by path and origin (headersFor): at most this many (a client's
+ * distinct query strings would otherwise grow it without end; then it starts over), each key at
+ * most HEADER_LIST_KEY_MAX characters (a longer one is made each time), so it holds well under
+ * 1 MB whatever clients send: the bounds of live reload's path cache (pathShapes).
+ */
+const HEADER_LISTS_MAX = 1024;
+const HEADER_LIST_KEY_MAX = 256;
 /** Request header names a preflight may list before it is refused as abuse. */
 const MAX_PREFLIGHT_HEADERS = 64;
 
@@ -54,6 +62,8 @@ export class ResponsePolicy {
   private readonly rules: ReadonlyArray<{ readonly match: PathMatcher; readonly headers: HeaderList }>;
   private readonly always: HeaderList;
   private readonly origins: ReadonlySet<string> | 'any' | undefined;
+  /** headersFor's lists by path and allowed origin (at most HEADER_LISTS_MAX; then it starts over). */
+  private readonly headerLists = new Map<string, HeaderList>();
 
   constructor(options: ResponsePolicyOptions) {
     this.always = options.crossOriginIsolation ? ISOLATION_HEADERS : [];
@@ -76,22 +86,45 @@ export class ResponsePolicy {
    */
   prepare(ex: Exchange, proxied = false): boolean {
     if (this.inactive && !isPreflight(ex)) return false;
-    const extra: HeaderList = [...this.always];
-    if (this.rules.length > 0) {
-      const path = relativePathOf(ex.head.path);
-      for (const rule of this.rules) if (rule.match(path)) extra.push(...rule.headers);
-    }
     const origin = ex.header('origin');
     const allowed = origin !== undefined && this.allowsOrigin(origin);
-    if (this.origins !== undefined && allowed) extra.push(['Access-Control-Allow-Origin', this.origins === 'any' ? '*' : origin]);
+    ex.extraHeaders = this.headersFor(ex.head.path, this.origins !== undefined && allowed ? (this.origins === 'any' ? '*' : origin) : undefined);
+    if (!isPreflight(ex)) return false;
+    this.answerPreflight(ex, origin ?? '', allowed, proxied);
+    return true;
+  }
+
+  /**
+   * The headers added to an answer for `rawPath` (origin-form, query allowed) with
+   * `Access-Control-Allow-Origin: allowOrigin` when CORS allows the request's origin: the
+   * configured ones whose glob matches, in order, the last of a name winning, and `Vary: Origin`
+   * when the allowed origins are a list. Frozen, and the same list for the same path and origin
+   * while it is kept (headerLists): the connection merges a cached file's prepared head with a
+   * list once and keeps the result by the list's identity (mergedHead), where a new list per
+   * request made it serialise the whole head again.
+   */
+  private headersFor(rawPath: string, allowOrigin: string | undefined): HeaderList {
+    // An Origin is a header value (no CR or LF, http-parser), so the key cannot be forged to match another.
+    const key = allowOrigin === undefined ? rawPath : `${allowOrigin}\n${rawPath}`;
+    const kept = this.headerLists.get(key);
+    if (kept !== undefined) return kept;
+    const extra: HeaderList = [...this.always];
+    if (this.rules.length > 0) {
+      const path = relativePathOf(rawPath);
+      for (const rule of this.rules) if (rule.match(path)) extra.push(...rule.headers);
+    }
+    if (allowOrigin !== undefined) extra.push(['Access-Control-Allow-Origin', allowOrigin]);
     const headers = dedupe(extra);
     // Vary is a list (RFC 9110 §12.5.5): the answer varies by Origin as well as by what a
     // configured Vary names (`Vary: Cookie`), so Origin is added beside it, never in its place.
     if (this.origins !== undefined && this.origins !== 'any') headers.push(['Vary', 'Origin']);
-    ex.extraHeaders = headers;
-    if (!isPreflight(ex)) return false;
-    this.answerPreflight(ex, origin ?? '', allowed, proxied);
-    return true;
+    for (const field of headers) Object.freeze(field);
+    Object.freeze(headers);
+    if (key.length <= HEADER_LIST_KEY_MAX) {
+      if (this.headerLists.size >= HEADER_LISTS_MAX) this.headerLists.clear();
+      this.headerLists.set(key, headers);
+    }
+    return headers;
   }
 
   /**
