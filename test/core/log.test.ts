@@ -410,7 +410,7 @@ test('formatSeconds: milliseconds as $request_time (seconds, three decimals)', (
   for (const [ms, text] of cases) assert.equal(formatSeconds(ms), text, `${ms} ms`);
 });
 
-test('writeCombinedLine: the same bytes as formatCombinedLine and an LF, or nothing written (-1) when the line needs escapes, a back-end part or more room', () => {
+test('writeCombinedLine: the same bytes as formatCombinedLine and an LF, or -1 (the caller writes formatCombinedLine\'s line instead) when the line needs escapes, a back-end part or more room', () => {
   const base = requestRecord({
     time: Date.UTC(2026, 10, 30, 20, 4, 5),
     clientIp: '127.0.0.1',

@@ -35,7 +35,7 @@ import { FilePieces } from './file-pieces';
 import { bytesNotYetTaken, clientProgressKnown } from './send-queue';
 import { InputStore } from './input-store';
 import type { MemoryBudget, Reservation } from './memory-budget';
-import type { HeaderList, RequestRecord } from './request-record';
+import type { HeaderList, ReadonlyHeaderList, RequestRecord } from './request-record';
 import { escapeHtml } from '../text/html';
 import { headTail, serializeHead, serializeHeaders, statusHasNoBody } from './response-head';
 import { acceptField, htmlAcceptance } from './accept';
@@ -193,16 +193,18 @@ function preparedExtras(corp: boolean, connection: [string, string] | undefined,
  * configured list, added Vary, CORP and Connection: merging again for every answer cost each
  * cached page under live reload a whole head's serialising (perf, ka-50: a third of Porthole's own
  * work per request), and with one configured header (`--header`, `--cross-origin-isolation`)
- * 3.6 µs of CPU a request (10.65 -> 14.26 µs, 98k -> 77k req/s at 50 connections). The
- * configured lists are the policy's own, the same object for the same path and origin
- * (ResponsePolicy.prepare), so they are told apart by identity.
+ * 3.6 µs of CPU a request (10.65 -> 14.26 µs, 98k -> 77k req/s at 50 connections). Configured
+ * lists are told apart by identity: the policy's are the same object for the same path (query
+ * included) and allowed origin (ResponsePolicy.prepare), and live reload's client script keeps one
+ * per policy list; a list made anew per request would only miss (a new head made, the oldest kept
+ * one dropped), never get another's head.
  */
 const mergedHeads = new WeakMap<HeaderList, MergedHead[]>();
 
 interface MergedHead {
   /** The prepared head it was made from (its status line with it), the configured headers, the added Vary, CORP, Connection. */
   readonly source: string;
-  readonly extra: HeaderList | undefined;
+  readonly extra: ReadonlyHeaderList | undefined;
   readonly vary: string | undefined;
   readonly corp: boolean;
   readonly connection: [string, string] | undefined;
@@ -212,14 +214,15 @@ interface MergedHead {
 
 /**
  * How many merged heads one header list keeps: status × Connection × CORP × the configured lists
- * its path is answered with (one per origin under CORS), in practice ≤ 6; the oldest goes first.
+ * it is answered with (one per path and query string that reach the same file, and per allowed
+ * origin under CORS); the oldest goes first, so a file reached many ways makes its head again.
  */
 const MERGED_HEADS_MAX = 8;
 
 function mergedHead(
   source: string,
   logHeaders: HeaderList,
-  extra: HeaderList | undefined,
+  extra: ReadonlyHeaderList | undefined,
   vary: string | undefined,
   corp: boolean,
   connection: [string, string] | undefined,
@@ -458,9 +461,10 @@ export class Exchange {
   /**
    * Headers added to whatever response this exchange sends (configured headers, CORS), replacing
    * a same-named header of the response. Names and values must have been checked against RFC
-   * 9110's grammar (the writer still turns an invalid value into `-`).
+   * 9110's grammar (the writer still turns an invalid value into `-`). Shared (the policy's own
+   * lists, frozen): replaced, never changed in place.
    */
-  extraHeaders: HeaderList | undefined;
+  extraHeaders: ReadonlyHeaderList | undefined;
   /**
    * A Vary field value (RFC 9110 §12.5.5) added as its own field line to whatever response this
    * exchange sends, beside the response's own Vary (a list: the lines combine), never replacing
@@ -2369,7 +2373,7 @@ function oneVary(headers: HeaderList): HeaderList {
  * §8.4) is kept too: it says how the body's bytes are to be decoded. Returns `headers` itself when
  * there is nothing to add.
  */
-function withExtraHeaders(headers: HeaderList, extra: HeaderList | undefined): HeaderList {
+function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undefined): HeaderList {
   if (extra === undefined || extra.length === 0) return headers;
   const noStore = headers.some(([n, v]) => n.toLowerCase() === 'cache-control' && /(^|,)\s*no-store\s*(,|$)/i.test(v));
   // The answer's own Content-Encoding says how its body bytes are encoded (a compressed copy, a
@@ -2381,6 +2385,8 @@ function withExtraHeaders(headers: HeaderList, extra: HeaderList | undefined): H
   // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces it.
   const replaced = new Set(added.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
   const out: HeaderList = headers.filter(([n]) => !replaced.has(n.toLowerCase()));
-  out.push(...added);
+  // The configured fields go in as they are (frozen, shared): nothing writes to a field of a
+  // response's list (oneVary makes its own).
+  out.push(...(added as HeaderList));
   return out;
 }

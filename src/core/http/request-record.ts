@@ -4,6 +4,8 @@
  */
 
 export type HeaderList = Array<[name: string, value: string]>;
+/** A header list that is shared and must not be changed (a configured one: ResponsePolicy's lists are frozen). */
+export type ReadonlyHeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 
 export interface RequestRecord {
   /** Increasing per server. */

@@ -28,7 +28,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type * as UndiciModule from 'undici';
 import { pipeIntoBody, type Exchange, type UpstreamInfo } from '../http/connection';
-import type { HeaderList } from '../http/request-record';
+import type { HeaderList, ReadonlyHeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { canonicalHostName, isLoopbackBind } from '../access/access-policy';
@@ -653,7 +653,7 @@ export class ReverseProxy {
       if (ex.finished) return;
       if (result !== undefined && 'body' in result) {
         const made = [...result.policies];
-        const withRoom = (list: HeaderList): HeaderList => list.map((field) => (isPolicy(field) ? [field[0], made.shift() ?? field[1]] : field));
+        const withRoom = (list: ReadonlyHeaderList): HeaderList => list.map((field) => (isPolicy(field) ? [field[0], made.shift() ?? field[1]] : [field[0], field[1]]));
         const sent = withRoom(headers);
         if (extra.length > 0) ex.extraHeaders = withRoom(extra);
         ex.respond(res.statusCode, sent, result.body);

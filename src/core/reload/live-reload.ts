@@ -46,6 +46,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HostPolicy } from '../access/access-policy';
 import type { Exchange } from '../http/connection';
+import type { ReadonlyHeaderList } from '../http/request-record';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
@@ -163,6 +164,9 @@ function shownAs(p: string): string | undefined {
  * turned off (README, "/__porthole/").
  */
 export const CLIENT_MAX_AGE_S = 86_400;
+/** The client script's Cache-Control (a configured one wins), and with each configured list (by its identity). */
+const CLIENT_CACHE_CONTROL: ReadonlyHeaderList = Object.freeze([Object.freeze(['Cache-Control', `max-age=${CLIENT_MAX_AGE_S}`] as const)]);
+const clientHeaderLists = new WeakMap<ReadonlyHeaderList, ReadonlyHeaderList>();
 /** The client script, served from memory with a strong tag of its version. */
 const CLIENT_REPRESENTATION = inMemory('text/javascript; charset=utf-8', Buffer.from(CLIENT_SCRIPT, 'utf8'), {
   etag: `"porthole-client-${CLIENT_VERSION}"`,
@@ -1008,10 +1012,18 @@ export class LiveReload {
 
   private serveClient(ex: Exchange): void {
     // Replaces the representation's `no-cache` (configured headers replace it the same way, so a
-    // Cache-Control the user configured still wins).
-    const configured = ex.extraHeaders ?? [];
-    if (!configured.some(([name]) => name.toLowerCase() === 'cache-control')) {
-      ex.extraHeaders = [...configured, ['Cache-Control', `max-age=${CLIENT_MAX_AGE_S}`]];
+    // Cache-Control the user configured still wins). One list per configured one: the connection
+    // keeps the head merged with it by the list's identity (mergedHead).
+    const configured = ex.extraHeaders;
+    if (configured === undefined || configured.length === 0) {
+      ex.extraHeaders = CLIENT_CACHE_CONTROL;
+    } else if (!configured.some(([name]) => name.toLowerCase() === 'cache-control')) {
+      let list = clientHeaderLists.get(configured);
+      if (list === undefined) {
+        list = Object.freeze([...configured, ...CLIENT_CACHE_CONTROL]);
+        clientHeaderLists.set(configured, list);
+      }
+      ex.extraHeaders = list;
     }
     sendRepresentation(ex, CLIENT_REPRESENTATION);
   }

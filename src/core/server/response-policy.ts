@@ -13,8 +13,9 @@
  * passes on (all but CONNECT) under a proxied route.
  */
 import type { Exchange } from '../http/connection';
-import type { HeaderList } from '../http/request-record';
+import type { HeaderList, ReadonlyHeaderList } from '../http/request-record';
 import { isToken } from '../http/http-grammar';
+import { detachedString } from '../http/http-parser';
 import { compileGlobs, type PathMatcher } from '../reload/live-reload-glob';
 import type { CorsOptions, HeaderRule } from '../options';
 import { serializedOrigin } from '../config/validate-options';
@@ -28,8 +29,9 @@ export const PREFLIGHT_MAX_AGE_S = 600;
 /**
  * The configured header lists kept by path and origin (headersFor): at most this many (a client's
  * distinct query strings would otherwise grow it without end; then it starts over), each key at
- * most HEADER_LIST_KEY_MAX characters (a longer one is made each time), so it holds well under
- * 1 MB whatever clients send: the bounds of live reload's path cache (pathShapes).
+ * most HEADER_LIST_KEY_MAX characters (a longer one is made each time), each key and allowed
+ * origin a string of its own (not a slice keeping its request's head alive: detachedString), so it
+ * holds well under 1 MB whatever clients send: the bounds of live reload's path cache (pathShapes).
  */
 const HEADER_LISTS_MAX = 1024;
 const HEADER_LIST_KEY_MAX = 256;
@@ -63,7 +65,7 @@ export class ResponsePolicy {
   private readonly always: HeaderList;
   private readonly origins: ReadonlySet<string> | 'any' | undefined;
   /** headersFor's lists by path and allowed origin (at most HEADER_LISTS_MAX; then it starts over). */
-  private readonly headerLists = new Map<string, HeaderList>();
+  private readonly headerLists = new Map<string, ReadonlyHeaderList>();
 
   constructor(options: ResponsePolicyOptions) {
     this.always = options.crossOriginIsolation ? ISOLATION_HEADERS : [];
@@ -103,11 +105,13 @@ export class ResponsePolicy {
    * list once and keeps the result by the list's identity (mergedHead), where a new list per
    * request made it serialise the whole head again.
    */
-  private headersFor(rawPath: string, allowOrigin: string | undefined): HeaderList {
+  private headersFor(rawPath: string, allowOrigin: string | undefined): ReadonlyHeaderList {
     // An Origin is a header value (no CR or LF, http-parser), so the key cannot be forged to match another.
     const key = allowOrigin === undefined ? rawPath : `${allowOrigin}\n${rawPath}`;
     const kept = this.headerLists.get(key);
     if (kept !== undefined) return kept;
+    // Kept beyond the request: the origin's value is copied out of its head (detachedString).
+    if (allowOrigin !== undefined) allowOrigin = detachedString(allowOrigin);
     const extra: HeaderList = [...this.always];
     if (this.rules.length > 0) {
       const path = relativePathOf(rawPath);
@@ -122,7 +126,7 @@ export class ResponsePolicy {
     Object.freeze(headers);
     if (key.length <= HEADER_LIST_KEY_MAX) {
       if (this.headerLists.size >= HEADER_LISTS_MAX) this.headerLists.clear();
-      this.headerLists.set(key, headers);
+      this.headerLists.set(detachedString(key), headers);
     }
     return headers;
   }
