@@ -237,10 +237,13 @@ function skipEmptyLines(buf: Buffer): number {
 }
 
 /**
- * `s` copied into a string of its own. The targets, names and values the parser hands out are
- * slices of the decoded head, and V8 keeps the whole head (up to maxHeadBytes) alive for as long
- * as a slice of it lives: a string kept beyond its request (a cache's key) is copied out first,
- * or a cache of 1,024 paths could hold 16 MB of heads.
+ * `s` copied into a string of its own. The names and values the parser hands out are slices of
+ * the decoded head, and V8 keeps the whole head (up to maxHeadBytes) alive for as long as a slice
+ * of it lives: a string kept beyond its request (a cache's key) is copied out first, or a cache of
+ * 1,024 paths could hold 16 MB of heads. The request-target is copied here, once, when it differs
+ * from the last head's: the file cache, the URL dates, live reload's page shapes and the configured
+ * header lists all key by it or by slices of it. A value a cache keeps otherwise (an allowed
+ * origin) is copied by that cache.
  */
 export function detachedString(s: string): string {
   // A one-character prefix makes a new string; slicing it off flattens that into a copy first.
@@ -535,8 +538,9 @@ function fieldName(buf: Buffer, text: string, s: number, e: number, hasUpper: bo
  * this thread): the next head with the same bytes there gets the same string, not a new slice.
  * A keep-alive client sends the same Host on every request, and often the same target; one string
  * keeps its hash and compares by identity wherever it is looked up (HostPolicy's last host
- * allowed, the path caches), and a Host value seen before is not validated again. Each is a slice
- * of the head it came in, so it keeps that one head (up to maxHeadBytes) alive: two heads a thread.
+ * allowed, the path caches), and a Host value seen before is not validated again. The Host value
+ * is a slice of the head it came in, so it keeps that one head (up to maxHeadBytes) alive; the
+ * target is a copy (detachedString).
  */
 let lastTarget = '';
 let lastHost = '';
@@ -698,7 +702,8 @@ function parseRequestLine(buf: Buffer, text: string, s: number, e: number, limit
   const protocol = version === '1.0' ? 'HTTP/1.0' : buf[e - 1]! === 0x31 ? 'HTTP/1.1' : text.slice(j + 1, e);
 
   const method = methodName(buf, text, s, methodEnd);
-  const target = sameText(text, ts, j, lastTarget) ? lastTarget : text.slice(ts, j);
+  // A new target is copied out of the head (detachedString): every path cache keys by it.
+  const target = sameText(text, ts, j, lastTarget) ? lastTarget : detachedString(text.slice(ts, j));
   const t0 = target.charCodeAt(0);
   // No form of request-target has a fragment (RFC 9112 §3.2; absolute-URI, RFC 3986 §4.3): a `#`
   // would otherwise be read as part of a file name.

@@ -19,7 +19,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { extname, join, relative, sep } from 'node:path';
 import type { Exchange } from '../http/connection';
-import { detachedString } from '../http/http-parser';
 import { CLIENT_VERSION } from './live-reload-client';
 import type { ConsoleForward } from '../options';
 import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
@@ -306,9 +305,9 @@ interface PathShape {
  * path again for each request of the same URL was a tenth of a cached file's CPU at 50
  * keep-alive connections (`perf record`: filterPage 1.0 µs of 21.6). At most PATH_SHAPES_MAX
  * paths (a client's distinct query strings would otherwise grow it without end; then it starts
- * over), each at most PATH_SHAPE_KEY_MAX characters (longer ones are resolved each time), each
- * resolved from a copy of its own (a slice of the request's head kept it alive, up to 16 KiB a
- * path: detachedString), so it holds under 1 MB whatever clients send.
+ * over), each at most PATH_SHAPE_KEY_MAX characters (longer ones are resolved each time), each a
+ * string of its own (the parser copies a request's target out of its head: detachedString), so it
+ * holds under 1 MB whatever clients send.
  */
 const pathShapes = new Map<string, PathShape>();
 const PATH_SHAPES_MAX = 1024;
@@ -327,10 +326,7 @@ function pathShapeOf(rawPath: string, files: StaticOptions): PathShape {
   const cleanUrls = files.cleanUrls === true;
   const known = pathShapes.get(rawPath);
   if (known !== undefined && known.dotfiles === dotfiles && known.cleanUrls === cleanUrls) return known;
-  // The key and the segments resolved from it are kept: from a copy, not the request's head.
-  const keep = rawPath.length <= PATH_SHAPE_KEY_MAX;
-  const path = keep ? detachedString(rawPath) : rawPath;
-  const resolved = resolveRequestPath(path, dotfiles);
+  const resolved = resolveRequestPath(rawPath, dotfiles);
   let mayBePage = false;
   if (resolved.kind === 'ok') {
     const last = resolved.segments[resolved.segments.length - 1];
@@ -342,9 +338,9 @@ function pathShapeOf(rawPath: string, files: StaticOptions): PathShape {
       storedPage(last) !== undefined;
   }
   const shape: PathShape = { dotfiles, cleanUrls, resolved, mayBePage };
-  if (keep) {
+  if (rawPath.length <= PATH_SHAPE_KEY_MAX) {
     if (pathShapes.size >= PATH_SHAPES_MAX) pathShapes.clear();
-    pathShapes.set(path, shape);
+    pathShapes.set(rawPath, shape);
   }
   return shape;
 }

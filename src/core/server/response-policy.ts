@@ -30,8 +30,9 @@ export const PREFLIGHT_MAX_AGE_S = 600;
  * The configured header lists kept by path and origin (headersFor): at most this many (a client's
  * distinct query strings would otherwise grow it without end; then it starts over), each key at
  * most HEADER_LIST_KEY_MAX characters (a longer one is made each time), each key and allowed
- * origin a string of its own (not a slice keeping its request's head alive: detachedString), so it
- * holds well under 1 MB whatever clients send: the bounds of live reload's path cache (pathShapes).
+ * origin a string of its own (not a slice keeping its request's head alive: detachedString; the
+ * path is one already, the parser's copy), so it holds well under 1 MB whatever clients send: the
+ * bounds of live reload's path cache (pathShapes).
  */
 const HEADER_LISTS_MAX = 1024;
 const HEADER_LIST_KEY_MAX = 256;
