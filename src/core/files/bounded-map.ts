@@ -51,3 +51,32 @@ export function perOwner<T>(make: () => T): (owner: object) => T {
     return value;
   };
 }
+
+/**
+ * A map by request path (or a key made from one), for answers that depend on the path alone: at
+ * most `maxKeys` keys (a client's distinct query strings would otherwise grow it without end; when
+ * full it starts over), each at most `maxKeyLength` characters (a longer one is not kept: its
+ * value is made each time). Keys must be strings of their own, not slices of a request head (the
+ * parser's targets are: http-parser's detachedString), so it holds under 1 MB at the bounds used
+ * (1,024 keys of 256 characters) whatever clients send. Used by live reload's page shapes and
+ * the configured header lists.
+ */
+export class BoundedPathMap<V> {
+  private readonly entries = new Map<string, V>();
+
+  constructor(
+    private readonly maxKeys = 1024,
+    private readonly maxKeyLength = 256,
+  ) {}
+
+  get(key: string): V | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Keeps `value` for `key` unless the key is too long; a full map is emptied first. */
+  set(key: string, value: V): void {
+    if (key.length > this.maxKeyLength) return;
+    if (this.entries.size >= this.maxKeys) this.entries.clear();
+    this.entries.set(key, value);
+  }
+}

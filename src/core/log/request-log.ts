@@ -64,13 +64,21 @@ function formatTimeLocalUncached(ms: number): string {
   );
 }
 
-/** True when `value` holds a character escapeLogField rewrites (a control, `"`, `\`, or ≥ 0x7f). */
+/**
+ * True for a character escapeLogField rewrites: a control, `"`, `\`, or 0x7f and above. Below
+ * `lowest` counts too (0x21: a space, for the unquoted host field). The one rule every log writer
+ * here checks.
+ */
+function isLogEscaped(c: number, lowest = 0x20): boolean {
+  return c < lowest || c === 0x22 || c === 0x5c || c >= 0x7f;
+}
+
+/** True when `value` holds a character escapeLogField rewrites (isLogEscaped). */
 function needsLogEscape(value: string): boolean {
   // A plain loop: a regular expression with a range up to \uffff left V8's fast path for the
   // concatenated and sliced strings these fields are (a runtime call per test, in every line).
   for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) return true;
+    if (isLogEscaped(value.charCodeAt(i))) return true;
   }
   return false;
 }
@@ -85,7 +93,7 @@ export function escapeLogField(value: string): string {
   let out = '';
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) {
+    if (isLogEscaped(c)) {
       out += c > 0xff ? '?' : `\\x${c.toString(16).toUpperCase().padStart(2, '0')}`;
     } else {
       out += value[i];
@@ -231,14 +239,14 @@ export function writeCombinedLine(bytes: Buffer, at: number, r: RequestRecord): 
 }
 
 /**
- * Copies `text` into `bytes` at `at` when every character is one escapeLogField keeps as it is
- * (`lowest` up to 0x7e but `"` and `\`; `lowest` 0x21 also refuses a space) and returns the end;
- * -1 at the first one it would escape (what was copied before it stays).
+ * Copies `text` into `bytes` at `at` when no character is isLogEscaped(c, lowest) (`lowest` 0x21
+ * also refuses a space) and returns the end; -1 at the first one that is (what was copied before
+ * it stays).
  */
 function writeField(bytes: Buffer, at: number, text: string, lowest: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c < lowest || c === 0x22 || c === 0x5c || c >= 0x7f) return -1;
+    if (isLogEscaped(c, lowest)) return -1;
     bytes[at + i] = c;
   }
   return at + text.length;

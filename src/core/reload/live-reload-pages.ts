@@ -24,6 +24,7 @@ import type { ConsoleForward } from '../options';
 import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, type CspMeta, type PagePlan, type PlacementWish } from './live-reload-inject';
 import { MAX_WAITING_PLANS, planPageOffThread, waitingPlans } from './page-planner';
+import { BoundedPathMap } from '../files/bounded-map';
 import { openContained } from '../files/open-contained';
 import { resolveRequestPath, type ResolvedPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, isActiveLog, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
@@ -303,15 +304,10 @@ interface PathShape {
 /**
  * Paths seen lately and their shape: every answer consults it (the page Vary), and resolving a
  * path again for each request of the same URL was a tenth of a cached file's CPU at 50
- * keep-alive connections (`perf record`: filterPage 1.0 µs of 21.6). At most PATH_SHAPES_MAX
- * paths (a client's distinct query strings would otherwise grow it without end; then it starts
- * over), each at most PATH_SHAPE_KEY_MAX characters (longer ones are resolved each time), each a
- * string of its own (the parser copies a request's target out of its head: detachedString), so it
- * holds under 1 MB whatever clients send.
+ * keep-alive connections (`perf record`: filterPage 1.0 µs of 21.6). Bounded as BoundedPathMap
+ * says (1,024 paths of up to 256 characters; longer ones are resolved each time).
  */
-const pathShapes = new Map<string, PathShape>();
-const PATH_SHAPES_MAX = 1024;
-const PATH_SHAPE_KEY_MAX = 256;
+const pathShapes = new BoundedPathMap<PathShape>();
 
 /**
  * `rawPath` (origin-form, query allowed) resolved (resolveRequestPath) under `files`' dotfiles
@@ -338,10 +334,7 @@ function pathShapeOf(rawPath: string, files: StaticOptions): PathShape {
       storedPage(last) !== undefined;
   }
   const shape: PathShape = { dotfiles, cleanUrls, resolved, mayBePage };
-  if (rawPath.length <= PATH_SHAPE_KEY_MAX) {
-    if (pathShapes.size >= PATH_SHAPES_MAX) pathShapes.clear();
-    pathShapes.set(rawPath, shape);
-  }
+  pathShapes.set(rawPath, shape);
   return shape;
 }
 

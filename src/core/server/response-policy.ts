@@ -16,6 +16,7 @@ import type { Exchange } from '../http/connection';
 import type { HeaderList, ReadonlyHeaderList } from '../http/request-record';
 import { isToken } from '../http/http-grammar';
 import { detachedString } from '../http/http-parser';
+import { BoundedPathMap } from '../files/bounded-map';
 import { compileGlobs, type PathMatcher } from '../reload/live-reload-glob';
 import type { CorsOptions, HeaderRule } from '../options';
 import { serializedOrigin } from '../config/validate-options';
@@ -26,16 +27,6 @@ const CORS_METHODS = ['GET', 'HEAD'];
 const NOT_PROXIED = 'CONNECT';
 /** How long a browser may cache a preflight's answer (seconds): short, since settings change. */
 export const PREFLIGHT_MAX_AGE_S = 600;
-/**
- * The configured header lists kept by path and origin (headersFor): at most this many (a client's
- * distinct query strings would otherwise grow it without end; then it starts over), each key at
- * most HEADER_LIST_KEY_MAX characters (a longer one is made each time), each key and allowed
- * origin a string of its own (not a slice keeping its request's head alive: detachedString; the
- * path is one already, the parser's copy), so it holds well under 1 MB whatever clients send: the
- * bounds of live reload's path cache (pathShapes).
- */
-const HEADER_LISTS_MAX = 1024;
-const HEADER_LIST_KEY_MAX = 256;
 /** Request header names a preflight may list before it is refused as abuse. */
 const MAX_PREFLIGHT_HEADERS = 64;
 
@@ -65,8 +56,11 @@ export class ResponsePolicy {
   private readonly rules: ReadonlyArray<{ readonly match: PathMatcher; readonly headers: HeaderList }>;
   private readonly always: HeaderList;
   private readonly origins: ReadonlySet<string> | 'any' | undefined;
-  /** headersFor's lists by path and allowed origin (at most HEADER_LISTS_MAX; then it starts over). */
-  private readonly headerLists = new Map<string, ReadonlyHeaderList>();
+  /**
+   * headersFor's lists by path and allowed origin, bounded as BoundedPathMap says; each key a
+   * string of its own (the path is the parser's copy; the origin is copied: detachedString).
+   */
+  private readonly headerLists = new BoundedPathMap<ReadonlyHeaderList>();
 
   constructor(options: ResponsePolicyOptions) {
     this.always = options.crossOriginIsolation ? ISOLATION_HEADERS : [];
@@ -125,10 +119,7 @@ export class ResponsePolicy {
     if (this.origins !== undefined && this.origins !== 'any') headers.push(['Vary', 'Origin']);
     for (const field of headers) Object.freeze(field);
     Object.freeze(headers);
-    if (key.length <= HEADER_LIST_KEY_MAX) {
-      if (this.headerLists.size >= HEADER_LISTS_MAX) this.headerLists.clear();
-      this.headerLists.set(detachedString(key), headers);
-    }
+    this.headerLists.set(detachedString(key), headers);
     return headers;
   }
 
