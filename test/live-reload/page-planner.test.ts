@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer } from '../../src/core/server/server';
 import type { RequestRecord } from '../../src/core/http/request-record';
-import { MAX_WAITING_PLANS, PLAN_TIME_LIMIT_MS } from '../../src/core/reload/page-planner';
+import { MAX_WAITING_PLANS, PLAN_TIME_LIMIT_MS, PLAN_WAIT_LIMIT_MS } from '../../src/core/reload/page-planner';
 import { planPage } from '../../src/core/reload/live-reload-inject';
 import { MAX_INJECT_BYTES } from '../../src/core/reload/live-reload-pages';
 
@@ -120,13 +120,24 @@ test('an ordinary page planned while the machine is busy gets the tag: a thread 
   }
   const head = Buffer.from('<!doctype html><html><head><title>big</title></head><body><p>');
   const tail = Buffer.from('</p></body></html>\n');
-  const page = Buffer.concat([head, Buffer.alloc(MAX_INJECT_BYTES - head.length - tail.length, 0x61), tail]);
+  const pageOf = (fill: number): Buffer => Buffer.concat([head, Buffer.alloc(MAX_INJECT_BYTES - head.length - tail.length, fill), tail]);
+  const page = pageOf(0x61);
   await writeFile(join(root, 'busy.html'), page);
-  // Its cost here (CPU time), so that the load below makes planning take about 8 s of wall time.
-  const before = process.cpuUsage();
   assert.equal(planPage(page, '<script data-porthole-client src="/x"></script>', 'head').kind, 'inject');
-  const used = process.cpuUsage(before);
-  const costMs = Math.max(100, (used.user + used.system) / 1000);
+  // Its cost on the planner thread itself, warm, on this (idle) machine: two pages of the same
+  // size and shape, each its own content (a plan is kept by content). The first may wait behind
+  // a page left from the test before and starts the thread; the second is planned alone, so its
+  // wall time is the planner's CPU time. (CI failure: the cost was measured on this thread, and a
+  // planner thread started cold under the load below took longer than the load was sized for.)
+  let costMs = 0;
+  for (const fill of [0x62, 0x63]) {
+    await writeFile(join(root, `warm-${fill}.html`), pageOf(fill));
+    const warm = await get(`/warm-${fill}.html`, NAV);
+    assert.ok(warm.body.includes('data-porthole-client'), `warm-up page ${fill} planned on an idle machine`);
+    costMs = Math.max(100, records.filter((r) => r.target === `/warm-${fill}.html`).at(-1)?.durationMs ?? 0);
+  }
+  // `threads` busy threads beside the planner, all on one CPU: about 8 s of wall time to plan,
+  // past PLAN_TIME_LIMIT_MS (5 s) and within PLAN_WAIT_LIMIT_MS (15 s).
   const threads = Math.max(1, Math.ceil(8_000 / costMs) - 1);
   const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'latin1'))?.[1] ?? '0';
   const cpu = allowed.split(',')[0]?.split('-')[0] ?? '0';
@@ -134,22 +145,35 @@ test('an ordinary page planned while the machine is busy gets the tag: a thread 
     t.skip('this process cannot be pinned to one CPU');
     return;
   }
-  // `threads` busy threads (bounded: 40 s) and this process, all on one CPU.
+  // The busy threads (each bounded: 40 s), pinned to this process's CPU.
   const hog = spawn('taskset', ['-c', cpu, process.execPath, '-e', `
     const { Worker } = require('node:worker_threads');
     const spin = 'const end = Date.now() + 40000; while (Date.now() < end);';
     for (let i = 1; i < ${threads}; i++) new Worker(spin, { eval: true });
     eval(spin);`], { stdio: 'ignore' });
+  let took = 0;
+  let answer: { status: number; body: Buffer };
   try {
     const started = Date.now();
-    const answer = await get('/busy.html', NAV);
-    const took = Date.now() - started;
-    assert.equal(answer.status, 200);
-    const note = records.filter((r) => r.target === '/busy.html').at(-1)?.note ?? '';
-    assert.ok(answer.body.includes('data-porthole-client'), `planned in ${took} ms (about ${Math.round(costMs)} ms of CPU, ${threads} busy threads): ${note}`);
+    answer = await get('/busy.html', NAV);
+    took = Date.now() - started;
   } finally {
     spawnSync('taskset', ['-a', '-p', '-c', allowed, String(process.pid)]);
     hog.kill();
+  }
+  assert.equal(answer.status, 200);
+  const note = records.filter((r) => r.target === '/busy.html').at(-1)?.note ?? '';
+  t.diagnostic(`planned in ${took} ms (planner cost ${Math.round(costMs)} ms idle, ${threads} busy threads)`);
+  if (!answer.body.includes('data-porthole-client')) {
+    // A machine busier still than the load (the planner had less than its share of the CPU for
+    // all of PLAN_WAIT_LIMIT_MS): then it must have waited that long, said it was not the page's
+    // fault, and not kept that as the page's plan. Judged slow (the fault this test is for), or
+    // given up on at PLAN_TIME_LIMIT_MS, fails here.
+    const detail = `planned in ${took} ms (about ${Math.round(costMs)} ms of CPU, ${threads} busy threads): ${note}`;
+    assert.ok(took >= PLAN_WAIT_LIMIT_MS - 50, detail);
+    assert.match(note, /other pages were being parsed/, detail);
+    const again = await get('/busy.html', NAV);
+    assert.ok(again.body.includes('data-porthole-client'), `asked again on an idle machine: ${detail}`);
   }
 });
 
