@@ -818,7 +818,7 @@ export class Connection {
     this.localPort = bound !== undefined ? bound.port : (socket.localPort ?? 0);
     this.secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('timeout', () => this.onInactivity());
+    socket.on('timeout', () => this.afterThisTurnsReads(() => this.onInactivity(), true));
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.onEnd());
@@ -1110,7 +1110,7 @@ export class Connection {
         // here, not for every head: a complete one goes on to a timeout of its own at once.)
         this.setSocketTimeout(0);
         const left = Math.max(0, this.headStart + this.ctx.timeouts.headersMs - Date.now());
-        this.headTimer = setTimeout(() => this.onHeadTimeout(), left);
+        this.headTimer = this.deadline(left, () => this.headTimer, () => this.onHeadTimeout());
       }
       return false;
     }
@@ -1157,7 +1157,7 @@ export class Connection {
       // connection for ever (slowloris on the body): no progress for headersMs → 408.
       this.setSocketTimeout(this.ctx.timeouts.headersMs);
       // However steadily it trickles in, the whole body must arrive within bodyMs.
-      this.bodyTimer = setTimeout(() => this.onBodyTimeout(), this.ctx.timeouts.bodyMs);
+      this.bodyTimer = this.deadline(this.ctx.timeouts.bodyMs, () => this.bodyTimer, () => this.onBodyTimeout());
       if (head.expectContinue) this.socket.write(CONTINUE);
       return true;
     }
@@ -1750,6 +1750,41 @@ export class Connection {
   private linger(): void {
     this.setSocketTimeout(LINGER_MS);
     this.headTimer = setTimeout(() => this.destroy(), LINGER_MAX_MS);
+  }
+
+  /**
+   * Runs a timer's `verdict` (a deadline or an inactivity timeout ran out) at the end of this
+   * event-loop turn, after the turn's reads and writes. A timer runs at the start of a turn, before
+   * the sockets are polled: after the loop was held up (a long task, a garbage collection, a busy
+   * machine) a timeout fired though the bytes the client sent in time were waiting in the kernel,
+   * not yet read (CI: an upload answered 408 just as its back-end read again). Node polls between
+   * timers and setImmediate callbacks, so those bytes are read first: a head or body they complete
+   * is answered, and the verdict is given on what then stands. `silence`: an inactivity timeout,
+   * which bytes read or written in this turn answer (Node restarts the socket's timer on each),
+   * else an absolute deadline, which they do not extend.
+   */
+  private afterThisTurnsReads(verdict: () => void, silence: boolean): void {
+    const read = this.socket.bytesRead;
+    const queued = this.socket.writableLength;
+    setImmediate(() => {
+      if (this.phase === 'destroyed') return;
+      if (silence && (this.socket.bytesRead !== read || this.socket.writableLength !== queued)) return;
+      verdict();
+    });
+  }
+
+  /**
+   * A deadline `ms` from now: `verdict` runs after that turn's reads (afterThisTurnsReads), and only
+   * while `current()` is still this timer (a head or body those reads completed cleared it; the
+   * next one has its own).
+   */
+  private deadline(ms: number, current: () => NodeJS.Timeout | undefined, verdict: () => void): NodeJS.Timeout {
+    const timer: NodeJS.Timeout = setTimeout(() => {
+      this.afterThisTurnsReads(() => {
+        if (current() === timer) verdict();
+      }, false);
+    }, ms);
+    return timer;
   }
 
   private onHeadTimeout(): void {

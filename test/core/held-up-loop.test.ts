@@ -1,0 +1,102 @@
+/**
+ * A deadline or an inactivity timeout that runs out while the server's event loop is held up (a
+ * long task, a garbage collection, a busy machine) judges what the client had sent by then, not
+ * what the server had got round to reading. Node runs due timers at the start of a turn, before
+ * it polls the sockets, so the client's bytes that arrived in time still wait in the kernel when
+ * such a timer runs (CI, proxy-quiet-backend.test: an upload answered 408 as its back-end read
+ * again). Here the client is in the server's process: it sends its last bytes in time, then holds
+ * the loop past the timeout, so that the timer is due before those bytes are read. Real sockets
+ * on loopback; every wait bounded.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeSite, type Site } from '../fixtures/make-site';
+import { startServer, type Running } from './harness';
+import { RawClient } from './raw-client';
+
+/** The timeouts here (headersMs, idleMs): short, so that the loop can be held past them. */
+const TIMEOUT_MS = 300;
+/** When the client sends its last bytes: within TIMEOUT_MS of its last ones. */
+const IN_TIME_MS = 150;
+/** How long the client then holds the loop: its timer falls due meanwhile. */
+const HOLD_MS = 2 * TIMEOUT_MS;
+
+let site: Site;
+let srv: Running;
+
+before(async () => {
+  site = await makeSite();
+  srv = await startServer({ root: site.root, timeouts: { headersMs: TIMEOUT_MS, idleMs: TIMEOUT_MS }, reload: { enabled: false } });
+});
+
+after(async () => {
+  await srv.close();
+  await site.cleanup();
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Writes `bytes` (to the kernel at once: the socket is idle) and holds this thread for HOLD_MS. */
+function sendThenHold(client: RawClient, bytes: string): void {
+  client.socket.write(bytes);
+  const end = Date.now() + HOLD_MS;
+  while (Date.now() < end);
+}
+
+test('a request head completed in time is answered though its deadline fell due while the loop was held up', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await sleep(IN_TIME_MS);
+    sendThenHold(client, '\r\n');
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(res.body.toString(), site.hello);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a request body whose last bytes came in time is not a 408 though its inactivity timeout fell due while the loop was held up', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234');
+    await sleep(IN_TIME_MS);
+    sendThenHold(client, '56789');
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    assert.equal(res.status, 200, res.body.toString());
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a keep-alive request sent before the idle timeout is answered though the timeout fell due while the loop was held up', async () => {
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    assert.equal((await client.readResponse({ timeoutMs: 5_000 })).status, 200);
+    await sleep(TIMEOUT_MS - IN_TIME_MS);
+    sendThenHold(client, 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    assert.equal(res.status, 200, res.body.toString());
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a client that sent nothing more is still given its verdict once the loop runs again', async () => {
+  // The other side of the rule: silence is still judged, one turn later.
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234');
+    await sleep(IN_TIME_MS);
+    const end = Date.now() + HOLD_MS;
+    while (Date.now() < end);
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    assert.equal(res.status, 408);
+  } finally {
+    client.destroy();
+  }
+});
