@@ -10,6 +10,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { RawClient } from './raw-client';
@@ -23,14 +24,19 @@ const HOLD_MS = 2 * TIMEOUT_MS;
 
 let site: Site;
 let srv: Running;
+/** The same over HTTPS, where the first byte and the handshake have the head's deadline. */
+let tlsSrv: Running;
 
 before(async () => {
   site = await makeSite();
   srv = await startServer({ root: site.root, timeouts: { headersMs: TIMEOUT_MS, idleMs: TIMEOUT_MS }, reload: { enabled: false } });
+  const cert = createSelfSignedCertificate(['127.0.0.1']);
+  tlsSrv = await startServer({ root: site.root, tls: { cert: cert.cert, key: cert.key }, timeouts: { headersMs: TIMEOUT_MS }, reload: { enabled: false } });
 });
 
 after(async () => {
   await srv.close();
+  await tlsSrv.close();
   await site.cleanup();
 });
 
@@ -96,6 +102,21 @@ test('a client that sent nothing more is still given its verdict once the loop r
     while (Date.now() < end);
     const res = await client.readResponse({ timeoutMs: 5_000 });
     assert.equal(res.status, 408);
+  } finally {
+    client.destroy();
+  }
+});
+
+test('a first byte sent in time on the HTTPS port is read though its deadline fell due while the loop was held up', async () => {
+  // Plain HTTP there is answered with the 400 that says to use https:// (plain-http-on-tls.test);
+  // given up at the deadline before its bytes were read, the connection was closed unanswered.
+  const client = await RawClient.connect(tlsSrv.port);
+  try {
+    await sleep(IN_TIME_MS);
+    sendThenHold(client, 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    assert.equal(res.status, 400);
+    assert.match(res.body.toString(), /https:\/\//);
   } finally {
     client.destroy();
   }

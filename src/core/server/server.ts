@@ -815,7 +815,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       raw.destroy();
       this.checkAllGone();
     };
-    const deadline = setTimeout(() => giveUp('not completed in time'), this.options.timeouts.headersMs);
+    // Given up after that turn's reads (setImmediate), as a connection's own deadlines are
+    // (Connection.afterThisTurnsReads): a first byte sent in time may still wait in the kernel when
+    // the timer runs after the loop was held up.
+    const deadline = setTimeout(() => setImmediate(() => giveUp('not completed in time')), this.options.timeouts.headersMs);
     const onEnd = (): void => giveUp('the client closed the connection');
     const onClose = (): void => giveUp('the connection closed');
     const onError = (err: Error): void => giveUp(err.message);
@@ -865,7 +868,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       raw.destroy();
       this.checkAllGone();
     };
-    const deadline = setTimeout(() => fail('not completed in time'), leftMs);
+    // After that turn's reads, as above: handshake bytes sent in time are read first.
+    const deadline = setTimeout(() => setImmediate(() => fail('not completed in time')), leftMs);
     const onEnd = (): void => fail('the client closed the connection');
     const onClose = (): void => fail('the connection closed');
     const onError = (err: Error): void => fail(err.message);
