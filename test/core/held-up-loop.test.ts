@@ -44,9 +44,18 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Writes `bytes` (to the kernel at once: the socket is idle) and holds this thread for HOLD_MS. */
-function sendThenHold(client: RawClient, bytes: string): void {
+/**
+ * Writes `bytes` (to the kernel at once: the socket is idle) and holds this thread for HOLD_MS,
+ * from the end of a turn (a setImmediate callback): the next thing the loop does then is run its
+ * due timers, before it polls the sockets.
+ */
+async function sendThenHold(client: RawClient, bytes: string): Promise<void> {
+  await new Promise((r) => setImmediate(r));
   client.socket.write(bytes);
+  hold();
+}
+
+function hold(): void {
   const end = Date.now() + HOLD_MS;
   while (Date.now() < end);
 }
@@ -56,7 +65,7 @@ test('a request head completed in time is answered though its deadline fell due 
   try {
     await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     await sleep(IN_TIME_MS);
-    sendThenHold(client, '\r\n');
+    await sendThenHold(client, '\r\n');
     const res = await client.readResponse({ timeoutMs: 5_000 });
     assert.equal(res.status, 200, res.body.toString());
     assert.equal(res.body.toString(), site.hello);
@@ -70,7 +79,7 @@ test('a request body whose last bytes came in time is not a 408 though its inact
   try {
     await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234');
     await sleep(IN_TIME_MS);
-    sendThenHold(client, '56789');
+    await sendThenHold(client, '56789');
     const res = await client.readResponse({ timeoutMs: 5_000 });
     assert.equal(res.status, 200, res.body.toString());
   } finally {
@@ -84,7 +93,7 @@ test('a keep-alive request sent before the idle timeout is answered though the t
     await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     assert.equal((await client.readResponse({ timeoutMs: 5_000 })).status, 200);
     await sleep(TIMEOUT_MS - IN_TIME_MS);
-    sendThenHold(client, 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await sendThenHold(client, 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const res = await client.readResponse({ timeoutMs: 5_000 });
     assert.equal(res.status, 200, res.body.toString());
   } finally {
@@ -98,8 +107,8 @@ test('a client that sent nothing more is still given its verdict once the loop r
   try {
     await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234');
     await sleep(IN_TIME_MS);
-    const end = Date.now() + HOLD_MS;
-    while (Date.now() < end);
+    await new Promise((r) => setImmediate(r));
+    hold();
     const res = await client.readResponse({ timeoutMs: 5_000 });
     assert.equal(res.status, 408);
   } finally {
@@ -113,7 +122,7 @@ test('a first byte sent in time on the HTTPS port is read though its deadline fe
   const client = await RawClient.connect(tlsSrv.port);
   try {
     await sleep(IN_TIME_MS);
-    sendThenHold(client, 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await sendThenHold(client, 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const res = await client.readResponse({ timeoutMs: 5_000 });
     assert.equal(res.status, 400);
     assert.match(res.body.toString(), /https:\/\//);

@@ -177,6 +177,8 @@ test('an upload whose last bytes came in time is not a 408 though its timeout fe
   try {
     await client.write(`${request('/api/upload', { method: 'POST', headers: ['Content-Length: 10', 'Content-Type: application/octet-stream'] })}01234`);
     await new Promise((r) => setTimeout(r, STALL_MS / 2));
+    // From the end of a turn (setImmediate): the loop's next step is its due timers, then the poll.
+    await new Promise((r) => setImmediate(r));
     client.socket.write('56789');
     const end = Date.now() + 2 * STALL_MS;
     while (Date.now() < end);

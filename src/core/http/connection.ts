@@ -818,7 +818,7 @@ export class Connection {
     this.localPort = bound !== undefined ? bound.port : (socket.localPort ?? 0);
     this.secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('timeout', () => this.afterThisTurnsReads(() => this.onInactivity(), true));
+    socket.on('timeout', () => this.onSocketTimeout());
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.onEnd());
@@ -1754,22 +1754,37 @@ export class Connection {
 
   /**
    * Runs a timer's `verdict` (a deadline or an inactivity timeout ran out) at the end of this
-   * event-loop turn, after the turn's reads and writes. A timer runs at the start of a turn, before
-   * the sockets are polled: after the loop was held up (a long task, a garbage collection, a busy
-   * machine) a timeout fired though the bytes the client sent in time were waiting in the kernel,
-   * not yet read (CI: an upload answered 408 just as its back-end read again). Node polls between
-   * timers and setImmediate callbacks, so those bytes are read first: a head or body they complete
-   * is answered, and the verdict is given on what then stands. `silence`: an inactivity timeout,
-   * which bytes read or written in this turn answer (Node restarts the socket's timer on each),
-   * else an absolute deadline, which they do not extend.
+   * event-loop turn, after the turn's reads and writes. A timer runs before the sockets are polled:
+   * after the loop was held up (a long task, a garbage collection, a busy machine) a timeout fired
+   * though the bytes the client sent in time were waiting in the kernel, not yet read (CI: an
+   * upload answered 408 just as its back-end read again). Node polls between timers and
+   * setImmediate callbacks, so those bytes are read first: a head or body they complete is
+   * answered, and the verdict is given on what then stands (the caller checks that it still holds).
    */
-  private afterThisTurnsReads(verdict: () => void, silence: boolean): void {
+  private afterThisTurnsReads(verdict: () => void): void {
+    setImmediate(() => {
+      if (this.phase !== 'destroyed') verdict();
+    });
+  }
+
+  /**
+   * The socket's inactivity timeout ran out: onInactivity after this turn's reads, unless that
+   * turn changed what it was for. Bytes read or written, or another phase: not the silence it
+   * timed, and the timer runs again from now (Node restarts it on a read, not on a write only
+   * queued). A new timeout set meanwhile (setSocketTimeout): that one governs.
+   */
+  private onSocketTimeout(): void {
     const read = this.socket.bytesRead;
     const queued = this.socket.writableLength;
-    setImmediate(() => {
-      if (this.phase === 'destroyed') return;
-      if (silence && (this.socket.bytesRead !== read || this.socket.writableLength !== queued)) return;
-      verdict();
+    const phase = this.phase;
+    const changes = this.socketTimeoutChanges;
+    this.afterThisTurnsReads(() => {
+      if (this.socketTimeoutChanges !== changes) return;
+      if (this.socket.bytesRead !== read || this.socket.writableLength !== queued || this.phase !== phase) {
+        this.socket.setTimeout(this.socketTimeoutMs);
+        return;
+      }
+      this.onInactivity();
     });
   }
 
@@ -1782,7 +1797,7 @@ export class Connection {
     const timer: NodeJS.Timeout = setTimeout(() => {
       this.afterThisTurnsReads(() => {
         if (current() === timer) verdict();
-      }, false);
+      });
     }, ms);
     return timer;
   }
