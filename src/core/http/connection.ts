@@ -82,6 +82,24 @@ function joinRateTick(connection: Connection, windowMs: number): Set<Connection>
  * a turn's delay (one keep-alive connection: 13,200 → 11,900 req/s when always held). Not for an
  * answer that closes its connection: its close(2) follows the write in the same turn.
  */
+/**
+ * Runs a timer's `verdict` (a deadline or an inactivity timeout ran out) at the end of this
+ * event-loop turn, after the turn's reads and writes. A timer runs before the sockets are polled:
+ * after the loop was held up (a long task, a garbage collection, a busy machine) a timeout fired
+ * though the bytes the client sent in time were waiting in the kernel, not yet read (CI: an upload
+ * answered 408 just as its back-end read again). Node polls between timers and setImmediate
+ * callbacks, so those bytes are read first: a head or body they complete is answered, and the
+ * verdict is given on what then stands (the caller checks that it still holds).
+ */
+function afterThisTurnsReads(verdict: () => void): void {
+  setImmediate(verdict);
+}
+
+/** setTimeout(verdict, ms), the verdict given after that turn's reads (afterThisTurnsReads). */
+export function timeoutAfterReads(ms: number, verdict: () => void): NodeJS.Timeout {
+  return setTimeout(() => afterThisTurnsReads(verdict), ms);
+}
+
 let heldOutput: Connection[] = [];
 let heldFlushScheduled = false;
 
@@ -1753,21 +1771,6 @@ export class Connection {
   }
 
   /**
-   * Runs a timer's `verdict` (a deadline or an inactivity timeout ran out) at the end of this
-   * event-loop turn, after the turn's reads and writes. A timer runs before the sockets are polled:
-   * after the loop was held up (a long task, a garbage collection, a busy machine) a timeout fired
-   * though the bytes the client sent in time were waiting in the kernel, not yet read (CI: an
-   * upload answered 408 just as its back-end read again). Node polls between timers and
-   * setImmediate callbacks, so those bytes are read first: a head or body they complete is
-   * answered, and the verdict is given on what then stands (the caller checks that it still holds).
-   */
-  private afterThisTurnsReads(verdict: () => void): void {
-    setImmediate(() => {
-      if (this.phase !== 'destroyed') verdict();
-    });
-  }
-
-  /**
    * The socket's inactivity timeout ran out: onInactivity after this turn's reads, unless that
    * turn changed what it was for. Bytes read or written, or another phase: not the silence it
    * timed, and the timer runs again from now (Node restarts it on a read, not on a write only
@@ -1778,8 +1781,8 @@ export class Connection {
     const queued = this.socket.writableLength;
     const phase = this.phase;
     const changes = this.socketTimeoutChanges;
-    this.afterThisTurnsReads(() => {
-      if (this.socketTimeoutChanges !== changes) return;
+    afterThisTurnsReads(() => {
+      if (this.phase === 'destroyed' || this.socketTimeoutChanges !== changes) return;
       if (this.socket.bytesRead !== read || this.socket.writableLength !== queued || this.phase !== phase) {
         this.socket.setTimeout(this.socketTimeoutMs);
         return;
@@ -1789,16 +1792,14 @@ export class Connection {
   }
 
   /**
-   * A deadline `ms` from now: `verdict` runs after that turn's reads (afterThisTurnsReads), and only
+   * A deadline `ms` from now: `verdict` runs after that turn's reads (timeoutAfterReads), and only
    * while `current()` is still this timer (a head or body those reads completed cleared it; the
    * next one has its own).
    */
   private deadline(ms: number, current: () => NodeJS.Timeout | undefined, verdict: () => void): NodeJS.Timeout {
-    const timer: NodeJS.Timeout = setTimeout(() => {
-      this.afterThisTurnsReads(() => {
-        if (current() === timer) verdict();
-      });
-    }, ms);
+    const timer: NodeJS.Timeout = timeoutAfterReads(ms, () => {
+      if (this.phase !== 'destroyed' && current() === timer) verdict();
+    });
     return timer;
   }
 

@@ -29,7 +29,7 @@ import type * as TlsModule from 'node:tls';
 import type * as CryptoModule from 'node:crypto';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { ClientFilter, HostPolicy, isLoopbackAddress, normaliseIp } from '../access/access-policy';
-import { Connection, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
+import { Connection, timeoutAfterReads, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
 import { TOKEN_CHARS } from '../http/http-grammar';
 import {
@@ -815,10 +815,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       raw.destroy();
       this.checkAllGone();
     };
-    // Given up after that turn's reads (setImmediate), as a connection's own deadlines are
-    // (Connection.afterThisTurnsReads): a first byte sent in time may still wait in the kernel when
-    // the timer runs after the loop was held up.
-    const deadline = setTimeout(() => setImmediate(() => giveUp('not completed in time')), this.options.timeouts.headersMs);
+    // Given up after that turn's reads, as a connection's own deadlines are: a first byte sent in
+    // time may still wait in the kernel when the timer runs after the loop was held up.
+    const deadline = timeoutAfterReads(this.options.timeouts.headersMs, () => giveUp('not completed in time'));
     const onEnd = (): void => giveUp('the client closed the connection');
     const onClose = (): void => giveUp('the connection closed');
     const onError = (err: Error): void => giveUp(err.message);
@@ -869,7 +868,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       this.checkAllGone();
     };
     // After that turn's reads, as above: handshake bytes sent in time are read first.
-    const deadline = setTimeout(() => setImmediate(() => fail('not completed in time')), leftMs);
+    const deadline = timeoutAfterReads(leftMs, () => fail('not completed in time'));
     const onEnd = (): void => fail('the client closed the connection');
     const onClose = (): void => fail('the connection closed');
     const onError = (err: Error): void => fail(err.message);
