@@ -130,3 +130,52 @@ test('a first byte sent in time on the HTTPS port is read though its deadline fe
     client.destroy();
   }
 });
+
+/**
+ * The minimum receive rate (limits.minReceiveBytesPerSec over rateWindowMs) is a timer too: its
+ * tick compares what the connection has read with what it had read at the tick before. A server
+ * whose only connection is this one starts that tick as it accepts it (one timer per window
+ * length, made by the first connection: here a window no other test uses), so the test knows
+ * when the ticks fall: at WINDOW_MS, 2 × WINDOW_MS… after the connection. The head and the first
+ * bytes of the body come at once; the tick at WINDOW_MS records them; the next bytes (five times
+ * the minimum for a window) are sent at 1.3 × WINDOW_MS and the loop is held past 2 × WINDOW_MS.
+ * `sendNext`: false for a client that sends nothing more (still judged too slow).
+ */
+async function rateWindowHeldUp(windowMs: number, sendNext: boolean): Promise<{ status: number; body: string }> {
+  const minPerSec = 1_000;
+  const chunk = 'x'.repeat((5 * minPerSec * windowMs) / 1000);
+  const rateSrv = await startServer({
+    root: site.root,
+    limits: { minReceiveBytesPerSec: minPerSec, rateWindowMs: windowMs },
+    timeouts: { headersMs: 60_000, bodyMs: 60_000 },
+    reload: { enabled: false },
+  });
+  const client = await RawClient.connect(rateSrv.port);
+  try {
+    const connected = Date.now();
+    await client.write(`GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${10 + chunk.length + 10}\r\n\r\n0123456789`);
+    await sleep(connected + 1.3 * windowMs - Date.now());
+    await new Promise((r) => setImmediate(r));
+    if (sendNext) client.socket.write(chunk);
+    const end = Date.now() + 1.5 * windowMs;
+    while (Date.now() < end);
+    if (sendNext) await client.write('0123456789');
+    const res = await client.readResponse({ timeoutMs: 10 * windowMs });
+    return { status: res.status, body: res.body.toString() };
+  } finally {
+    client.destroy();
+    await rateSrv.close();
+  }
+}
+
+test('a request body sent faster than the minimum rate is not a 408 though the rate check fell due while the loop was held up', async () => {
+  const res = await rateWindowHeldUp(401, true);
+  assert.equal(res.status, 200, res.body);
+  assert.equal(res.body, site.hello);
+});
+
+test('a request body that stops is still judged too slow by the rate check once the loop runs again', async () => {
+  const res = await rateWindowHeldUp(403, false);
+  assert.equal(res.status, 408);
+  assert.match(res.body, /too slowly/);
+});
