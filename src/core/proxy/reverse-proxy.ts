@@ -27,7 +27,7 @@ import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type * as UndiciModule from 'undici';
-import { pipeIntoBody, type Exchange, type UpstreamInfo } from '../http/connection';
+import { pipeIntoBody, timeoutAfterReads, type Exchange, type UpstreamInfo } from '../http/connection';
 import type { HeaderList, ReadonlyHeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
@@ -209,11 +209,18 @@ class InvalidStatusError extends Error {
   }
 }
 
+/** No final response head within responseTimeoutMs (and no interim answer either). */
+class ResponseTimeoutError extends Error {
+  constructor() {
+    super('no response within the response timeout');
+  }
+}
+
 /**
  * A back-end sent interim (1xx) answers, 103 Early Hints or 102 Processing, and no final response
- * within the response timeout. undici starts its wait for the response head again at every 1xx it
- * reads, so without this a back-end that sent one every few seconds held its exchange, the
- * client's connection and a back-end connection for ever, past `--proxy-timeout`.
+ * within the response timeout, which a 1xx does not restart (undici's own wait for the head
+ * started again at every 1xx it read: a back-end that sent one every few seconds held its
+ * exchange, the client's connection and a back-end connection for ever, past `--proxy-timeout`).
  */
 class InterimOnlyError extends Error {
   constructor(
@@ -320,7 +327,10 @@ export class ReverseProxy {
   ) {
     const o = setup.options;
     const options = {
-      headersTimeout: o.responseTimeoutMs,
+      // The response timeout is Porthole's own (forward: responseDeadline), judged after the
+      // turn's reads: undici's ran before them, and a head the back-end sent in time but still in
+      // the kernel behind a held-up loop was a 504.
+      headersTimeout: 0,
       // A streamed response (Server-Sent Events, long polls) may go quiet for as long as the
       // back-end likes; the client ends it by leaving.
       bodyTimeout: 0,
@@ -392,24 +402,31 @@ export class ReverseProxy {
     // A code below 100 reaches undici's informational path (onInfo), then fails its parser's
     // assertion: remembered here so the 502 names the status instead of that assertion.
     let invalidStatus: number | undefined;
-    // The response timeout counts from when the back-end has the whole request (its body's end)
-    // to its final head, whatever interim answers come between (see InterimOnlyError): kept here
-    // from the first 1xx on, as undici's own restarts at each one.
+    // The response timeout counts from when the request was handed on whole (its body's end) to
+    // the final head, whatever interim answers come between (see InterimOnlyError). Its verdict
+    // is given after the turn's reads (timeoutAfterReads), and only while no final head came:
+    // a head that arrived in time, behind a held-up loop, is read first and answered.
     const responseTimeoutMs = this.setup.options.responseTimeoutMs;
     let waitFrom = started;
-    let requestSent = !ex.bodyPending;
     let interim = 0;
     let lastInterim = 0;
-    let interimTimer: NodeJS.Timeout | undefined;
-    const keepInterimDeadline = (): void => {
-      if (interim === 0 || !requestSent || interimTimer !== undefined) return;
-      interimTimer = setTimeout(() => controller.abort(new InterimOnlyError(interim, lastInterim)), Math.max(0, waitFrom + responseTimeoutMs - Date.now()));
+    let responseDeadline: NodeJS.Timeout | undefined;
+    let settled = false;
+    const startResponseDeadline = (): void => {
+      if (settled || responseDeadline !== undefined) return;
+      const timer: NodeJS.Timeout = timeoutAfterReads(Math.max(0, waitFrom + responseTimeoutMs - Date.now()), () => {
+        if (responseDeadline !== timer) return;
+        controller.abort(interim > 0 ? new InterimOnlyError(interim, lastInterim) : new ResponseTimeoutError());
+      });
+      responseDeadline = timer;
     };
-    const clearInterimDeadline = (): void => {
-      if (interimTimer !== undefined) clearTimeout(interimTimer);
+    const clearResponseDeadline = (): void => {
+      settled = true;
+      if (responseDeadline !== undefined) clearTimeout(responseDeadline);
+      responseDeadline = undefined;
     };
     const failed = (err: unknown): void => {
-      clearInterimDeadline();
+      clearResponseDeadline();
       upstream.ms = Date.now() - started;
       if (invalidStatus !== undefined) upstream.status = invalidStatus;
       if (err instanceof UpgradeRefusedError) upstream.status = err.statusCode;
@@ -421,16 +438,17 @@ export class ReverseProxy {
       if (!isValidStatus(statusCode)) invalidStatus = statusCode;
       interim++;
       lastInterim = statusCode;
-      keepInterimDeadline();
     };
     if (upgrade) {
       ex.suspendTimeout();
+      startResponseDeadline();
       const protocol = ex.header('upgrade') ?? 'websocket';
       this.agentFor(route)
         // The Agent picks its pool by `origin`, and upgradeRefusals tells `onInfo` of interim
         // answers (both missing from undici's UpgradeOptions type).
         .upgrade({ origin: route.origin, path: ex.head.path, method: ex.method, headers: flat, protocol, signal: controller.signal, onInfo } as Dispatcher.UpgradeOptions)
         .then((data) => {
+          clearResponseDeadline();
           upstream.status = 101;
           upstream.ms = Date.now() - started;
           this.tunnel(ex, route, data);
@@ -438,7 +456,10 @@ export class ReverseProxy {
       return;
     }
     let body: Readable | undefined;
-    if (!ex.bodyPending) ex.suspendTimeout();
+    if (!ex.bodyPending) {
+      ex.suspendTimeout();
+      startResponseDeadline();
+    }
     if (ex.bodyPending) {
       const readable = new Readable({ read: () => ex.resumeBody() });
       body = readable;
@@ -450,8 +471,7 @@ export class ReverseProxy {
           // timeouts, not by the client's socket (until then a stalled body gets 408).
           ex.suspendTimeout();
           waitFrom = Date.now();
-          requestSent = true;
-          keepInterimDeadline();
+          startResponseDeadline();
         },
         error: (message) => readable.destroy(new Error(message)),
       });
@@ -467,7 +487,7 @@ export class ReverseProxy {
         onInfo,
       })
       .then((res) => {
-        clearInterimDeadline();
+        clearResponseDeadline();
         upstream.status = res.statusCode;
         upstream.ms = Date.now() - started;
         if (!isValidStatus(res.statusCode)) {
@@ -874,7 +894,7 @@ export function describeUpstreamError(
   if ((undiciErrors !== undefined && err instanceof undiciErrors.ConnectTimeoutError) || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
     return { status: 504, reason: `did not accept a connection within ${seconds(options.connectTimeoutMs)}` };
   }
-  if ((undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
+  if (err instanceof ResponseTimeoutError || (undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
     return { status: 504, reason: `did not answer within ${seconds(options.responseTimeoutMs)}`, slow: true };
   }
   if (code !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(code)) {
