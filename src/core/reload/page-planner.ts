@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type * as WorkerThreadsModule from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
 import type { PagePlan, PlacementWish } from './live-reload-inject';
+import { timeoutAfterReads } from '../http/after-reads';
 
 /**
  * The longest a page waits for its plan (ms), from the request for it: queued behind other pages
@@ -106,13 +107,14 @@ export function planPageOffThread(html: Buffer, tag: string, wish: PlacementWish
     }
     const askedAt = Date.now();
     const job: Job = { request: { id: nextId++, html, tag, wish, charset }, resolve, askedAt, deadline: askedAt + PLAN_TIME_LIMIT_MS };
-    // A page that is still queued at its deadline leaves the queue unplanned.
-    job.timer = setTimeout(() => {
+    // A page that is still queued at its deadline leaves the queue unplanned. (Judged after the
+    // turn's reads, as the plan being made: the plan before it may have come in time.)
+    job.timer = timeoutAfterReads(PLAN_TIME_LIMIT_MS, () => {
       const at = waiting.indexOf(job);
       if (at < 0) return;
       waiting.splice(at, 1);
       resolve(WAITED_TOO_LONG);
-    }, PLAN_TIME_LIMIT_MS);
+    });
     waiting.push(job);
     startNext();
   });
@@ -141,12 +143,16 @@ function startNext(): void {
   };
   // The CPU time it would have had on an idle machine: the wall time left of its wait.
   const budget = Math.max(0, job.deadline - startedAt);
+  // Judged after the turn's reads (timeoutAfterReads): a plan the thread sent in time but still in
+  // its port behind a held-up loop is taken (finish), not thrown away with the thread and the page
+  // called too slow. Only while this page is still the one being planned.
   const expire = (): void => {
+    if (current?.job !== job) return;
     const now = Date.now();
     const used = cpuUsed();
     if (used !== undefined && used < budget - 1 && now < job.askedAt + PLAN_WAIT_LIMIT_MS) {
       // Starved, not slow: wait for the rest of its CPU time (or the wait limit).
-      if (current?.job === job) current.timer = setTimeout(expire, Math.min(budget - used, job.askedAt + PLAN_WAIT_LIMIT_MS - now));
+      current.timer = timeoutAfterReads(Math.min(budget - used, job.askedAt + PLAN_WAIT_LIMIT_MS - now), expire);
       return;
     }
     const given = now - startedAt;
@@ -155,7 +161,7 @@ function startNext(): void {
     // time where known, else the wall time.
     finish(job, (used ?? given) >= PLAN_TIME_LIMIT_MS / 2 ? TOO_SLOW : WAITED_TOO_LONG);
   };
-  const timer = setTimeout(expire, Math.max(0, job.deadline - Date.now()));
+  const timer = timeoutAfterReads(Math.max(0, job.deadline - Date.now()), expire);
   current = { job, timer };
   try {
     planner().postMessage(job.request);

@@ -29,7 +29,8 @@ import type * as TlsModule from 'node:tls';
 import type * as CryptoModule from 'node:crypto';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { ClientFilter, HostPolicy, isLoopbackAddress, normaliseIp } from '../access/access-policy';
-import { Connection, timeoutAfterReads, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
+import { Connection, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
+import { timeoutAfterReads } from '../http/after-reads';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
 import { TOKEN_CHARS } from '../http/http-grammar';
 import {
