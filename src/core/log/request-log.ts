@@ -17,6 +17,7 @@ import { lstat, open, readlink, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
+import { timeoutAfterReads } from '../http/after-reads';
 import { cutForDisplay, escapeForDisplay, methodForDisplay, namedPathForDisplay, targetForDisplay } from '../text/display-text';
 import { danglingLinkClause, danglingLinkOnPath, describeFsProblem, nodeKind, notAFolderOnPath } from '../text/fs-problem';
 import { mayAppendLogLines } from '../text/combined-log';
@@ -899,7 +900,9 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
         item.ready = true;
         this.scheduleFlush();
       };
-      const timer = setTimeout(() => settle(undefined), HOSTNAME_WAIT_MS);
+      // After the turn's reads (timeoutAfterReads): an answer that came in time behind a held-up
+      // loop names the line.
+      const timer = timeoutAfterReads(HOSTNAME_WAIT_MS, () => settle(undefined));
       timer.unref();
       void this.names.lookup(record.clientIp).then((name) => {
         if (name !== null && !settled) this.emit('hostname', record.clientIp, name);
