@@ -63,3 +63,15 @@ void test('starting: a missing program and one that exits non-zero fail with the
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test('a browser that exits non-zero within the grace period is a failure though the loop was held up past it', async () => {
+  // Its exit waits (SIGCHLD, read in the poll) while the grace timer falls due: the verdict is
+  // given after that turn's reads, so the exit is seen first (before: `started`, and no fallback).
+  const result = startBrowser([['sh', '-c', 'sleep 0.05; exit 3']], 100);
+  await new Promise((r) => setImmediate(r));
+  const end = Date.now() + 500;
+  while (Date.now() < end);
+  const outcome = await result;
+  assert.equal(outcome.ok, false);
+  assert.match(outcome.ok ? '' : outcome.reason, /exited with 3/);
+});

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { BoundAddress, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../src/core';
 import { DEFAULT_CONFIG } from '../../src/extension/config/node-config';
 import type { ControllerLog, ServerHandle } from '../../src/extension/server/node-server-controller';
-import { ServerController } from '../../src/extension/server/node-server-controller';
+import { ServerController, withTimeout } from '../../src/extension/server/node-server-controller';
 
 /** A WorkerServer stand-in whose listen/close the test settles by hand. */
 class FakeServer extends EventEmitter implements ServerHandle {
@@ -251,4 +252,30 @@ void test('navigate: sent only while running with a page connected; the count is
   assert.equal(controller.connectedPages, 0);
   assert.equal(controller.navigate('/d.html'), 0);
   assert.deepEqual(servers[0]!.navigated, ['/b.html']);
+});
+
+void test('withTimeout: an answer that came in time wins though the timeout fell due while the loop was held up', async () => {
+  // The answer is a socket's bytes, written before the loop is held past the timeout: they wait in
+  // the kernel when the timer falls due, and are read in that turn's poll. (The worker's
+  // 'listening' comes through its port the same way.)
+  const server = createServer((s) => {
+    s.on('error', () => undefined);
+    setImmediate(() => {
+      s.write('listening');
+      const end = Date.now() + 400;
+      while (Date.now() < end);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  client.on('error', () => undefined);
+  try {
+    const answer = new Promise<string>((resolve) => client.once('data', (d: Buffer) => resolve(d.toString())));
+    assert.equal(await withTimeout(answer, 100, 'ETIMEDOUT', 'The server did not start in time.'), 'listening');
+    // And silence is still a timeout.
+    await assert.rejects(withTimeout(new Promise(() => undefined), 50, 'ETIMEDOUT', 'no answer'), { code: 'ETIMEDOUT' });
+  } finally {
+    client.destroy();
+    await new Promise((r) => server.close(r));
+  }
 });

@@ -119,7 +119,8 @@ function tryStart(command: string, args: readonly string[], graceMs: number): Pr
     child.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' ? 'not found' : err.message));
     child.once('exit', (code, signal) => done(code === 0 ? undefined : `exited with ${code ?? signal ?? 'an error'}`));
     child.once('spawn', () => {
-      timer = setTimeout(() => done(undefined), graceMs);
+      // After that turn's reads: an exit in time behind a held-up loop is a failure, not a start.
+      timer = setTimeout(() => setImmediate(() => done(undefined)), graceMs);
     });
   });
 }

@@ -79,11 +79,16 @@ export class PageOpener extends Disposable {
     const promise = new Promise<boolean>((resolve) => {
       done = resolve;
     });
-    const timer = setTimeout(() => finish(false), ms);
+    // Judged after that turn's reads: the records of a request that came in time may wait in the
+    // worker's port behind a held-up extension host (a second tab opened for a page that came).
+    const timer = setTimeout(() => setImmediate(() => finish(false)), ms);
     const sub = server.controller.onRequests((records) => {
       if (records.some((r) => r.method === 'GET' && r.target.split('?', 1)[0] === pathname)) finish(true);
     });
+    let finished = false;
     const finish = (arrived: boolean): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       sub.dispose();
       done(arrived);

@@ -320,11 +320,16 @@ export class ServerController extends Disposable {
   }
 }
 
-/** Rejects with an Error carrying `code` when `promise` takes longer than `ms`. */
+/**
+ * Rejects with an Error carrying `code` when `promise` takes longer than `ms`. The verdict is
+ * given after that turn's reads (a setImmediate, as the core's timeoutAfterReads): the worker's
+ * answer, sent in time but waiting in its port behind a held-up extension host, is read first
+ * and wins.
+ */
 export function withTimeout<T>(promise: Promise<T>, ms: number, code: string, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(message), { code })), ms);
+    timer = setTimeout(() => setImmediate(() => reject(Object.assign(new Error(message), { code }))), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
