@@ -10,7 +10,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
@@ -129,6 +130,38 @@ test('a first byte sent in time on the HTTPS port is read though its deadline fe
     assert.match(res.body.toString(), /https:\/\//);
   } finally {
     client.destroy();
+  }
+});
+
+test('a TLS handshake completed in time lets its request through though its deadline fell due while the loop was held up', async () => {
+  // The client's last handshake message (its Finished) is written as its 'secureConnect' fires;
+  // holding the loop there leaves that message in the kernel while the server's handshake
+  // deadline (headersMs from the connection) falls due.
+  const raw = connect(tlsSrv.port, '127.0.0.1');
+  raw.on('error', () => undefined);
+  await new Promise<void>((r) => raw.once('connect', () => r()));
+  await sleep(IN_TIME_MS);
+  const secure = tlsConnect({ socket: raw, rejectUnauthorized: false, servername: 'localhost' });
+  secure.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => {
+        hold();
+        resolve();
+      });
+      secure.once('close', () => reject(new Error('closed during the handshake')));
+    });
+    secure.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      secure.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      secure.once('close', () => resolve(text));
+      setTimeout(() => resolve(text), 5_000).unref();
+    });
+    assert.match(answer, /^HTTP\/1\.1 200 /, answer || 'the connection closed unanswered');
+  } finally {
+    secure.destroy();
+    raw.destroy();
   }
 });
 
