@@ -189,3 +189,54 @@ test('an upload whose last bytes came in time is not a 408 though its timeout fe
     client.destroy();
   }
 });
+
+test('a back-end that stops reading an upload for good gets a 504 at the response timeout, not a wait for ever', async () => {
+  // Its reads stop after the head: the body fills the sockets' buffers, Porthole stops reading the
+  // client (so no client timeout applies), and the wait is the proxy's response timeout's to end.
+  const held: Socket[] = [];
+  const backend = createServer((s) => {
+    held.push(s);
+    s.on('error', () => undefined);
+    s.once('data', () => s.pause());
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  const port = (backend.address() as { port: number }).port;
+  const proxySrv = await startServer({
+    root: site.root,
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }], responseTimeoutMs: 1_000 },
+    reload: { enabled: false },
+  });
+  const client = connect(proxySrv.port, '127.0.0.1');
+  client.on('error', () => undefined);
+  try {
+    const size = 64 * 1024 * 1024;
+    let answer = '';
+    const answered = new Promise<void>((resolve) => {
+      client.on('data', (d: Buffer) => {
+        answer += d.toString('latin1');
+        if (answer.includes('\r\n\r\n')) resolve();
+      });
+    });
+    client.write(`POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n\r\n`);
+    const chunk = Buffer.alloc(1024 * 1024, 0x78);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size) {
+        sent += chunk.length;
+        if (!client.write(chunk)) {
+          client.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+    await withTimeout(answered, 15_000, 'an answer to the upload the back-end stopped reading');
+    assert.match(answer, /^HTTP\/1\.1 504 /);
+    assert.ok(sent < size, `the whole upload (${sent} bytes) went through: the back-end did not stop it`);
+  } finally {
+    client.destroy();
+    for (const s of held) s.destroy();
+    await proxySrv.close();
+    await new Promise((r) => backend.close(r));
+  }
+});

@@ -210,18 +210,11 @@ class InvalidStatusError extends Error {
   }
 }
 
-/** No final response head within responseTimeoutMs (and no interim answer either). */
-class ResponseTimeoutError extends Error {
-  constructor() {
-    super('no response within the response timeout');
-  }
-}
-
 /**
  * A back-end sent interim (1xx) answers, 103 Early Hints or 102 Processing, and no final response
- * within the response timeout, which a 1xx does not restart (undici's own wait for the head
- * started again at every 1xx it read: a back-end that sent one every few seconds held its
- * exchange, the client's connection and a back-end connection for ever, past `--proxy-timeout`).
+ * within the response timeout. undici starts its wait for the response head again at every 1xx it
+ * reads, so without this a back-end that sent one every few seconds held its exchange, the
+ * client's connection and a back-end connection for ever, past `--proxy-timeout`.
  */
 class InterimOnlyError extends Error {
   constructor(
@@ -328,10 +321,10 @@ export class ReverseProxy {
   ) {
     const o = setup.options;
     const options = {
-      // The response timeout is Porthole's own (forward: responseDeadline), judged after the
-      // turn's reads: undici's ran before them, and a head the back-end sent in time but still in
-      // the kernel behind a held-up loop was a 504.
-      headersTimeout: 0,
+      // undici counts it in half-second ticks of a loop that runs: a held-up loop makes it late,
+      // never early (a head sent in time is read first). It also bounds a back-end that stops
+      // reading a request body (it is refreshed by each body write).
+      headersTimeout: o.responseTimeoutMs,
       // A streamed response (Server-Sent Events, long polls) may go quiet for as long as the
       // back-end likes; the client ends it by leaving.
       bodyTimeout: 0,
@@ -403,31 +396,32 @@ export class ReverseProxy {
     // A code below 100 reaches undici's informational path (onInfo), then fails its parser's
     // assertion: remembered here so the 502 names the status instead of that assertion.
     let invalidStatus: number | undefined;
-    // The response timeout counts from when the request was handed on whole (its body's end) to
-    // the final head, whatever interim answers come between (see InterimOnlyError). Its verdict
-    // is given after the turn's reads (timeoutAfterReads), and only while no final head came:
-    // a head that arrived in time, behind a held-up loop, is read first and answered.
+    // The response timeout counts from when the back-end has the whole request (its body's end)
+    // to its final head, whatever interim answers come between (see InterimOnlyError): kept here
+    // from the first 1xx on, as undici's own restarts at each one. Its verdict is given after the
+    // turn's reads (timeoutAfterReads), and only while no final head came: a head sent in time
+    // but waiting in the kernel behind a held-up loop is read first and answered.
     const responseTimeoutMs = this.setup.options.responseTimeoutMs;
     let waitFrom = started;
+    let requestSent = !ex.bodyPending;
     let interim = 0;
     let lastInterim = 0;
-    let responseDeadline: NodeJS.Timeout | undefined;
+    let interimDeadline: NodeJS.Timeout | undefined;
     let settled = false;
-    const startResponseDeadline = (): void => {
-      if (settled || responseDeadline !== undefined) return;
+    const keepInterimDeadline = (): void => {
+      if (settled || interim === 0 || !requestSent || interimDeadline !== undefined) return;
       const timer: NodeJS.Timeout = timeoutAfterReads(Math.max(0, waitFrom + responseTimeoutMs - Date.now()), () => {
-        if (responseDeadline !== timer) return;
-        controller.abort(interim > 0 ? new InterimOnlyError(interim, lastInterim) : new ResponseTimeoutError());
+        if (interimDeadline === timer) controller.abort(new InterimOnlyError(interim, lastInterim));
       });
-      responseDeadline = timer;
+      interimDeadline = timer;
     };
-    const clearResponseDeadline = (): void => {
+    const clearInterimDeadline = (): void => {
       settled = true;
-      if (responseDeadline !== undefined) clearTimeout(responseDeadline);
-      responseDeadline = undefined;
+      if (interimDeadline !== undefined) clearTimeout(interimDeadline);
+      interimDeadline = undefined;
     };
     const failed = (err: unknown): void => {
-      clearResponseDeadline();
+      clearInterimDeadline();
       upstream.ms = Date.now() - started;
       if (invalidStatus !== undefined) upstream.status = invalidStatus;
       if (err instanceof UpgradeRefusedError) upstream.status = err.statusCode;
@@ -439,17 +433,17 @@ export class ReverseProxy {
       if (!isValidStatus(statusCode)) invalidStatus = statusCode;
       interim++;
       lastInterim = statusCode;
+      keepInterimDeadline();
     };
     if (upgrade) {
       ex.suspendTimeout();
-      startResponseDeadline();
       const protocol = ex.header('upgrade') ?? 'websocket';
       this.agentFor(route)
         // The Agent picks its pool by `origin`, and upgradeRefusals tells `onInfo` of interim
         // answers (both missing from undici's UpgradeOptions type).
         .upgrade({ origin: route.origin, path: ex.head.path, method: ex.method, headers: flat, protocol, signal: controller.signal, onInfo } as Dispatcher.UpgradeOptions)
         .then((data) => {
-          clearResponseDeadline();
+          clearInterimDeadline();
           upstream.status = 101;
           upstream.ms = Date.now() - started;
           this.tunnel(ex, route, data);
@@ -457,10 +451,7 @@ export class ReverseProxy {
       return;
     }
     let body: Readable | undefined;
-    if (!ex.bodyPending) {
-      ex.suspendTimeout();
-      startResponseDeadline();
-    }
+    if (!ex.bodyPending) ex.suspendTimeout();
     if (ex.bodyPending) {
       const readable = new Readable({ read: () => ex.resumeBody() });
       body = readable;
@@ -472,7 +463,8 @@ export class ReverseProxy {
           // timeouts, not by the client's socket (until then a stalled body gets 408).
           ex.suspendTimeout();
           waitFrom = Date.now();
-          startResponseDeadline();
+          requestSent = true;
+          keepInterimDeadline();
         },
         error: (message) => readable.destroy(new Error(message)),
       });
@@ -488,7 +480,7 @@ export class ReverseProxy {
         onInfo,
       })
       .then((res) => {
-        clearResponseDeadline();
+        clearInterimDeadline();
         upstream.status = res.statusCode;
         upstream.ms = Date.now() - started;
         if (!isValidStatus(res.statusCode)) {
@@ -895,7 +887,7 @@ export function describeUpstreamError(
   if ((undiciErrors !== undefined && err instanceof undiciErrors.ConnectTimeoutError) || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
     return { status: 504, reason: `did not accept a connection within ${seconds(options.connectTimeoutMs)}` };
   }
-  if (err instanceof ResponseTimeoutError || (undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
+  if ((undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
     return { status: 504, reason: `did not answer within ${seconds(options.responseTimeoutMs)}`, slow: true };
   }
   if (code !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(code)) {
