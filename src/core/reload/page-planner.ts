@@ -127,7 +127,14 @@ export function waitingPlans(): number {
 
 function startNext(): void {
   if (current !== undefined) return;
-  const job = waiting.shift();
+  let job = waiting.shift();
+  // A page whose wait ran out while the loop was held up (its verdict still to come, after the
+  // turn's reads) is not handed on: with no time left it would only cost a thread restart.
+  while (job !== undefined && Date.now() >= job.deadline) {
+    clearTimeout(job.timer);
+    job.resolve(WAITED_TOO_LONG);
+    job = waiting.shift();
+  }
   if (job === undefined) return;
   clearTimeout(job.timer);
   // Planned for what is left of its wait. The thread is ended before the next page is handed on,
