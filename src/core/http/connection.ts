@@ -1754,7 +1754,9 @@ export class Connection {
    */
   private linger(): void {
     this.setSocketTimeout(LINGER_MS);
-    this.headTimer = setTimeout(() => this.destroy(), LINGER_MAX_MS);
+    // After the turn's reads, as every deadline: the client's FIN, if it came, is read first and
+    // the close is the clean one, not a reset over bytes still unread.
+    this.headTimer = this.deadline(LINGER_MAX_MS, () => this.headTimer, () => this.destroy());
   }
 
   /**
