@@ -203,10 +203,14 @@ test('close() during a download with requests pipelined behind it: the download 
   try {
     // Not read for a while: the download stalls with the kernel's buffers full, still unfinished.
     client.socket.pause();
+    const sentAt = Date.now();
     await client.write(request(`/${site.bigName}`) + request('/hello.txt?behind=1') + request('/hello.txt?behind=2'));
     await new Promise((r) => setTimeout(r, 200));
     const closed = srv.close();
     assert.deepEqual(srv.server.unfinished(), { responses: 1, requests: 0 }, 'what the stop waits for');
+    // Their lines are written when the download ends, a second later at least: they carry the time
+    // the requests came (helper-128: the stop's time, and 0 s).
+    await new Promise((r) => setTimeout(r, 1_000));
     client.socket.resume();
     const head = await client.readResponse({ head: true });
     assert.equal(head.status, 200);
@@ -224,6 +228,10 @@ test('close() during a download with requests pipelined behind it: the download 
       ],
     );
     assert.match(behind[0]?.note ?? '', /^not answered: the server was stopping/);
+    for (const r of behind) {
+      assert.ok(r.time - sentAt < 500, `stamped ${r.time - sentAt} ms after it was sent`);
+      assert.ok(r.durationMs >= 1_000, `${r.durationMs} ms from its arrival to the end`);
+    }
   } finally {
     client.destroy();
   }
@@ -265,6 +273,26 @@ test('close() during a download: a malformed or half-sent request pipelined behi
     } finally {
       client.destroy();
     }
+  }
+});
+
+test('a head still arriving when the server stops at once is logged with the time it began, not the stop (helper-128)', async () => {
+  const srv = await startServer({ root: site.root, timeouts: { headersMs: 30_000 } });
+  const client = await RawClient.connect(srv.port);
+  client.noTranscript();
+  try {
+    const sentAt = Date.now();
+    await client.write('GET /partial HTTP/1.1\r\nUser-Agent: stop-partial-head\r\nHo');
+    await new Promise((r) => setTimeout(r, 1_200));
+    await withTimeout(srv.server.closeNow(), 10_000, 'closeNow() with a head arriving');
+    const line = srv.records.find((r) => r.target === '/partial');
+    assert.equal(line?.status, 499);
+    assert.equal(line?.note, 'the server stopped while the request head was arriving');
+    assert.equal(line?.userAgent, 'stop-partial-head');
+    assert.ok(line.time - sentAt < 500, `stamped ${line.time - sentAt} ms after it was sent`);
+    assert.ok(line.durationMs >= 1_000, `${line.durationMs} ms from its start to the stop`);
+  } finally {
+    client.destroy();
   }
 });
 

@@ -621,3 +621,64 @@ test('file transfers to clients that never read hold at most the queued-output b
     }
   });
 });
+
+/**
+ * Requests pipelined behind answers a connection never finished: when it ends other than by the
+ * server's stop (the send rate cut it, the client left), each whole head gets its own line — 499,
+ * aborted, nothing sent, the reason in the note, the time its bytes came — as they do when the
+ * server stops. helper-128: a reader of ten pipelined downloads cut by the send rate got one line,
+ * "client closed the connection mid-request", for the four heads not yet answered, and none for
+ * three of them; with a download under way, those behind it got none at all.
+ */
+test('requests pipelined behind unfinished answers get a line each when the connection is cut or the client leaves, with the time they came', async () => {
+  const page = request('/huge-page.html', { headers: ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'] });
+  const cases = [
+    // An answer under way (a file being sent) with two behind it; the reader is cut.
+    { name: 'download, cut', first: request(`/${site.bigName}`), leave: false, windowMs: 600, why: /\(client read slower than \d+ bytes\/s\)$/ },
+    // Whole answers queued above maxQueuedBytes (drainWait), the next ones unparsed; cut.
+    { name: 'queued pages, cut', first: page, leave: false, windowMs: 600, why: /\(client read slower than \d+ bytes\/s\)$/ },
+    // The same, and the client leaves first (a rate window of 10 s: no cut before it).
+    { name: 'queued pages, client left', first: page, leave: true, windowMs: 10_000, why: /\(the client closed the connection\)$/ },
+  ];
+  for (const c of cases) {
+    await withServer({ limits: { minSendBytesPerSec: 4 * MIB, rateWindowMs: c.windowMs, maxQueuedBytes: 256 * 1024 } }, async (srv) => {
+      const client = await RawClient.connect(srv.port);
+      client.noTranscript();
+      client.socket.pause();
+      try {
+        const sentAt = Date.now();
+        await client.write(c.first + request('/hello.txt?behind=1') + request('/hello.txt?behind=2'));
+        // Long enough that a line stamped when it is written is told from one stamped on arrival.
+        await sleep(c.leave ? 1_500 : 0);
+        if (c.leave) client.destroy();
+        await withTimeout(
+          (async () => {
+            while (srv.records.filter((r) => r.target.startsWith('/hello.txt?behind=')).length < 2) await sleep(20);
+          })(),
+          10_000,
+          `${c.name}: a line for each request behind`,
+        );
+        await sleep(200);
+        const behind = srv.records.filter((r) => r.target.startsWith('/hello.txt?behind='));
+        assert.deepEqual(
+          behind.map((r) => [r.target, r.status, r.aborted, r.bytes, r.responseHeaders.length]),
+          [
+            ['/hello.txt?behind=1', 499, true, 0, 0],
+            ['/hello.txt?behind=2', 499, true, 0, 0],
+          ],
+          c.name,
+        );
+        for (const r of behind) {
+          assert.match(r.note ?? '', /^not answered: the connection ended before its turn /, c.name);
+          assert.match(r.note ?? '', c.why, c.name);
+          assert.ok(r.time - sentAt < 500, `${c.name}: stamped ${r.time - sentAt} ms after it was sent`);
+          assert.ok(r.durationMs >= 1_000, `${c.name}: ${r.durationMs} ms from its arrival to the end`);
+        }
+        // No line of the whole heads blames a cut-short head on the client.
+        assert.equal(srv.records.filter((r) => r.note === 'client closed the connection mid-request').length, 0, c.name);
+      } finally {
+        client.destroy();
+      }
+    });
+  }
+});

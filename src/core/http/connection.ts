@@ -809,6 +809,13 @@ export class Connection {
   private socketTimeoutChanges = 0;
   /** refuseEachRequest's message: every request here is answered 400 with it. */
   private refusal: string | undefined;
+  /**
+   * When the bytes now in `pending` behind an answer (pipelined requests) arrived (epoch ms): the
+   * time their lines carry if they are logged unanswered (logUnansweredPipelined).
+   */
+  private pendingSince = 0;
+  /** Why the server ended this connection itself (a reader too slow), for those lines. */
+  private endReason: string | undefined;
 
   /** `peer`: the client's address (normalised, normaliseIp) and port, read when it was accepted. */
   constructor(
@@ -981,6 +988,7 @@ export class Connection {
   destroy(): void {
     if (this.phase === 'destroyed') return;
     const wasClosing = this.phase === 'closing';
+    const wasHead = this.phase === 'head';
     const byServer = this.stoppedByServer;
     this.phase = 'destroyed';
     this.clearHeadTimer();
@@ -1004,16 +1012,17 @@ export class Connection {
       if (byServer) ex.note ??= 'the server stopped before the answer was complete';
       this.log(ex, true);
       // Requests pipelined behind it, already read: logged as not answered (not a request body:
-      // what follows a streamed body's head is that body).
-      if (byServer && streamed === undefined) this.logUnansweredPipelined();
+      // what follows a streamed body's head is that body), whoever ended the connection.
+      if (streamed === undefined) this.logUnansweredPipelined(byServer ? undefined : (ex.note ?? this.endReason ?? 'the client closed the connection'), this.pendingSince);
     } else if (!wasClosing && this.bodyHead !== undefined) {
       // A complete head whose body never finished arriving: nothing to answer, but it is logged.
       this.logUnparsed(400, byServer ? 'the server stopped while the body was arriving' : 'client closed the connection mid-body', true, this.bodyHead);
     } else if (!wasClosing && !onlyEmptyLines(this.pending)) {
-      // Whole heads waiting behind an answer still queued (drainWait) when the server stopped:
-      // not answered. Then the bytes of a request head that never completed: nothing to answer,
-      // but it is logged (empty lines alone are no request head: RFC 9112 §2.2).
-      if (byServer) this.logUnansweredPipelined();
+      // Whole heads waiting behind an answer still queued (drainWait) when the connection ended
+      // (the server stopped, the reader was too slow, the client left): not answered, one line
+      // each. Then the bytes of a request head that never completed: nothing to answer, but it
+      // is logged with the time it began (empty lines alone are no request head: RFC 9112 §2.2).
+      if (byServer || this.drainWait) this.logUnansweredPipelined(byServer ? undefined : (this.endReason ?? 'the client closed the connection'), wasHead ? this.headStart : this.pendingSince);
       if (!onlyEmptyLines(this.pending)) this.logUnparsed(400, byServer ? 'the server stopped while the request head was arriving' : 'client closed the connection mid-request', true);
     }
     this.pending = EMPTY;
@@ -1031,13 +1040,15 @@ export class Connection {
       this.upgraded?.onData?.(chunk);
       return;
     }
-    if (this.pending.length === 0) {
+    const wasEmpty = this.pending.length === 0;
+    if (wasEmpty) {
       this.pending = chunk;
       this.scanned = 0;
     } else {
       this.pending = (this.input ??= new InputStore(INPUT_STORE_MIN_BYTES, countInputCopy)).join(this.pending, chunk);
     }
     if (this.phase === 'handling' || this.drainWait) {
+      if (wasEmpty) this.pendingSince = Date.now();
       if (this.streamed !== undefined) this.pumpBody();
       if (this.pending.length > MAX_PIPELINE_BUFFER && !this.paused) {
         this.paused = true;
@@ -1130,7 +1141,13 @@ export class Connection {
       this.failRequest(400, this.refusal, head);
       return false;
     }
-    this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
+    if (result.consumed === this.pending.length) {
+      this.pending = EMPTY;
+    } else {
+      // Pipelined bytes that came with this head's end (the clock only for them).
+      this.pending = this.pending.subarray(result.consumed);
+      this.pendingSince = now >= 0 ? now : Date.now();
+    }
     this.scanned = 0;
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
       // A proxied route streams its body to the back-end whatever the method: the refused-method
@@ -1181,7 +1198,12 @@ export class Connection {
       this.failRequest(result.status, result.message, head);
       return false;
     }
-    this.pending = result.consumed === this.pending.length ? EMPTY : this.pending.subarray(result.consumed);
+    if (result.consumed === this.pending.length) {
+      this.pending = EMPTY;
+    } else {
+      this.pending = this.pending.subarray(result.consumed);
+      this.pendingSince = Date.now();
+    }
     if (result.kind === 'more') return false;
     this.body = undefined;
     this.bodyHead = undefined;
@@ -1722,7 +1744,7 @@ export class Connection {
   private endGracefully(): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
     // The server stops after this answer: requests pipelined behind it, already read, get none.
-    if (this.ctx.closing && this.phase === 'handling') this.logUnansweredPipelined();
+    if (this.ctx.closing && this.phase === 'handling') this.logUnansweredPipelined(undefined, this.pendingSince);
     this.phase = 'closing';
     this.clearHeadTimer();
     this.clearBodyTimer();
@@ -1810,6 +1832,13 @@ export class Connection {
       // idle: a fresh connection that never sent anything, or keep-alive idle: close quietly.
       // handling: a write that made no progress: give up on this socket only.
       case 'idle':
+        // Answers queued above maxQueuedBytes, the next requests waiting (drainWait): a write
+        // stalled as in 'handling' — the kernel says whether the client still takes them, and the
+        // rate check judges a slow one.
+        if (this.drainWait) {
+          if (this.clientStillTaking()) return;
+          this.endReason ??= `no progress sending to the client for ${this.ctx.timeouts.writeStallMs / 1000} s`;
+        }
         this.destroy();
         return;
       case 'handling': {
@@ -1931,7 +1960,8 @@ export class Connection {
       if (this.phase === 'body') this.failRequest(408, 'The request body arrived too slowly.', body);
       else if (streamed !== undefined) this.failStreamedBody(streamed, 408, 'The request body arrived too slowly.');
     } else if (tooSlowOut) {
-      if (this.exchange !== undefined) this.exchange.note = `client read slower than ${minSendBytesPerSec} bytes/s`;
+      this.endReason = `client read slower than ${minSendBytesPerSec} bytes/s`;
+      if (this.exchange !== undefined) this.exchange.note = this.endReason;
       this.cut();
     }
   }
@@ -2166,17 +2196,28 @@ export class Connection {
    * sent, said in the note), a head still arriving as one the stop cut short (aborted). Such a head
    * behind the answer went unlogged (helper-117: a raw ESC or a 9,000-byte target pipelined behind
    * a download at Ctrl-C).
+   * `endedBy`: undefined when the server stops; else why the connection ended another way (the
+   * client left, a reader too slow was cut): whole heads are then logged 499, aborted, with that
+   * reason (helper-128: a reader of ten pipelined downloads cut by the send rate got one line,
+   * "client closed the connection mid-request", for the four heads not yet answered, and none for
+   * three of them). `arrivedAt`: when
+   * the bytes came (epoch ms), the time each line carries.
    */
-  private logUnansweredPipelined(): void {
+  private logUnansweredPipelined(endedBy: string | undefined, arrivedAt: number): void {
     let rest = this.pending;
     for (let n = 0; n < MAX_UNANSWERED_LOGGED && !onlyEmptyLines(rest); n++) {
       const result = parseRequestHead(rest, 0, this.ctx.limits);
+      // Each line carries when its bytes arrived (pendingSince; for a head in progress, when it
+      // began), not when the connection ended.
+      this.headStart = arrivedAt;
       if (result.kind !== 'complete') {
         // logUnparsed reads the request line and fields of what it logs from `pending`.
         this.pending = rest;
-        this.headStart = 0;
-        if (result.kind === 'error') this.logUnparsed(result.status, `not answered (the server was stopping): ${result.message}`, false);
-        else this.logUnparsed(400, 'the server stopped while the request head was arriving', true);
+        if (result.kind === 'error') {
+          this.logUnparsed(result.status, endedBy === undefined ? `not answered (the server was stopping): ${result.message}` : `not answered (the connection ended: ${endedBy}): ${result.message}`, false);
+        } else {
+          this.logUnparsed(400, endedBy === undefined ? 'the server stopped while the request head was arriving' : `the connection ended while the request head was arriving (${endedBy})`, true);
+        }
         rest = EMPTY;
         break;
       }
@@ -2188,8 +2229,12 @@ export class Connection {
       } else {
         rest = rest.subarray(result.consumed + length);
       }
-      this.headStart = 0;
-      this.logUnparsed(503, 'not answered: the server was stopping, and closes the connection after the answer before it (a client sends the request again on a new connection)', false, head);
+      if (endedBy === undefined) {
+        this.logUnparsed(503, 'not answered: the server was stopping, and closes the connection after the answer before it (a client sends the request again on a new connection)', false, head);
+      } else {
+        // Cut short with the connection, as a request whose answer was under way (499).
+        this.logUnparsed(400, `not answered: the connection ended before its turn (${endedBy})`, true, head);
+      }
     }
     this.pending = rest;
   }
