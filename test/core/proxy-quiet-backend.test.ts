@@ -240,3 +240,42 @@ test('a back-end that stops reading an upload for good gets a 504 at the respons
     await new Promise((r) => backend.close(r));
   }
 });
+
+test('a proxied body that breaks its framing after the answer began is not logged as requests pipelined behind it', async () => {
+  // The back-end answers at once (a stream it keeps open); then the client's chunked body breaks
+  // (a chunk size that is no number) with an HTTP-like line after it. What follows a broken body
+  // is that body's, never a request: one line, the POST's (helper-129: destroy() logged those
+  // bytes as requests not answered).
+  const held: Socket[] = [];
+  const backend = createServer((s) => {
+    held.push(s);
+    s.on('error', () => undefined);
+    s.once('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'));
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  const port = (backend.address() as { port: number }).port;
+  const proxySrv = await startServer({
+    root: site.root,
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }], responseTimeoutMs: 5_000 },
+    reload: { enabled: false },
+  });
+  const client = await RawClient.connect(proxySrv.port);
+  try {
+    await client.write('POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n');
+    const head = await client.readResponse({ head: true, timeoutMs: 5_000 });
+    assert.equal(head.status, 200);
+    await client.write('zz\r\nGET /fake HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await waitForClose(client.socket);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(
+      proxySrv.records.map((r) => r.target),
+      ['/api/upload'],
+      JSON.stringify(proxySrv.records.map((r) => [r.target, r.status, r.note])),
+    );
+  } finally {
+    client.destroy();
+    for (const s of held) s.destroy();
+    await proxySrv.close();
+    await new Promise((r) => backend.close(r));
+  }
+});

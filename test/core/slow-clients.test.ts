@@ -682,3 +682,46 @@ test('requests pipelined behind unfinished answers get a line each when the conn
     });
   }
 });
+
+test('requests behind several answers keep the time they came, however late their turn comes', async () => {
+  // Two pages ahead of them: the first queued above maxQueuedBytes, then read by the client a
+  // second later, which lets the second be parsed and queued; then the reader stops and is cut.
+  // Their lines carry when they came, not when the head before them was parsed (helper-129).
+  await withServer({ limits: { minSendBytesPerSec: 4 * MIB, rateWindowMs: 600, maxQueuedBytes: 256 * 1024 } }, async (srv) => {
+    const page = request('/huge-page.html', { headers: ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate'] });
+    const client = await RawClient.connect(srv.port);
+    client.noTranscript();
+    client.socket.pause();
+    try {
+      const sentAt = Date.now();
+      await client.write(page + page + request('/hello.txt?behind=1') + request('/hello.txt?behind=2'));
+      await sleep(1_200);
+      // Take the first page (its body is hugePage's bytes, and a head), then read no more.
+      client.socket.resume();
+      await withTimeout(
+        (async () => {
+          while (client.buffered < Buffer.byteLength(hugePage)) await sleep(2);
+        })(),
+        10_000,
+        'the first page read',
+      );
+      client.socket.pause();
+      await withTimeout(
+        (async () => {
+          while (srv.records.filter((r) => r.target.startsWith('/hello.txt?behind=')).length < 2) await sleep(20);
+        })(),
+        15_000,
+        'a line for each request behind',
+      );
+      const pages = srv.records.filter((r) => r.target === '/huge-page.html');
+      assert.equal(pages.length, 2, 'the second page was parsed after the first was read');
+      assert.ok((pages[1]?.time ?? 0) - sentAt >= 1_000, 'the second page was parsed a second later');
+      for (const r of srv.records.filter((x) => x.target.startsWith('/hello.txt?behind='))) {
+        assert.equal(r.status, 499);
+        assert.ok(r.time - sentAt < 500, `stamped ${r.time - sentAt} ms after it was sent`);
+      }
+    } finally {
+      client.destroy();
+    }
+  });
+});

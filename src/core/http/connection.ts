@@ -810,8 +810,10 @@ export class Connection {
   /** refuseEachRequest's message: every request here is answered 400 with it. */
   private refusal: string | undefined;
   /**
-   * When the bytes now in `pending` behind an answer (pipelined requests) arrived (epoch ms): the
-   * time their lines carry if they are logged unanswered (logUnansweredPipelined).
+   * When the first of the bytes now waiting in `pending` behind an answer (pipelined requests)
+   * arrived (epoch ms; 0 while not known: read and parsed at once): the time their lines carry if
+   * they are logged unanswered (logUnansweredPipelined). Kept while bytes wait, so heads parsed
+   * one by one from one batch keep its time; bytes that came later carry it too (no time per read).
    */
   private pendingSince = 0;
   /** Why the server ended this connection itself (a reader too slow), for those lines. */
@@ -938,6 +940,8 @@ export class Connection {
    * for as long as the client stayed (helper-53: 100 such sockets held 390 MB for 80 s and more).
    */
   private cut(): void {
+    // The lines of requests still waiting say the server ended it (a reason set before, if any).
+    this.endReason ??= 'the server cut the connection: the answer before it could not be completed';
     if (this.phase !== 'destroyed') {
       // Over TLS the TCP socket is the TLSSocket's _parent (the socket it was made from).
       const tcp = this.secure ? (this.socket as Socket & { _parent?: Socket })._parent : this.socket;
@@ -981,6 +985,7 @@ export class Connection {
         : undefined;
     if (why === undefined) return false;
     if (answering) ex.note = why;
+    this.endReason ??= why;
     this.destroy();
     return true;
   }
@@ -1013,7 +1018,7 @@ export class Connection {
       this.log(ex, true);
       // Requests pipelined behind it, already read: logged as not answered (not a request body:
       // what follows a streamed body's head is that body), whoever ended the connection.
-      if (streamed === undefined) this.logUnansweredPipelined(byServer ? undefined : (ex.note ?? this.endReason ?? 'the client closed the connection'), this.pendingSince);
+      if (streamed === undefined) this.logUnansweredPipelined(byServer ? undefined : (this.endReason ?? 'the client closed the connection'), this.pendingSince);
     } else if (!wasClosing && this.bodyHead !== undefined) {
       // A complete head whose body never finished arriving: nothing to answer, but it is logged.
       this.logUnparsed(400, byServer ? 'the server stopped while the body was arriving' : 'client closed the connection mid-body', true, this.bodyHead);
@@ -1040,15 +1045,16 @@ export class Connection {
       this.upgraded?.onData?.(chunk);
       return;
     }
-    const wasEmpty = this.pending.length === 0;
-    if (wasEmpty) {
+    // Nothing (or empty lines alone) waited: these bytes start what waits (see pendingSince).
+    const fresh = this.pending.length === 0 || onlyEmptyLines(this.pending);
+    if (this.pending.length === 0) {
       this.pending = chunk;
       this.scanned = 0;
     } else {
       this.pending = (this.input ??= new InputStore(INPUT_STORE_MIN_BYTES, countInputCopy)).join(this.pending, chunk);
     }
     if (this.phase === 'handling' || this.drainWait) {
-      if (wasEmpty) this.pendingSince = Date.now();
+      if (fresh) this.pendingSince = Date.now();
       if (this.streamed !== undefined) this.pumpBody();
       if (this.pending.length > MAX_PIPELINE_BUFFER && !this.paused) {
         this.paused = true;
@@ -1056,6 +1062,8 @@ export class Connection {
       }
       return;
     }
+    // Read now and parsed now: a head that leaves bytes behind it stamps them (parseNext).
+    if (fresh) this.pendingSince = 0;
     this.drive();
   }
 
@@ -1144,9 +1152,10 @@ export class Connection {
     if (result.consumed === this.pending.length) {
       this.pending = EMPTY;
     } else {
-      // Pipelined bytes that came with this head's end (the clock only for them).
+      // Pipelined bytes: they came with this head's end, unless they waited already (the clock
+      // only for them).
       this.pending = this.pending.subarray(result.consumed);
-      this.pendingSince = now >= 0 ? now : Date.now();
+      if (this.pendingSince === 0) this.pendingSince = now >= 0 ? now : Date.now();
     }
     this.scanned = 0;
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
@@ -1202,7 +1211,7 @@ export class Connection {
       this.pending = EMPTY;
     } else {
       this.pending = this.pending.subarray(result.consumed);
-      this.pendingSince = Date.now();
+      if (this.pendingSince === 0) this.pendingSince = Date.now();
     }
     if (result.kind === 'more') return false;
     this.body = undefined;
@@ -1864,6 +1873,7 @@ export class Connection {
           this.socket.setTimeout(this.socketTimeoutMs);
           return;
         }
+        this.endReason ??= this.remoteEnded ? 'the client closed the connection' : `no progress sending to the client for ${this.ctx.timeouts.writeStallMs / 1000} s`;
         this.cut();
         return;
       }
@@ -2060,6 +2070,9 @@ export class Connection {
    */
   private failStreamedBody(streamed: NonNullable<Connection['streamed']>, status: number, message: string): void {
     this.streamed = undefined;
+    // What waits is that body's, and where it would have ended is lost: no request follows it
+    // (never logged as pipelined requests by destroy()).
+    this.pending = EMPTY;
     const ex = streamed.ex;
     if (!ex.answered && this.exchange === ex) {
       ex.note = message;
