@@ -190,22 +190,39 @@ test('an upload whose last bytes came in time is not a 408 though its timeout fe
   }
 });
 
-test('a back-end that stops reading an upload for good gets a 504 at the response timeout, not a wait for ever', async () => {
-  // Its reads stop after the head: the body fills the sockets' buffers, Porthole stops reading the
-  // client (so no client timeout applies), and the wait is the proxy's response timeout's to end.
+/**
+ * A bare `net` back-end whose connections get `onFirstData(socket)` at their first bytes, and a
+ * server proxying /api to it with `responseTimeoutMs`. `close()` ends the back-end's sockets too
+ * (one that stopped reading would hold backend.close() for ever).
+ */
+async function proxiedTo(onFirstData: (s: Socket) => void, responseTimeoutMs: number): Promise<{ srv: Running; close: () => Promise<void> }> {
   const held: Socket[] = [];
   const backend = createServer((s) => {
     held.push(s);
     s.on('error', () => undefined);
-    s.once('data', () => s.pause());
+    s.once('data', () => onFirstData(s));
   });
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
   const port = (backend.address() as { port: number }).port;
-  const proxySrv = await startServer({
+  const srv = await startServer({
     root: site.root,
-    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }], responseTimeoutMs: 1_000 },
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }], responseTimeoutMs },
     reload: { enabled: false },
   });
+  return {
+    srv,
+    close: async () => {
+      for (const s of held) s.destroy();
+      await srv.close();
+      await new Promise((r) => backend.close(r));
+    },
+  };
+}
+
+test('a back-end that stops reading an upload for good gets a 504 at the response timeout, not a wait for ever', async () => {
+  // Its reads stop after the head: the body fills the sockets' buffers, Porthole stops reading the
+  // client (so no client timeout applies), and the wait is the proxy's response timeout's to end.
+  const { srv: proxySrv, close } = await proxiedTo((s) => s.pause(), 1_000);
   const client = connect(proxySrv.port, '127.0.0.1');
   client.on('error', () => undefined);
   try {
@@ -235,9 +252,7 @@ test('a back-end that stops reading an upload for good gets a 504 at the respons
     assert.ok(sent < size, `the whole upload (${sent} bytes) went through: the back-end did not stop it`);
   } finally {
     client.destroy();
-    for (const s of held) s.destroy();
-    await proxySrv.close();
-    await new Promise((r) => backend.close(r));
+    await close();
   }
 });
 
@@ -246,19 +261,7 @@ test('a proxied body that breaks its framing after the answer began is not logge
   // (a chunk size that is no number) with an HTTP-like line after it. What follows a broken body
   // is that body's, never a request: one line, the POST's (helper-129: destroy() logged those
   // bytes as requests not answered).
-  const held: Socket[] = [];
-  const backend = createServer((s) => {
-    held.push(s);
-    s.on('error', () => undefined);
-    s.once('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'));
-  });
-  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-  const port = (backend.address() as { port: number }).port;
-  const proxySrv = await startServer({
-    root: site.root,
-    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }], responseTimeoutMs: 5_000 },
-    reload: { enabled: false },
-  });
+  const { srv: proxySrv, close } = await proxiedTo((s) => s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'), 5_000);
   const client = await RawClient.connect(proxySrv.port);
   try {
     await client.write('POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n');
@@ -274,8 +277,6 @@ test('a proxied body that breaks its framing after the answer began is not logge
     );
   } finally {
     client.destroy();
-    for (const s of held) s.destroy();
-    await proxySrv.close();
-    await new Promise((r) => backend.close(r));
+    await close();
   }
 });
