@@ -4,6 +4,7 @@ export * from './http/request-record';
 export * from './worker/worker-protocol';
 export { derivePort } from './server/derived-port';
 export { WorkerServer } from './worker/worker-host';
+export { timeoutAfterReads } from './http/after-reads';
 export { formatShortLine } from './log/request-log';
 export { parseCidr, isLoopbackBind } from './access/access-policy';
 export { certificateNames, lanAddresses, networkUrls, urlFor, wildcardBind, type LanAddress } from './access/network-addresses';

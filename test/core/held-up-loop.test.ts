@@ -15,7 +15,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
-import { RawClient } from './raw-client';
+import { RawClient, type RawResponse } from './raw-client';
 
 /** The timeouts here (headersMs, idleMs): short, so that the loop can be held past them. */
 const TIMEOUT_MS = 300;
@@ -62,75 +62,63 @@ function hold(): void {
   while (Date.now() < end);
 }
 
-test('a request head completed in time is answered though its deadline fell due while the loop was held up', async () => {
-  const client = await RawClient.connect(srv.port);
+/**
+ * A client of `port` that sends `first` (when given; `firstAnswered`: reads the answer to it, which
+ * is returned first), waits `waitMs`, then sends `last` and holds the loop (sendThenHold; no `last`:
+ * holds having sent nothing more). Returns the answers, the one after the hold last.
+ */
+async function answersAroundHold(port: number, o: { first?: string; firstAnswered?: boolean; waitMs: number; last?: string }): Promise<RawResponse[]> {
+  const client = await RawClient.connect(port);
   try {
-    await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    await sleep(IN_TIME_MS);
-    await sendThenHold(client, '\r\n');
-    const res = await client.readResponse({ timeoutMs: 5_000 });
-    assert.equal(res.status, 200, res.body.toString());
-    assert.equal(res.body.toString(), site.hello);
+    const answers: RawResponse[] = [];
+    if (o.first !== undefined) await client.write(o.first);
+    if (o.firstAnswered === true) answers.push(await client.readResponse({ timeoutMs: 5_000 }));
+    await sleep(o.waitMs);
+    if (o.last !== undefined) {
+      await sendThenHold(client, o.last);
+    } else {
+      await new Promise((r) => setImmediate(r));
+      hold();
+    }
+    answers.push(await client.readResponse({ timeoutMs: 5_000 }));
+    return answers;
   } finally {
     client.destroy();
   }
+}
+
+const GET_HELLO = 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+const BODY_STARTED = 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234';
+
+test('a request head completed in time is answered though its deadline fell due while the loop was held up', async () => {
+  const [res] = await answersAroundHold(srv.port, { first: 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n', waitMs: IN_TIME_MS, last: '\r\n' });
+  assert.equal(res?.status, 200, res?.body.toString());
+  assert.equal(res?.body.toString(), site.hello);
 });
 
 test('a request body whose last bytes came in time is not a 408 though its inactivity timeout fell due while the loop was held up', async () => {
-  const client = await RawClient.connect(srv.port);
-  try {
-    await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234');
-    await sleep(IN_TIME_MS);
-    await sendThenHold(client, '56789');
-    const res = await client.readResponse({ timeoutMs: 5_000 });
-    assert.equal(res.status, 200, res.body.toString());
-  } finally {
-    client.destroy();
-  }
+  const [res] = await answersAroundHold(srv.port, { first: BODY_STARTED, waitMs: IN_TIME_MS, last: '56789' });
+  assert.equal(res?.status, 200, res?.body.toString());
 });
 
 test('a keep-alive request sent before the idle timeout is answered though the timeout fell due while the loop was held up', async () => {
-  const client = await RawClient.connect(srv.port);
-  try {
-    await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    assert.equal((await client.readResponse({ timeoutMs: 5_000 })).status, 200);
-    await sleep(TIMEOUT_MS - IN_TIME_MS);
-    await sendThenHold(client, 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    const res = await client.readResponse({ timeoutMs: 5_000 });
-    assert.equal(res.status, 200, res.body.toString());
-  } finally {
-    client.destroy();
-  }
+  const [first, res] = await answersAroundHold(srv.port, { first: GET_HELLO, firstAnswered: true, waitMs: TIMEOUT_MS - IN_TIME_MS, last: GET_HELLO });
+  assert.equal(first?.status, 200);
+  assert.equal(res?.status, 200, res?.body.toString());
 });
 
 test('a client that sent nothing more is still given its verdict once the loop runs again', async () => {
   // The other side of the rule: silence is still judged, one turn later.
-  const client = await RawClient.connect(srv.port);
-  try {
-    await client.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234');
-    await sleep(IN_TIME_MS);
-    await new Promise((r) => setImmediate(r));
-    hold();
-    const res = await client.readResponse({ timeoutMs: 5_000 });
-    assert.equal(res.status, 408);
-  } finally {
-    client.destroy();
-  }
+  const [res] = await answersAroundHold(srv.port, { first: BODY_STARTED, waitMs: IN_TIME_MS });
+  assert.equal(res?.status, 408);
 });
 
 test('a first byte sent in time on the HTTPS port is read though its deadline fell due while the loop was held up', async () => {
   // Plain HTTP there is answered with the 400 that says to use https:// (plain-http-on-tls.test);
   // given up at the deadline before its bytes were read, the connection was closed unanswered.
-  const client = await RawClient.connect(tlsSrv.port);
-  try {
-    await sleep(IN_TIME_MS);
-    await sendThenHold(client, 'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    const res = await client.readResponse({ timeoutMs: 5_000 });
-    assert.equal(res.status, 400);
-    assert.match(res.body.toString(), /https:\/\//);
-  } finally {
-    client.destroy();
-  }
+  const [res] = await answersAroundHold(tlsSrv.port, { waitMs: IN_TIME_MS, last: GET_HELLO });
+  assert.equal(res?.status, 400);
+  assert.match(res?.body.toString() ?? '', /https:\/\//);
 });
 
 test('a TLS handshake completed in time lets its request through though its deadline fell due while the loop was held up', async () => {

@@ -995,6 +995,8 @@ export class Connection {
     const wasClosing = this.phase === 'closing';
     const wasHead = this.phase === 'head';
     const byServer = this.stoppedByServer;
+    // Why requests still waiting get no answer (logUnansweredPipelined): undefined when the server stops.
+    const endedBy = byServer ? undefined : (this.endReason ?? 'the client closed the connection');
     this.phase = 'destroyed';
     this.clearHeadTimer();
     this.clearBodyTimer();
@@ -1018,7 +1020,7 @@ export class Connection {
       this.log(ex, true);
       // Requests pipelined behind it, already read: logged as not answered (not a request body:
       // what follows a streamed body's head is that body), whoever ended the connection.
-      if (streamed === undefined) this.logUnansweredPipelined(byServer ? undefined : (this.endReason ?? 'the client closed the connection'), this.pendingSince);
+      if (streamed === undefined) this.logUnansweredPipelined(endedBy, this.pendingSince);
     } else if (!wasClosing && this.bodyHead !== undefined) {
       // A complete head whose body never finished arriving: nothing to answer, but it is logged.
       this.logUnparsed(400, byServer ? 'the server stopped while the body was arriving' : 'client closed the connection mid-body', true, this.bodyHead);
@@ -1027,7 +1029,7 @@ export class Connection {
       // (the server stopped, the reader was too slow, the client left): not answered, one line
       // each. Then the bytes of a request head that never completed: nothing to answer, but it
       // is logged with the time it began (empty lines alone are no request head: RFC 9112 §2.2).
-      if (byServer || this.drainWait) this.logUnansweredPipelined(byServer ? undefined : (this.endReason ?? 'the client closed the connection'), wasHead ? this.headStart : this.pendingSince);
+      if (byServer || this.drainWait) this.logUnansweredPipelined(endedBy, wasHead ? this.headStart : this.pendingSince);
       if (!onlyEmptyLines(this.pending)) this.logUnparsed(400, byServer ? 'the server stopped while the request head was arriving' : 'client closed the connection mid-request', true);
     }
     this.pending = EMPTY;
@@ -2213,8 +2215,7 @@ export class Connection {
    * client left, a reader too slow was cut): whole heads are then logged 499, aborted, with that
    * reason (helper-128: a reader of ten pipelined downloads cut by the send rate got one line,
    * "client closed the connection mid-request", for the four heads not yet answered, and none for
-   * three of them). `arrivedAt`: when
-   * the bytes came (epoch ms), the time each line carries.
+   * three of them). `arrivedAt`: when the bytes came (epoch ms), the time each line carries.
    */
   private logUnansweredPipelined(endedBy: string | undefined, arrivedAt: number): void {
     let rest = this.pending;

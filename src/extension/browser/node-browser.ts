@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { timeoutAfterReads } from '../../core';
 
 export const NAMED_BROWSERS = ['chrome', 'firefox', 'edge'] as const;
 export type NamedBrowser = (typeof NAMED_BROWSERS)[number];
@@ -120,7 +121,7 @@ function tryStart(command: string, args: readonly string[], graceMs: number): Pr
     child.once('exit', (code, signal) => done(code === 0 ? undefined : `exited with ${code ?? signal ?? 'an error'}`));
     child.once('spawn', () => {
       // After that turn's reads: an exit in time behind a held-up loop is a failure, not a start.
-      timer = setTimeout(() => setImmediate(() => done(undefined)), graceMs);
+      timer = timeoutAfterReads(graceMs, () => done(undefined));
     });
   });
 }

@@ -14,7 +14,7 @@
  *   served folder takes that server's connected pages to it.
  */
 import * as vscode from 'vscode';
-import { PREVIEW_QUERY_PARAMETER } from '../../core';
+import { PREVIEW_QUERY_PARAMETER, timeoutAfterReads } from '../../core';
 import { Disposable } from '../common/node-disposable';
 import { CONFIG_SECTION, SETTING_KEYS, resolveRoot } from '../config/node-config';
 import { folderContext, readFolderConfig } from '../config/vscode-config';
@@ -81,7 +81,7 @@ export class PageOpener extends Disposable {
     });
     // Judged after that turn's reads: the records of a request that came in time may wait in the
     // worker's port behind a held-up extension host (a second tab opened for a page that came).
-    const timer = setTimeout(() => setImmediate(() => finish(false)), ms);
+    const timer = timeoutAfterReads(ms, () => finish(false));
     const sub = server.controller.onRequests((records) => {
       if (records.some((r) => r.method === 'GET' && r.target.split('?', 1)[0] === pathname)) finish(true);
     });

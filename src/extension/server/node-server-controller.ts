@@ -5,6 +5,7 @@
  * drive it with a fake server.
  */
 import type { BoundAddress, ConfigFileChange, ConsoleEntry, DiagnosticLevel, ReconfigurableOptions, RequestRecord, ServerOptionsInput } from '../../core';
+import { timeoutAfterReads } from '../../core';
 import { Disposable, Emitter } from '../common/node-disposable';
 import type { FolderContext, PortholeConfig } from '../config/node-config';
 import { EXTENSION_ONLY_KEYS, changedKeys, describeConfigProblems, liveChanges, needsRestart, toServerOptions } from '../config/node-config';
@@ -322,14 +323,14 @@ export class ServerController extends Disposable {
 
 /**
  * Rejects with an Error carrying `code` when `promise` takes longer than `ms`. The verdict is
- * given after that turn's reads (a setImmediate, as the core's timeoutAfterReads): the worker's
+ * given after that turn's reads (timeoutAfterReads): the worker's
  * answer, sent in time but waiting in its port behind a held-up extension host, is read first
  * and wins.
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, code: string, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => setImmediate(() => reject(Object.assign(new Error(message), { code }))), ms);
+    timer = timeoutAfterReads(ms, () => reject(Object.assign(new Error(message), { code })));
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
