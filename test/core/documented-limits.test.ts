@@ -25,7 +25,7 @@ import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES } from '../../src/c
 import { CAP_DROP_REPORT_MS } from '../../src/core/server/server';
 import { SHORT_LINE_FIELD_MAX } from '../../src/core/text/display-text';
 import { FULL_PIECE_BYTES, SMALL_PIECE_BYTES } from '../../src/core/http/file-pieces';
-import { BUSY_RETRY_AFTER_S, FIRST_FLIGHT_BYTES, LINGER_MAX_MS, LINGER_MS } from '../../src/core/http/connection';
+import { BUSY_RETRY_AFTER_S, FIRST_FLIGHT_BYTES, LINGER_MAX_MS, LINGER_MS, MAX_UNANSWERED_LOGGED } from '../../src/core/http/connection';
 import { MAX_RANGES } from '../../src/core/files/range';
 import { MAX_WEBSOCKET_MESSAGE_BYTES } from '../../src/core/http/websocket';
 import { LISTING_CACHE_MAX_AGE_MS, LISTING_MAX_BUILDS, LISTING_MAX_ENTRIES, LISTING_MAX_SCAN, LISTING_MAX_WAITING } from '../../src/core/files/listing';
@@ -117,6 +117,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
     /all the connection wrote fits in a first flight \((\d+) × ([\d,]+) bytes, RFC 6928.* (\d+ s) with nothing from it, or (\d+ s) in all/,
     [FIRST_FLIGHT_BYTES / 1_448, 1_448, LINGER_MS, LINGER_MAX_MS],
   ],
+  ['requests logged as not answered', /At most ([\d,]+) such lines a connection \(a client could otherwise have a lingering connection write lines, unanswered, for (\d+ s)\)/, [MAX_UNANSWERED_LOGGED, LINGER_MAX_MS]],
   ['built bodies refused', /\| 40 clients asking for a 12 MB page and never reading reached 690 MB \| `503` with `Retry-After: (\d+)` \|/, [BUSY_RETRY_AFTER_S]],
   ['stalled write', /\| stalled write \| (\d+ s) without progress \(`timeouts\.writeStallMs`\)/, [DEFAULT_TIMEOUTS.writeStallMs]],
   [

@@ -442,6 +442,14 @@ export interface UpstreamInfo {
 type Phase = 'idle' | 'head' | 'body' | 'handling' | 'upgraded' | 'closing' | 'destroyed';
 
 /**
+ * Why requests read on a connection get no answer, for their log lines (logUnansweredPipelined):
+ * the server stops (503); the server closes the connection for another reason, `why` (503); or
+ * the connection ended otherwise, `why` (499: the client left, a reader too slow was cut).
+ */
+type Unanswered = { readonly by: 'stop' } | { readonly by: 'close' | 'end'; readonly why: string };
+const STOPPING: Unanswered = { by: 'stop' };
+
+/**
  * One request and its response. The handler calls exactly one of `respond`, `respondParts` or
  * `openStream`; after that the exchange belongs to the connection.
  */
@@ -818,6 +826,21 @@ export class Connection {
   private pendingSince = 0;
   /** Why the server ended this connection itself (a reader too slow), for those lines. */
   private endReason: string | undefined;
+  /**
+   * While closing (endGracefully) with the requests' framing intact: why requests read now get no
+   * answer. What the client sends meanwhile is kept (bounded) and each whole head logged as it
+   * arrives, instead of being dropped unseen by the linger. Undefined: what comes is dropped (a
+   * body whose end is unknown, a tunnel, a refused head).
+   */
+  private closingUnanswered: Unanswered | undefined;
+  /** Requests this connection logged as not answered (logUnansweredPipelined), up to MAX_UNANSWERED_LOGGED. */
+  private unansweredLogged = 0;
+  /**
+   * What follows this connection's current request is not known to be a next request: its body
+   * was never read (a refused method), it is a tunnel (CONNECT) or another protocol (an upgrade),
+   * or a streamed body was answered before its end. Nothing after it is logged as requests.
+   */
+  private framingLost = false;
 
   /** `peer`: the client's address (normalised, normaliseIp) and port, read when it was accepted. */
   constructor(
@@ -927,7 +950,7 @@ export class Connection {
    */
   shutdown(): void {
     if (!this.isIdle) return;
-    this.endGracefully();
+    this.endGracefully(STOPPING);
     if (this.phase === 'closing') this.socket.once('finish', () => this.destroy());
   }
 
@@ -995,8 +1018,10 @@ export class Connection {
     const wasClosing = this.phase === 'closing';
     const wasHead = this.phase === 'head';
     const byServer = this.stoppedByServer;
-    // Why requests still waiting get no answer (logUnansweredPipelined): undefined when the server stops.
-    const endedBy = byServer ? undefined : (this.endReason ?? 'the client closed the connection');
+    // Why requests still waiting get no answer (logUnansweredPipelined).
+    const endedBy: Unanswered = byServer ? STOPPING : { by: 'end', why: this.endReason ?? 'the client closed the connection' };
+    const closingUnanswered = this.closingUnanswered;
+    this.closingUnanswered = undefined;
     this.phase = 'destroyed';
     this.clearHeadTimer();
     this.clearBodyTimer();
@@ -1021,10 +1046,15 @@ export class Connection {
       // Requests pipelined behind it, already read: logged as not answered (not a request body:
       // what follows a streamed body's head is that body), whoever ended the connection.
       if (streamed === undefined) this.logUnansweredPipelined(endedBy, this.pendingSince);
-    } else if (!wasClosing && this.bodyHead !== undefined) {
+    } else if (wasClosing) {
+      // Closing with the requests' framing intact: what came since and is still incomplete (a
+      // head cut short), logged with the reason the connection closes (whole heads were logged as
+      // they came: keepWhileClosing).
+      if (closingUnanswered !== undefined) this.logUnansweredPipelined(closingUnanswered, this.pendingSince);
+    } else if (this.bodyHead !== undefined) {
       // A complete head whose body never finished arriving: nothing to answer, but it is logged.
       this.logUnparsed(400, byServer ? 'the server stopped while the body was arriving' : 'client closed the connection mid-body', true, this.bodyHead);
-    } else if (!wasClosing && !onlyEmptyLines(this.pending)) {
+    } else if (!onlyEmptyLines(this.pending)) {
       // Whole heads waiting behind an answer still queued (drainWait) when the connection ended
       // (the server stopped, the reader was too slow, the client left): not answered, one line
       // each. Then the bytes of a request head that never completed: nothing to answer, but it
@@ -1042,7 +1072,11 @@ export class Connection {
   // ---- input ---------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
-    if (this.phase === 'closing' || this.phase === 'destroyed') return;
+    if (this.phase === 'closing') {
+      if (this.closingUnanswered !== undefined) this.keepWhileClosing(chunk, this.closingUnanswered);
+      return;
+    }
+    if (this.phase === 'destroyed') return;
     if (this.phase === 'upgraded') {
       this.upgraded?.onData?.(chunk);
       return;
@@ -1168,6 +1202,7 @@ export class Connection {
         // 405/501 whatever the body says: answer now, never read the body, and close (the bytes
         // that follow are body, not a next request; the linger drops them).
         this.pending = EMPTY;
+        this.framingLost = true;
         this.dispatch(head, true, undefined, now);
         return false;
       }
@@ -1233,6 +1268,7 @@ export class Connection {
     // CONNECT is refused), so where a next request would start is unknown: its answer ends the
     // connection, as any whose framing is lost, and nothing after the head is read as HTTP.
     if (closeAfter || !head.keepAlive || this.ctx.closing || head.method === 'CONNECT') ex.closeAfter = true;
+    if (head.method === 'CONNECT') this.framingLost = true;
     this.exchange = ex;
     if (streamedBody !== undefined) {
       this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
@@ -1523,6 +1559,8 @@ export class Connection {
 
   upgrade(ex: Exchange, headers: HeaderList): UpgradedSocket {
     ex.closeAfter = false;
+    // What the client sends from now on is the other protocol's, never a request.
+    this.framingLost = true;
     const head = this.startResponse(ex, 101, headers);
     let drainArmed = false;
     const upgraded: UpgradedSocket = {
@@ -1643,6 +1681,7 @@ export class Connection {
       this.streamed = undefined;
       streamed.sink?.error('the response ended before the request body');
       ex.closeAfter = true;
+      this.framingLost = true;
       if (this.bodyPaused) {
         this.bodyPaused = false;
         this.socket.resume();
@@ -1657,7 +1696,9 @@ export class Connection {
         this.phase = 'closing';
         this.destroy();
       } else {
-        this.endGracefully();
+        // Requests pipelined behind this answer get none: each is logged (unless what follows
+        // is not known to be requests).
+        this.endGracefully(this.framingLost ? undefined : this.ctx.closing ? STOPPING : { by: 'close', why: ex.head.keepAlive ? `the answer before it (${ex.status}) ends the connection` : 'the request before it asked to close the connection' });
       }
       return;
     }
@@ -1752,15 +1793,23 @@ export class Connection {
     );
   }
 
-  private endGracefully(): void {
+  /**
+   * Half-closes once the output is out, and lingers. `unanswered`: why requests read from now on
+   * get no answer, when what the client sends is still known to be requests: each whole head
+   * waiting or arriving is logged (as it arrives), and a head still incomplete when the connection
+   * ends. Undefined: what waits or comes is dropped unlogged (it is a body, a tunnel, or follows a
+   * refused head).
+   */
+  private endGracefully(unanswered?: Unanswered): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
-    // The server stops after this answer: requests pipelined behind it, already read, get none.
-    if (this.ctx.closing && this.phase === 'handling') this.logUnansweredPipelined(undefined, this.pendingSince);
+    // Requests pipelined behind the last answer, already read, get none: each has its line.
+    this.closingUnanswered = unanswered;
+    if (unanswered !== undefined) this.logUnansweredPipelined(unanswered, this.pendingSince, false);
     this.phase = 'closing';
     this.clearHeadTimer();
     this.clearBodyTimer();
     this.drainWait = false;
-    this.pending = EMPTY;
+    if (this.closingUnanswered === undefined) this.pending = EMPTY;
     if (this.paused) {
       this.paused = false;
       this.socket.resume();
@@ -1830,7 +1879,7 @@ export class Connection {
     // Empty lines alone began no request (RFC 9112 §2.2): the connection was idle, and is closed
     // as an idle one is, without a 408 or a log record.
     if (this.phase === 'head' && onlyEmptyLines(this.pending)) {
-      this.endGracefully();
+      this.endGracefully({ by: 'close', why: `no request came within ${this.ctx.timeouts.headersMs / 1000} s` });
       return;
     }
     if (this.phase === 'head' || this.phase === 'body') {
@@ -2075,6 +2124,7 @@ export class Connection {
     // What waits is that body's, and where it would have ended is lost: no request follows it
     // (never logged as pipelined requests by destroy()).
     this.pending = EMPTY;
+    this.framingLost = true;
     const ex = streamed.ex;
     if (!ex.answered && this.exchange === ex) {
       ex.note = message;
@@ -2201,6 +2251,23 @@ export class Connection {
   }
 
   /**
+   * A closing connection's client sent more while its requests' framing is intact (see
+   * closingUnanswered): its whole heads are logged as not answered now, an incomplete one kept
+   * for the rest of it (bounded: the parser refuses a head over maxHeadBytes, and nothing is kept
+   * past MAX_PIPELINE_BUFFER).
+   */
+  private keepWhileClosing(chunk: Buffer, unanswered: Unanswered): void {
+    const fresh = this.pending.length === 0 || onlyEmptyLines(this.pending);
+    this.pending = this.pending.length === 0 ? chunk : (this.input ??= new InputStore(INPUT_STORE_MIN_BYTES, countInputCopy)).join(this.pending, chunk);
+    if (fresh) this.pendingSince = Date.now();
+    this.logUnansweredPipelined(unanswered, this.pendingSince, false);
+    if (this.pending.length > MAX_PIPELINE_BUFFER) {
+      this.closingUnanswered = undefined;
+      this.pending = EMPTY;
+    }
+  }
+
+  /**
    * Logs each whole request head waiting in `pending` (pipelined behind the answer the server
    * stops after) as not answered: status 503 with no bytes and no response head in the record
    * (nothing is sent: the connection closes after the answer before them, whose head may not have
@@ -2211,16 +2278,28 @@ export class Connection {
    * sent, said in the note), a head still arriving as one the stop cut short (aborted). Such a head
    * behind the answer went unlogged (helper-117: a raw ESC or a 9,000-byte target pipelined behind
    * a download at Ctrl-C).
-   * `endedBy`: undefined when the server stops; else why the connection ended another way (the
-   * client left, a reader too slow was cut): whole heads are then logged 499, aborted, with that
-   * reason (helper-128: a reader of ten pipelined downloads cut by the send rate got one line,
-   * "client closed the connection mid-request", for the four heads not yet answered, and none for
-   * three of them). `arrivedAt`: when the bytes came (epoch ms), the time each line carries.
+   * `unanswered`: why. The server stops (503, the note above); the server closes the connection
+   * another reason (503, "not answered: the server closes the connection (why)"; before, the
+   * heads behind an answer that ended its connection, a 500 or a request that asked to close,
+   * went unlogged); or the connection ended otherwise (the client left, a reader too slow was
+   * cut): whole heads are then logged 499, aborted, with that reason (helper-128: a reader of ten
+   * pipelined downloads cut by the send rate got one line, "client closed the connection
+   * mid-request", for the four heads not yet answered, and none for three of them). `arrivedAt`:
+   * when the bytes came (epoch ms), the time each line carries. `final` false (the connection
+   * still reads, closing): a head still incomplete stays in `pending` for the rest of it; after a
+   * refused head, or one whose body is not all here, nothing more is kept (closingUnanswered).
+   * At most MAX_UNANSWERED_LOGGED such lines per connection.
    */
-  private logUnansweredPipelined(endedBy: string | undefined, arrivedAt: number): void {
+  private logUnansweredPipelined(unanswered: Unanswered, arrivedAt: number, final = true): void {
     let rest = this.pending;
-    for (let n = 0; n < MAX_UNANSWERED_LOGGED && !onlyEmptyLines(rest); n++) {
+    while (!onlyEmptyLines(rest)) {
+      if (this.unansweredLogged >= MAX_UNANSWERED_LOGGED) {
+        this.closingUnanswered = undefined;
+        break;
+      }
       const result = parseRequestHead(rest, 0, this.ctx.limits);
+      if (result.kind === 'incomplete' && !final) break;
+      this.unansweredLogged++;
       // Each line carries when its bytes arrived (pendingSince; for a head in progress, when it
       // began), not when the connection ended.
       this.headStart = arrivedAt;
@@ -2228,11 +2307,12 @@ export class Connection {
         // logUnparsed reads the request line and fields of what it logs from `pending`.
         this.pending = rest;
         if (result.kind === 'error') {
-          this.logUnparsed(result.status, endedBy === undefined ? `not answered (the server was stopping): ${result.message}` : `not answered (the connection ended: ${endedBy}): ${result.message}`, false);
+          this.logUnparsed(result.status, `not answered (${unansweredWhy(unanswered)}): ${result.message}`, false);
         } else {
-          this.logUnparsed(400, endedBy === undefined ? 'the server stopped while the request head was arriving' : `the connection ended while the request head was arriving (${endedBy})`, true);
+          this.logUnparsed(400, cutWhileArriving(unanswered), true);
         }
         rest = EMPTY;
+        this.closingUnanswered = undefined;
         break;
       }
       const head = result.head;
@@ -2240,17 +2320,21 @@ export class Connection {
       if (head.chunked || rest.length < result.consumed + length) {
         // Its body is not all here (or is chunked): logged, and nothing after it is a request.
         rest = EMPTY;
+        this.closingUnanswered = undefined;
       } else {
         rest = rest.subarray(result.consumed + length);
       }
-      if (endedBy === undefined) {
+      if (unanswered.by === 'stop') {
         this.logUnparsed(503, 'not answered: the server was stopping, and closes the connection after the answer before it (a client sends the request again on a new connection)', false, head);
+      } else if (unanswered.by === 'close') {
+        this.logUnparsed(503, `not answered: the server closes the connection (${unanswered.why}); a client sends the request again on a new connection`, false, head);
       } else {
         // Cut short with the connection, as a request whose answer was under way (499).
-        this.logUnparsed(400, `not answered: the connection ended before its turn (${endedBy})`, true, head);
+        this.logUnparsed(400, `not answered: the connection ended before its turn (${unanswered.why})`, true, head);
       }
     }
     this.pending = rest;
+    if (rest.length === 0) this.pendingSince = 0;
   }
 
   /** A record for a request that never became an exchange (parse error, timeout, cut short). */
@@ -2366,8 +2450,36 @@ function methodToken(buf: Buffer): string | undefined {
   return end > start && buf[end] === 0x20 ? buf.toString('latin1', start, end) : undefined;
 }
 
-/** Pipelined requests a stopping server logs as not answered, per connection (the rest go unlogged). */
-const MAX_UNANSWERED_LOGGED = 1_000;
+/** Why a head the parser refuses got no answer either, as its note says it (logUnansweredPipelined). */
+function unansweredWhy(unanswered: Unanswered): string {
+  switch (unanswered.by) {
+    case 'stop':
+      return 'the server was stopping';
+    case 'close':
+      return `the server closes the connection: ${unanswered.why}`;
+    case 'end':
+      return `the connection ended: ${unanswered.why}`;
+  }
+}
+
+/** The note of a request head still incomplete when its connection ended (logUnansweredPipelined). */
+function cutWhileArriving(unanswered: Unanswered): string {
+  switch (unanswered.by) {
+    case 'stop':
+      return 'the server stopped while the request head was arriving';
+    case 'close':
+      return `the connection closed while the request head was arriving (${unanswered.why})`;
+    case 'end':
+      return `the connection ended while the request head was arriving (${unanswered.why})`;
+  }
+}
+
+/**
+ * Requests a connection logs as not answered (logUnansweredPipelined): past this many, what waits
+ * goes unlogged (each line is a parse and a record; a client could otherwise make a closing
+ * connection write lines for as long as it lingers, without a single answer).
+ */
+export const MAX_UNANSWERED_LOGGED = 1_000;
 
 /** Room for a method, two spaces, a version and CR beside the longest target in a request line logged whole. */
 const LINE_ROOM_BESIDE_TARGET = 64;
