@@ -110,6 +110,14 @@ test('requests arriving while the connection lingers after its last answer are l
     assert.equal(first.note, 'not answered: the server closes the connection (the request before it asked to close the connection); a client sends the request again on a new connection');
     assert.ok(first.time - sentAt < 1_000, `stamped ${first.time - sentAt} ms after it was sent`);
     assert.equal((await recordFor(running, '/a.txt?late=2'))?.status, 503);
+    // A head trickled in a byte at a time, after empty lines (each piece its own read): one line
+    // once its end comes (the search goes on from where it stopped; the empty lines are no request).
+    for (const byte of `\r\n\r\n${get('/a.txt?late=4')}`) {
+      socket.write(byte);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.equal((await recordFor(running, '/a.txt?late=4'))?.status, 503);
+    assert.equal(running.records.filter((r) => r.target === '/a.txt?late=4').length, 1);
     socket.write('GET /a.txt?late=3 HTTP/1.1\r\nHo');
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(running.records.some((r) => r.target === '/a.txt?late=3'), false, 'not logged before it can be whole');

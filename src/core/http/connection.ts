@@ -29,7 +29,7 @@ import { normaliseIp } from '../access/access-policy';
 import { escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
 import { TOKEN_CHARS, isToken } from './http-grammar';
-import { onlyEmptyLines, parseRequestHead, type RequestHead } from './http-parser';
+import { onlyEmptyLines, parseRequestHead, skipEmptyLines, type RequestHead } from './http-parser';
 import type { ParserLimits } from './limits';
 import { FilePieces } from './file-pieces';
 import { bytesNotYetTaken, clientProgressKnown } from './send-queue';
@@ -2254,11 +2254,18 @@ export class Connection {
    * A closing connection's client sent more while its requests' framing is intact (see
    * closingUnanswered): its whole heads are logged as not answered now, an incomplete one kept
    * for the rest of it (bounded: the parser refuses a head over maxHeadBytes, and nothing is kept
-   * past MAX_PIPELINE_BUFFER).
+   * past MAX_PIPELINE_BUFFER). Linear in what comes: an incomplete head is searched on from where
+   * the last search stopped (`scanned`), and empty lines before a head (no request, RFC 9112
+   * §2.2) are dropped as they come, so bytes trickled one by one are not scanned again each time.
    */
   private keepWhileClosing(chunk: Buffer, unanswered: Unanswered): void {
     const fresh = this.pending.length === 0 || onlyEmptyLines(this.pending);
     this.pending = this.pending.length === 0 ? chunk : (this.input ??= new InputStore(INPUT_STORE_MIN_BYTES, countInputCopy)).join(this.pending, chunk);
+    const empty = skipEmptyLines(this.pending);
+    if (empty > 0) {
+      this.pending = this.pending.subarray(empty);
+      this.scanned = Math.max(0, this.scanned - empty);
+    }
     if (fresh) this.pendingSince = Date.now();
     this.logUnansweredPipelined(unanswered, this.pendingSince, false);
     if (this.pending.length > MAX_PIPELINE_BUFFER) {
@@ -2292,13 +2299,20 @@ export class Connection {
    */
   private logUnansweredPipelined(unanswered: Unanswered, arrivedAt: number, final = true): void {
     let rest = this.pending;
+    // How far the head `pending` begins with was searched already (keepWhileClosing).
+    let scanned = final ? 0 : this.scanned;
+    this.scanned = 0;
     while (!onlyEmptyLines(rest)) {
       if (this.unansweredLogged >= MAX_UNANSWERED_LOGGED) {
         this.closingUnanswered = undefined;
         break;
       }
-      const result = parseRequestHead(rest, 0, this.ctx.limits);
-      if (result.kind === 'incomplete' && !final) break;
+      const result = parseRequestHead(rest, scanned, this.ctx.limits);
+      scanned = 0;
+      if (result.kind === 'incomplete' && !final) {
+        this.scanned = rest.length;
+        break;
+      }
       this.unansweredLogged++;
       // Each line carries when its bytes arrived (pendingSince; for a head in progress, when it
       // began), not when the connection ended.

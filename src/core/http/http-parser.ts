@@ -230,7 +230,7 @@ export function parseRequestHead(
 }
 
 /** The offset just past the empty lines (CRLF pairs) `buf` begins with, which precede no request line yet (RFC 9112 §2.2). */
-function skipEmptyLines(buf: Buffer): number {
+export function skipEmptyLines(buf: Buffer): number {
   let start = 0;
   while (start + 1 < buf.length && buf[start] === CR && buf[start + 1] === LF) start += 2;
   return start;
