@@ -146,6 +146,9 @@ test('at most MAX_UNANSWERED_LOGGED (1,000) requests a connection are logged as 
     const flood = running.records.slice(before).filter((r) => r.target === '/a.txt?flood');
     assert.equal(flood.length, MAX_UNANSWERED_LOGGED);
     assert.ok(flood.every((r) => r.status === 503));
+    // The last line says that later ones have none (helper-131: 500 left no trace).
+    assert.match(flood.at(-1)?.note ?? '', /the last of 1000 logged not answered on this connection: later ones are not logged/);
+    assert.doesNotMatch(flood.at(-2)?.note ?? '', /the last of/);
     socket.end();
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(running.records.slice(before).filter((r) => r.target === '/a.txt?flood').length, MAX_UNANSWERED_LOGGED, 'nothing more when it ends');
@@ -247,5 +250,44 @@ test('at the stop, the body of a proxied upload answered before its end is not l
     for (const s of held) s.destroy();
     await srv.close().catch(() => undefined);
     await new Promise((r) => backend.close(r));
+  }
+});
+
+test('behind an answer that closes: a CONNECT or an upgrade pipelined there is logged, what follows it is not (a tunnel, another protocol); a whole chunked body is passed over', async () => {
+  const forged = get('/forged-in-tunnel', 'User-Agent: forged\r\n');
+  const chunked = 'POST /a.txt?chunked HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n';
+  for (const [name, behind, expected] of [
+    ['CONNECT', `CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n${forged}`, ['127.0.0.1:22']],
+    ['upgrade', `GET /a.txt?upgrade HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n${forged}`, ['/a.txt?upgrade']],
+    ['a whole chunked body', `${chunked}${get('/a.txt?after-chunked')}`, ['/a.txt?chunked', '/a.txt?after-chunked']],
+  ] as const) {
+    for (const when of ['pipelined', 'while it lingers'] as const) {
+      const before = running.records.length;
+      const socket = connect({ port: running.port, host: '127.0.0.1', allowHalfOpen: true });
+      socket.on('data', () => undefined);
+      const ended = once(socket, 'end');
+      try {
+        await once(socket, 'connect');
+        // /big.txt: an answer larger than the first flight, so the close lingers.
+        if (when === 'pipelined') socket.write(get('/big.txt', 'Connection: close\r\n') + behind);
+        else {
+          socket.write(get('/big.txt', 'Connection: close\r\n'));
+          await ended;
+          socket.write(behind);
+        }
+        await recordFor(running, expected[expected.length - 1] ?? '');
+        await new Promise((r) => setTimeout(r, 200));
+        socket.end();
+        await new Promise((r) => setTimeout(r, 100));
+        const added = running.records.slice(before).filter((r) => r.target !== '/big.txt');
+        assert.deepEqual(
+          added.map((r) => [r.target, r.status]),
+          expected.map((t) => [t, 503]),
+          `${name}, ${when}`,
+        );
+      } finally {
+        socket.destroy();
+      }
+    }
   }
 });

@@ -2330,21 +2330,26 @@ export class Connection {
         break;
       }
       const head = result.head;
-      const length = head.contentLength ?? 0;
-      if (head.chunked || rest.length < result.consumed + length) {
-        // Its body is not all here (or is chunked): logged, and nothing after it is a request.
+      const end = requestEnd(head, rest, result.consumed);
+      if (end < 0) {
+        // Its body is not all here, or what follows it is another protocol's (a CONNECT's tunnel,
+        // an upgrade's): logged, and nothing after it is a request (helper-131: a request line
+        // inside a CONNECT's tunnel was logged as a request, its target, Referer and User-Agent
+        // the client's choice).
         rest = EMPTY;
         this.closingUnanswered = undefined;
       } else {
-        rest = rest.subarray(result.consumed + length);
+        rest = rest.subarray(end);
       }
+      // The last line the cap allows says so: what comes after it on this connection has none.
+      const capped = this.unansweredLogged === MAX_UNANSWERED_LOGGED ? ` (the last of ${MAX_UNANSWERED_LOGGED} logged not answered on this connection: later ones are not logged)` : '';
       if (unanswered.by === 'stop') {
-        this.logUnparsed(503, 'not answered: the server was stopping, and closes the connection after the answer before it (a client sends the request again on a new connection)', false, head);
+        this.logUnparsed(503, `not answered: the server was stopping, and closes the connection after the answer before it (a client sends the request again on a new connection)${capped}`, false, head);
       } else if (unanswered.by === 'close') {
-        this.logUnparsed(503, `not answered: the server closes the connection (${unanswered.why}); a client sends the request again on a new connection`, false, head);
+        this.logUnparsed(503, `not answered: the server closes the connection (${unanswered.why}); a client sends the request again on a new connection${capped}`, false, head);
       } else {
         // Cut short with the connection, as a request whose answer was under way (499).
-        this.logUnparsed(400, `not answered: the connection ended before its turn (${unanswered.why})`, true, head);
+        this.logUnparsed(400, `not answered: the connection ended before its turn (${unanswered.why})${capped}`, true, head);
       }
     }
     this.pending = rest;
@@ -2462,6 +2467,23 @@ function methodToken(buf: Buffer): string | undefined {
   let end = start;
   while (end < buf.length && end - start <= 32 && TOKEN_CHARS[buf[end] as number] === 1) end++;
   return end > start && buf[end] === 0x20 ? buf.toString('latin1', start, end) : undefined;
+}
+
+/**
+ * Where what follows request `head` (whose head ends at `buf[headEnd - 1]`) begins in `buf`: past
+ * its body (Content-Length, or chunked to its last chunk and trailers, RFC 9112 §7.1), or -1 when
+ * that is not known: the body is not all in `buf`, or what follows is not HTTP — a CONNECT's
+ * tunnel (RFC 9110 §9.3.6) or, after a request that asks to upgrade (RFC 9110 §7.8), the other
+ * protocol if the server agreed. For requests logged unanswered (logUnansweredPipelined).
+ */
+function requestEnd(head: RequestHead, buf: Buffer, headEnd: number): number {
+  if (head.method === 'CONNECT' || head.headers.some(([name]) => name === 'upgrade')) return -1;
+  if (head.chunked) {
+    const body = new BodyReader({ kind: 'chunked' }, Number.MAX_SAFE_INTEGER).push(buf, headEnd);
+    return body.kind === 'done' ? headEnd + body.consumed : -1;
+  }
+  const end = headEnd + (head.contentLength ?? 0);
+  return end <= buf.length ? end : -1;
 }
 
 /** Why a head the parser refuses got no answer either, as its note says it (logUnansweredPipelined). */
