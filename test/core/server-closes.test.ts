@@ -291,3 +291,142 @@ test('behind an answer that closes: a CONNECT or an upgrade pipelined there is l
     }
   }
 });
+
+test('a body split across reads, behind the closing answer or while it lingers, is passed over: the request after it has its line', async () => {
+  for (const when of ['pipelined', 'while it lingers'] as const) {
+    const socket = connect({ port: running.port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('data', () => undefined);
+    const ended = once(socket, 'end');
+    const tag = when === 'pipelined' ? 'p' : 'l';
+    const post = `POST /a.txt?split-${tag} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n12345`;
+    try {
+      await once(socket, 'connect');
+      if (when === 'pipelined') socket.write(get('/big.txt', 'Connection: close\r\n') + post);
+      else {
+        socket.write(get('/big.txt', 'Connection: close\r\n'));
+        await ended;
+        socket.write(post);
+      }
+      assert.equal((await recordFor(running, `/a.txt?split-${tag}`))?.status, 503, when);
+      await new Promise((r) => setTimeout(r, 50));
+      // The rest of the body, a request after it (the body's bytes read as a head would be a 400).
+      socket.write(`67890${get(`/a.txt?after-split-${tag}`)}`);
+      const after = await recordFor(running, `/a.txt?after-split-${tag}`);
+      assert.equal(after?.status, 503, `${when}: the request after the split body`);
+      socket.end();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(
+        running.records.filter((r) => r.target.includes(`split-${tag}`)).map((r) => [r.target, r.status]),
+        [
+          [`/a.txt?split-${tag}`, 503],
+          [`/a.txt?after-split-${tag}`, 503],
+        ],
+        when,
+      );
+    } finally {
+      socket.destroy();
+    }
+  }
+});
+
+test('the server stops while a connection lingers: what comes then is logged as not answered because of the stop', async () => {
+  const srv = await startServer({ root, reload: { enabled: false }, timeouts: { closeGraceMs: 1_000 } });
+  const socket = connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.on('data', () => undefined);
+  socket.on('error', () => undefined);
+  const ended = once(socket, 'end');
+  try {
+    await once(socket, 'connect');
+    socket.write(get('/big.txt', 'Connection: close\r\n'));
+    await ended;
+    const closed = srv.close();
+    socket.write(get('/a.txt?during-stop') + 'GET /a.txt?cut-by-stop HTTP/1.1\r\nHo');
+    const line = await recordFor(srv, '/a.txt?during-stop');
+    assert.equal(line?.status, 503);
+    assert.match(line.note ?? '', /^not answered: the server was stopping/);
+    await closed;
+    const cut = srv.records.find((r) => r.target === '/a.txt?cut-by-stop');
+    assert.equal(cut?.status, 499);
+    assert.equal(cut.note, 'the server stopped while the request head was arriving');
+  } finally {
+    socket.destroy();
+    await srv.close().catch(() => undefined);
+  }
+});
+
+test('after a WebSocket closes, what its client sends is not logged as requests', async () => {
+  const srv = await startServer({ root });
+  const socket = connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+  let received = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+  });
+  socket.on('error', () => undefined);
+  const ended = once(socket, 'end');
+  try {
+    await once(socket, 'connect');
+    socket.write(
+      `GET /__porthole/socket HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${srv.port}\r\n\r\n`,
+    );
+    for (let i = 0; i < 100 && !received.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(received.toString('latin1'), /^HTTP\/1\.1 101 /);
+    // A masked close frame with no payload (RFC 6455 §5.5.1): the server answers it and closes.
+    socket.write(Buffer.from([0x88, 0x80, 1, 2, 3, 4]));
+    await ended;
+    socket.write(get('/forged-after-websocket'));
+    await new Promise((r) => setTimeout(r, 300));
+    socket.end();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      srv.records.map((r) => r.target),
+      ['/__porthole/socket'],
+      JSON.stringify(srv.records.map((r) => [r.target, r.status])),
+    );
+  } finally {
+    socket.destroy();
+    await srv.close();
+  }
+});
+
+test('after a proxied body that broke its framing is refused, what its client sends is not logged as requests', async () => {
+  const held: Socket[] = [];
+  const backend = createServer((s) => {
+    held.push(s);
+    s.on('error', () => undefined);
+    s.on('data', () => undefined);
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  const port = (backend.address() as { port: number }).port;
+  const srv = await startServer({ root, reload: { enabled: false }, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }] } });
+  const socket = connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+  let received = '';
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString('latin1');
+  });
+  socket.on('error', () => undefined);
+  const ended = once(socket, 'end');
+  try {
+    await once(socket, 'connect');
+    socket.write('POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n');
+    await new Promise((r) => setTimeout(r, 200));
+    // A chunk size that is no number: the body's framing is lost, the request refused (400).
+    socket.write('zz\r\n');
+    await ended;
+    assert.match(received, /^HTTP\/1\.1 400 /);
+    socket.write(get('/forged-after-broken-body'));
+    await new Promise((r) => setTimeout(r, 300));
+    socket.end();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      srv.records.map((r) => r.target),
+      ['/api/upload'],
+      JSON.stringify(srv.records.map((r) => [r.target, r.status])),
+    );
+  } finally {
+    socket.destroy();
+    for (const s of held) s.destroy();
+    await srv.close();
+    await new Promise((r) => backend.close(r));
+  }
+});

@@ -833,6 +833,11 @@ export class Connection {
    * body whose end is unknown, a tunnel, a refused head).
    */
   private closingUnanswered: Unanswered | undefined;
+  /**
+   * While closing: the body of the last request logged unanswered, still arriving: what comes is
+   * passed through it (and dropped) before the next head is looked for.
+   */
+  private closingBody: BodyReader | undefined;
   /** Requests this connection logged as not answered (logUnansweredPipelined), up to MAX_UNANSWERED_LOGGED. */
   private unansweredLogged = 0;
   /**
@@ -949,6 +954,9 @@ export class Connection {
    * config restart for 2 s, helper-49).
    */
   shutdown(): void {
+    // A connection lingering after its last answer: what comes now is not answered because the
+    // server stops (helper-130: those lines gave the close's earlier reason).
+    if (this.phase === 'closing' && this.closingUnanswered !== undefined) this.closingUnanswered = STOPPING;
     if (!this.isIdle) return;
     this.endGracefully(STOPPING);
     if (this.phase === 'closing') this.socket.once('finish', () => this.destroy());
@@ -1045,12 +1053,12 @@ export class Connection {
       this.log(ex, true);
       // Requests pipelined behind it, already read: logged as not answered (not a request body:
       // what follows a streamed body's head is that body), whoever ended the connection.
-      if (streamed === undefined) this.logUnansweredPipelined(endedBy, this.pendingSince);
+      if (streamed === undefined && !this.framingLost) this.logUnansweredPipelined(endedBy, this.pendingSince);
     } else if (wasClosing) {
       // Closing with the requests' framing intact: what came since and is still incomplete (a
       // head cut short), logged with the reason the connection closes (whole heads were logged as
       // they came: keepWhileClosing).
-      if (closingUnanswered !== undefined) this.logUnansweredPipelined(closingUnanswered, this.pendingSince);
+      if (closingUnanswered !== undefined) this.logUnansweredPipelined(byServer ? STOPPING : closingUnanswered, this.pendingSince);
     } else if (this.bodyHead !== undefined) {
       // A complete head whose body never finished arriving: nothing to answer, but it is logged.
       this.logUnparsed(400, byServer ? 'the server stopped while the body was arriving' : 'client closed the connection mid-body', true, this.bodyHead);
@@ -2259,6 +2267,20 @@ export class Connection {
    * §2.2) are dropped as they come, so bytes trickled one by one are not scanned again each time.
    */
   private keepWhileClosing(chunk: Buffer, unanswered: Unanswered): void {
+    const body = this.closingBody;
+    if (body !== undefined) {
+      // The body of the last request logged: dropped as it comes; what follows its end is kept.
+      const passed = body.push(chunk, 0);
+      if (passed.kind === 'error') {
+        this.closingBody = undefined;
+        this.closingUnanswered = undefined;
+        return;
+      }
+      if (passed.kind === 'more') return;
+      this.closingBody = undefined;
+      chunk = chunk.subarray(passed.consumed);
+      if (chunk.length === 0) return;
+    }
     const fresh = this.pending.length === 0 || onlyEmptyLines(this.pending);
     this.pending = this.pending.length === 0 ? chunk : (this.input ??= new InputStore(INPUT_STORE_MIN_BYTES, countInputCopy)).join(this.pending, chunk);
     const empty = skipEmptyLines(this.pending);
@@ -2331,15 +2353,18 @@ export class Connection {
       }
       const head = result.head;
       const end = requestEnd(head, rest, result.consumed);
-      if (end < 0) {
-        // Its body is not all here, or what follows it is another protocol's (a CONNECT's tunnel,
-        // an upgrade's): logged, and nothing after it is a request (helper-131: a request line
+      if (typeof end === 'number') {
+        rest = rest.subarray(end);
+      } else {
+        rest = EMPTY;
+        // Its body is still arriving: while the connection reads on, the rest of it is passed over
+        // as it comes (helper-130: a body split across two reads lost the request behind it).
+        if (end !== undefined && !final) this.closingBody = end;
+        // What follows it is another protocol's (a CONNECT's tunnel, an upgrade's), or its body
+        // broke its framing: logged, and nothing after it is a request (helper-131: a request line
         // inside a CONNECT's tunnel was logged as a request, its target, Referer and User-Agent
         // the client's choice).
-        rest = EMPTY;
-        this.closingUnanswered = undefined;
-      } else {
-        rest = rest.subarray(end);
+        else this.closingUnanswered = undefined;
       }
       // The last line the cap allows says so: what comes after it on this connection has none.
       const capped = this.unansweredLogged === MAX_UNANSWERED_LOGGED ? ` (the last of ${MAX_UNANSWERED_LOGGED} logged not answered on this connection: later ones are not logged)` : '';
@@ -2471,19 +2496,19 @@ function methodToken(buf: Buffer): string | undefined {
 
 /**
  * Where what follows request `head` (whose head ends at `buf[headEnd - 1]`) begins in `buf`: past
- * its body (Content-Length, or chunked to its last chunk and trailers, RFC 9112 §7.1), or -1 when
- * that is not known: the body is not all in `buf`, or what follows is not HTTP — a CONNECT's
- * tunnel (RFC 9110 §9.3.6) or, after a request that asks to upgrade (RFC 9110 §7.8), the other
- * protocol if the server agreed. For requests logged unanswered (logUnansweredPipelined).
+ * its body (Content-Length, or chunked to its last chunk and trailers, RFC 9112 §7.1); or, when
+ * the body goes on past `buf`, the reader that has taken all of it that is there; or undefined
+ * when what follows is not known to be HTTP: a CONNECT's tunnel (RFC 9110 §9.3.6), the other
+ * protocol after a request that asks to upgrade (RFC 9110 §7.8) if the server agreed, or a body
+ * that broke its framing. For requests logged unanswered (logUnansweredPipelined).
  */
-function requestEnd(head: RequestHead, buf: Buffer, headEnd: number): number {
-  if (head.method === 'CONNECT' || head.headers.some(([name]) => name === 'upgrade')) return -1;
-  if (head.chunked) {
-    const body = new BodyReader({ kind: 'chunked' }, Number.MAX_SAFE_INTEGER).push(buf, headEnd);
-    return body.kind === 'done' ? headEnd + body.consumed : -1;
-  }
-  const end = headEnd + (head.contentLength ?? 0);
-  return end <= buf.length ? end : -1;
+function requestEnd(head: RequestHead, buf: Buffer, headEnd: number): number | BodyReader | undefined {
+  if (head.method === 'CONNECT' || head.headers.some(([name]) => name === 'upgrade')) return undefined;
+  if (!head.chunked && (head.contentLength ?? 0) === 0) return headEnd;
+  const reader = new BodyReader(head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 }, Number.MAX_SAFE_INTEGER);
+  const body = reader.push(buf, headEnd);
+  if (body.kind === 'error') return undefined;
+  return body.kind === 'done' ? headEnd + body.consumed : reader;
 }
 
 /** Why a head the parser refuses got no answer either, as its note says it (logUnansweredPipelined). */
