@@ -100,3 +100,40 @@ test('a client that leaves with answers held: the server goes on answering the o
     for (const c of clients) c.destroy();
   }
 });
+
+test('a cached answer held alone (not corked) keeps its place before whatever the turn writes next on its connection', async () => {
+  // The first answer of a turn that is a prepared one (a cached file, the 404 page) is held
+  // outside the socket (heldWire); anything the connection writes next in that turn (another
+  // answer, a large body, a 100 Continue, a refusal, the close) must come after it.
+  const clients = await connections(2);
+  const [client] = clients;
+  assert.ok(client);
+  try {
+    // Cached first (prepared answers from then on).
+    await client.write(request('/hello.txt') + request('/digits.txt') + request('/nope'));
+    await client.readResponses(3);
+    const followers: ReadonlyArray<readonly [string, string, boolean, number]> = [
+      ['a large body', request('/big.bin'), false, 200],
+      ['a 100 Continue', `GET /digits.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc`, false, 200],
+      ['a cached HEAD', request('/digits.txt', { method: 'HEAD' }), true, 200],
+      ['the 404 page', request('/nope'), false, 404],
+      ['a refusal', 'GET /\u0001 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', false, 400],
+    ];
+    for (const [name, follower, head, status] of followers) {
+      const c: RawClient = name === 'a refusal' ? await RawClient.connect(srv.port) : client;
+      try {
+        await c.write(request('/hello.txt') + follower);
+        const [first, second] = await c.readResponses(2, [false, head]).catch((e: unknown) => { throw new Error(`${name}: ${String(e)}`); });
+        assert.equal(first?.status, 200, name);
+        assert.equal(first?.body.toString(), site.hello, `${name}: the held answer first, whole`);
+        // A 100 Continue may come before the final answer: skip it.
+        const final = second?.status === 100 ? await c.readResponse() : second;
+        assert.equal(final?.status, status, name);
+      } finally {
+        if (c !== client) c.destroy();
+      }
+    }
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+});

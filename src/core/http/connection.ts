@@ -812,6 +812,13 @@ export class Connection {
   private queuedBytes = 0;
   /** This turn's answers are held in the socket (corked) until flushHeldOutput. */
   private outputHeld = false;
+  /**
+   * This turn's one answer so far, when it is a prepared one (heldWire): its wire bytes and write
+   * callback, held here rather than in the corked socket until flushHeldOutput, or until anything
+   * else is to be written on this connection (corkHeldWire).
+   */
+  private heldWire: Buffer | undefined;
+  private heldWireCallback: (() => void) | undefined;
   /** The socket's inactivity timeout now (ms, 0: none), and how many times it was changed. */
   private socketTimeoutMs = -1;
   private socketTimeoutChanges = 0;
@@ -887,8 +894,15 @@ export class Connection {
    */
   private holdOutput(): void {
     if (this.outputHeld || (this.ctx.openConnections < 2 && this.pending.length === 0)) return;
+    this.corkHeldWire();
+    if (this.outputHeld) return;
     this.outputHeld = true;
     this.socket.cork();
+    this.heldUntilTurnEnds();
+  }
+
+  /** This connection's output goes at the turn's end (flushHeldOutput). */
+  private heldUntilTurnEnds(): void {
     heldOutput.push(this);
     if (!heldFlushScheduled) {
       heldFlushScheduled = true;
@@ -896,8 +910,57 @@ export class Connection {
     }
   }
 
+  /**
+   * Holds `wire` (a prepared answer's bytes, written whole) until the turn's end, as holdOutput
+   * does, but without corking the socket when it is the connection's only answer in the turn (the
+   * usual case: one request per connection per turn): a corked write is buffered by the stream
+   * and written by its uncork (clearBuffer), which cost 0.3 µs of a 9.5 µs request at 1 KiB
+   * keep-alive, 50 connections (CPU per request, interleaved A/B, 7 rounds of 4 s: 9.53 → 9.19
+   * µs; 105.9k → 109.6k req/s). Returns false when the answer is not to be held (holdOutput's
+   * rule); the caller writes it then.
+   */
+  private holdWire(wire: Buffer, callback: (() => void) | undefined): boolean {
+    if (this.ctx.openConnections < 2 && this.pending.length === 0) return false;
+    if (this.outputHeld || this.heldWire !== undefined) {
+      // A second answer in this turn: both go through the corked socket, in order.
+      this.holdOutput();
+      this.socket.write(wire, callback);
+      return true;
+    }
+    this.heldWire = wire;
+    this.heldWireCallback = callback;
+    this.heldUntilTurnEnds();
+    return true;
+  }
+
+  /**
+   * Anything else is to be written on this connection: the answer held in heldWire goes into the
+   * socket first, corked (the turn's flush uncorks it), so every write keeps its order. Called
+   * before each place that writes once an answer is finished: the next request's parse, a body
+   * read on, a refusal, the close, destroy().
+   */
+  private corkHeldWire(): void {
+    const wire = this.heldWire;
+    if (wire === undefined) return;
+    const callback = this.heldWireCallback;
+    this.heldWire = undefined;
+    this.heldWireCallback = undefined;
+    this.outputHeld = true;
+    this.socket.cork();
+    this.socket.write(wire, callback);
+  }
+
   /** @internal flushHeldOutput, and destroy(): the writes held this turn go to the kernel now, in order. */
   releaseOutput(): void {
+    const wire = this.heldWire;
+    if (wire !== undefined) {
+      const callback = this.heldWireCallback;
+      this.heldWire = undefined;
+      this.heldWireCallback = undefined;
+      // A socket already gone (the peer reset it): nothing to write to; destroy() gave back the
+      // answer's budget (as an uncork after destroy writes nothing).
+      if (!this.socket.destroyed) this.socket.write(wire, callback);
+    }
     if (!this.outputHeld) return;
     this.outputHeld = false;
     // After end() (which uncorks) or destroy() this is a no-op.
@@ -1162,6 +1225,7 @@ export class Connection {
 
   /** Returns true when a head was consumed and the loop may go on. */
   private parseNext(): boolean {
+    this.corkHeldWire();
     // The clock read when this head starts here; a head read whole in this call is handed on at
     // that same moment (no second read).
     let now = -1;
@@ -1243,6 +1307,7 @@ export class Connection {
 
   /** Discards body bytes; returns true when the loop may go on. */
   private continueBody(): boolean {
+    this.corkHeldWire();
     const reader = this.body;
     const head = this.bodyHead;
     if (reader === undefined || head === undefined) return false;
@@ -1420,7 +1485,18 @@ export class Connection {
     const callback = last ? undefined : done;
     // A small answer on a connection that stays open waits for the turn's end with the others
     // (heldOutput). One that closes goes at once: its close follows the write in the same turn.
-    if (!last && bodyLength <= COPY_BODY_MAX) this.holdOutput();
+    const hold = !last && bodyLength <= COPY_BODY_MAX;
+    if (hold && prepared !== undefined && bodyLength <= PREPARED_WIRE_MAX_BODY) {
+      // A prepared answer (a cached file, the 404 page): its wire bytes are kept ready (preparedWire).
+      const wire = preparedWire(prepared, head, tail, body ?? EMPTY);
+      if (!this.holdWire(wire, callback)) this.socket.write(wire, callback);
+      ex.bodyBytes = bodyLength;
+      ex.doneAt = ex.headAt;
+      this.finishExchange(ex);
+      return;
+    }
+    this.corkHeldWire();
+    if (hold) this.holdOutput();
     if (body === undefined || bodyLength === 0) {
       if (prepared !== undefined) this.socket.write(preparedWire(prepared, head, tail, EMPTY), callback);
       else this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', callback);
@@ -1752,6 +1828,7 @@ export class Connection {
   /** Fixed error answer (parse errors, timeouts): logged, then the connection closes. */
   private failRequest(status: number, message: string, head?: RequestHead): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
+    this.corkHeldWire();
     this.clearHeadTimer();
     // A parser's message may quote the client's bytes: shown escaped, as on a terminal.
     const body = `${escapeForDisplay(message)}\n`;
@@ -1810,6 +1887,8 @@ export class Connection {
    */
   private endGracefully(unanswered?: Unanswered): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
+    // end() writes after the answer held, and uncorks: it goes first.
+    this.corkHeldWire();
     // Requests pipelined behind the last answer, already read, get none: each has its line.
     this.closingUnanswered = unanswered;
     if (unanswered !== undefined) this.logUnansweredPipelined(unanswered, this.pendingSince, false);
