@@ -91,3 +91,25 @@ test('a TLS client is not held back by the look at its first byte; a client that
   assert.ok(silent instanceof Error);
   await waitFor(() => srv.server.connectionCount === 0, 'the silent client to be closed');
 });
+
+test('requests pipelined behind a plain-HTTP request on the HTTPS port are each logged as not answered', async () => {
+  // Before: the first got its 400 line and the ones behind it, read whole, none.
+  const before = srv.records.length;
+  const res = await fetchOnce(
+    srv.port,
+    'GET /hello.txt?plain=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' + 'GET /hello.txt?plain=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: plain-behind\r\n\r\n' + 'HEAD /hello.txt?plain=3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+  );
+  assert.equal(res.status, 400);
+  await waitFor(() => srv.records.length >= before + 3, 'a record per request');
+  const mine = srv.records.slice(before);
+  assert.deepEqual(
+    mine.map((r) => [r.method, r.target, r.status]),
+    [
+      ['GET', '/hello.txt?plain=1', 400],
+      ['GET', '/hello.txt?plain=2', 503],
+      ['HEAD', '/hello.txt?plain=3', 503],
+    ],
+  );
+  assert.equal(mine[1]?.userAgent, 'plain-behind');
+  assert.equal(mine[1]?.note, 'not answered: the server closes the connection (the request before it was refused (400)); a client sends the request again on a new connection');
+});

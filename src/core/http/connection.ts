@@ -1253,8 +1253,17 @@ export class Connection {
     this.clearHeadTimer();
     const head = result.head;
     if (this.refusal !== undefined) {
-      // Its body, if any, is never read: the close's linger drops it.
-      this.failRequest(400, this.refusal, head);
+      // Its body, if any, is never read: the close's linger drops it. With none (and no tunnel or
+      // upgrade after it), what follows is requests: each gets its line, as behind any answer the
+      // connection closes after.
+      const end = requestEnd(head, this.pending, result.consumed);
+      if (typeof end === 'number' && end === result.consumed) {
+        this.pending = this.pending.subarray(end);
+        if (this.pending.length > 0 && this.pendingSince === 0) this.pendingSince = now >= 0 ? now : Date.now();
+        this.failRequest(400, this.refusal, head, { by: 'close', why: 'the request before it was refused (400)' });
+      } else {
+        this.failRequest(400, this.refusal, head);
+      }
       return false;
     }
     if (result.consumed === this.pending.length) {
@@ -1826,7 +1835,12 @@ export class Connection {
   }
 
   /** Fixed error answer (parse errors, timeouts): logged, then the connection closes. */
-  private failRequest(status: number, message: string, head?: RequestHead): void {
+  /**
+   * `unanswered`: given when what follows in `pending` is known to be requests (the refused head
+   * was read whole and had no body), why they get no answer: each is logged (endGracefully).
+   * Otherwise what follows is dropped.
+   */
+  private failRequest(status: number, message: string, head?: RequestHead, unanswered?: Unanswered): void {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
     this.corkHeldWire();
     this.clearHeadTimer();
@@ -1848,8 +1862,8 @@ export class Connection {
     const wire = serializeHead(status, headers) + content;
     this.socket.write(wire, 'utf8');
     this.logUnparsed(status, message, false, head, headers, Buffer.byteLength(content));
-    this.pending = EMPTY;
-    this.endGracefully();
+    if (unanswered === undefined) this.pending = EMPTY;
+    this.endGracefully(unanswered);
   }
 
   /**
