@@ -49,6 +49,41 @@ async function recordFor(srv: Running, target: string): Promise<RequestRecord | 
   return undefined;
 }
 
+/**
+ * A half-open client on `running` whose request for /big.txt says `Connection: close` (an answer
+ * larger than the first flight, so the close lingers), with `behind` sent in the same write
+ * ('pipelined') or once the server has closed its side ('while it lingers').
+ */
+async function behindClosingAnswer(when: 'pipelined' | 'while it lingers', behind: string): Promise<Socket> {
+  const socket = connect({ port: running.port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.on('data', () => undefined);
+  const ended = once(socket, 'end');
+  await once(socket, 'connect');
+  if (when === 'pipelined') socket.write(get('/big.txt', 'Connection: close\r\n') + behind);
+  else {
+    socket.write(get('/big.txt', 'Connection: close\r\n'));
+    await ended;
+    socket.write(behind);
+  }
+  return socket;
+}
+
+/**
+ * Once the server has closed its side: `forged` (a request head) is sent on, then the client's
+ * FIN; `srv` must have logged exactly `targets`, in order (what followed was not requests).
+ */
+async function sendsAfterCloseUnlogged(srv: Running, socket: Socket, forged: string, targets: readonly string[]): Promise<void> {
+  socket.write(forged);
+  await new Promise((r) => setTimeout(r, 300));
+  socket.end();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(
+    srv.records.map((r) => r.target),
+    targets,
+    JSON.stringify(srv.records.map((r) => [r.target, r.status])),
+  );
+}
+
 test('requests pipelined behind one that asked to close are each logged as not answered', async () => {
   const client = await RawClient.connect(running.port);
   try {
@@ -263,18 +298,8 @@ test('behind an answer that closes: a CONNECT or an upgrade pipelined there is l
   ] as const) {
     for (const when of ['pipelined', 'while it lingers'] as const) {
       const before = running.records.length;
-      const socket = connect({ port: running.port, host: '127.0.0.1', allowHalfOpen: true });
-      socket.on('data', () => undefined);
-      const ended = once(socket, 'end');
+      const socket = await behindClosingAnswer(when, behind);
       try {
-        await once(socket, 'connect');
-        // /big.txt: an answer larger than the first flight, so the close lingers.
-        if (when === 'pipelined') socket.write(get('/big.txt', 'Connection: close\r\n') + behind);
-        else {
-          socket.write(get('/big.txt', 'Connection: close\r\n'));
-          await ended;
-          socket.write(behind);
-        }
         await recordFor(running, expected[expected.length - 1] ?? '');
         await new Promise((r) => setTimeout(r, 200));
         socket.end();
@@ -294,19 +319,9 @@ test('behind an answer that closes: a CONNECT or an upgrade pipelined there is l
 
 test('a body split across reads, behind the closing answer or while it lingers, is passed over: the request after it has its line', async () => {
   for (const when of ['pipelined', 'while it lingers'] as const) {
-    const socket = connect({ port: running.port, host: '127.0.0.1', allowHalfOpen: true });
-    socket.on('data', () => undefined);
-    const ended = once(socket, 'end');
     const tag = when === 'pipelined' ? 'p' : 'l';
-    const post = `POST /a.txt?split-${tag} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n12345`;
+    const socket = await behindClosingAnswer(when, `POST /a.txt?split-${tag} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n12345`);
     try {
-      await once(socket, 'connect');
-      if (when === 'pipelined') socket.write(get('/big.txt', 'Connection: close\r\n') + post);
-      else {
-        socket.write(get('/big.txt', 'Connection: close\r\n'));
-        await ended;
-        socket.write(post);
-      }
       assert.equal((await recordFor(running, `/a.txt?split-${tag}`))?.status, 503, when);
       await new Promise((r) => setTimeout(r, 50));
       // The rest of the body, a request after it (the body's bytes read as a head would be a 400).
@@ -374,15 +389,7 @@ test('after a WebSocket closes, what its client sends is not logged as requests'
     // A masked close frame with no payload (RFC 6455 §5.5.1): the server answers it and closes.
     socket.write(Buffer.from([0x88, 0x80, 1, 2, 3, 4]));
     await ended;
-    socket.write(get('/forged-after-websocket'));
-    await new Promise((r) => setTimeout(r, 300));
-    socket.end();
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(
-      srv.records.map((r) => r.target),
-      ['/__porthole/socket'],
-      JSON.stringify(srv.records.map((r) => [r.target, r.status])),
-    );
+    await sendsAfterCloseUnlogged(srv, socket, get('/forged-after-websocket'), ['/__porthole/socket']);
   } finally {
     socket.destroy();
     await srv.close();
@@ -414,15 +421,7 @@ test('after a proxied body that broke its framing is refused, what its client se
     socket.write('zz\r\n');
     await ended;
     assert.match(received, /^HTTP\/1\.1 400 /);
-    socket.write(get('/forged-after-broken-body'));
-    await new Promise((r) => setTimeout(r, 300));
-    socket.end();
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(
-      srv.records.map((r) => r.target),
-      ['/api/upload'],
-      JSON.stringify(srv.records.map((r) => [r.target, r.status])),
-    );
+    await sendsAfterCloseUnlogged(srv, socket, get('/forged-after-broken-body'), ['/api/upload']);
   } finally {
     socket.destroy();
     for (const s of held) s.destroy();
