@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeSite, type Site } from '../fixtures/make-site';
-import { startServer, type Running } from './harness';
+import { rawBackend, startServer, type Running } from './harness';
 import { RawClient, request } from './raw-client';
 
 let site: Site;
@@ -119,7 +119,9 @@ test('a cached answer held alone (not corked) keeps its place before whatever th
       ['the 404 page', request('/nope'), false, 404],
       ['a refusal', 'GET /\u0001 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', false, 400],
     ];
+    const bodies: Record<string, string | undefined> = { 'a 100 Continue': site.digits, 'a cached HEAD': '' };
     for (const [name, follower, head, status] of followers) {
+      const expectedBody = bodies[name];
       const c: RawClient = name === 'a refusal' ? await RawClient.connect(srv.port) : client;
       try {
         await c.write(request('/hello.txt') + follower);
@@ -129,11 +131,49 @@ test('a cached answer held alone (not corked) keeps its place before whatever th
         // A 100 Continue may come before the final answer: skip it.
         const final = second?.status === 100 ? await c.readResponse() : second;
         assert.equal(final?.status, status, name);
+        if (expectedBody !== undefined) assert.equal(final?.body.toString(), expectedBody, `${name}: its body`);
       } finally {
         if (c !== client) c.destroy();
       }
     }
   } finally {
     for (const c of clients) c.destroy();
+  }
+});
+
+test('a cached answer held alone, then the client\'s FIN: the close comes after it', async () => {
+  // The FIN arrives while a slower request before it is answered (a proxied one); when that
+  // answer comes, the cached one behind it is held, nothing more is pending, and the connection
+  // closes in the same turn (helper-132: with the held answer not put in the socket before
+  // end(), it was lost 50 times of 50).
+  const back = await rawBackend((_target, socket) => {
+    setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nslow'), 30);
+  });
+  const proxied = await startServer({ root: site.root, reload: { enabled: false }, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${back.port}` }] } });
+  const other = await RawClient.connect(proxied.port);
+  try {
+    const warm = await RawClient.connect(proxied.port);
+    await warm.write(request('/hello.txt'));
+    assert.equal((await warm.readResponse()).body.toString(), site.hello);
+    warm.destroy();
+    for (let i = 0; i < 10; i++) {
+      const client = await RawClient.connect(proxied.port);
+      try {
+        await client.write(request('/api/slow') + request('/hello.txt'));
+        await new Promise((r) => setTimeout(r, 5));
+        client.socket.end();
+        const [slow, cached] = await client.readResponses(2);
+        assert.equal(slow?.body.toString(), 'slow', `round ${i}`);
+        assert.equal(cached?.status, 200, `round ${i}`);
+        assert.equal(cached?.body.toString(), site.hello, `round ${i}: the held answer, whole, before the close`);
+        await client.waitForEof();
+      } finally {
+        client.destroy();
+      }
+    }
+  } finally {
+    other.destroy();
+    await proxied.close();
+    back.server.close();
   }
 });

@@ -893,9 +893,9 @@ export class Connection {
    * another connection may be answered in the same turn, or pipelined bytes wait here.
    */
   private holdOutput(): void {
-    if (this.outputHeld || (this.ctx.openConnections < 2 && this.pending.length === 0)) return;
+    // An answer held beside the socket goes into it first, whatever is written next.
     this.corkHeldWire();
-    if (this.outputHeld) return;
+    if (this.outputHeld || (this.ctx.openConnections < 2 && this.pending.length === 0)) return;
     this.outputHeld = true;
     this.socket.cork();
     this.heldUntilTurnEnds();
@@ -920,13 +920,13 @@ export class Connection {
    * rule); the caller writes it then.
    */
   private holdWire(wire: Buffer, callback: (() => void) | undefined): boolean {
-    if (this.ctx.openConnections < 2 && this.pending.length === 0) return false;
     if (this.outputHeld || this.heldWire !== undefined) {
       // A second answer in this turn: both go through the corked socket, in order.
-      this.holdOutput();
+      this.corkHeldWire();
       this.socket.write(wire, callback);
       return true;
     }
+    if (this.ctx.openConnections < 2 && this.pending.length === 0) return false;
     this.heldWire = wire;
     this.heldWireCallback = callback;
     this.heldUntilTurnEnds();
@@ -1797,6 +1797,8 @@ export class Connection {
     }
     this.phase = 'idle';
     // At or above the socket's high-water mark a write has returned false, so 'drain' will come.
+    // (An answer held beside the socket, heldWire, at most a 4 KiB body, is not counted: 'drain'
+    // comes only for what the socket holds, and that answer is counted with the next.)
     const waiting = this.socket.writableLength;
     if (waiting >= this.socket.writableHighWaterMark && (waiting > this.ctx.transfer.maxQueuedBytes || this.ctx.queued.over)) {
       // The client is not reading as fast as it asks: read and parse nothing more (the next
