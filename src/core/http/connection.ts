@@ -1836,8 +1836,8 @@ export class Connection {
     }
   }
 
-  /** Fixed error answer (parse errors, timeouts): logged, then the connection closes. */
   /**
+   * Fixed error answer (parse errors, timeouts, refusals): logged, then the connection closes.
    * `unanswered`: given when what follows in `pending` is known to be requests (the refused head
    * was read whole and had no body), why they get no answer: each is logged (endGracefully).
    * Otherwise what follows is dropped.
@@ -2403,15 +2403,16 @@ export class Connection {
    * behind the answer went unlogged (helper-117: a raw ESC or a 9,000-byte target pipelined behind
    * a download at Ctrl-C).
    * `unanswered`: why. The server stops (503, the note above); the server closes the connection
-   * another reason (503, "not answered: the server closes the connection (why)"; before, the
+   * for another reason (503, "not answered: the server closes the connection (why)"; before, the
    * heads behind an answer that ended its connection, a 500 or a request that asked to close,
    * went unlogged); or the connection ended otherwise (the client left, a reader too slow was
    * cut): whole heads are then logged 499, aborted, with that reason (helper-128: a reader of ten
    * pipelined downloads cut by the send rate got one line, "client closed the connection
    * mid-request", for the four heads not yet answered, and none for three of them). `arrivedAt`:
    * when the bytes came (epoch ms), the time each line carries. `final` false (the connection
-   * still reads, closing): a head still incomplete stays in `pending` for the rest of it; after a
-   * refused head, or one whose body is not all here, nothing more is kept (closingUnanswered).
+   * still reads, closing): a head still incomplete stays in `pending` for the rest of it, and a
+   * body still arriving is passed over as it comes (closingBody); after a refused head, a CONNECT
+   * or an upgrade, or a body that broke its framing, nothing more is kept (closingUnanswered).
    * At most MAX_UNANSWERED_LOGGED such lines per connection.
    */
   private logUnansweredPipelined(unanswered: Unanswered, arrivedAt: number, final = true): void {
