@@ -1142,6 +1142,21 @@ export class Connection {
 
   // ---- input ---------------------------------------------------------------------------------
 
+  /**
+   * Adds `chunk` to what waits in `pending`. True when nothing (or empty lines alone) waited
+   * before: these bytes start what waits (see pendingSince).
+   */
+  private appendInput(chunk: Buffer): boolean {
+    const fresh = this.pending.length === 0 || onlyEmptyLines(this.pending);
+    if (this.pending.length === 0) {
+      this.pending = chunk;
+      this.scanned = 0;
+    } else {
+      this.pending = (this.input ??= new InputStore(INPUT_STORE_MIN_BYTES, countInputCopy)).join(this.pending, chunk);
+    }
+    return fresh;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.phase === 'closing') {
       if (this.closingUnanswered !== undefined) this.keepWhileClosing(chunk, this.closingUnanswered);
@@ -1152,14 +1167,7 @@ export class Connection {
       this.upgraded?.onData?.(chunk);
       return;
     }
-    // Nothing (or empty lines alone) waited: these bytes start what waits (see pendingSince).
-    const fresh = this.pending.length === 0 || onlyEmptyLines(this.pending);
-    if (this.pending.length === 0) {
-      this.pending = chunk;
-      this.scanned = 0;
-    } else {
-      this.pending = (this.input ??= new InputStore(INPUT_STORE_MIN_BYTES, countInputCopy)).join(this.pending, chunk);
-    }
+    const fresh = this.appendInput(chunk);
     if (this.phase === 'handling' || this.drainWait) {
       if (fresh) this.pendingSince = Date.now();
       if (this.streamed !== undefined) this.pumpBody();
@@ -1504,8 +1512,9 @@ export class Connection {
       this.finishExchange(ex);
       return;
     }
-    this.corkHeldWire();
+    // Whatever this writes goes behind an answer held beside the socket (holdOutput does it too).
     if (hold) this.holdOutput();
+    else this.corkHeldWire();
     if (body === undefined || bodyLength === 0) {
       if (prepared !== undefined) this.socket.write(preparedWire(prepared, head, tail, EMPTY), callback);
       else this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', callback);
@@ -2376,8 +2385,7 @@ export class Connection {
       chunk = chunk.subarray(passed.consumed);
       if (chunk.length === 0) return;
     }
-    const fresh = this.pending.length === 0 || onlyEmptyLines(this.pending);
-    this.pending = this.pending.length === 0 ? chunk : (this.input ??= new InputStore(INPUT_STORE_MIN_BYTES, countInputCopy)).join(this.pending, chunk);
+    const fresh = this.appendInput(chunk);
     const empty = skipEmptyLines(this.pending);
     if (empty > 0) {
       this.pending = this.pending.subarray(empty);

@@ -323,9 +323,8 @@ export class ServerController extends Disposable {
 
 /**
  * Rejects with an Error carrying `code` when `promise` takes longer than `ms`. The verdict is
- * given after that turn's reads (timeoutAfterReads): the worker's
- * answer, sent in time but waiting in its port behind a held-up extension host, is read first
- * and wins.
+ * given after that turn's reads (timeoutAfterReads): the worker's answer, sent in time but
+ * waiting in its port behind a held-up extension host, is read first and wins.
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, code: string, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
