@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRequestHead, type ParseResult, type RequestHead } from '../src/core/http/http-parser';
+import { findBlankLine, parseRequestHead, type ParseResult, type RequestHead } from '../src/core/http/http-parser';
 import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES, type ParserLimits } from '../src/core/http/limits';
 import { isToken, isValidFieldValue, TOKEN_CHARS } from '../src/core/http/http-grammar';
 
@@ -563,6 +563,39 @@ void test('field names in any case are lower-cased, known names and others alike
     ['te', 'trailers'],
     ['user-agenx', 'w'],
   ]);
+});
+
+// ---- the end of the head ----
+
+void test('findBlankLine finds what Buffer.indexOf finds, from any offset, across its JavaScript scan and the native search after it', () => {
+  const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+  // Seeded (a failure is the same every run): mostly CR and LF, so near misses (CR LF CR, LF CR
+  // LF, CR CR LF LF) are everywhere, including around the 128th byte where the scan hands over.
+  let seed = 12345;
+  const next = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 16;
+  const alphabet = [0x0d, 0x0a, 0x0d, 0x0a, 0x41];
+  let compared = 0;
+  for (let n = 0; n < 2000; n++) {
+    const buf = Buffer.alloc(next() % 300);
+    for (let i = 0; i < buf.length; i++) buf[i] = alphabet[next() % alphabet.length]!;
+    for (let from = 0; from <= buf.length; from += 1 + (next() % 7)) {
+      assert.equal(findBlankLine(buf, from), buf.indexOf(CRLFCRLF, from), `${JSON.stringify(buf.toString('latin1'))} from ${from}`);
+      compared++;
+    }
+  }
+  // A head's empty line at every offset around where the scan stops, found whole (the parse
+  // consumes exactly the head) whatever the bytes before it.
+  for (let end = 100; end < 160; end++) {
+    const filler = 'x'.repeat(end - 'GET / HTTP/1.1\r\nHost: a\r\nX: \r\n'.length + 2);
+    const raw = `GET / HTTP/1.1\r\nHost: a\r\nX: ${filler}\r\n\r\nGET`;
+    const buf = Buffer.from(raw, 'latin1');
+    const blank = buf.indexOf(CRLFCRLF);
+    assert.equal(findBlankLine(buf, 0), blank);
+    const r = parseRequestHead(buf, 0);
+    assert.equal(r.kind, 'complete');
+    if (r.kind === 'complete') assert.equal(r.consumed, blank + 4);
+  }
+  assert.ok(compared > 40_000, `${compared} offsets compared`);
 });
 
 // ---- grammar ----
