@@ -62,6 +62,41 @@ function cellMedian(report, wid, server) {
   return c && c.median ? c.median : undefined;
 }
 
+/**
+ * The servers the targets compare (Porthole against nginx and Node's floors), run back to back
+ * in every repetition, in this order, before the others (see pairedRatio).
+ */
+export const PAIRED_FIRST = ['nginx', 'porthole', 'node-floor', 'node-floor-log'];
+
+/** `servers` ({ name }) in the order of one repetition: PAIRED_FIRST's, then the rest as given. */
+export function pairedOrder(servers) {
+  const rank = (s) => (PAIRED_FIRST.includes(s.name) ? PAIRED_FIRST.indexOf(s.name) : PAIRED_FIRST.length);
+  return servers.map((s, i) => ({ s, i })).sort((x, y) => rank(x.s) - rank(y.s) || x.i - y.i).map((x) => x.s);
+}
+
+/**
+ * Server `a`'s figure `key` (rps, cpuUsPerRequest) over server `b`'s on workload `wid`: the median
+ * of the per-repetition ratios (a's run i over b's run i). The machine's speed drifts within a
+ * run (Node's floor on ka-256 in one run: 138k, 143k, 142k, 110k, 113k req/s), so two medians
+ * taken from different moments are no ratio of the servers; run.mjs runs nginx, Porthole and the
+ * floors back to back in every repetition (PAIRED_FIRST), so each pair of runs saw the same
+ * machine. The ratio of the medians when the runs cannot be paired (a run failed, no runs kept).
+ */
+export function pairedRatio(report, wid, a, b, key = 'rps') {
+  const ca = report.results[wid] && report.results[wid][a];
+  const cb = report.results[wid] && report.results[wid][b];
+  if (!ca || !cb) return undefined;
+  const ra = ca.runs;
+  const rb = cb.runs;
+  if (Array.isArray(ra) && Array.isArray(rb) && ra.length > 0 && ra.length === rb.length) {
+    const ratios = ra.map((x, i) => (!x.error && !rb[i].error && x[key] > 0 && rb[i][key] > 0 ? x[key] / rb[i][key] : undefined));
+    if (ratios.every((r) => r !== undefined)) return median(ratios);
+  }
+  const x = ca.median;
+  const y = cb.median;
+  return x && y && x[key] && y[key] ? x[key] / y[key] : undefined;
+}
+
 /** Median, min and max of a list of numbers (undefined when empty). */
 export function spread(xs) {
   const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x));
@@ -170,11 +205,7 @@ function reloadFloorVerdict(report, race, max) {
  */
 export function evaluateTargets(report) {
   const out = [];
-  const ratio = (wid, a, b, key = 'rps') => {
-    const x = cellMedian(report, wid, a);
-    const y = cellMedian(report, wid, b);
-    return x && y && x[key] && y[key] ? x[key] / y[key] : undefined;
-  };
+  const ratio = (wid, a, b, key = 'rps') => pairedRatio(report, wid, a, b, key);
   const add = (what, value, ok, shown, floor) => out.push({ target: what, value, pass: value === undefined ? null : ok, shown, ...(floor ? { floor } : {}) });
   // Porthole's req/s against `peer`'s, with Node's floor against the same target beside it.
   const vsPeer = (wid, min, what, unit, peer) => {
@@ -305,11 +336,7 @@ export function renderMarkdown(report) {
   const up = (n) => st[n] && st[n].status === 'up';
   const floorCols = up('porthole') ? [['node-floor', 'porthole ÷ floor'], ['node-floor-log', 'porthole ÷ floor + log']].filter(([n]) => up(n)) : [];
   const head = `| Workload | ${names.map(title).join(' | ')}${floorCols.map(([, l]) => ` | ${l}`).join('')} |\n|---|${names.map(() => '---:').join('|')}${floorCols.map(() => '|---:').join('')}|\n`;
-  const floorCell = (wid, key) => floorCols.map(([n]) => {
-    const p = cellMedian(report, wid, 'porthole');
-    const f = cellMedian(report, wid, n);
-    return ` | ${p && f && p[key] && f[key] ? fmtRatio(p[key] / f[key]) : ''}`;
-  }).join('');
+  const floorCell = (wid, key) => floorCols.map(([n]) => ` | ${fmtRatio(pairedRatio(report, wid, 'porthole', n, key))}`).join('');
   const flags = (c) => (c && c.flags && c.flags.length ? ` ⚠ ${c.flags.join('; ')}` : '');
   const na = (n) => (st[n].status !== 'up' ? 'n/a' : undefined);
   const wl = report.workloads.filter((w) => w.id !== 'idle-10k');
@@ -317,7 +344,7 @@ export function renderMarkdown(report) {
   const m = report.machine;
   md += `### Benchmark ${report.date.slice(0, 10)}\n\n`;
   md += `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.distro || m.kernel} (${m.kernel}), load average ${m.loadAverageAtStart[0]} at the start; Node ${m.node}; wrk ${m.wrk} (\`-t1\`, on the same machine).\n`;
-  md += `Runs: ${report.settings.reps} × ${report.settings.duration} s per workload (100 MiB: ${report.settings.bigReps} × ${report.settings.duration} s), servers interleaved, medians shown; total ${report.elapsedSeconds} s.\n\n`;
+  md += `Runs: ${report.settings.reps} × ${report.settings.duration} s per workload (100 MiB: ${report.settings.bigReps} × ${report.settings.duration} s), servers interleaved (nginx, Porthole and Node's floors back to back in each repetition), medians shown; each ratio is the median of the per-repetition ratios (runs paired by repetition); total ${report.elapsedSeconds} s.\n\n`;
   if (wl.length) {
     md += `**Requests per second** (ratio to nginx; the 100 MiB row in bytes per second)\n\n${head}`;
     for (const w of wl) {
@@ -328,7 +355,7 @@ export function renderMarkdown(report) {
         if (c && (c.skipped || c.notRun)) return '–';
         const med = c && c.median;
         if (!med || med.rps === undefined) return `error${flags(c)}`;
-        const r = base && base.rps && n !== 'nginx' ? ` (${fmtRatio(med.rps / base.rps)})` : '';
+        const r = base && base.rps && n !== 'nginx' ? ` (${fmtRatio(pairedRatio(report, w.id, n, 'nginx'))})` : '';
         return `${w.sizeBytes ? fmtRate(med.transferBps) : fmtInt(med.rps)}${r}${flags(c)}`;
       });
       md += `| ${w.label} | ${cells.join(' | ')}${floorCell(w.id, 'rps')} |\n`;
@@ -340,7 +367,7 @@ export function renderMarkdown(report) {
         if (na(n)) return na(n);
         const med = cellMedian(report, w.id, n);
         if (!med || med.cpuUsPerRequest === undefined) return '–';
-        const r = base && base.cpuUsPerRequest && n !== 'nginx' ? ` (${fmtRatio(med.cpuUsPerRequest / base.cpuUsPerRequest)})` : '';
+        const r = base && base.cpuUsPerRequest && n !== 'nginx' ? ` (${fmtRatio(pairedRatio(report, w.id, n, 'nginx', 'cpuUsPerRequest'))})` : '';
         return `${fmtUs(med.cpuUsPerRequest)}${r}`;
       });
       md += `| ${w.label} | ${cells.join(' | ')}${floorCell(w.id, 'cpuUsPerRequest')} |\n`;

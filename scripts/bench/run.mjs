@@ -33,7 +33,7 @@ import { HOST, makeServers, startServer, ipcAsk } from './servers.mjs';
 import { WORKLOADS, wrkPath, runWrk, precheck, runIdle } from './workloads.mjs';
 import { measureStartup } from './startup.mjs';
 import { RACE_SERVERS, runReloadRace } from './reload-race.mjs';
-import { fmtInt, fmtUs, fmtRate, fmtMB, summarizeCell, evaluateTargets, renderMarkdown } from './report.mjs';
+import { fmtInt, fmtUs, fmtRate, fmtMB, summarizeCell, evaluateTargets, renderMarkdown, pairedOrder } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -226,7 +226,7 @@ async function main() {
     for (const s of upFor(w)) await load(s, 1);
     const r = w.big ? bigReps : reps;
     for (let rep = 0; rep < r; rep++) {
-      const order = rep % 2 === 0 ? upFor(w) : upFor(w).reverse();
+      const order = rep % 2 === 0 ? pairedOrder(upFor(w)) : pairedOrder(upFor(w)).reverse();
       for (const s of order) {
         const cell = results[w.id][s.name];
         if (s.ipc) await ipcAsk(s.ipc, { type: 'reset' }, 'reset-ok');

@@ -5,7 +5,7 @@
 // Pure functions over plain data: no server, no browser, no timing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evaluateTargets, renderMarkdown } from '../../scripts/bench/report.mjs';
+import { evaluateTargets, pairedOrder, pairedRatio, renderMarkdown } from '../../scripts/bench/report.mjs';
 
 const TARGET = 'reload race: porthole save-to-reload median ≤ 50 ms';
 
@@ -190,6 +190,31 @@ test('a target the floor meets but the floor keeping Porthole\'s log misses is N
   const md = renderMarkdown(report);
   assert.match(md, /\| porthole ÷ floor \| porthole ÷ floor \+ log \|/);
   assert.match(md, /\| close \| 100 \| 66 \(0\.66×\) \| 95 \(0\.95×\) \| 82 \(0\.82×\) \| 0\.69× \| 0\.80× \|/);
+});
+
+test('a ratio is the median of the per-repetition ratios, each pair of runs measured back to back; the ratio of the medians only when runs cannot be paired', () => {
+  const runs = (...rps) => ({ runs: rps.map((r) => ({ rps: r, cpuUsPerRequest: 1e6 / r })), median: { rps: [...rps].sort((a, b) => a - b)[rps.length >> 1], cpuUsPerRequest: 1 } });
+  // The machine slows down between the floor's third run and Porthole's (each pair: 5:6).
+  const servers = ['nginx', 'porthole', 'node-floor'].map((name) => ({ name, status: 'up' }));
+  const report = raceReport({}, {
+    'ka-256': { nginx: runs(40, 40, 40, 32, 32), porthole: runs(100, 100, 80, 80, 80), 'node-floor': runs(120, 120, 96, 96, 96) },
+  }, servers);
+  // Medians alone: 80 / 96 = 0.83 here, but the same runs with the floor's third one taken a
+  // moment earlier (120) give 80 / 120 = 0.67; paired, 0.83 either way.
+  assert.equal(pairedRatio(report, 'ka-256', 'porthole', 'node-floor').toFixed(3), '0.833');
+  report.results['ka-256']['node-floor'] = runs(120, 120, 120, 96, 96);
+  assert.equal(pairedRatio(report, 'ka-256', 'porthole', 'node-floor').toFixed(3), '0.833');
+  report.targets = evaluateTargets(report);
+  const t = target(report, "ka-256: porthole ≥ 0.8× Node's floor");
+  assert.equal(t.pass, true);
+  assert.equal(t.shown, '0.83×');
+  // CPU per request pairs the same way; a run that failed leaves the medians' ratio.
+  assert.equal(pairedRatio(report, 'ka-256', 'porthole', 'nginx', 'cpuUsPerRequest').toFixed(2), '0.40');
+  report.results['ka-256'].porthole.runs[2] = { error: 'timeout' };
+  assert.equal(pairedRatio(report, 'ka-256', 'porthole', 'node-floor'), 80 / 120);
+  // The servers the targets compare run first in every repetition, in that order; the rest after.
+  const order = pairedOrder(['nginx', 'porthole', 'porthole-proxy', 'sirv', 'node-floor', 'node-floor-log'].map((name) => ({ name })));
+  assert.deepEqual(order.map((s) => s.name), ['nginx', 'porthole', 'node-floor', 'node-floor-log', 'porthole-proxy', 'sirv']);
 });
 
 test('idle-10k: Porthole holds every connection its cap allows at the server\'s open-file limit, or all of them without one', () => {
