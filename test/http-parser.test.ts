@@ -364,7 +364,8 @@ void test('garbage after a complete head does not affect it', () => {
 void test('a bogus scannedSoFar only costs a rescan', () => {
   const bytes = Buffer.from(`GET / HTTP/1.1\r\n${H}\r\n`, 'latin1');
   const whole = parseRequestHead(bytes, 0);
-  for (const scanned of [-5, Number.NaN, bytes.length + 10]) {
+  // A fraction too: findBlankLine reads bytes at whole offsets only (buf[7.5] is undefined).
+  for (const scanned of [-5, Number.NaN, bytes.length + 10, 10.5, Infinity]) {
     assert.deepEqual(parseRequestHead(bytes, scanned), whole, String(scanned));
   }
 });
