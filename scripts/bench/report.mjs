@@ -63,8 +63,9 @@ function cellMedian(report, wid, server) {
 }
 
 /**
- * The servers the targets compare (Porthole against nginx and Node's floors), run back to back
- * in every repetition, in this order, before the others (see pairedRatio).
+ * The servers the targets compare (Porthole against nginx and Node's floors): run next to each
+ * other at one end of every repetition (first, in this order; or last, in reverse), so their
+ * runs of one repetition are moments apart (see pairedRatio).
  */
 export const PAIRED_FIRST = ['nginx', 'porthole', 'node-floor', 'node-floor-log'];
 
@@ -75,12 +76,13 @@ export function pairedOrder(servers) {
 }
 
 /**
- * Server `a`'s figure `key` (rps, cpuUsPerRequest) over server `b`'s on workload `wid`: the median
- * of the per-repetition ratios (a's run i over b's run i). The machine's speed drifts within a
- * run (Node's floor on ka-256 in one run: 138k, 143k, 142k, 110k, 113k req/s), so two medians
- * taken from different moments are no ratio of the servers; run.mjs runs nginx, Porthole and the
- * floors back to back in every repetition (PAIRED_FIRST), so each pair of runs saw the same
- * machine. The ratio of the medians when the runs cannot be paired (a run failed, no runs kept).
+ * Server `a`'s figure `key` (rps, cpuUsPerRequest) over server `b`'s on workload `wid`. For two
+ * of PAIRED_FIRST, the median of the per-repetition ratios (a's run i over b's run i, the pairs
+ * where both ran without an error): the machine's speed drifts within a run (Node's floor on
+ * ka-256 in one run: 138k, 143k, 142k, 110k, 113k req/s), so two medians taken from different
+ * moments are no ratio of the servers, and these two ran moments apart in every repetition.
+ * Otherwise (a server that ran up to a repetition's length away, no pair without an error) the
+ * ratio of the medians. Medians of ratios do not multiply: a ÷ c need not be (a ÷ b) × (b ÷ c).
  */
 export function pairedRatio(report, wid, a, b, key = 'rps') {
   const ca = report.results[wid] && report.results[wid][a];
@@ -88,9 +90,14 @@ export function pairedRatio(report, wid, a, b, key = 'rps') {
   if (!ca || !cb) return undefined;
   const ra = ca.runs;
   const rb = cb.runs;
-  if (Array.isArray(ra) && Array.isArray(rb) && ra.length > 0 && ra.length === rb.length) {
-    const ratios = ra.map((x, i) => (!x.error && !rb[i].error && x[key] > 0 && rb[i][key] > 0 ? x[key] / rb[i][key] : undefined));
-    if (ratios.every((r) => r !== undefined)) return median(ratios);
+  if (PAIRED_FIRST.includes(a) && PAIRED_FIRST.includes(b) && Array.isArray(ra) && Array.isArray(rb)) {
+    const ratios = [];
+    for (let i = 0; i < Math.min(ra.length, rb.length); i++) {
+      const x = ra[i];
+      const y = rb[i];
+      if (!x.error && !y.error && x[key] > 0 && y[key] > 0) ratios.push(x[key] / y[key]);
+    }
+    if (ratios.length > 0) return median(ratios);
   }
   const x = ca.median;
   const y = cb.median;
@@ -344,7 +351,7 @@ export function renderMarkdown(report) {
   const m = report.machine;
   md += `### Benchmark ${report.date.slice(0, 10)}\n\n`;
   md += `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.distro || m.kernel} (${m.kernel}), load average ${m.loadAverageAtStart[0]} at the start; Node ${m.node}; wrk ${m.wrk} (\`-t1\`, on the same machine).\n`;
-  md += `Runs: ${report.settings.reps} × ${report.settings.duration} s per workload (100 MiB: ${report.settings.bigReps} × ${report.settings.duration} s), servers interleaved (nginx, Porthole and Node's floors back to back in each repetition), medians shown; each ratio is the median of the per-repetition ratios (runs paired by repetition); total ${report.elapsedSeconds} s.\n\n`;
+  md += `Runs: ${report.settings.reps} × ${report.settings.duration} s per workload (100 MiB: ${report.settings.bigReps} × ${report.settings.duration} s), servers interleaved (nginx, Porthole and Node's floors next to each other in each repetition), medians shown; a ratio among those four is the median of their per-repetition ratios, any other the ratio of the medians; total ${report.elapsedSeconds} s.\n\n`;
   if (wl.length) {
     md += `**Requests per second** (ratio to nginx; the 100 MiB row in bytes per second)\n\n${head}`;
     for (const w of wl) {

@@ -208,10 +208,14 @@ test('a ratio is the median of the per-repetition ratios, each pair of runs meas
   const t = target(report, "ka-256: porthole ≥ 0.8× Node's floor");
   assert.equal(t.pass, true);
   assert.equal(t.shown, '0.83×');
-  // CPU per request pairs the same way; a run that failed leaves the medians' ratio.
+  // CPU per request pairs the same way; a run that failed drops its pair only.
   assert.equal(pairedRatio(report, 'ka-256', 'porthole', 'nginx', 'cpuUsPerRequest').toFixed(2), '0.40');
   report.results['ka-256'].porthole.runs[2] = { error: 'timeout' };
-  assert.equal(pairedRatio(report, 'ka-256', 'porthole', 'node-floor'), 80 / 120);
+  assert.equal(pairedRatio(report, 'ka-256', 'porthole', 'node-floor').toFixed(3), '0.833');
+  // A server that ran a repetition's length away is no pair: the ratio of the medians, 40 / 40
+  // (paired, it would be the median of 2.4, 2.4, 1, 1.25, 1.25).
+  report.results['ka-256'].sirv = runs(96, 96, 40, 40, 40);
+  assert.equal(pairedRatio(report, 'ka-256', 'sirv', 'nginx'), 1);
   // The servers the targets compare run first in every repetition, in that order; the rest after.
   const order = pairedOrder(['nginx', 'porthole', 'porthole-proxy', 'sirv', 'node-floor', 'node-floor-log'].map((name) => ({ name })));
   assert.deepEqual(order.map((s) => s.name), ['nginx', 'porthole', 'node-floor', 'node-floor-log', 'porthole-proxy', 'sirv']);
