@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
-import { fetchOnce, tlsGetStatus } from './raw-client';
+import { fetchOnce, RawClient, tlsGetStatus } from './raw-client';
 
 let site: Site;
 let srv: Running;
@@ -112,4 +112,33 @@ test('requests pipelined behind a plain-HTTP request on the HTTPS port are each 
   );
   assert.equal(mine[1]?.userAgent, 'plain-behind');
   assert.equal(mine[1]?.note, 'not answered: the server closes the connection (the request before it was refused (400)); a client sends the request again on a new connection');
+});
+
+test('requests pipelined behind a plain-HTTP request that arrived in two reads are each logged as not answered', async () => {
+  // The refused head came in two reads, so the parser had searched the first (93 bytes) for its
+  // end; what follows it was then searched from that offset, past the first follower's end, and
+  // the two followers were read as one malformed head.
+  const before = srv.records.length;
+  const first = `GET /hello.txt?split=1&${'x'.repeat(40)} HTTP/1.1\r\nHost: 127.0.0.1\r\n`;
+  const followers = 'GET /hello.txt?split=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' + 'HEAD /hello.txt?split=3 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+  assert.ok(followers.length > first.length && followers.indexOf('\r\n\r\n') < first.length - 3, 'the case the test is for');
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(first);
+    await new Promise((r) => setTimeout(r, 150));
+    await client.write(`\r\n${followers}`);
+    const res = await client.readResponse();
+    assert.equal(res.status, 400);
+  } finally {
+    client.destroy();
+  }
+  await waitFor(() => srv.records.length >= before + 3, 'a record per request');
+  assert.deepEqual(
+    srv.records.slice(before).map((r) => [r.method, r.target, r.status]),
+    [
+      ['GET', `/hello.txt?split=1&${'x'.repeat(40)}`, 400],
+      ['GET', '/hello.txt?split=2', 503],
+      ['HEAD', '/hello.txt?split=3', 503],
+    ],
+  );
 });

@@ -1266,23 +1266,14 @@ export class Connection {
       // connection closes after.
       const end = requestEnd(head, this.pending, result.consumed);
       if (typeof end === 'number' && end === result.consumed) {
-        this.pending = this.pending.subarray(end);
-        if (this.pending.length > 0 && this.pendingSince === 0) this.pendingSince = now >= 0 ? now : Date.now();
+        this.dropParsedHead(result.consumed, now);
         this.failRequest(400, this.refusal, head, { by: 'close', why: 'the request before it was refused (400)' });
       } else {
         this.failRequest(400, this.refusal, head);
       }
       return false;
     }
-    if (result.consumed === this.pending.length) {
-      this.pending = EMPTY;
-    } else {
-      // Pipelined bytes: they came with this head's end, unless they waited already (the clock
-      // only for them).
-      this.pending = this.pending.subarray(result.consumed);
-      if (this.pendingSince === 0) this.pendingSince = now >= 0 ? now : Date.now();
-    }
-    this.scanned = 0;
+    this.dropParsedHead(result.consumed, now);
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
       // A proxied route streams its body to the back-end whatever the method: the refused-method
       // rule (405/501 at once, body never read) is for the routes Porthole answers itself.
@@ -1320,6 +1311,23 @@ export class Connection {
     }
     this.dispatch(head, false, undefined, now);
     return true;
+  }
+
+  /**
+   * Drops the head parseNext just read (its first `consumed` bytes of `pending`). Bytes left
+   * behind it are pipelined: they came with this head's end (`now`, or the clock read here),
+   * unless they waited already. What follows is searched from its start (scanned: 0): the offset
+   * the head's search reached means nothing in them (it hid the end of a head pipelined behind a
+   * refused one that had come in two reads).
+   */
+  private dropParsedHead(consumed: number, now: number): void {
+    if (consumed === this.pending.length) {
+      this.pending = EMPTY;
+    } else {
+      this.pending = this.pending.subarray(consumed);
+      if (this.pendingSince === 0) this.pendingSince = now >= 0 ? now : Date.now();
+    }
+    this.scanned = 0;
   }
 
   /** Discards body bytes; returns true when the loop may go on. */
