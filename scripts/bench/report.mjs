@@ -71,7 +71,10 @@ export const PAIRED_FIRST = ['nginx', 'porthole', 'node-floor', 'node-floor-log'
 
 /** `servers` ({ name }) in the order of one repetition: PAIRED_FIRST's, then the rest as given. */
 export function pairedOrder(servers) {
-  const rank = (s) => (PAIRED_FIRST.includes(s.name) ? PAIRED_FIRST.indexOf(s.name) : PAIRED_FIRST.length);
+  const rank = (s) => {
+    const k = PAIRED_FIRST.indexOf(s.name);
+    return k < 0 ? PAIRED_FIRST.length : k;
+  };
   return servers.map((s, i) => ({ s, i })).sort((x, y) => rank(x.s) - rank(y.s) || x.i - y.i).map((x) => x.s);
 }
 

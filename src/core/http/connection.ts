@@ -940,27 +940,27 @@ export class Connection {
    * read on, a refusal, the close, destroy().
    */
   private corkHeldWire(): void {
+    if (this.heldWire === undefined) return;
+    this.outputHeld = true;
+    this.socket.cork();
+    this.writeHeldWire();
+  }
+
+  /** The answer held in heldWire, if any, goes to the socket (as it is: corked or not) now. */
+  private writeHeldWire(): void {
     const wire = this.heldWire;
     if (wire === undefined) return;
     const callback = this.heldWireCallback;
     this.heldWire = undefined;
     this.heldWireCallback = undefined;
-    this.outputHeld = true;
-    this.socket.cork();
-    this.socket.write(wire, callback);
+    // A socket already gone (the peer reset it): nothing to write to; destroy() gave back the
+    // answer's budget (as an uncork after destroy writes nothing).
+    if (!this.socket.destroyed) this.socket.write(wire, callback);
   }
 
   /** @internal flushHeldOutput, and destroy(): the writes held this turn go to the kernel now, in order. */
   releaseOutput(): void {
-    const wire = this.heldWire;
-    if (wire !== undefined) {
-      const callback = this.heldWireCallback;
-      this.heldWire = undefined;
-      this.heldWireCallback = undefined;
-      // A socket already gone (the peer reset it): nothing to write to; destroy() gave back the
-      // answer's budget (as an uncork after destroy writes nothing).
-      if (!this.socket.destroyed) this.socket.write(wire, callback);
-    }
+    this.writeHeldWire();
     if (!this.outputHeld) return;
     this.outputHeld = false;
     // After end() (which uncorks) or destroy() this is a no-op.
