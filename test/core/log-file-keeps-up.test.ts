@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RequestLog, formatCombinedLine } from '../../src/core/log/request-log';
@@ -40,4 +40,35 @@ test('lines made faster than one chunk per turn are written as they come, not qu
     await log.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('lines written through the reused file buffers: every line whole, once and in order, however the writes and the lines interleave', async () => {
+  // Buffers the file has written whole are filled again (RequestLog.spareFileBytes): one taken
+  // back before its write ended would send some lines twice and lose others, or cut them. Turns
+  // of a few lines (a write ends between most of them) alternate with turns of several buffers'
+  // worth (writes still under way when the next buffer is wanted), with lines of every length.
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-log-reuse-'));
+  const path = join(dir, 'access.log');
+  const log = new RequestLog(false);
+  const expected: string[] = [];
+  try {
+    await log.openFile(path);
+    for (let turn = 0; turn < 60; turn++) {
+      const lines = turn % 3 === 0 ? 3 : 1_500;
+      for (let i = 0; i < lines; i++) {
+        const record = requestRecord({ clientIp: '127.0.0.1', target: `/t${turn}/l${i}/${'x'.repeat((turn * 7 + i) % 90)}` });
+        expected.push(formatCombinedLine(record));
+        log.add(record);
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    await log.close();
+  }
+  const lines = (await readFile(path, 'latin1')).split('\n');
+  await rm(dir, { recursive: true, force: true });
+  assert.equal(lines.pop(), '', 'the file ends with an LF');
+  assert.equal(lines.length, expected.length);
+  const wrong = lines.findIndex((line, i) => line !== expected[i]);
+  assert.equal(wrong, -1, `line ${wrong + 1}: ${JSON.stringify(lines[wrong]?.slice(0, 120))}, expected ${JSON.stringify(expected[wrong]?.slice(0, 120))}`);
 });
