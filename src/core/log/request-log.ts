@@ -1,7 +1,7 @@
 /**
- * The request log: every record goes to the UI listeners at once, and, in arrival order, to the
- * line sinks (the log file in nginx's `combined` format plus duration and host name, and the CLI's
- * stdout) once its client's host name is known or its lookup gave up. Lookups never delay a
+ * The request log: every record goes, in arrival order, to the line sinks (the log file in nginx's
+ * `combined` format plus duration and host name, and the CLI's stdout) once its client's host name
+ * is known or its lookup gave up (the server hands each record to its UI listeners itself, at once). Lookups never delay a
  * response: they are cached, bounded in time (HOSTNAME_WAIT_MS) and run off the request path.
  * Lines are batched per tick for the line sinks; the file gets them in one write at most every
  * FILE_FLUSH_MS (or at FILE_FLUSH_BYTES), like nginx's `access_log … buffer= flush=`: a write per
@@ -402,7 +402,6 @@ interface Queued {
 }
 
 export interface RequestLogEvents {
-  request: [record: RequestRecord];
   hostname: [ip: string, name: string];
   /**
    * The log file cannot be written, or is written again after that, or lost lines: plain words.
@@ -889,11 +888,13 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
     this.sinks.push(sink);
   }
 
-  /** Takes one record: emitted now, written in order once its host name is settled. */
+  /**
+   * Takes one record: its host name set now when already known, its line written in order once the
+   * name is settled (a 'hostname' event says a name found later).
+   */
   add(record: RequestRecord): void {
     const known = this.names.peek(record.clientIp);
     if (known !== undefined) record.clientHost = known ?? undefined;
-    this.emit('request', record);
     const ready = known !== undefined || this.closed;
     if (ready && this.queue.length === 0) {
       // Nothing waits ahead of it: its line goes out now, in order. (A setImmediate per turn to

