@@ -1,8 +1,9 @@
 /**
  * The request log: every record goes, in arrival order, to the line sinks (the log file in nginx's
  * `combined` format plus duration and host name, and the CLI's stdout) once its client's host name
- * is known or its lookup gave up (the server hands each record to its UI listeners itself, at once). Lookups never delay a
- * response: they are cached, bounded in time (HOSTNAME_WAIT_MS) and run off the request path.
+ * is known or its lookup gave up (the server hands each record to its UI listeners itself, at
+ * once). Lookups never delay a response: they are cached, bounded in time (HOSTNAME_WAIT_MS) and
+ * run off the request path.
  * Lines are batched per tick for the line sinks; the file gets them in one write at most every
  * FILE_FLUSH_MS (or at FILE_FLUSH_BYTES), like nginx's `access_log … buffer= flush=`: a write per
  * tick meant a thread-pool round trip (and about three context switches) per request on a single
@@ -523,7 +524,7 @@ class LogFileWriter {
     private readonly written: (bytes: Buffer) => void,
   ) {}
 
-  /** Queues `bytes` (whole lines) after everything queued; the caller must not reuse them. */
+  /** Queues `bytes` (whole lines) after everything queued; the caller must not touch them until `written` hands them back. */
   write(bytes: Buffer): void {
     if (bytes.length === 0) return;
     if (this.failure !== undefined && this.held + bytes.length > FILE_HELD_MAX_BYTES) {
@@ -835,8 +836,8 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
   private fileLength = 0;
   /**
    * FILE_FLUSH_BYTES buffers the file has written whole, for the next lines (at most
-   * FILE_SPARE_BUFFERS): a new 64 KiB buffer for every write cost 6% of the requests a second at
-   * 1 KiB keep-alive, 50 connections (fresh memory to fault in and warm, and its freeing left to
+   * FILE_SPARE_BUFFERS): a new 64 KiB buffer for every write cost 4–6% of the requests a second
+   * at 1 KiB keep-alive, 50 connections (fresh memory to fault in and warm, and its freeing left to
    * the garbage collector), against writing the lines into memory used a moment before.
    */
   private readonly spareFileBytes: Buffer[] = [];
