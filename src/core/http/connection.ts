@@ -1266,14 +1266,14 @@ export class Connection {
       // connection closes after.
       const end = requestEnd(head, this.pending, result.consumed);
       if (typeof end === 'number' && end === result.consumed) {
-        this.dropParsedHead(result.consumed, now);
+        this.dropParsed(result.consumed, now);
         this.failRequest(400, this.refusal, head, { by: 'close', why: 'the request before it was refused (400)' });
       } else {
         this.failRequest(400, this.refusal, head);
       }
       return false;
     }
-    this.dropParsedHead(result.consumed, now);
+    this.dropParsed(result.consumed, now);
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
       // A proxied route streams its body to the back-end whatever the method: the refused-method
       // rule (405/501 at once, body never read) is for the routes Porthole answers itself.
@@ -1314,13 +1314,13 @@ export class Connection {
   }
 
   /**
-   * Drops the head parseNext just read (its first `consumed` bytes of `pending`). Bytes left
-   * behind it are pipelined: they came with this head's end (`now`, or the clock read here),
-   * unless they waited already. What follows is searched from its start (scanned: 0): the offset
-   * the head's search reached means nothing in them (it hid the end of a head pipelined behind a
-   * refused one that had come in two reads).
+   * Drops what was just read whole from the front of `pending` (a head parseNext parsed, or body
+   * bytes continueBody passed): its first `consumed` bytes. Bytes left behind are pipelined: they
+   * came with its end (`now`, or the clock read here), unless they waited already. What follows
+   * is searched from its start (scanned: 0): the offset a head's search reached means nothing in
+   * them (it hid the end of a head pipelined behind a refused one that had come in two reads).
    */
-  private dropParsedHead(consumed: number, now: number): void {
+  private dropParsed(consumed: number, now: number): void {
     if (consumed === this.pending.length) {
       this.pending = EMPTY;
     } else {
@@ -1342,12 +1342,7 @@ export class Connection {
       this.failRequest(result.status, result.message, head);
       return false;
     }
-    if (result.consumed === this.pending.length) {
-      this.pending = EMPTY;
-    } else {
-      this.pending = this.pending.subarray(result.consumed);
-      if (this.pendingSince === 0) this.pendingSince = Date.now();
-    }
+    this.dropParsed(result.consumed, -1);
     if (result.kind === 'more') return false;
     this.body = undefined;
     this.bodyHead = undefined;

@@ -983,10 +983,16 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
   private appendFileLine(line: string): void {
     const need = line.length + 1;
     if (this.fileBytes !== undefined && this.fileLength + need > this.fileBytes.length) this.writeFileText();
-    if (this.fileBytes === undefined) this.fileBytes = (need <= FILE_FLUSH_BYTES ? this.spareFileBytes.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(FILE_FLUSH_BYTES, need));
+    if (this.fileBytes === undefined) this.fileBytes = this.takeFileBytes(need);
     const at = this.fileLength + this.fileBytes.write(line, this.fileLength, 'latin1');
     this.fileBytes[at] = 0x0a;
     this.fileLength = at + 1;
+  }
+
+  /** A buffer for the next lines, at least `need` bytes: a spare one when it fits, else a new one of FILE_FLUSH_BYTES (or `need`). */
+  private takeFileBytes(need: number): Buffer {
+    const spare = need <= FILE_FLUSH_BYTES ? this.spareFileBytes.pop() : undefined;
+    return spare ?? Buffer.allocUnsafe(Math.max(FILE_FLUSH_BYTES, need));
   }
 
   /** A buffer the file has written whole (`bytes`: a part of it): kept for the next lines when it is one of FILE_FLUSH_BYTES. */
