@@ -34,6 +34,7 @@ import type { ParserLimits } from './limits';
 import { FilePieces } from './file-pieces';
 import { bytesNotYetTaken, clientProgressKnown } from './send-queue';
 import { InputStore } from './input-store';
+import { InactivityTimer } from './inactivity-timer';
 import type { MemoryBudget, Reservation } from './memory-budget';
 import type { HeaderList, ReadonlyHeaderList, RequestRecord } from './request-record';
 import { escapeHtml } from '../text/html';
@@ -819,9 +820,10 @@ export class Connection {
    */
   private heldWire: Buffer | undefined;
   private heldWireCallback: (() => void) | undefined;
-  /** The socket's inactivity timeout now (ms, 0: none), and how many times it was changed. */
+  /** The socket's inactivity timeout now (ms, 0: none), how many times it was changed, and its timer (onInactivity). */
   private socketTimeoutMs = -1;
   private socketTimeoutChanges = 0;
+  private readonly inactivity: InactivityTimer;
   /** refuseEachRequest's message: every request here is answered 400 with it. */
   private refusal: string | undefined;
   /**
@@ -867,7 +869,7 @@ export class Connection {
     this.localPort = bound !== undefined ? bound.port : (socket.localPort ?? 0);
     this.secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('timeout', () => this.onSocketTimeout());
+    this.inactivity = new InactivityTimer(socket, () => this.onInactivity());
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('end', () => this.onEnd());
@@ -876,16 +878,15 @@ export class Connection {
   }
 
   /**
-   * Sets the socket's inactivity timeout (ms; 0: none) unless it is that already: Node makes a new
-   * timer and a bound callback on every socket.setTimeout, and the socket's own reads and writes
-   * restart the one there is, so setting the same value again changes nothing but costs twice per
-   * request on keep-alive.
+   * Sets the socket's inactivity timeout (ms; 0: none) unless it is that already. Not Node's
+   * socket.setTimeout: that timer is restarted by every read and write, several times a request
+   * (InactivityTimer looks at the socket's byte counts instead).
    */
   private setSocketTimeout(ms: number): void {
     if (ms === this.socketTimeoutMs) return;
     this.socketTimeoutMs = ms;
     this.socketTimeoutChanges++;
-    this.socket.setTimeout(ms);
+    this.inactivity.set(ms);
   }
 
   /**
@@ -1094,6 +1095,7 @@ export class Connection {
     const closingUnanswered = this.closingUnanswered;
     this.closingUnanswered = undefined;
     this.phase = 'destroyed';
+    this.inactivity.clear();
     this.clearHeadTimer();
     this.clearBodyTimer();
     this.rateTick?.delete(this);
@@ -1957,27 +1959,6 @@ export class Connection {
   }
 
   /**
-   * The socket's inactivity timeout ran out: onInactivity after this turn's reads, unless that
-   * turn changed what it was for. Bytes read or written, or another phase: not the silence it
-   * timed, and the timer runs again from now (Node restarts it on a read, not on a write only
-   * queued). A new timeout set meanwhile (setSocketTimeout): that one governs.
-   */
-  private onSocketTimeout(): void {
-    const read = this.socket.bytesRead;
-    const queued = this.socket.writableLength;
-    const phase = this.phase;
-    const changes = this.socketTimeoutChanges;
-    afterThisTurnsReads(() => {
-      if (this.phase === 'destroyed' || this.socketTimeoutChanges !== changes) return;
-      if (this.socket.bytesRead !== read || this.socket.writableLength !== queued || this.phase !== phase) {
-        this.socket.setTimeout(this.socketTimeoutMs);
-        return;
-      }
-      this.onInactivity();
-    });
-  }
-
-  /**
    * A deadline `ms` from now: `verdict` runs after that turn's reads (timeoutAfterReads), and only
    * while `current()` is still this timer (a head or body those reads completed cleared it; the
    * next one has its own).
@@ -2023,7 +2004,7 @@ export class Connection {
         // and its own timeout (the proxy's response timeout) bounds the wait.
         if (this.streamed !== undefined && this.exchange !== undefined && !this.exchange.answered) {
           if (this.streamed.waiting || this.bodyPaused) {
-            this.socket.setTimeout(this.socketTimeoutMs);
+            this.inactivity.restart();
             return;
           }
           this.bodyTimedOut(this.streamed);
@@ -2036,7 +2017,7 @@ export class Connection {
         // (FIN) is let go as before, at writeStallMs.
         const produced = this.producedBody;
         if (produced !== undefined && produced.ex === this.exchange && !produced.writer.closed && this.socket.writableLength === 0 && !this.remoteEnded) {
-          this.socket.setTimeout(this.socketTimeoutMs);
+          this.inactivity.restart();
           return;
         }
         this.endReason ??= this.remoteEnded ? 'the client closed the connection' : `no progress sending to the client for ${this.ctx.timeouts.writeStallMs / 1000} s`;
@@ -2070,7 +2051,7 @@ export class Connection {
    */
   private clientStillTaking(): boolean {
     if (this.socket.writableLength === 0 || !clientProgressKnown()) return false;
-    this.socket.setTimeout(this.socketTimeoutMs);
+    this.inactivity.restart();
     return true;
   }
 
