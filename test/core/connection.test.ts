@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { LINGER_MAX_MS, LINGER_MS } from '../../src/core/http/connection';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { RawClient, request, waitForClose } from './raw-client';
@@ -159,6 +160,32 @@ test('answers still queued when the connection closes are not cut by the linger:
   } finally {
     client.destroy();
     await big.close();
+  }
+});
+
+test('after a timeout fired, its timer watches on: a 408 for a stalled body lingers LINGER_MS when the header timeout is as long (helper-136)', async () => {
+  // The body's inactivity timeout (headersMs) fires: 408, half-close, then the linger sets the
+  // connection's timeout to LINGER_MS, which it already was. A timer that fired and stopped
+  // watching left the client, silent and never closing its side, to the 30 s cap (LINGER_MAX_MS).
+  const same = await startServer({ root: site.root, timeouts: { headersMs: LINGER_MS } });
+  const socket = connect({ port: same.port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const ended = new Promise<void>((resolve) => socket.once('end', resolve));
+    socket.write('GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc');
+    await ended;
+    const answered = Date.now();
+    assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 408 /);
+    // Bounded by LINGER_MAX_MS and a margin: the wait ends either way.
+    while (same.server.connectionCount > 0 && Date.now() - answered < LINGER_MAX_MS + 5_000) await sleep(100);
+    const heldMs = Date.now() - answered;
+    assert.ok(heldMs < (LINGER_MS + LINGER_MAX_MS) / 2, `the connection was held ${heldMs} ms after the 408 (linger ${LINGER_MS} ms)`);
+  } finally {
+    socket.destroy();
+    await same.close();
   }
 });
 
@@ -375,3 +402,7 @@ test('a client that resets its connection with only an extra CRLF after its requ
     client.destroy();
   }
 });
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

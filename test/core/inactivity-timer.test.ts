@@ -172,3 +172,27 @@ test('set(0) and clear() stop it; set() again times from then', async () => {
     await p.close();
   }
 });
+
+test('after it fired, activity times a new silence, as with Node socket timeouts (the owner need not set it again)', async () => {
+  const p = await pair();
+  try {
+    p.server.resume();
+    let calls = 0;
+    const times: number[] = [];
+    const timer = new InactivityTimer(p.server, () => {
+      calls++;
+      times.push(performance.now());
+    });
+    timer.set(TIMEOUT_MS);
+    for (let i = 0; i < 100 && calls === 0; i++) await sleep(TIMEOUT_MS / 4);
+    assert.equal(calls, 1);
+    p.client.write('x');
+    const byte = performance.now();
+    for (let i = 0; i < 100 && calls === 1; i++) await sleep(TIMEOUT_MS / 4);
+    assert.equal(calls, 2, 'fired again after the byte');
+    assert.ok((times[1] ?? 0) - byte >= TIMEOUT_MS, `fired ${((times[1] ?? 0) - byte).toFixed(0)} ms after the byte`);
+    timer.clear();
+  } finally {
+    await p.close();
+  }
+});
