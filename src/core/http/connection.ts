@@ -41,39 +41,21 @@ import { escapeHtml } from '../text/html';
 import { headTail, serializeHead, serializeHeaders, statusHasNoBody } from './response-head';
 import { acceptField, htmlAcceptance } from './accept';
 import type { Timeouts, TransferLimits } from '../options';
-import { afterThisTurnsReads, timeoutAfterReads } from './after-reads';
+import { joinGroupTimer, timeoutAfterReads } from './after-reads';
 
 /**
- * One rate-check timer per window length for every connection, not one per connection: a timer
- * created and cleared per connection cost `Connection: close` traffic about a tenth of its CPU, and
- * thousands of idle keep-alive connections as many timers. A connection that joins mid-window only
- * records its first sample at the next tick (its rateOut/rateBody start empty), so each of its
- * checks still compares two samples a whole window apart.
+ * One rate-check timer per window length for every connection, not one per connection
+ * (joinGroupTimer). A connection that joins mid-window only records its first sample at the next
+ * tick (its rateOut/rateBody start empty), so each of its checks still compares two samples a
+ * whole window apart. Judged after the turn's reads, as every timeout: a body's bytes that came in
+ * time but wait in the kernel behind a held-up loop count in this window.
  */
 const rateTicks = new Map<number, Set<Connection>>();
 
 function joinRateTick(connection: Connection, windowMs: number): Set<Connection> {
-  let members = rateTicks.get(windowMs);
-  if (members === undefined) {
-    const group = new Set<Connection>();
-    members = group;
-    rateTicks.set(windowMs, group);
-    const timer = setInterval(() => {
-      if (group.size === 0) {
-        clearInterval(timer);
-        if (rateTicks.get(windowMs) === group) rateTicks.delete(windowMs);
-        return;
-      }
-      // Judged after the turn's reads, as every timeout (afterThisTurnsReads): a body's bytes that
-      // came in time but wait in the kernel behind a held-up loop count in this window.
-      afterThisTurnsReads(() => {
-        for (const c of group) c.checkRates();
-      });
-    }, windowMs);
-    timer.unref();
-  }
-  members.add(connection);
-  return members;
+  return joinGroupTimer(rateTicks, windowMs, windowMs, connection, (group) => {
+    for (const c of group) c.checkRates();
+  });
 }
 
 /**

@@ -14,43 +14,22 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { afterThisTurnsReads } from './after-reads';
+import { joinGroupTimer } from './after-reads';
 
 /** How often a timeout of `ms` looks at its sockets: every ms / CHECKS_PER_TIMEOUT. */
 export const CHECKS_PER_TIMEOUT = 8;
 
-/** The timers of each timeout length (ms), and their shared interval timer. */
+/** The timers of each timeout length (ms), sharing one interval timer (joinGroupTimer). */
 const sweeps = new Map<number, Set<InactivityTimer>>();
 
 function join(timer: InactivityTimer, ms: number): Set<InactivityTimer> {
-  let members = sweeps.get(ms);
-  if (members === undefined) {
-    const group = new Set<InactivityTimer>();
-    members = group;
-    sweeps.set(ms, group);
-    const interval = setInterval(
-      () => {
-        if (group.size === 0) {
-          clearInterval(interval);
-          if (sweeps.get(ms) === group) sweeps.delete(ms);
-          return;
-        }
-        // Judged as of now, when the timer ran, and after the turn's reads (after-reads.ts): bytes
-        // a client sent while the loop was held up are read first, and count; a hold that comes
-        // between (a task run in the same turn) makes no silence due that was not due now.
-        const due = performance.now();
-        afterThisTurnsReads(() => {
-          const now = performance.now();
-          for (const t of group) t.check(due, now);
-        });
-      },
-      Math.max(1, Math.ceil(ms / CHECKS_PER_TIMEOUT)),
-    );
-    // As Node's socket timers: idle connections alone do not keep the process running.
-    interval.unref();
-  }
-  members.add(timer);
-  return members;
+  // Judged as of `due`, when the timer ran, and after the turn's reads: bytes a client sent while
+  // the loop was held up are read first, and count; a hold that comes between (a task run in the
+  // same turn) makes no silence due that was not due then.
+  return joinGroupTimer(sweeps, ms, Math.max(1, Math.ceil(ms / CHECKS_PER_TIMEOUT)), timer, (group, due) => {
+    const now = performance.now();
+    for (const t of group) t.check(due, now);
+  });
 }
 
 export class InactivityTimer {
