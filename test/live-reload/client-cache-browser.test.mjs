@@ -1,10 +1,13 @@
-// The live-reload client in the browser's cache, in headless Chromium against the built CLI:
+// What the browser's cache keeps under live reload, in headless Chromium against the built CLI:
 //   npm run build && node --test test/live-reload/client-cache-browser.test.mjs
 // A reloaded page runs /__porthole/client.js from the cache (no request, so no round trip before
 // the page's first script), and a copy cached from another Porthole version is replaced by the
-// server's. Every wait is bounded; nothing asserts on durations (see the reload race of
-// `npm run bench`).
-/* global window, document -- used inside page callbacks, which run in the page */
+// server's. A page's own files kept fresh in the cache by a configured Cache-Control max-age: a
+// reload for a change runs and shows the changed ones, not the copies the browser may reuse
+// without asking (helper-138: the page reloaded after a script's save, the script was not asked
+// for, and the old one ran). Every wait is bounded; nothing asserts on durations (see the reload
+// race of `npm run bench`).
+/* global window, document, sessionStorage -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -158,5 +161,128 @@ test('a client cached from another Porthole version is fetched again and the pag
     await context.close();
     await old.stop();
     await upgraded?.stop();
+  }
+});
+
+/**
+ * A page that counts its loads in sessionStorage, with `body` in it.
+ * @param {string} body
+ */
+const countingPage = (body) => `<!doctype html>
+<html><head><meta charset="utf-8"><title>cached files</title></head>
+<body>
+${body}
+<script>sessionStorage.setItem('loads', String(Number(sessionStorage.getItem('loads') || 0) + 1));</script>
+</body></html>
+`;
+
+/**
+ * Opens `url`, waits for its live-reload stream, runs `edit`, and waits until `shows` holds in
+ * the page; returns how many times the page loaded in all.
+ * @param {string} url
+ * @param {(tab: import('playwright-core').Page) => Promise<boolean>} shownBefore
+ * @param {() => Promise<void>} edit
+ * @param {() => boolean} shows
+ */
+async function editAndWait(url, shownBefore, edit, shows) {
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(url, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    assert.ok(await shownBefore(tab), 'the page shows the first version');
+    await edit();
+    await tab.waitForFunction(shows, undefined, { timeout: WAIT_MS });
+    return Number(await tab.evaluate(() => sessionStorage.getItem('loads')));
+  } finally {
+    await context.close();
+  }
+}
+
+test('a script kept fresh by a configured max-age: a save reloads the page and the new script runs', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await mkdir(path.join(site, 'js'));
+  await writeFile(path.join(site, 'index.html'), countingPage('<h1>app</h1><script src="js/app.js?v=1"></script>'));
+  await writeFile(path.join(site, 'js', 'app.js'), 'document.title = "js v1";\n');
+  const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50', '--header', 'Cache-Control: max-age=3600']);
+  try {
+    const loads = await editAndWait(
+      cli.url,
+      async (tab) => (await tab.title()) === 'js v1',
+      () => writeFile(path.join(site, 'js', 'app.js'), 'document.title = "js v2";\n'),
+      () => document.title === 'js v2',
+    );
+    assert.ok(loads >= 2 && loads <= 3, `reloaded for the save, not in a loop (${loads} loads)`);
+  } finally {
+    await cli.stop();
+  }
+});
+
+test('a module imported by a module, cached as immutable by a config rule: a save of it shows its new export', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await writeFile(
+    path.join(site, 'porthole.config.json'),
+    JSON.stringify({ headers: [{ source: '**/*.js', headers: { 'Cache-Control': 'public, max-age=31536000, immutable' } }] }),
+  );
+  await writeFile(path.join(site, 'index.html'), countingPage('<p id="out"></p><script type="module" src="main.js"></script>'));
+  await writeFile(path.join(site, 'main.js'), "import { word } from './util.js';\ndocument.getElementById('out').textContent = word;\n");
+  await writeFile(path.join(site, 'util.js'), "export const word = 'util v1';\n");
+  const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50']);
+  try {
+    await editAndWait(
+      cli.url,
+      async (tab) => {
+        await tab.waitForFunction(() => document.getElementById('out')?.textContent === 'util v1', undefined, { timeout: WAIT_MS });
+        return true;
+      },
+      () => writeFile(path.join(site, 'util.js'), "export const word = 'util v2';\n"),
+      () => document.getElementById('out')?.textContent === 'util v2',
+    );
+  } finally {
+    await cli.stop();
+  }
+});
+
+/** @param {number} width */
+const svg = (width) => `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="10"><rect width="${width}" height="10" fill="teal"/></svg>\n`;
+
+test('an image a <picture> shows, kept fresh by a configured max-age: the reload it takes shows the new image', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await writeFile(path.join(site, 'index.html'), countingPage('<picture><img id="pic" src="pic.svg" alt="pic"></picture>'));
+  await writeFile(path.join(site, 'pic.svg'), svg(10));
+  const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50', '--header', 'Cache-Control: max-age=3600']);
+  try {
+    await editAndWait(
+      cli.url,
+      async (tab) => {
+        await tab.waitForFunction(() => /** @type {HTMLImageElement | null} */ (document.getElementById('pic'))?.naturalWidth === 10, undefined, { timeout: WAIT_MS });
+        return true;
+      },
+      () => writeFile(path.join(site, 'pic.svg'), svg(20)),
+      () => /** @type {HTMLImageElement | null} */ (document.getElementById('pic'))?.naturalWidth === 20,
+    );
+  } finally {
+    await cli.stop();
+  }
+});
+
+test('a script only a same-origin frame runs, kept fresh by a configured max-age: the page reloads and the frame runs the new one', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await writeFile(path.join(site, 'index.html'), countingPage('<iframe id="f" src="frame.html"></iframe>'));
+  await writeFile(path.join(site, 'frame.html'), '<!doctype html><html><body><p id="out"></p><script src="frame.js"></script></body></html>\n');
+  await writeFile(path.join(site, 'frame.js'), "document.getElementById('out').textContent = 'frame v1';\n");
+  const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50', '--header', 'Cache-Control: max-age=3600']);
+  try {
+    await editAndWait(
+      cli.url,
+      async (tab) => {
+        await tab.waitForFunction(() => /** @type {HTMLIFrameElement | null} */ (document.getElementById('f'))?.contentDocument?.getElementById('out')?.textContent === 'frame v1', undefined, { timeout: WAIT_MS });
+        return true;
+      },
+      () => writeFile(path.join(site, 'frame.js'), "document.getElementById('out').textContent = 'frame v2';\n"),
+      () => /** @type {HTMLIFrameElement | null} */ (document.getElementById('f'))?.contentDocument?.getElementById('out')?.textContent === 'frame v2',
+    );
+  } finally {
+    await cli.stop();
   }
 });

@@ -77,7 +77,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   var servedGeneration = tag ? Number(tag.getAttribute('data-porthole-generation')) : NaN;
   // id: the instance of the stream's last hello (null until the first); generation: the last
   // change the page knows of.
-  var state = { id: null, generation: isFinite(servedGeneration) ? servedGeneration : null, attempts: 0, socket: null, version: VERSION, refreshing: false };
+  var state = { id: null, generation: isFinite(servedGeneration) ? servedGeneration : null, attempts: 0, socket: null, version: VERSION, refreshing: false, changed: [] };
   window.__portholeReload = state;
   // The longest wait between two attempts to reconnect (ms); there is no last attempt.
   var RETRY_MAX_MS = 10000;
@@ -342,9 +342,63 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   function forgetReload() {
     try { if (sessionStorage.getItem(RELOAD_KEY) !== null) sessionStorage.removeItem(RELOAD_KEY); } catch (e) { /* no storage */ }
   }
+  // A reload for a change (no id given): what the page or its same-origin frames loaded of the
+  // changed files (a script, a module it imports, an image, a font, a fetch) may still be fresh
+  // in the browser's cache under a configured Cache-Control max-age, and a reload would run or
+  // show that copy (helper-138: the page reloaded, its edited script was not asked for, the old
+  // one ran). So each URL they loaded whose path is a changed file is fetched again past the
+  // cache first (\`cache: 'reload'\` stores the new answer), at most REFETCH_MAX of them and for
+  // at most REFETCH_WAIT_MS; then the page reloads. The page itself needs none: a reload asks
+  // the server for it again. A reload because the page is behind (the hello: a restart, changes
+  // missed while disconnected) does not know which files changed, and fetches nothing first.
+  var REFETCH_MAX = 50;
+  var REFETCH_WAIT_MS = 2000;
+  function loadedUrlsOf(paths) {
+    var urls = [];
+    if (paths.length === 0 || typeof fetch !== 'function') return urls;
+    var seen = {};
+    function consider(href) {
+      if (typeof href !== 'string' || href === '' || urls.length >= REFETCH_MAX || seen[href] === true) return;
+      var p = sameOriginPath(href);
+      if (p === null || paths.indexOf(p) < 0) return;
+      seen[href] = true;
+      urls.push(href.split('#')[0]);
+    }
+    // The page's loads, and those of its same-origin frames (a reload of the page reloads them).
+    var roots = allRoots();
+    for (var r = 0; r < roots.length; r++) {
+      var doc = roots[r];
+      if (doc.nodeType !== 9) continue; // a shadow root: its loads are its document's
+      try {
+        var entries = doc.defaultView.performance.getEntriesByType('resource');
+        for (var i = 0; i < entries.length; i++) consider(entries[i].name);
+      } catch (e) { /* no resource timing */ }
+      for (var j = 0; j < doc.scripts.length; j++) consider(doc.scripts[j].src);
+    }
+    return urls;
+  }
   function reloadPage(id, generation) {
     try { sessionStorage.setItem(RELOAD_KEY, reloadKey(id === undefined ? state.id : id, generation === undefined ? state.generation : generation)); } catch (e) { /* no storage */ }
-    location.reload();
+    var urls = id === undefined ? loadedUrlsOf(state.changed) : [];
+    if (urls.length === 0) {
+      location.reload();
+      return;
+    }
+    var left = urls.length;
+    var reloaded = false;
+    var reload = function () {
+      if (reloaded) return;
+      reloaded = true;
+      location.reload();
+    };
+    var fetched = function () {
+      left -= 1;
+      if (left === 0) reload();
+    };
+    for (var k = 0; k < urls.length; k++) {
+      fetch(urls[k], { cache: 'reload', credentials: 'same-origin' }).then(function (r) { return r.arrayBuffer(); }).then(fetched, fetched);
+    }
+    setTimeout(reload, REFETCH_WAIT_MS);
   }
   // This copy came from the browser's cache and is not the server's version (Porthole was
   // updated): fetch the script past the cache, and reload once the cache holds the server's one
@@ -392,6 +446,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     }
     if (typeof message.generation === 'number') state.generation = message.generation;
     var paths = Array.isArray(message.paths) ? message.paths : [];
+    state.changed = paths;
     if (message.type === 'css') swapStylesheets(paths);
     else if (message.type === 'img') refreshImages(paths);
     else reloadPage();
