@@ -449,6 +449,20 @@ function flagErrorMessage(message: string, argv: readonly string[]): string {
   }
   const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing$/.exec(text);
   if (missing !== null) return `${missing[1]} needs a value: ${missing[1]} VALUE (see --help)`;
+  // `--log --quiet`: parseArgs takes the next word, an option, for no value and calls it
+  // "ambiguous", advising `--log=-XYZ` (helper-138: `--reload-ignore --port 9417`). Said as a
+  // missing value, as above, with the word that followed.
+  const ambiguous = /^Option '(?:-(\w)(?:, )?)?(--[\w-]+)?' argument is ambiguous\./.exec(text);
+  const short = ambiguous?.[1];
+  const long = ambiguous?.[2] ?? Object.entries(CLI_OPTIONS).find(([, o]) => short !== undefined && 'short' in o && o.short === short)?.[0];
+  if (ambiguous !== null && long !== undefined) {
+    const flag = long.startsWith('--') ? long : `--${long}`;
+    // The occurrence parseArgs refused: the flag followed by a word that starts with a dash.
+    const at = argv.findIndex((a, i) => (a === flag || (short !== undefined && a === `-${short}`)) && argv[i + 1]?.startsWith('-') === true);
+    const next = at >= 0 ? argv[at + 1] : undefined;
+    const after = next === undefined ? '' : `; the word after it, ${showValue(next)}, is read as an option (a value that starts with a dash is written ${flag}=VALUE)`;
+    return `${flag} needs a value: ${flag} VALUE (see --help)${after}`;
+  }
   return text.replace(/^Option '-\w, (--[\w-]+)/, "Option '$1");
 }
 

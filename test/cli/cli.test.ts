@@ -224,11 +224,13 @@ test('an unknown flag exits 1 with a message', async () => {
   assert.match(cli.stderr, /porthole: .*--prot/);
 });
 
-test('a flag error of several lines (Node\'s own message) keeps its line breaks, escaped line by line (helper-46)', async () => {
+test('a value flag followed by a dash word: one line saying it needs a value, no escaped line break (helper-46, helper-138)', async () => {
   // (A negative number after a flag that takes one is joined to it: see plain-errors.test.ts.)
+  // Node's own message here was three lines ("argument is ambiguous", "Did you forget…", the
+  // `--log=-XYZ` advice), printed line by line (helper-46); it is now said in the words of --help.
   const cli = runCli([site.root, '--log', '-x']);
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on an ambiguous value'), 1);
-  assert.match(cli.stderr, /^porthole: Option '--log' argument is ambiguous\.\n {2}Did you forget to specify the option argument for '--log'\?/);
+  assert.match(cli.stderr, /^porthole: --log needs a value: --log VALUE \(see --help\); the word after it, "-x", is read as an option \(a value that starts with a dash is written --log=VALUE\)\n/);
   assert.doesNotMatch(cli.stderr, /\\x0a/, 'no escaped line break');
 });
 
@@ -495,6 +497,11 @@ const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   // helper-49: messages in the words of --help, and the fix for a bare --spa before its file.
   [['--port'], /^porthole: --port needs a value: --port VALUE \(see --help\)$/m],
   [['--log'], /--log needs a value: --log VALUE/],
+  // helper-138: a value flag followed by another option was Node's "argument is ambiguous" with
+  // its `--flag=-XYZ` advice; now said as a missing value, naming the word that followed.
+  [['--reload-ignore', '--quiet'], /^porthole: --reload-ignore needs a value: --reload-ignore VALUE \(see --help\); the word after it, "--quiet", is read as an option \(a value that starts with a dash is written --reload-ignore=VALUE\)$/m],
+  [['-p', '--quiet'], /^porthole: --port needs a value: --port VALUE \(see --help\); the word after it, "--quiet"/m],
+  [['--header', '-q'], /^porthole: --header needs a value: --header VALUE \(see --help\); the word after it, "-q"/m],
   [['--spa', 'index.html'], /a bare --spa takes no value .*write --spa=index\.html/],
   [['site', '--spa', 'app.html'], /write --spa=app\.html/],
   // Flags that act through live reload, beside --no-reload: taken and doing nothing before.
