@@ -156,7 +156,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   // Security defaults and the rest.
   [
     'listings',
-    /at most ([\d,]+) entries per page .* at most ([\d,]+) names read per folder/s,
+    /a listing shows at most ([\d,]+) entries, .* at most ([\d,]+) names read per folder/s,
     [LISTING_MAX_ENTRIES, LISTING_MAX_SCAN],
   ],
   ['listing builds', /reused for up to (\d+ s); requests for the same folder share one\s+build; at most (\d+) builds run at once and (\d+) wait/, [LISTING_CACHE_MAX_AGE_MS, LISTING_MAX_BUILDS, LISTING_MAX_WAITING]],
