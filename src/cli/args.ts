@@ -431,6 +431,11 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   };
 }
 
+/** The option a one-letter flag (`p` of `-p`) stands for: its long name and its definition. */
+function optionOfShort(letter: string): [string, { type: string }] | undefined {
+  return Object.entries(CLI_OPTIONS).find(([, o]) => 'short' in o && o.short === letter);
+}
+
 /**
  * Node's parseArgs message in the words of `--help`: no short alias the help does not list
  * (helper-49: `--port` alone said "Option '-p, --port <value>' argument missing"), and what to
@@ -452,11 +457,11 @@ function flagErrorMessage(message: string, argv: readonly string[]): string {
   // `--log --quiet`: parseArgs takes the next word, an option, for no value and calls it
   // "ambiguous", advising `--log=-XYZ` (helper-138: `--reload-ignore --port 9417`). Said as a
   // missing value, as above, with the word that followed.
-  const ambiguous = /^Option '(?:-(\w)(?:, )?)?(--[\w-]+)?' argument is ambiguous\./.exec(text);
+  const ambiguous = /^Option '(?:-(\w)(?:, )?)?(?:--([\w-]+))?' argument is ambiguous\./.exec(text);
   const short = ambiguous?.[1];
-  const long = ambiguous?.[2] ?? Object.entries(CLI_OPTIONS).find(([, o]) => short !== undefined && 'short' in o && o.short === short)?.[0];
-  if (ambiguous !== null && long !== undefined) {
-    const flag = long.startsWith('--') ? long : `--${long}`;
+  const long = ambiguous?.[2] ?? (short === undefined ? undefined : optionOfShort(short)?.[0]);
+  if (long !== undefined) {
+    const flag = `--${long}`;
     // The occurrence parseArgs refused: the flag followed by a word that starts with a dash.
     const at = argv.findIndex((a, i) => (a === flag || (short !== undefined && a === `-${short}`)) && argv[i + 1]?.startsWith('-') === true);
     const next = at >= 0 ? argv[at + 1] : undefined;
@@ -481,7 +486,7 @@ function singleDashHint(argv: readonly string[]): string | undefined {
     const short = /^-([a-z])$/.exec(word)?.[1];
     const takesValue =
       (long !== undefined && (CLI_OPTIONS as Record<string, { type: string }>)[long]?.type === 'string') ||
-      (short !== undefined && Object.values(CLI_OPTIONS).some((o) => 'short' in o && o.short === short && o.type === 'string'));
+      (short !== undefined && optionOfShort(short)?.[1].type === 'string');
     if (takesValue) {
       i++;
       continue;

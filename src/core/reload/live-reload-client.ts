@@ -358,11 +358,13 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     if (paths.length === 0 || typeof fetch !== 'function') return urls;
     var seen = {};
     function consider(href) {
-      if (typeof href !== 'string' || href === '' || urls.length >= REFETCH_MAX || seen[href] === true) return;
-      var p = sameOriginPath(href);
+      if (typeof href !== 'string' || href === '' || urls.length >= REFETCH_MAX) return;
+      var url = href.split('#')[0];
+      if (seen[url] === true) return;
+      var p = sameOriginPath(url);
       if (p === null || paths.indexOf(p) < 0) return;
-      seen[href] = true;
-      urls.push(href.split('#')[0]);
+      seen[url] = true;
+      urls.push(url);
     }
     // The page's loads, and those of its same-origin frames (a reload of the page reloads them).
     var roots = allRoots();

@@ -24,7 +24,7 @@ import { EventEmitter } from 'node:events';
 import { access, stat, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { constants as fsConstants, existsSync, realpathSync } from 'node:fs';
+import { constants as fsConstants, realpathSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
 import type * as CryptoModule from 'node:crypto';
 import type { SecureContext, TLSSocket } from 'node:tls';
@@ -505,7 +505,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       // The served folder itself is gone (`rm -rf dist` while a build makes it again): no setting
       // is wrong, and "check the path, or create the folder" sent the user to fix what needed no
       // fixing (helper-138). Its files are served again once it is back, the file read again.
-      const gone = !existsSync(input.root);
+      // checkRoot's own verdict, not a second look at the disk.
+      const gone = err instanceof ServerError && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
       const message = gone
         ? `the root folder ${input.root} is gone for now (deleted, or a build is making it again); it is served again once it is back; keeping the settings in use`
         : `${(err as Error).message}; keeping the settings in use`;
