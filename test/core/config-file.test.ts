@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE_NAME, ServerError, resolveOptionsWithConfigFile, type ConfigFileChange } from '../../src/core';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONFIG_ROOT_POLL_MS } from '../../src/core/config/config-file';
 import { startServer, type Running } from './harness';
@@ -450,3 +450,59 @@ test('the schema VS Code checks the file with and the server agree on every numb
     }
   }
 });
+
+/** Waits until `check` holds (polled every 50 ms), up to `ms`; the last `check` result. */
+async function until(check: () => boolean, ms = 5_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (check()) return true;
+  return check();
+}
+
+test("a config file's log removed while written is made again only inside the folder: not through its folder made a link out, nor a link at its own path (helper-140)", async () => {
+  const outside = join(base, `outside-${++count}`);
+  mkdirSync(join(outside, 'evil'), { recursive: true });
+  const root = await rootWith({ logFile: 'logs/access.log' });
+  await mkdir(join(root, 'logs'));
+  const s = await serve({ root });
+  const warnings: string[] = [];
+  s.server.on('diagnostic', (_level, message) => warnings.push(message));
+  const log = join(root, 'logs', 'access.log');
+  const lines = (): number => readFileSync(log, 'latin1').split('\n').filter(Boolean).length;
+  await fetchOnce(s.port, request('/first'));
+  assert.ok(await until(() => statSync(log, { throwIfNoEntry: false }) !== undefined && lines() === 1), 'the first line is written inside');
+
+  // The folder: `git checkout` of a branch where logs is a link out (the ignored log removed with it).
+  rmSync(join(root, 'logs'), { recursive: true });
+  symlinkSync(join(outside, 'evil'), join(root, 'logs'));
+  await fetchOnce(s.port, request('/$(touch${IFS}/tmp/pwned)'));
+  assert.ok(await until(() => warnings.some((w) => /cannot be made again/.test(w))), `said: ${warnings.join(' | ')}`);
+  await sleep(300);
+  assert.deepEqual(readdirSync(join(outside, 'evil')), [], 'nothing is made outside the folder');
+  const said = warnings.find((w) => /cannot be made again/.test(w)) ?? '';
+  assert.match(said, /leads outside the served folder/);
+  assert.match(said, /its lines wait in memory/);
+
+  // A link at the log's own path, to a file outside (a script a shell would run).
+  rmSync(join(root, 'logs'));
+  mkdirSync(join(root, 'logs'));
+  symlinkSync(join(outside, 'evil', 'new.sh'), log);
+  await fetchOnce(s.port, request('/third'));
+  await sleep(400);
+  assert.deepEqual(readdirSync(join(outside, 'evil')), [], 'nothing is made through a link at its path');
+
+  // Put back as a file of the folder's own: every line waiting is written there, none lost.
+  rmSync(log);
+  await fetchOnce(s.port, request('/fourth'));
+  assert.ok(await until(() => statSync(log, { throwIfNoEntry: false })?.isFile() === true && lines() === 3), 'the waiting lines go to the file made again inside');
+  const text = readFileSync(log, 'latin1');
+  for (const path of ['/$(touch${IFS}/tmp/pwned)', '/third', '/fourth']) assert.ok(text.includes(`GET ${path} `), `${path} logged: ${text}`);
+  assert.equal(lstatOrUndefined(join(root, 'logs', 'access.log'))?.isSymbolicLink(), false);
+});
+
+/** lstat, or undefined when nothing is there. */
+function lstatOrUndefined(path: string): import('node:fs').Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}

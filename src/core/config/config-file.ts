@@ -687,15 +687,39 @@ function realPathOr<T>(path: string, otherwise: T): string | T {
  * not itself a symlink (opening it for appending would follow it out: helper-47).
  */
 function writesInside(root: string, file: string): boolean {
-  if (segmentsInside(file, root) === undefined || file === root) return false;
+  return logPlaceOutside(root, file) === undefined;
+}
+
+/**
+ * Why a config file's log file `file` (absolute) would be written outside `root`, after "it" (for
+ * RequestLog.openFile's place rule), or undefined when it stays inside: lexically, by the real
+ * path of its nearest existing folder, and not being a symbolic link itself. Asked at every open
+ * of the log, not only when the file is read: a log removed while the server runs is made again,
+ * and by then its folder may be a link out of the folder (a `git checkout` of a branch where
+ * `logs` is a link: helper-140 had lines a client wrote, `$(…)` and all, appended to a script
+ * outside the folder). Looks at the disk (lstat, realpath), synchronously; never throws.
+ */
+export function logPlaceOutside(root: string, file: string): string | undefined {
+  const outside = `leads outside the served folder ${root}, where a porthole.config.json may not write its log`;
+  if (segmentsInside(file, root) === undefined || file === root) return outside;
   try {
-    if (lstatSync(file).isSymbolicLink()) return false;
+    if (lstatSync(file).isSymbolicLink()) return `is a symbolic link (to ${readlinkOr(file)}), which a porthole.config.json's log may not follow: it could lead outside the served folder ${root}`;
   } catch {
     // Not there yet: made by the server, in the folder checked below.
   }
   let folder = dirname(file);
   while (!existsSync(folder) && folder !== root) folder = dirname(folder);
-  return folderInside(root, folder);
+  if (folderInside(root, folder)) return undefined;
+  return `is in ${folder}, whose real path ${realPathOr(folder, '(unknown)')} ${outside}`;
+}
+
+/** The target a symbolic link names, as written, or "?" when it cannot be read. */
+function readlinkOr(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '?';
+  }
 }
 
 /**

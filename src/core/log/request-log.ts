@@ -609,7 +609,9 @@ class LogFileWriter {
       // advice; running, the way back is to remove it (helper-117).
       const why =
         err instanceof LogPlaceRefused
-          ? `something else is there now: it ${err.problem.what}; remove it, and the log is made there again`
+          ? err.byRule
+            ? `it ${err.problem.what}; put back a folder and file of the served folder's own there, and the log is made there again`
+            : `something else is there now: it ${err.problem.what}; remove it, and the log is made there again`
           : err instanceof Error
             ? err.message.replace(`cannot write the log file ${this.path}: `, '')
             : describeFsProblem(err);
@@ -700,17 +702,18 @@ const APPEND_ONLY = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT 
 
 /**
  * Opens `path` for appending (made 0600 when new; read too where it may be, so its first line can
- * be checked). Rejects with an Error in plain words: the folder missing, a folder at the path, no
- * permission.
+ * be checked); `noFollow`: not through a symbolic link at `path` itself (O_NOFOLLOW: ELOOP). Rejects
+ * with an Error in plain words: the folder missing, a folder at the path, no permission.
  */
-async function openForAppending(path: string): Promise<FileHandle> {
+async function openForAppending(path: string, noFollow: boolean): Promise<FileHandle> {
+  const last = noFollow ? (constants.O_NOFOLLOW ?? 0) : 0;
   try {
-    return await open(path, APPEND_READ, 0o600);
+    return await open(path, APPEND_READ | last, 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // A log this user may write but not read (a write-only log file): appended to unchecked.
     if (code === 'EACCES') {
-      const writeOnly = await open(path, APPEND_ONLY, 0o600).catch(() => undefined);
+      const writeOnly = await open(path, APPEND_ONLY | last, 0o600).catch(() => undefined);
       if (writeOnly !== undefined) return writeOnly;
     }
     const folder = dirname(path);
@@ -755,14 +758,35 @@ interface PlaceProblem {
 }
 
 /**
+ * A rule the log's place keeps at every open: the first, and each that makes the file again after
+ * a removal (reopenIfRemoved). Called with the log's absolute path; returns why it may not be
+ * written there now (after "it": "leads outside the served folder …"), or undefined. `todo`: what
+ * to do at start. With a rule, `path` itself is never followed as a symbolic link (O_NOFOLLOW),
+ * and the rule is asked again once the file is open (a folder on the path swapped for a link
+ * between the two). A porthole.config.json's logFile has one: it writes only inside its folder.
+ */
+export interface LogPlaceRule {
+  (path: string): string | undefined;
+  readonly todo: string;
+}
+
+/** The rule's verdict on `path` as a PlaceProblem, or undefined (no rule, or it holds). */
+function placeBroken(path: string, rule: LogPlaceRule | undefined): PlaceProblem | undefined {
+  const why = rule?.(path);
+  return why === undefined ? undefined : { what: why, todo: rule?.todo ?? '' };
+}
+
+/**
  * The file at a log's path may not be written (PlaceProblem). Said at start with what to do then
  * (name another); while running, when the log was removed and something else is there now, the
  * server says to remove that instead (reopenIfRemoved), for no path can be named then.
  */
 class LogPlaceRefused extends Error {
+  /** `byRule`: the place rule (LogPlaceRule) refused it, not the file found there. */
   constructor(
     path: string,
     readonly problem: PlaceProblem,
+    readonly byRule = false,
   ) {
     super(`cannot write the log file ${path}: it ${problem.what}: ${problem.todo}`);
   }
@@ -812,14 +836,18 @@ async function whyNotMade(path: string, folder: string): Promise<string> {
  * `path` opened for appending (openForAppending) once it is known to be empty or a request log
  * already (notARequestLog); rejects, the file closed, with an Error saying what is wrong.
  */
-async function openRequestLog(path: string): Promise<FileHandle> {
-  const handle = await openForAppending(path);
+async function openRequestLog(path: string, rule: LogPlaceRule | undefined): Promise<FileHandle> {
+  const before = rule?.(path);
+  if (before !== undefined) throw new LogPlaceRefused(path, { what: before, todo: rule?.todo ?? '' }, true);
+  const handle = await openForAppending(path, rule !== undefined);
   const problem = await notARegularFile(handle)
     .then(async (kind) => kind ?? (await notARequestLog(handle)))
     .catch((err: unknown): PlaceProblem => ({ what: 'cannot be read', todo: describeFsProblem(err) }));
-  if (problem === undefined) return handle;
+  // Asked again once open: a folder on the path made a link between the look and the open.
+  const broken = problem === undefined ? placeBroken(path, rule) : undefined;
+  if (problem === undefined && broken === undefined) return handle;
   await handle.close().catch(() => undefined);
-  throw new LogPlaceRefused(path, problem);
+  throw new LogPlaceRefused(path, (problem ?? broken) as PlaceProblem, broken !== undefined);
 }
 
 export class RequestLog extends EventEmitter<RequestLogEvents> {
@@ -857,15 +885,17 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
    * appended to a page, a script or a config file. A new file is made 0600: it holds every
    * client's address and URLs, query tokens included, for this user only (helper-50: 0644 let
    * every local user read them), as the key files are; an existing file keeps its mode.
-   * Rejects with an Error saying what is wrong and what to do (nothing is written then).
+   * `rule`: where the file may be, asked at this open and at each that makes it again after a
+   * removal (LogPlaceRule). Rejects with an Error saying what is wrong and what to do (nothing is
+   * written then).
    */
-  async openFile(path: string): Promise<void> {
-    const handle = await openRequestLog(path);
+  async openFile(path: string, rule?: LogPlaceRule): Promise<void> {
+    const handle = await openRequestLog(path, rule);
     this.file = new LogFileWriter(
       handle,
       path,
       (message) => this.emit('problem', message),
-      () => openRequestLog(path),
+      () => openRequestLog(path, rule),
       (stats) => this.emit('file', stats),
       (bytes) => this.reuseFileBytes(bytes),
     );
@@ -876,8 +906,8 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
    * missing, it is a file that is not a request log, …); writes nothing into it. A running server
    * asks this before it restarts for a new log file, so a bad one is refused while it still serves.
    */
-  static async checkFile(path: string): Promise<void> {
-    await (await openRequestLog(path)).close().catch(() => undefined);
+  static async checkFile(path: string, rule?: LogPlaceRule): Promise<void> {
+    await (await openRequestLog(path, rule)).close().catch(() => undefined);
   }
 
   /** The host name of `ip` when already resolved (never starts a lookup; undefined otherwise). */

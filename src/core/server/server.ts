@@ -52,7 +52,7 @@ import {
   type ServerOptionsInput,
   type TransferLimits,
 } from '../options';
-import { ConfigFileError, checkHeaderRules, readConfigFile, spaFileProblem, watchConfigFile } from '../config/config-file';
+import { ConfigFileError, checkHeaderRules, logPlaceOutside, readConfigFile, spaFileProblem, watchConfigFile } from '../config/config-file';
 import { ResponsePolicy } from './response-policy';
 import { MemoryBudget } from '../http/memory-budget';
 import { checkServerOptions, validateServerOptions, InvalidOptionsError } from '../config/validate-options';
@@ -67,7 +67,7 @@ import { derivePort, derivedPortCandidates } from './derived-port';
 import { FileSet, type FileIdentity } from '../files/loopback-only';
 import { statOrNone } from '../files/file-cache';
 import { mountPrefixSegments, mountProxyClash, normalMountPrefix, type MountedFolder } from '../files/mounts';
-import { RequestLog } from '../log/request-log';
+import { RequestLog, type LogPlaceRule } from '../log/request-log';
 import type { RequestRecord } from '../http/request-record';
 import type { ConsoleEntry } from '../reload/console-forward';
 import { danglingLinkClause, danglingLinkOnPath, describeFsProblem, notAFolderOnPath } from '../text/fs-problem';
@@ -398,7 +398,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     log.on('problem', (message) => this.emit('diagnostic', 'warn', message));
     if (opts.logFile !== undefined) {
       try {
-        await log.openFile(opts.logFile);
+        await log.openFile(opts.logFile, logPlaceRule(input, this.fileLayer, opts));
       } catch (err) {
         throw new ServerError('ELOGFILE', (err as Error).message);
       }
@@ -521,7 +521,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       // folder not made yet, a log file in no folder: the CLI exited).
       try {
         await checkMounts(next.mounts, next.proxy);
-        if (next.logFile !== undefined && next.logFile !== this.options.logFile) await RequestLog.checkFile(next.logFile);
+        if (next.logFile !== undefined && next.logFile !== this.options.logFile) await RequestLog.checkFile(next.logFile, logPlaceRule(input, layer, next));
         await this.checkBindable(next);
       } catch (err) {
         const message = `${join(input.root, CONFIG_FILE_NAME)}: ${(err as Error).message}; keeping the settings in use`;
@@ -1066,6 +1066,21 @@ function layeredOptions(input: ServerOptionsInput, fileLayer: OptionLayer | unde
   const opts = resolveServerOptions(checked);
   checkOwnOptions(opts);
   return opts;
+}
+
+/**
+ * The rule a porthole.config.json's log file keeps at every open (RequestLog.openFile): it stays
+ * inside the served folder, as the file was checked to when read, also when it is made again after
+ * a removal (by then its folder may be a link out: helper-140). Undefined when the log file is the
+ * caller's own (a flag, a setting: the user's choice, which may lie anywhere).
+ */
+function logPlaceRule(input: ServerOptionsInput, fileLayer: OptionLayer | undefined, opts: ServerOptions): LogPlaceRule | undefined {
+  const file = opts.logFile;
+  if (file === undefined || input.logFile !== undefined || fileLayer?.logFile !== file) return undefined;
+  const root = opts.root;
+  return Object.assign((path: string) => logPlaceOutside(root, path), {
+    todo: 'use --log or the porthole.log.file setting for another place',
+  });
 }
 
 /** Throws a ServerError (EINVALIDOPTION) listing `problems`, if there are any. */
