@@ -454,7 +454,11 @@ test('a dot segment behind a ;parameter, encoded twice or thrice, or behind inva
   // decoded, trailing whitespace) or read dots (NFKC: full-width, the two-dot leader), and
   // encodings four deep: not forwarded either, whatever the static side then answers.
   for (const target of ['/api/..#/admin', '/api/..%23/admin', '/api/..%3f/admin', '/api/..%00/admin', '/api/..%20/admin', '/api/..%09/admin',
-    '/api/%EF%BC%8E%EF%BC%8E/admin', '/api/%E2%80%A5/admin', '/api/.%EF%BC%8E/admin', '/api/%2525252e%2525252e/admin']) {
+    '/api/%EF%BC%8E%EF%BC%8E/admin', '/api/%E2%80%A5/admin', '/api/.%EF%BC%8E/admin', '/api/%2525252e%2525252e/admin',
+    // Separators in compatibility or best-fit form after dots (helper-140): full-width `／` and
+    // `＼`, the small `﹨`, `；`, the division slash, the yen sign; and all-compatibility `．．／`.
+    '/api/..%EF%BC%8Fadmin', '/api/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin', '/api/..%EF%BC%BCadmin', '/api/..%EF%B9%A8admin',
+    '/api/..%EF%BC%9Badmin', '/api/..%E2%88%95admin', '/api/..%C2%A5admin', '/api/%252e%252e%25EF%25BC%258Fadmin']) {
     const before = backend.requests.length;
     await fetchOnce(srv.port, request(target));
     assert.deepEqual(backend.requests.slice(before).map((r) => r.target), [], `${target} must not reach the back-end`);
@@ -471,6 +475,8 @@ test('a dot segment behind a ;parameter, encoded twice or thrice, or behind inva
     '/api/headers/a%2525b',
     '/api/headers/%252e%252ex',
     '/api/headers/caf%C3%A9;v=%25C3%25A9',
+    '/api/headers/a%EF%BC%8Fb',
+    '/api/headers/%C2%A5100',
   ];
   for (const target of ordinary) {
     const res = await fetchOnce(srv.port, request(target));

@@ -107,16 +107,32 @@ function decodeEscapes(text: string): string | undefined {
  * True when a decoded segment holds a dot segment: `.` or `..` once split on `/` and `\` (a back-end
  * may decode `%2F` or take `\` as `/` before resolving) and once a `;` path parameter is dropped
  * (RFC 3986 §3.3 leaves `;` to the scheme; Tomcat, Jetty and Spring remove `;…` from each segment
- * and then resolve `..;` as `..`).
+ * and then resolve `..;` as `..`). Judged as sent and, when it holds any non-ASCII character, once
+ * more as a back-end that folds characters may read it: NFKC (full-width `．`, `／`, `＼`, `；`,
+ * the small `﹨`, the two-dot leader `‥`) with the slashes a best-fit code-page mapping or a
+ * look-alike check takes for separators (SLASH_LIKE): `..／admin` is `../admin` there (helper-140:
+ * the compatibility dots were caught, a compatibility slash after real dots was not).
  */
 function holdsDotSegment(segment: string): boolean {
+  if (piecesHoldDots(segment)) return true;
+  return hasNonAscii(segment) && piecesHoldDots(segment.normalize('NFKC').replace(SLASH_LIKE, '/'));
+}
+
+/**
+ * Characters no NFKC folds to `/` or `\` that a back-end may still take for one: Windows'
+ * best-fit mapping to a code page (the division and fraction slashes, set minus; the yen and won
+ * signs, which are `\` in Japanese and Korean code pages) and the big solidi.
+ */
+const SLASH_LIKE = /[\u2215\u2044\u29f8\u29f9\u2216\u00a5\u20a9]/g;
+
+/** True when a piece of `segment` between `/` and `\` is `.` or `..` up to where a back-end may end it. */
+function piecesHoldDots(segment: string): boolean {
   for (const piece of segment.split(/[/\\]/)) {
     // What a back-end may take for the end of the segment: a `;` parameter, a `#` or `?` (a raw
     // `#` is no part of an origin-form target, RFC 9112 §3.2.1, but a WHATWG URL parser cuts the
-    // path there), a NUL (C strings), trailing whitespace (Windows trims it); and what it may
-    // take for dots: their compatibility forms (NFKC: `．`, `‥`).
+    // path there), a NUL (C strings), trailing whitespace (Windows trims it).
     const name = piece.split(/[;#?\0]/, 1)[0]?.replace(/[\s]+$/, '') ?? '';
-    if (isDots(name) || isDots(name.normalize('NFKC'))) return true;
+    if (isDots(name)) return true;
   }
   return false;
 }
