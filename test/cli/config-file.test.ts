@@ -139,7 +139,19 @@ test('an edit that changes the binding restarts the server; a live one is applie
     WAIT_MS,
     'the edit that applies nothing said',
   );
-  assert.match(cli.stdout, /^porthole: porthole\.config\.json changed; nothing to apply \(what was edited is as in use, or given by a flag or setting, which overrides the file\)$/m);
+  assert.match(cli.stdout, /^porthole: porthole\.config\.json changed; nothing to apply \(what was edited is as in use\)$/m);
+  // An edit a flag overrides is said by name, also beside one applied (helper-139: a port edited
+  // under --port, beside headers, met only "applied headers").
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ reload: { debounceMs: 40 }, listing: false, dotfiles: false, port: 9, headers: [{ source: '**', headers: { 'X-Edit': '1' } }] }));
+  await withTimeout(
+    (async () => {
+      for (let i = 0; i < 250 && !cli.stdout.includes('applied headers'); i++) await new Promise((r) => setTimeout(r, 20));
+    })(),
+    WAIT_MS,
+    'the edit beside a flag said',
+  );
+  assert.match(cli.stdout, /^porthole: porthole\.config\.json changed: applied headers; port is given by a flag or setting, which overrides the file$/m);
+  assert.equal(cli.stdout.match(/^Local: /gm)?.length, 1, 'no restart for a port a flag gives');
 
   await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ reload: { debounceMs: 60 }, listing: false }));
   await withTimeout(

@@ -350,7 +350,9 @@ test('the folder removed and made again (in one go, with the old inode number; o
   mkdirSync(root);
   await writeFile(join(root, 'index.html'), '<!doctype html><p>index</p>');
   await writeFile(join(root, CONFIG_FILE_NAME), JSON.stringify({ headers: [{ source: '**', headers: { 'X-Version': '3' } }] }));
-  assert.equal((await change).kind, 'applied', 'the folder back: the file read');
+  const back = await change;
+  assert.equal(back.kind, 'applied', 'the folder back: the file read');
+  assert.match(back.message, /^the root folder \S+ is back: its files are served again/);
   assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '3');
   // Followed again from there: an edit now is applied.
   assert.equal((await edit(s, root, { headers: [{ source: '**', headers: { 'X-Version': '4' } }] })).kind, 'applied');
@@ -506,3 +508,21 @@ function lstatOrUndefined(path: string): import('node:fs').Stats | undefined {
     return undefined;
   }
 }
+
+test('a served folder with no configuration file, removed and made again, is said back, not "porthole.config.json changed" (helper-139)', async () => {
+  const root = join(base, `r${++count}`);
+  mkdirSync(root);
+  await writeFile(join(root, 'index.html'), '<p>1</p>');
+  const s = await serve({ root });
+  const nextChange = (): Promise<ConfigFileChange> => withTimeout(once(s.server, 'config') as Promise<[ConfigFileChange]>, 5_000, 'the config event').then(([c]) => c);
+  let change = nextChange();
+  rmSync(root, { recursive: true });
+  assert.equal((await change).kind, 'invalid');
+  await sleep(CONFIG_ROOT_POLL_MS + 200);
+  change = nextChange();
+  mkdirSync(root);
+  await writeFile(join(root, 'index.html'), '<p>2</p>');
+  const back = await change;
+  assert.equal(back.message, `the root folder ${root} is back: its files are served again`);
+  assert.equal((await fetchOnce(s.port, request('/'))).status, 200);
+});

@@ -202,6 +202,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private readonly earlyChanges: ReconfigurableOptions[] = [];
   /** The configuration file's options as last read (undefined: no file, or configFile off). */
   private fileLayer: OptionLayer | undefined;
+  /** The served folder was found gone at the last read of the configuration (configFileChanged). */
+  private rootGone = false;
   private configWatcher: { close(): void } | undefined;
   private proxy: ReverseProxy | undefined;
   /** HTTPS sockets accepted whose handshake has not completed (before their first bytes: the TCP socket); destroyed on close. */
@@ -510,10 +512,14 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       const message = gone
         ? `the root folder ${input.root} is gone for now (deleted, or a build is making it again); it is served again once it is back; keeping the settings in use`
         : `${(err as Error).message}; keeping the settings in use`;
+      if (gone) this.rootGone = true;
       this.emit('diagnostic', gone ? 'warn' : 'error', message);
       this.emit('config', { kind: 'invalid', message });
       return;
     }
+    // Back after it was gone: said as such, not as an edit of a file no one edited (helper-139).
+    const back = this.rootGone ? `the root folder ${input.root} is back: its files are served again` : undefined;
+    this.rootGone = false;
     if (this.state.kind !== 'listening') return;
     if (fixedPart(this.options) !== fixedPart(next)) {
       // What the new start would refuse is refused now, while this server still serves: the host
@@ -535,9 +541,21 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       this.emit('config', { kind: 'restart', message });
       return;
     }
+    // What the edit changed that the caller's own options give: it does nothing, and is said so
+    // by name (helper-139: a port edited beside a header, under --port, met "applied headers").
+    const overridden = overriddenKeys(input, this.fileLayer, layer);
+    const unused = overridden.length === 0 ? undefined : `${overridden.join(', ')} ${overridden.length === 1 ? 'is' : 'are'} given by a flag or setting, which overrides the file`;
     this.fileLayer = layer;
     const keys = this.apply(next);
-    const message = keys.length === 0 ? `${CONFIG_FILE_NAME} changed; nothing to apply (what was edited is as in use, or given by a flag or setting, which overrides the file)` : `${CONFIG_FILE_NAME} changed: applied ${keys.join(', ')}`;
+    const edit =
+      keys.length === 0
+        ? unused !== undefined
+          ? `${CONFIG_FILE_NAME} changed; nothing to apply: ${unused}`
+          : back === undefined
+            ? `${CONFIG_FILE_NAME} changed; nothing to apply (what was edited is as in use)`
+            : undefined
+        : `${CONFIG_FILE_NAME} changed: applied ${keys.join(', ')}${unused === undefined ? '' : `; ${unused}`}`;
+    const message = [back, edit].filter((m) => m !== undefined).join('; ');
     this.emit('diagnostic', 'info', message);
     this.emit('config', { kind: 'applied', message });
   }
@@ -1066,6 +1084,35 @@ function layeredOptions(input: ServerOptionsInput, fileLayer: OptionLayer | unde
   const opts = resolveServerOptions(checked);
   checkOwnOptions(opts);
   return opts;
+}
+
+/** The option groups the file gives key by key (layerOptions), each key overridden alone. */
+const NESTED_KEYS = new Set(['timeouts', 'limits', 'reload', 'cors', 'proxy']);
+
+/**
+ * The file's keys (`timeouts.idleMs` for a nested one) whose value differs between the layers
+ * `from` and `to` and that `input`, the caller's own options, gives too: an edit there does
+ * nothing while the flag or setting is given. `headers` add up with the caller's, never overridden.
+ */
+function overriddenKeys(input: ServerOptionsInput, from: OptionLayer | undefined, to: OptionLayer | undefined): string[] {
+  const given = input as Record<string, unknown>;
+  const before = (from ?? {}) as Record<string, unknown>;
+  const after = (to ?? {}) as Record<string, unknown>;
+  const out: string[] = [];
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (key === 'headers' || key === 'fallback' || key === 'root') continue;
+    if (NESTED_KEYS.has(key)) {
+      const inner = (given[key] ?? {}) as Record<string, unknown>;
+      const b = (before[key] ?? {}) as Record<string, unknown>;
+      const a = (after[key] ?? {}) as Record<string, unknown>;
+      for (const sub of new Set([...Object.keys(b), ...Object.keys(a)])) {
+        if (inner[sub] !== undefined && JSON.stringify(b[sub]) !== JSON.stringify(a[sub])) out.push(`${key}.${sub}`);
+      }
+    } else if (given[key] !== undefined && JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
+      out.push(key);
+    }
+  }
+  return out;
 }
 
 /**
