@@ -131,6 +131,10 @@ const FILES: Record<string, [Buffer, string]> = {
   'main.ts': [ascii('const answer: number = 42;\nexport default answer;\n'), 'text/plain; charset=utf-8'],
   'app.tsx': [ascii('export const App = () => <div>hi</div>;\n'), 'text/plain; charset=utf-8'],
   'mod.mts': [ascii('export const x: string = "y";\n'), 'text/plain; charset=utf-8'],
+  // helper-139: mime-db's XML type for .rs (RLS services) had a Rust source rendered as XML;
+  // its Lotus Organizer type for .org, an Emacs Org file downloaded. The bytes decide.
+  'main.rs': [ascii('fn main() {\n    println!("hi");\n}\n'), 'text/plain; charset=utf-8'],
+  'notes.org': [ascii('* TODO ship it\n'), 'text/plain; charset=utf-8'],
   'segment0.ts': [Buffer.concat(Array.from({ length: 4 }, () => Buffer.concat([Buffer.from([0x47, 0x40, 0x00, 0x10]), Buffer.alloc(184, 0xff)]))), 'video/mp2t'],
 };
 

@@ -70,10 +70,14 @@ const nameTypes = new Map<string, string | undefined>();
  * says application/node, which a browser refuses to run as a script under nosniff). `.ts`, `.mts`,
  * `.cts` and `.tsx` are TypeScript sources far more often than MPEG transport streams (mime-db's
  * video/mp2t made a source opened from a listing download as a video): the bytes decide
- * (sniffedType), so an HLS segment still goes as video/mp2t.
+ * (sniffedType), so an HLS segment still goes as video/mp2t. `.rs` is Rust, not RLS services XML
+ * (a browser rendered a source as XML), `.org` an Emacs Org file, not Lotus Organizer (it was
+ * downloaded): the bytes decide too.
  */
 const NAME_TYPE_OVERRIDES: Readonly<Record<string, string | undefined>> = {
   '.cjs': 'text/javascript',
+  '.rs': undefined,
+  '.org': undefined,
   '.ts': undefined,
   '.mts': undefined,
   '.cts': undefined,
