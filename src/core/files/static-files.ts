@@ -1360,8 +1360,8 @@ export const WRITE_SETTLE_MS = 20;
  * Reads the whole file `st` (its stat, from the open descriptor) describes: its bytes, or
  * undefined when they are not that version's. Read up to `st.size + 1` bytes, a file that shrank
  * or grew while read has another length; a descriptor stat after the read that disagrees with
- * `st` (size, mtime, ctime) tells a rewrite of the same size between the stat and the read (an
- * editor saving in place), whose bytes would otherwise go out under `st`'s validators; a file
+ * `st` (size, mtime: sameVersion) tells a rewrite of the same size between the stat and the read
+ * (an editor saving in place), whose bytes would otherwise go out under `st`'s validators; a file
  * changed within WRITE_SETTLE_MS is read again once it is that old, and different bytes tell a
  * write that was under way (`settle` false: not read again, for bytes that are never sent as
  * the file, such as a plan made ahead and keyed by the bytes). Either way the caller has no one
@@ -1404,7 +1404,8 @@ async function settleAfterChange(st: Stats): Promise<void> {
 
 /**
  * For a file streamed from its descriptor since `readFrom` (wall-clock ms) under `st`'s length
- * and validators: true when it is still that version, by the descriptor's stat, after waiting
+ * and validators: true when it is still that version, by the descriptor's stat (its size and
+ * mtime, sameVersion: a rename, unlink or chmod of the open file is no new version), after waiting
  * out WRITE_SETTLE_MS from its last change when the read began within it (a write under way then
  * has ended, and moved the stat, by now). A write stalled longer, or one write(2) of the same
  * length stalled midway (it moves no stat field when it ends), is not seen. Rejects when the
@@ -1415,9 +1416,19 @@ async function stillVersion(file: FileHandle, st: Stats, readFrom: number): Prom
   return sameVersion(await file.stat(), st);
 }
 
-/** True when the stat `now` says the same version as `st` (size, mtime, ctime). */
+/**
+ * True when the descriptor's stat `now` says the same version of the open file as `st`: the same
+ * size and mtime. Not its ctime: the kernel moves that for every change to the inode, and most
+ * leave the bytes the descriptor reads as they were: a rename (`mv`), an unlink (`rm`), a
+ * `chmod`/`chown`, a link added or removed, a new file renamed over the path (the old inode's
+ * link count drops). nginx sends on from its descriptor through each; judged by ctime, a download
+ * was cut off near its end (`mv` of a 50 MB file while it was sent: 48 MB, curl exit 56). Only a
+ * write to this inode changes its bytes, and every write moves its mtime (and, for most, its
+ * size). Not told apart from a write: `touch` (a new mtime, same bytes); not seen: a same-length
+ * rewrite in place whose old mtime is then put back exactly (utimes), within one response.
+ */
 function sameVersion(now: Stats, st: Stats): boolean {
-  return now.size === st.size && now.mtimeMs === st.mtimeMs && now.ctimeMs === st.ctimeMs;
+  return now.size === st.size && now.mtimeMs === st.mtimeMs;
 }
 
 /** The file's bytes if they are `st`'s version by their length and the descriptor's stat after the read, else undefined. */
