@@ -382,3 +382,46 @@ test('a page labelled with an encoding that is not ASCII-compatible is left alon
     assert.equal(planPage(page, TAG, 'end', charset).kind, 'inject', String(charset));
   }
 });
+
+test('a long page placed early is planned from a parse up to its body\'s start: the same plan as a parse of the whole page, whatever its head holds (helper-139)', () => {
+  // What follows the heads below: enough to pass EARLY_PARSE_MIN_CHARS, and a second time that.
+  const pad = (n: number): string => Array.from({ length: n }, (_, i) => `<p>line ${i}</p>\n`).join('');
+  const heads: string[] = [
+    '<!doctype html><html><head><meta charset=utf-8><title>t</title></head><body>',
+    '<!doctype html><html lang=en><head><title>no charset</title></head><body class=x>',
+    '<!doctype html><title>no head tag</title><p>implied body</p>',
+    '<!doctype html><html><head><meta charset=utf-8><base href="/sub/"></head><body>',
+    '<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="script-src \'self\'"></head><body>',
+    '<!doctype html><html><head><script>document.write("<body>")</script><!-- <body> --></head><body>',
+    '<!doctype html><html><head><title>t</title></head>\n<meta charset=utf-8><link rel=stylesheet href=a.css>\n<body>',
+    `<!doctype html><html><head><meta charset=utf-8><style>${'/* a long style */\n'.repeat(2000)}</style></head><body>`,
+    '<!doctype html><html><head><template><body><meta charset=latin1></template><noscript><link rel=x href=y></noscript></head><body>',
+    '<!doctype html><html><head></head>hello text implies the body<p>',
+    '\ufeff<!doctype html><html><head><meta charset=utf-8></head><body>',
+    '<!doctype html><html><head><title>t</title></head><body data-porthole-no-reload>',
+    '<!doctype html><html><head><title>t</title></head><body><p>',
+    '<!doctype html><html><head><title>t</title><!-- a comment that never ends ',
+    '<!doctype html><html><head><title>frames</title></head><frameset><frame src=a.html>',
+    '<!-- saved from url=(0014)about:internet -->\n<html><head><meta charset=utf-8></head><body>',
+  ];
+  const tails: string[] = [
+    '</body></html>',
+    '<body data-PORTHOLE-no-reload></body>',
+    '<base href="https://elsewhere.example/"></body>',
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'"><svg><p>',
+  ];
+  let early = 0;
+  for (const head of heads) {
+    for (const tail of tails) {
+      for (const lines of [1500, 3000]) {
+        const page = Buffer.from(head + pad(lines) + tail, head.startsWith('\ufeff') ? 'utf8' : 'latin1');
+        for (const wish of ['head', 'end'] as PlacementWish[]) {
+          const whole = planPage(page, TAG, wish, undefined, Infinity);
+          assert.deepEqual(planPage(page, TAG, wish), whole, `${wish}: ${head} … ${tail} (${page.length} bytes)`);
+          if (wish === 'head' && whole.kind === 'inject' && whole.offset < 2048) early++;
+        }
+      }
+    }
+  }
+  assert.ok(early > 50, `most pages take the tag early: ${early}`);
+});
