@@ -27,8 +27,8 @@ export const CHROMIUM_ARGS = Object.freeze([
   '--disable-quic',
 ]);
 
-/** The `Local: http://127.0.0.1:PORT/` line the CLI prints once it listens. */
-const LOCAL_LINE = /Local:\s*(http:\/\/127\.0\.0\.1:(\d+)\/)/;
+/** The `Local: http://127.0.0.1:PORT/` line the CLI prints once it listens (`[::1]` with --host ::1). */
+const LOCAL_LINE = /Local:\s*(http:\/\/(?:127\.0\.0\.1|\[::1\]):(\d+)\/)/;
 
 /**
  * @typedef {object} RunningCli

@@ -453,6 +453,57 @@ test('a CSP field holding a list of policies (commas) gets room in each one, and
   }
 });
 
+test("at [::1], a page whose CSP header says default-src 'self' loads the client and reloads, and nothing is said", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  // A CSP host-source cannot name an IPv6 literal, but 'self' already allows our script and our
+  // socket (the page's own origin): every such page was said to block live reload, though it did
+  // reload. A header policy governs the client's first connection (a meta comes after our tag).
+  const box = await mkdtemp(path.join(tmpdir(), 'porthole-csp-v6-'));
+  const headers = [
+    { source: 'self.html', headers: { 'Content-Security-Policy': "default-src 'self'" } },
+    { source: 'none.html', headers: { 'Content-Security-Policy': "default-src 'self'; connect-src 'none'" } },
+  ];
+  await writeFile(path.join(box, 'porthole.config.json'), JSON.stringify({ headers }));
+  /** @param {string} word */
+  const html = (word) => `<!doctype html><html><head><title>v6</title></head><body><h1>${word}</h1></body></html>\n`;
+  await writeFile(path.join(box, 'self.html'), html('one'));
+  await writeFile(path.join(box, 'none.html'), html('none'));
+  /** @type {import('../browser/chromium.mjs').RunningCli} */
+  let v6;
+  try {
+    v6 = await startCli([box, '--host', '::1', '--port', '0', '--quiet', '--reload-debounce', '50']);
+  } catch (e) {
+    await rm(box, { recursive: true, force: true });
+    if (/EADDRNOTAVAIL|EAFNOSUPPORT|no "Local:" line|exited/.test(String(e))) return t.skip(`::1 cannot be served here: ${String(e).split('\n')[0]}`);
+    throw e;
+  }
+  const context = await browser.newContext();
+  try {
+    assert.match(v6.url, /^http:\/\/\[::1\]:\d+\/$/);
+    const tab = await context.newPage();
+    /** @type {string[]} */
+    const refused = [];
+    tab.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) refused.push(m.text());
+    });
+    await tab.goto(`${v6.url}self.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    await writeFile(path.join(box, 'self.html'), html('two'));
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'two', undefined, { timeout: WAIT_MS });
+    assert.deepEqual(refused, []);
+    // A policy that refuses the socket is said, once, precisely; the browser refuses it too.
+    const blocked = await context.newPage();
+    await blocked.goto(`${v6.url}none.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    const said = () => v6.stderr().split('\n').filter((l) => l.includes('Content-Security-Policy of'));
+    for (let i = 0; i < 100 && said().length === 0; i++) await delay(50);
+    assert.equal(said().length, 1, v6.stderr());
+    assert.match(said()[0] ?? '', /of \/none\.html: its connect-src does not allow ws:\/\/\[::1\]:\d+\/__porthole\/socket/);
+  } finally {
+    await context.close();
+    await v6.stop();
+    await rm(box, { recursive: true, force: true });
+  }
+});
+
 test('a page stored compressed (page.html.gz, .br) opened by its name is said to have no live reload, once', { timeout: TEST_TIMEOUT_MS }, async () => {
   // Served as stored (text/html with Content-Encoding): the tag cannot be spliced into the encoded
   // bytes, so the tab never reloads; like a page too big to parse, the CLI says so (helper-55).

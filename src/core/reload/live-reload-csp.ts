@@ -17,11 +17,14 @@
  * Where that cannot work, the policy is left as it is and `blocked` says why: a policy with
  * `upgrade-insecure-requests` on a plain-HTTP server opened at a name other than loopback (the
  * browser sends our requests to https://, which this server does not answer; loopback origins are
- * potentially trustworthy and never upgraded), a host that a CSP source cannot name (an IPv6
- * literal), or a header policy's `sandbox` (CSP3 §6.3.2; ignored in a meta) that runs no script
- * (no `allow-scripts`) or gives the page an opaque origin (no `allow-same-origin`: the browser then
- * refuses our script, sent with `Cross-Origin-Resource-Policy: same-site`, and the socket's
- * `Origin: null` is not the server's own). Making room there would change what the page may do.
+ * potentially trustworthy and never upgraded), a directive that needs our exact URL on a host no
+ * CSP host-source can name (an IPv6 literal: CSP3 §2.3.1 host-part has no brackets) and does not
+ * already allow it by `'self'`, `*` or a scheme-source (alreadyAllows: the client's URLs are the
+ * page's own origin, whatever the Host), or a header policy's `sandbox` (CSP3 §6.3.2; ignored in
+ * a meta) that runs no script (no `allow-scripts`) or gives the page an opaque origin (no
+ * `allow-same-origin`: the browser then refuses our script, sent with
+ * `Cross-Origin-Resource-Policy: same-site`, and the socket's `Origin: null` is not the server's
+ * own). Making room there would change what the page may do.
  */
 
 /** What the client needs to be allowed. */
@@ -83,6 +86,85 @@ function trustworthyHost(hostWithPort: string): boolean {
   const host = hostWithPort.startsWith('[') ? hostWithPort.slice(0, hostWithPort.indexOf(']') + 1) : hostWithPort.replace(/:\d+$/, '');
   const name = host.toLowerCase().replace(/\.$/, '');
   return name === 'localhost' || name.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) || name === '[::1]';
+}
+
+/**
+ * A CSP host-source can spell `hostWithPort` (the request's Host): CSP3 §2.3.1 host-part is
+ * dot-separated labels of ALPHA / DIGIT / "-" (Chromium takes a trailing dot too, and needs it to
+ * match a page opened at `localhost.`), with an optional port of digits. An IPv6 literal
+ * (brackets, colons, a zone) or any other form is not one.
+ */
+function nameableHost(hostWithPort: string): boolean {
+  return /^[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?(?::\d+)?$/.test(hostWithPort);
+}
+
+/**
+ * `source` is a host-source whose host-part is `*` that matches `url` (CSP3 §6.7.2.8, whatever the
+ * host, an IPv6 literal included): an explicit scheme of the URL's (or its insecure form: `http`
+ * for https, `ws` for wss), a port of `*` or the URL's own (the scheme's default when none is
+ * written), a path, if any, that names the URL's or a folder above it. With no scheme it counts
+ * for the script only (the page's own scheme); for the socket Chromium refuses it (`*:*`).
+ */
+function wildcardHostAllows(source: string, url: ClientUrl, what: 'script' | 'socket'): boolean {
+  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?\*(?::(\*|\d+))?(\/[^?#]*)?$/.exec(source);
+  if (m === null) return false;
+  const [, scheme, port, path] = m;
+  const urlScheme = url.scheme;
+  if (scheme === undefined) {
+    if (what === 'socket') return false;
+  } else if (scheme !== urlScheme && !(scheme === 'http' && urlScheme === 'https') && !(scheme === 'ws' && urlScheme === 'wss')) {
+    return false;
+  }
+  const defaultPort = urlScheme === 'https' || urlScheme === 'wss' ? '443' : '80';
+  if (port !== '*' && Number(port ?? defaultPort) !== Number(url.port ?? defaultPort)) return false;
+  return path === undefined || (path.endsWith('/') ? url.path.startsWith(path) : url.path === path);
+}
+
+/** One of the client's URLs in parts (lower-case scheme, port as written in the Host, if any). */
+interface ClientUrl {
+  readonly scheme: string;
+  readonly port: string | undefined;
+  readonly path: string;
+}
+
+/**
+ * `url` (`scheme://host/path`, host as the request's Host gave it) in parts, by hand: WHATWG's URL
+ * parser throws on a Host a browser never sends (an IPv6 zone), and this module never throws.
+ */
+function clientUrl(url: string): ClientUrl {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/]*)(.*)$/.exec(url);
+  const host = m?.[2] ?? '';
+  const port = /^(?:\[[^\]]*\]|[^:]*):(\d+)$/.exec(host)?.[1];
+  return { scheme: (m?.[1] ?? '').toLowerCase(), port, path: m?.[3] ?? '' };
+}
+
+/**
+ * `values` (a directive's source list) already allows the client's `what` at `url`, whatever the
+ * Host. Both of the client's URLs are the page's own origin (the script's src is relative to the
+ * page, the socket's URL is made from the script's, ws: for http: and wss: for https:), so
+ * `'self'` covers them (CSP3 §6.7.2.8 "Does url match expression in origin with redirect count":
+ * the same origin, or the same host and port with ws/wss for a socket), and so do `*`, a
+ * scheme-source of their scheme (`http:` also allows https:, `ws:` also wss:) and a host-source
+ * of host `*` (wildcardHostAllows). Conservative, as Chromium is: `'strict-dynamic'` makes a script
+ * list ignore all of these (CSP3 §8.2), and `http:`/`https:` does not allow a socket; no other
+ * host-source counts (the caller adds our own source where it can name the host).
+ */
+function alreadyAllows(values: readonly string[], what: 'script' | 'socket', url: string): boolean {
+  const lower = values.map((v) => v.toLowerCase());
+  if (what === 'script' && lower.includes("'strict-dynamic'")) return false;
+  const parsed = clientUrl(url);
+  const scheme = `${parsed.scheme}:`;
+  const schemes = scheme === 'https:' ? ['http:', 'https:'] : scheme === 'wss:' ? ['ws:', 'wss:'] : [scheme];
+  return lower.some((v) => v === "'self'" || v === '*' || schemes.includes(v) || wildcardHostAllows(v, parsed, what));
+}
+
+/**
+ * The sentence for `directive` (the one that governs `kind`, e.g. `default-src` for `connect-src`)
+ * that does not allow our exact `url`, on a `host` no CSP source can name.
+ */
+function unnameable(directive: string, kind: string, url: string, host: string): string {
+  const which = directive === kind ? directive : `${directive} (no ${kind})`;
+  return `its ${which} does not allow ${url}, and a CSP source cannot name the host ${host} to allow it (add 'self' to ${directive}, or open the page at 127.0.0.1 or localhost)`;
 }
 
 function withSource(values: readonly string[], source: string): string[] {
@@ -155,20 +237,28 @@ function roomInPolicy(policy: string, room: ClientRoom, delivery: PolicyDelivery
     };
   }
   if (script === undefined && connect === undefined) return { policy, blocked: undefined };
-  if (!/^[A-Za-z0-9.-]+(?::\d+)?$/.test(room.host)) {
-    return { policy, blocked: `a CSP source cannot name the host ${room.host} (open the page at 127.0.0.1 or localhost)` };
-  }
+  // A host no CSP source can name gets no URL of ours: there, a directive that needs one and does
+  // not already allow the client (by 'self', *, a scheme-source) keeps the client out.
+  const named = nameableHost(room.host);
   const added: Directive[] = [];
   if (script !== undefined) {
     const lower = script.values.map((v) => v.toLowerCase());
     const nonceOrHash = lower.some((v) => /^'(?:nonce|sha256|sha384|sha512)-/.test(v));
     const inlineAllowed = lower.includes("'unsafe-inline'") && !nonceOrHash && !lower.includes("'strict-dynamic'");
-    const source = inlineAllowed ? room.scriptUrl : `'nonce-${room.nonce}'`;
-    const values = withSource(script.values, source);
-    if (script.name === 'default-src') added.push({ name: 'script-src', text: ['script-src', ...values].join(' '), values });
-    else script.text = [script.name, ...values].join(' ');
+    let source: string | undefined = `'nonce-${room.nonce}'`;
+    if (inlineAllowed) {
+      if (named) source = room.scriptUrl;
+      else if (alreadyAllows(script.values, 'script', room.scriptUrl)) source = undefined;
+      else return { policy, blocked: unnameable(script.name, script.name === 'default-src' ? 'script-src' : script.name, room.scriptUrl, room.host) };
+    }
+    if (source !== undefined) {
+      const values = withSource(script.values, source);
+      if (script.name === 'default-src') added.push({ name: 'script-src', text: ['script-src', ...values].join(' '), values });
+      else script.text = [script.name, ...values].join(' ');
+    }
   }
-  if (connect !== undefined) {
+  if (connect !== undefined && (named || !alreadyAllows(connect.values, 'socket', room.socketUrl))) {
+    if (!named) return { policy, blocked: unnameable(connect.name, 'connect-src', room.socketUrl, room.host) };
     const values = withSource(connect.values, room.socketUrl);
     if (connect.name === 'default-src') added.push({ name: 'connect-src', text: ['connect-src', ...values].join(' '), values });
     else connect.text = [connect.name, ...values].join(' ');
