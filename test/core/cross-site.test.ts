@@ -96,3 +96,37 @@ test('reconfigure turns cross-site loads on and off on a running server', async 
   }
   assert.equal((await fetchOnce(srv.port, request('/hello.txt', { headers: SCRIPT_CROSS }))).status, 403);
 });
+
+test('a cross-site load from this very server under another loopback name is refused saying so: one name, or a relative URL (helper-139)', async () => {
+  const STYLE_CROSS = ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: style'];
+  const p = srv.port;
+  const cases: Array<[string[], string | undefined]> = [
+    // A page at 127.0.0.1 linking to localhost (the Referer is the page's origin, cross-origin).
+    [[`localhost:${p}`, `Referer: http://127.0.0.1:${p}/`], `http://127.0.0.1:${p}`],
+    // A fetch() from a page at [::1] to 127.0.0.1: its Origin.
+    [[`127.0.0.1:${p}`, `Origin: http://[::1]:${p}`], `http://[::1]:${p}`],
+    [[`app.localhost:${p}`, `Referer: http://localhost:${p}/q.html`], `http://localhost:${p}`],
+    // Another port, another site, no page named: the usual words.
+    [[`localhost:${p}`, `Referer: http://127.0.0.1:${p + 1}/`], undefined],
+    [[`localhost:${p}`, 'Referer: https://evil.example/'], undefined],
+    [[`localhost:${p}`, 'Origin: null'], undefined],
+    [[`localhost:${p}`], undefined],
+  ];
+  for (const [[host, ...extra], page] of cases) {
+    const headers = [...STYLE_CROSS, ...extra];
+    const existing = await fetchOnce(p, request('/hello.txt', { headers, host }));
+    const missing = await fetchOnce(p, request('/no-such.css', { headers, host }));
+    assert.equal(existing.status, 403, headers.join(' '));
+    assert.deepEqual(existing.body, missing.body, 'the body does not tell whether the file exists');
+    const text = existing.body.toString();
+    if (page === undefined) {
+      assert.match(text, /another site may not load/, headers.join(' '));
+    } else {
+      assert.ok(text.startsWith(`Forbidden: the page at ${page} loads this from `), text);
+      assert.match(text, /the same server under another name, which the browser takes for another site\. Use one name: a relative URL in the page/);
+    }
+    assert.match(existing.header('vary') ?? '', /Referer/);
+  }
+  const noted = srv.records.filter((r) => r.status === 403 && /under another name/.test(r.note ?? '')).length;
+  assert.equal(noted, 6, 'the log line says it too');
+});

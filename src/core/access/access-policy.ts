@@ -154,6 +154,44 @@ export class HostPolicy {
   }
 }
 
+/**
+ * For a cross-site load (isCrossSiteLoad): the loading page's origin when it is a loopback name
+ * (`localhost`, `*.localhost`, 127.0.0.0/8, `[::1]`) at the port the request's `Host` names, also
+ * a loopback name: in all likelihood this very server opened under another name (a page at
+ * `http://127.0.0.1:8000` whose stylesheet link says `http://localhost:8000/…`), which the browser
+ * takes for another site. Read from `Origin`, else the `Referer`'s origin (what a subresource
+ * request carries by default); undefined when neither names such a page. Only for the refusal's
+ * words: the load is still refused (`localhost` may reach another program on `[::1]` at that port).
+ */
+export function loopbackPageOfOtherName(headers: ReadonlyArray<readonly [string, string]>, hostHeader: string | undefined): string | undefined {
+  if (hostHeader === undefined) return undefined;
+  const host = canonicalHostName(hostHeader);
+  if (!isLoopbackHostName(host)) return undefined;
+  let page: string | undefined;
+  for (const [name, value] of headers) {
+    if (name === 'origin' && value !== 'null') page ??= value;
+    else if (name === 'referer') page ??= value;
+  }
+  if (page === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(page);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (!isLoopbackHostName(canonicalHostName(url.host))) return undefined;
+  const defaultPort = url.protocol === 'https:' ? '443' : '80';
+  const pagePort = url.port === '' ? defaultPort : url.port;
+  const hostPort = /:(\d+)$/.exec(hostHeader.trim())?.[1] ?? defaultPort;
+  return Number(pagePort) === Number(hostPort) ? url.origin : undefined;
+}
+
+/** A canonical Host name (canonicalHostName) that is loopback: `localhost`, `*.localhost`, or a loopback IP literal. */
+function isLoopbackHostName(name: string): boolean {
+  return name === 'localhost' || name.endsWith('.localhost') || isLoopbackName(name);
+}
+
 /** `::ffff:127.0.0.1` → `127.0.0.1` (dual-stack sockets report IPv4 clients mapped). */
 export function normaliseIp(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;

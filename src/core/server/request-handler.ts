@@ -13,7 +13,7 @@
  */
 import { escapeForDisplay } from '../text/display-text';
 import type { Exchange } from '../http/connection';
-import { isCrossSiteLoad, type ClientFilter, type HostPolicy } from '../access/access-policy';
+import { isCrossSiteLoad, loopbackPageOfOtherName, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
 import { lstatSync, statSync } from 'node:fs';
 import { answeringNode, existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
@@ -105,12 +105,17 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
   if (!ctx.crossSiteLoads && isCrossSiteLoad(ex.head.headers) && !ctx.policy.allowsCorsRequest(ex)) {
     // Decided on the headers alone, before any path is looked at: the answer is the same whether
     // the file exists or not, so it cannot be used to probe the folder either.
-    ex.note = 'cross-site load refused (crossSiteLoads is off)';
+    // This server under another loopback name (a page at 127.0.0.1 linking to localhost) is
+    // said as such: "another site" alone left the user looking for one (helper-139).
+    const ownPage = loopbackPageOfOtherName(ex.head.headers, ex.head.host);
+    ex.note = ownPage === undefined ? 'cross-site load refused (crossSiteLoads is off)' : `cross-site load refused (crossSiteLoads is off): the page at ${ownPage} asks for this server under another name`;
     refuse(
       ex,
       403,
-      'Forbidden: another site may not load files from this server. Open the page from this server itself, or turn on crossSiteLoads (--allow-cross-site) to allow it.',
-      [['Vary', 'Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest']],
+      ownPage === undefined
+        ? 'Forbidden: another site may not load files from this server. Open the page from this server itself, or turn on crossSiteLoads (--allow-cross-site) to allow it.'
+        : `Forbidden: the page at ${ownPage} loads this from ${ex.head.host ?? ''}: the same server under another name, which the browser takes for another site. Use one name: a relative URL in the page (such as /style.css), or open the page at ${ex.head.host ?? ''}; or turn on crossSiteLoads (--allow-cross-site).`,
+      [['Vary', 'Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin, Referer']],
     );
     return;
   }
