@@ -11,9 +11,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE_NAME, ServerError, resolveOptionsWithConfigFile, type ConfigFileChange } from '../../src/core';
-import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CONFIG_ROOT_POLL_MS } from '../../src/core/config/config-file';
+import { CONFIG_ROOT_POLL_MS, logOpenedOutside, logPlaceOutside } from '../../src/core/config/config-file';
+import { RequestLog } from '../../src/core/log/request-log';
 import { startServer, type Running } from './harness';
 import { startBackend } from '../fixtures/backend';
 import { fetchOnce, request, withTimeout } from './raw-client';
@@ -525,4 +526,49 @@ test('a served folder with no configuration file, removed and made again, is sai
   const back = await change;
   assert.equal(back.message, `the root folder ${root} is back: its files are served again`);
   assert.equal((await fetchOnce(s.port, request('/'))).status, 200);
+});
+
+test("a config file's log opened through a folder swapped for a link out and back around the open is refused: the descriptor's own path is judged (helper-143)", async () => {
+  // The race helper-143 won (renameat2 swaps under load) made deterministic: the rule's look at
+  // the path swaps the folder for a link out as it returns, and swaps it back at the next look, so
+  // both looks at the path see the folder and the open goes through the link.
+  const root = join(base, `race-${++count}`);
+  const outside = join(base, `race-out-${count}`);
+  mkdirSync(join(root, 'logs'), { recursive: true });
+  mkdirSync(outside);
+  const log = join(root, 'logs', 'access.log');
+  let looks = 0;
+  const swap = (toLink: boolean): void => {
+    if (toLink) {
+      renameSync(join(root, 'logs'), join(root, 'logs-real'));
+      symlinkSync(outside, join(root, 'logs'));
+    } else {
+      rmSync(join(root, 'logs'));
+      renameSync(join(root, 'logs-real'), join(root, 'logs'));
+    }
+  };
+  const rule = Object.assign(
+    (path: string) => {
+      looks++;
+      if (looks === 2) swap(false);
+      const why = logPlaceOutside(root, path);
+      if (looks === 1) swap(true);
+      return why;
+    },
+    { opened: (realPath: string, links: number) => logOpenedOutside(root, realPath, links), todo: 'name another' },
+  );
+  const requestLog = new RequestLog(false);
+  await assert.rejects(requestLog.openFile(log, rule), /was opened at \S+race-out-\d+\/access\.log, outside the served folder/);
+  assert.equal(looks, 2, 'the path was looked at before and after the open');
+  assert.equal(statSync(join(outside, 'access.log')).size, 0, 'not a byte written where the open went');
+});
+
+test("a config file's log with another name (a hard link) is refused: the other name may lie outside (helper-143)", async () => {
+  const outside = join(base, `hard-out-${++count}`);
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'empty.log'), '');
+  const root = await rootWith({ logFile: 'h.log' });
+  linkSync(join(outside, 'empty.log'), join(root, 'h.log'));
+  await assert.rejects(serve({ root }), /h\.log: it has 2 names \(hard links\), and another may lie outside the served folder/);
+  assert.equal(readFileSync(join(outside, 'empty.log'), 'latin1'), '');
 });

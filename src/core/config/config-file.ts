@@ -713,6 +713,23 @@ export function logPlaceOutside(root: string, file: string): string | undefined 
   return `is in ${folder}, whose real path ${realPathOr(folder, '(unknown)')} ${outside}`;
 }
 
+/**
+ * Why a config file's log file, opened, may not be written (after "it", for RequestLog.openFile's
+ * place rule), or undefined: `realPath` is where the kernel opened it, which must lie inside the
+ * real path of `root` (a folder on its path swapped for a link out and back around the open shows
+ * only here: helper-143 had 146,993 lines written outside while every look at the path saw the
+ * folder), and `links` its number of names, which must be one: a hard link's other name may lie
+ * outside the folder, where the lines would go too.
+ */
+export function logOpenedOutside(root: string, realPath: string, links: number): string | undefined {
+  const rootReal = realPathOr(root, root);
+  if (segmentsInside(realPath, rootReal) === undefined) {
+    return `was opened at ${realPath}, outside the served folder ${root} (a folder on its path was a link out at that moment), where a porthole.config.json may not write its log`;
+  }
+  if (links > 1) return `has ${links} names (hard links), and another may lie outside the served folder ${root}: a porthole.config.json's log has one name only`;
+  return undefined;
+}
+
 /** The target a symbolic link names, as written, or "?" when it cannot be read. */
 function readlinkOr(path: string): string {
   try {

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { BlockList, isIP } from 'node:net';
 import type { BigIntStats } from 'node:fs';
 import { constants } from 'node:fs';
-import { lstat, open, readlink, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
@@ -767,13 +767,34 @@ interface PlaceProblem {
  */
 export interface LogPlaceRule {
   (path: string): string | undefined;
+  /**
+   * Why the file opened may not be written (after "it"), or undefined: `realPath`, where the
+   * kernel opened it (its descriptor's path: a link swapped in for a folder between the look and
+   * the open shows here, where a second look at the path may see the folder back), and `links`,
+   * its number of names (a hard link's other name may lie anywhere).
+   */
+  readonly opened: (realPath: string, links: number) => string | undefined;
   readonly todo: string;
 }
 
-/** The rule's verdict on `path` as a PlaceProblem, or undefined (no rule, or it holds). */
-function placeBroken(path: string, rule: LogPlaceRule | undefined): PlaceProblem | undefined {
-  const why = rule?.(path);
-  return why === undefined ? undefined : { what: why, todo: rule?.todo ?? '' };
+/**
+ * The rule's verdict on the open `handle` of `path` as a PlaceProblem, or undefined (no rule, or
+ * it holds): the path looked at again, then the file the descriptor names (its real path as the
+ * kernel keeps it, /proc/self/fd on Linux; elsewhere the path's real path, looked up again) and
+ * its link count.
+ */
+async function placeBroken(path: string, handle: FileHandle, rule: LogPlaceRule | undefined): Promise<PlaceProblem | undefined> {
+  if (rule === undefined) return undefined;
+  const why =
+    rule(path) ??
+    rule.opened(
+      await readlink(`/proc/self/fd/${handle.fd}`).catch(() => realpath(path).catch(() => path)),
+      await handle.stat().then(
+        (st) => st.nlink,
+        () => 1,
+      ),
+    );
+  return why === undefined ? undefined : { what: why, todo: rule.todo };
 }
 
 /**
@@ -844,7 +865,7 @@ async function openRequestLog(path: string, rule: LogPlaceRule | undefined): Pro
     .then(async (kind) => kind ?? (await notARequestLog(handle)))
     .catch((err: unknown): PlaceProblem => ({ what: 'cannot be read', todo: describeFsProblem(err) }));
   // Asked again once open: a folder on the path made a link between the look and the open.
-  const broken = problem === undefined ? placeBroken(path, rule) : undefined;
+  const broken = problem === undefined ? await placeBroken(path, handle, rule) : undefined;
   if (problem === undefined && broken === undefined) return handle;
   await handle.close().catch(() => undefined);
   throw new LogPlaceRefused(path, (problem ?? broken) as PlaceProblem, broken !== undefined);

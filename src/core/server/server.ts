@@ -52,7 +52,7 @@ import {
   type ServerOptionsInput,
   type TransferLimits,
 } from '../options';
-import { ConfigFileError, checkHeaderRules, logPlaceOutside, readConfigFile, spaFileProblem, watchConfigFile } from '../config/config-file';
+import { ConfigFileError, checkHeaderRules, logOpenedOutside, logPlaceOutside, readConfigFile, spaFileProblem, watchConfigFile } from '../config/config-file';
 import { ResponsePolicy } from './response-policy';
 import { MemoryBudget } from '../http/memory-budget';
 import { checkServerOptions, validateServerOptions, InvalidOptionsError } from '../config/validate-options';
@@ -1126,6 +1126,7 @@ function logPlaceRule(input: ServerOptionsInput, fileLayer: OptionLayer | undefi
   if (file === undefined || input.logFile !== undefined || fileLayer?.logFile !== file) return undefined;
   const root = opts.root;
   return Object.assign((path: string) => logPlaceOutside(root, path), {
+    opened: (realPath: string, links: number) => logOpenedOutside(root, realPath, links),
     todo: 'use --log or the porthole.log.file setting for another place',
   });
 }
