@@ -458,7 +458,11 @@ test('a dot segment behind a ;parameter, encoded twice or thrice, or behind inva
     // Separators in compatibility or best-fit form after dots (helper-140): full-width `／` and
     // `＼`, the small `﹨`, `；`, the division slash, the yen sign; and all-compatibility `．．／`.
     '/api/..%EF%BC%8Fadmin', '/api/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin', '/api/..%EF%BC%BCadmin', '/api/..%EF%B9%A8admin',
-    '/api/..%EF%BC%9Badmin', '/api/..%E2%88%95admin', '/api/..%C2%A5admin', '/api/%252e%252e%25EF%25BC%258Fadmin']) {
+    '/api/..%EF%BC%9Badmin', '/api/..%E2%88%95admin', '/api/..%C2%A5admin', '/api/%252e%252e%25EF%25BC%258Fadmin',
+    // IIS's and unescape()'s %uXXXX, and a full-width or small `％` that a fold makes an escape
+    // for a second decode (helper-143).
+    '/api/%u002e%u002e/admin', '/api/..%u002fadmin', '/api/%U002E%U002E/admin', '/api/%EF%BC%852e%EF%BC%852e/admin',
+    '/api/..%EF%BC%852Fadmin', '/api/%EF%B9%AA2e%EF%B9%AA2e/admin', '/api/%25EF%25BC%25852e%25EF%25BC%25852e/admin']) {
     const before = backend.requests.length;
     await fetchOnce(srv.port, request(target));
     assert.deepEqual(backend.requests.slice(before).map((r) => r.target), [], `${target} must not reach the back-end`);
@@ -476,6 +480,8 @@ test('a dot segment behind a ;parameter, encoded twice or thrice, or behind inva
     '/api/headers/%252e%252ex',
     '/api/headers/caf%C3%A9;v=%25C3%25A9',
     '/api/headers/a%EF%BC%8Fb',
+    '/api/headers/%u00e9t%u00e9',
+    '/api/headers/100%EF%BC%85',
     '/api/headers/%C2%A5100',
   ];
   for (const target of ordinary) {

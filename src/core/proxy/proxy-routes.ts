@@ -115,7 +115,12 @@ function decodeEscapes(text: string): string | undefined {
  */
 function holdsDotSegment(segment: string): boolean {
   if (piecesHoldDots(segment)) return true;
-  return hasNonAscii(segment) && piecesHoldDots(segment.normalize('NFKC').replace(SLASH_LIKE, '/'));
+  return hasNonAscii(segment) && piecesHoldDots(foldSeparators(segment));
+}
+
+/** `segment` as a back-end that folds characters may read it: NFKC, then SLASH_LIKE as `/`. */
+function foldSeparators(segment: string): string {
+  return segment.normalize('NFKC').replace(SLASH_LIKE, '/');
 }
 
 /**
@@ -162,19 +167,48 @@ export function mayClimb(path: string): boolean {
   for (const raw of path.split('/')) {
     if (raw.length === 0 || (!raw.includes('.') && !raw.includes('%') && !raw.includes('\\') && !hasNonAscii(raw))) continue;
     // `%2F` alone is an ordinary byte of a name (`@scope%2Fname`); only a dot piece climbs.
-    let segment = raw;
-    if (holdsDotSegment(segment)) return true;
-    for (let round = 0; segment.includes('%'); round++) {
-      const decoded = decodeEscapes(segment);
-      if (decoded === undefined) return true;
-      if (decoded === segment) break;
-      // Still changing after MAX_DECODE_ROUNDS: no real name is encoded that deep.
-      if (round === MAX_DECODE_ROUNDS) return true;
-      segment = decoded;
-      if (holdsDotSegment(segment)) return true;
-    }
+    if (segmentMayClimb(raw)) return true;
   }
   return false;
+}
+
+/** The most readings of one segment looked at (segmentMayClimb); a segment with more is refused. */
+const MAX_READINGS = 64;
+
+/**
+ * True when some reading of `raw` a chain of back-end decoders may make holds a dot segment
+ * (holdsDotSegment). A reading is the segment after any sequence, up to MAX_DECODE_ROUNDS long, of:
+ * a percent-decode (decodeEscapes; escapes that are not UTF-8 climb), a decode of IIS's and
+ * JavaScript unescape()'s `%uXXXX` (decodeUnicodeEscapes: `%u002e%u002e` is `..` there), and a fold
+ * (NFKC, best-fit slashes: foldSeparators), each in any order: a full-width `％` folds to `%`, and a
+ * second decode then reads what follows (helper-143: `%EF%BC%852e%EF%BC%852e` is `..` to a
+ * back-end that decodes, folds and decodes). A segment still changing after MAX_DECODE_ROUNDS, or
+ * with more than MAX_READINGS readings, is refused: no real name is encoded that deep.
+ */
+function segmentMayClimb(raw: string): boolean {
+  const seen = new Set<string>([raw]);
+  let readings = [raw];
+  for (let round = 0; readings.length > 0; round++) {
+    const next: string[] = [];
+    for (const reading of readings) {
+      if (holdsDotSegment(reading)) return true;
+      const decoded = reading.includes('%') ? decodeEscapes(reading) : reading;
+      if (decoded === undefined) return true;
+      for (const other of [decoded, decodeUnicodeEscapes(reading), hasNonAscii(reading) ? foldSeparators(reading) : reading]) {
+        if (seen.has(other)) continue;
+        seen.add(other);
+        next.push(other);
+      }
+    }
+    if (next.length > 0 && (round === MAX_DECODE_ROUNDS || seen.size > MAX_READINGS)) return true;
+    readings = next;
+  }
+  return false;
+}
+
+/** `%uXXXX` escapes (IIS, JavaScript's unescape()) decoded to their UTF-16 code unit; the rest as it is. */
+function decodeUnicodeEscapes(text: string): string {
+  return text.includes('%u') || text.includes('%U') ? text.replace(/%[uU]([0-9A-Fa-f]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))) : text;
 }
 
 /**
