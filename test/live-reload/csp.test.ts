@@ -92,7 +92,9 @@ test("an IPv6 literal host: 'self', *, ws: or ws://*:* already allow the client;
   assert.equal(room("default-src 'SELF' 'unsafe-inline'", V6), "default-src 'SELF' 'unsafe-inline'");
   assert.equal(room("script-src 'self'; connect-src 'self'", V6), `script-src 'self' ${NONCE}; connect-src 'self'`);
   assert.equal(room("script-src 'none'; connect-src 'self'", V6), `script-src ${NONCE}; connect-src 'self'`);
-  for (const connect of ['*', 'ws:', 'ws://*:*', 'ws://*:8000', 'ws://*:*/__porthole/', "https://api.example 'self'"]) {
+  // A source's path is matched as written after percent-decoding, and a query it carries is
+  // dropped, as Chromium does (helper-143: these were said to block the client Chromium let in).
+  for (const connect of ['*', 'ws:', 'ws://*:*', 'ws://*:8000', 'ws://*:*/__porthole/', "https://api.example 'self'", 'WS://*:*/%5F%5Fporthole/', 'ws://*:*/__porthole/socke%74', 'ws://*:*/__porthole/socket?x']) {
     assert.equal(room(`connect-src ${connect}`, V6), `connect-src ${connect}`, connect);
   }
   for (const script of ["'self'", '*', 'http:', 'http://*:*', '*:*']) {
@@ -120,6 +122,9 @@ test('an IPv6 literal host: a directive that does not allow the client says whic
     ['connect-src ws://*', /its connect-src does not allow ws:/],
     ['connect-src ws://*/other/', /its connect-src does not allow ws:/],
     ["connect-src https://api.example", /its connect-src does not allow ws:/],
+    // Paths are case-sensitive (helper-143: these were taken for allowing the client Chromium refuses).
+    ["default-src 'self'; connect-src ws://*:*/__PORTHOLE/socket", /its connect-src does not allow ws:/],
+    ["script-src 'unsafe-inline' http://*:*/__PORTHOLE/; connect-src 'self'", /^its script-src does not allow http:/],
     // 'unsafe-inline' alone needs our script's URL (a nonce would switch inline scripts off).
     ["script-src 'unsafe-inline'; connect-src 'self'", /^its script-src does not allow http:\/\/\[::1\]:8000\/__porthole\/client\.js.*add 'self' to script-src/],
     ["script-src-elem https: 'unsafe-inline'", /^its script-src-elem does not allow http:\/\/\[::1\]:8000\/__porthole\/client\.js/],

@@ -106,9 +106,14 @@ function nameableHost(hostWithPort: string): boolean {
  * for the script only (the page's own scheme); for the socket Chromium refuses it (`*:*`).
  */
 function wildcardHostAllows(source: string, url: ClientUrl, what: 'script' | 'socket'): boolean {
-  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?\*(?::(\*|\d+))?(\/[^?#]*)?$/.exec(source);
+  // Scheme and port in any case; the path as written (CSP3 §6.7.2.12 path-part matching is exact
+  // after percent-decoding both; Chromium drops a query or fragment the source carries).
+  const m = /^(?:([A-Za-z][A-Za-z0-9+.-]*):\/\/)?\*(?::(\*|\d+))?(\/[^?#]*)?(?:[?#].*)?$/.exec(source);
   if (m === null) return false;
-  const [, scheme, port, path] = m;
+  const [, schemeWritten, port, pathWritten] = m;
+  const scheme = schemeWritten?.toLowerCase();
+  const path = pathWritten === undefined ? undefined : percentDecoded(pathWritten);
+  const urlPath = percentDecoded(url.path);
   const urlScheme = url.scheme;
   if (scheme === undefined) {
     if (what === 'socket') return false;
@@ -117,7 +122,16 @@ function wildcardHostAllows(source: string, url: ClientUrl, what: 'script' | 'so
   }
   const defaultPort = urlScheme === 'https' || urlScheme === 'wss' ? '443' : '80';
   if (port !== '*' && Number(port ?? defaultPort) !== Number(url.port ?? defaultPort)) return false;
-  return path === undefined || (path.endsWith('/') ? url.path.startsWith(path) : url.path === path);
+  return path === undefined || (path.endsWith('/') ? urlPath.startsWith(path) : urlPath === path);
+}
+
+/** `text` with its percent-escapes decoded (UTF-8), or as it is when they are not valid. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** One of the client's URLs in parts (lower-case scheme, port as written in the Host, if any). */
@@ -155,7 +169,7 @@ function alreadyAllows(values: readonly string[], what: 'script' | 'socket', url
   const parsed = clientUrl(url);
   const scheme = `${parsed.scheme}:`;
   const schemes = scheme === 'https:' ? ['http:', 'https:'] : scheme === 'wss:' ? ['ws:', 'wss:'] : [scheme];
-  return lower.some((v) => v === "'self'" || v === '*' || schemes.includes(v) || wildcardHostAllows(v, parsed, what));
+  return values.some((v, i) => lower[i] === "'self'" || v === '*' || schemes.includes(lower[i] ?? '') || wildcardHostAllows(v, parsed, what));
 }
 
 /**
