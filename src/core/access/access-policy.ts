@@ -167,12 +167,17 @@ export function loopbackPageOfOtherName(headers: ReadonlyArray<readonly [string,
   if (hostHeader === undefined) return undefined;
   const host = canonicalHostName(hostHeader);
   if (!isLoopbackHostName(host)) return undefined;
-  let page: string | undefined;
+  // Origin first, whatever the order of the fields (helper-143: a Referer before an Origin named
+  // the Referer's page).
+  let origin: string | undefined;
+  let referer: string | undefined;
   for (const [name, value] of headers) {
-    if (name === 'origin' && value !== 'null') page ??= value;
-    else if (name === 'referer') page ??= value;
+    if (name === 'origin') origin ??= value;
+    else if (name === 'referer') referer ??= value;
   }
-  if (page === undefined) return undefined;
+  // An opaque origin (`null`: a sandboxed frame, a data: page) says the page is none of these.
+  const page = origin ?? referer;
+  if (page === undefined || page === 'null' || page.length > MAX_PAGE_URL_CHARS) return undefined;
   let url: URL;
   try {
     url = new URL(page);
@@ -180,12 +185,20 @@ export function loopbackPageOfOtherName(headers: ReadonlyArray<readonly [string,
     return undefined;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  if (!isLoopbackHostName(canonicalHostName(url.host))) return undefined;
+  if (!isLoopbackHostName(canonicalHostName(url.host)) || url.origin.length > MAX_ORIGIN_CHARS) return undefined;
   const defaultPort = url.protocol === 'https:' ? '443' : '80';
   const pagePort = url.port === '' ? defaultPort : url.port;
   const hostPort = /:(\d+)$/.exec(hostHeader.trim())?.[1] ?? defaultPort;
   return Number(pagePort) === Number(hostPort) ? url.origin : undefined;
 }
+
+/**
+ * The longest Origin or Referer loopbackPageOfOtherName reads: a loopback origin is short, and
+ * one longer (a host of 5,000 labels) made a 10 KB refusal and log note (helper-143).
+ */
+const MAX_PAGE_URL_CHARS = 2048;
+/** The longest page origin named: `http://` and a loopback name such as `app.localhost` with its port. */
+const MAX_ORIGIN_CHARS = 100;
 
 /** A canonical Host name (canonicalHostName) that is loopback: `localhost`, `*.localhost`, or a loopback IP literal. */
 function isLoopbackHostName(name: string): boolean {

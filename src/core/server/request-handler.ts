@@ -108,13 +108,13 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     // This server under another loopback name (a page at 127.0.0.1 linking to localhost) is
     // said as such: "another site" alone left the user looking for one (helper-139).
     const ownPage = loopbackPageOfOtherName(ex.head.headers, ex.head.host);
-    ex.note = ownPage === undefined ? 'cross-site load refused (crossSiteLoads is off)' : `cross-site load refused (crossSiteLoads is off): the page at ${ownPage} asks for this server under another name`;
+    ex.note = ownPage === undefined ? 'cross-site load refused (crossSiteLoads is off)' : `cross-site load refused (crossSiteLoads is off): the page at ${ownPage}, on this computer at this port, may be this server under another name`;
     refuse(
       ex,
       403,
       ownPage === undefined
         ? 'Forbidden: another site may not load files from this server. Open the page from this server itself, or turn on crossSiteLoads (--allow-cross-site) to allow it.'
-        : `Forbidden: the page at ${ownPage} loads this from ${ex.head.host ?? ''}: the same server under another name, which the browser takes for another site. Use one name: a relative URL in the page (such as /style.css), or open the page at ${ex.head.host ?? ''}; or turn on crossSiteLoads (--allow-cross-site).`,
+        : `Forbidden: the page at ${ownPage} loads this from ${ex.head.host ?? ''}. If that page is this server under another name, the browser still takes the two for different sites: use one name (a relative URL in the page, such as /style.css, or open the page at ${ex.head.host ?? ''}); or turn on crossSiteLoads (--allow-cross-site).`,
       [['Vary', 'Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin, Referer']],
     );
     return;
