@@ -268,6 +268,11 @@ export function planPage(html: Buffer, tag: string, wish: PlacementWish = 'end',
  */
 export const EARLY_PARSE_MIN_CHARS = 16 * 1024;
 
+/** A body start tag's text, any case (where earlyDocument's first prefix ends, past it). */
+const BODY_TAG_TEXT = /<body/i;
+/** How far past the first `<body` text the first prefix reaches: its attributes, and a token after it. */
+const EARLY_PARSE_MARGIN_CHARS = 4096;
+
 /** The opt-out attribute's name anywhere in a text, any case (attribute names are ASCII case-insensitive). */
 const OPT_OUT_PATTERN = new RegExp(OPT_OUT_ATTRIBUTE, 'i');
 
@@ -282,11 +287,17 @@ const OPT_OUT_PATTERN = new RegExp(OPT_OUT_ATTRIBUTE, 'i');
  * `<body>` tag adds its own: planPage parses the whole page when the rest names the opt-out
  * attribute) and what the prefix's end makes (a body implied at the end of the input is not the
  * page's: the body must have begun with a token that ended inside the prefix). The prefix doubles
- * from `minChars`. helper-139: a 2.7 MB report took 0.9–1.5 s to plan on every save,
+ * from `minChars`, or from past the first `<body` in the text, while under half the page. helper-139: a 2.7 MB report took 0.9–1.5 s to plan on every save,
  * the whole page parsed to place the tag after its `<meta charset>`.
  */
 function earlyDocument(text: string, minChars: number): { doc: Document; bodyBegan: number } | undefined {
-  for (let length = minChars; length < text.length; length *= 2) {
+  // From past the first `<body` in the text (the body's tag, most often, or a mention of one
+  // before it), and only while a prefix is under half the page: the prefixes tried then cost
+  // less than one whole parse, which follows when none decides (helper-143: a page that is
+  // mostly its head, an inline script or a frameset, took twice the whole parse's time).
+  const bodyText = BODY_TAG_TEXT.exec(text)?.index;
+  const first = Math.max(minChars, bodyText === undefined ? 0 : bodyText + EARLY_PARSE_MARGIN_CHARS);
+  for (let length = first; length < text.length / 2; length *= 2) {
     const doc = parse(text.slice(0, length), { sourceCodeLocationInfo: true });
     const htmlElement = childElement(doc, 'html');
     const body = htmlElement === undefined ? undefined : childElement(htmlElement, 'body');
