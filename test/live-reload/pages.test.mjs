@@ -777,3 +777,36 @@ test('a Content-Security-Policy-Report-Only field gets room for the client too: 
     await rm(box, { recursive: true, force: true });
   }
 });
+
+test('an edit of porthole.config.json reloads the page once, after it is applied: the reload shows the new settings (helper-144)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The file is in the served folder: its save reloaded the tab at once, before the server read
+  // it again, so the reload got the old header (4 of 4 tries) and nothing reloaded it after.
+  const box = await mkdtemp(path.join(tmpdir(), 'porthole-config-reload-'));
+  /** @param {string} v */
+  const config = (v) => JSON.stringify({ headers: [{ source: '**', headers: { 'X-Ver': v } }] });
+  await writeFile(path.join(box, 'porthole.config.json'), config('1'));
+  await writeFile(path.join(box, 'index.html'), '<!doctype html><title>c</title><p>page</p>\n');
+  const own = await startCli([box, '--port', '0', '--quiet', '--reload-debounce', '50']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    /** @type {Array<string | undefined>} */
+    const versions = [];
+    tab.on('response', (r) => {
+      if (r.request().isNavigationRequest()) versions.push(r.headers()['x-ver']);
+    });
+    await tab.goto(`${own.url}index.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    for (const v of ['2', '3']) {
+      await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+      await writeFile(path.join(box, 'porthole.config.json'), config(v));
+      for (let i = 0; i < WAIT_MS / 50 && versions.at(-1) !== v; i++) await delay(50);
+      // A second reload, if one came, would come within the debounce: wait it out.
+      await delay(500);
+    }
+    assert.deepEqual(versions, ['1', '2', '3'], 'one reload per edit, each under the settings it made');
+  } finally {
+    await context.close();
+    await own.stop();
+    await rm(box, { recursive: true, force: true });
+  }
+});

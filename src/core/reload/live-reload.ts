@@ -54,7 +54,7 @@ import { filterPage, generatedClientTag, injectForeignPage, isHtmlType, notFound
 import { isNavigationRequest } from './live-reload-inject';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
-import { RESERVED_PREFIX, type ConsoleForward, type DiagnosticLevel, type ReloadOptions } from '../options';
+import { CONFIG_FILE_NAME, RESERVED_PREFIX, type ConsoleForward, type DiagnosticLevel, type ReloadOptions } from '../options';
 import { ConsoleBudget, PageConsole, type ConsoleEntry } from './console-forward';
 import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
@@ -184,6 +184,12 @@ export interface LiveReloadSetup {
   readonly reload: ReloadOptions;
   /** The server's request log: its changes never reload pages. */
   readonly logFile: string | undefined;
+  /**
+   * The server reads the root's porthole.config.json: an edit of it reloads pages once the server
+   * has applied it (configApplied), not as a change of a file, which reloaded them before the file
+   * was read again, under the old settings (helper-144: an edited header was never seen).
+   */
+  readonly configFile?: boolean;
   /** The server speaks TLS (pages are https, the client's socket wss). */
   readonly secure?: boolean;
   /** Channels (event streams, WebSockets) one client address may hold (ServerOptions.limits.maxEventStreamsPerClient). */
@@ -506,6 +512,16 @@ export class LiveReload {
     this.schedule(inPlace);
   }
 
+  /**
+   * The server applied an edit of the configuration file (setup.configFile): every page reloads
+   * now, under the new settings, as for a change of a file.
+   */
+  configApplied(): void {
+    if (this.phase !== 'running') return;
+    this.pending.add(CONFIG_FILE_NAME);
+    this.schedule(true);
+  }
+
   /** Files changed (absolute paths), as an editor or another watcher saw them. */
   notifyChanged(paths: readonly string[]): void {
     for (const p of paths) this.fileChanged(resolve(p));
@@ -722,6 +738,7 @@ export class LiveReload {
       return;
     }
     if (rel !== '' && (this.ignored(rel) || !this.mayAffectPages(rel))) return;
+    if (rel === CONFIG_FILE_NAME && this.setup.configFile === true) return;
     const real = LiveReload.realPathOf(abs);
     if (this.isLogFile(abs, real)) return;
     if (rel !== '' && !this.servedAs(real, this.setup.files.rootReal)) return;

@@ -450,6 +450,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         // the same ignore globs relative to each.
         reload: { ...opts.reload, watchPaths: [...opts.reload.watchPaths, ...mounts.map((m) => m.real)] },
         logFile: opts.logFile,
+        configFile: opts.configFile,
         maxStreamsPerClient: opts.limits.maxEventStreamsPerClient,
         secure: opts.tls !== undefined,
         diagnostic: (level, message) => this.emit('diagnostic', level, message),
@@ -545,16 +546,22 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     // by name (helper-139: a port edited beside a header, under --port, met "applied headers").
     const overridden = overriddenKeys(input, this.fileLayer, layer);
     const unused = overridden.length === 0 ? undefined : `${overridden.join(', ')} ${overridden.length === 1 ? 'is' : 'are'} given by a flag or setting, which overrides the file`;
+    // No file before and none now: the folder changed (a build's `rm -rf dist && mkdir dist`, too
+    // quick to be seen gone), no one edited a configuration (helper-144: said twice per build).
+    if (this.fileLayer === undefined && layer === undefined && back === undefined) return;
+    const changed = layer === undefined ? `${CONFIG_FILE_NAME} removed` : `${CONFIG_FILE_NAME} changed`;
     this.fileLayer = layer;
     const keys = this.apply(next);
+    // Pages reload under the settings now in use (live reload leaves the file's own change alone).
+    if (keys.length > 0) this.liveReload?.configApplied();
     const edit =
       keys.length === 0
         ? unused !== undefined
-          ? `${CONFIG_FILE_NAME} changed; nothing to apply: ${unused}`
+          ? `${changed}; nothing to apply: ${unused}`
           : back === undefined
-            ? `${CONFIG_FILE_NAME} changed; nothing to apply (what was edited is as in use)`
+            ? `${changed}; nothing to apply (what was edited is as in use)`
             : undefined
-        : `${CONFIG_FILE_NAME} changed: applied ${keys.join(', ')}${unused === undefined ? '' : `; ${unused}`}`;
+        : `${changed}: applied ${keys.join(', ')}${unused === undefined ? '' : `; ${unused}`}`;
     const message = [back, edit].filter((m) => m !== undefined).join('; ');
     this.emit('diagnostic', 'info', message);
     this.emit('config', { kind: 'applied', message });
