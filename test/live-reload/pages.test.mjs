@@ -810,3 +810,40 @@ test('an edit of porthole.config.json reloads the page once, after it is applied
     await rm(box, { recursive: true, force: true });
   }
 });
+
+test('a page under a CSP whose connect-src refuses its own origin reloads on a save with no violation: nothing refused, reported or logged (helper-144)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The reload fetched the changed script past the cache first: a fetch connect-src 'none'
+  // refused, logged in the console, reported to the report-uri (a POST in the log) on every save.
+  const box = await mkdtemp(path.join(tmpdir(), 'porthole-csp-refetch-'));
+  const policy = "default-src 'self'; connect-src 'none'; report-uri /csp-report";
+  await writeFile(path.join(box, 'porthole.config.json'), JSON.stringify({ headers: [{ source: 'enf.html', headers: { 'Content-Security-Policy': policy } }, { source: 'ro.html', headers: { 'Content-Security-Policy-Report-Only': policy } }] }));
+  await writeFile(path.join(box, 'app.js'), 'window.a = 1;\n');
+  /** @param {string} word */
+  const page = (word) => `<!doctype html><html><head><meta charset="utf-8"><script src="app.js"></script></head><body><h1>${word}</h1></body></html>\n`;
+  await writeFile(path.join(box, 'enf.html'), page('enf'));
+  await writeFile(path.join(box, 'ro.html'), page('ro'));
+  const own = await startCli([box, '--port', '0', '--reload-debounce', '50']);
+  const context = await browser.newContext();
+  try {
+    for (const [name, value] of [['enf.html', 2], ['ro.html', 3]]) {
+      const tab = await context.newPage();
+      /** @type {string[]} */
+      const said = [];
+      tab.on('console', (m) => {
+        if (/Content Security Policy|Fetch API cannot load/i.test(m.text())) said.push(m.text());
+      });
+      await tab.goto(`${own.url}${name}`, { waitUntil: 'load', timeout: WAIT_MS });
+      await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+      await writeFile(path.join(box, 'app.js'), `window.a = ${value};\n`);
+      await tab.waitForFunction((v) => window.a === v, value, { timeout: WAIT_MS });
+      assert.deepEqual(said, [], `${name}: nothing refused or reported`);
+      await tab.close();
+    }
+    await delay(300);
+    assert.doesNotMatch(own.stdoutLines.join('\n'), /csp-report/, 'no violation report reached the server');
+  } finally {
+    await context.close();
+    await own.stop();
+    await rm(box, { recursive: true, force: true });
+  }
+});

@@ -72,6 +72,9 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   }
   var VERSION = '${VERSION_PLACEHOLDER}';
   var tag = document.currentScript;
+  // The page has a Content-Security-Policy: the server gave this tag a nonce (the browser hides
+  // its value from the attribute, not the attribute itself).
+  var underPolicy = !!tag && (tag.hasAttribute('nonce') || !!tag.nonce);
   // The instance and generation the page was served at (its tag), until the stream says more.
   var servedId = tag ? tag.getAttribute('data-porthole-instance') : null;
   var servedGeneration = tag ? Number(tag.getAttribute('data-porthole-generation')) : NaN;
@@ -351,11 +354,16 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // at most REFETCH_WAIT_MS; then the page reloads. The page itself needs none: a reload asks
   // the server for it again. A reload because the page is behind (the hello: a restart, changes
   // missed while disconnected) does not know which files changed, and fetches nothing first.
+  // Nor does a page under a Content-Security-Policy (its tag carries a nonce then: the server
+  // gives one to every page with a policy, in a meta or a field, enforced or report-only): a
+  // connect-src that does not allow the page's origin refused those fetches, reported each to the
+  // page's report-uri, its listeners and the console on every save (helper-144), and a
+  // report-only one reported them. Such a page reloads as it did before this.
   var REFETCH_MAX = 50;
   var REFETCH_WAIT_MS = 2000;
   function loadedUrlsOf(paths) {
     var urls = [];
-    if (paths.length === 0 || typeof fetch !== 'function') return urls;
+    if (paths.length === 0 || typeof fetch !== 'function' || underPolicy) return urls;
     var seen = {};
     function consider(href) {
       if (typeof href !== 'string' || href === '' || urls.length >= REFETCH_MAX) return;
@@ -406,7 +414,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // updated): fetch the script past the cache, and reload once the cache holds the server's one
   // (never otherwise, so a cache that keeps the old copy cannot make the page reload in a loop).
   function refreshClient(wanted) {
-    if (state.refreshing || !tag || !tag.src || typeof fetch !== 'function') return;
+    if (state.refreshing || !tag || !tag.src || typeof fetch !== 'function' || underPolicy) return;
     state.refreshing = true;
     fetch(tag.src, { cache: 'reload', credentials: 'same-origin' }).then(function (r) {
       return r.ok ? r.text() : '';
