@@ -108,7 +108,7 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     // This server under another loopback name (a page at 127.0.0.1 linking to localhost) is
     // said as such: "another site" alone left the user looking for one (helper-139).
     const ownPage = loopbackPageOfOtherName(ex.head.headers, ex.head.host);
-    ex.note = ownPage === undefined ? 'cross-site load refused (crossSiteLoads is off)' : `cross-site load refused (crossSiteLoads is off): the page at ${ownPage}, on this computer at this port, may be this server under another name`;
+    ex.note = ownPage === undefined ? 'cross-site load refused (crossSiteLoads is off)' : `cross-site load refused (crossSiteLoads is off): the page at ${ownPage}, on this computer at this port, may be this server under another name; use one name or relative URLs in the page, or --allow-cross-site`;
     refuse(
       ex,
       403,
