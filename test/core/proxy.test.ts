@@ -513,6 +513,8 @@ test('a back-end that is not running → 502 with a page naming the target and t
   const text = res.body.toString('utf8');
   assert.ok(text.includes(`http://127.0.0.1:${closedPort}`), 'names the target');
   assert.match(text, /ECONNREFUSED/);
+  // Every place a route comes from (helper-144: a route of porthole.config.json was not named).
+  assert.match(text, /<code>--proxy<\/code>, <code>porthole\.proxy<\/code> or <code>proxy\.routes<\/code> in porthole\.config\.json/);
   const record = await waitForRecord('/api/down/x');
   assert.equal(record.status, 502);
   assert.equal(record.upstream?.status, 0);

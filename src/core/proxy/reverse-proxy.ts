@@ -780,7 +780,7 @@ export class ReverseProxy {
         ? `The back-end is running and answered, but with something Porthole cannot pass on (said above): look at the back-end's own output for that request and fix it there; then reload this page.`
         : slow
           ? `It took the request and is still working on it, or is stuck: look at the back-end's own output. If this request needs longer, raise the wait (<code>--proxy-timeout S</code>, or <code>proxy.responseTimeoutMs</code> in porthole.config.json); then reload this page.`
-          : 'Start the back-end (or check the address in <code>--proxy</code> / <code>porthole.proxy</code>), then reload this page.';
+          : 'Start the back-end (or check the address in <code>--proxy</code>, <code>porthole.proxy</code> or <code>proxy.routes</code> in porthole.config.json), then reload this page.';
     const body = htmlPage(
       title,
       `<h1>${escapeHtml(title)}</h1>\n<p>Porthole passes <code>${escapeHtml(route.prefix)}</code> to <code>${escapeHtml(route.origin)}</code>, ` +
