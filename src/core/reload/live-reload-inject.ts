@@ -278,17 +278,18 @@ const OPT_OUT_PATTERN = new RegExp(OPT_OUT_ATTRIBUTE, 'i');
 
 /**
  * The page's tree up to its body's start, from a parse of a prefix of `text` only, and where in
- * `text` the body had begun (past its start tag, or its first node when it has none); undefined when the page is shorter than EARLY_PARSE_MIN_CHARS or no
- * prefix shorter than it holds the body's start (a frameset, a head as long as the page). A parse
- * builds each node from the tokens before it alone, so a prefix's tree is the page's up to its
- * last token; and the head is complete once the body exists: in the body, a `<meta>`, `<link>` or
- * `<base>` goes into the body (WHATWG HTML §13.2.6.4.7), so the charset declaration, the CSP metas
- * and every early place are the page's own. What may differ is the body's attributes (a later
- * `<body>` tag adds its own: planPage parses the whole page when the rest names the opt-out
- * attribute) and what the prefix's end makes (a body implied at the end of the input is not the
- * page's: the body must have begun with a token that ended inside the prefix). The prefix doubles
- * from `minChars`, or from past the first `<body` in the text, while under half the page. helper-139: a 2.7 MB report took 0.9–1.5 s to plan on every save,
- * the whole page parsed to place the tag after its `<meta charset>`.
+ * `text` the body had begun (past its start tag, or its first node when it has none); undefined
+ * when the page is shorter than `minChars` (EARLY_PARSE_MIN_CHARS) or no prefix under half the
+ * page holds the body's start (a frameset, a head as long as the page). A parse builds each node
+ * from the tokens before it alone, so a prefix's tree is the page's up to its last token; and the
+ * head is complete once the body exists: in the body, a `<meta>`, `<link>` or `<base>` goes into
+ * the body (WHATWG HTML §13.2.6.4.7), so the charset declaration, the CSP metas and every early
+ * place are the page's own. What may differ is the body's attributes (a later `<body>` tag adds
+ * its own: planPage parses the whole page when the rest names the opt-out attribute) and what the
+ * prefix's end makes (a body implied at the end of the input is not the page's: the body must
+ * have begun with a token that ended inside the prefix). The prefix doubles from `minChars`, or
+ * from past the first `<body` in the text. helper-139: a 2.7 MB report took 0.9–1.5 s to plan on
+ * every save, the whole page parsed to place the tag after its `<meta charset>`.
  */
 function earlyDocument(text: string, minChars: number): { doc: Document; bodyBegan: number } | undefined {
   // From past the first `<body` in the text (the body's tag, most often, or a mention of one
