@@ -434,7 +434,7 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   }
   lines.push(...notes);
   const configFile = effective.configFile ? configFileIn(effective) : undefined;
-  if (configFile !== undefined) lines.push(`Config: ${configFile} (flags given here override it; an edit applies at once, or restarts the server when it changes the port, host, log, timeouts, live reload, proxy or mounts)`);
+  if (configFile !== undefined) lines.push(`Config: ${configFile} (flags given here override it; an edit applies at once, but one of the port, host, log, timeouts, live reload, proxy or mounts needs a restart: made by itself, or said with --workers)`);
   if (effective.logFile !== undefined) lines.push(`Log: ${effective.logFile}`);
   // Paths (the root, the log file) are names from the disk: escaped like everything else printed.
   const shown = lines.map(escapeForDisplay);

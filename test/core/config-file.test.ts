@@ -578,3 +578,16 @@ test("a config file's log with another name (a hard link) is refused: the other 
   await assert.rejects(serve({ root }), /h\.log: it has 2 names \(hard links\), and another may lie outside the served folder/);
   assert.equal(readFileSync(join(outside, 'empty.log'), 'latin1'), '');
 });
+
+test('the same file written again (a build making the folder again) is no edit: nothing said; an edit after it is (helper-145)', async () => {
+  const root = await rootWith({ listing: false });
+  const s = await serve({ root });
+  const said: ConfigFileChange[] = [];
+  s.server.on('config', (c) => void said.push(c));
+  await writeFile(join(root, CONFIG_FILE_NAME), JSON.stringify({ listing: false }, null, 2));
+  await rm(join(root, CONFIG_FILE_NAME));
+  await writeFile(join(root, CONFIG_FILE_NAME), JSON.stringify({ listing: false }));
+  await sleep(1_000);
+  assert.deepEqual(said.filter((c) => c.kind === 'applied'), [], said.map((c) => c.message).join(' | '));
+  assert.equal((await edit(s, root, { listing: true })).kind, 'applied');
+});

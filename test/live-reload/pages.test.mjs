@@ -786,6 +786,9 @@ test('an edit of porthole.config.json reloads the page once, after it is applied
   const config = (v) => JSON.stringify({ headers: [{ source: '**', headers: { 'X-Ver': v } }] });
   await writeFile(path.join(box, 'porthole.config.json'), config('1'));
   await writeFile(path.join(box, 'index.html'), '<!doctype html><title>c</title><p>page</p>\n');
+  // The file a link made later names (written now: its own writing is a change of a served file).
+  await mkdir(path.join(box, 'conf'));
+  await writeFile(path.join(box, 'conf', 'dev.json'), config('4'));
   const own = await startCli([box, '--port', '0', '--quiet', '--reload-debounce', '50']);
   const context = await browser.newContext();
   try {
@@ -796,14 +799,26 @@ test('an edit of porthole.config.json reloads the page once, after it is applied
       if (r.request().isNavigationRequest()) versions.push(r.headers()['x-ver']);
     });
     await tab.goto(`${own.url}index.html`, { waitUntil: 'load', timeout: WAIT_MS });
-    for (const v of ['2', '3']) {
+    /**
+     * Makes `change`, then waits for the reload that shows `v`, and out the debounce after it.
+     * @param {() => Promise<void>} change
+     * @param {string | undefined} v
+     */
+    const step = async (change, v) => {
       await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
-      await writeFile(path.join(box, 'porthole.config.json'), config(v));
-      for (let i = 0; i < WAIT_MS / 50 && versions.at(-1) !== v; i++) await delay(50);
+      const before = versions.length;
+      await change();
+      for (let i = 0; i < WAIT_MS / 50 && !(versions.length > before && versions.at(-1) === v); i++) await delay(50);
       // A second reload, if one came, would come within the debounce: wait it out.
       await delay(500);
-    }
-    assert.deepEqual(versions, ['1', '2', '3'], 'one reload per edit, each under the settings it made');
+    };
+    for (const v of ['2', '3']) await step(() => writeFile(path.join(box, 'porthole.config.json'), config(v)), v);
+    // Removed (helper-145: the reload was dropped as naming a file gone), then a link to a file
+    // of the folder, whose edits are the configuration's (helper-145: reloaded twice, first stale).
+    await step(() => rm(path.join(box, 'porthole.config.json')), undefined);
+    await step(() => symlink(path.join('conf', 'dev.json'), path.join(box, 'porthole.config.json')), '4');
+    await step(() => writeFile(path.join(box, 'conf', 'dev.json'), config('5')), '5');
+    assert.deepEqual(versions, ['1', '2', '3', undefined, '4', '5'], 'one reload per edit, each under the settings it made');
   } finally {
     await context.close();
     await own.stop();

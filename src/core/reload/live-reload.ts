@@ -185,9 +185,10 @@ export interface LiveReloadSetup {
   /** The server's request log: its changes never reload pages. */
   readonly logFile: string | undefined;
   /**
-   * The server reads the root's porthole.config.json: an edit of it reloads pages once the server
-   * has applied it (configApplied), not as a change of a file, which reloaded them before the file
-   * was read again, under the old settings (helper-144: an edited header was never seen).
+   * The server reads the root's porthole.config.json: an edit of it (or of the file it links to)
+   * reloads pages once the server has applied it (configApplied), not as a change of a file,
+   * which reloaded them before the file was read again, under the old settings (helper-144: an
+   * edited header was never seen).
    */
   readonly configFile?: boolean;
   /** The server speaks TLS (pages are https, the client's socket wss). */
@@ -518,7 +519,9 @@ export class LiveReload {
    */
   configApplied(): void {
     if (this.phase !== 'running') return;
-    this.pending.add(CONFIG_FILE_NAME);
+    // As a change outside the root reloads: no path named (a removed file's would be dropped as
+    // gone, and the reload with it: helper-145, a deleted file's settings never reached the page).
+    this.outsideChange = true;
     this.schedule(true);
   }
 
@@ -738,8 +741,8 @@ export class LiveReload {
       return;
     }
     if (rel !== '' && (this.ignored(rel) || !this.mayAffectPages(rel))) return;
-    if (rel === CONFIG_FILE_NAME && this.setup.configFile === true) return;
     const real = LiveReload.realPathOf(abs);
+    if (this.setup.configFile === true && (rel === CONFIG_FILE_NAME || (real !== undefined && real === LiveReload.realPathOf(join(this.setup.root, CONFIG_FILE_NAME))))) return;
     if (this.isLogFile(abs, real)) return;
     if (rel !== '' && !this.servedAs(real, this.setup.files.rootReal)) return;
     if (this.pending.size >= MAX_PENDING_PATHS) this.overflow = true;

@@ -546,9 +546,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     // by name (helper-139: a port edited beside a header, under --port, met "applied headers").
     const overridden = overriddenKeys(input, this.fileLayer, layer);
     const unused = overridden.length === 0 ? undefined : `${overridden.join(', ')} ${overridden.length === 1 ? 'is' : 'are'} given by a flag or setting, which overrides the file`;
-    // No file before and none now: the folder changed (a build's `rm -rf dist && mkdir dist`, too
-    // quick to be seen gone), no one edited a configuration (helper-144: said twice per build).
-    if (this.fileLayer === undefined && layer === undefined && back === undefined) return;
+    // The file says what it said (or there is none, before and now): the folder changed (a build's
+    // `rm -rf dist && mkdir dist`, too quick to be seen gone, writing the same file again), no one
+    // edited a configuration (helper-144, helper-145: "changed" said twice per build).
+    if (back === undefined && JSON.stringify(this.fileLayer) === JSON.stringify(layer)) return;
     const changed = layer === undefined ? `${CONFIG_FILE_NAME} removed` : `${CONFIG_FILE_NAME} changed`;
     this.fileLayer = layer;
     const keys = this.apply(next);
