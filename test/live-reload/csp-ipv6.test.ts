@@ -8,7 +8,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
+import { RawClient } from '../core/raw-client';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,32 +38,19 @@ let server: PreviewServer;
 let port: number;
 const said: string[] = [];
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Map<string, string>;
-  readonly body: string;
-}
-
-/** One request to [::1]:port on its own connection, with Host [::1]:port. */
-function request(path: string, extra = ''): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '::1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('end', () => {
-      const all = Buffer.concat(chunks);
-      const split = all.indexOf('\r\n\r\n');
-      const head = all.subarray(0, split).toString('latin1').split('\r\n');
-      const headers = new Map<string, string>();
-      for (const line of head.slice(1)) {
-        const c = line.indexOf(':');
-        headers.set(line.slice(0, c).toLowerCase(), line.slice(c + 1).trim());
-      }
-      resolve({ status: Number(head[0]?.split(' ')[1]), headers, body: all.subarray(split + 4).toString('latin1') });
-    });
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: [::1]:${port}\r\n${extra}Connection: close\r\n\r\n`);
-  });
+/**
+ * One request to [::1]:port on its own connection, with Host [::1]:port and `extra` header lines
+ * (each ending in CRLF); the answer (raw-client's), its body as latin1 text.
+ */
+async function request(path: string, extra = ''): Promise<{ readonly status: number; readonly header: (name: string) => string | undefined; readonly body: string }> {
+  const client = await RawClient.connect(port, '::1');
+  try {
+    await client.write(`GET ${path} HTTP/1.1\r\nHost: [::1]:${port}\r\n${extra}Connection: close\r\n\r\n`);
+    const answer = await client.readResponse();
+    return { status: answer.status, header: (name) => answer.header(name), body: answer.body.toString('latin1') };
+  } finally {
+    client.destroy();
+  }
 }
 
 const page = (policy: string): string =>
@@ -116,7 +104,7 @@ test("at [::1], a page whose CSP meta says default-src 'self' gets the client, n
   assert.match(a.body, new RegExp(`content="default-src 'self'; script-src 'self' 'nonce-${nonce.replace(/[+/=]/g, '\\$&')}'"`));
   const client = await request('/__porthole/client.js');
   assert.equal(client.status, 200);
-  assert.match(client.headers.get('content-type') ?? '', /javascript/);
+  assert.match(client.header('content-type') ?? '', /javascript/);
   // 'unsafe-inline' left as it is: 'self' allows the script's URL too.
   const inline = await request('/inline.html', NAV);
   assert.match(inline.body, /content="default-src 'self' 'unsafe-inline'"/);
@@ -130,7 +118,7 @@ test('at [::1], a Content-Security-Policy header whose policies allow the client
   assert.equal(a.status, 200);
   const nonce = /nonce="([A-Za-z0-9+/=]+)" data-porthole-client /.exec(a.body)?.[1];
   assert.ok(nonce, a.body);
-  assert.equal(a.headers.get('content-security-policy'), `default-src 'self'; script-src 'self' 'nonce-${nonce}', connect-src ws: 'self'`);
+  assert.equal(a.header('content-security-policy'), `default-src 'self'; script-src 'self' 'nonce-${nonce}', connect-src ws: 'self'`);
   assert.deepEqual(about('/header-self.html'), []);
 });
 
