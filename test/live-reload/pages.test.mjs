@@ -222,6 +222,38 @@ test('a stylesheet the page turned off (sheet.disabled, a theme switch) stays of
   }
 });
 
+test('a <link disabled> (the attribute: an alternate theme, off) swapped in place leaves no copy behind, save after save', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Before: the copy holding the old styles waited for the link's load event, which a disabled
+  // link never fires, so each save left one more <link data-porthole-old> in the page.
+  const css = path.join(site, 'css');
+  await writeFile(path.join(css, 'attr-off.css'), '#c { color: rgb(30, 0, 0); }\n');
+  await writeFile(
+    path.join(site, 'attr-off.html'),
+    '<!doctype html><html><head><link id="alt" rel="stylesheet" href="css/attr-off.css" disabled></head><body><p id="c">c</p></body></html>\n',
+  );
+  const context = await browser.newContext();
+  try {
+    const tab = await openConnected(context, 'attr-off.html');
+    await mark(tab);
+    for (const n of [31, 32, 33]) {
+      const before = await tab.evaluate(() => document.getElementById('alt').href);
+      await writeFile(path.join(css, 'attr-off.css'), `#c { color: rgb(${n}, 0, 0); }\n`);
+      await tab.waitForFunction((href) => document.getElementById('alt').href !== href, before, { timeout: WAIT_MS });
+      await delay(200);
+    }
+    assert.equal(await tab.evaluate(() => document.querySelectorAll('link[data-porthole-old]').length), 0, 'no copies left behind');
+    assert.equal(await tab.evaluate(() => document.querySelectorAll('link').length), 1);
+    assert.equal(await tab.evaluate(() => getComputedStyle(document.getElementById('c')).color), 'rgb(0, 0, 0)', 'still off');
+    await tab.evaluate(() => {
+      document.getElementById('alt').disabled = false;
+    });
+    await tab.waitForFunction(() => getComputedStyle(document.getElementById('c')).color === 'rgb(33, 0, 0)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+  } finally {
+    await context.close();
+  }
+});
+
 test("a swapped stylesheet's <link> is the page's own element still: a script holding it (a theme switch) goes on working (helper-120)", { timeout: TEST_TIMEOUT_MS }, async () => {
   // Before: the swap replaced the element with a clone, so `themeLink` was detached and setting
   // its href changed nothing on the page.

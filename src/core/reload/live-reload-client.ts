@@ -126,12 +126,14 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // has loaded (or failed), a copy of the element with the old URL, right after it, holds the old
   // styles, so the page is never without them in between. The sheet's own disabled flag (CSSOM: a
   // theme switch's \`link.sheet.disabled = true\`) belongs to the sheet, not the element: it is
-  // set again on the new sheet, and a sheet that was off needs no copy to hold it.
+  // set again on the new sheet, and a sheet that was off needs no copy to hold it. A <link disabled>
+  // (the element's attribute: an alternate theme left off) has no sheet and fires no load event
+  // until it is enabled: it holds no styles, so no copy either (one waited for ever, one per save).
   function swapLink(link) {
     var wasDisabled = false;
     try { wasDisabled = !!(link.sheet && link.sheet.disabled); } catch (e) { /* the sheet is the page's */ }
     var hold = null;
-    if (!wasDisabled) {
+    if (!wasDisabled && !link.disabled) {
       hold = link.cloneNode(false);
       hold.removeAttribute('id');
       hold.setAttribute('data-porthole-old', '');
