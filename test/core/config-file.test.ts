@@ -317,6 +317,20 @@ test('an edit of the file is applied to the running server; an invalid edit keep
   assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200);
 });
 
+test('a typo fixed back to the settings in use is said: an invalid edit, then the same file as before, is not met with silence', async () => {
+  // Before: the file as it was before the typo is the layer in use, so the read after the fix
+  // returned without a word; the last thing the user saw was the error.
+  const settings = { headers: [{ source: '**', headers: { 'X-Version': '1' } }] };
+  const root = await rootWith(settings);
+  const s = await serve({ root });
+  const invalid = await edit(s, root, '{ "headers": [{ "source": "**", "headers": { "X-Version": "1" } }], "cleanURLs": true }');
+  assert.equal(invalid.kind, 'invalid');
+  const fixed = await edit(s, root, settings);
+  assert.equal(fixed.kind, 'applied');
+  assert.match(fixed.message, /porthole\.config\.json is valid again; nothing to apply \(it is as in use\)/);
+  assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '1');
+});
+
 test('the folder removed and made again (in one go, with the old inode number; or after a while) is followed again: a later edit of the file is applied', async () => {
   // Live reload's watches, CI stop 33: a watch follows the folder it was made on, and `rm -r dist
   // && mkdir dist` gives the new folder the old one's inode number at once (ext4). The file's

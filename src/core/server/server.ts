@@ -204,6 +204,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private fileLayer: OptionLayer | undefined;
   /** The served folder was found gone at the last read of the configuration (configFileChanged). */
   private rootGone = false;
+  /** The last read of porthole.config.json was refused (invalid, or a restart it asked for could not be made). */
+  private configRefused = false;
   private configWatcher: { close(): void } | undefined;
   private proxy: ReverseProxy | undefined;
   /** HTTPS sockets accepted whose handshake has not completed (before their first bytes: the TCP socket); destroyed on close. */
@@ -514,6 +516,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         ? `the root folder ${input.root} is gone for now (deleted, or a build is making it again); it is served again once it is back; keeping the settings in use`
         : `${(err as Error).message}; keeping the settings in use`;
       if (gone) this.rootGone = true;
+      else this.configRefused = true;
       this.emit('diagnostic', gone ? 'warn' : 'error', message);
       this.emit('config', { kind: 'invalid', message });
       return;
@@ -521,6 +524,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     // Back after it was gone: said as such, not as an edit of a file no one edited (helper-139).
     const back = this.rootGone ? `the root folder ${input.root} is back: its files are served again` : undefined;
     this.rootGone = false;
+    // Read after a refused edit: the user fixed it, and the last thing said was the error.
+    const refusedBefore = this.configRefused;
+    this.configRefused = false;
     if (this.state.kind !== 'listening') return;
     if (fixedPart(this.options) !== fixedPart(next)) {
       // What the new start would refuse is refused now, while this server still serves: the host
@@ -532,6 +538,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         await this.checkBindable(next);
       } catch (err) {
         const message = `${join(input.root, CONFIG_FILE_NAME)}: ${(err as Error).message}; keeping the settings in use`;
+        this.configRefused = true;
         this.emit('diagnostic', 'error', message);
         this.emit('config', { kind: 'invalid', message });
         return;
@@ -549,7 +556,14 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     // The file says what it said (or there is none, before and now): the folder changed (a build's
     // `rm -rf dist && mkdir dist`, too quick to be seen gone, writing the same file again), no one
     // edited a configuration (helper-144, helper-145: "changed" said twice per build).
-    if (back === undefined && JSON.stringify(this.fileLayer) === JSON.stringify(layer)) return;
+    if (back === undefined && JSON.stringify(this.fileLayer) === JSON.stringify(layer)) {
+      // ...but a typo fixed back to the file in use is said: silence left the error as the last word.
+      if (!refusedBefore) return;
+      const message = `${CONFIG_FILE_NAME} is valid again; nothing to apply (it is as in use)`;
+      this.emit('diagnostic', 'info', message);
+      this.emit('config', { kind: 'applied', message });
+      return;
+    }
     const changed = layer === undefined ? `${CONFIG_FILE_NAME} removed` : `${CONFIG_FILE_NAME} changed`;
     this.fileLayer = layer;
     const keys = this.apply(next);
