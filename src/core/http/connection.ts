@@ -2726,6 +2726,10 @@ function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undef
   const added = noStore || ownCoding ? extra.filter(([n]) => !(noStore && n.toLowerCase() === 'cache-control') && !(ownCoding && n.toLowerCase() === 'content-encoding')) : extra;
   // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces it.
   const replaced = new Set(added.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
+  // Porthole's CORS never allows credentials: an Access-Control-Allow-Origin of its own that
+  // replaces a back-end's must not keep the back-end's Allow-Credentials, which was granted to the
+  // origin the back-end named, not to the one written here.
+  if (replaced.has('access-control-allow-origin')) replaced.add('access-control-allow-credentials');
   const out: HeaderList = headers.filter(([n]) => !replaced.has(n.toLowerCase()));
   // The configured fields go in as they are (frozen, shared): nothing writes to a field of a
   // response's list (oneVary makes its own).
