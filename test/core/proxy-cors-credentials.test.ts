@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,13 +23,20 @@ const servers: Running[] = [];
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'porthole-proxy-cors-'));
   await writeFile(join(root, 'index.html'), '<!doctype html><title>i</title>');
-  backend = createServer((_req, res) => {
-    res.writeHead(200, {
-      'Access-Control-Allow-Origin': 'http://app.example',
-      'Access-Control-Allow-Credentials': 'true',
-      'Content-Type': 'text/plain',
+  // A raw `net` back-end (no `http` module: Porthole's rule) that answers every request with its
+  // own CORS grant to http://app.example, with credentials, and closes.
+  const body = 'secret';
+  backend = createServer((socket) => {
+    socket.on('error', () => {});
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.end(
+        'HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: http://app.example\r\nAccess-Control-Allow-Credentials: true\r\n' +
+          `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
     });
-    res.end('secret');
   });
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const address = backend.address();
