@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer, type RequestRecord } from '../../src/core';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
+import { startBackend } from '../fixtures/backend';
 import { IP, createVethNamespace, ip, namespaceUnavailable, removeVethNamespace, vethNamespaceNames } from './veth-namespace';
 
 const NET = vethNamespaceNames('a', 231, 200);
@@ -159,6 +160,27 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
     await withServer({ host: '0.0.0.0', allowedHosts: ['tunnel.example'] }, async (port) => {
       assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/`, ['-H', 'Host: tunnel.example'])).status, 200);
     });
+  });
+
+  test('proxied, the other host cannot put an address of its own before its own in X-Forwarded-For or Forwarded', async () => {
+    // helper-148: a device on the network sent `X-Forwarded-For: 127.0.0.1` and `Forwarded:
+    // for=127.0.0.1;host=evil.example;proto=https`, and the back-end got them first in each list,
+    // where Express (trust proxy), Spring and Quarkus read the client and the links' host.
+    const backend = await startBackend();
+    try {
+      await withServer({ host: '0.0.0.0', proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backend.port}` }] } }, async (port) => {
+        const claims = ['-H', 'X-Forwarded-For: 127.0.0.1', '-H', 'Forwarded: for=127.0.0.1;host=evil.example;proto=https'];
+        const r = await curlFromNamespace(`http://${HOST_IP}:${port}/api/headers`, claims);
+        assert.equal(r.status, 200);
+        const seen = backend.requests.at(-1)?.headers ?? [];
+        const field = (name: string): string[] => seen.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+        assert.deepEqual(field('x-forwarded-for'), [CLIENT_IP]);
+        assert.deepEqual(field('forwarded'), [`for=${CLIENT_IP};proto=http;host="${HOST_IP}:${port}"`]);
+        assert.deepEqual(field('x-real-ip'), [CLIENT_IP]);
+      });
+    } finally {
+      await backend.close();
+    }
   });
 
   test('the active request log inside the root is 404 for the other host, 200 for this computer', async () => {

@@ -6,8 +6,10 @@
  * Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer) and the Proxy-* credentials (meant for
  * the first proxy, which is Porthole); toward the back-end a repeated Content-Length goes as one
  * value, toward the client Content-Length is re-derived from the body's framing.
- * Added toward the back-end: X-Forwarded-For (appended), X-Real-IP, X-Forwarded-Proto,
- * X-Forwarded-Host and Forwarded (appended, RFC 7239 §4); the client's own X-Real-IP and the like
+ * Added toward the back-end: X-Forwarded-For and Forwarded (RFC 7239 §4: appended to a loopback
+ * client's, which may be a tunnel or an editor's port forwarder on this machine that put the real
+ * client there; a client on the network is the first hop, so its own are dropped and Porthole's
+ * entry is the only one), X-Real-IP, X-Forwarded-Proto and X-Forwarded-Host; the client's own X-Real-IP and the like
  * are dropped, also when spelt with underscores (`X_Real_IP`, which CGI-style back-ends read as
  * X-Real-IP; so are the hop-by-hop fields, Content-Length and Expect so spelt); a `Proxy` field is dropped (httpoxy: read as HTTP_PROXY there). Via gets
  * Porthole's entry (appended, RFC 9110 §7.6.3). Host is kept or rewritten to the target's
@@ -17,6 +19,7 @@
 import { isIPv6 } from 'node:net';
 import type { HeaderList } from '../http/request-record';
 import { isToken } from '../http/http-grammar';
+import { isLoopbackAddress } from '../access/access-policy';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -153,6 +156,10 @@ function forwardedValue(value: string, node = false): string {
  */
 export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext): HeaderList {
   const named = connectionOptions(headers);
+  // Who came before Porthole is told only by something on this machine (a tunnel, code-server's
+  // port forwarding): a device on the network could write any address there, and frameworks take
+  // the first entry as the client (Express's trust proxy, Spring's and Quarkus's link building).
+  const chainBefore = isLoopbackAddress(ctx.clientIp);
   const out: HeaderList = [];
   let xff: string | undefined;
   let forwarded: string | undefined;
@@ -170,11 +177,11 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
     if (name === 'proxy') continue;
     if (name === 'max-forwards' && ctx.maxForwards !== undefined) continue;
     if (name === 'x-forwarded-for') {
-      xff = xff === undefined ? value : `${xff}, ${value}`;
+      if (chainBefore) xff = xff === undefined ? value : `${xff}, ${value}`;
       continue;
     }
     if (name === 'forwarded') {
-      forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+      if (chainBefore) forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
       continue;
     }
     if (name === 'via') {
