@@ -15,9 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer } from '../../src/core';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
-import { loopbackReserveFor, perClientConnectionsFor } from '../../src/core/options';
+import { loopbackReserveFor, perClientConnectionsFor, refusedConnectionsFor } from '../../src/core/options';
+import { clientGroupOf } from '../../src/core/access/access-policy';
 import { fetchOnce, request } from '../core/raw-client';
-import { IP, createVethNamespace, namespaceUnavailable, removeVethNamespace, vethNamespaceNames } from './veth-namespace';
+import { IP, createVethNamespace, ip, namespaceUnavailable, removeVethNamespace, vethNamespaceNames } from './veth-namespace';
 
 const NET = vethNamespaceNames('c', 232, 150);
 const { ns: NS, hostIp: HOST_IP } = NET;
@@ -50,9 +51,37 @@ await round();
 await round();
 `;
 
+/**
+ * Run in the namespace: from each of the local addresses given, opens `count` connections to
+ * host:port (sending nothing), and after `holdMs` prints how many the server has not closed, in
+ * all; then lets them go.
+ */
+const HOLDER_FROM = `
+import { connect } from 'node:net';
+const [host, port, count, holdMs, ...from] = process.argv.slice(2);
+const sockets = [];
+let open = 0;
+for (const localAddress of from) {
+  for (let i = 0; i < Number(count); i++) {
+    const s = connect({ port: Number(port), host, localAddress });
+    s.on('connect', () => { open++; });
+    s.on('close', () => { open--; });
+    s.on('error', () => undefined);
+    sockets.push(s);
+  }
+}
+await new Promise((r) => setTimeout(r, Number(holdMs)));
+console.log(open);
+for (const s of sockets) s.destroy();
+`;
+
+/** The IPv6 /64 of this suite's veth pair (unique local, RFC 4193), as 10.x.y of NET. */
+const V6 = `fd00:${NET.prefix.split('.').slice(1).map((n) => Number(n).toString(16)).join(':')}::`;
+
 let workDir = '';
 let root = '';
 let holder = '';
+let holderFrom = '';
 const skipReason = namespaceUnavailable();
 
 /** The holder in the namespace, bounded; resolves with the two counts it printed. */
@@ -74,6 +103,30 @@ function holdFromNamespace(port: number, greeting: string, onHolding: () => Prom
   });
 }
 
+/** HOLDER_FROM in the namespace, bounded: the connections still open after `holdMs`, in all. */
+function holdFrom(host: string, port: number, count: number, holdMs: number, from: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      IP as string,
+      ['netns', 'exec', NS, process.execPath, holderFrom, host, String(port), String(count), String(holdMs), ...from],
+      { encoding: 'utf8', timeout: 20_000 },
+      (err, stdout) => (err === null ? resolve(Number(stdout.trim())) : reject(new Error(err.message))),
+    );
+  });
+}
+
+/** curl in the namespace from `from`, bounded: the HTTP status, 0 when there was no answer. */
+function curlFrom(from: string, url: string): Promise<number> {
+  return new Promise((resolve) => {
+    execFile(
+      IP as string,
+      ['netns', 'exec', NS, 'curl', '-sS', '--noproxy', '*', '--max-time', '5', '--interface', from, '-o', '/dev/null', '-w', '%{http_code}', url],
+      { encoding: 'utf8', timeout: 15_000 },
+      (_err, stdout) => resolve(Number(stdout) || 0),
+    );
+  });
+}
+
 describe('one client on the network against the connection cap', { skip: skipReason }, () => {
   before(() => {
     workDir = mkdtempSync(join(tmpdir(), 'porthole-connshare-'));
@@ -82,7 +135,14 @@ describe('one client on the network against the connection cap', { skip: skipRea
     writeFileSync(join(root, 'a.txt'), 'a\n');
     holder = join(workDir, 'holder.mjs');
     writeFileSync(holder, HOLDER);
+    holderFrom = join(workDir, 'holder-from.mjs');
+    writeFileSync(holderFrom, HOLDER_FROM);
     createVethNamespace(NET);
+    // More addresses in the namespace: .3 to .5, and an IPv6 /64 (nodad: usable at once).
+    const peer = `${NET.hostDevice.slice(0, 14)}n`;
+    for (const last of [3, 4, 5]) ip('netns', 'exec', NS, IP as string, 'addr', 'add', `${NET.prefix}.${last}/24`, 'dev', peer);
+    ip('addr', 'add', `${V6}1/64`, 'dev', NET.hostDevice, 'nodad');
+    for (const last of ['2', '10', '11']) ip('netns', 'exec', NS, IP as string, 'addr', 'add', `${V6}${last}/64`, 'dev', peer, 'nodad');
   });
 
   after(() => {
@@ -149,6 +209,45 @@ describe('one client on the network against the connection cap', { skip: skipRea
       });
       assert.equal(local, 200, 'this computer is answered while the other client stalls its handshakes');
       assert.deepEqual(held, [perClientConnectionsFor(CAP), perClientConnectionsFor(CAP)]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('devices not in allowedClients hold an eighth of the cap at most: an allowed device still gets in', async () => {
+    // helper-148: devices refused by the list counted in the network's share like allowed ones,
+    // each address a quarter of the cap: three addresses held every place (35 of 40), and the one
+    // allowed device got no connection.
+    const server = new PreviewServer();
+    const warnings: string[] = [];
+    server.on('diagnostic', (level, message) => {
+      if (level === 'warn') warnings.push(message);
+    });
+    const allowed = `${NET.prefix}.3`;
+    const { port } = await server.listen({ root, port: 0, host: '0.0.0.0', maxConnections: CAP, allowedClients: [allowed], resolveHostNames: false, reload: { enabled: false } });
+    try {
+      const refused = [NET.clientIp, `${NET.prefix}.4`, `${NET.prefix}.5`];
+      const holding = holdFrom(HOST_IP, port, perClientConnectionsFor(CAP), 3_000, refused);
+      await new Promise((r) => setTimeout(r, 1_200));
+      const status = await curlFrom(allowed, `http://${HOST_IP}:${port}/a.txt`);
+      const held = await holding;
+      assert.equal(status, 200, 'the allowed device is answered while refused ones hold all they can');
+      assert.ok(held <= refusedConnectionsFor(CAP), `refused devices held ${held} connections, more than ${refusedConnectionsFor(CAP)}`);
+      assert.ok(warnings.some((w) => w.includes('devices not in allowedClients')), warnings.join('\n'));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('an IPv6 device counts by its /64: two of its addresses together hold one share', async () => {
+    assert.equal(clientGroupOf(`${V6}10`), `${V6}/64`);
+    assert.equal(clientGroupOf('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+    assert.equal(clientGroupOf('192.0.2.7'), '192.0.2.7');
+    const server = new PreviewServer();
+    const { port } = await server.listen({ root, port: 0, host: '::', maxConnections: CAP, resolveHostNames: false, reload: { enabled: false } });
+    try {
+      const held = await holdFrom(`${V6}1`, port, 12, 1_500, [`${V6}10`, `${V6}11`]);
+      assert.equal(held, perClientConnectionsFor(CAP), 'one share for the /64, not one per address');
     } finally {
       await server.close();
     }

@@ -28,7 +28,7 @@ import { constants as fsConstants, realpathSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
 import type * as CryptoModule from 'node:crypto';
 import type { SecureContext, TLSSocket } from 'node:tls';
-import { ClientFilter, HostPolicy, isLoopbackAddress, normaliseIp } from '../access/access-policy';
+import { ClientFilter, HostPolicy, clientGroupOf, isLoopbackAddress, normaliseIp } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
 import { timeoutAfterReads } from '../http/after-reads';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
@@ -41,6 +41,7 @@ import {
   connectionsHeldBy,
   loopbackReserveFor,
   perClientConnectionsFor,
+  refusedConnectionsFor,
   layerOptions,
   resolveServerOptions,
   type BoundAddress,
@@ -155,7 +156,7 @@ function loadCryptoConstants(): typeof CryptoModule.constants {
 /** Connections closed at the cap are said at most once per this many ms (counted between). */
 export const CAP_DROP_REPORT_MS = 10_000;
 /** The caps a connection may be closed at once by (see PreviewServer.connectionDropped). */
-type CapKind = 'cap' | 'client' | 'network';
+type CapKind = 'cap' | 'client' | 'network' | 'refused';
 
 /**
  * The answer to plain HTTP on an HTTPS port (nginx: "The plain HTTP request was sent to HTTPS
@@ -216,14 +217,16 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   /** The connection cap in force (the option, or derived from the descriptor limit). */
   private cap = 0;
   /**
-   * Sockets open per client address on the network (loopback clients are not counted), from
-   * accept to the raw socket's close, TLS handshakes and refused clients included; their sum is
-   * `networkSockets`. One address may hold perClientConnectionsFor(cap), all of them together the
+   * Sockets open per client on the network (clientGroupOf: an IPv4 address, an IPv6 /64; loopback
+   * clients are not counted), from accept to the raw socket's close, TLS handshakes included; with
+   * those of clients refused by allowedClients (refusedSockets) their sum is `networkSockets`. One address may hold perClientConnectionsFor(cap), all of them together the
    * cap less loopbackReserveFor(cap): a device on the LAN cannot take the places of the others nor
    * of the user at this machine.
    */
   private readonly socketsPerClient = new Map<string, number>();
   private networkSockets = 0;
+  /** Of networkSockets, those of devices not in allowedClients (refusedConnectionsFor(cap) at most). */
+  private refusedSockets = 0;
   /** Live reload while listening with `reload.enabled` (notifyChanged, setOverlay). */
   liveReload: LiveReload | undefined;
   readonly limits: ParserLimits = DEFAULT_PARSER_LIMITS;
@@ -771,8 +774,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         kind === 'cap'
           ? `${closed}: the server holds ${this.cap} connections, its cap (maxConnections${this.options.maxConnections === undefined ? ', from the descriptor limit: raise ulimit -n to allow more' : ''}); a client that holds many open (idle tabs, a load test) keeps others out until it lets them go`
           : kind === 'client'
-            ? `${closed}: a client on the network (the last one ${d.last}) held ${perClientConnectionsFor(this.cap)}, the most one may (a quarter of the cap of ${this.cap})`
-            : `${closed}: clients on the network (the last one ${d.last}) hold every place but those kept for this computer (${loopbackReserveFor(this.cap)} of the cap of ${this.cap})`,
+            ? `${closed}: a client on the network (the last one ${d.last}) held ${perClientConnectionsFor(this.cap)}, the most one may (a quarter of the cap of ${this.cap}; an IPv6 client counts by its /64)`
+            : kind === 'refused'
+              ? `${closed}: devices not in allowedClients (the last one ${d.last}) hold ${refusedConnectionsFor(this.cap)} connections, the most they may together (an eighth of the cap of ${this.cap}); allowed devices keep the rest`
+              : `${closed}: clients on the network (the last one ${d.last}) hold every place but those kept for this computer (${loopbackReserveFor(this.cap)} of the cap of ${this.cap})`,
       );
       d.timer = setTimeout(report, CAP_DROP_REPORT_MS);
       d.timer.unref();
@@ -800,8 +805,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     const peer: Peer = { address: normaliseIp(address), port: socket.remotePort ?? 0 };
     const ip = peer.address;
-    if (!isLoopbackAddress(ip) && !this.countNetworkSocket(socket, ip)) return;
     const allowed = this.hooks.clients.allows(ip);
+    if (!isLoopbackAddress(ip) && !this.countNetworkSocket(socket, ip, allowed)) return;
     if (this.secureContext === undefined) {
       const conn = new Connection(socket, this, peer);
       this.connections.add(conn);
@@ -822,22 +827,39 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
    * destroyed at once, as past the cap) when its address already holds its share of the cap, or
    * the network's clients together hold every place but the loopback reserve.
    */
-  private countNetworkSocket(socket: Socket, ip: string): boolean {
-    const mine = this.socketsPerClient.get(ip) ?? 0;
-    const perClient = perClientConnectionsFor(this.cap);
+  private countNetworkSocket(socket: Socket, ip: string, allowed: boolean): boolean {
     const network = this.cap - loopbackReserveFor(this.cap);
+    if (!allowed) {
+      // Refused by allowedClients: answered 403 and closed, from a share of their own, so devices
+      // not on the list cannot hold the places of those on it.
+      if (this.refusedSockets >= refusedConnectionsFor(this.cap) || this.networkSockets >= network) {
+        this.connectionDropped(this.networkSockets >= network ? 'network' : 'refused', ip);
+        socket.destroy();
+        return false;
+      }
+      this.refusedSockets++;
+      this.networkSockets++;
+      socket.once('close', () => {
+        this.refusedSockets--;
+        this.networkSockets--;
+      });
+      return true;
+    }
+    const group = clientGroupOf(ip);
+    const mine = this.socketsPerClient.get(group) ?? 0;
+    const perClient = perClientConnectionsFor(this.cap);
     if (mine >= perClient || this.networkSockets >= network) {
       this.connectionDropped(mine >= perClient ? 'client' : 'network', ip);
       socket.destroy();
       return false;
     }
-    this.socketsPerClient.set(ip, mine + 1);
+    this.socketsPerClient.set(group, mine + 1);
     this.networkSockets++;
     socket.once('close', () => {
       this.networkSockets--;
-      const left = (this.socketsPerClient.get(ip) ?? 1) - 1;
-      if (left > 0) this.socketsPerClient.set(ip, left);
-      else this.socketsPerClient.delete(ip);
+      const left = (this.socketsPerClient.get(group) ?? 1) - 1;
+      if (left > 0) this.socketsPerClient.set(group, left);
+      else this.socketsPerClient.delete(group);
     });
     return true;
   }
