@@ -205,6 +205,13 @@ function isLoopbackHostName(name: string): boolean {
   return name === 'localhost' || name.endsWith('.localhost') || isLoopbackName(name);
 }
 
+/**
+ * The client address of a connection reset before its address could be read (getpeername(2)
+ * failed): Combined Log Format's `-`. No address range holds it and it is not loopback, so it is
+ * judged as an unknown client on the network.
+ */
+export const UNKNOWN_CLIENT = '-';
+
 /** `::ffff:127.0.0.1` → `127.0.0.1` (dual-stack sockets report IPv4 clients mapped). */
 export function normaliseIp(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;

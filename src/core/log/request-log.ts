@@ -349,6 +349,9 @@ export class HostNameResolver {
   peek(ip: string): string | null | undefined {
     if (!this.enabled) return null;
     if (isLoopbackAddress(ip)) return 'localhost';
+    // No address (UNKNOWN_CLIENT, a connection reset before it was read): nothing to look up;
+    // dns.reverse throws on what is no address.
+    if (isIP(ip) === 0) return null;
     return this.cache.get(ip);
   }
 
