@@ -419,11 +419,25 @@ void test('limits: more than MAX_HEAD_BYTES buffered without a blank line → 43
   if (r.kind === 'error') assert.equal(r.status, 431);
 });
 
-void test('limits: endless empty lines before the request line → 431', () => {
+void test('limits: endless empty lines before the request line → 400 that names them, not the 431 that blames cookies', () => {
   assert.equal(parseAll('\r\n'.repeat(MAX_HEAD_BYTES / 2)).kind, 'incomplete'); // exactly the limit
   const over = parseAll('\r\n'.repeat(MAX_HEAD_BYTES / 2 + 1));
   assert.equal(over.kind, 'error');
-  if (over.kind === 'error') assert.equal(over.status, 431);
+  if (over.kind === 'error') assert.deepEqual([over.status, over.code], [400, 'ERR_EMPTY_LINES']);
+  // helper-146: 8,300 empty lines, then a small head: complete or still arriving, the empty lines
+  // are what put it over the bound.
+  const small = `GET /a.txt HTTP/1.1\r\n${H}\r\n`;
+  for (const raw of ['\r\n'.repeat(8300) + small, '\r\n'.repeat(8300) + small.slice(0, 20)]) {
+    const r = parseAll(raw);
+    assert.equal(r.kind, 'error');
+    if (r.kind === 'error') {
+      assert.deepEqual([r.status, r.code], [400, 'ERR_EMPTY_LINES']);
+      assert.match(r.message, /empty lines came before the request line/);
+    }
+  }
+  // A head too large on its own stays a 431, empty lines before it or not.
+  const big = parseAll(`\r\n\r\n${requestOfHeadSize(MAX_HEAD_BYTES + 1)}`);
+  assert.equal(big.kind === 'error' && big.code, 'ERR_HEADER_TOO_LARGE');
 });
 
 function requestWithFields(count: number): string {

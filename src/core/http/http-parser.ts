@@ -93,6 +93,22 @@ const E_HEAD_TOO_LARGE = protocolError(
   'ERR_HEADER_TOO_LARGE',
   "The request head is too large. From a browser it is most often cookies: it sends every cookie of this host name, and every port of localhost shares them; clear this site's cookies, then reload.",
 );
+/**
+ * Over the head's bound because of the empty lines before the request line (RFC 9112 §2.2 asks a
+ * server to skip at least one; Porthole skips any number, within maxHeadBytes): the fault is
+ * those lines, not the head's fields, so not the 431 that blames cookies (helper-146).
+ */
+const E_EMPTY_LINES = protocolError(
+  400,
+  'ERR_EMPTY_LINES',
+  'Too many empty lines came before the request line: together with the head they are over its size limit. Send the request line first (one empty line before it at most).',
+);
+
+/** The error for a head over maxHeadBytes whose first `emptyLineBytes` are empty lines, `length` bytes in all. */
+function headTooLarge(emptyLineBytes: number, length: number, limits: ParserLimits): ParseError {
+  return emptyLineBytes > 0 && length - emptyLineBytes <= limits.maxHeadBytes ? E_EMPTY_LINES : E_HEAD_TOO_LARGE;
+}
+
 const E_TOO_MANY_FIELDS = protocolError(431, 'ERR_TOO_MANY_HEADERS', 'The request has too many header fields.');
 const E_URI_TOO_LONG = protocolError(414, 'ERR_URI_TOO_LONG', 'The request target is too long.');
 const E_LINE_ENDING = protocolError(400, 'ERR_INVALID_LINE_ENDING', 'Every line of the request head must end with CR LF.');
@@ -219,7 +235,7 @@ export function parseRequestHead(
 
   // RFC 9112 §2.2: "a server that is expecting to receive and parse a request-line SHOULD ignore
   // at least one empty line (CRLF) received prior to the request-line". We ignore any number; they
-  // count toward maxHeadBytes, so a stream of empty lines ends in 431.
+  // count toward maxHeadBytes, so a stream of empty lines ends in a 400 that says so.
   const start = skipEmptyLines(buf);
 
   let from = scanned - 3;
@@ -368,7 +384,7 @@ function checkIncompleteHead(buf: Buffer, start: number, scanned: number, limits
   if (broken !== undefined) return broken;
 
   // RFC 9110 §15.5 / RFC 6585 §5 (431): every buffered byte belongs to the unfinished head.
-  if (len > limits.maxHeadBytes) return E_HEAD_TOO_LARGE;
+  if (len > limits.maxHeadBytes) return headTooLarge(start, len, limits);
 
   // Field lines completed in the new bytes are judged with the lines before them, as the whole
   // head will be: one line too many (431), a second or invalid Host, a malformed or disagreeing
@@ -469,7 +485,7 @@ function parseCompleteHead(buf: Buffer, start: number, blank: number, limits: Pa
 
   // RFC 6585 §5: 431 for a head over the limit (checked after the request line so that an
   // over-long target is a 414 whether the head arrives whole or in pieces).
-  if (headEnd > limits.maxHeadBytes) return E_HEAD_TOO_LARGE;
+  if (headEnd > limits.maxHeadBytes) return headTooLarge(start, headEnd, limits);
 
   const version = line.version;
   const fields = newFields();
