@@ -696,7 +696,7 @@ test('a client that leaves while the back-end works is logged as aborted, the ba
     5_000,
     'the back-end seeing the request',
   );
-  // A reset (a tab closed mid-request); a plain FIN would be a half-close, still owed an answer.
+  // A reset (a tab closed mid-request); a FIN: the next test.
   client.socket.resetAndDestroy();
   const record = await waitForRecord('/api/never?leave');
   assert.equal(record.aborted, true);
@@ -705,6 +705,34 @@ test('a client that leaves while the back-end works is logged as aborted, the ba
   assert.equal(record.note, undefined, 'no 504 was made up for a client that is gone');
   const after = await fetchOnce(srv.port, request('/hello.txt'));
   assert.equal(after.status, 200);
+});
+
+test('a client that closes (FIN) while the back-end works is logged 499 and the back-end request cancelled at once, as nginx does', async () => {
+  // helper-148: a browser leaving a long-poll (a navigation, a live reload) closes with a FIN; the
+  // back-end's request was held until the response timeout, and the log then said a 504 was sent.
+  const before = backend.openSockets;
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/never?fin'));
+  await withTimeout(
+    (async () => {
+      while (!backend.requests.some((r) => r.target === '/api/never?fin')) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    'the back-end seeing the request',
+  );
+  client.socket.end();
+  const record = await waitForRecord('/api/never?fin');
+  assert.equal(record.status, 499, 'not the 504 of the response timeout');
+  assert.equal(record.aborted, true);
+  assert.equal(record.note, 'the client closed its connection before the back-end answered');
+  await withTimeout(
+    (async () => {
+      while (backend.openSockets > before) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    'the back-end connection closed',
+  );
+  client.destroy();
 });
 
 test('a client that half-closes before its streamed body is complete gets 400 at once, not a back-end timeout', async () => {

@@ -1180,6 +1180,18 @@ export class Connection {
       this.destroy();
       return;
     }
+    // A proxied request whose answer has not begun, its body all sent: the client left (as nginx
+    // with proxy_ignore_client_abort off). The back-end's request is cancelled now and logged 499,
+    // not held until the back-end answers or times out: an abandoned long-poll kept its back-end
+    // connection 30 s, and its line then said a 504 was sent (helper-148). A file is answered at
+    // once, so a client's half-close still gets it; so does an upgrade request, whose tunnel
+    // learns of the FIN once switched.
+    const ex = this.exchange;
+    if (this.phase === 'handling' && this.streamed === undefined && ex !== undefined && ex.upstream !== undefined && !ex.answered && ex.header('upgrade') === undefined) {
+      ex.note ??= 'the client closed its connection before the back-end answered';
+      this.destroy();
+      return;
+    }
     // A streamed body that can no longer complete fails now, not when the back-end times out.
     if (this.streamed !== undefined) this.pumpBody();
     if (this.phase === 'idle' || this.phase === 'head' || this.phase === 'body') this.drive();
