@@ -150,6 +150,19 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
     });
   });
 
+  test('this computer through its own network address is this computer: allowedClients and a config edit of it never refuse it', async () => {
+    // helper-148: bound to the veth address with a list that names only another network, the
+    // banner's own URL answered this computer 403 ("this device (10.x.y.1) is not in this
+    // server's allowedClients").
+    for (const host of [HOST_IP, '0.0.0.0']) {
+      await withServer({ host, allowedClients: ['192.0.2.0/24'] }, async (port, records) => {
+        assert.equal(await curlFromHost(`http://${HOST_IP}:${port}/index.html`), 200, `bound to ${host}`);
+        assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/index.html`)).status, 403, 'the other host is still refused');
+        assert.ok(records.some((r) => r.clientIp === HOST_IP && r.status === 200));
+      });
+    }
+  });
+
   test('a Host that is not on the list → 403', async () => {
     await withServer({ host: '0.0.0.0' }, async (port, records) => {
       const r = await curlFromNamespace(`http://${HOST_IP}:${port}/`, ['-H', 'Host: rebind.example']);

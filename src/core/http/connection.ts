@@ -25,7 +25,7 @@ import type { Socket } from 'node:net';
 import { read as fsRead } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { normaliseIp } from '../access/access-policy';
+import { UNKNOWN_CLIENT, normaliseIp } from '../access/access-policy';
 import { escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
 import { TOKEN_CHARS, isToken } from './http-grammar';
@@ -528,6 +528,15 @@ export class Exchange {
   }
 
   /**
+   * True when the client is this computer through one of its own network addresses (the client's
+   * address is the socket's own: see Connection.fromOwnAddress); loopback clients are told by
+   * their address (isLoopbackAddress).
+   */
+  get fromOwnAddress(): boolean {
+    return this.connection.fromOwnAddress;
+  }
+
+  /**
    * Takes `bytes` of the server-wide budget for a body about to be built in memory (a rewritten
    * page, an overlay, a listing); call it before building. Returns false when the server already
    * holds too much: answer with `respondBusy()` then. The bytes are given back once the response
@@ -748,6 +757,13 @@ export class Connection {
   /** The server's end of the socket and whether it is TLS, for the records. */
   private readonly localAddress: string;
   private readonly localPort: number;
+  /**
+   * The client is this computer through one of its own network addresses: the kernel makes such a
+   * connection's source its destination, so the client's address is the socket's own.
+   */
+  get fromOwnAddress(): boolean {
+    return this.remoteAddress === this.localAddress && this.remoteAddress !== UNKNOWN_CLIENT;
+  }
   private readonly secure: boolean;
   private phase: Phase = 'idle';
   /** Set by stopNow: the server, not the client, ended the connection (for what is logged). */
@@ -1055,7 +1071,8 @@ export class Connection {
     if (this.phase === 'destroyed') return false;
     const ex = this.exchange;
     const answering = ex !== undefined && !ex.finished;
-    const why = !clientAllowed(this.remoteAddress)
+    // This computer through one of its own addresses is never revoked, as loopback.
+    const why = !this.fromOwnAddress && !clientAllowed(this.remoteAddress)
       ? `client ${this.remoteAddress} is no longer in allowedClients`
       : answering && !hostAllowed(ex.head.host)
         ? `Host no longer allowed: ${ex.head.host ?? ''}`

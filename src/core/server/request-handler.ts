@@ -80,7 +80,7 @@ export function answeredBeforeFiles(ctx: HandlerContext, path: string): boolean 
 }
 
 export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
-  if (!ctx.clients.allows(ex.clientIp)) {
+  if (!ctx.clients.allows(ex.clientIp) && !ex.fromOwnAddress) {
     ex.note = `client ${ex.clientIp} is not in allowedClients`;
     refuse(ex, 403, 'Forbidden: this device is not allowed to use this server.');
     return;

@@ -803,8 +803,13 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     // before, 197 of 200 heads sent and reset at once went unlogged (helper-146).
     const peer: Peer = address === undefined ? { address: UNKNOWN_CLIENT, port: 0 } : { address: normaliseIp(address), port: socket.remotePort ?? 0 };
     const ip = peer.address;
-    const allowed = this.hooks.clients.allows(ip);
-    if (!isLoopbackAddress(ip) && !this.countNetworkSocket(socket, ip, allowed)) return;
+    // This computer, also through one of its own network addresses (the banner's URL when bound to
+    // it, the LAN URL opened to see what a phone sees): the kernel makes such a connection's source
+    // its destination, so the client's address is the socket's own (helper-148: 403 from the
+    // allowedClients list, and counted against the network's share). Loopback needs no look.
+    const thisComputer = isLoopbackAddress(ip) || (address !== undefined && ip === normaliseIp(socket.localAddress ?? ''));
+    const allowed = thisComputer || this.hooks.clients.allows(ip);
+    if (!thisComputer && !this.countNetworkSocket(socket, ip, allowed)) return;
     if (this.secureContext === undefined) {
       const conn = new Connection(socket, this, peer);
       this.connections.add(conn);
