@@ -506,8 +506,9 @@ test('a Content-Length repeated with one value (twice, or as a list) reaches the
   }
 });
 
-test('a back-end that is not running → 502 with a page naming the target and the error', async () => {
-  const res = await fetchOnce(srv.port, request('/api/down/x'));
+test('a back-end that is not running → 502 naming the target and the error: a page that loads again to a tab, plain text to anything else', async () => {
+  const navigation = ['Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: document', 'Accept: text/html,*/*;q=0.8'];
+  const res = await fetchOnce(srv.port, request('/api/down/x', { headers: navigation }));
   assert.equal(res.status, 502);
   assert.match(res.header('content-type') ?? '', /^text\/html/);
   const text = res.body.toString('utf8');
@@ -515,6 +516,25 @@ test('a back-end that is not running → 502 with a page naming the target and t
   assert.match(text, /ECONNREFUSED/);
   // Every place a route comes from (helper-144: a route of porthole.config.json was not named).
   assert.match(text, /<code>--proxy<\/code>, <code>porthole\.proxy<\/code> or <code>proxy\.routes<\/code> in porthole\.config\.json/);
+  // Nothing listens: the tab loads the page again until the back-end answers (a restart).
+  assert.match(text, /<meta http-equiv="refresh" content="2">/);
+  assert.match(text, /this page loads again every 2 seconds until it answers/);
+  // An upload is never sent again by itself: its page says to reload.
+  const post = await fetchOnce(srv.port, request('/api/down/x', { method: 'POST', headers: [...navigation, 'Content-Length: 0'] }));
+  assert.equal(post.status, 502);
+  assert.doesNotMatch(post.body.toString('utf8'), /http-equiv="refresh"/);
+  assert.match(post.body.toString('utf8'), /then reload this page/);
+  // fetch() and curl: the same words as plain text (helper-147: `r.json()` said "Unexpected token <").
+  for (const headers of [[], ['Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty', 'Accept: */*']]) {
+    const plain = await fetchOnce(srv.port, request('/api/down/x', { headers }));
+    assert.equal(plain.status, 502);
+    assert.match(plain.header('content-type') ?? '', /^text\/plain/);
+    assert.equal(
+      plain.body.toString('utf8'),
+      `502 Bad Gateway: Porthole passes /api/down to http://127.0.0.1:${closedPort}, and that back-end refused the connection (ECONNREFUSED): nothing is listening there (is it running?).\n` +
+        'Start the back-end (or check the address in --proxy, porthole.proxy or proxy.routes in porthole.config.json); then try again.\n',
+    );
+  }
   const record = await waitForRecord('/api/down/x');
   assert.equal(record.status, 502);
   assert.equal(record.upstream?.status, 0);
@@ -574,7 +594,8 @@ test('a back-end that never answers → 504 after the response timeout, the conn
   assert.ok(res.body.toString('utf8').includes(`http://127.0.0.1:${backend.port}`));
   // It is running (it took the connection): the advice is about its time, never to start it.
   assert.doesNotMatch(res.body.toString('utf8'), /Start the back-end/);
-  assert.match(res.body.toString('utf8'), /raise the wait \(<code>--proxy-timeout S<\/code>, or <code>proxy\.responseTimeoutMs<\/code> in porthole\.config\.json\)/);
+  // (Plain text: this client is no browser tab.)
+  assert.match(res.body.toString('utf8'), /raise the wait \(--proxy-timeout S, or proxy\.responseTimeoutMs in porthole\.config\.json\); then try again\./);
   await client.write(request('/hello.txt'));
   const next = await client.readResponse();
   client.destroy();

@@ -34,6 +34,8 @@ const STRICT_SCRIPTS = '<script nonce="backend0nonce">window.__own = 1</script><
 let base;
 /** @type {import('node:net').Server} */
 let backend;
+/** The port of /later's back-end, which is started only by the test that needs it. */
+let laterPort = 0;
 /** @type {import('../browser/chromium.mjs').RunningCli} */
 let cli;
 /** @type {import('playwright-core').Browser} */
@@ -43,7 +45,7 @@ let browser;
  * Answers every request with the template, read from disk now (Connection: close, no keep-alive);
  * a WebSocket upgrade (RFC 6455 §4.2.2) gets 101 and then every text frame echoed with "echo: ".
  */
-function startBackend(templates) {
+function startBackend(templates, port = 0) {
   const server = createServer((socket) => {
     let head = '';
     socket.on('error', () => {});
@@ -77,7 +79,18 @@ function startBackend(templates) {
       );
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+/** A port nothing listens on now (listened on and closed). */
+function freePort() {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
 }
 
 /** Reads masked client frames (payloads < 126 bytes are enough here) and answers text frames. */
@@ -114,7 +127,8 @@ before(async () => {
   backend = await startBackend(templates);
   const address = backend.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50', '--proxy', `/app=http://127.0.0.1:${port}`, '--watch', templates]);
+  laterPort = await freePort();
+  cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50', '--proxy', `/app=http://127.0.0.1:${port}`, '--proxy', `/later=http://127.0.0.1:${laterPort}`, '--watch', templates]);
   browser = await launchChromium();
 });
 
@@ -142,6 +156,26 @@ test('a page from the back-end reloads when its template (in a --watch folder) c
     assert.equal(await tab.evaluate(() => window.__marker), undefined, 'the page was reloaded');
   } finally {
     await context.close();
+  }
+});
+
+test('a tab on the 502 page of a back-end that is not running shows its page once it starts, with no reload by hand', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // A back-end restarting (nodemon, Flask's reloader) while a save reloads the tab: the tab got
+  // the 502 page and stayed there until reloaded by hand.
+  await writeFile(path.join(base, 'app', 'templates', 'page.html'), template('later'));
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  /** @type {import('node:net').Server | undefined} */
+  let later;
+  try {
+    const response = await tab.goto(`${cli.url}later/page`, { waitUntil: 'load' });
+    assert.equal(response?.status(), 502);
+    assert.match((await tab.textContent('h1')) ?? '', /502 Bad Gateway/);
+    later = await startBackend(path.join(base, 'app', 'templates'), laterPort);
+    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'later', undefined, { timeout: WAIT_MS });
+  } finally {
+    await context.close();
+    await new Promise((resolve) => (later ? later.close(() => resolve(undefined)) : resolve(undefined)));
   }
 });
 

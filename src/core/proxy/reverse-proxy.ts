@@ -32,8 +32,9 @@ import { timeoutAfterReads } from '../http/after-reads';
 import type { HeaderList, ReadonlyHeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
+import { escapeForDisplay } from '../text/display-text';
 import { canonicalHostName, isLoopbackBind } from '../access/access-policy';
-import { isNavigationRequest } from '../reload/live-reload-inject';
+import { isDocumentNavigation, isNavigationRequest } from '../reload/live-reload-inject';
 import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, policyDelivery, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
@@ -200,6 +201,13 @@ const MAX_BACKEND_HEAD_BYTES = 16 * 1024;
 export const PAGE_PAUSE_MS = 250;
 
 /** RFC 9110 §15: a status code outside 100..599 is invalid; a back-end that sends one gets 502. */
+/**
+ * Seconds between the loads of a tab's 502 page while nothing listens at the back-end's address:
+ * a development server restarting (nodemon, Flask's reloader) is back within a second or two,
+ * and each load is one logged request.
+ */
+const RETRY_DOWN_S = 2;
+
 const MIN_STATUS = 100;
 const MAX_STATUS = 599;
 
@@ -770,21 +778,40 @@ export class ReverseProxy {
       this.cut(ex, route, describeBodyError(err));
       return;
     }
-    const { status, reason, untrusted, slow, answered } = describeUpstreamError(err, this.setup.options, upgrade);
+    const { status, reason, untrusted, slow, answered, down } = describeUpstreamError(err, this.setup.options, upgrade);
     ex.note = `proxy ${route.origin}: ${reason}`;
     const title = status === 504 ? '504 Gateway Timeout' : '502 Bad Gateway';
+    // A tab's page (a navigation): HTML. Anything else (a fetch(), curl) gets the same words as
+    // plain text, which a console or a terminal shows as they are (helper-147: `r.json()` of a
+    // page said "Unexpected token <").
+    const page = isDocumentNavigation(ex.head.headers);
+    // Nothing listening (a back-end restarting under nodemon or Flask's reloader while the saved
+    // file reloads the tab): the tab's page loads itself again every RETRY_DOWN_S until the
+    // back-end answers, instead of waiting for a reload by hand. A GET or HEAD only: a refresh
+    // is a GET, and an upload is never sent twice.
+    const retry = down === true && page && (ex.method === 'GET' || ex.method === 'HEAD');
+    const again = retry ? `this page loads again every ${RETRY_DOWN_S} seconds until it answers` : page ? 'then reload this page' : 'then try again';
+    const code = page ? (text: string): string => `<code>${escapeHtml(text)}</code>` : (text: string): string => text;
     // The back-end runs when its certificate is what failed: what to do is to trust it.
     const advice = untrusted
-      ? 'Trust the certificate authority that signed it: start Porthole (or VS Code, for the extension) with <code>NODE_EXTRA_CA_CERTS=/path/to/ca.pem</code>, or proxy to its <code>http://</code> address; then reload this page.'
+      ? `Trust the certificate authority that signed it: start Porthole (or VS Code, for the extension) with ${code('NODE_EXTRA_CA_CERTS=/path/to/ca.pem')}, or proxy to its ${code('http://')} address; ${again}.`
       : answered
-        ? `The back-end is running and answered, but with something Porthole cannot pass on (said above): look at the back-end's own output for that request and fix it there; then reload this page.`
+        ? `The back-end is running and answered, but with something Porthole cannot pass on (said above): look at the back-end's own output for that request and fix it there; ${again}.`
         : slow
-          ? `It took the request and is still working on it, or is stuck: look at the back-end's own output. If this request needs longer, raise the wait (<code>--proxy-timeout S</code>, or <code>proxy.responseTimeoutMs</code> in porthole.config.json); then reload this page.`
-          : 'Start the back-end (or check the address in <code>--proxy</code>, <code>porthole.proxy</code> or <code>proxy.routes</code> in porthole.config.json), then reload this page.';
+          ? `It took the request and is still working on it, or is stuck: look at the back-end's own output. If this request needs longer, raise the wait (${code('--proxy-timeout S')}, or ${code('proxy.responseTimeoutMs')} in porthole.config.json); ${again}.`
+          : `Start the back-end (or check the address in ${code('--proxy')}, ${code('porthole.proxy')} or ${code('proxy.routes')} in porthole.config.json); ${again}.`;
+    if (!page) {
+      ex.respond(
+        status,
+        [['Content-Type', 'text/plain; charset=utf-8'], ['Cache-Control', 'no-store']],
+        `${title}: Porthole passes ${escapeForDisplay(route.prefix)} to ${escapeForDisplay(route.origin)}, and that back-end ${escapeForDisplay(reason)}.\n${advice}\n`,
+      );
+      return;
+    }
     const body = htmlPage(
       title,
-      `<h1>${escapeHtml(title)}</h1>\n<p>Porthole passes <code>${escapeHtml(route.prefix)}</code> to <code>${escapeHtml(route.origin)}</code>, ` +
-        `and that back-end ${escapeHtml(reason)}.</p>\n<p>${advice}</p>`,
+      `<h1>${escapeHtml(title)}</h1>\n<p>Porthole passes ${code(route.prefix)} to ${code(route.origin)}, ` + `and that back-end ${escapeHtml(reason)}.</p>\n<p>${advice}</p>`,
+      retry ? RETRY_DOWN_S : undefined,
     );
     ex.respond(status, [['Content-Type', 'text/html; charset=utf-8'], ['Cache-Control', 'no-store']], body);
   }
@@ -858,7 +885,8 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
  * `untrusted` when its certificate is what failed (it runs: the advice is to trust it), `slow`
  * when it took the connection but sent no answer in time (it runs too: starting it is no advice),
  * `answered` when it sent an answer that cannot be passed on (a refused upgrade, an unasked 1xx, a
- * bad status, head or framing: it runs, so the advice is to fix what it answered, not to start it).
+ * bad status, head or framing: it runs, so the advice is to fix what it answered, not to start it),
+ * `down` when nothing listens at its address (ECONNREFUSED: not started, or restarting).
  * `upgrade`: the request was a WebSocket upgrade. One undici code covers several failures (its
  * UND_ERR_SOCKET is a close, an unasked 101 or an unasked 100): they are told apart by its message
  * and by what was asked, never given the words of another.
@@ -867,7 +895,7 @@ export function describeUpstreamError(
   err: unknown,
   options: Pick<ProxyOptions, 'connectTimeoutMs' | 'responseTimeoutMs'>,
   upgrade = false,
-): { status: 502 | 504; reason: string; untrusted?: boolean; slow?: boolean; answered?: boolean } {
+): { status: 502 | 504; reason: string; untrusted?: boolean; slow?: boolean; answered?: boolean; down?: boolean } {
   const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }>; cause?: { code?: string } };
   const code = e.code ?? e.errors?.[0]?.code ?? e.cause?.code;
   const seconds = (ms: number): string => `${ms / 1000} s`;
@@ -895,7 +923,7 @@ export function describeUpstreamError(
   }
   switch (code) {
     case 'ECONNREFUSED':
-      return { status: 502, reason: 'refused the connection (ECONNREFUSED): nothing is listening there (is it running?)' };
+      return { status: 502, reason: 'refused the connection (ECONNREFUSED): nothing is listening there (is it running?)', down: true };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return { status: 502, reason: `has a host name that does not resolve (${code})` };

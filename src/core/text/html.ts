@@ -23,10 +23,15 @@ export function escapeHtml(text: string): string {
   return escapeForDisplay(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
-/** A complete, minimal, styled HTML document. `bodyHtml` must already be escaped. */
-export function htmlPage(title: string, bodyHtml: string): string {
+/**
+ * A complete, minimal, styled HTML document. `bodyHtml` must already be escaped. `refreshSeconds`:
+ * the page loads its URL again after that many seconds (`<meta http-equiv="refresh">`, WHATWG
+ * HTML "shared declarative refresh steps"; a GET, whatever method brought the page).
+ */
+export function htmlPage(title: string, bodyHtml: string, refreshSeconds?: number): string {
   return (
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
+    (refreshSeconds === undefined ? '' : `<meta http-equiv="refresh" content="${refreshSeconds}">\n`) +
     '<meta name="viewport" content="width=device-width, initial-scale=1">\n' +
     `<title>${escapeHtml(title)}</title>\n` +
     '<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#222;background:#fff}' +
