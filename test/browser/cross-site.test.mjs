@@ -110,3 +110,25 @@ test('with --allow-cross-site the other site can load it (the option works, and 
   const title = await titleOf(['--allow-cross-site'], () => `http://127.0.0.2:${otherPort}/`);
   assert.equal(title, `read:${SECRET}`);
 });
+
+test("a sandboxed frame of Porthole's own page is refused its files as another site's, and the 403 says why: a sandboxed frame (helper-147)", async () => {
+  // A frame sandboxed without allow-same-origin has an opaque origin: Chromium sends its loads as
+  // Sec-Fetch-Site: cross-site with no Referer. The refusal said "another site may not load files"
+  // of a page the user had just opened from this server.
+  await writeFile(path.join(siteDir ?? '', 'framed.html'), '<!doctype html><title>framed</title><script src="/app-config.js"></script>\n');
+  await writeFile(path.join(siteDir ?? '', 'sandboxed.html'), '<!doctype html><title>host</title><iframe sandbox="allow-scripts" src="/framed.html"></iframe>\n');
+  const cli = await startCli([siteDir ?? '', '--port', '0', '--no-reload']);
+  const context = await browser?.newContext();
+  try {
+    const page = await context?.newPage();
+    assert.ok(page);
+    await page.goto(`${cli.url}sandboxed.html`, { timeout: STEP_TIMEOUT_MS });
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    const refused = () => cli.stdoutLines.find((l) => /GET \/app-config\.js 403 /.test(l));
+    while (refused() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(refused() ?? cli.stdoutLines.join('\n'), /sent no address of its own .* as a sandboxed frame does; allow-same-origin in its sandbox, or --allow-cross-site/);
+  } finally {
+    await context?.close();
+    await cli.stop();
+  }
+});

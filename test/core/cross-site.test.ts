@@ -125,6 +125,11 @@ test('a cross-site load from this very server under another loopback name is ref
     const text = existing.body.toString();
     if (page === undefined) {
       assert.match(text, /another site may not load/, headers.join(' '));
+      // No Referer, and no Origin or Origin: null: what a sandboxed frame of this server sends
+      // (helper-147), said as such; a load that names its page is not.
+      const unnamed = !extra.some((h) => h.startsWith('Referer:') || (h.startsWith('Origin:') && h !== 'Origin: null'));
+      if (unnamed) assert.match(text, /sent no address of its own.*add allow-same-origin to its sandbox, or turn on crossSiteLoads/, headers.join(' '));
+      else assert.doesNotMatch(text, /sandbox/, headers.join(' '));
     } else {
       assert.ok(text.startsWith(`Forbidden: the page at ${page} loads this from `), text);
       assert.match(text, /If that page is this server under another name, the browser still takes the two for different sites: use one name \(a relative URL in the page/);

@@ -344,6 +344,21 @@ export class ClientFilter {
   }
 }
 
+/**
+ * True when a request says nothing of the page that made it: no Referer, and no Origin or the
+ * opaque `Origin: null`. A sandboxed frame (the `sandbox` attribute without `allow-same-origin`,
+ * or a CSP `sandbox`) has an opaque origin: Chromium sends its loads so, and as `Sec-Fetch-Site:
+ * cross-site` even from a page of this server (helper-147). So does a page that hides its address
+ * (`referrerpolicy="no-referrer"`): which of the two cannot be told, so this only picks the words.
+ */
+export function loaderUnnamed(headers: ReadonlyArray<readonly [string, string]>): boolean {
+  for (const [name, value] of headers) {
+    if (name === 'referer') return false;
+    if (name === 'origin' && value.trim() !== 'null') return false;
+  }
+  return true;
+}
+
 /** `Sec-Fetch-Dest` values of a navigation: the request loads a page, not a resource into one. */
 const NAVIGATION_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'fencedframe']);
 

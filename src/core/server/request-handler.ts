@@ -13,7 +13,7 @@
  */
 import { escapeForDisplay } from '../text/display-text';
 import type { Exchange } from '../http/connection';
-import { isCrossSiteLoad, loopbackPageOfOtherName, type ClientFilter, type HostPolicy } from '../access/access-policy';
+import { isCrossSiteLoad, loaderUnnamed, loopbackPageOfOtherName, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
 import { lstatSync, statSync } from 'node:fs';
 import { answeringNode, existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
@@ -108,13 +108,24 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     // This server under another loopback name (a page at 127.0.0.1 linking to localhost) is
     // said as such: "another site" alone left the user looking for one (helper-139).
     const ownPage = loopbackPageOfOtherName(ex.head.headers, ex.head.host);
-    ex.note = ownPage === undefined ? 'cross-site load refused (crossSiteLoads is off)' : `cross-site load refused (crossSiteLoads is off): the page at ${ownPage}, on this computer at this port, may be this server under another name; use one name or relative URLs in the page, or --allow-cross-site`;
+    // A load that names no page (no Referer, no Origin or `Origin: null`) is what a sandboxed
+    // frame of this very server sends: said as such, or its page's CSS and scripts failed with
+    // words about another site (helper-147).
+    const unnamed = ownPage === undefined && loaderUnnamed(ex.head.headers);
+    ex.note =
+      ownPage !== undefined
+        ? `cross-site load refused (crossSiteLoads is off): the page at ${ownPage}, on this computer at this port, may be this server under another name; use one name or relative URLs in the page, or --allow-cross-site`
+        : unnamed
+          ? 'cross-site load refused (crossSiteLoads is off): the loading page sent no address of its own (no Referer; no Origin or Origin: null), as a sandboxed frame does; allow-same-origin in its sandbox, or --allow-cross-site'
+          : 'cross-site load refused (crossSiteLoads is off)';
     refuse(
       ex,
       403,
-      ownPage === undefined
-        ? 'Forbidden: another site may not load files from this server. Open the page from this server itself, or turn on crossSiteLoads (--allow-cross-site) to allow it.'
-        : `Forbidden: the page at ${ownPage} loads this from ${ex.head.host ?? ''}. If that page is this server under another name, the browser still takes the two for different sites: use one name (a relative URL in the page, such as /style.css, or open the page at ${ex.head.host ?? ''}); or turn on crossSiteLoads (--allow-cross-site).`,
+      ownPage !== undefined
+        ? `Forbidden: the page at ${ownPage} loads this from ${ex.head.host ?? ''}. If that page is this server under another name, the browser still takes the two for different sites: use one name (a relative URL in the page, such as /style.css, or open the page at ${ex.head.host ?? ''}); or turn on crossSiteLoads (--allow-cross-site).`
+        : unnamed
+          ? 'Forbidden: another site may not load files from this server, and the page that loads this sent no address of its own (no Referer; no Origin, or Origin: null). A sandboxed frame has no address the browser will tell, even one of this server (a sandbox attribute without allow-same-origin, or a Content-Security-Policy sandbox): if this is yours, add allow-same-origin to its sandbox, or turn on crossSiteLoads (--allow-cross-site).'
+          : 'Forbidden: another site may not load files from this server. Open the page from this server itself, or turn on crossSiteLoads (--allow-cross-site) to allow it.',
       [['Vary', 'Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin, Referer']],
     );
     return;
