@@ -154,8 +154,22 @@ export function checkCertificatePair(cert: string, key: string, certPath: string
   if (Date.parse(x509.validTo) < Date.now()) {
     throw new Error(`the certificate ${certPath} expired on ${x509.validTo}`);
   }
+  // Browsers refuse a certificate before its notBefore as after its notAfter (helper-148: one
+  // valid from tomorrow started without a word, and every browser refused it).
+  if (Date.parse(x509.validFrom) > Date.now()) {
+    throw new Error(`the certificate ${certPath} is not valid until ${x509.validFrom}: browsers refuse it before then (check this computer's clock, or make the certificate again)`);
+  }
+  // An EC key on a curve TLS clients do not offer (secp256k1, Brainpool): every handshake failed
+  // with nothing said (helper-148). RFC 8446 §4.2.7 and browsers: P-256, P-384 (and P-521).
+  const curve = privateKey.asymmetricKeyDetails?.namedCurve;
+  if (privateKey.asymmetricKeyType === 'ec' && curve !== undefined && !TLS_CURVES.has(curve)) {
+    throw new Error(`${keyPath} is an EC key on the curve ${curve}, which browsers do not accept for TLS: make the key on P-256 (openssl ecparam -name prime256v1) or use RSA`);
+  }
   return isEncryptedPrivateKey(key) ? privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() : key;
 }
+
+/** The named curves (OpenSSL names) TLS clients accept for an ECDSA certificate's key (RFC 8446 §4.2.7). */
+const TLS_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 
 interface StoredMeta {
   readonly names: readonly string[];
