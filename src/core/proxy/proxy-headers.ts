@@ -99,6 +99,11 @@ export function isWebSocketUpgrade(method: string, version: '1.0' | '1.1', heade
 export interface ForwardContext {
   /** The client's address (normalised IP). */
   readonly clientIp: string;
+  /**
+   * The client is this computer through one of its own network addresses (Exchange.fromOwnAddress):
+   * this computer as a loopback client is, so the chain it wrote is kept.
+   */
+  readonly fromOwnAddress?: boolean;
   /** The scheme the client used to reach Porthole. */
   readonly scheme: 'http' | 'https';
   /** The HTTP version the request came in with: Via's received-protocol (RFC 9110 §7.6.3). */
@@ -159,7 +164,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   // Who came before Porthole is told only by something on this machine (a tunnel, code-server's
   // port forwarding): a device on the network could write any address there, and frameworks take
   // the first entry as the client (Express's trust proxy, Spring's and Quarkus's link building).
-  const chainBefore = isLoopbackAddress(ctx.clientIp);
+  const chainBefore = isLoopbackAddress(ctx.clientIp) || ctx.fromOwnAddress === true;
   const out: HeaderList = [];
   let xff: string | undefined;
   let forwarded: string | undefined;

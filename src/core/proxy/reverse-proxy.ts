@@ -387,6 +387,7 @@ export class ReverseProxy {
     const tag = !upgrade && (ex.method === 'GET' || ex.method === 'HEAD') && isNavigationRequest(ex.head.headers) ? this.setup.pageInjector() : undefined;
     const headers = forwardRequestHeaders(ex.head.headers, {
       clientIp: ex.clientIp,
+      fromOwnAddress: ex.fromOwnAddress,
       scheme: this.setup.scheme,
       version: ex.head.version,
       host: ex.head.host,
