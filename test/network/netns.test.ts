@@ -53,6 +53,15 @@ async function curlFromNamespace(url: string, extra: string[] = []): Promise<Cur
   return { exitCode: r.status, status: Number(r.stdout) || 0, body };
 }
 
+/** curl on this host with `extra` arguments, bounded: the HTTP status, 0 when there was no answer. */
+async function curlFromHostWith(url: string, extra: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    execFile('curl', ['-sS', '--noproxy', '*', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code}', ...extra, url], { encoding: 'utf8', timeout: 15_000 }, (_err, stdout) =>
+      resolve(Number(stdout) || 0),
+    );
+  });
+}
+
 /** curl on this host (loopback), bounded: the HTTP status, 0 when there was no answer. */
 async function curlFromHost(url: string): Promise<number> {
   return new Promise((resolve) => {
@@ -185,11 +194,17 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
         const claims = ['-H', 'X-Forwarded-For: 127.0.0.1', '-H', 'Forwarded: for=127.0.0.1;host=evil.example;proto=https'];
         const r = await curlFromNamespace(`http://${HOST_IP}:${port}/api/headers`, claims);
         assert.equal(r.status, 200);
-        const seen = backend.requests.at(-1)?.headers ?? [];
-        const field = (name: string): string[] => seen.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+        const seen = (): Array<[string, string]> => backend.requests.at(-1)?.headers ?? [];
+        const field = (name: string): string[] => seen().filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
         assert.deepEqual(field('x-forwarded-for'), [CLIENT_IP]);
         assert.deepEqual(field('forwarded'), [`for=${CLIENT_IP};proto=http;host="${HOST_IP}:${port}"`]);
         assert.deepEqual(field('x-real-ip'), [CLIENT_IP]);
+        // This computer through its own address (a forwarder on it pointed at the LAN URL) keeps
+        // the chain it wrote, as a loopback client does (helper-149).
+        const own = await curlFromHostWith(`http://${HOST_IP}:${port}/api/headers`, ['-H', 'X-Forwarded-For: 203.0.113.9', '-H', 'Forwarded: for=203.0.113.9']);
+        assert.equal(own, 200);
+        assert.deepEqual(field('x-forwarded-for'), [`203.0.113.9, ${HOST_IP}`]);
+        assert.match(field('forwarded')[0] ?? '', /^for=203\.0\.113\.9, for=/);
       });
     } finally {
       await backend.close();
