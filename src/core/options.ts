@@ -298,7 +298,7 @@ export function loopbackReserveFor(cap: number): number {
  * Connections devices not in allowedClients may hold together out of a cap of `cap` (each is
  * answered 403 and closed): an eighth, at least 1. They come out of the network's share, so a
  * device refused by the list, however many addresses it uses, leaves the allowed devices the
- * rest of it (helper-148: 550 refused connections from five addresses of one /64 held every place).
+ * rest of it (helper-148: 550 refused connections from five IPv6 addresses held every place).
  */
 export function refusedConnectionsFor(cap: number): number {
   return Math.max(1, Math.floor(cap / 8));
@@ -308,9 +308,7 @@ export function refusedConnectionsFor(cap: number): number {
  * Connections one client address on the network may hold at once, out of a cap of `cap`: a
  * quarter, and at least 16 (a browser's six per host, its live-reload sockets and a second tab)
  * when the cap leaves that much beside the loopback reserve. Loopback clients are not counted
- * per address: they are the user at this machine. An IPv6 client counts per /64 (clientGroupOf):
- * a host picks any address of its own /64 (RFC 4941 temporary addresses), so per address one
- * device could hold the whole share of the network.
+ * per address: they are the user at this machine.
  */
 export function perClientConnectionsFor(cap: number): number {
   const network = cap - loopbackReserveFor(cap);

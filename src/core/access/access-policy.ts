@@ -217,19 +217,6 @@ export function normaliseIp(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
-/**
- * What one device on the network is counted by for the per-client connection share: an IPv4
- * address as it is; an IPv6 address by its /64 (`2001:db8:1:2::/64`), the prefix a host's own
- * addresses share (RFC 4291 §2.5.1: 64-bit interface identifiers; RFC 4941: a host may use any
- * number of them). `ip`: normalised (normaliseIp); text that is no address is returned as it is.
- */
-export function clientGroupOf(ip: string): string {
-  if (!ip.includes(':')) return ip;
-  const parsed = ipToBigInt(ip);
-  if (parsed === undefined || !parsed.v6) return ip;
-  return `${addressText(true, (parsed.value >> 64n) << 64n)}/64`;
-}
-
 interface Cidr {
   readonly v6: boolean;
   readonly base: bigint;

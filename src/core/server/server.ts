@@ -28,7 +28,7 @@ import { constants as fsConstants, realpathSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
 import type * as CryptoModule from 'node:crypto';
 import type { SecureContext, TLSSocket } from 'node:tls';
-import { ClientFilter, HostPolicy, UNKNOWN_CLIENT, clientGroupOf, isLoopbackAddress, normaliseIp } from '../access/access-policy';
+import { ClientFilter, HostPolicy, UNKNOWN_CLIENT, isLoopbackAddress, normaliseIp } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
 import { timeoutAfterReads } from '../http/after-reads';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
@@ -217,9 +217,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   /** The connection cap in force (the option, or derived from the descriptor limit). */
   private cap = 0;
   /**
-   * Sockets open per client on the network (clientGroupOf: an IPv4 address, an IPv6 /64; loopback
-   * clients are not counted), from accept to the raw socket's close, TLS handshakes included; with
-   * those of clients refused by allowedClients (refusedSockets) their sum is `networkSockets`. One address may hold perClientConnectionsFor(cap), all of them together the
+   * Sockets open per client address on the network (loopback clients are not counted), from
+   * accept to the raw socket's close, TLS handshakes included; with those of clients refused by
+   * allowedClients (refusedSockets) their sum is `networkSockets`. Per address, not per IPv6 /64:
+   * every SLAAC device on a LAN shares one /64 (and link-local clients fe80::/64), so grouping
+   * made one device's share everyone's (helper-149). One address may hold perClientConnectionsFor(cap), all of them together the
    * cap less loopbackReserveFor(cap): a device on the LAN cannot take the places of the others nor
    * of the user at this machine.
    */
@@ -774,7 +776,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         kind === 'cap'
           ? `${closed}: the server holds ${this.cap} connections, its cap (maxConnections${this.options.maxConnections === undefined ? ', from the descriptor limit: raise ulimit -n to allow more' : ''}); a client that holds many open (idle tabs, a load test) keeps others out until it lets them go`
           : kind === 'client'
-            ? `${closed}: a client on the network (the last one ${d.last}) held ${perClientConnectionsFor(this.cap)}, the most one may (a quarter of the cap of ${this.cap}; an IPv6 client counts by its /64)`
+            ? `${closed}: a client on the network (the last one ${d.last}) held ${perClientConnectionsFor(this.cap)}, the most one may (a quarter of the cap of ${this.cap})`
             : kind === 'refused'
               ? `${closed}: devices not in allowedClients (the last one ${d.last}) hold ${refusedConnectionsFor(this.cap)} connections, the most they may together (an eighth of the cap of ${this.cap}); allowed devices keep the rest`
               : `${closed}: clients on the network (the last one ${d.last}) hold every place but those kept for this computer (${loopbackReserveFor(this.cap)} of the cap of ${this.cap})`,
@@ -848,21 +850,20 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       });
       return true;
     }
-    const group = clientGroupOf(ip);
-    const mine = this.socketsPerClient.get(group) ?? 0;
+    const mine = this.socketsPerClient.get(ip) ?? 0;
     const perClient = perClientConnectionsFor(this.cap);
     if (mine >= perClient || this.networkSockets >= network) {
       this.connectionDropped(mine >= perClient ? 'client' : 'network', ip);
       socket.destroy();
       return false;
     }
-    this.socketsPerClient.set(group, mine + 1);
+    this.socketsPerClient.set(ip, mine + 1);
     this.networkSockets++;
     socket.once('close', () => {
       this.networkSockets--;
-      const left = (this.socketsPerClient.get(group) ?? 1) - 1;
-      if (left > 0) this.socketsPerClient.set(group, left);
-      else this.socketsPerClient.delete(group);
+      const left = (this.socketsPerClient.get(ip) ?? 1) - 1;
+      if (left > 0) this.socketsPerClient.set(ip, left);
+      else this.socketsPerClient.delete(ip);
     });
     return true;
   }
