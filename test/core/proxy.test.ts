@@ -756,6 +756,27 @@ test('a client that closes (FIN) while the back-end works is logged 499 and the 
   client.destroy();
 });
 
+test('a client that closes (FIN) after the back-end answered still gets the answer, also a page read whole for the live-reload tag (helper-149)', async () => {
+  const client = await RawClient.connect(srv.port);
+  await client.write(request('/api/late-body?ms=400', { headers: ['Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: document', 'Accept: text/html'] }));
+  await withTimeout(
+    (async () => {
+      while (!backend.requests.some((r) => r.target === '/api/late-body?ms=400')) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    'the back-end seeing the request',
+  );
+  // The head is on its way at once; the FIN comes while the body is still awaited.
+  await new Promise((r) => setTimeout(r, 100));
+  client.end();
+  const res = await client.readResponse({ timeoutMs: 5_000 });
+  client.destroy();
+  assert.equal(res.status, 200);
+  assert.match(res.body.toString('utf8'), /<p>back-end<\/p>/);
+  const record = await waitForRecord('/api/late-body?ms=400');
+  assert.equal(record.status, 200);
+});
+
 test('a client that half-closes before its streamed body is complete gets 400 at once, not a back-end timeout', async () => {
   const client = await RawClient.connect(srv.port);
   await client.write(request('/api/echo', { method: 'POST', headers: ['Content-Length: 100000'] }));

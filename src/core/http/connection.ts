@@ -1197,14 +1197,24 @@ export class Connection {
       this.destroy();
       return;
     }
-    // A proxied request whose answer has not begun, its body all sent: the client left (as nginx
-    // with proxy_ignore_client_abort off). The back-end's request is cancelled now and logged 499,
-    // not held until the back-end answers or times out: an abandoned long-poll kept its back-end
-    // connection 30 s, and its line then said a 504 was sent (helper-148). A file is answered at
-    // once, so a client's half-close still gets it; so does an upgrade request, whose tunnel
-    // learns of the FIN once switched.
+    // A proxied request the back-end has not answered yet (no response head), its body all sent:
+    // the client left (as nginx with proxy_ignore_client_abort off). The back-end's request is
+    // cancelled now and logged 499, not held until the back-end answers or times out: an
+    // abandoned long-poll kept its back-end connection 30 s, and its line then said a 504 was sent
+    // (helper-148). Once the back-end's head came, its answer is passed on as before (a page read
+    // whole for live reload's tag too, helper-149). A file is answered at once, so a client's
+    // half-close still gets it; so does an upgrade request, whose tunnel learns of the FIN once
+    // switched.
     const ex = this.exchange;
-    if (this.phase === 'handling' && this.streamed === undefined && ex !== undefined && ex.upstream !== undefined && !ex.answered && ex.header('upgrade') === undefined) {
+    if (
+      this.phase === 'handling' &&
+      this.streamed === undefined &&
+      ex !== undefined &&
+      ex.upstream !== undefined &&
+      ex.upstream.status === 0 &&
+      !ex.answered &&
+      ex.header('upgrade') === undefined
+    ) {
       ex.note ??= 'the client closed its connection before the back-end answered';
       this.destroy();
       return;
