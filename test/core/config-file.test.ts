@@ -331,6 +331,20 @@ test('a typo fixed back to the settings in use is said: an invalid edit, then th
   assert.equal((await fetchOnce(s.port, request('/'))).header('x-version'), '1');
 });
 
+test('an invalid file then removed, where none was in use, is said as removed, not as valid again (helper-149)', async () => {
+  const root = await rootWith({});
+  const { rm: remove } = await import('node:fs/promises');
+  await remove(join(root, CONFIG_FILE_NAME));
+  const s = await serve({ root });
+  const invalid = await edit(s, root, '{ "maxConnections": ');
+  assert.equal(invalid.kind, 'invalid');
+  const event = withTimeout(once(s.server, 'config') as Promise<[ConfigFileChange]>, 5_000, 'the config event');
+  await remove(join(root, CONFIG_FILE_NAME));
+  const [removed] = await event;
+  assert.equal(removed.kind, 'applied');
+  assert.equal(removed.message, 'porthole.config.json removed; nothing to apply (the settings in use came from no file)');
+});
+
 test('the folder removed and made again (in one go, with the old inode number; or after a while) is followed again: a later edit of the file is applied', async () => {
   // Live reload's watches, CI stop 33: a watch follows the folder it was made on, and `rm -r dist
   // && mkdir dist` gives the new folder the old one's inode number at once (ext4). The file's

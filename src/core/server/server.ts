@@ -564,7 +564,11 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     if (back === undefined && JSON.stringify(this.fileLayer) === JSON.stringify(layer)) {
       // ...but a typo fixed back to the file in use is said: silence left the error as the last word.
       if (!refusedBefore) return;
-      const message = `${CONFIG_FILE_NAME} is valid again; nothing to apply (it is as in use)`;
+      // An invalid file then removed is no file again, not a file made valid (helper-149).
+      const message =
+        layer === undefined
+          ? `${CONFIG_FILE_NAME} removed; nothing to apply (the settings in use came from no file)`
+          : `${CONFIG_FILE_NAME} is valid again; nothing to apply (it is as in use)`;
       this.emit('diagnostic', 'info', message);
       this.emit('config', { kind: 'applied', message });
       return;
