@@ -435,7 +435,9 @@ export function parseConfigText(text: string, file: string, root: string): Optio
   };
   let data: unknown;
   const json = text.replace(/^\uFEFF/, '');
-  if (json.trim() === '') fail('(the file)', 'is empty: write {} for no options, or delete the file');
+  // Said of the file as a whole (key ''): "porthole.config.json: is empty…", not "…: (the file): is
+  // empty…" (helper-147).
+  if (json.trim() === '') fail('', 'is empty: write {} for no options, or delete the file');
   try {
     data = JSON.parse(json);
   } catch (err) {
@@ -452,7 +454,7 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     const first = validate.errors?.[0];
     if (first === undefined) fail('', 'does not match its schema');
     const { key, reason } = describeSchemaError(first as ErrorObject, data);
-    fail(key === '' ? '(the file)' : key, reason);
+    fail(key, reason);
   }
   const raw = data as {
     [key: string]: unknown;
