@@ -428,6 +428,8 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   if (effective.reload.enabled) for (const folder of effective.reload.watchPaths) lines.push(`Watching also: ${folder}`);
   for (const mount of effective.mounts) lines.push(`Mount: ${mount.prefix} → ${mount.folder}`);
   if (effective.cleanUrls) lines.push('Clean URLs: /about serves about.html; /about.html redirects to /about');
+  // Said as clean URLs are: with --spa, or "spa" in the config file (helper-147: not in the banner).
+  if (effective.spa !== undefined) lines.push(`SPA fallback: a navigation to a missing path gets /${effective.spa}`);
   if (effective.reload.enabled && effective.consoleForward !== 'off') {
     const what = effective.consoleForward === 'all' ? 'console messages' : 'errors (console.error, uncaught errors, unhandled rejections)';
     lines.push(`Console: pages' ${what} are printed here (--console off|errors|all)`);

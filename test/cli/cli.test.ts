@@ -249,6 +249,15 @@ test('--spa naming a file that is not there starts, and says so on stderr (helpe
   );
   assert.match(cli.stderr, /^porthole: the single-page app fallback \/nope\.html does not exist; navigations to missing paths get 404 meanwhile$/m);
   await waitForLocal(cli);
+  // The banner names the fallback, as it names mounts and clean URLs (helper-147).
+  await withTimeout(
+    (async () => {
+      while (!/^SPA fallback: /m.test(cli.stdout)) await new Promise((r) => setTimeout(r, 20));
+    })(),
+    WAIT_MS,
+    `the banner's SPA line (stdout: ${cli.stdout})`,
+  );
+  assert.match(cli.stdout, /^SPA fallback: a navigation to a missing path gets \/nope\.html$/m);
   cli.child.kill('SIGINT');
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on SIGINT'), 0);
 });
