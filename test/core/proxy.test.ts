@@ -541,6 +541,28 @@ test('a back-end that is not running → 502 naming the target and the error: a 
   assert.match(record.note ?? '', /ECONNREFUSED/);
 });
 
+test('a route to this very server (its own port) is a 502 that says so, not a request sent back to itself hundreds deep (helper-148)', async () => {
+  const port = await freePort();
+  const self = await startServer({
+    root: site.root,
+    port,
+    configFile: false,
+    reload: { enabled: false },
+    proxy: { routes: [{ prefix: '/self', target: `http://127.0.0.1:${port}` }, { prefix: '/named', target: `http://localhost:${port}` }] },
+  });
+  try {
+    for (const path of ['/self/x', '/named/x']) {
+      const res = await fetchOnce(port, request(path));
+      assert.equal(res.status, 502, path);
+      assert.match(res.body.toString('utf8'), /which is this server itself \(it listens there\): each request would come back to it\. Point the route at the back-end's own port/);
+    }
+    // One line per request: nothing was forwarded (each hop would have been a record).
+    assert.deepEqual(self.records.map((r) => `${r.target} ${r.status}`), ['/self/x 502', '/named/x 502']);
+  } finally {
+    await self.close();
+  }
+});
+
 test('an https back-end on this machine with a self-signed certificate is proxied; an untrusted certificate elsewhere is a 502 that says to trust its CA (helper-55)', async () => {
   // helper-55: one Porthole could not proxy another started with --https: 502 "self-signed
   // certificate", advising to start a back-end that was running. nginx checks no back-end's

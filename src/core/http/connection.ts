@@ -536,6 +536,15 @@ export class Exchange {
     return this.connection.fromOwnAddress;
   }
 
+  /** The server's end of the connection: the address and port the request came in on. */
+  get localAddress(): string {
+    return this.connection.localAddress;
+  }
+
+  get localPort(): number {
+    return this.connection.localPort;
+  }
+
   /**
    * Takes `bytes` of the server-wide budget for a body about to be built in memory (a rewritten
    * page, an overlay, a listing); call it before building. Returns false when the server already
@@ -755,8 +764,8 @@ export class Connection {
   readonly remotePort: number;
   readonly id = ++lastConnectionId;
   /** The server's end of the socket and whether it is TLS, for the records. */
-  private readonly localAddress: string;
-  private readonly localPort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
   /**
    * The client is this computer through one of its own network addresses: the kernel makes such a
    * connection's source its destination, so the client's address is the socket's own.

@@ -33,7 +33,7 @@ import type { HeaderList, ReadonlyHeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { escapeForDisplay } from '../text/display-text';
-import { canonicalHostName, isLoopbackBind } from '../access/access-policy';
+import { canonicalHostName, isLoopbackBind, normaliseIp } from '../access/access-policy';
 import { isDocumentNavigation, isNavigationRequest } from '../reload/live-reload-inject';
 import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, policyDelivery, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
@@ -342,6 +342,24 @@ export class ReverseProxy {
     this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } }).compose(latin1Heads, upgradeRefusals, trailerLengths);
     this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } }).compose(latin1Heads, upgradeRefusals, trailerLengths);
     this.localTlsOrigins = new Set(routes.filter((r) => r.secure && isLocalHost(new URL(r.origin).hostname)).map((r) => r.origin));
+    for (const r of routes) {
+      const url = new URL(r.origin);
+      const hostname = url.hostname.replace(/^\[|\]$/g, '');
+      this.targets.set(r, { port: url.port === '' ? (r.secure ? 443 : 80) : Number(url.port), local: isLocalHost(url.hostname), address: normaliseIp(hostname) });
+    }
+  }
+
+  /** Each route's back-end port, whether its host names this machine's loopback, and its host as an address (isPortholeItself). */
+  private readonly targets = new Map<CompiledRoute, { readonly port: number; readonly local: boolean; readonly address: string }>();
+
+  /**
+   * True when `route`'s origin is where `ex` came in: the port it arrived on, at a loopback name
+   * or the address it arrived at (a route to this server's own port).
+   */
+  private isPortholeItself(route: CompiledRoute, ex: Exchange): boolean {
+    const target = this.targets.get(route);
+    if (target === undefined || target.port !== ex.localPort) return false;
+    return target.local || target.address === ex.localAddress;
   }
 
   /** The agent for `route`'s back-end (see localTlsAgent). */
@@ -371,6 +389,16 @@ export class ReverseProxy {
     const started = Date.now();
     const upstream: UpstreamInfo = { target: route.origin, status: 0, ms: 0 };
     ex.upstream = upstream;
+    if (this.isPortholeItself(route, ex)) {
+      // A route to this very server (`--proxy /api=http://127.0.0.1:<its own port>`): each request
+      // came back to it as a new one, hundreds deep, until its head passed 16 KiB (helper-148).
+      ex.note = `proxy ${route.origin}: that is this server itself, not a back-end`;
+      ex.refuse(
+        502,
+        `Porthole passes ${escapeForDisplay(route.prefix)} to ${escapeForDisplay(route.origin)}, which is this server itself (it listens there): each request would come back to it. Point the route at the back-end's own port (--proxy, porthole.proxy or proxy.routes in porthole.config.json).\n`,
+      );
+      return;
+    }
     if (ex.method === 'CONNECT') {
       ex.note = 'proxy: CONNECT is not forwarded';
       ex.refuse(405, 'CONNECT is not forwarded to the back-end.\n', [['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']]);
