@@ -51,6 +51,17 @@ function lastRecord(target: string): (typeof srv.records)[number] | undefined {
   return srv.records.filter((r) => r.target === target).at(-1);
 }
 
+/** Resolves once the back-end has seen a request for `target` (5 s at most). */
+async function backendSaw(target: string): Promise<void> {
+  await withTimeout(
+    (async () => {
+      while (!backend.requests.some((r) => r.target === target)) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    5_000,
+    `the back-end seeing ${target}`,
+  );
+}
+
 async function waitForRecord(target: string): Promise<(typeof srv.records)[number]> {
   await withTimeout(
     (async () => {
@@ -732,13 +743,7 @@ test('a back-end that dies mid-body cuts the client’s connection short (never 
 test('a client that leaves while the back-end works is logged as aborted, the back-end request dropped', async () => {
   const client = await RawClient.connect(srv.port);
   await client.write(request('/api/never?leave'));
-  await withTimeout(
-    (async () => {
-      while (!backend.requests.some((r) => r.target === '/api/never?leave')) await new Promise((r) => setTimeout(r, 10));
-    })(),
-    5_000,
-    'the back-end seeing the request',
-  );
+  await backendSaw('/api/never?leave');
   // A reset (a tab closed mid-request); a FIN: the next test.
   client.socket.resetAndDestroy();
   const record = await waitForRecord('/api/never?leave');
@@ -756,13 +761,7 @@ test('a client that closes (FIN) while the back-end works is logged 499 and the 
   const before = backend.openSockets;
   const client = await RawClient.connect(srv.port);
   await client.write(request('/api/never?fin'));
-  await withTimeout(
-    (async () => {
-      while (!backend.requests.some((r) => r.target === '/api/never?fin')) await new Promise((r) => setTimeout(r, 10));
-    })(),
-    5_000,
-    'the back-end seeing the request',
-  );
+  await backendSaw('/api/never?fin');
   client.socket.end();
   const record = await waitForRecord('/api/never?fin');
   assert.equal(record.status, 499, 'not the 504 of the response timeout');
@@ -781,13 +780,7 @@ test('a client that closes (FIN) while the back-end works is logged 499 and the 
 test('a client that closes (FIN) after the back-end answered still gets the answer, also a page read whole for the live-reload tag (helper-149)', async () => {
   const client = await RawClient.connect(srv.port);
   await client.write(request('/api/late-body?ms=400', { headers: ['Sec-Fetch-Mode: navigate', 'Sec-Fetch-Dest: document', 'Accept: text/html'] }));
-  await withTimeout(
-    (async () => {
-      while (!backend.requests.some((r) => r.target === '/api/late-body?ms=400')) await new Promise((r) => setTimeout(r, 10));
-    })(),
-    5_000,
-    'the back-end seeing the request',
-  );
+  await backendSaw('/api/late-body?ms=400');
   // The head is on its way at once; the FIN comes while the body is still awaited.
   await new Promise((r) => setTimeout(r, 100));
   client.end();

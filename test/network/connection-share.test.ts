@@ -24,54 +24,32 @@ const { ns: NS, hostIp: HOST_IP } = NET;
 const CAP = 40;
 
 /**
- * Run in the namespace: opens `count` connections to host:port, writes `greeting` on each, and
- * after `holdMs` prints how many the server has not closed; then lets them all go and does it
- * once more (the places must be given back). Prints two numbers, one a line.
+ * Run in the namespace: opens `count` connections to host:port (from each local address given
+ * after the first five arguments, else from the default one), writes `greeting` on each, and after
+ * `holdMs` prints how many the server has not closed, in all; then lets them all go. Does it
+ * `rounds` times (a second round: the places must have been given back). One number a line.
  */
 const HOLDER = `
 import { connect } from 'node:net';
-const [host, port, count, holdMs, greeting] = process.argv.slice(2);
+const [host, port, count, holdMs, greeting, rounds, ...from] = process.argv.slice(2);
 async function round() {
   const sockets = [];
   let open = 0;
-  for (let i = 0; i < Number(count); i++) {
-    const s = connect(Number(port), host);
-    s.on('connect', () => { open++; if (greeting !== '') s.write(greeting); });
-    s.on('close', () => { open--; });
-    s.on('error', () => undefined);
-    sockets.push(s);
+  for (const localAddress of from.length > 0 ? from : [undefined]) {
+    for (let i = 0; i < Number(count); i++) {
+      const s = connect({ port: Number(port), host, localAddress });
+      s.on('connect', () => { open++; if (greeting !== '') s.write(greeting); });
+      s.on('close', () => { open--; });
+      s.on('error', () => undefined);
+      sockets.push(s);
+    }
   }
   await new Promise((r) => setTimeout(r, Number(holdMs)));
   console.log(open);
   for (const s of sockets) s.destroy();
   await new Promise((r) => setTimeout(r, 300));
 }
-await round();
-await round();
-`;
-
-/**
- * Run in the namespace: from each of the local addresses given, opens `count` connections to
- * host:port (sending nothing), and after `holdMs` prints how many the server has not closed, in
- * all; then lets them go.
- */
-const HOLDER_FROM = `
-import { connect } from 'node:net';
-const [host, port, count, holdMs, ...from] = process.argv.slice(2);
-const sockets = [];
-let open = 0;
-for (const localAddress of from) {
-  for (let i = 0; i < Number(count); i++) {
-    const s = connect({ port: Number(port), host, localAddress });
-    s.on('connect', () => { open++; });
-    s.on('close', () => { open--; });
-    s.on('error', () => undefined);
-    sockets.push(s);
-  }
-}
-await new Promise((r) => setTimeout(r, Number(holdMs)));
-console.log(open);
-for (const s of sockets) s.destroy();
+for (let i = 0; i < Number(rounds); i++) await round();
 `;
 
 /** The IPv6 /64 of this suite's veth pair (unique local, RFC 4193), as 10.x.y of NET. */
@@ -80,7 +58,6 @@ const V6 = `fd00:${NET.prefix.split('.').slice(1).map((n) => Number(n).toString(
 let workDir = '';
 let root = '';
 let holder = '';
-let holderFrom = '';
 const skipReason = namespaceUnavailable();
 
 /** The holder in the namespace, bounded; resolves with the two counts it printed. */
@@ -88,7 +65,7 @@ function holdFromNamespace(port: number, greeting: string, onHolding: () => Prom
   return new Promise((resolve, reject) => {
     const child = execFile(
       IP as string,
-      ['netns', 'exec', NS, process.execPath, holder, HOST_IP, String(port), String(CAP), '2500', greeting],
+      ['netns', 'exec', NS, process.execPath, holder, HOST_IP, String(port), String(CAP), '2500', greeting, '2'],
       { encoding: 'utf8', timeout: 20_000 },
       (err, stdout) => (err === null ? resolve(stdout.trim().split('\n').map(Number)) : reject(new Error(err.message))),
     );
@@ -102,12 +79,12 @@ function holdFromNamespace(port: number, greeting: string, onHolding: () => Prom
   });
 }
 
-/** HOLDER_FROM in the namespace, bounded: the connections still open after `holdMs`, in all. */
+/** HOLDER in the namespace, one round from each of `from`, bounded: the connections still open after `holdMs`, in all. */
 function holdFrom(host: string, port: number, count: number, holdMs: number, from: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     execFile(
       IP as string,
-      ['netns', 'exec', NS, process.execPath, holderFrom, host, String(port), String(count), String(holdMs), ...from],
+      ['netns', 'exec', NS, process.execPath, holder, host, String(port), String(count), String(holdMs), '', '1', ...from],
       { encoding: 'utf8', timeout: 20_000 },
       (err, stdout) => (err === null ? resolve(Number(stdout.trim())) : reject(new Error(err.message))),
     );
@@ -134,8 +111,6 @@ describe('one client on the network against the connection cap', { skip: skipRea
     writeFileSync(join(root, 'a.txt'), 'a\n');
     holder = join(workDir, 'holder.mjs');
     writeFileSync(holder, HOLDER);
-    holderFrom = join(workDir, 'holder-from.mjs');
-    writeFileSync(holderFrom, HOLDER_FROM);
     createVethNamespace(NET);
     // More addresses in the namespace: .3 to .5, and an IPv6 /64 (nodad: usable at once).
     const peer = `${NET.hostDevice.slice(0, 14)}n`;
