@@ -20,6 +20,7 @@ import {
   connectionCapFor,
   loopbackReserveFor,
   perClientConnectionsFor,
+  refusedConnectionsFor,
 } from '../../src/core/options';
 import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES } from '../../src/core/http/limits';
 import { CAP_DROP_REPORT_MS } from '../../src/core/server/server';
@@ -93,8 +94,8 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['connections closed at the cap', /the connection is closed at once, and a warning says so \(stderr, the Output channel\): at once the first time, then one count per (\d+ s) while it goes on/, [CAP_DROP_REPORT_MS]],
   [
     'connections per client on the network',
-    /a quarter of the cap \(at least (\d+) where the cap allows: (\d+) → (\d+)\) per client address; all clients on the network together the cap less an eighth \((\d+) → (\d+)\)/,
-    [perClientConnectionsFor(40), 480, perClientConnectionsFor(480), 480, 480 - loopbackReserveFor(480)],
+    /a quarter of the cap \(at least (\d+) where the cap allows: (\d+) → (\d+)\) per client address; all clients on the network together the cap less an eighth \((\d+) → (\d+)\).*devices not in `allowedClients` \(each answered 403\) hold together an eighth of the cap at most \((\d+) → (\d+)\)/,
+    [perClientConnectionsFor(40), 480, perClientConnectionsFor(480), 480, 480 - loopbackReserveFor(480), 480, refusedConnectionsFor(480)],
   ],
   ['request head', /\| request head \| (\d+ s) \(`--header-timeout`\), (\d+ KiB), (\d+) fields, target (\d+ KiB) \|/, [DEFAULT_TIMEOUTS.headersMs, MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES]],
   [

@@ -1,5 +1,6 @@
 /**
- * A client that sends a whole request and resets the connection at once (SO_LINGER 0: a scanner,
+ * The log file side of aborted-requests.test.ts' reset-before-accept case, with host-name lookups on
+ * (dns.reverse throws on "-"). A client that sends a whole request and resets the connection at once (SO_LINGER 0: a scanner,
  * a client killed mid-request) is gone before the server reads its address: getpeername(2)
  * fails. Its request is still read from the socket and logged, with `-` for the address
  * (Combined Log Format's "unknown"); closed unread before, 197 of 200 went unlogged (helper-146).

@@ -1213,11 +1213,14 @@ export class Connection {
     // (helper-148). Once the back-end's head came, its answer is passed on as before (a page read
     // whole for live reload's tag too, helper-149). A file is answered at once, so a client's
     // half-close still gets it; so does an upgrade request, whose tunnel learns of the FIN once
-    // switched.
+    // switched; and so do requests pipelined before a half-close (helper-132): requests waiting
+    // behind this one say the client sent them all and waits for the answers (no browser
+    // pipelines, so a tab that leaves is never such a client).
     const ex = this.exchange;
     if (
       this.phase === 'handling' &&
       this.streamed === undefined &&
+      onlyEmptyLines(this.pending) &&
       ex !== undefined &&
       ex.upstream !== undefined &&
       ex.upstream.status === 0 &&
