@@ -50,6 +50,20 @@ async function openConnected(context, name) {
 }
 
 /**
+ * Runs `body` with `name` open in a connected tab of a fresh browser context, closed afterwards.
+ * @param {string} name
+ * @param {(tab: import('playwright-core').Page) => Promise<void>} body
+ */
+async function inConnectedTab(name, body) {
+  const context = await browser.newContext();
+  try {
+    await body(await openConnected(context, name));
+  } finally {
+    await context.close();
+  }
+}
+
+/**
  * Sets a marker in the page's JavaScript state: gone after a reload, kept by an in-place swap.
  * @param {import('playwright-core').Page} tab
  */
@@ -75,18 +89,14 @@ test('a page whose only </body> is inside a script string runs its script and re
 </html>
 `;
   await writeFile(path.join(site, 'write.html'), page('one'));
-  const context = await browser.newContext();
-  try {
-    const tab = await openConnected(context, 'write.html');
-    assert.equal(await tab.evaluate(() => window.__pageScriptRan), true, "the page's own script ran whole");
-    assert.equal(await tab.evaluate(() => document.querySelector('iframe')?.contentDocument?.body?.textContent), 'Hi');
-    await mark(tab);
-    await writeFile(path.join(site, 'write.html'), page('two'));
-    await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'two', undefined, { timeout: WAIT_MS });
-    assert.equal(await tab.evaluate(() => window.__marker), undefined);
-  } finally {
-    await context.close();
-  }
+  await inConnectedTab('write.html', async (tab) => {
+  assert.equal(await tab.evaluate(() => window.__pageScriptRan), true, "the page's own script ran whole");
+  assert.equal(await tab.evaluate(() => document.querySelector('iframe')?.contentDocument?.body?.textContent), 'Hi');
+  await mark(tab);
+  await writeFile(path.join(site, 'write.html'), page('two'));
+  await tab.waitForFunction(() => document.querySelector('h1')?.textContent === 'two', undefined, { timeout: WAIT_MS });
+  assert.equal(await tab.evaluate(() => window.__marker), undefined);
+  });
 });
 
 test('twenty tabs of one server all load, and all reload on an edit', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -117,36 +127,32 @@ test("a stylesheet saved among its editor's temporary files is swapped in place,
     path.join(site, 'temp.html'),
     '<!doctype html><html><head><link rel="stylesheet" href="css/temp.css"></head><body><h1>t</h1></body></html>\n',
   );
-  const context = await browser.newContext();
-  try {
-    const tab = await openConnected(context, 'temp.html');
-    await mark(tab);
-    const color = () => tab.evaluate(() => getComputedStyle(document.querySelector('h1')).color);
-    // vim: a swap file while editing, nothing saved yet; then the save: 4913 probe, backup, write.
-    await writeFile(path.join(site, '.temp.html.swp'), 'b0VIM 9.0');
-    await writeFile(path.join(css, '.temp.css.swp'), 'b0VIM 9.0');
-    await writeFile(path.join(css, '4913'), '');
-    await rm(path.join(css, '4913'));
-    await writeFile(path.join(css, 'temp.css~'), 'h1 { color: rgb(200, 0, 0); }\n');
-    await writeFile(path.join(css, 'temp.css'), 'h1 { color: rgb(0, 0, 200); }\n');
-    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 0, 200)', undefined, { timeout: WAIT_MS });
-    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
-    // Emacs (lock link to nowhere, auto-save) and a JetBrains safe write, then the next save.
-    await symlink('me@host.1:1', path.join(css, '.#temp.css'));
-    await writeFile(path.join(css, '#temp.css#'), 'h1 {');
-    await writeFile(path.join(css, 'temp.css___jb_tmp___'), 'h1 { color: rgb(0, 150, 0); }\n');
-    await rename(path.join(css, 'temp.css'), path.join(css, 'temp.css___jb_old___'));
-    await rename(path.join(css, 'temp.css___jb_tmp___'), path.join(css, 'temp.css'));
-    await rm(path.join(css, 'temp.css___jb_old___'));
-    await rm(path.join(css, '.#temp.css'));
-    await rm(path.join(css, '#temp.css#'));
-    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 150, 0)', undefined, { timeout: WAIT_MS });
-    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place again');
-    // And the page itself still reloads when it is saved.
-    assert.equal(await color(), 'rgb(0, 150, 0)');
-  } finally {
-    await context.close();
-  }
+  await inConnectedTab('temp.html', async (tab) => {
+  await mark(tab);
+  const color = () => tab.evaluate(() => getComputedStyle(document.querySelector('h1')).color);
+  // vim: a swap file while editing, nothing saved yet; then the save: 4913 probe, backup, write.
+  await writeFile(path.join(site, '.temp.html.swp'), 'b0VIM 9.0');
+  await writeFile(path.join(css, '.temp.css.swp'), 'b0VIM 9.0');
+  await writeFile(path.join(css, '4913'), '');
+  await rm(path.join(css, '4913'));
+  await writeFile(path.join(css, 'temp.css~'), 'h1 { color: rgb(200, 0, 0); }\n');
+  await writeFile(path.join(css, 'temp.css'), 'h1 { color: rgb(0, 0, 200); }\n');
+  await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 0, 200)', undefined, { timeout: WAIT_MS });
+  assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+  // Emacs (lock link to nowhere, auto-save) and a JetBrains safe write, then the next save.
+  await symlink('me@host.1:1', path.join(css, '.#temp.css'));
+  await writeFile(path.join(css, '#temp.css#'), 'h1 {');
+  await writeFile(path.join(css, 'temp.css___jb_tmp___'), 'h1 { color: rgb(0, 150, 0); }\n');
+  await rename(path.join(css, 'temp.css'), path.join(css, 'temp.css___jb_old___'));
+  await rename(path.join(css, 'temp.css___jb_tmp___'), path.join(css, 'temp.css'));
+  await rm(path.join(css, 'temp.css___jb_old___'));
+  await rm(path.join(css, '.#temp.css'));
+  await rm(path.join(css, '#temp.css#'));
+  await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 150, 0)', undefined, { timeout: WAIT_MS });
+  assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place again');
+  // And the page itself still reloads when it is saved.
+  assert.equal(await color(), 'rgb(0, 150, 0)');
+  });
 });
 
 test("a stylesheet a compiler writes with its source map or its .br/.gz copies is swapped in place, not reloaded; a lone map reloads nothing", { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -158,36 +164,32 @@ test("a stylesheet a compiler writes with its source map or its .br/.gz copies i
     path.join(site, 'built.html'),
     '<!doctype html><html><head><link rel="stylesheet" href="css/built.css"></head><body><h1>b</h1></body></html>\n',
   );
-  const context = await browser.newContext();
-  try {
-    const tab = await openConnected(context, 'built.html');
-    await mark(tab);
-    /** @param {string} rgb */
-    const shows = (rgb) =>
-      tab.waitForFunction((want) => getComputedStyle(document.querySelector('h1')).color === want, `rgb(${rgb})`, { timeout: WAIT_MS });
-    // Sass, PostCSS, Less: the stylesheet, then its map, in one go (and the other way round).
-    await writeFile(path.join(css, 'built.css'), sheet('0, 0, 200'));
-    await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":"A"}\n');
-    await shows('0, 0, 200');
-    await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":"AA"}\n');
-    await writeFile(path.join(css, 'built.css'), sheet('0, 150, 0'));
-    await shows('0, 150, 0');
-    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place with its map');
-    // A map written alone (a build that rewrote only the map) changes nothing a page shows.
-    await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":"AAA"}\n');
-    await delay(1_000); // a reload it set off would have come by now (debounce 50 ms)
-    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'a lone map reloaded nothing');
-    // A build that precompresses: the stylesheet with its .br and .gz, which this server sends
-    // for css/built.css (Chromium accepts both).
-    const next = sheet('0, 100, 100');
-    await writeFile(path.join(css, 'built.css'), next);
-    await writeFile(path.join(css, 'built.css.br'), brotliCompressSync(next));
-    await writeFile(path.join(css, 'built.css.gz'), gzipSync(next));
-    await shows('0, 100, 100');
-    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place with its .br and .gz');
-  } finally {
-    await context.close();
-  }
+  await inConnectedTab('built.html', async (tab) => {
+  await mark(tab);
+  /** @param {string} rgb */
+  const shows = (rgb) =>
+    tab.waitForFunction((want) => getComputedStyle(document.querySelector('h1')).color === want, `rgb(${rgb})`, { timeout: WAIT_MS });
+  // Sass, PostCSS, Less: the stylesheet, then its map, in one go (and the other way round).
+  await writeFile(path.join(css, 'built.css'), sheet('0, 0, 200'));
+  await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":"A"}\n');
+  await shows('0, 0, 200');
+  await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":"AA"}\n');
+  await writeFile(path.join(css, 'built.css'), sheet('0, 150, 0'));
+  await shows('0, 150, 0');
+  assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place with its map');
+  // A map written alone (a build that rewrote only the map) changes nothing a page shows.
+  await writeFile(path.join(css, 'built.css.map'), '{"version":3,"sources":["built.scss"],"mappings":"AAA"}\n');
+  await delay(1_000); // a reload it set off would have come by now (debounce 50 ms)
+  assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'a lone map reloaded nothing');
+  // A build that precompresses: the stylesheet with its .br and .gz, which this server sends
+  // for css/built.css (Chromium accepts both).
+  const next = sheet('0, 100, 100');
+  await writeFile(path.join(css, 'built.css'), next);
+  await writeFile(path.join(css, 'built.css.br'), brotliCompressSync(next));
+  await writeFile(path.join(css, 'built.css.gz'), gzipSync(next));
+  await shows('0, 100, 100');
+  assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place with its .br and .gz');
+  });
 });
 
 test('a stylesheet the page turned off (sheet.disabled, a theme switch) stays off when it is swapped in place', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -199,27 +201,23 @@ test('a stylesheet the page turned off (sheet.disabled, a theme switch) stays of
     path.join(site, 'theme.html'),
     '<!doctype html><html><head><link rel="stylesheet" href="css/theme-base.css"><link id="dark" rel="stylesheet" href="css/theme-dark.css"><link id="on" rel="stylesheet" href="css/theme-on.css"></head><body><p id="a">a</p><p id="b">b</p></body></html>\n',
   );
-  const context = await browser.newContext();
-  try {
-    const tab = await openConnected(context, 'theme.html');
-    await mark(tab);
-    /** @param {string} id */
-    const color = (id) => tab.evaluate((el) => getComputedStyle(document.getElementById(el)).color, id);
-    await tab.evaluate(() => {
-      document.getElementById('dark').sheet.disabled = true;
-    });
-    assert.equal(await color('a'), 'rgb(1, 1, 1)');
-    // Both saved in one go: the one left on shows the change, so the swap of both is done.
-    await writeFile(path.join(css, 'theme-dark.css'), '#a { color: rgb(201, 0, 0); }\n');
-    await writeFile(path.join(css, 'theme-on.css'), '#b { color: rgb(0, 201, 0); }\n');
-    await tab.waitForFunction(() => getComputedStyle(document.getElementById('b')).color === 'rgb(0, 201, 0)', undefined, { timeout: WAIT_MS });
-    await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-old]').length === 0, undefined, { timeout: WAIT_MS });
-    assert.equal(await color('a'), 'rgb(1, 1, 1)', 'the sheet the page turned off is still off');
-    assert.equal(await tab.evaluate(() => document.querySelector('link[href*="theme-dark.css"]').sheet.disabled), true);
-    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
-  } finally {
-    await context.close();
-  }
+  await inConnectedTab('theme.html', async (tab) => {
+  await mark(tab);
+  /** @param {string} id */
+  const color = (id) => tab.evaluate((el) => getComputedStyle(document.getElementById(el)).color, id);
+  await tab.evaluate(() => {
+    document.getElementById('dark').sheet.disabled = true;
+  });
+  assert.equal(await color('a'), 'rgb(1, 1, 1)');
+  // Both saved in one go: the one left on shows the change, so the swap of both is done.
+  await writeFile(path.join(css, 'theme-dark.css'), '#a { color: rgb(201, 0, 0); }\n');
+  await writeFile(path.join(css, 'theme-on.css'), '#b { color: rgb(0, 201, 0); }\n');
+  await tab.waitForFunction(() => getComputedStyle(document.getElementById('b')).color === 'rgb(0, 201, 0)', undefined, { timeout: WAIT_MS });
+  await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-old]').length === 0, undefined, { timeout: WAIT_MS });
+  assert.equal(await color('a'), 'rgb(1, 1, 1)', 'the sheet the page turned off is still off');
+  assert.equal(await tab.evaluate(() => document.querySelector('link[href*="theme-dark.css"]').sheet.disabled), true);
+  assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+  });
 });
 
 test('a <link disabled> (the attribute: an alternate theme, off) swapped in place leaves no copy behind, save after save', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -231,27 +229,23 @@ test('a <link disabled> (the attribute: an alternate theme, off) swapped in plac
     path.join(site, 'attr-off.html'),
     '<!doctype html><html><head><link id="alt" rel="stylesheet" href="css/attr-off.css" disabled></head><body><p id="c">c</p></body></html>\n',
   );
-  const context = await browser.newContext();
-  try {
-    const tab = await openConnected(context, 'attr-off.html');
-    await mark(tab);
-    for (const n of [31, 32, 33]) {
-      const before = await tab.evaluate(() => document.getElementById('alt').href);
-      await writeFile(path.join(css, 'attr-off.css'), `#c { color: rgb(${n}, 0, 0); }\n`);
-      await tab.waitForFunction((href) => document.getElementById('alt').href !== href, before, { timeout: WAIT_MS });
-      await delay(200);
-    }
-    assert.equal(await tab.evaluate(() => document.querySelectorAll('link[data-porthole-old]').length), 0, 'no copies left behind');
-    assert.equal(await tab.evaluate(() => document.querySelectorAll('link').length), 1);
-    assert.equal(await tab.evaluate(() => getComputedStyle(document.getElementById('c')).color), 'rgb(0, 0, 0)', 'still off');
-    await tab.evaluate(() => {
-      document.getElementById('alt').disabled = false;
-    });
-    await tab.waitForFunction(() => getComputedStyle(document.getElementById('c')).color === 'rgb(33, 0, 0)', undefined, { timeout: WAIT_MS });
-    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
-  } finally {
-    await context.close();
+  await inConnectedTab('attr-off.html', async (tab) => {
+  await mark(tab);
+  for (const n of [31, 32, 33]) {
+    const before = await tab.evaluate(() => document.getElementById('alt').href);
+    await writeFile(path.join(css, 'attr-off.css'), `#c { color: rgb(${n}, 0, 0); }\n`);
+    await tab.waitForFunction((href) => document.getElementById('alt').href !== href, before, { timeout: WAIT_MS });
+    await delay(200);
   }
+  assert.equal(await tab.evaluate(() => document.querySelectorAll('link[data-porthole-old]').length), 0, 'no copies left behind');
+  assert.equal(await tab.evaluate(() => document.querySelectorAll('link').length), 1);
+  assert.equal(await tab.evaluate(() => getComputedStyle(document.getElementById('c')).color), 'rgb(0, 0, 0)', 'still off');
+  await tab.evaluate(() => {
+    document.getElementById('alt').disabled = false;
+  });
+  await tab.waitForFunction(() => getComputedStyle(document.getElementById('c')).color === 'rgb(33, 0, 0)', undefined, { timeout: WAIT_MS });
+  assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+  });
 });
 
 test("a swapped stylesheet's <link> is the page's own element still: a script holding it (a theme switch) goes on working (helper-120)", { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -264,23 +258,19 @@ test("a swapped stylesheet's <link> is the page's own element still: a script ho
     path.join(site, 'held.html'),
     '<!doctype html><html><head><link id="theme" rel="stylesheet" href="css/held-light.css"><script>window.themeLink = document.getElementById("theme"); window.setTheme = function (n) { window.themeLink.href = "css/held-" + n + ".css"; };</script></head><body><p id="t">t</p></body></html>\n',
   );
-  const context = await browser.newContext();
-  try {
-    const tab = await openConnected(context, 'held.html');
-    await mark(tab);
-    const color = () => tab.evaluate(() => getComputedStyle(document.getElementById('t')).color);
-    assert.equal(await color(), 'rgb(10, 10, 10)');
-    await writeFile(path.join(css, 'held-light.css'), '#t { color: rgb(11, 11, 11); }\n');
-    await tab.waitForFunction(() => getComputedStyle(document.getElementById('t')).color === 'rgb(11, 11, 11)', undefined, { timeout: WAIT_MS });
-    await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-old]').length === 0, undefined, { timeout: WAIT_MS });
-    assert.equal(await tab.evaluate(() => window.themeLink.isConnected && document.getElementById('theme') === window.themeLink), true, 'the page still holds its <link>');
-    assert.equal(await tab.evaluate(() => document.querySelectorAll('link[rel="stylesheet"]').length), 1);
-    await tab.evaluate(() => window.setTheme('dark'));
-    await tab.waitForFunction(() => getComputedStyle(document.getElementById('t')).color === 'rgb(200, 200, 200)', undefined, { timeout: WAIT_MS });
-    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
-  } finally {
-    await context.close();
-  }
+  await inConnectedTab('held.html', async (tab) => {
+  await mark(tab);
+  const color = () => tab.evaluate(() => getComputedStyle(document.getElementById('t')).color);
+  assert.equal(await color(), 'rgb(10, 10, 10)');
+  await writeFile(path.join(css, 'held-light.css'), '#t { color: rgb(11, 11, 11); }\n');
+  await tab.waitForFunction(() => getComputedStyle(document.getElementById('t')).color === 'rgb(11, 11, 11)', undefined, { timeout: WAIT_MS });
+  await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-old]').length === 0, undefined, { timeout: WAIT_MS });
+  assert.equal(await tab.evaluate(() => window.themeLink.isConnected && document.getElementById('theme') === window.themeLink), true, 'the page still holds its <link>');
+  assert.equal(await tab.evaluate(() => document.querySelectorAll('link[rel="stylesheet"]').length), 1);
+  await tab.evaluate(() => window.setTheme('dark'));
+  await tab.waitForFunction(() => getComputedStyle(document.getElementById('t')).color === 'rgb(200, 200, 200)', undefined, { timeout: WAIT_MS });
+  assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+  });
 });
 
 test('stylesheets imported from a <style> or a linked sheet, at any depth, are swapped in place; an unused one reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -298,29 +288,25 @@ test('stylesheets imported from a <style> or a linked sheet, at any depth, are s
 </head><body><h1>h</h1><h2>s</h2><p>p</p></body></html>
 `,
   );
-  const context = await browser.newContext();
-  try {
-    const tab = await openConnected(context, 'imports.html');
-    /** @param {string} selector */
-    const color = (selector) => tab.evaluate((s) => getComputedStyle(document.querySelector(s)).color, selector);
-    assert.equal(await color('h1'), 'rgb(200, 0, 0)');
-    assert.equal(await color('p'), 'rgb(0, 0, 200)');
-    await mark(tab);
-    // Imported from the <style> element.
-    await writeFile(path.join(css, 'from-style.css'), 'h1 { color: rgb(0, 150, 0); }\n');
-    await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 150, 0)', undefined, { timeout: WAIT_MS });
-    // Imported by a sheet imported by a linked sheet, with a media condition.
-    await writeFile(path.join(css, 'deep.css'), 'p { color: rgb(150, 0, 150); }\n');
-    await tab.waitForFunction(() => getComputedStyle(document.querySelector('p')).color === 'rgb(150, 0, 150)', undefined, { timeout: WAIT_MS });
-    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, not reloaded');
-    assert.equal(await color('h2'), 'rgb(1, 2, 3)', "the <style>'s own rules are still there");
-    assert.equal(await color('h1'), 'rgb(0, 150, 0)');
-    // A stylesheet this page does not use: the change cannot be applied in place, so it reloads.
-    await writeFile(path.join(css, 'unused.css'), 'p { color: white; }\n');
-    await tab.waitForFunction(() => window.__marker === undefined && window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
-  } finally {
-    await context.close();
-  }
+  await inConnectedTab('imports.html', async (tab) => {
+  /** @param {string} selector */
+  const color = (selector) => tab.evaluate((s) => getComputedStyle(document.querySelector(s)).color, selector);
+  assert.equal(await color('h1'), 'rgb(200, 0, 0)');
+  assert.equal(await color('p'), 'rgb(0, 0, 200)');
+  await mark(tab);
+  // Imported from the <style> element.
+  await writeFile(path.join(css, 'from-style.css'), 'h1 { color: rgb(0, 150, 0); }\n');
+  await tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(0, 150, 0)', undefined, { timeout: WAIT_MS });
+  // Imported by a sheet imported by a linked sheet, with a media condition.
+  await writeFile(path.join(css, 'deep.css'), 'p { color: rgb(150, 0, 150); }\n');
+  await tab.waitForFunction(() => getComputedStyle(document.querySelector('p')).color === 'rgb(150, 0, 150)', undefined, { timeout: WAIT_MS });
+  assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, not reloaded');
+  assert.equal(await color('h2'), 'rgb(1, 2, 3)', "the <style>'s own rules are still there");
+  assert.equal(await color('h1'), 'rgb(0, 150, 0)');
+  // A stylesheet this page does not use: the change cannot be applied in place, so it reloads.
+  await writeFile(path.join(css, 'unused.css'), 'p { color: white; }\n');
+  await tab.waitForFunction(() => window.__marker === undefined && window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  });
 });
 
 test("a page with a strict CSP meta reloads: the policy makes room for our script and socket only", { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -734,14 +720,10 @@ test('a page whose own <meta> says UTF-16 (read as UTF-8 or its default by the b
       Buffer.from('</p></body></html>\n', 'latin1'),
     ]);
   await writeFile(path.join(site, 'unicode-meta.html'), page('one'));
-  const context = await browser.newContext();
-  try {
-    const tab = await openConnected(context, 'unicode-meta.html');
-    await writeFile(path.join(site, 'unicode-meta.html'), page('two'));
-    await tab.waitForFunction(() => document.title === 'two', undefined, { timeout: WAIT_MS });
-  } finally {
-    await context.close();
-  }
+  await inConnectedTab('unicode-meta.html', async (tab) => {
+  await writeFile(path.join(site, 'unicode-meta.html'), page('two'));
+  await tab.waitForFunction(() => document.title === 'two', undefined, { timeout: WAIT_MS });
+  });
 });
 
 test('a page whose URL was also fetched (its own fetch(), a pjax/Turbo-style load) still has the client when the tab goes back to it', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -753,19 +735,15 @@ test('a page whose URL was also fetched (its own fetch(), a pjax/Turbo-style loa
     '<!doctype html><html><head><title>f</title></head><body><a id="away" href="tabs.html">away</a><script>fetch("fetched.html").then((r) => r.text()).then((t) => { window.__fetched = t.length; });</script></body></html>\n',
   );
   await writeFile(path.join(site, 'tabs.html'), '<!doctype html><html><head><title>tabs</title></head><body><h1>tabs</h1></body></html>\n');
-  const context = await browser.newContext();
-  try {
-    const tab = await openConnected(context, 'fetched.html');
-    await tab.waitForFunction(() => window.__fetched > 0, undefined, { timeout: WAIT_MS });
-    await tab.click('#away');
-    await tab.waitForFunction(() => document.title === 'tabs', undefined, { timeout: WAIT_MS });
-    await tab.goBack({ waitUntil: 'load', timeout: WAIT_MS });
-    assert.equal(await tab.evaluate(() => document.title), 'f');
-    assert.equal(await tab.evaluate(() => document.querySelector('script[data-porthole-client]') !== null), true, 'the page as navigated, with the client');
-    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
-  } finally {
-    await context.close();
-  }
+  await inConnectedTab('fetched.html', async (tab) => {
+  await tab.waitForFunction(() => window.__fetched > 0, undefined, { timeout: WAIT_MS });
+  await tab.click('#away');
+  await tab.waitForFunction(() => document.title === 'tabs', undefined, { timeout: WAIT_MS });
+  await tab.goBack({ waitUntil: 'load', timeout: WAIT_MS });
+  assert.equal(await tab.evaluate(() => document.title), 'f');
+  assert.equal(await tab.evaluate(() => document.querySelector('script[data-porthole-client]') !== null), true, 'the page as navigated, with the client');
+  await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  });
 });
 
 test('a Content-Security-Policy-Report-Only field gets room for the client too: no violation is reported for its script or socket (helper-120)', { timeout: TEST_TIMEOUT_MS }, async () => {

@@ -212,6 +212,15 @@ function isLoopbackHostName(name: string): boolean {
  */
 export const UNKNOWN_CLIENT = '-';
 
+/**
+ * Whether a connection comes from this computer through one of its own network addresses: the
+ * kernel makes such a connection's source its destination, so the client's address (`remote`) is
+ * the socket's own (`local`). Both normalised (normaliseIp); an unknown client is never this one.
+ */
+export function isOwnAddress(remote: string, local: string): boolean {
+  return remote === local && remote !== UNKNOWN_CLIENT;
+}
+
 /** `::ffff:127.0.0.1` → `127.0.0.1` (dual-stack sockets report IPv4 clients mapped). */
 export function normaliseIp(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;

@@ -25,7 +25,7 @@ import type { Socket } from 'node:net';
 import { read as fsRead } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { UNKNOWN_CLIENT, normaliseIp } from '../access/access-policy';
+import { isOwnAddress, normaliseIp } from '../access/access-policy';
 import { escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
 import { TOKEN_CHARS, isToken } from './http-grammar';
@@ -766,12 +766,9 @@ export class Connection {
   /** The server's end of the socket and whether it is TLS, for the records. */
   readonly localAddress: string;
   readonly localPort: number;
-  /**
-   * The client is this computer through one of its own network addresses: the kernel makes such a
-   * connection's source its destination, so the client's address is the socket's own.
-   */
+  /** The client is this computer through one of its own network addresses (isOwnAddress). */
   get fromOwnAddress(): boolean {
-    return this.remoteAddress === this.localAddress && this.remoteAddress !== UNKNOWN_CLIENT;
+    return isOwnAddress(this.remoteAddress, this.localAddress);
   }
   private readonly secure: boolean;
   private phase: Phase = 'idle';

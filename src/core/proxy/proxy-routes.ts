@@ -8,6 +8,7 @@
  * what the back-end sees.
  */
 import { isUtf8 } from 'node:buffer';
+import { canonicalHostName, isLoopbackBind, normaliseIp } from '../access/access-policy';
 import { RESERVED_PREFIX, type ProxyRoute } from '../options';
 
 /** A validated route, ready to match. */
@@ -19,6 +20,12 @@ export interface CompiledRoute {
   /** The target's `host[:port]`, sent as Host when rewriting it. */
   readonly authority: string;
   readonly secure: boolean;
+  /** The back-end's TCP port (the scheme's default when the URL names none). */
+  readonly port: number;
+  /** The target's host without IPv6 brackets, an IPv4-mapped address as plain IPv4 (normaliseIp). */
+  readonly address: string;
+  /** The host names this machine's loopback: a loopback address, `localhost` or `*.localhost` (RFC 6761 §6.3). */
+  readonly local: boolean;
 }
 
 /**
@@ -57,7 +64,16 @@ export function compileRoute(route: ProxyRoute): CompiledRoute | string {
     return `proxy target "${target}" must be an origin only (scheme, host, port): the request path is sent to it unchanged`;
   }
   const trimmed = prefix.length > 1 ? prefix.replace(/\/+$/, '') || '/' : prefix;
-  return { prefix: trimmed, origin: url.origin, authority: url.host, secure: url.protocol === 'https:' };
+  const secure = url.protocol === 'https:';
+  return {
+    prefix: trimmed,
+    origin: url.origin,
+    authority: url.host,
+    secure,
+    port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
+    address: normaliseIp(url.hostname.replace(/^\[|\]$/g, '')),
+    local: isLoopbackBind(url.hostname) || canonicalHostName(url.hostname).endsWith('.localhost'),
+  };
 }
 
 /** Every route checked, longest prefix first; the first problem as a message. */

@@ -33,7 +33,6 @@ import type { HeaderList, ReadonlyHeaderList } from '../http/request-record';
 import { statusHasNoBody } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { escapeForDisplay } from '../text/display-text';
-import { canonicalHostName, isLoopbackBind, normaliseIp } from '../access/access-policy';
 import { isDocumentNavigation, isNavigationRequest } from '../reload/live-reload-inject';
 import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, policyDelivery, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
@@ -320,8 +319,6 @@ export class ReverseProxy {
    * Back-ends on other machines are checked (a CA of your own: NODE_EXTRA_CA_CERTS).
    */
   private readonly localTlsAgent: Dispatcher;
-  /** The origins of the routes whose back-end localTlsAgent reaches (https on this machine), known once. */
-  private readonly localTlsOrigins: ReadonlySet<string>;
 
   private constructor(
     private readonly setup: ProxySetup,
@@ -341,30 +338,19 @@ export class ReverseProxy {
     };
     this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } }).compose(latin1Heads, upgradeRefusals, trailerLengths);
     this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } }).compose(latin1Heads, upgradeRefusals, trailerLengths);
-    this.localTlsOrigins = new Set(routes.filter((r) => r.secure && isLocalHost(new URL(r.origin).hostname)).map((r) => r.origin));
-    for (const r of routes) {
-      const url = new URL(r.origin);
-      const hostname = url.hostname.replace(/^\[|\]$/g, '');
-      this.targets.set(r, { port: url.port === '' ? (r.secure ? 443 : 80) : Number(url.port), local: isLocalHost(url.hostname), address: normaliseIp(hostname) });
-    }
   }
-
-  /** Each route's back-end port, whether its host names this machine's loopback, and its host as an address (isPortholeItself). */
-  private readonly targets = new Map<CompiledRoute, { readonly port: number; readonly local: boolean; readonly address: string }>();
 
   /**
    * True when `route`'s origin is where `ex` came in: the port it arrived on, at a loopback name
    * or the address it arrived at (a route to this server's own port).
    */
   private isPortholeItself(route: CompiledRoute, ex: Exchange): boolean {
-    const target = this.targets.get(route);
-    if (target === undefined || target.port !== ex.localPort) return false;
-    return target.local || target.address === ex.localAddress;
+    return route.port === ex.localPort && (route.local || route.address === ex.localAddress);
   }
 
   /** The agent for `route`'s back-end (see localTlsAgent). */
   private agentFor(route: CompiledRoute): Dispatcher {
-    return this.localTlsOrigins.has(route.origin) ? this.localTlsAgent : this.agent;
+    return route.secure && route.local ? this.localTlsAgent : this.agent;
   }
 
   /** Checks the routes; throws ProxyConfigError naming the first bad one. */
@@ -844,11 +830,6 @@ export class ReverseProxy {
     );
     ex.respond(status, [['Content-Type', 'text/html; charset=utf-8'], ['Cache-Control', 'no-store']], body);
   }
-}
-
-/** A URL hostname (`[::1]` bracketed) that names this machine: a loopback address or `localhost` (and `*.localhost`, RFC 6761 §6.3). */
-function isLocalHost(hostname: string): boolean {
-  return isLoopbackBind(hostname) || canonicalHostName(hostname).endsWith('.localhost');
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {

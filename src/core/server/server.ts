@@ -28,7 +28,7 @@ import { constants as fsConstants, realpathSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
 import type * as CryptoModule from 'node:crypto';
 import type { SecureContext, TLSSocket } from 'node:tls';
-import { ClientFilter, HostPolicy, UNKNOWN_CLIENT, isLoopbackAddress, normaliseIp } from '../access/access-policy';
+import { ClientFilter, HostPolicy, UNKNOWN_CLIENT, isLoopbackAddress, isOwnAddress, normaliseIp } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
 import { timeoutAfterReads } from '../http/after-reads';
 import { DEFAULT_PARSER_LIMITS, type ParserLimits } from '../http/limits';
@@ -809,11 +809,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     // before, 197 of 200 heads sent and reset at once went unlogged (helper-146).
     const peer: Peer = address === undefined ? { address: UNKNOWN_CLIENT, port: 0 } : { address: normaliseIp(address), port: socket.remotePort ?? 0 };
     const ip = peer.address;
-    // This computer, also through one of its own network addresses (the banner's URL when bound to
-    // it, the LAN URL opened to see what a phone sees): the kernel makes such a connection's source
-    // its destination, so the client's address is the socket's own (helper-148: 403 from the
-    // allowedClients list, and counted against the network's share). Loopback needs no look.
-    const thisComputer = isLoopbackAddress(ip) || (address !== undefined && ip === normaliseIp(socket.localAddress ?? ''));
+    // This computer, also through one of its own network addresses (isOwnAddress: the banner's URL
+    // when bound to it, the LAN URL opened to see what a phone sees; helper-148: it had a 403 from
+    // the allowedClients list, and counted against the network's share).
+    const thisComputer = isLoopbackAddress(ip) || isOwnAddress(ip, normaliseIp(socket.localAddress ?? UNKNOWN_CLIENT));
     const allowed = thisComputer || this.hooks.clients.allows(ip);
     if (!thisComputer && !this.countNetworkSocket(socket, ip, allowed)) return;
     if (this.secureContext === undefined) {
