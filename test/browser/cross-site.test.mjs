@@ -5,7 +5,7 @@
 // That page tries <script src> of Porthole's app-config.js and reports whether it could read the
 // global it defines. By default Chromium must get nothing; a page served by Porthole itself reads
 // it; with --allow-cross-site the other site reads it too (what any site could do before).
-/* global document -- used inside page.evaluate() callbacks, which run in the page */
+/* global document, getComputedStyle -- used inside page.evaluate() callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -130,5 +130,37 @@ test("a sandboxed frame of Porthole's own page is refused its files as another s
   } finally {
     await context?.close();
     await cli.stop();
+  }
+});
+
+test('a page loads stylesheets and images from Porthole on another port of the same IP address: same-site (helper-151)', async () => {
+  // Chromium calls 127.0.0.1:A and 127.0.0.1:B the same site (Sec-Fetch-Site: same-site), yet it
+  // refused their answers while they said Cross-Origin-Resource-Policy: same-site
+  // (ERR_BLOCKED_BY_RESPONSE.NotSameSite); the log said 200.
+  const assets = await mkdtemp(path.join(tmpdir(), 'porthole-same-site-'));
+  await writeFile(path.join(assets, 'x.css'), '#p { color: rgb(1, 2, 3); }\n');
+  await writeFile(path.join(assets, 'x.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="17" height="9"><rect width="17" height="9"/></svg>\n');
+  const assetCli = await startCli([assets, '--port', '0', '--quiet', '--no-reload']);
+  await writeFile(
+    path.join(siteDir ?? '', 'same-site.html'),
+    `<!doctype html><html><head><title>same-site</title><link rel="stylesheet" href="http://127.0.0.1:${assetCli.port}/x.css"></head><body><p id="p">p</p><img id="i" src="http://127.0.0.1:${assetCli.port}/x.svg"></body></html>\n`,
+  );
+  const pageCli = await startCli([siteDir ?? '', '--port', '0', '--quiet', '--no-reload']);
+  const context = await browser?.newContext();
+  try {
+    const page = await context?.newPage();
+    assert.ok(page);
+    /** @type {string[]} */
+    const failed = [];
+    page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText ?? ''}`));
+    await page.goto(`http://127.0.0.1:${pageCli.port}/same-site.html`, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
+    assert.deepEqual(failed, []);
+    assert.equal(await page.evaluate(() => document.getElementById('i')?.naturalWidth), 17);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('p') ?? document.body).color), 'rgb(1, 2, 3)');
+  } finally {
+    await context?.close();
+    await pageCli.stop();
+    await assetCli.stop();
+    await rm(assets, { recursive: true, force: true });
   }
 });

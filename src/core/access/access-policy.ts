@@ -366,6 +366,18 @@ const NAVIGATION_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'fencedf
 const EMBEDDED_DESTINATIONS = new Set(['object', 'embed']);
 
 /**
+ * True when the request's first `Sec-Fetch-Site` (W3C Fetch Metadata Request Headers §2.1) is
+ * `same-site`: a page of this server's site at another origin (another port of the same host)
+ * made it. `headers`: lower-case names.
+ */
+export function isSameSiteFetch(headers: ReadonlyArray<readonly [string, string]>): boolean {
+  for (const [name, value] of headers) {
+    if (name === 'sec-fetch-site') return value.trim().toLowerCase() === 'same-site';
+  }
+  return false;
+}
+
+/**
  * True when Fetch Metadata (W3C Fetch Metadata Request Headers §2) says another site is loading
  * this URL as a resource into its own page: `Sec-Fetch-Site: cross-site` and not a navigation
  * (`Sec-Fetch-Mode` other than `navigate`/`nested-navigate`, `Sec-Fetch-Dest` not a document or a

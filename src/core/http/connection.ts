@@ -118,7 +118,7 @@ const INPUT_STORE_MIN_BYTES = 4096;
 const countInputCopy = (copiedBytes: number): void => {
   connectionStats.inputCopiedBytes += copiedBytes;
 };
-/** On every response unless cross-site loads are allowed (Fetch: Cross-Origin-Resource-Policy). */
+/** On every response unless cross-site loads are allowed or the load is same-site (Exchange.corp; Fetch: Cross-Origin-Resource-Policy). */
 const CORP: [string, string] = ['Cross-Origin-Resource-Policy', 'same-site'];
 const CONNECTION_CLOSE: [string, string] = ['Connection', 'close'];
 const CONNECTION_KEEP_ALIVE: [string, string] = ['Connection', 'keep-alive'];
@@ -306,7 +306,7 @@ export interface ConnectionContext {
   readonly budget: MemoryBudget;
   /** Response bytes queued in memory over every connection (capacity maxQueuedTotalBytes). */
   readonly queued: MemoryBudget;
-  /** False: every response carries `Cross-Origin-Resource-Policy: same-site`. */
+  /** False: responses carry `Cross-Origin-Resource-Policy: same-site` (but see Exchange.corp). */
   readonly crossSiteLoads: boolean;
   /** True for a method the handler answers 405/501 (its body is never read). */
   refusesMethod(method: string): boolean;
@@ -474,6 +474,16 @@ export class Exchange {
    * URLs made relative to the page (the live-reload client's) are computed from it.
    */
   documentPath: string | undefined;
+  /**
+   * False when this request's own Fetch Metadata says it is a same-site load (`Sec-Fetch-Site:
+   * same-site`), which the server checked and allowed: its answer carries no
+   * `Cross-Origin-Resource-Policy: same-site` (ConnectionContext.crossSiteLoads). Chromium refuses
+   * such an answer to a page on another port of the same IP address (`127.0.0.1:5173` loading
+   * from `127.0.0.1:8000`: ERR_BLOCKED_BY_RESPONSE.NotSameSite) though it calls the load
+   * same-site itself, while the log said 200 (helper-151). A browser that sends no Fetch Metadata
+   * still gets the header, so its cross-site loads stay refused.
+   */
+  corp = true;
   /** Set by a proxied route: the back-end's part, recorded apart from Porthole's. */
   upstream: UpstreamInfo | undefined;
   /** Set by the SPA fallback: the file (a request path) sent in place of the missing one asked for. */
@@ -1474,7 +1484,7 @@ export class Connection {
   private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
     const connection = this.begin(ex, status);
     // CORP first, so a configured Cross-Origin-Resource-Policy header replaces it.
-    if (!this.ctx.crossSiteLoads) headers.push(CORP);
+    if (ex.corp && !this.ctx.crossSiteLoads) headers.push(CORP);
     let all = withExtraHeaders(headers, ex.extraHeaders);
     if (ex.addedVary !== undefined) all.push(['Vary', ex.addedVary]);
     // The answer's own Vary (Accept-Encoding), the page's and a configured one: one field.
@@ -1498,12 +1508,12 @@ export class Connection {
     // nor an added Vary when it has its own (a file's Accept-Encoding): the head is merged, once
     // (mergedHead).
     if (extra !== undefined || (ex.addedVary !== undefined && hasVary(logHeaders))) {
-      const merged = mergedHead(head, logHeaders, extra, ex.addedVary, !this.ctx.crossSiteLoads, connection);
+      const merged = mergedHead(head, logHeaders, extra, ex.addedVary, ex.corp && !this.ctx.crossSiteLoads, connection);
       ex.responseHeaders = merged.all;
       this.sendWhole(ex, merged.head, body, headTail(ex.headAt), body ?? logHeaders);
       return;
     }
-    const extras = preparedExtras(!this.ctx.crossSiteLoads, connection, ex.addedVary);
+    const extras = preparedExtras(ex.corp && !this.ctx.crossSiteLoads, connection, ex.addedVary);
     if (extras === undefined) {
       ex.responseHeaders = logHeaders;
       this.sendWhole(ex, head, body, headTail(ex.headAt), body ?? logHeaders);

@@ -13,7 +13,7 @@
  */
 import { escapeForDisplay } from '../text/display-text';
 import type { Exchange } from '../http/connection';
-import { isCrossSiteLoad, loaderUnnamed, loopbackPageOfOtherName, type ClientFilter, type HostPolicy } from '../access/access-policy';
+import { isCrossSiteLoad, isSameSiteFetch, loaderUnnamed, loopbackPageOfOtherName, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
 import { lstatSync, statSync } from 'node:fs';
 import { answeringNode, existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
@@ -130,6 +130,9 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     );
     return;
   }
+  // A same-site load the rule above let through gets no CORP (Exchange.corp): Chromium would
+  // refuse it to a page on another port of the same IP address.
+  if (!ctx.crossSiteLoads && isSameSiteFetch(ex.head.headers)) ex.corp = false;
   const method = ex.method;
   // Asked first (cheap, every request): the continuation is made only for a request that waits.
   if (ctx.holding?.() === true && ctx.hold !== undefined && (method === 'GET' || method === 'HEAD') && !ex.head.path.startsWith(RESERVED_PREFIX)) {
