@@ -51,7 +51,11 @@ test('a cross-site <script src>, <img> or fetch() load gets 403, the same for a 
   }
   const record = srv.records.find((r) => r.status === 403 && r.target === '/hello.txt');
   assert.equal(record?.filePath, undefined, 'no file was looked up');
-  assert.match(record?.note ?? '', /cross-site/);
+  assert.match(record?.note ?? '', /cross-site load refused .*--allow-cross-site/);
+  // A load that names its page: the note names the flag and the setting, not the option's key alone (helper-151).
+  await fetchOnce(srv.port, request('/hello.txt?named', { headers: [...SCRIPT_CROSS, 'Referer: http://other.example/'] }));
+  const named = srv.records.find((r) => r.target === '/hello.txt?named');
+  assert.equal(named?.note, 'cross-site load refused (crossSiteLoads is off: --allow-cross-site, porthole.crossSiteLoads in VS Code)');
 });
 
 test('navigations (a page, an iframe) from another site are answered; same-site and same-origin loads too', async () => {

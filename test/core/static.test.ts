@@ -199,6 +199,11 @@ describe('folders', () => {
 
   test('a symlink inside the root is served; one leading out is served only with followSymlinks', async () => {
     assert.equal((await fetchOnce(srv.port, request('/hello-link.txt'))).status, 200);
+    const refused = await fetchOnce(srv.port, request('/escape'));
+    assert.equal(refused.status, 404);
+    // The log's note names the flag and the setting that change it, not the option's key alone (helper-151).
+    const note = [...srv.records].reverse().find((r) => r.target === '/escape')?.note ?? '';
+    assert.match(note, /followSymlinks is off: --follow-symlinks, porthole\.followSymlinks/);
     const out = await fetchOnce(srvFollow.port, request('/escape'));
     assert.equal(out.status, 200);
     assert.ok(out.body.toString().includes(site.secret));

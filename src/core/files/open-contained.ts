@@ -200,7 +200,7 @@ function refusal(real: string, opts: ContainmentOptions): (Opened & { kind: 'mis
   const verdict = judgeRealPath(real, opts.rootReal, opts);
   if (verdict.kind === 'hidden') return { kind: 'missing', reason: verdict.reason };
   if (verdict.kind === 'outside' && !opts.followSymlinks) {
-    return { kind: 'missing', reason: 'A symlink leads outside the root (followSymlinks is off).' };
+    return { kind: 'missing', reason: 'A symlink leads outside the root (followSymlinks is off: --follow-symlinks, porthole.followSymlinks in VS Code).' };
   }
   return undefined;
 }

@@ -117,7 +117,7 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
         ? `cross-site load refused (crossSiteLoads is off): the page at ${ownPage}, on this computer at this port, may be this server under another name; use one name or relative URLs in the page, or --allow-cross-site`
         : unnamed
           ? 'cross-site load refused (crossSiteLoads is off): the loading page sent no address of its own (no Referer; no Origin or Origin: null), as a sandboxed frame does; allow-same-origin in its sandbox, or --allow-cross-site'
-          : 'cross-site load refused (crossSiteLoads is off)';
+          : 'cross-site load refused (crossSiteLoads is off: --allow-cross-site, porthole.crossSiteLoads in VS Code)';
     refuse(
       ex,
       403,
