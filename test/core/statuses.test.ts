@@ -179,6 +179,25 @@ describe('4xx', () => {
     }
   });
 
+  test('a malformed target is the same 400 for every method: OPTIONS, a CORS preflight, POST, PUT, an unknown one (helper-150)', async () => {
+    // OPTIONS answered 204 and the refused methods 405/501 to targets GET refuses with 400.
+    const preflight = ['Origin: http://a.example', 'Access-Control-Request-Method: GET'];
+    for (const path of ['/../x', '/%00', '/a%5Cb', '/%C0%AE', '/%zz']) {
+      const get = await fetchOnce(srv.port, request(path));
+      assert.equal(get.status, 400, path);
+      for (const [method, headers] of [['OPTIONS', []], ['OPTIONS', preflight], ['POST', []], ['PUT', []], ['DELETE', []], ['BREW', []]] as const) {
+        const res = await fetchOnce(srv.port, request(path, { method, headers: [...headers] }));
+        assert.equal(res.status, 400, `${method} ${path}`);
+        assert.equal(res.body.toString('utf8'), get.body.toString('utf8'), `${method} ${path}: the same words as GET`);
+      }
+    }
+    // A well-formed target keeps its answers: 204, 405, 501.
+    assert.equal((await fetchOnce(srv.port, request('/hello.txt', { method: 'OPTIONS' }))).status, 204);
+    assert.equal((await fetchOnce(srv.port, request('*', { method: 'OPTIONS' }))).status, 204);
+    assert.equal((await fetchOnce(srv.port, request('/hello.txt', { method: 'POST' }))).status, 405);
+    assert.equal((await fetchOnce(srv.port, request('/hello.txt', { method: 'BREW' }))).status, 501);
+  });
+
   test('400 for a request the client half-closes mid-head', async () => {
     const client = await RawClient.connect(srv.port);
     try {

@@ -79,6 +79,24 @@ export function answeredBeforeFiles(ctx: HandlerContext, path: string): boolean 
   return ctx.reserved !== undefined && ENDPOINT_PATHS.has(q >= 0 ? path.slice(0, q) : path);
 }
 
+/**
+ * A malformed target (climbing above the root, NUL, a backslash, bad percent-encoding:
+ * resolveRequestPath's `bad-request`) is the same 400 whatever the method, as nginx refuses it
+ * when it parses the request line: OPTIONS (a CORS preflight too) answered 204 and POST 405 to
+ * `/../x` (helper-150). GET and HEAD are judged by the file stage (static-files), after the file
+ * cache, so a cached file costs no second look; a proxied path by the proxy's own rules; `*`
+ * (OPTIONS's asterisk-form) and CONNECT's authority-form name no path. True when refused.
+ */
+function refusedMalformedTarget(ex: Exchange, ctx: HandlerContext): boolean {
+  const method = ex.method;
+  if (method === 'GET' || method === 'HEAD' || !ex.head.path.startsWith('/') || proxyRouteFor(ctx, ex.head.path) !== undefined) return false;
+  const resolved = resolveRequestPath(ex.head.path, ctx.files.dotfiles);
+  if (resolved.kind !== 'bad-request') return false;
+  ex.note = resolved.reason;
+  refuse(ex, 400, `Bad request: ${resolved.reason}`, [['X-Content-Type-Options', 'nosniff']]);
+  return true;
+}
+
 export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
   if (!ctx.clients.allows(ex.clientIp) && !ex.fromOwnAddress) {
     ex.note = `client ${ex.clientIp} is not in allowedClients`;
@@ -96,6 +114,7 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     );
     return;
   }
+  if (refusedMalformedTarget(ex, ctx)) return;
   // The policy first: a CORS preflight is answered there (it reads no file, so the cross-site rule
   // has nothing to guard), and every refusal below carries the configured headers too.
   // A preflight under a proxied route is allowed the methods the back-end answers, not just GET/HEAD.
