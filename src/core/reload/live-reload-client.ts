@@ -19,6 +19,10 @@
  *   and keep the page's JavaScript state; reload when none is (never nothing at all);
  * - `img` ({"paths": [...]}): re-fetch the matching <img>; reload when none matches, or when the
  *   page may show the file otherwise too (a background, an SVG <image>: shownOtherwise);
+ * - an in-place update (`css`, `img`) loads the file under a cache-busting URL, and also fetches
+ *   its plain URL again past the browser's cache (refetchPlain), so other pages, new tabs and
+ *   reloads do not show the copy a configured max-age kept; a reload for a change fetches the
+ *   changed files first (loadedUrlsOf); neither under a Content-Security-Policy;
  * - `navigate` ({"path": "/page.html"}): go to that path of the site as this page reaches it
  *   (origin and proxy prefix; the editor's "one tab" and "follow the editor"); a preview page
  *   keeps its preview marker, and so do the same-origin links clicked in it;
@@ -120,6 +124,38 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     u.searchParams.set('__porthole', String(Date.now()));
     return u.href;
   }
+  // The URL a busted one stands for: without its __porthole parameter (a link swapped before
+  // carries one) nor fragment, the URL the page's other copies and the browser's cache know it by.
+  function plainUrl(href) {
+    try {
+      var u = new URL(href, location.href);
+      if (u.searchParams.has('__porthole')) {
+        u.searchParams.delete('__porthole');
+        if (u.search === '') u.search = ''; // no bare ? left
+      }
+      u.hash = '';
+      return u.href;
+    } catch (e) { return null; }
+  }
+  // A file updated in place is loaded under a busted URL, a cache entry of its own: the entry of
+  // its plain URL stays as it was, and under a configured Cache-Control max-age another page, a
+  // new tab or a reload (F5 takes subresources from the cache) would show the old copy. So each
+  // plain URL of a change's in-place updates (\`urls\`: links, @import rules and images may share
+  // one) is fetched again past the cache too, once (\`cache: 'reload'\` stores the new answer), at
+  // most REFETCH_MAX of them; not under a Content-Security-Policy, whose connect-src may refuse
+  // the fetches (see loadedUrlsOf), nor without fetch. Nothing waits for them: the page is
+  // updated already.
+  function refetchPlain(urls) {
+    if (typeof fetch !== 'function' || underPolicy) return;
+    var seen = {}, count = 0;
+    for (var i = 0; i < urls.length && count < REFETCH_MAX; i++) {
+      var url = urls[i];
+      if (url === null || seen[url] === true) continue;
+      seen[url] = true;
+      count++;
+      fetch(url, { cache: 'reload', credentials: 'same-origin' }).then(function (r) { return r.arrayBuffer(); }).then(null, function () { /* the busted copy shows it */ });
+    }
+  }
   // A <link>'s sheet is loaded again into the same element, under a cache-busting URL: the page's
   // scripts may hold the element (a theme switch that sets its href later; helper-120: a swap for
   // a clone left the page's reference detached, and its switch did nothing). Until the new sheet
@@ -164,26 +200,34 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   function isImport(rule) {
     return rule !== null && typeof rule === 'object' && rule.type === 3;
   }
-  // True when \`sheet\` imports, at any depth, one of \`paths\`.
-  function importsChanged(sheet, paths, depth) {
+  // True when \`sheet\` imports, at any depth, one of \`paths\`; each such import's plain URL goes
+  // into \`found\`.
+  function importsChanged(sheet, paths, depth, found) {
     var rules = rulesOf(sheet);
     if (rules === null || depth > 16) return false;
+    var changed = false;
     for (var i = 0; i < rules.length; i++) {
       var rule = rules[i];
       if (!isImport(rule)) continue;
       var url = importUrl(rule, sheet);
       var p = url === null ? null : sameOriginPath(url);
-      if (p !== null && paths.indexOf(p) >= 0) return true;
-      if (rule.styleSheet && importsChanged(rule.styleSheet, paths, depth + 1)) return true;
+      if (p !== null && paths.indexOf(p) >= 0) {
+        found.push(plainUrl(url));
+        changed = true;
+      }
+      if (rule.styleSheet && importsChanged(rule.styleSheet, paths, depth + 1, found)) changed = true;
     }
-    return false;
+    return changed;
   }
   // The @import rules of a top-level sheet (a <link>'s or a <style>'s) that are, or import at any
   // depth, one of \`paths\`: each is replaced, in place, by the same rule with a cache-busting
   // URL, which fetches it again; what it imports is revalidated with it (files are served
-  // no-cache). Rules of imported sheets are never edited: Chromium drops the whole <link>'s
-  // styles when an imported sheet gets a new @import. Returns how many were replaced.
-  function swapImports(sheet, paths) {
+  // no-cache; under a configured max-age a changed file it imports may show its cached copy until
+  // the next swap or reload, which finds the copy refetchPlain stored). Rules of imported sheets
+  // are never edited: Chromium drops the whole <link>'s styles when an imported sheet gets a new
+  // @import. The plain URLs of the changed files among them go into \`urls\` (refetchPlain).
+  // Returns how many were replaced.
+  function swapImports(sheet, paths, urls) {
     var rules = rulesOf(sheet);
     if (rules === null) return 0;
     var swapped = 0;
@@ -194,13 +238,16 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       if (url === null) continue;
       var p = sameOriginPath(url);
       var hit = p !== null && paths.indexOf(p) >= 0;
-      if (!hit && !(rule.styleSheet && importsChanged(rule.styleSheet, paths, 1))) continue;
+      var found = hit ? [plainUrl(url)] : [];
+      if (rule.styleSheet) importsChanged(rule.styleSheet, paths, 1, found);
+      if (found.length === 0) continue;
       var text = rule.cssText.replace(/^@import\\s+(url\\(\\s*(["']?)[^)]*?\\2\\s*\\)|"[^"]*"|'[^']*')/i,
         '@import url(' + JSON.stringify(busted(url)) + ')');
       try {
         sheet.insertRule(text, i);
         sheet.deleteRule(i + 1);
         swapped++;
+        for (var f = 0; f < found.length; f++) urls.push(found[f]);
       } catch (e) { /* not replaceable here: counted as not applied */ }
     }
     return swapped;
@@ -241,6 +288,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   }
   function swapStylesheets(paths) {
     var handled = 0;
+    var urls = [];
     var roots = allRoots();
     for (var r = 0; r < roots.length; r++) {
       var links = roots[r].querySelectorAll('link[rel~="stylesheet"][href]');
@@ -249,6 +297,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
         if (link.getAttribute('data-porthole-old') !== null) continue;
         var p = sameOriginPath(link.href);
         if (p !== null && paths.indexOf(p) >= 0) {
+          urls.push(plainUrl(link.href));
           swapLink(link);
           handled++;
         }
@@ -257,10 +306,11 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       for (var j = 0; j < sheets.length; j++) {
         var owner = sheets[j].ownerNode;
         if (owner && owner.getAttribute && owner.getAttribute('data-porthole-old') !== null) continue;
-        handled += swapImports(sheets[j], paths);
+        handled += swapImports(sheets[j], paths, urls);
       }
     }
     if (handled === 0) reloadPage();
+    else refetchPlain(urls);
   }
   // An <img> showing a changed file (its currentSrc: what srcset or a <picture> chose) is fetched
   // again; one whose picture comes from a srcset or a <source> cannot be by setting src, and the
@@ -309,6 +359,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   }
   function refreshImages(paths) {
     var hits = 0;
+    var urls = [];
     var roots = allRoots();
     if (shownOtherwise(paths, roots)) {
       reloadPage();
@@ -325,11 +376,13 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
           reloadPage();
           return;
         }
+        urls.push(plainUrl(img.src));
         img.src = busted(img.src);
         hits++;
       }
     }
     if (hits === 0) reloadPage();
+    else refetchPlain(urls);
   }
   // A reload for a change names the state it reloads for (server instance, generation) in the
   // tab's sessionStorage, until the next page's hello. When that page comes back still behind that
@@ -360,7 +413,8 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // gives one to every page with a policy, in a meta or a field, enforced or report-only): a
   // connect-src that does not allow the page's origin refused those fetches, reported each to the
   // page's report-uri, its listeners and the console on every save (helper-144), and a
-  // report-only one reported them. Such a page reloads as it did before this.
+  // report-only one reported them. Such a page reloads as it did before this. An in-place update
+  // (a stylesheet, an image) follows the same rule for the plain URLs it swapped: refetchPlain.
   var REFETCH_MAX = 50;
   var REFETCH_WAIT_MS = 2000;
   function loadedUrlsOf(paths) {
