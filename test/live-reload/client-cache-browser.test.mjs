@@ -286,3 +286,195 @@ test('a script only a same-origin frame runs, kept fresh by a configured max-age
     await cli.stop();
   }
 });
+
+/**
+ * Waits, bounded by WAIT_MS and without failing, until `tab` has fetched `pathname` past its
+ * cache (a resource entry of a fetch(): the client's re-fetch of a plain URL it swapped in place),
+ * so that a page opened next finds what it stored. Returns whether it did.
+ * @param {import('playwright-core').Page} tab
+ * @param {string} pathname
+ */
+async function refetched(tab, pathname) {
+  return tab
+    .waitForFunction(
+      (p) => window.performance.getEntriesByType('resource').some((e) => /** @type {PerformanceResourceTiming} */ (e).initiatorType === 'fetch' && new URL(e.name).pathname === p && new URL(e.name).search === ''),
+      pathname,
+      { timeout: WAIT_MS },
+    )
+    .then(() => true, () => false);
+}
+
+test('a stylesheet kept fresh by a configured max-age, swapped in place: a new tab linking its plain URL shows the new style, the page keeps its state', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await mkdir(path.join(site, 'css'));
+  await writeFile(
+    path.join(site, 'porthole.config.json'),
+    JSON.stringify({ headers: [{ source: '**/*.css', headers: { 'Cache-Control': 'max-age=31536000' } }] }),
+  );
+  const linked = countingPage('<h1 id="t">styled</h1>').replace('</head>', '<link rel="stylesheet" href="css/style.css"></head>');
+  await writeFile(path.join(site, 'index.html'), linked);
+  await writeFile(path.join(site, 'other.html'), linked);
+  await writeFile(path.join(site, 'css', 'style.css'), '#t { color: rgb(255, 0, 0); }\n');
+  const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50']);
+  const context = await browser.newContext();
+  const color = () => window.getComputedStyle(/** @type {HTMLElement} */ (document.getElementById('t'))).color;
+  try {
+    const tab = await context.newPage();
+    await tab.goto(cli.url, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(color), 'rgb(255, 0, 0)');
+    await tab.evaluate(() => { window.kept = 'state'; });
+    await writeFile(path.join(site, 'css', 'style.css'), '#t { color: rgb(0, 0, 255); }\n');
+    await tab.waitForFunction(() => window.getComputedStyle(/** @type {HTMLElement} */ (document.getElementById('t'))).color === 'rgb(0, 0, 255)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.kept), 'state', 'swapped in place: the page\'s JavaScript state is kept');
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('loads')), '1', 'no reload');
+    await refetched(tab, '/css/style.css');
+    // A new tab of the same context shares the browser's HTTP cache.
+    const second = await context.newPage();
+    await second.goto(`${cli.url}other.html`, { waitUntil: 'load' });
+    assert.equal(await second.evaluate(color), 'rgb(0, 0, 255)', 'the plain URL\'s cached copy is the new one');
+    // And the first page, reloaded as F5 does (subresources from the cache), shows it too.
+    await tab.reload({ waitUntil: 'load' });
+    assert.equal(await tab.evaluate(color), 'rgb(0, 0, 255)', 'a reload shows the new style');
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
+
+test('an image kept fresh by a configured max-age, refreshed in place: a new tab showing its plain URL shows the new image', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await mkdir(path.join(site, 'img'));
+  const shown = countingPage('<img id="pic" src="img/pic.svg" alt="pic">');
+  await writeFile(path.join(site, 'index.html'), shown);
+  await writeFile(path.join(site, 'other.html'), shown);
+  await writeFile(path.join(site, 'img', 'pic.svg'), svg(10));
+  const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50', '--header', 'Cache-Control: max-age=3600']);
+  const context = await browser.newContext();
+  const width = () => /** @type {HTMLImageElement | null} */ (document.getElementById('pic'))?.naturalWidth;
+  try {
+    const tab = await context.newPage();
+    await tab.goto(cli.url, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(width), 10);
+    await tab.evaluate(() => { window.kept = 'state'; });
+    await writeFile(path.join(site, 'img', 'pic.svg'), svg(20));
+    await tab.waitForFunction(() => /** @type {HTMLImageElement | null} */ (document.getElementById('pic'))?.naturalWidth === 20, undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.kept), 'state', 'refreshed in place: the page\'s JavaScript state is kept');
+    await refetched(tab, '/img/pic.svg');
+    const second = await context.newPage();
+    await second.goto(`${cli.url}other.html`, { waitUntil: 'load' });
+    assert.equal(await second.evaluate(width), 20, 'the plain URL\'s cached copy is the new one');
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
+
+// Records the URLs the page fetches past the cache (the client's re-fetches), before any save.
+const SPY = "window.refetches = [];\nvar pageFetch = window.fetch;\nwindow.fetch = function (input, init) {\n  if (init && init.cache === 'reload') window.refetches.push(String(input));\n  return pageFetch.apply(this, arguments);\n};\n";
+
+test('a stylesheet two links, an @import and a frame share, swapped in place: its plain URL is fetched again once per change, also once the links carry a busted URL', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await mkdir(path.join(site, 'css'));
+  await writeFile(path.join(site, 'spy.js'), SPY);
+  await writeFile(
+    path.join(site, 'index.html'),
+    countingPage('<h1 id="t">shared</h1><iframe id="f" src="frame.html"></iframe>').replace(
+      '</head>',
+      '<script src="spy.js"></script><link rel="stylesheet" href="css/style.css"><link rel="stylesheet" href="css/style.css"><style>@import url("css/style.css");</style></head>',
+    ),
+  );
+  await writeFile(path.join(site, 'frame.html'), '<!doctype html><html><head><link rel="stylesheet" href="css/style.css"></head><body><h1 id="t">frame</h1></body></html>\n');
+  await writeFile(path.join(site, 'css', 'style.css'), '#t { color: rgb(255, 0, 0); }\n');
+  const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(cli.url, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    const frameColor = () => {
+      const doc = /** @type {HTMLIFrameElement | null} */ (document.getElementById('f'))?.contentDocument;
+      const t = doc?.getElementById('t');
+      return t ? doc.defaultView?.getComputedStyle(t).color : undefined;
+    };
+    await tab.waitForFunction(frameColor, undefined, { timeout: WAIT_MS });
+    for (const [i, color] of [[1, 'rgb(0, 0, 255)'], [2, 'rgb(0, 128, 0)']]) {
+      const before = await tab.evaluate(() => ({ generation: window.__portholeReload.generation, calls: window.refetches.length }));
+      await writeFile(path.join(site, 'css', 'style.css'), `#t { color: ${color}; }\n`);
+      await tab.waitForFunction(
+        (c) => {
+          const doc = /** @type {HTMLIFrameElement | null} */ (document.getElementById('f'))?.contentDocument;
+          const inFrame = doc?.getElementById('t');
+          const t = document.getElementById('t');
+          return !!t && !!inFrame && window.getComputedStyle(t).color === c && doc?.defaultView?.getComputedStyle(inFrame).color === c;
+        },
+        color,
+        { timeout: WAIT_MS },
+      );
+      // Read at once: each change message swaps and re-fetches in one task.
+      const now = await tab.evaluate(() => ({
+        generation: window.__portholeReload.generation,
+        calls: window.refetches.slice(),
+        hrefs: [
+          ...[...document.querySelectorAll('link[rel="stylesheet"]')].map((l) => l.getAttribute('href')),
+          /** @type {CSSImportRule} */ (/** @type {HTMLStyleElement} */ (document.querySelector('style')).sheet?.cssRules[0])?.href,
+          /** @type {HTMLIFrameElement} */ (document.getElementById('f')).contentDocument?.querySelector('link')?.getAttribute('href'),
+        ],
+        loads: sessionStorage.getItem('loads'),
+      }));
+      assert.equal(now.loads, '1', `save ${i}: swapped in place, no reload`);
+      assert.ok(now.hrefs.every((h) => typeof h === 'string' && h.includes('__porthole=')), `save ${i}: both links, the @import and the frame's link were swapped: ${now.hrefs.join(', ')}`);
+      const events = now.generation - before.generation;
+      const added = now.calls.slice(before.calls);
+      assert.ok(events >= 1, `save ${i}: a change message came`);
+      assert.deepEqual(added, Array(events).fill(`${cli.url}css/style.css`), `save ${i}: the plain URL, fetched again once per change message (${events})`);
+    }
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
+
+test('a page under a CSP (connect-src \'none\'): a stylesheet is still swapped in place, and nothing is fetched past the cache, refused or reported', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await mkdir(path.join(site, 'css'));
+  await writeFile(path.join(site, 'spy.js'), SPY);
+  await writeFile(
+    path.join(site, 'porthole.config.json'),
+    JSON.stringify({
+      headers: [
+        { source: 'csp.html', headers: { 'Content-Security-Policy': "default-src 'self'; connect-src 'none'; report-uri /csp-report" } },
+        { source: '**/*.css', headers: { 'Cache-Control': 'max-age=31536000' } },
+      ],
+    }),
+  );
+  await writeFile(
+    path.join(site, 'csp.html'),
+    page('policy').replace('<h1>', '<h1 id="t">').replace('</head>', '<script src="spy.js"></script><link rel="stylesheet" href="css/style.css"></head>'),
+  );
+  await writeFile(path.join(site, 'css', 'style.css'), '#t { color: rgb(255, 0, 0); }\n');
+  const cli = await startCli([site, '--port', '0', '--reload-debounce', '50']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    /** @type {string[]} */
+    const said = [];
+    tab.on('console', (m) => {
+      if (/Content Security Policy|Fetch API cannot load/i.test(m.text())) said.push(m.text());
+    });
+    await tab.goto(`${cli.url}csp.html`, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    await tab.evaluate(() => { window.kept = 'state'; });
+    assert.ok(await tab.evaluate(() => document.querySelector('script[data-porthole-client]')?.hasAttribute('nonce')), 'the page is served under its policy');
+    await writeFile(path.join(site, 'css', 'style.css'), '#t { color: rgb(0, 0, 255); }\n');
+    await tab.waitForFunction(() => window.getComputedStyle(/** @type {HTMLElement} */ (document.getElementById('t'))).color === 'rgb(0, 0, 255)', undefined, { timeout: WAIT_MS });
+    assert.equal(await tab.evaluate(() => window.kept), 'state', 'swapped in place');
+    assert.deepEqual(await tab.evaluate(() => window.refetches), [], 'nothing fetched past the cache under the policy');
+    assert.deepEqual(said, [], 'nothing refused or reported');
+    assert.doesNotMatch(cli.stdoutLines.join('\n'), /csp-report/, 'no violation report reached the server');
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
