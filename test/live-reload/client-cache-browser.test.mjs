@@ -5,8 +5,9 @@
 // server's. A page's own files kept fresh in the cache by a configured Cache-Control max-age: a
 // reload for a change runs and shows the changed ones, not the copies the browser may reuse
 // without asking (helper-138: the page reloaded after a script's save, the script was not asked
-// for, and the old one ran). Every wait is bounded; nothing asserts on durations (see the reload
-// race of `npm run bench`).
+// for, and the old one ran); and a stylesheet or an image updated in place leaves the cache of its
+// plain URL fresh too, for other pages, new tabs and reloads. Every wait is bounded; nothing
+// asserts on durations (see the reload race of `npm run bench`).
 /* global window, document, sessionStorage -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
