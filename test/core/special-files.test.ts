@@ -2,7 +2,8 @@
  * Only regular files and folders are ever opened (issue 10, item 8). A FIFO named page.html used
  * to block a thread of libuv's pool per request until a writer came; four requests jammed every
  * file operation. A FIFO, a unix socket, a FIFO named index.html and a link to a device are
- * answered at once with 403 (the node exists; the server refuses to open it), more requests than
+ * answered at once with 403 (the node exists; the server refuses to open it; a folder whose index
+ * is one is a 403 too, never its listing), more requests than
  * the pool has threads, and other files and listings keep being served. Listings name them with
  * their kind and no link.
  */
@@ -36,6 +37,14 @@ before(async () => {
   }
   await symlink('page.html', join(root, 'pipe-link.html'));
   await symlink('/dev/zero', join(root, 'zero'));
+  // Folders whose index.html is one the server never serves, beside a file of their own.
+  await writeFile(join(base, 'outside.html'), '<p>outside the root</p>\n');
+  for (const [dir, target] of [['out-index', join(base, 'outside.html')], ['hidden-index', '.env'], ['dangling-index', 'nowhere.html']] as const) {
+    await mkdir(join(root, dir));
+    await writeFile(join(root, dir, 'other.txt'), 'other\n');
+    await writeFile(join(root, dir, '.env'), 'SECRET=1\n');
+    await symlink(target, join(root, dir, 'index.html'));
+  }
   unixServer = createServer();
   await new Promise<void>((resolve) => unixServer.listen(join(root, 'sock'), resolve));
   srv = await startServer({ root });
@@ -83,12 +92,28 @@ test('a unix socket and a link to a device are refused with 403, also with follo
   assert.equal((await fetchOnce(srv.port, request('/zero'))).status, 404, 'a link out of the root, followSymlinks off');
 });
 
-test('a FIFO named index.html is not opened: the folder is listed instead', async () => {
-  const res = await fetchOnce(srv.port, request('/fifo-index/'), { timeoutMs: 3_000 });
-  assert.equal(res.status, 200);
-  const html = res.body.toString();
-  assert.match(html, /<a href="other.txt">other.txt<\/a>/);
-  assert.match(html, /<td>index.html<\/td><td class="n">fifo<\/td>/, 'shown by name and kind, no link');
+test("a folder whose index.html the server never serves (a FIFO, a link out of the root or to a hidden file) is a 403 naming it, not its listing (helper-150)", async () => {
+  // The FIFO is not opened; the listing in its place showed the folder's other names where its
+  // author meant a page.
+  for (const [folder, why] of [
+    ['/fifo-index/', /index\.html is not served: Not served: a FIFO/],
+    ['/out-index/', /index\.html is not served: A symlink leads outside the root/],
+    ['/hidden-index/', /index\.html is not served: Dotfiles are not served: \.env/],
+  ] as const) {
+    const res = await fetchOnce(srv.port, request(folder), { timeoutMs: 3_000 });
+    assert.equal(res.status, 403, folder);
+    assert.match(res.body.toString(), /this folder's index page is one the server does not serve/, folder);
+    assert.ok(!res.body.toString().includes('other.txt'), `${folder}: no listing`);
+    const record = [...srv.records].reverse().find((r) => r.target === folder);
+    assert.match(record?.note ?? '', why, folder);
+  }
+  // A link to nothing is no index: the folder is listed; with followSymlinks the page is served.
+  const dangling = await fetchOnce(srv.port, request('/dangling-index/'));
+  assert.equal(dangling.status, 200);
+  assert.match(dangling.body.toString(), /<a href="other.txt">other.txt<\/a>/);
+  const followed = await fetchOnce(srvFollow.port, request('/out-index/'));
+  assert.equal(followed.status, 200);
+  assert.equal(followed.body.toString(), '<p>outside the root</p>\n');
 });
 
 test('the root listing names the FIFO and the socket without following or linking them', async () => {

@@ -299,8 +299,8 @@ export type Lookup =
       readonly place: Pick<CachePlacement, 'fsPath' | 'root' | 'dir'> | undefined;
     }
   | { readonly kind: 'missing'; readonly reason: string }
-  /** 403; `refused`: what could not be read (the answer says which). */
-  | { readonly kind: 'forbidden'; readonly reason: string; readonly refused: Refused }
+  /** 403; `refused`: what could not be read (the answer says which); `index`: the folder's index is one the server never serves. */
+  | { readonly kind: 'forbidden'; readonly reason: string; readonly refused: Refused | 'index' }
   /** Out of descriptors: 503 with Retry-After. */
   | { readonly kind: 'unavailable'; readonly reason: string }
   /**
@@ -398,11 +398,18 @@ export async function lookupPath(
     }
     // An index that is there but may not be read is a 403 naming it (nginx's answer), never the
     // folder's listing in its place; one that cannot even be looked for (the folder may not be
-    // traversed) is the folder's own refusal. (A FIFO, socket or device so named is never opened:
-    // the folder is listed, as if it were not there.)
+    // traversed) is the folder's own refusal.
     if (index.kind === 'forbidden' && index.refused !== 'special') {
       await target.handle?.close().catch(() => undefined);
       return index.refused === 'path' ? { kind: 'forbidden', reason: 'Permission denied: the folder cannot be traversed by the user running the server.', refused: 'folder' } : index;
+    }
+    // So is one the server never serves: a link out of the root (followSymlinks off) or to a
+    // hidden file, a FIFO, socket or device (never opened): the folder's author meant a page
+    // there, and the listing in its place showed the folder's other names (helper-150). The
+    // listing would name it anyway, so the 403 tells nothing more. A link to nothing is no index.
+    if ((index.kind === 'missing' && index.reason !== NO_SUCH_FILE) || (index.kind === 'forbidden' && index.refused === 'special')) {
+      await target.handle?.close().catch(() => undefined);
+      return { kind: 'forbidden', reason: `The folder's ${name} is not served: ${index.reason}`, refused: 'index' };
     }
     if (index.kind === 'file') {
       // An index this client may not have (the HTTPS key, the active log for other hosts) is as
@@ -547,11 +554,12 @@ export async function answerLookup(ex: Exchange, rawPath: string, found: Lookup,
 }
 
 /** The 403's text for each kind of refusal (open-contained's Refused, and a listing refused): what happened, what to do. */
-const FORBIDDEN_TEXT: Record<Refused | 'listing', string> = {
+const FORBIDDEN_TEXT: Record<Refused | 'index' | 'listing', string> = {
   file: 'Forbidden: the server may not read this file: the user running it has no permission to. Give that user read permission on the file (e.g. chmod a+r).',
   folder: 'Forbidden: the server may not open this folder: the user running it has no permission to. Give that user permission to open it (e.g. chmod a+rx).',
   path: 'Forbidden: the server may not open a folder on the way to this path: the user running it has no permission to. Give that user permission to open each folder on the way (e.g. chmod a+x).',
   special: 'Forbidden: this is not a regular file or folder (a FIFO, socket or device), and only those are served.',
+  index: "Forbidden: this folder's index page is one the server does not serve (a link out of the served folder or to a hidden file, or not a regular file), and the folder is not listed in its place. Make index.html a regular file in the folder, or start the server with --follow-symlinks if it links out on purpose.",
   listing: 'Forbidden: the server may not list this folder: the user running it has no permission to read it. Add an index.html to it, or give that user read permission on the folder (e.g. chmod a+r).',
 };
 
