@@ -27,7 +27,12 @@ test('canonicalHostName: one spelling per address, as browsers send it', () => {
     ['127.0.0.1:', '127.0.0.1'],
     ['localhost:', 'localhost'],
     ['[::1]:', '[::1]'],
-    ['127.0.0.1:123456', ''],
+    // Any number of digits, as RFC 3986's grammar and nginx (helper-150: a 403 about DNS rebinding).
+    ['127.0.0.1:123456', '127.0.0.1'],
+    ['localhost:000009401', 'localhost'],
+    ['[::1]:0000080', '[::1]'],
+    ['localhost:80a', ''],
+    ['localhost:-1', ''],
   ];
   for (const [input, want] of cases) assert.equal(canonicalHostName(input), want, input);
 });

@@ -222,7 +222,8 @@ describe('4xx', () => {
       // that porthole.config.json refuses.
       assert.match(res.body.toString(), /--allowed-host NAME \(CLI\) or the porthole\.allowedHosts setting \(VS Code\); porthole\.config\.json cannot add one\./);
       // Loopback names and ports are accepted.
-      for (const host of ['localhost', `localhost:${srv.port}`, `127.0.0.1:${srv.port}`, '[::1]', 'app.localhost']) {
+      // A port of any number of digits (RFC 3986 §3.2.3) is a port, not another host (helper-150).
+      for (const host of ['localhost', `localhost:${srv.port}`, `127.0.0.1:${srv.port}`, '[::1]', 'app.localhost', `localhost:000${srv.port}`, '127.0.0.1:123456']) {
         await client.write(request('/hello.txt', { host }));
         assert.equal((await client.readResponse()).status, 200, host);
       }

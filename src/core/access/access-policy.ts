@@ -47,14 +47,16 @@ export function canonicalHostName(hostHeader: string): string {
     if (close < 0) return '';
     const rest = value.slice(close + 1);
     // port = *DIGIT (RFC 3986 §3.2.3): `[::1]:` has an empty one, which means the default.
-    if (rest.length > 0 && !/^:\d{0,5}$/.test(rest)) return '';
+    if (rest.length > 0 && !/^:\d*$/.test(rest)) return '';
     const inner = value.slice(1, close).split('%')[0] ?? '';
     if (isIP(inner) !== 6) return '';
     return whatwgHost(`[${inner}]`) ?? '';
   }
   const colon = value.indexOf(':');
   if (colon >= 0) {
-    if (!/^\d{0,5}$/.test(value.slice(colon + 1))) return '';
+    // port = *DIGIT (RFC 3986 §3.2.3), no bound: nginx takes `localhost:000009401` too, and a
+    // 6-digit port was refused as a host name not ours, a 403 about DNS rebinding (helper-150).
+    if (!/^\d*$/.test(value.slice(colon + 1))) return '';
     value = value.slice(0, colon);
   }
   if (value.endsWith('.')) value = value.slice(0, -1);
