@@ -313,3 +313,50 @@ console.error('bytes', new Uint8Array([1, 2, 255]), new Float64Array([0.5]), new
     await cli.stop();
   }
 });
+
+test("the client script names its source map, which puts it on DevTools' ignore list: a page's console.error is placed at the page's line, not the wrapper's (helper-151)", { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Before: the wrapper's frame (client.js:657) was the place DevTools named for every console
+  // message of the page. DevTools leaves out frames of a source its map ignore-lists.
+  const cli = await startCli([site, '--port', '0', '--quiet']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    const cdp = await context.newCDPSession(tab);
+    /** @type {Array<{ url: string, sourceMapURL?: string }>} */
+    const scripts = [];
+    /** @type {Array<{ url: string, lineNumber: number }>} */
+    let errorFrames = [];
+    cdp.on('Debugger.scriptParsed', (e) => scripts.push(e));
+    cdp.on('Runtime.consoleAPICalled', (e) => {
+      if (e.type === 'error' && errorFrames.length === 0) errorFrames = e.stackTrace?.callFrames ?? [];
+    });
+    await cdp.send('Debugger.enable');
+    await cdp.send('Runtime.enable');
+    await tab.goto(`${cli.url}index.html`, { waitUntil: 'load', timeout: WAIT_MS });
+    await tab.waitForFunction(() => 'returned' in window, undefined, { timeout: WAIT_MS });
+    const client = scripts.find((s) => s.url.startsWith('http') && new URL(s.url).pathname === '/__porthole/client.js');
+    assert.ok(client, scripts.map((s) => s.url).join(', '));
+    assert.equal(client.sourceMapURL, 'client.js.map');
+    const mapUrl = new URL(client.sourceMapURL, client.url).href;
+    const { map, script } = await tab.evaluate(
+      async ([m, s]) => ({ map: await (await fetch(m)).json(), script: await (await fetch(s)).text() }),
+      [mapUrl, client.url],
+    );
+    assert.equal(map.version, 3);
+    assert.deepEqual(map.ignoreList, [0]);
+    assert.deepEqual(map.x_google_ignoreList, [0]);
+    assert.equal(map.sourcesContent[0], script);
+    // Every line of the script maps to the ignored source: the wrapper's frame, wherever it is.
+    const lines = map.mappings.split(';');
+    assert.equal(lines.length, script.split('\n').length);
+    assert.ok(lines.every((segment, i) => segment === (i === 0 ? 'AAAA' : 'AACA')));
+    // The console.error's frames: the wrapper's (in the ignored script) first, then the page's own.
+    assert.equal(new URL(errorFrames[0]?.url || 'about:blank').pathname, '/__porthole/client.js');
+    assert.ok(errorFrames[0].lineNumber < lines.length);
+    assert.equal(new URL(errorFrames[1]?.url || 'about:blank').pathname, '/app.js');
+    assert.equal((errorFrames[1]?.lineNumber ?? -1) + 1, positionOf("console.error('circular'").line);
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});

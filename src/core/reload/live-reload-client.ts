@@ -837,6 +837,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   state.flushConsole = flushConsole;
   connect();
 })();
+//# sourceMappingURL=client.js.map
 `;
 
 /**
@@ -847,3 +848,24 @@ export const CLIENT_VERSION = createHash('sha256').update(CLIENT_SOURCE).digest(
 
 /** The browser side of live reload, as served (its version written in). */
 export const CLIENT_SCRIPT = CLIENT_SOURCE.replace(VERSION_PLACEHOLDER, CLIENT_VERSION);
+
+/**
+ * The client's source map (Source Map Revision 3, with its `ignoreList`; Chromium's older name
+ * `x_google_ignoreList` too): each line maps to itself in one source, which is on the ignore list.
+ * Console forwarding wraps `console.error` (and with `--console all` the other methods), so the
+ * call's top frame is in this script: DevTools named `client.js:657` as the place of every
+ * console.error of the page (helper-151). DevTools leaves ignore-listed frames out (its default),
+ * so the page's own line is named again. Only DevTools fetches it (`//# sourceMappingURL`, relative
+ * to the script's URL, so under a proxy's prefix too).
+ */
+export const CLIENT_SOURCE_MAP = JSON.stringify({
+  version: 3,
+  file: 'client.js',
+  sources: ['porthole-live-reload-client.js'],
+  sourcesContent: [CLIENT_SCRIPT],
+  names: [],
+  // Line 1 column 0 → source 0 line 0 column 0 (AAAA); each next line one line further (AACA).
+  mappings: ['AAAA', ...Array.from({ length: CLIENT_SCRIPT.split('\n').length - 1 }, () => 'AACA')].join(';'),
+  ignoreList: [0],
+  x_google_ignoreList: [0],
+});

@@ -48,7 +48,7 @@ import type { HostPolicy } from '../access/access-policy';
 import type { Exchange } from '../http/connection';
 import type { ReadonlyHeaderList } from '../http/request-record';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
-import { CLIENT_SCRIPT, CLIENT_VERSION } from './live-reload-client';
+import { CLIENT_SCRIPT, CLIENT_SOURCE_MAP, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
 import { filterPage, generatedClientTag, injectForeignPage, isHtmlType, notFoundPageWithClient, preparePages, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy, type PageContext } from './live-reload-pages';
 import { isNavigationRequest } from './live-reload-inject';
@@ -83,10 +83,12 @@ export interface PageHooks {
 }
 
 export const CLIENT_PATH = `${RESERVED_PREFIX}client.js`;
+/** The client's source map (CLIENT_SOURCE_MAP), named by the script's last line. */
+export const CLIENT_MAP_PATH = `${RESERVED_PREFIX}client.js.map`;
 export const EVENTS_PATH = `${RESERVED_PREFIX}events`;
 export const SOCKET_PATH = `${RESERVED_PREFIX}socket`;
 /** The paths live reload answers itself while it is on (handleReserved); every other path under RESERVED_PREFIX is the folder's. */
-export const ENDPOINT_PATHS: ReadonlySet<string> = new Set([CLIENT_PATH, EVENTS_PATH, SOCKET_PATH]);
+export const ENDPOINT_PATHS: ReadonlySet<string> = new Set([CLIENT_PATH, CLIENT_MAP_PATH, EVENTS_PATH, SOCKET_PATH]);
 /** A ping on every channel this often keeps proxies and idle timeouts from closing it. */
 export const HEARTBEAT_MS = 15_000;
 export { RETRY_MS } from './live-reload-channel';
@@ -170,6 +172,13 @@ const clientHeaderLists = new WeakMap<ReadonlyHeaderList, ReadonlyHeaderList>();
 /** The client script, served from memory with a strong tag of its version. */
 const CLIENT_REPRESENTATION = inMemory('text/javascript; charset=utf-8', Buffer.from(CLIENT_SCRIPT, 'utf8'), {
   etag: `"porthole-client-${CLIENT_VERSION}"`,
+  lastModifiedSec: undefined,
+  lastModified: undefined,
+});
+
+/** Its source map (CLIENT_SOURCE_MAP: DevTools leaves its frames out), tagged with the same version. */
+const CLIENT_MAP_REPRESENTATION = inMemory('application/json; charset=utf-8', Buffer.from(CLIENT_SOURCE_MAP, 'utf8'), {
+  etag: `"porthole-client-map-${CLIENT_VERSION}"`,
   lastModifiedSec: undefined,
   lastModified: undefined,
 });
@@ -1016,7 +1025,11 @@ export class LiveReload {
     const q = rawPath.indexOf('?');
     const path = q >= 0 ? rawPath.slice(0, q) : rawPath;
     if (path === CLIENT_PATH) {
-      this.serveClient(ex);
+      this.serveClient(ex, CLIENT_REPRESENTATION);
+      return true;
+    }
+    if (path === CLIENT_MAP_PATH) {
+      this.serveClient(ex, CLIENT_MAP_REPRESENTATION);
       return true;
     }
     if (path === EVENTS_PATH) {
@@ -1030,7 +1043,8 @@ export class LiveReload {
     return false;
   }
 
-  private serveClient(ex: Exchange): void {
+  /** The client script or its source map (`representation`), cached as CLIENT_MAX_AGE_S says. */
+  private serveClient(ex: Exchange, representation: typeof CLIENT_REPRESENTATION): void {
     // Replaces the representation's `no-cache` (configured headers replace it the same way, so a
     // Cache-Control the user configured still wins). One list per configured one: the connection
     // keeps the head merged with it by the list's identity (mergedHead).
@@ -1045,7 +1059,7 @@ export class LiveReload {
       }
       ex.extraHeaders = list;
     }
-    sendRepresentation(ex, CLIENT_REPRESENTATION);
+    sendRepresentation(ex, representation);
   }
 
   /**
