@@ -4,7 +4,9 @@
 // - A page saved in GBK with <meta charset="gbk"> shows its Chinese text, and so does the GBK
 //   script it loads (no HTTP charset overrides them);
 // - a Latin-1 text file is not forced to UTF-8 (no U+FFFD);
-// - an HTML page without an extension renders as a page, not a download.
+// - an HTML page without an extension renders as a page, not a download;
+// - scripts named .jsonp, .es6, .jsm and .ecma run from <script src> (nosniff is sent: a
+//   text/plain one is refused).
 /* global document, window -- used inside page.evaluate() callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +32,11 @@ const GBK_PAGE = Buffer.concat([
 /** A script in GBK without any declaration: the browser decodes it as its page (GBK). */
 const GBK_SCRIPT = Buffer.concat([latin1('document.getElementById("script").textContent = "'), GBK_HELLO, latin1('";\n')]);
 const LATIN1_TEXT = latin1('Le caf\u00e9 est d\u00e9j\u00e0 pr\u00eat, cr\u00e8me br\u00fbl\u00e9e \u00e0 c\u00f4t\u00e9.\n');
+/** A page that loads a script of each JavaScript name no registry (or an obsolete type) covers. */
+const SCRIPT_NAMES = ['x.jsonp', 'm.es6', 'f.jsm', 'e.ecma'];
+const SCRIPTS_PAGE = latin1(
+  `<!DOCTYPE html>\n<html><head><title>scripts</title><script>window.ran = []; function handle(v) { window.ran.push(v); }</script></head><body>${SCRIPT_NAMES.map((n) => `<script src="${n}"></script>`).join('')}</body></html>\n`,
+);
 const ABOUT_PAGE = latin1('<!DOCTYPE html>\n<html><head><title>About</title></head><body><h1>About us</h1></body></html>\n');
 
 /** @type {string | undefined} */
@@ -48,6 +55,8 @@ before(
     await writeFile(path.join(siteDir, 'gbk.js'), GBK_SCRIPT);
     await writeFile(path.join(siteDir, 'notes.txt'), LATIN1_TEXT);
     await writeFile(path.join(siteDir, 'about'), ABOUT_PAGE);
+    await writeFile(path.join(siteDir, 'scripts.html'), SCRIPTS_PAGE);
+    for (const name of SCRIPT_NAMES) await writeFile(path.join(siteDir, name), latin1(`handle(${JSON.stringify(name)});\n`));
     for (const [mode, extra] of [
       ['reload', []],
       ['no-reload', ['--no-reload']],
@@ -108,6 +117,29 @@ for (const mode of ['reload', 'no-reload']) {
         const text = await page.evaluate(() => document.body.textContent ?? '');
         assert.ok(!text.includes('\uFFFD'), `replacement characters in: ${text}`);
         assert.ok(text.includes('café'), text);
+      } finally {
+        await close();
+      }
+    });
+
+    test('scripts named .jsonp, .es6, .jsm and .ecma run from <script src> (text/javascript, under nosniff)', { timeout: STEP_TIMEOUT_MS }, async () => {
+      const { page, close } = await newPage();
+      /** @type {string[]} */
+      const refused = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') refused.push(m.text());
+      });
+      /** @type {Record<string, string | undefined>} */
+      const types = {};
+      page.on('response', (r) => {
+        const name = new URL(r.url()).pathname.slice(1);
+        if (SCRIPT_NAMES.includes(name)) types[name] = r.headers()['content-type'];
+      });
+      try {
+        const response = await page.goto(`${bases[mode]}scripts.html`, { waitUntil: 'load' });
+        assert.equal(response?.status(), 200);
+        assert.deepEqual(await page.evaluate(() => window.ran), SCRIPT_NAMES, `refused: ${refused.join(' | ')}`);
+        for (const name of SCRIPT_NAMES) assert.equal(types[name], 'text/javascript; charset=utf-8', name);
       } finally {
         await close();
       }

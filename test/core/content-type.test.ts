@@ -128,6 +128,15 @@ const FILES: Record<string, [Buffer, string]> = {
   // helper-49: mime-db's application/node for .cjs is refused as a script; its video/mp2t for .ts
   // made a TypeScript source download as a video. A real transport stream still is one.
   'lib.cjs': [ascii('module.exports = 1;\n'), 'text/javascript; charset=utf-8'],
+  // A JSONP answer, an ES2015 module named .es6 and a Firefox-style .jsm module are JavaScript;
+  // no registry knows the names, so the bytes made them text/plain, which under nosniff a
+  // <script src> refuses to run. mime-db's .ecma type, application/ecmascript, is obsolete (RFC
+  // 9239) and gets no charset: a UTF-8 script in a page of another encoding was misread.
+  'callback.jsonp': [ascii('handle({"id":42});\n'), 'text/javascript; charset=utf-8'],
+  'UPPER.JSONP': [ascii('handle({"id":43});\n'), 'text/javascript; charset=utf-8'],
+  'module.es6': [ascii('export const six = 6;\n'), 'text/javascript; charset=utf-8'],
+  'firefox.jsm': [ascii('var EXPORTED_SYMBOLS = ["x"];\n'), 'text/javascript; charset=utf-8'],
+  'legacy.ecma': [Buffer.from('var word = "caf\u00e9";\n', 'utf8'), 'text/javascript; charset=utf-8'],
   'main.ts': [ascii('const answer: number = 42;\nexport default answer;\n'), 'text/plain; charset=utf-8'],
   'app.tsx': [ascii('export const App = () => <div>hi</div>;\n'), 'text/plain; charset=utf-8'],
   'mod.mts': [ascii('export const x: string = "y";\n'), 'text/plain; charset=utf-8'],

@@ -19,9 +19,11 @@ const isXml = (t: string): boolean => t === 'application/xml' || t.endsWith('+xm
 test('every extension mime-types knows gets its type, in any letter case, and nothing else gets one', () => {
   const extensions = Object.keys(mime.types);
   assert.ok(extensions.length > 1000, `${extensions.length} extensions`);
-  // The documented overrides (README, "Type"): .cjs is JavaScript; TypeScript's names, .rs and
-  // .org are typed by their bytes (content-type.ts, NAME_TYPE_OVERRIDES).
-  const overridden: Record<string, string | undefined> = { cjs: 'text/javascript', ts: undefined, mts: undefined, cts: undefined, tsx: undefined, rs: undefined, org: undefined };
+  // The documented overrides (README, "Type"): .cjs, .ecma and the names mime-types does not know
+  // .jsonp, .es6, .jsm are JavaScript; TypeScript's names, .rs and .org are typed by their bytes
+  // (content-type.ts, NAME_TYPE_OVERRIDES).
+  const js = 'text/javascript';
+  const overridden: Record<string, string | undefined> = { cjs: js, ecma: js, jsonp: js, es6: js, jsm: js, ts: undefined, mts: undefined, cts: undefined, tsx: undefined, rs: undefined, org: undefined };
   for (const ext of extensions) {
     const expected = Object.hasOwn(overridden, ext) ? overridden[ext] : mime.lookup(ext);
     assert.equal(typeFromName(`page.${ext}`), expected, ext);

@@ -67,8 +67,12 @@ const nameTypes = new Map<string, string | undefined>();
 
 /**
  * Extensions whose mime-db type is wrong in a web project's folder. `.cjs` is JavaScript (mime-db
- * says application/node, which a browser refuses to run as a script under nosniff). `.ts`, `.mts`,
- * `.cts` and `.tsx` are TypeScript sources far more often than MPEG transport streams (mime-db's
+ * says application/node, which a browser refuses to run as a script under nosniff). So are
+ * `.jsonp` (a JSONP answer), `.es6` (an ES2015 module) and `.jsm` (a Firefox-style module), which
+ * mime-db does not know: their bytes made them text/plain, refused as a script under nosniff.
+ * `.ecma` is text/javascript too: mime-db's application/ecmascript runs, but it is obsolete (RFC
+ * 9239 §6) and has no charset in mime-db, so a UTF-8 script was decoded in its page's encoding.
+ * `.ts`, `.mts`, `.cts` and `.tsx` are TypeScript sources far more often than MPEG transport streams (mime-db's
  * video/mp2t made a source opened from a listing download as a video): the bytes decide
  * (sniffedType), so an HLS segment still goes as video/mp2t. `.rs` is Rust, not RLS services XML
  * (a browser rendered a source as XML), `.org` an Emacs Org file, not Lotus Organizer (it was
@@ -76,6 +80,10 @@ const nameTypes = new Map<string, string | undefined>();
  */
 const NAME_TYPE_OVERRIDES: Readonly<Record<string, string | undefined>> = {
   '.cjs': 'text/javascript',
+  '.jsonp': 'text/javascript',
+  '.es6': 'text/javascript',
+  '.jsm': 'text/javascript',
+  '.ecma': 'text/javascript',
   '.rs': undefined,
   '.org': undefined,
   '.ts': undefined,
