@@ -87,7 +87,8 @@ Options:
                        off by default: any web page could read this folder
   --cors-origin ORIGIN allow only this origin (repeatable; implies --cors)
   --spa[=FILE]         single-page app: navigations to missing paths get FILE
-                       (default ${DEFAULT_SPA_FILE}); missing assets stay 404
+                       (default ${DEFAULT_SPA_FILE}); missing assets stay 404, also
+                       opened in the address bar (/app.js, /data.json, /logo.png)
   --mount PREFIX=DIR   also serve folder DIR under the URL path PREFIX, e.g.
                        /vendor=./node_modules/x (repeatable; DIR relative to the current
                        folder; longest prefix wins; every rule of the root applies inside)

@@ -88,6 +88,30 @@ test('--spa: a deep link loads the app, a broken script stays 404, and an edit r
   }
 });
 
+test('--spa: a missing asset URL typed in the address bar (/assets/missing-abc.js, /users/42.json) is a 404, not the app; a route with a dot (/users/john.doe) is the app', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const dir = await site({ 'index.html': appPage('app'), 'assets/app.js': '' });
+  const cli = await serve([dir, '--spa']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    for (const [route, status] of [
+      ['assets/missing-abc.js', 404],
+      ['users/42.json', 404],
+      ['APP.JS', 404],
+      ['users/42', 200],
+      ['users/john.doe', 200],
+      ['v1.2', 200],
+      ['page.html', 200],
+    ]) {
+      const response = await tab.goto(`${cli.url}${route}`, { waitUntil: 'load' });
+      assert.equal(response?.status(), status, route);
+      assert.equal(await tab.evaluate(() => document.querySelector('h1')?.textContent), status === 200 ? 'app' : '404 Not Found', route);
+    }
+  } finally {
+    await context.close();
+  }
+});
+
 test('--cross-origin-isolation: crossOriginIsolated is true in the page (false without it)', { timeout: TEST_TIMEOUT_MS }, async () => {
   const dir = await site({ 'index.html': '<!doctype html><title>iso</title><h1>iso</h1>' });
   const isolated = await serve([dir, '--cross-origin-isolation']);

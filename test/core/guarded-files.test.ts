@@ -27,6 +27,8 @@ before(async () => {
   await writeFile(join(certs, 'passphrase.txt'), 'pass\n', { mode: 0o600 });
   await symlink('localhost-key.pem', join(certs, 'key-link.pem'));
   await link(join(certs, 'localhost-key.pem'), join(certs, 'key-hard.pem'));
+  // A link to the key named without an extension: a path the SPA fallback takes for a route.
+  await symlink('localhost-key.pem', join(certs, 'key-route'));
   // A key named without an extension, beside a page of that name (clean URLs).
   await writeFile(join(certs, 'site-key'), made.key, { mode: 0o600 });
   await writeFile(join(certs, 'site-key.html'), '<p>about the site key</p>\n');
@@ -89,12 +91,21 @@ test('a listing never shows the key or passphrase file, nor a symlink or hard li
 const NAVIGATION = 'Accept: text/html\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n';
 
 test('the SPA fallback answers a navigation to the key as to a missing path: no 404 against 200 tells that it is there', async () => {
+  // A name without an extension is a route: the fallback page, for the key as for nothing.
+  const route = await tlsGet('/certs/no-such-key', NAVIGATION);
+  assert.equal(route.status, 200, 'a missing route gets the fallback');
+  const linked = await tlsGet('/certs/key-route', NAVIGATION);
+  assert.equal(linked.status, route.status, 'navigation to key-route');
+  assert.equal(linked.body, route.body, 'navigation to key-route: the fallback page');
+  assert.ok(!linked.body.includes('PRIVATE KEY'));
+  // A name of an asset type (.pem, .txt) is never rewritten: the 404 of a missing file, for the
+  // key as for nothing (the page names the path asked for, and only that differs).
   const missing = await tlsGet('/certs/no-such-key.pem', NAVIGATION);
-  assert.equal(missing.status, 200, 'a missing path gets the fallback');
+  assert.equal(missing.status, 404, 'a missing asset path is a 404');
   for (const name of ['localhost-key.pem', 'key-link.pem', 'key-hard.pem', 'passphrase.txt']) {
     const got = await tlsGet(`/certs/${name}`, NAVIGATION);
     assert.equal(got.status, missing.status, `navigation to ${name}`);
-    assert.equal(got.body, missing.body, `navigation to ${name}: the fallback page`);
+    assert.equal(got.body.replaceAll(name, '*'), missing.body.replaceAll('no-such-key.pem', '*'), `navigation to ${name}: the 404 of a missing file`);
     assert.ok(!got.body.includes('PRIVATE KEY'), name);
   }
 });

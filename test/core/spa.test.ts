@@ -318,6 +318,64 @@ test('missing assets, fetch() and XHR stay 404; existing files are served as the
   assert.equal(js.body.toString(), 'console.log(1)\n');
 });
 
+test('a navigation to a missing path whose extension names an asset type (.js, .json, .css, .png) is a 404, not the app; an extension no type knows (/users/john.doe, /v1.2), .html, a trailing slash still get the fallback', async () => {
+  // Before: the address bar's request for a stale or mistyped hashed asset got 200 text/html, the
+  // app shell, under the asset's URL; --help says missing assets stay 404.
+  const s = await serve({ spa: 'index.html' });
+  const plain = await serve({});
+  const asset = [
+    '/assets/missing-abc.js',
+    '/users/42.json',
+    '/APP.JS',
+    '/assets/missing-abc.js?v=2',
+    '/assets/style.CSS',
+    '/img/logo.png',
+    '/data/report.pdf',
+    '/assets/missing%2Ejs',
+    '/users/42%2ejson',
+    '/x/../assets/gone.mjs',
+  ];
+  // The 404 page without its live-reload client's tag (which names each server's instance).
+  const page404 = (body: Buffer): string => body.toString().replace(/<script [^>]*data-porthole-client[^>]*><\/script>\n?/, '');
+  const frame = ['Sec-Fetch-Dest: iframe', 'Sec-Fetch-Mode: navigate', 'Accept: text/html'];
+  const noMetadata = ['Accept: text/html,application/xhtml+xml,*/*;q=0.8'];
+  for (const path of asset) {
+    const reference = await fetchOnce(plain.port, request(path, { headers: navigation }));
+    assert.equal(reference.status, 404, `${path} without --spa`);
+    for (const headers of [navigation, frame, noMetadata]) {
+      const r = await fetchOnce(s.port, request(path, { headers }));
+      assert.equal(r.status, 404, `${path} ${headers.join('; ')}`);
+      assert.doesNotMatch(r.body.toString(), /spa-index/, path);
+      assert.match(r.body.toString(), /404 Not Found/, path);
+      assert.equal(page404(r.body), page404(reference.body), `${path}: the 404 it gets without --spa`);
+    }
+    assert.equal(s.records.find((rec) => rec.target === path)?.spaFallback, undefined, path);
+  }
+  const routes = [
+    '/users/42',
+    '/users/john.doe',
+    '/v1.2',
+    '/page.html',
+    '/Page.HTM',
+    '/doc.xhtml',
+    '/missing.js/',
+    '/assets/missing-abc.js/',
+    '/release.',
+    '/src/main.ts',
+  ];
+  for (const path of routes) {
+    const r = await fetchOnce(s.port, request(path, { headers: navigation }));
+    assert.equal(r.status, 200, path);
+    assert.match(r.header('content-type') ?? '', /^text\/html/, path);
+    assert.match(r.body.toString(), /spa-index/, path);
+    assert.equal(s.records.find((rec) => rec.target === path)?.spaFallback, '/index.html', path);
+  }
+  // An existing asset opened in the address bar is the asset, as before.
+  const js = await fetchOnce(s.port, request('/assets/app.js', { headers: navigation }));
+  assert.equal(js.status, 200);
+  assert.equal(js.body.toString(), 'console.log(1)\n');
+});
+
 test('hidden and malformed paths are not rescued by the fallback', async () => {
   const s = await serve({ spa: 'index.html' });
   assert.equal((await fetchOnce(s.port, request('/.env', { headers: navigation }))).status, 404);
@@ -380,6 +438,7 @@ test('a path a symlink leads out of the root or to a hidden file is answered as 
   const outside = await mkdtemp(join(tmpdir(), 'porthole-spa-outside-'));
   try {
     await writeFile(join(outside, 'secret.txt'), 'OUTSIDE-SECRET');
+    await writeFile(join(outside, 'secret'), 'OUTSIDE-SECRET');
     await mkdir(join(root, 'links'));
     await symlink(outside, join(root, 'links', 'up'));
     await writeFile(join(root, '.env'), 'DOTENV-SECRET');
@@ -389,18 +448,20 @@ test('a path a symlink leads out of the root or to a hidden file is answered as 
     await symlink('../.page.html', join(root, 'links', 'page.html'));
     const s = await serve({ spa: 'index.html' });
     const clean = await serve({ spa: 'index.html', cleanUrls: true });
-    const pairs: [Running, string, string][] = [
-      [s, '/links/up/secret.txt', '/links/up/nothing.txt'],
-      [s, '/links/up/', '/links/none/'],
-      [s, '/links/env', '/links/env-none'],
-      [clean, '/links/page', '/links/nopage'],
+    const pairs: [Running, string, string, number][] = [
+      [s, '/links/up/secret', '/links/up/nothing', 200],
+      [s, '/links/up/', '/links/none/', 200],
+      [s, '/links/env', '/links/env-none', 200],
+      [clean, '/links/page', '/links/nopage', 200],
+      // A name of an asset type is no route: the 404 either way, never the file.
+      [s, '/links/up/secret.txt', '/links/up/nothing.txt', 404],
     ];
-    for (const [server, there, missing] of pairs) {
+    for (const [server, there, missing, status] of pairs) {
       const a = await fetchOnce(server.port, request(there, { headers: navigation }));
       const b = await fetchOnce(server.port, request(missing, { headers: navigation }));
       assert.equal(a.status, b.status, `${there} answers as ${missing} does`);
-      assert.equal(a.status, 200, there);
-      assert.match(a.body.toString(), /spa-index/, there);
+      assert.equal(a.status, status, there);
+      if (status === 200) assert.match(a.body.toString(), /spa-index/, there);
       assert.doesNotMatch(a.body.toString(), /SECRET|HIDDEN-PAGE/, there);
     }
     // The fallback itself a link out of the root: said as refused, not as "does not exist".

@@ -20,6 +20,7 @@ import { answeringNode, existsForRequest, placeSegments, sendNotFound, serveCach
 import { guardAt, guardedRefusalAt } from '../files/loopback-only';
 import { nodeKind } from '../text/fs-problem';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
+import { typeFromName } from '../files/content-type';
 import { RESERVED_PREFIX } from '../options';
 import { spaFileSegments } from '../config/config-file';
 import { ENDPOINT_PATHS, type PageHooks } from '../reload/live-reload';
@@ -278,20 +279,43 @@ export function spaFallbackProblem(fallback: string, files: StaticOptions, clien
     : `the single-page app fallback ${named} does not exist`;
 }
 
+/** The media types of an HTML page: a missing path named like one is an app route to the SPA fallback. */
+const HTML_PAGE_TYPES: ReadonlySet<string> = new Set(['text/html', 'application/xhtml+xml']);
+
+/**
+ * Whether a request path (its resolved segments) names an asset rather than a page or a route:
+ * its last segment's extension names a media type (typeFromName, the type the file would be
+ * served as; letter case aside, percent-decoded) other than an HTML page's. An extension no type
+ * knows (`/users/john.doe`, `/v1.2`) names a route; a path with a trailing slash names a folder
+ * (`/app.js/`), never an asset.
+ */
+function namesAsset(segments: readonly string[], trailingSlash: boolean): boolean {
+  const last = segments.at(-1);
+  if (trailingSlash || last === undefined) return false;
+  const type = typeFromName(last);
+  return type !== undefined && !HTML_PAGE_TYPES.has(type);
+}
+
 /**
  * Single-page apps: a navigation (`Sec-Fetch-Dest: document`, `iframe` or `frame`, or `Accept:
  * text/html` outside fetch/XHR: isDocumentNavigation) to a path where nothing exists is answered with the fallback
  * file instead, by rewriting the request's path before the page and file stages (so live reload
  * and validators apply to it as to any page). Anything else that is missing — a script, an image,
- * a fetch() — stays 404, and so do hidden and malformed paths. A fallback file that is missing
- * or hidden answers nothing: the path asked for is the 404 (answered here; true), its log note
- * saying why the fallback did not answer.
+ * a fetch() — stays 404, and so do hidden and malformed paths. So does a navigation to a path that
+ * names an asset (namesAsset: `/assets/app-3f2a.js`, `/users/42.json`, not `/users/john.doe` or
+ * `/page.html`): a stale or mistyped asset URL opened in the address bar is the 404 it would be
+ * without the fallback, not the app under the asset's URL (connect-history-api-fallback's dot rule
+ * leaves every dotted path alone; a route with a dot no type knows keeps the fallback here). A
+ * fallback file that is missing or hidden answers nothing: the path asked for is the 404
+ * (answered here; true), its log note saying why the fallback did not answer.
  */
 function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): boolean {
   // A frame's navigation counts too (an app embedded in an iframe, the editor's preview).
   if (!isDocumentNavigation(ex.head.headers)) return false;
   const resolved = resolveRequestPath(ex.head.path, files.dotfiles);
   if (resolved.kind === 'ok') {
+    // Answered as without the fallback (the file, or its 404), before any look at the disk.
+    if (namesAsset(resolved.segments, resolved.trailingSlash)) return false;
     // In the root or a mount; a clean URL's page counts as existing (clean URL first, then SPA).
     if (existsForRequest(resolved.segments, resolved.trailingSlash, files, ex.clientIp)) return false;
   } else if (resolved.kind !== 'no-such-file') {
