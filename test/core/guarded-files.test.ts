@@ -98,14 +98,18 @@ test('the SPA fallback answers a navigation to the key as to a missing path: no 
   assert.equal(linked.status, route.status, 'navigation to key-route');
   assert.equal(linked.body, route.body, 'navigation to key-route: the fallback page');
   assert.ok(!linked.body.includes('PRIVATE KEY'));
-  // A name of an asset type (.pem, .txt) is never rewritten: the 404 of a missing file, for the
-  // key as for nothing (the page names the path asked for, and only that differs).
-  const missing = await tlsGet('/certs/no-such-key.pem', NAVIGATION);
-  assert.equal(missing.status, 404, 'a missing asset path is a 404');
+  // A name is judged by its extension alone, for the key as for nothing: one of an asset type
+  // (.txt) is never rewritten (the 404 of a missing file); one of a type no page loads (.pem) is a
+  // route (the fallback page). The page names the path asked for, and only that differs.
+  const missingTxt = await tlsGet('/certs/no-such-key.txt', NAVIGATION);
+  assert.equal(missingTxt.status, 404, 'a missing asset path is a 404');
+  const missingPem = await tlsGet('/certs/no-such-key.pem', NAVIGATION);
+  assert.equal(missingPem.status, 200, 'a .pem path is a route: the fallback');
   for (const name of ['localhost-key.pem', 'key-link.pem', 'key-hard.pem', 'passphrase.txt']) {
+    const [missing, missingName] = name.endsWith('.txt') ? [missingTxt, 'no-such-key.txt'] : [missingPem, 'no-such-key.pem'];
     const got = await tlsGet(`/certs/${name}`, NAVIGATION);
     assert.equal(got.status, missing.status, `navigation to ${name}`);
-    assert.equal(got.body.replaceAll(name, '*'), missing.body.replaceAll('no-such-key.pem', '*'), `navigation to ${name}: the 404 of a missing file`);
+    assert.equal(got.body.replaceAll(name, '*'), missing.body.replaceAll(missingName, '*'), `navigation to ${name}: as a missing file of its kind`);
     assert.ok(!got.body.includes('PRIVATE KEY'), name);
   }
 });

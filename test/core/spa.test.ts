@@ -362,6 +362,10 @@ test('a navigation to a missing path whose extension names an asset type (.js, .
     '/assets/missing-abc.js/',
     '/release.',
     '/src/main.ts',
+    // Routes that end like a domain or a file of another kind: types no page loads.
+    '/sites/example.com',
+    '/about.me',
+    '/index.php',
   ];
   for (const path of routes) {
     const r = await fetchOnce(s.port, request(path, { headers: navigation }));

@@ -279,21 +279,33 @@ export function spaFallbackProblem(fallback: string, files: StaticOptions, clien
     : `the single-page app fallback ${named} does not exist`;
 }
 
-/** The media types of an HTML page: a missing path named like one is an app route to the SPA fallback. */
-const HTML_PAGE_TYPES: ReadonlySet<string> = new Set(['text/html', 'application/xhtml+xml']);
+/**
+ * The media types a page loads as parts of itself (besides image, audio, video and font types, all
+ * of which are): scripts, styles, data (JSON, a source map, a web manifest), WebAssembly, and the
+ * text and PDF files a page links or embeds. Not every type a name may have: routes that end
+ * like a domain or a file of another world (`/sites/example.com`, `/about.me`, `/index.php`:
+ * types of an executable, troff and PHP) stay the app's (helper-153's choice, narrowed).
+ */
+const ASSET_TYPES: ReadonlySet<string> = new Set(['text/javascript', 'text/css', 'application/json', 'application/wasm', 'application/pdf', 'text/plain', 'text/csv', 'application/vnd.ms-fontobject']);
+
+/** True for a media type a page loads as a part of itself (ASSET_TYPES, `+json`, image, audio, video, font). */
+function isAssetType(type: string): boolean {
+  return ASSET_TYPES.has(type) || type.endsWith('+json') || /^(image|audio|video|font)\//.test(type);
+}
 
 /**
  * Whether a request path (its resolved segments) names an asset rather than a page or a route:
  * its last segment's extension names a media type (typeFromName, the type the file would be
- * served as; letter case aside, percent-decoded) other than an HTML page's. An extension no type
- * knows (`/users/john.doe`, `/v1.2`) names a route; a path with a trailing slash names a folder
- * (`/app.js/`), never an asset.
+ * served as; letter case aside, percent-decoded) that a page loads as a part of itself
+ * (isAssetType). An extension no type knows (`/users/john.doe`, `/v1.2`), or one of a page or of
+ * another world (`.html`, `.com`, `.php`), names a route; a path with a trailing slash names a
+ * folder (`/app.js/`), never an asset.
  */
 function namesAsset(segments: readonly string[], trailingSlash: boolean): boolean {
   const last = segments.at(-1);
   if (trailingSlash || last === undefined) return false;
   const type = typeFromName(last);
-  return type !== undefined && !HTML_PAGE_TYPES.has(type);
+  return type !== undefined && isAssetType(type);
 }
 
 /**
