@@ -40,68 +40,91 @@ export const MAX_WORKERS = 64;
 
 export const USAGE = `Usage: porthole [root] [options]
 
-Serves the folder [root] (default: the current folder) over HTTP, on raw sockets.
-Options also come from ${CONFIG_FILE_NAME} in the root; flags given here override it.
+Serves the folder [root] (default: the current folder) over HTTP, on raw
+sockets. Options also come from ${CONFIG_FILE_NAME} in the root; flags
+given here override it.
 
 Options:
   -p, --port N         port to listen on (default: the folder's own port in
                        ${DERIVED_PORT_RANGE.first}–${DERIVED_PORT_RANGE.first + DERIVED_PORT_RANGE.count - 1}, derived from its path, the same on every
-                       start; 0 = any free port; when busy, the next free one is taken and said)
-  --host ADDR          address to bind (default ${DEFAULT_HOST}; 0.0.0.0 shares on the network)
+                       start; 0 = any free port; when busy, the next free one is
+                       taken and said)
+  --host ADDR          address to bind (default ${DEFAULT_HOST}; 0.0.0.0 shares on the
+                       network)
   --log FILE           append a Combined Log Format line per request to FILE
-  --no-listing         answer 404 for folders without index.html instead of listing them
+  --no-listing         answer 404 for folders without index.html instead of
+                       listing them
   --dotfiles           serve files and folders whose name starts with "."
   --follow-symlinks    serve symlinks that lead outside the root
-  --no-compression     send files as they are on disk: no brotli/gzip on the fly, no .br/.gz
-                       file chosen by Accept-Encoding (game.wasm.br is still sent with
-                       Content-Encoding: br, or decoded for clients without br)
-  --allow-cross-site   let pages on other sites load these files as scripts, images, styles
-                       or fetch() (default: refused with 403; navigations always work)
-  --allowed-host NAME  also answer to this Host name (repeatable; tunnels, custom names)
-  --allowed-client CIDR  only these clients (repeatable, e.g. 192.168.1.0/24); loopback always
+  --no-compression     send files as they are on disk: no brotli/gzip on the
+                       fly, no .br/.gz file chosen by Accept-Encoding
+                       (game.wasm.br is still sent with Content-Encoding: br, or
+                       decoded for clients without br)
+  --allow-cross-site   let pages on other sites load these files as scripts,
+                       images, styles or fetch() (default: refused with 403;
+                       navigations always work)
+  --allowed-host NAME  also answer to this Host name (repeatable; tunnels,
+                       custom names)
+  --allowed-client CIDR  only these clients (repeatable, e.g. 192.168.1.0/24);
+                       loopback always
   --no-host-names      do not reverse-resolve client addresses for the log
-  --no-reload          no live reload: pages are served exactly as they are on disk
-  --reload-ignore GLOB changes matching GLOB (relative to the root) never reload pages
-                       (repeatable; always ignored: ${DEFAULT_RELOAD.ignore.join(', ')}, the log file)
-  --reload-debounce MS a change reloads pages at once; changes within the next MS
-                       milliseconds make one more reload (default ${DEFAULT_RELOAD.debounceMs})
-  --watch PATH         also reload pages when files under PATH change (repeatable; a
-                       back-end's templates outside the root)
-  --proxy PREFIX=URL   pass requests under PREFIX to a back-end, e.g. /api=http://127.0.0.1:3000
-                       (repeatable; longest prefix wins; bodies, WebSockets and live reload
-                       in its HTML pages included)
-  --proxy-rewrite-host send the back-end its own host:port as Host (default: the browser's)
-  --proxy-timeout S    a back-end must start answering within S seconds (default ${DEFAULT_PROXY.responseTimeoutMs / 1000}; 504)
+  --no-reload          no live reload: pages are served exactly as they are on
+                       disk
+  --reload-ignore GLOB changes matching GLOB (relative to the root) never
+                       reload pages (repeatable; always ignored:
+                       ${DEFAULT_RELOAD.ignore.join(', ')},
+                       the log file)
+  --reload-debounce MS a change reloads pages at once; changes within the
+                       next MS milliseconds make one more reload (default ${DEFAULT_RELOAD.debounceMs})
+  --watch PATH         also reload pages when files under PATH change
+                       (repeatable; a back-end's templates outside the root)
+  --proxy PREFIX=URL   pass requests under PREFIX to a back-end, e.g.
+                       /api=http://127.0.0.1:3000 (repeatable; longest prefix
+                       wins; bodies, WebSockets and live reload in its HTML
+                       pages included)
+  --proxy-rewrite-host send the back-end its own host:port as Host (default:
+                       the browser's)
+  --proxy-timeout S    a back-end must start answering within S seconds (default
+                       ${DEFAULT_PROXY.responseTimeoutMs / 1000}; 504)
   --https              serve HTTPS with a self-signed certificate (kept in
                        ~/.cache/porthole; its fingerprint is printed)
-  --cert FILE          serve HTTPS with this PEM certificate (e.g. from mkcert) ...
-  --key FILE           ... and this PEM private key; when it is encrypted, its passphrase
-                       is read from the environment variable ${PASSPHRASE_ENV}
-  --passphrase-file FILE  ... or from the first line of FILE (never from a flag value,
-                       which ps and shell history would show)
+  --cert FILE          serve HTTPS with this PEM certificate (e.g. from mkcert)
+                       ...
+  --key FILE           ... and this PEM private key; when it is encrypted, its
+                       passphrase is read from the environment variable
+                       ${PASSPHRASE_ENV}
+  --passphrase-file FILE  ... or from the first line of FILE (never from a flag
+                       value, which ps and shell history would show)
   --header 'NAME: VALUE'  add this header to every answer (repeatable; per-path
                        headers: "headers" in ${CONFIG_FILE_NAME})
-  --cross-origin-isolation  send COOP: same-origin and COEP: require-corp, so pages
-                       are cross-origin isolated (SharedArrayBuffer)
-  --cors               let other origins read answers (Access-Control-Allow-Origin: *);
-                       off by default: any web page could read this folder
+  --cross-origin-isolation  send COOP: same-origin and COEP: require-corp, so
+                       pages are cross-origin isolated (SharedArrayBuffer)
+  --cors               let other origins read answers
+                       (Access-Control-Allow-Origin: *); off by default: any web
+                       page could read this folder
   --cors-origin ORIGIN allow only this origin (repeatable; implies --cors)
   --spa[=FILE]         single-page app: navigations to missing paths get FILE
                        (default ${DEFAULT_SPA_FILE}); missing assets stay 404, also
-                       opened in the address bar (/app.js, /data.json, /logo.png)
+                       opened in the address bar (/app.js, /data.json,
+                       /logo.png)
   --mount PREFIX=DIR   also serve folder DIR under the URL path PREFIX, e.g.
-                       /vendor=./node_modules/x (repeatable; DIR relative to the current
-                       folder; longest prefix wins; every rule of the root applies inside)
+                       /vendor=./node_modules/x (repeatable; DIR relative to the
+                       current folder; longest prefix wins; every rule of the
+                       root applies inside)
   --clean-urls         /about serves about.html when nothing named about exists;
                        /about.html redirects (301) to /about
-  --console MODE       what pages send back of their console, printed here: off, errors
-                       (console.error, uncaught errors, unhandled rejections; the
-                       default) or all (also console.warn/info/log/debug)
+  --console MODE       what pages send back of their console, printed here: off,
+                       errors (console.error, uncaught errors, unhandled
+                       rejections; the default) or all (also
+                       console.warn/info/log/debug)
   --no-config          ignore ${CONFIG_FILE_NAME} in the root
   --qr                 print a QR code of the network URL (with --host 0.0.0.0)
-  --workers N          serve from N processes sharing the port (1 to ${MAX_WORKERS}, default 1)
-  --keep-alive-timeout S  close idle keep-alive connections after S seconds (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
-  --header-timeout S   a request head must arrive within S seconds (default ${DEFAULT_TIMEOUTS.headersMs / 1000}; 408)
+  --workers N          serve from N processes sharing the port (1 to ${MAX_WORKERS},
+                       default 1)
+  --keep-alive-timeout S  close idle keep-alive connections after S seconds
+                       (default ${DEFAULT_TIMEOUTS.idleMs / 1000})
+  --header-timeout S   a request head must arrive within S seconds (default
+                       ${DEFAULT_TIMEOUTS.headersMs / 1000}; 408)
   -q, --quiet          print no line per request
   --open               open the page in the default browser
   -h, --help           show this help

@@ -594,3 +594,12 @@ test('--qr on this machine only: no code a phone could not open, but how to shar
   );
   assert.doesNotMatch(cli.stdout, /█|QR code for/);
 });
+
+test('--help fits an 80-column terminal: no line is wider (helper-151: lines of up to 109 columns wrapped mid-word)', async () => {
+  const cli = runCli(['--help']);
+  assert.equal(await withTimeout(cli.exited, 10_000, '--help exits'), 0);
+  const lines = cli.stdout.split('\n');
+  assert.ok(lines.length > 40, cli.stdout);
+  const wide = lines.filter((line) => [...line].length > 80);
+  assert.deepEqual(wide, []);
+});
