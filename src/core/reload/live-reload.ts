@@ -91,6 +91,12 @@ export const SOCKET_PATH = `${RESERVED_PREFIX}socket`;
 export const ENDPOINT_PATHS: ReadonlySet<string> = new Set([CLIENT_PATH, CLIENT_MAP_PATH, EVENTS_PATH, SOCKET_PATH]);
 /** A ping on every channel this often keeps proxies and idle timeouts from closing it. */
 export const HEARTBEAT_MS = 15_000;
+/**
+ * @internal The heartbeat's period (HEARTBEAT_MS), read each time the heartbeat starts (the first
+ * channel after none): tests shorten it to see what heartbeats do without waiting 15 s each. Not
+ * an option: nothing else should need to change it.
+ */
+export const heartbeatTiming = { intervalMs: HEARTBEAT_MS };
 export { RETRY_MS } from './live-reload-channel';
 /** Channels (WebSockets and event streams) beyond this get 503 (each is one socket; a tab needs one). */
 export const MAX_EVENT_CLIENTS = 1_000;
@@ -1198,7 +1204,7 @@ export class LiveReload {
     if (ex.finished) return; // gone already: uncounted just now
     channel.send({ type: 'hello', id: this.instanceId, generation: this.generation, console: this.setup.consoleForward, client: CLIENT_VERSION });
     if (this.heartbeat === undefined) {
-      this.heartbeat = setInterval(() => this.broadcast((client) => client.ping()), HEARTBEAT_MS);
+      this.heartbeat = setInterval(() => this.broadcast((client) => client.ping()), heartbeatTiming.intervalMs);
       this.heartbeat.unref();
     }
   }
