@@ -754,6 +754,14 @@ export interface StreamWriter {
   write(chunk: string): boolean;
   end(): void;
   readonly closed: boolean;
+  /** Bytes written on the connection so far (the response head included; queued ones too). */
+  written(): number;
+  /**
+   * Bytes of the connection the client has taken so far (its kernel acknowledged them, or, on
+   * loopback, its program read them: send-queue.ts), comparable with `written()`; undefined where
+   * that cannot be known (not Linux, /proc unreadable).
+   */
+  taken(): number | undefined;
 }
 
 /**
@@ -1806,6 +1814,11 @@ export class Connection {
         writer.closed = true;
         this.streaming = false;
         this.finishExchange(ex);
+      },
+      written: (): number => this.socket.bytesWritten,
+      taken: (): number | undefined => {
+        const notTaken = bytesNotYetTaken(this.localPort, this.remotePort);
+        return notTaken === undefined ? undefined : this.socket.bytesWritten - this.socket.writableLength - notTaken;
       },
     };
     ex.onAbort = () => {

@@ -166,7 +166,7 @@ export type WebSocketEvent =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'binary'; readonly data: Buffer }
   | { readonly kind: 'ping'; readonly data: Buffer }
-  | { readonly kind: 'pong' }
+  | { readonly kind: 'pong'; readonly data: Buffer }
   | { readonly kind: 'close'; readonly code: number | undefined }
   | { readonly kind: 'fail'; readonly code: number; readonly reason: string };
 
@@ -278,7 +278,7 @@ export class FrameReader {
         case Opcode.Ping:
           return { kind: 'ping', data: payload };
         case Opcode.Pong:
-          return { kind: 'pong' };
+          return { kind: 'pong', data: payload };
         case Opcode.Close:
           return this.closeFrame(payload);
         case Opcode.Text:

@@ -37,7 +37,13 @@ export type ReloadMessage =
 /** One open page. `closed` turns true when it went away; `end()` closes it from our side. */
 export interface ReloadChannel {
   send(message: ReloadMessage): void;
-  /** Keeps proxies and idle timeouts from closing the connection. */
+  /**
+   * Keeps proxies and idle timeouts from closing the connection, and finds a dead peer: called
+   * every heartbeat (live-reload.ts heartbeatTiming), it first closes the channel when the page
+   * has not answered (WebSocket: no Pong echoing it) or taken (event stream) the previous ping —
+   * a tab whose machine went to sleep or lost its network without a FIN, or a client that stopped
+   * reading. So such a channel goes within two heartbeats instead of holding its slot for ever.
+   */
   ping(): void;
   end(): void;
   readonly closed: boolean;
@@ -64,8 +70,20 @@ export function fieldValues(ex: Exchange): FieldValues {
 /** The reconnection delay the browser is told to use (`retry:`) on the event stream. */
 export const RETRY_MS = 1_000;
 
-/** A Server-Sent Events channel on an open stream (the 200 is already sent). */
-export function eventStreamChannel(writer: StreamWriter): ReloadChannel {
+/**
+ * A Server-Sent Events channel on an open stream (the 200 is already sent). The stream is one-way,
+ * so the client cannot answer a ping: whether it took the previous one is what its kernel tells
+ * (StreamWriter.taken: acknowledged, and on loopback read). A ping not taken by the next one (a
+ * heartbeat later) closes the stream (`note` says why, for the log). The bound is the
+ * WebSocket's: a dead peer or one that stopped reading goes within two heartbeats. Where that
+ * cannot be known (not Linux, /proc unreadable) the stream is kept: a peer gone without a FIN is
+ * let go by TCP only once the pings' retransmissions time out (minutes), and a client that stops
+ * reading holds it until its buffers fill (maxQueuedBytes, the slow-reader check; pings alone never
+ * fill them) — the WebSocket, which browsers answer, is the channel pages use.
+ */
+export function eventStreamChannel(writer: StreamWriter, note: (why: string) => void = () => undefined): ReloadChannel {
+  /** Where the last ping ends in the connection's bytes (written()); undefined: none sent yet. */
+  let lastPingEnd: number | undefined;
   return {
     get closed() {
       return writer.closed;
@@ -84,7 +102,15 @@ export function eventStreamChannel(writer: StreamWriter): ReloadChannel {
       }
     },
     ping() {
+      if (writer.closed) return;
+      const taken = writer.taken();
+      if (lastPingEnd !== undefined && taken !== undefined && taken < lastPingEnd) {
+        note('live reload: event stream closed: the client did not take the last ping within a heartbeat (gone or not reading)');
+        writer.end();
+        return;
+      }
       writer.write(': ping\n\n');
+      lastPingEnd = writer.written();
     },
     end() {
       writer.end();
@@ -151,6 +177,14 @@ export function openWebSocketChannel(ex: Exchange, onMessage: (message: unknown)
     }
     queue(bytes);
   };
+  /**
+   * The payload of the last ping sent until a Pong echoes it (RFC 6455 §5.5.3: a Pong answering a
+   * Ping carries its Application data): a Pong with anything else (unsolicited, §5.5.3, or an old
+   * one) does not count, so a page must read our pings to answer them. `pings` makes each payload
+   * new (a short decimal number).
+   */
+  let unanswered: Buffer | undefined;
+  let pings = 0;
   socket.onData = (chunk) => {
     try {
       for (const event of reader.push(chunk)) {
@@ -176,6 +210,7 @@ export function openWebSocketChannel(ex: Exchange, onMessage: (message: unknown)
             close(CloseCode.UnsupportedData, 'text messages only');
             return;
           case 'pong':
+            if (unanswered !== undefined && event.data.equals(unanswered)) unanswered = undefined;
             break;
         }
       }
@@ -195,7 +230,18 @@ export function openWebSocketChannel(ex: Exchange, onMessage: (message: unknown)
       sendOwn(encodeFrame(Opcode.Text, JSON.stringify(message)));
     },
     ping() {
-      sendOwn(encodeFrame(Opcode.Ping));
+      if (socket.closed) return;
+      if (unanswered !== undefined) {
+        // No Pong for the ping sent a heartbeat ago: the peer is gone (asleep, network lost
+        // without a FIN) or not reading. The Close is for a peer that still reads; the connection
+        // then ends after it, or when it lingers too long (a dead peer never answers it).
+        ex.note = 'live reload: WebSocket closed: no Pong to the last ping within a heartbeat (gone or not reading)';
+        close(CloseCode.GoingAway, 'no pong');
+        return;
+      }
+      pings = (pings + 1) % 1_000_000_000;
+      unanswered = Buffer.from(String(pings));
+      sendOwn(encodeFrame(Opcode.Ping, unanswered));
     },
     end() {
       close(CloseCode.GoingAway, 'server closing');

@@ -89,7 +89,19 @@ export const EVENTS_PATH = `${RESERVED_PREFIX}events`;
 export const SOCKET_PATH = `${RESERVED_PREFIX}socket`;
 /** The paths live reload answers itself while it is on (handleReserved); every other path under RESERVED_PREFIX is the folder's. */
 export const ENDPOINT_PATHS: ReadonlySet<string> = new Set([CLIENT_PATH, CLIENT_MAP_PATH, EVENTS_PATH, SOCKET_PATH]);
-/** A ping on every channel this often keeps proxies and idle timeouts from closing it. */
+/**
+ * A ping on every channel this often keeps proxies and idle timeouts from closing it (nginx's
+ * `proxy_read_timeout` is 60 s, as is an AWS load balancer's idle timeout), and finds dead peers:
+ * a channel whose previous ping was not answered (WebSocket Pong) or taken (event stream) by the
+ * next one is closed (ReloadChannel.ping), as the `ws` library's heartbeat does. So a tab whose
+ * machine went to sleep, or whose network dropped without a FIN, or a client that never reads,
+ * holds its slot (of 32 per address, 1,000 in all) for 15–30 s after its last answer, not for
+ * ever. A background tab is not closed: browsers answer pings in the network stack, however
+ * much the tab's scripts are throttled (headless Chromium answered every ping of a 300 ms
+ * heartbeat for 6 s with the page frozen, Page.setWebLifecycleState), and a Pong has a whole
+ * heartbeat to come back, far more than any round trip. 15 s: a dead peer found within 30 s,
+ * for a few bytes a ping (and its Pong) per page.
+ */
 export const HEARTBEAT_MS = 15_000;
 /**
  * @internal The heartbeat's period (HEARTBEAT_MS), read each time the heartbeat starts (the first
@@ -1163,7 +1175,12 @@ export class LiveReload {
       ex.startBody(200, headers, undefined).end();
       return;
     }
-    this.addClient(ex, eventStreamChannel(ex.openStream(200, headers)));
+    this.addClient(
+      ex,
+      eventStreamChannel(ex.openStream(200, headers), (why) => {
+        ex.note = why;
+      }),
+    );
   }
 
   private openSocket(ex: Exchange): void {
