@@ -48,7 +48,7 @@ import {
 } from '../../src/core/reload/console-forward';
 import { MAX_WEBSOCKET_BACKLOG_BYTES } from '../../src/core/reload/live-reload-channel';
 import { PAGE_PAUSE_MS } from '../../src/core/proxy/reverse-proxy';
-import { MAX_CSP_WARNINGS, MAX_DEBOUNCE_WAIT_MS, MAX_EMPTY_FILE_WAIT_MS, MAX_EVENT_CLIENTS, SETTLE_MS } from '../../src/core/reload/live-reload';
+import { HEARTBEAT_MS, MAX_CSP_WARNINGS, MAX_DEBOUNCE_WAIT_MS, MAX_EMPTY_FILE_WAIT_MS, MAX_EVENT_CLIENTS, SETTLE_MS } from '../../src/core/reload/live-reload';
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES } from '../../src/core/reload/live-reload-pages';
 import { MAX_WAITING_PLANS, PLAN_TIME_LIMIT_MS, PLAN_WAIT_LIMIT_MS } from '../../src/core/reload/page-planner';
 import { FILE_FLUSH_BYTES, FILE_FLUSH_MS, FILE_HELD_MAX_BYTES } from '../../src/core/log/request-log';
@@ -137,6 +137,8 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ],
   ['CLI output', /\| (\d+ MiB) waiting for stdout \(`MAX_PENDING_OUTPUT_BYTES`\)/, [MAX_PENDING_OUTPUT_BYTES]],
   ['live-reload WebSocket queue', /(\d+ MiB) of the server's own messages beyond that buffer \(`MAX_WEBSOCKET_BACKLOG_BYTES`\)/, [MAX_WEBSOCKET_BACKLOG_BYTES]],
+  ['live-reload peer that does not answer', /\| a ping every (\d+ s) \(`HEARTBEAT_MS`\).*?\| `1001` \(no pong\) and the connection closed, (\d+)–(\d+ s) after the last answer/, [HEARTBEAT_MS, HEARTBEAT_MS / 1000, 2 * HEARTBEAT_MS]],
+  ['live-reload heartbeat', /Every (\d+) seconds each channel gets a ping .*? frees its slot (\d+)–(\d+) s after its last answer/, [HEARTBEAT_MS / 1000, HEARTBEAT_MS / 1000, (2 * HEARTBEAT_MS) / 1000]],
   ['live-reload streams', /\| (\d+) per client address \(`limits\.maxEventStreamsPerClient`\), ([\d,]+) in all/, [DEFAULT_LIMITS.maxEventStreamsPerClient, MAX_EVENT_CLIENTS]],
   ['proxied request body', /\| (\d+ MiB) \(`proxy\.maxBodyBytes`\), streamed; no bytes for (\d+ s) → `408`/, [DEFAULT_PROXY.maxBodyBytes, DEFAULT_TIMEOUTS.headersMs]],
   ['back-end', /connect within (\d+ s) \(`proxy\.connectTimeoutMs`\), response head within (\d+ s) \(`--proxy-timeout`/, [DEFAULT_PROXY.connectTimeoutMs, DEFAULT_PROXY.responseTimeoutMs]],
