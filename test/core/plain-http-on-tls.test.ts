@@ -114,6 +114,27 @@ test('requests pipelined behind a plain-HTTP request on the HTTPS port are each 
   assert.equal(mine[1]?.note, 'not answered: the server closes the connection (the request before it was refused (400)); a client sends the request again on a new connection');
 });
 
+test('a request pipelined behind a plain-HTTP request with a body on the HTTPS port is logged as not answered, its body passed over', async () => {
+  // Before: a refused head with a body (here one that reads as a request) dropped everything
+  // after it unlogged, though the body's length said where the next request starts.
+  const before = srv.records.length;
+  const forged = 'GET /forged-in-body HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+  const res = await fetchOnce(
+    srv.port,
+    `POST /hello.txt?plain-body=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${forged.length}\r\n\r\n${forged}` + 'GET /hello.txt?plain-body=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+  );
+  assert.equal(res.status, 400);
+  await waitFor(() => srv.records.length >= before + 2, 'a record per request');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(
+    srv.records.slice(before).map((r) => [r.method, r.target, r.status]),
+    [
+      ['POST', '/hello.txt?plain-body=1', 400],
+      ['GET', '/hello.txt?plain-body=2', 503],
+    ],
+  );
+});
+
 test('requests pipelined behind a plain-HTTP request that arrived in two reads are each logged as not answered', async () => {
   // The refused head came in two reads, so the parser had searched the first (93 bytes) for its
   // end; what follows it was then searched from that offset, past the first follower's end, and

@@ -15,9 +15,13 @@
  * - Output is bounded: once a response is written, the next pipelined request is not parsed (and
  *   the socket not read) while more than `maxQueuedBytes` wait in the socket's queue; bodies built
  *   in memory take their bytes from the server-wide MemoryBudget (`Exchange.reserveMemory`).
- * - A request whose method will be refused (405/501) is answered as soon as its head is parsed,
- *   without reading its body, and the connection closes. A CONNECT's answer always closes it:
- *   the bytes after its head are tunnel data, never a next request.
+ * - A request whose method will be refused (405/501) is answered as soon as its head is parsed.
+ *   When its whole body came with its head (Content-Length or chunked, within maxBodyBytes), the
+ *   body is passed over and the connection goes on, as nginx discards it; otherwise the answer
+ *   does not wait for the body and the connection closes: a body whose framing is known is passed
+ *   over as it comes while the connection lingers, and each request after it logged as not
+ *   answered (passBodyAhead). A CONNECT's answer always closes it: the bytes after its head are
+ *   tunnel data, never a next request.
  * - A parse error is answered from the fixed table with `Connection: close`, then the socket is
  *   half-closed and what the client still sends is read and dropped for a short linger.
  */
@@ -869,12 +873,22 @@ export class Connection {
    * passed through it (and dropped) before the next head is looked for.
    */
   private closingBody: BodyReader | undefined;
+  /**
+   * The unread body of a request answered without reading it (a refused method, 413, a refused
+   * head) whose framing is known (Content-Length, or chunked; not one whose client may still be
+   * waiting for a 100 Continue): `pending` begins with the rest of it. Passed over
+   * (passBodyAhead) before what follows is read as requests, which the closing connection then
+   * logs as not answered. Before, everything after such a body was dropped unlogged.
+   */
+  private bodyAhead: BodyReader | undefined;
   /** Requests this connection logged as not answered (logUnansweredPipelined), up to MAX_UNANSWERED_LOGGED. */
   private unansweredLogged = 0;
   /**
    * What follows this connection's current request is not known to be a next request: its body
-   * was never read (a refused method), it is a tunnel (CONNECT) or another protocol (an upgrade),
-   * or a streamed body was answered before its end. Nothing after it is logged as requests.
+   * was never read and where it ends is unknown (it broke its framing, or a client sent `Expect:
+   * 100-continue` and was refused: see passOverUnreadBody), it is a tunnel (CONNECT) or another
+   * protocol (an upgrade), or a streamed body was answered before its end. Nothing after it is
+   * logged as requests.
    */
   private framingLost = false;
 
@@ -1141,7 +1155,7 @@ export class Connection {
       this.log(ex, true);
       // Requests pipelined behind it, already read: logged as not answered (not a request body:
       // what follows a streamed body's head is that body), whoever ended the connection.
-      if (streamed === undefined && !this.framingLost) this.logUnansweredPipelined(endedBy, this.pendingSince);
+      if (streamed === undefined && !this.framingLost && this.passBodyAhead()) this.logUnansweredPipelined(endedBy, this.pendingSince);
     } else if (wasClosing) {
       // Closing with the requests' framing intact: what came since and is still incomplete (a
       // head cut short), logged with the reason the connection closes (whole heads were logged as
@@ -1310,36 +1324,41 @@ export class Connection {
     }
     this.clearHeadTimer();
     const head = result.head;
+    this.dropParsed(result.consumed, now);
     if (this.refusal !== undefined) {
-      // Its body, if any, is never read: the close's linger drops it. With none (and no tunnel or
-      // upgrade after it), what follows is requests: each gets its line, as behind any answer the
-      // connection closes after.
-      const end = requestEnd(head, this.pending, result.consumed);
-      if (typeof end === 'number' && end === result.consumed) {
-        this.dropParsed(result.consumed, now);
-        this.failRequest(400, this.refusal, head, { by: 'close', why: 'the request before it was refused (400)' });
-      } else {
-        this.failRequest(400, this.refusal, head);
-      }
+      // Its body, if any, is never read: passed over while the connection lingers, when its
+      // framing is known (and no tunnel or upgrade follows). What follows is requests: each gets
+      // its line, as behind any answer the connection closes after.
+      this.failRequest(400, this.refusal, head, this.passOverUnreadBody(head, 400));
       return false;
     }
-    this.dropParsed(result.consumed, now);
     if (head.chunked || (head.contentLength !== undefined && head.contentLength > 0)) {
       // A proxied route streams its body to the back-end whatever the method: the refused-method
       // rule (405/501 at once, body never read) is for the routes Porthole answers itself.
       const streamLimit = this.ctx.streamedBodyLimit?.(head);
       if (streamLimit === undefined && this.ctx.refusesMethod(head.method)) {
-        // 405/501 whatever the body says: answer now, never read the body, and close (the bytes
-        // that follow are body, not a next request; the linger drops them).
-        this.pending = EMPTY;
-        this.framingLost = true;
+        // 405/501 whatever the body says, answered now. A body that came whole with its head
+        // (within what a static file's request may carry) is passed over here, and the connection
+        // goes on to the requests pipelined behind it, as nginx discards a refused request's body
+        // (before, they were dropped unanswered and unlogged: only the refused one had a line).
+        const end = requestEnd(head, this.pending, 0);
+        if (typeof end === 'number' && end <= this.ctx.maxBodyBytes) {
+          this.dropParsed(end, now);
+          this.dispatch(head, false, undefined, now);
+          return true;
+        }
+        // Otherwise the answer does not wait for the body (an upload may be large or never come)
+        // and the connection closes after it; a body whose framing is known is passed over as it
+        // comes, and each request after it is logged as not answered (passOverUnreadBody).
+        this.passOverUnreadBody(head, 0, end);
         this.dispatch(head, true, undefined, now);
         return false;
       }
       const limit = streamLimit ?? this.ctx.maxBodyBytes;
       const rejected = head.contentLength === undefined ? undefined : checkContentLength(head.contentLength, limit);
       if (rejected !== undefined) {
-        this.failRequest(rejected.status, rejected.message, head);
+        // 413 before the body: passed over while the connection lingers, the requests after it logged.
+        this.failRequest(rejected.status, rejected.message, head, this.passOverUnreadBody(head, rejected.status));
         return false;
       }
       const reader = new BodyReader(head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 }, limit);
@@ -1378,6 +1397,54 @@ export class Connection {
       if (this.pendingSince === 0) this.pendingSince = now >= 0 ? now : Date.now();
     }
     this.scanned = 0;
+  }
+
+  /**
+   * `head` (its head dropped from `pending`) is answered without reading its body: what of the
+   * body is here is passed over, the rest of it (bodyAhead) as it comes, so that what follows is
+   * known to be requests. Returns why those get no answer (the connection closes after this
+   * one), or undefined when what follows is not known to be requests: the body broke its framing,
+   * a tunnel or another protocol follows (requestEnd), or its client sent `Expect: 100-continue`
+   * and none of a body that is not all here (RFC 9110 §10.1.1: refused without a 100, a client may
+   * send the body or not, so where the next request starts is unknown). `end`: requestEnd's
+   * answer for `head` at the front of `pending`, when already known.
+   */
+  private passOverUnreadBody(head: RequestHead, status: number, end = requestEnd(head, this.pending, 0)): Unanswered | undefined {
+    if (end === undefined || (typeof end !== 'number' && head.expectContinue)) {
+      this.framingLost = true;
+      this.pending = EMPTY;
+      return undefined;
+    }
+    if (typeof end === 'number') {
+      this.dropParsed(end, -1);
+    } else {
+      this.pending = EMPTY;
+      this.bodyAhead = end;
+    }
+    return status === 0 ? undefined : { by: 'close', why: `the request before it was refused (${status})` };
+  }
+
+  /**
+   * Passes what `pending` holds of bodyAhead over (see there). False when it broke its framing:
+   * what follows is then not known to be requests (framingLost), and is dropped.
+   */
+  private passBodyAhead(): boolean {
+    const body = this.bodyAhead;
+    if (body === undefined || this.pending.length === 0) return true;
+    const passed = body.push(this.pending, 0);
+    if (passed.kind === 'error') {
+      this.bodyAhead = undefined;
+      this.framingLost = true;
+      this.pending = EMPTY;
+      return false;
+    }
+    if (passed.kind === 'more') {
+      this.pending = EMPTY;
+      return true;
+    }
+    this.bodyAhead = undefined;
+    this.dropParsed(passed.consumed, -1);
+    return true;
   }
 
   /** Discards body bytes; returns true when the loop may go on. */
@@ -1972,6 +2039,12 @@ export class Connection {
     if (this.phase === 'destroyed' || this.phase === 'closing') return;
     // end() writes after the answer held, and uncorks: it goes first.
     this.corkHeldWire();
+    // A body left unread (passOverUnreadBody): what of it came is passed over, the rest as it comes.
+    if (this.bodyAhead !== undefined) {
+      if (!this.passBodyAhead()) unanswered = undefined;
+      if (unanswered !== undefined && this.bodyAhead !== undefined) this.closingBody = this.bodyAhead;
+      this.bodyAhead = undefined;
+    }
     // Requests pipelined behind the last answer, already read, get none: each has its line.
     this.closingUnanswered = unanswered;
     if (unanswered !== undefined) this.logUnansweredPipelined(unanswered, this.pendingSince, false);
