@@ -43,13 +43,13 @@ const GET_AFTER = `GET /a.txt?after-post HTTP/1.1\r\n${H}\r\n`;
 const CLOSED_NOTE = /^not answered: the server closes the connection \(.*\); a client sends the request again on a new connection$/;
 
 /** The records `srv` adds while `run` goes, once the connection's lines are all in (bounded wait for `count`). */
-async function recordsOf(run: () => Promise<void>, count: number): Promise<RequestRecord[]> {
-  const before = srv.records.length;
+async function recordsOf(run: () => Promise<void>, count: number, on: Running = srv): Promise<RequestRecord[]> {
+  const before = on.records.length;
   await run();
-  for (let i = 0; i < 100 && srv.records.length - before < count; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 100 && on.records.length - before < count; i++) await new Promise((r) => setTimeout(r, 20));
   // Any line more than expected would come now.
   await new Promise((r) => setTimeout(r, 100));
-  return srv.records.slice(before);
+  return on.records.slice(before);
 }
 
 /**
@@ -58,8 +58,8 @@ async function recordsOf(run: () => Promise<void>, count: number): Promise<Reque
  * `later`, half-closes, and waits for the server to close. Returns the answer's status, its
  * Connection field, and every byte received.
  */
-async function exchange(first: string, later: readonly string[] = []): Promise<{ status: number; connection: string | undefined; received: string }> {
-  const socket = connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+async function exchange(first: string, later: readonly string[] = [], port = srv.port): Promise<{ status: number; connection: string | undefined; received: string }> {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   socket.on('error', () => undefined);
   let received = '';
   let headSeen: () => void = () => undefined;
@@ -245,4 +245,30 @@ test('a refused request that asked for 100-continue and sent no body: what follo
     added.map((r) => r.target),
     ['/a.txt'],
   );
+});
+
+test('a body too slow (408): the rest of it passed over while the connection lingers, the GET behind it logged as not answered', async () => {
+  const slow = await startServer({ root, reload: { enabled: false }, timeouts: { headersMs: 300 } });
+  try {
+    const added = await recordsOf(
+      async () => {
+        // OPTIONS with a body: read and discarded before its answer; 3 of its 10 bytes, then nothing.
+        const { status, connection } = await exchange(`OPTIONS /a.txt HTTP/1.1\r\n${H}Content-Length: 10\r\n\r\nabc`, [`defghij${GET_AFTER}`], slow.port);
+        assert.equal(status, 408);
+        assert.equal(connection, 'close');
+      },
+      2,
+      slow,
+    );
+    assert.deepEqual(
+      added.map((r) => [r.target, r.status]),
+      [
+        ['/a.txt', 408],
+        ['/a.txt?after-post', 503],
+      ],
+    );
+    assert.equal(added[1]?.note, 'not answered: the server closes the connection (the request before it was refused (408)); a client sends the request again on a new connection');
+  } finally {
+    await slow.close();
+  }
 });

@@ -2104,9 +2104,8 @@ export class Connection {
       this.endGracefully({ by: 'close', why: `no request came within ${this.ctx.timeouts.headersMs / 1000} s` });
       return;
     }
-    if (this.phase === 'head' || this.phase === 'body') {
-      this.failRequest(408, 'The request did not arrive in time.', this.bodyHead);
-    }
+    if (this.phase === 'body') this.failBody(408, 'The request did not arrive in time.');
+    else if (this.phase === 'head') this.failRequest(408, 'The request did not arrive in time.');
   }
 
   private onInactivity(): void {
@@ -2152,7 +2151,7 @@ export class Connection {
       }
       // body: no body bytes for headersMs (see parseNext).
       case 'body':
-        this.failRequest(408, 'The request body did not arrive in time.', this.bodyHead);
+        this.failBody(408, 'The request body did not arrive in time.');
         return;
       // closing: its output still queued (endGracefully) made no progress for writeStallMs, or,
       // once the kernel held it all, the client sent nothing for LINGER_MS (linger).
@@ -2181,9 +2180,25 @@ export class Connection {
     return true;
   }
 
+  /**
+   * A body being read and discarded (phase 'body') refused before its end (408: too slow): the
+   * rest of it is passed over as it comes while the connection lingers (bodyAhead; its reader
+   * knows where it ends), and each request after it is logged as not answered, not dropped.
+   */
+  private failBody(status: number, message: string): void {
+    const reader = this.body;
+    const head = this.bodyHead;
+    let unanswered: Unanswered | undefined;
+    if (reader !== undefined && head !== undefined && this.pending.length === 0) {
+      this.bodyAhead = reader;
+      unanswered = { by: 'close', why: `the request before it was refused (${status})` };
+    }
+    this.failRequest(status, message, head, unanswered);
+  }
+
   private onBodyTimeout(): void {
     this.bodyTimer = undefined;
-    if (this.phase === 'body') this.failRequest(408, 'The request body did not arrive in time.', this.bodyHead);
+    if (this.phase === 'body') this.failBody(408, 'The request body did not arrive in time.');
   }
 
   private clearBodyTimer(): void {
@@ -2240,7 +2255,7 @@ export class Connection {
     this.rateRead = read;
     this.rateBody = body;
     if (tooSlowIn) {
-      if (this.phase === 'body') this.failRequest(408, 'The request body arrived too slowly.', body);
+      if (this.phase === 'body') this.failBody(408, 'The request body arrived too slowly.');
       else if (streamed !== undefined) this.failStreamedBody(streamed, 408, 'The request body arrived too slowly.');
     } else if (tooSlowOut) {
       this.endReason = `client read slower than ${minSendBytesPerSec} bytes/s`;
