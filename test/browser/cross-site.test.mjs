@@ -5,7 +5,7 @@
 // That page tries <script src> of Porthole's app-config.js and reports whether it could read the
 // global it defines. By default Chromium must get nothing; a page served by Porthole itself reads
 // it; with --allow-cross-site the other site reads it too (what any site could do before).
-/* global document, getComputedStyle -- used inside page.evaluate() callbacks, which run in the page */
+/* global window, document, getComputedStyle -- used inside page.evaluate() callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -145,21 +145,28 @@ test('a page loads stylesheets and images from Porthole on another port of the s
     path.join(siteDir ?? '', 'same-site.html'),
     `<!doctype html><html><head><title>same-site</title><link rel="stylesheet" href="http://127.0.0.1:${assetCli.port}/x.css"></head><body><p id="p">p</p><img id="i" src="http://127.0.0.1:${assetCli.port}/x.svg"></body></html>\n`,
   );
-  const pageCli = await startCli([siteDir ?? '', '--port', '0', '--quiet', '--no-reload']);
-  const context = await browser?.newContext();
   try {
-    const page = await context?.newPage();
-    assert.ok(page);
-    /** @type {string[]} */
-    const failed = [];
-    page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText ?? ''}`));
-    await page.goto(`http://127.0.0.1:${pageCli.port}/same-site.html`, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
-    assert.deepEqual(failed, []);
-    assert.equal(await page.evaluate(() => document.getElementById('i')?.naturalWidth), 17);
-    assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('p') ?? document.body).color), 'rgb(1, 2, 3)');
+    // And from a page under COEP require-corp (helper-156: an answer without CORP failed there).
+    for (const flags of [[], ['--cross-origin-isolation']]) {
+      const pageCli = await startCli([siteDir ?? '', '--port', '0', '--quiet', '--no-reload', ...flags]);
+      const context = await browser?.newContext();
+      try {
+        const page = await context?.newPage();
+        assert.ok(page);
+        /** @type {string[]} */
+        const failed = [];
+        page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText ?? ''}`));
+        await page.goto(`http://127.0.0.1:${pageCli.port}/same-site.html`, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
+        assert.deepEqual(failed, [], flags.join(' '));
+        assert.equal(await page.evaluate(() => window.crossOriginIsolated), flags.length > 0);
+        assert.equal(await page.evaluate(() => document.getElementById('i')?.naturalWidth), 17);
+        assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('p') ?? document.body).color), 'rgb(1, 2, 3)');
+      } finally {
+        await context?.close();
+        await pageCli.stop();
+      }
+    }
   } finally {
-    await context?.close();
-    await pageCli.stop();
     await assetCli.stop();
     await rm(assets, { recursive: true, force: true });
   }

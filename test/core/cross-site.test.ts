@@ -84,14 +84,17 @@ test('every response carries Cross-Origin-Resource-Policy: same-site (files, cac
   assert.equal(bad.header('cross-origin-resource-policy'), 'same-site');
 });
 
-test('a same-site load (Sec-Fetch-Site: same-site) gets no Cross-Origin-Resource-Policy; same-origin, none and no Fetch Metadata keep it (helper-151)', async () => {
+test('a same-site load (Sec-Fetch-Site: same-site) gets Cross-Origin-Resource-Policy: cross-origin and Vary: Sec-Fetch-Site; same-origin, none and no Fetch Metadata keep same-site (helper-151, helper-156)', async () => {
   // Chromium refused `same-site` answers to a page on another port of the same IP address
-  // (ERR_BLOCKED_BY_RESPONSE.NotSameSite) though it sent the load as same-site itself.
+  // (ERR_BLOCKED_BY_RESPONSE.NotSameSite) though it sent the load as same-site itself; and no
+  // CORP at all failed a page under COEP require-corp on another port.
   const SAME_SITE = ['Sec-Fetch-Site: same-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: image'];
-  // Twice: the first answer reads the file, the second is the cached one's prepared head; a 404 too.
-  for (const target of ['/hello.txt', '/hello.txt', '/no-such-file.png']) {
+  // Twice: the first answer reads the file, the second is the cached one's prepared head; a 404
+  // and a page too (whose Vary live reload extends).
+  for (const target of ['/hello.txt', '/hello.txt', '/no-such-file.png', '/index.html', '/index.html']) {
     const res = await fetchOnce(srv.port, request(target, { headers: SAME_SITE }));
-    assert.equal(res.header('cross-origin-resource-policy'), undefined, target);
+    assert.equal(res.header('cross-origin-resource-policy'), 'cross-origin', target);
+    assert.match(res.header('vary') ?? '', /(^|, )Sec-Fetch-Site(,|$)/, target);
   }
   for (const headers of [['Sec-Fetch-Site: same-origin', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: image'], ['Sec-Fetch-Site: none'], []]) {
     for (const target of ['/hello.txt', '/no-such-file.png']) {

@@ -122,8 +122,10 @@ const INPUT_STORE_MIN_BYTES = 4096;
 const countInputCopy = (copiedBytes: number): void => {
   connectionStats.inputCopiedBytes += copiedBytes;
 };
-/** On every response unless cross-site loads are allowed or the load is same-site (Exchange.corp; Fetch: Cross-Origin-Resource-Policy). */
+/** On every response unless cross-site loads are allowed (Fetch: Cross-Origin-Resource-Policy); see Exchange.sameSiteLoad. */
 const CORP: [string, string] = ['Cross-Origin-Resource-Policy', 'same-site'];
+/** In its place on the answer to a same-site load (Exchange.sameSiteLoad). */
+const CORP_CROSS_ORIGIN: [string, string] = ['Cross-Origin-Resource-Policy', 'cross-origin'];
 const CONNECTION_CLOSE: [string, string] = ['Connection', 'close'];
 const CONNECTION_KEEP_ALIVE: [string, string] = ['Connection', 'keep-alive'];
 
@@ -151,14 +153,14 @@ class PreparedExtras {
   }
 }
 
-/** By index: CORP (0/1) × Connection (none, close, keep-alive). */
+/** By index: CORP (none, same-site, cross-origin) × Connection (none, close, keep-alive). */
 const preparedExtrasTable: Array<PreparedExtras | undefined> = [];
 /** The same tables with an added Vary (Exchange.addedVary), by its value (one in practice). */
 const preparedExtrasWithVary = new Map<string, Array<PreparedExtras | undefined>>();
 
-function preparedExtras(corp: boolean, connection: [string, string] | undefined, vary: string | undefined): PreparedExtras | undefined {
-  if (!corp && connection === undefined && vary === undefined) return undefined;
-  const index = (corp ? 3 : 0) + (connection === undefined ? 0 : connection === CONNECTION_CLOSE ? 1 : 2);
+function preparedExtras(corp: [string, string] | undefined, connection: [string, string] | undefined, vary: string | undefined): PreparedExtras | undefined {
+  if (corp === undefined && connection === undefined && vary === undefined) return undefined;
+  const index = (corp === undefined ? 0 : corp === CORP ? 3 : 6) + (connection === undefined ? 0 : connection === CONNECTION_CLOSE ? 1 : 2);
   let table = preparedExtrasTable;
   if (vary !== undefined) {
     table = preparedExtrasWithVary.get(vary) ?? [];
@@ -168,7 +170,7 @@ function preparedExtras(corp: boolean, connection: [string, string] | undefined,
   if (extras === undefined) {
     const list: HeaderList = [];
     if (vary !== undefined) list.push(['Vary', vary]);
-    if (corp) list.push(CORP);
+    if (corp !== undefined) list.push(corp);
     if (connection !== undefined) list.push(connection);
     extras = new PreparedExtras(list, serializeHeaders(list));
     table[index] = extras;
@@ -198,7 +200,7 @@ interface MergedHead {
   readonly source: string;
   readonly extra: ReadonlyHeaderList | undefined;
   readonly vary: string | undefined;
-  readonly corp: boolean;
+  readonly corp: [string, string] | undefined;
   readonly connection: [string, string] | undefined;
   readonly head: string;
   readonly all: HeaderList;
@@ -216,7 +218,7 @@ function mergedHead(
   logHeaders: HeaderList,
   extra: ReadonlyHeaderList | undefined,
   vary: string | undefined,
-  corp: boolean,
+  corp: [string, string] | undefined,
   connection: [string, string] | undefined,
 ): MergedHead {
   let kept = mergedHeads.get(logHeaders);
@@ -229,7 +231,7 @@ function mergedHead(
   }
   // As startResponse: CORP first, so a configured Cross-Origin-Resource-Policy replaces it.
   const list: HeaderList = [...logHeaders];
-  if (corp) list.push(CORP);
+  if (corp !== undefined) list.push(corp);
   const withExtra = withExtraHeaders(list, extra);
   if (vary !== undefined) withExtra.push(['Vary', vary]);
   const all = oneVary(withExtra);
@@ -310,7 +312,7 @@ export interface ConnectionContext {
   readonly budget: MemoryBudget;
   /** Response bytes queued in memory over every connection (capacity maxQueuedTotalBytes). */
   readonly queued: MemoryBudget;
-  /** False: responses carry `Cross-Origin-Resource-Policy: same-site` (but see Exchange.corp). */
+  /** False: responses carry `Cross-Origin-Resource-Policy: same-site` (but see Exchange.sameSiteLoad). */
   readonly crossSiteLoads: boolean;
   /** True for a method the handler answers 405/501 (its body is never read). */
   refusesMethod(method: string): boolean;
@@ -472,6 +474,11 @@ export class Exchange {
    * request fields that choose between a page with its client and the page as it is.
    */
   addedVary: string | undefined;
+
+  /** Adds `value` (a Vary list) to addedVary, after what it holds already. */
+  addVary(value: string): void {
+    this.addedVary = this.addedVary === undefined ? value : `${this.addedVary}, ${value}`;
+  }
   /**
    * The path (and query) of the document's URL in the client when a handler answers it with
    * another file (the SPA fallback rewrites `head.path`); undefined: `head.path` is that URL.
@@ -479,15 +486,18 @@ export class Exchange {
    */
   documentPath: string | undefined;
   /**
-   * False when this request's own Fetch Metadata says it is a same-site load (`Sec-Fetch-Site:
-   * same-site`), which the server checked and allowed: its answer carries no
-   * `Cross-Origin-Resource-Policy: same-site` (ConnectionContext.crossSiteLoads). Chromium refuses
-   * such an answer to a page on another port of the same IP address (`127.0.0.1:5173` loading
-   * from `127.0.0.1:8000`: ERR_BLOCKED_BY_RESPONSE.NotSameSite) though it calls the load
-   * same-site itself, while the log said 200 (helper-151). A browser that sends no Fetch Metadata
-   * still gets the header, so its cross-site loads stay refused.
+   * True when this request's own Fetch Metadata says it is a same-site load (`Sec-Fetch-Site:
+   * same-site`), which the server checked and allowed: its answer says
+   * `Cross-Origin-Resource-Policy: cross-origin` rather than `same-site`
+   * (ConnectionContext.crossSiteLoads), and the request handler adds `Vary: Sec-Fetch-Site`
+   * (addedVary), so a cache gives it to same-site loads only. Chromium refused a `same-site`
+   * answer to a page on another port of the same IP address (`127.0.0.1:5173` loading from
+   * `127.0.0.1:8000`: ERR_BLOCKED_BY_RESPONSE.NotSameSite) though it called the load same-site
+   * itself, while the log said 200 (helper-151); and none at all failed a page under COEP
+   * `require-corp` on another port (helper-156). A browser that sends no Fetch Metadata still gets
+   * `same-site`, so its cross-site loads stay refused.
    */
-  corp = true;
+  sameSiteLoad = false;
   /** Set by a proxied route: the back-end's part, recorded apart from Porthole's. */
   upstream: UpstreamInfo | undefined;
   /** Set by the SPA fallback: the file (a request path) sent in place of the missing one asked for. */
@@ -1556,10 +1566,16 @@ export class Connection {
     return ex.head.version === '1.0' ? CONNECTION_KEEP_ALIVE : undefined;
   }
 
+  /** The CORP field `ex`'s answer carries: none when cross-site loads are allowed (see Exchange.sameSiteLoad). */
+  private corpFor(ex: Exchange): [string, string] | undefined {
+    return this.ctx.crossSiteLoads ? undefined : ex.sameSiteLoad ? CORP_CROSS_ORIGIN : CORP;
+  }
+
   private startResponse(ex: Exchange, status: number, headers: HeaderList): string {
     const connection = this.begin(ex, status);
     // CORP first, so a configured Cross-Origin-Resource-Policy header replaces it.
-    if (ex.corp && !this.ctx.crossSiteLoads) headers.push(CORP);
+    const corp = this.corpFor(ex);
+    if (corp !== undefined) headers.push(corp);
     let all = withExtraHeaders(headers, ex.extraHeaders);
     if (ex.addedVary !== undefined) all.push(['Vary', ex.addedVary]);
     // The answer's own Vary (Accept-Encoding), the page's and a configured one: one field.
@@ -1583,12 +1599,12 @@ export class Connection {
     // nor an added Vary when it has its own (a file's Accept-Encoding): the head is merged, once
     // (mergedHead).
     if (extra !== undefined || (ex.addedVary !== undefined && hasVary(logHeaders))) {
-      const merged = mergedHead(head, logHeaders, extra, ex.addedVary, ex.corp && !this.ctx.crossSiteLoads, connection);
+      const merged = mergedHead(head, logHeaders, extra, ex.addedVary, this.corpFor(ex), connection);
       ex.responseHeaders = merged.all;
       this.sendWhole(ex, merged.head, body, headTail(ex.headAt), body ?? logHeaders);
       return;
     }
-    const extras = preparedExtras(ex.corp && !this.ctx.crossSiteLoads, connection, ex.addedVary);
+    const extras = preparedExtras(this.corpFor(ex), connection, ex.addedVary);
     if (extras === undefined) {
       ex.responseHeaders = logHeaders;
       this.sendWhole(ex, head, body, headTail(ex.headAt), body ?? logHeaders);

@@ -546,7 +546,7 @@ export class ReverseProxy {
     // With live reload, a navigation gets such a page with the tag and a fetch() the back-end's
     // bytes: each answer names what chose (PAGE_VARY), or Back showed a fetch's copy without it.
     if ((ex.method === 'GET' || ex.method === 'HEAD') && isHtmlType(type) && this.setup.pageInjector() !== undefined) {
-      ex.addedVary = PAGE_VARY;
+      ex.addVary(PAGE_VARY);
     }
     // A 206 is a part, not the page: its Content-Range names the back-end's bytes, which the
     // client would take the rewritten ones for (Range is not asked for a page; a back-end that

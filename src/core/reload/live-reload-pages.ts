@@ -277,7 +277,7 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   // URL names what chose (RFC 9110 §12.5.5), or the browser's one copy per URL is whichever came
   // last, and Back, which takes it without asking, showed a fetch's copy without the client.
   // (Exchange.addedVary, not a configured header: a cached page keeps its prepared answer.)
-  if (mayBePage) ex.addedVary = PAGE_VARY;
+  if (mayBePage) ex.addVary(PAGE_VARY);
   if (!navigation && ctx.overlayCount === 0) return false;
   let take = navigation && mayBePage;
   if (!take && ctx.overlayCount > 0) {

@@ -80,6 +80,9 @@ export function answeredBeforeFiles(ctx: HandlerContext, path: string): boolean 
   return ctx.reserved !== undefined && ENDPOINT_PATHS.has(q >= 0 ? path.slice(0, q) : path);
 }
 
+/** The Vary of a same-site load's answer (Exchange.sameSiteLoad). */
+const SAME_SITE_VARY = 'Sec-Fetch-Site';
+
 /**
  * A malformed target (climbing above the root, NUL, a backslash, bad percent-encoding:
  * resolveRequestPath's `bad-request`) is the same 400 whatever the method, as nginx refuses it
@@ -150,9 +153,12 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
     );
     return;
   }
-  // A same-site load the rule above let through gets no CORP (Exchange.corp): Chromium would
-  // refuse it to a page on another port of the same IP address.
-  if (!ctx.crossSiteLoads && isSameSiteFetch(ex.head.headers)) ex.corp = false;
+  // A same-site load the rule above let through: CORP cross-origin, varying on Sec-Fetch-Site
+  // (Exchange.sameSiteLoad).
+  if (!ctx.crossSiteLoads && isSameSiteFetch(ex.head.headers)) {
+    ex.sameSiteLoad = true;
+    ex.addVary(SAME_SITE_VARY);
+  }
   const method = ex.method;
   // Asked first (cheap, every request): the continuation is made only for a request that waits.
   if (ctx.holding?.() === true && ctx.hold !== undefined && (method === 'GET' || method === 'HEAD') && !ex.head.path.startsWith(RESERVED_PREFIX)) {
