@@ -227,6 +227,12 @@ function plain(ex: Exchange, status: number, text: string, extra: HeaderList = [
   ex.refuse(status, `${text}\n`, [['X-Content-Type-Options', 'nosniff'], ...extra]);
 }
 
+/** 400 for a request path resolveRequestPath refused (`reason`: its `bad-request` reason), whatever the method. */
+export function refuseBadPath(ex: Exchange, reason: string): void {
+  ex.note = reason;
+  plain(ex, 400, `Bad request: ${reason}`);
+}
+
 /** The file cache's entry for `key`, still as on disk (with clean URLs never an `x.html`: whether `x` exists decides its redirect, and that is not in the entry). */
 function cachedEntry(key: string, opts: StaticOptions): CachedFile | undefined {
   return opts.cleanUrls === true && key.endsWith('.html') ? undefined : fileCacheFor(opts).lookup(key);
@@ -269,8 +275,7 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   }
   const resolved = resolveRequestPath(rawPath, opts.dotfiles);
   if (resolved.kind === 'bad-request') {
-    ex.note = resolved.reason;
-    plain(ex, 400, `Bad request: ${resolved.reason}`);
+    refuseBadPath(ex, resolved.reason);
     return;
   }
   if (resolved.kind === 'hidden' || resolved.kind === 'no-such-file') {

@@ -16,7 +16,7 @@ import type { Exchange } from '../http/connection';
 import { isCrossSiteLoad, isSameSiteFetch, loaderUnnamed, loopbackPageOfOtherName, type ClientFilter, type HostPolicy } from '../access/access-policy';
 import type { HeaderList } from '../http/request-record';
 import { lstatSync, statSync } from 'node:fs';
-import { answeringNode, existsForRequest, placeSegments, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
+import { answeringNode, existsForRequest, placeSegments, refuseBadPath, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
 import { guardAt, guardedRefusalAt } from '../files/loopback-only';
 import { nodeKind } from '../text/fs-problem';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
@@ -96,8 +96,7 @@ function refusedMalformedTarget(ex: Exchange, ctx: HandlerContext): boolean {
   if (method === 'GET' || method === 'HEAD' || !ex.head.path.startsWith('/') || proxyRouteFor(ctx, ex.head.path) !== undefined) return false;
   const resolved = resolveRequestPath(ex.head.path, ctx.files.dotfiles);
   if (resolved.kind !== 'bad-request') return false;
-  ex.note = resolved.reason;
-  refuse(ex, 400, `Bad request: ${resolved.reason}`, [['X-Content-Type-Options', 'nosniff']]);
+  refuseBadPath(ex, resolved.reason);
   return true;
 }
 
