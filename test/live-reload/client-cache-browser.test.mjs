@@ -408,7 +408,10 @@ test('a stylesheet two links, an @import and a frame share, swapped in place: it
           const doc = /** @type {HTMLIFrameElement | null} */ (document.getElementById('f'))?.contentDocument;
           const inFrame = doc?.getElementById('t');
           const t = document.getElementById('t');
-          return !!t && !!inFrame && window.getComputedStyle(t).color === c && doc?.defaultView?.getComputedStyle(inFrame).color === c;
+          // The @import, last in the cascade, shows the new colour before every link's new sheet
+          // has loaded: until each has, the copy holding its old sheet is still in the page.
+          const held = document.querySelectorAll('link[data-porthole-old]').length + (doc?.querySelectorAll('link[data-porthole-old]').length ?? 1);
+          return !!t && !!inFrame && held === 0 && window.getComputedStyle(t).color === c && doc?.defaultView?.getComputedStyle(inFrame).color === c;
         },
         color,
         { timeout: WAIT_MS },
