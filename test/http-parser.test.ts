@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findBlankLine, parseRequestHead, type ParseResult, type RequestHead } from '../src/core/http/http-parser';
-import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES, type ParserLimits } from '../src/core/http/limits';
+import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_METHOD_BYTES, MAX_TARGET_BYTES, type ParserLimits } from '../src/core/http/limits';
 import { isToken, isValidFieldValue, TOKEN_CHARS } from '../src/core/http/http-grammar';
 
 type Expectation = { status: number; code?: string } | { complete: Partial<RequestHead> };
@@ -503,9 +503,44 @@ void test('limits: an over-long target with the request line complete but the he
 });
 
 void test('limits: an over-long request line without any space → 400, before it ends', () => {
-  const r = parseAll('G'.repeat(MAX_TARGET_BYTES + 1));
+  const r = parseAll(`GET/${'a'.repeat(MAX_TARGET_BYTES + 1)}`);
   assert.equal(r.kind, 'error');
-  if (r.kind === 'error') assert.equal(r.status, 400);
+  if (r.kind === 'error') assert.deepEqual([r.status, r.code], [400, 'ERR_INVALID_REQUEST_LINE']);
+});
+
+// RFC 9112 §3: "A server that receives a method longer than any that it implements SHOULD respond
+// with a 501". helper-157: 20,000 letters and a space got the 431 that blames cookies.
+void test('limits: a method of MAX_METHOD_BYTES is parsed, one more → 501 whole, incomplete, or with no space at all', () => {
+  const ok = parseAll(`${'M'.repeat(MAX_METHOD_BYTES)} / HTTP/1.1\r\n${H}\r\n`);
+  assert.equal(ok.kind, 'complete');
+  if (ok.kind === 'complete') assert.equal(ok.head.method.length, MAX_METHOD_BYTES);
+  for (const raw of [
+    `${'M'.repeat(MAX_METHOD_BYTES + 1)} / HTTP/1.1\r\n${H}\r\n`,
+    `${'A'.repeat(20_000)} / HTTP/1.1\r\n${H}\r\n`,
+    `${'A'.repeat(20_000)} / HTTP/1.1\r\n${H}`,
+    'M'.repeat(MAX_METHOD_BYTES + 1),
+    'A'.repeat(70_000),
+    `\r\n${'M'.repeat(MAX_METHOD_BYTES + 1)}`,
+  ]) {
+    const r = parseAll(raw);
+    assert.equal(r.kind, 'error', raw.slice(0, 40));
+    if (r.kind === 'error') {
+      assert.deepEqual([r.status, r.code], [501, 'ERR_METHOD_TOO_LONG'], raw.slice(0, 40));
+      assert.match(r.message, /longer than any this server implements \(at most 32 characters\)/);
+    }
+  }
+  // Still waiting while the method may yet end within the bound.
+  assert.equal(parseAll('M'.repeat(MAX_METHOD_BYTES)).kind, 'incomplete');
+  // Trickled a byte at a time, the 501 comes with the first byte past the bound.
+  const bytes = Buffer.from('Q'.repeat(100), 'latin1');
+  let seen: ParseResult = { kind: 'incomplete' };
+  let at = 0;
+  while (seen.kind === 'incomplete' && at < bytes.length) {
+    seen = parseRequestHead(bytes.subarray(0, at + 1), at);
+    at++;
+  }
+  assert.equal(seen.kind === 'error' && seen.status, 501);
+  assert.equal(at, MAX_METHOD_BYTES + 1);
 });
 
 void test('limits: an over-long incomplete request line ends in 414 or 431, never waits', () => {

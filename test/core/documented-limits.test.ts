@@ -22,7 +22,7 @@ import {
   perClientConnectionsFor,
   refusedConnectionsFor,
 } from '../../src/core/options';
-import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES } from '../../src/core/http/limits';
+import { MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_METHOD_BYTES, MAX_TARGET_BYTES } from '../../src/core/http/limits';
 import { CAP_DROP_REPORT_MS } from '../../src/core/server/server';
 import { SHORT_LINE_FIELD_MAX } from '../../src/core/text/display-text';
 import { FULL_PIECE_BYTES, SMALL_PIECE_BYTES } from '../../src/core/http/file-pieces';
@@ -97,7 +97,8 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
     /a quarter of the cap \(at least (\d+) where the cap allows: (\d+) → (\d+)\) per client address; all clients on the network together the cap less an eighth \((\d+) → (\d+)\).*devices not in `allowedClients` \(each answered 403\) hold together an eighth of the cap at most \((\d+) → (\d+)\)/,
     [perClientConnectionsFor(40), 480, perClientConnectionsFor(480), 480, 480 - loopbackReserveFor(480), 480, refusedConnectionsFor(480)],
   ],
-  ['request head', /\| request head \| (\d+ s) \(`--header-timeout`\), (\d+ KiB), (\d+) fields, target (\d+ KiB) \|/, [DEFAULT_TIMEOUTS.headersMs, MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES]],
+  ['request head', /\| request head \| (\d+ s) \(`--header-timeout`\), (\d+ KiB), (\d+) fields, target (\d+ KiB), method (\d+) characters /, [DEFAULT_TIMEOUTS.headersMs, MAX_HEAD_BYTES, MAX_HEADER_FIELDS, MAX_TARGET_BYTES, MAX_METHOD_BYTES]],
+  ['method limit', /method ≤ (\d+) characters \(501\)/, [MAX_METHOD_BYTES]],
   [
     'request body',
     /\| request body \| (\d+ MiB); whole within (\d+ s) \(`timeouts\.bodyMs`\); no bytes for (\d+ s) \(`--header-timeout`\) is a stalled body; at least (\d+ KiB)\/s over each (\d+ s)/,

@@ -384,6 +384,19 @@ describe('4xx', () => {
     const hundred = `GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n` + Array.from({ length: 99 }, (_, i) => `X-F${i}: v\r\n`).join('') + '\r\n';
     await expectStatus(hundred, 200);
   });
+
+  // RFC 9112 §3 (helper-157): a 20,000-letter method got the 431 that blames cookies.
+  test('501 for a method longer than any implemented, with words that say so, logged once', async () => {
+    const before = srv.records.length;
+    const body = await expectStatus(`${'A'.repeat(20_000)} / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 501, { closes: true });
+    assert.match(body, /The request method is longer than any this server implements/);
+    assert.doesNotMatch(body, /cookies/);
+    // Before its line ends too: the 501 comes without the rest of the head.
+    await expectStatus('B'.repeat(33), 501, { closes: true });
+    // The line is written when the connection ends: waited for, at most 2 s.
+    for (let i = 0; i < 100 && srv.records.length < before + 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(srv.records.slice(before).map((r) => r.status), [501, 501]);
+  });
 });
 
 describe('HEAD', () => {

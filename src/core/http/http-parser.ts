@@ -29,7 +29,7 @@
  *   is refused when it ends, as the whole head.
  */
 import { COLON, COMMA, CR, DEL, HTAB, LF, SEMICOLON, SP, TOKEN_CHARS } from './http-grammar';
-import { DEFAULT_PARSER_LIMITS, type ParserLimits } from './limits';
+import { DEFAULT_PARSER_LIMITS, MAX_METHOD_BYTES, type ParserLimits } from './limits';
 
 export type TargetForm = 'origin' | 'absolute' | 'asterisk' | 'authority';
 
@@ -117,6 +117,11 @@ function headTooLarge(emptyLineBytes: number, length: number): ParseError {
 
 const E_TOO_MANY_FIELDS = protocolError(431, 'ERR_TOO_MANY_HEADERS', 'The request has too many header fields.');
 const E_URI_TOO_LONG = protocolError(414, 'ERR_URI_TOO_LONG', 'The request target is too long.');
+const E_METHOD_TOO_LONG = protocolError(
+  501,
+  'ERR_METHOD_TOO_LONG',
+  `The request method is longer than any this server implements (at most ${MAX_METHOD_BYTES} characters); a request line starts with a method such as GET.`,
+);
 const E_LINE_ENDING = protocolError(400, 'ERR_INVALID_LINE_ENDING', 'Every line of the request head must end with CR LF.');
 const E_METHOD = protocolError(400, 'ERR_INVALID_METHOD', 'The request method is missing or is not a valid token.');
 const E_REQUEST_LINE = protocolError(
@@ -323,7 +328,8 @@ export function onlyEmptyLines(buf: Buffer): boolean {
 /**
  * Early rejection while the head is still arriving, so that a peer cannot hold a connection with
  * bytes that can never become a valid head. Each call looks only at the new bytes, except for the
- * over-long request-line check (memchr-speed, and only once more than maxTargetBytes are buffered).
+ * over-long request-line checks (a method past MAX_METHOD_BYTES: at most that many bytes looked at;
+ * a target: memchr-speed, and only once more than maxTargetBytes are buffered).
  */
 function checkIncompleteHead(buf: Buffer, start: number, scanned: number, limits: ParserLimits): ParseResult {
   const len = buf.length;
@@ -346,6 +352,10 @@ function checkIncompleteHead(buf: Buffer, start: number, scanned: number, limits
     const first = buf[start] as number;
     if (first !== CR && TOKEN_CHARS[first] !== 1) return E_METHOD;
   }
+
+  // RFC 9112 §3: a method longer than any implemented → 501 as soon as it is, not a 431 once the
+  // head is over its bound (or a 400 for a line with no space in it).
+  if (len - start > MAX_METHOD_BYTES && methodTooLong(buf, start, len)) return E_METHOD_TOO_LONG;
 
   // RFC 9112 §3: a target longer than we accept → 414 before the rest of the head arrives. Only
   // while the request line is growing or has just ended: a line that ended in an earlier call
@@ -727,10 +737,19 @@ function parseFieldLines(buf: Buffer, text: string, pos: number, fieldsEnd: numb
  * Parses text[s..e) (e is the index of the line's CR); bytes are read from `buf`, which `text` is
  * decoded from (latin1, from offset 0: see parseFieldLines), strings sliced from `text`.
  */
+/** True when the request line starting at `s` opens with more than MAX_METHOD_BYTES token bytes (of `buf` up to `end`). */
+function methodTooLong(buf: Buffer, s: number, end: number): boolean {
+  const stop = Math.min(end, s + MAX_METHOD_BYTES + 1);
+  let i = s;
+  while (i < stop && TOKEN_CHARS[buf[i]!] === 1) i++;
+  return i - s > MAX_METHOD_BYTES;
+}
+
 function parseRequestLine(buf: Buffer, text: string, s: number, e: number, limits: ParserLimits): RequestLine | ParseError {
   // method = token (RFC 9110 §9.1)
   let i = s;
   while (i < e && TOKEN_CHARS[buf[i]!] === 1) i++;
+  if (i - s > MAX_METHOD_BYTES) return E_METHOD_TOO_LONG;
   if (i === e) return i === s ? E_METHOD : E_REQUEST_LINE;
   const sp = buf[i]!;
   if (sp !== SP) return sp === CR ? E_LINE_ENDING : E_METHOD;

@@ -13,6 +13,15 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 /** Header field lines in one request head → 431. */
 export const MAX_HEADER_FIELDS = 100;
 
+/**
+ * The request method → 501 (RFC 9112 §3: "A server that receives a method longer than any that it
+ * implements SHOULD respond with a 501"), as soon as the method grows past it. Porthole implements
+ * GET, HEAD and OPTIONS and a proxied route passes any method on, so the bound is a margin over the
+ * longest method IANA's HTTP Method Registry holds (UPDATEREDIRECTREF, 17 characters): a method of
+ * 20,000 letters was answered 431, whose words blame cookies.
+ */
+export const MAX_METHOD_BYTES = 32;
+
 /** The request-target as sent → 414. */
 export const MAX_TARGET_BYTES = 8 * 1024;
 
