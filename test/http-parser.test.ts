@@ -188,6 +188,16 @@ const cases: Case[] = [
   { description: 'HTTP/1.1 absolute-form without Host → 400', raw: 'GET http://a/ HTTP/1.1\r\n\r\n', expect: { status: 400, code: 'ERR_MISSING_HOST' } },
   { description: 'two Host lines → 400', raw: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', expect: { status: 400, code: 'ERR_MULTIPLE_HOST' } },
   { description: 'two identical Host lines → 400', raw: 'GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n', expect: { status: 400, code: 'ERR_MULTIPLE_HOST' } },
+  // Fields that say who asks, carried once (helper-157: the first of two Sec-Fetch-Site lines decided).
+  { description: 'two Origin lines → 400', raw: `GET / HTTP/1.1\r\n${H}Origin: http://a\r\nOrigin: http://b\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_ORIGIN' } },
+  { description: 'two Sec-Fetch-Site lines → 400', raw: `GET / HTTP/1.1\r\n${H}Sec-Fetch-Site: same-origin\r\nSec-Fetch-Site: cross-site\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_FETCH_METADATA' } },
+  { description: 'two identical Sec-Fetch-Mode lines → 400', raw: `GET / HTTP/1.1\r\n${H}sec-fetch-mode: cors\r\nSec-Fetch-Mode: cors\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_FETCH_METADATA' } },
+  { description: 'two Sec-Fetch-Dest lines → 400', raw: `GET / HTTP/1.1\r\n${H}Sec-Fetch-Dest: document\r\nSEC-FETCH-DEST: script\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_FETCH_METADATA' } },
+  {
+    description: 'one each of Origin and the Sec-Fetch fields, as a browser sends them → complete',
+    raw: `GET / HTTP/1.1\r\n${H}Origin: http://a\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Dest: empty\r\nSec-Fetch-User: ?1\r\n\r\n`,
+    expect: { complete: { method: 'GET' } },
+  },
   { description: 'two Host lines on HTTP/1.0 → 400', raw: 'GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n', expect: { status: 400 } },
   { description: 'Host with a space → 400', raw: 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n', expect: { status: 400, code: 'ERR_INVALID_HOST' } },
   { description: 'Host with a path → 400', raw: 'GET / HTTP/1.1\r\nHost: a/b\r\n\r\n', expect: { status: 400, code: 'ERR_INVALID_HOST' } },

@@ -165,6 +165,17 @@ const E_OBS_FOLD = protocolError(400, 'ERR_OBS_FOLD', 'Header lines must not sta
 const E_FIELD_VALUE = protocolError(400, 'ERR_INVALID_HEADER_VALUE', 'A header field value contains control characters.');
 const E_MISSING_HOST = protocolError(400, 'ERR_MISSING_HOST', 'An HTTP/1.1 request must have a Host header.');
 const E_MULTIPLE_HOST = protocolError(400, 'ERR_MULTIPLE_HOST', 'The request has more than one Host header.');
+/** RFC 6454 §7.3: a user agent MUST NOT send more than one Origin field. */
+const E_ORIGIN_REPEATED = protocolError(400, 'ERR_MULTIPLE_ORIGIN', 'The request has more than one Origin header: a request comes from one origin (RFC 6454 §7.3).');
+/**
+ * W3C Fetch Metadata Request Headers §2: each Sec-Fetch-Site, -Mode and -Dest value is one
+ * structured-field item (RFC 8941 §3.3); lines of one field combine into a list, which is none.
+ */
+const E_FETCH_METADATA_REPEATED = protocolError(
+  400,
+  'ERR_MULTIPLE_FETCH_METADATA',
+  'The request has more than one Sec-Fetch-Site, Sec-Fetch-Mode or Sec-Fetch-Dest header: a browser sends each once, with one value.',
+);
 const E_INVALID_HOST = protocolError(400, 'ERR_INVALID_HOST', 'The Host header is not a valid host name and port.');
 const E_CONTENT_LENGTH = protocolError(
   400,
@@ -554,6 +565,8 @@ interface Fields {
   /** CONN_CLOSE / CONN_KEEP_ALIVE bits. */
   connection: number;
   expectContinue: boolean;
+  /** ONCE_* bits: which of the fields a request carries at most once were seen. */
+  once: number;
 }
 
 function newFields(): Fields {
@@ -565,6 +578,7 @@ function newFields(): Fields {
     transferEncoding: undefined,
     connection: 0,
     expectContinue: false,
+    once: 0,
   };
 }
 
@@ -725,6 +739,18 @@ function parseFieldLines(buf: Buffer, text: string, pos: number, fieldsEnd: numb
         // client waited for a 100 that never came); other expectations are ignored.
         if (listHasMember(value, '100-continue')) fields.expectContinue = true;
         break;
+      case 'origin':
+        if (onceMore(fields, ONCE_ORIGIN)) return E_ORIGIN_REPEATED;
+        break;
+      case 'sec-fetch-site':
+        if (onceMore(fields, ONCE_FETCH_SITE)) return E_FETCH_METADATA_REPEATED;
+        break;
+      case 'sec-fetch-mode':
+        if (onceMore(fields, ONCE_FETCH_MODE)) return E_FETCH_METADATA_REPEATED;
+        break;
+      case 'sec-fetch-dest':
+        if (onceMore(fields, ONCE_FETCH_DEST)) return E_FETCH_METADATA_REPEATED;
+        break;
       default:
         break;
     }
@@ -732,11 +758,22 @@ function parseFieldLines(buf: Buffer, text: string, pos: number, fieldsEnd: numb
   return undefined;
 }
 
-/**
- * request-line = method SP request-target SP HTTP-version   (RFC 9112 §3)
- * Parses text[s..e) (e is the index of the line's CR); bytes are read from `buf`, which `text` is
- * decoded from (latin1, from offset 0: see parseFieldLines), strings sliced from `text`.
- */
+// Fields a request carries at most once, which decide who is asking: the CORS and WebSocket origin
+// checks read Origin, the cross-site refusal and what is a page read Sec-Fetch-*. A second line
+// (never sent by a browser) made the first one decide: `Sec-Fetch-Site: same-origin` then
+// `cross-site` was served where `cross-site` alone was refused (helper-157).
+const ONCE_ORIGIN = 1;
+const ONCE_FETCH_SITE = 2;
+const ONCE_FETCH_MODE = 4;
+const ONCE_FETCH_DEST = 8;
+
+/** Marks `bit` seen in `fields`; true when it had been seen already. */
+function onceMore(fields: Fields, bit: number): boolean {
+  const seen = (fields.once & bit) !== 0;
+  fields.once |= bit;
+  return seen;
+}
+
 /** True when the request line starting at `s` opens with more than MAX_METHOD_BYTES token bytes (of `buf` up to `end`). */
 function methodTooLong(buf: Buffer, s: number, end: number): boolean {
   const stop = Math.min(end, s + MAX_METHOD_BYTES + 1);
@@ -745,6 +782,11 @@ function methodTooLong(buf: Buffer, s: number, end: number): boolean {
   return i - s > MAX_METHOD_BYTES;
 }
 
+/**
+ * request-line = method SP request-target SP HTTP-version   (RFC 9112 §3)
+ * Parses text[s..e) (e is the index of the line's CR); bytes are read from `buf`, which `text` is
+ * decoded from (latin1, from offset 0: see parseFieldLines), strings sliced from `text`.
+ */
 function parseRequestLine(buf: Buffer, text: string, s: number, e: number, limits: ParserLimits): RequestLine | ParseError {
   // method = token (RFC 9110 §9.1)
   let i = s;
