@@ -368,7 +368,8 @@ const NAVIGATION_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'fencedf
 const EMBEDDED_DESTINATIONS = new Set(['object', 'embed']);
 
 /**
- * True when the request's first `Sec-Fetch-Site` (W3C Fetch Metadata Request Headers §2.1) is
+ * True when the request's `Sec-Fetch-Site` (W3C Fetch Metadata Request Headers §2.1; one at most,
+ * the parser refuses a second) is
  * `same-site`: a page of this server's site at another origin (another port of the same host)
  * made it. `headers`: lower-case names.
  */
@@ -385,7 +386,8 @@ export function isSameSiteFetch(headers: ReadonlyArray<readonly [string, string]
  * (`Sec-Fetch-Mode` other than `navigate`/`nested-navigate`, `Sec-Fetch-Dest` not a document or a
  * frame), or an `<object>`/`<embed>` whatever its mode. That is how a page elsewhere runs a served script (`<script src>`) or probes which files
  * exist (`<img>`, fetch). Requests without these headers (old browsers, curl) are not cross-site
- * loads by this test. `headers`: lower-case names, first value wins.
+ * loads by this test. `headers`: lower-case names, each of these fields once at most (the parser
+ * refuses a second line).
  */
 export function isCrossSiteLoad(headers: ReadonlyArray<readonly [string, string]>): boolean {
   let site: string | undefined;
