@@ -2705,7 +2705,8 @@ const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/;
  * loggedFields for a head the parser refused (best effort, for the log only): the Referer and
  * User-Agent of the whole field lines in `buf` after its request line (empty lines before it
  * skipped, RFC 9112 §2.2), up to the head's end, the first line that is no field line (the fault,
- * or an obs-fold), or `maxBytes`. A line not ended yet (a 408 mid-line) is not taken.
+ * or an obs-fold; a line not ended by CR LF is one), or `maxBytes`. A line not ended yet (a 408
+ * mid-line) is not taken.
  */
 function loggedFieldsOfRaw(buf: Buffer, maxBytes: number): { referer: string | undefined; userAgent: string | undefined } {
   let referer: string | undefined;
@@ -2714,10 +2715,13 @@ function loggedFieldsOfRaw(buf: Buffer, maxBytes: number): { referer: string | u
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   const limit = Math.min(buf.length, start + maxBytes);
   let at = buf.indexOf(10, start);
+  // Only lines ended by CR LF (RFC 9112 §2.2): one ended by a lone LF is the fault as much as one
+  // holding a lone CR, and `User-Agent: a` LF logged `a` where `User-Agent: a` CR `b` logged none.
+  if (at > 0 && buf[at - 1] !== 0x0d) return { referer, userAgent };
   while (at >= 0 && at + 1 < limit && (referer === undefined || userAgent === undefined)) {
     const end = buf.indexOf(10, at + 1);
-    if (end < 0 || end >= limit) break;
-    const m = FIELD_LINE.exec(buf.toString('latin1', at + 1, end).replace(/\r$/, ''));
+    if (end < 0 || end >= limit || buf[end - 1] !== 0x0d) break;
+    const m = FIELD_LINE.exec(buf.toString('latin1', at + 1, end - 1));
     if (m === null) break;
     const name = (m[1] as string).toLowerCase();
     if (name === 'referer') referer ??= m[2];
