@@ -343,6 +343,38 @@ test('a stylesheet kept fresh by a configured max-age, swapped in place: a new t
   }
 });
 
+// A <link>'s sheet that @imports the changed file is loaded again as a whole (its @import edited in
+// the sheet left the page unstyled until it loaded: helper-158): its @import names the plain URL,
+// which a configured max-age keeps fresh in the cache, so the link waits for the client's refetch.
+test('a file a <link>\'s sheet imports, kept fresh by a configured max-age, swapped in place: the page shows the new style and keeps its state', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const site = await newSite();
+  await mkdir(path.join(site, 'css'));
+  await writeFile(
+    path.join(site, 'porthole.config.json'),
+    JSON.stringify({ headers: [{ source: '**/*.css', headers: { 'Cache-Control': 'max-age=31536000' } }] }),
+  );
+  await writeFile(path.join(site, 'index.html'), countingPage('<h1 id="t">styled</h1>').replace('</head>', '<link rel="stylesheet" href="css/outer.css"></head>'));
+  await writeFile(path.join(site, 'css', 'outer.css'), '@import url("deep.css");\n');
+  await writeFile(path.join(site, 'css', 'deep.css'), '#t { color: rgb(255, 0, 0); }\n');
+  const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(cli.url, { waitUntil: 'load' });
+    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    await tab.evaluate(() => { window.kept = 'state'; });
+    for (const color of ['rgb(0, 0, 255)', 'rgb(0, 128, 0)']) {
+      await writeFile(path.join(site, 'css', 'deep.css'), `#t { color: ${color}; }\n`);
+      await tab.waitForFunction((c) => window.getComputedStyle(/** @type {HTMLElement} */ (document.getElementById('t'))).color === c, color, { timeout: WAIT_MS });
+    }
+    assert.equal(await tab.evaluate(() => window.kept), 'state', 'swapped in place: the page\'s JavaScript state is kept');
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('loads')), '1', 'no reload');
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
+
 test('an image kept fresh by a configured max-age, refreshed in place: a new tab showing its plain URL shows the new image', { timeout: TEST_TIMEOUT_MS }, async () => {
   const site = await newSite();
   await mkdir(path.join(site, 'img'));
@@ -409,9 +441,11 @@ test('a stylesheet two links, an @import and a frame share, swapped in place: it
           const inFrame = doc?.getElementById('t');
           const t = document.getElementById('t');
           // The @import, last in the cascade, shows the new colour before every link's new sheet
-          // has loaded: until each has, the copy holding its old sheet is still in the page.
-          const held = document.querySelectorAll('link[data-porthole-old]').length + (doc?.querySelectorAll('link[data-porthole-old]').length ?? 1);
-          return !!t && !!inFrame && held === 0 && window.getComputedStyle(t).color === c && doc?.defaultView?.getComputedStyle(inFrame).color === c;
+          // has loaded: until each has, the link's copy is still in the page.
+          const held = document.querySelectorAll('link[data-porthole-copy]').length + (doc?.querySelectorAll('link[data-porthole-copy]').length ?? 1);
+          // And the <style>'s replaced @import rule stays until its new one has loaded.
+          const imports = /** @type {HTMLStyleElement} */ (document.querySelector('style')).sheet?.cssRules.length;
+          return !!t && !!inFrame && held === 0 && imports === 1 && window.getComputedStyle(t).color === c && doc?.defaultView?.getComputedStyle(inFrame).color === c;
         },
         color,
         { timeout: WAIT_MS },

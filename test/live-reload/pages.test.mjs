@@ -213,7 +213,7 @@ test('a stylesheet the page turned off (sheet.disabled, a theme switch) stays of
   await writeFile(path.join(css, 'theme-dark.css'), '#a { color: rgb(201, 0, 0); }\n');
   await writeFile(path.join(css, 'theme-on.css'), '#b { color: rgb(0, 201, 0); }\n');
   await tab.waitForFunction(() => getComputedStyle(document.getElementById('b')).color === 'rgb(0, 201, 0)', undefined, { timeout: WAIT_MS });
-  await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-old]').length === 0, undefined, { timeout: WAIT_MS });
+  await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-copy]').length === 0, undefined, { timeout: WAIT_MS });
   assert.equal(await color('a'), 'rgb(1, 1, 1)', 'the sheet the page turned off is still off');
   assert.equal(await tab.evaluate(() => document.querySelector('link[href*="theme-dark.css"]').sheet.disabled), true);
   assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
@@ -222,7 +222,7 @@ test('a stylesheet the page turned off (sheet.disabled, a theme switch) stays of
 
 test('a <link disabled> (the attribute: an alternate theme, off) swapped in place leaves no copy behind, save after save', { timeout: TEST_TIMEOUT_MS }, async () => {
   // Before: the copy holding the old styles waited for the link's load event, which a disabled
-  // link never fires, so each save left one more <link data-porthole-old> in the page.
+  // link never fires, so each save left one more copy (<link data-porthole-copy>) in the page.
   const css = path.join(site, 'css');
   await writeFile(path.join(css, 'attr-off.css'), '#c { color: rgb(30, 0, 0); }\n');
   await writeFile(
@@ -237,7 +237,7 @@ test('a <link disabled> (the attribute: an alternate theme, off) swapped in plac
     await tab.waitForFunction((href) => document.getElementById('alt').href !== href, before, { timeout: WAIT_MS });
     await delay(200);
   }
-  assert.equal(await tab.evaluate(() => document.querySelectorAll('link[data-porthole-old]').length), 0, 'no copies left behind');
+  assert.equal(await tab.evaluate(() => document.querySelectorAll('link[data-porthole-copy]').length), 0, 'no copies left behind');
   assert.equal(await tab.evaluate(() => document.querySelectorAll('link').length), 1);
   assert.equal(await tab.evaluate(() => getComputedStyle(document.getElementById('c')).color), 'rgb(0, 0, 0)', 'still off');
   await tab.evaluate(() => {
@@ -264,7 +264,7 @@ test("a swapped stylesheet's <link> is the page's own element still: a script ho
   assert.equal(await color(), 'rgb(10, 10, 10)');
   await writeFile(path.join(css, 'held-light.css'), '#t { color: rgb(11, 11, 11); }\n');
   await tab.waitForFunction(() => getComputedStyle(document.getElementById('t')).color === 'rgb(11, 11, 11)', undefined, { timeout: WAIT_MS });
-  await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-old]').length === 0, undefined, { timeout: WAIT_MS });
+  await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-copy]').length === 0, undefined, { timeout: WAIT_MS });
   assert.equal(await tab.evaluate(() => window.themeLink.isConnected && document.getElementById('theme') === window.themeLink), true, 'the page still holds its <link>');
   assert.equal(await tab.evaluate(() => document.querySelectorAll('link[rel="stylesheet"]').length), 1);
   await tab.evaluate(() => window.setTheme('dark'));
@@ -870,5 +870,51 @@ test('a page under a CSP whose connect-src refuses its own origin reloads on a s
     await context.close();
     await own.stop();
     await rm(box, { recursive: true, force: true });
+  }
+});
+
+// helper-158: each in-place swap of a <link> left the page without the sheet's styles for a frame
+// or more (the link's href changed at once, and the copy meant to hold the old styles had to load
+// too), so a page scrolled down went back to the top on every CSS save. The same for a sheet
+// pulled in by @import (from a <style>, and from a <link>'s sheet). Counted in the page: every
+// animation frame looks at the styles, and a scroll event records how far up the page went.
+test('a stylesheet swapped in place never leaves the page unstyled, and the page keeps its scroll position: <link>, <style> @import, and a <link>\'s @import', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const css = path.join(site, 'css');
+  const sheet = (n) => `.tall { height: 6000px; } p { color: rgb(${n}, 0, 0); }\n`;
+  await writeFile(path.join(css, 'keep-link.css'), sheet(1));
+  await writeFile(path.join(css, 'keep-imp.css'), sheet(1));
+  await writeFile(path.join(css, 'keep-outer.css'), '@import url("keep-deep.css");\n');
+  await writeFile(path.join(css, 'keep-deep.css'), sheet(1));
+  for (const [name, head, file] of [
+    ['keep-link.html', '<link rel="stylesheet" href="css/keep-link.css">', 'keep-link.css'],
+    ['keep-imp.html', '<style>@import url("css/keep-imp.css");</style>', 'keep-imp.css'],
+    ['keep-deep.html', '<link rel="stylesheet" href="css/keep-outer.css">', 'keep-deep.css'],
+  ]) {
+    await writeFile(path.join(site, name), `<!doctype html><html><head>${head}</head><body><div class="tall"><p id="p">p</p></div></body></html>\n`);
+    await inConnectedTab(name, async (tab) => {
+      await mark(tab);
+      await tab.evaluate(() => {
+        window.scrollTo(0, 4000);
+        window.__unstyledFrames = 0;
+        window.__minScroll = window.scrollY;
+        const tall = document.querySelector('.tall');
+        const look = () => {
+          if (getComputedStyle(tall).height !== '6000px') window.__unstyledFrames++;
+          window.__frame = requestAnimationFrame(look);
+        };
+        look();
+        window.addEventListener('scroll', () => { window.__minScroll = Math.min(window.__minScroll, window.scrollY); });
+      });
+      assert.equal(await tab.evaluate(() => window.scrollY), 4000, name);
+      for (const n of [2, 3, 4]) {
+        await writeFile(path.join(css, file), sheet(n));
+        await tab.waitForFunction((c) => getComputedStyle(document.getElementById('p')).color === c, `rgb(${n}, 0, 0)`, { timeout: WAIT_MS });
+        await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-copy]').length === 0, undefined, { timeout: WAIT_MS });
+        // Two more frames: a drop of the old sheet after the new one applied would show in them.
+        await tab.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      }
+      const seen = await tab.evaluate(() => ({ unstyled: window.__unstyledFrames, minScroll: window.__minScroll, y: window.scrollY, marker: window.__marker }));
+      assert.deepEqual(seen, { unstyled: 0, minScroll: 4000, y: 4000, marker: 'kept' }, name);
+    });
   }
 });

@@ -143,49 +143,87 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // plain URL of a change's in-place updates (\`urls\`: links, @import rules and images may share
   // one) is fetched again past the cache too, once (\`cache: 'reload'\` stores the new answer), at
   // most REFETCH_MAX of them; not under a Content-Security-Policy, whose connect-src may refuse
-  // the fetches (see loadedUrlsOf), nor without fetch. Nothing waits for them: the page is
-  // updated already.
+  // the fetches (see loadedUrlsOf), nor without fetch. Returns a promise settled once every fetch
+  // has (a <link> whose sheet imports a changed file waits for it: swapStylesheets), or null when
+  // none was made.
   function refetchPlain(urls) {
-    if (typeof fetch !== 'function' || underPolicy) return;
-    var seen = {}, count = 0;
+    if (typeof fetch !== 'function' || underPolicy || typeof Promise !== 'function') return null;
+    var seen = {}, count = 0, pending = [];
     for (var i = 0; i < urls.length && count < REFETCH_MAX; i++) {
       var url = urls[i];
       if (url === null || seen[url] === true) continue;
       seen[url] = true;
       count++;
-      fetch(url, { cache: 'reload', credentials: 'same-origin' }).then(function (r) { return r.arrayBuffer(); }).then(null, function () { /* the busted copy shows it */ });
+      pending.push(fetch(url, { cache: 'reload', credentials: 'same-origin' }).then(function (r) { return r.arrayBuffer(); }).then(null, function () { /* the busted copy shows it */ }));
     }
+    return pending.length === 0 ? null : Promise.all(pending);
   }
   // A <link>'s sheet is loaded again into the same element, under a cache-busting URL: the page's
   // scripts may hold the element (a theme switch that sets its href later; helper-120: a swap for
-  // a clone left the page's reference detached, and its switch did nothing). Until the new sheet
-  // has loaded (or failed), a copy of the element with the old URL, right after it, holds the old
-  // styles, so the page is never without them in between. The sheet's own disabled flag (CSSOM: a
-  // theme switch's \`link.sheet.disabled = true\`) belongs to the sheet, not the element: it is
-  // set again on the new sheet, and a sheet that was off needs no copy to hold it. A <link disabled>
-  // (the element's attribute: an alternate theme left off) has no sheet and fires no load event
-  // until it is enabled: it holds no styles, so no copy either (one waited for ever, one per save).
+  // a clone left the page's reference detached, and its switch did nothing). Chromium drops an
+  // element's sheet as soon as its href changes, so a copy of the element, right after it, loads
+  // the new URL first; only once the copy has (or failed) does the element take the same URL,
+  // and the copy, whose styles are the new ones already, holds them in the element's place until
+  // the element has loaded them too. The page is never without the sheet's styles in between
+  // (helper-158: the element's href was changed at once, and the copy then held the old URL, which
+  // had to load again as well: every CSS save showed the page unstyled for a frame or more, and a
+  // page scrolled down went back to the top). A later save of the same sheet supersedes a copy
+  // still loading; a page that sets the element's href itself meanwhile keeps its choice. The
+  // sheet's own disabled flag (CSSOM: a theme switch's \`link.sheet.disabled = true\`) belongs
+  // to the sheet, not the element: it is set again on the new sheet, and a sheet that was off
+  // holds no styles, so no copy. A <link disabled> (the element's attribute: an alternate theme
+  // left off) has no sheet and fires no load event until it is enabled: no copy either (one
+  // waited for ever, one per save).
+  var latestSwap = typeof WeakMap === 'function' ? new WeakMap() : null;
   function swapLink(link) {
     var wasDisabled = false;
     try { wasDisabled = !!(link.sheet && link.sheet.disabled); } catch (e) { /* the sheet is the page's */ }
-    var hold = null;
-    if (!wasDisabled && !link.disabled) {
-      hold = link.cloneNode(false);
-      hold.removeAttribute('id');
-      hold.setAttribute('data-porthole-old', '');
-      link.parentNode.insertBefore(hold, link.nextSibling);
-    }
-    var done = function (e) {
-      link.removeEventListener('load', done);
-      link.removeEventListener('error', done);
+    var next = busted(link.href);
+    var copy = null;
+    var restoreDisabled = function (e) {
+      link.removeEventListener('load', restoreDisabled);
+      link.removeEventListener('error', restoreDisabled);
       try {
-        if (e.type === 'load' && wasDisabled && link.sheet) link.sheet.disabled = true;
+        if (e.type === 'load' && link.sheet) link.sheet.disabled = true;
       } catch (err) { /* the sheet is the page's */ }
-      if (hold !== null && hold.parentNode) hold.parentNode.removeChild(hold);
     };
-    link.addEventListener('load', done);
-    link.addEventListener('error', done);
-    link.href = busted(link.href);
+    if (wasDisabled || link.disabled || latestSwap === null) {
+      if (wasDisabled) {
+        link.addEventListener('load', restoreDisabled);
+        link.addEventListener('error', restoreDisabled);
+      }
+      link.href = next;
+      return;
+    }
+    var before = link.getAttribute('href');
+    copy = link.cloneNode(false);
+    copy.removeAttribute('id');
+    copy.setAttribute('data-porthole-copy', '');
+    copy.setAttribute('href', next);
+    latestSwap.set(link, copy);
+    var drop = function () {
+      if (copy.parentNode) copy.parentNode.removeChild(copy);
+    };
+    var taken = function () {
+      link.removeEventListener('load', taken);
+      link.removeEventListener('error', taken);
+      drop();
+    };
+    var ready = function () {
+      copy.removeEventListener('load', ready);
+      copy.removeEventListener('error', ready);
+      // Superseded by a later save, the element gone, or the page has set its href itself.
+      if (latestSwap.get(link) !== copy || !link.isConnected || link.getAttribute('href') !== before) {
+        drop();
+        return;
+      }
+      link.addEventListener('load', taken);
+      link.addEventListener('error', taken);
+      link.href = next;
+    };
+    copy.addEventListener('load', ready);
+    copy.addEventListener('error', ready);
+    link.parentNode.insertBefore(copy, link.nextSibling);
   }
   function rulesOf(sheet) {
     try { return sheet.cssRules; } catch (e) { return null; } // another origin's sheet
@@ -219,21 +257,22 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     }
     return changed;
   }
-  // The @import rules of a top-level sheet (a <link>'s or a <style>'s) that are, or import at any
-  // depth, one of \`paths\`: each is replaced, in place, by the same rule with a cache-busting
-  // URL, which fetches it again; what it imports is revalidated with it (files are served
-  // no-cache; under a configured max-age a changed file it imports may show its cached copy until
-  // the next swap or reload, which finds the copy refetchPlain stored). Rules of imported sheets
-  // are never edited: Chromium drops the whole <link>'s styles when an imported sheet gets a new
-  // @import. The plain URLs of the changed files among them go into \`urls\` (refetchPlain).
-  // Returns how many were replaced.
+  // The @import rules of a <style>'s sheet that are, or import at any
+  // depth, one of \`paths\`: each gets, right after it, the same rule with a cache-busting URL,
+  // which fetches it again; what it imports is revalidated with it (files are served no-cache;
+  // under a configured max-age a changed file it imports may show its cached copy until the next
+  // swap or reload, which finds the copy refetchPlain stored). The old rule stays until the new
+  // one's sheet has loaded (retireWhenLoaded): replaced at once, the page was without its styles
+  // until then (helper-158). Rules of imported sheets are never edited: Chromium drops the whole
+  // <link>'s styles when an imported sheet gets a new @import. The plain URLs of the changed files
+  // among them go into \`urls\` (refetchPlain). Returns how many were replaced.
   function swapImports(sheet, paths, urls) {
     var rules = rulesOf(sheet);
     if (rules === null) return 0;
     var swapped = 0;
     for (var i = 0; i < rules.length; i++) {
       var rule = rules[i];
-      if (!isImport(rule)) continue;
+      if (!isImport(rule) || (retiring !== null && retiring.has(rule))) continue;
       var url = importUrl(rule, sheet);
       if (url === null) continue;
       var p = sameOriginPath(url);
@@ -244,13 +283,47 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       var text = rule.cssText.replace(/^@import\\s+(url\\(\\s*(["']?)[^)]*?\\2\\s*\\)|"[^"]*"|'[^']*')/i,
         '@import url(' + JSON.stringify(busted(url)) + ')');
       try {
-        sheet.insertRule(text, i);
-        sheet.deleteRule(i + 1);
+        sheet.insertRule(text, i + 1);
+        i++; // the new rule, not to be looked at again
+        retireWhenLoaded(sheet, rule, rules[i]);
         swapped++;
         for (var f = 0; f < found.length; f++) urls.push(found[f]);
       } catch (e) { /* not replaceable here: counted as not applied */ }
     }
     return swapped;
+  }
+  // @import rules replaced and waiting to be deleted: a later save skips them.
+  var retiring = typeof WeakSet === 'function' ? new WeakSet() : null;
+  // Deletes \`old\` from \`sheet\` once \`added\` has its sheet (Chromium gives an @import its
+  // styleSheet when it has loaded, or failed), or after IMPORT_WAIT_MS whatever it has: the two
+  // rules are the same file, the new one later in the cascade, so until then the page shows the
+  // new styles over the old, never none.
+  function retireWhenLoaded(sheet, old, added) {
+    if (retiring === null) {
+      deleteRuleObject(sheet, old);
+      return;
+    }
+    retiring.add(old);
+    var started = Date.now();
+    var check = function () {
+      var loaded = false;
+      try { loaded = !!added.styleSheet; } catch (e) { loaded = true; }
+      if (!loaded && Date.now() - started < IMPORT_WAIT_MS) {
+        setTimeout(check, IMPORT_POLL_MS);
+        return;
+      }
+      deleteRuleObject(sheet, old);
+    };
+    check();
+  }
+  function deleteRuleObject(sheet, rule) {
+    var rules = rulesOf(sheet);
+    if (rules === null) return;
+    for (var i = 0; i < rules.length; i++) {
+      if (rules[i] !== rule) continue;
+      try { sheet.deleteRule(i); } catch (e) { /* the sheet is the page's */ }
+      return;
+    }
   }
   // Every stylesheet the page uses: <link>s (loaded or still loading), and what any sheet imports,
   // from a <link> or a <style>, at any depth (document.styleSheets and CSSImportRule). When none
@@ -289,28 +362,51 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   function swapStylesheets(paths) {
     var handled = 0;
     var urls = [];
+    var afterImports = [];
     var roots = allRoots();
     for (var r = 0; r < roots.length; r++) {
       var links = roots[r].querySelectorAll('link[rel~="stylesheet"][href]');
       for (var i = 0; i < links.length; i++) {
         var link = links[i];
-        if (link.getAttribute('data-porthole-old') !== null) continue;
+        if (link.getAttribute('data-porthole-copy') !== null) continue;
+        // The link's own file, or one its sheet imports at any depth: the link is loaded again
+        // (what it imports is revalidated with it). An @import of a <link>'s sheet is not
+        // replaced in the sheet: Chromium drops the link's whole styles until the new rule's
+        // file has loaded (helper-158: the page unstyled for a dozen frames).
+        // A changed import: the link is loaded again once the imports' plain URLs have been
+        // fetched past the cache (refetchPlain), which its new sheet's @import rules then find
+        // there: under a configured max-age they found the old copies, fresh in the cache.
         var p = sameOriginPath(link.href);
-        if (p !== null && paths.indexOf(p) >= 0) {
-          urls.push(plainUrl(link.href));
-          swapLink(link);
+        var own = p !== null && paths.indexOf(p) >= 0;
+        var found = own ? [plainUrl(link.href)] : [];
+        var linkSheet = null;
+        try { linkSheet = link.sheet; } catch (e) { /* not readable */ }
+        if (linkSheet) importsChanged(linkSheet, paths, 1, found);
+        if (found.length > 0) {
+          for (var f = 0; f < found.length; f++) urls.push(found[f]);
+          if (found.length > (own ? 1 : 0)) afterImports.push(link);
+          else swapLink(link);
           handled++;
         }
       }
+      // What <style> elements import (a <link>'s sheet was looked at above).
       var sheets = roots[r].styleSheets || [];
       for (var j = 0; j < sheets.length; j++) {
         var owner = sheets[j].ownerNode;
-        if (owner && owner.getAttribute && owner.getAttribute('data-porthole-old') !== null) continue;
+        if (owner && String(owner.nodeName).toUpperCase() === 'LINK') continue;
         handled += swapImports(sheets[j], paths, urls);
       }
     }
-    if (handled === 0) reloadPage();
-    else refetchPlain(urls);
+    if (handled === 0) {
+      reloadPage();
+      return;
+    }
+    var refetched = refetchPlain(urls);
+    var swapRest = function () {
+      for (var k = 0; k < afterImports.length; k++) swapLink(afterImports[k]);
+    };
+    if (refetched === null) swapRest();
+    else refetched.then(swapRest);
   }
   // An <img> showing a changed file (its currentSrc: what srcset or a <picture> chose) is fetched
   // again; one whose picture comes from a srcset or a <source> cannot be by setting src, and the
@@ -416,6 +512,9 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // report-only one reported them. Such a page reloads as it did before this. An in-place update
   // (a stylesheet, an image) follows the same rule for the plain URLs it swapped: refetchPlain.
   var REFETCH_MAX = 50;
+  // How often, and for how long at most, a replaced @import waits for its new rule's sheet (retireWhenLoaded).
+  var IMPORT_POLL_MS = 16;
+  var IMPORT_WAIT_MS = 10000;
   var REFETCH_WAIT_MS = 2000;
   function loadedUrlsOf(paths) {
     var urls = [];
