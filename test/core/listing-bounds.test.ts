@@ -137,6 +137,17 @@ test('names with control or bidi characters are shown escaped (U+202E cannot sho
   }
 });
 
+// helper-158: the title (the tab, history, bookmarks) was the percent-encoded path, `Index of
+// /my%20files/`, while the heading showed the folder's name; nginx's title shows the name.
+test('a listing\'s title shows the folder path as its heading does, decoded and escaped, not percent-encoded', async () => {
+  const folder = join(root, 'my th\u00e8me <b>', 'sub\u202efolder');
+  await mkdir(folder, { recursive: true });
+  const html = (await fetchOnce(srv.port, request(`/${encodeURIComponent('my th\u00e8me <b>')}/${encodeURIComponent('sub\u202efolder')}/`))).body.toString('utf8');
+  const shown = '/my th\u00e8me &lt;b&gt;/sub\\u202efolder/';
+  assert.ok(html.includes(`<title>Index of ${shown}</title>`), html.slice(0, 400));
+  assert.ok(html.includes(`<h1>Index of ${shown}</h1>`), html.slice(0, 600));
+});
+
 test('at most LISTING_MAX_SCAN names are read per folder, hidden ones included: a folder of more hidden names says "only N names were read"', async () => {
   // Before, only the names a listing shows were counted: hidden ones (never listed) were read on
   // without a bound, so the README's "at most 200,000 names read per folder" held only for

@@ -25,7 +25,6 @@ import { escapeHtml, htmlPage } from '../text/html';
 import { formatSize } from '../text/format-size';
 import { hiddenSegmentReason, judgeRealPath } from './hidden-names';
 import { failure, type ContainmentOptions } from './open-contained';
-import { encodePathSegments } from './resolve-path';
 import { BoundedBodyMap, perOwner } from './bounded-map';
 import type { FileIdentity } from './loopback-only';
 
@@ -352,11 +351,12 @@ function unreachableNameReason(entry: Described): string | undefined {
 }
 
 function renderListing(segments: readonly string[], entries: readonly Described[], more: number, complete: boolean, elsewhere: AnsweredElsewhere | undefined): string {
-  const here = encodePathSegments(segments, true);
   // Names are shown through escapeForDisplay (the link keeps the real name): a control or bidi
   // character in a file name would otherwise reorder what the page shows ("txt.exe" shown for
-  // "exe.txt" with U+202E) or hide part of it.
-  const displayHere = escapeHtml(escapeForDisplay('/' + segments.join('/') + (segments.length > 0 ? '/' : '')));
+  // "exe.txt" with U+202E) or hide part of it. The title too (the tab, history and bookmarks show
+  // it): it was the percent-encoded path (`Index of /my%20files/`, helper-158), as nginx's is not.
+  const shownHere = escapeForDisplay('/' + segments.join('/') + (segments.length > 0 ? '/' : ''));
+  const displayHere = escapeHtml(shownHere);
   const rows: string[] = [];
   if (segments.length > 0) rows.push('<tr><td><a href="../">../</a></td><td></td><td></td></tr>');
   for (const e of entries) {
@@ -387,7 +387,7 @@ function renderListing(segments: readonly string[], entries: readonly Described[
     rows.push(`<tr><td colspan="3">${text} Open a file by its URL.</td></tr>`);
   }
   return htmlPage(
-    `Index of ${here}`,
+    `Index of ${shownHere}`,
     `<h1>Index of ${displayHere}</h1>\n<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified (UTC)</th></tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`,
   );
 }
