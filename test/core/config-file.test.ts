@@ -358,7 +358,10 @@ test('the folder removed and made again (in one go, with the old inode number; o
   // one synchronous step, so nothing is read between; the folder's own removal is read after.
   let change = nextChange();
   for (const name of readdirSync(root)) await rm(join(root, name), { recursive: true });
-  assert.equal((await change).kind, 'applied', 'the file removed: the defaults');
+  const removed = await change;
+  assert.equal(removed.kind, 'applied', 'the file removed: the defaults');
+  // Not "applied headers", which reads as turned on (helper-158).
+  assert.equal(removed.message, 'porthole.config.json removed: what it set (headers) is back to the flags, settings and defaults');
   const ino = statSync(root).ino;
   // No file before and none after: nothing is said (helper-144: a build's quick `rm -rf dist &&
   // mkdir dist` printed "porthole.config.json changed" twice, with no file to change).

@@ -585,7 +585,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
           : back === undefined
             ? `${changed}; nothing to apply (what was edited is as in use)`
             : undefined
-        : `${changed}: applied ${keys.join(', ')}${unused === undefined ? '' : `; ${unused}`}`;
+        : layer === undefined
+          ? // Not "applied cleanUrls", which read as turned on (helper-158): what the file set is gone.
+            `${changed}: what it set (${keys.join(', ')}) is back to the flags, settings and defaults`
+          : `${changed}: applied ${keys.join(', ')}${unused === undefined ? '' : `; ${unused}`}`;
     const message = [back, edit].filter((m) => m !== undefined).join('; ');
     this.emit('diagnostic', 'info', message);
     this.emit('config', { kind: 'applied', message });
