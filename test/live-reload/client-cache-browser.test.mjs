@@ -89,9 +89,7 @@ test('a reloaded page runs the client from the browser cache: one request for it
   const cli = await startCli([site, '--port', '0', '--log', logFile, '--quiet', '--reload-debounce', '50']);
   const context = await browser.newContext();
   try {
-    const tab = await context.newPage();
-    await tab.goto(cli.url, { waitUntil: 'load' });
-    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    const tab = await openConnected(context, cli.url);
     const sentBefore = await tab.evaluate(() => window.__portholeReload.generation);
     for (let i = 1; i <= 2; i++) {
       await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
@@ -289,6 +287,18 @@ test('a script only a same-origin frame runs, kept fresh by a configured max-age
 });
 
 /**
+ * A new tab of `context` on `url`, once its live-reload channel has said hello (bounded by WAIT_MS).
+ * @param {import('playwright-core').BrowserContext} context
+ * @param {string} url
+ */
+async function openConnected(context, url) {
+  const tab = await context.newPage();
+  await tab.goto(url, { waitUntil: 'load' });
+  await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+  return tab;
+}
+
+/**
  * Waits, bounded by WAIT_MS and without failing, until `tab` has fetched `pathname` past its
  * cache (a resource entry of a fetch(): the client's re-fetch of a plain URL it swapped in place),
  * so that a page opened next finds what it stored. Returns whether it did.
@@ -320,9 +330,7 @@ test('a stylesheet kept fresh by a configured max-age, swapped in place: a new t
   const context = await browser.newContext();
   const color = () => window.getComputedStyle(/** @type {HTMLElement} */ (document.getElementById('t'))).color;
   try {
-    const tab = await context.newPage();
-    await tab.goto(cli.url, { waitUntil: 'load' });
-    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    const tab = await openConnected(context, cli.url);
     assert.equal(await tab.evaluate(color), 'rgb(255, 0, 0)');
     await tab.evaluate(() => { window.kept = 'state'; });
     await writeFile(path.join(site, 'css', 'style.css'), '#t { color: rgb(0, 0, 255); }\n');
@@ -359,9 +367,7 @@ test('a file a <link>\'s sheet imports, kept fresh by a configured max-age, swap
   const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50']);
   const context = await browser.newContext();
   try {
-    const tab = await context.newPage();
-    await tab.goto(cli.url, { waitUntil: 'load' });
-    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    const tab = await openConnected(context, cli.url);
     await tab.evaluate(() => { window.kept = 'state'; });
     for (const color of ['rgb(0, 0, 255)', 'rgb(0, 128, 0)']) {
       await writeFile(path.join(site, 'css', 'deep.css'), `#t { color: ${color}; }\n`);
@@ -386,9 +392,7 @@ test('an image kept fresh by a configured max-age, refreshed in place: a new tab
   const context = await browser.newContext();
   const width = () => /** @type {HTMLImageElement | null} */ (document.getElementById('pic'))?.naturalWidth;
   try {
-    const tab = await context.newPage();
-    await tab.goto(cli.url, { waitUntil: 'load' });
-    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    const tab = await openConnected(context, cli.url);
     assert.equal(await tab.evaluate(width), 10);
     await tab.evaluate(() => { window.kept = 'state'; });
     await writeFile(path.join(site, 'img', 'pic.svg'), svg(20));
@@ -423,9 +427,7 @@ test('a stylesheet two links, an @import and a frame share, swapped in place: it
   const cli = await startCli([site, '--port', '0', '--quiet', '--reload-debounce', '50']);
   const context = await browser.newContext();
   try {
-    const tab = await context.newPage();
-    await tab.goto(cli.url, { waitUntil: 'load' });
-    await tab.waitForFunction(() => window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    const tab = await openConnected(context, cli.url);
     const frameColor = () => {
       const doc = /** @type {HTMLIFrameElement | null} */ (document.getElementById('f'))?.contentDocument;
       const t = doc?.getElementById('t');
