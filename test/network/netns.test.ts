@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync, linkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync, mkdirSync, linkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer, type RequestRecord } from '../../src/core';
@@ -247,6 +247,40 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
       assert.ok(!again.body.toString().includes('127.0.0.1 - -'), 'no log line in the answer');
       assert.equal(await curlFromHost(`http://127.0.0.1:${port}/logs/requests.log`), 200);
     });
+  });
+
+  // helper-158: the root's porthole.config.json (allowed clients, proxy targets, headers) was
+  // served to every device on the network.
+  test('the root\'s porthole.config.json is 404 for the other host and left out of its listing, 200 for this computer; with configFile off it is a file like any other', async () => {
+    // A root of its own, with no index page: its listing is what the other host gets for /.
+    const configRoot = join(workDir, 'configured');
+    mkdirSync(configRoot, { recursive: true });
+    writeFileSync(join(configRoot, 'notes.txt'), 'notes\n');
+    const configPath = join(configRoot, 'porthole.config.json');
+    writeFileSync(configPath, JSON.stringify({ headers: [{ source: '**', headers: { 'X-Config': 'secret-route' } }] }));
+    try {
+      await withServer({ root: configRoot, host: '0.0.0.0', listing: true }, async (port, records) => {
+        const r = await curlFromNamespace(`http://${HOST_IP}:${port}/porthole.config.json`);
+        assert.equal(r.status, 404);
+        assert.ok(!r.body.toString().includes('X-Config'), 'nothing of the file in the answer');
+        const rec = records.find((x) => x.target === '/porthole.config.json' && x.status === 404);
+        assert.match(rec?.note ?? '', /configuration file \(porthole\.config\.json\) is served only to this computer/);
+        const listing = await curlFromNamespace(`http://${HOST_IP}:${port}/`);
+        assert.equal(listing.status, 200);
+        assert.ok(listing.body.toString().includes('notes.txt'), 'a listing');
+        assert.ok(!listing.body.toString().includes('porthole.config.json'), 'not in the other host\'s listing');
+        assert.equal(await curlFromHost(`http://127.0.0.1:${port}/porthole.config.json`), 200);
+        // Saved again as an editor saves (a new file renamed over it): still guarded by its path.
+        writeFileSync(`${configPath}.tmp`, JSON.stringify({ headers: [{ source: '**', headers: { 'X-Config': 'secret-route-2' } }] }));
+        renameSync(`${configPath}.tmp`, configPath);
+        assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/porthole.config.json`)).status, 404);
+      });
+      await withServer({ root: configRoot, host: '0.0.0.0', configFile: false }, async (port) => {
+        assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/porthole.config.json`)).status, 200);
+      });
+    } finally {
+      rmSync(configRoot, { recursive: true, force: true });
+    }
   });
 
   test('an address this machine gains while shared is answered (Host check follows the interfaces)', async () => {

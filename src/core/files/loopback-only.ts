@@ -3,6 +3,9 @@
  * - only this computer may read the active request log over HTTP: it records every client's
  *   address, the URLs asked for (query tokens included) and referers. A sample site writes its
  *   log inside the folder it serves; shared on a network, every device could read it.
+ * - only this computer may read the root's porthole.config.json, the server's own settings (which
+ *   devices may connect, where proxied routes lead, the headers): configuration, not a page
+ *   (helper-158: every device on the network got it).
  * - nobody may read the files the HTTPS private key and its passphrase were read from (`mkcert`
  *   writes `localhost-key.pem` into the folder it runs in, the project folder served): a key
  *   served is every visitor's TLS undone. They are a 404, to this computer too.
@@ -49,6 +52,23 @@ export class FileSet {
   private readonly ids: FileIdentity[] = [];
   /** Their real paths (absolute, symlinks resolved) when they were added. */
   private readonly paths: string[] = [];
+  /** Files guarded by their real path alone (addPath), each with the words that say why. */
+  private readonly byPathOnly: Array<{ readonly path: string; readonly reason: string }> = [];
+
+  /**
+   * Guards what `realPath` (absolute, symlinks resolved) names, whichever file is there now or
+   * later, with `reason` for the log: a file the server reads by its path and that an editor may
+   * replace (an atomic save gives it a new inode), so not by identity.
+   */
+  addPath(realPath: string, reason: string): void {
+    if (!this.byPathOnly.some((known) => known.path === realPath)) this.byPathOnly.push({ path: realPath, reason });
+  }
+
+  /** The reason given to addPath for `realPath`, or undefined when it was not added so. */
+  pathReason(realPath: string): string | undefined {
+    for (const known of this.byPathOnly) if (known.path === realPath) return known.reason;
+    return undefined;
+  }
 
   /** Adds a file: its Stats or identity, and its real path when known. */
   add(id: FileIdentity, realPath?: string): void {
@@ -69,11 +89,17 @@ export class FileSet {
   /** True for a file added, by its identity `id` or its real path `realPath` (absolute, symlinks resolved). */
   has(id: FileIdentity, realPath: string): boolean {
     for (const known of this.ids) if (sameFile(known, id)) return true;
-    return this.paths.includes(realPath);
+    return this.paths.includes(realPath) || this.pathReason(realPath) !== undefined;
   }
 
+  /** How many files are guarded by identity (add). */
   get size(): number {
     return this.ids.length;
+  }
+
+  /** True when any file is guarded: by identity, or by path alone (addPath). */
+  get guardsAnything(): boolean {
+    return this.ids.length > 0 || this.byPathOnly.length > 0;
   }
 }
 
@@ -83,7 +109,7 @@ export class FileSet {
  */
 export function loopbackOnlyRefusal(file: FileIdentity, realPath: string, clientIp: string, files: FileSet | undefined): string | undefined {
   if (files === undefined || !files.has(file, realPath) || isLoopbackAddress(clientIp)) return undefined;
-  return 'The active request log is served only to this computer (loopback clients).';
+  return files.pathReason(realPath) ?? 'The active request log is served only to this computer (loopback clients).';
 }
 
 /** The guarded files of a server (StaticOptions carries them). */
@@ -115,7 +141,7 @@ export function guardedFromAnyone(file: FileIdentity, realPath: string, guarded:
 
 /** True when `guarded` names any file (most servers have no log in the root and no HTTPS key). */
 export function guardsAny(guarded: GuardedFiles): boolean {
-  return (guarded.neverServed?.size ?? 0) > 0 || (guarded.loopbackOnly?.size ?? 0) > 0;
+  return guarded.neverServed?.guardsAnything === true || guarded.loopbackOnly?.guardsAnything === true;
 }
 
 /**
@@ -128,6 +154,9 @@ export function guardsAny(guarded: GuardedFiles): boolean {
  */
 export function guardedRefusalAt(fsPath: string, clientIp: string, guarded: GuardedFiles): string | undefined {
   if (!guardsAny(guarded)) return undefined;
+  // Nothing is kept from this computer but the HTTPS key's files: no stat for it otherwise (the
+  // configuration file is guarded on every server that reads one).
+  if (guarded.neverServed?.guardsAnything !== true && isLoopbackAddress(clientIp)) return undefined;
   const file = regularFileAt(fsPath);
   return file === undefined ? undefined : guardedRefusal(file.st, file.real, clientIp, guarded);
 }

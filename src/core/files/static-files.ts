@@ -1580,7 +1580,7 @@ function notFoundPage(shown: string): string {
 function listingGuard(clientIp: string, opts: StaticOptions): ListingGuard | undefined {
   if (!guardsAny(opts)) return undefined;
   return {
-    key: (opts.loopbackOnly?.size ?? 0) > 0 && isLoopbackAddress(clientIp) ? 'loopback' : 'other',
+    key: opts.loopbackOnly?.guardsAnything === true && isLoopbackAddress(clientIp) ? 'loopback' : 'other',
     hides: (id, realPath) => guardedRefusal(id, realPath, clientIp, opts) !== undefined,
   };
 }

@@ -352,6 +352,16 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     const loopbackOnly = new FileSet();
     const neverServed = new FileSet();
+    // The root's configuration file says which devices may connect, where proxied routes lead and
+    // which headers go out: only this computer reads it over HTTP (helper-158: every device on the
+    // network did). By its path (an editor's atomic save gives it a new inode), and by where it
+    // leads when it is a link.
+    if (opts.configFile) {
+      const reason = `The server's configuration file (${CONFIG_FILE_NAME}) is served only to this computer (loopback clients).`;
+      const configPath = join(rootReal, CONFIG_FILE_NAME);
+      loopbackOnly.addPath(configPath, reason);
+      loopbackOnly.addPath(realPathOf(configPath), reason);
+    }
     this.handlerContext = {
       proxy: this.proxy,
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
