@@ -179,7 +179,6 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     var wasDisabled = false;
     try { wasDisabled = !!(link.sheet && link.sheet.disabled); } catch (e) { /* the sheet is the page's */ }
     var next = busted(link.href);
-    var copy = null;
     var restoreDisabled = function (e) {
       link.removeEventListener('load', restoreDisabled);
       link.removeEventListener('error', restoreDisabled);
@@ -196,7 +195,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       return;
     }
     var before = link.getAttribute('href');
-    copy = link.cloneNode(false);
+    var copy = link.cloneNode(false);
     copy.removeAttribute('id');
     copy.setAttribute('data-porthole-copy', '');
     copy.setAttribute('href', next);
@@ -257,15 +256,15 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     }
     return changed;
   }
-  // The @import rules of a <style>'s sheet that are, or import at any
-  // depth, one of \`paths\`: each gets, right after it, the same rule with a cache-busting URL,
-  // which fetches it again; what it imports is revalidated with it (files are served no-cache;
-  // under a configured max-age a changed file it imports may show its cached copy until the next
-  // swap or reload, which finds the copy refetchPlain stored). The old rule stays until the new
-  // one's sheet has loaded (retireWhenLoaded): replaced at once, the page was without its styles
-  // until then (helper-158). Rules of imported sheets are never edited: Chromium drops the whole
-  // <link>'s styles when an imported sheet gets a new @import. The plain URLs of the changed files
-  // among them go into \`urls\` (refetchPlain). Returns how many were replaced.
+  // The @import rules of a <style>'s sheet that are, or import at any depth, one of \`paths\`:
+  // each gets, right after it, the same rule with a cache-busting URL, which fetches it again;
+  // what it imports is revalidated with it (files are served no-cache; under a configured max-age
+  // a changed file it imports may show its cached copy until the next swap or reload, which finds
+  // the copy refetchPlain stored). The old rule stays until the new one's sheet has loaded
+  // (retireWhenLoaded): replaced at once, the page was without its styles until then
+  // (helper-158). Rules of imported sheets are never edited: Chromium drops the whole <link>'s
+  // styles when an imported sheet gets a new @import. The plain URLs of the changed files among
+  // them go into \`urls\` (refetchPlain). Returns how many were replaced.
   function swapImports(sheet, paths, urls) {
     var rules = rulesOf(sheet);
     if (rules === null) return 0;
