@@ -878,17 +878,22 @@ test('a page under a CSP whose connect-src refuses its own origin reloads on a s
 // too), so a page scrolled down went back to the top on every CSS save. The same for a sheet
 // pulled in by @import (from a <style>, and from a <link>'s sheet). Counted in the page: every
 // animation frame looks at the styles, and a scroll event records how far up the page went.
-test('a stylesheet swapped in place never leaves the page unstyled, and the page keeps its scroll position: <link>, <style> @import, and a <link>\'s @import', { timeout: TEST_TIMEOUT_MS }, async () => {
+test('a stylesheet swapped in place never leaves the page unstyled, and the page keeps its scroll position: <link>, <style> @import, a <link>\'s @import, a <style>\'s @import\'s @import', { timeout: TEST_TIMEOUT_MS }, async () => {
   const css = path.join(site, 'css');
   const sheet = (n) => `.tall { height: 6000px; } p { color: rgb(${n}, 0, 0); }\n`;
   await writeFile(path.join(css, 'keep-link.css'), sheet(1));
   await writeFile(path.join(css, 'keep-imp.css'), sheet(1));
   await writeFile(path.join(css, 'keep-outer.css'), '@import url("keep-deep.css");\n');
   await writeFile(path.join(css, 'keep-deep.css'), sheet(1));
+  // helper-159: a <style>'s old @import rule was deleted once its new rule's own file had loaded,
+  // while the file that one imports was still loading.
+  await writeFile(path.join(css, 'keep-s-outer.css'), '@import url("keep-s-deep.css");\n');
+  await writeFile(path.join(css, 'keep-s-deep.css'), sheet(1));
   for (const [name, head, file] of [
     ['keep-link.html', '<link rel="stylesheet" href="css/keep-link.css">', 'keep-link.css'],
     ['keep-imp.html', '<style>@import url("css/keep-imp.css");</style>', 'keep-imp.css'],
     ['keep-deep.html', '<link rel="stylesheet" href="css/keep-outer.css">', 'keep-deep.css'],
+    ['keep-s-deep.html', '<style>@import url("css/keep-s-outer.css");</style>', 'keep-s-deep.css'],
   ]) {
     await writeFile(path.join(site, name), `<!doctype html><html><head>${head}</head><body><div class="tall"><p id="p">p</p></div></body></html>\n`);
     await inConnectedTab(name, async (tab) => {

@@ -293,8 +293,10 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   }
   // @import rules replaced and waiting to be deleted: a later save skips them.
   var retiring = typeof WeakSet === 'function' ? new WeakSet() : null;
-  // Deletes \`old\` from \`sheet\` once \`added\` has its sheet (Chromium gives an @import its
-  // styleSheet when it has loaded, or failed), or after IMPORT_WAIT_MS whatever it has: the two
+  // Deletes \`old\` from \`sheet\` once \`added\` has its sheet and so has every @import in it at
+  // any depth (Chromium gives an @import its styleSheet when it has loaded, or failed; helper-159:
+  // deleted as soon as the new rule's own file had loaded, the old rule took with it the styles of
+  // the file that file imports, still loading), or after IMPORT_WAIT_MS whatever it has: the two
   // rules are the same file, the new one later in the cascade, so until then the page shows the
   // new styles over the old, never none.
   function retireWhenLoaded(sheet, old, added) {
@@ -306,7 +308,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     var started = Date.now();
     var check = function () {
       var loaded = false;
-      try { loaded = !!added.styleSheet; } catch (e) { loaded = true; }
+      try { loaded = !!added.styleSheet && importsLoaded(added.styleSheet, 1); } catch (e) { loaded = true; }
       if (!loaded && Date.now() - started < IMPORT_WAIT_MS) {
         setTimeout(check, IMPORT_POLL_MS);
         return;
@@ -314,6 +316,16 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       deleteRuleObject(sheet, old);
     };
     check();
+  }
+  // True when every @import of \`sheet\`, at any depth, has its sheet (has loaded, or failed).
+  function importsLoaded(sheet, depth) {
+    var rules = rulesOf(sheet);
+    if (rules === null || depth > 16) return true;
+    for (var i = 0; i < rules.length; i++) {
+      if (!isImport(rules[i])) continue;
+      if (!rules[i].styleSheet || !importsLoaded(rules[i].styleSheet, depth + 1)) return false;
+    }
+    return true;
   }
   function deleteRuleObject(sheet, rule) {
     var rules = rulesOf(sheet);
