@@ -192,6 +192,9 @@ const cases: Case[] = [
   { description: 'two Origin lines → 400', raw: `GET / HTTP/1.1\r\n${H}Origin: http://a\r\nOrigin: http://b\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_ORIGIN' } },
   { description: 'two Sec-Fetch-Site lines → 400', raw: `GET / HTTP/1.1\r\n${H}Sec-Fetch-Site: same-origin\r\nSec-Fetch-Site: cross-site\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_FETCH_METADATA' } },
   { description: 'two identical Sec-Fetch-Mode lines → 400', raw: `GET / HTTP/1.1\r\n${H}sec-fetch-mode: cors\r\nSec-Fetch-Mode: cors\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_FETCH_METADATA' } },
+  { description: 'a Sec-Fetch-Site list on one line → 400', raw: `GET / HTTP/1.1\r\n${H}Sec-Fetch-Site: same-origin, cross-site\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_FETCH_METADATA' } },
+  { description: 'a Sec-Fetch-Mode list on one line → 400', raw: `GET / HTTP/1.1\r\n${H}Sec-Fetch-Mode: cors,navigate\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_FETCH_METADATA' } },
+  { description: 'a Sec-Fetch-Dest list on one line → 400', raw: `GET / HTTP/1.1\r\n${H}Sec-Fetch-Dest: document, script\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_FETCH_METADATA' } },
   { description: 'two Sec-Fetch-Dest lines → 400', raw: `GET / HTTP/1.1\r\n${H}Sec-Fetch-Dest: document\r\nSEC-FETCH-DEST: script\r\n\r\n`, expect: { status: 400, code: 'ERR_MULTIPLE_FETCH_METADATA' } },
   {
     description: 'one each of Origin and the Sec-Fetch fields, as a browser sends them → complete',

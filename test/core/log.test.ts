@@ -390,7 +390,14 @@ test('a head the parser refuses (400, 431, 501, 505, 408 mid-head) is logged wit
       const raw = `GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nReferer: http://r/broken\r\n${broken}\r\n\r\n`;
       assert.equal((await fetchOnce(srv.port, raw)).status, 400, JSON.stringify(broken));
     }
-    await waitForCount(srv.records, srv.server, 7);
+    // helper-159: a lone LF before the request line, or a control byte in the value, is the fault too.
+    for (const raw of [
+      '\n\nGET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nReferer: http://r/lf-first\r\nUser-Agent: ua-lf-first\r\n\r\n',
+      'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nReferer: http://r/broken\r\nUser-Agent: ua\u0001ctl\r\n\r\n',
+    ]) {
+      assert.equal((await fetchOnce(srv.port, raw)).status, 400, JSON.stringify(raw));
+    }
+    await waitForCount(srv.records, srv.server, 9);
   } finally {
     await srv.close();
   }
@@ -400,6 +407,8 @@ test('a head the parser refuses (400, 431, 501, 505, 408 mid-head) is logged wit
     [
       ...['505', '501', '400', '431', '408'].map((n) => [Number(n), `http://r/${n}`, `ua-${n}`]),
       [400, 'http://r/broken', '-'],
+      [400, 'http://r/broken', '-'],
+      [400, '-', '-'],
       [400, 'http://r/broken', '-'],
     ],
   );

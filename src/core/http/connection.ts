@@ -2698,8 +2698,13 @@ function loggedFields(headers: HeaderList): { referer: string | undefined; userA
   return { referer, userAgent };
 }
 
-/** A field line as RFC 9112 §5 spells it: a token, a colon, the value between optional whitespace. */
-const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/;
+/**
+ * A field line as RFC 9112 §5 spells it: a token, a colon, the value between optional whitespace,
+ * with no control character but HTAB (RFC 9110 §5.5; helper-159: a value holding 0x01 was refused
+ * and still logged, where one holding a lone CR was not).
+ */
+// eslint-disable-next-line no-control-regex
+const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
 
 /**
  * loggedFields for a head the parser refused (best effort, for the log only): the Referer and
@@ -2711,8 +2716,11 @@ const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/;
 function loggedFieldsOfRaw(buf: Buffer, maxBytes: number): { referer: string | undefined; userAgent: string | undefined } {
   let referer: string | undefined;
   let userAgent: string | undefined;
+  // Empty lines before the request line are skipped as the parser skips them (CR LF each); a
+  // lone LF or CR there is the fault (helper-159: `\n\nGET …` was refused, its User-Agent logged).
   let start = 0;
-  while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+  while (start + 1 < buf.length && buf[start] === 0x0d && buf[start + 1] === 0x0a) start += 2;
+  if (buf[start] === 0x0a || buf[start] === 0x0d) return { referer, userAgent };
   const limit = Math.min(buf.length, start + maxBytes);
   let at = buf.indexOf(10, start);
   // Only lines ended by CR LF (RFC 9112 §2.2): one ended by a lone LF is the fault as much as one

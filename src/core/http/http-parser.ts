@@ -174,7 +174,7 @@ const E_ORIGIN_REPEATED = protocolError(400, 'ERR_MULTIPLE_ORIGIN', 'The request
 const E_FETCH_METADATA_REPEATED = protocolError(
   400,
   'ERR_MULTIPLE_FETCH_METADATA',
-  'The request has more than one Sec-Fetch-Site, Sec-Fetch-Mode or Sec-Fetch-Dest header: a browser sends each once, with one value.',
+  'The request has more than one Sec-Fetch-Site, Sec-Fetch-Mode or Sec-Fetch-Dest value, on two lines or in a list: a browser sends each once, with one value.',
 );
 const E_INVALID_HOST = protocolError(400, 'ERR_INVALID_HOST', 'The Host header is not a valid host name and port.');
 const E_CONTENT_LENGTH = protocolError(
@@ -742,14 +742,15 @@ function parseFieldLines(buf: Buffer, text: string, pos: number, fieldsEnd: numb
       case 'origin':
         if (onceMore(fields, ONCE_ORIGIN)) return E_ORIGIN_REPEATED;
         break;
+      // One token each: a list on one line (`same-origin, cross-site`, helper-159) is as two lines.
       case 'sec-fetch-site':
-        if (onceMore(fields, ONCE_FETCH_SITE)) return E_FETCH_METADATA_REPEATED;
+        if (onceMore(fields, ONCE_FETCH_SITE) || value.includes(',')) return E_FETCH_METADATA_REPEATED;
         break;
       case 'sec-fetch-mode':
-        if (onceMore(fields, ONCE_FETCH_MODE)) return E_FETCH_METADATA_REPEATED;
+        if (onceMore(fields, ONCE_FETCH_MODE) || value.includes(',')) return E_FETCH_METADATA_REPEATED;
         break;
       case 'sec-fetch-dest':
-        if (onceMore(fields, ONCE_FETCH_DEST)) return E_FETCH_METADATA_REPEATED;
+        if (onceMore(fields, ONCE_FETCH_DEST) || value.includes(',')) return E_FETCH_METADATA_REPEATED;
         break;
       default:
         break;
