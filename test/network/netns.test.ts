@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync, mkdirSync, linkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, mkdirSync, linkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer, type RequestRecord } from '../../src/core';
@@ -270,10 +270,27 @@ describe('a second host on a veth pair', { skip: skipReason }, () => {
         assert.ok(listing.body.toString().includes('notes.txt'), 'a listing');
         assert.ok(!listing.body.toString().includes('porthole.config.json'), 'not in the other host\'s listing');
         assert.equal(await curlFromHost(`http://127.0.0.1:${port}/porthole.config.json`), 200);
+        // helper-159: another name for the same file (a hard link) is the same file.
+        linkSync(configPath, join(configRoot, 'hard.json'));
+        assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/hard.json`)).status, 404, 'a hard link to it');
+        assert.equal(await curlFromHost(`http://127.0.0.1:${port}/hard.json`), 200);
         // Saved again as an editor saves (a new file renamed over it): still guarded by its path.
         writeFileSync(`${configPath}.tmp`, JSON.stringify({ headers: [{ source: '**', headers: { 'X-Config': 'secret-route-2' } }] }));
         renameSync(`${configPath}.tmp`, configPath);
         assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/porthole.config.json`)).status, 404);
+        // And the file made a link to another one while the server runs: that one is guarded once
+        // the change is read (a bounded wait), and the file it replaced no longer is.
+        mkdirSync(join(configRoot, 'conf'));
+        writeFileSync(join(configRoot, 'conf', 'dev.json'), JSON.stringify({ headers: [{ source: '**', headers: { 'X-Config': 'dev' } }] }));
+        rmSync(configPath);
+        symlinkSync('conf/dev.json', configPath);
+        let status = 0;
+        for (let i = 0; i < 40 && status !== 404; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          status = (await curlFromNamespace(`http://${HOST_IP}:${port}/conf/dev.json`)).status;
+        }
+        assert.equal(status, 404, 'the file the configuration now leads to');
+        assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/hard.json`)).status, 200, 'the file the first save replaced is a file like any other');
       });
       await withServer({ root: configRoot, host: '0.0.0.0', configFile: false }, async (port) => {
         assert.equal((await curlFromNamespace(`http://${HOST_IP}:${port}/porthole.config.json`)).status, 200);

@@ -48,8 +48,11 @@ export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
  * again there, a new inode: request-log.ts).
  */
 export class FileSet {
-  /** A handful at most (log and key files), asked on every response: compared as numbers, no key built. */
-  private readonly ids: FileIdentity[] = [];
+  /**
+   * A handful at most (log, key and configuration files), asked on every response: compared as
+   * numbers, no key built; `reason`: the words for a refusal, when not the set's usual ones.
+   */
+  private readonly ids: Array<FileIdentity & { readonly reason?: string }> = [];
   /** Their real paths (absolute, symlinks resolved) when they were added. */
   private readonly paths: string[] = [];
   /** Files guarded by their real path alone (addPath), each with the words that say why. */
@@ -64,15 +67,25 @@ export class FileSet {
     if (!this.byPathOnly.some((known) => known.path === realPath)) this.byPathOnly.push({ path: realPath, reason });
   }
 
-  /** The reason given to addPath for `realPath`, or undefined when it was not added so. */
-  pathReason(realPath: string): string | undefined {
+  /** Forgets `realPath` as added by addPath. */
+  removePath(realPath: string): void {
+    const at = this.byPathOnly.findIndex((known) => known.path === realPath);
+    if (at >= 0) this.byPathOnly.splice(at, 1);
+  }
+
+  /**
+   * The words given for the file `id` at `realPath` when it was added with its own (add's
+   * `reason`, addPath), or undefined: not in the set, or in it with the set's usual words.
+   */
+  reasonFor(id: FileIdentity, realPath: string): string | undefined {
+    for (const known of this.ids) if (known.reason !== undefined && sameFile(known, id)) return known.reason;
     for (const known of this.byPathOnly) if (known.path === realPath) return known.reason;
     return undefined;
   }
 
-  /** Adds a file: its Stats or identity, and its real path when known. */
-  add(id: FileIdentity, realPath?: string): void {
-    if (!this.ids.some((known) => sameFile(known, id))) this.ids.push({ dev: id.dev, ino: id.ino, birthtimeMs: id.birthtimeMs });
+  /** Adds a file: its Stats or identity, its real path when known, and the words of its refusal when not the usual ones. */
+  add(id: FileIdentity, realPath?: string, reason?: string): void {
+    if (!this.ids.some((known) => sameFile(known, id))) this.ids.push({ dev: id.dev, ino: id.ino, birthtimeMs: id.birthtimeMs, reason });
     if (realPath !== undefined && !this.paths.includes(realPath)) this.paths.push(realPath);
   }
 
@@ -89,7 +102,7 @@ export class FileSet {
   /** True for a file added, by its identity `id` or its real path `realPath` (absolute, symlinks resolved). */
   has(id: FileIdentity, realPath: string): boolean {
     for (const known of this.ids) if (sameFile(known, id)) return true;
-    return this.paths.includes(realPath) || this.pathReason(realPath) !== undefined;
+    return this.paths.includes(realPath) || this.byPathOnly.some((known) => known.path === realPath);
   }
 
   /** How many files are guarded by identity (add). */
@@ -109,7 +122,7 @@ export class FileSet {
  */
 export function loopbackOnlyRefusal(file: FileIdentity, realPath: string, clientIp: string, files: FileSet | undefined): string | undefined {
   if (files === undefined || !files.has(file, realPath) || isLoopbackAddress(clientIp)) return undefined;
-  return files.pathReason(realPath) ?? 'The active request log is served only to this computer (loopback clients).';
+  return files.reasonFor(file, realPath) ?? 'The active request log is served only to this computer (loopback clients).';
 }
 
 /** The guarded files of a server (StaticOptions carries them). */

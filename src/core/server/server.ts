@@ -352,16 +352,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     }
     const loopbackOnly = new FileSet();
     const neverServed = new FileSet();
-    // The root's configuration file says which devices may connect, where proxied routes lead and
-    // which headers go out: only this computer reads it over HTTP (helper-158: every device on the
-    // network did). By its path (an editor's atomic save gives it a new inode), and by where it
-    // leads when it is a link.
-    if (opts.configFile) {
-      const reason = `The server's configuration file (${CONFIG_FILE_NAME}) is served only to this computer (loopback clients).`;
-      const configPath = join(rootReal, CONFIG_FILE_NAME);
-      loopbackOnly.addPath(configPath, reason);
-      loopbackOnly.addPath(realPathOf(configPath), reason);
-    }
+    if (opts.configFile) this.guardConfigFile(loopbackOnly, rootReal);
     this.handlerContext = {
       proxy: this.proxy,
       hosts: new HostPolicy(opts.host, opts.allowedHosts),
@@ -508,6 +499,34 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     return address;
   }
 
+  /** What guardConfigFile last guarded beside the file's own path: where it led, and the file there. */
+  private configGuarded: { real: string; id: FileIdentity | undefined } | undefined;
+
+  /**
+   * The root's configuration file says which devices may connect, where proxied routes lead and
+   * which headers go out: only this computer reads it over HTTP (helper-158: every device on the
+   * network did). Guarded in `files` by its path (an editor's atomic save gives it a new inode), by
+   * where it leads when it is a link, and by the file there (a hard link to it); at start and at
+   * each change of the file, so a link pointed elsewhere later is followed (helper-159). What it
+   * led to before is forgotten: the set stays a handful of entries.
+   */
+  private guardConfigFile(files: FileSet, rootReal: string): void {
+    const reason = `The server's configuration file (${CONFIG_FILE_NAME}) is served only to this computer (loopback clients).`;
+    const configPath = join(rootReal, CONFIG_FILE_NAME);
+    files.addPath(configPath, reason);
+    const before = this.configGuarded;
+    if (before !== undefined) {
+      if (before.real !== configPath) files.removePath(before.real);
+      if (before.id !== undefined) files.remove(before.id);
+    }
+    const real = realPathOf(configPath);
+    const st = statOrNone(configPath);
+    const id = st !== undefined && st.isFile() ? { dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs } : undefined;
+    files.addPath(real, reason);
+    if (id !== undefined) files.add(id, undefined, reason);
+    this.configGuarded = { real, id };
+  }
+
   /**
    * The configuration file changed: read it again and apply what can be applied live; a change of
    * anything else is reported as `restart` (the host restarts the server), an invalid file as
@@ -516,6 +535,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   private async configFileChanged(): Promise<void> {
     const input = this.input;
     if (input === undefined || this.state.kind !== 'listening') return;
+    const files = this.handlerContext?.files;
+    if (files?.loopbackOnly !== undefined) this.guardConfigFile(files.loopbackOnly, files.rootReal);
     let layer: OptionLayer | undefined;
     let next: ServerOptions;
     try {
