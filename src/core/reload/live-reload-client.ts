@@ -203,11 +203,21 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     var drop = function () {
       if (copy.parentNode) copy.parentNode.removeChild(copy);
     };
-    var taken = function () {
+    // The element's load event also comes for an earlier URL whose load a later save cut short
+    // (helper-159: the copy went while the element's sheet was still loading): the copy goes once
+    // the element's sheet is this URL's with its imports loaded, or the load failed, or another URL
+    // took over, or after IMPORT_WAIT_MS.
+    var taken = function (e) {
+      if (link.getAttribute('href') === next && e && e.type === 'load' && Date.now() - handedAt < IMPORT_WAIT_MS) {
+        var sheet = null;
+        try { sheet = link.sheet; } catch (err) { /* the sheet is the page's */ }
+        if (!sheet || sheet.href !== link.href || !importsLoaded(sheet, 1)) return;
+      }
       link.removeEventListener('load', taken);
       link.removeEventListener('error', taken);
       drop();
     };
+    var handedAt = 0;
     var ready = function () {
       copy.removeEventListener('load', ready);
       copy.removeEventListener('error', ready);
@@ -218,7 +228,9 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       }
       link.addEventListener('load', taken);
       link.addEventListener('error', taken);
+      handedAt = Date.now();
       link.href = next;
+      setTimeout(taken, IMPORT_WAIT_MS);
     };
     copy.addEventListener('load', ready);
     copy.addEventListener('error', ready);
