@@ -34,7 +34,7 @@ import { escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
 import { TOKEN_CHARS, isToken } from './http-grammar';
 import { onlyEmptyLines, parseRequestHead, skipEmptyLines, type RequestHead } from './http-parser';
-import type { ParserLimits } from './limits';
+import { MAX_METHOD_BYTES, type ParserLimits } from './limits';
 import { FilePieces } from './file-pieces';
 import { bytesNotYetTaken, clientProgressKnown } from './send-queue';
 import { InputStore } from './input-store';
@@ -2741,13 +2741,14 @@ function loggedFieldsOfRaw(buf: Buffer, maxBytes: number): { referer: string | u
 
 /**
  * The method token that starts a request line in `buf` (after any empty lines, RFC 9112 §2.2),
- * when a space follows it; undefined otherwise. For a head that could not be parsed whole.
+ * when a space follows it; undefined otherwise (looking at no more than MAX_METHOD_BYTES + 1 bytes of
+ * it, past which the parser has refused the line). For a head that could not be parsed whole.
  */
 function methodToken(buf: Buffer): string | undefined {
   let start = 0;
   while (start + 1 < buf.length && buf[start] === 0x0d && buf[start + 1] === 0x0a) start += 2;
   let end = start;
-  while (end < buf.length && end - start <= 32 && TOKEN_CHARS[buf[end] as number] === 1) end++;
+  while (end < buf.length && end - start <= MAX_METHOD_BYTES && TOKEN_CHARS[buf[end] as number] === 1) end++;
   return end > start && buf[end] === 0x20 ? buf.toString('latin1', start, end) : undefined;
 }
 
