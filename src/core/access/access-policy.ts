@@ -157,7 +157,7 @@ export class HostPolicy {
 }
 
 /**
- * For a cross-site load (isCrossSiteLoad): the loading page's origin when it is a loopback name
+ * For a cross-site load (fetchSiteClass: `cross-site load`): the loading page's origin when it is a loopback name
  * (`localhost`, `*.localhost`, 127.0.0.0/8, `[::1]`) at the port the request's `Host` names, also
  * a loopback name: in all likelihood this very server opened under another name (a page at
  * `http://127.0.0.1:8000` whose stylesheet link says `http://localhost:8000/…`), which the browser
@@ -368,28 +368,25 @@ const NAVIGATION_DESTINATIONS = new Set(['document', 'iframe', 'frame', 'fencedf
 const EMBEDDED_DESTINATIONS = new Set(['object', 'embed']);
 
 /**
- * True when the request's `Sec-Fetch-Site` (W3C Fetch Metadata Request Headers §2.1; one at most,
- * the parser refuses a second) is
- * `same-site`: a page of this server's site at another origin (another port of the same host)
- * made it. `headers`: lower-case names.
+ * What a request's Fetch Metadata (W3C Fetch Metadata Request Headers §2) says of who loads it,
+ * as far as the cross-site rule goes (fetchSiteClass).
+ * - `cross-site load`: another site loads this URL as a resource into its own page.
+ * - `same-site`: a page of this server's site at another origin (another port of the same host).
+ * - `other`: anything else (same origin, a navigation, a user's own request, no metadata).
  */
-export function isSameSiteFetch(headers: ReadonlyArray<readonly [string, string]>): boolean {
-  for (const [name, value] of headers) {
-    if (name === 'sec-fetch-site') return value.trim().toLowerCase() === 'same-site';
-  }
-  return false;
-}
+export type FetchSiteClass = 'cross-site load' | 'same-site' | 'other';
 
 /**
- * True when Fetch Metadata (W3C Fetch Metadata Request Headers §2) says another site is loading
- * this URL as a resource into its own page: `Sec-Fetch-Site: cross-site` and not a navigation
- * (`Sec-Fetch-Mode` other than `navigate`/`nested-navigate`, `Sec-Fetch-Dest` not a document or a
- * frame), or an `<object>`/`<embed>` whatever its mode. That is how a page elsewhere runs a served script (`<script src>`) or probes which files
- * exist (`<img>`, fetch). Requests without these headers (old browsers, curl) are not cross-site
- * loads by this test. `headers`: lower-case names, each of these fields once at most (the parser
- * refuses a second line).
+ * Reads `Sec-Fetch-Site`, `-Mode` and `-Dest` (each once at most: the parser refuses a second
+ * line or a list) in one pass over `headers` (lower-case names) and classes the request:
+ * - `cross-site load`: `Sec-Fetch-Site: cross-site` and not a navigation (`Sec-Fetch-Mode` other
+ *   than `navigate`/`nested-navigate`, `Sec-Fetch-Dest` not a document or a frame), or an
+ *   `<object>`/`<embed>` whatever its mode. That is how a page elsewhere runs a served script
+ *   (`<script src>`) or probes which files exist (`<img>`, fetch).
+ * - `same-site`: `Sec-Fetch-Site: same-site`.
+ * - `other` otherwise; requests without these headers (old browsers, curl) among them.
  */
-export function isCrossSiteLoad(headers: ReadonlyArray<readonly [string, string]>): boolean {
+export function fetchSiteClass(headers: ReadonlyArray<readonly [string, string]>): FetchSiteClass {
   let site: string | undefined;
   let mode: string | undefined;
   let dest: string | undefined;
@@ -398,8 +395,9 @@ export function isCrossSiteLoad(headers: ReadonlyArray<readonly [string, string]
     else if (name === 'sec-fetch-mode') mode ??= value.trim().toLowerCase();
     else if (name === 'sec-fetch-dest') dest ??= value.trim().toLowerCase();
   }
-  if (site !== 'cross-site') return false;
-  if (dest !== undefined && EMBEDDED_DESTINATIONS.has(dest)) return true;
-  if (mode === 'navigate' || mode === 'nested-navigate') return false;
-  return dest === undefined || !NAVIGATION_DESTINATIONS.has(dest);
+  if (site === 'same-site') return 'same-site';
+  if (site !== 'cross-site') return 'other';
+  if (dest !== undefined && EMBEDDED_DESTINATIONS.has(dest)) return 'cross-site load';
+  if (mode === 'navigate' || mode === 'nested-navigate') return 'other';
+  return dest === undefined || !NAVIGATION_DESTINATIONS.has(dest) ? 'cross-site load' : 'other';
 }
