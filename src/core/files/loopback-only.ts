@@ -53,10 +53,12 @@ export class FileSet {
    * numbers, no key built; `reason`: the words for a refusal, when not the set's usual ones.
    */
   private readonly ids: Array<FileIdentity & { readonly reason?: string }> = [];
-  /** Their real paths (absolute, symlinks resolved) when they were added. */
-  private readonly paths: string[] = [];
-  /** Files guarded by their real path alone (addPath), each with the words that say why. */
-  private readonly byPathOnly: Array<{ readonly path: string; readonly reason: string }> = [];
+  /**
+   * Real paths (absolute, symlinks resolved) guarded: those of the files added (add, `pathOnly`
+   * false: kept when their file is forgotten by identity) and files guarded by their path alone
+   * (addPath, `pathOnly` true), each with the words of its refusal when not the set's usual ones.
+   */
+  private readonly paths: Array<{ readonly path: string; readonly reason?: string; readonly pathOnly: boolean }> = [];
 
   /**
    * Guards what `realPath` (absolute, symlinks resolved) names, whichever file is there now or
@@ -64,13 +66,13 @@ export class FileSet {
    * replace (an atomic save gives it a new inode), so not by identity.
    */
   addPath(realPath: string, reason: string): void {
-    if (!this.byPathOnly.some((known) => known.path === realPath)) this.byPathOnly.push({ path: realPath, reason });
+    if (!this.paths.some((known) => known.pathOnly && known.path === realPath)) this.paths.push({ path: realPath, reason, pathOnly: true });
   }
 
-  /** Forgets `realPath` as added by addPath. */
+  /** Forgets `realPath` as added by addPath (a path that add gave stays). */
   removePath(realPath: string): void {
-    const at = this.byPathOnly.findIndex((known) => known.path === realPath);
-    if (at >= 0) this.byPathOnly.splice(at, 1);
+    const at = this.paths.findIndex((known) => known.pathOnly && known.path === realPath);
+    if (at >= 0) this.paths.splice(at, 1);
   }
 
   /**
@@ -79,14 +81,14 @@ export class FileSet {
    */
   reasonFor(id: FileIdentity, realPath: string): string | undefined {
     for (const known of this.ids) if (known.reason !== undefined && sameFile(known, id)) return known.reason;
-    for (const known of this.byPathOnly) if (known.path === realPath) return known.reason;
+    for (const known of this.paths) if (known.reason !== undefined && known.path === realPath) return known.reason;
     return undefined;
   }
 
   /** Adds a file: its Stats or identity, its real path when known, and the words of its refusal when not the usual ones. */
   add(id: FileIdentity, realPath?: string, reason?: string): void {
     if (!this.ids.some((known) => sameFile(known, id))) this.ids.push({ dev: id.dev, ino: id.ino, birthtimeMs: id.birthtimeMs, reason });
-    if (realPath !== undefined && !this.paths.includes(realPath)) this.paths.push(realPath);
+    if (realPath !== undefined && !this.paths.some((known) => !known.pathOnly && known.path === realPath)) this.paths.push({ path: realPath, reason, pathOnly: false });
   }
 
   /**
@@ -102,7 +104,7 @@ export class FileSet {
   /** True for a file added, by its identity `id` or its real path `realPath` (absolute, symlinks resolved). */
   has(id: FileIdentity, realPath: string): boolean {
     for (const known of this.ids) if (sameFile(known, id)) return true;
-    return this.paths.includes(realPath) || this.byPathOnly.some((known) => known.path === realPath);
+    return this.paths.some((known) => known.path === realPath);
   }
 
   /** How many files are guarded by identity (add). */
@@ -112,7 +114,7 @@ export class FileSet {
 
   /** True when any file is guarded: by identity, or by path alone (addPath). */
   get guardsAnything(): boolean {
-    return this.ids.length > 0 || this.byPathOnly.length > 0;
+    return this.ids.length > 0 || this.paths.length > 0;
   }
 }
 
