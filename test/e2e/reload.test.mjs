@@ -57,37 +57,75 @@ test('index.html opens in the editor (quick open)', async () => {
   await shot(page, 'editor-open');
 });
 
-test('the served page opens in a second page and connects to the live-reload stream', async () => {
+/**
+ * Opens the served page in a new Chromium page (`site`) and waits for its live-reload stream.
+ * Notes in `siteCrashed` when its renderer crashes (a fault of the browser's process, seen once in
+ * CI: "Target crashed" in the middle of a reload, not reproduced in 6 runs of this file since).
+ */
+async function openSite() {
   site = await browser.context.newPage();
+  siteCrashed = false;
+  site.on('crash', () => {
+    siteCrashed = true;
+  });
   await site.goto(`http://127.0.0.1:${port}/`, { timeout: 15_000 });
   assert.match(await site.title(), /Porthole sample site/);
   await site.waitForFunction(() => Boolean(window.__portholeReload && window.__portholeReload.id), undefined, { timeout: 15_000 });
-  await shot(site, 'browser-before');
-});
+}
+let siteCrashed = false;
 
-test('typing without saving: the browser page shows the new text', async () => {
+/**
+ * Runs `step(attempt)`; when it fails because the served page's renderer crashed, and only then,
+ * opens the page again and runs the step once more (`attempt` 2), which must then pass whole: a
+ * step types text of its own on each attempt, so the new page still has to be reloaded live.
+ */
+async function unlessRendererCrashed(name, step) {
+  try {
+    await step(1);
+  } catch (error) {
+    if (!siteCrashed) throw error;
+    console.log(`the served page's renderer crashed during "${name}" (${error.message.split('\n')[0]}); opened again, the step runs once more`);
+    await site.close().catch(() => {});
+    await openSite();
+    await step(2);
+  }
+}
+
+/** Types `text` at the end of index.html in the editor, unsaved, and waits for the server, then the page, to show it. */
+async function typeAndSee(text) {
   await page.bringToFront();
   await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+End');
-  await page.keyboard.type(TOKEN, { delay: 15 });
+  await page.keyboard.type(text, { delay: 15 });
   await page.keyboard.press('Escape');
   await page.locator('.tabs-container .tab.dirty', { hasText: 'index.html' }).first().waitFor({ state: 'visible', timeout: 10_000 });
   await shot(page, 'typed-unsaved');
   // First the server (the editor's text reached it), then the page (the reload reached the tab):
   // a failure says which half broke.
   const until = Date.now() + 15_000;
-  while (!(await tcpGet(port, '/index.html')).body.includes(TOKEN)) {
+  while (!(await tcpGet(port, '/index.html')).body.includes(text)) {
     assert.ok(Date.now() < until, 'the server never served the unsaved text');
     await new Promise((r) => setTimeout(r, 200));
   }
   try {
-    await site.waitForFunction((t) => document.body.innerText.includes(t), TOKEN, { timeout: 15_000 });
+    await site.waitForFunction((t) => document.body.innerText.includes(t), text, { timeout: 15_000 });
   } catch (error) {
+    if (siteCrashed) throw error;
     await site.bringToFront();
     await shot(site, 'browser-missed-typed-text');
     const seen = await site.evaluate(() => document.body.innerText.slice(-120));
     throw new Error(`the page never showed the typed text; it ends with ${JSON.stringify(seen)}`, { cause: error });
   }
+}
+
+test('the served page opens in a second page and connects to the live-reload stream', async () => {
+  await openSite();
+  await shot(site, 'browser-before');
+});
+
+test('typing without saving: the browser page shows the new text', async () => {
+  // A second attempt types more: the text of the first is already in the page the new tab loads.
+  await unlessRendererCrashed('typing', (attempt) => typeAndSee(attempt === 1 ? TOKEN : `${TOKEN} again`));
   await site.bringToFront();
   await shot(site, 'browser-shows-typed-text');
   assert.equal(fs.readFileSync(path.join(workspace, 'index.html'), 'utf8').includes(TOKEN), false, 'the file was not saved');
@@ -95,10 +133,14 @@ test('typing without saving: the browser page shows the new text', async () => {
 });
 
 test('reverting the file: the page follows the disk again', async () => {
-  await page.bringToFront();
-  await e2e.runCommand(page, 'File: Revert File');
-  await page.locator('.tabs-container .tab.dirty', { hasText: 'index.html' }).first().waitFor({ state: 'detached', timeout: 10_000 });
-  await site.waitForFunction((t) => !document.body.innerText.includes(t), TOKEN, { timeout: 15_000 });
+  await unlessRendererCrashed('reverting', async (attempt) => {
+    // Again: the page opened anew shows unsaved text only when there is some to revert.
+    if (attempt === 2) await typeAndSee(`${TOKEN} once more`);
+    await page.bringToFront();
+    await e2e.runCommand(page, 'File: Revert File');
+    await page.locator('.tabs-container .tab.dirty', { hasText: 'index.html' }).first().waitFor({ state: 'detached', timeout: 10_000 });
+    await site.waitForFunction((t) => !document.body.innerText.includes(t), TOKEN, { timeout: 15_000 });
+  });
   await site.bringToFront();
   await shot(site, 'browser-after-revert');
 });
