@@ -14,6 +14,7 @@ import { formatCombinedLine, formatShortLine } from '../../src/core/log/request-
 import { RawClient, fetchOnce, freePort, request, unreadClients, withTimeout } from './raw-client';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { describeUpstreamError } from '../../src/core/proxy/reverse-proxy';
+import { compileRoutes, routeHolding, type CompiledRoute } from '../../src/core/proxy/proxy-routes';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -435,31 +436,92 @@ test('a path that may climb out of its prefix at the back-end (dot segments, als
   assert.equal(backend.requests.at(-1)?.target, '/api/headers/%40scope%2Fname/..x/.well-known');
 });
 
+test('a path under a proxied prefix spelt otherwise (an escaped letter, a dot segment, a doubled slash) is a 400, never the folder\'s file under it', async () => {
+  // helper-160: the folder's api/secret.json, which /api/secret.json forwards, was served for each of these.
+  await mkdir(join(site.root, 'api', 'x'), { recursive: true });
+  await writeFile(join(site.root, 'api', 'secret.json'), 'disk-secret');
+  try {
+    for (const [method, target] of [
+      ['GET', '/%61pi/secret.json'],
+      ['GET', '/%61%70%69/secret.json'],
+      ['HEAD', '/api/./secret.json'],
+      ['GET', '//api/secret.json'],
+      ['GET', '/hello.txt/../api/secret.json'],
+      ['GET', '/api/x/../secret.json?q=1'],
+      ['GET', '/api/%2e/secret.json'],
+      ['POST', '/%61pi/secret.json'],
+      ['GET', '/%61pi'],
+    ] as const) {
+      const before = backend.requests.length;
+      const res = await fetchOnce(srv.port, request(target, { method, headers: method === 'POST' ? ['Content-Length: 0'] : [] }), { head: method === 'HEAD' });
+      assert.equal(res.status, 400, `${method} ${target} → ${res.status}`);
+      assert.ok(!res.body.toString('latin1').includes('disk-secret'), `${target} served the folder's file`);
+      if (method !== 'HEAD') {
+        const plain = target === '/%61pi' ? '/api' : '/api/secret.json';
+        assert.match(res.body.toString('utf8'), new RegExp(`this path is ${plain} once decoded .* under /api, proxied to http://127\\.0\\.0\\.1:${backend.port}\\. .*Ask for ${plain}\\.`));
+      }
+      assert.deepEqual(backend.requests.slice(before).map((r) => r.target), [], `${target} must not reach the back-end`);
+      const record = await waitForRecord(target);
+      assert.equal(record.status, 400);
+      assert.match(record.note ?? '', /under the proxied prefix \/api, spelt otherwise/);
+    }
+    // The plain spelling goes to the back-end; a path that resolves out of the prefix is the root's.
+    await fetchOnce(srv.port, request('/api/secret.json'));
+    await backendSaw('/api/secret.json');
+    const root = await fetchOnce(srv.port, request('/api/../hello.txt'));
+    assert.equal(root.status, 200);
+    assert.equal(root.body.toString('utf8'), site.hello);
+    const escapedName = await fetchOnce(srv.port, request('/%68ello.txt'));
+    assert.equal(escapedName.status, 200, 'an escape outside any prefix is the static side\'s');
+  } finally {
+    await rm(join(site.root, 'api'), { recursive: true, force: true });
+  }
+});
+
+test('routeHolding: a resolved path under a prefix, by whole decoded segments, without case where names fold it', () => {
+  const routes = compileRoutes([
+    { prefix: '/api', target: 'http://127.0.0.1:1' },
+    { prefix: '/my%20app/v1/', target: 'http://127.0.0.1:2' },
+  ]);
+  assert.ok(Array.isArray(routes));
+  assert.equal(routeHolding(routes, ['api', 'secret.json'], false)?.prefix, '/api');
+  assert.equal(routeHolding(routes, ['api'], false)?.prefix, '/api');
+  assert.equal(routeHolding(routes, ['apix', 'secret.json'], false), undefined);
+  assert.equal(routeHolding(routes, ['API', 'secret.json'], false), undefined, 'another folder where names keep case');
+  assert.equal(routeHolding(routes, ['API', 'secret.json'], true)?.prefix, '/api', 'the same folder where names fold case');
+  assert.equal(routeHolding(routes, ['my app', 'v1', 'x'], false)?.prefix, '/my%20app/v1');
+  assert.equal(routeHolding(routes, ['my app'], false), undefined);
+  assert.equal(routeHolding(compileRoutes([{ prefix: '/', target: 'http://127.0.0.1:1' }]) as CompiledRoute[], [], false)?.prefix, '/');
+});
+
 test('a dot segment behind a ;parameter, encoded twice or thrice, or behind invalid UTF-8 is never forwarded; ordinary ; and %25 are', async () => {
   // Tomcat, Jetty and Spring drop a segment's `;…` before resolving it (`..;` is `..`); a chain
   // of decoders turns `%252e` into `.`; an overlong `%c0%af` is a `/` to a lenient decoder.
+  // Each is under /api once the static side resolves it (`..;` and `%252e` are names there), so
+  // it is the 400 of a path under a proxied prefix spelt otherwise.
   const climbing: ReadonlyArray<readonly [string, number]> = [
-    ['/api/..;/admin', 404],
-    ['/api/..;jsessionid=1/admin', 404],
-    ['/api/.;/headers', 404],
-    ['/api/%2e%2e;/admin', 404],
-    ['/api/..%3b/admin', 404],
-    ['/api/%252e%252e/admin', 404],
-    ['/api/%25252e%25252e/admin', 404],
-    ['/api/..%252fadmin', 404],
-    ['/api/..%255cadmin', 404],
-    ['/api/%252e%252e%253b/admin', 404],
-    // Invalid UTF-8 is refused as the static side refuses it (400), or named literally there (404).
+    ['/api/..;/admin', 400],
+    ['/api/..;jsessionid=1/admin', 400],
+    ['/api/.;/headers', 400],
+    ['/api/%2e%2e;/admin', 400],
+    ['/api/..%3b/admin', 400],
+    ['/api/%252e%252e/admin', 400],
+    ['/api/%25252e%25252e/admin', 400],
+    ['/api/..%252fadmin', 400],
+    ['/api/..%255cadmin', 400],
+    ['/api/%252e%252e%253b/admin', 400],
+    // Invalid UTF-8 is refused as the static side refuses it (400); named literally there, it is
+    // a name under /api, neither forwarded nor read from the folder (400, refusedProxiedSpelling).
     ['/api/..%c0%af/admin', 400],
     ['/api/%c0%ae%c0%ae/admin', 400],
     ['/api/%ff/admin', 400],
-    ['/api/..%25c0%25af/admin', 404],
+    ['/api/..%25c0%25af/admin', 400],
   ];
   for (const [target, status] of climbing) {
     const before = backend.requests.length;
     const res = await fetchOnce(srv.port, request(target));
     assert.deepEqual(backend.requests.slice(before).map((r) => r.target), [], `${target} must not reach the back-end`);
-    assert.equal(res.status, status, `${target} → ${res.status} (the static side's answer)`);
+    assert.equal(res.status, status, `${target} → ${res.status}`);
   }
   // Where a back-end may end the segment (a raw `#` cut by a WHATWG URL parser, a `?` or NUL once
   // decoded, trailing whitespace) or read dots (NFKC: full-width, the two-dot leader), and

@@ -15,6 +15,8 @@ import { RESERVED_PREFIX, type ProxyRoute } from '../options';
 export interface CompiledRoute {
   /** Without a trailing `/` (except `/` itself). */
   readonly prefix: string;
+  /** The prefix's segments, each percent-decoded as the static side decodes a path's (`[]` for `/`); for routeHolding. */
+  readonly segments: readonly string[];
   /** `http://host:port` (scheme, host and port only). */
   readonly origin: string;
   /** The target's `host[:port]`, sent as Host when rewriting it. */
@@ -67,6 +69,16 @@ export function compileRoute(route: ProxyRoute): CompiledRoute | string {
   const secure = url.protocol === 'https:';
   return {
     prefix: trimmed,
+    segments: trimmed
+      .split('/')
+      .filter((segment) => segment.length > 0)
+      .map((segment) => {
+        try {
+          return decodeURIComponent(segment);
+        } catch {
+          return segment;
+        }
+      }),
     origin: url.origin,
     authority: url.host,
     secure,
@@ -245,6 +257,34 @@ export function matchRoute(routes: readonly CompiledRoute[], path: string): Comp
     if (p === route.prefix || (p.startsWith(route.prefix) && p.charCodeAt(route.prefix.length) === 0x2f)) return route;
   }
   return undefined;
+}
+
+/** Whether this platform's file systems fold the case of names (macOS's and Windows' by default). */
+const NAMES_FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
+
+/**
+ * The route whose prefix holds the resolved request path `segments` (resolveRequestPath's:
+ * each percent-decoded once, dot segments resolved, empty ones dropped), longest prefix first, or
+ * undefined. That part of the URL space is the back-end's: the static side must not answer it
+ * from the folder when the path was spelt so that matchRoute did not take it (`/%61pi/x`,
+ * `/api/./x`, `//api/x`, `/x/../api/x`, helper-160), or the files a route shadows (the back-end's
+ * sources under `/`) were read through a second spelling. `foldCase`: the file system opens
+ * `API/x` as `api/x` (macOS, Windows), so names are compared without case there.
+ */
+export function routeHolding(routes: readonly CompiledRoute[], segments: readonly string[], foldCase = NAMES_FOLD_CASE): CompiledRoute | undefined {
+  for (const route of routes) {
+    const prefix = route.segments;
+    if (prefix.length > segments.length) continue;
+    let i = 0;
+    while (i < prefix.length && sameName(prefix[i] as string, segments[i] as string, foldCase)) i++;
+    if (i === prefix.length) return route;
+  }
+  return undefined;
+}
+
+/** True when `a` and `b` name the same file in one folder (without case when `foldCase`). */
+function sameName(a: string, b: string, foldCase: boolean): boolean {
+  return a === b || (foldCase && a.toLowerCase() === b.toLowerCase());
 }
 
 /**

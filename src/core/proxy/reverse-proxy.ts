@@ -37,7 +37,7 @@ import { isDocumentNavigation, isNavigationRequest } from '../reload/live-reload
 import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, policyDelivery, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
-import { compileRoutes, matchRoute, rewriteBackendLocation, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
+import { compileRoutes, matchRoute, rewriteBackendLocation, routeHolding, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
 import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, maxForwards, responseLength } from './proxy-headers';
 import { acceptKey } from '../http/websocket';
 
@@ -363,6 +363,11 @@ export class ReverseProxy {
   /** The route for a request path, longest prefix first. */
   match(path: string): CompiledRoute | undefined {
     return matchRoute(this.routes, path);
+  }
+
+  /** The route whose prefix holds the resolved path `segments` (routeHolding), however the request spelt it. */
+  holding(segments: readonly string[]): CompiledRoute | undefined {
+    return routeHolding(this.routes, segments);
   }
 
   /** Closes pooled connections to the back-ends (in-flight requests are aborted). */

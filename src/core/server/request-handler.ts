@@ -186,6 +186,7 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
     ctx.proxy.handle(ex, route);
     return;
   }
+  if (route === undefined && refusedProxiedSpelling(ex, ctx)) return;
   const method = ex.method;
   if (method !== 'GET' && method !== 'HEAD') {
     if (method === 'OPTIONS') {
@@ -207,6 +208,39 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
   // A cached file is answered here without the async path's promise.
   if (serveCachedHit(ex, ex.head.path, ctx.files)) return;
   serveStatic(ex, ex.head.path, ctx.files).catch(() => ex.connection.failExchange(ex));
+}
+
+/** A path that resolves to another spelling than it was sent in: an escape, a dot segment, `//`, a backslash. */
+const RESPELT = /%|\/\/|\/\.|\\/;
+
+/**
+ * True when it refused (400) a request whose path matchRoute did not take but which lies under a
+ * proxied prefix once decoded and resolved (routeHolding: `/%61pi/x`, `/api/./x`, `//api/x`,
+ * `/x/../api/x`; `/API/x` where names fold case): the back-end's part of the URL space, never
+ * answered from the folder (helper-160: every such spelling read the folder's `api/secret.json`,
+ * which `/api/secret.json` forwards). Not forwarded either: a dot segment never is (mayClimb),
+ * and the answer names the plain spelling, which is. Only while routes are configured; a path
+ * resolveRequestPath refuses is left to the static side's own 400 or 404.
+ */
+function refusedProxiedSpelling(ex: Exchange, ctx: HandlerContext): boolean {
+  const path = ex.head.path;
+  if (ctx.proxy === undefined || !path.startsWith('/') || (ctx.reserved !== undefined && path.startsWith(RESERVED_PREFIX))) return false;
+  const q = path.indexOf('?');
+  // Spelt as it resolves (the common case: no escape, dot segment or doubled slash): matchRoute
+  // has judged it already, unless the file system folds case.
+  if (!RESPELT.test(q >= 0 ? path.slice(0, q) : path) && process.platform !== 'darwin' && process.platform !== 'win32') return false;
+  const resolved = resolveRequestPath(path, true);
+  if (resolved.kind !== 'ok') return false;
+  const route = ctx.proxy.holding(resolved.segments);
+  if (route === undefined) return false;
+  const plain = encodePathSegments(resolved.segments, resolved.trailingSlash);
+  ex.note = `a path under the proxied prefix ${route.prefix}, spelt otherwise (${plain} once resolved): neither forwarded nor read from the folder`;
+  refuse(
+    ex,
+    400,
+    `Bad Request: this path is ${plain} once decoded and its dot segments resolved, which lies under ${route.prefix}, proxied to ${route.origin}. A path under a proxied prefix is forwarded only as written plainly (no dot segments, doubled slashes or percent-encoded letters), and the folder's files there are never served. Ask for ${plain}.`,
+  );
+  return true;
 }
 
 /** The SPA fallback file as a request path (percent-encoded, for the request and the log). */
