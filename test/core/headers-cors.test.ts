@@ -62,6 +62,26 @@ test('per-glob headers reach matching paths only; later rules win; --header-styl
   assert.equal(missing.header('x-everywhere'), 'yes', 'error answers carry them too');
 });
 
+test('a rule\'s glob matches the file the answer is read from, however the path is spelt: dot segments, doubled slashes, escaped letters', async () => {
+  // helper-160's kind (a path spelt otherwise than a rule reads it): /sub/../admin/x.html read
+  // admin/x.html but matched the glob as `sub/../admin/x.html`, so admin/**'s DENY was left off.
+  await mkdir(join(root, 'admin'), { recursive: true });
+  await mkdir(join(root, 'sub'), { recursive: true });
+  await writeFile(join(root, 'admin', 'x.html'), '<!doctype html><title>admin</title><p>admin</p>');
+  const s = await serve({ root, configFile: false, reload: { enabled: false }, headers: [{ source: 'admin/**', headers: { 'X-Frame-Options': 'DENY' } }] });
+  for (const target of ['/admin/x.html', '/sub/../admin/x.html', '//admin/x.html', '/admin//x.html', '/%61dmin/x.html', '/admin/./x.%68tml', '/admin/x.html?q=1']) {
+    const res = await fetchOnce(s.port, request(target));
+    assert.equal(res.status, 200, target);
+    assert.match(res.body.toString('utf8'), /<p>admin<\/p>/, target);
+    assert.equal(res.header('x-frame-options'), 'DENY', `${target}: the rule for admin/** applies`);
+  }
+  const folder = await fetchOnce(s.port, request('/sub/../admin/'));
+  assert.equal(folder.header('x-frame-options'), 'DENY', 'the folder too');
+  const other = await fetchOnce(s.port, request('/admin/../index.html'));
+  assert.equal(other.status, 200);
+  assert.equal(other.header('x-frame-options'), undefined, 'a path resolved out of admin/ is not the rule\'s');
+});
+
 test('crossOriginIsolation sends COOP same-origin and COEP require-corp with pages and files', async () => {
   const s = await serve({ root, configFile: false, crossOriginIsolation: true });
   for (const path of ['/', '/data.json']) {

@@ -309,6 +309,10 @@ test('ignore globs', () => {
   assert.equal(compileGlobs(['docs/?.md'])('docs/a.md'), true);
   assert.equal(compileGlobs(['docs/?.md'])('docs/ab.md'), false);
   assert.equal(compileGlobs(['a+b (1).html'])('a+b (1).html'), true);
+  // Case: kept by default; folded on request (a header rule where the file system folds names).
+  assert.equal(compileGlobs(['admin/**'])('ADMIN/x.html'), false);
+  assert.equal(compileGlobs(['admin/**'], true)('ADMIN/x.html'), true);
+  assert.equal(compileGlobs(['**/*.wasm'], true)('a/B.WASM'), true);
 });
 
 test('the client\'s src is relative to the page (one ../ per directory), so it loads under a proxy\'s path prefix', () => {

@@ -23,8 +23,8 @@ function segmentSource(segment: string): string {
   return out;
 }
 
-/** One glob as a RegExp over a root-relative path (no leading slash). */
-function globToRegExp(glob: string): RegExp {
+/** One glob as a RegExp over a root-relative path (no leading slash); `foldCase`: letters match either case. */
+function globToRegExp(glob: string, foldCase = false): RegExp {
   let pattern = glob.trim().replace(/\\/g, '/');
   while (pattern.startsWith('./')) pattern = pattern.slice(2);
   const anchored = pattern.startsWith('/') || pattern.slice(0, -1).includes('/');
@@ -45,7 +45,7 @@ function globToRegExp(glob: string): RegExp {
   }
   // A match also covers everything below it (an ignored folder ignores its contents).
   const prefix = anchored ? '^' : '^(?:.*/)?';
-  return new RegExp(`${prefix}${source}(?:/.*)?$`);
+  return new RegExp(`${prefix}${source}(?:/.*)?$`, foldCase ? 'i' : '');
 }
 
 /**
@@ -64,9 +64,12 @@ export function globProblem(glob: string): string | undefined {
   return undefined;
 }
 
-/** A matcher that is true when any of `globs` matches; empty patterns are skipped. */
-export function compileGlobs(globs: readonly string[]): PathMatcher {
-  const regexps = globs.filter((g) => g.trim().length > 0).map(globToRegExp);
+/**
+ * A matcher that is true when any of `globs` matches; empty patterns are skipped. `foldCase`:
+ * letters match either case (for paths on a file system that folds case).
+ */
+export function compileGlobs(globs: readonly string[], foldCase = false): PathMatcher {
+  const regexps = globs.filter((g) => g.trim().length > 0).map((g) => globToRegExp(g, foldCase));
   return (relativePath) => {
     const path = relativePath.replace(/\\/g, '/').replace(/^\/+/, '');
     return regexps.some((r) => r.test(path));

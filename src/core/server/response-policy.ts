@@ -18,6 +18,7 @@ import { isToken } from '../http/http-grammar';
 import { detachedString } from '../http/http-parser';
 import { BoundedPathMap } from '../files/bounded-map';
 import { compileGlobs, type PathMatcher } from '../reload/live-reload-glob';
+import { resolveRequestPath } from '../files/resolve-path';
 import type { CorsOptions, HeaderRule } from '../options';
 import { serializedOrigin } from '../config/validate-options';
 
@@ -41,8 +42,18 @@ export interface ResponsePolicyOptions {
   readonly cors: CorsOptions;
 }
 
-/** The root-relative path of a request target (`/a/b.wasm?x` → `a/b.wasm`), decoded when it can be. */
+/**
+ * The root-relative path of a request target as the static side reads it (`/a/b.wasm?x` →
+ * `a/b.wasm`): each segment percent-decoded once, dot segments and empty ones resolved
+ * (resolveRequestPath), a trailing `/` kept. A rule's glob is then matched against the file the
+ * answer is made from, whatever the spelling: `/sub/../admin/x.html`, `//admin/x.html` and
+ * `/%61dmin/x.html` read `admin/x.html`, and got none of `admin/**`'s headers (an
+ * `X-Frame-Options: DENY` left off). A target the static side refuses (400, 404 for an encoded
+ * `/`) is matched decoded as a whole, as it is sent.
+ */
 function relativePathOf(rawPath: string): string {
+  const resolved = resolveRequestPath(rawPath, true);
+  if (resolved.kind === 'ok') return resolved.segments.join('/') + (resolved.trailingSlash && resolved.segments.length > 0 ? '/' : '');
   const q = rawPath.indexOf('?');
   const path = (q >= 0 ? rawPath.slice(0, q) : rawPath).replace(/^\/+/, '');
   try {
@@ -51,6 +62,9 @@ function relativePathOf(rawPath: string): string {
     return path;
   }
 }
+
+/** Whether this platform's file systems fold the case of names (macOS's and Windows' by default). */
+const NAMES_FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
 
 export class ResponsePolicy {
   private readonly rules: ReadonlyArray<{ readonly match: PathMatcher; readonly headers: HeaderList }>;
@@ -65,7 +79,8 @@ export class ResponsePolicy {
   constructor(options: ResponsePolicyOptions) {
     this.always = options.crossOriginIsolation ? ISOLATION_HEADERS : [];
     this.rules = options.headers.map((rule) => ({
-      match: compileGlobs([rule.source]),
+      // Names compared as the file system compares them: `ADMIN/x.html` opens `admin/x.html` on macOS and Windows.
+      match: compileGlobs([rule.source], NAMES_FOLD_CASE),
       headers: Object.entries(rule.headers),
     }));
     this.origins = !options.cors.enabled ? undefined : options.cors.origins.length === 0 ? 'any' : new Set(options.cors.origins.map(serializedOrigin));
