@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
 import { RawClient, fetchOnce, request, withTimeout } from './raw-client';
@@ -369,6 +369,57 @@ test('a back-end that breaks off its body (closes short of its Content-Length or
     // The terminal line shows it beside "aborted", not "aborted" alone as for a client that left.
     assert.match(formatShortLine(record), new RegExp(` aborted — proxy http://127\\.0\\.0\\.1:${backend.port}${reason.source}`), path);
   }
+});
+
+/** What a raw client saw of `bytes` sent on a fresh connection: everything read, and how the connection ended (a FIN or a reset). */
+async function endOf(bytes: string): Promise<{ got: string; ending: 'fin' | 'reset' | string }> {
+  return withTimeout(
+    new Promise((resolve) => {
+      const socket = connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true }, () => socket.write(bytes));
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      // A reset that comes while data waits to be read is read as an end now and then (Linux: the
+      // reset's error is not always the next read's), so an end is told by a write after it: the
+      // socket a reset closed refuses it at once (EPIPE); one the server ended with a FIN and a
+      // close takes it (the server's reset to it comes later).
+      socket.on('end', () => {
+        socket.write('x', (err) => {
+          socket.destroy();
+          resolve({ got, ending: err === undefined || err === null ? 'fin' : 'reset' });
+        });
+      });
+      socket.on('error', (err: NodeJS.ErrnoException) => resolve({ got, ending: err.code === 'ECONNRESET' ? 'reset' : (err.code ?? err.message) }));
+    }),
+    PROMPT_MS,
+    `the end of ${JSON.stringify(bytes.slice(0, 40))}`,
+  );
+}
+
+test('a back-end answer broken off mid-body ends the client\'s connection with a reset, never a FIN that makes a close-delimited body whole; requests behind it are logged as the server\'s doing', async () => {
+  // helper-160: HTTP/1.0 got `200 … Connection: close` and "hello", then a clean FIN: a whole answer
+  // to it and to a cache. The static side's broken answers were reset already (Connection.cut).
+  for (const path of ['/api/cut-length', '/api/cut-chunked', '/api/bad-chunk']) {
+    for (const version of ['1.0', '1.1'] as const) {
+      const { got, ending } = await endOf(request(path, { version }));
+      assert.match(got, /^HTTP\/1\.1 200 OK\r\n/, `${path} HTTP/${version}`);
+      assert.equal(ending, 'reset', `${path} HTTP/${version}: the connection ends with a reset`);
+    }
+  }
+  const behind = '/behind-a-cut-answer.txt';
+  const { ending } = await endOf(request('/api/cut-length') + request(behind));
+  assert.equal(ending, 'reset');
+  const record = await withTimeout(
+    (async () => {
+      for (;;) {
+        const found = srv.records.find((r) => r.target === behind);
+        if (found !== undefined) return found;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })(),
+    PROMPT_MS,
+    'the pipelined request\'s record',
+  );
+  assert.match(record.note ?? '', /the server cut the connection: the answer before it could not be completed/, 'not "the client closed the connection"');
 });
 
 test('a back-end answer that cannot be passed on → 502 whose words name what it sent, never another failure\'s (an unasked 101 or 100, two lengths, a head too big, chunked twice)', async () => {

@@ -1096,6 +1096,17 @@ export class Connection {
   }
 
   /**
+   * An answer its handler gave up after its head was sent (a back-end that broke off its body, or
+   * whose framing broke): the connection ends with a reset (cut), never a FIN that reads as the
+   * end of a close-delimited body, and the requests behind it are logged as ended by the server.
+   * Nothing when `ex` has ended already (the client left first).
+   */
+  cutAnswer(ex: Exchange): void {
+    if (ex.finished) return;
+    this.cut();
+  }
+
+  /**
    * Closes now because the server stops (its close grace ran out, or a second Ctrl-C): as destroy(),
    * but what is logged of an unfinished request says the server ended it. Before, every such line
    * read "client closed the connection mid-request" (or mid-body), blaming a client that was still

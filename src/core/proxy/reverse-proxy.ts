@@ -737,15 +737,17 @@ export class ReverseProxy {
   }
 
   /**
-   * A failure after the status was sent: the client's connection ends short, and the exchange's
-   * note says why (`reason`: what the back-end did), so its log line tells a back-end that broke
-   * off from a client that left (both are logged as aborted). Nothing is noted when the exchange
-   * ended already (the client left first: that is what the line says).
+   * A failure after the status was sent: the client's connection ends short, with a reset
+   * (Connection.cutAnswer: a FIN made a close-delimited body, an HTTP/1.0 client's, read as
+   * whole, helper-160), and the exchange's note says why (`reason`: what the back-end did), so its
+   * log line tells a back-end that broke off from a client that left (both are logged as
+   * aborted). Nothing is noted when the exchange ended already (the client left first: that is
+   * what the line says).
    */
   private cut(ex: Exchange, route: CompiledRoute, reason: string): void {
     if (ex.finished) return;
     ex.note = `proxy ${route.origin}: ${reason}`;
-    ex.connection.destroy();
+    ex.connection.cutAnswer(ex);
   }
 
   /** `101` to the client, then bytes both ways until either side closes. */
