@@ -122,6 +122,9 @@ test('a malformed chunk line is a 400 whatever size it names, not a 413 (RFC 911
   await expectRefusal(`${head}fffffffz\r\n`, 400, 'A chunk size is not a valid hexadecimal number.');
   // Well formed and over the limit: still 413 before any of its data.
   await expectRefusal(`${head}fffffff\r\n`, 413, 'The request body is larger than this server accepts.');
+  // Extensions that break RFC 9112 §7.1.1's grammar (helper-160: each was taken, and the GET behind answered).
+  const words = 'A chunk extension is malformed: after the chunk size, each extension is ";" and a name (a token), optionally "=" and a token or a quoted string (RFC 9112 §7.1.1).';
+  for (const line of ['3;', '3;a=', '3;a="x']) await expectRefusal(`${head}${line}\r\nabc\r\n0\r\n\r\nGET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 400, words);
 });
 
 test('every byte of a chunk line and of a trailer section counts toward its bound: whitespace before a `;`, and each trailer line\'s CRLF (RFC 9112 §7.1)', async () => {

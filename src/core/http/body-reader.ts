@@ -21,7 +21,7 @@
  * `100 Continue` or reading anything; a BodyReader built with a length over the limit answers
  * that same 413 from its first push without consuming.
  */
-import { COLON, CR, HTAB, LF, SEMICOLON, SP, TOKEN_CHARS, isFieldValueByte } from './http-grammar';
+import { BACKSLASH, COLON, CR, DQUOTE, EQUALS, HTAB, LF, SEMICOLON, SP, TOKEN_CHARS, isFieldValueByte } from './http-grammar';
 import type { ParseError } from './http-parser';
 import { MAX_CHUNK_EXTENSION_BYTES, MAX_CHUNK_SIZE_DIGITS, MAX_TRAILER_BYTES } from './limits';
 
@@ -45,7 +45,11 @@ const E_CHUNK_SIZE_TOO_LARGE = bodyError(
   'ERR_INVALID_CHUNK_SIZE',
   `A chunk size is larger than this server can take (at most ${MAX_CHUNK_SIZE_DIGITS} hex digits, leading zeros included, and below 2^53).`,
 );
-const E_CHUNK_EXTENSION = bodyError(400, 'ERR_INVALID_CHUNK_EXTENSION', 'A chunk extension contains invalid characters.');
+const E_CHUNK_EXTENSION = bodyError(
+  400,
+  'ERR_INVALID_CHUNK_EXTENSION',
+  'A chunk extension is malformed: after the chunk size, each extension is ";" and a name (a token), optionally "=" and a token or a quoted string (RFC 9112 §7.1.1).',
+);
 const E_CHUNK_EXTENSIONS_TOO_LARGE = bodyError(
   413,
   'ERR_CHUNK_EXTENSIONS_TOO_LARGE',
@@ -74,6 +78,71 @@ export function checkContentLength(contentLength: number, maxBodyBytes: number):
  *   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
  *   trailer-section = *( field-line CRLF )
  */
+/**
+ * Where a chunk line's extensions are read (RFC 9112 §7.1.1):
+ * `chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )`, a name a token, a
+ * value a token or a quoted-string (RFC 9110 §5.6.4). Each state follows a `;` already read.
+ */
+const enum ExtensionState {
+  /** After `;`: BWS, then the name's first byte. */
+  NameStart,
+  /** In the name. */
+  Name,
+  /** BWS after the name: `=` or the next `;` must follow. */
+  NameBws,
+  /** After `=`: BWS, then the value's first byte. */
+  ValueStart,
+  /** In a token value. */
+  Token,
+  /** In a quoted-string value. */
+  Quoted,
+  /** After a backslash in a quoted-string (a quoted-pair). */
+  QuotedPair,
+  /** Just after a value's closing quote: the CR, BWS or the next `;`. */
+  AfterQuote,
+  /** BWS after a value: the next `;` must follow. */
+  ValueBws,
+  /** The CR that ends the chunk line (not a state: nextExtensionState's answer). */
+  Ended,
+  /** A byte the grammar has no place for (nextExtensionState's answer). */
+  Invalid,
+}
+
+/** qdtext and quoted-pair's escaped byte (RFC 9110 §5.6.4): HTAB, SP, VCHAR and obs-text (qdtext less DQUOTE and backslash, which the caller tells apart first). */
+function isQuotedTextByte(b: number): boolean {
+  return b === HTAB || (b >= 0x20 && b !== 0x7f);
+}
+
+/** The extension state after byte `b` in state `state` (Ended at the chunk line's CR, Invalid where the grammar breaks). */
+function nextExtensionState(state: ExtensionState, b: number): ExtensionState {
+  const ws = b === SP || b === HTAB;
+  const token = TOKEN_CHARS[b] === 1;
+  switch (state) {
+    case ExtensionState.NameStart:
+      return ws ? state : token ? ExtensionState.Name : ExtensionState.Invalid;
+    case ExtensionState.Name:
+      if (token) return state;
+      return ws ? ExtensionState.NameBws : b === EQUALS ? ExtensionState.ValueStart : b === SEMICOLON ? ExtensionState.NameStart : b === CR ? ExtensionState.Ended : ExtensionState.Invalid;
+    case ExtensionState.NameBws:
+      return ws ? state : b === EQUALS ? ExtensionState.ValueStart : b === SEMICOLON ? ExtensionState.NameStart : ExtensionState.Invalid;
+    case ExtensionState.ValueStart:
+      return ws ? state : b === DQUOTE ? ExtensionState.Quoted : token ? ExtensionState.Token : ExtensionState.Invalid;
+    case ExtensionState.Token:
+      if (token) return state;
+      return ws ? ExtensionState.ValueBws : b === SEMICOLON ? ExtensionState.NameStart : b === CR ? ExtensionState.Ended : ExtensionState.Invalid;
+    case ExtensionState.Quoted:
+      return b === DQUOTE ? ExtensionState.AfterQuote : b === BACKSLASH ? ExtensionState.QuotedPair : isQuotedTextByte(b) ? state : ExtensionState.Invalid;
+    case ExtensionState.QuotedPair:
+      return isQuotedTextByte(b) ? ExtensionState.Quoted : ExtensionState.Invalid;
+    case ExtensionState.AfterQuote:
+      return ws ? ExtensionState.ValueBws : b === SEMICOLON ? ExtensionState.NameStart : b === CR ? ExtensionState.Ended : ExtensionState.Invalid;
+    case ExtensionState.ValueBws:
+      return ws ? state : b === SEMICOLON ? ExtensionState.NameStart : ExtensionState.Invalid;
+    default:
+      return ExtensionState.Invalid;
+  }
+}
+
 const enum State {
   /** Content-Length framing: `remaining` bytes to go. */
   Length,
@@ -116,6 +185,8 @@ export class BodyReader {
   private size = 0;
   private sizeDigits = 0;
   private extensionBytes = 0;
+  /** Where in the chunk extensions the reader is (State.Extension). */
+  private extension = ExtensionState.NameStart;
   private trailerBytes = 0;
   private failure: ParseError | undefined;
 
@@ -181,6 +252,7 @@ export class BodyReader {
           if (b === CR) next = State.SizeLf;
           else if (b === SEMICOLON || b === SP || b === HTAB) {
             next = b === SEMICOLON ? State.Extension : State.SizeBws;
+            this.extension = ExtensionState.NameStart;
             // The extensions' first byte (their `;`, or the BWS before it): every byte counts.
             if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.fail(E_CHUNK_EXTENSIONS_TOO_LARGE);
           } else return this.fail(b === LF ? E_CHUNK_LINE_ENDING : E_CHUNK_SIZE);
@@ -193,23 +265,29 @@ export class BodyReader {
         case State.SizeBws:
           // The whitespace before a `;` is part of the chunk extensions (RFC 9112 §7.1.1: BWS ";"),
           // and counts toward their bound: uncounted, a chunk line of endless spaces never ended.
-          if (b === SEMICOLON) this.state = State.Extension;
-          else if (b !== SP && b !== HTAB) return this.fail(E_CHUNK_SIZE);
+          if (b === SEMICOLON) {
+            this.state = State.Extension;
+            this.extension = ExtensionState.NameStart;
+          } else if (b !== SP && b !== HTAB) return this.fail(E_CHUNK_SIZE);
           if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.fail(E_CHUNK_EXTENSIONS_TOO_LARGE);
           i++;
           break;
-        case State.Extension:
-          // The extensions are discarded, so their inner grammar is not parsed; only their bytes
-          // are checked (qdtext / token characters: no CTL but HTAB) and their total is bounded
-          // (the memory/CPU cost of unbounded extensions is a known DoS, cf. CVE-2024-22019).
-          if (b === CR) {
+        case State.Extension: {
+          // The extensions are discarded, yet their grammar is checked (RFC 9112 §7.1.1: a chunk
+          // line that breaks it is a 400, as llhttp's strict mode refuses it; `3;`, `3;a=` and an
+          // unclosed quote were taken, helper-160), and their total is bounded (the memory/CPU
+          // cost of unbounded extensions is a known DoS, cf. CVE-2024-22019).
+          const next = nextExtensionState(this.extension, b);
+          if (next === ExtensionState.Invalid) return this.fail(E_CHUNK_EXTENSION);
+          if (next === ExtensionState.Ended) {
             this.state = State.SizeLf;
           } else {
-            if (!isFieldValueByte(b)) return this.fail(E_CHUNK_EXTENSION);
+            this.extension = next;
             if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.fail(E_CHUNK_EXTENSIONS_TOO_LARGE);
           }
           i++;
           break;
+        }
         case State.SizeLf:
           if (b !== LF) return this.fail(E_CHUNK_LINE_ENDING);
           i++;

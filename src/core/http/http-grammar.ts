@@ -37,6 +37,12 @@ export const COLON = 0x3a;
 export const SEMICOLON = 0x3b;
 /** "," separates list elements (RFC 9110 §5.6.1). */
 export const COMMA = 0x2c;
+/** "=" joins a parameter's or a chunk extension's name and value. */
+export const EQUALS = 0x3d;
+/** '"' (DQUOTE, RFC 5234 B.1) opens and closes a quoted-string. */
+export const DQUOTE = 0x22;
+/** A backslash: a quoted-pair's escape (RFC 9110 §5.6.4). */
+export const BACKSLASH = 0x5c;
 /** DEL, %x7F: a control character although above VCHAR's range start. */
 export const DEL = 0x7f;
 
