@@ -402,6 +402,15 @@ async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{
   };
 }
 
+/** True when `path` names a regular file now (a last symlink followed). */
+function isFileAt(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function banner(options: CliOptions, effective: ServerOptions, address: BoundAddress, notes: readonly string[]): string {
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${effective.root}`];
@@ -429,7 +438,15 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   for (const mount of effective.mounts) lines.push(`Mount: ${mount.prefix} → ${mount.folder}`);
   if (effective.cleanUrls) lines.push('Clean URLs: /about serves about.html; /about.html redirects to /about');
   // Said as clean URLs are: with --spa, or "spa" in the config file (helper-147: not in the banner).
-  if (effective.spa !== undefined) lines.push(`SPA fallback: a navigation to a missing path gets /${effective.spa}`);
+  // A fallback file missing at start is warned of (stderr): the banner does not claim it answers
+  // (helper-161: "gets /app.html" beside "does not exist").
+  if (effective.spa !== undefined) {
+    lines.push(
+      isFileAt(join(effective.root, effective.spa))
+        ? `SPA fallback: a navigation to a missing path gets /${effective.spa}`
+        : `SPA fallback: /${effective.spa}, once it exists (a navigation to a missing path gets 404 until then)`,
+    );
+  }
   if (effective.reload.enabled && effective.consoleForward !== 'off') {
     const what = effective.consoleForward === 'all' ? 'console messages' : 'errors (console.error, uncaught errors, unhandled rejections)';
     lines.push(`Console: pages' ${what} are printed here (--console off|errors|all)`);
@@ -585,7 +602,8 @@ async function runSingle(options: CliOptions): Promise<void> {
     // An edit of the configuration file that changes the binding (port, host, log, reload) restarts.
     server.on('config', (change) => {
       if (change.kind !== 'restart' || stopping || running.server !== server) return;
-      streams.out.write(`${change.message}: restarting\n`);
+      // Prefixed as the other lines about the file are (helper-161: this one alone was not).
+      streams.out.write(`porthole: ${escapeForDisplay(change.message)}: restarting\n`);
       running.server = undefined;
       server
         .close()
