@@ -168,7 +168,7 @@ test('an edit that changes the binding restarts the server; a live one is applie
     WAIT_MS,
     `a second Local: line (stdout: ${cli.stdout})`,
   );
-  assert.match(cli.stdout, /porthole\.config\.json changed an option that needs a restart.*: restarting/);
+  assert.match(cli.stdout, /^porthole: porthole\.config\.json changed an option that needs a restart.*: restarting$/m);
   const newPort = Number(/^Local: http:\/\/127\.0\.0\.1:(\d+)\/$/m.exec(cli.stdout.split(/restarting\n/)[1] ?? '')?.[1]);
   assert.equal((await fetchOnce(newPort, request('/folder/'))).status, 404, 'the restarted server keeps the file');
   assert.equal(await stopCli(cli), 0);
