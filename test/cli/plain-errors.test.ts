@@ -79,8 +79,12 @@ test('porthole.config.json errors say what the value is and how to write it; a c
     ['a port out of range', '{"port": 70000}', /porthole\.config\.json: port: must be at most 65535 \(it is 70000\)$/m],
     ['no connections', '{"maxConnections": 0}', /porthole\.config\.json: maxConnections: must be at least 1 \(it is 0\)$/m],
     // V8 gives no position for a bad token and quotes the file instead: the line and column are found.
-    ['a bare word', '{\n  "listing": false,\n  "dotfiles": True\n}', /porthole\.config\.json: not valid JSON at line 3, column 15 \(Unexpected token 'T'\)$/m],
-    ['yes for true', '{"listing": yes}', /porthole\.config\.json: not valid JSON at line 1, column 13 \(Unexpected token 'y'\)$/m],
+    // A bare word is named, at its start, whichever of its bytes V8 stopped on (helper-161: `tru` read "Unexpected token ' '").
+    ['a bare word', '{\n  "listing": false,\n  "dotfiles": True\n}', /porthole\.config\.json: not valid JSON at line 3, column 15: True is no JSON value \(a value is true, false, null, a number, "text in double quotes", an object or an array\)$/m],
+    ['yes for true', '{"listing": yes}', /porthole\.config\.json: not valid JSON at line 1, column 13: yes is no JSON value \(/m],
+    ['true misspelt', '{ "cleanUrls": tru }', /porthole\.config\.json: not valid JSON at line 1, column 16: tru is no JSON value \(/m],
+    ['true misspelt before a brace', '{"cleanUrls": tru}', /porthole\.config\.json: not valid JSON at line 1, column 15: tru is no JSON value \(/m],
+    ['a misplaced literal keeps V8\'s words', '{"listing": true false}', /porthole\.config\.json: not valid JSON at line 1, column 18 \(Expected ',' or '}' after property value\)$/m],
     ['a second closing brace', '{"listing": false}}', /porthole\.config\.json: not valid JSON at line 1, column 19 \(Unexpected non-whitespace character after JSON\)$/m],
     ['a byte that is not UTF-8', '{"listing": \xff}', /porthole\.config\.json: is not UTF-8 text: the byte 0xFF at line 1, column 13 is not UTF-8; save it as UTF-8 \(in VS Code: /m],
     // Inside a string the byte became U+FFFD and the file was taken: a log file named caf\uFFFD.log.

@@ -334,10 +334,35 @@ function syntaxLocation(text: string, message: string): string {
   if (comma !== undefined) {
     return `not valid JSON at ${lineAndColumn(text, comma)}: a comma after the last entry, which JSON does not allow; remove it`;
   }
+  // A bare word where a value belongs (`tru`, `True`, `yes`, `undefined`): said as one, at its
+  // start, where V8 named the byte after it (helper-161: `tru` read "Unexpected token ' '").
+  const word = bareWordAt(text, at);
+  if (word !== undefined) {
+    return `not valid JSON at ${lineAndColumn(text, word.start)}: ${word.text} is no JSON value (a value is true, false, null, a number, "text in double quotes", an object or an array)`;
+  }
   const reason = message
     .replace(/( in JSON)? at position \d+.*$/s, '')
     .replace(/, (?:"|\.\.\.").*$/s, '');
   return `not valid JSON at ${lineAndColumn(text, at)} (${reason})`;
+}
+
+/** A letter, digit, `_` or `$`: what a bare word (a JavaScript identifier) is made of. */
+const WORD_CHAR = /[A-Za-z0-9_$]/;
+
+/**
+ * The bare word (letters, digits, `_`, `$`; not starting with a digit or `-`) at or just before
+ * `at` in `text`, when it is no JSON literal: V8 stops on its first byte (`yes`) or on the byte
+ * after it (`tru`). Undefined otherwise (`true` there is misplaced, not misspelt: V8's words stay).
+ */
+function bareWordAt(text: string, at: number): { readonly text: string; readonly start: number } | undefined {
+  let start = at;
+  while (start > 0 && WORD_CHAR.test(text[start - 1] as string)) start--;
+  let end = at;
+  while (end < text.length && WORD_CHAR.test(text[end] as string)) end++;
+  if (end === start) return undefined;
+  const word = text.slice(start, end);
+  if (/^[0-9]/.test(word) || word === 'true' || word === 'false' || word === 'null') return undefined;
+  return { text: word, start };
 }
 
 /**
