@@ -6,6 +6,7 @@
 // Every wait is bounded by Playwright's timeouts or the test timeout; nothing asserts on durations.
 /* global window, document, getComputedStyle, requestAnimationFrame -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
@@ -270,6 +271,25 @@ test("a swapped stylesheet's <link> is the page's own element still: a script ho
   await tab.evaluate(() => window.setTheme('dark'));
   await tab.waitForFunction(() => getComputedStyle(document.getElementById('t')).color === 'rgb(200, 200, 200)', undefined, { timeout: WAIT_MS });
   assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+  });
+});
+
+test('a stylesheet under an integrity hash reloads the page when it changes: no swap can show bytes the hash refuses (helper-161)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const css = path.join(site, 'css');
+  const first = '#s { color: rgb(10, 0, 0); }\n';
+  await writeFile(path.join(css, 'sri.css'), first);
+  const hash = `sha256-${createHash('sha256').update(first).digest('base64')}`;
+  await writeFile(path.join(site, 'sri.html'), `<!doctype html><html><head><link rel="stylesheet" href="css/sri.css" integrity="${hash}"></head><body><p id="s">s</p></body></html>\n`);
+  await inConnectedTab('sri.html', async (tab) => {
+    const color = () => tab.evaluate(() => getComputedStyle(document.getElementById('s')).color);
+    assert.equal(await color(), 'rgb(10, 0, 0)');
+    await mark(tab);
+    await writeFile(path.join(css, 'sri.css'), '#s { color: rgb(11, 0, 0); }\n');
+    // Reloaded (the marker gone), and the page shows what a plain server's would: the sheet refused.
+    await tab.waitForFunction(() => window.__marker === undefined && window.__portholeReload?.id != null, undefined, { timeout: WAIT_MS });
+    await tab.waitForLoadState('load');
+    assert.equal(await color(), 'rgb(0, 0, 0)', 'the changed sheet fails its hash: no styles from it');
+    assert.equal(await tab.evaluate(() => document.querySelectorAll('link[data-porthole-copy]').length), 0);
   });
 });
 

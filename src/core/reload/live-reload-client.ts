@@ -401,6 +401,13 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
         // there: under a configured max-age they found the old copies, fresh in the cache.
         var p = sameOriginPath(link.href);
         var own = p !== null && paths.indexOf(p) >= 0;
+        // A link whose own file changed under an \`integrity\` hash (Subresource Integrity): the
+        // new bytes fail it, so no swap can show them, and the old rules stayed as if the edit had
+        // applied (helper-161). The page reloads and shows what it would: that sheet refused.
+        if (own && link.hasAttribute('integrity')) {
+          reloadPage();
+          return;
+        }
         var found = own ? [plainUrl(link.href)] : [];
         var linkSheet = null;
         try { linkSheet = link.sheet; } catch (e) { /* not readable */ }
