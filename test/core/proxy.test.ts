@@ -478,20 +478,22 @@ test('a path under a proxied prefix spelt otherwise (an escaped letter, a dot se
   }
 });
 
-test('routeHolding: a resolved path under a prefix, by whole decoded segments, without case where names fold it', () => {
+test('routeHolding: a resolved path under a prefix, by whole decoded segments, compared as the platform\'s file system compares names', () => {
   const routes = compileRoutes([
     { prefix: '/api', target: 'http://127.0.0.1:1' },
     { prefix: '/my%20app/v1/', target: 'http://127.0.0.1:2' },
   ]);
   assert.ok(Array.isArray(routes));
-  assert.equal(routeHolding(routes, ['api', 'secret.json'], false)?.prefix, '/api');
-  assert.equal(routeHolding(routes, ['api'], false)?.prefix, '/api');
-  assert.equal(routeHolding(routes, ['apix', 'secret.json'], false), undefined);
-  assert.equal(routeHolding(routes, ['API', 'secret.json'], false), undefined, 'another folder where names keep case');
-  assert.equal(routeHolding(routes, ['API', 'secret.json'], true)?.prefix, '/api', 'the same folder where names fold case');
-  assert.equal(routeHolding(routes, ['my app', 'v1', 'x'], false)?.prefix, '/my%20app/v1');
-  assert.equal(routeHolding(routes, ['my app'], false), undefined);
-  assert.equal(routeHolding(compileRoutes([{ prefix: '/', target: 'http://127.0.0.1:1' }]) as CompiledRoute[], [], false)?.prefix, '/');
+  assert.equal(routeHolding(routes, ['api', 'secret.json'], 'exact')?.prefix, '/api');
+  assert.equal(routeHolding(routes, ['api'], 'exact')?.prefix, '/api');
+  assert.equal(routeHolding(routes, ['apix', 'secret.json'], 'exact'), undefined);
+  assert.equal(routeHolding(routes, ['API', 'secret.json'], 'exact'), undefined, 'another folder where names keep case');
+  assert.equal(routeHolding(routes, ['API', 'secret.json'], 'case')?.prefix, '/api', 'the same folder where names fold case');
+  assert.equal(routeHolding(routes, ['api.', 'secret.json'], 'case'), undefined, 'another folder on macOS');
+  assert.equal(routeHolding(routes, ['Api. .', 'secret.json'], 'windows')?.prefix, '/api', 'Win32 drops trailing dots and spaces');
+  assert.equal(routeHolding(routes, ['my app', 'v1', 'x'], 'exact')?.prefix, '/my%20app/v1');
+  assert.equal(routeHolding(routes, ['my app'], 'exact'), undefined);
+  assert.equal(routeHolding(compileRoutes([{ prefix: '/', target: 'http://127.0.0.1:1' }]) as CompiledRoute[], [], 'exact')?.prefix, '/');
 });
 
 test('a dot segment behind a ;parameter, encoded twice or thrice, or behind invalid UTF-8 is never forwarded; ordinary ; and %25 are', async () => {

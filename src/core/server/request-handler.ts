@@ -216,7 +216,7 @@ const RESPELT = /%|\/\/|\/\.|\\/;
 /**
  * True when it refused (400) a request whose path matchRoute did not take but which lies under a
  * proxied prefix once decoded and resolved (routeHolding: `/%61pi/x`, `/api/./x`, `//api/x`,
- * `/x/../api/x`; `/API/x` where names fold case): the back-end's part of the URL space, never
+ * `/x/../api/x`; `/API/x` where names fold case, `/api./x` on Windows): the back-end's part of the URL space, never
  * answered from the folder (helper-160: every such spelling read the folder's `api/secret.json`,
  * which `/api/secret.json` forwards). Not forwarded either: a dot segment never is (mayClimb),
  * and the answer names the plain spelling, which is. Only while routes are configured; a path
@@ -227,7 +227,7 @@ function refusedProxiedSpelling(ex: Exchange, ctx: HandlerContext): boolean {
   if (ctx.proxy === undefined || !path.startsWith('/') || (ctx.reserved !== undefined && path.startsWith(RESERVED_PREFIX))) return false;
   const q = path.indexOf('?');
   // Spelt as it resolves (the common case: no escape, dot segment or doubled slash): matchRoute
-  // has judged it already, unless the file system folds case.
+  // has judged it already, unless the file system folds names (case; Windows' trailing dots).
   if (!RESPELT.test(q >= 0 ? path.slice(0, q) : path) && process.platform !== 'darwin' && process.platform !== 'win32') return false;
   const resolved = resolveRequestPath(path, true);
   if (resolved.kind !== 'ok') return false;
