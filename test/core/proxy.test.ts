@@ -465,6 +465,18 @@ test('a path under a proxied prefix spelt otherwise (an escaped letter, a dot se
       assert.equal(record.status, 400);
       assert.match(record.note ?? '', /under the proxied prefix \/api, spelt otherwise/);
     }
+    // A shorter prefix's back-end never gets a longer one's path spelt otherwise (helper-162: a `/`
+    // route got `/%61pi/x`, which it reads as `/api/x`, a path routed to another back-end).
+    for (const target of ['/api/%64own/x', '/api//down/x', '/api/x/../down/x']) {
+      const before = backend.requests.length;
+      const res = await fetchOnce(srv.port, request(target));
+      assert.equal(res.status, 400, `${target} → ${res.status}`);
+      assert.match(res.body.toString('utf8'), new RegExp(`this path is /api/down/x once decoded .* under /api/down, proxied to http://127\\.0\\.0\\.1:${closedPort}\\.`), target);
+      assert.deepEqual(backend.requests.slice(before).map((r) => r.target), [], `${target} must not reach /api's back-end`);
+    }
+    // Spelt otherwise within its own route's prefix, a path is that route's, forwarded as sent.
+    await fetchOnce(srv.port, request('/api/%68eaders'));
+    await backendSaw('/api/%68eaders');
     // The plain spelling goes to the back-end; a path that resolves out of the prefix is the root's.
     await fetchOnce(srv.port, request('/api/secret.json'));
     await backendSaw('/api/secret.json');

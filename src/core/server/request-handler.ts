@@ -180,13 +180,13 @@ export function handleRequest(ex: Exchange, ctx: HandlerContext): void {
 /** The request once it passed the checks (and any wait): proxy, method, reserved, SPA, files. */
 function answer(ex: Exchange, ctx: HandlerContext): void {
   const route = proxyRouteFor(ctx, ex.head.path);
+  if (refusedProxiedSpelling(ex, ctx, route)) return;
   // RFC 9110 §7.6.2: an OPTIONS or TRACE whose Max-Forwards is 0 is not forwarded; the gateway
   // answers it as the final recipient (below: 204 with Allow, or 405 for TRACE).
   if (route !== undefined && ctx.proxy !== undefined && maxForwards(ex.method, ex.head.headers) !== 0n) {
     ctx.proxy.handle(ex, route);
     return;
   }
-  if (route === undefined && refusedProxiedSpelling(ex, ctx)) return;
   const method = ex.method;
   if (method !== 'GET' && method !== 'HEAD') {
     if (method === 'OPTIONS') {
@@ -214,25 +214,28 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
 const RESPELT = /%|\/\/|\/\.|\\/;
 
 /**
- * True when it refused (400) a request whose path matchRoute did not take but which lies under a
- * proxied prefix once decoded and resolved (routeHolding: `/%61pi/x`, `/api/./x`, `//api/x`,
- * `/x/../api/x`; `/API/x` where names fold case, `/api./x` on Windows): the back-end's part of the URL space, never
- * answered from the folder (helper-160: every such spelling read the folder's `api/secret.json`,
- * which `/api/secret.json` forwards). Not forwarded either: a dot segment never is (mayClimb),
- * and the answer names the plain spelling, which is. Only while routes are configured; a path
- * resolveRequestPath refuses is left to the static side's own 400 or 404.
+ * True when it refused (400) a request whose path lies under a proxied prefix once decoded and
+ * resolved (routeHolding: `/%61pi/x`, `/api/./x`, `//api/x`, `/x/../api/x`; `/API/x` where names
+ * fold case, `/api./x` on Windows) while matchRoute, reading it as sent, gave it another route
+ * (`matched`, a shorter prefix: `/` takes `/%61pi/x`) or none: the back-end's part of the URL
+ * space, never answered from the folder (helper-160: every such spelling read the folder's
+ * `api/secret.json`, which `/api/secret.json` forwards) nor by another back-end (helper-162: the
+ * `/` route's got `/%61pi/x`, which it decodes to `/api/x`). Not forwarded either: a dot segment
+ * never is (mayClimb), and the answer names the plain spelling, which is. Only while routes are
+ * configured; a path resolveRequestPath refuses is left to the static side's own 400 or 404.
  */
-function refusedProxiedSpelling(ex: Exchange, ctx: HandlerContext): boolean {
+function refusedProxiedSpelling(ex: Exchange, ctx: HandlerContext, matched: CompiledRoute | undefined): boolean {
   const path = ex.head.path;
   if (ctx.proxy === undefined || !path.startsWith('/') || (ctx.reserved !== undefined && path.startsWith(RESERVED_PREFIX))) return false;
   const q = path.indexOf('?');
   // Spelt as it resolves (the common case: no escape, dot segment or doubled slash): matchRoute
-  // has judged it already, unless the file system folds names (case; Windows' trailing dots).
-  if (!RESPELT.test(q >= 0 ? path.slice(0, q) : path) && process.platform !== 'darwin' && process.platform !== 'win32') return false;
+  // has judged it already, unless the folder would be read and its file system folds names
+  // (case; Windows' trailing dots). A back-end gets the path as sent: its names keep their case.
+  if (!RESPELT.test(q >= 0 ? path.slice(0, q) : path) && (matched !== undefined || (process.platform !== 'darwin' && process.platform !== 'win32'))) return false;
   const resolved = resolveRequestPath(path, true);
   if (resolved.kind !== 'ok') return false;
-  const route = ctx.proxy.holding(resolved.segments);
-  if (route === undefined) return false;
+  const route = ctx.proxy.holding(resolved.segments, matched === undefined ? undefined : 'exact');
+  if (route === undefined || route === matched) return false;
   const plain = encodePathSegments(resolved.segments, resolved.trailingSlash);
   ex.note = `a path under the proxied prefix ${route.prefix}, spelt otherwise (${plain} once resolved): neither forwarded nor read from the folder`;
   refuse(
