@@ -21,6 +21,23 @@ export function isWindowsPath(p: PathApi): boolean {
   return p.sep === '\\';
 }
 
+/**
+ * How a file system compares names: `case` folds case (macOS's, by default), `windows` folds case
+ * and drops trailing dots and spaces too (Win32 opens `api.` and `api ` as `api`), `exact`
+ * compares them as they are (Linux).
+ */
+export type NameFolding = 'exact' | 'case' | 'windows';
+
+/** This platform's (its file systems' default): for rules judged by name that the folder is read by. */
+export const PLATFORM_NAME_FOLDING: NameFolding = process.platform === 'win32' ? 'windows' : process.platform === 'darwin' ? 'case' : 'exact';
+
+/** True when `a` and `b` name the same file in one folder, compared as `folding` says. */
+export function sameFileName(a: string, b: string, folding: NameFolding): boolean {
+  if (a === b || folding === 'exact') return a === b;
+  if (folding === 'windows') return a.replace(/[. ]+$/, '').toLowerCase() === b.replace(/[. ]+$/, '').toLowerCase();
+  return a.toLowerCase() === b.toLowerCase();
+}
+
 /** A path segment that is hidden even with dotfiles on (and left out of listings). */
 export function isNeverServed(segment: string): boolean {
   return segment.toLowerCase() === '.git';

@@ -260,38 +260,28 @@ export function matchRoute(routes: readonly CompiledRoute[], path: string): Comp
 }
 
 /**
- * How this platform's file systems compare names: `case` folds case (macOS, by default), `windows`
- * folds case and drops trailing dots and spaces too (Win32 opens `api.` and `api ` as `api`),
- * `exact` compares bytes (Linux).
- */
-export type NameFolding = 'exact' | 'case' | 'windows';
-const PLATFORM_FOLDING: NameFolding = process.platform === 'win32' ? 'windows' : process.platform === 'darwin' ? 'case' : 'exact';
-
-/**
  * The route whose prefix holds the resolved request path `segments` (resolveRequestPath's:
  * each percent-decoded once, dot segments resolved, empty ones dropped), longest prefix first, or
  * undefined. That part of the URL space is the back-end's: the static side must not answer it
  * from the folder when the path was spelt so that matchRoute did not take it (`/%61pi/x`,
  * `/api/./x`, `//api/x`, `/x/../api/x`, helper-160), or the files a route shadows (the back-end's
- * sources under `/`) were read through a second spelling. `folding`: how the file system compares
- * names (`API/x` opens `api/x` on macOS and Windows, `api./x` too on Windows).
+ * sources under `/`) were read through a second spelling. `sameName`: whether a prefix's segment
+ * and the path's name the same thing (as the file system compares names when the folder would
+ * be read: `API/x` opens `api/x` on macOS and Windows; exactly, as a back-end reads them, by default).
  */
-export function routeHolding(routes: readonly CompiledRoute[], segments: readonly string[], folding: NameFolding = PLATFORM_FOLDING): CompiledRoute | undefined {
+export function routeHolding(
+  routes: readonly CompiledRoute[],
+  segments: readonly string[],
+  sameName: (prefixSegment: string, segment: string) => boolean = (a, b) => a === b,
+): CompiledRoute | undefined {
   for (const route of routes) {
     const prefix = route.segments;
     if (prefix.length > segments.length) continue;
     let i = 0;
-    while (i < prefix.length && sameName(prefix[i] as string, segments[i] as string, folding)) i++;
+    while (i < prefix.length && sameName(prefix[i] as string, segments[i] as string)) i++;
     if (i === prefix.length) return route;
   }
   return undefined;
-}
-
-/** True when `a` and `b` name the same file in one folder, compared as `folding` says. */
-function sameName(a: string, b: string, folding: NameFolding): boolean {
-  if (a === b || folding === 'exact') return a === b;
-  if (folding === 'windows') return a.replace(/[. ]+$/, '').toLowerCase() === b.replace(/[. ]+$/, '').toLowerCase();
-  return a.toLowerCase() === b.toLowerCase();
 }
 
 /**

@@ -37,7 +37,7 @@ import { isDocumentNavigation, isNavigationRequest } from '../reload/live-reload
 import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, policyDelivery, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
-import { compileRoutes, matchRoute, rewriteBackendLocation, routeHolding, type NameFolding, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
+import { compileRoutes, matchRoute, rewriteBackendLocation, routeHolding, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
 import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, maxForwards, responseLength } from './proxy-headers';
 import { acceptKey } from '../http/websocket';
 
@@ -367,10 +367,10 @@ export class ReverseProxy {
 
   /**
    * The route whose prefix holds the resolved path `segments` (routeHolding), however the request
-   * spelt it; names compared as `folding` says (the platform's file system's by default).
+   * spelt it; names compared by `sameName` (exactly by default).
    */
-  holding(segments: readonly string[], folding?: NameFolding): CompiledRoute | undefined {
-    return routeHolding(this.routes, segments, folding);
+  holding(segments: readonly string[], sameName?: (prefixSegment: string, segment: string) => boolean): CompiledRoute | undefined {
+    return routeHolding(this.routes, segments, sameName);
   }
 
   /** Closes pooled connections to the back-ends (in-flight requests are aborted). */

@@ -20,6 +20,7 @@ import { answeringNode, existsForRequest, placeSegments, refuseBadPath, sendNotF
 import { guardAt, guardedRefusalAt } from '../files/loopback-only';
 import { nodeKind } from '../text/fs-problem';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
+import { PLATFORM_NAME_FOLDING, sameFileName } from '../files/hidden-names';
 import { typeFromName } from '../files/content-type';
 import { RESERVED_PREFIX } from '../options';
 import { spaFileSegments } from '../config/config-file';
@@ -210,6 +211,9 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
   serveStatic(ex, ex.head.path, ctx.files).catch(() => ex.connection.failExchange(ex));
 }
 
+/** Whether two names are one file's in a folder of this platform's file systems (sameFileName). */
+const sameNameOnDisk = (a: string, b: string): boolean => sameFileName(a, b, PLATFORM_NAME_FOLDING);
+
 /** A path that resolves to another spelling than it was sent in: an escape, a dot segment, `//`, a backslash. */
 const RESPELT = /%|\/\/|\/\.|\\/;
 
@@ -231,10 +235,10 @@ function refusedProxiedSpelling(ex: Exchange, ctx: HandlerContext, matched: Comp
   // Spelt as it resolves (the common case: no escape, dot segment or doubled slash): matchRoute
   // has judged it already, unless the folder would be read and its file system folds names
   // (case; Windows' trailing dots). A back-end gets the path as sent: its names keep their case.
-  if (!RESPELT.test(q >= 0 ? path.slice(0, q) : path) && (matched !== undefined || (process.platform !== 'darwin' && process.platform !== 'win32'))) return false;
+  if (!RESPELT.test(q >= 0 ? path.slice(0, q) : path) && (matched !== undefined || PLATFORM_NAME_FOLDING === 'exact')) return false;
   const resolved = resolveRequestPath(path, true);
   if (resolved.kind !== 'ok') return false;
-  const route = ctx.proxy.holding(resolved.segments, matched === undefined ? undefined : 'exact');
+  const route = ctx.proxy.holding(resolved.segments, matched === undefined ? sameNameOnDisk : undefined);
   if (route === undefined || route === matched) return false;
   const plain = encodePathSegments(resolved.segments, resolved.trailingSlash);
   ex.note = `a path under the proxied prefix ${route.prefix}, spelt otherwise (${plain} once resolved): neither forwarded nor read from the folder`;

@@ -19,6 +19,7 @@ import { detachedString } from '../http/http-parser';
 import { BoundedPathMap } from '../files/bounded-map';
 import { compileGlobs, type PathMatcher } from '../reload/live-reload-glob';
 import { resolveRequestPath } from '../files/resolve-path';
+import { PLATFORM_NAME_FOLDING } from '../files/hidden-names';
 import type { CorsOptions, HeaderRule } from '../options';
 import { serializedOrigin } from '../config/validate-options';
 
@@ -63,9 +64,6 @@ function relativePathOf(rawPath: string): string {
   }
 }
 
-/** Whether this platform's file systems fold the case of names (macOS's and Windows' by default). */
-const NAMES_FOLD_CASE = process.platform === 'darwin' || process.platform === 'win32';
-
 export class ResponsePolicy {
   private readonly rules: ReadonlyArray<{ readonly match: PathMatcher; readonly headers: HeaderList }>;
   private readonly always: HeaderList;
@@ -80,7 +78,7 @@ export class ResponsePolicy {
     this.always = options.crossOriginIsolation ? ISOLATION_HEADERS : [];
     this.rules = options.headers.map((rule) => ({
       // Names compared as the file system compares them: `ADMIN/x.html` opens `admin/x.html` on macOS and Windows.
-      match: compileGlobs([rule.source], NAMES_FOLD_CASE),
+      match: compileGlobs([rule.source], PLATFORM_NAME_FOLDING !== 'exact'),
       headers: Object.entries(rule.headers),
     }));
     this.origins = !options.cors.enabled ? undefined : options.cors.origins.length === 0 ? 'any' : new Set(options.cors.origins.map(serializedOrigin));
