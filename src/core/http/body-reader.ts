@@ -69,16 +69,6 @@ export function checkContentLength(contentLength: number, maxBodyBytes: number):
 }
 
 /**
- * Positions in the chunked grammar (RFC 9112 §7.1):
- *
- *   chunked-body   = *chunk last-chunk trailer-section CRLF
- *   chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
- *   chunk-size     = 1*HEXDIG
- *   last-chunk     = 1*("0") [ chunk-ext ] CRLF
- *   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
- *   trailer-section = *( field-line CRLF )
- */
-/**
  * Where a chunk line's extensions are read (RFC 9112 §7.1.1):
  * `chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )`, a name a token, a
  * value a token or a quoted-string (RFC 9110 §5.6.4). Each state follows a `;` already read.
@@ -143,6 +133,16 @@ function nextExtensionState(state: ExtensionState, b: number): ExtensionState {
   }
 }
 
+/**
+ * Positions in the chunked grammar (RFC 9112 §7.1):
+ *
+ *   chunked-body   = *chunk last-chunk trailer-section CRLF
+ *   chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+ *   chunk-size     = 1*HEXDIG
+ *   last-chunk     = 1*("0") [ chunk-ext ] CRLF
+ *   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+ *   trailer-section = *( field-line CRLF )
+ */
 const enum State {
   /** Content-Length framing: `remaining` bytes to go. */
   Length,

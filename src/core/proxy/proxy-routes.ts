@@ -189,7 +189,7 @@ function isDots(name: string): boolean {
  * `%ff`), at any round, count as climbing too: the static side then answers 400 as for any such
  * path (resolve-path.ts) or 404 for a name it takes literally. Browsers never send such a path
  * (the URL standard removes dot segments first), so it is not forwarded at all: the static side
- * resolves or refuses it.
+ * resolves or refuses it, and one that lies under a prefix once resolved is a 400 (routeHolding).
  */
 export function mayClimb(path: string): boolean {
   for (const raw of path.split('/')) {
