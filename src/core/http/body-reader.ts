@@ -98,12 +98,11 @@ const enum ExtensionState {
   Invalid,
 }
 
-/** qdtext and quoted-pair's escaped byte (RFC 9110 §5.6.4): HTAB, SP, VCHAR and obs-text (qdtext less DQUOTE and backslash, which the caller tells apart first). */
-function isQuotedTextByte(b: number): boolean {
-  return b === HTAB || (b >= 0x20 && b !== 0x7f);
-}
-
-/** The extension state after byte `b` in state `state` (Ended at the chunk line's CR, Invalid where the grammar breaks). */
+/**
+ * The extension state after byte `b` in state `state` (Ended at the chunk line's CR, Invalid where
+ * the grammar breaks). qdtext and a quoted-pair's escaped byte (RFC 9110 §5.6.4: HTAB, SP, VCHAR,
+ * obs-text) are a field value's bytes (isFieldValueByte), DQUOTE and backslash told apart first.
+ */
 function nextExtensionState(state: ExtensionState, b: number): ExtensionState {
   const ws = b === SP || b === HTAB;
   const token = TOKEN_CHARS[b] === 1;
@@ -121,9 +120,9 @@ function nextExtensionState(state: ExtensionState, b: number): ExtensionState {
       if (token) return state;
       return ws ? ExtensionState.ValueBws : b === SEMICOLON ? ExtensionState.NameStart : b === CR ? ExtensionState.Ended : ExtensionState.Invalid;
     case ExtensionState.Quoted:
-      return b === DQUOTE ? ExtensionState.AfterQuote : b === BACKSLASH ? ExtensionState.QuotedPair : isQuotedTextByte(b) ? state : ExtensionState.Invalid;
+      return b === DQUOTE ? ExtensionState.AfterQuote : b === BACKSLASH ? ExtensionState.QuotedPair : isFieldValueByte(b) ? state : ExtensionState.Invalid;
     case ExtensionState.QuotedPair:
-      return isQuotedTextByte(b) ? ExtensionState.Quoted : ExtensionState.Invalid;
+      return isFieldValueByte(b) ? ExtensionState.Quoted : ExtensionState.Invalid;
     case ExtensionState.AfterQuote:
       return ws ? ExtensionState.ValueBws : b === SEMICOLON ? ExtensionState.NameStart : b === CR ? ExtensionState.Ended : ExtensionState.Invalid;
     case ExtensionState.ValueBws:
