@@ -21,6 +21,11 @@ export function isWindowsPath(p: PathApi): boolean {
   return p.sep === '\\';
 }
 
+/** The name Win32 opens for `name`: its trailing dots and spaces dropped (`.git. ` opens `.git`). */
+function win32Name(name: string): string {
+  return name.replace(/[. ]+$/, '');
+}
+
 /**
  * How a file system compares names: `case` folds case (macOS's, by default), `windows` folds case
  * and drops trailing dots and spaces too (Win32 opens `api.` and `api ` as `api`), `exact`
@@ -34,7 +39,7 @@ export const PLATFORM_NAME_FOLDING: NameFolding = process.platform === 'win32' ?
 /** True when `a` and `b` name the same file in one folder, compared as `folding` says. */
 export function sameFileName(a: string, b: string, folding: NameFolding): boolean {
   if (a === b || folding === 'exact') return a === b;
-  if (folding === 'windows') return a.replace(/[. ]+$/, '').toLowerCase() === b.replace(/[. ]+$/, '').toLowerCase();
+  if (folding === 'windows') return win32Name(a).toLowerCase() === win32Name(b).toLowerCase();
   return a.toLowerCase() === b.toLowerCase();
 }
 
@@ -60,8 +65,7 @@ export function hiddenSegmentReason(segment: string, index: number, allowDotfile
   if (windows) {
     if (name.includes(':')) return `A Windows stream or drive name is never served: ${segment}`;
     if (SHORT_NAME.test(name)) return `A Windows short (8.3) name is never served; ask for the long name: ${segment}`;
-    // Win32 drops trailing dots and spaces: `.git. ` opens `.git`.
-    name = name.replace(/[. ]+$/, '');
+    name = win32Name(name);
     if (name === '' && segment !== '') return `A name of only dots and spaces is never served: ${segment}`;
   }
   if (isNeverServed(name)) return `Never served: ${segment}`;
