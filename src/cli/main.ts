@@ -34,6 +34,7 @@ import {
   networkUrls,
   readSmallFile,
   resolveOptionsWithConfigFile,
+  statOrNone,
   type BoundAddress,
   type ServerOptions,
   type ServerOptionsInput,
@@ -402,15 +403,6 @@ async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{
   };
 }
 
-/** True when `path` names a regular file now (a last symlink followed). */
-function isFileAt(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function banner(options: CliOptions, effective: ServerOptions, address: BoundAddress, notes: readonly string[]): string {
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${effective.root}`];
@@ -442,7 +434,7 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   // (helper-161: "gets /app.html" beside "does not exist").
   if (effective.spa !== undefined) {
     lines.push(
-      isFileAt(join(effective.root, effective.spa))
+      statOrNone(join(effective.root, effective.spa))?.isFile() === true
         ? `SPA fallback: a navigation to a missing path gets /${effective.spa}`
         : `SPA fallback: /${effective.spa}, once it exists (a navigation to a missing path gets 404 until then)`,
     );
