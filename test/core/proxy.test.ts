@@ -101,6 +101,44 @@ test('a 10 MiB POST body reaches the back-end whole (Content-Length), and the an
   assert.ok(formatCombinedLine(record).endsWith(` 200 ${(record.upstream.ms / 1000).toFixed(3)} http://127.0.0.1:${backend.port}`));
 });
 
+test('Expect: 100-continue on a proxied route: 100 Continue once the request goes to the back-end, then its answer to the whole body', async () => {
+  const body = randomBytes(5_000);
+  const client = await RawClient.connect(srv.port);
+  try {
+    await client.write(request('/api/echo', { method: 'POST', headers: [`Content-Length: ${body.length}`, 'Expect: 100-continue'] }));
+    const interim = await client.readResponse({ timeoutMs: 5_000 });
+    assert.equal(interim.status, 100);
+    await client.write(body);
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    assert.equal(res.status, 200);
+    const echoed = JSON.parse(res.body.toString('utf8')) as { length: number; sha256: string };
+    assert.deepEqual(echoed, { method: 'POST', length: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+  } finally {
+    client.destroy();
+  }
+});
+
+test('Expect: 100-continue on a proxied route refused on its head (its Host, its path\'s spelling, a cross-site load): the refusal at once, never a 100 that invites a body to throw away', async () => {
+  const cases: ReadonlyArray<readonly [string, readonly string[], number]> = [
+    ['/api/echo', ['Host: evil.example'], 403],
+    ['/%61pi/echo', [], 400],
+    ['/api/echo', ['Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script'], 403],
+  ];
+  for (const [target, fields, status] of cases) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      const host = fields.some((f) => f.startsWith('Host:'));
+      const head = `POST ${target} HTTP/1.1\r\n${host ? '' : 'Host: 127.0.0.1\r\n'}${fields.map((f) => `${f}\r\n`).join('')}Content-Length: 5\r\nExpect: 100-continue\r\n\r\n`;
+      await client.write(head);
+      const res = await client.readResponse({ timeoutMs: 5_000 });
+      assert.equal(res.status, status, `${target} ${fields.join(', ')}`);
+      assert.equal(res.header('connection'), 'close', target);
+    } finally {
+      client.destroy();
+    }
+  }
+});
+
 test('a chunked request body is passed on (re-framed), then the connection serves the next request', async () => {
   const payload = randomBytes(300_000);
   const parts: Buffer[] = [];

@@ -1357,8 +1357,13 @@ export class Connection {
       // A proxied route streams its body to the back-end whatever the method: the refused-method
       // rule (405/501 at once, body never read) is for the routes Porthole answers itself.
       const streamLimit = this.ctx.streamedBodyLimit?.(head);
-      if (streamLimit === undefined && this.ctx.refusesMethod(head.method)) {
-        // 405/501 whatever the body says, answered now. A body that came whole with its head
+      // A request Porthole answers itself never needs its body: a refused method (405/501) is
+      // answered whatever the body says, and GET, HEAD and OPTIONS the same with a body or
+      // without. So a client waiting for `100 Continue` (RFC 9110 §10.1.1) is not invited to send
+      // what would be thrown away, whatever the answer (a 200, or a 403 for its Host): it is
+      // answered now, without a 100, as for a refused method.
+      if (streamLimit === undefined && (this.ctx.refusesMethod(head.method) || head.expectContinue)) {
+        // Answered now, whatever the body says. A body that came whole with its head
         // (within what a static file's request may carry) is passed over here, and the connection
         // goes on to the requests pipelined behind it, as nginx discards a refused request's body
         // (before, they were dropped unanswered and unlogged: only the refused one had a line).
@@ -1384,7 +1389,9 @@ export class Connection {
       }
       const reader = new BodyReader(head.chunked ? { kind: 'chunked' } : { kind: 'length', length: head.contentLength ?? 0 }, limit);
       if (streamLimit !== undefined) {
-        if (head.expectContinue) this.socket.write(CONTINUE);
+        // Its `100 Continue` waits for the handler to ask for the body (attachBodySink): a
+        // request refused on its head (its Host, allowedClients, a cross-site load, the path's
+        // spelling) is answered without inviting a body that would be thrown away.
         this.dispatch(head, false, reader, now);
         return true;
       }
@@ -1396,7 +1403,6 @@ export class Connection {
       this.setSocketTimeout(this.ctx.timeouts.headersMs);
       // However steadily it trickles in, the whole body must arrive within bodyMs.
       this.bodyTimer = this.deadline(this.ctx.timeouts.bodyMs, () => this.bodyTimer, () => this.onBodyTimeout());
-      if (head.expectContinue) this.socket.write(CONTINUE);
       return true;
     }
     this.dispatch(head, false, undefined, now);
@@ -2313,7 +2319,15 @@ export class Connection {
       sink.end();
       return;
     }
+    const first = streamed.sink === undefined;
     streamed.sink = sink;
+    // The client may be waiting for this before it sends the body (RFC 9110 §10.1.1); not when
+    // the body began to come anyway (held in `pending` until now). After whatever this
+    // connection already answered.
+    if (first && ex.head.expectContinue && this.pending.length === 0 && !this.remoteEnded) {
+      this.corkHeldWire();
+      this.socket.write(CONTINUE);
+    }
     this.pumpBody();
   }
 
