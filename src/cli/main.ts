@@ -34,7 +34,6 @@ import {
   networkUrls,
   readSmallFile,
   resolveOptionsWithConfigFile,
-  statOrNone,
   type BoundAddress,
   type ServerOptions,
   type ServerOptionsInput,
@@ -140,7 +139,7 @@ const MAX_REMEMBERED_LINES = 1_000;
 
 /** Messages between the cluster primary and its workers. */
 type ClusterMessage =
-  | { readonly type: 'listening'; readonly address: BoundAddress }
+  | { readonly type: 'listening'; readonly address: BoundAddress; readonly spaReady: boolean }
   | { readonly type: 'failed'; readonly message: string }
   /** A worker asks for the certificate and key the primary read (the files are read once: a pipe has nothing left for a second reader). */
   | { readonly type: 'tls-wanted' }
@@ -403,7 +402,8 @@ async function loadTls(options: CliOptions, effective: ServerOptions): Promise<{
   };
 }
 
-function banner(options: CliOptions, effective: ServerOptions, address: BoundAddress, notes: readonly string[]): string {
+/** `spaReady`: the server's verdict on the SPA fallback (PreviewServer.spaFallbackReady). */
+function banner(options: CliOptions, effective: ServerOptions, address: BoundAddress, notes: readonly string[], spaReady: boolean): string {
   const scheme = address.url.startsWith('https') ? 'https' : 'http';
   const lines = [`Serving ${effective.root}`];
   lines.push(`Local: ${address.url}`);
@@ -430,13 +430,14 @@ function banner(options: CliOptions, effective: ServerOptions, address: BoundAdd
   for (const mount of effective.mounts) lines.push(`Mount: ${mount.prefix} → ${mount.folder}`);
   if (effective.cleanUrls) lines.push('Clean URLs: /about serves about.html; /about.html redirects to /about');
   // Said as clean URLs are: with --spa, or "spa" in the config file (helper-147: not in the banner).
-  // A fallback file missing at start is warned of (stderr): the banner does not claim it answers
-  // (helper-161: "gets /app.html" beside "does not exist").
+  // A fallback that cannot answer at start is warned of (stderr): the banner does not claim it
+  // answers (helper-161: "gets /app.html" beside "does not exist"). The server's own verdict, so
+  // the two agree on a hidden file, a link out or a guarded one too, not only a missing one.
   if (effective.spa !== undefined) {
     lines.push(
-      statOrNone(join(effective.root, effective.spa))?.isFile() === true
+      spaReady
         ? `SPA fallback: a navigation to a missing path gets /${effective.spa}`
-        : `SPA fallback: /${effective.spa}, once it exists (a navigation to a missing path gets 404 until then)`,
+        : `SPA fallback: /${effective.spa}, not answering now (the warning says why; a navigation to a missing path gets 404 until it can)`,
     );
   }
   if (effective.reload.enabled && effective.consoleForward !== 'off') {
@@ -491,7 +492,7 @@ async function effectiveOptions(options: CliOptions): Promise<ServerOptions> {
 async function serve(
   options: CliOptions,
   input: ServerOptionsInput,
-  onListening: (a: BoundAddress, effective: ServerOptions) => void,
+  onListening: (a: BoundAddress, effective: ServerOptions, spaReady: boolean) => void,
 ): Promise<PreviewServer> {
   // A cluster worker: the primary's instance id (runPrimary); one process: its own.
   const instanceId = process.env.PORTHOLE_CLUSTER_INSTANCE;
@@ -541,7 +542,7 @@ async function serve(
   // Pages' console messages (--console): escaped when received, continuation lines indented.
   server.on('console', (entry) => out.write(formatConsoleLines(entry).join('\n') + '\n'));
   // The options it runs with, the configuration file's included (read once, by listen).
-  onListening(address, server.options);
+  onListening(address, server.options, server.spaFallbackReady());
   return server;
 }
 
@@ -586,8 +587,8 @@ async function runSingle(options: CliOptions): Promise<void> {
   for (const signal of STOP_SIGNALS) process.on(signal, () => stop(signal));
   takeUsr1(true);
   const start = async (first: boolean): Promise<void> => {
-    const server = await serve(options, serverOptions(options, tls), (address, runWith) => {
-      streams.out.write(banner(options, runWith, address, notes));
+    const server = await serve(options, serverOptions(options, tls), (address, runWith, spaReady) => {
+      streams.out.write(banner(options, runWith, address, notes, spaReady));
       if (first && options.open) openBrowser(address.url);
     });
     running.server = server;
@@ -756,7 +757,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
     // Stopping (a Ctrl-C while the first worker started): it stops once listening, and no other
     // is forked: one forked now would never be told to stop, and serve for ever.
     if (m.type !== 'listening' || stopping) return;
-    streams.out.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`]));
+    streams.out.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`], m.spaReady));
     if (options.open) openBrowser(m.address.url);
     // The port the first worker took; with --port 0 ("any free port") the others ask for 0 too:
     // the cluster gives every listen(0) the handle the first one got, where a listen on the
@@ -821,8 +822,8 @@ async function runWorker(options: CliOptions): Promise<void> {
   const fixedPort = process.env.PORTHOLE_CLUSTER_PORT;
   // The port is serve()'s to take from the primary (bindPort); the options keep the layers' own.
   const input: ServerOptionsInput = serverOptions(options, tls);
-  const server = await serve(options, input, (address) => {
-    sendOverIpc({ type: 'listening', address });
+  const server = await serve(options, input, (address, _effective, spaReady) => {
+    sendOverIpc({ type: 'listening', address, spaReady });
   });
   running.server = server;
   // One live-reload instance: its events' count is the cluster's (LiveReload.catchUp).

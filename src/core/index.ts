@@ -62,4 +62,3 @@ export {
 export { cidrProblem } from './access/access-policy';
 export { globProblem } from './reload/live-reload-glob';
 export { liesInsideFolder } from './files/loopback-only';
-export { statOrNone } from './files/file-cache';

@@ -234,32 +234,52 @@ test('a value flag followed by a dash word: one line saying it needs a value, no
   assert.doesNotMatch(cli.stderr, /\\x0a/, 'no escaped line break');
 });
 
-test('--spa naming a file that is not there starts, and says so on stderr (helper-46)', async () => {
-  const cli = runCli([site.root, '--port', '0', '--quiet', '--spa=nope.html']);
-  await withTimeout(
-    new Promise<void>((resolve) => {
-      const check = (): void => {
-        if (/single-page app fallback/.test(cli.stderr)) resolve();
-      };
-      cli.child.stderr?.on('data', check);
-      check();
-    }),
-    WAIT_MS,
-    `the warning (stderr: ${cli.stderr})`,
-  );
-  assert.match(cli.stderr, /^porthole: the single-page app fallback \/nope\.html does not exist; navigations to missing paths get 404 meanwhile$/m);
-  await waitForLocal(cli);
-  // The banner names the fallback, as it names mounts and clean URLs (helper-147).
-  await withTimeout(
-    (async () => {
-      while (!/^SPA fallback: /m.test(cli.stdout)) await new Promise((r) => setTimeout(r, 20));
-    })(),
-    WAIT_MS,
-    `the banner's SPA line (stdout: ${cli.stdout})`,
-  );
-  // Missing, it is not said to answer (helper-161: the two lines contradicted each other).
-  assert.match(cli.stdout, /^SPA fallback: \/nope\.html, once it exists \(a navigation to a missing path gets 404 until then\)$/m);
-  cli.child.kill('SIGINT');
+test('--spa naming a file that cannot answer (missing, or hidden) starts, says why on stderr, and the banner never claims it answers (helper-46, helper-161)', async () => {
+  // A hidden fallback is a file (a stat says so) that is never served: the banner asked only the
+  // stat and said "gets /.shell.html" beside the server's warning that it is never served.
+  const hidden = join(site.base, 'spa-hidden');
+  await mkdir(hidden, { recursive: true });
+  await writeFile(join(hidden, '.shell.html'), '<!doctype html><title>shell</title>\n');
+  const cases: ReadonlyArray<readonly [string, readonly string[], string, RegExp]> = [
+    ['missing', [site.root, '--spa=nope.html'], 'nope.html', /^porthole: the single-page app fallback \/nope\.html does not exist; navigations to missing paths get 404 meanwhile$/m],
+    ['hidden', [hidden, '--spa=.shell.html'], '.shell.html', /^porthole: the single-page app fallback \/\.shell\.html is a hidden file, never served \(turn on dotfiles to serve it\); navigations to missing paths get 404 meanwhile$/m],
+    ['hidden, --workers 2', [hidden, '--spa=.shell.html', '--workers', '2'], '.shell.html', /single-page app fallback \/\.shell\.html is a hidden file, never served/],
+  ];
+  for (const [name, args, file, warning] of cases) {
+    const cli = runCli([...args, '--port', '0', '--quiet']);
+    try {
+      await withTimeout(
+        (async () => {
+          while (!warning.test(cli.stderr) || !/^SPA fallback: /m.test(cli.stdout)) await new Promise((r) => setTimeout(r, 20));
+        })(),
+        WAIT_MS,
+        `${name}: the warning and the banner's SPA line (stdout: ${cli.stdout}; stderr: ${cli.stderr})`,
+      );
+      const line = /^SPA fallback: .*$/m.exec(cli.stdout)?.[0] ?? '';
+      // Not said to answer: the two lines agree.
+      assert.equal(line, `SPA fallback: /${file}, not answering now (the warning says why; a navigation to a missing path gets 404 until it can)`, name);
+    } finally {
+      cli.child.kill('SIGINT');
+    }
+    assert.equal(await withTimeout(cli.exited, WAIT_MS, `${name}: exit on SIGINT`), 0, name);
+  }
+});
+
+test('--spa naming a page that is there: the banner says navigations to missing paths get it', async () => {
+  const cli = runCli([site.root, '--port', '0', '--quiet', '--spa=index.html']);
+  try {
+    await withTimeout(
+      (async () => {
+        while (!/^SPA fallback: /m.test(cli.stdout)) await new Promise((r) => setTimeout(r, 20));
+      })(),
+      WAIT_MS,
+      `the banner's SPA line (stdout: ${cli.stdout})`,
+    );
+    assert.match(cli.stdout, /^SPA fallback: a navigation to a missing path gets \/index\.html$/m);
+    assert.doesNotMatch(cli.stderr, /single-page app fallback/);
+  } finally {
+    cli.child.kill('SIGINT');
+  }
   assert.equal(await withTimeout(cli.exited, WAIT_MS, 'exit on SIGINT'), 0);
 });
 

@@ -678,6 +678,16 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     throw listenFailure(lastCode, next.host, candidates);
   }
 
+  /**
+   * True when the single-page app fallback (the `spa` option) answers navigations now, as judged
+   * for no client in particular (spaFallbackProblem: a file in the root, not hidden, not a guarded
+   * file, not a link out); false when it is off or cannot answer (then a warning was given).
+   */
+  spaFallbackReady(): boolean {
+    const spa = this.opts?.spa;
+    return spa !== undefined && this.handlerContext !== undefined && spaFallbackProblem(spa, this.handlerContext.files) === undefined;
+  }
+
   /** Warns when the SPA fallback file `spa` cannot answer now (spaFallbackProblem, judged for no client in particular). */
   private warnSpaProblem(spa: string, files: StaticOptions): void {
     const problem = spaFallbackProblem(spa, files);
