@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { escapeForDisplay, formatShortLine, methodForDisplay } from '../../src/core';
 import { formatCombinedLine } from '../../src/core/log/request-log';
+import { cutForDisplay, escapeLinesForDisplay } from '../../src/core/text/display-text';
 import { requestRecord } from '../fixtures/request-record';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -173,4 +174,11 @@ void test('a target\'s raw bytes read as the UTF-8 a client sent, or as \\xHH wh
   const bidi = formatShortLine(requestRecord({ target: Buffer.from('/\u202eevil', 'utf8').toString('latin1') }));
   assert.ok(bidi.includes('/\\u202eevil'), bidi);
   assert.ok(!hasUnsafe(bidi));
+});
+
+test('a cut says how much was left out in words a person reads: "1 more character", "2 more lines", never "1 more characters"', () => {
+  assert.equal(cutForDisplay('abcd', 3), 'abc… (1 more character)');
+  assert.equal(cutForDisplay('abcde', 3), 'abc… (2 more characters)');
+  assert.equal(escapeLinesForDisplay('a\nb\nc', 100, 2), 'a\nb\n… (1 more line)');
+  assert.equal(escapeLinesForDisplay('abcd', 3, 5), 'abc … (1 more character)');
 });

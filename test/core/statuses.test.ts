@@ -364,6 +364,12 @@ describe('4xx', () => {
     await expectStatus(`GET /${'d'.repeat(9000)}`, 414, { closes: true });
     const open = [...srv.records].reverse().find((r) => r.status === 414);
     assert.match(open?.target ?? '', new RegExp(`^/d{199}\\.\\.\\. \\(at least \\d+ more bytes\\)$`));
+    // Just past the limit (a target of 8,193 bytes, its line read whole): cut the same, not kept
+    // whole as a line the parser took (helper-163).
+    await expectStatus(`GET /${'e'.repeat(8192)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 414, { closes: true });
+    const just = [...srv.records].reverse().find((r) => r.status === 414);
+    assert.equal(just?.target, `/${'e'.repeat(199)}... (8002 more bytes)`);
+    assert.equal(just?.method, 'GET');
   });
 
   test('416 with Content-Range: bytes */size', async () => {

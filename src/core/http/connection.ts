@@ -30,7 +30,7 @@ import { read as fsRead } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { isOwnAddress, normaliseIp } from '../access/access-policy';
-import { escapeForDisplay } from '../text/display-text';
+import { countOf, escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
 import { TOKEN_CHARS, isToken } from './http-grammar';
 import { onlyEmptyLines, parseRequestHead, skipEmptyLines, type RequestHead } from './http-parser';
@@ -2848,16 +2848,19 @@ function firstLine(buf: Buffer, maxTargetBytes: number): { method: string; targe
   const text = buf.toString('latin1', start, end).replace(/\r$/, '');
   const parts = text.split(' ');
   const [method = '-', target = '-', protocol = '-'] = parts;
-  if (parts.length === 3) return { method, target: cutLogged(target, maxTargetBytes, target.length, true), protocol };
+  // A target the parser takes (up to maxTargetBytes) whole; one past it (a 414's, its line read
+  // to its end) cut as a longer line's below: a target of 8,193 bytes was logged whole.
+  const past = parts.length === 3 && target.length > maxTargetBytes;
+  if (parts.length === 3 && !past) return { method, target: cutLogged(target, maxTargetBytes, target.length, true), protocol };
   // A whole line of another shape (no version; a space in the target): all of it, as sent.
-  if (whole) return parts.length === 2 && isToken(method) && method !== '-' ? { method, target: target || '-', protocol: '-' } : { method: '-', target: text || '-', protocol: '-' };
+  if (whole && !past) return parts.length === 2 && isToken(method) && method !== '-' ? { method, target: target || '-', protocol: '-' } : { method: '-', target: text || '-', protocol: '-' };
   // A line cut before its version (a 414's): its method and the target's start, and how much of
   // the line was left out (its length when its end was read; else at least what was read). A
   // method '-' (a token) is not taken apart: '-' is the record's "no method", and the log writes
   // such a record's target alone, as the whole line (formatCombinedLine).
   const known = lineEnd >= 0;
   const lineLength = known ? lineEnd - start - (buf[lineEnd - 1] === 0x0d ? 1 : 0) : buf.length - start;
-  if (parts.length === 2 && isToken(method) && method !== '-') {
+  if ((parts.length === 2 || past) && isToken(method) && method !== '-') {
     return { method, target: cutLogged(target, LOGGED_CUT_TARGET_CHARS, lineLength - method.length - 1, known) || '-', protocol: '-' };
   }
   return { method: '-', target: cutLogged(text, LOGGED_CUT_TARGET_CHARS, lineLength, known) || '-', protocol: '-' };
@@ -2876,7 +2879,7 @@ const LOGGED_CUT_TARGET_CHARS = 200;
 function cutLogged(text: string, max: number, length: number, known: boolean): string {
   if (text.length <= max && (known || length <= text.length)) return text;
   const kept = text.slice(0, max);
-  return `${kept}... (${known ? '' : 'at least '}${length - kept.length} more bytes)`;
+  return `${kept}... (${known ? '' : 'at least '}${countOf(length - kept.length, 'more byte')})`;
 }
 
 const isVary = (name: string): boolean => name.length === 4 && name.toLowerCase() === 'vary';

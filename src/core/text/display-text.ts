@@ -76,7 +76,12 @@ export const SHORT_LINE_FIELD_MAX = 300;
 export function cutForDisplay(text: string, max = SHORT_LINE_FIELD_MAX): string {
   if (text.length <= max) return text;
   const kept = cutAtCharacter(text, max);
-  return `${kept}… (${countCharacters(text, kept.length)} more characters)`;
+  return `${kept}… (${countOf(countCharacters(text, kept.length), 'more character')})`;
+}
+
+/** `n` and `noun` (a regular English noun, singular), as a person says a count: `1 byte`, `2 bytes`. */
+export function countOf(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /**
@@ -122,13 +127,13 @@ export function escapeLinesForDisplay(text: string, maxChars: number, maxLines: 
   let suffix = '';
   if (cut.length > maxChars) {
     cut = cutAtCharacter(text, maxChars);
-    suffix = ` … (${countCharacters(text, cut.length)} more characters)`;
+    suffix = ` … (${countOf(countCharacters(text, cut.length), 'more character')})`;
   }
   const lines = cut.split(/\r\n|[\n\r\u2028\u2029]/);
   const more = lines.length - maxLines;
   const kept = more > 0 ? lines.slice(0, maxLines) : lines;
   const out = kept.map(escapeForDisplay);
-  if (more > 0) out.push(`… (${more} more line${more === 1 ? '' : 's'})`);
+  if (more > 0) out.push(`… (${countOf(more, 'more line')})`);
   out[out.length - 1] += suffix;
   return out.join('\n');
 }
