@@ -204,6 +204,12 @@ test('refusals: not a WebSocket request (426), another version (426), a bad key 
   const old = await ask(`Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 8\r\n`);
   assert.match(old, /^HTTP\/1\.1 426 /);
   assert.ok(upgradeOption(old), old);
+  // One Connection field, naming both the upgrade and the close (helper-163: two lines, which a
+  // recipient reading the first alone takes for a connection kept open).
+  for (const answer of [plain, old]) {
+    const lines = answer.split('\r\n\r\n')[0]?.split('\r\n').filter((line) => /^connection:/i.test(line));
+    assert.deepEqual(lines, ['Connection: Upgrade, close'], answer);
+  }
   assert.match(await ask('Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n'), /^HTTP\/1\.1 400 /);
   const evil = await ask(`Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 13\r\nOrigin: http://evil.example\r\n`);
   assert.match(evil, /^HTTP\/1\.1 403 /);

@@ -1597,7 +1597,7 @@ export class Connection {
     if (ex.addedVary !== undefined) all.push(['Vary', ex.addedVary]);
     // The answer's own Vary (Accept-Encoding), the page's and a configured one: one field.
     all = oneVary(all);
-    if (connection !== undefined) all.push(connection);
+    if (connection !== undefined) addConnectionOption(all, connection[1]);
     ex.responseHeaders = all;
     return serializeHead(status, all, ex.headAt);
   }
@@ -2880,6 +2880,23 @@ function cutLogged(text: string, max: number, length: number, known: boolean): s
   if (text.length <= max && (known || length <= text.length)) return text;
   const kept = text.slice(0, max);
   return `${kept}... (${known ? '' : 'at least '}${countOf(length - kept.length, 'more byte')})`;
+}
+
+/**
+ * Adds `option` (close, keep-alive) to the answer's Connection field (RFC 9110 §7.6.1), in the
+ * field the answer has already (a 426's `Connection: Upgrade` becomes `Connection: Upgrade,
+ * close`), else as a field of its own: one line, where two said the same to a recipient that
+ * joins them but not to one that reads the first alone (helper-163).
+ */
+function addConnectionOption(headers: HeaderList, option: string): void {
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i] as [string, string];
+    if (field[0].length === 10 && field[0].toLowerCase() === 'connection') {
+      headers[i] = [field[0], `${field[1]}, ${option}`];
+      return;
+    }
+  }
+  headers.push(['Connection', option]);
 }
 
 const isVary = (name: string): boolean => name.length === 4 && name.toLowerCase() === 'vary';

@@ -86,7 +86,7 @@ export type FieldValues = (name: string) => readonly string[];
  */
 export function checkHandshake(method: string, version: string, fields: FieldValues): HandshakeCheck {
   // RFC 9110 §7.8: whoever sends Upgrade names it in Connection too (so no intermediary passes it
-  // on); the connection's own `close` follows on a line of its own, one list with this one.
+  // on); the connection's own `close` joins this field (Connection: Upgrade, close).
   const upgradeRequired: HeaderList = [
     ['Upgrade', 'websocket'],
     ['Connection', 'Upgrade'],
