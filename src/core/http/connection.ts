@@ -2724,19 +2724,22 @@ function loggedFields(headers: HeaderList): { referer: string | undefined; userA
 }
 
 /**
- * A field line as RFC 9112 §5 spells it: a token, a colon, the value between optional whitespace,
- * with no control character but HTAB (RFC 9110 §5.5; helper-159: a value holding 0x01 was refused
- * and still logged, where one holding a lone CR was not).
+ * A field line as a log takes it from a refused head: a token, a colon, the value between optional
+ * whitespace. The value may hold control characters the parser refuses (RFC 9110 §5.5), as nginx
+ * takes them into $http_user_agent, escaped when written (helper-163: `User-Agent: bad ESC [31m`
+ * was refused, and the log showed neither it nor the Referer after it); not NUL, nor a CR, which
+ * ends a line here as in nginx (a lone one, `a CR b`, breaks the line: helper-157).
  */
 // eslint-disable-next-line no-control-regex
-const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
+const FIELD_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00\x0a\x0d]*?)[ \t]*$/;
 
 /**
  * loggedFields for a head the parser refused (best effort, for the log only): the Referer and
  * User-Agent of the whole field lines in `buf` after its request line (empty lines before it
- * skipped, RFC 9112 §2.2), up to the head's end, the first line that is no field line (the fault,
- * or an obs-fold; a line not ended by CR LF is one), or `maxBytes`. A line not ended yet (a 408
- * mid-line) is not taken.
+ * skipped, RFC 9112 §2.2), up to the head's end, the first line that is no field line (FIELD_LINE:
+ * a broken line ending, an obs-fold, a name that is no token; a line not ended by CR LF is one),
+ * or `maxBytes`. A value refused only for a control character is taken. A line not ended yet (a
+ * 408 mid-line) is not taken.
  */
 function loggedFieldsOfRaw(buf: Buffer, maxBytes: number): { referer: string | undefined; userAgent: string | undefined } {
   let referer: string | undefined;
