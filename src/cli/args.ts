@@ -517,6 +517,16 @@ function singleDashHint(argv: readonly string[]): string | undefined {
     }
     const name = /^-([a-z][a-z-]+)(?:=.*)?$/s.exec(word)?.[1];
     if (name !== undefined && LONG_FLAGS.includes(name)) return `${word}: a long option takes two dashes: write --${word.slice(1)}`;
+    // `-p=9770`: parseArgs takes "=9770" for -p's value, and the error was about that value
+    // (helper-164). A one-letter option's value follows a space; `=` joins a long option's.
+    const joined = /^-([a-z])=(.*)$/s.exec(word);
+    const option = joined === null ? undefined : optionOfShort(joined[1] ?? '');
+    if (joined !== null && option !== undefined) {
+      const value = joined[2] ?? '';
+      // `-q=1` was "Unknown option '-='".
+      if (option[1].type !== 'string') return `${showValue(word)}: -${joined[1]} (--${option[0]}) takes no value: write -${joined[1]}`;
+      return `${showValue(word)}: a one-letter option takes its value after a space: write -${joined[1]} ${value} (or --${option[0]}=${value})`;
+    }
   }
   return undefined;
 }

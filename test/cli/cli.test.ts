@@ -544,6 +544,10 @@ const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   [['-port', '9000'], /^porthole: -port: a long option takes two dashes: write --port$/m],
   [['-quiet'], /^porthole: -quiet: a long option takes two dashes: write --quiet$/m],
   [['-host', '127.0.0.1'], /^porthole: -host: a long option takes two dashes: write --host$/m],
+  // A one-letter option's value joined by `=` was taken with the `=` (helper-164: `-p=9770` said
+  // the port "=9770" is not a number).
+  [['-p=9770'], /^porthole: "-p=9770": a one-letter option takes its value after a space: write -p 9770 \(or --port=9770\)$/m],
+  [['-q=1'], /^porthole: "-q=1": -q \(--quiet\) takes no value: write -q$/m],
   [['-weird'], /^porthole: Unknown option '-w' \(in -weird: one dash takes one-letter options, -p, -q, -h, -v; long options take two dashes\)$/m],
   // A misspelt flag is named with the nearest one, as a misspelt key of porthole.config.json is.
   [['--prot', '9000'], /^porthole: Unknown option '--prot' \(did you mean --port\?\)$/m],
