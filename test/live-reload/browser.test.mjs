@@ -555,6 +555,42 @@ test('with --no-reload nothing is injected', { timeout: TEST_TIMEOUT_MS }, async
   }
 });
 
+test('a saved build source (Sass, TypeScript) leaves a page that never loaded it as it is, its built stylesheet swapped in place; a page that fetched it reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await mkdir(path.join(site, 'src'), { recursive: true });
+  await writeFile(path.join(site, 'src', 'theme.scss'), '$c: rgb(1, 2, 3);\nh1 { color: $c; }\n');
+  await writeFile(path.join(site, 'src', 'main.ts'), 'export const n: number = 1;\n');
+  await writeFile(path.join(site, 'built.css'), 'h1 { color: rgb(1, 2, 3); }\n');
+  await writeFile(path.join(site, 'built.html'), '<!doctype html><meta charset="utf-8"><title>built</title><link rel="stylesheet" href="built.css"><h1>built</h1>\n');
+  await writeFile(
+    path.join(site, 'fetches-source.html'),
+    '<!doctype html><meta charset="utf-8"><title>fetches</title><h1 id="t">…</h1><script>fetch("src/main.ts").then((r) => r.text()).then((t) => { document.getElementById("t").textContent = t; });</script>\n',
+  );
+  const built = await openConnected(new URL('built.html', cli.url).href);
+  const fetching = await openConnected(new URL('fetches-source.html', cli.url).href);
+  try {
+    await fetching.tab.waitForFunction(() => document.getElementById('t')?.textContent?.includes('n: number = 1'), undefined, { timeout: WAIT_MS });
+    for (const { tab } of [built, fetching]) {
+      await tab.evaluate(() => {
+        window.__marker = 'kept';
+      });
+    }
+    // What a `sass --watch` does: the source saved, then the stylesheet it builds.
+    await writeFile(path.join(site, 'src', 'theme.scss'), '$c: rgb(4, 5, 6);\nh1 { color: $c; }\n');
+    await writeFile(path.join(site, 'src', 'main.ts'), 'export const n: number = 2;\n');
+    await writeFile(path.join(site, 'built.css'), 'h1 { color: rgb(4, 5, 6); }\n');
+    await built.tab.waitForFunction(() => getComputedStyle(document.querySelector('h1')).color === 'rgb(4, 5, 6)', undefined, { timeout: WAIT_MS });
+    // The stylesheet's event came after the sources' events: had they reloaded the page, the marker was gone.
+    assert.equal(await built.tab.evaluate(() => window.__marker), 'kept');
+    // The page that loaded main.ts itself reloaded, and shows its new text.
+    await fetching.tab.waitForFunction(() => window.__marker === undefined && document.getElementById('t')?.textContent?.includes('n: number = 2'), undefined, {
+      timeout: WAIT_MS,
+    });
+  } finally {
+    await built.context.close();
+    await fetching.context.close();
+  }
+});
+
 test('after a server restart the page reconnects and reloads', { timeout: TEST_TIMEOUT_MS }, async () => {
   const first = await startCli([site, '--port', '0', '--quiet']);
   const context = await browser.newContext();

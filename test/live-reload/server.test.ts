@@ -349,6 +349,32 @@ test('a file write streams `reload`; a stylesheet write streams `css`', async ()
   stream.socket.destroy();
 });
 
+test('a build source (Sass, TypeScript, Vue…) streams `source`, which reloads only a page that loaded it; with proxy routes, `reload`', async () => {
+  const first = events.length;
+  await writeFile(join(root, 'css', 'theme.scss'), '$c: red;\nbody { color: $c }\n');
+  assert.deepEqual(await eventAt(first), { kind: 'source', paths: ['/css/theme.scss'] });
+  await writeFile(join(root, 'app.ts'), 'export const a: number = 1;\n');
+  assert.deepEqual(await eventAt(first + 1), { kind: 'source', paths: ['/app.ts'] });
+  // A back-end may build pages from any file (its own TypeScript, compiled on the fly): reload.
+  const backend = new PreviewServer();
+  await backend.listen({ root, port: 0, resolveHostNames: false, reload: { debounceMs: 20 }, proxy: { routes: [{ prefix: '/api', target: 'http://127.0.0.1:9' }] } });
+  try {
+    const seen: ReloadEvent[] = [];
+    const got = new Promise<void>((resolve) => {
+      assert.ok(backend.liveReload);
+      backend.liveReload.onEvent = (event) => {
+        seen.push(event);
+        if (event.paths.includes('/app.ts')) resolve();
+      };
+    });
+    await writeFile(join(root, 'app.ts'), 'export const a: number = 3;\n');
+    await within(got, 'the proxied server\'s event for app.ts', EVENT_WAIT_MS);
+    assert.equal(seen.find((event) => event.paths.includes('/app.ts'))?.kind, 'reload');
+  } finally {
+    await backend.close();
+  }
+});
+
 test('the page, the stream and each event name a generation: a client can tell it missed a change', async () => {
   const live = server.liveReload;
   assert.ok(live);

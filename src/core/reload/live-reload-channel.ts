@@ -30,7 +30,7 @@ export type ReloadMessage =
   | { readonly type: 'hello'; readonly id: string; readonly generation: number; readonly console: ConsoleForward; readonly client: string }
   /** What the page forwards of its console from now on (the setting changed). */
   | { readonly type: 'console'; readonly forward: ConsoleForward }
-  | { readonly type: 'reload' | 'css' | 'img'; readonly generation: number; readonly paths: readonly string[] }
+  | { readonly type: 'reload' | 'css' | 'img' | 'source'; readonly generation: number; readonly paths: readonly string[] }
   /** Go to `path` (origin-form, resolved by the page against its own base URL); not a change of the site. */
   | { readonly type: 'navigate'; readonly path: string };
 

@@ -572,6 +572,31 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     }
     return urls;
   }
+  // A build source changed (\`source\`: Sass, TypeScript…): only a page that loaded one of them
+  // itself (less.js, Babel in the browser, a fetch) reloads; for the others its build's output,
+  // a moment later, is the change they see. Loaded: the page's or a same-origin frame's own URL,
+  // a resource the browser timed, a script's src. A full timing buffer (a page with more than
+  // its 250 entries) cannot say, and reloads.
+  var RESOURCE_TIMING_BUFFER = 250;
+  function loadedAnyOf(paths) {
+    var roots = allRoots();
+    for (var r = 0; r < roots.length; r++) {
+      var doc = roots[r];
+      if (doc.nodeType !== 9) continue; // a shadow root: its loads are its document's
+      var urls = [doc.URL];
+      try {
+        var entries = doc.defaultView.performance.getEntriesByType('resource');
+        if (entries.length >= RESOURCE_TIMING_BUFFER) return true;
+        for (var i = 0; i < entries.length; i++) urls.push(entries[i].name);
+      } catch (e) { return true; }
+      for (var j = 0; j < doc.scripts.length; j++) urls.push(doc.scripts[j].src);
+      for (var k = 0; k < urls.length; k++) {
+        var p = typeof urls[k] === 'string' && urls[k] !== '' ? sameOriginPath(urls[k].split('#')[0]) : null;
+        if (p !== null && paths.indexOf(p) >= 0) return true;
+      }
+    }
+    return false;
+  }
   function reloadPage(id, generation) {
     try { sessionStorage.setItem(RELOAD_KEY, reloadKey(id === undefined ? state.id : id, generation === undefined ? state.generation : generation)); } catch (e) { /* no storage */ }
     var urls = id === undefined ? loadedUrlsOf(state.changed) : [];
@@ -644,7 +669,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     state.changed = paths;
     if (message.type === 'css') swapStylesheets(paths);
     else if (message.type === 'img') refreshImages(paths);
-    else reloadPage();
+    else if (message.type !== 'source' || loadedAnyOf(paths)) reloadPage();
   }
   function retry() {
     if (retryTimer !== null) return;

@@ -154,6 +154,15 @@ export const MAX_SETTLE_CHECKS = 64;
 
 const STYLESHEET_EXTENSIONS = new Set(['.css']);
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.avif', '.svg', '.ico', '.bmp']);
+/**
+ * Sources a build turns into the files pages load (Sass, Less, Stylus, TypeScript, JSX, Vue,
+ * Svelte, CoffeeScript, Pug): saved, they change no page by themselves; the build's output does,
+ * a moment later (a stylesheet swapped in place, a script that reloads). Reloading every page for
+ * them threw away the state a stylesheet's swap keeps (Live Server ignores `*.scss`, `*.sass` and
+ * `*.ts` by default). Their event (`source`) reloads only a page that loaded one of them itself
+ * (less.js, Babel in the browser, a fetch), which the page knows and the server does not.
+ */
+const SOURCE_EXTENSIONS = new Set(['.scss', '.sass', '.less', '.styl', '.ts', '.tsx', '.mts', '.cts', '.jsx', '.vue', '.svelte', '.coffee', '.pug']);
 /** Files whose source map (`name.map` beside `name`) only developer tools read. */
 const SOURCE_MAPPED_EXTENSIONS = new Set(['.css', '.js', '.mjs', '.cjs']);
 /** The suffixes of a file's precompressed copy (`s.css.br`), which the server sends for it. */
@@ -220,6 +229,11 @@ export interface LiveReloadSetup {
   readonly configFile?: boolean;
   /** The server speaks TLS (pages are https, the client's socket wss). */
   readonly secure?: boolean;
+  /**
+   * Routes go to a back-end (`--proxy`): it may make pages from any file of the folder (its own
+   * sources, compiled on the fly), so a build source's change reloads every page, as any file's.
+   */
+  readonly proxied?: boolean;
   /** Channels (event streams, WebSockets) one client address may hold (ServerOptions.limits.maxEventStreamsPerClient). */
   readonly maxStreamsPerClient: number;
   readonly diagnostic: (level: DiagnosticLevel, message: string) => void;
@@ -235,7 +249,9 @@ export interface LiveReloadSetup {
 export type ReloadEvent =
   | { readonly kind: 'reload'; readonly paths: readonly string[] }
   | { readonly kind: 'css'; readonly paths: readonly string[] }
-  | { readonly kind: 'img'; readonly paths: readonly string[] };
+  | { readonly kind: 'img'; readonly paths: readonly string[] }
+  /** Build sources (SOURCE_EXTENSIONS): a page reloads only when it loaded one of them. */
+  | { readonly kind: 'source'; readonly paths: readonly string[] };
 
 type Phase = 'created' | 'running' | 'closed';
 
@@ -988,6 +1004,8 @@ export class LiveReload {
     if (this.phase === 'closed') return false;
     const css = new Set<string>();
     const img = new Set<string>();
+    const sources = new Set<string>();
+    const proxied = this.setup.proxied === true;
     let reload = overflow;
     for (const p of paths) {
       const shown = shownAs(p);
@@ -995,6 +1013,7 @@ export class LiveReload {
       const ext = extname(shown).toLowerCase();
       if (STYLESHEET_EXTENSIONS.has(ext)) css.add(shown);
       else if (IMAGE_EXTENSIONS.has(ext)) img.add(shown);
+      else if (SOURCE_EXTENSIONS.has(ext) && !proxied) sources.add(shown);
       else reload = true;
     }
     if (reload) {
@@ -1003,7 +1022,8 @@ export class LiveReload {
     }
     if (css.size > 0) this.send({ kind: 'css', paths: [...css] });
     if (img.size > 0) this.send({ kind: 'img', paths: [...img] });
-    return css.size > 0 || img.size > 0;
+    if (sources.size > 0) this.send({ kind: 'source', paths: [...sources] });
+    return css.size > 0 || img.size > 0 || sources.size > 0;
   }
 
   private send(event: ReloadEvent): void {

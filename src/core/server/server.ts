@@ -461,6 +461,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         configFile: opts.configFile,
         maxStreamsPerClient: opts.limits.maxEventStreamsPerClient,
         secure: opts.tls !== undefined,
+        proxied: opts.proxy.routes.length > 0,
         diagnostic: (level, message) => this.emit('diagnostic', level, message),
         // A getter: reconfigure changes it while pages are connected.
         get consoleForward() {
