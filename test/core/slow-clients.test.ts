@@ -226,7 +226,7 @@ test('a request body however steady must arrive whole within bodyMs (408)', asyn
   });
 });
 
-test('a refused method is answered at once without reading its body, and the connection closes', async () => {
+test('a refused method, or any request Porthole answers itself whose client waits for 100 Continue, is answered at once without reading its body, and the connection closes', async () => {
   await withServer({ reload: { enabled: false } }, async (srv) => {
     const cases: Array<[string, number]> = [
       ['POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n', 405],
@@ -235,6 +235,14 @@ test('a refused method is answered at once without reading its body, and the con
       ['BREW /pot HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n', 501],
       // Over maxBodyBytes too: the method is what is wrong, and it is said first.
       ['POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999\r\n\r\n', 405],
+      // RFC 9110 §10.1.1: a server may answer with a final status instead of 100 Continue. GET,
+      // HEAD and OPTIONS are answered the same with a body or without: no body is invited, the
+      // client sends none, and where a next request would start is unknown.
+      ['OPTIONS /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n', 204],
+      ['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n', 200],
+      // Refused on its head: no body was ever worth inviting.
+      ['GET / HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n', 403],
+      ['OPTIONS /%zz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n', 400],
     ];
     for (const [head, status] of cases) {
       const client = await RawClient.connect(srv.port);
