@@ -139,6 +139,32 @@ test('Expect: 100-continue on a proxied route refused on its head (its Host, its
   }
 });
 
+test('a proxied request refused on its head with its whole body beside it: the body is passed over and the requests behind it are answered and logged (helper-165)', async () => {
+  const cases: ReadonlyArray<readonly [string, readonly string[]]> = [
+    ['Host', ['Host: evil.example']],
+    ['Host, Expect', ['Host: evil.example', 'Expect: 100-continue']],
+    ['cross-site', ['Host: 127.0.0.1', 'Sec-Fetch-Site: cross-site', 'Sec-Fetch-Mode: no-cors', 'Sec-Fetch-Dest: script']],
+    ['chunked', ['Host: evil.example', 'Transfer-Encoding: chunked']],
+  ];
+  for (const [name, fields] of cases) {
+    const client = await RawClient.connect(srv.port);
+    try {
+      const chunked = fields.includes('Transfer-Encoding: chunked');
+      const body = chunked ? '5\r\nhello\r\n0\r\n\r\n' : 'hello';
+      const target = `/hello.txt?after=${encodeURIComponent(name)}`;
+      await client.write(`POST /api/echo HTTP/1.1\r\n${fields.map((f) => `${f}\r\n`).join('')}${chunked ? '' : 'Content-Length: 5\r\n'}\r\n${body}` + request(target));
+      const [refused, next] = await client.readResponses(2);
+      assert.equal(refused?.status, 403, name);
+      assert.notEqual(refused?.header('connection'), 'close', name);
+      assert.equal(next?.status, 200, name);
+      assert.equal(next?.body.toString(), site.hello, name);
+      assert.equal((await waitForRecord(target)).status, 200, name);
+    } finally {
+      client.destroy();
+    }
+  }
+});
+
 test('a chunked request body is passed on (re-framed), then the connection serves the next request', async () => {
   const payload = randomBytes(300_000);
   const parts: Buffer[] = [];

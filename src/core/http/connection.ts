@@ -822,7 +822,7 @@ export class Connection {
   /** Socket bytesWritten when the current streamed body started; -1 for buffered responses. */
   private bodyBase = -1;
   /** A request body being handed on as it arrives (the body hook). */
-  private streamed: { reader: BodyReader; ex: Exchange; sink: RequestBodySink | undefined; waiting: boolean } | undefined;
+  private streamed: { reader: BodyReader; ex: Exchange; sink: RequestBodySink | undefined; waiting: boolean; continued: boolean } | undefined;
   /** The socket handed over by `upgrade`, while phase is 'upgraded'. */
   private upgraded: UpgradedSocket | undefined;
   /** The body being written as it comes (writeBodyStream) and its exchange: see onInactivity. */
@@ -1508,7 +1508,7 @@ export class Connection {
     if (head.method === 'CONNECT') this.framingLost = true;
     this.exchange = ex;
     if (streamedBody !== undefined) {
-      this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false };
+      this.streamed = { reader: streamedBody, ex, sink: undefined, waiting: false, continued: false };
       // While the body arrives, no bytes for headersMs is a stalled body (408), as in parseNext.
       this.setSocketTimeout(this.ctx.timeouts.headersMs);
     }
@@ -1524,6 +1524,20 @@ export class Connection {
     if (this.exchange === ex && !ex.finished && this.socketTimeoutChanges === changes && this.streamed === undefined) {
       this.setSocketTimeout(this.ctx.timeouts.writeStallMs);
     }
+  }
+
+  /**
+   * Passes over what `pending` holds of a streamed body nobody takes (or takes no more): `done`
+   * when its end was here (what follows it stays in `pending`), `more` when all of `pending` was
+   * body and more is to come, `error` when it broke its framing.
+   */
+  private passOverStreamed(streamed: { readonly reader: BodyReader }): 'done' | 'more' | 'error' {
+    const passed = streamed.reader.push(this.pending, 0);
+    if (passed.kind === 'error') return 'error';
+    this.dropParsed(passed.consumed, -1);
+    if (passed.kind === 'more') return 'more';
+    if (this.streamed === streamed) this.streamed = undefined;
+    return 'done';
   }
 
   /** An exchange whose handler failed: 500 if nothing was sent yet, else the socket goes. */
@@ -1574,8 +1588,10 @@ export class Connection {
     ex.status = status;
     ex.headAt = Date.now();
     this.bodyBase = -1;
-    // A body still coming (see above); not a 101, whose Connection field is the upgrade's.
-    if (status !== 101 && this.streamed?.ex === ex) ex.closeAfter = true;
+    // A body still coming (see above); not a 101, whose Connection field is the upgrade's. One
+    // nobody takes (answered here, never forwarded: a refusal on its head) is passed over first:
+    // all of it here, the connection stays open for the requests behind it (helper-165).
+    if (status !== 101 && this.streamed?.ex === ex && (this.streamed.sink !== undefined || this.passOverStreamed(this.streamed) !== 'done')) ex.closeAfter = true;
     if (ex.closeAfter || this.ctx.closing) {
       ex.closeAfter = true;
       return CONNECTION_CLOSE;
@@ -1935,13 +1951,27 @@ export class Connection {
     ex.reservation?.release();
     ex.reservation = undefined;
     if (this.streamed !== undefined) {
-      // Answered before its body arrived (a refusal, a back-end that answered early): where the
-      // next request starts is unknown without reading on, so this connection ends here.
+      // Answered before its body was all taken (a refusal on its head, a back-end that answered
+      // early). What `pending` holds of it is passed over: all of it here (it came with its head),
+      // the connection goes on to the requests behind it, as for a static route's (helper-165:
+      // a proxied route's refusal closed the connection, and the request pipelined behind the
+      // body went unanswered and unlogged). Still arriving, it is passed over as it comes while
+      // the connection closes, the requests behind it logged as not answered; unless its end is
+      // unknown: a broken framing, or a client that waited for a 100 Continue it never got (it
+      // may send the body or not).
       const streamed = this.streamed;
       this.streamed = undefined;
       streamed.sink?.error('the response ended before the request body');
-      ex.closeAfter = true;
-      this.framingLost = true;
+      const passed = this.passOverStreamed(streamed);
+      // (Not all here when the answer began: it said Connection: close, and closes.)
+      if (passed !== 'done') {
+        ex.closeAfter = true;
+        if (passed === 'more' && (!ex.head.expectContinue || streamed.continued)) this.bodyAhead = streamed.reader;
+        else {
+          this.pending = EMPTY;
+          this.framingLost = true;
+        }
+      }
       if (this.bodyPaused) {
         this.bodyPaused = false;
         this.socket.resume();
@@ -2327,6 +2357,7 @@ export class Connection {
     if (first && ex.head.expectContinue && this.pending.length === 0 && !this.remoteEnded) {
       this.corkHeldWire();
       this.socket.write(CONTINUE);
+      streamed.continued = true;
     }
     this.pumpBody();
   }
