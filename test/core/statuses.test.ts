@@ -370,6 +370,12 @@ describe('4xx', () => {
     const just = [...srv.records].reverse().find((r) => r.status === 414);
     assert.equal(just?.target, `/${'e'.repeat(199)}... (8002 more bytes)`);
     assert.equal(just?.method, 'GET');
+    // Lines of other shapes just past it: no version, a word after the target (helper-165).
+    for (const [line, more] of [[`GET /${'g'.repeat(8192)}`, 7993], [`GET /${'h'.repeat(8192)} b HTTP/1.1`, 8004]] as const) {
+      await expectStatus(`${line}\r\nHost: 127.0.0.1\r\n\r\n`, 414, { closes: true });
+      const record = [...srv.records].reverse().find((r) => r.status === 414);
+      assert.equal(record?.target, `/${line.charAt(5).repeat(199)}... (${more} more bytes)`, line.slice(0, 8));
+    }
   });
 
   test('416 with Content-Range: bytes */size', async () => {

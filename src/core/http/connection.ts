@@ -2883,8 +2883,9 @@ function firstLine(buf: Buffer, maxTargetBytes: number): { method: string; targe
   const parts = text.split(' ');
   const [method = '-', target = '-', protocol = '-'] = parts;
   // A target the parser takes (up to maxTargetBytes) whole; one past it (a 414's, its line read
-  // to its end) cut as a longer line's below: a target of 8,193 bytes was logged whole.
-  const past = parts.length === 3 && target.length > maxTargetBytes;
+  // to its end, whatever its shape: no version, a space after the target) cut as a longer line's
+  // below: a target of 8,193 bytes was logged whole (helper-163, helper-165).
+  const past = target.length > maxTargetBytes;
   if (parts.length === 3 && !past) return { method, target: cutLogged(target, maxTargetBytes, target.length, true), protocol };
   // A whole line of another shape (no version; a space in the target): all of it, as sent.
   if (whole && !past) return parts.length === 2 && isToken(method) && method !== '-' ? { method, target: target || '-', protocol: '-' } : { method: '-', target: text || '-', protocol: '-' };
