@@ -7,9 +7,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { MIB, makeSite, type Site } from '../fixtures/make-site';
 import { decodeChunked, encodeFrame, startBackend, type Backend } from '../fixtures/backend';
-import { startServer, type Running } from './harness';
+import { rawBackend, startServer, type Running } from './harness';
 import { formatCombinedLine, formatShortLine } from '../../src/core/log/request-log';
 import { RawClient, fetchOnce, freePort, request, unreadClients, withTimeout } from './raw-client';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
@@ -352,6 +353,36 @@ test('a WebSocket upgrade is passed through: 101, then frames both ways', async 
   const record = await waitForRecord('/api/ws');
   assert.equal(record.status, 101);
   assert.equal(record.upstream?.status, 101);
+});
+
+test('a 101 that comes while the server stops says Connection: Upgrade alone, never close (RFC 9110 §15.2.2: the connection goes on in the other protocol)', async () => {
+  let held: Socket | undefined;
+  let arrived!: () => void;
+  const upgradeArrived = new Promise<void>((resolve) => (arrived = resolve));
+  const back = await rawBackend((_target, socket) => {
+    held = socket;
+    arrived();
+  });
+  const other = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/ws', target: `http://127.0.0.1:${back.port}` }] } });
+  const client = await RawClient.connect(other.port);
+  let closing: Promise<void> | undefined;
+  try {
+    const key = randomBytes(16).toString('base64');
+    await client.write(request('/ws/x', { headers: ['Connection: Upgrade', 'Upgrade: websocket', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13'] }));
+    await withTimeout(upgradeArrived, 5_000, 'the upgrade at the back-end');
+    // The server starts to stop, and then the back-end's 101 comes.
+    closing = other.close();
+    const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    held?.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const res = await client.readResponse({ timeoutMs: 5_000 });
+    assert.equal(res.status, 101);
+    assert.equal(res.header('connection'), 'Upgrade');
+  } finally {
+    client.destroy();
+    held?.destroy();
+    await (closing ?? other.close());
+    await new Promise<void>((resolve) => back.server.close(() => resolve()));
+  }
 });
 
 test('a client that half-closes right behind its upgrade request: once switched, the tunnel ends (both sides), never held for a client that will send nothing', async () => {

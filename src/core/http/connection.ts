@@ -1592,6 +1592,10 @@ export class Connection {
     // nobody takes (answered here, never forwarded: a refusal on its head) is passed over first:
     // all of it here, the connection stays open for the requests behind it (helper-165).
     if (status !== 101 && this.streamed?.ex === ex && (this.streamed.sink !== undefined || this.passOverStreamed(this.streamed) !== 'done')) ex.closeAfter = true;
+    // A 101's connection goes on in the other protocol (RFC 9110 §15.2.2): its Connection field
+    // is the upgrade's alone, never `close`, also while the server stops (the stop ends the
+    // tunnel itself; helper-165: `Connection: Upgrade, close` on a 101).
+    if (status === 101) return undefined;
     if (ex.closeAfter || this.ctx.closing) {
       ex.closeAfter = true;
       return CONNECTION_CLOSE;
