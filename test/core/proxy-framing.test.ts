@@ -31,6 +31,8 @@ const ANSWERS: Readonly<Record<string, string>> = {
   '/api/head-chunked': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n',
   '/api/head-length': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 50\r\n\r\n',
   '/api/ok': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+  // A WebSocket endpoint asked without an upgrade: 426 naming the protocol (RFC 9110 §15.5.22).
+  '/api/426': 'HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 2\r\n\r\nno',
   '/api/status-999': 'HTTP/1.1 999 Weird\r\nContent-Length: 2\r\n\r\nok',
   '/api/status-600': 'HTTP/1.1 600 Weird\r\nContent-Length: 2\r\n\r\nok',
   '/api/status-099': 'HTTP/1.1 099 Weird\r\nContent-Length: 2\r\n\r\nok',
@@ -256,6 +258,18 @@ test('a back-end status outside 100..599 for a WebSocket upgrade is named as inv
     }
     const record = srv.records.filter((r) => r.target === path).at(-1);
     assert.match(record?.note ?? '', invalidStatusNote(code), `${path} upgrade`);
+  }
+});
+
+test("a back-end's 426 keeps its Upgrade: websocket, said for this hop with Connection: Upgrade (RFC 9110 §15.5.22: a 426 must name the protocol)", async () => {
+  for (const version of ['1.1', '1.0'] as const) {
+    const res = await fetchOnce(srv.port, request('/api/426', { version }));
+    assert.equal(res.status, 426, version);
+    assert.equal(res.header('upgrade'), 'websocket', version);
+    const connection = res.headers.filter(([name]) => name.toLowerCase() === 'connection');
+    assert.equal(connection.length, 1, `${version}: one Connection field`);
+    assert.match(connection[0]?.[1] ?? '', /^Upgrade(, (close|keep-alive))?$/, version);
+    assert.equal(res.body.toString(), 'no', version);
   }
 });
 

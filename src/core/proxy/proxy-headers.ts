@@ -230,7 +230,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
  * name, and `x-a : 1` reached the client as a field no browser takes), and a field whose name is
  * still no token (`x y`) is dropped: it cannot be written as a header line (helper-59).
  */
-export function forwardResponseHeaders(raw: Record<string, string | string[] | undefined>, drop: ReadonlySet<string> = new Set()): HeaderList {
+export function forwardResponseHeaders(raw: Record<string, string | string[] | undefined>, drop: ReadonlySet<string> = new Set(), status?: number): HeaderList {
   const pairs: Array<[string, string]> = [];
   for (const [rawName, value] of Object.entries(raw)) {
     if (value === undefined) continue;
@@ -246,7 +246,15 @@ export function forwardResponseHeaders(raw: Record<string, string | string[] | u
     for (const pair of pairs) if (pair[0] === 'content-disposition') pair[1] = Buffer.from(pair[1], 'latin1').toString('utf8');
   }
   const named = connectionOptions(pairs);
-  return pairs.filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name) && !WRITTEN_BY_PORTHOLE.has(name) && name !== 'content-length' && !drop.has(name));
+  const kept = pairs.filter(([name]) => !HOP_BY_HOP.has(name) && !named.has(name) && !WRITTEN_BY_PORTHOLE.has(name) && name !== 'content-length' && !drop.has(name));
+  // A 426 must name the protocols to upgrade to (RFC 9110 §15.5.22), a hop-by-hop field as any
+  // Upgrade (§7.8): the back-end's named the hop between it and Porthole, and was dropped with
+  // the others (helper-165). Said anew for this hop, of the protocols Porthole carries through
+  // (WebSocket, isWebSocketUpgrade), with the `upgrade` option it requires.
+  if (status === 426 && pairs.some(([name, value]) => name === 'upgrade' && value.split(',').some((p) => p.trim().toLowerCase() === 'websocket'))) {
+    kept.push(['Upgrade', 'websocket'], ['Connection', 'Upgrade']);
+  }
+  return kept;
 }
 
 /** The Content-Length of a response, when it is one valid number. */

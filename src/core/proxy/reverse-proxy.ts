@@ -584,7 +584,7 @@ export class ReverseProxy {
       this.answerPage(ex, route, res, tag);
       return;
     }
-    this.pipeBody(ex, route, source, status, forwardResponseHeaders(res.headers), length, []);
+    this.pipeBody(ex, route, source, status, forwardResponseHeaders(res.headers, NO_DROP, status), length, []);
   }
 
   /**
@@ -599,7 +599,7 @@ export class ReverseProxy {
    */
   private answerWithoutBody(ex: Exchange, res: Dispatcher.ResponseData, length: number | undefined, drop: ReadonlySet<string>): void {
     const source = res.body;
-    ex.startBody(res.statusCode, forwardResponseHeaders(res.headers, drop), length).end();
+    ex.startBody(res.statusCode, forwardResponseHeaders(res.headers, drop, res.statusCode), length).end();
     source.on('error', () => undefined);
     const announced = res.headers['transfer-encoding'] !== undefined || (res.headers['content-length'] !== undefined && length !== 0);
     if (ex.method !== 'HEAD' && announced) {
@@ -641,7 +641,7 @@ export class ReverseProxy {
       // From here a failure is mid-body: pipeBody's, which knows how much was passed on.
       source.off('error', failed);
       source.pause();
-      this.pipeBody(ex, route, source, res.statusCode, forwardResponseHeaders(res.headers), responseLength(res.headers), chunks);
+      this.pipeBody(ex, route, source, res.statusCode, forwardResponseHeaders(res.headers, NO_DROP, res.statusCode), responseLength(res.headers), chunks);
     };
     /** When the last chunk was taken (ms): the pause is the back-end's, not this thread's. */
     let lastChunkAt = 0;
@@ -689,7 +689,7 @@ export class ReverseProxy {
       // the user's configured headers (ex.extraHeaders) get room for the client, like a meta one.
       // Report-only ones too (policyDelivery): without room they report the client's requests.
       const isPolicy = ([name]: readonly [string, string]): boolean => policyDelivery(name) !== undefined;
-      const headers = forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP);
+      const headers = forwardResponseHeaders(res.headers, PAGE_RESPONSE_DROP, res.statusCode);
       const extra = ex.extraHeaders ?? [];
       const given = [...headers.filter(isPolicy), ...extra.filter(isPolicy)].map(([name, value]) => ({ policy: value, reportOnly: policyDelivery(name) === 'report-only' }));
       const result = await inject(html, given, ex.header('host') ?? '', ex.documentPath ?? ex.head.path, sentContentType(ex, headerText(res.headers['content-type'])));
@@ -706,7 +706,7 @@ export class ReverseProxy {
           ex.note = result.refused;
           if (!result.optedOut) this.setup.pageNotInjected?.(ex.head.path, result.refused.replace(/^live reload: /, ''));
         }
-        ex.respond(res.statusCode, forwardResponseHeaders(res.headers), html);
+        ex.respond(res.statusCode, forwardResponseHeaders(res.headers, NO_DROP, res.statusCode), html);
       }
     };
     source.on('data', onData);
