@@ -525,7 +525,10 @@ function singleDashHint(argv: readonly string[]): string | undefined {
       const value = joined[2] ?? '';
       // `-q=1` was "Unknown option '-='".
       if (option[1].type !== 'string') return `${showValue(word)}: -${joined[1]} (--${option[0]}) takes no value: write -${joined[1]}`;
-      return `${showValue(word)}: a one-letter option takes its value after a space: write -${joined[1]} ${value} (or --${option[0]}=${value})`;
+      // Said so that it can be copied: quoted for a shell when it holds more than plain characters
+      // (`-p='9770 --open'` said `write -p 9770 --open`, a flag of its own once pasted).
+      const shown = value === '' ? 'VALUE' : /^[\w.,:/@%+=-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+      return `${showValue(word)}: a one-letter option takes its value after a space: write -${joined[1]} ${shown} (or --${option[0]}=${shown})`;
     }
   }
   return undefined;

@@ -548,6 +548,8 @@ const INVALID_FLAGS: Array<[readonly string[], RegExp]> = [
   // the port "=9770" is not a number).
   [['-p=9770'], /^porthole: "-p=9770": a one-letter option takes its value after a space: write -p 9770 \(or --port=9770\)$/m],
   [['-q=1'], /^porthole: "-q=1": -q \(--quiet\) takes no value: write -q$/m],
+  [['-p='], /^porthole: "-p=": a one-letter option takes its value after a space: write -p VALUE \(or --port=VALUE\)$/m],
+  [['-p=9770 --open'], /^porthole: "-p=9770 --open": a one-letter option takes its value after a space: write -p '9770 --open' \(or --port='9770 --open'\)$/m],
   [['-weird'], /^porthole: Unknown option '-w' \(in -weird: one dash takes one-letter options, -p, -q, -h, -v; long options take two dashes\)$/m],
   // A misspelt flag is named with the nearest one, as a misspelt key of porthole.config.json is.
   [['--prot', '9000'], /^porthole: Unknown option '--prot' \(did you mean --port\?\)$/m],
