@@ -355,6 +355,10 @@ test('a build source (Sass, TypeScript, Vue…) streams `source`, which reloads 
   assert.deepEqual(await eventAt(first), { kind: 'source', paths: ['/css/theme.scss'] });
   await writeFile(join(root, 'app.ts'), 'export const a: number = 1;\n');
   assert.deepEqual(await eventAt(first + 1), { kind: 'source', paths: ['/app.ts'] });
+  // Once a request asked for it (a worker's fetch, which no page sees in its own timing): every page reloads.
+  assert.equal((await request('/app.ts')).status, 200);
+  await writeFile(join(root, 'app.ts'), 'export const a: number = 2;\n');
+  assert.deepEqual(await eventAt(first + 2), { kind: 'reload', paths: ['/app.ts'] });
   // A back-end may build pages from any file (its own TypeScript, compiled on the fly): reload.
   const backend = new PreviewServer();
   await backend.listen({ root, port: 0, resolveHostNames: false, reload: { debounceMs: 20 }, proxy: { routes: [{ prefix: '/api', target: 'http://127.0.0.1:9' }] } });

@@ -163,6 +163,10 @@ const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.av
  * (less.js, Babel in the browser, a fetch), which the page knows and the server does not.
  */
 const SOURCE_EXTENSIONS = new Set(['.scss', '.sass', '.less', '.styl', '.ts', '.tsx', '.mts', '.cts', '.jsx', '.vue', '.svelte', '.coffee', '.pug']);
+/** The longest of SOURCE_EXTENSIONS, dot included (a cheap first test for every request's file). */
+const MAX_SOURCE_EXTENSION_LENGTH = 7;
+/** Build sources remembered as served (servedSources): a site's own, with room to spare; a bound on memory. */
+const MAX_SERVED_SOURCES = 10_000;
 /** Files whose source map (`name.map` beside `name`) only developer tools read. */
 const SOURCE_MAPPED_EXTENSIONS = new Set(['.css', '.js', '.mjs', '.cjs']);
 /** The suffixes of a file's precompressed copy (`s.css.br`), which the server sends for it. */
@@ -993,9 +997,33 @@ export class LiveReload {
     return this.mountedFiles.get(rel) ?? join(this.setup.files.rootReal, rel);
   }
 
+  /**
+   * The build sources (SOURCE_EXTENSIONS) requests were answered with since the start, by the
+   * file's real path (RequestRecord.filePath): a change of one reloads every page, whoever asked
+   * for it. The server sees every load, a page only its own document's (not a worker's or a
+   * service worker's, nor past a resource timing buffer its scripts shrank or cleared:
+   * helper-166). At most MAX_SERVED_SOURCES; past that, every source's change reloads.
+   */
+  private readonly servedSources = new Set<string>();
+
+  /** A request was answered with the file at `filePath` (its real path): noted when it is a build source. */
+  noteServed(filePath: string): void {
+    const dot = filePath.lastIndexOf('.');
+    if (dot < 0 || filePath.length - dot > MAX_SOURCE_EXTENSION_LENGTH || !SOURCE_EXTENSIONS.has(filePath.slice(dot).toLowerCase())) return;
+    if (this.servedSources.size >= MAX_SERVED_SOURCES) this.overflowSources = true;
+    else this.servedSources.add(filePath);
+  }
+
+  /** Past MAX_SERVED_SOURCES: every source's change reloads every page. */
+  private overflowSources = false;
+
   /** Sends what the pending changes amount to; true when an event went out. */
   private flush(): boolean {
-    const paths = [...this.pending].filter((rel) => this.stillThere(rel)).map((rel) => `/${rel}`);
+    const rels = [...this.pending].filter((rel) => this.stillThere(rel));
+    const paths = rels.map((rel) => `/${rel}`);
+    // A build source some request asked for (a worker's fetch, a service worker's, an <object>'s
+    // page: loads a page cannot see in its own resource timing) reloads every page.
+    const servedSource = this.overflowSources || (this.servedSources.size > 0 && rels.some((rel) => this.servedSources.has(this.fileOf(rel))));
     const overflow = this.overflow || this.outsideChange;
     this.pending.clear();
     this.mountedFiles.clear();
@@ -1013,7 +1041,7 @@ export class LiveReload {
       const ext = extname(shown).toLowerCase();
       if (STYLESHEET_EXTENSIONS.has(ext)) css.add(shown);
       else if (IMAGE_EXTENSIONS.has(ext)) img.add(shown);
-      else if (SOURCE_EXTENSIONS.has(ext) && !proxied) sources.add(shown);
+      else if (SOURCE_EXTENSIONS.has(ext) && !proxied && !servedSource) sources.add(shown);
       else reload = true;
     }
     if (reload) {
