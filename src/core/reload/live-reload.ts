@@ -159,8 +159,9 @@ const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.av
  * Svelte, CoffeeScript, Pug): saved, they change no page by themselves; the build's output does,
  * a moment later (a stylesheet swapped in place, a script that reloads). Reloading every page for
  * them threw away the state a stylesheet's swap keeps (Live Server ignores `*.scss`, `*.sass` and
- * `*.ts` by default). Their event (`source`) reloads only a page that loaded one of them itself
- * (less.js, Babel in the browser, a fetch), which the page knows and the server does not.
+ * `*.ts` by default). Once a request asked for one (servedSources), its change reloads every page
+ * as any file's; else its event (`source`) reloads only a page that loaded one from the browser's
+ * cache itself (less.js, Babel in the browser, a fetch), which the page knows.
  */
 const SOURCE_EXTENSIONS = new Set(['.scss', '.sass', '.less', '.styl', '.ts', '.tsx', '.mts', '.cts', '.jsx', '.vue', '.svelte', '.coffee', '.pug']);
 /** The longest of SOURCE_EXTENSIONS, dot included (a cheap first test for every request's file). */
