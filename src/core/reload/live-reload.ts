@@ -1009,6 +1009,9 @@ export class LiveReload {
 
   /** A request was answered with the file at `filePath` (its real path): noted when it is a build source. */
   noteServed(filePath: string): void {
+    // The same file asked again (a cached file's record carries the same string): judged once.
+    if (filePath === this.lastNoted) return;
+    this.lastNoted = filePath;
     const dot = filePath.lastIndexOf('.');
     if (dot < 0 || filePath.length - dot > MAX_SOURCE_EXTENSION_LENGTH || !SOURCE_EXTENSIONS.has(filePath.slice(dot).toLowerCase())) return;
     if (this.servedSources.size >= MAX_SERVED_SOURCES) this.overflowSources = true;
@@ -1017,6 +1020,8 @@ export class LiveReload {
 
   /** Past MAX_SERVED_SOURCES: every source's change reloads every page. */
   private overflowSources = false;
+  /** The file noteServed judged last (a request for the same file costs a comparison). */
+  private lastNoted: string | undefined;
 
   /** Sends what the pending changes amount to; true when an event went out. */
   private flush(): boolean {
