@@ -546,11 +546,33 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   var IMPORT_POLL_MS = 16;
   var IMPORT_WAIT_MS = 10000;
   var REFETCH_WAIT_MS = 2000;
+  // A full timing buffer (this many entries: browsers keep 250 unless a page asks for more)
+  // cannot say what else the page loaded.
+  var RESOURCE_TIMING_BUFFER = 250;
+  // Each URL the page and its same-origin frames loaded, to \`visit\` (a reload of the page reloads
+  // its frames): their resource timing's and their scripts' src, and with \`documents\` each
+  // document's own URL. False when a document's timing cannot say: it has none, or its buffer is full.
+  function eachLoaded(visit, documents) {
+    var told = true;
+    var roots = allRoots();
+    for (var r = 0; r < roots.length; r++) {
+      var doc = roots[r];
+      if (doc.nodeType !== 9) continue; // a shadow root: its loads are its document's
+      if (documents) visit(doc.URL);
+      try {
+        var entries = doc.defaultView.performance.getEntriesByType('resource');
+        if (entries.length >= RESOURCE_TIMING_BUFFER) told = false;
+        for (var i = 0; i < entries.length; i++) visit(entries[i].name);
+      } catch (e) { told = false; }
+      for (var j = 0; j < doc.scripts.length; j++) visit(doc.scripts[j].src);
+    }
+    return told;
+  }
   function loadedUrlsOf(paths) {
     var urls = [];
     if (paths.length === 0 || typeof fetch !== 'function' || underPolicy) return urls;
     var seen = {};
-    function consider(href) {
+    eachLoaded(function (href) {
       if (typeof href !== 'string' || href === '' || urls.length >= REFETCH_MAX) return;
       var url = href.split('#')[0];
       if (seen[url] === true) return;
@@ -558,44 +580,21 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       if (p === null || paths.indexOf(p) < 0) return;
       seen[url] = true;
       urls.push(url);
-    }
-    // The page's loads, and those of its same-origin frames (a reload of the page reloads them).
-    var roots = allRoots();
-    for (var r = 0; r < roots.length; r++) {
-      var doc = roots[r];
-      if (doc.nodeType !== 9) continue; // a shadow root: its loads are its document's
-      try {
-        var entries = doc.defaultView.performance.getEntriesByType('resource');
-        for (var i = 0; i < entries.length; i++) consider(entries[i].name);
-      } catch (e) { /* no resource timing */ }
-      for (var j = 0; j < doc.scripts.length; j++) consider(doc.scripts[j].src);
-    }
+    }, false);
     return urls;
   }
   // A build source changed (\`source\`: Sass, TypeScript…): only a page that loaded one of them
   // itself (less.js, Babel in the browser, a fetch) reloads; for the others its build's output,
   // a moment later, is the change they see. Loaded: the page's or a same-origin frame's own URL,
-  // a resource the browser timed, a script's src. A full timing buffer (a page with more than
-  // its 250 entries) cannot say, and reloads.
-  var RESOURCE_TIMING_BUFFER = 250;
+  // a resource the browser timed, a script's src; a document whose timing cannot say reloads.
   function loadedAnyOf(paths) {
-    var roots = allRoots();
-    for (var r = 0; r < roots.length; r++) {
-      var doc = roots[r];
-      if (doc.nodeType !== 9) continue; // a shadow root: its loads are its document's
-      var urls = [doc.URL];
-      try {
-        var entries = doc.defaultView.performance.getEntriesByType('resource');
-        if (entries.length >= RESOURCE_TIMING_BUFFER) return true;
-        for (var i = 0; i < entries.length; i++) urls.push(entries[i].name);
-      } catch (e) { return true; }
-      for (var j = 0; j < doc.scripts.length; j++) urls.push(doc.scripts[j].src);
-      for (var k = 0; k < urls.length; k++) {
-        var p = typeof urls[k] === 'string' && urls[k] !== '' ? sameOriginPath(urls[k].split('#')[0]) : null;
-        if (p !== null && paths.indexOf(p) >= 0) return true;
-      }
-    }
-    return false;
+    var found = false;
+    var told = eachLoaded(function (href) {
+      if (found || typeof href !== 'string' || href === '') return;
+      var p = sameOriginPath(href.split('#')[0]);
+      if (p !== null && paths.indexOf(p) >= 0) found = true;
+    }, true);
+    return found || !told;
   }
   function reloadPage(id, generation) {
     try { sessionStorage.setItem(RELOAD_KEY, reloadKey(id === undefined ? state.id : id, generation === undefined ? state.generation : generation)); } catch (e) { /* no storage */ }
