@@ -680,18 +680,23 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   }
 
   /**
-   * True when the single-page app fallback (the `spa` option) answers navigations now, as judged
-   * for no client in particular (spaFallbackProblem: a file in the root, not hidden, not a guarded
-   * file, not a link out); false when it is off or cannot answer (then a warning was given).
+   * True when the single-page app fallback (the `spa` option) answered navigations when it was
+   * last judged, at the start or when the option changed, for no client in particular
+   * (spaFallbackProblem: a file in the root, not hidden, not a guarded file, not a link out);
+   * false when it is off or could not answer (a warning was given then). No disk is read here:
+   * the banner asks right after the start's own look.
    */
   spaFallbackReady(): boolean {
-    const spa = this.opts?.spa;
-    return spa !== undefined && this.handlerContext !== undefined && spaFallbackProblem(spa, this.handlerContext.files) === undefined;
+    return this.opts?.spa !== undefined && this.spaReady;
   }
+
+  /** The last verdict of warnSpaProblem: the fallback could answer. */
+  private spaReady = false;
 
   /** Warns when the SPA fallback file `spa` cannot answer now (spaFallbackProblem, judged for no client in particular). */
   private warnSpaProblem(spa: string, files: StaticOptions): void {
     const problem = spaFallbackProblem(spa, files);
+    this.spaReady = problem === undefined;
     if (problem !== undefined) this.emit('diagnostic', 'warn', `${problem}; navigations to missing paths get 404 meanwhile`);
   }
 
