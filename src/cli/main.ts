@@ -20,6 +20,7 @@ import {
   PrivateKeyError,
   SmallFileError,
   checkCertificatePair,
+  countOf,
   escapeForDisplay,
   isEncryptedPrivateKey,
   KeptFileError,
@@ -79,7 +80,7 @@ const streams = guardStandardStreams(process.stdout, process.stderr, process.pid
  */
 const warnings = new BoundedOutput(
   streams.err,
-  (n) => `porthole: ${n} warning line${n === 1 ? '' : 's'} not shown (stderr was read too slowly)\n`,
+  (n) => `porthole: ${countOf(n, 'warning line')} not shown (stderr was read too slowly)\n`,
 );
 
 /**
@@ -123,8 +124,8 @@ function saySecondSignal(signal: string): void {
 /** `1 open response`, `2 open responses and 1 request still arriving` (`open`: false, `1 response`), or '' for none. */
 function describeUnfinished(counts: { readonly responses: number; readonly requests: number }, open = true): string {
   const parts: string[] = [];
-  if (counts.responses > 0) parts.push(`${counts.responses}${open ? ' open' : ''} response${counts.responses === 1 ? '' : 's'}`);
-  if (counts.requests > 0) parts.push(`${counts.requests} request${counts.requests === 1 ? '' : 's'} still arriving`);
+  if (counts.responses > 0) parts.push(countOf(counts.responses, open ? 'open response' : 'response'));
+  if (counts.requests > 0) parts.push(`${countOf(counts.requests, 'request')} still arriving`);
   return parts.join(' and ');
 }
 
@@ -536,7 +537,7 @@ async function serve(
   streams.stdoutNote = () => (logFile === undefined ? 'to keep a record of every request, start it with --log FILE' : `${escapeForDisplay(logFile)} has every request`);
   const out = new BoundedOutput(
     streams.out,
-    (n) => `porthole: ${n} line${n === 1 ? '' : 's'} not shown (output was read too slowly)${logFile === undefined ? '; --log FILE keeps every request' : `; ${escapeForDisplay(logFile)} has every request`}\n`,
+    (n) => `porthole: ${countOf(n, 'line')} not shown (output was read too slowly)${logFile === undefined ? '; --log FILE keeps every request' : `; ${escapeForDisplay(logFile)} has every request`}\n`,
   );
   if (!options.quiet) server.addLineSink((r) => out.write(formatShortLine(r) + '\n'));
   // Pages' console messages (--console): escaped when received, continuation lines indented.

@@ -29,7 +29,7 @@ export {
 export { parseProxySpec, compileRoute, compileRoutes } from './proxy/proxy-routes';
 export { parseMountSpec, mountsFrom, mountPrefixSegments } from './files/mounts';
 export { reasonPhrase } from './http/response-head';
-export { countCharacters, cutAtCharacter, escapeForDisplay, escapeLinesForDisplay, methodForDisplay, namedPathForDisplay, targetForDisplay, wireText } from './text/display-text';
+export { countCharacters, countOf, cutAtCharacter, escapeForDisplay, escapeLinesForDisplay, methodForDisplay, namedPathForDisplay, targetForDisplay, wireText } from './text/display-text';
 export {
   MAX_CONSOLE_ENTRIES_PER_SECOND,
   MAX_CONSOLE_TEXT_CHARS,

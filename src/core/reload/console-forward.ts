@@ -17,7 +17,7 @@
  * reported in one `dropped` entry per address when its second is over (ConsoleBudget).
  */
 import type { ConsoleForward } from '../options';
-import { escapeLinesForDisplay } from '../text/display-text';
+import { countOf, escapeLinesForDisplay } from '../text/display-text';
 
 export type ConsoleLevel = 'error' | 'warn' | 'info' | 'log' | 'debug';
 /**
@@ -233,7 +233,7 @@ export class ConsoleBudget {
     w.dropped = 0;
     w.pageSaysDropped = 0;
     const why = ip === OVERFLOW ? `more than ${this.maxAddresses} addresses sending at once` : `over the limit of ${this.perAddress} a second per address, ${this.total} for all`;
-    const messages = (k: number): string => `${k} console message${k === 1 ? '' : 's'}`;
+    const messages = (k: number): string => countOf(k, 'console message');
     // The server's count and the page's word, each said as whose it is.
     const ours = n > 0 ? `${messages(n)} dropped (${why})` : '';
     const theirs = claimed === 0 ? '' : n > 0 ? `; the page says it dropped ${claimed} more itself (its own queue was full)` : `the page says it dropped ${messages(claimed)} itself (its own queue was full); the server dropped none`;

@@ -60,7 +60,7 @@ import { inMemory, sendRepresentation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { hiddenSegmentsReason, judgeRealPath } from '../files/hidden-names';
-import { cutForDisplay, escapeForDisplay } from '../text/display-text';
+import { countOf, cutForDisplay, escapeForDisplay } from '../text/display-text';
 
 /** Handles requests under RESERVED_PREFIX; returns false when the path is not one of its own. */
 export type ReservedHandler = (ex: Exchange, path: string) => boolean;
@@ -633,7 +633,7 @@ export class LiveReload {
     // Printable ASCII (a URL's path and query are percent-encoded), no backslash, not `//host`.
     if (this.phase !== 'running' || !/^\/(?!\/)[!-~]*$/.test(path) || path.includes('\\')) return 0;
     const told = this.clients.size;
-    this.setup.diagnostic('debug', `live reload: navigate ${path} (${told} page${told === 1 ? '' : 's'})`);
+    this.setup.diagnostic('debug', `live reload: navigate ${path} (${countOf(told, 'page')})`);
     this.broadcast((client) => client.send({ type: 'navigate', path }));
     return told;
   }

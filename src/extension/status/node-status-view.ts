@@ -5,7 +5,7 @@
  * network URLs and the usual firewall cause); failed (stopped with a failure, nothing running) → a
  * warning with the reason.
  */
-import { escapeForDisplay } from '../../core';
+import { countOf, escapeForDisplay } from '../../core';
 import type { ServerState } from '../server/node-server-state';
 import { firewallHint } from '../sharing/node-sharing';
 
@@ -31,8 +31,6 @@ export interface StatusView {
   readonly command: StatusCommand;
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-
 /**
  * The status bar item's text, tooltip lines and accessibility label for every folder's server.
  * The folder's name and path and a failure's message are outside text (a directory's name, a
@@ -54,7 +52,7 @@ export function computeStatusView(rawServers: readonly ServerSummary[]): StatusV
   const runningLines = running.flatMap((s) => {
     if (s.state.kind !== 'running') return [];
     const a = s.state.address;
-    const lines = [`${s.folderName}: ${a.url}`, `  Folder: ${s.folderPath}`, `  ${plural(s.requestCount, 'request')}`];
+    const lines = [`${s.folderName}: ${a.url}`, `  Folder: ${s.folderPath}`, `  ${countOf(s.requestCount, 'request')}`];
     if (a.requestedPort !== undefined && a.requestedPort !== a.port) lines.push(`  Port ${a.requestedPort} was busy, so ${a.port} is used`);
     if (s.networkUrls !== undefined) {
       lines.push(`  Shared on the network: ${s.networkUrls.length > 0 ? s.networkUrls.join(', ') : 'no network address found'}`);
@@ -92,8 +90,8 @@ export function computeStatusView(rawServers: readonly ServerSummary[]): StatusV
       text: `${shared ? '$(radio-tower)' : '$(circle-slash)'} Port : ${ports.join(', ')}`,
       tooltip: [
         shared
-          ? `Porthole is live and shared on the network (${plural(running.length, 'server')}). Click for actions.`
-          : `Porthole is live (${plural(running.length, 'server')}). Click for actions.`,
+          ? `Porthole is live and shared on the network (${countOf(running.length, 'server')}). Click for actions.`
+          : `Porthole is live (${countOf(running.length, 'server')}). Click for actions.`,
         ...runningLines,
       ],
       accessibilityLabel: `Porthole live on port ${ports.join(', ')}${shared ? ', shared on the network' : ''}. Activate for Open in Browser, Copy URL, Show Requests or Stop.`,
