@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fetchOnce, withTimeout } from '../core/raw-client';
-import { WAIT_MS, runCli, stopCli, waitForLocalPort, type Cli, siteFolderForTests } from './run-cli';
+import { WAIT_MS, runCli, runningWorkerPids, stopCli, waitForLocalPort, type Cli, siteFolderForTests } from './run-cli';
 
 let count = 0;
 
@@ -181,7 +181,8 @@ async function untilZombie(pid: number): Promise<void> {
 async function workersCatchingSighup(parent: number, count: number): Promise<number[]> {
   for (const end = Date.now() + WAIT_MS; ; ) {
     if (Date.now() > end) throw new Error(`fewer than ${count} workers handle SIGHUP after ${WAIT_MS} ms`);
-    const children = (await readFile(`/proc/${parent}/task/${parent}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter((p) => p !== '');
+    // Running Node: one just forked has the primary's handlers until it executes node.
+    const children = runningWorkerPids(parent);
     const catching: number[] = [];
     for (const pid of children) {
       const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { after, before } from 'node:test';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { withTimeout } from '../core/raw-client';
@@ -81,6 +81,31 @@ export function runCommand(
 }
 
 /** The port of the `Local:` line (bounded; rejects if the CLI exits first). */
+/**
+ * The pids of the cluster workers of the primary `primary` that run (its children, from /proc;
+ * [] where there is no /proc). A child counts once it runs Node, which starts threads of its own
+ * before any of its code: one just forked, until it executes node, is a copy of the primary with
+ * one thread, the primary's descriptors (the listening socket among them) and its signal
+ * handlers. Counted as a worker, it made a test edit the config file before the worker had read
+ * it (CI: that worker then started with the edit and served another listing) or signal it before
+ * it had handlers of its own.
+ */
+export function runningWorkerPids(primary: number): number[] {
+  let children: string[];
+  try {
+    children = readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+  return children.map(Number).filter((pid) => {
+    try {
+      return Number(/^Threads:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0') > 1;
+    } catch {
+      return false;
+    }
+  });
+}
+
 export async function waitForLocalPort(cli: Cli): Promise<number> {
   return Number((await waitForLocalUrl(cli)).url.port);
 }

@@ -16,19 +16,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { fetchOnce, request, withTimeout } from '../core/raw-client';
-import { WAIT_MS, runCli, siteFolderForTests, stopCli, waitForLocalPort, type Cli } from './run-cli';
+import { WAIT_MS, runCli, runningWorkerPids, siteFolderForTests, stopCli, waitForLocalPort, type Cli } from './run-cli';
 
 const linux = process.platform === 'linux';
 const site = siteFolderForTests('porthole-workers-lifecycle-');
 
-/** The pids of the cluster's worker processes running now (the primary's children, from /proc). */
+/** The pids of the cluster's worker processes running now (runningWorkerPids). */
 function workerPids(cli: Cli): number[] {
-  const pid = cli.child.pid ?? 0;
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
+  return runningWorkerPids(cli.child.pid ?? 0);
 }
 
 /** Resolves once the CLI has at least `count` workers (polling every 5 ms, at most WAIT_MS). */

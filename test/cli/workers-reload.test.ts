@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { fetchOnce, freePort, request } from '../core/raw-client';
 import { openWebSocket } from '../live-reload/ws-client';
-import { killAllClis, requireBuiltCli, runCli, stopCli, waitForLocalPort, type Cli } from './run-cli';
+import { killAllClis, requireBuiltCli, runCli, runningWorkerPids, stopCli, waitForLocalPort, type Cli } from './run-cli';
 
 let site: Site;
 
@@ -27,9 +27,9 @@ after(async () => {
   await site.cleanup();
 });
 
-/** The cluster's worker processes running now (the primary's children, from /proc). */
+/** How many of the cluster's worker processes run now (runningWorkerPids). */
 function workerCount(cli: Cli): number {
-  return readFileSync(`/proc/${cli.child.pid}/task/${cli.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+  return runningWorkerPids(cli.child.pid ?? 0).length;
 }
 
 test('--workers 3: every page and every live-reload connection name the same instance', async () => {

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { withTimeout } from '../core/raw-client';
-import { CLI, WAIT_MS, runCli, runCommand, stopCli, waitForLocalUrl, type Cli } from './run-cli';
+import { CLI, WAIT_MS, runCli, runCommand, runningWorkerPids, stopCli, waitForLocalUrl, type Cli } from './run-cli';
 import { NO_ENV, PASSPHRASE, httpsStatus, tlsSiteForTests } from './tls-site';
 
 const skip = process.platform !== 'linux' && "bash's <(…) and /proc";
@@ -18,11 +18,10 @@ const skip = process.platform !== 'linux' && "bash's <(…) and /proc";
 const work = tlsSiteForTests('porthole-workers-tls-pipes-');
 
 /**
- * The pids of the cluster's worker processes running now (the primary's children that run the
- * CLI, from /proc: bash's `<(cat …)` writers are the primary's children too, once bash exec'd it).
+ * The pids of the cluster's worker processes running now (runningWorkerPids) that run the CLI:
+ * bash's `<(cat …)` writers are the primary's children too, once bash exec'd it.
  */
 function workerPids(cli: Cli): number[] {
-  const pid = cli.child.pid ?? 0;
   const runsCli = (child: number): boolean => {
     try {
       return readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').includes(CLI);
@@ -30,11 +29,7 @@ function workerPids(cli: Cli): number[] {
       return false;
     }
   };
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number).filter(runsCli);
-  } catch {
-    return [];
-  }
+  return runningWorkerPids(cli.child.pid ?? 0).filter(runsCli);
 }
 
 /** `porthole <args>` run by bash, so that `<(…)` in `args` (bash words, unquoted) are pipes. */
