@@ -36,6 +36,7 @@ import {
   readSmallFile,
   resolveOptionsWithConfigFile,
   type BoundAddress,
+  type OptionLayer,
   type ServerOptions,
   type ServerOptionsInput,
   type TlsOptions,
@@ -140,12 +141,17 @@ const MAX_REMEMBERED_LINES = 1_000;
 
 /** Messages between the cluster primary and its workers. */
 type ClusterMessage =
-  | { readonly type: 'listening'; readonly address: BoundAddress; readonly spaReady: boolean }
+  /** The first worker listens, with the configuration file's settings it read (PreviewServer.fileLayerInUse). */
+  | { readonly type: 'listening'; readonly address: BoundAddress; readonly spaReady: boolean; readonly fileLayer: { readonly layer?: OptionLayer } }
   | { readonly type: 'failed'; readonly message: string }
   /** A worker asks for the certificate and key the primary read (the files are read once: a pipe has nothing left for a second reader). */
   | { readonly type: 'tls-wanted' }
-  /** The primary's answer: the certificate and key to serve with (PEM text), or none for plain HTTP. */
-  | { readonly type: 'tls'; readonly tls: CliTls | undefined }
+  /**
+   * The primary's answer: the certificate and key to serve with (PEM text), or none for plain
+   * HTTP; and to a worker after the first, the configuration file's settings the first read
+   * (SharedInstance.fileLayer).
+   */
+  | { readonly type: 'tls'; readonly tls: CliTls | undefined; readonly fileLayer?: { readonly layer?: OptionLayer } }
   /** A worker's line (whole, escaped) for stderr, or stdout with `stdout` (an applied config edit): the primary prints it once per event. */
   | { readonly type: 'say'; readonly line: string; readonly stdout?: true }
   | { readonly type: 'shutdown' }
@@ -489,11 +495,16 @@ async function effectiveOptions(options: CliOptions): Promise<ServerOptions> {
   }
 }
 
-/** One process serving (the whole CLI with one worker, or one cluster worker). */
+/**
+ * One process serving (the whole CLI with one worker, or one cluster worker). `fileLayer`: the
+ * configuration file's settings the cluster's first worker read, for a worker after it
+ * (SharedInstance.fileLayer); undefined: the file is read at the start.
+ */
 async function serve(
   options: CliOptions,
   input: ServerOptionsInput,
-  onListening: (a: BoundAddress, effective: ServerOptions, spaReady: boolean) => void,
+  onListening: (a: BoundAddress, server: PreviewServer) => void,
+  fileLayer?: { readonly layer?: OptionLayer },
 ): Promise<PreviewServer> {
   // A cluster worker: the primary's instance id (runPrimary); one process: its own.
   const instanceId = process.env.PORTHOLE_CLUSTER_INSTANCE;
@@ -502,6 +513,7 @@ async function serve(
   const server = new PreviewServer({
     ...(instanceId === undefined ? {} : { instanceId }),
     ...(clusterPort === undefined ? {} : { bindPort: Number(clusterPort) }),
+    ...(fileLayer === undefined ? {} : { fileLayer }),
   });
   // serve() runs in a cluster worker exactly when there are workers (the primary serves nothing).
   const worker = options.workers > 1;
@@ -543,7 +555,7 @@ async function serve(
   // Pages' console messages (--console): escaped when received, continuation lines indented.
   server.on('console', (entry) => out.write(formatConsoleLines(entry).join('\n') + '\n'));
   // The options it runs with, the configuration file's included (read once, by listen).
-  onListening(address, server.options, server.spaFallbackReady());
+  onListening(address, server);
   return server;
 }
 
@@ -588,8 +600,8 @@ async function runSingle(options: CliOptions): Promise<void> {
   for (const signal of STOP_SIGNALS) process.on(signal, () => stop(signal));
   takeUsr1(true);
   const start = async (first: boolean): Promise<void> => {
-    const server = await serve(options, serverOptions(options, tls), (address, runWith, spaReady) => {
-      streams.out.write(banner(options, runWith, address, notes, spaReady));
+    const server = await serve(options, serverOptions(options, tls), (address, started) => {
+      streams.out.write(banner(options, started.options, address, notes, started.spaFallbackReady()));
       if (first && options.open) openBrowser(address.url);
     });
     running.server = server;
@@ -676,7 +688,9 @@ async function runPrimary(options: CliOptions): Promise<void> {
     const w = cluster.fork(env);
     workers.push(w);
     w.on('message', (m: ClusterMessage) => {
-      if (m.type === 'tls-wanted') sendOverIpc({ type: 'tls', tls }, w);
+      // A worker after the first starts with the settings the first read from the configuration
+      // file (not the file as it is by then: an edit saved meanwhile is read by each as an edit).
+      if (m.type === 'tls-wanted') sendOverIpc({ type: 'tls', tls, ...(w === first || firstFileLayer === undefined ? {} : { fileLayer: firstFileLayer }) }, w);
       // The first worker's before it listens is handled below (fail: nothing was served).
       if (m.type === 'failed' && w !== first) {
         reported.add(w.id);
@@ -752,12 +766,15 @@ async function runPrimary(options: CliOptions): Promise<void> {
   // One live-reload instance for the whole cluster: a page's WebSocket may land on another
   // worker than the one that served the page, and a differing id makes the page reload.
   const instance = { PORTHOLE_CLUSTER_INSTANCE: randomUUID() };
+  /** The configuration file's settings the first worker started with (its 'listening'), for the others. */
+  let firstFileLayer: { readonly layer?: OptionLayer } | undefined;
   const first = forkOne(instance);
   first.on('message', (m: ClusterMessage) => {
     if (m.type === 'failed') fail(m.message);
     // Stopping (a Ctrl-C while the first worker started): it stops once listening, and no other
     // is forked: one forked now would never be told to stop, and serve for ever.
     if (m.type !== 'listening' || stopping) return;
+    firstFileLayer = m.fileLayer;
     streams.out.write(banner(options, effective, m.address, [...notes, `Workers: ${options.workers} processes`], m.spaReady));
     if (options.open) openBrowser(m.address.url);
     // The port the first worker took; with --port 0 ("any free port") the others ask for 0 too:
@@ -811,11 +828,12 @@ async function runWorker(options: CliOptions): Promise<void> {
   });
   process.on('disconnect', () => stop(false));
   // The certificate and key the primary read (runPrimary): never read again here.
-  const tls = await new Promise<CliTls | undefined>((resolveTls) => {
+  // With them, for a worker after the first, the configuration file's settings the first read.
+  const { tls, fileLayer } = await new Promise<{ tls: CliTls | undefined; fileLayer: { readonly layer?: OptionLayer } | undefined }>((resolveTls) => {
     const onMessage = (m: ClusterMessage): void => {
       if (m.type !== 'tls') return;
       process.off('message', onMessage);
-      resolveTls(m.tls);
+      resolveTls({ tls: m.tls, fileLayer: m.fileLayer });
     };
     process.on('message', onMessage);
     sendOverIpc({ type: 'tls-wanted' }, undefined, (err) => (err === null ? undefined : process.exit(1)));
@@ -823,9 +841,12 @@ async function runWorker(options: CliOptions): Promise<void> {
   const fixedPort = process.env.PORTHOLE_CLUSTER_PORT;
   // The port is serve()'s to take from the primary (bindPort); the options keep the layers' own.
   const input: ServerOptionsInput = serverOptions(options, tls);
-  const server = await serve(options, input, (address, _effective, spaReady) => {
-    sendOverIpc({ type: 'listening', address, spaReady });
-  });
+  const server = await serve(
+    options,
+    input,
+    (address, started) => sendOverIpc({ type: 'listening', address, spaReady: started.spaFallbackReady(), fileLayer: started.fileLayerInUse }),
+    fileLayer,
+  );
   running.server = server;
   // One live-reload instance: its events' count is the cluster's (LiveReload.catchUp).
   if (server.liveReload !== undefined) server.liveReload.onGeneration = (generation) => sendOverIpc({ type: 'generation', generation });

@@ -7,6 +7,9 @@
  *   not as "exited with code null".
  * - A warning that every worker has (a --watch folder not made yet, an invalid edit of the config
  *   file) is printed once for each time it happens, not once per worker.
+ * - An edit of the config file saved while the workers after the first start is an edit to each
+ *   of them, as to the first: they start with the settings the first read, not the file as it is
+ *   by then (before: a later worker started with the edit's listing and the first one's port).
  * Linux only (/proc). Needs `npm run build` first.
  */
 import { test } from 'node:test';
@@ -176,25 +179,34 @@ for (const hurried of [false, true]) {
   });
 }
 
+/** `count` answers to GET /d/, each on a new connection (the kernel spreads them over the workers). */
+async function statusesOfFolder(port: number, count: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) out.push((await fetchOnce(port, request('/d/'))).status);
+  return out;
+}
+
+/** A served folder with a listed folder d/ and `porthole.config.json` saying `{ port }`. */
+async function configuredSite(name: string, port: number): Promise<string> {
+  const root = join(site.base, name);
+  await mkdir(join(root, 'd'), { recursive: true });
+  await writeFile(join(root, 'd', 'a.txt'), 'a');
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port }));
+  return root;
+}
+
+
 test('--workers 2: one edit of the config file that changes the port and a live option is applied by no worker (a restart is said once); a live option alone by every one', { skip: !linux && '/proc' }, async () => {
   // Before (helper-121): the workers after the first had the port pinned in their options, so for
   // them the edit was no restart: they applied `listing: false` while the first kept the listing,
   // and answers to /d/ alternated 404, 200, 404 …
-  const root = join(site.base, 'config-port-and-listing');
-  await mkdir(join(root, 'd'), { recursive: true });
-  await writeFile(join(root, 'd', 'a.txt'), 'a');
   const port = 21879;
-  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port }));
+  const root = await configuredSite('config-port-and-listing', port);
   const cli = runCli([root, '--workers', '2', '--quiet'], site.base);
   assert.equal(await waitForLocalPort(cli), port);
   // Both serve before the edit (one still starting would read the edited file at its start).
   await untilWorkersListen(cli, 2, port);
-  const statuses = async (): Promise<number[]> => {
-    const out: number[] = [];
-    // Each on a new connection: the kernel spreads them over the workers.
-    for (let i = 0; i < 12; i++) out.push((await fetchOnce(port, request('/d/'))).status);
-    return out;
-  };
+  const statuses = (): Promise<number[]> => statusesOfFolder(port, 12);
   assert.deepEqual(await statuses(), Array(12).fill(200));
   await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port: port + 1, listing: false }));
   const restart = 'porthole: porthole.config.json changed an option that needs a restart (port); with --workers, stop and start porthole to apply it\n';
@@ -214,5 +226,43 @@ test('--workers 2: one edit of the config file that changes the port and a live 
   // Said once for the cluster, not once per worker.
   // On stdout, as one process says it.
   assert.equal(cli.stdout.split('porthole: porthole.config.json changed: applied listing\n').length - 1, 1, cli.stdout);
+  assert.equal(await stopCli(cli), 0);
+});
+
+test('--workers 2: an edit of the port and a live option saved while the second worker starts is applied by no worker (every one keeps the first\'s settings)', { skip: !linux && '/proc' }, async () => {
+  // Before: a worker forked after the first read the file as it was by then, and started with
+  // `listing: false` and the old port while the first kept the listing (seen in CI: /d/ answered
+  // 404, 200, 404 …, and no line said anything was applied).
+  const port = 21883;
+  const root = await configuredSite('config-edit-while-starting', port);
+  const cli = runCli([root, '--workers', '2', '--quiet'], site.base);
+  // The banner: the first worker listens, and the second is forked now (Node's start takes it a
+  // few hundred ms before it reads anything).
+  assert.equal(await waitForLocalPort(cli), port);
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port: port + 1, listing: false }));
+  await untilWorkersListen(cli, 2, port);
+  const restart = 'porthole: porthole.config.json changed an option that needs a restart (port); with --workers, stop and start porthole to apply it\n';
+  for (let i = 0; i < 150 && !cli.stderr.includes(restart); i++) await new Promise((r) => setTimeout(r, 20));
+  // Both have read the file since they watch it.
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(cli.stderr, restart);
+  assert.deepEqual(await statusesOfFolder(port, 24), Array(24).fill(200), `every worker serves the listing; stdout: ${cli.stdout}`);
+  assert.doesNotMatch(cli.stdout, /applied/);
+  assert.equal(await stopCli(cli), 0);
+});
+
+test('--workers 2: a live option saved while the second worker starts is applied by every worker, and said once', { skip: !linux && '/proc' }, async () => {
+  const port = 21885;
+  const root = await configuredSite('config-live-edit-while-starting', port);
+  const cli = runCli([root, '--workers', '2', '--quiet'], site.base);
+  assert.equal(await waitForLocalPort(cli), port);
+  await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port, listing: false }));
+  await untilWorkersListen(cli, 2, port);
+  const applied = 'porthole: porthole.config.json changed: applied listing\n';
+  for (let i = 0; i < 150 && !cli.stdout.includes(applied); i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.deepEqual(await statusesOfFolder(port, 24), Array(24).fill(404), `every worker applied it; stdout: ${cli.stdout}`);
+  assert.equal(cli.stdout.split(applied).length - 1, 1, cli.stdout);
+  assert.equal(cli.stderr, '');
   assert.equal(await stopCli(cli), 0);
 });

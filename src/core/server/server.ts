@@ -181,6 +181,17 @@ export interface SharedInstance {
    * the new (helper-121). Undefined: the options' port, with its attempts.
    */
   readonly bindPort?: number;
+  /**
+   * The configuration file's settings as the cluster's first process read them at its start
+   * (`layer`: undefined for no file), given by the primary to every process after the first. A
+   * process forked later read the file as it was then: an edit saved between the two reads (while
+   * the others were starting) was the first process's settings in no process, and an edit of the
+   * port and the listing together left the first on the old listing and a later one on the new
+   * (seen in CI). Started with these, a process then reads the file as every server does once it
+   * watches it, and an edit made since is an edit to it too: applied live, or said to need a
+   * restart, as in the first. Undefined: the file is read at the start.
+   */
+  readonly fileLayer?: { readonly layer?: OptionLayer | undefined };
 }
 
 export class PreviewServer extends EventEmitter<PreviewServerEvents> implements ConnectionContext {
@@ -277,6 +288,16 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     return this.opts;
   }
 
+  /**
+   * The configuration file's options this server runs with, as read from the file (undefined: no
+   * file, or configFile off), wrapped so that a JSON message keeps "no file": what a cluster's
+   * primary hands the processes after the first (SharedInstance.fileLayer). Throws before listen().
+   */
+  get fileLayerInUse(): { readonly layer?: OptionLayer } {
+    if (this.opts === undefined) throw new Error('PreviewServer: not started');
+    return this.fileLayer === undefined ? {} : { layer: this.fileLayer };
+  }
+
   /** The bound address while listening. */
   get address(): BoundAddress | undefined {
     return this.state.kind === 'listening' ? this.state.address : undefined;
@@ -328,7 +349,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     // The caller's own options first, so a mistake of theirs is not blamed on the file.
     throwIfInvalid(checkServerOptions(input));
     this.input = input;
-    this.fileLayer = await readFileLayer(input);
+    const given = this.shared.fileLayer;
+    this.fileLayer = given !== undefined ? given.layer : await readFileLayer(input);
     const opts = layeredOptions(input, this.fileLayer);
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
@@ -496,6 +518,10 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         () => void this.configFileChanged(),
         (message) => this.emit('diagnostic', 'warn', message),
       );
+      // An edit saved while this server started, after the file was read (here, or by the
+      // cluster's first process: fileLayer), reached no watcher: the file is read once more now
+      // that one watches (as it is read at a change: nothing is said when it is as read).
+      void this.configFileChanged();
     }
     return address;
   }
