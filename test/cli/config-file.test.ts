@@ -174,6 +174,23 @@ test('an edit that changes the binding restarts the server; a live one is applie
   assert.equal(await stopCli(cli), 0);
 });
 
+test('an edit saved as the server starts is read once the file has settled: an invalid one is said once, and never as a save half-done', async () => {
+  // helper-167: saved as `Local:` was printed, it was said twice, 100 ms apart (the read every
+  // watch makes once it begins, beside the edit's own), and with a write in place sometimes also
+  // as an empty file (the read came between the truncation and the write).
+  const root = await rootWith({ listing: true });
+  const cli = runCli([root, '--port', '0', '--quiet'], base);
+  const port = await portOf(cli);
+  await writeFile(join(root, 'porthole.config.json'), '{"listing": "no"}');
+  const said = `porthole: ${join(root, 'porthole.config.json')}: listing: must be a boolean (it is the string "no"); keeping the settings in use\n`;
+  for (let i = 0; i < 250 && !cli.stderr.includes(said); i++) await new Promise((r) => setTimeout(r, 20));
+  // Time for a second read to say it again.
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(cli.stderr, said);
+  assert.equal((await fetchOnce(port, request('/folder/'))).status, 200, 'the settings in use stay');
+  assert.equal(await stopCli(cli), 0);
+});
+
 test('an edit that needs a restart but could not start (a mount of a missing folder, a log file in no folder) is refused: the running server keeps serving', async () => {
   const root = await rootWith({ reload: { debounceMs: 40 } });
   const cli = runCli([root, '--port', '0', '--quiet'], base);

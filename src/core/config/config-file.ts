@@ -919,7 +919,9 @@ export async function readConfigFile(root: string): Promise<ConfigFile> {
  * every CONFIG_ROOT_POLL_MS, and the file is read again once it is back. A file that is a symbolic
  * link (`porthole.config.json -> config/dev.json`) is read where it leads, so the folder of the
  * file it leads to is watched too, for that file's name (an edit there changed nothing in the root:
- * it was never read); the link re-pointed (`ln -sfn`) moves that watch where it leads now. Returns
+ * it was never read); the link re-pointed (`ln -sfn`) moves that watch where it leads now. Once a
+ * watch has begun, `onChange` runs once CONFIG_WATCH_DEBOUNCE_MS later whatever happened (with any
+ * change seen meanwhile): an edit saved since the caller's read of the file is read then. Returns
  * the watcher's closer; a folder that cannot be watched returns a no-op and reports through `onError`.
  */
 export function watchConfigFile(root: string, onChange: () => void, onError: (message: string) => void): { close(): void } {
@@ -1025,6 +1027,12 @@ export function watchConfigFile(root: string, onChange: () => void, onError: (me
   };
   if (!start(true)) return { close: () => undefined };
   followLink();
+  // An edit saved after the caller read the file and before this watch began reached no watcher
+  // (a server's start; a cluster's later workers, which start with what the first read): the file
+  // is read once more, as at a change, one quiet period from now. A change seen meanwhile is the
+  // same read: read at once beside the change's, an edit saved as the server started was said
+  // twice, and a save caught half-written (helper-167).
+  changed();
   // The kernel's inotify queue overflowed (a checkout or a build while the loop was busy): the
   // file's events may be lost, and its folder's or its link's removal with them. Both are watched
   // again (a new watch of the same folder first: libuv keeps one inotify watch per inode, so the

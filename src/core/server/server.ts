@@ -515,13 +515,12 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     if (opts.configFile) {
       this.configWatcher = watchConfigFile(
         opts.root,
+        // Also once after the watch begins: an edit saved while this server started, after the
+        // file was read (here, or by the cluster's first process: fileLayer), reached no watcher.
+        // Read as at a change: nothing is said when the file is as read.
         () => void this.configFileChanged(),
         (message) => this.emit('diagnostic', 'warn', message),
       );
-      // An edit saved while this server started, after the file was read (here, or by the
-      // cluster's first process: fileLayer), reached no watcher: the file is read once more now
-      // that one watches (as it is read at a change: nothing is said when it is as read).
-      void this.configFileChanged();
     }
     return address;
   }
