@@ -142,7 +142,7 @@ const MAX_REMEMBERED_LINES = 1_000;
 /** Messages between the cluster primary and its workers. */
 type ClusterMessage =
   /** The first worker listens, with the configuration file's settings it read (PreviewServer.fileLayerInUse). */
-  | { readonly type: 'listening'; readonly address: BoundAddress; readonly spaReady: boolean; readonly fileLayer: { readonly layer?: OptionLayer } }
+  | { readonly type: 'listening'; readonly address: BoundAddress; readonly spaReady: boolean; readonly fileLayer: OptionLayer | null }
   | { readonly type: 'failed'; readonly message: string }
   /** A worker asks for the certificate and key the primary read (the files are read once: a pipe has nothing left for a second reader). */
   | { readonly type: 'tls-wanted' }
@@ -151,7 +151,7 @@ type ClusterMessage =
    * HTTP; and to a worker after the first, the configuration file's settings the first read
    * (SharedInstance.fileLayer).
    */
-  | { readonly type: 'tls'; readonly tls: CliTls | undefined; readonly fileLayer?: { readonly layer?: OptionLayer } }
+  | { readonly type: 'tls'; readonly tls: CliTls | undefined; readonly fileLayer?: OptionLayer | null }
   /** A worker's line (whole, escaped) for stderr, or stdout with `stdout` (an applied config edit): the primary prints it once per event. */
   | { readonly type: 'say'; readonly line: string; readonly stdout?: true }
   | { readonly type: 'shutdown' }
@@ -504,7 +504,7 @@ async function serve(
   options: CliOptions,
   input: ServerOptionsInput,
   onListening: (a: BoundAddress, server: PreviewServer) => void,
-  fileLayer?: { readonly layer?: OptionLayer },
+  fileLayer?: OptionLayer | null,
 ): Promise<PreviewServer> {
   // A cluster worker: the primary's instance id (runPrimary); one process: its own.
   const instanceId = process.env.PORTHOLE_CLUSTER_INSTANCE;
@@ -690,7 +690,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
     w.on('message', (m: ClusterMessage) => {
       // A worker after the first starts with the settings the first read from the configuration
       // file (not the file as it is by then: an edit saved meanwhile is read by each as an edit).
-      if (m.type === 'tls-wanted') sendOverIpc({ type: 'tls', tls, ...(w === first || firstFileLayer === undefined ? {} : { fileLayer: firstFileLayer }) }, w);
+      if (m.type === 'tls-wanted') sendOverIpc({ type: 'tls', tls, ...(firstFileLayer === undefined ? {} : { fileLayer: firstFileLayer }) }, w);
       // The first worker's before it listens is handled below (fail: nothing was served).
       if (m.type === 'failed' && w !== first) {
         reported.add(w.id);
@@ -766,8 +766,8 @@ async function runPrimary(options: CliOptions): Promise<void> {
   // One live-reload instance for the whole cluster: a page's WebSocket may land on another
   // worker than the one that served the page, and a differing id makes the page reload.
   const instance = { PORTHOLE_CLUSTER_INSTANCE: randomUUID() };
-  /** The configuration file's settings the first worker started with (its 'listening'), for the others. */
-  let firstFileLayer: { readonly layer?: OptionLayer } | undefined;
+  /** The configuration file's settings the first worker started with (its 'listening'), for the others; undefined until then. */
+  let firstFileLayer: OptionLayer | null | undefined;
   const first = forkOne(instance);
   first.on('message', (m: ClusterMessage) => {
     if (m.type === 'failed') fail(m.message);
@@ -829,7 +829,7 @@ async function runWorker(options: CliOptions): Promise<void> {
   process.on('disconnect', () => stop(false));
   // The certificate and key the primary read (runPrimary): never read again here.
   // With them, for a worker after the first, the configuration file's settings the first read.
-  const { tls, fileLayer } = await new Promise<{ tls: CliTls | undefined; fileLayer: { readonly layer?: OptionLayer } | undefined }>((resolveTls) => {
+  const { tls, fileLayer } = await new Promise<{ tls: CliTls | undefined; fileLayer: OptionLayer | null | undefined }>((resolveTls) => {
     const onMessage = (m: ClusterMessage): void => {
       if (m.type !== 'tls') return;
       process.off('message', onMessage);

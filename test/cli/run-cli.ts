@@ -80,7 +80,6 @@ export function runCommand(
   return cli;
 }
 
-/** The port of the `Local:` line (bounded; rejects if the CLI exits first). */
 /**
  * The pids of the cluster workers of the primary `primary` that run (its children, from /proc;
  * [] where there is no /proc). A child counts once it runs Node, which starts threads of its own
@@ -106,6 +105,7 @@ export function runningWorkerPids(primary: number): number[] {
   });
 }
 
+/** The port of the `Local:` line (bounded; rejects if the CLI exits first). */
 export async function waitForLocalPort(cli: Cli): Promise<number> {
   return Number((await waitForLocalUrl(cli)).url.port);
 }

@@ -195,6 +195,14 @@ async function configuredSite(name: string, port: number): Promise<string> {
   return root;
 }
 
+/** What the cluster says of an edit of `port` (with --workers, once), and of one of `listing` alone. */
+const RESTART_SAID = 'porthole: porthole.config.json changed an option that needs a restart (port); with --workers, stop and start porthole to apply it\n';
+const APPLIED_LISTING_SAID = 'porthole: porthole.config.json changed: applied listing\n';
+
+/** Resolves once `said()` (the CLI's stdout or stderr so far) holds `line`, or after 3 s (the assertions after it say what is missing). */
+async function untilSaid(said: () => string, line: string): Promise<void> {
+  for (let i = 0; i < 150 && !said().includes(line); i++) await new Promise((r) => setTimeout(r, 20));
+}
 
 test('--workers 2: one edit of the config file that changes the port and a live option is applied by no worker (a restart is said once); a live option alone by every one', { skip: !linux && '/proc' }, async () => {
   // Before (helper-121): the workers after the first had the port pinned in their options, so for
@@ -209,9 +217,8 @@ test('--workers 2: one edit of the config file that changes the port and a live 
   const statuses = (): Promise<number[]> => statusesOfFolder(port, 12);
   assert.deepEqual(await statuses(), Array(12).fill(200));
   await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port: port + 1, listing: false }));
-  const restart = 'porthole: porthole.config.json changed an option that needs a restart (port); with --workers, stop and start porthole to apply it\n';
-  for (let i = 0; i < 150 && !cli.stderr.includes(restart); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(cli.stderr, restart);
+  await untilSaid(() => cli.stderr, RESTART_SAID);
+  assert.equal(cli.stderr, RESTART_SAID);
   // Every worker has had time to read the edit.
   await new Promise((r) => setTimeout(r, 1_000));
   assert.deepEqual(await statuses(), Array(12).fill(200), `no worker applies part of an edit that needs a restart; stderr: ${cli.stderr}`);
@@ -225,7 +232,7 @@ test('--workers 2: one edit of the config file that changes the port and a live 
   assert.deepEqual(seen, Array(12).fill(404), 'a live option alone is applied by every worker');
   // Said once for the cluster, not once per worker.
   // On stdout, as one process says it.
-  assert.equal(cli.stdout.split('porthole: porthole.config.json changed: applied listing\n').length - 1, 1, cli.stdout);
+  assert.equal(cli.stdout.split(APPLIED_LISTING_SAID).length - 1, 1, cli.stdout);
   assert.equal(await stopCli(cli), 0);
 });
 
@@ -241,11 +248,10 @@ test('--workers 2: an edit of the port and a live option saved while the second 
   assert.equal(await waitForLocalPort(cli), port);
   await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port: port + 1, listing: false }));
   await untilWorkersListen(cli, 2, port);
-  const restart = 'porthole: porthole.config.json changed an option that needs a restart (port); with --workers, stop and start porthole to apply it\n';
-  for (let i = 0; i < 150 && !cli.stderr.includes(restart); i++) await new Promise((r) => setTimeout(r, 20));
+  await untilSaid(() => cli.stderr, RESTART_SAID);
   // Both have read the file since they watch it.
   await new Promise((r) => setTimeout(r, 1_000));
-  assert.equal(cli.stderr, restart);
+  assert.equal(cli.stderr, RESTART_SAID);
   assert.deepEqual(await statusesOfFolder(port, 24), Array(24).fill(200), `every worker serves the listing; stdout: ${cli.stdout}`);
   assert.doesNotMatch(cli.stdout, /applied/);
   assert.equal(await stopCli(cli), 0);
@@ -258,11 +264,10 @@ test('--workers 2: a live option saved while the second worker starts is applied
   assert.equal(await waitForLocalPort(cli), port);
   await writeFile(join(root, 'porthole.config.json'), JSON.stringify({ port, listing: false }));
   await untilWorkersListen(cli, 2, port);
-  const applied = 'porthole: porthole.config.json changed: applied listing\n';
-  for (let i = 0; i < 150 && !cli.stdout.includes(applied); i++) await new Promise((r) => setTimeout(r, 20));
+  await untilSaid(() => cli.stdout, APPLIED_LISTING_SAID);
   await new Promise((r) => setTimeout(r, 1_000));
   assert.deepEqual(await statusesOfFolder(port, 24), Array(24).fill(404), `every worker applied it; stdout: ${cli.stdout}`);
-  assert.equal(cli.stdout.split(applied).length - 1, 1, cli.stdout);
+  assert.equal(cli.stdout.split(APPLIED_LISTING_SAID).length - 1, 1, cli.stdout);
   assert.equal(cli.stderr, '');
   assert.equal(await stopCli(cli), 0);
 });

@@ -189,9 +189,10 @@ export interface SharedInstance {
    * port and the listing together left the first on the old listing and a later one on the new
    * (seen in CI). Started with these, a process then reads the file as every server does once it
    * watches it, and an edit made since is an edit to it too: applied live, or said to need a
-   * restart, as in the first. Undefined: the file is read at the start.
+   * restart, as in the first. null: there was no file (or configFile off). Undefined: the file is
+   * read at the start.
    */
-  readonly fileLayer?: { readonly layer?: OptionLayer | undefined };
+  readonly fileLayer?: OptionLayer | null;
 }
 
 export class PreviewServer extends EventEmitter<PreviewServerEvents> implements ConnectionContext {
@@ -289,13 +290,13 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   }
 
   /**
-   * The configuration file's options this server runs with, as read from the file (undefined: no
-   * file, or configFile off), wrapped so that a JSON message keeps "no file": what a cluster's
-   * primary hands the processes after the first (SharedInstance.fileLayer). Throws before listen().
+   * The configuration file's options this server runs with, as read from the file (null: no file,
+   * or configFile off; a JSON message keeps null): what a cluster's primary hands the processes
+   * after the first (SharedInstance.fileLayer). Throws before listen().
    */
-  get fileLayerInUse(): { readonly layer?: OptionLayer } {
+  get fileLayerInUse(): OptionLayer | null {
     if (this.opts === undefined) throw new Error('PreviewServer: not started');
-    return this.fileLayer === undefined ? {} : { layer: this.fileLayer };
+    return this.fileLayer ?? null;
   }
 
   /** The bound address while listening. */
@@ -350,7 +351,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     throwIfInvalid(checkServerOptions(input));
     this.input = input;
     const given = this.shared.fileLayer;
-    this.fileLayer = given !== undefined ? given.layer : await readFileLayer(input);
+    this.fileLayer = given === undefined ? await readFileLayer(input) : (given ?? undefined);
     const opts = layeredOptions(input, this.fileLayer);
     this.opts = opts;
     const rootReal = await checkRoot(opts.root);
