@@ -803,6 +803,11 @@ export class Connection {
     return isOwnAddress(this.remoteAddress, this.localAddress);
   }
   private readonly secure: boolean;
+  /**
+   * TCP_NODELAY is on (see segmentsAtOnce). A TLS socket's was set on its TCP socket when it was
+   * accepted (a TLSSocket has no handle of its own to set it on).
+   */
+  private noDelay: boolean;
   private phase: Phase = 'idle';
   /** Set by stopNow: the server, not the client, ended the connection (for what is logged). */
   private stoppedByServer = false;
@@ -914,6 +919,7 @@ export class Connection {
     this.localAddress = bound !== undefined ? bound.address : normaliseIp(socket.localAddress ?? '-');
     this.localPort = bound !== undefined ? bound.port : (socket.localPort ?? 0);
     this.secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
+    this.noDelay = this.secure;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.inactivity = new InactivityTimer(socket, () => this.onInactivity());
     socket.on('error', () => this.destroy());
@@ -933,6 +939,23 @@ export class Connection {
     this.socketTimeoutMs = ms;
     this.socketTimeoutChanges++;
     this.inactivity.set(ms);
+  }
+
+  /**
+   * Turns Nagle's algorithm off (TCP_NODELAY) before anything but a connection's last answer is
+   * written, as nginx does (tcp_nodelay: set when a connection goes on to keep-alive): a small
+   * segment after one the client has not acknowledged yet would otherwise wait for that
+   * acknowledgement, which the client may delay up to 40 ms. A connection that gets one whole
+   * answer and closes (`Connection: close`, HTTP/1.0) needs no such call: its answer is one write,
+   * and the close sends whatever the kernel still holds at once (Linux pushes the last segment
+   * with the FIN, Nagle or not); it is spared one setsockopt(2) of the ten system calls it costs.
+   * Called before: a whole answer on a connection that stays open, any streamed answer (a file
+   * in pieces, an event stream, a back-end's body, a 101 and its protocol), and a 100 Continue.
+   */
+  private segmentsAtOnce(): void {
+    if (this.noDelay) return;
+    this.noDelay = true;
+    this.socket.setNoDelay(true);
   }
 
   /**
@@ -1673,6 +1696,7 @@ export class Connection {
     // did not take yet are given back at 'finish' (end() follows), or by destroy().
     const last = ex.closeAfter;
     const callback = last ? undefined : done;
+    if (!last) this.segmentsAtOnce();
     // A small answer on a connection that stays open waits for the turn's end with the others
     // (heldOutput). One that closes goes at once: its close follows the write in the same turn.
     const hold = !last && bodyLength <= COPY_BODY_MAX;
@@ -1736,6 +1760,7 @@ export class Connection {
 
   writeStreamedResponse(ex: Exchange, status: number, headers: HeaderList, parts: readonly BodyPart[]): void {
     if (this.phase === 'destroyed') return;
+    this.segmentsAtOnce();
     const head = this.startResponse(ex, status, headers);
     this.socket.write(head, 'latin1');
     this.bodyBase = this.socket.bytesWritten;
@@ -1836,6 +1861,7 @@ export class Connection {
     ex.closeAfter = false;
     // What the client sends from now on is the other protocol's, never a request.
     this.framingLost = true;
+    this.segmentsAtOnce();
     const head = this.startResponse(ex, 101, headers);
     let drainArmed = false;
     const upgraded: UpgradedSocket = {
@@ -1911,6 +1937,7 @@ export class Connection {
   }
 
   openStream(ex: Exchange, status: number, headers: HeaderList): StreamWriter {
+    this.segmentsAtOnce();
     const head = this.startResponse(ex, status, headers);
     this.socket.write(head, 'latin1');
     this.setSocketTimeout(0);
@@ -2360,6 +2387,7 @@ export class Connection {
     // connection already answered.
     if (first && ex.head.expectContinue && this.pending.length === 0 && !this.remoteEnded) {
       this.corkHeldWire();
+      this.segmentsAtOnce();
       this.socket.write(CONTINUE);
       streamed.continued = true;
     }
@@ -2473,6 +2501,7 @@ export class Connection {
     if (framing !== 'none') this.producedBody = { ex, writer };
     // The head waits (corked) for the first body bytes of this turn, so that a small response
     // leaves in one segment; it goes out on the next turn of the event loop at the latest.
+    this.segmentsAtOnce();
     this.socket.cork();
     this.socket.write(this.startResponse(ex, status, headers), 'latin1');
     setImmediate(() => this.socket.uncork());

@@ -814,7 +814,9 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
   }
 
   private createSocketServer(): Server {
-    const server = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    // No noDelay here: a plain connection turns Nagle off itself, unless it gets one whole answer
+    // and closes (Connection.segmentsAtOnce); a TLS one at once (accept).
+    const server = createNetServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
     server.maxConnections = this.cap;
     // Past the cap Node closes a new connection before it is accepted, without a word: a browser
     // showed "connection reset" and nothing said why. Said here, once per CAP_DROP_REPORT_MS.
@@ -903,6 +905,8 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
       socket.destroy();
       return;
     }
+    // The handshake's flights are small writes that must not wait on the client's acknowledgements.
+    socket.setNoDelay(true);
     this.startHandshake(socket, peer);
   }
 
