@@ -804,8 +804,8 @@ export class Connection {
   }
   private readonly secure: boolean;
   /**
-   * TCP_NODELAY is on (see segmentsAtOnce). A TLS socket's was set on its TCP socket when it was
-   * accepted (a TLSSocket has no handle of its own to set it on).
+   * TCP_NODELAY is on (see segmentsAtOnce). A TLS connection's was set on its TCP socket when it
+   * was accepted, for the handshake (PreviewServer.accept).
    */
   private noDelay: boolean;
   private phase: Phase = 'idle';
