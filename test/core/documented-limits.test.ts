@@ -47,7 +47,7 @@ import {
   MAX_CONSOLE_URL_CHARS,
 } from '../../src/core/reload/console-forward';
 import { MAX_WEBSOCKET_BACKLOG_BYTES } from '../../src/core/reload/live-reload-channel';
-import { PAGE_PAUSE_MS } from '../../src/core/proxy/reverse-proxy';
+import { PAGE_HOLD_MS, PAGE_PAUSE_MS } from '../../src/core/proxy/reverse-proxy';
 import { HEARTBEAT_MS, MAX_CSP_WARNINGS, MAX_DEBOUNCE_WAIT_MS, MAX_EMPTY_FILE_WAIT_MS, MAX_EVENT_CLIENTS, SETTLE_MS } from '../../src/core/reload/live-reload';
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES } from '../../src/core/reload/live-reload-pages';
 import { MAX_WAITING_PLANS, PLAN_TIME_LIMIT_MS, PLAN_WAIT_LIMIT_MS } from '../../src/core/reload/page-planner';
@@ -177,6 +177,7 @@ const DOCUMENTED: ReadonlyArray<readonly [string, RegExp, readonly number[]]> = 
   ['WebSocket messages', /messages are at most (\d+ KiB) \(close 1009 beyond/, [MAX_WEBSOCKET_MESSAGE_BYTES]],
   ['injected pages', /Pages are\s+injected up to (\d+ MiB)/, [MAX_INJECT_BYTES]],
   ['streamed back-end pages', /once the back-end pauses for more than (\d+ ms) in the middle of it/, [PAGE_PAUSE_MS]],
+  ['trickling back-end pages', /or is still sending it ([\d,]+ ms) after its\s+first bytes/, [PAGE_HOLD_MS]],
   ['page parse', /answered within (\d+ s) of its request, waiting included \(`PLAN_TIME_LIMIT_MS`;[^)]*up to (\d+ s), `PLAN_WAIT_LIMIT_MS`/s, [PLAN_TIME_LIMIT_MS, PLAN_WAIT_LIMIT_MS]],
   ['waiting pages', /At most (\d+) pages wait\s+\(`MAX_WAITING_PLANS`/, [MAX_WAITING_PLANS]],
   ['kept parses', /The parse is kept for the\s+last (\d+) page versions/, [MAX_CACHED_PLANS]],

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { rawBackend, startServer, type Running } from './harness';
 import { WAIT_MS } from '../cli/run-cli';
-import { PAGE_PAUSE_MS } from '../../src/core/proxy/reverse-proxy';
+import { PAGE_HOLD_MS, PAGE_PAUSE_MS } from '../../src/core/proxy/reverse-proxy';
 
 const NAV = 'Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nAccept: text/html\r\n';
 const SHELL = '<!doctype html><html><head><title>s</title></head><body><p>Loading the report</p>';
@@ -31,6 +31,12 @@ const warnings: string[] = [];
 let release: (() => void) | undefined;
 /** Breaks the broken page off (the back-end's socket destroyed mid-body). */
 let breakOff: (() => void) | undefined;
+/** Ends the trickling page (its chunks stop and the page ends). */
+let stopTrickle: (() => void) | undefined;
+/** A chunk of the trickling page every this many ms: well under PAGE_PAUSE_MS, so it never pauses. */
+const TRICKLE_MS = 50;
+/** The trickling page ends by itself after this many chunks (bounded: longer than WAIT_MS). */
+const TRICKLE_CHUNKS = Math.ceil((2 * WAIT_MS) / TRICKLE_MS);
 
 before(async () => {
   site = await makeSite();
@@ -39,6 +45,28 @@ before(async () => {
     if (target === '/api/stream') {
       socket.write(chunk(SHELL));
       release = () => socket.write(`${chunk(REST)}0\r\n\r\n`);
+    } else if (target === '/api/trickle') {
+      // A progress page: a line every TRICKLE_MS, never a pause, until the test or the count ends it.
+      socket.write(chunk(SHELL));
+      let sent = 0;
+      const timer = setInterval(() => {
+        sent += 1;
+        if (sent < TRICKLE_CHUNKS) socket.write(chunk(`<p>step ${sent}</p>`));
+        else stopTrickle?.();
+      }, TRICKLE_MS);
+      stopTrickle = () => {
+        clearInterval(timer);
+        stopTrickle = undefined;
+        if (!socket.destroyed) socket.end(`${chunk(REST)}0\r\n\r\n`);
+      };
+      socket.on('close', () => clearInterval(timer));
+    } else if (target === '/api/slow-start') {
+      // A development server that answers its head and then works (compiles) for longer than
+      // PAGE_HOLD_MS before it sends the whole page in one go.
+      const timer = setTimeout(() => {
+        if (!socket.destroyed) socket.end(`${chunk(SHELL + REST)}0\r\n\r\n`);
+      }, PAGE_HOLD_MS + 300);
+      socket.on('close', () => clearTimeout(timer));
     } else if (target === '/api/broken') {
       socket.write(chunk(SHELL));
       breakOff = () => socket.destroy();
@@ -99,6 +127,35 @@ test(`a page the back-end streams reaches the client as it comes, once the back-
     warnings.some((w) => w.includes('/api/stream') && w.includes(`the back-end paused for more than ${PAGE_PAUSE_MS} ms while sending it (a streamed page)`)),
     warnings.join('\n'),
   );
+});
+
+test(`a page the back-end goes on sending without a pause reaches the client as it comes, once it is still arriving ${PAGE_HOLD_MS} ms after its first bytes, without the live-reload client`, async () => {
+  // Before (helper-168): only a pause of PAGE_PAUSE_MS passed a page on; one that trickled with
+  // shorter gaps was held whole until its end, and the tab stayed blank all that time, or for ever.
+  const { socket, text } = await navigate('/api/trickle', (t) => t.includes('Loading the report') && t.includes('<p>step '));
+  try {
+    assert.match(text(), /^HTTP\/1\.1 200 /);
+    assert.ok(stopTrickle !== undefined, 'the back-end was still sending the page when its first bytes reached the client');
+    stopTrickle?.();
+    const end = Date.now() + WAIT_MS;
+    while (!text().includes('the full report') && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(text().includes('<p>the full report</p></body></html>'), JSON.stringify(text().slice(-200)));
+    assert.doesNotMatch(text(), /__porthole\/client\.js/, 'a streamed page goes without the client');
+  } finally {
+    stopTrickle?.();
+    socket.destroy();
+  }
+  assert.ok(
+    warnings.some((w) => w.includes('/api/trickle') && w.includes(`it was still arriving ${PAGE_HOLD_MS} ms after its first bytes (a streamed page)`)),
+    warnings.join('\n'),
+  );
+});
+
+test(`a page whose head came ${PAGE_HOLD_MS} ms and more before its body, sent whole, still gets the client: the hold counts from the first bytes`, async () => {
+  const { socket, text } = await navigate('/api/slow-start', (t) => t.includes('</html>'));
+  socket.destroy();
+  assert.match(text(), /__porthole\/client\.js/);
+  assert.ok(!warnings.some((w) => w.includes('/api/slow-start')), warnings.join('\n'));
 });
 
 test('a page the back-end sends whole, in several chunks, still gets the client', async () => {

@@ -199,6 +199,18 @@ const MAX_BACKEND_HEAD_BYTES = 16 * 1024;
  */
 export const PAGE_PAUSE_MS = 250;
 
+/**
+ * How long a page may go on arriving, from its first bytes, before it is passed on as it comes,
+ * without the live-reload client (ms): 1,000. A page sent whole is in within milliseconds of its
+ * first bytes (loopback or LAN: a 4 MiB page in well under 100 ms); one still arriving a second
+ * later is streamed, even with no pause of PAGE_PAUSE_MS in it (a progress or log page that sends
+ * a line every 100 ms): held whole, its tab stayed blank until its end, or for ever (helper-168:
+ * 20 chunks 100 ms apart, first byte after 1.9 s; 100 chunks, after 10 s). Counted from the first
+ * bytes, not the head: a back-end that sends its head and then works for seconds before a page it
+ * sends whole (a development server compiling) still gets the client in it.
+ */
+export const PAGE_HOLD_MS = 1_000;
+
 /** RFC 9110 §15: a status code outside 100..599 is invalid; a back-end that sends one gets 502. */
 /**
  * Seconds between the loads of a tab's 502 page while nothing listens at the back-end's address:
@@ -614,18 +626,25 @@ export class ReverseProxy {
    * Reads a page whole (bounded), injects the live-reload client, answers with the new length. A
    * page the back-end streams (a shell, then the rest after a pause: streamed server-side
    * rendering, a progress or log page) is passed on as it comes, without the client, once the
-   * back-end pauses mid-page for PAGE_PAUSE_MS: held whole, its tab stayed blank until the last
-   * byte (helper-120: 4 s for a "Loading…" shell, nothing for a page that never ends).
+   * back-end pauses mid-page for PAGE_PAUSE_MS, or is still sending it PAGE_HOLD_MS after its first
+   * bytes: held whole, its tab stayed blank until the last byte (helper-120: 4 s for a "Loading…"
+   * shell, nothing for a page that never ends; helper-168: a page trickling without a pause).
    */
   private answerPage(ex: Exchange, route: CompiledRoute, res: Dispatcher.ResponseData, inject: PageInjector): void {
     const source = res.body;
     const chunks: Buffer[] = [];
     let size = 0;
     let pause: NodeJS.Timeout | undefined;
-    /** The page is ended, passed on or failed: no pause is looked for any more. */
+    /** Armed at the first bytes: the page is passed on if it is still arriving PAGE_HOLD_MS later. */
+    let hold: NodeJS.Timeout | undefined;
+    /** The page is ended, passed on or failed: no pause, and no end of the hold, is looked for any more. */
+    let settled = false;
     const stopPause = (): void => {
+      settled = true;
       clearTimeout(pause);
+      clearTimeout(hold);
       pause = undefined;
+      hold = undefined;
     };
     /** Sends what was read and streams the rest as it is, saying `why` the client is not in it. */
     const passOn = (why: string | undefined): void => {
@@ -661,7 +680,16 @@ export class ReverseProxy {
         passOn(`the back-end paused for more than ${PAGE_PAUSE_MS} ms while sending it (a streamed page), so it is passed on as it comes, without the client`);
       });
     };
+    const held = (): void => {
+      // As for a pause: a last chunk or the end that came while this thread was busy is read
+      // first (the poll phase after this timer), and a page that ended so still gets the client.
+      setImmediate(() => {
+        if (ex.finished || settled) return;
+        passOn(`it was still arriving ${PAGE_HOLD_MS} ms after its first bytes (a streamed page), so it is passed on as it comes, without the client`);
+      });
+    };
     const onData = (chunk: Buffer): void => {
+      if (hold === undefined && !settled) hold = setTimeout(held, PAGE_HOLD_MS);
       chunks.push(chunk);
       size += chunk.length;
       // Held in memory until planned and rewritten: three copies at most (the bytes, the planner's
