@@ -1,8 +1,9 @@
 /**
  * The active request log is served only to this computer (issue 10, item 10). The decision uses
- * the exchange's client IP: tested here as a policy with non-loopback addresses, and over TCP from
- * 127.0.0.1 (which must still read it). test/network/netns.test.ts asks from a real second host
- * and gets 404.
+ * the exchange's client IP, its Host and the fields a proxy or a tunnel adds
+ * (isThisComputersRequest): tested here as a policy, and over TCP from 127.0.0.1 (which must still
+ * read it, unless it comes through a tunnel). test/network/netns.test.ts asks from a real second
+ * host and gets 404.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSet, loopbackOnlyRefusal } from '../../src/core/files/loopback-only';
+import { isThisComputersRequest } from '../../src/core/access/access-policy';
 import { startServer, type Running } from './harness';
 import { fetchOnce, request } from './raw-client';
 
@@ -29,7 +31,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('policy: the log is refused to every non-loopback address and given to every loopback one, by identity or by real path', () => {
+test('policy: the log is refused to every request not from this computer and given to every one from it, by identity or by real path', () => {
   const logPath = join(root, 'requests.log');
   const log = statSync(logPath);
   const other = statSync(join(root, 'hello.txt'));
@@ -37,15 +39,29 @@ test('policy: the log is refused to every non-loopback address and given to ever
   files.add(log, logPath);
   // The same path with another inode: the log removed and made again there.
   const remade = { dev: log.dev, ino: log.ino + 1 };
+  assert.match(loopbackOnlyRefusal(log, join(root, 'link-to-log'), false, files) ?? '', /only to this computer/, 'by identity');
+  assert.match(loopbackOnlyRefusal(remade, logPath, false, files) ?? '', /only to this computer/, 'by real path');
+  assert.equal(loopbackOnlyRefusal(other, join(root, 'hello.txt'), false, files), undefined, 'other files are not affected');
+  assert.equal(loopbackOnlyRefusal(log, logPath, true, files), undefined, 'this computer reads it');
+  assert.equal(loopbackOnlyRefusal(log, logPath, false, undefined), undefined, 'no log, nothing refused');
+});
+
+test('policy: a request is this computer\'s only from a loopback address, by a loopback name, through no proxy or tunnel', () => {
   for (const ip of ['192.168.1.20', '10.231.200.2', '::ffff:192.168.1.20', 'fe80::1', '2001:db8::5', '0.0.0.0']) {
-    assert.match(loopbackOnlyRefusal(log, join(root, 'link-to-log'), ip, files) ?? '', /only to this computer/, `${ip}: by identity`);
-    assert.match(loopbackOnlyRefusal(remade, logPath, ip, files) ?? '', /only to this computer/, `${ip}: by real path`);
-    assert.equal(loopbackOnlyRefusal(other, join(root, 'hello.txt'), ip, files), undefined, `${ip}: other files are not affected`);
+    assert.equal(isThisComputersRequest(ip, [], '127.0.0.1:8000'), false, `${ip}: not loopback`);
   }
   for (const ip of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.0.0.1']) {
-    assert.equal(loopbackOnlyRefusal(log, logPath, ip, files), undefined, ip);
+    for (const host of ['127.0.0.1:8000', 'localhost', 'LOCALHOST.:8000', 'app.localhost:8000', '[::1]:8000', '127.1', undefined]) {
+      assert.equal(isThisComputersRequest(ip, host === undefined ? [] : [['host', host]], host), true, `${ip}, Host ${host}`);
+    }
   }
-  assert.equal(loopbackOnlyRefusal(log, logPath, '192.168.1.20', undefined), undefined, 'no log, nothing refused');
+  // A tunnel's visitor: the tunnel's public name, or the fields it adds naming the real client.
+  for (const host of ['abc.ngrok-free.app', 'preview.example.com:443', '192.168.1.5:8000', 'mybox:8000', '']) {
+    assert.equal(isThisComputersRequest('127.0.0.1', [['host', host]], host), false, `Host ${JSON.stringify(host)}`);
+  }
+  for (const field of ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'cf-connecting-ip', 'true-client-ip', 'x-client-ip']) {
+    assert.equal(isThisComputersRequest('127.0.0.1', [['host', 'localhost:8000'], [field, '203.0.113.7']], 'localhost:8000'), false, field);
+  }
 });
 
 test('over TCP from 127.0.0.1 the log is served, before and after a reconfigure', async () => {
@@ -149,13 +165,56 @@ test('the log removed and made again is guarded by its identity too: renamed awa
     // logrotate without copytruncate, `mv access.log old.log`: the server writes on into old.log.
     renameSync(logFile, join(dir, 'old.log'));
     const moved = join(dir, 'old.log');
-    assert.match(loopbackOnlyRefusal(statSync(moved), realpathSync(moved), '192.168.1.20', guard) ?? '', /only to this computer/, 'the re-made log, renamed, is refused to a network client');
+    assert.match(loopbackOnlyRefusal(statSync(moved), realpathSync(moved), false, guard) ?? '', /only to this computer/, 'the re-made log, renamed, is refused to a network client');
     // The removed log's number is free now: a page made next may get it (ext4), and is served to everyone.
     await writeFile(join(dir, 'page.html'), '<p>page</p>');
     const page = statSync(join(dir, 'page.html'));
     if (page.ino !== removedIno) console.log('# page.html did not get the removed log\'s inode number on this file system');
-    assert.equal(loopbackOnlyRefusal(page, realpathSync(join(dir, 'page.html')), '192.168.1.20', guard), undefined, 'a new page is no log');
+    assert.equal(loopbackOnlyRefusal(page, realpathSync(join(dir, 'page.html')), false, guard), undefined, 'a new page is no log');
     assert.equal(guard.size, 1, 'one log file is guarded by identity, however often it was removed');
+  } finally {
+    await running.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A tunnel on this computer (ngrok, cloudflared, a development tunnel) connects from 127.0.0.1
+ * for every visitor on the internet. Before, the loopback address alone made a visitor "this
+ * computer": anyone with the tunnel's URL read the request log and the configuration file. Now
+ * its requests (by the tunnel's public name, allowed with allowedHosts, or with X-Forwarded-For)
+ * get the 404 of a missing file, their listings leave both out, and this computer still reads both;
+ * each asked for by this computer first, so the cached file and the cached listing are the ones
+ * a visitor meets next.
+ */
+test('over TCP from 127.0.0.1 through a tunnel (its public Host, or X-Forwarded-For): the log and the configuration file are 404 and left out of listings; this computer still reads them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'porthole-log-tunnel-'));
+  await writeFile(join(dir, 'hello.txt'), 'hello\n');
+  await writeFile(join(dir, 'porthole.config.json'), JSON.stringify({ listing: true }));
+  const running = await startServer({ root: dir, logFile: join(dir, 'requests.log'), allowedHosts: ['tunnel.example'], reload: { enabled: false } });
+  try {
+    const visitors: Array<{ name: string; host: string; headers: string[] }> = [
+      { name: 'the tunnel\'s public name', host: 'tunnel.example', headers: [] },
+      { name: 'X-Forwarded-For', host: `127.0.0.1:${running.port}`, headers: ['X-Forwarded-For: 203.0.113.7'] },
+      { name: 'Forwarded', host: `localhost:${running.port}`, headers: ['Forwarded: for=203.0.113.7;proto=https'] },
+    ];
+    for (const file of ['/requests.log', '/porthole.config.json']) {
+      assert.equal((await fetchOnce(running.port, request(file))).status, 200, `${file}: this computer`);
+      for (const v of visitors) {
+        const res = await fetchOnce(running.port, request(file, { host: v.host, headers: v.headers }));
+        assert.equal(res.status, 404, `${file} through ${v.name}`);
+      }
+      assert.equal((await fetchOnce(running.port, request(file, { host: `localhost:${running.port}` }))).status, 200, `${file}: this computer, after the visitors`);
+    }
+    const own = (await fetchOnce(running.port, request('/'))).body.toString('utf8');
+    assert.match(own, /requests\.log/, 'this computer\'s listing shows the log');
+    for (const v of visitors) {
+      const res = await fetchOnce(running.port, request('/', { host: v.host, headers: v.headers }));
+      assert.equal(res.status, 200, v.name);
+      const page = res.body.toString('utf8');
+      assert.match(page, /hello\.txt/, `${v.name}: the listing`);
+      assert.doesNotMatch(page, /requests\.log|porthole\.config\.json/, `${v.name}: the listing leaves the log and the configuration file out`);
+    }
   } finally {
     await running.close();
     await rm(dir, { recursive: true, force: true });

@@ -27,6 +27,34 @@ export function isLoopbackBind(host: string): boolean {
   return name === 'localhost' || isLoopbackName(name);
 }
 
+/**
+ * Request fields a proxy or a tunnel adds to name the client it acts for: RFC 7239's `Forwarded`,
+ * the de facto `X-Forwarded-For`, `-Host` and `-Proto` and `X-Real-IP` (ngrok, cloudflared, VS
+ * Code's and code-server's forwarding, nginx's `proxy_set_header` recipes), Cloudflare's
+ * `CF-Connecting-IP`, `True-Client-IP` and `X-Client-IP`. A browser sends none of them.
+ */
+const FORWARDING_FIELDS: ReadonlySet<string> = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'cf-connecting-ip', 'true-client-ip', 'x-client-ip']);
+
+/**
+ * True when a request is this computer's own, for what only this computer may read (the active
+ * request log, the configuration file): it came from a loopback address `clientIp`, its `Host`
+ * (`hostHeader`; undefined: none, HTTP/1.0) names the server by a loopback name (`localhost`,
+ * `*.localhost`, a loopback IP literal), and none of its `headers` (lower-case names) is one a
+ * proxy or a tunnel adds (FORWARDING_FIELDS). A tunnel on this computer (ngrok, cloudflared, a
+ * development tunnel) connects from loopback for every visitor it carries, who asks by the
+ * tunnel's public name or with `X-Forwarded-For`: taken by address alone, anyone with the
+ * tunnel's URL read the log and the configuration file.
+ */
+export function isThisComputersRequest(clientIp: string, headers: ReadonlyArray<readonly [string, string]>, hostHeader: string | undefined): boolean {
+  if (!isLoopbackAddress(clientIp)) return false;
+  if (hostHeader !== undefined) {
+    const name = canonicalHostName(hostHeader);
+    if (name !== 'localhost' && !name.endsWith('.localhost') && !isLoopbackName(name)) return false;
+  }
+  for (const [field] of headers) if (FORWARDING_FIELDS.has(field)) return false;
+  return true;
+}
+
 /** True for a canonical Host name that is a loopback IP literal (127.0.0.0/8, [::1], [::ffff:7fxx:…]). */
 function isLoopbackName(name: string): boolean {
   if (isIP(name) === 4) return name.startsWith('127.');

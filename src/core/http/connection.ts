@@ -29,7 +29,7 @@ import type { Socket } from 'node:net';
 import { read as fsRead } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { isOwnAddress, normaliseIp } from '../access/access-policy';
+import { isOwnAddress, isThisComputersRequest, normaliseIp } from '../access/access-policy';
 import { countOf, escapeForDisplay } from '../text/display-text';
 import { BodyReader, checkContentLength } from './body-reader';
 import { TOKEN_CHARS, isToken } from './http-grammar';
@@ -558,6 +558,19 @@ export class Exchange {
    */
   get fromOwnAddress(): boolean {
     return this.connection.fromOwnAddress;
+  }
+
+  /** fromThisComputer, once worked out. */
+  private thisComputer: boolean | undefined;
+
+  /**
+   * True when this request is this computer's own (isThisComputersRequest: a loopback client
+   * naming the server by a loopback name, through no tunnel or proxy): what only this computer
+   * may read (the active request log, the configuration file) is served to it alone.
+   */
+  get fromThisComputer(): boolean {
+    this.thisComputer ??= isThisComputersRequest(this.clientIp, this.head.headers, this.header('host'));
+    return this.thisComputer;
   }
 
   /** The server's end of the connection: the address and port the request came in on. */

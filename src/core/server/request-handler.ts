@@ -280,17 +280,17 @@ function brokenLink(fsPath: string): string | undefined {
  * Why the SPA fallback file `fallback` cannot answer now (it does not exist; it is a folder, a
  * FIFO, a socket or a device, not a file; it is hidden and
  * dotfiles are off; it is a link that leads out of the root or to a hidden file, so it is refused
- * as any such path; with `clientIp`, it is a file that client may not have: the HTTPS key, the
+ * as any such path; with `thisComputer` (whether the client is this computer: Exchange.fromThisComputer), it is a file that client may not have: the HTTPS key, the
  * active log for another host), or undefined when it can. A stat or two. The server says it at
  * start (no client), and every navigation it would have answered says it in its log note.
  */
-export function spaFallbackProblem(fallback: string, files: StaticOptions, clientIp?: string): string | undefined {
+export function spaFallbackProblem(fallback: string, files: StaticOptions, thisComputer?: boolean): string | undefined {
   const segments = spaFileSegments(fallback);
   if (segments === undefined) return `the single-page app fallback ${escapeForDisplay(fallback)} leaves the served folder; name a file inside it (e.g. index.html)`;
   const target = spaTarget(segments);
   const named = spaShown(segments);
   const own = resolveRequestPath(target, files.dotfiles);
-  const node = own.kind === 'ok' ? answeringNode(own.segments, false, files, clientIp) : undefined;
+  const node = own.kind === 'ok' ? answeringNode(own.segments, false, files, thisComputer) : undefined;
   const fsPath = own.kind === 'ok' ? placeSegments(own.segments, files).fsPath : undefined;
   // A folder or a FIFO of that name is no page: served, every deep link was moved (301) to the
   // folder, its listing or index in place of the app, or refused (403) as not a regular file.
@@ -303,7 +303,7 @@ export function spaFallbackProblem(fallback: string, files: StaticOptions, clien
   if (node !== undefined) {
     // Before any client asks (the start, a change of the option): a guarded file is answered to
     // no one (the HTTPS key) or to this computer only (the request log), so it is no page either.
-    if (clientIp !== undefined || fsPath === undefined) return undefined;
+    if (thisComputer !== undefined || fsPath === undefined) return undefined;
     const guard = guardAt(node.cleanUrl ? `${fsPath}.html` : fsPath, files);
     if (guard === 'never') return `the single-page app fallback ${named} is a file the HTTPS private key or its passphrase was read from, never served; point the fallback at a page in the folder`;
     if (guard === 'loopback') return `the single-page app fallback ${named} is the request log, never a page (other devices get 404 for it); point the fallback at a page in the folder`;
@@ -317,7 +317,7 @@ export function spaFallbackProblem(fallback: string, files: StaticOptions, clien
     // A loop among the folders above it; ENOTDIR, EACCES: nothing usable there, said as missing.
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') return `the single-page app fallback ${named} lies behind a link that leads round in a loop (ELOOP), so it names no file; point the fallback at a page in the folder`;
   }
-  if (there && fsPath !== undefined && clientIp !== undefined && guardedRefusalAt(fsPath, clientIp, files) !== undefined) {
+  if (there && fsPath !== undefined && thisComputer !== undefined && guardedRefusalAt(fsPath, thisComputer, files) !== undefined) {
     return `the single-page app fallback ${named} is a file this client may not have (the HTTPS key or the request log); point the fallback at a page in the folder`;
   }
   const broken = there && fsPath !== undefined ? brokenLink(fsPath) : undefined;
@@ -377,13 +377,13 @@ function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): bool
     // Answered as without the fallback (the file, or its 404), before any look at the disk.
     if (namesAsset(resolved.segments, resolved.trailingSlash)) return false;
     // In the root or a mount; a clean URL's page counts as existing (clean URL first, then SPA).
-    if (existsForRequest(resolved.segments, resolved.trailingSlash, files, ex.clientIp)) return false;
+    if (existsForRequest(resolved.segments, resolved.trailingSlash, files, ex.fromThisComputer)) return false;
   } else if (resolved.kind !== 'no-such-file') {
     return false;
   }
   // A fallback that is missing (or hidden) is no answer: the path asked for is the 404, and the
   // note says why the fallback did not answer (the 404 page then names the path asked for).
-  const problem = spaFallbackProblem(fallback, files, ex.clientIp);
+  const problem = spaFallbackProblem(fallback, files, ex.fromThisComputer);
   if (problem !== undefined) {
     ex.note = `No such file; ${problem}.`;
     sendNotFound(ex, ex.head.path, files).catch(() => ex.connection.failExchange(ex));

@@ -538,7 +538,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
    * led to before is forgotten: the set stays a handful of entries.
    */
   private guardConfigFile(files: FileSet, rootReal: string): void {
-    const reason = `The server's configuration file (${CONFIG_FILE_NAME}) is served only to this computer (loopback clients).`;
+    const reason = `The server's configuration file (${CONFIG_FILE_NAME}) is served only to this computer (loopback clients asking for it by a loopback name, not through a tunnel or proxy).`;
     const configPath = join(rootReal, CONFIG_FILE_NAME);
     files.addPath(configPath, reason);
     const before = this.configGuarded;
