@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE_NAME, ServerError, resolveOptionsWithConfigFile, type ConfigFileChange } from '../../src/core';
-import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CONFIG_ROOT_POLL_MS, logOpenedOutside, logPlaceOutside } from '../../src/core/config/config-file';
 import { RequestLog } from '../../src/core/log/request-log';
@@ -436,6 +436,23 @@ test('an edit that changes the binding or live-reload setup asks for a restart a
   assert.match(change.message, /needs a restart \(reload\.debounceMs\)$/, 'the message names what changed');
   assert.equal(s.server.options.reload.debounceMs, 50);
   assert.equal((await fetchOnce(s.port, request('/folder/'))).status, 200, 'nothing applied: the host restarts');
+});
+
+test('an edit that names a new logFile asks for a restart, checks the file can be opened, and leaves no file of its own behind (a restart under --workers never comes)', async () => {
+  // Before (stop 52's list): the check opened (made) the new log, and under --workers, where the
+  // edit is only said, an empty new.log stayed in the folder though nothing was applied.
+  const root = await rootWith({ listing: true });
+  const s = await serve({ root });
+  const change = await edit(s, root, { listing: true, logFile: 'new.log' });
+  assert.equal(change.kind, 'restart', change.message);
+  assert.match(change.message, /needs a restart \(logFile\)$/);
+  assert.equal(existsSync(join(root, 'new.log')), false, 'no new.log made by the check');
+  // A log file that is there already is left as it is (the check only opens and closes it).
+  const older = '127.0.0.1 - - [02/Dec/2026:16:00:00 +0000] "GET / HTTP/1.1" 200 6 "-" "older"\n';
+  await writeFile(join(root, 'kept.log'), older);
+  const again = await edit(s, root, { listing: true, logFile: 'kept.log' });
+  assert.equal(again.kind, 'restart', again.message);
+  assert.equal(readFileSync(join(root, 'kept.log'), 'utf8'), older);
 });
 
 test('the generated validator is the schema VS Code completes the file with (regenerate after editing the schema)', () => {

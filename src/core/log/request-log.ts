@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { BlockList, isIP } from 'node:net';
 import type { BigIntStats } from 'node:fs';
 import { constants } from 'node:fs';
-import { lstat, open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readlink, realpath, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isLoopbackAddress } from '../access/access-policy';
 import type { RequestRecord } from '../http/request-record';
@@ -927,11 +927,19 @@ export class RequestLog extends EventEmitter<RequestLogEvents> {
 
   /**
    * Rejects, as `openFile` would, when the log file `path` could not be opened (its folder is
-   * missing, it is a file that is not a request log, …); writes nothing into it. A running server
-   * asks this before it restarts for a new log file, so a bad one is refused while it still serves.
+   * missing, it is a file that is not a request log, …); writes nothing into it, and a file the
+   * check itself made is removed again. A running server asks this before it restarts for a new
+   * log file, so a bad one is refused while it still serves; a restart that then never comes (a
+   * config file's edit under `--workers`, which needs a stop and start) left an empty log behind.
    */
   static async checkFile(path: string, rule?: LogPlaceRule): Promise<void> {
-    await (await openRequestLog(path, rule)).close().catch(() => undefined);
+    const existed = await lstat(path).then(
+      () => true,
+      () => false,
+    );
+    const handle = await openRequestLog(path, rule);
+    await handle.close().catch(() => undefined);
+    if (!existed) await unlink(path).catch(() => undefined);
   }
 
   /** The host name of `ip` when already resolved (never starts a lookup; undefined otherwise). */
