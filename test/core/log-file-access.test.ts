@@ -39,11 +39,13 @@ test('policy: the log is refused to every request not from this computer and giv
   files.add(log, logPath);
   // The same path with another inode: the log removed and made again there.
   const remade = { dev: log.dev, ino: log.ino + 1 };
-  assert.match(loopbackOnlyRefusal(log, join(root, 'link-to-log'), false, files) ?? '', /only to this computer/, 'by identity');
-  assert.match(loopbackOnlyRefusal(remade, logPath, false, files) ?? '', /only to this computer/, 'by real path');
-  assert.equal(loopbackOnlyRefusal(other, join(root, 'hello.txt'), false, files), undefined, 'other files are not affected');
-  assert.equal(loopbackOnlyRefusal(log, logPath, true, files), undefined, 'this computer reads it');
-  assert.equal(loopbackOnlyRefusal(log, logPath, false, undefined), undefined, 'no log, nothing refused');
+  const visitor = { fromThisComputer: false };
+  const thisComputer = { fromThisComputer: true };
+  assert.match(loopbackOnlyRefusal(log, join(root, 'link-to-log'), visitor, files) ?? '', /only to this computer/, 'by identity');
+  assert.match(loopbackOnlyRefusal(remade, logPath, visitor, files) ?? '', /only to this computer/, 'by real path');
+  assert.equal(loopbackOnlyRefusal(other, join(root, 'hello.txt'), visitor, files), undefined, 'other files are not affected');
+  assert.equal(loopbackOnlyRefusal(log, logPath, thisComputer, files), undefined, 'this computer reads it');
+  assert.equal(loopbackOnlyRefusal(log, logPath, visitor, undefined), undefined, 'no log, nothing refused');
 });
 
 test('policy: a request is this computer\'s only from a loopback address, by a loopback name, through no proxy or tunnel', () => {
@@ -165,12 +167,12 @@ test('the log removed and made again is guarded by its identity too: renamed awa
     // logrotate without copytruncate, `mv access.log old.log`: the server writes on into old.log.
     renameSync(logFile, join(dir, 'old.log'));
     const moved = join(dir, 'old.log');
-    assert.match(loopbackOnlyRefusal(statSync(moved), realpathSync(moved), false, guard) ?? '', /only to this computer/, 'the re-made log, renamed, is refused to a network client');
+    assert.match(loopbackOnlyRefusal(statSync(moved), realpathSync(moved), { fromThisComputer: false }, guard) ?? '', /only to this computer/, 'the re-made log, renamed, is refused to a network client');
     // The removed log's number is free now: a page made next may get it (ext4), and is served to everyone.
     await writeFile(join(dir, 'page.html'), '<p>page</p>');
     const page = statSync(join(dir, 'page.html'));
     if (page.ino !== removedIno) console.log('# page.html did not get the removed log\'s inode number on this file system');
-    assert.equal(loopbackOnlyRefusal(page, realpathSync(join(dir, 'page.html')), false, guard), undefined, 'a new page is no log');
+    assert.equal(loopbackOnlyRefusal(page, realpathSync(join(dir, 'page.html')), { fromThisComputer: false }, guard), undefined, 'a new page is no log');
     assert.equal(guard.size, 1, 'one log file is guarded by identity, however often it was removed');
   } finally {
     await running.close();

@@ -118,12 +118,21 @@ export class FileSet {
 }
 
 /**
- * Why the file `file` at real path `realPath` may not be sent to a client (the log note), or
- * undefined when it may: undefined for every file not in `files`, and for every request from this
- * computer (`thisComputer`: Exchange.fromThisComputer, which a tunnel's visitors are not).
+ * Who asks for a file, as the guards see it: whether the request is this computer's own
+ * (Exchange.fromThisComputer, which a tunnel's visitors are not). Read only when a guarded file is
+ * at stake: working it out reads the request's Host and fields.
  */
-export function loopbackOnlyRefusal(file: FileIdentity, realPath: string, thisComputer: boolean, files: FileSet | undefined): string | undefined {
-  if (files === undefined || !files.has(file, realPath) || thisComputer) return undefined;
+export interface RequestOrigin {
+  readonly fromThisComputer: boolean;
+}
+
+/**
+ * Why the file `file` at real path `realPath` may not be sent to `asker` (the log note), or
+ * undefined when it may: undefined for every file not in `files`, and for every request from this
+ * computer.
+ */
+export function loopbackOnlyRefusal(file: FileIdentity, realPath: string, asker: RequestOrigin, files: FileSet | undefined): string | undefined {
+  if (files === undefined || !files.has(file, realPath) || asker.fromThisComputer) return undefined;
   return files.reasonFor(file, realPath) ?? 'The active request log is served only to this computer (loopback clients asking for it by a loopback name, not through a tunnel or proxy).';
 }
 
@@ -136,13 +145,13 @@ export interface GuardedFiles {
 }
 
 /**
- * Why the file `file` at real path `realPath` may not be sent to the client (`thisComputer`: whether it is this computer; the log note; the
+ * Why the file `file` at real path `realPath` may not be sent to `asker` (the log note; the
  * answer is the 404 of a missing file), or undefined when it may: a never-served file to every
  * client, the active log to every client but this computer (loopbackOnlyRefusal).
  */
-export function guardedRefusal(file: FileIdentity, realPath: string, thisComputer: boolean, guarded: GuardedFiles): string | undefined {
+export function guardedRefusal(file: FileIdentity, realPath: string, asker: RequestOrigin, guarded: GuardedFiles): string | undefined {
   if (guarded.neverServed?.has(file, realPath) === true) return 'A file the HTTPS private key or its passphrase was read from is never served.';
-  return loopbackOnlyRefusal(file, realPath, thisComputer, guarded.loopbackOnly);
+  return loopbackOnlyRefusal(file, realPath, asker, guarded.loopbackOnly);
 }
 
 /**
@@ -161,19 +170,19 @@ export function guardsAny(guarded: GuardedFiles): boolean {
 
 /**
  * guardedRefusal for what the path `fsPath` (absolute; a last symlink followed) names now, or
- * undefined when it may be sent to the client (`thisComputer`: whether it is this computer), is no file of `guarded`, or is not there: one stat
+ * undefined when it may be sent to `asker`, is no file of `guarded`, or is not there: one stat
  * and one realpath, only when `guarded` names any file. For the answers that tell whether a
  * path names something without sending it (the SPA fallback's existence check, clean URLs): a
  * guarded file counts there as missing, as its own request answers it (404), so no status tells
  * that the key or the log is there.
  */
-export function guardedRefusalAt(fsPath: string, thisComputer: boolean, guarded: GuardedFiles): string | undefined {
+export function guardedRefusalAt(fsPath: string, asker: RequestOrigin, guarded: GuardedFiles): string | undefined {
   if (!guardsAny(guarded)) return undefined;
   // Nothing is kept from this computer but the HTTPS key's files: no stat for it otherwise (the
   // configuration file is guarded on every server that reads one).
-  if (guarded.neverServed?.guardsAnything !== true && thisComputer) return undefined;
+  if (guarded.neverServed?.guardsAnything !== true && asker.fromThisComputer) return undefined;
   const file = regularFileAt(fsPath);
-  return file === undefined ? undefined : guardedRefusal(file.st, file.real, thisComputer, guarded);
+  return file === undefined ? undefined : guardedRefusal(file.st, file.real, asker, guarded);
 }
 
 /** The stat and real path of the regular file `fsPath` names now (a last symlink followed), or undefined when it names none. */

@@ -47,7 +47,7 @@ import { formatSize } from '../text/format-size';
 import { NO_SUCH_FILE, failure, nearestRefusal, openContained, type ContainmentOptions, type Refused } from './open-contained';
 import { mountFor, type MountedFolder } from './mounts';
 import { listFolder, type ListedFolder, type ListingGuard, type MountHere } from './listing';
-import { guardedFromAnyone, guardedRefusal, guardedRefusalAt, guardsAny, type FileSet } from './loopback-only';
+import { guardedFromAnyone, guardedRefusal, guardedRefusalAt, guardsAny, type FileSet, type RequestOrigin } from './loopback-only';
 
 export { openContained, type Opened } from './open-contained';
 
@@ -134,10 +134,10 @@ function containedUnder(rootReal: string, opts: StaticOptions, mount = rootReal 
  * answers as a missing file (statExisting: a name too long, a loop of links). A file the client may not
  * have (guardedRefusalAt: the HTTPS key, the active log for other hosts) counts as missing too, as
  * its request answers it: the fallback's 200 against its 404 told that `/localhost-key.pem` is there.
- * `thisComputer`: whether the client is this computer (Exchange.fromThisComputer); undefined: no client (the start's check of the fallback file), guarded files not judged.
+ * `asker`: who asks (RequestOrigin: the exchange); undefined: no client (the start's check of the fallback file), guarded files not judged.
  */
-export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions, thisComputer?: boolean): boolean {
-  return answeringNode(segments, trailingSlash, opts, thisComputer) !== undefined;
+export function existsForRequest(segments: readonly string[], trailingSlash: boolean, opts: StaticOptions, asker?: RequestOrigin): boolean {
+  return answeringNode(segments, trailingSlash, opts, asker) !== undefined;
 }
 
 /**
@@ -152,28 +152,28 @@ export function answeringNode(
   segments: readonly string[],
   trailingSlash: boolean,
   opts: StaticOptions,
-  thisComputer?: boolean,
+  asker?: RequestOrigin,
 ): { readonly stats: Stats | undefined; readonly cleanUrl: boolean } | undefined {
   const placed = placeSegments(segments, opts);
   const known = statExisting(placed.fsPath);
   // A path ending in `/` names a folder: a file there is missing (the OS says ENOTDIR). A
   // refused one is missing too, and its clean URL's page may answer it (lookupPath).
-  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory()) && servable(placed.fsPath, placed.within, opts, thisComputer)) {
+  if (known !== 'missing' && !(trailingSlash && known !== undefined && !known.isDirectory()) && servable(placed.fsPath, placed.within, opts, asker)) {
     return { stats: known, cleanUrl: false };
   }
   const html = cleanUrlCandidate(placed, trailingSlash, opts);
   if (html === undefined) return undefined;
   const page = statExisting(html);
-  return page !== 'missing' && servable(html, placed.within, opts, thisComputer) ? { stats: page, cleanUrl: true } : undefined;
+  return page !== 'missing' && servable(html, placed.within, opts, asker) ? { stats: page, cleanUrl: true } : undefined;
 }
 
 /**
- * True when what `fsPath` names (it is there) may be served to the client (`thisComputer`: whether it is this computer): its real path is not
+ * True when what `fsPath` names (it is there) may be served to `asker` (RequestOrigin: the exchange): its real path is not
  * refused (nearestRefusal: hidden, or out of `within` without followSymlinks) and it is no file
- * guarded from that client (guardedRefusalAt; not judged when `thisComputer` is undefined).
+ * guarded from that client (guardedRefusalAt; not judged when `asker` is undefined).
  */
-function servable(fsPath: string, within: ContainmentOptions, opts: StaticOptions, thisComputer: boolean | undefined): boolean {
-  return nearestRefusal(fsPath, within) === undefined && (thisComputer === undefined || guardedRefusalAt(fsPath, thisComputer, opts) === undefined);
+function servable(fsPath: string, within: ContainmentOptions, opts: StaticOptions, asker: RequestOrigin | undefined): boolean {
+  return nearestRefusal(fsPath, within) === undefined && (asker === undefined || guardedRefusalAt(fsPath, asker, opts) === undefined);
 }
 
 /** The clean URL's `.html` path for a missing path, when clean URLs apply to it. */
@@ -247,7 +247,7 @@ export function serveCachedHit(ex: Exchange, rawPath: string, opts: StaticOption
   const key = cacheKeyOf(rawPath);
   const hit = cachedEntry(key, opts);
   if (hit === undefined) return sendKnownMissing(ex, rawPath, key, opts);
-  if (guardedRefusal(hit, hit.real, ex.fromThisComputer, opts) !== undefined) return false;
+  if (guardedRefusal(hit, hit.real, ex, opts) !== undefined) return false;
   sendCachedFile(ex, hit, key, opts);
   return true;
 }
@@ -261,7 +261,7 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   const hit = cachedEntry(key, opts);
   if (hit !== undefined) {
     // Cached, yet serveCachedHit left it: not for this client (the active log file to another host).
-    ex.note = guardedRefusal(hit, hit.real, ex.fromThisComputer, opts);
+    ex.note = guardedRefusal(hit, hit.real, ex, opts);
     await sendNotFound(ex, rawPath, opts);
     return;
   }
@@ -284,7 +284,7 @@ export async function serveStatic(ex: Exchange, rawPath: string, opts: StaticOpt
   }
   // A path the SPA fallback rewrote (documentPath set) is never redirected: the browser asked for another.
   const askedIn = currentEpoch();
-  const found = await lookupPath(resolved.segments, resolved.trailingSlash, opts, ex.fromThisComputer, ex.documentPath === undefined);
+  const found = await lookupPath(resolved.segments, resolved.trailingSlash, opts, ex, ex.documentPath === undefined);
   // Nothing on disk answers this path (whoever asks: a refusal for one client has its own reason),
   // as of this same turn: an answer that came from the thread pool in a later turn is older than
   // the requests read in that turn, so it is not remembered for them.
@@ -329,7 +329,7 @@ export type Lookup =
 /**
  * The file-system half of serveStatic, for a resolved request path: opens the file, or the
  * folder's index file, and answers nothing (a found file or folder is open: hand it to
- * answerLookup or sendFile, or close it). `thisComputer` (Exchange.fromThisComputer) decides whether a loopback-only file (the
+ * answerLookup or sendFile, or close it). `asker` (RequestOrigin: the exchange) decides whether a loopback-only file (the
  * active request log) may be served to the client (a 404 for other hosts). `redirects` false: a
  * clean-URL redirect of `x.html` is not made (the SPA fallback's own file is served as it is).
  */
@@ -337,13 +337,13 @@ export async function lookupPath(
   segments: readonly string[],
   trailingSlash: boolean,
   opts: StaticOptions,
-  thisComputer: boolean,
+  asker: RequestOrigin,
   redirects = true,
 ): Promise<Lookup> {
   const placed = placeSegments(segments, opts);
   const { fsPath, within } = placed;
   const known = statFirst(fsPath);
-  if (known === 'missing') return cleanUrlLookup(segments, placed, trailingSlash, opts, thisComputer, redirects);
+  if (known === 'missing') return cleanUrlLookup(segments, placed, trailingSlash, opts, asker, redirects);
   // A path ending in `/` names a folder (RFC 3986 §3.3 hierarchy; nginx and Apache answer 404,
   // the OS gives ENOTDIR): `/app.js/` is not `/app.js`, and `/about.html/` is not redirected.
   if (trailingSlash && known !== undefined && !known.isDirectory()) return NOT_A_FOLDER;
@@ -355,7 +355,7 @@ export async function lookupPath(
       // try_files, disable_symlinks on, passes over a refused file the same way). Otherwise
       // `/page` was a 404 beside a served page.html, and whether `page` led to an existing file
       // out of the root showed in /page.html's 200 against its 301.
-      const page = await cleanUrlLookup(segments, placed, trailingSlash, opts, thisComputer, redirects);
+      const page = await cleanUrlLookup(segments, placed, trailingSlash, opts, asker, redirects);
       return page.kind === 'missing' ? target : page;
     }
     case 'forbidden':
@@ -371,12 +371,12 @@ export async function lookupPath(
       // page answers, or `/key` was a 404 beside a served key.html only while the key was there.
       // Judged before the clean-URL redirect: a guarded `x.html` (`/keys/index.html` linked to the
       // key) moved with a 301 where a missing one is a 404, which told that it is there.
-      const guarded = privateRefusal(target, opts, thisComputer);
+      const guarded = privateRefusal(target, opts, asker);
       if (guarded !== undefined) {
-        const page = await cleanUrlLookup(segments, placed, trailingSlash, opts, thisComputer, redirects);
+        const page = await cleanUrlLookup(segments, placed, trailingSlash, opts, asker, redirects);
         return page.kind === 'missing' ? guarded : page;
       }
-      const moved = redirects ? cleanUrlRedirect(segments, placed, opts, thisComputer) : undefined;
+      const moved = redirects ? cleanUrlRedirect(segments, placed, opts, asker) : undefined;
       if (moved !== undefined) {
         await target.file.close().catch(() => undefined);
         return moved;
@@ -419,7 +419,7 @@ export async function lookupPath(
       // An index this client may not have (the HTTPS key, the active log for other hosts) is as
       // missing, as a refused one is: the next index name or the listing (which leaves it out)
       // answers. Its 404 against the listing's 200 told that the folder's index is a guarded file.
-      if (privateRefusal(index, opts, thisComputer) !== undefined) continue;
+      if (privateRefusal(index, opts, asker) !== undefined) continue;
       await target.handle?.close().catch(() => undefined);
       // The folder's ctime: a name added there (a new index.html) changes it, and no utimes() sets it back.
       const dir = { path: fsPath, ctimeMs: target.stat.ctimeMs };
@@ -445,7 +445,7 @@ async function cleanUrlLookup(
   placed: Placed,
   trailingSlash: boolean,
   opts: StaticOptions,
-  thisComputer: boolean,
+  asker: RequestOrigin,
   redirects: boolean,
 ): Promise<Lookup> {
   const htmlPath = cleanUrlCandidate(placed, trailingSlash, opts);
@@ -457,7 +457,7 @@ async function cleanUrlLookup(
     return { kind: 'missing', reason: NO_SUCH_FILE };
   }
   if (page.kind !== 'file') return page;
-  const refused = privateRefusal(page, opts, thisComputer);
+  const refused = privateRefusal(page, opts, asker);
   if (refused !== undefined) return refused;
   if (redirects && segments[segments.length - 1] === 'index') {
     await page.file.close().catch(() => undefined);
@@ -472,7 +472,7 @@ async function cleanUrlLookup(
  * the client, counts as none) moves to `x` (and `index.html` to its folder, `…/`), so each page has one URL.
  * Only GET and HEAD reach the files, so 301 and 308 would act alike; 301, as for a folder's slash.
  */
-function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: StaticOptions, thisComputer: boolean): Lookup | undefined {
+function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: StaticOptions, asker: RequestOrigin): Lookup | undefined {
   const last = segments[segments.length - 1];
   if (opts.cleanUrls !== true || last === undefined || placed.rest.length === 0 || !last.endsWith('.html')) return undefined;
   const stem = last.slice(0, -'.html'.length);
@@ -490,7 +490,7 @@ function cleanUrlRedirect(segments: readonly string[], placed: Placed, opts: Sta
   // `x` takes the URL only when it may be served: a refused one (hidden, a link out of the root)
   // is as missing (lookupPath answers `/x` with x.html then).
   const stemPath = stemPlaced.fsPath;
-  if (statExisting(stemPath) !== 'missing' && servable(stemPath, placed.within, opts, thisComputer)) return undefined;
+  if (statExisting(stemPath) !== 'missing' && servable(stemPath, placed.within, opts, asker)) return undefined;
   return { kind: 'moved', segments: stemSegments, trailingSlash: false };
 }
 
@@ -504,8 +504,8 @@ export function isActiveLog(st: Stats, real: string, opts: StaticOptions): boole
 }
 
 /** A file that only loopback clients may read, asked for by another host: closed, and a 404. */
-function privateRefusal(found: { readonly file: FileHandle; readonly stat: Stats; readonly real: string }, opts: StaticOptions, thisComputer: boolean): Lookup | undefined {
-  const reason = guardedRefusal(found.stat, found.real, thisComputer, opts);
+function privateRefusal(found: { readonly file: FileHandle; readonly stat: Stats; readonly real: string }, opts: StaticOptions, asker: RequestOrigin): Lookup | undefined {
+  const reason = guardedRefusal(found.stat, found.real, asker, opts);
   if (reason === undefined) return undefined;
   void found.file.close().catch(() => undefined);
   return { kind: 'missing', reason };
@@ -1082,7 +1082,7 @@ function sendSibling(ex: Exchange, id: Identity, coding: ContentCoding, st: Stat
         return;
       }
       // Emptied since it was chosen (a build truncating it): no encoding of the file now.
-      if (guardedRefusal(opened.stat, opened.real, ex.fromThisComputer, opts) !== undefined || opened.stat.size === 0) {
+      if (guardedRefusal(opened.stat, opened.real, ex, opts) !== undefined || opened.stat.size === 0) {
         await opened.file.close().catch(() => undefined);
         fallback();
         return;
@@ -1571,16 +1571,16 @@ function notFoundPage(shown: string): string {
 
 /** A folder's listing (built or reused, bounded: listing.ts), or why there is none; closes the folder. */
 /**
- * What a listing for a client leaves out (`thisComputer`: whether it is this computer, Exchange.fromThisComputer): the files guardedRefusal refuses it (the HTTPS key and
+ * What a listing for `asker` (RequestOrigin: the exchange) leaves out: the files guardedRefusal refuses it (the HTTPS key and
  * passphrase files always, the active log to other hosts), or undefined when there are none. A
  * listing that showed `localhost-key.pem` with its size, date and link told every visitor what
  * its request's 404 hides. Loopback clients and others get their own pages (the log).
  */
-function listingGuard(thisComputer: boolean, opts: StaticOptions): ListingGuard | undefined {
+function listingGuard(asker: RequestOrigin, opts: StaticOptions): ListingGuard | undefined {
   if (!guardsAny(opts)) return undefined;
   return {
-    key: opts.loopbackOnly?.guardsAnything === true && thisComputer ? 'loopback' : 'other',
-    hides: (id, realPath) => guardedRefusal(id, realPath, thisComputer, opts) !== undefined,
+    key: opts.loopbackOnly?.guardsAnything === true && asker.fromThisComputer ? 'loopback' : 'other',
+    hides: (id, realPath) => guardedRefusal(id, realPath, asker, opts) !== undefined,
   };
 }
 
@@ -1615,7 +1615,7 @@ function mountsHere(segments: readonly string[], opts: StaticOptions): MountHere
 async function sendListing(ex: Exchange, folder: ListedFolder & { readonly within: ContainmentOptions }, opts: StaticOptions): Promise<void> {
   let result;
   try {
-    result = await listFolder(folder, folder.within, opts, listingGuard(ex.fromThisComputer, opts), answeredElsewhere(folder.segments, opts), mountsHere(folder.segments, opts));
+    result = await listFolder(folder, folder.within, opts, listingGuard(ex, opts), answeredElsewhere(folder.segments, opts), mountsHere(folder.segments, opts));
   } finally {
     await folder.handle?.close().catch(() => undefined);
   }

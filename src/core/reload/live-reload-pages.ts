@@ -363,7 +363,7 @@ async function servePage(
   ctx: PageContext,
 ): Promise<void> {
   // The SPA fallback's file (documentPath set) is served as it is, never redirected (clean URLs).
-  const found = await lookupPath(segments, trailingSlash, ctx.files, ex.fromThisComputer, ex.documentPath === undefined);
+  const found = await lookupPath(segments, trailingSlash, ctx.files, ex, ex.documentPath === undefined);
   if (found.kind !== 'file') {
     await answerLookup(ex, ex.head.path, found, ctx.files);
     return;

@@ -17,7 +17,7 @@ import { fetchSiteClass, loaderUnnamed, loopbackPageOfOtherName, type ClientFilt
 import type { HeaderList } from '../http/request-record';
 import { lstatSync, statSync } from 'node:fs';
 import { answeringNode, existsForRequest, placeSegments, refuseBadPath, sendNotFound, serveCachedHit, serveStatic, type StaticOptions } from '../files/static-files';
-import { guardAt, guardedRefusalAt } from '../files/loopback-only';
+import { guardAt, guardedRefusalAt, type RequestOrigin } from '../files/loopback-only';
 import { nodeKind } from '../text/fs-problem';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { PLATFORM_NAME_FOLDING, sameFileName } from '../files/hidden-names';
@@ -280,17 +280,17 @@ function brokenLink(fsPath: string): string | undefined {
  * Why the SPA fallback file `fallback` cannot answer now (it does not exist; it is a folder, a
  * FIFO, a socket or a device, not a file; it is hidden and
  * dotfiles are off; it is a link that leads out of the root or to a hidden file, so it is refused
- * as any such path; with `thisComputer` (whether the client is this computer: Exchange.fromThisComputer), it is a file that client may not have: the HTTPS key, the
+ * as any such path; with `asker` (RequestOrigin: the exchange), it is a file that client may not have: the HTTPS key, the
  * active log for another host), or undefined when it can. A stat or two. The server says it at
  * start (no client), and every navigation it would have answered says it in its log note.
  */
-export function spaFallbackProblem(fallback: string, files: StaticOptions, thisComputer?: boolean): string | undefined {
+export function spaFallbackProblem(fallback: string, files: StaticOptions, asker?: RequestOrigin): string | undefined {
   const segments = spaFileSegments(fallback);
   if (segments === undefined) return `the single-page app fallback ${escapeForDisplay(fallback)} leaves the served folder; name a file inside it (e.g. index.html)`;
   const target = spaTarget(segments);
   const named = spaShown(segments);
   const own = resolveRequestPath(target, files.dotfiles);
-  const node = own.kind === 'ok' ? answeringNode(own.segments, false, files, thisComputer) : undefined;
+  const node = own.kind === 'ok' ? answeringNode(own.segments, false, files, asker) : undefined;
   const fsPath = own.kind === 'ok' ? placeSegments(own.segments, files).fsPath : undefined;
   // A folder or a FIFO of that name is no page: served, every deep link was moved (301) to the
   // folder, its listing or index in place of the app, or refused (403) as not a regular file.
@@ -303,7 +303,7 @@ export function spaFallbackProblem(fallback: string, files: StaticOptions, thisC
   if (node !== undefined) {
     // Before any client asks (the start, a change of the option): a guarded file is answered to
     // no one (the HTTPS key) or to this computer only (the request log), so it is no page either.
-    if (thisComputer !== undefined || fsPath === undefined) return undefined;
+    if (asker !== undefined || fsPath === undefined) return undefined;
     const guard = guardAt(node.cleanUrl ? `${fsPath}.html` : fsPath, files);
     if (guard === 'never') return `the single-page app fallback ${named} is a file the HTTPS private key or its passphrase was read from, never served; point the fallback at a page in the folder`;
     if (guard === 'loopback') return `the single-page app fallback ${named} is the request log, never a page (other devices get 404 for it); point the fallback at a page in the folder`;
@@ -317,7 +317,7 @@ export function spaFallbackProblem(fallback: string, files: StaticOptions, thisC
     // A loop among the folders above it; ENOTDIR, EACCES: nothing usable there, said as missing.
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') return `the single-page app fallback ${named} lies behind a link that leads round in a loop (ELOOP), so it names no file; point the fallback at a page in the folder`;
   }
-  if (there && fsPath !== undefined && thisComputer !== undefined && guardedRefusalAt(fsPath, thisComputer, files) !== undefined) {
+  if (there && fsPath !== undefined && asker !== undefined && guardedRefusalAt(fsPath, asker, files) !== undefined) {
     return `the single-page app fallback ${named} is a file this client may not have (the HTTPS key or the request log); point the fallback at a page in the folder`;
   }
   const broken = there && fsPath !== undefined ? brokenLink(fsPath) : undefined;
@@ -377,13 +377,13 @@ function spaFallback(ex: Exchange, fallback: string, files: StaticOptions): bool
     // Answered as without the fallback (the file, or its 404), before any look at the disk.
     if (namesAsset(resolved.segments, resolved.trailingSlash)) return false;
     // In the root or a mount; a clean URL's page counts as existing (clean URL first, then SPA).
-    if (existsForRequest(resolved.segments, resolved.trailingSlash, files, ex.fromThisComputer)) return false;
+    if (existsForRequest(resolved.segments, resolved.trailingSlash, files, ex)) return false;
   } else if (resolved.kind !== 'no-such-file') {
     return false;
   }
   // A fallback that is missing (or hidden) is no answer: the path asked for is the 404, and the
   // note says why the fallback did not answer (the 404 page then names the path asked for).
-  const problem = spaFallbackProblem(fallback, files, ex.fromThisComputer);
+  const problem = spaFallbackProblem(fallback, files, ex);
   if (problem !== undefined) {
     ex.note = `No such file; ${problem}.`;
     sendNotFound(ex, ex.head.path, files).catch(() => ex.connection.failExchange(ex));
