@@ -34,7 +34,9 @@ const UNSAFE = (code: number): boolean =>
   // Every space but the space itself (Unicode's Zs), drawn as a space (helper-119).
   (/\p{Space_Separator}/u.test(String.fromCodePoint(code)) && code !== 0x20) ||
   // The blank Braille pattern, drawn as a space by most terminal fonts (helper-122).
-  code === 0x2800;
+  code === 0x2800 ||
+  // Every format character (Cf) but the ZWJ: U+FFF9–U+FFFB are no Default_Ignorable_Code_Point (helper-169).
+  (/\p{Cf}/u.test(String.fromCodePoint(code)) && !KEPT_INVISIBLE(code));
 
 function hasUnsafe(text: string): boolean {
   for (const c of text) if (UNSAFE(c.codePointAt(0) ?? 0)) return true;
@@ -71,6 +73,28 @@ void test('characters drawn as nothing are escaped, so two names that differ by 
     const c = String.fromCodePoint(code);
     assert.equal(escapeForDisplay(c), UNSAFE(code) ? `\\u{${code.toString(16)}}` : c, `U+${code.toString(16)}`);
   }
+});
+
+void test('a target or method that spells an escape itself never reads as one holding the character: a backslash before x or u is \\x5c; other backslashes are kept (helper-169)', () => {
+  // Before: `GET /a.txt?\x1b[2J\u202e 200` was printed for the literal text and for a real ESC and RLO alike.
+  const line = (target: string, method = 'GET'): string => formatShortLine(requestRecord({ method, target, status: 200 }));
+  assert.ok(line('/a.txt?\\x1b[2J\\u202e').includes(' GET /a.txt?\\x5cx1b[2J\\x5cu202e 200 '), line('/a.txt?\\x1b[2J\\u202e'));
+  // The target as the parser keeps it: one latin1 character per byte of the UTF-8 sent.
+  const real = Buffer.from('/a.txt?\u001b[2J\u202e', 'utf8').toString('latin1');
+  assert.ok(line(real).includes(' GET /a.txt?\\x1b[2J\\u202e 200 '), line(real));
+  assert.ok(line('/a\\b\\').includes(' GET /a\\b\\ 200 '), 'other backslashes are kept');
+  // Each way of writing it differs from the others once shown; so do the raw byte and its spelling.
+  const spelt = ['/\\x1b', '/\u001b', '/\\x5cx1b', '/\\\\x1b', '/\\u{1b}', '/\\u001b', '/\u00ff', '/\\xff', real, '/a.txt?\\x1b[2J\\u202e'];
+  const shown = spelt.map((t) => line(t));
+  assert.equal(new Set(shown).size, spelt.length, JSON.stringify(shown));
+  assert.equal(methodForDisplay('G\\x45T'), 'G\\x5cx45T');
+  assert.notEqual(methodForDisplay('G\\xc3T'), methodForDisplay('G\u00c3T'));
+});
+
+void test('format characters (Cf) are escaped: U+FFF9–U+FFFB are no Default_Ignorable_Code_Point yet hid the text between them (helper-169)', () => {
+  assert.equal(escapeForDisplay('/a\ufff9b\ufffac\ufffb'), '/a\\ufff9b\\ufffac\\ufffb');
+  assert.equal(escapeForDisplay('\u0600\u{13430}\u{1d173}'), '\\u0600\\u{13430}\\u{1d173}');
+  assert.equal(escapeForDisplay('C:\\Users\\me\\x64'), 'C:\\Users\\me\\x64', 'a path a person gave is not the request fields\' matter');
 });
 
 void test('bidi overrides and isolates, C1 CSI, DEL, CR LF and separators', () => {

@@ -31,9 +31,14 @@ import { isUtf8 } from 'node:buffer';
  * drawn as a space, one in a method or a target (where a request can hold no space) made the
  * terminal line read as another request (`GET /.env 200 812B 0ms` before the real status,
  * helper-119); and the blank Braille pattern U+2800, no space to Unicode but drawn as one by most
- * terminal fonts (helper-122).
+ * terminal fonts (helper-122). And every format character (Unicode's General_Category Cf: the
+ * interlinear annotation marks U+FFF9–U+FFFB, the Arabic number signs U+0600–U+0605, the
+ * Egyptian hieroglyph format controls, …), some of which are no Default_Ignorable_Code_Point yet
+ * drawn as nothing or hide the text between them (helper-169: U+FFF9 reached a 404 page raw).
+ * (A backslash that begins what reads as an escape is the request fields' own matter:
+ * targetForDisplay, methodForDisplay.)
  */
-const UNSAFE_CLASS = String.raw`(?![\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\p{Default_Ignorable_Code_Point}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2800]`;
+const UNSAFE_CLASS = String.raw`(?![\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\p{Default_Ignorable_Code_Point}\p{Cf}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2800]`;
 // The class matches one code point at a time on purpose: a ZWJ or a variation selector is only
 // named (in the lookahead) to be kept, never combined with what stands before it.
 // eslint-disable-next-line no-misleading-character-class
@@ -142,12 +147,24 @@ export function escapeLinesForDisplay(text: string, maxChars: number, maxLines: 
  * A request target as a person should read it. The parser keeps a target's bytes one character
  * each (latin1); raw non-ASCII bytes (a 400, but logged) are UTF-8 when a client sends any, and
  * shown as those characters (`/café.html`, not `/cafÃ©.html`, helper-49); bytes that are no UTF-8
- * show as `\xHH`, as the log file has them. Control and bidi characters are left for
+ * show as `\xHH`, as the log file has them, and a backslash before `x` or `u` as `\x5c`
+ * (backslashEscapesAsHex). Control and bidi characters are left for
  * escapeForDisplay, which every caller applies to the whole line. Pure; never throws.
  */
 export function targetForDisplay(target: string): string {
-  const text = wireText(target);
-  return text !== target ? text : highBytesAsHex(target);
+  const sent = backslashEscapesAsHex(target);
+  const text = wireText(sent);
+  return text !== sent ? text : highBytesAsHex(sent);
+}
+
+/**
+ * `text` (a request field as sent) with each backslash that begins what would read as an escape
+ * (`\x`, `\u`) shown as `\x5c`, as the log file has a backslash: escapes are `\xhh`, `\uhhhh` and
+ * `\u{…}`, and a target that spelt `\x1b[2J` itself read exactly as one that held a real ESC
+ * (helper-169). Any other backslash is kept as it is.
+ */
+function backslashEscapesAsHex(text: string): string {
+  return text.includes('\\') ? text.replace(/\\(?=[xu])/g, '\\x5c') : text;
 }
 
 /** `text` (one latin1 character per byte) with every byte from 0x80 up as `\xhh`. */
@@ -164,7 +181,7 @@ function highBytesAsHex(text: string): string {
  * the whole line. Pure; never throws.
  */
 export function methodForDisplay(method: string): string {
-  return highBytesAsHex(method);
+  return highBytesAsHex(backslashEscapesAsHex(method));
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
