@@ -289,6 +289,44 @@ console.error('nested', { at: when, seen: new Set([new Map()]) }, big);
   }
 });
 
+test('errors mode: a message longer than the page\'s cut says how much more there was (helper-170: cut at exactly 2,000 characters, silently)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await writeFile(
+    path.join(site, 'long.html'),
+    `<!doctype html><meta charset="utf-8"><title>long</title><script>
+console.error('E'.repeat(2100));
+console.error('two', 'y'.repeat(2500));
+throw new Error('z'.repeat(3000));
+</script>\n`,
+  );
+  const cli = await startCli([site, '--port', '0', '--quiet', '--no-host-names', '--console', 'errors']);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    await tab.goto(`${cli.url}long.html`, { waitUntil: 'load' });
+    const page = `${cli.url}long.html`;
+    await lineWhere(cli.stdoutLines, (l) => l.includes('Uncaught') || l.includes('zzz'), 'the uncaught error');
+    await lineWhere(cli.stdoutLines, (l) => l.includes(': two '), 'the second message');
+    const texts = cli.stdoutLines.filter((l) => l.includes(page) && /E{100}|y{100}|z{100}/.test(l)).map((l) => l.slice(l.indexOf(`${page}: `) + page.length + 2).replace(/ \(http:\S+\)$/, ''));
+    assert.equal(texts.length, 3, texts.join('\n'));
+    for (const [text, letter, total, before] of [
+      [texts.find((t) => t.startsWith('E')), 'E', 2100, ''],
+      [texts.find((t) => t.startsWith('two')), 'y', 2500, 'two '],
+      [texts.find((t) => t.includes('zzz')), 'z', 3000, undefined],
+    ]) {
+      assert.ok(text !== undefined, letter);
+      const m = new RegExp(`(${letter}+) … \\((\\d+) more characters\\)$`).exec(text);
+      assert.ok(m, `${letter}: the cut says so: ${text.slice(-80)}`);
+      assert.ok(text.length <= 2000 + 80, `${letter}: still cut (${text.length})`);
+      if (before !== undefined) assert.ok(text.startsWith(before), text.slice(0, 40));
+      // The letters shown and the count it gives add up to the letters the page logged.
+      assert.equal(m[1].length + Number(m[2]), total, `${letter}: ${m[1].length} shown + ${m[2]} more = ${total}`);
+    }
+  } finally {
+    await context.close();
+    await cli.stop();
+  }
+});
+
 test('errors mode: a typed array and an ArrayBuffer are shown with their elements and length, not as their index keys or {}', { timeout: TEST_TIMEOUT_MS }, async () => {
   await writeFile(
     path.join(site, 'binary.html'),

@@ -726,9 +726,21 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   var BATCH_MS = 100, MAX_MESSAGE_CHARS = 16000;
   var forwarding = 'off', hooked = null, queue = [], queueDropped = 0, flushTimer = null, busy = false;
   var clientUrl = tag && tag.src ? tag.src.split('?')[0] : '';
+  // At most max characters; a longer text is cut and ends with how much more there was, within
+  // max (the server's own cut then leaves it whole): cut silently, a 2,500-character message was
+  // shown as exactly 2,000 and read as complete (helper-170).
   function cut(text, max) {
     text = String(text);
-    return text.length > max ? text.slice(0, max) : text;
+    if (text.length <= max) return text;
+    var keep = max, mark = '';
+    // The mark's length depends on the count it gives: until what is kept and the mark fit.
+    for (var i = 0; i < 4; i++) {
+      var more = text.length - keep;
+      mark = ' … (' + more + ' more character' + (more === 1 ? '' : 's') + ')';
+      if (keep + mark.length <= max) break;
+      keep = max - mark.length;
+    }
+    return keep < 1 || keep + mark.length > max ? text.slice(0, max) : text.slice(0, keep) + mark;
   }
   // Built-ins whose meaning is in internal slots (no own keys: a Date, a Map showed as {}), taken
   // before the page's scripts run (the client is the head's first script when forwarding is on),
