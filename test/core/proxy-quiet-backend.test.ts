@@ -256,6 +256,34 @@ test('a back-end that stops reading an upload for good gets a 504 at the respons
   }
 });
 
+test('a back-end that reads a request and never answers gets its 504 at the response timeout, not up to half a second after it (helper-170: 2.51–2.58 s for 2 s)', async () => {
+  // undici's headersTimeout counts in half-second ticks; the response timeout is Porthole's own
+  // timer now. Each 504 comes no sooner than the timeout; the quickest of three comes well before
+  // undici's next tick (a held-up test machine can delay one, not all three).
+  const TIMEOUT_MS = 1_000;
+  const { srv: proxySrv, close } = await proxiedTo(() => undefined, TIMEOUT_MS);
+  try {
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const client = await RawClient.connect(proxySrv.port);
+      try {
+        const asked = performance.now();
+        await client.write(request(`/api/never-${i}`));
+        const res = await client.readResponse({ timeoutMs: 10_000 });
+        waits.push(performance.now() - asked);
+        assert.equal(res.status, 504);
+        assert.match(res.body.toString('utf8'), /did not answer within 1 s/);
+      } finally {
+        client.destroy();
+      }
+    }
+    for (const w of waits) assert.ok(w >= TIMEOUT_MS - 5, `never before the timeout: ${waits.map(Math.round).join(', ')} ms`);
+    assert.ok(Math.min(...waits) < TIMEOUT_MS + 300, `at the timeout, not at undici's next half-second tick: ${waits.map(Math.round).join(', ')} ms`);
+  } finally {
+    await close();
+  }
+});
+
 test('a proxied body that breaks its framing after the answer began is not logged as requests pipelined behind it', async () => {
   // The back-end answers at once (a stream it keeps open); then the client's chunked body breaks
   // (a chunk size that is no number) with an HTTP-like line after it. What follows a broken body

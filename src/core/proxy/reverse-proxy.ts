@@ -244,6 +244,18 @@ class InterimOnlyError extends Error {
   }
 }
 
+/**
+ * A back-end sent no response head within the response timeout (`--proxy-timeout`), counted by
+ * Porthole's own timer: undici's headersTimeout counts in half-second ticks, so its 504 came up
+ * to half a second late (helper-170: 2.51–2.58 s for `--proxy-timeout 2`). undici's stays on
+ * behind it, for what only it sees (a back-end that stops reading a request body).
+ */
+class ResponseTimeoutError extends Error {
+  constructor() {
+    super('no response head in time');
+  }
+}
+
 /** A back-end's answer that cannot be passed on (a 101 for another protocol, a transfer coding): its reason in plain words. */
 class UnforwardableAnswerError extends Error {}
 
@@ -339,8 +351,9 @@ export class ReverseProxy {
     const o = setup.options;
     const options = {
       // undici counts it in half-second ticks of a loop that runs: a held-up loop makes it late,
-      // never early (a head sent in time is read first). It also bounds a back-end that stops
-      // reading a request body (it is refreshed by each body write).
+      // never early (a head sent in time is read first). The response timeout itself is
+      // Porthole's own timer (ResponseTimeoutError), which comes first; this one bounds a
+      // back-end that stops reading a request body (it is refreshed by each body write).
       headersTimeout: o.responseTimeoutMs,
       // A streamed response (Server-Sent Events, long polls) may go quiet for as long as the
       // back-end likes; the client ends it by leaving.
@@ -441,30 +454,31 @@ export class ReverseProxy {
     let invalidStatus: number | undefined;
     // The response timeout counts from when the back-end has the whole request (its body's end)
     // to its final head, whatever interim answers come between (see InterimOnlyError): kept here
-    // from the first 1xx on, as undici's own restarts at each one. Its verdict is given after the
-    // turn's reads (timeoutAfterReads), and only while no final head came: a head sent in time
-    // but waiting in the kernel behind a held-up loop is read first and answered.
+    // by this timer, to the millisecond (ResponseTimeoutError: undici's own counts in half-second
+    // ticks, and restarts at each 1xx). Its verdict is given after the turn's reads
+    // (timeoutAfterReads), and only while no final head came: a head sent in time but waiting in
+    // the kernel behind a held-up loop is read first and answered.
     const responseTimeoutMs = this.setup.options.responseTimeoutMs;
     let waitFrom = started;
     let requestSent = !ex.bodyPending;
     let interim = 0;
     let lastInterim = 0;
-    let interimDeadline: NodeJS.Timeout | undefined;
+    let deadline: NodeJS.Timeout | undefined;
     let settled = false;
-    const keepInterimDeadline = (): void => {
-      if (settled || interim === 0 || !requestSent || interimDeadline !== undefined) return;
+    const keepDeadline = (): void => {
+      if (settled || !requestSent || deadline !== undefined) return;
       const timer: NodeJS.Timeout = timeoutAfterReads(Math.max(0, waitFrom + responseTimeoutMs - Date.now()), () => {
-        if (interimDeadline === timer) controller.abort(new InterimOnlyError(interim, lastInterim));
+        if (deadline === timer) controller.abort(interim > 0 ? new InterimOnlyError(interim, lastInterim) : new ResponseTimeoutError());
       });
-      interimDeadline = timer;
+      deadline = timer;
     };
-    const clearInterimDeadline = (): void => {
+    const clearDeadline = (): void => {
       settled = true;
-      if (interimDeadline !== undefined) clearTimeout(interimDeadline);
-      interimDeadline = undefined;
+      if (deadline !== undefined) clearTimeout(deadline);
+      deadline = undefined;
     };
     const failed = (err: unknown): void => {
-      clearInterimDeadline();
+      clearDeadline();
       upstream.ms = Date.now() - started;
       if (invalidStatus !== undefined) upstream.status = invalidStatus;
       if (err instanceof UpgradeRefusedError) upstream.status = err.statusCode;
@@ -476,8 +490,8 @@ export class ReverseProxy {
       if (!isValidStatus(statusCode)) invalidStatus = statusCode;
       interim++;
       lastInterim = statusCode;
-      keepInterimDeadline();
     };
+    keepDeadline();
     if (upgrade) {
       ex.suspendTimeout();
       const protocol = ex.header('upgrade') ?? 'websocket';
@@ -486,7 +500,7 @@ export class ReverseProxy {
         // answers (both missing from undici's UpgradeOptions type).
         .upgrade({ origin: route.origin, path: ex.head.path, method: ex.method, headers: flat, protocol, signal: controller.signal, onInfo } as Dispatcher.UpgradeOptions)
         .then((data) => {
-          clearInterimDeadline();
+          clearDeadline();
           upstream.status = 101;
           upstream.ms = Date.now() - started;
           this.tunnel(ex, route, data);
@@ -507,7 +521,7 @@ export class ReverseProxy {
           ex.suspendTimeout();
           waitFrom = Date.now();
           requestSent = true;
-          keepInterimDeadline();
+          keepDeadline();
         },
         error: (message) => readable.destroy(new Error(message)),
       });
@@ -523,7 +537,7 @@ export class ReverseProxy {
         onInfo,
       })
       .then((res) => {
-        clearInterimDeadline();
+        clearDeadline();
         upstream.status = res.statusCode;
         upstream.ms = Date.now() - started;
         if (!isValidStatus(res.statusCode)) {
@@ -963,7 +977,7 @@ export function describeUpstreamError(
   if ((undiciErrors !== undefined && err instanceof undiciErrors.ConnectTimeoutError) || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
     return { status: 504, reason: `did not accept a connection within ${seconds(options.connectTimeoutMs)}` };
   }
-  if ((undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
+  if (err instanceof ResponseTimeoutError || (undiciErrors !== undefined && err instanceof undiciErrors.HeadersTimeoutError) || code === 'UND_ERR_HEADERS_TIMEOUT') {
     return { status: 504, reason: `did not answer within ${seconds(options.responseTimeoutMs)}`, slow: true };
   }
   if (code !== undefined && UNTRUSTED_CERTIFICATE_CODES.has(code)) {
