@@ -7,6 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { makeSite, type Site } from '../fixtures/make-site';
 import { startServer, type Running } from './harness';
@@ -281,6 +282,62 @@ test('a back-end that reads a request and never answers gets its 504 at the resp
     assert.ok(Math.min(...waits) < TIMEOUT_MS + 300, `at the timeout, not at undici's next half-second tick: ${waits.map(Math.round).join(', ')} ms`);
   } finally {
     await close();
+  }
+});
+
+test('a back-end that accepts no connection gets its 504 at the connect timeout, not up to half a second after it', async () => {
+  // A listening socket whose process never accepts: its thread is blocked (Atomics.wait, no CPU
+  // spent) once it listens with a backlog of 1, and the test fills that backlog, so the kernel
+  // drops the proxy's SYNs and its connect waits. undici's connect timeout counted in
+  // half-second ticks, as its response timeout did (helper-170); it is Porthole's own timer now.
+  const CONNECT_MS = 1_000;
+  const child = spawn(
+    process.execPath,
+    ['-e', `const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{process.stdout.write(s.address().port+'\\n',()=>Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,30000))})`],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const held: Socket[] = [];
+  try {
+    const port = await withTimeout(
+      new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())))),
+      10_000,
+      'the back-end that never accepts',
+    );
+    // The accept queue (backlog + 1 on Linux) filled by connections nobody accepts.
+    for (let i = 0; i < 3; i++) {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => undefined);
+      held.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const proxySrv = await startServer({
+      root: site.root,
+      proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${port}` }], connectTimeoutMs: CONNECT_MS, responseTimeoutMs: 10_000 },
+      reload: { enabled: false },
+    });
+    try {
+      const waits: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const client = await RawClient.connect(proxySrv.port);
+        try {
+          const asked = performance.now();
+          await client.write(request(`/api/unaccepted-${i}`));
+          const res = await client.readResponse({ timeoutMs: 10_000 });
+          waits.push(performance.now() - asked);
+          assert.equal(res.status, 504, res.body.toString('utf8').slice(0, 300));
+          assert.match(res.body.toString('utf8'), /did not accept a connection within 1 s/);
+        } finally {
+          client.destroy();
+        }
+      }
+      for (const w of waits) assert.ok(w >= CONNECT_MS - 5, `never before the timeout: ${waits.map(Math.round).join(', ')} ms`);
+      assert.ok(Math.min(...waits) < CONNECT_MS + 300, `at the timeout, not at undici's next half-second tick: ${waits.map(Math.round).join(', ')} ms`);
+    } finally {
+      await proxySrv.close();
+    }
+  } finally {
+    for (const s of held) s.destroy();
+    child.kill('SIGKILL');
   }
 });
 

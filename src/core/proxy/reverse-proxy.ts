@@ -245,6 +245,46 @@ class InterimOnlyError extends Error {
 }
 
 /**
+ * undici's connector (`options` as buildConnector's) with the connect timeout `timeoutMs` kept by
+ * Porthole's own timer: undici's counts in half-second ticks (its fast timers), so a back-end that
+ * accepted no connection got its 504 up to half a second after `proxy.connectTimeoutMs`, as the
+ * response timeout did (helper-170, ResponseTimeoutError). Its verdict is given after the turn's
+ * reads (timeoutAfterReads): a connection made in time but not yet seen behind a held-up loop is
+ * taken. The socket is destroyed with undici's ConnectTimeoutError, which its connector reports
+ * as its own timeout's (describeUpstreamError: 504).
+ */
+function connectWithin(options: UndiciModule.buildConnector.BuildOptions, timeoutMs: number): UndiciModule.buildConnector.connector {
+  const connect = undici().buildConnector({ ...options, timeout: 0 });
+  return (opts, callback) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    // undici's connector returns the socket it made (its type says void).
+    const socket = (connect as unknown as (o: typeof opts, cb: typeof callback) => Duplex | undefined)(opts, (...args) => {
+      clearTimeout(timer);
+      if (settled) {
+        // Connected after its timeout was reported (a connector that gave no socket to destroy).
+        args[1]?.destroy();
+        return;
+      }
+      settled = true;
+      callback(...args);
+    });
+    if (settled) return;
+    timer = timeoutAfterReads(timeoutMs, () => {
+      if (settled) return;
+      const err = new (undici().errors.ConnectTimeoutError)(`Connect Timeout Error (attempted address: ${opts.hostname}:${opts.port}, timeout: ${timeoutMs}ms)`);
+      // Its error comes back through the callback above, as undici's own timeout's does.
+      if (socket !== undefined) {
+        socket.destroy(err);
+        return;
+      }
+      settled = true;
+      callback(err, null);
+    });
+  };
+}
+
+/**
  * A back-end sent no response head within the response timeout (`--proxy-timeout`), counted by
  * Porthole's own timer: undici's headersTimeout counts in half-second ticks, so its 504 came up
  * to half a second late (helper-170: 2.51–2.58 s for `--proxy-timeout 2`). undici's stays on
@@ -361,8 +401,8 @@ export class ReverseProxy {
       keepAliveTimeout: 4_000,
       maxHeaderSize: MAX_BACKEND_HEAD_BYTES,
     };
-    this.agent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs } }).compose(latin1Heads, upgradeRefusals, trailerLengths);
-    this.localTlsAgent = new (undici().Agent)({ ...options, connect: { timeout: o.connectTimeoutMs, rejectUnauthorized: false } }).compose(latin1Heads, upgradeRefusals, trailerLengths);
+    this.agent = new (undici().Agent)({ ...options, connect: connectWithin({}, o.connectTimeoutMs) }).compose(latin1Heads, upgradeRefusals, trailerLengths);
+    this.localTlsAgent = new (undici().Agent)({ ...options, connect: connectWithin({ rejectUnauthorized: false }, o.connectTimeoutMs) }).compose(latin1Heads, upgradeRefusals, trailerLengths);
   }
 
   /**
