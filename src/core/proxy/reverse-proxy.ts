@@ -257,6 +257,9 @@ function connectWithin(options: UndiciModule.buildConnector.BuildOptions, timeou
   const connect = undici().buildConnector({ ...options, timeout: 0 });
   return (opts, callback) => {
     let settled = false;
+    // Made after the connector is called (it needs the socket), read by its callback: a let, so
+    // that a callback made at once finds it undefined rather than in its temporal dead zone.
+    // eslint-disable-next-line prefer-const
     let timer: NodeJS.Timeout | undefined;
     // undici's connector returns the socket it made (its type says void).
     const socket = (connect as unknown as (o: typeof opts, cb: typeof callback) => Duplex | undefined)(opts, (...args) => {
