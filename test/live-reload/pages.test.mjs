@@ -7,6 +7,7 @@
 /* global window, document, getComputedStyle, requestAnimationFrame -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
@@ -271,6 +272,49 @@ test("a swapped stylesheet's <link> is the page's own element still: a script ho
   await tab.evaluate(() => window.setTheme('dark'));
   await tab.waitForFunction(() => getComputedStyle(document.getElementById('t')).color === 'rgb(200, 200, 200)', undefined, { timeout: WAIT_MS });
   assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place');
+  });
+});
+
+test('a stylesheet written again and again 10 ms apart is swapped without the page ever losing its styles (helper-170: unstyled for 150–210 ms)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // Before: a copy whose load met the file mid-write (a 503, or a sheet read between truncation
+  // and write) handed its URL to the page's element all the same, and the page showed no styles
+  // until the next swap. Now the element keeps its styles and the swap is made again.
+  const css = path.join(site, 'css');
+  await writeFile(path.join(css, 'rapid.css'), 'h1 { color: rgb(200, 100, 7); }\n');
+  await writeFile(path.join(site, 'rapid.html'), '<!doctype html><html><head><link rel="stylesheet" href="css/rapid.css"></head><body><h1 id="h">h</h1></body></html>\n');
+  await inConnectedTab('rapid.html', async (tab) => {
+    await mark(tab);
+    // Every millisecond and every frame, the page notes a moment its heading had no style.
+    await tab.evaluate(() => {
+      window.__unstyled = 0;
+      const look = () => {
+        if (getComputedStyle(document.getElementById('h')).color === 'rgb(0, 0, 0)') window.__unstyled++;
+      };
+      window.__looking = setInterval(look, 1);
+      const frame = () => {
+        look();
+        window.__frame = requestAnimationFrame(frame);
+      };
+      frame();
+    });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 10; i++) {
+        writeFileSync(path.join(css, 'rapid.css'), `h1 { color: rgb(200, ${round * 10 + i}, 7); }\n`);
+        await delay(10);
+      }
+      const last = `rgb(200, ${round * 10 + 9}, 7)`;
+      await tab.waitForFunction((want) => getComputedStyle(document.getElementById('h')).color === want, last, { timeout: WAIT_MS });
+      await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-copy]').length === 0, undefined, { timeout: WAIT_MS });
+      await delay(300);
+    }
+    const unstyled = await tab.evaluate(() => {
+      clearInterval(window.__looking);
+      cancelAnimationFrame(window.__frame);
+      return window.__unstyled;
+    });
+    assert.equal(unstyled, 0, 'moments the page showed its heading without its stylesheet');
+    assert.equal(await tab.evaluate(() => document.querySelectorAll('link[rel="stylesheet"]').length), 1, 'no copy left behind');
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, never reloaded');
   });
 });
 

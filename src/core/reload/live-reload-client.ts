@@ -173,9 +173,21 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // to the sheet, not the element: it is set again on the new sheet, and a sheet that was off
   // holds no styles, so no copy. A <link disabled> (the element's attribute: an alternate theme
   // left off) has no sheet and fires no load event until it is enabled: no copy either (one
-  // waited for ever, one per save).
+  // waited for ever, one per save). A copy whose load failed (a 503: the file was being written
+  // again as it was read) or that holds no rules where the element's sheet has some (read
+  // between a truncation and its write) is no new version: the element keeps its styles and the
+  // swap is made again SWAP_RETRY_MS later, up to SWAP_RETRIES times (helper-170: saves 10 ms
+  // apart left the page unstyled for 150–210 ms, the element handed the failed URL); after them
+  // an empty sheet is taken (the file was emptied), a failure is not (the next save swaps again).
   var latestSwap = typeof WeakMap === 'function' ? new WeakMap() : null;
-  function swapLink(link) {
+  // True when \`copy\`'s sheet holds no rules while \`link\`'s holds some (both readable).
+  function emptiedSheet(copy, link) {
+    var now = null, was = null;
+    try { now = copy.sheet ? rulesOf(copy.sheet) : null; was = link.sheet ? rulesOf(link.sheet) : null; } catch (e) { return false; }
+    return now !== null && was !== null && now.length === 0 && was.length > 0;
+  }
+  function swapLink(link, attempt) {
+    attempt = attempt || 0;
     var wasDisabled = false;
     try { wasDisabled = !!(link.sheet && link.sheet.disabled); } catch (e) { /* the sheet is the page's */ }
     var next = busted(link.href);
@@ -218,13 +230,27 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       drop();
     };
     var handedAt = 0;
-    var ready = function () {
+    var ready = function (e) {
       copy.removeEventListener('load', ready);
       copy.removeEventListener('error', ready);
       // Superseded by a later save, the element gone, or the page has set its href itself.
       if (latestSwap.get(link) !== copy || !link.isConnected || link.getAttribute('href') !== before) {
         drop();
         return;
+      }
+      var failed = !!e && e.type === 'error';
+      if (failed || emptiedSheet(copy, link)) {
+        if (attempt < SWAP_RETRIES) {
+          drop();
+          setTimeout(function () {
+            if (latestSwap.get(link) === copy && link.isConnected && link.getAttribute('href') === before) swapLink(link, attempt + 1);
+          }, SWAP_RETRY_MS);
+          return;
+        }
+        if (failed) {
+          drop();
+          return;
+        }
       }
       link.addEventListener('load', taken);
       link.addEventListener('error', taken);
@@ -544,6 +570,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   var REFETCH_MAX = 50;
   // How often, and for how long at most, a replaced @import waits for its new rule's sheet (retireWhenLoaded).
   var IMPORT_POLL_MS = 16;
+  var SWAP_RETRIES = 4, SWAP_RETRY_MS = 150;
   var IMPORT_WAIT_MS = 10000;
   var REFETCH_WAIT_MS = 2000;
   // A full timing buffer (this many entries: browsers keep 250 unless a page asks for more)
