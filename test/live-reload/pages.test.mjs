@@ -4,7 +4,7 @@
 // save, a strict Content-Security-Policy.
 //   npm run build && node --test test/live-reload/pages.test.mjs
 // Every wait is bounded by Playwright's timeouts or the test timeout; nothing asserts on durations.
-/* global window, document, getComputedStyle, requestAnimationFrame -- used inside page callbacks, which run in the page */
+/* global window, document, getComputedStyle, requestAnimationFrame, cancelAnimationFrame -- used inside page callbacks, which run in the page */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
