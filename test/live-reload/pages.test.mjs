@@ -318,6 +318,47 @@ test('a stylesheet written again and again 10 ms apart is swapped without the pa
   });
 });
 
+test('an image written again and again 10 ms apart is fetched again in place without the page ever showing it broken', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // The stylesheet's kind (helper-170) for an <img>: its src was set to the new URL at once, and a
+  // load that met the file mid-write (a 503) showed a broken image until the next save.
+  const svg = (width) => `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="10"><rect width="${width}" height="10" fill="rgb(10, 120, 200)"/></svg>\n`;
+  await writeFile(path.join(site, 'rapid.svg'), svg(5));
+  await writeFile(path.join(site, 'rapid-img.html'), '<!doctype html><html><head></head><body><img id="i" src="rapid.svg"></body></html>\n');
+  await inConnectedTab('rapid-img.html', async (tab) => {
+    await mark(tab);
+    await tab.waitForFunction(() => document.getElementById('i').naturalWidth === 5, undefined, { timeout: WAIT_MS });
+    await tab.evaluate(() => {
+      window.__broken = 0;
+      const look = () => {
+        const img = document.getElementById('i');
+        if (img.complete && img.naturalWidth === 0) window.__broken++;
+      };
+      window.__looking = setInterval(look, 1);
+      const frame = () => {
+        look();
+        window.__frame = requestAnimationFrame(frame);
+      };
+      frame();
+    });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 10; i++) {
+        writeFileSync(path.join(site, 'rapid.svg'), svg(10 + round * 10 + i));
+        await delay(10);
+      }
+      const last = 10 + round * 10 + 9;
+      await tab.waitForFunction((want) => document.getElementById('i').naturalWidth === want, last, { timeout: WAIT_MS });
+      await delay(300);
+    }
+    const broken = await tab.evaluate(() => {
+      clearInterval(window.__looking);
+      cancelAnimationFrame(window.__frame);
+      return window.__broken;
+    });
+    assert.equal(broken, 0, 'moments the page showed the image broken');
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'fetched again in place, never reloaded');
+  });
+});
+
 test('a stylesheet under an integrity hash reloads the page when it changes: no swap can show bytes the hash refuses (helper-161)', { timeout: TEST_TIMEOUT_MS }, async () => {
   const css = path.join(site, 'css');
   const first = '#s { color: rgb(10, 0, 0); }\n';

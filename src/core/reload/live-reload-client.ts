@@ -509,6 +509,35 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     }
     return false;
   }
+  // An <img> gets the new file's URL once a detached Image has loaded it, as a <link> gets its
+  // sheet once a copy has (swapLink): set at once, a load that met the file mid-write (a 503)
+  // showed a broken image until the next save. A failed load is tried again SWAP_RETRY_MS later,
+  // SWAP_RETRIES times; the image shows what it showed meanwhile, and after them it is left so
+  // (the next save swaps again). A later save, or the page setting its src, supersedes it.
+  var latestImage = typeof WeakMap === 'function' ? new WeakMap() : null;
+  function swapImage(img, attempt) {
+    var next = busted(img.src);
+    if (latestImage === null || typeof Image !== 'function') {
+      img.src = next;
+      return;
+    }
+    var before = img.getAttribute('src');
+    var probe = new Image();
+    latestImage.set(img, probe);
+    var current = function () { return latestImage.get(img) === probe && img.getAttribute('src') === before; };
+    probe.onload = function () {
+      if (current()) img.src = next;
+    };
+    probe.onerror = function () {
+      if (!current() || attempt >= SWAP_RETRIES) return;
+      setTimeout(function () { if (current()) swapImage(img, attempt + 1); }, SWAP_RETRY_MS);
+    };
+    // The same request as the image's own (its CORS mode and referrer policy), so that the image
+    // takes the loaded copy.
+    if (img.crossOrigin !== null) probe.crossOrigin = img.crossOrigin;
+    if (img.referrerPolicy) probe.referrerPolicy = img.referrerPolicy;
+    probe.src = next;
+  }
   function refreshImages(paths) {
     var hits = 0;
     var urls = [];
@@ -529,7 +558,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
           return;
         }
         urls.push(plainUrl(img.src));
-        img.src = busted(img.src);
+        swapImage(img, 0);
         hits++;
       }
     }
