@@ -359,6 +359,43 @@ test('an image written again and again 10 ms apart is fetched again in place wit
   });
 });
 
+test('a stylesheet a <style> imports, written again and again 10 ms apart, is swapped without the page ever losing its styles', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const css = path.join(site, 'css');
+  await writeFile(path.join(css, 'rapid-imported.css'), 'h1 { color: rgb(100, 100, 7); }\n');
+  await writeFile(path.join(site, 'rapid-import.html'), '<!doctype html><html><head><style>@import url("css/rapid-imported.css");</style></head><body><h1 id="h">h</h1></body></html>\n');
+  await inConnectedTab('rapid-import.html', async (tab) => {
+    await mark(tab);
+    await tab.evaluate(() => {
+      window.__unstyled = 0;
+      const look = () => {
+        if (getComputedStyle(document.getElementById('h')).color === 'rgb(0, 0, 0)') window.__unstyled++;
+      };
+      window.__looking = setInterval(look, 1);
+      const frame = () => {
+        look();
+        window.__frame = requestAnimationFrame(frame);
+      };
+      frame();
+    });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 10; i++) {
+        writeFileSync(path.join(css, 'rapid-imported.css'), `h1 { color: rgb(100, ${round * 10 + i}, 7); }\n`);
+        await delay(10);
+      }
+      const last = `rgb(100, ${round * 10 + 9}, 7)`;
+      await tab.waitForFunction((want) => getComputedStyle(document.getElementById('h')).color === want, last, { timeout: WAIT_MS });
+      await delay(300);
+    }
+    const unstyled = await tab.evaluate(() => {
+      clearInterval(window.__looking);
+      cancelAnimationFrame(window.__frame);
+      return window.__unstyled;
+    });
+    assert.equal(unstyled, 0, 'moments the page showed its heading without the imported sheet');
+    assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, never reloaded');
+  });
+});
+
 test('a stylesheet under an integrity hash reloads the page when it changes: no swap can show bytes the hash refuses (helper-161)', { timeout: TEST_TIMEOUT_MS }, async () => {
   const css = path.join(site, 'css');
   const first = '#s { color: rgb(10, 0, 0); }\n';

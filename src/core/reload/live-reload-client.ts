@@ -317,17 +317,20 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
       var found = hit ? [plainUrl(url)] : [];
       if (rule.styleSheet) importsChanged(rule.styleSheet, paths, 1, found);
       if (found.length === 0) continue;
-      var text = rule.cssText.replace(/^@import\\s+(url\\(\\s*(["']?)[^)]*?\\2\\s*\\)|"[^"]*"|'[^']*')/i,
-        '@import url(' + JSON.stringify(busted(url)) + ')');
       try {
-        sheet.insertRule(text, i + 1);
+        sheet.insertRule(importText(rule, url), i + 1);
         i++; // the new rule, not to be looked at again
-        retireWhenLoaded(sheet, rule, rules[i]);
+        retireWhenLoaded(sheet, rule, rules[i], url, 0);
         swapped++;
         for (var f = 0; f < found.length; f++) urls.push(found[f]);
       } catch (e) { /* not replaceable here: counted as not applied */ }
     }
     return swapped;
+  }
+  // \`rule\`'s text importing \`url\` under a new cache-busting URL (its media and layer kept).
+  function importText(rule, url) {
+    return rule.cssText.replace(/^@import\\s+(url\\(\\s*(["']?)[^)]*?\\2\\s*\\)|"[^"]*"|'[^']*')/i,
+      '@import url(' + JSON.stringify(busted(url)) + ')');
   }
   // @import rules replaced and waiting to be deleted: a later save skips them.
   var retiring = typeof WeakSet === 'function' ? new WeakSet() : null;
@@ -336,8 +339,13 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // deleted as soon as the new rule's own file had loaded, the old rule took with it the styles of
   // the file that file imports, still loading), or after IMPORT_WAIT_MS whatever it has: the two
   // rules are the same file, the new one later in the cascade, so until then the page shows the
-  // new styles over the old, never none.
-  function retireWhenLoaded(sheet, old, added) {
+  // new styles over the old, never none. A new rule whose sheet holds no rules where the old
+  // one's held some (its load met the file mid-write: a 503, or read between truncation and
+  // write) is no new version: it goes instead, the old one stays, and the import is made again
+  // SWAP_RETRY_MS later, up to SWAP_RETRIES times (as a <link>'s copy, swapLink); after them an
+  // emptied file is taken. Replaced all the same, the page lost the file's styles until the next
+  // save.
+  function retireWhenLoaded(sheet, old, added, url, attempt) {
     if (retiring === null) {
       deleteRuleObject(sheet, old);
       return;
@@ -351,9 +359,35 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
         setTimeout(check, IMPORT_POLL_MS);
         return;
       }
+      if (loaded && attempt < SWAP_RETRIES && emptiedImport(added, old)) {
+        deleteRuleObject(sheet, added);
+        // Meanwhile the old rule is the page's import again: a later save swaps it (and this
+        // retry, superseded, is not made).
+        retiring.delete(old);
+        setTimeout(function () {
+          if (retiring.has(old)) return;
+          var rules = rulesOf(sheet);
+          var at = -1;
+          for (var i = 0; rules !== null && i < rules.length; i++) if (rules[i] === old) at = i;
+          try {
+            if (at < 0) throw new Error('gone');
+            sheet.insertRule(importText(old, url), at + 1);
+            retireWhenLoaded(sheet, old, rulesOf(sheet)[at + 1], url, attempt + 1);
+          } catch (e) {
+            // The rule or its sheet is gone, or no longer takes rules: nothing left to swap.
+          }
+        }, SWAP_RETRY_MS);
+        return;
+      }
       deleteRuleObject(sheet, old);
     };
     check();
+  }
+  // True when \`added\`'s imported sheet holds no rules while \`old\`'s holds some (both readable).
+  function emptiedImport(added, old) {
+    var now = null, was = null;
+    try { now = added.styleSheet ? rulesOf(added.styleSheet) : null; was = old.styleSheet ? rulesOf(old.styleSheet) : null; } catch (e) { return false; }
+    return now !== null && was !== null && now.length === 0 && was.length > 0;
   }
   // True when every @import of \`sheet\`, at any depth, has its sheet (has loaded, or failed).
   function importsLoaded(sheet, depth) {
