@@ -257,6 +257,29 @@ test('a back-end that stops reading an upload for good gets a 504 at the respons
   }
 });
 
+/**
+ * Asks `port` three times, one after another, for a path under /api (`name` and its number) that
+ * gets a 504 whose page matches `reason`; the wait for each answer, in ms. A held-up test machine
+ * can delay one answer, not all three.
+ */
+async function threeGatewayTimeouts(port: number, name: string, reason: RegExp): Promise<number[]> {
+  const waits: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const client = await RawClient.connect(port);
+    try {
+      const asked = performance.now();
+      await client.write(request(`/api/${name}-${i}`));
+      const res = await client.readResponse({ timeoutMs: 10_000 });
+      waits.push(performance.now() - asked);
+      assert.equal(res.status, 504, res.body.toString('utf8').slice(0, 300));
+      assert.match(res.body.toString('utf8'), reason);
+    } finally {
+      client.destroy();
+    }
+  }
+  return waits;
+}
+
 test('a back-end that reads a request and never answers gets its 504 at the response timeout, not up to half a second after it (helper-170: 2.51–2.58 s for 2 s)', async () => {
   // undici's headersTimeout counts in half-second ticks; the response timeout is Porthole's own
   // timer now. Each 504 comes no sooner than the timeout; the quickest of three comes well before
@@ -264,20 +287,7 @@ test('a back-end that reads a request and never answers gets its 504 at the resp
   const TIMEOUT_MS = 1_000;
   const { srv: proxySrv, close } = await proxiedTo(() => undefined, TIMEOUT_MS);
   try {
-    const waits: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const client = await RawClient.connect(proxySrv.port);
-      try {
-        const asked = performance.now();
-        await client.write(request(`/api/never-${i}`));
-        const res = await client.readResponse({ timeoutMs: 10_000 });
-        waits.push(performance.now() - asked);
-        assert.equal(res.status, 504);
-        assert.match(res.body.toString('utf8'), /did not answer within 1 s/);
-      } finally {
-        client.destroy();
-      }
-    }
+    const waits = await threeGatewayTimeouts(proxySrv.port, 'never', /did not answer within 1 s/);
     for (const w of waits) assert.ok(w >= TIMEOUT_MS - 5, `never before the timeout: ${waits.map(Math.round).join(', ')} ms`);
     assert.ok(Math.min(...waits) < TIMEOUT_MS + 300, `at the timeout, not at undici's next half-second tick: ${waits.map(Math.round).join(', ')} ms`);
   } finally {
@@ -316,20 +326,7 @@ test('a back-end that accepts no connection gets its 504 at the connect timeout,
       reload: { enabled: false },
     });
     try {
-      const waits: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const client = await RawClient.connect(proxySrv.port);
-        try {
-          const asked = performance.now();
-          await client.write(request(`/api/unaccepted-${i}`));
-          const res = await client.readResponse({ timeoutMs: 10_000 });
-          waits.push(performance.now() - asked);
-          assert.equal(res.status, 504, res.body.toString('utf8').slice(0, 300));
-          assert.match(res.body.toString('utf8'), /did not accept a connection within 1 s/);
-        } finally {
-          client.destroy();
-        }
-      }
+      const waits = await threeGatewayTimeouts(proxySrv.port, 'unaccepted', /did not accept a connection within 1 s/);
       for (const w of waits) assert.ok(w >= CONNECT_MS - 5, `never before the timeout: ${waits.map(Math.round).join(', ')} ms`);
       assert.ok(Math.min(...waits) < CONNECT_MS + 300, `at the timeout, not at undici's next half-second tick: ${waits.map(Math.round).join(', ')} ms`);
     } finally {

@@ -250,6 +250,59 @@ test('a <link disabled> (the attribute: an alternate theme, off) swapped in plac
   });
 });
 
+/**
+ * Starts counting, in the page, every millisecond and every frame at which `bad` (a function of
+ * the page, given as its source) holds: a heading shown without its stylesheet, an image shown
+ * broken. countedMoments stops the count and returns it.
+ * @param {import('playwright-core').Page} tab
+ * @param {string} bad
+ */
+async function countMoments(tab, bad) {
+  await tab.evaluate((source) => {
+    const test = new Function(`return (${source})();`);
+    window.__moments = 0;
+    const look = () => {
+      if (test()) window.__moments++;
+    };
+    window.__looking = setInterval(look, 1);
+    const frame = () => {
+      look();
+      window.__frame = requestAnimationFrame(frame);
+    };
+    frame();
+  }, bad);
+}
+
+/**
+ * Stops countMoments' count; its number (undefined when the page was reloaded meanwhile).
+ * @param {import('playwright-core').Page} tab
+ */
+function countedMoments(tab) {
+  return tab.evaluate(() => {
+    clearInterval(window.__looking);
+    cancelAnimationFrame(window.__frame);
+    return window.__moments;
+  });
+}
+
+/**
+ * Writes `file` ten times 10 ms apart (`content(n)` the n-th time, n from `first`), as a tool
+ * writing it again and again does, then waits until the page shows the last (`shown(n)` holds).
+ * @param {import('playwright-core').Page} tab
+ * @param {string} file
+ * @param {(n: number) => string} content
+ * @param {number} first
+ * @param {string} shown the source of a page function of n
+ */
+async function writeTenTimes(tab, file, content, first, shown) {
+  for (let i = 0; i < 10; i++) {
+    writeFileSync(file, content(first + i));
+    await delay(10);
+  }
+  await tab.waitForFunction(({ source, n }) => new Function('n', `return (${source})(n);`)(n), { source: shown, n: first + 9 }, { timeout: WAIT_MS });
+  await delay(300);
+}
+
 test("a swapped stylesheet's <link> is the page's own element still: a script holding it (a theme switch) goes on working (helper-120)", { timeout: TEST_TIMEOUT_MS }, async () => {
   // Before: the swap replaced the element with a clone, so `themeLink` was detached and setting
   // its href changed nothing on the page.
@@ -284,35 +337,12 @@ test('a stylesheet written again and again 10 ms apart is swapped without the pa
   await writeFile(path.join(site, 'rapid.html'), '<!doctype html><html><head><link rel="stylesheet" href="css/rapid.css"></head><body><h1 id="h">h</h1></body></html>\n');
   await inConnectedTab('rapid.html', async (tab) => {
     await mark(tab);
-    // Every millisecond and every frame, the page notes a moment its heading had no style.
-    await tab.evaluate(() => {
-      window.__unstyled = 0;
-      const look = () => {
-        if (getComputedStyle(document.getElementById('h')).color === 'rgb(0, 0, 0)') window.__unstyled++;
-      };
-      window.__looking = setInterval(look, 1);
-      const frame = () => {
-        look();
-        window.__frame = requestAnimationFrame(frame);
-      };
-      frame();
-    });
+    await countMoments(tab, "() => getComputedStyle(document.getElementById('h')).color === 'rgb(0, 0, 0)'");
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 10; i++) {
-        writeFileSync(path.join(css, 'rapid.css'), `h1 { color: rgb(200, ${round * 10 + i}, 7); }\n`);
-        await delay(10);
-      }
-      const last = `rgb(200, ${round * 10 + 9}, 7)`;
-      await tab.waitForFunction((want) => getComputedStyle(document.getElementById('h')).color === want, last, { timeout: WAIT_MS });
+      await writeTenTimes(tab, path.join(css, 'rapid.css'), (n) => `h1 { color: rgb(200, ${n}, 7); }\n`, round * 10, "(n) => getComputedStyle(document.getElementById('h')).color === `rgb(200, ${n}, 7)`");
       await tab.waitForFunction(() => document.querySelectorAll('link[data-porthole-copy]').length === 0, undefined, { timeout: WAIT_MS });
-      await delay(300);
     }
-    const unstyled = await tab.evaluate(() => {
-      clearInterval(window.__looking);
-      cancelAnimationFrame(window.__frame);
-      return window.__unstyled;
-    });
-    assert.equal(unstyled, 0, 'moments the page showed its heading without its stylesheet');
+    assert.equal(await countedMoments(tab), 0, 'moments the page showed its heading without its stylesheet');
     assert.equal(await tab.evaluate(() => document.querySelectorAll('link[rel="stylesheet"]').length), 1, 'no copy left behind');
     assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, never reloaded');
   });
@@ -327,34 +357,11 @@ test('an image written again and again 10 ms apart is fetched again in place wit
   await inConnectedTab('rapid-img.html', async (tab) => {
     await mark(tab);
     await tab.waitForFunction(() => document.getElementById('i').naturalWidth === 5, undefined, { timeout: WAIT_MS });
-    await tab.evaluate(() => {
-      window.__broken = 0;
-      const look = () => {
-        const img = document.getElementById('i');
-        if (img.complete && img.naturalWidth === 0) window.__broken++;
-      };
-      window.__looking = setInterval(look, 1);
-      const frame = () => {
-        look();
-        window.__frame = requestAnimationFrame(frame);
-      };
-      frame();
-    });
+    await countMoments(tab, "() => { const img = document.getElementById('i'); return img.complete && img.naturalWidth === 0; }");
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 10; i++) {
-        writeFileSync(path.join(site, 'rapid.svg'), svg(10 + round * 10 + i));
-        await delay(10);
-      }
-      const last = 10 + round * 10 + 9;
-      await tab.waitForFunction((want) => document.getElementById('i').naturalWidth === want, last, { timeout: WAIT_MS });
-      await delay(300);
+      await writeTenTimes(tab, path.join(site, 'rapid.svg'), (n) => svg(10 + n), round * 10, "(n) => document.getElementById('i').naturalWidth === 10 + n");
     }
-    const broken = await tab.evaluate(() => {
-      clearInterval(window.__looking);
-      cancelAnimationFrame(window.__frame);
-      return window.__broken;
-    });
-    assert.equal(broken, 0, 'moments the page showed the image broken');
+    assert.equal(await countedMoments(tab), 0, 'moments the page showed the image broken');
     assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'fetched again in place, never reloaded');
   });
 });
@@ -365,33 +372,11 @@ test('a stylesheet a <style> imports, written again and again 10 ms apart, is sw
   await writeFile(path.join(site, 'rapid-import.html'), '<!doctype html><html><head><style>@import url("css/rapid-imported.css");</style></head><body><h1 id="h">h</h1></body></html>\n');
   await inConnectedTab('rapid-import.html', async (tab) => {
     await mark(tab);
-    await tab.evaluate(() => {
-      window.__unstyled = 0;
-      const look = () => {
-        if (getComputedStyle(document.getElementById('h')).color === 'rgb(0, 0, 0)') window.__unstyled++;
-      };
-      window.__looking = setInterval(look, 1);
-      const frame = () => {
-        look();
-        window.__frame = requestAnimationFrame(frame);
-      };
-      frame();
-    });
+    await countMoments(tab, "() => getComputedStyle(document.getElementById('h')).color === 'rgb(0, 0, 0)'");
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 10; i++) {
-        writeFileSync(path.join(css, 'rapid-imported.css'), `h1 { color: rgb(100, ${round * 10 + i}, 7); }\n`);
-        await delay(10);
-      }
-      const last = `rgb(100, ${round * 10 + 9}, 7)`;
-      await tab.waitForFunction((want) => getComputedStyle(document.getElementById('h')).color === want, last, { timeout: WAIT_MS });
-      await delay(300);
+      await writeTenTimes(tab, path.join(css, 'rapid-imported.css'), (n) => `h1 { color: rgb(100, ${n}, 7); }\n`, round * 10, "(n) => getComputedStyle(document.getElementById('h')).color === `rgb(100, ${n}, 7)`");
     }
-    const unstyled = await tab.evaluate(() => {
-      clearInterval(window.__looking);
-      cancelAnimationFrame(window.__frame);
-      return window.__unstyled;
-    });
-    assert.equal(unstyled, 0, 'moments the page showed its heading without the imported sheet');
+    assert.equal(await countedMoments(tab), 0, 'moments the page showed its heading without the imported sheet');
     assert.equal(await tab.evaluate(() => window.__marker), 'kept', 'swapped in place, never reloaded');
   });
 });
