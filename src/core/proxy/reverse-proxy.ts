@@ -696,7 +696,7 @@ export class ReverseProxy {
     let hold: NodeJS.Timeout | undefined;
     /** The page is ended, passed on or failed: no pause, and no end of the hold, is looked for any more. */
     let settled = false;
-    const stopPause = (): void => {
+    const stopTimers = (): void => {
       settled = true;
       clearTimeout(pause);
       clearTimeout(hold);
@@ -705,7 +705,7 @@ export class ReverseProxy {
     };
     /** Sends what was read and streams the rest as it is, saying `why` the client is not in it. */
     const passOn = (why: string | undefined): void => {
-      stopPause();
+      stopTimers();
       if (why !== undefined) this.setup.pageNotInjected?.(ex.head.path, why);
       // What was read ahead goes to the socket at once and stays in memory until the kernel
       // takes it, so it stays counted until the exchange ends (helper-50: released here, 150
@@ -737,16 +737,15 @@ export class ReverseProxy {
         passOn(`the back-end paused for more than ${PAGE_PAUSE_MS} ms while sending it (a streamed page), so it is passed on as it comes, without the client`);
       });
     };
-    const held = (): void => {
-      // As for a pause: a last chunk or the end that came while this thread was busy is read
-      // first (the poll phase after this timer), and a page that ended so still gets the client.
-      setImmediate(() => {
-        if (ex.finished || settled) return;
-        passOn(`it was still arriving ${PAGE_HOLD_MS} ms after its first bytes (a streamed page), so it is passed on as it comes, without the client`);
-      });
-    };
     const onData = (chunk: Buffer): void => {
-      if (hold === undefined && !settled) hold = setTimeout(held, PAGE_HOLD_MS);
+      // After the turn's reads, as for a pause: a last chunk or the end that came while this
+      // thread was busy is read first, and a page that ended so still gets the client.
+      if (!settled) {
+        hold ??= timeoutAfterReads(PAGE_HOLD_MS, () => {
+          if (ex.finished || settled) return;
+          passOn(`it was still arriving ${PAGE_HOLD_MS} ms after its first bytes (a streamed page), so it is passed on as it comes, without the client`);
+        });
+      }
       chunks.push(chunk);
       size += chunk.length;
       // Held in memory until planned and rewritten: three copies at most (the bytes, the planner's
@@ -761,13 +760,13 @@ export class ReverseProxy {
       pause = setTimeout(paused, PAGE_PAUSE_MS);
     };
     const failed = (err: Error): void => {
-      stopPause();
+      stopTimers();
       this.fail(ex, route, err);
     };
     // Planned off the server's thread (the page planner): answered when the plan is ready.
     const ended = (): void => void onEnd().catch(() => ex.connection.failExchange(ex));
     const onEnd = async (): Promise<void> => {
-      stopPause();
+      stopTimers();
       if (ex.finished) return;
       const html = Buffer.concat(chunks, size);
       // Every policy on the response governs the page (CSP3 §4.1): the back-end's own fields and

@@ -180,11 +180,11 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   // apart left the page unstyled for 150–210 ms, the element handed the failed URL); after them
   // an empty sheet is taken (the file was emptied), a failure is not (the next save swaps again).
   var latestSwap = typeof WeakMap === 'function' ? new WeakMap() : null;
-  // True when \`copy\`'s sheet holds no rules while \`link\`'s holds some (both readable).
-  function emptiedSheet(copy, link) {
-    var now = null, was = null;
-    try { now = copy.sheet ? rulesOf(copy.sheet) : null; was = link.sheet ? rulesOf(link.sheet) : null; } catch (e) { return false; }
-    return now !== null && was !== null && now.length === 0 && was.length > 0;
+  // True when the sheet \`now\` holds no rules while \`was\` holds some (both there and readable):
+  // a load that met its file mid-write (swapLink's copy, retireWhenLoaded's new @import).
+  function emptied(now, was) {
+    var nowRules = now ? rulesOf(now) : null, wasRules = was ? rulesOf(was) : null;
+    return nowRules !== null && wasRules !== null && nowRules.length === 0 && wasRules.length > 0;
   }
   function swapLink(link, attempt) {
     attempt = attempt || 0;
@@ -239,7 +239,7 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
         return;
       }
       var failed = !!e && e.type === 'error';
-      if (failed || emptiedSheet(copy, link)) {
+      if (failed || emptied(copy.sheet, link.sheet)) {
         if (attempt < SWAP_RETRIES) {
           drop();
           setTimeout(function () {
@@ -359,35 +359,25 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
         setTimeout(check, IMPORT_POLL_MS);
         return;
       }
-      if (loaded && attempt < SWAP_RETRIES && emptiedImport(added, old)) {
+      if (loaded && attempt < SWAP_RETRIES && emptied(added.styleSheet, old.styleSheet)) {
         deleteRuleObject(sheet, added);
         // Meanwhile the old rule is the page's import again: a later save swaps it (and this
         // retry, superseded, is not made).
         retiring.delete(old);
         setTimeout(function () {
-          if (retiring.has(old)) return;
-          var rules = rulesOf(sheet);
-          var at = -1;
-          for (var i = 0; rules !== null && i < rules.length; i++) if (rules[i] === old) at = i;
+          var at = ruleIndex(sheet, old);
+          // Superseded by a later save's swap, or the rule is gone: nothing left to make again.
+          if (retiring.has(old) || at < 0) return;
           try {
-            if (at < 0) throw new Error('gone');
             sheet.insertRule(importText(old, url), at + 1);
             retireWhenLoaded(sheet, old, rulesOf(sheet)[at + 1], url, attempt + 1);
-          } catch (e) {
-            // The rule or its sheet is gone, or no longer takes rules: nothing left to swap.
-          }
+          } catch (e) { /* the sheet no longer takes rules */ }
         }, SWAP_RETRY_MS);
         return;
       }
       deleteRuleObject(sheet, old);
     };
     check();
-  }
-  // True when \`added\`'s imported sheet holds no rules while \`old\`'s holds some (both readable).
-  function emptiedImport(added, old) {
-    var now = null, was = null;
-    try { now = added.styleSheet ? rulesOf(added.styleSheet) : null; was = old.styleSheet ? rulesOf(old.styleSheet) : null; } catch (e) { return false; }
-    return now !== null && was !== null && now.length === 0 && was.length > 0;
   }
   // True when every @import of \`sheet\`, at any depth, has its sheet (has loaded, or failed).
   function importsLoaded(sheet, depth) {
@@ -399,14 +389,16 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
     }
     return true;
   }
-  function deleteRuleObject(sheet, rule) {
+  // Where \`rule\` stands in \`sheet\`'s rules, or -1 (gone, or the sheet unreadable).
+  function ruleIndex(sheet, rule) {
     var rules = rulesOf(sheet);
-    if (rules === null) return;
-    for (var i = 0; i < rules.length; i++) {
-      if (rules[i] !== rule) continue;
-      try { sheet.deleteRule(i); } catch (e) { /* the sheet is the page's */ }
-      return;
-    }
+    for (var i = 0; rules !== null && i < rules.length; i++) if (rules[i] === rule) return i;
+    return -1;
+  }
+  function deleteRuleObject(sheet, rule) {
+    var i = ruleIndex(sheet, rule);
+    if (i < 0) return;
+    try { sheet.deleteRule(i); } catch (e) { /* the sheet is the page's */ }
   }
   // Every stylesheet the page uses: <link>s (loaded or still loading), and what any sheet imports,
   // from a <link> or a <style>, at any depth (document.styleSheets and CSSImportRule). When none
@@ -633,6 +625,8 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
   var REFETCH_MAX = 50;
   // How often, and for how long at most, a replaced @import waits for its new rule's sheet (retireWhenLoaded).
   var IMPORT_POLL_MS = 16;
+  // How often, and how far apart, a swap whose load met its file mid-write is made again
+  // (swapLink, retireWhenLoaded, swapImage).
   var SWAP_RETRIES = 4, SWAP_RETRY_MS = 150;
   var IMPORT_WAIT_MS = 10000;
   var REFETCH_WAIT_MS = 2000;
