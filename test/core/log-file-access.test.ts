@@ -189,7 +189,7 @@ test('the log removed and made again is guarded by its identity too: renamed awa
  * each asked for by this computer first, so the cached file and the cached listing are the ones
  * a visitor meets next.
  */
-test('over TCP from 127.0.0.1 through a tunnel (its public Host, or X-Forwarded-For): the log and the configuration file are 404 and left out of listings; this computer still reads them', async () => {
+test('over TCP from 127.0.0.1 through a tunnel (its public Host, X-Forwarded-For, Via or another field a proxy adds): the log and the configuration file are 404 and left out of listings; this computer still reads them', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'porthole-log-tunnel-'));
   await writeFile(join(dir, 'hello.txt'), 'hello\n');
   await writeFile(join(dir, 'porthole.config.json'), JSON.stringify({ listing: true }));
@@ -199,6 +199,10 @@ test('over TCP from 127.0.0.1 through a tunnel (its public Host, or X-Forwarded-
       { name: 'the tunnel\'s public name', host: 'tunnel.example', headers: [] },
       { name: 'X-Forwarded-For', host: `127.0.0.1:${running.port}`, headers: ['X-Forwarded-For: 203.0.113.7'] },
       { name: 'Forwarded', host: `localhost:${running.port}`, headers: ['Forwarded: for=203.0.113.7;proto=https'] },
+      // Via: the field every proxy must add (RFC 9110 §7.6.3), alone; and a CDN's own two.
+      { name: 'Via', host: `127.0.0.1:${running.port}`, headers: ['Via: 1.1 tunnel'] },
+      { name: 'CDN-Loop', host: `localhost:${running.port}`, headers: ['CDN-Loop: cloudflare'] },
+      { name: 'Fastly-Client-IP', host: `localhost:${running.port}`, headers: ['Fastly-Client-IP: 203.0.113.7'] },
     ];
     for (const file of ['/requests.log', '/porthole.config.json']) {
       assert.equal((await fetchOnce(running.port, request(file))).status, 200, `${file}: this computer`);

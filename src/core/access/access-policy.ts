@@ -28,12 +28,19 @@ export function isLoopbackBind(host: string): boolean {
 }
 
 /**
- * Request fields a proxy or a tunnel adds to name the client it acts for: RFC 7239's `Forwarded`,
- * the de facto `X-Forwarded-For`, `-Host` and `-Proto` and `X-Real-IP` (ngrok, cloudflared, VS
- * Code's and code-server's forwarding, nginx's `proxy_set_header` recipes), Cloudflare's
- * `CF-Connecting-IP`, `True-Client-IP` and `X-Client-IP`. A browser sends none of them.
+ * Request fields a proxy or a tunnel adds: `Via` (RFC 9110 §7.6.3: every proxy must add it, so
+ * it is the one field a compliant intermediary never leaves out), `CDN-Loop` (RFC 8586), RFC
+ * 7239's `Forwarded`, the de facto `X-Forwarded-For`, `-Host`, `-Proto`, `-Port`, `-Server`,
+ * `-Prefix` and `X-Real-IP` (ngrok, cloudflared, VS Code's and code-server's forwarding, nginx's
+ * `proxy_set_header` recipes), `X-Original-Forwarded-For` (ingress-nginx), Cloudflare's
+ * `CF-Connecting-IP`, `True-Client-IP`, Fastly's `Fastly-Client-IP`, `X-Client-IP`,
+ * `X-Cluster-Client-IP` and `Client-IP`. A browser sends none of them.
  */
-const FORWARDING_FIELDS: ReadonlySet<string> = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'cf-connecting-ip', 'true-client-ip', 'x-client-ip']);
+const FORWARDING_FIELDS: ReadonlySet<string> = new Set([
+  'via', 'cdn-loop', 'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port',
+  'x-forwarded-server', 'x-forwarded-prefix', 'x-real-ip', 'x-original-forwarded-for', 'cf-connecting-ip',
+  'true-client-ip', 'fastly-client-ip', 'x-client-ip', 'x-cluster-client-ip', 'client-ip',
+]);
 
 /**
  * True when a request is this computer's own, for what only this computer may read (the active
