@@ -83,6 +83,18 @@ const FILES: Record<string, [Buffer, string]> = {
     Buffer.from(`<!DOCTYPE html><html><head><script>/* ${'x'.repeat(1100)} */ var doc = '<meta charset="iso-8859-1">';</script><style>/* <meta charset=sjis> */</style><title>s</title></head><body><p>caf\u00e9</p></body></html>\n`, 'utf8'),
     'text/html; charset=utf-8',
   ],
+  // A declaration's text in the first 1024 bytes, in a script's string, a style or a title: none,
+  // as Chromium's scan sees it; the page's real declaration, or UTF-8 for UTF-8 bytes, is stated
+  // (helper-172: `charset=windows-1252` over a UTF-8 page, and Chromium showed `cafÃ©`).
+  'early-in-script.html': [
+    Buffer.from(`<!doctype html><html><head><script>const legacy = '<meta charset="iso-8859-1">';</script><meta charset="utf-8"><title>T</title></head><body><p>caf\u00e9 \u2603</p></body></html>`, 'utf8'),
+    'text/html; charset=utf-8',
+  ],
+  'early-in-style.html': [Buffer.from('<!doctype html><style>/* <meta charset="windows-1252"> */</style><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=utf-8'],
+  'early-in-title.html': [Buffer.from('<!doctype html><title><meta charset="windows-1252"></title><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=utf-8'],
+  'early-in-script-latin1.html': [ascii(`<!doctype html><script>var x = '<meta charset="utf-8">';</script><meta charset="windows-1252"><p>caf\u00e9</p>`), 'text/html; charset=windows-1252'],
+  // In a comment, a script's start tag is comment: the declaration after it stands.
+  'script-in-comment.html': [gbkPage('<!-- <script> --><meta charset="gbk">'), 'text/html; charset=gbk'],
   'utf8-bom.txt': [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom')]), 'text/plain; charset=utf-8'],
   'utf16le.txt': [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('hi', 'utf16le')]), 'text/plain; charset=utf-16le'],
   'utf16be.txt': [Buffer.from([0xfe, 0xff, 0x00, 0x68, 0x00, 0x69]), 'text/plain; charset=utf-16be'],

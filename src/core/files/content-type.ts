@@ -13,7 +13,8 @@
  *    first 1024 bytes (the HTML Standard's prescan, §13.2.3.2, by `encoding-sniffer`), CSS by
  *    `@charset "…";` at its very start (CSS Syntax §3.2), XML by its declaration's `encoding`;
  *    labels are resolved by the WHATWG Encoding Standard's table (`gb2312` → GBK) and an unknown
- *    label declares nothing;
+ *    label declares nothing; a `<meta>` written in a script's string, a style or a title is none
+ *    (Chromium's scan tokenizes; stating the bare prescan's find garbled the page there);
  * 3. UTF-8 when the bytes are valid UTF-8 (ASCII included) — but none for an HTML page whose
  *    head declares another encoding only past those 1024 bytes (lateDeclaredEncoding), so the
  *    browser treats that declaration as it does without Porthole;
@@ -49,8 +50,24 @@ const PRESCAN_BYTES = 1024;
  * KiB, the most of a page read ahead from disk (SCAN_CHUNK_BYTES); a head is far shorter.
  */
 const LATE_META_SCAN_BYTES = 64 * 1024;
-/** A raw-text or escapable-raw-text element, or a template, whole (its start tag in group 2). */
-const RAW_TEXT_ELEMENTS = /(<(script|style|title|textarea|template|noscript|xmp|iframe|noembed|noframes)\b[^>]*>)[\s\S]*?(?:<\/\2\s*>|$)/gi;
+/**
+ * A comment whole, or a raw-text or escapable-raw-text element or a template whole (its start tag
+ * in group 1, its name in group 2), whichever starts first: a `<script>` inside a comment is
+ * comment, a `<!--` inside a script's string is script.
+ */
+const RAW_TEXT_ELEMENTS = /<!--[\s\S]*?(?:-->|$)|(<(script|style|title|textarea|template|noscript|xmp|iframe|noembed|noframes)\b[^>]*>)[\s\S]*?(?:<\/\2\s*>|$)/gi;
+
+/**
+ * `text` (bytes as Latin-1) with the content of each element whose content is no markup blanked
+ * (a script's string, a style, a title, a template's inert content: RAW_TEXT_ELEMENTS), every
+ * other byte kept where it was; comments kept (the prescan skips them itself). What Chromium's
+ * meta-charset scan sees: it tokenizes, so a `<meta charset>` written in a head script's string is
+ * none to it, where the HTML Standard's prescan (§13.2.3.2, Firefox) takes it (helper-122,
+ * helper-172).
+ */
+function withRawTextBlanked(text: string): string {
+  return text.replace(RAW_TEXT_ELEMENTS, (element: string, open: string | undefined) => (open === undefined ? element : open + ' '.repeat(element.length - open.length)));
+}
 /** CSS Syntax §3.2: an `@charset` rule is looked for in the first 1024 bytes. */
 const CSS_CHARSET_MAX_BYTES = 1024;
 /**
@@ -171,14 +188,28 @@ function cssDeclaredEncoding(bytes: Uint8Array): string | undefined {
   return name === 'UTF-16LE' || name === 'UTF-16BE' ? 'UTF-8' : name;
 }
 
-/** The encoding the file's own bytes declare (not a BOM), or undefined. */
+/**
+ * The encoding the file's own bytes declare (not a BOM), or undefined. For an HTML page, the
+ * prescan (§13.2.3.2) of its first 1024 bytes as Chromium's scan sees them, which tokenizes: a
+ * `<meta charset>` in a script's string, a style or a title is no declaration (withRawTextBlanked).
+ * The bare prescan (Firefox's) takes it, and stating what it found garbled the page in Chromium
+ * (helper-172: a UTF-8 page with `'<meta charset="iso-8859-1">'` in a head script got
+ * `charset=windows-1252`, shown as `cafÃ©`); stated, the page's real declaration (or UTF-8, for
+ * UTF-8 bytes that declare nothing else) holds in both.
+ */
 function declaredEncoding(essence: string, head: Uint8Array): string | undefined {
   if (essence === 'text/css') return cssDeclaredEncoding(head);
   const html = essence === 'text/html';
   if (!html && !isXmlType(essence)) return undefined;
   const { Sniffer, ResultType } = sniffer();
+  let first = head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head;
+  if (html) {
+    const text = Buffer.from(first.buffer, first.byteOffset, first.length).toString('latin1');
+    const blanked = withRawTextBlanked(text);
+    if (blanked !== text) first = Buffer.from(blanked, 'latin1');
+  }
   const prescan = new Sniffer({ maxBytes: PRESCAN_BYTES });
-  prescan.write(head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head);
+  prescan.write(first);
   const kind = prescan.resultType;
   if (html) return kind === ResultType.META_TAG ? prescan.encoding : undefined;
   return kind === ResultType.XML_ENCODING || kind === ResultType.XML_PREFIX ? prescan.encoding : undefined;
@@ -196,9 +227,7 @@ function lateDeclaredEncoding(head: Uint8Array): string | undefined {
   // The text of elements whose content is no markup (a script's string, a style, a title) and a
   // template's inert content hold no declaration: blanked, keeping every other byte where it was
   // (helper-122: `'<meta charset="iso-8859-1">'` in a head script's string was taken for one).
-  const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, LATE_META_SCAN_BYTES))
-    .toString('latin1')
-    .replace(RAW_TEXT_ELEMENTS, (element: string, open: string) => open + ' '.repeat(element.length - open.length));
+  const text = withRawTextBlanked(Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, LATE_META_SCAN_BYTES)).toString('latin1'));
   const end = text.search(/<\/head|<body/i);
   const length = end < 0 ? text.length : end;
   if (length <= PRESCAN_BYTES) return undefined;
