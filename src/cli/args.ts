@@ -261,6 +261,31 @@ const CLI_OPTIONS = {
   version: { type: 'boolean', short: 'v' },
 } as const satisfies Record<string, { readonly type: 'string' | 'boolean'; readonly short?: string; readonly multiple?: boolean }>;
 
+/**
+ * The first flag that takes one value given more than once (`-p 9752 -p 9753`, `--log a.log --log
+ * b.log`), as an error naming it and both values; undefined when there is none. parseArgs keeps
+ * the last and drops the others without a word: the server listened on a port, or logged to a
+ * file, other than the one the user saw first (helper-172). Refused, as a key given twice in
+ * porthole.config.json is. Flags that take several values (`--proxy`, `--header`…) and flags
+ * without one (`--quiet -q`: the same thing twice) are not.
+ */
+function repeatedValueFlag(tokens: ReadonlyArray<{ kind: string; name?: string; rawName?: string; value?: string | undefined }>): string | undefined {
+  const seen = new Map<string, { rawName: string; value: string | undefined }>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined || token.rawName === undefined) continue;
+    const option: { type: string; multiple?: boolean } = CLI_OPTIONS[token.name as keyof typeof CLI_OPTIONS];
+    if (option.type !== 'string' || option.multiple === true) continue;
+    const first = seen.get(token.name);
+    if (first === undefined) {
+      seen.set(token.name, { rawName: token.rawName, value: token.value });
+      continue;
+    }
+    const flag = `--${token.name}`;
+    return `${flag} was given twice (${first.rawName} ${showValue(first.value)}, then ${token.rawName} ${showValue(token.value)}): give ${flag} once`;
+  }
+  return undefined;
+}
+
 /** The long flags a user may type (`spa-default` is only the renamed bare `--spa`). */
 const LONG_FLAGS: readonly string[] = Object.keys(CLI_OPTIONS).filter((name) => name !== 'spa-default');
 
@@ -281,17 +306,21 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
   if (dashHint !== undefined) return { kind: 'error', message: dashHint };
   let values;
   let positionals;
+  let tokens;
   try {
-    ({ values, positionals } = parseArgs({
+    ({ values, positionals, tokens } = parseArgs({
       // `--spa` alone takes no value (the root would be taken for it): it becomes --spa-default.
       args: joinNegativeNumbers(argv).map((a) => (a === '--spa' ? '--spa-default' : a)),
       allowPositionals: true,
       strict: true,
       options: CLI_OPTIONS,
+      tokens: true,
     }));
   } catch (err) {
     return { kind: 'error', message: flagErrorMessage((err as Error).message, argv) };
   }
+  const repeated = repeatedValueFlag(tokens);
+  if (repeated !== undefined) return { kind: 'error', message: repeated };
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
   const spaHint = bareSpaFileHint(argv);
