@@ -360,7 +360,7 @@ test('configured headers reach refusals, cached files and the 101 of a WebSocket
   assert.match(head, /\r\nX-Everywhere: yes(\r\n|$)/i);
 });
 
-test('a configured Content-Encoding never relabels an answer\'s own encoded body; Content-Range is refused at start', async () => {
+test('a configured Content-Encoding never relabels an answer\'s own encoded body nor an error\'s page; Content-Range, Accept-Ranges and Allow are refused at start', async () => {
   // `--header 'Content-Encoding: identity'` replaced the gzip of a compressed copy: gzip bytes
   // labelled identity, which a browser shows as garbage (RFC 9110 §8.4: the coding says how to decode).
   const text = `${'h1 { color: red }\n'.repeat(200)}`;
@@ -377,10 +377,27 @@ test('a configured Content-Encoding never relabels an answer\'s own encoded body
   }
   // An answer without a coding of its own still gets the configured label (files stored encoded under another name).
   assert.deepEqual((await fetchOnce(s.port, request('/small.bin'))).headerAll('content-encoding'), ['identity']);
-  await assert.rejects(
-    startServer({ root, configFile: false, headers: [{ source: '**', headers: { 'Content-Range': 'bytes 0-1/2' } }] }),
-    (err: unknown) => err instanceof ServerError && err.code === 'EINVALIDOPTION' && /Content-Range says which bytes/.test(err.message),
-  );
+  // An error's page is Porthole's own, never stored encoded: no configured label (helper-171: a
+  // rule for `**` with gzip made the 404 page undecodable), a prepared 404 and one made per request alike.
+  const gzipped = await serve({ root, configFile: false, headers: [{ source: '**', headers: { 'Content-Encoding': 'gzip', 'X-Everywhere': 'yes' } }] });
+  for (const [target, status] of [['/missing.txt.gz', 404], ['/missing.txt.gz', 404], ['/small.bin', 405], ['/%zz', 400]] as const) {
+    const res = await fetchOnce(gzipped.port, request(target, status === 405 ? { method: 'DELETE' } : {}));
+    assert.equal(res.status, status, target);
+    assert.deepEqual(res.headerAll('content-encoding'), [], `${target} ${status}: no configured coding on an error's page`);
+    assert.equal(res.header('x-everywhere'), 'yes', `${target} ${status}: the other configured headers still come`);
+  }
+  assert.deepEqual((await fetchOnce(gzipped.port, request('/small.bin'))).headerAll('content-encoding'), ['gzip'], 'a file still gets it');
+  for (const [name, value, said] of [
+    ['Content-Range', 'bytes 0-1/2', /Content-Range says which bytes/],
+    ['Accept-Ranges', 'none', /Accept-Ranges says whether the answer's resource takes Range requests/],
+    ['Allow', 'GET', /Allow lists the methods the target takes/],
+  ] as const) {
+    await assert.rejects(
+      startServer({ root, configFile: false, headers: [{ source: '**', headers: { [name]: value } }] }),
+      (err: unknown) => err instanceof ServerError && err.code === 'EINVALIDOPTION' && said.test(err.message),
+      name,
+    );
+  }
 });
 
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {

@@ -85,6 +85,8 @@ export function headerFieldProblem(name: string, value: string): string | undefi
     return `${name} is a validator Porthole sets from each file version and encoding (RFC 9110 §8.8); a fixed one would give every version and every encoding of a file one tag or date, so caches could not tell them apart; leave it out`;
   }
   if (lower === 'content-range') return `${name} says which bytes of the file a 206 or 416 answer holds, which Porthole sets from each request's Range itself; leave it out`;
+  if (lower === 'accept-ranges') return `${name} says whether the answer's resource takes Range requests, which Porthole sets itself (bytes for files); a fixed one contradicted its 206 answers; leave it out`;
+  if (lower === 'allow') return `${name} lists the methods the target takes, which Porthole sets itself on a 405 and an OPTIONS answer (RFC 9110 §10.2.1); a fixed one would list others; leave it out`;
   if (!isValidFieldValue(value)) return `the value of ${name} holds a control character (CR, LF, NUL…) or a character above U+00FF`;
   return undefined;
 }

@@ -232,7 +232,7 @@ function mergedHead(
   // As startResponse: CORP first, so a configured Cross-Origin-Resource-Policy replaces it.
   const list: HeaderList = [...logHeaders];
   if (corp !== undefined) list.push(corp);
-  const withExtra = withExtraHeaders(list, extra);
+  const withExtra = withExtraHeaders(list, extra, Number(source.slice(9, 12)));
   if (vary !== undefined) withExtra.push(['Vary', vary]);
   const all = oneVary(withExtra);
   if (connection !== undefined) all.push(connection);
@@ -1649,7 +1649,7 @@ export class Connection {
     // CORP first, so a configured Cross-Origin-Resource-Policy header replaces it.
     const corp = this.corpFor(ex);
     if (corp !== undefined) headers.push(corp);
-    let all = withExtraHeaders(headers, ex.extraHeaders);
+    let all = withExtraHeaders(headers, ex.extraHeaders, status);
     if (ex.addedVary !== undefined) all.push(['Vary', ex.addedVary]);
     // The answer's own Vary (Accept-Encoding), the page's and a configured one: one field.
     all = oneVary(all);
@@ -3026,17 +3026,20 @@ function oneVary(headers: HeaderList): HeaderList {
  * `Cache-Control: no-store` (a passing condition: a file being written, the server busy, a
  * back-end that failed) keeps it: a configured Cache-Control would let a browser or a cache keep
  * that answer in place of the file (RFC 9111 §5.2.2.5). An answer's own Content-Encoding (RFC 9110
- * §8.4) is kept too: it says how the body's bytes are to be decoded. Returns `headers` itself when
- * there is nothing to add.
+ * §8.4) is kept too: it says how the body's bytes are to be decoded; and an error answer (`status`
+ * 400 and up) gets no configured Content-Encoding, its body being a page Porthole wrote (or the
+ * root's 404.html), never bytes stored encoded. Returns `headers` itself when there is nothing to add.
  */
-function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undefined): HeaderList {
+function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undefined, status: number): HeaderList {
   if (extra === undefined || extra.length === 0) return headers;
   const noStore = headers.some(([n, v]) => n.toLowerCase() === 'cache-control' && /(^|,)\s*no-store\s*(,|$)/i.test(v));
   // The answer's own Content-Encoding says how its body bytes are encoded (a compressed copy, a
   // .br sibling, a back-end's gzip): a configured one in its place (`Content-Encoding: identity`
   // on a gzip body) makes the client decode the bytes wrongly, so it is kept; a configured one
-  // still labels an answer that has none (a rule for files stored encoded under another name).
-  const ownCoding = headers.some(([n]) => n.toLowerCase() === 'content-encoding');
+  // still labels a file's answer that has none (a rule for files stored encoded under another
+  // name), but not an error's page (helper-171: a rule for `**` made the 404 page "gzip", and a
+  // client failed to decode it).
+  const ownCoding = status >= 400 || headers.some(([n]) => n.toLowerCase() === 'content-encoding');
   const added = noStore || ownCoding ? extra.filter(([n]) => !(noStore && n.toLowerCase() === 'cache-control') && !(ownCoding && n.toLowerCase() === 'content-encoding')) : extra;
   // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces it.
   const replaced = new Set(added.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
