@@ -734,18 +734,54 @@ test('a route to this very server (its own port) is a 502 that says so, not a re
     port,
     configFile: false,
     reload: { enabled: false },
-    proxy: { routes: [{ prefix: '/self', target: `http://127.0.0.1:${port}` }, { prefix: '/named', target: `http://localhost:${port}` }] },
+    proxy: {
+      routes: [
+        { prefix: '/self', target: `http://127.0.0.1:${port}` },
+        { prefix: '/named', target: `http://localhost:${port}` },
+        // The unspecified address, which a connection reaches as this machine (helper-171: 223 hops).
+        { prefix: '/zero', target: `http://0.0.0.0:${port}` },
+        { prefix: '/nought', target: `http://0:${port}` },
+        { prefix: '/six', target: `http://[::]:${port}` },
+      ],
+    },
   });
+  const paths = ['/self/x', '/named/x', '/zero/x', '/nought/x', '/six/x'];
   try {
-    for (const path of ['/self/x', '/named/x']) {
+    for (const path of paths) {
       const res = await fetchOnce(port, request(path));
       assert.equal(res.status, 502, path);
-      assert.match(res.body.toString('utf8'), /which is this server itself \(it listens there\): each request would come back to it\. Point the route at the back-end's own port/);
+      assert.match(res.body.toString('utf8'), /which is this server itself \(it listens there\): each request would come back to it\. Point the route at the back-end's own port/, path);
     }
     // One line per request: nothing was forwarded (each hop would have been a record).
-    assert.deepEqual(self.records.map((r) => `${r.target} ${r.status}`), ['/self/x 502', '/named/x 502']);
+    assert.deepEqual(self.records.map((r) => `${r.target} ${r.status}`), paths.map((p) => `${p} 502`));
   } finally {
     await self.close();
+  }
+});
+
+test('two servers routed at each other: the request that comes back is a 502 that says so (its Via names the server), after one round, not hundreds (helper-171); one routed to another without a loop is served', async () => {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const rootB = await mkdtemp(join(tmpdir(), 'porthole-chained-'));
+  await mkdir(join(rootB, 'b'));
+  await writeFile(join(rootB, 'b', 'hello.txt'), 'served by B\n');
+  const common = { configFile: false, reload: { enabled: false } } as const;
+  const a = await startServer({ ...common, root: site.root, port: portA, proxy: { routes: [{ prefix: '/loop', target: `http://127.0.0.1:${portB}` }, { prefix: '/b', target: `http://127.0.0.1:${portB}` }] } });
+  const b = await startServer({ ...common, root: rootB, port: portB, proxy: { routes: [{ prefix: '/loop', target: `http://127.0.0.1:${portA}` }] } });
+  try {
+    const res = await fetchOnce(portA, request('/loop/x'));
+    assert.equal(res.status, 502);
+    assert.match(res.body.toString('utf8'), /came back here \(its Via names this server\): the route for \/loop leads back to Porthole/);
+    // A forwarded it once, B once, and A refused it when it came back: three records in all.
+    assert.deepEqual(a.records.map((r) => `${r.target} ${r.status}`).sort(), ['/loop/x 502', '/loop/x 502']);
+    assert.deepEqual(b.records.map((r) => `${r.target} ${r.status}`), ['/loop/x 502']);
+    // One Porthole in front of another (B serving the file itself): no loop, the file comes through.
+    const chained = await fetchOnce(portA, request('/b/hello.txt'));
+    assert.equal(chained.status, 200, chained.body.toString('utf8'));
+    assert.equal(chained.body.toString('utf8'), 'served by B\n');
+  } finally {
+    await a.close();
+    await b.close();
+    await rm(rootB, { recursive: true, force: true });
   }
 });
 

@@ -16,6 +16,7 @@
  * authority. Max-Forwards of an OPTIONS or TRACE goes one less (RFC 9110 §7.6.2; at 0 the request
  * is not forwarded at all, see `maxForwards`).
  */
+import { randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { HeaderList } from '../http/request-record';
 import { isToken } from '../http/http-grammar';
@@ -108,6 +109,8 @@ export interface ForwardContext {
   readonly scheme: 'http' | 'https';
   /** The HTTP version the request came in with: Via's received-protocol (RFC 9110 §7.6.3). */
   readonly version: '1.0' | '1.1';
+  /** This proxy's received-by in Via (newViaPseudonym). */
+  readonly viaPseudonym: string;
   /** The client's Host (undefined when it sent none: HTTP/1.0). */
   readonly host: string | undefined;
   /** The Host to send instead of the client's (rewriteHost), else undefined. */
@@ -142,8 +145,29 @@ export function maxForwards(method: string, headers: HeaderList): bigint | undef
   return BigInt(value);
 }
 
-/** Porthole's received-by in Via (RFC 9110 §7.6.3: a pseudonym; no host or port is told). */
-const VIA_PSEUDONYM = 'porthole';
+/**
+ * A received-by for Via (RFC 9110 §7.6.3: a pseudonym; no host or port is told) naming one proxy
+ * instance: `porthole-` and 8 random hex digits, made once per ReverseProxy. A request that comes
+ * back with its own in Via went round a loop (viaNamesUs): through a route to a wildcard address
+ * of this server, or through another server that sends it back (helper-171: two instances routed
+ * at each other made 223 hops before a 431). Its own, not `porthole` alone: one Porthole routed to
+ * another is no loop.
+ */
+export function newViaPseudonym(): string {
+  return `porthole-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * True when one of the request's Via entries (`headers`: lower-case names) names `pseudonym` as
+ * its received-by (`1.1 porthole-1a2b3c4d`, RFC 9110 §7.6.3: received-protocol, then received-by).
+ */
+export function viaNamesUs(headers: HeaderList, pseudonym: string): boolean {
+  for (const [name, value] of headers) {
+    if (name !== 'via' || !value.includes(pseudonym)) continue;
+    for (const entry of value.split(',')) if (entry.trim().split(/[ \t]+/)[1] === pseudonym) return true;
+  }
+  return false;
+}
 
 /** A `for=` / `host=` value of RFC 7239 §4: a token, else a quoted-string (an IPv6 node in brackets, §6). */
 function forwardedValue(value: string, node = false): string {
@@ -217,7 +241,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   out.push(['forwarded', forwarded === undefined ? element : `${forwarded}, ${element}`]);
   // RFC 9110 §7.6.3: "An HTTP-to-HTTP gateway MUST send an appropriate Via header field in each
   // inbound request message"; received-protocol without its name for HTTP, after the client's own.
-  const ours = `${ctx.version} ${VIA_PSEUDONYM}`;
+  const ours = `${ctx.version} ${ctx.viaPseudonym}`;
   out.push(['via', via === undefined ? ours : `${via}, ${ours}`]);
   return out;
 }

@@ -26,8 +26,20 @@ export interface CompiledRoute {
   readonly port: number;
   /** The target's host without IPv6 brackets, an IPv4-mapped address as plain IPv4 (normaliseIp). */
   readonly address: string;
-  /** The host names this machine's loopback: a loopback address, `localhost` or `*.localhost` (RFC 6761 §6.3). */
+  /**
+   * The host names this machine: a loopback address, `localhost` or `*.localhost` (RFC 6761 §6.3),
+   * or the unspecified address (`0.0.0.0`, `0`, `[::]`), which a connection reaches as loopback.
+   */
   readonly local: boolean;
+}
+
+/**
+ * True for the unspecified address (`0.0.0.0`, which the URL parser makes of `0` and `0x0` too;
+ * `::` however written): a connection to it reaches this machine (Linux: loopback), so a route
+ * there is a route to this machine (helper-171: `http://0.0.0.0:<own port>` looped 223 times).
+ */
+function isUnspecifiedAddress(address: string): boolean {
+  return address === '0.0.0.0' || (address.includes(':') && /^[0:]+$/.test(address));
 }
 
 /**
@@ -67,6 +79,7 @@ export function compileRoute(route: ProxyRoute): CompiledRoute | string {
   }
   const trimmed = prefix.length > 1 ? prefix.replace(/\/+$/, '') || '/' : prefix;
   const secure = url.protocol === 'https:';
+  const address = normaliseIp(url.hostname.replace(/^\[|\]$/g, ''));
   return {
     prefix: trimmed,
     segments: trimmed
@@ -83,8 +96,8 @@ export function compileRoute(route: ProxyRoute): CompiledRoute | string {
     authority: url.host,
     secure,
     port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
-    address: normaliseIp(url.hostname.replace(/^\[|\]$/g, '')),
-    local: isLoopbackBind(url.hostname) || canonicalHostName(url.hostname).endsWith('.localhost'),
+    address,
+    local: isLoopbackBind(url.hostname) || canonicalHostName(url.hostname).endsWith('.localhost') || isUnspecifiedAddress(address),
   };
 }
 

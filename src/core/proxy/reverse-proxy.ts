@@ -38,7 +38,7 @@ import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, policyDelivery
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, rewriteBackendLocation, routeHolding, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
-import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, maxForwards, responseLength } from './proxy-headers';
+import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, maxForwards, newViaPseudonym, responseLength, viaNamesUs } from './proxy-headers';
 import { acceptKey } from '../http/websocket';
 
 /**
@@ -386,6 +386,8 @@ export class ReverseProxy {
    * Back-ends on other machines are checked (a CA of your own: NODE_EXTRA_CA_CERTS).
    */
   private readonly localTlsAgent: Dispatcher;
+  /** This proxy's received-by in Via, by which a request that comes round again is known (newViaPseudonym). */
+  private readonly viaPseudonym = newViaPseudonym();
 
   private constructor(
     private readonly setup: ProxySetup,
@@ -461,6 +463,16 @@ export class ReverseProxy {
       );
       return;
     }
+    if (viaNamesUs(ex.head.headers, this.viaPseudonym)) {
+      // Passed on by this server before and back again: through a route to a wildcard address
+      // of its own (`http://0.0.0.0:<port>`) or another server routed back here (helper-171).
+      ex.note = `proxy ${route.origin}: a loop, the request came back (Via ${this.viaPseudonym})`;
+      ex.refuse(
+        502,
+        `Porthole passed this request to ${escapeForDisplay(route.origin)} and it came back here (its Via names this server): the route for ${escapeForDisplay(route.prefix)} leads back to Porthole, through that server or directly. Point the route at the back-end's own port (--proxy, porthole.proxy or proxy.routes in porthole.config.json).\n`,
+      );
+      return;
+    }
     if (ex.method === 'CONNECT') {
       ex.note = 'proxy: CONNECT is not forwarded';
       ex.refuse(405, 'CONNECT is not forwarded to the back-end.\n', [['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']]);
@@ -480,6 +492,7 @@ export class ReverseProxy {
       fromOwnAddress: ex.fromOwnAddress,
       scheme: this.setup.scheme,
       version: ex.head.version,
+      viaPseudonym: this.viaPseudonym,
       host: ex.head.host,
       rewriteHostTo: this.setup.options.rewriteHost ? route.authority : undefined,
       drop: tag === undefined ? NO_DROP : PAGE_REQUEST_DROP,
