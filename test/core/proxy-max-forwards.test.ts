@@ -26,9 +26,15 @@ function forwardedValues(target: string): Array<string | undefined> {
 test('OPTIONS or TRACE with Max-Forwards: 0 under a proxied prefix is answered by Porthole, never forwarded', async () => {
   const options = await fetchOnce(ps.srv.port, request('/api/headers?mf=options0', { method: 'OPTIONS', headers: ['Max-Forwards: 0'] }));
   assert.equal(options.status, 204, 'Porthole answers OPTIONS as the final recipient');
-  assert.equal(options.header('allow'), 'GET, HEAD, OPTIONS');
+  // Allow lists what the route takes (RFC 9110 §10.2.1), not the static server's three methods:
+  // a DELETE there is passed on (helper-171: `Allow: GET, HEAD, OPTIONS` beside a DELETE that got 200).
+  assert.equal(options.header('allow'), 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
   const trace = await fetchOnce(ps.srv.port, request('/api/headers?mf=trace0', { method: 'TRACE', headers: ['Max-Forwards: 0'] }));
   assert.equal(trace.status, 405, 'Porthole answers TRACE as the final recipient: it does not echo requests');
+  assert.equal(trace.header('allow'), 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  // Outside the route, the static server's own.
+  const own = await fetchOnce(ps.srv.port, request('/index.html', { method: 'OPTIONS', headers: ['Max-Forwards: 0'] }));
+  assert.equal(own.header('allow'), 'GET, HEAD, OPTIONS');
   assert.ok(!trace.body.toString('latin1').includes('Max-Forwards'), 'the refusal echoes nothing of the request');
   // Leading zeros are still zero (1*DIGIT).
   const zeros = await fetchOnce(ps.srv.port, request('/api/headers?mf=options00', { method: 'OPTIONS', headers: ['Max-Forwards: 000'] }));

@@ -146,6 +146,14 @@ export function maxForwards(method: string, headers: HeaderList): bigint | undef
 }
 
 /**
+ * The methods a proxied route takes, as its Allow says where Porthole answers for the route
+ * itself: a CONNECT (never passed on) and an OPTIONS or TRACE with `Max-Forwards: 0` (RFC 9110
+ * §7.6.2: answered as the final recipient, §10.2.1: Allow lists what the target takes; the static
+ * server's `GET, HEAD, OPTIONS` there denied the DELETE the route passed on, helper-171).
+ */
+export const PROXIED_ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/**
  * A received-by for Via (RFC 9110 §7.6.3: a pseudonym; no host or port is told) naming one proxy
  * instance: `porthole-` and 8 random hex digits, made once per ReverseProxy. A request that comes
  * back with its own in Via went round a loop (viaNamesUs): through a route to a wildcard address

@@ -38,7 +38,7 @@ import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, policyDelivery
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
 import { compileRoutes, matchRoute, rewriteBackendLocation, routeHolding, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
-import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, maxForwards, newViaPseudonym, responseLength, viaNamesUs } from './proxy-headers';
+import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, maxForwards, newViaPseudonym, PROXIED_ALLOW, responseLength, viaNamesUs } from './proxy-headers';
 import { acceptKey } from '../http/websocket';
 
 /**
@@ -475,7 +475,7 @@ export class ReverseProxy {
     }
     if (ex.method === 'CONNECT') {
       ex.note = 'proxy: CONNECT is not forwarded';
-      ex.refuse(405, 'CONNECT is not forwarded to the back-end.\n', [['Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']]);
+      ex.refuse(405, 'CONNECT is not forwarded to the back-end.\n', [['Allow', PROXIED_ALLOW]]);
       return;
     }
     // Only a WebSocket upgrade is tunnelled: any other (h2c, TLS; an HTTP/1.0 one, a POST) goes as

@@ -29,7 +29,7 @@ import { isDocumentNavigation } from '../reload/live-reload-inject';
 import { isPreflight, type ResponsePolicy } from './response-policy';
 import type { ReverseProxy } from '../proxy/reverse-proxy';
 import type { CompiledRoute } from '../proxy/proxy-routes';
-import { maxForwards } from '../proxy/proxy-headers';
+import { maxForwards, PROXIED_ALLOW } from '../proxy/proxy-headers';
 
 export const ALLOW = 'GET, HEAD, OPTIONS';
 const KNOWN_NOT_ALLOWED = new Set(['POST', 'PUT', 'DELETE', 'PATCH', 'TRACE', 'CONNECT']);
@@ -190,12 +190,15 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
   }
   const method = ex.method;
   if (method !== 'GET' && method !== 'HEAD') {
+    // Under a proxied route (an OPTIONS or TRACE with Max-Forwards: 0), what the route takes.
+    const proxied = route !== undefined && ctx.proxy !== undefined;
+    const allow = proxied ? PROXIED_ALLOW : ALLOW;
     if (method === 'OPTIONS') {
-      ex.respond(204, [['Allow', ALLOW]]);
+      ex.respond(204, [['Allow', allow]]);
     } else if (KNOWN_NOT_ALLOWED.has(method)) {
       // TRACE never echoes the request (RFC 9110 §9.3.8 leaves it optional; it leaks headers).
       ex.note = `method ${method} not allowed`;
-      refuse(ex, 405, `Method ${method} is not allowed here: this is a static file server.`, [['Allow', ALLOW]]);
+      refuse(ex, 405, proxied ? `Method ${method} reached its last hop here (it is not passed on) and Porthole does not echo requests.` : `Method ${method} is not allowed here: this is a static file server.`, [['Allow', allow]]);
     } else {
       ex.note = `method ${method} not implemented`;
       refuse(ex, 501, `Method ${method} is not implemented.`);
