@@ -96,6 +96,10 @@ const validChunked: ChunkedCase[] = [
   { description: 'several chunks', raw: '3\r\nabc\r\n1\r\nd\r\n2\r\nef\r\n0\r\n\r\n' },
   { description: 'upper- and lower-case hex', raw: 'A\r\n0123456789\r\na\r\n0123456789\r\n1F\r\n' + 'x'.repeat(31) + '\r\n0\r\n\r\n' },
   { description: 'leading zeros in sizes', raw: '0005\r\nhello\r\n000\r\n\r\n' },
+  // chunk-size = 1*HEXDIG (RFC 9112 §7.1): leading zeros are no digits of magnitude (helper-171:
+  // 17 digits with 16 zeros were a 400; nginx and Node take them).
+  { description: 'more leading zeros than significant digits allowed', raw: '00000000000000005\r\nhello\r\n0000000000000000000000\r\n\r\n' },
+  { description: 'a last chunk written with 32 zeros', raw: '00000000000000000000000000000000\r\n\r\n' },
   { description: 'chunk data containing CRLF and 0\\r\\n', raw: '7\r\n0\r\n\r\nab\r\n0\r\n\r\n' },
   { description: 'chunk extensions', raw: '5;name=value\r\nhello\r\n3;a;b=c\r\nabc\r\n0;last\r\n\r\n' },
   { description: 'quoted chunk extension value', raw: '5;n="a b;c"\r\nhello\r\n0\r\n\r\n' },
@@ -206,7 +210,7 @@ const invalidChunked: ChunkedErrorCase[] = [
   { description: '0x prefix', raw: '0x5\r\nhello\r\n', status: 400 },
   { description: 'leading space before the size', raw: ' 5\r\nhello\r\n', status: 400 },
   { description: 'trailing space without an extension', raw: '5 \r\nhello\r\n', status: 400 },
-  { description: 'too many hex digits (leading zeros included)', raw: '00000000000000005\r\nhello\r\n', status: 400 },
+  { description: 'too many significant hex digits (after leading zeros)', raw: '00010000000000000000\r\nhello\r\n', status: 400 },
   { description: 'size beyond 2^53 - 1', raw: 'fffffffffffffff\r\n', status: 400 },
   { description: 'bare LF after the size', raw: '5\nhello\r\n0\r\n\r\n', status: 400, code: 'ERR_INVALID_CHUNK' },
   { description: 'CR without LF after the size', raw: '5\rhello\r\n', status: 400 },
@@ -253,11 +257,11 @@ for (const c of invalidChunked) {
 }
 
 void test('a chunk size too large says so; one that is no hex number says that (helper-46)', () => {
-  for (const raw of ['ffffffffffffffffff\r\n', '00000000000000001\r\nx\r\n', '20000000000000\r\n']) {
+  for (const raw of ['ffffffffffffffffff\r\n', '000000000000000010000000000000000\r\nx\r\n', '20000000000000\r\n']) {
     const r = readAll(CHUNKED, raw, LIMIT);
     assert.ok(r.kind === 'error', raw);
     assert.equal(r.status, 400, raw);
-    assert.match(r.message, /^A chunk size is larger than this server can take \(at most 16 hex digits/, raw);
+    assert.match(r.message, /^A chunk size is larger than this server can take \(at most 16 hex digits after any leading zeros/, raw);
   }
   const r = readAll(CHUNKED, 'g\r\n', LIMIT);
   assert.ok(r.kind === 'error');
@@ -297,6 +301,18 @@ void test('chunked: extensions are bounded over the whole body → 413', () => {
   if (r.kind === 'error') assert.deepEqual([r.status, r.code], [413, 'ERR_CHUNK_EXTENSIONS_TOO_LARGE']);
   // Just under the bound is fine.
   const ok = `1;${'e'.repeat(MAX_CHUNK_EXTENSION_BYTES - 1)}\r\nx\r\n0\r\n\r\n`;
+  assert.deepEqual(readAll(CHUNKED, ok), { kind: 'done', consumed: ok.length });
+});
+
+void test('chunked: leading zeros of chunk sizes share the extensions\' bound over the whole body → 413, so a line of zeros cannot go on for ever', () => {
+  const r = readAll(CHUNKED, `${'0'.repeat(MAX_CHUNK_EXTENSION_BYTES + 2)}5\r\nhello\r\n0\r\n\r\n`);
+  assert.equal(r.kind, 'error');
+  if (r.kind === 'error') {
+    assert.deepEqual([r.status, r.code], [413, 'ERR_CHUNK_EXTENSIONS_TOO_LARGE']);
+    assert.match(r.message, /extensions and the leading zeros of their sizes come to more than 16 KiB/);
+  }
+  // The first zero is the size's own digit; the bound counts those after it.
+  const ok = `${'0'.repeat(MAX_CHUNK_EXTENSION_BYTES + 1)}5\r\nhello\r\n0\r\n\r\n`;
   assert.deepEqual(readAll(CHUNKED, ok), { kind: 'done', consumed: ok.length });
 });
 

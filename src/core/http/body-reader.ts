@@ -39,11 +39,17 @@ function bodyError(status: number, code: string, message: string): ParseError {
 const E_BODY_TOO_LARGE = bodyError(413, 'ERR_BODY_TOO_LARGE', 'The request body is larger than this server accepts.');
 const E_INVALID_LENGTH = bodyError(400, 'ERR_INVALID_CONTENT_LENGTH', 'The request body length is invalid.');
 const E_CHUNK_SIZE = bodyError(400, 'ERR_INVALID_CHUNK_SIZE', 'A chunk size is not a valid hexadecimal number.');
-/** Hex digits, but more of them than MAX_CHUNK_SIZE_DIGITS or past 2^53 − 1: refused, never overflowed. */
+/** Hex digits, but more significant ones than MAX_CHUNK_SIZE_DIGITS or past 2^53 − 1: refused, never overflowed. */
 const E_CHUNK_SIZE_TOO_LARGE = bodyError(
   400,
   'ERR_INVALID_CHUNK_SIZE',
-  `A chunk size is larger than this server can take (at most ${MAX_CHUNK_SIZE_DIGITS} hex digits, leading zeros included, and below 2^53).`,
+  `A chunk size is larger than this server can take (at most ${MAX_CHUNK_SIZE_DIGITS} hex digits after any leading zeros, and below 2^53).`,
+);
+/** Leading zeros of chunk sizes past the body's chunk-line budget (MAX_CHUNK_EXTENSION_BYTES, shared with the extensions). */
+const E_CHUNK_SIZE_ZEROS = bodyError(
+  413,
+  'ERR_CHUNK_EXTENSIONS_TOO_LARGE',
+  `The chunk lines of the request body are too long: their extensions and the leading zeros of their sizes come to more than ${MAX_CHUNK_EXTENSION_BYTES / 1024} KiB.`,
 );
 const E_CHUNK_EXTENSION = bodyError(
   400,
@@ -180,9 +186,10 @@ export class BodyReader {
   private remaining = 0;
   /** Chunk sizes summed so far. */
   private total = 0;
-  /** The chunk-size being read and its digit count. */
+  /** The chunk-size being read, its significant digits (after leading zeros), and its zeros before them. */
   private size = 0;
   private sizeDigits = 0;
+  private sizeZeros = 0;
   private extensionBytes = 0;
   /** Where in the chunk extensions the reader is (State.Extension). */
   private extension = ExtensionState.NameStart;
@@ -237,14 +244,23 @@ export class BodyReader {
         case State.Size: {
           const digit = hexValue(b);
           if (digit >= 0) {
-            // Too many digits or beyond 2^53 - 1: 400 rather than silent overflow.
+            if (digit === 0 && this.size === 0) {
+              // A leading zero (or the last chunk's 0): chunk-size is 1*HEXDIG (RFC 9112 §7.1), so
+              // `00000000000000005` is 5 (nginx and Node take it; helper-171 got a 400 for its 17
+              // digits). No magnitude, so no significant digit; past the first, each counts in the
+              // body's chunk-line budget with the extensions, so a line of zeros is bounded too.
+              if (this.sizeZeros++ > 0 && ++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) return this.fail(E_CHUNK_SIZE_ZEROS);
+              i++;
+              break;
+            }
+            // Too many significant digits or beyond 2^53 - 1: 400 rather than silent overflow.
             if (++this.sizeDigits > MAX_CHUNK_SIZE_DIGITS) return this.fail(E_CHUNK_SIZE_TOO_LARGE);
             this.size = this.size * 16 + digit;
             if (this.size > Number.MAX_SAFE_INTEGER) return this.fail(E_CHUNK_SIZE_TOO_LARGE);
             i++;
             break;
           }
-          if (this.sizeDigits === 0) return this.fail(E_CHUNK_SIZE);
+          if (this.sizeDigits === 0 && this.sizeZeros === 0) return this.fail(E_CHUNK_SIZE);
           // The byte after the size is judged first: a malformed chunk line is a 400 whatever size
           // it names (a size over the limit followed by a bare LF was a 413 that named the wrong fault).
           let next: State;
@@ -317,6 +333,7 @@ export class BodyReader {
           this.state = State.Size;
           this.size = 0;
           this.sizeDigits = 0;
+          this.sizeZeros = 0;
           i++;
           break;
         case State.TrailerStart:

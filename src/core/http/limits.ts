@@ -26,12 +26,16 @@ export const MAX_METHOD_BYTES = 32;
 export const MAX_TARGET_BYTES = 8 * 1024;
 
 /**
- * Hex digits in one chunk-size, leading zeros included → 400. Sizes above
+ * Significant hex digits in one chunk-size (after its leading zeros) → 400. Sizes above
  * Number.MAX_SAFE_INTEGER are rejected as overflow (400) whatever the digit count.
  */
 export const MAX_CHUNK_SIZE_DIGITS = 16;
 
-/** Chunk-extension bytes summed over one body (all chunk lines) → 413. */
+/**
+ * Chunk-extension bytes, and chunk sizes' leading zeros past the first, summed over one body (all
+ * chunk lines) → 413: what a chunk line may carry beyond its size, bounded so that a client
+ * cannot stream an endless line.
+ */
 export const MAX_CHUNK_EXTENSION_BYTES = 16 * 1024;
 
 /** Trailer-section bytes of one chunked body (field lines and their CRLFs) → 431. */
