@@ -51,6 +51,10 @@ const DISPUTED_PAGES = {
   'utf8-style-meta.html': Buffer.from('<!doctype html><html><head><style>/* <meta charset="windows-1252"> */</style></head><body><p id="p">caf\u00e9 \u2603</p></body></html>', 'utf8'),
   'utf8-title-meta.html': Buffer.from('<!doctype html><html><head><title><meta charset="windows-1252"></title></head><body><p id="p">caf\u00e9 \u2603</p></body></html>', 'utf8'),
   'latin1-script-meta.html': latin1(`<!doctype html><html><head><script>var x = '<meta charset="utf-8">';</script><meta charset="windows-1252"></head><body><p id="p">caf\u00e9</p></body></html>`),
+  // Chromium's scan tokenizes with scripting off and knows no template: these two count there.
+  'utf8-noscript-meta.html': Buffer.from('<!doctype html><html><head><noscript><meta charset="windows-1252"></noscript></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
+  'utf8-template-meta.html': Buffer.from('<!doctype html><html><head><template><meta charset="windows-1252"></template></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
+  'utf8-textarea-meta.html': Buffer.from('<!doctype html><html><head><textarea><meta charset="windows-1252"></textarea></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
 };
 const ABOUT_PAGE = latin1('<!DOCTYPE html>\n<html><head><title>About</title></head><body><h1>About us</h1></body></html>\n');
 
@@ -181,14 +185,13 @@ for (const mode of ['reload', 'no-reload']) {
       }
     });
 
-    test('a page with a <meta charset> in a script\'s string, a style or a title shows the text it shows opened from disk', { timeout: STEP_TIMEOUT_MS }, async () => {
+    test('a page with a <meta charset> in a script\'s string, a style, a title, a noscript or a template shows the text it shows opened from disk', { timeout: STEP_TIMEOUT_MS }, async () => {
       const { page, close } = await newPage();
       try {
         for (const name of Object.keys(DISPUTED_PAGES)) {
           assert.ok(siteDir);
           await page.goto(pathToFileURL(path.join(siteDir, name)).href, { waitUntil: 'load' });
           const fromDisk = await page.evaluate(() => [document.characterSet, document.getElementById('p')?.textContent]);
-          assert.equal(fromDisk[1]?.startsWith('café'), true, `${name} from disk: ${fromDisk.join(' ')}`);
           const response = await page.goto(`${bases[mode]}${name}`, { waitUntil: 'load' });
           assert.equal(response?.status(), 200);
           const served = await page.evaluate(() => [document.characterSet, document.getElementById('p')?.textContent]);

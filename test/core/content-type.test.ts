@@ -93,6 +93,11 @@ const FILES: Record<string, [Buffer, string]> = {
   'early-in-style.html': [Buffer.from('<!doctype html><style>/* <meta charset="windows-1252"> */</style><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=utf-8'],
   'early-in-title.html': [Buffer.from('<!doctype html><title><meta charset="windows-1252"></title><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=utf-8'],
   'early-in-script-latin1.html': [ascii(`<!doctype html><script>var x = '<meta charset="utf-8">';</script><meta charset="windows-1252"><p>caf\u00e9</p>`), 'text/html; charset=windows-1252'],
+  // Chromium's scan tokenizes with scripting off and knows no template: a declaration in a
+  // noscript or a template counts there (as in the prescan); one in a textarea does not.
+  'early-in-noscript.html': [Buffer.from('<!doctype html><noscript><meta charset="windows-1252"></noscript><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  'early-in-template.html': [Buffer.from('<!doctype html><template><meta charset="windows-1252"></template><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  'early-in-textarea.html': [Buffer.from('<!doctype html><textarea><meta charset="windows-1252"></textarea><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=utf-8'],
   // In a comment, a script's start tag is comment: the declaration after it stands.
   'script-in-comment.html': [gbkPage('<!-- <script> --><meta charset="gbk">'), 'text/html; charset=gbk'],
   'utf8-bom.txt': [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom')]), 'text/plain; charset=utf-8'],

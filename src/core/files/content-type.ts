@@ -51,22 +51,33 @@ const PRESCAN_BYTES = 1024;
  */
 const LATE_META_SCAN_BYTES = 64 * 1024;
 /**
- * A comment whole, or a raw-text or escapable-raw-text element or a template whole (its start tag
- * in group 1, its name in group 2), whichever starts first: a `<script>` inside a comment is
- * comment, a `<!--` inside a script's string is script.
+ * A comment whole, or an element whose content is no markup whole (its start tag in group 1, its
+ * name in group 2), whichever starts first: a `<script>` inside a comment is comment, a `<!--`
+ * inside a script's string is script. Which elements depends on the reader (withRawTextBlanked).
  */
-const RAW_TEXT_ELEMENTS = /<!--[\s\S]*?(?:-->|$)|(<(script|style|title|textarea|template|noscript|xmp|iframe|noembed|noframes)\b[^>]*>)[\s\S]*?(?:<\/\2\s*>|$)/gi;
+const rawTextPattern = (names: string): RegExp => new RegExp(`<!--[\\s\\S]*?(?:-->|$)|(<(${names})\\b[^>]*>)[\\s\\S]*?(?:<\\/\\2\\s*>|$)`, 'gi');
+/**
+ * What Chromium's meta-charset prescan (HTMLMetaCharsetParser) takes for text: it tokenizes with
+ * scripting off, so a script's, a style's, a title's or a textarea's content (and xmp, iframe,
+ * noembed, noframes) is text, while a `<noscript>`'s and a `<template>`'s are markup (a
+ * `<meta charset>` there counts).
+ */
+const PRESCAN_RAW_TEXT = rawTextPattern('script|style|title|textarea|xmp|iframe|noembed|noframes');
+/**
+ * What its parser takes for text or inert when it meets a late declaration: with scripting on, a
+ * `<noscript>`'s content is text too, and a `<template>`'s is inert.
+ */
+const PARSER_RAW_TEXT = rawTextPattern('script|style|title|textarea|template|noscript|xmp|iframe|noembed|noframes');
 
 /**
- * `text` (bytes as Latin-1) with the content of each element whose content is no markup blanked
- * (a script's string, a style, a title, a template's inert content: RAW_TEXT_ELEMENTS), every
- * other byte kept where it was; comments kept (the prescan skips them itself). What Chromium's
- * meta-charset scan sees: it tokenizes, so a `<meta charset>` written in a head script's string is
- * none to it, where the HTML Standard's prescan (§13.2.3.2, Firefox) takes it (helper-122,
- * helper-172).
+ * `text` (bytes as Latin-1) with the content of each element `pattern` matches blanked (a
+ * script's string, a style, a title: PRESCAN_RAW_TEXT, PARSER_RAW_TEXT), every other byte kept
+ * where it was; comments kept (the prescan skips them itself). What Chromium reads a declaration
+ * from: it tokenizes, so a `<meta charset>` written in a head script's string is none to it, where
+ * the HTML Standard's prescan (§13.2.3.2, Firefox) takes it (helper-122, helper-172).
  */
-function withRawTextBlanked(text: string): string {
-  return text.replace(RAW_TEXT_ELEMENTS, (element: string, open: string | undefined) => (open === undefined ? element : open + ' '.repeat(element.length - open.length)));
+function withRawTextBlanked(text: string, pattern: RegExp): string {
+  return text.replace(pattern, (element: string, open: string | undefined) => (open === undefined ? element : open + ' '.repeat(element.length - open.length)));
 }
 /** CSS Syntax §3.2: an `@charset` rule is looked for in the first 1024 bytes. */
 const CSS_CHARSET_MAX_BYTES = 1024;
@@ -205,7 +216,7 @@ function declaredEncoding(essence: string, head: Uint8Array): string | undefined
   let first = head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head;
   if (html) {
     const text = Buffer.from(first.buffer, first.byteOffset, first.length).toString('latin1');
-    const blanked = withRawTextBlanked(text);
+    const blanked = withRawTextBlanked(text, PRESCAN_RAW_TEXT);
     if (blanked !== text) first = Buffer.from(blanked, 'latin1');
   }
   const prescan = new Sniffer({ maxBytes: PRESCAN_BYTES });
@@ -227,7 +238,7 @@ function lateDeclaredEncoding(head: Uint8Array): string | undefined {
   // The text of elements whose content is no markup (a script's string, a style, a title) and a
   // template's inert content hold no declaration: blanked, keeping every other byte where it was
   // (helper-122: `'<meta charset="iso-8859-1">'` in a head script's string was taken for one).
-  const text = withRawTextBlanked(Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, LATE_META_SCAN_BYTES)).toString('latin1'));
+  const text = withRawTextBlanked(Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, LATE_META_SCAN_BYTES)).toString('latin1'), PARSER_RAW_TEXT);
   const end = text.search(/<\/head|<body/i);
   const length = end < 0 ? text.length : end;
   if (length <= PRESCAN_BYTES) return undefined;
