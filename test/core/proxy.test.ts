@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { MIB, makeSite, type Site } from '../fixtures/make-site';
 import { decodeChunked, encodeFrame, startBackend, type Backend } from '../fixtures/backend';
 import { rawBackend, startServer, type Running } from './harness';
@@ -727,8 +727,14 @@ test('a back-end that is not running → 502 naming the target and the error: a 
   assert.match(record.note ?? '', /ECONNREFUSED/);
 });
 
-test('a route to this very server (its own port) is a 502 that says so, not a request sent back to itself hundreds deep (helper-148)', async () => {
+test('a route to this very server (its own port) is a 502 that says so, not a request sent back to itself hundreds deep (helper-148); another server at the same port on another loopback address is a back-end (helper-173)', async () => {
   const port = await freePort();
+  // A back-end of its own at 127.0.0.2, on the port this server takes at 127.0.0.1.
+  const other = createNetServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nother'));
+  });
+  await new Promise<void>((resolve, reject) => other.once('error', reject).listen(port, '127.0.0.2', () => resolve()));
   const self = await startServer({
     root: site.root,
     port,
@@ -737,15 +743,16 @@ test('a route to this very server (its own port) is a 502 that says so, not a re
     proxy: {
       routes: [
         { prefix: '/self', target: `http://127.0.0.1:${port}` },
-        { prefix: '/named', target: `http://localhost:${port}` },
-        // The unspecified address, which a connection reaches as this machine (helper-171: 223 hops).
+        // The unspecified address, which a connection reaches as loopback (helper-171: 223 hops).
         { prefix: '/zero', target: `http://0.0.0.0:${port}` },
         { prefix: '/nought', target: `http://0:${port}` },
-        { prefix: '/six', target: `http://[::]:${port}` },
+        // A name: seen as a loop when the request comes back (its Via), one round later.
+        { prefix: '/named', target: `http://localhost:${port}` },
+        { prefix: '/other', target: `http://127.0.0.2:${port}` },
       ],
     },
   });
-  const paths = ['/self/x', '/named/x', '/zero/x', '/nought/x', '/six/x'];
+  const paths = ['/self/x', '/zero/x', '/nought/x'];
   try {
     for (const path of paths) {
       const res = await fetchOnce(port, request(path));
@@ -754,8 +761,16 @@ test('a route to this very server (its own port) is a 502 that says so, not a re
     }
     // One line per request: nothing was forwarded (each hop would have been a record).
     assert.deepEqual(self.records.map((r) => `${r.target} ${r.status}`), paths.map((p) => `${p} 502`));
+    const named = await fetchOnce(port, request('/named/x'));
+    assert.equal(named.status, 502);
+    assert.match(named.body.toString('utf8'), /came back here \(its Via names this server\)/);
+    assert.equal(self.records.filter((r) => r.target === '/named/x').length, 2, 'one round: the request, and the same request come back');
+    const served = await fetchOnce(port, request('/other/x'));
+    assert.equal(served.status, 200, served.body.toString('utf8'));
+    assert.equal(served.body.toString('utf8'), 'other');
   } finally {
     await self.close();
+    await new Promise((resolve) => other.close(resolve));
   }
 });
 

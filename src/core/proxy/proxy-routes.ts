@@ -38,7 +38,7 @@ export interface CompiledRoute {
  * `::` however written): a connection to it reaches this machine (Linux: loopback), so a route
  * there is a route to this machine (helper-171: `http://0.0.0.0:<own port>` looped 223 times).
  */
-function isUnspecifiedAddress(address: string): boolean {
+export function isUnspecifiedAddress(address: string): boolean {
   return address === '0.0.0.0' || (address.includes(':') && /^[0:]+$/.test(address));
 }
 

@@ -37,7 +37,7 @@ import { isDocumentNavigation, isNavigationRequest } from '../reload/live-reload
 import { MAX_INJECT_BYTES, MAX_INJECT_MIB, PAGE_VARY, isHtmlType, policyDelivery, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy } from '../reload/live-reload-pages';
 import { formatSize } from '../text/format-size';
 import type { ProxyOptions } from '../options';
-import { compileRoutes, matchRoute, rewriteBackendLocation, routeHolding, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
+import { compileRoutes, isUnspecifiedAddress, matchRoute, rewriteBackendLocation, routeHolding, rewriteBackendRefresh, type CompiledRoute } from './proxy-routes';
 import { forwardRequestHeaders, forwardResponseHeaders, isWebSocketUpgrade, maxForwards, newViaPseudonym, PROXIED_ALLOW, responseLength, viaNamesUs } from './proxy-headers';
 import { acceptKey } from '../http/websocket';
 
@@ -349,6 +349,11 @@ export interface ProxySetup {
   readonly options: ProxyOptions;
   /** The scheme clients use to reach Porthole (X-Forwarded-Proto, Forwarded proto=). */
   readonly scheme: 'http' | 'https';
+  /**
+   * The server listens on a wildcard address (`0.0.0.0`, `::`): any address of this machine at
+   * its port is the server. Otherwise only the address it listens on is (isPortholeItself).
+   */
+  readonly bindsAll?: boolean;
   /** Injects the live-reload client into a page served now; undefined when live reload is off. */
   readonly pageInjector: () => PageInjector | undefined;
   /**
@@ -411,11 +416,20 @@ export class ReverseProxy {
   }
 
   /**
-   * True when `route`'s origin is where `ex` came in: the port it arrived on, at a loopback name
-   * or the address it arrived at (a route to this server's own port).
+   * True when `route`'s origin is this server, known before any connection: the port `ex` arrived
+   * on, and the address it arrived at (the one the server listens on), or, for a server listening
+   * on a wildcard address, any address or name of this machine's (`route.local`: loopback,
+   * `localhost`, the unspecified address). A server on 127.0.0.1 is not at [::1] or 127.0.0.2,
+   * where another may listen on the same port (helper-173: such back-ends were refused as "this
+   * server itself"). A loop this cannot see (a name, another server passing the request back) is
+   * found by Via (viaNamesUs) one round later.
    */
   private isPortholeItself(route: CompiledRoute, ex: Exchange): boolean {
-    return route.port === ex.localPort && (route.local || route.address === ex.localAddress);
+    if (route.port !== ex.localPort) return false;
+    if (route.address === ex.localAddress) return true;
+    if (this.setup.bindsAll === true) return route.local;
+    // The unspecified address is reached as loopback: 0.0.0.0 as 127.0.0.1, :: as ::1.
+    return isUnspecifiedAddress(route.address) && ex.localAddress === (route.address.includes(':') ? '::1' : '127.0.0.1');
   }
 
   /** The agent for `route`'s back-end (see localTlsAgent). */

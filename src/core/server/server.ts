@@ -362,6 +362,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
         this.proxy = ReverseProxy.create({
           options: opts.proxy,
           scheme: opts.tls === undefined ? 'http' : 'https',
+          bindsAll: wildcardBind(opts.host) !== undefined,
           pageInjector: () => {
             const live = this.liveReload;
             return live === undefined ? undefined : (html, policies, host, pagePath, contentType) => live.injectForeignPage(html, policies, host, pagePath, contentType);
