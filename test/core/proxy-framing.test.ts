@@ -73,6 +73,10 @@ const ANSWERS: Readonly<Record<string, string>> = {
   '/api/chunked-twice-list': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\nc\r\n2\r\nok\r\n0\r\n\r\n\r\n0\r\n\r\n',
   // Refresh naming the back-end's own address ({port}: the back-end's), as Location may.
   '/api/refresh-own': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://127.0.0.1:{port}/api/next?x=1\r\nContent-Length: 2\r\n\r\nok',
+  // The back-end's own address with bytes above 0x7F in the path: UTF-8 é (C3 A9), and a Latin-1 é (E9).
+  '/api/location-bytes':
+    'HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/api/caf\xc3\xa9?q=\xc3\xa9#\xe9\r\nContent-Location: http://127.0.0.1:{port}/api/r\xe9sum\xc3\xa9\r\n' +
+    'Refresh: 0; url=http://127.0.0.1:{port}/api/caf\xe9\r\nContent-Length: 2\r\n\r\nok',
   '/api/refresh-quoted': "HTTP/1.1 200 OK\r\nRefresh: 5;URL='http://127.0.0.1:{port}/api/next'\r\nContent-Length: 2\r\n\r\nok",
   '/api/refresh-slashes': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://127.0.0.1:{port}//evil.example/\r\nContent-Length: 2\r\n\r\nok',
   '/api/refresh-other': 'HTTP/1.1 200 OK\r\nRefresh: 0; url=http://other.example/api/next\r\nContent-Length: 2\r\n\r\nok',
@@ -119,7 +123,7 @@ async function startScriptedBackend(): Promise<ScriptedBackend> {
         targets.push(target);
         const path = target.split('?')[0] ?? '';
         const own = server.address();
-        const answer = (ANSWERS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n').replace('{port}', String(typeof own === 'object' && own !== null ? own.port : 0));
+        const answer = (ANSWERS[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n').replaceAll('{port}', String(typeof own === 'object' && own !== null ? own.port : 0));
         socket.write(answer, 'latin1');
         if (CLOSE_AFTER.has(path)) socket.end();
       }
@@ -539,6 +543,17 @@ test("a back-end's Refresh naming its own address comes back as the same path on
     assert.equal(res.status, 200, path);
     assert.deepEqual(res.headerAll('refresh'), [sent], path);
   }
+});
+
+test("a back-end's own address in Location, Content-Location and Refresh with bytes above 0x7F: rewritten with each byte percent-encoded as a browser takes it, or, for a path that is not UTF-8, left as the back-end sent it (helper-173: a Latin-1 é became %EF%BF%BD)", async () => {
+  const res = await fetchOnce(srv.port, request('/api/location-bytes'), { timeoutMs: PROMPT_MS });
+  assert.equal(res.status, 302);
+  const own = `http://127.0.0.1:${backend.port}`;
+  assert.deepEqual(res.headerAll('location'), ['/api/caf%C3%A9?q=%C3%A9#%E9']);
+  // A path that is not UTF-8 names no route (matchRoute: such escapes may climb), so no rewrite:
+  // the bytes go as they came, never a U+FFFD's.
+  assert.deepEqual(fieldBytes(res.headText, 'content-location'), [Buffer.from(`${own}/api/r\u00e9sum\u00c3\u00a9`, 'latin1').toString('hex')]);
+  assert.deepEqual(fieldBytes(res.headText, 'refresh'), [Buffer.from(`0; url=${own}/api/caf\u00e9`, 'latin1').toString('hex')]);
 });
 
 test('a chunked answer whose trailers name a Content-Length comes whole, not cut short', async () => {

@@ -168,9 +168,14 @@ function upgradeRefusals(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch
   };
 }
 
-/** The text of a field value held one character per byte, read as UTF-8 (as browsers read `Location`). */
-function utf8Text(value: string): string {
-  return Buffer.from(value, 'latin1').toString('utf8');
+/**
+ * A field value held one character per byte with each byte above 0x7F percent-encoded, as
+ * browsers take a URL's bytes from `Location` (`caf\xC3\xA9` → `caf%C3%A9`, a lone `\xE9` →
+ * `%E9`): read as UTF-8 first, a byte that is none became U+FFFD, `%EF%BF%BD` once rewritten, and
+ * the browser went to another path (helper-173).
+ */
+function bytesPercentEncoded(value: string): string {
+  return value.replace(/[\x80-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Request fields dropped when the answer may be rewritten (a page gets the live-reload client). */
@@ -639,7 +644,7 @@ export class ReverseProxy {
     for (const name of ['location', 'content-location', 'refresh'] as const) {
       const value = res.headers[name];
       const rewrite = name === 'refresh' ? rewriteBackendRefresh : rewriteBackendLocation;
-      const rewritten = typeof value === 'string' ? rewrite(this.routes, utf8Text(value)) : undefined;
+      const rewritten = typeof value === 'string' ? rewrite(this.routes, bytesPercentEncoded(value)) : undefined;
       if (rewritten !== undefined) res.headers[name] = rewritten;
     }
     const status = res.statusCode;
