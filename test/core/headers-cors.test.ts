@@ -9,7 +9,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { ServerError } from '../../src/core';
 import { startServer, type Running } from './harness';
 import { fetchOnce, request } from './raw-client';
@@ -398,6 +398,40 @@ test('a configured Content-Encoding never relabels an answer\'s own encoded body
       name,
     );
   }
+});
+
+test('a file a rule labels Content-Encoding goes as it is stored, never compressed again; a multipart 206 keeps its own Content-Type; a redirect gets no configured coding (helper-173)', async () => {
+  // gzip bytes of 9 KB of JSON, stored under the plain name (a Unity-style build).
+  const json = JSON.stringify({ rows: Array.from({ length: 400 }, (_, i) => ({ id: i, name: `row ${i}` })) });
+  const stored = gzipSync(json);
+  await writeFile(join(root, 'stored.json'), stored);
+  await mkdir(join(root, 'folder'), { recursive: true });
+  await writeFile(join(root, 'ranges.txt'), 'x'.repeat(4000));
+  const s = await serve({
+    root,
+    configFile: false,
+    headers: [
+      { source: '/stored.json', headers: { 'Content-Encoding': 'gzip' } },
+      { source: '**/*.txt', headers: { 'Content-Type': 'text/plain; charset=utf-8' } },
+      { source: '/folder', headers: { 'Content-Encoding': 'gzip' } },
+    ],
+  });
+  // Twice each: the first read from disk, the second from the file cache.
+  for (const accept of ['br', 'gzip', 'gzip, br', 'br', undefined]) {
+    const res = await fetchOnce(s.port, request('/stored.json', accept === undefined ? {} : { headers: [`Accept-Encoding: ${accept}`] }));
+    assert.equal(res.status, 200, String(accept));
+    assert.deepEqual(res.headerAll('content-encoding'), ['gzip'], `${accept}: the configured label alone`);
+    assert.ok(res.body.equals(stored), `${accept}: the stored bytes, not compressed once more`);
+    assert.equal(gunzipSync(res.body).toString('utf8'), json);
+  }
+  const multi = await fetchOnce(s.port, request('/ranges.txt', { headers: ['Range: bytes=0-3,100-103'] }));
+  assert.equal(multi.status, 206);
+  assert.match(multi.header('content-type') ?? '', /^multipart\/byteranges; boundary=/, 'the parts are framed by their boundary');
+  const one = await fetchOnce(s.port, request('/ranges.txt', { headers: ['Range: bytes=0-3'] }));
+  assert.equal(one.header('content-type'), 'text/plain; charset=utf-8', 'a single range is the file\'s part: the configured type');
+  const redirect = await fetchOnce(s.port, request('/folder'));
+  assert.equal(redirect.status, 301);
+  assert.deepEqual(redirect.headerAll('content-encoding'), [], 'a redirect\'s page is Porthole\'s own');
 });
 
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {

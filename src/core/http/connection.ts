@@ -3026,9 +3026,11 @@ function oneVary(headers: HeaderList): HeaderList {
  * `Cache-Control: no-store` (a passing condition: a file being written, the server busy, a
  * back-end that failed) keeps it: a configured Cache-Control would let a browser or a cache keep
  * that answer in place of the file (RFC 9111 §5.2.2.5). An answer's own Content-Encoding (RFC 9110
- * §8.4) is kept too: it says how the body's bytes are to be decoded; and an error answer (`status`
- * 400 and up) gets no configured Content-Encoding, its body being a page Porthole wrote (or the
- * root's 404.html), never bytes stored encoded. Returns `headers` itself when there is nothing to add.
+ * §8.4) is kept too: it says how the body's bytes are to be decoded; a redirect or an error
+ * (`status` 300 and up, 304 aside) gets no configured Content-Encoding, its body being a page
+ * Porthole wrote (or the root's 404.html), never bytes stored encoded; and a multipart/byteranges
+ * 206 keeps its Content-Type, whose boundary frames the parts. Returns `headers` itself when there
+ * is nothing to add.
  */
 function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undefined, status: number): HeaderList {
   if (extra === undefined || extra.length === 0) return headers;
@@ -3037,10 +3039,16 @@ function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undef
   // .br sibling, a back-end's gzip): a configured one in its place (`Content-Encoding: identity`
   // on a gzip body) makes the client decode the bytes wrongly, so it is kept; a configured one
   // still labels a file's answer that has none (a rule for files stored encoded under another
-  // name), but not an error's page (helper-171: a rule for `**` made the 404 page "gzip", and a
-  // client failed to decode it).
-  const ownCoding = status >= 400 || headers.some(([n]) => n.toLowerCase() === 'content-encoding');
-  const added = noStore || ownCoding ? extra.filter(([n]) => !(noStore && n.toLowerCase() === 'cache-control') && !(ownCoding && n.toLowerCase() === 'content-encoding')) : extra;
+  // name), but not a redirect's or an error's page (helper-171: a rule for `**` made the 404 page
+  // "gzip", and a client failed to decode it).
+  const ownCoding = (status >= 300 && status !== 304) || headers.some(([n]) => n.toLowerCase() === 'content-encoding');
+  // A multipart/byteranges 206 (RFC 9110 §14.6) is framed by its type's boundary: a configured
+  // Content-Type in its place left a client no way to split the parts (helper-173).
+  const ownType = status === 206 && headers.some(([n, v]) => n.toLowerCase() === 'content-type' && v.startsWith('multipart/byteranges'));
+  const added =
+    noStore || ownCoding || ownType
+      ? extra.filter(([n]) => !(noStore && n.toLowerCase() === 'cache-control') && !(ownCoding && n.toLowerCase() === 'content-encoding') && !(ownType && n.toLowerCase() === 'content-type'))
+      : extra;
   // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces it.
   const replaced = new Set(added.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
   // Porthole's CORS never allows credentials: an Access-Control-Allow-Origin of its own that
