@@ -54,6 +54,10 @@ const DISPUTED_PAGES = {
   // Chromium's scan tokenizes with scripting off and knows no template: these two count there.
   'utf8-noscript-meta.html': Buffer.from('<!doctype html><html><head><noscript><meta charset="windows-1252"></noscript></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
   'utf8-template-meta.html': Buffer.from('<!doctype html><html><head><template><meta charset="windows-1252"></template></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
+  // End tags, comments and a declaration straddling byte 1024 as Chromium's tokenizer reads them (helper-173).
+  'utf8-end-tag-slash.html': Buffer.from('<!doctype html><html><head><script>x</script/><meta charset="windows-1252"></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
+  'utf8-bang-comment.html': Buffer.from('<!doctype html><html><head><!--x--!><meta charset="windows-1252"></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
+  'utf8-straddling-meta.html': Buffer.from(`<!doctype html><html><head><title>${'x'.repeat(980)}</title><meta charset="windows-1252"></head><body><p id="p">caf\u00e9</p></body></html>`, 'utf8'),
   'utf8-textarea-meta.html': Buffer.from('<!doctype html><html><head><textarea><meta charset="windows-1252"></textarea></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
 };
 const ABOUT_PAGE = latin1('<!DOCTYPE html>\n<html><head><title>About</title></head><body><h1>About us</h1></body></html>\n');

@@ -98,6 +98,14 @@ const FILES: Record<string, [Buffer, string]> = {
   'early-in-noscript.html': [Buffer.from('<!doctype html><noscript><meta charset="windows-1252"></noscript><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
   'early-in-template.html': [Buffer.from('<!doctype html><template><meta charset="windows-1252"></template><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
   'early-in-textarea.html': [Buffer.from('<!doctype html><textarea><meta charset="windows-1252"></textarea><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=utf-8'],
+  // End tags and comments as the tokenizer ends them (helper-173): the declaration after them stands.
+  'end-tag-slash.html': [Buffer.from('<!doctype html><script>x</script/><meta charset="windows-1252"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  'end-tag-attribute.html': [Buffer.from('<!doctype html><style>x</style foo=bar><meta charset="windows-1252"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  'bang-comment.html': [Buffer.from('<!doctype html><!--x--!><meta charset="windows-1252"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  // A declaration begun within the 1024 bytes and ended past them counts, as in Chromium.
+  'straddling-meta.html': [Buffer.from(`<!doctype html><div>${'x'.repeat(1017 - 20)}</div><meta charset="windows-1252"><p>caf\u00e9</p>`, 'utf8'), 'text/html; charset=windows-1252'],
+  // After <plaintext> everything is text.
+  'plaintext-meta.html': [Buffer.from('<!doctype html><body><plaintext><meta charset="shift_jis">caf\u00e9', 'utf8'), 'text/html; charset=utf-8'],
   // In a comment, a script's start tag is comment: the declaration after it stands.
   'script-in-comment.html': [gbkPage('<!-- <script> --><meta charset="gbk">'), 'text/html; charset=gbk'],
   'utf8-bom.txt': [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('bom')]), 'text/plain; charset=utf-8'],

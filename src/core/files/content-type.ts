@@ -55,29 +55,34 @@ const LATE_META_SCAN_BYTES = 64 * 1024;
  * name in group 2), whichever starts first: a `<script>` inside a comment is comment, a `<!--`
  * inside a script's string is script. Which elements depends on the reader (withRawTextBlanked).
  */
-const rawTextPattern = (names: string): RegExp => new RegExp(`<!--[\\s\\S]*?(?:-->|$)|(<(${names})\\b[^>]*>)[\\s\\S]*?(?:<\\/\\2\\s*>|$)`, 'gi');
+const rawTextPattern = (names: string): RegExp =>
+  // A comment ends at `-->`, `--!>`, or at once as `<!-->` / `<!--->` (HTML §13.2.5.43–52); an
+  // element's text at its end tag, `</script>`, `</script >` or `</script/>` (§13.2.5.11, .14).
+  new RegExp(`<!--(?:-?>|[\\s\\S]*?(?:--!?>|$))|(<(${names})\\b[^>]*>)[\\s\\S]*?(?:<\\/\\2(?:[\\t\\n\\f\\r /][^>]*)?>|$)`, 'gi');
 /**
  * What Chromium's meta-charset prescan (HTMLMetaCharsetParser) takes for text: it tokenizes with
  * scripting off, so a script's, a style's, a title's or a textarea's content (and xmp, iframe,
  * noembed, noframes) is text, while a `<noscript>`'s and a `<template>`'s are markup (a
  * `<meta charset>` there counts).
  */
-const PRESCAN_RAW_TEXT = rawTextPattern('script|style|title|textarea|xmp|iframe|noembed|noframes');
+const PRESCAN_RAW_TEXT = rawTextPattern('script|style|title|textarea|xmp|iframe|noembed|noframes|plaintext');
 /**
  * What its parser takes for text or inert when it meets a late declaration: with scripting on, a
  * `<noscript>`'s content is text too, and a `<template>`'s is inert.
  */
-const PARSER_RAW_TEXT = rawTextPattern('script|style|title|textarea|template|noscript|xmp|iframe|noembed|noframes');
+const PARSER_RAW_TEXT = rawTextPattern('script|style|title|textarea|template|noscript|xmp|iframe|noembed|noframes|plaintext');
 
 /**
  * `text` (bytes as Latin-1) with the content of each element `pattern` matches blanked (a
  * script's string, a style, a title: PRESCAN_RAW_TEXT, PARSER_RAW_TEXT), every other byte kept
- * where it was; comments kept (the prescan skips them itself). What Chromium reads a declaration
+ * where it was, and each comment blanked whole. What Chromium reads a declaration
  * from: it tokenizes, so a `<meta charset>` written in a head script's string is none to it, where
  * the HTML Standard's prescan (§13.2.3.2, Firefox) takes it (helper-122, helper-172).
  */
 function withRawTextBlanked(text: string, pattern: RegExp): string {
-  return text.replace(pattern, (element: string, open: string | undefined) => (open === undefined ? element : open + ' '.repeat(element.length - open.length)));
+  // A comment is blanked whole: the prescan ends comments at `-->` only, and took a `<!--x--!>`
+  // for one running on over the declaration after it (helper-173).
+  return text.replace(pattern, (element: string, open: string | undefined) => (open === undefined ? ' '.repeat(element.length) : open + ' '.repeat(element.length - open.length)));
 }
 /** CSS Syntax §3.2: an `@charset` rule is looked for in the first 1024 bytes. */
 const CSS_CHARSET_MAX_BYTES = 1024;
@@ -214,12 +219,21 @@ function declaredEncoding(essence: string, head: Uint8Array): string | undefined
   if (!html && !isXmlType(essence)) return undefined;
   const { Sniffer, ResultType } = sniffer();
   let first = head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head;
+  if (html && head.length > PRESCAN_BYTES) {
+    // A tag begun within the 1024 bytes is read to its end, as Chromium's scan reads whole tokens
+    // (helper-173: a `<meta charset>` from byte 1017 to 1040 counted there, not here).
+    const open = first.lastIndexOf(0x3c);
+    if (open >= 0 && first.indexOf(0x3e, open) < 0) {
+      const close = head.indexOf(0x3e, PRESCAN_BYTES);
+      if (close >= 0 && close < PRESCAN_BYTES * 2) first = head.subarray(0, close + 1);
+    }
+  }
   if (html) {
     const text = Buffer.from(first.buffer, first.byteOffset, first.length).toString('latin1');
     const blanked = withRawTextBlanked(text, PRESCAN_RAW_TEXT);
     if (blanked !== text) first = Buffer.from(blanked, 'latin1');
   }
-  const prescan = new Sniffer({ maxBytes: PRESCAN_BYTES });
+  const prescan = new Sniffer({ maxBytes: first.length });
   prescan.write(first);
   const kind = prescan.resultType;
   if (html) return kind === ResultType.META_TAG ? prescan.encoding : undefined;
