@@ -59,6 +59,16 @@ const DISPUTED_PAGES = {
   'utf8-bang-comment.html': Buffer.from('<!doctype html><html><head><!--x--!><meta charset="windows-1252"></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
   'utf8-straddling-meta.html': Buffer.from(`<!doctype html><html><head><title>${'x'.repeat(980)}</title><meta charset="windows-1252"></head><body><p id="p">caf\u00e9</p></body></html>`, 'utf8'),
   'utf8-textarea-meta.html': Buffer.from('<!doctype html><html><head><textarea><meta charset="windows-1252"></textarea></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
+  // Markup inside an attribute's value is text, a repeated attribute is the first one's, and a
+  // character reference in a value is decoded, as the tokenizer reads them.
+  'utf8-script-in-attribute.html': Buffer.from('<!doctype html><html><head><link title="<script>"><meta charset="windows-1252"></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
+  'utf8-comment-in-attribute.html': Buffer.from('<!doctype html><html><head><link title="<!--"><meta charset="windows-1252"><link title="-->"></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
+  'utf8-repeated-charset.html': Buffer.from('<!doctype html><html><head><meta charset="windows-1252" charset="utf-8"></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
+  'latin1-repeated-unknown.html': latin1('<!doctype html><html><head><meta charset="iso-8859-2" charset="bogus"></head><body><p id="p">caf\u00e9</p></body></html>'),
+  'latin1-charset-after-content.html': latin1('<!doctype html><html><head><meta http-equiv="content-type" content="text/html; charset=iso-8859-2" charset="windows-1252"></head><body><p id="p">caf\u00e9</p></body></html>'),
+  'latin1-content-after-charset.html': latin1('<!doctype html><html><head><meta charset="windows-1252" http-equiv="content-type" content="text/html; charset=iso-8859-2"></head><body><p id="p">caf\u00e9</p></body></html>'),
+  'latin1-content-quote-ends.html': latin1(`<!doctype html><html><head><meta http-equiv="content-type" content="text/html; charset=iso-8859-2'x"></head><body><p id="p">caf\u00e9</p></body></html>`),
+  'utf8-reference-charset.html': Buffer.from('<!doctype html><html><head><meta charset="&#119;indows-1252"></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
 };
 const ABOUT_PAGE = latin1('<!DOCTYPE html>\n<html><head><title>About</title></head><body><h1>About us</h1></body></html>\n');
 

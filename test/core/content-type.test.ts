@@ -102,6 +102,22 @@ const FILES: Record<string, [Buffer, string]> = {
   'end-tag-slash.html': [Buffer.from('<!doctype html><script>x</script/><meta charset="windows-1252"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
   'end-tag-attribute.html': [Buffer.from('<!doctype html><style>x</style foo=bar><meta charset="windows-1252"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
   'bang-comment.html': [Buffer.from('<!doctype html><!--x--!><meta charset="windows-1252"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  // Markup inside an attribute's value is text; a repeated attribute is the first one's; a
+  // character reference in a value is decoded (the tokenizer's reading, not a byte scan's).
+  'script-in-attribute.html': [Buffer.from('<!doctype html><link title="<script>"><meta charset="windows-1252"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  'comment-in-attribute.html': [Buffer.from('<!doctype html><link title="<!--"><meta charset="windows-1252"><link title="-->"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  // Chromium reads a meta's attributes as written: the last `charset` decides, a `content` after
+  // a `charset` is ignored, and an unquoted charset ends at a quote (pages opened from disk there).
+  'repeated-charset.html': [Buffer.from('<!doctype html><meta charset="windows-1252" charset="utf-8"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=utf-8'],
+  'repeated-charset-unknown.html': [ascii('<!doctype html><meta charset="iso-8859-2" charset="bogus"><p>caf\u00e9</p>'), 'text/html'],
+  'charset-after-content.html': [ascii('<!doctype html><meta http-equiv="content-type" content="text/html; charset=iso-8859-2" charset="windows-1252"><p>caf\u00e9</p>'), 'text/html; charset=windows-1252'],
+  'content-after-charset.html': [ascii('<!doctype html><meta charset="windows-1252" http-equiv="content-type" content="text/html; charset=iso-8859-2"><p>caf\u00e9</p>'), 'text/html; charset=windows-1252'],
+  'content-quote-ends.html': [ascii(`<!doctype html><meta http-equiv="content-type" content="text/html; charset=iso-8859-2'x"><p>caf\u00e9</p>`), 'text/html; charset=iso-8859-2'],
+  'reference-charset.html': [Buffer.from('<!doctype html><meta charset="&#119;indows-1252"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  'late-in-attribute.html': [
+    Buffer.from(`<!DOCTYPE html><html><head><title>t</title><link title="<script>${'x'.repeat(1100)}"><meta charset="iso-8859-1"></head><body><p>caf\u00e9</p></body></html>`, 'utf8'),
+    'text/html',
+  ],
   // A declaration begun within the 1024 bytes and ended past them counts, as in Chromium.
   'straddling-meta.html': [Buffer.from(`<!doctype html><div>${'x'.repeat(1017 - 20)}</div><meta charset="windows-1252"><p>caf\u00e9</p>`, 'utf8'), 'text/html; charset=windows-1252'],
   // After <plaintext> everything is text.

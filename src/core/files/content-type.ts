@@ -10,8 +10,9 @@
  * text, XML), in this order:
  * 1. a byte order mark: UTF-8, UTF-16LE or UTF-16BE (it decides in every browser anyway);
  * 2. what the file declares: HTML by `<meta charset>` / `<meta http-equiv="Content-Type">` in its
- *    first 1024 bytes (the HTML Standard's prescan, §13.2.3.2, by `encoding-sniffer`), CSS by
- *    `@charset "…";` at its very start (CSS Syntax §3.2), XML by its declaration's `encoding`;
+ *    first 1024 bytes (the HTML Standard's prescan, §13.2.3.2, as Chromium runs it: over parse5's
+ *    tokenizer), XML by its declaration (`encoding-sniffer`), CSS by
+ *    `@charset "…";` at its very start (CSS Syntax §3.2);
  *    labels are resolved by the WHATWG Encoding Standard's table (`gb2312` → GBK) and an unknown
  *    label declares nothing; a `<meta>` written in a script's string, a style or a title is none
  *    (Chromium's scan tokenizes; stating the bare prescan's find garbled the page there);
@@ -32,6 +33,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { CHARSET_BY_TYPE, TYPE_BY_EXTENSION } from './media-types.generated';
 import type * as SnifferModule from 'encoding-sniffer/sniffer' with { 'resolution-mode': 'import' };
+import type * as Parse5Module from 'parse5';
 import { RESOURCE_HEADER_BYTES, sniffUnknownType } from './mime-sniff';
 import { labelToName } from './charset';
 
@@ -42,6 +44,12 @@ let snifferModule: typeof SnifferModule | undefined;
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const sniffer = (): typeof SnifferModule => (snifferModule ??= require('encoding-sniffer/sniffer') as typeof SnifferModule);
+let parse5Module: typeof Parse5Module | undefined;
+/** parse5 (its tokenizer), loaded at the first page decided, as encoding-sniffer is. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const parse5 = (): typeof Parse5Module => (parse5Module ??= require('parse5') as typeof Parse5Module);
+/** A state of parse5's tokenizer (HTML §13.2.5), one of TokenizerMode's. */
+type TokenizerState = (typeof Parse5Module.TokenizerMode)[keyof typeof Parse5Module.TokenizerMode];
 
 /** The HTML prescan looks at this many bytes (HTML Standard §13.2.3.2). */
 const PRESCAN_BYTES = 1024;
@@ -50,40 +58,6 @@ const PRESCAN_BYTES = 1024;
  * KiB, the most of a page read ahead from disk (SCAN_CHUNK_BYTES); a head is far shorter.
  */
 const LATE_META_SCAN_BYTES = 64 * 1024;
-/**
- * A comment whole, or an element whose content is no markup whole (its start tag in group 1, its
- * name in group 2), whichever starts first: a `<script>` inside a comment is comment, a `<!--`
- * inside a script's string is script. Which elements depends on the reader (withRawTextBlanked).
- */
-const rawTextPattern = (names: string): RegExp =>
-  // A comment ends at `-->`, `--!>`, or at once as `<!-->` / `<!--->` (HTML §13.2.5.43–52); an
-  // element's text at its end tag, `</script>`, `</script >` or `</script/>` (§13.2.5.11, .14).
-  new RegExp(`<!--(?:-?>|[\\s\\S]*?(?:--!?>|$))|(<(${names})\\b[^>]*>)[\\s\\S]*?(?:<\\/\\2(?:[\\t\\n\\f\\r /][^>]*)?>|$)`, 'gi');
-/**
- * What Chromium's meta-charset prescan (HTMLMetaCharsetParser) takes for text: it tokenizes with
- * scripting off, so a script's, a style's, a title's or a textarea's content (and xmp, iframe,
- * noembed, noframes) is text, while a `<noscript>`'s and a `<template>`'s are markup (a
- * `<meta charset>` there counts).
- */
-const PRESCAN_RAW_TEXT = rawTextPattern('script|style|title|textarea|xmp|iframe|noembed|noframes|plaintext');
-/**
- * What its parser takes for text or inert when it meets a late declaration: with scripting on, a
- * `<noscript>`'s content is text too, and a `<template>`'s is inert.
- */
-const PARSER_RAW_TEXT = rawTextPattern('script|style|title|textarea|template|noscript|xmp|iframe|noembed|noframes|plaintext');
-
-/**
- * `text` (bytes as Latin-1) with the content of each element `pattern` matches blanked (a
- * script's string, a style, a title: PRESCAN_RAW_TEXT, PARSER_RAW_TEXT), every other byte kept
- * where it was, and each comment blanked whole. What Chromium reads a declaration
- * from: it tokenizes, so a `<meta charset>` written in a head script's string is none to it, where
- * the HTML Standard's prescan (§13.2.3.2, Firefox) takes it (helper-122, helper-172).
- */
-function withRawTextBlanked(text: string, pattern: RegExp): string {
-  // A comment is blanked whole: the prescan ends comments at `-->` only, and took a `<!--x--!>`
-  // for one running on over the declaration after it (helper-173).
-  return text.replace(pattern, (element: string, open: string | undefined) => (open === undefined ? ' '.repeat(element.length) : open + ' '.repeat(element.length - open.length)));
-}
 /** CSS Syntax §3.2: an `@charset` rule is looked for in the first 1024 bytes. */
 const CSS_CHARSET_MAX_BYTES = 1024;
 /**
@@ -205,61 +179,196 @@ function cssDeclaredEncoding(bytes: Uint8Array): string | undefined {
 }
 
 /**
- * The encoding the file's own bytes declare (not a BOM), or undefined. For an HTML page, the
- * prescan (§13.2.3.2) of its first 1024 bytes as Chromium's scan sees them, which tokenizes: a
- * `<meta charset>` in a script's string, a style or a title is no declaration (withRawTextBlanked).
- * The bare prescan (Firefox's) takes it, and stating what it found garbled the page in Chromium
- * (helper-172: a UTF-8 page with `'<meta charset="iso-8859-1">'` in a head script got
- * `charset=windows-1252`, shown as `cafÃ©`); stated, the page's real declaration (or UTF-8, for
- * UTF-8 bytes that declare nothing else) holds in both.
+ * parse5's tokenizer, keeping a repeated attribute: Chromium's scan reads a `<meta>`'s attributes
+ * as written, every one (a tree builder drops a repeat, HTML §13.2.5.33; the scan does not), so in
+ * `<meta charset="windows-1252" charset="utf-8">` the last decides there.
+ */
+let metaScanTokenizer: (new (handler: Parse5Module.TokenHandler) => InstanceType<typeof Parse5Module.Tokenizer>) | undefined;
+function newMetaScanTokenizer(handler: Parse5Module.TokenHandler): InstanceType<typeof Parse5Module.Tokenizer> {
+  metaScanTokenizer ??= class extends parse5().Tokenizer {
+    constructor(tokenHandler: Parse5Module.TokenHandler) {
+      super({ sourceCodeLocationInfo: true }, tokenHandler);
+    }
+    protected override _leaveAttrName(): void {
+      (this.currentToken as Parse5Module.Token.TagToken | null)?.attrs.push(this.currentAttr);
+    }
+  };
+  return new metaScanTokenizer(handler);
+}
+
+/**
+ * The encoding the first `<meta>` that declares one names, found as Chromium's scan
+ * (HTMLMetaCharsetParser) finds it: by HTML tokenization (§13.2.5, parse5's tokenizer), so a
+ * `<meta charset>` written in a script's string, a style, a title, a comment or an attribute's
+ * value is none, and an element's text ends where its end tag does for the browser (`</script/>`,
+ * `</style foo=bar>`, `<!--x--!>`, `<!-->`). The bare prescan (§13.2.3.2, Firefox's) reads bytes
+ * and took such text for a declaration: stated, it garbled the page in Chromium (helper-122,
+ * helper-172, helper-173).
+ *
+ * `text`: the page's first bytes as Latin-1 (one UTF-16 code unit per byte). `reader`:
+ * - `prescan`: Chromium's scan proper, with scripting off: a `<noscript>`'s and a `<template>`'s
+ *   content are markup. Only a tag begun before `before` (an offset in `text`) counts; one begun
+ *   there is read to its end, as Chromium reads whole tokens.
+ * - `parser`: what its parser meets as it builds the document (a late declaration), with
+ *   scripting on: a `<noscript>`'s content is text and a `<template>`'s is inert. The head ends at
+ *   `</head>` or `<body>`.
+ *
+ * Returns a WHATWG Encoding Standard name (encodingFromMetaAttributes), or undefined for none.
+ */
+function metaDeclaredEncoding(text: string, reader: 'prescan' | 'parser', before: number): string | undefined {
+  const { TokenizerMode } = parse5();
+  let found: string | undefined;
+  let inertDepth = 0;
+  const stop = (): void => tokenizer.pause();
+  const ignore = (): void => undefined;
+  const tokenizer = newMetaScanTokenizer({
+    onStartTag(tag) {
+      const at = tag.location?.startOffset ?? 0;
+      if (at >= before || (reader === 'parser' && tag.tagName === 'body')) return stop();
+      if (tag.tagName === 'meta' && inertDepth === 0) {
+        found = encodingFromMetaAttributes(tag.attrs);
+        if (found !== undefined) return stop();
+      }
+      if (reader === 'parser' && tag.tagName === 'template') inertDepth++;
+      const state = textStateAfter(tag.tagName, reader, TokenizerMode);
+      if (state !== undefined) tokenizer.state = state;
+      return undefined;
+    },
+    onEndTag(tag) {
+      if (reader === 'parser' && tag.tagName === 'head') stop();
+      else if (tag.tagName === 'template' && inertDepth > 0) inertDepth--;
+    },
+    onComment: ignore,
+    onDoctype: ignore,
+    onEof: ignore,
+    onCharacter: ignore,
+    onNullCharacter: ignore,
+    onWhitespaceCharacter: ignore,
+  });
+  tokenizer.write(text, false);
+  return found;
+}
+
+/**
+ * The tokenizer state an HTML start tag named `name` puts the tokenizer in, as a parser does
+ * (HTML §13.2.6.4.4, §13.2.6.4.7), or undefined when it stays in the data state. A
+ * `<noscript>`'s content is text only with scripting on (the parser), markup to the prescan.
+ */
+function textStateAfter(name: string, reader: 'prescan' | 'parser', mode: typeof Parse5Module.TokenizerMode): TokenizerState | undefined {
+  switch (name) {
+    case 'script':
+      return mode.SCRIPT_DATA;
+    case 'title':
+    case 'textarea':
+      return mode.RCDATA;
+    case 'plaintext':
+      return mode.PLAINTEXT;
+    case 'style':
+    case 'xmp':
+    case 'iframe':
+    case 'noembed':
+    case 'noframes':
+      return mode.RAWTEXT;
+    case 'noscript':
+      return reader === 'parser' ? mode.RAWTEXT : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The encoding a `<meta>` start tag's attributes (every one, in order, repeats included) declare,
+ * as Chromium reads them (EncodingFromMetaAttributes; HTML §13.2.3.2's step for `<meta` is the
+ * same but for repeats): each `charset` replaces what came before it; a `content` counts until a
+ * `charset` has come, and only beside an `http-equiv="content-type"`. The label is resolved by the
+ * Encoding Standard's table, UTF-16 labels read as UTF-8 and x-user-defined as windows-1252
+ * (§13.2.3.2). Undefined for none, or an unknown label.
+ *
+ * Chromium 12x, pages opened from disk: `charset="windows-1252" charset="utf-8"` is UTF-8;
+ * `charset="iso-8859-2" charset="bogus"` declares nothing; a `content` after a `charset` is
+ * ignored, a second `content` replaces the first.
+ */
+function encodingFromMetaAttributes(attrs: readonly { readonly name: string; readonly value: string }[]): string | undefined {
+  let gotPragma = false;
+  let mode: 'none' | 'charset' | 'pragma' = 'none';
+  let label = '';
+  for (const { name, value } of attrs) {
+    if (name === 'http-equiv') {
+      if (value.toLowerCase() === 'content-type') gotPragma = true;
+    } else if (name === 'charset') {
+      label = value;
+      mode = 'charset';
+    } else if (name === 'content' && mode !== 'charset') {
+      label = charsetFromMetaContent(value) ?? '';
+      if (label !== '') mode = 'pragma';
+    }
+  }
+  if (mode === 'none' || (mode === 'pragma' && !gotPragma)) return undefined;
+  const encoding = labelToName(label);
+  if (encoding === null) return undefined;
+  if (encoding === 'UTF-16LE' || encoding === 'UTF-16BE') return 'UTF-8';
+  return encoding === 'x-user-defined' ? 'windows-1252' : encoding;
+}
+
+/**
+ * The charset label a `<meta>`'s `content` names, as Chromium extracts it (ExtractCharset; the
+ * HTML Standard's "algorithm for extracting a character encoding from a meta element" but for
+ * where an unquoted value ends): after a `charset` and `=` (whitespace, any code unit up to
+ * U+0020, around it), a quoted value, or the text up to whitespace, a quote or `;`. Undefined when
+ * there is none, or its quote is never closed.
+ */
+function charsetFromMetaContent(content: string): string | undefined {
+  const lower = content.toLowerCase();
+  const isSpace = (at: number): boolean => at < content.length && content.charCodeAt(at) <= 0x20;
+  for (let position = 0; ; ) {
+    const at = lower.indexOf('charset', position);
+    if (at < 0) return undefined;
+    position = at + 'charset'.length;
+    let i = position;
+    while (isSpace(i)) i++;
+    if (content[i] !== '=') continue;
+    i++;
+    while (isSpace(i)) i++;
+    const quote = content[i] === '"' || content[i] === "'" ? content[i++] : undefined;
+    if (i >= content.length) return undefined;
+    let end = i;
+    while (end < content.length && (quote !== undefined ? content[end] !== quote : !isSpace(end) && !`"';`.includes(content[end] ?? ''))) end++;
+    if (quote !== undefined && end === content.length) return undefined;
+    return content.slice(i, end);
+  }
+}
+
+/** A page's first bytes as text, one UTF-16 code unit per byte (Latin-1), at most `limit` of them. */
+const latin1Text = (bytes: Uint8Array, limit: number): string => Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, limit)).toString('latin1');
+
+/**
+ * The encoding the file's own bytes declare (not a BOM), or undefined: an HTML page's by the
+ * `<meta>` Chromium's scan finds in its first 1024 bytes (metaDeclaredEncoding; a UTF-8 page with
+ * `'<meta charset="iso-8859-1">'` in a head script, helper-172, declares nothing); XML's by its
+ * declaration (encoding-sniffer); CSS's by its `@charset` rule.
  */
 function declaredEncoding(essence: string, head: Uint8Array): string | undefined {
   if (essence === 'text/css') return cssDeclaredEncoding(head);
-  const html = essence === 'text/html';
-  if (!html && !isXmlType(essence)) return undefined;
+  if (essence === 'text/html') return metaDeclaredEncoding(latin1Text(head, LATE_META_SCAN_BYTES), 'prescan', PRESCAN_BYTES);
+  if (!isXmlType(essence)) return undefined;
   const { Sniffer, ResultType } = sniffer();
-  let first = head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head;
-  if (html && head.length > PRESCAN_BYTES) {
-    // A tag begun within the 1024 bytes is read to its end, as Chromium's scan reads whole tokens
-    // (helper-173: a `<meta charset>` from byte 1017 to 1040 counted there, not here).
-    const open = first.lastIndexOf(0x3c);
-    if (open >= 0 && first.indexOf(0x3e, open) < 0) {
-      const close = head.indexOf(0x3e, PRESCAN_BYTES);
-      if (close >= 0 && close < PRESCAN_BYTES * 2) first = head.subarray(0, close + 1);
-    }
-  }
-  if (html) {
-    const text = Buffer.from(first.buffer, first.byteOffset, first.length).toString('latin1');
-    const blanked = withRawTextBlanked(text, PRESCAN_RAW_TEXT);
-    if (blanked !== text) first = Buffer.from(blanked, 'latin1');
-  }
+  const first = head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head;
   const prescan = new Sniffer({ maxBytes: first.length });
   prescan.write(first);
   const kind = prescan.resultType;
-  if (html) return kind === ResultType.META_TAG ? prescan.encoding : undefined;
   return kind === ResultType.XML_ENCODING || kind === ResultType.XML_PREFIX ? prescan.encoding : undefined;
 }
 
 /**
  * The encoding a `<meta>` declares in an HTML page's head past the prescan's 1024 bytes, or
- * undefined: the head is taken up to its `</head>` or `<body` (at most LATE_META_SCAN_BYTES) and
- * prescanned whole. Chromium acts on such a late declaration while its encoding is still tentative
- * (it reparses the page in the declared encoding); Firefox says it came too late and keeps its
- * guess. A header charset makes the encoding certain, so neither does either then.
+ * undefined: what Chromium's parser meets before `</head>` or `<body>` (at most
+ * LATE_META_SCAN_BYTES in). Chromium acts on such a late declaration while its encoding is still
+ * tentative (it reparses the page in the declared encoding); Firefox says it came too late and
+ * keeps its guess. A header charset makes the encoding certain, so neither does either then.
  */
 function lateDeclaredEncoding(head: Uint8Array): string | undefined {
   if (head.length <= PRESCAN_BYTES) return undefined;
-  // The text of elements whose content is no markup (a script's string, a style, a title) and a
-  // template's inert content hold no declaration: blanked, keeping every other byte where it was
-  // (helper-122: `'<meta charset="iso-8859-1">'` in a head script's string was taken for one).
-  const text = withRawTextBlanked(Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, LATE_META_SCAN_BYTES)).toString('latin1'), PARSER_RAW_TEXT);
-  const end = text.search(/<\/head|<body/i);
-  const length = end < 0 ? text.length : end;
-  if (length <= PRESCAN_BYTES) return undefined;
-  const { Sniffer, ResultType } = sniffer();
-  const prescan = new Sniffer({ maxBytes: length });
-  prescan.write(Buffer.from(text.slice(0, length), 'latin1'));
-  return prescan.resultType === ResultType.META_TAG ? prescan.encoding : undefined;
+  return metaDeclaredEncoding(latin1Text(head, LATE_META_SCAN_BYTES), 'parser', Number.POSITIVE_INFINITY);
 }
 
 /**
