@@ -213,8 +213,14 @@ interface MergedHead {
  */
 const MERGED_HEADS_MAX = 8;
 
+/**
+ * The merged head for the prepared head `source` (its status line, `status` its code, and
+ * `logHeaders` its fields) with the configured `extra`, an added `vary`, `corp` and `connection`:
+ * the kept one when there is one (mergedHeads).
+ */
 function mergedHead(
   source: string,
+  status: number,
   logHeaders: HeaderList,
   extra: ReadonlyHeaderList | undefined,
   vary: string | undefined,
@@ -232,7 +238,7 @@ function mergedHead(
   // As startResponse: CORP first, so a configured Cross-Origin-Resource-Policy replaces it.
   const list: HeaderList = [...logHeaders];
   if (corp !== undefined) list.push(corp);
-  const withExtra = withExtraHeaders(list, extra, Number(source.slice(9, 12)));
+  const withExtra = withExtraHeaders(list, extra, status);
   if (vary !== undefined) withExtra.push(['Vary', vary]);
   const all = oneVary(withExtra);
   if (connection !== undefined) all.push(connection);
@@ -1672,7 +1678,7 @@ export class Connection {
     // nor an added Vary when it has its own (a file's Accept-Encoding): the head is merged, once
     // (mergedHead).
     if (extra !== undefined || (ex.addedVary !== undefined && hasVary(logHeaders))) {
-      const merged = mergedHead(head, logHeaders, extra, ex.addedVary, this.corpFor(ex), connection);
+      const merged = mergedHead(head, status, logHeaders, extra, ex.addedVary, this.corpFor(ex), connection);
       ex.responseHeaders = merged.all;
       this.sendWhole(ex, merged.head, body, headTail(ex.headAt), body ?? logHeaders);
       return;
@@ -3045,10 +3051,12 @@ function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undef
   // A multipart/byteranges 206 (RFC 9110 §14.6) is framed by its type's boundary: a configured
   // Content-Type in its place left a client no way to split the parts (helper-173).
   const ownType = status === 206 && headers.some(([n, v]) => n.toLowerCase() === 'content-type' && v.startsWith('multipart/byteranges'));
-  const added =
-    noStore || ownCoding || ownType
-      ? extra.filter(([n]) => !(noStore && n.toLowerCase() === 'cache-control') && !(ownCoding && n.toLowerCase() === 'content-encoding') && !(ownType && n.toLowerCase() === 'content-type'))
-      : extra;
+  // The answer's own fields that no configured one replaces (lower-case names).
+  const kept: string[] = [];
+  if (noStore) kept.push('cache-control');
+  if (ownCoding) kept.push('content-encoding');
+  if (ownType) kept.push('content-type');
+  const added = kept.length === 0 ? extra : extra.filter(([n]) => !kept.includes(n.toLowerCase()));
   // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces it.
   const replaced = new Set(added.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
   // Porthole's CORS never allows credentials: an Access-Control-Allow-Origin of its own that
