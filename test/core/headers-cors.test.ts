@@ -391,6 +391,7 @@ test('a configured Content-Encoding never relabels an answer\'s own encoded body
     ['Content-Range', 'bytes 0-1/2', /Content-Range says which bytes/],
     ['Accept-Ranges', 'none', /Accept-Ranges says whether the answer's resource takes Range requests/],
     ['Allow', 'GET', /Allow lists the methods the target takes/],
+    ['Location', '/elsewhere', /Location says where a redirect goes/],
   ] as const) {
     await assert.rejects(
       startServer({ root, configFile: false, headers: [{ source: '**', headers: { [name]: value } }] }),
@@ -432,6 +433,38 @@ test('a file a rule labels Content-Encoding goes as it is stored, never compress
   const redirect = await fetchOnce(s.port, request('/folder'));
   assert.equal(redirect.status, 301);
   assert.deepEqual(redirect.headerAll('content-encoding'), [], 'a redirect\'s page is Porthole\'s own');
+});
+
+test('a body Porthole writes itself (a folder listing, the live-reload client and its event stream) gets no configured Content-Encoding, and a page labelled with one takes no live-reload tag', async () => {
+  // A rule for `**` with gzip (a site whose files are all stored gzipped) labelled the listing and
+  // the client script gzip, which no browser could decode; and the tag spliced into a page's gzip
+  // bytes made them undecodable.
+  const page = '<!doctype html><html><head><title>t</title></head><body><p>stored</p></body></html>';
+  await mkdir(join(root, 'coded'), { recursive: true });
+  await writeFile(join(root, 'coded', 'page.html'), gzipSync(page));
+  await mkdir(join(root, 'coded', 'listed'), { recursive: true });
+  await writeFile(join(root, 'coded', 'listed', 'a.txt.gz'), gzipSync('a'));
+  const s = await serve({ root, configFile: false, listing: true, reload: { enabled: true }, headers: [{ source: '**', headers: { 'Content-Encoding': 'gzip', 'X-Everywhere': 'yes' } }] });
+  const nav = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html'];
+  for (let i = 0; i < 2; i++) {
+    // Twice: the second comes from the file cache (a prepared head).
+    const stored = await fetchOnce(s.port, request('/coded/page.html', { headers: nav }));
+    assert.equal(stored.status, 200);
+    assert.deepEqual(stored.headerAll('content-encoding'), ['gzip'], 'the stored page keeps its label');
+    assert.equal(gunzipSync(stored.body).toString('utf8'), page, 'its bytes as stored: no tag spliced in');
+  }
+  const listing = await fetchOnce(s.port, request('/coded/listed/', { headers: nav }));
+  assert.equal(listing.status, 200);
+  assert.deepEqual(listing.headerAll('content-encoding'), [], 'a listing is Porthole\'s own page');
+  assert.match(listing.body.toString('utf8'), /a\.txt\.gz/);
+  assert.equal(listing.header('x-everywhere'), 'yes', 'the other configured headers still come');
+  for (let i = 0; i < 2; i++) {
+    const client = await fetchOnce(s.port, request('/__porthole/client.js'));
+    assert.equal(client.status, 200);
+    assert.deepEqual(client.headerAll('content-encoding'), [], 'the client script is Porthole\'s own');
+    assert.match(client.body.subarray(0, 4096).toString('utf8'), /\S/);
+    assert.notEqual(client.body[0], 0x1f, 'not gzip bytes');
+  }
 });
 
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {

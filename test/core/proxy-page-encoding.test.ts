@@ -39,6 +39,7 @@ const pages = new Map<string, [string, Buffer]>([
 
 let site: Site;
 let backend: Server;
+let backendPort: number;
 let srv: Running;
 
 before(async () => {
@@ -48,6 +49,7 @@ before(async () => {
     socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
   });
   backend = back.server;
+  backendPort = back.port;
   srv = await startServer({ root: site.root, proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${back.port}` }] } });
 });
 
@@ -112,4 +114,24 @@ test("a proxied page whose own meta says UTF-16 gets the tag: a meta's UTF-16 is
   const res = await fetchOnce(srv.port, request(path, { headers: NAV }));
   assert.match(res.body.toString('latin1'), /data-porthole-client/);
   assert.ok(res.body.toString('latin1').endsWith(`<body>caf\u00e9</body></html>`));
+});
+
+test('a proxied page a rule labels with a Content-Encoding is passed on as it is, with the reason', async () => {
+  // The label says the bytes are stored encoded: a tag spliced into them broke the coding.
+  const coded = await startServer({
+    root: site.root,
+    configFile: false,
+    headers: [{ source: '/api/**', headers: { 'Content-Encoding': 'gzip' } }],
+    proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${backendPort}` }] },
+  });
+  const warnings: string[] = [];
+  coded.server.on('diagnostic', (_level, message) => warnings.push(message));
+  try {
+    const res = await fetchOnce(coded.port, request('/api/utf8', { headers: NAV }));
+    assert.equal(res.status, 200);
+    assert.ok(res.body.equals(pages.get('/api/utf8')?.[1] ?? Buffer.alloc(0)), "the back-end's bytes, no tag");
+    assert.match(warnings.join('\n'), /live reload is not in \/api\/utf8: a configured Content-Encoding/);
+  } finally {
+    await coded.close();
+  }
 });

@@ -72,8 +72,9 @@ const FORBIDDEN_HEADER_NAMES = new Set([
 
 /**
  * Why a response header field may not be sent as given, or undefined when it may: the name must
- * be a token (RFC 9110 §5.6.2), not one that frames the message and not Server or Date (which
- * Porthole sends on every answer); the value a field-value
+ * be a token (RFC 9110 §5.6.2), not one that frames the message, not Server or Date (which
+ * Porthole sends on every answer), and not one Porthole sets from each answer (ETag,
+ * Last-Modified, Content-Range, Accept-Ranges, Allow, Location); the value a field-value
  * (§5.5: no CR, LF, NUL or other control character, nothing above U+00FF).
  */
 export function headerFieldProblem(name: string, value: string): string | undefined {
@@ -86,6 +87,7 @@ export function headerFieldProblem(name: string, value: string): string | undefi
   }
   if (lower === 'content-range') return `${name} says which bytes of the file a 206 or 416 answer holds, which Porthole sets from each request's Range itself; leave it out`;
   if (lower === 'accept-ranges') return `${name} says whether the answer's resource takes Range requests, which Porthole sets itself (bytes for files); a fixed one contradicted its 206 answers; leave it out`;
+  if (lower === 'location') return `${name} says where a redirect goes, which Porthole sets on its own redirects (a folder asked for without its slash) and a back-end on its own; a fixed one sent every redirect to one place; leave it out`;
   if (lower === 'allow') return `${name} lists the methods the target takes, which Porthole sets itself on a 405 and an OPTIONS answer (RFC 9110 §10.2.1); a fixed one would list others; leave it out`;
   if (!isValidFieldValue(value)) return `the value of ${name} holds a control character (CR, LF, NUL…) or a character above U+00FF`;
   return undefined;

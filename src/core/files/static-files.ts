@@ -637,7 +637,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
   // The common case without building an Identity: a client that accepts no coding gets the
   // unencoded bytes (what sendNegotiated answers it), with Vary when other clients may get an
   // encoding: the file is compressed on the fly, or a .br/.gz lies beside it.
-  if (entry.contentEncoding === undefined && opts.compression && ex.listHeader('accept-encoding') === undefined && !configuresCoding(ex)) {
+  if (entry.contentEncoding === undefined && opts.compression && ex.listHeader('accept-encoding') === undefined && !ex.configuresCoding) {
     entry.compressible ??= compressedOnTheFly(entry.body, entry.size, entry.type);
     sendCached(ex, entry, identityVaries(entry.compressible, entry.fsPath, entry, containedUnder(entry.root, opts)));
     return;
@@ -1006,14 +1006,6 @@ function identityVaries(onTheFly: boolean, fsPath: string | undefined, file: Fil
  * compressed copy is made once per version and never answers a Range request (the unencoded file
  * does, so ranges keep working).
  */
-/**
- * True when the headers configured for `ex`'s path (ServerOptions.headers, --header) name a
- * Content-Encoding other than `identity`: the file is stored encoded.
- */
-function configuresCoding(ex: Exchange): boolean {
-  return ex.extraHeaders?.some(([name, value]) => name.length === 16 && name.toLowerCase() === 'content-encoding' && value.trim().toLowerCase() !== 'identity') === true;
-}
-
 function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIdentity: (vary: boolean) => void): void {
   if (id.ownCoding !== undefined) {
     // Stored encoded: as it is to a client that accepts its coding, decoded for any other.
@@ -1024,7 +1016,7 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
   // A configured Content-Encoding labels the file's bytes as stored encoded (`*.gz` named `.js`, a
   // Unity build): they go as they are, never compressed once more under one label (helper-173:
   // gzip bytes brotli-compressed again, labelled `br`, reached the page as gzip).
-  if (!opts.compression || configuresCoding(ex)) {
+  if (!opts.compression || ex.configuresCoding) {
     sendIdentity(false);
     return;
   }
@@ -1580,7 +1572,6 @@ function notFoundPage(shown: string): string {
   );
 }
 
-/** A folder's listing (built or reused, bounded: listing.ts), or why there is none; closes the folder. */
 /**
  * What a listing for `asker` (RequestOrigin: the exchange) leaves out: the files guardedRefusal refuses it (the HTTPS key and
  * passphrase files always, the active log to other hosts), or undefined when there are none. A
@@ -1623,6 +1614,7 @@ function mountsHere(segments: readonly string[], opts: StaticOptions): MountHere
   return here;
 }
 
+/** A folder's listing (built or reused, bounded: listing.ts), or why there is none; closes the folder. */
 async function sendListing(ex: Exchange, folder: ListedFolder & { readonly within: ContainmentOptions }, opts: StaticOptions): Promise<void> {
   let result;
   try {
@@ -1643,6 +1635,7 @@ async function sendListing(ex: Exchange, folder: ListedFolder & { readonly withi
           ex.respondBusy();
           return;
         }
+        ex.ownBody = true;
         sendRepresentation(ex, inMemory(TEXT_HTML, bytes));
       }
       return;

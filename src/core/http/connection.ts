@@ -196,8 +196,9 @@ function preparedExtras(corp: [string, string] | undefined, connection: [string,
 const mergedHeads = new WeakMap<HeaderList, MergedHead[]>();
 
 interface MergedHead {
-  /** The prepared head it was made from (its status line with it), the configured headers, the added Vary, CORP, Connection. */
+  /** The prepared head it was made from (its status line with it), Exchange.ownBody, the configured headers, the added Vary, CORP, Connection. */
   readonly source: string;
+  readonly ownBody: boolean;
   readonly extra: ReadonlyHeaderList | undefined;
   readonly vary: string | undefined;
   readonly corp: [string, string] | undefined;
@@ -215,12 +216,14 @@ const MERGED_HEADS_MAX = 8;
 
 /**
  * The merged head for the prepared head `source` (its status line, `status` its code, and
- * `logHeaders` its fields) with the configured `extra`, an added `vary`, `corp` and `connection`:
+ * `logHeaders` its fields; `ownBody`: Exchange.ownBody) with the configured `extra`, an added
+ * `vary`, `corp` and `connection`:
  * the kept one when there is one (mergedHeads).
  */
 function mergedHead(
   source: string,
   status: number,
+  ownBody: boolean,
   logHeaders: HeaderList,
   extra: ReadonlyHeaderList | undefined,
   vary: string | undefined,
@@ -233,18 +236,18 @@ function mergedHead(
     mergedHeads.set(logHeaders, kept);
   }
   for (const m of kept) {
-    if (m.source === source && m.extra === extra && m.vary === vary && m.corp === corp && m.connection === connection) return m;
+    if (m.source === source && m.ownBody === ownBody && m.extra === extra && m.vary === vary && m.corp === corp && m.connection === connection) return m;
   }
   // As startResponse: CORP first, so a configured Cross-Origin-Resource-Policy replaces it.
   const list: HeaderList = [...logHeaders];
   if (corp !== undefined) list.push(corp);
-  const withExtra = withExtraHeaders(list, extra, status);
+  const withExtra = withExtraHeaders(list, extra, status, ownBody);
   if (vary !== undefined) withExtra.push(['Vary', vary]);
   const all = oneVary(withExtra);
   if (connection !== undefined) all.push(connection);
   // The status line is the source's own; the headers after it are made again, merged.
   const statusLine = source.slice(0, source.indexOf('\r\n') + 2);
-  const made: MergedHead = { source, extra, vary, corp, connection, head: statusLine + serializeHeaders(all), all };
+  const made: MergedHead = { source, ownBody, extra, vary, corp, connection, head: statusLine + serializeHeaders(all), all };
   if (kept.length >= MERGED_HEADS_MAX) kept.shift();
   kept.push(made);
   return made;
@@ -473,6 +476,21 @@ export class Exchange {
    * lists, frozen): replaced, never changed in place.
    */
   extraHeaders: ReadonlyHeaderList | undefined;
+  /**
+   * The answer's body is one Porthole writes itself (a folder listing, the live-reload client
+   * script and its event stream), never a file's bytes: a configured Content-Encoding, which says
+   * a file is stored encoded, does not label it (withExtraHeaders). A rule for `**` labelled a
+   * listing and the client script `gzip`, and the browser could decode neither.
+   */
+  ownBody = false;
+  /**
+   * True when the headers configured for this request (extraHeaders: ServerOptions.headers,
+   * `--header`) name a Content-Encoding other than `identity`: the file is stored encoded, so its
+   * bytes go as they are (never compressed again, never rewritten to take the live-reload client).
+   */
+  get configuresCoding(): boolean {
+    return this.extraHeaders !== undefined && configuresContentCoding(this.extraHeaders);
+  }
   /**
    * A Vary field value (RFC 9110 §12.5.5) added as its own field line to whatever response this
    * exchange sends, beside the response's own Vary (a list: the lines combine), never replacing
@@ -1655,7 +1673,7 @@ export class Connection {
     // CORP first, so a configured Cross-Origin-Resource-Policy header replaces it.
     const corp = this.corpFor(ex);
     if (corp !== undefined) headers.push(corp);
-    let all = withExtraHeaders(headers, ex.extraHeaders, status);
+    let all = withExtraHeaders(headers, ex.extraHeaders, status, ex.ownBody);
     if (ex.addedVary !== undefined) all.push(['Vary', ex.addedVary]);
     // The answer's own Vary (Accept-Encoding), the page's and a configured one: one field.
     all = oneVary(all);
@@ -1678,7 +1696,7 @@ export class Connection {
     // nor an added Vary when it has its own (a file's Accept-Encoding): the head is merged, once
     // (mergedHead).
     if (extra !== undefined || (ex.addedVary !== undefined && hasVary(logHeaders))) {
-      const merged = mergedHead(head, status, logHeaders, extra, ex.addedVary, this.corpFor(ex), connection);
+      const merged = mergedHead(head, status, ex.ownBody, logHeaders, extra, ex.addedVary, this.corpFor(ex), connection);
       ex.responseHeaders = merged.all;
       this.sendWhole(ex, merged.head, body, headTail(ex.headAt), body ?? logHeaders);
       return;
@@ -3026,6 +3044,11 @@ function oneVary(headers: HeaderList): HeaderList {
   return out;
 }
 
+/** True when `extra` (configured headers) names a Content-Encoding other than `identity` (RFC 9110 §8.4.1). */
+function configuresContentCoding(extra: ReadonlyHeaderList): boolean {
+  return extra.some(([name, value]) => name.length === 16 && name.toLowerCase() === 'content-encoding' && value.trim().toLowerCase() !== 'identity');
+}
+
 /**
  * `headers` with `extra` added, each extra one replacing same-named headers (names compared
  * case-insensitively, RFC 9110 §5.1; Vary excepted). An answer the server itself marked
@@ -3034,11 +3057,12 @@ function oneVary(headers: HeaderList): HeaderList {
  * that answer in place of the file (RFC 9111 §5.2.2.5). An answer's own Content-Encoding (RFC 9110
  * §8.4) is kept too: it says how the body's bytes are to be decoded; a redirect or an error
  * (`status` 300 and up, 304 aside) gets no configured Content-Encoding, its body being a page
- * Porthole wrote (or the root's 404.html), never bytes stored encoded; and a multipart/byteranges
+ * Porthole wrote (or the root's 404.html), never bytes stored encoded, nor does a body Porthole
+ * writes itself (`ownBody`: Exchange.ownBody); and a multipart/byteranges
  * 206 keeps its Content-Type, whose boundary frames the parts. Returns `headers` itself when there
  * is nothing to add.
  */
-function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undefined, status: number): HeaderList {
+function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undefined, status: number, ownBody: boolean): HeaderList {
   if (extra === undefined || extra.length === 0) return headers;
   const noStore = headers.some(([n, v]) => n.toLowerCase() === 'cache-control' && /(^|,)\s*no-store\s*(,|$)/i.test(v));
   // The answer's own Content-Encoding says how its body bytes are encoded (a compressed copy, a
@@ -3047,7 +3071,7 @@ function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undef
   // still labels a file's answer that has none (a rule for files stored encoded under another
   // name), but not a redirect's or an error's page (helper-171: a rule for `**` made the 404 page
   // "gzip", and a client failed to decode it).
-  const ownCoding = (status >= 300 && status !== 304) || headers.some(([n]) => n.toLowerCase() === 'content-encoding');
+  const ownCoding = ownBody || (status >= 300 && status !== 304) || headers.some(([n]) => n.toLowerCase() === 'content-encoding');
   // A multipart/byteranges 206 (RFC 9110 §14.6) is framed by its type's boundary: a configured
   // Content-Type in its place left a client no way to split the parts (helper-173).
   const ownType = status === 206 && headers.some(([n, v]) => n.toLowerCase() === 'content-type' && v.startsWith('multipart/byteranges'));

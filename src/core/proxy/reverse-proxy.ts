@@ -663,14 +663,18 @@ export class ReverseProxy {
     // A download (Content-Disposition: attachment, the back-end's or configured) is saved, not
     // shown: the saved file would carry the tag.
     const html = tag !== undefined && !statusHasNoBody(status) && status !== 206 && isHtmlType(type) && !sentAsAttachment(ex, headerText(res.headers['content-disposition']));
-    const encoded = encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
+    // A configured Content-Encoding labels the back-end's bytes as encoded too (Exchange.configuresCoding).
+    const backendEncoded = encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
+    const encoded = backendEncoded || ex.configuresCoding;
     const tooBig = length !== undefined && length > MAX_INJECT_BYTES;
     const page = html && !encoded && !tooBig;
     if (html && !page && ex.method !== 'HEAD') {
       this.setup.pageNotInjected?.(
         ex.head.path,
         encoded
-          ? `the back-end sent it compressed (Content-Encoding: ${encoding.trim()}) although Porthole asked for it uncompressed; turn its compression off for requests without Accept-Encoding`
+          ? !backendEncoded
+            ? 'a configured Content-Encoding (porthole.config.json headers, --header) labels it as stored encoded, so its bytes go as they are; remove that header for this path to get live reload on it'
+            : `the back-end sent it compressed (Content-Encoding: ${encoding?.trim() ?? ''}) although Porthole asked for it uncompressed; turn its compression off for requests without Accept-Encoding`
           : `its ${formatSize(length ?? 0)} are over the ${MAX_INJECT_MIB} MiB a page may have to be parsed for the client`,
       );
     }

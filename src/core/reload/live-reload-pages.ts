@@ -263,6 +263,9 @@ export const PAGE_VARY = 'Sec-Fetch-Dest, Sec-Fetch-Mode, Accept';
 
 /** True when the request is taken over (and will be answered asynchronously). */
 export function filterPage(ex: Exchange, ctx: PageContext): boolean {
+  // A page configured with a Content-Encoding is stored encoded: its bytes go as they are, as
+  // every other request's (a tag spliced into gzip bytes made them undecodable).
+  if (ex.configuresCoding) return false;
   // A page configured as an attachment is saved, not shown: sent as it is (sentAsAttachment).
   const navigation = isNavigationRequest(ex.head.headers, ex.head.target) && !sentAsAttachment(ex, undefined);
   const known = pathShapeOf(ex.head.path, ctx.files);

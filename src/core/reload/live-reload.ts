@@ -1131,6 +1131,7 @@ export class LiveReload {
       }
       ex.extraHeaders = list;
     }
+    ex.ownBody = true;
     sendRepresentation(ex, representation);
   }
 
@@ -1217,6 +1218,7 @@ export class LiveReload {
 
   private openEvents(ex: Exchange): void {
     if (this.refuseChannel(ex)) return;
+    ex.ownBody = true;
     const headers: [string, string][] = [
       ['Content-Type', 'text/event-stream; charset=utf-8'],
       ['Cache-Control', 'no-cache, no-transform'],
