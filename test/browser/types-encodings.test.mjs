@@ -68,6 +68,15 @@ const DISPUTED_PAGES = {
   'latin1-charset-after-content.html': latin1('<!doctype html><html><head><meta http-equiv="content-type" content="text/html; charset=iso-8859-2" charset="windows-1252"></head><body><p id="p">caf\u00e9</p></body></html>'),
   'latin1-content-after-charset.html': latin1('<!doctype html><html><head><meta charset="windows-1252" http-equiv="content-type" content="text/html; charset=iso-8859-2"></head><body><p id="p">caf\u00e9</p></body></html>'),
   'latin1-content-quote-ends.html': latin1(`<!doctype html><html><head><meta http-equiv="content-type" content="text/html; charset=iso-8859-2'x"></head><body><p id="p">caf\u00e9</p></body></html>`),
+  // Past 1024 bytes, a meta counts only while the page is in its head (helper-174).
+  'utf8-late-after-div.html': Buffer.from(`<head><div></div><!--${'x'.repeat(1100)}--><meta charset=windows-1252></head><p id="p">h\u00e9llo \u20ac</p>`, 'utf8'),
+  'utf8-late-after-p.html': Buffer.from(`<p>${'a'.repeat(1100)}<meta charset=windows-1252><p id="p">h\u00e9llo \u20ac</p>`, 'utf8'),
+  'utf8-late-in-noscript.html': Buffer.from(`<head><!--${'x'.repeat(1100)}--><noscript><meta charset=windows-1252></noscript></head><p id="p">h\u00e9llo \u20ac</p>`, 'utf8'),
+  'utf8-late-long-head.html': Buffer.from(`<head><!--${'x'.repeat(70_000)}--><meta charset=windows-1252></head><p id="p">h\u00e9llo \u20ac</p>`, 'utf8'),
+  'utf8-xml-declared.html': Buffer.from('<?xml version="1.0" encoding="windows-1252"?><p id="p">h\u00e9llo \u20ac</p>', 'utf8'),
+  'utf16-xml-prefix.html': Buffer.from('<?xml v=""?><p id="p">hi</p>', 'utf16le'),
+  'utf8-unquoted-slash.html': Buffer.from('<!doctype html><meta charset=windows-1252/><p id="p">caf\u00e9</p>', 'utf8'),
+  'iso2022jp.html': Buffer.from('<p id="p">\x1b$BF|K\\8l\x1b(B</p>', 'latin1'),
   'utf8-reference-charset.html': Buffer.from('<!doctype html><html><head><meta charset="&#119;indows-1252"></head><body><p id="p">caf\u00e9</p></body></html>', 'utf8'),
 };
 const ABOUT_PAGE = latin1('<!DOCTYPE html>\n<html><head><title>About</title></head><body><h1>About us</h1></body></html>\n');

@@ -78,6 +78,28 @@ const FILES: Record<string, [Buffer, string]> = {
   'late-sjis.html': [lateMetaPage('Shift_JIS'), 'text/html'],
   'late-utf8.html': [lateMetaPage('utf-8'), 'text/html; charset=utf-8'],
   'late-in-body.html': [lateMetaPage('iso-8859-1', true), 'text/html; charset=utf-8'],
+  // Past 1024 bytes Chromium's scan looks only while the page is in its head: any tag but
+  // script, noscript, style, link, meta, object, title and base ends it (helper-174: no charset
+  // for these made a UTF-8 page windows-1252 in Chromium); a noscript's content is markup to it,
+  // and a long head is read to its end (here past 64 KiB).
+  'late-after-div.html': [Buffer.from(`<head><div></div><!--${'x'.repeat(1100)}--><meta charset=windows-1252></head><p>h\u00e9llo \u20ac</p>`, 'utf8'), 'text/html; charset=utf-8'],
+  'late-after-p.html': [Buffer.from(`<p>${'a'.repeat(1100)}<meta charset=windows-1252><p>h\u00e9llo \u20ac</p>`, 'utf8'), 'text/html; charset=utf-8'],
+  'late-after-template.html': [Buffer.from(`<head><template></template><!--${'x'.repeat(1100)}--><meta charset=windows-1252></head><p>h\u00e9llo \u20ac</p>`, 'utf8'), 'text/html; charset=utf-8'],
+  'late-after-svg.html': [Buffer.from(`<head><svg></svg><!--${'x'.repeat(1100)}--><meta charset=windows-1252></head><p>h\u00e9llo \u20ac</p>`, 'utf8'), 'text/html; charset=utf-8'],
+  'late-in-noscript.html': [Buffer.from(`<head><!--${'x'.repeat(1100)}--><noscript><meta charset=windows-1252></noscript></head><p>h\u00e9llo \u20ac</p>`, 'utf8'), 'text/html'],
+  'late-long-head.html': [Buffer.from(`<head><!--${'x'.repeat(70_000)}--><meta charset=windows-1252></head><p>h\u00e9llo \u20ac</p>`, 'utf8'), 'text/html'],
+  // An XML declaration at a page's start declares, as in Chromium, in 8 bits or UTF-16 without a BOM.
+  'xml-declared.html': [Buffer.from('<?xml version="1.0" encoding="windows-1252"?><p>h\u00e9llo \u20ac</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  'xml-utf16.html': [Buffer.from('<?xml v=""?><p>hi</p>', 'utf16le'), 'text/html; charset=utf-16le'],
+  // Beginnings that look plain and are not: the tokenizer decides (an unquoted value takes the
+  // `/`; a second attribute; a comment first).
+  'unquoted-slash.html': [Buffer.from('<!doctype html><meta charset=windows-1252/><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=utf-8'],
+  'plain-then-repeat.html': [Buffer.from('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="windows-1252" charset="utf-8"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=utf-8'],
+  'plain-after-comment.html': [Buffer.from('<!doctype html><!-- <meta charset="utf-8"> --><meta charset="windows-1252"><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  'plain.html': [Buffer.from('<!DOCTYPE html>\n<html lang="en" class="no-js">\n<head>\n<meta charset=\'windows-1252\'>\n<title>p</title><p>caf\u00e9</p>', 'utf8'), 'text/html; charset=windows-1252'],
+  // 7-bit ISO-2022-JP is valid UTF-8: no charset, so the browser detects it.
+  'iso2022jp.txt': [Buffer.from('\x1b$BF|K\\8l\x1b(B text\n', 'latin1'), 'text/plain'],
+  'terminal.log': [Buffer.from('\x1b[31mred\x1b[0m plain\n', 'latin1'), 'text/plain; charset=utf-8'],
   // A declaration's text in a head script's string, or a style, is none (helper-122).
   'late-in-script.html': [
     Buffer.from(`<!DOCTYPE html><html><head><script>/* ${'x'.repeat(1100)} */ var doc = '<meta charset="iso-8859-1">';</script><style>/* <meta charset=sjis> */</style><title>s</title></head><body><p>caf\u00e9</p></body></html>\n`, 'utf8'),

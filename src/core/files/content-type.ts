@@ -17,8 +17,9 @@
  *    label declares nothing; a `<meta>` written in a script's string, a style or a title is none
  *    (Chromium's scan tokenizes; stating the bare prescan's find garbled the page there);
  * 3. UTF-8 when the bytes are valid UTF-8 (ASCII included) — but none for an HTML page whose
- *    head declares another encoding only past those 1024 bytes (lateDeclaredEncoding), so the
- *    browser treats that declaration as it does without Porthole;
+ *    head declares another encoding only past those 1024 bytes (metaDeclaration), so the
+ *    browser treats that declaration as it does without Porthole, and none for 7-bit text in
+ *    ISO-2022-JP (its escapes: valid UTF-8, which Chromium detects as Japanese when told nothing);
  * 4. otherwise no charset: the browser decides, as it would for a page opened from disk.
  * Saying `charset=utf-8` over a page's own `<meta charset="gbk">` made browsers show mojibake.
  *
@@ -54,10 +55,12 @@ type TokenizerState = (typeof Parse5Module.TokenizerMode)[keyof typeof Parse5Mod
 /** The HTML prescan looks at this many bytes (HTML Standard §13.2.3.2). */
 const PRESCAN_BYTES = 1024;
 /**
- * How far into an HTML page a late `<meta>` declaration is looked for (lateDeclaredEncoding): 64
- * KiB, the most of a page read ahead from disk (SCAN_CHUNK_BYTES); a head is far shorter.
+ * How far into an HTML page a `<meta>` declaration in its head is looked for (metaDeclaration;
+ * Chromium looks as long as the head goes on): 1 MiB of a page in memory (a cached file, a page
+ * read to be rewritten), the first SCAN_CHUNK_BYTES of one streamed from disk. Bounds the cost of
+ * a page whose head never ends: a tokenizer pass over at most this much, once per version.
  */
-const LATE_META_SCAN_BYTES = 64 * 1024;
+const META_SCAN_MAX_BYTES = 1024 * 1024;
 /** CSS Syntax §3.2: an `@charset` rule is looked for in the first 1024 bytes. */
 const CSS_CHARSET_MAX_BYTES = 1024;
 /**
@@ -197,46 +200,74 @@ function newMetaScanTokenizer(handler: Parse5Module.TokenHandler): InstanceType<
 }
 
 /**
- * The encoding the first `<meta>` that declares one names, found as Chromium's scan
- * (HTMLMetaCharsetParser) finds it: by HTML tokenization (§13.2.5, parse5's tokenizer), so a
- * `<meta charset>` written in a script's string, a style, a title, a comment or an attribute's
- * value is none, and an element's text ends where its end tag does for the browser (`</script/>`,
- * `</style foo=bar>`, `<!--x--!>`, `<!-->`). The bare prescan (§13.2.3.2, Firefox's) reads bytes
- * and took such text for a declaration: stated, it garbled the page in Chromium (helper-122,
- * helper-172, helper-173).
- *
- * `text`: the page's first bytes as Latin-1 (one UTF-16 code unit per byte). `reader`:
- * - `prescan`: Chromium's scan proper, with scripting off: a `<noscript>`'s and a `<template>`'s
- *   content are markup. Only a tag begun before `before` (an offset in `text`) counts; one begun
- *   there is read to its end, as Chromium reads whole tokens.
- * - `parser`: what its parser meets as it builds the document (a late declaration), with
- *   scripting on: a `<noscript>`'s content is text and a `<template>`'s is inert. The head ends at
- *   `</head>` or `<body>`.
- *
- * Returns a WHATWG Encoding Standard name (encodingFromMetaAttributes), or undefined for none.
+ * The tags that keep Chromium's scan in a page's head (HTMLMetaCharsetParser): any other start
+ * or end tag ends it (`<html>` and `<head>` as start tags aside), `<div>`, `<p>`, `<svg>`,
+ * `<template>`, `<body>` and `</head>` alike.
  */
-function metaDeclaredEncoding(text: string, reader: 'prescan' | 'parser', before: number): string | undefined {
+const HEAD_SCAN_TAGS: ReadonlySet<string> = new Set(['script', 'noscript', 'style', 'link', 'meta', 'object', 'title', 'base']);
+
+/**
+ * The way most pages begin, read without a tokenizer: an optional `<!DOCTYPE html>` (no quoted
+ * identifiers), `<html>` (attributes with plain double-quoted values or none), `<head>`, then
+ * `<meta charset="label">` as the first tag with nothing else in it; the label in group 1, 2 or 3
+ * (double-quoted, single-quoted, unquoted and ended by whitespace or `>`). Only ASCII whitespace
+ * (Infra §4.6) between. A page that begins so is read the same by Chromium's tokenizing scan
+ * (metaDeclaration): no comment, raw text, character reference, quoted `>` or repeated attribute
+ * can come before or inside that meta. Any other beginning goes to the tokenizer, parse5, loaded
+ * then; so a site of such pages never loads it in the server's thread (about 5 MB of memory and
+ * 25 ms on its first page).
+ */
+const PLAIN_HEAD_META =
+  /^[\t\n\f\r ]*(?:<!doctype[\t\n\f\r ]+html[\t\n\f\r ]*>[\t\n\f\r ]*)?(?:<html(?:[\t\n\f\r ]+[a-z][a-z-]*(?:="[^"<>&]*")?)*[\t\n\f\r ]*>[\t\n\f\r ]*)?(?:<head>[\t\n\f\r ]*)?<meta[\t\n\f\r ]+charset=(?:"([a-z0-9_.:-]+)"|'([a-z0-9_.:-]+)'|([a-z0-9_.:-]+)(?=[\t\n\f\r >]))[\t\n\f\r ]*\/?>/i;
+
+/** What Chromium's scan finds: a `<meta>`'s declaration, and whether it began in the prescan's first 1024 bytes. */
+interface MetaDeclaration {
+  readonly encoding: string;
+  readonly early: boolean;
+}
+
+/**
+ * The first `<meta>` declaration of a page, found as Chromium's scan (HTMLMetaCharsetParser)
+ * finds it: by HTML tokenization (§13.2.5, parse5's tokenizer) with scripting off, so a
+ * `<meta charset>` written in a script's string, a style, a title, a comment or an attribute's
+ * value is none, an element's text ends where its end tag does for the browser (`</script/>`,
+ * `</style foo=bar>`, `<!--x--!>`, `<!-->`), and a `<noscript>`'s or a `<template>`'s content is
+ * markup. The bare prescan (§13.2.3.2, Firefox's) reads bytes and took such text for a
+ * declaration: stated, it garbled the page in Chromium (helper-122, helper-172, helper-173).
+ *
+ * Where it looks: every tag begun in the first PRESCAN_BYTES (one begun there is read to its
+ * end), and past them while the page is still in its head (HEAD_SCAN_TAGS): a late meta after a
+ * `<div>` or a `<p>`, or in the body, is none to Chromium (helper-174: stating no charset for it
+ * made a UTF-8 page windows-1252 there), one in a long head counts however far in it is.
+ *
+ * `text`: the page's first bytes as Latin-1 (one UTF-16 code unit per byte). Undefined when
+ * there is no declaration (encodingFromMetaAttributes) in what it looks at.
+ */
+function metaDeclaration(text: string): MetaDeclaration | undefined {
   const { TokenizerMode } = parse5();
-  let found: string | undefined;
-  let inertDepth = 0;
+  let found: MetaDeclaration | undefined;
+  let inHead = true;
   const stop = (): void => tokenizer.pause();
   const ignore = (): void => undefined;
   const tokenizer = newMetaScanTokenizer({
     onStartTag(tag) {
       const at = tag.location?.startOffset ?? 0;
-      if (at >= before || (reader === 'parser' && tag.tagName === 'body')) return stop();
-      if (tag.tagName === 'meta' && inertDepth === 0) {
-        found = encodingFromMetaAttributes(tag.attrs);
-        if (found !== undefined) return stop();
+      if (!inHead && at >= PRESCAN_BYTES) return stop();
+      const name = tag.tagName;
+      if (name === 'meta') {
+        const encoding = encodingFromMetaAttributes(tag.attrs);
+        if (encoding !== undefined) {
+          found = { encoding, early: at < PRESCAN_BYTES };
+          return stop();
+        }
       }
-      if (reader === 'parser' && tag.tagName === 'template') inertDepth++;
-      const state = textStateAfter(tag.tagName, reader, TokenizerMode);
+      if (!HEAD_SCAN_TAGS.has(name) && name !== 'html' && name !== 'head') inHead = false;
+      const state = textStateAfter(name, TokenizerMode);
       if (state !== undefined) tokenizer.state = state;
       return undefined;
     },
     onEndTag(tag) {
-      if (reader === 'parser' && tag.tagName === 'head') stop();
-      else if (tag.tagName === 'template' && inertDepth > 0) inertDepth--;
+      if (!HEAD_SCAN_TAGS.has(tag.tagName)) inHead = false;
     },
     onComment: ignore,
     onDoctype: ignore,
@@ -250,11 +281,10 @@ function metaDeclaredEncoding(text: string, reader: 'prescan' | 'parser', before
 }
 
 /**
- * The tokenizer state an HTML start tag named `name` puts the tokenizer in, as a parser does
- * (HTML §13.2.6.4.4, §13.2.6.4.7), or undefined when it stays in the data state. A
- * `<noscript>`'s content is text only with scripting on (the parser), markup to the prescan.
+ * The tokenizer state an HTML start tag named `name` puts the tokenizer in, as a parser with
+ * scripting off does (HTML §13.2.6.4.4, §13.2.6.4.7), or undefined when it stays in the data state.
  */
-function textStateAfter(name: string, reader: 'prescan' | 'parser', mode: typeof Parse5Module.TokenizerMode): TokenizerState | undefined {
+function textStateAfter(name: string, mode: typeof Parse5Module.TokenizerMode): TokenizerState | undefined {
   switch (name) {
     case 'script':
       return mode.SCRIPT_DATA;
@@ -269,8 +299,6 @@ function textStateAfter(name: string, reader: 'prescan' | 'parser', mode: typeof
     case 'noembed':
     case 'noframes':
       return mode.RAWTEXT;
-    case 'noscript':
-      return reader === 'parser' ? mode.RAWTEXT : undefined;
     default:
       return undefined;
   }
@@ -342,15 +370,12 @@ function charsetFromMetaContent(content: string): string | undefined {
 const latin1Text = (bytes: Uint8Array, limit: number): string => Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, limit)).toString('latin1');
 
 /**
- * The encoding the file's own bytes declare (not a BOM), or undefined: an HTML page's by the
- * `<meta>` Chromium's scan finds in its first 1024 bytes (metaDeclaredEncoding; a UTF-8 page with
- * `'<meta charset="iso-8859-1">'` in a head script, helper-172, declares nothing); XML's by its
- * declaration (encoding-sniffer); CSS's by its `@charset` rule.
+ * The encoding an XML declaration at the very start of `head` names (`<?xml version="1.0"
+ * encoding="windows-1252"?>`), or the UTF-16 its bytes are in (`<\0?\0x\0m\0l\0`, no BOM);
+ * undefined for none (encoding-sniffer). Chromium reads it in an HTML page too (helper-174:
+ * stated UTF-8 over it, a page windows-1252 from disk was UTF-8 served).
  */
-function declaredEncoding(essence: string, head: Uint8Array): string | undefined {
-  if (essence === 'text/css') return cssDeclaredEncoding(head);
-  if (essence === 'text/html') return metaDeclaredEncoding(latin1Text(head, LATE_META_SCAN_BYTES), 'prescan', PRESCAN_BYTES);
-  if (!isXmlType(essence)) return undefined;
+function xmlDeclaredEncoding(head: Uint8Array): string | undefined {
   const { Sniffer, ResultType } = sniffer();
   const first = head.length > PRESCAN_BYTES ? head.subarray(0, PRESCAN_BYTES) : head;
   const prescan = new Sniffer({ maxBytes: first.length });
@@ -359,22 +384,42 @@ function declaredEncoding(essence: string, head: Uint8Array): string | undefined
   return kind === ResultType.XML_ENCODING || kind === ResultType.XML_PREFIX ? prescan.encoding : undefined;
 }
 
+/** True when `head` begins as an XML declaration does, in an 8-bit encoding or in UTF-16 (`<?x`). */
+function beginsAsXmlDeclaration(head: Uint8Array): boolean {
+  const [a, b, c, d] = head;
+  return (a === 0x3c && b === 0x3f && c === 0x78) || (a === 0x3c && b === 0 && c === 0x3f && d === 0) || (a === 0 && b === 0x3c && c === 0 && d === 0x3f);
+}
+
 /**
- * The encoding a `<meta>` declares in an HTML page's head past the prescan's 1024 bytes, or
- * undefined: what Chromium's parser meets before `</head>` or `<body>` (at most
- * LATE_META_SCAN_BYTES in). Chromium acts on such a late declaration while its encoding is still
- * tentative (it reparses the page in the declared encoding); Firefox says it came too late and
- * keeps its guess. A header charset makes the encoding certain, so neither does either then.
+ * The encoding the file's own bytes declare (not a BOM), or undefined, and for an HTML page
+ * whether it came late (past the prescan's 1024 bytes, in the head: metaDeclaration): a page's
+ * XML declaration, else its `<meta>` as Chromium's scan finds it (a UTF-8 page with
+ * `'<meta charset="iso-8859-1">'` in a head script, helper-172, declares nothing); XML's by its
+ * declaration; CSS's by its `@charset` rule.
  */
-function lateDeclaredEncoding(head: Uint8Array): string | undefined {
-  if (head.length <= PRESCAN_BYTES) return undefined;
-  return metaDeclaredEncoding(latin1Text(head, LATE_META_SCAN_BYTES), 'parser', Number.POSITIVE_INFINITY);
+function declaredEncoding(essence: string, head: Uint8Array): { readonly encoding: string; readonly late: boolean } | undefined {
+  if (essence === 'text/css') {
+    const encoding = cssDeclaredEncoding(head);
+    return encoding === undefined ? undefined : { encoding, late: false };
+  }
+  if (essence !== 'text/html' && !isXmlType(essence)) return undefined;
+  if (isXmlType(essence) || beginsAsXmlDeclaration(head)) {
+    const encoding = xmlDeclaredEncoding(head);
+    if (encoding !== undefined || essence !== 'text/html') return encoding === undefined ? undefined : { encoding, late: false };
+  }
+  const plain = PLAIN_HEAD_META.exec(latin1Text(head, PRESCAN_BYTES));
+  const label = plain?.[1] ?? plain?.[2] ?? plain?.[3];
+  const named = label === undefined ? null : labelToName(label);
+  if (named !== null && named !== 'UTF-16LE' && named !== 'UTF-16BE' && named !== 'x-user-defined') return { encoding: named, late: false };
+  const meta = metaDeclaration(latin1Text(head, META_SCAN_MAX_BYTES));
+  return meta === undefined ? undefined : { encoding: meta.encoding, late: !meta.early };
 }
 
 /**
  * What to state of the charset of text of type `essence` whose first bytes are `head`: a charset
  * (from a BOM, else the file's declaration); `none` (an HTML page that declares a non-UTF-8
- * encoding only past the prescan's 1024 bytes, lateDeclaredEncoding: stating UTF-8 would make the
+ * encoding only past the prescan's 1024 bytes, in its head (metaDeclaration): Chromium acts on
+ * such a late declaration, Firefox says it came too late; stating UTF-8 would make the
  * browser's encoding certain and hide what the page's own declaration does without Porthole, as
  * nginx sends it, with no charset; helper-120); or `scan`: UTF-8 when the bytes are valid UTF-8,
  * else none (the caller scans, the whole file or at most CHARSET_SCAN_MAX_BYTES of it).
@@ -383,12 +428,25 @@ function charsetDecision(essence: string, head: Uint8Array): { readonly charset:
   const bom = bomEncoding(head);
   if (bom !== undefined) return { charset: bom };
   const declared = declaredEncoding(essence, head);
-  if (declared !== undefined) return { charset: declared.toLowerCase() };
-  if (essence === 'text/html') {
-    const late = lateDeclaredEncoding(head);
-    if (late !== undefined && late !== 'UTF-8') return 'none';
+  if (declared === undefined) return 'scan';
+  if (!declared.late) return { charset: declared.encoding.toLowerCase() };
+  return declared.encoding === 'UTF-8' ? 'scan' : 'none';
+}
+
+/**
+ * True when `bytes` (valid UTF-8) hold an ISO-2022-JP escape sequence (RFC 1468: ESC `$@`, `$B`,
+ * `(J`, and JIS X 0212's `$(D`, JIS X 0201 katakana's `(I`): 7-bit Japanese text, which is
+ * valid UTF-8 too. Stated UTF-8, Chromium showed the escapes (`\x1b$BF|K\8l…`) where, told no
+ * charset, it detects ISO-2022-JP as it does from disk (helper-174). A terminal log's ESC `[`
+ * is no such sequence.
+ */
+function hasIso2022JpEscape(bytes: Uint8Array): boolean {
+  for (let at = bytes.indexOf(0x1b); at >= 0; at = bytes.indexOf(0x1b, at + 1)) {
+    const [a, b, c] = [bytes[at + 1], bytes[at + 2], bytes[at + 3]];
+    if (a === 0x24 && (b === 0x40 || b === 0x42 || (b === 0x28 && c === 0x44))) return true;
+    if (a === 0x28 && (b === 0x4a || b === 0x49)) return true;
   }
-  return 'scan';
+  return false;
 }
 
 function withCharset(essence: string, charset: string | undefined): string {
@@ -405,7 +463,7 @@ export function contentTypeOf(name: string, body: Buffer, encoding?: string): st
   if (!isTextType(essence)) return essence;
   if (encoding !== undefined) return withCharset(essence, encoding);
   const decision = charsetDecision(essence, body);
-  const charset = typeof decision === 'object' ? decision.charset : decision === 'scan' && isUtf8(body) ? 'utf-8' : undefined;
+  const charset = typeof decision === 'object' ? decision.charset : decision === 'scan' && isUtf8(body) && !hasIso2022JpEscape(body) ? 'utf-8' : undefined;
   return withCharset(essence, charset);
 }
 
@@ -439,7 +497,8 @@ export async function contentTypeOfFile(name: string, file: FileHandle, st: Stat
   let type = essence;
   if (isTextType(essence)) {
     const decision = charsetDecision(essence, head);
-    const charset = typeof decision === 'object' ? decision.charset : decision === 'scan' && (await isUtf8File(file, chunk, limit, limit === st.size)) ? 'utf-8' : undefined;
+    const charset =
+      typeof decision === 'object' ? decision.charset : decision === 'scan' && !hasIso2022JpEscape(head) && (await isUtf8File(file, chunk, limit, limit === st.size)) ? 'utf-8' : undefined;
     type = withCharset(essence, charset);
   }
   remembered.set(key, type);
