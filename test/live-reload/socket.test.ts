@@ -215,6 +215,29 @@ test('refusals: not a WebSocket request (426), another version (426), a bad key 
   assert.match(evil, /^HTTP\/1\.1 403 /);
 });
 
+test('a handshake that declares a body is refused (400) and the connection closed: its body is never read as frames', async () => {
+  // helper-175: with `Expect: 100-continue` the 101 came at once, and the body sent after it, a
+  // masked text frame, was taken for the page's console message and printed.
+  const origin = `Origin: http://127.0.0.1:${port}\r\n`;
+  const handshake = `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${origin}`;
+  const message = frame(0x1, JSON.stringify({ type: 'console', level: 'error', text: 'FROM-HTTP-REQUEST-BODY' }));
+  for (const framing of [`Expect: 100-continue\r\nContent-Length: ${message.length}\r\n`, 'Transfer-Encoding: chunked\r\n', `Content-Length: ${message.length}\r\n`]) {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    socket.write(`GET /__porthole/socket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${handshake}${framing}\r\n`);
+    await new Promise((r) => setTimeout(r, 100));
+    socket.write(framing.includes('chunked') ? Buffer.concat([Buffer.from(`${message.length.toString(16)}\r\n`), message, Buffer.from('\r\n0\r\n\r\n')]) : message);
+    await closed;
+    assert.match(text, /^HTTP\/1\.1 400 /, framing);
+    assert.doesNotMatch(text, /101 Switching/, framing);
+    assert.match(text, /carries no body/, framing);
+  }
+});
+
 test('forty channels at once all get the same event; close() ends them all with Going Away', async () => {
   const other = new PreviewServer();
   const address = await other.listen({ root, port: 0, resolveHostNames: false, reload: { watch: false, debounceMs: 10 },

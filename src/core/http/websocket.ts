@@ -101,6 +101,14 @@ export function checkHandshake(method: string, version: string, fields: FieldVal
       headers: upgradeRequired,
     };
   }
+  // The handshake is a GET whose 101 switches the connection at once (RFC 6455 §4.1): a body
+  // declared with it would arrive after the switch and be read as frames (helper-175: with
+  // `Expect: 100-continue` the body came after the 101, and one shaped as a masked frame was taken
+  // for the page's message). The refusal closes the connection, body and all.
+  const length = joined('content-length').trim();
+  if ((length !== '' && !/^0+$/.test(length)) || fields('transfer-encoding').length > 0) {
+    return { kind: 'refuse', status: 400, message: 'A WebSocket opening handshake carries no body; send it without Content-Length or Transfer-Encoding.', headers: [] };
+  }
   if (joined('sec-websocket-version').trim() !== WEBSOCKET_VERSION) {
     return { kind: 'refuse', status: 426, message: 'Only WebSocket version 13 is supported.', headers: upgradeRequired };
   }
