@@ -467,6 +467,59 @@ test('a body Porthole writes itself (a folder listing, the live-reload client an
   }
 });
 
+test('configured representation fields describe the file: never a decoded answer\'s coding, an error\'s page, a 304 or a body Porthole writes (helper-176)', async () => {
+  const wasm = Buffer.from([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+  await writeFile(join(root, 'x.wasm.gz'), gzipSync(wasm));
+  await writeFile(join(root, 'notes.txt'), 'plain notes\n');
+  await writeFile(join(root, 'script.js'), `${'let x = 1;\n'.repeat(300)}`); // compressed on the fly
+  await writeFile(join(root, '404.html'), '<!doctype html><title>none</title><p>not here</p>');
+  const s = await serve({
+    root,
+    configFile: false,
+    headers: [
+      { source: '**/*.gz', headers: { 'Content-Encoding': 'gzip' } },
+      { source: '**/*.txt', headers: { 'Content-Type': 'text/plain; charset=iso-8859-1', 'Content-Language': 'fr', 'Content-Disposition': 'inline; filename="d.txt"', 'X-Everywhere': 'yes' } },
+      { source: '**/*.js', headers: { 'Content-Encoding': 'identity' } },
+    ],
+  });
+  // A client that does not accept gzip gets the stored file decoded: no coding label on it.
+  for (const method of ['GET', 'HEAD', 'GET']) {
+    const decoded = await fetchOnce(s.port, request('/x.wasm.gz', { method }), { head: method === 'HEAD' });
+    assert.equal(decoded.status, 200, method);
+    assert.deepEqual(decoded.headerAll('content-encoding'), [], `${method}: decoded bytes carry no coding`);
+    if (method === 'GET') assert.ok(decoded.body.equals(wasm));
+  }
+  // The site's 404.html, a 405 and a 416 for a .txt path are not the .txt file the rule describes.
+  for (const [target, status, method, headers] of [
+    ['/nope.txt', 404, 'GET', []],
+    ['/notes.txt', 405, 'DELETE', []],
+    ['/notes.txt', 416, 'GET', ['Range: bytes=999-']],
+  ] as const) {
+    const res = await fetchOnce(s.port, request(target, { method, headers: [...headers] }));
+    assert.equal(res.status, status, target);
+    assert.doesNotMatch(res.header('content-type') ?? '', /iso-8859-1/, `${status}: its own type`);
+    assert.deepEqual(res.headerAll('content-language'), [], `${status}: no configured language`);
+    assert.deepEqual(res.headerAll('content-disposition'), [], `${status}: no configured disposition`);
+    assert.equal(res.header('x-everywhere'), 'yes', `${status}: the other configured headers still come`);
+  }
+  const file = await fetchOnce(s.port, request('/notes.txt'));
+  assert.equal(file.header('content-type'), 'text/plain; charset=iso-8859-1', 'the file gets them');
+  assert.equal(file.header('content-language'), 'fr');
+  // A 304 carries no representation metadata (RFC 9110 §15.4.5): a cache would relabel its stored gzip 200.
+  const gz = await fetchOnce(s.port, request('/script.js', { headers: ['Accept-Encoding: gzip'] }));
+  assert.deepEqual(gz.headerAll('content-encoding'), ['gzip']);
+  const etag = gz.header('etag') ?? '';
+  for (let i = 0; i < 2; i++) {
+    const fresh = await fetchOnce(s.port, request('/script.js', { headers: ['Accept-Encoding: gzip', `If-None-Match: ${etag}`] }));
+    assert.equal(fresh.status, 304);
+    assert.deepEqual(fresh.headerAll('content-encoding'), [], 'no configured identity on the 304');
+  }
+  const notesTag = file.header('etag') ?? '';
+  const notModified = await fetchOnce(s.port, request('/notes.txt', { headers: [`If-None-Match: ${notesTag}`] }));
+  assert.equal(notModified.status, 304);
+  assert.deepEqual([notModified.headerAll('content-type'), notModified.headerAll('content-language')], [[], []]);
+});
+
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {
   // With `--header 'Cache-Control: max-age=60'` a 412 (If-Match) and a 416 (Range) went out with
   // max-age=60: storable (RFC 9111 §3), and a cache keys by URL, not by If-Match or Range, so it

@@ -180,18 +180,29 @@ test('closePayload trims a long reason at a character boundary: what we send is 
   }
 });
 
+/**
+ * A GET of the socket endpoint with the head fields `lines` (each ending in CRLF) on a connection
+ * of its own, then `body` 100 ms later when given; resolves with all the server sent (Latin-1)
+ * once it closes the connection.
+ */
+async function askSocket(lines: string, body?: Buffer): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let text = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (c: string) => (text += c));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  socket.write(`GET /__porthole/socket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${lines}\r\n`);
+  if (body !== undefined) {
+    await new Promise((r) => setTimeout(r, 100));
+    socket.write(body);
+  }
+  await closed;
+  return text;
+}
+
 test('refusals: not a WebSocket request (426), another version (426), a bad key (400), a foreign Origin (403)', async () => {
-  const ask = async (lines: string): Promise<string> => {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (c: string) => (text += c));
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((r) => socket.on('close', () => r()));
-    socket.write(`GET /__porthole/socket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${lines}Connection: close\r\n\r\n`);
-    await closed;
-    return text;
-  };
+  const ask = (lines: string): Promise<string> => askSocket(`${lines}Connection: close\r\n`);
   const key = `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n`;
   const plain = await ask('');
   assert.match(plain, /^HTTP\/1\.1 426 /);
@@ -222,16 +233,8 @@ test('a handshake that declares a body is refused (400) and the connection close
   const handshake = `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${origin}`;
   const message = frame(0x1, JSON.stringify({ type: 'console', level: 'error', text: 'FROM-HTTP-REQUEST-BODY' }));
   for (const framing of [`Expect: 100-continue\r\nContent-Length: ${message.length}\r\n`, 'Transfer-Encoding: chunked\r\n', `Content-Length: ${message.length}\r\n`]) {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (c: string) => (text += c));
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((r) => socket.on('close', () => r()));
-    socket.write(`GET /__porthole/socket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${handshake}${framing}\r\n`);
-    await new Promise((r) => setTimeout(r, 100));
-    socket.write(framing.includes('chunked') ? Buffer.concat([Buffer.from(`${message.length.toString(16)}\r\n`), message, Buffer.from('\r\n0\r\n\r\n')]) : message);
-    await closed;
+    const body = framing.includes('chunked') ? Buffer.concat([Buffer.from(`${message.length.toString(16)}\r\n`), message, Buffer.from('\r\n0\r\n\r\n')]) : message;
+    const text = await askSocket(`${handshake}${framing}`, body);
     assert.match(text, /^HTTP\/1\.1 400 /, framing);
     assert.doesNotMatch(text, /101 Switching/, framing);
     assert.match(text, /carries no body/, framing);

@@ -1165,6 +1165,8 @@ const DECODE_MAX_RATIO = 256;
 const DECODE_FLOOR_BYTES = 16 * 1024 * 1024;
 
 function sendDecoded(ex: Exchange, id: Identity, coding: ContentCoding): void {
+  // Decoded here: a configured coding (the file's as stored) does not label it.
+  ex.bodyOrigin = 'decoded';
   const validators: Validators = { ...id.validators, etag: encodedEtag(id.validators.etag, 'identity') };
   const codingInfo: Coding = { varyAcceptEncoding: true };
   if (answerFromValidators(ex, validators, codingInfo)) return;
@@ -1627,6 +1629,7 @@ async function sendListing(ex: Exchange, folder: ListedFolder & { readonly withi
       if (result.shown < result.total) ex.note = `listing shows ${result.shown} of ${result.total} entries`;
       {
         const built = typeof result.body === 'string' ? Buffer.from(result.body, 'utf8') : result.body;
+        ex.bodyOrigin = 'porthole';
         // A navigation with live reload on gets the client: the tab shows files added later.
         const tag = opts.generatedPageTag?.(ex);
         const bytes = tag === undefined ? built : withPageTag(built, tag);
@@ -1635,7 +1638,6 @@ async function sendListing(ex: Exchange, folder: ListedFolder & { readonly withi
           ex.respondBusy();
           return;
         }
-        ex.ownBody = true;
         sendRepresentation(ex, inMemory(TEXT_HTML, bytes));
       }
       return;

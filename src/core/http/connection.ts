@@ -196,9 +196,9 @@ function preparedExtras(corp: [string, string] | undefined, connection: [string,
 const mergedHeads = new WeakMap<HeaderList, MergedHead[]>();
 
 interface MergedHead {
-  /** The prepared head it was made from (its status line with it), Exchange.ownBody, the configured headers, the added Vary, CORP, Connection. */
+  /** The prepared head it was made from (its status line with it), Exchange.bodyOrigin, the configured headers, the added Vary, CORP, Connection. */
   readonly source: string;
-  readonly ownBody: boolean;
+  readonly origin: BodyOrigin;
   readonly extra: ReadonlyHeaderList | undefined;
   readonly vary: string | undefined;
   readonly corp: [string, string] | undefined;
@@ -216,14 +216,14 @@ const MERGED_HEADS_MAX = 8;
 
 /**
  * The merged head for the prepared head `source` (its status line, `status` its code, and
- * `logHeaders` its fields; `ownBody`: Exchange.ownBody) with the configured `extra`, an added
+ * `logHeaders` its fields; `origin`: Exchange.bodyOrigin) with the configured `extra`, an added
  * `vary`, `corp` and `connection`:
  * the kept one when there is one (mergedHeads).
  */
 function mergedHead(
   source: string,
   status: number,
-  ownBody: boolean,
+  origin: BodyOrigin,
   logHeaders: HeaderList,
   extra: ReadonlyHeaderList | undefined,
   vary: string | undefined,
@@ -236,18 +236,18 @@ function mergedHead(
     mergedHeads.set(logHeaders, kept);
   }
   for (const m of kept) {
-    if (m.source === source && m.ownBody === ownBody && m.extra === extra && m.vary === vary && m.corp === corp && m.connection === connection) return m;
+    if (m.source === source && m.origin === origin && m.extra === extra && m.vary === vary && m.corp === corp && m.connection === connection) return m;
   }
   // As startResponse: CORP first, so a configured Cross-Origin-Resource-Policy replaces it.
   const list: HeaderList = [...logHeaders];
   if (corp !== undefined) list.push(corp);
-  const withExtra = withExtraHeaders(list, extra, status, ownBody);
+  const withExtra = withExtraHeaders(list, extra, status, origin);
   if (vary !== undefined) withExtra.push(['Vary', vary]);
   const all = oneVary(withExtra);
   if (connection !== undefined) all.push(connection);
   // The status line is the source's own; the headers after it are made again, merged.
   const statusLine = source.slice(0, source.indexOf('\r\n') + 2);
-  const made: MergedHead = { source, ownBody, extra, vary, corp, connection, head: statusLine + serializeHeaders(all), all };
+  const made: MergedHead = { source, origin, extra, vary, corp, connection, head: statusLine + serializeHeaders(all), all };
   if (kept.length >= MERGED_HEADS_MAX) kept.shift();
   kept.push(made);
   return made;
@@ -477,12 +477,15 @@ export class Exchange {
    */
   extraHeaders: ReadonlyHeaderList | undefined;
   /**
-   * The answer's body is one Porthole writes itself (a folder listing, the live-reload client
-   * script and its event stream), never a file's bytes: a configured Content-Encoding, which says
-   * a file is stored encoded, does not label it (withExtraHeaders). A rule for `**` labelled a
-   * listing and the client script `gzip`, and the browser could decode neither.
+   * What the answer's body is: the file's bytes as stored (`file`, the default), bytes made from
+   * them (`decoded`: a file stored encoded, decoded for a client that does not accept its coding),
+   * or a body Porthole writes itself (`porthole`: a folder listing, the live-reload client script
+   * and its event stream). The configured representation fields describe the file as stored:
+   * none labels a `porthole` body, and no Content-Encoding a `decoded` one (withExtraHeaders). A
+   * rule for `**` labelled a listing and the client script `gzip`, and decoded bytes `gzip`
+   * (helper-176): the browser could decode none of them.
    */
-  ownBody = false;
+  bodyOrigin: BodyOrigin = 'file';
   /**
    * True when the headers configured for this request (extraHeaders: ServerOptions.headers,
    * `--header`) name a Content-Encoding other than `identity`: the file is stored encoded, so its
@@ -1673,7 +1676,7 @@ export class Connection {
     // CORP first, so a configured Cross-Origin-Resource-Policy header replaces it.
     const corp = this.corpFor(ex);
     if (corp !== undefined) headers.push(corp);
-    let all = withExtraHeaders(headers, ex.extraHeaders, status, ex.ownBody);
+    let all = withExtraHeaders(headers, ex.extraHeaders, status, ex.bodyOrigin);
     if (ex.addedVary !== undefined) all.push(['Vary', ex.addedVary]);
     // The answer's own Vary (Accept-Encoding), the page's and a configured one: one field.
     all = oneVary(all);
@@ -1696,7 +1699,7 @@ export class Connection {
     // nor an added Vary when it has its own (a file's Accept-Encoding): the head is merged, once
     // (mergedHead).
     if (extra !== undefined || (ex.addedVary !== undefined && hasVary(logHeaders))) {
-      const merged = mergedHead(head, status, ex.ownBody, logHeaders, extra, ex.addedVary, this.corpFor(ex), connection);
+      const merged = mergedHead(head, status, ex.bodyOrigin, logHeaders, extra, ex.addedVary, this.corpFor(ex), connection);
       ex.responseHeaders = merged.all;
       this.sendWhole(ex, merged.head, body, headTail(ex.headAt), body ?? logHeaders);
       return;
@@ -3044,6 +3047,16 @@ function oneVary(headers: HeaderList): HeaderList {
   return out;
 }
 
+/** What an answer's body is (Exchange.bodyOrigin). */
+export type BodyOrigin = 'file' | 'decoded' | 'porthole';
+
+/**
+ * The fields that describe a file's representation, or how it is to be taken (RFC 9110 §8.3–8.7;
+ * RFC 6266): a configured one is the file's, never a redirect's, an error's, a 304's or a body
+ * Porthole writes itself (withExtraHeaders).
+ */
+const REPRESENTATION_FIELDS: readonly string[] = ['content-type', 'content-encoding', 'content-language', 'content-location', 'content-disposition'];
+
 /** True when `extra` (configured headers) names a Content-Encoding other than `identity` (RFC 9110 §8.4.1). */
 function configuresContentCoding(extra: ReadonlyHeaderList): boolean {
   return extra.some(([name, value]) => name.length === 16 && name.toLowerCase() === 'content-encoding' && value.trim().toLowerCase() !== 'identity');
@@ -3055,28 +3068,34 @@ function configuresContentCoding(extra: ReadonlyHeaderList): boolean {
  * `Cache-Control: no-store` (a passing condition: a file being written, the server busy, a
  * back-end that failed) keeps it: a configured Cache-Control would let a browser or a cache keep
  * that answer in place of the file (RFC 9111 §5.2.2.5). An answer's own Content-Encoding (RFC 9110
- * §8.4) is kept too: it says how the body's bytes are to be decoded; a redirect or an error
- * (`status` 300 and up, 304 aside) gets no configured Content-Encoding, its body being a page
- * Porthole wrote (or the root's 404.html), never bytes stored encoded, nor does a body Porthole
- * writes itself (`ownBody`: Exchange.ownBody); and a multipart/byteranges
+ * §8.4) is kept too: it says how the body's bytes are to be decoded; a redirect, an error or a
+ * 304 (`status` 300 and up) gets none of the configured REPRESENTATION_FIELDS, its body being a
+ * page Porthole wrote (or the root's 404.html), never the file the rule describes, nor does a
+ * body Porthole writes itself, nor a decoded one a Content-Encoding (`origin`: Exchange.bodyOrigin); and a multipart/byteranges
  * 206 keeps its Content-Type, whose boundary frames the parts. Returns `headers` itself when there
  * is nothing to add.
  */
-function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undefined, status: number, ownBody: boolean): HeaderList {
+function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undefined, status: number, origin: BodyOrigin): HeaderList {
   if (extra === undefined || extra.length === 0) return headers;
   const noStore = headers.some(([n, v]) => n.toLowerCase() === 'cache-control' && /(^|,)\s*no-store\s*(,|$)/i.test(v));
   // The answer's own Content-Encoding says how its body bytes are encoded (a compressed copy, a
   // .br sibling, a back-end's gzip): a configured one in its place (`Content-Encoding: identity`
   // on a gzip body) makes the client decode the bytes wrongly, so it is kept; a configured one
   // still labels a file's answer that has none (a rule for files stored encoded under another
-  // name), but not a redirect's or an error's page (helper-171: a rule for `**` made the 404 page
-  // "gzip", and a client failed to decode it).
-  const ownCoding = ownBody || (status >= 300 && status !== 304) || headers.some(([n]) => n.toLowerCase() === 'content-encoding');
+  // name).
+  const ownCoding = origin === 'decoded' || headers.some(([n]) => n.toLowerCase() === 'content-encoding');
+  // What the configured representation fields describe is the file: a redirect's or an error's
+  // page, and a body Porthole writes itself, are none of it (helper-171: a rule for `**` made the
+  // 404 page "gzip"; helper-176: a `**/*.txt` rule made the site's 404.html text/plain, `fr` and a
+  // download). A 304 carries no representation metadata (RFC 9110 §15.4.5): a cache updates its
+  // stored 200 from it (RFC 9111 §4.3.4), and a configured `Content-Encoding: identity` on the
+  // 304 of a gzip answer relabelled the stored gzip bytes.
+  const notTheFile = origin === 'porthole' || status >= 300;
   // A multipart/byteranges 206 (RFC 9110 §14.6) is framed by its type's boundary: a configured
   // Content-Type in its place left a client no way to split the parts (helper-173).
   const ownType = status === 206 && headers.some(([n, v]) => n.toLowerCase() === 'content-type' && v.startsWith('multipart/byteranges'));
-  // The answer's own fields that no configured one replaces (lower-case names).
-  const kept: string[] = [];
+  // The answer's own fields that no configured one replaces or joins (lower-case names).
+  const kept: string[] = notTheFile ? [...REPRESENTATION_FIELDS] : [];
   if (noStore) kept.push('cache-control');
   if (ownCoding) kept.push('content-encoding');
   if (ownType) kept.push('content-type');

@@ -571,8 +571,9 @@ export function generatedClientTag(ex: Exchange, ctx: PageContext): string {
  * no room in the memory budget, or a page that takes no tag: its note is set).
  */
 export async function notFoundPageWithClient(ex: Exchange, body: Buffer, type: string, ctx: PageContext): Promise<Buffer | undefined> {
-  const sent = sentContentType(ex, type) ?? type;
-  if (!isNavigationRequest(ex.head.headers, ex.head.target) || sentAsAttachment(ex, undefined) || !isHtmlType(sent) || body.length > MAX_INJECT_BYTES) return undefined;
+  // A 404 takes no configured Content-Type or Content-Disposition (withExtraHeaders): its own type decides.
+  const sent = type;
+  if (!isNavigationRequest(ex.head.headers, ex.head.target) || !isHtmlType(sent) || body.length > MAX_INJECT_BYTES) return undefined;
   const documentPath = ex.documentPath ?? ex.head.path;
   if (!ex.reserveMemory(3 * body.length + TAG_ALLOWANCE + 2 * documentPath.length)) return undefined;
   const made = await withClient(ex, body, sent, `nf-${hashOf(body)}`, documentPath, '/404.html', ctx);

@@ -50,7 +50,7 @@ import type { ReadonlyHeaderList } from '../http/request-record';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_SOURCE_MAP, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { filterPage, generatedClientTag, injectForeignPage, isHtmlType, notFoundPageWithClient, preparePages, sentAsAttachment, sentContentType, type ForeignPage, type HeaderPolicy, type PageContext } from './live-reload-pages';
+import { filterPage, generatedClientTag, injectForeignPage, notFoundPageWithClient, preparePages, type ForeignPage, type HeaderPolicy, type PageContext } from './live-reload-pages';
 import { isNavigationRequest } from './live-reload-inject';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
@@ -366,8 +366,9 @@ export class LiveReload {
    * never refreshed). The pages are Porthole's own HTML, so the tag goes before their `</body>`.
    */
   generatedPageTag(ex: Exchange): string | undefined {
-    // A configured Content-Type other than HTML (porthole.headers on `**`) makes them no page.
-    if (this.phase === 'closed' || !isNavigationRequest(ex.head.headers) || sentAsAttachment(ex, undefined) || !isHtmlType(sentContentType(ex, 'text/html'))) return undefined;
+    // No configured Content-Type or Content-Disposition relabels them (Exchange.bodyOrigin, error
+    // statuses): they go as the HTML pages they are.
+    if (this.phase === 'closed' || !isNavigationRequest(ex.head.headers)) return undefined;
     return generatedClientTag(ex, this.pages);
   }
 
@@ -1131,7 +1132,7 @@ export class LiveReload {
       }
       ex.extraHeaders = list;
     }
-    ex.ownBody = true;
+    ex.bodyOrigin = 'porthole';
     sendRepresentation(ex, representation);
   }
 
@@ -1218,7 +1219,7 @@ export class LiveReload {
 
   private openEvents(ex: Exchange): void {
     if (this.refuseChannel(ex)) return;
-    ex.ownBody = true;
+    ex.bodyOrigin = 'porthole';
     const headers: [string, string][] = [
       ['Content-Type', 'text/event-stream; charset=utf-8'],
       ['Cache-Control', 'no-cache, no-transform'],
