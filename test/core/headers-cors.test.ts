@@ -520,6 +520,36 @@ test('configured representation fields describe the file: never a decoded answer
   assert.deepEqual([notModified.headerAll('content-type'), notModified.headerAll('content-language')], [[], []]);
 });
 
+test('many ranges of a coded file get the whole file (200), and each part of a multi-range 206 says the configured type (helper-176)', async () => {
+  const stored = gzipSync(Buffer.from(`${'w'.repeat(3000)}`));
+  await writeFile(join(root, 'm.wasm.gz'), stored);
+  await writeFile(join(root, 'labelled.js'), stored);
+  await writeFile(join(root, 'parts.txt'), 'p'.repeat(2000));
+  const s = await serve({
+    root,
+    configFile: false,
+    headers: [
+      { source: '/labelled.js', headers: { 'Content-Encoding': 'gzip' } },
+      { source: '**/parts.txt', headers: { 'Content-Type': 'text/plain; charset=iso-8859-1' } },
+    ],
+  });
+  for (const target of ['/m.wasm.gz', '/labelled.js']) {
+    for (let i = 0; i < 2; i++) {
+      const res = await fetchOnce(s.port, request(target, { headers: ['Accept-Encoding: gzip', 'Range: bytes=0-3,10-13'] }));
+      assert.equal(res.status, 200, `${target}: the Range is ignored`);
+      assert.deepEqual(res.headerAll('content-encoding'), ['gzip'], target);
+      assert.ok(res.body.equals(stored), `${target}: the stored gzip bytes, whole`);
+    }
+    const one = await fetchOnce(s.port, request(target, { headers: ['Accept-Encoding: gzip', 'Range: bytes=0-3'] }));
+    assert.equal(one.status, 206, `${target}: one range of the coded bytes is still a 206`);
+    assert.ok(one.body.equals(stored.subarray(0, 4)));
+  }
+  const multi = await fetchOnce(s.port, request('/parts.txt', { headers: ['Range: bytes=0-1,5-6'] }));
+  assert.equal(multi.status, 206);
+  const partTypes = multi.body.toString('latin1').match(/^Content-Type: .*$/gm) ?? [];
+  assert.deepEqual(partTypes, ['Content-Type: text/plain; charset=iso-8859-1', 'Content-Type: text/plain; charset=iso-8859-1']);
+});
+
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {
   // With `--header 'Cache-Control: max-age=60'` a 412 (If-Match) and a 416 (Range) went out with
   // max-age=60: storable (RFC 9111 §3), and a cache keys by URL, not by If-Match or Range, so it

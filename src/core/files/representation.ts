@@ -280,6 +280,10 @@ function answerConditionally(ex: Exchange, rep: Representation): boolean {
     sendRangeNotSatisfiable(ex, rep.size, rep.varyAcceptEncoding === true);
     return true;
   }
+  // Many ranges of bytes under a content coding: a multipart body is no gzip stream, yet the
+  // coding would label it whole (RFC 9110 §8.4), and no client could read it (helper-176: fetch()
+  // failed, curl --compressed said "incorrect header check"). The Range is ignored (§14.2): 200.
+  if (range.ranges.length > 1 && (rep.contentEncoding !== undefined || ex.configuresCoding)) return false;
   const headers = representationHeaders(rep.type, validators, true, rep);
   const only = range.ranges.length === 1 ? range.ranges[0] : undefined;
   if (only !== undefined) {
@@ -294,11 +298,14 @@ function answerConditionally(ex: Exchange, rep: Representation): boolean {
 /** RFC 9110 §14.6: multipart/byteranges, each part with its own Content-Type and Content-Range. */
 function sendMultipart(ex: Exchange, rep: Representation, headers: HeaderList, ranges: readonly ByteRange[]): void {
   const boundary = `porthole-${ex.id.toString(36)}-${Date.now().toString(36)}`;
+  // Each part is of the representation's type: a configured one where a rule names it, as the
+  // 200 and a single range's 206 say (helper-176: the parts said the file's own type).
+  const type = ex.configuredHeader('content-type') ?? rep.type;
   const parts: BodyPart[] = [];
   let length = 0;
   for (const r of ranges) {
     const partHead = Buffer.from(
-      `\r\n--${boundary}\r\nContent-Type: ${rep.type}\r\nContent-Range: bytes ${r.start}-${r.end}/${rep.size}\r\n\r\n`,
+      `\r\n--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${rep.size}\r\n\r\n`,
       'latin1',
     );
     parts.push(partHead, rep.partFor(r.start, r.end));

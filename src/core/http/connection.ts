@@ -491,6 +491,15 @@ export class Exchange {
    * `--header`) name a Content-Encoding other than `identity`: the file is stored encoded, so its
    * bytes go as they are (never compressed again, never rewritten to take the live-reload client).
    */
+  /**
+   * The value of the header named `name` (lower-case) configured for this request (extraHeaders;
+   * the last of that name wins, as it replaces the others), or undefined when none is.
+   */
+  configuredHeader(name: string): string | undefined {
+    let value: string | undefined;
+    for (const [n, v] of this.extraHeaders ?? []) if (n.length === name.length && n.toLowerCase() === name) value = v;
+    return value;
+  }
   get configuresCoding(): boolean {
     return this.extraHeaders !== undefined && configuresContentCoding(this.extraHeaders);
   }

@@ -126,9 +126,7 @@ async function planFor(pageKey: string, bytes: Buffer, tag: string, wish: Placem
  * `text/plain` showed the tag as text. Undefined when neither gives one.
  */
 export function sentContentType(ex: Exchange, own: string | undefined): string | undefined {
-  let configured: string | undefined;
-  for (const [name, value] of ex.extraHeaders ?? []) if (name.toLowerCase() === 'content-type') configured = value;
-  return configured ?? own;
+  return ex.configuredHeader('content-type') ?? own;
 }
 
 /**
@@ -138,9 +136,7 @@ export function sentContentType(ex: Exchange, own: string | undefined): string |
  * showing it, so a tag spliced in ran in no tab and was left in the saved file.
  */
 export function sentAsAttachment(ex: Exchange, own: string | undefined): boolean {
-  let configured: string | undefined;
-  for (const [name, value] of ex.extraHeaders ?? []) if (name.toLowerCase() === 'content-disposition') configured = value;
-  const value = configured ?? own;
+  const value = ex.configuredHeader('content-disposition') ?? own;
   return value !== undefined && /^\s*attachment\s*(;|$)/i.test(value);
 }
 
