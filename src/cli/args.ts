@@ -369,10 +369,18 @@ export function parseCliArgs(argv: readonly string[], cwd: string): ParsedArgs {
     problems.push('--passphrase-file is for an encrypted --key: give --cert and --key too');
   }
   const headers: Record<string, string> = {};
+  const headerNames = new Map<string, string>();
   for (const text of values.header ?? []) {
     const parsed = parseHeaderArgument(text);
-    if ('error' in parsed) problems.push(`--header: ${parsed.error}`);
-    else headers[parsed.name] = parsed.value;
+    if ('error' in parsed) {
+      problems.push(`--header: ${parsed.error}`);
+      continue;
+    }
+    // One field per name: a second `--header` of a name replaced the first without a word (`Set-Cookie: a=1` then `b=2`; helper-176).
+    const earlier = headerNames.get(parsed.name.toLowerCase());
+    if (earlier !== undefined) problems.push(`--header: ${showValue(earlier)} and ${showValue(text)} name one field (header names are case-insensitive); give each header once`);
+    headerNames.set(parsed.name.toLowerCase(), text);
+    headers[parsed.name] = parsed.value;
   }
   const corsOrigins = values['cors-origin'] ?? [];
   for (const origin of corsOrigins) {

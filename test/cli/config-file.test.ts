@@ -80,6 +80,9 @@ test('bad --header, --cors-origin and --spa values exit 1 in plain words', async
     [['--header', 'X-A'], /--header: "X-A" is not "Name: value"/],
     [['--header', 'Bad Name: v'], /--header: "Bad Name" is not a header name/],
     [['--header', 'Content-Length: 5'], /--header: Content-Length frames the message/],
+    // One field per name: the second replaced the first without a word (helper-176).
+    [['--header', 'Set-Cookie: a=1', '--header', 'set-cookie: b=2'], /--header: "Set-Cookie: a=1" and "set-cookie: b=2" name one field/],
+    [['--header', 'Content-Type:'], /--header: Content-Type is empty; it names a media type/],
     [['--cors-origin', 'http://a.example/x'], /--cors-origin takes an origin/],
     [['--spa=../x.html'], /--spa: "..\/x.html" leaves the served folder/],
   ];

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { ServerError } from '../../src/core';
-import { startServer, type Running } from './harness';
+import { rawBackend, startServer, type Running } from './harness';
 import { fetchOnce, request } from './raw-client';
 
 let root: string;
@@ -548,6 +548,45 @@ test('many ranges of a coded file get the whole file (200), and each part of a m
   assert.equal(multi.status, 206);
   const partTypes = multi.body.toString('latin1').match(/^Content-Type: .*$/gm) ?? [];
   assert.deepEqual(partTypes, ['Content-Type: text/plain; charset=iso-8859-1', 'Content-Type: text/plain; charset=iso-8859-1']);
+});
+
+test('Vary from several rules is one list; a configured Set-Cookie is set beside a back-end\'s cookies; a name twice in a rule, a padded value, an empty Content-Type are refused (helper-176)', async () => {
+  await writeFile(join(root, 'lang.txt'), 'text\n');
+  const back = await rawBackend((_target, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: sid=1\r\nSet-Cookie: csrf=2\r\nContent-Length: 2\r\n\r\nok');
+  });
+  try {
+    const s = await serve({
+      root,
+      configFile: false,
+      headers: [
+        { source: '**', headers: { Vary: 'Cookie', 'Set-Cookie': 'cfg=1' } },
+        { source: '**/*.txt', headers: { vary: 'Accept-Language', 'Set-Cookie': 'txt=1' } },
+      ],
+      proxy: { routes: [{ prefix: '/api', target: `http://127.0.0.1:${back.port}` }] },
+    });
+    const file = await fetchOnce(s.port, request('/lang.txt'));
+    const vary = file.headerAll('vary').join(', ').toLowerCase();
+    assert.match(vary, /cookie/, 'the ** rule\'s Vary is kept');
+    assert.match(vary, /accept-language/, 'the *.txt rule\'s Vary too');
+    assert.deepEqual(file.headerAll('set-cookie').sort(), ['cfg=1', 'txt=1'], 'each rule\'s cookie');
+    const proxied = await fetchOnce(s.port, request('/api/x'));
+    assert.equal(proxied.status, 200);
+    assert.deepEqual(proxied.headerAll('set-cookie').sort(), ['cfg=1', 'csrf=2', 'sid=1'], 'the back-end\'s cookies are kept');
+  } finally {
+    await new Promise<void>((resolve) => back.server.close(() => resolve()));
+  }
+  for (const [headers, said] of [
+    [{ 'X-A': '1', 'x-a': '2' }, /X-A and x-a name one field/],
+    [{ 'X-P': ' padded ' }, /begins or ends with a space or tab/],
+    [{ 'Content-Type': '' }, /Content-Type is empty/],
+  ] as const) {
+    await assert.rejects(
+      startServer({ root, configFile: false, headers: [{ source: '**', headers: { ...headers } }] }),
+      (err: unknown) => err instanceof ServerError && (err.code === 'EINVALIDOPTION' || err.code === 'EOPTIONS') && said.test(err.message),
+      JSON.stringify(headers),
+    );
+  }
 });
 
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {

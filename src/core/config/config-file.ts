@@ -90,6 +90,8 @@ export function headerFieldProblem(name: string, value: string): string | undefi
   if (lower === 'location') return `${name} says where a redirect goes, which Porthole sets on its own redirects (a folder asked for without its slash) and a back-end on its own; a fixed one sent every redirect to one place; leave it out`;
   if (lower === 'allow') return `${name} lists the methods the target takes, which Porthole sets itself on a 405 and an OPTIONS answer (RFC 9110 §10.2.1); a fixed one would list others; leave it out`;
   if (!isValidFieldValue(value)) return `the value of ${name} holds a control character (CR, LF, NUL…) or a character above U+00FF`;
+  if (/^[ \t]|[ \t]$/.test(value)) return `the value of ${name} begins or ends with a space or tab, which is no part of a field value (RFC 9110 §5.5) and would go on the wire as written; remove it`;
+  if (value === '' && (lower === 'content-type' || lower === 'content-encoding')) return `${name} is empty; it names ${lower === 'content-type' ? 'a media type such as text/plain' : 'a content coding such as gzip'} (RFC 9110 §8.3, §8.4); give one, or leave the header out`;
   return undefined;
 }
 
@@ -109,9 +111,15 @@ export function parseHeaderArgument(text: string): { name: string; value: string
 /** Checks every rule's header fields; throws `fail(key, reason)` for the first bad one. */
 export function checkHeaderRules(rules: readonly HeaderRule[], fail: (key: string, reason: string) => never): void {
   rules.forEach((rule, i) => {
+    const named = new Map<string, string>();
     for (const [name, value] of Object.entries(rule.headers)) {
       const problem = headerFieldProblem(name, value);
       if (problem !== undefined) fail(`headers[${i}].headers.${name}`, problem);
+      // Names are case-insensitive (RFC 9110 §5.1): `X-A` and `x-a` are one field, and the second
+      // replaced the first without a word (helper-176).
+      const earlier = named.get(name.toLowerCase());
+      if (earlier !== undefined) fail(`headers[${i}].headers.${name}`, `${earlier} and ${name} name one field (header names are case-insensitive); give it once`);
+      named.set(name.toLowerCase(), name);
     }
   });
 }

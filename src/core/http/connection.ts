@@ -3073,7 +3073,7 @@ function configuresContentCoding(extra: ReadonlyHeaderList): boolean {
 
 /**
  * `headers` with `extra` added, each extra one replacing same-named headers (names compared
- * case-insensitively, RFC 9110 §5.1; Vary excepted). An answer the server itself marked
+ * case-insensitively, RFC 9110 §5.1; Vary and Set-Cookie are added beside them). An answer the server itself marked
  * `Cache-Control: no-store` (a passing condition: a file being written, the server busy, a
  * back-end that failed) keeps it: a configured Cache-Control would let a browser or a cache keep
  * that answer in place of the file (RFC 9111 §5.2.2.5). An answer's own Content-Encoding (RFC 9110
@@ -3109,8 +3109,10 @@ function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undef
   if (ownCoding) kept.push('content-encoding');
   if (ownType) kept.push('content-type');
   const added = kept.length === 0 ? extra : extra.filter(([n]) => !kept.includes(n.toLowerCase()));
-  // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces it.
-  const replaced = new Set(added.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary'));
+  // Vary is a list (RFC 9110 §12.5.5): an extra Vary adds to the response's own, never replaces
+  // it. Each Set-Cookie is a cookie of its own (RFC 6265 §3): a configured one is set beside a
+  // back-end's, never in place of its session cookie (helper-176).
+  const replaced = new Set(added.map(([n]) => n.toLowerCase()).filter((n) => n !== 'vary' && n !== 'set-cookie'));
   // Porthole's CORS never allows credentials: an Access-Control-Allow-Origin of its own that
   // replaces a back-end's must not keep the back-end's Allow-Credentials, which was granted to the
   // origin the back-end named, not to the one written here.

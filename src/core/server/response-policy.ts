@@ -195,16 +195,24 @@ export function isPreflight(ex: Exchange): boolean {
   return ex.method === 'OPTIONS' && ex.header('origin') !== undefined && ex.header('access-control-request-method') !== undefined;
 }
 
-/** Later entries win over earlier ones of the same name (a rule for `*.wasm` over one for `**`). */
+/**
+ * Later entries win over earlier ones of the same name (a rule for `*.wasm` over one for `**`),
+ * but for `Vary`, whose values are joined (a list), and `Set-Cookie`, each of which is a field of
+ * its own (RFC 9110 §5.3: never combined; each rule's cookie is set).
+ */
 function dedupe(headers: HeaderList): HeaderList {
   const seen = new Map<string, number>();
   const out: HeaderList = [];
   for (const [name, value] of headers) {
     const key = name.toLowerCase();
     const at = seen.get(key);
-    if (at === undefined) {
+    if (at === undefined || key === 'set-cookie') {
       seen.set(key, out.length);
       out.push([name, value]);
+    } else if (key === 'vary') {
+      // A list (RFC 9110 §12.5.5): what an earlier rule names still selects the answer (helper-176:
+      // a `**/*.txt` rule's `Vary: Accept-Language` dropped a `**` rule's `Vary: Cookie`).
+      out[at] = [name, `${out[at]?.[1] ?? ''}, ${value}`];
     } else {
       out[at] = [name, value];
     }
