@@ -589,6 +589,26 @@ test('Vary from several rules is one list; a configured Set-Cookie is set beside
   }
 });
 
+test('a preflight\'s decision is its own: configured Access-Control-Allow-Methods/-Headers never replace it (helper-176)', async () => {
+  const s = await serve({
+    root,
+    configFile: false,
+    cors: { enabled: true },
+    headers: [{ source: '**', headers: { 'Access-Control-Allow-Headers': 'X-Token', 'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE', 'Access-Control-Expose-Headers': 'X-Own' } }],
+  });
+  const preflight = (method: string, asked?: string): Promise<Awaited<ReturnType<typeof fetchOnce>>> =>
+    fetchOnce(s.port, request('/data.json', { method: 'OPTIONS', headers: ['Origin: http://app.example:5173', `Access-Control-Request-Method: ${method}`, ...(asked === undefined ? [] : [`Access-Control-Request-Headers: ${asked}`])] }));
+  const pre = await preflight('GET', 'x-other');
+  assert.equal(pre.status, 204);
+  assert.deepEqual(pre.headerAll('access-control-allow-headers'), ['x-other'], 'the asked header, as decided');
+  assert.deepEqual(pre.headerAll('access-control-allow-methods'), ['GET, HEAD'], 'the methods the files answer');
+  const put = await preflight('PUT');
+  assert.equal(put.status, 403);
+  assert.deepEqual(put.headerAll('access-control-allow-methods'), [], 'a refusal offers no methods');
+  const get = await fetchOnce(s.port, request('/data.json', { headers: ['Origin: http://app.example:5173'] }));
+  assert.equal(get.header('access-control-expose-headers'), 'X-Own', 'configured CORS fields still go on answers');
+});
+
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {
   // With `--header 'Cache-Control: max-age=60'` a 412 (If-Match) and a 416 (Range) went out with
   // max-age=60: storable (RFC 9111 §3), and a cache keys by URL, not by If-Match or Range, so it

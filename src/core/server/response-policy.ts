@@ -153,6 +153,11 @@ export class ResponsePolicy {
   }
 
   private answerPreflight(ex: Exchange, origin: string, allowed: boolean, proxied: boolean): void {
+    // The preflight's decision is its Access-Control-Allow-Methods and -Headers: a configured one
+    // in their place told the browser other than what was decided (helper-176: an allowed request
+    // header refused by `--header 'Access-Control-Allow-Headers: X-Token'`, methods the files
+    // answer with 405 advertised). Configured ones still go on every other answer.
+    if (ex.extraHeaders !== undefined) ex.extraHeaders = ex.extraHeaders.filter(([name]) => !PREFLIGHT_FIELDS.has(name.toLowerCase()));
     const refuse = (note: string, message: string): void => {
       ex.note = note;
       ex.refuse(403, `${message}\n`, [['Vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers']]);
@@ -189,6 +194,9 @@ export class ResponsePolicy {
     ex.respond(204, headers);
   }
 }
+
+/** The fields a preflight's answer decides (Fetch §3.2.3): never a configured one in their place. */
+const PREFLIGHT_FIELDS: ReadonlySet<string> = new Set(['access-control-allow-methods', 'access-control-allow-headers', 'access-control-max-age', 'access-control-allow-credentials']);
 
 /** A CORS preflight (Fetch §3.2.2): OPTIONS with Origin and Access-Control-Request-Method. */
 export function isPreflight(ex: Exchange): boolean {
