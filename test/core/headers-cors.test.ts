@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { ServerError } from '../../src/core';
 import { rawBackend, startServer, type Running } from './harness';
-import { fetchOnce, request } from './raw-client';
+import { RawClient, fetchOnce, request } from './raw-client';
 
 let root: string;
 const servers: Running[] = [];
@@ -607,6 +607,50 @@ test('a preflight\'s decision is its own: configured Access-Control-Allow-Method
   assert.deepEqual(put.headerAll('access-control-allow-methods'), [], 'a refusal offers no methods');
   const get = await fetchOnce(s.port, request('/data.json', { headers: ['Origin: http://app.example:5173'] }));
   assert.equal(get.header('access-control-expose-headers'), 'X-Own', 'configured CORS fields still go on answers');
+});
+
+test('answers that differ for a navigation say Vary whatever the URL and the rules; Porthole\'s own OPTIONS and event stream keep their own fields (helper-178)', async () => {
+  await mkdir(join(root, 'vary-listed'), { recursive: true });
+  await writeFile(join(root, 'vary-listed', 'a.txt'), 'a');
+  const nav = ['Sec-Fetch-Dest: document', 'Sec-Fetch-Mode: navigate', 'Accept: text/html'];
+  for (const withSite404 of [false, true]) {
+    const site = await mkdtemp(join(tmpdir(), 'porthole-vary-'));
+    try {
+      await mkdir(join(site, 'sub'));
+      if (withSite404) await writeFile(join(site, '404.html'), '<!doctype html><title>none</title><p>not here</p>');
+      const s = await serve({
+        root: site,
+        configFile: false,
+        listing: true,
+        reload: { enabled: true },
+        headers: [
+          { source: '**', headers: { 'Content-Encoding': 'gzip', 'Cache-Control': 'max-age=7' } },
+          { source: '**/*.txt', headers: { 'Content-Type': 'text/plain; charset=iso-8859-1' } },
+        ],
+      });
+      for (const target of ['/nope.txt', '/nope', '/sub/']) {
+        for (const headers of [nav, []]) {
+          const res = await fetchOnce(s.port, request(target, { headers: [...headers] }));
+          assert.match(res.headerAll('vary').join(', '), /Sec-Fetch-Dest/, `${target} ${headers.length > 0 ? 'navigation' : 'fetch'} (site 404: ${withSite404})`);
+        }
+      }
+      const options = await fetchOnce(s.port, request('/x.txt', { method: 'OPTIONS' }));
+      assert.equal(options.status, 204);
+      assert.deepEqual([options.headerAll('content-type'), options.headerAll('content-encoding')], [[], []], 'no configured representation field on OPTIONS');
+      const client = await RawClient.connect(s.port);
+      try {
+        await client.write(request('/__porthole/events', { headers: ['Accept: text/event-stream'] }));
+        const head = (await client.readBytes(150, 5_000)).toString('latin1');
+        assert.match(head, /^HTTP\/1\.1 200 /);
+        assert.match(head, /\r\nCache-Control: no-cache, no-transform\r\n/, head);
+        assert.doesNotMatch(head, /max-age=7/);
+      } finally {
+        client.destroy();
+      }
+    } finally {
+      await rm(site, { recursive: true, force: true });
+    }
+  }
 });
 
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {

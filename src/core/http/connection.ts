@@ -513,6 +513,7 @@ export class Exchange {
 
   /** Adds `value` (a Vary list) to addedVary, after what it holds already. */
   addVary(value: string): void {
+    if (this.addedVary === value) return;
     this.addedVary = this.addedVary === undefined ? value : `${this.addedVary}, ${value}`;
   }
   /**

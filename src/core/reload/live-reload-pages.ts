@@ -259,9 +259,6 @@ export const PAGE_VARY = 'Sec-Fetch-Dest, Sec-Fetch-Mode, Accept';
 
 /** True when the request is taken over (and will be answered asynchronously). */
 export function filterPage(ex: Exchange, ctx: PageContext): boolean {
-  // A page configured with a Content-Encoding is stored encoded: its bytes go as they are, as
-  // every other request's (a tag spliced into gzip bytes made them undecodable).
-  if (ex.configuresCoding) return false;
   // A page configured as an attachment is saved, not shown: sent as it is (sentAsAttachment).
   const navigation = isNavigationRequest(ex.head.headers, ex.head.target) && !sentAsAttachment(ex, undefined);
   const known = pathShapeOf(ex.head.path, ctx.files);
@@ -277,6 +274,10 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
   // last, and Back, which takes it without asking, showed a fetch's copy without the client.
   // (Exchange.addedVary, not a configured header: a cached page keeps its prepared answer.)
   if (mayBePage) ex.addVary(PAGE_VARY);
+  // A page configured with a Content-Encoding is stored encoded: its bytes go as they are, as
+  // every other request's (a tag spliced into gzip bytes made them undecodable). The Vary stays:
+  // a folder's listing or 404 page at this URL still takes the tag (helper-178).
+  if (ex.configuresCoding) return false;
   if (!navigation && ctx.overlayCount === 0) return false;
   let take = navigation && mayBePage;
   if (!take && ctx.overlayCount > 0) {

@@ -50,7 +50,7 @@ import type { ReadonlyHeaderList } from '../http/request-record';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
 import { CLIENT_SCRIPT, CLIENT_SOURCE_MAP, CLIENT_VERSION } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
-import { filterPage, generatedClientTag, injectForeignPage, notFoundPageWithClient, preparePages, type ForeignPage, type HeaderPolicy, type PageContext } from './live-reload-pages';
+import { PAGE_VARY, filterPage, generatedClientTag, injectForeignPage, notFoundPageWithClient, preparePages, type ForeignPage, type HeaderPolicy, type PageContext } from './live-reload-pages';
 import { isNavigationRequest } from './live-reload-inject';
 import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
@@ -366,15 +366,21 @@ export class LiveReload {
    * never refreshed). The pages are Porthole's own HTML, so the tag goes before their `</body>`.
    */
   generatedPageTag(ex: Exchange): string | undefined {
+    if (this.phase === 'closed') return undefined;
+    // A navigation gets the page with the tag, any other request the page without: the answer
+    // names what chose, whatever the URL looks like (helper-178: a 404 for `/nope.txt` had none).
+    ex.addVary(PAGE_VARY);
     // No configured Content-Type or Content-Disposition relabels them (Exchange.bodyOrigin, error
     // statuses): they go as the HTML pages they are.
-    if (this.phase === 'closed' || !isNavigationRequest(ex.head.headers)) return undefined;
+    if (!isNavigationRequest(ex.head.headers)) return undefined;
     return generatedClientTag(ex, this.pages);
   }
 
   /** The site's own 404 page with the client in it, for a navigation (notFoundPageWithClient), else undefined. */
   notFoundPage(ex: Exchange, body: Buffer, type: string): Promise<Buffer | undefined> {
     if (this.phase === 'closed') return Promise.resolve(undefined);
+    // A navigation may get the page with the tag (notFoundPageWithClient), any other request not: the answer says so.
+    ex.addVary(PAGE_VARY);
     return notFoundPageWithClient(ex, body, type, this.pages);
   }
 
@@ -1220,6 +1226,9 @@ export class LiveReload {
   private openEvents(ex: Exchange): void {
     if (this.refuseChannel(ex)) return;
     ex.bodyOrigin = 'porthole';
+    // A stream of events is never stored nor transformed: a configured Cache-Control (`**`:
+    // max-age=7) in place of `no-cache, no-transform` made it cacheable (helper-178).
+    if (ex.extraHeaders !== undefined) ex.extraHeaders = ex.extraHeaders.filter(([name]) => name.toLowerCase() !== 'cache-control');
     const headers: [string, string][] = [
       ['Content-Type', 'text/event-stream; charset=utf-8'],
       ['Cache-Control', 'no-cache, no-transform'],

@@ -194,6 +194,8 @@ function answer(ex: Exchange, ctx: HandlerContext): void {
     const proxied = route !== undefined && ctx.proxy !== undefined;
     const allow = proxied ? PROXIED_ALLOW : ALLOW;
     if (method === 'OPTIONS') {
+      // Porthole's own answer: no configured representation field describes it (withExtraHeaders).
+      ex.bodyOrigin = 'porthole';
       ex.respond(204, [['Allow', allow]]);
     } else if (KNOWN_NOT_ALLOWED.has(method)) {
       // TRACE never echoes the request (RFC 9110 §9.3.8 leaves it optional; it leaks headers).

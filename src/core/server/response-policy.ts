@@ -158,6 +158,7 @@ export class ResponsePolicy {
     // header refused by `--header 'Access-Control-Allow-Headers: X-Token'`, methods the files
     // answer with 405 advertised). Configured ones still go on every other answer.
     if (ex.extraHeaders !== undefined) ex.extraHeaders = ex.extraHeaders.filter(([name]) => !PREFLIGHT_FIELDS.has(name.toLowerCase()));
+    ex.bodyOrigin = 'porthole';
     const refuse = (note: string, message: string): void => {
       ex.note = note;
       ex.refuse(403, `${message}\n`, [['Vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers']]);
