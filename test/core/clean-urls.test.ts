@@ -206,9 +206,16 @@ test('with live reload, what says a path may be a page follows the settings as t
   assert.match((await vary('/notes.txt')) ?? '', /Sec-Fetch-Dest/, 'with clean URLs, /notes.txt may be notes.txt.html');
   s.server.reconfigure({ cleanUrls: false });
   assert.equal(await vary('/notes.txt'), undefined, 'clean URLs off again');
-  assert.equal(await vary('/.secret.html'), undefined, 'hidden: no page is answered there');
+  // Hidden: the file is no page answered there, but the 404 page in its place is one (a
+  // navigation gets it with the tag): it says so too (helper-178).
+  const hidden = await fetchOnce(s.port, request('/.secret.html', { headers: NAV }));
+  assert.equal(hidden.status, 404, 'hidden: refused as missing');
+  assert.doesNotMatch(hidden.body.toString(), /SECRET-PAGE/, 'hidden: not the file');
+  assert.match(hidden.header('vary') ?? '', /Sec-Fetch-Dest/, 'hidden: the 404 page varies as any page');
   s.server.reconfigure({ dotfiles: true });
-  assert.match((await vary('/.secret.html')) ?? '', /Sec-Fetch-Dest/, 'dotfiles on: a page like any');
+  const shown = await fetchOnce(s.port, request('/.secret.html', { headers: NAV }));
+  assert.equal(shown.status, 200, 'dotfiles on: a page like any');
+  assert.match(shown.header('vary') ?? '', /Sec-Fetch-Dest/, 'dotfiles on: a page like any');
 });
 
 test('a name the server refuses (a link out of the root, or to a hidden file) is as missing: its page.html answers /page, and /page.html moves there, whatever the link leads to', async () => {
