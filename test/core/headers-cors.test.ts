@@ -653,6 +653,32 @@ test('answers that differ for a navigation say Vary whatever the URL and the rul
   }
 });
 
+test('a file\'s entity tag names its configured representation: another Content-Type is another tag, so a revalidation after a rule\'s edit gets the new type (helper-178)', async () => {
+  await writeFile(join(root, 'tagged.css'), `${'b { color: red }\n'.repeat(100)}`);
+  const plain = await serve({ root, configFile: false });
+  const typed = await serve({ root, configFile: false, headers: [{ source: '**/*.css', headers: { 'Content-Type': 'text/plain', 'X-Other': 'not a representation field' } }] });
+  const other = await serve({ root, configFile: false, headers: [{ source: '**/*.css', headers: { 'X-Other': 'only this' } }] });
+  const tagOf = async (port: number, headers: string[] = []): Promise<string> => (await fetchOnce(port, request('/tagged.css', { headers }))).header('etag') ?? '';
+  const [plainTag, typedTag, otherTag] = [await tagOf(plain.port), await tagOf(typed.port), await tagOf(other.port)];
+  assert.notEqual(typedTag, plainTag, 'a configured Content-Type makes another representation');
+  assert.equal(otherTag, plainTag, 'a field that describes no representation changes no tag');
+  for (const [s, own, foreign] of [[typed, typedTag, plainTag], [plain, plainTag, typedTag]] as const) {
+    for (const encoding of [[], ['Accept-Encoding: gzip']]) {
+      for (let i = 0; i < 2; i++) {
+        // Twice: the first from disk, the second from the file cache (a prepared 304).
+        const ownTag = encoding.length === 0 ? own : await tagOf(s.port, encoding);
+        const again = await fetchOnce(s.port, request('/tagged.css', { headers: [...encoding, `If-None-Match: ${ownTag}`] }));
+        assert.equal(again.status, 304, `its own tag ${ownTag}`);
+        assert.equal(again.header('etag'), ownTag, 'the 304 names the same tag');
+        const stale = await fetchOnce(s.port, request('/tagged.css', { headers: [...encoding, `If-None-Match: ${foreign}`] }));
+        assert.equal(stale.status, 200, `the other configuration's tag ${foreign}`);
+      }
+    }
+  }
+  const ranged = await fetchOnce(typed.port, request('/tagged.css', { headers: [`If-Range: ${typedTag}`, 'Range: bytes=0-3'] }));
+  assert.equal(ranged.status, 206, 'If-Range with the tag as sent');
+});
+
 test('a configured Cache-Control never makes a 412 or 416 storable: they answer one request’s own conditions (no-store)', async () => {
   // With `--header 'Cache-Control: max-age=60'` a 412 (If-Match) and a 416 (Range) went out with
   // max-age=60: storable (RFC 9111 §3), and a cache keys by URL, not by If-Match or Range, so it

@@ -17,7 +17,7 @@
  * - a weak ETag (`W/"…"`) matches If-None-Match (weak comparison) but never If-Match or If-Range
  *   (strong comparison, §8.8.3.2), which is what a rewritten page wants.
  */
-import type { BodyPart, Exchange } from '../http/connection';
+import { representationTag, withTagSuffix, type BodyPart, type Exchange } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
 import { evaluatePreconditions, ifRangeAllows, ifRangeIsDate, type ConditionalHeaders, type Validators } from './preconditions';
 import { parseRange, type ByteRange } from './range';
@@ -214,7 +214,7 @@ export function sendRepresentation(ex: Exchange, rep: Representation, status = 2
  */
 export function answerFromValidators(ex: Exchange, validators: Validators, coding: Coding): boolean {
   if (!hasConditionalHeaders(ex)) return false;
-  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), validators);
+  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), asAnswered(ex, validators));
   if (pre === 'not-modified') {
     ex.respond(304, validatorHeaders(validators, coding.varyAcceptEncoding === true));
     return true;
@@ -252,9 +252,22 @@ function sendRangeNotSatisfiable(ex: Exchange, size: number, vary: boolean): voi
   ex.refuse(416, 'Range not satisfiable.\n', extra);
 }
 
+/**
+ * `validators` as `ex`'s answer states them, to compare a request's conditions with: the entity
+ * tag with the suffix of the representation its configured headers make (representationTag;
+ * the connection adds the same suffix to the ETag it writes, so the answer's own fields are
+ * built from `validators` as they are). A file's or a decoded file's only: a back-end's tags are
+ * its own.
+ */
+function asAnswered(ex: Exchange, validators: Validators): Validators {
+  if (ex.bodyOrigin !== 'file' && ex.bodyOrigin !== 'decoded') return validators;
+  const tag = representationTag(ex.extraHeaders);
+  return tag === '' || validators.etag === '' ? validators : { ...validators, etag: withTagSuffix(validators.etag, tag) };
+}
+
 /** 412 / 304 / 206 / 416 / multipart; true when it answered, false leaves the full 200. */
 function answerConditionally(ex: Exchange, rep: Representation): boolean {
-  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), rep.validators ?? NO_VALIDATORS);
+  const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), asAnswered(ex, rep.validators ?? NO_VALIDATORS));
   if (pre === 'not-modified') {
     if (rep.prepared !== undefined) ex.respondPrepared(304, rep.prepared.head304, rep.prepared.log304, undefined);
     else ex.respond(304, validatorHeaders(rep.validators, rep.varyAcceptEncoding === true));
@@ -273,7 +286,7 @@ function answerConditionally(ex: Exchange, rep: Representation): boolean {
   // same second, and a client resuming one coding's bytes with a different Accept-Encoding would
   // get a 206 of another's to splice in. So the date is not a strong validator of the
   // representation selected (RFC 9110 §8.8.2.2) and the whole one is sent (§13.1.5).
-  if (rangeHeader === undefined || !ifRangeAllows(ifRange, validators) || (rep.varyAcceptEncoding === true && ifRangeIsDate(ifRange))) return false;
+  if (rangeHeader === undefined || !ifRangeAllows(ifRange, asAnswered(ex, validators)) || (rep.varyAcceptEncoding === true && ifRangeIsDate(ifRange))) return false;
   const range = parseRange(rangeHeader, rep.size);
   if (range.kind === 'none') return false;
   if (range.kind === 'unsatisfiable') {

@@ -27,6 +27,7 @@
  */
 import type { Socket } from 'node:net';
 import { read as fsRead } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { isOwnAddress, isThisComputersRequest, normaliseIp } from '../access/access-policy';
@@ -479,8 +480,8 @@ export class Exchange {
   /**
    * What the answer's body is: the file's bytes as stored (`file`, the default), bytes made from
    * them (`decoded`: a file stored encoded, decoded for a client that does not accept its coding),
-   * or a body Porthole writes itself (`porthole`: a folder listing, the live-reload client script
-   * and its event stream). The configured representation fields describe the file as stored:
+   * a back-end's answer (`proxied`: its validators are the back-end's), or a body Porthole writes
+   * itself (`porthole`: a folder listing, the live-reload client script and its event stream). The configured representation fields describe the file as stored:
    * none labels a `porthole` body, and no Content-Encoding a `decoded` one (withExtraHeaders). A
    * rule for `**` labelled a listing and the client script `gzip`, and decoded bytes `gzip`
    * (helper-176): the browser could decode none of them.
@@ -3058,7 +3059,7 @@ function oneVary(headers: HeaderList): HeaderList {
 }
 
 /** What an answer's body is (Exchange.bodyOrigin). */
-export type BodyOrigin = 'file' | 'decoded' | 'porthole';
+export type BodyOrigin = 'file' | 'decoded' | 'proxied' | 'porthole';
 
 /**
  * The fields that describe a file's representation, or how it is to be taken (RFC 9110 §8.3–8.7;
@@ -3066,6 +3067,33 @@ export type BodyOrigin = 'file' | 'decoded' | 'porthole';
  * Porthole writes itself (withExtraHeaders).
  */
 const REPRESENTATION_FIELDS: readonly string[] = ['content-type', 'content-encoding', 'content-language', 'content-location', 'content-disposition'];
+
+/** representationTag's answers by configured list (the policy's lists are kept and frozen). */
+const representationTags = new WeakMap<ReadonlyHeaderList, string>();
+
+/**
+ * What the configured representation fields of `extra` (REPRESENTATION_FIELDS) make of a file's
+ * entity tag: a suffix naming them (`~c` and 8 hex digits of their SHA-1), or `''` when `extra`
+ * configures none. Two configurations that label a file differently are two representations,
+ * which need two tags (RFC 9110 §8.8.3): with one tag, a browser that had the file as `text/plain`
+ * revalidated it after the rule was removed, got 304 (which carries no Content-Type) and kept
+ * `text/plain` (helper-178).
+ */
+export function representationTag(extra: ReadonlyHeaderList | undefined): string {
+  if (extra === undefined || extra.length === 0) return '';
+  let tag = representationTags.get(extra);
+  if (tag === undefined) {
+    const fields = extra.filter(([name]) => REPRESENTATION_FIELDS.includes(name.toLowerCase())).map(([name, value]) => `${name.toLowerCase()}:${value}`);
+    tag = fields.length === 0 ? '' : `~c${createHash('sha1').update(fields.join('\n')).digest('hex').slice(0, 8)}`;
+    representationTags.set(extra, tag);
+  }
+  return tag;
+}
+
+/** `etag` (an entity-tag, RFC 9110 §8.8.3, weak or strong) with `suffix` added inside its quotes. */
+export function withTagSuffix(etag: string, suffix: string): string {
+  return suffix === '' || !etag.endsWith('"') ? etag : `${etag.slice(0, -1)}${suffix}"`;
+}
 
 /** True when `extra` (configured headers) names a Content-Encoding other than `identity` (RFC 9110 §8.4.1). */
 function configuresContentCoding(extra: ReadonlyHeaderList): boolean {
@@ -3119,6 +3147,13 @@ function withExtraHeaders(headers: HeaderList, extra: ReadonlyHeaderList | undef
   // origin the back-end named, not to the one written here.
   if (replaced.has('access-control-allow-origin')) replaced.add('access-control-allow-credentials');
   const out: HeaderList = headers.filter(([n]) => !replaced.has(n.toLowerCase()));
+  // A file's tag names its configured representation too (representationTag; the 304 of one).
+  const tag = (origin === 'file' || origin === 'decoded') && (status < 300 || status === 304) ? representationTag(extra) : '';
+  if (tag !== '') {
+    const at = out.findIndex(([n]) => n.length === 4 && n.toLowerCase() === 'etag');
+    const field = out[at];
+    if (field !== undefined) out[at] = [field[0], withTagSuffix(field[1], tag)];
+  }
   // The configured fields go in as they are (frozen, shared): nothing writes to a field of a
   // response's list (oneVary makes its own).
   out.push(...(added as HeaderList));

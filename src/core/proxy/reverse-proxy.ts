@@ -469,6 +469,8 @@ export class ReverseProxy {
 
   /** Answers `ex` from `route`'s back-end. Never throws; every outcome ends the exchange. */
   handle(ex: Exchange, route: CompiledRoute): void {
+    // The answer is the back-end's: its validators are its own (no configured representation tag).
+    ex.bodyOrigin = 'proxied';
     const started = Date.now();
     const upstream: UpstreamInfo = { target: route.origin, status: 0, ms: 0 };
     ex.upstream = upstream;
