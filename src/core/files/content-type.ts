@@ -332,6 +332,14 @@ function encodingFromMetaAttributes(attrs: readonly { readonly name: string; rea
     }
   }
   if (mode === 'none' || (mode === 'pragma' && !gotPragma)) return undefined;
+  return metaLabelEncoding(label);
+}
+
+/**
+ * The encoding a `<meta>`'s charset label names (the Encoding Standard's table), UTF-16 labels
+ * read as UTF-8 and x-user-defined as windows-1252 (HTML §13.2.3.2); undefined for an unknown label.
+ */
+function metaLabelEncoding(label: string): string | undefined {
   const encoding = labelToName(label);
   if (encoding === null) return undefined;
   if (encoding === 'UTF-16LE' || encoding === 'UTF-16BE') return 'UTF-8';
@@ -402,15 +410,15 @@ function declaredEncoding(essence: string, head: Uint8Array): { readonly encodin
     const encoding = cssDeclaredEncoding(head);
     return encoding === undefined ? undefined : { encoding, late: false };
   }
-  if (essence !== 'text/html' && !isXmlType(essence)) return undefined;
-  if (isXmlType(essence) || beginsAsXmlDeclaration(head)) {
-    const encoding = xmlDeclaredEncoding(head);
-    if (encoding !== undefined || essence !== 'text/html') return encoding === undefined ? undefined : { encoding, late: false };
-  }
+  const html = essence === 'text/html';
+  if (!html && !isXmlType(essence)) return undefined;
+  const xml = !html || beginsAsXmlDeclaration(head) ? xmlDeclaredEncoding(head) : undefined;
+  if (xml !== undefined) return { encoding: xml, late: false };
+  if (!html) return undefined;
   const plain = PLAIN_HEAD_META.exec(latin1Text(head, PRESCAN_BYTES));
   const label = plain?.[1] ?? plain?.[2] ?? plain?.[3];
-  const named = label === undefined ? null : labelToName(label);
-  if (named !== null && named !== 'UTF-16LE' && named !== 'UTF-16BE' && named !== 'x-user-defined') return { encoding: named, late: false };
+  const early = label === undefined ? undefined : metaLabelEncoding(label);
+  if (early !== undefined) return { encoding: early, late: false };
   const meta = metaDeclaration(latin1Text(head, META_SCAN_MAX_BYTES));
   return meta === undefined ? undefined : { encoding: meta.encoding, late: !meta.early };
 }
