@@ -7,11 +7,18 @@
  * The cache is code this process will run, and V8 checks neither its bytes (its checksum check is
  * off by default: one flipped byte crashed the CLI) nor that it was made from the same text (only
  * the length). So:
- * - every file starts with a header: a magic, the SHA-256 of what it was made from (the bundle's
- *   path and text, Node's flags, NODE_OPTIONS) and the SHA-256 of the cached data; a file whose
- *   header does not match is not used, and is written anew (the path is in it because V8 names
- *   the code it runs from a cache after the file the cache was made from: another checkout's
- *   cache would put that checkout's path in every stack frame and profile);
+ * - every file starts with a header: a magic; what it was made from: a CRC-32 of the bundle's
+ *   path, its length, Node's flags and NODE_OPTIONS, a CRC-32 of the bundle's bytes, and the
+ *   bundle file's identity (device, inode, size, and its modification and change times in ns:
+ *   a file written anew has a new change time, which no tool can set back); and a CRC-32 of the
+ *   cached data. A file whose header does not match is not used, and is written anew (the path
+ *   is in it because V8 names the code it runs from a cache after the file the cache was made
+ *   from: another checkout's cache would put that checkout's path in every stack frame and
+ *   profile). CRC-32 (zlib's, in Node since 20.15) finds every flipped byte and every burst of up
+ *   to 32 bits; the cache is no defence against someone who can write the user's own files, who
+ *   could change the bundle itself. It replaced SHA-256 because node:crypto cost the start ~3 ms
+ *   to load and ~2 ms to hash, and nothing else of a plain start needs it. On a Node without
+ *   zlib.crc32 (20.0–20.14) Node's own `require` loads the bundle: no cache;
  * - it is only read from and written to a folder only this user (and root) can change, and
  *   whose every parent only they can change too (a sticky folder such as /tmp excepted, where
  *   nobody may rename what is another's); the folder itself is never a symlink, and a missing one
@@ -32,7 +39,6 @@
  * Uses only Node; imports nothing of the CLI or the core.
  */
 import { isAscii } from 'node:buffer';
-import { createHash } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -48,11 +54,13 @@ import {
   renameSync,
   unlinkSync,
   writeFileSync,
+  type BigIntStats,
   type Stats,
 } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { basename, dirname, isAbsolute, join, parse, sep } from 'node:path';
 import { Script } from 'node:vm';
+import * as zlib from 'node:zlib';
 
 /** What the cache is written after, from the start (ms): the start-up and a first request have compiled what they use. */
 export const CACHE_WRITE_DELAY_MS = 500;
@@ -70,10 +78,14 @@ export const MAX_CACHE_FILES = 8;
 export const MAX_SCANNED_ENTRIES = 1024;
 /** A temporary file of a write this old (ms) was left by a process killed mid-write. */
 export const STALE_TEMPORARY_MS = 10 * 60 * 1000;
-/** The cache file's first bytes. */
-const MAGIC = Buffer.from('PORTHOLE-V8C-1\n\0', 'latin1');
-const DIGEST_BYTES = 32;
-const HEADER_BYTES = MAGIC.length + 2 * DIGEST_BYTES;
+/** The cache file's first bytes (-2: CRC-32s and the bundle's identity; -1 held SHA-256s). */
+const MAGIC = Buffer.from('PORTHOLE-V8C-2\n\0', 'latin1');
+/** A compileCacheKey, as bytes: the CRC-32 of the origin (path, length, flags), then of the bundle's bytes. */
+const KEY_BYTES = 8;
+/** The bundle file's identity: device, inode, size, mtime (ns), ctime (ns), each a 64-bit integer. */
+const IDENTITY_BYTES = 5 * 8;
+const CHECKSUM_BYTES = 4;
+const HEADER_BYTES = MAGIC.length + KEY_BYTES + IDENTITY_BYTES + CHECKSUM_BYTES;
 const CACHE_FILE = /^cli-main-.+\.v8cache$/;
 const TEMPORARY_FILE = /^cli-main-.+\.v8cache\.tmp$/;
 
@@ -92,20 +104,44 @@ export function compileCacheFolder(env: NodeJS.ProcessEnv, platform: string, hom
   return platform === 'darwin' ? join(home, 'Library', 'Caches', 'porthole') : join(home, '.cache', 'porthole');
 }
 
+/** zlib's CRC-32 (Node ≥ 20.15), or undefined on an older Node (no cache there). */
+const crc32: ((data: string | Uint8Array, value?: number) => number) | undefined = (zlib as { crc32?: (data: string | Uint8Array, value?: number) => number }).crc32;
+
 /**
- * What a cache is made from, as a SHA-256 (hex): the bundle's path `file` as given to V8 (the
- * name its stack frames and profiles show, which V8 takes from the cache: each copy of dist/ has
- * its own), its text `source` (its bytes, or the text they are in UTF-8), V8's version
- * (Electron's differs from its Node's), Node's command-line flags `execArgv` and `nodeOptions`
- * (NODE_OPTIONS), which V8 rejects a cache made under others for.
+ * What a cache is made from, as 16 hex digits: the CRC-32 of the bundle's path `file` as given to
+ * V8 (the name its stack frames and profiles show, which V8 takes from the cache: each copy of
+ * dist/ has its own), of V8's version (Electron's differs from its Node's), of Node's
+ * command-line flags `execArgv` and `nodeOptions` (NODE_OPTIONS), which V8 rejects a cache made
+ * under others for, and of the length of `source` in bytes; then the CRC-32 of `source` itself (the
+ * bundle's bytes, or the text they are in UTF-8). The header also holds the bundle file's
+ * identity (cacheIdentity). Throws on a Node without zlib.crc32 (runWithCompileCache uses none there).
  */
 export function compileCacheKey(file: string, source: string | Uint8Array, execArgv: readonly string[], nodeOptions: string | undefined): string {
-  return createHash('sha256').update(JSON.stringify([process.versions.v8, file, execArgv, nodeOptions ?? ''])).update('\0').update(source).digest('hex');
+  if (crc32 === undefined) throw new Error('zlib.crc32 is missing (Node < 20.15): no compile cache');
+  const length = typeof source === 'string' ? Buffer.byteLength(source, 'utf8') : source.byteLength;
+  const key = Buffer.alloc(KEY_BYTES);
+  key.writeUInt32BE(crc32(JSON.stringify([process.versions.v8, file, execArgv, nodeOptions ?? '', length])), 0);
+  key.writeUInt32BE(crc32(source), 4);
+  return key.toString('hex');
 }
 
-/** The cache file's name for `key` (compileCacheKey): `cli-main-<node>-<arch>-<key/16>.v8cache`. */
+/** The identity of the bundle file `st` (read with bigint: true) as the header holds it. */
+function cacheIdentity(st: BigIntStats): Buffer {
+  const identity = Buffer.alloc(IDENTITY_BYTES);
+  [st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs].forEach((n, i) => identity.writeBigUInt64BE(BigInt.asUintN(64, n), i * 8));
+  return identity;
+}
+
+/** The CRC-32 of `bytes`, as the header holds it. */
+function checksum(bytes: Uint8Array): Buffer {
+  const sum = Buffer.alloc(CHECKSUM_BYTES);
+  sum.writeUInt32BE(crc32!(bytes), 0);
+  return sum;
+}
+
+/** The cache file's name for `key` (compileCacheKey): `cli-main-<node>-<arch>-<key>.v8cache`. */
 export function compileCacheFileName(key: string): string {
-  return `cli-main-${process.version}-${process.arch}-${key.slice(0, 16)}.v8cache`;
+  return `cli-main-${process.version}-${process.arch}-${key}.v8cache`;
 }
 
 /** The effective uid (undefined where there are none: Windows). */
@@ -189,15 +225,13 @@ function trustedFolder(folder: string, create: boolean): string | undefined {
   }
 }
 
-/** The SHA-256 of `bytes`. */
-const digest = (bytes: Uint8Array): Buffer => createHash('sha256').update(bytes).digest();
-
 /**
- * The cached data in `file` when its header says it was made for `key` and its bytes are the
- * ones written (and it is a regular file of this user's that nobody else may write, at most
- * MAX_CACHE_BYTES); its mtime is then set to now (in use). Else undefined.
+ * The cached data in `file` when its header says it was made for `madeFor` (the key's bytes and
+ * the bundle's identity) and its bytes are the ones written (and it is a regular file of this
+ * user's that nobody else may write, at most MAX_CACHE_BYTES); its mtime is then set to now (in
+ * use). Else undefined.
  */
-function readCache(file: string, key: string): Buffer | undefined {
+function readCache(file: string, madeFor: Buffer): Buffer | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
@@ -205,9 +239,9 @@ function readCache(file: string, key: string): Buffer | undefined {
     if (!st.isFile() || !ownedPrivately(st) || st.size > MAX_CACHE_BYTES || st.size <= HEADER_BYTES) return undefined;
     const bytes = readFileSync(fd);
     const data = bytes.subarray(HEADER_BYTES);
-    const madeFor = bytes.subarray(MAGIC.length, MAGIC.length + DIGEST_BYTES);
-    const written = bytes.subarray(MAGIC.length + DIGEST_BYTES, HEADER_BYTES);
-    if (!bytes.subarray(0, MAGIC.length).equals(MAGIC) || !madeFor.equals(Buffer.from(key, 'hex')) || !written.equals(digest(data))) return undefined;
+    const origin = bytes.subarray(MAGIC.length, HEADER_BYTES - CHECKSUM_BYTES);
+    const written = bytes.subarray(HEADER_BYTES - CHECKSUM_BYTES, HEADER_BYTES);
+    if (!bytes.subarray(0, MAGIC.length).equals(MAGIC) || !origin.equals(madeFor) || !written.equals(checksum(data))) return undefined;
     try {
       const now = new Date();
       futimesSync(fd, now, now);
@@ -260,16 +294,16 @@ function prune(folder: string): void {
 }
 
 /**
- * Writes `data` made for `key` to `file` (0600, with its header) through `<file>.tmp` and a
- * rename, after prune() made room. Another start writing the same cache holds that temporary
+ * Writes `data` made for `madeFor` (the key's bytes and the bundle's identity) to `file` (0600,
+ * with its header) through `<file>.tmp` and a rename, after prune() made room. Another start writing the same cache holds that temporary
  * name: then this one writes nothing (prune() removes one left by a killed write once it is
  * STALE_TEMPORARY_MS old).
  */
-function writeCache(file: string, key: string, data: Buffer): void {
+function writeCache(file: string, madeFor: Buffer, data: Buffer): void {
   prune(dirname(file));
   const temporary = `${file}.tmp`;
   try {
-    writeFileSync(temporary, Buffer.concat([MAGIC, Buffer.from(key, 'hex'), digest(data), data]), { mode: 0o600, flag: 'wx' });
+    writeFileSync(temporary, Buffer.concat([MAGIC, madeFor, checksum(data), data]), { mode: 0o600, flag: 'wx' });
   } catch (err) {
     // EEXIST: another start is writing it. Anything else (ENOSPC…): nothing is left behind.
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') removeQuietly(temporary);
@@ -303,11 +337,12 @@ function removeQuietly(path: string): void {
  * writes ASCII only: decoded as Latin-1 it is the same text, made ~10× faster than as UTF-8.
  * Throws what opening or reading `file` throws.
  */
-function readWrapped(file: string): { bytes: Buffer; source: string } {
+function readWrapped(file: string): { bytes: Buffer; source: string; identity: Buffer } {
   const [head = '', tail = ''] = Module.wrap('\0').split('\0');
   const fd = openSync(file, 'r');
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd, { bigint: true });
+    const size = Number(st.size);
     const headBytes = Buffer.byteLength(head, 'utf8');
     const tailBytes = Buffer.byteLength(tail, 'utf8');
     const whole = Buffer.allocUnsafeSlow(headBytes + size + tailBytes);
@@ -318,7 +353,7 @@ function readWrapped(file: string): { bytes: Buffer; source: string } {
     const encoding = isAscii(bytes) ? 'latin1' : 'utf8';
     whole.write(head, 0, encoding);
     whole.write(tail, headBytes + read, encoding);
-    return { bytes, source: whole.toString(encoding, 0, headBytes + read + tailBytes) };
+    return { bytes, source: whole.toString(encoding, 0, headBytes + read + tailBytes), identity: cacheIdentity(st) };
   } finally {
     closeSync(fd);
   }
@@ -343,27 +378,28 @@ export function compileCacheBypass(execArgv: readonly string[], env: NodeJS.Proc
  * Runs the CommonJS file `file` (the CLI bundle) as `require` would, compiled from the code
  * cache when there is a valid one; when there is none, or V8 rejected it, writes one
  * CACHE_WRITE_DELAY_MS later (an unref'd timer: a command that ends sooner writes none, and
- * makes no folder). Without a cache to use (NODE_DISABLE_COMPILE_CACHE, no folder, or
- * compileCacheBypass), Node's own `require` loads it. `home`: the user's home folder, undefined
+ * makes no folder). Without a cache to use (NODE_DISABLE_COMPILE_CACHE, no folder,
+ * compileCacheBypass, or a Node without zlib.crc32), Node's own `require` loads it. `home`: the user's home folder, undefined
  * when there is none. Throws what reading `file` or running it throws.
  */
 export function runWithCompileCache(file: string, env: NodeJS.ProcessEnv, platform: string, home: string | undefined): void {
   const folderAsked = compileCacheBypass(process.execArgv, env, process.sourceMapsEnabled) === undefined ? compileCacheFolder(env, platform, home) : undefined;
-  if (folderAsked === undefined) {
+  if (folderAsked === undefined || crc32 === undefined) {
     createRequire(file)(file);
     return;
   }
-  const { bytes, source } = readWrapped(file);
+  const { bytes, source, identity } = readWrapped(file);
   const key = compileCacheKey(file, bytes, process.execArgv, env.NODE_OPTIONS);
   const name = compileCacheFileName(key);
+  const madeFor = Buffer.concat([Buffer.from(key, 'hex'), identity]);
   const folder = trustedFolder(folderAsked, false);
-  const cachedData = folder === undefined ? undefined : readCache(join(folder, name), key);
+  const cachedData = folder === undefined ? undefined : readCache(join(folder, name), madeFor);
   const script = new Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
   if (cachedData === undefined || script.cachedDataRejected === true) {
     const write = (): void => {
       try {
         const made = folder ?? trustedFolder(folderAsked, true);
-        if (made !== undefined) writeCache(join(made, name), key, script.createCachedData());
+        if (made !== undefined) writeCache(join(made, name), madeFor, script.createCachedData());
       } catch {
         // the cache is only ever a shortcut
       }

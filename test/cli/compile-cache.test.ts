@@ -282,8 +282,10 @@ test('a cache whose bytes or origin do not match its header is never run: the CL
     // One byte flipped deep in V8's data: V8 itself does not check (its checksum check is off).
     ['one flipped byte', Buffer.from(good).fill(good[160_000]! ^ 0xff, 160_000, 160_001)],
     // Another bundle's valid cache (here: made for other flags) under this bundle's name.
-    // (The header: a 16-byte magic, then the SHA-256 of what the cache was made from.)
-    ['another origin', Buffer.concat([good.subarray(0, 16), Buffer.alloc(32, 7), good.subarray(48)])],
+    // (The header: a 16-byte magic, then the 8-byte key of what the cache was made from.)
+    ['another origin', Buffer.concat([good.subarray(0, 16), Buffer.alloc(8, 7), good.subarray(24)])],
+    // The same key, but another file at the bundle's path (its identity: the 40 bytes after the key).
+    ['another file with the same bytes', Buffer.concat([good.subarray(0, 24), Buffer.alloc(40, 7), good.subarray(64)])],
     ['garbage', Buffer.alloc(4096, 0x5a)],
     ['a header alone', good.subarray(0, 80)],
   ];
