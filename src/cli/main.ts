@@ -8,7 +8,6 @@
  * connections among them (SCHED_NONE). The primary prints the banner and orchestrates shutdown.
  */
 import type * as ChildProcessModule from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import type { Cluster, Worker } from 'node:cluster';
 import { existsSync, statSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
@@ -765,7 +764,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
   takeUsr1(true);
   // One live-reload instance for the whole cluster: a page's WebSocket may land on another
   // worker than the one that served the page, and a differing id makes the page reload.
-  const instance = { PORTHOLE_CLUSTER_INSTANCE: randomUUID() };
+  const instance = { PORTHOLE_CLUSTER_INSTANCE: globalThis.crypto.randomUUID() };
   /** The configuration file's settings the first worker started with (its 'listening'), for the others; undefined until then. */
   let firstFileLayer: OptionLayer | null | undefined;
   const first = forkOne(instance);

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PreviewServer } from '../../src/core/server/server';
 import { CLIENT_MAX_AGE_S } from '../../src/core/reload/live-reload';
-import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
+import { liveReloadClient } from '../../src/core/reload/live-reload-client';
+
+const { script: CLIENT_SCRIPT, version: CLIENT_VERSION } = liveReloadClient();
 import type { ServerOptions } from '../../src/core/options';
 import { fetchOnce, request } from '../core/raw-client';
 import { openWebSocket } from './ws-client';

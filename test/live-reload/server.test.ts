@@ -17,7 +17,9 @@ import { PreviewServer } from '../../src/core/server/server';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { MAX_CSP_WARNINGS, SETTLE_MS, type LiveReload, type ReloadEvent } from '../../src/core/reload/live-reload';
 import type { ReloadOptions } from '../../src/core/options';
-import { CLIENT_SCRIPT, CLIENT_VERSION } from '../../src/core/reload/live-reload-client';
+import { liveReloadClient } from '../../src/core/reload/live-reload-client';
+
+const { script: CLIENT_SCRIPT, version: CLIENT_VERSION } = liveReloadClient();
 import { MAX_CACHED_PLANS, MAX_INJECT_BYTES, MAX_PLANS_AHEAD, cachedPlanCount, clientTag } from '../../src/core/reload/live-reload-pages';
 import { EVENT_WAIT_MS, inotifyWatches, recordingServer, watchedTree, within, writeUntilEvent } from './watched-tree';
 

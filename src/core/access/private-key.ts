@@ -4,7 +4,8 @@
  * `Proc-Type: 4,ENCRYPTED` header (RFC 1421 §4.6.1.1). An encrypted key is named as such, never
  * called "not a PEM private key", so the user knows to give its passphrase.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 
 /** Why a private key could not be read; `code` says which, for callers that ask for a passphrase. */
 export type PrivateKeyErrorCode =
@@ -60,7 +61,7 @@ export function readPrivateKey(pem: string, keyPath: string, passphrase?: string
     throw new PrivateKeyError('ERR_KEY_ENCRYPTED', `${keyPath} is an encrypted private key and needs its passphrase`);
   }
   try {
-    return encrypted ? createPrivateKey({ key: pem, passphrase }) : createPrivateKey(pem);
+    return encrypted ? nodeCrypto().createPrivateKey({ key: pem, passphrase }) : nodeCrypto().createPrivateKey(pem);
   } catch (err) {
     if (encrypted) {
       throw new PrivateKeyError('ERR_KEY_PASSPHRASE', `the passphrase does not decrypt the encrypted private key ${keyPath}`);

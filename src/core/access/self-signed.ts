@@ -5,7 +5,8 @@
  * 365 days (Apple platforms refuse more than 825). The SHA-256 fingerprint is what a user compares
  * on the phone before trusting it.
  */
-import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, join } from 'node:path';
@@ -91,7 +92,7 @@ const OID_ORG = '2.5.4.10';
  * Throws only on programming errors (the result is verified with X509Certificate).
  */
 export function createSelfSignedCertificate(names: readonly string[], now = new Date()): SelfSignedCertificate {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { publicKey, privateKey } = nodeCrypto().generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const sigAlg = seq(oid(OID_EC_PUBLIC_KEY_SIG));
   const unique = [...new Set(names.map((n) => n.replace(/^\[|\]$/g, '')))];
@@ -108,7 +109,7 @@ export function createSelfSignedCertificate(names: readonly string[], now = new 
     seq(oid('2.5.29.37'), octetString(seq(oid('1.3.6.1.5.5.7.3.1')))), // extKeyUsage: serverAuth
     seq(oid('2.5.29.17'), octetString(seq(...altNames))), // subjectAltName
   );
-  const serial = randomBytes(16);
+  const serial = nodeCrypto().randomBytes(16);
   // Positive and minimal (X.690 §8.3.2): a first byte of 0x00 before a byte below 0x80 is
   // "illegal padding" to OpenSSL, which refused about one certificate in 512.
   serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
@@ -122,12 +123,12 @@ export function createSelfSignedCertificate(names: readonly string[], now = new 
     spki,
     tlv(0xa3, extensions),
   );
-  const signature = sign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' });
+  const signature = nodeCrypto().sign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' });
   const der = seq(tbs, sigAlg, bitString(signature));
   const cert = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
   const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const x509 = new X509Certificate(cert);
-  if (!x509.verify(publicKey) || !x509.checkPrivateKey(createPrivateKey(key))) {
+  const x509 = new (nodeCrypto().X509Certificate)(cert);
+  if (!x509.verify(publicKey) || !x509.checkPrivateKey(nodeCrypto().createPrivateKey(key))) {
     throw new Error('self-signed certificate failed its own verification');
   }
   return { cert, key, fingerprint256: x509.fingerprint256, validTo: x509.validTo };
@@ -143,7 +144,7 @@ export function createSelfSignedCertificate(names: readonly string[], now = new 
 export function checkCertificatePair(cert: string, key: string, certPath: string, keyPath: string, passphrase?: string): string {
   let x509: X509Certificate;
   try {
-    x509 = new X509Certificate(cert);
+    x509 = new (nodeCrypto().X509Certificate)(cert);
   } catch (err) {
     throw new Error(`${certPath} is not a PEM certificate: ${pemMismatch(cert, 'certificate')} (${(err as Error).message})`);
   }
@@ -212,7 +213,7 @@ function replaceFiles(files: ReadonlyArray<readonly [path: string, text: string,
   const temps: string[] = [];
   try {
     for (const [path, text, mode] of files) {
-      const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+      const temp = `${path}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`;
       temps.push(temp);
       writeFileSync(temp, text, { mode, flag: 'wx' });
       chmodSync(temp, mode);
@@ -273,10 +274,10 @@ export function loadOrCreateCertificate(dir: string, names: readonly string[]): 
     const meta = JSON.parse(readSmallRegularFileSync(metaPath).toString('utf8')) as StoredMeta;
     const cert = readSmallRegularFileSync(certPath).toString('utf8');
     const key = readSmallRegularFileSync(keyPath).toString('utf8');
-    const x509 = new X509Certificate(cert);
+    const x509 = new (nodeCrypto().X509Certificate)(cert);
     const fresh = Date.parse(x509.validTo) - Date.now() > 30 * 24 * 60 * 60 * 1000;
     const covers = names.every((n) => meta.names.includes(n));
-    if (fresh && covers && x509.checkPrivateKey(createPrivateKey(key))) {
+    if (fresh && covers && x509.checkPrivateKey(nodeCrypto().createPrivateKey(key))) {
       ensureKeyDir(dir);
       chmodSync(keyPath, KEY_FILE_MODE);
       return { cert, key, fingerprint256: x509.fingerprint256, validTo: x509.validTo, created: false };

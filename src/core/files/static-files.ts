@@ -12,7 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeIntoBody, type Exchange } from '../http/connection';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
@@ -1352,7 +1352,7 @@ export function sendBuiltBody(ex: Exchange, type: string, body: Buffer, validato
     sendRepresentation(ex, varied);
     return;
   }
-  const real = `built:${createHash('sha1').update(body).digest('hex')}`;
+  const real = `built:${nodeCrypto().createHash('sha1').update(body).digest('hex')}`;
   sendCompressed(ex, body, { type, validators, real }, coding, opts, () => sendRepresentation(ex, varied));
 }
 

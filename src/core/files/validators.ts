@@ -16,7 +16,7 @@
  *
  * Both tags have the shape `"<16 hex>-<size in hex>"`; the two kinds never share a hash input.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import type { Stats } from 'node:fs';
 import { formatHttpDate } from '../http/http-date';
 import type { Validators } from './preconditions';
@@ -36,12 +36,12 @@ function tag(hash: string, size: number): string {
  */
 export function statEtag(st: Stats): string {
   const identity = `s:${st.dev}:${st.ino}:${st.size}:${Math.floor(st.mtimeMs * 1000)}:${Math.floor(st.ctimeMs * 1000)}`;
-  return tag(createHash('sha1').update(identity).digest('hex'), st.size);
+  return tag(nodeCrypto().createHash('sha1').update(identity).digest('hex'), st.size);
 }
 
 /** The strong ETag of bytes read whole: a SHA-1 of the content (computed once, when cached). */
 export function contentEtag(body: Buffer): string {
-  return tag(createHash('sha1').update('c:').update(body).digest('hex'), body.length);
+  return tag(nodeCrypto().createHash('sha1').update('c:').update(body).digest('hex'), body.length);
 }
 
 /** Validators of a file streamed from disk: statEtag and Last-Modified (whole seconds). */

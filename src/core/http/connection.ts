@@ -27,7 +27,7 @@
  */
 import type { Socket } from 'node:net';
 import { read as fsRead } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { isOwnAddress, isThisComputersRequest, normaliseIp } from '../access/access-policy';
@@ -3084,7 +3084,7 @@ export function representationTag(extra: ReadonlyHeaderList | undefined): string
   let tag = representationTags.get(extra);
   if (tag === undefined) {
     const fields = extra.filter(([name]) => REPRESENTATION_FIELDS.includes(name.toLowerCase())).map(([name, value]) => `${name.toLowerCase()}:${value}`);
-    tag = fields.length === 0 ? '' : `~c${createHash('sha1').update(fields.join('\n')).digest('hex').slice(0, 8)}`;
+    tag = fields.length === 0 ? '' : `~c${nodeCrypto().createHash('sha1').update(fields.join('\n')).digest('hex').slice(0, 8)}`;
     representationTags.set(extra, tag);
   }
   return tag;

@@ -11,7 +11,7 @@
  * `maxMessageBytes`; text messages must be valid UTF-8 (§8.1). Any violation is a `fail` with the
  * close code the RFC names (§7.4.1), after which the reader reads nothing more.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import type { HeaderList } from './request-record';
 import { InputStore } from './input-store';
 
@@ -56,7 +56,7 @@ export function isValidCloseCode(code: number): boolean {
 
 /** `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key` (RFC 6455 §4.2.2 item 5.4). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
+  return nodeCrypto().createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
 }
 
 export type HandshakeCheck =

@@ -16,7 +16,7 @@
  * authority. Max-Forwards of an OPTIONS or TRACE goes one less (RFC 9110 §7.6.2; at 0 the request
  * is not forwarded at all, see `maxForwards`).
  */
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import { isIPv6 } from 'node:net';
 import type { HeaderList } from '../http/request-record';
 import { isToken } from '../http/http-grammar';
@@ -162,7 +162,7 @@ export const PROXIED_ALLOW = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
  * another is no loop.
  */
 export function newViaPseudonym(): string {
-  return `porthole-${randomBytes(4).toString('hex')}`;
+  return `porthole-${nodeCrypto().randomBytes(4).toString('hex')}`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * script's URL (so it works under any host name or IP the page was opened with, and under a
  * proxy's path prefix such as code-server's `/proxy/<port>/`) and handles:
  * - `hello` ({"id": server instance, "generation": events sent so far, "client": the server's
- *   CLIENT_VERSION}): reload when the page is behind — another instance (the server restarted),
+ *   client version, liveReloadClient().version}): reload when the page is behind — another instance (the server restarted),
  *   or a change sent while this page had no connection: between the page's response and the
  *   first connection (the served page's tag carries the instance and generation it was served
  *   at), or during a reconnection. When `client` is not this script's own version (the browser
@@ -55,7 +55,7 @@
  * Entries wait in a queue of at most MAX_QUEUE (beyond: counted and reported as dropped) and go in
  * batches every BATCH_MS after the `hello`, each message well under the server's 64 KiB frame cap.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 
 /** Where the script's own version goes in CLIENT_SOURCE. */
 const VERSION_PLACEHOLDER = '@@PORTHOLE_CLIENT_VERSION@@';
@@ -1090,31 +1090,48 @@ const CLIENT_SOURCE = `/* Porthole live reload: see the README, "Live reload". *
 `;
 
 /**
- * Changes whenever the script does: part of the client's ETag and of injected pages' ETags, said
- * in every `hello`, and written into the script itself (a cached copy knows it is another one).
+ * The client as served, made on first use (a page injected, the script asked for): hashing,
+ * copying and mapping its ~50 KB at start-up cost the CLI's start ~1.5 ms and ~0.3 MB of young
+ * memory (a scavenge sooner) that a server whose pages nobody opens never needed.
  */
-export const CLIENT_VERSION = createHash('sha256').update(CLIENT_SOURCE).digest('hex').slice(0, 12);
+export interface LiveReloadClient {
+  /**
+   * Changes whenever the script does (12 hex digits of its SHA-256): part of the client's ETag and
+   * of injected pages' ETags, said in every `hello`, and written into the script itself (a cached
+   * copy knows it is another one).
+   */
+  readonly version: string;
+  /** The browser side of live reload, as served (its version written in). */
+  readonly script: string;
+  /**
+   * The script's source map (Source Map Revision 3, with its `ignoreList`; Chromium's older name
+   * `x_google_ignoreList` too): each line maps to itself in one source, which is on the ignore
+   * list. Console forwarding wraps `console.error` (and with `--console all` the other methods), so
+   * the call's top frame is in this script: DevTools named `client.js:657` as the place of every
+   * console.error of the page (helper-151). DevTools leaves ignore-listed frames out (its default),
+   * so the page's own line is named again. Only DevTools fetches it (`//# sourceMappingURL`,
+   * relative to the script's URL, so under a proxy's prefix too).
+   */
+  readonly sourceMap: string;
+}
 
-/** The browser side of live reload, as served (its version written in). */
-export const CLIENT_SCRIPT = CLIENT_SOURCE.replace(VERSION_PLACEHOLDER, CLIENT_VERSION);
+let client: LiveReloadClient | undefined;
 
-/**
- * The client's source map (Source Map Revision 3, with its `ignoreList`; Chromium's older name
- * `x_google_ignoreList` too): each line maps to itself in one source, which is on the ignore list.
- * Console forwarding wraps `console.error` (and with `--console all` the other methods), so the
- * call's top frame is in this script: DevTools named `client.js:657` as the place of every
- * console.error of the page (helper-151). DevTools leaves ignore-listed frames out (its default),
- * so the page's own line is named again. Only DevTools fetches it (`//# sourceMappingURL`, relative
- * to the script's URL, so under a proxy's prefix too).
- */
-export const CLIENT_SOURCE_MAP = JSON.stringify({
-  version: 3,
-  file: 'client.js',
-  sources: ['porthole-live-reload-client.js'],
-  sourcesContent: [CLIENT_SCRIPT],
-  names: [],
-  // Line 1 column 0 → source 0 line 0 column 0 (AAAA); each next line one line further (AACA).
-  mappings: ['AAAA', ...Array.from({ length: CLIENT_SCRIPT.split('\n').length - 1 }, () => 'AACA')].join(';'),
-  ignoreList: [0],
-  x_google_ignoreList: [0],
-});
+/** The live-reload client (LiveReloadClient), made on the first call and kept. */
+export function liveReloadClient(): LiveReloadClient {
+  if (client !== undefined) return client;
+  const version = nodeCrypto().createHash('sha256').update(CLIENT_SOURCE).digest('hex').slice(0, 12);
+  const script = CLIENT_SOURCE.replace(VERSION_PLACEHOLDER, version);
+  const sourceMap = JSON.stringify({
+    version: 3,
+    file: 'client.js',
+    sources: ['porthole-live-reload-client.js'],
+    sourcesContent: [script],
+    names: [],
+    // Line 1 column 0 → source 0 line 0 column 0 (AAAA); each next line one line further (AACA).
+    mappings: ['AAAA', ...Array.from({ length: script.split('\n').length - 1 }, () => 'AACA')].join(';'),
+    ignoreList: [0],
+    x_google_ignoreList: [0],
+  });
+  return (client = { version, script, sourceMap });
+}

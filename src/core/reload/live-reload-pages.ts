@@ -16,10 +16,10 @@
  * Containment is checked on the real path as static-files does: a file we serve ourselves is a
  * regular file inside the real root (or followSymlinks is on); anything else falls back.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import { extname, join, relative, sep } from 'node:path';
 import type { Exchange } from '../http/connection';
-import { CLIENT_VERSION } from './live-reload-client';
+import { liveReloadClient } from './live-reload-client';
 import type { ConsoleForward } from '../options';
 import { makeRoomForClient, type ClientRoom } from './live-reload-csp';
 import { applyPlan, isNavigationRequest, type CspMeta, type PagePlan, type PlacementWish } from './live-reload-inject';
@@ -484,7 +484,7 @@ async function withClient(
 ): Promise<{ readonly body: Buffer; readonly etag: string } | { readonly note: string; readonly refused: string | undefined }> {
   // Read once: the tag and the ETag must name the same generation.
   const { instanceId, generation, consoleForward } = ctx;
-  const etag = `W/"${base}-${CLIENT_VERSION}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
+  const etag = `W/"${base}-${liveReloadClient().version}-${instanceId.slice(0, 8)}.${generation}.${consoleForward}"`;
   const src = clientSrc(documentPath);
   const plainTag = clientTag(instanceId, generation, src, undefined, consoleForward);
   const result = await filePagePlan(bytes, type, plainTag, consoleForward);
@@ -496,7 +496,7 @@ async function withClient(
   if (result.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(bytes, result.offset, plainTag), etag };
   // The nonce is derived, not drawn: the same response bytes for the same validator.
   const host = ex.header('host') ?? '';
-  const nonce = createHmac('sha256', instanceId).update(`${etag}\0${host}`).digest('base64');
+  const nonce = nodeCrypto().createHmac('sha256', instanceId).update(`${etag}\0${host}`).digest('base64');
   const tag = clientTag(instanceId, generation, src, nonce, consoleForward);
   const room = roomFor(ctx, host, nonce);
   const body = withRoomInPolicies(bytes, result.offset, tag, result.csp, room, pagePath, ctx);
@@ -555,7 +555,7 @@ export function generatedClientTag(ex: Exchange, ctx: PageContext): string {
   const { instanceId, generation, consoleForward } = ctx;
   const src = clientSrc(ex.head.path);
   const host = ex.header('host') ?? '';
-  const nonce = createHmac('sha256', instanceId).update(`generated\0${generation}\0${host}\0${ex.head.path}`).digest('base64');
+  const nonce = nodeCrypto().createHmac('sha256', instanceId).update(`generated\0${generation}\0${host}\0${ex.head.path}`).digest('base64');
   if (!roomInConfiguredPolicies(ex, roomFor(ctx, host, nonce), ex.head.path, ctx)) return clientTag(instanceId, generation, src, undefined, consoleForward);
   return clientTag(instanceId, generation, src, nonce, consoleForward);
 }
@@ -623,7 +623,7 @@ export async function injectForeignPage(
   const plan = await planFor(contentKey(html, charset), html, plainTag, placementWish(ctx.consoleForward), charset);
   if (plan.kind !== 'inject') return plan.kind === 'opted-out' ? { refused: 'live reload: page opted out', optedOut: true } : { refused: `live reload: ${plan.reason}`, optedOut: false };
   if (plan.csp.length === 0 && headerPolicies.length === 0) return { body: applyPlan(html, plan.offset, plainTag), policies: [] };
-  const nonce = randomBytes(16).toString('base64');
+  const nonce = nodeCrypto().randomBytes(16).toString('base64');
   const room = roomFor(ctx, host, nonce);
   const body = withRoomInPolicies(html, plan.offset, clientTag(ctx.instanceId, ctx.generation, undefined, nonce, ctx.consoleForward), plan.csp, room, pagePath, ctx);
   const policies = headerPolicies.map(({ policy, reportOnly }) => roomInHeaderPolicy(policy, reportOnly, room, pagePath, ctx));
@@ -706,5 +706,5 @@ function contentKey(bytes: Buffer, charset: string | undefined): string {
 }
 
 function hashOf(bytes: Buffer): string {
-  return createHash('sha1').update(bytes).digest('hex').slice(0, 16);
+  return nodeCrypto().createHash('sha1').update(bytes).digest('hex').slice(0, 16);
 }

@@ -40,15 +40,15 @@
  * MAX_DEBOUNCE_WAIT_MS after the first) → flush → `trailing` again; a trailing window that ends
  * with no change (or a flush that sends nothing) → `leading`.
  */
-import { randomUUID } from 'node:crypto';
 import { lstatSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
+import { nodeCrypto } from '../node-crypto';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { HostPolicy } from '../access/access-policy';
 import type { Exchange } from '../http/connection';
 import type { ReadonlyHeaderList } from '../http/request-record';
 import { eventStreamChannel, fieldValues, openWebSocketChannel, type ReloadChannel } from './live-reload-channel';
-import { CLIENT_SCRIPT, CLIENT_SOURCE_MAP, CLIENT_VERSION } from './live-reload-client';
+import { liveReloadClient } from './live-reload-client';
 import { compileGlobs, type PathMatcher } from './live-reload-glob';
 import { PAGE_VARY, filterPage, generatedClientTag, injectForeignPage, notFoundPageWithClient, preparePages, type ForeignPage, type HeaderPolicy, type PageContext } from './live-reload-pages';
 import { isNavigationRequest } from './live-reload-inject';
@@ -56,7 +56,7 @@ import { isEditorTempFile } from './live-reload-temp-files';
 import { watchRoot, type RootWatcher } from './live-reload-watcher';
 import { CONFIG_FILE_NAME, RESERVED_PREFIX, type ConsoleForward, type DiagnosticLevel, type ReloadOptions } from '../options';
 import { ConsoleBudget, PageConsole, type ConsoleEntry } from './console-forward';
-import { inMemory, sendRepresentation } from '../files/representation';
+import { inMemory, sendRepresentation, type Representation } from '../files/representation';
 import type { StaticOptions } from '../files/static-files';
 import { encodePathSegments, resolveRequestPath } from '../files/resolve-path';
 import { hiddenSegmentsReason, judgeRealPath } from '../files/hidden-names';
@@ -83,7 +83,7 @@ export interface PageHooks {
 }
 
 export const CLIENT_PATH = `${RESERVED_PREFIX}client.js`;
-/** The client's source map (CLIENT_SOURCE_MAP), named by the script's last line. */
+/** The client's source map (liveReloadClient().sourceMap), named by the script's last line. */
 export const CLIENT_MAP_PATH = `${RESERVED_PREFIX}client.js.map`;
 export const EVENTS_PATH = `${RESERVED_PREFIX}events`;
 export const SOCKET_PATH = `${RESERVED_PREFIX}socket`;
@@ -201,19 +201,31 @@ export const CLIENT_MAX_AGE_S = 86_400;
 /** The client script's Cache-Control (a configured one wins), and with each configured list (by its identity). */
 const CLIENT_CACHE_CONTROL: ReadonlyHeaderList = Object.freeze([Object.freeze(['Cache-Control', `max-age=${CLIENT_MAX_AGE_S}`] as const)]);
 const clientHeaderLists = new WeakMap<ReadonlyHeaderList, ReadonlyHeaderList>();
-/** The client script, served from memory with a strong tag of its version. */
-const CLIENT_REPRESENTATION = inMemory('text/javascript; charset=utf-8', Buffer.from(CLIENT_SCRIPT, 'utf8'), {
-  etag: `"porthole-client-${CLIENT_VERSION}"`,
-  lastModifiedSec: undefined,
-  lastModified: undefined,
-});
+/** The client script and its source map as served: made with the client (liveReloadClient), on first use. */
+let clientRepresentations: { readonly script: Representation; readonly map: Representation } | undefined;
 
-/** Its source map (CLIENT_SOURCE_MAP: DevTools leaves its frames out), tagged with the same version. */
-const CLIENT_MAP_REPRESENTATION = inMemory('application/json; charset=utf-8', Buffer.from(CLIENT_SOURCE_MAP, 'utf8'), {
-  etag: `"porthole-client-map-${CLIENT_VERSION}"`,
-  lastModifiedSec: undefined,
-  lastModified: undefined,
-});
+/**
+ * The client script, served from memory with a strong tag of its version, and its source map
+ * (DevTools leaves its frames out), tagged with the same version.
+ */
+function clientRepresentation(which: 'script' | 'map'): Representation {
+  if (clientRepresentations === undefined) {
+    const { version, script, sourceMap } = liveReloadClient();
+    clientRepresentations = {
+      script: inMemory('text/javascript; charset=utf-8', Buffer.from(script, 'utf8'), {
+        etag: `"porthole-client-${version}"`,
+        lastModifiedSec: undefined,
+        lastModified: undefined,
+      }),
+      map: inMemory('application/json; charset=utf-8', Buffer.from(sourceMap, 'utf8'), {
+        etag: `"porthole-client-map-${version}"`,
+        lastModifiedSec: undefined,
+        lastModified: undefined,
+      }),
+    };
+  }
+  return clientRepresentations[which];
+}
 
 export interface LiveReloadSetup {
   /** The root as configured (absolute). */
@@ -263,9 +275,14 @@ type Phase = 'created' | 'running' | 'closed';
 export class LiveReload {
   /**
    * Changes with each server start (shared by the processes of one --workers server): a client
-   * that reconnects to another instance reloads.
+   * that reconnects to another instance reloads. Also the key of pages' nonces (HMAC), so a
+   * random UUID, made on first use (a page served, a client connected): node:crypto is not
+   * loaded by a start that serves no page yet (node-crypto.ts).
    */
-  readonly instanceId: string;
+  get instanceId(): string {
+    return (this.madeInstanceId ??= this.setup.instanceId ?? nodeCrypto().randomUUID());
+  }
+  private madeInstanceId: string | undefined;
   private phase: Phase = 'created';
   private readonly clients = new Set<ReloadChannel>();
   /** Open channels per client address: one address may not take every slot. */
@@ -330,12 +347,12 @@ export class LiveReload {
   onPagesChanged: ((connected: number) => void) | undefined;
 
   constructor(private readonly setup: LiveReloadSetup) {
-    this.instanceId = setup.instanceId ?? randomUUID();
     this.ignored = compileGlobs(setup.reload.ignore);
     this.consoleBudget = new ConsoleBudget((entry) => setup.onConsole?.(entry), setup.hostFor);
     if (setup.logFile !== undefined) this.logPaths.add(resolve(setup.logFile));
     const overlays = this.overlays;
     const generation = (): number => this.generation;
+    const instanceId = (): string => this.instanceId;
     this.pages = {
       // A getter: the server may reconfigure its static options while running.
       get files() {
@@ -346,7 +363,9 @@ export class LiveReload {
         return overlays.size;
       },
       overlayFor: (p) => overlays.get(resolve(p)),
-      instanceId: this.instanceId,
+      get instanceId() {
+        return instanceId();
+      },
       get generation() {
         return generation();
       },
@@ -1104,11 +1123,11 @@ export class LiveReload {
     const q = rawPath.indexOf('?');
     const path = q >= 0 ? rawPath.slice(0, q) : rawPath;
     if (path === CLIENT_PATH) {
-      this.serveClient(ex, CLIENT_REPRESENTATION);
+      this.serveClient(ex, clientRepresentation('script'));
       return true;
     }
     if (path === CLIENT_MAP_PATH) {
-      this.serveClient(ex, CLIENT_MAP_REPRESENTATION);
+      this.serveClient(ex, clientRepresentation('map'));
       return true;
     }
     if (path === EVENTS_PATH) {
@@ -1123,7 +1142,7 @@ export class LiveReload {
   }
 
   /** The client script or its source map (`representation`), cached as CLIENT_MAX_AGE_S says. */
-  private serveClient(ex: Exchange, representation: typeof CLIENT_REPRESENTATION): void {
+  private serveClient(ex: Exchange, representation: Representation): void {
     // Replaces the representation's `no-cache` (configured headers replace it the same way, so a
     // Cache-Control the user configured still wins). One list per configured one: the connection
     // keeps the head merged with it by the list's identity (mergedHead).
@@ -1285,7 +1304,7 @@ export class LiveReload {
       if (this.clients.size === 0) this.stopHeartbeat();
     });
     if (ex.finished) return; // gone already: uncounted just now
-    channel.send({ type: 'hello', id: this.instanceId, generation: this.generation, console: this.setup.consoleForward, client: CLIENT_VERSION });
+    channel.send({ type: 'hello', id: this.instanceId, generation: this.generation, console: this.setup.consoleForward, client: liveReloadClient().version });
     if (this.heartbeat === undefined) {
       this.heartbeat = setInterval(() => this.broadcast((client) => client.ping()), heartbeatTiming.intervalMs);
       this.heartbeat.unref();

@@ -5,7 +5,7 @@
  * Each root therefore gets a port derived from its real path, the same on every start (bookmarks
  * stay valid), different for different folders (a clash is 1 in DERIVED_PORT_RANGE.count per pair).
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import { DERIVED_PORT_RANGE } from '../options';
 
 /**
@@ -14,7 +14,7 @@ import { DERIVED_PORT_RANGE } from '../options';
  * DERIVED_PORT_RANGE.count above DERIVED_PORT_RANGE.first. Pure; never throws.
  */
 export function derivePort(realPath: string): number {
-  const digest = createHash('sha256').update(realPath, 'utf8').digest();
+  const digest = nodeCrypto().createHash('sha256').update(realPath, 'utf8').digest();
   return DERIVED_PORT_RANGE.first + (digest.readUInt32BE(0) % DERIVED_PORT_RANGE.count);
 }
 

@@ -22,11 +22,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { access, stat, realpath } from 'node:fs/promises';
+import { nodeCrypto } from '../node-crypto';
 import { dirname, join } from 'node:path';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { constants as fsConstants, realpathSync } from 'node:fs';
 import type * as TlsModule from 'node:tls';
-import type * as CryptoModule from 'node:crypto';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { ClientFilter, HostPolicy, UNKNOWN_CLIENT, isLoopbackAddress, isOwnAddress, normaliseIp } from '../access/access-policy';
 import { Connection, type ConnectionContext, type Exchange, type Peer } from '../http/connection';
@@ -145,12 +145,6 @@ function listenFailure(code: string | undefined, host: string, ports: readonly n
 function loadTls(): typeof TlsModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('node:tls') as typeof TlsModule;
-}
-
-/** node:crypto's constants, loaded with TLS (when the server speaks it). */
-function loadCryptoConstants(): typeof CryptoModule.constants {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('node:crypto') as typeof CryptoModule).constants;
 }
 
 /** Connections closed at the cap are said at most once per this many ms (counted between). */
@@ -426,7 +420,7 @@ export class PreviewServer extends EventEmitter<PreviewServerEvents> implements 
     this.secureContext =
       opts.tls === undefined
         ? undefined
-        : loadTls().createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, secureOptions: loadCryptoConstants().SSL_OP_NO_RENEGOTIATION });
+        : loadTls().createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, secureOptions: nodeCrypto().constants.SSL_OP_NO_RENEGOTIATION });
     const log = new RequestLog(opts.resolveHostNames);
     log.on('hostname', (ip, name) => this.emit('hostname', ip, name));
     log.on('problem', (message) => this.emit('diagnostic', 'warn', message));
