@@ -13,7 +13,7 @@
  * connection with a 5 s timeout closes 5–5.625 s after its last byte, plus the event loop's own delay).
  */
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+// `performance`: Node's global, loaded on first use (see after-reads.ts).
 import { joinGroupTimer } from './after-reads';
 
 /** How often a timeout of `ms` looks at its sockets: every ms / CHECKS_PER_TIMEOUT. */
