@@ -18,7 +18,7 @@ import { isIP } from 'node:net';
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ErrorObject } from 'ajv';
-import { validate as generatedValidate, schemaKeys } from './config-validator.generated';
+import type * as GeneratedValidator from './config-validator.generated';
 import { CONFIG_FILE_NAME, DEFAULT_RELOAD, DEFAULT_SPA_FILE, type HeaderRule, type Mount, type OptionLayer } from '../options';
 import { isToken, isValidFieldValue } from '../http/http-grammar';
 import { isLoopbackBind, parseCidr } from '../access/access-policy';
@@ -125,11 +125,22 @@ export function checkHeaderRules(rules: readonly HeaderRule[], fail: (key: strin
 }
 
 /**
- * The schema's validator: ajv's standalone code for schemas/porthole.config.schema.json, generated
- * ahead (scripts/gen-config-validator.mjs; a test checks it matches the schema). It stops at the
- * first error and leaves it in `errors`.
+ * The schema's validator and its lists of keys: ajv's standalone code for
+ * schemas/porthole.config.schema.json, generated ahead (scripts/gen-config-validator.mjs; a test
+ * checks it matches the schema). Loaded by the first file read: a folder without
+ * porthole.config.json (most) never runs its ~45 KB, which building its schema objects at
+ * every start made part of the CLI's start-up. The validator stops at the first error and leaves
+ * it in `errors`.
  */
-const validate = generatedValidate as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+function generated(): typeof GeneratedValidator {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./config-validator.generated') as typeof GeneratedValidator;
+}
+
+/** The validator of generated(). */
+const validate = (data: unknown): boolean => generated().validate(data);
+/** The first error of the last validate() that failed. */
+const validationError = (): ErrorObject | undefined => (generated().validate as { errors?: ErrorObject[] | null }).errors?.[0] ?? undefined;
 
 /** `/headers/0/source` → `headers[0].source`. */
 function dottedKey(pointer: string, extra?: string): string {
@@ -149,7 +160,7 @@ function dottedKey(pointer: string, extra?: string): string {
  * file refuses (`timeouts.bodyMs` was suggested from the server's defaults while the schema refused it).
  */
 function knownKeys(parent: string): readonly string[] {
-  return (schemaKeys as Readonly<Record<string, readonly string[]>>)[parent.replace(/\[\d+\]/g, '[]')] ?? [];
+  return (generated().schemaKeys as Readonly<Record<string, readonly string[]>>)[parent.replace(/\[\d+\]/g, '[]')] ?? [];
 }
 
 /** ' (did you mean "listing"?)' for a misspelt key, or ''. */
@@ -488,7 +499,7 @@ export function parseConfigText(text: string, file: string, root: string): Optio
     );
   }
   if (!validate(data)) {
-    const first = validate.errors?.[0];
+    const first = validationError();
     if (first === undefined) fail('', 'does not match its schema');
     const { key, reason } = describeSchemaError(first as ErrorObject, data);
     fail(key, reason);
