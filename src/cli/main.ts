@@ -484,9 +484,10 @@ function configFileIn(effective: ServerOptions): string | undefined {
 
 /**
  * The options the server will run with: the flags over the root's configuration file over the
- * defaults, read by the same core code the server uses. Exits 1 naming the file, key and reason.
+ * defaults, read by the same core code the server uses; and the file's settings as read, for the
+ * server (serve's `fileLayer`). Exits 1 naming the file, key and reason.
  */
-async function effectiveOptions(options: CliOptions): Promise<ServerOptions> {
+async function effectiveOptions(options: CliOptions): Promise<{ options: ServerOptions; fileLayer: OptionLayer | null }> {
   try {
     return await resolveOptionsWithConfigFile(options.server);
   } catch (err) {
@@ -559,7 +560,7 @@ async function serve(
 }
 
 async function runSingle(options: CliOptions): Promise<void> {
-  const effective = await effectiveOptions(options);
+  const { options: effective, fileLayer } = await effectiveOptions(options);
   const { tls, notes } = await loadTls(options, effective);
   // Signals are taken before the banner is printed: whoever reads `Local:` may stop us at once.
   const running: { server?: PreviewServer } = {};
@@ -599,10 +600,17 @@ async function runSingle(options: CliOptions): Promise<void> {
   for (const signal of STOP_SIGNALS) process.on(signal, () => stop(signal));
   takeUsr1(true);
   const start = async (first: boolean): Promise<void> => {
-    const server = await serve(options, serverOptions(options, tls), (address, started) => {
-      streams.out.write(banner(options, started.options, address, notes, started.spaFallbackReady()));
-      if (first && options.open) openBrowser(address.url);
-    });
+    // The first start uses the file as effectiveOptions read it (not the root and the file read
+    // twice); a restart, made by an edit of the file, reads it anew.
+    const server = await serve(
+      options,
+      serverOptions(options, tls),
+      (address, started) => {
+        streams.out.write(banner(options, started.options, address, notes, started.spaFallbackReady()));
+        if (first && options.open) openBrowser(address.url);
+      },
+      first ? fileLayer : undefined,
+    );
     running.server = server;
     // An edit of the configuration file that changes the binding (port, host, log, reload) restarts.
     server.on('config', (change) => {
@@ -620,7 +628,7 @@ async function runSingle(options: CliOptions): Promise<void> {
 }
 
 async function runPrimary(options: CliOptions): Promise<void> {
-  const effective = await effectiveOptions(options);
+  const { options: effective } = await effectiveOptions(options);
   // Read here, once, and handed to each worker that asks ('tls-wanted'): a pipe (`--cert <(…)`,
   // a --passphrase-file a password manager writes) has nothing left for a second reader, and each
   // worker reading the files again failed after the pipe's wait.

@@ -1335,13 +1335,17 @@ function fixedPart(o: ServerOptions): string {
 }
 
 /**
- * The options a server started with `input` runs with: the root's configuration file (unless
- * `configFile: false`) under the caller's options, then the defaults — the code
- * PreviewServer.listen runs. Throws a ServerError ECONFIG naming the file, the key and the reason
- * for an invalid file, EOPTIONS for an invalid header or SPA file.
+ * The options a server started with `input` runs with (`options`): the root's configuration file
+ * (unless `configFile: false`) under the caller's options, then the defaults — the code
+ * PreviewServer.listen runs; and `fileLayer`, the file's settings as read (null: no file, or
+ * `configFile: false`), to hand to the server that starts next (SharedInstance.fileLayer) so it
+ * does not read the root and the file a second time (its watcher reads the file once more when it
+ * begins, for an edit saved in between). Throws a ServerError ECONFIG naming the file, the key and
+ * the reason for an invalid file, EOPTIONS for an invalid header or SPA file.
  */
-export async function resolveOptionsWithConfigFile(input: ServerOptionsInput): Promise<ServerOptions> {
-  return layeredOptions(input, await readFileLayer(input));
+export async function resolveOptionsWithConfigFile(input: ServerOptionsInput): Promise<{ options: ServerOptions; fileLayer: OptionLayer | null }> {
+  const fileLayer = await readFileLayer(input);
+  return { options: layeredOptions(input, fileLayer), fileLayer: fileLayer ?? null };
 }
 
 /** Header fields and the SPA file, whoever gave them: nothing invalid reaches the wire. */
