@@ -57,7 +57,7 @@ import {
   type BigIntStats,
   type Stats,
 } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import type Module from 'node:module';
 import { basename, dirname, isAbsolute, join, parse, sep } from 'node:path';
 import { Script } from 'node:vm';
 import * as zlib from 'node:zlib';
@@ -84,8 +84,18 @@ const MAGIC = Buffer.from('PORTHOLE-V8C-2\n\0', 'latin1');
 const KEY_BYTES = 8;
 /** The bundle file's identity: device, inode, size, mtime (ns), ctime (ns), each a 64-bit integer. */
 const IDENTITY_BYTES = 5 * 8;
+/** What the header says of the bundle: ASCII_BUNDLE, or 0. */
+const FLAGS_BYTES = 4;
+/** The bundle's bytes are ASCII (decoded as Latin-1 without isAscii looking at them again: ~0.6 ms). */
+const ASCII_BUNDLE = 1;
 const CHECKSUM_BYTES = 4;
-const HEADER_BYTES = MAGIC.length + KEY_BYTES + IDENTITY_BYTES + CHECKSUM_BYTES;
+const ORIGIN_END = MAGIC.length + KEY_BYTES + IDENTITY_BYTES;
+const HEADER_BYTES = ORIGIN_END + FLAGS_BYTES + CHECKSUM_BYTES;
+/**
+ * Node's CommonJS Module class (what `require('node:module')` gives), taken from this file's own
+ * module: loading node:module's public face cost the start ~0.5 ms.
+ */
+const CjsModule = module.constructor as typeof Module;
 const CACHE_FILE = /^cli-main-.+\.v8cache$/;
 const TEMPORARY_FILE = /^cli-main-.+\.v8cache\.tmp$/;
 
@@ -132,10 +142,10 @@ function cacheIdentity(st: BigIntStats): Buffer {
   return identity;
 }
 
-/** The CRC-32 of `bytes`, as the header holds it. */
-function checksum(bytes: Uint8Array): Buffer {
+/** The CRC-32 of `flags` (the header's) and then `data` (the cached data), as the header holds it. */
+function checksum(flags: Uint8Array, data: Uint8Array): Buffer {
   const sum = Buffer.alloc(CHECKSUM_BYTES);
-  sum.writeUInt32BE(crc32!(bytes), 0);
+  sum.writeUInt32BE(crc32!(data, crc32!(flags)), 0);
   return sum;
 }
 
@@ -226,12 +236,12 @@ function trustedFolder(folder: string, create: boolean): string | undefined {
 }
 
 /**
- * The cached data in `file` when its header says it was made for `madeFor` (the key's bytes and
- * the bundle's identity) and its bytes are the ones written (and it is a regular file of this
- * user's that nobody else may write, at most MAX_CACHE_BYTES); its mtime is then set to now (in
- * use). Else undefined.
+ * The cached data in `file` (`data`) and whether the bundle it was made from is ASCII (`ascii`),
+ * when its header says it was made for `madeFor` (the key's bytes and the bundle's identity) and
+ * its bytes are the ones written (and it is a regular file of this user's that nobody else may
+ * write, at most MAX_CACHE_BYTES); its mtime is then set to now (in use). Else undefined.
  */
-function readCache(file: string, madeFor: Buffer): Buffer | undefined {
+function readCache(file: string, madeFor: Buffer): { data: Buffer; ascii: boolean } | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
@@ -239,16 +249,17 @@ function readCache(file: string, madeFor: Buffer): Buffer | undefined {
     if (!st.isFile() || !ownedPrivately(st) || st.size > MAX_CACHE_BYTES || st.size <= HEADER_BYTES) return undefined;
     const bytes = readFileSync(fd);
     const data = bytes.subarray(HEADER_BYTES);
-    const origin = bytes.subarray(MAGIC.length, HEADER_BYTES - CHECKSUM_BYTES);
-    const written = bytes.subarray(HEADER_BYTES - CHECKSUM_BYTES, HEADER_BYTES);
-    if (!bytes.subarray(0, MAGIC.length).equals(MAGIC) || !origin.equals(madeFor) || !written.equals(checksum(data))) return undefined;
+    const origin = bytes.subarray(MAGIC.length, ORIGIN_END);
+    const flags = bytes.subarray(ORIGIN_END, ORIGIN_END + FLAGS_BYTES);
+    const written = bytes.subarray(ORIGIN_END + FLAGS_BYTES, HEADER_BYTES);
+    if (!bytes.subarray(0, MAGIC.length).equals(MAGIC) || !origin.equals(madeFor) || !written.equals(checksum(flags, data))) return undefined;
     try {
       const now = new Date();
       futimesSync(fd, now, now);
     } catch {
       // a read-only file system: it is only the age of a cache
     }
-    return data;
+    return { data, ascii: (flags.readUInt32BE(0) & ASCII_BUNDLE) !== 0 };
   } catch {
     return undefined;
   } finally {
@@ -294,16 +305,18 @@ function prune(folder: string): void {
 }
 
 /**
- * Writes `data` made for `madeFor` (the key's bytes and the bundle's identity) to `file` (0600,
- * with its header) through `<file>.tmp` and a rename, after prune() made room. Another start writing the same cache holds that temporary
+ * Writes `data` made for `madeFor` (the key's bytes and the bundle's identity) from a bundle that
+ * is ASCII or not (`ascii`) to `file` (0600, with its header) through `<file>.tmp` and a rename, after prune() made room. Another start writing the same cache holds that temporary
  * name: then this one writes nothing (prune() removes one left by a killed write once it is
  * STALE_TEMPORARY_MS old).
  */
-function writeCache(file: string, madeFor: Buffer, data: Buffer): void {
+function writeCache(file: string, madeFor: Buffer, ascii: boolean, data: Buffer): void {
   prune(dirname(file));
   const temporary = `${file}.tmp`;
   try {
-    writeFileSync(temporary, Buffer.concat([MAGIC, madeFor, checksum(data), data]), { mode: 0o600, flag: 'wx' });
+    const flags = Buffer.alloc(FLAGS_BYTES);
+    flags.writeUInt32BE(ascii ? ASCII_BUNDLE : 0, 0);
+    writeFileSync(temporary, Buffer.concat([MAGIC, madeFor, flags, checksum(flags, data), data]), { mode: 0o600, flag: 'wx' });
   } catch (err) {
     // EEXIST: another start is writing it. Anything else (ENOSPC…): nothing is left behind.
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') removeQuietly(temporary);
@@ -325,20 +338,29 @@ function removeQuietly(path: string): void {
   }
 }
 
+/** The bundle as read by readBundle, for wrappedSource. */
+interface ReadBundle {
+  /** Room for the wrapper's head, the bundle's bytes, room for its tail. */
+  readonly whole: Buffer;
+  /** The bundle's own bytes (what the cache key is made from). */
+  readonly bytes: Buffer;
+  /** Its file's identity (cacheIdentity). */
+  readonly identity: Buffer;
+  readonly head: string;
+  readonly tail: string;
+}
+
 /**
- * The bundle `file` read once: `bytes`, its own bytes (what the cache key is made from), and
- * `source`, the CommonJS module text of them as `Module.wrap` makes it (the same characters, so the
- * same cache). The file is read straight into one buffer between the wrapper's head and tail, and
- * that buffer decoded in one piece: `Module.wrap(text)` would make a second copy of the bundle's
- * ~0.5 MB beside the first, and both are young large objects in V8's heap, where they brought a
- * collection (a scavenge, ~3 ms here) forward into every start (`node --trace-gc`,
- * v8.getHeapSpaceStatistics); concatenating head, file and tail copied the ~0.5 MB once more into
- * memory the process had not touched yet (~2 ms of every start on this machine's VM). esbuild
- * writes ASCII only: decoded as Latin-1 it is the same text, made ~10× faster than as UTF-8.
- * Throws what opening or reading `file` throws.
+ * The bundle `file` read once, straight into one buffer between room for the CommonJS wrapper's
+ * head and tail (Module.wrap's), which wrappedSource decodes in one piece: `Module.wrap(text)`
+ * would make a second copy of the bundle's ~0.5 MB beside the first, and both are young large
+ * objects in V8's heap, where they brought a collection (a scavenge, ~3 ms here) forward into
+ * every start (`node --trace-gc`, v8.getHeapSpaceStatistics); concatenating head, file and tail
+ * copied the ~0.5 MB once more into memory the process had not touched yet (~2 ms of every start
+ * on this machine's VM). Throws what opening or reading `file` throws.
  */
-function readWrapped(file: string): { bytes: Buffer; source: string; identity: Buffer } {
-  const [head = '', tail = ''] = Module.wrap('\0').split('\0');
+function readBundle(file: string): ReadBundle {
+  const [head = '', tail = ''] = CjsModule.wrap('\0').split('\0');
   const fd = openSync(file, 'r');
   try {
     const st = fstatSync(fd, { bigint: true });
@@ -350,13 +372,23 @@ function readWrapped(file: string): { bytes: Buffer; source: string; identity: B
     for (let n = -1; n !== 0 && read < size; read += n) n = readSync(fd, whole, headBytes + read, size - read, null);
     // A file that shrank while read: what was read, as readFileSync would give it.
     const bytes = whole.subarray(headBytes, headBytes + read);
-    const encoding = isAscii(bytes) ? 'latin1' : 'utf8';
-    whole.write(head, 0, encoding);
-    whole.write(tail, headBytes + read, encoding);
-    return { bytes, source: whole.toString(encoding, 0, headBytes + read + tailBytes), identity: cacheIdentity(st) };
+    return { whole: whole.subarray(0, headBytes + read + tailBytes), bytes, identity: cacheIdentity(st), head, tail };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The CommonJS module text of `bundle` as `Module.wrap` makes it (the same characters, so the same
+ * cache), `ascii` saying whether its bytes are ASCII: esbuild writes ASCII only, and decoded as
+ * Latin-1 it is the same text, made ~10× faster than as UTF-8; other bytes are decoded as UTF-8.
+ */
+function wrappedSource(bundle: ReadBundle, ascii: boolean): string {
+  const { whole, head, tail } = bundle;
+  const encoding = ascii ? 'latin1' : 'utf8';
+  whole.write(head, 0, encoding);
+  whole.write(tail, whole.length - Buffer.byteLength(tail, encoding), encoding);
+  return whole.toString(encoding);
 }
 
 type CommonJsWrapper = (exports: unknown, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
@@ -385,21 +417,24 @@ export function compileCacheBypass(execArgv: readonly string[], env: NodeJS.Proc
 export function runWithCompileCache(file: string, env: NodeJS.ProcessEnv, platform: string, home: string | undefined): void {
   const folderAsked = compileCacheBypass(process.execArgv, env, process.sourceMapsEnabled) === undefined ? compileCacheFolder(env, platform, home) : undefined;
   if (folderAsked === undefined || crc32 === undefined) {
-    createRequire(file)(file);
+    CjsModule.createRequire(file)(file);
     return;
   }
-  const { bytes, source, identity } = readWrapped(file);
-  const key = compileCacheKey(file, bytes, process.execArgv, env.NODE_OPTIONS);
+  const bundle = readBundle(file);
+  const key = compileCacheKey(file, bundle.bytes, process.execArgv, env.NODE_OPTIONS);
   const name = compileCacheFileName(key);
-  const madeFor = Buffer.concat([Buffer.from(key, 'hex'), identity]);
+  const madeFor = Buffer.concat([Buffer.from(key, 'hex'), bundle.identity]);
   const folder = trustedFolder(folderAsked, false);
-  const cachedData = folder === undefined ? undefined : readCache(join(folder, name), madeFor);
-  const script = new Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const cached = folder === undefined ? undefined : readCache(join(folder, name), madeFor);
+  const cachedData = cached?.data;
+  // A cache made from these very bytes (key and identity) says whether they are ASCII.
+  const ascii = cached?.ascii ?? isAscii(bundle.bytes);
+  const script = new Script(wrappedSource(bundle, ascii), { filename: file, ...(cachedData ? { cachedData } : {}) });
   if (cachedData === undefined || script.cachedDataRejected === true) {
     const write = (): void => {
       try {
         const made = folder ?? trustedFolder(folderAsked, true);
-        if (made !== undefined) writeCache(join(made, name), madeFor, script.createCachedData());
+        if (made !== undefined) writeCache(join(made, name), madeFor, ascii, script.createCachedData());
       } catch {
         // the cache is only ever a shortcut
       }
@@ -407,9 +442,9 @@ export function runWithCompileCache(file: string, env: NodeJS.ProcessEnv, platfo
     setTimeout(write, CACHE_WRITE_DELAY_MS).unref();
   }
   const run = script.runInThisContext() as CommonJsWrapper;
-  const mod = new Module(file, require.main);
+  const mod = new CjsModule(file, require.main);
   mod.filename = file;
-  const requireFromFile = createRequire(file);
+  const requireFromFile = CjsModule.createRequire(file);
   mod.require = requireFromFile as Module['require'];
   run.call(mod.exports, mod.exports, requireFromFile, mod, file, dirname(file));
   mod.loaded = true;

@@ -286,6 +286,8 @@ test('a cache whose bytes or origin do not match its header is never run: the CL
     ['another origin', Buffer.concat([good.subarray(0, 16), Buffer.alloc(8, 7), good.subarray(24)])],
     // The same key, but another file at the bundle's path (its identity: the 40 bytes after the key).
     ['another file with the same bytes', Buffer.concat([good.subarray(0, 24), Buffer.alloc(40, 7), good.subarray(64)])],
+    // The flags after the identity (bit 0: the bundle is ASCII, decoded as Latin-1) are checked with the data.
+    ['a flipped flag', Buffer.from(good).fill(good[67]! ^ 0x01, 67, 68)],
     ['garbage', Buffer.alloc(4096, 0x5a)],
     ['a header alone', good.subarray(0, 80)],
   ];
