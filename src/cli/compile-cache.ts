@@ -115,7 +115,7 @@ export function compileCacheFolder(env: NodeJS.ProcessEnv, platform: string, hom
 }
 
 /** zlib's CRC-32 (Node ≥ 20.15), or undefined on an older Node (no cache there). */
-const crc32: ((data: string | Uint8Array, value?: number) => number) | undefined = (zlib as { crc32?: (data: string | Uint8Array, value?: number) => number }).crc32;
+const crc32 = (zlib as Partial<typeof zlib>).crc32;
 
 /**
  * What a cache is made from, as 16 hex digits: the CRC-32 of the bundle's path `file` as given to
@@ -342,7 +342,7 @@ function removeQuietly(path: string): void {
 interface ReadBundle {
   /** Room for the wrapper's head, the bundle's bytes, room for its tail. */
   readonly whole: Buffer;
-  /** The bundle's own bytes (what the cache key is made from). */
+  /** The bundle's own bytes (what the cache key is made from), in `whole` after the head's room. */
   readonly bytes: Buffer;
   /** Its file's identity (cacheIdentity). */
   readonly identity: Buffer;
@@ -384,10 +384,10 @@ function readBundle(file: string): ReadBundle {
  * Latin-1 it is the same text, made ~10× faster than as UTF-8; other bytes are decoded as UTF-8.
  */
 function wrappedSource(bundle: ReadBundle, ascii: boolean): string {
-  const { whole, head, tail } = bundle;
+  const { whole, bytes, head, tail } = bundle;
   const encoding = ascii ? 'latin1' : 'utf8';
   whole.write(head, 0, encoding);
-  whole.write(tail, whole.length - Buffer.byteLength(tail, encoding), encoding);
+  whole.write(tail, bytes.byteOffset - whole.byteOffset + bytes.length, encoding);
   return whole.toString(encoding);
 }
 

@@ -628,7 +628,7 @@ async function runSingle(options: CliOptions): Promise<void> {
 }
 
 async function runPrimary(options: CliOptions): Promise<void> {
-  const { options: effective } = await effectiveOptions(options);
+  const { options: effective, fileLayer } = await effectiveOptions(options);
   // Read here, once, and handed to each worker that asks ('tls-wanted'): a pipe (`--cert <(…)`,
   // a --passphrase-file a password manager writes) has nothing left for a second reader, and each
   // worker reading the files again failed after the pipe's wait.
@@ -697,7 +697,7 @@ async function runPrimary(options: CliOptions): Promise<void> {
     w.on('message', (m: ClusterMessage) => {
       // A worker after the first starts with the settings the first read from the configuration
       // file (not the file as it is by then: an edit saved meanwhile is read by each as an edit).
-      if (m.type === 'tls-wanted') sendOverIpc({ type: 'tls', tls, ...(firstFileLayer === undefined ? {} : { fileLayer: firstFileLayer }) }, w);
+      if (m.type === 'tls-wanted') sendOverIpc({ type: 'tls', tls, fileLayer: firstFileLayer }, w);
       // The first worker's before it listens is handled below (fail: nothing was served).
       if (m.type === 'failed' && w !== first) {
         reported.add(w.id);
@@ -773,8 +773,12 @@ async function runPrimary(options: CliOptions): Promise<void> {
   // One live-reload instance for the whole cluster: a page's WebSocket may land on another
   // worker than the one that served the page, and a differing id makes the page reload.
   const instance = { PORTHOLE_CLUSTER_INSTANCE: globalThis.crypto.randomUUID() };
-  /** The configuration file's settings the first worker started with (its 'listening'), for the others; undefined until then. */
-  let firstFileLayer: OptionLayer | null | undefined;
+  /**
+   * The configuration file's settings for the workers: as effectiveOptions read them here (the
+   * first worker does not read the root and the file again), then as the first worker started
+   * with them (its 'listening': its watcher's first read catches an edit saved in between).
+   */
+  let firstFileLayer: OptionLayer | null = fileLayer;
   const first = forkOne(instance);
   first.on('message', (m: ClusterMessage) => {
     if (m.type === 'failed') fail(m.message);

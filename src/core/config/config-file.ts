@@ -140,7 +140,7 @@ function generated(): typeof GeneratedValidator {
 /** The validator of generated(). */
 const validate = (data: unknown): boolean => generated().validate(data);
 /** The first error of the last validate() that failed. */
-const validationError = (): ErrorObject | undefined => (generated().validate as { errors?: ErrorObject[] | null }).errors?.[0] ?? undefined;
+const validationError = (): ErrorObject | undefined => (generated().validate as { errors?: ErrorObject[] | null }).errors?.[0];
 
 /** `/headers/0/source` → `headers[0].source`. */
 function dottedKey(pointer: string, extra?: string): string {
