@@ -1268,10 +1268,17 @@ export class Connection {
       if (!onlyEmptyLines(this.pending)) this.logUnparsed(400, byServer ? 'the server stopped while the request head was arriving' : 'client closed the connection mid-request', true);
     }
     this.pending = EMPTY;
-    // What this turn wrote goes out first, as it would have without the hold (no-op once closed).
+    this.closeSocket();
+    this.ctx.connectionClosed(this);
+  }
+
+  /**
+   * Closes the socket (close(2) at once): what this turn wrote and held goes out first, as it would
+   * have without the hold (no-op once closed).
+   */
+  private closeSocket(): void {
     this.releaseOutput();
     this.socket.destroy();
-    this.ctx.connectionClosed(this);
   }
 
   // ---- input ---------------------------------------------------------------------------------
@@ -2069,7 +2076,7 @@ export class Connection {
     // its write and its close cost 19.5 µs of CPU per request (68.7 → 88.2 µs, 9 interleaved
     // rounds), the same work before the write 9.5 µs.
     const atOnce = closes && this.clientSaidClose(ex);
-    if (atOnce) this.socket.destroy();
+    if (atOnce) this.closeSocket();
     runCleanup(ex);
     this.log(ex, false);
     if (closes) {
