@@ -51,11 +51,23 @@ function killGroup(pid, signal) {
   }
 }
 
+/**
+ * Stops (SIGSTOP) or continues (SIGCONT) the process group of `entry` when `paused` is true or
+ * false: the servers not being measured are held still while one is (run.mjs, pauseOthers).
+ */
+export function pauseEntry(entry, paused) {
+  if (entry && !entry.done) killGroup(entry.pid, paused ? 'SIGSTOP' : 'SIGCONT');
+}
+
 /** SIGTERM to the group, then SIGKILL to the group after graceMs; resolves when the leader left. */
 export async function stopEntry(entry, graceMs = 4000) {
   if (!entry) return;
   const tree = treePids(entry.pid);
-  if (!entry.done) killGroup(entry.pid, 'SIGTERM');
+  if (!entry.done) {
+    killGroup(entry.pid, 'SIGTERM');
+    // A stopped group acts on SIGTERM only once continued (pauseEntry).
+    killGroup(entry.pid, 'SIGCONT');
+  }
   const timedOut = await Promise.race([entry.exited.then(() => false), sleep(graceMs).then(() => true)]);
   // Sweep: anything left in the group, and descendants that left it (rare), get SIGKILL.
   killGroup(entry.pid, 'SIGKILL');

@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { makeDocroot, DEFAULT_DOCROOT } from './docroot.mjs';
-import { stopEntry, stopAll, sleep, runCapture, cpuSnapshot, cpuDelta, raisedFdLimit, fileSize, machineInfo } from './measurement.mjs';
+import { stopEntry, pauseEntry, stopAll, sleep, runCapture, cpuSnapshot, cpuDelta, raisedFdLimit, fileSize, machineInfo } from './measurement.mjs';
 import { HOST, makeServers, startServer, ipcAsk } from './servers.mjs';
 import { WORKLOADS, wrkPath, runWrk, precheck, runIdle } from './workloads.mjs';
 import { measureStartup } from './startup.mjs';
@@ -177,13 +177,28 @@ async function main() {
   // The servers that run workload w (node-floor skips the compressed one: FLOOR_SKIPS; node-floor-log the idle one too).
   const upFor = (w) => up().filter((s) => !(s.def.skips && s.def.skips[w.id]));
   const skippedHere = (w) => up().filter((s) => s.def.skips && s.def.skips[w.id]);
+  // While one server is loaded or measured, every other one is stopped (SIGSTOP to its process
+  // group; SIGCONT after), but what it needs (porthole-proxy's nginx): an idle server's own work
+  // competed for the two cores with the one measured, and not evenly. five-server alone took a
+  // quarter of a core while idle, and with every server up each one's CPU per request rose by a
+  // third to a half against a run of four servers (nginx at 50 connections: 16–23k req/s against
+  // 32k), in bursts that fell on whichever server ran then.
+  const measuring = async (s, work) => {
+    const held = up().filter((o) => o !== s && !(s.def.needs ?? []).includes(o.name));
+    for (const o of held) pauseEntry(o.entry, true);
+    try {
+      return await work();
+    } finally {
+      for (const o of held) pauseEntry(o.entry, false);
+    }
+  };
 
   const wrkCount = workloads.filter((w) => !w.idle).reduce((n, w) => n + ((w.big ? bigReps : reps) * duration + 1) * upFor(w).length, 0); // + each workload's warm-up
   const idleOn = workloads.some((w) => w.idle);
   log(`${up().length} servers up; about ${Math.round((wrkCount + up().length * (1 + (idleOn ? 8 : 0))) * 1.1)} s of load`);
 
   // Warm-up: JIT and caches, the 1 KiB file at 50 connections on each server (not recorded).
-  for (const s of up()) await runWrk({ port: s.port, path: '/1k.html', conns: 50, duration: 1 }, s);
+  for (const s of up()) await measuring(s, () => runWrk({ port: s.port, path: '/1k.html', conns: 50, duration: 1 }, s));
 
   const results = {};
   let idleFdLimit;
@@ -199,7 +214,7 @@ async function main() {
         continue;
       }
       for (const s of upFor(w)) {
-        const r = await runIdle(s, flags.idleCount);
+        const r = await measuring(s, () => runIdle(s, flags.idleCount));
         // The CLI's default connection cap at its open-file limit (the core's own rule), for the target.
         if (s.name === 'porthole' && r.serverFdLimit !== undefined) r.serverCap = portholeConnectionCap(r.serverFdLimit);
         if (r.responded) s.served += r.responded;
@@ -223,19 +238,22 @@ async function main() {
       port: s.port, path: w.path, conns: w.conns, duration: seconds, timeout: w.timeout,
       headers: [...(w.headers || []), ...(checks[s.name].wrkHeaders || [])], script: w.script ? join(here, w.script) : undefined,
     }, s);
-    for (const s of upFor(w)) await load(s, 1);
+    for (const s of upFor(w)) await measuring(s, () => load(s, 1));
     const r = w.big ? bigReps : reps;
     for (let rep = 0; rep < r; rep++) {
       const order = rep % 2 === 0 ? pairedOrder(upFor(w)) : pairedOrder(upFor(w)).reverse();
       for (const s of order) {
         const cell = results[w.id][s.name];
-        if (s.ipc) await ipcAsk(s.ipc, { type: 'reset' }, 'reset-ok');
-        const cpu0 = cpuSnapshot(s.pid);
-        const log0 = fileSize(s.log);
-        const res = await load(s, duration);
-        const cpu1 = cpuSnapshot(s.pid);
-        const log1 = fileSize(s.log);
-        const eld = s.ipc ? await ipcAsk(s.ipc, { type: 'report' }, 'report') : undefined;
+        const { cpu0, log0, res, cpu1, log1, eld } = await measuring(s, async () => {
+          if (s.ipc) await ipcAsk(s.ipc, { type: 'reset' }, 'reset-ok');
+          const cpu0 = cpuSnapshot(s.pid);
+          const log0 = fileSize(s.log);
+          const res = await load(s, duration);
+          const cpu1 = cpuSnapshot(s.pid);
+          const log1 = fileSize(s.log);
+          const eld = s.ipc ? await ipcAsk(s.ipc, { type: 'report' }, 'report') : undefined;
+          return { cpu0, log0, res, cpu1, log1, eld };
+        });
         if (res.error) {
           cell.runs.push({ error: res.error });
           log(`${w.id} #${rep + 1} ${s.name}: ${res.error}`);

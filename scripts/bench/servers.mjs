@@ -91,7 +91,7 @@ function portholeHelp() {
  * Every server the benchmark knows, in table order. `ctx`: { tmp, docroot, ports } (`ports`: the
  * port of each server started so far, by name; porthole-proxy proxies to nginx's). Each definition:
  * { name, version(), unavailable() → reason or null, note, thread?, skips? ({ workload id: why it is not run }),
- * start(port, log) → spawn spec }.
+ * needs? (the names of servers that must run while it is measured: its back-end), start(port, log) → spawn spec }.
  */
 export function makeServers(ctx) {
   const ph = portholeHelp();
@@ -203,6 +203,7 @@ ${temps}
       // The proxy's cost: every request goes through Porthole to the nginx above, so its row
       // beside nginx's is "through Porthole" vs "straight to the back-end".
       name: 'porthole-proxy',
+      needs: ['nginx'],
       version: portholeVersion,
       unavailable: () => ph.missing || (ctx.ports?.nginx === undefined ? 'needs the nginx server running (its back-end)' : null),
       note: 'CLI `--proxy /=http://127.0.0.1:<nginx above>`, otherwise as porthole: every request is passed to nginx and back',
