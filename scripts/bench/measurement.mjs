@@ -53,7 +53,7 @@ function killGroup(pid, signal) {
 
 /**
  * Stops (SIGSTOP) or continues (SIGCONT) the process group of `entry` when `paused` is true or
- * false: the servers not being measured are held still while one is (run.mjs, pauseOthers).
+ * false: the servers not being measured are held still while one is (run.mjs, `measuring`).
  */
 export function pauseEntry(entry, paused) {
   if (entry && !entry.done) killGroup(entry.pid, paused ? 'SIGSTOP' : 'SIGCONT');

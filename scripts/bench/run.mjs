@@ -177,12 +177,10 @@ async function main() {
   // The servers that run workload w (node-floor skips the compressed one: FLOOR_SKIPS; node-floor-log the idle one too).
   const upFor = (w) => up().filter((s) => !(s.def.skips && s.def.skips[w.id]));
   const skippedHere = (w) => up().filter((s) => s.def.skips && s.def.skips[w.id]);
-  // While one server is loaded or measured, every other one is stopped (SIGSTOP to its process
-  // group; SIGCONT after), but what it needs (porthole-proxy's nginx): an idle server's own work
-  // competed for the two cores with the one measured, and not evenly. five-server alone took a
-  // quarter of a core while idle, and with every server up each one's CPU per request rose by a
-  // third to a half against a run of four servers (nginx at 50 connections: 16–23k req/s against
-  // 32k), in bursts that fell on whichever server ran then.
+  // While one server is warmed up, loaded or measured, every other one is stopped (SIGSTOP to its
+  // process group; SIGCONT after), but what it needs (porthole-proxy's nginx): no other server's
+  // own work competes for the two cores with the one measured (five-server, started in the folder
+  // of the servers' logs, took 23.6% of a core while the others ran; see startServer's cwd).
   const measuring = async (s, work) => {
     const held = up().filter((o) => o !== s && !(s.def.needs ?? []).includes(o.name));
     for (const o of held) pauseEntry(o.entry, true);

@@ -59,10 +59,7 @@ async function startOnce(def, ctx) {
   try {
     entry = spawnTracked(`${def.name} (start-up)`, spec.cmd, spec.args, {
       stdio: ['ignore', fd, fd, ...(spec.ipc ? ['ipc'] : [])],
-      // The document root, as a user starts a server in the site's folder: five-server watches
-      // its working folder (chokidar, `.`), and in the run's temp folder, where every server's log
-      // is, it handled every line nginx logged (a core's worth while nginx was measured: nginx
-      // there 11.6k–20.3k req/s at 50 connections, 31.5k–36.6k with five-server stopped).
+      // The document root, as startServer (servers.mjs) says why.
       cwd: ctx.docroot,
       env: { ...process.env, NODE_ENV: 'production' },
     });

@@ -28,7 +28,7 @@ async function until(pids, ok) {
   return states;
 }
 
-// A parent that starts a child in its own group (as porthole-w2's workers, nginx's worker) and
+// A parent that starts a child in the parent's group (as porthole-w2's workers, nginx's worker) and
 // says when it has.
 const PARENT = `
 const { spawn } = require('node:child_process');
