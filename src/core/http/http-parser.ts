@@ -316,10 +316,12 @@ export function skipEmptyLines(buf: Buffer): number {
  * `s` copied into a string of its own. The names and values the parser hands out are slices of
  * the decoded head, and V8 keeps the whole head (up to maxHeadBytes) alive for as long as a slice
  * of it lives: a string kept beyond its request (a cache's key) is copied out first, or a cache of
- * 1,024 paths could hold 16 MB of heads. The request-target is copied here, once, when it differs
- * from the last head's: the file cache, the URL dates, live reload's page shapes and the configured
- * header lists all key by it or by slices of it. A value a cache keeps otherwise (an allowed
- * origin) is copied by that cache.
+ * 1,024 paths could hold 16 MB of heads. The request-target is decoded from the head's bytes as a
+ * string of its own instead, once, when it differs from the last head's (parseRequestLine): the
+ * file cache, the URL dates, live reload's page shapes and the configured header lists all key by
+ * it or by slices of it. A value a cache keeps otherwise (an allowed origin) is copied here by
+ * that cache. The copy of 13 characters or more is itself a slice (of the copy: nothing else is
+ * kept alive).
  */
 export function detachedString(s: string): string {
   // A one-character prefix makes a new string; slicing it off flattens that into a copy first.
@@ -824,8 +826,11 @@ function parseRequestLine(buf: Buffer, text: string, s: number, e: number, limit
   const protocol = version === '1.0' ? 'HTTP/1.0' : buf[e - 1]! === 0x31 ? 'HTTP/1.1' : text.slice(j + 1, e);
 
   const method = methodName(buf, text, s, methodEnd);
-  // A new target is copied out of the head (detachedString): every path cache keys by it.
-  const target = sameText(text, ts, j, lastTarget) ? lastTarget : detachedString(text.slice(ts, j));
+  // A new target is decoded from the bytes as a string of its own, not a slice of the head's text
+  // (see detachedString): every path cache keys by it, and a flat string is hashed and compared in
+  // place, where a slice (which detachedString gives for 13 characters or more) goes through the
+  // runtime in every Map lookup that meets an equal key.
+  const target = sameText(text, ts, j, lastTarget) ? lastTarget : buf.toString('latin1', ts, j);
   const t0 = target.charCodeAt(0);
   // No form of request-target has a fragment (RFC 9112 §3.2; absolute-URI, RFC 3986 §4.3): a `#`
   // would otherwise be read as part of a file name.
