@@ -76,6 +76,13 @@ export interface CachedFile {
   readonly varyAcceptEncoding: boolean;
   /** The same heads with `Vary: Accept-Encoding`, made on first need (the file has encodings). */
   varied: PreparedHeads | undefined;
+  /**
+   * The folders between the containment root and the file (the root excluded), nearest the root
+   * first, when the file's real path was its path on disk (`real === fsPath`): a hit checks that
+   * each is still a folder (foldersStillReal). Undefined otherwise (reached through a symlink: a
+   * hit takes its folder's real path instead).
+   */
+  readonly folders: readonly FolderRecord[] | undefined;
   /** The epoch in which the file was last checked against the disk. */
   validatedEpoch: number;
   /** Whether its bytes may be compressed on the fly, told on first need (static-files.ts). */
@@ -184,6 +191,7 @@ export function makeCachedFile(
     contentEncoding: coding?.contentEncoding,
     varyAcceptEncoding: coding?.varyAcceptEncoding === true,
     varied: coding?.varyAcceptEncoding === true ? heads : undefined,
+    folders: real === fsPath ? foldersBetween(root, fsPath) : undefined,
     // Not "checked in this epoch": the bytes were read through a descriptor opened in an earlier
     // turn (the thread pool answers later), and a request read in this turn may have been sent
     // after a save or a delete in between. The first lookup stats it, like any entry.
@@ -256,7 +264,7 @@ function stillServed(entry: CachedFile): boolean {
     return false;
   }
   if (st !== link) return realPathOf(fsPath) === entry.real;
-  if (entry.real === fsPath && foldersStillReal(entry.root, fsPath)) return true;
+  if (entry.folders !== undefined && foldersStillReal(entry.folders)) return true;
   const folder = realFolders.remember(dirname(fsPath), realPathOf);
   return folder !== undefined && join(folder, basename(fsPath)) === entry.real;
 }
@@ -270,16 +278,64 @@ export function realPathOf(fsPath: string): string | undefined {
   }
 }
 
-/** Folders' lstat in the current epoch (path → Stats; undefined: none there). */
-const folderStats = new TurnMap<string, Stats | undefined>();
+/**
+ * One folder's lstat, asked of the disk at most once per epoch (statNow) and shared by every
+ * request of it: the containment walk of cache hits (CachedFile.folders) and the `.br`/`.gz`
+ * sibling probe (static-files.ts) read the same answer. Entries hold their folders' records, so
+ * a hit finds them without a lookup by path.
+ */
+export interface FolderRecord {
+  /** The folder's path (a flat copy: see folderRecord). */
+  readonly path: string;
+  /** The epoch `stat` was taken in (-1: never). */
+  epoch: number;
+  /** Its lstat then; undefined when nothing was there. */
+  stat: Stats | undefined;
+}
 
 /**
- * The lstat of `folder` now (undefined when nothing is there), asked of the disk once per epoch
- * and shared by every request of it: the containment walk below and the `.br`/`.gz` sibling
- * probe (static-files.ts) read the same answer.
+ * Folder records by path, so that the entries of one folder share one record and one lstat per
+ * epoch. At most MAX_FOLDER_RECORDS; when full it starts over (entries keep the records they
+ * hold: a folder may then have two records, each stat'ed once per epoch).
  */
-export function folderStatNow(folder: string): Stats | undefined {
-  return folderStats.remember(folder, lstatOrNone);
+const folderRecords = new Map<string, FolderRecord>();
+/** As many folders as the cache holds entries: a cache full of files each in a folder of its own. */
+const MAX_FOLDER_RECORDS = CACHE_MAX_ENTRIES;
+
+/**
+ * The record of `folder`, made on first ask. Its path is a flat copy of `folder` (flatCopy): every
+ * hit's folder check and sibling probe reaches it.
+ */
+export function folderRecord(folder: string): FolderRecord {
+  let record = folderRecords.get(folder);
+  if (record === undefined) {
+    if (folderRecords.size >= MAX_FOLDER_RECORDS) folderRecords.clear();
+    record = { path: flatCopy(folder), epoch: -1, stat: undefined };
+    folderRecords.set(record.path, record);
+  }
+  return record;
+}
+
+/** The lstat of `record`'s folder now (undefined when nothing is there), asked of the disk once per epoch. */
+export function statNow(record: FolderRecord): Stats | undefined {
+  const now = currentEpoch();
+  if (record.epoch !== now) {
+    record.stat = lstatOrNone(record.path);
+    record.epoch = now;
+  }
+  return record.stat;
+}
+
+/**
+ * `text` as a flat string of its own, equal to it. A path built by join() or cut by slice() is a
+ * rope or a slice of another string in V8, and each Map lookup or `===` by such a string that
+ * meets an equal one goes through the runtime (`perf record`, one of 1,000 files at 50
+ * connections: 1.9% of the CPU in Runtime_StringEqual); a flat one is compared in place. Text that
+ * UTF-8 cannot carry (a lone surrogate) is returned as it is.
+ */
+export function flatCopy(text: string): string {
+  const copy = Buffer.from(text, 'utf8').toString('utf8');
+  return copy === text ? copy : text;
 }
 
 /**
@@ -306,19 +362,31 @@ export function statOrNone(path: string): Stats | undefined {
 }
 
 /**
- * True when every folder between `root` and the file at `fsPath` (which lies under it) is a folder
- * and not a symlink now: one lstat per folder, once per epoch. The root itself is not looked at
- * (see the header: like its ancestors, it was resolved with realpath at start, and a hit still
- * needs the very inode, size and times it cached), so a file in the root costs no lstat here.
+ * The records of the folders between `root` and the file at `fsPath` (the root excluded), nearest
+ * the root first; undefined when `fsPath` does not lie under `root` as spelled (a root of `/` or
+ * `C:\\` ends with the separator itself).
  */
-function foldersStillReal(root: string, fsPath: string): boolean {
-  // Under the root as spelled (a root of `/` or `C:\\` ends with the separator itself).
+function foldersBetween(root: string, fsPath: string): FolderRecord[] | undefined {
   const rootEndsWithSep = root.endsWith(sep);
   const under = fsPath.startsWith(root) && (rootEndsWithSep || fsPath[root.length] === sep);
-  if (!under) return false;
+  if (!under) return undefined;
+  const folders: FolderRecord[] = [];
   for (let end = fsPath.indexOf(sep, rootEndsWithSep ? root.length : root.length + 1); end >= 0; end = fsPath.indexOf(sep, end + 1)) {
+    folders.push(folderRecord(fsPath.slice(0, end)));
+  }
+  return folders;
+}
+
+/**
+ * True when each of `folders` (CachedFile.folders) is a folder and not a symlink now: one lstat
+ * per folder, once per epoch. The root itself is not among them (see the header: like its
+ * ancestors, it was resolved with realpath at start, and a hit still needs the very inode, size
+ * and times it cached), so a file in the root costs no lstat here.
+ */
+function foldersStillReal(folders: readonly FolderRecord[]): boolean {
+  for (const folder of folders) {
     // lstat: a symlink is not a folder here (isDirectory() is false for the link itself).
-    if (folderStatNow(fsPath.slice(0, end))?.isDirectory() !== true) return false;
+    if (statNow(folder)?.isDirectory() !== true) return false;
   }
   return true;
 }

@@ -20,11 +20,13 @@ import {
   cacheKeyOf,
   currentEpoch,
   fileCacheFor,
-  folderStatNow,
+  folderRecord,
   makeCachedFile,
   prepareHeads,
+  statNow,
   type CachedFile,
   type FileCache,
+  type FolderRecord,
 } from './file-cache';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
@@ -905,6 +907,8 @@ interface Siblings {
    * looked for; no call sets a ctime, and a recent ctime is never mistaken for a settled one.
    */
   readonly noneWhileFolderCtimeMs?: number;
+  /** The record of the file's folder (file-cache.ts), kept so a later probe of the same path finds it without a lookup. */
+  readonly folder?: FolderRecord;
 }
 
 const NO_SIBLINGS: Siblings = { br: undefined, gzip: undefined, epoch: -1 };
@@ -943,7 +947,8 @@ function siblingsOf(fsPath: string, within: ContainmentOptions): Siblings {
   const epoch = currentEpoch();
   const known = siblingProbes.get(fsPath);
   if (known !== undefined && known.epoch === epoch) return known;
-  const folder = folderStatNow(dirname(fsPath));
+  const folderOf = known?.folder ?? folderRecord(dirname(fsPath));
+  const folder = statNow(folderOf);
   if (known?.noneWhileFolderCtimeMs !== undefined && folder !== undefined && folder.ctimeMs === known.noneWhileFolderCtimeMs) return known;
   const brFound = regularFileStat(fsPath + CODING_SUFFIX.br, within);
   const gzipFound = regularFileStat(fsPath + CODING_SUFFIX.gzip, within);
@@ -952,7 +957,7 @@ function siblingsOf(fsPath: string, within: ContainmentOptions): Siblings {
   // Remembered as none only when neither name is there (a refused one may be served after a
   // reconfiguration turns dotfiles or followSymlinks on).
   const settled = brFound === 'missing' && gzipFound === 'missing' && folder !== undefined && Date.now() - folder.ctimeMs > SETTLED_FOLDER_MS;
-  const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderCtimeMs: folder.ctimeMs } : { br, gzip, epoch };
+  const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderCtimeMs: folder.ctimeMs, folder: folderOf } : { br, gzip, epoch, folder: folderOf };
   if (siblingProbes.size >= MAX_SIBLING_PROBES) siblingProbes.clear();
   siblingProbes.set(fsPath, probe);
   return probe;
