@@ -2,7 +2,8 @@
  * Containment on what was actually opened (issue 10, item 5). A child process swaps a folder of the
  * root with a symlink to an outside folder as fast as it can while clients ask for a file in it:
  * no outside byte may be served. And a cached file whose folder moved out of the root (replaced by
- * a symlink to where it went: same inode, same times) is dropped from the cache, not served.
+ * a symlink to where it went: same inode, same times) is dropped from the cache, not served, also
+ * once the cache's folder records (MAX_FOLDER_RECORDS) have started over.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type Running } from './harness';
+import { MAX_FOLDER_RECORDS } from '../../src/core/files/file-cache';
 import { RawClient, fetchOnce, request } from './raw-client';
 
 const OUTSIDE = 'OUTSIDE-BYTES-9f3a';
@@ -122,4 +124,32 @@ test('a cached file two folders down whose upper folder moved out of the root is
   // The file's own folder is still a real folder (inside the moved one): only a check of every
   // folder between the root and the file sees the symlink.
   await askedAfterFolderMovedOut('/upper/lower/b.txt', 'upper');
+});
+
+test(`a cached file whose folder moved out of the root is no longer served after files in more than ${MAX_FOLDER_RECORDS} other folders were asked for (the folder records started over)`, async () => {
+  await mkdir(join(root, 'kept'));
+  await writeFile(join(root, 'kept', 'c.txt'), `${OUTSIDE} cached before the records started over\n`);
+  assert.equal((await fetchOnce(srv.port, request('/kept/c.txt'))).status, 200, 'served while inside (and cached)');
+  // More folders than MAX_FOLDER_RECORDS, four to a file (so the files stay well under the
+  // cache's 4,096 entries and /kept/c.txt stays cached), asked for over one connection in batches.
+  const count = Math.ceil(MAX_FOLDER_RECORDS / 4) + 8;
+  const name = (i: number): string => `/many/${String(i).padStart(5, '0')}/a/b/c/x.txt`;
+  for (let i = 0; i < count; i++) {
+    await mkdir(join(root, name(i), '..'), { recursive: true });
+    await writeFile(join(root, name(i)), 'x\n');
+  }
+  const c = await RawClient.connect(srv.port);
+  c.noTranscript();
+  try {
+    const batch = 64;
+    for (let i = 0; i < count; i += batch) {
+      const n = Math.min(batch, count - i);
+      await c.write(Array.from({ length: n }, (_, k) => request(name(i + k))).join(''));
+      const answers = await c.readResponses(n);
+      assert.ok(answers.every((r) => r.status === 200), `every file of the batch from ${name(i)} was served`);
+    }
+  } finally {
+    c.destroy();
+  }
+  await askedAfterFolderMovedOut('/kept/c.txt', 'kept');
 });

@@ -300,7 +300,7 @@ export interface FolderRecord {
  */
 const folderRecords = new Map<string, FolderRecord>();
 /** As many folders as the cache holds entries: a cache full of files each in a folder of its own. */
-const MAX_FOLDER_RECORDS = CACHE_MAX_ENTRIES;
+export const MAX_FOLDER_RECORDS = CACHE_MAX_ENTRIES;
 
 /**
  * The record of `folder`, made on first ask. Its path is a flat copy of `folder` (flatCopy): every
