@@ -269,9 +269,8 @@ export async function startServer(def, ctx) {
     entry = spawnTracked(def.name, cmd, args, {
       stdio: ['ignore', fd, fd, ...(spec.ipc ? ['ipc'] : [])],
       // The document root, as a user starts a server in the site's folder: five-server watches
-      // its working folder (chokidar, `.`), and in the run's temp folder, where every server's log
-      // is, it handled every line nginx logged (a core's worth while nginx was measured: nginx
-      // there 11.6k–20.3k req/s at 50 connections, 31.5k–36.6k with five-server stopped).
+      // its working folder, and in the run's temp folder, where every server's log is, it handled
+      // every line nginx logged (scripts/bench/README.md, item 3, has the figures).
       cwd: ctx.docroot,
       env: { ...process.env, NODE_ENV: 'production' },
     });

@@ -36,6 +36,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
+import { detachedString } from '../http/http-parser';
 import { BoundedBodyMap, perOwner } from './bounded-map';
 import { representationHeaders, validatorHeaders, type Coding, type PreparedHeads, type Representation } from './representation';
 import type { ContentCoding } from './content-coding';
@@ -285,7 +286,7 @@ export function realPathOf(fsPath: string): string | undefined {
  * a hit finds them without a lookup by path.
  */
 export interface FolderRecord {
-  /** The folder's path (a flat copy: see folderRecord). */
+  /** The folder's path (a copy of its own: detachedString). */
   readonly path: string;
   /** The epoch `stat` was taken in (-1: never). */
   epoch: number;
@@ -303,14 +304,14 @@ const folderRecords = new Map<string, FolderRecord>();
 export const MAX_FOLDER_RECORDS = CACHE_MAX_ENTRIES;
 
 /**
- * The record of `folder`, made on first ask. Its path is a flat copy of `folder` (flatCopy): every
- * hit's folder check and sibling probe reaches it.
+ * The record of `folder`, made on first ask. Its path is a flat copy of `folder` (detachedString:
+ * `folder` is cut from a file's path), which every lookup of the map compares.
  */
 export function folderRecord(folder: string): FolderRecord {
   let record = folderRecords.get(folder);
   if (record === undefined) {
     if (folderRecords.size >= MAX_FOLDER_RECORDS) folderRecords.clear();
-    record = { path: flatCopy(folder), epoch: -1, stat: undefined };
+    record = { path: detachedString(folder), epoch: -1, stat: undefined };
     folderRecords.set(record.path, record);
   }
   return record;
@@ -324,18 +325,6 @@ export function statNow(record: FolderRecord): Stats | undefined {
     record.epoch = now;
   }
   return record.stat;
-}
-
-/**
- * `text` as a flat string of its own, equal to it. A path built by join() or cut by slice() is a
- * rope or a slice of another string in V8, and each Map lookup or `===` by such a string that
- * meets an equal one goes through the runtime (`perf record`, one of 1,000 files at 50
- * connections: 1.9% of the CPU in Runtime_StringEqual); a flat one is compared in place. Text that
- * UTF-8 cannot carry (a lone surrogate) is returned as it is.
- */
-export function flatCopy(text: string): string {
-  const copy = Buffer.from(text, 'utf8').toString('utf8');
-  return copy === text ? copy : text;
 }
 
 /**

@@ -313,19 +313,24 @@ export function skipEmptyLines(buf: Buffer): number {
 }
 
 /**
- * `s` copied into a string of its own. The names and values the parser hands out are slices of
- * the decoded head, and V8 keeps the whole head (up to maxHeadBytes) alive for as long as a slice
- * of it lives: a string kept beyond its request (a cache's key) is copied out first, or a cache of
- * 1,024 paths could hold 16 MB of heads. The request-target is decoded from the head's bytes as a
- * string of its own instead, once, when it differs from the last head's (parseRequestLine): the
- * file cache, the URL dates, live reload's page shapes and the configured header lists all key by
- * it or by slices of it. A value a cache keeps otherwise (an allowed origin) is copied here by
- * that cache. The copy of 13 characters or more is itself a slice (of the copy: nothing else is
- * kept alive).
+ * `s` copied into a flat string of its own. The names and values the parser hands out are slices
+ * of the decoded head, and V8 keeps the whole head (up to maxHeadBytes) alive for as long as a
+ * slice of it lives: a string kept beyond its request (a cache's key) is copied out first, or a
+ * cache of 1,024 paths could hold 16 MB of heads. Flat, because a cache's keys are compared with
+ * each lookup's: V8 compares a slice or a rope that meets an equal key in its runtime (`perf
+ * record`, one of 1,000 files at 50 connections: 1.9% of the CPU in Runtime_StringEqual). The
+ * request-target is decoded from the head's bytes as a string of its own instead, once, when it
+ * differs from the last head's (parseRequestLine): the file cache, the URL dates, live reload's
+ * page shapes and the configured header lists all key by it or by slices of it. A value a cache
+ * keeps otherwise (an allowed origin, a folder's path) is copied here by that cache.
  */
 export function detachedString(s: string): string {
-  // A one-character prefix makes a new string; slicing it off flattens that into a copy first.
-  return (' ' + s).slice(1);
+  // Under 13 characters V8's slice of a new string copies; from 13 on it makes a slice (of the
+  // copy), so longer text goes through its UTF-8 bytes, unless UTF-8 cannot carry it (a lone
+  // surrogate), where the slice is the copy.
+  if (s.length < 13) return (' ' + s).slice(1);
+  const copy = Buffer.from(s, 'utf8').toString('utf8');
+  return copy === s ? copy : (' ' + s).slice(1);
 }
 
 /**
@@ -826,10 +831,8 @@ function parseRequestLine(buf: Buffer, text: string, s: number, e: number, limit
   const protocol = version === '1.0' ? 'HTTP/1.0' : buf[e - 1]! === 0x31 ? 'HTTP/1.1' : text.slice(j + 1, e);
 
   const method = methodName(buf, text, s, methodEnd);
-  // A new target is decoded from the bytes as a string of its own, not a slice of the head's text
-  // (see detachedString): every path cache keys by it, and a flat string is hashed and compared in
-  // place, where a slice (which detachedString gives for 13 characters or more) goes through the
-  // runtime in every Map lookup that meets an equal key.
+  // A new target is decoded from the bytes as a flat string of its own (as detachedString makes
+  // one, without the slice of the head's text first): every path cache keys by it.
   const target = sameText(text, ts, j, lastTarget) ? lastTarget : buf.toString('latin1', ts, j);
   const t0 = target.charCodeAt(0);
   // No form of request-target has a fragment (RFC 9112 §3.2; absolute-URI, RFC 3986 §4.3): a `#`
