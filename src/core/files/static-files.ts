@@ -602,8 +602,7 @@ export interface CachePlacement {
  * changes a representation), not once per request.
  */
 function cachedRepresentation(entry: CachedFile, vary = entry.varyAcceptEncoding): Representation {
-  const slot = vary ? 1 : 0;
-  return (entry.representations[slot] ??= makeCachedRepresentation(entry, vary));
+  return vary ? (entry.variedRepresentation ??= makeCachedRepresentation(entry, true)) : (entry.representation ??= makeCachedRepresentation(entry, false));
 }
 
 function makeCachedRepresentation(entry: CachedFile, vary: boolean): Representation {
