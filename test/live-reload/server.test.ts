@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { PreviewServer } from '../../src/core/server/server';
 import { createSelfSignedCertificate } from '../../src/core/access/self-signed';
 import { MAX_CSP_WARNINGS, SETTLE_MS, type LiveReload, type ReloadEvent } from '../../src/core/reload/live-reload';
@@ -287,6 +288,39 @@ test('non-HTML files are never injected, even for a navigation', async () => {
   assert.equal(css.body.toString(), 'body { color: red }\n');
   const json = await request('/data.json', NAV);
   assert.equal(json.body.toString(), '{"a":1}\n');
+});
+
+test('a page is told by its name as resolved, however the request spells it: the client and the page Vary; an asset by its name alone gets neither', async () => {
+  await mkdir(join(root, 'spelled'), { recursive: true });
+  await writeFile(join(root, 'spelled', 'upper.HTML'), PAGE);
+  await writeFile(join(root, 'spelled', 'plain.html'), PAGE);
+  await writeFile(join(root, 'spelled', 'stored.html.gz'), gzipSync(PAGE));
+  await writeFile(join(root, 'spelled', 'look.css'), 'p { color: blue }\n');
+  await writeFile(join(root, 'spelled', 'loud.CSS'), 'p { color: blue }\n');
+  const pageVary = (a: Answer): boolean => /Sec-Fetch-Dest, Sec-Fetch-Mode, Accept/.test(a.headers.get('vary') ?? '');
+  // Each a page: an upper-case extension, an escaped letter in it or before it, a query with
+  // another name's extension in it, a dot segment before it.
+  for (const path of ['/spelled/upper.HTML', '/spelled/plain.htm%6C', '/spelled/%70lain.html', '/spelled/plain.html?v=1.css', '/spelled/gone/../plain.html']) {
+    const a = await request(path, NAV);
+    assert.equal(a.status, 200, path);
+    assert.match(a.body.toString('utf8'), /data-porthole-client/, path);
+    assert.ok(pageVary(a), `${path}: ${a.headers.get('vary')}`);
+  }
+  // A page stored encoded is a page's name too: without the client (decoded for this request,
+  // which accepts no coding), with the page Vary.
+  for (const path of ['/spelled/stored.html.gz', '/spelled/stored.html.g%7A']) {
+    const a = await request(path, NAV);
+    assert.equal(a.status, 200, path);
+    assert.equal(a.body.toString('utf8'), PAGE, path);
+    assert.ok(pageVary(a), `${path}: ${a.headers.get('vary')}`);
+  }
+  // Assets: no client, no page Vary, however spelled (the query's `.html` is no name).
+  for (const path of ['/spelled/look.css', '/spelled/loud.CSS?x=a.html', '/spelled/look.c%73s']) {
+    const a = await request(path, NAV);
+    assert.equal(a.status, 200, path);
+    assert.equal(a.body.toString('utf8'), 'p { color: blue }\n', path);
+    assert.ok(!pageVary(a), `${path}: ${a.headers.get('vary')}`);
+  }
 });
 
 test('opted-out pages are served as they are', async () => {
