@@ -102,8 +102,11 @@ export class FileSet {
 
   /** True for a file added, by its identity `id` or its real path `realPath` (absolute, symlinks resolved). */
   has(id: FileIdentity, realPath: string): boolean {
+    // Loops, not `some` with an arrow: this runs for every file answered, and the arrow was a
+    // closure made per call.
     for (const known of this.ids) if (sameFile(known, id)) return true;
-    return this.paths.some((known) => known.path === realPath);
+    for (const known of this.paths) if (known.path === realPath) return true;
+    return false;
   }
 
   /** How many files are guarded by identity (add). */
