@@ -37,6 +37,7 @@ import type { Validators } from './preconditions';
 import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { detachedString } from '../http/http-parser';
+import { WireSlot } from '../http/connection';
 import { BoundedBodyMap, perOwner } from './bounded-map';
 import { representationHeaders, validatorHeaders, type Coding, type PreparedHeads, type Representation } from './representation';
 import type { ContentCoding } from './content-coding';
@@ -71,6 +72,10 @@ export interface CachedFile {
   readonly log200: HeaderList;
   readonly head304: string;
   readonly log304: HeaderList;
+  /** Where the answers' wire bytes are kept: PreparedHeads. */
+  readonly wire200: WireSlot;
+  readonly wireHead200: WireSlot;
+  readonly wire304: WireSlot;
   /** The file's own coding (`game.wasm.br`, a `.br` sibling): `Content-Encoding`. */
   readonly contentEncoding: ContentCoding | undefined;
   /** Every answer carries `Vary: Accept-Encoding` (a sibling chosen by Accept-Encoding). */
@@ -109,7 +114,15 @@ export function prepareHeads(type: string, validators: Validators, size: number,
   const log200 = representationHeaders(type, validators, rangeable, coding);
   log200.push(['Content-Length', String(size)]);
   const log304 = validatorHeaders(validators, coding?.varyAcceptEncoding === true);
-  return { head200: serializeStatusAndHeaders(200, log200), log200, head304: serializeStatusAndHeaders(304, log304), log304 };
+  return {
+    head200: serializeStatusAndHeaders(200, log200),
+    log200,
+    head304: serializeStatusAndHeaders(304, log304),
+    log304,
+    wire200: new WireSlot(),
+    wireHead200: new WireSlot(),
+    wire304: new WireSlot(),
+  };
 }
 
 let epoch = 0;
@@ -201,6 +214,9 @@ export function makeCachedFile(
     log200: heads.log200,
     head304: heads.head304,
     log304: heads.log304,
+    wire200: heads.wire200,
+    wireHead200: heads.wireHead200,
+    wire304: heads.wire304,
     contentEncoding: coding?.contentEncoding,
     varyAcceptEncoding: coding?.varyAcceptEncoding === true,
     varied: coding?.varyAcceptEncoding === true ? heads : undefined,

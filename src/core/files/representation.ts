@@ -17,7 +17,7 @@
  * - a weak ETag (`W/"…"`) matches If-None-Match (weak comparison) but never If-Match or If-Range
  *   (strong comparison, §8.8.3.2), which is what a rewritten page wants.
  */
-import { representationTag, withTagSuffix, type BodyPart, type Exchange } from '../http/connection';
+import { representationTag, withTagSuffix, type BodyPart, type Exchange, type WireSlot } from '../http/connection';
 import type { HeaderList } from '../http/request-record';
 import { evaluatePreconditions, ifRangeAllows, ifRangeIsDate, type ConditionalHeaders, type Validators } from './preconditions';
 import { parseRange, type ByteRange } from './range';
@@ -29,6 +29,10 @@ export interface PreparedHeads {
   readonly log200: HeaderList;
   readonly head304: string;
   readonly log304: HeaderList;
+  /** Where the wire bytes of each answer are kept (Exchange.respondPrepared): the 200 with its body, the 200 to a HEAD, the 304. */
+  readonly wire200: WireSlot;
+  readonly wireHead200: WireSlot;
+  readonly wire304: WireSlot;
 }
 
 /** What a response is made of (RFC 9110 §3.2). */
@@ -187,7 +191,9 @@ export function sendRepresentation(ex: Exchange, rep: Representation, status = 2
     if (answerConditionally(ex, rep)) return;
   }
   if (status === 200 && rep.prepared !== undefined) {
-    ex.respondPrepared(200, rep.prepared.head200, rep.prepared.log200, ex.method === 'HEAD' ? undefined : rep.whole);
+    const prepared = rep.prepared;
+    if (ex.method === 'HEAD') ex.respondPrepared(200, prepared.head200, prepared.log200, undefined, prepared.wireHead200);
+    else ex.respondPrepared(200, prepared.head200, prepared.log200, rep.whole, prepared.wire200);
     return;
   }
   const headers = representationHeaders(rep.type, rep.validators, rep.rangeable, rep);
@@ -269,7 +275,7 @@ function asAnswered(ex: Exchange, validators: Validators): Validators {
 function answerConditionally(ex: Exchange, rep: Representation): boolean {
   const pre = evaluatePreconditions(ex.method, conditionalHeaders(ex), asAnswered(ex, rep.validators ?? NO_VALIDATORS));
   if (pre === 'not-modified') {
-    if (rep.prepared !== undefined) ex.respondPrepared(304, rep.prepared.head304, rep.prepared.log304, undefined);
+    if (rep.prepared !== undefined) ex.respondPrepared(304, rep.prepared.head304, rep.prepared.log304, undefined, rep.prepared.wire304);
     else ex.respond(304, validatorHeaders(rep.validators, rep.varyAcceptEncoding === true));
     return true;
   }

@@ -9,7 +9,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { pipeIntoBody, type Exchange } from '../http/connection';
+import { WireSlot, pipeIntoBody, type Exchange } from '../http/connection';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { escapeHtml, htmlPage } from '../text/html';
 import { nodeCrypto } from '../node-crypto';
@@ -1487,7 +1487,8 @@ function sendBuiltInNotFound(ex: Exchange, rawPath: string, opts: StaticOptions)
     ex.respond(404, representationHeaders(TEXT_HTML, undefined, false), withPageTag(page.bytes, tag));
     return;
   }
-  ex.respondPrepared(404, page.head, page.log, ex.method === 'HEAD' ? undefined : page.bytes);
+  if (ex.method === 'HEAD') ex.respondPrepared(404, page.head, page.log, undefined, page.wireHead);
+  else ex.respondPrepared(404, page.head, page.log, page.bytes, page.wire);
 }
 
 /** A page this server made (htmlPage: one `</body>`, at its end) with `tag` before its `</body>`. */
@@ -1497,16 +1498,26 @@ function withPageTag(page: Buffer, tag: string): Buffer {
   return Buffer.concat([page.subarray(0, at), Buffer.from(`${tag}\n`, 'utf8'), page.subarray(at)]);
 }
 
-/** The last built-in 404 page, by the path it names (a broken link is asked for again and again). */
-let lastNotFound: { readonly shown: string; readonly bytes: Buffer; readonly head: string; readonly log: HeaderList } | undefined;
+/** A built-in 404 page for the path it names (`shown`), its head prepared and its wire bytes kept (WireSlot: GET, HEAD). */
+interface NotFoundPage {
+  readonly shown: string;
+  readonly bytes: Buffer;
+  readonly head: string;
+  readonly log: HeaderList;
+  readonly wire: WireSlot;
+  readonly wireHead: WireSlot;
+}
 
-function builtInNotFound(rawPath: string): { readonly bytes: Buffer; readonly head: string; readonly log: HeaderList } {
+/** The last built-in 404 page, by the path it names (a broken link is asked for again and again). */
+let lastNotFound: NotFoundPage | undefined;
+
+function builtInNotFound(rawPath: string): NotFoundPage {
   const shown = cacheKeyOf(rawPath);
   if (lastNotFound?.shown !== shown) {
     const bytes = Buffer.from(notFoundPage(shown), 'utf8');
     const log = representationHeaders(TEXT_HTML, undefined, false);
     log.push(['Content-Length', String(bytes.length)]);
-    lastNotFound = { shown, bytes, head: serializeStatusAndHeaders(404, log), log };
+    lastNotFound = { shown, bytes, head: serializeStatusAndHeaders(404, log), log, wire: new WireSlot(), wireHead: new WireSlot() };
   }
   return lastNotFound;
 }
