@@ -254,14 +254,15 @@ function mergedHead(
   return made;
 }
 
-/** A prepared head's headers plus the extras, as the record lists them: made once per pair. */
-const recordHeaders = new WeakMap<HeaderList, { extras: PreparedExtras; all: HeaderList }>();
-
-function withPreparedExtras(logHeaders: HeaderList, extras: PreparedExtras): HeaderList {
-  const known = recordHeaders.get(logHeaders);
-  if (known !== undefined && known.extras === extras) return known.all;
+/**
+ * A prepared head's headers (`logHeaders`, those of `slot`'s answer) plus the extras, as the
+ * record lists them: kept in the slot, made again when the extras differ.
+ */
+function withPreparedExtras(slot: WireSlot, logHeaders: HeaderList, extras: PreparedExtras): HeaderList {
+  if (slot.extras === extras && slot.recordHeaders !== undefined) return slot.recordHeaders;
   const all = [...logHeaders, ...extras.list];
-  recordHeaders.set(logHeaders, { extras, all });
+  slot.extras = extras;
+  slot.recordHeaders = all;
   return all;
 }
 
@@ -283,16 +284,19 @@ const PREPARED_WIRE_MAX_BODY = 4 * 1024;
 
 /**
  * The bytes last written for one prepared answer (a cached file's 200, its HEAD, its 304; the
- * built-in 404 page), with the head and tail they were made from: held by what prepared the head
- * (PreparedHeads.wires), so they go when it goes, and a hit reaches them without a lookup (a
- * WeakMap by body was 1% of the CPU at one of 1,000 files, `perf record`). The wire bytes are
- * never written to after they are made, so a socket still holding them is safe when the slot
- * takes new ones.
+ * built-in 404 page), with the head and tail they were made from, and the header list the record
+ * shows for it: held by what prepared the head (PreparedHeads.wire200 …), so they go when it goes,
+ * and a hit reaches them without a lookup (each was a WeakMap, by body and by header list: 1% of
+ * the CPU apiece at one of 1,000 files, `perf record`). The wire bytes are never written to after
+ * they are made, so a socket still holding them is safe when the slot takes new ones.
  */
 export class WireSlot {
   head = '';
   tail = '';
   wire: Buffer | undefined = undefined;
+  /** The extras recordHeaders was made with (withPreparedExtras). */
+  extras: PreparedExtras | undefined = undefined;
+  recordHeaders: HeaderList | undefined = undefined;
 }
 
 /** The wire bytes of a prepared answer from `slot`, made again only when the head or the tail changed (the Date, once a second). */
@@ -730,9 +734,9 @@ export class Exchange {
    * with the last header's CRLF; `logHeaders` is what the log records (shared, never mutated).
    * Content-Length must be in `head` already. HEAD requests pass no body. `slot`: where the
    * answer's wire bytes are kept between requests (one slot per prepared answer and method:
-   * WireSlot); without one they are assembled each time.
+   * WireSlot).
    */
-  respondPrepared(status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined, slot?: WireSlot): void {
+  respondPrepared(status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined, slot: WireSlot): void {
     this.connection.writePrepared(this, status, head, logHeaders, body, slot);
   }
 
@@ -1717,7 +1721,7 @@ export class Connection {
     this.sendWhole(ex, this.startResponse(ex, status, headers), body);
   }
 
-  writePrepared(ex: Exchange, status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined, slot: WireSlot | undefined): void {
+  writePrepared(ex: Exchange, status: number, head: string, logHeaders: HeaderList, body: Buffer | undefined, slot: WireSlot): void {
     if (this.phase === 'destroyed') return;
     const configured = ex.extraHeaders;
     const extra = configured !== undefined && configured.length > 0 ? configured : undefined;
@@ -1736,7 +1740,7 @@ export class Connection {
       ex.responseHeaders = logHeaders;
       this.sendWhole(ex, head, body, headTail(ex.headAt), slot);
     } else {
-      ex.responseHeaders = withPreparedExtras(logHeaders, extras);
+      ex.responseHeaders = withPreparedExtras(slot, logHeaders, extras);
       this.sendWhole(ex, head, body, extras.tail(ex.headAt), slot);
     }
   }
