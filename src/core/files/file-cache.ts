@@ -104,6 +104,26 @@ export interface CachedFile {
   representation: Representation | undefined;
   /** The same with `Vary: Accept-Encoding` (two fields, not a pair in an array: one object fewer to load per hit). */
   variedRepresentation: Representation | undefined;
+  /** The last probe for its `.br`/`.gz` siblings (static-files.ts, siblingsOf), kept here so a hit finds it without a lookup by path. */
+  siblings: SiblingProbe | undefined;
+}
+
+/** What a probe for the `.br` and `.gz` files beside a file found (static-files.ts, siblingsOf). */
+export interface SiblingProbe {
+  readonly br: Stats | undefined;
+  readonly gzip: Stats | undefined;
+  /** The epoch the probe was made in. */
+  readonly epoch: number;
+  /**
+   * Neither sibling was there, and the folder's ctime (ms) then, when it was already older than
+   * SETTLED_FOLDER_MS (static-files.ts): while the folder keeps that ctime, no name was added to it, so still none.
+   * Its ctime, not its mtime: a build that sets its folders' times back (`touch -d`, `tar x`,
+   * SOURCE_DATE_EPOCH) after writing `app.js.br` restores the mtime, and the new sibling was never
+   * looked for; no call sets a ctime, and a recent ctime is never mistaken for a settled one.
+   */
+  readonly noneWhileFolderCtimeMs?: number;
+  /** The record of the file's folder, kept so a later probe of the same path finds it without a lookup. */
+  readonly folder?: FolderRecord;
 }
 
 /**
@@ -229,6 +249,7 @@ export function makeCachedFile(
     compressible: undefined,
     representation: undefined,
     variedRepresentation: undefined,
+    siblings: undefined,
   };
 }
 

@@ -26,7 +26,7 @@ import {
   statNow,
   type CachedFile,
   type FileCache,
-  type FolderRecord,
+  type SiblingProbe,
 } from './file-cache';
 import type { HeaderList } from '../http/request-record';
 import { encodePathSegments, resolveRequestPath } from './resolve-path';
@@ -640,7 +640,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
   // encoding: the file is compressed on the fly, or a .br/.gz lies beside it.
   if (entry.contentEncoding === undefined && opts.compression && ex.listHeader('accept-encoding') === undefined && !ex.configuresCoding) {
     entry.compressible ??= compressedOnTheFly(entry.body, entry.size, entry.type);
-    sendCached(ex, entry, identityVaries(entry.compressible, entry.fsPath, entry, containedUnder(entry.root, opts)));
+    sendCached(ex, entry, identityVaries(entry.compressible, entry.fsPath, entry, containedUnder(entry.root, opts), entry));
     return;
   }
   const identity: Identity = {
@@ -657,6 +657,7 @@ function sendCachedFile(ex: Exchange, entry: CachedFile, key: string, opts: Stat
     ownCoding: entry.contentEncoding,
     mtimeMs: entry.mtimeMs,
     ctimeMs: entry.ctimeMs,
+    entry,
   };
   sendNegotiated(ex, identity, opts, (vary) => sendCached(ex, entry, vary));
 }
@@ -732,6 +733,7 @@ export function sendFile(
       ownCoding: coding?.contentEncoding,
       mtimeMs: st.mtimeMs,
       ctimeMs: st.ctimeMs,
+      entry: undefined,
     };
     sendNegotiated(ex, identity, opts, (vary) => sendRepresentation(ex, vary ? { ...rep, varyAcceptEncoding: true } : rep));
   };
@@ -886,6 +888,8 @@ interface Identity {
   readonly mtimeMs: number;
   /** Its change time (ms): a sibling whose own change time is older is stale too (freshSiblings). */
   readonly ctimeMs: number;
+  /** Its cache entry, which keeps its sibling probe (CachedFile.siblings); undefined: siblingProbes does, by path. */
+  readonly entry: CachedFile | undefined;
 }
 
 /** When a file was last modified and last changed (ms, as Stats give them). */
@@ -894,21 +898,7 @@ interface FileTimes {
   readonly ctimeMs: number;
 }
 
-interface Siblings {
-  readonly br: Stats | undefined;
-  readonly gzip: Stats | undefined;
-  readonly epoch: number;
-  /**
-   * Neither sibling was there, and the folder's ctime (ms) then, when it was already older than
-   * SETTLED_FOLDER_MS: while the folder keeps that ctime, no name was added to it, so still none.
-   * Its ctime, not its mtime: a build that sets its folders' times back (`touch -d`, `tar x`,
-   * SOURCE_DATE_EPOCH) after writing `app.js.br` restores the mtime, and the new sibling was never
-   * looked for; no call sets a ctime, and a recent ctime is never mistaken for a settled one.
-   */
-  readonly noneWhileFolderCtimeMs?: number;
-  /** The record of the file's folder (file-cache.ts), kept so a later probe of the same path finds it without a lookup. */
-  readonly folder?: FolderRecord;
-}
+type Siblings = SiblingProbe;
 
 const NO_SIBLINGS: Siblings = { br: undefined, gzip: undefined, epoch: -1 };
 /** Probes remembered; the map is emptied past this many paths. */
@@ -942,9 +932,10 @@ function regularFileStat(fsPath: string, within: ContainmentOptions): Stats | 'm
  * exists is stat'ed every epoch: its own mtime decides whether it is fresh.) A sibling whose real
  * path is hidden or out of `within`'s root (the file's root or mount) counts as none.
  */
-function siblingsOf(fsPath: string, within: ContainmentOptions): Siblings {
+function siblingsOf(fsPath: string, within: ContainmentOptions, entry: CachedFile | undefined): Siblings {
   const epoch = currentEpoch();
-  const known = siblingProbes.get(fsPath);
+  // A cached file keeps its own probe: a hit finds it without a lookup by path.
+  const known = entry !== undefined ? entry.siblings : siblingProbes.get(fsPath);
   if (known !== undefined && known.epoch === epoch) return known;
   const folderOf = known?.folder ?? folderRecord(dirname(fsPath));
   const folder = statNow(folderOf);
@@ -957,6 +948,10 @@ function siblingsOf(fsPath: string, within: ContainmentOptions): Siblings {
   // reconfiguration turns dotfiles or followSymlinks on).
   const settled = brFound === 'missing' && gzipFound === 'missing' && folder !== undefined && Date.now() - folder.ctimeMs > SETTLED_FOLDER_MS;
   const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderCtimeMs: folder.ctimeMs, folder: folderOf } : { br, gzip, epoch, folder: folderOf };
+  if (entry !== undefined) {
+    entry.siblings = probe;
+    return probe;
+  }
   if (siblingProbes.size >= MAX_SIBLING_PROBES) siblingProbes.clear();
   siblingProbes.set(fsPath, probe);
   return probe;
@@ -990,12 +985,13 @@ function compressedOnTheFly(body: Buffer | undefined, size: number, type: string
 
 /**
  * Whether the unencoded answer must say `Vary: Accept-Encoding`: another client may get an
- * encoding, made on the fly or a fresh `.br`/`.gz` beside the file (`fsPath`; undefined: none).
+ * encoding, made on the fly or a fresh `.br`/`.gz` beside the file (`fsPath`; undefined: none;
+ * `entry`: its cache entry, which keeps the probe).
  */
-function identityVaries(onTheFly: boolean, fsPath: string | undefined, file: FileTimes, within: ContainmentOptions): boolean {
+function identityVaries(onTheFly: boolean, fsPath: string | undefined, file: FileTimes, within: ContainmentOptions, entry: CachedFile | undefined): boolean {
   if (onTheFly) return true;
   if (fsPath === undefined) return false;
-  const siblings = freshSiblings(siblingsOf(fsPath, within), file);
+  const siblings = freshSiblings(siblingsOf(fsPath, within, entry), file);
   return siblings.br !== undefined || siblings.gzip !== undefined;
 }
 
@@ -1028,10 +1024,10 @@ function sendNegotiated(ex: Exchange, id: Identity, opts: StaticOptions, sendIde
   const accepted = parseAcceptEncoding(ex.listHeader('accept-encoding'));
   if (accepted.br === 0 && accepted.gzip === 0) {
     // This client takes the unencoded bytes; another one may get an encoding.
-    sendIdentity(identityVaries(onTheFly, id.fsPath, id, containedUnder(id.root ?? opts.rootReal, opts)));
+    sendIdentity(identityVaries(onTheFly, id.fsPath, id, containedUnder(id.root ?? opts.rootReal, opts), id.entry));
     return;
   }
-  const siblings = id.fsPath !== undefined ? freshSiblings(siblingsOf(id.fsPath, containedUnder(id.root ?? opts.rootReal, opts)), id) : NO_SIBLINGS;
+  const siblings = id.fsPath !== undefined ? freshSiblings(siblingsOf(id.fsPath, containedUnder(id.root ?? opts.rootReal, opts), id.entry), id) : NO_SIBLINGS;
   if (!onTheFly && siblings.br === undefined && siblings.gzip === undefined) {
     sendIdentity(false);
     return;
