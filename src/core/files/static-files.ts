@@ -898,9 +898,7 @@ interface FileTimes {
   readonly ctimeMs: number;
 }
 
-type Siblings = SiblingProbe;
-
-const NO_SIBLINGS: Siblings = { br: undefined, gzip: undefined, epoch: -1 };
+const NO_SIBLINGS: SiblingProbe = { br: undefined, gzip: undefined, epoch: -1 };
 /** Probes remembered; the map is emptied past this many paths. */
 const MAX_SIBLING_PROBES = 4096;
 /**
@@ -909,7 +907,7 @@ const MAX_SIBLING_PROBES = 4096;
  * the same argument as git's racy-index rule).
  */
 const SETTLED_FOLDER_MS = 2000;
-const siblingProbes = new Map<string, Siblings>();
+const siblingProbes = new Map<string, SiblingProbe>();
 
 /**
  * The Stats of the regular file at `fsPath`; 'missing' when nothing is there; 'refused' when its
@@ -932,7 +930,7 @@ function regularFileStat(fsPath: string, within: ContainmentOptions): Stats | 'm
  * exists is stat'ed every epoch: its own mtime decides whether it is fresh.) A sibling whose real
  * path is hidden or out of `within`'s root (the file's root or mount) counts as none.
  */
-function siblingsOf(fsPath: string, within: ContainmentOptions, entry: CachedFile | undefined): Siblings {
+function siblingsOf(fsPath: string, within: ContainmentOptions, entry: CachedFile | undefined): SiblingProbe {
   const epoch = currentEpoch();
   // A cached file keeps its own probe: a hit finds it without a lookup by path.
   const known = entry !== undefined ? entry.siblings : siblingProbes.get(fsPath);
@@ -947,7 +945,7 @@ function siblingsOf(fsPath: string, within: ContainmentOptions, entry: CachedFil
   // Remembered as none only when neither name is there (a refused one may be served after a
   // reconfiguration turns dotfiles or followSymlinks on).
   const settled = brFound === 'missing' && gzipFound === 'missing' && folder !== undefined && Date.now() - folder.ctimeMs > SETTLED_FOLDER_MS;
-  const probe: Siblings = settled ? { br, gzip, epoch, noneWhileFolderCtimeMs: folder.ctimeMs, folder: folderOf } : { br, gzip, epoch, folder: folderOf };
+  const probe: SiblingProbe = settled ? { br, gzip, epoch, noneWhileFolderCtimeMs: folder.ctimeMs, folder: folderOf } : { br, gzip, epoch, folder: folderOf };
   if (entry !== undefined) {
     entry.siblings = probe;
     return probe;
@@ -970,7 +968,7 @@ function siblingsOf(fsPath: string, within: ContainmentOptions, entry: CachedFil
  * afterwards, SOURCE_DATE_EPOCH, and touches `app.js.br` before `app.js` leaves the sibling
  * unused: the file is compressed on the fly or sent as it is, its own bytes either way.)
  */
-function freshSiblings(siblings: Siblings, file: FileTimes): Siblings {
+function freshSiblings(siblings: SiblingProbe, file: FileTimes): SiblingProbe {
   const fresh = (st: Stats | undefined): Stats | undefined =>
     st !== undefined && st.size > 0 && st.mtimeMs >= file.mtimeMs && st.ctimeMs >= file.ctimeMs ? st : undefined;
   const br = fresh(siblings.br);
