@@ -47,6 +47,17 @@ const cacheDir = join(repo, '.cache/bench');
 // ---------------------------------------------------------------------------------------------
 // Flags
 
+/**
+ * A server idle (stopped while the others ran) for longer than this is warmed up again before a
+ * repetition. V8's memory reducer shrinks an idle Node process's heap (`--trace-gc`: `Mark-Compact
+ * (reduce)`, 50 MB to 8 MB) after about 8 s without allocation, and the first second of load after
+ * it regrows the heap: Porthole at `Connection: close` after 20 s stopped, 12.9k req/s at 83 µs a
+ * request, against 19.9k at 46 µs after 2 s (21.4k at 42 µs after 20 s with `--no-memory-reducer`).
+ * With eleven servers interleaved, a server's every other repetition came after ~20 s idle, and
+ * measured that regrowth (Node's floor too, less; nginx has no heap). Every server alike.
+ */
+const REWARM_IDLE_MS = 5000;
+
 /** `--only` ids that are not wrk workloads. */
 const PARTS = ['startup', 'reload'];
 /** The servers whose start-up is measured: the CLIs, nginx, the worker thread (as Go Live), and bare node. */
@@ -200,6 +211,8 @@ async function main() {
 
   const results = {};
   let idleFdLimit;
+  /** When each server's last wrk run of the current workload ended (Date.now()). */
+  const lastLoaded = new Map();
   for (const w of workloads) {
     results[w.id] = {};
     for (const s of skippedHere(w)) results[w.id][s.name] = { notRun: s.def.skips[w.id] };
@@ -236,12 +249,17 @@ async function main() {
       port: s.port, path: w.path, conns: w.conns, duration: seconds, timeout: w.timeout,
       headers: [...(w.headers || []), ...(checks[s.name].wrkHeaders || [])], script: w.script ? join(here, w.script) : undefined,
     }, s);
-    for (const s of upFor(w)) await measuring(s, () => load(s, 1));
+    for (const s of upFor(w)) {
+      await measuring(s, () => load(s, 1));
+      lastLoaded.set(s, Date.now());
+    }
     const r = w.big ? bigReps : reps;
     for (let rep = 0; rep < r; rep++) {
       const order = rep % 2 === 0 ? pairedOrder(upFor(w)) : pairedOrder(upFor(w)).reverse();
       for (const s of order) {
         const cell = results[w.id][s.name];
+        // Warmed up again first (1 s, not recorded) when it sat idle past REWARM_IDLE_MS.
+        if (Date.now() - (lastLoaded.get(s) ?? 0) > REWARM_IDLE_MS) await measuring(s, () => load(s, 1));
         const { cpu0, log0, res, cpu1, log1, eld } = await measuring(s, async () => {
           if (s.ipc) await ipcAsk(s.ipc, { type: 'reset' }, 'reset-ok');
           const cpu0 = cpuSnapshot(s.pid);
@@ -252,6 +270,7 @@ async function main() {
           const eld = s.ipc ? await ipcAsk(s.ipc, { type: 'report' }, 'report') : undefined;
           return { cpu0, log0, res, cpu1, log1, eld };
         });
+        lastLoaded.set(s, Date.now());
         if (res.error) {
           cell.runs.push({ error: res.error });
           log(`${w.id} #${rep + 1} ${s.name}: ${res.error}`);
