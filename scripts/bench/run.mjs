@@ -49,12 +49,10 @@ const cacheDir = join(repo, '.cache/bench');
 
 /**
  * A server idle (stopped while the others ran) for longer than this is warmed up again before a
- * repetition. V8's memory reducer shrinks an idle Node process's heap (`--trace-gc`: `Mark-Compact
- * (reduce)`, 50 MB to 8 MB) after about 8 s without allocation, and the first second of load after
- * it regrows the heap: Porthole at `Connection: close` after 20 s stopped, 12.9k req/s at 83 µs a
- * request, against 19.9k at 46 µs after 2 s (21.4k at 42 µs after 20 s with `--no-memory-reducer`).
- * With eleven servers interleaved, a server's every other repetition came after ~20 s idle, and
- * measured that regrowth (Node's floor too, less; nginx has no heap). Every server alike.
+ * repetition, every server alike: V8's memory reducer shrinks an idle Node process's heap after
+ * about 8 s without allocation, and the first second of load after it regrows the heap. With
+ * eleven servers interleaved, a server's every other repetition came after ~20 s idle and
+ * measured that regrowth (scripts/bench/README.md, item 3, has the figures).
  */
 const REWARM_IDLE_MS = 5000;
 

@@ -34,7 +34,6 @@
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import type { Validators } from './preconditions';
-import type { HeaderList } from '../http/request-record';
 import { serializeStatusAndHeaders } from '../http/response-head';
 import { detachedString } from '../http/http-parser';
 import { WireSlot } from '../http/connection';
@@ -47,7 +46,8 @@ export const CACHE_MAX_FILE_BYTES = 1024 * 1024;
 const CACHE_MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 const CACHE_MAX_ENTRIES = 4096;
 
-export interface CachedFile {
+/** A cached file: its identity and bytes, and its prepared heads (PreparedHeads: the 200 and 304 heads without Date/Server/Connection, and where their wire bytes are kept). */
+export interface CachedFile extends PreparedHeads {
   /** The request's path on disk (before realpath): what a hit stats. */
   readonly fsPath: string;
   /** The real path served (the log's filePath). */
@@ -67,15 +67,6 @@ export interface CachedFile {
   readonly body: Buffer;
   readonly type: string;
   readonly validators: Validators;
-  /** Status line and headers of a 200 (no Date/Server/Connection, no blank line). */
-  readonly head200: string;
-  readonly log200: HeaderList;
-  readonly head304: string;
-  readonly log304: HeaderList;
-  /** Where the answers' wire bytes are kept: PreparedHeads. */
-  readonly wire200: WireSlot;
-  readonly wireHead200: WireSlot;
-  readonly wire304: WireSlot;
   /** The file's own coding (`game.wasm.br`, a `.br` sibling): `Content-Encoding`. */
   readonly contentEncoding: ContentCoding | undefined;
   /** Every answer carries `Vary: Accept-Encoding` (a sibling chosen by Accept-Encoding). */

@@ -1746,10 +1746,10 @@ export class Connection {
   }
 
   /**
-   * Writes a head and a whole body in one write, then finishes the exchange. `prepared`: head and
+   * Writes a head and a whole body in one write, then finishes the exchange. `slot`: head and
    * body belong to a prepared answer (a cached file), whose wire bytes are kept there (WireSlot).
    */
-  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined, tail = '', prepared?: WireSlot): void {
+  private sendWhole(ex: Exchange, head: string, body: Buffer | undefined, tail = '', slot?: WireSlot): void {
     // A body built in memory keeps its budget until the kernel took it (the write's callback);
     // every response counts in the server-wide queued total for as long.
     // (A counter, not a Reservation in a Set: this runs once per response.)
@@ -1770,9 +1770,9 @@ export class Connection {
     // A small answer on a connection that stays open waits for the turn's end with the others
     // (heldOutput). One that closes goes at once: its close follows the write in the same turn.
     const hold = !last && bodyLength <= COPY_BODY_MAX;
-    if (hold && prepared !== undefined && bodyLength <= PREPARED_WIRE_MAX_BODY) {
+    if (hold && slot !== undefined && bodyLength <= PREPARED_WIRE_MAX_BODY) {
       // A prepared answer (a cached file, the 404 page): its wire bytes are kept ready (preparedWire).
-      const wire = preparedWire(prepared, head, tail, body ?? EMPTY);
+      const wire = preparedWire(slot, head, tail, body ?? EMPTY);
       if (!this.holdWire(wire, callback)) this.socket.write(wire, callback);
       ex.bodyBytes = bodyLength;
       ex.doneAt = ex.headAt;
@@ -1783,7 +1783,7 @@ export class Connection {
     if (hold) this.holdOutput();
     else this.corkHeldWire();
     if (body === undefined || bodyLength === 0) {
-      if (prepared !== undefined) this.socket.write(preparedWire(prepared, head, tail, EMPTY), callback);
+      if (slot !== undefined) this.socket.write(preparedWire(slot, head, tail, EMPTY), callback);
       else this.socket.write(tail.length === 0 ? head : head + tail, 'latin1', callback);
     } else if (bodyLength > COPY_BODY_MAX) {
       // Large: two writes in one writev, no copy.
@@ -1793,7 +1793,7 @@ export class Connection {
       this.socket.uncork();
       ex.bodyBytes = bodyLength;
     } else {
-      const wire = prepared !== undefined && bodyLength <= PREPARED_WIRE_MAX_BODY ? preparedWire(prepared, head, tail, body) : assembleWire(head, tail, body);
+      const wire = slot !== undefined && bodyLength <= PREPARED_WIRE_MAX_BODY ? preparedWire(slot, head, tail, body) : assembleWire(head, tail, body);
       this.socket.write(wire, callback);
       ex.bodyBytes = bodyLength;
     }

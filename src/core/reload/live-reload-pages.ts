@@ -30,7 +30,7 @@ import { resolveRequestPath, type ResolvedPath } from '../files/resolve-path';
 import { INDEX_NAMES, answerLookup, isActiveLog, lookupPath, placeSegments, readWhole, sendBuiltBody, type StaticOptions } from '../files/static-files';
 import { statEtag } from '../files/validators';
 import { contentTypeOf, typeFromName } from '../files/content-type';
-import { encodedAssetOf } from '../files/content-coding';
+import { CODING_SUFFIX, encodedAssetOf } from '../files/content-coding';
 import { charsetParameter, declaredCharsets, isAsciiCompatibleCharset } from '../files/charset';
 import { formatSize } from '../text/format-size';
 
@@ -297,7 +297,7 @@ export function filterPage(ex: Exchange, ctx: PageContext): boolean {
 }
 
 /** Lower-case extensions after which a name may be a page's (PAGE_EXTENSIONS), or one stored encoded (storedPage). */
-const MAYBE_PAGE_EXTENSIONS = [...PAGE_EXTENSIONS, '.br', '.gz'].filter((ext) => ext !== '');
+const MAYBE_PAGE_EXTENSIONS = [...PAGE_EXTENSIONS, ...Object.values(CODING_SUFFIX)].filter((ext) => ext !== '');
 
 /**
  * True when the name at the end of `rawPath` (origin-form, query allowed) is surely not a page's
